@@ -1,0 +1,2 @@
+/** ai.longconv4j.examples */
+package ai.longconv4j.examples;

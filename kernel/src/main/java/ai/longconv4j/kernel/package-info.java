@@ -1,0 +1,2 @@
+/** ai.longconv4j.kernel */
+package ai.longconv4j.kernel;

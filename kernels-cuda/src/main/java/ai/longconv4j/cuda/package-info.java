@@ -1,0 +1,2 @@
+/** ai.longconv4j.cuda */
+package ai.longconv4j.cuda;

@@ -22,7 +22,7 @@ import java.util.Map;
  * $3 ==> "hello"
  * }</pre>
  */
-public sealed interface Tokenizer permits ByteTokenizer, CharTokenizer {
+public sealed interface Tokenizer permits ByteTokenizer, CharTokenizer, WordTokenizer {
     /** Number of distinct ids. */
     int vocabSize();
 
@@ -32,7 +32,7 @@ public sealed interface Tokenizer permits ByteTokenizer, CharTokenizer {
     /** Text of {@code ids}; an id outside {@code [0, vocabSize())} is an IllegalArgumentException. */
     String decode(int[] ids);
 
-    /** JSON form with a {@code "type"} field ("byte" or "char"). */
+    /** JSON form with a {@code "type"} field ("byte", "char" or "word"). */
     String toJson();
 
     /** Reads a tokenizer written by {@link #toJson()}. */
@@ -41,7 +41,8 @@ public sealed interface Tokenizer permits ByteTokenizer, CharTokenizer {
         Object type = m.get("type");
         if ("byte".equals(type)) return ByteTokenizer.INSTANCE;
         if ("char".equals(type)) return CharTokenizer.fromJsonMap(m);
-        throw new IllegalArgumentException("Tokenizer.fromJson: unknown type " + type + " (expected \"byte\" or \"char\")");
+        if ("word".equals(type)) return WordTokenizer.fromJsonMap(m);
+        throw new IllegalArgumentException("Tokenizer.fromJson: unknown type " + type + " (expected \"byte\", \"char\" or \"word\")");
     }
 
     /** Writes {@link #toJson()} to {@code file} atomically (UTF-8). */

@@ -22,7 +22,7 @@ import java.util.Map;
  * $3 ==> "hello"
  * }</pre>
  */
-public sealed interface Tokenizer permits ByteTokenizer, CharTokenizer, WordTokenizer {
+public sealed interface Tokenizer permits ByteTokenizer, CharTokenizer, WordTokenizer, ListOpsTokenizer {
     /** Number of distinct ids. */
     int vocabSize();
 
@@ -32,7 +32,7 @@ public sealed interface Tokenizer permits ByteTokenizer, CharTokenizer, WordToke
     /** Text of {@code ids}; an id outside {@code [0, vocabSize())} is an IllegalArgumentException. */
     String decode(int[] ids);
 
-    /** JSON form with a {@code "type"} field ("byte", "char" or "word"). */
+    /** JSON form with a {@code "type"} field ("byte", "char", "word" or "listops"). */
     String toJson();
 
     /** Reads a tokenizer written by {@link #toJson()}. */
@@ -42,7 +42,8 @@ public sealed interface Tokenizer permits ByteTokenizer, CharTokenizer, WordToke
         if ("byte".equals(type)) return ByteTokenizer.INSTANCE;
         if ("char".equals(type)) return CharTokenizer.fromJsonMap(m);
         if ("word".equals(type)) return WordTokenizer.fromJsonMap(m);
-        throw new IllegalArgumentException("Tokenizer.fromJson: unknown type " + type + " (expected \"byte\", \"char\" or \"word\")");
+        if ("listops".equals(type)) return ListOpsTokenizer.INSTANCE;
+        throw new IllegalArgumentException("Tokenizer.fromJson: unknown type " + type + " (expected \"byte\", \"char\", \"word\" or \"listops\")");
     }
 
     /** Writes {@link #toJson()} to {@code file} atomically (UTF-8). */

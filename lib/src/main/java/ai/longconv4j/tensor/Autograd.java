@@ -73,6 +73,8 @@ final class Autograd {
                     continue;
                 }
                 Tensor[] gs = node.backward.grads(gt);
+                OpObserver obs = OpObserver.current();          // profiler hook (null unless installed)
+                if (obs != null) obs.onBackward(node.name, gt, node.inputs);
                 if (gs == null || gs.length != node.inputs.length)
                     throw new IllegalStateException("backward of '" + node.name + "' returned "
                             + (gs == null ? "null" : gs.length + " gradients") + ", expected " + node.inputs.length);

@@ -123,13 +123,13 @@ public record ConvPlan(int length, int kernelLength, ConvMode mode, ConvEngine e
         }
     }
 
-    /** The engine this plan describes (LEARNED needs blocks: use {@link LearnedButterfly#atInit(ConvPlan)}). */
+    /** The engine this plan describes (LEARNED: blocks at the exact DFT, {@link LearnedButterfly#atInit(ConvPlan)}). */
     public Convolver newConvolver() {
         return switch (engine) {
             case DIRECT -> new DirectConv.Engine(this);
             case FFT -> new FftConv(this);
             case MONARCH -> new MonarchConv(this);
-            case LEARNED -> throw new IllegalArgumentException("ConvPlan: a LEARNED plan needs its blocks: LearnedButterfly.atInit(plan)");
+            case LEARNED -> LearnedButterfly.atInit(this);
             case AUTO -> throw new IllegalStateException("ConvPlan: AUTO is resolved at construction");
         };
     }

@@ -1,6 +1,7 @@
 // Shape legend: B batch, C kernel channels, H features, L length, Lk kernel taps, N real FFT size.
 package ai.longconv4j.conv;
 
+import ai.longconv4j.tensor.Tensor;
 import org.jtransforms.fft.DoubleFFT_1D;
 
 /**
@@ -20,6 +21,9 @@ public final class FftConv extends SpectralConv {
     public FftConv(ConvPlan plan) {
         super("FftConv", requireFft(plan), new JTransformsReal(plan.fftSize()));
     }
+
+    /** Functional form on tensors (FFT engine): see {@link ConvOps#conv}; k (H, Lk) -> (B, H, L). */
+    public static Tensor apply(Tensor u, Tensor k, ConvMode mode) { return ConvOps.conv(u, k, null, mode, ConvEngine.FFT); }
 
     private static ConvPlan requireFft(ConvPlan plan) {
         if (plan.engine() != ConvEngine.FFT) {

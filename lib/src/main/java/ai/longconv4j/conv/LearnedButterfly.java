@@ -142,7 +142,7 @@ public final class LearnedButterfly implements Convolver {
         double[] kp = kernelSpectra(s, k);
         int hN = s.features(), cN = s.channels(), l = s.length();
         double[] y = new double[s.ySize()];
-        Par.forRange(s.batch() * hN, (from, to) -> {
+        Par.forRange(s.batch() * hN, 8L * n * (n1 + n2) * (cN + 1), (from, to) -> {
             Row row = new Row();
             for (int r = from; r < to; r++) {
                 int b = r / hN, h = r % hN, uo = r * l;
@@ -175,7 +175,7 @@ public final class LearnedButterfly implements Convolver {
         int bN = s.batch(), hN = s.features(), cN = s.channels(), l = s.length();
         double[] du = new double[s.uSize()], dk = new double[s.kSize()], dD = new double[s.dSize()];
         double[][] dBlocks = {new double[blocks[0].length], new double[blocks[1].length], new double[blocks[2].length], new double[blocks[3].length]};
-        Par.forRange(hN, (from, to) -> {
+        Par.forRange(hN, 16L * n * (n1 + n2) * bN * (cN + 1), (from, to) -> {
             Row row = new Row();
             double[][] gb = {new double[blocks[0].length], new double[blocks[1].length], new double[blocks[2].length], new double[blocks[3].length]};
             double[] gE = new double[2 * n], gD2 = new double[2 * n], gD1 = new double[2 * n], gP = new double[2 * n];

@@ -1,6 +1,8 @@
 // Shape legend: B batch, C kernel channels, H features, L length, N real FFT size, M = N/2 complex Monarch points.
 package ai.longconv4j.conv;
 
+import ai.longconv4j.tensor.Tensor;
+
 /**
  * FlashButterfly convolution on the CPU: real FFTs of N points through the complex {@link MonarchFft} of
  * M = N/2 points with the real-input packing, spectra kept in Monarch's permuted order throughout (the
@@ -20,6 +22,9 @@ public final class MonarchConv extends SpectralConv {
     public MonarchConv(ConvPlan plan) {
         super("MonarchConv", requireMonarch(plan), new MonarchReal(plan.fftSize(), plan.factorArray(), plan.precision()));
     }
+
+    /** Functional form on tensors (Monarch engine): see {@link ConvOps#conv}; k (H, Lk) -> (B, H, L). */
+    public static Tensor apply(Tensor u, Tensor k, ConvMode mode) { return ConvOps.conv(u, k, null, mode, ConvEngine.MONARCH); }
 
     private static ConvPlan requireMonarch(ConvPlan plan) {
         if (plan.engine() != ConvEngine.MONARCH) {

@@ -1,24 +1,17 @@
 // Shape legend: n independent rows (B*H rows of length L, or H features).
 package ai.longconv4j.conv;
 
-import java.util.stream.IntStream;
+import ai.longconv4j.backend.cpu.CpuContext;
 
-/** Splits [0, n) into chunks, runs them in parallel and joins before returning (nothing outlives the call). */
+/** Runs row loops on the bound {@link CpuContext}, which splits [0, n), runs the chunks and joins them all. */
 final class Par {
     private Par() {}
 
     /** A body over a half-open range of rows; each call owns its own scratch buffers. */
     interface Range { void run(int from, int to); }
 
-    static void forRange(int n, Range body) {
-        int workers = Runtime.getRuntime().availableProcessors();
-        if (n <= 1 || workers <= 1) {
-            body.run(0, n);
-            return;
-        }
-        int chunks = Math.min(n, 4 * workers);
-        // A parallel stream joins all chunks before forEach returns; an exception in a chunk is rethrown here.
-        IntStream.range(0, chunks).parallel().forEach(i -> body.run(
-                (int) ((long) i * n / chunks), (int) ((long) (i + 1) * n / chunks)));
+    /** {@code cost}: rough element operations per index (small loops run inline on the caller). */
+    static void forRange(int n, long cost, Range body) {
+        CpuContext.current().parallelFor(n, cost, body::run);
     }
 }

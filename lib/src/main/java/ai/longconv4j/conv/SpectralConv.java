@@ -30,7 +30,7 @@ abstract class SpectralConv implements Convolver {
     double[] kernelSpectra(ConvShape s, double[] k) {
         int chN = s.channels() * s.features(), sl = tf.spectrumLength(), n = tf.size();
         double[] spec = new double[chN * sl];
-        Par.forRange(chN, (from, to) -> {
+        Par.forRange(chN, 8L * n, (from, to) -> {
             Object w = tf.newWork();
             double[] x = new double[n];
             for (int ch = from; ch < to; ch++) {
@@ -62,7 +62,7 @@ abstract class SpectralConv implements Convolver {
         double[] kspec = kernelSpectra(s, k);
         int hN = s.features(), cN = s.channels(), n = s.length(), nFft = tf.size(), sl = tf.spectrumLength();
         double[] y = new double[s.ySize()];
-        Par.forRange(s.batch() * hN, (from, to) -> {
+        Par.forRange(s.batch() * hN, 8L * nFft * (cN + 1), (from, to) -> {
             Object w = tf.newWork();
             double[] x = new double[nFft], us = new double[sl], ys = new double[sl];
             for (int r = from; r < to; r++) {
@@ -92,7 +92,7 @@ abstract class SpectralConv implements Convolver {
         int bN = s.batch(), hN = s.features(), cN = s.channels(), n = s.length(), nFft = tf.size(), sl = tf.spectrumLength();
         double[] du = new double[s.uSize()], dk = new double[s.kSize()], dD = new double[s.dSize()];
         // Parallel over features h: dk and dD sum over the batch, so one h belongs to one task.
-        Par.forRange(hN, (from, to) -> {
+        Par.forRange(hN, 8L * nFft * bN * (2 * cN + 1), (from, to) -> {
             Object w = tf.newWork();
             double[] x = new double[nFft], us = new double[sl], dys = new double[sl], dus = new double[sl];
             double[] dks = new double[cN * sl];

@@ -13,7 +13,7 @@ import java.util.Arrays;
  * jshell> var d = SyntheticTasks.associativeRecall(30, 9, 2, new SplittableRandom(0))
  * d ==> TaskData(associative-recall, n=2, L=9, vocab=30)
  * jshell> d.targets(0)
- * $2 ==> int[9] { -100, -100, -100, -100, -100, -100, -100, -100, 23 }
+ * $2 ==> int[9] { -100, -100, -100, -100, -100, -100, -100, -100, 17 }
  * }</pre>
  */
 public record TaskData(String task, int count, int length, int vocabSize, int[] inputs, int[] targets) {

@@ -29,8 +29,8 @@ import java.util.Objects;
  * with no activation inside: each convolution is the raw long convolution with its skip term
  * ({@link ConvOps#conv}); K1, K2 are {@link LongConvKernel}s (Squash, Smooth, kernel dropout), one
  * channel per feature; D1, D2 are {@code (1, D)} initialized randn. The learned engine gives each
- * convolution its own four butterfly blocks ({@value Parameter#BUTTERFLY_GROUP} group) and needs inputs
- * of length exactly Lk. Input and output are {@code (B, L, D)}.
+ * convolution its own four butterfly blocks ({@value Parameter#BUTTERFLY_GROUP} group) sized for length Lk;
+ * shorter inputs are zero-padded to Lk and the output cropped (exact for causal and bidirectional modes). Input and output are {@code (B, L, D)}.
  *
  * <pre>{@code
  * jshell> var h3 = H3Conv.builder().width(32).length(256).seed(1).build()
@@ -170,15 +170,20 @@ public final class H3Conv extends Module {
         int[] ks = kt.shape();
         Tensor k2 = kt.reshape(Arrays.copyOfRange(ks, 1, ks.length));       // (D, [2,] Lk)
         if (blocks != null) {
-            if (x.size(2) != kernel.length()) {
-                throw new IllegalArgumentException("H3Conv.forward: the learned engine is built for L = "
-                        + kernel.length() + ", got L = " + x.size(2));
+            int l = x.size(2);
+            int lk = kernel.length();
+            if (l != lk && conv.mode() == ConvMode.CIRCULAR) {
+                throw new IllegalArgumentException("H3Conv.forward: the learned circular engine is built for L = " + lk
+                        + ", got L = " + l);
             }
             Tensor[] bt = new Tensor[4];
             for (int i = 0; i < 4; i++) {
                 bt[i] = blocks[i].value();
             }
-            return ConvOps.learnedConv(x, k2, skip.value(), conv.mode(), bt);
+            // causal/bidirectional: zeros appended after the input add nothing to outputs [0, L), so pad to Lk and crop
+            Tensor xp = l < lk ? x.pad(2, 0, lk - l) : x;
+            Tensor y = ConvOps.learnedConv(xp, k2, skip.value(), conv.mode(), bt);
+            return l < lk ? y.slice(2, 0, l) : y;
         }
         return ConvOps.conv(x, k2, skip.value(), conv.mode(), conv.engine());
     }

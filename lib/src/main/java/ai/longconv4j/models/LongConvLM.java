@@ -56,8 +56,10 @@ public final class LongConvLM extends Module implements LongConvModel {
         private final GELU act = new GELU();
         private final Linear fc2;
         private final Dropout drop;
+        private final int learnedLength;
 
         Block(Builder b, long seed) {
+            learnedLength = b.conv.engine() == ConvEngine.LEARNED && b.conv.mode() != ConvMode.CIRCULAR ? b.length : -1;
             var rng = Rng.seeded(seed);
             norm1 = register("norm1", new LayerNorm(b.width, b.dtype));
             if (b.mixer == Mixer.H3) {
@@ -79,8 +81,18 @@ public final class LongConvLM extends Module implements LongConvModel {
         @Override
         public Tensor forward(Tensor x) {
             Tensor h = Profiler.forward("norm1", norm1, x);
-            Tensor m = channelsFirst ? Profiler.forward("mixer", mix, h.transpose(1, 2)).transpose(1, 2)
-                    : Profiler.forward("mixer", mix, h);
+            Tensor m;
+            if (channelsFirst) {
+                int l = h.size(1);
+                // a learned LongConv layer is sized for L = Lk: pad with zeros after the input (adds nothing to
+                // outputs [0, L) in causal/bidirectional modes) and crop
+                Tensor u = h.transpose(1, 2);
+                boolean pad = learnedLength > 0 && l < learnedLength;
+                m = Profiler.forward("mixer", mix, pad ? u.pad(2, 0, learnedLength - l) : u);
+                m = (pad ? m.slice(2, 0, l) : m).transpose(1, 2);
+            } else {
+                m = Profiler.forward("mixer", mix, h);
+            }
             x = x.add(drop.forward(m));
             Tensor f = Profiler.forward("fc1", fc1, Profiler.forward("norm2", norm2, x));
             f = Profiler.forward("fc2", fc2, act.forward(f));

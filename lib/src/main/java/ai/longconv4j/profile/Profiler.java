@@ -33,9 +33,10 @@ import tech.tablesaw.api.Table;
  * <p><b>How time is attributed.</b> Ops report when they finish ({@link OpObserver}); an op's time is the
  * wall time since the previous event on this thread (the previous op, a module boundary, or the start).
  * Since each op computes just before it is recorded, this is its compute time plus the Java glue before
- * it; the gaps that end at a module boundary or at {@link #close()} go to the row {@code (untracked)},
- * so op rows plus that row add up to the profiled wall time. Backward rows ({@code "matmul.backward"}) hold
- * the time of a gradient rule minus the ops it records itself. Module rows ({@link #module}) are
+ * it; the gaps that end at a module boundary, at the start of a gradient rule or at {@link #close()} go to
+ * the row {@code (untracked)}, so op rows plus that row add up to the profiled wall time. Backward rows
+ * ({@code "matmul.backward"}) hold the whole time of a gradient rule, the ops it runs included (those are
+ * not counted again). Module rows ({@link #module}) are
  * inclusive forward times and overlap the op rows.
  *
  * <p><b>Bytes and FLOPs.</b> Bytes: elements read (inputs) plus written (output) times the element size;
@@ -72,6 +73,8 @@ public final class Profiler implements AutoCloseable {
     private final Thread owner = Thread.currentThread();
     private final long started;
     private long mark;
+    /** Depth of gradient rules running now; ops they record are part of the rule's row. */
+    private int backwardDepth;
     private long stopped = -1;
     private final OpObserver previous;
     private final Profiler previousActive;
@@ -87,8 +90,17 @@ public final class Profiler implements AutoCloseable {
             }
 
             @Override
+            public void onBackwardStart(String name) {
+                if (backwardDepth++ == 0) {
+                    boundary();
+                }
+            }
+
+            @Override
             public void onBackward(String name, Tensor gradOut, Tensor[] inputs) {
-                op(name, gradOut, inputs, true);
+                if (--backwardDepth == 0) {
+                    op(name, gradOut, inputs, true);
+                }
             }
         });
         this.previousActive = ACTIVE.get();
@@ -150,7 +162,7 @@ public final class Profiler implements AutoCloseable {
     }
 
     private void op(String name, Tensor out, Tensor[] inputs, boolean backward) {
-        if (Thread.currentThread() != owner) {
+        if (Thread.currentThread() != owner || (!backward && backwardDepth > 0)) {
             return;
         }
         long now = clock.getAsLong();

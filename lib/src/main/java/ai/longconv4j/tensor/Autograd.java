@@ -72,8 +72,9 @@ final class Autograd {
                     t.gradField = t.gradField == null ? gt : t.gradField.add(gt);
                     continue;
                 }
-                Tensor[] gs = node.backward.grads(gt);
                 OpObserver obs = OpObserver.current();          // profiler hook (null unless installed)
+                if (obs != null) obs.onBackwardStart(node.name);
+                Tensor[] gs = node.backward.grads(gt);
                 if (obs != null) obs.onBackward(node.name, gt, node.inputs);
                 if (gs == null || gs.length != node.inputs.length)
                     throw new IllegalStateException("backward of '" + node.name + "' returned "

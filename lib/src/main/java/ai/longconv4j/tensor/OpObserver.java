@@ -13,6 +13,10 @@ public interface OpObserver {
     /** A forward op named {@code name} produced {@code out} from {@code inputs} (entries may be null). */
     void onForward(String name, Tensor out, Tensor[] inputs);
 
+    /** The gradient rule of op {@code name} is about to run (ops it records come before {@link #onBackward}). */
+    default void onBackwardStart(String name) {
+    }
+
     /** The gradient rule of op {@code name} (forward inputs {@code inputs}) ran on {@code gradOut}. */
     void onBackward(String name, Tensor gradOut, Tensor[] inputs);
 

@@ -88,6 +88,21 @@ class ProfilerTest {
                 "gflop", "gbytes", "gb_per_s", "tflop_per_s")));
     }
 
+    /** Ops run inside a gradient rule belong to that rule's row, not to their own. */
+    @Test
+    void backwardRowsIncludeTheOpsTheyRun() {
+        Tensor x = Tensor.randn(Rng.seeded(3), DType.F64, 4).requiresGrad(true);
+        Tensor y = Tensor.randn(Rng.seeded(4), DType.F64, 4).requiresGrad(true);
+        Table t;
+        try (var p = Profiler.start()) {
+            x.mul(y).sum().backward();          // mul's rule computes g*y and g*x with mul
+            t = p.table();
+        }
+        assertEquals(1, row(t, "op", "mul").getInt("calls"), t.print());
+        assertEquals(1, row(t, "op", "mul.backward").getInt("calls"));
+        assertEquals(1, row(t, "op", "sum.backward").getInt("calls"));
+    }
+
     @Test
     void noProfilerNoHook() {
         assertNull(OpObserver.current());

@@ -34,6 +34,8 @@ import java.util.random.RandomGenerator;
 public final class LongConv extends Module {
     /** Layer dropout after GELU (the kernel has its own, {@link LongConvKernel#DROPOUT}). */
     public static final double DROPOUT = 0.0;
+    /** Suggested learning rate of the butterfly group (learned DFT blocks), weight decay 0. */
+    public static final double BUTTERFLY_LR = 1e-3;
 
     private final LongConvKernel kernel;
     private final Parameter d;

@@ -17,7 +17,7 @@ import java.util.SplittableRandom;
  * CPU benchmark of the causal long convolution, B=8, H=64, C=1, Lk=L, F64: FftConv and MonarchConv
  * (forward, forward+backward) next to the three raw JTransforms real FFTs of length 2L per row that any
  * FFT convolution needs (rfft u, rfft k, irfft y), all parallel over the B*H rows on the same CpuContext.
- * Warm-up runs, then the median of timed runs. Usage: {@code ConvBench [--threads T] [L ...]}
+ * Two warm-up rounds, then interleaved timed rounds; medians of times and of per-round ratios to the raw FFTs. Usage: {@code ConvBench [--threads T] [L ...]}
  * (default: all cores; 1024 4096 16384).
  * <pre>
  *   java -cp ... ai.longconv4j.examples.bench.ConvBench --threads 2 1024 4096
@@ -28,16 +28,10 @@ public final class ConvBench {
 
     interface Body { void run(); }
 
-    static double medianMs(Body body, int warmup, int runs) {
-        for (int i = 0; i < warmup; i++) body.run();
-        double[] t = new double[runs];
-        for (int i = 0; i < runs; i++) {
-            long t0 = System.nanoTime();
-            body.run();
-            t[i] = (System.nanoTime() - t0) / 1e6;
-        }
-        Arrays.sort(t);
-        return t[runs / 2];
+    static double median(double[] a) {
+        double[] c = a.clone();
+        Arrays.sort(c);
+        return c.length % 2 == 1 ? c[c.length / 2] : 0.5 * (c[c.length / 2 - 1] + c[c.length / 2]);
     }
 
     /** The three FFTs per row an FFT convolution cannot avoid: rfft(u, 2L), rfft(k, 2L), irfft(y, 2L). */
@@ -85,20 +79,35 @@ public final class ConvBench {
             DoubleFFT_1D fft = new DoubleFFT_1D(n);
             Convolver fftConv = ConvPlan.of(l, l, ConvMode.CAUSAL, ConvEngine.FFT, Precision.F64).newConvolver();
             Convolver mono = ConvPlan.of(l, l, ConvMode.CAUSAL, ConvEngine.MONARCH, Precision.F64).newConvolver();
-            int runs = l >= 16384 ? 5 : 9, monoRuns = l >= 16384 ? 3 : 5;
-            double raw = medianMs(() -> rawFfts(fft, n, u, k, l), 3, runs);
-            double ff = medianMs(() -> fftConv.forward(s, u, k, null), 3, runs);
-            double ffb = medianMs(() -> {
-                fftConv.forward(s, u, k, null);
-                fftConv.backward(s, u, k, null, dy);
-            }, 2, runs);
-            double mf = medianMs(() -> mono.forward(s, u, k, null), 1, monoRuns);
-            double mfb = medianMs(() -> {
-                mono.forward(s, u, k, null);
-                mono.backward(s, u, k, null, dy);
-            }, 1, monoRuns);
-            System.out.printf("| %d | %.1f | %.1f (%.2fx) | %.1f (%.2fx) | %.1f (%.2fx) | %.1f (%.2fx) | %s |%n", l, raw,
-                    ff, ff / raw, ffb, ffb / raw, mf, mf / raw, mfb, mfb / raw, mono.plan().factors());
+            Body[] bodies = {
+                () -> rawFfts(fft, n, u, k, l),
+                () -> fftConv.forward(s, u, k, null),
+                () -> {
+                    fftConv.forward(s, u, k, null);
+                    fftConv.backward(s, u, k, null, dy);
+                },
+                () -> mono.forward(s, u, k, null),
+                () -> {
+                    mono.forward(s, u, k, null);
+                    mono.backward(s, u, k, null, dy);
+                }};
+            // Interleaved: each round times all five once, so a burst of load from other processes hits
+            // them alike; the ratios are medians of per-round ratios, the times medians of rounds.
+            int rounds = l >= 16384 ? 5 : 9;
+            for (Body b : bodies) b.run();   // warm-up (JIT, plans, page faults)
+            for (Body b : bodies) b.run();
+            double[][] t = new double[bodies.length][rounds], ratio = new double[bodies.length][rounds];
+            for (int r = 0; r < rounds; r++) {
+                for (int i = 0; i < bodies.length; i++) {
+                    long t0 = System.nanoTime();
+                    bodies[i].run();
+                    t[i][r] = (System.nanoTime() - t0) / 1e6;
+                }
+                for (int i = 0; i < bodies.length; i++) ratio[i][r] = t[i][r] / t[0][r];
+            }
+            System.out.printf("| %d | %.1f | %.1f (%.2fx) | %.1f (%.2fx) | %.1f (%.2fx) | %.1f (%.2fx) | %s |%n", l, median(t[0]),
+                    median(t[1]), median(ratio[1]), median(t[2]), median(ratio[2]), median(t[3]), median(ratio[3]),
+                    median(t[4]), median(ratio[4]), mono.plan().factors());
         }
     }
 }

@@ -135,6 +135,8 @@ class LongConvTest {
         assertTrue(layer.planFor(5, DType.F64).toString().contains("L=5 Lk=8 CAUSAL"), layer.planFor(5, DType.F64).toString());
         var e = assertThrows(IllegalArgumentException.class, () -> layer.forward(randn(12, 1, 2, 4, 8)));
         assertTrue(e.getMessage().contains("[2, 4, 8]") && e.getMessage().contains("H=3"), e.getMessage());
+        var e2 = assertThrows(IllegalArgumentException.class, () -> layer.forward(u.to(DType.F32)));
+        assertTrue(e2.getMessage().contains("F32") && e2.getMessage().contains("F64"), e2.getMessage());
     }
 
     @Test

@@ -18,7 +18,9 @@ import java.util.function.Supplier;
  *   <li>F32 elementwise add of 16M floats: {@code a.add(b)} vs a plain Java loop (into a preallocated
  *       array, and into a freshly allocated one as Tensor does).</li>
  * </ul>
- * Each figure is the median of {@code repeats} timed runs after {@code warmup} untimed ones.
+ * Each figure is the median of {@code repeats} timed runs after {@code warmup} untimed ones; the
+ * variants of one measurement run interleaved so JIT warm-up and load affect them alike.
+ * Add {@code --add-modules jdk.incubator.vector} to let netlib pick its VectorBLAS.
  * Run: {@code java -cp ... ai.longconv4j.examples.bench.TensorBench [warmup] [repeats]}.
  */
 public final class TensorBench {
@@ -38,14 +40,16 @@ public final class TensorBench {
         Tensor a = Tensor.randn(Rng.seeded(1), DType.F32, n, n), b = Tensor.randn(Rng.seeded(2), DType.F32, n, n);
         float[] fa = a.toFloatArray(), fb = b.toFloatArray(), fc = new float[n * n];
         double flop = 2.0 * n * n * n;
-        double raw = median(warmup, repeats, () -> {
-            // row-major C = A B as column-major C^T = B^T A^T
-            MatmulKernels.blas().sgemm("N", "N", n, n, n, 1f, fb, 0, n, fa, 0, n, 0f, fc, 0, n);
-            return fc;
-        });
         CpuContext one = CpuContext.withThreads(1), all = CpuContext.withThreads(cores);
-        double t1 = median(warmup, repeats, () -> one.call(() -> a.matmul(b)));
-        double tn = median(warmup, repeats, () -> all.call(() -> a.matmul(b)));
+        double[] t = medians(warmup, repeats,
+                () -> {
+                    // row-major C = A B as column-major C^T = B^T A^T
+                    MatmulKernels.blas().sgemm("N", "N", n, n, n, 1f, fb, 0, n, fa, 0, n, 0f, fc, 0, n);
+                    return fc;
+                },
+                () -> one.call(() -> a.matmul(b)),
+                () -> all.call(() -> a.matmul(b)));
+        double raw = t[0], t1 = t[1], tn = t[2];
         one.close();
         all.close();
         System.out.printf("matmul F32 %d^3: raw sgemm %.2f ms (%.1f GFLOP/s) | Tensor 1 thread %.2f ms (%.1f GFLOP/s, overhead %+.1f%%)"
@@ -56,18 +60,20 @@ public final class TensorBench {
     static void add(int len, int warmup, int repeats, int cores) {
         Tensor a = Tensor.randn(Rng.seeded(3), DType.F32, len), b = Tensor.randn(Rng.seeded(4), DType.F32, len);
         float[] fa = a.toFloatArray(), fb = b.toFloatArray(), pre = new float[len];
-        double loopPre = median(warmup, repeats, () -> {
-            for (int i = 0; i < len; i++) pre[i] = fa[i] + fb[i];
-            return pre;
-        });
-        double loopAlloc = median(warmup, repeats, () -> {
-            float[] c = new float[len];
-            for (int i = 0; i < len; i++) c[i] = fa[i] + fb[i];
-            return c;
-        });
         CpuContext one = CpuContext.withThreads(1), all = CpuContext.withThreads(cores);
-        double t1 = median(warmup, repeats, () -> one.call(() -> a.add(b)));
-        double tn = median(warmup, repeats, () -> all.call(() -> a.add(b)));
+        double[] t = medians(warmup, repeats,
+                () -> {
+                    for (int i = 0; i < len; i++) pre[i] = fa[i] + fb[i];
+                    return pre;
+                },
+                () -> {
+                    float[] c = new float[len];
+                    for (int i = 0; i < len; i++) c[i] = fa[i] + fb[i];
+                    return c;
+                },
+                () -> one.call(() -> a.add(b)),
+                () -> all.call(() -> a.add(b)));
+        double loopPre = t[0], loopAlloc = t[1], t1 = t[2], tn = t[3];
         one.close();
         all.close();
         double gbs = 3.0 * 4 * len / 1e9;   // two reads + one write
@@ -77,18 +83,27 @@ public final class TensorBench {
                 cores, tn * 1e3, 100 * loopPre / tn);
     }
 
-    /** Median wall time in seconds; results are kept alive in a sink so the JIT cannot drop the work. */
-    static double median(int warmup, int repeats, Supplier<Object> body) {
+    /**
+     * Median wall time in seconds of each body; the bodies run interleaved (one round = each body once)
+     * so JIT warm-up and machine load affect them alike. Results go to a sink so the work is kept.
+     */
+    @SafeVarargs
+    static double[] medians(int warmup, int repeats, Supplier<Object>... bodies) {
         Object sink = null;
-        for (int i = 0; i < warmup; i++) sink = body.get();
-        double[] t = new double[repeats];
-        for (int i = 0; i < repeats; i++) {
-            long s = System.nanoTime();
-            sink = body.get();
-            t[i] = (System.nanoTime() - s) / 1e9;
-        }
+        for (int i = 0; i < warmup; i++) for (Supplier<Object> b : bodies) sink = b.get();
+        double[][] t = new double[bodies.length][repeats];
+        for (int i = 0; i < repeats; i++)
+            for (int k = 0; k < bodies.length; k++) {
+                long s = System.nanoTime();
+                sink = bodies[k].get();
+                t[k][i] = (System.nanoTime() - s) / 1e9;
+            }
         if (sink == null) throw new IllegalStateException("no result");
-        Arrays.sort(t);
-        return t[repeats / 2];
+        double[] med = new double[bodies.length];
+        for (int k = 0; k < bodies.length; k++) {
+            Arrays.sort(t[k]);
+            med[k] = t[k][repeats / 2];
+        }
+        return med;
     }
 }

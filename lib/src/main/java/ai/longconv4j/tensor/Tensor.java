@@ -214,6 +214,41 @@ public final class Tensor {
     /** Clears the gradient (grad() returns null until the next backward). */
     public void zeroGrad() { gradField = null; }
 
+    /** Replaces the gradient (e.g. after an all-reduce); null clears it. Shape and dtype must match. */
+    public void setGrad(Tensor g) {
+        if (g != null && (!Arrays.equals(g.shape, shape) || g.dtype() != dtype()))
+            throw new IllegalArgumentException("setGrad: gradient " + Shapes.str(g.shape) + " " + g.dtype()
+                    + " does not match tensor " + Shapes.str(shape) + " " + dtype());
+        gradField = g == null ? null : g.detach();
+    }
+
+    /**
+     * The one in-place write: copies {@code src} (broadcast to this shape, converted to this dtype)
+     * into this tensor's elements, through its strides. Not recorded in the graph; for a tensor that
+     * requires grad it must run inside {@link #noGrad()} (optimizer steps, loading a state dict).
+     * Other views of the same storage see the new values. Returns this.
+     *
+     * <pre>{@code
+     * try (var g = Tensor.noGrad()) { w.copyFrom(w.sub(w.grad().mul(lr))); }   // an SGD step
+     * }</pre>
+     */
+    public Tensor copyFrom(Tensor src) {
+        if (requiresGradFlag && Autograd.gradEnabled())
+            throw new IllegalStateException("copyFrom: in-place write to a tensor that requires grad; "
+                    + "do it inside Tensor.noGrad()");
+        int[] target = Shapes.broadcast("copyFrom", src.shape, shape);
+        if (!Arrays.equals(target, shape))
+            throw new IllegalArgumentException("copyFrom: source shape " + Shapes.str(src.shape)
+                    + " cannot be broadcast to " + Shapes.str(shape));
+        for (int i = 0; i < shape.length; i++)
+            if (strides[i] == 0 && shape[i] > 1)
+                throw new IllegalArgumentException("copyFrom: destination " + Shapes.str(shape) + " is an expanded view");
+        ai.longconv4j.backend.cpu.ElementwiseKernels.copy(ai.longconv4j.backend.cpu.CpuContext.current(), shape,
+                Raw.cpu("copyFrom", src), Shapes.broadcastStrides(src.shape, src.strides, shape), src.offset,
+                Raw.cpu("copyFrom", this), strides, offset);
+        return this;
+    }
+
     /** The name of the op that produced this tensor, or null for a leaf. */
     public String gradFn() { return node == null ? null : node.name; }
 
@@ -324,6 +359,33 @@ public final class Tensor {
     public Tensor pad(int axis, int before, int after) { return Composite.pad(this, axis, before, after); }
 
     public Tensor flip(int axis) { return Primitives.flip(this, axis); }
+
+    /** Inserts a size-1 axis at {@code axis} (0..dim(); negative counts from the end of the result). */
+    public Tensor unsqueeze(int axis) {
+        int a = Shapes.axis("unsqueeze", axis, dim() + 1);
+        int[] s = new int[dim() + 1];
+        for (int i = 0, j = 0; i < s.length; i++) s[i] = i == a ? 1 : shape[j++];
+        return reshape(s);
+    }
+
+    /** Removes a size-1 axis. */
+    public Tensor squeeze(int axis) {
+        int a = Shapes.axis("squeeze", axis, dim());
+        if (shape[a] != 1)
+            throw new IllegalArgumentException("squeeze: axis " + axis + " of shape " + Shapes.str(shape) + " has size " + shape[a]);
+        return reshape(Raw.reducedShape(shape, a, false));
+    }
+
+    /** Indices (as values of this dtype, no gradient) of the first maximum along an axis. */
+    public Tensor argmax(int axis, boolean keepDim) {
+        int a = Shapes.axis("argmax", axis, dim());
+        int[][] arg = new int[1][];
+        Raw.max(this, a, keepDim, arg);
+        Tensor out = zeros(dtype(), Raw.reducedShape(shape, a, keepDim));
+        CpuStorage s = (CpuStorage) out.storage;
+        for (int i = 0; i < arg[0].length; i++) s.set(i, arg[0][i]);
+        return out;
+    }
 
     // ---- neural-network helpers --------------------------------------------------------------
 

@@ -130,6 +130,7 @@ class GradCheckTest {
         unary("pad", t -> t.pad(2, 1, 2), x);
         unary("flip", t -> t.flip(1), x);
         unary("contiguous", t -> t.transpose(0, 1).contiguous(), x);
+        unary("unsqueeze/squeeze", t -> t.unsqueeze(1).mul(2).squeeze(1), x);
         assertGradients("concat", in -> Tensor.concat(1, in[0], in[1], in[0]), x, randn(28, 2, 2, 4));
     }
 

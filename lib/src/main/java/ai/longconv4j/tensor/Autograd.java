@@ -69,7 +69,9 @@ final class Autograd {
                 if (gt == null) continue;
                 Node node = t.node;
                 if (node == null) {            // a leaf
-                    t.gradField = t.gradField == null ? gt : t.gradField.add(gt);
+                    // a leaf's grad is always a fresh contiguous tensor: rules may return g itself to two
+                    // inputs, or an expanded view, and optimizers write grads in place
+                    t.gradField = t.gradField == null ? Raw.convert(gt, t.dtype()) : t.gradField.add(gt);
                     continue;
                 }
                 Tensor[] gs = node.backward.grads(gt);

@@ -330,8 +330,17 @@ public final class Tensor {
 
     // ---- linear algebra and shapes -----------------------------------------------------------
 
-    /** Batched matrix product (..., M, K) x (..., K, N) with broadcast batch dims; BLAS underneath. */
-    public Tensor matmul(Tensor o) { return Primitives.matmul(this, o); }
+    /**
+     * Batched matrix product (..., M, K) x (..., K, N) with broadcast batch dims; BLAS underneath. A 1-D
+     * operand is a row (left) or column (right) vector whose axis is dropped from the result.
+     */
+    public Tensor matmul(Tensor o) {
+        if (dim() == 0 || o.dim() == 0)
+            throw new IllegalArgumentException("matmul: 0-dim operand, shapes " + Shapes.str(shape) + " and " + Shapes.str(o.shape));
+        if (dim() == 1) return unsqueeze(0).matmul(o).squeeze(-2);        // (K) x (..., K, N) -> (..., N)
+        if (o.dim() == 1) return matmul(o.unsqueeze(-1)).squeeze(-1);     // (..., M, K) x (K) -> (..., M)
+        return Primitives.matmul(this, o);
+    }
 
     /** New shape with the same number of elements; one entry may be -1. A view when contiguous. */
     public Tensor reshape(int... newShape) { return Primitives.reshape(this, inferShape(newShape)); }

@@ -75,10 +75,15 @@ record UnaryFn(String name, DoubleUnaryOperator f, DoubleBinaryOperator df) {
     }
 
     // erf(x) = 2/sqrt(pi) * exp(-x^2) * sum_n 2^n x^(2n+1) / (1*3*...*(2n+1)); all terms positive
+    private static final double[] TWO_OVER_ODD = new double[200];   // 2 / (2n + 1): multiply, not divide
+    static {
+        for (int n = 0; n < TWO_OVER_ODD.length; n++) TWO_OVER_ODD[n] = 2.0 / (2 * n + 1);
+    }
+
     private static double erfSeries(double x) {
         double x2 = x * x, term = x, sum = x;
         for (int n = 1; n < 200; n++) {
-            term *= 2 * x2 / (2 * n + 1);
+            term *= x2 * TWO_OVER_ODD[n];
             sum += term;
             if (Math.abs(term) < 1e-17 * Math.abs(sum)) break;
         }

@@ -62,7 +62,7 @@ final class Autograd {
         List<Tensor> order = topoOrder(root);
         Map<Tensor, Tensor> grads = new IdentityHashMap<>();
         grads.put(root, gradOut.detach());
-        try (var g = noGrad()) {
+        try (var _ = noGrad()) {
             for (int idx = order.size() - 1; idx >= 0; idx--) {
                 Tensor t = order.get(idx);
                 Tensor gt = grads.remove(t);

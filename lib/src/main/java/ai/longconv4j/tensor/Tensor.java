@@ -231,7 +231,7 @@ public final class Tensor {
      * Other views of the same storage see the new values. Returns this.
      *
      * <pre>{@code
-     * try (var g = Tensor.noGrad()) { w.copyFrom(w.sub(w.grad().mul(lr))); }   // an SGD step
+     * try (var _ = Tensor.noGrad()) { w.copyFrom(w.sub(w.grad().mul(lr))); }   // an SGD step
      * }</pre>
      */
     public Tensor copyFrom(Tensor src) {
@@ -271,7 +271,7 @@ public final class Tensor {
     /** The same values, cut from the graph (shares storage). */
     public Tensor detach() { return new Tensor(storage, shape, strides, offset); }
 
-    /** Opens a per-thread no-grad scope: {@code try (var g = Tensor.noGrad()) { ... }}. */
+    /** Opens a per-thread no-grad scope: {@code try (var _ = Tensor.noGrad()) { ... }}. */
     public static NoGrad noGrad() { return Autograd.noGrad(); }
 
     /** Whether ops on this thread record a graph now. */

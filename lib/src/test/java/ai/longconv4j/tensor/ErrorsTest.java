@@ -55,7 +55,7 @@ class ErrorsTest {
         fails(IllegalArgumentException.class, () -> x.mul(2).backward(), "not a scalar", "[3]");
         fails(IllegalArgumentException.class, () -> x.mul(2).backward(Tensor.ones(DType.F64, 4)), "gradOut shape [4]", "[3]");
         Tensor z;
-        try (var g = Tensor.noGrad()) {
+        try (var _ = Tensor.noGrad()) {
             z = x.mul(2).sum();
         }
         fails(IllegalStateException.class, z::backward, "noGrad");

@@ -12,7 +12,7 @@ class InPlaceAndHelpersTest {
     void copyFromWritesThroughViewsAndNeedsNoGradForParameters() {
         Tensor w = Tensor.zeros(DType.F32, 2, 3).requiresGrad(true);
         assertThrows(IllegalStateException.class, () -> w.copyFrom(Tensor.ones(DType.F32, 2, 3)));
-        try (var g = Tensor.noGrad()) {
+        try (var _ = Tensor.noGrad()) {
             w.copyFrom(Tensor.of(new double[]{1, 2, 3}, 3));             // broadcast + F64 -> F32
             w.transpose(0, 1).slice(0, 2, 3).copyFrom(Tensor.of(new double[]{7, 8}, 1, 2));  // column 2
         }
@@ -28,7 +28,7 @@ class InPlaceAndHelpersTest {
         for (int step = 0; step < 200; step++) {
             w.zeroGrad();
             w.mul(w).sum().backward();                 // minimize |w|^2, grad 2w
-            try (var g = Tensor.noGrad()) {
+            try (var _ = Tensor.noGrad()) {
                 w.copyFrom(w.sub(w.grad().mul(0.1)));  // w <- 0.8 w
             }
         }

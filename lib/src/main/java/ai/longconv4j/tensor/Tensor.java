@@ -123,22 +123,20 @@ public final class Tensor {
         return t;
     }
 
-    /** An F64 tensor holding a copy of {@code data} (row-major); no shape means 1-D. */
+    /** An F64 tensor holding a copy of {@code data} (row-major); an empty shape is a 0-dim scalar. */
     public static Tensor of(double[] data, int... shape) { return wrap(data.clone(), shape); }
 
-    /** An F32 tensor holding a copy of {@code data} (row-major); no shape means 1-D. */
+    /** An F32 tensor holding a copy of {@code data} (row-major); an empty shape is a 0-dim scalar. */
     public static Tensor of(float[] data, int... shape) { return wrap(data.clone(), shape); }
 
     /** An F64 tensor over {@code data} without copying; the caller must not modify data afterwards. */
     public static Tensor wrap(double[] data, int... shape) {
-        if (shape.length == 0) shape = new int[]{data.length};
         checkLength("of", data.length, shape);
         return new Tensor(CpuStorage.of(data), shape.clone(), Shapes.contiguousStrides(shape), 0);
     }
 
     /** An F32 tensor over {@code data} without copying; the caller must not modify data afterwards. */
     public static Tensor wrap(float[] data, int... shape) {
-        if (shape.length == 0) shape = new int[]{data.length};
         checkLength("of", data.length, shape);
         return new Tensor(CpuStorage.of(data), shape.clone(), Shapes.contiguousStrides(shape), 0);
     }

@@ -23,7 +23,7 @@ public final class MatmulKernels {
     /** Products below this many multiply-adds are one BLAS call. */
     public static final long SPLIT_FLOPS = 1L << 21;
     /** Most row blocks a product is split into; blocks have at least {@link #MIN_BLOCK_ROWS} rows. */
-    public static final int MAX_BLOCKS = 16, MIN_BLOCK_ROWS = 32;
+    public static final int MAX_BLOCKS = 16, MIN_BLOCK_ROWS = 256;   // smaller blocks slow VectorBLAS down (measured)
 
     /**
      * Number of row blocks for an (M, K) x (K, N) product. It depends on the shape only, never on the

@@ -293,9 +293,9 @@ public final class Tensor {
     public Tensor sub(Tensor o) { return Primitives.arith(Arith.SUB, this, o); }
     public Tensor mul(Tensor o) { return Primitives.arith(Arith.MUL, this, o); }
     public Tensor div(Tensor o) { return Primitives.arith(Arith.DIV, this, o); }
-    public Tensor add(double c) { return Primitives.unary(new UnaryFn("add", x -> x + c, (x, y) -> 1), this); }
+    public Tensor add(double c) { return Primitives.unary(UnaryFn.affine("add", x -> x + c, 1), this); }
     public Tensor sub(double c) { return add(-c); }
-    public Tensor mul(double c) { return Primitives.unary(new UnaryFn("mul", x -> x * c, (x, y) -> c), this); }
+    public Tensor mul(double c) { return Primitives.unary(UnaryFn.affine("mul", x -> x * c, c), this); }
     public Tensor div(double c) { return mul(1 / c); }
     public Tensor neg() { return Primitives.unary(UnaryFn.NEG, this); }
     public Tensor exp() { return Primitives.unary(UnaryFn.EXP, this); }

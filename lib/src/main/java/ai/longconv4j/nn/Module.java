@@ -300,11 +300,13 @@ public abstract class Module {
         }
         int w0 = "name".length();
         int w1 = "type".length();
+        int w2 = "params".length();
         for (String[] r : rows) {
             w0 = Math.max(w0, r[0].length());
             w1 = Math.max(w1, r[1].length());
+            w2 = Math.max(w2, r[2].length());
         }
-        String fmt = "%n  %-" + w0 + "s  %-" + w1 + "s  %12s";
+        String fmt = "%n  %-" + w0 + "s  %-" + w1 + "s  %" + w2 + "s";
         sb.append(String.format(fmt, "name", "type", "params"));
         int shown = Math.min(rows.size(), MAX_TABLE_ROWS);
         for (int i = 0; i < shown; i++) {

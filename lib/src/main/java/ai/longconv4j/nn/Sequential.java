@@ -12,10 +12,10 @@ import java.util.List;
  * <pre>{@code
  * jshell> var mlp = Sequential.of(new Linear(2, 8, Rng.seeded(1)), new GELU(), new Linear(8, 1, Rng.seeded(2)))
  * mlp ==> Sequential (33 parameters, train)
- *   name  type          params
- *   0     Linear(2 -> 8)    24
- *   1     GELU               0
- *   2     Linear(8 -> 1)     9
+ *   name  type            params
+ *   0     Linear(2 -> 8)      24
+ *   1     GELU                 0
+ *   2     Linear(8 -> 1)       9
  * }</pre>
  */
 public final class Sequential extends Module {

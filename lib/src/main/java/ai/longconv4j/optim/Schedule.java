@@ -8,6 +8,7 @@ package ai.longconv4j.optim;
  *
  * <pre>{@code
  * jshell> var s = Schedule.warmupCosine(10, 100, 0.1)
+ * s ==> WarmupCosine[warmup=10, total=100, floor=0.1]
  * jshell> s.lr(0) + " " + s.lr(9) + " " + s.lr(55) + " " + s.lr(100)
  * $2 ==> "0.1 1.0 0.55 0.1"
  * }</pre>
@@ -19,12 +20,28 @@ public interface Schedule {
 
     /** This schedule scaled by {@code factor}. */
     default Schedule times(double factor) {
-        return step -> factor * lr(step);
+        return new Scaled(this, factor);
+    }
+
+    /** The schedule of {@link #times}: {@code factor · base.lr(step)}. */
+    record Scaled(Schedule base, double factor) implements Schedule {
+        @Override
+        public double lr(long step) {
+            return factor * base.lr(step);
+        }
     }
 
     /** The same value at every step. */
     static Schedule constant(double value) {
-        return step -> value;
+        return new Constant(value);
+    }
+
+    /** The schedule of {@link #constant}. */
+    record Constant(double value) implements Schedule {
+        @Override
+        public double lr(long step) {
+            return value;
+        }
     }
 
     /**
@@ -42,11 +59,21 @@ public interface Schedule {
      * @param floor  final factor in [0, 1]
      */
     static Schedule warmupCosine(long warmup, long total, double floor) {
-        if (warmup < 0 || total < warmup || !(floor >= 0 && floor <= 1)) {
-            throw new IllegalArgumentException("Schedule.warmupCosine: need 0 <= warmup <= total and floor in [0, 1],"
-                    + " got warmup=" + warmup + ", total=" + total + ", floor=" + floor);
+        return new WarmupCosine(warmup, total, floor);
+    }
+
+    /** The schedule of {@link #warmupCosine}. */
+    record WarmupCosine(long warmup, long total, double floor) implements Schedule {
+        /** Validates the arguments as {@link Schedule#warmupCosine} documents. */
+        public WarmupCosine {
+            if (warmup < 0 || total < warmup || !(floor >= 0 && floor <= 1)) {
+                throw new IllegalArgumentException("Schedule.warmupCosine: need 0 <= warmup <= total and floor in"
+                        + " [0, 1], got warmup=" + warmup + ", total=" + total + ", floor=" + floor);
+            }
         }
-        return step -> {
+
+        @Override
+        public double lr(long step) {
             if (step < 0) {
                 throw new IllegalArgumentException("Schedule: step must be >= 0, got " + step);
             }
@@ -58,6 +85,6 @@ public interface Schedule {
             }
             double p = (step - warmup) / (double) (total - warmup);
             return floor + (1 - floor) * 0.5 * (1 + Math.cos(Math.PI * p));
-        };
+        }
     }
 }

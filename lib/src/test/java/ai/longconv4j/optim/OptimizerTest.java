@@ -186,6 +186,26 @@ class OptimizerTest {
     }
 
     @Test
+    void adamWKeepsF32ParametersInF32() {
+        double[] p0 = {0.5, -1.0, 2.0};
+        double[] c = {1.0, 2.0, 0.5};
+        Parameter p = Parameter.of("p", Tensor.of(new float[] {0.5f, -1.0f, 2.0f}, 3));
+        var opt = new AdamW(new ParamGroup("g", List.of(p), 0.1, 0.2));
+        double[] e = p0.clone();
+        double[][] mv = {new double[3], new double[3]};
+        for (int t = 1; t <= 3; t++) {
+            opt.zeroGrad();
+            p.value().mul(p.value()).mul(Tensor.of(new float[] {1f, 2f, 0.5f}, 3)).sum().mul(0.5).backward();
+            opt.step();
+            reference(e, c, mv, 0.1, 0.2, 0.9, 0.999, 1e-8, t);
+        }
+        assertEquals(DType.F32, p.value().dtype());
+        assertEquals(DType.F32, opt.stateDict().get("expAvg.g.0").dtype());
+        // float32 arithmetic on O(1) values over 3 steps: a few ulps (6e-8) each, 1e-5 is generous
+        assertArrayEquals(e, p.value().toDoubleArray(), 1e-5);
+    }
+
+    @Test
     void rejectsDuplicateParameters() {
         Parameter p = vec("p", 1.0);
         var e = assertThrows(IllegalArgumentException.class,

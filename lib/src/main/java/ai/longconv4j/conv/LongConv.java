@@ -34,6 +34,8 @@ import java.util.random.RandomGenerator;
 public final class LongConv extends Module {
     /** Layer dropout after GELU (the kernel has its own, {@link LongConvKernel#DROPOUT}). */
     public static final double DROPOUT = 0.0;
+    /** Suggested learning rate of the butterfly group (learned DFT blocks), weight decay 0. */
+    public static final double BUTTERFLY_LR = 1e-3;
 
     private final LongConvKernel kernel;
     private final Parameter d;
@@ -127,6 +129,10 @@ public final class LongConv extends Module {
         if (u == null || u.dim() != 3 || u.size(1) != kernel.features()) {
             throw new IllegalArgumentException("LongConv.forward: expected u (B, H=" + kernel.features() + ", L), got "
                     + (u == null ? "null" : Arrays.toString(u.shape())));
+        }
+        if (u.dtype() != d.value().dtype()) {
+            throw new IllegalArgumentException("LongConv.forward: u " + Arrays.toString(u.shape()) + " is " + u.dtype()
+                    + " but the layer's parameters are " + d.value().dtype() + " (convert with u.to(...))");
         }
         int bN = u.size(0), hN = u.size(1), l = u.size(2), cN = kernel.channels();
         Tensor k = kernel.kernel();

@@ -3,11 +3,14 @@ package ai.longconv4j.conv;
 
 import ai.longconv4j.nn.Module;
 import ai.longconv4j.nn.Parameter;
+import ai.longconv4j.optim.ParamGroup;
 import ai.longconv4j.tensor.DType;
 import ai.longconv4j.tensor.Rng;
 import ai.longconv4j.tensor.Tensor;
 
+import java.util.List;
 import java.util.Objects;
+import java.util.function.UnaryOperator;
 import java.util.random.RandomGenerator;
 
 /**
@@ -18,7 +21,8 @@ import java.util.random.RandomGenerator;
  * suggested learning rate.
  * <pre>{@code
  * jshell> var kern = LongConvKernel.builder().channels(2).features(64).length(1024).seed(1).build()
- * kern ==> LongConvKernel(C=2, H=64, Lk=1024, lambda=0.003, p=0.2, smooth=1) (131072 parameters, train)
+ * kern ==> LongConvKernel(C=2, H=64, Lk=1024, lambda=0.003, p=0.2, smooth=1) (131,072 parameters, train)
+ * jshell> var groups = ParamGroups.of(model).override("kernel", LongConvKernel.groupSettings(LongConvKernel.LR)).build()
  * }</pre>
  */
 public final class LongConvKernel extends Module {
@@ -79,6 +83,12 @@ public final class LongConvKernel extends Module {
 
     /** The optimizer-group hint of K ({@value Parameter#KERNEL_GROUP}, no weight decay). */
     public String group() { return k.group(); }
+
+    /** This kernel's own optimizer group: K alone, learning rate {@code lr}, weight decay 0. */
+    public ParamGroup optimizerGroup(double lr) { return new ParamGroup(Parameter.KERNEL_GROUP, List.of(k), lr, 0); }
+
+    /** Settings of the kernel group for {@code ParamGroups...override("kernel", groupSettings(lr))}: own lr, no decay. */
+    public static UnaryOperator<ParamGroup> groupSettings(double lr) { return g -> g.withLr(lr).withWeightDecay(0); }
 
     public boolean bidirectional() { return k.value().dim() == 4; }
     public int channels() { return k.value().size(0); }

@@ -4,8 +4,7 @@ package ai.longconv4j.conv;
 /**
  * Compute precision of a convolution plan. {@code F64} computes in double. {@code F32} rounds DFT blocks,
  * twiddles and every stored intermediate of the Monarch path to float (products accumulated wider, like
- * fp32 storage with a wider accumulator); the JTransforms path computes F32 inputs in double and rounds the
- * output to float.
+ * fp32 storage with a wider accumulator); the JTransforms path runs {@code FloatFFT_1D} in float.
  */
 public enum Precision {
     F64,

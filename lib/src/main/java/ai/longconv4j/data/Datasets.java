@@ -191,7 +191,7 @@ public final class Datasets {
     /** Downloads {@code s} to {@code target}: temp file in the same directory, verify, atomic rename. */
     Path download(Spec s, Path target) throws IOException {
         Files.createDirectories(target.getParent());
-        Path tmp = Files.createTempFile(target.getParent(), "." + s.fileName() + ".", ".part");
+        Path tmp = ai.longconv4j.io.AtomicFiles.createTemp(target.getParent(), s.fileName(), ".part");
         boolean done = false;
         try (HttpClient client = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NORMAL).build()) {
             HttpRequest req = HttpRequest.newBuilder(s.url()).timeout(timeout).GET().build();

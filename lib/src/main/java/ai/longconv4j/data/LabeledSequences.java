@@ -22,6 +22,18 @@ public record LabeledSequences(int count, int length, int vocabSize, int numClas
                 Arrays.copyOfRange(labels, from, to));
     }
 
+    /** {@code B} examples drawn uniformly with replacement from {@code rng} (a random training batch). */
+    public LabeledSequences sample(int B, java.util.random.RandomGenerator rng) {
+        if (B < 1 || count < 1) throw new IllegalArgumentException("LabeledSequences.sample: need B >= 1 and a non-empty set, got B=" + B + ", n=" + count);
+        int[] x = new int[B * length], y = new int[B];
+        for (int b = 0; b < B; b++) {
+            int i = rng.nextInt(count);
+            System.arraycopy(inputs, i * length, x, b * length, length);
+            y[b] = labels[i];
+        }
+        return new LabeledSequences(B, length, vocabSize, numClasses, x, y);
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof LabeledSequences s && s.count == count && s.length == length && s.vocabSize == vocabSize

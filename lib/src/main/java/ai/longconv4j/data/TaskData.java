@@ -52,6 +52,18 @@ public record TaskData(String task, int count, int length, int vocabSize, int[] 
         return n;
     }
 
+    /** {@code B} examples drawn uniformly with replacement from {@code rng} (a random training batch). */
+    public TaskData sample(int B, java.util.random.RandomGenerator rng) {
+        if (B < 1 || count < 1) throw new IllegalArgumentException("TaskData.sample: need B >= 1 and a non-empty set, got B=" + B + ", n=" + count);
+        int[] x = new int[B * length], y = new int[B * length];
+        for (int b = 0; b < B; b++) {
+            int i = rng.nextInt(count);
+            System.arraycopy(inputs, i * length, x, b * length, length);
+            System.arraycopy(targets, i * length, y, b * length, length);
+        }
+        return new TaskData(task, B, length, vocabSize, x, y);
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof TaskData d && d.task.equals(task) && d.count == count && d.length == length && d.vocabSize == vocabSize

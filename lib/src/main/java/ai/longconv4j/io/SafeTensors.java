@@ -26,8 +26,10 @@ import java.util.Map;
  * <p>Layout: 8-byte little-endian unsigned header length {@code n}; {@code n} bytes of UTF-8 JSON
  * {@code {"__metadata__": {str: str}, name: {"dtype": "F32", "shape": [2, 3], "data_offsets": [begin, end]}, ...}};
  * then the data buffer. {@code [begin, end)} are byte offsets into the data buffer, which must be covered
- * exactly (no overlaps, no holes). The writer pads the header with spaces to a multiple of 8 bytes and orders the
- * data by element size (largest first, stable), so every array is aligned to its element size.
+ * exactly (no overlaps, no holes). The writer pads the header with spaces to a multiple of 8 bytes, writes metadata
+ * keys sorted, and orders arrays as the reference implementation does (by dtype: I64, F64, F32, I32, BF16, F16, then
+ * by name), so every array is aligned to its element size and a file equals {@code safetensors.torch.save_file}'s
+ * byte for byte (checked against a file written by safetensors 0.8.0).
  *
  * <p>Writes are atomic ({@link AtomicFiles}): on failure an existing file is left untouched. Any defect in a file
  * read (short file, bad header length, bad UTF-8 or JSON, unknown dtype, offsets out of range or overlapping)
@@ -98,8 +100,23 @@ public final class SafeTensors {
             if (!seen.add(a.name())) throw new IllegalArgumentException("safetensors: duplicate array name \"" + a.name() + "\"");
         }
         var list = new ArrayList<>(arrays);
-        list.sort(Comparator.comparingInt((NamedArray a) -> a.dtype().bytes()).reversed()); // stable
+        list.sort(Comparator.comparingInt((NamedArray a) -> -writeRank(a.dtype())).thenComparing(NamedArray::name));
         return list;
+    }
+
+    /**
+     * Data order of the reference writer (its dtype order, descending): I64, F64, F32, I32, BF16, F16 — element sizes
+     * never increase, so every array is aligned to its size; ties by name.
+     */
+    private static int writeRank(ElementType t) {
+        return switch (t) {
+            case I64 -> 5;
+            case F64 -> 4;
+            case F32 -> 3;
+            case I32 -> 2;
+            case BF16 -> 1;
+            case F16 -> 0;
+        };
     }
 
     private static byte[] header(List<NamedArray> ordered, Map<String, String> metadata) {
@@ -108,7 +125,7 @@ public final class SafeTensors {
         if (metadata != null && !metadata.isEmpty()) {
             Json.quote(b, METADATA_KEY);
             b.append(':');
-            Json.write(b, metadata);
+            Json.write(b, new java.util.TreeMap<>(metadata)); // sorted keys: same bytes for equal maps
             first = false;
         }
         long offset = 0;

@@ -62,14 +62,16 @@ final class Autograd {
         List<Tensor> order = topoOrder(root);
         Map<Tensor, Tensor> grads = new IdentityHashMap<>();
         grads.put(root, gradOut.detach());
-        try (var g = noGrad()) {
+        try (var _ = noGrad()) {
             for (int idx = order.size() - 1; idx >= 0; idx--) {
                 Tensor t = order.get(idx);
                 Tensor gt = grads.remove(t);
                 if (gt == null) continue;
                 Node node = t.node;
                 if (node == null) {            // a leaf
-                    t.gradField = t.gradField == null ? gt : t.gradField.add(gt);
+                    // a leaf's grad is always a fresh contiguous tensor: rules may return g itself to two
+                    // inputs, or an expanded view, and optimizers write grads in place
+                    t.gradField = t.gradField == null ? Raw.convert(gt, t.dtype()) : t.gradField.add(gt);
                     continue;
                 }
                 OpObserver obs = OpObserver.current();          // profiler hook (null unless installed)

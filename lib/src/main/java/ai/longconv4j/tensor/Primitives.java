@@ -27,6 +27,8 @@ final class Primitives {
     /** y = f(x); dx = g * f'(x, y). */
     static Tensor unary(UnaryFn fn, Tensor x) {
         Tensor y = Raw.unary(fn.name(), x, fn.f());
+        if (fn.isAffine())
+            return rec(fn.name(), y, new Tensor[]{x}, g -> new Tensor[]{fn.slope() == 1 ? g : g.mul(fn.slope())});
         return rec(fn.name(), y, new Tensor[]{x}, g -> new Tensor[]{
                 g.mul(Raw.binary(fn.name() + "'", x, y, null, fn.df()))});
     }

@@ -4,7 +4,6 @@ package ai.longconv4j.tensor;
 
 import ai.longconv4j.backend.cpu.CpuContext;
 import ai.longconv4j.backend.cpu.CpuStorage;
-import ai.longconv4j.backend.cpu.IntRangeBody;
 import ai.longconv4j.backend.cpu.ElementwiseKernels;
 import ai.longconv4j.backend.cpu.ElementwiseKernels.Arith;
 import ai.longconv4j.backend.cpu.MatmulKernels;
@@ -161,9 +160,12 @@ final class Raw {
         int nb = Shapes.numel(batch);
         CpuStorage ca = cpu("matmul", pa.t), cb = cpu("matmul", pb.t), cc = (CpuStorage) out.storage();
         CpuContext ctx = CpuContext.current();
-        boolean perBatch = nb > 1 && nb >= ctx.threads();
-        IntRangeBody body = (b0, b1) -> {
-            for (int bi = b0; bi < b1; bi++) {
+        // tasks = (batch, row block); the blocks depend on the shape only, so results do not depend on threads
+        int blocks = MatmulKernels.rowBlocks(m, n, k);
+        long costPerTask = (long) m * n * k / blocks;
+        ctx.parallelFor(nb * blocks, Math.max(1, costPerTask), (t0, t1) -> {
+            for (int task = t0; task < t1; task++) {
+                int bi = task / blocks, blk = task % blocks;
                 int rem = bi, offA = pa.t.offset(), offB = pb.t.offset();
                 for (int d = batch.length - 1; d >= 0; d--) {
                     int idx = rem % batch[d];
@@ -171,14 +173,9 @@ final class Raw {
                     offA += idx * sa[d];
                     offB += idx * sb[d];
                 }
-                if (perBatch)   // threads over batches, one BLAS call each
-                    MatmulKernels.gemmBlock(m, n, k, ca, offA, pa.ld, pa.trans, cb, offB, pb.ld, pb.trans, cc, bi * m * n);
-                else            // threads over row blocks inside each product
-                    MatmulKernels.gemm(ctx, m, n, k, ca, offA, pa.ld, pa.trans, cb, offB, pb.ld, pb.trans, cc, bi * m * n);
+                MatmulKernels.block(m, n, k, blocks, blk, ca, offA, pa.ld, pa.trans, cb, offB, pb.ld, pb.trans, cc, bi * m * n);
             }
-        };
-        if (perBatch) ctx.parallelFor(nb, (long) m * n * k, body);
-        else body.apply(0, nb);
+        });
         return out;
     }
 

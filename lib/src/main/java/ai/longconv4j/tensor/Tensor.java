@@ -123,10 +123,10 @@ public final class Tensor {
         return t;
     }
 
-    /** An F64 tensor holding a copy of {@code data} (row-major). */
+    /** An F64 tensor holding a copy of {@code data} (row-major); an empty shape is a 0-dim scalar. */
     public static Tensor of(double[] data, int... shape) { return wrap(data.clone(), shape); }
 
-    /** An F32 tensor holding a copy of {@code data} (row-major). */
+    /** An F32 tensor holding a copy of {@code data} (row-major); an empty shape is a 0-dim scalar. */
     public static Tensor of(float[] data, int... shape) { return wrap(data.clone(), shape); }
 
     /** An F64 tensor over {@code data} without copying; the caller must not modify data afterwards. */
@@ -214,6 +214,41 @@ public final class Tensor {
     /** Clears the gradient (grad() returns null until the next backward). */
     public void zeroGrad() { gradField = null; }
 
+    /** Replaces the gradient (e.g. after an all-reduce); null clears it. Shape and dtype must match. */
+    public void setGrad(Tensor g) {
+        if (g != null && (!Arrays.equals(g.shape, shape) || g.dtype() != dtype()))
+            throw new IllegalArgumentException("setGrad: gradient " + Shapes.str(g.shape) + " " + g.dtype()
+                    + " does not match tensor " + Shapes.str(shape) + " " + dtype());
+        gradField = g == null ? null : g.detach();
+    }
+
+    /**
+     * The one in-place write: copies {@code src} (broadcast to this shape, converted to this dtype)
+     * into this tensor's elements, through its strides. Not recorded in the graph; for a tensor that
+     * requires grad it must run inside {@link #noGrad()} (optimizer steps, loading a state dict).
+     * Other views of the same storage see the new values. Returns this.
+     *
+     * <pre>{@code
+     * try (var _ = Tensor.noGrad()) { w.copyFrom(w.sub(w.grad().mul(lr))); }   // an SGD step
+     * }</pre>
+     */
+    public Tensor copyFrom(Tensor src) {
+        if (requiresGradFlag && Autograd.gradEnabled())
+            throw new IllegalStateException("copyFrom: in-place write to a tensor that requires grad; "
+                    + "do it inside Tensor.noGrad()");
+        int[] target = Shapes.broadcast("copyFrom", src.shape, shape);
+        if (!Arrays.equals(target, shape))
+            throw new IllegalArgumentException("copyFrom: source shape " + Shapes.str(src.shape)
+                    + " cannot be broadcast to " + Shapes.str(shape));
+        for (int i = 0; i < shape.length; i++)
+            if (strides[i] == 0 && shape[i] > 1)
+                throw new IllegalArgumentException("copyFrom: destination " + Shapes.str(shape) + " is an expanded view");
+        ai.longconv4j.backend.cpu.ElementwiseKernels.copy(ai.longconv4j.backend.cpu.CpuContext.current(), shape,
+                Raw.cpu("copyFrom", src), Shapes.broadcastStrides(src.shape, src.strides, shape), src.offset,
+                Raw.cpu("copyFrom", this), strides, offset);
+        return this;
+    }
+
     /** The name of the op that produced this tensor, or null for a leaf. */
     public String gradFn() { return node == null ? null : node.name; }
 
@@ -234,7 +269,7 @@ public final class Tensor {
     /** The same values, cut from the graph (shares storage). */
     public Tensor detach() { return new Tensor(storage, shape, strides, offset); }
 
-    /** Opens a per-thread no-grad scope: {@code try (var g = Tensor.noGrad()) { ... }}. */
+    /** Opens a per-thread no-grad scope: {@code try (var _ = Tensor.noGrad()) { ... }}. */
     public static NoGrad noGrad() { return Autograd.noGrad(); }
 
     /** Whether ops on this thread record a graph now. */
@@ -258,9 +293,9 @@ public final class Tensor {
     public Tensor sub(Tensor o) { return Primitives.arith(Arith.SUB, this, o); }
     public Tensor mul(Tensor o) { return Primitives.arith(Arith.MUL, this, o); }
     public Tensor div(Tensor o) { return Primitives.arith(Arith.DIV, this, o); }
-    public Tensor add(double c) { return Primitives.unary(new UnaryFn("add", x -> x + c, (x, y) -> 1), this); }
+    public Tensor add(double c) { return Primitives.unary(UnaryFn.affine("add", x -> x + c, 1), this); }
     public Tensor sub(double c) { return add(-c); }
-    public Tensor mul(double c) { return Primitives.unary(new UnaryFn("mul", x -> x * c, (x, y) -> c), this); }
+    public Tensor mul(double c) { return Primitives.unary(UnaryFn.affine("mul", x -> x * c, c), this); }
     public Tensor div(double c) { return mul(1 / c); }
     public Tensor neg() { return Primitives.unary(UnaryFn.NEG, this); }
     public Tensor exp() { return Primitives.unary(UnaryFn.EXP, this); }
@@ -295,8 +330,17 @@ public final class Tensor {
 
     // ---- linear algebra and shapes -----------------------------------------------------------
 
-    /** Batched matrix product (..., M, K) x (..., K, N) with broadcast batch dims; BLAS underneath. */
-    public Tensor matmul(Tensor o) { return Primitives.matmul(this, o); }
+    /**
+     * Batched matrix product (..., M, K) x (..., K, N) with broadcast batch dims; BLAS underneath. A 1-D
+     * operand is a row (left) or column (right) vector whose axis is dropped from the result.
+     */
+    public Tensor matmul(Tensor o) {
+        if (dim() == 0 || o.dim() == 0)
+            throw new IllegalArgumentException("matmul: 0-dim operand, shapes " + Shapes.str(shape) + " and " + Shapes.str(o.shape));
+        if (dim() == 1) return unsqueeze(0).matmul(o).squeeze(-2);        // (K) x (..., K, N) -> (..., N)
+        if (o.dim() == 1) return matmul(o.unsqueeze(-1)).squeeze(-1);     // (..., M, K) x (K) -> (..., M)
+        return Primitives.matmul(this, o);
+    }
 
     /** New shape with the same number of elements; one entry may be -1. A view when contiguous. */
     public Tensor reshape(int... newShape) { return Primitives.reshape(this, inferShape(newShape)); }
@@ -324,6 +368,33 @@ public final class Tensor {
     public Tensor pad(int axis, int before, int after) { return Composite.pad(this, axis, before, after); }
 
     public Tensor flip(int axis) { return Primitives.flip(this, axis); }
+
+    /** Inserts a size-1 axis at {@code axis} (0..dim(); negative counts from the end of the result). */
+    public Tensor unsqueeze(int axis) {
+        int a = Shapes.axis("unsqueeze", axis, dim() + 1);
+        int[] s = new int[dim() + 1];
+        for (int i = 0, j = 0; i < s.length; i++) s[i] = i == a ? 1 : shape[j++];
+        return reshape(s);
+    }
+
+    /** Removes a size-1 axis. */
+    public Tensor squeeze(int axis) {
+        int a = Shapes.axis("squeeze", axis, dim());
+        if (shape[a] != 1)
+            throw new IllegalArgumentException("squeeze: axis " + axis + " of shape " + Shapes.str(shape) + " has size " + shape[a]);
+        return reshape(Raw.reducedShape(shape, a, false));
+    }
+
+    /** Indices (as values of this dtype, no gradient) of the first maximum along an axis. */
+    public Tensor argmax(int axis, boolean keepDim) {
+        int a = Shapes.axis("argmax", axis, dim());
+        int[][] arg = new int[1][];
+        Raw.max(this, a, keepDim, arg);
+        Tensor out = zeros(dtype(), Raw.reducedShape(shape, a, keepDim));
+        CpuStorage s = (CpuStorage) out.storage;
+        for (int i = 0; i < arg[0].length; i++) s.set(i, arg[0][i]);
+        return out;
+    }
 
     // ---- neural-network helpers --------------------------------------------------------------
 

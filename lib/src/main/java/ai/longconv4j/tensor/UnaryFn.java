@@ -9,14 +9,26 @@ import java.util.function.DoubleUnaryOperator;
  * {@code df(x, y)} = dy/dx given x and y = f(x). Every form is stable on finite inputs (sigmoid by
  * sign, gelu through erf/erfc without overflow).
  */
-record UnaryFn(String name, DoubleUnaryOperator f, DoubleBinaryOperator df) {
+record UnaryFn(String name, DoubleUnaryOperator f, DoubleBinaryOperator df, double slope) {
+
+    /** A function with a derivative table entry. */
+    UnaryFn(String name, DoubleUnaryOperator f, DoubleBinaryOperator df) {
+        this(name, f, df, Double.NaN);
+    }
+
+    /** An affine function x -> slope * x + c: its gradient is g * slope, no derivative pass needed. */
+    static UnaryFn affine(String name, DoubleUnaryOperator f, double slope) {
+        return new UnaryFn(name, f, (x, y) -> slope, slope);
+    }
+
+    boolean isAffine() { return !Double.isNaN(slope); }
 
     static final double SQRT_2 = Math.sqrt(2.0);
     static final double INV_SQRT_2PI = 1.0 / Math.sqrt(2.0 * Math.PI);
     static final double SQRT_2_OVER_PI = Math.sqrt(2.0 / Math.PI);
     static final double GELU_TANH_C = 0.044715;
 
-    static final UnaryFn NEG = new UnaryFn("neg", x -> -x, (x, y) -> -1);
+    static final UnaryFn NEG = affine("neg", x -> -x, -1);
     static final UnaryFn EXP = new UnaryFn("exp", Math::exp, (x, y) -> y);
     static final UnaryFn LOG = new UnaryFn("log", Math::log, (x, y) -> 1 / x);
     static final UnaryFn TANH = new UnaryFn("tanh", Math::tanh, (x, y) -> 1 - y * y);
@@ -75,10 +87,15 @@ record UnaryFn(String name, DoubleUnaryOperator f, DoubleBinaryOperator df) {
     }
 
     // erf(x) = 2/sqrt(pi) * exp(-x^2) * sum_n 2^n x^(2n+1) / (1*3*...*(2n+1)); all terms positive
+    private static final double[] TWO_OVER_ODD = new double[200];   // 2 / (2n + 1): multiply, not divide
+    static {
+        for (int n = 0; n < TWO_OVER_ODD.length; n++) TWO_OVER_ODD[n] = 2.0 / (2 * n + 1);
+    }
+
     private static double erfSeries(double x) {
         double x2 = x * x, term = x, sum = x;
         for (int n = 1; n < 200; n++) {
-            term *= 2 * x2 / (2 * n + 1);
+            term *= x2 * TWO_OVER_ODD[n];
             sum += term;
             if (Math.abs(term) < 1e-17 * Math.abs(sum)) break;
         }

@@ -91,9 +91,14 @@ class LongConvTest {
         double[] kv = p.value().toDoubleArray();
         double std = Math.sqrt(Check.dot(kv, kv) / kv.length);
         assertEquals(0.002, std, 0.0002, "init randn * 0.002 (8192 samples: std of the estimate ~1.6e-5)");
-        var groups = ParamGroups.of(kern).override("kernel", g -> g.withLr(LongConvKernel.LR).withWeightDecay(0)).build();
+        var groups = ParamGroups.of(kern).weightDecay(0.1).lr(1e-2).override("kernel", LongConvKernel.groupSettings(LongConvKernel.LR)).build();
         ParamGroup kg = groups.stream().filter(g -> g.parameters().contains(p)).findFirst().orElseThrow();
         assertEquals(0, kg.weightDecay());
+        assertEquals(LongConvKernel.LR, kg.lr());
+        ParamGroup own = kern.optimizerGroup(5e-4);
+        assertEquals(List.of(p), own.parameters());
+        assertEquals(0, own.weightDecay());
+        assertEquals(5e-4, own.lr());
         // Kernel dropout: with lambda = 0 and training on, dk/dK = mask / (1 - p); the mask is read off k itself.
         LongConvKernel drop = LongConvKernel.builder().features(4).length(64).lambda(0).dropout(0.5).seed(4).dtype(DType.F64).build();
         Tensor k = drop.kernel();
@@ -130,6 +135,8 @@ class LongConvTest {
         assertTrue(layer.planFor(5, DType.F64).toString().contains("L=5 Lk=8 CAUSAL"), layer.planFor(5, DType.F64).toString());
         var e = assertThrows(IllegalArgumentException.class, () -> layer.forward(randn(12, 1, 2, 4, 8)));
         assertTrue(e.getMessage().contains("[2, 4, 8]") && e.getMessage().contains("H=3"), e.getMessage());
+        var e2 = assertThrows(IllegalArgumentException.class, () -> layer.forward(u.to(DType.F32)));
+        assertTrue(e2.getMessage().contains("F32") && e2.getMessage().contains("F64"), e2.getMessage());
     }
 
     @Test

@@ -167,5 +167,10 @@ class ListOpsTest {
             assertEquals(ex.get(i).target(), ListOps.evaluate(t.decode(row)));
         }
         assertSame(t, Tokenizer.fromJson(t.toJson()));
+        var batch = set.sample(5, new SplittableRandom(2));
+        for (int i = 0; i < 5; i++) {
+            int[] row = java.util.Arrays.copyOfRange(batch.inputs(), i * 30, (i + 1) * 30);
+            assertEquals(batch.labels()[i], ListOps.evaluate(t.decode(row)), "label travels with its row");
+        }
     }
 }

@@ -147,6 +147,23 @@ class SyntheticTasksTest {
     }
 
     @Test
+    void samplingDrawsWholeExamples() {
+        var d = SyntheticTasks.inductionHead(12, 16, 40, new SplittableRandom(8));
+        var b = d.sample(64, new SplittableRandom(1));
+        assertEquals(64, b.count());
+        var rows = new java.util.HashSet<String>();
+        for (int i = 0; i < d.count(); i++) rows.add(java.util.Arrays.toString(d.inputs(i)) + java.util.Arrays.toString(d.targets(i)));
+        var drawn = new java.util.HashSet<String>();
+        for (int i = 0; i < b.count(); i++) {
+            String r = java.util.Arrays.toString(b.inputs(i)) + java.util.Arrays.toString(b.targets(i));
+            assertTrue(rows.contains(r), "a sampled row is one of the examples, inputs and targets together");
+            drawn.add(r);
+        }
+        assertTrue(drawn.size() > 20, "draws vary");
+        assertEquals(b, d.sample(64, new SplittableRandom(1)));
+    }
+
+    @Test
     void answersAreSpreadOverTheValueRange() {
         // negative control against a constant answer: AR answers for V=30 should use most of the 15 values
         TaskData d = SyntheticTasks.associativeRecall(30, 33, 2000, new SplittableRandom(11));

@@ -220,6 +220,33 @@ class SafeTensorsTest {
         return ((lo >>> 16) & 1) == 0 ? (float) loVal : fHi;
     }
 
+    /**
+     * A file written by Python's safetensors 0.8.0 / torch 2.11 ({@code save_file} of the tensors below, with
+     * metadata format=pt, source=torch), stored as a test resource: we read theirs, and our writer produces the same
+     * bytes from the same values.
+     */
+    static List<NamedArray> torchFixtureArrays() {
+        double[] w = {-1.375, 0.1, 3e-3, 7.25};
+        return List.of(NamedArray.ofDoubles("f64", w, 2, 2), NamedArray.of("f32", ElementType.F32, w, 4),
+                NamedArray.of("bf16", ElementType.BF16, w, 4), NamedArray.of("f16", ElementType.F16, w, 1, 4),
+                NamedArray.ofLongs("i64", new long[] {-3, 1L << 40}, 2), NamedArray.ofInts("i32", new int[] {5, -6}, 2),
+                NamedArray.ofFloats("s", new float[] {2.5f}), NamedArray.ofFloats("e", new float[0], 0, 3));
+    }
+
+    @Test
+    void readsFileWrittenByTorchAndWritesTheSameBytes() throws IOException {
+        byte[] theirs;
+        try (var in = SafeTensorsTest.class.getResourceAsStream("torch-written.safetensors")) {
+            assertNotNull(in, "test resource torch-written.safetensors");
+            theirs = in.readAllBytes();
+        }
+        var c = SafeTensors.fromBytes(theirs);
+        assertEquals(Map.of("format", "pt", "source", "torch"), c.metadata());
+        for (NamedArray want : torchFixtureArrays()) assertEquals(want, c.get(want.name()), want.name()); // dtype, shape, bytes
+        assertArrayEquals(new double[] {-1.375, 0.10009765625, 0.0030059814453125, 7.25}, c.get("bf16").toDoubleArray(), 0.0);
+        assertArrayEquals(theirs, SafeTensors.toBytes(torchFixtureArrays(), Map.of("source", "torch", "format", "pt")));
+    }
+
     // ------------------------------------------------------------ Python cross-checks
 
     static boolean python(String module) {

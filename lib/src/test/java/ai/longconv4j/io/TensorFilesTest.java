@@ -97,6 +97,22 @@ class TensorFilesTest {
     }
 
     @Test
+    void moduleStateDictRoundTripGivesIdenticalOutputs() throws IOException {
+        // (B, H) = (3, 8) through Linear(8 -> 16) -> LayerNorm(16) -> Linear(16 -> 4)
+        var a = ai.longconv4j.nn.Sequential.of(new ai.longconv4j.nn.Linear(8, 16, new SplittableRandom(1)),
+                new ai.longconv4j.nn.LayerNorm(16, DType.F32), new ai.longconv4j.nn.Linear(16, 4, new SplittableRandom(2)));
+        var b = ai.longconv4j.nn.Sequential.of(new ai.longconv4j.nn.Linear(8, 16, new SplittableRandom(3)),
+                new ai.longconv4j.nn.LayerNorm(16, DType.F32), new ai.longconv4j.nn.Linear(16, 4, new SplittableRandom(4)));
+        Tensor x = Tensor.randn(new SplittableRandom(5), DType.F32, 3, 8);
+        Path p = dir.resolve("seq.safetensors");
+        TensorFiles.save(p, a.stateDict(), Map.of("model", "seq"));
+        float[] before = b.forward(x).toFloatArray();
+        assertFalse(java.util.Arrays.equals(a.forward(x).toFloatArray(), before), "control: different weights differ");
+        b.loadStateDict(TensorFiles.load(p).tensors());
+        assertArrayEquals(a.forward(x).toFloatArray(), b.forward(x).toFloatArray(), 0f); // bit-exact weights
+    }
+
+    @Test
     void failedSaveLeavesPreviousCheckpoint() throws IOException {
         Path p = dir.resolve("ck.safetensors");
         TensorFiles.save(p, state(), Map.of("step", "1"));

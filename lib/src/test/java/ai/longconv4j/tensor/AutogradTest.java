@@ -21,6 +21,19 @@ class AutogradTest {
     }
 
     @Test
+    void leafGradsAreFreshContiguousTensors() {
+        Tensor a = Tensor.ones(DType.F64, 2, 3).requiresGrad(true);
+        Tensor b = Tensor.ones(DType.F64, 2, 3).requiresGrad(true);
+        a.add(b).sum().backward();     // add passes g to both inputs; sum's g is an expanded view
+        assertNotSame(a.grad().storage(), b.grad().storage());
+        assertTrue(a.grad().isContiguous());
+        try (var _ = Tensor.noGrad()) {
+            a.grad().copyFrom(Tensor.zeros(DType.F64, 2, 3));
+        }
+        assertArrayEquals(new double[]{1, 1, 1, 1, 1, 1}, b.grad().toDoubleArray());
+    }
+
+    @Test
     void retainGraphAllowsASecondBackward() {
         Tensor x = Tensor.of(new double[]{3}, 1).requiresGrad(true);
         Tensor y = x.mul(x).sum();
@@ -34,9 +47,9 @@ class AutogradTest {
     void noGradScopeIsPerThreadAndNested() throws Exception {
         Tensor x = Tensor.ones(DType.F64, 2).requiresGrad(true);
         assertTrue(Tensor.isGradEnabled());
-        try (var g = Tensor.noGrad()) {
+        try (var _ = Tensor.noGrad()) {
             assertFalse(x.mul(2).requiresGrad());
-            try (var g2 = Tensor.noGrad()) {
+            try (var _ = Tensor.noGrad()) {
                 assertFalse(Tensor.isGradEnabled());
             }
             assertFalse(Tensor.isGradEnabled(), "closing the inner scope keeps the outer one");

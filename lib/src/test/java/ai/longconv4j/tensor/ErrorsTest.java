@@ -20,7 +20,8 @@ class ErrorsTest {
         fails(IllegalArgumentException.class, () -> a.add(Tensor.zeros(DType.F64, 4)), "add: shapes [2, 3] and [4] cannot be broadcast");
         fails(IllegalArgumentException.class, () -> a.mul(Tensor.zeros(DType.F64, 3, 3)), "mul", "[2, 3]", "[3, 3]");
         fails(IllegalArgumentException.class, () -> a.matmul(Tensor.zeros(DType.F64, 2, 3)), "matmul", "[2, 3]", "inner dims 3 and 2");
-        fails(IllegalArgumentException.class, () -> a.matmul(Tensor.zeros(DType.F64, 3)), "matmul", "dim >= 2");
+        fails(IllegalArgumentException.class, () -> a.matmul(Tensor.zeros(DType.F64)), "matmul", "0-dim");
+        fails(IllegalArgumentException.class, () -> a.matmul(Tensor.zeros(DType.F64, 2)), "matmul", "[2, 3]", "[2, 1]");
         fails(IllegalArgumentException.class, () -> a.reshape(4, 2), "reshape", "[2, 3]", "[4, 2]");
         fails(IllegalArgumentException.class, () -> a.reshape(-1, -1), "reshape", "more than one -1");
         fails(IllegalArgumentException.class, () -> a.slice(1, 2, 4), "slice", "[2, 4)", "[2, 3]");
@@ -54,7 +55,7 @@ class ErrorsTest {
         fails(IllegalArgumentException.class, () -> x.mul(2).backward(), "not a scalar", "[3]");
         fails(IllegalArgumentException.class, () -> x.mul(2).backward(Tensor.ones(DType.F64, 4)), "gradOut shape [4]", "[3]");
         Tensor z;
-        try (var g = Tensor.noGrad()) {
+        try (var _ = Tensor.noGrad()) {
             z = x.mul(2).sum();
         }
         fails(IllegalStateException.class, z::backward, "noGrad");

@@ -115,6 +115,8 @@ class GradCheckTest {
         assertGradients("matmul broadcast both", in -> in[0].matmul(in[1]), randn(23, 2, 1, 3, 4), randn(24, 3, 4, 2));
         assertGradients("matmul transposed views", in -> in[0].transpose(0, 1).matmul(in[1].transpose(0, 1)),
                 randn(25, 4, 3), randn(26, 2, 4));
+        assertGradients("matmul vector x matrix", in -> in[0].matmul(in[1]), randn(33, 4), randn(34, 2, 4, 3));
+        assertGradients("matmul matrix x vector", in -> in[0].matmul(in[1]), randn(35, 2, 3, 4), randn(36, 4));
     }
 
     @Test
@@ -130,6 +132,7 @@ class GradCheckTest {
         unary("pad", t -> t.pad(2, 1, 2), x);
         unary("flip", t -> t.flip(1), x);
         unary("contiguous", t -> t.transpose(0, 1).contiguous(), x);
+        unary("unsqueeze/squeeze", t -> t.unsqueeze(1).mul(2).squeeze(1), x);
         assertGradients("concat", in -> Tensor.concat(1, in[0], in[1], in[0]), x, randn(28, 2, 2, 4));
     }
 

@@ -79,8 +79,9 @@ class MatmulTest {
         Tensor a = r(10, DType.F32, 300, 200), b = r(11, DType.F32, 200, 100);
         Tensor one = CpuContext.withThreads(1).call(() -> a.matmul(b));
         Tensor two = CpuContext.withThreads(2).call(() -> a.matmul(b));
-        // each C element is one BLAS dot product in both cases: bit-identical
-        assertClose(two, one, 0, 0, "1 vs 2 threads");
+        // the same row blocks with 1 and 2 threads; VectorBLAS may still round differently before and after
+        // its Vector API code is JIT-compiled, by a few ulps of |C| <= ~50 (K = 200): atol 1e-4
+        assertClose(two, one, 1e-4, 1e-5, "1 vs 2 threads");
         assertClose(one, naive(a, b), ATOL32, RTOL32, "vs naive");
     }
 }

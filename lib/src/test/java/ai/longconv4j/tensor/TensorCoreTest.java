@@ -24,6 +24,8 @@ class TensorCoreTest {
         assertArrayEquals(new double[]{0, 1, 2, 3}, Tensor.arange(4, DType.F32).toDoubleArray());
         assertEquals(5.0, Tensor.of(new double[]{1, 5}, 2).get(1));
         assertEquals(3.0, Tensor.scalar(3, DType.F64).item());
+        assertArrayEquals(new int[0], Tensor.scalar(3, DType.F64).shape());
+        assertArrayEquals(new int[0], Tensor.of(new float[]{4}).shape());   // no shape: a 0-dim scalar
         // same seed, same values; different seed, different values
         assertArrayEquals(Tensor.randn(Rng.seeded(3), DType.F64, 5).toDoubleArray(), Tensor.randn(Rng.seeded(3), DType.F64, 5).toDoubleArray());
         assertFalse(java.util.Arrays.equals(Tensor.rand(Rng.seeded(3), DType.F64, 5).toDoubleArray(), Tensor.rand(Rng.seeded(4), DType.F64, 5).toDoubleArray()));

@@ -89,7 +89,7 @@ public final class GradCheck {
         moved[j] = value;
         Tensor t = Tensor.of(moved, xs[which].shape());
         args[which] = xs[which].dtype() == DType.F64 ? t : t.to(xs[which].dtype());
-        try (var g = Tensor.noGrad()) {
+        try (var _ = Tensor.noGrad()) {
             return f.apply(args).mul(w).sum().item();
         }
     }

@@ -72,11 +72,34 @@ public final class ElementwiseKernels {
                 arithF32(fast, a.f32(), o1, b.f32(), o2, out.f32(), o0, len);
             } else if (fast != null && s1 == 1 && s2 == 1 && out.f64() != null && a.f64() != null && b.f64() != null) {
                 arithF64(fast, a.f64(), o1, b.f64(), o2, out.f64(), o0, len);
+            } else if (fast != null && out.f32() != null && a.f32() != null && b.f32() != null) {
+                arithF32Strided(fast, a.f32(), o1, s1, b.f32(), o2, s2, out.f32(), o0, len);
+            } else if (fast != null && out.f64() != null && a.f64() != null && b.f64() != null) {
+                arithF64Strided(fast, a.f64(), o1, s1, b.f64(), o2, s2, out.f64(), o0, len);
             } else {
                 for (int i = 0; i < len; i++)
                     out.set(o0 + i, fn.applyAsDouble(a.get(o1 + i * s1), b.get(o2 + i * s2)));
             }
         });
+    }
+
+    // strided rows (stride 0 = a broadcast operand, e.g. a per-channel scale over L)
+    private static void arithF32Strided(Arith op, float[] a, int oa, int sa, float[] b, int ob, int sb, float[] c, int oc, int len) {
+        switch (op) {
+            case ADD -> { for (int i = 0; i < len; i++) c[oc + i] = a[oa + i * sa] + b[ob + i * sb]; }
+            case SUB -> { for (int i = 0; i < len; i++) c[oc + i] = a[oa + i * sa] - b[ob + i * sb]; }
+            case MUL -> { for (int i = 0; i < len; i++) c[oc + i] = a[oa + i * sa] * b[ob + i * sb]; }
+            case DIV -> { for (int i = 0; i < len; i++) c[oc + i] = a[oa + i * sa] / b[ob + i * sb]; }
+        }
+    }
+
+    private static void arithF64Strided(Arith op, double[] a, int oa, int sa, double[] b, int ob, int sb, double[] c, int oc, int len) {
+        switch (op) {
+            case ADD -> { for (int i = 0; i < len; i++) c[oc + i] = a[oa + i * sa] + b[ob + i * sb]; }
+            case SUB -> { for (int i = 0; i < len; i++) c[oc + i] = a[oa + i * sa] - b[ob + i * sb]; }
+            case MUL -> { for (int i = 0; i < len; i++) c[oc + i] = a[oa + i * sa] * b[ob + i * sb]; }
+            case DIV -> { for (int i = 0; i < len; i++) c[oc + i] = a[oa + i * sa] / b[ob + i * sb]; }
+        }
     }
 
     /** The slow twin of {@link #binary}: always the generic get/set loop (used by tests). */

@@ -20,32 +20,51 @@ public final class MatmulKernels {
     /** The BLAS implementation in use. */
     public static BLAS blas() { return Holder.BLAS_INSTANCE; }
 
+    /** Products below this many multiply-adds are one BLAS call. */
+    public static final long SPLIT_FLOPS = 1L << 21;
+    /** Most row blocks a product is split into; blocks have at least {@link #MIN_BLOCK_ROWS} rows. */
+    public static final int MAX_BLOCKS = 16, MIN_BLOCK_ROWS = 256;   // smaller blocks slow VectorBLAS down (measured)
+
+    /**
+     * Number of row blocks for an (M, K) x (K, N) product. It depends on the shape only, never on the
+     * thread count: a BLAS (e.g. VectorBLAS) may round differently for different block heights, so the
+     * same blocks are used with 1 or N threads and results are bit-identical.
+     */
+    public static int rowBlocks(int m, int n, int k) {
+        if ((long) m * n * k < SPLIT_FLOPS) return 1;
+        int rows = Math.max(MIN_BLOCK_ROWS, (m + MAX_BLOCKS - 1) / MAX_BLOCKS);
+        return (m + rows - 1) / rows;
+    }
+
+    /** First row of block {@code blk} of {@code blocks} (blocks are ceil(m / blocks) rows, the last shorter). */
+    public static int blockStart(int m, int blocks, int blk) {
+        int rows = (m + blocks - 1) / blocks;
+        return Math.min(m, blk * rows);
+    }
+
     /**
      * C[cOff + i*N + j] = sum_p opA[i, p] * opB[p, j], where opA[i, p] = a[aOff + i*lda + p] (or
-     * a[aOff + p*lda + i] when {@code aT}) and likewise for B. C is written, not accumulated.
+     * a[aOff + p*lda + i] when {@code aT}) and likewise for B. C is written, not accumulated. Large
+     * products are split into {@link #rowBlocks} row blocks run over the context's threads.
      */
     public static void gemm(CpuContext ctx, int m, int n, int k,
                             CpuStorage a, int aOff, int lda, boolean aT,
                             CpuStorage b, int bOff, int ldb, boolean bT,
                             CpuStorage c, int cOff) {
-        if (m == 0 || n == 0) return;
-        if (k == 0) {
-            for (int i = 0; i < m * n; i++) c.set(cOff + i, 0);
-            return;
-        }
-        long flops = (long) m * n * k;
-        int blocks = (int) Math.min(m, Math.min(ctx.threads(), Math.max(1, flops / (1 << 20))));
-        if (blocks <= 1) {
-            gemmBlock(m, n, k, a, aOff, lda, aT, b, bOff, ldb, bT, c, cOff);
-            return;
-        }
-        ctx.parallelFor(blocks, 1L << 30, (b0, b1) -> {
-            for (int blk = b0; blk < b1; blk++) {
-                int i0 = (int) ((long) m * blk / blocks), i1 = (int) ((long) m * (blk + 1) / blocks);
-                int aBlockOff = aT ? aOff + i0 : aOff + i0 * lda;
-                gemmBlock(i1 - i0, n, k, a, aBlockOff, lda, aT, b, bOff, ldb, bT, c, cOff + i0 * n);
-            }
+        int blocks = rowBlocks(m, n, k);
+        ctx.parallelFor(blocks, blocks == 1 ? 1 : Long.MAX_VALUE / 64, (b0, b1) -> {
+            for (int blk = b0; blk < b1; blk++) block(m, n, k, blocks, blk, a, aOff, lda, aT, b, bOff, ldb, bT, c, cOff);
         });
+    }
+
+    /** Computes row block {@code blk} of {@code blocks} of C. */
+    public static void block(int m, int n, int k, int blocks, int blk,
+                             CpuStorage a, int aOff, int lda, boolean aT,
+                             CpuStorage b, int bOff, int ldb, boolean bT,
+                             CpuStorage c, int cOff) {
+        int i0 = blockStart(m, blocks, blk), i1 = blockStart(m, blocks, blk + 1);
+        if (i1 <= i0) return;
+        gemmBlock(i1 - i0, n, k, a, aT ? aOff + i0 : aOff + i0 * lda, lda, aT, b, bOff, ldb, bT, c, cOff + i0 * n);
     }
 
     /** One BLAS call for a row-major block. */
@@ -54,6 +73,11 @@ public final class MatmulKernels {
                                  CpuStorage b, int bOff, int ldb, boolean bT,
                                  CpuStorage c, int cOff) {
         String tb = bT ? "T" : "N", ta = aT ? "T" : "N";
+        if (m == 0 || n == 0) return;
+        if (k == 0) {
+            for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) c.set(cOff + i * n + j, 0);
+            return;
+        }
         if (a.f32() != null && b.f32() != null && c.f32() != null) {
             blas().sgemm(tb, ta, n, m, k, 1f, b.f32(), bOff, ldb, a.f32(), aOff, lda, 0f, c.f32(), cOff, n);
         } else if (a.f64() != null && b.f64() != null && c.f64() != null) {

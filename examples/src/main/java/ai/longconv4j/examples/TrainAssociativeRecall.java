@@ -42,6 +42,7 @@ public final class TrainAssociativeRecall {
         int evalEvery = f.integer("evalEvery", 100);
         int threads = f.integer("threads", Runtime.getRuntime().availableProcessors());
         long seed = f.integer("seed", 0);
+        double minutes = f.real("minutes", 0);
         String settings = f.done();
         System.out.println("TrainAssociativeRecall " + settings);
         System.out.println("Associative recall: " + trainN + " training and " + testN + " held-out sequences (V=" + vocab
@@ -52,9 +53,13 @@ public final class TrainAssociativeRecall {
                 .kernelDropout(kernelDropout).kernelLr(kernelLr)
                 .engine(engine.equals("learned") ? ConvEngine.LEARNED : ConvEngine.FFT).seed(seed).build();
         System.out.println(lm);
-        var trainer = Trainer.builder().model(lm).objective(Objectives.sequenceTask(lm, train, test, 100)).steps(steps)
+        var builder = Trainer.builder().model(lm).objective(Objectives.sequenceTask(lm, train, test, 100)).steps(steps)
                 .batchSize(batch).lr(lr).weightDecay(0.1).warmup(steps / 20).evalEvery(evalEvery).seed(seed)
-                .listener(new TerminalProgress()).build();
+                .listener(new TerminalProgress());
+        if (minutes > 0) {
+            builder.timeLimit(java.time.Duration.ofMillis((long) (minutes * 60_000)));
+        }
+        var trainer = builder.build();
         long t0 = System.nanoTime();
         History h = CpuContext.withThreads(threads).call(trainer::fit);
         double sec = (System.nanoTime() - t0) * 1e-9;
@@ -62,6 +67,7 @@ public final class TrainAssociativeRecall {
         System.out.printf("time: %.1f min wall, %.1f CPU-min for the whole process (data generation and JIT included)%n", sec / 60, cpuMin);
         var last = h.evaluations().get(h.evaluations().size() - 1);
         double best = h.evaluations().stream().mapToDouble(History.Row::accuracy).max().orElse(Double.NaN);
+        System.out.println("stop: " + h.stopReason() + " " + h.stopMessage());
         System.out.printf("summary: %d steps in %.1f s (%.1f min, %d threads), final held-out loss %.4f, final-token accuracy %.1f%%"
                 + " (best %.1f%%), lambda=%s%n", h.rows().size(), sec, sec / 60, threads, last.valLoss(), 100 * last.accuracy(),
                 100 * best, lambda);

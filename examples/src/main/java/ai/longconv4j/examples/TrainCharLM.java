@@ -43,6 +43,7 @@ public final class TrainCharLM {
         int evalEvery = f.integer("evalEvery", 100);
         int threads = f.integer("threads", Runtime.getRuntime().availableProcessors());
         long seed = f.integer("seed", 0);
+        double minutes = f.real("minutes", 0);
         String plot = f.str("plot", "");
         String settings = f.done();
         System.out.println("TrainCharLM " + settings);
@@ -53,9 +54,13 @@ public final class TrainCharLM {
                 .mixer(mixer.equals("longconv") ? Mixer.LONGCONV : Mixer.H3)
                 .engine(engine.equals("learned") ? ConvEngine.LEARNED : ConvEngine.FFT).seed(seed).build();
         System.out.println(lm);
-        var trainer = Trainer.builder().model(lm).objective(Objectives.languageModel(lm, data, length, 32, evalBatches))
+        var builder = Trainer.builder().model(lm).objective(Objectives.languageModel(lm, data, length, 32, evalBatches))
                 .steps(steps).batchSize(batch).lr(lr).weightDecay(0.1).evalEvery(evalEvery).seed(seed)
-                .listener(new TerminalProgress()).build();
+                .listener(new TerminalProgress());
+        if (minutes > 0) {
+            builder.timeLimit(java.time.Duration.ofMillis((long) (minutes * 60_000)));
+        }
+        var trainer = builder.build();
         long t0 = System.nanoTime();
         History h = CpuContext.withThreads(threads).call(trainer::fit);
         double sec = (System.nanoTime() - t0) * 1e-9;
@@ -68,6 +73,7 @@ public final class TrainCharLM {
         if (!plot.isEmpty()) {
             System.out.println("plot: " + h.plot(Path.of(plot)));
         }
+        System.out.println("stop: " + h.stopReason() + " " + h.stopMessage());
         System.out.printf("summary: engine=%s lambda=%s mixer=%s D=%d layers=%d L=%d: %d steps in %.1f s (%.1f min), "
                 + "val loss %.4f nats/char, val accuracy %.1f%%, %,.0f tokens/s (last step)%n", engine, lambda, mixer, width,
                 layers, length, h.rows().size(), sec, sec / 60, last.valLoss(), 100 * last.accuracy(),

@@ -25,7 +25,7 @@ import tech.tablesaw.api.Table;
  */
 public final class History {
     /** How a run ended. */
-    public enum StopReason { RUNNING, COMPLETED, INTERRUPTED, NON_FINITE }
+    public enum StopReason { RUNNING, COMPLETED, INTERRUPTED, TIME_LIMIT, NON_FINITE }
 
     /** One logged step. */
     public record Row(long step, double trainLoss, double valLoss, double accuracy, double lr, double tokensPerSecond) {

@@ -97,6 +97,7 @@ public final class Trainer {
         private long evalEvery;
         private Path checkpointDir;
         private long seed;
+        private java.time.Duration timeLimit;
         private final List<TrainListener> listeners = new ArrayList<>();
 
         private Builder() {
@@ -128,6 +129,12 @@ public final class Trainer {
         public Builder checkpointDir(Path dir) { checkpointDir = dir; return this; }
         /** Seed of the batch draws (default 0). */
         public Builder seed(long s) { seed = s; return this; }
+        /**
+         * Wall-clock budget of one {@link #fit()} call (default none): when it is used up, training stops
+         * before the next step with {@link History.StopReason#TIME_LIMIT}, evaluating and writing the last
+         * checkpoint first. The lr schedule still spans all steps.
+         */
+        public Builder timeLimit(java.time.Duration d) { timeLimit = Objects.requireNonNull(d, "timeLimit"); return this; }
         /** Adds a progress listener. */
         public Builder listener(TrainListener l) { listeners.add(Objects.requireNonNull(l, "listener")); return this; }
 
@@ -179,6 +186,14 @@ public final class Trainer {
                 if (Thread.interrupted()) {
                     String where = saveLast();
                     h.stop(History.StopReason.INTERRUPTED, "interrupted before step " + (step + 1) + where);
+                    return h;
+                }
+                if (cfg.timeLimit != null && System.nanoTime() - t0 >= cfg.timeLimit.toNanos()) {
+                    if (!h.rows().isEmpty() && Double.isNaN(h.rows().get(h.rows().size() - 1).valLoss())) {
+                        evaluateInto(h);
+                    }
+                    String where = saveLast();
+                    h.stop(History.StopReason.TIME_LIMIT, "time limit " + cfg.timeLimit + " reached after step " + step + where);
                     return h;
                 }
                 long s0 = System.nanoTime();

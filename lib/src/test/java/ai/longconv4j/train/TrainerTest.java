@@ -155,6 +155,15 @@ class TrainerTest {
     }
 
     @Test
+    void timeLimitStopsAfterEvaluating() {
+        var h = trainer(model(), 1000).timeLimit(java.time.Duration.ofMillis(300)).build().fit();
+        assertEquals(History.StopReason.TIME_LIMIT, h.stopReason());
+        assertTrue(h.rows().size() >= 1 && h.rows().size() < 1000, "rows " + h.rows().size());
+        assertEquals(1, h.evaluations().size());
+        assertEquals(h.rows().get(h.rows().size() - 1), h.evaluations().get(0));
+    }
+
+    @Test
     void builderValidation() {
         var lm = model();
         var o = Objectives.sequenceTask(lm, TRAIN, VAL, 16);

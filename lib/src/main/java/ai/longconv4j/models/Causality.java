@@ -16,7 +16,7 @@ import java.util.function.UnaryOperator;
  * <pre>{@code
  * jshell> Causality.assertCausal(lm, 32)                           // passes for a CAUSAL LM
  * jshell> Causality.assertCausal(bidirectionalLm, 32)
- * |  Exception java.lang.AssertionError: not causal: output 3 depends on input 17 (|grad| 0.041 vs past max 0.12)
+ * |  Exception java.lang.AssertionError: not causal: output 0 depends on input 1 (future/past gradient ratio 0.412 > 1e-04)
  * }</pre>
  */
 public final class Causality {

@@ -1,6 +1,8 @@
 // Shape legend: N complex FFT size = N1*N2 (*N3 ...), f block size of a level, m = N / (f at top) sub-size.
 package ai.longconv4j.conv;
 
+import ai.longconv4j.backend.cpu.MatmulKernels;
+
 /**
  * FlashButterfly's FFT: a complex DFT of power-of-two size N computed as dense DFT-block products.
  * <p>Two factors, {@code N = N1*N2}: {@code A[n1,n2] = x[N2*n1 + n2]}; {@code B = F_N1 @ A};
@@ -180,55 +182,42 @@ public final class MonarchFft {
         System.arraycopy(wi, 0, im, off, len);
     }
 
-    /** w[k1, :] = sum_j F[k1, j] x[j, :] over the f x m block at off (conj: conj(F)); rounded. */
+    /** w[k1, :] = sum_j F[k1, j] x[j, :] over the f x m block at off (conj: conj(F)); rounded. Four real GEMMs. */
     private void colDft(int level, boolean conj, double[] re, double[] im, int off, double[] wr, double[] wi) {
         int f = factors[level], m = sub[level];
         double[] br = fRe[level], bi = fIm[level];
-        double sign = conj ? -1 : 1;
-        for (int k = 0; k < f; k++) {
-            int o = k * m;
-            java.util.Arrays.fill(wr, o, o + m, 0);
-            java.util.Arrays.fill(wi, o, o + m, 0);
-            for (int j = 0; j < f; j++) {
-                double fr = br[k * f + j], fi = sign * bi[k * f + j];
-                int x = off + j * m;
-                for (int c = 0; c < m; c++) {
-                    double xr = re[x + c], xi = im[x + c];
-                    wr[o + c] += fr * xr - fi * xi;
-                    wi[o + c] += fr * xi + fi * xr;
-                }
-            }
-            if (precision == Precision.F32) {
-                for (int c = 0; c < m; c++) {
-                    wr[o + c] = (float) wr[o + c];
-                    wi[o + c] = (float) wi[o + c];
-                }
-            }
-        }
+        double s = conj ? -1 : 1;
+        gemm(f, m, f, 1, br, 0, re, off, 0, wr, 0);      // Wr = Fr X_r - s Fi X_i
+        gemm(f, m, f, -s, bi, 0, im, off, 1, wr, 0);
+        gemm(f, m, f, 1, br, 0, im, off, 0, wi, 0);      // Wi = Fr X_i + s Fi X_r
+        gemm(f, m, f, s, bi, 0, re, off, 1, wi, 0);
+        if (precision == Precision.F32) roundF32(wr, wi, f * m);
     }
 
     /** Each of the rows (length g = factors[level]) of the block at off: x[row, :] = x[row, :] @ F_g, in place. */
     private void rowDft(int level, boolean conj, double[] re, double[] im, int off, int rows, double[] wr, double[] wi) {
         int g = factors[level];
         double[] br = fRe[level], bi = fIm[level];
-        double sign = conj ? -1 : 1;
-        for (int row = 0; row < rows; row++) {
-            int x = off + row * g;
-            java.util.Arrays.fill(wr, 0, g, 0);
-            java.util.Arrays.fill(wi, 0, g, 0);
-            for (int j = 0; j < g; j++) {
-                double xr = re[x + j], xi = im[x + j];
-                int fo = j * g;
-                for (int k = 0; k < g; k++) {
-                    double fr = br[fo + k], fi = sign * bi[fo + k];
-                    wr[k] += xr * fr - xi * fi;
-                    wi[k] += xr * fi + xi * fr;
-                }
-            }
-            for (int k = 0; k < g; k++) {
-                re[x + k] = r(wr[k]);
-                im[x + k] = r(wi[k]);
-            }
+        double s = conj ? -1 : 1;
+        gemm(rows, g, g, 1, re, off, br, 0, 0, wr, 0);   // Wr = X_r Fr - s X_i Fi
+        gemm(rows, g, g, -s, im, off, bi, 0, 1, wr, 0);
+        gemm(rows, g, g, 1, im, off, br, 0, 0, wi, 0);   // Wi = X_i Fr + s X_r Fi
+        gemm(rows, g, g, s, re, off, bi, 0, 1, wi, 0);
+        int len = rows * g;
+        if (precision == Precision.F32) roundF32(wr, wi, len);
+        System.arraycopy(wr, 0, re, off, len);
+        System.arraycopy(wi, 0, im, off, len);
+    }
+
+    /** Row-major C (p x q) = alpha * A (p x r) @ B (r x q) + beta * C, through netlib BLAS (column-major: C^T = B^T A^T). */
+    private static void gemm(int p, int q, int r, double alpha, double[] a, int aOff, double[] b, int bOff, double beta, double[] c, int cOff) {
+        MatmulKernels.blas().dgemm("N", "N", q, p, r, alpha, b, bOff, q, a, aOff, r, beta, c, cOff, q);
+    }
+
+    private static void roundF32(double[] wr, double[] wi, int len) {
+        for (int i = 0; i < len; i++) {
+            wr[i] = (float) wr[i];
+            wi[i] = (float) wi[i];
         }
     }
 

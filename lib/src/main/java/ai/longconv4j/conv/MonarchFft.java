@@ -14,6 +14,10 @@ import ai.longconv4j.backend.cpu.MatmulKernels;
  * ({@code C @ conj(F_N2)}, {@code * conj(T)}, {@code conj(F_N1) @}) with 1/N folded into the top twiddles.
  * <p>Arrays are planar: {@code re[p], im[p]}, p in [0, N); transforms work in place and need a scratch
  * {@link #newWork()} of 2N doubles (one per thread). F32 rounds blocks, twiddles and each stage's output to float.
+ * Block products are real GEMMs through netlib BLAS (four per complex product). With four factors (N > 2^15,
+ * {@link ConvPlan#passes()} = 3) the top level is the three-pass scheme: one outer butterfly
+ * {@code (F_N1 @ A) * T} over the whole array, N1 independent inner 3-factor FFTs of N/N1 points (each one
+ * cache-sized row), and on the way back the inverse outer butterfly.
  * <pre>{@code
  * jshell> var fft = new MonarchFft(1 << 12, Precision.F64)
  * jshell> fft

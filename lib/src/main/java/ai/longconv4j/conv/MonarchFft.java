@@ -150,8 +150,43 @@ public final class MonarchFft {
         return out;
     }
 
+    /**
+     * Fused three-pass convolution of one complex row with a spectrum kept in this plan's permuted order:
+     * {@code x <- IFFT(FFT(x) * K)}, in place. Pass 1: the outer butterfly {@code (F_N1 @ A) * T} over the
+     * whole row; pass 2: for each of the N1 rows of N/N1 points, the inner FFT, the product with its slice of
+     * K, the inner inverse (the row never leaves cache); pass 3: the inverse outer butterfly, 1/N folded into
+     * its twiddles. K: {@code kRe[kOff + p], kIm[kOff + p]}, p in [0, N), as {@link #forward} leaves a spectrum.
+     */
+    public void convolve(double[] re, double[] im, double[] kRe, double[] kIm, int kOff, double[][] work) {
+        double[] wr = work[0], wi = work[1];
+        int f = factors[0], m = sub[0];
+        outerForward(re, im, 0, 0, wr, wi);
+        for (int row = 0; row < f; row++) {
+            int o = row * m;
+            innerForward(re, im, o, 1, 1, wr, wi);
+            for (int i = o; i < o + m; i++) {
+                double a = re[i], b = im[i], c = kRe[kOff + i], d = kIm[kOff + i];
+                re[i] = r(a * c - b * d);
+                im[i] = r(a * d + b * c);
+            }
+            innerInverse(re, im, o, 1, 1, wr, wi);
+        }
+        outerInverse(re, im, 0, 0, wr, wi);
+    }
+
     private void fwd(double[] re, double[] im, int off, int level, double[] wr, double[] wi) {
-        int f = factors[level], m = sub[level], len = f * m;
+        outerForward(re, im, off, level, wr, wi);
+        innerForward(re, im, off, level + 1, factors[level], wr, wi);
+    }
+
+    private void inv(double[] re, double[] im, int off, int level, double[] wr, double[] wi) {
+        innerInverse(re, im, off, level + 1, factors[level], wr, wi);
+        outerInverse(re, im, off, level, wr, wi);
+    }
+
+    /** Column DFT and twiddles of one level: {@code (F_f @ A) * T} on the f x m block at off. */
+    private void outerForward(double[] re, double[] im, int off, int level, double[] wr, double[] wi) {
+        int len = factors[level] * sub[level];
         colDft(level, false, re, im, off, wr, wi);
         double[] tr = tRe[level], ti = tIm[level];
         for (int i = 0; i < len; i++) {
@@ -159,20 +194,30 @@ public final class MonarchFft {
             re[off + i] = r(a * tr[i] - b * ti[i]);
             im[off + i] = r(a * ti[i] + b * tr[i]);
         }
-        if (level + 2 == factors.length) {
-            rowDft(level + 1, false, re, im, off, f, wr, wi);
+    }
+
+    /** Forward transforms of {@code rows} consecutive rows of {@code factors[level] * sub[level]} points at off. */
+    private void innerForward(double[] re, double[] im, int off, int level, int rows, double[] wr, double[] wi) {
+        if (level + 1 == factors.length) {
+            rowDft(level, false, re, im, off, rows, wr, wi);
         } else {
-            for (int row = 0; row < f; row++) fwd(re, im, off + row * m, level + 1, wr, wi);
+            int m = factors[level] * sub[level];
+            for (int row = 0; row < rows; row++) fwd(re, im, off + row * m, level, wr, wi);
         }
     }
 
-    private void inv(double[] re, double[] im, int off, int level, double[] wr, double[] wi) {
-        int f = factors[level], m = sub[level], len = f * m;
-        if (level + 2 == factors.length) {
-            rowDft(level + 1, true, re, im, off, f, wr, wi);
+    private void innerInverse(double[] re, double[] im, int off, int level, int rows, double[] wr, double[] wi) {
+        if (level + 1 == factors.length) {
+            rowDft(level, true, re, im, off, rows, wr, wi);
         } else {
-            for (int row = 0; row < f; row++) inv(re, im, off + row * m, level + 1, wr, wi);
+            int m = factors[level] * sub[level];
+            for (int row = 0; row < rows; row++) inv(re, im, off + row * m, level, wr, wi);
         }
+    }
+
+    /** Conjugate twiddles (top level: conj(T)/N) and the conjugate column DFT of one level. */
+    private void outerInverse(double[] re, double[] im, int off, int level, double[] wr, double[] wi) {
+        int len = factors[level] * sub[level];
         boolean top = level == 0;
         double[] tr = top ? tInvRe : tRe[level], ti = top ? tInvIm : tIm[level];
         double sign = top ? 1 : -1;   // inner levels: conj(T) on the fly

@@ -12,7 +12,8 @@ import ai.longconv4j.tensor.Tensor;
  * unpacking: {@code Z'[k] = E + i O}, {@code E = (Y[k] + conj(Y[M-k]))/2}, {@code O = (Y[k] - conj(Y[M-k]))/2 * w_N^-k},
  * {@code y[2n] + i y[2n+1] = IFFT_M(Z')}. Spectrum layout (planar, 2(M+1) doubles):
  * {@code re[p] = spec[p], im[p] = spec[M+1+p]}; positions p < M hold {@code X[perm[p]]}, position M holds the
- * Nyquist bin {@code X[M]}. Forward/backward drivers in {@link SpectralConv}.
+ * Nyquist bin {@code X[M]}. Forward/backward drivers in {@link SpectralConv}; plans with 3 passes (long
+ * sequences) run the fused three-pass forward instead ({@link #forward}).
  * <pre>{@code
  * jshell> var conv = new MonarchConv(ConvPlan.of(4096, 4096, ConvMode.CAUSAL, ConvEngine.MONARCH, Precision.F32))
  * }</pre>

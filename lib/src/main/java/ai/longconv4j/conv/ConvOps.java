@@ -68,12 +68,14 @@ public final class ConvOps {
         int[] yShape = noChannel ? new int[] {s.batch(), s.features(), s.length()}
                 : new int[] {s.batch(), s.channels(), s.features(), s.length()};
         double[] ua = u.toDoubleArray(), ka = k.toDoubleArray(), da = d == null ? null : d.toDoubleArray();
-        double[] y = engine.forward(s, ua, ka, da);
+        // Keep the spectra for the backward only when a graph is being recorded for a tensor that needs it.
+        boolean keep = Tensor.isGradEnabled() && (u.requiresGrad() || k.requiresGrad() || (d != null && d.requiresGrad()));
+        Convolver.Forward fw = keep ? engine.forwardKeep(s, ua, ka, da) : new Convolver.Forward(engine.forward(s, ua, ka, da), null);
         DType dt = u.dtype();
-        Tensor result = tensor(y, dt, yShape);
+        Tensor result = tensor(fw.y(), dt, yShape);
         Tensor[] inputs = d == null ? new Tensor[] {u, k} : new Tensor[] {u, k, d};
         return Tensor.op("longconv[" + engine.plan().engine() + "]", result, inputs, g -> {
-            ConvGrads gr = engine.backward(s, ua, ka, da, g.toDoubleArray());
+            ConvGrads gr = engine.backward(s, ua, ka, da, g.toDoubleArray(), fw.saved());
             Tensor du = tensor(gr.du(), u.dtype(), u.shape()), dk = tensor(gr.dk(), k.dtype(), k.shape());
             return d == null ? new Tensor[] {du, dk} : new Tensor[] {du, dk, tensor(gr.dD(), d.dtype(), d.shape())};
         });

@@ -90,8 +90,6 @@ public record ConvShape(int batch, int channels, int features, int length, int k
         return f;
     }
 
-    static double[] zeros(int n) { return new double[n]; }
-
     @Override
     public String toString() {
         return "ConvShape[batch=" + batch + ", channels=" + channels + ", features=" + features + ", length=" + length

@@ -18,6 +18,17 @@ public interface Convolver {
     /** Gradients of {@code sum(y * dy)} w.r.t. u, k and D. */
     ConvGrads backward(ConvShape s, double[] u, double[] k, double[] d, double[] dy);
 
+    /** A forward's output and what it saved for its backward (engine-specific, may be null). */
+    record Forward(double[] y, Object saved) {}
+
+    /** Forward that may keep intermediates (spectral engines keep the u and k spectra) for {@link #backward(ConvShape, double[], double[], double[], double[], Object)}. */
+    default Forward forwardKeep(ConvShape s, double[] u, double[] k, double[] d) { return new Forward(forward(s, u, k, d), null); }
+
+    /** Backward reusing what {@link #forwardKeep} saved (same u, k, D); {@code saved} may be null. */
+    default ConvGrads backward(ConvShape s, double[] u, double[] k, double[] d, double[] dy, Object saved) {
+        return backward(s, u, k, d, dy);
+    }
+
     /** Float arrays in and out, same layouts. */
     default float[] forward(ConvShape s, float[] u, float[] k, float[] d) {
         return ConvShape.toFloat(forward(s, ConvShape.toDouble(u), ConvShape.toDouble(k), ConvShape.toDouble(d)));

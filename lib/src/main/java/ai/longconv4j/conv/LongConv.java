@@ -130,6 +130,10 @@ public final class LongConv extends Module {
             throw new IllegalArgumentException("LongConv.forward: expected u (B, H=" + kernel.features() + ", L), got "
                     + (u == null ? "null" : Arrays.toString(u.shape())));
         }
+        if (u.dtype() != d.value().dtype()) {
+            throw new IllegalArgumentException("LongConv.forward: u " + Arrays.toString(u.shape()) + " is " + u.dtype()
+                    + " but the layer's parameters are " + d.value().dtype() + " (convert with u.to(...))");
+        }
         int bN = u.size(0), hN = u.size(1), l = u.size(2), cN = kernel.channels();
         Tensor k = kernel.kernel();
         Tensor y;

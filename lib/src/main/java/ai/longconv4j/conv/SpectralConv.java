@@ -54,14 +54,24 @@ abstract class SpectralConv implements Convolver {
         if (sides == 2) for (int t = 0, t1 = s.taps(1); t < t1; t++) dk[ko + lk + t] = x[n - 1 - t];
     }
 
+    /** The spectra a {@link #forwardKeep} saves: u's (B*H, spectrumLength) and k's (C*H, spectrumLength). */
+    record Spectra(double[] u, double[] k) {}
+
     @Override
-    public double[] forward(ConvShape s, double[] u, double[] k, double[] d) {
+    public double[] forward(ConvShape s, double[] u, double[] k, double[] d) { return run(s, u, k, d, false).y(); }
+
+    /** Keeps u's and k's spectra (B*H + C*H rows of N-ish doubles) so the backward skips re-transforming them. */
+    @Override
+    public Forward forwardKeep(ConvShape s, double[] u, double[] k, double[] d) { return run(s, u, k, d, true); }
+
+    private Forward run(ConvShape s, double[] u, double[] k, double[] d, boolean keep) {
         String op = name + ".forward";
         checkPlan(op, s);
         s.checkForward(op, u.length, k.length, k, d == null ? -1 : d.length);
         double[] kspec = kernelSpectra(s, k);
         int hN = s.features(), cN = s.channels(), n = s.length(), nFft = tf.size(), sl = tf.spectrumLength();
         double[] y = new double[s.ySize()];
+        double[] uAll = keep ? new double[s.batch() * hN * sl] : null;
         Par.forRange(s.batch() * hN, 8L * nFft * (cN + 1), (from, to) -> {
             Object w = tf.newWork();
             double[] x = new double[nFft], us = new double[sl], ys = new double[sl];
@@ -69,9 +79,11 @@ abstract class SpectralConv implements Convolver {
                 int b = r / hN, h = r % hN, uo = r * n;
                 java.util.Arrays.fill(x, 0);
                 System.arraycopy(u, uo, x, 0, n);
-                tf.forward(x, us, 0, w);
+                double[] ua = keep ? uAll : us;
+                int ao = keep ? r * sl : 0;
+                tf.forward(x, ua, ao, w);
                 for (int c = 0; c < cN; c++) {
-                    tf.mul(us, 0, kspec, (c * hN + h) * sl, ys, 0, false, false);
+                    tf.mul(ua, ao, kspec, (c * hN + h) * sl, ys, 0, false, false);
                     tf.inverse(ys, 0, x, w);
                     double skip = d == null ? 0 : d[c * hN + h];
                     int yo = ((b * cN + c) * hN + h) * n;
@@ -79,16 +91,20 @@ abstract class SpectralConv implements Convolver {
                 }
             }
         });
-        return y;
+        return new Forward(y, keep ? new Spectra(uAll, kspec) : null);
     }
 
     @Override
-    public ConvGrads backward(ConvShape s, double[] u, double[] k, double[] d, double[] dy) {
+    public ConvGrads backward(ConvShape s, double[] u, double[] k, double[] d, double[] dy) { return backward(s, u, k, d, dy, null); }
+
+    @Override
+    public ConvGrads backward(ConvShape s, double[] u, double[] k, double[] d, double[] dy, Object saved) {
         String op = name + ".backward";
         checkPlan(op, s);
         s.checkForward(op, u.length, k.length, k, d == null ? -1 : d.length);
         s.checkGrad(op, dy.length);
-        double[] kspec = kernelSpectra(s, k);
+        Spectra sp = saved instanceof Spectra x ? x : null;
+        double[] kspec = sp != null ? sp.k() : kernelSpectra(s, k);
         int bN = s.batch(), hN = s.features(), cN = s.channels(), n = s.length(), nFft = tf.size(), sl = tf.spectrumLength();
         double[] du = new double[s.uSize()], dk = new double[s.kSize()], dD = new double[s.dSize()];
         // Parallel over features h: dk and dD sum over the batch, so one h belongs to one task.
@@ -100,16 +116,23 @@ abstract class SpectralConv implements Convolver {
                 java.util.Arrays.fill(dks, 0);
                 for (int b = 0; b < bN; b++) {
                     int uo = (b * hN + h) * n;
-                    java.util.Arrays.fill(x, 0);
-                    System.arraycopy(u, uo, x, 0, n);
-                    tf.forward(x, us, 0, w);
+                    double[] ua = us;
+                    int ao = 0;
+                    if (sp != null) {
+                        ua = sp.u();
+                        ao = (b * hN + h) * sl;
+                    } else {
+                        java.util.Arrays.fill(x, 0);
+                        System.arraycopy(u, uo, x, 0, n);
+                        tf.forward(x, us, 0, w);
+                    }
                     for (int c = 0; c < cN; c++) {
                         int yo = ((b * cN + c) * hN + h) * n;
                         java.util.Arrays.fill(x, 0);
                         System.arraycopy(dy, yo, x, 0, n);
                         tf.forward(x, dys, 0, w);
                         tf.mul(kspec, (c * hN + h) * sl, dys, 0, dus, 0, true, c > 0);
-                        tf.mul(us, 0, dys, 0, dks, c * sl, true, b > 0);
+                        tf.mul(ua, ao, dys, 0, dks, c * sl, true, b > 0);
                         double dot = 0, skip = d == null ? 0 : d[c * hN + h];
                         for (int i = 0; i < n; i++) {
                             dot += dy[yo + i] * u[uo + i];

@@ -135,6 +135,8 @@ class LongConvTest {
         assertTrue(layer.planFor(5, DType.F64).toString().contains("L=5 Lk=8 CAUSAL"), layer.planFor(5, DType.F64).toString());
         var e = assertThrows(IllegalArgumentException.class, () -> layer.forward(randn(12, 1, 2, 4, 8)));
         assertTrue(e.getMessage().contains("[2, 4, 8]") && e.getMessage().contains("H=3"), e.getMessage());
+        var e2 = assertThrows(IllegalArgumentException.class, () -> layer.forward(u.to(DType.F32)));
+        assertTrue(e2.getMessage().contains("F32") && e2.getMessage().contains("F64"), e2.getMessage());
     }
 
     @Test
@@ -148,6 +150,39 @@ class LongConvTest {
         long butterflies = learned.parameters().stream().filter(p -> p.group().equals(Parameter.BUTTERFLY_GROUP)).count();
         assertEquals(4, butterflies);
         assertThrows(IllegalArgumentException.class, () -> learned.forward(randn(14, 1, 2, 3, 12)));
+    }
+
+    @Test
+    void monarchAndDirectLayersEqualTheFftLayer() {
+        Tensor u = randn(16, 1, 2, 3, 40);
+        LongConv fft = LongConv.builder().features(3).length(40).dtype(DType.F64).seed(7).build();
+        fft.eval();
+        double[] ref = fft.forward(u).toDoubleArray();
+        for (ConvEngine e : new ConvEngine[] {ConvEngine.MONARCH, ConvEngine.DIRECT}) {
+            LongConv other = LongConv.builder().features(3).length(40).dtype(DType.F64).engine(e).seed(7).build();
+            other.eval();
+            Check.assertClose(other.forward(u).toDoubleArray(), ref, 1e-12, 0, e + " layer");
+            assertEquals(e, other.planFor(40, DType.F64).engine());
+        }
+    }
+
+    @Test
+    void causalThroughTheTensorPath() {
+        int l = 24;
+        Tensor k = randn(17, 0.3, 2, 3, l), d = randn(18, 1, 2, 3);
+        for (ConvMode mode : new ConvMode[] {ConvMode.CAUSAL, ConvMode.CIRCULAR}) {
+            double future = 0;
+            for (int i = 0; i < l; i++) {
+                Tensor u = randn(19, 1, 1, 3, l).requiresGrad(true);
+                double[] onehot = new double[2 * 3 * l];
+                onehot[(1 * 3 + 2) * l + i] = 1;   // dy[b=0, c=1, h=2, i] = 1
+                ConvOps.conv(u, k, d, mode, ConvEngine.FFT).mul(Tensor.of(onehot, 1, 2, 3, l)).sum().backward();
+                double[] du = u.grad().toDoubleArray();
+                for (int j = i + 1; j < l; j++) future = Math.max(future, Math.abs(du[2 * l + j]));
+            }
+            if (mode == ConvMode.CAUSAL) assertTrue(future <= 1e-12, "causal leak " + future);
+            else assertTrue(future > 1e-3, "circular wraps, so it must see 'future' inputs (negative control): " + future);
+        }
     }
 
     @Test

@@ -15,7 +15,7 @@ import java.util.SplittableRandom;
 
 /**
  * CPU benchmark of the causal long convolution, B=8, H=64, C=1, Lk=L, F64: FftConv and MonarchConv
- * (forward, forward+backward) next to the three raw JTransforms real FFTs of length 2L per row that any
+ * (forward, forward+backward with the forward's spectra kept for the backward, as the Tensor path does) next to the three raw JTransforms real FFTs of length 2L per row that any
  * FFT convolution needs (rfft u, rfft k, irfft y), all parallel over the B*H rows on the same CpuContext.
  * Two warm-up rounds, then interleaved timed rounds; medians of times and of per-round ratios to the raw FFTs. Usage: {@code ConvBench [--threads T] [L ...]}
  * (default: all cores; 1024 4096 16384).
@@ -83,13 +83,13 @@ public final class ConvBench {
                 () -> rawFfts(fft, n, u, k, l),
                 () -> fftConv.forward(s, u, k, null),
                 () -> {
-                    fftConv.forward(s, u, k, null);
-                    fftConv.backward(s, u, k, null, dy);
+                    var fw = fftConv.forwardKeep(s, u, k, null);   // what the Tensor path does when grads are needed
+                    fftConv.backward(s, u, k, null, dy, fw.saved());
                 },
                 () -> mono.forward(s, u, k, null),
                 () -> {
-                    mono.forward(s, u, k, null);
-                    mono.backward(s, u, k, null, dy);
+                    var fw = mono.forwardKeep(s, u, k, null);   // what the Tensor path does when grads are needed
+                    mono.backward(s, u, k, null, dy, fw.saved());
                 }};
             // Interleaved: each round times all five once, so a burst of load from other processes hits
             // them alike; the ratios are medians of per-round ratios, the times medians of rounds.

@@ -1,0 +1,15 @@
+// Shape legend: L length, N FFT size.
+package ai.longconv4j.conv;
+
+/** Which algorithm computes a convolution; {@link #AUTO} lets {@link ConvPlan} choose from its table. */
+public enum ConvEngine {
+    AUTO,
+    /** O(L^2) direct sum, the slow twin (F64 only). */
+    DIRECT,
+    /** JTransforms real FFTs, padded to an even 2^a 3^b 5^c size. */
+    FFT,
+    /** FlashButterfly: the FFT as dense DFT-block products (power-of-two N). */
+    MONARCH,
+    /** Monarch with learnable DFT blocks initialized to the exact DFT (2 factors). */
+    LEARNED
+}

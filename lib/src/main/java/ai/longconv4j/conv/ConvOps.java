@@ -1,0 +1,154 @@
+// Shape legend: B batch, C kernel channels, H features, L length, Lk kernel taps, N FFT size.
+package ai.longconv4j.conv;
+
+import ai.longconv4j.tensor.DType;
+import ai.longconv4j.tensor.Tensor;
+
+import java.util.Arrays;
+
+/**
+ * Tensor-level long-convolution ops, each a {@link Tensor#op} with its hand-written backward next to the
+ * forward: the convolution (any engine), the learned-butterfly convolution (blocks as inputs), Squash and
+ * Smooth. F32 tensors compute at the plan's F32 precision and return F32; F64 returns F64.
+ * <pre>{@code
+ * jshell> var u = Tensor.randn(Rng.seeded(1), DType.F64, 2, 4, 100); var k = Tensor.randn(Rng.seeded(2), DType.F64, 4, 100)
+ * jshell> ConvOps.conv(u, k, null, ConvMode.CAUSAL, ConvEngine.AUTO)
+ * $3 ==> Tensor(shape=[2, 4, 100], F64, cpu, [...])
+ * }</pre>
+ */
+public final class ConvOps {
+    private ConvOps() {}
+
+    /** The call's sizes, read from the tensors' shapes, with the checks that name them. */
+    static ConvShape shapeOf(String op, Tensor u, Tensor k, Tensor d, ConvMode mode) {
+        if (u == null || k == null || mode == null) throw new IllegalArgumentException(op + ": u, k and mode must be non-null");
+        if (u.dim() != 3) throw new IllegalArgumentException(op + ": u must be (B, H, L), got " + Arrays.toString(u.shape()));
+        int sides = mode.sides();
+        // k without a channel axis is (H, [2,] Lk); with one, (C, H, [2,] Lk)
+        int base = sides == 2 ? 3 : 2;
+        if (k.dim() != base && k.dim() != base + 1) {
+            throw new IllegalArgumentException(op + ": k must be " + (sides == 2 ? "(C, H, 2, Lk) or (H, 2, Lk)" : "(C, H, Lk) or (H, Lk)")
+                    + " for " + mode + ", got " + Arrays.toString(k.shape()));
+        }
+        int c = k.dim() == base + 1 ? k.size(0) : 1, h = k.size(k.dim() - base), lk = k.size(-1);
+        if (sides == 2 && k.size(-2) != 2) {
+            throw new IllegalArgumentException(op + ": bidirectional k needs an axis of 2 (k0, k1) before Lk, got " + Arrays.toString(k.shape()));
+        }
+        if (h != u.size(1)) {
+            throw new IllegalArgumentException(op + ": H mismatch: u " + Arrays.toString(u.shape()) + " is (B, H, L) with H=" + u.size(1)
+                    + " but k " + Arrays.toString(k.shape()) + " has H=" + h);
+        }
+        if (u.size(2) < 1) throw new IllegalArgumentException(op + ": L must be >= 1, got u " + Arrays.toString(u.shape()));
+        if (d != null && (d.numel() != c * h || d.dim() > 2)) {
+            throw new IllegalArgumentException(op + ": D must be (C, H) = (" + c + ", " + h + "), got " + Arrays.toString(d.shape()));
+        }
+        return new ConvShape(u.size(0), c, h, u.size(2), lk, mode);
+    }
+
+    static Precision precisionOf(Tensor u) { return u.dtype() == DType.F64 ? Precision.F64 : Precision.F32; }
+
+    static Tensor tensor(double[] a, DType dtype, int... shape) {
+        return dtype == DType.F64 ? Tensor.wrap(a, shape) : Tensor.wrap(ConvShape.toFloat(a), shape).to(dtype);
+    }
+
+    /**
+     * {@code y = conv(u, k) + D * u}: u (B, H, L); k (H, Lk) or (C, H, Lk) (bidirectional: (H, 2, Lk) or
+     * (C, H, 2, Lk)); D (C, H) or null. Returns (B, H, L) when k has no channel axis, else (B, C, H, L).
+     */
+    public static Tensor conv(Tensor u, Tensor k, Tensor d, ConvMode mode, ConvEngine engine) {
+        ConvShape s = shapeOf("LongConv.apply", u, k, d, mode);
+        // the DIRECT slow twin always sums in F64; the result still comes back in u's dtype
+        Precision p = engine == ConvEngine.DIRECT ? Precision.F64 : precisionOf(u);
+        return conv(u, k, d, s, ConvPlan.of(s.length(), s.kernelLength(), mode, engine, p).newConvolver());
+    }
+
+    /** The same with a prepared engine (a layer keeps one per length). */
+    static Tensor conv(Tensor u, Tensor k, Tensor d, ConvShape s, Convolver engine) {
+        boolean noChannel = k.dim() == s.mode().sides() + 1;
+        int[] yShape = noChannel ? new int[] {s.batch(), s.features(), s.length()}
+                : new int[] {s.batch(), s.channels(), s.features(), s.length()};
+        double[] ua = u.toDoubleArray(), ka = k.toDoubleArray(), da = d == null ? null : d.toDoubleArray();
+        double[] y = engine.forward(s, ua, ka, da);
+        DType dt = u.dtype();
+        Tensor result = tensor(y, dt, yShape);
+        Tensor[] inputs = d == null ? new Tensor[] {u, k} : new Tensor[] {u, k, d};
+        return Tensor.op("longconv[" + engine.plan().engine() + "]", result, inputs, g -> {
+            ConvGrads gr = engine.backward(s, ua, ka, da, g.toDoubleArray());
+            Tensor du = tensor(gr.du(), u.dtype(), u.shape()), dk = tensor(gr.dk(), k.dtype(), k.shape());
+            return d == null ? new Tensor[] {du, dk} : new Tensor[] {du, dk, tensor(gr.dD(), d.dtype(), d.shape())};
+        });
+    }
+
+    /**
+     * Learned-butterfly convolution with the four blocks as inputs (each (n, n, 2), see {@link LearnedButterfly}),
+     * so they can be trainable parameters; shapes otherwise as {@link #conv}.
+     */
+    public static Tensor learnedConv(Tensor u, Tensor k, Tensor d, ConvMode mode, Tensor[] blocks) {
+        ConvShape s = shapeOf("LongConv.learned", u, k, d, mode);
+        if (blocks == null || blocks.length != 4) throw new IllegalArgumentException("LongConv.learned: needs 4 blocks {Fa, Fb, Gb, Ga}");
+        ConvPlan plan = ConvPlan.of(s.length(), s.kernelLength(), mode, ConvEngine.LEARNED, precisionOf(u));
+        double[][] ba = new double[4][];
+        for (int i = 0; i < 4; i++) ba[i] = blocks[i].toDoubleArray();
+        LearnedButterfly lb = new LearnedButterfly(plan, ba);
+        boolean noChannel = k.dim() == mode.sides() + 1;
+        int[] yShape = noChannel ? new int[] {s.batch(), s.features(), s.length()}
+                : new int[] {s.batch(), s.channels(), s.features(), s.length()};
+        double[] ua = u.toDoubleArray(), ka = k.toDoubleArray(), da = d == null ? null : d.toDoubleArray();
+        Tensor result = tensor(lb.forward(s, ua, ka, da), u.dtype(), yShape);
+        int nIn = d == null ? 6 : 7;
+        Tensor[] inputs = new Tensor[nIn];
+        inputs[0] = u;
+        inputs[1] = k;
+        if (d != null) inputs[2] = d;
+        System.arraycopy(blocks, 0, inputs, nIn - 4, 4);
+        return Tensor.op("longconv[LEARNED]", result, inputs, g -> {
+            LearnedButterfly.Grads gr = lb.backwardAll(s, ua, ka, da, g.toDoubleArray());
+            Tensor[] out = new Tensor[nIn];
+            out[0] = tensor(gr.conv().du(), u.dtype(), u.shape());
+            out[1] = tensor(gr.conv().dk(), k.dtype(), k.shape());
+            if (d != null) out[2] = tensor(gr.conv().dD(), d.dtype(), d.shape());
+            for (int i = 0; i < 4; i++) out[nIn - 4 + i] = tensor(gr.dBlocks()[i], blocks[i].dtype(), blocks[i].shape());
+            return out;
+        });
+    }
+
+    /** Squash (soft threshold) {@code sign(K) * max(|K| - lambda, 0)}; gradient {@code g * [|K| > lambda]}. */
+    public static Tensor squash(Tensor kParam, double lambda) {
+        if (!(lambda >= 0)) throw new IllegalArgumentException("Squash: lambda must be >= 0, got " + lambda);
+        double[] a = kParam.toDoubleArray(), y = new double[a.length];
+        for (int i = 0; i < a.length; i++) y[i] = Math.signum(a[i]) * Math.max(Math.abs(a[i]) - lambda, 0);
+        return Tensor.op("squash", tensor(y, kParam.dtype(), kParam.shape()), new Tensor[] {kParam}, g -> {
+            double[] ga = g.toDoubleArray();
+            for (int i = 0; i < ga.length; i++) if (!(Math.abs(a[i]) > lambda)) ga[i] = 0;
+            return new Tensor[] {tensor(ga, kParam.dtype(), kParam.shape())};
+        });
+    }
+
+    /**
+     * Smooth: average pool of odd width w along the last axis (taps), stride 1, zero padding w/2 each side,
+     * dividing by w: {@code y[t] = (1/w) sum_{|s| <= w/2} K[t+s]}. The stencil is symmetric, so the backward is
+     * the same pool applied to the gradient. w = 1 is the identity.
+     */
+    public static Tensor smooth(Tensor kParam, int width) {
+        if (width < 1 || width % 2 == 0) throw new IllegalArgumentException("Smooth: width must be odd and >= 1, got " + width);
+        if (width == 1) return kParam;
+        int lk = kParam.size(-1);
+        double[] y = pool(kParam.toDoubleArray(), lk, width);
+        return Tensor.op("smooth", tensor(y, kParam.dtype(), kParam.shape()), new Tensor[] {kParam},
+                g -> new Tensor[] {tensor(pool(g.toDoubleArray(), lk, width), kParam.dtype(), kParam.shape())});
+    }
+
+    private static double[] pool(double[] a, int lk, int w) {
+        int r = w / 2;
+        double[] y = new double[a.length];
+        for (int row = 0; row < a.length / lk; row++) {
+            int o = row * lk;
+            for (int t = 0; t < lk; t++) {
+                double s = 0;
+                for (int j = Math.max(0, t - r); j <= Math.min(lk - 1, t + r); j++) s += a[o + j];
+                y[o + t] = s / w;
+            }
+        }
+        return y;
+    }
+}

@@ -1,0 +1,157 @@
+// Shape legend: B batch, C kernel channels, H features, L length, Lk kernel taps.
+package ai.longconv4j.conv;
+
+import ai.longconv4j.nn.Dropout;
+import ai.longconv4j.nn.GELU;
+import ai.longconv4j.nn.GLU;
+import ai.longconv4j.nn.Linear;
+import ai.longconv4j.nn.Module;
+import ai.longconv4j.nn.Parameter;
+import ai.longconv4j.tensor.DType;
+import ai.longconv4j.tensor.Rng;
+import ai.longconv4j.tensor.Tensor;
+
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.random.RandomGenerator;
+
+/**
+ * The long-convolution layer (Fu et al. 2023) on {@code u: (B, H, L)}:
+ * {@code y = conv(u, k) + D * u} with {@code k} from a {@link LongConvKernel} and {@code D: (C, H)} (init randn),
+ * channels flattened to C*H, GELU, dropout, {@code Linear(C*H -> 2H)} + GLU -> {@code (B, H, L)}.
+ * Inputs shorter than the kernel crop it (never wrap). The engine comes from a {@link ConvPlan} made once
+ * per input length and dtype; LEARNED registers four butterfly blocks ({@value Parameter#BUTTERFLY_GROUP}
+ * group) sized for L = kernel length and then needs inputs of exactly that length.
+ * <pre>{@code
+ * jshell> var layer = LongConv.builder().features(64).length(1024).seed(1).build()
+ * jshell> layer.forward(Tensor.randn(Rng.seeded(2), DType.F32, 8, 64, 1024)).shape()
+ * $3 ==> int[3] { 8, 64, 1024 }
+ * jshell> LongConv.apply(u, k, ConvMode.CAUSAL)   // functional form: no parameters, no skip
+ * }</pre>
+ */
+public final class LongConv extends Module {
+    /** Layer dropout after GELU (the kernel has its own, {@link LongConvKernel#DROPOUT}). */
+    public static final double DROPOUT = 0.0;
+    /** Suggested learning rate of the butterfly group (learned DFT blocks), weight decay 0. */
+    public static final double BUTTERFLY_LR = 1e-3;
+
+    private final LongConvKernel kernel;
+    private final Parameter d;
+    private final GELU act = new GELU();
+    private final Dropout dropout;
+    private final Linear out;
+    private final ConvMode mode;
+    private final ConvEngine engine;
+    private final Parameter[] blocks;
+    private final Map<String, Convolver> engines = new ConcurrentHashMap<>();
+
+    private LongConv(Builder b) {
+        RandomGenerator rng = Rng.seeded(b.seed);
+        this.mode = b.mode;
+        this.engine = b.engine;
+        this.kernel = register("kernel", LongConvKernel.builder().channels(b.channels).features(b.features).length(b.length)
+                .lambda(b.lambda).dropout(b.kernelDropout).smooth(b.smooth).bidirectional(b.mode == ConvMode.BIDIRECTIONAL)
+                .dtype(b.dtype).rng(Rng.seeded(b.seed + 1)).build());
+        this.d = param("D", Tensor.randn(rng, b.dtype, b.channels, b.features).detach());
+        this.dropout = register("dropout", new Dropout(b.dropout, Rng.seeded(b.seed + 2)));
+        this.out = register("out", new Linear(b.channels * b.features, 2 * b.features, true, b.dtype, rng));
+        if (engine == ConvEngine.LEARNED) {
+            ConvPlan plan = ConvPlan.of(b.length, b.length, mode, ConvEngine.LEARNED, ConvOps.precisionOf(d.value()));
+            LearnedButterfly init = LearnedButterfly.atInit(plan);
+            String[] names = {"Fa", "Fb", "Gb", "Ga"};
+            blocks = new Parameter[4];
+            for (int i = 0; i < 4; i++) {
+                int n = plan.factors().get(i == 0 || i == 3 ? 0 : 1);
+                Tensor t = Tensor.of(init.blocks()[i], n, n, 2).to(b.dtype).detach();
+                blocks[i] = param(new Parameter(names[i], t, Parameter.BUTTERFLY_GROUP, false));
+            }
+        } else {
+            blocks = null;
+        }
+    }
+
+    public static Builder builder() { return new Builder(); }
+
+    /** Builder: {@code features} (H) and {@code length} (kernel taps Lk) are required. */
+    public static final class Builder {
+        private int channels = LongConvKernel.CHANNELS, features = -1, length = -1, smooth = LongConvKernel.SMOOTH;
+        private double lambda = LongConvKernel.LAMBDA, kernelDropout = LongConvKernel.DROPOUT, dropout = DROPOUT;
+        private ConvMode mode = ConvMode.CAUSAL;
+        private ConvEngine engine = ConvEngine.AUTO;
+        private DType dtype = DType.F32;
+        private long seed;
+
+        public Builder channels(int c) { channels = c; return this; }
+        public Builder features(int h) { features = h; return this; }
+        public Builder length(int lk) { length = lk; return this; }
+        public Builder lambda(double v) { lambda = v; return this; }
+        public Builder kernelDropout(double v) { kernelDropout = v; return this; }
+        public Builder smooth(int w) { smooth = w; return this; }
+        public Builder dropout(double v) { dropout = v; return this; }
+        public Builder mode(ConvMode m) { mode = Objects.requireNonNull(m); return this; }
+        public Builder engine(ConvEngine e) { engine = Objects.requireNonNull(e); return this; }
+        public Builder dtype(DType t) { dtype = Objects.requireNonNull(t); return this; }
+        public Builder seed(long s) { seed = s; return this; }
+
+        public LongConv build() {
+            if (features < 1 || length < 1) {
+                throw new IllegalArgumentException("LongConv: features (H) and length (Lk) are required, got H=" + features + " Lk=" + length);
+            }
+            return new LongConv(this);
+        }
+    }
+
+    /** Functional form: {@code conv(u, k)} with k (H, Lk) -> (B, H, L), or (C, H, Lk) -> (B, C, H, L). */
+    public static Tensor apply(Tensor u, Tensor k, ConvMode mode) { return ConvOps.conv(u, k, null, mode, ConvEngine.AUTO); }
+
+    /** Functional form with the skip term: {@code conv(u, k) + D * u}, D (C, H). */
+    public static Tensor apply(Tensor u, Tensor k, Tensor d, ConvMode mode) { return ConvOps.conv(u, k, d, mode, ConvEngine.AUTO); }
+
+    public LongConvKernel kernel() { return kernel; }
+    public Parameter skip() { return d; }
+    public ConvMode mode() { return mode; }
+
+    /** The plan this layer uses for inputs of length L in dtype. */
+    public ConvPlan planFor(int length, DType dtype) { return engineFor(length, dtype).plan(); }
+
+    private Convolver engineFor(int length, DType dtype) {
+        return engines.computeIfAbsent(length + "/" + dtype, key -> {
+            Precision p = dtype == DType.F64 ? Precision.F64 : Precision.F32;
+            return ConvPlan.of(length, kernel.length(), mode, engine == ConvEngine.LEARNED ? ConvEngine.FFT : engine, p).newConvolver();
+        });
+    }
+
+    /** u (B, H, L) -> (B, H, L). */
+    @Override
+    public Tensor forward(Tensor u) {
+        if (u == null || u.dim() != 3 || u.size(1) != kernel.features()) {
+            throw new IllegalArgumentException("LongConv.forward: expected u (B, H=" + kernel.features() + ", L), got "
+                    + (u == null ? "null" : Arrays.toString(u.shape())));
+        }
+        int bN = u.size(0), hN = u.size(1), l = u.size(2), cN = kernel.channels();
+        Tensor k = kernel.kernel();
+        Tensor y;
+        if (blocks != null) {
+            if (l != kernel.length()) {
+                throw new IllegalArgumentException("LongConv.forward: a LEARNED layer is built for L = " + kernel.length() + ", got u "
+                        + Arrays.toString(u.shape()));
+            }
+            Tensor[] bt = new Tensor[4];
+            for (int i = 0; i < 4; i++) bt[i] = blocks[i].value();
+            y = ConvOps.learnedConv(u, k, d.value(), mode, bt);
+        } else {
+            ConvShape s = ConvOps.shapeOf("LongConv.forward", u, k, d.value(), mode);
+            y = ConvOps.conv(u, k, d.value(), s, engineFor(l, u.dtype()));
+        }
+        y = dropout.forward(act.forward(y.reshape(bN, cN * hN, l)));
+        y = GLU.glu(out.forward(y.transpose(1, 2)), -1);     // (B, L, 2H) -> (B, L, H)
+        return y.transpose(1, 2);
+    }
+
+    @Override
+    protected String describe() {
+        return "LongConv(H=" + kernel.features() + ", C=" + kernel.channels() + ", Lk=" + kernel.length() + ", " + mode + ", engine=" + engine + ")";
+    }
+}

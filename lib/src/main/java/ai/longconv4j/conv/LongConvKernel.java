@@ -1,0 +1,113 @@
+// Shape legend: C kernel channels, H features, Lk kernel taps (sides = 2 for a bidirectional kernel).
+package ai.longconv4j.conv;
+
+import ai.longconv4j.nn.Module;
+import ai.longconv4j.nn.Parameter;
+import ai.longconv4j.optim.ParamGroup;
+import ai.longconv4j.tensor.DType;
+import ai.longconv4j.tensor.Rng;
+import ai.longconv4j.tensor.Tensor;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.function.UnaryOperator;
+import java.util.random.RandomGenerator;
+
+/**
+ * The long-convolution kernel: parameter {@code K: (C, H, Lk)} (bidirectional: {@code (C, H, 2, Lk)}),
+ * initialized {@code randn * 0.002}; each call computes {@code k = Dropout_p(Squash_lambda(Smooth_w(K)))}.
+ * Smooth is off by default (w = 1), Squash lambda = 0.003, kernel dropout p = 0.2 (training only).
+ * K sits in the {@value Parameter#KERNEL_GROUP} optimizer group without weight decay; {@link #LR} is its
+ * suggested learning rate.
+ * <pre>{@code
+ * jshell> var kern = LongConvKernel.builder().channels(2).features(64).length(1024).seed(1).build()
+ * kern ==> LongConvKernel(C=2, H=64, Lk=1024, lambda=0.003, p=0.2, smooth=1) (131,072 parameters, train)
+ * jshell> var groups = ParamGroups.of(model).override("kernel", LongConvKernel.groupSettings(LongConvKernel.LR)).build()
+ * }</pre>
+ */
+public final class LongConvKernel extends Module {
+    /** Defaults, each defined once. */
+    public static final double INIT_SCALE = 0.002, LAMBDA = 0.003, DROPOUT = 0.2, LR = 1e-3;
+    public static final int CHANNELS = 2, SMOOTH = 1;
+
+    private final Parameter k;
+    private final double lambda, p;
+    private final int smooth;
+    private final RandomGenerator rng;
+
+    private LongConvKernel(Builder b) {
+        RandomGenerator init = b.rng != null ? b.rng : Rng.seeded(b.seed);
+        int[] shape = b.bidirectional ? new int[] {b.channels, b.features, 2, b.length} : new int[] {b.channels, b.features, b.length};
+        this.k = param(new Parameter("k", Tensor.randn(init, b.dtype, shape).mul(INIT_SCALE).detach(), Parameter.KERNEL_GROUP, false));
+        this.lambda = b.lambda;
+        this.p = b.p;
+        this.smooth = b.smooth;
+        this.rng = init;
+    }
+
+    public static Builder builder() { return new Builder(); }
+
+    /** Builder: {@code features} and {@code length} are required; the rest default to the constants above. */
+    public static final class Builder {
+        private int channels = CHANNELS, features = -1, length = -1, smooth = SMOOTH;
+        private double lambda = LAMBDA, p = DROPOUT;
+        private boolean bidirectional;
+        private DType dtype = DType.F32;
+        private long seed = 0;
+        private RandomGenerator rng;
+
+        public Builder channels(int c) { channels = c; return this; }
+        public Builder features(int h) { features = h; return this; }
+        public Builder length(int lk) { length = lk; return this; }
+        public Builder lambda(double v) { lambda = v; return this; }
+        public Builder dropout(double v) { p = v; return this; }
+        public Builder smooth(int w) { smooth = w; return this; }
+        public Builder bidirectional(boolean on) { bidirectional = on; return this; }
+        public Builder dtype(DType d) { dtype = Objects.requireNonNull(d); return this; }
+        public Builder seed(long s) { seed = s; return this; }
+        public Builder rng(RandomGenerator r) { rng = r; return this; }
+
+        public LongConvKernel build() {
+            if (channels < 1 || features < 1 || length < 1) {
+                throw new IllegalArgumentException("LongConvKernel: need C, H, Lk >= 1, got C=" + channels + " H=" + features + " Lk=" + length);
+            }
+            if (!(lambda >= 0)) throw new IllegalArgumentException("LongConvKernel: lambda must be >= 0, got " + lambda);
+            if (!(p >= 0 && p < 1)) throw new IllegalArgumentException("LongConvKernel: dropout must be in [0, 1), got " + p);
+            if (smooth < 1 || smooth % 2 == 0) throw new IllegalArgumentException("LongConvKernel: smooth width must be odd >= 1, got " + smooth);
+            return new LongConvKernel(this);
+        }
+    }
+
+    /** The raw parameter K. */
+    public Parameter parameter() { return k; }
+
+    /** The optimizer-group hint of K ({@value Parameter#KERNEL_GROUP}, no weight decay). */
+    public String group() { return k.group(); }
+
+    /** This kernel's own optimizer group: K alone, learning rate {@code lr}, weight decay 0. */
+    public ParamGroup optimizerGroup(double lr) { return new ParamGroup(Parameter.KERNEL_GROUP, List.of(k), lr, 0); }
+
+    /** Settings of the kernel group for {@code ParamGroups...override("kernel", groupSettings(lr))}: own lr, no decay. */
+    public static UnaryOperator<ParamGroup> groupSettings(double lr) { return g -> g.withLr(lr).withWeightDecay(0); }
+
+    public boolean bidirectional() { return k.value().dim() == 4; }
+    public int channels() { return k.value().size(0); }
+    public int features() { return k.value().size(1); }
+    public int length() { return k.value().size(-1); }
+
+    /** {@code k = Dropout_p(Squash_lambda(Smooth_w(K)))}; dropout only in training mode. */
+    public Tensor kernel() {
+        Tensor x = ConvOps.squash(ConvOps.smooth(k.value(), smooth), lambda);
+        return p > 0 && isTraining() ? x.dropout(p, rng, true) : x;
+    }
+
+    /** The kernel module produces its kernel; {@code x} is ignored (may be null). Same as {@link #kernel()}. */
+    @Override
+    public Tensor forward(Tensor x) { return kernel(); }
+
+    @Override
+    protected String describe() {
+        return "LongConvKernel(C=" + channels() + ", H=" + features() + ", Lk=" + length() + (bidirectional() ? ", bidirectional" : "")
+                + ", lambda=" + lambda + ", p=" + p + ", smooth=" + smooth + ")";
+    }
+}

@@ -1,0 +1,81 @@
+// Shape legend: logits (N, V) for crossEntropy (N rows, V classes); ids/idShape for embeddings;
+// softmax-family ops normalize along one axis and keep the input's shape.
+package ai.longconv4j.tensor;
+
+import ai.longconv4j.backend.cpu.CpuStorage;
+
+import java.util.random.RandomGenerator;
+
+/** Ops composed from the primitives (their gradients follow from the primitives' rules). */
+final class Composite {
+    private Composite() {}
+
+    static Tensor mean(Tensor x) {
+        return x.sum().div(Math.max(1, x.numel()));
+    }
+
+    static Tensor mean(Tensor x, int axis, boolean keepDim) {
+        int n = x.size(axis);
+        return x.sum(axis, keepDim).div(Math.max(1, n));
+    }
+
+    /** log softmax = z - log(sum(exp(z))) with z = x - max(x) (max detached: it cancels in the gradient). */
+    static Tensor logSoftmax(Tensor x, int axis) {
+        Tensor m = x.detach().max(axis, true);
+        Tensor z = x.sub(m);
+        return z.sub(z.exp().sum(axis, true).log());
+    }
+
+    static Tensor softmax(Tensor x, int axis) {
+        Tensor m = x.detach().max(axis, true);
+        Tensor e = x.sub(m).exp();
+        return e.div(e.sum(axis, true));
+    }
+
+    /**
+     * Mean over the non-ignored rows of -log softmax(logits)[i, targets[i]]; 0 (with zero gradient)
+     * when every row is ignored.
+     */
+    static Tensor crossEntropy(Tensor logits, int[] targets, int ignoreIndex) {
+        if (logits.dim() != 2)
+            throw new IllegalArgumentException("crossEntropy: logits must be (N, V), got " + Shapes.str(logits.shape()));
+        int n = logits.size(0), v = logits.size(1);
+        if (targets.length != n)
+            throw new IllegalArgumentException("crossEntropy: " + targets.length + " targets for logits of shape "
+                    + Shapes.str(logits.shape()) + " (expected " + n + ")");
+        Tensor onehot = Tensor.zeros(logits.dtype(), n, v);
+        CpuStorage s = (CpuStorage) onehot.storage();
+        int count = 0;
+        for (int i = 0; i < n; i++) {
+            int t = targets[i];
+            if (t == ignoreIndex) continue;
+            if (t < 0 || t >= v)
+                throw new IllegalArgumentException("crossEntropy: target " + t + " at row " + i + " out of range [0, " + v + ")");
+            s.set(i * v + t, 1);
+            count++;
+        }
+        return logSoftmax(logits, 1).mul(onehot).sum().mul(-1.0 / Math.max(1, count));
+    }
+
+    /** Inverted dropout: keeps each element with probability 1 - p and scales it by 1 / (1 - p). */
+    static Tensor dropout(Tensor x, double p, RandomGenerator rng, boolean training) {
+        if (!(p >= 0 && p <= 1)) throw new IllegalArgumentException("dropout: p must be in [0, 1], got " + p);
+        if (!training || p == 0) return x;
+        Tensor mask = Tensor.zeros(x.dtype(), x.shape());
+        CpuStorage s = (CpuStorage) mask.storage();
+        double scale = p == 1 ? 0 : 1 / (1 - p);
+        for (int i = 0; i < s.length(); i++) s.set(i, rng.nextDouble() >= p ? scale : 0);
+        return x.mul(mask);
+    }
+
+    static Tensor pad(Tensor x, int axis, int before, int after) {
+        int a = Shapes.axis("pad", axis, x.dim());
+        if (before < 0 || after < 0)
+            throw new IllegalArgumentException("pad: before/after must be >= 0, got " + before + ", " + after);
+        if (before == 0 && after == 0) return x;
+        int[] sb = x.shape(), sa = x.shape();
+        sb[a] = before;
+        sa[a] = after;
+        return Tensor.concat(a, Tensor.zeros(x.dtype(), sb), x, Tensor.zeros(x.dtype(), sa));
+    }
+}

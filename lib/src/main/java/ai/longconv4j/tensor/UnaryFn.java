@@ -1,0 +1,111 @@
+// Shape legend: scalar functions, applied elementwise (output shape = input shape).
+package ai.longconv4j.tensor;
+
+import java.util.function.DoubleBinaryOperator;
+import java.util.function.DoubleUnaryOperator;
+
+/**
+ * The table of elementwise unary functions with their derivatives: {@code f(x)} and
+ * {@code df(x, y)} = dy/dx given x and y = f(x). Every form is stable on finite inputs (sigmoid by
+ * sign, gelu through erf/erfc without overflow).
+ */
+record UnaryFn(String name, DoubleUnaryOperator f, DoubleBinaryOperator df, double slope) {
+
+    /** A function with a derivative table entry. */
+    UnaryFn(String name, DoubleUnaryOperator f, DoubleBinaryOperator df) {
+        this(name, f, df, Double.NaN);
+    }
+
+    /** An affine function x -> slope * x + c: its gradient is g * slope, no derivative pass needed. */
+    static UnaryFn affine(String name, DoubleUnaryOperator f, double slope) {
+        return new UnaryFn(name, f, (x, y) -> slope, slope);
+    }
+
+    boolean isAffine() { return !Double.isNaN(slope); }
+
+    static final double SQRT_2 = Math.sqrt(2.0);
+    static final double INV_SQRT_2PI = 1.0 / Math.sqrt(2.0 * Math.PI);
+    static final double SQRT_2_OVER_PI = Math.sqrt(2.0 / Math.PI);
+    static final double GELU_TANH_C = 0.044715;
+
+    static final UnaryFn NEG = affine("neg", x -> -x, -1);
+    static final UnaryFn EXP = new UnaryFn("exp", Math::exp, (x, y) -> y);
+    static final UnaryFn LOG = new UnaryFn("log", Math::log, (x, y) -> 1 / x);
+    static final UnaryFn TANH = new UnaryFn("tanh", Math::tanh, (x, y) -> 1 - y * y);
+    static final UnaryFn SIGMOID = new UnaryFn("sigmoid", UnaryFn::sigmoid, (x, y) -> y * (1 - y));
+    static final UnaryFn RELU = new UnaryFn("relu", x -> x > 0 ? x : 0, (x, y) -> x > 0 ? 1 : 0);
+    static final UnaryFn GELU = new UnaryFn("gelu", UnaryFn::gelu, (x, y) -> phiCdf(x) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x));
+    static final UnaryFn GELU_TANH = new UnaryFn("geluTanh", UnaryFn::geluTanh, UnaryFn::geluTanhGrad);
+    static final UnaryFn SQRT = new UnaryFn("sqrt", Math::sqrt, (x, y) -> 0.5 / y);
+    static final UnaryFn ABS = new UnaryFn("abs", Math::abs, (x, y) -> Math.signum(x));
+    static final UnaryFn SIGN = new UnaryFn("sign", Math::signum, (x, y) -> 0);
+
+    static UnaryFn pow(double p) {
+        return new UnaryFn("pow", x -> Math.pow(x, p), (x, y) -> p == 0 ? 0 : p * Math.pow(x, p - 1));
+    }
+
+    /** max(x, c); the gradient flows where x > c (0 at a tie). */
+    static UnaryFn maximum(double c) {
+        return new UnaryFn("maximum", x -> x > c ? x : c, (x, y) -> x > c ? 1 : 0);
+    }
+
+    static double sigmoid(double x) {
+        if (x >= 0) return 1 / (1 + Math.exp(-x));
+        double e = Math.exp(x);
+        return e / (1 + e);
+    }
+
+    /** Standard normal CDF Phi(x) = erfc(-x / sqrt 2) / 2, accurate in both tails. */
+    static double phiCdf(double x) {
+        return 0.5 * erfc(-x / SQRT_2);
+    }
+
+    static double gelu(double x) { return x * phiCdf(x); }
+
+    static double geluTanh(double x) {
+        double t = Math.tanh(SQRT_2_OVER_PI * (x + GELU_TANH_C * x * x * x));
+        return 0.5 * x * (1 + t);
+    }
+
+    static double geluTanhGrad(double x, double y) {
+        double t = Math.tanh(SQRT_2_OVER_PI * (x + GELU_TANH_C * x * x * x));
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * GELU_TANH_C * x * x);
+    }
+
+    /** erf(x): power series with positive terms for |x| < 3, otherwise 1 - erfc. Error ~1e-15. */
+    static double erf(double x) {
+        double ax = Math.abs(x);
+        if (ax >= 3) return Math.signum(x) * (1 - erfcLarge(ax));
+        return erfSeries(x);
+    }
+
+    /** erfc(x) = 1 - erf(x), without cancellation for large positive x. */
+    static double erfc(double x) {
+        if (x >= 3) return erfcLarge(x);
+        if (x <= -3) return 2 - erfcLarge(-x);
+        return 1 - erfSeries(x);
+    }
+
+    // erf(x) = 2/sqrt(pi) * exp(-x^2) * sum_n 2^n x^(2n+1) / (1*3*...*(2n+1)); all terms positive
+    private static final double[] TWO_OVER_ODD = new double[200];   // 2 / (2n + 1): multiply, not divide
+    static {
+        for (int n = 0; n < TWO_OVER_ODD.length; n++) TWO_OVER_ODD[n] = 2.0 / (2 * n + 1);
+    }
+
+    private static double erfSeries(double x) {
+        double x2 = x * x, term = x, sum = x;
+        for (int n = 1; n < 200; n++) {
+            term *= x2 * TWO_OVER_ODD[n];
+            sum += term;
+            if (Math.abs(term) < 1e-17 * Math.abs(sum)) break;
+        }
+        return 2 / Math.sqrt(Math.PI) * Math.exp(-x2) * sum;
+    }
+
+    // erfc(x) for x >= 3 by the continued fraction exp(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...))))
+    private static double erfcLarge(double x) {
+        double f = x;
+        for (int n = 60; n >= 1; n--) f = x + (n / 2.0) / f;
+        return Math.exp(-x * x) / Math.sqrt(Math.PI) / f;
+    }
+}

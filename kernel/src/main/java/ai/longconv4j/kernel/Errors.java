@@ -31,7 +31,9 @@ final class Errors {
             int lineStart = src.lastIndexOf('\n', pos - 1) + 1;
             int lineEnd = src.indexOf('\n', pos);
             if (lineEnd < 0) lineEnd = src.length();
-            int lineNo = firstLine + (int) src.substring(0, lineStart).chars().filter(ch -> ch == '\n').count();
+            int lead = 0;   // firstLine is the line of the snippet's first non-blank character
+            while (lead < src.length() && Character.isWhitespace(src.charAt(lead))) lead++;
+            int lineNo = firstLine + (int) src.substring(Math.min(lead, lineStart), lineStart).chars().filter(ch -> ch == '\n').count();
             int from = (int) Math.max(lineStart, Math.min(d.getStartPosition(), lineEnd));
             int to = (int) Math.max(from + 1, Math.min(d.getEndPosition(), lineEnd));
             tb.add("Compile error at line " + lineNo + ": " + msg);

@@ -69,9 +69,11 @@ public final class Installer {
         argv.add("--enable-native-access=ALL-UNNAMED");
         argv.add("-Djava.awt.headless=true");
         argv.add("-XX:+UseSerialGC");
-        argv.add("-XX:+AutoCreateSharedArchive");
-        argv.add("-XX:SharedArchiveFile=" + dir.toAbsolutePath().resolve("longconv4j-kernel.jsa"));
-        argv.add("-Xlog:cds=off,cds+dynamic=off");
+        if (launch.contains("-jar")) {   // AppCDS needs a class path of jars only
+            argv.add("-XX:+AutoCreateSharedArchive");
+            argv.add("-XX:SharedArchiveFile=" + dir.toAbsolutePath().resolve("longconv4j-kernel.jsa"));
+            argv.add("-Xlog:cds=off,cds+dynamic=off");
+        }
         jvmOpts.forEach(argv::add);
         launch.forEach(argv::add);
         argv.add("kernel");

@@ -318,7 +318,11 @@ public final class KernelServer {
         JsonObject out = new JsonObject();
         out.add("data", objOrEmpty(tree.get("data")));
         out.add("metadata", objOrEmpty(tree.get("metadata")));
-        if (withTransient) out.add("transient", objOrEmpty(tree.get("transientData")));
+        if (withTransient) {   // DisplayData keeps its transient part out of serialization: add it by hand
+            JsonObject tr = new JsonObject();
+            if (d.hasDisplayId()) tr.addProperty("display_id", d.getDisplayId());
+            out.add("transient", tr);
+        }
         return out;
     }
 

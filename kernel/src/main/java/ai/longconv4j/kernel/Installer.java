@@ -68,6 +68,7 @@ public final class Installer {
         if (jvmOpts.stream().noneMatch(s -> s.startsWith("-Xmx") || s.startsWith("-XX:MaxRAM"))) argv.add(DEFAULT_HEAP);
         argv.add("--enable-native-access=ALL-UNNAMED");
         argv.add("-Djava.awt.headless=true");
+        argv.add("--add-modules=jdk.incubator.vector");   // lets netlib BLAS use its Vector API kernels
         argv.add("-XX:+UseSerialGC");
         if (launch.contains("-jar")) {   // AppCDS needs a class path of jars only
             argv.add("-XX:+AutoCreateSharedArchive");

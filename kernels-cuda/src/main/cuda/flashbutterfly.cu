@@ -1,0 +1,83 @@
+// FlashButterfly long convolution, fused in shared memory:
+//   y[b,h,:] = ifft( fft(pad(u[b,h,:], N)) * Kf[h] )[:L] + D[h] * u[b,h,:]
+// Shapes: B batch, H channels, L sequence length, N FFT size (power of two, 32 .. 16384).
+//   causal: N >= 2L - 1 (kernel zero-padded); bidirectional: N >= 2L with the two-sided kernel; circular: N = L.
+//   u, y : (B, H, L) row-major, element type IO (fp32, bf16 or fp16); y must not alias u.
+//   kt   : (H, N) fp32, the time-domain kernel already placed for the mode (see FlashButterflyConv.java).
+//   kf   : (H, N) float2 (re, im), the kernel spectrum in the Monarch (digit-reversed) order of monarch.cuh.
+//   D    : (H) fp32.
+// Two batch rows share one complex FFT: z = u[b] + i*u[b+1]; since the kernel is real,
+// ifft(fft(z) * Kf) = y[b] + i*y[b+1]. One block per (batch pair, channel); blocks of one channel are
+// adjacent in launch order so Kf[h] is read from HBM once and then from L2.
+// The 2N (complex) intermediates never leave shared memory: 8 * (N + N/32) bytes per block.
+// Forward only for now; the backward (du = conv with the flipped kernel, dk, dD) is not written yet.
+#include "monarch.cuh"
+
+__device__ __forceinline__ float ld(const float* p) { return *p; }
+__device__ __forceinline__ float ld(const __nv_bfloat16* p) { return __bfloat162float(*p); }
+__device__ __forceinline__ float ld(const __half* p) { return __half2float(*p); }
+__device__ __forceinline__ void st(float* p, float v) { *p = v; }
+__device__ __forceinline__ void st(__nv_bfloat16* p, float v) { *p = __float2bfloat16_rn(v); }
+__device__ __forceinline__ void st(__half* p, float v) { *p = __float2half_rn(v); }
+
+// Kf[h] = Monarch-ordered FFT of kt[h] (fp32 on CUDA cores, unscaled). Grid (H), block <= 256, smem 8*(N+N/32).
+extern "C" __global__ void __launch_bounds__(256, 1)
+fb_spectrum(const float* __restrict__ kt, float2* __restrict__ kf, int log2N) {
+  extern __shared__ float smem[];
+  const int N = 1 << log2N, P = N + (N >> 5), h = blockIdx.x;
+  float* zr = smem; float* zi = smem + P;
+  for (int n = threadIdx.x; n < N; n += blockDim.x) { zr[SIDX(n)] = kt[(size_t)h * N + n]; zi[SIDX(n)] = 0.f; }
+  __syncthreads();
+  FragA fa; FragB fb;
+  monarch_fft<0, true>(zr, zi, log2N, false, fa, fb);
+  for (int n = threadIdx.x; n < N; n += blockDim.x) kf[(size_t)h * N + n] = make_float2(zr[SIDX(n)], zi[SIDX(n)]);
+}
+
+// Grid (ceil(B/2), H), block a multiple of 32 (at most 512), dynamic smem 8*(N+N/32) bytes.
+template <typename IO, int CM>
+__device__ void fb_conv_forward(const IO* __restrict__ u, const float2* __restrict__ kf, const float* __restrict__ D,
+                                IO* __restrict__ y, int B, int H, int L, int log2N) {
+  extern __shared__ float smem[];
+  const int N = 1 << log2N, P = N + (N >> 5), h = blockIdx.y, b0 = 2 * blockIdx.x;
+  const bool two = b0 + 1 < B;
+  const int Lin = L < N ? L : N;
+  float* zr = smem; float* zi = smem + P;
+  const IO* u0 = u + ((size_t)b0 * H + h) * L;
+  const IO* u1 = u0 + (size_t)H * L;
+  for (int n = threadIdx.x; n < N; n += blockDim.x) {
+    zr[SIDX(n)] = n < Lin ? ld(u0 + n) : 0.f;
+    zi[SIDX(n)] = (two && n < Lin) ? ld(u1 + n) : 0.f;
+  }
+  FragA fa; FragB fb;
+  if (CM != 0) { make_frag_a<CM == 2>(fa); make_frag_b<CM == 2>(fb); }
+  __syncthreads();
+  monarch_fft<CM, true>(zr, zi, log2N, true, fa, fb);
+  const float2* k = kf + (size_t)h * N;
+  for (int n = threadIdx.x; n < N; n += blockDim.x) {
+    const float2 w = k[n];
+    const float a = zr[SIDX(n)], b = zi[SIDX(n)];
+    zr[SIDX(n)] = a * w.x - b * w.y;
+    zi[SIDX(n)] = a * w.y + b * w.x;
+  }
+  __syncthreads();
+  monarch_fft<CM, false>(zr, zi, log2N, false, fa, fb);
+  const float d = D[h];
+  IO* y0 = y + ((size_t)b0 * H + h) * L;
+  IO* y1 = y0 + (size_t)H * L;
+  for (int n = threadIdx.x; n < L; n += blockDim.x) {
+    st(y0 + n, fmaf(d, ld(u0 + n), zr[SIDX(n)]));
+    if (two) st(y1 + n, fmaf(d, ld(u1 + n), zi[SIDX(n)]));
+  }
+}
+
+#define FB_CONV(NAME, IO, CM)                                                                              \
+  extern "C" __global__ void __launch_bounds__(512) NAME(const IO* __restrict__ u, const float2* __restrict__ kf, \
+      const float* __restrict__ D, IO* __restrict__ y, int B, int H, int L, int log2N) {                   \
+    fb_conv_forward<IO, CM>(u, kf, D, y, B, H, L, log2N);                                                  \
+  }
+// name: fb_conv_fwd_<io>_<compute>
+FB_CONV(fb_conv_fwd_f32_f32, float, 0)
+FB_CONV(fb_conv_fwd_f32_bf16, float, 2)
+FB_CONV(fb_conv_fwd_f32_f16, float, 1)
+FB_CONV(fb_conv_fwd_bf16_bf16, __nv_bfloat16, 2)
+FB_CONV(fb_conv_fwd_f16_f16, __half, 1)

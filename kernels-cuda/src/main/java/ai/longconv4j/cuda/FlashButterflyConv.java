@@ -1,0 +1,152 @@
+// Shapes: B batch, H channels, L sequence length, N FFT size (power of two, 32..16384).
+//   u, y: (B, H, L) row-major device arrays of the plan's ElementType; k: (H, Lk) fp32; D: (H) fp32.
+//   The kernel spectrum lives on the device as (H, N) complex fp32 in Monarch (digit-reversed) order.
+package ai.longconv4j.cuda;
+
+/**
+ * FlashButterfly long convolution on the GPU: one fused kernel per call does the Monarch FFT of u
+ * (radix-16 DFT blocks on tensor cores, or fp32 CUDA cores for {@link Precision#FP32}), multiplies by the
+ * kernel's spectrum in permuted order, runs the inverse, adds {@code D * u} and crops, all in shared memory.
+ * The plan fixes H, L, the mode, the I/O type and the arithmetic once; {@code setWeights} computes the
+ * kernel spectrum on the device.
+ * <pre>{@code
+ * jshell> var conv = FlashButterflyConv.plan(dev, 768, 4096, ConvMode.CAUSAL, ElementType.BF16, Precision.BF16)
+ * conv ==> FlashButterflyConv[H=768, L=4096, N=8192, CAUSAL, io=BF16, compute=BF16, 512 threads, 67584 B smem]
+ * jshell> conv.setWeights(k, 4096, d); conv.forward(u, y, 64);
+ * }</pre>
+ */
+public final class FlashButterflyConv implements AutoCloseable {
+  /** Smallest and largest FFT the fused kernel handles (N = R1 * 16^J, all in shared memory). */
+  public static final int MIN_N = 32, MAX_N = 16384;
+  private static final String MODULE = "flashbutterfly";
+
+  private final CudaDevice device;
+  private final int h, l, n, log2n;
+  private final ConvMode mode;
+  private final ElementType io;
+  private final Precision compute;
+  private final DeviceBuffer kf, d;
+  private boolean weightsSet;
+
+  private FlashButterflyConv(CudaDevice device, int h, int l, ConvMode mode, ElementType io, Precision compute) {
+    this.device = device; this.h = h; this.l = l; this.mode = mode; this.io = io; this.compute = compute;
+    this.n = fftSize(mode, l);
+    this.log2n = Integer.numberOfTrailingZeros(n);
+    this.kf = device.alloc(8L * h * n);
+    this.d = device.alloc(4L * h);
+  }
+
+  /** The FFT size for {@code mode} and {@code L}; IllegalArgumentException when the fused kernel cannot do it. */
+  public static int fftSize(ConvMode mode, int L) {
+    if (L < 1) throw new IllegalArgumentException("FlashButterflyConv: L must be >= 1, got " + L);
+    int need = switch (mode) {
+      case CAUSAL -> Math.max(MIN_N, ceilPow2(2 * L - 1));
+      case BIDIRECTIONAL -> Math.max(MIN_N, ceilPow2(2 * L));
+      case CIRCULAR -> {
+        if (Integer.bitCount(L) != 1 || L < MIN_N)
+          throw new IllegalArgumentException("FlashButterflyConv CIRCULAR: L must be a power of two >= " + MIN_N + ", got " + L);
+        yield L;
+      }
+    };
+    if (need > MAX_N)
+      throw new IllegalArgumentException("FlashButterflyConv " + mode + ": L=" + L + " needs an FFT of " + need
+          + " points; the fused kernel handles N <= " + MAX_N);
+    return need;
+  }
+
+  private static int ceilPow2(int x) { return x <= 1 ? 1 : Integer.highestOneBit(x - 1) << 1; }
+
+  /**
+   * A plan for (H, L) in {@code mode}. Supported (io, compute): (F32, FP32), (F32, BF16), (F32, F16),
+   * (BF16, BF16), (F16, F16).
+   */
+  public static FlashButterflyConv plan(CudaDevice device, int H, int L, ConvMode mode, ElementType io, Precision compute) {
+    if (H < 1 || H > 65535) throw new IllegalArgumentException("FlashButterflyConv: H must be in [1, 65535], got " + H);
+    boolean ok = io == ElementType.F32 || io.tag().equals(compute.tag());
+    if (!ok) throw new IllegalArgumentException("FlashButterflyConv: io " + io + " with compute " + compute
+        + " is not built; supported: F32 io with any compute, BF16 io with BF16, F16 io with F16");
+    int nn = fftSize(mode, L);
+    int smem = smemBytes(nn);
+    if (smem > device.maxSharedMemoryOptin())
+      throw new IllegalArgumentException("FlashButterflyConv: N=" + nn + " needs " + smem + " B of shared memory, cuda:"
+          + device.index() + " allows " + device.maxSharedMemoryOptin());
+    return new FlashButterflyConv(device, H, L, mode, io, compute);
+  }
+
+  static int smemBytes(int n) { return 8 * (n + n / 32); }
+
+  /** Threads per block: one per radix-16 column, between 64 and 512. */
+  int threads() { return Math.min(512, Math.max(64, n / 16)); }
+
+  /** Kernel for CAUSAL / CIRCULAR: k (H, Lk) with Lk <= L, D (H). */
+  public FlashButterflyConv setWeights(float[] k, int Lk, float[] D) {
+    if (mode == ConvMode.BIDIRECTIONAL)
+      throw new IllegalArgumentException("FlashButterflyConv BIDIRECTIONAL: pass two kernels k0, k1");
+    checkKernel("k", k, Lk);
+    float[] kt = new float[h * n];
+    for (int c = 0; c < h; c++) System.arraycopy(k, c * Lk, kt, c * n, Lk);
+    return upload(kt, D);
+  }
+
+  /** Kernel for BIDIRECTIONAL: k0 (H, Lk) for lags 0..Lk-1, k1 (H, Lk) for lags -1..-Lk; D (H). */
+  public FlashButterflyConv setWeights(float[] k0, float[] k1, int Lk, float[] D) {
+    if (mode != ConvMode.BIDIRECTIONAL)
+      throw new IllegalArgumentException("FlashButterflyConv " + mode + ": takes one kernel");
+    checkKernel("k0", k0, Lk);
+    checkKernel("k1", k1, Lk);
+    float[] kt = new float[h * n];
+    for (int c = 0; c < h; c++)
+      for (int j = 0; j < Lk; j++) {
+        kt[c * n + j] += k0[c * Lk + j];
+        kt[c * n + n - 1 - j] += k1[c * Lk + j];   // lag -(j+1) wraps to N-1-j
+      }
+    return upload(kt, D);
+  }
+
+  private void checkKernel(String name, float[] k, int Lk) {
+    if (Lk < 1 || Lk > l || k.length != h * Lk)
+      throw new IllegalArgumentException("FlashButterflyConv.setWeights: " + name + " must be (H=" + h + ", Lk<=" + l
+          + "), got " + k.length + " values for Lk=" + Lk);
+  }
+
+  private FlashButterflyConv upload(float[] kt, float[] D) {
+    if (D.length != h) throw new IllegalArgumentException("FlashButterflyConv.setWeights: D must be (H=" + h + "), got " + D.length);
+    d.copyFrom(D);
+    try (DeviceBuffer t = device.upload(kt)) {
+      int threads = Math.min(256, Math.max(64, n / 16));
+      device.module(MODULE).kernel("fb_spectrum").launch(device.stream(), h, 1, threads, smemBytes(n), t, kf, log2n);
+      device.stream().synchronize();   // kt goes back to the cache only after the kernel used it
+    }
+    weightsSet = true;
+    return this;
+  }
+
+  /** The kernel's name for this plan, e.g. "fb_conv_fwd_bf16_bf16". */
+  public String kernelName() { return "fb_conv_fwd_" + io.tag() + "_" + compute.tag(); }
+
+  /**
+   * y = causal/bidirectional/circular conv(u, k) + D * u, queued on the device's stream. u and y are
+   * (B, H, L) of the plan's element type and must not overlap.
+   */
+  public void forward(DeviceBuffer u, DeviceBuffer y, int B) {
+    if (!weightsSet) throw new IllegalStateException("FlashButterflyConv.forward: call setWeights first");
+    long need = (long) B * h * l * io.bytes();
+    if (B < 1 || u.bytes() < need || y.bytes() < need)
+      throw new IllegalArgumentException("FlashButterflyConv.forward: u and y must hold (B=" + B + ", H=" + h + ", L=" + l
+          + ") " + io + " = " + need + " bytes, got " + u.bytes() + " and " + y.bytes());
+    device.module(MODULE).kernel(kernelName())
+        .launch(device.stream(), (B + 1) / 2, h, threads(), smemBytes(n), u, kf, d, y, B, h, l, log2n);
+  }
+
+  public int fftSize() { return n; }
+  public ConvMode mode() { return mode; }
+  public ElementType io() { return io; }
+  public Precision compute() { return compute; }
+
+  @Override public void close() { kf.close(); d.close(); }
+
+  @Override public String toString() {
+    return "FlashButterflyConv[H=" + h + ", L=" + l + ", N=" + n + ", " + mode + ", io=" + io + ", compute=" + compute
+        + ", " + threads() + " threads, " + smemBytes(n) + " B smem]";
+  }
+}

@@ -36,11 +36,20 @@ public final class Cuda {
               : "no GPU: cuDeviceGetCount found no device" + (rc != 0 ? " (" + Check.errorString(rc) + ")" : "");
         }
       } catch (LinkageError e) { // UnsatisfiedLinkError (no libcuda.so.1) or NoClassDefFoundError
-        reason = "no GPU: " + e.getClass().getSimpleName() + ": " + e.getMessage();
+        reason = "no GPU: " + e.getClass().getSimpleName() + ": " + shortCause(e.getMessage());
       }
       COUNT = count;
       REASON = reason;
     }
+  }
+
+  /** The line of JCuda's long loader message that names the missing library, else its first line. */
+  static String shortCause(String msg) {
+    if (msg == null) return "(no message)";
+    String[] lines = msg.split("\n");
+    for (String l : lines)
+      if (l.contains("cannot open shared object file")) return l.strip();
+    return lines[0].strip();
   }
 
   /** True when the driver loaded and at least one device exists. */

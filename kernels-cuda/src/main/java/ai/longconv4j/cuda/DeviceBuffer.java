@@ -48,6 +48,16 @@ public final class DeviceBuffer implements AutoCloseable {
     return dst;
   }
 
+  /** Queues a device-to-device copy of {@code src} (all of it) into the start of this buffer on the device's stream. */
+  public DeviceBuffer copyFrom(DeviceBuffer src) {
+    check();
+    if (src.bytes > bytes) throw new IllegalArgumentException("copyFrom: source of " + src.bytes + " bytes into " + bytes);
+    device.makeCurrent();
+    Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(ptr, src.ptr(), src.bytes, device.stream().cu()),
+        "cuMemcpyDtoDAsync", src.bytes + " bytes", "device " + device.index());
+    return this;
+  }
+
   /** Sets every 32-bit word to {@code bits} (e.g. {@code Float.floatToRawIntBits(Float.NaN)} to poison). */
   public DeviceBuffer fill32(int bits) {
     check();

@@ -64,7 +64,7 @@ class KernelResourceReportTest {
   @Test
   void fatbinsArePackagedWhenNvccRan() {
     assumeTrue(Files.exists(REPORT), "built without nvcc: no fatbins expected");
-    for (String m : List.of("flashbutterfly", "fftconv", "directconv"))
+    for (String m : List.of("flashbutterfly", "fftconv", "directconv", "fill"))
       assertTrue(CudaModule.packaged(m), m + ".fatbin missing from the classpath");
   }
 }

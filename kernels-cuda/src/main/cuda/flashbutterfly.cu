@@ -44,29 +44,66 @@ __device__ void fb_conv_forward(const IO* __restrict__ u, const float2* __restri
   float* zr = smem; float* zi = smem + P;
   const IO* u0 = u + ((size_t)b0 * H + h) * L;
   const IO* u1 = u0 + (size_t)H * L;
-  for (int n = threadIdx.x; n < N; n += blockDim.x) {
-    zr[SIDX(n)] = n < Lin ? ld(u0 + n) : 0.f;
-    zi[SIDX(n)] = (two && n < Lin) ? ld(u1 + n) : 0.f;
+  // Global phases issue U independent loads per thread before the first use (latency, not bandwidth, bound them).
+  constexpr int U = 8;
+  const int T = blockDim.x;
+  for (int n0 = threadIdx.x; n0 < N; n0 += U * T) {
+    float a[U], b[U];
+#pragma unroll
+    for (int j = 0; j < U; ++j) {
+      const int n = n0 + j * T;
+      a[j] = n < Lin ? ld(u0 + n) : 0.f;
+      b[j] = (two && n < Lin) ? ld(u1 + n) : 0.f;
+    }
+#pragma unroll
+    for (int j = 0; j < U; ++j) {
+      const int n = n0 + j * T;
+      if (n < N) { zr[SIDX(n)] = a[j]; zi[SIDX(n)] = b[j]; }
+    }
   }
   FragA fa; FragB fb;
   if (CM != 0) { make_frag_a<CM == 2>(fa); make_frag_b<CM == 2>(fb); }
   __syncthreads();
   monarch_fft<CM, true>(zr, zi, log2N, true, fa, fb);
   const float2* k = kf + (size_t)h * N;
-  for (int n = threadIdx.x; n < N; n += blockDim.x) {
-    const float2 w = k[n];
-    const float a = zr[SIDX(n)], b = zi[SIDX(n)];
-    zr[SIDX(n)] = a * w.x - b * w.y;
-    zi[SIDX(n)] = a * w.y + b * w.x;
+  for (int n0 = threadIdx.x; n0 < N; n0 += U * T) {
+    float2 w[U];
+#pragma unroll
+    for (int j = 0; j < U; ++j) {
+      const int n = n0 + j * T;
+      w[j] = n < N ? k[n] : make_float2(0.f, 0.f);
+    }
+#pragma unroll
+    for (int j = 0; j < U; ++j) {
+      const int n = n0 + j * T;
+      if (n < N) {
+        const float a = zr[SIDX(n)], b = zi[SIDX(n)];
+        zr[SIDX(n)] = a * w[j].x - b * w[j].y;
+        zi[SIDX(n)] = a * w[j].y + b * w[j].x;
+      }
+    }
   }
   __syncthreads();
   monarch_fft<CM, false>(zr, zi, log2N, false, fa, fb);
   const float d = D[h];
   IO* y0 = y + ((size_t)b0 * H + h) * L;
   IO* y1 = y0 + (size_t)H * L;
-  for (int n = threadIdx.x; n < L; n += blockDim.x) {
-    st(y0 + n, fmaf(d, ld(u0 + n), zr[SIDX(n)]));
-    if (two) st(y1 + n, fmaf(d, ld(u1 + n), zi[SIDX(n)]));
+  for (int n0 = threadIdx.x; n0 < L; n0 += U * T) {
+    float a[U], b[U];
+#pragma unroll
+    for (int j = 0; j < U; ++j) {
+      const int n = n0 + j * T;
+      a[j] = n < L ? ld(u0 + n) : 0.f;
+      b[j] = (two && n < L) ? ld(u1 + n) : 0.f;
+    }
+#pragma unroll
+    for (int j = 0; j < U; ++j) {
+      const int n = n0 + j * T;
+      if (n < L) {
+        st(y0 + n, fmaf(d, a[j], zr[SIDX(n)]));
+        if (two) st(y1 + n, fmaf(d, b[j], zi[SIDX(n)]));
+      }
+    }
   }
 }
 

@@ -43,11 +43,11 @@ __device__ __forceinline__ void twiddle(int num, int M, float sign, float& c, fl
 
 // One stage on CUDA cores: DFT of size R along an axis with stride S, O outer blocks (N = O * R * S).
 template <int R, bool FWD, bool FAST>
-__device__ void stage_cc(float* zr, float* zi, int S, int O, float scale) {
-  const int M = R * S;
+__device__ void stage_cc(float* zr, float* zi, int lS, int O, float scale) {
+  const int S = 1 << lS, M = R * S;
   const float sg = FWD ? 1.0f : -1.0f;   // conjugate the DFT matrix for the inverse
   for (int it = threadIdx.x; it < O * S; it += blockDim.x) {
-    const int o = it / S, c = it - o * S, base = o * M + c;
+    const int o = it >> lS, c = it & (S - 1), base = o * M + c;
     float xr[R], xi[R];
 #pragma unroll
     for (int r = 0; r < R; ++r) { xr[r] = zr[SIDX(base + r * S)]; xi[r] = zi[SIDX(base + r * S)]; }
@@ -144,12 +144,12 @@ __device__ void make_frag_b(FragB& f) {
 // Type A: radix-16 along an axis with stride S (S >= 8, multiple of 8), O outer blocks. Each warp takes
 // 16 x 8 tiles: it loads the whole tile into registers (B operand) before any lane stores, so in place is safe.
 template <bool BF16, bool FWD>
-__device__ void stage_mma_a(float* zr, float* zi, int S, int O, const FragA& F, float scale) {
+__device__ void stage_mma_a(float* zr, float* zi, int lS, int O, const FragA& F, float scale) {
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-  const int M = 16 * S, cols = S >> 3, ntiles = O * cols;
+  const int S = 1 << lS, M = 16 * S, cols = S >> 3, ntiles = O * cols;
   for (int tile = warp; tile < ntiles; tile += nw) {
-    const int o = tile / cols, c0 = (tile - o * cols) * 8, base = o * M;
+    const int o = tile >> (lS - 3), c0 = (tile & (cols - 1)) * 8, base = o * M;
     float br[4], bi[4];
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
@@ -227,7 +227,7 @@ __device__ void stage_mma_b(float* zr, float* zi, int N, const FragB& F, float s
 // Forward: if SCALED, each stage multiplies by 1/R_s, so the transform carries 1/N (keeps 16-bit operands in range).
 template <int R, bool FWD, bool FAST>
 __device__ __forceinline__ void stage_first_cc(float* zr, float* zi, int N, float scale) {
-  stage_cc<R, FWD, FAST>(zr, zi, N / R, 1, scale);
+  stage_cc<R, FWD, FAST>(zr, zi, __ffs(N / R) - 1, 1, scale);
 }
 
 template <int CM, bool FWD>
@@ -237,10 +237,10 @@ __device__ void monarch_fft(float* zr, float* zi, int log2N, bool scaled, const 
   const float s16 = scaled ? 1.0f / 16.0f : 1.0f, s1 = scaled ? 1.0f / R1 : 1.0f;
   // stages 2..J+1 are radix 16 with stride S = 16^(J+1-s)
   auto radix16 = [&](int s) {
-    const int S = 1 << (4 * (J + 1 - s)), O = N / (16 * S);
-    if (TC && S >= 8) stage_mma_a<BF, FWD>(zr, zi, S, O, FA, s16);
+    const int lS = 4 * (J + 1 - s), S = 1 << lS, O = N / (16 * S);
+    if (TC && S >= 8) stage_mma_a<BF, FWD>(zr, zi, lS, O, FA, s16);
     else if (TC && S == 1 && N >= 256) stage_mma_b<BF, FWD>(zr, zi, N, FB, s16);
-    else stage_cc<16, FWD, FAST>(zr, zi, S, O, s16);
+    else stage_cc<16, FWD, FAST>(zr, zi, lS, O, s16);
   };
   auto first = [&]() {
     switch (R1) {
@@ -248,7 +248,7 @@ __device__ void monarch_fft(float* zr, float* zi, int log2N, bool scaled, const 
       case 4: stage_first_cc<4, FWD, FAST>(zr, zi, N, s1); break;
       case 8: stage_first_cc<8, FWD, FAST>(zr, zi, N, s1); break;
       default:
-        if (TC) stage_mma_a<BF, FWD>(zr, zi, N / 16, 1, FA, s1);
+        if (TC) stage_mma_a<BF, FWD>(zr, zi, log2N - 4, 1, FA, s1);
         else stage_first_cc<16, FWD, FAST>(zr, zi, N, s1);
     }
   };

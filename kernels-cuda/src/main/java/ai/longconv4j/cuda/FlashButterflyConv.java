@@ -27,6 +27,7 @@ public final class FlashButterflyConv implements AutoCloseable {
   private final Precision compute;
   private final DeviceBuffer kf, d;
   private boolean weightsSet;
+  private int threads;
 
   private FlashButterflyConv(CudaDevice device, int h, int l, ConvMode mode, ElementType io, Precision compute) {
     this.device = device; this.h = h; this.l = l; this.mode = mode; this.io = io; this.compute = compute;
@@ -34,6 +35,7 @@ public final class FlashButterflyConv implements AutoCloseable {
     this.log2n = Integer.numberOfTrailingZeros(n);
     this.kf = device.alloc(8L * h * n);
     this.d = device.alloc(4L * h);
+    this.threads = defaultThreads(n);
   }
 
   /** The FFT size for {@code mode} and {@code L}; IllegalArgumentException when the fused kernel cannot do it. */
@@ -75,8 +77,22 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   static int smemBytes(int n) { return 8 * (n + n / 32); }
 
-  /** Threads per block: one per radix-16 column, between 64 and 512. */
-  int threads() { return Math.min(512, Math.max(64, n / 16)); }
+  /** Default threads per block: one per radix-16 column, between 64 and 512. */
+  static int defaultThreads(int n) { return Math.min(512, Math.max(64, n / 16)); }
+
+  /** Threads per block of the forward kernel. */
+  public int threads() { return threads; }
+
+  /**
+   * Overrides the threads per block (a multiple of 32 in [32, 512]); fewer threads per block leave room
+   * for more blocks per multiprocessor (the kernel uses up to 128 registers per thread).
+   */
+  public FlashButterflyConv threads(int t) {
+    if (t < 32 || t > 512 || t % 32 != 0)
+      throw new IllegalArgumentException("FlashButterflyConv.threads: need a multiple of 32 in [32, 512], got " + t);
+    threads = t;
+    return this;
+  }
 
   /** Kernel for CAUSAL / CIRCULAR: k (H, Lk) with Lk <= L, D (H). */
   public FlashButterflyConv setWeights(float[] k, int Lk, float[] D) {

@@ -28,15 +28,16 @@ fb_spectrum(const float* __restrict__ kt, float2* __restrict__ kf, int log2N) {
   float* zr = smem; float* zi = smem + P;
   for (int n = threadIdx.x; n < N; n += blockDim.x) { zr[SIDX(n)] = kt[(size_t)h * N + n]; zi[SIDX(n)] = 0.f; }
   __syncthreads();
-  FragA fa; FragB fb;
-  monarch_fft<0, true>(zr, zi, log2N, false, fa, fb);
+  monarch_fft<0, true>(zr, zi, log2N, false);
   for (int n = threadIdx.x; n < N; n += blockDim.x) kf[(size_t)h * N + n] = make_float2(zr[SIDX(n)], zi[SIDX(n)]);
 }
 
 // Grid (ceil(B/2), H), block a multiple of 32 (at most 512), dynamic smem 8*(N+N/32) bytes.
+// fuse != 0: with tensor cores and N >= 256, do the last forward stage, the product and the first inverse
+// stage in one pass (stage_b_conv); 0: three passes through shared memory (the unfused twin).
 template <typename IO, int CM>
 __device__ void fb_conv_forward(const IO* __restrict__ u, const float2* __restrict__ kf, const float* __restrict__ D,
-                                IO* __restrict__ y, int B, int H, int L, int log2N) {
+                                IO* __restrict__ y, int B, int H, int L, int log2N, int fuse) {
   extern __shared__ float smem[];
   const int N = 1 << log2N, P = N + (N >> 5), h = blockIdx.y, b0 = 2 * blockIdx.x;
   const bool two = b0 + 1 < B;
@@ -61,30 +62,33 @@ __device__ void fb_conv_forward(const IO* __restrict__ u, const float2* __restri
       if (n < N) { zr[SIDX(n)] = a[j]; zi[SIDX(n)] = b[j]; }
     }
   }
-  FragA fa; FragB fb;
-  if (CM != 0) { make_frag_a<CM == 2>(fa); make_frag_b<CM == 2>(fb); }
   __syncthreads();
-  monarch_fft<CM, true>(zr, zi, log2N, true, fa, fb);
   const float2* k = kf + (size_t)h * N;
-  for (int n0 = threadIdx.x; n0 < N; n0 += U * T) {
-    float2 w[U];
+  const bool fused = fuse && CM != 0 && N >= 256;   // tensor cores: last stage + product + first inverse stage in one pass
+  monarch_fft<CM, true>(zr, zi, log2N, true, fused);
+  if (fused) {
+    if constexpr (CM != 0) stage_b_conv<CM == 2>(zr, zi, N, 1.0f / 16.0f, k);
+  } else {
+    for (int n0 = threadIdx.x; n0 < N; n0 += U * T) {
+      float2 w[U];
 #pragma unroll
-    for (int j = 0; j < U; ++j) {
-      const int n = n0 + j * T;
-      w[j] = n < N ? k[n] : make_float2(0.f, 0.f);
-    }
+      for (int j = 0; j < U; ++j) {
+        const int n = n0 + j * T;
+        w[j] = n < N ? k[n] : make_float2(0.f, 0.f);
+      }
 #pragma unroll
-    for (int j = 0; j < U; ++j) {
-      const int n = n0 + j * T;
-      if (n < N) {
-        const float a = zr[SIDX(n)], b = zi[SIDX(n)];
-        zr[SIDX(n)] = a * w[j].x - b * w[j].y;
-        zi[SIDX(n)] = a * w[j].y + b * w[j].x;
+      for (int j = 0; j < U; ++j) {
+        const int n = n0 + j * T;
+        if (n < N) {
+          const float a = zr[SIDX(n)], b = zi[SIDX(n)];
+          zr[SIDX(n)] = a * w[j].x - b * w[j].y;
+          zi[SIDX(n)] = a * w[j].y + b * w[j].x;
+        }
       }
     }
   }
   __syncthreads();
-  monarch_fft<CM, false>(zr, zi, log2N, false, fa, fb);
+  monarch_fft<CM, false>(zr, zi, log2N, false, fused);
   const float d = D[h];
   IO* y0 = y + ((size_t)b0 * H + h) * L;
   IO* y1 = y0 + (size_t)H * L;
@@ -109,8 +113,8 @@ __device__ void fb_conv_forward(const IO* __restrict__ u, const float2* __restri
 
 #define FB_CONV(NAME, IO, CM)                                                                              \
   extern "C" __global__ void __launch_bounds__(512) NAME(const IO* __restrict__ u, const float2* __restrict__ kf, \
-      const float* __restrict__ D, IO* __restrict__ y, int B, int H, int L, int log2N) {                   \
-    fb_conv_forward<IO, CM>(u, kf, D, y, B, H, L, log2N);                                                  \
+      const float* __restrict__ D, IO* __restrict__ y, int B, int H, int L, int log2N, int fuse) {         \
+    fb_conv_forward<IO, CM>(u, kf, D, y, B, H, L, log2N, fuse);                                            \
   }
 // name: fb_conv_fwd_<io>_<compute>
 FB_CONV(fb_conv_fwd_f32_f32, float, 0)

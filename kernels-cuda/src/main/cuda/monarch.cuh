@@ -144,7 +144,8 @@ __device__ void make_frag_b(FragB& f) {
 // Type A: radix-16 along an axis with stride S (S >= 8, multiple of 8), O outer blocks. Each warp takes
 // 16 x 8 tiles: it loads the whole tile into registers (B operand) before any lane stores, so in place is safe.
 template <bool BF16, bool FWD>
-__device__ void stage_mma_a(float* zr, float* zi, int lS, int O, const FragA& F, float scale) {
+__device__ void stage_mma_a(float* zr, float* zi, int lS, int O, float scale) {
+  FragA F; make_frag_a<BF16>(F);   // built per stage (a few dozen instructions) so it is not live across the kernel
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
   const int S = 1 << lS, M = 16 * S, cols = S >> 3, ntiles = O * cols;
@@ -189,7 +190,8 @@ __device__ void stage_mma_a(float* zr, float* zi, int lS, int O, const FragA& F,
 
 // Type B: the last axis (S = 1): rows of 16 contiguous values, Y = X @ F16, tiles of 16 rows (N >= 256).
 template <bool BF16, bool FWD>
-__device__ void stage_mma_b(float* zr, float* zi, int N, const FragB& F, float scale) {
+__device__ void stage_mma_b(float* zr, float* zi, int N, float scale) {
+  FragB F; make_frag_b<BF16>(F);
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
   for (int tile = warp; tile < (N >> 8); tile += nw) {
@@ -222,6 +224,63 @@ __device__ void stage_mma_b(float* zr, float* zi, int N, const FragB& F, float s
   }
 }
 
+// The last forward stage, the product with the kernel spectrum and the first inverse stage in one pass
+// (type B, N >= 256): the forward MMA's accumulator layout (rows g, g+8; cols 8j + 2t + {0,1}) is exactly
+// the A-operand layout of the inverse MMA, so the spectrum tile never goes back to shared memory.
+// k: the kernel spectrum (N complex) in Monarch order; scale: the forward stage's 1/16.
+template <bool BF16>
+__device__ void stage_b_conv(float* zr, float* zi, int N, float scale, const float2* __restrict__ k) {
+  FragB F; make_frag_b<BF16>(F);
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  for (int tile = warp; tile < (N >> 8); tile += nw) {
+    const int base = tile << 8;
+    uint32_t xr[4], xi[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int row = g + 8 * (i & 1), col = 2 * t + 8 * (i >> 1), p = base + row * 16 + col;
+      xr[i] = pack2<BF16>(zr[SIDX(p)], zr[SIDX(p + 1)]);
+      xi[i] = pack2<BF16>(zi[SIDX(p)], zi[SIDX(p + 1)]);
+    }
+    __syncwarp();
+    uint32_t ar[4], ai[4];   // the product, already in A-operand layout: reg 2j+h = rows g+8h, cols 8j+2t+{0,1}
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      float2 kw[4];
+#pragma unroll
+      for (int q = 0; q < 4; ++q) kw[q] = k[base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1)];
+      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
+      mma16816<BF16>(dr, xr, F.re[j][0], F.re[j][1]);
+      mma16816<BF16>(dr, xi, F.nim[j][0], F.nim[j][1]);
+      mma16816<BF16>(di, xr, F.im[j][0], F.im[j][1]);
+      mma16816<BF16>(di, xi, F.re[j][0], F.re[j][1]);
+      float yr[4], yi[4];
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        const float a = dr[q] * scale, b = di[q] * scale;
+        yr[q] = a * kw[q].x - b * kw[q].y;
+        yi[q] = a * kw[q].y + b * kw[q].x;
+      }
+      ar[2 * j] = pack2<BF16>(yr[0], yr[1]); ar[2 * j + 1] = pack2<BF16>(yr[2], yr[3]);
+      ai[2 * j] = pack2<BF16>(yi[0], yi[1]); ai[2 * j + 1] = pack2<BF16>(yi[2], yi[3]);
+    }
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {   // inverse: Y = X @ conj(F16)
+      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
+      mma16816<BF16>(dr, ar, F.re[j][0], F.re[j][1]);
+      mma16816<BF16>(dr, ai, F.im[j][0], F.im[j][1]);
+      mma16816<BF16>(di, ar, F.nim[j][0], F.nim[j][1]);
+      mma16816<BF16>(di, ai, F.re[j][0], F.re[j][1]);
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        const int idx = SIDX(base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1));
+        zr[idx] = dr[q]; zi[idx] = di[q];
+      }
+    }
+    __syncwarp();
+  }
+}
+
 // ---- whole transforms ------------------------------------------------------------------------
 // CM: compute mode. 0 = fp32 on CUDA cores, 1 = fp16 tensor cores, 2 = bf16 tensor cores.
 // Forward: if SCALED, each stage multiplies by 1/R_s, so the transform carries 1/N (keeps 16-bit operands in range).
@@ -230,16 +289,17 @@ __device__ __forceinline__ void stage_first_cc(float* zr, float* zi, int N, floa
   stage_cc<R, FWD, FAST>(zr, zi, __ffs(N / R) - 1, 1, scale);
 }
 
+// skipB: leave out the type-B stage (S = 1) because stage_b_conv does it fused with the product.
 template <int CM, bool FWD>
-__device__ void monarch_fft(float* zr, float* zi, int log2N, bool scaled, const FragA& FA, const FragB& FB) {
+__device__ void monarch_fft(float* zr, float* zi, int log2N, bool scaled, bool skipB = false) {
   constexpr bool TC = CM != 0, BF = CM == 2, FAST = CM != 0;
   const int N = 1 << log2N, J = (log2N - 1) / 4, r1log = log2N - 4 * J, R1 = 1 << r1log;
   const float s16 = scaled ? 1.0f / 16.0f : 1.0f, s1 = scaled ? 1.0f / R1 : 1.0f;
   // stages 2..J+1 are radix 16 with stride S = 16^(J+1-s)
   auto radix16 = [&](int s) {
     const int lS = 4 * (J + 1 - s), S = 1 << lS, O = N / (16 * S);
-    if (TC && S >= 8) stage_mma_a<BF, FWD>(zr, zi, lS, O, FA, s16);
-    else if (TC && S == 1 && N >= 256) stage_mma_b<BF, FWD>(zr, zi, N, FB, s16);
+    if (TC && S >= 8) stage_mma_a<BF, FWD>(zr, zi, lS, O, s16);
+    else if (TC && S == 1 && N >= 256) { if (!skipB) stage_mma_b<BF, FWD>(zr, zi, N, s16); }
     else stage_cc<16, FWD, FAST>(zr, zi, lS, O, s16);
   };
   auto first = [&]() {
@@ -248,7 +308,7 @@ __device__ void monarch_fft(float* zr, float* zi, int log2N, bool scaled, const 
       case 4: stage_first_cc<4, FWD, FAST>(zr, zi, N, s1); break;
       case 8: stage_first_cc<8, FWD, FAST>(zr, zi, N, s1); break;
       default:
-        if (TC) stage_mma_a<BF, FWD>(zr, zi, log2N - 4, 1, FA, s1);
+        if (TC) stage_mma_a<BF, FWD>(zr, zi, log2N - 4, 1, s1);
         else stage_first_cc<16, FWD, FAST>(zr, zi, N, s1);
     }
   };

@@ -28,6 +28,7 @@ public final class FlashButterflyConv implements AutoCloseable {
   private final DeviceBuffer kf, d;
   private boolean weightsSet;
   private int threads;
+  private boolean fused = true;
 
   private FlashButterflyConv(CudaDevice device, int h, int l, ConvMode mode, ElementType io, Precision compute) {
     this.device = device; this.h = h; this.l = l; this.mode = mode; this.io = io; this.compute = compute;
@@ -94,6 +95,17 @@ public final class FlashButterflyConv implements AutoCloseable {
     return this;
   }
 
+  /**
+   * With tensor cores and N >= 256, whether the last forward stage, the product with the spectrum and the
+   * first inverse stage run as one pass (default) or as three passes through shared memory (the unfused twin).
+   */
+  public FlashButterflyConv fused(boolean on) {
+    fused = on;
+    return this;
+  }
+
+  public boolean fused() { return fused; }
+
   /** Kernel for CAUSAL / CIRCULAR: k (H, Lk) with Lk <= L, D (H). */
   public FlashButterflyConv setWeights(float[] k, int Lk, float[] D) {
     if (mode == ConvMode.BIDIRECTIONAL)
@@ -151,7 +163,7 @@ public final class FlashButterflyConv implements AutoCloseable {
       throw new IllegalArgumentException("FlashButterflyConv.forward: u and y must hold (B=" + B + ", H=" + h + ", L=" + l
           + ") " + io + " = " + need + " bytes, got " + u.bytes() + " and " + y.bytes());
     device.module(MODULE).kernel(kernelName())
-        .launch(device.stream(), (B + 1) / 2, h, threads(), smemBytes(n), u, kf, d, y, B, h, l, log2n);
+        .launch(device.stream(), (B + 1) / 2, h, threads, smemBytes(n), u, kf, d, y, B, h, l, log2n, fused ? 1 : 0);
   }
 
   public int fftSize() { return n; }
@@ -163,6 +175,6 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   @Override public String toString() {
     return "FlashButterflyConv[H=" + h + ", L=" + l + ", N=" + n + ", " + mode + ", io=" + io + ", compute=" + compute
-        + ", " + threads() + " threads, " + smemBytes(n) + " B smem]";
+        + ", " + threads + " threads, " + smemBytes(n) + " B smem" + (fused ? "" : ", unfused") + "]";
   }
 }

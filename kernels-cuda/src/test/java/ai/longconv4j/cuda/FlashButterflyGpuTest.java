@@ -53,6 +53,20 @@ class FlashButterflyGpuTest {
   @ParameterizedTest(name = "{0} io, {1} compute, {3} B={4} H={5} L={6} Lk={7}")
   @MethodSource("cases")
   void matchesDirectConvolution(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk) {
+    check(io, compute, tol, mode, B, H, L, Lk, true);
+  }
+
+  /** The unfused twin (three shared-memory passes around the product) on the 16-bit paths. */
+  @ParameterizedTest(name = "unfused {0} io, {1} compute, {3} B={4} H={5} L={6} Lk={7}")
+  @MethodSource("cases")
+  void unfusedMatchesDirectConvolution(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L,
+      int Lk) {
+    assumeTrue(compute != Precision.FP32 && L > 100, "fusion applies to tensor-core paths with N >= 256");
+    check(io, compute, tol, mode, B, H, L, Lk, false);
+  }
+
+  private void check(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk,
+      boolean fused) {
     var rng = new SplittableRandom(1000L * L + 31L * H + B + io.ordinal() * 7 + compute.ordinal() + mode.ordinal() * 13);
     float[] u = Reference.randn(rng, B * H * L, 1.0);
     float[] k = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk));
@@ -69,7 +83,7 @@ class FlashButterflyGpuTest {
       case BIDIRECTIONAL -> Reference.bidirectional(u, k, k1, Lk, D, B, H, L);
     };
     long bytes = (long) B * H * L * io.bytes();
-    try (var conv = FlashButterflyConv.plan(dev, H, L, mode, io, compute);
+    try (var conv = FlashButterflyConv.plan(dev, H, L, mode, io, compute).fused(fused);
          var du = io == ElementType.F32 ? dev.upload(u) : dev.upload(u16);
          var dy = dev.alloc((bytes + 3) / 4 * 4)) {
       if (mode == ConvMode.BIDIRECTIONAL) conv.setWeights(k, k1, Lk, D); else conv.setWeights(k, Lk, D);

@@ -134,16 +134,19 @@ public final class CudaConvBench {
       }
       int nfft = fused ? FlashButterflyConv.fftSize(ConvMode.CAUSAL, L) : 0;
       int tDefault = Math.min(512, Math.max(64, nfft / 16)), tHalf = Math.max(64, Math.min(256, nfft / 32));
-      Object[][] variants = {{ElementType.F32, Precision.FP32, tDefault}, {ElementType.F32, Precision.BF16, tDefault},
-          {ElementType.BF16, Precision.BF16, tDefault}, {ElementType.F16, Precision.F16, tDefault},
-          {ElementType.BF16, Precision.BF16, tHalf}, {ElementType.F32, Precision.FP32, tHalf}};
+      Object[][] variants = {{ElementType.F32, Precision.FP32, tDefault, true},
+          {ElementType.F32, Precision.BF16, tDefault, true}, {ElementType.BF16, Precision.BF16, tDefault, true},
+          {ElementType.F16, Precision.F16, tDefault, true}, {ElementType.BF16, Precision.BF16, tHalf, true},
+          {ElementType.BF16, Precision.BF16, tDefault, false}, {ElementType.BF16, Precision.BF16, tHalf, false}};
       for (Object[] v : fused ? variants : new Object[0][]) {
         ElementType io = (ElementType) v[0];
         Precision pr = (Precision) v[1];
         int threads = (Integer) v[2];
+        boolean fusedVariant = (Boolean) v[3];
         dev.allocator().resetPeak();
         live0 = dev.allocator().liveBytes();
-        try (var conv = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr).threads(threads).setWeights(k, L, D);
+        try (var conv = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr).threads(threads).fused(fusedVariant)
+            .setWeights(k, L, D);
              var u16 = io == ElementType.F32 ? null : dev.alloc(2 * n);
              var y16 = io == ElementType.F32 ? null : dev.alloc(2 * n)) {
           DeviceBuffer u = io == ElementType.F32 ? u32 : u16, y = io == ElementType.F32 ? y32 : y16;
@@ -154,8 +157,8 @@ public final class CudaConvBench {
           double ms = median(dev, () -> conv.forward(u, y, B), reps);
           long io2 = 2L * n * io.bytes();
           long bytes = dev.allocator().peakBytes() - live0 + (io == ElementType.F32 ? io2 : 0);
-          rows.add(new Row("flashbutterfly io=" + io + " compute=" + pr + " t=" + threads, B, H, L, ms, io2 / ms / 1e6, err,
-              bytes));
+          rows.add(new Row("flashbutterfly io=" + io + " compute=" + pr + " t=" + threads + (fusedVariant ? "" : " unfused"),
+              B, H, L, ms, io2 / ms / 1e6, err, bytes));
           report(rows.getLast());
         }
       }

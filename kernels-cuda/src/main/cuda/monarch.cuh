@@ -20,7 +20,15 @@
 #include <cuda_fp16.h>
 #include <stdint.h>
 
-#define SIDX(i) ((i) + ((i) >> 5))   // one pad word every 32: rows with stride 32k land in different banks
+#define SIDX(i) ((i) + ((i) >> 5))
+
+// Element access for fp32 / bf16 / fp16 arrays (shared or global); arithmetic is always fp32.
+__device__ __forceinline__ float ld(const float* p) { return *p; }
+__device__ __forceinline__ float ld(const __nv_bfloat16* p) { return __bfloat162float(*p); }
+__device__ __forceinline__ float ld(const __half* p) { return __half2float(*p); }
+__device__ __forceinline__ void st(float* p, float v) { *p = v; }
+__device__ __forceinline__ void st(__nv_bfloat16* p, float v) { *p = __float2bfloat16_rn(v); }
+__device__ __forceinline__ void st(__half* p, float v) { *p = __float2half_rn(v); }   // one pad word every 32: rows with stride 32k land in different banks
 
 // W16[m] = exp(-2*pi*i*m/16)
 __constant__ float W16R[16] = {1.000000000f, 0.923879533f, 0.707106781f, 0.382683432f, 0.000000000f,
@@ -42,15 +50,15 @@ __device__ __forceinline__ void twiddle(int num, int M, float sign, float& c, fl
 }
 
 // One stage on CUDA cores: DFT of size R along an axis with stride S, O outer blocks (N = O * R * S).
-template <int R, bool FWD, bool FAST>
-__device__ void stage_cc(float* zr, float* zi, int lS, int O, float scale) {
+template <int R, bool FWD, bool FAST, typename ST>
+__device__ void stage_cc(ST* zr, ST* zi, int lS, int O, float scale) {
   const int S = 1 << lS, M = R * S;
   const float sg = FWD ? 1.0f : -1.0f;   // conjugate the DFT matrix for the inverse
   for (int it = threadIdx.x; it < O * S; it += blockDim.x) {
     const int o = it >> lS, c = it & (S - 1), base = o * M + c;
     float xr[R], xi[R];
 #pragma unroll
-    for (int r = 0; r < R; ++r) { xr[r] = zr[SIDX(base + r * S)]; xi[r] = zi[SIDX(base + r * S)]; }
+    for (int r = 0; r < R; ++r) { xr[r] = ld(zr + SIDX(base + r * S)); xi[r] = ld(zi + SIDX(base + r * S)); }
     if (!FWD && c != 0) {
 #pragma unroll
       for (int r = 1; r < R; ++r) {
@@ -76,7 +84,7 @@ __device__ void stage_cc(float* zr, float* zi, int lS, int O, float scale) {
         const float a = ar * tc - ai * ts, b = ar * ts + ai * tc;
         ar = a; ai = b;
       }
-      zr[SIDX(base + k * S)] = ar; zi[SIDX(base + k * S)] = ai;
+      st(zr + SIDX(base + k * S), ar); st(zi + SIDX(base + k * S), ai);
     }
   }
 }
@@ -143,8 +151,8 @@ __device__ void make_frag_b(FragB& f) {
 
 // Type A: radix-16 along an axis with stride S (S >= 8, multiple of 8), O outer blocks. Each warp takes
 // 16 x 8 tiles: it loads the whole tile into registers (B operand) before any lane stores, so in place is safe.
-template <bool BF16, bool FWD>
-__device__ void stage_mma_a(float* zr, float* zi, int lS, int O, float scale) {
+template <bool BF16, bool FWD, typename ST>
+__device__ void stage_mma_a(ST* zr, ST* zi, int lS, int O, float scale) {
   FragA F; make_frag_a<BF16>(F);   // built per stage (a few dozen instructions) so it is not live across the kernel
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
@@ -155,7 +163,7 @@ __device__ void stage_mma_a(float* zr, float* zi, int lS, int O, float scale) {
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
       const int r = 2 * t + (q & 1) + 8 * (q >> 1), idx = SIDX(base + r * S + c0 + g);
-      br[q] = zr[idx]; bi[q] = zi[idx];
+      br[q] = ld(zr + idx); bi[q] = ld(zi + idx);
       if (!FWD) {
         float tc, ts; twiddle<true>((r * (c0 + g)) & (M - 1), M, 1.0f, tc, ts);
         const float a = br[q] * tc - bi[q] * ts, b = br[q] * ts + bi[q] * tc;
@@ -182,15 +190,15 @@ __device__ void stage_mma_a(float* zr, float* zi, int lS, int O, float scale) {
         const float a = vr * tc - vi * ts, b = vr * ts + vi * tc;
         vr = a; vi = b;
       }
-      zr[idx] = vr; zi[idx] = vi;
+      st(zr + idx, vr); st(zi + idx, vi);
     }
     __syncwarp();
   }
 }
 
 // Type B: the last axis (S = 1): rows of 16 contiguous values, Y = X @ F16, tiles of 16 rows (N >= 256).
-template <bool BF16, bool FWD>
-__device__ void stage_mma_b(float* zr, float* zi, int N, float scale) {
+template <bool BF16, bool FWD, typename ST>
+__device__ void stage_mma_b(ST* zr, ST* zi, int N, float scale) {
   FragB F; make_frag_b<BF16>(F);
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
@@ -200,8 +208,8 @@ __device__ void stage_mma_b(float* zr, float* zi, int N, float scale) {
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
       const int row = g + 8 * (i & 1), col = 2 * t + 8 * (i >> 1), p = base + row * 16 + col;
-      xr[i] = pack2<BF16>(zr[SIDX(p)], zr[SIDX(p + 1)]);
-      xi[i] = pack2<BF16>(zi[SIDX(p)], zi[SIDX(p + 1)]);
+      xr[i] = pack2<BF16>(ld(zr + SIDX(p)), ld(zr + SIDX(p + 1)));
+      xi[i] = pack2<BF16>(ld(zi + SIDX(p)), ld(zi + SIDX(p + 1)));
     }
     __syncwarp();
 #pragma unroll
@@ -216,8 +224,8 @@ __device__ void stage_mma_b(float* zr, float* zi, int N, float scale) {
 #pragma unroll
       for (int q = 0; q < 4; ++q) {
         const int row = g + 8 * (q >> 1), col = 8 * j + 2 * t + (q & 1), idx = SIDX(base + row * 16 + col);
-        zr[idx] = FWD ? dr[q] * scale : dr[q];
-        zi[idx] = FWD ? di[q] * scale : di[q];
+        st(zr + idx, FWD ? dr[q] * scale : dr[q]);
+        st(zi + idx, FWD ? di[q] * scale : di[q]);
       }
     }
     __syncwarp();
@@ -227,9 +235,9 @@ __device__ void stage_mma_b(float* zr, float* zi, int N, float scale) {
 // The last forward stage, the product with the kernel spectrum and the first inverse stage in one pass
 // (type B, N >= 256): the forward MMA's accumulator layout (rows g, g+8; cols 8j + 2t + {0,1}) is exactly
 // the A-operand layout of the inverse MMA, so the spectrum tile never goes back to shared memory.
-// k: the kernel spectrum (N complex) in Monarch order; scale: the forward stage's 1/16.
-template <bool BF16>
-__device__ void stage_b_conv(float* zr, float* zi, int N, float scale, const float2* __restrict__ k) {
+// k: the kernel spectrum (N complex) in Monarch order; scale: the forward stage's 1/16; conj = -1 uses conj(k).
+template <bool BF16, typename ST>
+__device__ void stage_b_conv(ST* zr, ST* zi, int N, float scale, const float2* __restrict__ k, float conj) {
   FragB F; make_frag_b<BF16>(F);
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
@@ -239,8 +247,8 @@ __device__ void stage_b_conv(float* zr, float* zi, int N, float scale, const flo
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
       const int row = g + 8 * (i & 1), col = 2 * t + 8 * (i >> 1), p = base + row * 16 + col;
-      xr[i] = pack2<BF16>(zr[SIDX(p)], zr[SIDX(p + 1)]);
-      xi[i] = pack2<BF16>(zi[SIDX(p)], zi[SIDX(p + 1)]);
+      xr[i] = pack2<BF16>(ld(zr + SIDX(p)), ld(zr + SIDX(p + 1)));
+      xi[i] = pack2<BF16>(ld(zi + SIDX(p)), ld(zi + SIDX(p + 1)));
     }
     __syncwarp();
     uint32_t ar[4], ai[4];   // the product, already in A-operand layout: reg 2j+h = rows g+8h, cols 8j+2t+{0,1}
@@ -248,7 +256,10 @@ __device__ void stage_b_conv(float* zr, float* zi, int N, float scale, const flo
     for (int j = 0; j < 2; ++j) {
       float2 kw[4];
 #pragma unroll
-      for (int q = 0; q < 4; ++q) kw[q] = k[base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1)];
+      for (int q = 0; q < 4; ++q) {
+        kw[q] = k[base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1)];
+        kw[q].y *= conj;
+      }
       float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
       mma16816<BF16>(dr, xr, F.re[j][0], F.re[j][1]);
       mma16816<BF16>(dr, xi, F.nim[j][0], F.nim[j][1]);
@@ -274,7 +285,7 @@ __device__ void stage_b_conv(float* zr, float* zi, int N, float scale, const flo
 #pragma unroll
       for (int q = 0; q < 4; ++q) {
         const int idx = SIDX(base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1));
-        zr[idx] = dr[q]; zi[idx] = di[q];
+        st(zr + idx, dr[q]); st(zi + idx, di[q]);
       }
     }
     __syncwarp();
@@ -284,32 +295,32 @@ __device__ void stage_b_conv(float* zr, float* zi, int N, float scale, const flo
 // ---- whole transforms ------------------------------------------------------------------------
 // CM: compute mode. 0 = fp32 on CUDA cores, 1 = fp16 tensor cores, 2 = bf16 tensor cores.
 // Forward: if SCALED, each stage multiplies by 1/R_s, so the transform carries 1/N (keeps 16-bit operands in range).
-template <int R, bool FWD, bool FAST>
-__device__ __forceinline__ void stage_first_cc(float* zr, float* zi, int N, float scale) {
-  stage_cc<R, FWD, FAST>(zr, zi, __ffs(N / R) - 1, 1, scale);
+template <int R, bool FWD, bool FAST, typename ST>
+__device__ __forceinline__ void stage_first_cc(ST* zr, ST* zi, int N, float scale) {
+  stage_cc<R, FWD, FAST, ST>(zr, zi, __ffs(N / R) - 1, 1, scale);
 }
 
 // skipB: leave out the type-B stage (S = 1) because stage_b_conv does it fused with the product.
-template <int CM, bool FWD>
-__device__ void monarch_fft(float* zr, float* zi, int log2N, bool scaled, bool skipB = false) {
+template <int CM, bool FWD, typename ST>
+__device__ void monarch_fft(ST* zr, ST* zi, int log2N, bool scaled, bool skipB = false) {
   constexpr bool TC = CM != 0, BF = CM == 2, FAST = CM != 0;
   const int N = 1 << log2N, J = (log2N - 1) / 4, r1log = log2N - 4 * J, R1 = 1 << r1log;
   const float s16 = scaled ? 1.0f / 16.0f : 1.0f, s1 = scaled ? 1.0f / R1 : 1.0f;
   // stages 2..J+1 are radix 16 with stride S = 16^(J+1-s)
   auto radix16 = [&](int s) {
     const int lS = 4 * (J + 1 - s), S = 1 << lS, O = N / (16 * S);
-    if (TC && S >= 8) stage_mma_a<BF, FWD>(zr, zi, lS, O, s16);
-    else if (TC && S == 1 && N >= 256) { if (!skipB) stage_mma_b<BF, FWD>(zr, zi, N, s16); }
-    else stage_cc<16, FWD, FAST>(zr, zi, lS, O, s16);
+    if (TC && S >= 8) stage_mma_a<BF, FWD, ST>(zr, zi, lS, O, s16);
+    else if (TC && S == 1 && N >= 256) { if (!skipB) stage_mma_b<BF, FWD, ST>(zr, zi, N, s16); }
+    else stage_cc<16, FWD, FAST, ST>(zr, zi, lS, O, s16);
   };
   auto first = [&]() {
     switch (R1) {
-      case 2: stage_first_cc<2, FWD, FAST>(zr, zi, N, s1); break;
-      case 4: stage_first_cc<4, FWD, FAST>(zr, zi, N, s1); break;
-      case 8: stage_first_cc<8, FWD, FAST>(zr, zi, N, s1); break;
+      case 2: stage_first_cc<2, FWD, FAST, ST>(zr, zi, N, s1); break;
+      case 4: stage_first_cc<4, FWD, FAST, ST>(zr, zi, N, s1); break;
+      case 8: stage_first_cc<8, FWD, FAST, ST>(zr, zi, N, s1); break;
       default:
-        if (TC) stage_mma_a<BF, FWD>(zr, zi, log2N - 4, 1, s1);
-        else stage_first_cc<16, FWD, FAST>(zr, zi, N, s1);
+        if (TC) stage_mma_a<BF, FWD, ST>(zr, zi, log2N - 4, 1, s1);
+        else stage_first_cc<16, FWD, FAST, ST>(zr, zi, N, s1);
     }
   };
   if (FWD) {

@@ -1,4 +1,4 @@
-// Shapes: B batch, H channels, L sequence length, N FFT size (power of two, 32..16384).
+// Shapes: B batch, H channels, L sequence length, N FFT size (power of two, 32..32768).
 //   u, y: (B, H, L) row-major device arrays of the plan's ElementType; k: (H, Lk) fp32; D: (H) fp32.
 //   The kernel spectrum lives on the device as (H, N) complex fp32 in Monarch (digit-reversed) order.
 package ai.longconv4j.cuda;
@@ -16,8 +16,11 @@ package ai.longconv4j.cuda;
  * }</pre>
  */
 public final class FlashButterflyConv implements AutoCloseable {
-  /** Smallest and largest FFT the fused kernel handles (N = R1 * 16^J, all in shared memory). */
-  public static final int MIN_N = 32, MAX_N = 16384;
+  /**
+   * Smallest and largest FFT the fused kernel handles (N = R1 * 16^J, all in shared memory): up to 16K points
+   * with fp32 shared memory, 32K with 16-bit shared memory (tensor-core precisions only).
+   */
+  public static final int MIN_N = 32, MAX_N = 32768, MAX_N_FP32_SMEM = 16384;
   private static final String MODULE = "flashbutterfly";
 
   private final CudaDevice device;
@@ -69,6 +72,7 @@ public final class FlashButterflyConv implements AutoCloseable {
     if (!ok) throw new IllegalArgumentException("FlashButterflyConv: io " + io + " with compute " + compute
         + " is not built; supported: F32 io with any compute, BF16 io with BF16, F16 io with F16");
     int nn = fftSize(mode, L);
+    checkSupported(nn, compute);
     int smem = smemBytes(nn);
     if (smem > device.maxSharedMemoryOptin())
       throw new IllegalArgumentException("FlashButterflyConv: N=" + nn + " needs " + smem + " B of shared memory, cuda:"
@@ -76,7 +80,15 @@ public final class FlashButterflyConv implements AutoCloseable {
     return new FlashButterflyConv(device, H, L, mode, io, compute);
   }
 
-  static int smemBytes(int n) { return 8 * (n + n / 32); }
+  /** IllegalArgumentException when {@code compute} cannot run an FFT of {@code n} points in shared memory. */
+  public static void checkSupported(int n, Precision compute) {
+    if (compute == Precision.FP32 && n > MAX_N_FP32_SMEM)
+      throw new IllegalArgumentException("FlashButterflyConv: N=" + n + " needs 16-bit shared memory; Precision.FP32 "
+          + "handles N <= " + MAX_N_FP32_SMEM + " (use BF16 or F16)");
+  }
+
+  /** Shared memory of one block: two planes of N + N/32 elements, fp32 up to 16K points, 16-bit above. */
+  static int smemBytes(int n) { return (n > MAX_N_FP32_SMEM ? 4 : 8) * (n + n / 32); }
 
   /** Default threads per block: one per radix-16 column, between 64 and 512. */
   static int defaultThreads(int n) { return Math.min(512, Math.max(64, n / 16)); }
@@ -142,7 +154,14 @@ public final class FlashButterflyConv implements AutoCloseable {
     d.copyFrom(D);
     try (DeviceBuffer t = device.upload(kt)) {
       int threads = Math.min(256, Math.max(64, n / 16));
-      device.module(MODULE).kernel("fb_spectrum").launch(device.stream(), h, 1, threads, smemBytes(n), t, kf, log2n);
+      if (n <= MAX_N_FP32_SMEM) {
+        device.module(MODULE).kernel("fb_spectrum").launch(device.stream(), h, 1, threads, 8 * (n + n / 32), t, kf, log2n);
+      } else {   // fp32 stages on a global scratch: the spectrum stays fp32-accurate
+        try (DeviceBuffer scratch = device.alloc(8L * h * (n + n / 32))) {
+          device.module(MODULE).kernel("fb_spectrum_global").launch(device.stream(), h, 1, threads, 0, t, scratch, kf, log2n);
+          device.stream().synchronize();
+        }
+      }
       device.stream().synchronize();   // kt goes back to the cache only after the kernel used it
     }
     weightsSet = true;
@@ -150,20 +169,31 @@ public final class FlashButterflyConv implements AutoCloseable {
   }
 
   /** The kernel's name for this plan, e.g. "fb_conv_fwd_bf16_bf16". */
-  public String kernelName() { return "fb_conv_fwd_" + io.tag() + "_" + compute.tag(); }
+  public String kernelName() {
+    return "fb_conv_fwd_" + io.tag() + "_" + compute.tag() + (n > MAX_N_FP32_SMEM ? "_s16" : "");
+  }
 
   /**
    * y = causal/bidirectional/circular conv(u, k) + D * u, queued on the device's stream. u and y are
    * (B, H, L) of the plan's element type and must not overlap.
    */
-  public void forward(DeviceBuffer u, DeviceBuffer y, int B) {
+  public void forward(DeviceBuffer u, DeviceBuffer y, int B) { launch("forward", u, y, B, 0); }
+
+  /**
+   * The backward pass for the input: du = K^T dy + D * dy (the adjoint convolution: the same kernel with the
+   * conjugate spectrum), queued on the device's stream. dy and du are (B, H, L) of the plan's element type.
+   * The kernel and D gradients (dk, dD) are not implemented yet.
+   */
+  public void backwardInput(DeviceBuffer dy, DeviceBuffer du, int B) { launch("backwardInput", dy, du, B, 2); }
+
+  private void launch(String op, DeviceBuffer u, DeviceBuffer y, int B, int flags) {
     if (!weightsSet) throw new IllegalStateException("FlashButterflyConv.forward: call setWeights first");
     long need = (long) B * h * l * io.bytes();
     if (B < 1 || u.bytes() < need || y.bytes() < need)
-      throw new IllegalArgumentException("FlashButterflyConv.forward: u and y must hold (B=" + B + ", H=" + h + ", L=" + l
+      throw new IllegalArgumentException("FlashButterflyConv." + op + ": input and output must hold (B=" + B + ", H=" + h + ", L=" + l
           + ") " + io + " = " + need + " bytes, got " + u.bytes() + " and " + y.bytes());
     device.module(MODULE).kernel(kernelName())
-        .launch(device.stream(), (B + 1) / 2, h, threads, smemBytes(n), u, kf, d, y, B, h, l, log2n, fused ? 1 : 0);
+        .launch(device.stream(), (B + 1) / 2, h, threads, smemBytes(n), u, kf, d, y, B, h, l, log2n, (fused ? 1 : 0) | flags);
   }
 
   public int fftSize() { return n; }

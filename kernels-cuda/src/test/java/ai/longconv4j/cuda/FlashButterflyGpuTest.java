@@ -47,7 +47,13 @@ class FlashButterflyGpuTest {
         {ConvMode.CAUSAL, 4, 9, 256, 256}, {ConvMode.CAUSAL, 3, 4, 2048, 2048}, {ConvMode.CAUSAL, 2, 3, 8192, 8192},
         {ConvMode.CAUSAL, 3, 5, 5000, 300}, {ConvMode.CIRCULAR, 3, 11, 256, 256}, {ConvMode.CIRCULAR, 2, 3, 4096, 4096},
         {ConvMode.BIDIRECTIONAL, 3, 13, 300, 300}, {ConvMode.BIDIRECTIONAL, 2, 3, 4096, 1000}};
-    return Stream.of(io).flatMap(t -> Stream.of(shapes).map(s -> Arguments.of(t[0], t[1], t[2], s[0], s[1], s[2], s[3], s[4])));
+    // 32K-point FFTs (16-bit shared memory): tensor-core precisions only
+    var big = new Object[][] {{ConvMode.CAUSAL, 3, 2, 16384, 16384}, {ConvMode.CAUSAL, 2, 3, 9000, 5000},
+        {ConvMode.CIRCULAR, 2, 2, 32768, 2000}, {ConvMode.BIDIRECTIONAL, 2, 2, 16384, 3000}};
+    return Stream.concat(
+        Stream.of(io).flatMap(t -> Stream.of(shapes).map(s -> Arguments.of(t[0], t[1], t[2], s[0], s[1], s[2], s[3], s[4]))),
+        Stream.of(io).filter(t -> t[1] != Precision.FP32)
+            .flatMap(t -> Stream.of(big).map(s -> Arguments.of(t[0], t[1], t[2], s[0], s[1], s[2], s[3], s[4]))));
   }
 
   @ParameterizedTest(name = "{0} io, {1} compute, {3} B={4} H={5} L={6} Lk={7}")
@@ -63,6 +69,34 @@ class FlashButterflyGpuTest {
       int Lk) {
     assumeTrue(compute != Precision.FP32 && L > 100, "fusion applies to tensor-core paths with N >= 256");
     check(io, compute, tol, mode, B, H, L, Lk, false);
+  }
+
+  /** du = K^T dy + D dy from the same kernel with the conjugate spectrum (causal mode). */
+  @ParameterizedTest(name = "backwardInput {0} io, {1} compute, {3} B={4} H={5} L={6} Lk={7}")
+  @MethodSource("cases")
+  void backwardInputMatchesAdjoint(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L,
+      int Lk) {
+    assumeTrue(mode == ConvMode.CAUSAL, "the adjoint reference is written for the causal mode");
+    var rng = new SplittableRandom(77L * L + H + io.ordinal() * 5 + compute.ordinal());
+    float[] dy = Reference.randn(rng, B * H * L, 1.0);
+    float[] k = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk)), D = Reference.randn(rng, H, 1.0);
+    short[] dy16 = null;
+    if (io != ElementType.F32) {
+      dy16 = HalfFloats.encode(dy, io);
+      dy = HalfFloats.decode(dy16, io);
+    }
+    double[] ref = Reference.causalAdjoint(dy, k, Lk, D, B, H, L);
+    long bytes = (long) B * H * L * io.bytes();
+    try (var conv = FlashButterflyConv.plan(dev, H, L, mode, io, compute).setWeights(k, Lk, D);
+         var ddy = io == ElementType.F32 ? dev.upload(dy) : dev.upload(dy16);
+         var ddu = dev.alloc((bytes + 3) / 4 * 4)) {
+      ddu.fill32(0x7fc07fc0);
+      conv.backwardInput(ddy, ddu, B);
+      dev.stream().synchronize();
+      float[] du = io == ElementType.F32 ? ddu.copyTo(new float[B * H * L], 0)
+          : HalfFloats.decode(ddu.copyTo(new short[B * H * L], 0), io);
+      Reference.assertClose("backwardInput " + conv + " B=" + B + " Lk=" + Lk, du, ref, tol);
+    }
   }
 
   private void check(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk,

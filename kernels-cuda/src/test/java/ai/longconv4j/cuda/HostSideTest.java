@@ -18,8 +18,15 @@ class HostSideTest {
     assertEquals(2048, FlashButterflyConv.fftSize(ConvMode.BIDIRECTIONAL, 1000));
     assertEquals(1024, FlashButterflyConv.fftSize(ConvMode.BIDIRECTIONAL, 512));
     assertEquals(4096, FlashButterflyConv.fftSize(ConvMode.CIRCULAR, 4096));
-    var e = assertThrows(IllegalArgumentException.class, () -> FlashButterflyConv.fftSize(ConvMode.CAUSAL, 8193));
-    assertTrue(e.getMessage().contains("L=8193"), e.getMessage());
+    assertEquals(32768, FlashButterflyConv.fftSize(ConvMode.CAUSAL, 16384));
+    var e = assertThrows(IllegalArgumentException.class, () -> FlashButterflyConv.fftSize(ConvMode.CAUSAL, 16385));
+    assertTrue(e.getMessage().contains("L=16385"), e.getMessage());
+    // 32K points only with 16-bit shared memory
+    FlashButterflyConv.checkSupported(32768, Precision.BF16);
+    FlashButterflyConv.checkSupported(16384, Precision.FP32);
+    assertThrows(IllegalArgumentException.class, () -> FlashButterflyConv.checkSupported(32768, Precision.FP32));
+    assertEquals(8 * (16384 + 512), FlashButterflyConv.smemBytes(16384));
+    assertEquals(4 * (32768 + 1024), FlashButterflyConv.smemBytes(32768));
     assertThrows(IllegalArgumentException.class, () -> FlashButterflyConv.fftSize(ConvMode.CIRCULAR, 1000));
     assertThrows(IllegalArgumentException.class, () -> FlashButterflyConv.fftSize(ConvMode.CAUSAL, 0));
   }
@@ -62,6 +69,23 @@ class HostSideTest {
     boolean differs = false;
     for (int row = 0; row < B * H; row++) differs |= Math.abs(c[row * L] - ci[row * L]) > 1e-9;
     assertTrue(differs, "circular must wrap at n = 0");
+  }
+
+  @Test
+  void causalAdjointIsTheTransposeOfCausal() {
+    var rng = new SplittableRandom(4);
+    int B = 2, H = 3, L = 23, Lk = 9;
+    float[] u = Reference.randn(rng, B * H * L, 1), dy = Reference.randn(rng, B * H * L, 1);
+    float[] k = Reference.randn(rng, H * Lk, 1), D = Reference.randn(rng, H, 1);
+    double[] y = Reference.causal(u, k, Lk, D, B, H, L), du = Reference.causalAdjoint(dy, k, Lk, D, B, H, L);
+    double lhs = 0, rhs = 0;
+    for (int i = 0; i < y.length; i++) { lhs += y[i] * dy[i]; rhs += u[i] * du[i]; }
+    assertEquals(lhs, rhs, 1e-9 * Math.abs(lhs) + 1e-9);
+    // negative control: the forward itself is not its own adjoint
+    double[] wrong = Reference.causal(dy, k, Lk, D, B, H, L);
+    double bad = 0;
+    for (int i = 0; i < y.length; i++) bad += u[i] * wrong[i];
+    assertTrue(Math.abs(bad - lhs) > 1e-3 * Math.abs(lhs), "forward must differ from its adjoint");
   }
 
   @Test

@@ -61,6 +61,24 @@ final class Reference {
     return y;
   }
 
+  /**
+   * The adjoint of {@link #causal}: du[b,h,n] = sum_{j<Lk, n+j<L} k[h,j] dy[b,h,n+j] + D[h] dy[b,h,n].
+   * (Checked against causal by the adjoint identity <causal(u), dy> = <u, causalAdjoint(dy)> in HostSideTest.)
+   */
+  static double[] causalAdjoint(float[] dy, float[] k, int Lk, float[] D, int B, int H, int L) {
+    double[] du = new double[B * H * L];
+    for (int b = 0; b < B; b++)
+      for (int h = 0; h < H; h++) {
+        int row = (b * H + h) * L;
+        for (int n = 0; n < L; n++) {
+          double acc = (double) D[h] * dy[row + n];
+          for (int j = 0; j < Lk && n + j < L; j++) acc += (double) k[h * Lk + j] * dy[row + n + j];
+          du[row + n] = acc;
+        }
+      }
+    return du;
+  }
+
   /** ||actual - expected|| / ||expected||; NaN if any element of actual is not finite. */
   static double relErr(float[] actual, double[] expected) {
     if (actual.length != expected.length) throw new IllegalArgumentException(actual.length + " vs " + expected.length);

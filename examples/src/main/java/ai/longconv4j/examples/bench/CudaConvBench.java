@@ -143,6 +143,12 @@ public final class CudaConvBench {
         Precision pr = (Precision) v[1];
         int threads = (Integer) v[2];
         boolean fusedVariant = (Boolean) v[3];
+        try {
+          FlashButterflyConv.checkSupported(nfft, pr);
+        } catch (IllegalArgumentException e) {
+          System.out.println("L=" + L + ": skipped: " + e.getMessage());
+          continue;
+        }
         dev.allocator().resetPeak();
         live0 = dev.allocator().liveBytes();
         try (var conv = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr).threads(threads).fused(fusedVariant)

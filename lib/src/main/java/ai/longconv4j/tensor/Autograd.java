@@ -74,7 +74,10 @@ final class Autograd {
                     t.gradField = t.gradField == null ? Raw.convert(gt, t.dtype()) : t.gradField.add(gt);
                     continue;
                 }
+                OpObserver obs = OpObserver.current();          // profiler hook (null unless installed)
+                if (obs != null) obs.onBackwardStart(node.name);
                 Tensor[] gs = node.backward.grads(gt);
+                if (obs != null) obs.onBackward(node.name, gt, node.inputs);
                 if (gs == null || gs.length != node.inputs.length)
                     throw new IllegalStateException("backward of '" + node.name + "' returned "
                             + (gs == null ? "null" : gs.length + " gradients") + ", expected " + node.inputs.length);

@@ -17,6 +17,8 @@ final class Primitives {
     private Primitives() {}
 
     private static Tensor rec(String name, Tensor out, Tensor[] in, Tensor.Backward bw) {
+        OpObserver obs = OpObserver.current();              // profiler hook (null unless installed)
+        if (obs != null) obs.onForward(name, out, in);
         return Autograd.record(name, out, in, bw);
     }
 

@@ -1,0 +1,201 @@
+// Shape legend: B batch, L length, D width (= H features of the convolutions), Lk kernel taps.
+package ai.longconv4j.models;
+
+import ai.longconv4j.conv.ConvEngine;
+import ai.longconv4j.conv.ConvMode;
+import ai.longconv4j.conv.ConvOps;
+import ai.longconv4j.conv.ConvPlan;
+import ai.longconv4j.conv.LearnedButterfly;
+import ai.longconv4j.conv.LongConvKernel;
+import ai.longconv4j.conv.Precision;
+import ai.longconv4j.nn.Linear;
+import ai.longconv4j.nn.Module;
+import ai.longconv4j.nn.Parameter;
+import ai.longconv4j.profile.Profiler;
+import ai.longconv4j.tensor.DType;
+import ai.longconv4j.tensor.Rng;
+import ai.longconv4j.tensor.Tensor;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * The H3 mixer with two long convolutions in place of its SSMs (DESIGN.md):
+ * <pre>
+ *   q, k, v = Wq u, Wk u, Wv u
+ *   k ← conv(k, K1) + D1 ⊙ k          (the "shift" convolution)
+ *   y = conv(k ⊙ v, K2) + D2 ⊙ (k ⊙ v) (the "diagonal" convolution)
+ *   out = Wo (q ⊙ y)
+ * </pre>
+ * with no activation inside: each convolution is the raw long convolution with its skip term
+ * ({@link ConvOps#conv}); K1, K2 are {@link LongConvKernel}s (Squash, Smooth, kernel dropout), one
+ * channel per feature; D1, D2 are {@code (1, D)} initialized randn. The learned engine gives each
+ * convolution its own four butterfly blocks ({@value Parameter#BUTTERFLY_GROUP} group) sized for length Lk;
+ * shorter inputs are zero-padded to Lk and the output cropped (exact for causal and bidirectional modes). Input and output are {@code (B, L, D)}.
+ *
+ * <pre>{@code
+ * jshell> var h3 = H3Conv.builder().width(32).length(256).seed(1).build()
+ * jshell> h3.forward(Tensor.randn(Rng.seeded(2), DType.F32, 4, 256, 32)).shape()
+ * $3 ==> int[3] { 4, 256, 32 }
+ * }</pre>
+ */
+public final class H3Conv extends Module {
+    private static final String[] BLOCK_NAMES = {"Fa", "Fb", "Gb", "Ga"};
+
+    private final int width;
+    private final ConvSettings conv;
+    private final Linear qkv;
+    private final Linear out;
+    private final LongConvKernel shiftKernel;
+    private final LongConvKernel diagKernel;
+    private final Parameter shiftSkip;
+    private final Parameter diagSkip;
+    private final Parameter[] shiftBlocks;
+    private final Parameter[] diagBlocks;
+
+    private H3Conv(Builder b) {
+        this.width = b.width;
+        this.conv = b.conv;
+        var rng = Rng.seeded(b.seed);
+        this.qkv = register("qkv", new Linear(b.width, 3 * b.width, true, b.dtype, rng));
+        this.shiftKernel = register("shiftKernel", kernel(b, b.seed + 11));
+        this.shiftSkip = param("shiftD", Tensor.randn(rng, b.dtype, 1, b.width).detach());
+        this.diagKernel = register("diagKernel", kernel(b, b.seed + 12));
+        this.diagSkip = param("diagD", Tensor.randn(rng, b.dtype, 1, b.width).detach());
+        this.out = register("out", new Linear(b.width, b.width, true, b.dtype, rng));
+        if (conv.engine() == ConvEngine.LEARNED) {
+            shiftBlocks = blocks("shift", b.length, b.dtype);
+            diagBlocks = blocks("diag", b.length, b.dtype);
+        } else {
+            shiftBlocks = null;
+            diagBlocks = null;
+        }
+    }
+
+    private static LongConvKernel kernel(Builder b, long seed) {
+        return LongConvKernel.builder().channels(1).features(b.width).length(b.length).lambda(b.conv.lambda())
+                .dropout(b.conv.kernelDropout()).smooth(b.conv.smooth())
+                .bidirectional(b.conv.mode() == ConvMode.BIDIRECTIONAL).dtype(b.dtype).seed(seed).build();
+    }
+
+    /** Four learnable DFT blocks initialized to the exact DFT of the plan for (L, L, mode). */
+    private Parameter[] blocks(String prefix, int length, DType dtype) {
+        Precision p = dtype == DType.F64 ? Precision.F64 : Precision.F32;
+        ConvPlan plan = ConvPlan.of(length, length, conv.mode(), ConvEngine.LEARNED, p);
+        double[][] init = LearnedButterfly.atInit(plan).blocks();
+        Parameter[] out = new Parameter[4];
+        for (int i = 0; i < 4; i++) {
+            int n = plan.factors().get(i == 0 || i == 3 ? 0 : 1);
+            Tensor t = Tensor.of(init[i], n, n, 2).to(dtype).detach();
+            out[i] = param(new Parameter(prefix + BLOCK_NAMES[i], t, Parameter.BUTTERFLY_GROUP, false));
+        }
+        return out;
+    }
+
+    /** A builder: {@code width} (D) and {@code length} (Lk, the longest input) are required. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builder of {@link H3Conv}. */
+    public static final class Builder {
+        private int width = -1;
+        private int length = -1;
+        private ConvSettings conv = ConvSettings.defaults();
+        private DType dtype = DType.F32;
+        private long seed;
+
+        private Builder() {
+        }
+
+        /** Model width D (required). */
+        public Builder width(int d) {
+            width = d;
+            return this;
+        }
+
+        /** Kernel taps Lk = longest input length (required). */
+        public Builder length(int lk) {
+            length = lk;
+            return this;
+        }
+
+        /** Convolution settings (default {@link ConvSettings#defaults()}); channels are ignored (always 1). */
+        public Builder conv(ConvSettings s) {
+            conv = Objects.requireNonNull(s, "conv");
+            return this;
+        }
+
+        /** Parameter dtype (default F32). */
+        public Builder dtype(DType d) {
+            dtype = Objects.requireNonNull(d, "dtype");
+            return this;
+        }
+
+        /** Initialization seed (default 0). */
+        public Builder seed(long s) {
+            seed = s;
+            return this;
+        }
+
+        /** Validates and builds. */
+        public H3Conv build() {
+            if (width < 1 || length < 1) {
+                throw new IllegalArgumentException("H3Conv.Builder: width (D) and length (Lk) must be >= 1, got D="
+                        + width + ", Lk=" + length);
+            }
+            return new H3Conv(this);
+        }
+    }
+
+    /** u (B, L, D) -> (B, L, D). */
+    @Override
+    public Tensor forward(Tensor u) {
+        if (u == null || u.dim() != 3 || u.size(2) != width) {
+            throw new IllegalArgumentException("H3Conv.forward: expected u (B, L, D=" + width + "), got "
+                    + (u == null ? "null" : Arrays.toString(u.shape())));
+        }
+        Tensor proj = Profiler.forward("qkv", qkv, u);                      // (B, L, 3D)
+        Tensor q = proj.slice(2, 0, width);
+        Tensor kIn = proj.slice(2, width, 2 * width).transpose(1, 2);      // (B, D, L)
+        Tensor v = proj.slice(2, 2 * width, 3 * width).transpose(1, 2);
+        Tensor k = Profiler.module("shiftConv", () -> conv(kIn, shiftKernel, shiftSkip, shiftBlocks));
+        Tensor kv = k.mul(v);
+        Tensor y = Profiler.module("diagConv", () -> conv(kv, diagKernel, diagSkip, diagBlocks));
+        return Profiler.forward("out", out, q.mul(y.transpose(1, 2)));
+    }
+
+    /** conv(x, K) + D ⊙ x for x (B, D, L). */
+    private Tensor conv(Tensor x, LongConvKernel kernel, Parameter skip, Parameter[] blocks) {
+        Tensor kt = kernel.kernel();                                        // (1, D, [2,] Lk)
+        int[] ks = kt.shape();
+        Tensor k2 = kt.reshape(Arrays.copyOfRange(ks, 1, ks.length));       // (D, [2,] Lk)
+        if (blocks != null) {
+            int l = x.size(2);
+            int lk = kernel.length();
+            if (l != lk && conv.mode() == ConvMode.CIRCULAR) {
+                throw new IllegalArgumentException("H3Conv.forward: the learned circular engine is built for L = " + lk
+                        + ", got L = " + l);
+            }
+            Tensor[] bt = new Tensor[4];
+            for (int i = 0; i < 4; i++) {
+                bt[i] = blocks[i].value();
+            }
+            // causal/bidirectional: zeros appended after the input add nothing to outputs [0, L), so pad to Lk and crop
+            Tensor xp = l < lk ? x.pad(2, 0, lk - l) : x;
+            Tensor y = ConvOps.learnedConv(xp, k2, skip.value(), conv.mode(), bt);
+            return l < lk ? y.slice(2, 0, l) : y;
+        }
+        return ConvOps.conv(x, k2, skip.value(), conv.mode(), conv.engine());
+    }
+
+    /** The convolution settings. */
+    public ConvSettings conv() {
+        return conv;
+    }
+
+    @Override
+    protected String describe() {
+        return "H3Conv(D=" + width + ", Lk=" + shiftKernel.length() + ", " + conv.mode() + ", engine=" + conv.engine()
+                + ", lambda=" + conv.lambda() + ")";
+    }
+}

@@ -1,0 +1,285 @@
+// Shape legend: B batch, L length, D width, V vocabulary, Lk kernel taps (= the longest L).
+package ai.longconv4j.models;
+
+import ai.longconv4j.conv.ConvEngine;
+import ai.longconv4j.conv.ConvMode;
+import ai.longconv4j.conv.LongConv;
+import ai.longconv4j.nn.Dropout;
+import ai.longconv4j.nn.Embedding;
+import ai.longconv4j.nn.GELU;
+import ai.longconv4j.nn.LayerNorm;
+import ai.longconv4j.nn.Linear;
+import ai.longconv4j.nn.Module;
+import ai.longconv4j.profile.Profiler;
+import ai.longconv4j.tensor.DType;
+import ai.longconv4j.tensor.Rng;
+import ai.longconv4j.tensor.Tensor;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * An attention-free language model: token embedding → N blocks [pre-LN → mixer → + residual →
+ * pre-LN → MLP(GELU) → + residual] → final LayerNorm → output head tied to the embedding
+ * ({@code logits = h · Eᵀ}). The mixer is {@link H3Conv} or the plain {@link LongConv} layer; the
+ * learned-butterfly LM is this model with {@link ConvEngine#LEARNED} ({@link #learnedButterfly()}).
+ * The embedding starts at N(0, {@value #EMBED_STD}²).
+ *
+ * <pre>{@code
+ * jshell> var lm = LongConvLM.builder().vocab(65).width(64).layers(2).length(128).seed(1).build()
+ * jshell> lm.logits(ids, 4, 128).shape()          // ids: int[4 * 128]
+ * $2 ==> int[3] { 4, 128, 65 }
+ * }</pre>
+ */
+public final class LongConvLM extends Module implements LongConvModel {
+    /** Standard deviation of the embedding initialization (tied head, so logits start small). */
+    public static final double EMBED_STD = 0.02;
+    /** Default MLP expansion (hidden = ratio · D). */
+    public static final int MLP_RATIO = 2;
+
+    private final int vocab;
+    private final int width;
+    private final int length;
+    private final Mixer mixer;
+    private final ConvSettings conv;
+    private final Embedding embedding;
+    private final Block[] blocks;
+    private final LayerNorm finalNorm;
+    private final DType dtype;
+
+    /** One residual block: pre-LN → mixer → residual → pre-LN → MLP → residual; (B, L, D) → (B, L, D). */
+    public static final class Block extends Module {
+        private final LayerNorm norm1;
+        private final Module mix;
+        private final boolean channelsFirst;
+        private final LayerNorm norm2;
+        private final Linear fc1;
+        private final GELU act = new GELU();
+        private final Linear fc2;
+        private final Dropout drop;
+        private final int learnedLength;
+
+        Block(Builder b, long seed) {
+            learnedLength = b.conv.engine() == ConvEngine.LEARNED && b.conv.mode() != ConvMode.CIRCULAR ? b.length : -1;
+            var rng = Rng.seeded(seed);
+            norm1 = register("norm1", new LayerNorm(b.width, b.dtype));
+            if (b.mixer == Mixer.H3) {
+                mix = register("mixer", H3Conv.builder().width(b.width).length(b.length).conv(b.conv).dtype(b.dtype)
+                        .seed(seed + 1).build());
+                channelsFirst = false;
+            } else {
+                mix = register("mixer", LongConv.builder().features(b.width).length(b.length).channels(b.conv.channels())
+                        .lambda(b.conv.lambda()).kernelDropout(b.conv.kernelDropout()).smooth(b.conv.smooth())
+                        .mode(b.conv.mode()).engine(b.conv.engine()).dtype(b.dtype).seed(seed + 1).build());
+                channelsFirst = true;
+            }
+            norm2 = register("norm2", new LayerNorm(b.width, b.dtype));
+            fc1 = register("fc1", new Linear(b.width, b.mlpRatio * b.width, true, b.dtype, rng));
+            fc2 = register("fc2", new Linear(b.mlpRatio * b.width, b.width, true, b.dtype, rng));
+            drop = register("dropout", new Dropout(b.dropout, Rng.seeded(seed + 2)));
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            Tensor h = Profiler.forward("norm1", norm1, x);
+            Tensor m;
+            if (channelsFirst) {
+                int l = h.size(1);
+                // a learned LongConv layer is sized for L = Lk: pad with zeros after the input (adds nothing to
+                // outputs [0, L) in causal/bidirectional modes) and crop
+                Tensor u = h.transpose(1, 2);
+                boolean pad = learnedLength > 0 && l < learnedLength;
+                m = Profiler.forward("mixer", mix, pad ? u.pad(2, 0, learnedLength - l) : u);
+                m = (pad ? m.slice(2, 0, l) : m).transpose(1, 2);
+            } else {
+                m = Profiler.forward("mixer", mix, h);
+            }
+            x = x.add(drop.forward(m));
+            Tensor f = Profiler.forward("fc1", fc1, Profiler.forward("norm2", norm2, x));
+            f = Profiler.forward("fc2", fc2, act.forward(f));
+            return x.add(drop.forward(f));
+        }
+
+        @Override
+        protected String describe() {
+            return "Block";
+        }
+    }
+
+    private LongConvLM(Builder b) {
+        this.vocab = b.vocab;
+        this.width = b.width;
+        this.length = b.length;
+        this.mixer = b.mixer;
+        this.conv = b.conv;
+        this.dtype = b.dtype;
+        this.embedding = register("embedding", new Embedding(b.vocab, b.width, b.dtype, Rng.seeded(b.seed)));
+        embedding.weight().assign(embedding.weight().value().mul(EMBED_STD));
+        Module holder = register("blocks", new Holder());
+        this.blocks = new Block[b.layers];
+        for (int i = 0; i < b.layers; i++) {
+            blocks[i] = ((Holder) holder).add(String.valueOf(i), new Block(b, b.seed + 1000L * (i + 1)));
+        }
+        this.finalNorm = register("norm", new LayerNorm(b.width, b.dtype));
+    }
+
+    /** A container whose children are the blocks ("blocks.0", "blocks.1", ...). */
+    static final class Holder extends Module {
+        <M extends Module> M add(String name, M m) {
+            return register(name, m);
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            for (Module m : children().values()) {
+                x = m.forward(x);
+            }
+            return x;
+        }
+
+        @Override
+        protected String describe() {
+            return "Blocks(" + children().size() + ")";
+        }
+    }
+
+    /** A builder; {@code vocab}, {@code width} and {@code length} are required. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder preset to the learned-butterfly engine ({@link ConvEngine#LEARNED}). */
+    public static Builder learnedButterfly() {
+        return new Builder().engine(ConvEngine.LEARNED);
+    }
+
+    /** Builder of {@link LongConvLM}. */
+    public static final class Builder {
+        private int vocab = -1;
+        private int width = -1;
+        private int layers = 2;
+        private int length = -1;
+        private int mlpRatio = MLP_RATIO;
+        private double dropout = 0;
+        private Mixer mixer = Mixer.H3;
+        private ConvSettings conv = ConvSettings.defaults();
+        private DType dtype = DType.F32;
+        private long seed;
+
+        private Builder() {
+        }
+
+        /** Vocabulary size V (required). */
+        public Builder vocab(int v) { vocab = v; return this; }
+        /** Width D (required). */
+        public Builder width(int d) { width = d; return this; }
+        /** Number of blocks (default 2). */
+        public Builder layers(int n) { layers = n; return this; }
+        /** Longest sequence length = kernel taps Lk (required). */
+        public Builder length(int l) { length = l; return this; }
+        /** MLP expansion ratio (default {@value LongConvLM#MLP_RATIO}). */
+        public Builder mlpRatio(int r) { mlpRatio = r; return this; }
+        /** Residual dropout (default 0). */
+        public Builder dropout(double p) { dropout = p; return this; }
+        /** Sequence mixer (default {@link Mixer#H3}). */
+        public Builder mixer(Mixer m) { mixer = Objects.requireNonNull(m, "mixer"); return this; }
+        /** All convolution settings at once. */
+        public Builder conv(ConvSettings s) { conv = Objects.requireNonNull(s, "conv"); return this; }
+        public Builder engine(ConvEngine e) { conv = conv.withEngine(e); return this; }
+        /** Convolution mode; only {@link ConvMode#CAUSAL} gives a causal LM. */
+        public Builder mode(ConvMode m) { conv = conv.withMode(m); return this; }
+        public Builder lambda(double v) { conv = conv.withLambda(v); return this; }
+        public Builder smooth(int w) { conv = conv.withSmooth(w); return this; }
+        public Builder kernelDropout(double p) { conv = conv.withKernelDropout(p); return this; }
+        public Builder kernelLr(double lr) { conv = conv.withKernelLr(lr); return this; }
+        public Builder channels(int c) { conv = conv.withChannels(c); return this; }
+        /** Parameter dtype (default F32). */
+        public Builder dtype(DType d) { dtype = Objects.requireNonNull(d, "dtype"); return this; }
+        /** Initialization seed (default 0). */
+        public Builder seed(long s) { seed = s; return this; }
+
+        /** Validates and builds; errors name the field and its value. */
+        public LongConvLM build() {
+            if (vocab < 1 || width < 1 || length < 1) {
+                throw new IllegalArgumentException("LongConvLM.Builder: vocab, width and length must be >= 1, got vocab="
+                        + vocab + ", width=" + width + ", length=" + length);
+            }
+            if (layers < 1) {
+                throw new IllegalArgumentException("LongConvLM.Builder: layers must be >= 1, got " + layers);
+            }
+            if (mlpRatio < 1) {
+                throw new IllegalArgumentException("LongConvLM.Builder: mlpRatio must be >= 1, got " + mlpRatio);
+            }
+            if (!(dropout >= 0 && dropout < 1)) {
+                throw new IllegalArgumentException("LongConvLM.Builder: dropout must be in [0, 1), got " + dropout);
+            }
+            return new LongConvLM(this);
+        }
+    }
+
+    /**
+     * Logits of embedded inputs: x (B, L, D) → (B, L, V). This is the differentiable path that
+     * {@link Causality#assertCausal} probes.
+     */
+    @Override
+    public Tensor forward(Tensor x) {
+        if (x == null || x.dim() != 3 || x.size(2) != width || x.size(1) > length) {
+            throw new IllegalArgumentException("LongConvLM.forward: expected embeddings (B, L <= " + length + ", D=" + width
+                    + "), got " + (x == null ? "null" : Arrays.toString(x.shape())));
+        }
+        for (int i = 0; i < blocks.length; i++) {
+            x = Profiler.forward("blocks." + i, blocks[i], x);
+        }
+        Tensor h = Profiler.forward("norm", finalNorm, x);
+        int bN = h.size(0), l = h.size(1);
+        Tensor logits = Profiler.module("head",
+                () -> h.reshape(bN * l, width).matmul(embedding.weight().value().transpose(0, 1)));
+        return logits.reshape(bN, l, vocab);
+    }
+
+    /** Embeds token ids (B·L, row-major; each in [0, V)) → (B, L, D). */
+    public Tensor embed(int[] ids, int batch, int len) {
+        checkIds("LongConvLM.embed", ids, batch, len);
+        return Profiler.module("embedding", () -> embedding.forward(ids, batch, len));
+    }
+
+    /** Logits of token ids: (B·L ids) → (B, L, V). */
+    public Tensor logits(int[] ids, int batch, int len) {
+        return forward(embed(ids, batch, len));
+    }
+
+    /** Mean next-token cross-entropy of ids against targets (B·L each; targets may hold {@code ignoreIndex}). */
+    public Tensor loss(int[] ids, int[] targets, int batch, int len, int ignoreIndex) {
+        if (targets.length != ids.length) {
+            throw new IllegalArgumentException("LongConvLM.loss: " + ids.length + " ids but " + targets.length + " targets");
+        }
+        return logits(ids, batch, len).reshape(batch * len, vocab).crossEntropy(targets, ignoreIndex);
+    }
+
+    private void checkIds(String op, int[] ids, int batch, int len) {
+        if (batch < 1 || len < 1 || len > length || ids.length != batch * len) {
+            throw new IllegalArgumentException(op + ": expected (B, L <= " + length + ") ids, got " + ids.length
+                    + " ids for B=" + batch + ", L=" + len);
+        }
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= vocab) {
+                throw new IllegalArgumentException(op + ": id " + ids[i] + " at " + i + " outside [0, " + vocab + ")");
+            }
+        }
+    }
+
+    @Override
+    public ConvSettings conv() { return conv; }
+    public int vocab() { return vocab; }
+    public int width() { return width; }
+    /** The longest input length (kernel taps). */
+    public int length() { return length; }
+    public int layers() { return blocks.length; }
+    public Mixer mixer() { return mixer; }
+    public DType dtype() { return dtype; }
+
+    @Override
+    protected String describe() {
+        return "LongConvLM(V=" + vocab + ", D=" + width + ", layers=" + blocks.length + ", L=" + length + ", mixer=" + mixer
+                + ", engine=" + conv.engine() + ", " + conv.mode() + ", lambda=" + conv.lambda() + ")";
+    }
+}

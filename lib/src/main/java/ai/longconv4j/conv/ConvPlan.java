@@ -15,7 +15,8 @@ import java.util.Map;
  *   <li>{@code factors}: block sizes of the complex Monarch FFT (MONARCH: of N/2 points, after the real-input
  *       packing; LEARNED: of N points, two factors); empty for FFT and DIRECT.</li>
  *   <li>{@code passes}: 1 when the complex FFT fits on chip (<= 2^15 points), else 3 (outer butterfly, N1
- *       independent inner Monarch FFTs, inverse outer butterfly).</li>
+ *       independent inner Monarch FFT convolutions, inverse outer butterfly: {@link MonarchConv}'s forward then
+ *       runs {@link MonarchFft#convolve}).</li>
  * </ul>
  * <pre>{@code
  * jshell> ConvPlan.of(16384, 16384, ConvMode.CAUSAL, ConvEngine.MONARCH, Precision.F32)

@@ -12,15 +12,80 @@ import ai.longconv4j.tensor.Tensor;
  * unpacking: {@code Z'[k] = E + i O}, {@code E = (Y[k] + conj(Y[M-k]))/2}, {@code O = (Y[k] - conj(Y[M-k]))/2 * w_N^-k},
  * {@code y[2n] + i y[2n+1] = IFFT_M(Z')}. Spectrum layout (planar, 2(M+1) doubles):
  * {@code re[p] = spec[p], im[p] = spec[M+1+p]}; positions p < M hold {@code X[perm[p]]}, position M holds the
- * Nyquist bin {@code X[M]}. Forward/backward drivers in {@link SpectralConv}.
+ * Nyquist bin {@code X[M]}. Forward/backward drivers in {@link SpectralConv}; plans with 3 passes (long
+ * sequences) run the fused three-pass forward instead ({@link #forward}).
  * <pre>{@code
  * jshell> var conv = new MonarchConv(ConvPlan.of(4096, 4096, ConvMode.CAUSAL, ConvEngine.MONARCH, Precision.F32))
  * }</pre>
  */
 public final class MonarchConv extends SpectralConv {
 
+    /** Complex N-point plan of the fused three-pass forward (plans with 3 passes), else null. */
+    private final MonarchFft fused;
+
     public MonarchConv(ConvPlan plan) {
         super("MonarchConv", requireMonarch(plan), new MonarchReal(plan.fftSize(), plan.factorArray(), plan.precision()));
+        boolean fits = Integer.numberOfTrailingZeros(plan.fftSize()) <= 22;   // the factor table's largest complex FFT
+        this.fused = plan.passes() == 3 && fits ? new MonarchFft(plan.fftSize(), plan.precision()) : null;
+    }
+
+    /**
+     * Long sequences (3-pass plans) run the fused three-pass forward: two batch rows of the same feature ride
+     * in one complex row ({@code u_b + i u_b'}; the kernel is real, so the real and imaginary parts of the
+     * result are the two convolutions) through {@link MonarchFft#convolve} with the kernel spectrum in the
+     * permuted order. Shorter plans use the real-packed transforms of {@link SpectralConv}.
+     */
+    @Override
+    public double[] forward(ConvShape s, double[] u, double[] k, double[] d) {
+        if (fused == null) return super.forward(s, u, k, d);
+        String op = "MonarchConv.forward";
+        checkPlan(op, s);
+        s.checkForward(op, u.length, k.length, k, d == null ? -1 : d.length);
+        int n = fused.size(), l = s.length(), bN = s.batch(), cN = s.channels(), hN = s.features(), chN = cN * hN;
+        boolean f32 = plan().precision() == Precision.F32;
+        double[] kRe = new double[chN * n], kIm = new double[chN * n];
+        Par.forRange(chN, 200L * n, (from, to) -> {
+            double[][] w = fused.newWork();
+            double[] re = new double[n], im = new double[n];
+            for (int ch = from; ch < to; ch++) {
+                java.util.Arrays.fill(re, 0);
+                java.util.Arrays.fill(im, 0);
+                placeTaps(s, k, ch, re);
+                fused.forward(re, im, w);
+                System.arraycopy(re, 0, kRe, ch * n, n);
+                System.arraycopy(im, 0, kIm, ch * n, n);
+            }
+        });
+        int pairs = (bN + 1) / 2;
+        double[] y = new double[s.ySize()];
+        Par.forRange(hN * pairs, 400L * n * cN, (from, to) -> {
+            double[][] w = fused.newWork();
+            double[] re = new double[n], im = new double[n];
+            for (int idx = from; idx < to; idx++) {
+                int h = idx / pairs, b0 = 2 * (idx % pairs), b1 = b0 + 1;
+                int u0 = (b0 * hN + h) * l, u1 = (b1 * hN + h) * l;
+                for (int c = 0; c < cN; c++) {
+                    java.util.Arrays.fill(re, 0);
+                    java.util.Arrays.fill(im, 0);
+                    System.arraycopy(u, u0, re, 0, l);
+                    if (b1 < bN) System.arraycopy(u, u1, im, 0, l);
+                    fused.convolve(re, im, kRe, kIm, (c * hN + h) * n, w);
+                    double skip = d == null ? 0 : d[c * hN + h];
+                    int y0 = ((b0 * cN + c) * hN + h) * l, y1 = ((b1 * cN + c) * hN + h) * l;
+                    for (int i = 0; i < l; i++) {
+                        double v = re[i] + skip * u[u0 + i];
+                        y[y0 + i] = f32 ? (float) v : v;
+                    }
+                    if (b1 < bN) {
+                        for (int i = 0; i < l; i++) {
+                            double v = im[i] + skip * u[u1 + i];
+                            y[y1 + i] = f32 ? (float) v : v;
+                        }
+                    }
+                }
+            }
+        });
+        return y;
     }
 
     /** Functional form on tensors (Monarch engine): see {@link ConvOps#conv}; k (H, Lk) -> (B, H, L). */

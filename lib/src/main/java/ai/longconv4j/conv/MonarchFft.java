@@ -1,6 +1,8 @@
 // Shape legend: N complex FFT size = N1*N2 (*N3 ...), f block size of a level, m = N / (f at top) sub-size.
 package ai.longconv4j.conv;
 
+import ai.longconv4j.backend.cpu.MatmulKernels;
+
 /**
  * FlashButterfly's FFT: a complex DFT of power-of-two size N computed as dense DFT-block products.
  * <p>Two factors, {@code N = N1*N2}: {@code A[n1,n2] = x[N2*n1 + n2]}; {@code B = F_N1 @ A};
@@ -12,6 +14,10 @@ package ai.longconv4j.conv;
  * ({@code C @ conj(F_N2)}, {@code * conj(T)}, {@code conj(F_N1) @}) with 1/N folded into the top twiddles.
  * <p>Arrays are planar: {@code re[p], im[p]}, p in [0, N); transforms work in place and need a scratch
  * {@link #newWork()} of 2N doubles (one per thread). F32 rounds blocks, twiddles and each stage's output to float.
+ * Block products are real GEMMs through netlib BLAS (four per complex product). With four factors (N > 2^15,
+ * {@link ConvPlan#passes()} = 3) the top level is the three-pass scheme: one outer butterfly
+ * {@code (F_N1 @ A) * T} over the whole array, N1 independent inner 3-factor FFTs of N/N1 points (each one
+ * cache-sized row), and on the way back the inverse outer butterfly.
  * <pre>{@code
  * jshell> var fft = new MonarchFft(1 << 12, Precision.F64)
  * jshell> fft
@@ -144,8 +150,43 @@ public final class MonarchFft {
         return out;
     }
 
+    /**
+     * Fused three-pass convolution of one complex row with a spectrum kept in this plan's permuted order:
+     * {@code x <- IFFT(FFT(x) * K)}, in place. Pass 1: the outer butterfly {@code (F_N1 @ A) * T} over the
+     * whole row; pass 2: for each of the N1 rows of N/N1 points, the inner FFT, the product with its slice of
+     * K, the inner inverse (the row never leaves cache); pass 3: the inverse outer butterfly, 1/N folded into
+     * its twiddles. K: {@code kRe[kOff + p], kIm[kOff + p]}, p in [0, N), as {@link #forward} leaves a spectrum.
+     */
+    public void convolve(double[] re, double[] im, double[] kRe, double[] kIm, int kOff, double[][] work) {
+        double[] wr = work[0], wi = work[1];
+        int f = factors[0], m = sub[0];
+        outerForward(re, im, 0, 0, wr, wi);
+        for (int row = 0; row < f; row++) {
+            int o = row * m;
+            innerForward(re, im, o, 1, 1, wr, wi);
+            for (int i = o; i < o + m; i++) {
+                double a = re[i], b = im[i], c = kRe[kOff + i], d = kIm[kOff + i];
+                re[i] = r(a * c - b * d);
+                im[i] = r(a * d + b * c);
+            }
+            innerInverse(re, im, o, 1, 1, wr, wi);
+        }
+        outerInverse(re, im, 0, 0, wr, wi);
+    }
+
     private void fwd(double[] re, double[] im, int off, int level, double[] wr, double[] wi) {
-        int f = factors[level], m = sub[level], len = f * m;
+        outerForward(re, im, off, level, wr, wi);
+        innerForward(re, im, off, level + 1, factors[level], wr, wi);
+    }
+
+    private void inv(double[] re, double[] im, int off, int level, double[] wr, double[] wi) {
+        innerInverse(re, im, off, level + 1, factors[level], wr, wi);
+        outerInverse(re, im, off, level, wr, wi);
+    }
+
+    /** Column DFT and twiddles of one level: {@code (F_f @ A) * T} on the f x m block at off. */
+    private void outerForward(double[] re, double[] im, int off, int level, double[] wr, double[] wi) {
+        int len = factors[level] * sub[level];
         colDft(level, false, re, im, off, wr, wi);
         double[] tr = tRe[level], ti = tIm[level];
         for (int i = 0; i < len; i++) {
@@ -153,20 +194,30 @@ public final class MonarchFft {
             re[off + i] = r(a * tr[i] - b * ti[i]);
             im[off + i] = r(a * ti[i] + b * tr[i]);
         }
-        if (level + 2 == factors.length) {
-            rowDft(level + 1, false, re, im, off, f, wr, wi);
+    }
+
+    /** Forward transforms of {@code rows} consecutive rows of {@code factors[level] * sub[level]} points at off. */
+    private void innerForward(double[] re, double[] im, int off, int level, int rows, double[] wr, double[] wi) {
+        if (level + 1 == factors.length) {
+            rowDft(level, false, re, im, off, rows, wr, wi);
         } else {
-            for (int row = 0; row < f; row++) fwd(re, im, off + row * m, level + 1, wr, wi);
+            int m = factors[level] * sub[level];
+            for (int row = 0; row < rows; row++) fwd(re, im, off + row * m, level, wr, wi);
         }
     }
 
-    private void inv(double[] re, double[] im, int off, int level, double[] wr, double[] wi) {
-        int f = factors[level], m = sub[level], len = f * m;
-        if (level + 2 == factors.length) {
-            rowDft(level + 1, true, re, im, off, f, wr, wi);
+    private void innerInverse(double[] re, double[] im, int off, int level, int rows, double[] wr, double[] wi) {
+        if (level + 1 == factors.length) {
+            rowDft(level, true, re, im, off, rows, wr, wi);
         } else {
-            for (int row = 0; row < f; row++) inv(re, im, off + row * m, level + 1, wr, wi);
+            int m = factors[level] * sub[level];
+            for (int row = 0; row < rows; row++) inv(re, im, off + row * m, level, wr, wi);
         }
+    }
+
+    /** Conjugate twiddles (top level: conj(T)/N) and the conjugate column DFT of one level. */
+    private void outerInverse(double[] re, double[] im, int off, int level, double[] wr, double[] wi) {
+        int len = factors[level] * sub[level];
         boolean top = level == 0;
         double[] tr = top ? tInvRe : tRe[level], ti = top ? tInvIm : tIm[level];
         double sign = top ? 1 : -1;   // inner levels: conj(T) on the fly
@@ -180,55 +231,42 @@ public final class MonarchFft {
         System.arraycopy(wi, 0, im, off, len);
     }
 
-    /** w[k1, :] = sum_j F[k1, j] x[j, :] over the f x m block at off (conj: conj(F)); rounded. */
+    /** w[k1, :] = sum_j F[k1, j] x[j, :] over the f x m block at off (conj: conj(F)); rounded. Four real GEMMs. */
     private void colDft(int level, boolean conj, double[] re, double[] im, int off, double[] wr, double[] wi) {
         int f = factors[level], m = sub[level];
         double[] br = fRe[level], bi = fIm[level];
-        double sign = conj ? -1 : 1;
-        for (int k = 0; k < f; k++) {
-            int o = k * m;
-            java.util.Arrays.fill(wr, o, o + m, 0);
-            java.util.Arrays.fill(wi, o, o + m, 0);
-            for (int j = 0; j < f; j++) {
-                double fr = br[k * f + j], fi = sign * bi[k * f + j];
-                int x = off + j * m;
-                for (int c = 0; c < m; c++) {
-                    double xr = re[x + c], xi = im[x + c];
-                    wr[o + c] += fr * xr - fi * xi;
-                    wi[o + c] += fr * xi + fi * xr;
-                }
-            }
-            if (precision == Precision.F32) {
-                for (int c = 0; c < m; c++) {
-                    wr[o + c] = (float) wr[o + c];
-                    wi[o + c] = (float) wi[o + c];
-                }
-            }
-        }
+        double s = conj ? -1 : 1;
+        gemm(f, m, f, 1, br, 0, re, off, 0, wr, 0);      // Wr = Fr X_r - s Fi X_i
+        gemm(f, m, f, -s, bi, 0, im, off, 1, wr, 0);
+        gemm(f, m, f, 1, br, 0, im, off, 0, wi, 0);      // Wi = Fr X_i + s Fi X_r
+        gemm(f, m, f, s, bi, 0, re, off, 1, wi, 0);
+        if (precision == Precision.F32) roundF32(wr, wi, f * m);
     }
 
     /** Each of the rows (length g = factors[level]) of the block at off: x[row, :] = x[row, :] @ F_g, in place. */
     private void rowDft(int level, boolean conj, double[] re, double[] im, int off, int rows, double[] wr, double[] wi) {
         int g = factors[level];
         double[] br = fRe[level], bi = fIm[level];
-        double sign = conj ? -1 : 1;
-        for (int row = 0; row < rows; row++) {
-            int x = off + row * g;
-            java.util.Arrays.fill(wr, 0, g, 0);
-            java.util.Arrays.fill(wi, 0, g, 0);
-            for (int j = 0; j < g; j++) {
-                double xr = re[x + j], xi = im[x + j];
-                int fo = j * g;
-                for (int k = 0; k < g; k++) {
-                    double fr = br[fo + k], fi = sign * bi[fo + k];
-                    wr[k] += xr * fr - xi * fi;
-                    wi[k] += xr * fi + xi * fr;
-                }
-            }
-            for (int k = 0; k < g; k++) {
-                re[x + k] = r(wr[k]);
-                im[x + k] = r(wi[k]);
-            }
+        double s = conj ? -1 : 1;
+        gemm(rows, g, g, 1, re, off, br, 0, 0, wr, 0);   // Wr = X_r Fr - s X_i Fi
+        gemm(rows, g, g, -s, im, off, bi, 0, 1, wr, 0);
+        gemm(rows, g, g, 1, im, off, br, 0, 0, wi, 0);   // Wi = X_i Fr + s X_r Fi
+        gemm(rows, g, g, s, re, off, bi, 0, 1, wi, 0);
+        int len = rows * g;
+        if (precision == Precision.F32) roundF32(wr, wi, len);
+        System.arraycopy(wr, 0, re, off, len);
+        System.arraycopy(wi, 0, im, off, len);
+    }
+
+    /** Row-major C (p x q) = alpha * A (p x r) @ B (r x q) + beta * C, through netlib BLAS (column-major: C^T = B^T A^T). */
+    private static void gemm(int p, int q, int r, double alpha, double[] a, int aOff, double[] b, int bOff, double beta, double[] c, int cOff) {
+        MatmulKernels.blas().dgemm("N", "N", q, p, r, alpha, b, bOff, q, a, aOff, r, beta, c, cOff, q);
+    }
+
+    private static void roundF32(double[] wr, double[] wi, int len) {
+        for (int i = 0; i < len; i++) {
+            wr[i] = (float) wr[i];
+            wi[i] = (float) wi[i];
         }
     }
 

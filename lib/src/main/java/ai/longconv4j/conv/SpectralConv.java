@@ -42,7 +42,7 @@ abstract class SpectralConv implements Convolver {
         return spec;
     }
 
-    private static void placeTaps(ConvShape s, double[] k, int ch, double[] x) {
+    static void placeTaps(ConvShape s, double[] k, int ch, double[] x) {
         int lk = s.kernelLength(), sides = s.mode().sides(), ko = ch * sides * lk, n = x.length;
         for (int t = 0, t0 = s.taps(0); t < t0; t++) x[t] = k[ko + t];
         if (sides == 2) for (int t = 0, t1 = s.taps(1); t < t1; t++) x[n - 1 - t] = k[ko + lk + t];

@@ -115,7 +115,7 @@ public final class NotebookRunner {
             }
         } finally {
             exec.shutdownNow();
-            Files.writeString(out, new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().serializeNulls().create().toJson(nb) + "\n");
+            write(out, new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().serializeNulls().create().toJson(nb) + "\n");
         }
         return allowErrors ? 0 : status;
     }
@@ -176,6 +176,24 @@ public final class NotebookRunner {
         @Override
         public String readLine(String prompt, boolean password) throws IOException {
             throw new IOException("stdin is not available when a notebook runs headless");
+        }
+    }
+
+    /** Writes the notebook atomically (temp file in the same folder, then a rename), creating the folder. */
+    private static void write(Path out, String text) throws IOException {
+        Path abs = out.toAbsolutePath();
+        Files.createDirectories(abs.getParent());
+        Path tmp = Files.createTempFile(abs.getParent(), abs.getFileName().toString(), ".tmp");
+        try {
+            Files.writeString(tmp, text);
+            try {   // temp files are owner-only; a notebook is an ordinary file
+                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            } catch (UnsupportedOperationException notPosix) {
+                // keep the default permissions
+            }
+            Files.move(tmp, abs, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
         }
     }
 }

@@ -20,8 +20,9 @@ import java.util.random.RandomGenerator;
  *
  * <p>A tensor is a view (shape, strides, offset) over a {@link Storage}. Views are cheap for
  * reshape of a contiguous tensor, permute/transpose, slice and expand; other ops write new
- * contiguous tensors. Tensors are immutable through this API (no in-place ops), so views never see
- * surprising writes. Elementwise binary ops broadcast with numpy rules and need equal dtypes.
+ * contiguous tensors. The only in-place write is {@link #copyFrom} (for optimizer steps and loading
+ * weights, inside {@link #noGrad()}); every other op returns a new tensor. Elementwise binary ops
+ * broadcast with numpy rules and need equal dtypes.
  *
  * <p><b>Complex convention:</b> a complex tensor is a real tensor whose last dim is 2, holding
  * (re, im) — the layout of {@code torch.view_as_real}.

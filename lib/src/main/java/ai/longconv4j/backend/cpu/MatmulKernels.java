@@ -14,7 +14,16 @@ public final class MatmulKernels {
     private MatmulKernels() {}
 
     private static final class Holder {
+        /** netlib logs a WARNING for each faster implementation it cannot load (native, Vector API); those
+         *  are expected here and would land in every notebook's first matmul cell, so they are kept quiet. */
+        static final java.util.logging.Logger NETLIB_LOG = quiet("dev.ludovic.netlib.blas.InstanceBuilder");
         static final BLAS BLAS_INSTANCE = BLAS.getInstance();
+
+        private static java.util.logging.Logger quiet(String name) {
+            var log = java.util.logging.Logger.getLogger(name);
+            log.setLevel(java.util.logging.Level.SEVERE);
+            return log;   // held in a field: the level lives only as long as the logger object
+        }
     }
 
     /** The BLAS implementation in use. */

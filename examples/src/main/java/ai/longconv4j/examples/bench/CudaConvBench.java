@@ -1,0 +1,219 @@
+// Shapes: B batch, H channels, L length, N FFT size. u, y: (B, H, L); k: (H, L) fp32; D: (H) fp32.
+// GEMM: C (M, M) = A (M, M) B (M, M) bf16, fp32 accumulation, M = 8192.
+package ai.longconv4j.examples.bench;
+
+import ai.longconv4j.cuda.ConvMode;
+import ai.longconv4j.cuda.CuBlas;
+import ai.longconv4j.cuda.Cuda;
+import ai.longconv4j.cuda.CudaDevice;
+import ai.longconv4j.cuda.CudaEvent;
+import ai.longconv4j.cuda.CudaFftConv;
+import ai.longconv4j.cuda.DeviceBuffer;
+import ai.longconv4j.cuda.DeviceFill;
+import ai.longconv4j.cuda.ElementType;
+import ai.longconv4j.cuda.FlashButterflyConv;
+import ai.longconv4j.cuda.HalfFloats;
+import ai.longconv4j.cuda.Precision;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Long-convolution forward on the GPU: FlashButterfly (fp32 and 16-bit) against the cuFFT FftConv twin,
+ * each validated against a float64 CPU reference on sampled rows before it is timed (CUDA events, warm-up,
+ * median of repeats); then cuBLAS bf16 GEMM 8192^3. Same sizes as examples/bench/flashbutterfly_torch.py.
+ * Usage: CudaConvBench [csv-out] [B] [H] [L,L,...]
+ */
+public final class CudaConvBench {
+  private static final int WARMUP = 3, REPS = 20;
+
+  record Row(String path, int B, int H, int L, double ms, double gbs, double relErr, long bytes) {}
+
+  interface Work { void run(); }
+
+  static double median(CudaDevice dev, Work w, int reps) {
+    for (int i = 0; i < WARMUP; i++) w.run();
+    dev.synchronize();
+    double[] t = new double[reps];
+    try (var a = new CudaEvent(dev); var b = new CudaEvent(dev)) {
+      for (int i = 0; i < reps; i++) {
+        a.record(dev.stream());
+        w.run();
+        b.record(dev.stream());
+        t[i] = b.elapsedSince(a);
+      }
+    }
+    Arrays.sort(t);
+    return t[reps / 2];
+  }
+
+  /** Float64 causal conv of one row against sampled device rows; returns the max relative error over the rows. */
+  static double validate(DeviceBuffer u, DeviceBuffer y, ElementType io, float[] k, float[] D, int B, int H, int L) {
+    var rng = new SplittableRandom(L);
+    double worst = 0;
+    for (int s = 0; s < 3; s++) {
+      int b = s == 0 ? B - 1 : rng.nextInt(B), h = s == 0 ? H - 1 : rng.nextInt(H);
+      long off = ((long) b * H + h) * L * io.bytes();
+      float[] ur = read(u, io, off, L), yr = read(y, io, off, L);
+      double num = 0, den = 0;
+      for (int n = 0; n < L; n++) {
+        double acc = (double) D[h] * ur[n];
+        for (int j = 0; j <= n; j++) acc += (double) k[h * L + j] * ur[n - j];
+        double d = yr[n] - acc;
+        num += Double.isFinite(yr[n]) ? d * d : Double.POSITIVE_INFINITY;
+        den += acc * acc;
+      }
+      worst = Math.max(worst, Math.sqrt(num / den));
+    }
+    return worst;
+  }
+
+  static float[] read(DeviceBuffer x, ElementType io, long off, int n) {
+    return io == ElementType.F32 ? x.copyTo(new float[n], off) : HalfFloats.decode(x.copyTo(new short[n], off), io);
+  }
+
+  public static void main(String[] args) throws IOException {
+    if (!Cuda.available()) { System.out.println("CudaConvBench: " + Cuda.reason()); return; }
+    Path csv = args.length > 0 ? Path.of(args[0]) : null;
+    int B = args.length > 1 ? Integer.parseInt(args[1]) : 64, H = args.length > 2 ? Integer.parseInt(args[2]) : 768;
+    int[] Ls = args.length > 3 ? Arrays.stream(args[3].split(",")).mapToInt(Integer::parseInt).toArray()
+        : new int[] {256, 1024, 4096, 8192, 16384};
+    List<Row> rows = new ArrayList<>();
+    try (CudaDevice dev = CudaDevice.open(0)) {
+      System.out.println(dev);
+      // copy bandwidth ceiling: 2 GiB device-to-device, bytes read + written
+      long cb = 2L << 30;
+      try (var s = dev.alloc(cb); var d = dev.alloc(cb)) {
+        DeviceFill.uniform(dev, s, cb / 4, ElementType.F32, 1, 1f);
+        double ms = median(dev, () -> d.copyFrom(s), 10);
+        rows.add(new Row("copy D2D 2GiB", 0, 0, 0, ms, 2.0 * cb / ms / 1e6, 0, 2 * cb));
+        System.out.printf("copy bandwidth: %.0f GB/s%n", 2.0 * cb / ms / 1e6);
+      }
+      for (int L : Ls) benchLength(dev, B, H, L, rows);
+      gemm(dev, 8192, rows);
+    }
+    var sb = new StringBuilder("path,B,H,L,ms,GBps,relerr,bytes\n");
+    for (Row r : rows)
+      sb.append(String.format("%s,%d,%d,%d,%.4f,%.1f,%.2e,%d%n", r.path, r.B, r.H, r.L, r.ms, r.gbs, r.relErr, r.bytes));
+    System.out.print(sb);
+    if (csv != null) Files.writeString(csv, sb);
+  }
+
+  static void benchLength(CudaDevice dev, int B, int H, int L, List<Row> rows) {
+    boolean fused = true;
+    try {
+      FlashButterflyConv.fftSize(ConvMode.CAUSAL, L);
+    } catch (IllegalArgumentException e) {
+      System.out.println("L=" + L + ": no FlashButterfly: " + e.getMessage());
+      fused = false;
+    }
+    var rng = new SplittableRandom(42 + L);
+    float[] k = new float[H * L], D = new float[H];
+    for (int i = 0; i < k.length; i++) k[i] = (float) ((rng.nextDouble() * 2 - 1) / Math.sqrt(L));
+    for (int i = 0; i < H; i++) D[i] = (float) (rng.nextDouble() * 2 - 1);
+    long n = (long) B * H * L;
+    int reps = L <= 1024 ? 3 * REPS : REPS;
+    try (var u32 = dev.alloc(4 * n); var y32 = dev.alloc(4 * n)) {
+      DeviceFill.uniform(dev, u32, n, ElementType.F32, 7L * L, 1f);
+      // cuFFT twin (the PyTorch path): fp32 in, fp32 out
+      dev.allocator().resetPeak();
+      long live0 = dev.allocator().liveBytes();
+      try (var fft = new CudaFftConv(dev, B, H, L).setWeights(k, L, D)) {
+        y32.fill32(0x7fc00000);
+        fft.forward(u32, y32);
+        double err = validate(u32, y32, ElementType.F32, k, D, B, H, L);
+        double ms = median(dev, () -> fft.forward(u32, y32), reps);
+        long bytes = dev.allocator().peakBytes() - live0 + 8 * n;
+        rows.add(new Row("cufft-fftconv f32", B, H, L, ms, 8.0 * n / ms / 1e6, err, bytes));
+        report(rows.getLast());
+      }
+      int nfft = fused ? FlashButterflyConv.fftSize(ConvMode.CAUSAL, L) : 0;
+      int tDefault = Math.min(512, Math.max(64, nfft / 16)), tHalf = Math.max(64, Math.min(256, nfft / 32));
+      Object[][] variants = {{ElementType.F32, Precision.FP32, tDefault, true},
+          {ElementType.F32, Precision.BF16, tDefault, true}, {ElementType.BF16, Precision.BF16, tDefault, true},
+          {ElementType.F16, Precision.F16, tDefault, true}, {ElementType.BF16, Precision.BF16, tHalf, true},
+          {ElementType.BF16, Precision.BF16, tDefault, false}, {ElementType.BF16, Precision.BF16, tHalf, false}};
+      for (Object[] v : fused ? variants : new Object[0][]) {
+        ElementType io = (ElementType) v[0];
+        Precision pr = (Precision) v[1];
+        int threads = (Integer) v[2];
+        boolean fusedVariant = (Boolean) v[3];
+        try {
+          FlashButterflyConv.checkSupported(nfft, pr);
+        } catch (IllegalArgumentException e) {
+          System.out.println("L=" + L + ": skipped: " + e.getMessage());
+          continue;
+        }
+        dev.allocator().resetPeak();
+        live0 = dev.allocator().liveBytes();
+        try (var conv = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr).threads(threads).fused(fusedVariant)
+            .setWeights(k, L, D);
+             var u16 = io == ElementType.F32 ? null : dev.alloc(2 * n);
+             var y16 = io == ElementType.F32 ? null : dev.alloc(2 * n)) {
+          DeviceBuffer u = io == ElementType.F32 ? u32 : u16, y = io == ElementType.F32 ? y32 : y16;
+          if (io != ElementType.F32) DeviceFill.uniform(dev, u16, n, io, 7L * L, 1f);
+          y.fill32(0x7fc07fc0);
+          conv.forward(u, y, B);
+          double err = validate(u, y, io, k, D, B, H, L);
+          double ms = median(dev, () -> conv.forward(u, y, B), reps);
+          long io2 = 2L * n * io.bytes();
+          long bytes = dev.allocator().peakBytes() - live0 + (io == ElementType.F32 ? io2 : 0);
+          rows.add(new Row("flashbutterfly io=" + io + " compute=" + pr + " t=" + threads + (fusedVariant ? "" : " unfused"),
+              B, H, L, ms, io2 / ms / 1e6, err, bytes));
+          report(rows.getLast());
+        }
+      }
+    } catch (RuntimeException | ExceptionInInitializerError e) {
+      System.out.println("L=" + L + ": FAILED: " + e);
+      e.printStackTrace(System.out);
+    }
+  }
+
+  static void report(Row r) {
+    System.out.printf("%-42s B=%d H=%d L=%-6d %9.3f ms %8.1f GB/s  relerr %.2e  mem %.2f GB%n", r.path, r.B, r.H, r.L, r.ms,
+        r.gbs, r.relErr, r.bytes / 1e9);
+  }
+
+  static void gemm(CudaDevice dev, int m, List<Row> rows) {
+    long n = (long) m * m;
+    try (var blas = CuBlas.create(dev); var a = dev.alloc(2 * n); var b = dev.alloc(2 * n); var c = dev.alloc(2 * n)) {
+      DeviceFill.uniform(dev, a, n, ElementType.BF16, 3, 1f);
+      DeviceFill.uniform(dev, b, n, ElementType.BF16, 4, 1f);
+      Work w = () -> blas.gemmEx(false, false, m, m, m, 1f, a.ptr(), CuBlas.DataType.BF16, m, b.ptr(), CuBlas.DataType.BF16,
+          m, 0f, c.ptr(), CuBlas.DataType.BF16, m);
+      double ms = median(dev, w, REPS);
+      double tflops = 2.0 * m * m * (double) m / ms / 1e9;
+      System.out.printf("cublasGemmEx (%s) bf16 %d^3: %.3f ms, %.1f TFLOP/s%n", CuBlas.soname(), m, ms, tflops);
+      rows.add(new Row("cublasGemmEx bf16 " + m + "^3 TFLOPs=" + String.format("%.1f", tflops), 0, 0, m, ms, 0,
+          gemmCheck(a, b, c, m), 6 * n));
+    } catch (RuntimeException | ExceptionInInitializerError e) {
+      System.out.println("GEMM: FAILED: " + e);
+    }
+  }
+
+  /**
+   * Relative error of C[0..7, 0] (column-major) against float64 dot products of A's rows and B's column 0
+   * (bf16 inputs are exact; the bf16 output adds a relative rounding of at most 2^-8).
+   */
+  static double gemmCheck(DeviceBuffer a, DeviceBuffer b, DeviceBuffer c, int m) {
+    short[] aAll = a.copyTo(new short[m * m], 0);
+    float[] bcol = HalfFloats.decode(b.copyTo(new short[m], 0), ElementType.BF16);
+    float[] c0 = HalfFloats.decode(c.copyTo(new short[8], 0), ElementType.BF16);
+    double num = 0, den = 0;
+    for (int i = 0; i < 8; i++) {
+      double s = 0;
+      for (int p = 0; p < m; p++) {   // A[i, p] at i + p*m
+        float aip = HalfFloats.fromBf16(aAll[i + p * m]);
+        s += (double) aip * bcol[p];
+      }
+      num += (c0[i] - s) * (c0[i] - s);
+      den += s * s;
+    }
+    return Math.sqrt(num / den);
+  }
+}

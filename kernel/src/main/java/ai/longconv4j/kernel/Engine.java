@@ -1,0 +1,309 @@
+// The JShell behind a kernel: runs cells, keeps the last value live, completes and inspects code. No shapes.
+package ai.longconv4j.kernel;
+
+import jdk.jshell.Diag;
+import jdk.jshell.EvalException;
+import jdk.jshell.ExpressionSnippet;
+import jdk.jshell.JShell;
+import jdk.jshell.JShellException;
+import jdk.jshell.Snippet;
+import jdk.jshell.SnippetEvent;
+import jdk.jshell.SourceCodeAnalysis;
+import jdk.jshell.SourceCodeAnalysis.Completeness;
+import jdk.jshell.UnresolvedReferenceException;
+import jdk.jshell.VarSnippet;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.jar.JarFile;
+
+/**
+ * One JShell with in-process execution ({@link InProcessControl}) and the library preloaded.
+ * Cells are split into snippets with {@link SourceCodeAnalysis#analyzeCompletion}; each snippet is
+ * evaluated in order; the first failure stops the cell. The value of the last snippet, when it is an
+ * expression, is returned as a live object.
+ * <pre>
+ * jshell&gt; var e = new Engine(); e.eval("1 + 1").value()
+ * $2 ==&gt; 2
+ * </pre>
+ * Not thread-safe: one cell at a time; {@link #interrupt()} may be called from any thread.
+ */
+public final class Engine implements AutoCloseable {
+    /** Outcome of evaluating Java code: the live last value (if any) or an error. */
+    public record Eval(boolean hasValue, Object value, CellResult.Error error) {
+        static Eval none() {
+            return new Eval(false, null, null);
+        }
+    }
+
+    private final JShell shell;
+    private final SourceCodeAnalysis sca;
+    private final InProcessControl.Provider provider;
+    private final List<String> imports;
+    private final List<String> addedClassPath = new ArrayList<>();
+    private volatile boolean interrupted;
+    private volatile boolean running;
+
+    /** A JShell with the library's class path and {@link Imports#startup()} evaluated. */
+    public Engine() {
+        provider = new InProcessControl.Provider(Engine.class.getClassLoader());
+        shell = JShell.builder().executionEngine(provider, null)
+                .compilerOptions("-Xlint:none", "-proc:none").build();
+        sca = shell.sourceCodeAnalysis();
+        for (String entry : classPath()) shell.addToClasspath(entry);
+        imports = new ArrayList<>();
+        for (String imp : Imports.startup(Engine.class.getClassLoader())) {
+            var events = shell.eval(imp);
+            if (!events.isEmpty() && events.getFirst().status() == Snippet.Status.VALID) imports.add(imp);
+        }
+    }
+
+    /** The startup imports that are in effect. */
+    public List<String> imports() {
+        return List.copyOf(imports);
+    }
+
+    /** Class path entries added with {@link #addToClasspath}. */
+    public List<String> addedClassPath() {
+        return List.copyOf(addedClassPath);
+    }
+
+    /** Adds a jar or directory to both the compiler's and the execution class path. */
+    public void addToClasspath(String path) {
+        shell.addToClasspath(path);
+        addedClassPath.add(path);
+    }
+
+    /**
+     * The class path the kernel runs with, as file paths: {@code longconv4j.classpath} if set, else
+     * {@code java.class.path}; a single jar (java -jar) is expanded with its manifest Class-Path.
+     */
+    public static List<String> classPath() {
+        String cp = System.getProperty("longconv4j.classpath", System.getProperty("java.class.path", ""));
+        var out = new LinkedHashSet<String>();
+        for (String e : cp.split(File.pathSeparator)) {
+            if (e.isBlank()) continue;
+            out.add(e);
+            if (e.endsWith(".jar") && Files.isRegularFile(Path.of(e))) {
+                try (var jar = new JarFile(e)) {
+                    var mf = jar.getManifest();
+                    String extra = mf == null ? null : mf.getMainAttributes().getValue("Class-Path");
+                    if (extra != null) {
+                        Path dir = Path.of(e).toAbsolutePath().getParent();
+                        for (String rel : extra.trim().split("\\s+")) out.add(dir.resolve(rel).normalize().toString());
+                    }
+                } catch (IOException ignored) {
+                    // not a readable jar: keep it as it is
+                }
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    /**
+     * Evaluates Java code (no magics): snippet by snippet, stopping at the first error.
+     *
+     * @param code      the cell's Java source
+     * @param firstLine line number of the code's first line inside the cell (for error messages), 1-based
+     * @param warn      receives warnings such as "method m cannot be invoked until x is declared"
+     */
+    public Eval eval(String code, int firstLine, java.util.function.Consumer<String> warn) {
+        return eval(code, firstLine, warn, null);
+    }
+
+    /** Like {@link #eval(String, int, java.util.function.Consumer)}; {@code timer} (nullable) gets each snippet's source and nanoseconds. */
+    public Eval eval(String code, int firstLine, java.util.function.Consumer<String> warn,
+                     java.util.function.BiConsumer<String, Long> timer) {
+        interrupted = false;
+        Eval last = Eval.none();
+        String rest = code;
+        while (true) {
+            if (interrupted) return new Eval(false, null, Errors.interrupted());
+            SourceCodeAnalysis.CompletionInfo info = sca.analyzeCompletion(rest);
+            Completeness c = info.completeness();
+            if (c == Completeness.EMPTY) return last;
+            int start = code.length() - rest.length() + leadingSpace(rest);
+            int line = firstLine + count(code, start);
+            if (c == Completeness.DEFINITELY_INCOMPLETE || c == Completeness.CONSIDERED_INCOMPLETE) {
+                return new Eval(false, null, Errors.incomplete(rest.strip(), line));
+            }
+            String src = c == Completeness.UNKNOWN ? rest : info.source();
+            rest = c == Completeness.UNKNOWN ? "" : info.remaining();
+            long t0 = System.nanoTime();
+            last = evalSnippet(src, line, warn);
+            if (timer != null) timer.accept(src, System.nanoTime() - t0);
+            if (last.error() != null) return last;
+        }
+    }
+
+    private Eval evalSnippet(String src, int line, java.util.function.Consumer<String> warn) {
+        List<SnippetEvent> events;
+        running = true;
+        try {
+            events = shell.eval(src);
+        } finally {
+            running = false;
+        }
+        Eval result = Eval.none();
+        for (SnippetEvent ev : events) {
+            if (ev.causeSnippet() != null) continue; // updates of dependent snippets
+            Snippet s = ev.snippet();
+            JShellException ex = ev.exception();
+            if (ex != null) {
+                if (interrupted) return new Eval(false, null, Errors.interrupted());
+                if (ex instanceof EvalException ee) return new Eval(false, null, Errors.runtime(ee, line, src));
+                if (ex instanceof UnresolvedReferenceException ure) {
+                    return new Eval(false, null, Errors.unresolved(ure, shell.unresolvedDependencies(ure.getSnippet()).toList()));
+                }
+                return new Eval(false, null, new CellResult.Error(ex.getClass().getSimpleName(), String.valueOf(ex.getMessage()), List.of(String.valueOf(ex.getMessage()))));
+            }
+            if (ev.status() == Snippet.Status.REJECTED) {
+                List<Diag> diags = shell.diagnostics(s).toList();
+                return new Eval(false, null, Errors.compile(src, line, diags));
+            }
+            if (ev.status() == Snippet.Status.RECOVERABLE_DEFINED || ev.status() == Snippet.Status.RECOVERABLE_NOT_DEFINED) {
+                var deps = shell.unresolvedDependencies((jdk.jshell.DeclarationSnippet) s).toList();
+                if (!deps.isEmpty()) warn.accept("note: " + describe(s) + " cannot be used until " + String.join(", ", deps) + " is declared\n");
+            }
+            for (Diag d : shell.diagnostics(s).toList()) {
+                if (!d.isError()) warn.accept("warning: " + d.getMessage(Locale.ROOT) + "\n");
+            }
+            result = valueOf(s, ev);
+        }
+        return result;
+    }
+
+    private Eval valueOf(Snippet s, SnippetEvent ev) {
+        VarSnippet var = null;
+        if (s instanceof VarSnippet v && v.subKind() == Snippet.SubKind.TEMP_VAR_EXPRESSION_SUBKIND) var = v;
+        else if (s instanceof ExpressionSnippet e) {
+            if (e.subKind() != Snippet.SubKind.VAR_VALUE_SUBKIND && e.subKind() != Snippet.SubKind.ASSIGNMENT_SUBKIND) return Eval.none();
+            var = shell.variables().filter(v -> v.name().equals(e.name()) && shell.status(v).isActive()).findFirst().orElse(null);
+        }
+        if (var == null || ev.value() == null) return Eval.none();
+        try {
+            shell.varValue(var);
+            return new Eval(true, provider.control().takeVar(), null);
+        } catch (RuntimeException | Error e) {
+            return new Eval(true, ev.value(), null);
+        }
+    }
+
+    private static String describe(Snippet s) {
+        return switch (s) {
+            case jdk.jshell.MethodSnippet m -> "method " + m.name() + "(" + m.parameterTypes() + ")";
+            case jdk.jshell.TypeDeclSnippet t -> "type " + t.name();
+            case VarSnippet v -> "variable " + v.name();
+            default -> "snippet";
+        };
+    }
+
+    /** Evaluates one expression and returns its live value (used by magics such as %timeit). */
+    public Eval value(String expression) {
+        return eval(expression, 1, w -> { });
+    }
+
+    /**
+     * Asks the running cell to stop: interrupts the thread running user code and sets JShell's stop
+     * flag (instrumented snippet loops end). Compilation is never interrupted; the cell then stops
+     * before its next snippet.
+     */
+    public void interrupt() {
+        interrupted = true;
+        try {
+            shell.stop();
+        } catch (RuntimeException ignored) {
+            // no user code running: the flag above stops the cell before its next snippet
+        }
+    }
+
+    /** Whether JShell is inside eval (compiling or running) right now. */
+    public boolean running() {
+        return running;
+    }
+
+    // ---- completion, inspection, is_complete ---------------------------------------------------
+
+    /** Completion matches replacing {@code code[start, end)}. */
+    public record Completion(int start, int end, List<String> matches) { }
+
+    /** Completion at {@code cursor} (a UTF-16 index) inside a cell of Java code (magic lines blanked). */
+    public Completion complete(String code, int cursor) {
+        int base = snippetStart(code, cursor);
+        String part = code.substring(base);
+        int[] anchor = new int[1];
+        var seen = new LinkedHashSet<String>();
+        for (var s : sca.completionSuggestions(part, cursor - base, anchor)) seen.add(s.continuation());
+        return new Completion(base + anchor[0], cursor, List.copyOf(seen));
+    }
+
+    /** Signature and Javadoc of what is at {@code cursor}, or "" when JShell finds nothing. */
+    public String inspect(String code, int cursor) {
+        String doc = documentation(code, cursor);
+        if (!doc.isEmpty()) return doc;
+        int end = cursor;   // on a method name: ask as if the cursor were just inside its parentheses
+        while (end < code.length() && Character.isJavaIdentifierPart(code.charAt(end))) end++;
+        return end > 0 ? documentation(code.substring(0, end) + "(", end + 1) : "";
+    }
+
+    private String documentation(String code, int cursor) {
+        int base = snippetStart(code, cursor);
+        var sb = new StringBuilder();
+        for (var d : sca.documentation(code.substring(base), cursor - base, true)) {
+            sb.append(d.signature()).append('\n');
+            if (d.javadoc() != null && !d.javadoc().isBlank()) sb.append('\n').append(d.javadoc().strip()).append("\n\n");
+        }
+        return sb.toString().strip();
+    }
+
+    /** Jupyter's is_complete status for Java code: complete, incomplete or invalid. */
+    public String isComplete(String code) {
+        String rest = code;
+        while (true) {
+            var info = sca.analyzeCompletion(rest);
+            switch (info.completeness()) {
+                case EMPTY: return "complete";
+                case DEFINITELY_INCOMPLETE, CONSIDERED_INCOMPLETE: return "incomplete";
+                case UNKNOWN: return "invalid";
+                default: rest = info.remaining();
+            }
+        }
+    }
+
+    /** Start offset of the snippet containing {@code cursor}. */
+    private int snippetStart(String code, int cursor) {
+        int start = 0;
+        String rest = code;
+        while (true) {
+            var info = sca.analyzeCompletion(rest);
+            if (!info.completeness().isComplete() || info.completeness() == Completeness.EMPTY) return start;
+            int next = code.length() - info.remaining().length();
+            if (next >= cursor || next <= start) return start;
+            start = next;
+            rest = info.remaining();
+        }
+    }
+
+    private static int leadingSpace(String s) {
+        int i = 0;
+        while (i < s.length() && Character.isWhitespace(s.charAt(i))) i++;
+        return i;
+    }
+
+    private static int count(String s, int end) {
+        int n = 0;
+        for (int i = 0; i < end && i < s.length(); i++) if (s.charAt(i) == '\n') n++;
+        return n;
+    }
+
+    @Override
+    public void close() {
+        shell.close();
+    }
+}

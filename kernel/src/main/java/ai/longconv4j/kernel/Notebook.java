@@ -1,0 +1,89 @@
+// Functions that notebook cells call (statically imported): display, updateDisplay, progress, input. No shapes.
+package ai.longconv4j.kernel;
+
+import org.dflib.jjava.jupyter.kernel.display.DisplayData;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.UUID;
+
+/**
+ * Helpers for user code, statically imported into every session:
+ * <pre>
+ * jshell&gt; String id = display(Tensor.zeros(DType.F32, 2, 3))   // shows it now, returns its display id
+ * jshell&gt; updateDisplay(id, Tensor.ones(DType.F32, 2, 3))      // replaces that output in place
+ * jshell&gt; try (var bar = progress("train", 1000)) { ... bar.step(); }
+ * jshell&gt; String name = input("name? ")
+ * </pre>
+ * Outside a kernel (plain JShell, a program) display prints {@code toString()}, progress draws
+ * {@code \r} lines on stderr and input reads System.in.
+ */
+public final class Notebook {
+    /** The output of the kernel running in this JVM (one kernel per JVM), or null. */
+    private static volatile CellOutput output;
+
+    private Notebook() { }
+
+    /** Connects these helpers to a kernel's output (called by the kernel before each cell). */
+    static void bind(CellOutput out) {
+        output = out;
+    }
+
+    static CellOutput output() {
+        return output;
+    }
+
+    /** Shows {@code value} rendered (HTML, PNG, text) and returns the display id to update it later. */
+    public static String display(Object value) {
+        String id = UUID.randomUUID().toString();
+        CellOutput o = output;
+        if (o == null) {
+            System.out.println(value);
+            return id;
+        }
+        DisplayData d = Rendering.render(value);
+        d.setDisplayId(id);
+        o.display(d, false);
+        return id;
+    }
+
+    /** Replaces the output shown by {@link #display(Object)} under {@code displayId} with {@code value}. */
+    public static void updateDisplay(String displayId, Object value) {
+        CellOutput o = output;
+        if (o == null) {
+            System.out.println(value);
+            return;
+        }
+        DisplayData d = Rendering.render(value);
+        d.setDisplayId(displayId);
+        o.display(d, true);
+    }
+
+    /** A progress bar over {@code total} steps; see {@link ProgressBar}. */
+    public static ProgressBar progress(String label, long total) {
+        CellOutput o = output;
+        return o != null && o.rich() ? new Progress(label, total, o, null) : new Progress(label, total, null, System.err);
+    }
+
+    /** Reads a line from the notebook user (Jupyter input_request) or from System.in. */
+    public static String input(String prompt) {
+        return read(prompt, false);
+    }
+
+    /** Like {@link #input} but the frontend hides what is typed. */
+    public static String password(String prompt) {
+        return read(prompt, true);
+    }
+
+    private static String read(String prompt, boolean password) {
+        CellOutput o = output;
+        try {
+            if (o != null) return o.readLine(prompt, password);
+            System.out.print(prompt);
+            System.out.flush();
+            return new java.io.BufferedReader(new java.io.InputStreamReader(System.in)).readLine();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

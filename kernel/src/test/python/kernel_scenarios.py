@@ -1,0 +1,152 @@
+"""Behaviour of the longconv4j kernel over ZeroMQ with jupyter_client: interrupt, survival after an
+exception / OutOfMemoryError, a wrongly signed message being ignored, stdin, update_display, live
+streams, shutdown and restart. The kernelspec must have a small heap (-Xmx512m) for the OOM case.
+"""
+import json
+import os
+import time
+import unittest
+import uuid
+
+import zmq
+from jupyter_client.manager import start_new_kernel
+from jupyter_client.session import Session
+
+KERNEL = os.environ.get("LONGCONV4J_KERNEL", "longconv4j")
+
+
+class Scenarios(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.km, cls.kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=120)
+        cls.kc.execute_interactive("0", timeout=120)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.kc.stop_channels()
+        cls.km.shutdown_kernel(now=False)
+
+    def run_cell(self, code, timeout=60, **kw):
+        outputs = []
+        reply = self.kc.execute_interactive(code, timeout=timeout, output_hook=outputs.append, **kw)
+        return reply["content"], outputs
+
+    def result_text(self, outputs):
+        for m in outputs:
+            if m["msg_type"] == "execute_result":
+                return m["content"]["data"]["text/plain"]
+        return None
+
+    def interrupt_after(self, code, delay=1.0):
+        msg_id = self.kc.execute(code)
+        time.sleep(delay)
+        t0 = time.time()
+        self.km.interrupt_kernel()
+        while True:
+            reply = self.kc.get_shell_msg(timeout=10)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        return time.time() - t0, reply["content"]
+
+    def test_interrupt_running_loop_and_sleep(self):
+        for code in ["while (!Thread.currentThread().isInterrupted()) { Math.sqrt(2); }\nthrow new RuntimeException(\"stopped\");",
+                     "Thread.sleep(60_000);",
+                     "long spin = 0; while (true) { spin++; }"]:
+            with self.subTest(code=code):
+                took, content = self.interrupt_after(code)
+                self.assertEqual(content["status"], "error")
+                self.assertLess(took, 1.0, "stopped within 1 s")
+                c, out = self.run_cell("2 + 2")
+                self.assertEqual(self.result_text(out), "4")
+
+    def test_survives_exception_and_out_of_memory(self):
+        self.run_cell("int kept = 7;")
+        c, _ = self.run_cell('throw new RuntimeException("x");')
+        self.assertEqual(c["status"], "error")
+        c, _ = self.run_cell("{ long[][] hog = new long[100_000][]; for (int i = 0; i < hog.length; i++) hog[i] = new long[1 << 20]; }")
+        self.assertEqual(c["status"], "error")
+        self.assertEqual(c["ename"], "java.lang.OutOfMemoryError")
+        c, out = self.run_cell("kept * 6")
+        self.assertEqual(self.result_text(out), "42")
+
+    def test_wrong_or_missing_signature_is_ignored(self):
+        info = self.km.get_connection_info()
+        ctx = zmq.Context.instance()
+        sock = ctx.socket(zmq.DEALER)
+        sock.connect(f"{info['transport']}://{info['ip']}:{info['shell_port']}")
+        wrong = Session(key=b"not-the-key", signature_scheme="hmac-sha256")
+        wrong.send(sock, "kernel_info_request", {})
+        unsigned = Session(key=b"")
+        unsigned.send(sock, "kernel_info_request", {})
+        self.assertEqual(sock.poll(1500), 0, "no reply to badly signed messages")
+        right = Session(key=info["key"], signature_scheme=info["signature_scheme"])
+        right.send(sock, "kernel_info_request", {})
+        self.assertNotEqual(sock.poll(10000), 0, "the kernel still answers properly signed messages")
+        ident, msg = right.recv(sock)
+        self.assertEqual(msg["msg_type"], "kernel_info_reply")
+        sock.close(0)
+
+    def test_stdin(self):
+        msg_id = self.kc.execute('String who = input("name? ");\nString more = new java.util.Scanner(System.in).nextLine();\nwho + "/" + more', allow_stdin=True)
+        for answer in ["Ada", "Lovelace"]:
+            req = self.kc.get_stdin_msg(timeout=30)
+            self.assertEqual(req["msg_type"], "input_request")
+            self.kc.input(answer)
+        result = None
+        while True:
+            m = self.kc.get_iopub_msg(timeout=30)
+            if m["parent_header"].get("msg_id") != msg_id:
+                continue
+            if m["msg_type"] == "execute_result":
+                result = m["content"]["data"]["text/plain"]
+            if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+                break
+        self.assertEqual(result, '"Ada/Lovelace"')
+
+    def test_update_display_and_progress(self):
+        c, out = self.run_cell('String id = display("first");\nupdateDisplay(id, "second");')
+        shown = [m for m in out if m["msg_type"] == "display_data"]
+        updated = [m for m in out if m["msg_type"] == "update_display_data"]
+        self.assertEqual(len(shown), 1)
+        self.assertEqual(len(updated), 1)
+        self.assertEqual(shown[0]["content"]["transient"]["display_id"], updated[0]["content"]["transient"]["display_id"])
+        self.assertEqual(updated[0]["content"]["data"]["text/plain"], '"second"')
+        c, out = self.run_cell('try (var bar = progress("work", 3)) { for (int i = 0; i < 3; i++) { Thread.sleep(150); bar.step(); } }')
+        self.assertEqual(len([m for m in out if m["msg_type"] == "display_data"]), 1)
+        last = [m for m in out if m["msg_type"] == "update_display_data"][-1]
+        self.assertIn("3/3", last["content"]["data"]["text/plain"])
+
+    def test_stream_is_live(self):
+        arrivals = []
+        t0 = time.time()
+        self.kc.execute_interactive('for (int i = 0; i < 3; i++) { System.out.println("tick " + i); Thread.sleep(500); }',
+                                    timeout=30, output_hook=lambda m: arrivals.append((time.time() - t0, m)))
+        streams = [t for t, m in arrivals if m["msg_type"] == "stream"]
+        done = [t for t, m in arrivals if m["msg_type"] == "status"][-1]
+        self.assertGreaterEqual(len(streams), 2, "printed lines arrive as separate messages while the cell runs")
+        self.assertLess(streams[0], done - 0.7)
+
+    def test_zz_restart_then_shutdown(self):
+        self.run_cell("int before = 1;")
+        self.km.restart_kernel(now=False)
+        self.kc.wait_for_ready(timeout=120)
+        c, out = self.run_cell("before", timeout=120)
+        self.assertEqual(c["status"], "error", "a restarted kernel starts empty")
+        c, out = self.run_cell("1 + 1")
+        self.assertEqual(self.result_text(out), "2")
+
+
+class Shutdown(unittest.TestCase):
+    def test_shutdown_request_ends_the_process(self):
+        km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=120)
+        kc.stop_channels()
+        km.request_shutdown()
+        deadline = time.time() + 20
+        while km.is_alive() and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertFalse(km.is_alive())
+        km.cleanup_resources()
+
+
+if __name__ == "__main__":
+    unittest.main()

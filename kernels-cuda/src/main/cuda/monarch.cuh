@@ -1,0 +1,333 @@
+// Monarch FFT stages in shared memory (the FlashButterfly building blocks).
+// N FFT size = R1 * 16^J (N a power of two, 32 .. 16384; R1 in {2,4,8,16}, J >= 1).
+//
+// The array z[0..N) (two planes zr, zi of fp32, addressed through SIDX to spread banks) is read as the
+// row-major tensor [n1][n2]...[nJ+1] with extents R1, 16, ..., 16. Forward stage s takes the DFT along
+// axis s for every other index fixed, then multiplies by the twiddle exp(-2*pi*i * k_s * c / M_s), where
+// c is the flattened index of the axes after s (extent S_s) and M_s = R_s * S_s. After all stages the
+// spectrum X[k] lies at the digit-reversed position of k = k1 + R1*(k2 + 16*(k3 + ...)): we never undo
+// that permutation; the kernel spectrum is produced by the same stages, so it is already in this order.
+// The inverse runs the stages backwards with conjugate twiddles (applied before each conjugate DFT).
+//
+// Two ways to do one radix-16 stage:
+//  * stage_cc:  CUDA cores, fp32 FMA, one thread per DFT column (slow twin, fp32 accuracy);
+//  * stage_mma: tensor cores, mma.sync m16n8k16 with bf16/fp16 operands and fp32 accumulation:
+//      type A (S >= 8):  Y = F16 @ X   with X a 16 x S slab (rows = axis s), tiles of 16 x 8 columns;
+//      type B (S == 1):  Y = X @ F16   with X the (N/16) x 16 matrix of contiguous rows, tiles of 16 rows.
+//    A complex product is four real MMAs: Yr = Fr Xr - Fi Xi, Yi = Fr Xi + Fi Xr (conjugate: signs flip).
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <stdint.h>
+
+#define SIDX(i) ((i) + ((i) >> 5))
+
+// Element access for fp32 / bf16 / fp16 arrays (shared or global); arithmetic is always fp32.
+__device__ __forceinline__ float ld(const float* p) { return *p; }
+__device__ __forceinline__ float ld(const __nv_bfloat16* p) { return __bfloat162float(*p); }
+__device__ __forceinline__ float ld(const __half* p) { return __half2float(*p); }
+__device__ __forceinline__ void st(float* p, float v) { *p = v; }
+__device__ __forceinline__ void st(__nv_bfloat16* p, float v) { *p = __float2bfloat16_rn(v); }
+__device__ __forceinline__ void st(__half* p, float v) { *p = __float2half_rn(v); }   // one pad word every 32: rows with stride 32k land in different banks
+
+// W16[m] = exp(-2*pi*i*m/16)
+__constant__ float W16R[16] = {1.000000000f, 0.923879533f, 0.707106781f, 0.382683432f, 0.000000000f,
+    -0.382683432f, -0.707106781f, -0.923879533f, -1.000000000f, -0.923879533f, -0.707106781f,
+    -0.382683432f, 0.000000000f, 0.382683432f, 0.707106781f, 0.923879533f};
+__constant__ float W16I[16] = {0.000000000f, -0.382683432f, -0.707106781f, -0.923879533f, -1.000000000f,
+    -0.923879533f, -0.707106781f, -0.382683432f, 0.000000000f, 0.382683432f, 0.707106781f,
+    0.923879533f, 1.000000000f, 0.923879533f, 0.707106781f, 0.382683432f};
+
+// (c, s) = exp(sign * 2*pi*i * num / M), M a power of two, 0 <= num < M.
+template <bool FAST>
+__device__ __forceinline__ void twiddle(int num, int M, float sign, float& c, float& s) {
+  if (FAST) {
+    int q = num > (M >> 1) ? num - M : num;   // angle in (-pi, pi]: __sincosf is accurate there
+    __sincosf(sign * 6.283185307179586f * (float)q / (float)M, &s, &c);
+  } else {
+    sincospif(sign * 2.0f * (float)num / (float)M, &s, &c);
+  }
+}
+
+// One stage on CUDA cores: DFT of size R along an axis with stride S, O outer blocks (N = O * R * S).
+template <int R, bool FWD, bool FAST, typename ST>
+__device__ void stage_cc(ST* zr, ST* zi, int lS, int O, float scale) {
+  const int S = 1 << lS, M = R * S;
+  const float sg = FWD ? 1.0f : -1.0f;   // conjugate the DFT matrix for the inverse
+  for (int it = threadIdx.x; it < O * S; it += blockDim.x) {
+    const int o = it >> lS, c = it & (S - 1), base = o * M + c;
+    float xr[R], xi[R];
+#pragma unroll
+    for (int r = 0; r < R; ++r) { xr[r] = ld(zr + SIDX(base + r * S)); xi[r] = ld(zi + SIDX(base + r * S)); }
+    if (!FWD && c != 0) {
+#pragma unroll
+      for (int r = 1; r < R; ++r) {
+        float tc, ts; twiddle<FAST>((r * c) & (M - 1), M, 1.0f, tc, ts);
+        const float a = xr[r] * tc - xi[r] * ts, b = xr[r] * ts + xi[r] * tc;
+        xr[r] = a; xi[r] = b;
+      }
+    }
+#pragma unroll
+    for (int k = 0; k < R; ++k) {
+      float ar = 0.f, ai = 0.f;
+#pragma unroll
+      for (int r = 0; r < R; ++r) {
+        const int m = ((k * r) % R) * (16 / R);
+        const float wr = W16R[m], wi = sg * W16I[m];
+        ar = fmaf(xr[r], wr, fmaf(-xi[r], wi, ar));
+        ai = fmaf(xr[r], wi, fmaf(xi[r], wr, ai));
+      }
+      if (FWD) {
+        float tc = 1.f, ts = 0.f;
+        if (c != 0 && k != 0) twiddle<FAST>((k * c) & (M - 1), M, -1.0f, tc, ts);
+        tc *= scale; ts *= scale;
+        const float a = ar * tc - ai * ts, b = ar * ts + ai * tc;
+        ar = a; ai = b;
+      }
+      st(zr + SIDX(base + k * S), ar); st(zi + SIDX(base + k * S), ai);
+    }
+  }
+}
+
+// ---- tensor-core (mma.sync m16n8k16) helpers -------------------------------------------------
+template <bool BF16>
+__device__ __forceinline__ uint32_t pack2(float lo, float hi) {
+  if constexpr (BF16) {
+    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<uint32_t*>(&v);
+  } else {
+    __half2 v = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<uint32_t*>(&v);
+  }
+}
+
+// d += a (16x16, row) * b (16x8, col), fp32 accumulation
+template <bool BF16>
+__device__ __forceinline__ void mma16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  if constexpr (BF16) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  } else {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+}
+
+// F16[k][r] = W16[k*r] as an A operand (row k, col r). Register i holds row g + 8*(i&1),
+// cols 2t + 8*(i>>1) + {0,1} (g = lane/4, t = lane%4). nim = -im.
+struct FragA { uint32_t re[4], im[4], nim[4]; };
+// F16 as a B operand (row r, col k), for the two column halves j: register q holds rows 2t + 8q + {0,1}, col 8j + g.
+struct FragB { uint32_t re[2][2], im[2][2], nim[2][2]; };
+
+template <bool BF16>
+__device__ void make_frag_a(FragA& f) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const int row = g + 8 * (i & 1), col = 2 * t + 8 * (i >> 1);
+    const int m0 = (row * col) & 15, m1 = (row * (col + 1)) & 15;
+    f.re[i] = pack2<BF16>(W16R[m0], W16R[m1]);
+    f.im[i] = pack2<BF16>(W16I[m0], W16I[m1]);
+    f.nim[i] = pack2<BF16>(-W16I[m0], -W16I[m1]);
+  }
+}
+
+template <bool BF16>
+__device__ void make_frag_b(FragB& f) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+#pragma unroll
+  for (int j = 0; j < 2; ++j)
+#pragma unroll
+    for (int q = 0; q < 2; ++q) {
+      const int row = 2 * t + 8 * q, col = 8 * j + g;
+      const int m0 = (row * col) & 15, m1 = ((row + 1) * col) & 15;
+      f.re[j][q] = pack2<BF16>(W16R[m0], W16R[m1]);
+      f.im[j][q] = pack2<BF16>(W16I[m0], W16I[m1]);
+      f.nim[j][q] = pack2<BF16>(-W16I[m0], -W16I[m1]);
+    }
+}
+
+// Type A: radix-16 along an axis with stride S (S >= 8, multiple of 8), O outer blocks. Each warp takes
+// 16 x 8 tiles: it loads the whole tile into registers (B operand) before any lane stores, so in place is safe.
+template <bool BF16, bool FWD, typename ST>
+__device__ void stage_mma_a(ST* zr, ST* zi, int lS, int O, float scale) {
+  FragA F; make_frag_a<BF16>(F);   // built per stage (a few dozen instructions) so it is not live across the kernel
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  const int S = 1 << lS, M = 16 * S, cols = S >> 3, ntiles = O * cols;
+  for (int tile = warp; tile < ntiles; tile += nw) {
+    const int o = tile >> (lS - 3), c0 = (tile & (cols - 1)) * 8, base = o * M;
+    float br[4], bi[4];
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      const int r = 2 * t + (q & 1) + 8 * (q >> 1), idx = SIDX(base + r * S + c0 + g);
+      br[q] = ld(zr + idx); bi[q] = ld(zi + idx);
+      if (!FWD) {
+        float tc, ts; twiddle<true>((r * (c0 + g)) & (M - 1), M, 1.0f, tc, ts);
+        const float a = br[q] * tc - bi[q] * ts, b = br[q] * ts + bi[q] * tc;
+        br[q] = a; bi[q] = b;
+      }
+    }
+    const uint32_t xr0 = pack2<BF16>(br[0], br[1]), xr1 = pack2<BF16>(br[2], br[3]);
+    const uint32_t xi0 = pack2<BF16>(bi[0], bi[1]), xi1 = pack2<BF16>(bi[2], bi[3]);
+    float ar[4] = {0.f, 0.f, 0.f, 0.f}, ai[4] = {0.f, 0.f, 0.f, 0.f};
+    mma16816<BF16>(ar, F.re, xr0, xr1);
+    if (FWD) mma16816<BF16>(ar, F.nim, xi0, xi1);
+    else     mma16816<BF16>(ar, F.im, xi0, xi1);
+    mma16816<BF16>(ai, F.re, xi0, xi1);
+    if (FWD) mma16816<BF16>(ai, F.im, xr0, xr1);
+    else     mma16816<BF16>(ai, F.nim, xr0, xr1);
+    __syncwarp();
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      const int k = g + 8 * (q >> 1), c = c0 + 2 * t + (q & 1), idx = SIDX(base + k * S + c);
+      float vr = ar[q], vi = ai[q];
+      if (FWD) {
+        float tc, ts; twiddle<true>((k * c) & (M - 1), M, -1.0f, tc, ts);
+        tc *= scale; ts *= scale;
+        const float a = vr * tc - vi * ts, b = vr * ts + vi * tc;
+        vr = a; vi = b;
+      }
+      st(zr + idx, vr); st(zi + idx, vi);
+    }
+    __syncwarp();
+  }
+}
+
+// Type B: the last axis (S = 1): rows of 16 contiguous values, Y = X @ F16, tiles of 16 rows (N >= 256).
+template <bool BF16, bool FWD, typename ST>
+__device__ void stage_mma_b(ST* zr, ST* zi, int N, float scale) {
+  FragB F; make_frag_b<BF16>(F);
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  for (int tile = warp; tile < (N >> 8); tile += nw) {
+    const int base = tile << 8;
+    uint32_t xr[4], xi[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int row = g + 8 * (i & 1), col = 2 * t + 8 * (i >> 1), p = base + row * 16 + col;
+      xr[i] = pack2<BF16>(ld(zr + SIDX(p)), ld(zr + SIDX(p + 1)));
+      xi[i] = pack2<BF16>(ld(zi + SIDX(p)), ld(zi + SIDX(p + 1)));
+    }
+    __syncwarp();
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
+      mma16816<BF16>(dr, xr, F.re[j][0], F.re[j][1]);
+      if (FWD) mma16816<BF16>(dr, xi, F.nim[j][0], F.nim[j][1]);
+      else     mma16816<BF16>(dr, xi, F.im[j][0], F.im[j][1]);
+      if (FWD) mma16816<BF16>(di, xr, F.im[j][0], F.im[j][1]);
+      else     mma16816<BF16>(di, xr, F.nim[j][0], F.nim[j][1]);
+      mma16816<BF16>(di, xi, F.re[j][0], F.re[j][1]);
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        const int row = g + 8 * (q >> 1), col = 8 * j + 2 * t + (q & 1), idx = SIDX(base + row * 16 + col);
+        st(zr + idx, FWD ? dr[q] * scale : dr[q]);
+        st(zi + idx, FWD ? di[q] * scale : di[q]);
+      }
+    }
+    __syncwarp();
+  }
+}
+
+// The last forward stage, the product with the kernel spectrum and the first inverse stage in one pass
+// (type B, N >= 256): the forward MMA's accumulator layout (rows g, g+8; cols 8j + 2t + {0,1}) is exactly
+// the A-operand layout of the inverse MMA, so the spectrum tile never goes back to shared memory.
+// k: the kernel spectrum (N complex) in Monarch order; scale: the forward stage's 1/16; conj = -1 uses conj(k).
+template <bool BF16, typename ST>
+__device__ void stage_b_conv(ST* zr, ST* zi, int N, float scale, const float2* __restrict__ k, float conj) {
+  FragB F; make_frag_b<BF16>(F);
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  for (int tile = warp; tile < (N >> 8); tile += nw) {
+    const int base = tile << 8;
+    uint32_t xr[4], xi[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int row = g + 8 * (i & 1), col = 2 * t + 8 * (i >> 1), p = base + row * 16 + col;
+      xr[i] = pack2<BF16>(ld(zr + SIDX(p)), ld(zr + SIDX(p + 1)));
+      xi[i] = pack2<BF16>(ld(zi + SIDX(p)), ld(zi + SIDX(p + 1)));
+    }
+    __syncwarp();
+    uint32_t ar[4], ai[4];   // the product, already in A-operand layout: reg 2j+h = rows g+8h, cols 8j+2t+{0,1}
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      float2 kw[4];
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        kw[q] = k[base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1)];
+        kw[q].y *= conj;
+      }
+      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
+      mma16816<BF16>(dr, xr, F.re[j][0], F.re[j][1]);
+      mma16816<BF16>(dr, xi, F.nim[j][0], F.nim[j][1]);
+      mma16816<BF16>(di, xr, F.im[j][0], F.im[j][1]);
+      mma16816<BF16>(di, xi, F.re[j][0], F.re[j][1]);
+      float yr[4], yi[4];
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        const float a = dr[q] * scale, b = di[q] * scale;
+        yr[q] = a * kw[q].x - b * kw[q].y;
+        yi[q] = a * kw[q].y + b * kw[q].x;
+      }
+      ar[2 * j] = pack2<BF16>(yr[0], yr[1]); ar[2 * j + 1] = pack2<BF16>(yr[2], yr[3]);
+      ai[2 * j] = pack2<BF16>(yi[0], yi[1]); ai[2 * j + 1] = pack2<BF16>(yi[2], yi[3]);
+    }
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {   // inverse: Y = X @ conj(F16)
+      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
+      mma16816<BF16>(dr, ar, F.re[j][0], F.re[j][1]);
+      mma16816<BF16>(dr, ai, F.im[j][0], F.im[j][1]);
+      mma16816<BF16>(di, ar, F.nim[j][0], F.nim[j][1]);
+      mma16816<BF16>(di, ai, F.re[j][0], F.re[j][1]);
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        const int idx = SIDX(base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1));
+        st(zr + idx, dr[q]); st(zi + idx, di[q]);
+      }
+    }
+    __syncwarp();
+  }
+}
+
+// ---- whole transforms ------------------------------------------------------------------------
+// CM: compute mode. 0 = fp32 on CUDA cores, 1 = fp16 tensor cores, 2 = bf16 tensor cores.
+// Forward: if SCALED, each stage multiplies by 1/R_s, so the transform carries 1/N (keeps 16-bit operands in range).
+template <int R, bool FWD, bool FAST, typename ST>
+__device__ __forceinline__ void stage_first_cc(ST* zr, ST* zi, int N, float scale) {
+  stage_cc<R, FWD, FAST, ST>(zr, zi, __ffs(N / R) - 1, 1, scale);
+}
+
+// skipB: leave out the type-B stage (S = 1) because stage_b_conv does it fused with the product.
+template <int CM, bool FWD, typename ST>
+__device__ void monarch_fft(ST* zr, ST* zi, int log2N, bool scaled, bool skipB = false) {
+  constexpr bool TC = CM != 0, BF = CM == 2, FAST = CM != 0;
+  const int N = 1 << log2N, J = (log2N - 1) / 4, r1log = log2N - 4 * J, R1 = 1 << r1log;
+  const float s16 = scaled ? 1.0f / 16.0f : 1.0f, s1 = scaled ? 1.0f / R1 : 1.0f;
+  // stages 2..J+1 are radix 16 with stride S = 16^(J+1-s)
+  auto radix16 = [&](int s) {
+    const int lS = 4 * (J + 1 - s), S = 1 << lS, O = N / (16 * S);
+    if (TC && S >= 8) stage_mma_a<BF, FWD, ST>(zr, zi, lS, O, s16);
+    else if (TC && S == 1 && N >= 256) { if (!skipB) stage_mma_b<BF, FWD, ST>(zr, zi, N, s16); }
+    else stage_cc<16, FWD, FAST, ST>(zr, zi, lS, O, s16);
+  };
+  auto first = [&]() {
+    switch (R1) {
+      case 2: stage_first_cc<2, FWD, FAST, ST>(zr, zi, N, s1); break;
+      case 4: stage_first_cc<4, FWD, FAST, ST>(zr, zi, N, s1); break;
+      case 8: stage_first_cc<8, FWD, FAST, ST>(zr, zi, N, s1); break;
+      default:
+        if (TC) stage_mma_a<BF, FWD, ST>(zr, zi, log2N - 4, 1, s1);
+        else stage_first_cc<16, FWD, FAST, ST>(zr, zi, N, s1);
+    }
+  };
+  if (FWD) {
+    first(); __syncthreads();
+    for (int s = 2; s <= J + 1; ++s) { radix16(s); __syncthreads(); }
+  } else {
+    for (int s = J + 1; s >= 2; --s) { radix16(s); __syncthreads(); }
+    first(); __syncthreads();
+  }
+}

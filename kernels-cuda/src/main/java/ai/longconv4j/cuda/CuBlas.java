@@ -1,0 +1,114 @@
+// Shapes: column-major GEMM C (m, n) = alpha * op(A) (m, k) * op(B) (k, n) + beta * C.
+package ai.longconv4j.cuda;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * cuBLAS through Java's FFM API ({@code libcublas.so.13}, then {@code .12}): {@code cublasGemmEx} with fp32
+ * accumulation. One handle per device, bound to the device's stream.
+ * <pre>{@code
+ * try (var blas = CuBlas.create(dev)) {
+ *   blas.gemmEx(false, false, m, n, k, 1f, a.ptr(), CuBlas.DataType.BF16, m, b.ptr(), CuBlas.DataType.BF16, k,
+ *       0f, c.ptr(), CuBlas.DataType.BF16, m);
+ * }}</pre>
+ */
+public final class CuBlas implements AutoCloseable {
+  /** cudaDataType values. */
+  public enum DataType {
+    F32(0), F16(2), BF16(14);
+    final int code;
+    DataType(int code) { this.code = code; }
+  }
+
+  private static final int COMPUTE_32F = 68, GEMM_DEFAULT = -1, OP_N = 0, OP_T = 1;
+
+  private static final class Lib {
+    static final NativeLibrary LIB = NativeLibrary.open("libcublas.so.13", "libcublas.so.12", "libcublas.so");
+    static final MethodHandle CREATE = LIB.fn("cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    static final MethodHandle DESTROY = LIB.fn("cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    static final MethodHandle SET_STREAM = LIB.fn("cublasSetStream_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    static final MethodHandle GEMM_EX = LIB.fn("cublasGemmEx", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT,
+        JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS,
+        JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+  }
+
+  private final CudaDevice device;
+  private final MemorySegment handle;
+  private final Arena arena = Arena.ofShared();
+  private final MemorySegment alpha, beta;
+  private boolean closed;
+
+  private CuBlas(CudaDevice device, MemorySegment handle) {
+    this.device = device;
+    this.handle = handle;
+    alpha = arena.allocate(JAVA_FLOAT);
+    beta = arena.allocate(JAVA_FLOAT);
+  }
+
+  /** The library that was bound, e.g. "libcublas.so.13". */
+  public static String soname() { return Lib.LIB.soname(); }
+
+  static void check(int rc, String op, Object... details) {
+    if (rc != 0) throw new CudaException(rc, op + java.util.Arrays.toString(details) + " failed: cublasStatus " + rc);
+  }
+
+  /** A handle on {@code device}, queued on its stream. */
+  public static CuBlas create(CudaDevice device) {
+    device.makeCurrent();
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment p = a.allocate(ADDRESS);
+      check((int) Lib.CREATE.invokeExact(p), "cublasCreate_v2", "device " + device.index());
+      MemorySegment h = p.get(ADDRESS, 0);
+      check((int) Lib.SET_STREAM.invokeExact(h, device.stream().segment()), "cublasSetStream_v2");
+      return new CuBlas(device, h);
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException(t);
+    }
+  }
+
+  /**
+   * C = alpha op(A) op(B) + beta C, column-major, fp32 compute (tensor cores for 16-bit types);
+   * lda/ldb/ldc are the leading dimensions in elements.
+   */
+  public synchronized void gemmEx(boolean transA, boolean transB, int m, int n, int k, float a, DevicePointer A,
+      DataType aType, int lda, DevicePointer B, DataType bType, int ldb, float b, DevicePointer C, DataType cType, int ldc) {
+    if (m < 1 || n < 1 || k < 1) throw new IllegalArgumentException("cublasGemmEx: m, n, k must be >= 1: " + m + ", " + n + ", " + k);
+    device.makeCurrent();
+    alpha.set(JAVA_FLOAT, 0, a);
+    beta.set(JAVA_FLOAT, 0, b);
+    try {
+      int rc = (int) Lib.GEMM_EX.invokeExact(handle, transA ? OP_T : OP_N, transB ? OP_T : OP_N, m, n, k, alpha,
+          A.segment(), aType.code, lda, B.segment(), bType.code, ldb, beta, C.segment(), cType.code, ldc, COMPUTE_32F,
+          GEMM_DEFAULT);
+      check(rc, "cublasGemmEx", "m=" + m, "n=" + n, "k=" + k, aType, bType, cType);
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException(t);
+    }
+  }
+
+  @Override public synchronized void close() {
+    if (closed) return;
+    closed = true;
+    device.makeCurrent();
+    try {
+      check((int) Lib.DESTROY.invokeExact(handle), "cublasDestroy_v2");
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException(t);
+    } finally {
+      arena.close();
+    }
+  }
+}

@@ -1,0 +1,26 @@
+// Shapes: none (a device address).
+package ai.longconv4j.cuda;
+
+import java.lang.foreign.MemorySegment;
+import jcuda.driver.CUdeviceptr;
+
+/**
+ * A JCuda device pointer that can tell its numeric address, for the FFM bindings (cuFFT, cuBLAS).
+ * {@code p.at(bytes)} is the same allocation shifted by a byte offset.
+ */
+public final class DevicePointer extends CUdeviceptr {
+  public DevicePointer() {}
+
+  private DevicePointer(DevicePointer base, long byteOffset) { super(base, byteOffset); }
+
+  /** The device address (base + byte offset). */
+  public long address() { return getNativePointer() + getByteOffset(); }
+
+  /** The address as a zero-length segment, for downcalls that take {@code void*}. */
+  public MemorySegment segment() { return MemorySegment.ofAddress(address()); }
+
+  /** This pointer shifted by {@code bytes}. */
+  public DevicePointer at(long bytes) { return new DevicePointer(this, getByteOffset() + bytes); }
+
+  @Override public String toString() { return "DevicePointer[0x" + Long.toHexString(address()) + "]"; }
+}

@@ -1,0 +1,210 @@
+// Shapes: B batch, H channels, L sequence length, N FFT size (power of two, 32..32768).
+//   u, y: (B, H, L) row-major device arrays of the plan's ElementType; k: (H, Lk) fp32; D: (H) fp32.
+//   The kernel spectrum lives on the device as (H, N) complex fp32 in Monarch (digit-reversed) order.
+package ai.longconv4j.cuda;
+
+/**
+ * FlashButterfly long convolution on the GPU: one fused kernel per call does the Monarch FFT of u
+ * (radix-16 DFT blocks on tensor cores, or fp32 CUDA cores for {@link Precision#FP32}), multiplies by the
+ * kernel's spectrum in permuted order, runs the inverse, adds {@code D * u} and crops, all in shared memory.
+ * The plan fixes H, L, the mode, the I/O type and the arithmetic once; {@code setWeights} computes the
+ * kernel spectrum on the device.
+ * <pre>{@code
+ * jshell> var conv = FlashButterflyConv.plan(dev, 768, 4096, ConvMode.CAUSAL, ElementType.BF16, Precision.BF16)
+ * conv ==> FlashButterflyConv[H=768, L=4096, N=8192, CAUSAL, io=BF16, compute=BF16, 512 threads, 67584 B smem]
+ * jshell> conv.setWeights(k, 4096, d); conv.forward(u, y, 64);
+ * }</pre>
+ */
+public final class FlashButterflyConv implements AutoCloseable {
+  /**
+   * Smallest and largest FFT the fused kernel handles (N = R1 * 16^J, all in shared memory): up to 16K points
+   * with fp32 shared memory, 32K with 16-bit shared memory (tensor-core precisions only).
+   */
+  public static final int MIN_N = 32, MAX_N = 32768, MAX_N_FP32_SMEM = 16384;
+  private static final String MODULE = "flashbutterfly";
+
+  private final CudaDevice device;
+  private final int h, l, n, log2n;
+  private final ConvMode mode;
+  private final ElementType io;
+  private final Precision compute;
+  private final DeviceBuffer kf, d;
+  private boolean weightsSet;
+  private int threads;
+  private boolean fused = true;
+
+  private FlashButterflyConv(CudaDevice device, int h, int l, ConvMode mode, ElementType io, Precision compute) {
+    this.device = device; this.h = h; this.l = l; this.mode = mode; this.io = io; this.compute = compute;
+    this.n = fftSize(mode, l);
+    this.log2n = Integer.numberOfTrailingZeros(n);
+    this.kf = device.alloc(8L * h * n);
+    this.d = device.alloc(4L * h);
+    this.threads = defaultThreads(n);
+  }
+
+  /** The FFT size for {@code mode} and {@code L}; IllegalArgumentException when the fused kernel cannot do it. */
+  public static int fftSize(ConvMode mode, int L) {
+    if (L < 1) throw new IllegalArgumentException("FlashButterflyConv: L must be >= 1, got " + L);
+    int need = switch (mode) {
+      case CAUSAL -> Math.max(MIN_N, ceilPow2(2 * L - 1));
+      case BIDIRECTIONAL -> Math.max(MIN_N, ceilPow2(2 * L));
+      case CIRCULAR -> {
+        if (Integer.bitCount(L) != 1 || L < MIN_N)
+          throw new IllegalArgumentException("FlashButterflyConv CIRCULAR: L must be a power of two >= " + MIN_N + ", got " + L);
+        yield L;
+      }
+    };
+    if (need > MAX_N)
+      throw new IllegalArgumentException("FlashButterflyConv " + mode + ": L=" + L + " needs an FFT of " + need
+          + " points; the fused kernel handles N <= " + MAX_N);
+    return need;
+  }
+
+  private static int ceilPow2(int x) { return x <= 1 ? 1 : Integer.highestOneBit(x - 1) << 1; }
+
+  /**
+   * A plan for (H, L) in {@code mode}. Supported (io, compute): (F32, FP32), (F32, BF16), (F32, F16),
+   * (BF16, BF16), (F16, F16).
+   */
+  public static FlashButterflyConv plan(CudaDevice device, int H, int L, ConvMode mode, ElementType io, Precision compute) {
+    if (H < 1 || H > 65535) throw new IllegalArgumentException("FlashButterflyConv: H must be in [1, 65535], got " + H);
+    boolean ok = io == ElementType.F32 || io.tag().equals(compute.tag());
+    if (!ok) throw new IllegalArgumentException("FlashButterflyConv: io " + io + " with compute " + compute
+        + " is not built; supported: F32 io with any compute, BF16 io with BF16, F16 io with F16");
+    int nn = fftSize(mode, L);
+    checkSupported(nn, compute);
+    int smem = smemBytes(nn);
+    if (smem > device.maxSharedMemoryOptin())
+      throw new IllegalArgumentException("FlashButterflyConv: N=" + nn + " needs " + smem + " B of shared memory, cuda:"
+          + device.index() + " allows " + device.maxSharedMemoryOptin());
+    return new FlashButterflyConv(device, H, L, mode, io, compute);
+  }
+
+  /** IllegalArgumentException when {@code compute} cannot run an FFT of {@code n} points in shared memory. */
+  public static void checkSupported(int n, Precision compute) {
+    if (compute == Precision.FP32 && n > MAX_N_FP32_SMEM)
+      throw new IllegalArgumentException("FlashButterflyConv: N=" + n + " needs 16-bit shared memory; Precision.FP32 "
+          + "handles N <= " + MAX_N_FP32_SMEM + " (use BF16 or F16)");
+  }
+
+  /** Shared memory of one block: two planes of N + N/32 elements, fp32 up to 16K points, 16-bit above. */
+  static int smemBytes(int n) { return (n > MAX_N_FP32_SMEM ? 4 : 8) * (n + n / 32); }
+
+  /** Default threads per block: one per radix-16 column, between 64 and 512. */
+  static int defaultThreads(int n) { return Math.min(512, Math.max(64, n / 16)); }
+
+  /** Threads per block of the forward kernel. */
+  public int threads() { return threads; }
+
+  /**
+   * Overrides the threads per block (a multiple of 32 in [32, 512]); fewer threads per block leave room
+   * for more blocks per multiprocessor (the kernel uses up to 128 registers per thread).
+   */
+  public FlashButterflyConv threads(int t) {
+    if (t < 32 || t > 512 || t % 32 != 0)
+      throw new IllegalArgumentException("FlashButterflyConv.threads: need a multiple of 32 in [32, 512], got " + t);
+    threads = t;
+    return this;
+  }
+
+  /**
+   * With tensor cores and N >= 256, whether the last forward stage, the product with the spectrum and the
+   * first inverse stage run as one pass (default) or as three passes through shared memory (the unfused twin).
+   */
+  public FlashButterflyConv fused(boolean on) {
+    fused = on;
+    return this;
+  }
+
+  public boolean fused() { return fused; }
+
+  /** Kernel for CAUSAL / CIRCULAR: k (H, Lk) with Lk <= L, D (H). */
+  public FlashButterflyConv setWeights(float[] k, int Lk, float[] D) {
+    if (mode == ConvMode.BIDIRECTIONAL)
+      throw new IllegalArgumentException("FlashButterflyConv BIDIRECTIONAL: pass two kernels k0, k1");
+    checkKernel("k", k, Lk);
+    float[] kt = new float[h * n];
+    for (int c = 0; c < h; c++) System.arraycopy(k, c * Lk, kt, c * n, Lk);
+    return upload(kt, D);
+  }
+
+  /** Kernel for BIDIRECTIONAL: k0 (H, Lk) for lags 0..Lk-1, k1 (H, Lk) for lags -1..-Lk; D (H). */
+  public FlashButterflyConv setWeights(float[] k0, float[] k1, int Lk, float[] D) {
+    if (mode != ConvMode.BIDIRECTIONAL)
+      throw new IllegalArgumentException("FlashButterflyConv " + mode + ": takes one kernel");
+    checkKernel("k0", k0, Lk);
+    checkKernel("k1", k1, Lk);
+    float[] kt = new float[h * n];
+    for (int c = 0; c < h; c++)
+      for (int j = 0; j < Lk; j++) {
+        kt[c * n + j] += k0[c * Lk + j];
+        kt[c * n + n - 1 - j] += k1[c * Lk + j];   // lag -(j+1) wraps to N-1-j
+      }
+    return upload(kt, D);
+  }
+
+  private void checkKernel(String name, float[] k, int Lk) {
+    if (Lk < 1 || Lk > l || k.length != h * Lk)
+      throw new IllegalArgumentException("FlashButterflyConv.setWeights: " + name + " must be (H=" + h + ", Lk<=" + l
+          + "), got " + k.length + " values for Lk=" + Lk);
+  }
+
+  private FlashButterflyConv upload(float[] kt, float[] D) {
+    if (D.length != h) throw new IllegalArgumentException("FlashButterflyConv.setWeights: D must be (H=" + h + "), got " + D.length);
+    d.copyFrom(D);
+    try (DeviceBuffer t = device.upload(kt)) {
+      int threads = Math.min(256, Math.max(64, n / 16));
+      if (n <= MAX_N_FP32_SMEM) {
+        device.module(MODULE).kernel("fb_spectrum").launch(device.stream(), h, 1, threads, 8 * (n + n / 32), t, kf, log2n);
+      } else {   // fp32 stages on a global scratch: the spectrum stays fp32-accurate
+        try (DeviceBuffer scratch = device.alloc(8L * h * (n + n / 32))) {
+          device.module(MODULE).kernel("fb_spectrum_global").launch(device.stream(), h, 1, threads, 0, t, scratch, kf, log2n);
+          device.stream().synchronize();
+        }
+      }
+      device.stream().synchronize();   // kt goes back to the cache only after the kernel used it
+    }
+    weightsSet = true;
+    return this;
+  }
+
+  /** The kernel's name for this plan, e.g. "fb_conv_fwd_bf16_bf16". */
+  public String kernelName() {
+    return "fb_conv_fwd_" + io.tag() + "_" + compute.tag() + (n > MAX_N_FP32_SMEM ? "_s16" : "");
+  }
+
+  /**
+   * y = causal/bidirectional/circular conv(u, k) + D * u, queued on the device's stream. u and y are
+   * (B, H, L) of the plan's element type and must not overlap.
+   */
+  public void forward(DeviceBuffer u, DeviceBuffer y, int B) { launch("forward", u, y, B, 0); }
+
+  /**
+   * The backward pass for the input: du = K^T dy + D * dy (the adjoint convolution: the same kernel with the
+   * conjugate spectrum), queued on the device's stream. dy and du are (B, H, L) of the plan's element type.
+   * The kernel and D gradients (dk, dD) are not implemented yet.
+   */
+  public void backwardInput(DeviceBuffer dy, DeviceBuffer du, int B) { launch("backwardInput", dy, du, B, 2); }
+
+  private void launch(String op, DeviceBuffer u, DeviceBuffer y, int B, int flags) {
+    if (!weightsSet) throw new IllegalStateException("FlashButterflyConv.forward: call setWeights first");
+    long need = (long) B * h * l * io.bytes();
+    if (B < 1 || u.bytes() < need || y.bytes() < need)
+      throw new IllegalArgumentException("FlashButterflyConv." + op + ": input and output must hold (B=" + B + ", H=" + h + ", L=" + l
+          + ") " + io + " = " + need + " bytes, got " + u.bytes() + " and " + y.bytes());
+    device.module(MODULE).kernel(kernelName())
+        .launch(device.stream(), (B + 1) / 2, h, threads, smemBytes(n), u, kf, d, y, B, h, l, log2n, (fused ? 1 : 0) | flags);
+  }
+
+  public int fftSize() { return n; }
+  public ConvMode mode() { return mode; }
+  public ElementType io() { return io; }
+  public Precision compute() { return compute; }
+
+  @Override public void close() { kf.close(); d.close(); }
+
+  @Override public String toString() {
+    return "FlashButterflyConv[H=" + h + ", L=" + l + ", N=" + n + ", " + mode + ", io=" + io + ", compute=" + compute
+        + ", " + threads + " threads, " + smemBytes(n) + " B smem" + (fused ? "" : ", unfused") + "]";
+  }
+}

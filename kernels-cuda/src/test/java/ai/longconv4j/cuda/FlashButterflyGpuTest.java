@@ -1,0 +1,132 @@
+// Shapes: B batch, H channels, L length, Lk kernel taps. u, y: (B, H, L); k: (H, Lk); D: (H).
+package ai.longconv4j.cuda;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every FlashButterfly kernel against the CPU float64 direct convolution, on fresh random data, with the
+ * output poisoned with NaN first (an unwritten element fails the test).
+ *
+ * Tolerances (relative Frobenius error): FP32 arithmetic 1e-5: fp32 FFT error grows like eps*log2(N)
+ * (6e-8 * 14 ~ 1e-6 at N = 16K), so 1e-5 keeps a 10x margin. 16-bit tensor-core paths 1e-2: each of the
+ * 2*(J+1) <= 8 DFT stages rounds its operands once, to bf16 (unit roundoff u = 2^-8, rms relative error
+ * about u/sqrt(3) = 2.3e-3) or fp16 (u = 2^-11, 2.8e-4); the stages are orthogonal up to scale, so these
+ * independent errors add in quadrature: sqrt(8) * 2.3e-3 = 6.5e-3 for bf16, 8e-4 for fp16; 16-bit outputs
+ * add one more rounding (2.3e-3 in quadrature). 1e-2 bounds that. The reference uses the rounded inputs.
+ */
+@Tag("gpu")
+class FlashButterflyGpuTest {
+  private static CudaDevice dev;
+
+  @BeforeAll
+  static void open() {
+    assumeTrue(Cuda.available(), Cuda.reason());
+    dev = CudaDevice.open(0);
+  }
+
+  @AfterAll
+  static void close() { if (dev != null) dev.close(); }
+
+  static Stream<Arguments> cases() {
+    var io = new Object[][] {
+        {ElementType.F32, Precision.FP32, 1e-5}, {ElementType.F32, Precision.BF16, 1e-2},
+        {ElementType.F32, Precision.F16, 1e-2}, {ElementType.BF16, Precision.BF16, 1e-2},
+        {ElementType.F16, Precision.F16, 1e-2}};
+    // (mode, B, H, L, Lk): awkward ones first (H = 111, odd B, L not a power of two, Lk < L, L = 1)
+    var shapes = new Object[][] {
+        {ConvMode.CAUSAL, 3, 111, 1000, 1000}, {ConvMode.CAUSAL, 2, 5, 1, 1}, {ConvMode.CAUSAL, 5, 7, 37, 20},
+        {ConvMode.CAUSAL, 4, 9, 256, 256}, {ConvMode.CAUSAL, 3, 4, 2048, 2048}, {ConvMode.CAUSAL, 2, 3, 8192, 8192},
+        {ConvMode.CAUSAL, 3, 5, 5000, 300}, {ConvMode.CIRCULAR, 3, 11, 256, 256}, {ConvMode.CIRCULAR, 2, 3, 4096, 4096},
+        {ConvMode.BIDIRECTIONAL, 3, 13, 300, 300}, {ConvMode.BIDIRECTIONAL, 2, 3, 4096, 1000}};
+    // 32K-point FFTs (16-bit shared memory): tensor-core precisions only
+    var big = new Object[][] {{ConvMode.CAUSAL, 3, 2, 16384, 16384}, {ConvMode.CAUSAL, 2, 3, 9000, 5000},
+        {ConvMode.CIRCULAR, 2, 2, 32768, 2000}, {ConvMode.BIDIRECTIONAL, 2, 2, 16384, 3000}};
+    return Stream.concat(
+        Stream.of(io).flatMap(t -> Stream.of(shapes).map(s -> Arguments.of(t[0], t[1], t[2], s[0], s[1], s[2], s[3], s[4]))),
+        Stream.of(io).filter(t -> t[1] != Precision.FP32)
+            .flatMap(t -> Stream.of(big).map(s -> Arguments.of(t[0], t[1], t[2], s[0], s[1], s[2], s[3], s[4]))));
+  }
+
+  @ParameterizedTest(name = "{0} io, {1} compute, {3} B={4} H={5} L={6} Lk={7}")
+  @MethodSource("cases")
+  void matchesDirectConvolution(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk) {
+    check(io, compute, tol, mode, B, H, L, Lk, true);
+  }
+
+  /** The unfused twin (three shared-memory passes around the product) on the 16-bit paths. */
+  @ParameterizedTest(name = "unfused {0} io, {1} compute, {3} B={4} H={5} L={6} Lk={7}")
+  @MethodSource("cases")
+  void unfusedMatchesDirectConvolution(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L,
+      int Lk) {
+    assumeTrue(compute != Precision.FP32 && L > 100, "fusion applies to tensor-core paths with N >= 256");
+    check(io, compute, tol, mode, B, H, L, Lk, false);
+  }
+
+  /** du = K^T dy + D dy from the same kernel with the conjugate spectrum (causal mode). */
+  @ParameterizedTest(name = "backwardInput {0} io, {1} compute, {3} B={4} H={5} L={6} Lk={7}")
+  @MethodSource("cases")
+  void backwardInputMatchesAdjoint(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L,
+      int Lk) {
+    assumeTrue(mode == ConvMode.CAUSAL, "the adjoint reference is written for the causal mode");
+    var rng = new SplittableRandom(77L * L + H + io.ordinal() * 5 + compute.ordinal());
+    float[] dy = Reference.randn(rng, B * H * L, 1.0);
+    float[] k = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk)), D = Reference.randn(rng, H, 1.0);
+    short[] dy16 = null;
+    if (io != ElementType.F32) {
+      dy16 = HalfFloats.encode(dy, io);
+      dy = HalfFloats.decode(dy16, io);
+    }
+    double[] ref = Reference.causalAdjoint(dy, k, Lk, D, B, H, L);
+    long bytes = (long) B * H * L * io.bytes();
+    try (var conv = FlashButterflyConv.plan(dev, H, L, mode, io, compute).setWeights(k, Lk, D);
+         var ddy = io == ElementType.F32 ? dev.upload(dy) : dev.upload(dy16);
+         var ddu = dev.alloc((bytes + 3) / 4 * 4)) {
+      ddu.fill32(0x7fc07fc0);
+      conv.backwardInput(ddy, ddu, B);
+      dev.stream().synchronize();
+      float[] du = io == ElementType.F32 ? ddu.copyTo(new float[B * H * L], 0)
+          : HalfFloats.decode(ddu.copyTo(new short[B * H * L], 0), io);
+      Reference.assertClose("backwardInput " + conv + " B=" + B + " Lk=" + Lk, du, ref, tol);
+    }
+  }
+
+  private void check(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk,
+      boolean fused) {
+    var rng = new SplittableRandom(1000L * L + 31L * H + B + io.ordinal() * 7 + compute.ordinal() + mode.ordinal() * 13);
+    float[] u = Reference.randn(rng, B * H * L, 1.0);
+    float[] k = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk));
+    float[] k1 = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk));
+    float[] D = Reference.randn(rng, H, 1.0);
+    short[] u16 = null;
+    if (io != ElementType.F32) {   // the GPU sees the rounded values; so does the reference
+      u16 = HalfFloats.encode(u, io);
+      u = HalfFloats.decode(u16, io);
+    }
+    double[] ref = switch (mode) {
+      case CAUSAL -> Reference.causal(u, k, Lk, D, B, H, L);
+      case CIRCULAR -> Reference.circular(u, k, Lk, D, B, H, L);
+      case BIDIRECTIONAL -> Reference.bidirectional(u, k, k1, Lk, D, B, H, L);
+    };
+    long bytes = (long) B * H * L * io.bytes();
+    try (var conv = FlashButterflyConv.plan(dev, H, L, mode, io, compute).fused(fused);
+         var du = io == ElementType.F32 ? dev.upload(u) : dev.upload(u16);
+         var dy = dev.alloc((bytes + 3) / 4 * 4)) {
+      if (mode == ConvMode.BIDIRECTIONAL) conv.setWeights(k, k1, Lk, D); else conv.setWeights(k, Lk, D);
+      dy.fill32(0x7fc07fc0);   // poison: NaN as fp32, and each half is NaN as bf16 and as fp16
+      conv.forward(du, dy, B);
+      dev.stream().synchronize();
+      float[] y = io == ElementType.F32 ? dy.copyTo(new float[B * H * L], 0)
+          : HalfFloats.decode(dy.copyTo(new short[B * H * L], 0), io);
+      Reference.assertClose(conv + " B=" + B + " Lk=" + Lk, y, ref, tol);
+    }
+  }
+}

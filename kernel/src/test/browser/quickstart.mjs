@@ -38,9 +38,10 @@ function freePort() {
   });
 }
 
-async function waitForServer(url, ms) {
+async function waitForServer(url, ms, proc) {
   const end = Date.now() + ms;
   while (Date.now() < end) {
+    if (proc.exitCode !== null) throw new Error('jupyter-notebook exited with code ' + proc.exitCode);
     try { const r = await fetch(url); if (r.ok) return; } catch { /* not up yet */ }
     await new Promise(r => setTimeout(r, 250));
   }
@@ -71,12 +72,13 @@ const port = await freePort();
 const token = randomBytes(24).toString('hex');
 const server = spawn(serverExe, ['--no-browser', '--ip=127.0.0.1', `--port=${port}`, '--port-retries=0',
   `--notebook-dir=${nbDir}`, ...(major >= 7 ? [`--IdentityProvider.token=${token}`, `--ServerApp.root_dir=${nbDir}`]
-    : [`--NotebookApp.token=${token}`, '--NotebookApp.password=']), '--log-level=WARN'],
+    : [`--NotebookApp.token=${token}`, '--NotebookApp.password=']), '--log-level=WARN',
+  ...(process.getuid && process.getuid() === 0 ? ['--allow-root'] : [])],
   { env, stdio: ['ignore', 'inherit', 'inherit'], detached: false });
 const base = `http://127.0.0.1:${port}`;
 let browser, page, failure;
 try {
-  await waitForServer(`${base}/api/status?token=${token}`, 60_000);
+  await waitForServer(`${base}/api/status?token=${token}`, 60_000, server);
   browser = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
     executablePath: chromiumPath, headless: true, viewport: { width: 1280, height: 900 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',

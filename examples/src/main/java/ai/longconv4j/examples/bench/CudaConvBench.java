@@ -134,15 +134,19 @@ public final class CudaConvBench {
       }
       int nfft = fused ? FlashButterflyConv.fftSize(ConvMode.CAUSAL, L) : 0;
       int tDefault = Math.min(512, Math.max(64, nfft / 16)), tHalf = Math.max(64, Math.min(256, nfft / 32));
-      Object[][] variants = {{ElementType.F32, Precision.FP32, tDefault, true},
-          {ElementType.F32, Precision.BF16, tDefault, true}, {ElementType.BF16, Precision.BF16, tDefault, true},
-          {ElementType.F16, Precision.F16, tDefault, true}, {ElementType.BF16, Precision.BF16, tHalf, true},
-          {ElementType.BF16, Precision.BF16, tDefault, false}, {ElementType.BF16, Precision.BF16, tHalf, false}};
+      // {io, compute, threads, fused, 16-bit shared memory (null: the plan's default)}
+      Object[][] variants = {{ElementType.F32, Precision.FP32, tDefault, true, null},
+          {ElementType.F32, Precision.BF16, tDefault, true, null}, {ElementType.BF16, Precision.BF16, tDefault, true, null},
+          {ElementType.F16, Precision.F16, tDefault, true, null}, {ElementType.BF16, Precision.BF16, tHalf, true, null},
+          {ElementType.BF16, Precision.BF16, tDefault, false, null},
+          {ElementType.BF16, Precision.BF16, tDefault, true, true}, {ElementType.BF16, Precision.BF16, tHalf, true, true},
+          {ElementType.BF16, Precision.BF16, 128, true, true}};
       for (Object[] v : fused ? variants : new Object[0][]) {
         ElementType io = (ElementType) v[0];
         Precision pr = (Precision) v[1];
         int threads = (Integer) v[2];
         boolean fusedVariant = (Boolean) v[3];
+        Boolean s16 = (Boolean) v[4];
         try {
           FlashButterflyConv.checkSupported(nfft, pr);
         } catch (IllegalArgumentException e) {
@@ -151,8 +155,9 @@ public final class CudaConvBench {
         }
         dev.allocator().resetPeak();
         live0 = dev.allocator().liveBytes();
+        if (s16 != null && nfft > FlashButterflyConv.MAX_N_FP32_SMEM) continue;   // 32K points: 16-bit already by default
         try (var conv = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr).threads(threads).fused(fusedVariant)
-            .setWeights(k, L, D);
+            .smem16(s16 != null ? s16 : nfft > FlashButterflyConv.MAX_N_FP32_SMEM).setWeights(k, L, D);
              var u16 = io == ElementType.F32 ? null : dev.alloc(2 * n);
              var y16 = io == ElementType.F32 ? null : dev.alloc(2 * n)) {
           DeviceBuffer u = io == ElementType.F32 ? u32 : u16, y = io == ElementType.F32 ? y32 : y16;
@@ -163,9 +168,22 @@ public final class CudaConvBench {
           double ms = median(dev, () -> conv.forward(u, y, B), reps);
           long io2 = 2L * n * io.bytes();
           long bytes = dev.allocator().peakBytes() - live0 + (io == ElementType.F32 ? io2 : 0);
-          rows.add(new Row("flashbutterfly io=" + io + " compute=" + pr + " t=" + threads + (fusedVariant ? "" : " unfused"),
-              B, H, L, ms, io2 / ms / 1e6, err, bytes));
+          rows.add(new Row("flashbutterfly io=" + io + " compute=" + pr + " t=" + threads + (fusedVariant ? "" : " unfused")
+              + (conv.smem16() ? " s16" : ""), B, H, L, ms, io2 / ms / 1e6, err, bytes));
           report(rows.getLast());
+          if (io == ElementType.BF16 && threads == tDefault && fusedVariant && nfft <= FlashButterflyConv.MAX_N_FP32_SMEM) {
+            // forward + backward (du, dk, dD): u and y double as dy and du
+            try (var dk = dev.alloc(4L * H * L); var dD = dev.alloc(4L * H)) {
+              double msB = median(dev, () -> { conv.forward(u, y, B); conv.backwardInput(u, y, B);
+                conv.backwardWeights(u, u, B, dk, dD); }, reps);
+              double msW = median(dev, () -> conv.backwardWeights(u, u, B, dk, dD), reps);
+              rows.add(new Row("flashbutterfly fwd+bwd io=" + io + " t=" + threads + (conv.smem16() ? " s16" : ""), B, H, L,
+                  msB, 3 * io2 / msB / 1e6, Double.NaN, dev.allocator().peakBytes() - live0));
+              report(rows.getLast());
+              rows.add(new Row("flashbutterfly bwd-weights io=" + io, B, H, L, msW, io2 / msW / 1e6, Double.NaN, 16L * H * nfft));
+              report(rows.getLast());
+            }
+          }
         }
       }
     } catch (RuntimeException | ExceptionInInitializerError e) {

@@ -9,18 +9,23 @@
 # run-tests lists the jars one by one (the JUnit console launcher does not expand cp/*).
 #
 #   tools/stage-device.sh [--out DIR] [--modules kernels-cuda,examples] [--tests kernels-cuda] [--add FILE]...
+#                         [--drop GLOB,GLOB...]
+# --drop removes dependency jars the sitting does not load (default: the big jars of lib's table/plot/text stack,
+# which the CUDA tests and CudaConvBench never touch; pass --drop '' to keep everything).
 # DIR defaults to <checkout>/.device (made git-ignored). The device tool sends the checkout it was started in:
 # copy DIR into an ignored folder of that checkout and name it in carry. Prints the size (limit: 64 MiB).
 set -euo pipefail
 root=$(git rev-parse --show-toplevel)
 cd "$root"
 out="$root/.device"; modules=kernels-cuda,examples; tests=kernels-cuda; adds=()
+drop="fastutil-*,icu4j-*,pdfbox-*,fontbox-*,guava-*,commons-math3-*,RoaringBitmap-*,univocity-*,classgraph-*,arpack_*"
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out=$2; shift 2 ;;
     --modules) modules=$2; shift 2 ;;
     --tests) tests=$2; shift 2 ;;
     --add) adds+=("$2"); shift 2 ;;
+    --drop) drop=$2; shift 2 ;;
     *) echo "stage-device.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -40,6 +45,7 @@ for m in ${modules//,/ } lib; do
     [ -f "$j" ] && case "$j" in *-sources.jar|*-javadoc.jar|*-tests.jar) ;; *) cp "$j" "$out/cp/" ;; esac
   done
 done
+for g in ${drop//,/ }; do rm -f "$out"/cp/$g; done
 for m in ${tests//,/ }; do
   [ -d "$m/target/test-classes" ] && cp -r "$m/target/test-classes" "$out/tests/$(echo "$m" | tr / _)"
 done

@@ -182,15 +182,17 @@ __device__ void make_frag_b(const Tw& T, FragB& f) {
 }
 
 // Type A: radix-16 along an axis with stride S (S >= 8, multiple of 8), O outer blocks. Each warp takes
-// 16 x 8 tiles: it loads the whole tile into registers (B operand) before any lane stores, so in place is safe.
-template <bool BF16, bool FWD, typename ST>
-__device__ void stage_mma_a(const Tw& T, ST* zr, ST* zi, int lS, int O, float scale) {
-  FragA F; make_frag_a<BF16>(T, F);   // built per stage (a few dozen instructions) so it is not live across the kernel
+// 16 x 8 tiles, NT at a time (independent loads and MMAs in flight: ILP); it loads its tiles into registers
+// (B operands) before any lane stores, so in place is safe.
+template <bool BF16, bool FWD, int NT, typename ST>
+__device__ __forceinline__ void tiles_a(const Tw& T, const FragA& F, ST* zr, ST* zi, int lS, const int* tile,
+                                        float scale) {
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-  const int S = 1 << lS, M = 16 * S, cols = S >> 3, ntiles = O * cols;
-  for (int tile = warp; tile < ntiles; tile += nw) {
-    const int o = tile >> (lS - 3), c0 = (tile & (cols - 1)) * 8, base = o * M;
+  const int S = 1 << lS, M = 16 * S, cols = S >> 3;
+  float ar[NT][4], ai[NT][4];
+#pragma unroll
+  for (int v = 0; v < NT; ++v) {
+    const int o = tile[v] >> (lS - 3), c0 = (tile[v] & (cols - 1)) * 8, base = o * M;
     float br[4], bi[4];
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
@@ -204,18 +206,23 @@ __device__ void stage_mma_a(const Tw& T, ST* zr, ST* zi, int lS, int O, float sc
     }
     const uint32_t xr0 = pack2<BF16>(br[0], br[1]), xr1 = pack2<BF16>(br[2], br[3]);
     const uint32_t xi0 = pack2<BF16>(bi[0], bi[1]), xi1 = pack2<BF16>(bi[2], bi[3]);
-    float ar[4] = {0.f, 0.f, 0.f, 0.f}, ai[4] = {0.f, 0.f, 0.f, 0.f};
-    mma16816<BF16>(ar, F.re, xr0, xr1);
-    if (FWD) mma16816<BF16>(ar, F.nim, xi0, xi1);
-    else     mma16816<BF16>(ar, F.im, xi0, xi1);
-    mma16816<BF16>(ai, F.re, xi0, xi1);
-    if (FWD) mma16816<BF16>(ai, F.im, xr0, xr1);
-    else     mma16816<BF16>(ai, F.nim, xr0, xr1);
-    __syncwarp();
+#pragma unroll
+    for (int q = 0; q < 4; ++q) { ar[v][q] = 0.f; ai[v][q] = 0.f; }
+    mma16816<BF16>(ar[v], F.re, xr0, xr1);
+    if (FWD) mma16816<BF16>(ar[v], F.nim, xi0, xi1);
+    else     mma16816<BF16>(ar[v], F.im, xi0, xi1);
+    mma16816<BF16>(ai[v], F.re, xi0, xi1);
+    if (FWD) mma16816<BF16>(ai[v], F.im, xr0, xr1);
+    else     mma16816<BF16>(ai[v], F.nim, xr0, xr1);
+  }
+  __syncwarp();
+#pragma unroll
+  for (int v = 0; v < NT; ++v) {
+    const int o = tile[v] >> (lS - 3), c0 = (tile[v] & (cols - 1)) * 8, base = o * M;
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
       const int k = g + 8 * (q >> 1), c = c0 + 2 * t + (q & 1), idx = SIDX(base + k * S + c);
-      float vr = ar[q], vi = ai[q];
+      float vr = ar[v][q], vi = ai[v][q];
       if (FWD) {
         float tc, ts; twiddle<true>(T, (k * c) & (M - 1), lS + 4, -1.0f, tc, ts);
         tc *= scale; ts *= scale;
@@ -224,8 +231,26 @@ __device__ void stage_mma_a(const Tw& T, ST* zr, ST* zi, int lS, int O, float sc
       }
       st(zr + idx, vr); st(zi + idx, vi);
     }
-    __syncwarp();
   }
+  __syncwarp();
+}
+
+#ifndef FB_TILES_A
+#define FB_TILES_A 2
+#endif
+template <bool BF16, bool FWD, typename ST>
+__device__ void stage_mma_a(const Tw& T, ST* zr, ST* zi, int lS, int O, float scale) {
+  FragA F; make_frag_a<BF16>(T, F);   // built per stage (a few dozen instructions) so it is not live across the kernel
+  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  const int ntiles = O * ((1 << lS) >> 3);
+  int tile = warp;
+  if constexpr (FB_TILES_A == 2) {
+    for (; tile + nw < ntiles; tile += 2 * nw) {
+      const int tl[2] = {tile, tile + nw};
+      tiles_a<BF16, FWD, 2, ST>(T, F, zr, zi, lS, tl, scale);
+    }
+  }
+  for (; tile < ntiles; tile += nw) tiles_a<BF16, FWD, 1, ST>(T, F, zr, zi, lS, &tile, scale);
 }
 
 // Type B: the last axis (S = 1): rows of 16 contiguous values, Y = X @ F16, tiles of 16 rows (N >= 256).

@@ -11,7 +11,7 @@ package ai.longconv4j.cuda;
  * kernel spectrum on the device.
  * <pre>{@code
  * jshell> var conv = FlashButterflyConv.plan(dev, 768, 4096, ConvMode.CAUSAL, ElementType.BF16, Precision.BF16)
- * conv ==> FlashButterflyConv[H=768, L=4096, N=8192, CAUSAL, io=BF16, compute=BF16, 512 threads, 69120 B smem]
+ * conv ==> FlashButterflyConv[H=768, L=4096, N=8192, CAUSAL, io=BF16, compute=BF16, 128 threads, 35328 B smem (16-bit)]
  * jshell> conv.setWeights(k, 4096, d); conv.forward(u, y, 64);
  * }</pre>
  */
@@ -39,8 +39,8 @@ public final class FlashButterflyConv implements AutoCloseable {
     this.log2n = Integer.numberOfTrailingZeros(n);
     this.kf = device.alloc(8L * h * n);
     this.d = device.alloc(4L * h);
-    this.threads = defaultThreads(n);
-    this.smem16 = n > MAX_N_FP32_SMEM;
+    this.threads = defaultThreads(n, compute);
+    this.smem16 = defaultSmem16(n, compute);
   }
 
   /** The FFT size for {@code mode} and {@code L}; IllegalArgumentException when the fused kernel cannot do it. */
@@ -100,8 +100,23 @@ public final class FlashButterflyConv implements AutoCloseable {
   /** Shared memory of the dk/dD block: two fp32 planes. */
   static int dkSmemBytes(int n) { return 8 * (n + n / 32); }
 
-  /** Default threads per block: one per radix-16 column, between 64 and 512. */
-  static int defaultThreads(int n) { return Math.min(512, Math.max(64, n / 16)); }
+  /**
+   * Default threads per block. FP32 (CUDA cores, 128 registers): one per radix-16 column, 64..512. Tensor cores
+   * (64 registers): the fastest measured on the H200 (bench-runs/run4, B=64, H=768): 64 up to N = 2K, 128 at 4K-8K,
+   * 256 at 16K, 512 at 32K — small blocks, several per multiprocessor, hide the stages' barriers best.
+   */
+  static int defaultThreads(int n, Precision compute) {
+    if (compute == Precision.FP32) return Math.min(512, Math.max(64, n / 16));
+    return n <= 2048 ? 64 : n <= 8192 ? 128 : n <= 16384 ? 256 : 512;
+  }
+
+  /**
+   * Default shared-memory storage: 16-bit for tensor-core plans from N = 8K (measured: 6.53 vs 8.79 ms at N = 16K,
+   * 2.98 vs 3.40 ms at 8K, B=64, H=768, bench-runs/run4), fp32 below (equal or faster there) and for FP32 plans.
+   */
+  static boolean defaultSmem16(int n, Precision compute) {
+    return n > MAX_N_FP32_SMEM || (compute != Precision.FP32 && n >= 8192);
+  }
 
   /** Threads per block of the forward kernel. */
   public int threads() { return threads; }

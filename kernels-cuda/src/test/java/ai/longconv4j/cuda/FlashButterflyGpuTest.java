@@ -140,23 +140,28 @@ class FlashButterflyGpuTest {
     }
   }
 
-  /** 16-bit shared memory below 32K points (the option that halves shared memory), both fusions. */
-  @ParameterizedTest(name = "smem16 {0} io, {1} compute, {3} B={4} H={5} L={6} Lk={7}")
+  /**
+   * The other shared-memory storage than the plan's default (16-bit below 8K points, fp32 from 8K to 16K), fused
+   * for even L and unfused for odd L: both storages stay covered whatever the default is.
+   */
+  @ParameterizedTest(name = "other smem storage {0} io, {1} compute, {3} B={4} H={5} L={6} Lk={7}")
   @MethodSource("cases")
-  void smem16MatchesDirectConvolution(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L,
-      int Lk) {
-    assumeTrue(compute != Precision.FP32 && FlashButterflyConv.fftSize(mode, L) <= FlashButterflyConv.MAX_N_FP32_SMEM,
-        "16-bit shared memory is an option for tensor-core paths below 32K points");
-    check(io, compute, tol, mode, B, H, L, Lk, L % 2 == 0, true);
+  void otherSmemStorageMatchesDirectConvolution(ElementType io, Precision compute, double tol, ConvMode mode, int B,
+      int H, int L, int Lk) {
+    int n = FlashButterflyConv.fftSize(mode, L);
+    assumeTrue(compute != Precision.FP32 && n <= FlashButterflyConv.MAX_N_FP32_SMEM,
+        "the storage is a choice for tensor-core paths up to 16K points");
+    check(io, compute, tol, mode, B, H, L, Lk, L % 2 == 0, !FlashButterflyConv.defaultSmem16(n, compute));
   }
 
   private void check(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk,
       boolean fused) {
-    check(io, compute, tol, mode, B, H, L, Lk, fused, false);
+    check(io, compute, tol, mode, B, H, L, Lk, fused, null);
   }
 
+  /** smem16: null keeps the plan's default storage. */
   private void check(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk,
-      boolean fused, boolean smem16) {
+      boolean fused, Boolean smem16) {
     var rng = new SplittableRandom(1000L * L + 31L * H + B + io.ordinal() * 7 + compute.ordinal() + mode.ordinal() * 13);
     float[] u = Reference.randn(rng, B * H * L, 1.0);
     float[] k = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk));
@@ -176,7 +181,7 @@ class FlashButterflyGpuTest {
     try (var conv = FlashButterflyConv.plan(dev, H, L, mode, io, compute).fused(fused);
          var du = io == ElementType.F32 ? dev.upload(u) : dev.upload(u16);
          var dy = dev.alloc((bytes + 3) / 4 * 4)) {
-      if (smem16) conv.smem16(true);
+      if (smem16 != null) conv.smem16(smem16);
       if (mode == ConvMode.BIDIRECTIONAL) conv.setWeights(k, k1, Lk, D); else conv.setWeights(k, Lk, D);
       dy.fill32(0x7fc07fc0);   // poison: NaN as fp32, and each half is NaN as bf16 and as fp16
       conv.forward(du, dy, B);

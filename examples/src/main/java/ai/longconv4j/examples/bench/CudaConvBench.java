@@ -133,18 +133,25 @@ public final class CudaConvBench {
         report(rows.getLast());
       }
       int nfft = fused ? FlashButterflyConv.fftSize(ConvMode.CAUSAL, L) : 0;
-      int tDefault = Math.min(512, Math.max(64, nfft / 16)), tHalf = Math.max(64, Math.min(256, nfft / 32));
-      // {io, compute, threads, fused, 16-bit shared memory (null: the plan's default)}
-      Object[][] variants = {{ElementType.F32, Precision.FP32, tDefault, true, null},
-          {ElementType.F32, Precision.BF16, tDefault, true, null}, {ElementType.BF16, Precision.BF16, tDefault, true, null},
-          {ElementType.F16, Precision.F16, tDefault, true, null}, {ElementType.BF16, Precision.BF16, tHalf, true, null},
-          {ElementType.BF16, Precision.BF16, tDefault, false, null},
-          {ElementType.BF16, Precision.BF16, tDefault, true, true}, {ElementType.BF16, Precision.BF16, tHalf, true, true},
-          {ElementType.BF16, Precision.BF16, 128, true, true}};
+      int tDefault = fused ? defaultThreads(dev, L, ElementType.BF16, Precision.BF16) : 0;
+      boolean sDefault = false;
+      if (fused) try (var p = FlashButterflyConv.plan(dev, 1, L, ConvMode.CAUSAL, ElementType.BF16, Precision.BF16)) {
+        sDefault = p.smem16();
+      }
+      // {io, compute, threads (0: the plan's default), fused, 16-bit shared memory (null: the plan's default)}
+      List<Object[]> vs = new ArrayList<>(List.of(new Object[] {ElementType.F32, Precision.FP32, 0, true, null},
+          new Object[] {ElementType.F32, Precision.BF16, 0, true, null},
+          new Object[] {ElementType.BF16, Precision.BF16, 0, true, null},
+          new Object[] {ElementType.F16, Precision.F16, 0, true, null},
+          new Object[] {ElementType.BF16, Precision.BF16, 0, false, null}));
+      for (int t : new int[] {64, 128, 256, 512})
+        if (t != tDefault) vs.add(new Object[] {ElementType.BF16, Precision.BF16, t, true, null});
+      if (nfft <= FlashButterflyConv.MAX_N_FP32_SMEM) vs.add(new Object[] {ElementType.BF16, Precision.BF16, 0, true, !sDefault});
+      Object[][] variants = vs.toArray(new Object[0][]);
       for (Object[] v : fused ? variants : new Object[0][]) {
         ElementType io = (ElementType) v[0];
         Precision pr = (Precision) v[1];
-        int threads = (Integer) v[2];
+        int threads = (Integer) v[2] == 0 ? defaultThreads(dev, L, io, pr) : (Integer) v[2];
         boolean fusedVariant = (Boolean) v[3];
         Boolean s16 = (Boolean) v[4];
         try {
@@ -155,12 +162,12 @@ public final class CudaConvBench {
         }
         dev.allocator().resetPeak();
         live0 = dev.allocator().liveBytes();
-        if (s16 != null && nfft > FlashButterflyConv.MAX_N_FP32_SMEM) continue;   // 32K points: 16-bit already by default
         try (var conv = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr).threads(threads).fused(fusedVariant)
-            .smem16(s16 != null ? s16 : nfft > FlashButterflyConv.MAX_N_FP32_SMEM).setWeights(k, L, D);
+            .setWeights(k, L, D);
              var u16 = io == ElementType.F32 ? null : dev.alloc(2 * n);
              var y16 = io == ElementType.F32 ? null : dev.alloc(2 * n)) {
           DeviceBuffer u = io == ElementType.F32 ? u32 : u16, y = io == ElementType.F32 ? y32 : y16;
+          if (s16 != null) conv.smem16(s16);
           if (io != ElementType.F32) DeviceFill.uniform(dev, u16, n, io, 7L * L, 1f);
           y.fill32(0x7fc07fc0);
           conv.forward(u, y, B);
@@ -171,7 +178,8 @@ public final class CudaConvBench {
           rows.add(new Row("flashbutterfly io=" + io + " compute=" + pr + " t=" + threads + (fusedVariant ? "" : " unfused")
               + (conv.smem16() ? " s16" : ""), B, H, L, ms, io2 / ms / 1e6, err, bytes));
           report(rows.getLast());
-          if (io == ElementType.BF16 && threads == tDefault && fusedVariant && nfft <= FlashButterflyConv.MAX_N_FP32_SMEM) {
+          if (io == ElementType.BF16 && v[2].equals(0) && s16 == null && fusedVariant
+              && nfft <= FlashButterflyConv.MAX_N_FP32_SMEM) {
             // forward + backward (du, dk, dD): u and y double as dy and du
             try (var dk = dev.alloc(4L * H * L); var dD = dev.alloc(4L * H)) {
               double msB = median(dev, () -> { conv.forward(u, y, B); conv.backwardInput(u, y, B);
@@ -189,6 +197,15 @@ public final class CudaConvBench {
     } catch (RuntimeException | ExceptionInInitializerError e) {
       System.out.println("L=" + L + ": FAILED: " + e);
       e.printStackTrace(System.out);
+    }
+  }
+
+  /** The plan's default threads per block for (L, io, compute), causal; 0 when the plan cannot be built. */
+  static int defaultThreads(CudaDevice dev, int L, ElementType io, Precision pr) {
+    try (var p = FlashButterflyConv.plan(dev, 1, L, ConvMode.CAUSAL, io, pr)) {
+      return p.threads();
+    } catch (IllegalArgumentException e) {
+      return 64;
     }
   }
 

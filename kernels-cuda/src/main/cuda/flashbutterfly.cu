@@ -90,7 +90,7 @@ __device__ void fb_conv_forward(const IO* __restrict__ u, const float2* __restri
   const float2* k = kf + (size_t)h * N;
   const float conj = (flags & 2) ? -1.0f : 1.0f;   // -1: multiply by conj(Kf): the adjoint (du = K^T dy)
   const bool fused = (flags & 1) && CM != 0 && N >= 256;   // tensor cores: last stage + product + first inverse stage in one pass
-  monarch_fft<CM, true>(tw, zr, zi, log2N, true, fused);
+  monarch_fft<CM, true, ST, true>(tw, zr, zi, log2N, true, fused);
   if (fused) {
     if constexpr (CM != 0) stage_b_conv<CM == 2>(tw, zr, zi, N, 1.0f / 16.0f, k, conj);
   } else {
@@ -114,7 +114,7 @@ __device__ void fb_conv_forward(const IO* __restrict__ u, const float2* __restri
     }
   }
   __syncthreads();
-  monarch_fft<CM, false>(tw, zr, zi, log2N, false, fused);
+  monarch_fft<CM, false, ST, true>(tw, zr, zi, log2N, false, fused);
   const float d = D[h];
   IO* y0 = y + ((size_t)b0 * H + h) * L;
   IO* y1 = y0 + (size_t)H * L;
@@ -162,7 +162,7 @@ FB_CONV(fb_conv_fwd_f16_f16_s16, __half, 1, __half)
 //   purely imaginary). Summed over pairs in frequency (in P), one inverse FFT at the end.
 //   Written out: dk[h, j] = dkt[j] (j < Lk); bidirectional also dk[H*Lk + h*Lk + j] = dkt[N-1-j] (lag -(j+1)).
 //   dD[h] = sum_b sum_n dy u.
-// Grid (H), block a multiple of 32 (<= 512), dynamic smem 8*(N+N/32) (N <= 16K). scratch: (H, 2, N) float2
+// Grid (H), block a multiple of 32 (<= 512), dynamic smem 8*(N+N/32) + twiddle table (N <= 16K). scratch: (H, 2, N) float2
 // (the u spectrum of the current pair, and P); each thread reads back only what it wrote, so no grid sync.
 template <typename IO>
 __device__ void fb_conv_dk(const IO* __restrict__ u, const IO* __restrict__ dy, float* __restrict__ dk,
@@ -173,7 +173,7 @@ __device__ void fb_conv_dk(const IO* __restrict__ u, const IO* __restrict__ dy, 
   float* zr = reinterpret_cast<float*>(smem_raw);
   const int N = 1 << log2N, P = N + (N >> 5), h = blockIdx.x, T = blockDim.x;
   float* zi = zr + P;
-  const Tw none{nullptr, nullptr, log2N};
+  const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + tw_offset(P, 4)), log2N);   // first used after a barrier
   const int Lin = L < N ? L : N;
   float2* su = scratch + (size_t)h * 2 * N;
   float2* acc = su + N;
@@ -188,12 +188,12 @@ __device__ void fb_conv_dk(const IO* __restrict__ u, const IO* __restrict__ dy, 
       dsum += ld(u0 + n) * ld(d0 + n) + (two ? ld(u1 + n) * ld(d1 + n) : 0.f);
     load_pair(zr, zi, u0, u1, Lin, N);
     __syncthreads();
-    monarch_fft<0, true>(none, zr, zi, log2N, false);
+    monarch_fft<0, true, float, true>(tw, zr, zi, log2N, false);
     for (int n = threadIdx.x; n < N; n += T) su[n] = make_float2(zr[SIDX(n)], zi[SIDX(n)]);
     __syncthreads();
     load_pair(zr, zi, d0, d1, Lin, N);
     __syncthreads();
-    monarch_fft<0, true>(none, zr, zi, log2N, false);
+    monarch_fft<0, true, float, true>(tw, zr, zi, log2N, false);
     for (int n = threadIdx.x; n < N; n += T) {   // acc += conj(Zu) * Zdy (same n per thread as su's writes)
       const float2 a = su[n];
       const float br = zr[SIDX(n)], bi = zi[SIDX(n)];
@@ -205,7 +205,7 @@ __device__ void fb_conv_dk(const IO* __restrict__ u, const IO* __restrict__ dy, 
   const float invN = 1.0f / (float)N;   // exact
   for (int n = threadIdx.x; n < N; n += T) { const float2 q = acc[n]; zr[SIDX(n)] = q.x * invN; zi[SIDX(n)] = q.y * invN; }
   __syncthreads();
-  monarch_fft<0, false>(none, zr, zi, log2N, false);
+  monarch_fft<0, false, float, true>(tw, zr, zi, log2N, false);
   for (int j = threadIdx.x; j < Lk; j += T) {
     dk[(size_t)h * Lk + j] = zr[SIDX(j)];
     if (bidir) dk[(size_t)H * Lk + (size_t)h * Lk + j] = zr[SIDX(N - 1 - j)];

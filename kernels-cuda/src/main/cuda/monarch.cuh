@@ -75,7 +75,8 @@ __device__ __forceinline__ void twiddle(const Tw& T, int num, int lM, float sign
 }
 
 // One stage on CUDA cores: DFT of size R along an axis with stride S, O outer blocks (N = O * R * S).
-template <int R, bool FWD, bool FAST, typename ST>
+// LOWREG (64-register kernels): the outputs one at a time (no full unroll of the k loop).
+template <int R, bool FWD, bool FAST, typename ST, bool LOWREG = false>
 __device__ void stage_cc(const Tw& T, ST* zr, ST* zi, int lS, int O, float scale) {
   constexpr int lR = R == 2 ? 1 : R == 4 ? 2 : R == 8 ? 3 : 4;
   const int S = 1 << lS, M = R * S, lM = lR + lS;
@@ -94,7 +95,7 @@ __device__ void stage_cc(const Tw& T, ST* zr, ST* zi, int lS, int O, float scale
       }
     }
     // Tensor-core kernels (64-register cap) use R = 16 here only for N < 256: one output at a time there.
-#pragma unroll (FAST && R == 16 ? 1 : R)
+#pragma unroll (LOWREG && R == 16 ? 1 : R)
     for (int k = 0; k < R; ++k) {
       float ar = 0.f, ai = 0.f;
 #pragma unroll
@@ -352,16 +353,18 @@ __device__ void stage_b_conv(const Tw& T, ST* zr, ST* zi, int N, float scale, co
 // ---- whole transforms ------------------------------------------------------------------------
 // CM: compute mode. 0 = fp32 on CUDA cores, 1 = fp16 tensor cores, 2 = bf16 tensor cores.
 // Forward: if SCALED, each stage multiplies by 1/R_s, so the transform carries 1/N (keeps 16-bit operands in range).
-template <int R, bool FWD, bool FAST, typename ST>
+template <int R, bool FWD, bool FAST, typename ST, bool LOWREG>
 __device__ __forceinline__ void stage_first_cc(const Tw& T, ST* zr, ST* zi, int N, float scale) {
-  stage_cc<R, FWD, FAST, ST>(T, zr, zi, __ffs(N / R) - 1, 1, scale);
+  stage_cc<R, FWD, FAST, ST, LOWREG>(T, zr, zi, __ffs(N / R) - 1, 1, scale);
 }
 
 // skipB: leave out the type-B stage (S = 1) because stage_b_conv does it fused with the product.
 // T: the twiddle table (tensor-core modes; ignored by the fp32 mode CM = 0).
-template <int CM, bool FWD, typename ST>
+// TABLE: twiddles from T (default for tensor cores; the fp32 kernels that allocate a table pass true too: the
+// table's entries are products of two correctly rounded sincospif values, ~2 ulp, and save a sincospif per element).
+template <int CM, bool FWD, typename ST, bool TABLE = (CM != 0)>
 __device__ void monarch_fft(const Tw& T, ST* zr, ST* zi, int log2N, bool scaled, bool skipB = false) {
-  constexpr bool TC = CM != 0, BF = CM == 2, FAST = CM != 0;
+  constexpr bool TC = CM != 0, BF = CM == 2, FAST = TABLE;
   const int N = 1 << log2N, J = (log2N - 1) / 4, r1log = log2N - 4 * J, R1 = 1 << r1log;
   const float s16 = scaled ? 1.0f / 16.0f : 1.0f, s1 = scaled ? 1.0f / R1 : 1.0f;
   // stages 2..J+1 are radix 16 with stride S = 16^(J+1-s)
@@ -369,16 +372,16 @@ __device__ void monarch_fft(const Tw& T, ST* zr, ST* zi, int log2N, bool scaled,
     const int lS = 4 * (J + 1 - s), S = 1 << lS, O = N / (16 * S);
     if (TC && S >= 8) stage_mma_a<BF, FWD, ST>(T, zr, zi, lS, O, s16);
     else if (TC && S == 1 && N >= 256) { if (!skipB) stage_mma_b<BF, FWD, ST>(T, zr, zi, N, s16); }
-    else stage_cc<16, FWD, FAST, ST>(T, zr, zi, lS, O, s16);
+    else stage_cc<16, FWD, FAST, ST, TC>(T, zr, zi, lS, O, s16);
   };
   auto first = [&]() {
     switch (R1) {
-      case 2: stage_first_cc<2, FWD, FAST, ST>(T, zr, zi, N, s1); break;
-      case 4: stage_first_cc<4, FWD, FAST, ST>(T, zr, zi, N, s1); break;
-      case 8: stage_first_cc<8, FWD, FAST, ST>(T, zr, zi, N, s1); break;
+      case 2: stage_first_cc<2, FWD, FAST, ST, TC>(T, zr, zi, N, s1); break;
+      case 4: stage_first_cc<4, FWD, FAST, ST, TC>(T, zr, zi, N, s1); break;
+      case 8: stage_first_cc<8, FWD, FAST, ST, TC>(T, zr, zi, N, s1); break;
       default:
         if (TC) stage_mma_a<BF, FWD, ST>(T, zr, zi, log2N - 4, 1, s1);
-        else stage_first_cc<16, FWD, FAST, ST>(T, zr, zi, N, s1);
+        else stage_first_cc<16, FWD, FAST, ST, TC>(T, zr, zi, N, s1);
     }
   };
   if (FWD) {

@@ -97,8 +97,8 @@ public final class FlashButterflyConv implements AutoCloseable {
     return planes + 8 * (128 + Math.max(1, n / 128));
   }
 
-  /** Shared memory of the dk/dD block: two fp32 planes. */
-  static int dkSmemBytes(int n) { return 8 * (n + n / 32); }
+  /** Shared memory of the dk/dD block: two fp32 planes and the twiddle table. */
+  static int dkSmemBytes(int n) { return smemBytes(n, false); }
 
   /**
    * Default threads per block. FP32 (CUDA cores, 128 registers): one per radix-16 column, 64..512. Tensor cores

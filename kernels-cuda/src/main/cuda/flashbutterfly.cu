@@ -137,11 +137,14 @@ __device__ void fb_conv_forward(const IO* __restrict__ u, const float2* __restri
   }
 }
 
-// Tensor-core kernels with 16-bit I/O or 16-bit shared memory are capped at 64 registers (two 512-thread blocks,
-// or four of 256, per SM where shared memory allows: 32 warps instead of 16); the others keep 128 (fp32 I/O with
-// fp32 shared memory spills at 64).
+// Tensor-core kernels with 16-bit I/O or 16-bit shared memory are capped at 64 registers and take up to 1024
+// threads (a 32K-point block, alone on its SM, can then run 32 warps; smaller FFTs run several blocks of 64-256
+// threads per SM); the others keep 128 registers and at most 512 threads (fp32 I/O with fp32 shared memory
+// spills at 64).
+#define FB_CAP64(IO, CM, ST) (CM != 0 && (sizeof(IO) == 2 || sizeof(ST) == 2))
 #define FB_CONV(NAME, IO, CM, ST)                                                                          \
-  extern "C" __global__ void __launch_bounds__(512, CM != 0 && (sizeof(IO) == 2 || sizeof(ST) == 2) ? 2 : 1) NAME(const IO* __restrict__ u, const float2* __restrict__ kf, \
+  extern "C" __global__ void __launch_bounds__(FB_CAP64(IO, CM, ST) ? 1024 : 512, 1) NAME(                  \
+      const IO* __restrict__ u, const float2* __restrict__ kf,                                               \
       const float* __restrict__ D, IO* __restrict__ y, int B, int H, int L, int log2N, int flags) {      \
     fb_conv_forward<IO, CM, ST>(u, kf, D, y, B, H, L, log2N, flags);                                     \
   }

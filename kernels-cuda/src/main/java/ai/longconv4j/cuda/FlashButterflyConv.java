@@ -122,15 +122,19 @@ public final class FlashButterflyConv implements AutoCloseable {
   public int threads() { return threads; }
 
   /**
-   * Overrides the threads per block (a multiple of 32 in [32, 512]); fewer threads per block leave room
-   * for more blocks per multiprocessor (the kernel uses up to 128 registers per thread).
+   * Overrides the threads per block: a multiple of 32 in [32, {@link #maxThreads()}]. Fewer threads per block leave
+   * room for more blocks per multiprocessor; the tensor-core kernels with 16-bit I/O or 16-bit shared memory use
+   * 64 registers per thread and take up to 1024 threads, the others up to 128 registers and 512 threads.
    */
   public FlashButterflyConv threads(int t) {
-    if (t < 32 || t > 512 || t % 32 != 0)
-      throw new IllegalArgumentException("FlashButterflyConv.threads: need a multiple of 32 in [32, 512], got " + t);
+    if (t < 32 || t > 1024 || t % 32 != 0)
+      throw new IllegalArgumentException("FlashButterflyConv.threads: need a multiple of 32 in [32, 1024], got " + t);
     threads = t;
     return this;
   }
+
+  /** The most threads per block the plan's kernel takes (1024 for the 64-register kernels, else 512). */
+  public int maxThreads() { return compute != Precision.FP32 && (io.bytes() == 2 || smem16) ? 1024 : 512; }
 
   /**
    * With tensor cores and N >= 256, whether the last forward stage, the product with the spectrum and the
@@ -263,6 +267,9 @@ public final class FlashButterflyConv implements AutoCloseable {
     if (B < 1 || u.bytes() < need || y.bytes() < need)
       throw new IllegalArgumentException("FlashButterflyConv." + op + ": input and output must hold (B=" + B + ", H=" + h + ", L=" + l
           + ") " + io + " = " + need + " bytes, got " + u.bytes() + " and " + y.bytes());
+    if (threads > maxThreads())
+      throw new IllegalArgumentException("FlashButterflyConv." + op + ": " + threads + " threads per block; " + kernelName()
+          + " takes at most " + maxThreads());
     device.module(MODULE).kernel(kernelName())
         .launch(device.stream(), (B + 1) / 2, h, threads, smemBytes(n, smem16), u, kf, d, y, B, h, l, log2n,
             (fused ? 1 : 0) | flags);

@@ -159,9 +159,23 @@ class FlashButterflyGpuTest {
     check(io, compute, tol, mode, B, H, L, Lk, fused, null);
   }
 
-  /** smem16: null keeps the plan's default storage. */
+  /** 1024 threads per block (the 64-register kernels: 16-bit I/O), default storage. */
+  @ParameterizedTest(name = "1024 threads {0} io, {1} compute, {3} B={4} H={5} L={6} Lk={7}")
+  @MethodSource("cases")
+  void thousandThreadsMatchDirectConvolution(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H,
+      int L, int Lk) {
+    assumeTrue(io != ElementType.F32, "1024-thread blocks: kernels with 16-bit I/O");
+    check(io, compute, tol, mode, B, H, L, Lk, true, null, 1024);
+  }
+
   private void check(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk,
       boolean fused, Boolean smem16) {
+    check(io, compute, tol, mode, B, H, L, Lk, fused, smem16, 0);
+  }
+
+  /** smem16: null keeps the plan's default storage; threads 0 keeps the plan's default. */
+  private void check(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk,
+      boolean fused, Boolean smem16, int threads) {
     var rng = new SplittableRandom(1000L * L + 31L * H + B + io.ordinal() * 7 + compute.ordinal() + mode.ordinal() * 13);
     float[] u = Reference.randn(rng, B * H * L, 1.0);
     float[] k = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk));
@@ -182,6 +196,7 @@ class FlashButterflyGpuTest {
          var du = io == ElementType.F32 ? dev.upload(u) : dev.upload(u16);
          var dy = dev.alloc((bytes + 3) / 4 * 4)) {
       if (smem16 != null) conv.smem16(smem16);
+      if (threads > 0) conv.threads(threads);
       if (mode == ConvMode.BIDIRECTIONAL) conv.setWeights(k, k1, Lk, D); else conv.setWeights(k, Lk, D);
       dy.fill32(0x7fc07fc0);   // poison: NaN as fp32, and each half is NaN as bf16 and as fp16
       conv.forward(du, dy, B);

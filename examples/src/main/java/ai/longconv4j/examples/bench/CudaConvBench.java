@@ -144,7 +144,7 @@ public final class CudaConvBench {
           new Object[] {ElementType.BF16, Precision.BF16, 0, true, null},
           new Object[] {ElementType.F16, Precision.F16, 0, true, null},
           new Object[] {ElementType.BF16, Precision.BF16, 0, false, null}));
-      for (int t : new int[] {64, 128, 256, 512})
+      for (int t : new int[] {64, 128, 256, 512, 1024})
         if (t != tDefault) vs.add(new Object[] {ElementType.BF16, Precision.BF16, t, true, null});
       if (nfft <= FlashButterflyConv.MAX_N_FP32_SMEM) vs.add(new Object[] {ElementType.BF16, Precision.BF16, 0, true, !sDefault});
       Object[][] variants = vs.toArray(new Object[0][]);

@@ -14,6 +14,8 @@
 # which the CUDA tests and CudaConvBench never touch; pass --drop '' to keep everything).
 # DIR defaults to <checkout>/.device (made git-ignored). The device tool sends the checkout it was started in:
 # copy DIR into an ignored folder of that checkout and name it in carry. Prints the size (limit: 64 MiB).
+# Maven runs offline (-o) unless MVN_OFFLINE= is set empty; EXTRA_MODULES adds JDK modules to the runtime
+# (e.g. jdk.jshell,jdk.compiler,jdk.jdi,jdk.internal.le for the Jupyter kernel).
 set -euo pipefail
 root=$(git rev-parse --show-toplevel)
 cd "$root"
@@ -38,7 +40,7 @@ jdk=$JAVA_HOME
 modulesJ="java.base,java.logging,java.management,java.sql,java.xml,java.naming,java.desktop,jdk.unsupported,jdk.zipfs,jdk.incubator.vector${EXTRA_MODULES:+,$EXTRA_MODULES}"
 rm -rf "$out" && mkdir -p "$out/cp" "$out/tests" "$out/tools"
 echo "building $modules (tests compiled, not run) ..."
-mvn -q -B -o -DskipTests -pl "$modules" -am package dependency:copy-dependencies -DincludeScope=test \
+mvn -q -B ${MVN_OFFLINE--o} -DskipTests -pl "$modules" -am package dependency:copy-dependencies -DincludeScope=test \
     -DexcludeGroupIds=ai.longconv4j -DoutputDirectory="$out/cp"
 for m in ${modules//,/ } lib; do
   for j in "$m"/target/*.jar; do
@@ -49,7 +51,7 @@ for g in ${drop//,/ }; do rm -f "$out"/cp/$g; done
 for m in ${tests//,/ }; do
   [ -d "$m/target/test-classes" ] && cp -r "$m/target/test-classes" "$out/tests/$(echo "$m" | tr / _)"
 done
-mvn -q -B -o dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.14.4 \
+mvn -q -B ${MVN_OFFLINE--o} dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.14.4 \
     -DoutputDirectory="$out/tools" >/dev/null
 for f in "${adds[@]+"${adds[@]}"}"; do cp "$f" "$out/"; done
 echo "linking a Java runtime from $jdk ..."

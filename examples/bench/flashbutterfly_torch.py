@@ -85,6 +85,25 @@ def main():
                 rows.append((f"torch fftconv {str(dt).split('.')[-1]}", B, H, L, ms, io / ms / 1e6, err, peak))
                 r = rows[-1]
                 print(f"{r[0]:<28} B={B} H={H} L={L:<6} {ms:9.3f} ms {r[5]:8.1f} GB/s  relerr {err:.2e}  mem {peak / 1e9:.2f} GB")
+                if dt != torch.float16:   # forward + backward (du, dk, dD) through autograd, k_f from k inside
+                    uu = u.detach().requires_grad_(True)
+                    kk = k.detach().requires_grad_(True)
+                    DD = D.detach().requires_grad_(True)
+                    dy = torch.rand_like(u) * 2 - 1
+
+                    def fb():
+                        yy = fftconv(uu, torch.fft.rfft(kk, n=2 * L), DD, L)
+                        uu.grad = kk.grad = DD.grad = None
+                        yy.backward(dy)
+
+                    torch.cuda.synchronize()
+                    base = torch.cuda.memory_allocated()
+                    torch.cuda.reset_peak_memory_stats()
+                    ms = median_ms(fb, reps)
+                    peak = torch.cuda.max_memory_allocated() - base
+                    rows.append((f"torch fwd+bwd {str(dt).split('.')[-1]}", B, H, L, ms, 3 * io / ms / 1e6, float("nan"), peak))
+                    print(f"{rows[-1][0]:<28} B={B} H={H} L={L:<6} {ms:9.3f} ms  mem {peak / 1e9:.2f} GB")
+                    del uu, kk, DD, dy
                 del u
             except torch.cuda.OutOfMemoryError as e:
                 print(f"L={L} {dt}: OOM {e}")

@@ -9,8 +9,11 @@
 // Two batch rows share one complex FFT: z = u[b] + i*u[b+1]; since the kernel is real,
 // ifft(fft(z) * Kf) = y[b] + i*y[b+1]. One block per (batch pair, channel); blocks of one channel are
 // adjacent in launch order so Kf[h] is read from HBM once and then from L2.
-// The 2N (complex) intermediates never leave shared memory: 8 * (N + N/32) bytes per block.
-// Backward: du comes from the same kernel with flags bit 1 (conjugate spectrum); dk and dD are not written yet.
+// The 2N (complex) intermediates never leave shared memory: 2 * (N + N/32) * sizeof(ST) bytes per block, then
+// (aligned to 16 B) the twiddle table of monarch.cuh: 8 * tw_entries(N) bytes.
+// Backward: du comes from the same kernel with flags bit 1 (conjugate spectrum); dk and dD from fb_conv_dk_*:
+//   dkt[h, m] = sum_b sum_n dy[b,h,n] u[b,h,(n-m) mod N]  (the gradient of the placed kernel kt, see below),
+//   dD[h] = sum_b sum_n dy[b,h,n] u[b,h,n].
 #include "monarch.cuh"
 
 // Kf[h] = Monarch-ordered FFT of kt[h] (fp32 on CUDA cores, unscaled). Grid (H), block <= 256, smem 8*(N+N/32).
@@ -21,7 +24,7 @@ fb_spectrum(const float* __restrict__ kt, float2* __restrict__ kf, int log2N) {
   float* zr = smem; float* zi = smem + P;
   for (int n = threadIdx.x; n < N; n += blockDim.x) { zr[SIDX(n)] = kt[(size_t)h * N + n]; zi[SIDX(n)] = 0.f; }
   __syncthreads();
-  monarch_fft<0, true>(zr, zi, log2N, false);
+  monarch_fft<0, true>(Tw{nullptr, nullptr, log2N}, zr, zi, log2N, false);
   for (int n = threadIdx.x; n < N; n += blockDim.x) kf[(size_t)h * N + n] = make_float2(zr[SIDX(n)], zi[SIDX(n)]);
 }
 
@@ -33,8 +36,33 @@ fb_spectrum_global(const float* __restrict__ kt, float* __restrict__ scratch, fl
   float* zr = scratch + (size_t)h * 2 * P; float* zi = zr + P;
   for (int n = threadIdx.x; n < N; n += blockDim.x) { zr[SIDX(n)] = kt[(size_t)h * N + n]; zi[SIDX(n)] = 0.f; }
   __syncthreads();
-  monarch_fft<0, true>(zr, zi, log2N, false);
+  monarch_fft<0, true>(Tw{nullptr, nullptr, log2N}, zr, zi, log2N, false);
   for (int n = threadIdx.x; n < N; n += blockDim.x) kf[(size_t)h * N + n] = make_float2(zr[SIDX(n)], zi[SIDX(n)]);
+}
+
+// Byte offset of the twiddle table behind the two planes.
+__device__ __forceinline__ int tw_offset(int P, int stBytes) { return (2 * P * stBytes + 15) & ~15; }
+
+// (zr, zi)[n] = (p0[n], p1[n]) for n < Lin, zero up to N (p1 == nullptr: zero). U loads in flight per thread:
+// latency, not bandwidth, bounded the global phases with one.
+template <typename IO, typename ST>
+__device__ __forceinline__ void load_pair(ST* zr, ST* zi, const IO* p0, const IO* p1, int Lin, int N) {
+  constexpr int U = 8;
+  const int T = blockDim.x;
+  for (int n0 = threadIdx.x; n0 < N; n0 += U * T) {
+    float a[U], b[U];
+#pragma unroll
+    for (int j = 0; j < U; ++j) {
+      const int n = n0 + j * T;
+      a[j] = n < Lin ? ld(p0 + n) : 0.f;
+      b[j] = (p1 != nullptr && n < Lin) ? ld(p1 + n) : 0.f;
+    }
+#pragma unroll
+    for (int j = 0; j < U; ++j) {
+      const int n = n0 + j * T;
+      if (n < N) { st(zr + SIDX(n), a[j]); st(zi + SIDX(n), b[j]); }
+    }
+  }
 }
 
 // Grid (ceil(B/2), H), block a multiple of 32 (at most 512), dynamic smem 2*(N+N/32)*sizeof(ST) bytes.
@@ -54,30 +82,17 @@ __device__ void fb_conv_forward(const IO* __restrict__ u, const float2* __restri
   ST* zr = smem; ST* zi = smem + P;
   const IO* u0 = u + ((size_t)b0 * H + h) * L;
   const IO* u1 = u0 + (size_t)H * L;
-  // Global phases issue U independent loads per thread before the first use (latency, not bandwidth, bound them).
-  constexpr int U = 8;
+  constexpr int U = 8;   // loads in flight per thread in the global phases
   const int T = blockDim.x;
-  for (int n0 = threadIdx.x; n0 < N; n0 += U * T) {
-    float a[U], b[U];
-#pragma unroll
-    for (int j = 0; j < U; ++j) {
-      const int n = n0 + j * T;
-      a[j] = n < Lin ? ld(u0 + n) : 0.f;
-      b[j] = (two && n < Lin) ? ld(u1 + n) : 0.f;
-    }
-#pragma unroll
-    for (int j = 0; j < U; ++j) {
-      const int n = n0 + j * T;
-      if (n < N) { st(zr + SIDX(n), a[j]); st(zi + SIDX(n), b[j]); }
-    }
-  }
+  load_pair(zr, zi, u0, two ? u1 : nullptr, Lin, N);
+  const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + tw_offset(P, sizeof(ST))), log2N);
   __syncthreads();
   const float2* k = kf + (size_t)h * N;
   const float conj = (flags & 2) ? -1.0f : 1.0f;   // -1: multiply by conj(Kf): the adjoint (du = K^T dy)
   const bool fused = (flags & 1) && CM != 0 && N >= 256;   // tensor cores: last stage + product + first inverse stage in one pass
-  monarch_fft<CM, true>(zr, zi, log2N, true, fused);
+  monarch_fft<CM, true, ST, true>(tw, zr, zi, log2N, true, fused);
   if (fused) {
-    if constexpr (CM != 0) stage_b_conv<CM == 2>(zr, zi, N, 1.0f / 16.0f, k, conj);
+    if constexpr (CM != 0) stage_b_conv<CM == 2>(tw, zr, zi, N, 1.0f / 16.0f, k, conj);
   } else {
     for (int n0 = threadIdx.x; n0 < N; n0 += U * T) {
       float2 w[U];
@@ -99,7 +114,7 @@ __device__ void fb_conv_forward(const IO* __restrict__ u, const float2* __restri
     }
   }
   __syncthreads();
-  monarch_fft<CM, false>(zr, zi, log2N, false, fused);
+  monarch_fft<CM, false, ST, true>(tw, zr, zi, log2N, false, fused);
   const float d = D[h];
   IO* y0 = y + ((size_t)b0 * H + h) * L;
   IO* y1 = y0 + (size_t)H * L;
@@ -122,8 +137,14 @@ __device__ void fb_conv_forward(const IO* __restrict__ u, const float2* __restri
   }
 }
 
+// Tensor-core kernels with 16-bit I/O or 16-bit shared memory are capped at 64 registers and take up to 1024
+// threads (a 32K-point block, alone on its SM, can then run 32 warps; smaller FFTs run several blocks of 64-256
+// threads per SM); the others keep 128 registers and at most 512 threads (fp32 I/O with fp32 shared memory
+// spills at 64).
+#define FB_CAP64(IO, CM, ST) (CM != 0 && (sizeof(IO) == 2 || sizeof(ST) == 2))
 #define FB_CONV(NAME, IO, CM, ST)                                                                          \
-  extern "C" __global__ void __launch_bounds__(512) NAME(const IO* __restrict__ u, const float2* __restrict__ kf, \
+  extern "C" __global__ void __launch_bounds__(FB_CAP64(IO, CM, ST) ? 1024 : 512, 1) NAME(                  \
+      const IO* __restrict__ u, const float2* __restrict__ kf,                                               \
       const float* __restrict__ D, IO* __restrict__ y, int B, int H, int L, int log2N, int flags) {      \
     fb_conv_forward<IO, CM, ST>(u, kf, D, y, B, H, L, log2N, flags);                                     \
   }
@@ -137,3 +158,77 @@ FB_CONV(fb_conv_fwd_f32_bf16_s16, float, 2, __nv_bfloat16)
 FB_CONV(fb_conv_fwd_f32_f16_s16, float, 1, __half)
 FB_CONV(fb_conv_fwd_bf16_bf16_s16, __nv_bfloat16, 2, __nv_bfloat16)
 FB_CONV(fb_conv_fwd_f16_f16_s16, __half, 1, __half)
+
+// Kernel and D gradients, fp32 CUDA-core stages (the gradient sums B products; fp32 keeps it at 1e-6):
+//   dkt[m] = sum_b sum_n dy[b,h,n] u[b,h,(n-m) mod N]: one complex FFT per batch pair for u (z = u[b] + i u[b+1])
+//   and one for dy; Re(ifft(conj(Zu) * Zdy)) = corr(u[b], dy[b]) + corr(u[b+1], dy[b+1]) (the cross terms are
+//   purely imaginary). Summed over pairs in frequency (in P), one inverse FFT at the end.
+//   Written out: dk[h, j] = dkt[j] (j < Lk); bidirectional also dk[H*Lk + h*Lk + j] = dkt[N-1-j] (lag -(j+1)).
+//   dD[h] = sum_b sum_n dy u.
+// Grid (H), block a multiple of 32 (<= 512), dynamic smem 8*(N+N/32) + twiddle table (N <= 16K). scratch: (H, 2, N) float2
+// (the u spectrum of the current pair, and P); each thread reads back only what it wrote, so no grid sync.
+template <typename IO>
+__device__ void fb_conv_dk(const IO* __restrict__ u, const IO* __restrict__ dy, float* __restrict__ dk,
+                           float* __restrict__ dD, float2* __restrict__ scratch, int B, int H, int L, int Lk, int log2N,
+                           int bidir) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  __shared__ float red[32];
+  float* zr = reinterpret_cast<float*>(smem_raw);
+  const int N = 1 << log2N, P = N + (N >> 5), h = blockIdx.x, T = blockDim.x;
+  float* zi = zr + P;
+  const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + tw_offset(P, 4)), log2N);   // first used after a barrier
+  const int Lin = L < N ? L : N;
+  float2* su = scratch + (size_t)h * 2 * N;
+  float2* acc = su + N;
+  float dsum = 0.f;
+  for (int b0 = 0; b0 < B; b0 += 2) {
+    const bool two = b0 + 1 < B;
+    const IO* u0 = u + ((size_t)b0 * H + h) * L;
+    const IO* d0 = dy + ((size_t)b0 * H + h) * L;
+    const IO* u1 = two ? u0 + (size_t)H * L : nullptr;
+    const IO* d1 = two ? d0 + (size_t)H * L : nullptr;
+    for (int n = threadIdx.x; n < L; n += T)
+      dsum += ld(u0 + n) * ld(d0 + n) + (two ? ld(u1 + n) * ld(d1 + n) : 0.f);
+    load_pair(zr, zi, u0, u1, Lin, N);
+    __syncthreads();
+    monarch_fft<0, true, float, true>(tw, zr, zi, log2N, false);
+    for (int n = threadIdx.x; n < N; n += T) su[n] = make_float2(zr[SIDX(n)], zi[SIDX(n)]);
+    __syncthreads();
+    load_pair(zr, zi, d0, d1, Lin, N);
+    __syncthreads();
+    monarch_fft<0, true, float, true>(tw, zr, zi, log2N, false);
+    for (int n = threadIdx.x; n < N; n += T) {   // acc += conj(Zu) * Zdy (same n per thread as su's writes)
+      const float2 a = su[n];
+      const float br = zr[SIDX(n)], bi = zi[SIDX(n)];
+      const float2 p = make_float2(a.x * br + a.y * bi, a.x * bi - a.y * br);
+      if (b0 == 0) acc[n] = p; else { const float2 q = acc[n]; acc[n] = make_float2(q.x + p.x, q.y + p.y); }
+    }
+    __syncthreads();
+  }
+  const float invN = 1.0f / (float)N;   // exact
+  for (int n = threadIdx.x; n < N; n += T) { const float2 q = acc[n]; zr[SIDX(n)] = q.x * invN; zi[SIDX(n)] = q.y * invN; }
+  __syncthreads();
+  monarch_fft<0, false, float, true>(tw, zr, zi, log2N, false);
+  for (int j = threadIdx.x; j < Lk; j += T) {
+    dk[(size_t)h * Lk + j] = zr[SIDX(j)];
+    if (bidir) dk[(size_t)H * Lk + (size_t)h * Lk + j] = zr[SIDX(N - 1 - j)];
+  }
+  for (int o = 16; o > 0; o >>= 1) dsum += __shfl_xor_sync(0xffffffffu, dsum, o);
+  if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = dsum;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    float s = 0.f;
+    for (int w = 0; w < (T >> 5); ++w) s += red[w];
+    dD[h] = s;
+  }
+}
+
+#define FB_DK(NAME, IO)                                                                                         \
+  extern "C" __global__ void __launch_bounds__(512) NAME(const IO* __restrict__ u, const IO* __restrict__ dy,    \
+      float* __restrict__ dk, float* __restrict__ dD, float2* __restrict__ scratch, int B, int H, int L, int Lk, \
+      int log2N, int bidir) {                                                                                   \
+    fb_conv_dk<IO>(u, dy, dk, dD, scratch, B, H, L, Lk, log2N, bidir);                                          \
+  }
+FB_DK(fb_conv_dk_f32, float)
+FB_DK(fb_conv_dk_bf16, __nv_bfloat16)
+FB_DK(fb_conv_dk_f16, __half)

@@ -38,21 +38,48 @@ __constant__ float W16I[16] = {0.000000000f, -0.382683432f, -0.707106781f, -0.92
     -0.923879533f, -0.707106781f, -0.382683432f, 0.000000000f, 0.382683432f, 0.707106781f,
     0.923879533f, 1.000000000f, 0.923879533f, 0.707106781f, 0.382683432f};
 
-// (c, s) = exp(sign * 2*pi*i * num / M), M a power of two, 0 <= num < M.
+// Twiddle table in shared memory (tensor-core paths): w(j) = exp(-2*pi*i*j/N) = hi[j >> 7] * lo[j & 127],
+// lo[b] = w(b) (128 entries), hi[a] = w(128 a) (max(1, N/128) entries): 3 KB at N = 32K, built once per block
+// with sincospif. It replaces a __sincosf and an IEEE division per element per stage, and the lane-divergent
+// constant-memory reads that built the DFT fragments.
+struct Tw { const float2* lo; const float2* hi; int log2N; };
+constexpr int TW_LO = 128;
+__host__ __device__ constexpr int tw_entries(int N) { return TW_LO + (N >= TW_LO ? N / TW_LO : 1); }
+
+__device__ __forceinline__ Tw tw_init(float2* t, int log2N) {
+  const int N = 1 << log2N;
+  const float inv = 2.0f / (float)N;   // exact (N a power of two)
+  for (int i = threadIdx.x; i < tw_entries(N); i += blockDim.x) {
+    const int j = i < TW_LO ? i : (i - TW_LO) * TW_LO;
+    float s, c; sincospif(-(float)j * inv, &s, &c);
+    t[i] = make_float2(c, s);
+  }
+  return Tw{t, t + TW_LO, log2N};
+}
+
+// w(j) for 0 <= j < N
+__device__ __forceinline__ float2 tw_at(const Tw& T, int j) {
+  const float2 a = T.hi[j >> 7], b = T.lo[j & (TW_LO - 1)];
+  return make_float2(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
+}
+
+// (c, s) = exp(sign * 2*pi*i * num / M), M = 2^lM <= N, 0 <= num < M. FAST: from the table; else sincospif (fp32 twin).
 template <bool FAST>
-__device__ __forceinline__ void twiddle(int num, int M, float sign, float& c, float& s) {
+__device__ __forceinline__ void twiddle(const Tw& T, int num, int lM, float sign, float& c, float& s) {
   if (FAST) {
-    int q = num > (M >> 1) ? num - M : num;   // angle in (-pi, pi]: __sincosf is accurate there
-    __sincosf(sign * 6.283185307179586f * (float)q / (float)M, &s, &c);
+    const float2 w = tw_at(T, num << (T.log2N - lM));
+    c = w.x; s = -sign * w.y;   // the table holds exp(-...): sign +1 conjugates it
   } else {
-    sincospif(sign * 2.0f * (float)num / (float)M, &s, &c);
+    sincospif(sign * 2.0f * (float)num / (float)(1 << lM), &s, &c);
   }
 }
 
 // One stage on CUDA cores: DFT of size R along an axis with stride S, O outer blocks (N = O * R * S).
-template <int R, bool FWD, bool FAST, typename ST>
-__device__ void stage_cc(ST* zr, ST* zi, int lS, int O, float scale) {
-  const int S = 1 << lS, M = R * S;
+// LOWREG (64-register kernels): the outputs one at a time (no full unroll of the k loop).
+template <int R, bool FWD, bool FAST, typename ST, bool LOWREG = false>
+__device__ void stage_cc(const Tw& T, ST* zr, ST* zi, int lS, int O, float scale) {
+  constexpr int lR = R == 2 ? 1 : R == 4 ? 2 : R == 8 ? 3 : 4;
+  const int S = 1 << lS, M = R * S, lM = lR + lS;
   const float sg = FWD ? 1.0f : -1.0f;   // conjugate the DFT matrix for the inverse
   for (int it = threadIdx.x; it < O * S; it += blockDim.x) {
     const int o = it >> lS, c = it & (S - 1), base = o * M + c;
@@ -62,12 +89,13 @@ __device__ void stage_cc(ST* zr, ST* zi, int lS, int O, float scale) {
     if (!FWD && c != 0) {
 #pragma unroll
       for (int r = 1; r < R; ++r) {
-        float tc, ts; twiddle<FAST>((r * c) & (M - 1), M, 1.0f, tc, ts);
+        float tc, ts; twiddle<FAST>(T, (r * c) & (M - 1), lM, 1.0f, tc, ts);
         const float a = xr[r] * tc - xi[r] * ts, b = xr[r] * ts + xi[r] * tc;
         xr[r] = a; xi[r] = b;
       }
     }
-#pragma unroll
+    // Tensor-core kernels (64-register cap) use R = 16 here only for N < 256: one output at a time there.
+#pragma unroll (LOWREG && R == 16 ? 1 : R)
     for (int k = 0; k < R; ++k) {
       float ar = 0.f, ai = 0.f;
 #pragma unroll
@@ -79,7 +107,7 @@ __device__ void stage_cc(ST* zr, ST* zi, int lS, int O, float scale) {
       }
       if (FWD) {
         float tc = 1.f, ts = 0.f;
-        if (c != 0 && k != 0) twiddle<FAST>((k * c) & (M - 1), M, -1.0f, tc, ts);
+        if (c != 0 && k != 0) twiddle<FAST>(T, (k * c) & (M - 1), lM, -1.0f, tc, ts);
         tc *= scale; ts *= scale;
         const float a = ar * tc - ai * ts, b = ar * ts + ai * tc;
         ar = a; ai = b;
@@ -121,21 +149,25 @@ struct FragA { uint32_t re[4], im[4], nim[4]; };
 // F16 as a B operand (row r, col k), for the two column halves j: register q holds rows 2t + 8q + {0,1}, col 8j + g.
 struct FragB { uint32_t re[2][2], im[2][2], nim[2][2]; };
 
+// W16[m] = exp(-2*pi*i*m/16) = w(m * N/16) from the table
+__device__ __forceinline__ float2 w16(const Tw& T, int m) { return tw_at(T, m << (T.log2N - 4)); }
+
 template <bool BF16>
-__device__ void make_frag_a(FragA& f) {
+__device__ void make_frag_a(const Tw& T, FragA& f) {
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
     const int row = g + 8 * (i & 1), col = 2 * t + 8 * (i >> 1);
     const int m0 = (row * col) & 15, m1 = (row * (col + 1)) & 15;
-    f.re[i] = pack2<BF16>(W16R[m0], W16R[m1]);
-    f.im[i] = pack2<BF16>(W16I[m0], W16I[m1]);
-    f.nim[i] = pack2<BF16>(-W16I[m0], -W16I[m1]);
+    const float2 w0 = w16(T, m0), w1 = w16(T, m1);
+    f.re[i] = pack2<BF16>(w0.x, w1.x);
+    f.im[i] = pack2<BF16>(w0.y, w1.y);
+    f.nim[i] = pack2<BF16>(-w0.y, -w1.y);
   }
 }
 
 template <bool BF16>
-__device__ void make_frag_b(FragB& f) {
+__device__ void make_frag_b(const Tw& T, FragB& f) {
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
 #pragma unroll
   for (int j = 0; j < 2; ++j)
@@ -143,63 +175,89 @@ __device__ void make_frag_b(FragB& f) {
     for (int q = 0; q < 2; ++q) {
       const int row = 2 * t + 8 * q, col = 8 * j + g;
       const int m0 = (row * col) & 15, m1 = ((row + 1) * col) & 15;
-      f.re[j][q] = pack2<BF16>(W16R[m0], W16R[m1]);
-      f.im[j][q] = pack2<BF16>(W16I[m0], W16I[m1]);
-      f.nim[j][q] = pack2<BF16>(-W16I[m0], -W16I[m1]);
+      const float2 w0 = w16(T, m0), w1 = w16(T, m1);
+      f.re[j][q] = pack2<BF16>(w0.x, w1.x);
+      f.im[j][q] = pack2<BF16>(w0.y, w1.y);
+      f.nim[j][q] = pack2<BF16>(-w0.y, -w1.y);
     }
 }
 
 // Type A: radix-16 along an axis with stride S (S >= 8, multiple of 8), O outer blocks. Each warp takes
-// 16 x 8 tiles: it loads the whole tile into registers (B operand) before any lane stores, so in place is safe.
-template <bool BF16, bool FWD, typename ST>
-__device__ void stage_mma_a(ST* zr, ST* zi, int lS, int O, float scale) {
-  FragA F; make_frag_a<BF16>(F);   // built per stage (a few dozen instructions) so it is not live across the kernel
+// 16 x 8 tiles, NT at a time (independent loads and MMAs in flight: ILP); it loads its tiles into registers
+// (B operands) before any lane stores, so in place is safe.
+template <bool BF16, bool FWD, int NT, typename ST>
+__device__ __forceinline__ void tiles_a(const Tw& T, const FragA& F, ST* zr, ST* zi, int lS, const int* tile,
+                                        float scale) {
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-  const int S = 1 << lS, M = 16 * S, cols = S >> 3, ntiles = O * cols;
-  for (int tile = warp; tile < ntiles; tile += nw) {
-    const int o = tile >> (lS - 3), c0 = (tile & (cols - 1)) * 8, base = o * M;
+  const int S = 1 << lS, M = 16 * S, cols = S >> 3;
+  float ar[NT][4], ai[NT][4];
+#pragma unroll
+  for (int v = 0; v < NT; ++v) {
+    const int o = tile[v] >> (lS - 3), c0 = (tile[v] & (cols - 1)) * 8, base = o * M;
     float br[4], bi[4];
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
       const int r = 2 * t + (q & 1) + 8 * (q >> 1), idx = SIDX(base + r * S + c0 + g);
       br[q] = ld(zr + idx); bi[q] = ld(zi + idx);
       if (!FWD) {
-        float tc, ts; twiddle<true>((r * (c0 + g)) & (M - 1), M, 1.0f, tc, ts);
+        float tc, ts; twiddle<true>(T, (r * (c0 + g)) & (M - 1), lS + 4, 1.0f, tc, ts);
         const float a = br[q] * tc - bi[q] * ts, b = br[q] * ts + bi[q] * tc;
         br[q] = a; bi[q] = b;
       }
     }
     const uint32_t xr0 = pack2<BF16>(br[0], br[1]), xr1 = pack2<BF16>(br[2], br[3]);
     const uint32_t xi0 = pack2<BF16>(bi[0], bi[1]), xi1 = pack2<BF16>(bi[2], bi[3]);
-    float ar[4] = {0.f, 0.f, 0.f, 0.f}, ai[4] = {0.f, 0.f, 0.f, 0.f};
-    mma16816<BF16>(ar, F.re, xr0, xr1);
-    if (FWD) mma16816<BF16>(ar, F.nim, xi0, xi1);
-    else     mma16816<BF16>(ar, F.im, xi0, xi1);
-    mma16816<BF16>(ai, F.re, xi0, xi1);
-    if (FWD) mma16816<BF16>(ai, F.im, xr0, xr1);
-    else     mma16816<BF16>(ai, F.nim, xr0, xr1);
-    __syncwarp();
+#pragma unroll
+    for (int q = 0; q < 4; ++q) { ar[v][q] = 0.f; ai[v][q] = 0.f; }
+    mma16816<BF16>(ar[v], F.re, xr0, xr1);
+    if (FWD) mma16816<BF16>(ar[v], F.nim, xi0, xi1);
+    else     mma16816<BF16>(ar[v], F.im, xi0, xi1);
+    mma16816<BF16>(ai[v], F.re, xi0, xi1);
+    if (FWD) mma16816<BF16>(ai[v], F.im, xr0, xr1);
+    else     mma16816<BF16>(ai[v], F.nim, xr0, xr1);
+  }
+  __syncwarp();
+#pragma unroll
+  for (int v = 0; v < NT; ++v) {
+    const int o = tile[v] >> (lS - 3), c0 = (tile[v] & (cols - 1)) * 8, base = o * M;
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
       const int k = g + 8 * (q >> 1), c = c0 + 2 * t + (q & 1), idx = SIDX(base + k * S + c);
-      float vr = ar[q], vi = ai[q];
+      float vr = ar[v][q], vi = ai[v][q];
       if (FWD) {
-        float tc, ts; twiddle<true>((k * c) & (M - 1), M, -1.0f, tc, ts);
+        float tc, ts; twiddle<true>(T, (k * c) & (M - 1), lS + 4, -1.0f, tc, ts);
         tc *= scale; ts *= scale;
         const float a = vr * tc - vi * ts, b = vr * ts + vi * tc;
         vr = a; vi = b;
       }
       st(zr + idx, vr); st(zi + idx, vi);
     }
-    __syncwarp();
   }
+  __syncwarp();
+}
+
+#ifndef FB_TILES_A
+#define FB_TILES_A 2
+#endif
+template <bool BF16, bool FWD, typename ST>
+__device__ void stage_mma_a(const Tw& T, ST* zr, ST* zi, int lS, int O, float scale) {
+  FragA F; make_frag_a<BF16>(T, F);   // built per stage (a few dozen instructions) so it is not live across the kernel
+  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  const int ntiles = O * ((1 << lS) >> 3);
+  int tile = warp;
+  if constexpr (FB_TILES_A == 2) {
+    for (; tile + nw < ntiles; tile += 2 * nw) {
+      const int tl[2] = {tile, tile + nw};
+      tiles_a<BF16, FWD, 2, ST>(T, F, zr, zi, lS, tl, scale);
+    }
+  }
+  for (; tile < ntiles; tile += nw) tiles_a<BF16, FWD, 1, ST>(T, F, zr, zi, lS, &tile, scale);
 }
 
 // Type B: the last axis (S = 1): rows of 16 contiguous values, Y = X @ F16, tiles of 16 rows (N >= 256).
 template <bool BF16, bool FWD, typename ST>
-__device__ void stage_mma_b(ST* zr, ST* zi, int N, float scale) {
-  FragB F; make_frag_b<BF16>(F);
+__device__ void stage_mma_b(const Tw& T, ST* zr, ST* zi, int N, float scale) {
+  FragB F; make_frag_b<BF16>(T, F);
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
   for (int tile = warp; tile < (N >> 8); tile += nw) {
@@ -237,8 +295,8 @@ __device__ void stage_mma_b(ST* zr, ST* zi, int N, float scale) {
 // the A-operand layout of the inverse MMA, so the spectrum tile never goes back to shared memory.
 // k: the kernel spectrum (N complex) in Monarch order; scale: the forward stage's 1/16; conj = -1 uses conj(k).
 template <bool BF16, typename ST>
-__device__ void stage_b_conv(ST* zr, ST* zi, int N, float scale, const float2* __restrict__ k, float conj) {
-  FragB F; make_frag_b<BF16>(F);
+__device__ void stage_b_conv(const Tw& T, ST* zr, ST* zi, int N, float scale, const float2* __restrict__ k, float conj) {
+  FragB F; make_frag_b<BF16>(T, F);
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
   for (int tile = warp; tile < (N >> 8); tile += nw) {
@@ -295,32 +353,35 @@ __device__ void stage_b_conv(ST* zr, ST* zi, int N, float scale, const float2* _
 // ---- whole transforms ------------------------------------------------------------------------
 // CM: compute mode. 0 = fp32 on CUDA cores, 1 = fp16 tensor cores, 2 = bf16 tensor cores.
 // Forward: if SCALED, each stage multiplies by 1/R_s, so the transform carries 1/N (keeps 16-bit operands in range).
-template <int R, bool FWD, bool FAST, typename ST>
-__device__ __forceinline__ void stage_first_cc(ST* zr, ST* zi, int N, float scale) {
-  stage_cc<R, FWD, FAST, ST>(zr, zi, __ffs(N / R) - 1, 1, scale);
+template <int R, bool FWD, bool FAST, typename ST, bool LOWREG>
+__device__ __forceinline__ void stage_first_cc(const Tw& T, ST* zr, ST* zi, int N, float scale) {
+  stage_cc<R, FWD, FAST, ST, LOWREG>(T, zr, zi, __ffs(N / R) - 1, 1, scale);
 }
 
 // skipB: leave out the type-B stage (S = 1) because stage_b_conv does it fused with the product.
-template <int CM, bool FWD, typename ST>
-__device__ void monarch_fft(ST* zr, ST* zi, int log2N, bool scaled, bool skipB = false) {
-  constexpr bool TC = CM != 0, BF = CM == 2, FAST = CM != 0;
+// T: the twiddle table (tensor-core modes; ignored by the fp32 mode CM = 0).
+// TABLE: twiddles from T (default for tensor cores; the fp32 kernels that allocate a table pass true too: the
+// table's entries are products of two correctly rounded sincospif values, ~2 ulp, and save a sincospif per element).
+template <int CM, bool FWD, typename ST, bool TABLE = (CM != 0)>
+__device__ void monarch_fft(const Tw& T, ST* zr, ST* zi, int log2N, bool scaled, bool skipB = false) {
+  constexpr bool TC = CM != 0, BF = CM == 2, FAST = TABLE;
   const int N = 1 << log2N, J = (log2N - 1) / 4, r1log = log2N - 4 * J, R1 = 1 << r1log;
   const float s16 = scaled ? 1.0f / 16.0f : 1.0f, s1 = scaled ? 1.0f / R1 : 1.0f;
   // stages 2..J+1 are radix 16 with stride S = 16^(J+1-s)
   auto radix16 = [&](int s) {
     const int lS = 4 * (J + 1 - s), S = 1 << lS, O = N / (16 * S);
-    if (TC && S >= 8) stage_mma_a<BF, FWD, ST>(zr, zi, lS, O, s16);
-    else if (TC && S == 1 && N >= 256) { if (!skipB) stage_mma_b<BF, FWD, ST>(zr, zi, N, s16); }
-    else stage_cc<16, FWD, FAST, ST>(zr, zi, lS, O, s16);
+    if (TC && S >= 8) stage_mma_a<BF, FWD, ST>(T, zr, zi, lS, O, s16);
+    else if (TC && S == 1 && N >= 256) { if (!skipB) stage_mma_b<BF, FWD, ST>(T, zr, zi, N, s16); }
+    else stage_cc<16, FWD, FAST, ST, TC>(T, zr, zi, lS, O, s16);
   };
   auto first = [&]() {
     switch (R1) {
-      case 2: stage_first_cc<2, FWD, FAST, ST>(zr, zi, N, s1); break;
-      case 4: stage_first_cc<4, FWD, FAST, ST>(zr, zi, N, s1); break;
-      case 8: stage_first_cc<8, FWD, FAST, ST>(zr, zi, N, s1); break;
+      case 2: stage_first_cc<2, FWD, FAST, ST, TC>(T, zr, zi, N, s1); break;
+      case 4: stage_first_cc<4, FWD, FAST, ST, TC>(T, zr, zi, N, s1); break;
+      case 8: stage_first_cc<8, FWD, FAST, ST, TC>(T, zr, zi, N, s1); break;
       default:
-        if (TC) stage_mma_a<BF, FWD, ST>(zr, zi, log2N - 4, 1, s1);
-        else stage_first_cc<16, FWD, FAST, ST>(zr, zi, N, s1);
+        if (TC) stage_mma_a<BF, FWD, ST>(T, zr, zi, log2N - 4, 1, s1);
+        else stage_first_cc<16, FWD, FAST, ST, TC>(T, zr, zi, N, s1);
     }
   };
   if (FWD) {

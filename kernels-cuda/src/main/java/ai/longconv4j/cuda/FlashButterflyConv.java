@@ -11,7 +11,7 @@ package ai.longconv4j.cuda;
  * kernel spectrum on the device.
  * <pre>{@code
  * jshell> var conv = FlashButterflyConv.plan(dev, 768, 4096, ConvMode.CAUSAL, ElementType.BF16, Precision.BF16)
- * conv ==> FlashButterflyConv[H=768, L=4096, N=8192, CAUSAL, io=BF16, compute=BF16, 512 threads, 67584 B smem]
+ * conv ==> FlashButterflyConv[H=768, L=4096, N=8192, CAUSAL, io=BF16, compute=BF16, 128 threads, 35328 B smem (16-bit)]
  * jshell> conv.setWeights(k, 4096, d); conv.forward(u, y, 64);
  * }</pre>
  */
@@ -30,8 +30,8 @@ public final class FlashButterflyConv implements AutoCloseable {
   private final Precision compute;
   private final DeviceBuffer kf, d;
   private boolean weightsSet;
-  private int threads;
-  private boolean fused = true;
+  private int threads, lk;
+  private boolean fused = true, smem16;
 
   private FlashButterflyConv(CudaDevice device, int h, int l, ConvMode mode, ElementType io, Precision compute) {
     this.device = device; this.h = h; this.l = l; this.mode = mode; this.io = io; this.compute = compute;
@@ -39,7 +39,8 @@ public final class FlashButterflyConv implements AutoCloseable {
     this.log2n = Integer.numberOfTrailingZeros(n);
     this.kf = device.alloc(8L * h * n);
     this.d = device.alloc(4L * h);
-    this.threads = defaultThreads(n);
+    this.threads = defaultThreads(n, compute);
+    this.smem16 = defaultSmem16(n, compute);
   }
 
   /** The FFT size for {@code mode} and {@code L}; IllegalArgumentException when the fused kernel cannot do it. */
@@ -73,7 +74,7 @@ public final class FlashButterflyConv implements AutoCloseable {
         + " is not built; supported: F32 io with any compute, BF16 io with BF16, F16 io with F16");
     int nn = fftSize(mode, L);
     checkSupported(nn, compute);
-    int smem = smemBytes(nn);
+    int smem = smemBytes(nn, nn > MAX_N_FP32_SMEM);
     if (smem > device.maxSharedMemoryOptin())
       throw new IllegalArgumentException("FlashButterflyConv: N=" + nn + " needs " + smem + " B of shared memory, cuda:"
           + device.index() + " allows " + device.maxSharedMemoryOptin());
@@ -87,25 +88,53 @@ public final class FlashButterflyConv implements AutoCloseable {
           + "handles N <= " + MAX_N_FP32_SMEM + " (use BF16 or F16)");
   }
 
-  /** Shared memory of one block: two planes of N + N/32 elements, fp32 up to 16K points, 16-bit above. */
-  static int smemBytes(int n) { return (n > MAX_N_FP32_SMEM ? 4 : 8) * (n + n / 32); }
+  /**
+   * Shared memory of one forward block: two planes of N + N/32 elements (fp32, or 16-bit when {@code s16}),
+   * aligned to 16 bytes, then the twiddle table of monarch.cuh: 8 * (128 + max(1, N/128)) bytes.
+   */
+  static int smemBytes(int n, boolean s16) {
+    int planes = (2 * (n + n / 32) * (s16 ? 2 : 4) + 15) & ~15;
+    return planes + 8 * (128 + Math.max(1, n / 128));
+  }
 
-  /** Default threads per block: one per radix-16 column, between 64 and 512. */
-  static int defaultThreads(int n) { return Math.min(512, Math.max(64, n / 16)); }
+  /** Shared memory of the dk/dD block: two fp32 planes and the twiddle table. */
+  static int dkSmemBytes(int n) { return smemBytes(n, false); }
+
+  /**
+   * Default threads per block. FP32 (CUDA cores, 128 registers): one per radix-16 column, 64..512. Tensor cores
+   * (64 registers): the fastest measured on the H200 (bench-runs/run4, B=64, H=768): 64 up to N = 2K, 128 at 4K-8K,
+   * 256 at 16K, 512 at 32K — small blocks, several per multiprocessor, hide the stages' barriers best.
+   */
+  static int defaultThreads(int n, Precision compute) {
+    if (compute == Precision.FP32) return Math.min(512, Math.max(64, n / 16));
+    return n <= 2048 ? 64 : n <= 8192 ? 128 : n <= 16384 ? 256 : 512;
+  }
+
+  /**
+   * Default shared-memory storage: 16-bit for tensor-core plans from N = 8K (measured: 6.53 vs 8.79 ms at N = 16K,
+   * 2.98 vs 3.40 ms at 8K, B=64, H=768, bench-runs/run4), fp32 below (equal or faster there) and for FP32 plans.
+   */
+  static boolean defaultSmem16(int n, Precision compute) {
+    return n > MAX_N_FP32_SMEM || (compute != Precision.FP32 && n >= 8192);
+  }
 
   /** Threads per block of the forward kernel. */
   public int threads() { return threads; }
 
   /**
-   * Overrides the threads per block (a multiple of 32 in [32, 512]); fewer threads per block leave room
-   * for more blocks per multiprocessor (the kernel uses up to 128 registers per thread).
+   * Overrides the threads per block: a multiple of 32 in [32, {@link #maxThreads()}]. Fewer threads per block leave
+   * room for more blocks per multiprocessor; the tensor-core kernels with 16-bit I/O or 16-bit shared memory use
+   * 64 registers per thread and take up to 1024 threads, the others up to 128 registers and 512 threads.
    */
   public FlashButterflyConv threads(int t) {
-    if (t < 32 || t > 512 || t % 32 != 0)
-      throw new IllegalArgumentException("FlashButterflyConv.threads: need a multiple of 32 in [32, 512], got " + t);
+    if (t < 32 || t > 1024 || t % 32 != 0)
+      throw new IllegalArgumentException("FlashButterflyConv.threads: need a multiple of 32 in [32, 1024], got " + t);
     threads = t;
     return this;
   }
+
+  /** The most threads per block the plan's kernel takes (1024 for the 64-register kernels, else 512). */
+  public int maxThreads() { return compute != Precision.FP32 && (io.bytes() == 2 || smem16) ? 1024 : 512; }
 
   /**
    * With tensor cores and N >= 256, whether the last forward stage, the product with the spectrum and the
@@ -118,11 +147,28 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   public boolean fused() { return fused; }
 
+  /**
+   * Whether the forward keeps the FFT in 16-bit shared memory (always above {@value #MAX_N_FP32_SMEM} points;
+   * optional below, for tensor-core precisions: half the shared memory, so more blocks per multiprocessor, at the
+   * cost of one extra rounding of the inverse stages' inputs).
+   */
+  public FlashButterflyConv smem16(boolean on) {
+    if (!on && n > MAX_N_FP32_SMEM)
+      throw new IllegalArgumentException("FlashButterflyConv.smem16: N=" + n + " needs 16-bit shared memory");
+    if (on && compute == Precision.FP32)
+      throw new IllegalArgumentException("FlashButterflyConv.smem16: Precision.FP32 keeps fp32 shared memory");
+    smem16 = on;
+    return this;
+  }
+
+  public boolean smem16() { return smem16; }
+
   /** Kernel for CAUSAL / CIRCULAR: k (H, Lk) with Lk <= L, D (H). */
   public FlashButterflyConv setWeights(float[] k, int Lk, float[] D) {
     if (mode == ConvMode.BIDIRECTIONAL)
       throw new IllegalArgumentException("FlashButterflyConv BIDIRECTIONAL: pass two kernels k0, k1");
     checkKernel("k", k, Lk);
+    lk = Lk;
     float[] kt = new float[h * n];
     for (int c = 0; c < h; c++) System.arraycopy(k, c * Lk, kt, c * n, Lk);
     return upload(kt, D);
@@ -134,6 +180,7 @@ public final class FlashButterflyConv implements AutoCloseable {
       throw new IllegalArgumentException("FlashButterflyConv " + mode + ": takes one kernel");
     checkKernel("k0", k0, Lk);
     checkKernel("k1", k1, Lk);
+    lk = Lk;
     float[] kt = new float[h * n];
     for (int c = 0; c < h; c++)
       for (int j = 0; j < Lk; j++) {
@@ -170,7 +217,7 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   /** The kernel's name for this plan, e.g. "fb_conv_fwd_bf16_bf16". */
   public String kernelName() {
-    return "fb_conv_fwd_" + io.tag() + "_" + compute.tag() + (n > MAX_N_FP32_SMEM ? "_s16" : "");
+    return "fb_conv_fwd_" + io.tag() + "_" + compute.tag() + (smem16 ? "_s16" : "");
   }
 
   /**
@@ -182,9 +229,37 @@ public final class FlashButterflyConv implements AutoCloseable {
   /**
    * The backward pass for the input: du = K^T dy + D * dy (the adjoint convolution: the same kernel with the
    * conjugate spectrum), queued on the device's stream. dy and du are (B, H, L) of the plan's element type.
-   * The kernel and D gradients (dk, dD) are not implemented yet.
+   * The kernel and D gradients come from {@link #backwardWeights}.
    */
   public void backwardInput(DeviceBuffer dy, DeviceBuffer du, int B) { launch("backwardInput", dy, du, B, 2); }
+
+  /**
+   * The backward pass for the weights, queued on the device's stream: {@code dk[h, j] = sum_b sum_n dy[b,h,n]
+   * u[b,h,n-j]} (the correlation of u and dy, computed in frequency with fp32 FFTs; lags wrap mod L in CIRCULAR
+   * mode) and {@code dD[h] = sum_b sum_n dy[b,h,n] u[b,h,n]}. u and dy are (B, H, L) of the plan's element type;
+   * dk is (H, Lk) fp32 — for BIDIRECTIONAL (2, H, Lk): the gradient of k0, then of k1 —, dD is (H) fp32, both
+   * overwritten. Needs N <= {@value #MAX_N_FP32_SMEM} (fp32 shared memory). Uses a workspace of 16 * H * N bytes.
+   */
+  public void backwardWeights(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer dk, DeviceBuffer dD) {
+    if (!weightsSet) throw new IllegalStateException("FlashButterflyConv.backwardWeights: call setWeights first");
+    if (n > MAX_N_FP32_SMEM)
+      throw new IllegalArgumentException("FlashButterflyConv.backwardWeights: N=" + n + " > " + MAX_N_FP32_SMEM
+          + " is not supported yet (needs fp32 shared memory)");
+    long need = (long) B * h * l * io.bytes();
+    int parts = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
+    if (B < 1 || u.bytes() < need || dy.bytes() < need)
+      throw new IllegalArgumentException("FlashButterflyConv.backwardWeights: u and dy must hold (B=" + B + ", H=" + h
+          + ", L=" + l + ") " + io + " = " + need + " bytes, got " + u.bytes() + " and " + dy.bytes());
+    if (dk.bytes() < 4L * parts * h * lk || dD.bytes() < 4L * h)
+      throw new IllegalArgumentException("FlashButterflyConv.backwardWeights: dk must hold (" + (parts == 2 ? "2, " : "")
+          + "H=" + h + ", Lk=" + lk + ") fp32 and dD (H=" + h + ") fp32, got " + dk.bytes() + " and " + dD.bytes() + " bytes");
+    int t = Math.min(512, Math.max(64, n / 16));
+    try (DeviceBuffer scratch = device.alloc(16L * h * n)) {
+      device.module(MODULE).kernel("fb_conv_dk_" + io.tag()).launch(device.stream(), h, 1, t, dkSmemBytes(n), u, dy, dk,
+          dD, scratch, B, h, l, lk, log2n, parts - 1);
+      device.stream().synchronize();   // the scratch goes back to the cache only after the kernel used it
+    }
+  }
 
   private void launch(String op, DeviceBuffer u, DeviceBuffer y, int B, int flags) {
     if (!weightsSet) throw new IllegalStateException("FlashButterflyConv.forward: call setWeights first");
@@ -192,8 +267,12 @@ public final class FlashButterflyConv implements AutoCloseable {
     if (B < 1 || u.bytes() < need || y.bytes() < need)
       throw new IllegalArgumentException("FlashButterflyConv." + op + ": input and output must hold (B=" + B + ", H=" + h + ", L=" + l
           + ") " + io + " = " + need + " bytes, got " + u.bytes() + " and " + y.bytes());
+    if (threads > maxThreads())
+      throw new IllegalArgumentException("FlashButterflyConv." + op + ": " + threads + " threads per block; " + kernelName()
+          + " takes at most " + maxThreads());
     device.module(MODULE).kernel(kernelName())
-        .launch(device.stream(), (B + 1) / 2, h, threads, smemBytes(n), u, kf, d, y, B, h, l, log2n, (fused ? 1 : 0) | flags);
+        .launch(device.stream(), (B + 1) / 2, h, threads, smemBytes(n, smem16), u, kf, d, y, B, h, l, log2n,
+            (fused ? 1 : 0) | flags);
   }
 
   public int fftSize() { return n; }
@@ -205,6 +284,7 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   @Override public String toString() {
     return "FlashButterflyConv[H=" + h + ", L=" + l + ", N=" + n + ", " + mode + ", io=" + io + ", compute=" + compute
-        + ", " + threads + " threads, " + smemBytes(n) + " B smem" + (fused ? "" : ", unfused") + "]";
+        + ", " + threads + " threads, " + smemBytes(n, smem16) + " B smem" + (smem16 ? " (16-bit)" : "")
+        + (fused ? "" : ", unfused") + "]";
   }
 }

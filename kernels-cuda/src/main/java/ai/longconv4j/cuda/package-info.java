@@ -7,7 +7,7 @@
  *   <li>{@link ai.longconv4j.cuda.CudaDevice}: one device (primary context, stream, caching allocator,
  *       modules); {@link ai.longconv4j.cuda.DeviceBuffer}, {@link ai.longconv4j.cuda.CudaEvent}.</li>
  *   <li>{@link ai.longconv4j.cuda.FlashButterflyConv}: the fused long-convolution kernel (forward and the
- *       input gradient); twins {@link ai.longconv4j.cuda.CudaFftConv} (cuFFT) and
+ *       input and weight gradients: {@code backwardInput}, {@code backwardWeights}); twins {@link ai.longconv4j.cuda.CudaFftConv} (cuFFT) and
  *       {@link ai.longconv4j.cuda.CudaDirectConv} (O(L^2)).</li>
  *   <li>{@link ai.longconv4j.cuda.CuFft}, {@link ai.longconv4j.cuda.CuBlas}: FFM bindings found by soname.</li>
  * </ul>

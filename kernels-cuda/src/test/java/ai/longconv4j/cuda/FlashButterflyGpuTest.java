@@ -99,8 +99,83 @@ class FlashButterflyGpuTest {
     }
   }
 
+  /**
+   * dk and dD from backwardWeights against the float64 direct correlation (Reference.kernelGrad, itself checked
+   * by the adjoint identity in HostSideTest), every mode, N <= 16K. The gradient's FFTs run in fp32 on every I/O
+   * type (the inputs are the rounded 16-bit values, as the GPU sees them). Tolerance: fp32 FFT error is about
+   * eps * log2(N) ~ 1e-6 of the full correlation vector's norm (N values); the Lk kept taps hold roughly Lk/N of
+   * its energy, so their relative error is up to sqrt(N / Lk) times larger: tol = 1e-5 * sqrt(N / Lk) keeps a
+   * 10x margin. dD is a plain fp32 sum of B*L products: 1e-5.
+   */
+  @ParameterizedTest(name = "backwardWeights {0} io, {3} B={4} H={5} L={6} Lk={7}")
+  @MethodSource("cases")
+  void backwardWeightsMatchDirectCorrelation(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H,
+      int L, int Lk) {
+    int n = FlashButterflyConv.fftSize(mode, L);
+    assumeTrue(n <= FlashButterflyConv.MAX_N_FP32_SMEM, "backwardWeights needs N <= 16K");
+    assumeTrue(compute == Precision.BF16 || io == ElementType.F16, "fp32 FFTs for every plan: one run per I/O type");
+    var rng = new SplittableRandom(500L * L + 3L * H + B + io.ordinal() + mode.ordinal() * 11);
+    float[] u = Reference.randn(rng, B * H * L, 1.0), dy = Reference.randn(rng, B * H * L, 1.0);
+    float[] k = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk)), D = Reference.randn(rng, H, 1.0);
+    short[] u16 = null, dy16 = null;
+    if (io != ElementType.F32) {
+      u16 = HalfFloats.encode(u, io); u = HalfFloats.decode(u16, io);
+      dy16 = HalfFloats.encode(dy, io); dy = HalfFloats.decode(dy16, io);
+    }
+    double[] dkRef = Reference.kernelGrad(mode, u, dy, Lk, B, H, L), dDRef = Reference.dGrad(u, dy, B, H, L);
+    int parts = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
+    try (var conv = FlashButterflyConv.plan(dev, H, L, mode, io, compute);
+         var du = io == ElementType.F32 ? dev.upload(u) : dev.upload(u16);
+         var ddy = io == ElementType.F32 ? dev.upload(dy) : dev.upload(dy16);
+         var dk = dev.alloc(4L * parts * H * Lk); var dD = dev.alloc(4L * H)) {
+      if (mode == ConvMode.BIDIRECTIONAL) conv.setWeights(k, k, Lk, D); else conv.setWeights(k, Lk, D);
+      dk.fill32(0x7fc00000);
+      dD.fill32(0x7fc00000);
+      conv.backwardWeights(du, ddy, B, dk, dD);
+      dev.stream().synchronize();
+      double tk = 1e-5 * Math.sqrt((double) n / Lk);
+      Reference.assertClose("backwardWeights dk " + conv + " B=" + B + " Lk=" + Lk, dk.copyTo(new float[parts * H * Lk], 0),
+          dkRef, tk);
+      Reference.assertClose("backwardWeights dD " + conv + " B=" + B, dD.copyTo(new float[H], 0), dDRef, 1e-5);
+    }
+  }
+
+  /**
+   * The other shared-memory storage than the plan's default (16-bit below 8K points, fp32 from 8K to 16K), fused
+   * for even L and unfused for odd L: both storages stay covered whatever the default is.
+   */
+  @ParameterizedTest(name = "other smem storage {0} io, {1} compute, {3} B={4} H={5} L={6} Lk={7}")
+  @MethodSource("cases")
+  void otherSmemStorageMatchesDirectConvolution(ElementType io, Precision compute, double tol, ConvMode mode, int B,
+      int H, int L, int Lk) {
+    int n = FlashButterflyConv.fftSize(mode, L);
+    assumeTrue(compute != Precision.FP32 && n <= FlashButterflyConv.MAX_N_FP32_SMEM,
+        "the storage is a choice for tensor-core paths up to 16K points");
+    check(io, compute, tol, mode, B, H, L, Lk, L % 2 == 0, !FlashButterflyConv.defaultSmem16(n, compute));
+  }
+
   private void check(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk,
       boolean fused) {
+    check(io, compute, tol, mode, B, H, L, Lk, fused, null);
+  }
+
+  /** 1024 threads per block (the 64-register kernels: 16-bit I/O), default storage. */
+  @ParameterizedTest(name = "1024 threads {0} io, {1} compute, {3} B={4} H={5} L={6} Lk={7}")
+  @MethodSource("cases")
+  void thousandThreadsMatchDirectConvolution(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H,
+      int L, int Lk) {
+    assumeTrue(io != ElementType.F32, "1024-thread blocks: kernels with 16-bit I/O");
+    check(io, compute, tol, mode, B, H, L, Lk, true, null, 1024);
+  }
+
+  private void check(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk,
+      boolean fused, Boolean smem16) {
+    check(io, compute, tol, mode, B, H, L, Lk, fused, smem16, 0);
+  }
+
+  /** smem16: null keeps the plan's default storage; threads 0 keeps the plan's default. */
+  private void check(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk,
+      boolean fused, Boolean smem16, int threads) {
     var rng = new SplittableRandom(1000L * L + 31L * H + B + io.ordinal() * 7 + compute.ordinal() + mode.ordinal() * 13);
     float[] u = Reference.randn(rng, B * H * L, 1.0);
     float[] k = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk));
@@ -120,6 +195,8 @@ class FlashButterflyGpuTest {
     try (var conv = FlashButterflyConv.plan(dev, H, L, mode, io, compute).fused(fused);
          var du = io == ElementType.F32 ? dev.upload(u) : dev.upload(u16);
          var dy = dev.alloc((bytes + 3) / 4 * 4)) {
+      if (smem16 != null) conv.smem16(smem16);
+      if (threads > 0) conv.threads(threads);
       if (mode == ConvMode.BIDIRECTIONAL) conv.setWeights(k, k1, Lk, D); else conv.setWeights(k, Lk, D);
       dy.fill32(0x7fc07fc0);   // poison: NaN as fp32, and each half is NaN as bf16 and as fp16
       conv.forward(du, dy, B);

@@ -25,8 +25,20 @@ class HostSideTest {
     FlashButterflyConv.checkSupported(32768, Precision.BF16);
     FlashButterflyConv.checkSupported(16384, Precision.FP32);
     assertThrows(IllegalArgumentException.class, () -> FlashButterflyConv.checkSupported(32768, Precision.FP32));
-    assertEquals(8 * (16384 + 512), FlashButterflyConv.smemBytes(16384));
-    assertEquals(4 * (32768 + 1024), FlashButterflyConv.smemBytes(32768));
+    // planes (fp32, or 16-bit) + twiddle table of 128 + N/128 complex fp32
+    assertEquals(8 * (16384 + 512) + 8 * (128 + 128), FlashButterflyConv.smemBytes(16384, false));
+    assertEquals(4 * (16384 + 512) + 8 * (128 + 128), FlashButterflyConv.smemBytes(16384, true));
+    assertEquals(4 * (32768 + 1024) + 8 * (128 + 256), FlashButterflyConv.smemBytes(32768, true));
+    assertEquals(272 + 8 * (128 + 1), FlashButterflyConv.smemBytes(32, false));   // 8 * 33 = 264, aligned to 16
+    assertEquals(FlashButterflyConv.smemBytes(32, false), FlashButterflyConv.dkSmemBytes(32));
+    // defaults: 16-bit shared memory from 8K points on tensor cores; threads from the run-4 measurements
+    assertTrue(FlashButterflyConv.defaultSmem16(8192, Precision.BF16));
+    assertTrue(!FlashButterflyConv.defaultSmem16(4096, Precision.BF16));
+    assertTrue(!FlashButterflyConv.defaultSmem16(16384, Precision.FP32));
+    assertTrue(FlashButterflyConv.defaultSmem16(32768, Precision.F16));
+    assertEquals(64, FlashButterflyConv.defaultThreads(2048, Precision.BF16));
+    assertEquals(256, FlashButterflyConv.defaultThreads(16384, Precision.F16));
+    assertEquals(512, FlashButterflyConv.defaultThreads(16384, Precision.FP32));
     assertThrows(IllegalArgumentException.class, () -> FlashButterflyConv.fftSize(ConvMode.CIRCULAR, 1000));
     assertThrows(IllegalArgumentException.class, () -> FlashButterflyConv.fftSize(ConvMode.CAUSAL, 0));
   }
@@ -86,6 +98,40 @@ class HostSideTest {
     double bad = 0;
     for (int i = 0; i < y.length; i++) bad += u[i] * wrong[i];
     assertTrue(Math.abs(bad - lhs) > 1e-3 * Math.abs(lhs), "forward must differ from its adjoint");
+  }
+
+  /**
+   * The weight-gradient references by the adjoint identity (no finite differences): y is linear in (k, D), so
+   * <dy, y(u; k, D)> = <k, dk> + <D, dD> in every mode. Negative control: the correlation with u and dy swapped
+   * (the gradient of the time-reversed convolution) breaks it.
+   */
+  @Test
+  void weightGradientsSatisfyTheAdjointIdentity() {
+    var rng = new SplittableRandom(5);
+    int B = 3, H = 2, L = 19, Lk = 7;
+    for (ConvMode mode : ConvMode.values()) {
+      int LL = mode == ConvMode.CIRCULAR ? 16 : L;
+      float[] u = Reference.randn(rng, B * H * LL, 1), dy = Reference.randn(rng, B * H * LL, 1);
+      float[] k = Reference.randn(rng, H * Lk, 1), k1 = Reference.randn(rng, H * Lk, 1), D = Reference.randn(rng, H, 1);
+      double[] y = switch (mode) {
+        case CAUSAL -> Reference.causal(u, k, Lk, D, B, H, LL);
+        case CIRCULAR -> Reference.circular(u, k, Lk, D, B, H, LL);
+        case BIDIRECTIONAL -> Reference.bidirectional(u, k, k1, Lk, D, B, H, LL);
+      };
+      double lhs = 0;
+      for (int i = 0; i < y.length; i++) lhs += y[i] * dy[i];
+      double[] dk = Reference.kernelGrad(mode, u, dy, Lk, B, H, LL), dD = Reference.dGrad(u, dy, B, H, LL);
+      double[] dkSwapped = Reference.kernelGrad(mode, dy, u, Lk, B, H, LL);
+      double rhs = 0, bad = 0;
+      for (int i = 0; i < H * Lk; i++) {
+        rhs += k[i] * dk[i];
+        bad += k[i] * dkSwapped[i];
+        if (mode == ConvMode.BIDIRECTIONAL) { rhs += k1[i] * dk[H * Lk + i]; bad += k1[i] * dkSwapped[H * Lk + i]; }
+      }
+      for (int h = 0; h < H; h++) { rhs += D[h] * dD[h]; bad += D[h] * dD[h]; }
+      assertEquals(lhs, rhs, 1e-9 * Math.abs(lhs) + 1e-9, mode + ": adjoint identity");
+      assertTrue(Math.abs(bad - lhs) > 1e-3 * Math.abs(lhs), mode + ": swapped correlation must break the identity");
+    }
   }
 
   @Test

@@ -20,7 +20,8 @@ class KernelResourceReportTest {
   private static final Path REPORT = Path.of("target", "cuda", "flashbutterfly.ptxas.txt");
   private static final List<String> KERNELS = List.of("fb_spectrum", "fb_spectrum_global", "fb_conv_fwd_f32_f32",
       "fb_conv_fwd_f32_bf16", "fb_conv_fwd_f32_f16", "fb_conv_fwd_bf16_bf16", "fb_conv_fwd_f16_f16",
-      "fb_conv_fwd_f32_bf16_s16", "fb_conv_fwd_f32_f16_s16", "fb_conv_fwd_bf16_bf16_s16", "fb_conv_fwd_f16_f16_s16");
+      "fb_conv_fwd_f32_bf16_s16", "fb_conv_fwd_f32_f16_s16", "fb_conv_fwd_bf16_bf16_s16", "fb_conv_fwd_f16_f16_s16",
+      "fb_conv_dk_f32", "fb_conv_dk_bf16", "fb_conv_dk_f16");
   private static final Pattern ENTRY = Pattern.compile("Compiling entry function '(\\w+)' for '(sm_\\w+)'");
   private static final Pattern SPILL = Pattern.compile("(\\d+) bytes spill stores, (\\d+) bytes spill loads");
 

@@ -79,6 +79,47 @@ final class Reference {
     return du;
   }
 
+  /**
+   * Kernel gradient by direct correlation (the slow twin of FlashButterflyConv.backwardWeights), float64:
+   * CAUSAL dk[h,j] = sum_b sum_{n>=j} dy[b,h,n] u[b,h,n-j]; CIRCULAR the same with n-j taken mod L; BIDIRECTIONAL
+   * (2, H, Lk): the causal part for k0, then dk1[h,j] = sum_b sum_{n+1+j<L} dy[b,h,n] u[b,h,n+1+j] for k1.
+   * (Checked by the adjoint identity <dy, y(k, D)> = <k, dk> + <D, dD> in HostSideTest.)
+   */
+  static double[] kernelGrad(ConvMode mode, float[] u, float[] dy, int Lk, int B, int H, int L) {
+    int parts = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
+    double[] dk = new double[parts * H * Lk];
+    for (int b = 0; b < B; b++)
+      for (int h = 0; h < H; h++) {
+        int row = (b * H + h) * L;
+        for (int j = 0; j < Lk; j++) {
+          double acc = 0;
+          if (mode == ConvMode.CIRCULAR) {
+            for (int n = 0; n < L; n++) acc += (double) dy[row + n] * u[row + Math.floorMod(n - j, L)];
+          } else {
+            for (int n = j; n < L; n++) acc += (double) dy[row + n] * u[row + n - j];
+          }
+          dk[h * Lk + j] += acc;
+          if (parts == 2) {
+            double a1 = 0;
+            for (int n = 0; n + 1 + j < L; n++) a1 += (double) dy[row + n] * u[row + n + 1 + j];
+            dk[H * Lk + h * Lk + j] += a1;
+          }
+        }
+      }
+    return dk;
+  }
+
+  /** dD[h] = sum_b sum_n dy[b,h,n] u[b,h,n], float64. */
+  static double[] dGrad(float[] u, float[] dy, int B, int H, int L) {
+    double[] dD = new double[H];
+    for (int b = 0; b < B; b++)
+      for (int h = 0; h < H; h++) {
+        int row = (b * H + h) * L;
+        for (int n = 0; n < L; n++) dD[h] += (double) dy[row + n] * u[row + n];
+      }
+    return dD;
+  }
+
   /** ||actual - expected|| / ||expected||; NaN if any element of actual is not finite. */
   static double relErr(float[] actual, double[] expected) {
     if (actual.length != expected.length) throw new IllegalArgumentException(actual.length + " vs " + expected.length);

@@ -133,16 +133,27 @@ public final class CudaConvBench {
         report(rows.getLast());
       }
       int nfft = fused ? FlashButterflyConv.fftSize(ConvMode.CAUSAL, L) : 0;
-      int tDefault = Math.min(512, Math.max(64, nfft / 16)), tHalf = Math.max(64, Math.min(256, nfft / 32));
-      Object[][] variants = {{ElementType.F32, Precision.FP32, tDefault, true},
-          {ElementType.F32, Precision.BF16, tDefault, true}, {ElementType.BF16, Precision.BF16, tDefault, true},
-          {ElementType.F16, Precision.F16, tDefault, true}, {ElementType.BF16, Precision.BF16, tHalf, true},
-          {ElementType.BF16, Precision.BF16, tDefault, false}, {ElementType.BF16, Precision.BF16, tHalf, false}};
+      int tDefault = fused ? defaultThreads(dev, L, ElementType.BF16, Precision.BF16) : 0;
+      boolean sDefault = false;
+      if (fused) try (var p = FlashButterflyConv.plan(dev, 1, L, ConvMode.CAUSAL, ElementType.BF16, Precision.BF16)) {
+        sDefault = p.smem16();
+      }
+      // {io, compute, threads (0: the plan's default), fused, 16-bit shared memory (null: the plan's default)}
+      List<Object[]> vs = new ArrayList<>(List.of(new Object[] {ElementType.F32, Precision.FP32, 0, true, null},
+          new Object[] {ElementType.F32, Precision.BF16, 0, true, null},
+          new Object[] {ElementType.BF16, Precision.BF16, 0, true, null},
+          new Object[] {ElementType.F16, Precision.F16, 0, true, null},
+          new Object[] {ElementType.BF16, Precision.BF16, 0, false, null}));
+      for (int t : new int[] {64, 128, 256, 512, 1024})
+        if (t != tDefault) vs.add(new Object[] {ElementType.BF16, Precision.BF16, t, true, null});
+      if (nfft <= FlashButterflyConv.MAX_N_FP32_SMEM) vs.add(new Object[] {ElementType.BF16, Precision.BF16, 0, true, !sDefault});
+      Object[][] variants = vs.toArray(new Object[0][]);
       for (Object[] v : fused ? variants : new Object[0][]) {
         ElementType io = (ElementType) v[0];
         Precision pr = (Precision) v[1];
-        int threads = (Integer) v[2];
+        int threads = (Integer) v[2] == 0 ? defaultThreads(dev, L, io, pr) : (Integer) v[2];
         boolean fusedVariant = (Boolean) v[3];
+        Boolean s16 = (Boolean) v[4];
         try {
           FlashButterflyConv.checkSupported(nfft, pr);
         } catch (IllegalArgumentException e) {
@@ -156,6 +167,7 @@ public final class CudaConvBench {
              var u16 = io == ElementType.F32 ? null : dev.alloc(2 * n);
              var y16 = io == ElementType.F32 ? null : dev.alloc(2 * n)) {
           DeviceBuffer u = io == ElementType.F32 ? u32 : u16, y = io == ElementType.F32 ? y32 : y16;
+          if (s16 != null) conv.smem16(s16);
           if (io != ElementType.F32) DeviceFill.uniform(dev, u16, n, io, 7L * L, 1f);
           y.fill32(0x7fc07fc0);
           conv.forward(u, y, B);
@@ -163,14 +175,37 @@ public final class CudaConvBench {
           double ms = median(dev, () -> conv.forward(u, y, B), reps);
           long io2 = 2L * n * io.bytes();
           long bytes = dev.allocator().peakBytes() - live0 + (io == ElementType.F32 ? io2 : 0);
-          rows.add(new Row("flashbutterfly io=" + io + " compute=" + pr + " t=" + threads + (fusedVariant ? "" : " unfused"),
-              B, H, L, ms, io2 / ms / 1e6, err, bytes));
+          rows.add(new Row("flashbutterfly io=" + io + " compute=" + pr + " t=" + threads + (fusedVariant ? "" : " unfused")
+              + (conv.smem16() ? " s16" : ""), B, H, L, ms, io2 / ms / 1e6, err, bytes));
           report(rows.getLast());
+          if (io == ElementType.BF16 && v[2].equals(0) && s16 == null && fusedVariant
+              && nfft <= FlashButterflyConv.MAX_N_FP32_SMEM) {
+            // forward + backward (du, dk, dD): u and y double as dy and du
+            try (var dk = dev.alloc(4L * H * L); var dD = dev.alloc(4L * H)) {
+              double msB = median(dev, () -> { conv.forward(u, y, B); conv.backwardInput(u, y, B);
+                conv.backwardWeights(u, u, B, dk, dD); }, reps);
+              double msW = median(dev, () -> conv.backwardWeights(u, u, B, dk, dD), reps);
+              rows.add(new Row("flashbutterfly fwd+bwd io=" + io + " t=" + threads + (conv.smem16() ? " s16" : ""), B, H, L,
+                  msB, 3 * io2 / msB / 1e6, Double.NaN, dev.allocator().peakBytes() - live0));
+              report(rows.getLast());
+              rows.add(new Row("flashbutterfly bwd-weights io=" + io, B, H, L, msW, io2 / msW / 1e6, Double.NaN, 16L * H * nfft));
+              report(rows.getLast());
+            }
+          }
         }
       }
     } catch (RuntimeException | ExceptionInInitializerError e) {
       System.out.println("L=" + L + ": FAILED: " + e);
       e.printStackTrace(System.out);
+    }
+  }
+
+  /** The plan's default threads per block for (L, io, compute), causal; 0 when the plan cannot be built. */
+  static int defaultThreads(CudaDevice dev, int L, ElementType io, Precision pr) {
+    try (var p = FlashButterflyConv.plan(dev, 1, L, ConvMode.CAUSAL, io, pr)) {
+      return p.threads();
+    } catch (IllegalArgumentException e) {
+      return 64;
     }
   }
 

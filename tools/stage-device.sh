@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Stages what one sitting on the lent GPU machine needs (no Java, no Maven, no network there) into ONE folder:
+#   jre.tar.xz   a jlinked Java 25 runtime           cp/*.jar   the jars of the chosen modules and their deps
+#   tests/       the chosen modules' test classes     tools/     the JUnit console launcher
+#   run-java     run-java MAIN args...                run-tests  run-tests [JUnit console options]
+#   plus any extra files given with --add (copied flat into the folder).
+# Works from any checkout (a git worktree too) and builds with ONE Maven reactor call, so sibling modules'
+# jars resolve from the reactor (a separate dependency:copy-dependencies call cannot see them).
+# run-tests lists the jars one by one (the JUnit console launcher does not expand cp/*).
+#
+#   tools/stage-device.sh [--out DIR] [--modules kernels-cuda,examples] [--tests kernels-cuda] [--add FILE]...
+#                         [--drop GLOB,GLOB...]
+# --drop removes dependency jars the sitting does not load (default: the big jars of lib's table/plot/text stack,
+# which the CUDA tests and CudaConvBench never touch; pass --drop '' to keep everything).
+# DIR defaults to <checkout>/.device (made git-ignored). The device tool sends the checkout it was started in:
+# copy DIR into an ignored folder of that checkout and name it in carry. Prints the size (limit: 64 MiB).
+# Maven runs offline (-o) unless MVN_OFFLINE= is set empty; EXTRA_MODULES adds JDK modules to the runtime
+# (e.g. jdk.jshell,jdk.compiler,jdk.jdi,jdk.internal.le for the Jupyter kernel).
+set -euo pipefail
+root=$(git rev-parse --show-toplevel)
+cd "$root"
+out="$root/.device"; modules=kernels-cuda,examples; tests=kernels-cuda; adds=()
+drop="fastutil-*,icu4j-*,pdfbox-*,fontbox-*,guava-*,commons-math3-*,RoaringBitmap-*,univocity-*,classgraph-*,arpack_*"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) out=$2; shift 2 ;;
+    --modules) modules=$2; shift 2 ;;
+    --tests) tests=$2; shift 2 ;;
+    --add) adds+=("$2"); shift 2 ;;
+    --drop) drop=$2; shift 2 ;;
+    *) echo "stage-device.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+case "$out" in /*) ;; *) out="$root/$out" ;; esac
+exclude=$(git rev-parse --git-path info/exclude)   # in a worktree .git is a file: ask git where exclude lives
+mkdir -p "$(dirname "$exclude")"
+grep -qx '/.device/' "$exclude" 2>/dev/null || echo '/.device/' >> "$exclude"
+export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
+jdk=$JAVA_HOME
+modulesJ="java.base,java.logging,java.management,java.sql,java.xml,java.naming,java.desktop,jdk.unsupported,jdk.zipfs,jdk.incubator.vector${EXTRA_MODULES:+,$EXTRA_MODULES}"
+rm -rf "$out" && mkdir -p "$out/cp" "$out/tests" "$out/tools"
+echo "building $modules (tests compiled, not run) ..."
+mvn -q -B ${MVN_OFFLINE--o} -DskipTests -pl "$modules" -am package dependency:copy-dependencies -DincludeScope=test \
+    -DexcludeGroupIds=ai.longconv4j -DoutputDirectory="$out/cp"
+for m in ${modules//,/ } lib; do
+  for j in "$m"/target/*.jar; do
+    [ -f "$j" ] && case "$j" in *-sources.jar|*-javadoc.jar|*-tests.jar) ;; *) cp "$j" "$out/cp/" ;; esac
+  done
+done
+for g in ${drop//,/ }; do rm -f "$out"/cp/$g; done
+for m in ${tests//,/ }; do
+  [ -d "$m/target/test-classes" ] && cp -r "$m/target/test-classes" "$out/tests/$(echo "$m" | tr / _)"
+done
+mvn -q -B ${MVN_OFFLINE--o} dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.14.4 \
+    -DoutputDirectory="$out/tools" >/dev/null
+for f in "${adds[@]+"${adds[@]}"}"; do cp "$f" "$out/"; done
+echo "linking a Java runtime from $jdk ..."
+"$jdk/bin/jlink" --add-modules "$modulesJ" --strip-debug --no-header-files --no-man-pages --output "$out/jre"
+tar -C "$out" -cf - jre | xz -T2 -6 > "$out/jre.tar.xz" && rm -rf "$out/jre"
+cat > "$out/run-java" <<'RUN'
+#!/usr/bin/env bash
+# On the device machine: unpack the runtime once, then run a main class on the staged classpath.
+here=$(cd "$(dirname "$0")" && pwd)
+[ -x /tmp/jre/bin/java ] || tar -C /tmp -xJf "$here/jre.tar.xz"
+cp=$(ls "$here"/cp/*.jar | tr '\n' ':')
+exec /tmp/jre/bin/java --enable-native-access=ALL-UNNAMED ${JAVA_OPTS:-} -cp "$cp" "$@"
+RUN
+cat > "$out/run-tests" <<'RUN'
+#!/usr/bin/env bash
+# On the device machine: run the staged JUnit tests (JUnit console options, e.g. --include-tag gpu).
+here=$(cd "$(dirname "$0")" && pwd)
+[ -x /tmp/jre/bin/java ] || tar -C /tmp -xJf "$here/jre.tar.xz"
+cp=$(ls -d "$here"/tests/* | tr '\n' ':')$(ls "$here"/cp/*.jar | tr '\n' ':')
+exec /tmp/jre/bin/java --enable-native-access=ALL-UNNAMED ${JAVA_OPTS:-} -jar "$here"/tools/junit-platform-console-standalone-*.jar \
+  execute --class-path "$cp" --scan-class-path --details=tree "$@"
+RUN
+chmod +x "$out/run-java" "$out/run-tests"
+du -sh "$out/jre.tar.xz" "$out/cp" "$out/tests" "$out/tools"
+total=$(du -sm "$out" | cut -f1)
+echo "staged $out (${total} MiB; the device tool carries at most 64 MiB in all)"
+[ "$total" -le 64 ] || { echo "stage-device.sh: over 64 MiB: stage fewer --modules" >&2; exit 1; }

@@ -146,7 +146,8 @@ class Scenarios(unittest.TestCase):
         got = {}
         while len(got) < len(ids):
             m = self.kc.get_shell_msg(timeout=60)
-            got[m["parent_header"].get("msg_id")] = m["content"]["status"]
+            if m["parent_header"].get("msg_id") in ids:   # earlier tests may leave replies behind
+                got[m["parent_header"]["msg_id"]] = m["content"]["status"]
         return [got[i] for i in ids]
 
     def test_stop_on_error_aborts_queued_cells(self):

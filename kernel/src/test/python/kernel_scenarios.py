@@ -1,6 +1,6 @@
 """Behaviour of the longconv4j kernel over ZeroMQ with jupyter_client: interrupt, survival after an
 exception / OutOfMemoryError, a wrongly signed message being ignored, stdin, update_display, live
-streams, shutdown and restart. The kernelspec must have a small heap (-Xmx512m) for the OOM case.
+streams, history, stop_on_error, shutdown and restart. The kernelspec must have a small heap (-Xmx512m) for the OOM case.
 """
 import json
 import os
@@ -125,6 +125,42 @@ class Scenarios(unittest.TestCase):
         done = [t for t, m in arrivals if m["msg_type"] == "status"][-1]
         self.assertGreaterEqual(len(streams), 2, "printed lines arrive as separate messages while the cell runs")
         self.assertLess(streams[0], done - 0.7)
+
+    def test_history_request(self):
+        self.run_cell("int histA = 20;")
+        c, out = self.run_cell("histA + 1")
+        self.assertEqual(c["status"], "ok")
+        h = self.kc.history(hist_access_type="tail", n=2, output=True, reply=True, timeout=30)["content"]["history"]
+        self.assertEqual([row[2][0] for row in h], ["int histA = 20;", "histA + 1"])
+        self.assertEqual(h[1][2][1], "21", "the text/plain result is the output")
+        self.assertEqual(h[1][1], c["execution_count"], "line numbers are execution counts")
+        found = self.kc.history(hist_access_type="search", pattern="histA*", n=10, reply=True, timeout=30)["content"]["history"]
+        self.assertEqual([row[2] for row in found], ["histA + 1"])
+        line = h[0][1]
+        rng = self.kc.history(hist_access_type="range", session=0, start=line, stop=line + 1, reply=True, timeout=30)["content"]["history"]
+        self.assertEqual([row[2] for row in rng], ["int histA = 20;"])
+        old = self.kc.history(hist_access_type="range", session=-1, start=1, stop=None, reply=True, timeout=30)["content"]["history"]
+        self.assertEqual(old, [], "no earlier sessions are stored")
+
+    def replies(self, ids):
+        got = {}
+        while len(got) < len(ids):
+            m = self.kc.get_shell_msg(timeout=60)
+            if m["parent_header"].get("msg_id") in ids:   # earlier tests may leave replies behind
+                got[m["parent_header"]["msg_id"]] = m["content"]["status"]
+        return [got[i] for i in ids]
+
+    def test_stop_on_error_aborts_queued_cells(self):
+        ids = [self.kc.execute("int soe = 1;"), self.kc.execute("throw new RuntimeException(\"stop\");"),
+               self.kc.execute("soe = 2;")]
+        self.assertEqual(self.replies(ids), ["ok", "error", "aborted"])
+        c, out = self.run_cell("soe")
+        self.assertEqual(self.result_text(out), "1", "the aborted cell did not run")
+        # control: without stop_on_error the queued cell runs
+        ids = [self.kc.execute("throw new RuntimeException(\"go on\");", stop_on_error=False), self.kc.execute("soe = 3;")]
+        self.assertEqual(self.replies(ids), ["error", "ok"])
+        c, out = self.run_cell("soe")
+        self.assertEqual(self.result_text(out), "3")
 
     def test_zz_restart_then_shutdown(self):
         self.run_cell("int before = 1;")

@@ -27,9 +27,10 @@ import java.util.jar.JarFile;
  * One JShell with in-process execution ({@link InProcessControl}) and the library preloaded.
  * Cells are split into snippets with {@link SourceCodeAnalysis#analyzeCompletion}; each snippet is
  * evaluated in order; the first failure stops the cell. The value of the last snippet, when it is an
- * expression, is returned as a live object.
+ * expression, is returned as a live object; the temporary {@code $N} variable JShell makes for it is
+ * dropped (each kept declaration slows every later compile).
  * <pre>
- * jshell&gt; var e = new Engine(); e.eval("1 + 1").value()
+ * jshell&gt; var e = new Engine(); e.value("1 + 1").value()
  * $2 ==&gt; 2
  * </pre>
  * Not thread-safe: one cell at a time; {@link #interrupt()} may be called from any thread.
@@ -192,6 +193,23 @@ public final class Engine implements AutoCloseable {
             return new Eval(true, provider.control().takeVar(), null);
         } catch (RuntimeException | Error e) {
             return new Eval(true, ev.value(), null);
+        } finally {
+            if (var == s) forget(var);
+        }
+    }
+
+    /**
+     * Drops the temporary variable ({@code $N}) JShell made for an expression once its value is read.
+     * Every active declaration becomes an {@code import static} of every later snippet's wrapper, so
+     * keeping one {@code $N} per expression cell made each later cell compile slower (measured: 1+1 took
+     * about 3x the CPU time after 400 expression cells; see BENCHMARKS.md). Assign to a variable to keep
+     * a value.
+     */
+    private void forget(VarSnippet temp) {
+        try {
+            shell.drop(temp);
+        } catch (RuntimeException ignored) {
+            // already gone (e.g. replaced): nothing to drop
         }
     }
 
@@ -202,6 +220,16 @@ public final class Engine implements AutoCloseable {
             case VarSnippet v -> "variable " + v.name();
             default -> "snippet";
         };
+    }
+
+    /** Active temporary ({@code $N}) variables; for tests (expression values are dropped once read). */
+    long activeTempVars() {
+        return shell.variables().filter(v -> v.subKind() == Snippet.SubKind.TEMP_VAR_EXPRESSION_SUBKIND).count();
+    }
+
+    /** Runs {@code a} around each snippet's execution from now on (null: no longer), on the snippet's thread. */
+    void around(InProcessControl.Around a) {
+        provider.control().around(a);
     }
 
     /** Evaluates one expression and returns its live value (used by magics such as %timeit). */

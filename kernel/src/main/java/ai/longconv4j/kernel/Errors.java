@@ -93,7 +93,8 @@ final class Errors {
     private static boolean isPlumbing(StackTraceElement f) {
         String c = f.getClassName();
         return c.startsWith("jdk.jshell.") || c.startsWith("java.lang.reflect.") || c.startsWith("jdk.internal.reflect.")
-                || c.startsWith("ai.longconv4j.kernel.InProcessControl") || c.equals("java.lang.Thread");
+                || c.startsWith("ai.longconv4j.kernel.InProcessControl")
+                || c.startsWith("ai.longconv4j.kernel.CellProfiler") || c.equals("java.lang.Thread");
     }
 
     private static void frames(StackTraceElement[] st, int line, List<String> tb) {

@@ -7,6 +7,8 @@ import jdk.jshell.spi.ExecutionControlProvider;
 import jdk.jshell.spi.ExecutionEnv;
 
 import java.lang.reflect.Field;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
 import java.util.Map;
 
 /**
@@ -14,10 +16,37 @@ import java.util.Map;
  * (its own thread per invocation, its stop-check instrumentation, so {@code JShell.stop()} ends
  * tight snippet loops and interrupts sleeps). On top of it, {@link #varValue} keeps the live object
  * of the variable JShell asks for, so the kernel can render the value of a cell's last expression
- * (JShell stores each expression's value in a temporary variable {@code $N}).
+ * (JShell stores each expression's value in a temporary variable {@code $N}), and {@link #around}
+ * runs code around each snippet on the snippet's own thread (the profiler is per thread).
  */
 final class InProcessControl extends LocalExecutionControl {
+    /** A snippet's body, as {@link Around} sees it. */
+    interface Body {
+        Object run() throws Throwable;
+    }
+
+    /** Code run around each snippet invocation, on the thread that runs the snippet. */
+    interface Around {
+        Object call(Body snippet) throws Throwable;
+    }
+
+    private record Invocation(Method doit, Around around) { }
+
+    /** Hands the invocation to the snippet thread, which LocalExecutionControl starts from the calling thread. */
+    private static final InheritableThreadLocal<Invocation> PENDING = new InheritableThreadLocal<>();
+    private static final Method TRAMPOLINE;
+
+    static {
+        try {
+            TRAMPOLINE = InProcessControl.class.getDeclaredMethod("trampoline");
+            TRAMPOLINE.setAccessible(true);
+        } catch (NoSuchMethodException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private Object lastVar;
+    private volatile Around around;
 
     InProcessControl(ClassLoader parent) {
         super(parent);
@@ -34,6 +63,41 @@ final class InProcessControl extends LocalExecutionControl {
         } catch (ReflectiveOperationException | RuntimeException e) {
             throw new InternalException("cannot read " + varName + ": " + e);
         }
+    }
+
+    /** Sets (null: removes) the code run around every following snippet invocation. */
+    void around(Around a) {
+        around = a;
+    }
+
+    @Override
+    protected String invoke(Method doitMethod) throws Exception {
+        Around a = around;
+        if (a == null) return super.invoke(doitMethod);
+        PENDING.set(new Invocation(doitMethod, a));
+        try {
+            return super.invoke(TRAMPOLINE);
+        } finally {
+            PENDING.remove();
+        }
+    }
+
+    /**
+     * Runs on the snippet thread in place of the snippet's method: calls {@link Around} with the real
+     * body. The body's own exception is rethrown unwrapped, so LocalExecutionControl sees exactly what it
+     * would have seen without the wrapper (a user exception, or ThreadDeath after a stop).
+     */
+    @SuppressWarnings("unused") // called reflectively by LocalExecutionControl
+    private static Object trampoline() throws Throwable {
+        Invocation inv = PENDING.get();
+        PENDING.remove();   // threads the snippet starts do not inherit it
+        return inv.around().call(() -> {
+            try {
+                return inv.doit().invoke(null);
+            } catch (InvocationTargetException e) {
+                throw e.getCause();
+            }
+        });
     }
 
     /** The object read by the last {@link #varValue} call (and forgets it). */

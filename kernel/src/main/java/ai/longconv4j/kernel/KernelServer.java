@@ -49,6 +49,9 @@ public final class KernelServer {
     private final String session_id = java.util.UUID.randomUUID().toString();
     private volatile boolean running = true;
     private volatile boolean cellRunning;
+    private final ExecHistory history = new ExecHistory();
+    /** Set by an execute_request that failed with stop_on_error: the shell loop aborts what is queued. */
+    private boolean abortQueued;
 
     private record InputAsk(Msg parent, String prompt, boolean password, SynchronousQueue<String> answer) { }
 
@@ -134,9 +137,35 @@ public final class KernelServer {
                 } finally {
                     publish(m, "status", obj("execution_state", "idle"));
                 }
+                if (!isControl && abortQueued) abortQueued(socket, poller);
             } catch (Throwable t) {
                 if (running) Log.warn((isControl ? "control" : "shell") + ": " + t);
             }
+        }
+    }
+
+    /**
+     * After a failed cell with {@code stop_on_error}: execute requests already waiting on the shell
+     * socket (e.g. the rest of "Run all") are answered {@code aborted} without running; other requests
+     * are handled as usual.
+     */
+    private void abortQueued(ZMQ.Socket shell, ZMQ.Poller poller) throws Exception {
+        abortQueued = false;
+        while (poller.poll(0) > 0) {
+            Msg q = wire.read(shell);
+            if (q == null) continue;
+            publish(q, "status", obj("execution_state", "busy"));
+            try {
+                if (q.type().equals("execute_request")) {
+                    Log.debug("aborted a queued execute_request after an error");
+                    wire.write(shell, q.reply("execute_reply", obj("status", "aborted")), null);
+                } else {
+                    handle(shell, q, false);
+                }
+            } finally {
+                publish(q, "status", obj("execution_state", "idle"));
+            }
+            abortQueued = false;   // a request handled here does not start a new abort
         }
     }
 
@@ -176,11 +205,7 @@ public final class KernelServer {
             case "complete_request" -> wire.write(socket, m.reply("complete_reply", Requests.complete(session, str(c, "code"), c.get("cursor_pos").getAsInt())), null);
             case "inspect_request" -> wire.write(socket, m.reply("inspect_reply", Requests.inspect(session, str(c, "code"), c.get("cursor_pos").getAsInt())), null);
             case "is_complete_request" -> wire.write(socket, m.reply("is_complete_reply", Requests.isComplete(session, str(c, "code"))), null);
-            case "history_request" -> {
-                JsonObject r = obj("status", "ok");
-                r.add("history", new JsonArray());
-                wire.write(socket, m.reply("history_reply", r), null);
-            }
+            case "history_request" -> wire.write(socket, m.reply("history_reply", history.reply(c)), null);
             case "comm_info_request" -> {
                 JsonObject r = obj("status", "ok");
                 r.add("comms", new JsonObject());
@@ -226,6 +251,7 @@ public final class KernelServer {
         String code = str(c, "code");
         boolean silent = c.has("silent") && c.get("silent").getAsBoolean();
         boolean allowStdin = !c.has("allow_stdin") || c.get("allow_stdin").getAsBoolean();
+        boolean stopOnError = !c.has("stop_on_error") || c.get("stop_on_error").getAsBoolean();
         int count = silent ? executionCount.get() : executionCount.incrementAndGet();
         JsonObject input = obj("code", code);
         input.addProperty("execution_count", count);
@@ -242,6 +268,8 @@ public final class KernelServer {
         }
         router.flush();
         JsonObject reply = new JsonObject();
+        if (!silent) history.add(count, code, r.ok() && r.value() != null ? (String) r.value().getData(org.dflib.jjava.jupyter.kernel.display.mime.MIMEType.TEXT_PLAIN) : null);
+        if (!r.ok() && stopOnError && !silent) abortQueued = true;
         if (r.ok()) {
             if (r.value() != null && !silent) {
                 JsonObject res = bundle(r.value(), false);

@@ -1,10 +1,6 @@
 // Line and cell magics (%maven, %%time, %timeit, %classpath, %load, %imports, %device, %%profile, %env). No shapes.
 package ai.longconv4j.kernel;
 
-import org.dflib.jjava.jupyter.kernel.display.DisplayData;
-import tech.tablesaw.api.DoubleColumn;
-import tech.tablesaw.api.IntColumn;
-import tech.tablesaw.api.StringColumn;
 import tech.tablesaw.api.Table;
 
 import java.io.IOException;
@@ -90,12 +86,11 @@ final class Magics {
                     return session.execute(Files.readString(p), out);
                 }
                 case "device" -> {
-                    String d = args.strip().toLowerCase();
-                    if (d.isEmpty() || d.equals("cpu")) {
-                        out.stream("stdout", "device: cpu (" + Runtime.getRuntime().availableProcessors()
-                                + " cores); GPU (CUDA) is not yet available in this kernel\n");
-                    } else if (d.startsWith("gpu") || d.startsWith("cuda")) {
-                        return fail(name, "GPU not yet available: the CUDA backend is not part of this build; using cpu");
+                    String d = args.strip().toLowerCase(java.util.Locale.ROOT);
+                    if (d.isEmpty()) out.stream("stdout", Devices.report());
+                    else if (d.equals("cpu")) out.stream("stdout", "device for Tensor ops: cpu (" + Devices.cpu() + ")\n");
+                    else if (d.startsWith("gpu") || d.startsWith("cuda")) {
+                        return fail(name, Devices.NO_TENSOR_CUDA + " GPU status: " + String.join("; ", Devices.gpu()).replaceAll("\\s+", " "));
                     } else return fail(name, "expected cpu, gpu or cuda:N, got " + args);
                 }
                 case "env" -> {
@@ -142,18 +137,20 @@ final class Magics {
                 }
             }
             case "profile" -> {
-                var src = StringColumn.create("snippet");
-                var line = IntColumn.create("#");
-                var time = DoubleColumn.create("ms");
-                CellResult r = session.execute(body, out, (s, nanos) -> {
-                    line.append(line.size() + 1);
-                    String one = s.strip().replaceAll("\\s+", " ");
-                    src.append(one.length() > 60 ? one.substring(0, 57) + "..." : one);
-                    time.append(nanos / 1e6);
-                });
-                Table t = Table.create("profile (wall time per snippet; the op-level profiler is not available yet)", line, src, time);
-                DisplayData d = Rendering.render(t);
-                out.display(d, false);
+                var prof = new CellProfiler();
+                long[] snippetNanos = {0};
+                Engine e = session.engine();
+                e.around(prof);
+                CellResult r;
+                try {
+                    r = session.execute(body, out, (s, nanos) -> snippetNanos[0] += nanos);
+                } finally {
+                    e.around(null);
+                }
+                double runMs = prof.runNanos() / 1e6;
+                Table t = prof.table().setName(String.format("profile (%d snippet(s): %s running, %s compiling)",
+                        prof.snippets(), ms(runMs), ms(Math.max(0, snippetNanos[0] / 1e6 - runMs))));
+                out.display(Rendering.render(t), false);
                 return r;
             }
             default -> {

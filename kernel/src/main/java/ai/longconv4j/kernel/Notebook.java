@@ -13,6 +13,7 @@ import java.util.UUID;
  * jshell&gt; String id = display(Tensor.zeros(DType.F32, 2, 3))   // shows it now, returns its display id
  * jshell&gt; updateDisplay(id, Tensor.ones(DType.F32, 2, 3))      // replaces that output in place
  * jshell&gt; try (var bar = progress("train", 1000)) { ... bar.step(); }
+ * jshell&gt; Trainer.builder()...listener(notebookProgress()).build().fit()   // live training bar
  * jshell&gt; String name = input("name? ")
  * </pre>
  * Outside a kernel (plain JShell, a program) display prints {@code toString()}, progress draws
@@ -63,6 +64,23 @@ public final class Notebook {
     public static ProgressBar progress(String label, long total) {
         CellOutput o = output;
         return o != null && o.rich() ? new Progress(label, total, o, null) : new Progress(label, total, null, System.err);
+    }
+
+    /**
+     * A {@link ai.longconv4j.train.TrainListener} that shows a {@link ai.longconv4j.train.Trainer}'s
+     * progress as one bar updated in place (loss, lr, steps/s, tokens/s, ETA) and evaluations as lines;
+     * outside a kernel it prints the library's terminal progress line instead.
+     * <pre>
+     * jshell&gt; var history = Trainer.builder().model(lm).objective(obj).steps(500).listener(notebookProgress()).build().fit()
+     * </pre>
+     */
+    public static ai.longconv4j.train.TrainListener notebookProgress() {
+        return new TrainProgress("train");
+    }
+
+    /** Like {@link #notebookProgress()} with a label in front of the bar. */
+    public static ai.longconv4j.train.TrainListener notebookProgress(String label) {
+        return new TrainProgress(label);
     }
 
     /** Reads a line from the notebook user (Jupyter input_request) or from System.in. */

@@ -40,6 +40,13 @@ final class Progress implements ProgressBar {
         return this;
     }
 
+    /** Sets the count and the message with one (throttled) redraw. */
+    synchronized void set(long n, String text) {
+        done = n;
+        message = text == null ? "" : text;
+        draw(false);
+    }
+
     @Override
     public synchronized ProgressBar step() {
         return update(done + 1);

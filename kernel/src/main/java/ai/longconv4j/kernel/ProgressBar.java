@@ -8,9 +8,10 @@ package ai.longconv4j.kernel;
  * jshell&gt; try (var bar = progress("epoch 1", 100)) { for (int i = 0; i &lt; 100; i++) { work(); bar.step(); } }
  * epoch 1 [############################] 100/100 2.1s
  * </pre>
- * <p><b>For the library:</b> {@code lib} cannot depend on this module; a training loop that wants a bar
- * should accept a {@code java.util.function.LongConsumer} (or its own tiny listener interface) and the
- * notebook passes {@code bar::update}. Redraws are throttled, so calling {@link #update} every step is cheap.
+ * <p><b>For the library:</b> {@code lib} cannot depend on this module. Its {@code Trainer} takes
+ * {@code .listener(notebookProgress())} (see {@link Notebook#notebookProgress()}); other loops can accept a
+ * {@code java.util.function.LongConsumer} and the notebook passes {@code bar::update}. Redraws are
+ * throttled, so calling {@link #update} every step is cheap.
  */
 public interface ProgressBar extends AutoCloseable {
     /** Sets the number of finished steps. */

@@ -38,7 +38,7 @@ public record Msg(List<byte[]> ids, JsonObject header, JsonObject parent, JsonOb
         h.addProperty("msg_id", UUID.randomUUID().toString());
         h.addProperty("session", session);
         h.addProperty("username", "kernel");
-        h.addProperty("date", Instant.now().toString());
+        h.addProperty("date", Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS).toString()); // ISO 8601 with at most 6 fraction digits, as jupyter_client parses it
         h.addProperty("msg_type", type);
         h.addProperty("version", PROTOCOL_VERSION);
         return h;

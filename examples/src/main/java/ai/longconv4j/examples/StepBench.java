@@ -30,7 +30,7 @@ public final class StepBench {
         int warmup = f.integer("warmup", 3), repeats = f.integer("repeats", 5), rows = f.integer("rows", 25);
         int threads = f.integer("threads", Runtime.getRuntime().availableProcessors());
         String settings = f.done();
-        System.out.println("StepBench " + settings + " BLAS " + MatmulKernels.blas().getClass().getSimpleName());
+        System.out.println("StepBench " + settings + "\nBLAS: " + MatmulKernels.describeBlas());
         var lm = LongConvLM.builder().vocab(vocab).width(width).layers(layers).length(length).seed(1).build();
         TaskData d = SyntheticTasks.associativeRecall(vocab, length, batch, Rng.seeded(3));
         Runnable step = () -> {

@@ -46,6 +46,20 @@ public final class TrainAssociativeRecall {
         return new TaskData(d.task() + "-dense", d.count(), l, d.vocabSize(), x, y);
     }
 
+    /** The share of kernel taps that Squash maps to 0 (|K| <= lambda): they get no gradient while there. */
+    static String squashed(LongConvLM lm, double lambda, String when) {
+        long dead = 0, all = 0;
+        for (var p : lm.parameters()) {
+            if (!p.group().equals(ai.longconv4j.nn.Parameter.KERNEL_GROUP)) continue;
+            for (double v : p.value().toDoubleArray()) {
+                dead += Math.abs(v) <= lambda ? 1 : 0;
+                all++;
+            }
+        }
+        return String.format("kernel taps squashed to 0 at %s (|K| <= lambda=%s, zero gradient there): %.1f%% of %,d",
+                when, lambda, 100.0 * dead / Math.max(1, all), all);
+    }
+
     public static void main(String[] args) throws Exception {
         var f = new Flags(args);
         int vocab = f.integer("vocab", 30);
@@ -70,6 +84,7 @@ public final class TrainAssociativeRecall {
         double minutes = f.real("minutes", 0);
         String settings = f.done();
         System.out.println("TrainAssociativeRecall " + settings);
+        System.out.println("BLAS: " + ai.longconv4j.backend.cpu.MatmulKernels.describeBlas());
         System.out.println("Associative recall: " + (trainN > 0 ? trainN + " fixed training" : "fresh training (new every step)")
                 + " and " + testN + " held-out sequences (V=" + vocab + ", L=" + length
                 + "); the loss and accuracy are on the final token only.");
@@ -94,11 +109,13 @@ public final class TrainAssociativeRecall {
             builder.timeLimit(java.time.Duration.ofMillis((long) (minutes * 60_000)));
         }
         var trainer = builder.build();
+        System.out.println(squashed(lm, lambda, "init"));
         long t0 = System.nanoTime();
         History h = CpuContext.withThreads(threads).call(trainer::fit);
         double sec = (System.nanoTime() - t0) * 1e-9;
         double cpuMin = ProcessHandle.current().info().totalCpuDuration().map(d -> d.toMillis() / 60000.0).orElse(Double.NaN);
         System.out.printf("time: %.1f min wall, %.1f CPU-min for the whole process (data generation and JIT included)%n", sec / 60, cpuMin);
+        System.out.println(squashed(lm, lambda, "end"));
         var last = h.evaluations().get(h.evaluations().size() - 1);
         double best = h.evaluations().stream().mapToDouble(History.Row::accuracy).max().orElse(Double.NaN);
         System.out.println("stop: " + h.stopReason() + " " + h.stopMessage());

@@ -11,7 +11,7 @@ import ai.longconv4j.tensor.Rng;
 import tech.tablesaw.api.Table;
 
 /**
- * Wall time of one training step (forward, loss, backward; no optimizer) of the H3 LongConvLM on
+ * Wall time (and, with 1 thread, CPU time) of one training step (forward, loss, backward; no optimizer) of the H3 LongConvLM on
  * associative-recall batches, the median of {@code repeats} steps after {@code warmup}, then one step
  * under the {@link Profiler} (its op table, sorted by time).
  *
@@ -30,7 +30,7 @@ public final class StepBench {
         int warmup = f.integer("warmup", 3), repeats = f.integer("repeats", 5), rows = f.integer("rows", 25);
         int threads = f.integer("threads", Runtime.getRuntime().availableProcessors());
         String settings = f.done();
-        System.out.println("StepBench " + settings + "\nBLAS: " + MatmulKernels.describeBlas());
+        System.out.println("StepBench " + settings + "\nBLAS: " + MatmulKernels.blas().getClass().getSimpleName());
         var lm = LongConvLM.builder().vocab(vocab).width(width).layers(layers).length(length).seed(1).build();
         TaskData d = SyntheticTasks.associativeRecall(vocab, length, batch, Rng.seeded(3));
         Runnable step = () -> {
@@ -40,15 +40,19 @@ public final class StepBench {
         CpuContext ctx = CpuContext.withThreads(threads);
         ctx.run(() -> {
             for (int i = 0; i < warmup; i++) step.run();
-            double[] t = new double[repeats];
+            double[] t = new double[repeats], cpu = new double[repeats];
+            var mx = java.lang.management.ManagementFactory.getThreadMXBean();
             for (int i = 0; i < repeats; i++) {
-                long t0 = System.nanoTime();
+                long c0 = mx.getCurrentThreadCpuTime(), t0 = System.nanoTime();
                 step.run();
                 t[i] = (System.nanoTime() - t0) * 1e-6;
+                cpu[i] = (mx.getCurrentThreadCpuTime() - c0) * 1e-6;
             }
             java.util.Arrays.sort(t);
-            System.out.printf("step: median %.1f ms (min %.1f, max %.1f) over %d steps, %d threads%n",
-                    t[repeats / 2], t[0], t[repeats - 1], repeats, threads);
+            java.util.Arrays.sort(cpu);
+            // with 1 thread all kernels run on this thread, so its CPU time is the step's work (robust to load)
+            System.out.printf("step: median %.1f ms wall (min %.1f, max %.1f), median %.1f ms CPU of the calling thread,"
+                    + " over %d steps, %d threads%n", t[repeats / 2], t[0], t[repeats - 1], cpu[repeats / 2], repeats, threads);
             Table table;
             try (var p = Profiler.start()) {
                 step.run();

@@ -8,6 +8,7 @@ import ai.longconv4j.data.TaskData;
 import ai.longconv4j.models.LongConvLM;
 import ai.longconv4j.tensor.Rng;
 import ai.longconv4j.train.History;
+import ai.longconv4j.train.Objective;
 import ai.longconv4j.train.Objectives;
 import ai.longconv4j.train.TerminalProgress;
 import ai.longconv4j.train.Trainer;
@@ -24,6 +25,41 @@ public final class TrainAssociativeRecall {
     private TrainAssociativeRecall() {
     }
 
+    /**
+     * Training targets at every recall the sequence already determines: the value after each repeated key
+     * (keys keep their value within an example), plus the final query's. Held-out evaluation still scores
+     * the final token only; this gives ~100 supervised positions per training sequence instead of one.
+     */
+    static TaskData denseTargets(TaskData d) {
+        int l = d.length(), nk = d.vocabSize() / 2;
+        int[] x = d.inputs(), y = d.targets().clone();
+        boolean[] seen = new boolean[nk];
+        for (int e = 0; e < d.count(); e++) {
+            java.util.Arrays.fill(seen, false);
+            int o = e * l;
+            for (int t = (l - 1) % 2; t + 1 < l - 1; t += 2) {      // key positions of the pairs
+                int k = x[o + t];
+                if (seen[k]) y[o + t] = x[o + t + 1];
+                seen[k] = true;
+            }
+        }
+        return new TaskData(d.task() + "-dense", d.count(), l, d.vocabSize(), x, y);
+    }
+
+    /** The share of kernel taps that Squash maps to 0 (|K| <= lambda): they get no gradient while there. */
+    static String squashed(LongConvLM lm, double lambda, String when) {
+        long dead = 0, all = 0;
+        for (var p : lm.parameters()) {
+            if (!p.group().equals(ai.longconv4j.nn.Parameter.KERNEL_GROUP)) continue;
+            for (double v : p.value().toDoubleArray()) {
+                dead += Math.abs(v) <= lambda ? 1 : 0;
+                all++;
+            }
+        }
+        return String.format("kernel taps squashed to 0 at %s (|K| <= lambda=%s, zero gradient there): %.1f%% of %,d",
+                when, lambda, 100.0 * dead / Math.max(1, all), all);
+    }
+
     public static void main(String[] args) throws Exception {
         var f = new Flags(args);
         int vocab = f.integer("vocab", 30);
@@ -32,9 +68,12 @@ public final class TrainAssociativeRecall {
         int layers = f.integer("layers", 2);
         int steps = f.integer("steps", 800);
         int batch = f.integer("batch", 32);
-        int trainN = f.integer("train", 4000);
+        int trainN = f.integer("train", 0);   // 0: fresh examples every step (an endless seeded stream)
         int testN = f.integer("test", 500);
+        boolean dense = f.bool("dense", true);
         double lr = f.real("lr", 2e-3);
+        double weightDecay = f.real("weightDecay", 0.1);
+        int mlpRatio = f.integer("mlpRatio", LongConvLM.MLP_RATIO);
         double lambda = f.real("lambda", 0.003);
         double kernelDropout = f.real("kernelDropout", 0.0);
         double kernelLr = f.real("kernelLr", 1e-3);
@@ -45,26 +84,38 @@ public final class TrainAssociativeRecall {
         double minutes = f.real("minutes", 0);
         String settings = f.done();
         System.out.println("TrainAssociativeRecall " + settings);
-        System.out.println("Associative recall: " + trainN + " training and " + testN + " held-out sequences (V=" + vocab
-                + ", L=" + length + "); the loss and accuracy are on the final token only.");
-        TaskData train = SyntheticTasks.associativeRecall(vocab, length, trainN, Rng.seeded(seed + 1));
+        System.out.println("BLAS: " + ai.longconv4j.backend.cpu.MatmulKernels.describeBlas());
+        System.out.println("Associative recall: " + (trainN > 0 ? trainN + " fixed training" : "fresh training (new every step)")
+                + " and " + testN + " held-out sequences (V=" + vocab + ", L=" + length
+                + "); the loss and accuracy are on the final token only.");
         TaskData test = SyntheticTasks.associativeRecall(vocab, length, testN, Rng.seeded(seed + 2));
         var lm = LongConvLM.builder().vocab(vocab).width(width).layers(layers).length(length).lambda(lambda)
-                .kernelDropout(kernelDropout).kernelLr(kernelLr)
+                .kernelDropout(kernelDropout).kernelLr(kernelLr).mlpRatio(mlpRatio)
                 .engine(engine.equals("learned") ? ConvEngine.LEARNED : ConvEngine.FFT).seed(seed).build();
         System.out.println(lm);
-        var builder = Trainer.builder().model(lm).objective(Objectives.sequenceTask(lm, train, test, 100)).steps(steps)
-                .batchSize(batch).lr(lr).weightDecay(0.1).warmup(steps / 20).evalEvery(evalEvery).seed(seed)
+        for (var g : lm.paramGroups(lr, weightDecay)) {
+            System.out.printf("param group %s: %d tensors, lr %.2g, weight decay %.2g%n", g.name(), g.parameters().size(), g.lr(), g.weightDecay());
+        }
+        Objective objective = trainN > 0
+                ? Objectives.sequenceTask(lm, SyntheticTasks.associativeRecall(vocab, length, trainN, Rng.seeded(seed + 1)), test, 100)
+                : Objectives.sequenceTask(lm, (rng, n) -> {
+                    TaskData d = SyntheticTasks.associativeRecall(vocab, length, n, rng);
+                    return dense ? denseTargets(d) : d;
+                }, test, 100);
+        var builder = Trainer.builder().model(lm).objective(objective).steps(steps)
+                .batchSize(batch).lr(lr).weightDecay(weightDecay).warmup(steps / 20).evalEvery(evalEvery).seed(seed)
                 .listener(new TerminalProgress());
         if (minutes > 0) {
             builder.timeLimit(java.time.Duration.ofMillis((long) (minutes * 60_000)));
         }
         var trainer = builder.build();
+        System.out.println(squashed(lm, lambda, "init"));
         long t0 = System.nanoTime();
         History h = CpuContext.withThreads(threads).call(trainer::fit);
         double sec = (System.nanoTime() - t0) * 1e-9;
         double cpuMin = ProcessHandle.current().info().totalCpuDuration().map(d -> d.toMillis() / 60000.0).orElse(Double.NaN);
         System.out.printf("time: %.1f min wall, %.1f CPU-min for the whole process (data generation and JIT included)%n", sec / 60, cpuMin);
+        System.out.println(squashed(lm, lambda, "end"));
         var last = h.evaluations().get(h.evaluations().size() - 1);
         double best = h.evaluations().stream().mapToDouble(History.Row::accuracy).max().orElse(Double.NaN);
         System.out.println("stop: " + h.stopReason() + " " + h.stopMessage());

@@ -47,6 +47,7 @@ public final class TrainCharLM {
         String plot = f.str("plot", "");
         String settings = f.done();
         System.out.println("TrainCharLM " + settings);
+        System.out.println("BLAS: " + ai.longconv4j.backend.cpu.MatmulKernels.describeBlas());
         var data = TextDataset.of(Datasets.get("tinyshakespeare"), null, 0.9);
         System.out.println("data: " + data + "; val loss is nats/char over the first " + evalBatches * 32 * length
                 + " val chars (" + evalBatches + " batches of 32 x " + length + ")");

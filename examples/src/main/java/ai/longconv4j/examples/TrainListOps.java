@@ -38,6 +38,7 @@ public final class TrainListOps {
         long seed = f.integer("seed", 0);
         String settings = f.done();
         System.out.println("TrainListOps " + settings);
+        System.out.println("BLAS: " + ai.longconv4j.backend.cpu.MatmulKernels.describeBlas());
         var config = ListOps.Config.lra().withLength(minLength, maxLength);
         var tok = ListOpsTokenizer.INSTANCE;
         var train = tok.encode(ListOps.generate(config, trainN, Rng.seeded(seed + 1)), length);

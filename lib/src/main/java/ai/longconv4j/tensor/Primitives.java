@@ -26,11 +26,19 @@ final class Primitives {
 
     /** y = f(x); dx = g * f'(x, y). */
     static Tensor unary(UnaryFn fn, Tensor x) {
-        Tensor y = Raw.unary(fn.name(), x, fn.f());
+        Tensor fast = UnaryLoops.forward(fn, x);                  // a tight loop where there is one
+        Tensor y = fast != null ? fast : Raw.unary(fn.name(), x, fn.f());
         if (fn.isAffine())
             return rec(fn.name(), y, new Tensor[]{x}, g -> new Tensor[]{fn.slope() == 1 ? g : g.mul(fn.slope())});
-        return rec(fn.name(), y, new Tensor[]{x}, g -> new Tensor[]{
-                g.mul(Raw.binary(fn.name() + "'", x, y, null, fn.df()))});
+        return rec(fn.name(), y, new Tensor[]{x}, g -> {
+            Tensor dx = g.requiresGrad() ? null : UnaryLoops.backward(fn, x, y, g);   // fused g * f'(x, y)
+            return new Tensor[]{dx != null ? dx : unaryGradSlow(fn, x, y, g)};
+        });
+    }
+
+    /** The slow twin of the fused unary gradient: f'(x, y) through the generic kernel, then g * f'. */
+    static Tensor unaryGradSlow(UnaryFn fn, Tensor x, Tensor y, Tensor g) {
+        return g.mul(Raw.binary(fn.name() + "'", x, y, null, fn.df()));
     }
 
     /** Broadcasting arithmetic; gradients are reduced back to each input's shape. */

@@ -34,7 +34,7 @@ record UnaryFn(String name, DoubleUnaryOperator f, DoubleBinaryOperator df, doub
     static final UnaryFn TANH = new UnaryFn("tanh", Math::tanh, (x, y) -> 1 - y * y);
     static final UnaryFn SIGMOID = new UnaryFn("sigmoid", UnaryFn::sigmoid, (x, y) -> y * (1 - y));
     static final UnaryFn RELU = new UnaryFn("relu", x -> x > 0 ? x : 0, (x, y) -> x > 0 ? 1 : 0);
-    static final UnaryFn GELU = new UnaryFn("gelu", UnaryFn::gelu, (x, y) -> phiCdf(x) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x));
+    static final UnaryFn GELU = new UnaryFn("gelu", UnaryFn::gelu, (x, y) -> geluGrad(x));
     static final UnaryFn GELU_TANH = new UnaryFn("geluTanh", UnaryFn::geluTanh, UnaryFn::geluTanhGrad);
     static final UnaryFn SQRT = new UnaryFn("sqrt", Math::sqrt, (x, y) -> 0.5 / y);
     static final UnaryFn ABS = new UnaryFn("abs", Math::abs, (x, y) -> Math.signum(x));
@@ -61,6 +61,9 @@ record UnaryFn(String name, DoubleUnaryOperator f, DoubleBinaryOperator df, doub
     }
 
     static double gelu(double x) { return x * phiCdf(x); }
+
+    /** d gelu / dx = Phi(x) + x phi(x). */
+    static double geluGrad(double x) { return phiCdf(x) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x); }
 
     static double geluTanh(double x) {
         double t = Math.tanh(SQRT_2_OVER_PI * (x + GELU_TANH_C * x * x * x));
@@ -94,17 +97,31 @@ record UnaryFn(String name, DoubleUnaryOperator f, DoubleBinaryOperator df, doub
     /**
      * The fast path for |x| < 3: with x = x0 + d, |d| <= 1/128,
      * erf(x) = erf(x0) + 2/sqrt(pi) e^(-x0^2) sum_n (-1)^n H_n(x0) d^(n+1) / (n+1)!
-     * (H_n the Hermite polynomials, H_(n+1) = 2x H_n - 2n H_(n-1)); 8 terms leave an error < 1e-19.
-     * {@link #erfSeries} is its slow twin.
+     * (H_n the Hermite polynomials); 8 terms leave an error < 1e-19. The 8 coefficients of each grid
+     * point are tabulated once, so this is one Horner polynomial in d (no divisions, no recurrence).
+     * {@link #erfHermite} (the same series with the recurrence per call) and {@link #erfSeries} are its
+     * slow twins.
      */
     static double erfTable(double x) {
+        double ax = Math.abs(x);
+        int i = (int) (ax * GRID + 0.5);
+        double d = ax - (double) i / GRID;
+        int c = i * TERMS;
+        double p = COEF[c + 7];
+        for (int n = 6; n >= 0; n--) p = Math.fma(p, d, COEF[c + n]);
+        double r = ERF_GRID[i] + p * d;
+        return x < 0 ? -r : r;
+    }
+
+    /** The series of {@link #erfTable} with the Hermite recurrence evaluated per call (its slow twin). */
+    static double erfHermite(double x) {
         double ax = Math.abs(x);
         int i = (int) (ax * GRID + 0.5);
         double x0 = (double) i / GRID, d = ax - x0;
         double hPrev = 1, h = 2 * x0;              // H_0, H_1
         double pow = d, sum = d;                   // n = 0 term: H_0 d / 1!
         double sign = -1;
-        for (int n = 1; n < 8; n++) {
+        for (int n = 1; n < TERMS; n++) {
             pow *= d / (n + 1);                    // d^(n+1) / (n+1)!
             sum += sign * h * pow;
             double next = 2 * x0 * h - 2 * n * hPrev;
@@ -116,6 +133,10 @@ record UnaryFn(String name, DoubleUnaryOperator f, DoubleBinaryOperator df, doub
         return x < 0 ? -r : r;
     }
 
+    private static final int TERMS = 8;
+    /** COEF[i * TERMS + n] = 2/sqrt(pi) e^(-x0^2) (-1)^n H_n(x0) / (n+1)!, x0 = i / GRID. */
+    private static final double[] COEF = new double[GRID_N * TERMS];
+
     private static final double[] TWO_OVER_ODD = new double[200];   // 2 / (2n + 1): multiply, not divide
     static {
         for (int n = 0; n < TWO_OVER_ODD.length; n++) TWO_OVER_ODD[n] = 2.0 / (2 * n + 1);
@@ -123,6 +144,14 @@ record UnaryFn(String name, DoubleUnaryOperator f, DoubleBinaryOperator df, doub
             double x0 = (double) i / GRID;
             ERF_GRID[i] = erfSeries(x0);
             GAUSS_GRID[i] = Math.exp(-x0 * x0);
+            double hPrev = 0, h = 1, fact = 1, scale = TWO_OVER_SQRT_PI * GAUSS_GRID[i];
+            for (int n = 0; n < TERMS; n++) {
+                fact *= n + 1;                     // (n+1)!
+                COEF[i * TERMS + n] = scale * ((n & 1) == 0 ? 1 : -1) * h / fact;
+                double next = 2 * x0 * h - 2 * n * hPrev;   // H_(n+1)
+                hPrev = h;
+                h = next;
+            }
         }
     }
 

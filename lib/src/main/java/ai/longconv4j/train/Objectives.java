@@ -107,6 +107,43 @@ public final class Objectives {
         };
     }
 
+    /**
+     * A synthetic sequence task with FRESH training examples every step: {@code fresh.apply(rng, batchSize)}
+     * draws each batch from the trainer's seeded generator (so a run is reproducible, and the model cannot
+     * memorize a fixed training set); evaluation covers all of {@code heldOut} (drawn from another seed).
+     *
+     * <pre>{@code
+     * jshell> var obj = Objectives.sequenceTask(lm, (rng, n) -> SyntheticTasks.associativeRecall(30, 256, n, rng), test, 100)
+     * }</pre>
+     */
+    public static Objective sequenceTask(LongConvLM lm, java.util.function.BiFunction<RandomGenerator, Integer, TaskData> fresh,
+            TaskData heldOut, int evalBatchSize) {
+        java.util.Objects.requireNonNull(fresh, "fresh");
+        Objective fixed = sequenceTask(lm, heldOut, heldOut, evalBatchSize);
+        int l = heldOut.length();
+        return new Objective() {
+            @Override
+            public StepLoss trainLoss(RandomGenerator rng, int batchSize) {
+                TaskData b = fresh.apply(rng, batchSize);
+                if (b.count() != batchSize || b.length() != l) {
+                    throw new IllegalArgumentException("Objectives.sequenceTask: the generator must return (" + batchSize + ", " + l
+                            + ") examples, got (" + b.count() + ", " + b.length() + ")");
+                }
+                return new StepLoss(lm.loss(b.inputs(), b.targets(), batchSize, l, TaskData.IGNORE), (long) batchSize * l);
+            }
+
+            @Override
+            public Metrics evaluate() {
+                return fixed.evaluate();
+            }
+
+            @Override
+            public long trainExamples() {
+                return Long.MAX_VALUE / 4;   // an endless stream: epochs are not meaningful
+            }
+        };
+    }
+
     /** Sequence classification (e.g. ListOps): random training rows; evaluation over all held-out rows. */
     public static Objective classification(LongConvClassifier clf, LabeledSequences train, LabeledSequences heldOut,
             int evalBatchSize) {

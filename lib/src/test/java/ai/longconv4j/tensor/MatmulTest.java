@@ -84,4 +84,12 @@ class MatmulTest {
         assertClose(two, one, 1e-4, 1e-5, "1 vs 2 threads");
         assertClose(one, naive(a, b), ATOL32, RTOL32, "vs naive");
     }
+
+    @Test
+    void blasDescriptionNamesTheImplementationAndHintsOnlyForPlainJava() {
+        String name = MatmulKernels.blas().getClass().getSimpleName();
+        String d = MatmulKernels.describeBlas();
+        org.junit.jupiter.api.Assertions.assertTrue(d.startsWith(name), d);
+        org.junit.jupiter.api.Assertions.assertEquals(name.startsWith("Java"), d.contains("jdk.incubator.vector"), d);
+    }
 }

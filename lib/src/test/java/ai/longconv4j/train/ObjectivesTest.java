@@ -49,6 +49,35 @@ class ObjectivesTest {
         }
     }
 
+    /** Fresh examples per step: reproducible from the seed, new every step, sized as asked. */
+    @Test
+    void freshSequenceTaskDrawsNewSeededBatches() {
+        var val = SyntheticTasks.associativeRecall(8, 16, 8, Rng.seeded(2));
+        var lm = LongConvLM.builder().vocab(8).width(8).layers(1).length(16).kernelDropout(0).seed(5).build();
+        var drawn = new java.util.ArrayList<int[]>();
+        var obj = Objectives.sequenceTask(lm, (rng, n) -> {
+            var d = SyntheticTasks.associativeRecall(8, 16, n, rng);
+            drawn.add(d.inputs());
+            return d;
+        }, val, 8);
+        double a1 = obj.trainLoss(Rng.seeded(11), 4).loss().item();
+        double a2 = obj.trainLoss(Rng.seeded(11), 4).loss().item();
+        var rng = Rng.seeded(11);
+        obj.trainLoss(rng, 4);
+        obj.trainLoss(rng, 4);
+        assertEquals(a1, a2, 0.0, "same seed, same batch, same loss");
+        assertTrue(java.util.Arrays.equals(drawn.get(0), drawn.get(1)), "same seed -> same examples");
+        assertTrue(!java.util.Arrays.equals(drawn.get(2), drawn.get(3)), "consecutive steps draw new examples");
+        assertEquals(4 * 16, drawn.get(3).length);
+        // evaluation is the held-out set's, as for a fixed training set
+        var fixed = Objectives.sequenceTask(lm, val, val, 8);
+        assertEquals(fixed.evaluate().loss(), obj.evaluate().loss(), 0.0);
+        // a generator that returns the wrong batch size is an error naming the shapes
+        var bad = Objectives.sequenceTask(lm, (r, n) -> SyntheticTasks.associativeRecall(8, 16, n + 1, r), val, 8);
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> bad.trainLoss(Rng.seeded(1), 4));
+        assertTrue(e.getMessage().contains("(4, 16)") && e.getMessage().contains("(5, 16)"), e.getMessage());
+    }
+
     @Test
     void classificationObjective() {
         // label = the token that fills 5 of the 8 positions (the other 3 are random): mean pooling can see it

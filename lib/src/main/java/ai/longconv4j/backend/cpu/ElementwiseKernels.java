@@ -72,6 +72,13 @@ public final class ElementwiseKernels {
                 arithF32(fast, a.f32(), o1, b.f32(), o2, out.f32(), o0, len);
             } else if (fast != null && s1 == 1 && s2 == 1 && out.f64() != null && a.f64() != null && b.f64() != null) {
                 arithF64(fast, a.f64(), o1, b.f64(), o2, out.f64(), o0, len);
+            } else if (fast != null && (s1 | s2) == 1 && (s1 & s2) == 0 && out.f32() != null && a.f32() != null && b.f32() != null) {
+                // one operand contiguous, the other one value broadcast along the row (a bias, a scale)
+                if (s2 == 0) arithF32Scalar(fast, a.f32(), o1, b.f32()[o2], false, out.f32(), o0, len);
+                else arithF32Scalar(fast, b.f32(), o2, a.f32()[o1], true, out.f32(), o0, len);
+            } else if (fast != null && (s1 | s2) == 1 && (s1 & s2) == 0 && out.f64() != null && a.f64() != null && b.f64() != null) {
+                if (s2 == 0) arithF64Scalar(fast, a.f64(), o1, b.f64()[o2], false, out.f64(), o0, len);
+                else arithF64Scalar(fast, b.f64(), o2, a.f64()[o1], true, out.f64(), o0, len);
             } else if (fast != null && out.f32() != null && a.f32() != null && b.f32() != null) {
                 arithF32Strided(fast, a.f32(), o1, s1, b.f32(), o2, s2, out.f32(), o0, len);
             } else if (fast != null && out.f64() != null && a.f64() != null && b.f64() != null) {
@@ -81,6 +88,37 @@ public final class ElementwiseKernels {
                     out.set(o0 + i, fn.applyAsDouble(a.get(o1 + i * s1), b.get(o2 + i * s2)));
             }
         });
+    }
+
+    // c = x op s (or s op x when sFirst): a contiguous row against one broadcast value
+    private static void arithF32Scalar(Arith op, float[] x, int ox, float s, boolean sFirst, float[] c, int oc, int len) {
+        switch (op) {
+            case ADD -> { for (int i = 0; i < len; i++) c[oc + i] = x[ox + i] + s; }
+            case MUL -> { for (int i = 0; i < len; i++) c[oc + i] = x[ox + i] * s; }
+            case SUB -> {
+                if (sFirst) for (int i = 0; i < len; i++) c[oc + i] = s - x[ox + i];
+                else for (int i = 0; i < len; i++) c[oc + i] = x[ox + i] - s;
+            }
+            case DIV -> {
+                if (sFirst) for (int i = 0; i < len; i++) c[oc + i] = s / x[ox + i];
+                else for (int i = 0; i < len; i++) c[oc + i] = x[ox + i] / s;
+            }
+        }
+    }
+
+    private static void arithF64Scalar(Arith op, double[] x, int ox, double s, boolean sFirst, double[] c, int oc, int len) {
+        switch (op) {
+            case ADD -> { for (int i = 0; i < len; i++) c[oc + i] = x[ox + i] + s; }
+            case MUL -> { for (int i = 0; i < len; i++) c[oc + i] = x[ox + i] * s; }
+            case SUB -> {
+                if (sFirst) for (int i = 0; i < len; i++) c[oc + i] = s - x[ox + i];
+                else for (int i = 0; i < len; i++) c[oc + i] = x[ox + i] - s;
+            }
+            case DIV -> {
+                if (sFirst) for (int i = 0; i < len; i++) c[oc + i] = s / x[ox + i];
+                else for (int i = 0; i < len; i++) c[oc + i] = x[ox + i] / s;
+            }
+        }
     }
 
     // strided rows (stride 0 = a broadcast operand, e.g. a per-channel scale over L)

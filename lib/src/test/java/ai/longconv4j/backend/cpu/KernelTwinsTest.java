@@ -39,6 +39,7 @@ class KernelTwinsTest {
                 Tensor perRow = Tensor.randn(Rng.seeded(75), t, 257, 1).add(3);     // stride 0 along the row
                 assertClose(run(true, op, a, perRow), run(false, op, a, perRow), 0, 0, op + " per-row scalar " + t);
                 assertClose(run(true, op, perRow, at), run(false, op, perRow, at), 0, 0, op + " scalar-first strided " + t);
+                assertClose(run(true, op, perRow, a), run(false, op, perRow, a), 0, 0, op + " scalar-first contiguous " + t);
             }
         }
     }

@@ -19,7 +19,8 @@ import java.util.Map;
  * Runs every snippet of a {@code %%profile} cell under {@link Profiler#start()} on the snippet's own
  * thread (JShell runs each snippet on a new thread and the profiler is per thread), then merges the
  * tables: calls, times, GFLOP and GB add up; means, percentages (of the time spent running the snippets,
- * compilation excluded), GB/s and TFLOP/s are recomputed from the sums.
+ * compilation excluded), GB/s and TFLOP/s are recomputed from the sums. Ops that run on threads the
+ * cell starts itself are not seen (the profiler watches the snippet's thread only).
  * <pre>
  * %%profile
  * var y = model.forward(x);

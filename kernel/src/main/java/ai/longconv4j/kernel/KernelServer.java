@@ -50,8 +50,6 @@ public final class KernelServer {
     private volatile boolean running = true;
     private volatile boolean cellRunning;
     private final ExecHistory history = new ExecHistory();
-    /** Set by an execute_request that failed with stop_on_error: the shell loop aborts what is queued. */
-    private boolean abortQueued;
 
     private record InputAsk(Msg parent, String prompt, boolean password, SynchronousQueue<String> answer) { }
 
@@ -137,7 +135,6 @@ public final class KernelServer {
                 } finally {
                     publish(m, "status", obj("execution_state", "idle"));
                 }
-                if (!isControl && abortQueued) abortQueued(socket, poller);
             } catch (Throwable t) {
                 if (running) Log.warn((isControl ? "control" : "shell") + ": " + t);
             }
@@ -145,27 +142,31 @@ public final class KernelServer {
     }
 
     /**
-     * After a failed cell with {@code stop_on_error}: execute requests already waiting on the shell
-     * socket (e.g. the rest of "Run all") are answered {@code aborted} without running; other requests
-     * are handled as usual.
+     * After a failed cell with {@code stop_on_error}, before its reply is sent: execute requests already
+     * waiting on the shell socket (e.g. the rest of "Run all", sent before the client could know of the
+     * error) are answered {@code aborted} without running; other requests are handled as usual.
      */
-    private void abortQueued(ZMQ.Socket shell, ZMQ.Poller poller) throws Exception {
-        abortQueued = false;
-        while (poller.poll(0) > 0) {
-            Msg q = wire.read(shell);
-            if (q == null) continue;
-            publish(q, "status", obj("execution_state", "busy"));
-            try {
-                if (q.type().equals("execute_request")) {
-                    Log.debug("aborted a queued execute_request after an error");
-                    wire.write(shell, q.reply("execute_reply", obj("status", "aborted")), null);
-                } else {
-                    handle(shell, q, false);
+    private void abortQueued(ZMQ.Socket shell) throws Exception {
+        var poller = ctx.createPoller(1);
+        try {
+            poller.register(shell, ZMQ.Poller.POLLIN);
+            while (poller.poll(0) > 0) {
+                Msg q = wire.read(shell);
+                if (q == null) continue;
+                publish(q, "status", obj("execution_state", "busy"));
+                try {
+                    if (q.type().equals("execute_request")) {
+                        Log.debug("aborted a queued execute_request after an error");
+                        wire.write(shell, q.reply("execute_reply", obj("status", "aborted")), null);
+                    } else {
+                        handle(shell, q, false);
+                    }
+                } finally {
+                    publish(q, "status", obj("execution_state", "idle"));
                 }
-            } finally {
-                publish(q, "status", obj("execution_state", "idle"));
             }
-            abortQueued = false;   // a request handled here does not start a new abort
+        } finally {
+            poller.close();
         }
     }
 
@@ -269,7 +270,6 @@ public final class KernelServer {
         router.flush();
         JsonObject reply = new JsonObject();
         if (!silent) history.add(count, code, r.ok() && r.value() != null ? (String) r.value().getData(org.dflib.jjava.jupyter.kernel.display.mime.MIMEType.TEXT_PLAIN) : null);
-        if (!r.ok() && stopOnError && !silent) abortQueued = true;
         if (r.ok()) {
             if (r.value() != null && !silent) {
                 JsonObject res = bundle(r.value(), false);
@@ -282,6 +282,7 @@ public final class KernelServer {
         } else {
             JsonObject err = error(r.error());
             publish(m, "error", err);
+            if (stopOnError && !silent) abortQueued(shell);
             reply = err.deepCopy();
             reply.addProperty("status", "error");
         }

@@ -111,6 +111,7 @@ public final class Objectives {
      * A synthetic sequence task with FRESH training examples every step: {@code fresh.apply(rng, batchSize)}
      * draws each batch from the trainer's seeded generator (so a run is reproducible, and the model cannot
      * memorize a fixed training set); evaluation covers all of {@code heldOut} (drawn from another seed).
+     * The stream is endless, so train for a number of steps (or a time limit), not epochs.
      *
      * <pre>{@code
      * jshell> var obj = Objectives.sequenceTask(lm, (rng, n) -> SyntheticTasks.associativeRecall(30, 256, n, rng), test, 100)

@@ -226,10 +226,58 @@ public final class Profiler implements AutoCloseable {
      * unknown).
      */
     public Table table() {
-        double wall = Math.max(1, elapsedNanos());
-        List<Row> sorted = new ArrayList<>(rows.values());
-        sorted.removeIf(r -> r.name.equals(UNTRACKED) && r.nanos == 0);
-        sorted.sort(Comparator.comparing((Row r) -> r.kind.equals("module")).thenComparing(r -> -r.nanos));
+        List<Agg> aggs = new ArrayList<>();
+        for (Row r : rows.values()) {
+            if (r.name.equals(UNTRACKED) && r.nanos == 0) continue;
+            boolean op = r.kind.equals("op") && !r.name.equals(UNTRACKED);
+            aggs.add(new Agg(r.kind, r.name, r.calls, r.nanos * 1e-6,
+                    op && r.flopsKnown ? r.flops * 1e-9 : Double.NaN, op ? r.bytes * 1e-9 : Double.NaN));
+        }
+        return build(aggs, elapsedNanos());
+    }
+
+    /** The column names of {@link #table()} and {@link #merge}, in order. */
+    public static final List<String> COLUMNS = List.of("kind", "name", "calls", "total_ms", "mean_us", "percent",
+            "gflop", "gbytes", "gb_per_s", "tflop_per_s");
+
+    /**
+     * Merges tables made by {@link #table()} (e.g. one per thread) into one: calls, time, GFLOP and GB are
+     * summed per (kind, name), the means, percentages and rates recomputed from the sums; unknown (NaN)
+     * figures stay unknown unless another part knows them. {@code wallNanos} is the profiled wall time the
+     * parts cover (the base of {@code percent}).
+     */
+    public static Table merge(List<Table> tables, long wallNanos) {
+        Map<String, Agg> sums = new LinkedHashMap<>();
+        for (Table t : tables) {
+            if (!t.columnNames().equals(COLUMNS)) {
+                throw new IllegalArgumentException("profile merge: expected columns " + COLUMNS + ", got " + t.columnNames());
+            }
+            for (int r = 0; r < t.rowCount(); r++) {
+                var part = new Agg(t.stringColumn("kind").get(r), t.stringColumn("name").get(r), t.intColumn("calls").getInt(r),
+                        t.doubleColumn("total_ms").getDouble(r), t.doubleColumn("gflop").getDouble(r),
+                        t.doubleColumn("gbytes").getDouble(r));
+                sums.merge(part.kind() + "\u0000" + part.name(), part, Agg::plus);
+            }
+        }
+        return build(new ArrayList<>(sums.values()), wallNanos);
+    }
+
+    /** One row's summable figures: time in ms, GFLOP and GB (NaN: unknown). */
+    private record Agg(String kind, String name, long calls, double totalMs, double gflop, double gbytes) {
+        Agg plus(Agg o) {
+            return new Agg(kind, name, calls + o.calls, totalMs + o.totalMs, nanPlus(gflop, o.gflop), nanPlus(gbytes, o.gbytes));
+        }
+
+        private static double nanPlus(double a, double b) {
+            return Double.isNaN(a) ? b : Double.isNaN(b) ? a : a + b;
+        }
+    }
+
+    /** Sorted by total time (ops first, then modules), with the derived columns computed. */
+    private static Table build(List<Agg> rows, long wallNanos) {
+        double wallMs = Math.max(1, wallNanos) * 1e-6;
+        List<Agg> sorted = new ArrayList<>(rows);
+        sorted.sort(Comparator.comparing((Agg a) -> a.kind().equals("module")).thenComparing(a -> -a.totalMs()));
         var kind = StringColumn.create("kind");
         var name = StringColumn.create("name");
         var calls = IntColumn.create("calls");
@@ -240,19 +288,18 @@ public final class Profiler implements AutoCloseable {
         var gbytes = DoubleColumn.create("gbytes");
         var gbps = DoubleColumn.create("gb_per_s");
         var tflops = DoubleColumn.create("tflop_per_s");
-        for (Row r : sorted) {
-            double sec = r.nanos * 1e-9;
-            kind.append(r.kind);
-            name.append(r.name);
-            calls.append((int) r.calls);
-            total.append(r.nanos * 1e-6);
-            mean.append(r.calls == 0 ? Double.NaN : r.nanos * 1e-3 / r.calls);
-            pct.append(100.0 * r.nanos / wall);
-            boolean op = r.kind.equals("op") && !r.name.equals(UNTRACKED);
-            gflop.append(op && r.flopsKnown ? r.flops * 1e-9 : Double.NaN);
-            gbytes.append(op ? r.bytes * 1e-9 : Double.NaN);
-            gbps.append(op && sec > 0 ? r.bytes * 1e-9 / sec : Double.NaN);
-            tflops.append(op && r.flopsKnown && sec > 0 ? r.flops * 1e-12 / sec : Double.NaN);
+        for (Agg a : sorted) {
+            double sec = a.totalMs() * 1e-3;
+            kind.append(a.kind());
+            name.append(a.name());
+            calls.append((int) a.calls());
+            total.append(a.totalMs());
+            mean.append(a.calls() == 0 ? Double.NaN : a.totalMs() * 1e3 / a.calls());
+            pct.append(100 * a.totalMs() / wallMs);
+            gflop.append(a.gflop());
+            gbytes.append(a.gbytes());
+            gbps.append(sec > 0 ? a.gbytes() / sec : Double.NaN);
+            tflops.append(sec > 0 ? a.gflop() * 1e-3 / sec : Double.NaN);
         }
         return Table.create("profile", kind, name, calls, total, mean, pct, gflop, gbytes, gbps, tflops);
     }

@@ -54,7 +54,8 @@ final class Composite {
             s.set(i * v + t, 1);
             count++;
         }
-        return logSoftmax(logits, 1).mul(onehot).sum().mul(-1.0 / Math.max(1, count));
+        // the one-hot rows are built on the CPU and copied once to the logits' device
+        return logSoftmax(logits, 1).mul(Raw.toDevice(onehot, logits.device())).sum().mul(-1.0 / Math.max(1, count));
     }
 
     /** Inverted dropout: keeps each element with probability 1 - p and scales it by 1 / (1 - p). */
@@ -65,7 +66,8 @@ final class Composite {
         CpuStorage s = (CpuStorage) mask.storage();
         double scale = p == 1 ? 0 : 1 / (1 - p);
         for (int i = 0; i < s.length(); i++) s.set(i, rng.nextDouble() >= p ? scale : 0);
-        return x.mul(mask);
+        // drawn on the CPU from the same generator on every device, so a GPU run drops the same elements
+        return x.mul(Raw.toDevice(mask, x.device()));
     }
 
     static Tensor pad(Tensor x, int axis, int before, int after) {
@@ -76,6 +78,6 @@ final class Composite {
         int[] sb = x.shape(), sa = x.shape();
         sb[a] = before;
         sa[a] = after;
-        return Tensor.concat(a, Tensor.zeros(x.dtype(), sb), x, Tensor.zeros(x.dtype(), sa));
+        return Tensor.concat(a, Raw.empty(x.device(), x.dtype(), sb), x, Raw.empty(x.device(), x.dtype(), sa));
     }
 }

@@ -285,7 +285,8 @@ public final class Tensor {
         if (numel() != 1)
             throw new IllegalArgumentException("backward: tensor of shape " + Shapes.str(shape)
                     + " is not a scalar; call backward(gradOut)");
-        Autograd.backward(this, full(1, dtype(), shape), false);
+        Tensor one = device().isCpu() ? full(1, dtype(), shape) : Raw.empty(device(), dtype(), shape).add(1);
+        Autograd.backward(this, one, false);
     }
 
     /** Backpropagates {@code gradOut} (same shape as this); frees the graph. */

@@ -19,10 +19,22 @@ public final class Backends {
 
     private static final class Loaded {
         static final Map<Device.Kind, Backend> BY_KIND;
+        static final String LOAD_ERRORS;
         static {
             Map<Device.Kind, Backend> m = new EnumMap<>(Device.Kind.class);
-            for (Backend b : ServiceLoader.load(Backend.class, Backends.class.getClassLoader())) m.putIfAbsent(b.kind(), b);
+            StringBuilder errors = new StringBuilder();
+            var it = ServiceLoader.load(Backend.class, Backends.class.getClassLoader()).iterator();
+            for (int attempt = 0; attempt < 64; attempt++) {     // bounded: a broken provider file cannot loop forever
+                try {
+                    if (!it.hasNext()) break;
+                    Backend b = it.next();
+                    m.putIfAbsent(b.kind(), b);
+                } catch (java.util.ServiceConfigurationError | LinkageError e) {   // e.g. the CUDA jar without JCuda
+                    errors.append(errors.isEmpty() ? "" : "; ").append(e.getClass().getSimpleName()).append(": ").append(e.getMessage());
+                }
+            }
             BY_KIND = m;
+            LOAD_ERRORS = errors.toString();
         }
     }
 
@@ -36,7 +48,8 @@ public final class Backends {
         if (device.isCpu()) return null;
         Backend b = Loaded.BY_KIND.get(device.kind());
         if (b == null)
-            return device + " unavailable: no " + device.kind() + " backend on the class path (add the longconv4j-kernels-cuda jar)";
+            return device + " unavailable: no " + device.kind() + " backend on the class path (add the longconv4j-kernels-cuda jar)"
+                    + (Loaded.LOAD_ERRORS.isEmpty() ? "" : "; backends that failed to load: " + Loaded.LOAD_ERRORS);
         String why = b.unavailableReason(device);
         return why == null ? null : device + " unavailable: " + why;
     }

@@ -39,7 +39,18 @@ public final class CudaBackend implements Backend, SpectralConvBackend {
     private CuBlas blas;
     private final Map<String, CuFft.Plan> plans = new ConcurrentHashMap<>();
 
+    private final Map<String, FlashButterflyConv> flash = new ConcurrentHashMap<>();
+
     Gpu(CudaDevice dev) { this.dev = dev; }
+
+    /** Number of FlashButterfly plans made so far (tests). */
+    int flashPlans() { return flash.size(); }
+
+    /** One FlashButterfly plan per (H, L, mode, io); its weights are set before every use (stream-ordered). */
+    FlashButterflyConv flash(int h, int l, ConvMode mode, ElementType io) {
+      Precision p = io == ElementType.BF16 ? Precision.BF16 : Precision.F16;
+      return flash.computeIfAbsent(h + "/" + l + "/" + mode + "/" + io, k -> FlashButterflyConv.plan(dev, h, l, mode, io, p));
+    }
 
     synchronized CuBlas blas() {
       if (blas == null) blas = CuBlas.create(dev);
@@ -345,5 +356,16 @@ public final class CudaBackend implements Backend, SpectralConvBackend {
 
   // ---- long convolution --------------------------------------------------------------------------------
 
-  @Override public Tensor spectralConv(Tensor u, Tensor kN) { return CudaLongConv.apply(this, u, kN); }
+  /** 16-bit inputs: FlashButterfly's power-of-two N where its fused kernels apply (N <= 16K); else 2L (circular: L). */
+  @Override public int fftSize(ai.longconv4j.conv.ConvMode mode, int length, DType dtype) {
+    int n = CudaFlashLongConv.fftSize(mode, length, dtype);
+    return n > 0 ? n : SpectralConvBackend.super.fftSize(mode, length, dtype);
+  }
+
+  /** F32/F64: cuFFT ({@link CudaLongConv}); BF16/F16: FlashButterfly ({@link CudaFlashLongConv}) where N fits, else cuFFT in F32. */
+  @Override public Tensor spectralConv(Tensor u, Tensor kN, ai.longconv4j.conv.ConvMode mode, int taps) {
+    if (u.dtype() == DType.F32 || u.dtype() == DType.F64) return CudaLongConv.apply(this, u, kN);
+    if (CudaFlashLongConv.fftSize(mode, u.size(2), u.dtype()) == kN.size(2)) return CudaFlashLongConv.apply(this, u, kN, mode, taps);
+    return CudaLongConv.apply(this, u.to(DType.F32), kN.to(DType.F32)).to(u.dtype());
+  }
 }

@@ -88,9 +88,10 @@ public final class ConvOps {
     /**
      * The convolution on u's device through its backend's {@link SpectralConvBackend}: the mode's N-tap kernel
      * (causal: side-0 taps at [0, t0), N = 2L; bidirectional: plus the side-1 taps flipped into [N - t1, N), N = 2L;
-     * circular: N = L) is built with tensor ops (pad/flip/add, so dk flows back through them), the backend computes
+     * circular: N = L; the backend may ask for a larger N, e.g. a power of two) is built with tensor ops (pad/flip/add, so dk flows back through them), the backend computes
      * {@code irfft(rfft(pad(u, N)) * rfft(kN))[:L]} with its own backward, and {@code D * u} is added with tensor
-     * ops. BF16/F16 inputs compute in F32 and return their dtype. Same taps and zero padding as the CPU engines.
+     * ops. BF16/F16 inputs keep their dtype (the backend picks its 16-bit path). Same taps and zero padding as the
+     * CPU engines.
      */
     static Tensor convOnDevice(Tensor u, Tensor k, Tensor d, ConvShape s) {
         Backend be = Backends.forDevice(u.device());
@@ -99,10 +100,10 @@ public final class ConvOps {
         ConvMode mode = s.mode();
         boolean noChannel = k.dim() == mode.sides() + 1;
         int cN = s.channels(), hN = s.features(), l = s.length(), sides = mode.sides();
-        int n = mode == ConvMode.CIRCULAR ? l : 2 * l;
         DType dt = u.dtype();
         DType ct = dt == DType.F64 ? DType.F64 : DType.F32;
-        Tensor uc = u.to(ct), kc = (noChannel ? k.unsqueeze(0) : k).to(ct);        // (C, H, [2,] Lk)
+        int n = sc.fftSize(mode, l, dt);
+        Tensor kc = (noChannel ? k.unsqueeze(0) : k).to(ct);                       // (C, H, [2,] Lk)
         Tensor k0 = sides == 2 ? kc.slice(2, 0, 1).squeeze(2) : kc;
         int t0 = s.taps(0);
         Tensor kN = k0.slice(2, 0, t0).pad(2, 0, n - t0);
@@ -111,9 +112,8 @@ public final class ConvOps {
             Tensor k1 = kc.slice(2, 1, 2).squeeze(2);
             if (t1 > 0) kN = kN.add(k1.slice(2, 0, t1).flip(2).pad(2, n - t1, 0));
         }
-        Tensor y = sc.spectralConv(uc, kN);                                          // (B, C, H, L)
-        if (d != null) y = y.add(d.to(ct).reshape(1, cN, hN, 1).mul(uc.unsqueeze(1)));
-        y = y.to(dt);
+        Tensor y = sc.spectralConv(u, kN, mode, t0);                                // (B, C, H, L), u's dtype
+        if (d != null) y = y.to(ct).add(d.to(ct).reshape(1, cN, hN, 1).mul(u.to(ct).unsqueeze(1))).to(dt);
         return noChannel ? y.squeeze(1) : y;
     }
 

@@ -180,7 +180,7 @@ public final class SimulatedDeviceBackend implements Backend, SpectralConvBacken
     }
 
     /** Direct circular convolution of length N, cropped to L; backward = the two correlations. */
-    @Override public Tensor spectralConv(Tensor u, Tensor kN) {
+    @Override public Tensor spectralConv(Tensor u, Tensor kN, ai.longconv4j.conv.ConvMode mode, int taps) {
         int b = u.size(0), h = u.size(1), l = u.size(2), c = kN.size(0), n = kN.size(2);
         double[] ua = u.toDoubleArray(), ka = kN.toDoubleArray(), y = new double[b * c * h * l];
         for (int bi = 0; bi < b; bi++) for (int ci = 0; ci < c; ci++) for (int hi = 0; hi < h; hi++) for (int i = 0; i < l; i++) {

@@ -85,6 +85,9 @@ public final class CudaBackend implements Backend, SpectralConvBackend {
     });
   }
 
+  /** The opened device behind {@code d} (its allocator statistics, stream, modules), opening it on first use. */
+  public CudaDevice cudaDevice(Device d) { return gpu(d).dev; }
+
   static CudaStorage cs(String op, Storage s) {
     if (s instanceof CudaStorage c) return c;
     throw new IllegalArgumentException(op + ": storage on " + s.device() + " passed to the CUDA backend");
@@ -119,6 +122,22 @@ public final class CudaBackend implements Backend, SpectralConvBackend {
   }
 
   @Override public Storage allocate(Device device, DType dtype, int length) { return allocate(gpu(device), dtype, length); }
+
+  /** Without the zero fill: for outputs a kernel overwrites entirely. */
+  @Override public Storage allocateUninitialized(Device device, DType dtype, int length) {
+    Gpu g = gpu(device);
+    return new CudaStorage(g.dev, alloc(g.dev, (long) Math.max(1, length) * dtype.bytes()), dtype, length);
+  }
+
+  @Override public boolean adamw(int n, View p, View g, View m, View v, View pOut, View mOut, View vOut,
+      double lr, double wd, double b1, double b2, double eps, double bc1, double bc2) {
+    CudaStorage ps = cs("adamw", p.storage());
+    launch(ps.cudaDevice(), "optim", "adamw_" + tag(ps.dtype()), n, "adamw", new int[] {n}, ps, p.offset(),
+        cs("adamw", g.storage()), g.offset(), cs("adamw", m.storage()), m.offset(), cs("adamw", v.storage()), v.offset(),
+        cs("adamw", pOut.storage()), pOut.offset(), cs("adamw", mOut.storage()), mOut.offset(), cs("adamw", vOut.storage()),
+        vOut.offset(), n, lr, wd, b1, b2, eps, bc1, bc2);
+    return true;
+  }
 
   @Override public Storage upload(Device device, CpuStorage src, DType dtype) {
     Gpu g = gpu(device);

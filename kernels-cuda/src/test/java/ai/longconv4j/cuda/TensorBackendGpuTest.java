@@ -173,6 +173,28 @@ class TensorBackendGpuTest {
     close(t + " matmul", xh.matmul(yh).to(DType.F32), xr.matmul(yb), tol);
   }
 
+  /** The fused AdamW kernel against the CPU's composed AdamW: 3 steps with weight decay, F32 and F64. */
+  @ParameterizedTest
+  @EnumSource(value = DType.class, names = {"F32", "F64"})
+  void fusedAdamWMatchesTheComposedCpuStep(DType t) {
+    Device dev = GpuCheck.device();
+    var pc = ai.longconv4j.nn.Parameter.of("w", randn(40, t, 111, 37));
+    var pg = ai.longconv4j.nn.Parameter.of("w", randn(40, t, 111, 37).to(dev));
+    var oc = new ai.longconv4j.optim.AdamW(new ai.longconv4j.optim.ParamGroup("all", List.of(pc), 1e-2, 0.1));
+    var og = new ai.longconv4j.optim.AdamW(new ai.longconv4j.optim.ParamGroup("all", List.of(pg), 1e-2, 0.1));
+    for (int s = 0; s < 3; s++) {
+      Tensor w = randn(41 + s, t, 111, 37);
+      oc.zeroGrad();
+      og.zeroGrad();
+      pc.value().mul(w).sum().backward();
+      pg.value().mul(w.to(dev)).sum().backward();
+      oc.step();
+      og.step();
+    }
+    // F32: the fused kernel rounds once per output where the composed ops round after each op: a few ulps per step
+    close("adamw", pg.value(), pc.value(), t == DType.F64 ? 1e-12 : 1e-6);
+  }
+
   @Test
   void mixedDevicesNameTheOpAndBothDevices() {
     Device dev = GpuCheck.device();

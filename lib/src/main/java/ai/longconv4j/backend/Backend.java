@@ -27,6 +27,18 @@ public interface Backend {
     /** A new storage of {@code length} elements on {@code device}, zero-filled. */
     Storage allocate(Device device, DType dtype, int length);
 
+    /** A new storage whose contents are undefined (for outputs a kernel overwrites entirely); default: zero-filled. */
+    default Storage allocateUninitialized(Device device, DType dtype, int length) { return allocate(device, dtype, length); }
+
+    /**
+     * Fused AdamW update of one parameter (all contiguous from their offsets, n elements, one dtype): with
+     * {@code p1 = p (1 - lr wd)}, {@code m' = b1 m + (1 - b1) g}, {@code v' = b2 v + (1 - b2) g^2},
+     * {@code pOut = p1 - (lr / bc1) m' / (sqrt(v' / bc2) + eps)}; writes pOut, mOut, vOut. Returns false when the
+     * backend has no fused kernel (the optimizer then composes the same formula from tensor ops).
+     */
+    default boolean adamw(int n, View p, View g, View m, View v, View pOut, View mOut, View vOut,
+                          double lr, double wd, double b1, double b2, double eps, double bc1, double bc2) { return false; }
+
     /** A device copy of a CPU storage, converted to {@code dtype}. */
     Storage upload(Device device, CpuStorage src, DType dtype);
 

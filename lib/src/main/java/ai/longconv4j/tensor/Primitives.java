@@ -206,7 +206,7 @@ final class Primitives {
         }
         shape[a] = total;
         var be = Raw.backend("concat", ts);
-        Tensor y = Raw.empty(ts[0].device(), ts[0].dtype(), shape);
+        Tensor y = Raw.output(ts[0].device(), ts[0].dtype(), shape);
         int[] offs = new int[ts.length + 1];
         for (int i = 0; i < ts.length; i++) {
             offs[i + 1] = offs[i] + ts[i].shape()[a];
@@ -250,7 +250,7 @@ final class Primitives {
         outShape[idShape.length] = dm;
         var be = Raw.backend("embedding", weight);
         if (be != null) {
-            Tensor yd = Raw.empty(weight.device(), weight.dtype(), outShape);
+            Tensor yd = Raw.output(weight.device(), weight.dtype(), outShape);
             if (yd.numel() > 0) be.gather(w.storage(), w.offset(), dm, ids, yd.storage());
             return rec("embedding", yd, new Tensor[]{weight}, g -> {
                 Tensor gc = Raw.contiguous(g);

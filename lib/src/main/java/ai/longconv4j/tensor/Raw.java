@@ -41,6 +41,13 @@ final class Raw {
                 Shapes.contiguousStrides(shape), 0);
     }
 
+    /** A contiguous output tensor on {@code device} whose contents are undefined off the CPU (a kernel overwrites it). */
+    static Tensor output(Device device, DType dtype, int[] shape) {
+        if (device.isCpu()) return empty(dtype, shape);
+        return new Tensor(Backends.forDevice(device).allocateUninitialized(device, dtype, Shapes.numel(shape)), shape.clone(),
+                Shapes.contiguousStrides(shape), 0);
+    }
+
     /** The backend of the operands' device, or null for the CPU; mixed devices are an error naming both. */
     static Backend backend(String op, Tensor... ts) {
         Device d = null;
@@ -83,7 +90,7 @@ final class Raw {
         if (t.isContiguous()) return t;
         Backend be = backend("contiguous", t);
         if (be != null) {
-            Tensor out = empty(t.device(), t.dtype(), t.shape());
+            Tensor out = output(t.device(), t.dtype(), t.shape());
             be.copy(t.shape(), view(t), view(out));
             return out;
         }
@@ -96,7 +103,7 @@ final class Raw {
     static Tensor convert(Tensor t, DType dtype) {
         Backend be = backend("to", t);
         if (be != null) {
-            Tensor out = empty(t.device(), dtype, t.shape());
+            Tensor out = output(t.device(), dtype, t.shape());
             be.copy(t.shape(), view(t), view(out));
             return out;
         }
@@ -123,7 +130,7 @@ final class Raw {
 
     /** y = f(x) on a device (the UnaryFn names the function for the backend). */
     static Tensor unaryDevice(Backend be, UnaryFn fn, Tensor x) {
-        Tensor y = empty(x.device(), x.dtype(), x.shape());
+        Tensor y = output(x.device(), x.dtype(), x.shape());
         be.unary(fn.op(), fn.param(), x.shape(), view(x), view(y));
         return y;
     }
@@ -132,7 +139,7 @@ final class Raw {
     static Tensor unaryGradDevice(Backend be, UnaryFn fn, Tensor x, Tensor y, Tensor g) {
         checkDType(fn.name() + "'", x, g);
         int[] shape = x.shape();
-        Tensor dx = empty(x.device(), x.dtype(), shape);
+        Tensor dx = output(x.device(), x.dtype(), shape);
         be.unaryGrad(fn.op(), fn.param(), shape, view(x), view(y), view(g, shape), view(dx));
         return dx;
     }
@@ -143,7 +150,7 @@ final class Raw {
         Backend be = backend(op, a, b);
         if (be != null) {
             if (fast == null) throw new UnsupportedOperationException(op + ": no device kernel for this binary function on " + a.device());
-            Tensor out = empty(a.device(), a.dtype(), shape);
+            Tensor out = output(a.device(), a.dtype(), shape);
             be.binary(fast, shape, view(a, shape), view(b, shape), view(out));
             return out;
         }
@@ -160,7 +167,7 @@ final class Raw {
         int[] shape = Shapes.broadcast(op, Shapes.broadcast(op, cond.shape(), a.shape()), b.shape());
         Backend be = backend(op, cond, a, b);
         if (be != null) {
-            Tensor out = empty(a.device(), a.dtype(), shape);
+            Tensor out = output(a.device(), a.dtype(), shape);
             be.select(shape, view(cond, shape), view(a, shape), view(b, shape), view(out));
             return out;
         }
@@ -180,7 +187,7 @@ final class Raw {
         int outer = 1, inner = 1;
         for (int i = 0; i < axis; i++) outer *= s[i];
         for (int i = axis + 1; i < s.length; i++) inner *= s[i];
-        Tensor out = empty(x.device(), x.dtype(), reducedShape(s, axis, true));
+        Tensor out = output(x.device(), x.dtype(), reducedShape(s, axis, true));
         Backend be = backend("sum", x);
         if (be != null) be.sum(c.storage(), c.offset(), outer, s[axis], inner, out.storage());
         else ReduceKernels.sum(CpuContext.current(), cpu("sum", c), c.offset(), outer, s[axis], inner, (CpuStorage) out.storage());
@@ -189,7 +196,7 @@ final class Raw {
 
     static Tensor sumAll(Tensor x) {
         Tensor c = contiguous(x);
-        Tensor out = empty(x.device(), x.dtype(), new int[0]);
+        Tensor out = output(x.device(), x.dtype(), new int[0]);
         Backend be = backend("sum", x);
         if (be != null) be.sum(c.storage(), c.offset(), 1, c.numel(), 1, out.storage());
         else ReduceKernels.sum(CpuContext.current(), cpu("sum", c), c.offset(), 1, c.numel(), 1, (CpuStorage) out.storage());
@@ -208,7 +215,7 @@ final class Raw {
         for (int i = 0; i < axis; i++) outer *= s[i];
         for (int i = axis + 1; i < s.length; i++) inner *= s[i];
         Backend be = backend("max", x);
-        Tensor out = empty(x.device(), x.dtype(), reducedShape(s, axis, true));
+        Tensor out = output(x.device(), x.dtype(), reducedShape(s, axis, true));
         if (be != null) {
             argmax[0] = be.max(c.storage(), c.offset(), outer, s[axis], inner, out.storage());
         } else {
@@ -258,7 +265,7 @@ final class Raw {
         outShape[batch.length] = m;
         outShape[batch.length + 1] = n;
         Backend be = backend("matmul", a, b);
-        Tensor out = empty(a.device(), a.dtype(), outShape);
+        Tensor out = k == 0 ? empty(a.device(), a.dtype(), outShape) : output(a.device(), a.dtype(), outShape);
         Operand pa = Operand.of(a), pb = Operand.of(b);
         int[] sa = Shapes.broadcastStrides(java.util.Arrays.copyOf(as, as.length - 2), java.util.Arrays.copyOf(pa.t.strides(), as.length - 2), batch);
         int[] sb = Shapes.broadcastStrides(java.util.Arrays.copyOf(bs, bs.length - 2), java.util.Arrays.copyOf(pb.t.strides(), bs.length - 2), batch);

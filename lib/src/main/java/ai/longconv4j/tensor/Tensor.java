@@ -419,7 +419,7 @@ public final class Tensor {
         int a = Shapes.axis("argmax", axis, dim());
         Object[] arg = new Object[1];
         Raw.max(this, a, keepDim, arg);
-        Tensor out = Raw.empty(device(), dtype(), Raw.reducedShape(shape, a, keepDim));
+        Tensor out = Raw.output(device(), dtype(), Raw.reducedShape(shape, a, keepDim));
         if (!device().isCpu()) {
             Raw.backend("argmax", this).argmaxValues(arg[0], out.storage);
             return out;

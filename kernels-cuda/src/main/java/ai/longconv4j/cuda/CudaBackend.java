@@ -40,6 +40,7 @@ public final class CudaBackend implements Backend, SpectralConvBackend {
     private final Map<String, CuFft.Plan> plans = new ConcurrentHashMap<>();
 
     private final Map<String, FlashButterflyConv> flash = new ConcurrentHashMap<>();
+    private volatile boolean poison;
 
     Gpu(CudaDevice dev) { this.dev = dev; }
 
@@ -123,11 +124,27 @@ public final class CudaBackend implements Backend, SpectralConvBackend {
 
   @Override public Storage allocate(Device device, DType dtype, int length) { return allocate(gpu(device), dtype, length); }
 
-  /** Without the zero fill: for outputs a kernel overwrites entirely. */
+  /**
+   * Without the zero fill: for outputs a kernel overwrites entirely. With {@link #poisonOutputs} on, such storages
+   * are filled with all-ones bytes first (NaN in every float type), so an element a kernel fails to write shows.
+   */
   @Override public Storage allocateUninitialized(Device device, DType dtype, int length) {
     Gpu g = gpu(device);
-    return new CudaStorage(g.dev, alloc(g.dev, (long) Math.max(1, length) * dtype.bytes()), dtype, length);
+    long bytes = (long) Math.max(1, length) * dtype.bytes();
+    DeviceBuffer b = alloc(g.dev, bytes);
+    if (g.poison) {
+      g.dev.makeCurrent();
+      Check.cu(cuMemsetD8Async(b.ptr(), (byte) 0xff, bytes, g.dev.stream().cu()), "cuMemsetD8Async(poison)", bytes + " bytes",
+          "cuda:" + g.dev.index());
+    }
+    return new CudaStorage(g.dev, b, dtype, length);
   }
+
+  /**
+   * Test switch for {@code device}: outputs of the tensor kernels start as NaN (all-ones bytes) instead of undefined.
+   * Costs one memset per op; off by default.
+   */
+  public void poisonOutputs(Device device, boolean on) { gpu(device).poison = on; }
 
   @Override public boolean adamw(int n, View p, View g, View m, View v, View pOut, View mOut, View vOut,
       double lr, double wd, double b1, double b2, double eps, double bc1, double bc2) {

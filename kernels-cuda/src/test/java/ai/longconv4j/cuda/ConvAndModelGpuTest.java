@@ -165,6 +165,41 @@ class ConvAndModelGpuTest {
     assertTrue(worstWrong > 1e-6, "a 1% wrong gradient passed the check (" + worstWrong + ")");
   }
 
+  /**
+   * Central differences on the GPU in F64 through many kernels at once: unary (gelu) and its gradient, matmul and its
+   * two transposed products, broadcasting add, max/sum/exp/log of logSoftmax. Same bounds and control as above.
+   */
+  @Test
+  void elementwiseMatmulSoftmaxGradientsMatchCentralDifferencesInF64() {
+    Device dev = GpuCheck.device();
+    Tensor x = randn(30, DType.F64, 9, 13).to(dev), wt = randn(31, DType.F64, 13, 17).to(dev), b = randn(32, DType.F64, 17).to(dev),
+        w = randn(33, DType.F64, 9, 17).to(dev);
+    Tensor[] in = {x, wt, b};
+    Function<Tensor[], Tensor> f = t -> t[0].gelu().matmul(t[1]).add(t[2]).logSoftmax(-1).mul(w).sum();
+    Tensor[] leaves = {x.detach().requiresGrad(true), wt.detach().requiresGrad(true), b.detach().requiresGrad(true)};
+    f.apply(leaves).backward();
+    RandomGenerator r = Rng.seeded(34);
+    double eps = 1e-6, worst = 0, worstWrong = Double.MAX_VALUE;
+    for (int which = 0; which < 3; which++) {
+      double[] base = in[which].toDoubleArray(), analytic = leaves[which].grad().toDoubleArray();
+      for (int trial = 0; trial < 6; trial++) {
+        int i = r.nextInt(base.length);
+        double[] plus = base.clone(), minus = base.clone();
+        plus[i] += eps;
+        minus[i] -= eps;
+        Tensor[] xp = in.clone(), xm = in.clone();
+        xp[which] = Tensor.of(plus, in[which].shape()).to(dev);
+        xm[which] = Tensor.of(minus, in[which].shape()).to(dev);
+        double numeric = (f.apply(xp).item() - f.apply(xm).item()) / (2 * eps);
+        double scale = Math.max(1, Math.abs(numeric));
+        worst = Math.max(worst, Math.abs(numeric - analytic[i]) / scale);
+        worstWrong = Math.min(worstWrong, Math.abs(numeric - 1.01 * analytic[i]) / scale + (Math.abs(analytic[i]) < 1e-3 ? 1 : 0));
+      }
+    }
+    assertTrue(worst < 1e-6, "worst relative gradient error " + worst);
+    assertTrue(worstWrong > 1e-6, "a 1% wrong gradient passed the check (" + worstWrong + ")");
+  }
+
   /** Two identical models, one moved to the GPU, 5 AdamW steps each on the same batches: the same losses. */
   @ParameterizedTest
   @EnumSource(value = DType.class, names = {"F64", "F32"})

@@ -14,10 +14,16 @@ import ai.longconv4j.tensor.Tensor;
 final class GpuCheck {
   private GpuCheck() {}
 
-  /** cuda:0, or skips the test with the reason there is none. */
+  /**
+   * cuda:0, or skips the test with the reason there is none. Outputs of the tensor kernels are poisoned with NaN
+   * before each kernel runs (see {@link CudaBackend#poisonOutputs}), so every comparison also checks that the kernel
+   * wrote every element.
+   */
   static Device device() {
     assumeTrue(Cuda.available(), "skipped: " + Cuda.reason());
-    return Device.cuda(0);
+    Device d = Device.cuda(0);
+    ((CudaBackend) Backends.forDevice(d)).poisonOutputs(d, true);
+    return d;
   }
 
   static Backend backend() { return Backends.forDevice(device()); }

@@ -123,6 +123,23 @@ class DeviceDispatchTest {
     }
 
     @Test
+    void longConvLayerAndModuleDtypeMoveWorkOnTheDevice() {
+        var cpu = ai.longconv4j.conv.LongConv.builder().features(3).length(9).dtype(DType.F64).kernelDropout(0.3).seed(8).build();
+        var dev = ai.longconv4j.conv.LongConv.builder().features(3).length(9).dtype(DType.F32).kernelDropout(0.3).seed(8).build();
+        dev.to(DEV, DType.F64);
+        for (var p : dev.parameters()) {
+            assertEquals(DEV, p.value().device());
+            assertEquals(DType.F64, p.value().dtype());
+        }
+        Tensor u = randn(14, 2, 3, 13);
+        Tensor yc = cpu.forward(u), yd = dev.forward(u.to(DEV));
+        // the device model was built in F32 and widened: its parameters are the F32-rounded ones
+        assertTrue(relErr(yd, yc) < 1e-5, "LongConv forward " + relErr(yd, yc));
+        yd.sum().backward();
+        assertEquals(DEV, dev.skip().grad().device());
+    }
+
+    @Test
     void mixedDevicesAreAnErrorNamingTheOpAndBothDevices() {
         Tensor a = randn(20, 2, 3), b = randn(21, 2, 3).to(DEV);
         var e = assertThrows(IllegalArgumentException.class, () -> a.mul(b));

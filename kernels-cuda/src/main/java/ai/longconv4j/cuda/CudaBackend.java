@@ -69,6 +69,7 @@ public final class CudaBackend implements Backend, SpectralConvBackend {
   @Override public Device.Kind kind() { return Device.Kind.CUDA; }
 
   @Override public String unavailableReason(Device device) {
+    if (device.kind() == Device.Kind.CUDA && gpus.containsKey(device.index())) return null;   // opened: the per-op fast path
     if (!Cuda.available()) return Cuda.reason();
     if (device.index() >= Cuda.deviceCount())
       return "no CUDA device " + device.index() + " (this machine has " + Cuda.deviceCount() + ")";

@@ -75,6 +75,7 @@ final class Raw {
     static Tensor toDevice(Tensor t, Device device) {
         if (t.device().equals(device)) return t;
         Tensor c = contiguous(t);
+        if (device.isCpu() && (c.offset() != 0 || c.storage().length() != c.numel())) c = convert(c, c.dtype());  // download only the view
         if (device.isCpu()) {
             CpuStorage cs = c.storage().toCpu();      // a device storage downloads all of itself (F32 for 16-bit types)
             return new Tensor(cs, c.shape(), c.strides(), c.offset());   // 16-bit device types arrive as F32

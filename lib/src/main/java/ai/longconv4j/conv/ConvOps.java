@@ -26,6 +26,10 @@ public final class ConvOps {
     static ConvShape shapeOf(String op, Tensor u, Tensor k, Tensor d, ConvMode mode) {
         if (u == null || k == null || mode == null) throw new IllegalArgumentException(op + ": u, k and mode must be non-null");
         if (u.dim() != 3) throw new IllegalArgumentException(op + ": u must be (B, H, L), got " + Arrays.toString(u.shape()));
+        if (!k.device().equals(u.device()) || (d != null && !d.device().equals(u.device()))) {
+            throw new IllegalArgumentException(op + ": operands on different devices: u on " + u.device() + ", k on " + k.device()
+                    + (d == null ? "" : ", D on " + d.device()) + "; move them with to(Device)");
+        }
         int sides = mode.sides();
         // k without a channel axis is (H, [2,] Lk); with one, (C, H, [2,] Lk)
         int base = sides == 2 ? 3 : 2;

@@ -148,6 +148,9 @@ class DeviceDispatchTest {
         assertTrue(m.getMessage().contains("matmul") && m.getMessage().contains("cuda:7"), m.getMessage());
         var c = assertThrows(IllegalArgumentException.class, () -> Tensor.concat(0, a, b));
         assertTrue(c.getMessage().contains("concat"), c.getMessage());
+        var v = assertThrows(IllegalArgumentException.class,
+                () -> ConvOps.conv(randn(22, 1, 3, 5), randn(23, 3, 5).to(DEV), null, ConvMode.CAUSAL, ConvEngine.FFT));
+        assertTrue(v.getMessage().contains("u on cpu, k on cuda:7"), v.getMessage());
     }
 
     @Test

@@ -27,6 +27,17 @@ class CudaBackendHostTest {
     assertEquals(Device.CPU, Devices.best());
   }
 
+  @Test
+  void tensorKernelsArePackagedWithoutSpillsWhenNvccRan() throws java.io.IOException {
+    for (String m : java.util.List.of("elementwise", "reduce", "gather", "spectral", "optim")) {
+      java.nio.file.Path report = java.nio.file.Path.of("target", "cuda", m + ".ptxas.txt");
+      org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.exists(report), "built without nvcc: no fatbins expected");
+      assertTrue(CudaModule.packaged(m), m + ".fatbin missing from the classpath");
+      for (String line : java.nio.file.Files.readAllLines(report))
+        if (line.contains("spill stores")) assertTrue(line.contains(" 0 bytes spill stores, 0 bytes spill loads"), m + ": " + line);
+    }
+  }
+
   static View v(int off, int... strides) { return new View(null, strides, off); }
 
   static int[] metaShape(int[] m) { return Arrays.copyOfRange(m, 2, 2 + m[0]); }

@@ -479,6 +479,23 @@ public final class Tensor {
         StringBuilder sb = new StringBuilder("Tensor(shape=").append(Shapes.str(shape)).append(", ").append(dtype())
                 .append(", ").append(device());
         if (requiresGradFlag) sb.append(", requiresGrad");
+        if (!(storage instanceof CpuStorage) && numel() > 0) {
+            // a device tensor: the first values read back one by one (each waits for the queued work)
+            var be = Raw.backend("toString", this);
+            int n = numel(), show = Math.min(n, 6);
+            sb.append(", [");
+            for (int i = 0; i < show; i++) {
+                int rem = i, p = offset;
+                for (int d = shape.length - 1; d >= 0; d--) {
+                    p += (rem % shape[d]) * strides[d];
+                    rem /= shape[d];
+                }
+                double v = be.read(storage, p);
+                sb.append(i > 0 ? ", " : "").append(dtype() == DType.F64 ? Double.toString(v) : Float.toString((float) v));
+            }
+            if (n > show) sb.append(", ...");
+            sb.append(']');
+        }
         if (storage instanceof CpuStorage cs) {
             int n = numel(), show = Math.min(n, 6);
             sb.append(", [");

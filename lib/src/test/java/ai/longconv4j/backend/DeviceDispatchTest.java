@@ -82,6 +82,7 @@ class DeviceDispatchTest {
         compare("to F32 and back", List.of(x), in -> in.get(0).to(DType.F32).to(DType.F64));
         Tensor y = x.to(DEV);
         assertEquals(x.get(2, 10, 12), y.get(2, 10, 12), 0);
+        assertEquals(x.transpose(0, 2).toString().replace("cpu", "cuda:7"), y.transpose(0, 2).toString());
         assertArrayEquals(x.argmax(1, false).toDoubleArray(), y.argmax(1, false).toDoubleArray());
     }
 

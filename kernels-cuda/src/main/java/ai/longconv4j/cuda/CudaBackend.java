@@ -181,6 +181,17 @@ public final class CudaBackend implements Backend, SpectralConvBackend {
 
   @Override public void synchronize(Device device) { gpu(device).dev.synchronize(); }
 
+  /**
+   * CUDA-event time: each reading records an event on the device's stream, waits for it and returns the
+   * nanoseconds since the first event (cuEventElapsedTime, ~0.5 us resolution). Events are pooled per clock.
+   */
+  @Override public java.util.function.LongSupplier clock(Device device) {
+    CudaDevice dev = gpu(device).dev;
+    CudaEvent origin = new CudaEvent(dev).record(dev.stream());
+    CudaEvent mark = new CudaEvent(dev);
+    return () -> Math.round(mark.record(dev.stream()).elapsedSince(origin) * 1e6);
+  }
+
   // ---- launching ---------------------------------------------------------------------------------------
 
   static int blocks(CudaDevice dev, long n) { return (int) Math.max(1, Math.min((n + THREADS - 1) / THREADS, dev.smCount() * 32L)); }

@@ -48,6 +48,18 @@ public interface Backend {
     /** Waits for all work queued on the device. */
     void synchronize(Device device);
 
+    /**
+     * A nanosecond clock for profiling work on {@code device}: each reading marks the device's queue (e.g. records
+     * a CUDA event on its stream), waits for the work queued before the mark, and returns the device time
+     * elapsed since the clock was made. Default: wait with {@link #synchronize} and read {@link System#nanoTime()}.
+     */
+    default java.util.function.LongSupplier clock(Device device) {
+        return () -> {
+            synchronize(device);
+            return System.nanoTime();
+        };
+    }
+
     /** dst[view] = src[view] with dtype conversion (dst may be any non-overlapping strided view). */
     void copy(int[] shape, View src, View dst);
 

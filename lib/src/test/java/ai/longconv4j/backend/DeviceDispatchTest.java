@@ -165,4 +165,24 @@ class DeviceDispatchTest {
         var t = assertThrows(IllegalStateException.class, () -> Tensor.zeros(DType.F32, 2).to(new Device(Device.Kind.CUDA, 1)));
         assertTrue(t.getMessage().contains("cuda:1 unavailable"), t.getMessage());
     }
+
+    @Test
+    void profilerOnADeviceWaitsForTheDeviceAtEveryEvent() {
+        Tensor a = randn(1, 16, 8).to(DEV), b = randn(2, 8, 4).to(DEV);
+        long before = SimulatedDeviceBackend.SYNCS.get();
+        tech.tablesaw.api.Table t;
+        try (var p = ai.longconv4j.profile.Profiler.start(DEV)) {
+            a.matmul(b).tanh().sum().item();
+            t = p.table();
+        }
+        long syncs = SimulatedDeviceBackend.SYNCS.get() - before;
+        assertTrue(syncs >= 3, "the device clock waits for the queue at each op it times: " + syncs + " waits");
+        var names = t.stringColumn("name").asList();
+        assertTrue(names.contains("matmul") && names.contains("tanh") && names.contains("sum"), names.toString());
+        long before2 = SimulatedDeviceBackend.SYNCS.get();
+        try (var p = ai.longconv4j.profile.Profiler.start(Device.CPU)) {
+            a.matmul(b).tanh().sum();
+        }
+        assertEquals(before2, SimulatedDeviceBackend.SYNCS.get(), "the CPU clock never waits on a device");
+    }
 }

@@ -53,7 +53,10 @@ public final class SimulatedDeviceBackend implements Backend, SpectralConvBacken
 
     @Override public double read(Storage s, int index) { return in(s).get(index); }
 
-    @Override public void synchronize(Device device) {}
+    /** How often {@link #synchronize} ran (the profiler's device clock waits through it). */
+    static final java.util.concurrent.atomic.AtomicLong SYNCS = new java.util.concurrent.atomic.AtomicLong();
+
+    @Override public void synchronize(Device device) { SYNCS.incrementAndGet(); }
 
     private static CpuContext ctx() { return CpuContext.current(); }
 

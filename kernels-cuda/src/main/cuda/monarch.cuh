@@ -1,5 +1,5 @@
 // Monarch FFT stages in shared memory (the FlashButterfly building blocks).
-// N FFT size = R1 * 16^J (N a power of two, 32 .. 16384; R1 in {2,4,8,16}, J >= 1).
+// N FFT size = R1 * 16^J (N a power of two, 32 .. 32768; R1 in {2,4,8,16}, J >= 1).
 //
 // The array z[0..N) (two planes zr, zi of fp32, addressed through SIDX to spread banks) is read as the
 // row-major tensor [n1][n2]...[nJ+1] with extents R1, 16, ..., 16. Forward stage s takes the DFT along
@@ -391,4 +391,41 @@ __device__ void monarch_fft(const Tw& T, ST* zr, ST* zi, int log2N, bool scaled,
     for (int s = J + 1; s >= 2; --s) { radix16(s); __syncthreads(); }
     first(); __syncthreads();
   }
+}
+
+// The whole convolution of one complex row held in shared memory (planes zr, zi of N = 2^log2N points, after a
+// barrier): forward FFT carrying 1/N, product with the kernel spectrum k (N complex, Monarch order; conj = -1
+// uses conj(k)), inverse. FUSE (tensor cores, N >= 256): the last forward stage, the product and the first
+// inverse stage in one pass (stage_b_conv); else the product is its own pass (the unfused twin). Ends with the
+// inverse's last barrier.
+template <int CM, typename ST>
+__device__ void conv_smem(const Tw& tw, ST* zr, ST* zi, int log2N, const float2* __restrict__ k, float conj, bool fuse) {
+  constexpr int U = 8;
+  const int N = 1 << log2N, T = blockDim.x;
+  const bool fused = fuse && CM != 0 && N >= 256;
+  monarch_fft<CM, true, ST, true>(tw, zr, zi, log2N, true, fused);
+  if (fused) {
+    if constexpr (CM != 0) stage_b_conv<CM == 2>(tw, zr, zi, N, 1.0f / 16.0f, k, conj);
+  } else {
+    for (int n0 = threadIdx.x; n0 < N; n0 += U * T) {
+      float2 w[U];
+#pragma unroll
+      for (int j = 0; j < U; ++j) {
+        const int n = n0 + j * T;
+        w[j] = n < N ? k[n] : make_float2(0.f, 0.f);
+        w[j].y *= conj;
+      }
+#pragma unroll
+      for (int j = 0; j < U; ++j) {
+        const int n = n0 + j * T;
+        if (n < N) {
+          const float a = ld(zr + SIDX(n)), b = ld(zi + SIDX(n));
+          st(zr + SIDX(n), a * w[j].x - b * w[j].y);
+          st(zi + SIDX(n), a * w[j].y + b * w[j].x);
+        }
+      }
+    }
+  }
+  __syncthreads();
+  monarch_fft<CM, false, ST, true>(tw, zr, zi, log2N, false, fused);
 }

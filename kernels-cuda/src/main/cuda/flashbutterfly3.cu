@@ -1,0 +1,318 @@
+// FlashButterfly beyond shared memory: the three-pass long convolution (N = N1 * M, N1 in {2, 4, 8, 16, 32}).
+// Shapes: B batch, H channels, L sequence length, N FFT size (power of two), M inner (in-smem) FFT size, N1 = N / M.
+// Row z (two batch rows packed, z = u[b] + i u[b+1]) is read as A[n1][m] = z[M*n1 + m] (N1 x M, row-major):
+//   pass 1 (fb3_outer_fwd): B[k1][m] = (sum_n1 w_N1^(k1*n1) A[n1][m]) * w_N^(k1*m) * scale, one thread per column m,
+//          the N1-point DFT in registers; B goes to a global scratch S (pairs, H, N) complex.
+//   pass 2 (fb3_mid):       each row B[k1][:] (M contiguous points) is one in-smem Monarch convolution (monarch.cuh
+//          conv_smem) with its slice kf[h][k1*M .. k1*M + M) of the kernel spectrum; back to S.
+//   pass 3 (fb3_outer_inv): per column m, conj twiddles, inverse N1-point DFT, + D*u, crop to L, y written once.
+// The spectrum X[k1 + N1*k2] of the full row then lies at S[k1*M + p] with p the inner Monarch position of k2:
+// kf must be in that order; fb3_outer_fwd (unscaled, fp32) + fb3_rows_f32 (forward) produce it from kt.
+// Scaling: pass 1 carries 1/N1 (scale), the inner forward 1/M; inverses unscaled. Scratch element SC: float2,
+// or bf16x2 / half2 (re, im) for the 16-bit shared-memory kernels.
+// Weight gradient (fp32 throughout): per batch pair, pass 1 on u -> SA and on dy -> SB; fb3_dk_mid runs the
+// inner forward FFTs and accumulates acc += conj(SA) * SB; fb3_rows_f32 (inverse, 1/N) then fb3_outer_inv_dk give
+// dkt[j] = sum_b corr(u[b], dy[b])[j] in natural order; dD from fb_dD.
+#include "monarch.cuh"
+
+// W64[j] = exp(-2*pi*i*j/64), j < 32: the twiddles of the in-register radix-2 FFTs (compile-time indices).
+__constant__ float2 W64[32] = {{1.000000000f, 0.000000000f}, {0.995184727f, -0.098017140f}, {0.980785280f, -0.195090322f},
+    {0.956940336f, -0.290284677f}, {0.923879533f, -0.382683432f}, {0.881921264f, -0.471396737f},
+    {0.831469612f, -0.555570233f}, {0.773010453f, -0.634393284f}, {0.707106781f, -0.707106781f},
+    {0.634393284f, -0.773010453f}, {0.555570233f, -0.831469612f}, {0.471396737f, -0.881921264f},
+    {0.382683432f, -0.923879533f}, {0.290284677f, -0.956940336f}, {0.195090322f, -0.980785280f},
+    {0.098017140f, -0.995184727f}, {0.000000000f, -1.000000000f}, {-0.098017140f, -0.995184727f},
+    {-0.195090322f, -0.980785280f}, {-0.290284677f, -0.956940336f}, {-0.382683432f, -0.923879533f},
+    {-0.471396737f, -0.881921264f}, {-0.555570233f, -0.831469612f}, {-0.634393284f, -0.773010453f},
+    {-0.707106781f, -0.707106781f}, {-0.773010453f, -0.634393284f}, {-0.831469612f, -0.555570233f},
+    {-0.881921264f, -0.471396737f}, {-0.923879533f, -0.382683432f}, {-0.956940336f, -0.290284677f},
+    {-0.980785280f, -0.195090322f}, {-0.995184727f, -0.098017140f}};
+
+__host__ __device__ constexpr int bitrev(int i, int bits) {
+  int r = 0;
+  for (int b = 0; b < bits; ++b) r |= ((i >> b) & 1) << (bits - 1 - b);
+  return r;
+}
+
+// In place, natural order in and out: x <- DFT_R(x) (INV: conjugate DFT, unscaled). Radix 2, fully unrolled by
+// template recursion (every register index a compile-time constant: no local-memory arrays).
+template <int R, int I>
+struct BitrevSwap {
+  static __device__ __forceinline__ void run(float (&xr)[R], float (&xi)[R]) {
+    constexpr int lR = R == 2 ? 1 : R == 4 ? 2 : R == 8 ? 3 : R == 16 ? 4 : 5;
+    constexpr int J = bitrev(I, lR);
+    if constexpr (J > I) { float t = xr[I]; xr[I] = xr[J]; xr[J] = t; t = xi[I]; xi[I] = xi[J]; xi[J] = t; }
+    BitrevSwap<R, I + 1>::run(xr, xi);
+  }
+};
+template <int R>
+struct BitrevSwap<R, R> { static __device__ __forceinline__ void run(float (&)[R], float (&)[R]) {} };
+
+template <int R, bool INV, int LEN>
+struct Radix2Stages {
+  static __device__ __forceinline__ void run(float (&xr)[R], float (&xi)[R]) {
+#pragma unroll
+    for (int i = 0; i < R; i += LEN) {
+#pragma unroll
+      for (int j = 0; j < LEN / 2; ++j) {
+        const float2 w = W64[j * (64 / LEN)];
+        const float wr = w.x, wi = INV ? -w.y : w.y;
+        const int a = i + j, b = i + j + LEN / 2;
+        const float vr = xr[b] * wr - xi[b] * wi, vi = xr[b] * wi + xi[b] * wr;
+        xr[b] = xr[a] - vr; xi[b] = xi[a] - vi;
+        xr[a] += vr; xi[a] += vi;
+      }
+    }
+    if constexpr (2 * LEN <= R) Radix2Stages<R, INV, 2 * LEN>::run(xr, xi);
+  }
+};
+
+template <int R, bool INV>
+__device__ __forceinline__ void dft_reg(float (&xr)[R], float (&xi)[R]) {
+  BitrevSwap<R, 0>::run(xr, xi);
+  Radix2Stages<R, INV, 2>::run(xr, xi);
+}
+
+// Complex scratch elements: float2, or (re, im) as bf16x2 / half2.
+__device__ __forceinline__ float2 ldc(const float2* p) { return *p; }
+__device__ __forceinline__ float2 ldc(const __nv_bfloat162* p) { return __bfloat1622float2(*p); }
+__device__ __forceinline__ float2 ldc(const __half2* p) { return __half22float2(*p); }
+__device__ __forceinline__ void stc(float2* p, float a, float b) { *p = make_float2(a, b); }
+__device__ __forceinline__ void stc(__nv_bfloat162* p, float a, float b) { *p = __floats2bfloat162_rn(a, b); }
+__device__ __forceinline__ void stc(__half2* p, float a, float b) { *p = __floats2half2_rn(a, b); }
+
+// Pass 1. Grid (colBlocks * pairs, H); thread -> column m, block x = cb + colBlocks * p; pair p holds batch rows
+// b0 + 2p, b0 + 2p + 1 (< B). in: (B, H, L) rows of IO (zero beyond L); out: S (pairs, H, N).
+template <int R, typename IO, typename SC>
+__device__ void outer_fwd(const IO* __restrict__ in, SC* __restrict__ out, int B, int H, int L, int b0, int log2N,
+                          int log2M, float scale) {
+  const int M = 1 << log2M, N = 1 << log2N, colBlocks = (M + blockDim.x - 1) / blockDim.x;
+  const int p = blockIdx.x / colBlocks, m = (blockIdx.x - p * colBlocks) * blockDim.x + threadIdx.x, h = blockIdx.y;
+  if (m >= M) return;
+  const int b = b0 + 2 * p;
+  const bool two = b + 1 < B;
+  const int Lin = L < N ? L : N;
+  const IO* r0 = in + ((size_t)b * H + h) * L;
+  const IO* r1 = r0 + (size_t)H * L;
+  float xr[R], xi[R];
+#pragma unroll
+  for (int n1 = 0; n1 < R; ++n1) {
+    const int n = n1 * M + m;
+    xr[n1] = n < Lin ? ld(r0 + n) : 0.f;
+    xi[n1] = two && n < Lin ? ld(r1 + n) : 0.f;
+  }
+  dft_reg<R, false>(xr, xi);
+  SC* o = out + ((size_t)p * H + h) * N + m;
+  const float inv = 2.0f / (float)N;   // exact
+#pragma unroll
+  for (int k1 = 0; k1 < R; ++k1) {
+    float s = 0.f, c = 1.f;
+    if (k1 != 0) sincospif(-(float)(k1 * m) * inv, &s, &c);   // k1*m < 2^24: exact in fp32
+    c *= scale; s *= scale;
+    stc(o + (size_t)k1 * M, xr[k1] * c - xi[k1] * s, xr[k1] * s + xi[k1] * c);
+  }
+}
+
+// Pass 3. Grid as pass 1. y[b, h, n] = Re/Im z[n] + D[h] u[b, h, n] for n < L.
+template <int R, typename IO, typename SC>
+__device__ void outer_inv(const SC* __restrict__ in, const IO* __restrict__ u, const float* __restrict__ D,
+                          IO* __restrict__ y, int B, int H, int L, int b0, int log2N, int log2M) {
+  const int M = 1 << log2M, N = 1 << log2N, colBlocks = (M + blockDim.x - 1) / blockDim.x;
+  const int p = blockIdx.x / colBlocks, m = (blockIdx.x - p * colBlocks) * blockDim.x + threadIdx.x, h = blockIdx.y;
+  if (m >= M) return;
+  const int b = b0 + 2 * p;
+  const bool two = b + 1 < B;
+  const SC* s0 = in + ((size_t)p * H + h) * N + m;
+  const float inv = 2.0f / (float)N;
+  float xr[R], xi[R];
+#pragma unroll
+  for (int k1 = 0; k1 < R; ++k1) {
+    const float2 v = ldc(s0 + (size_t)k1 * M);
+    float s = 0.f, c = 1.f;
+    if (k1 != 0) sincospif((float)(k1 * m) * inv, &s, &c);
+    xr[k1] = v.x * c - v.y * s; xi[k1] = v.x * s + v.y * c;
+  }
+  dft_reg<R, true>(xr, xi);
+  const float d = D[h];
+  const size_t r0 = ((size_t)b * H + h) * L, r1 = r0 + (size_t)H * L;
+#pragma unroll
+  for (int n1 = 0; n1 < R; ++n1) {
+    const int n = n1 * M + m;
+    if (n < L) {
+      st(y + r0 + n, fmaf(d, ld(u + r0 + n), xr[n1]));
+      if (two) st(y + r1 + n, fmaf(d, ld(u + r1 + n), xi[n1]));
+    }
+  }
+}
+
+// Pass 3 of the weight gradient: the real part of the natural-order correlation, kept taps only:
+// dk[h, j] = dkt[j] (j < Lk); bidirectional also dk[H*Lk + h*Lk + j] = dkt[N-1-j]. Grid (colBlocks, H).
+template <int R>
+__device__ void outer_inv_dk(const float2* __restrict__ in, float* __restrict__ dk, int H, int Lk, int log2N, int log2M,
+                             int bidir) {
+  const int M = 1 << log2M, N = 1 << log2N, m = blockIdx.x * blockDim.x + threadIdx.x, h = blockIdx.y;
+  if (m >= M) return;
+  const float2* s0 = in + (size_t)h * N + m;
+  const float inv = 2.0f / (float)N;
+  float xr[R], xi[R];
+#pragma unroll
+  for (int k1 = 0; k1 < R; ++k1) {
+    const float2 v = s0[(size_t)k1 * M];
+    float s = 0.f, c = 1.f;
+    if (k1 != 0) sincospif((float)(k1 * m) * inv, &s, &c);
+    xr[k1] = v.x * c - v.y * s; xi[k1] = v.x * s + v.y * c;
+  }
+  dft_reg<R, true>(xr, xi);
+#pragma unroll
+  for (int n1 = 0; n1 < R; ++n1) {
+    const int n = n1 * M + m;
+    if (n < Lk) dk[(size_t)h * Lk + n] = xr[n1];
+    if (bidir && N - 1 - n < Lk) dk[(size_t)H * Lk + (size_t)h * Lk + (N - 1 - n)] = xr[n1];
+  }
+}
+
+// Runtime N1 -> template R.
+#define FB3_DISPATCH(N1, CALL) \
+  switch (N1) { case 2: { constexpr int R = 2; CALL; } break; case 4: { constexpr int R = 4; CALL; } break; \
+    case 8: { constexpr int R = 8; CALL; } break; case 16: { constexpr int R = 16; CALL; } break; \
+    default: { constexpr int R = 32; CALL; } }
+
+#define FB3_OUTER(SUF, IO, SC)                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256) fb3_outer_fwd_##SUF(const IO* __restrict__ in, SC* __restrict__ out, \
+      int B, int H, int L, int b0, int log2N, int log2M, float scale) {                                              \
+    FB3_DISPATCH(1 << (log2N - log2M), (outer_fwd<R, IO, SC>(in, out, B, H, L, b0, log2N, log2M, scale)))           \
+  }                                                                                                                  \
+  extern "C" __global__ void __launch_bounds__(256) fb3_outer_inv_##SUF(const SC* __restrict__ in,                  \
+      const IO* __restrict__ u, const float* __restrict__ D, IO* __restrict__ y, int B, int H, int L, int b0,        \
+      int log2N, int log2M) {                                                                                        \
+    FB3_DISPATCH(1 << (log2N - log2M), (outer_inv<R, IO, SC>(in, u, D, y, B, H, L, b0, log2N, log2M)))               \
+  }
+// name: fb3_outer_{fwd,inv}_<io>_<scratch: f32 = float2, bf16 = bf16x2, f16 = half2>
+FB3_OUTER(f32_f32, float, float2)
+FB3_OUTER(f32_bf16, float, __nv_bfloat162)
+FB3_OUTER(f32_f16, float, __half2)
+FB3_OUTER(bf16_f32, __nv_bfloat16, float2)
+FB3_OUTER(bf16_bf16, __nv_bfloat16, __nv_bfloat162)
+FB3_OUTER(f16_f32, __half, float2)
+FB3_OUTER(f16_f16, __half, __half2)
+
+extern "C" __global__ void __launch_bounds__(256) fb3_outer_inv_dk(const float2* __restrict__ in, float* __restrict__ dk,
+    int H, int Lk, int log2N, int log2M, int bidir) {
+  FB3_DISPATCH(1 << (log2N - log2M), (outer_inv_dk<R>(in, dk, H, Lk, log2N, log2M, bidir)))
+}
+
+// (zr, zi)[n] = row[n], n < M (after which the caller syncs).
+template <typename SC, typename ST>
+__device__ __forceinline__ void load_row(ST* zr, ST* zi, const SC* __restrict__ row, int M) {
+  for (int n = threadIdx.x; n < M; n += blockDim.x) {
+    const float2 v = ldc(row + n);
+    st(zr + SIDX(n), v.x); st(zi + SIDX(n), v.y);
+  }
+}
+
+template <typename SC, typename ST>
+__device__ __forceinline__ void store_row(SC* __restrict__ row, const ST* zr, const ST* zi, int M) {
+  for (int n = threadIdx.x; n < M; n += blockDim.x) stc(row + n, ld(zr + SIDX(n)), ld(zi + SIDX(n)));
+}
+
+// Pass 2. Grid (pairs * N1, H), block x = p + pairs * k1 (the pairs of one (h, k1) are adjacent: kf's slice comes
+// from L2 after the first); dynamic smem as the fused kernel for N = M. flags bit 0: fused middle stage;
+// bit 1: conj(kf) (backward for u).
+template <int CM, typename ST, typename SC>
+__device__ void fb3_mid(SC* __restrict__ S, const float2* __restrict__ kf, int pairs, int H, int log2N, int log2M,
+                        int flags) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  const int M = 1 << log2M, P = M + (M >> 5), N = 1 << log2N, h = blockIdx.y;
+  const int k1 = blockIdx.x / pairs, p = blockIdx.x - k1 * pairs;
+  ST* zr = reinterpret_cast<ST*>(smem_raw); ST* zi = zr + P;
+  SC* row = S + ((size_t)p * H + h) * N + (size_t)k1 * M;
+  load_row(zr, zi, row, M);
+  const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + ((2 * P * (int)sizeof(ST) + 15) & ~15)), log2M);
+  __syncthreads();
+  conv_smem<CM, ST>(tw, zr, zi, log2M, kf + (size_t)h * N + (size_t)k1 * M, (flags & 2) ? -1.0f : 1.0f, flags & 1);
+  store_row(row, zr, zi, M);
+}
+
+#define FB3_MID(NAME, CM, ST, SC)                                                                                 \
+  extern "C" __global__ void __launch_bounds__(CM != 0 ? 1024 : 512, 1) NAME(SC* __restrict__ S,                 \
+      const float2* __restrict__ kf, int pairs, int H, int log2N, int log2M, int flags) {                         \
+    fb3_mid<CM, ST, SC>(S, kf, pairs, H, log2N, log2M, flags);                                                    \
+  }
+// name: fb3_mid_<compute>[_s16]: the shared-memory storage (and so the scratch element) 16-bit with _s16
+FB3_MID(fb3_mid_f32, 0, float, float2)
+FB3_MID(fb3_mid_bf16, 2, float, float2)
+FB3_MID(fb3_mid_f16, 1, float, float2)
+FB3_MID(fb3_mid_bf16_s16, 2, __nv_bfloat16, __nv_bfloat162)
+FB3_MID(fb3_mid_f16_s16, 1, __half, __half2)
+
+// fp32 in-smem FFT of rows of M complex points (grid: one block per row), for the kernel spectrum (forward,
+// unscaled) and the weight gradient (inverse, inputs times scale). in and out may alias.
+extern "C" __global__ void __launch_bounds__(512, 1) fb3_rows_f32(const float2* in, float2* out, int log2M, int inverse,
+                                                                  float scale) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  const int M = 1 << log2M, P = M + (M >> 5);
+  float* zr = reinterpret_cast<float*>(smem_raw); float* zi = zr + P;
+  const size_t r = (size_t)blockIdx.x * M;
+  for (int n = threadIdx.x; n < M; n += blockDim.x) {
+    const float2 v = in[r + n];
+    zr[SIDX(n)] = v.x * scale; zi[SIDX(n)] = v.y * scale;
+  }
+  const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + ((8 * P + 15) & ~15)), log2M);
+  __syncthreads();
+  if (inverse) monarch_fft<0, false, float, true>(tw, zr, zi, log2M, false);
+  else monarch_fft<0, true, float, true>(tw, zr, zi, log2M, false);
+  for (int n = threadIdx.x; n < M; n += blockDim.x) out[r + n] = make_float2(zr[SIDX(n)], zi[SIDX(n)]);
+}
+
+// Weight gradient, middle pass for one batch pair: rows of M points (grid: one block per row r = h*N1 + k1):
+// SA <- FFT(SA) (kept: each thread reads back only what it wrote), then acc (=|+=) conj(FFT(SA)) * FFT(SB).
+extern "C" __global__ void __launch_bounds__(512, 1) fb3_dk_mid(float2* __restrict__ SA, const float2* __restrict__ SB,
+                                                                float2* __restrict__ acc, int log2M, int first) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  const int M = 1 << log2M, P = M + (M >> 5);
+  float* zr = reinterpret_cast<float*>(smem_raw); float* zi = zr + P;
+  const size_t r = (size_t)blockIdx.x * M;
+  load_row(zr, zi, SA + r, M);
+  const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + ((8 * P + 15) & ~15)), log2M);
+  __syncthreads();
+  monarch_fft<0, true, float, true>(tw, zr, zi, log2M, false);
+  store_row(SA + r, zr, zi, M);
+  __syncthreads();
+  load_row(zr, zi, SB + r, M);
+  __syncthreads();
+  monarch_fft<0, true, float, true>(tw, zr, zi, log2M, false);
+  for (int n = threadIdx.x; n < M; n += blockDim.x) {
+    const float2 a = SA[r + n];
+    const float br = zr[SIDX(n)], bi = zi[SIDX(n)];
+    const float2 q = make_float2(a.x * br + a.y * bi, a.x * bi - a.y * br);
+    if (first) acc[r + n] = q;
+    else { const float2 o = acc[r + n]; acc[r + n] = make_float2(o.x + q.x, o.y + q.y); }
+  }
+}
+
+// dD[h] = sum_b sum_n dy[b,h,n] u[b,h,n] (fp32). Grid (H), block a multiple of 32 (<= 1024).
+template <typename IO>
+__device__ void fb_dD(const IO* __restrict__ u, const IO* __restrict__ dy, float* __restrict__ dD, int B, int H, int L) {
+  __shared__ float red[32];
+  const int h = blockIdx.x;
+  float s = 0.f;
+  for (int b = 0; b < B; ++b) {
+    const size_t r = ((size_t)b * H + h) * L;
+    for (int n = threadIdx.x; n < L; n += blockDim.x) s += ld(u + r + n) * ld(dy + r + n);
+  }
+  for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+  if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = s;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    float t = 0.f;
+    for (int w = 0; w < (int)(blockDim.x >> 5); ++w) t += red[w];
+    dD[h] = t;
+  }
+}
+
+#define FB_DD(NAME, IO)                                                                                        \
+  extern "C" __global__ void __launch_bounds__(1024) NAME(const IO* __restrict__ u, const IO* __restrict__ dy,  \
+      float* __restrict__ dD, int B, int H, int L) { fb_dD<IO>(u, dy, dD, B, H, L); }
+FB_DD(fb_dD_f32, float)
+FB_DD(fb_dD_bf16, __nv_bfloat16)
+FB_DD(fb_dD_f16, __half)

@@ -80,36 +80,115 @@ __device__ __forceinline__ float2 ldc(const __half2* p) { return __half22float2(
 __device__ __forceinline__ void stc(float2* p, float a, float b) { *p = make_float2(a, b); }
 __device__ __forceinline__ void stc(__nv_bfloat162* p, float a, float b) { *p = __floats2bfloat162_rn(a, b); }
 __device__ __forceinline__ void stc(__half2* p, float a, float b) { *p = __floats2half2_rn(a, b); }
+// Two adjacent complex elements (p 2-element aligned).
+__device__ __forceinline__ void ldc2(const float2* p, float2& a, float2& b) {
+  const float4 v = *reinterpret_cast<const float4*>(p); a = make_float2(v.x, v.y); b = make_float2(v.z, v.w);
+}
+template <typename SC>
+__device__ __forceinline__ void ldc2(const SC* p, float2& a, float2& b) {   // 16-bit pairs: one 8-byte load
+  const uint2 v = *reinterpret_cast<const uint2*>(p);
+  a = ldc(reinterpret_cast<const SC*>(&v.x)); b = ldc(reinterpret_cast<const SC*>(&v.y));
+}
+__device__ __forceinline__ void stc2(float2* p, float a, float b, float c, float d) {
+  *reinterpret_cast<float4*>(p) = make_float4(a, b, c, d);
+}
+template <typename SC>
+__device__ __forceinline__ void stc2(SC* p, float a, float b, float c, float d) {
+  SC v[2]; stc(&v[0], a, b); stc(&v[1], c, d);
+  *reinterpret_cast<uint2*>(p) = *reinterpret_cast<const uint2*>(v);
+}
 
-// Pass 1. Grid (colBlocks * pairs, H); thread -> column m, block x = cb + colBlocks * p; pair p holds batch rows
-// b0 + 2p, b0 + 2p + 1 (< B). in: (B, H, L) rows of IO (zero beyond L); out: S (pairs, H, N).
+// Two adjacent elements (vector access when VEC: the address is 2-element aligned).
+__device__ __forceinline__ void ld2(const float* p, bool vec, float& a, float& b) {
+  if (vec) { const float2 v = *reinterpret_cast<const float2*>(p); a = v.x; b = v.y; } else { a = p[0]; b = p[1]; }
+}
+__device__ __forceinline__ void ld2(const __nv_bfloat16* p, bool vec, float& a, float& b) {
+  if (vec) { const float2 v = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p)); a = v.x; b = v.y; }
+  else { a = ld(p); b = ld(p + 1); }
+}
+__device__ __forceinline__ void ld2(const __half* p, bool vec, float& a, float& b) {
+  if (vec) { const float2 v = __half22float2(*reinterpret_cast<const __half2*>(p)); a = v.x; b = v.y; }
+  else { a = ld(p); b = ld(p + 1); }
+}
+__device__ __forceinline__ void st2(float* p, bool vec, float a, float b) {
+  if (vec) *reinterpret_cast<float2*>(p) = make_float2(a, b); else { p[0] = a; p[1] = b; }
+}
+__device__ __forceinline__ void st2(__nv_bfloat16* p, bool vec, float a, float b) {
+  if (vec) *reinterpret_cast<__nv_bfloat162*>(p) = __floats2bfloat162_rn(a, b); else { st(p, a); st(p + 1, b); }
+}
+__device__ __forceinline__ void st2(__half* p, bool vec, float a, float b) {
+  if (vec) *reinterpret_cast<__half2*>(p) = __floats2half2_rn(a, b); else { st(p, a); st(p + 1, b); }
+}
+
+// Columns per thread of the outer passes: 2 (vector loads/stores, twice the bytes in flight) up to N1 = 16; 1 at
+// N1 = 32 (64 registers of data per column).
+template <int R> struct OuterCols { static constexpr int C = R <= 16 ? 2 : 1; };
+
+// tw[k] = exp(sign * 2*pi*i * k*m / N), k < R: exact sincospif at k = 0 mod 8, then 7 products with w^1 (each adds
+// ~1 ulp: <= 8 ulp ~ 5e-7 relative, below the fp32 FFT's own ~eps*log2(N)); k*m < 2^24 is exact in fp32.
+template <int R>
+struct OuterTw {
+  float2 w1;
+  int m;
+  float arg;
+  __device__ __forceinline__ OuterTw(int m_, int log2N, float sign) : m(m_), arg(sign * 2.0f / (float)(1 << log2N)) {
+    sincospif((float)m * arg, &w1.y, &w1.x);
+  }
+  __device__ __forceinline__ float2 next(int k, float2 prev) const {
+    if ((k & 7) == 0) { float2 w; if (k == 0) return make_float2(1.f, 0.f); sincospif((float)(k * m) * arg, &w.y, &w.x); return w; }
+    return make_float2(prev.x * w1.x - prev.y * w1.y, prev.x * w1.y + prev.y * w1.x);
+  }
+};
+
+// Pass 1. Grid (colBlocks * pairs, H), colBlocks = ceil(M / (blockDim * C)); thread -> columns m .. m + C - 1,
+// block x = cb + colBlocks * p; pair p holds batch rows b0 + 2p, b0 + 2p + 1 (< B). in: (B, H, L) rows of IO (zero
+// beyond L); out: S (pairs, H, N).
 template <int R, typename IO, typename SC>
 __device__ void outer_fwd(const IO* __restrict__ in, SC* __restrict__ out, int B, int H, int L, int b0, int log2N,
                           int log2M, float scale) {
-  const int M = 1 << log2M, N = 1 << log2N, colBlocks = (M + blockDim.x - 1) / blockDim.x;
-  const int p = blockIdx.x / colBlocks, m = (blockIdx.x - p * colBlocks) * blockDim.x + threadIdx.x, h = blockIdx.y;
+  constexpr int C = OuterCols<R>::C;
+  const int M = 1 << log2M, N = 1 << log2N, cols = blockDim.x * C, colBlocks = (M + cols - 1) / cols;
+  const int p = blockIdx.x / colBlocks, m = ((blockIdx.x - p * colBlocks) * blockDim.x + threadIdx.x) * C, h = blockIdx.y;
   if (m >= M) return;
   const int b = b0 + 2 * p;
-  const bool two = b + 1 < B;
+  const bool two = b + 1 < B, vec = (L & 1) == 0;   // even L: every row start and every even n is 2-aligned
   const int Lin = L < N ? L : N;
   const IO* r0 = in + ((size_t)b * H + h) * L;
   const IO* r1 = r0 + (size_t)H * L;
-  float xr[R], xi[R];
+  float xr[C][R], xi[C][R];
 #pragma unroll
   for (int n1 = 0; n1 < R; ++n1) {
     const int n = n1 * M + m;
-    xr[n1] = n < Lin ? ld(r0 + n) : 0.f;
-    xi[n1] = two && n < Lin ? ld(r1 + n) : 0.f;
+    if constexpr (C == 2) {
+      if (n + 1 < Lin) {
+        ld2(r0 + n, vec, xr[0][n1], xr[C - 1][n1]);
+        if (two) ld2(r1 + n, vec, xi[0][n1], xi[C - 1][n1]); else { xi[0][n1] = 0.f; xi[C - 1][n1] = 0.f; }
+      } else {
+        xr[0][n1] = n < Lin ? ld(r0 + n) : 0.f; xi[0][n1] = two && n < Lin ? ld(r1 + n) : 0.f;
+        xr[C - 1][n1] = 0.f; xi[C - 1][n1] = 0.f;
+      }
+    } else {
+      xr[0][n1] = n < Lin ? ld(r0 + n) : 0.f;
+      xi[0][n1] = two && n < Lin ? ld(r1 + n) : 0.f;
+    }
   }
-  dft_reg<R, false>(xr, xi);
+#pragma unroll
+  for (int c = 0; c < C; ++c) dft_reg<R, false>(xr[c], xi[c]);
   SC* o = out + ((size_t)p * H + h) * N + m;
-  const float inv = 2.0f / (float)N;   // exact
+  OuterTw<R> t0(m, log2N, -1.0f), t1(m + C - 1, log2N, -1.0f);
+  float2 w0 = make_float2(1.f, 0.f), w1 = w0;
 #pragma unroll
   for (int k1 = 0; k1 < R; ++k1) {
-    float s = 0.f, c = 1.f;
-    if (k1 != 0) sincospif(-(float)(k1 * m) * inv, &s, &c);   // k1*m < 2^24: exact in fp32
-    c *= scale; s *= scale;
-    stc(o + (size_t)k1 * M, xr[k1] * c - xi[k1] * s, xr[k1] * s + xi[k1] * c);
+    w0 = t0.next(k1, w0);
+    const float c0 = w0.x * scale, s0 = w0.y * scale;
+    const float a0 = xr[0][k1] * c0 - xi[0][k1] * s0, b0v = xr[0][k1] * s0 + xi[0][k1] * c0;
+    if constexpr (C == 2) {
+      w1 = t1.next(k1, w1);
+      const float c1 = w1.x * scale, s1 = w1.y * scale;
+      stc2(o + (size_t)k1 * M, a0, b0v, xr[1][k1] * c1 - xi[1][k1] * s1, xr[1][k1] * s1 + xi[1][k1] * c1);
+    } else {
+      stc(o + (size_t)k1 * M, a0, b0v);
+    }
   }
 }
 
@@ -117,30 +196,46 @@ __device__ void outer_fwd(const IO* __restrict__ in, SC* __restrict__ out, int B
 template <int R, typename IO, typename SC>
 __device__ void outer_inv(const SC* __restrict__ in, const IO* __restrict__ u, const float* __restrict__ D,
                           IO* __restrict__ y, int B, int H, int L, int b0, int log2N, int log2M) {
-  const int M = 1 << log2M, N = 1 << log2N, colBlocks = (M + blockDim.x - 1) / blockDim.x;
-  const int p = blockIdx.x / colBlocks, m = (blockIdx.x - p * colBlocks) * blockDim.x + threadIdx.x, h = blockIdx.y;
+  constexpr int C = OuterCols<R>::C;
+  const int M = 1 << log2M, N = 1 << log2N, cols = blockDim.x * C, colBlocks = (M + cols - 1) / cols;
+  const int p = blockIdx.x / colBlocks, m = ((blockIdx.x - p * colBlocks) * blockDim.x + threadIdx.x) * C, h = blockIdx.y;
   if (m >= M) return;
   const int b = b0 + 2 * p;
-  const bool two = b + 1 < B;
+  const bool two = b + 1 < B, vec = (L & 1) == 0;
   const SC* s0 = in + ((size_t)p * H + h) * N + m;
-  const float inv = 2.0f / (float)N;
-  float xr[R], xi[R];
+  float xr[C][R], xi[C][R];
+  OuterTw<R> t0(m, log2N, 1.0f), t1(m + C - 1, log2N, 1.0f);
+  float2 w0 = make_float2(1.f, 0.f), w1 = w0;
 #pragma unroll
   for (int k1 = 0; k1 < R; ++k1) {
-    const float2 v = ldc(s0 + (size_t)k1 * M);
-    float s = 0.f, c = 1.f;
-    if (k1 != 0) sincospif((float)(k1 * m) * inv, &s, &c);
-    xr[k1] = v.x * c - v.y * s; xi[k1] = v.x * s + v.y * c;
+    float2 v[2];
+    if constexpr (C == 2) ldc2(s0 + (size_t)k1 * M, v[0], v[1]); else v[0] = ldc(s0 + (size_t)k1 * M);
+    w0 = t0.next(k1, w0);
+    xr[0][k1] = v[0].x * w0.x - v[0].y * w0.y; xi[0][k1] = v[0].x * w0.y + v[0].y * w0.x;
+    if constexpr (C == 2) {
+      w1 = t1.next(k1, w1);
+      xr[C - 1][k1] = v[1].x * w1.x - v[1].y * w1.y; xi[C - 1][k1] = v[1].x * w1.y + v[1].y * w1.x;
+    }
   }
-  dft_reg<R, true>(xr, xi);
+#pragma unroll
+  for (int c = 0; c < C; ++c) dft_reg<R, true>(xr[c], xi[c]);
   const float d = D[h];
   const size_t r0 = ((size_t)b * H + h) * L, r1 = r0 + (size_t)H * L;
 #pragma unroll
   for (int n1 = 0; n1 < R; ++n1) {
     const int n = n1 * M + m;
+    if constexpr (C == 2) {
+      if (n + 1 < L) {
+        float a, bb;
+        ld2(u + r0 + n, vec, a, bb);
+        st2(y + r0 + n, vec, fmaf(d, a, xr[0][n1]), fmaf(d, bb, xr[C - 1][n1]));
+        if (two) { ld2(u + r1 + n, vec, a, bb); st2(y + r1 + n, vec, fmaf(d, a, xi[0][n1]), fmaf(d, bb, xi[C - 1][n1])); }
+        continue;
+      }
+    }
     if (n < L) {
-      st(y + r0 + n, fmaf(d, ld(u + r0 + n), xr[n1]));
-      if (two) st(y + r1 + n, fmaf(d, ld(u + r1 + n), xi[n1]));
+      st(y + r0 + n, fmaf(d, ld(u + r0 + n), xr[0][n1]));
+      if (two) st(y + r1 + n, fmaf(d, ld(u + r1 + n), xi[0][n1]));
     }
   }
 }
@@ -153,14 +248,14 @@ __device__ void outer_inv_dk(const float2* __restrict__ in, float* __restrict__ 
   const int M = 1 << log2M, N = 1 << log2N, m = blockIdx.x * blockDim.x + threadIdx.x, h = blockIdx.y;
   if (m >= M) return;
   const float2* s0 = in + (size_t)h * N + m;
-  const float inv = 2.0f / (float)N;
   float xr[R], xi[R];
+  OuterTw<R> tw(m, log2N, 1.0f);
+  float2 w = make_float2(1.f, 0.f);
 #pragma unroll
   for (int k1 = 0; k1 < R; ++k1) {
     const float2 v = s0[(size_t)k1 * M];
-    float s = 0.f, c = 1.f;
-    if (k1 != 0) sincospif((float)(k1 * m) * inv, &s, &c);
-    xr[k1] = v.x * c - v.y * s; xi[k1] = v.x * s + v.y * c;
+    w = tw.next(k1, w);
+    xr[k1] = v.x * w.x - v.y * w.y; xi[k1] = v.x * w.y + v.y * w.x;
   }
   dft_reg<R, true>(xr, xi);
 #pragma unroll

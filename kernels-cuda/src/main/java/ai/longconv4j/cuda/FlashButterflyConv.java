@@ -341,6 +341,18 @@ public final class FlashButterflyConv implements AutoCloseable {
             (fused ? 1 : 0) | flags);
   }
 
+  /**
+   * Three-pass plans: the forward's time per pass in ms {outer butterfly, N1 in-smem convolutions, inverse outer},
+   * measured with CUDA events around each launch (synchronises); for profiling. Empty for one-pass plans.
+   */
+  public double[] forwardPassTimes(DeviceBuffer u, DeviceBuffer y, int B) {
+    if (three == null) return new double[0];
+    if (!weightsSet) throw new IllegalStateException("FlashButterflyConv.forwardPassTimes: call setWeights first");
+    double[] ms = new double[3];
+    three.forward(u, y, B, l, io, kernelName(), smem16, threads, kf, d, fused ? 1 : 0, compute.tag(), ms);
+    return ms;
+  }
+
   public int fftSize() { return n; }
   public ConvMode mode() { return mode; }
   public ElementType io() { return io; }

@@ -36,7 +36,14 @@ final class ThreePass {
   int inner() { return m; }
   int outer() { return n1; }
 
-  private int colBlocks() { return (m + OUTER_THREADS - 1) / OUTER_THREADS; }
+  /** Blocks per (pair, channel) of the outer passes: columns per thread as OuterCols in flashbutterfly3.cu. */
+  private int colBlocks() {
+    int cols = OUTER_THREADS * (n1 <= 16 ? 2 : 1);
+    return (m + cols - 1) / cols;
+  }
+
+  /** fb3_outer_inv_dk: one column per thread. */
+  private int colBlocks1() { return (m + OUTER_THREADS - 1) / OUTER_THREADS; }
 
   private static int rowThreads(int m) { return Math.min(512, Math.max(64, m / 16)); }
 
@@ -70,6 +77,12 @@ final class ThreePass {
    */
   void forward(DeviceBuffer u, DeviceBuffer y, int B, int L, ElementType io, String midKernel, boolean s16, int threads,
       DeviceBuffer kf, DeviceBuffer d, int flags, String computeTag) {
+    forward(u, y, B, L, io, midKernel, s16, threads, kf, d, flags, computeTag, null);
+  }
+
+  /** As above; {@code ms} non-null: adds each pass's time (CUDA events, synchronising) to ms[0..2]. */
+  void forward(DeviceBuffer u, DeviceBuffer y, int B, int L, ElementType io, String midKernel, boolean s16, int threads,
+      DeviceBuffer kf, DeviceBuffer d, int flags, String computeTag, double[] ms) {
     int pairs = (B + 1) / 2;
     long perPair = (long) h * n * (s16 ? 4 : 8);
     int chunk = (int) Math.max(1, Math.min(pairs, SCRATCH_BUDGET / perPair));
@@ -78,11 +91,20 @@ final class ThreePass {
     int smem = FlashButterflyConv.smemBytes(m, s16);
     for (int p0 = 0; p0 < pairs; p0 += chunk) {
       int pc = Math.min(chunk, pairs - p0), b0 = 2 * p0;
-      k("fb3_outer_fwd_" + suf).launch(device.stream(), colBlocks() * pc, h, OUTER_THREADS, 0, u, s, B, h, L, b0, log2n,
-          log2m, 1f / n1);
-      k(midKernel).launch(device.stream(), pc * n1, h, threads, smem, s, kf, pc, h, log2n, log2m, flags);
-      k("fb3_outer_inv_" + suf).launch(device.stream(), colBlocks() * pc, h, OUTER_THREADS, 0, s, u, d, y, B, h, L, b0,
-          log2n, log2m);
+      try (var e0 = ms == null ? null : new CudaEvent(device).record(device.stream())) {
+        k("fb3_outer_fwd_" + suf).launch(device.stream(), colBlocks() * pc, h, OUTER_THREADS, 0, u, s, B, h, L, b0, log2n,
+            log2m, 1f / n1);
+        var e1 = ms == null ? null : new CudaEvent(device).record(device.stream());
+        k(midKernel).launch(device.stream(), pc * n1, h, threads, smem, s, kf, pc, h, log2n, log2m, flags);
+        var e2 = ms == null ? null : new CudaEvent(device).record(device.stream());
+        k("fb3_outer_inv_" + suf).launch(device.stream(), colBlocks() * pc, h, OUTER_THREADS, 0, s, u, d, y, B, h, L, b0,
+            log2n, log2m);
+        if (ms != null) {
+          var e3 = new CudaEvent(device).record(device.stream());
+          ms[0] += e1.elapsedSince(e0); ms[1] += e2.elapsedSince(e1); ms[2] += e3.elapsedSince(e2);
+          e1.close(); e2.close(); e3.close();
+        }
+      }
     }
   }
 
@@ -102,7 +124,7 @@ final class ThreePass {
         k("fb3_dk_mid").launch(device.stream(), h * n1, 1, t, smem, sa, sb, acc, log2m, p == 0 ? 1 : 0);
       }
       k("fb3_rows_f32").launch(device.stream(), h * n1, 1, t, smem, acc, sa, log2m, 1, 1f / n);
-      k("fb3_outer_inv_dk").launch(device.stream(), colBlocks(), h, OUTER_THREADS, 0, sa, dk, h, lk, log2n, log2m,
+      k("fb3_outer_inv_dk").launch(device.stream(), colBlocks1(), h, OUTER_THREADS, 0, sa, dk, h, lk, log2n, log2m,
           bidir ? 1 : 0);
       dD(device, u, dy, B, h, L, io, dD);
       device.stream().synchronize();

@@ -24,7 +24,7 @@ public final class FlashButterflyConv implements AutoCloseable {
    * ({@value #MAX_N_ONE_PASS}, tensor-core precisions only); beyond, three passes up to {@value #MAX_N}.
    */
   public static final int MIN_N = 32, MAX_N = 1 << 19, MAX_N_FP32_SMEM = 16384, MAX_N_ONE_PASS = 32768;
-  /** The in-shared-memory FFT size of the three-pass plans (fp32 shared memory fits it). */
+  /** The largest in-shared-memory FFT size of the three-pass plans (fp32 shared memory fits it). */
   public static final int THREE_PASS_INNER = 16384;
   private static final String MODULE = "flashbutterfly";
 
@@ -48,8 +48,14 @@ public final class FlashButterflyConv implements AutoCloseable {
     this.threads = defaultThreads(n, compute);
     this.smem16 = defaultSmem16(n, compute);
     int oneMax = compute == Precision.FP32 ? MAX_N_FP32_SMEM : MAX_N_ONE_PASS;
-    if (n > oneMax) innerSize(THREE_PASS_INNER);
+    if (n > oneMax) innerSize(defaultInnerSize(n));
   }
+
+  /**
+   * The three-pass plans' default inner size: 8K points while N / 8K <= 32 (N <= 256K), else 16K. Measured on the H200
+   * (bench-runs/run8, L = 64K, B = 16, H = 768, bf16): M = 8K 18.2 ms (mid pass 12.0 ms), 16K 20.2 ms (13.8), 4K 20.4.
+   */
+  public static int defaultInnerSize(int n) { return n / 8192 <= 32 ? 8192 : THREE_PASS_INNER; }
 
   /** The FFT size for {@code mode} and {@code L}; IllegalArgumentException when the fused kernel cannot do it. */
   public static int fftSize(ConvMode mode, int L) {

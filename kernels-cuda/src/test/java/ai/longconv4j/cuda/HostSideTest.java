@@ -31,6 +31,9 @@ class HostSideTest {
     assertTrue(!FlashButterflyConv.onePass(32768, Precision.FP32));
     assertTrue(!FlashButterflyConv.onePass(65536, Precision.F16));
     assertThrows(IllegalArgumentException.class, () -> FlashButterflyConv.checkSupported(1 << 20, Precision.BF16));
+    assertEquals(8192, FlashButterflyConv.defaultInnerSize(1 << 16));     // N1 = 8
+    assertEquals(8192, FlashButterflyConv.defaultInnerSize(1 << 18));     // N1 = 32
+    assertEquals(16384, FlashButterflyConv.defaultInnerSize(1 << 19));    // 8K would need N1 = 64
     // planes (fp32, or 16-bit) + twiddle table of 128 + N/128 complex fp32
     assertEquals(8 * (16384 + 512) + 8 * (128 + 128), FlashButterflyConv.smemBytes(16384, false));
     assertEquals(4 * (16384 + 512) + 8 * (128 + 128), FlashButterflyConv.smemBytes(16384, true));

@@ -161,8 +161,8 @@ public final class CudaConvBench {
       for (int t : three ? new int[] {128, 512} : new int[] {64, 128, 256, 512, 1024})
         if (t != tDefault) vs.add(new Object[] {ElementType.BF16, Precision.BF16, t, true, null, 0});
       if (inner <= FlashButterflyConv.MAX_N_FP32_SMEM) vs.add(new Object[] {ElementType.BF16, Precision.BF16, 0, true, !sDefault, 0});
-      if (three) for (int m : new int[] {4096, 8192})
-        if (nfft / m <= 32) vs.add(new Object[] {ElementType.BF16, Precision.BF16, 0, true, null, m});
+      if (three) for (int m : new int[] {4096, 8192, 16384})
+        if (nfft / m <= 32 && m != inner) vs.add(new Object[] {ElementType.BF16, Precision.BF16, 0, true, null, m});
       Object[][] variants = vs.toArray(new Object[0][]);
       for (Object[] v : fused ? variants : new Object[0][]) {
         ElementType io = (ElementType) v[0];

@@ -29,6 +29,9 @@ class KernelResourceReportTest {
       "fb3_outer_fwd_f16_f32", "fb3_outer_inv_f16_f32", "fb3_outer_fwd_f16_f16", "fb3_outer_inv_f16_f16",
       "fb3_outer_inv_dk", "fb3_mid_f32", "fb3_mid_bf16", "fb3_mid_f16", "fb3_mid_bf16_s16", "fb3_mid_f16_s16",
       "fb3_rows_f32", "fb3_dk_mid", "fb_dD_f32", "fb_dD_bf16", "fb_dD_f16");
+  private static final Path REPORT_LB = Path.of("target", "cuda", "learned.ptxas.txt");
+  private static final List<String> KERNELS_LB = List.of("lb_forward_f32", "lb_forward_bf16", "lb_forward_f16",
+      "lb_backward_f32", "lb_backward_bf16", "lb_backward_f16", "lb_reduce", "lb_spectrum", "lb_taps");
   private static final Pattern ENTRY = Pattern.compile("Compiling entry function '(\\w+)' for '(sm_\\w+)'");
   private static final Pattern SPILL = Pattern.compile("(\\d+) bytes spill stores, (\\d+) bytes spill loads");
 
@@ -72,6 +75,12 @@ class KernelResourceReportTest {
     while (f.find()) assertEquals("0", f.group(1), "a three-pass kernel keeps an array in local memory");
   }
 
+  /** The learned-butterfly kernels (learned.cu). */
+  @Test
+  void learnedKernelsDoNotSpill() throws IOException {
+    noSpills(REPORT_LB, KERNELS_LB);
+  }
+
   private static void noSpills(Path report, List<String> kernels) throws IOException {
     assumeTrue(Files.exists(report), "no resource report at " + report.toAbsolutePath() + " (built without nvcc)");
     Map<String, String> spills = parse(Files.readString(report));
@@ -86,7 +95,7 @@ class KernelResourceReportTest {
   @Test
   void fatbinsArePackagedWhenNvccRan() {
     assumeTrue(Files.exists(REPORT), "built without nvcc: no fatbins expected");
-    for (String m : List.of("flashbutterfly", "flashbutterfly3", "fftconv", "directconv", "fill"))
+    for (String m : List.of("flashbutterfly", "flashbutterfly3", "learned", "fftconv", "directconv", "fill"))
       assertTrue(CudaModule.packaged(m), m + ".fatbin missing from the classpath");
   }
 }

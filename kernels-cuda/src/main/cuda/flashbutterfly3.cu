@@ -15,63 +15,7 @@
 // dkt[j] = sum_b corr(u[b], dy[b])[j] in natural order; dD from fb_dD.
 #include "monarch.cuh"
 
-// W64[j] = exp(-2*pi*i*j/64), j < 32: the twiddles of the in-register radix-2 FFTs (compile-time indices).
-__constant__ float2 W64[32] = {{1.000000000f, 0.000000000f}, {0.995184727f, -0.098017140f}, {0.980785280f, -0.195090322f},
-    {0.956940336f, -0.290284677f}, {0.923879533f, -0.382683432f}, {0.881921264f, -0.471396737f},
-    {0.831469612f, -0.555570233f}, {0.773010453f, -0.634393284f}, {0.707106781f, -0.707106781f},
-    {0.634393284f, -0.773010453f}, {0.555570233f, -0.831469612f}, {0.471396737f, -0.881921264f},
-    {0.382683432f, -0.923879533f}, {0.290284677f, -0.956940336f}, {0.195090322f, -0.980785280f},
-    {0.098017140f, -0.995184727f}, {0.000000000f, -1.000000000f}, {-0.098017140f, -0.995184727f},
-    {-0.195090322f, -0.980785280f}, {-0.290284677f, -0.956940336f}, {-0.382683432f, -0.923879533f},
-    {-0.471396737f, -0.881921264f}, {-0.555570233f, -0.831469612f}, {-0.634393284f, -0.773010453f},
-    {-0.707106781f, -0.707106781f}, {-0.773010453f, -0.634393284f}, {-0.831469612f, -0.555570233f},
-    {-0.881921264f, -0.471396737f}, {-0.923879533f, -0.382683432f}, {-0.956940336f, -0.290284677f},
-    {-0.980785280f, -0.195090322f}, {-0.995184727f, -0.098017140f}};
-
-__host__ __device__ constexpr int bitrev(int i, int bits) {
-  int r = 0;
-  for (int b = 0; b < bits; ++b) r |= ((i >> b) & 1) << (bits - 1 - b);
-  return r;
-}
-
-// In place, natural order in and out: x <- DFT_R(x) (INV: conjugate DFT, unscaled). Radix 2, fully unrolled by
-// template recursion (every register index a compile-time constant: no local-memory arrays).
-template <int R, int I>
-struct BitrevSwap {
-  static __device__ __forceinline__ void run(float (&xr)[R], float (&xi)[R]) {
-    constexpr int lR = R == 2 ? 1 : R == 4 ? 2 : R == 8 ? 3 : R == 16 ? 4 : 5;
-    constexpr int J = bitrev(I, lR);
-    if constexpr (J > I) { float t = xr[I]; xr[I] = xr[J]; xr[J] = t; t = xi[I]; xi[I] = xi[J]; xi[J] = t; }
-    BitrevSwap<R, I + 1>::run(xr, xi);
-  }
-};
-template <int R>
-struct BitrevSwap<R, R> { static __device__ __forceinline__ void run(float (&)[R], float (&)[R]) {} };
-
-template <int R, bool INV, int LEN>
-struct Radix2Stages {
-  static __device__ __forceinline__ void run(float (&xr)[R], float (&xi)[R]) {
-#pragma unroll
-    for (int i = 0; i < R; i += LEN) {
-#pragma unroll
-      for (int j = 0; j < LEN / 2; ++j) {
-        const float2 w = W64[j * (64 / LEN)];
-        const float wr = w.x, wi = INV ? -w.y : w.y;
-        const int a = i + j, b = i + j + LEN / 2;
-        const float vr = xr[b] * wr - xi[b] * wi, vi = xr[b] * wi + xi[b] * wr;
-        xr[b] = xr[a] - vr; xi[b] = xi[a] - vi;
-        xr[a] += vr; xi[a] += vi;
-      }
-    }
-    if constexpr (2 * LEN <= R) Radix2Stages<R, INV, 2 * LEN>::run(xr, xi);
-  }
-};
-
-template <int R, bool INV>
-__device__ __forceinline__ void dft_reg(float (&xr)[R], float (&xi)[R]) {
-  BitrevSwap<R, 0>::run(xr, xi);
-  Radix2Stages<R, INV, 2>::run(xr, xi);
-}
+// W64, bitrev and dft_reg (the in-register radix-2 FFT) live in monarch.cuh.
 
 // Complex scratch elements: float2, or (re, im) as bf16x2 / half2.
 __device__ __forceinline__ float2 ldc(const float2* p) { return *p; }

@@ -87,34 +87,8 @@ __device__ void fb_conv_forward(const IO* __restrict__ u, const float2* __restri
   load_pair(zr, zi, u0, two ? u1 : nullptr, Lin, N);
   const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + tw_offset(P, sizeof(ST))), log2N);
   __syncthreads();
-  const float2* k = kf + (size_t)h * N;
   const float conj = (flags & 2) ? -1.0f : 1.0f;   // -1: multiply by conj(Kf): the adjoint (du = K^T dy)
-  const bool fused = (flags & 1) && CM != 0 && N >= 256;   // tensor cores: last stage + product + first inverse stage in one pass
-  monarch_fft<CM, true, ST, true>(tw, zr, zi, log2N, true, fused);
-  if (fused) {
-    if constexpr (CM != 0) stage_b_conv<CM == 2>(tw, zr, zi, N, 1.0f / 16.0f, k, conj);
-  } else {
-    for (int n0 = threadIdx.x; n0 < N; n0 += U * T) {
-      float2 w[U];
-#pragma unroll
-      for (int j = 0; j < U; ++j) {
-        const int n = n0 + j * T;
-        w[j] = n < N ? k[n] : make_float2(0.f, 0.f);
-        w[j].y *= conj;
-      }
-#pragma unroll
-      for (int j = 0; j < U; ++j) {
-        const int n = n0 + j * T;
-        if (n < N) {
-          const float a = ld(zr + SIDX(n)), b = ld(zi + SIDX(n));
-          st(zr + SIDX(n), a * w[j].x - b * w[j].y);
-          st(zi + SIDX(n), a * w[j].y + b * w[j].x);
-        }
-      }
-    }
-  }
-  __syncthreads();
-  monarch_fft<CM, false, ST, true>(tw, zr, zi, log2N, false, fused);
+  conv_smem<CM, ST>(tw, zr, zi, log2N, kf + (size_t)h * N, conj, flags & 1);
   const float d = D[h];
   IO* y0 = y + ((size_t)b0 * H + h) * L;
   IO* y1 = y0 + (size_t)H * L;

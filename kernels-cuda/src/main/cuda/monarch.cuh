@@ -1,5 +1,5 @@
 // Monarch FFT stages in shared memory (the FlashButterfly building blocks).
-// N FFT size = R1 * 16^J (N a power of two, 32 .. 16384; R1 in {2,4,8,16}, J >= 1).
+// N FFT size = R1 * 16^J (N a power of two, 32 .. 32768; R1 in {2,4,8,16}, J >= 1).
 //
 // The array z[0..N) (two planes zr, zi of fp32, addressed through SIDX to spread banks) is read as the
 // row-major tensor [n1][n2]...[nJ+1] with extents R1, 16, ..., 16. Forward stage s takes the DFT along
@@ -74,6 +74,64 @@ __device__ __forceinline__ void twiddle(const Tw& T, int num, int lM, float sign
   }
 }
 
+// W64[j] = exp(-2*pi*i*j/64), j < 32: the twiddles of the in-register radix-2 FFTs (compile-time indices).
+__constant__ float2 W64[32] = {{1.000000000f, 0.000000000f}, {0.995184727f, -0.098017140f}, {0.980785280f, -0.195090322f},
+    {0.956940336f, -0.290284677f}, {0.923879533f, -0.382683432f}, {0.881921264f, -0.471396737f},
+    {0.831469612f, -0.555570233f}, {0.773010453f, -0.634393284f}, {0.707106781f, -0.707106781f},
+    {0.634393284f, -0.773010453f}, {0.555570233f, -0.831469612f}, {0.471396737f, -0.881921264f},
+    {0.382683432f, -0.923879533f}, {0.290284677f, -0.956940336f}, {0.195090322f, -0.980785280f},
+    {0.098017140f, -0.995184727f}, {0.000000000f, -1.000000000f}, {-0.098017140f, -0.995184727f},
+    {-0.195090322f, -0.980785280f}, {-0.290284677f, -0.956940336f}, {-0.382683432f, -0.923879533f},
+    {-0.471396737f, -0.881921264f}, {-0.555570233f, -0.831469612f}, {-0.634393284f, -0.773010453f},
+    {-0.707106781f, -0.707106781f}, {-0.773010453f, -0.634393284f}, {-0.831469612f, -0.555570233f},
+    {-0.881921264f, -0.471396737f}, {-0.923879533f, -0.382683432f}, {-0.956940336f, -0.290284677f},
+    {-0.980785280f, -0.195090322f}, {-0.995184727f, -0.098017140f}};
+
+__host__ __device__ constexpr int bitrev(int i, int bits) {
+  int r = 0;
+  for (int b = 0; b < bits; ++b) r |= ((i >> b) & 1) << (bits - 1 - b);
+  return r;
+}
+
+// In place, natural order in and out: x <- DFT_R(x) (INV: conjugate DFT, unscaled). Radix 2, fully unrolled by
+// template recursion (every register index a compile-time constant: no local-memory arrays).
+template <int R, int I>
+struct BitrevSwap {
+  static __device__ __forceinline__ void run(float (&xr)[R], float (&xi)[R]) {
+    constexpr int lR = R == 2 ? 1 : R == 4 ? 2 : R == 8 ? 3 : R == 16 ? 4 : 5;
+    constexpr int J = bitrev(I, lR);
+    if constexpr (J > I) { float t = xr[I]; xr[I] = xr[J]; xr[J] = t; t = xi[I]; xi[I] = xi[J]; xi[J] = t; }
+    BitrevSwap<R, I + 1>::run(xr, xi);
+  }
+};
+template <int R>
+struct BitrevSwap<R, R> { static __device__ __forceinline__ void run(float (&)[R], float (&)[R]) {} };
+
+template <int R, bool INV, int LEN>
+struct Radix2Stages {
+  static __device__ __forceinline__ void run(float (&xr)[R], float (&xi)[R]) {
+#pragma unroll
+    for (int i = 0; i < R; i += LEN) {
+#pragma unroll
+      for (int j = 0; j < LEN / 2; ++j) {
+        const float2 w = W64[j * (64 / LEN)];
+        const float wr = w.x, wi = INV ? -w.y : w.y;
+        const int a = i + j, b = i + j + LEN / 2;
+        const float vr = xr[b] * wr - xi[b] * wi, vi = xr[b] * wi + xi[b] * wr;
+        xr[b] = xr[a] - vr; xi[b] = xi[a] - vi;
+        xr[a] += vr; xi[a] += vi;
+      }
+    }
+    if constexpr (2 * LEN <= R) Radix2Stages<R, INV, 2 * LEN>::run(xr, xi);
+  }
+};
+
+template <int R, bool INV>
+__device__ __forceinline__ void dft_reg(float (&xr)[R], float (&xi)[R]) {
+  BitrevSwap<R, 0>::run(xr, xi);
+  Radix2Stages<R, INV, 2>::run(xr, xi);
+}
+
 // One stage on CUDA cores: DFT of size R along an axis with stride S, O outer blocks (N = O * R * S).
 // LOWREG (64-register kernels): the outputs one at a time (no full unroll of the k loop).
 template <int R, bool FWD, bool FAST, typename ST, bool LOWREG = false>
@@ -94,16 +152,24 @@ __device__ void stage_cc(const Tw& T, ST* zr, ST* zi, int lS, int O, float scale
         xr[r] = a; xi[r] = b;
       }
     }
-    // Tensor-core kernels (64-register cap) use R = 16 here only for N < 256: one output at a time there.
-#pragma unroll (LOWREG && R == 16 ? 1 : R)
+    // The R-point DFT: an in-register radix-2 FFT (R/2 log2 R butterflies instead of R^2 complex products) in the
+    // fp32 kernels; the tensor-core kernels (64-register cap, LOWREG) keep the direct product, which they need only
+    // for the first stage (R1 < 16) and for N < 256 (R = 16, one output at a time): the FFT's temporaries spill there.
+    constexpr bool DIRECT = LOWREG;
+    if constexpr (!DIRECT) dft_reg<R, !FWD>(xr, xi);
+#pragma unroll (DIRECT && R == 16 ? 1 : R)
     for (int k = 0; k < R; ++k) {
       float ar = 0.f, ai = 0.f;
+      if constexpr (DIRECT) {
 #pragma unroll
-      for (int r = 0; r < R; ++r) {
-        const int m = ((k * r) % R) * (16 / R);
-        const float wr = W16R[m], wi = sg * W16I[m];
-        ar = fmaf(xr[r], wr, fmaf(-xi[r], wi, ar));
-        ai = fmaf(xr[r], wi, fmaf(xi[r], wr, ai));
+        for (int r = 0; r < R; ++r) {
+          const int m = ((k * r) % R) * (16 / R);
+          const float wr = W16R[m], wi = sg * W16I[m];
+          ar = fmaf(xr[r], wr, fmaf(-xi[r], wi, ar));
+          ai = fmaf(xr[r], wi, fmaf(xi[r], wr, ai));
+        }
+      } else {
+        ar = xr[k]; ai = xi[k];
       }
       if (FWD) {
         float tc = 1.f, ts = 0.f;
@@ -391,4 +457,41 @@ __device__ void monarch_fft(const Tw& T, ST* zr, ST* zi, int log2N, bool scaled,
     for (int s = J + 1; s >= 2; --s) { radix16(s); __syncthreads(); }
     first(); __syncthreads();
   }
+}
+
+// The whole convolution of one complex row held in shared memory (planes zr, zi of N = 2^log2N points, after a
+// barrier): forward FFT carrying 1/N, product with the kernel spectrum k (N complex, Monarch order; conj = -1
+// uses conj(k)), inverse. FUSE (tensor cores, N >= 256): the last forward stage, the product and the first
+// inverse stage in one pass (stage_b_conv); else the product is its own pass (the unfused twin). Ends with the
+// inverse's last barrier.
+template <int CM, typename ST>
+__device__ void conv_smem(const Tw& tw, ST* zr, ST* zi, int log2N, const float2* __restrict__ k, float conj, bool fuse) {
+  constexpr int U = 8;
+  const int N = 1 << log2N, T = blockDim.x;
+  const bool fused = fuse && CM != 0 && N >= 256;
+  monarch_fft<CM, true, ST, true>(tw, zr, zi, log2N, true, fused);
+  if (fused) {
+    if constexpr (CM != 0) stage_b_conv<CM == 2>(tw, zr, zi, N, 1.0f / 16.0f, k, conj);
+  } else {
+    for (int n0 = threadIdx.x; n0 < N; n0 += U * T) {
+      float2 w[U];
+#pragma unroll
+      for (int j = 0; j < U; ++j) {
+        const int n = n0 + j * T;
+        w[j] = n < N ? k[n] : make_float2(0.f, 0.f);
+        w[j].y *= conj;
+      }
+#pragma unroll
+      for (int j = 0; j < U; ++j) {
+        const int n = n0 + j * T;
+        if (n < N) {
+          const float a = ld(zr + SIDX(n)), b = ld(zi + SIDX(n));
+          st(zr + SIDX(n), a * w[j].x - b * w[j].y);
+          st(zi + SIDX(n), a * w[j].y + b * w[j].x);
+        }
+      }
+    }
+  }
+  __syncthreads();
+  monarch_fft<CM, false, ST, true>(tw, zr, zi, log2N, false, fused);
 }

@@ -1,14 +1,16 @@
-// Shapes: B batch, H channels, L sequence length, N FFT size (power of two, 32..32768).
+// Shapes: B batch, H channels, L sequence length, N FFT size (power of two, 32..2^19), M in-smem FFT size.
 //   u, y: (B, H, L) row-major device arrays of the plan's ElementType; k: (H, Lk) fp32; D: (H) fp32.
 //   The kernel spectrum lives on the device as (H, N) complex fp32 in Monarch (digit-reversed) order.
 package ai.longconv4j.cuda;
 
 /**
- * FlashButterfly long convolution on the GPU: one fused kernel per call does the Monarch FFT of u
+ * FlashButterfly long convolution on the GPU: up to 32K FFT points one fused kernel per call does the Monarch FFT of u
  * (radix-16 DFT blocks on tensor cores, or fp32 CUDA cores for {@link Precision#FP32}), multiplies by the
  * kernel's spectrum in permuted order, runs the inverse, adds {@code D * u} and crops, all in shared memory.
  * The plan fixes H, L, the mode, the I/O type and the arithmetic once; {@code setWeights} computes the
- * kernel spectrum on the device.
+ * kernel spectrum on the device. Larger FFTs (to 2^19 points: L = 256K causal) run the three-pass algorithm
+ * ({@link ThreePass}: an outer butterfly, N1 in-shared-memory convolutions of M = 16K points, the inverse outer
+ * butterfly), chosen by {@link #plan} above the largest FFT that fits in shared memory.
  * <pre>{@code
  * jshell> var conv = FlashButterflyConv.plan(dev, 768, 4096, ConvMode.CAUSAL, ElementType.BF16, Precision.BF16)
  * conv ==> FlashButterflyConv[H=768, L=4096, N=8192, CAUSAL, io=BF16, compute=BF16, 128 threads, 35328 B smem (16-bit)]
@@ -17,10 +19,13 @@ package ai.longconv4j.cuda;
  */
 public final class FlashButterflyConv implements AutoCloseable {
   /**
-   * Smallest and largest FFT the fused kernel handles (N = R1 * 16^J, all in shared memory): up to 16K points
-   * with fp32 shared memory, 32K with 16-bit shared memory (tensor-core precisions only).
+   * Smallest and largest FFT size. One fused kernel (N = R1 * 16^J, all in shared memory) handles up to 16K
+   * points with fp32 shared memory ({@value #MAX_N_FP32_SMEM}) and 32K with 16-bit shared memory
+   * ({@value #MAX_N_ONE_PASS}, tensor-core precisions only); beyond, three passes up to {@value #MAX_N}.
    */
-  public static final int MIN_N = 32, MAX_N = 32768, MAX_N_FP32_SMEM = 16384;
+  public static final int MIN_N = 32, MAX_N = 1 << 19, MAX_N_FP32_SMEM = 16384, MAX_N_ONE_PASS = 32768;
+  /** The largest in-shared-memory FFT size of the three-pass plans (fp32 shared memory fits it). */
+  public static final int THREE_PASS_INNER = 16384;
   private static final String MODULE = "flashbutterfly";
 
   private final CudaDevice device;
@@ -32,6 +37,7 @@ public final class FlashButterflyConv implements AutoCloseable {
   private boolean weightsSet;
   private int threads, lk;
   private boolean fused = true, smem16;
+  private ThreePass three;   // null: one fused kernel
 
   private FlashButterflyConv(CudaDevice device, int h, int l, ConvMode mode, ElementType io, Precision compute) {
     this.device = device; this.h = h; this.l = l; this.mode = mode; this.io = io; this.compute = compute;
@@ -41,7 +47,15 @@ public final class FlashButterflyConv implements AutoCloseable {
     this.d = device.alloc(4L * h);
     this.threads = defaultThreads(n, compute);
     this.smem16 = defaultSmem16(n, compute);
+    int oneMax = compute == Precision.FP32 ? MAX_N_FP32_SMEM : MAX_N_ONE_PASS;
+    if (n > oneMax) innerSize(defaultInnerSize(n));
   }
+
+  /**
+   * The three-pass plans' default inner size: 8K points while N / 8K <= 32 (N <= 256K), else 16K. Measured on the H200
+   * (bench-runs/run8, L = 64K, B = 16, H = 768, bf16): M = 8K 18.2 ms (mid pass 12.0 ms), 16K 20.2 ms (13.8), 4K 20.4.
+   */
+  public static int defaultInnerSize(int n) { return n / 8192 <= 32 ? 8192 : THREE_PASS_INNER; }
 
   /** The FFT size for {@code mode} and {@code L}; IllegalArgumentException when the fused kernel cannot do it. */
   public static int fftSize(ConvMode mode, int L) {
@@ -57,7 +71,7 @@ public final class FlashButterflyConv implements AutoCloseable {
     };
     if (need > MAX_N)
       throw new IllegalArgumentException("FlashButterflyConv " + mode + ": L=" + L + " needs an FFT of " + need
-          + " points; the fused kernel handles N <= " + MAX_N);
+          + " points; FlashButterfly handles N <= " + MAX_N);
     return need;
   }
 
@@ -74,19 +88,57 @@ public final class FlashButterflyConv implements AutoCloseable {
         + " is not built; supported: F32 io with any compute, BF16 io with BF16, F16 io with F16");
     int nn = fftSize(mode, L);
     checkSupported(nn, compute);
-    int smem = smemBytes(nn, nn > MAX_N_FP32_SMEM);
+    int inner = onePass(nn, compute) ? nn : THREE_PASS_INNER;
+    int smem = smemBytes(inner, inner > MAX_N_FP32_SMEM);
     if (smem > device.maxSharedMemoryOptin())
       throw new IllegalArgumentException("FlashButterflyConv: N=" + nn + " needs " + smem + " B of shared memory, cuda:"
           + device.index() + " allows " + device.maxSharedMemoryOptin());
     return new FlashButterflyConv(device, H, L, mode, io, compute);
   }
 
-  /** IllegalArgumentException when {@code compute} cannot run an FFT of {@code n} points in shared memory. */
+  /** IllegalArgumentException when {@code compute} cannot run an FFT of {@code n} points (one or three passes). */
   public static void checkSupported(int n, Precision compute) {
-    if (compute == Precision.FP32 && n > MAX_N_FP32_SMEM)
-      throw new IllegalArgumentException("FlashButterflyConv: N=" + n + " needs 16-bit shared memory; Precision.FP32 "
-          + "handles N <= " + MAX_N_FP32_SMEM + " (use BF16 or F16)");
+    if (n > MAX_N || n < MIN_N || Integer.bitCount(n) != 1)
+      throw new IllegalArgumentException("FlashButterflyConv: N=" + n + " with " + compute + ": need a power of two in ["
+          + MIN_N + ", " + MAX_N + "]");
   }
+
+  /** Whether an FFT of {@code n} points with {@code compute} runs in one fused kernel (else three passes). */
+  public static boolean onePass(int n, Precision compute) {
+    return n <= (compute == Precision.FP32 ? MAX_N_FP32_SMEM : MAX_N_ONE_PASS);
+  }
+
+  /**
+   * The in-shared-memory FFT size: {@code M == N} runs one fused kernel (N must fit in shared memory); a smaller
+   * power of two {@code M >= 32} with {@code N / M} in [2, 32] and {@code M <= 16K} runs the three-pass algorithm
+   * (the plan's default above the one-pass sizes; smaller M forces it, e.g. to test it at small N). The threads
+   * and storage defaults follow M.
+   */
+  public FlashButterflyConv innerSize(int M) {
+    if (M == n) {
+      if (!onePass(n, compute))
+        throw new IllegalArgumentException("FlashButterflyConv.innerSize: N=" + n + " does not fit in shared memory with "
+            + compute);
+      if (three != null) three.close();
+      three = null;
+    } else {
+      if (M > THREE_PASS_INNER)
+        throw new IllegalArgumentException("FlashButterflyConv.innerSize: M=" + M + " > " + THREE_PASS_INNER);
+      var t = new ThreePass(device, h, n, M);
+      if (three != null) three.close();
+      three = t;
+    }
+    threads = defaultThreads(M, compute);
+    smem16 = defaultSmem16(M, compute);
+    weightsSet = false;   // the spectrum's order depends on M
+    return this;
+  }
+
+  /** The in-shared-memory FFT size (N for one-pass plans). */
+  public int innerSize() { return three == null ? n : three.inner(); }
+
+  /** Whether this plan runs the three-pass algorithm. */
+  public boolean threePass() { return three != null; }
 
   /**
    * Shared memory of one forward block: two planes of N + N/32 elements (fp32, or 16-bit when {@code s16}),
@@ -134,7 +186,10 @@ public final class FlashButterflyConv implements AutoCloseable {
   }
 
   /** The most threads per block the plan's kernel takes (1024 for the 64-register kernels, else 512). */
-  public int maxThreads() { return compute != Precision.FP32 && (io.bytes() == 2 || smem16) ? 1024 : 512; }
+  public int maxThreads() {
+    if (three != null) return compute != Precision.FP32 ? 1024 : 512;
+    return compute != Precision.FP32 && (io.bytes() == 2 || smem16) ? 1024 : 512;
+  }
 
   /**
    * With tensor cores and N >= 256, whether the last forward stage, the product with the spectrum and the
@@ -153,7 +208,7 @@ public final class FlashButterflyConv implements AutoCloseable {
    * cost of one extra rounding of the inverse stages' inputs).
    */
   public FlashButterflyConv smem16(boolean on) {
-    if (!on && n > MAX_N_FP32_SMEM)
+    if (!on && innerSize() > MAX_N_FP32_SMEM)
       throw new IllegalArgumentException("FlashButterflyConv.smem16: N=" + n + " needs 16-bit shared memory");
     if (on && compute == Precision.FP32)
       throw new IllegalArgumentException("FlashButterflyConv.smem16: Precision.FP32 keeps fp32 shared memory");
@@ -169,6 +224,13 @@ public final class FlashButterflyConv implements AutoCloseable {
       throw new IllegalArgumentException("FlashButterflyConv BIDIRECTIONAL: pass two kernels k0, k1");
     checkKernel("k", k, Lk);
     lk = Lk;
+    if (three != null) {   // the outer pass zero-pads rows of Lk taps itself
+      if (D.length != h) throw new IllegalArgumentException("FlashButterflyConv.setWeights: D must be (H=" + h + "), got " + D.length);
+      d.copyFrom(D);
+      try (DeviceBuffer t = device.upload(k)) { three.spectrum(t, Lk, kf); }
+      weightsSet = true;
+      return this;
+    }
     float[] kt = new float[h * n];
     for (int c = 0; c < h; c++) System.arraycopy(k, c * Lk, kt, c * n, Lk);
     return upload(kt, D);
@@ -201,7 +263,9 @@ public final class FlashButterflyConv implements AutoCloseable {
     d.copyFrom(D);
     try (DeviceBuffer t = device.upload(kt)) {
       int threads = Math.min(256, Math.max(64, n / 16));
-      if (n <= MAX_N_FP32_SMEM) {
+      if (three != null) {
+        three.spectrum(t, n, kf);
+      } else if (n <= MAX_N_FP32_SMEM) {
         device.module(MODULE).kernel("fb_spectrum").launch(device.stream(), h, 1, threads, 8 * (n + n / 32), t, kf, log2n);
       } else {   // fp32 stages on a global scratch: the spectrum stays fp32-accurate
         try (DeviceBuffer scratch = device.alloc(8L * h * (n + n / 32))) {
@@ -217,6 +281,7 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   /** The kernel's name for this plan, e.g. "fb_conv_fwd_bf16_bf16". */
   public String kernelName() {
+    if (three != null) return "fb3_mid_" + compute.tag() + (smem16 ? "_s16" : "");
     return "fb_conv_fwd_" + io.tag() + "_" + compute.tag() + (smem16 ? "_s16" : "");
   }
 
@@ -238,13 +303,11 @@ public final class FlashButterflyConv implements AutoCloseable {
    * u[b,h,n-j]} (the correlation of u and dy, computed in frequency with fp32 FFTs; lags wrap mod L in CIRCULAR
    * mode) and {@code dD[h] = sum_b sum_n dy[b,h,n] u[b,h,n]}. u and dy are (B, H, L) of the plan's element type;
    * dk is (H, Lk) fp32 — for BIDIRECTIONAL (2, H, Lk): the gradient of k0, then of k1 —, dD is (H) fp32, both
-   * overwritten. Needs N <= {@value #MAX_N_FP32_SMEM} (fp32 shared memory). Uses a workspace of 16 * H * N bytes.
+   * overwritten. Uses a workspace of 16 * H * N bytes (one pass, N <= {@value #MAX_N_FP32_SMEM}) or 24 * H * N
+   * bytes (three passes: above that, or when {@link #innerSize(int)} chose them). Synchronises before returning.
    */
   public void backwardWeights(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer dk, DeviceBuffer dD) {
     if (!weightsSet) throw new IllegalStateException("FlashButterflyConv.backwardWeights: call setWeights first");
-    if (n > MAX_N_FP32_SMEM)
-      throw new IllegalArgumentException("FlashButterflyConv.backwardWeights: N=" + n + " > " + MAX_N_FP32_SMEM
-          + " is not supported yet (needs fp32 shared memory)");
     long need = (long) B * h * l * io.bytes();
     int parts = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
     if (B < 1 || u.bytes() < need || dy.bytes() < need)
@@ -253,6 +316,11 @@ public final class FlashButterflyConv implements AutoCloseable {
     if (dk.bytes() < 4L * parts * h * lk || dD.bytes() < 4L * h)
       throw new IllegalArgumentException("FlashButterflyConv.backwardWeights: dk must hold (" + (parts == 2 ? "2, " : "")
           + "H=" + h + ", Lk=" + lk + ") fp32 and dD (H=" + h + ") fp32, got " + dk.bytes() + " and " + dD.bytes() + " bytes");
+    if (three != null || n > MAX_N_FP32_SMEM) {   // fp32 shared memory holds at most 16K points
+      var tp = three != null ? three : new ThreePass(device, h, n, THREE_PASS_INNER);
+      tp.weights(u, dy, B, l, io, lk, parts == 2, dk, dD);
+      return;
+    }
     int t = Math.min(512, Math.max(64, n / 16));
     try (DeviceBuffer scratch = device.alloc(16L * h * n)) {
       device.module(MODULE).kernel("fb_conv_dk_" + io.tag()).launch(device.stream(), h, 1, t, dkSmemBytes(n), u, dy, dk,
@@ -270,9 +338,25 @@ public final class FlashButterflyConv implements AutoCloseable {
     if (threads > maxThreads())
       throw new IllegalArgumentException("FlashButterflyConv." + op + ": " + threads + " threads per block; " + kernelName()
           + " takes at most " + maxThreads());
+    if (three != null) {
+      three.forward(u, y, B, l, io, kernelName(), smem16, threads, kf, d, (fused ? 1 : 0) | flags, compute.tag());
+      return;
+    }
     device.module(MODULE).kernel(kernelName())
         .launch(device.stream(), (B + 1) / 2, h, threads, smemBytes(n, smem16), u, kf, d, y, B, h, l, log2n,
             (fused ? 1 : 0) | flags);
+  }
+
+  /**
+   * Three-pass plans: the forward's time per pass in ms {outer butterfly, N1 in-smem convolutions, inverse outer},
+   * measured with CUDA events around each launch (synchronises); for profiling. Empty for one-pass plans.
+   */
+  public double[] forwardPassTimes(DeviceBuffer u, DeviceBuffer y, int B) {
+    if (three == null) return new double[0];
+    if (!weightsSet) throw new IllegalStateException("FlashButterflyConv.forwardPassTimes: call setWeights first");
+    double[] ms = new double[3];
+    three.forward(u, y, B, l, io, kernelName(), smem16, threads, kf, d, fused ? 1 : 0, compute.tag(), ms);
+    return ms;
   }
 
   public int fftSize() { return n; }
@@ -280,11 +364,15 @@ public final class FlashButterflyConv implements AutoCloseable {
   public ElementType io() { return io; }
   public Precision compute() { return compute; }
 
-  @Override public void close() { kf.close(); d.close(); }
+  @Override public void close() {
+    if (three != null) three.close();
+    kf.close(); d.close();
+  }
 
   @Override public String toString() {
     return "FlashButterflyConv[H=" + h + ", L=" + l + ", N=" + n + ", " + mode + ", io=" + io + ", compute=" + compute
-        + ", " + threads + " threads, " + smemBytes(n, smem16) + " B smem" + (smem16 ? " (16-bit)" : "")
+        + (three != null ? ", " + three : "") + ", " + threads + " threads, " + smemBytes(innerSize(), smem16) + " B smem"
+        + (smem16 ? " (16-bit)" : "")
         + (fused ? "" : ", unfused") + "]";
   }
 

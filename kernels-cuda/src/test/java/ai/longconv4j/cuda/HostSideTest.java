@@ -19,12 +19,21 @@ class HostSideTest {
     assertEquals(1024, FlashButterflyConv.fftSize(ConvMode.BIDIRECTIONAL, 512));
     assertEquals(4096, FlashButterflyConv.fftSize(ConvMode.CIRCULAR, 4096));
     assertEquals(32768, FlashButterflyConv.fftSize(ConvMode.CAUSAL, 16384));
-    var e = assertThrows(IllegalArgumentException.class, () -> FlashButterflyConv.fftSize(ConvMode.CAUSAL, 16385));
-    assertTrue(e.getMessage().contains("L=16385"), e.getMessage());
-    // 32K points only with 16-bit shared memory
+    assertEquals(1 << 19, FlashButterflyConv.fftSize(ConvMode.CAUSAL, 1 << 18));        // L = 256K: three passes
+    assertEquals(1 << 19, FlashButterflyConv.fftSize(ConvMode.BIDIRECTIONAL, 1 << 18));
+    var e = assertThrows(IllegalArgumentException.class, () -> FlashButterflyConv.fftSize(ConvMode.CAUSAL, (1 << 18) + 1));
+    assertTrue(e.getMessage().contains("L=262145"), e.getMessage());
+    // one fused kernel: 32K points only with 16-bit shared memory; beyond, three passes
     FlashButterflyConv.checkSupported(32768, Precision.BF16);
     FlashButterflyConv.checkSupported(16384, Precision.FP32);
-    assertThrows(IllegalArgumentException.class, () -> FlashButterflyConv.checkSupported(32768, Precision.FP32));
+    FlashButterflyConv.checkSupported(32768, Precision.FP32);
+    assertTrue(FlashButterflyConv.onePass(32768, Precision.BF16));
+    assertTrue(!FlashButterflyConv.onePass(32768, Precision.FP32));
+    assertTrue(!FlashButterflyConv.onePass(65536, Precision.F16));
+    assertThrows(IllegalArgumentException.class, () -> FlashButterflyConv.checkSupported(1 << 20, Precision.BF16));
+    assertEquals(8192, FlashButterflyConv.defaultInnerSize(1 << 16));     // N1 = 8
+    assertEquals(8192, FlashButterflyConv.defaultInnerSize(1 << 18));     // N1 = 32
+    assertEquals(16384, FlashButterflyConv.defaultInnerSize(1 << 19));    // 8K would need N1 = 64
     // planes (fp32, or 16-bit) + twiddle table of 128 + N/128 complex fp32
     assertEquals(8 * (16384 + 512) + 8 * (128 + 128), FlashButterflyConv.smemBytes(16384, false));
     assertEquals(4 * (16384 + 512) + 8 * (128 + 128), FlashButterflyConv.smemBytes(16384, true));

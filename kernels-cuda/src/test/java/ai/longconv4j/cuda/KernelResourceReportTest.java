@@ -22,6 +22,16 @@ class KernelResourceReportTest {
       "fb_conv_fwd_f32_bf16", "fb_conv_fwd_f32_f16", "fb_conv_fwd_bf16_bf16", "fb_conv_fwd_f16_f16",
       "fb_conv_fwd_f32_bf16_s16", "fb_conv_fwd_f32_f16_s16", "fb_conv_fwd_bf16_bf16_s16", "fb_conv_fwd_f16_f16_s16",
       "fb_conv_dk_f32", "fb_conv_dk_bf16", "fb_conv_dk_f16");
+  private static final Path REPORT3 = Path.of("target", "cuda", "flashbutterfly3.ptxas.txt");
+  private static final List<String> KERNELS3 = List.of("fb3_outer_fwd_f32_f32", "fb3_outer_inv_f32_f32",
+      "fb3_outer_fwd_f32_bf16", "fb3_outer_inv_f32_bf16", "fb3_outer_fwd_f32_f16", "fb3_outer_inv_f32_f16",
+      "fb3_outer_fwd_bf16_f32", "fb3_outer_inv_bf16_f32", "fb3_outer_fwd_bf16_bf16", "fb3_outer_inv_bf16_bf16",
+      "fb3_outer_fwd_f16_f32", "fb3_outer_inv_f16_f32", "fb3_outer_fwd_f16_f16", "fb3_outer_inv_f16_f16",
+      "fb3_outer_inv_dk", "fb3_mid_f32", "fb3_mid_bf16", "fb3_mid_f16", "fb3_mid_bf16_s16", "fb3_mid_f16_s16",
+      "fb3_rows_f32", "fb3_dk_mid", "fb_dD_f32", "fb_dD_bf16", "fb_dD_f16");
+  private static final Path REPORT_LB = Path.of("target", "cuda", "learned.ptxas.txt");
+  private static final List<String> KERNELS_LB = List.of("lb_forward_f32", "lb_forward_bf16", "lb_forward_f16",
+      "lb_backward_f32", "lb_backward_bf16", "lb_backward_f16", "lb_reduce", "lb_spectrum", "lb_taps");
   private static final Pattern ENTRY = Pattern.compile("Compiling entry function '(\\w+)' for '(sm_\\w+)'");
   private static final Pattern SPILL = Pattern.compile("(\\d+) bytes spill stores, (\\d+) bytes spill loads");
 
@@ -53,12 +63,31 @@ class KernelResourceReportTest {
 
   @Test
   void flashButterflyKernelsDoNotSpill() throws IOException {
-    assumeTrue(Files.exists(REPORT), "no resource report at " + REPORT.toAbsolutePath() + " (built without nvcc)");
-    Map<String, String> spills = parse(Files.readString(REPORT));
-    for (String k : KERNELS)
+    noSpills(REPORT, KERNELS);
+  }
+
+  /** The three-pass kernels (flashbutterfly3.cu), and no local-memory stack frame in the register-array passes. */
+  @Test
+  void threePassKernelsDoNotSpill() throws IOException {
+    noSpills(REPORT3, KERNELS3);
+    assumeTrue(Files.exists(REPORT3));
+    Matcher f = Pattern.compile("(\\d+) bytes stack frame").matcher(Files.readString(REPORT3));
+    while (f.find()) assertEquals("0", f.group(1), "a three-pass kernel keeps an array in local memory");
+  }
+
+  /** The learned-butterfly kernels (learned.cu). */
+  @Test
+  void learnedKernelsDoNotSpill() throws IOException {
+    noSpills(REPORT_LB, KERNELS_LB);
+  }
+
+  private static void noSpills(Path report, List<String> kernels) throws IOException {
+    assumeTrue(Files.exists(report), "no resource report at " + report.toAbsolutePath() + " (built without nvcc)");
+    Map<String, String> spills = parse(Files.readString(report));
+    for (String k : kernels)
       for (String arch : List.of("sm_80", "sm_90a")) {
         String key = k + "@" + arch;
-        assertTrue(spills.containsKey(key), "kernel " + key + " missing from " + REPORT + ": " + spills.keySet());
+        assertTrue(spills.containsKey(key), "kernel " + key + " missing from " + report + ": " + spills.keySet());
         assertEquals("0,0", spills.get(key), key + " spills (stores,loads bytes)");
       }
   }
@@ -66,7 +95,7 @@ class KernelResourceReportTest {
   @Test
   void fatbinsArePackagedWhenNvccRan() {
     assumeTrue(Files.exists(REPORT), "built without nvcc: no fatbins expected");
-    for (String m : List.of("flashbutterfly", "fftconv", "directconv", "fill"))
+    for (String m : List.of("flashbutterfly", "flashbutterfly3", "learned", "fftconv", "directconv", "fill"))
       assertTrue(CudaModule.packaged(m), m + ".fatbin missing from the classpath");
   }
 }

@@ -13,6 +13,7 @@ import ai.longconv4j.cuda.DeviceFill;
 import ai.longconv4j.cuda.ElementType;
 import ai.longconv4j.cuda.FlashButterflyConv;
 import ai.longconv4j.cuda.HalfFloats;
+import ai.longconv4j.cuda.LearnedButterflyConv;
 import ai.longconv4j.cuda.Precision;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -27,6 +28,8 @@ import java.util.SplittableRandom;
  * Long-convolution forward on the GPU: FlashButterfly (fp32 and 16-bit) against the cuFFT FftConv twin,
  * each validated against a float64 CPU reference on sampled rows before it is timed (CUDA events, warm-up,
  * median of repeats); then cuBLAS bf16 GEMM 8192^3. Same sizes as examples/bench/flashbutterfly_torch.py.
+ * Above L = 16K the batch is scaled down to keep B * L constant ({@link #batchFor}: B = 32 at 32K, 16 at 64K,
+ * 4 at 256K for B = 64), and the validation checks 64 sampled outputs per row instead of all L.
  * Usage: CudaConvBench [csv-out] [B] [H] [L,L,...]
  */
 public final class CudaConvBench {
@@ -52,7 +55,13 @@ public final class CudaConvBench {
     return t[reps / 2];
   }
 
-  /** Float64 causal conv of one row against sampled device rows; returns the max relative error over the rows. */
+  /** The batch used at length L: B up to 16K, then B * 16K / L (at least 2): the same number of elements. */
+  static int batchFor(int B, int L) { return L <= 16384 ? B : Math.max(2, (int) ((long) B * 16384 / L)); }
+
+  /**
+   * Float64 causal conv of sampled device rows (all L outputs up to L = 16K, else 64 sampled outputs incl. the last);
+   * returns the max relative error over the rows.
+   */
   static double validate(DeviceBuffer u, DeviceBuffer y, ElementType io, float[] k, float[] D, int B, int H, int L) {
     var rng = new SplittableRandom(L);
     double worst = 0;
@@ -61,7 +70,9 @@ public final class CudaConvBench {
       long off = ((long) b * H + h) * L * io.bytes();
       float[] ur = read(u, io, off, L), yr = read(y, io, off, L);
       double num = 0, den = 0;
-      for (int n = 0; n < L; n++) {
+      int[] ns = L <= 16384 ? null : rng.ints(63, 0, L).toArray();
+      for (int i = 0, cnt = ns == null ? L : 64; i < cnt; i++) {
+        int n = ns == null ? i : i == 63 ? L - 1 : ns[i];
         double acc = (double) D[h] * ur[n];
         for (int j = 0; j <= n; j++) acc += (double) k[h * L + j] * ur[n - j];
         double d = yr[n] - acc;
@@ -94,7 +105,7 @@ public final class CudaConvBench {
         rows.add(new Row("copy D2D 2GiB", 0, 0, 0, ms, 2.0 * cb / ms / 1e6, 0, 2 * cb));
         System.out.printf("copy bandwidth: %.0f GB/s%n", 2.0 * cb / ms / 1e6);
       }
-      for (int L : Ls) benchLength(dev, B, H, L, rows);
+      for (int L : Ls) benchLength(dev, batchFor(B, L), H, L, rows);
       gemm(dev, 8192, rows);
     }
     var sb = new StringBuilder("path,B,H,L,ms,GBps,relerr,bytes\n");
@@ -134,24 +145,32 @@ public final class CudaConvBench {
       }
       int nfft = fused ? FlashButterflyConv.fftSize(ConvMode.CAUSAL, L) : 0;
       int tDefault = fused ? defaultThreads(dev, L, ElementType.BF16, Precision.BF16) : 0;
-      boolean sDefault = false;
+      boolean sDefault = false, three = false;
+      int inner = nfft;
       if (fused) try (var p = FlashButterflyConv.plan(dev, 1, L, ConvMode.CAUSAL, ElementType.BF16, Precision.BF16)) {
         sDefault = p.smem16();
+        three = p.threePass();
+        inner = p.innerSize();
       }
-      // {io, compute, threads (0: the plan's default), fused, 16-bit shared memory (null: the plan's default)}
-      List<Object[]> vs = new ArrayList<>(List.of(new Object[] {ElementType.F32, Precision.FP32, 0, true, null},
-          new Object[] {ElementType.F32, Precision.BF16, 0, true, null},
-          new Object[] {ElementType.BF16, Precision.BF16, 0, true, null},
-          new Object[] {ElementType.F16, Precision.F16, 0, true, null},
-          new Object[] {ElementType.BF16, Precision.BF16, 0, false, null}));
-      for (int t : new int[] {64, 128, 256, 512, 1024})
-        if (t != tDefault) vs.add(new Object[] {ElementType.BF16, Precision.BF16, t, true, null});
-      if (nfft <= FlashButterflyConv.MAX_N_FP32_SMEM) vs.add(new Object[] {ElementType.BF16, Precision.BF16, 0, true, !sDefault});
+      // {io, compute, threads (0: the plan's default), fused, 16-bit shared memory (null: the plan's default),
+      //  three-pass inner size M (0: the plan's default)}
+      List<Object[]> vs = new ArrayList<>(List.of(new Object[] {ElementType.F32, Precision.FP32, 0, true, null, 0},
+          new Object[] {ElementType.F32, Precision.BF16, 0, true, null, 0},
+          new Object[] {ElementType.BF16, Precision.BF16, 0, true, null, 0},
+          new Object[] {ElementType.F16, Precision.F16, 0, true, null, 0},
+          new Object[] {ElementType.BF16, Precision.BF16, 0, false, null, 0}));
+      for (int t : three ? new int[] {128, 512} : new int[] {64, 128, 256, 512, 1024})
+        if (t != tDefault) vs.add(new Object[] {ElementType.BF16, Precision.BF16, t, true, null, 0});
+      if (inner <= FlashButterflyConv.MAX_N_FP32_SMEM) vs.add(new Object[] {ElementType.BF16, Precision.BF16, 0, true, !sDefault, 0});
+      if (three) for (int m : new int[] {4096, 8192, 16384})
+        if (nfft / m <= 32 && m != inner) vs.add(new Object[] {ElementType.BF16, Precision.BF16, 0, true, null, m});
       Object[][] variants = vs.toArray(new Object[0][]);
       for (Object[] v : fused ? variants : new Object[0][]) {
         ElementType io = (ElementType) v[0];
         Precision pr = (Precision) v[1];
-        int threads = (Integer) v[2] == 0 ? defaultThreads(dev, L, io, pr) : (Integer) v[2];
+        int innerM = (Integer) v[5];
+        int threads = (Integer) v[2] == 0 ? innerM > 0 ? defaultInnerThreads(innerM) : defaultThreads(dev, L, io, pr)
+            : (Integer) v[2];
         boolean fusedVariant = (Boolean) v[3];
         Boolean s16 = (Boolean) v[4];
         try {
@@ -162,8 +181,8 @@ public final class CudaConvBench {
         }
         dev.allocator().resetPeak();
         live0 = dev.allocator().liveBytes();
-        try (var conv = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr).threads(threads).fused(fusedVariant)
-            .setWeights(k, L, D);
+        try (var conv = inner(FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr), innerM).threads(threads)
+            .fused(fusedVariant).setWeights(k, L, D);
              var u16 = io == ElementType.F32 ? null : dev.alloc(2 * n);
              var y16 = io == ElementType.F32 ? null : dev.alloc(2 * n)) {
           DeviceBuffer u = io == ElementType.F32 ? u32 : u16, y = io == ElementType.F32 ? y32 : y16;
@@ -176,10 +195,22 @@ public final class CudaConvBench {
           long io2 = 2L * n * io.bytes();
           long bytes = dev.allocator().peakBytes() - live0 + (io == ElementType.F32 ? io2 : 0);
           rows.add(new Row("flashbutterfly io=" + io + " compute=" + pr + " t=" + threads + (fusedVariant ? "" : " unfused")
-              + (conv.smem16() ? " s16" : ""), B, H, L, ms, io2 / ms / 1e6, err, bytes));
+              + (conv.smem16() ? " s16" : "") + (conv.threePass() ? " 3pass M=" + conv.innerSize() : ""), B, H, L, ms,
+              io2 / ms / 1e6, err, bytes));
           report(rows.getLast());
-          if (io == ElementType.BF16 && v[2].equals(0) && s16 == null && fusedVariant
-              && nfft <= FlashButterflyConv.MAX_N_FP32_SMEM) {
+          if (conv.threePass() && io != ElementType.F32 && v[2].equals(0) && s16 == null && fusedVariant) {
+            double[][] pt = new double[5][];
+            for (int r = 0; r < pt.length; r++) pt[r] = conv.forwardPassTimes(u, y, B);
+            String[] names = {"outer", "mid", "outer-inverse"};
+            for (int q = 0; q < 3; q++) {
+              final int qq = q;
+              double med = Arrays.stream(pt).mapToDouble(a -> a[qq]).sorted().toArray()[pt.length / 2];
+              rows.add(new Row("  pass " + names[q] + " io=" + io + " M=" + conv.innerSize(), B, H, L, med, Double.NaN,
+                  Double.NaN, 0));
+              report(rows.getLast());
+            }
+          }
+          if (io == ElementType.BF16 && v[2].equals(0) && s16 == null && fusedVariant && innerM == 0) {
             // forward + backward (du, dk, dD): u and y double as dy and du
             try (var dk = dev.alloc(4L * H * L); var dD = dev.alloc(4L * H)) {
               double msB = median(dev, () -> { conv.forward(u, y, B); conv.backwardInput(u, y, B);
@@ -194,11 +225,37 @@ public final class CudaConvBench {
           }
         }
       }
+      if (L <= 1024) learned(dev, B, H, L, k, D, reps, rows);
     } catch (RuntimeException | ExceptionInInitializerError e) {
       System.out.println("L=" + L + ": FAILED: " + e);
       e.printStackTrace(System.out);
     }
   }
+
+  /** The learned-butterfly kernels (fp32 arithmetic, blocks at the DFT), bf16 I/O: forward and forward + backward. */
+  static void learned(CudaDevice dev, int B, int H, int L, float[] k, float[] D, int reps, List<Row> rows) {
+    long n = (long) B * H * L;
+    try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(k, D);
+         var u = dev.alloc(2 * n); var y = dev.alloc(2 * n); var dk = dev.alloc(4L * H * L); var dD = dev.alloc(4L * H)) {
+      DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
+      y.fill32(0x7fc07fc0);
+      lb.forward(u, y, B);
+      double err = validate(u, y, ElementType.BF16, k, D, B, H, L);
+      double ms = median(dev, () -> lb.forward(u, y, B), reps);
+      rows.add(new Row("learned-butterfly io=BF16 fp32 " + lb.factors()[0] + "x" + lb.factors()[1], B, H, L, ms,
+          4.0 * n / ms / 1e6, err, 0));
+      report(rows.getLast());
+      double msB = median(dev, () -> { lb.forward(u, y, B); lb.backward(u, u, B, y, dk, dD); }, Math.min(reps, 10));
+      rows.add(new Row("learned-butterfly fwd+bwd io=BF16", B, H, L, msB, 12.0 * n / msB / 1e6, Double.NaN, 0));
+      report(rows.getLast());
+    }
+  }
+
+  /** The plan with its three-pass inner size forced to M (0: unchanged). */
+  static FlashButterflyConv inner(FlashButterflyConv p, int M) { return M > 0 ? p.innerSize(M) : p; }
+
+  /** Tensor-core threads per block the plan picks for an in-smem size M (FlashButterflyConv.defaultThreads). */
+  static int defaultInnerThreads(int M) { return M <= 2048 ? 64 : M <= 8192 ? 128 : M <= 16384 ? 256 : 512; }
 
   /** The plan's default threads per block for (L, io, compute), causal; 0 when the plan cannot be built. */
   static int defaultThreads(CudaDevice dev, int L, ElementType io, Precision pr) {

@@ -1,0 +1,357 @@
+// FlashButterfly beyond shared memory: the three-pass long convolution (N = N1 * M, N1 in {2, 4, 8, 16, 32}).
+// Shapes: B batch, H channels, L sequence length, N FFT size (power of two), M inner (in-smem) FFT size, N1 = N / M.
+// Row z (two batch rows packed, z = u[b] + i u[b+1]) is read as A[n1][m] = z[M*n1 + m] (N1 x M, row-major):
+//   pass 1 (fb3_outer_fwd): B[k1][m] = (sum_n1 w_N1^(k1*n1) A[n1][m]) * w_N^(k1*m) * scale, one thread per column m,
+//          the N1-point DFT in registers; B goes to a global scratch S (pairs, H, N) complex.
+//   pass 2 (fb3_mid):       each row B[k1][:] (M contiguous points) is one in-smem Monarch convolution (monarch.cuh
+//          conv_smem) with its slice kf[h][k1*M .. k1*M + M) of the kernel spectrum; back to S.
+//   pass 3 (fb3_outer_inv): per column m, conj twiddles, inverse N1-point DFT, + D*u, crop to L, y written once.
+// The spectrum X[k1 + N1*k2] of the full row then lies at S[k1*M + p] with p the inner Monarch position of k2:
+// kf must be in that order; fb3_outer_fwd (unscaled, fp32) + fb3_rows_f32 (forward) produce it from kt.
+// Scaling: pass 1 carries 1/N1 (scale), the inner forward 1/M; inverses unscaled. Scratch element SC: float2,
+// or bf16x2 / half2 (re, im) for the 16-bit shared-memory kernels.
+// Weight gradient (fp32 throughout): per batch pair, pass 1 on u -> SA and on dy -> SB; fb3_dk_mid runs the
+// inner forward FFTs and accumulates acc += conj(SA) * SB; fb3_rows_f32 (inverse, 1/N) then fb3_outer_inv_dk give
+// dkt[j] = sum_b corr(u[b], dy[b])[j] in natural order; dD from fb_dD.
+#include "monarch.cuh"
+
+// W64, bitrev and dft_reg (the in-register radix-2 FFT) live in monarch.cuh.
+
+// Complex scratch elements: float2, or (re, im) as bf16x2 / half2.
+__device__ __forceinline__ float2 ldc(const float2* p) { return *p; }
+__device__ __forceinline__ float2 ldc(const __nv_bfloat162* p) { return __bfloat1622float2(*p); }
+__device__ __forceinline__ float2 ldc(const __half2* p) { return __half22float2(*p); }
+__device__ __forceinline__ void stc(float2* p, float a, float b) { *p = make_float2(a, b); }
+__device__ __forceinline__ void stc(__nv_bfloat162* p, float a, float b) { *p = __floats2bfloat162_rn(a, b); }
+__device__ __forceinline__ void stc(__half2* p, float a, float b) { *p = __floats2half2_rn(a, b); }
+// Two adjacent complex elements (p 2-element aligned).
+__device__ __forceinline__ void ldc2(const float2* p, float2& a, float2& b) {
+  const float4 v = *reinterpret_cast<const float4*>(p); a = make_float2(v.x, v.y); b = make_float2(v.z, v.w);
+}
+template <typename SC>
+__device__ __forceinline__ void ldc2(const SC* p, float2& a, float2& b) {   // 16-bit pairs: one 8-byte load
+  const uint2 v = *reinterpret_cast<const uint2*>(p);
+  a = ldc(reinterpret_cast<const SC*>(&v.x)); b = ldc(reinterpret_cast<const SC*>(&v.y));
+}
+__device__ __forceinline__ void stc2(float2* p, float a, float b, float c, float d) {
+  *reinterpret_cast<float4*>(p) = make_float4(a, b, c, d);
+}
+template <typename SC>
+__device__ __forceinline__ void stc2(SC* p, float a, float b, float c, float d) {
+  SC v[2]; stc(&v[0], a, b); stc(&v[1], c, d);
+  *reinterpret_cast<uint2*>(p) = *reinterpret_cast<const uint2*>(v);
+}
+
+// Two adjacent elements (vector access when VEC: the address is 2-element aligned).
+__device__ __forceinline__ void ld2(const float* p, bool vec, float& a, float& b) {
+  if (vec) { const float2 v = *reinterpret_cast<const float2*>(p); a = v.x; b = v.y; } else { a = p[0]; b = p[1]; }
+}
+__device__ __forceinline__ void ld2(const __nv_bfloat16* p, bool vec, float& a, float& b) {
+  if (vec) { const float2 v = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p)); a = v.x; b = v.y; }
+  else { a = ld(p); b = ld(p + 1); }
+}
+__device__ __forceinline__ void ld2(const __half* p, bool vec, float& a, float& b) {
+  if (vec) { const float2 v = __half22float2(*reinterpret_cast<const __half2*>(p)); a = v.x; b = v.y; }
+  else { a = ld(p); b = ld(p + 1); }
+}
+__device__ __forceinline__ void st2(float* p, bool vec, float a, float b) {
+  if (vec) *reinterpret_cast<float2*>(p) = make_float2(a, b); else { p[0] = a; p[1] = b; }
+}
+__device__ __forceinline__ void st2(__nv_bfloat16* p, bool vec, float a, float b) {
+  if (vec) *reinterpret_cast<__nv_bfloat162*>(p) = __floats2bfloat162_rn(a, b); else { st(p, a); st(p + 1, b); }
+}
+__device__ __forceinline__ void st2(__half* p, bool vec, float a, float b) {
+  if (vec) *reinterpret_cast<__half2*>(p) = __floats2half2_rn(a, b); else { st(p, a); st(p + 1, b); }
+}
+
+// Columns per thread of the outer passes: 2 (vector loads/stores, twice the bytes in flight) up to N1 = 16; 1 at
+// N1 = 32 (64 registers of data per column).
+template <int R> struct OuterCols { static constexpr int C = R <= 16 ? 2 : 1; };
+
+// tw[k] = exp(sign * 2*pi*i * k*m / N), k < R: exact sincospif at k = 0 mod 8, then 7 products with w^1 (each adds
+// ~1 ulp: <= 8 ulp ~ 5e-7 relative, below the fp32 FFT's own ~eps*log2(N)); k*m < 2^24 is exact in fp32.
+template <int R>
+struct OuterTw {
+  float2 w1;
+  int m;
+  float arg;
+  __device__ __forceinline__ OuterTw(int m_, int log2N, float sign) : m(m_), arg(sign * 2.0f / (float)(1 << log2N)) {
+    sincospif((float)m * arg, &w1.y, &w1.x);
+  }
+  __device__ __forceinline__ float2 next(int k, float2 prev) const {
+    if ((k & 7) == 0) { float2 w; if (k == 0) return make_float2(1.f, 0.f); sincospif((float)(k * m) * arg, &w.y, &w.x); return w; }
+    return make_float2(prev.x * w1.x - prev.y * w1.y, prev.x * w1.y + prev.y * w1.x);
+  }
+};
+
+// Pass 1. Grid (colBlocks * pairs, H), colBlocks = ceil(M / (blockDim * C)); thread -> columns m .. m + C - 1,
+// block x = cb + colBlocks * p; pair p holds batch rows b0 + 2p, b0 + 2p + 1 (< B). in: (B, H, L) rows of IO (zero
+// beyond L); out: S (pairs, H, N).
+template <int R, typename IO, typename SC>
+__device__ void outer_fwd(const IO* __restrict__ in, SC* __restrict__ out, int B, int H, int L, int b0, int log2N,
+                          int log2M, float scale) {
+  constexpr int C = OuterCols<R>::C;
+  const int M = 1 << log2M, N = 1 << log2N, cols = blockDim.x * C, colBlocks = (M + cols - 1) / cols;
+  const int p = blockIdx.x / colBlocks, m = ((blockIdx.x - p * colBlocks) * blockDim.x + threadIdx.x) * C, h = blockIdx.y;
+  if (m >= M) return;
+  const int b = b0 + 2 * p;
+  const bool two = b + 1 < B, vec = (L & 1) == 0;   // even L: every row start and every even n is 2-aligned
+  const int Lin = L < N ? L : N;
+  const IO* r0 = in + ((size_t)b * H + h) * L;
+  const IO* r1 = r0 + (size_t)H * L;
+  float xr[C][R], xi[C][R];
+#pragma unroll
+  for (int n1 = 0; n1 < R; ++n1) {
+    const int n = n1 * M + m;
+    if constexpr (C == 2) {
+      if (n + 1 < Lin) {
+        ld2(r0 + n, vec, xr[0][n1], xr[C - 1][n1]);
+        if (two) ld2(r1 + n, vec, xi[0][n1], xi[C - 1][n1]); else { xi[0][n1] = 0.f; xi[C - 1][n1] = 0.f; }
+      } else {
+        xr[0][n1] = n < Lin ? ld(r0 + n) : 0.f; xi[0][n1] = two && n < Lin ? ld(r1 + n) : 0.f;
+        xr[C - 1][n1] = 0.f; xi[C - 1][n1] = 0.f;
+      }
+    } else {
+      xr[0][n1] = n < Lin ? ld(r0 + n) : 0.f;
+      xi[0][n1] = two && n < Lin ? ld(r1 + n) : 0.f;
+    }
+  }
+#pragma unroll
+  for (int c = 0; c < C; ++c) dft_reg<R, false>(xr[c], xi[c]);
+  SC* o = out + ((size_t)p * H + h) * N + m;
+  OuterTw<R> t0(m, log2N, -1.0f), t1(m + C - 1, log2N, -1.0f);
+  float2 w0 = make_float2(1.f, 0.f), w1 = w0;
+#pragma unroll
+  for (int k1 = 0; k1 < R; ++k1) {
+    w0 = t0.next(k1, w0);
+    const float c0 = w0.x * scale, s0 = w0.y * scale;
+    const float a0 = xr[0][k1] * c0 - xi[0][k1] * s0, b0v = xr[0][k1] * s0 + xi[0][k1] * c0;
+    if constexpr (C == 2) {
+      w1 = t1.next(k1, w1);
+      const float c1 = w1.x * scale, s1 = w1.y * scale;
+      stc2(o + (size_t)k1 * M, a0, b0v, xr[1][k1] * c1 - xi[1][k1] * s1, xr[1][k1] * s1 + xi[1][k1] * c1);
+    } else {
+      stc(o + (size_t)k1 * M, a0, b0v);
+    }
+  }
+}
+
+// Pass 3. Grid as pass 1. y[b, h, n] = Re/Im z[n] + D[h] u[b, h, n] for n < L.
+template <int R, typename IO, typename SC>
+__device__ void outer_inv(const SC* __restrict__ in, const IO* __restrict__ u, const float* __restrict__ D,
+                          IO* __restrict__ y, int B, int H, int L, int b0, int log2N, int log2M) {
+  constexpr int C = OuterCols<R>::C;
+  const int M = 1 << log2M, N = 1 << log2N, cols = blockDim.x * C, colBlocks = (M + cols - 1) / cols;
+  const int p = blockIdx.x / colBlocks, m = ((blockIdx.x - p * colBlocks) * blockDim.x + threadIdx.x) * C, h = blockIdx.y;
+  if (m >= M) return;
+  const int b = b0 + 2 * p;
+  const bool two = b + 1 < B, vec = (L & 1) == 0;
+  const SC* s0 = in + ((size_t)p * H + h) * N + m;
+  float xr[C][R], xi[C][R];
+  OuterTw<R> t0(m, log2N, 1.0f), t1(m + C - 1, log2N, 1.0f);
+  float2 w0 = make_float2(1.f, 0.f), w1 = w0;
+#pragma unroll
+  for (int k1 = 0; k1 < R; ++k1) {
+    float2 v[2];
+    if constexpr (C == 2) ldc2(s0 + (size_t)k1 * M, v[0], v[1]); else v[0] = ldc(s0 + (size_t)k1 * M);
+    w0 = t0.next(k1, w0);
+    xr[0][k1] = v[0].x * w0.x - v[0].y * w0.y; xi[0][k1] = v[0].x * w0.y + v[0].y * w0.x;
+    if constexpr (C == 2) {
+      w1 = t1.next(k1, w1);
+      xr[C - 1][k1] = v[1].x * w1.x - v[1].y * w1.y; xi[C - 1][k1] = v[1].x * w1.y + v[1].y * w1.x;
+    }
+  }
+#pragma unroll
+  for (int c = 0; c < C; ++c) dft_reg<R, true>(xr[c], xi[c]);
+  const float d = D[h];
+  const size_t r0 = ((size_t)b * H + h) * L, r1 = r0 + (size_t)H * L;
+#pragma unroll
+  for (int n1 = 0; n1 < R; ++n1) {
+    const int n = n1 * M + m;
+    if constexpr (C == 2) {
+      if (n + 1 < L) {
+        float a, bb;
+        ld2(u + r0 + n, vec, a, bb);
+        st2(y + r0 + n, vec, fmaf(d, a, xr[0][n1]), fmaf(d, bb, xr[C - 1][n1]));
+        if (two) { ld2(u + r1 + n, vec, a, bb); st2(y + r1 + n, vec, fmaf(d, a, xi[0][n1]), fmaf(d, bb, xi[C - 1][n1])); }
+        continue;
+      }
+    }
+    if (n < L) {
+      st(y + r0 + n, fmaf(d, ld(u + r0 + n), xr[0][n1]));
+      if (two) st(y + r1 + n, fmaf(d, ld(u + r1 + n), xi[0][n1]));
+    }
+  }
+}
+
+// Pass 3 of the weight gradient: the real part of the natural-order correlation, kept taps only:
+// dk[h, j] = dkt[j] (j < Lk); bidirectional also dk[H*Lk + h*Lk + j] = dkt[N-1-j]. Grid (colBlocks, H).
+template <int R>
+__device__ void outer_inv_dk(const float2* __restrict__ in, float* __restrict__ dk, int H, int Lk, int log2N, int log2M,
+                             int bidir) {
+  const int M = 1 << log2M, N = 1 << log2N, m = blockIdx.x * blockDim.x + threadIdx.x, h = blockIdx.y;
+  if (m >= M) return;
+  const float2* s0 = in + (size_t)h * N + m;
+  float xr[R], xi[R];
+  OuterTw<R> tw(m, log2N, 1.0f);
+  float2 w = make_float2(1.f, 0.f);
+#pragma unroll
+  for (int k1 = 0; k1 < R; ++k1) {
+    const float2 v = s0[(size_t)k1 * M];
+    w = tw.next(k1, w);
+    xr[k1] = v.x * w.x - v.y * w.y; xi[k1] = v.x * w.y + v.y * w.x;
+  }
+  dft_reg<R, true>(xr, xi);
+#pragma unroll
+  for (int n1 = 0; n1 < R; ++n1) {
+    const int n = n1 * M + m;
+    if (n < Lk) dk[(size_t)h * Lk + n] = xr[n1];
+    if (bidir && N - 1 - n < Lk) dk[(size_t)H * Lk + (size_t)h * Lk + (N - 1 - n)] = xr[n1];
+  }
+}
+
+// Runtime N1 -> template R.
+#define FB3_DISPATCH(N1, CALL) \
+  switch (N1) { case 2: { constexpr int R = 2; CALL; } break; case 4: { constexpr int R = 4; CALL; } break; \
+    case 8: { constexpr int R = 8; CALL; } break; case 16: { constexpr int R = 16; CALL; } break; \
+    default: { constexpr int R = 32; CALL; } }
+
+#define FB3_OUTER(SUF, IO, SC)                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256) fb3_outer_fwd_##SUF(const IO* __restrict__ in, SC* __restrict__ out, \
+      int B, int H, int L, int b0, int log2N, int log2M, float scale) {                                              \
+    FB3_DISPATCH(1 << (log2N - log2M), (outer_fwd<R, IO, SC>(in, out, B, H, L, b0, log2N, log2M, scale)))           \
+  }                                                                                                                  \
+  extern "C" __global__ void __launch_bounds__(256) fb3_outer_inv_##SUF(const SC* __restrict__ in,                  \
+      const IO* __restrict__ u, const float* __restrict__ D, IO* __restrict__ y, int B, int H, int L, int b0,        \
+      int log2N, int log2M) {                                                                                        \
+    FB3_DISPATCH(1 << (log2N - log2M), (outer_inv<R, IO, SC>(in, u, D, y, B, H, L, b0, log2N, log2M)))               \
+  }
+// name: fb3_outer_{fwd,inv}_<io>_<scratch: f32 = float2, bf16 = bf16x2, f16 = half2>
+FB3_OUTER(f32_f32, float, float2)
+FB3_OUTER(f32_bf16, float, __nv_bfloat162)
+FB3_OUTER(f32_f16, float, __half2)
+FB3_OUTER(bf16_f32, __nv_bfloat16, float2)
+FB3_OUTER(bf16_bf16, __nv_bfloat16, __nv_bfloat162)
+FB3_OUTER(f16_f32, __half, float2)
+FB3_OUTER(f16_f16, __half, __half2)
+
+extern "C" __global__ void __launch_bounds__(256) fb3_outer_inv_dk(const float2* __restrict__ in, float* __restrict__ dk,
+    int H, int Lk, int log2N, int log2M, int bidir) {
+  FB3_DISPATCH(1 << (log2N - log2M), (outer_inv_dk<R>(in, dk, H, Lk, log2N, log2M, bidir)))
+}
+
+// (zr, zi)[n] = row[n], n < M (after which the caller syncs).
+template <typename SC, typename ST>
+__device__ __forceinline__ void load_row(ST* zr, ST* zi, const SC* __restrict__ row, int M) {
+  for (int n = threadIdx.x; n < M; n += blockDim.x) {
+    const float2 v = ldc(row + n);
+    st(zr + SIDX(n), v.x); st(zi + SIDX(n), v.y);
+  }
+}
+
+template <typename SC, typename ST>
+__device__ __forceinline__ void store_row(SC* __restrict__ row, const ST* zr, const ST* zi, int M) {
+  for (int n = threadIdx.x; n < M; n += blockDim.x) stc(row + n, ld(zr + SIDX(n)), ld(zi + SIDX(n)));
+}
+
+// Pass 2. Grid (pairs * N1, H), block x = p + pairs * k1 (the pairs of one (h, k1) are adjacent: kf's slice comes
+// from L2 after the first); dynamic smem as the fused kernel for N = M. flags bit 0: fused middle stage;
+// bit 1: conj(kf) (backward for u).
+template <int CM, typename ST, typename SC>
+__device__ void fb3_mid(SC* __restrict__ S, const float2* __restrict__ kf, int pairs, int H, int log2N, int log2M,
+                        int flags) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  const int M = 1 << log2M, P = M + (M >> 5), N = 1 << log2N, h = blockIdx.y;
+  const int k1 = blockIdx.x / pairs, p = blockIdx.x - k1 * pairs;
+  ST* zr = reinterpret_cast<ST*>(smem_raw); ST* zi = zr + P;
+  SC* row = S + ((size_t)p * H + h) * N + (size_t)k1 * M;
+  load_row(zr, zi, row, M);
+  const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + ((2 * P * (int)sizeof(ST) + 15) & ~15)), log2M);
+  __syncthreads();
+  conv_smem<CM, ST>(tw, zr, zi, log2M, kf + (size_t)h * N + (size_t)k1 * M, (flags & 2) ? -1.0f : 1.0f, flags & 1);
+  store_row(row, zr, zi, M);
+}
+
+#define FB3_MID(NAME, CM, ST, SC)                                                                                 \
+  extern "C" __global__ void __launch_bounds__(CM != 0 ? 1024 : 512, 1) NAME(SC* __restrict__ S,                 \
+      const float2* __restrict__ kf, int pairs, int H, int log2N, int log2M, int flags) {                         \
+    fb3_mid<CM, ST, SC>(S, kf, pairs, H, log2N, log2M, flags);                                                    \
+  }
+// name: fb3_mid_<compute>[_s16]: the shared-memory storage (and so the scratch element) 16-bit with _s16
+FB3_MID(fb3_mid_f32, 0, float, float2)
+FB3_MID(fb3_mid_bf16, 2, float, float2)
+FB3_MID(fb3_mid_f16, 1, float, float2)
+FB3_MID(fb3_mid_bf16_s16, 2, __nv_bfloat16, __nv_bfloat162)
+FB3_MID(fb3_mid_f16_s16, 1, __half, __half2)
+
+// fp32 in-smem FFT of rows of M complex points (grid: one block per row), for the kernel spectrum (forward,
+// unscaled) and the weight gradient (inverse, inputs times scale). in and out may alias.
+extern "C" __global__ void __launch_bounds__(512, 1) fb3_rows_f32(const float2* in, float2* out, int log2M, int inverse,
+                                                                  float scale) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  const int M = 1 << log2M, P = M + (M >> 5);
+  float* zr = reinterpret_cast<float*>(smem_raw); float* zi = zr + P;
+  const size_t r = (size_t)blockIdx.x * M;
+  for (int n = threadIdx.x; n < M; n += blockDim.x) {
+    const float2 v = in[r + n];
+    zr[SIDX(n)] = v.x * scale; zi[SIDX(n)] = v.y * scale;
+  }
+  const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + ((8 * P + 15) & ~15)), log2M);
+  __syncthreads();
+  if (inverse) monarch_fft<0, false, float, true>(tw, zr, zi, log2M, false);
+  else monarch_fft<0, true, float, true>(tw, zr, zi, log2M, false);
+  for (int n = threadIdx.x; n < M; n += blockDim.x) out[r + n] = make_float2(zr[SIDX(n)], zi[SIDX(n)]);
+}
+
+// Weight gradient, middle pass for one batch pair: rows of M points (grid: one block per row r = h*N1 + k1):
+// SA <- FFT(SA) (kept: each thread reads back only what it wrote), then acc (=|+=) conj(FFT(SA)) * FFT(SB).
+extern "C" __global__ void __launch_bounds__(512, 1) fb3_dk_mid(float2* __restrict__ SA, const float2* __restrict__ SB,
+                                                                float2* __restrict__ acc, int log2M, int first) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  const int M = 1 << log2M, P = M + (M >> 5);
+  float* zr = reinterpret_cast<float*>(smem_raw); float* zi = zr + P;
+  const size_t r = (size_t)blockIdx.x * M;
+  load_row(zr, zi, SA + r, M);
+  const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + ((8 * P + 15) & ~15)), log2M);
+  __syncthreads();
+  monarch_fft<0, true, float, true>(tw, zr, zi, log2M, false);
+  store_row(SA + r, zr, zi, M);
+  __syncthreads();
+  load_row(zr, zi, SB + r, M);
+  __syncthreads();
+  monarch_fft<0, true, float, true>(tw, zr, zi, log2M, false);
+  for (int n = threadIdx.x; n < M; n += blockDim.x) {
+    const float2 a = SA[r + n];
+    const float br = zr[SIDX(n)], bi = zi[SIDX(n)];
+    const float2 q = make_float2(a.x * br + a.y * bi, a.x * bi - a.y * br);
+    if (first) acc[r + n] = q;
+    else { const float2 o = acc[r + n]; acc[r + n] = make_float2(o.x + q.x, o.y + q.y); }
+  }
+}
+
+// dD[h] = sum_b sum_n dy[b,h,n] u[b,h,n] (fp32). Grid (H), block a multiple of 32 (<= 1024).
+template <typename IO>
+__device__ void fb_dD(const IO* __restrict__ u, const IO* __restrict__ dy, float* __restrict__ dD, int B, int H, int L) {
+  __shared__ float red[32];
+  const int h = blockIdx.x;
+  float s = 0.f;
+  for (int b = 0; b < B; ++b) {
+    const size_t r = ((size_t)b * H + h) * L;
+    for (int n = threadIdx.x; n < L; n += blockDim.x) s += ld(u + r + n) * ld(dy + r + n);
+  }
+  for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+  if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = s;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    float t = 0.f;
+    for (int w = 0; w < (int)(blockDim.x >> 5); ++w) t += red[w];
+    dD[h] = t;
+  }
+}
+
+#define FB_DD(NAME, IO)                                                                                        \
+  extern "C" __global__ void __launch_bounds__(1024) NAME(const IO* __restrict__ u, const IO* __restrict__ dy,  \
+      float* __restrict__ dD, int B, int H, int L) { fb_dD<IO>(u, dy, dD, B, H, L); }
+FB_DD(fb_dD_f32, float)
+FB_DD(fb_dD_bf16, __nv_bfloat16)
+FB_DD(fb_dD_f16, __half)

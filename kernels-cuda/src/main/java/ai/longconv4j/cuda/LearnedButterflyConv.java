@@ -1,0 +1,166 @@
+// Shapes: B batch, H channels, L length, Lk kernel taps, N complex FFT size = N1 * N2 (N <= 2048).
+//   u, y, dy, du: (B, H, L) device arrays of the plan's ElementType; k (H, Lk) fp32 (bidirectional: k0, k1);
+//   D: (H) fp32; dk: (H, Lk) fp32 (bidirectional (2, H, Lk)); dD: (H) fp32.
+//   blocks {Fa (N1, N1), Fb (N2, N2), Gb (N2, N2), Ga (N1, N1)}, complex interleaved (n, n, 2) as lib's LearnedButterfly.
+package ai.longconv4j.cuda;
+
+import ai.longconv4j.conv.ConvEngine;
+import ai.longconv4j.conv.ConvPlan;
+import ai.longconv4j.conv.LearnedButterfly;
+
+/**
+ * The learned-butterfly long convolution on the GPU (learned.cu): lib's {@link LearnedButterfly} — a 2-factor
+ * Monarch FFT convolution whose four dense DFT blocks are parameters (initialised to the exact DFT; twiddles fixed)
+ * — with forward and backward (du, dk, dD and the four block gradients). fp32 arithmetic on CUDA cores, one block
+ * per row, every intermediate in shared memory; the factorization is lib's ({@code ConvPlan} with
+ * {@link ConvEngine#LEARNED}), so results match the CPU path. Supports N <= {@value #MAX_N} (L <= 1K causal).
+ * <pre>{@code
+ * jshell> var lb = LearnedButterflyConv.plan(dev, 768, 1024, 1024, ConvMode.CAUSAL, ElementType.BF16)
+ * lb ==> LearnedButterflyConv[H=768, L=1024, Lk=1024, CAUSAL, N=2048 = 32 x 64, io=BF16]
+ * jshell> lb.setWeights(k, D); lb.forward(u, y, 64);
+ * }</pre>
+ */
+public final class LearnedButterflyConv implements AutoCloseable {
+  /** Largest FFT: seven N-point complex fp32 buffers of the backward fit in shared memory. */
+  public static final int MAX_N = 2048;
+  private static final String MODULE = "learned";
+
+  private final CudaDevice device;
+  private final int h, l, lk, n, n1, n2, taps0, taps1;
+  private final ConvMode mode;
+  private final ElementType io;
+  private final DeviceBuffer kp, d, blocks, dBlocks;
+  private boolean weightsSet;
+
+  private LearnedButterflyConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
+    this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;
+    this.n = p.fftSize(); this.n1 = p.factors().get(0); this.n2 = p.factors().get(1);
+    var lm = libMode(mode);
+    this.taps0 = lm.effectiveTaps(l, lk, 0);
+    this.taps1 = lm.sides() == 2 ? lm.effectiveTaps(l, lk, 1) : 0;
+    this.kp = device.alloc(8L * h * n);
+    this.d = device.alloc(4L * h);
+    this.blocks = device.alloc(8L * blockElements());
+    this.dBlocks = device.alloc(8L * blockElements());
+    setBlocks(LearnedButterfly.atInit(p).blocks());
+  }
+
+  /** A plan for (H, L, Lk) in {@code mode} with I/O type {@code io} (fp32 arithmetic); blocks at the exact DFT. */
+  public static LearnedButterflyConv plan(CudaDevice device, int H, int L, int Lk, ConvMode mode, ElementType io) {
+    if (H < 1 || H > 65535) throw new IllegalArgumentException("LearnedButterflyConv: H must be in [1, 65535], got " + H);
+    if (Lk < 1 || Lk > L) throw new IllegalArgumentException("LearnedButterflyConv: need 1 <= Lk <= L, got Lk=" + Lk + ", L=" + L);
+    ConvPlan p = ConvPlan.of(L, Lk, libMode(mode), ConvEngine.LEARNED, ai.longconv4j.conv.Precision.F64);
+    if (p.fftSize() > MAX_N)
+      throw new IllegalArgumentException("LearnedButterflyConv " + mode + ": L=" + L + " Lk=" + Lk + " needs N=" + p.fftSize()
+          + "; the GPU kernel handles N <= " + MAX_N);
+    return new LearnedButterflyConv(device, H, L, Lk, mode, io, p);
+  }
+
+  static ai.longconv4j.conv.ConvMode libMode(ConvMode m) { return ai.longconv4j.conv.ConvMode.valueOf(m.name()); }
+
+  private int blockElements() { return 2 * (n1 * n1 + n2 * n2); }
+
+  /** The factors {N1, N2}. */
+  public int[] factors() { return new int[] {n1, n2}; }
+  public int fftSize() { return n; }
+
+  /** Uploads the four blocks {Fa, Fb, Gb, Ga} (lib's layout, e.g. {@code LearnedButterfly.blocks()}). */
+  public LearnedButterflyConv setBlocks(double[][] b) {
+    int[] sizes = {n1, n2, n2, n1};
+    if (b.length != 4) throw new IllegalArgumentException("LearnedButterflyConv.setBlocks: need 4 blocks, got " + b.length);
+    float[] flat = new float[2 * blockElements()];
+    for (int i = 0, off = 0; i < 4; i++) {
+      if (b[i].length != 2 * sizes[i] * sizes[i])
+        throw new IllegalArgumentException("LearnedButterflyConv.setBlocks: block " + i + " must be (" + sizes[i] + ", "
+            + sizes[i] + ", 2), got " + b[i].length + " values");
+      for (double v : b[i]) flat[off++] = (float) v;
+    }
+    blocks.copyFrom(flat);
+    return this;
+  }
+
+  /** Kernel (H, Lk) for CAUSAL / CIRCULAR and D (H): the permuted exact spectrum is computed on the device. */
+  public LearnedButterflyConv setWeights(float[] k, float[] D) {
+    if (mode == ConvMode.BIDIRECTIONAL) throw new IllegalArgumentException("LearnedButterflyConv BIDIRECTIONAL: pass k0, k1");
+    return upload(k, null, D);
+  }
+
+  /** Kernels k0 (lags 0..Lk-1) and k1 (lags -1..-Lk), each (H, Lk), and D (H), for BIDIRECTIONAL. */
+  public LearnedButterflyConv setWeights(float[] k0, float[] k1, float[] D) {
+    if (mode != ConvMode.BIDIRECTIONAL) throw new IllegalArgumentException("LearnedButterflyConv " + mode + ": takes one kernel");
+    return upload(k0, k1, D);
+  }
+
+  private LearnedButterflyConv upload(float[] k0, float[] k1, float[] D) {
+    if (k0.length != h * lk || (k1 != null && k1.length != h * lk) || D.length != h)
+      throw new IllegalArgumentException("LearnedButterflyConv.setWeights: k must be (H=" + h + ", Lk=" + lk + ") and D (H="
+          + h + "), got " + k0.length + (k1 != null ? ", " + k1.length : "") + " and " + D.length + " values");
+    d.copyFrom(D);
+    try (DeviceBuffer a = device.upload(k0); DeviceBuffer b = k1 == null ? null : device.upload(k1)) {
+      device.module(MODULE).kernel("lb_spectrum").launch(device.stream(), h, 1, 256, 8 * n, a,
+          b == null ? new DevicePointer() : b, kp, lk, taps0, taps1, n1, n2);
+      device.stream().synchronize();
+    }
+    weightsSet = true;
+    return this;
+  }
+
+  /** y = conv(u, k) + D u through the learned blocks, queued on the device's stream. */
+  public void forward(DeviceBuffer u, DeviceBuffer y, int B) {
+    check("forward", u, y, B);
+    device.module(MODULE).kernel("lb_forward_" + io.tag()).launch(device.stream(), B, h, 256, 32 * n, u, kp, d, blocks, y,
+        h, l, n1, n2);
+  }
+
+  /**
+   * Gradients of {@code sum(y * dy)}: du (B, H, L) of the I/O type, dk (fp32, (H, Lk) or (2, H, Lk)), dD (H) fp32, and
+   * the block gradients, read with {@link #blockGrads()}. Synchronises (returns its workspace of 8 * H * (N + 2*(N1^2
+   * + N2^2)) bytes).
+   */
+  public void backward(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD) {
+    check("backward", u, dy, B);
+    check("backward", u, du, B);
+    int parts = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
+    if (dk.bytes() < 4L * parts * h * lk || dD.bytes() < 4L * h)
+      throw new IllegalArgumentException("LearnedButterflyConv.backward: dk must hold (" + (parts == 2 ? "2, " : "") + "H=" + h
+          + ", Lk=" + lk + ") fp32 and dD (H=" + h + ") fp32, got " + dk.bytes() + " and " + dD.bytes() + " bytes");
+    int e = blockElements();
+    try (DeviceBuffer part = device.alloc(8L * h * e); DeviceBuffer gk = device.alloc(8L * h * n)) {
+      part.fill32(0);
+      if (parts == 2) dk.fill32(0);   // the unreachable tap k1[L-1] gets gradient 0
+      CudaModule m = device.module(MODULE);
+      m.kernel("lb_backward_" + io.tag()).launch(device.stream(), h, 1, 256, 56 * n, u, dy, kp, d, blocks, du, part, gk, dD,
+          B, h, l, n1, n2);
+      m.kernel("lb_reduce").launch(device.stream(), (e + 255) / 256, 1, 256, 0, part, dBlocks, h, e);
+      m.kernel("lb_taps").launch(device.stream(), h, 1, 256, 8 * n, gk, dk, h, lk, taps0, taps1, parts - 1, n1, n2);
+      device.stream().synchronize();
+    }
+  }
+
+  /** The block gradients of the last {@link #backward}, {dFa, dFb, dGb, dGa} in lib's layout (float64 copies). */
+  public double[][] blockGrads() {
+    float[] g = dBlocks.copyTo(new float[2 * blockElements()], 0);
+    int[] sizes = {n1, n2, n2, n1};
+    double[][] out = new double[4][];
+    for (int i = 0, off = 0; i < 4; i++) {
+      out[i] = new double[2 * sizes[i] * sizes[i]];
+      for (int j = 0; j < out[i].length; j++) out[i][j] = g[off++];
+    }
+    return out;
+  }
+
+  private void check(String op, DeviceBuffer a, DeviceBuffer b, int B) {
+    if (!weightsSet) throw new IllegalStateException("LearnedButterflyConv." + op + ": call setWeights first");
+    long need = (long) B * h * l * io.bytes();
+    if (B < 1 || a.bytes() < need || b.bytes() < need)
+      throw new IllegalArgumentException("LearnedButterflyConv." + op + ": arrays must hold (B=" + B + ", H=" + h + ", L=" + l
+          + ") " + io + " = " + need + " bytes, got " + a.bytes() + " and " + b.bytes());
+  }
+
+  @Override public void close() { kp.close(); d.close(); blocks.close(); dBlocks.close(); }
+
+  @Override public String toString() {
+    return "LearnedButterflyConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + " = " + n1 + " x " + n2
+        + ", io=" + io + "]";
+  }
+}

@@ -11,7 +11,7 @@ Eager mode, fp32 (default) or --amp bf16 autocast; AdamW (lr 1e-3, kernel group 
 Prints one CSV line per report and a final summary: steps, tokens/s (median over the timed window, CUDA-synchronised
 per step), val loss in nats/char, peak memory.
 Usage: python3 lm_torch.py --data input.txt [--width 512] [--layers 8] [--length 1024] [--batch 8]
-                           [--seconds 120] [--warmup 5] [--amp]
+                           [--seconds 120] [--warmup 5] [--amp] [--kernel-dropout 0.2]
 """
 import argparse
 import math
@@ -41,11 +41,11 @@ def fftconv(x, k, skip):
 
 
 class H3(nn.Module):
-    def __init__(self, d, length):
+    def __init__(self, d, length, p):
         super().__init__()
         self.d = d
         self.qkv = nn.Linear(d, 3 * d)
-        self.k1, self.k2 = Kernel(d, length), Kernel(d, length)
+        self.k1, self.k2 = Kernel(d, length, p=p), Kernel(d, length, p=p)
         self.d1, self.d2 = nn.Parameter(torch.randn(1, d)), nn.Parameter(torch.randn(1, d))
         self.out = nn.Linear(d, d)
 
@@ -58,10 +58,10 @@ class H3(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, d, length):
+    def __init__(self, d, length, p):
         super().__init__()
         self.n1, self.n2 = nn.LayerNorm(d), nn.LayerNorm(d)
-        self.mix = H3(d, length)
+        self.mix = H3(d, length, p)
         self.fc1, self.fc2 = nn.Linear(d, 2 * d), nn.Linear(2 * d, d)
 
     def forward(self, x):
@@ -70,11 +70,11 @@ class Block(nn.Module):
 
 
 class LM(nn.Module):
-    def __init__(self, vocab, d, layers, length):
+    def __init__(self, vocab, d, layers, length, p):
         super().__init__()
         self.emb = nn.Embedding(vocab, d)
         nn.init.normal_(self.emb.weight, std=0.02)
-        self.blocks = nn.ModuleList(Block(d, length) for _ in range(layers))
+        self.blocks = nn.ModuleList(Block(d, length, p) for _ in range(layers))
         self.norm = nn.LayerNorm(d)
 
     def forward(self, ids):
@@ -94,6 +94,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=120)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--amp", action="store_true")
+    ap.add_argument("--kernel-dropout", type=float, default=0.2)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
     torch.manual_seed(a.seed)
@@ -104,7 +105,7 @@ def main():
     ids = torch.tensor([stoi[c] for c in text], dtype=torch.long)
     split = int(0.9 * len(ids))
     train, val = ids[:split].to(dev), ids[split:].to(dev)
-    model = LM(len(chars), a.width, a.layers, a.length).to(dev)
+    model = LM(len(chars), a.width, a.layers, a.length, a.kernel_dropout).to(dev)
     kern = [p for n, p in model.named_parameters() if n.endswith(".k")]
     rest = [p for n, p in model.named_parameters() if not n.endswith(".k")]
     opt = torch.optim.AdamW([{"params": rest, "weight_decay": 0.1}, {"params": kern, "weight_decay": 0.0}], lr=1e-3)
@@ -123,7 +124,7 @@ def main():
         return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
 
     print(f"device={torch.cuda.get_device_name(0)} torch={torch.__version__} params={nparams} "
-          f"B={a.batch} L={a.length} D={a.width} layers={a.layers} amp={a.amp}")
+          f"B={a.batch} L={a.length} D={a.width} layers={a.layers} amp={a.amp} kernelDropout={a.kernel_dropout}")
     print("step,loss,ms,tokens_per_s")
     times, step, t_end = [], 0, None
     torch.cuda.reset_peak_memory_stats()

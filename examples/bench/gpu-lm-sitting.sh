@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# One sitting on the lent GPU machine for the tensor backend, the GPU notebooks and the LM throughput comparison:
+#   1. the gpu-tagged tests of the CUDA tensor backend (TensorBackendGpuTest, ConvAndModelGpuTest, LearnedConvGpuTest);
+#   2. notebooks 02, 04, 05 through the headless runner on cuda:0 -> $OUT/NN-...-gpu.ipynb;
+#   3. LmTrainBench (Java) and lm_torch.py (PyTorch eager) on the same LM and data, kernel dropout 0.2 and 0.
+# Stage first, here (kernel + examples + the kernels-cuda tests; the data file rides along):
+#   EXTRA_MODULES=jdk.jshell,jdk.compiler,jdk.jdi,jdk.internal.le,jdk.management,java.net.http \
+#   tools/stage-device.sh --out .device/lm --modules kernel,examples --tests kernels-cuda \
+#     --drop 'junit-*,opentest4j-*,apiguardian-*,icu4j-*,pdfbox-*,fontbox-*,arpack_*' \
+#     --add examples/bench/gpu-lm-sitting.sh --add examples/bench/lm_torch.py
+#   mkdir -p .device/lm/data/tinyshakespeare && cp ../shared/data/tinyshakespeare/input.txt .device/lm/data/tinyshakespeare/
+# then on the device, from the repository root, with carry [".device/lm"]:
+#   bash .device/lm/gpu-lm-sitting.sh "$OUT"          (LM_S = seconds per LM run, default 45)
+set -u
+out=${1:-/tmp/gpu-lm}; mkdir -p "$out"
+D=${DEV:-.device/lm}; S=${LM_S:-45}
+export LONGCONV4J_DATA=$D/data PYTHONUNBUFFERED=1
+export JAVA_OPTS="--add-modules jdk.incubator.vector --add-opens=jdk.jshell/jdk.jshell=ALL-UNNAMED -Djava.awt.headless=true -Xmx24g"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,power.draw,temperature.gpu --format=csv > "$out/gpu.txt" 2>&1
+date -u >> "$out/gpu.txt"; cat "$out/gpu.txt"
+echo "== gpu tests"
+timeout ${TEST_S:-150} $D/run-tests --include-tag gpu --include-classname '.*(TensorBackend|ConvAndModel|LearnedConv)GpuTest' \
+  --disable-ansi-colors > "$out/tests.txt" 2>&1
+echo "tests exit $?"; grep -E "tests (successful|failed|aborted|skipped)|✘" "$out/tests.txt" | head -40
+echo "== notebooks"
+for nb in 02-flashbutterfly 04-learned-butterfly-lm 05-profiling; do
+  timeout ${NB_S:-150} $D/run-java ai.longconv4j.kernel.Main run notebooks/$nb.ipynb --out "$out/$nb-gpu.ipynb" > "$out/$nb.log" 2>&1
+  echo "$nb exit $?"; grep -E "cell [0-9]+: (ok|error)" "$out/$nb.log" | tail -3
+done
+echo "== LM: Java, then PyTorch (H3 LongConvLM, D=512, 8 layers, L=1024, B=8, tiny Shakespeare, ${S}s each)"
+for kd in 0.2 0; do
+  timeout $((S + 90)) $D/run-java ai.longconv4j.examples.bench.LmTrainBench cuda:0 512 8 1024 8 $S 5 $kd > "$out/lm-java-kd$kd.txt" 2>&1
+  echo "java kd=$kd exit $?"; grep -E "^device|summary|Exception" "$out/lm-java-kd$kd.txt" | head -5
+  timeout $((S + 90)) python3 $D/lm_torch.py --data $D/data/tinyshakespeare/input.txt --seconds $S --kernel-dropout $kd \
+    > "$out/lm-torch-kd$kd.txt" 2>&1
+  echo "torch kd=$kd exit $?"; grep -E "^device|summary|Error" "$out/lm-torch-kd$kd.txt" | head -5
+done

@@ -5,6 +5,7 @@ import ai.longconv4j.backend.cpu.CpuContext;
 import ai.longconv4j.conv.ConvEngine;
 import ai.longconv4j.data.SyntheticTasks;
 import ai.longconv4j.data.TaskData;
+import ai.longconv4j.models.H3Conv;
 import ai.longconv4j.models.LongConvLM;
 import ai.longconv4j.tensor.Rng;
 import ai.longconv4j.train.History;
@@ -15,35 +16,18 @@ import ai.longconv4j.train.Trainer;
 
 /**
  * Associative recall (safari-style: vocab 30, L = 256) with a 2-layer H3-longconv LM; reports the
- * held-out final-token accuracy. {@code --lambda=0} turns Squash off.
+ * held-out final-token accuracy. Training draws fresh sequences every step with dense recall targets
+ * ({@code SyntheticTasks.denseRecallTargets}); {@code --lambda=0} turns Squash off; {@code --init=random}
+ * starts the H3 kernels from the random long-conv init alone (the old plateau) instead of
+ * {@code H3Conv.Init.SHIFT_SUM}.
  *
  * <pre>
- * java -cp ... ai.longconv4j.examples.TrainAssociativeRecall --steps=800 --width=64 --lambda=0.003
+ * java --add-modules jdk.incubator.vector -cp ... ai.longconv4j.examples.TrainAssociativeRecall --threads=1 --width=64 \
+ *      --batch=4 --steps=3500 --minutes=15 --evalEvery=250 --lr=3e-3 --lambda=0.003
  * </pre>
  */
 public final class TrainAssociativeRecall {
     private TrainAssociativeRecall() {
-    }
-
-    /**
-     * Training targets at every recall the sequence already determines: the value after each repeated key
-     * (keys keep their value within an example), plus the final query's. Held-out evaluation still scores
-     * the final token only; this gives ~100 supervised positions per training sequence instead of one.
-     */
-    static TaskData denseTargets(TaskData d) {
-        int l = d.length(), nk = d.vocabSize() / 2;
-        int[] x = d.inputs(), y = d.targets().clone();
-        boolean[] seen = new boolean[nk];
-        for (int e = 0; e < d.count(); e++) {
-            java.util.Arrays.fill(seen, false);
-            int o = e * l;
-            for (int t = (l - 1) % 2; t + 1 < l - 1; t += 2) {      // key positions of the pairs
-                int k = x[o + t];
-                if (seen[k]) y[o + t] = x[o + t + 1];
-                seen[k] = true;
-            }
-        }
-        return new TaskData(d.task() + "-dense", d.count(), l, d.vocabSize(), x, y);
     }
 
     /** The share of kernel taps that Squash maps to 0 (|K| <= lambda): they get no gradient while there. */
@@ -78,6 +62,7 @@ public final class TrainAssociativeRecall {
         double kernelDropout = f.real("kernelDropout", 0.0);
         double kernelLr = f.real("kernelLr", 1e-3);
         String engine = f.str("engine", "fft");
+        H3Conv.Init init = H3Conv.Init.valueOf(f.str("init", "shift_sum").toUpperCase(java.util.Locale.ROOT));
         int evalEvery = f.integer("evalEvery", 100);
         int threads = f.integer("threads", Runtime.getRuntime().availableProcessors());
         long seed = f.integer("seed", 0);
@@ -90,7 +75,7 @@ public final class TrainAssociativeRecall {
                 + "); the loss and accuracy are on the final token only.");
         TaskData test = SyntheticTasks.associativeRecall(vocab, length, testN, Rng.seeded(seed + 2));
         var lm = LongConvLM.builder().vocab(vocab).width(width).layers(layers).length(length).lambda(lambda)
-                .kernelDropout(kernelDropout).kernelLr(kernelLr).mlpRatio(mlpRatio)
+                .kernelDropout(kernelDropout).kernelLr(kernelLr).mlpRatio(mlpRatio).h3Init(init)
                 .engine(engine.equals("learned") ? ConvEngine.LEARNED : ConvEngine.FFT).seed(seed).build();
         System.out.println(lm);
         for (var g : lm.paramGroups(lr, weightDecay)) {
@@ -100,7 +85,7 @@ public final class TrainAssociativeRecall {
                 ? Objectives.sequenceTask(lm, SyntheticTasks.associativeRecall(vocab, length, trainN, Rng.seeded(seed + 1)), test, 100)
                 : Objectives.sequenceTask(lm, (rng, n) -> {
                     TaskData d = SyntheticTasks.associativeRecall(vocab, length, n, rng);
-                    return dense ? denseTargets(d) : d;
+                    return dense ? SyntheticTasks.denseRecallTargets(d) : d;
                 }, test, 100);
         var builder = Trainer.builder().model(lm).objective(objective).steps(steps)
                 .batchSize(batch).lr(lr).weightDecay(weightDecay).warmup(steps / 20).evalEvery(evalEvery).seed(seed)

@@ -19,10 +19,31 @@ import java.util.random.RandomGenerator;
  * Smooth is off by default (w = 1), Squash lambda = 0.003, kernel dropout p = 0.2 (training only).
  * K sits in the {@value Parameter#KERNEL_GROUP} optimizer group without weight decay; {@link #LR} is its
  * suggested learning rate.
+ *
+ * <p><b>Init and lambda: the policy.</b> The defaults are the published ones (the reference H3-conv and
+ * long-conv configurations: init {@code randn * 0.002}, {@code lam = 0.003}, kernel dropout 0.2, kernel lr
+ * {@code min(1e-3, lr)}, no weight decay on K). Their consequence, measured: Squash maps every tap with
+ * {@code |K| <= lambda} to exactly 0 and passes it no gradient, so at init 86.8% of the taps
+ * ({@code P(|z| <= 1.5)} for {@code z ~ N(0, 1)}) are <em>dead</em>: nothing moves them (no gradient, no
+ * decay), and training kills more (97% dead after 1,900 associative-recall steps). The kernel therefore
+ * starts as a sparse random filter, about {@code 0.13 * Lk} live taps per feature, each of magnitude
+ * {@code < 0.01}: a convolution that contributes almost nothing at init. That suits the layers where the
+ * kernel is a learned regularized filter (LRA, language modelling with the skip term {@code D * u} carrying
+ * the signal early). It does <em>not</em> suit a mixer that needs a specific filter to work at all: the H3
+ * mixer's associative recall needs a one-step shift and a sum over the history, and with this init alone
+ * a 2-layer H3 LM stalls at the "most frequent value" rule (19.8% vs 21.6%, see examples/README.md).
+ * Such models add the filter they need with {@link #addTaps}, which places every non-zero tap
+ * {@code lambda} further from 0 so that Squash leaves exactly the requested value (plus the random init);
+ * those taps are live from the first step, with any lambda. Rules: keep lambda well below the magnitude of
+ * the taps a layer must learn; lambda = 0 turns Squash off (no dead taps); lambda above the init scale
+ * (0.002) makes most random taps dead at init by design.
  * <pre>{@code
  * jshell> var kern = LongConvKernel.builder().channels(2).features(64).length(1024).seed(1).build()
  * kern ==> LongConvKernel(C=2, H=64, Lk=1024, lambda=0.003, p=0.2, smooth=1) (131,072 parameters, train)
  * jshell> var groups = ParamGroups.of(model).override("kernel", LongConvKernel.groupSettings(LongConvKernel.LR)).build()
+ * jshell> kern.addTaps(t -> t == 1 ? 1.0 : 0.0)      // every feature starts as a one-step shift (after Squash)
+ * jshell> kern.deadFraction()
+ * $4 ==> 0.866...
  * }</pre>
  */
 public final class LongConvKernel extends Module {
@@ -94,6 +115,52 @@ public final class LongConvKernel extends Module {
     public int channels() { return k.value().size(0); }
     public int features() { return k.value().size(1); }
     public int length() { return k.value().size(-1); }
+
+    /**
+     * Adds a structured filter to K: for every channel and feature, tap {@code t} of the causal side
+     * (bidirectional: side 0) gets {@code target(t) + sign(target(t)) * lambda} added, for each {@code t}
+     * in {@code [0, Lk)} where {@code target(t) != 0}. With Smooth off, Squash then yields
+     * {@code target(t)} plus the random init at those taps (the init noise is {@code randn * 0.002},
+     * so it can flip a squashed value only for targets within ~0.006 of 0). Returns {@code this}.
+     * Use it at construction, before training (the optimizer state is not touched).
+     */
+    public LongConvKernel addTaps(java.util.function.IntToDoubleFunction target) {
+        Objects.requireNonNull(target, "target");
+        int lk = length();
+        double[] add = new double[lk];
+        for (int t = 0; t < lk; t++) {
+            double v = target.applyAsDouble(t);
+            if (!Double.isFinite(v)) {
+                throw new IllegalArgumentException("LongConvKernel.addTaps: target(" + t + ") = " + v + " is not finite");
+            }
+            add[t] = v == 0 ? 0 : v + Math.signum(v) * lambda;
+        }
+        int sides = bidirectional() ? 2 : 1;
+        double[] raw = k.value().toDoubleArray();
+        for (int row = 0; row < raw.length / lk; row++) {
+            if (row % sides != 0) {
+                continue;                                   // bidirectional: only side 0 (the causal part)
+            }
+            for (int t = 0; t < lk; t++) {
+                raw[row * lk + t] += add[t];
+            }
+        }
+        k.assign(Tensor.of(raw, k.shape()).to(k.value().dtype()));
+        return this;
+    }
+
+    /** Share of the taps of K that Squash maps to 0 ({@code |K| <= lambda}): they get no gradient while there. */
+    public double deadFraction() {
+        double[] raw = k.value().toDoubleArray();
+        long dead = 0;
+        for (double v : raw) {
+            dead += Math.abs(v) <= lambda ? 1 : 0;
+        }
+        return (double) dead / raw.length;
+    }
+
+    /** The Squash threshold lambda. */
+    public double lambda() { return lambda; }
 
     /** {@code k = Dropout_p(Squash_lambda(Smooth_w(K)))}; dropout only in training mode. */
     public Tensor kernel() {

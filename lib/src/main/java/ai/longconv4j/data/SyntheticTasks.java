@@ -15,6 +15,12 @@ import java.util.random.RandomGenerator;
  *       random key→value map. Positions {@code [0, L-1)} hold key,value pairs ending at L-2 (if L-1 is odd, position
  *       0 holds the value of a cut-off pair); keys repeat, always with their example's value. Position L-1 holds a
  *       query key that occurs in a pair; the only target is at L-1: its value.</li>
+ *   <li><b>denseRecallTargets(d)</b>: the same associative-recall inputs, with a target at every recall the
+ *       sequence already determines: at each key position whose key occurred before (in an earlier pair) the
+ *       target is the value that follows it (keys keep their value within an example), plus the final query's.
+ *       For training: ~L/2 - V/2 supervised positions per sequence instead of one (the safari-style LM loss
+ *       over all positions supervises the same ones; the others are unpredictable). Score held-out data on
+ *       the final token only.</li>
  *   <li><b>inductionHead(V, L)</b>: token V-1 is the trigger; other positions are uniform in {@code [0, V-1)}.
  *       The trigger occurs at a random position p in {@code [0, L-3]} and at L-1 only; the only target is at L-1:
  *       the token at p+1.</li>
@@ -72,6 +78,26 @@ public final class SyntheticTasks {
             y[o + L - 1] = map[q];
         }
         return new TaskData("associative-recall", count, L, vocabSize, x, y);
+    }
+
+    /** Dense recall targets for associative-recall data made by {@link #associativeRecall}; see the class comment. */
+    public static TaskData denseRecallTargets(TaskData d) {
+        require(d.task().startsWith("associative-recall"), "denseRecallTargets", "needs associative-recall data, got " + d.task());
+        int l = d.length(), nk = d.vocabSize() / 2;
+        int[] x = d.inputs(), y = d.targets().clone();
+        boolean[] seen = new boolean[nk];
+        for (int e = 0; e < d.count(); e++) {
+            Arrays.fill(seen, false);
+            int o = e * l;
+            for (int t = (l - 1) % 2; t + 1 < l - 1; t += 2) {      // key positions of the pairs
+                int k = x[o + t];
+                if (seen[k]) {
+                    y[o + t] = x[o + t + 1];
+                }
+                seen[k] = true;
+            }
+        }
+        return new TaskData(d.task() + "-dense", d.count(), l, d.vocabSize(), x, y);
     }
 
     /** Induction head; see the class comment. Needs V >= 3 and L >= 3. */

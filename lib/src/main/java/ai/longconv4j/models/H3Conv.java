@@ -32,6 +32,15 @@ import java.util.Objects;
  * convolution its own four butterfly blocks ({@value Parameter#BUTTERFLY_GROUP} group) sized for length Lk;
  * shorter inputs are zero-padded to Lk and the output cropped (exact for causal and bidirectional modes). Input and output are {@code (B, L, D)}.
  *
+ * <p><b>Kernel init ({@link Init}).</b> By default ({@link Init#SHIFT_SUM}) the two kernels start as what
+ * the H3 mixer is built around: K1 as a one-step shift (tap 1 = 1, so {@code k[t] <- k[t-1] + D1 k[t]}) and
+ * K2 as a flat causal sum (every tap = {@value #SUM_MASS} / Lk, so {@code y[t]} sums {@code k ⊙ v} over the
+ * whole history), both on top of the random {@link LongConvKernel} init and placed above the Squash threshold
+ * ({@link LongConvKernel#addTaps}). With the random init alone ({@link Init#RANDOM}) both convolutions start
+ * at ~0 (86.8% of the taps squashed dead at lambda = 0.003), the mixer is a pointwise product, and a 2-layer
+ * H3 LM on associative recall stalls at the value-frequency rule; with SHIFT_SUM it learns recall (the
+ * measurements are in examples/README.md, the regression test is {@code H3RecallTest}).
+ *
  * <pre>{@code
  * jshell> var h3 = H3Conv.builder().width(32).length(256).seed(1).build()
  * jshell> h3.forward(Tensor.randn(Rng.seeded(2), DType.F32, 4, 256, 32)).shape()
@@ -39,6 +48,17 @@ import java.util.Objects;
  * }</pre>
  */
 public final class H3Conv extends Module {
+    /** Total mass of the flat "sum" init of the diagonal kernel K2 (each tap gets SUM_MASS / Lk). */
+    public static final double SUM_MASS = 4.0;
+
+    /** How the two kernels start (on top of the random {@link LongConvKernel} init). */
+    public enum Init {
+        /** K1 = one-step shift (tap 1 = 1), K2 = flat causal sum ({@value #SUM_MASS} / Lk per tap); the default. */
+        SHIFT_SUM,
+        /** The random long-convolution init only ({@code randn * 0.002}). */
+        RANDOM
+    }
+
     private static final String[] BLOCK_NAMES = {"Fa", "Fb", "Gb", "Ga"};
 
     private final int width;
@@ -51,6 +71,7 @@ public final class H3Conv extends Module {
     private final Parameter diagSkip;
     private final Parameter[] shiftBlocks;
     private final Parameter[] diagBlocks;
+    private final Init init;
 
     private H3Conv(Builder b) {
         this.width = b.width;
@@ -62,6 +83,12 @@ public final class H3Conv extends Module {
         this.diagKernel = register("diagKernel", kernel(b, b.seed + 12));
         this.diagSkip = param("diagD", Tensor.randn(rng, b.dtype, 1, b.width).detach());
         this.out = register("out", new Linear(b.width, b.width, true, b.dtype, rng));
+        this.init = b.init;
+        if (b.init == Init.SHIFT_SUM) {
+            int lk = b.length;
+            shiftKernel.addTaps(t -> t == 1 ? 1.0 : 0.0);
+            diagKernel.addTaps(t -> SUM_MASS / lk);
+        }
         if (conv.engine() == ConvEngine.LEARNED) {
             shiftBlocks = blocks("shift", b.length, b.dtype);
             diagBlocks = blocks("diag", b.length, b.dtype);
@@ -102,9 +129,16 @@ public final class H3Conv extends Module {
         private int length = -1;
         private ConvSettings conv = ConvSettings.defaults();
         private DType dtype = DType.F32;
+        private Init init = Init.SHIFT_SUM;
         private long seed;
 
         private Builder() {
+        }
+
+        /** Kernel init (default {@link Init#SHIFT_SUM}). */
+        public Builder init(Init i) {
+            init = Objects.requireNonNull(i, "init");
+            return this;
         }
 
         /** Model width D (required). */
@@ -193,9 +227,24 @@ public final class H3Conv extends Module {
         return conv;
     }
 
+    /** The kernel init this mixer was built with. */
+    public Init init() {
+        return init;
+    }
+
+    /** K1, the "shift" kernel applied to k. */
+    public LongConvKernel shiftKernel() {
+        return shiftKernel;
+    }
+
+    /** K2, the "diagonal" kernel applied to k ⊙ v. */
+    public LongConvKernel diagKernel() {
+        return diagKernel;
+    }
+
     @Override
     protected String describe() {
         return "H3Conv(D=" + width + ", Lk=" + shiftKernel.length() + ", " + conv.mode() + ", engine=" + conv.engine()
-                + ", lambda=" + conv.lambda() + ")";
+                + ", lambda=" + conv.lambda() + ", init=" + init + ")";
     }
 }

@@ -64,7 +64,7 @@ public final class LongConvLM extends Module implements LongConvModel {
             norm1 = register("norm1", new LayerNorm(b.width, b.dtype));
             if (b.mixer == Mixer.H3) {
                 mix = register("mixer", H3Conv.builder().width(b.width).length(b.length).conv(b.conv).dtype(b.dtype)
-                        .seed(seed + 1).build());
+                        .init(b.h3Init).seed(seed + 1).build());
                 channelsFirst = false;
             } else {
                 mix = register("mixer", LongConv.builder().features(b.width).length(b.length).channels(b.conv.channels())
@@ -162,6 +162,7 @@ public final class LongConvLM extends Module implements LongConvModel {
         private double dropout = 0;
         private Mixer mixer = Mixer.H3;
         private ConvSettings conv = ConvSettings.defaults();
+        private H3Conv.Init h3Init = H3Conv.Init.SHIFT_SUM;
         private DType dtype = DType.F32;
         private long seed;
 
@@ -192,6 +193,8 @@ public final class LongConvLM extends Module implements LongConvModel {
         public Builder kernelDropout(double p) { conv = conv.withKernelDropout(p); return this; }
         public Builder kernelLr(double lr) { conv = conv.withKernelLr(lr); return this; }
         public Builder channels(int c) { conv = conv.withChannels(c); return this; }
+        /** Kernel init of the H3 mixers (default {@link H3Conv.Init#SHIFT_SUM}; ignored by the LONGCONV mixer). */
+        public Builder h3Init(H3Conv.Init i) { h3Init = Objects.requireNonNull(i, "h3Init"); return this; }
         /** Parameter dtype (default F32). */
         public Builder dtype(DType d) { dtype = Objects.requireNonNull(d, "dtype"); return this; }
         /** Initialization seed (default 0). */

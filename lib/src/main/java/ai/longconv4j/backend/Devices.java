@@ -30,4 +30,15 @@ public final class Devices {
         String why = Backends.unavailableReason(gpu);
         return why == null ? gpu + " usable" : "cpu only: " + why;
     }
+
+    /**
+     * A nanosecond clock for timing work on {@code device}: {@link System#nanoTime()} on the CPU; on a GPU the
+     * backend's event clock (each reading waits for the work queued before it and returns device time).
+     * <pre>{@code
+     * jshell> var clock = Devices.clock(x.device()); long t0 = clock.getAsLong(); y = f(x); double ms = (clock.getAsLong() - t0) / 1e6;
+     * }</pre>
+     */
+    public static java.util.function.LongSupplier clock(Device device) {
+        return device.isCpu() ? System::nanoTime : Backends.forDevice(device).clock(device);
+    }
 }

@@ -25,4 +25,12 @@ public interface SpectralConvBackend {
      * gradient of kN is exact at the tap positions; elsewhere a backend may return 0: those entries are padding).
      */
     Tensor spectralConv(Tensor u, Tensor kN, ConvMode mode, int taps);
+
+    /**
+     * The learned-butterfly convolution on the device ({@code ConvOps.learnedConv}): u (B, H, L), k (H, Lk) or
+     * (H, 2, Lk) for bidirectional, d null or H values, blocks {Fa, Fb, Gb, Ga} each (n, n, 2); returns y (B, H, L)
+     * = conv(u, k) + D u wired into the graph with the gradients of u, k, d and the four blocks, or null when the
+     * backend has no such path for these shapes/dtypes (the caller then says so).
+     */
+    default Tensor learnedConv(Tensor u, Tensor k, Tensor d, ConvMode mode, Tensor[] blocks) { return null; }
 }

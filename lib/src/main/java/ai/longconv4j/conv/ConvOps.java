@@ -127,9 +127,18 @@ public final class ConvOps {
      */
     public static Tensor learnedConv(Tensor u, Tensor k, Tensor d, ConvMode mode, Tensor[] blocks) {
         ConvShape s = shapeOf("LongConv.learned", u, k, d, mode);
-        if (!u.device().isCpu())
-            throw new UnsupportedOperationException("LongConv.learned: the learned-butterfly engine runs on the CPU only, u is on " + u.device());
         if (blocks == null || blocks.length != 4) throw new IllegalArgumentException("LongConv.learned: needs 4 blocks {Fa, Fb, Gb, Ga}");
+        if (!u.device().isCpu()) {
+            for (Tensor b : blocks)
+                if (!b.device().equals(u.device()))
+                    throw new IllegalArgumentException("LongConv.learned: operands on different devices: u on " + u.device() + ", a block on " + b.device());
+            Tensor y = Backends.forDevice(u.device()) instanceof SpectralConvBackend sc ? sc.learnedConv(u, k, d, mode, blocks) : null;
+            if (y == null)
+                throw new UnsupportedOperationException("LongConv.learned: the backend of " + u.device() + " has no learned-butterfly path for u "
+                        + java.util.Arrays.toString(u.shape()) + " " + u.dtype() + ", k " + java.util.Arrays.toString(k.shape()) + " in " + mode
+                        + " (the GPU kernel takes F32, one kernel channel, FFT size <= 2048)");
+            return y;
+        }
         ConvPlan plan = ConvPlan.of(s.length(), s.kernelLength(), mode, ConvEngine.LEARNED, precisionOf(u));
         double[][] ba = new double[4][];
         for (int i = 0; i < 4; i++) ba[i] = blocks[i].toDoubleArray();

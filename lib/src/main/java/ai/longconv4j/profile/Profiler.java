@@ -118,7 +118,7 @@ public final class Profiler implements AutoCloseable {
      * so asynchronous launches are charged to the op that queued them).
      */
     public static Profiler start(ai.longconv4j.tensor.Device device) {
-        return device.isCpu() ? start() : new Profiler(ai.longconv4j.backend.Backends.forDevice(device).clock(device));
+        return new Profiler(ai.longconv4j.backend.Devices.clock(device));
     }
 
     /** Starts profiling this thread with a custom nanosecond clock (e.g. CUDA-event based). */

@@ -184,5 +184,9 @@ class DeviceDispatchTest {
             a.matmul(b).tanh().sum();
         }
         assertEquals(before2, SimulatedDeviceBackend.SYNCS.get(), "the CPU clock never waits on a device");
+        long c0 = Devices.clock(Device.CPU).getAsLong();
+        assertTrue(Devices.clock(Device.CPU).getAsLong() >= c0, "the CPU clock is nanoTime");
+        Devices.clock(DEV).getAsLong();
+        assertEquals(before2 + 1, SimulatedDeviceBackend.SYNCS.get(), "a device clock reading waits for the device once");
     }
 }

@@ -4,6 +4,7 @@
 #                                                    (stored jars in one solid xz; unpacked on first use)
 #   tests/       the chosen modules' test classes     tools/     the JUnit console launcher
 #   run-java     run-java MAIN args...                run-tests  run-tests [JUnit console options]
+#   fonts/       DejaVu Sans (the GPU machine has none; unpack writes a Java font configuration for it)
 #   plus any extra files given with --add (copied flat into the folder).
 # Works from any checkout (a git worktree too) and builds with ONE Maven reactor call, so sibling modules'
 # jars resolve from the reactor (a separate dependency:copy-dependencies call cannot see them).
@@ -67,10 +68,28 @@ for j in "$out"/cp/*.jar; do
 done
 tar -C "$out/stored" -cf - . | xz -T2 -6 > "$out/cp.tar.xz"
 rm -rf "$out/cp" "$out/stored"
+# The GPU machine has no fonts: charts (XChart titles, labels) need one. Ship DejaVu Sans and, at unpack time, a
+# Java font configuration (jre/conf/fonts/fontconfig.properties) mapping every logical font to it.
+mkdir -p "$out/fonts"
+for f in DejaVuSans.ttf DejaVuSans-Bold.ttf; do
+  [ -f "/usr/share/fonts/truetype/dejavu/$f" ] && cp "/usr/share/fonts/truetype/dejavu/$f" "$out/fonts/"
+done
 cat > "$out/unpack" <<'RUN'
 # Sourced by run-java / run-tests on the device machine: unpack the runtime and the classpath once, next to this file.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-[ -x "$here/jre/bin/java" ] || tar -C "$here" -xJf "$here/jre.tar.xz"
+if [ ! -x "$here/jre/bin/java" ]; then
+  tar -C "$here" -xJf "$here/jre.tar.xz"
+  if [ -f "$here/fonts/DejaVuSans.ttf" ]; then
+    mkdir -p "$here/jre/conf/fonts"
+    { echo "version=1"; echo "sequence.allfonts=latin-1"
+      for f in serif sansserif monospaced dialog dialoginput; do
+        for s in plain italic; do echo "$f.$s.latin-1=DejaVu Sans"; done
+        for s in bold bolditalic; do echo "$f.$s.latin-1=DejaVu Sans Bold"; done
+      done
+      echo "filename.DejaVu_Sans=$here/fonts/DejaVuSans.ttf"; echo "filename.DejaVu_Sans_Bold=$here/fonts/DejaVuSans-Bold.ttf"
+    } > "$here/jre/conf/fonts/fontconfig.properties"
+  fi
+fi
 [ -d "$here/cp" ] || { mkdir -p "$here/cp.tmp" && tar -C "$here/cp.tmp" -xJf "$here/cp.tar.xz" && mv "$here/cp.tmp" "$here/cp"; }
 RUN
 cat > "$out/run-java" <<'RUN'

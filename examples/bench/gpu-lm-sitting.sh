@@ -5,7 +5,7 @@
 #   3. LmTrainBench (Java) and lm_torch.py (PyTorch eager) on the same LM and data, kernel dropout 0.2 and 0.
 # Stage first, here (kernel + examples + the kernels-cuda tests; the data file rides along):
 #   EXTRA_MODULES=jdk.jshell,jdk.compiler,jdk.jdi,jdk.internal.le,jdk.management,java.net.http \
-#   tools/stage-device.sh --out .device/lm --modules kernel,examples --tests kernels-cuda \
+#   tools/stage-device.sh --out .device/lm --modules kernel,examples,kernels-cuda --tests kernels-cuda \
 #     --drop 'junit-*,opentest4j-*,apiguardian-*,icu4j-*,pdfbox-*,fontbox-*,arpack_*' \
 #     --add examples/bench/gpu-lm-sitting.sh --add examples/bench/lm_torch.py
 #   mkdir -p .device/lm/data/tinyshakespeare && cp ../shared/data/tinyshakespeare/input.txt .device/lm/data/tinyshakespeare/
@@ -23,15 +23,20 @@ timeout ${TEST_S:-150} $D/run-tests --include-tag gpu --include-classname '.*(Te
   --disable-ansi-colors > "$out/tests.txt" 2>&1
 echo "tests exit $?"; grep -E "tests (successful|failed|aborted|skipped)|✘" "$out/tests.txt" | head -40
 echo "== notebooks"
-for nb in 02-flashbutterfly 04-learned-butterfly-lm 05-profiling; do
-  timeout ${NB_S:-150} $D/run-java ai.longconv4j.kernel.Main run notebooks/$nb.ipynb --out "$out/$nb-gpu.ipynb" > "$out/$nb.log" 2>&1
-  echo "$nb exit $?"; grep -E "cell [0-9]+: (ok|error)" "$out/$nb.log" | tail -3
+for nb in ${NBS:-02-flashbutterfly 04-learned-butterfly-lm 05-profiling}; do
+  mkdir -p "$out/nb"
+  timeout ${NB_S:-150} $D/run-java ai.longconv4j.kernel.Main run notebooks/$nb.ipynb --out "$out/nb/$nb-gpu.ipynb" > "$out/nb/$nb.log" 2>&1
+  echo "$nb exit $?"; grep -E "cell [0-9]+: (ok|error)" "$out/nb/$nb.log" | tail -3
 done
+tar -C "$out" -czf "$out/notebooks.tgz" nb && rm -rf "$out/nb"     # one file: the tool brings back only a few
 echo "== LM: Java, then PyTorch (H3 LongConvLM, D=512, 8 layers, L=1024, B=8, tiny Shakespeare, ${S}s each)"
-for kd in 0.2 0; do
-  timeout $((S + 90)) $D/run-java ai.longconv4j.examples.bench.LmTrainBench cuda:0 512 8 1024 8 $S 5 $kd > "$out/lm-java-kd$kd.txt" 2>&1
-  echo "java kd=$kd exit $?"; grep -E "^device|summary|Exception" "$out/lm-java-kd$kd.txt" | head -5
+for kd in ${KDS:-0.2 0}; do
+  timeout $((S + 90)) $D/run-java ai.longconv4j.examples.bench.LmTrainBench cuda:0 512 8 1024 8 $S 5 $kd > "$out/lm.tmp" 2>&1
+  echo "java kd=$kd exit $?"; grep -E "^device|summary|Exception" "$out/lm.tmp" | head -5
+  { echo "=== java kd=$kd"; cat "$out/lm.tmp"; } >> "$out/lm.txt"
   timeout $((S + 90)) python3 $D/lm_torch.py --data $D/data/tinyshakespeare/input.txt --seconds $S --kernel-dropout $kd \
-    > "$out/lm-torch-kd$kd.txt" 2>&1
-  echo "torch kd=$kd exit $?"; grep -E "^device|summary|Error" "$out/lm-torch-kd$kd.txt" | head -5
+    > "$out/lm.tmp" 2>&1
+  echo "torch kd=$kd exit $?"; grep -E "^device|summary|Error" "$out/lm.tmp" | head -5
+  { echo "=== torch kd=$kd"; cat "$out/lm.tmp"; } >> "$out/lm.txt"
 done
+rm -f "$out/lm.tmp"

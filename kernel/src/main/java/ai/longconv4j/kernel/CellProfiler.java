@@ -11,7 +11,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Runs every snippet of a {@code %%profile} cell under {@link Profiler#start()} on the snippet's own
+ * Runs every snippet of a {@code %%profile} cell under {@link Profiler#start(ai.longconv4j.tensor.Device)} (the
+ * {@code %device} selection: CUDA events on a GPU) on the snippet's own
  * thread (JShell runs each snippet on a new thread and the profiler is per thread), then merges the
  * tables: calls, times, GFLOP and GB add up; means, percentages (of the time spent running the snippets,
  * compilation excluded), GB/s and TFLOP/s are recomputed from the sums. Ops that run on threads the
@@ -28,7 +29,7 @@ final class CellProfiler implements InProcessControl.Around {
 
     @Override
     public Object call(InProcessControl.Body snippet) throws Throwable {
-        Profiler p = Profiler.start();
+        Profiler p = Profiler.start(Devices.selected());   // CUDA events when %device is a GPU
         try {
             return snippet.run();
         } finally {

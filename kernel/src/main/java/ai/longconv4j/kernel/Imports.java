@@ -12,7 +12,7 @@ import java.util.List;
 public final class Imports {
     /** Library packages, imported when present. */
     static final List<String> LIBRARY = List.of("ai.longconv4j.tensor",
-            "ai.longconv4j.backend.cpu", "ai.longconv4j.backend.cuda", "ai.longconv4j.conv", "ai.longconv4j.nn",
+            "ai.longconv4j.backend", "ai.longconv4j.backend.cpu", "ai.longconv4j.conv", "ai.longconv4j.nn",
             "ai.longconv4j.models", "ai.longconv4j.io", "ai.longconv4j.optim", "ai.longconv4j.train", "ai.longconv4j.data",
             "ai.longconv4j.profile");
 

@@ -86,12 +86,16 @@ final class Magics {
                     return session.execute(Files.readString(p), out);
                 }
                 case "device" -> {
-                    String d = args.strip().toLowerCase(java.util.Locale.ROOT);
-                    if (d.isEmpty()) out.stream("stdout", Devices.report());
-                    else if (d.equals("cpu")) out.stream("stdout", "device for Tensor ops: cpu (" + Devices.cpu() + ")\n");
-                    else if (d.startsWith("gpu") || d.startsWith("cuda")) {
-                        return fail(name, Devices.NO_TENSOR_CUDA + " GPU status: " + String.join("; ", Devices.gpu()).replaceAll("\\s+", " "));
-                    } else return fail(name, "expected cpu, gpu or cuda:N, got " + args);
+                    if (args.isBlank()) out.stream("stdout", Devices.report());
+                    else {
+                        try {
+                            var d = Devices.select(args);
+                            out.stream("stdout", "device for Tensor ops: " + d + " ("
+                                    + (d.isCpu() ? Devices.cpu() : String.join("; ", Devices.gpu()).replaceAll("\\s+", " ")) + ")\n");
+                        } catch (IllegalArgumentException bad) {
+                            return fail(name, bad.getMessage());
+                        }
+                    }
                 }
                 case "env" -> {
                     if (args.isBlank()) {

@@ -15,6 +15,7 @@ import java.util.UUID;
  * jshell&gt; try (var bar = progress("train", 1000)) { ... bar.step(); }
  * jshell&gt; Trainer.builder()...listener(notebookProgress()).build().fit()   // live training bar
  * jshell&gt; String name = input("name? ")
+ * jshell&gt; var model = LongConvLM.builder()...build(); model.to(device())   // the %device selection
  * </pre>
  * Outside a kernel (plain JShell, a program) display prints {@code toString()}, progress draws
  * {@code \r} lines on stderr and input reads System.in.
@@ -32,6 +33,15 @@ public final class Notebook {
 
     static CellOutput output() {
         return output;
+    }
+
+    /**
+     * The device chosen with {@code %device} (initially the best available: cuda:0 with a usable GPU, else the
+     * CPU); outside a kernel, {@link ai.longconv4j.backend.Devices#best()}. Put models and tensors there:
+     * {@code model.to(device())}, {@code x.to(device())}.
+     */
+    public static ai.longconv4j.tensor.Device device() {
+        return Devices.selected();
     }
 
     /** Shows {@code value} rendered (HTML, PNG, text) and returns the display id to update it later. */

@@ -117,21 +117,32 @@ class KernelFeaturesTest {
     // ---- %device -----------------------------------------------------------------------------
 
     @Test
-    void deviceShowsCpuAndGpuStatusAndRefusesGpuHonestly() {
+    void deviceShowsTheSelectionAndTheGpuStatusAndSwitches() {
         var out = new Recorder();
         ok("%device", out);
         String s = out.stdout.toString();
-        assertTrue(s.contains("device for Tensor ops: cpu"), s);
+        var best = ai.longconv4j.backend.Devices.best();
+        assertTrue(s.startsWith("device for Tensor ops: " + best), s);
         assertTrue(s.contains(Runtime.getRuntime().availableProcessors() + " cores"), s);
         assertTrue(s.contains("gpu: " + ai.longconv4j.cuda.Cuda.reason()), "GPU line is kernels-cuda's status: " + s);
+        assertEquals(best.toString(), SessionTest.text(session.execute("device()", new Recorder())));
         CellResult g = session.execute("%device gpu", new Recorder());
-        assertFalse(g.ok(), "no pretending: Tensor has no CUDA backend");
-        assertTrue(g.error().evalue().contains("not implemented yet") && g.error().evalue().contains(ai.longconv4j.cuda.Cuda.reason()),
-                g.error().evalue());
+        if (ai.longconv4j.backend.Devices.usable(new ai.longconv4j.tensor.Device(ai.longconv4j.tensor.Device.Kind.CUDA, 0))) {
+            assertTrue(g.ok(), "a usable GPU is selected");
+            assertEquals("cuda:0", SessionTest.text(session.execute("device()", new Recorder())));
+        } else {
+            assertFalse(g.ok(), "no GPU here: selecting it is an error");
+            assertTrue(g.error().evalue().contains("cannot use cuda:0") && g.error().evalue().contains("selection stays"),
+                    g.error().evalue());
+        }
         assertFalse(session.execute("%device tpu", new Recorder()).ok());
+        assertFalse(session.execute("%device cuda:99", new Recorder()).ok(), "no device 99 anywhere here");
         var cpu = new Recorder();
         ok("%device cpu", cpu);
         assertTrue(cpu.stdout.toString().startsWith("device for Tensor ops: cpu"), cpu.stdout.toString());
+        assertEquals("cpu", SessionTest.text(session.execute("device()", new Recorder())));
+        ok("%device auto", new Recorder());
+        assertEquals(best.toString(), SessionTest.text(session.execute("device()", new Recorder())));
     }
 
     // ---- Trainer progress --------------------------------------------------------------------

@@ -131,7 +131,7 @@ class SessionTest {
         assertTrue(out.stdout.toString().contains("per loop (mean ± std. dev. of 2 runs, 10 loops each"), out.stdout.toString());
         run("%device", out);
         assertTrue(out.stdout.toString().contains("gpu: "), out.stdout.toString());
-        assertEquals("MagicError", run("%device cuda:0", out).error().ename());
+        assertEquals("MagicError", run("%device cuda:99", out).error().ename());
         assertNull(text(run("%%profile\nint pa = 1;\nint pb = pa + 1;", out)));
         assertTrue(((String) out.displays.getLast().getData(MIMEType.TEXT_HTML)).contains("profile (2 snippet(s)"));
     }

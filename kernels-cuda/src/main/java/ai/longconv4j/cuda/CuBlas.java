@@ -3,7 +3,9 @@ package ai.longconv4j.cuda;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -22,12 +24,12 @@ import java.lang.invoke.MethodHandle;
 public final class CuBlas implements AutoCloseable {
   /** cudaDataType values. */
   public enum DataType {
-    F32(0), F16(2), BF16(14);
+    F32(0), F64(1), F16(2), BF16(14);
     final int code;
     DataType(int code) { this.code = code; }
   }
 
-  private static final int COMPUTE_32F = 68, GEMM_DEFAULT = -1, OP_N = 0, OP_T = 1;
+  private static final int COMPUTE_32F = 68, COMPUTE_64F = 70, GEMM_DEFAULT = -1, OP_N = 0, OP_T = 1;
 
   private static final class Lib {
     static final NativeLibrary LIB = NativeLibrary.open("libcublas.so.13", "libcublas.so.12", "libcublas.so");
@@ -37,12 +39,15 @@ public final class CuBlas implements AutoCloseable {
     static final MethodHandle GEMM_EX = LIB.fn("cublasGemmEx", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT,
         JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS,
         JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    static final MethodHandle GEMM_SB_EX = LIB.fn("cublasGemmStridedBatchedEx", FunctionDescriptor.of(JAVA_INT, ADDRESS,
+        JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_INT,
+        JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT));
   }
 
   private final CudaDevice device;
   private final MemorySegment handle;
   private final Arena arena = Arena.ofShared();
-  private final MemorySegment alpha, beta;
+  private final MemorySegment alpha, beta, alpha64, beta64;
   private boolean closed;
 
   private CuBlas(CudaDevice device, MemorySegment handle) {
@@ -50,6 +55,8 @@ public final class CuBlas implements AutoCloseable {
     this.handle = handle;
     alpha = arena.allocate(JAVA_FLOAT);
     beta = arena.allocate(JAVA_FLOAT);
+    alpha64 = arena.allocate(JAVA_DOUBLE);
+    beta64 = arena.allocate(JAVA_DOUBLE);
   }
 
   /** The library that was bound, e.g. "libcublas.so.13". */
@@ -90,6 +97,35 @@ public final class CuBlas implements AutoCloseable {
           A.segment(), aType.code, lda, B.segment(), bType.code, ldb, beta, C.segment(), cType.code, ldc, COMPUTE_32F,
           GEMM_DEFAULT);
       check(rc, "cublasGemmEx", "m=" + m, "n=" + n, "k=" + k, aType, bType, cType);
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException(t);
+    }
+  }
+
+  /**
+   * Strided batched C[i] = alpha op(A[i]) op(B[i]) + beta C[i], column-major, i < batch, with A[i] at
+   * {@code A + i * strideA} elements (likewise B, C; a stride may be 0). Compute: fp64 when all types are
+   * F64, else fp32 (tensor cores for 16-bit inputs; F32 inputs computed in full fp32, no TF32).
+   */
+  public synchronized void gemmStridedBatchedEx(boolean transA, boolean transB, int m, int n, int k, double a,
+      DevicePointer A, DataType aType, int lda, long strideA, DevicePointer B, DataType bType, int ldb, long strideB,
+      double b, DevicePointer C, DataType cType, int ldc, long strideC, int batch) {
+    if (m < 1 || n < 1 || k < 1 || batch < 1)
+      throw new IllegalArgumentException("cublasGemmStridedBatchedEx: m, n, k, batch must be >= 1: " + m + ", " + n + ", "
+          + k + ", " + batch);
+    device.makeCurrent();
+    boolean f64 = cType == DataType.F64;
+    MemorySegment al = f64 ? alpha64 : alpha, be = f64 ? beta64 : beta;
+    if (f64) { alpha64.set(JAVA_DOUBLE, 0, a); beta64.set(JAVA_DOUBLE, 0, b); }
+    else { alpha.set(JAVA_FLOAT, 0, (float) a); beta.set(JAVA_FLOAT, 0, (float) b); }
+    try {
+      int rc = (int) Lib.GEMM_SB_EX.invokeExact(handle, transA ? OP_T : OP_N, transB ? OP_T : OP_N, m, n, k, al,
+          A.segment(), aType.code, lda, strideA, B.segment(), bType.code, ldb, strideB, be, C.segment(), cType.code, ldc,
+          strideC, batch, f64 ? COMPUTE_64F : COMPUTE_32F, GEMM_DEFAULT);
+      check(rc, "cublasGemmStridedBatchedEx", "m=" + m, "n=" + n, "k=" + k, "batch=" + batch, "lda=" + lda, "ldb=" + ldb,
+          "transA=" + transA, "transB=" + transB, aType, bType, cType);
     } catch (RuntimeException | Error e) {
       throw e;
     } catch (Throwable t) {

@@ -21,7 +21,7 @@ public final class CuFft {
 
   /** cufftType values. */
   public enum Type {
-    R2C(0x2a), C2R(0x2c);
+    R2C(0x2a), C2R(0x2c), D2Z(0x6a), Z2D(0x6c);
     final int code;
     Type(int code) { this.code = code; }
   }
@@ -32,6 +32,8 @@ public final class CuFft {
         ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
     static final MethodHandle EXEC_R2C = LIB.fn("cufftExecR2C", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
     static final MethodHandle EXEC_C2R = LIB.fn("cufftExecC2R", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    static final MethodHandle EXEC_D2Z = LIB.fn("cufftExecD2Z", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    static final MethodHandle EXEC_Z2D = LIB.fn("cufftExecZ2D", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
     static final MethodHandle SET_STREAM = LIB.fn("cufftSetStream", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
     static final MethodHandle DESTROY = LIB.fn("cufftDestroy", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
   }
@@ -90,6 +92,24 @@ public final class CuFft {
       device.makeCurrent();
       try {
         check((int) Lib.EXEC_C2R.invokeExact(handle, in.segment(), out.segment()), "cufftExecC2R", "n=" + n, "batch=" + batch);
+      } catch (RuntimeException | Error e) { throw e; } catch (Throwable t) { throw new IllegalStateException(t); }
+    }
+
+    /** in (batch, n) fp64 -> out (batch, n/2+1) complex fp64; out-of-place. */
+    public void execD2Z(DevicePointer in, DevicePointer out) {
+      if (type != Type.D2Z) throw new IllegalStateException("plan is " + type);
+      device.makeCurrent();
+      try {
+        check((int) Lib.EXEC_D2Z.invokeExact(handle, in.segment(), out.segment()), "cufftExecD2Z", "n=" + n, "batch=" + batch);
+      } catch (RuntimeException | Error e) { throw e; } catch (Throwable t) { throw new IllegalStateException(t); }
+    }
+
+    /** in (batch, n/2+1) complex fp64 -> out (batch, n) fp64 (unnormalised). */
+    public void execZ2D(DevicePointer in, DevicePointer out) {
+      if (type != Type.Z2D) throw new IllegalStateException("plan is " + type);
+      device.makeCurrent();
+      try {
+        check((int) Lib.EXEC_Z2D.invokeExact(handle, in.segment(), out.segment()), "cufftExecZ2D", "n=" + n, "batch=" + batch);
       } catch (RuntimeException | Error e) { throw e; } catch (Throwable t) { throw new IllegalStateException(t); }
     }
 

@@ -91,7 +91,7 @@ public final class CudaModule {
 
     /**
      * Queues the kernel on {@code stream}. Arguments: {@link DeviceBuffer}, {@link DevicePointer}, Integer,
-     * Long, Float (passed by value as int, long long, float).
+     * Long, Float, Double (passed by value as int, long long, float, double), int[] (a by-value struct of ints).
      */
     public void launch(CudaStream stream, int gx, int gy, int bx, int smemBytes, Object... args) {
       ensureSharedMemory(smemBytes);
@@ -103,6 +103,8 @@ public final class CudaModule {
           case Integer v -> Pointer.to(new int[] {v});
           case Long v -> Pointer.to(new long[] {v});
           case Float v -> Pointer.to(new float[] {v});
+          case Double v -> Pointer.to(new double[] {v});
+          case int[] v -> Pointer.to(v);           // a by-value struct of ints (e.g. the backend's Meta)
           default -> throw new IllegalArgumentException(fn + ": unsupported kernel argument " + i + ": " + args[i]);
         };
       }

@@ -375,4 +375,31 @@ public final class FlashButterflyConv implements AutoCloseable {
         + (smem16 ? " (16-bit)" : "")
         + (fused ? "" : ", unfused") + "]";
   }
+
+  // ---- device-side weights (added for the tensor backend; the methods above are unchanged) ----------------------
+
+  /**
+   * Sets the kernel from device memory, computing its spectrum on the GPU (no host copy, no synchronisation; queued
+   * on the device's stream, so {@code taps} and {@code D} must stay allocated until the queued work ran — stream
+   * order makes any later reuse safe). {@code taps} is (H, N) fp32 in the plan's FFT layout: side 0 (k, or k0) at
+   * {@code [h * N + j]}, j < Lk; for BIDIRECTIONAL k1 (lag -(j+1)) at {@code [h * N + N - 1 - j]}; zeros elsewhere.
+   * {@code Lk} is the taps per side (the size of {@link #backwardWeights}' dk); D is (H) fp32. Needs
+   * N <= {@value #MAX_N_FP32_SMEM}.
+   */
+  public FlashButterflyConv setWeightsOnDevice(DevicePointer taps, int Lk, DevicePointer D) {
+    if (Lk < 1 || Lk > n) throw new IllegalArgumentException("FlashButterflyConv.setWeightsOnDevice: Lk=" + Lk + " not in [1, N=" + n + "]");
+    if (n > MAX_N_FP32_SMEM)
+      throw new IllegalArgumentException("FlashButterflyConv.setWeightsOnDevice: N=" + n + " > " + MAX_N_FP32_SMEM);
+    lk = Lk;
+    device.makeCurrent();
+    Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(d.ptr(), D, 4L * h, device.stream().cu()), "cuMemcpyDtoDAsync",
+        "D (H=" + h + ")", "device " + device.index());
+    int threads = Math.min(256, Math.max(64, n / 16));
+    device.module(MODULE).kernel("fb_spectrum").launch(device.stream(), h, 1, threads, 8 * (n + n / 32), taps, kf, log2n);
+    weightsSet = true;
+    return this;
+  }
+
+  /** The length L this plan was made for. */
+  public int length() { return l; }
 }

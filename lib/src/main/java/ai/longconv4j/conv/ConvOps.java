@@ -1,6 +1,9 @@
 // Shape legend: B batch, C kernel channels, H features, L length, Lk kernel taps, N FFT size.
 package ai.longconv4j.conv;
 
+import ai.longconv4j.backend.Backend;
+import ai.longconv4j.backend.Backends;
+import ai.longconv4j.backend.SpectralConvBackend;
 import ai.longconv4j.tensor.DType;
 import ai.longconv4j.tensor.Tensor;
 
@@ -23,6 +26,10 @@ public final class ConvOps {
     static ConvShape shapeOf(String op, Tensor u, Tensor k, Tensor d, ConvMode mode) {
         if (u == null || k == null || mode == null) throw new IllegalArgumentException(op + ": u, k and mode must be non-null");
         if (u.dim() != 3) throw new IllegalArgumentException(op + ": u must be (B, H, L), got " + Arrays.toString(u.shape()));
+        if (!k.device().equals(u.device()) || (d != null && !d.device().equals(u.device()))) {
+            throw new IllegalArgumentException(op + ": operands on different devices: u on " + u.device() + ", k on " + k.device()
+                    + (d == null ? "" : ", D on " + d.device()) + "; move them with to(Device)");
+        }
         int sides = mode.sides();
         // k without a channel axis is (H, [2,] Lk); with one, (C, H, [2,] Lk)
         int base = sides == 2 ? 3 : 2;
@@ -62,8 +69,9 @@ public final class ConvOps {
         return conv(u, k, d, s, ConvPlan.of(s.length(), s.kernelLength(), mode, engine, p).newConvolver());
     }
 
-    /** The same with a prepared engine (a layer keeps one per length). */
+    /** The same with a prepared engine (a layer keeps one per length); u on a device: {@link #convOnDevice}. */
     static Tensor conv(Tensor u, Tensor k, Tensor d, ConvShape s, Convolver engine) {
+        if (!u.device().isCpu()) return convOnDevice(u, k, d, s);
         boolean noChannel = k.dim() == s.mode().sides() + 1;
         int[] yShape = noChannel ? new int[] {s.batch(), s.features(), s.length()}
                 : new int[] {s.batch(), s.channels(), s.features(), s.length()};
@@ -82,11 +90,45 @@ public final class ConvOps {
     }
 
     /**
+     * The convolution on u's device through its backend's {@link SpectralConvBackend}: the mode's N-tap kernel
+     * (causal: side-0 taps at [0, t0), N = 2L; bidirectional: plus the side-1 taps flipped into [N - t1, N), N = 2L;
+     * circular: N = L; the backend may ask for a larger N, e.g. a power of two) is built with tensor ops (pad/flip/add, so dk flows back through them), the backend computes
+     * {@code irfft(rfft(pad(u, N)) * rfft(kN))[:L]} with its own backward, and {@code D * u} is added with tensor
+     * ops. BF16/F16 inputs keep their dtype (the backend picks its 16-bit path). Same taps and zero padding as the
+     * CPU engines.
+     */
+    static Tensor convOnDevice(Tensor u, Tensor k, Tensor d, ConvShape s) {
+        Backend be = Backends.forDevice(u.device());
+        if (!(be instanceof SpectralConvBackend sc))
+            throw new UnsupportedOperationException("LongConv: the backend of " + u.device() + " has no device convolution");
+        ConvMode mode = s.mode();
+        boolean noChannel = k.dim() == mode.sides() + 1;
+        int cN = s.channels(), hN = s.features(), l = s.length(), sides = mode.sides();
+        DType dt = u.dtype();
+        DType ct = dt == DType.F64 ? DType.F64 : DType.F32;
+        int n = sc.fftSize(mode, l, dt);
+        Tensor kc = (noChannel ? k.unsqueeze(0) : k).to(ct);                       // (C, H, [2,] Lk)
+        Tensor k0 = sides == 2 ? kc.slice(2, 0, 1).squeeze(2) : kc;
+        int t0 = s.taps(0);
+        Tensor kN = k0.slice(2, 0, t0).pad(2, 0, n - t0);
+        if (sides == 2) {
+            int t1 = s.taps(1);
+            Tensor k1 = kc.slice(2, 1, 2).squeeze(2);
+            if (t1 > 0) kN = kN.add(k1.slice(2, 0, t1).flip(2).pad(2, n - t1, 0));
+        }
+        Tensor y = sc.spectralConv(u, kN, mode, t0);                                // (B, C, H, L), u's dtype
+        if (d != null) y = y.to(ct).add(d.to(ct).reshape(1, cN, hN, 1).mul(u.to(ct).unsqueeze(1))).to(dt);
+        return noChannel ? y.squeeze(1) : y;
+    }
+
+    /**
      * Learned-butterfly convolution with the four blocks as inputs (each (n, n, 2), see {@link LearnedButterfly}),
      * so they can be trainable parameters; shapes otherwise as {@link #conv}.
      */
     public static Tensor learnedConv(Tensor u, Tensor k, Tensor d, ConvMode mode, Tensor[] blocks) {
         ConvShape s = shapeOf("LongConv.learned", u, k, d, mode);
+        if (!u.device().isCpu())
+            throw new UnsupportedOperationException("LongConv.learned: the learned-butterfly engine runs on the CPU only, u is on " + u.device());
         if (blocks == null || blocks.length != 4) throw new IllegalArgumentException("LongConv.learned: needs 4 blocks {Fa, Fb, Gb, Ga}");
         ConvPlan plan = ConvPlan.of(s.length(), s.kernelLength(), mode, ConvEngine.LEARNED, precisionOf(u));
         double[][] ba = new double[4][];
@@ -117,6 +159,10 @@ public final class ConvOps {
     /** Squash (soft threshold) {@code sign(K) * max(|K| - lambda, 0)}; gradient {@code g * [|K| > lambda]}. */
     public static Tensor squash(Tensor kParam, double lambda) {
         if (!(lambda >= 0)) throw new IllegalArgumentException("Squash: lambda must be >= 0, got " + lambda);
+        if (!kParam.device().isCpu()) {
+            // composed on the device: sign(K) * max(|K| - lambda, 0); its gradient sign(K)^2 [|K| > lambda] is the rule below
+            return kParam.sign().mul(kParam.abs().sub(lambda).maximum(0));
+        }
         double[] a = kParam.toDoubleArray(), y = new double[a.length];
         for (int i = 0; i < a.length; i++) y[i] = Math.signum(a[i]) * Math.max(Math.abs(a[i]) - lambda, 0);
         return Tensor.op("squash", tensor(y, kParam.dtype(), kParam.shape()), new Tensor[] {kParam}, g -> {
@@ -135,6 +181,13 @@ public final class ConvOps {
         if (width < 1 || width % 2 == 0) throw new IllegalArgumentException("Smooth: width must be odd and >= 1, got " + width);
         if (width == 1) return kParam;
         int lk = kParam.size(-1);
+        if (!kParam.device().isCpu()) {
+            // composed on the device: (1/w) sum_j pad(K, w/2, w/2)[j : j + Lk] (the same zero-padded stencil)
+            int r = width / 2;
+            Tensor p = kParam.pad(-1, r, r), acc = p.slice(-1, 0, lk);
+            for (int j = 1; j < width; j++) acc = acc.add(p.slice(-1, j, j + lk));
+            return acc.div(width);
+        }
         double[] y = pool(kParam.toDoubleArray(), lk, width);
         return Tensor.op("smooth", tensor(y, kParam.dtype(), kParam.shape()), new Tensor[] {kParam},
                 g -> new Tensor[] {tensor(pool(g.toDoubleArray(), lk, width), kParam.dtype(), kParam.shape())});

@@ -180,6 +180,70 @@ public abstract class Module {
     }
 
     /** Clears the gradients of all parameters in the subtree. */
+    /**
+     * Moves every parameter and buffer of this subtree to {@code device}, in place (each parameter becomes a
+     * new leaf there; its gradient is cleared). Optimizers made before the move keep state on the old device:
+     * build them after. Returns this.
+     *
+     * <pre>{@code
+     * jshell> model.to(Devices.best());
+     * }</pre>
+     */
+    @SuppressWarnings("unchecked")
+    public final <M extends Module> M to(ai.longconv4j.tensor.Device device) {
+        Objects.requireNonNull(device, "device");
+        try (var g = Tensor.noGrad()) {
+            for (Parameter p : parameters()) {
+                if (!p.value().device().equals(device)) {
+                    p.assign(p.value().detach().to(device));
+                }
+            }
+            moveBuffers(device);
+        }
+        return (M) this;
+    }
+
+    /**
+     * Moves every parameter and buffer to {@code device} and converts it to {@code dtype}, in place (new leaves there);
+     * e.g. {@code model.to(Device.cuda(0), DType.BF16)} for a 16-bit model (BF16/F16 exist on the GPU only). Returns this.
+     */
+    @SuppressWarnings("unchecked")
+    public final <M extends Module> M to(ai.longconv4j.tensor.Device device, ai.longconv4j.tensor.DType dtype) {
+        Objects.requireNonNull(dtype, "dtype");
+        to(device);
+        try (var g = Tensor.noGrad()) {
+            for (Parameter p : parameters()) {
+                if (p.value().dtype() != dtype) {
+                    p.replace(p.value().detach().to(dtype));
+                }
+            }
+            convertBuffers(dtype);
+        }
+        return (M) this;
+    }
+
+    private void convertBuffers(ai.longconv4j.tensor.DType dtype) {
+        for (var e : buffers.entrySet()) {
+            if (e.getValue().dtype() != dtype) {
+                e.setValue(e.getValue().to(dtype).detach());
+            }
+        }
+        for (Module c : children.values()) {
+            c.convertBuffers(dtype);
+        }
+    }
+
+    private void moveBuffers(ai.longconv4j.tensor.Device device) {
+        for (var e : buffers.entrySet()) {
+            if (!e.getValue().device().equals(device)) {
+                e.setValue(e.getValue().to(device).detach());
+            }
+        }
+        for (Module c : children.values()) {
+            c.moveBuffers(device);
+        }
+    }
+
     public final void zeroGrad() {
         for (Parameter p : parameters()) {
             p.zeroGrad();

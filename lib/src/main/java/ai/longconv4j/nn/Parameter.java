@@ -147,6 +147,16 @@ public final class Parameter {
         gradOverride = null;
     }
 
+    /** Replaces the value with {@code t} in its own dtype and device (for {@link Module#to(ai.longconv4j.tensor.Device, ai.longconv4j.tensor.DType)}). */
+    void replace(Tensor t) {
+        if (!Arrays.equals(t.shape(), value.shape())) {
+            throw new IllegalArgumentException("Parameter.replace(" + name + "): expected shape " + Arrays.toString(value.shape())
+                    + ", got " + Arrays.toString(t.shape()));
+        }
+        value = t.detach().requiresGrad(true);
+        gradOverride = null;
+    }
+
     @Override
     public String toString() {
         return "Parameter(" + name + ", " + Arrays.toString(value.shape()) + ", " + value.dtype()

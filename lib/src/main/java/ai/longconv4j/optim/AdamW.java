@@ -42,6 +42,16 @@ public final class AdamW extends Optimizer {
     protected Tensor update(ParamGroup g, String key, Tensor p, Tensor grad, double lr, long t) {
         double b1 = g.beta1();
         double b2 = g.beta2();
+        if (!p.device().isCpu()) {              // one fused kernel on a device that has it (same formula, same order)
+            Tensor m0 = slot(EXP_AVG, key, p), v0 = slot(EXP_AVG_SQ, key, p);
+            Tensor[] r = FusedUpdates.adamw(p, grad, m0, v0, lr, g.weightDecay(), b1, b2, g.eps(),
+                    1 - Math.pow(b1, t), 1 - Math.pow(b2, t));
+            if (r != null) {
+                setSlot(EXP_AVG, key, r[1]);
+                setSlot(EXP_AVG_SQ, key, r[2]);
+                return r[0];
+            }
+        }
         if (g.weightDecay() != 0) {
             p = p.mul(1 - lr * g.weightDecay());
         }

@@ -28,12 +28,21 @@ public final class GradClip {
             throw new IllegalArgumentException("clipGradNorm: maxNorm must be positive, got " + maxNorm);
         }
         double sq = 0;
+        Tensor onDevice = null;        // device gradients: the squares summed there in F64, one host read at the end
         for (Parameter p : params) {
             Tensor g = p.grad();
             if (g != null) {
                 Tensor d = g.detach();
-                sq += d.mul(d).sum().item();
+                if (d.device().isCpu()) {
+                    sq += d.mul(d).sum().item();
+                } else {
+                    Tensor s = d.mul(d).sum().to(ai.longconv4j.tensor.DType.F64);
+                    onDevice = onDevice == null ? s : onDevice.add(s.to(onDevice.device()));
+                }
             }
+        }
+        if (onDevice != null) {
+            sq += onDevice.item();
         }
         double norm = Math.sqrt(sq);
         if (norm > maxNorm) {

@@ -45,8 +45,8 @@ import tech.tablesaw.api.Table;
  * {@code rows·(2·2.5·N·log2 N + 3·N) + C·H·2.5·N·log2 N} with N = 2L, rows = B·C·H (two real FFTs and
  * a complex product per row, plus the kernel's FFT); other ops are left blank.
  *
- * <p>The clock is {@link System#nanoTime()} by default; {@link #start(LongSupplier)} takes another
- * (e.g. one that synchronizes a CUDA stream and reads an event) — the hook for GPU timing.
+ * <p>The clock is {@link System#nanoTime()} by default; {@link #start(ai.longconv4j.tensor.Device)} uses the
+ * device backend's clock (CUDA events on a GPU) and {@link #start(LongSupplier)} takes any other.
  */
 public final class Profiler implements AutoCloseable {
     private static final ThreadLocal<Profiler> ACTIVE = new ThreadLocal<>();
@@ -110,6 +110,15 @@ public final class Profiler implements AutoCloseable {
     /** Starts profiling this thread with {@link System#nanoTime()}. */
     public static Profiler start() {
         return new Profiler(System::nanoTime);
+    }
+
+    /**
+     * Starts profiling this thread for work on {@code device}: the CPU's {@link System#nanoTime()}, or on a GPU the
+     * backend's event clock (CUDA events: each op's time is device time, read after the op's kernels finished,
+     * so asynchronous launches are charged to the op that queued them).
+     */
+    public static Profiler start(ai.longconv4j.tensor.Device device) {
+        return device.isCpu() ? start() : new Profiler(ai.longconv4j.backend.Backends.forDevice(device).clock(device));
     }
 
     /** Starts profiling this thread with a custom nanosecond clock (e.g. CUDA-event based). */

@@ -43,7 +43,7 @@ final class Composite {
         if (targets.length != n)
             throw new IllegalArgumentException("crossEntropy: " + targets.length + " targets for logits of shape "
                     + Shapes.str(logits.shape()) + " (expected " + n + ")");
-        Tensor onehot = Tensor.zeros(logits.dtype(), n, v);
+        Tensor onehot = Tensor.zeros(hostType(logits), n, v);
         CpuStorage s = (CpuStorage) onehot.storage();
         int count = 0;
         for (int i = 0; i < n; i++) {
@@ -54,18 +54,29 @@ final class Composite {
             s.set(i * v + t, 1);
             count++;
         }
-        return logSoftmax(logits, 1).mul(onehot).sum().mul(-1.0 / Math.max(1, count));
+        // the one-hot rows are built on the CPU and copied once to the logits' device
+        return logSoftmax(logits, 1).mul(onto(onehot, logits)).sum().mul(-1.0 / Math.max(1, count));
     }
 
     /** Inverted dropout: keeps each element with probability 1 - p and scales it by 1 / (1 - p). */
     static Tensor dropout(Tensor x, double p, RandomGenerator rng, boolean training) {
         if (!(p >= 0 && p <= 1)) throw new IllegalArgumentException("dropout: p must be in [0, 1], got " + p);
         if (!training || p == 0) return x;
-        Tensor mask = Tensor.zeros(x.dtype(), x.shape());
+        Tensor mask = Tensor.zeros(hostType(x), x.shape());
         CpuStorage s = (CpuStorage) mask.storage();
         double scale = p == 1 ? 0 : 1 / (1 - p);
         for (int i = 0; i < s.length(); i++) s.set(i, rng.nextDouble() >= p ? scale : 0);
-        return x.mul(mask);
+        // drawn on the CPU from the same generator on every device, so a GPU run drops the same elements
+        return x.mul(onto(mask, x));
+    }
+
+    /** The CPU dtype to build a constant for x in: x's own, or F32 for the 16-bit device types. */
+    private static DType hostType(Tensor x) { return x.dtype().cpuComputable() ? x.dtype() : DType.F32; }
+
+    /** A CPU-built constant moved to x's device and dtype. */
+    private static Tensor onto(Tensor host, Tensor x) {
+        Tensor t = Raw.toDevice(host, x.device());
+        return t.dtype() == x.dtype() ? t : Raw.convert(t, x.dtype());
     }
 
     static Tensor pad(Tensor x, int axis, int before, int after) {
@@ -76,6 +87,6 @@ final class Composite {
         int[] sb = x.shape(), sa = x.shape();
         sb[a] = before;
         sa[a] = after;
-        return Tensor.concat(a, Tensor.zeros(x.dtype(), sb), x, Tensor.zeros(x.dtype(), sa));
+        return Tensor.concat(a, Raw.empty(x.device(), x.dtype(), sb), x, Raw.empty(x.device(), x.dtype(), sa));
     }
 }

@@ -26,6 +26,15 @@ final class Primitives {
 
     /** y = f(x); dx = g * f'(x, y). */
     static Tensor unary(UnaryFn fn, Tensor x) {
+        var be = Raw.backend(fn.name(), x);
+        if (be != null) {                                         // a device: one kernel each way
+            Tensor yd = Raw.unaryDevice(be, fn, x);
+            if (fn.isAffine())
+                return rec(fn.name(), yd, new Tensor[]{x}, g -> new Tensor[]{fn.slope() == 1 ? g : g.mul(fn.slope())});
+            return rec(fn.name(), yd, new Tensor[]{x}, g -> new Tensor[]{g.requiresGrad()
+                    ? g.mul(Raw.unaryGradDevice(be, fn, x, yd, Raw.empty(x.device(), x.dtype(), new int[0]).add(1)))
+                    : Raw.unaryGradDevice(be, fn, x, yd, g)});
+        }
         Tensor fast = UnaryLoops.forward(fn, x);                  // a tight loop where there is one
         Tensor y = fast != null ? fast : Raw.unary(fn.name(), x, fn.f());
         if (fn.isAffine())
@@ -61,7 +70,7 @@ final class Primitives {
     static Tensor where(Tensor cond, Tensor a, Tensor b) {
         Tensor y = Raw.select("where", cond, a, b);
         return rec("where", y, new Tensor[]{null, a, b}, g -> {
-            Tensor zero = Tensor.zeros(g.dtype());
+            Tensor zero = Raw.empty(g.device(), g.dtype(), new int[0]);
             return new Tensor[]{null,
                     Raw.sumToShape(Raw.select("where", cond, g, zero), a.shape()),
                     Raw.sumToShape(Raw.select("where", cond, zero, g), b.shape())};
@@ -72,6 +81,16 @@ final class Primitives {
         if (x.dtype() == dtype) return x;
         Tensor y = Raw.convert(x, dtype);
         return rec("to", y, new Tensor[]{x}, g -> new Tensor[]{Raw.convert(g, x.dtype())});
+    }
+
+    /** A copy on another device; the gradient is copied back to x's device. */
+    static Tensor toDevice(Tensor x, Device device) {
+        if (x.device().equals(device)) return x;
+        Tensor y = Raw.toDevice(x, device);
+        return rec("toDevice", y, new Tensor[]{x}, g -> {
+            Tensor back = Raw.toDevice(g, x.device());
+            return new Tensor[]{back.dtype() == x.dtype() ? back : Raw.convert(back, x.dtype())};
+        });
     }
 
     // ---- reductions --------------------------------------------------------------------------
@@ -89,18 +108,25 @@ final class Primitives {
 
     /** Max along an axis; the gradient goes to the first maximal element. */
     static Tensor max(Tensor x, int axis, boolean keepDim) {
-        int[][] arg = new int[1][];
+        Object[] arg = new Object[1];
         Tensor y = Raw.max(x, axis, keepDim, arg);
         return rec("max", y, new Tensor[]{x}, g -> {
             int[] s = x.shape();
-            int red = s[axis], inner = 1;
+            int red = s[axis], inner = 1, outer = 1;
             for (int i = axis + 1; i < s.length; i++) inner *= s[i];
+            for (int i = 0; i < axis; i++) outer *= s[i];
             Tensor gc = Raw.contiguous(g);
-            Tensor dx = Raw.empty(g.dtype(), s);
+            Tensor dx = Raw.empty(g.device(), g.dtype(), s);
+            var be = Raw.backend("max", gc);
+            if (be != null) {
+                be.maxGrad(arg[0], gc.storage(), gc.offset(), outer, red, inner, dx.storage());
+                return new Tensor[]{dx};
+            }
+            int[] am = (int[]) arg[0];
             CpuStorage gs = Raw.cpu("max", gc), ds = (CpuStorage) dx.storage();
-            for (int j = 0; j < arg[0].length; j++) {
+            for (int j = 0; j < am.length; j++) {
                 int o = j / inner, i = j % inner;
-                ds.set((o * red + arg[0][j]) * inner + i, gs.get(gc.offset() + j));
+                ds.set((o * red + am[j]) * inner + i, gs.get(gc.offset() + j));
             }
             return new Tensor[]{dx};
         });
@@ -179,11 +205,17 @@ final class Primitives {
             total += s[a];
         }
         shape[a] = total;
-        Tensor y = Raw.empty(ts[0].dtype(), shape);
+        var be = Raw.backend("concat", ts);
+        Tensor y = Raw.output(ts[0].device(), ts[0].dtype(), shape);
         int[] offs = new int[ts.length + 1];
         for (int i = 0; i < ts.length; i++) {
             offs[i + 1] = offs[i] + ts[i].shape()[a];
             int dstOff = offs[i] * y.strides()[a];
+            if (be != null) {
+                if (ts[i].numel() > 0)
+                    be.copy(ts[i].shape(), Raw.view(ts[i]), new ai.longconv4j.backend.View(y.storage(), y.strides(), dstOff));
+                continue;
+            }
             ElementwiseKernels.copy(CpuContext.current(), ts[i].shape(), Raw.cpu("concat", ts[i]), ts[i].strides(),
                     ts[i].offset(), (CpuStorage) y.storage(), y.strides(), dstOff);
         }
@@ -216,6 +248,17 @@ final class Primitives {
         Tensor w = Raw.contiguous(weight);
         int[] outShape = Arrays.copyOf(idShape, idShape.length + 1);
         outShape[idShape.length] = dm;
+        var be = Raw.backend("embedding", weight);
+        if (be != null) {
+            Tensor yd = Raw.output(weight.device(), weight.dtype(), outShape);
+            if (yd.numel() > 0) be.gather(w.storage(), w.offset(), dm, ids, yd.storage());
+            return rec("embedding", yd, new Tensor[]{weight}, g -> {
+                Tensor gc = Raw.contiguous(g);
+                Tensor dw = Raw.empty(g.device(), g.dtype(), weight.shape());
+                if (gc.numel() > 0) be.scatterAdd(gc.storage(), gc.offset(), dm, ids, dw.storage());
+                return new Tensor[]{dw};
+            });
+        }
         Tensor y = Raw.empty(weight.dtype(), outShape);
         CpuStorage ws = Raw.cpu("embedding", w), ys = (CpuStorage) y.storage();
         for (int r = 0; r < ids.length; r++)

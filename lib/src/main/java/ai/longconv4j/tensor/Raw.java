@@ -2,6 +2,9 @@
 // matmul operands are (..., M, K) and (..., K, N) with broadcast batch dims.
 package ai.longconv4j.tensor;
 
+import ai.longconv4j.backend.Backend;
+import ai.longconv4j.backend.Backends;
+import ai.longconv4j.backend.View;
 import ai.longconv4j.backend.cpu.CpuContext;
 import ai.longconv4j.backend.cpu.CpuStorage;
 import ai.longconv4j.backend.cpu.ElementwiseKernels;
@@ -15,6 +18,8 @@ import java.util.function.DoubleUnaryOperator;
 /**
  * Forward computations without autograd: each takes tensors and returns a new tensor (never part of
  * a graph). The differentiable primitives in {@link Primitives} call these and add gradient rules.
+ * Tensors on a non-CPU device go to that device's {@link Backend} (one branch at the top of each op, so
+ * the CPU path is unchanged); all operands of one op must be on the same device.
  */
 final class Raw {
     private Raw() {}
@@ -29,8 +34,67 @@ final class Raw {
         return new Tensor(CpuStorage.allocate(dtype, Shapes.numel(shape)), shape.clone(), Shapes.contiguousStrides(shape), 0);
     }
 
+    /** A zero-filled contiguous tensor on {@code device}. */
+    static Tensor empty(Device device, DType dtype, int[] shape) {
+        if (device.isCpu()) return empty(dtype, shape);
+        return new Tensor(Backends.forDevice(device).allocate(device, dtype, Shapes.numel(shape)), shape.clone(),
+                Shapes.contiguousStrides(shape), 0);
+    }
+
+    /** A contiguous output tensor on {@code device} whose contents are undefined off the CPU (a kernel overwrites it). */
+    static Tensor output(Device device, DType dtype, int[] shape) {
+        if (device.isCpu()) return empty(dtype, shape);
+        return new Tensor(Backends.forDevice(device).allocateUninitialized(device, dtype, Shapes.numel(shape)), shape.clone(),
+                Shapes.contiguousStrides(shape), 0);
+    }
+
+    /** The backend of the operands' device, or null for the CPU; mixed devices are an error naming both. */
+    static Backend backend(String op, Tensor... ts) {
+        Device d = null;
+        Tensor first = null;
+        for (Tensor t : ts) {
+            if (t == null) continue;
+            if (d == null) {
+                d = t.device();
+                first = t;
+            } else if (!t.device().equals(d)) {
+                throw new IllegalArgumentException(op + ": operands on different devices: " + d + " " + Shapes.str(first.shape())
+                        + " and " + t.device() + " " + Shapes.str(t.shape()) + "; move them with to(Device)");
+            }
+        }
+        return d == null || d.isCpu() ? null : Backends.forDevice(d);
+    }
+
+    static View view(Tensor t) { return new View(t.storage(), t.strides(), t.offset()); }
+
+    static View view(Tensor t, int[] outShape) {
+        return new View(t.storage(), Shapes.broadcastStrides(t.shape(), t.strides(), outShape), t.offset());
+    }
+
+    /** A copy of {@code t} on {@code device} (same dtype). */
+    static Tensor toDevice(Tensor t, Device device) {
+        if (t.device().equals(device)) return t;
+        Tensor c = contiguous(t);
+        if (device.isCpu() && (c.offset() != 0 || c.storage().length() != c.numel())) c = convert(c, c.dtype());  // download only the view
+        if (device.isCpu()) {
+            CpuStorage cs = c.storage().toCpu();      // a device storage downloads all of itself (F32 for 16-bit types)
+            return new Tensor(cs, c.shape(), c.strides(), c.offset());   // 16-bit device types arrive as F32
+        }
+        Backend be = Backends.forDevice(device);
+        if (!t.device().isCpu()) c = toDevice(c, Device.CPU);
+        CpuStorage cs = cpu("to", c);
+        if (c.offset() != 0 || cs.length() != c.numel()) c = convert(c, c.dtype());     // exact-size buffer
+        return new Tensor(be.upload(device, cpu("to", c), t.dtype()), t.shape(), Shapes.contiguousStrides(t.shape()), 0);
+    }
+
     static Tensor contiguous(Tensor t) {
         if (t.isContiguous()) return t;
+        Backend be = backend("contiguous", t);
+        if (be != null) {
+            Tensor out = output(t.device(), t.dtype(), t.shape());
+            be.copy(t.shape(), view(t), view(out));
+            return out;
+        }
         Tensor out = empty(t.dtype(), t.shape());
         ElementwiseKernels.copy(CpuContext.current(), t.shape(), cpu("contiguous", t), t.strides(), t.offset(),
                 (CpuStorage) out.storage());
@@ -38,6 +102,12 @@ final class Raw {
     }
 
     static Tensor convert(Tensor t, DType dtype) {
+        Backend be = backend("to", t);
+        if (be != null) {
+            Tensor out = output(t.device(), dtype, t.shape());
+            be.copy(t.shape(), view(t), view(out));
+            return out;
+        }
         if (!dtype.cpuComputable())
             throw new UnsupportedOperationException("to: " + dtype + " is not computed on the CPU (use F32 or F64)");
         Tensor out = empty(dtype, t.shape());
@@ -59,9 +129,32 @@ final class Raw {
                     + " differ (shapes " + Shapes.str(a.shape()) + " and " + Shapes.str(b.shape()) + "); convert with to()");
     }
 
+    /** y = f(x) on a device (the UnaryFn names the function for the backend). */
+    static Tensor unaryDevice(Backend be, UnaryFn fn, Tensor x) {
+        Tensor y = output(x.device(), x.dtype(), x.shape());
+        be.unary(fn.op(), fn.param(), x.shape(), view(x), view(y));
+        return y;
+    }
+
+    /** dx = g * f'(x, y) on a device. */
+    static Tensor unaryGradDevice(Backend be, UnaryFn fn, Tensor x, Tensor y, Tensor g) {
+        checkDType(fn.name() + "'", x, g);
+        int[] shape = x.shape();
+        Tensor dx = output(x.device(), x.dtype(), shape);
+        be.unaryGrad(fn.op(), fn.param(), shape, view(x), view(y), view(g, shape), view(dx));
+        return dx;
+    }
+
     static Tensor binary(String op, Tensor a, Tensor b, Arith fast, DoubleBinaryOperator fn) {
         checkDType(op, a, b);
         int[] shape = Shapes.broadcast(op, a.shape(), b.shape());
+        Backend be = backend(op, a, b);
+        if (be != null) {
+            if (fast == null) throw new UnsupportedOperationException(op + ": no device kernel for this binary function on " + a.device());
+            Tensor out = output(a.device(), a.dtype(), shape);
+            be.binary(fast, shape, view(a, shape), view(b, shape), view(out));
+            return out;
+        }
         Tensor out = empty(a.dtype(), shape);
         ElementwiseKernels.binary(CpuContext.current(), shape, fast, fn,
                 cpu(op, a), Shapes.broadcastStrides(a.shape(), a.strides(), shape), a.offset(),
@@ -73,6 +166,12 @@ final class Raw {
     static Tensor select(String op, Tensor cond, Tensor a, Tensor b) {
         checkDType(op, a, b);
         int[] shape = Shapes.broadcast(op, Shapes.broadcast(op, cond.shape(), a.shape()), b.shape());
+        Backend be = backend(op, cond, a, b);
+        if (be != null) {
+            Tensor out = output(a.device(), a.dtype(), shape);
+            be.select(shape, view(cond, shape), view(a, shape), view(b, shape), view(out));
+            return out;
+        }
         Tensor out = empty(a.dtype(), shape);
         ElementwiseKernels.select(CpuContext.current(), shape,
                 cpu(op, cond), Shapes.broadcastStrides(cond.shape(), cond.strides(), shape), cond.offset(),
@@ -89,30 +188,43 @@ final class Raw {
         int outer = 1, inner = 1;
         for (int i = 0; i < axis; i++) outer *= s[i];
         for (int i = axis + 1; i < s.length; i++) inner *= s[i];
-        Tensor out = empty(x.dtype(), reducedShape(s, axis, true));
-        ReduceKernels.sum(CpuContext.current(), cpu("sum", c), c.offset(), outer, s[axis], inner, (CpuStorage) out.storage());
+        Tensor out = output(x.device(), x.dtype(), reducedShape(s, axis, true));
+        Backend be = backend("sum", x);
+        if (be != null) be.sum(c.storage(), c.offset(), outer, s[axis], inner, out.storage());
+        else ReduceKernels.sum(CpuContext.current(), cpu("sum", c), c.offset(), outer, s[axis], inner, (CpuStorage) out.storage());
         return keepDim ? out : out.reshapeView(reducedShape(s, axis, false));
     }
 
     static Tensor sumAll(Tensor x) {
         Tensor c = contiguous(x);
-        Tensor out = empty(x.dtype(), new int[0]);
-        ReduceKernels.sum(CpuContext.current(), cpu("sum", c), c.offset(), 1, c.numel(), 1, (CpuStorage) out.storage());
+        Tensor out = output(x.device(), x.dtype(), new int[0]);
+        Backend be = backend("sum", x);
+        if (be != null) be.sum(c.storage(), c.offset(), 1, c.numel(), 1, out.storage());
+        else ReduceKernels.sum(CpuContext.current(), cpu("sum", c), c.offset(), 1, c.numel(), 1, (CpuStorage) out.storage());
         return out;
     }
 
-    /** Max over one axis; {@code argmax} receives, per output element, the index along the axis. */
-    static Tensor max(Tensor x, int axis, boolean keepDim, int[][] argmax) {
+    /**
+     * Max over one axis; {@code argmax[0]} receives, per output element, the index along the axis (an int[] on
+     * the CPU, the backend's device handle otherwise).
+     */
+    static Tensor max(Tensor x, int axis, boolean keepDim, Object[] argmax) {
         Tensor c = contiguous(x);
         int[] s = c.shape();
         if (s[axis] == 0) throw new IllegalArgumentException("max: axis " + axis + " of shape " + Shapes.str(s) + " is empty");
         int outer = 1, inner = 1;
         for (int i = 0; i < axis; i++) outer *= s[i];
         for (int i = axis + 1; i < s.length; i++) inner *= s[i];
-        Tensor out = empty(x.dtype(), reducedShape(s, axis, true));
-        argmax[0] = new int[outer * inner];
-        ReduceKernels.max(CpuContext.current(), cpu("max", c), c.offset(), outer, s[axis], inner,
-                (CpuStorage) out.storage(), argmax[0]);
+        Backend be = backend("max", x);
+        Tensor out = output(x.device(), x.dtype(), reducedShape(s, axis, true));
+        if (be != null) {
+            argmax[0] = be.max(c.storage(), c.offset(), outer, s[axis], inner, out.storage());
+        } else {
+            int[] arg = new int[outer * inner];
+            argmax[0] = arg;
+            ReduceKernels.max(CpuContext.current(), cpu("max", c), c.offset(), outer, s[axis], inner,
+                    (CpuStorage) out.storage(), arg);
+        }
         return keepDim ? out : out.reshapeView(reducedShape(s, axis, false));
     }
 
@@ -153,11 +265,30 @@ final class Raw {
         int[] outShape = java.util.Arrays.copyOf(batch, batch.length + 2);
         outShape[batch.length] = m;
         outShape[batch.length + 1] = n;
-        Tensor out = empty(a.dtype(), outShape);
+        Backend be = backend("matmul", a, b);
+        Tensor out = k == 0 ? empty(a.device(), a.dtype(), outShape) : output(a.device(), a.dtype(), outShape);
         Operand pa = Operand.of(a), pb = Operand.of(b);
         int[] sa = Shapes.broadcastStrides(java.util.Arrays.copyOf(as, as.length - 2), java.util.Arrays.copyOf(pa.t.strides(), as.length - 2), batch);
         int[] sb = Shapes.broadcastStrides(java.util.Arrays.copyOf(bs, bs.length - 2), java.util.Arrays.copyOf(pb.t.strides(), bs.length - 2), batch);
         int nb = Shapes.numel(batch);
+        if (be != null) {
+            if (out.numel() == 0) return out;
+            int[] offA = new int[nb], offB = new int[nb];
+            for (int bi = 0; bi < nb; bi++) {
+                int rem = bi, oa = pa.t.offset(), ob = pb.t.offset();
+                for (int d = batch.length - 1; d >= 0; d--) {
+                    int idx = rem % batch[d];
+                    rem /= batch[d];
+                    oa += idx * sa[d];
+                    ob += idx * sb[d];
+                }
+                offA[bi] = oa;
+                offB[bi] = ob;
+            }
+            if (k == 0) return out;                    // zero-filled
+            be.matmul(nb, m, n, k, pa.t.storage(), offA, pa.ld, pa.trans, pb.t.storage(), offB, pb.ld, pb.trans, out.storage());
+            return out;
+        }
         CpuStorage ca = cpu("matmul", pa.t), cb = cpu("matmul", pb.t), cc = (CpuStorage) out.storage();
         CpuContext ctx = CpuContext.current();
         // tasks = (batch, row block); the blocks depend on the shape only, so results do not depend on threads

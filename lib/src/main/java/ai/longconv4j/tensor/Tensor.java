@@ -9,7 +9,9 @@ import java.util.Arrays;
 import java.util.random.RandomGenerator;
 
 /**
- * An n-dimensional array of F64 or F32 values with reverse-mode autograd.
+ * An n-dimensional array of F64 or F32 values (and, on a GPU, BF16/F16) with reverse-mode autograd, on the
+ * CPU or on a device ({@link #to(Device)}; ops run where their operands are, and operands of one op must
+ * share a device).
  *
  * <pre>{@code
  * jshell> var x = Tensor.of(new double[]{1, 2, 3, 4, 5, 6}, 2, 3).requiresGrad(true)
@@ -160,15 +162,15 @@ public final class Tensor {
 
     // ---- data access -------------------------------------------------------------------------
 
-    /** A contiguous row-major copy as doubles. */
+    /** A contiguous row-major copy as doubles (from a device: waits for its queued work and downloads). */
     public double[] toDoubleArray() {
-        Tensor c = Raw.convert(this, DType.F64);
+        Tensor c = Raw.convert(device().isCpu() ? this : Raw.toDevice(this, Device.CPU), DType.F64);
         return ((CpuStorage) c.storage).f64();
     }
 
-    /** A contiguous row-major copy as floats. */
+    /** A contiguous row-major copy as floats (from a device: waits for its queued work and downloads). */
     public float[] toFloatArray() {
-        Tensor c = Raw.convert(this, DType.F32);
+        Tensor c = Raw.convert(device().isCpu() ? this : Raw.toDevice(this, Device.CPU), DType.F32);
         return ((CpuStorage) c.storage).f32();
     }
 
@@ -188,6 +190,7 @@ public final class Tensor {
                 throw new IllegalArgumentException("get: index " + Arrays.toString(idx) + " out of bounds for shape " + Shapes.str(shape));
             p += idx[i] * strides[i];
         }
+        if (!device().isCpu()) return Raw.backend("get", this).read(storage, p);
         return Raw.cpu("get", this).get(p);
     }
 
@@ -196,6 +199,23 @@ public final class Tensor {
 
     /** A copy converted to {@code dtype} (differentiable); this tensor when the dtype already matches. */
     public Tensor to(DType dtype) { return Primitives.to(this, dtype); }
+
+    /**
+     * A copy on {@code device} (differentiable: the gradient flows back to this tensor's device); this tensor
+     * when it is already there. A 16-bit (BF16/F16) device tensor arrives on the CPU as F32.
+     *
+     * <pre>{@code
+     * jshell> var x = Tensor.randn(Rng.seeded(1), DType.F32, 8, 64).requiresGrad(true)
+     * jshell> x.to(Device.cuda(0)).tanh().sum().backward(); x.grad().device()
+     * $3 ==> cpu
+     * }</pre>
+     */
+    public Tensor to(Device device) { return Primitives.toDevice(this, device); }
+
+    /** A zero-filled tensor on {@code device}. */
+    public static Tensor zeros(Device device, DType dtype, int... shape) {
+        return Raw.empty(device, dtype, Shapes.check("zeros", shape));
+    }
 
     // ---- autograd ----------------------------------------------------------------------------
 
@@ -244,6 +264,13 @@ public final class Tensor {
         for (int i = 0; i < shape.length; i++)
             if (strides[i] == 0 && shape[i] > 1)
                 throw new IllegalArgumentException("copyFrom: destination " + Shapes.str(shape) + " is an expanded view");
+        if (!src.device().equals(device())) src = Raw.toDevice(src, device());
+        var be = Raw.backend("copyFrom", src, this);
+        if (be != null) {
+            if (numel() > 0)
+                be.copy(shape, Raw.view(src, shape), new ai.longconv4j.backend.View(storage, strides, offset));
+            return this;
+        }
         ai.longconv4j.backend.cpu.ElementwiseKernels.copy(ai.longconv4j.backend.cpu.CpuContext.current(), shape,
                 Raw.cpu("copyFrom", src), Shapes.broadcastStrides(src.shape, src.strides, shape), src.offset,
                 Raw.cpu("copyFrom", this), strides, offset);
@@ -258,7 +285,8 @@ public final class Tensor {
         if (numel() != 1)
             throw new IllegalArgumentException("backward: tensor of shape " + Shapes.str(shape)
                     + " is not a scalar; call backward(gradOut)");
-        Autograd.backward(this, full(1, dtype(), shape), false);
+        Tensor one = device().isCpu() ? full(1, dtype(), shape) : Raw.empty(device(), dtype(), shape).add(1);
+        Autograd.backward(this, one, false);
     }
 
     /** Backpropagates {@code gradOut} (same shape as this); frees the graph. */
@@ -389,11 +417,16 @@ public final class Tensor {
     /** Indices (as values of this dtype, no gradient) of the first maximum along an axis. */
     public Tensor argmax(int axis, boolean keepDim) {
         int a = Shapes.axis("argmax", axis, dim());
-        int[][] arg = new int[1][];
+        Object[] arg = new Object[1];
         Raw.max(this, a, keepDim, arg);
-        Tensor out = zeros(dtype(), Raw.reducedShape(shape, a, keepDim));
+        Tensor out = Raw.output(device(), dtype(), Raw.reducedShape(shape, a, keepDim));
+        if (!device().isCpu()) {
+            Raw.backend("argmax", this).argmaxValues(arg[0], out.storage);
+            return out;
+        }
+        int[] am = (int[]) arg[0];
         CpuStorage s = (CpuStorage) out.storage;
-        for (int i = 0; i < arg[0].length; i++) s.set(i, arg[0][i]);
+        for (int i = 0; i < am.length; i++) s.set(i, am[i]);
         return out;
     }
 
@@ -446,6 +479,23 @@ public final class Tensor {
         StringBuilder sb = new StringBuilder("Tensor(shape=").append(Shapes.str(shape)).append(", ").append(dtype())
                 .append(", ").append(device());
         if (requiresGradFlag) sb.append(", requiresGrad");
+        if (!(storage instanceof CpuStorage) && numel() > 0) {
+            // a device tensor: the first values read back one by one (each waits for the queued work)
+            var be = Raw.backend("toString", this);
+            int n = numel(), show = Math.min(n, 6);
+            sb.append(", [");
+            for (int i = 0; i < show; i++) {
+                int rem = i, p = offset;
+                for (int d = shape.length - 1; d >= 0; d--) {
+                    p += (rem % shape[d]) * strides[d];
+                    rem /= shape[d];
+                }
+                double v = be.read(storage, p);
+                sb.append(i > 0 ? ", " : "").append(dtype() == DType.F64 ? Double.toString(v) : Float.toString((float) v));
+            }
+            if (n > show) sb.append(", ...");
+            sb.append(']');
+        }
         if (storage instanceof CpuStorage cs) {
             int n = numel(), show = Math.min(n, 6);
             sb.append(", [");

@@ -1,6 +1,8 @@
 // Shape legend: scalar functions, applied elementwise (output shape = input shape).
 package ai.longconv4j.tensor;
 
+import ai.longconv4j.backend.UnaryOp;
+
 import java.util.function.DoubleBinaryOperator;
 import java.util.function.DoubleUnaryOperator;
 
@@ -9,16 +11,19 @@ import java.util.function.DoubleUnaryOperator;
  * {@code df(x, y)} = dy/dx given x and y = f(x). Every form is stable on finite inputs (sigmoid by
  * sign, gelu through erf/erfc without overflow).
  */
-record UnaryFn(String name, DoubleUnaryOperator f, DoubleBinaryOperator df, double slope) {
+record UnaryFn(String name, DoubleUnaryOperator f, DoubleBinaryOperator df, double slope, UnaryOp op, double param) {
 
-    /** A function with a derivative table entry. */
-    UnaryFn(String name, DoubleUnaryOperator f, DoubleBinaryOperator df) {
-        this(name, f, df, Double.NaN);
+    /** A function with a derivative table entry; {@code op, param} name it for device backends. */
+    UnaryFn(String name, DoubleUnaryOperator f, DoubleBinaryOperator df, UnaryOp op, double param) {
+        this(name, f, df, Double.NaN, op, param);
     }
 
     /** An affine function x -> slope * x + c: its gradient is g * slope, no derivative pass needed. */
     static UnaryFn affine(String name, DoubleUnaryOperator f, double slope) {
-        return new UnaryFn(name, f, (x, y) -> slope, slope);
+        // device backends compute x * slope ("mul", "neg") or x + c ("add": slope 1, c = f(0))
+        boolean shift = name.equals("add");
+        return new UnaryFn(name, f, (x, y) -> slope, slope, shift ? UnaryOp.SHIFT : UnaryOp.SCALE,
+                shift ? f.applyAsDouble(0) : slope);
     }
 
     boolean isAffine() { return !Double.isNaN(slope); }
@@ -29,24 +34,24 @@ record UnaryFn(String name, DoubleUnaryOperator f, DoubleBinaryOperator df, doub
     static final double GELU_TANH_C = 0.044715;
 
     static final UnaryFn NEG = affine("neg", x -> -x, -1);
-    static final UnaryFn EXP = new UnaryFn("exp", Math::exp, (x, y) -> y);
-    static final UnaryFn LOG = new UnaryFn("log", Math::log, (x, y) -> 1 / x);
-    static final UnaryFn TANH = new UnaryFn("tanh", Math::tanh, (x, y) -> 1 - y * y);
-    static final UnaryFn SIGMOID = new UnaryFn("sigmoid", UnaryFn::sigmoid, (x, y) -> y * (1 - y));
-    static final UnaryFn RELU = new UnaryFn("relu", x -> x > 0 ? x : 0, (x, y) -> x > 0 ? 1 : 0);
-    static final UnaryFn GELU = new UnaryFn("gelu", UnaryFn::gelu, (x, y) -> geluGrad(x));
-    static final UnaryFn GELU_TANH = new UnaryFn("geluTanh", UnaryFn::geluTanh, UnaryFn::geluTanhGrad);
-    static final UnaryFn SQRT = new UnaryFn("sqrt", Math::sqrt, (x, y) -> 0.5 / y);
-    static final UnaryFn ABS = new UnaryFn("abs", Math::abs, (x, y) -> Math.signum(x));
-    static final UnaryFn SIGN = new UnaryFn("sign", Math::signum, (x, y) -> 0);
+    static final UnaryFn EXP = new UnaryFn("exp", Math::exp, (x, y) -> y, UnaryOp.EXP, 0);
+    static final UnaryFn LOG = new UnaryFn("log", Math::log, (x, y) -> 1 / x, UnaryOp.LOG, 0);
+    static final UnaryFn TANH = new UnaryFn("tanh", Math::tanh, (x, y) -> 1 - y * y, UnaryOp.TANH, 0);
+    static final UnaryFn SIGMOID = new UnaryFn("sigmoid", UnaryFn::sigmoid, (x, y) -> y * (1 - y), UnaryOp.SIGMOID, 0);
+    static final UnaryFn RELU = new UnaryFn("relu", x -> x > 0 ? x : 0, (x, y) -> x > 0 ? 1 : 0, UnaryOp.RELU, 0);
+    static final UnaryFn GELU = new UnaryFn("gelu", UnaryFn::gelu, (x, y) -> geluGrad(x), UnaryOp.GELU, 0);
+    static final UnaryFn GELU_TANH = new UnaryFn("geluTanh", UnaryFn::geluTanh, UnaryFn::geluTanhGrad, UnaryOp.GELU_TANH, 0);
+    static final UnaryFn SQRT = new UnaryFn("sqrt", Math::sqrt, (x, y) -> 0.5 / y, UnaryOp.SQRT, 0);
+    static final UnaryFn ABS = new UnaryFn("abs", Math::abs, (x, y) -> Math.signum(x), UnaryOp.ABS, 0);
+    static final UnaryFn SIGN = new UnaryFn("sign", Math::signum, (x, y) -> 0, UnaryOp.SIGN, 0);
 
     static UnaryFn pow(double p) {
-        return new UnaryFn("pow", x -> Math.pow(x, p), (x, y) -> p == 0 ? 0 : p * Math.pow(x, p - 1));
+        return new UnaryFn("pow", x -> Math.pow(x, p), (x, y) -> p == 0 ? 0 : p * Math.pow(x, p - 1), UnaryOp.POW, p);
     }
 
     /** max(x, c); the gradient flows where x > c (0 at a tie). */
     static UnaryFn maximum(double c) {
-        return new UnaryFn("maximum", x -> x > c ? x : c, (x, y) -> x > c ? 1 : 0);
+        return new UnaryFn("maximum", x -> x > c ? x : c, (x, y) -> x > c ? 1 : 0, UnaryOp.MAXIMUM, c);
     }
 
     static double sigmoid(double x) {

@@ -1,0 +1,109 @@
+// Shapes: B batch, C kernel channels, H features, L length, N FFT size (a power of two), Lk taps per side.
+//   u (B, H, L) bf16/f16, kN (C, H, N) fp32 taps -> y (B, C, H, L) in u's dtype; dy likewise; du (B, H, L); dkN (C, H, N).
+package ai.longconv4j.cuda;
+
+import ai.longconv4j.tensor.DType;
+import ai.longconv4j.tensor.Device;
+import ai.longconv4j.tensor.Tensor;
+import java.lang.ref.Reference;
+import java.util.Arrays;
+
+/**
+ * The long convolution for 16-bit tensors through the fused FlashButterfly kernels (Monarch FFT on tensor cores,
+ * 16-bit I/O, fp32 accumulation), one kernel channel c at a time, forward and backward:
+ * {@code y_c = conv(u, k_c)} ({@link FlashButterflyConv#forward}), {@code du = sum_c K_c^T dy_c}
+ * ({@link FlashButterflyConv#backwardInput}), {@code dk_c} from {@link FlashButterflyConv#backwardWeights} (fp32 FFTs)
+ * placed back at the taps' positions of kN (zeros elsewhere: padding). The kernel spectrum is computed on the GPU
+ * from the device taps ({@link FlashButterflyConv#setWeightsOnDevice}); the skip term D u is added by the caller, so
+ * the plan's D is zero. Used for N = {@link #fftSize} <= 16K (the dk kernel's limit).
+ */
+final class CudaFlashLongConv {
+  private CudaFlashLongConv() {}
+
+  static ConvMode mode(ai.longconv4j.conv.ConvMode m) { return ConvMode.valueOf(m.name()); }
+
+  /** FlashButterfly's N for 16-bit inputs where the fused forward and backward apply, else -1. */
+  static int fftSize(ai.longconv4j.conv.ConvMode mode, int length, DType dtype) {
+    if (dtype != DType.BF16 && dtype != DType.F16) return -1;
+    try {
+      int n = FlashButterflyConv.fftSize(mode(mode), length);
+      return n <= FlashButterflyConv.MAX_N_FP32_SMEM ? n : -1;
+    } catch (IllegalArgumentException e) {
+      return -1;                        // e.g. circular with L not a power of two: the cuFFT path takes it
+    }
+  }
+
+  static Tensor apply(CudaBackend be, Tensor u, Tensor kN, ai.longconv4j.conv.ConvMode lmode, int taps) {
+    int b = u.size(0), h = u.size(1), l = u.size(2), c = kN.size(0), n = kN.size(2);
+    if (kN.dtype() != DType.F32 || kN.size(1) != h)
+      throw new IllegalArgumentException("longconv[FlashButterfly]: kN must be (C, H=" + h + ", N) F32, got " + Arrays.toString(kN.shape())
+          + " " + kN.dtype());
+    CudaBackend.Gpu g = be.gpu(u.device());
+    ElementType io = u.dtype() == DType.BF16 ? ElementType.BF16 : ElementType.F16;
+    FlashButterflyConv fb = g.flash(h, l, mode(lmode), io);
+    if (fb.fftSize() != n) throw new IllegalArgumentException("longconv[FlashButterfly]: kN has N=" + n + ", the plan " + fb.fftSize());
+    Device dev = u.device();
+    Tensor uc = fresh(u.detach()), kc = kN.detach().contiguous();
+    CudaStorage zeroD = be.allocate(g, DType.F32, h);
+    CudaStorage us = (CudaStorage) uc.storage(), ks = (CudaStorage) kc.storage();
+    Tensor[] ys = new Tensor[c];
+    try {
+      for (int ci = 0; ci < c; ci++) {
+        CudaStorage y = be.allocate(g, u.dtype(), b * h * l);
+        fb.setWeightsOnDevice(ks.at(kc.offset() + (long) ci * h * n), taps, zeroD.at(0));
+        fb.forward(us.buffer(), y.buffer(), b);
+        ys[ci] = Tensor.fromStorage(y, b, 1, h, l);
+      }
+    } catch (CudaException e) {
+      throw new CudaException(e.code(), "longconv[FlashButterfly] u " + Arrays.toString(u.shape()) + " " + u.dtype() + ", kN "
+          + Arrays.toString(kN.shape()) + ": " + e.getMessage());
+    } finally {
+      Reference.reachabilityFence(ks);
+      Reference.reachabilityFence(zeroD);
+    }
+    Tensor y = c == 1 ? ys[0] : Tensor.concat(1, ys);
+    if (!(Tensor.isGradEnabled() && (u.requiresGrad() || kN.requiresGrad()))) return y;
+    int parts = lmode == ai.longconv4j.conv.ConvMode.BIDIRECTIONAL ? 2 : 1;
+    return Tensor.op("longconv[FlashButterfly]", y.detach(), new Tensor[] {u, kN}, gy -> {
+      Tensor du = null;
+      Tensor[] dks = new Tensor[c];
+      try (var ng = Tensor.noGrad()) {
+        for (int ci = 0; ci < c; ci++) {
+          Tensor gc = fresh(gy.detach().slice(1, ci, ci + 1).reshape(b, h, l));
+          CudaStorage gs = (CudaStorage) gc.storage();
+          fb.setWeightsOnDevice(ks.at(kc.offset() + (long) ci * h * n), taps, zeroD.at(0));
+          if (u.requiresGrad()) {
+            CudaStorage duc = be.allocate(g, u.dtype(), b * h * l);
+            fb.backwardInput(gs.buffer(), duc.buffer(), b);
+            Tensor d32 = Tensor.fromStorage(duc, b, h, l).to(DType.F32);
+            du = du == null ? d32 : du.add(d32);
+          }
+          if (kN.requiresGrad()) {
+            CudaStorage dk = be.allocate(g, DType.F32, parts * h * taps), dD = be.allocate(g, DType.F32, h);
+            fb.backwardWeights(us.buffer(), gs.buffer(), b, dk.buffer(), dD.buffer());
+            Tensor dkt = Tensor.fromStorage(dk, parts, h, taps);
+            Tensor row = dkt.slice(0, 0, 1).reshape(h, taps).pad(1, 0, n - taps);
+            if (parts == 2) row = row.add(dkt.slice(0, 1, 2).reshape(h, taps).flip(1).pad(1, n - taps, 0));
+            dks[ci] = row.reshape(1, h, n);
+          }
+          Reference.reachabilityFence(gs);
+        }
+        Reference.reachabilityFence(us);
+        Reference.reachabilityFence(ks);
+        Reference.reachabilityFence(zeroD);
+        Tensor dkN = kN.requiresGrad() ? (c == 1 ? dks[0] : Tensor.concat(0, dks)) : null;
+        return new Tensor[] {du == null ? null : du.to(u.dtype()), dkN};
+      } catch (CudaException e) {
+        throw new CudaException(e.code(), "longconv[FlashButterfly] backward u " + Arrays.toString(u.shape()) + " " + u.dtype()
+            + ", kN " + Arrays.toString(kN.shape()) + ": " + e.getMessage());
+      }
+    });
+  }
+
+  /** x itself when it is contiguous from element 0 of its storage, else a fresh contiguous copy (FB takes whole buffers). */
+  private static Tensor fresh(Tensor x) {
+    if (x.isContiguous() && x.offset() == 0) return x;
+    Tensor c = x.contiguous();
+    return c.offset() == 0 && c != x ? c : x.add(0.0);
+  }
+}

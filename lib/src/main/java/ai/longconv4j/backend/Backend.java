@@ -1,0 +1,109 @@
+// Shape legend: shape = output shape of elementwise kernels; reductions view x as (O, R, I) = (outer,
+// reduced, inner), contiguous; matmul C (batch, M, N) = A (batch, M, K) B (batch, K, N); embedding
+// weight (V, D), ids (n), out (n, D).
+package ai.longconv4j.backend;
+
+import ai.longconv4j.backend.cpu.CpuStorage;
+import ai.longconv4j.backend.cpu.ElementwiseKernels.Arith;
+import ai.longconv4j.tensor.DType;
+import ai.longconv4j.tensor.Device;
+import ai.longconv4j.tensor.Storage;
+
+/**
+ * A device backend: the ~15 primitive kernels that {@code ai.longconv4j.tensor} needs for tensors whose
+ * storage lives on a non-CPU device. Implementations are found with {@link java.util.ServiceLoader} (see
+ * {@link Backends}), so this library has no dependency on any of them; {@code longconv4j-kernels-cuda}
+ * provides the CUDA one. All kernels may run asynchronously (queued in order on the device);
+ * {@link #read} and {@link #download} wait for the queued work. Outputs are written through their views;
+ * inputs and outputs of one call never overlap. Every storage passed in belongs to this backend.
+ */
+public interface Backend {
+    /** The device kind served. */
+    Device.Kind kind();
+
+    /** Null when {@code device} is usable, else why not (no driver, no device i of n, ...). */
+    String unavailableReason(Device device);
+
+    /** A new storage of {@code length} elements on {@code device}, zero-filled. */
+    Storage allocate(Device device, DType dtype, int length);
+
+    /** A new storage whose contents are undefined (for outputs a kernel overwrites entirely); default: zero-filled. */
+    default Storage allocateUninitialized(Device device, DType dtype, int length) { return allocate(device, dtype, length); }
+
+    /**
+     * Fused AdamW update of one parameter (all contiguous from their offsets, n elements, one dtype): with
+     * {@code p1 = p (1 - lr wd)}, {@code m' = b1 m + (1 - b1) g}, {@code v' = b2 v + (1 - b2) g^2},
+     * {@code pOut = p1 - (lr / bc1) m' / (sqrt(v' / bc2) + eps)}; writes pOut, mOut, vOut. Returns false when the
+     * backend has no fused kernel (the optimizer then composes the same formula from tensor ops).
+     */
+    default boolean adamw(int n, View p, View g, View m, View v, View pOut, View mOut, View vOut,
+                          double lr, double wd, double b1, double b2, double eps, double bc1, double bc2) { return false; }
+
+    /** A device copy of a CPU storage, converted to {@code dtype}. */
+    Storage upload(Device device, CpuStorage src, DType dtype);
+
+    /** The value of element {@code index} (waits for queued work). */
+    double read(Storage s, int index);
+
+    /** Waits for all work queued on the device. */
+    void synchronize(Device device);
+
+    /**
+     * A nanosecond clock for profiling work on {@code device}: each reading marks the device's queue (e.g. records
+     * a CUDA event on its stream), waits for the work queued before the mark, and returns the device time
+     * elapsed since the clock was made. Default: wait with {@link #synchronize} and read {@link System#nanoTime()}.
+     */
+    default java.util.function.LongSupplier clock(Device device) {
+        return () -> {
+            synchronize(device);
+            return System.nanoTime();
+        };
+    }
+
+    /** dst[view] = src[view] with dtype conversion (dst may be any non-overlapping strided view). */
+    void copy(int[] shape, View src, View dst);
+
+    /** dst[view] = value. */
+    void fill(int[] shape, View dst, double value);
+
+    /** y = f(x); y contiguous. */
+    void unary(UnaryOp op, double p, int[] shape, View x, View y);
+
+    /** dx = g * f'(x, y); dx contiguous; x, y, g of dx's dtype. */
+    void unaryGrad(UnaryOp op, double p, int[] shape, View x, View y, View g, View dx);
+
+    /** out = a op b (broadcast through strides); out contiguous; equal dtypes. */
+    void binary(Arith op, int[] shape, View a, View b, View out);
+
+    /** out = cond != 0 ? a : b; out contiguous; cond may have another dtype. */
+    void select(int[] shape, View cond, View a, View b, View out);
+
+    /** out[o, i] = sum_r x[off + (o R + r) I + i]; out (O, I) contiguous. */
+    void sum(Storage x, int off, int outer, int red, int inner, Storage out);
+
+    /**
+     * out[o, i] = max_r x[...] (first maximum wins); returns a device handle of the argmax indices (O, I),
+     * for {@link #maxGrad} and {@link #argmaxValues}.
+     */
+    Object max(Storage x, int off, int outer, int red, int inner, Storage out);
+
+    /** dx (O, R, I) = 0 except dx[o, arg[o, i], i] = g[o, i]; g contiguous from gOff. */
+    void maxGrad(Object arg, Storage g, int gOff, int outer, int red, int inner, Storage dx);
+
+    /** out[j] = arg[j] as values of out's dtype. */
+    void argmaxValues(Object arg, Storage out);
+
+    /**
+     * Batched row-major matmul: C[b] (M, N) = A[b] (M, K) B[b] (K, N), C contiguous. Operand b starts at
+     * {@code aOff[b]} ({@code bOff[b]}); {@code lda} is the row stride of A, or its column stride when
+     * {@code transA} (A stored column-major); same for B.
+     */
+    void matmul(int batch, int m, int n, int k, Storage a, int[] aOff, int lda, boolean transA,
+                Storage b, int[] bOff, int ldb, boolean transB, Storage c);
+
+    /** out[r, :] = w[wOff + ids[r] D ...]; w (V, D) contiguous, out (n, D). */
+    void gather(Storage w, int wOff, int dm, int[] ids, Storage out);
+
+    /** dw[ids[r], :] += g[gOff + r D ...]; dw (V, D) zero-initialised by the caller. */
+    void scatterAdd(Storage g, int gOff, int dm, int[] ids, Storage dw);
+}

@@ -1,0 +1,28 @@
+// Shape legend: B batch, C kernel channels, H features, L length, N FFT size (N >= L).
+package ai.longconv4j.backend;
+
+import ai.longconv4j.conv.ConvMode;
+import ai.longconv4j.tensor.DType;
+import ai.longconv4j.tensor.Tensor;
+
+/**
+ * An optional capability of a device {@link Backend}: the long convolution's FFT core on the device.
+ * {@code ai.longconv4j.conv.ConvOps} builds the mode's N-tap kernel with tensor ops and adds {@code D * u};
+ * this computes the rest.
+ */
+public interface SpectralConvBackend {
+    /**
+     * The FFT size N the backend wants for {@code mode} at length L with inputs of {@code dtype} (N >= the mode's
+     * minimum; the caller places the kernel taps in N points). Default: 2L, circular L.
+     */
+    default int fftSize(ConvMode mode, int length, DType dtype) { return mode == ConvMode.CIRCULAR ? length : 2 * length; }
+
+    /**
+     * {@code y[b, c, h, :] = irfft(rfft(pad(u[b, h], N)) * rfft(kN[c, h]))[:L]}: u (B, H, L) of any dtype the backend
+     * computes, kN (C, H, N) F64 for F64 u, else F32, with N = {@link #fftSize} (circular convolution of length N,
+     * cropped), the taps in the mode's layout (side 0 at [0, taps), bidirectional side 1 at [N - taps, N)), on this
+     * backend's device. Returns (B, C, H, L) in u's dtype, wired into the graph with the gradients of u and kN (the
+     * gradient of kN is exact at the tap positions; elsewhere a backend may return 0: those entries are padding).
+     */
+    Tensor spectralConv(Tensor u, Tensor kN, ConvMode mode, int taps);
+}

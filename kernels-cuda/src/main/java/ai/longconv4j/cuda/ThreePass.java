@@ -61,7 +61,10 @@ final class ThreePass {
    * kf from the time-domain kernel {@code kt}: rows of {@code rowLen} fp32 values per channel (zero beyond), so
    * (H, Lk) for causal/circular kernels or the placed (H, N) kernel. fp32 throughout; synchronises.
    */
-  void spectrum(DeviceBuffer kt, int rowLen, DeviceBuffer kf) {
+  void spectrum(DeviceBuffer kt, int rowLen, DeviceBuffer kf) { spectrum(kt.ptr(), rowLen, kf); }
+
+  /** As above, from a device pointer. */
+  void spectrum(DevicePointer kt, int rowLen, DeviceBuffer kf) {
     try (DeviceBuffer s = device.alloc(8L * h * n)) {
       k("fb3_outer_fwd_f32_f32").launch(device.stream(), colBlocks(), h, OUTER_THREADS, 0, kt, s, 1, h, rowLen, 0, log2n,
           log2m, 1f);

@@ -24,9 +24,10 @@ final class ThreePass {
   private DeviceBuffer scratch;
 
   ThreePass(CudaDevice device, int h, int n, int m) {
-    if (Integer.bitCount(m) != 1 || m < FlashButterflyConv.MIN_N || n % m != 0 || n / m < 2 || n / m > 32)
-      throw new IllegalArgumentException("FlashButterflyConv three-pass: need N = N1 * M with N1 in [2, 32] and M a power"
-          + " of two >= " + FlashButterflyConv.MIN_N + ", got N=" + n + ", M=" + m);
+    if (Integer.bitCount(m) != 1 || Integer.bitCount(n) != 1 || m < FlashButterflyConv.MIN_N || n % m != 0 || n / m < 2
+        || n / m > 32)
+      throw new IllegalArgumentException("FlashButterflyConv three-pass: need N = N1 * M, powers of two, with N1 in [2, 32]"
+          + " and M >= " + FlashButterflyConv.MIN_N + ", got N=" + n + ", M=" + m);
     this.device = device; this.h = h; this.n = n; this.m = m;
     this.log2n = Integer.numberOfTrailingZeros(n);
     this.log2m = Integer.numberOfTrailingZeros(m);

@@ -383,11 +383,20 @@ public final class FlashButterflyConv implements AutoCloseable {
    * on the device's stream, so {@code taps} and {@code D} must stay allocated until the queued work ran — stream
    * order makes any later reuse safe). {@code taps} is (H, N) fp32 in the plan's FFT layout: side 0 (k, or k0) at
    * {@code [h * N + j]}, j < Lk; for BIDIRECTIONAL k1 (lag -(j+1)) at {@code [h * N + N - 1 - j]}; zeros elsewhere.
-   * {@code Lk} is the taps per side (the size of {@link #backwardWeights}' dk); D is (H) fp32. Needs
-   * N <= {@value #MAX_N_FP32_SMEM}.
+   * {@code Lk} is the taps per side (the size of {@link #backwardWeights}' dk); D is (H) fp32. One-pass plans need
+   * N <= {@value #MAX_N_FP32_SMEM}; three-pass plans take any N and synchronise (the spectrum's scratch is freed).
    */
   public FlashButterflyConv setWeightsOnDevice(DevicePointer taps, int Lk, DevicePointer D) {
     if (Lk < 1 || Lk > n) throw new IllegalArgumentException("FlashButterflyConv.setWeightsOnDevice: Lk=" + Lk + " not in [1, N=" + n + "]");
+    if (three != null) {   // three-pass plans: the spectrum in their (k1, inner) order; this path synchronises
+      lk = Lk;
+      device.makeCurrent();
+      Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(d.ptr(), D, 4L * h, device.stream().cu()), "cuMemcpyDtoDAsync",
+          "D (H=" + h + ")", "device " + device.index());
+      three.spectrum(taps, n, kf);
+      weightsSet = true;
+      return this;
+    }
     if (n > MAX_N_FP32_SMEM)
       throw new IllegalArgumentException("FlashButterflyConv.setWeightsOnDevice: N=" + n + " > " + MAX_N_FP32_SMEM);
     lk = Lk;

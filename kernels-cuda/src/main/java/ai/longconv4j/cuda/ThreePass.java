@@ -24,9 +24,10 @@ final class ThreePass {
   private DeviceBuffer scratch;
 
   ThreePass(CudaDevice device, int h, int n, int m) {
-    if (Integer.bitCount(m) != 1 || m < FlashButterflyConv.MIN_N || n % m != 0 || n / m < 2 || n / m > 32)
-      throw new IllegalArgumentException("FlashButterflyConv three-pass: need N = N1 * M with N1 in [2, 32] and M a power"
-          + " of two >= " + FlashButterflyConv.MIN_N + ", got N=" + n + ", M=" + m);
+    if (Integer.bitCount(m) != 1 || Integer.bitCount(n) != 1 || m < FlashButterflyConv.MIN_N || n % m != 0 || n / m < 2
+        || n / m > 32)
+      throw new IllegalArgumentException("FlashButterflyConv three-pass: need N = N1 * M, powers of two, with N1 in [2, 32]"
+          + " and M >= " + FlashButterflyConv.MIN_N + ", got N=" + n + ", M=" + m);
     this.device = device; this.h = h; this.n = n; this.m = m;
     this.log2n = Integer.numberOfTrailingZeros(n);
     this.log2m = Integer.numberOfTrailingZeros(m);
@@ -61,7 +62,10 @@ final class ThreePass {
    * kf from the time-domain kernel {@code kt}: rows of {@code rowLen} fp32 values per channel (zero beyond), so
    * (H, Lk) for causal/circular kernels or the placed (H, N) kernel. fp32 throughout; synchronises.
    */
-  void spectrum(DeviceBuffer kt, int rowLen, DeviceBuffer kf) {
+  void spectrum(DeviceBuffer kt, int rowLen, DeviceBuffer kf) { spectrum(kt.ptr(), rowLen, kf); }
+
+  /** As above, from a device pointer. */
+  void spectrum(DevicePointer kt, int rowLen, DeviceBuffer kf) {
     try (DeviceBuffer s = device.alloc(8L * h * n)) {
       k("fb3_outer_fwd_f32_f32").launch(device.stream(), colBlocks(), h, OUTER_THREADS, 0, kt, s, 1, h, rowLen, 0, log2n,
           log2m, 1f);

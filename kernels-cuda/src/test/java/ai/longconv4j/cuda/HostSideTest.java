@@ -52,6 +52,20 @@ class HostSideTest {
     assertThrows(IllegalArgumentException.class, () -> FlashButterflyConv.fftSize(ConvMode.CAUSAL, 0));
   }
 
+  /** The three-pass split N = N1 * M: N1 in [2, 32] (the outer DFT lives in registers), M a power of two >= 32. */
+  @Test
+  void threePassRejectsSplitsItCannotRun() {
+    var ok = new ThreePass(null, 3, 1 << 19, 1 << 14);
+    assertEquals(32, ok.outer());
+    assertEquals(1 << 14, ok.inner());
+    assertEquals(2, new ThreePass(null, 1, 64, 32).outer());
+    var e = assertThrows(IllegalArgumentException.class, () -> new ThreePass(null, 3, 1 << 19, 1 << 13));   // N1 = 64
+    assertTrue(e.getMessage().contains("N1 in [2, 32]"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> new ThreePass(null, 3, 4096, 4096));                  // N1 = 1
+    assertThrows(IllegalArgumentException.class, () -> new ThreePass(null, 3, 4096, 16));                    // M < 32
+    assertThrows(IllegalArgumentException.class, () -> new ThreePass(null, 3, 3 * 1024, 1024));              // N1 = 3
+  }
+
   @Test
   void bf16RoundsToNearestEven() {
     assertEquals(1.0f, HalfFloats.fromBf16(HalfFloats.toBf16(1.0f + 0x1p-8f)));          // tie -> even (down)

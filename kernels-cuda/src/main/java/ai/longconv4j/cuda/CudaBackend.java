@@ -40,6 +40,7 @@ public final class CudaBackend implements Backend, SpectralConvBackend {
     private final Map<String, CuFft.Plan> plans = new ConcurrentHashMap<>();
 
     private final Map<String, FlashButterflyConv> flash = new ConcurrentHashMap<>();
+    private final Map<String, LearnedButterflyConv> learned = new ConcurrentHashMap<>();
     private volatile boolean poison;
 
     Gpu(CudaDevice dev) { this.dev = dev; }
@@ -51,6 +52,11 @@ public final class CudaBackend implements Backend, SpectralConvBackend {
     FlashButterflyConv flash(int h, int l, ConvMode mode, ElementType io) {
       Precision p = io == ElementType.BF16 ? Precision.BF16 : Precision.F16;
       return flash.computeIfAbsent(h + "/" + l + "/" + mode + "/" + io, k -> FlashButterflyConv.plan(dev, h, l, mode, io, p));
+    }
+
+    /** One learned-butterfly plan per (H, L, Lk, mode), F32 I/O; weights and blocks are uploaded before every use. */
+    LearnedButterflyConv learned(int h, int l, int lk, ConvMode mode) {
+      return learned.computeIfAbsent(h + "/" + l + "/" + lk + "/" + mode, k -> LearnedButterflyConv.plan(dev, h, l, lk, mode, ElementType.F32));
     }
 
     synchronized CuBlas blas() {
@@ -408,6 +414,11 @@ public final class CudaBackend implements Backend, SpectralConvBackend {
   @Override public int fftSize(ai.longconv4j.conv.ConvMode mode, int length, DType dtype) {
     int n = CudaFlashLongConv.fftSize(mode, length, dtype);
     return n > 0 ? n : SpectralConvBackend.super.fftSize(mode, length, dtype);
+  }
+
+  /** The learned-butterfly convolution of F32 tensors ({@link CudaLearnedConv}); null where the kernel does not apply. */
+  @Override public Tensor learnedConv(Tensor u, Tensor k, Tensor d, ai.longconv4j.conv.ConvMode mode, Tensor[] blocks) {
+    return CudaLearnedConv.apply(this, u, k, d, mode, blocks);
   }
 
   /** F32/F64: cuFFT ({@link CudaLongConv}); BF16/F16: FlashButterfly ({@link CudaFlashLongConv}) where N fits, else cuFFT in F32. */

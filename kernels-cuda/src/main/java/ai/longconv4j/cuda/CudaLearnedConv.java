@@ -1,0 +1,105 @@
+// Shapes: B batch, H features, L length, Lk taps per side, N = N1 * N2 FFT size (<= 2048), blocks {Fa, Fb, Gb, Ga}
+//   each (n, n, 2) with n = N1 (Fa, Ga) or N2 (Fb, Gb). u, y, dy, du (B, H, L) F32; k (H, Lk) or (H, 2, Lk); d (H).
+package ai.longconv4j.cuda;
+
+import ai.longconv4j.tensor.DType;
+import ai.longconv4j.tensor.Tensor;
+import java.lang.ref.Reference;
+import java.util.Arrays;
+
+/**
+ * The learned-butterfly long convolution of F32 tensors on the GPU through {@link LearnedButterflyConv} (lib's
+ * {@code ConvOps.learnedConv} on a device): forward, and a backward giving du, dk, dD and the four block gradients.
+ * One plan per (H, L, Lk, mode), cached on the device; since two convolutions of one shape share the plan (H3's shift
+ * and diagonal convolutions), the weights and blocks are uploaded again before the backward. Taps, D and the blocks
+ * are small (H·Lk, H, 2(N1² + N2²) numbers) and go through the host; u, y and the gradients stay on the device.
+ */
+final class CudaLearnedConv {
+  private CudaLearnedConv() {}
+
+  /** y = conv(u, k) + D u, or null when these operands are not the kernel's (F32, one channel, N <= 2048). */
+  static Tensor apply(CudaBackend be, Tensor u, Tensor k, Tensor d, ai.longconv4j.conv.ConvMode lmode, Tensor[] blocks) {
+    boolean bi = lmode == ai.longconv4j.conv.ConvMode.BIDIRECTIONAL;
+    if (u.dtype() != DType.F32 || k.dim() != (bi ? 3 : 2)) return null;
+    int b = u.size(0), h = u.size(1), l = u.size(2), lk = k.size(-1);
+    ConvMode mode = CudaFlashLongConv.mode(lmode);
+    CudaBackend.Gpu g = be.gpu(u.device());
+    LearnedButterflyConv plan;
+    try {
+      plan = g.learned(h, l, lk, mode);
+    } catch (IllegalArgumentException e) {
+      return null;                                  // e.g. N > 2048: no GPU path
+    }
+    int[] f = plan.factors();
+    for (int i = 0; i < 4; i++) {
+      int n = i == 0 || i == 3 ? f[0] : f[1];
+      if (!Arrays.equals(blocks[i].shape(), new int[] {n, n, 2}))
+        throw new IllegalArgumentException("LongConv.learned: block " + i + " must be (" + n + ", " + n + ", 2) for " + plan + ", got "
+            + Arrays.toString(blocks[i].shape()));
+    }
+    double[][] ba = new double[4][];
+    for (int i = 0; i < 4; i++) ba[i] = blocks[i].toDoubleArray();
+    float[] ka = k.toFloatArray(), k0 = new float[h * lk], k1 = bi ? new float[h * lk] : null;
+    for (int r = 0; r < h; r++) {
+      System.arraycopy(ka, r * (bi ? 2 : 1) * lk, k0, r * lk, lk);
+      if (bi) System.arraycopy(ka, r * 2 * lk + lk, k1, r * lk, lk);
+    }
+    float[] da = d == null ? new float[h] : d.toFloatArray();
+    if (da.length != h) throw new IllegalArgumentException("LongConv.learned: D must hold H=" + h + " values, got " + da.length);
+    Runnable upload = () -> {
+      plan.setBlocks(ba);
+      if (bi) plan.setWeights(k0, k1, da); else plan.setWeights(k0, da);
+    };
+    Tensor uc = fresh(u.detach());
+    CudaStorage us = (CudaStorage) uc.storage();
+    CudaStorage y = be.allocate(g, DType.F32, b * h * l);
+    try {
+      upload.run();
+      plan.forward(us.buffer(), y.buffer(), b);
+    } catch (CudaException e) {
+      throw new CudaException(e.code(), "longconv[LEARNED] u " + Arrays.toString(u.shape()) + ", k " + Arrays.toString(k.shape()) + ": "
+          + e.getMessage());
+    } finally {
+      Reference.reachabilityFence(us);
+    }
+    Tensor out = Tensor.fromStorage(y, b, h, l);
+    int nIn = d == null ? 6 : 7;
+    Tensor[] inputs = new Tensor[nIn];
+    inputs[0] = u;
+    inputs[1] = k;
+    if (d != null) inputs[2] = d;
+    System.arraycopy(blocks, 0, inputs, nIn - 4, 4);
+    boolean any = false;
+    for (Tensor t : inputs) any |= t != null && t.requiresGrad();
+    if (!(Tensor.isGradEnabled() && any)) return out;
+    return Tensor.op("longconv[LEARNED]", out, inputs, gy -> {
+      try (var ng = Tensor.noGrad()) {
+        Tensor gc = fresh(gy.detach());
+        CudaStorage gs = (CudaStorage) gc.storage();
+        int parts = bi ? 2 : 1;
+        CudaStorage du = be.allocate(g, DType.F32, b * h * l), dk = be.allocate(g, DType.F32, parts * h * lk),
+            dD = be.allocate(g, DType.F32, h);
+        upload.run();
+        plan.backward(us.buffer(), gs.buffer(), b, du.buffer(), dk.buffer(), dD.buffer());
+        Reference.reachabilityFence(gs);
+        Reference.reachabilityFence(us);
+        double[][] gb = plan.blockGrads();
+        Tensor[] grads = new Tensor[nIn];
+        grads[0] = Tensor.fromStorage(du, b, h, l);
+        Tensor dkt = Tensor.fromStorage(dk, parts, h, lk);                     // (sides, H, Lk) -> lib's (H, [2,] Lk)
+        grads[1] = bi ? dkt.permute(1, 0, 2).contiguous() : dkt.reshape(h, lk);
+        if (d != null) grads[2] = Tensor.fromStorage(dD, h).reshape(d.shape()).to(d.dtype());
+        for (int i = 0; i < 4; i++) grads[nIn - 4 + i] = Tensor.of(gb[i], blocks[i].shape()).to(blocks[i].dtype()).to(u.device());
+        return grads;
+      } catch (CudaException e) {
+        throw new CudaException(e.code(), "longconv[LEARNED] backward u " + Arrays.toString(u.shape()) + ": " + e.getMessage());
+      }
+    });
+  }
+
+  private static Tensor fresh(Tensor x) {
+    if (x.isContiguous() && x.offset() == 0) return x;
+    Tensor c = x.contiguous();
+    return c.offset() == 0 && c != x ? c : x.add(0.0);
+  }
+}

@@ -48,15 +48,28 @@ public final class Engine implements AutoCloseable {
     private final InProcessControl.Provider provider;
     private final List<String> imports;
     private final List<String> addedClassPath = new ArrayList<>();
+    private final ReplClasses replClasses;
+    private final boolean pruneClassFiles;
     private volatile boolean interrupted;
     private volatile boolean running;
 
     /** A JShell with the library's class path and {@link Imports#startup()} evaluated. */
     public Engine() {
+        this(true);
+    }
+
+    /** With {@code pruneClassFiles} false, JShell keeps every class file it compiled (the slow twin, for tests). */
+    Engine(boolean pruneClassFiles) {
         provider = new InProcessControl.Provider(Engine.class.getClassLoader());
         shell = JShell.builder().executionEngine(provider, null)
                 .compilerOptions("-Xlint:none", "-proc:none").build();
         sca = shell.sourceCodeAnalysis();
+        replClasses = new ReplClasses(shell);
+        this.pruneClassFiles = pruneClassFiles;
+        if (pruneClassFiles && replClasses.unavailable() != null) {
+            Log.info("not pruning JShell's class files (each cell compiles a little slower than the one before): "
+                    + "start the JVM with --add-opens jdk.jshell/jdk.jshell=ALL-UNNAMED (" + replClasses.unavailable() + ")");
+        }
         for (String entry : classPath()) shell.addToClasspath(entry);
         imports = new ArrayList<>();
         for (String imp : Imports.startup(Engine.class.getClassLoader())) {
@@ -138,6 +151,7 @@ public final class Engine implements AutoCloseable {
             rest = c == Completeness.UNKNOWN ? "" : info.remaining();
             long t0 = System.nanoTime();
             last = evalSnippet(src, line, warn);
+            if (pruneClassFiles) replClasses.prune();
             if (timer != null) timer.accept(src, System.nanoTime() - t0);
             if (last.error() != null) return last;
         }
@@ -225,6 +239,11 @@ public final class Engine implements AutoCloseable {
     /** Active temporary ({@code $N}) variables; for tests (expression values are dropped once read). */
     long activeTempVars() {
         return shell.variables().filter(v -> v.subKind() == Snippet.SubKind.TEMP_VAR_EXPRESSION_SUBKIND).count();
+    }
+
+    /** Class files JShell holds for later compiles (-1: pruning unavailable); for tests. */
+    int replClassFiles() {
+        return replClasses.count();
     }
 
     /** Runs {@code a} around each snippet's execution from now on (null: no longer), on the snippet's thread. */

@@ -31,6 +31,8 @@ public final class Installer {
     public static final String NAME = "longconv4j";
     /** Heap share of physical memory when no -Xmx is given. */
     static final String DEFAULT_HEAP = "-XX:MaxRAMPercentage=70";
+    /** Lets {@link ReplClasses} prune JShell's class files (the jar's manifest says the same for {@code java -jar}). */
+    public static final String OPEN_JSHELL = "--add-opens=jdk.jshell/jdk.jshell=ALL-UNNAMED";
 
     private Installer() { }
 
@@ -67,6 +69,7 @@ public final class Installer {
         argv.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         if (jvmOpts.stream().noneMatch(s -> s.startsWith("-Xmx") || s.startsWith("-XX:MaxRAM"))) argv.add(DEFAULT_HEAP);
         argv.add("--enable-native-access=ALL-UNNAMED");
+        argv.add(OPEN_JSHELL);
         argv.add("-Djava.awt.headless=true");
         argv.add("--add-modules=jdk.incubator.vector");   // lets netlib BLAS use its Vector API kernels
         argv.add("-XX:+UseSerialGC");

@@ -60,7 +60,8 @@ public final class Main {
         var router = new StreamRouter();
         router.install();
         var session = new Session();
-        if (!"false".equals(System.getProperty("longconv4j.warmup"))) session.warmUpInBackground();
+        // off by default: measured on a loaded 2-core machine it cost more than it saved (kernel/BENCHMARKS.md)
+        if ("true".equals(System.getProperty("longconv4j.warmup"))) session.warmUpInBackground();
         new KernelServer(info, session, router).serve();
         return 0;
     }

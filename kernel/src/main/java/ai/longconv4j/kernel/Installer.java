@@ -26,7 +26,8 @@ import java.util.stream.Stream;
  * limit ({@code -XX:MaxRAMPercentage=70} unless {@code --jvm-opts} gives {@code -Xmx}), the open that lets
  * the engine prune JShell's class files, {@code interrupt_mode: message}, and (unless {@code --no-aot})
  * a JDK 25 AOT cache next to kernel.json, trained at install time by {@link AotTraining}: classes
- * preloaded and linked, method profiles for the JIT, so the kernel starts and warms up faster.
+ * loaded from the cache and method profiles for the JIT, so the kernel starts and warms up faster
+ * (the vector module's {@code --add-modules} keeps the JVM from using pre-linked classes).
  */
 public final class Installer {
     /** Default kernelspec name. */

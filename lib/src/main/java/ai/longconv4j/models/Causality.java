@@ -69,7 +69,9 @@ public final class Causality {
         model.eval();
         try {
             var rng = Rng.seeded(12345);
-            Tensor x0 = Tensor.randn(rng, dtype, 1, length, width).detach();
+            var params = model.parameters();
+            var device = params.isEmpty() ? ai.longconv4j.tensor.Device.CPU : params.get(0).value().device();
+            Tensor x0 = Tensor.randn(rng, dtype, 1, length, width).to(device).detach();   // probe on the model's device
             double worst = 0;
             int wi = -1;
             int wj = -1;

@@ -6,6 +6,7 @@ import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static jcuda.driver.JCudaDriver.cuMemsetD8Async;
 
 import ai.longconv4j.backend.Backend;
+import ai.longconv4j.backend.DropoutMaskBackend;
 import ai.longconv4j.backend.SpectralConvBackend;
 import ai.longconv4j.backend.UnaryOp;
 import ai.longconv4j.backend.View;
@@ -29,7 +30,7 @@ import jcuda.Pointer;
  * that fails after a garbage collection (device buffers are returned when their storages become unreachable)
  * is a {@link CudaOutOfMemoryException} with the bytes asked, and the context stays usable.
  */
-public final class CudaBackend implements Backend, SpectralConvBackend {
+public final class CudaBackend implements Backend, SpectralConvBackend, DropoutMaskBackend {
   private static final int THREADS = 256;
   private final Map<Integer, Gpu> gpus = new ConcurrentHashMap<>();
 
@@ -281,6 +282,13 @@ public final class CudaBackend implements Backend, SpectralConvBackend {
     int[] m = StridedMeta.meta(shape, out, cv, a, b);
     launch(as.cudaDevice(), "elementwise", "ew_select_" + tag(as.dtype()), m[1], "where", shape, m, c, as,
         bs, os);
+  }
+
+  /** The counter-based mask in one kernel ({@code dropout.cu}; Java twin {@code DropoutMasks}); no host draw, no upload. */
+  @Override public void dropoutMask(Storage out, int n, long seed, double p, double scale) {
+    CudaStorage os = cs("dropout", out);
+    launch(os.cudaDevice(), "dropout", "dropout_mask_" + tag(os.dtype()), n, "dropout", new int[] {n}, os, (long) n, seed, p,
+        scale);
   }
 
   static int size(int[] shape) {

@@ -1,6 +1,6 @@
 """Behaviour of the longconv4j kernel over ZeroMQ with jupyter_client: interrupt, survival after an
 exception / OutOfMemoryError, a wrongly signed message being ignored, stdin, update_display, live
-streams, history, stop_on_error, shutdown and restart. The kernelspec must have a small heap (-Xmx512m) for the OOM case.
+streams, history, stop_on_error, comms (both directions, comm_info, unknown targets), shutdown and restart. The kernelspec must have a small heap (-Xmx512m) for the OOM case.
 """
 import json
 import os
@@ -161,6 +161,55 @@ class Scenarios(unittest.TestCase):
         self.assertEqual(self.replies(ids), ["error", "ok"])
         c, out = self.run_cell("soe")
         self.assertEqual(self.result_text(out), "3")
+
+    def comm_roundtrip(self, msg_type, content, want_type=None, timeout=30):
+        """Sends a comm message on shell; returns the IOPub messages of type want_type it caused (until idle)."""
+        msg = self.kc.session.msg(msg_type, content)
+        self.kc.shell_channel.send(msg)
+        got = []
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            m = self.kc.get_iopub_msg(timeout=timeout)
+            if m["parent_header"].get("msg_id") != msg["header"]["msg_id"]:
+                continue
+            if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+                return got
+            if want_type is None or m["msg_type"] == want_type:
+                got.append(m)
+        self.fail(f"no idle after {msg_type}")
+
+    def comm_info(self, target=None):
+        self.kc.comm_info(target_name=target)
+        while True:
+            r = self.kc.get_shell_msg(timeout=30)
+            if r["msg_type"] == "comm_info_reply":
+                return r["content"]["comms"]
+
+    def test_comms_both_ways(self):
+        c, _ = self.run_cell('registerCommTarget("lc4j.echo", (comm, data) -> comm.onMessage(d -> comm.send(Map.of("echo", d.get("x")))));')
+        self.assertEqual(c["status"], "ok", c)
+        cid = uuid.uuid4().hex
+        self.comm_roundtrip("comm_open", {"comm_id": cid, "target_name": "lc4j.echo", "data": {}})
+        self.assertEqual(self.comm_info("lc4j.echo"), {cid: {"target_name": "lc4j.echo"}})
+        replies = self.comm_roundtrip("comm_msg", {"comm_id": cid, "data": {"x": 5}}, "comm_msg")
+        self.assertEqual([(m["content"]["comm_id"], m["content"]["data"]) for m in replies], [(cid, {"echo": 5.0})])
+        self.comm_roundtrip("comm_close", {"comm_id": cid, "data": {}})
+        self.assertNotIn(cid, self.comm_info())
+        # a target nobody registered: the kernel closes the comm at once
+        lost = uuid.uuid4().hex
+        closes = self.comm_roundtrip("comm_open", {"comm_id": lost, "target_name": "nobody.here", "data": {}}, "comm_close")
+        self.assertEqual([m["content"]["comm_id"] for m in closes], [lost])
+        # opened by the kernel from a cell, with its data
+        c, out = self.run_cell('var kc1 = openComm("lc4j.view", Map.of("value", 1)); kc1.send(Map.of("value", 2)); kc1.id()')
+        self.assertEqual(c["status"], "ok", c)
+        kid = self.result_text(out).strip('"')
+        opens = [m for m in out if m["msg_type"] == "comm_open"]
+        self.assertEqual([(m["content"]["comm_id"], m["content"]["target_name"], m["content"]["data"]) for m in opens], [(kid, "lc4j.view", {"value": 1})])
+        self.assertEqual([m["content"]["data"] for m in out if m["msg_type"] == "comm_msg"], [{"value": 2}])
+        self.assertIn(kid, self.comm_info("lc4j.view"))
+        c, out = self.run_cell("kc1.close();")
+        self.assertEqual([m["content"]["comm_id"] for m in out if m["msg_type"] == "comm_close"], [kid])
+        self.assertNotIn(kid, self.comm_info())
 
     def test_zz_restart_then_shutdown(self):
         self.run_cell("int before = 1;")

@@ -39,6 +39,7 @@ public final class TrainCharLM {
         int batch = f.integer("batch", 16);
         double lr = f.real("lr", 2e-3);
         String mixer = f.str("mixer", "h3");
+        var init = ai.longconv4j.models.H3Conv.Init.valueOf(f.str("init", "shift_sum").toUpperCase(java.util.Locale.ROOT));
         int evalBatches = f.integer("evalBatches", 20);
         int evalEvery = f.integer("evalEvery", 100);
         int threads = f.integer("threads", Runtime.getRuntime().availableProcessors());
@@ -52,7 +53,7 @@ public final class TrainCharLM {
         System.out.println("data: " + data + "; val loss is nats/char over the first " + evalBatches * 32 * length
                 + " val chars (" + evalBatches + " batches of 32 x " + length + ")");
         var lm = LongConvLM.builder().vocab(data.vocabSize()).width(width).layers(layers).length(length).lambda(lambda)
-                .mixer(mixer.equals("longconv") ? Mixer.LONGCONV : Mixer.H3)
+                .mixer(mixer.equals("longconv") ? Mixer.LONGCONV : Mixer.H3).h3Init(init)
                 .engine(engine.equals("learned") ? ConvEngine.LEARNED : ConvEngine.FFT).seed(seed).build();
         System.out.println(lm);
         var builder = Trainer.builder().model(lm).objective(Objectives.languageModel(lm, data, length, 32, evalBatches))

@@ -48,15 +48,28 @@ public final class Engine implements AutoCloseable {
     private final InProcessControl.Provider provider;
     private final List<String> imports;
     private final List<String> addedClassPath = new ArrayList<>();
+    private final ReplClasses replClasses;
+    private final boolean pruneClassFiles;
     private volatile boolean interrupted;
     private volatile boolean running;
 
     /** A JShell with the library's class path and {@link Imports#startup()} evaluated. */
     public Engine() {
+        this(true);
+    }
+
+    /** With {@code pruneClassFiles} false, JShell keeps every class file it compiled (the slow twin, for tests). */
+    Engine(boolean pruneClassFiles) {
         provider = new InProcessControl.Provider(Engine.class.getClassLoader());
         shell = JShell.builder().executionEngine(provider, null)
                 .compilerOptions("-Xlint:none", "-proc:none").build();
         sca = shell.sourceCodeAnalysis();
+        replClasses = new ReplClasses(shell);
+        this.pruneClassFiles = pruneClassFiles;
+        if (pruneClassFiles && replClasses.unavailable() != null) {
+            Log.info("not pruning JShell's class files (each cell compiles a little slower than the one before): "
+                    + "start the JVM with --add-opens jdk.jshell/jdk.jshell=ALL-UNNAMED (" + replClasses.unavailable() + ")");
+        }
         for (String entry : classPath()) shell.addToClasspath(entry);
         imports = new ArrayList<>();
         for (String imp : Imports.startup(Engine.class.getClassLoader())) {
@@ -138,6 +151,7 @@ public final class Engine implements AutoCloseable {
             rest = c == Completeness.UNKNOWN ? "" : info.remaining();
             long t0 = System.nanoTime();
             last = evalSnippet(src, line, warn);
+            if (pruneClassFiles) replClasses.prune();
             if (timer != null) timer.accept(src, System.nanoTime() - t0);
             if (last.error() != null) return last;
         }
@@ -227,6 +241,11 @@ public final class Engine implements AutoCloseable {
         return shell.variables().filter(v -> v.subKind() == Snippet.SubKind.TEMP_VAR_EXPRESSION_SUBKIND).count();
     }
 
+    /** Class files JShell holds for later compiles (-1: pruning unavailable); for tests. */
+    int replClassFiles() {
+        return replClasses.count();
+    }
+
     /** Runs {@code a} around each snippet's execution from now on (null: no longer), on the snippet's thread. */
     void around(InProcessControl.Around a) {
         provider.control().around(a);
@@ -261,14 +280,53 @@ public final class Engine implements AutoCloseable {
     /** Completion matches replacing {@code code[start, end)}. */
     public record Completion(int start, int end, List<String> matches) { }
 
-    /** Completion at {@code cursor} (a UTF-16 index) inside a cell of Java code (magic lines blanked). */
+    /**
+     * Completion at {@code cursor} (a UTF-16 index) inside a cell of Java code (magic lines blanked).
+     * Besides what the session knows, the names declared by earlier snippets of the same cell (not yet
+     * run: variables, methods, classes) complete as plain identifiers (not their members: their types
+     * are only known once they run); JShell reads those snippets without running them.
+     */
     public Completion complete(String code, int cursor) {
         int base = snippetStart(code, cursor);
-        String part = code.substring(base);
+        Completion own = suggestions(code.substring(base), cursor - base);
+        int start = base + own.start();
+        var matches = new LinkedHashSet<>(own.matches());
+        int p = cursor;
+        while (p > base && Character.isJavaIdentifierPart(code.charAt(p - 1))) p--;
+        String prefix = code.substring(p, cursor);
+        boolean member = p > 0 && code.charAt(p - 1) == '.';
+        if (base > 0 && !prefix.isEmpty() && !member) {
+            int before = matches.size();
+            for (String name : declaredNames(code.substring(0, base))) if (name.startsWith(prefix)) matches.add(name);
+            if (matches.size() > before) start = p;
+        }
+        return new Completion(start, cursor, List.copyOf(matches));
+    }
+
+    /** Names the snippets of {@code code} would declare (methods as {@code name(}), read by JShell without running them. */
+    private List<String> declaredNames(String code) {
+        var names = new ArrayList<String>();
+        String rest = code;
+        while (true) {
+            var info = sca.analyzeCompletion(rest);
+            if (!info.completeness().isComplete() || info.completeness() == Completeness.EMPTY) return names;
+            for (Snippet s : sca.sourceToSnippets(info.source())) {
+                switch (s) {
+                    case VarSnippet v when !v.name().startsWith("$") -> names.add(v.name());
+                    case jdk.jshell.MethodSnippet m -> names.add(m.name() + "(");
+                    case jdk.jshell.TypeDeclSnippet t -> names.add(t.name());
+                    default -> { }
+                }
+            }
+            rest = info.remaining();
+        }
+    }
+
+    private Completion suggestions(String code, int cursor) {
         int[] anchor = new int[1];
         var seen = new LinkedHashSet<String>();
-        for (var s : sca.completionSuggestions(part, cursor - base, anchor)) seen.add(s.continuation());
-        return new Completion(base + anchor[0], cursor, List.copyOf(seen));
+        for (var s : sca.completionSuggestions(code, cursor, anchor)) seen.add(s.continuation());
+        return new Completion(anchor[0], cursor, List.copyOf(seen));
     }
 
     /** Signature and Javadoc of what is at {@code cursor}, or "" when JShell finds nothing. */

@@ -23,21 +23,28 @@ import java.util.stream.Stream;
 /**
  * {@code install} / {@code uninstall}. The kernelspec starts the kernel with the java that ran the
  * installer (so Java 25+), {@code --enable-native-access=ALL-UNNAMED} (JCuda, FFM bindings), a heap
- * limit ({@code -XX:MaxRAMPercentage=70} unless {@code --jvm-opts} gives {@code -Xmx}), class data
- * sharing archived next to kernel.json for a faster start, and {@code interrupt_mode: message}.
+ * limit ({@code -XX:MaxRAMPercentage=70} unless {@code --jvm-opts} gives {@code -Xmx}), the open that lets
+ * the engine prune JShell's class files, {@code interrupt_mode: message}, and (unless {@code --no-aot})
+ * a JDK 25 AOT cache next to kernel.json, trained at install time by {@link AotTraining}: classes
+ * loaded from the cache and method profiles for the JIT, so the kernel starts and warms up faster
+ * (the vector module's {@code --add-modules} keeps the JVM from using pre-linked classes).
  */
 public final class Installer {
     /** Default kernelspec name. */
     public static final String NAME = "longconv4j";
     /** Heap share of physical memory when no -Xmx is given. */
     static final String DEFAULT_HEAP = "-XX:MaxRAMPercentage=70";
+    /** Lets {@link ReplClasses} prune JShell's class files (the jar's manifest says the same for {@code java -jar}). */
+    public static final String OPEN_JSHELL = "--add-opens=jdk.jshell/jdk.jshell=ALL-UNNAMED";
+    /** File name of the AOT cache next to kernel.json. */
+    static final String AOT_CACHE = "longconv4j-kernel.aot";
 
     private Installer() { }
 
     static int install(List<String> args) throws IOException {
         var o = Options.parse(args);
         Path dir = kernelsDir(o).resolve(o.name);
-        write(dir, o.displayName, o.jvmOpts, launchArgs(), o.env);
+        write(dir, o.displayName, o.jvmOpts, launchArgs(), o.env, o.aot);
         System.out.println("installed kernelspec " + o.name + " in " + dir);
         return 0;
     }
@@ -62,20 +69,40 @@ public final class Installer {
      * @param launch the arguments after the JVM options that start {@link Main} (e.g. {@code -jar JAR})
      */
     public static void write(Path dir, String displayName, List<String> jvmOpts, List<String> launch, List<String> env) throws IOException {
+        write(dir, displayName, jvmOpts, launch, env, true);
+    }
+
+    /**
+     * Like {@link #write(Path, String, List, List, List)}; with {@code aot} and a {@code -jar} launch, first
+     * trains an AOT cache ({@link AotTraining}, about half a minute) in {@code dir} and starts the kernel with it.
+     */
+    public static void write(Path dir, String displayName, List<String> jvmOpts, List<String> launch, List<String> env, boolean aot) throws IOException {
         Files.createDirectories(dir);
+        Files.deleteIfExists(dir.resolve("longconv4j-kernel.jsa"));   // the AppCDS archive of earlier versions
+        String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        var flags = new ArrayList<String>();
+        if (jvmOpts.stream().noneMatch(s -> s.startsWith("-Xmx") || s.startsWith("-XX:MaxRAM"))) flags.add(DEFAULT_HEAP);
+        flags.add("--enable-native-access=ALL-UNNAMED");
+        flags.add(OPEN_JSHELL);
+        flags.add("-Djava.awt.headless=true");
+        flags.add("--add-modules=jdk.incubator.vector");   // lets netlib BLAS use its Vector API kernels
+        flags.add("-XX:+UseSerialGC");
+        flags.addAll(jvmOpts);
         var argv = new JsonArray();
-        argv.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        if (jvmOpts.stream().noneMatch(s -> s.startsWith("-Xmx") || s.startsWith("-XX:MaxRAM"))) argv.add(DEFAULT_HEAP);
-        argv.add("--enable-native-access=ALL-UNNAMED");
-        argv.add("-Djava.awt.headless=true");
-        argv.add("--add-modules=jdk.incubator.vector");   // lets netlib BLAS use its Vector API kernels
-        argv.add("-XX:+UseSerialGC");
-        if (launch.contains("-jar")) {   // AppCDS needs a class path of jars only
-            argv.add("-XX:+AutoCreateSharedArchive");
-            argv.add("-XX:SharedArchiveFile=" + dir.toAbsolutePath().resolve("longconv4j-kernel.jsa"));
-            argv.add("-Xlog:cds=off,cds+dynamic=off");
+        argv.add(java);
+        flags.forEach(argv::add);
+        if (aot && launch.contains("-jar")) {   // an AOT cache needs a class path of jars only
+            Path cache = dir.toAbsolutePath().resolve(AOT_CACHE);
+            System.out.println("training the AOT cache " + cache + " (runs " + AotTraining.ROUNDS + " rounds of sample cells)");
+            long t0 = System.nanoTime();
+            if (AotTraining.train(java, flags, launch, cache)) {
+                argv.add("-XX:AOTCache=" + cache);
+                argv.add("-Xlog:aot=off,cds=off");   // a stale cache (jar rebuilt) is ignored quietly; reinstall to refresh
+                System.out.printf("AOT cache ready (%.0f s)%n", (System.nanoTime() - t0) / 1e9);
+            } else {
+                System.out.println("AOT cache training failed: the kernel starts without one (slower first cells)");
+            }
         }
-        jvmOpts.forEach(argv::add);
         launch.forEach(argv::add);
         argv.add("kernel");
         argv.add("{connection_file}");
@@ -147,6 +174,7 @@ public final class Installer {
         String displayName = "Java (longconv4j)";
         final List<String> jvmOpts = new ArrayList<>();
         final List<String> env = new ArrayList<>();
+        boolean aot = true;
 
         static Options parse(List<String> args) {
             var o = new Options();
@@ -159,6 +187,7 @@ public final class Installer {
                     case "--display-name" -> o.displayName = value(args, ++i, a);
                     case "--jvm-opts" -> o.jvmOpts.addAll(List.of(value(args, ++i, a).trim().split("\\s+")));
                     case "--env" -> o.env.add(value(args, ++i, a));
+                    case "--no-aot" -> o.aot = false;
                     default -> throw new IllegalArgumentException("install: unknown option " + a);
                 }
             }

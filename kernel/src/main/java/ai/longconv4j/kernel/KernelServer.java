@@ -50,6 +50,10 @@ public final class KernelServer {
     private volatile boolean running = true;
     private volatile boolean cellRunning;
     private final ExecHistory history = new ExecHistory();
+    private final Comms comms = new Comms(this::sendComm);
+    /** The comm message the shell thread is handling (parent of what its handlers send). */
+    private final ThreadLocal<Msg> commParent = new ThreadLocal<>();
+    private volatile Msg currentExecute;
 
     private record InputAsk(Msg parent, String prompt, boolean password, SynchronousQueue<String> answer) { }
 
@@ -58,6 +62,7 @@ public final class KernelServer {
         this.session = session;
         this.router = router;
         this.wire = new Wire(new Signer(info.key(), info.signatureScheme()), Log::warn);
+        Notebook.bindComms(comms);
     }
 
     private static Thread daemon(Runnable r, String name) {
@@ -209,7 +214,7 @@ public final class KernelServer {
             case "history_request" -> wire.write(socket, m.reply("history_reply", history.reply(c)), null);
             case "comm_info_request" -> {
                 JsonObject r = obj("status", "ok");
-                r.add("comms", new JsonObject());
+                r.add("comms", comms.info(str(c, "target_name")));
                 wire.write(socket, m.reply("comm_info_reply", r), null);
             }
             case "interrupt_request" -> {
@@ -223,7 +228,14 @@ public final class KernelServer {
                 wire.write(socket, m.reply("shutdown_reply", r), null);
                 shutdown(m);
             }
-            case "comm_open", "comm_msg", "comm_close" -> Log.debug("comms are not supported: " + m.type());
+            case "comm_open", "comm_msg", "comm_close" -> {
+                commParent.set(m);
+                try {
+                    comms.received(m.type(), c);
+                } finally {
+                    commParent.remove();
+                }
+            }
             default -> Log.warn("unhandled " + (isControl ? "control" : "shell") + " message type " + m.type());
         }
     }
@@ -257,6 +269,7 @@ public final class KernelServer {
         JsonObject input = obj("code", code);
         input.addProperty("execution_count", count);
         publish(m, "execute_input", input);
+        currentExecute = m;
         var out = new IopubOutput(m, allowStdin);
         Future<CellResult> f = cells.submit(() -> session.execute(code, out));
         cellRunning = true;
@@ -335,6 +348,12 @@ public final class KernelServer {
     }
 
     // ---- output ----------------------------------------------------------------------------
+
+    /** Comm messages go out on IOPub, as children of the comm message being handled or else of the last execute request. */
+    private void sendComm(String type, JsonObject content) {
+        Msg parent = commParent.get();
+        publish(parent != null ? parent : currentExecute, type, content);
+    }
 
     private void publish(Msg parent, String type, JsonObject content) {
         JsonObject header = Msg.newHeader(type, parent == null ? session_id : str(parent.header(), "session"));

@@ -11,7 +11,7 @@ import java.util.List;
  * {@code java -jar longconv4j-kernel.jar COMMAND ...}
  * <pre>
  *   kernel CONNECTION_FILE        run as a Jupyter kernel (what kernel.json starts)
- *   install [--user | --prefix DIR] [--name NAME] [--display-name TEXT] [--jvm-opts "OPTS"] [--env NAME=VALUE]...
+ *   install [--user | --prefix DIR] [--name NAME] [--display-name TEXT] [--jvm-opts "OPTS"] [--env NAME=VALUE]... [--no-aot]
  *   uninstall [--user | --prefix DIR] [--name NAME]
  *   run NOTEBOOK.ipynb [--out FILE] [--timeout SECONDS] [--allow-errors]
  *   jshell [--script] [FILE.jsh ...] [jshell options]   the JDK's jshell with the library and the imports
@@ -41,6 +41,7 @@ public final class Main {
             case "uninstall" -> Installer.uninstall(rest);
             case "run" -> NotebookRunner.main(rest);
             case "jshell" -> JShellLauncher.launch(rest);
+            case "aot-train" -> AotTraining.main(rest);   // run by install in a -XX:AOTCacheOutput child JVM
             case "--version", "version" -> {
                 System.out.println("longconv4j-kernel " + VERSION + " (Java " + Runtime.version() + ")");
                 yield 0;
@@ -59,6 +60,8 @@ public final class Main {
         var router = new StreamRouter();
         router.install();
         var session = new Session();
+        // off by default: measured on a loaded 2-core machine it cost more than it saved (kernel/BENCHMARKS.md)
+        if ("true".equals(System.getProperty("longconv4j.warmup"))) session.warmUpInBackground();
         new KernelServer(info, session, router).serve();
         return 0;
     }
@@ -67,7 +70,7 @@ public final class Main {
         System.err.println("""
                 usage: java -jar longconv4j-kernel.jar COMMAND
                   kernel CONNECTION_FILE
-                  install [--user | --prefix DIR] [--name NAME] [--display-name TEXT] [--jvm-opts "OPTS"] [--env NAME=VALUE]...
+                  install [--user | --prefix DIR] [--name NAME] [--display-name TEXT] [--jvm-opts "OPTS"] [--env NAME=VALUE]... [--no-aot]
                   uninstall [--user | --prefix DIR] [--name NAME]
                   run NOTEBOOK.ipynb [--out FILE] [--timeout SECONDS] [--allow-errors]
                   jshell [--script] [FILE.jsh ...]""");

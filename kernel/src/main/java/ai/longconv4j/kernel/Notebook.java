@@ -16,6 +16,8 @@ import java.util.UUID;
  * jshell&gt; Trainer.builder()...listener(notebookProgress()).build().fit()   // live training bar
  * jshell&gt; String name = input("name? ")
  * jshell&gt; var model = LongConvLM.builder()...build(); model.to(device())   // the %device selection
+ * jshell&gt; registerCommTarget("echo", (comm, data) -&gt; comm.onMessage(d -&gt; comm.send(d)))   // Jupyter comms
+ * jshell&gt; var c = openComm("my.widget", Map.of("value", 1))
  * </pre>
  * Outside a kernel (plain JShell, a program) display prints {@code toString()}, progress draws
  * {@code \r} lines on stderr and input reads System.in.
@@ -24,7 +26,30 @@ public final class Notebook {
     /** The output of the kernel running in this JVM (one kernel per JVM), or null. */
     private static volatile CellOutput output;
 
+    /** The comms of the kernel running in this JVM; outside a kernel, one whose sending fails. */
+    private static volatile Comms comms = new Comms((type, content) -> {
+        throw new IllegalStateException("comms need a Jupyter frontend: this JVM runs no kernel");
+    });
+
     private Notebook() { }
+
+    /** Connects the comm helpers to a kernel (called once by the kernel). */
+    static void bindComms(Comms c) {
+        comms = c;
+    }
+
+    /**
+     * Registers the handler of comms the frontend opens with {@code targetName} (e.g. a widget's model);
+     * see {@link Comms}.
+     */
+    public static void registerCommTarget(String targetName, Comms.Target target) {
+        comms.registerTarget(targetName, target);
+    }
+
+    /** Opens a comm to the frontend with {@code targetName} and initial {@code data}; see {@link Comms}. */
+    public static Comms.Comm openComm(String targetName, java.util.Map<String, ?> data) {
+        return comms.open(targetName, data);
+    }
 
     /** Connects these helpers to a kernel's output (called by the kernel before each cell). */
     static void bind(CellOutput out) {

@@ -20,6 +20,7 @@ public final class Session implements AutoCloseable {
     private final CompletableFuture<Engine> engine;
     private final Magics magics = new Magics(this);
     private volatile Thread magicThread;
+    private volatile boolean closed;
 
     /** Starts the JShell on a background thread. */
     public Session() {
@@ -35,6 +36,14 @@ public final class Session implements AutoCloseable {
         }, "jshell-start");
         t.setDaemon(true);
         t.start();
+    }
+
+    /**
+     * Once the JShell has started, warms javac's JIT up in the background at the lowest OS priority
+     * ({@link Warmup}); the Jupyter kernel calls this, the headless runner does not.
+     */
+    public void warmUpInBackground() {
+        engine.thenRun(() -> Warmup.start(() -> closed));
     }
 
     /** The engine, waiting for it to start. */
@@ -125,6 +134,7 @@ public final class Session implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         if (engine.isDone() && !engine.isCompletedExceptionally()) engine.join().close();
     }
 }

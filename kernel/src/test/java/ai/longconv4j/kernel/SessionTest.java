@@ -119,6 +119,26 @@ class SessionTest {
     }
 
     @Test
+    void completionSeesNamesDeclaredEarlierInTheSameCell() {
+        Engine e = session.engine();
+        String cell = "var sameCellCounter = 3;\nString sameCellText = \"x\";\nint z = sameCellC";
+        var c = e.complete(cell, cell.length());
+        assertTrue(c.matches().stream().anyMatch(m -> m.startsWith("sameCellCounter")), c.toString());
+        assertEquals(cell.length() - "sameCellC".length(), c.start(), "replaces the partial name only");
+        String method = "int sameCellTwice(int x) { return 2 * x; }\nrecord SameCellPoint(int x) { }\nsameCellT";
+        c = e.complete(method, method.length());
+        assertTrue(c.matches().contains("sameCellTwice("), c.toString());
+        c = e.complete(method.replace("sameCellT", "SameCellP"), method.length());
+        assertTrue(c.matches().contains("SameCellPoint"), c.toString());
+        // negative control: the same prefix without the declaration in the cell finds nothing
+        assertFalse(e.complete("int z = sameCellC", 17).matches().stream().anyMatch(m -> m.startsWith("sameCellCounter")));
+        // a cell that declares a method (no block can hold it) still completes the session's names
+        String withMethod = "int helperTwice(int x) { return 2 * x; }\nMath.ma";
+        c = e.complete(withMethod, withMethod.length());
+        assertTrue(c.matches().stream().anyMatch(m -> m.startsWith("max(")), c.toString());
+    }
+
+    @Test
     void magics() throws Exception {
         var out = new Recorder();
         assertEquals("UnknownMagic", run("%nope", out).error().ename());

@@ -101,7 +101,7 @@ final class CudaFlashLongConv {
   }
 
   /** x itself when it is contiguous from element 0 of its storage, else a fresh contiguous copy (FB takes whole buffers). */
-  private static Tensor fresh(Tensor x) {
+  static Tensor fresh(Tensor x) {
     if (x.isContiguous() && x.offset() == 0) return x;
     Tensor c = x.contiguous();
     return c.offset() == 0 && c != x ? c : x.add(0.0);

@@ -50,7 +50,7 @@ final class CudaLearnedConv {
       plan.setBlocks(ba);
       if (bi) plan.setWeights(k0, k1, da); else plan.setWeights(k0, da);
     };
-    Tensor uc = fresh(u.detach());
+    Tensor uc = CudaFlashLongConv.fresh(u.detach());
     CudaStorage us = (CudaStorage) uc.storage();
     CudaStorage y = be.allocate(g, DType.F32, b * h * l);
     try {
@@ -74,7 +74,7 @@ final class CudaLearnedConv {
     if (!(Tensor.isGradEnabled() && any)) return out;
     return Tensor.op("longconv[LEARNED]", out, inputs, gy -> {
       try (var ng = Tensor.noGrad()) {
-        Tensor gc = fresh(gy.detach());
+        Tensor gc = CudaFlashLongConv.fresh(gy.detach());
         CudaStorage gs = (CudaStorage) gc.storage();
         int parts = bi ? 2 : 1;
         CudaStorage du = be.allocate(g, DType.F32, b * h * l), dk = be.allocate(g, DType.F32, parts * h * lk),
@@ -95,11 +95,5 @@ final class CudaLearnedConv {
         throw new CudaException(e.code(), "longconv[LEARNED] backward u " + Arrays.toString(u.shape()) + ": " + e.getMessage());
       }
     });
-  }
-
-  private static Tensor fresh(Tensor x) {
-    if (x.isContiguous() && x.offset() == 0) return x;
-    Tensor c = x.contiguous();
-    return c.offset() == 0 && c != x ? c : x.add(0.0);
   }
 }

@@ -127,6 +127,40 @@ class DeviceDispatchTest {
     }
 
     @Test
+    void classifierWithBatchNormTrainsOnTheDeviceLikeOnTheCpu() {
+        for (var norm : ai.longconv4j.models.LongConvClassifier.Norm.values()) {
+            var cpu = ai.longconv4j.models.LongConvClassifier.builder().vocab(9).classes(3).width(8).layers(2).length(16)
+                    .norm(norm).dtype(DType.F64).seed(5).build();
+            var dev = ai.longconv4j.models.LongConvClassifier.builder().vocab(9).classes(3).width(8).layers(2).length(16)
+                    .norm(norm).dtype(DType.F64).seed(5).build();
+            dev.to(DEV);
+            var oc = new AdamW(ParamGroups.of(cpu).lr(1e-2).build());
+            var od = new AdamW(ParamGroups.of(dev).lr(1e-2).build());
+            RandomGenerator r = Rng.seeded(6);
+            for (int step = 0; step < 3; step++) {
+                int[] ids = new int[4 * 16];
+                for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt(9);
+                int[] labels = {0, 1, 2, 1};
+                oc.zeroGrad();
+                od.zeroGrad();
+                Tensor lc = cpu.logits(ids, 4, 16).crossEntropy(labels, -1), ld = dev.logits(ids, 4, 16).crossEntropy(labels, -1);
+                assertEquals(DEV, ld.device());
+                lc.backward();
+                ld.backward();
+                oc.step();
+                od.step();
+                assertEquals(lc.item(), ld.item(), 1e-10 * Math.abs(lc.item()), norm + " step " + step);
+            }
+            cpu.eval();
+            dev.eval();
+            int[] ids = new int[2 * 16];
+            for (int i = 0; i < ids.length; i++) ids[i] = i % 9;
+            // eval mode uses BatchNorm's running statistics: they must have been updated on the device as on the CPU
+            assertTrue(relErr(dev.logits(ids, 2, 16), cpu.logits(ids, 2, 16)) < 1e-9, norm + " eval logits");
+        }
+    }
+
+    @Test
     void longConvLayerAndModuleDtypeMoveWorkOnTheDevice() {
         // kernel dropout 0 for the comparison (device masks differ from the CPU's: DropoutMasks); then 0.3 runs below
         var cpu = ai.longconv4j.conv.LongConv.builder().features(3).length(9).dtype(DType.F64).kernelDropout(0).seed(8).build();

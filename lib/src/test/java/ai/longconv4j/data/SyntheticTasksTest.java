@@ -173,4 +173,32 @@ class SyntheticTasksTest {
         for (int v = 15; v < 30; v++) if (hist[v] > 2000 / 15 / 2) used++;
         assertEquals(15, used, "every value is a frequent answer");
     }
+
+    @Test
+    void denseRecallTargetsMarkEveryRepeatedKeyWithItsValue() {
+        for (int len : new int[] {9, 10, 64}) {                       // odd and even L (a cut-off value first when L-1 is odd)
+            TaskData d = SyntheticTasks.associativeRecall(10, len, 50, new SplittableRandom(len));
+            TaskData dense = SyntheticTasks.denseRecallTargets(d);
+            assertArrayEquals(d.inputs(), dense.inputs());
+            int repeats = 0;
+            for (int e = 0; e < d.count(); e++) {
+                int[] x = d.inputs(e), y = dense.targets(e);
+                assertEquals(d.targets(e)[len - 1], y[len - 1], "the final query keeps its target");
+                var seen = new java.util.HashSet<Integer>();
+                for (int t = 0; t < len - 1; t++) {
+                    boolean keyOfPair = t >= (len - 1) % 2 && (t - (len - 1) % 2) % 2 == 0;
+                    if (keyOfPair && !seen.add(x[t])) {
+                        assertEquals(x[t + 1], y[t], "repeated key at " + t + " -> the value after it");
+                        repeats++;
+                    } else {
+                        assertEquals(TaskData.IGNORE, y[t], "no target at " + t + " (value, or first occurrence of a key)");
+                    }
+                }
+            }
+            assertTrue(repeats > 0, "some keys repeat at L=" + len);
+        }
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> SyntheticTasks.denseRecallTargets(SyntheticTasks.copying(5, 3, 2, 2, new SplittableRandom(1))));
+        assertTrue(e.getMessage().contains("denseRecallTargets"), e.getMessage());
+    }
 }

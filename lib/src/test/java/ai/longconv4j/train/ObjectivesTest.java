@@ -21,7 +21,9 @@ class ObjectivesTest {
         var data = TextDataset.ofTokens(tok.encode(text), tok, 0.8);
         var lm = LongConvLM.builder().vocab(tok.vocabSize()).width(8).layers(1).length(16).seed(1).build();
         var obj = Objectives.languageModel(lm, data, 16, 4, 2);
-        var t = Trainer.builder().model(lm).objective(obj).steps(30).batchSize(4).lr(1e-2).seed(2).build();
+        // 45 steps: with the H3 mixer's SHIFT_SUM init the flat history sum is extra signal to tune out on this bigram
+        // text (measured val loss 0.75 at 30 steps, 0.43 at 40; the random init 0.47 / 0.27)
+        var t = Trainer.builder().model(lm).objective(obj).steps(45).batchSize(4).lr(1e-2).seed(2).build();
         double before = t.evaluate().loss();
         // embeddings start at std 0.02 and the head is tied: logits are near 0, so the loss is near ln V
         assertEquals(Math.log(4), before, 0.05);

@@ -29,11 +29,7 @@ public final class LmBench {
 
   public static void main(String[] args) throws IOException {
     String devArg = args.length > 0 ? args[0] : "best";
-    Device dev = switch (devArg) {
-      case "best" -> Devices.best();
-      case "cpu" -> Device.CPU;
-      default -> Device.cuda(Integer.parseInt(devArg.substring(devArg.indexOf(':') + 1)));
-    };
+    Device dev = device(devArg);
     int width = arg(args, 1, 512), layers = arg(args, 2, 8), l = arg(args, 3, 1024), b = arg(args, 4, 8);
     int steps = arg(args, 5, 10), warmup = arg(args, 6, 3);
     int v = 256;
@@ -90,4 +86,13 @@ public final class LmBench {
   }
 
   private static int arg(String[] a, int i, int def) { return a.length > i ? Integer.parseInt(a[i]) : def; }
+
+  /** A device argument of the LM benchmarks: best (the best available), cpu, or cuda:N. */
+  static Device device(String arg) {
+    return switch (arg) {
+      case "best" -> Devices.best();
+      case "cpu" -> Device.CPU;
+      default -> Device.cuda(Integer.parseInt(arg.substring(arg.indexOf(':') + 1)));
+    };
+  }
 }

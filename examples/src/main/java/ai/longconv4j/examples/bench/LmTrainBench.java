@@ -32,12 +32,7 @@ public final class LmTrainBench {
   private LmTrainBench() {}
 
   public static void main(String[] args) throws Exception {
-    String devArg = args.length > 0 ? args[0] : "best";
-    Device dev = switch (devArg) {
-      case "best" -> Devices.best();
-      case "cpu" -> Device.CPU;
-      default -> Device.cuda(Integer.parseInt(devArg.substring(devArg.indexOf(':') + 1)));
-    };
+    Device dev = LmBench.device(args.length > 0 ? args[0] : "best");
     int width = arg(args, 1, 512), layers = arg(args, 2, 8), l = arg(args, 3, 1024), b = arg(args, 4, 8);
     double seconds = args.length > 5 ? Double.parseDouble(args[5]) : 120;
     int warmup = arg(args, 6, 5);

@@ -136,8 +136,10 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
    * Without the zero fill: for outputs a kernel overwrites entirely. With {@link #poisonOutputs} on, such storages
    * are filled with all-ones bytes first (NaN in every float type), so an element a kernel fails to write shows.
    */
-  @Override public Storage allocateUninitialized(Device device, DType dtype, int length) {
-    Gpu g = gpu(device);
+  @Override public Storage allocateUninitialized(Device device, DType dtype, int length) { return allocateOut(gpu(device), dtype, length); }
+
+  /** {@link #allocateUninitialized} on an opened device: for buffers a kernel, cuFFT or a copy overwrites entirely. */
+  CudaStorage allocateOut(Gpu g, DType dtype, int length) {
     long bytes = (long) Math.max(1, length) * dtype.bytes();
     DeviceBuffer b = alloc(g.dev, bytes);
     if (g.poison) {
@@ -178,7 +180,7 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
     }
     CudaStorage s = new CudaStorage(g.dev, b, st, n);
     if (st == dtype) return s;
-    CudaStorage out = allocate(g, dtype, n);
+    CudaStorage out = allocateOut(g, dtype, n);     // the copy below writes all of it
     int[] shape = {n};
     copy(shape, new View(s, new int[] {1}, 0), new View(out, new int[] {1}, 0));
     return out;
@@ -274,7 +276,7 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
         os = cs("where", out.storage());
     View cv = cond;
     if (c.dtype() != as.dtype()) {          // the mask in the values' dtype (0 stays 0, nonzero stays nonzero except
-      CudaStorage cc = allocate(one(this, c), as.dtype(), size(shape));   // below the 16-bit range: not an issue for masks)
+      CudaStorage cc = allocateOut(one(this, c), as.dtype(), size(shape));   // below the 16-bit range: not an issue for masks)
       copy(shape, cond, new View(cc, StridedMeta.contiguous(shape), 0));
       c = cc;
       cv = new View(cc, StridedMeta.contiguous(shape), 0);
@@ -324,7 +326,7 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
     CudaStorage xs = cs("max", x), os = cs("max", out);
     int n = outer * inner;
     // int32 indices in an F32-sized storage (4 bytes each); only the kernels below read them
-    CudaStorage idx = allocate(one(this, xs), DType.F32, n);
+    CudaStorage idx = allocateOut(one(this, xs), DType.F32, n);   // every index is written by the max kernels
     int[] sh = {outer, red, inner};
     if (n > 0) {
       if (perThread(red, inner))
@@ -395,7 +397,7 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
   // ---- embedding ---------------------------------------------------------------------------------------
 
   private CudaStorage uploadIds(Gpu g, int[] ids) {
-    CudaStorage s = allocate(g, DType.F32, ids.length);   // int32 ids in 4-byte slots
+    CudaStorage s = allocateOut(g, DType.F32, ids.length);   // int32 ids in 4-byte slots, all copied in below
     g.dev.makeCurrent();
     Check.cu(cuMemcpyHtoD(s.buffer().ptr(), Pointer.to(ids), 4L * ids.length), "cuMemcpyHtoD", "ids[" + ids.length + "]",
         "cuda:" + g.dev.index());

@@ -13,7 +13,7 @@ import ai.longconv4j.tensor.DType;
  * element by element); on a device the generator is drawn once for the seed ({@link #seed}).
  * <pre>{@code
  * jshell> DropoutMasks.uniform(42, 0)
- * $1 ==> 0.7829... (the same on every machine and in the CUDA kernel)
+ * $1 ==> 0.7415648787718233     // = new SplittableRandom(42).nextDouble(); the CUDA kernel computes the same
  * }</pre>
  */
 public final class DropoutMasks {

@@ -6,6 +6,7 @@ import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static jcuda.driver.JCudaDriver.cuMemsetD8Async;
 
 import ai.longconv4j.backend.Backend;
+import ai.longconv4j.backend.DropoutMaskBackend;
 import ai.longconv4j.backend.SpectralConvBackend;
 import ai.longconv4j.backend.UnaryOp;
 import ai.longconv4j.backend.View;
@@ -29,7 +30,7 @@ import jcuda.Pointer;
  * that fails after a garbage collection (device buffers are returned when their storages become unreachable)
  * is a {@link CudaOutOfMemoryException} with the bytes asked, and the context stays usable.
  */
-public final class CudaBackend implements Backend, SpectralConvBackend {
+public final class CudaBackend implements Backend, SpectralConvBackend, DropoutMaskBackend {
   private static final int THREADS = 256;
   private final Map<Integer, Gpu> gpus = new ConcurrentHashMap<>();
 
@@ -135,8 +136,10 @@ public final class CudaBackend implements Backend, SpectralConvBackend {
    * Without the zero fill: for outputs a kernel overwrites entirely. With {@link #poisonOutputs} on, such storages
    * are filled with all-ones bytes first (NaN in every float type), so an element a kernel fails to write shows.
    */
-  @Override public Storage allocateUninitialized(Device device, DType dtype, int length) {
-    Gpu g = gpu(device);
+  @Override public Storage allocateUninitialized(Device device, DType dtype, int length) { return allocateOut(gpu(device), dtype, length); }
+
+  /** {@link #allocateUninitialized} on an opened device: for buffers a kernel, cuFFT or a copy overwrites entirely. */
+  CudaStorage allocateOut(Gpu g, DType dtype, int length) {
     long bytes = (long) Math.max(1, length) * dtype.bytes();
     DeviceBuffer b = alloc(g.dev, bytes);
     if (g.poison) {
@@ -177,7 +180,7 @@ public final class CudaBackend implements Backend, SpectralConvBackend {
     }
     CudaStorage s = new CudaStorage(g.dev, b, st, n);
     if (st == dtype) return s;
-    CudaStorage out = allocate(g, dtype, n);
+    CudaStorage out = allocateOut(g, dtype, n);     // the copy below writes all of it
     int[] shape = {n};
     copy(shape, new View(s, new int[] {1}, 0), new View(out, new int[] {1}, 0));
     return out;
@@ -273,7 +276,7 @@ public final class CudaBackend implements Backend, SpectralConvBackend {
         os = cs("where", out.storage());
     View cv = cond;
     if (c.dtype() != as.dtype()) {          // the mask in the values' dtype (0 stays 0, nonzero stays nonzero except
-      CudaStorage cc = allocate(one(this, c), as.dtype(), size(shape));   // below the 16-bit range: not an issue for masks)
+      CudaStorage cc = allocateOut(one(this, c), as.dtype(), size(shape));   // below the 16-bit range: not an issue for masks)
       copy(shape, cond, new View(cc, StridedMeta.contiguous(shape), 0));
       c = cc;
       cv = new View(cc, StridedMeta.contiguous(shape), 0);
@@ -281,6 +284,13 @@ public final class CudaBackend implements Backend, SpectralConvBackend {
     int[] m = StridedMeta.meta(shape, out, cv, a, b);
     launch(as.cudaDevice(), "elementwise", "ew_select_" + tag(as.dtype()), m[1], "where", shape, m, c, as,
         bs, os);
+  }
+
+  /** The counter-based mask in one kernel ({@code dropout.cu}; Java twin {@code DropoutMasks}); no host draw, no upload. */
+  @Override public void dropoutMask(Storage out, int n, long seed, double p, double scale) {
+    CudaStorage os = cs("dropout", out);
+    launch(os.cudaDevice(), "dropout", "dropout_mask_" + tag(os.dtype()), n, "dropout", new int[] {n}, os, (long) n, seed, p,
+        scale);
   }
 
   static int size(int[] shape) {
@@ -316,7 +326,7 @@ public final class CudaBackend implements Backend, SpectralConvBackend {
     CudaStorage xs = cs("max", x), os = cs("max", out);
     int n = outer * inner;
     // int32 indices in an F32-sized storage (4 bytes each); only the kernels below read them
-    CudaStorage idx = allocate(one(this, xs), DType.F32, n);
+    CudaStorage idx = allocateOut(one(this, xs), DType.F32, n);   // every index is written by the max kernels
     int[] sh = {outer, red, inner};
     if (n > 0) {
       if (perThread(red, inner))
@@ -387,7 +397,7 @@ public final class CudaBackend implements Backend, SpectralConvBackend {
   // ---- embedding ---------------------------------------------------------------------------------------
 
   private CudaStorage uploadIds(Gpu g, int[] ids) {
-    CudaStorage s = allocate(g, DType.F32, ids.length);   // int32 ids in 4-byte slots
+    CudaStorage s = allocateOut(g, DType.F32, ids.length);   // int32 ids in 4-byte slots, all copied in below
     g.dev.makeCurrent();
     Check.cu(cuMemcpyHtoD(s.buffer().ptr(), Pointer.to(ids), 4L * ids.length), "cuMemcpyHtoD", "ids[" + ids.length + "]",
         "cuda:" + g.dev.index());

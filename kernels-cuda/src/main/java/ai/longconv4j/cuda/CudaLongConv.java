@@ -77,12 +77,12 @@ final class CudaLongConv {
     }
 
     /** (rows, F) complex values, as a storage of 2 * rows * F reals. */
-    CudaStorage complex(int rows) { return be.allocate(g, dt, 2 * rows * f); }
+    CudaStorage complex(int rows) { return be.allocateOut(g, dt, 2 * rows * f); }   // written whole by cuFFT / sc_*
 
     /** rfft of rows of length len (zero-padded to N); x contiguous. */
     CudaStorage spectrum(Tensor x, int rows, int len) {
       CudaStorage xs = CudaBackend.cs("longconv", x.storage());
-      CudaStorage padded = be.allocate(g, dt, rows * n);
+      CudaStorage padded = be.allocateOut(g, dt, rows * n);      // sc_pad writes all N points (zeros too)
       try {
         CudaBackend.launch(g.dev, "spectral", "sc_pad_" + tag, (long) rows * n, "longconv", shapes(),
             xs.at(x.offset()), rows, len, n, padded);
@@ -100,8 +100,8 @@ final class CudaLongConv {
 
     /** irfft (unnormalised; the 1/N is in the spectra) of rows, cropped to len, as a new tensor of shape. */
     Tensor inverseCropped(CudaStorage spec, int rows, int len, int[] shape) {
-      CudaStorage full = len == n ? null : be.allocate(g, dt, rows * n);
-      CudaStorage out = be.allocate(g, dt, rows * len);
+      CudaStorage full = len == n ? null : be.allocateOut(g, dt, rows * n);   // no zero fill: cuFFT / sc_crop write all
+      CudaStorage out = be.allocateOut(g, dt, rows * len);
       try {
         CudaStorage target = full == null ? out : full;
         if (dt == DType.F64) g.plan(n, CuFft.Type.Z2D, rows).execZ2D(spec.at(0), target.at(0));

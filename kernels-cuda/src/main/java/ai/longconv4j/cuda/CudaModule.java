@@ -65,21 +65,33 @@ public final class CudaModule {
     Check.cu(cuModuleUnload(module), "cuModuleUnload", name);
   }
 
+  /** Exposes the CUfunction's native handle for the FFM launch path. */
+  static final class Fn extends CUfunction {
+    long address() { return getNativePointer(); }
+  }
+
   /** One {@code extern "C" __global__} function. */
   public final class Kernel {
     private final String fn;
-    private final CUfunction function = new CUfunction();
-    private int smemOptin;
+    private final Fn function = new Fn();
+    private final java.lang.foreign.MemorySegment address;
+    private volatile int smemOptin;
 
     private Kernel(String fn) {
       this.fn = fn;
       device.makeCurrent();
       Check.cu(cuModuleGetFunction(function, module, fn), "cuModuleGetFunction", name + "." + fn);
+      address = java.lang.foreign.MemorySegment.ofAddress(function.address());
     }
 
     /** Raises the kernel's dynamic shared memory limit (needed above 48 KiB). */
-    synchronized void ensureSharedMemory(int bytes) {
-      if (bytes <= 48 * 1024 || bytes <= smemOptin) return;
+    void ensureSharedMemory(int bytes) {
+      if (bytes <= 48 * 1024 || bytes <= smemOptin) return;      // the per-launch path: no lock
+      raiseSharedMemory(bytes);
+    }
+
+    private synchronized void raiseSharedMemory(int bytes) {
+      if (bytes <= smemOptin) return;
       if (bytes > device.maxSharedMemoryOptin())
         throw new IllegalArgumentException(fn + ": needs " + bytes + " bytes of shared memory, cuda:" + device.index()
             + " allows " + device.maxSharedMemoryOptin());
@@ -95,6 +107,13 @@ public final class CudaModule {
      */
     public void launch(CudaStream stream, int gx, int gy, int bx, int smemBytes, Object... args) {
       ensureSharedMemory(smemBytes);
+      if (FfmLaunch.ENABLED) {
+        device.makeCurrent();
+        int rc = FfmLaunch.launch(address, gx, gy, bx, smemBytes, stream.segment(), fn, args);
+        if (rc != 0)     // the message is built only on failure
+          Check.cu(rc, "cuLaunchKernel", name + "." + fn, "grid (" + gx + ", " + gy + ")", "block " + bx, "smem " + smemBytes + " B");
+        return;
+      }
       NativePointerObject[] ps = new NativePointerObject[args.length];
       for (int i = 0; i < args.length; i++) {
         ps[i] = switch (args[i]) {

@@ -21,19 +21,21 @@ public final class CudaStream implements AutoCloseable {
 
   private final CudaDevice device;
   private final Handle handle = new Handle();
+  private final MemorySegment segment;
   private boolean closed;
 
   CudaStream(CudaDevice device) {
     this.device = device;
     device.makeCurrent();
     Check.cu(cuStreamCreate(handle, 0), "cuStreamCreate", "device " + device.index());
+    segment = MemorySegment.ofAddress(handle.address());
   }
 
   /** The JCuda handle, for cuLaunchKernel. */
   CUstream cu() { return handle; }
 
   /** The native cudaStream_t, for cuFFT/cuBLAS through FFM. */
-  public MemorySegment segment() { return MemorySegment.ofAddress(handle.address()); }
+  public MemorySegment segment() { return segment; }
 
   public CudaDevice device() { return device; }
 

@@ -2,6 +2,8 @@
 // softmax-family ops normalize along one axis and keep the input's shape.
 package ai.longconv4j.tensor;
 
+import ai.longconv4j.backend.DropoutMaskBackend;
+import ai.longconv4j.backend.DropoutMasks;
 import ai.longconv4j.backend.cpu.CpuStorage;
 
 import java.util.random.RandomGenerator;
@@ -58,15 +60,26 @@ final class Composite {
         return logSoftmax(logits, 1).mul(onto(onehot, logits)).sum().mul(-1.0 / Math.max(1, count));
     }
 
-    /** Inverted dropout: keeps each element with probability 1 - p and scales it by 1 / (1 - p). */
+    /**
+     * Inverted dropout: keeps each element with probability 1 - p and scales it by 1 / (1 - p). CPU: the mask is
+     * drawn from {@code rng} element by element. Device whose backend is a {@link DropoutMaskBackend}: the mask is
+     * drawn on the device from one {@code rng.nextLong()} ({@link DropoutMasks}), so it differs from the CPU's mask
+     * for the same generator but is reproducible per seed.
+     */
     static Tensor dropout(Tensor x, double p, RandomGenerator rng, boolean training) {
         if (!(p >= 0 && p <= 1)) throw new IllegalArgumentException("dropout: p must be in [0, 1], got " + p);
         if (!training || p == 0) return x;
+        double scale = p == 1 ? 0 : 1 / (1 - p);
+        if (Raw.backend("dropout", x) instanceof DropoutMaskBackend dm) {
+            // on a device with a mask kernel: one draw of the generator seeds a counter-based mask (DropoutMasks)
+            Tensor mask = Raw.output(x.device(), x.dtype(), x.shape());
+            dm.dropoutMask(mask.storage(), mask.numel(), DropoutMasks.seed(rng), p, scale);
+            return x.mul(mask);
+        }
         Tensor mask = Tensor.zeros(hostType(x), x.shape());
         CpuStorage s = (CpuStorage) mask.storage();
-        double scale = p == 1 ? 0 : 1 / (1 - p);
         for (int i = 0; i < s.length(); i++) s.set(i, rng.nextDouble() >= p ? scale : 0);
-        // drawn on the CPU from the same generator on every device, so a GPU run drops the same elements
+        // drawn on the CPU element by element (a device backend without a mask kernel gets this mask uploaded)
         return x.mul(onto(mask, x));
     }
 

@@ -78,7 +78,9 @@ class DeviceDispatchTest {
         compare("matmul T", List.of(randn(7, 6, 4), randn(8, 5, 6)), in -> in.get(0).transpose(0, 1).matmul(in.get(1).transpose(0, 1)));
         compare("shapes", List.of(x), in -> Tensor.concat(1, in.get(0).flip(2), in.get(0).pad(1, 1, 2).slice(1, 0, 3)));
         compare("embedding", List.of(randn(9, 11, 5)), in -> Tensor.embedding(in.get(0), new int[] {3, 3, 0, 10}, 2, 2));
-        compare("dropout", List.of(x), in -> in.get(0).dropout(0.4, Rng.seeded(7), true));
+        // the device draws its mask from one nextLong() of the generator (DropoutMasks); the CPU side applies that mask
+        Tensor twin = Tensor.fromStorage(DropoutMasks.mask(DType.F64, 3 * 11 * 13, Rng.seeded(7).nextLong(), 0.4, 1 / 0.6), 3, 11, 13);
+        compare("dropout", List.of(x), in -> in.get(0).device().isCpu() ? in.get(0).mul(twin) : in.get(0).dropout(0.4, Rng.seeded(7), true));
         compare("to F32 and back", List.of(x), in -> in.get(0).to(DType.F32).to(DType.F64));
         Tensor y = x.to(DEV);
         assertEquals(x.get(2, 10, 12), y.get(2, 10, 12), 0);
@@ -99,8 +101,9 @@ class DeviceDispatchTest {
 
     @Test
     void languageModelTrainsOnTheDeviceLikeOnTheCpu() {
-        LongConvLM cpu = LongConvLM.builder().vocab(7).width(8).layers(2).length(16).dtype(DType.F64).seed(3).build();
-        LongConvLM dev = LongConvLM.builder().vocab(7).width(8).layers(2).length(16).dtype(DType.F64).seed(3).build();
+        // kernel dropout 0: a device draws its masks from a counter-based hash (DropoutMasks), not the CPU's stream
+        LongConvLM cpu = LongConvLM.builder().vocab(7).width(8).layers(2).length(16).dtype(DType.F64).kernelDropout(0).seed(3).build();
+        LongConvLM dev = LongConvLM.builder().vocab(7).width(8).layers(2).length(16).dtype(DType.F64).kernelDropout(0).seed(3).build();
         dev.to(DEV);
         for (var p : dev.parameters()) assertEquals(DEV, p.value().device(), p.name());
         var oc = new AdamW(ParamGroups.of(cpu).lr(1e-2).build());
@@ -126,10 +129,11 @@ class DeviceDispatchTest {
     @Test
     void classifierWithBatchNormTrainsOnTheDeviceLikeOnTheCpu() {
         for (var norm : ai.longconv4j.models.LongConvClassifier.Norm.values()) {
+            // kernel dropout 0: a device draws its masks from a counter-based hash (DropoutMasks), not the CPU's stream
             var cpu = ai.longconv4j.models.LongConvClassifier.builder().vocab(9).classes(3).width(8).layers(2).length(16)
-                    .norm(norm).dtype(DType.F64).seed(5).build();
+                    .norm(norm).kernelDropout(0).dtype(DType.F64).seed(5).build();
             var dev = ai.longconv4j.models.LongConvClassifier.builder().vocab(9).classes(3).width(8).layers(2).length(16)
-                    .norm(norm).dtype(DType.F64).seed(5).build();
+                    .norm(norm).kernelDropout(0).dtype(DType.F64).seed(5).build();
             dev.to(DEV);
             var oc = new AdamW(ParamGroups.of(cpu).lr(1e-2).build());
             var od = new AdamW(ParamGroups.of(dev).lr(1e-2).build());
@@ -159,8 +163,9 @@ class DeviceDispatchTest {
 
     @Test
     void longConvLayerAndModuleDtypeMoveWorkOnTheDevice() {
-        var cpu = ai.longconv4j.conv.LongConv.builder().features(3).length(9).dtype(DType.F64).kernelDropout(0.3).seed(8).build();
-        var dev = ai.longconv4j.conv.LongConv.builder().features(3).length(9).dtype(DType.F32).kernelDropout(0.3).seed(8).build();
+        // kernel dropout 0 for the comparison (device masks differ from the CPU's: DropoutMasks); then 0.3 runs below
+        var cpu = ai.longconv4j.conv.LongConv.builder().features(3).length(9).dtype(DType.F64).kernelDropout(0).seed(8).build();
+        var dev = ai.longconv4j.conv.LongConv.builder().features(3).length(9).dtype(DType.F32).kernelDropout(0).seed(8).build();
         dev.to(DEV, DType.F64);
         for (var p : dev.parameters()) {
             assertEquals(DEV, p.value().device());
@@ -172,6 +177,11 @@ class DeviceDispatchTest {
         assertTrue(relErr(yd, yc) < 1e-5, "LongConv forward " + relErr(yd, yc));
         yd.sum().backward();
         assertEquals(DEV, dev.skip().grad().device());
+        var drop = ai.longconv4j.conv.LongConv.builder().features(3).length(9).dtype(DType.F64).kernelDropout(0.3).seed(8).build();
+        drop.to(DEV);
+        Tensor yt = drop.forward(u.to(DEV));
+        assertEquals(DEV, yt.device());
+        assertTrue(relErr(yt, yc) > 0 && relErr(yt, yc) < 1, "kernel dropout 0.3 changes the output a little: " + relErr(yt, yc));
     }
 
     @Test

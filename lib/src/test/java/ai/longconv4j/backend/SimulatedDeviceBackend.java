@@ -19,7 +19,7 @@ import ai.longconv4j.tensor.Tensor;
  * Module.to, optimizers — and compare with the CPU path. Its unary table is written from {@link UnaryOp}'s
  * documentation, independently of ai.longconv4j.tensor.UnaryFn. Only cuda:7 exists.
  */
-public final class SimulatedDeviceBackend implements Backend, SpectralConvBackend {
+public final class SimulatedDeviceBackend implements Backend, SpectralConvBackend, DropoutMaskBackend {
     public static final Device DEVICE = new Device(Device.Kind.CUDA, 7);
 
     /** The storage: a CPU buffer tagged with {@link #DEVICE}. */
@@ -52,6 +52,12 @@ public final class SimulatedDeviceBackend implements Backend, SpectralConvBacken
     }
 
     @Override public double read(Storage s, int index) { return in(s).get(index); }
+
+    /** The device mask through the Java twin ({@link DropoutMasks#value}), as the CUDA kernel computes it. */
+    @Override public void dropoutMask(Storage out, int n, long seed, double p, double scale) {
+        CpuStorage o = in(out);
+        for (int i = 0; i < n; i++) o.set(i, DropoutMasks.value(seed, i, p, scale));
+    }
 
     /** How often {@link #synchronize} ran (the profiler's device clock waits through it). */
     static final java.util.concurrent.atomic.AtomicLong SYNCS = new java.util.concurrent.atomic.AtomicLong();

@@ -18,46 +18,58 @@ public final class Backends {
     private Backends() {}
 
     private static final class Loaded {
-        static final Map<Device.Kind, Backend> BY_KIND;
+        static final Map<Device.Kind, java.util.List<Backend>> BY_KIND;
         static final String LOAD_ERRORS;
         static {
-            Map<Device.Kind, Backend> m = new EnumMap<>(Device.Kind.class);
+            Map<Device.Kind, java.util.List<Backend>> m = new EnumMap<>(Device.Kind.class);
             StringBuilder errors = new StringBuilder();
             var it = ServiceLoader.load(Backend.class, Backends.class.getClassLoader()).iterator();
             for (int attempt = 0; attempt < 64; attempt++) {     // bounded: a broken provider file cannot loop forever
                 try {
                     if (!it.hasNext()) break;
                     Backend b = it.next();
-                    m.putIfAbsent(b.kind(), b);
+                    m.computeIfAbsent(b.kind(), k -> new java.util.ArrayList<>()).add(b);
                 } catch (java.util.ServiceConfigurationError | LinkageError e) {   // e.g. the CUDA jar without JCuda
                     errors.append(errors.isEmpty() ? "" : "; ").append(e.getClass().getSimpleName()).append(": ").append(e.getMessage());
                 }
             }
+            m.replaceAll((k, v) -> java.util.List.copyOf(v));
             BY_KIND = m;
             LOAD_ERRORS = errors.toString();
         }
     }
 
-    /** The backend serving {@code kind}, if one is on the class path. */
+    /** The first backend serving {@code kind}, if one is on the class path. */
     public static java.util.Optional<Backend> find(Device.Kind kind) {
-        return java.util.Optional.ofNullable(Loaded.BY_KIND.get(kind));
+        var list = Loaded.BY_KIND.get(kind);
+        return list == null ? java.util.Optional.empty() : java.util.Optional.of(list.getFirst());
     }
 
-    /** Null when {@code device} can hold tensors, else the reason (no backend jar, no driver, index out of range). */
+    /**
+     * Null when {@code device} can hold tensors, else the reason (no backend jar, no driver, index out of range).
+     * With several backends of one kind on the class path (e.g. a test backend beside the CUDA one), the first that
+     * can serve the device is used; the reason then lists why each cannot.
+     */
     public static String unavailableReason(Device device) {
         if (device.isCpu()) return null;
-        Backend b = Loaded.BY_KIND.get(device.kind());
-        if (b == null)
+        var list = Loaded.BY_KIND.get(device.kind());
+        if (list == null)
             return device + " unavailable: no " + device.kind() + " backend on the class path (add the longconv4j-kernels-cuda jar)"
                     + (Loaded.LOAD_ERRORS.isEmpty() ? "" : "; backends that failed to load: " + Loaded.LOAD_ERRORS);
-        String why = b.unavailableReason(device);
-        return why == null ? null : device + " unavailable: " + why;
+        StringBuilder why = new StringBuilder();
+        for (Backend b : list) {
+            String w = b.unavailableReason(device);
+            if (w == null) return null;
+            why.append(why.isEmpty() ? "" : "; ").append(w);
+        }
+        return device + " unavailable: " + why;
     }
 
     /** The backend of a non-CPU device; throws {@link IllegalStateException} saying why it cannot be used. */
     public static Backend forDevice(Device device) {
         String why = unavailableReason(device);
         if (why != null) throw new IllegalStateException(why);
-        return Loaded.BY_KIND.get(device.kind());
+        for (Backend b : Loaded.BY_KIND.get(device.kind())) if (b.unavailableReason(device) == null) return b;
+        throw new IllegalStateException(device + " unavailable");       // unreachable: unavailableReason said it is usable
     }
 }

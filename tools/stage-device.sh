@@ -22,7 +22,7 @@ set -euo pipefail
 root=$(git rev-parse --show-toplevel)
 cd "$root"
 out="$root/.device"; modules=kernels-cuda,examples; tests=kernels-cuda; adds=()
-drop="fastutil-*,icu4j-*,pdfbox-*,fontbox-*,guava-*,commons-math3-*,RoaringBitmap-*,univocity-*,classgraph-*,arpack_*"
+drop="fastutil-*,icu4j-*,pdfbox-*,fontbox-*,guava-*,RoaringBitmap-*,univocity-*,classgraph-*,arpack_*"
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out=$2; shift 2 ;;

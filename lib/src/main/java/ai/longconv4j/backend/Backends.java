@@ -52,24 +52,34 @@ public final class Backends {
      */
     public static String unavailableReason(Device device) {
         if (device.isCpu()) return null;
-        var list = Loaded.BY_KIND.get(device.kind());
-        if (list == null)
-            return device + " unavailable: no " + device.kind() + " backend on the class path (add the longconv4j-kernels-cuda jar)"
-                    + (Loaded.LOAD_ERRORS.isEmpty() ? "" : "; backends that failed to load: " + Loaded.LOAD_ERRORS);
         StringBuilder why = new StringBuilder();
-        for (Backend b : list) {
-            String w = b.unavailableReason(device);
-            if (w == null) return null;
-            why.append(why.isEmpty() ? "" : "; ").append(w);
-        }
-        return device + " unavailable: " + why;
+        return serving(device, why) != null ? null : why.toString();
     }
 
     /** The backend of a non-CPU device; throws {@link IllegalStateException} saying why it cannot be used. */
     public static Backend forDevice(Device device) {
-        String why = unavailableReason(device);
-        if (why != null) throw new IllegalStateException(why);
-        for (Backend b : Loaded.BY_KIND.get(device.kind())) if (b.unavailableReason(device) == null) return b;
-        throw new IllegalStateException(device + " unavailable");       // unreachable: unavailableReason said it is usable
+        StringBuilder why = new StringBuilder();
+        Backend b = serving(device, why);
+        if (b == null) throw new IllegalStateException(why.toString());
+        return b;
+    }
+
+    /** The first backend that can serve {@code device} (one pass, asked once each), or null with the reason in {@code why}. */
+    private static Backend serving(Device device, StringBuilder why) {
+        var list = Loaded.BY_KIND.get(device.kind());
+        if (list == null) {
+            why.append(device).append(" unavailable: no ").append(device.kind())
+                    .append(" backend on the class path (add the longconv4j-kernels-cuda jar)")
+                    .append(Loaded.LOAD_ERRORS.isEmpty() ? "" : "; backends that failed to load: " + Loaded.LOAD_ERRORS);
+            return null;
+        }
+        StringBuilder reasons = new StringBuilder();
+        for (Backend b : list) {
+            String w = b.unavailableReason(device);
+            if (w == null) return b;
+            reasons.append(reasons.isEmpty() ? "" : "; ").append(w);
+        }
+        why.append(device).append(" unavailable: ").append(reasons);
+        return null;
     }
 }

@@ -4,6 +4,7 @@ package ai.longconv4j.cuda;
 import static jcuda.driver.JCudaDriver.cuEventCreate;
 import static jcuda.driver.JCudaDriver.cuEventDestroy;
 import static jcuda.driver.JCudaDriver.cuEventElapsedTime;
+import static jcuda.driver.JCudaDriver.cuEventQuery;
 import static jcuda.driver.JCudaDriver.cuEventRecord;
 import static jcuda.driver.JCudaDriver.cuEventSynchronize;
 
@@ -32,6 +33,15 @@ public final class CudaEvent implements AutoCloseable {
     device.makeCurrent();
     Check.cu(cuEventRecord(event, stream.cu()), "cuEventRecord", "device " + device.index());
     return this;
+  }
+
+  /** True when the work queued before this event's last {@link #record} has finished (cuEventQuery; no wait). */
+  public boolean query() {
+    device.makeCurrent();
+    int rc = cuEventQuery(event);
+    if (rc == jcuda.driver.CUresult.CUDA_ERROR_NOT_READY) return false;
+    Check.cu(rc, "cuEventQuery", "device " + device.index());
+    return true;
   }
 
   /** Waits for this event, then returns the milliseconds between {@code start} and this event. */

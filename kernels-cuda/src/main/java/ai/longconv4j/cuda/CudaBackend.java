@@ -304,15 +304,63 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
   /** One thread per output when the inner run is wide or the reduced axis short; else one block per output. */
   private static boolean perThread(int red, int inner) { return inner >= 32 || red <= 32; }
 
+  /**
+   * Short reduced axes (R <= 32): one thread per output. Longer ones: the split reduction of {@link ReducePlan}
+   * (R cut into chunks so even one output or a bias gradient (1, B*L, D) fills the GPU; f64 partials, summed in
+   * chunk order). {@code -Dlongconv4j.cuda.reduce=legacy} goes back to one thread / one block per output.
+   */
   @Override public void sum(Storage x, int off, int outer, int red, int inner, Storage out) {
     CudaStorage xs = cs("sum", x), os = cs("sum", out);
     int[] sh = {outer, red, inner};
     if (outer * inner == 0) return;
-    if (perThread(red, inner))
-      launch(xs.cudaDevice(), "reduce", "red_sum_thread_" + tag(xs.dtype()), (long) outer * inner, "sum", sh, xs, off,
-          outer, red, inner, os);
-    else launchBlocks(xs.cudaDevice(), "red_sum_block_" + tag(xs.dtype()), outer * inner, "sum", sh, xs, off, outer, red,
-        inner, os);
+    if (red <= 32 || LEGACY_REDUCE) {
+      if (perThread(red, inner))
+        launch(xs.cudaDevice(), "reduce", "red_sum_thread_" + tag(xs.dtype()), (long) outer * inner, "sum", sh, xs, off,
+            outer, red, inner, os);
+      else launchBlocks(xs.cudaDevice(), "red_sum_block_" + tag(xs.dtype()), outer * inner, "sum", sh, xs, off, outer, red,
+          inner, os);
+      return;
+    }
+    splitSum(xs, off, outer, red, inner, false, os, 0, false);
+  }
+
+  static final boolean LEGACY_REDUCE = "legacy".equals(System.getProperty("longconv4j.cuda.reduce"));
+
+  /**
+   * Pass 1 ({@code red_cols} / {@code red_rows}) and, with more than one chunk or {@code viaPartials}, pass 2
+   * ({@code red_final}, writing {@code out[outOff + o I + i]} in out's dtype). {@code square}: sums of squares.
+   */
+  static void splitSum(CudaStorage xs, int off, int outer, int red, int inner, boolean square, CudaStorage os, int outOff,
+      boolean viaPartials) {
+    CudaDevice dev = xs.cudaDevice();
+    ReducePlan p = ReducePlan.of(outer, red, inner, dev.smCount());
+    int[] sh = {outer, red, inner};
+    String op = square ? "sum of squares" : "sum";
+    boolean two = viaPartials || p.splits() > 1;
+    if (!two && outOff != 0) throw new IllegalArgumentException(op + ": an output offset needs the partials pass");
+    DeviceBuffer part = two ? alloc(dev, 8L * outer * p.splits() * inner) : null;
+    try {
+      launchGrid(dev, "reduce", (p.columns() ? "red_cols_" : "red_rows_") + tag(xs.dtype()), p.grid(), op, sh, xs, off,
+          outer, red, inner, p.splits(), p.chunk(), square ? 1 : 0, two ? part : (Object) 0L, two ? (Object) 0L : os);
+      if (two)
+        launch(dev, "reduce", "red_final_" + tag(os.dtype()), (long) outer * inner, op, sh, part, outer, p.splits(), inner, os,
+            outOff);
+    } finally {
+      if (part != null) part.close();       // back to the cache; a later user is ordered after these kernels by the stream
+    }
+  }
+
+  /** The fused sum of squares: the split reduction of x's n elements, squared, into out[outIndex] (F64). */
+  @Override public void sumSquares(Storage x, int off, int n, Storage out, int outIndex) {
+    CudaStorage xs = cs("sumSquares", x), os = cs("sumSquares", out);
+    if (os.dtype() != DType.F64) throw new IllegalArgumentException("sumSquares: out must be F64, got " + os.dtype());
+    if (outIndex < 0 || outIndex >= os.length())
+      throw new IllegalArgumentException("sumSquares: index " + outIndex + " out of [0, " + os.length() + ")");
+    if (n <= 0) {
+      fill(new int[] {1}, new View(os, new int[] {1}, outIndex), 0);
+      return;
+    }
+    splitSum(xs, off, 1, n, 1, true, os, outIndex, true);
   }
 
   private static void launchBlocks(CudaDevice dev, String fn, int outputs, String op, int[] sh, Object... args) {

@@ -82,6 +82,27 @@ public interface Backend {
     void sum(Storage x, int off, int outer, int red, int inner, Storage out);
 
     /**
+     * {@code out[outIndex] = sum_{j < n} x[off + j]^2}, summed in double; {@code out} is an F64 storage (e.g. one slot
+     * per gradient of a global norm). Default: the composed slow twin (square into a temporary, {@link #sum} in x's
+     * dtype, convert into the slot); a backend may fuse it (CUDA: one split reduction, no temporary).
+     */
+    default void sumSquares(Storage x, int off, int n, Storage out, int outIndex) {
+        if (out.dtype() != DType.F64) throw new IllegalArgumentException("sumSquares: out must be F64, got " + out.dtype());
+        if (outIndex < 0 || outIndex >= out.length())
+            throw new IllegalArgumentException("sumSquares: index " + outIndex + " out of [0, " + out.length() + ")");
+        Device d = x.device();
+        int[] one = {1};
+        Storage s = allocate(d, x.dtype(), 1);
+        if (n > 0) {
+            Storage sq = allocateUninitialized(d, x.dtype(), n);
+            View xv = new View(x, one, off);
+            binary(Arith.MUL, new int[] {n}, xv, xv, new View(sq, one, 0));
+            sum(sq, 0, 1, n, 1, s);
+        }
+        copy(one, new View(s, one, 0), new View(out, one, outIndex));
+    }
+
+    /**
      * out[o, i] = max_r x[...] (first maximum wins); returns a device handle of the argmax indices (O, I),
      * for {@link #maxGrad} and {@link #argmaxValues}.
      */

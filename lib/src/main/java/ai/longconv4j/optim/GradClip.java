@@ -1,9 +1,15 @@
 // Shapes: gradients have the shapes of their parameters.
 package ai.longconv4j.optim;
 
+import ai.longconv4j.backend.Backend;
+import ai.longconv4j.backend.Backends;
 import ai.longconv4j.nn.Parameter;
+import ai.longconv4j.tensor.DType;
+import ai.longconv4j.tensor.Device;
 import ai.longconv4j.tensor.Tensor;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.List;
 
 /** Gradient clipping. */
 public final class GradClip {
@@ -27,22 +33,25 @@ public final class GradClip {
         if (!(maxNorm > 0)) {
             throw new IllegalArgumentException("clipGradNorm: maxNorm must be positive, got " + maxNorm);
         }
-        double sq = 0;
-        Tensor onDevice = null;        // device gradients: the squares summed there in F64, one host read at the end
-        for (Parameter p : params) {
-            Tensor g = p.grad();
-            if (g != null) {
-                Tensor d = g.detach();
-                if (d.device().isCpu()) {
-                    sq += d.mul(d).sum().item();
-                } else {
-                    Tensor s = d.mul(d).sum().to(ai.longconv4j.tensor.DType.F64);
-                    onDevice = onDevice == null ? s : onDevice.add(s.to(onDevice.device()));
+        double sq = deviceSumOfSquares(params);
+        if (Double.isNaN(sq)) {        // gradients on the CPU, or on several devices: per gradient, composed
+            sq = 0;
+            Tensor onDevice = null;
+            for (Parameter p : params) {
+                Tensor g = p.grad();
+                if (g != null) {
+                    Tensor d = g.detach();
+                    if (d.device().isCpu()) {
+                        sq += d.mul(d).sum().item();
+                    } else {
+                        Tensor s = d.mul(d).sum().to(DType.F64);
+                        onDevice = onDevice == null ? s : onDevice.add(s.to(onDevice.device()));
+                    }
                 }
             }
-        }
-        if (onDevice != null) {
-            sq += onDevice.item();
+            if (onDevice != null) {
+                sq += onDevice.item();
+            }
         }
         double norm = Math.sqrt(sq);
         if (norm > maxNorm) {
@@ -52,5 +61,36 @@ public final class GradClip {
             }
         }
         return norm;
+    }
+
+    /**
+     * The squared global norm when every gradient lives on one non-CPU device: one fused sum of squares per
+     * gradient into its slot of an F64 vector there ({@link Backend#sumSquares}, no temporaries), the vector summed
+     * there and read once. NaN when the gradients are on the CPU or on several devices (or there are none).
+     */
+    static double deviceSumOfSquares(Collection<Parameter> params) {
+        Device dev = null;
+        List<Tensor> grads = new ArrayList<>();
+        for (Parameter p : params) {
+            Tensor g = p.grad();
+            if (g == null) {
+                continue;
+            }
+            if (g.device().isCpu() || (dev != null && !dev.equals(g.device()))) {
+                return Double.NaN;
+            }
+            dev = g.device();
+            grads.add(g.detach().contiguous());
+        }
+        if (dev == null) {
+            return Double.NaN;
+        }
+        Backend be = Backends.forDevice(dev);
+        Tensor slots = Tensor.zeros(dev, DType.F64, grads.size());
+        for (int k = 0; k < grads.size(); k++) {
+            Tensor g = grads.get(k);
+            be.sumSquares(g.storage(), g.offset(), g.numel(), slots.storage(), k);
+        }
+        return slots.sum().item();
     }
 }

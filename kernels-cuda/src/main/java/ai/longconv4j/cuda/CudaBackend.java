@@ -350,6 +350,64 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
     }
   }
 
+  // ---- LayerNorm ---------------------------------------------------------------------------------------
+
+  /** {@code norm.cu}: one warp per row for y / dx; dw, db through the split column reduction. */
+  @Override public boolean layerNorm(int rows, int d, Storage x, int xOff, Storage w, int wOff, Storage b, int bOff,
+      double eps, Storage y, Storage mean, Storage rstd) {
+    CudaStorage xs = cs("layerNorm", x), ys = cs("layerNorm", y), ms = cs("layerNorm", mean), rs = cs("layerNorm", rstd);
+    checkLn(xs, ms, rs, w, b);
+    if (rows == 0 || d == 0) return rows == 0;
+    CudaDevice dev = xs.cudaDevice();
+    launchGrid(dev, "norm", "ln_fwd_" + tag(xs.dtype()), warpGrid(dev, rows), "layerNorm", new int[] {rows, d}, xs, xOff,
+        w == null ? (Object) 0L : cs("layerNorm", w), wOff, b == null ? (Object) 0L : cs("layerNorm", b), bOff, rows, d, eps,
+        ys, ms, rs);
+    return true;
+  }
+
+  @Override public boolean layerNormBackward(int rows, int d, Storage x, int xOff, Storage w, int wOff, Storage mean,
+      Storage rstd, Storage g, int gOff, Storage dx, Storage dw, Storage db) {
+    String op = "layerNorm'";
+    CudaStorage xs = cs(op, x), ms = cs(op, mean), rs = cs(op, rstd), gs = cs(op, g), dxs = cs(op, dx);
+    checkLn(xs, ms, rs, w, null);
+    if (rows == 0 || d == 0) return rows == 0;
+    CudaDevice dev = xs.cudaDevice();
+    int[] sh = {rows, d};
+    String t = tag(xs.dtype());
+    launchGrid(dev, "norm", "ln_bwd_dx_" + t, warpGrid(dev, rows), op, sh, xs, xOff, w == null ? (Object) 0L : cs(op, w), wOff,
+        ms, rs, gs, gOff, rows, d, dxs);
+    if (dw == null && db == null) return true;
+    ReducePlan p = ReducePlan.columns(1, rows, d, dev.smCount());
+    boolean two = p.splits() > 1;
+    DeviceBuffer pw = two ? alloc(dev, 8L * p.splits() * d) : null, pb = two ? alloc(dev, 8L * p.splits() * d) : null;
+    Object dwArg = dw == null ? (Object) 0L : cs(op, dw), dbArg = db == null ? (Object) 0L : cs(op, db);
+    try {
+      launchGrid(dev, "norm", "ln_bwd_dwdb_" + t, p.grid(), op, sh, xs, xOff, ms, rs, gs, gOff, rows, d, p.splits(), p.chunk(),
+          two ? pw : (Object) 0L, two ? pb : (Object) 0L, dwArg, dbArg);
+      if (two) {
+        if (dw != null) launch(dev, "reduce", "red_final_" + t, d, op, sh, pw, 1, p.splits(), d, dwArg, 0);
+        if (db != null) launch(dev, "reduce", "red_final_" + t, d, op, sh, pb, 1, p.splits(), d, dbArg, 0);
+      }
+    } finally {
+      if (pw != null) pw.close();
+      if (pb != null) pb.close();
+    }
+    return true;
+  }
+
+  private static void checkLn(CudaStorage x, CudaStorage mean, CudaStorage rstd, Storage w, Storage b) {
+    if (mean.dtype() != DType.F64 || rstd.dtype() != DType.F64)
+      throw new IllegalArgumentException("layerNorm: mean and rstd must be F64, got " + mean.dtype() + " and " + rstd.dtype());
+    for (Storage p : new Storage[] {w, b})
+      if (p != null && p.dtype() != x.dtype())
+        throw new IllegalArgumentException("layerNorm: weight/bias " + p.dtype() + " differ from x " + x.dtype());
+  }
+
+  /** Blocks of 8 warps, one warp per row, grid-strided beyond 32 blocks per SM. */
+  private static int warpGrid(CudaDevice dev, int rows) {
+    return (int) Math.max(1, Math.min((rows + 7L) / 8, dev.smCount() * 32L));
+  }
+
   /** The fused sum of squares: the split reduction of x's n elements, squared, into out[outIndex] (F64). */
   @Override public void sumSquares(Storage x, int off, int n, Storage out, int outIndex) {
     CudaStorage xs = cs("sumSquares", x), os = cs("sumSquares", out);

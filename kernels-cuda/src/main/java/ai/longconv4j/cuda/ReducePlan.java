@@ -21,10 +21,14 @@ record ReducePlan(boolean columns, int splits, int chunk, long jobs, int grid) {
   static final int MIN_COLS_CHUNK = 64, MIN_ROWS_CHUNK = 2048;
 
   /** The plan for (O, R, I) on a device with {@code sms} multiprocessors: about 4 blocks per SM when R allows. */
-  static ReducePlan of(int outer, int red, int inner, int sms) {
+  static ReducePlan of(int outer, int red, int inner, int sms) { return make(outer, red, inner, sms, inner >= TILE); }
+
+  /** The column layout whatever I is (LayerNorm's dw / db: 32 adjacent features per block). */
+  static ReducePlan columns(int outer, int red, int inner, int sms) { return make(outer, red, inner, sms, true); }
+
+  private static ReducePlan make(int outer, int red, int inner, int sms, boolean cols) {
     if (outer < 1 || red < 1 || inner < 1)
       throw new IllegalArgumentException("ReducePlan: O, R, I must be >= 1, got " + outer + ", " + red + ", " + inner);
-    boolean cols = inner >= TILE;
     long base = cols ? (long) outer * ((inner + TILE - 1) / TILE) : (long) outer * inner;
     long target = 4L * sms;
     long want = Math.max(1, (target + base - 1) / base);

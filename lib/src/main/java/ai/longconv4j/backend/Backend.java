@@ -103,6 +103,23 @@ public interface Backend {
     }
 
     /**
+     * Fused LayerNorm over the last axis: x (rows, d) contiguous from {@code xOff}; w, b (d) contiguous from their
+     * offsets, or null (1 and 0). Writes y (rows, d) in x's dtype, and per row {@code mean} and {@code rstd = 1 /
+     * sqrt(var + eps)} (biased variance) into F64 storages of {@code rows}. Returns false when the backend has no fused
+     * kernel (LayerNorm then composes it from tensor ops, the slow twin).
+     */
+    default boolean layerNorm(int rows, int d, Storage x, int xOff, Storage w, int wOff, Storage b, int bOff, double eps,
+                              Storage y, Storage mean, Storage rstd) { return false; }
+
+    /**
+     * The backward of {@link #layerNorm}, with xhat = (x - mean) rstd and gw = g w (g (rows, d) contiguous from
+     * {@code gOff}): {@code dx = rstd (gw - mean_j gw - xhat mean_j(gw xhat))}, {@code dw = sum_rows g xhat},
+     * {@code db = sum_rows g}; dw / db may be null (not wanted). Returns false without a fused kernel.
+     */
+    default boolean layerNormBackward(int rows, int d, Storage x, int xOff, Storage w, int wOff, Storage mean, Storage rstd,
+                                      Storage g, int gOff, Storage dx, Storage dw, Storage db) { return false; }
+
+    /**
      * out[o, i] = max_r x[...] (first maximum wins); returns a device handle of the argmax indices (O, I),
      * for {@link #maxGrad} and {@link #argmaxValues}.
      */

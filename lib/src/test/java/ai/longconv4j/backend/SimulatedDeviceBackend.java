@@ -151,6 +151,63 @@ public final class SimulatedDeviceBackend implements Backend, SpectralConvBacken
         ReduceKernels.sum(ctx(), in(x), off, outer, red, inner, in(out));
     }
 
+    /**
+     * The fused LayerNorm as norm.cu computes it (per row: mean, then the biased variance around it, in double), written
+     * from the Backend contract: the CI's twin of the CUDA kernel, compared with the composed LayerNorm.
+     */
+    @Override public boolean layerNorm(int rows, int d, Storage x, int xOff, Storage w, int wOff, Storage b, int bOff, double eps,
+                                       Storage y, Storage mean, Storage rstd) {
+        CpuStorage xs = in(x), ys = in(y);
+        for (int r = 0; r < rows; r++) {
+            double s = 0, v = 0;
+            for (int j = 0; j < d; j++) s += xs.get(xOff + r * d + j);
+            double mu = s / d;
+            for (int j = 0; j < d; j++) {
+                double c = xs.get(xOff + r * d + j) - mu;
+                v += c * c;
+            }
+            double rs = 1 / Math.sqrt(v / d + eps);
+            for (int j = 0; j < d; j++) {
+                double h = (xs.get(xOff + r * d + j) - mu) * rs;
+                if (w != null) h *= in(w).get(wOff + j);
+                if (b != null) h += in(b).get(bOff + j);
+                ys.set(r * d + j, h);
+            }
+            in(mean).set(r, mu);
+            in(rstd).set(r, rs);
+        }
+        return true;
+    }
+
+    @Override public boolean layerNormBackward(int rows, int d, Storage x, int xOff, Storage w, int wOff, Storage mean,
+                                               Storage rstd, Storage g, int gOff, Storage dx, Storage dw, Storage db) {
+        CpuStorage xs = in(x), gs = in(g);
+        double[] sw = new double[d], sb = new double[d];
+        for (int r = 0; r < rows; r++) {
+            double mu = in(mean).get(r), rs = in(rstd).get(r), a = 0, c = 0;
+            for (int j = 0; j < d; j++) {
+                double gv = gs.get(gOff + r * d + j), xh = (xs.get(xOff + r * d + j) - mu) * rs;
+                double gw = gv * (w == null ? 1 : in(w).get(wOff + j));
+                a += gw;
+                c += gw * xh;
+                sw[j] += gv * xh;
+                sb[j] += gv;
+            }
+            a /= d;
+            c /= d;
+            for (int j = 0; j < d; j++) {
+                double gv = gs.get(gOff + r * d + j), xh = (xs.get(xOff + r * d + j) - mu) * rs;
+                double gw = gv * (w == null ? 1 : in(w).get(wOff + j));
+                in(dx).set(r * d + j, rs * (gw - a - xh * c));
+            }
+        }
+        for (int j = 0; j < d; j++) {
+            if (dw != null) in(dw).set(j, sw[j]);
+            if (db != null) in(db).set(j, sb[j]);
+        }
+        return true;
+    }
+
     @Override public Object max(Storage x, int off, int outer, int red, int inner, Storage out) {
         int[] arg = new int[outer * inner];
         ReduceKernels.max(ctx(), in(x), off, outer, red, inner, in(out), arg);

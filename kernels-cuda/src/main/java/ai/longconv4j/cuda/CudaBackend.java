@@ -284,6 +284,7 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
     int[] m = StridedMeta.meta(shape, out, cv, a, b);
     launch(as.cudaDevice(), "elementwise", "ew_select_" + tag(as.dtype()), m[1], "where", shape, m, c, as,
         bs, os);
+    if (c != cs("where", cond.storage())) c.release();     // the converted mask: a temporary
   }
 
   /** The counter-based mask in one kernel ({@code dropout.cu}; Java twin {@code DropoutMasks}); no host draw, no upload. */
@@ -515,6 +516,7 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
     CudaStorage is = uploadIds(one(this, ws), ids);
     launch(ws.cudaDevice(), "gather", "gather_" + tag(ws.dtype()), (long) ids.length * dm, "embedding", new int[] {ids.length, dm},
         ws, wOff, dm, is, ids.length, os);
+    is.release();
   }
 
   @Override public void scatterAdd(Storage g, int gOff, int dm, int[] ids, Storage dw) {
@@ -522,6 +524,7 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
     CudaStorage is = uploadIds(one(this, gs), ids);
     launch(gs.cudaDevice(), "gather", "scatter_add_" + tag(gs.dtype()), (long) ids.length * dm, "embedding'",
         new int[] {ids.length, dm}, gs, gOff, dm, is, ids.length, ds);
+    is.release();
   }
 
   // ---- long convolution --------------------------------------------------------------------------------

@@ -94,7 +94,7 @@ final class CudaLongConv {
         throw new CudaException(e.code(), "longconv " + shapes() + ": " + e.getMessage());
       } finally {
         Reference.reachabilityFence(xs);
-        Reference.reachabilityFence(padded);
+        padded.release();           // dead once the FFT is queued: back to the cache now, not at the next GC
       }
     }
 
@@ -113,7 +113,7 @@ final class CudaLongConv {
         throw new CudaException(e.code(), "longconv " + shapes() + ": " + e.getMessage());
       } finally {
         Reference.reachabilityFence(spec);
-        Reference.reachabilityFence(full);
+        if (full != null) full.release();
       }
     }
   }

@@ -30,7 +30,11 @@ public final class CudaStorage implements Storage {
     this.dtype = dtype;
     this.length = length;
     CLEANER.register(this, buffer::close);   // the action holds the buffer only, never this storage
+    ai.longconv4j.backend.StorageScope.created(this);
   }
+
+  /** Returns the buffer to the caching allocator now (its later reuse is ordered after queued work by the stream). */
+  @Override public void release() { buffer.close(); }
 
   @Override public DType dtype() { return dtype; }
   @Override public Device device() { return new Device(Device.Kind.CUDA, device.index()); }

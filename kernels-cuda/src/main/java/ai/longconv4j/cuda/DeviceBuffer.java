@@ -17,7 +17,7 @@ public final class DeviceBuffer implements AutoCloseable {
   private final DevicePointer ptr;
   private final long bytes;
   private final long capacity;
-  private boolean closed;
+  private boolean closed;     // guarded by this
 
   DeviceBuffer(CudaDevice device, DevicePointer ptr, long bytes, long capacity) {
     this.device = device;
@@ -83,11 +83,12 @@ public final class DeviceBuffer implements AutoCloseable {
     Check.cu(cuMemcpyDtoH(dst, ptr.at(off), n), "cuMemcpyDtoH", n + " bytes at " + off, "device " + device.index());
   }
 
-  private void check() {
+  private synchronized void check() {
     if (closed) throw new IllegalStateException("DeviceBuffer of " + bytes + " bytes is closed");
   }
 
-  @Override public void close() {
+  /** Returns the memory to the cache once (a storage's release and its cleaner may both call this, on two threads). */
+  @Override public synchronized void close() {
     if (closed) return;
     closed = true;
     device.allocator().release(ptr, capacity);

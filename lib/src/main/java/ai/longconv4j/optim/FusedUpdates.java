@@ -20,8 +20,10 @@ final class FusedUpdates {
         Backend be = Backends.forDevice(p.device());
         Tensor pc = p.contiguous(), gc = g.contiguous(), mc = m.contiguous(), vc = v.contiguous();
         int[] shape = p.shape();
-        Tensor pn = Tensor.zeros(p.device(), p.dtype(), shape), mn = Tensor.zeros(p.device(), p.dtype(), shape),
-                vn = Tensor.zeros(p.device(), p.dtype(), shape);
+        int n = p.numel();                     // outputs the kernel writes whole: no zero fill
+        Tensor pn = Tensor.fromStorage(be.allocateUninitialized(p.device(), p.dtype(), n), shape),
+                mn = Tensor.fromStorage(be.allocateUninitialized(p.device(), p.dtype(), n), shape),
+                vn = Tensor.fromStorage(be.allocateUninitialized(p.device(), p.dtype(), n), shape);
         if (!be.adamw(p.numel(), flat(pc), flat(gc), flat(mc), flat(vc), flat(pn), flat(mn), flat(vn), lr, wd, b1, b2, eps, bc1, bc2))
             return null;
         return new Tensor[] {pn, mn, vn};

@@ -6,6 +6,9 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+
+import ai.longconv4j.backend.StorageScope;
 
 /**
  * The reverse-mode engine: graph nodes, the backward pass and the per-thread no-grad state. A node
@@ -62,6 +65,9 @@ final class Autograd {
         List<Tensor> order = topoOrder(root);
         Map<Tensor, Tensor> grads = new IdentityHashMap<>();
         grads.put(root, gradOut.detach());
+        // device memory of the pass's temporaries goes back at its end (not at the next GC): everything the rules
+        // allocated is dead then except the leaves' gradients; not with a retained graph (its rules may run again)
+        StorageScope scope = retainGraph || StorageScope.active() ? null : StorageScope.open();
         try (var _ = noGrad()) {
             for (int idx = order.size() - 1; idx >= 0; idx--) {
                 Tensor t = order.get(idx);
@@ -92,6 +98,15 @@ final class Autograd {
                 }
                 if (!retainGraph) node.backward = null;
             }
+            if (scope != null) {
+                Set<Storage> keep = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+                for (Tensor t : order) {
+                    if (t.node == null && t.gradField != null) keep.add(t.gradField.storage());
+                }
+                scope.releaseAllExcept(keep);
+            }
+        } finally {
+            if (scope != null) scope.close();
         }
     }
 

@@ -190,8 +190,10 @@ final class Raw {
         for (int i = axis + 1; i < s.length; i++) inner *= s[i];
         Tensor out = output(x.device(), x.dtype(), reducedShape(s, axis, true));
         Backend be = backend("sum", x);
-        if (be != null) be.sum(c.storage(), c.offset(), outer, s[axis], inner, out.storage());
-        else ReduceKernels.sum(CpuContext.current(), cpu("sum", c), c.offset(), outer, s[axis], inner, (CpuStorage) out.storage());
+        if (be != null) {
+            be.sum(c.storage(), c.offset(), outer, s[axis], inner, out.storage());
+            if (c != x) c.storage().release();          // the op's own contiguous copy: dead once the sum is queued
+        } else ReduceKernels.sum(CpuContext.current(), cpu("sum", c), c.offset(), outer, s[axis], inner, (CpuStorage) out.storage());
         return keepDim ? out : out.reshapeView(reducedShape(s, axis, false));
     }
 
@@ -199,8 +201,10 @@ final class Raw {
         Tensor c = contiguous(x);
         Tensor out = output(x.device(), x.dtype(), new int[0]);
         Backend be = backend("sum", x);
-        if (be != null) be.sum(c.storage(), c.offset(), 1, c.numel(), 1, out.storage());
-        else ReduceKernels.sum(CpuContext.current(), cpu("sum", c), c.offset(), 1, c.numel(), 1, (CpuStorage) out.storage());
+        if (be != null) {
+            be.sum(c.storage(), c.offset(), 1, c.numel(), 1, out.storage());
+            if (c != x) c.storage().release();
+        } else ReduceKernels.sum(CpuContext.current(), cpu("sum", c), c.offset(), 1, c.numel(), 1, (CpuStorage) out.storage());
         return out;
     }
 
@@ -246,7 +250,11 @@ final class Raw {
         Tensor r = g;
         for (int i = gs.length - 1; i >= 0; i--) {
             boolean reduce = i < lead || (shape[i - lead] == 1 && gs[i] != 1);
-            if (reduce) r = sum(r, i, true);
+            if (reduce) {
+                Tensor next = sum(r, i, true);
+                if (r != g && !r.device().isCpu()) r.storage().release();   // an intermediate of this chain only
+                r = next;
+            }
         }
         return contiguous(r).reshapeView(shape);
     }

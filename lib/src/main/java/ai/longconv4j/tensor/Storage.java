@@ -16,4 +16,11 @@ public interface Storage {
 
     /** A CPU copy of the whole buffer (the same object when already on the CPU). */
     ai.longconv4j.backend.cpu.CpuStorage toCpu();
+
+    /**
+     * Gives the memory back now (device storages: to the device's allocator; work already queued that reads it
+     * still does, in stream order). The storage must not be used afterwards. Default: nothing (the CPU heap).
+     */
+    default void release() {
+    }
 }

@@ -22,13 +22,34 @@ import ai.longconv4j.tensor.Tensor;
 public final class SimulatedDeviceBackend implements Backend, SpectralConvBackend, DropoutMaskBackend {
     public static final Device DEVICE = new Device(Device.Kind.CUDA, 7);
 
-    /** The storage: a CPU buffer tagged with {@link #DEVICE}. */
-    record Sim(CpuStorage data) implements Storage {
+    /**
+     * The storage: a CPU buffer tagged with {@link #DEVICE}. {@link #release()} poisons it with NaN and any later use
+     * throws, so a storage given back while still in use (e.g. by autograd's scope) fails the tests loudly.
+     */
+    static final class Sim implements Storage {
+        private final CpuStorage data;
+        private volatile boolean released;
+
+        Sim(CpuStorage data) {
+            this.data = data;
+            StorageScope.created(this);
+        }
+
+        CpuStorage data() {
+            if (released) throw new IllegalStateException("simulated storage of " + data.length() + " used after release");
+            return data;
+        }
+
         @Override public DType dtype() { return data.dtype(); }
         @Override public Device device() { return DEVICE; }
         @Override public int length() { return data.length(); }
         @Override public CpuStorage toCpu() {
-            return data.f64() != null ? CpuStorage.of(data.f64().clone()) : CpuStorage.of(data.f32().clone());
+            CpuStorage d = data();
+            return d.f64() != null ? CpuStorage.of(d.f64().clone()) : CpuStorage.of(d.f32().clone());
+        }
+        @Override public void release() {
+            for (int i = 0; i < data.length(); i++) data.set(i, Double.NaN);
+            released = true;
         }
     }
 

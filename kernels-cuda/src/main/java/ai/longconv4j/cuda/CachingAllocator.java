@@ -29,7 +29,13 @@ public final class CachingAllocator {
     return (bytes + r - 1) / r * r;
   }
 
-  synchronized DeviceBuffer alloc(long bytes) {
+  synchronized DeviceBuffer alloc(long bytes) { return alloc(bytes, true); }
+
+  /**
+   * A cached block or a new one; null when the device is out of memory and {@code emptyOnOom} is false (the caller
+   * may first collect garbage, whose cleaners refill the cache, before this allocator gives its cache back).
+   */
+  synchronized DeviceBuffer alloc(long bytes, boolean emptyOnOom) {
     if (bytes <= 0) throw new IllegalArgumentException("alloc: bytes must be > 0, got " + bytes);
     long size = round(bytes);
     var q = free.get(size);
@@ -41,6 +47,7 @@ public final class CachingAllocator {
       p = new DevicePointer();
       device.makeCurrent();
       int rc = cuMemAlloc(p, size);
+      if (rc == CUresult.CUDA_ERROR_OUT_OF_MEMORY && !emptyOnOom) return null;
       if (rc == CUresult.CUDA_ERROR_OUT_OF_MEMORY) {
         emptyCacheLocked();
         rc = cuMemAlloc(p, size);

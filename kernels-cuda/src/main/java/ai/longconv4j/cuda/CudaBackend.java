@@ -108,11 +108,25 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
 
   // ---- memory ------------------------------------------------------------------------------------------
 
-  /** Allocates from the caching allocator; on OOM collects unreachable storages (twice) before giving up. */
+  /**
+   * Allocates from the caching allocator. When the device is full: first a garbage collection, waiting up to ~100 ms
+   * for the cleaners to bring dead storages' blocks back to the cache (the cache is kept: emptying it would free
+   * blocks of every size, each cuMemFree a device sync, only to allocate them again); then the allocator empties
+   * its cache and retries; then, twice more, a collection and a pause before {@link CudaOutOfMemoryException}.
+   */
   static DeviceBuffer alloc(CudaDevice dev, long bytes) {
+    long b = Math.max(1, bytes);
+    DeviceBuffer buf = dev.allocator().alloc(b, false);
+    if (buf != null) return buf;
+    System.gc();
+    for (int i = 0; i < 50 && buf == null; i++) {
+      try { Thread.sleep(2); } catch (InterruptedException ie) { Thread.currentThread().interrupt(); break; }
+      buf = dev.allocator().alloc(b, false);
+    }
+    if (buf != null) return buf;
     for (int attempt = 0; ; attempt++) {
       try {
-        return dev.alloc(Math.max(1, bytes));
+        return dev.alloc(b);
       } catch (CudaOutOfMemoryException e) {
         if (attempt == 2) throw e;
         System.gc();

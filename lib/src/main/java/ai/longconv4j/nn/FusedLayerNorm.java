@@ -18,10 +18,13 @@ import ai.longconv4j.tensor.Tensor;
 final class FusedLayerNorm {
     private FusedLayerNorm() {}
 
+    /** False with {@code -Dlongconv4j.layerNorm=composed} (an A/B switch for benchmarks): always the composed path. */
+    static final boolean ENABLED = !"composed".equals(System.getProperty("longconv4j.layerNorm"));
+
     /** The fused op, or null where it does not apply (CPU, mixed dtypes or devices, no fused kernel). */
     static Tensor apply(Tensor x, Tensor weight, Tensor bias, double eps) {
         Device dev = x.device();
-        if (dev.isCpu() || x.numel() == 0) {
+        if (!ENABLED || dev.isCpu() || x.numel() == 0) {
             return null;
         }
         for (Tensor p : new Tensor[] {weight, bias}) {

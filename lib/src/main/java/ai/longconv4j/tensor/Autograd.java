@@ -31,6 +31,9 @@ final class Autograd {
         }
     }
 
+    /** False with {@code -Dlongconv4j.autograd.release=false} (an A/B switch): temporaries wait for the GC. */
+    static final boolean RELEASE = !"false".equals(System.getProperty("longconv4j.autograd.release"));
+
     // per-thread grad mode (not a process-global mutable static)
     private static final ThreadLocal<boolean[]> NO_GRAD = ThreadLocal.withInitial(() -> new boolean[1]);
 
@@ -67,7 +70,7 @@ final class Autograd {
         grads.put(root, gradOut.detach());
         // device memory of the pass's temporaries goes back at its end (not at the next GC): everything the rules
         // allocated is dead then except the leaves' gradients; not with a retained graph (its rules may run again)
-        StorageScope scope = retainGraph || StorageScope.active() ? null : StorageScope.open();
+        StorageScope scope = retainGraph || !RELEASE || StorageScope.active() ? null : StorageScope.open();
         try (var _ = noGrad()) {
             for (int idx = order.size() - 1; idx >= 0; idx--) {
                 Tensor t = order.get(idx);

@@ -55,14 +55,19 @@ final class Primitives {
         String name = op.name().toLowerCase();
         Tensor y = Raw.binary(name, a, b, op, op.fn);
         return rec(name, y, new Tensor[]{a, b}, g -> {
-            Tensor ga, gb;
+            // only the gradients an input needs (a constant operand, e.g. a mask or a detached max, costs no kernels)
+            boolean wa = a.requiresGrad(), wb = b.requiresGrad();
+            Tensor ga = null, gb = null;
             switch (op) {
                 case ADD -> { ga = g; gb = g; }
-                case SUB -> { ga = g; gb = g.neg(); }
-                case MUL -> { ga = g.mul(b); gb = g.mul(a); }
-                default -> { ga = g.div(b); gb = g.mul(a).div(b.mul(b)).neg(); }  // d(a/b)/db = -a/b^2
+                case SUB -> { ga = g; gb = wb ? g.neg() : null; }
+                case MUL -> { ga = wa ? g.mul(b) : null; gb = wb ? g.mul(a) : null; }
+                default -> {                                                     // d(a/b)/db = -a/b^2
+                    ga = wa ? g.div(b) : null;
+                    gb = wb ? g.mul(a).div(b.mul(b)).neg() : null;
+                }
             }
-            return new Tensor[]{Raw.sumToShape(ga, a.shape()), Raw.sumToShape(gb, b.shape())};
+            return new Tensor[]{wa ? Raw.sumToShape(ga, a.shape()) : null, wb ? Raw.sumToShape(gb, b.shape()) : null};
         });
     }
 
@@ -72,8 +77,8 @@ final class Primitives {
         return rec("where", y, new Tensor[]{null, a, b}, g -> {
             Tensor zero = Raw.empty(g.device(), g.dtype(), new int[0]);
             return new Tensor[]{null,
-                    Raw.sumToShape(Raw.select("where", cond, g, zero), a.shape()),
-                    Raw.sumToShape(Raw.select("where", cond, zero, g), b.shape())};
+                    a.requiresGrad() ? Raw.sumToShape(Raw.select("where", cond, g, zero), a.shape()) : null,
+                    b.requiresGrad() ? Raw.sumToShape(Raw.select("where", cond, zero, g), b.shape()) : null};
         });
     }
 

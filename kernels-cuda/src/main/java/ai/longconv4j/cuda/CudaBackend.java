@@ -365,6 +365,36 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
     }
   }
 
+  // ---- cross-entropy -----------------------------------------------------------------------------------
+
+  /** What the fused cross-entropy's backward needs: logits, int32 targets and per-row log-sum-exp on the device. */
+  record Xent(CudaStorage logits, int off, CudaStorage targets, CudaStorage lse, int rows, int v, int ignore, double scale) {}
+
+  /** {@code xent.cu}: one warp per row (max, log-sum-exp, the target's term), then the split sum of the row losses. */
+  @Override public Object crossEntropy(int rows, int v, Storage logits, int off, int[] targets, int ignoreIndex, int count,
+      Storage loss) {
+    CudaStorage xs = cs("crossEntropy", logits), ls = cs("crossEntropy", loss);
+    if (rows == 0 || v == 0) return null;
+    Gpu g = one(this, xs);
+    CudaDevice dev = g.dev;
+    double scale = 1.0 / Math.max(1, count);
+    CudaStorage ts = uploadIds(g, targets);
+    CudaStorage lse = allocateOut(g, DType.F64, rows), rowLoss = allocateOut(g, DType.F64, rows);
+    launchGrid(dev, "xent", "xent_fwd_" + tag(xs.dtype()), warpGrid(dev, rows), "crossEntropy", new int[] {rows, v}, xs, off,
+        ts, ignoreIndex, rows, v, scale, lse, rowLoss);
+    splitSum(rowLoss, 0, 1, rows, 1, false, ls, 0, true);      // f64 row losses -> the loss in the logits' dtype
+    rowLoss.release();
+    return new Xent(xs, off, ts, lse, rows, v, ignoreIndex, scale);
+  }
+
+  @Override public void crossEntropyBackward(Object handle, Storage g, int gOff, Storage dx) {
+    Xent h = (Xent) handle;
+    CudaStorage gs = cs("crossEntropy'", g), ds = cs("crossEntropy'", dx);
+    launch(h.logits().cudaDevice(), "xent", "xent_bwd_" + tag(h.logits().dtype()), (long) h.rows() * h.v(), "crossEntropy'",
+        new int[] {h.rows(), h.v()}, h.logits(), h.off(), h.targets(), h.ignore(), h.rows(), h.v(), h.scale(), h.lse(), gs, gOff,
+        ds);
+  }
+
   // ---- LayerNorm ---------------------------------------------------------------------------------------
 
   /** {@code norm.cu}: one warp per row for y / dx; dw, db through the split column reduction. */

@@ -120,6 +120,21 @@ public interface Backend {
                                       Storage g, int gOff, Storage dx, Storage dw, Storage db) { return false; }
 
     /**
+     * Fused softmax cross-entropy: logits (rows, v) contiguous from {@code off}; {@code loss} (a one-element storage
+     * of the logits' dtype) = mean over the rows whose target is not {@code ignoreIndex} of
+     * {@code logsumexp(x_r) - x_r[t_r]} ({@code count} such rows; 0 when none). Targets are checked by the caller.
+     * Returns a handle for {@link #crossEntropyBackward} (it keeps what the backward needs on the device), or null
+     * when the backend has no fused kernel (the composed log-softmax path is the slow twin).
+     */
+    default Object crossEntropy(int rows, int v, Storage logits, int off, int[] targets, int ignoreIndex, int count,
+                                Storage loss) { return null; }
+
+    /** dx (rows, v) = g (softmax(x_r) - onehot(t_r)) / count, 0 on ignored rows; g one element of {@code g} at gOff. */
+    default void crossEntropyBackward(Object handle, Storage g, int gOff, Storage dx) {
+        throw new UnsupportedOperationException("crossEntropyBackward without a fused crossEntropy");
+    }
+
+    /**
      * out[o, i] = max_r x[...] (first maximum wins); returns a device handle of the argmax indices (O, I),
      * for {@link #maxGrad} and {@link #argmaxValues}.
      */

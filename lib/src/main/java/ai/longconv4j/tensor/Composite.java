@@ -45,19 +45,44 @@ final class Composite {
         if (targets.length != n)
             throw new IllegalArgumentException("crossEntropy: " + targets.length + " targets for logits of shape "
                     + Shapes.str(logits.shape()) + " (expected " + n + ")");
-        Tensor onehot = Tensor.zeros(hostType(logits), n, v);
-        CpuStorage s = (CpuStorage) onehot.storage();
         int count = 0;
         for (int i = 0; i < n; i++) {
             int t = targets[i];
             if (t == ignoreIndex) continue;
             if (t < 0 || t >= v)
                 throw new IllegalArgumentException("crossEntropy: target " + t + " at row " + i + " out of range [0, " + v + ")");
-            s.set(i * v + t, 1);
             count++;
         }
+        Tensor fused = fusedCrossEntropy(logits, targets, ignoreIndex, count);
+        if (fused != null) return fused;
+        Tensor onehot = Tensor.zeros(hostType(logits), n, v);
+        CpuStorage s = (CpuStorage) onehot.storage();
+        for (int i = 0; i < n; i++) if (targets[i] != ignoreIndex) s.set(i * v + targets[i], 1);
         // the one-hot rows are built on the CPU and copied once to the logits' device
         return logSoftmax(logits, 1).mul(onto(onehot, logits)).sum().mul(-1.0 / Math.max(1, count));
+    }
+
+    /** False with {@code -Dlongconv4j.crossEntropy=composed} (an A/B switch): always the composed path. */
+    static final boolean FUSED_XENT = !"composed".equals(System.getProperty("longconv4j.crossEntropy"));
+
+    /**
+     * The device backend's fused cross-entropy (one kernel pass forward, one backward, no one-hot upload), or null
+     * (CPU, no fused kernel): the composed path above is its slow twin.
+     */
+    private static Tensor fusedCrossEntropy(Tensor logits, int[] targets, int ignoreIndex, int count) {
+        var be = Raw.backend("crossEntropy", logits);
+        if (be == null || !FUSED_XENT || logits.numel() == 0) return null;
+        int n = logits.size(0), v = logits.size(1);
+        Tensor lc = Raw.contiguous(logits.detach());
+        Tensor loss = Raw.output(logits.device(), logits.dtype(), new int[0]);
+        Object h = be.crossEntropy(n, v, lc.storage(), lc.offset(), targets.clone(), ignoreIndex, count, loss.storage());
+        if (h == null) return null;
+        return Tensor.op("crossEntropy", loss, new Tensor[]{logits}, g -> {
+            Tensor gc = Raw.contiguous(g);
+            Tensor dx = Raw.output(logits.device(), logits.dtype(), new int[]{n, v});
+            be.crossEntropyBackward(h, gc.storage(), gc.offset(), dx.storage());
+            return new Tensor[]{dx};
+        });
     }
 
     /**

@@ -229,6 +229,36 @@ public final class SimulatedDeviceBackend implements Backend, SpectralConvBacken
         return true;
     }
 
+    /** The fused cross-entropy as xent.cu computes it (row max, log-sum-exp in double, mean of the kept rows). */
+    record Xent(Storage logits, int off, int[] targets, double[] lse, int rows, int v, int ignore, double scale) {}
+
+    @Override public Object crossEntropy(int rows, int v, Storage logits, int off, int[] targets, int ignoreIndex, int count,
+                                         Storage loss) {
+        CpuStorage x = in(logits);
+        double scale = 1.0 / Math.max(1, count), sum = 0;
+        double[] lse = new double[rows];
+        for (int r = 0; r < rows; r++) {
+            double m = Double.NEGATIVE_INFINITY, s = 0;
+            for (int j = 0; j < v; j++) m = Math.max(m, x.get(off + r * v + j));
+            for (int j = 0; j < v; j++) s += Math.exp(x.get(off + r * v + j) - m);
+            lse[r] = m + Math.log(s);
+            if (targets[r] != ignoreIndex) sum += (lse[r] - x.get(off + r * v + targets[r])) * scale;
+        }
+        in(loss).set(0, sum);
+        return new Xent(logits, off, targets.clone(), lse, rows, v, ignoreIndex, scale);
+    }
+
+    @Override public void crossEntropyBackward(Object handle, Storage g, int gOff, Storage dx) {
+        Xent h = (Xent) handle;
+        CpuStorage x = in(h.logits()), d = in(dx);
+        double gs = in(g).get(gOff) * h.scale();
+        for (int r = 0; r < h.rows(); r++)
+            for (int j = 0; j < h.v(); j++) {
+                int i = r * h.v() + j, t = h.targets()[r];
+                d.set(i, t == h.ignore() ? 0 : gs * (Math.exp(x.get(h.off() + i) - h.lse()[r]) - (j == t ? 1 : 0)));
+            }
+    }
+
     @Override public Object max(Storage x, int off, int outer, int red, int inner, Storage out) {
         int[] arg = new int[outer * inner];
         ReduceKernels.max(ctx(), in(x), off, outer, red, inner, in(out), arg);

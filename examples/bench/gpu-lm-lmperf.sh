@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # One sitting on the lent GPU for the lmperf changes (issue 6, LM throughput): split reductions, fused LayerNorm,
 # backward temporaries released at the end of the pass, fused gradient-norm sums.
-#   1. the gpu tests these changes touch (ReduceGpuTest, LayerNormGpuTest + the tensor-backend / model / dropout tests);
+#   1. the gpu tests these changes touch (Reduce/LayerNorm/CrossEntropyGpuTest + the tensor-backend / model / dropout tests);
 #   2. LmTrainBench (Java) and lm_torch.py (PyTorch eager) side by side, kernel dropout 0.2 and 0, ${LM_S:-25} s each;
-#   3. AB=1: 12-s A/B runs with each change switched off (legacy reductions, composed LayerNorm, no release);
+#   3. AB=1: 12-s A/B runs with each change switched off (legacy reductions, composed LayerNorm / cross-entropy, no release);
 #   4. PROF=1: LmTrainBenchProfile (phase split, device time per op, host-clock profile, single-op timings).
 # Stage here (kernels-cuda tests only: lib's test jar would register the simulated backend for cuda:*):
-#   tools/stage-device.sh --out /work/main/.device/lmperf --modules kernels-cuda,examples --tests kernels-cuda \
+#   EXTRA_MODULES=jdk.jfr tools/stage-device.sh --out /work/main/.device/lmperf --modules kernels-cuda,examples --tests kernels-cuda \
 #     --drop 'junit-*,opentest4j-*,apiguardian-*,icu4j-*,pdfbox-*,fontbox-*,arpack_*' \
 #     --add examples/bench/gpu-lm-lmperf.sh --add examples/bench/lm_torch.py --add examples/bench/gpu-lm-profile.sh
 #   mkdir -p /work/main/.device/lmperf/data/tinyshakespeare && cp ../shared/data/tinyshakespeare/input.txt $_
@@ -21,7 +21,7 @@ date -u >> "$out/gpu.txt"; cat "$out/gpu.txt"
 if [ "${TESTS:-1}" = 1 ]; then
   echo "== gpu tests"
   JAVA_OPTS="$base" timeout ${TEST_S:-170} $D/run-tests --include-tag gpu \
-    --include-classname "${TEST_RE:-.*(Reduce|LayerNorm|TensorBackend|ConvAndModel|Dropout)GpuTest}" --disable-ansi-colors \
+    --include-classname "${TEST_RE:-.*(Reduce|LayerNorm|CrossEntropy|TensorBackend|ConvAndModel|Dropout)GpuTest}" --disable-ansi-colors \
     > "$out/tests.txt" 2>&1
   echo "tests exit $?"; grep -E "tests (successful|failed|aborted|skipped)|✘" "$out/tests.txt" | head -40
 fi
@@ -38,7 +38,8 @@ for kd in ${KDS:-0.2 0}; do
 done
 if [ "${AB:-0}" = 1 ]; then
   echo "== A/B (kernel dropout 0, 12 s each): one change switched off at a time"
-  for sw in -Dlongconv4j.cuda.reduce=legacy -Dlongconv4j.layerNorm=composed -Dlongconv4j.autograd.release=false; do
+  for sw in -Dlongconv4j.cuda.reduce=legacy -Dlongconv4j.layerNorm=composed -Dlongconv4j.crossEntropy=composed \
+      -Dlongconv4j.autograd.release=false; do
     JAVA_OPTS="$base $sw" timeout 100 $D/run-java ai.longconv4j.examples.bench.LmTrainBench cuda:0 512 8 1024 8 12 5 0 \
       > "$out/lm.tmp" 2>&1
     echo "java $sw exit $?"; grep -E "summary|Exception" "$out/lm.tmp" | head -3

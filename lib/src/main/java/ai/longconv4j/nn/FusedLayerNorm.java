@@ -44,7 +44,7 @@ final class FusedLayerNorm {
             return null;
         }
         Tensor out = Tensor.fromStorage(y, x.shape());
-        return Tensor.op("layerNorm", out, new Tensor[] {x, weight, bias}, g -> {
+        Tensor r = Tensor.op("layerNorm", out, new Tensor[] {x, weight, bias}, g -> {
             if (g.requiresGrad()) {
                 return composedBackward(x, weight, bias != null, eps, g);
             }
@@ -59,6 +59,11 @@ final class FusedLayerNorm {
             return new Tensor[] {Tensor.fromStorage(dx, x.shape()), dw == null ? null : Tensor.fromStorage(dw, d),
                     db == null ? null : Tensor.fromStorage(db, d)};
         });
+        if (!r.requiresGrad()) {       // no graph (inference, noGrad): the saved row statistics are dead already
+            mean.release();
+            rstd.release();
+        }
+        return r;
     }
 
     /**

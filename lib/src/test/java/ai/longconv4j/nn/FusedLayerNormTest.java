@@ -60,6 +60,17 @@ class FusedLayerNormTest {
   }
 
   @Test
+  void withoutAGraphTheSavedStatisticsAreReleasedAndTheOutputStands() {
+    Tensor x = Tensor.randn(Rng.seeded(7), DType.F64, 5, 9), w = Tensor.randn(Rng.seeded(17), DType.F64, 9);
+    Tensor y;
+    try (var ng = Tensor.noGrad()) {
+      y = LayerNorm.layerNorm(x.to(DEV), w.to(DEV).requiresGrad(true), null, EPS);
+    }
+    assertNull(y.gradFn());
+    assertArrayEquals(LayerNorm.layerNorm(x, w, null, EPS).toDoubleArray(), y.toDoubleArray(), 1e-12);
+  }
+
+  @Test
   void composedBackwardEqualsTheFusedRule() {
     Tensor x = Tensor.randn(Rng.seeded(8), DType.F64, 6, 19), w = Tensor.randn(Rng.seeded(9), DType.F64, 19);
     Tensor g = Tensor.randn(Rng.seeded(10), DType.F64, 6, 19);

@@ -22,7 +22,7 @@ import java.nio.file.Path;
  * java -Dlongconv4j.data=../shared/data -cp ... ai.longconv4j.examples.TrainCharLM --engine=learned --steps=300 --lambda=0
  * </pre>
  * Flags: engine (fixed | learned), lambda (0 = no Squash), steps, width, layers, length, batch, lr, mixer (h3 | longconv),
- * evalBatches, threads, seed, plot (a PNG path, optional).
+ * evalBatches, threads, seed, plot (a PNG path, optional), device (cpu | best | cuda:N; default cpu).
  */
 public final class TrainCharLM {
     private TrainCharLM() {
@@ -46,6 +46,7 @@ public final class TrainCharLM {
         long seed = f.integer("seed", 0);
         double minutes = f.real("minutes", 0);
         String plot = f.str("plot", "");
+        String device = f.str("device", "cpu");
         String settings = f.done();
         System.out.println("TrainCharLM " + settings);
         System.out.println("BLAS: " + ai.longconv4j.backend.cpu.MatmulKernels.describeBlas());
@@ -55,6 +56,13 @@ public final class TrainCharLM {
         var lm = LongConvLM.builder().vocab(data.vocabSize()).width(width).layers(layers).length(length).lambda(lambda)
                 .mixer(mixer.equals("longconv") ? Mixer.LONGCONV : Mixer.H3).h3Init(init)
                 .engine(engine.equals("learned") ? ConvEngine.LEARNED : ConvEngine.FFT).seed(seed).build();
+        var dev = switch (device) {
+            case "best" -> ai.longconv4j.backend.Devices.best();
+            case "cpu" -> ai.longconv4j.tensor.Device.CPU;
+            default -> ai.longconv4j.tensor.Device.cuda(Integer.parseInt(device.substring(device.indexOf(':') + 1)));
+        };
+        lm.to(dev);
+        System.out.println("device: " + dev + " (" + ai.longconv4j.backend.Devices.describe() + ")");
         System.out.println(lm);
         var builder = Trainer.builder().model(lm).objective(Objectives.languageModel(lm, data, length, 32, evalBatches))
                 .steps(steps).batchSize(batch).lr(lr).weightDecay(0.1).evalEvery(evalEvery).seed(seed)

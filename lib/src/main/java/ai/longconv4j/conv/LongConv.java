@@ -196,6 +196,14 @@ public final class LongConv extends Module {
 
     @Override
     protected String describe() {
-        return "LongConv(H=" + kernel.features() + ", C=" + kernel.channels() + ", Lk=" + kernel.length() + ", " + mode + ", engine=" + engine + ")";
+        return "LongConv(H=" + kernel.features() + ", C=" + kernel.channels() + ", Lk=" + kernel.length() + ", " + mode + ", engine=" + engine
+                + blocksNote(engine, kernel.length()) + ")";
+    }
+
+    /** For a layer's description: the causal Monarch blocks' factors ({@code " (maps 8x8 . 16x16)"}), else "". */
+    public static String blocksNote(ConvEngine engine, int length) {
+        if (engine != ConvEngine.LEARNED_CAUSAL) return "";
+        CausalMonarch.Factors f = CausalMonarch.factor(length);
+        return " (maps " + f.l1() + "x" + f.l1() + " . " + f.l2() + "x" + f.l2() + (f.padded() > length ? ", L padded to " + f.padded() : "") + ")";
     }
 }

@@ -265,6 +265,6 @@ public final class H3Conv extends Module {
     @Override
     protected String describe() {
         return "H3Conv(D=" + width + ", Lk=" + shiftKernel.length() + ", " + conv.mode() + ", engine=" + conv.engine()
-                + ", lambda=" + conv.lambda() + ", init=" + init + ")";
+                + LongConv.blocksNote(conv.engine(), shiftKernel.length()) + ", lambda=" + conv.lambda() + ", init=" + init + ")";
     }
 }

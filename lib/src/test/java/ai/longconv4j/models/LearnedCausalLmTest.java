@@ -116,7 +116,7 @@ class LearnedCausalLmTest {
         var state = lm.stateDict();
         for (String k : new String[] {"blocks.0.mixer.shiftInA", "blocks.0.mixer.shiftInW", "blocks.1.mixer.diagOutA", "blocks.1.mixer.diagOutW"})
             assertTrue(state.containsKey(k), k + " in " + state.keySet());
-        assertTrue(lm.toString().contains("engine=LEARNED_CAUSAL"), lm.toString());
+        assertTrue(lm.toString().contains("engine=LEARNED_CAUSAL (maps 3x3 . 4x4)"), lm.toString());
         perturbBlocks(lm, 0.3, 10);
         Path f = dir.resolve("lm.safetensors");
         TensorFiles.save(f, lm.stateDict(), Map.of());

@@ -76,7 +76,7 @@ public final class TrainAssociativeRecall {
         TaskData test = SyntheticTasks.associativeRecall(vocab, length, testN, Rng.seeded(seed + 2));
         var lm = LongConvLM.builder().vocab(vocab).width(width).layers(layers).length(length).lambda(lambda)
                 .kernelDropout(kernelDropout).kernelLr(kernelLr).mlpRatio(mlpRatio).h3Init(init)
-                .engine(engine.equals("learned") ? ConvEngine.LEARNED : ConvEngine.FFT).seed(seed).build();
+                .engine(engine.equals("learned") ? ConvEngine.LEARNED_CAUSAL : ConvEngine.FFT).seed(seed).build();
         System.out.println(lm);
         for (var g : lm.paramGroups(lr, weightDecay)) {
             System.out.printf("param group %s: %d tensors, lr %.2g, weight decay %.2g%n", g.name(), g.parameters().size(), g.lr(), g.weightDecay());

@@ -21,8 +21,11 @@ import java.nio.file.Path;
  * <pre>
  * java -Dlongconv4j.data=../shared/data -cp ... ai.longconv4j.examples.TrainCharLM --engine=learned --steps=300 --lambda=0
  * </pre>
- * Flags: engine (fixed | learned), lambda (0 = no Squash), steps, width, layers, length, batch, lr, mixer (h3 | longconv),
- * evalBatches, threads, seed, plot (a PNG path, optional).
+ * Flags: engine (fixed | learned: the causal learned-Monarch engine, {@code ConvEngine.LEARNED_CAUSAL}), lambda
+ * (0 = no Squash), steps, width, layers, length, batch, lr, mixer (h3 | longconv), evalBatches, threads, seed, plot
+ * (a PNG path, optional), save (a safetensors path for the trained model's state dict, optional), probe (true: run
+ * {@code Causality.probe} on the trained model over the full length and print the future/past gradient ratio),
+ * device (cpu | best | cuda:N; default cpu).
  */
 public final class TrainCharLM {
     private TrainCharLM() {
@@ -46,6 +49,9 @@ public final class TrainCharLM {
         long seed = f.integer("seed", 0);
         double minutes = f.real("minutes", 0);
         String plot = f.str("plot", "");
+        String save = f.str("save", "");
+        boolean probe = f.str("probe", "false").equals("true");
+        String device = f.str("device", "cpu");
         String settings = f.done();
         System.out.println("TrainCharLM " + settings);
         System.out.println("BLAS: " + ai.longconv4j.backend.cpu.MatmulKernels.describeBlas());
@@ -54,7 +60,14 @@ public final class TrainCharLM {
                 + " val chars (" + evalBatches + " batches of 32 x " + length + ")");
         var lm = LongConvLM.builder().vocab(data.vocabSize()).width(width).layers(layers).length(length).lambda(lambda)
                 .mixer(mixer.equals("longconv") ? Mixer.LONGCONV : Mixer.H3).h3Init(init)
-                .engine(engine.equals("learned") ? ConvEngine.LEARNED : ConvEngine.FFT).seed(seed).build();
+                .engine(engine.equals("learned") ? ConvEngine.LEARNED_CAUSAL : ConvEngine.FFT).seed(seed).build();
+        var dev = switch (device) {
+            case "best" -> ai.longconv4j.backend.Devices.best();
+            case "cpu" -> ai.longconv4j.tensor.Device.CPU;
+            default -> ai.longconv4j.tensor.Device.cuda(Integer.parseInt(device.substring(device.indexOf(':') + 1)));
+        };
+        lm.to(dev);
+        System.out.println("device: " + dev + " (" + ai.longconv4j.backend.Devices.describe() + ")");
         System.out.println(lm);
         var builder = Trainer.builder().model(lm).objective(Objectives.languageModel(lm, data, length, 32, evalBatches))
                 .steps(steps).batchSize(batch).lr(lr).weightDecay(0.1).evalEvery(evalEvery).seed(seed)
@@ -74,6 +87,15 @@ public final class TrainCharLM {
         System.out.println("sample (T=0.8, top-10):\n" + sample);
         if (!plot.isEmpty()) {
             System.out.println("plot: " + h.plot(Path.of(plot)));
+        }
+        if (!save.isEmpty()) {
+            ai.longconv4j.io.TensorFiles.save(Path.of(save), lm.stateDict(), java.util.Map.of("model", lm.toString().lines().findFirst().orElse("")));
+            System.out.println("saved: " + save);
+        }
+        if (probe) {
+            var r = CpuContext.withThreads(threads).call(() -> ai.longconv4j.models.Causality.probe(lm, width, lm.dtype(), length));
+            System.out.printf("causality probe (L=%d): worst future/past gradient ratio %.3g (output %d, input %d) -> %s%n", length,
+                    r.worstRatio(), r.output(), r.input(), r.causal() ? "causal" : "NOT causal");
         }
         System.out.println("stop: " + h.stopReason() + " " + h.stopMessage());
         System.out.printf("summary: engine=%s lambda=%s mixer=%s D=%d layers=%d L=%d: %d steps in %.1f s (%.1f min), "

@@ -30,7 +30,10 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * {@code ConvOps.learnedConv} on the GPU ({@link CudaLearnedConv} over {@link LearnedButterflyConv}) against lib's CPU
  * path, forward and every gradient (u, k, D, the four blocks), with blocks moved off the exact DFT so a kernel that
- * ignored them would fail; then a learned-butterfly LM trained 3 steps on both devices.
+ * ignored them would fail; then a learned-butterfly LM trained 3 steps on both devices. Since the causal fix the
+ * LM ({@code LongConvLM.learnedButterfly()}) uses the causal learned-Monarch engine ({@code ConvEngine.LEARNED_CAUSAL}:
+ * tensor-op Monarch maps around the device convolution), so that test covers it; the general LEARNED blocks stay
+ * covered at the op level above (models refuse them in causal mode).
  */
 @Tag("gpu")
 class LearnedConvGpuTest {

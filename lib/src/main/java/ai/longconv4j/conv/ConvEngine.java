@@ -10,6 +10,15 @@ public enum ConvEngine {
     FFT,
     /** FlashButterfly: the FFT as dense DFT-block products (power-of-two N). */
     MONARCH,
-    /** Monarch with learnable DFT blocks initialized to the exact DFT (2 factors). */
-    LEARNED
+    /**
+     * Monarch with learnable DFT blocks initialized to the exact DFT (2 factors). Causal only at init: once the
+     * blocks train, outputs read future inputs, so language models refuse it; for bidirectional and circular use.
+     */
+    LEARNED,
+    /**
+     * The causal learned-Monarch convolution ({@link CausalMonarch}): the AUTO convolution between two learned
+     * lower-triangular Monarch maps, causal for any block values. A layer engine: {@link ConvPlan} plans only its
+     * inner convolution (with AUTO).
+     */
+    LEARNED_CAUSAL
 }

@@ -165,6 +165,16 @@ public final class ConvOps {
         });
     }
 
+    /**
+     * The causal learned-Monarch convolution {@code M_out(conv(M_in(u), k)) + D * u} ({@link CausalMonarch}): u (B, H, L)
+     * with L &lt;= Lp; blocks {A_in (L1, L1), W_in (L2, L2), A_out, W_out} with Lp = L1 * L2; k, D and the result as
+     * {@link #conv}; CAUSAL mode only. The inner convolution runs at length Lp with the AUTO engine (on a device: its
+     * backend's). Composed of tensor ops, so it runs on every device.
+     */
+    public static Tensor learnedCausalConv(Tensor u, Tensor k, Tensor d, ConvMode mode, Tensor[] blocks) {
+        return CausalMonarch.convolve("LongConv.learnedCausal", u, k, d, mode, blocks, x -> conv(x, k, null, ConvMode.CAUSAL, ConvEngine.AUTO));
+    }
+
     /** Squash (soft threshold) {@code sign(K) * max(|K| - lambda, 0)}; gradient {@code g * [|K| > lambda]}. */
     public static Tensor squash(Tensor kParam, double lambda) {
         if (!(lambda >= 0)) throw new IllegalArgumentException("Squash: lambda must be >= 0, got " + lambda);

@@ -77,6 +77,10 @@ public record ConvPlan(int length, int kernelLength, ConvMode mode, ConvEngine e
         if (length < 1 || kernelLength < 1) {
             throw new IllegalArgumentException("ConvPlan: need L >= 1 and Lk >= 1, got L=" + length + " Lk=" + kernelLength);
         }
+        if (engine == ConvEngine.LEARNED_CAUSAL) {
+            throw new IllegalArgumentException("ConvPlan: LEARNED_CAUSAL is a layer engine (learned causal maps around a convolution,"
+                    + " CausalMonarch); plan its inner convolution with AUTO or a concrete engine");
+        }
         ConvEngine e = engine == ConvEngine.AUTO ? AUTO.get(precision) : engine;
         if (e == ConvEngine.DIRECT && precision != Precision.F64) {
             throw new IllegalArgumentException("ConvPlan: the DIRECT engine is the F64 slow twin, got " + precision);
@@ -131,7 +135,7 @@ public record ConvPlan(int length, int kernelLength, ConvMode mode, ConvEngine e
             case FFT -> new FftConv(this);
             case MONARCH -> new MonarchConv(this);
             case LEARNED -> LearnedButterfly.atInit(this);
-            case AUTO -> throw new IllegalStateException("ConvPlan: AUTO is resolved at construction");
+            case AUTO, LEARNED_CAUSAL -> throw new IllegalStateException("ConvPlan: " + engine + " is resolved at construction");
         };
     }
 
@@ -144,7 +148,7 @@ public record ConvPlan(int length, int kernelLength, ConvMode mode, ConvEngine e
             case DIRECT -> "direct sum";
             case MONARCH -> "real via complex " + fftSize / 2 + " = " + join() + ", " + passes + (passes == 1 ? " pass" : " passes");
             case LEARNED -> "complex " + fftSize + " = " + join() + ", learned blocks";
-            case AUTO -> "?";
+            case AUTO, LEARNED_CAUSAL -> "?";
         };
         return "ConvPlan[L=" + length + " Lk=" + kernelLength + " " + mode + " engine=" + engine + " N=" + fftSize
                 + " (" + how + ") " + precision + "]";

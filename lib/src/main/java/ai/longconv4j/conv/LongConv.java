@@ -23,7 +23,8 @@ import java.util.random.RandomGenerator;
  * channels flattened to C*H, GELU, dropout, {@code Linear(C*H -> 2H)} + GLU -> {@code (B, H, L)}.
  * Inputs shorter than the kernel crop it (never wrap). The engine comes from a {@link ConvPlan} made once
  * per input length and dtype; LEARNED registers four butterfly blocks ({@value Parameter#BUTTERFLY_GROUP}
- * group) sized for L = kernel length and then needs inputs of exactly that length.
+ * group) sized for L = kernel length and then needs inputs of exactly that length; LEARNED_CAUSAL registers the
+ * four causal Monarch blocks of {@link CausalMonarch} (same group, identity init) and takes any L &lt;= Lk.
  * <pre>{@code
  * jshell> var layer = LongConv.builder().features(64).length(1024).seed(1).build()
  * jshell> layer.forward(Tensor.randn(Rng.seeded(2), DType.F32, 8, 64, 1024)).shape()
@@ -45,6 +46,7 @@ public final class LongConv extends Module {
     private final ConvMode mode;
     private final ConvEngine engine;
     private final Parameter[] blocks;
+    private final Parameter[] causalBlocks;
     private final Map<String, Convolver> engines = new ConcurrentHashMap<>();
 
     private LongConv(Builder b) {
@@ -70,6 +72,30 @@ public final class LongConv extends Module {
         } else {
             blocks = null;
         }
+        if (engine == ConvEngine.LEARNED_CAUSAL) {
+            causalBlocks = causalBlocks("", b.length, b.dtype);
+            for (Parameter p : causalBlocks) param(p);
+        } else {
+            causalBlocks = null;
+        }
+    }
+
+    /**
+     * The four identity-initialized blocks {A_in, W_in, A_out, W_out} of a {@link ConvEngine#LEARNED_CAUSAL} convolution
+     * for inputs up to length Lk, named {@code <prefix>inA, <prefix>inW, <prefix>outA, <prefix>outW} (camel case after a
+     * prefix), in the {@value Parameter#BUTTERFLY_GROUP} group without weight decay (like LEARNED's DFT blocks); the
+     * caller registers them.
+     */
+    public static Parameter[] causalBlocks(String prefix, int length, DType dtype) {
+        CausalMonarch.Factors f = CausalMonarch.factor(length);
+        String[] names = {"inA", "inW", "outA", "outW"};
+        Parameter[] ps = new Parameter[4];
+        for (int i = 0; i < 4; i++) {
+            int n = i % 2 == 0 ? f.l1() : f.l2();
+            String name = prefix.isEmpty() ? names[i] : prefix + Character.toUpperCase(names[i].charAt(0)) + names[i].substring(1);
+            ps[i] = new Parameter(name, CausalMonarch.identity(n, dtype).detach(), Parameter.BUTTERFLY_GROUP, false);
+        }
+        return ps;
     }
 
     public static Builder builder() { return new Builder(); }
@@ -99,6 +125,10 @@ public final class LongConv extends Module {
             if (features < 1 || length < 1) {
                 throw new IllegalArgumentException("LongConv: features (H) and length (Lk) are required, got H=" + features + " Lk=" + length);
             }
+            if (engine == ConvEngine.LEARNED_CAUSAL && mode != ConvMode.CAUSAL) {
+                throw new IllegalArgumentException("LongConv: the LEARNED_CAUSAL engine is CAUSAL only, got " + mode
+                        + " (for bidirectional or circular use LEARNED)");
+            }
             return new LongConv(this);
         }
     }
@@ -119,7 +149,12 @@ public final class LongConv extends Module {
     private Convolver engineFor(int length, DType dtype) {
         return engines.computeIfAbsent(length + "/" + dtype, key -> {
             Precision p = dtype == DType.F64 ? Precision.F64 : Precision.F32;
-            return ConvPlan.of(length, kernel.length(), mode, engine == ConvEngine.LEARNED ? ConvEngine.FFT : engine, p).newConvolver();
+            ConvEngine inner = switch (engine) {
+                case LEARNED -> ConvEngine.FFT;
+                case LEARNED_CAUSAL -> ConvEngine.AUTO;
+                default -> engine;
+            };
+            return ConvPlan.of(length, kernel.length(), mode, inner, p).newConvolver();
         });
     }
 
@@ -145,6 +180,11 @@ public final class LongConv extends Module {
             Tensor[] bt = new Tensor[4];
             for (int i = 0; i < 4; i++) bt[i] = blocks[i].value();
             y = ConvOps.learnedConv(u, k, d.value(), mode, bt);
+        } else if (causalBlocks != null) {
+            Tensor[] bt = new Tensor[4];
+            for (int i = 0; i < 4; i++) bt[i] = causalBlocks[i].value();
+            y = CausalMonarch.convolve("LongConv.forward", u, k, d.value(), mode, bt,
+                    x -> ConvOps.conv(x, k, null, ConvOps.shapeOf("LongConv.forward", x, k, null, mode), engineFor(x.size(2), x.dtype())));
         } else {
             ConvShape s = ConvOps.shapeOf("LongConv.forward", u, k, d.value(), mode);
             y = ConvOps.conv(u, k, d.value(), s, engineFor(l, u.dtype()));
@@ -156,6 +196,14 @@ public final class LongConv extends Module {
 
     @Override
     protected String describe() {
-        return "LongConv(H=" + kernel.features() + ", C=" + kernel.channels() + ", Lk=" + kernel.length() + ", " + mode + ", engine=" + engine + ")";
+        return "LongConv(H=" + kernel.features() + ", C=" + kernel.channels() + ", Lk=" + kernel.length() + ", " + mode + ", engine=" + engine
+                + blocksNote(engine, kernel.length()) + ")";
+    }
+
+    /** For a layer's description: the causal Monarch blocks' factors ({@code " (maps 8x8 . 16x16)"}), else "". */
+    public static String blocksNote(ConvEngine engine, int length) {
+        if (engine != ConvEngine.LEARNED_CAUSAL) return "";
+        CausalMonarch.Factors f = CausalMonarch.factor(length);
+        return " (maps " + f.l1() + "x" + f.l1() + " . " + f.l2() + "x" + f.l2() + (f.padded() > length ? ", L padded to " + f.padded() : "") + ")";
     }
 }

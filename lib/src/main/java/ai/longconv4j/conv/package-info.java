@@ -8,7 +8,10 @@
  *       Linear(C*H -> 2H) + GLU; {@code LongConv.apply(u, k, mode)} is the parameter-free form.</li>
  *   <li>{@link ai.longconv4j.conv.LongConvKernel}: {@code k = Dropout(Squash(Smooth(K)))}, own optimizer group.</li>
  *   <li>{@link ai.longconv4j.conv.ConvOps}: the Tensor ops with hand-written backward (conv, learned conv,
- *       squash, smooth).</li>
+ *       squash, smooth), and the causal learned-Monarch convolution composed of tensor ops.</li>
+ *   <li>{@link ai.longconv4j.conv.CausalMonarch}: {@code M_out(conv(M_in(u))) + D u} with learned lower-triangular
+ *       Monarch maps, causal for any block values ({@link ai.longconv4j.conv.ConvEngine#LEARNED_CAUSAL}, the LM's
+ *       learned butterfly); the general learned DFT blocks are causal only at init.</li>
  * </ul>
  *
  * <h2>Engines (flat arrays, layouts in {@link ai.longconv4j.conv.ConvShape})</h2>

@@ -16,7 +16,9 @@ import java.util.Objects;
  * $1 ==> ConvSettings[engine=LEARNED, mode=CAUSAL, lambda=0.0, smooth=1, kernelDropout=0.2, kernelLr=0.001, channels=2]
  * }</pre>
  *
- * @param engine        convolution engine ({@link ConvEngine#LEARNED}: learned-butterfly blocks, own optimizer group)
+ * @param engine        convolution engine ({@link ConvEngine#LEARNED_CAUSAL}: causal learned-Monarch maps, the LM's learned
+ *                      butterfly; {@link ConvEngine#LEARNED}: learned DFT blocks, bidirectional/circular only in models;
+ *                      both with their blocks in their own optimizer group)
  * @param mode          causal, bidirectional or circular
  * @param lambda        Squash threshold λ ≥ 0 (0 turns Squash off)
  * @param smooth        Smooth (average-pool) width, odd ≥ 1 (1 = off)

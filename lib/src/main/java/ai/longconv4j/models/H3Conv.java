@@ -6,6 +6,7 @@ import ai.longconv4j.conv.ConvMode;
 import ai.longconv4j.conv.ConvOps;
 import ai.longconv4j.conv.ConvPlan;
 import ai.longconv4j.conv.LearnedButterfly;
+import ai.longconv4j.conv.LongConv;
 import ai.longconv4j.conv.LongConvKernel;
 import ai.longconv4j.conv.Precision;
 import ai.longconv4j.nn.Linear;
@@ -30,7 +31,10 @@ import java.util.Objects;
  * ({@link ConvOps#conv}); K1, K2 are {@link LongConvKernel}s (Squash, Smooth, kernel dropout), one
  * channel per feature; D1, D2 are {@code (1, D)} initialized randn. The learned engine gives each
  * convolution its own four butterfly blocks ({@value Parameter#BUTTERFLY_GROUP} group) sized for length Lk;
- * shorter inputs are zero-padded to Lk and the output cropped (exact for causal and bidirectional modes). Input and output are {@code (B, L, D)}.
+ * shorter inputs are zero-padded to Lk and the output cropped (exact for causal and bidirectional modes). The
+ * causal learned engine ({@link ConvEngine#LEARNED_CAUSAL}) gives each convolution the four causal Monarch blocks of
+ * {@link ai.longconv4j.conv.CausalMonarch} instead (same group, identity init: {@code shiftInA ... diagOutW}).
+ * Input and output are {@code (B, L, D)}.
  *
  * <p><b>Kernel init ({@link Init}).</b> By default ({@link Init#SHIFT_SUM}) the two kernels start as what
  * the H3 mixer is built around: K1 as a one-step shift (tap 1 = 1, so {@code k[t] <- k[t-1] + D1 k[t]}) and
@@ -92,6 +96,15 @@ public final class H3Conv extends Module {
         if (conv.engine() == ConvEngine.LEARNED) {
             shiftBlocks = blocks("shift", b.length, b.dtype);
             diagBlocks = blocks("diag", b.length, b.dtype);
+        } else if (conv.engine() == ConvEngine.LEARNED_CAUSAL) {
+            if (conv.mode() != ConvMode.CAUSAL) {
+                throw new IllegalArgumentException("H3Conv.Builder: the LEARNED_CAUSAL engine is CAUSAL only, got " + conv.mode()
+                        + " (for bidirectional or circular use LEARNED)");
+            }
+            shiftBlocks = LongConv.causalBlocks("shift", b.length, b.dtype);
+            diagBlocks = LongConv.causalBlocks("diag", b.length, b.dtype);
+            for (Parameter p : shiftBlocks) param(p);
+            for (Parameter p : diagBlocks) param(p);
         } else {
             shiftBlocks = null;
             diagBlocks = null;
@@ -203,6 +216,13 @@ public final class H3Conv extends Module {
         Tensor kt = kernel.kernel();                                        // (1, D, [2,] Lk)
         int[] ks = kt.shape();
         Tensor k2 = kt.reshape(Arrays.copyOfRange(ks, 1, ks.length));       // (D, [2,] Lk)
+        if (blocks != null && conv.engine() == ConvEngine.LEARNED_CAUSAL) {
+            Tensor[] bt = new Tensor[4];
+            for (int i = 0; i < 4; i++) {
+                bt[i] = blocks[i].value();
+            }
+            return ConvOps.learnedCausalConv(x, k2, skip.value(), conv.mode(), bt);
+        }
         if (blocks != null) {
             int l = x.size(2);
             int lk = kernel.length();
@@ -245,6 +265,6 @@ public final class H3Conv extends Module {
     @Override
     protected String describe() {
         return "H3Conv(D=" + width + ", Lk=" + shiftKernel.length() + ", " + conv.mode() + ", engine=" + conv.engine()
-                + ", lambda=" + conv.lambda() + ", init=" + init + ")";
+                + LongConv.blocksNote(conv.engine(), shiftKernel.length()) + ", lambda=" + conv.lambda() + ", init=" + init + ")";
     }
 }

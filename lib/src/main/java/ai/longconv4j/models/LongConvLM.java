@@ -21,7 +21,8 @@ import java.util.Objects;
  * An attention-free language model: token embedding → N blocks [pre-LN → mixer → + residual →
  * pre-LN → MLP(GELU) → + residual] → final LayerNorm → output head tied to the embedding
  * ({@code logits = h · Eᵀ}). The mixer is {@link H3Conv} or the plain {@link LongConv} layer; the
- * learned-butterfly LM is this model with {@link ConvEngine#LEARNED} ({@link #learnedButterfly()}).
+ * learned-butterfly LM is this model with {@link ConvEngine#LEARNED_CAUSAL} ({@link #learnedButterfly()}); the
+ * general learned DFT blocks ({@link ConvEngine#LEARNED}) are refused in CAUSAL mode (not causal once trained).
  * The embedding starts at N(0, {@value #EMBED_STD}²).
  *
  * <pre>{@code
@@ -148,14 +149,15 @@ public final class LongConvLM extends Module implements LongConvModel {
     }
 
     /**
-     * A builder preset to the learned-butterfly engine ({@link ConvEngine#LEARNED}). <b>Not causal once
-     * trained:</b> the FFT product is a causal convolution only while the butterfly blocks are the exact DFT
-     * and its inverse; a learned LM passes {@link Causality#assertCausal} at init and fails after its blocks move
-     * (measured: 0.01·randn on the blocks gives a future/past gradient ratio 0.004), and on tiny Shakespeare it
-     * reaches an impossible 0.63 nats/char (examples/README.md). Use it as a causal LM only with that in mind.
+     * A builder preset to the causal learned-butterfly engine ({@link ConvEngine#LEARNED_CAUSAL}): every long
+     * convolution becomes {@code M_out(conv(M_in(u))) + D * u} with learned lower-triangular Monarch maps
+     * ({@link ai.longconv4j.conv.CausalMonarch}, identity at init, the {@value ai.longconv4j.nn.Parameter#BUTTERFLY_GROUP}
+     * optimizer group), causal for any block values. The general learned DFT blocks ({@link ConvEngine#LEARNED}) are
+     * refused here: they are causal only at init (trained, they read future tokens; tiny Shakespeare then reached an
+     * impossible 0.63 nats/char), see examples/README.md.
      */
     public static Builder learnedButterfly() {
-        return new Builder().engine(ConvEngine.LEARNED);
+        return new Builder().engine(ConvEngine.LEARNED_CAUSAL);
     }
 
     /** Builder of {@link LongConvLM}. */
@@ -220,6 +222,11 @@ public final class LongConvLM extends Module implements LongConvModel {
             }
             if (!(dropout >= 0 && dropout < 1)) {
                 throw new IllegalArgumentException("LongConvLM.Builder: dropout must be in [0, 1), got " + dropout);
+            }
+            if (conv.engine() == ConvEngine.LEARNED && conv.mode() == ConvMode.CAUSAL) {
+                throw new IllegalArgumentException("LongConvLM.Builder: engine LEARNED is not causal once its DFT blocks train (outputs"
+                        + " then read future tokens), so a causal language model cannot use it; use ConvEngine.LEARNED_CAUSAL"
+                        + " (LongConvLM.learnedButterfly(): learned causal Monarch maps around the convolution)");
             }
             return new LongConvLM(this);
         }

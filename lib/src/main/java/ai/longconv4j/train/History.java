@@ -97,6 +97,9 @@ public final class History {
         XYChart c = new XYChartBuilder().width(720).height(400).title("training").xAxisTitle("step").yAxisTitle("loss").build();
         double[] xs = rows.stream().mapToDouble(Row::step).toArray();
         if (xs.length > 0) {
+            // An explicit 0..round-number range: left to itself, XChart 3.8 spreads the ticks of a few thousand steps at
+            // uneven values (1, 353, 705, ...) whose labels run into each other.
+            c.getStyler().setXAxisMin(0.0).setXAxisMax(niceCeil(xs[xs.length - 1]));
             c.addSeries("train loss", xs, trainLosses()).setMarker(org.knowm.xchart.style.markers.SeriesMarkers.NONE);
         }
         List<Row> ev = evaluations();
@@ -106,6 +109,17 @@ public final class History {
             s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
         }
         return c;
+    }
+
+    /** The smallest of 1, 2, 2.5, 5 times a power of ten that is at least {@code x} (x > 0). */
+    static double niceCeil(double x) {
+        double p = Math.pow(10, Math.floor(Math.log10(Math.max(x, 1))));
+        for (double m : new double[] {1, 2, 2.5, 5, 10}) {
+            if (m * p >= x) {
+                return m * p;
+            }
+        }
+        return 10 * p;
     }
 
     /** Writes {@link #chart()} as a PNG; returns the file. */

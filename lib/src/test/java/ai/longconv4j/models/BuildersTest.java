@@ -71,7 +71,7 @@ class BuildersTest {
         assertEquals(0, fly.weightDecay());
         assertEquals(3e-3, dflt.lr());
         assertEquals(0.1, dflt.weightDecay());
-        assertEquals(ConvEngine.LEARNED, lm.conv().engine());
+        assertEquals(ConvEngine.LEARNED_CAUSAL, lm.conv().engine());
         int n = groups.stream().mapToInt(g -> g.parameters().size()).sum();
         assertEquals(lm.parameters().size(), n);
     }

@@ -50,6 +50,9 @@ for m in ${modules//,/ } lib; do
   done
 done
 for g in ${drop//,/ }; do rm -f "$out"/cp/$g; done
+# JCuda's natives jar carries a 24 MB NVPTX compiler library that nothing here loads (we load cubins; NVRTC, cuBLAS and
+# cuFFT go through FFM): without it a kernel + examples + kernels-cuda stage fits the device tool's 64 MiB.
+for j in "$out"/cp/jcuda-natives-*.jar; do [ -f "$j" ] && zip -q -d "$j" 'lib/libJNvPTXCompiler*' >/dev/null || true; done
 for m in ${tests//,/ }; do
   [ -d "$m/target/test-classes" ] && cp -r "$m/target/test-classes" "$out/tests/$(echo "$m" | tr / _)"
 done

@@ -79,7 +79,7 @@ public final class Causality {
                 Tensor x = x0.detach().requiresGrad(true);
                 Tensor y = f.apply(x);
                 int v = y.size(2);
-                Tensor w = Tensor.randn(rng, y.dtype(), v).detach();
+                Tensor w = Tensor.randn(rng, y.dtype(), v).to(y.device()).detach();
                 y.slice(1, i, i + 1).mul(w).sum().backward();
                 double[] g = x.grad().toDoubleArray();
                 double past = 0;

@@ -76,4 +76,17 @@ class CausalMonarchDeviceTest {
             assertEquals(mixer == Mixer.H3 ? 16 : 8, blocks, mixer + " butterfly blocks");
         }
     }
+
+    /** The causality probe of a model on a device runs there (its random output weights included) and agrees with the CPU. */
+    @Test
+    void causalityProbeRunsOnTheModelsDevice() {
+        var cpu = LongConvLM.learnedButterfly().vocab(7).width(8).layers(2).length(16).dtype(DType.F64).kernelDropout(0).seed(5).build();
+        var dev = LongConvLM.learnedButterfly().vocab(7).width(8).layers(2).length(16).dtype(DType.F64).kernelDropout(0).seed(5).build();
+        dev.to(DeviceDispatchTest.DEV);
+        var rc = ai.longconv4j.models.Causality.probe(cpu, 8, DType.F64, 16);
+        var rd = ai.longconv4j.models.Causality.probe(dev, 8, DType.F64, 16);
+        assertTrue(rd.causal(), "device probe: " + rd);
+        // both are FFT round-off (~1e-16 relative); the same model and probe inputs on both sides
+        assertEquals(rc.worstRatio(), rd.worstRatio(), 1e-12);
+    }
 }

@@ -4,28 +4,14 @@ package ai.longconv4j.cuda;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Allocator, errors, events and cuBLAS on a real device. */
 @Tag("gpu")
-class CudaRuntimeGpuTest {
-  private static CudaDevice dev;
-
-  @BeforeAll
-  static void open() {
-    assumeTrue(Cuda.available(), Cuda.reason());
-    dev = CudaDevice.open(0);
-  }
-
-  @AfterAll
-  static void close() { if (dev != null) dev.close(); }
-
+class CudaRuntimeGpuTest extends CudaDeviceTest {
   @Test
   void outOfMemoryNamesTheBytesAndLeavesTheContextUsable() {
     long huge = dev.totalMemory() * 2;

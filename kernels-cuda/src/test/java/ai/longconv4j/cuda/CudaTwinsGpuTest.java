@@ -1,11 +1,8 @@
 // Shapes: B batch, H channels, L length, Lk taps. u, y: (B, H, L) fp32; k: (H, Lk); D: (H).
 package ai.longconv4j.cuda;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -15,18 +12,7 @@ import org.junit.jupiter.api.Test;
  * (fp32 FFT error ~ eps*log2 N ~ 1e-6; direct conv accumulates <= 1000 terms, ~ eps*sqrt(L) ~ 2e-6).
  */
 @Tag("gpu")
-class CudaTwinsGpuTest {
-  private static CudaDevice dev;
-
-  @BeforeAll
-  static void open() {
-    assumeTrue(Cuda.available(), Cuda.reason());
-    dev = CudaDevice.open(0);
-  }
-
-  @AfterAll
-  static void close() { if (dev != null) dev.close(); }
-
+class CudaTwinsGpuTest extends CudaDeviceTest {
   @Test
   void directConvMatchesCpu() {
     var rng = new SplittableRandom(11);

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -24,18 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * add one more rounding (2.3e-3 in quadrature). 1e-2 bounds that. The reference uses the rounded inputs.
  */
 @Tag("gpu")
-class FlashButterflyGpuTest {
-  private static CudaDevice dev;
-
-  @BeforeAll
-  static void open() {
-    assumeTrue(Cuda.available(), Cuda.reason());
-    dev = CudaDevice.open(0);
-  }
-
-  @AfterAll
-  static void close() { if (dev != null) dev.close(); }
-
+class FlashButterflyGpuTest extends CudaDeviceTest {
   static Stream<Arguments> cases() {
     var io = new Object[][] {
         {ElementType.F32, Precision.FP32, 1e-5}, {ElementType.F32, Precision.BF16, 1e-2},

@@ -2,7 +2,6 @@
 package ai.longconv4j.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.longconv4j.conv.ConvEngine;
 import ai.longconv4j.conv.ConvPlan;
@@ -10,8 +9,6 @@ import ai.longconv4j.conv.ConvShape;
 import ai.longconv4j.conv.LearnedButterfly;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -27,18 +24,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * entry sums B*H*64 products serially in fp32 (worst case n * eps = 1000 * 6e-8 = 6e-5): 1e-4.
  */
 @Tag("gpu")
-class LearnedButterflyGpuTest {
-  private static CudaDevice dev;
-
-  @BeforeAll
-  static void open() {
-    assumeTrue(Cuda.available(), Cuda.reason());
-    dev = CudaDevice.open(0);
-  }
-
-  @AfterAll
-  static void close() { if (dev != null) dev.close(); }
-
+class LearnedButterflyGpuTest extends CudaDeviceTest {
   static Stream<Arguments> cases() {
     var shapes = new Object[][] {{ConvMode.CAUSAL, 3, 5, 300, 300}, {ConvMode.CAUSAL, 2, 3, 1024, 1024},
         {ConvMode.CAUSAL, 3, 2, 37, 20}, {ConvMode.BIDIRECTIONAL, 2, 3, 200, 150}, {ConvMode.CIRCULAR, 2, 3, 256, 256}};

@@ -3,7 +3,6 @@ package ai.longconv4j.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.longconv4j.conv.ConvEngine;
 import ai.longconv4j.conv.ConvGrads;
@@ -11,8 +10,6 @@ import ai.longconv4j.conv.ConvPlan;
 import ai.longconv4j.conv.ConvShape;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -29,18 +26,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * FlashButterflyGpuTest), dD 1e-5.
  */
 @Tag("gpu")
-class ThreePassGpuTest {
-  private static CudaDevice dev;
-
-  @BeforeAll
-  static void open() {
-    assumeTrue(Cuda.available(), Cuda.reason());
-    dev = CudaDevice.open(0);
-  }
-
-  @AfterAll
-  static void close() { if (dev != null) dev.close(); }
-
+class ThreePassGpuTest extends CudaDeviceTest {
   static final Object[][] IO = {{ElementType.F32, Precision.FP32, 1e-5}, {ElementType.F32, Precision.BF16, 1e-2},
       {ElementType.BF16, Precision.BF16, 1e-2}, {ElementType.F16, Precision.F16, 1e-2}};
 

@@ -86,22 +86,16 @@ public final class LongConvClassifier extends Module implements LongConvModel {
     }
 
     /** Builder of {@link LongConvClassifier}. */
-    public static final class Builder {
+    public static final class Builder extends ConvModelBuilder<Builder> {
         private int vocab = -1;
         private int inputFeatures = -1;
         private int classes = -1;
-        private int width = -1;
-        private int layers = 2;
-        private int length = -1;
-        private double dropout = 0;
         private Norm norm = Norm.LAYER;
         private boolean preNorm = true;
         private Pool pool = Pool.MEAN;
-        private ConvSettings conv = ConvSettings.defaults().withMode(ConvMode.BIDIRECTIONAL);
-        private DType dtype = DType.F32;
-        private long seed;
 
         private Builder() {
+            super(ConvSettings.defaults().withMode(ConvMode.BIDIRECTIONAL));
         }
 
         /** Token input with a vocabulary of V (either this or {@link #inputFeatures}). */
@@ -110,31 +104,12 @@ public final class LongConvClassifier extends Module implements LongConvModel {
         public Builder inputFeatures(int din) { inputFeatures = din; return this; }
         /** Number of classes K (required). */
         public Builder classes(int k) { classes = k; return this; }
-        /** Width H (required). */
-        public Builder width(int h) { width = h; return this; }
-        /** Number of residual blocks (default 2). */
-        public Builder layers(int n) { layers = n; return this; }
-        /** Longest sequence length = kernel taps (required). */
-        public Builder length(int l) { length = l; return this; }
-        /** Dropout after each convolution and inside it (default 0). */
-        public Builder dropout(double p) { dropout = p; return this; }
         /** Block normalization (default LAYER). */
         public Builder norm(Norm n) { norm = Objects.requireNonNull(n, "norm"); return this; }
         /** Pre-norm (default) or post-norm. */
         public Builder preNorm(boolean on) { preNorm = on; return this; }
         /** Pooling (default MEAN). */
         public Builder pool(Pool p) { pool = Objects.requireNonNull(p, "pool"); return this; }
-        /** All convolution settings at once (default: {@link ConvSettings#defaults()} in BIDIRECTIONAL mode). */
-        public Builder conv(ConvSettings s) { conv = Objects.requireNonNull(s, "conv"); return this; }
-        public Builder engine(ConvEngine e) { conv = conv.withEngine(e); return this; }
-        public Builder mode(ConvMode m) { conv = conv.withMode(m); return this; }
-        public Builder lambda(double v) { conv = conv.withLambda(v); return this; }
-        public Builder smooth(int w) { conv = conv.withSmooth(w); return this; }
-        public Builder kernelDropout(double p) { conv = conv.withKernelDropout(p); return this; }
-        public Builder kernelLr(double lr) { conv = conv.withKernelLr(lr); return this; }
-        public Builder channels(int c) { conv = conv.withChannels(c); return this; }
-        public Builder dtype(DType d) { dtype = Objects.requireNonNull(d, "dtype"); return this; }
-        public Builder seed(long s) { seed = s; return this; }
 
         /** Validates and builds; errors name the field and its value. */
         public LongConvClassifier build() {

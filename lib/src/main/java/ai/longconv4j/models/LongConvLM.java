@@ -161,52 +161,24 @@ public final class LongConvLM extends Module implements LongConvModel {
     }
 
     /** Builder of {@link LongConvLM}. */
-    public static final class Builder {
+    public static final class Builder extends ConvModelBuilder<Builder> {
         private int vocab = -1;
-        private int width = -1;
-        private int layers = 2;
-        private int length = -1;
         private int mlpRatio = MLP_RATIO;
-        private double dropout = 0;
         private Mixer mixer = Mixer.H3;
-        private ConvSettings conv = ConvSettings.defaults();
         private H3Conv.Init h3Init = H3Conv.Init.SHIFT_SUM;
-        private DType dtype = DType.F32;
-        private long seed;
 
         private Builder() {
+            super(ConvSettings.defaults());
         }
 
         /** Vocabulary size V (required). */
         public Builder vocab(int v) { vocab = v; return this; }
-        /** Width D (required). */
-        public Builder width(int d) { width = d; return this; }
-        /** Number of blocks (default 2). */
-        public Builder layers(int n) { layers = n; return this; }
-        /** Longest sequence length = kernel taps Lk (required). */
-        public Builder length(int l) { length = l; return this; }
         /** MLP expansion ratio (default {@value LongConvLM#MLP_RATIO}). */
         public Builder mlpRatio(int r) { mlpRatio = r; return this; }
-        /** Residual dropout (default 0). */
-        public Builder dropout(double p) { dropout = p; return this; }
         /** Sequence mixer (default {@link Mixer#H3}). */
         public Builder mixer(Mixer m) { mixer = Objects.requireNonNull(m, "mixer"); return this; }
-        /** All convolution settings at once. */
-        public Builder conv(ConvSettings s) { conv = Objects.requireNonNull(s, "conv"); return this; }
-        public Builder engine(ConvEngine e) { conv = conv.withEngine(e); return this; }
-        /** Convolution mode; only {@link ConvMode#CAUSAL} gives a causal LM. */
-        public Builder mode(ConvMode m) { conv = conv.withMode(m); return this; }
-        public Builder lambda(double v) { conv = conv.withLambda(v); return this; }
-        public Builder smooth(int w) { conv = conv.withSmooth(w); return this; }
-        public Builder kernelDropout(double p) { conv = conv.withKernelDropout(p); return this; }
-        public Builder kernelLr(double lr) { conv = conv.withKernelLr(lr); return this; }
-        public Builder channels(int c) { conv = conv.withChannels(c); return this; }
         /** Kernel init of the H3 mixers (default {@link H3Conv.Init#SHIFT_SUM}; ignored by the LONGCONV mixer). */
         public Builder h3Init(H3Conv.Init i) { h3Init = Objects.requireNonNull(i, "h3Init"); return this; }
-        /** Parameter dtype (default F32). */
-        public Builder dtype(DType d) { dtype = Objects.requireNonNull(d, "dtype"); return this; }
-        /** Initialization seed (default 0). */
-        public Builder seed(long s) { seed = s; return this; }
 
         /** Validates and builds; errors name the field and its value. */
         public LongConvLM build() {

@@ -1,4 +1,4 @@
-// FlashButterfly beyond shared memory: the three-pass long convolution (N = N1 * M, N1 in {2, 4, 8, 16, 32}).
+// FlashButterfly beyond shared memory: the three-pass long convolution (N = N1 * M, N1 in {2, 4, 8, 16, 32, 64}).
 // Shapes: B batch, H channels, L sequence length, N FFT size (power of two), M inner (in-smem) FFT size, N1 = N / M.
 // Row z (two batch rows packed, z = u[b] + i u[b+1]) is read as A[n1][m] = z[M*n1 + m] (N1 x M, row-major):
 //   pass 1 (fb3_outer_fwd): B[k1][m] = (sum_n1 w_N1^(k1*n1) A[n1][m]) * w_N^(k1*m) * scale, one thread per column m,
@@ -64,8 +64,51 @@ __device__ __forceinline__ void st2(__half* p, bool vec, float a, float b) {
   if (vec) *reinterpret_cast<__half2*>(p) = __floats2half2_rn(a, b); else { st(p, a); st(p + 1, b); }
 }
 
+// The 64-point DFT in registers as two levels of 8 (n = 8a + b, k = c + 8d):
+//   Y_b[c] = sum_a x[8a + b] w8^(ac);  Y_b[c] *= w64^(bc);  X[c + 8d] = sum_b Y_b[c] w8^(bd).
+// Natural order in and out, unscaled (INV: conjugate). Every index a compile-time constant after unrolling.
+template <bool INV>
+__device__ __forceinline__ void dft64_reg(float (&xr)[64], float (&xi)[64]) {
+#pragma unroll
+  for (int b = 0; b < 8; ++b) {
+    float tr[8], ti[8];
+#pragma unroll
+    for (int a = 0; a < 8; ++a) { tr[a] = xr[8 * a + b]; ti[a] = xi[8 * a + b]; }
+    dft_reg<8, INV>(tr, ti);
+#pragma unroll
+    for (int c = 0; c < 8; ++c) {   // w64^(bc) = W64[bc] for bc < 32, -W64[bc - 32] beyond (bc <= 49)
+      const int j = b * c;
+      float wr = 1.f, wi = 0.f;
+      if (j != 0) {
+        const float2 w = W64[j & 31];
+        wr = j < 32 ? w.x : -w.x; wi = j < 32 ? w.y : -w.y;
+        if (INV) wi = -wi;
+      }
+      xr[8 * c + b] = tr[c] * wr - ti[c] * wi; xi[8 * c + b] = tr[c] * wi + ti[c] * wr;
+    }
+  }
+  float yr[64], yi[64];
+#pragma unroll
+  for (int c = 0; c < 8; ++c) {
+    float tr[8], ti[8];
+#pragma unroll
+    for (int b = 0; b < 8; ++b) { tr[b] = xr[8 * c + b]; ti[b] = xi[8 * c + b]; }
+    dft_reg<8, INV>(tr, ti);
+#pragma unroll
+    for (int d = 0; d < 8; ++d) { yr[c + 8 * d] = tr[d]; yi[c + 8 * d] = ti[d]; }
+  }
+#pragma unroll
+  for (int k = 0; k < 64; ++k) { xr[k] = yr[k]; xi[k] = yi[k]; }
+}
+
+// The outer passes' R-point DFT: radix 2 in registers up to R = 32, 8 x 8 at R = 64.
+template <int R, bool INV>
+__device__ __forceinline__ void outer_dft(float (&xr)[R], float (&xi)[R]) {
+  if constexpr (R == 64) dft64_reg<INV>(xr, xi); else dft_reg<R, INV>(xr, xi);
+}
+
 // Columns per thread of the outer passes: 2 (vector loads/stores, twice the bytes in flight) up to N1 = 16; 1 at
-// N1 = 32 (64 registers of data per column).
+// N1 = 32 and 64 (64 / 128 registers of data per column).
 template <int R> struct OuterCols { static constexpr int C = R <= 16 ? 2 : 1; };
 
 // tw[k] = exp(sign * 2*pi*i * k*m / N), k < R: exact sincospif at k = 0 mod 8, then 7 products with w^1 (each adds
@@ -117,7 +160,7 @@ __device__ void outer_fwd(const IO* __restrict__ in, SC* __restrict__ out, int B
     }
   }
 #pragma unroll
-  for (int c = 0; c < C; ++c) dft_reg<R, false>(xr[c], xi[c]);
+  for (int c = 0; c < C; ++c) outer_dft<R, false>(xr[c], xi[c]);
   SC* o = out + ((size_t)p * H + h) * N + m;
   OuterTw<R> t0(m, log2N, -1.0f), t1(m + C - 1, log2N, -1.0f);
   float2 w0 = make_float2(1.f, 0.f), w1 = w0;
@@ -162,7 +205,7 @@ __device__ void outer_inv(const SC* __restrict__ in, const IO* __restrict__ u, c
     }
   }
 #pragma unroll
-  for (int c = 0; c < C; ++c) dft_reg<R, true>(xr[c], xi[c]);
+  for (int c = 0; c < C; ++c) outer_dft<R, true>(xr[c], xi[c]);
   const float d = D[h];
   const size_t r0 = ((size_t)b * H + h) * L, r1 = r0 + (size_t)H * L;
 #pragma unroll
@@ -201,7 +244,7 @@ __device__ void outer_inv_dk(const float2* __restrict__ in, float* __restrict__ 
     w = tw.next(k1, w);
     xr[k1] = v.x * w.x - v.y * w.y; xi[k1] = v.x * w.y + v.y * w.x;
   }
-  dft_reg<R, true>(xr, xi);
+  outer_dft<R, true>(xr, xi);
 #pragma unroll
   for (int n1 = 0; n1 < R; ++n1) {
     const int n = n1 * M + m;
@@ -216,6 +259,8 @@ __device__ void outer_inv_dk(const float2* __restrict__ in, float* __restrict__ 
     case 8: { constexpr int R = 8; CALL; } break; case 16: { constexpr int R = 16; CALL; } break; \
     default: { constexpr int R = 32; CALL; } }
 
+// fb3_outer_*: N1 <= 32; fb3_outer64_*: N1 = 64, separate entry points so that the 128 data registers of a column
+// do not raise the register count (and lower the occupancy) of the N1 <= 32 kernels.
 #define FB3_OUTER(SUF, IO, SC)                                                                                     \
   extern "C" __global__ void __launch_bounds__(256) fb3_outer_fwd_##SUF(const IO* __restrict__ in, SC* __restrict__ out, \
       int B, int H, int L, int b0, int log2N, int log2M, float scale) {                                              \
@@ -225,8 +270,17 @@ __device__ void outer_inv_dk(const float2* __restrict__ in, float* __restrict__ 
       const IO* __restrict__ u, const float* __restrict__ D, IO* __restrict__ y, int B, int H, int L, int b0,        \
       int log2N, int log2M) {                                                                                        \
     FB3_DISPATCH(1 << (log2N - log2M), (outer_inv<R, IO, SC>(in, u, D, y, B, H, L, b0, log2N, log2M)))               \
+  }                                                                                                                  \
+  extern "C" __global__ void __launch_bounds__(256) fb3_outer64_fwd_##SUF(const IO* __restrict__ in,                \
+      SC* __restrict__ out, int B, int H, int L, int b0, int log2N, int log2M, float scale) {                        \
+    outer_fwd<64, IO, SC>(in, out, B, H, L, b0, log2N, log2M, scale);                                                \
+  }                                                                                                                  \
+  extern "C" __global__ void __launch_bounds__(256) fb3_outer64_inv_##SUF(const SC* __restrict__ in,                \
+      const IO* __restrict__ u, const float* __restrict__ D, IO* __restrict__ y, int B, int H, int L, int b0,        \
+      int log2N, int log2M) {                                                                                        \
+    outer_inv<64, IO, SC>(in, u, D, y, B, H, L, b0, log2N, log2M);                                                   \
   }
-// name: fb3_outer_{fwd,inv}_<io>_<scratch: f32 = float2, bf16 = bf16x2, f16 = half2>
+// name: fb3_outer[64]_{fwd,inv}_<io>_<scratch: f32 = float2, bf16 = bf16x2, f16 = half2>
 FB3_OUTER(f32_f32, float, float2)
 FB3_OUTER(f32_bf16, float, __nv_bfloat162)
 FB3_OUTER(f32_f16, float, __half2)
@@ -238,6 +292,10 @@ FB3_OUTER(f16_f16, __half, __half2)
 extern "C" __global__ void __launch_bounds__(256) fb3_outer_inv_dk(const float2* __restrict__ in, float* __restrict__ dk,
     int H, int Lk, int log2N, int log2M, int bidir) {
   FB3_DISPATCH(1 << (log2N - log2M), (outer_inv_dk<R>(in, dk, H, Lk, log2N, log2M, bidir)))
+}
+extern "C" __global__ void __launch_bounds__(256) fb3_outer64_inv_dk(const float2* __restrict__ in, float* __restrict__ dk,
+    int H, int Lk, int log2N, int log2M, int bidir) {
+  outer_inv_dk<64>(in, dk, H, Lk, log2N, log2M, bidir);
 }
 
 // (zr, zi)[n] = row[n], n < M (after which the caller syncs).

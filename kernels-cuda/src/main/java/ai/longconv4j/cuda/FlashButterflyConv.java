@@ -52,10 +52,11 @@ public final class FlashButterflyConv implements AutoCloseable {
   }
 
   /**
-   * The three-pass plans' default inner size: 8K points while N / 8K <= 32 (N <= 256K), else 16K. Measured on the H200
-   * (bench-runs/run8, L = 64K, B = 16, H = 768, bf16): M = 8K 18.2 ms (mid pass 12.0 ms), 16K 20.2 ms (13.8), 4K 20.4.
+   * The three-pass plans' default inner size: 8K points up to N = 512K (N1 = N / 8K <= 64; N1 = 64 runs the 8 x 8
+   * outer kernels). Measured on the H200 (bench-runs/run8, L = 64K, B = 16, H = 768, bf16): M = 8K 18.2 ms (mid pass
+   * 12.0 ms), 16K 20.2 ms (13.8), 4K 20.4; L = 256K (N = 512K): see bench-runs/run10 (M = 8K with N1 = 64 vs 16K).
    */
-  public static int defaultInnerSize(int n) { return n / 8192 <= 32 ? 8192 : THREE_PASS_INNER; }
+  public static int defaultInnerSize(int n) { return n / 8192 <= ThreePass.MAX_N1 ? 8192 : THREE_PASS_INNER; }
 
   /** The FFT size for {@code mode} and {@code L}; IllegalArgumentException when the fused kernel cannot do it. */
   public static int fftSize(ConvMode mode, int L) {
@@ -110,7 +111,7 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   /**
    * The in-shared-memory FFT size: {@code M == N} runs one fused kernel (N must fit in shared memory); a smaller
-   * power of two {@code M >= 32} with {@code N / M} in [2, 32] and {@code M <= 16K} runs the three-pass algorithm
+   * power of two {@code M >= 32} with {@code N / M} in [2, 64] and {@code M <= 16K} runs the three-pass algorithm
    * (the plan's default above the one-pass sizes; smaller M forces it, e.g. to test it at small N). The threads
    * and storage defaults follow M.
    */

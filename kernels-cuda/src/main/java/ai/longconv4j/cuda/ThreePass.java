@@ -1,4 +1,4 @@
-// Shapes: B batch, H channels, L sequence length, N FFT size = N1 * M (M the in-shared-memory size, 2 <= N1 <= 32).
+// Shapes: B batch, H channels, L sequence length, N FFT size = N1 * M (M the in-shared-memory size, 2 <= N1 <= 64).
 //   u, y: (B, H, L) of the plan's element type; k: (H, Lk) fp32 (or the placed kernel kt (H, N)); D: (H) fp32.
 //   kf: (H, N) complex fp32, kf[h][k1*M + p] = K[k1 + N1*perm_M(p)] (perm_M: the inner Monarch order).
 //   scratch S: (pairs, H, N) complex, float2 or (with 16-bit shared memory) bf16x2 / half2.
@@ -17,6 +17,11 @@ final class ThreePass {
   static final long SCRATCH_BUDGET = 8L << 30;
   /** Threads per block of the outer (column) passes. */
   static final int OUTER_THREADS = 256;
+  /**
+   * Largest outer size N1. N1 = 64 runs the fb3_outer64_* kernels (a two-level 8 x 8 DFT in registers, 128 data
+   * registers per column: separate entry points so that the N1 <= 32 kernels keep their register counts).
+   */
+  static final int MAX_N1 = 64;
   private static final String MODULE = "flashbutterfly3";
 
   private final CudaDevice device;
@@ -25,8 +30,9 @@ final class ThreePass {
 
   ThreePass(CudaDevice device, int h, int n, int m) {
     if (Integer.bitCount(m) != 1 || Integer.bitCount(n) != 1 || m < FlashButterflyConv.MIN_N || n % m != 0 || n / m < 2
-        || n / m > 32)
-      throw new IllegalArgumentException("FlashButterflyConv three-pass: need N = N1 * M, powers of two, with N1 in [2, 32]"
+        || n / m > MAX_N1)
+      throw new IllegalArgumentException("FlashButterflyConv three-pass: need N = N1 * M, powers of two, with N1 in [2, "
+          + MAX_N1 + "]"
           + " and M >= " + FlashButterflyConv.MIN_N + ", got N=" + n + ", M=" + m);
     this.device = device; this.h = h; this.n = n; this.m = m;
     this.log2n = Integer.numberOfTrailingZeros(n);
@@ -50,6 +56,11 @@ final class ThreePass {
 
   private CudaModule.Kernel k(String name) { return device.module(MODULE).kernel(name); }
 
+  /** An outer-pass kernel ("fb3_outer_..."), its N1 = 64 entry point when N1 is 64. */
+  private CudaModule.Kernel outerKernel(String name) {
+    return k(n1 == 64 ? name.replace("fb3_outer_", "fb3_outer64_") : name);
+  }
+
   private DeviceBuffer scratch(long bytes) {
     if (scratch == null || scratch.bytes() < bytes) {
       if (scratch != null) { device.stream().synchronize(); scratch.close(); }
@@ -67,7 +78,7 @@ final class ThreePass {
   /** As above, from a device pointer. */
   void spectrum(DevicePointer kt, int rowLen, DeviceBuffer kf) {
     try (DeviceBuffer s = device.alloc(8L * h * n)) {
-      k("fb3_outer_fwd_f32_f32").launch(device.stream(), colBlocks(), h, OUTER_THREADS, 0, kt, s, 1, h, rowLen, 0, log2n,
+      outerKernel("fb3_outer_fwd_f32_f32").launch(device.stream(), colBlocks(), h, OUTER_THREADS, 0, kt, s, 1, h, rowLen, 0, log2n,
           log2m, 1f);
       k("fb3_rows_f32").launch(device.stream(), h * n1, 1, rowThreads(m), FlashButterflyConv.smemBytes(m, false), s, kf,
           log2m, 0, 1f);
@@ -96,12 +107,12 @@ final class ThreePass {
     for (int p0 = 0; p0 < pairs; p0 += chunk) {
       int pc = Math.min(chunk, pairs - p0), b0 = 2 * p0;
       try (var e0 = ms == null ? null : new CudaEvent(device).record(device.stream())) {
-        k("fb3_outer_fwd_" + suf).launch(device.stream(), colBlocks() * pc, h, OUTER_THREADS, 0, u, s, B, h, L, b0, log2n,
+        outerKernel("fb3_outer_fwd_" + suf).launch(device.stream(), colBlocks() * pc, h, OUTER_THREADS, 0, u, s, B, h, L, b0, log2n,
             log2m, 1f / n1);
         var e1 = ms == null ? null : new CudaEvent(device).record(device.stream());
         k(midKernel).launch(device.stream(), pc * n1, h, threads, smem, s, kf, pc, h, log2n, log2m, flags);
         var e2 = ms == null ? null : new CudaEvent(device).record(device.stream());
-        k("fb3_outer_inv_" + suf).launch(device.stream(), colBlocks() * pc, h, OUTER_THREADS, 0, s, u, d, y, B, h, L, b0,
+        outerKernel("fb3_outer_inv_" + suf).launch(device.stream(), colBlocks() * pc, h, OUTER_THREADS, 0, s, u, d, y, B, h, L, b0,
             log2n, log2m);
         if (ms != null) {
           var e3 = new CudaEvent(device).record(device.stream());
@@ -123,12 +134,12 @@ final class ThreePass {
       String outer = "fb3_outer_fwd_" + io.tag() + "_f32";
       int smem = FlashButterflyConv.smemBytes(m, false), t = rowThreads(m);
       for (int p = 0; p < (B + 1) / 2; p++) {
-        k(outer).launch(device.stream(), colBlocks(), h, OUTER_THREADS, 0, u, sa, B, h, L, 2 * p, log2n, log2m, 1f);
-        k(outer).launch(device.stream(), colBlocks(), h, OUTER_THREADS, 0, dy, sb, B, h, L, 2 * p, log2n, log2m, 1f);
+        outerKernel(outer).launch(device.stream(), colBlocks(), h, OUTER_THREADS, 0, u, sa, B, h, L, 2 * p, log2n, log2m, 1f);
+        outerKernel(outer).launch(device.stream(), colBlocks(), h, OUTER_THREADS, 0, dy, sb, B, h, L, 2 * p, log2n, log2m, 1f);
         k("fb3_dk_mid").launch(device.stream(), h * n1, 1, t, smem, sa, sb, acc, log2m, p == 0 ? 1 : 0);
       }
       k("fb3_rows_f32").launch(device.stream(), h * n1, 1, t, smem, acc, sa, log2m, 1, 1f / n);
-      k("fb3_outer_inv_dk").launch(device.stream(), colBlocks1(), h, OUTER_THREADS, 0, sa, dk, h, lk, log2n, log2m,
+      outerKernel("fb3_outer_inv_dk").launch(device.stream(), colBlocks1(), h, OUTER_THREADS, 0, sa, dk, h, lk, log2n, log2m,
           bidir ? 1 : 0);
       dD(device, u, dy, B, h, L, io, dD);
       device.stream().synchronize();

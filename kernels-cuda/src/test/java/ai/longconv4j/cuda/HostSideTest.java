@@ -33,7 +33,7 @@ class HostSideTest {
     assertThrows(IllegalArgumentException.class, () -> FlashButterflyConv.checkSupported(1 << 20, Precision.BF16));
     assertEquals(8192, FlashButterflyConv.defaultInnerSize(1 << 16));     // N1 = 8
     assertEquals(8192, FlashButterflyConv.defaultInnerSize(1 << 18));     // N1 = 32
-    assertEquals(16384, FlashButterflyConv.defaultInnerSize(1 << 19));    // 8K would need N1 = 64
+    assertEquals(8192, FlashButterflyConv.defaultInnerSize(1 << 19));     // N1 = 64 (the 8 x 8 outer kernels)
     // planes (fp32, or 16-bit) + twiddle table of 128 + N/128 complex fp32
     assertEquals(8 * (16384 + 512) + 8 * (128 + 128), FlashButterflyConv.smemBytes(16384, false));
     assertEquals(4 * (16384 + 512) + 8 * (128 + 128), FlashButterflyConv.smemBytes(16384, true));
@@ -52,15 +52,16 @@ class HostSideTest {
     assertThrows(IllegalArgumentException.class, () -> FlashButterflyConv.fftSize(ConvMode.CAUSAL, 0));
   }
 
-  /** The three-pass split N = N1 * M: N1 in [2, 32] (the outer DFT lives in registers), M a power of two >= 32. */
+  /** The three-pass split N = N1 * M: N1 in [2, 64] (the outer DFT lives in registers), M a power of two >= 32. */
   @Test
   void threePassRejectsSplitsItCannotRun() {
     var ok = new ThreePass(null, 3, 1 << 19, 1 << 14);
     assertEquals(32, ok.outer());
     assertEquals(1 << 14, ok.inner());
     assertEquals(2, new ThreePass(null, 1, 64, 32).outer());
-    var e = assertThrows(IllegalArgumentException.class, () -> new ThreePass(null, 3, 1 << 19, 1 << 13));   // N1 = 64
-    assertTrue(e.getMessage().contains("N1 in [2, 32]"), e.getMessage());
+    assertEquals(64, new ThreePass(null, 3, 1 << 19, 1 << 13).outer());
+    var e = assertThrows(IllegalArgumentException.class, () -> new ThreePass(null, 3, 1 << 19, 1 << 12));   // N1 = 128
+    assertTrue(e.getMessage().contains("N1 in [2, 64]"), e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> new ThreePass(null, 3, 4096, 4096));                  // N1 = 1
     assertThrows(IllegalArgumentException.class, () -> new ThreePass(null, 3, 4096, 16));                    // M < 32
     assertThrows(IllegalArgumentException.class, () -> new ThreePass(null, 3, 3 * 1024, 1024));              // N1 = 3

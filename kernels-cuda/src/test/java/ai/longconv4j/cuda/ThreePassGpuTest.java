@@ -30,15 +30,21 @@ class ThreePassGpuTest extends CudaDeviceTest {
   static final Object[][] IO = {{ElementType.F32, Precision.FP32, 1e-5}, {ElementType.F32, Precision.BF16, 1e-2},
       {ElementType.BF16, Precision.BF16, 1e-2}, {ElementType.F16, Precision.F16, 1e-2}};
 
-  /** (mode, B, H, L, Lk, M: 0 = the plan's default) — forced small M first, then the long lengths. */
+  /**
+   * (mode, B, H, L, Lk, M: 0 = the plan's default) — forced small M first (N1 = 64, the 8 x 8 outer kernels, at
+   * N = 64 * 32 and 64 * 64 in every mode), then the long lengths; L = 256K with the default M = 8K (N1 = 64) and with
+   * the N1 = 32 plan M = 16K.
+   */
   static Stream<Arguments> cases() {
     var shapes = new Object[][] {
         {ConvMode.CAUSAL, 3, 5, 1000, 1000, 256}, {ConvMode.CAUSAL, 2, 3, 1000, 700, 64}, {ConvMode.CAUSAL, 1, 4, 37, 20, 32},
         {ConvMode.CIRCULAR, 3, 3, 4096, 4096, 128}, {ConvMode.BIDIRECTIONAL, 3, 7, 300, 300, 256},
         {ConvMode.BIDIRECTIONAL, 2, 3, 2000, 500, 512},
+        {ConvMode.CAUSAL, 3, 3, 1000, 1000, 32}, {ConvMode.CAUSAL, 2, 3, 2000, 900, 64},
+        {ConvMode.CIRCULAR, 3, 2, 4096, 4096, 64}, {ConvMode.BIDIRECTIONAL, 3, 3, 1000, 1000, 32},
         {ConvMode.CAUSAL, 2, 2, 1 << 15, 1 << 15, 0}, {ConvMode.CAUSAL, 3, 2, 1 << 16, 5000, 0},
         {ConvMode.CIRCULAR, 2, 2, 1 << 16, 1 << 16, 0}, {ConvMode.BIDIRECTIONAL, 2, 2, 1 << 15, 1 << 15, 0},
-        {ConvMode.CAUSAL, 2, 2, 1 << 18, 1 << 18, 0}};
+        {ConvMode.CAUSAL, 2, 2, 1 << 18, 1 << 18, 0}, {ConvMode.CAUSAL, 2, 2, 1 << 18, 1 << 18, 16384}};
     return Stream.of(IO).flatMap(t -> Stream.of(shapes).map(s -> Arguments.of(t[0], t[1], t[2], s[0], s[1], s[2], s[3], s[4], s[5])));
   }
 
@@ -78,6 +84,8 @@ class ThreePassGpuTest extends CudaDeviceTest {
       assertTrue(conv.threePass(), conv + " should run three passes");
       int n = conv.fftSize();
       assertEquals(M > 0 ? M : FlashButterflyConv.defaultInnerSize(n), conv.innerSize());
+      if (M == 32 || M == 64 && n == 4096 || L == 1 << 18 && M == 0)
+        assertTrue(conv.toString().contains("N1=64"), conv + " should run the N1 = 64 outer kernels");
       if (bi) conv.setWeights(k0, k1, Lk, D); else conv.setWeights(k0, Lk, D);
       out.fill32(0x7fc07fc0);   // poison: NaN as fp32, and each half is NaN as bf16 and as fp16
       conv.forward(du, out, B);

@@ -52,11 +52,12 @@ public final class FlashButterflyConv implements AutoCloseable {
   }
 
   /**
-   * The three-pass plans' default inner size: 8K points up to N = 512K (N1 = N / 8K <= 64; N1 = 64 runs the 8 x 8
-   * outer kernels). Measured on the H200 (bench-runs/run8, L = 64K, B = 16, H = 768, bf16): M = 8K 18.2 ms (mid pass
-   * 12.0 ms), 16K 20.2 ms (13.8), 4K 20.4; L = 256K (N = 512K): see bench-runs/run10 (M = 8K with N1 = 64 vs 16K).
+   * The three-pass plans' default inner size: 8K points while N / 8K <= 32 (N <= 256K), else 16K. Measured on the H200
+   * (bench-runs/run8, L = 64K, B = 16, H = 768, bf16): M = 8K 18.2 ms (mid pass 12.0 ms), 16K 20.2 ms (13.8), 4K 20.4.
+   * At N = 512K, M = 8K (N1 = 64, the 8 x 8 outer kernels; {@code innerSize(8192)}) is slower: bench-runs/run10,
+   * L = 256K, B = 4: 26.13 ms (outer passes 6.07 + 7.92 ms at 214-218 registers per thread) vs 21.35 ms with 16K.
    */
-  public static int defaultInnerSize(int n) { return n / 8192 <= ThreePass.MAX_N1 ? 8192 : THREE_PASS_INNER; }
+  public static int defaultInnerSize(int n) { return n / 8192 <= 32 ? 8192 : THREE_PASS_INNER; }
 
   /** The FFT size for {@code mode} and {@code L}; IllegalArgumentException when the fused kernel cannot do it. */
   public static int fftSize(ConvMode mode, int L) {

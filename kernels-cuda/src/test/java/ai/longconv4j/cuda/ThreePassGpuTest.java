@@ -32,8 +32,8 @@ class ThreePassGpuTest extends CudaDeviceTest {
 
   /**
    * (mode, B, H, L, Lk, M: 0 = the plan's default) — forced small M first (N1 = 64, the 8 x 8 outer kernels, at
-   * N = 64 * 32 and 64 * 64 in every mode), then the long lengths; L = 256K with the default M = 8K (N1 = 64) and with
-   * the N1 = 32 plan M = 16K.
+   * N = 64 * 32 and 64 * 64 in every mode), then the long lengths; L = 256K with the default M = 16K (N1 = 32) and
+   * with M = 8K (N1 = 64, opt-in: measured slower, bench-runs/run10).
    */
   static Stream<Arguments> cases() {
     var shapes = new Object[][] {
@@ -44,7 +44,7 @@ class ThreePassGpuTest extends CudaDeviceTest {
         {ConvMode.CIRCULAR, 3, 2, 4096, 4096, 64}, {ConvMode.BIDIRECTIONAL, 3, 3, 1000, 1000, 32},
         {ConvMode.CAUSAL, 2, 2, 1 << 15, 1 << 15, 0}, {ConvMode.CAUSAL, 3, 2, 1 << 16, 5000, 0},
         {ConvMode.CIRCULAR, 2, 2, 1 << 16, 1 << 16, 0}, {ConvMode.BIDIRECTIONAL, 2, 2, 1 << 15, 1 << 15, 0},
-        {ConvMode.CAUSAL, 2, 2, 1 << 18, 1 << 18, 0}, {ConvMode.CAUSAL, 2, 2, 1 << 18, 1 << 18, 16384}};
+        {ConvMode.CAUSAL, 2, 2, 1 << 18, 1 << 18, 0}, {ConvMode.CAUSAL, 2, 2, 1 << 18, 1 << 18, 8192}};
     return Stream.of(IO).flatMap(t -> Stream.of(shapes).map(s -> Arguments.of(t[0], t[1], t[2], s[0], s[1], s[2], s[3], s[4], s[5])));
   }
 
@@ -84,7 +84,7 @@ class ThreePassGpuTest extends CudaDeviceTest {
       assertTrue(conv.threePass(), conv + " should run three passes");
       int n = conv.fftSize();
       assertEquals(M > 0 ? M : FlashButterflyConv.defaultInnerSize(n), conv.innerSize());
-      if (M == 32 || M == 64 && n == 4096 || L == 1 << 18 && M == 0)
+      if (M > 0 && n / M == 64)   // the shapes above that force N1 = 64: the plan must report it
         assertTrue(conv.toString().contains("N1=64"), conv + " should run the N1 = 64 outer kernels");
       if (bi) conv.setWeights(k0, k1, Lk, D); else conv.setWeights(k0, Lk, D);
       out.fill32(0x7fc07fc0);   // poison: NaN as fp32, and each half is NaN as bf16 and as fp16

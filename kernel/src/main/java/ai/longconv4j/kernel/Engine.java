@@ -301,6 +301,28 @@ public final class Engine implements AutoCloseable {
         return shell.variables().filter(v -> v.subKind() == Snippet.SubKind.TEMP_VAR_EXPRESSION_SUBKIND).count();
     }
 
+    /** A point in the session's history to {@link #dropSince} (the snippets known so far). */
+    Object mark() {
+        return new java.util.HashSet<>(shell.snippets().toList());
+    }
+
+    /** Drops every declaration made since {@code mark} (latest first), so the session is as it was then. */
+    @SuppressWarnings("unchecked")
+    void dropSince(Object mark) {
+        var before = (java.util.Set<Snippet>) mark;
+        List<Snippet> added = new ArrayList<>(shell.snippets()
+                .filter(s -> s instanceof jdk.jshell.PersistentSnippet && !before.contains(s) && shell.status(s).isActive()).toList());
+        java.util.Collections.reverse(added);
+        for (Snippet s : added) {
+            try {
+                if (shell.status(s).isActive()) shell.drop(s);
+            } catch (RuntimeException ignored) {
+                // gone with an earlier drop
+            }
+        }
+        if (pruneClassFiles) replClasses.prune();
+    }
+
     /** {snippets tried as value declarations, accepted by JShell}; for tests. */
     int[] valueDeclarations() {
         return new int[]{values, valueHits};

@@ -50,8 +50,6 @@ public final class Engine implements AutoCloseable {
     private final List<String> addedClassPath = new ArrayList<>();
     private final ReplClasses replClasses;
     private final boolean pruneClassFiles;
-    /** Whether redeclarations get a new class name in advance ({@link ReplClasses#freshClassNames}); false: the slow twin. */
-    private final boolean freshClassNames;
     /** Null: every snippet goes through JShell's own path (the slow twin, for tests). */
     private final ValueSnippets valueSnippets;
     /** The snippet the last {@link #evalSnippet} evaluated. */
@@ -74,12 +72,6 @@ public final class Engine implements AutoCloseable {
      * analyses more per expression; the slow twin of {@link ValueSnippets}, for tests).
      */
     Engine(boolean pruneClassFiles, boolean valueDeclarations) {
-        this(pruneClassFiles, valueDeclarations, true);
-    }
-
-    /** With {@code freshClassNames} false, JShell compiles every redeclaration twice (the slow twin, for tests). */
-    Engine(boolean pruneClassFiles, boolean valueDeclarations, boolean freshClassNames) {
-        this.freshClassNames = freshClassNames;
         valueSnippets = valueDeclarations ? new ValueSnippets() : null;
         provider = new InProcessControl.Provider(Engine.class.getClassLoader());
         shell = JShell.builder().executionEngine(provider, null)
@@ -219,9 +211,7 @@ public final class Engine implements AutoCloseable {
     private List<SnippetEvent> run(String src) {
         running = true;
         try {
-            List<SnippetEvent> events = shell.eval(src);
-            if (freshClassNames) replClasses.freshClassNames(events);
-            return events;
+            return shell.eval(src);
         } finally {
             running = false;
         }
@@ -309,11 +299,6 @@ public final class Engine implements AutoCloseable {
     /** Active temporary ({@code $N}) variables; for tests (expression values are dropped once read). */
     long activeTempVars() {
         return shell.variables().filter(v -> v.subKind() == Snippet.SubKind.TEMP_VAR_EXPRESSION_SUBKIND).count();
-    }
-
-    /** Times JShell asked the engine to redefine loaded classes (each a wasted compile); for tests. */
-    int redefineAttempts() {
-        return provider.control().redefineAttempts();
     }
 
     /** A point in the session's history to {@link #dropSince} (the snippets known so far). */

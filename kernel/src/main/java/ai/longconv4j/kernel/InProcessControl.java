@@ -100,19 +100,6 @@ final class InProcessControl extends LocalExecutionControl {
         });
     }
 
-    private int redefineAttempts;
-
-    /** Not possible in-process (as in LocalExecutionControl); counted, for tests: JShell then compiles again under a new name. */
-    @Override
-    public void redefine(ClassBytecodes[] cbcs) throws ClassInstallException, NotImplementedException, EngineTerminationException {
-        redefineAttempts++;
-        super.redefine(cbcs);
-    }
-
-    int redefineAttempts() {
-        return redefineAttempts;
-    }
-
     /** The object read by the last {@link #varValue} call (and forgets it). */
     Object takeVar() {
         Object v = lastVar;

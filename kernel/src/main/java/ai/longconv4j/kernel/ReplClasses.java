@@ -33,8 +33,6 @@ final class ReplClasses {
     private final JShell shell;
     private final Map<String, ?> classFiles;   // null: no access
     private final Method classFullName;
-    private final Method sequenceNumber;
-    private final Method setSequenceNumber;
     private final String unavailable;
 
     @SuppressWarnings("unchecked")
@@ -42,8 +40,6 @@ final class ReplClasses {
         this.shell = shell;
         Map<String, ?> files = null;
         Method name = null;
-        Method seq = null;
-        Method setSeq = null;
         String why = null;
         try {
             Object taskFactory = field(JShell.class, "taskFactory").get(shell);
@@ -51,20 +47,12 @@ final class ReplClasses {
             files = (Map<String, ?>) field(fileManager.getClass(), "classObjects").get(fileManager);
             name = Snippet.class.getDeclaredMethod("classFullName");
             name.setAccessible(true);
-            seq = Snippet.class.getDeclaredMethod("sequenceNumber");
-            seq.setAccessible(true);
-            setSeq = Snippet.class.getDeclaredMethod("setSequenceNumber", int.class);
-            setSeq.setAccessible(true);
         } catch (ReflectiveOperationException | RuntimeException e) {   // InaccessibleObjectException without --add-opens
             files = null;
-            seq = null;
-            setSeq = null;
             why = e.toString();
         }
         this.classFiles = files;
         this.classFullName = name;
-        this.sequenceNumber = seq;
-        this.setSequenceNumber = setSeq;
         this.unavailable = why;
     }
 
@@ -99,29 +87,6 @@ final class ReplClasses {
             return;   // leave everything in place
         }
         classFiles.keySet().removeIf(k -> k.startsWith(WRAPPER_PREFIX) && !keep.contains(wrapperOf(k)));
-    }
-
-    /**
-     * Gives the next version of each declaration in {@code events} a class name not used yet. JShell names
-     * a declaration's wrapper class after its key and a version letter ({@code $JShell$25}, {@code $JShell$25B},
-     * ...) and compiles a redeclaration (re-running {@code var x = 3}, a method or class cell) and the
-     * dependents it recompiles under the old name first, to redefine the loaded class in place; the
-     * in-process engine cannot ({@code redefine} is not implemented), so JShell then moves to the next
-     * letter and compiles everything again: one wasted analyze + compile per redeclaration. Moving the
-     * version on in advance is what JShell itself does after that failure, so the result is the same,
-     * compiled once. The snippets' current class names do not change (they are kept in their wraps).
-     */
-    void freshClassNames(List<jdk.jshell.SnippetEvent> events) {
-        if (setSequenceNumber == null) return;
-        for (var ev : events) {
-            Snippet s = ev.snippet();
-            if (!(s instanceof jdk.jshell.DeclarationSnippet)) continue;
-            try {
-                setSequenceNumber.invoke(s, (int) sequenceNumber.invoke(s) + 1);
-            } catch (ReflectiveOperationException | RuntimeException e) {
-                return;   // leave JShell's own naming in place
-            }
-        }
     }
 
     /** {@code REPL.$JShell$12$Foo} -> {@code REPL.$JShell$12}; names outside the wrappers unchanged. */

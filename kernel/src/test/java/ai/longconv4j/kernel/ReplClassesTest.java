@@ -71,39 +71,6 @@ class ReplClassesTest {
         }
     }
 
-    /** Redeclarations of a variable (with a dependent method), a class and a method. */
-    static final List<String> REDECLARED = List.of("var x = 3;", "int f() { return x * 2; }", "var x = 4;", "f()",
-            "var x = 5;", "f()", "class A { int v = 1; }", "class A { int v = 2; }", "new A().v",
-            "int f() { return x * 3; }", "f()");
-
-    static List<String> values(Engine e, List<String> cells) {
-        var values = new ArrayList<String>();
-        for (String c : cells) {
-            Engine.Eval r = e.eval(c, 1, w -> { });
-            assertNull(r.error(), () -> c + " failed: " + r.error().text());
-            values.add(r.hasValue() ? String.valueOf(r.value()) : "-");
-        }
-        return values;
-    }
-
-    @Test
-    void redeclarationsCompileOnceUnderAFreshClassName() {
-        List<String> fresh, jshells;
-        int freshTries, jshellTries;
-        try (var e = new Engine(true, true, true)) {
-            fresh = values(e, REDECLARED);
-            freshTries = e.redefineAttempts();
-        }
-        try (var e = new Engine(true, true, false)) {   // JShell's own naming: a failed redefine, then again
-            jshells = values(e, REDECLARED);
-            jshellTries = e.redefineAttempts();
-        }
-        assertEquals(List.of("-", "-", "-", "8", "-", "10", "-", "-", "2", "-", "15"), fresh, "hand-computed");
-        assertEquals(jshells, fresh);
-        assertEquals(0, freshTries, "no class is compiled under a name already loaded");
-        assertTrue(jshellTries >= 4, "negative control: JShell's naming tries to redefine (" + jshellTries + ")");
-    }
-
     @Test
     void wrapperNamesOfNestedClasses() {
         assertEquals("REPL.$JShell$12", ReplClasses.wrapperOf("REPL.$JShell$12$Foo"));

@@ -150,11 +150,11 @@ final class ValueSnippets {
                 i = e;
             } else if (Character.isDigit(c) || (c == '.' && i + 1 < n && Character.isDigit(s.charAt(i + 1)))) {
                 int e = i + 1;   // digits, letters (hex, suffixes, exponents), '_', '.', and a sign after an exponent
+                boolean hex = s.regionMatches(true, i, "0x", 0, 2);
                 while (e < n) {
                     char d = s.charAt(e);
                     char p = s.charAt(e - 1);
-                    boolean sign = (d == '+' || d == '-') && (p == 'e' || p == 'E' || p == 'p' || p == 'P') && !s.startsWith("0x", i) ? true
-                            : (d == '+' || d == '-') && (p == 'p' || p == 'P');
+                    boolean sign = (d == '+' || d == '-') && (hex ? p == 'p' || p == 'P' : p == 'e' || p == 'E');
                     if (Character.isLetterOrDigit(d) || d == '_' || d == '.' || sign) e++;
                     else break;
                 }

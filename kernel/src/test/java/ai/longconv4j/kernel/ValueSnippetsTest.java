@@ -34,6 +34,14 @@ class ValueSnippetsTest {
     }
 
     @Test
+    void numbersWithExponentsAreOneToken() {
+        assertEquals(List.of("0", "+", "0"), ValueSnippets.tokens("1.5e+3 + 2"));
+        assertEquals(List.of("0", "+", "0"), ValueSnippets.tokens("0x1E+3"), "hex: E is a digit, + an operator");
+        assertEquals(List.of("0"), ValueSnippets.tokens("0x1.8p-2"));
+        assertEquals(List.of("x", "-", "0"), ValueSnippets.tokens("x - 1_000L // comment"));
+    }
+
+    @Test
     void voidMethodsAreRemembered() {
         var v = new ValueSnippets();
         assertNull(v.expression("System.out.println(1)"), "seeded: println");

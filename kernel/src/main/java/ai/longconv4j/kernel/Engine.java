@@ -27,8 +27,10 @@ import java.util.jar.JarFile;
  * One JShell with in-process execution ({@link InProcessControl}) and the library preloaded.
  * Cells are split into snippets with {@link SourceCodeAnalysis#analyzeCompletion}; each snippet is
  * evaluated in order; the first failure stops the cell. The value of the last snippet, when it is an
- * expression, is returned as a live object; the temporary {@code $N} variable JShell makes for it is
- * dropped (each kept declaration slows every later compile).
+ * expression, is returned as a live object. An expression is evaluated as the declaration
+ * {@code Object $lc4jValueN = (EXPR);} where {@link ValueSnippets} finds that possible (two javac tasks
+ * fewer than JShell's expression path), else as written; either variable ({@code $lc4jValueN} or JShell's
+ * {@code $N}) is dropped once read (each kept declaration slows every later compile).
  * <pre>
  * jshell&gt; var e = new Engine(); e.value("1 + 1").value()
  * $2 ==&gt; 2
@@ -54,6 +56,8 @@ public final class Engine implements AutoCloseable {
     private final ValueSnippets valueSnippets;
     /** The snippet the last {@link #evalSnippet} evaluated. */
     private Snippet lastSnippet;
+    /** The value declaration being evaluated ({@link #evalValue}), null otherwise. */
+    private VarSnippet valueSnippet;
     private volatile boolean interrupted;
     private volatile boolean running;
 
@@ -201,9 +205,11 @@ public final class Engine implements AutoCloseable {
         }
         lastSnippet = v;
         valueHits++;
+        valueSnippet = v;
         try {
             return handle(events, src, line, warn);
         } finally {
+            valueSnippet = null;
             forget(v);
         }
     }
@@ -256,7 +262,7 @@ public final class Engine implements AutoCloseable {
 
     private Eval valueOf(Snippet s, SnippetEvent ev) {
         VarSnippet var = null;
-        if (s instanceof VarSnippet v && (v.subKind() == Snippet.SubKind.TEMP_VAR_EXPRESSION_SUBKIND || v.name().startsWith(VALUE_VAR))) var = v;
+        if (s instanceof VarSnippet v && (v.subKind() == Snippet.SubKind.TEMP_VAR_EXPRESSION_SUBKIND || v == valueSnippet)) var = v;
         else if (s instanceof ExpressionSnippet e) {
             if (e.subKind() != Snippet.SubKind.VAR_VALUE_SUBKIND && e.subKind() != Snippet.SubKind.ASSIGNMENT_SUBKIND) return Eval.none();
             var = shell.variables().filter(v -> v.name().equals(e.name()) && shell.status(v).isActive()).findFirst().orElse(null);

@@ -27,8 +27,10 @@ import java.util.jar.JarFile;
  * One JShell with in-process execution ({@link InProcessControl}) and the library preloaded.
  * Cells are split into snippets with {@link SourceCodeAnalysis#analyzeCompletion}; each snippet is
  * evaluated in order; the first failure stops the cell. The value of the last snippet, when it is an
- * expression, is returned as a live object; the temporary {@code $N} variable JShell makes for it is
- * dropped (each kept declaration slows every later compile).
+ * expression, is returned as a live object. An expression is evaluated as the declaration
+ * {@code Object $lc4jValueN = (EXPR);} where {@link ValueSnippets} finds that possible (two javac tasks
+ * fewer than JShell's expression path), else as written; either variable ({@code $lc4jValueN} or JShell's
+ * {@code $N}) is dropped once read (each kept declaration slows every later compile).
  * <pre>
  * jshell&gt; var e = new Engine(); e.value("1 + 1").value()
  * $2 ==&gt; 2
@@ -50,6 +52,12 @@ public final class Engine implements AutoCloseable {
     private final List<String> addedClassPath = new ArrayList<>();
     private final ReplClasses replClasses;
     private final boolean pruneClassFiles;
+    /** Null: every snippet goes through JShell's own path (the slow twin, for tests). */
+    private final ValueSnippets valueSnippets;
+    /** The snippet the last {@link #evalSnippet} evaluated. */
+    private Snippet lastSnippet;
+    /** The value declaration being evaluated ({@link #evalValue}), null otherwise. */
+    private VarSnippet valueSnippet;
     private volatile boolean interrupted;
     private volatile boolean running;
 
@@ -60,6 +68,15 @@ public final class Engine implements AutoCloseable {
 
     /** With {@code pruneClassFiles} false, JShell keeps every class file it compiled (the slow twin, for tests). */
     Engine(boolean pruneClassFiles) {
+        this(pruneClassFiles, true);
+    }
+
+    /**
+     * With {@code valueDeclarations} false, expressions go through JShell's expression path (two javac
+     * analyses more per expression; the slow twin of {@link ValueSnippets}, for tests).
+     */
+    Engine(boolean pruneClassFiles, boolean valueDeclarations) {
+        valueSnippets = valueDeclarations ? new ValueSnippets() : null;
         provider = new InProcessControl.Provider(Engine.class.getClassLoader());
         shell = JShell.builder().executionEngine(provider, null)
                 .compilerOptions("-Xlint:none", "-proc:none").build();
@@ -150,21 +167,70 @@ public final class Engine implements AutoCloseable {
             String src = c == Completeness.UNKNOWN ? rest : info.source();
             rest = c == Completeness.UNKNOWN ? "" : info.remaining();
             long t0 = System.nanoTime();
-            last = evalSnippet(src, line, warn);
+            String expr = valueSnippets == null ? null : valueSnippets.expression(src);
+            last = expr == null ? null : evalValue(expr, src, line, warn);
+            if (last == null) {
+                last = evalSnippet(src, line, warn);
+                if (expr != null && lastSnippet instanceof jdk.jshell.StatementSnippet) valueSnippets.markVoid(expr);
+            }
             if (pruneClassFiles) replClasses.prune();
             if (timer != null) timer.accept(src, System.nanoTime() - t0);
             if (last.error() != null) return last;
         }
     }
 
-    private Eval evalSnippet(String src, int line, java.util.function.Consumer<String> warn) {
-        List<SnippetEvent> events;
+    /**
+     * Prefix of the variables expression values go to ({@link ValueSnippets}); each is dropped once read.
+     * Each gets a new name: a snippet that reuses a dropped variable's name is a redefinition to JShell,
+     * which then compiles it twice (once to try redefining the old class, once under a new class name).
+     */
+    static final String VALUE_VAR = "$lc4jValue";
+    /** Snippets tried as value declarations, and those JShell accepted as such (for tests). */
+    private int values, valueHits;
+
+    /**
+     * Evaluates the expression {@code expr} as {@code Object $lc4jValueN = (expr\n);}: JShell needs no type
+     * analysis for a declared type, so this runs two javac tasks fewer than {@code expr} itself. Null when
+     * JShell did not accept it as such (then nothing ran and the caller evaluates {@code src} as written).
+     */
+    private Eval evalValue(String expr, String src, int line, java.util.function.Consumer<String> warn) {
+        String name = VALUE_VAR + ++values;
+        List<SnippetEvent> events = run("Object " + name + " = (" + expr + "\n);");
+        SnippetEvent main = null;
+        for (SnippetEvent ev : events) if (ev.causeSnippet() == null) main = ev;
+        if (main == null || !(main.snippet() instanceof VarSnippet v) || !v.name().equals(name)) return null;
+        if (main.status() != Snippet.Status.VALID) {   // rejected (void, no target type, unknown name ...): ran nothing
+            forget(v);
+            return null;
+        }
+        lastSnippet = v;
+        valueHits++;
+        valueSnippet = v;
+        try {
+            return handle(events, src, line, warn);
+        } finally {
+            valueSnippet = null;
+            forget(v);
+        }
+    }
+
+    private List<SnippetEvent> run(String src) {
         running = true;
         try {
-            events = shell.eval(src);
+            return shell.eval(src);
         } finally {
             running = false;
         }
+    }
+
+    private Eval evalSnippet(String src, int line, java.util.function.Consumer<String> warn) {
+        List<SnippetEvent> events = run(src);
+        lastSnippet = null;
+        for (SnippetEvent ev : events) if (ev.causeSnippet() == null) lastSnippet = ev.snippet();
+        return handle(events, src, line, warn);
+    }
+
+    private Eval handle(List<SnippetEvent> events, String src, int line, java.util.function.Consumer<String> warn) {
         Eval result = Eval.none();
         for (SnippetEvent ev : events) {
             if (ev.causeSnippet() != null) continue; // updates of dependent snippets
@@ -196,7 +262,7 @@ public final class Engine implements AutoCloseable {
 
     private Eval valueOf(Snippet s, SnippetEvent ev) {
         VarSnippet var = null;
-        if (s instanceof VarSnippet v && v.subKind() == Snippet.SubKind.TEMP_VAR_EXPRESSION_SUBKIND) var = v;
+        if (s instanceof VarSnippet v && (v.subKind() == Snippet.SubKind.TEMP_VAR_EXPRESSION_SUBKIND || v == valueSnippet)) var = v;
         else if (s instanceof ExpressionSnippet e) {
             if (e.subKind() != Snippet.SubKind.VAR_VALUE_SUBKIND && e.subKind() != Snippet.SubKind.ASSIGNMENT_SUBKIND) return Eval.none();
             var = shell.variables().filter(v -> v.name().equals(e.name()) && shell.status(v).isActive()).findFirst().orElse(null);
@@ -239,6 +305,33 @@ public final class Engine implements AutoCloseable {
     /** Active temporary ({@code $N}) variables; for tests (expression values are dropped once read). */
     long activeTempVars() {
         return shell.variables().filter(v -> v.subKind() == Snippet.SubKind.TEMP_VAR_EXPRESSION_SUBKIND).count();
+    }
+
+    /** A point in the session's history to {@link #dropSince} (the snippets known so far). */
+    Object mark() {
+        return new java.util.HashSet<>(shell.snippets().toList());
+    }
+
+    /** Drops every declaration made since {@code mark} (latest first), so the session is as it was then. */
+    @SuppressWarnings("unchecked")
+    void dropSince(Object mark) {
+        var before = (java.util.Set<Snippet>) mark;
+        List<Snippet> added = new ArrayList<>(shell.snippets()
+                .filter(s -> s instanceof jdk.jshell.PersistentSnippet && !before.contains(s) && shell.status(s).isActive()).toList());
+        java.util.Collections.reverse(added);
+        for (Snippet s : added) {
+            try {
+                if (shell.status(s).isActive()) shell.drop(s);
+            } catch (RuntimeException ignored) {
+                // gone with an earlier drop
+            }
+        }
+        if (pruneClassFiles) replClasses.prune();
+    }
+
+    /** {snippets tried as value declarations, accepted by JShell}; for tests. */
+    int[] valueDeclarations() {
+        return new int[]{values, valueHits};
     }
 
     /** Class files JShell holds for later compiles (-1: pruning unavailable); for tests. */

@@ -35,6 +35,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class KernelServer {
     /** After an interrupt, a cell still running this long gets a note suggesting a restart. */
     private static final long INTERRUPT_NOTE_MS = 2000;
+    /**
+     * Whether kernel_info_reply waits for the JShell to be ready (start-up warm-up included):
+     * {@code -Dlongconv4j.readyBeforeReply=true}. Off: under load JShell alone takes 3–5 s to start, which
+     * would put the kernel's start near 3x ipykernel's (kernel/BENCHMARKS.md); the first cell waits instead.
+     */
+    static final boolean READY_BEFORE_REPLY = Boolean.getBoolean("longconv4j.readyBeforeReply");
 
     private final ConnectionInfo info;
     private final Session session;
@@ -206,7 +212,10 @@ public final class KernelServer {
     private void handle(ZMQ.Socket socket, Msg m, boolean isControl) throws Exception {
         JsonObject c = m.content();
         switch (m.type()) {
-            case "kernel_info_request" -> wire.write(socket, m.reply("kernel_info_reply", kernelInfo()), null);
+            case "kernel_info_request" -> {
+                if (!isControl && READY_BEFORE_REPLY) session.awaitReady();   // JShell started (and warmed up); control stays free
+                wire.write(socket, m.reply("kernel_info_reply", kernelInfo()), null);
+            }
             case "execute_request" -> execute(socket, m);
             case "complete_request" -> wire.write(socket, m.reply("complete_reply", Requests.complete(session, str(c, "code"), c.get("cursor_pos").getAsInt())), null);
             case "inspect_request" -> wire.write(socket, m.reply("inspect_reply", Requests.inspect(session, str(c, "code"), c.get("cursor_pos").getAsInt())), null);

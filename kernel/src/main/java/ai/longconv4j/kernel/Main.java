@@ -59,11 +59,27 @@ public final class Main {
         ConnectionInfo info = ConnectionInfo.read(connectionFile);
         var router = new StreamRouter();
         router.install();
-        var session = new Session();
+        long warmupMs = Long.getLong("longconv4j.warmup.ms", 0);   // off by default: see startWarmupDeadline
+        var session = warmupMs > 0 ? new Session(START_WARMUP_CELLS, startWarmupDeadline(warmupMs)) : new Session();
         // off by default: measured on a loaded 2-core machine it cost more than it saved (kernel/BENCHMARKS.md)
         if ("true".equals(System.getProperty("longconv4j.warmup"))) session.warmUpInBackground();
         new KernelServer(info, session, router).serve();
         return 0;
+    }
+
+    /** Most warm-up cells before the kernel answers its first kernel_info_request (about four rounds of AotTraining.CELLS). */
+    static final int START_WARMUP_CELLS = 100;
+
+    /**
+     * When the opt-in start-up warm-up ({@code -Dlongconv4j.warmup.ms=MS}) stops: MS after this JVM
+     * started, so a slow (loaded) start warms up less. Off by default: cold cells cost ~200 ms each on a
+     * loaded machine, so a budget that keeps the start within ~2.5x ipykernel's runs only ~10 of them,
+     * too few to change the next hundreds of cells (kernel/BENCHMARKS.md, 2026-11-29 late).
+     */
+    static long startWarmupDeadline(long ms) {
+        long sinceStart = ProcessHandle.current().info().startInstant()
+                .map(t -> java.time.Duration.between(t, java.time.Instant.now()).toNanos()).orElse(0L);
+        return System.nanoTime() - sinceStart + ms * 1_000_000;
     }
 
     private static void usage() {

@@ -21,14 +21,29 @@ public final class Session implements AutoCloseable {
     private final Magics magics = new Magics(this);
     private volatile Thread magicThread;
     private volatile boolean closed;
+    private volatile int warmedUp;
 
     /** Starts the JShell on a background thread. */
     public Session() {
+        this(0, 0);
+    }
+
+    /**
+     * Starts the JShell on a background thread and, before it counts as {@link #ready()}, warms javac up
+     * in it: up to {@code warmupCells} cells of {@link AotTraining#CELLS} (declarations, redefinitions,
+     * expressions, method calls, imports, tensors and tables rendered, failing cells), stopping early at
+     * {@code warmupDeadline} ({@link System#nanoTime()}); what they declared is dropped again. The JIT
+     * then starts compiling javac's hot paths before the first real cell (the kernel's start-up grows by
+     * as much).
+     */
+    Session(int warmupCells, long warmupDeadline) {
         engine = new CompletableFuture<>();
         Thread t = new Thread(() -> {
             try {
                 Engine e = new Engine();
                 e.value("0"); // warm the compiler
+                if (warmupCells > 0) warmUp(e, warmupCells, warmupDeadline);
+                Log.debug("JShell ready " + java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime() + " ms after the JVM started");
                 engine.complete(e);
             } catch (Throwable ex) {
                 engine.completeExceptionally(ex);
@@ -36,6 +51,52 @@ public final class Session implements AutoCloseable {
         }, "jshell-start");
         t.setDaemon(true);
         t.start();
+    }
+
+    private void warmUp(Engine e, int cells, long deadline) {
+        long t0 = System.nanoTime();
+        var sink = new CellOutput() {
+            @Override
+            public void stream(String name, String text) { }
+
+            @Override
+            public void display(DisplayData data, boolean update) { }
+
+            @Override
+            public String readLine(String prompt, boolean password) throws java.io.IOException {
+                throw new java.io.IOException("no input during the warm-up");
+            }
+        };
+        int n = 0;
+        try {
+            var mark = e.mark();
+            List<String> all = AotTraining.CELLS;
+            for (; n < cells && System.nanoTime() < deadline && !closed; n++) {
+                execute(e, all.get(n % all.size()).formatted(n / all.size()), sink, null);
+            }
+            e.dropSince(mark);
+        } catch (RuntimeException | LinkageError ex) {   // the warm-up is optional
+            Log.warn("warm-up stopped: " + ex);
+        } finally {
+            Notebook.bind(null);
+        }
+        warmedUp = n;
+        Log.debug("warm-up: " + n + " cells in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+    }
+
+    /** Cells the start-up warm-up ran (0 without one); for tests. */
+    int warmedUp() {
+        return warmedUp;
+    }
+
+    /** Waits until the JShell has started (and warmed up); false when it failed to start. */
+    public boolean awaitReady() {
+        try {
+            engine.join();
+            return true;
+        } catch (RuntimeException e) {
+            return false;
+        }
     }
 
     /**
@@ -67,8 +128,11 @@ public final class Session implements AutoCloseable {
     }
 
     CellResult execute(String cell, CellOutput out, BiConsumer<String, Long> timer) {
+        return execute(engine(), cell, out, timer);
+    }
+
+    private CellResult execute(Engine e, String cell, CellOutput out, BiConsumer<String, Long> timer) {
         Notebook.bind(out);
-        Engine e = engine();
         String trimmed = cell.stripLeading();
         if (trimmed.startsWith("%%")) {
             int nl = trimmed.indexOf('\n');

@@ -7,7 +7,7 @@
 #   EXTRA_MODULES=jdk.jshell,jdk.compiler,jdk.jdi,jdk.internal.le,jdk.management,java.net.http \
 #   tools/stage-device.sh --out .device/lm --modules kernel,examples,kernels-cuda --tests kernels-cuda \
 #     --drop 'junit-*,opentest4j-*,apiguardian-*,icu4j-*,pdfbox-*,fontbox-*,arpack_*' \
-#     --add examples/bench/gpu-lm-sitting.sh --add examples/bench/lm_torch.py
+#     --add examples/bench/gpu-lm-sitting.sh --add examples/bench/gpu-lm-lmperf.sh --add examples/bench/lm_torch.py
 #   mkdir -p .device/lm/data/tinyshakespeare && cp ../shared/data/tinyshakespeare/input.txt .device/lm/data/tinyshakespeare/
 # then on the device, from the repository root, with carry [".device/lm"]:
 #   bash .device/lm/gpu-lm-sitting.sh "$OUT"          (LM_S = seconds per LM run, default 45)
@@ -29,14 +29,4 @@ for nb in ${NBS:-02-flashbutterfly 04-learned-butterfly-lm 05-profiling}; do
   echo "$nb exit $?"; grep -E "cell [0-9]+: (ok|error)" "$out/nb/$nb.log" | tail -3
 done
 tar -C "$out" -czf "$out/notebooks.tgz" nb && rm -rf "$out/nb"     # one file: the tool brings back only a few
-echo "== LM: Java, then PyTorch (H3 LongConvLM, D=512, 8 layers, L=1024, B=8, tiny Shakespeare, ${S}s each)"
-for kd in ${KDS:-0.2 0}; do
-  timeout $((S + 90)) $D/run-java ai.longconv4j.examples.bench.LmTrainBench cuda:0 512 8 1024 8 $S 5 $kd > "$out/lm.tmp" 2>&1
-  echo "java kd=$kd exit $?"; grep -E "^device|summary|Exception" "$out/lm.tmp" | head -5
-  { echo "=== java kd=$kd"; cat "$out/lm.tmp"; } >> "$out/lm.txt"
-  timeout $((S + 90)) python3 $D/lm_torch.py --data $D/data/tinyshakespeare/input.txt --seconds $S --kernel-dropout $kd \
-    > "$out/lm.tmp" 2>&1
-  echo "torch kd=$kd exit $?"; grep -E "^device|summary|Error" "$out/lm.tmp" | head -5
-  { echo "=== torch kd=$kd"; cat "$out/lm.tmp"; } >> "$out/lm.txt"
-done
-rm -f "$out/lm.tmp"
+DEV=$D TESTS=0 LM_S=$S bash $D/gpu-lm-lmperf.sh "$out"     # the LM side by side (Java, PyTorch; kernel dropout 0.2 and 0)

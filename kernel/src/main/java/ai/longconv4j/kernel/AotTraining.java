@@ -1,7 +1,6 @@
 // The training run behind the kernelspec's AOT cache (JDK 25, JEP 483/514/515). Tensors here are tiny (2x3, 4x4).
 package ai.longconv4j.kernel;
 
-import org.dflib.jjava.jupyter.kernel.display.DisplayData;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -57,18 +56,7 @@ final class AotTraining {
 
     /** Runs the workload in this JVM; {@code out} receives one line per round. */
     static int run(int rounds, java.io.PrintStream log) {
-        var sink = new CellOutput() {
-            @Override
-            public void stream(String name, String text) { }
-
-            @Override
-            public void display(DisplayData data, boolean update) { }
-
-            @Override
-            public String readLine(String prompt, boolean password) throws IOException {
-                throw new IOException("no input during training");
-            }
-        };
+        var sink = CellOutput.discarding("no input during training");
         int failed = 0;
         try (var session = new Session()) {
             Engine e = session.engine();

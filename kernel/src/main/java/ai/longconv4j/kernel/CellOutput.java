@@ -31,4 +31,20 @@ public interface CellOutput {
     default boolean rich() {
         return true;
     }
+
+    /** A sink that drops every output and refuses input with {@code why} (warm-up and AOT-training cells). */
+    static CellOutput discarding(String why) {
+        return new CellOutput() {
+            @Override
+            public void stream(String name, String text) { }
+
+            @Override
+            public void display(DisplayData data, boolean update) { }
+
+            @Override
+            public String readLine(String prompt, boolean password) throws IOException {
+                throw new IOException(why);
+            }
+        };
+    }
 }

@@ -55,18 +55,7 @@ public final class Session implements AutoCloseable {
 
     private void warmUp(Engine e, int cells, long deadline) {
         long t0 = System.nanoTime();
-        var sink = new CellOutput() {
-            @Override
-            public void stream(String name, String text) { }
-
-            @Override
-            public void display(DisplayData data, boolean update) { }
-
-            @Override
-            public String readLine(String prompt, boolean password) throws java.io.IOException {
-                throw new java.io.IOException("no input during the warm-up");
-            }
-        };
+        var sink = CellOutput.discarding("no input during the warm-up");
         int n = 0;
         try {
             var mark = e.mark();

@@ -479,9 +479,10 @@ public final class Tensor {
         StringBuilder sb = new StringBuilder("Tensor(shape=").append(Shapes.str(shape)).append(", ").append(dtype())
                 .append(", ").append(device());
         if (requiresGradFlag) sb.append(", requiresGrad");
-        if (!(storage instanceof CpuStorage) && numel() > 0) {
-            // a device tensor: the first values read back one by one (each waits for the queued work)
-            var be = Raw.backend("toString", this);
+        if (storage instanceof CpuStorage || numel() > 0) {
+            // on a device the first values are read back one by one (each waits for the queued work)
+            java.util.function.IntToDoubleFunction at = storage instanceof CpuStorage cs ? cs::get
+                    : p -> Raw.backend("toString", this).read(storage, p);
             int n = numel(), show = Math.min(n, 6);
             sb.append(", [");
             for (int i = 0; i < show; i++) {
@@ -490,23 +491,8 @@ public final class Tensor {
                     p += (rem % shape[d]) * strides[d];
                     rem /= shape[d];
                 }
-                double v = be.read(storage, p);
+                double v = at.applyAsDouble(p);
                 sb.append(i > 0 ? ", " : "").append(dtype() == DType.F64 ? Double.toString(v) : Float.toString((float) v));
-            }
-            if (n > show) sb.append(", ...");
-            sb.append(']');
-        }
-        if (storage instanceof CpuStorage cs) {
-            int n = numel(), show = Math.min(n, 6);
-            sb.append(", [");
-            for (int i = 0; i < show; i++) {
-                int rem = i, p = offset;
-                for (int d = shape.length - 1; d >= 0; d--) {
-                    p += (rem % shape[d]) * strides[d];
-                    rem /= shape[d];
-                }
-                if (i > 0) sb.append(", ");
-                sb.append(dtype() == DType.F32 ? Float.toString((float) cs.get(p)) : Double.toString(cs.get(p)));
             }
             if (n > show) sb.append(", ...");
             sb.append(']');

@@ -46,7 +46,7 @@ final class StreamRouter {
     }
 
     /** Bytes of one stream, decoded as UTF-8 when drained (an unfinished multi-byte char waits). */
-    private static final class Sink extends OutputStream {
+    static final class Sink extends OutputStream {
         private final String name;
         private final ByteArrayOutputStream buf = new ByteArrayOutputStream();
 
@@ -74,16 +74,19 @@ final class StreamRouter {
             if (full) drain();
         }
 
-        void drain() {
-            String text;
-            synchronized (this) {
-                if (buf.size() == 0) return;
-                byte[] all = buf.toByteArray();
-                int end = completeUtf8(all);
-                text = new String(all, 0, end, StandardCharsets.UTF_8);
-                buf.reset();
-                buf.write(all, end, all.length - end);
-            }
+        /**
+         * Sends the buffered text. Taking it and publishing it happen under one lock: otherwise the background
+         * flusher could take the text, lose the CPU, and publish it after the cell's final flush had found the
+         * buffer empty and the kernel had already said idle (seen in CI under load: a {@code println} missing
+         * from its cell's outputs).
+         */
+        synchronized void drain() {
+            if (buf.size() == 0) return;
+            byte[] all = buf.toByteArray();
+            int end = completeUtf8(all);
+            String text = new String(all, 0, end, StandardCharsets.UTF_8);
+            buf.reset();
+            buf.write(all, end, all.length - end);
             CellOutput o = Notebook.output();
             if (o != null && !text.isEmpty()) o.stream(name, text);
         }

@@ -63,12 +63,8 @@ final class CudaLearnedConv {
       Reference.reachabilityFence(us);
     }
     Tensor out = Tensor.fromStorage(y, b, h, l);
-    int nIn = d == null ? 6 : 7;
-    Tensor[] inputs = new Tensor[nIn];
-    inputs[0] = u;
-    inputs[1] = k;
-    if (d != null) inputs[2] = d;
-    System.arraycopy(blocks, 0, inputs, nIn - 4, 4);
+    Tensor[] inputs = ai.longconv4j.conv.ConvOps.learnedInputs(u, k, d, blocks);
+    int nIn = inputs.length;
     boolean any = false;
     for (Tensor t : inputs) any |= t != null && t.requiresGrad();
     if (!(Tensor.isGradEnabled() && any)) return out;

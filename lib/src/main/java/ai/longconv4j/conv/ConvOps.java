@@ -148,12 +148,8 @@ public final class ConvOps {
                 : new int[] {s.batch(), s.channels(), s.features(), s.length()};
         double[] ua = u.toDoubleArray(), ka = k.toDoubleArray(), da = d == null ? null : d.toDoubleArray();
         Tensor result = tensor(lb.forward(s, ua, ka, da), u.dtype(), yShape);
-        int nIn = d == null ? 6 : 7;
-        Tensor[] inputs = new Tensor[nIn];
-        inputs[0] = u;
-        inputs[1] = k;
-        if (d != null) inputs[2] = d;
-        System.arraycopy(blocks, 0, inputs, nIn - 4, 4);
+        Tensor[] inputs = learnedInputs(u, k, d, blocks);
+        int nIn = inputs.length;
         return Tensor.op("longconv[LEARNED]", result, inputs, g -> {
             LearnedButterfly.Grads gr = lb.backwardAll(s, ua, ka, da, g.toDoubleArray());
             Tensor[] out = new Tensor[nIn];
@@ -224,5 +220,19 @@ public final class ConvOps {
             }
         }
         return y;
+    }
+
+    /**
+     * The graph inputs of a learned-butterfly convolution, in the order its backward returns gradients:
+     * {@code u, k, [D,] Fa, Fb, Gb, Ga} (D only when present). Shared by every device's implementation.
+     */
+    public static Tensor[] learnedInputs(Tensor u, Tensor k, Tensor d, Tensor[] blocks) {
+        int nIn = d == null ? 6 : 7;
+        Tensor[] inputs = new Tensor[nIn];
+        inputs[0] = u;
+        inputs[1] = k;
+        if (d != null) inputs[2] = d;
+        System.arraycopy(blocks, 0, inputs, nIn - 4, 4);
+        return inputs;
     }
 }

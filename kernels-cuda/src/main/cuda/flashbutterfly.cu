@@ -65,13 +65,68 @@ __device__ __forceinline__ void load_pair(ST* zr, ST* zi, const IO* p0, const IO
   }
 }
 
+// 16-byte global accesses (the PAIR kernels): V elements of IO per access, V = 8 for 16-bit and 4 for fp32.
+template <typename IO> struct Vec16 { static constexpr int V = 16 / sizeof(IO); };
+__device__ __forceinline__ void unpack16(const uint4& q, float* f, const float*) {
+  f[0] = __uint_as_float(q.x); f[1] = __uint_as_float(q.y); f[2] = __uint_as_float(q.z); f[3] = __uint_as_float(q.w);
+}
+__device__ __forceinline__ void unpack16(const uint4& q, float* f, const __nv_bfloat16*) {
+  const uint32_t w[4] = {q.x, q.y, q.z, q.w};
+#pragma unroll
+  for (int i = 0; i < 4; ++i) { f[2 * i] = __uint_as_float(w[i] << 16); f[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u); }
+}
+__device__ __forceinline__ void unpack16(const uint4& q, float* f, const __half*) {
+  const uint32_t w[4] = {q.x, q.y, q.z, q.w};
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const float2 v = __half22float2(*reinterpret_cast<const __half2*>(&w[i]));
+    f[2 * i] = v.x; f[2 * i + 1] = v.y;
+  }
+}
+__device__ __forceinline__ uint4 pack16(const float* f, float*) {
+  return make_uint4(__float_as_uint(f[0]), __float_as_uint(f[1]), __float_as_uint(f[2]), __float_as_uint(f[3]));
+}
+__device__ __forceinline__ uint4 pack16(const float* f, __nv_bfloat16*) {
+  return make_uint4(pack2<true>(f[0], f[1]), pack2<true>(f[2], f[3]), pack2<true>(f[4], f[5]), pack2<true>(f[6], f[7]));
+}
+__device__ __forceinline__ uint4 pack16(const float* f, __half*) {
+  return make_uint4(pack2<false>(f[0], f[1]), pack2<false>(f[2], f[3]), pack2<false>(f[4], f[5]), pack2<false>(f[6], f[7]));
+}
+
+// load_pair with 16-byte loads: L % V == 0 and 16-byte aligned rows (the caller checks), Lin = min(L, N).
+template <typename IO, typename ST>
+__device__ __forceinline__ void load_pair16(ST* zr, ST* zi, const IO* p0, const IO* p1, int Lin, int N) {
+  constexpr int V = Vec16<IO>::V;
+  const int T = blockDim.x;
+  for (int v = threadIdx.x; v < N / V; v += T) {
+    const int n = v * V;
+    float a[V], b[V];
+    if (n < Lin) {
+      unpack16(*reinterpret_cast<const uint4*>(p0 + n), a, p0);
+      if (p1 != nullptr) unpack16(*reinterpret_cast<const uint4*>(p1 + n), b, p1);
+      else {
+#pragma unroll
+        for (int i = 0; i < V; ++i) b[i] = 0.f;
+      }
+    } else {
+#pragma unroll
+      for (int i = 0; i < V; ++i) { a[i] = 0.f; b[i] = 0.f; }
+    }
+#pragma unroll
+    for (int i = 0; i < V; ++i) { st(zr + SIDX(n + i), a[i]); st(zi + SIDX(n + i), b[i]); }
+  }
+}
+
 // Grid (ceil(B/2), H), block a multiple of 32 (at most 512), dynamic smem 2*(N+N/32)*sizeof(ST) bytes.
 // ST: shared-memory element type: fp32 up to N = 16K; the compute type (bf16/fp16) for N = 32K, where the
 // MMA operands are rounded to that type anyway (one extra rounding: the inverse stages' input twiddles).
 // flags bit 0: with tensor cores and N >= 256, do the last forward stage, the product and the first inverse
 // stage in one pass (stage_b_conv); clear: three passes through shared memory (the unfused twin).
 // flags bit 1: multiply by conj(Kf): the adjoint of the convolution, du = K^T dy + D * dy (backward for u).
-template <typename IO, int CM, typename ST>
+// PAIR (the _w2 kernels; tensor cores, N >= 256): the last two forward stages, the product and the first two inverse
+// stages per warp in registers (conv256_warp; pair_table_bytes(N) more dynamic smem, behind the twiddle table;
+// flags bit 0 is then ignored).
+template <typename IO, int CM, typename ST, bool PAIR = false>
 __device__ void fb_conv_forward(const IO* __restrict__ u, const float2* __restrict__ kf, const float* __restrict__ D,
                                 IO* __restrict__ y, int B, int H, int L, int log2N, int flags) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -84,14 +139,41 @@ __device__ void fb_conv_forward(const IO* __restrict__ u, const float2* __restri
   const IO* u1 = u0 + (size_t)H * L;
   constexpr int U = 8;   // loads in flight per thread in the global phases
   const int T = blockDim.x;
-  load_pair(zr, zi, u0, two ? u1 : nullptr, Lin, N);
+  // PAIR kernels: 16-byte global accesses when every row starts 16-byte aligned (L % V == 0; N % V == 0 always)
+  const bool vec = PAIR && L % Vec16<IO>::V == 0 && (reinterpret_cast<uintptr_t>(u) & 15) == 0
+                   && (reinterpret_cast<uintptr_t>(y) & 15) == 0;
+  if (PAIR && vec) load_pair16(zr, zi, u0, two ? u1 : nullptr, Lin, N);
+  else load_pair(zr, zi, u0, two ? u1 : nullptr, Lin, N);
   const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + tw_offset(P, sizeof(ST))), log2N);
+  float2* tw256 = nullptr;
+  if (PAIR && CM != 0 && N >= 256) {   // two stages per warp: the per-lane twiddles behind the table
+    tw256 = reinterpret_cast<float2*>(smem_raw + tw_offset(P, sizeof(ST))) + tw_entries(N);
+    tw256_init(tw256);
+  }
   __syncthreads();
   const float conj = (flags & 2) ? -1.0f : 1.0f;   // -1: multiply by conj(Kf): the adjoint (du = K^T dy)
-  conv_smem<CM, ST>(tw, zr, zi, log2N, kf + (size_t)h * N, conj, flags & 1);
+  conv_smem<CM, ST, PAIR>(tw, zr, zi, log2N, kf + (size_t)h * N, conj, flags & 1, tw256);
   const float d = D[h];
   IO* y0 = y + ((size_t)b0 * H + h) * L;
   IO* y1 = y0 + (size_t)H * L;
+  if (PAIR && vec) {
+    constexpr int V = Vec16<IO>::V;
+    for (int v = threadIdx.x; v < L / V; v += T) {
+      const int n = v * V;
+      float a[V], o[V];
+      unpack16(*reinterpret_cast<const uint4*>(u0 + n), a, u0);
+#pragma unroll
+      for (int i = 0; i < V; ++i) o[i] = fmaf(d, a[i], ld(zr + SIDX(n + i)));
+      *reinterpret_cast<uint4*>(y0 + n) = pack16(o, y0);
+      if (two) {
+        unpack16(*reinterpret_cast<const uint4*>(u1 + n), a, u1);
+#pragma unroll
+        for (int i = 0; i < V; ++i) o[i] = fmaf(d, a[i], ld(zi + SIDX(n + i)));
+        *reinterpret_cast<uint4*>(y1 + n) = pack16(o, y1);
+      }
+    }
+    return;
+  }
   for (int n0 = threadIdx.x; n0 < L; n0 += U * T) {
     float a[U], b[U];
 #pragma unroll
@@ -132,6 +214,24 @@ FB_CONV(fb_conv_fwd_f32_bf16_s16, float, 2, __nv_bfloat16)
 FB_CONV(fb_conv_fwd_f32_f16_s16, float, 1, __half)
 FB_CONV(fb_conv_fwd_bf16_bf16_s16, __nv_bfloat16, 2, __nv_bfloat16)
 FB_CONV(fb_conv_fwd_f16_f16_s16, __half, 1, __half)
+
+// Two radix-16 stages per warp in registers (PAIR): at most 768 threads, so up to 85 registers (80 after rounding):
+// under the 64-register cap ptxas spilled a few bytes around conv256_warp.
+#define FB_CONV_W2(NAME, IO, CM, ST)                                                                       \
+  extern "C" __global__ void __launch_bounds__(FB_CAP64(IO, CM, ST) ? 768 : 512, 1) NAME(                   \
+      const IO* __restrict__ u, const float2* __restrict__ kf,                                               \
+      const float* __restrict__ D, IO* __restrict__ y, int B, int H, int L, int log2N, int flags) {      \
+    fb_conv_forward<IO, CM, ST, true>(u, kf, D, y, B, H, L, log2N, flags);                               \
+  }
+// name: fb_conv_fwd_<io>_<compute>[_s16]_w2
+FB_CONV_W2(fb_conv_fwd_f32_bf16_w2, float, 2, float)
+FB_CONV_W2(fb_conv_fwd_f32_f16_w2, float, 1, float)
+FB_CONV_W2(fb_conv_fwd_bf16_bf16_w2, __nv_bfloat16, 2, float)
+FB_CONV_W2(fb_conv_fwd_f16_f16_w2, __half, 1, float)
+FB_CONV_W2(fb_conv_fwd_f32_bf16_s16_w2, float, 2, __nv_bfloat16)
+FB_CONV_W2(fb_conv_fwd_f32_f16_s16_w2, float, 1, __half)
+FB_CONV_W2(fb_conv_fwd_bf16_bf16_s16_w2, __nv_bfloat16, 2, __nv_bfloat16)
+FB_CONV_W2(fb_conv_fwd_f16_f16_s16_w2, __half, 1, __half)
 
 // Kernel and D gradients, fp32 CUDA-core stages (the gradient sums B products; fp32 keeps it at 1e-6):
 //   dkt[m] = sum_b sum_n dy[b,h,n] u[b,h,(n-m) mod N]: one complex FFT per batch pair for u (z = u[b] + i u[b+1])

@@ -314,8 +314,9 @@ __device__ __forceinline__ void store_row(SC* __restrict__ row, const ST* zr, co
 
 // Pass 2. Grid (pairs * N1, H), block x = p + pairs * k1 (the pairs of one (h, k1) are adjacent: kf's slice comes
 // from L2 after the first); dynamic smem as the fused kernel for N = M. flags bit 0: fused middle stage;
-// bit 1: conj(kf) (backward for u).
-template <int CM, typename ST, typename SC>
+// bit 1: conj(kf) (backward for u). PAIR (the _w2 kernels): two stages per warp (conv256_warp, pair_table_bytes(M)
+// more smem).
+template <int CM, typename ST, typename SC, bool PAIR = false>
 __device__ void fb3_mid(SC* __restrict__ S, const float2* __restrict__ kf, int pairs, int H, int log2N, int log2M,
                         int flags) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -324,9 +325,13 @@ __device__ void fb3_mid(SC* __restrict__ S, const float2* __restrict__ kf, int p
   ST* zr = reinterpret_cast<ST*>(smem_raw); ST* zi = zr + P;
   SC* row = S + ((size_t)p * H + h) * N + (size_t)k1 * M;
   load_row(zr, zi, row, M);
-  const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + ((2 * P * (int)sizeof(ST) + 15) & ~15)), log2M);
+  float2* tws = reinterpret_cast<float2*>(smem_raw + ((2 * P * (int)sizeof(ST) + 15) & ~15));
+  const Tw tw = tw_init(tws, log2M);
+  float2* tw256 = nullptr;
+  if (PAIR && CM != 0 && M >= 256) { tw256 = tws + tw_entries(M); tw256_init(tw256); }   // as fb_conv_forward
   __syncthreads();
-  conv_smem<CM, ST>(tw, zr, zi, log2M, kf + (size_t)h * N + (size_t)k1 * M, (flags & 2) ? -1.0f : 1.0f, flags & 1);
+  conv_smem<CM, ST, PAIR>(tw, zr, zi, log2M, kf + (size_t)h * N + (size_t)k1 * M, (flags & 2) ? -1.0f : 1.0f, flags & 1,
+                    tw256);
   store_row(row, zr, zi, M);
 }
 
@@ -341,6 +346,16 @@ FB3_MID(fb3_mid_bf16, 2, float, float2)
 FB3_MID(fb3_mid_f16, 1, float, float2)
 FB3_MID(fb3_mid_bf16_s16, 2, __nv_bfloat16, __nv_bfloat162)
 FB3_MID(fb3_mid_f16_s16, 1, __half, __half2)
+#define FB3_MID_W2(NAME, CM, ST, SC)                                                                              \
+  extern "C" __global__ void __launch_bounds__(768, 1) NAME(SC* __restrict__ S,                                   \
+      const float2* __restrict__ kf, int pairs, int H, int log2N, int log2M, int flags) {                         \
+    fb3_mid<CM, ST, SC, true>(S, kf, pairs, H, log2N, log2M, flags);                                              \
+  }
+// two radix-16 stages per warp (as fb_conv_fwd_*_w2)
+FB3_MID_W2(fb3_mid_bf16_w2, 2, float, float2)
+FB3_MID_W2(fb3_mid_f16_w2, 1, float, float2)
+FB3_MID_W2(fb3_mid_bf16_s16_w2, 2, __nv_bfloat16, __nv_bfloat162)
+FB3_MID_W2(fb3_mid_f16_s16_w2, 1, __half, __half2)
 
 // fp32 in-smem FFT of rows of M complex points (grid: one block per row), for the kernel spectrum (forward,
 // unscaled) and the weight gradient (inverse, inputs times scale). in and out may alias.

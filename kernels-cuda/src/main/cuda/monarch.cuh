@@ -19,6 +19,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <stdint.h>
+#include <type_traits>
 
 #define SIDX(i) ((i) + ((i) >> 5))
 
@@ -192,6 +193,19 @@ __device__ __forceinline__ uint32_t pack2(float lo, float hi) {
   } else {
     __half2 v = __floats2half2_rn(lo, hi);
     return *reinterpret_cast<uint32_t*>(&v);
+  }
+}
+
+// pack2(ld(p0), ld(p1)); from 16-bit storage of the compute type, the raw bits (exact, no conversions).
+template <bool BF16, typename ST>
+__device__ __forceinline__ uint32_t ld_pack2(const ST* p0, const ST* p1) {
+  constexpr bool RAW = (BF16 && sizeof(ST) == 2 && !std::is_same<ST, __half>::value)
+                       || (!BF16 && std::is_same<ST, __half>::value);
+  if constexpr (RAW) {
+    return (uint32_t)*reinterpret_cast<const unsigned short*>(p0)
+           | ((uint32_t)*reinterpret_cast<const unsigned short*>(p1) << 16);
+  } else {
+    return pack2<BF16>(ld(p0), ld(p1));
   }
 }
 
@@ -416,6 +430,145 @@ __device__ void stage_b_conv(const Tw& T, ST* zr, ST* zi, int N, float scale, co
   }
 }
 
+// ---- two radix-16 stages per warp in registers ----------------------------------------------
+// The last two stages (S = 16 and S = 1) transform each contiguous chunk of 256 points as a 16 x 16 matrix X
+// (X[r][c] at chunk + 16 r + c): the stage at S = 16 is Y = F16 @ X, then Y[k][c] *= w256^(k c), then the stage at
+// S = 1 is Z = Y @ F16. Y's accumulator layout (rows g, g+8; cols 8j + 2t + {0,1}) is the A-operand layout of the
+// second MMA, so one warp does both stages, the product with the spectrum and the two inverse stages for a chunk
+// with one shared-memory load and one store and no block barrier in between. The inverse's last stage needs the
+// transpose W^T as an A operand (V^T = W^T @ conj(F16), F16 symmetric): movmatrix.trans per 8 x 8 block of the
+// 16-bit operand (the operand is rounded to 16 bits anyway: no extra rounding).
+// F16 as a B operand (rows 2t + 8q + {0,1}, col 8j + g) is, by symmetry, the A fragment's register j + 2q.
+
+// Bytes of the per-lane twiddle table of conv256_warp (behind the main table; 0 for N < 256).
+__host__ __device__ constexpr int pair_table_bytes(int N) { return N >= 256 ? 16 * 32 * 8 : 0; }
+
+// tw256[(4 j + q) * 32 + lane] = w256^(k c), k = g + 8 (q >> 1), c = 8 j + 2 t + (q & 1): one conflict-free
+// 8-byte load per element. Built once per block (the caller syncs before use).
+__device__ __forceinline__ void tw256_init(float2* t) {
+  for (int i = threadIdx.x; i < 512; i += blockDim.x) {
+    const int lane = i & 31, jq = i >> 5, j = jq >> 2, q = jq & 3;
+    const int k = (lane >> 2) + 8 * (q >> 1), c = 8 * j + 2 * (lane & 3) + (q & 1);
+    float s, co; sincospif(-(float)((k * c) & 255) / 128.0f, &s, &co);
+    t[i] = make_float2(co, s);
+  }
+}
+
+__device__ __forceinline__ uint32_t trans8x8(uint32_t a) {
+  uint32_t d;
+  asm volatile("movmatrix.sync.aligned.m8n8.trans.b16 %0, %1;\n" : "=r"(d) : "r"(a));
+  return d;
+}
+
+// scale: the forward stages' 1/16 each; k: the spectrum (Monarch order), conj = -1 uses conj(k).
+template <bool BF16, typename ST>
+__device__ void conv256_warp(const Tw& T, const float2* tw256, ST* zr, ST* zi, int N, float scale,
+                             const float2* __restrict__ k, float conj) {
+  FragA F; make_frag_a<BF16>(T, F);   // re, im only: the -im products negate the other operand (sign bits)
+  constexpr uint32_t NEG2 = 0x80008000u;
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  const float2* tl = tw256 + lane;
+  for (int chunk = warp; chunk < (N >> 8); chunk += nw) {
+    const int base = chunk << 8;
+    uint32_t xr[2][2], xi[2][2];
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {   // B operand of column tile j: rows 2t + 8h + {0,1}, col 8j + g
+        const int i0 = SIDX(base + (2 * t + 8 * h) * 16 + 8 * j + g), i1 = SIDX(base + (2 * t + 8 * h + 1) * 16 + 8 * j + g);
+        xr[j][h] = ld_pack2<BF16>(zr + i0, zr + i1);
+        xi[j][h] = ld_pack2<BF16>(zi + i0, zi + i1);
+      }
+    uint32_t yr[4], yi[4];   // Y twiddled and scaled, as an A operand: reg 2j + h = rows g + 8h, cols 8j + 2t + {0,1}
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
+      mma16816<BF16>(dr, F.re, xr[j][0], xr[j][1]);
+      mma16816<BF16>(dr, F.im, xi[j][0] ^ NEG2, xi[j][1] ^ NEG2);
+      mma16816<BF16>(di, F.re, xi[j][0], xi[j][1]);
+      mma16816<BF16>(di, F.im, xr[j][0], xr[j][1]);
+      float a[4], b[4];
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        const float2 w = tl[(4 * j + q) * 32];
+        a[q] = (dr[q] * w.x - di[q] * w.y) * scale;
+        b[q] = (dr[q] * w.y + di[q] * w.x) * scale;
+      }
+      yr[2 * j] = pack2<BF16>(a[0], a[1]); yr[2 * j + 1] = pack2<BF16>(a[2], a[3]);
+      yi[2 * j] = pack2<BF16>(b[0], b[1]); yi[2 * j + 1] = pack2<BF16>(b[2], b[3]);
+    }
+    uint32_t yn[4];          // -Y_i (F16's -im part is not kept: 4 registers fewer)
+#pragma unroll
+    for (int i = 0; i < 4; ++i) yn[i] = yi[i] ^ NEG2;
+    uint32_t pr[4], pi[4];   // Z * scale * k, as an A operand
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      float2 kw[4];
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        kw[q] = k[base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1)];
+        kw[q].y *= conj;
+      }
+      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
+      mma16816<BF16>(dr, yr, F.re[j], F.re[j + 2]);
+      mma16816<BF16>(dr, yn, F.im[j], F.im[j + 2]);
+      mma16816<BF16>(di, yr, F.im[j], F.im[j + 2]);
+      mma16816<BF16>(di, yi, F.re[j], F.re[j + 2]);
+      float a[4], b[4];
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        const float x = dr[q] * scale, y = di[q] * scale;
+        a[q] = x * kw[q].x - y * kw[q].y;
+        b[q] = x * kw[q].y + y * kw[q].x;
+      }
+      pr[2 * j] = pack2<BF16>(a[0], a[1]); pr[2 * j + 1] = pack2<BF16>(a[2], a[3]);
+      pi[2 * j] = pack2<BF16>(b[0], b[1]); pi[2 * j + 1] = pack2<BF16>(b[2], b[3]);
+    }
+    uint32_t pn[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) pn[i] = pr[i] ^ NEG2;
+    uint32_t wr[4], wi[4];   // W^T as an A operand: reg i = transpose of W's block (rows 8 (i >> 1), cols 8 (i & 1))
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {   // inverse of the S = 1 stage: W = P @ conj(F16), then conj(w256^(r c))
+      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
+      mma16816<BF16>(dr, pr, F.re[j], F.re[j + 2]);
+      mma16816<BF16>(dr, pi, F.im[j], F.im[j + 2]);
+      mma16816<BF16>(di, pn, F.im[j], F.im[j + 2]);
+      mma16816<BF16>(di, pi, F.re[j], F.re[j + 2]);
+      float a[4], b[4];
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        const float2 w = tl[(4 * j + q) * 32];
+        a[q] = dr[q] * w.x + di[q] * w.y;
+        b[q] = di[q] * w.x - dr[q] * w.y;
+      }
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {   // W's block (h, j) -> W^T's block (j, h) = A register 2h + j
+        wr[2 * h + j] = trans8x8(pack2<BF16>(a[2 * h], a[2 * h + 1]));
+        wi[2 * h + j] = trans8x8(pack2<BF16>(b[2 * h], b[2 * h + 1]));
+      }
+    }
+    uint32_t wn[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) wn[i] = wr[i] ^ NEG2;
+    __syncwarp();   // every lane's loads of this chunk are done before any lane stores into it
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {   // inverse of the S = 16 stage: V^T = W^T @ conj(F16); V[r][c] at chunk + 16 r + c
+      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
+      mma16816<BF16>(dr, wr, F.re[j], F.re[j + 2]);
+      mma16816<BF16>(dr, wi, F.im[j], F.im[j + 2]);
+      mma16816<BF16>(di, wn, F.im[j], F.im[j + 2]);
+      mma16816<BF16>(di, wi, F.re[j], F.re[j + 2]);
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {   // V^T[g + 8 (q >> 1)][8j + 2t + (q & 1)]
+        const int idx = SIDX(base + (8 * j + 2 * t + (q & 1)) * 16 + g + 8 * (q >> 1));
+        st(zr + idx, dr[q]); st(zi + idx, di[q]);
+      }
+    }
+  }
+}
+
 // ---- whole transforms ------------------------------------------------------------------------
 // CM: compute mode. 0 = fp32 on CUDA cores, 1 = fp16 tensor cores, 2 = bf16 tensor cores.
 // Forward: if SCALED, each stage multiplies by 1/R_s, so the transform carries 1/N (keeps 16-bit operands in range).
@@ -425,10 +578,12 @@ __device__ __forceinline__ void stage_first_cc(const Tw& T, ST* zr, ST* zi, int 
 }
 
 // skipB: leave out the type-B stage (S = 1) because stage_b_conv does it fused with the product.
+// PAIR: leave out the last two stages (S = 16 and S = 1; N >= 256): conv256_warp does both (at N = 256 the stage at
+// S = 16 is the first). A template parameter so that the other kernels compile exactly as before.
 // T: the twiddle table (tensor-core modes; ignored by the fp32 mode CM = 0).
 // TABLE: twiddles from T (default for tensor cores; the fp32 kernels that allocate a table pass true too: the
 // table's entries are products of two correctly rounded sincospif values, ~2 ulp, and save a sincospif per element).
-template <int CM, bool FWD, typename ST, bool TABLE = (CM != 0)>
+template <int CM, bool FWD, typename ST, bool TABLE = (CM != 0), bool PAIR = false>
 __device__ void monarch_fft(const Tw& T, ST* zr, ST* zi, int log2N, bool scaled, bool skipB = false) {
   constexpr bool TC = CM != 0, BF = CM == 2, FAST = TABLE;
   const int N = 1 << log2N, J = (log2N - 1) / 4, r1log = log2N - 4 * J, R1 = 1 << r1log;
@@ -440,17 +595,28 @@ __device__ void monarch_fft(const Tw& T, ST* zr, ST* zi, int log2N, bool scaled,
     else if (TC && S == 1 && N >= 256) { if (!skipB) stage_mma_b<BF, FWD, ST>(T, zr, zi, N, s16); }
     else stage_cc<16, FWD, FAST, ST, TC>(T, zr, zi, lS, O, s16);
   };
+  // the first stage (R1 < 16) on CUDA cores: the PAIR kernels (80 registers) take the in-register FFT, the
+  // 64-register ones the direct product
+  constexpr bool LOW1 = TC && !PAIR;
   auto first = [&]() {
     switch (R1) {
-      case 2: stage_first_cc<2, FWD, FAST, ST, TC>(T, zr, zi, N, s1); break;
-      case 4: stage_first_cc<4, FWD, FAST, ST, TC>(T, zr, zi, N, s1); break;
-      case 8: stage_first_cc<8, FWD, FAST, ST, TC>(T, zr, zi, N, s1); break;
+      case 2: stage_first_cc<2, FWD, FAST, ST, LOW1>(T, zr, zi, N, s1); break;
+      case 4: stage_first_cc<4, FWD, FAST, ST, LOW1>(T, zr, zi, N, s1); break;
+      case 8: stage_first_cc<8, FWD, FAST, ST, LOW1>(T, zr, zi, N, s1); break;
       default:
         if (TC) stage_mma_a<BF, FWD, ST>(T, zr, zi, log2N - 4, 1, s1);
         else stage_first_cc<16, FWD, FAST, ST, TC>(T, zr, zi, N, s1);
     }
   };
-  if (FWD) {
+  if constexpr (PAIR) {   // stages first (unless J == 1), 2 .. J - 1
+    if (FWD) {
+      if (J > 1) { first(); __syncthreads(); }
+      for (int s = 2; s <= J - 1; ++s) { radix16(s); __syncthreads(); }
+    } else {
+      for (int s = J - 1; s >= 2; --s) { radix16(s); __syncthreads(); }
+      if (J > 1) { first(); __syncthreads(); }
+    }
+  } else if (FWD) {
     first(); __syncthreads();
     for (int s = 2; s <= J + 1; ++s) { radix16(s); __syncthreads(); }
   } else {
@@ -464,10 +630,22 @@ __device__ void monarch_fft(const Tw& T, ST* zr, ST* zi, int log2N, bool scaled,
 // uses conj(k)), inverse. FUSE (tensor cores, N >= 256): the last forward stage, the product and the first
 // inverse stage in one pass (stage_b_conv); else the product is its own pass (the unfused twin). Ends with the
 // inverse's last barrier.
-template <int CM, typename ST>
-__device__ void conv_smem(const Tw& tw, ST* zr, ST* zi, int log2N, const float2* __restrict__ k, float conj, bool fuse) {
+// PAIR (tensor cores, N >= 256; tw256 from tw256_init): the last two forward stages, the product and the first two
+// inverse stages per warp in registers (conv256_warp), two block barriers fewer; fuse is then ignored.
+template <int CM, typename ST, bool PAIR = false>
+__device__ void conv_smem(const Tw& tw, ST* zr, ST* zi, int log2N, const float2* __restrict__ k, float conj, bool fuse,
+                          const float2* tw256 = nullptr) {
   constexpr int U = 8;
   const int N = 1 << log2N, T = blockDim.x;
+  if constexpr (PAIR && CM != 0) {
+    if (N >= 256) {
+      monarch_fft<CM, true, ST, true, true>(tw, zr, zi, log2N, true);
+      conv256_warp<CM == 2>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj);
+      __syncthreads();
+      monarch_fft<CM, false, ST, true, true>(tw, zr, zi, log2N, false);
+      return;
+    }
+  }
   const bool fused = fuse && CM != 0 && N >= 256;
   monarch_fft<CM, true, ST, true>(tw, zr, zi, log2N, true, fused);
   if (fused) {

@@ -36,7 +36,7 @@ public final class FlashButterflyConv implements AutoCloseable {
   private final DeviceBuffer kf, d;
   private boolean weightsSet;
   private int threads, lk;
-  private boolean fused = true, smem16;
+  private boolean fused = true, smem16, pairStages = DEFAULT_PAIR_STAGES;
   private ThreePass three;   // null: one fused kernel
 
   private FlashButterflyConv(CudaDevice device, int h, int l, ConvMode mode, ElementType io, Precision compute) {
@@ -151,6 +151,9 @@ public final class FlashButterflyConv implements AutoCloseable {
     return planes + 8 * (128 + Math.max(1, n / 128));
   }
 
+  /** Extra shared memory of the two-stages-per-warp kernels (monarch.cuh pair_table_bytes): 16 x 32 float2, N >= 256. */
+  static int pairTableBytes(int n) { return n >= 256 ? 16 * 32 * 8 : 0; }
+
   /** Shared memory of the dk/dD block: two fp32 planes and the twiddle table. */
   static int dkSmemBytes(int n) { return smemBytes(n, false); }
 
@@ -189,6 +192,7 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   /** The most threads per block the plan's kernel takes (1024 for the 64-register kernels, else 512). */
   public int maxThreads() {
+    if (pairStages()) return three != null || io.bytes() == 2 || smem16 ? 768 : 512;   // the _w2 kernels' bounds
     if (three != null) return compute != Precision.FP32 ? 1024 : 512;
     return compute != Precision.FP32 && (io.bytes() == 2 || smem16) ? 1024 : 512;
   }
@@ -203,6 +207,23 @@ public final class FlashButterflyConv implements AutoCloseable {
   }
 
   public boolean fused() { return fused; }
+
+  /** The default of {@link #pairStages(boolean)}. */
+  public static final boolean DEFAULT_PAIR_STAGES = false;
+
+  /**
+   * Tensor-core plans with an in-shared-memory FFT of >= 256 points: whether the last two radix-16 stages, the
+   * product with the spectrum and the first two inverse stages run per warp in registers (the {@code _w2} kernels:
+   * a 256-point chunk per warp, no block barrier between the two stages; at most 768 threads per block) instead
+   * of one stage per shared-memory pass. Ignored by {@link Precision#FP32} plans and below 256 points.
+   */
+  public FlashButterflyConv pairStages(boolean on) {
+    pairStages = on;
+    return this;
+  }
+
+  /** Whether this plan runs the two-stages-per-warp kernels (see {@link #pairStages(boolean)}). */
+  public boolean pairStages() { return pairStages && compute != Precision.FP32 && innerSize() >= 256; }
 
   /**
    * Whether the forward keeps the FFT in 16-bit shared memory (always above {@value #MAX_N_FP32_SMEM} points;
@@ -283,8 +304,9 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   /** The kernel's name for this plan, e.g. "fb_conv_fwd_bf16_bf16". */
   public String kernelName() {
-    if (three != null) return "fb3_mid_" + compute.tag() + (smem16 ? "_s16" : "");
-    return "fb_conv_fwd_" + io.tag() + "_" + compute.tag() + (smem16 ? "_s16" : "");
+    String w2 = pairStages() ? "_w2" : "";
+    if (three != null) return "fb3_mid_" + compute.tag() + (smem16 ? "_s16" : "") + w2;
+    return "fb_conv_fwd_" + io.tag() + "_" + compute.tag() + (smem16 ? "_s16" : "") + w2;
   }
 
   /**
@@ -345,7 +367,7 @@ public final class FlashButterflyConv implements AutoCloseable {
       return;
     }
     device.module(MODULE).kernel(kernelName())
-        .launch(device.stream(), (B + 1) / 2, h, threads, smemBytes(n, smem16), u, kf, d, y, B, h, l, log2n,
+        .launch(device.stream(), (B + 1) / 2, h, threads, smemBytes(n, smem16) + (pairStages() ? pairTableBytes(n) : 0), u, kf, d, y, B, h, l, log2n,
             (fused ? 1 : 0) | flags);
   }
 
@@ -375,7 +397,7 @@ public final class FlashButterflyConv implements AutoCloseable {
     return "FlashButterflyConv[H=" + h + ", L=" + l + ", N=" + n + ", " + mode + ", io=" + io + ", compute=" + compute
         + (three != null ? ", " + three : "") + ", " + threads + " threads, " + smemBytes(innerSize(), smem16) + " B smem"
         + (smem16 ? " (16-bit)" : "")
-        + (fused ? "" : ", unfused") + "]";
+        + (fused ? "" : ", unfused") + (pairStages() ? ", 2 stages/warp" : "") + "]";
   }
 
   // ---- device-side weights (added for the tensor backend; the methods above are unchanged) ----------------------

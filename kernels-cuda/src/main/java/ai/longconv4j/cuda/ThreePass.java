@@ -103,7 +103,7 @@ final class ThreePass {
     int chunk = (int) Math.max(1, Math.min(pairs, SCRATCH_BUDGET / perPair));
     DeviceBuffer s = scratch(perPair * chunk);
     String suf = io.tag() + "_" + (s16 ? computeTag : "f32");
-    int smem = FlashButterflyConv.smemBytes(m, s16);
+    int smem = FlashButterflyConv.smemBytes(m, s16) + (midKernel.endsWith("_w2") ? FlashButterflyConv.pairTableBytes(m) : 0);
     for (int p0 = 0; p0 < pairs; p0 += chunk) {
       int pc = Math.min(chunk, pairs - p0), b0 = 2 * p0;
       try (var e0 = ms == null ? null : new CudaEvent(device).record(device.stream())) {

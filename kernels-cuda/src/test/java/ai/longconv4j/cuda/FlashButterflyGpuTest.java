@@ -1,6 +1,7 @@
 // Shapes: B batch, H channels, L length, Lk kernel taps. u, y: (B, H, L); k: (H, Lk); D: (H).
 package ai.longconv4j.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.SplittableRandom;
@@ -63,6 +64,20 @@ class FlashButterflyGpuTest extends CudaDeviceTest {
   @MethodSource("cases")
   void backwardInputMatchesAdjoint(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L,
       int Lk) {
+    backwardInput(io, compute, tol, mode, B, H, L, Lk, false);
+  }
+
+  /** As backwardInputMatchesAdjoint with two radix-16 stages per warp (the _w2 kernels, N >= 256). */
+  @ParameterizedTest(name = "backwardInput 2 stages/warp {0} io, {1} compute, {3} B={4} H={5} L={6} Lk={7}")
+  @MethodSource("cases")
+  void pairStagesBackwardInputMatchesAdjoint(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H,
+      int L, int Lk) {
+    assumeTrue(compute != Precision.FP32 && FlashButterflyConv.fftSize(mode, L) >= 256, "tensor cores, N >= 256");
+    backwardInput(io, compute, tol, mode, B, H, L, Lk, true);
+  }
+
+  private void backwardInput(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk,
+      boolean pairs) {
     assumeTrue(mode == ConvMode.CAUSAL, "the adjoint reference is written for the causal mode");
     var rng = new SplittableRandom(77L * L + H + io.ordinal() * 5 + compute.ordinal());
     float[] dy = Reference.randn(rng, B * H * L, 1.0);
@@ -74,10 +89,11 @@ class FlashButterflyGpuTest extends CudaDeviceTest {
     }
     double[] ref = Reference.causalAdjoint(dy, k, Lk, D, B, H, L);
     long bytes = (long) B * H * L * io.bytes();
-    try (var conv = FlashButterflyConv.plan(dev, H, L, mode, io, compute).setWeights(k, Lk, D);
+    try (var conv = FlashButterflyConv.plan(dev, H, L, mode, io, compute).pairStages(pairs).setWeights(k, Lk, D);
          var ddy = io == ElementType.F32 ? dev.upload(dy) : dev.upload(dy16);
          var ddu = dev.alloc((bytes + 3) / 4 * 4)) {
       ddu.fill32(0x7fc07fc0);
+      assertEquals(pairs, conv.kernelName().endsWith("_w2"), conv.kernelName());
       conv.backwardInput(ddy, ddu, B);
       dev.stream().synchronize();
       float[] du = io == ElementType.F32 ? ddu.copyTo(new float[B * H * L], 0)
@@ -156,12 +172,33 @@ class FlashButterflyGpuTest extends CudaDeviceTest {
 
   private void check(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk,
       boolean fused, Boolean smem16) {
-    check(io, compute, tol, mode, B, H, L, Lk, fused, smem16, 0);
+    check(io, compute, tol, mode, B, H, L, Lk, fused, smem16, 0, false);
   }
 
-  /** smem16: null keeps the plan's default storage; threads 0 keeps the plan's default. */
   private void check(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk,
       boolean fused, Boolean smem16, int threads) {
+    check(io, compute, tol, mode, B, H, L, Lk, fused, smem16, threads, false);
+  }
+
+  /**
+   * Two radix-16 stages per warp in registers (the _w2 kernels: conv256_warp), every tensor-core case with N >= 256,
+   * in both shared-memory storages up to 16K points (the plan's default for even L, the other for odd L) and at
+   * the most threads the kernels take (768) for the 16-bit I/O cases with L > 4000.
+   */
+  @ParameterizedTest(name = "2 stages/warp {0} io, {1} compute, {3} B={4} H={5} L={6} Lk={7}")
+  @MethodSource("cases")
+  void pairStagesMatchDirectConvolution(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H,
+      int L, int Lk) {
+    int n = FlashButterflyConv.fftSize(mode, L);
+    assumeTrue(compute != Precision.FP32 && n >= 256, "two stages per warp: tensor cores, N >= 256");
+    Boolean s16 = L % 2 == 1 && n <= FlashButterflyConv.MAX_N_FP32_SMEM ? !FlashButterflyConv.defaultSmem16(n, compute) : null;
+    int threads = io != ElementType.F32 && L > 4000 ? 768 : 0;
+    check(io, compute, tol, mode, B, H, L, Lk, true, s16, threads, true);
+  }
+
+  /** smem16: null keeps the plan's default storage; threads 0 keeps the plan's default; pairs: the _w2 kernels. */
+  private void check(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk,
+      boolean fused, Boolean smem16, int threads, boolean pairs) {
     var rng = new SplittableRandom(1000L * L + 31L * H + B + io.ordinal() * 7 + compute.ordinal() + mode.ordinal() * 13);
     float[] u = Reference.randn(rng, B * H * L, 1.0);
     float[] k = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk));
@@ -183,6 +220,8 @@ class FlashButterflyGpuTest extends CudaDeviceTest {
          var dy = dev.alloc((bytes + 3) / 4 * 4)) {
       if (smem16 != null) conv.smem16(smem16);
       if (threads > 0) conv.threads(threads);
+      conv.pairStages(pairs);
+      assertEquals(pairs, conv.kernelName().endsWith("_w2"), conv.kernelName());
       if (mode == ConvMode.BIDIRECTIONAL) conv.setWeights(k, k1, Lk, D); else conv.setWeights(k, Lk, D);
       dy.fill32(0x7fc07fc0);   // poison: NaN as fp32, and each half is NaN as bf16 and as fp16
       conv.forward(du, dy, B);

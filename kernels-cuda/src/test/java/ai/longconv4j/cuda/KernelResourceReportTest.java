@@ -21,13 +21,16 @@ class KernelResourceReportTest {
   private static final List<String> KERNELS = List.of("fb_spectrum", "fb_spectrum_global", "fb_conv_fwd_f32_f32",
       "fb_conv_fwd_f32_bf16", "fb_conv_fwd_f32_f16", "fb_conv_fwd_bf16_bf16", "fb_conv_fwd_f16_f16",
       "fb_conv_fwd_f32_bf16_s16", "fb_conv_fwd_f32_f16_s16", "fb_conv_fwd_bf16_bf16_s16", "fb_conv_fwd_f16_f16_s16",
-      "fb_conv_dk_f32", "fb_conv_dk_bf16", "fb_conv_dk_f16");
+      "fb_conv_dk_f32", "fb_conv_dk_bf16", "fb_conv_dk_f16", "fb_conv_fwd_f32_bf16_w2", "fb_conv_fwd_f32_f16_w2",
+      "fb_conv_fwd_bf16_bf16_w2", "fb_conv_fwd_f16_f16_w2", "fb_conv_fwd_f32_bf16_s16_w2", "fb_conv_fwd_f32_f16_s16_w2",
+      "fb_conv_fwd_bf16_bf16_s16_w2", "fb_conv_fwd_f16_f16_s16_w2");
   private static final Path REPORT3 = Path.of("target", "cuda", "flashbutterfly3.ptxas.txt");
   private static final List<String> KERNELS3 = List.of("fb3_outer_fwd_f32_f32", "fb3_outer_inv_f32_f32",
       "fb3_outer_fwd_f32_bf16", "fb3_outer_inv_f32_bf16", "fb3_outer_fwd_f32_f16", "fb3_outer_inv_f32_f16",
       "fb3_outer_fwd_bf16_f32", "fb3_outer_inv_bf16_f32", "fb3_outer_fwd_bf16_bf16", "fb3_outer_inv_bf16_bf16",
       "fb3_outer_fwd_f16_f32", "fb3_outer_inv_f16_f32", "fb3_outer_fwd_f16_f16", "fb3_outer_inv_f16_f16",
       "fb3_outer_inv_dk", "fb3_mid_f32", "fb3_mid_bf16", "fb3_mid_f16", "fb3_mid_bf16_s16", "fb3_mid_f16_s16",
+      "fb3_mid_bf16_w2", "fb3_mid_f16_w2", "fb3_mid_bf16_s16_w2", "fb3_mid_f16_s16_w2",
       "fb3_rows_f32", "fb3_dk_mid", "fb_dD_f32", "fb_dD_bf16", "fb_dD_f16");
   private static final Path REPORT_LB = Path.of("target", "cuda", "learned.ptxas.txt");
   private static final List<String> KERNELS_LB = List.of("lb_forward_f32", "lb_forward_bf16", "lb_forward_f16",

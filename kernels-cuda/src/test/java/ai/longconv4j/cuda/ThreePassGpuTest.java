@@ -3,6 +3,7 @@ package ai.longconv4j.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.longconv4j.conv.ConvEngine;
 import ai.longconv4j.conv.ConvGrads;
@@ -52,6 +53,23 @@ class ThreePassGpuTest extends CudaDeviceTest {
   @MethodSource("cases")
   void forwardAndBackwardMatchFftConv(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L,
       int Lk, int M) {
+    check(io, compute, tol, mode, B, H, L, Lk, M, false);
+  }
+
+  /**
+   * The middle pass with two radix-16 stages per warp (fb3_mid_*_w2), tensor-core cases with M >= 256: forward and
+   * backwardInput (the weight gradient's passes are fp32 and unaffected).
+   */
+  @ParameterizedTest(name = "2 stages/warp {0} io, {1} compute, {3} B={4} H={5} L={6} Lk={7} M={8}")
+  @MethodSource("cases")
+  void pairStagesMatchFftConv(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk,
+      int M) {
+    assumeTrue(compute != Precision.FP32 && (M == 0 || M >= 256) && L < (1 << 18), "tensor cores, M >= 256");
+    check(io, compute, tol, mode, B, H, L, Lk, M, true);
+  }
+
+  private void check(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk, int M,
+      boolean pairs) {
     var rng = new SplittableRandom(91L * L + 7L * H + B + io.ordinal() * 3 + compute.ordinal() * 5 + mode.ordinal() * 17 + M);
     float[] u = Reference.randn(rng, B * H * L, 1.0), dy = Reference.randn(rng, B * H * L, 1.0);
     float[] k0 = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk)), k1 = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk));
@@ -86,6 +104,8 @@ class ThreePassGpuTest extends CudaDeviceTest {
       assertEquals(M > 0 ? M : FlashButterflyConv.defaultInnerSize(n), conv.innerSize());
       if (M > 0 && n / M == 64)   // the shapes above that force N1 = 64: the plan must report it
         assertTrue(conv.toString().contains("N1=64"), conv + " should run the N1 = 64 outer kernels");
+      conv.pairStages(pairs);
+      assertEquals(pairs, conv.kernelName().endsWith("_w2"), conv.kernelName());
       if (bi) conv.setWeights(k0, k1, Lk, D); else conv.setWeights(k0, Lk, D);
       out.fill32(0x7fc07fc0);   // poison: NaN as fp32, and each half is NaN as bf16 and as fp16
       conv.forward(du, out, B);
@@ -93,7 +113,7 @@ class ThreePassGpuTest extends CudaDeviceTest {
       out.fill32(0x7fc07fc0);   // du = K^T dy + D dy (the conjugate spectrum) in every mode
       conv.backwardInput(ddy, out, B);
       Reference.assertClose("3-pass backwardInput " + conv, read(out, io, B * H * L), g.du(), tol);
-      if (compute == Precision.BF16 && io == ElementType.BF16 || io == ElementType.F32 && compute == Precision.FP32) {
+      if (!pairs && (compute == Precision.BF16 && io == ElementType.BF16 || io == ElementType.F32 && compute == Precision.FP32)) {
         dk.fill32(0x7fc00000);
         dD.fill32(0x7fc00000);
         conv.backwardWeights(du, ddy, B, dk, dD);

@@ -164,6 +164,13 @@ public final class CudaConvBench {
       if (inner <= FlashButterflyConv.MAX_N_FP32_SMEM) vs.add(new Object[] {ElementType.BF16, Precision.BF16, 0, true, !sDefault, 0});
       if (three) for (int m : new int[] {4096, 8192, 16384})
         if (nfft / m <= 32 && m != inner) vs.add(new Object[] {ElementType.BF16, Precision.BF16, 0, true, null, m});
+      // two radix-16 stages per warp (the _w2 kernels) vs the default, if that is not already them: v[6] = pairStages
+      boolean pDefault = FlashButterflyConv.DEFAULT_PAIR_STAGES;
+      for (var io : new ElementType[] {ElementType.BF16, ElementType.F16, ElementType.F32})
+        vs.add(new Object[] {io, io == ElementType.F16 ? Precision.F16 : Precision.BF16, 0, true, null, 0, !pDefault});
+      if (!three && 2 * tDefault <= 768) vs.add(new Object[] {ElementType.BF16, Precision.BF16, 2 * tDefault, true, null, 0, !pDefault});
+      if (!three && tDefault / 2 >= 32) vs.add(new Object[] {ElementType.BF16, Precision.BF16, tDefault / 2, true, null, 0, !pDefault});
+      if (inner <= FlashButterflyConv.MAX_N_FP32_SMEM) vs.add(new Object[] {ElementType.BF16, Precision.BF16, 0, true, !sDefault, 0, !pDefault});
       Object[][] variants = vs.toArray(new Object[0][]);
       for (Object[] v : fused ? variants : new Object[0][]) {
         ElementType io = (ElementType) v[0];
@@ -173,6 +180,7 @@ public final class CudaConvBench {
             : (Integer) v[2];
         boolean fusedVariant = (Boolean) v[3];
         Boolean s16 = (Boolean) v[4];
+        boolean pairs = v.length > 6 ? (Boolean) v[6] : FlashButterflyConv.DEFAULT_PAIR_STAGES;
         try {
           FlashButterflyConv.checkSupported(nfft, pr);
         } catch (IllegalArgumentException e) {
@@ -187,6 +195,7 @@ public final class CudaConvBench {
              var y16 = io == ElementType.F32 ? null : dev.alloc(2 * n)) {
           DeviceBuffer u = io == ElementType.F32 ? u32 : u16, y = io == ElementType.F32 ? y32 : y16;
           if (s16 != null) conv.smem16(s16);
+          conv.pairStages(pairs);
           if (io != ElementType.F32) DeviceFill.uniform(dev, u16, n, io, 7L * L, 1f);
           y.fill32(0x7fc07fc0);
           conv.forward(u, y, B);
@@ -195,9 +204,11 @@ public final class CudaConvBench {
           long io2 = 2L * n * io.bytes();
           long bytes = dev.allocator().peakBytes() - live0 + (io == ElementType.F32 ? io2 : 0);
           rows.add(new Row("flashbutterfly io=" + io + " compute=" + pr + " t=" + threads + (fusedVariant ? "" : " unfused")
-              + (conv.smem16() ? " s16" : "") + (conv.threePass() ? " 3pass M=" + conv.innerSize() : ""), B, H, L, ms,
+              + (conv.smem16() ? " s16" : "") + (conv.pairStages() ? " w2" : "")
+              + (conv.threePass() ? " 3pass M=" + conv.innerSize() : ""), B, H, L, ms,
               io2 / ms / 1e6, err, bytes));
           report(rows.getLast());
+          boolean dflt = pairs == FlashButterflyConv.DEFAULT_PAIR_STAGES;
           if (conv.threePass() && io != ElementType.F32 && v[2].equals(0) && s16 == null && fusedVariant) {
             double[][] pt = new double[5][];
             for (int r = 0; r < pt.length; r++) pt[r] = conv.forwardPassTimes(u, y, B);
@@ -205,12 +216,12 @@ public final class CudaConvBench {
             for (int q = 0; q < 3; q++) {
               final int qq = q;
               double med = Arrays.stream(pt).mapToDouble(a -> a[qq]).sorted().toArray()[pt.length / 2];
-              rows.add(new Row("  pass " + names[q] + " io=" + io + " M=" + conv.innerSize(), B, H, L, med, Double.NaN,
+              rows.add(new Row("  pass " + names[q] + " io=" + io + " M=" + conv.innerSize() + (conv.pairStages() ? " w2" : ""), B, H, L, med, Double.NaN,
                   Double.NaN, 0));
               report(rows.getLast());
             }
           }
-          if (io == ElementType.BF16 && v[2].equals(0) && s16 == null && fusedVariant && innerM == 0) {
+          if (io == ElementType.BF16 && v[2].equals(0) && s16 == null && fusedVariant && innerM == 0 && dflt) {
             // forward + backward (du, dk, dD): u and y double as dy and du
             try (var dk = dev.alloc(4L * H * L); var dD = dev.alloc(4L * H)) {
               double msB = median(dev, () -> { conv.forward(u, y, B); conv.backwardInput(u, y, B);

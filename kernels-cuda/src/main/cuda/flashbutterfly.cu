@@ -142,8 +142,11 @@ __device__ void fb_conv_forward(const IO* __restrict__ u, const float2* __restri
   // PAIR kernels: 16-byte global accesses when every row starts 16-byte aligned (L % V == 0; N % V == 0 always)
   const bool vec = PAIR && L % Vec16<IO>::V == 0 && (reinterpret_cast<uintptr_t>(u) & 15) == 0
                    && (reinterpret_cast<uintptr_t>(y) & 15) == 0;
-  if (PAIR && vec) load_pair16(zr, zi, u0, two ? u1 : nullptr, Lin, N);
-  else load_pair(zr, zi, u0, two ? u1 : nullptr, Lin, N);
+  // PAIR: with L <= N/2 and a CUDA-core first stage, z[N/2, N) is never read (stage_first_pair skips the zeros)
+  const bool half = PAIR && 2 * L <= N;
+  const int Nz = half && pair_half_load(log2N) ? N / 2 : N;
+  if (PAIR && vec) load_pair16(zr, zi, u0, two ? u1 : nullptr, Lin, Nz);
+  else load_pair(zr, zi, u0, two ? u1 : nullptr, Lin, Nz);
   const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + tw_offset(P, sizeof(ST))), log2N);
   float2* tw256 = nullptr;
   if (PAIR && CM != 0 && N >= 256) {   // two stages per warp: the per-lane twiddles behind the table
@@ -152,7 +155,7 @@ __device__ void fb_conv_forward(const IO* __restrict__ u, const float2* __restri
   }
   __syncthreads();
   const float conj = (flags & 2) ? -1.0f : 1.0f;   // -1: multiply by conj(Kf): the adjoint (du = K^T dy)
-  conv_smem<CM, ST, PAIR>(tw, zr, zi, log2N, kf + (size_t)h * N, conj, flags & 1, tw256);
+  conv_smem<CM, ST, PAIR>(tw, zr, zi, log2N, kf + (size_t)h * N, conj, flags & 1, tw256, half);
   const float d = D[h];
   IO* y0 = y + ((size_t)b0 * H + h) * L;
   IO* y1 = y0 + (size_t)H * L;

@@ -184,6 +184,56 @@ __device__ void stage_cc(const Tw& T, ST* zr, ST* zi, int lS, int O, float scale
   }
 }
 
+// The first stage (R = R1 < 16, stride S = N / R, one column per thread) of the two-stages-per-warp kernels: the
+// in-register FFT, and the twiddles w_N^(k c) by a product recurrence from one table lookup per column (R - 1
+// complex products instead of R - 1 lookups; the recurrence's few-ulp error is far below the 16-bit operands').
+// half: the input is zero from N/2 on and only outputs below N/2 are used (causal and bidirectional padding,
+// L <= N/2): the forward skips those loads (the caller need not zero them), the inverse skips those stores.
+template <int R, bool FWD, bool HALF, typename ST>
+__device__ __forceinline__ void stage_first_pair_h(const Tw& T, ST* zr, ST* zi, int log2N, float scale) {
+  constexpr int lR = R == 2 ? 1 : R == 4 ? 2 : 3;
+  const int S = 1 << (log2N - lR);
+  for (int c = threadIdx.x; c < S; c += blockDim.x) {
+    float xr[R], xi[R];
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      if (FWD && HALF && r >= R / 2) { xr[r] = 0.f; xi[r] = 0.f; }
+      else { xr[r] = ld(zr + SIDX(c + r * S)); xi[r] = ld(zi + SIDX(c + r * S)); }
+    }
+    const float2 w = tw_at(T, c);   // exp(-2 pi i c / N)
+    if (!FWD) {   // x[r] *= exp(+2 pi i r c / N)
+      float pr = w.x, pi = -w.y;
+#pragma unroll
+      for (int r = 1; r < R; ++r) {
+        const float a = xr[r] * pr - xi[r] * pi, b = xr[r] * pi + xi[r] * pr;
+        xr[r] = a; xi[r] = b;
+        const float q = pr * w.x + pi * w.y;
+        pi = pi * w.x - pr * w.y; pr = q;
+      }
+    }
+    dft_reg<R, !FWD>(xr, xi);
+    if (FWD) {   // x[k] *= scale * exp(-2 pi i k c / N)
+      float pr = scale, pi = 0.f;
+#pragma unroll
+      for (int k = 0; k < R; ++k) {
+        const float a = xr[k] * pr - xi[k] * pi, b = xr[k] * pi + xi[k] * pr;
+        xr[k] = a; xi[k] = b;
+        const float q = pr * w.x - pi * w.y;
+        pi = pr * w.y + pi * w.x; pr = q;
+      }
+    }
+#pragma unroll
+    for (int k = 0; k < R; ++k)
+      if (FWD || !HALF || k < R / 2) { st(zr + SIDX(c + k * S), xr[k]); st(zi + SIDX(c + k * S), xi[k]); }
+  }
+}
+
+template <int R, bool FWD, typename ST>
+__device__ void stage_first_pair(const Tw& T, ST* zr, ST* zi, int log2N, float scale, bool half) {
+  if (half) stage_first_pair_h<R, FWD, true, ST>(T, zr, zi, log2N, scale);
+  else stage_first_pair_h<R, FWD, false, ST>(T, zr, zi, log2N, scale);
+}
+
 // ---- tensor-core (mma.sync m16n8k16) helpers -------------------------------------------------
 template <bool BF16>
 __device__ __forceinline__ uint32_t pack2(float lo, float hi) {
@@ -440,6 +490,9 @@ __device__ void stage_b_conv(const Tw& T, ST* zr, ST* zi, int N, float scale, co
 // 16-bit operand (the operand is rounded to 16 bits anyway: no extra rounding).
 // F16 as a B operand (rows 2t + 8q + {0,1}, col 8j + g) is, by symmetry, the A fragment's register j + 2q.
 
+// Whether the PAIR kernels' first stage is stage_first_pair (R1 < 16), which reads only z[0, N/2) when half.
+__host__ __device__ constexpr bool pair_half_load(int log2N) { return (log2N - 1) % 4 != 3; }
+
 // Bytes of the per-lane twiddle table of conv256_warp (behind the main table; 0 for N < 256).
 __host__ __device__ constexpr int pair_table_bytes(int N) { return N >= 256 ? 16 * 32 * 8 : 0; }
 
@@ -584,7 +637,7 @@ __device__ __forceinline__ void stage_first_cc(const Tw& T, ST* zr, ST* zi, int 
 // TABLE: twiddles from T (default for tensor cores; the fp32 kernels that allocate a table pass true too: the
 // table's entries are products of two correctly rounded sincospif values, ~2 ulp, and save a sincospif per element).
 template <int CM, bool FWD, typename ST, bool TABLE = (CM != 0), bool PAIR = false>
-__device__ void monarch_fft(const Tw& T, ST* zr, ST* zi, int log2N, bool scaled, bool skipB = false) {
+__device__ void monarch_fft(const Tw& T, ST* zr, ST* zi, int log2N, bool scaled, bool skipB = false, bool half = false) {
   constexpr bool TC = CM != 0, BF = CM == 2, FAST = TABLE;
   const int N = 1 << log2N, J = (log2N - 1) / 4, r1log = log2N - 4 * J, R1 = 1 << r1log;
   const float s16 = scaled ? 1.0f / 16.0f : 1.0f, s1 = scaled ? 1.0f / R1 : 1.0f;
@@ -595,14 +648,19 @@ __device__ void monarch_fft(const Tw& T, ST* zr, ST* zi, int log2N, bool scaled,
     else if (TC && S == 1 && N >= 256) { if (!skipB) stage_mma_b<BF, FWD, ST>(T, zr, zi, N, s16); }
     else stage_cc<16, FWD, FAST, ST, TC>(T, zr, zi, lS, O, s16);
   };
-  // the first stage (R1 < 16) on CUDA cores: the PAIR kernels (80 registers) take the in-register FFT, the
-  // 64-register ones the direct product
-  constexpr bool LOW1 = TC && !PAIR;
+  // the first stage (R1 < 16) on CUDA cores: the PAIR kernels (80 registers) take stage_first_pair (in-register FFT,
+  // recurrence twiddles, the zero half skipped), the others stage_cc (the 64-register ones the direct product)
   auto first = [&]() {
     switch (R1) {
-      case 2: stage_first_cc<2, FWD, FAST, ST, LOW1>(T, zr, zi, N, s1); break;
-      case 4: stage_first_cc<4, FWD, FAST, ST, LOW1>(T, zr, zi, N, s1); break;
-      case 8: stage_first_cc<8, FWD, FAST, ST, LOW1>(T, zr, zi, N, s1); break;
+      case 2: if constexpr (PAIR) stage_first_pair<2, FWD, ST>(T, zr, zi, log2N, s1, half);
+              else stage_first_cc<2, FWD, FAST, ST, TC>(T, zr, zi, N, s1);
+              break;
+      case 4: if constexpr (PAIR) stage_first_pair<4, FWD, ST>(T, zr, zi, log2N, s1, half);
+              else stage_first_cc<4, FWD, FAST, ST, TC>(T, zr, zi, N, s1);
+              break;
+      case 8: if constexpr (PAIR) stage_first_pair<8, FWD, ST>(T, zr, zi, log2N, s1, half);
+              else stage_first_cc<8, FWD, FAST, ST, TC>(T, zr, zi, N, s1);
+              break;
       default:
         if (TC) stage_mma_a<BF, FWD, ST>(T, zr, zi, log2N - 4, 1, s1);
         else stage_first_cc<16, FWD, FAST, ST, TC>(T, zr, zi, N, s1);
@@ -632,17 +690,19 @@ __device__ void monarch_fft(const Tw& T, ST* zr, ST* zi, int log2N, bool scaled,
 // inverse's last barrier.
 // PAIR (tensor cores, N >= 256; tw256 from tw256_init): the last two forward stages, the product and the first two
 // inverse stages per warp in registers (conv256_warp), two block barriers fewer; fuse is then ignored.
+// half (PAIR): L <= N/2 zero-padded input, outputs used below N/2 only (see stage_first_pair; the caller need not
+// zero z[N/2, N) when N is not a power of 16, i.e. when pair_half_load(log2N)).
 template <int CM, typename ST, bool PAIR = false>
 __device__ void conv_smem(const Tw& tw, ST* zr, ST* zi, int log2N, const float2* __restrict__ k, float conj, bool fuse,
-                          const float2* tw256 = nullptr) {
+                          const float2* tw256 = nullptr, bool half = false) {
   constexpr int U = 8;
   const int N = 1 << log2N, T = blockDim.x;
   if constexpr (PAIR && CM != 0) {
     if (N >= 256) {
-      monarch_fft<CM, true, ST, true, true>(tw, zr, zi, log2N, true);
+      monarch_fft<CM, true, ST, true, true>(tw, zr, zi, log2N, true, false, half);
       conv256_warp<CM == 2>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj);
       __syncthreads();
-      monarch_fft<CM, false, ST, true, true>(tw, zr, zi, log2N, false);
+      monarch_fft<CM, false, ST, true, true>(tw, zr, zi, log2N, false, false, half);
       return;
     }
   }

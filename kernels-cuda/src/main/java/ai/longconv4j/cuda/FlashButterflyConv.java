@@ -192,14 +192,14 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   /** The most threads per block the plan's kernel takes (1024 for the 64-register kernels, else 512). */
   public int maxThreads() {
-    if (pairStages()) return three != null || io.bytes() == 2 || smem16 ? 768 : 512;   // the _w2 kernels' bounds
     if (three != null) return compute != Precision.FP32 ? 1024 : 512;
     return compute != Precision.FP32 && (io.bytes() == 2 || smem16) ? 1024 : 512;
   }
 
   /**
    * With tensor cores and N >= 256, whether the last forward stage, the product with the spectrum and the
-   * first inverse stage run as one pass (default) or as three passes through shared memory (the unfused twin).
+   * first inverse stage run as one pass (default) or as three passes through shared memory (the unfused twin;
+   * it runs one stage per pass, whatever {@link #pairStages(boolean)} says).
    */
   public FlashButterflyConv fused(boolean on) {
     fused = on;
@@ -208,14 +208,23 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   public boolean fused() { return fused; }
 
-  /** The default of {@link #pairStages(boolean)}. */
-  public static final boolean DEFAULT_PAIR_STAGES = false;
+  /**
+   * The default of {@link #pairStages(boolean)}: on. Measured on the H200 (bench-runs/run11, B = 64, H = 768, bf16
+   * I/O, causal; one stage per pass -> two per warp): L = 1K 0.828 -> 0.412 ms, 4K 2.894 -> 2.144, 8K 6.500 -> 4.655,
+   * 16K 17.161 -> 11.534; L = 64K (B = 16, three passes, middle pass) 17.974 -> 16.433.
+   */
+  public static final boolean DEFAULT_PAIR_STAGES = true;
+
+  /** The most threads per block of the two-stages-per-warp kernels (their 80-register budget). */
+  public static final int PAIR_MAX_THREADS = 768;
 
   /**
    * Tensor-core plans with an in-shared-memory FFT of >= 256 points: whether the last two radix-16 stages, the
    * product with the spectrum and the first two inverse stages run per warp in registers (the {@code _w2} kernels:
-   * a 256-point chunk per warp, no block barrier between the two stages; at most 768 threads per block) instead
-   * of one stage per shared-memory pass. Ignored by {@link Precision#FP32} plans and below 256 points.
+   * a 256-point chunk per warp, no block barrier between the two stages; they also take the first stage as an
+   * in-register FFT and 16-byte global accesses when L allows) instead of one stage per shared-memory pass (the
+   * slow twin, also chosen with {@code fused(false)} or more than {@value #PAIR_MAX_THREADS} threads per block).
+   * Ignored by {@link Precision#FP32} plans and below 256 points.
    */
   public FlashButterflyConv pairStages(boolean on) {
     pairStages = on;
@@ -223,7 +232,9 @@ public final class FlashButterflyConv implements AutoCloseable {
   }
 
   /** Whether this plan runs the two-stages-per-warp kernels (see {@link #pairStages(boolean)}). */
-  public boolean pairStages() { return pairStages && compute != Precision.FP32 && innerSize() >= 256; }
+  public boolean pairStages() {
+    return pairStages && fused && compute != Precision.FP32 && innerSize() >= 256 && threads <= PAIR_MAX_THREADS;
+  }
 
   /**
    * Whether the forward keeps the FFT in 16-bit shared memory (always above {@value #MAX_N_FP32_SMEM} points;
@@ -395,7 +406,8 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   @Override public String toString() {
     return "FlashButterflyConv[H=" + h + ", L=" + l + ", N=" + n + ", " + mode + ", io=" + io + ", compute=" + compute
-        + (three != null ? ", " + three : "") + ", " + threads + " threads, " + smemBytes(innerSize(), smem16) + " B smem"
+        + (three != null ? ", " + three : "") + ", " + threads + " threads, "
+        + (smemBytes(innerSize(), smem16) + (pairStages() ? pairTableBytes(innerSize()) : 0)) + " B smem"
         + (smem16 ? " (16-bit)" : "")
         + (fused ? "" : ", unfused") + (pairStages() ? ", 2 stages/warp" : "") + "]";
   }

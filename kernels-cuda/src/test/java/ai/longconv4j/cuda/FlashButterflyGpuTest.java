@@ -64,16 +64,16 @@ class FlashButterflyGpuTest extends CudaDeviceTest {
   @MethodSource("cases")
   void backwardInputMatchesAdjoint(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L,
       int Lk) {
-    backwardInput(io, compute, tol, mode, B, H, L, Lk, false);
+    backwardInput(io, compute, tol, mode, B, H, L, Lk, FlashButterflyConv.DEFAULT_PAIR_STAGES);
   }
 
-  /** As backwardInputMatchesAdjoint with two radix-16 stages per warp (the _w2 kernels, N >= 256). */
-  @ParameterizedTest(name = "backwardInput 2 stages/warp {0} io, {1} compute, {3} B={4} H={5} L={6} Lk={7}")
+  /** As backwardInputMatchesAdjoint with the other stage scheme than the default (pairStages). */
+  @ParameterizedTest(name = "backwardInput other stage scheme {0} io, {1} compute, {3} B={4} H={5} L={6} Lk={7}")
   @MethodSource("cases")
-  void pairStagesBackwardInputMatchesAdjoint(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H,
-      int L, int Lk) {
+  void otherStageSchemeBackwardInputMatchesAdjoint(ElementType io, Precision compute, double tol, ConvMode mode, int B,
+      int H, int L, int Lk) {
     assumeTrue(compute != Precision.FP32 && FlashButterflyConv.fftSize(mode, L) >= 256, "tensor cores, N >= 256");
-    backwardInput(io, compute, tol, mode, B, H, L, Lk, true);
+    backwardInput(io, compute, tol, mode, B, H, L, Lk, !FlashButterflyConv.DEFAULT_PAIR_STAGES);
   }
 
   private void backwardInput(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk,
@@ -93,7 +93,8 @@ class FlashButterflyGpuTest extends CudaDeviceTest {
          var ddy = io == ElementType.F32 ? dev.upload(dy) : dev.upload(dy16);
          var ddu = dev.alloc((bytes + 3) / 4 * 4)) {
       ddu.fill32(0x7fc07fc0);
-      assertEquals(pairs, conv.kernelName().endsWith("_w2"), conv.kernelName());
+      assertEquals(pairs && compute != Precision.FP32 && conv.fftSize() >= 256, conv.kernelName().endsWith("_w2"),
+          conv.kernelName());
       conv.backwardInput(ddy, ddu, B);
       dev.stream().synchronize();
       float[] du = io == ElementType.F32 ? ddu.copyTo(new float[B * H * L], 0)
@@ -172,33 +173,43 @@ class FlashButterflyGpuTest extends CudaDeviceTest {
 
   private void check(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk,
       boolean fused, Boolean smem16) {
-    check(io, compute, tol, mode, B, H, L, Lk, fused, smem16, 0, false);
+    check(io, compute, tol, mode, B, H, L, Lk, fused, smem16, 0, null);
   }
 
   private void check(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk,
       boolean fused, Boolean smem16, int threads) {
-    check(io, compute, tol, mode, B, H, L, Lk, fused, smem16, threads, false);
+    check(io, compute, tol, mode, B, H, L, Lk, fused, smem16, threads, null);
+  }
+
+  /** One radix-16 stage per shared-memory pass (pairStages(false): the fused one-stage kernels), default storage. */
+  @ParameterizedTest(name = "1 stage/pass {0} io, {1} compute, {3} B={4} H={5} L={6} Lk={7}")
+  @MethodSource("cases")
+  void oneStagePerPassMatchesDirectConvolution(ElementType io, Precision compute, double tol, ConvMode mode, int B,
+      int H, int L, int Lk) {
+    assumeTrue(compute != Precision.FP32 && FlashButterflyConv.fftSize(mode, L) >= 256, "tensor cores, N >= 256");
+    check(io, compute, tol, mode, B, H, L, Lk, true, null, 0, false);
   }
 
   /**
-   * Two radix-16 stages per warp in registers (the _w2 kernels: conv256_warp), every tensor-core case with N >= 256,
-   * in both shared-memory storages up to 16K points (the plan's default for even L, the other for odd L) and at
-   * the most threads the kernels take (768) for the 16-bit I/O cases with L > 4000.
+   * Two radix-16 stages per warp in registers (the _w2 kernels: conv256_warp) at the most threads they take (768 with
+   * 16-bit I/O or storage, else 512): every warp loops over fewer 256-point chunks than at the default block size.
    */
-  @ParameterizedTest(name = "2 stages/warp {0} io, {1} compute, {3} B={4} H={5} L={6} Lk={7}")
+  @ParameterizedTest(name = "2 stages/warp, most threads {0} io, {1} compute, {3} B={4} H={5} L={6} Lk={7}")
   @MethodSource("cases")
-  void pairStagesMatchDirectConvolution(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H,
-      int L, int Lk) {
+  void pairStagesAtMostThreadsMatchDirectConvolution(ElementType io, Precision compute, double tol, ConvMode mode,
+      int B, int H, int L, int Lk) {
     int n = FlashButterflyConv.fftSize(mode, L);
     assumeTrue(compute != Precision.FP32 && n >= 256, "two stages per warp: tensor cores, N >= 256");
-    Boolean s16 = L % 2 == 1 && n <= FlashButterflyConv.MAX_N_FP32_SMEM ? !FlashButterflyConv.defaultSmem16(n, compute) : null;
-    int threads = io != ElementType.F32 && L > 4000 ? 768 : 0;
-    check(io, compute, tol, mode, B, H, L, Lk, true, s16, threads, true);
+    int threads = io == ElementType.F32 && !FlashButterflyConv.defaultSmem16(n, compute) ? 512 : 768;
+    check(io, compute, tol, mode, B, H, L, Lk, true, null, threads, true);
   }
 
-  /** smem16: null keeps the plan's default storage; threads 0 keeps the plan's default; pairs: the _w2 kernels. */
+  /**
+   * smem16: null keeps the plan's default storage; threads 0 keeps the plan's default; pairs: pairStages (null: the
+   * plan's default).
+   */
   private void check(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk,
-      boolean fused, Boolean smem16, int threads, boolean pairs) {
+      boolean fused, Boolean smem16, int threads, Boolean pairs) {
     var rng = new SplittableRandom(1000L * L + 31L * H + B + io.ordinal() * 7 + compute.ordinal() + mode.ordinal() * 13);
     float[] u = Reference.randn(rng, B * H * L, 1.0);
     float[] k = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk));
@@ -220,8 +231,10 @@ class FlashButterflyGpuTest extends CudaDeviceTest {
          var dy = dev.alloc((bytes + 3) / 4 * 4)) {
       if (smem16 != null) conv.smem16(smem16);
       if (threads > 0) conv.threads(threads);
-      conv.pairStages(pairs);
-      assertEquals(pairs, conv.kernelName().endsWith("_w2"), conv.kernelName());
+      if (pairs != null) conv.pairStages(pairs);
+      boolean w2 = (pairs != null ? pairs : FlashButterflyConv.DEFAULT_PAIR_STAGES) && fused && compute != Precision.FP32
+          && conv.fftSize() >= 256 && conv.threads() <= FlashButterflyConv.PAIR_MAX_THREADS;
+      assertEquals(w2, conv.kernelName().endsWith("_w2"), conv.kernelName());
       if (mode == ConvMode.BIDIRECTIONAL) conv.setWeights(k, k1, Lk, D); else conv.setWeights(k, Lk, D);
       dy.fill32(0x7fc07fc0);   // poison: NaN as fp32, and each half is NaN as bf16 and as fp16
       conv.forward(du, dy, B);

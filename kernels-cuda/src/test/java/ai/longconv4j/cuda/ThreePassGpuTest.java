@@ -53,19 +53,19 @@ class ThreePassGpuTest extends CudaDeviceTest {
   @MethodSource("cases")
   void forwardAndBackwardMatchFftConv(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L,
       int Lk, int M) {
-    check(io, compute, tol, mode, B, H, L, Lk, M, false);
+    check(io, compute, tol, mode, B, H, L, Lk, M, FlashButterflyConv.DEFAULT_PAIR_STAGES);
   }
 
   /**
-   * The middle pass with two radix-16 stages per warp (fb3_mid_*_w2), tensor-core cases with M >= 256: forward and
-   * backwardInput (the weight gradient's passes are fp32 and unaffected).
+   * The middle pass with the other stage scheme than the default (pairStages: fb3_mid_* vs fb3_mid_*_w2), tensor-core
+   * cases with M >= 256: forward and backwardInput (the weight gradient's passes are fp32 and unaffected).
    */
-  @ParameterizedTest(name = "2 stages/warp {0} io, {1} compute, {3} B={4} H={5} L={6} Lk={7} M={8}")
+  @ParameterizedTest(name = "other stage scheme {0} io, {1} compute, {3} B={4} H={5} L={6} Lk={7} M={8}")
   @MethodSource("cases")
-  void pairStagesMatchFftConv(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk,
-      int M) {
+  void otherStageSchemeMatchesFftConv(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L,
+      int Lk, int M) {
     assumeTrue(compute != Precision.FP32 && (M == 0 || M >= 256) && L < (1 << 18), "tensor cores, M >= 256");
-    check(io, compute, tol, mode, B, H, L, Lk, M, true);
+    check(io, compute, tol, mode, B, H, L, Lk, M, !FlashButterflyConv.DEFAULT_PAIR_STAGES);
   }
 
   private void check(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk, int M,
@@ -105,7 +105,8 @@ class ThreePassGpuTest extends CudaDeviceTest {
       if (M > 0 && n / M == 64)   // the shapes above that force N1 = 64: the plan must report it
         assertTrue(conv.toString().contains("N1=64"), conv + " should run the N1 = 64 outer kernels");
       conv.pairStages(pairs);
-      assertEquals(pairs, conv.kernelName().endsWith("_w2"), conv.kernelName());
+      assertEquals(pairs && compute != Precision.FP32 && conv.innerSize() >= 256, conv.kernelName().endsWith("_w2"),
+          conv.kernelName());
       if (bi) conv.setWeights(k0, k1, Lk, D); else conv.setWeights(k0, Lk, D);
       out.fill32(0x7fc07fc0);   // poison: NaN as fp32, and each half is NaN as bf16 and as fp16
       conv.forward(du, out, B);
@@ -113,7 +114,7 @@ class ThreePassGpuTest extends CudaDeviceTest {
       out.fill32(0x7fc07fc0);   // du = K^T dy + D dy (the conjugate spectrum) in every mode
       conv.backwardInput(ddy, out, B);
       Reference.assertClose("3-pass backwardInput " + conv, read(out, io, B * H * L), g.du(), tol);
-      if (!pairs && (compute == Precision.BF16 && io == ElementType.BF16 || io == ElementType.F32 && compute == Precision.FP32)) {
+      if (pairs == FlashButterflyConv.DEFAULT_PAIR_STAGES && (compute == Precision.BF16 && io == ElementType.BF16 || io == ElementType.F32 && compute == Precision.FP32)) {
         dk.fill32(0x7fc00000);
         dD.fill32(0x7fc00000);
         conv.backwardWeights(du, ddy, B, dk, dD);

@@ -159,7 +159,7 @@ public final class CudaConvBench {
           new Object[] {ElementType.BF16, Precision.BF16, 0, true, null, 0},
           new Object[] {ElementType.F16, Precision.F16, 0, true, null, 0},
           new Object[] {ElementType.BF16, Precision.BF16, 0, false, null, 0}));
-      for (int t : three ? new int[] {128, 512} : new int[] {64, 128, 256, 512, 1024})
+      for (int t : three ? new int[] {128, 512} : new int[] {64, 128, 256, 512, 768, 1024})
         if (t != tDefault) vs.add(new Object[] {ElementType.BF16, Precision.BF16, t, true, null, 0});
       if (inner <= FlashButterflyConv.MAX_N_FP32_SMEM) vs.add(new Object[] {ElementType.BF16, Precision.BF16, 0, true, !sDefault, 0});
       if (three) for (int m : new int[] {4096, 8192, 16384})
@@ -168,8 +168,6 @@ public final class CudaConvBench {
       boolean pDefault = FlashButterflyConv.DEFAULT_PAIR_STAGES;
       for (var io : new ElementType[] {ElementType.BF16, ElementType.F16, ElementType.F32})
         vs.add(new Object[] {io, io == ElementType.F16 ? Precision.F16 : Precision.BF16, 0, true, null, 0, !pDefault});
-      if (!three && 2 * tDefault <= 768) vs.add(new Object[] {ElementType.BF16, Precision.BF16, 2 * tDefault, true, null, 0, !pDefault});
-      if (!three && tDefault / 2 >= 32) vs.add(new Object[] {ElementType.BF16, Precision.BF16, tDefault / 2, true, null, 0, !pDefault});
       if (inner <= FlashButterflyConv.MAX_N_FP32_SMEM) vs.add(new Object[] {ElementType.BF16, Precision.BF16, 0, true, !sDefault, 0, !pDefault});
       Object[][] variants = vs.toArray(new Object[0][]);
       for (Object[] v : fused ? variants : new Object[0][]) {

@@ -5,7 +5,8 @@ package ai.longconv4j.cuda;
 
 /**
  * FlashButterfly long convolution on the GPU: up to 32K FFT points one fused kernel per call does the Monarch FFT of u
- * (radix-16 DFT blocks on tensor cores, or fp32 CUDA cores for {@link Precision#FP32}), multiplies by the
+ * (radix-16 DFT blocks on tensor cores, the last two stages per warp in registers — see {@link #pairStages(boolean)} —
+ * or fp32 CUDA cores for {@link Precision#FP32}), multiplies by the
  * kernel's spectrum in permuted order, runs the inverse, adds {@code D * u} and crops, all in shared memory.
  * The plan fixes H, L, the mode, the I/O type and the arithmetic once; {@code setWeights} computes the
  * kernel spectrum on the device. Larger FFTs (to 2^19 points: L = 256K causal) run the three-pass algorithm
@@ -13,7 +14,7 @@ package ai.longconv4j.cuda;
  * butterfly), chosen by {@link #plan} above the largest FFT that fits in shared memory.
  * <pre>{@code
  * jshell> var conv = FlashButterflyConv.plan(dev, 768, 4096, ConvMode.CAUSAL, ElementType.BF16, Precision.BF16)
- * conv ==> FlashButterflyConv[H=768, L=4096, N=8192, CAUSAL, io=BF16, compute=BF16, 128 threads, 35328 B smem (16-bit)]
+ * conv ==> FlashButterflyConv[H=768, L=4096, N=8192, CAUSAL, io=BF16, compute=BF16, 128 threads, 39424 B smem (16-bit), 2 stages/warp]
  * jshell> conv.setWeights(k, 4096, d); conv.forward(u, y, 64);
  * }</pre>
  */
@@ -168,11 +169,13 @@ public final class FlashButterflyConv implements AutoCloseable {
   }
 
   /**
-   * Default shared-memory storage: 16-bit for tensor-core plans from N = 8K (measured: 6.53 vs 8.79 ms at N = 16K,
-   * 2.98 vs 3.40 ms at 8K, B=64, H=768, bench-runs/run4), fp32 below (equal or faster there) and for FP32 plans.
+   * Default shared-memory storage: 16-bit for tensor-core plans from N = 2K, fp32 below and for FP32 plans. Measured
+   * on the H200 (B=64, H=768, bf16 I/O): one stage per pass, 6.53 vs 8.79 ms at N = 16K, 2.98 vs 3.40 ms at 8K
+   * (bench-runs/run4); two stages per warp (the default kernels), 0.338 vs 0.378 ms at N = 2K (run12; run11: 0.402 vs
+   * 0.412), 4.20 vs 6.22 at 16K, 1.99 vs 2.38 at 8K. N = 4K follows its neighbours (not measured).
    */
   static boolean defaultSmem16(int n, Precision compute) {
-    return n > MAX_N_FP32_SMEM || (compute != Precision.FP32 && n >= 8192);
+    return n > MAX_N_FP32_SMEM || (compute != Precision.FP32 && n >= 2048);
   }
 
   /** Threads per block of the forward kernel. */

@@ -40,9 +40,10 @@ class HostSideTest {
     assertEquals(4 * (32768 + 1024) + 8 * (128 + 256), FlashButterflyConv.smemBytes(32768, true));
     assertEquals(272 + 8 * (128 + 1), FlashButterflyConv.smemBytes(32, false));   // 8 * 33 = 264, aligned to 16
     assertEquals(FlashButterflyConv.smemBytes(32, false), FlashButterflyConv.dkSmemBytes(32));
-    // defaults: 16-bit shared memory from 8K points on tensor cores; threads from the run-4 measurements
+    // defaults: 16-bit shared memory from 2K points on tensor cores; threads from the run-4 measurements
     assertTrue(FlashButterflyConv.defaultSmem16(8192, Precision.BF16));
-    assertTrue(!FlashButterflyConv.defaultSmem16(4096, Precision.BF16));
+    assertTrue(FlashButterflyConv.defaultSmem16(2048, Precision.BF16));
+    assertTrue(!FlashButterflyConv.defaultSmem16(1024, Precision.BF16));
     assertTrue(!FlashButterflyConv.defaultSmem16(16384, Precision.FP32));
     assertTrue(FlashButterflyConv.defaultSmem16(32768, Precision.F16));
     assertEquals(64, FlashButterflyConv.defaultThreads(2048, Precision.BF16));

@@ -15,22 +15,37 @@ import java.util.Arrays;
  * ({@link FlashButterflyConv#backwardInput}), {@code dk_c} from {@link FlashButterflyConv#backwardWeights} (fp32 FFTs)
  * placed back at the taps' positions of kN (zeros elsewhere: padding). The kernel spectrum is computed on the GPU
  * from the device taps ({@link FlashButterflyConv#setWeightsOnDevice}); the skip term D u is added by the caller, so
- * the plan's D is zero. Used for N = {@link #fftSize} <= 16K (the dk kernel's limit).
+ * the plan's D is zero. Used for every N = {@link #fftSize} the plans take: one fused kernel up to 32K points, the
+ * three-pass algorithm above (to {@link FlashButterflyConv#MAX_N} = 2^19: L = 256K causal), forward and backward.
  */
 final class CudaFlashLongConv {
   private CudaFlashLongConv() {}
 
   static ConvMode mode(ai.longconv4j.conv.ConvMode m) { return ConvMode.valueOf(m.name()); }
 
-  /** FlashButterfly's N for 16-bit inputs where the fused forward and backward apply, else -1. */
+  /**
+   * FlashButterfly's N for 16-bit inputs where its plans apply (one or three passes, N <= {@link FlashButterflyConv#MAX_N}),
+   * else -1 (F32/F64 inputs, circular with L not a power of two or below 32 points, L beyond 2^19 points).
+   */
   static int fftSize(ai.longconv4j.conv.ConvMode mode, int length, DType dtype) {
     if (dtype != DType.BF16 && dtype != DType.F16) return -1;
     try {
-      int n = FlashButterflyConv.fftSize(mode(mode), length);
-      return n <= FlashButterflyConv.MAX_N_FP32_SMEM ? n : -1;
+      return FlashButterflyConv.fftSize(mode(mode), length);
     } catch (IllegalArgumentException e) {
       return -1;                        // e.g. circular with L not a power of two: the cuFFT path takes it
     }
+  }
+
+  /** The three long-convolution paths of {@link CudaBackend#spectralConv}. */
+  enum Route { CUFFT, FLASH_BUTTERFLY, CUFFT_F32 }
+
+  /**
+   * Which path takes a long convolution of u's dtype at length L with the kernel placed at kN's N (no GPU needed):
+   * F32/F64 cuFFT; BF16/F16 FlashButterfly when N is its FFT size for (mode, L), else cuFFT in F32.
+   */
+  static Route route(DType dtype, ai.longconv4j.conv.ConvMode mode, int length, int kN) {
+    if (dtype == DType.F32 || dtype == DType.F64) return Route.CUFFT;
+    return fftSize(mode, length, dtype) == kN ? Route.FLASH_BUTTERFLY : Route.CUFFT_F32;
   }
 
   static Tensor apply(CudaBackend be, Tensor u, Tensor kN, ai.longconv4j.conv.ConvMode lmode, int taps) {

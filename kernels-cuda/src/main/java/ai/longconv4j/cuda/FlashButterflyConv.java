@@ -385,8 +385,9 @@ public final class FlashButterflyConv implements AutoCloseable {
    * on the device's stream, so {@code taps} and {@code D} must stay allocated until the queued work ran — stream
    * order makes any later reuse safe). {@code taps} is (H, N) fp32 in the plan's FFT layout: side 0 (k, or k0) at
    * {@code [h * N + j]}, j < Lk; for BIDIRECTIONAL k1 (lag -(j+1)) at {@code [h * N + N - 1 - j]}; zeros elsewhere.
-   * {@code Lk} is the taps per side (the size of {@link #backwardWeights}' dk); D is (H) fp32. One-pass plans need
-   * N <= {@value #MAX_N_FP32_SMEM}; three-pass plans take any N and synchronise (the spectrum's scratch is freed).
+   * {@code Lk} is the taps per side (the size of {@link #backwardWeights}' dk); D is (H) fp32. Plans with
+   * N > {@value #MAX_N_FP32_SMEM} (one-pass 32K with 16-bit shared memory, and three-pass) synchronise: the spectrum's
+   * fp32 scratch is freed.
    */
   public FlashButterflyConv setWeightsOnDevice(DevicePointer taps, int Lk, DevicePointer D) {
     if (Lk < 1 || Lk > n) throw new IllegalArgumentException("FlashButterflyConv.setWeightsOnDevice: Lk=" + Lk + " not in [1, N=" + n + "]");
@@ -399,14 +400,19 @@ public final class FlashButterflyConv implements AutoCloseable {
       weightsSet = true;
       return this;
     }
-    if (n > MAX_N_FP32_SMEM)
-      throw new IllegalArgumentException("FlashButterflyConv.setWeightsOnDevice: N=" + n + " > " + MAX_N_FP32_SMEM);
     lk = Lk;
     device.makeCurrent();
     Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(d.ptr(), D, 4L * h, device.stream().cu()), "cuMemcpyDtoDAsync",
         "D (H=" + h + ")", "device " + device.index());
     int threads = Math.min(256, Math.max(64, n / 16));
-    device.module(MODULE).kernel("fb_spectrum").launch(device.stream(), h, 1, threads, 8 * (n + n / 32), taps, kf, log2n);
+    if (n <= MAX_N_FP32_SMEM) {
+      device.module(MODULE).kernel("fb_spectrum").launch(device.stream(), h, 1, threads, 8 * (n + n / 32), taps, kf, log2n);
+    } else {   // one-pass 32K plans (16-bit shared memory): fp32 stages on a global scratch, as in setWeights; synchronises
+      try (DeviceBuffer scratch = device.alloc(8L * h * (n + n / 32))) {
+        device.module(MODULE).kernel("fb_spectrum_global").launch(device.stream(), h, 1, threads, 0, taps, scratch, kf, log2n);
+        device.stream().synchronize();   // the scratch goes back to the cache only after the kernel used it
+      }
+    }
     weightsSet = true;
     return this;
   }

@@ -368,6 +368,7 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   @Override public void close() {
     if (three != null) three.close();
+    if (bwdAcc != null) { device.stream().synchronize(); bwdAcc.close(); }
     kf.close(); d.close();
   }
 
@@ -419,4 +420,103 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   /** The length L this plan was made for. */
   public int length() { return l; }
+
+  // ---- fused tensor-core backward (flashbutterfly_bwd.cu) ----------------------------------------------------------
+
+  private static final String MODULE_BWD = "flashbutterfly_bwd";
+  private boolean fusedBackward = true, bwdFusedMiddle = true;
+  private int bwdThreads;
+  private Boolean bwdSmem16;
+  private DeviceBuffer bwdAcc;   // (H, N) float2, kept by the plan
+
+  /**
+   * Whether {@link #backward} runs the fused tensor-core kernel (default, where {@link #fusedBackwardApplies}) or
+   * {@link #backwardInput} and the fp32 {@link #backwardWeights} (the slow twin, fp32-accurate dk).
+   */
+  public FlashButterflyConv fusedBackward(boolean on) { fusedBackward = on; return this; }
+
+  /** Fused backward with its middle stages fused (default) or the products as their own pass (the unfused twin). */
+  public FlashButterflyConv fusedBackwardMiddle(boolean on) { bwdFusedMiddle = on; return this; }
+
+  /** Threads per block of the fused backward (0: the default, {@link #defaultBwdThreads}). */
+  public FlashButterflyConv backwardThreads(int t) {
+    if (t != 0 && (t < 32 || t > bwdMaxThreads() || t % 32 != 0))
+      throw new IllegalArgumentException("FlashButterflyConv.backwardThreads: need 0 or a multiple of 32 in [32, "
+          + bwdMaxThreads() + "], got " + t);
+    bwdThreads = t;
+    return this;
+  }
+
+  /** 16-bit shared memory for the fused backward's two spectra (null: the default, {@link #defaultBwdSmem16}). */
+  public FlashButterflyConv backwardSmem16(Boolean on) {
+    if (Boolean.FALSE.equals(on) && n > MAX_N_FP32_SMEM / 2)
+      throw new IllegalArgumentException("FlashButterflyConv.backwardSmem16: N=" + n + " needs 16-bit shared memory for two spectra");
+    bwdSmem16 = on;
+    return this;
+  }
+
+  /** The fused backward's kernel applies: one pass (N <= {@value #MAX_N_FP32_SMEM}: two spectra in shared memory), tensor cores. */
+  public boolean fusedBackwardApplies() { return three == null && compute != Precision.FP32 && n <= MAX_N_FP32_SMEM; }
+
+  /** Default threads of the fused backward: 64 up to N = 2K, 128 at 4K-8K, 512 at 16K (one block per multiprocessor). */
+  static int defaultBwdThreads(int n) { return n <= 2048 ? 64 : n <= 8192 ? 128 : 512; }
+
+  /** Default storage of the fused backward's spectra: 16-bit from 4K points (two spectra: twice the forward's). */
+  static boolean defaultBwdSmem16(int n) { return n >= 4096; }
+
+  /** Shared memory of the fused backward: four planes (two complex spectra) and the twiddle table. */
+  static int bwdSmemBytes(int n, boolean s16) {
+    int planes = (4 * (n + n / 32) * (s16 ? 2 : 4) + 15) & ~15;
+    return planes + 8 * (128 + Math.max(1, n / 128));
+  }
+
+  private boolean bwdS16() { return bwdSmem16 != null ? bwdSmem16 : defaultBwdSmem16(n); }
+
+  /** 1024 for the 64-register kernels (16-bit I/O or storage) on sm_90, else 512 (flashbutterfly_bwd.cu). */
+  private int bwdMaxThreads() { return (io.bytes() == 2 || bwdS16()) && device.computeCapability() >= 90 ? 1024 : 512; }
+
+  /** The fused backward kernel's name for this plan, e.g. "fb_bwd_bf16_bf16_s16". */
+  public String backwardKernelName() { return "fb_bwd_" + io.tag() + "_" + compute.tag() + (bwdS16() ? "_s16" : ""); }
+
+  /**
+   * The whole backward in one call: {@code du = K^T dy + D dy} (skipped when {@code du} is null), {@code dk} and
+   * {@code dD} as {@link #backwardWeights} defines them. Where {@link #fusedBackwardApplies} (and
+   * {@link #fusedBackward} is on) one kernel per (batch pair, channel) transforms the u and dy pairs on tensor cores,
+   * writes du and adds {@code conj(Zu) Zd} to a per-channel spectral accumulator (fp32 atomics); one small kernel per
+   * channel then inverts it. dk's accuracy is then the tensor-core FFTs' (~1e-3 relative, bf16), not fp32's.
+   * Else {@link #backwardInput} and {@link #backwardWeights}. Queued on the device's stream (the fallback synchronises).
+   */
+  public void backward(DeviceBuffer u, DeviceBuffer dy, DeviceBuffer du, int B, DeviceBuffer dk, DeviceBuffer dD) {
+    if (!(fusedBackward && fusedBackwardApplies())) {
+      if (du != null) backwardInput(dy, du, B);
+      backwardWeights(u, dy, B, dk, dD);
+      return;
+    }
+    if (!weightsSet) throw new IllegalStateException("FlashButterflyConv.backward: call setWeights first");
+    long need = (long) B * h * l * io.bytes();
+    int parts = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
+    if (B < 1 || u.bytes() < need || dy.bytes() < need || (du != null && du.bytes() < need))
+      throw new IllegalArgumentException("FlashButterflyConv.backward: u, dy and du must hold (B=" + B + ", H=" + h
+          + ", L=" + l + ") " + io + " = " + need + " bytes, got " + u.bytes() + ", " + dy.bytes() + " and "
+          + (du == null ? "no du" : du.bytes()));
+    if (dk.bytes() < 4L * parts * h * lk || dD.bytes() < 4L * h)
+      throw new IllegalArgumentException("FlashButterflyConv.backward: dk must hold (" + (parts == 2 ? "2, " : "")
+          + "H=" + h + ", Lk=" + lk + ") fp32 and dD (H=" + h + ") fp32, got " + dk.bytes() + " and " + dD.bytes() + " bytes");
+    int t = bwdThreads != 0 ? bwdThreads : defaultBwdThreads(n);
+    if (t > bwdMaxThreads())
+      throw new IllegalArgumentException("FlashButterflyConv.backward: " + t + " threads per block; " + backwardKernelName()
+          + " takes at most " + bwdMaxThreads());
+    if (bwdAcc == null) bwdAcc = device.alloc(8L * h * n);
+    device.makeCurrent();
+    var cu = device.stream().cu();
+    Check.cu(jcuda.driver.JCudaDriver.cuMemsetD32Async(bwdAcc.ptr(), 0, 2L * h * n, cu), "cuMemsetD32Async", "acc (H=" + h
+        + ", N=" + n + ")", "device " + device.index());
+    Check.cu(jcuda.driver.JCudaDriver.cuMemsetD32Async(dD.ptr(), 0, h, cu), "cuMemsetD32Async", "dD (H=" + h + ")",
+        "device " + device.index());
+    int flags = (bwdFusedMiddle ? 1 : 0) | (du == null ? 4 : 0);
+    device.module(MODULE_BWD).kernel(backwardKernelName()).launch(device.stream(), (B + 1) / 2, h, t, bwdSmemBytes(n, bwdS16()),
+        u, dy, kf, d, du == null ? dy : du, bwdAcc, dD, B, h, l, log2n, flags);
+    device.module(MODULE_BWD).kernel("fb_bwd_dk_finish").launch(device.stream(), h, 1, Math.min(512, Math.max(64, n / 16)),
+        dkSmemBytes(n), bwdAcc, dk, h, lk, log2n, parts - 1);
+  }
 }

@@ -2,10 +2,15 @@
 package ai.longconv4j.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import ai.longconv4j.cuda.CudaFlashLongConv.Route;
 import ai.longconv4j.conv.ConvMode;
+import ai.longconv4j.cuda.CudaFlashLongConv.Route;
 import ai.longconv4j.tensor.DType;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -49,5 +54,18 @@ class CudaFlashLongConvHostTest {
       assertEquals(Route.CUFFT, CudaFlashLongConv.route(t, ConvMode.CAUSAL, 1024, 2048));
       assertEquals(Route.CUFFT, CudaFlashLongConv.route(t, ConvMode.CAUSAL, 1024, 4096));
     }
+  }
+
+  /** CI (no GPU): the fused backward kernels are built for sm_80 and sm_90a without spills. */
+  @Test
+  void fusedBackwardKernelsDoNotSpill() throws IOException {
+    Path report = Path.of("target", "cuda", "flashbutterfly_bwd.ptxas.txt");
+    assumeTrue(Files.exists(report), "built without nvcc: no report");
+    var spills = KernelResourceReportTest.parse(Files.readString(report));
+    for (String kname : new String[] {"fb_bwd_bf16_bf16", "fb_bwd_f16_f16", "fb_bwd_bf16_bf16_s16", "fb_bwd_f16_f16_s16",
+        "fb_bwd_f32_bf16", "fb_bwd_f32_f16", "fb_bwd_f32_bf16_s16", "fb_bwd_f32_f16_s16", "fb_bwd_dk_finish"})
+      for (String arch : new String[] {"sm_80", "sm_90a"})
+        assertEquals("0,0", spills.get(kname + "@" + arch), kname + "@" + arch + " spills (stores,loads bytes), or is missing");
+    assertTrue(CudaModule.packaged("flashbutterfly_bwd"), "flashbutterfly_bwd.fatbin missing from the classpath");
   }
 }

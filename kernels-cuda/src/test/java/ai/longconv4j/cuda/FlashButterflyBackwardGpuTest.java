@@ -149,6 +149,7 @@ class FlashButterflyBackwardGpuTest extends CudaDeviceTest {
          var du = dev.upload(HalfFloats.encode(u, ElementType.BF16)); var ddy = dev.upload(HalfFloats.encode(dy, ElementType.BF16));
          var dk = dev.alloc(4L * H * Lk); var dD = dev.alloc(4L * H)) {
       conv.backward(du, ddy, null, B, dk, dD);
+      dev.stream().synchronize();
       float[] g = dk.copyTo(new float[H * Lk], 0);
       double right = Reference.relErr(g, Reference.kernelGrad(ConvMode.CAUSAL, u, dy, Lk, B, H, L));
       double wrong = Reference.relErr(g, Reference.kernelGrad(ConvMode.CAUSAL, u, other, Lk, B, H, L));

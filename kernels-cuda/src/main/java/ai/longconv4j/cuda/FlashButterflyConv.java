@@ -369,6 +369,7 @@ public final class FlashButterflyConv implements AutoCloseable {
   @Override public void close() {
     if (three != null) three.close();
     if (bwdAcc != null) { device.stream().synchronize(); bwdAcc.close(); }
+    if (bwdZg != null) { device.stream().synchronize(); bwdZg.close(); }
     kf.close(); d.close();
   }
 
@@ -428,6 +429,7 @@ public final class FlashButterflyConv implements AutoCloseable {
   private int bwdThreads;
   private Boolean bwdSmem16;
   private DeviceBuffer bwdAcc;   // (H, N) float2, kept by the plan
+  private DeviceBuffer bwdZg;    // N = 32K: u's spectra, (ceil(B/2) * H) slots of 2 (N + N/32) 16-bit values
 
   /**
    * Whether {@link #backward} runs the fused tensor-core kernel (default, where {@link #fusedBackwardApplies}) or
@@ -455,35 +457,49 @@ public final class FlashButterflyConv implements AutoCloseable {
     return this;
   }
 
-  /** The fused backward's kernel applies: one pass (N <= {@value #MAX_N_FP32_SMEM}: two spectra in shared memory), tensor cores. */
-  public boolean fusedBackwardApplies() { return three == null && compute != Precision.FP32 && n <= MAX_N_FP32_SMEM; }
+  /**
+   * The fused backward's kernel applies: one-pass plans with tensor cores (N <= {@value #MAX_N_ONE_PASS}; both spectra in
+   * shared memory up to {@value #MAX_N_FP32_SMEM} points, at 32K u's spectrum in a global scratch).
+   */
+  public boolean fusedBackwardApplies() { return three == null && compute != Precision.FP32 && n <= MAX_N_ONE_PASS; }
 
-  /** Default threads of the fused backward: 64 up to N = 2K, 128 at 4K-8K, 512 at 16K (one block per multiprocessor). */
-  static int defaultBwdThreads(int n) { return n <= 2048 ? 64 : n <= 8192 ? 128 : 512; }
+  /**
+   * Default threads of the fused backward: 64 up to N = 2K, 256 at 4K, 512 from 8K — the fastest of 64..1024 measured
+   * on the H200 (bench-runs/fbbwd1, B = 64, H = 768: 5.23 ms at 4K with 256 vs 5.50 with 128; 13.09 at 8K with 512).
+   */
+  static int defaultBwdThreads(int n) { return n <= 2048 ? 64 : n <= 4096 ? 256 : 512; }
 
-  /** Default storage of the fused backward's spectra: 16-bit from 4K points (two spectra: twice the forward's). */
-  static boolean defaultBwdSmem16(int n) { return n >= 4096; }
+  /**
+   * Default storage of the fused backward's spectra: 16-bit at N <= 512 and from 4K points (two spectra: twice the
+   * forward's shared memory), fp32 at 1K-2K: measured (bench-runs/fbbwd1) 0.346 vs 0.381 ms at N = 512, 1.436 vs 1.398
+   * at 2K, 5.50 vs 10.80 at 8K.
+   */
+  static boolean defaultBwdSmem16(int n) { return n <= 512 || n >= 4096; }
 
-  /** Shared memory of the fused backward: four planes (two complex spectra) and the twiddle table. */
+  /** Shared memory of the fused backward: four planes (two complex spectra; at 32K two: one) and the twiddle table. */
   static int bwdSmemBytes(int n, boolean s16) {
+    if (n > MAX_N_FP32_SMEM) return smemBytes(n, true);
     int planes = (4 * (n + n / 32) * (s16 ? 2 : 4) + 15) & ~15;
     return planes + 8 * (128 + Math.max(1, n / 128));
   }
 
-  private boolean bwdS16() { return bwdSmem16 != null ? bwdSmem16 : defaultBwdSmem16(n); }
+  private boolean bwdS16() { return n > MAX_N_FP32_SMEM || (bwdSmem16 != null ? bwdSmem16 : defaultBwdSmem16(n)); }
 
-  /** 1024 for the 64-register kernels (16-bit I/O or storage) on sm_90, else 512 (flashbutterfly_bwd.cu). */
-  private int bwdMaxThreads() { return (io.bytes() == 2 || bwdS16()) && device.computeCapability() >= 90 ? 1024 : 512; }
+  /** 768 for the 80-register kernels (16-bit I/O or storage) on sm_90, else 512 (flashbutterfly_bwd.cu). */
+  private int bwdMaxThreads() { return (io.bytes() == 2 || bwdS16()) && device.computeCapability() >= 90 ? 768 : 512; }
 
-  /** The fused backward kernel's name for this plan, e.g. "fb_bwd_bf16_bf16_s16". */
-  public String backwardKernelName() { return "fb_bwd_" + io.tag() + "_" + compute.tag() + (bwdS16() ? "_s16" : ""); }
+  /** The fused backward kernel's name for this plan, e.g. "fb_bwd_bf16_bf16_s16" ("_zg": N = 32K). */
+  public String backwardKernelName() {
+    return "fb_bwd_" + io.tag() + "_" + compute.tag() + (bwdS16() ? "_s16" : "") + (n > MAX_N_FP32_SMEM ? "_zg" : "");
+  }
 
   /**
    * The whole backward in one call: {@code du = K^T dy + D dy} (skipped when {@code du} is null), {@code dk} and
    * {@code dD} as {@link #backwardWeights} defines them. Where {@link #fusedBackwardApplies} (and
    * {@link #fusedBackward} is on) one kernel per (batch pair, channel) transforms the u and dy pairs on tensor cores,
    * writes du and adds {@code conj(Zu) Zd} to a per-channel spectral accumulator (fp32 atomics); one small kernel per
-   * channel then inverts it. dk's accuracy is then the tensor-core FFTs' (~1e-3 relative, bf16), not fp32's.
+   * channel then inverts it. dk's accuracy is then the tensor-core FFTs' (~5e-3 relative, bf16), not fp32's. At N = 32K
+   * u's spectra go through a global scratch of {@code ceil(B/2) * H * 4 * (N + N/32)} bytes that the plan keeps.
    * Else {@link #backwardInput} and {@link #backwardWeights}. Queued on the device's stream (the fallback synchronises).
    */
   public void backward(DeviceBuffer u, DeviceBuffer dy, DeviceBuffer du, int B, DeviceBuffer dk, DeviceBuffer dD) {
@@ -514,8 +530,17 @@ public final class FlashButterflyConv implements AutoCloseable {
     Check.cu(jcuda.driver.JCudaDriver.cuMemsetD32Async(dD.ptr(), 0, h, cu), "cuMemsetD32Async", "dD (H=" + h + ")",
         "device " + device.index());
     int flags = (bwdFusedMiddle ? 1 : 0) | (du == null ? 4 : 0);
+    DeviceBuffer zg = bwdAcc;   // unused below 32K points
+    if (n > MAX_N_FP32_SMEM) {
+      long need2 = (long) ((B + 1) / 2) * h * 2L * (n + n / 32) * 2;
+      if (bwdZg == null || bwdZg.bytes() < need2) {
+        if (bwdZg != null) { device.stream().synchronize(); bwdZg.close(); }
+        bwdZg = device.alloc(need2);
+      }
+      zg = bwdZg;
+    }
     device.module(MODULE_BWD).kernel(backwardKernelName()).launch(device.stream(), (B + 1) / 2, h, t, bwdSmemBytes(n, bwdS16()),
-        u, dy, kf, d, du == null ? dy : du, bwdAcc, dD, B, h, l, log2n, flags);
+        u, dy, kf, d, du == null ? dy : du, bwdAcc, dD, zg, B, h, l, log2n, flags);
     device.module(MODULE_BWD).kernel("fb_bwd_dk_finish").launch(device.stream(), h, 1, Math.min(512, Math.max(64, n / 16)),
         dkSmemBytes(n), bwdAcc, dk, h, lk, log2n, parts - 1);
   }

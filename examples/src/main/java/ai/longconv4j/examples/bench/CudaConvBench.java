@@ -249,9 +249,9 @@ public final class CudaConvBench {
         Double.NaN, 0));
     report(rows.getLast());
     int n = conv.fftSize();
-    int tDef = n <= 2048 ? 64 : n <= 8192 ? 128 : 512;
-    for (int t : new int[] {0, 64, 128, 256, 512, 1024}) {
-      if (t == tDef || (t != 0 && (t > 1024 || n / t < 8))) continue;
+    int tDef = n <= 2048 ? 64 : n <= 4096 ? 256 : 512;   // FlashButterflyConv.defaultBwdThreads
+    for (int t : new int[] {0, 64, 128, 256, 512, 768}) {
+      if (t == tDef || (t != 0 && n / t < 8)) continue;
       try {
         conv.backwardThreads(t);
         double ms = median(dev, () -> conv.backward(u, u, y, B, dk, dD), reps);
@@ -273,7 +273,7 @@ public final class CudaConvBench {
     report(rows.getLast());
     conv.fusedBackwardMiddle(true);
     if (n <= FlashButterflyConv.MAX_N_FP32_SMEM / 2) {
-      boolean other = n < 4096;
+      boolean other = !(n <= 512 || n >= 4096);   // not FlashButterflyConv.defaultBwdSmem16
       conv.backwardSmem16(other);
       double msS = median(dev, () -> conv.backward(u, u, y, B, dk, dD), reps);
       rows.add(new Row("flashbutterfly fusedbwd " + conv.backwardKernelName(), B, H, L, msS, 2 * io2 / msS / 1e6, Double.NaN, 0));

@@ -397,3 +397,24 @@ extern "C" __global__ void __launch_bounds__(512) fb_bwd_dk_finish(const float2*
     if (bidir) dk[(size_t)H * Lk + (size_t)h * Lk + j] = zr[SIDX(N - 1 - j)];
   }
 }
+
+// The same for N = 32K, whose fp32 planes do not fit in shared memory: the stages run on a global scratch
+// (H, 2, N + N/32) fp32 with sincospif twiddles, as flashbutterfly.cu's fb_spectrum_global. Grid (H), block <= 512, no smem.
+extern "C" __global__ void __launch_bounds__(512) fb_bwd_dk_finish_global(const float2* __restrict__ acc,
+                                                                          float* scratch, float* __restrict__ dk,
+                                                                          int H, int Lk, int log2N, int bidir) {
+  const int N = 1 << log2N, P = N + (N >> 5), h = blockIdx.x;
+  float* zr = scratch + (size_t)h * 2 * P;
+  float* zi = zr + P;
+  const float scale = (float)N;   // exact
+  for (int n = threadIdx.x; n < N; n += blockDim.x) {
+    const float2 q = acc[(size_t)h * N + n];
+    zr[SIDX(n)] = q.x * scale; zi[SIDX(n)] = q.y * scale;
+  }
+  __syncthreads();
+  monarch_fft<0, false>(Tw{nullptr, nullptr, log2N}, zr, zi, log2N, false);
+  for (int j = threadIdx.x; j < Lk; j += blockDim.x) {
+    dk[(size_t)h * Lk + j] = zr[SIDX(j)];
+    if (bidir) dk[(size_t)H * Lk + (size_t)h * Lk + j] = zr[SIDX(N - 1 - j)];
+  }
+}

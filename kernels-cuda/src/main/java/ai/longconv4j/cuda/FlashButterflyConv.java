@@ -370,6 +370,7 @@ public final class FlashButterflyConv implements AutoCloseable {
     if (three != null) three.close();
     if (bwdAcc != null) { device.stream().synchronize(); bwdAcc.close(); }
     if (bwdZg != null) { device.stream().synchronize(); bwdZg.close(); }
+    if (bwdFin != null) { device.stream().synchronize(); bwdFin.close(); }
     kf.close(); d.close();
   }
 
@@ -425,11 +426,12 @@ public final class FlashButterflyConv implements AutoCloseable {
   // ---- fused tensor-core backward (flashbutterfly_bwd.cu) ----------------------------------------------------------
 
   private static final String MODULE_BWD = "flashbutterfly_bwd";
-  private boolean fusedBackward = true, bwdFusedMiddle = true;
+  private boolean fusedBackward = true, bwdFusedMiddle = true, fusedBackward32K;
   private int bwdThreads;
   private Boolean bwdSmem16;
   private DeviceBuffer bwdAcc;   // (H, N) float2, kept by the plan
   private DeviceBuffer bwdZg;    // N = 32K: u's spectra, (ceil(B/2) * H) slots of 2 (N + N/32) 16-bit values
+  private DeviceBuffer bwdFin;   // N = 32K: the finishing inverse FFT's fp32 planes, (H, 2, N + N/32)
 
   /**
    * Whether {@link #backward} runs the fused tensor-core kernel (default, where {@link #fusedBackwardApplies}) or
@@ -458,23 +460,33 @@ public final class FlashButterflyConv implements AutoCloseable {
   }
 
   /**
-   * The fused backward's kernel applies: one-pass plans with tensor cores (N <= {@value #MAX_N_ONE_PASS}; both spectra in
-   * shared memory up to {@value #MAX_N_FP32_SMEM} points, at 32K u's spectrum in a global scratch).
+   * The fused backward's kernel applies: one-pass plans with tensor cores up to {@value #MAX_N_FP32_SMEM} points (both
+   * spectra in shared memory). At 32K points (u's spectrum through a global scratch, the "_zg" kernels) only after
+   * {@link #fusedBackwardAt32K}: that path has not yet passed on a GPU.
    */
-  public boolean fusedBackwardApplies() { return three == null && compute != Precision.FP32 && n <= MAX_N_ONE_PASS; }
+  public boolean fusedBackwardApplies() {
+    return three == null && compute != Precision.FP32 && (n <= MAX_N_FP32_SMEM || (fusedBackward32K && n <= MAX_N_ONE_PASS));
+  }
 
   /**
-   * Default threads of the fused backward: 64 up to N = 2K, 256 at 4K, 512 from 8K — the fastest of 64..1024 measured
-   * on the H200 (bench-runs/fbbwd1, B = 64, H = 768: 5.23 ms at 4K with 256 vs 5.50 with 128; 13.09 at 8K with 512).
+   * Opt-in for the fused backward at N = 32K (L = 8K+1 .. 16K causal). Experimental: its first GPU sitting
+   * (bench-runs/fbbwd2) failed before any result — the finishing inverse FFT asked for 273 KB of shared memory; it now
+   * runs on a global scratch (fb_bwd_dk_finish_global) but has not been run since. Off by default.
    */
-  static int defaultBwdThreads(int n) { return n <= 2048 ? 64 : n <= 4096 ? 256 : 512; }
+  public FlashButterflyConv fusedBackwardAt32K(boolean on) { fusedBackward32K = on; return this; }
 
   /**
-   * Default storage of the fused backward's spectra: 16-bit at N <= 512 and from 4K points (two spectra: twice the
-   * forward's shared memory), fp32 at 1K-2K: measured (bench-runs/fbbwd1) 0.346 vs 0.381 ms at N = 512, 1.436 vs 1.398
-   * at 2K, 5.50 vs 10.80 at 8K.
+   * Default threads of the fused backward: 64 up to N = 1K, 128 at 2K-4K, 256 at 8K, 512 from 16K — the fastest of
+   * 64..768 measured on the H200 (bench-runs/fbbwd2, B = 64, H = 768, L = N/2: 1.20 ms at 2K with 128 vs 1.29 with 64;
+   * 4.81 at 8K with 256 vs 5.25 (128) and 6.10 (512); 11.84 at 16K with 512 vs 12.16 (768) and 13.64 (256)).
    */
-  static boolean defaultBwdSmem16(int n) { return n <= 512 || n >= 4096; }
+  static int defaultBwdThreads(int n) { return n <= 1024 ? 64 : n <= 4096 ? 128 : n <= 8192 ? 256 : 512; }
+
+  /**
+   * Default storage of the fused backward's spectra: 16-bit from 4K points (two spectra: twice the forward's shared
+   * memory), fp32 below: measured (bench-runs/fbbwd2) equal within 1 % at N = 512 and 2K, 6.10 (16-bit) vs 6.44 ms at 8K.
+   */
+  static boolean defaultBwdSmem16(int n) { return n >= 4096; }
 
   /** Shared memory of the fused backward: four planes (two complex spectra; at 32K two: one) and the twiddle table. */
   static int bwdSmemBytes(int n, boolean s16) {
@@ -535,13 +547,21 @@ public final class FlashButterflyConv implements AutoCloseable {
       long need2 = (long) ((B + 1) / 2) * h * 2L * (n + n / 32) * 2;
       if (bwdZg == null || bwdZg.bytes() < need2) {
         if (bwdZg != null) { device.stream().synchronize(); bwdZg.close(); }
+    if (bwdFin != null) { device.stream().synchronize(); bwdFin.close(); }
         bwdZg = device.alloc(need2);
       }
       zg = bwdZg;
     }
     device.module(MODULE_BWD).kernel(backwardKernelName()).launch(device.stream(), (B + 1) / 2, h, t, bwdSmemBytes(n, bwdS16()),
         u, dy, kf, d, du == null ? dy : du, bwdAcc, dD, zg, B, h, l, log2n, flags);
-    device.module(MODULE_BWD).kernel("fb_bwd_dk_finish").launch(device.stream(), h, 1, Math.min(512, Math.max(64, n / 16)),
-        dkSmemBytes(n), bwdAcc, dk, h, lk, log2n, parts - 1);
+    int tf = Math.min(512, Math.max(64, n / 16));
+    if (n <= MAX_N_FP32_SMEM) {
+      device.module(MODULE_BWD).kernel("fb_bwd_dk_finish").launch(device.stream(), h, 1, tf, dkSmemBytes(n), bwdAcc, dk, h,
+          lk, log2n, parts - 1);
+    } else {
+      if (bwdFin == null) bwdFin = device.alloc(8L * h * (n + n / 32));
+      device.module(MODULE_BWD).kernel("fb_bwd_dk_finish_global").launch(device.stream(), h, 1, tf, 0, bwdAcc, bwdFin, dk, h,
+          lk, log2n, parts - 1);
+    }
   }
 }

@@ -64,7 +64,8 @@ class CudaFlashLongConvHostTest {
     var spills = KernelResourceReportTest.parse(Files.readString(report));
     for (String kname : new String[] {"fb_bwd_bf16_bf16", "fb_bwd_f16_f16", "fb_bwd_bf16_bf16_s16", "fb_bwd_f16_f16_s16",
         "fb_bwd_f32_bf16", "fb_bwd_f32_f16", "fb_bwd_f32_bf16_s16", "fb_bwd_f32_f16_s16", "fb_bwd_bf16_bf16_s16_zg",
-        "fb_bwd_f16_f16_s16_zg", "fb_bwd_f32_bf16_s16_zg", "fb_bwd_f32_f16_s16_zg", "fb_bwd_dk_finish"})
+        "fb_bwd_f16_f16_s16_zg", "fb_bwd_f32_bf16_s16_zg", "fb_bwd_f32_f16_s16_zg", "fb_bwd_dk_finish",
+        "fb_bwd_dk_finish_global"})
       for (String arch : new String[] {"sm_80", "sm_90a"})
         assertEquals("0,0", spills.get(kname + "@" + arch), kname + "@" + arch + " spills (stores,loads bytes), or is missing");
     assertTrue(CudaModule.packaged("flashbutterfly_bwd"), "flashbutterfly_bwd.fatbin missing from the classpath");

@@ -225,6 +225,7 @@ public final class CudaConvBench {
               report(rows.getLast());
               rows.add(new Row("flashbutterfly bwd-weights io=" + io, B, H, L, msW, io2 / msW / 1e6, Double.NaN, 16L * H * nfft));
               report(rows.getLast());
+              conv.fusedBackwardAt32K(BWD_ONLY);   // the opt-in 32K path too, in the backward sitting
               if (conv.fusedBackwardApplies()) fusedBackward(dev, conv, u, y, dk, dD, B, H, L, io2, reps, rows);
             }
           }
@@ -249,7 +250,7 @@ public final class CudaConvBench {
         Double.NaN, 0));
     report(rows.getLast());
     int n = conv.fftSize();
-    int tDef = n <= 2048 ? 64 : n <= 4096 ? 256 : 512;   // FlashButterflyConv.defaultBwdThreads
+    int tDef = n <= 1024 ? 64 : n <= 4096 ? 128 : n <= 8192 ? 256 : 512;   // FlashButterflyConv.defaultBwdThreads
     for (int t : new int[] {0, 64, 128, 256, 512, 768}) {
       if (t == tDef || (t != 0 && n / t < 8)) continue;
       try {
@@ -273,7 +274,7 @@ public final class CudaConvBench {
     report(rows.getLast());
     conv.fusedBackwardMiddle(true);
     if (n <= FlashButterflyConv.MAX_N_FP32_SMEM / 2) {
-      boolean other = !(n <= 512 || n >= 4096);   // not FlashButterflyConv.defaultBwdSmem16
+      boolean other = n < 4096;   // not FlashButterflyConv.defaultBwdSmem16
       conv.backwardSmem16(other);
       double msS = median(dev, () -> conv.backward(u, u, y, B, dk, dD), reps);
       rows.add(new Row("flashbutterfly fusedbwd " + conv.backwardKernelName(), B, H, L, msS, 2 * io2 / msS / 1e6, Double.NaN, 0));

@@ -16,6 +16,8 @@
 // taps as flashbutterfly.cu's fb_conv_dk does: dk[h, j] = dkt[j], bidirectional also dk[H*Lk + h*Lk + j] = dkt[N-1-j]
 // (lag -(j+1)); circular lags wrap mod N = L by construction.
 // Scale: both spectra carry 1/N, so acc = sum conj(Zu) Zd / N^2 and dkt = (1/N) IFFT(N^2 acc) = N * IFFT(acc).
+// N = 32K (the _zg kernels and fb_bwd_dk_finish_global) is opt-in on the Java side: not yet run on a GPU since its fix.
+// Uses monarch.cuh's stages (stage_cc, stage_mma_a/b, make_frag_b, mma16816, pack2, monarch_fft, tw_init) unchanged.
 #include "monarch.cuh"
 
 // Byte offset of the twiddle table behind the four planes (two complex spectra of P = N + N/32 elements).
@@ -27,14 +29,6 @@ __device__ __forceinline__ void acc_add4(float2* acc, float a, float b, float c,
   atomicAdd(reinterpret_cast<float4*>(acc), make_float4(a, b, c, d));
 #else
   atomicAdd(&acc[0].x, a); atomicAdd(&acc[0].y, b); atomicAdd(&acc[1].x, c); atomicAdd(&acc[1].y, d);
-#endif
-}
-
-__device__ __forceinline__ void acc_add2(float2* acc, float a, float b) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  atomicAdd(acc, make_float2(a, b));
-#else
-  atomicAdd(&acc->x, a); atomicAdd(&acc->y, b);
 #endif
 }
 

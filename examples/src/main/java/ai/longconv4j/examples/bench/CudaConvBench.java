@@ -166,12 +166,12 @@ public final class CudaConvBench {
       if (inner <= FlashButterflyConv.MAX_N_FP32_SMEM) vs.add(new Object[] {ElementType.BF16, Precision.BF16, 0, true, !sDefault, 0});
       if (three) for (int m : new int[] {4096, 8192, 16384})
         if (nfft / m <= 32 && m != inner) vs.add(new Object[] {ElementType.BF16, Precision.BF16, 0, true, null, m});
-      if (BWD_ONLY) vs.removeIf(v -> !(v[0] == ElementType.BF16 && v[2].equals(0) && v[3].equals(true) && v[4] == null
-          && v[5].equals(0)));
       Object[][] variants = vs.toArray(new Object[0][]);
       for (Object[] v : fused ? variants : new Object[0][]) {
         ElementType io = (ElementType) v[0];
         Precision pr = (Precision) v[1];
+        if (BWD_ONLY && !(io == ElementType.BF16 && v[2].equals(0) && v[3].equals(true) && v[4] == null && v[5].equals(0)))
+          continue;   // the backward sitting: the bf16 default plan only
         int innerM = (Integer) v[5];
         int threads = (Integer) v[2] == 0 ? innerM > 0 ? defaultInnerThreads(innerM) : defaultThreads(dev, L, io, pr)
             : (Integer) v[2];

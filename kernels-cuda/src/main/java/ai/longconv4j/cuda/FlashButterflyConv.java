@@ -15,6 +15,7 @@ package ai.longconv4j.cuda;
  * jshell> var conv = FlashButterflyConv.plan(dev, 768, 4096, ConvMode.CAUSAL, ElementType.BF16, Precision.BF16)
  * conv ==> FlashButterflyConv[H=768, L=4096, N=8192, CAUSAL, io=BF16, compute=BF16, 128 threads, 35328 B smem (16-bit)]
  * jshell> conv.setWeights(k, 4096, d); conv.forward(u, y, 64);
+ * jshell> conv.backward(u, dy, du, 64, dk, dD);   // du, dk, dD: one fused tensor-core kernel + one per channel
  * }</pre>
  */
 public final class FlashButterflyConv implements AutoCloseable {

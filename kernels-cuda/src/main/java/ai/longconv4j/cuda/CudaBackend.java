@@ -49,6 +49,9 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
     /** Number of FlashButterfly plans made so far (tests). */
     int flashPlans() { return flash.size(); }
 
+    /** The FlashButterfly plan made for (H, L, mode, io), or null (tests). */
+    FlashButterflyConv flashPlan(int h, int l, ConvMode mode, ElementType io) { return flash.get(h + "/" + l + "/" + mode + "/" + io); }
+
     /** One FlashButterfly plan per (H, L, mode, io); its weights are set before every use (stream-ordered). */
     FlashButterflyConv flash(int h, int l, ConvMode mode, ElementType io) {
       Precision p = io == ElementType.BF16 ? Precision.BF16 : Precision.F16;
@@ -474,7 +477,7 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
 
   // ---- long convolution --------------------------------------------------------------------------------
 
-  /** 16-bit inputs: FlashButterfly's power-of-two N where its fused kernels apply (N <= 16K); else 2L (circular: L). */
+  /** 16-bit inputs: FlashButterfly's power-of-two N where its plans apply (N <= 2^19); else 2L (circular: L). */
   @Override public int fftSize(ai.longconv4j.conv.ConvMode mode, int length, DType dtype) {
     int n = CudaFlashLongConv.fftSize(mode, length, dtype);
     return n > 0 ? n : SpectralConvBackend.super.fftSize(mode, length, dtype);
@@ -487,8 +490,10 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
 
   /** F32/F64: cuFFT ({@link CudaLongConv}); BF16/F16: FlashButterfly ({@link CudaFlashLongConv}) where N fits, else cuFFT in F32. */
   @Override public Tensor spectralConv(Tensor u, Tensor kN, ai.longconv4j.conv.ConvMode mode, int taps) {
-    if (u.dtype() == DType.F32 || u.dtype() == DType.F64) return CudaLongConv.apply(this, u, kN);
-    if (CudaFlashLongConv.fftSize(mode, u.size(2), u.dtype()) == kN.size(2)) return CudaFlashLongConv.apply(this, u, kN, mode, taps);
-    return CudaLongConv.apply(this, u.to(DType.F32), kN.to(DType.F32)).to(u.dtype());
+    return switch (CudaFlashLongConv.route(u.dtype(), mode, u.size(2), kN.size(2))) {
+      case CUFFT -> CudaLongConv.apply(this, u, kN);
+      case FLASH_BUTTERFLY -> CudaFlashLongConv.apply(this, u, kN, mode, taps);
+      case CUFFT_F32 -> CudaLongConv.apply(this, u.to(DType.F32), kN.to(DType.F32)).to(u.dtype());
+    };
   }
 }

@@ -12,25 +12,41 @@ import java.util.Arrays;
  * The long convolution for 16-bit tensors through the fused FlashButterfly kernels (Monarch FFT on tensor cores,
  * 16-bit I/O, fp32 accumulation), one kernel channel c at a time, forward and backward:
  * {@code y_c = conv(u, k_c)} ({@link FlashButterflyConv#forward}), {@code du = sum_c K_c^T dy_c}
- * ({@link FlashButterflyConv#backwardInput}), {@code dk_c} from {@link FlashButterflyConv#backwardWeights} (fp32 FFTs)
+ * and {@code dk_c} from {@link FlashButterflyConv#backward} (one fused tensor-core kernel for du and dk up to 16K
+ * points, else {@link FlashButterflyConv#backwardInput} and the fp32 {@link FlashButterflyConv#backwardWeights})
  * placed back at the taps' positions of kN (zeros elsewhere: padding). The kernel spectrum is computed on the GPU
  * from the device taps ({@link FlashButterflyConv#setWeightsOnDevice}); the skip term D u is added by the caller, so
- * the plan's D is zero. Used for N = {@link #fftSize} <= 16K (the dk kernel's limit).
+ * the plan's D is zero. Used for every N = {@link #fftSize} the plans take: one fused kernel up to 32K points, the
+ * three-pass algorithm above (to {@link FlashButterflyConv#MAX_N} = 2^19: L = 256K causal), forward and backward.
  */
 final class CudaFlashLongConv {
   private CudaFlashLongConv() {}
 
   static ConvMode mode(ai.longconv4j.conv.ConvMode m) { return ConvMode.valueOf(m.name()); }
 
-  /** FlashButterfly's N for 16-bit inputs where the fused forward and backward apply, else -1. */
+  /**
+   * FlashButterfly's N for 16-bit inputs where its plans apply (one or three passes, N <= {@link FlashButterflyConv#MAX_N}),
+   * else -1 (F32/F64 inputs, circular with L not a power of two or below 32 points, L beyond 2^19 points).
+   */
   static int fftSize(ai.longconv4j.conv.ConvMode mode, int length, DType dtype) {
     if (dtype != DType.BF16 && dtype != DType.F16) return -1;
     try {
-      int n = FlashButterflyConv.fftSize(mode(mode), length);
-      return n <= FlashButterflyConv.MAX_N_FP32_SMEM ? n : -1;
+      return FlashButterflyConv.fftSize(mode(mode), length);
     } catch (IllegalArgumentException e) {
       return -1;                        // e.g. circular with L not a power of two: the cuFFT path takes it
     }
+  }
+
+  /** The three long-convolution paths of {@link CudaBackend#spectralConv}. */
+  enum Route { CUFFT, FLASH_BUTTERFLY, CUFFT_F32 }
+
+  /**
+   * Which path takes a long convolution of u's dtype at length L with the kernel placed at kN's N (no GPU needed):
+   * F32/F64 cuFFT; BF16/F16 FlashButterfly when N is its FFT size for (mode, L), else cuFFT in F32.
+   */
+  static Route route(DType dtype, ai.longconv4j.conv.ConvMode mode, int length, int kN) {
+    if (dtype == DType.F32 || dtype == DType.F64) return Route.CUFFT;
+    return fftSize(mode, length, dtype) == kN ? Route.FLASH_BUTTERFLY : Route.CUFFT_F32;
   }
 
   static Tensor apply(CudaBackend be, Tensor u, Tensor kN, ai.longconv4j.conv.ConvMode lmode, int taps) {
@@ -72,19 +88,20 @@ final class CudaFlashLongConv {
           Tensor gc = fresh(gy.detach().slice(1, ci, ci + 1).reshape(b, h, l));
           CudaStorage gs = (CudaStorage) gc.storage();
           fb.setWeightsOnDevice(ks.at(kc.offset() + (long) ci * h * n), taps, zeroD.at(0));
-          if (u.requiresGrad()) {
-            CudaStorage duc = be.allocate(g, u.dtype(), b * h * l);
-            fb.backwardInput(gs.buffer(), duc.buffer(), b);
-            Tensor d32 = Tensor.fromStorage(duc, b, h, l).to(DType.F32);
-            du = du == null ? d32 : du.add(d32);
-          }
-          if (kN.requiresGrad()) {
+          CudaStorage duc = u.requiresGrad() ? be.allocate(g, u.dtype(), b * h * l) : null;
+          if (kN.requiresGrad()) {   // du (if wanted), dk and dD in one launch where the fused backward applies
             CudaStorage dk = be.allocate(g, DType.F32, parts * h * taps), dD = be.allocate(g, DType.F32, h);
-            fb.backwardWeights(us.buffer(), gs.buffer(), b, dk.buffer(), dD.buffer());
+            fb.backward(us.buffer(), gs.buffer(), duc == null ? null : duc.buffer(), b, dk.buffer(), dD.buffer());
             Tensor dkt = Tensor.fromStorage(dk, parts, h, taps);
             Tensor row = dkt.slice(0, 0, 1).reshape(h, taps).pad(1, 0, n - taps);
             if (parts == 2) row = row.add(dkt.slice(0, 1, 2).reshape(h, taps).flip(1).pad(1, n - taps, 0));
             dks[ci] = row.reshape(1, h, n);
+          } else if (duc != null) {
+            fb.backwardInput(gs.buffer(), duc.buffer(), b);
+          }
+          if (duc != null) {
+            Tensor d32 = Tensor.fromStorage(duc, b, h, l).to(DType.F32);
+            du = du == null ? d32 : du.add(d32);
           }
           Reference.reachabilityFence(gs);
         }

@@ -16,6 +16,7 @@ package ai.longconv4j.cuda;
  * jshell> var conv = FlashButterflyConv.plan(dev, 768, 4096, ConvMode.CAUSAL, ElementType.BF16, Precision.BF16)
  * conv ==> FlashButterflyConv[H=768, L=4096, N=8192, CAUSAL, io=BF16, compute=BF16, 128 threads, 39424 B smem (16-bit), 2 stages/warp]
  * jshell> conv.setWeights(k, 4096, d); conv.forward(u, y, 64);
+ * jshell> conv.backward(u, dy, du, 64, dk, dD);   // du, dk, dD: one fused tensor-core kernel + one per channel
  * }</pre>
  */
 public final class FlashButterflyConv implements AutoCloseable {
@@ -212,27 +213,20 @@ public final class FlashButterflyConv implements AutoCloseable {
   public boolean fused() { return fused; }
 
   /**
-   * The default of {@link #pairStages(boolean)}: on. Measured on the H200 (bench-runs/run11, B = 64, H = 768, bf16
-   * I/O, causal; one stage per pass -> two per warp): L = 1K 0.828 -> 0.412 ms, 4K 2.894 -> 2.144, 8K 6.500 -> 4.655,
-   * 16K 17.161 -> 11.534; L = 64K (B = 16, three passes, middle pass) 17.974 -> 16.433.
+   * Default of {@link #pairStages(boolean)}: on (H200, bench-runs/run12, B = 64, H = 768, bf16 I/O, causal, one stage
+   * per pass -> two per warp: L = 1K 0.817 -> 0.378 ms, 4K 2.895 -> 1.985, 8K 6.506 -> 4.199, 16K 17.148 -> 10.278).
+   * PAIR_MAX_THREADS: the most threads per block of the two-stages-per-warp kernels (80 registers).
    */
   public static final boolean DEFAULT_PAIR_STAGES = true;
-
-  /** The most threads per block of the two-stages-per-warp kernels (their 80-register budget). */
   public static final int PAIR_MAX_THREADS = 768;
 
   /**
-   * Tensor-core plans with an in-shared-memory FFT of >= 256 points: whether the last two radix-16 stages, the
-   * product with the spectrum and the first two inverse stages run per warp in registers (the {@code _w2} kernels:
-   * a 256-point chunk per warp, no block barrier between the two stages; they also take the first stage as an
-   * in-register FFT and 16-byte global accesses when L allows) instead of one stage per shared-memory pass (the
-   * slow twin, also chosen with {@code fused(false)} or more than {@value #PAIR_MAX_THREADS} threads per block).
-   * Ignored by {@link Precision#FP32} plans and below 256 points.
+   * Tensor-core plans, in-smem FFT >= 256 points: the last two radix-16 stages, the product and the first two inverse
+   * stages per warp in registers (the {@code _w2} kernels: 256-point chunks, no block barrier between the stages; also
+   * an in-register first stage and 16-byte global accesses), or one stage per shared-memory pass (the slow twin, also
+   * taken with {@code fused(false)} or more than {@value #PAIR_MAX_THREADS} threads). Ignored by FP32 plans.
    */
-  public FlashButterflyConv pairStages(boolean on) {
-    pairStages = on;
-    return this;
-  }
+  public FlashButterflyConv pairStages(boolean on) { pairStages = on; return this; }
 
   /** Whether this plan runs the two-stages-per-warp kernels (see {@link #pairStages(boolean)}). */
   public boolean pairStages() {
@@ -404,6 +398,9 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   @Override public void close() {
     if (three != null) three.close();
+    if (bwdAcc != null) { device.stream().synchronize(); bwdAcc.close(); }
+    if (bwdZg != null) { device.stream().synchronize(); bwdZg.close(); }
+    if (bwdFin != null) { device.stream().synchronize(); bwdFin.close(); }
     kf.close(); d.close();
   }
 
@@ -422,8 +419,9 @@ public final class FlashButterflyConv implements AutoCloseable {
    * on the device's stream, so {@code taps} and {@code D} must stay allocated until the queued work ran — stream
    * order makes any later reuse safe). {@code taps} is (H, N) fp32 in the plan's FFT layout: side 0 (k, or k0) at
    * {@code [h * N + j]}, j < Lk; for BIDIRECTIONAL k1 (lag -(j+1)) at {@code [h * N + N - 1 - j]}; zeros elsewhere.
-   * {@code Lk} is the taps per side (the size of {@link #backwardWeights}' dk); D is (H) fp32. One-pass plans need
-   * N <= {@value #MAX_N_FP32_SMEM}; three-pass plans take any N and synchronise (the spectrum's scratch is freed).
+   * {@code Lk} is the taps per side (the size of {@link #backwardWeights}' dk); D is (H) fp32. Plans with
+   * N > {@value #MAX_N_FP32_SMEM} (one-pass 32K with 16-bit shared memory, and three-pass) synchronise: the spectrum's
+   * fp32 scratch is freed.
    */
   public FlashButterflyConv setWeightsOnDevice(DevicePointer taps, int Lk, DevicePointer D) {
     if (Lk < 1 || Lk > n) throw new IllegalArgumentException("FlashButterflyConv.setWeightsOnDevice: Lk=" + Lk + " not in [1, N=" + n + "]");
@@ -436,18 +434,165 @@ public final class FlashButterflyConv implements AutoCloseable {
       weightsSet = true;
       return this;
     }
-    if (n > MAX_N_FP32_SMEM)
-      throw new IllegalArgumentException("FlashButterflyConv.setWeightsOnDevice: N=" + n + " > " + MAX_N_FP32_SMEM);
     lk = Lk;
     device.makeCurrent();
     Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(d.ptr(), D, 4L * h, device.stream().cu()), "cuMemcpyDtoDAsync",
         "D (H=" + h + ")", "device " + device.index());
     int threads = Math.min(256, Math.max(64, n / 16));
-    device.module(MODULE).kernel("fb_spectrum").launch(device.stream(), h, 1, threads, 8 * (n + n / 32), taps, kf, log2n);
+    if (n <= MAX_N_FP32_SMEM) {
+      device.module(MODULE).kernel("fb_spectrum").launch(device.stream(), h, 1, threads, 8 * (n + n / 32), taps, kf, log2n);
+    } else {   // one-pass 32K plans (16-bit shared memory): fp32 stages on a global scratch, as in setWeights; synchronises
+      try (DeviceBuffer scratch = device.alloc(8L * h * (n + n / 32))) {
+        device.module(MODULE).kernel("fb_spectrum_global").launch(device.stream(), h, 1, threads, 0, taps, scratch, kf, log2n);
+        device.stream().synchronize();   // the scratch goes back to the cache only after the kernel used it
+      }
+    }
     weightsSet = true;
     return this;
   }
 
   /** The length L this plan was made for. */
   public int length() { return l; }
+
+  // ---- fused tensor-core backward (flashbutterfly_bwd.cu) ----------------------------------------------------------
+
+  private static final String MODULE_BWD = "flashbutterfly_bwd";
+  private boolean fusedBackward = true, bwdFusedMiddle = true, fusedBackward32K;
+  private int bwdThreads;
+  private Boolean bwdSmem16;
+  private DeviceBuffer bwdAcc;   // (H, N) float2, kept by the plan
+  private DeviceBuffer bwdZg;    // N = 32K: u's spectra, (ceil(B/2) * H) slots of 2 (N + N/32) 16-bit values
+  private DeviceBuffer bwdFin;   // N = 32K: the finishing inverse FFT's fp32 planes, (H, 2, N + N/32)
+
+  /**
+   * Whether {@link #backward} runs the fused tensor-core kernel (default, where {@link #fusedBackwardApplies}) or
+   * {@link #backwardInput} and the fp32 {@link #backwardWeights} (the slow twin, fp32-accurate dk).
+   */
+  public FlashButterflyConv fusedBackward(boolean on) { fusedBackward = on; return this; }
+
+  /** Fused backward with its middle stages fused (default) or the products as their own pass (the unfused twin). */
+  public FlashButterflyConv fusedBackwardMiddle(boolean on) { bwdFusedMiddle = on; return this; }
+
+  /** Threads per block of the fused backward (0: the default, {@link #defaultBwdThreads}). */
+  public FlashButterflyConv backwardThreads(int t) {
+    if (t != 0 && (t < 32 || t > bwdMaxThreads() || t % 32 != 0))
+      throw new IllegalArgumentException("FlashButterflyConv.backwardThreads: need 0 or a multiple of 32 in [32, "
+          + bwdMaxThreads() + "], got " + t);
+    bwdThreads = t;
+    return this;
+  }
+
+  /** 16-bit shared memory for the fused backward's two spectra (null: the default, {@link #defaultBwdSmem16}). */
+  public FlashButterflyConv backwardSmem16(Boolean on) {
+    if (Boolean.FALSE.equals(on) && n > MAX_N_FP32_SMEM / 2)
+      throw new IllegalArgumentException("FlashButterflyConv.backwardSmem16: N=" + n + " needs 16-bit shared memory for two spectra");
+    bwdSmem16 = on;
+    return this;
+  }
+
+  /**
+   * The fused backward's kernel applies: one-pass plans with tensor cores up to {@value #MAX_N_FP32_SMEM} points (both
+   * spectra in shared memory). At 32K points (u's spectrum through a global scratch, the "_zg" kernels) only after
+   * {@link #fusedBackwardAt32K}: that path has not yet passed on a GPU.
+   */
+  public boolean fusedBackwardApplies() {
+    return three == null && compute != Precision.FP32 && (n <= MAX_N_FP32_SMEM || (fusedBackward32K && n <= MAX_N_ONE_PASS));
+  }
+
+  /**
+   * Opt-in for the fused backward at N = 32K (L = 8K+1 .. 16K causal). Experimental: its first GPU sitting
+   * (bench-runs/fbbwd2) failed before any result — the finishing inverse FFT asked for 273 KB of shared memory; it now
+   * runs on a global scratch (fb_bwd_dk_finish_global) but has not been run since. Off by default.
+   */
+  public FlashButterflyConv fusedBackwardAt32K(boolean on) { fusedBackward32K = on; return this; }
+
+  /**
+   * Default threads of the fused backward: 64 up to N = 1K, 128 at 2K-4K, 256 at 8K, 512 from 16K — the fastest of
+   * 64..768 measured on the H200 (bench-runs/fbbwd2, B = 64, H = 768, L = N/2: 1.20 ms at 2K with 128 vs 1.29 with 64;
+   * 4.81 at 8K with 256 vs 5.25 (128) and 6.10 (512); 11.84 at 16K with 512 vs 12.16 (768) and 13.64 (256)).
+   */
+  static int defaultBwdThreads(int n) { return n <= 1024 ? 64 : n <= 4096 ? 128 : n <= 8192 ? 256 : 512; }
+
+  /**
+   * Default storage of the fused backward's spectra: 16-bit from 4K points (two spectra: twice the forward's shared
+   * memory), fp32 below: measured (bench-runs/fbbwd2) equal within 1 % at N = 512 and 2K, 6.10 (16-bit) vs 6.44 ms at 8K.
+   */
+  static boolean defaultBwdSmem16(int n) { return n >= 4096; }
+
+  /** Shared memory of the fused backward: four planes (two complex spectra; at 32K two: one) and the twiddle table. */
+  static int bwdSmemBytes(int n, boolean s16) {
+    if (n > MAX_N_FP32_SMEM) return smemBytes(n, true);
+    int planes = (4 * (n + n / 32) * (s16 ? 2 : 4) + 15) & ~15;
+    return planes + 8 * (128 + Math.max(1, n / 128));
+  }
+
+  private boolean bwdS16() { return n > MAX_N_FP32_SMEM || (bwdSmem16 != null ? bwdSmem16 : defaultBwdSmem16(n)); }
+
+  /** 768 for the 80-register kernels (16-bit I/O or storage) on sm_90, else 512 (flashbutterfly_bwd.cu). */
+  private int bwdMaxThreads() { return (io.bytes() == 2 || bwdS16()) && device.computeCapability() >= 90 ? 768 : 512; }
+
+  /** The fused backward kernel's name for this plan, e.g. "fb_bwd_bf16_bf16_s16" ("_zg": N = 32K). */
+  public String backwardKernelName() {
+    return "fb_bwd_" + io.tag() + "_" + compute.tag() + (bwdS16() ? "_s16" : "") + (n > MAX_N_FP32_SMEM ? "_zg" : "");
+  }
+
+  /**
+   * The whole backward in one call: {@code du = K^T dy + D dy} (skipped when {@code du} is null), {@code dk} and
+   * {@code dD} as {@link #backwardWeights} defines them. Where {@link #fusedBackwardApplies} (and
+   * {@link #fusedBackward} is on) one kernel per (batch pair, channel) transforms the u and dy pairs on tensor cores,
+   * writes du and adds {@code conj(Zu) Zd} to a per-channel spectral accumulator (fp32 atomics); one small kernel per
+   * channel then inverts it. dk's accuracy is then the tensor-core FFTs' (~5e-3 relative, bf16), not fp32's. At N = 32K
+   * u's spectra go through a global scratch of {@code ceil(B/2) * H * 4 * (N + N/32)} bytes that the plan keeps.
+   * Else {@link #backwardInput} and {@link #backwardWeights}. Queued on the device's stream (the fallback synchronises).
+   */
+  public void backward(DeviceBuffer u, DeviceBuffer dy, DeviceBuffer du, int B, DeviceBuffer dk, DeviceBuffer dD) {
+    if (!(fusedBackward && fusedBackwardApplies())) {
+      if (du != null) backwardInput(dy, du, B);
+      backwardWeights(u, dy, B, dk, dD);
+      return;
+    }
+    if (!weightsSet) throw new IllegalStateException("FlashButterflyConv.backward: call setWeights first");
+    long need = (long) B * h * l * io.bytes();
+    int parts = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
+    if (B < 1 || u.bytes() < need || dy.bytes() < need || (du != null && du.bytes() < need))
+      throw new IllegalArgumentException("FlashButterflyConv.backward: u, dy and du must hold (B=" + B + ", H=" + h
+          + ", L=" + l + ") " + io + " = " + need + " bytes, got " + u.bytes() + ", " + dy.bytes() + " and "
+          + (du == null ? "no du" : du.bytes()));
+    if (dk.bytes() < 4L * parts * h * lk || dD.bytes() < 4L * h)
+      throw new IllegalArgumentException("FlashButterflyConv.backward: dk must hold (" + (parts == 2 ? "2, " : "")
+          + "H=" + h + ", Lk=" + lk + ") fp32 and dD (H=" + h + ") fp32, got " + dk.bytes() + " and " + dD.bytes() + " bytes");
+    int t = bwdThreads != 0 ? bwdThreads : defaultBwdThreads(n);
+    if (t > bwdMaxThreads())
+      throw new IllegalArgumentException("FlashButterflyConv.backward: " + t + " threads per block; " + backwardKernelName()
+          + " takes at most " + bwdMaxThreads());
+    if (bwdAcc == null) bwdAcc = device.alloc(8L * h * n);
+    device.makeCurrent();
+    var cu = device.stream().cu();
+    Check.cu(jcuda.driver.JCudaDriver.cuMemsetD32Async(bwdAcc.ptr(), 0, 2L * h * n, cu), "cuMemsetD32Async", "acc (H=" + h
+        + ", N=" + n + ")", "device " + device.index());
+    Check.cu(jcuda.driver.JCudaDriver.cuMemsetD32Async(dD.ptr(), 0, h, cu), "cuMemsetD32Async", "dD (H=" + h + ")",
+        "device " + device.index());
+    int flags = (bwdFusedMiddle ? 1 : 0) | (du == null ? 4 : 0);
+    DeviceBuffer zg = bwdAcc;   // unused below 32K points
+    if (n > MAX_N_FP32_SMEM) {
+      long need2 = (long) ((B + 1) / 2) * h * 2L * (n + n / 32) * 2;
+      if (bwdZg == null || bwdZg.bytes() < need2) {
+        if (bwdZg != null) { device.stream().synchronize(); bwdZg.close(); }
+    if (bwdFin != null) { device.stream().synchronize(); bwdFin.close(); }
+        bwdZg = device.alloc(need2);
+      }
+      zg = bwdZg;
+    }
+    device.module(MODULE_BWD).kernel(backwardKernelName()).launch(device.stream(), (B + 1) / 2, h, t, bwdSmemBytes(n, bwdS16()),
+        u, dy, kf, d, du == null ? dy : du, bwdAcc, dD, zg, B, h, l, log2n, flags);
+    int tf = Math.min(512, Math.max(64, n / 16));
+    if (n <= MAX_N_FP32_SMEM) {
+      device.module(MODULE_BWD).kernel("fb_bwd_dk_finish").launch(device.stream(), h, 1, tf, dkSmemBytes(n), bwdAcc, dk, h,
+          lk, log2n, parts - 1);
+    } else {
+      if (bwdFin == null) bwdFin = device.alloc(8L * h * (n + n / 32));
+      device.module(MODULE_BWD).kernel("fb_bwd_dk_finish_global").launch(device.stream(), h, 1, tf, 0, bwdAcc, bwdFin, dk, h,
+          lk, log2n, parts - 1);
+    }
+  }
 }

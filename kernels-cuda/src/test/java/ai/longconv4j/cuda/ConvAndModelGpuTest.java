@@ -71,7 +71,8 @@ class ConvAndModelGpuTest {
    * BF16/F16 u, k, D: the FlashButterfly path (fused 16-bit kernels, one per kernel channel) against the CPU in F32 on
    * the same rounded inputs. Bound 1e-2 relative: the tensor-core DFT blocks and twiddles are 16-bit with fp32
    * accumulation (measured <= 6.1e-3 for bf16 in kernels-cuda/BENCH-RESULTS.md), y and du are rounded to 16 bits once
-   * more (2^-9 for bf16); dk comes from fp32 FFTs of the 16-bit u and dy (far inside the bound).
+   * more (2^-9 for bf16); du, dk and dD come from the fused tensor-core backward (FlashButterflyConv.backward: the same
+   * 16-bit DFT blocks, dk <= 5.9e-3 vs float64 in FlashButterflyBackwardGpuTest), dk then rounded to k's 16 bits.
    */
   @ParameterizedTest
   @EnumSource(value = DType.class, names = {"BF16", "F16"})

@@ -34,6 +34,8 @@ import java.util.SplittableRandom;
  */
 public final class CudaConvBench {
   private static final int WARMUP = 3, REPS = 20;
+  /** -Dlongconv4j.bench.bwd=true: only the bf16 default plan (forward, fwd+bwd, the fused backward's variants). */
+  static final boolean BWD_ONLY = Boolean.getBoolean("longconv4j.bench.bwd");
 
   record Row(String path, int B, int H, int L, double ms, double gbs, double relErr, long bytes) {}
 
@@ -106,7 +108,7 @@ public final class CudaConvBench {
         System.out.printf("copy bandwidth: %.0f GB/s%n", 2.0 * cb / ms / 1e6);
       }
       for (int L : Ls) benchLength(dev, batchFor(B, L), H, L, rows);
-      gemm(dev, 8192, rows);
+      if (!BWD_ONLY) gemm(dev, 8192, rows);
     }
     var sb = new StringBuilder("path,B,H,L,ms,GBps,relerr,bytes\n");
     for (Row r : rows)
@@ -173,6 +175,8 @@ public final class CudaConvBench {
       for (Object[] v : fused ? variants : new Object[0][]) {
         ElementType io = (ElementType) v[0];
         Precision pr = (Precision) v[1];
+        if (BWD_ONLY && !(io == ElementType.BF16 && v[2].equals(0) && v[3].equals(true) && v[4] == null && v[5].equals(0)))
+          continue;   // the backward sitting: the bf16 default plan only
         int innerM = (Integer) v[5];
         int threads = (Integer) v[2] == 0 ? innerM > 0 ? defaultInnerThreads(innerM) : defaultThreads(dev, L, io, pr)
             : (Integer) v[2];
@@ -230,14 +234,61 @@ public final class CudaConvBench {
               report(rows.getLast());
               rows.add(new Row("flashbutterfly bwd-weights io=" + io, B, H, L, msW, io2 / msW / 1e6, Double.NaN, 16L * H * nfft));
               report(rows.getLast());
+              conv.fusedBackwardAt32K(BWD_ONLY);   // the opt-in 32K path too, in the backward sitting
+              if (conv.fusedBackwardApplies()) fusedBackward(dev, conv, u, y, dk, dD, B, H, L, io2, reps, rows);
             }
           }
         }
       }
-      if (L <= 1024) learned(dev, B, H, L, k, D, reps, rows);
+      if (L <= 1024 && !BWD_ONLY) learned(dev, B, H, L, k, D, reps, rows);
     } catch (RuntimeException | ExceptionInInitializerError e) {
       System.out.println("L=" + L + ": FAILED: " + e);
       e.printStackTrace(System.out);
+    }
+  }
+
+  /**
+   * The fused tensor-core backward (FlashButterflyConv.backward: du, dk, dD in one kernel per batch pair and channel plus
+   * one per channel): forward + fused backward, the fused backward alone at the default threads and storage, then at
+   * other threads, the other storage and the unfused middle. u doubles as dy, y as du.
+   */
+  static void fusedBackward(CudaDevice dev, FlashButterflyConv conv, DeviceBuffer u, DeviceBuffer y, DeviceBuffer dk,
+      DeviceBuffer dD, int B, int H, int L, long io2, int reps, List<Row> rows) {
+    double msFB = median(dev, () -> { conv.forward(u, y, B); conv.backward(u, u, y, B, dk, dD); }, reps);
+    rows.add(new Row("flashbutterfly fwd+fusedbwd io=BF16 " + conv.backwardKernelName(), B, H, L, msFB, 3 * io2 / msFB / 1e6,
+        Double.NaN, 0));
+    report(rows.getLast());
+    int n = conv.fftSize();
+    int tDef = n <= 1024 ? 64 : n <= 4096 ? 128 : n <= 8192 ? 256 : 512;   // FlashButterflyConv.defaultBwdThreads
+    for (int t : new int[] {0, 64, 128, 256, 512, 768}) {
+      if (t == tDef || (t != 0 && n / t < 8)) continue;
+      try {
+        conv.backwardThreads(t);
+        double ms = median(dev, () -> conv.backward(u, u, y, B, dk, dD), reps);
+        rows.add(new Row("flashbutterfly fusedbwd " + conv.backwardKernelName() + " t=" + (t == 0 ? tDef : t), B, H, L, ms,
+            2 * io2 / ms / 1e6, Double.NaN, 8L * H * n));
+        report(rows.getLast());
+      } catch (RuntimeException e) {
+        System.out.println("L=" + L + " fused bwd t=" + t + ": " + e.getMessage());
+      }
+    }
+    conv.backwardThreads(0);
+    double msK = median(dev, () -> conv.backward(u, u, null, B, dk, dD), reps);
+    rows.add(new Row("flashbutterfly fusedbwd dk-only " + conv.backwardKernelName(), B, H, L, msK, io2 / msK / 1e6, Double.NaN, 0));
+    report(rows.getLast());
+    conv.fusedBackwardMiddle(false);
+    double msU = median(dev, () -> conv.backward(u, u, y, B, dk, dD), reps);
+    rows.add(new Row("flashbutterfly fusedbwd unfused-middle " + conv.backwardKernelName(), B, H, L, msU, 2 * io2 / msU / 1e6,
+        Double.NaN, 0));
+    report(rows.getLast());
+    conv.fusedBackwardMiddle(true);
+    if (n <= FlashButterflyConv.MAX_N_FP32_SMEM / 2) {
+      boolean other = n < 4096;   // not FlashButterflyConv.defaultBwdSmem16
+      conv.backwardSmem16(other);
+      double msS = median(dev, () -> conv.backward(u, u, y, B, dk, dD), reps);
+      rows.add(new Row("flashbutterfly fusedbwd " + conv.backwardKernelName(), B, H, L, msS, 2 * io2 / msS / 1e6, Double.NaN, 0));
+      report(rows.getLast());
+      conv.backwardSmem16(null);
     }
   }
 

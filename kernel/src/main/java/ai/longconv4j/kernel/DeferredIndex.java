@@ -80,13 +80,14 @@ final class DeferredIndex implements AutoCloseable {
         } catch (InterruptedException e) {
             return;
         }
-        release();
+        release("idle");
     }
 
-    /** Lets the indexer run (once). */
-    synchronized void release() {
+    /** Lets the indexer run (once); {@code why} goes to the debug log. */
+    private synchronized void release(String why) {
         if (!held) return;
         held = false;
+        Log.debug("class-path index released (" + why + ") " + java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime() + " ms after the JVM started");
         try {
             resume.invoke(sca);
         } catch (ReflectiveOperationException | RuntimeException e) {
@@ -97,7 +98,7 @@ final class DeferredIndex implements AutoCloseable {
     /** Lets the indexer run and waits up to {@link #WAIT_MS} for it to finish (before a completion). */
     void now() {
         boolean wasHeld = held();
-        release();
+        release("completion");
         if (!wasHeld || waitFinished == null) return;
         Thread t = new Thread(() -> {
             try {
@@ -122,6 +123,6 @@ final class DeferredIndex implements AutoCloseable {
 
     @Override
     public void close() {
-        release();   // the indexer thread is JShell's, shared by every JShell of this JVM
+        release("closed");   // the indexer thread is JShell's, shared by every JShell of this JVM
     }
 }

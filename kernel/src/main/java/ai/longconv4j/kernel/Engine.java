@@ -94,9 +94,14 @@ public final class Engine implements AutoCloseable {
                     + "start the JVM with --add-opens jdk.jshell/jdk.jshell=ALL-UNNAMED (" + replClasses.unavailable() + ")");
         }
         imports = new ArrayList<>();
-        for (String imp : Imports.startup(Engine.class.getClassLoader())) {
-            var events = shell.eval(imp);
-            if (!events.isEmpty() && events.getFirst().status() == Snippet.Status.VALID) imports.add(imp);
+        index.busy();   // starting counts as busy: the index waits for idleness after it
+        try {
+            for (String imp : Imports.startup(Engine.class.getClassLoader())) {
+                var events = shell.eval(imp);
+                if (!events.isEmpty() && events.getFirst().status() == Snippet.Status.VALID) imports.add(imp);
+            }
+        } finally {
+            index.idle();
         }
     }
 

@@ -8,9 +8,10 @@ import java.lang.reflect.Method;
 /**
  * JShell's {@link SourceCodeAnalysis} starts indexing every class of the JDK and of the class path on a
  * background thread as soon as it is created (and again after each class-path change); completion uses
- * the index for package and class names. In the kernel that costs ~2 s of CPU (measured in-process:
- * 1.9 s CPU, 2.8 s wall) right when the JShell starts and the first cells run, which on a busy machine
- * delays them. This holds the indexer (JShell's own {@code suspendIndexing}) until the engine has been
+ * the index for package and class names. JShell pauses it only while an {@code eval} runs, so it ran
+ * while the JShell started and between the first cells (in-process, cold: 1.9 s of CPU, 2.8 s wall;
+ * through the kernel with its AOT cache ~0.3 s of CPU over the first 21 cells, see kernel/BENCHMARKS.md).
+ * This holds the indexer (JShell's own {@code suspendIndexing}) until the engine has been
  * idle for {@link #IDLE_MS} (no cell evaluating: a user typing) or a completion or inspection needs it
  * ({@link #now}: resumes it and waits up to a bound for it). The index itself is JShell's, unchanged.
  * Needs {@code --add-opens jdk.jshell/jdk.jshell=ALL-UNNAMED}; without it (or with

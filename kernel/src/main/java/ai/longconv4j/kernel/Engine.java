@@ -47,6 +47,7 @@ public final class Engine implements AutoCloseable {
 
     private final JShell shell;
     private final SourceCodeAnalysis sca;
+    private final DeferredIndex index;
     private final InProcessControl.Provider provider;
     private final List<String> imports;
     private final List<String> addedClassPath = new ArrayList<>();
@@ -80,18 +81,27 @@ public final class Engine implements AutoCloseable {
         provider = new InProcessControl.Provider(Engine.class.getClassLoader());
         shell = JShell.builder().executionEngine(provider, null)
                 .compilerOptions("-Xlint:none", "-proc:none").build();
-        sca = shell.sourceCodeAnalysis();
+        // the whole class path in one call: JShell re-reads its class path option and restarts its
+        // class-path index on every call (one per entry made 60 re-reads and index passes)
+        List<String> cp = classPath();
+        if (!cp.isEmpty()) shell.addToClasspath(String.join(File.pathSeparator, cp));
+        sca = shell.sourceCodeAnalysis();   // after the class path: it starts indexing it at once ...
+        index = new DeferredIndex(sca);     // ... unless held back until idle or a completion (DeferredIndex)
         replClasses = new ReplClasses(shell);
         this.pruneClassFiles = pruneClassFiles;
         if (pruneClassFiles && replClasses.unavailable() != null) {
             Log.info("not pruning JShell's class files (each cell compiles a little slower than the one before): "
                     + "start the JVM with --add-opens jdk.jshell/jdk.jshell=ALL-UNNAMED (" + replClasses.unavailable() + ")");
         }
-        for (String entry : classPath()) shell.addToClasspath(entry);
         imports = new ArrayList<>();
-        for (String imp : Imports.startup(Engine.class.getClassLoader())) {
-            var events = shell.eval(imp);
-            if (!events.isEmpty() && events.getFirst().status() == Snippet.Status.VALID) imports.add(imp);
+        index.busy();   // starting counts as busy: the index waits for idleness after it
+        try {
+            for (String imp : Imports.startup(Engine.class.getClassLoader())) {
+                var events = shell.eval(imp);
+                if (!events.isEmpty() && events.getFirst().status() == Snippet.Status.VALID) imports.add(imp);
+            }
+        } finally {
+            index.idle();
         }
     }
 
@@ -151,6 +161,16 @@ public final class Engine implements AutoCloseable {
     /** Like {@link #eval(String, int, java.util.function.Consumer)}; {@code timer} (nullable) gets each snippet's source and nanoseconds. */
     public Eval eval(String code, int firstLine, java.util.function.Consumer<String> warn,
                      java.util.function.BiConsumer<String, Long> timer) {
+        index.busy();
+        try {
+            return evalSnippets(code, firstLine, warn, timer);
+        } finally {
+            index.idle();
+        }
+    }
+
+    private Eval evalSnippets(String code, int firstLine, java.util.function.Consumer<String> warn,
+                              java.util.function.BiConsumer<String, Long> timer) {
         interrupted = false;
         Eval last = Eval.none();
         String rest = code;
@@ -380,6 +400,7 @@ public final class Engine implements AutoCloseable {
      * are only known once they run); JShell reads those snippets without running them.
      */
     public Completion complete(String code, int cursor) {
+        index.now();
         int base = snippetStart(code, cursor);
         Completion own = suggestions(code.substring(base), cursor - base);
         int start = base + own.start();
@@ -424,6 +445,7 @@ public final class Engine implements AutoCloseable {
 
     /** Signature and Javadoc of what is at {@code cursor}, or "" when JShell finds nothing. */
     public String inspect(String code, int cursor) {
+        index.now();
         String doc = documentation(code, cursor);
         if (!doc.isEmpty()) return doc;
         int end = cursor;   // on a method name: ask as if the cursor were just inside its parentheses
@@ -481,8 +503,19 @@ public final class Engine implements AutoCloseable {
         return n;
     }
 
+    /** Whether JShell's class-path index is still held back ({@link DeferredIndex}); for tests. */
+    boolean indexHeld() {
+        return index.held();
+    }
+
+    /** Waits until JShell's class-path index is complete; for tests. */
+    void awaitIndexed() throws ReflectiveOperationException {
+        index.awaitIndexed();
+    }
+
     @Override
     public void close() {
+        index.close();
         shell.close();
     }
 }

@@ -43,7 +43,7 @@ class FlashButterflyBackwardGpuTest extends CudaDeviceTest {
     return combine(io, shapes);
   }
 
-  /** N = 32K: u's spectrum through the global scratch (the _zg kernels, opt-in: FlashButterflyConv.fusedBackwardAt32K). */
+  /** N = 32K: u's spectrum through the global scratch (the _zg kernels; FlashButterflyConv.fusedBackwardAt32K, default on). */
   static Stream<Arguments> cases32K() {
     var io = new Object[][] {{ElementType.BF16, Precision.BF16}, {ElementType.F16, Precision.F16},
         {ElementType.F32, Precision.BF16}};
@@ -58,8 +58,8 @@ class FlashButterflyBackwardGpuTest extends CudaDeviceTest {
   }
 
   /**
-   * The opt-in 32K path (not yet run on a GPU after its fix: bench-runs/fbbwd2 failed in the finishing kernel's shared
-   * memory request); the plan's default at 32K stays backwardInput + the fp32 backwardWeights.
+   * The 32K path (the default since bench-runs/final-s4, where these 24 cases first passed; bench-runs/fbbwd2 had failed
+   * in the finishing kernel's shared-memory request before its global-scratch fix).
    */
   @ParameterizedTest(name = "32K {0} io, {1}, {2} B={3} H={4} L={5} Lk={6} fused middle={7}")
   @MethodSource("cases32K")

@@ -234,7 +234,6 @@ public final class CudaConvBench {
               report(rows.getLast());
               rows.add(new Row("flashbutterfly bwd-weights io=" + io, B, H, L, msW, io2 / msW / 1e6, Double.NaN, 16L * H * nfft));
               report(rows.getLast());
-              conv.fusedBackwardAt32K(BWD_ONLY);   // the opt-in 32K path too, in the backward sitting
               if (conv.fusedBackwardApplies()) fusedBackward(dev, conv, u, y, dk, dD, B, H, L, io2, reps, rows);
             }
           }

@@ -43,28 +43,6 @@ fb_spectrum_global(const float* __restrict__ kt, float* __restrict__ scratch, fl
 // Byte offset of the twiddle table behind the two planes.
 __device__ __forceinline__ int tw_offset(int P, int stBytes) { return (2 * P * stBytes + 15) & ~15; }
 
-// (zr, zi)[n] = (p0[n], p1[n]) for n < Lin, zero up to N (p1 == nullptr: zero). U loads in flight per thread:
-// latency, not bandwidth, bounded the global phases with one.
-template <typename IO, typename ST>
-__device__ __forceinline__ void load_pair(ST* zr, ST* zi, const IO* p0, const IO* p1, int Lin, int N) {
-  constexpr int U = 8;
-  const int T = blockDim.x;
-  for (int n0 = threadIdx.x; n0 < N; n0 += U * T) {
-    float a[U], b[U];
-#pragma unroll
-    for (int j = 0; j < U; ++j) {
-      const int n = n0 + j * T;
-      a[j] = n < Lin ? ld(p0 + n) : 0.f;
-      b[j] = (p1 != nullptr && n < Lin) ? ld(p1 + n) : 0.f;
-    }
-#pragma unroll
-    for (int j = 0; j < U; ++j) {
-      const int n = n0 + j * T;
-      if (n < N) { st(zr + SIDX(n), a[j]); st(zi + SIDX(n), b[j]); }
-    }
-  }
-}
-
 // 16-byte global accesses (the PAIR kernels): V elements of IO per access, V = 8 for 16-bit and 4 for fp32.
 template <typename IO> struct Vec16 { static constexpr int V = 16 / sizeof(IO); };
 __device__ __forceinline__ void unpack16(const uint4& q, float* f, const float*) {

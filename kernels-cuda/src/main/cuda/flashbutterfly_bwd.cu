@@ -32,27 +32,6 @@ __device__ __forceinline__ void acc_add4(float2* acc, float a, float b, float c,
 #endif
 }
 
-// (zr, zi) = (p0, p1) for n < Lin, zero up to N (p1 null: zero).
-template <typename IO, typename ST>
-__device__ __forceinline__ void load_one_pair(ST* zr, ST* zi, const IO* p0, const IO* p1, int Lin, int N) {
-  constexpr int U = 8;
-  const int T = blockDim.x;
-  for (int n0 = threadIdx.x; n0 < N; n0 += U * T) {
-    float a[U], b[U];
-#pragma unroll
-    for (int j = 0; j < U; ++j) {
-      const int n = n0 + j * T;
-      a[j] = n < Lin ? ld(p0 + n) : 0.f;
-      b[j] = (p1 != nullptr && n < Lin) ? ld(p1 + n) : 0.f;
-    }
-#pragma unroll
-    for (int j = 0; j < U; ++j) {
-      const int n = n0 + j * T;
-      if (n < N) { st(zr + SIDX(n), a[j]); st(zi + SIDX(n), b[j]); }
-    }
-  }
-}
-
 // (ur, ui) = (u0, u1) (ur null: not stored), (dr, di) = (d0, d1) for n < Lin, zero up to N (second rows null: zero); returns this thread's
 // sum of u * dy over n < L (the dD term; Lin = L whenever the pair is read in full, i.e. every mode).
 template <typename IO, typename ST>
@@ -162,19 +141,7 @@ __device__ void stage_b_bwd(const Tw& T, ST* zr, ST* zi, const ST* ur, const ST*
       }
     }
     if (du) {
-#pragma unroll
-      for (int j = 0; j < 2; ++j) {   // inverse: Y = X @ conj(F16)
-        float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
-        mma16816<BF16>(dr, ar, F.re[j][0], F.re[j][1]);
-        mma16816<BF16>(dr, ai, F.im[j][0], F.im[j][1]);
-        mma16816<BF16>(di, ar, F.nim[j][0], F.nim[j][1]);
-        mma16816<BF16>(di, ai, F.re[j][0], F.re[j][1]);
-#pragma unroll
-        for (int q = 0; q < 4; ++q) {
-          const int idx = SIDX(base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1));
-          st(zr + idx, dr[q]); st(zi + idx, di[q]);
-        }
-      }
+      inverse_b_store<BF16>(F, ar, ai, zr, zi, base, g, t);   // inverse: Y = X @ conj(F16)
     }
     __syncwarp();
   }
@@ -221,19 +188,7 @@ __device__ void stage_b_bwd_mem(const Tw& T, ST* zr, ST* zi, const ST* ur, const
       }
     }
     if (du) {
-#pragma unroll
-      for (int j = 0; j < 2; ++j) {
-        float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
-        mma16816<BF16>(dr, ar, F.re[j][0], F.re[j][1]);
-        mma16816<BF16>(dr, ai, F.im[j][0], F.im[j][1]);
-        mma16816<BF16>(di, ar, F.nim[j][0], F.nim[j][1]);
-        mma16816<BF16>(di, ai, F.re[j][0], F.re[j][1]);
-#pragma unroll
-        for (int q = 0; q < 4; ++q) {
-          const int idx = SIDX(base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1));
-          st(zr + idx, dr[q]); st(zi + idx, di[q]);
-        }
-      }
+      inverse_b_store<BF16>(F, ar, ai, zr, zi, base, g, t);
     }
     __syncwarp();
   }
@@ -265,7 +220,7 @@ __device__ void fb_bwd(const IO* __restrict__ u, const IO* __restrict__ dy, cons
   if constexpr (ZG) {
     zr = smem; zi = smem + P;
     ur = zg + ((size_t)blockIdx.y * gridDim.x + blockIdx.x) * 2 * P; ui = ur + P;
-    load_one_pair(zr, zi, u0, u1, Lin, N);
+    load_pair(zr, zi, u0, u1, Lin, N);
     tw = tw_init(reinterpret_cast<float2*>(smem_raw + ((2 * P * (int)sizeof(ST) + 15) & ~15)), log2N);
     __syncthreads();
     monarch_fft<CM, true, ST, true>(tw, zr, zi, log2N, true);   // Zu / N, all stages; ends with a barrier

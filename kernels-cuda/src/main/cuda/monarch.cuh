@@ -371,6 +371,48 @@ __device__ void stage_mma_b(const Tw& T, ST* zr, ST* zi, int N, float scale) {
   }
 }
 
+// The first inverse stage of type B from registers: per 16 x 16 tile at base, Y = X @ conj(F16) with X = (ar, ai) in
+// the A-operand layout (reg 2j+h = rows g+8h, cols 8j+2t+{0,1}), stored to (zr, zi) in the SIDX layout.
+template <bool BF16, typename ST>
+__device__ __forceinline__ void inverse_b_store(const FragB& F, const uint32_t (&ar)[4], const uint32_t (&ai)[4], ST* zr, ST* zi,
+                                                int base, int g, int t) {
+#pragma unroll
+  for (int j = 0; j < 2; ++j) {
+    float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
+    mma16816<BF16>(dr, ar, F.re[j][0], F.re[j][1]);
+    mma16816<BF16>(dr, ai, F.im[j][0], F.im[j][1]);
+    mma16816<BF16>(di, ar, F.nim[j][0], F.nim[j][1]);
+    mma16816<BF16>(di, ai, F.re[j][0], F.re[j][1]);
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      const int idx = SIDX(base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1));
+      st(zr + idx, dr[q]); st(zi + idx, di[q]);
+    }
+  }
+}
+
+// (zr, zi)[n] = (p0[n], p1[n]) for n < Lin, zero up to N (p1 == nullptr: zero). U loads in flight per thread:
+// latency, not bandwidth, bounded the global phases with one.
+template <typename IO, typename ST>
+__device__ __forceinline__ void load_pair(ST* zr, ST* zi, const IO* p0, const IO* p1, int Lin, int N) {
+  constexpr int U = 8;
+  const int T = blockDim.x;
+  for (int n0 = threadIdx.x; n0 < N; n0 += U * T) {
+    float a[U], b[U];
+#pragma unroll
+    for (int j = 0; j < U; ++j) {
+      const int n = n0 + j * T;
+      a[j] = n < Lin ? ld(p0 + n) : 0.f;
+      b[j] = (p1 != nullptr && n < Lin) ? ld(p1 + n) : 0.f;
+    }
+#pragma unroll
+    for (int j = 0; j < U; ++j) {
+      const int n = n0 + j * T;
+      if (n < N) { st(zr + SIDX(n), a[j]); st(zi + SIDX(n), b[j]); }
+    }
+  }
+}
+
 // The last forward stage, the product with the kernel spectrum and the first inverse stage in one pass
 // (type B, N >= 256): the forward MMA's accumulator layout (rows g, g+8; cols 8j + 2t + {0,1}) is exactly
 // the A-operand layout of the inverse MMA, so the spectrum tile never goes back to shared memory.
@@ -414,19 +456,7 @@ __device__ void stage_b_conv(const Tw& T, ST* zr, ST* zi, int N, float scale, co
       ar[2 * j] = pack2<BF16>(yr[0], yr[1]); ar[2 * j + 1] = pack2<BF16>(yr[2], yr[3]);
       ai[2 * j] = pack2<BF16>(yi[0], yi[1]); ai[2 * j + 1] = pack2<BF16>(yi[2], yi[3]);
     }
-#pragma unroll
-    for (int j = 0; j < 2; ++j) {   // inverse: Y = X @ conj(F16)
-      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
-      mma16816<BF16>(dr, ar, F.re[j][0], F.re[j][1]);
-      mma16816<BF16>(dr, ai, F.im[j][0], F.im[j][1]);
-      mma16816<BF16>(di, ar, F.nim[j][0], F.nim[j][1]);
-      mma16816<BF16>(di, ai, F.re[j][0], F.re[j][1]);
-#pragma unroll
-      for (int q = 0; q < 4; ++q) {
-        const int idx = SIDX(base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1));
-        st(zr + idx, dr[q]); st(zi + idx, di[q]);
-      }
-    }
+    inverse_b_store<BF16>(F, ar, ai, zr, zi, base, g, t);   // inverse: Y = X @ conj(F16)
     __syncwarp();
   }
 }

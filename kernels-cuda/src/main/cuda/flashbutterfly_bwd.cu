@@ -106,7 +106,7 @@ __device__ void stage_b_bwd(const Tw& T, ST* zr, ST* zi, const ST* ur, const ST*
     const int base = tile << 8;
     uint32_t xr[4], xi[4], vr[4], vi[4];
 #pragma unroll
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < 4; ++i) {   // u's and dy's tiles, loads interleaved
       const int row = g + 8 * (i & 1), col = 2 * t + 8 * (i >> 1), p = base + row * 16 + col;
       xr[i] = pack2<BF16>(ld(zr + SIDX(p)), ld(zr + SIDX(p + 1)));
       xi[i] = pack2<BF16>(ld(zi + SIDX(p)), ld(zi + SIDX(p + 1)));
@@ -158,12 +158,7 @@ __device__ void stage_b_bwd_mem(const Tw& T, ST* zr, ST* zi, const ST* ur, const
   for (int tile = warp; tile < (N >> 8); tile += nw) {
     const int base = tile << 8;
     uint32_t xr[4], xi[4];
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const int row = g + 8 * (i & 1), col = 2 * t + 8 * (i >> 1), p = base + row * 16 + col;
-      xr[i] = pack2<BF16>(ld(zr + SIDX(p)), ld(zr + SIDX(p + 1)));
-      xi[i] = pack2<BF16>(ld(zi + SIDX(p)), ld(zi + SIDX(p + 1)));
-    }
+    load_tile_b<BF16>(zr, zi, base, g, t, xr, xi);
     __syncwarp();
     uint32_t ar[4], ai[4];
 #pragma unroll

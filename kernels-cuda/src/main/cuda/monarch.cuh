@@ -335,6 +335,19 @@ __device__ void stage_mma_a(const Tw& T, ST* zr, ST* zi, int lS, int O, float sc
   for (; tile < ntiles; tile += nw) tiles_a<BF16, FWD, 1, ST>(T, F, zr, zi, lS, &tile, scale);
 }
 
+// One 16 x 16 tile at base of (zr, zi) (SIDX layout) as type-B A operands (bf16/fp16 pairs): reg i holds row
+// g + 8 (i & 1), columns 2t + 8 (i >> 1) + {0, 1}.
+template <bool BF16, typename ST>
+__device__ __forceinline__ void load_tile_b(const ST* zr, const ST* zi, int base, int g, int t, uint32_t (&xr)[4],
+                                            uint32_t (&xi)[4]) {
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const int row = g + 8 * (i & 1), col = 2 * t + 8 * (i >> 1), p = base + row * 16 + col;
+    xr[i] = pack2<BF16>(ld(zr + SIDX(p)), ld(zr + SIDX(p + 1)));
+    xi[i] = pack2<BF16>(ld(zi + SIDX(p)), ld(zi + SIDX(p + 1)));
+  }
+}
+
 // Type B: the last axis (S = 1): rows of 16 contiguous values, Y = X @ F16, tiles of 16 rows (N >= 256).
 template <bool BF16, bool FWD, typename ST>
 __device__ void stage_mma_b(const Tw& T, ST* zr, ST* zi, int N, float scale) {
@@ -344,12 +357,7 @@ __device__ void stage_mma_b(const Tw& T, ST* zr, ST* zi, int N, float scale) {
   for (int tile = warp; tile < (N >> 8); tile += nw) {
     const int base = tile << 8;
     uint32_t xr[4], xi[4];
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const int row = g + 8 * (i & 1), col = 2 * t + 8 * (i >> 1), p = base + row * 16 + col;
-      xr[i] = pack2<BF16>(ld(zr + SIDX(p)), ld(zr + SIDX(p + 1)));
-      xi[i] = pack2<BF16>(ld(zi + SIDX(p)), ld(zi + SIDX(p + 1)));
-    }
+    load_tile_b<BF16>(zr, zi, base, g, t, xr, xi);
     __syncwarp();
 #pragma unroll
     for (int j = 0; j < 2; ++j) {
@@ -425,12 +433,7 @@ __device__ void stage_b_conv(const Tw& T, ST* zr, ST* zi, int N, float scale, co
   for (int tile = warp; tile < (N >> 8); tile += nw) {
     const int base = tile << 8;
     uint32_t xr[4], xi[4];
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const int row = g + 8 * (i & 1), col = 2 * t + 8 * (i >> 1), p = base + row * 16 + col;
-      xr[i] = pack2<BF16>(ld(zr + SIDX(p)), ld(zr + SIDX(p + 1)));
-      xi[i] = pack2<BF16>(ld(zi + SIDX(p)), ld(zi + SIDX(p + 1)));
-    }
+    load_tile_b<BF16>(zr, zi, base, g, t, xr, xi);
     __syncwarp();
     uint32_t ar[4], ai[4];   // the product, already in A-operand layout: reg 2j+h = rows g+8h, cols 8j+2t+{0,1}
 #pragma unroll

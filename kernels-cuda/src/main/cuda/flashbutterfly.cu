@@ -15,6 +15,7 @@
 //   dkt[h, m] = sum_b sum_n dy[b,h,n] u[b,h,(n-m) mod N]  (the gradient of the placed kernel kt, see below),
 //   dD[h] = sum_b sum_n dy[b,h,n] u[b,h,n].
 #include "monarch.cuh"
+#include "pair_io.cuh"
 
 // Kf[h] = Monarch-ordered FFT of kt[h] (fp32 on CUDA cores, unscaled). Grid (H), block <= 256, smem 8*(N+N/32).
 extern "C" __global__ void __launch_bounds__(256, 1)
@@ -155,23 +156,7 @@ __device__ void fb_conv_forward(const IO* __restrict__ u, const float2* __restri
     }
     return;
   }
-  for (int n0 = threadIdx.x; n0 < L; n0 += U * T) {
-    float a[U], b[U];
-#pragma unroll
-    for (int j = 0; j < U; ++j) {
-      const int n = n0 + j * T;
-      a[j] = n < L ? ld(u0 + n) : 0.f;
-      b[j] = (two && n < L) ? ld(u1 + n) : 0.f;
-    }
-#pragma unroll
-    for (int j = 0; j < U; ++j) {
-      const int n = n0 + j * T;
-      if (n < L) {
-        st(y0 + n, fmaf(d, a[j], ld(zr + SIDX(n))));
-        if (two) st(y1 + n, fmaf(d, b[j], ld(zi + SIDX(n))));
-      }
-    }
-  }
+  store_pair(y0, y1, zr, zi, u0, u1, d, L, two);
 }
 
 // Tensor-core kernels with 16-bit I/O or 16-bit shared memory are capped at 64 registers and take up to 1024

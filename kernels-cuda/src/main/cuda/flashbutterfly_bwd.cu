@@ -19,6 +19,7 @@
 // N = 32K (the _zg kernels and fb_bwd_dk_finish_global) is opt-in on the Java side: not yet run on a GPU since its fix.
 // Uses monarch.cuh's stages (stage_cc, stage_mma_a/b, make_frag_b, mma16816, pack2, monarch_fft, tw_init) unchanged.
 #include "monarch.cuh"
+#include "pair_io.cuh"
 
 // Byte offset of the twiddle table behind the four planes (two complex spectra of P = N + N/32 elements).
 __device__ __forceinline__ int tw_offset4(int P, int stBytes) { return (4 * P * stBytes + 15) & ~15; }
@@ -270,24 +271,7 @@ __device__ void fb_bwd(const IO* __restrict__ u, const IO* __restrict__ dy, cons
   const float d = D[h];
   IO* y0 = du + ((size_t)b0 * H + h) * L;
   IO* y1 = y0 + (size_t)H * L;
-  constexpr int U = 8;
-  for (int n0 = threadIdx.x; n0 < L; n0 += U * T) {
-    float p[U], q[U];
-#pragma unroll
-    for (int j = 0; j < U; ++j) {
-      const int n = n0 + j * T;
-      p[j] = n < L ? ld(d0 + n) : 0.f;
-      q[j] = (two && n < L) ? ld(d1 + n) : 0.f;
-    }
-#pragma unroll
-    for (int j = 0; j < U; ++j) {
-      const int n = n0 + j * T;
-      if (n < L) {
-        st(y0 + n, fmaf(d, p[j], ld(zr + SIDX(n))));
-        if (two) st(y1 + n, fmaf(d, q[j], ld(zi + SIDX(n))));
-      }
-    }
-  }
+  store_pair(y0, y1, zr, zi, d0, d1, d, L, two);
 }
 
 // Register caps (ptxas -v, no spills): sm_90, 16-bit I/O or storage: 80 registers, up to 768 threads (the last stage

@@ -399,28 +399,6 @@ __device__ __forceinline__ void inverse_b_store(const FragB& F, const uint32_t (
   }
 }
 
-// (zr, zi)[n] = (p0[n], p1[n]) for n < Lin, zero up to N (p1 == nullptr: zero). U loads in flight per thread:
-// latency, not bandwidth, bounded the global phases with one.
-template <typename IO, typename ST>
-__device__ __forceinline__ void load_pair(ST* zr, ST* zi, const IO* p0, const IO* p1, int Lin, int N) {
-  constexpr int U = 8;
-  const int T = blockDim.x;
-  for (int n0 = threadIdx.x; n0 < N; n0 += U * T) {
-    float a[U], b[U];
-#pragma unroll
-    for (int j = 0; j < U; ++j) {
-      const int n = n0 + j * T;
-      a[j] = n < Lin ? ld(p0 + n) : 0.f;
-      b[j] = (p1 != nullptr && n < Lin) ? ld(p1 + n) : 0.f;
-    }
-#pragma unroll
-    for (int j = 0; j < U; ++j) {
-      const int n = n0 + j * T;
-      if (n < N) { st(zr + SIDX(n), a[j]); st(zi + SIDX(n), b[j]); }
-    }
-  }
-}
-
 // The last forward stage, the product with the kernel spectrum and the first inverse stage in one pass
 // (type B, N >= 256): the forward MMA's accumulator layout (rows g, g+8; cols 8j + 2t + {0,1}) is exactly
 // the A-operand layout of the inverse MMA, so the spectrum tile never goes back to shared memory.

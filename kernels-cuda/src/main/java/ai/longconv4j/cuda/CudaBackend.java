@@ -7,6 +7,7 @@ import static jcuda.driver.JCudaDriver.cuMemsetD8Async;
 
 import ai.longconv4j.backend.Backend;
 import ai.longconv4j.backend.DropoutMaskBackend;
+import ai.longconv4j.backend.FusedLinearBackend;
 import ai.longconv4j.backend.SpectralConvBackend;
 import ai.longconv4j.backend.UnaryOp;
 import ai.longconv4j.backend.View;
@@ -30,7 +31,7 @@ import jcuda.Pointer;
  * that fails after a garbage collection (device buffers are returned when their storages become unreachable)
  * is a {@link CudaOutOfMemoryException} with the bytes asked, and the context stays usable.
  */
-public final class CudaBackend implements Backend, SpectralConvBackend, DropoutMaskBackend {
+public final class CudaBackend implements Backend, SpectralConvBackend, DropoutMaskBackend, FusedLinearBackend {
   private static final int THREADS = 256;
   private final Map<Integer, Gpu> gpus = new ConcurrentHashMap<>();
 
@@ -66,6 +67,21 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
     synchronized CuBlas blas() {
       if (blas == null) blas = CuBlas.create(dev);
       return blas;
+    }
+
+    private CuBlasLt blasLt;
+    private boolean blasLtTried;
+
+    /** The cuBLASLt handle (epilogue fusions), or null when the library is missing (said once on System.Logger). */
+    synchronized CuBlasLt blasLt() {
+      if (!blasLtTried) {
+        blasLtTried = true;
+        String why = CuBlasLt.unavailableReason();
+        if (why == null) blasLt = CuBlasLt.create(dev);
+        else System.getLogger("ai.longconv4j.cuda").log(System.Logger.Level.WARNING, "cuBLASLt unavailable, Linear's bias and"
+            + " GELU run as separate kernels after the GEMM: " + why);
+      }
+      return blasLt;
     }
 
     CuFft.Plan plan(int n, CuFft.Type type, int batch) {
@@ -447,6 +463,11 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
       java.lang.ref.Reference.reachabilityFence(bs);
       java.lang.ref.Reference.reachabilityFence(ocs);
     }
+  }
+
+  /** Linear with bias / tanh-GELU in the GEMM's cuBLASLt epilogue ({@link CudaFusedLinear}); null where it does not apply. */
+  @Override public Tensor linear(Tensor x, Tensor w, Tensor b, FusedLinearBackend.Activation act) {
+    return CudaFusedLinear.apply(this, x, w, b, act);
   }
 
   // ---- embedding ---------------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ public final class LongConvLM extends Module implements LongConvModel {
         private final boolean channelsFirst;
         private final LayerNorm norm2;
         private final Linear fc1;
-        private final GELU act = new GELU();
+        private final GELU act;
         private final Linear fc2;
         private final Dropout drop;
         private final int learnedLength;
@@ -74,6 +74,7 @@ public final class LongConvLM extends Module implements LongConvModel {
                 channelsFirst = true;
             }
             norm2 = register("norm2", new LayerNorm(b.width, b.dtype));
+            act = new GELU(b.gelu);
             fc1 = register("fc1", new Linear(b.width, b.mlpRatio * b.width, true, b.dtype, rng));
             fc2 = register("fc2", new Linear(b.mlpRatio * b.width, b.width, true, b.dtype, rng));
             drop = register("dropout", new Dropout(b.dropout, Rng.seeded(seed + 2)));
@@ -95,8 +96,11 @@ public final class LongConvLM extends Module implements LongConvModel {
                 m = Profiler.forward("mixer", mix, h);
             }
             x = x.add(drop.forward(m));
-            Tensor f = Profiler.forward("fc1", fc1, Profiler.forward("norm2", norm2, x));
-            f = Profiler.forward("fc2", fc2, act.forward(f));
+            Tensor n2 = Profiler.forward("norm2", norm2, x);
+            Tensor f = act.approximation() == GELU.Approximation.TANH
+                    ? Profiler.module("fc1", () -> fc1.forwardGelu(n2, GELU.Approximation.TANH))   // GEMM + bias + GELU fused
+                    : act.forward(Profiler.forward("fc1", fc1, n2));
+            f = Profiler.forward("fc2", fc2, f);
             return x.add(drop.forward(f));
         }
 
@@ -166,6 +170,7 @@ public final class LongConvLM extends Module implements LongConvModel {
         private int mlpRatio = MLP_RATIO;
         private Mixer mixer = Mixer.H3;
         private H3Conv.Init h3Init = H3Conv.Init.SHIFT_SUM;
+        private GELU.Approximation gelu = GELU.Approximation.EXACT;
 
         private Builder() {
             super(ConvSettings.defaults());
@@ -179,6 +184,11 @@ public final class LongConvLM extends Module implements LongConvModel {
         public Builder mixer(Mixer m) { mixer = Objects.requireNonNull(m, "mixer"); return this; }
         /** Kernel init of the H3 mixers (default {@link H3Conv.Init#SHIFT_SUM}; ignored by the LONGCONV mixer). */
         public Builder h3Init(H3Conv.Init i) { h3Init = Objects.requireNonNull(i, "h3Init"); return this; }
+        /**
+         * The MLP's GELU (default {@link GELU.Approximation#EXACT}, erf). {@link GELU.Approximation#TANH} changes the
+         * numerics slightly and lets a device fuse fc1's GEMM, bias and GELU ({@link Linear#linearGelu}).
+         */
+        public Builder gelu(GELU.Approximation a) { gelu = Objects.requireNonNull(a, "gelu"); return this; }
 
         /** Validates and builds; errors name the field and its value. */
         public LongConvLM build() {

@@ -1,6 +1,9 @@
 // Shapes: x (..., in) -> y (..., out); weight (out, in); bias (out). B batch, L length in examples.
 package ai.longconv4j.nn;
 
+import ai.longconv4j.backend.Backends;
+import ai.longconv4j.backend.FusedLinearBackend;
+import ai.longconv4j.backend.FusedLinearBackend.Activation;
 import ai.longconv4j.tensor.DType;
 import ai.longconv4j.tensor.Rng;
 import ai.longconv4j.tensor.Tensor;
@@ -10,7 +13,9 @@ import java.util.random.RandomGenerator;
 
 /**
  * Affine map over the last axis: {@code y = x · Wᵀ + b}, with {@code W: (out, in)} and {@code b: (out)}.
- * Weight and bias are initialized uniform in {@code [-1/√in, 1/√in)} from the given generator.
+ * Weight and bias are initialized uniform in {@code [-1/√in, 1/√in)} from the given generator. On a device whose
+ * backend is a {@link FusedLinearBackend} (CUDA: cuBLASLt), the bias is added in the GEMM's epilogue, and
+ * {@link #linearGelu} with {@link GELU.Approximation#TANH} applies the GELU there too.
  *
  * <pre>{@code
  * jshell> var lin = Linear.builder().in(4).out(8).seed(7).build()
@@ -140,29 +145,79 @@ public final class Linear extends Module {
      * @return (..., out)
      */
     public static Tensor linear(Tensor x, Tensor w, Tensor b) {
+        return apply("Linear.linear", x, w, b, Activation.NONE);
+    }
+
+    /**
+     * {@code gelu(x · wᵀ + b)} over the last axis. With {@link GELU.Approximation#TANH}, on a device whose backend is a
+     * {@link FusedLinearBackend} (CUDA: one cuBLASLt GEMM with the {@code GELU_AUX_BIAS} epilogue, which keeps the
+     * pre-activation for the backward), and on the CPU as one autograd node ({@link FusedLinear#reference}). The
+     * {@link GELU.Approximation#EXACT} form (erf) is never fused — GEMM epilogues compute the tanh form only — and is
+     * exactly {@code linear(x, w, b).gelu()}.
+     *
+     * <pre>{@code
+     * jshell> Linear.linearGelu(Tensor.ones(DType.F64, 2, 3), Tensor.ones(DType.F64, 1, 3), null, GELU.Approximation.TANH)
+     * $1 ==> Tensor(shape=[2, 1], F64, cpu, [2.99636, 2.99636])
+     * }</pre>
+     *
+     * @param x (..., in)
+     * @param w (out, in)
+     * @param b (out) or {@code null}
+     * @param approximation which GELU
+     * @return (..., out)
+     */
+    public static Tensor linearGelu(Tensor x, Tensor w, Tensor b, GELU.Approximation approximation) {
+        Objects.requireNonNull(approximation, "approximation");
+        if (approximation == GELU.Approximation.EXACT) {
+            return linear(x, w, b).gelu();
+        }
+        return apply("Linear.linearGelu", x, w, b, Activation.GELU_TANH);
+    }
+
+    /** {@code gelu(forward(x))} with this layer's parameters, fused where {@link #linearGelu} fuses. */
+    public Tensor forwardGelu(Tensor x, GELU.Approximation approximation) {
+        return linearGelu(x, weight.value(), bias == null ? null : bias.value(), approximation);
+    }
+
+    private static Tensor apply(String op, Tensor x, Tensor w, Tensor b, Activation act) {
         if (w.dim() != 2) {
-            throw new IllegalArgumentException("Linear.linear: weight must be (out, in), got "
-                    + Arrays.toString(w.shape()));
+            throw new IllegalArgumentException(op + ": weight must be (out, in), got " + Arrays.toString(w.shape()));
         }
         int outF = w.size(0);
         int inF = w.size(1);
         if (x.dim() < 1 || x.size(x.dim() - 1) != inF) {
-            throw new IllegalArgumentException("Linear.linear: expected x (..., " + inF + "), got "
-                    + Arrays.toString(x.shape()));
+            throw new IllegalArgumentException(op + ": expected x (..., " + inF + "), got " + Arrays.toString(x.shape()));
         }
         if (b != null && (b.dim() != 1 || b.size(0) != outF)) {
-            throw new IllegalArgumentException("Linear.linear: expected bias (" + outF + "), got "
-                    + Arrays.toString(b.shape()));
+            throw new IllegalArgumentException(op + ": expected bias (" + outF + "), got " + Arrays.toString(b.shape()));
         }
-        int[] xs = x.shape();
-        int rows = x.numel() / inF;
-        Tensor y = x.reshape(rows, inF).matmul(w.transpose(0, 1));
-        if (b != null) {
-            y = y.add(b);
-        }
-        int[] ys = xs.clone();
+        int[] ys = x.shape();
         ys[ys.length - 1] = outF;
-        return y.reshape(ys);
+        int rows = x.numel() / inF;
+        Tensor x2 = x.dim() == 2 ? x : x.reshape(rows, inF);
+        Tensor y = fused(x2, w, b, act);
+        if (y == null && act == Activation.GELU_TANH && x.device().isCpu()) {
+            y = FusedLinear.reference(x2, w, b, act);
+        }
+        if (y == null) {
+            y = x2.matmul(w.transpose(0, 1));
+            if (b != null) {
+                y = y.add(b);
+            }
+            if (act == Activation.GELU_TANH) {
+                y = y.geluTanh();
+            }
+        }
+        return x.dim() == 2 ? y : y.reshape(ys);
+    }
+
+    /** The backend's fused op, or null (CPU, operands on several devices or dtypes, no fused path, empty x). */
+    private static Tensor fused(Tensor x2, Tensor w, Tensor b, Activation act) {
+        if (x2.device().isCpu() || x2.numel() == 0 || !w.device().equals(x2.device()) || w.dtype() != x2.dtype()
+                || (b != null && (!b.device().equals(x2.device()) || b.dtype() != x2.dtype()))) {
+            return null;
+        }
+        return Backends.forDevice(x2.device()) instanceof FusedLinearBackend f ? f.linear(x2, w, b, act) : null;
     }
 
     @Override

@@ -19,7 +19,7 @@ import ai.longconv4j.tensor.Tensor;
  * Module.to, optimizers — and compare with the CPU path. Its unary table is written from {@link UnaryOp}'s
  * documentation, independently of ai.longconv4j.tensor.UnaryFn. Only cuda:7 exists.
  */
-public final class SimulatedDeviceBackend implements Backend, SpectralConvBackend, DropoutMaskBackend {
+public final class SimulatedDeviceBackend implements Backend, SpectralConvBackend, DropoutMaskBackend, FusedLinearBackend {
     public static final Device DEVICE = new Device(Device.Kind.CUDA, 7);
 
     /**
@@ -79,6 +79,15 @@ public final class SimulatedDeviceBackend implements Backend, SpectralConvBacken
         CpuStorage o = in(out);
         for (int i = 0; i < n; i++) o.set(i, DropoutMasks.value(seed, i, p, scale));
     }
+
+    /** The fused linear op through its Java twin ({@code FusedLinear.reference}); counts its calls ({@link #FUSED_LINEARS}). */
+    @Override public Tensor linear(Tensor x, Tensor w, Tensor b, Activation act) {
+        FUSED_LINEARS.incrementAndGet();
+        return ai.longconv4j.nn.FusedLinear.reference(x, w, b, act);
+    }
+
+    /** How often {@link #linear} ran. */
+    public static final java.util.concurrent.atomic.AtomicLong FUSED_LINEARS = new java.util.concurrent.atomic.AtomicLong();
 
     /** How often {@link #synchronize} ran (the profiler's device clock waits through it). */
     static final java.util.concurrent.atomic.AtomicLong SYNCS = new java.util.concurrent.atomic.AtomicLong();

@@ -1,0 +1,63 @@
+// Shape legend: R rows (flattened leading axes, e.g. B·L), x (R, in), w (out, in), b (out), z and y (R, out).
+package ai.longconv4j.nn;
+
+import ai.longconv4j.backend.FusedLinearBackend.Activation;
+import ai.longconv4j.tensor.Tensor;
+
+/**
+ * The fused linear op {@code y = act(x · wᵀ + b)} as one autograd node with a hand-written backward: the Java twin of
+ * what a {@link ai.longconv4j.backend.FusedLinearBackend} computes on a device (cuBLASLt: forward epilogue
+ * {@code GELU_AUX_BIAS} keeps the pre-activation z; backward {@code dz = dy · geluTanh'(z)}, {@code dx = dz · w},
+ * {@code dw = dzᵀ · x} with {@code db = Σ_rows dz} in the same GEMM's {@code BGRADB} epilogue). It runs on any device
+ * through tensor ops and keeps only z (and y) for the backward, where the composition keeps the GEMM output, the
+ * biased sum and the GELU output. Its slow twin is the composition {@code x.matmul(w.transpose(0, 1)).add(b)
+ * .geluTanh()}.
+ *
+ * <pre>{@code
+ * jshell> FusedLinear.reference(Tensor.ones(DType.F64, 2, 3), Tensor.ones(DType.F64, 1, 3), null, Activation.GELU_TANH)
+ * $1 ==> Tensor(shape=[2, 1], F64, cpu, [2.99636, 2.99636])
+ * }</pre>
+ */
+public final class FusedLinear {
+    /** GELU tanh constants (as cuBLASLt documents its GELU epilogue and {@code Tensor.geluTanh} computes). */
+    private static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI), C = 0.044715;
+
+    private FusedLinear() {}
+
+    /**
+     * {@code act(x · wᵀ + b)} with the hand-written backward: x (R, in), w (out, in), b (out) or null; returns (R, out).
+     * Shapes are checked by the caller ({@link Linear#linear}).
+     */
+    public static Tensor reference(Tensor x, Tensor w, Tensor b, Activation act) {
+        Tensor z;
+        Tensor y;
+        try (var ng = Tensor.noGrad()) {
+            z = x.detach().matmul(w.detach().transpose(0, 1));
+            if (b != null) {
+                z = z.add(b.detach());
+            }
+            y = act == Activation.GELU_TANH ? z.geluTanh() : z;
+        }
+        Tensor pre = z;
+        String name = act == Activation.GELU_TANH ? "linearGelu" : "linear";
+        return Tensor.op(name, y, new Tensor[] {x, w, b}, g -> {
+            Tensor dz = act == Activation.GELU_TANH ? g.mul(geluTanhGrad(pre)) : g;
+            Tensor dx = x.requiresGrad() ? dz.matmul(w.detach()) : null;
+            Tensor dw = w.requiresGrad() ? dz.transpose(0, 1).matmul(x.detach()) : null;
+            Tensor db = b != null && b.requiresGrad() ? dz.sum(0, false) : null;
+            return new Tensor[] {dx, dw, db};
+        });
+    }
+
+    /**
+     * {@code d geluTanh / dz = 0.5 (1 + t) + 0.5 z (1 - t²) √(2/π) (1 + 3 · 0.044715 z²)}, {@code t = tanh(√(2/π) (z +
+     * 0.044715 z³))}, from tensor ops (the rule cuBLASLt's DGELU epilogue and the elementwise kernels apply).
+     */
+    static Tensor geluTanhGrad(Tensor z) {
+        Tensor z2 = z.mul(z);
+        Tensor t = z.add(z2.mul(z).mul(C)).mul(SQRT_2_OVER_PI).tanh();
+        Tensor left = t.add(1).mul(0.5);
+        Tensor right = z.mul(t.mul(t).neg().add(1)).mul(z2.mul(3 * C).add(1)).mul(0.5 * SQRT_2_OVER_PI);
+        return left.add(right);
+    }
+}

@@ -130,7 +130,8 @@ public final class CuBlasLt implements AutoCloseable {
       if (m < 1 || n < 1 || k < 1)
         throw new IllegalArgumentException("cublasLtMatmul: m, n, k must be >= 1, got " + m + ", " + n + ", " + k);
       if (lda < (transA ? k : m) || ldb < (transB ? n : k) || ldd < m)
-        throw new IllegalArgumentException("cublasLtMatmul: leading dimensions too small: " + this);
+        throw new IllegalArgumentException("cublasLtMatmul: leading dimensions too small: m=" + m + ", n=" + n + ", k=" + k
+            + ", transA=" + transA + ", transB=" + transB + ", lda=" + lda + ", ldb=" + ldb + ", ldd=" + ldd);
       if (epilogue.hasAux() && (auxLd < m || auxLd % 8 != 0))
         throw new IllegalArgumentException("cublasLtMatmul: aux leading dimension must be >= m and a multiple of 8 (cuBLASLt), got "
             + auxLd + " for m=" + m);

@@ -465,6 +465,16 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
     }
   }
 
+  /**
+   * How the fused linear path went so far in this JVM: forwards fused by cuBLASLt / declined (no algorithm: the unfused
+   * ops ran), and dw GEMMs that produced db in their BGRADB epilogue / declined. For benchmarks and logs.
+   */
+  public static String fusedLinearStats() {
+    return "cuBLASLt " + (CuBlasLt.unavailableReason() == null ? "loaded" : "unavailable") + ": forward fused "
+        + CudaFusedLinear.FUSED.get() + ", declined " + CudaFusedLinear.DECLINED.get() + "; dw+db (BGRADB) fused "
+        + CudaFusedLinear.BGRADB.get() + ", declined " + CudaFusedLinear.BGRADB_DECLINED.get();
+  }
+
   /** Linear with bias / tanh-GELU in the GEMM's cuBLASLt epilogue ({@link CudaFusedLinear}); null where it does not apply. */
   @Override public Tensor linear(Tensor x, Tensor w, Tensor b, FusedLinearBackend.Activation act) {
     return CudaFusedLinear.apply(this, x, w, b, act);

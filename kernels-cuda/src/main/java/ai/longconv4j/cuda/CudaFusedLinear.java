@@ -37,6 +37,11 @@ final class CudaFusedLinear {
 
   static final boolean ENABLED = !"off".equals(System.getProperty("longconv4j.fusedLinear"));
 
+  /** Counts (tests, bench): forwards fused / declined by cuBLASLt; dw GEMMs with db fused (BGRADB) / declined. */
+  static final java.util.concurrent.atomic.AtomicLong FUSED = new java.util.concurrent.atomic.AtomicLong(),
+      DECLINED = new java.util.concurrent.atomic.AtomicLong(), BGRADB = new java.util.concurrent.atomic.AtomicLong(),
+      BGRADB_DECLINED = new java.util.concurrent.atomic.AtomicLong();
+
   /** The row stride of the GELU aux buffer: out rounded up to a multiple of 8. */
   static int auxLd(int out) { return (out + 7) / 8 * 8; }
 
@@ -73,6 +78,7 @@ final class CudaFusedLinear {
       Reference.reachabilityFence(ws);
       Reference.reachabilityFence(bs);
     }
+    (done ? FUSED : DECLINED).incrementAndGet();
     if (!done) {
       ys.release();
       if (aux != null) aux.release();
@@ -110,6 +116,7 @@ final class CudaFusedLinear {
         // dwᵀ (in, out) = xᵀ (in, R) · dz (R, out); BGRADB: db = sums of op(B) = dz over k = R
         boolean fused = wantW && wantB && lt.matmul(new CuBlasLt.Op(false, true, in, out, rows, in, out, in, t,
             CuBlasLt.Epilogue.BGRADB, 0), xs.at(xc.offset()), dz.at(dzOff), dws.at(0), dbs.at(0), null);
+        if (wantW && wantB) (fused ? BGRADB : BGRADB_DECLINED).incrementAndGet();
         if (wantW && !fused)
           blas.gemmStridedBatchedEx(false, true, in, out, rows, 1, xs.at(xc.offset()), t, in, 0, dz.at(dzOff), t, out, 0, 0,
               dws.at(0), t, in, 0, 1);

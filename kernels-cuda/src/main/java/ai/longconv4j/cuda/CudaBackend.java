@@ -472,7 +472,8 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
   public static String fusedLinearStats() {
     return "cuBLASLt " + (CuBlasLt.unavailableReason() == null ? "loaded" : "unavailable") + ": forward fused "
         + CudaFusedLinear.FUSED.get() + ", declined " + CudaFusedLinear.DECLINED.get() + "; dw+db (BGRADB) fused "
-        + CudaFusedLinear.BGRADB.get() + ", declined " + CudaFusedLinear.BGRADB_DECLINED.get();
+        + CudaFusedLinear.BGRADB.get() + ", declined " + CudaFusedLinear.BGRADB_DECLINED.get()
+        + (CuBlasLt.lastDecline() == null ? "" : "; last decline: " + CuBlasLt.lastDecline());
   }
 
   /** Linear with bias / tanh-GELU in the GEMM's cuBLASLt epilogue ({@link CudaFusedLinear}); null where it does not apply. */

@@ -78,8 +78,10 @@ class FusedLinearGpuTest {
           Tensor[] f = run(dev, t, o, gelu, true, g);
           boolean tookFused = CudaFusedLinear.FUSED.get() > fusedBefore;
           assertTrue(tookFused || CudaFusedLinear.DECLINED.get() > declinedBefore, "the fused path was asked");
-          paths.append(String.format("%s %s %s -> %s%n", t, gelu ? "bias+gelu" : "bias", java.util.Arrays.toString(s),
-              tookFused ? "cuBLASLt" : "declined (unfused ops)"));
+          String line = String.format("%s %s %s -> %s%n", t, gelu ? "bias+gelu" : "bias", java.util.Arrays.toString(s),
+              tookFused ? "cuBLASLt" : "declined (unfused ops)");
+          paths.append(line);
+          System.out.print("FusedLinearGpuTest path: " + line);
           Tensor[] u = run(dev, t, o, gelu, false, g);
           for (int i = 0; i < 4; i++) {
             String what = t + (gelu ? " bias+gelu " : " bias ") + java.util.Arrays.toString(s) + " " + names[i];

@@ -19,7 +19,9 @@ import org.junit.jupiter.api.Test;
  * The cuBLASLt epilogue path of Linear ({@link CudaFusedLinear}: BIAS, GELU_AUX_BIAS forward; gelu' kernel, plain dx
  * GEMM and dw GEMM with BGRADB backward) against the unfused GPU ops (the same tensors through matmul, add, geluTanh)
  * and against the CPU in F64, forward and dx, dw, db, with poisoned outputs (GpuCheck), a 3-D input and awkward
- * shapes. Relative errors are norm-wise (GpuCheck.relErr). Tolerances: F64 1e-12 (fp64 GEMM, sums of <= 128 products
+ * shapes (F64 GELU is declined by design: the fp64 GELU epilogue measured 2.2e-10 relative error on the H200,
+ * 2026-11-30, against 1e-12 for the F64 bias epilogue).
+ * Relative errors are norm-wise (GpuCheck.relErr). Tolerances: F64 1e-12 (fp64 GEMM, sums of <= 128 products
  * of O(1) values: ~1e-15); F32 1e-5 (full fp32 compute, no TF32 — CUBLAS_COMPUTE_32F — so ~1e-7 per sum of <= 128
  * terms, 1e-5 leaves margin for the GELU'); BF16 1e-2 (the result of each GEMM is rounded to bf16, unit roundoff
  * 2^-8 = 3.9e-3, and the fused and unfused paths round at different points — once after bias+GELU vs after the GEMM,
@@ -64,6 +66,7 @@ class FusedLinearGpuTest {
     Device dev = GpuCheck.device();
     String[] names = {"y", "dx", "dw", "db"};
     StringBuilder paths = new StringBuilder();
+    java.util.List<String> failures = new java.util.ArrayList<>();
     for (DType t : new DType[] {DType.F64, DType.F32, DType.BF16}) {
       for (boolean gelu : new boolean[] {false, true}) {
         for (int[] s : SHAPES) {
@@ -86,17 +89,24 @@ class FusedLinearGpuTest {
           for (int i = 0; i < 4; i++) {
             String what = t + (gelu ? " bias+gelu " : " bias ") + java.util.Arrays.toString(s) + " " + names[i];
             assertEquals(dev, f[i].device(), what + " device");
-            GpuCheck.close(what + " fused vs CPU", f[i].to(Device.CPU).to(DType.F64), cpu[i], tol(t));
-            GpuCheck.close(what + " fused vs unfused GPU", f[i].to(Device.CPU).to(DType.F64), u[i].to(Device.CPU).to(DType.F64),
+            double[] fd = f[i].to(Device.CPU).to(DType.F64).toDoubleArray();
+            double eCpu = GpuCheck.relErr(fd, cpu[i].toDoubleArray());
+            double eGpu = GpuCheck.relErr(fd, u[i].to(Device.CPU).to(DType.F64).toDoubleArray());
+            System.out.printf("FusedLinearGpuTest %s: rel err vs CPU %.2e, vs unfused GPU %.2e (bound %.0e)%n", what, eCpu, eGpu,
                 tol(t));
+            // every case runs and is printed; the failures are collected and reported together at the end
+            if (!(eCpu <= tol(t) && eGpu <= tol(t))) failures.add(what + ": rel err vs CPU " + eCpu + ", vs unfused " + eGpu);
           }
         }
       }
     }
     System.out.print("FusedLinearGpuTest paths:\n" + paths + CudaBackend.fusedLinearStats() + "\n");
+    assertTrue(failures.isEmpty(), failures.size() + " cases over their bound: " + String.join("; ", failures));
     // the LM-like aligned shapes must take cuBLASLt in the 16-bit and fp32 types (where the fusion is for)
     assertTrue(paths.toString().contains("BF16 bias+gelu [4, 64, 64, 128] -> cuBLASLt"), paths.toString());
     assertTrue(paths.toString().contains("F32 bias [4, 64, 64, 128] -> cuBLASLt"), paths.toString());
+    // F64: bias fused (exact to 1e-12 on the H200), GELU never (its fp64 epilogue measured 2.2e-10 off)
+    assertTrue(paths.toString().contains("F64 bias+gelu [4, 64, 64, 128] -> declined"), paths.toString());
   }
 
   @Test

@@ -3,6 +3,7 @@
 package ai.longconv4j.examples.bench;
 
 import ai.longconv4j.backend.Backends;
+import ai.longconv4j.backend.StorageScope;
 import ai.longconv4j.cuda.CudaBackend;
 import ai.longconv4j.cuda.CudaDevice;
 import ai.longconv4j.cuda.CudaEvent;
@@ -28,22 +29,31 @@ import java.util.function.Supplier;
  * CUDA events on the device stream: {@code warmup} untimed runs, then the median of {@code repeats}; TFLOP/s counts
  * 2·R·D·F per GEMM (forward 1 GEMM, forward + backward 3). Before timing, the fused results (y, dx, dw, db) are checked
  * against the unfused ones (norm-wise relative error <= 2e-2, bf16) and the run stops if they differ.
- * Run: {@code java -cp ... ai.longconv4j.examples.bench.EpilogueBench [rows] [width] [warmup] [repeats]}.
+ * <p>Device memory: by default an iteration's outputs go back to the caching allocator when the garbage collector
+ * finds them, so large outputs (fc1's 100 MB) may be fresh {@code cuMemAlloc}s inside the timed region, more of them for
+ * the unfused variant (one output per op); the figures of 2026-11-30 in BENCHMARKS.md were taken so. With the fifth
+ * argument {@code scoped}, each iteration runs in a {@link StorageScope} whose storages are released after its end event
+ * (steady-state reuse, as a training loop with scopes gets).
+ * Run: {@code java -cp ... ai.longconv4j.examples.bench.EpilogueBench [rows] [width] [warmup] [repeats] [scoped]}.
  */
 public final class EpilogueBench {
   private EpilogueBench() {}
+
+  /** Whether each iteration's storages are released after it (see the class comment). */
+  private static boolean scoped;
 
   public static void main(String[] args) {
     int rows = args.length > 0 ? Integer.parseInt(args[0]) : 16384;
     int d = args.length > 1 ? Integer.parseInt(args[1]) : 768;
     int warmup = args.length > 2 ? Integer.parseInt(args[2]) : 5;
     int repeats = args.length > 3 ? Integer.parseInt(args[3]) : 30;
+    scoped = args.length > 4 && args[4].equals("scoped");
     int f = 4 * d;
     Device dev = Device.cuda(0);
     CudaBackend be = (CudaBackend) Backends.forDevice(dev);
     CudaDevice cd = be.cudaDevice(dev);
-    System.out.printf("EpilogueBench: %s, bf16, R = %d, D = %d, F = %d, warmup %d, median of %d%n", cd.name(), rows, d, f,
-        warmup, repeats);
+    System.out.printf("EpilogueBench: %s, bf16, R = %d, D = %d, F = %d, warmup %d, median of %d%s%n", cd.name(), rows, d,
+        f, warmup, repeats, scoped ? ", scoped (storages released per iteration)" : "");
     layer("fc1 bias+gelu(tanh)", cd, rows, d, f, true, warmup, repeats);
     layer("fc2 bias", cd, rows, f, d, false, warmup, repeats);
     System.out.println(CudaBackend.fusedLinearStats());
@@ -129,10 +139,13 @@ public final class EpilogueBench {
     double[] t = new double[repeats];
     try (var start = new CudaEvent(cd); var end = new CudaEvent(cd)) {
       for (int i = 0; i < repeats; i++) {
-        start.record(cd.stream());
-        body.get();
-        end.record(cd.stream());
-        t[i] = end.elapsedSince(start);
+        try (var scope = scoped ? StorageScope.open() : null) {
+          start.record(cd.stream());
+          body.get();
+          end.record(cd.stream());
+          t[i] = end.elapsedSince(start);
+          if (scope != null) scope.releaseAllExcept(java.util.Set.of());
+        }
       }
     }
     Arrays.sort(t);

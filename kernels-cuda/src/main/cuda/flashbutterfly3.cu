@@ -127,9 +127,10 @@ struct OuterTw {
   }
 };
 
-// Pass 1. Grid (colBlocks * pairs, H), colBlocks = ceil(M / (blockDim * C)); thread -> columns m .. m + C - 1,
+// Pass 1. Grid (colBlocks * pairs, Hc), colBlocks = ceil(M / (blockDim * C)); thread -> columns m .. m + C - 1,
 // block x = cb + colBlocks * p; pair p holds batch rows b0 + 2p, b0 + 2p + 1 (< B). in: (B, H, L) rows of IO (zero
-// beyond L); out: S (pairs, H, N).
+// beyond L); out: S (pairs, Hc, N). A chunk of Hc = gridDim.y <= H channels from h0 on: the caller offsets in (and
+// pass 3's u, D, y) by h0 rows; H stays the full row stride.
 template <int R, typename IO, typename SC>
 __device__ void outer_fwd(const IO* __restrict__ in, SC* __restrict__ out, int B, int H, int L, int b0, int log2N,
                           int log2M, float scale) {
@@ -161,7 +162,7 @@ __device__ void outer_fwd(const IO* __restrict__ in, SC* __restrict__ out, int B
   }
 #pragma unroll
   for (int c = 0; c < C; ++c) outer_dft<R, false>(xr[c], xi[c]);
-  SC* o = out + ((size_t)p * H + h) * N + m;
+  SC* o = out + ((size_t)p * gridDim.y + h) * N + m;   // the scratch holds this launch's gridDim.y channels
   OuterTw<R> t0(m, log2N, -1.0f), t1(m + C - 1, log2N, -1.0f);
   float2 w0 = make_float2(1.f, 0.f), w1 = w0;
 #pragma unroll
@@ -189,7 +190,7 @@ __device__ void outer_inv(const SC* __restrict__ in, const IO* __restrict__ u, c
   if (m >= M) return;
   const int b = b0 + 2 * p;
   const bool two = b + 1 < B, vec = (L & 1) == 0;
-  const SC* s0 = in + ((size_t)p * H + h) * N + m;
+  const SC* s0 = in + ((size_t)p * gridDim.y + h) * N + m;
   float xr[C][R], xi[C][R];
   OuterTw<R> t0(m, log2N, 1.0f), t1(m + C - 1, log2N, 1.0f);
   float2 w0 = make_float2(1.f, 0.f), w1 = w0;

@@ -490,7 +490,7 @@ public final class FlashButterflyConv implements AutoCloseable {
   public double[] backwardPassTimes(DeviceBuffer u, DeviceBuffer dy, DeviceBuffer du, int B, DeviceBuffer dk, DeviceBuffer dD) {
     if (three == null || !weightsSet) return new double[0];
     double[] ms = new double[6];
-    three.backward(u, dy, du, B, l, io, compute.tag(), smem16, bwdThreads != 0 ? bwdThreads : defaultBwdThreads(innerSize()),
+    three.backward(u, dy, du, B, l, io, compute.tag(), smem16, bwdW2(), bwdThreads != 0 ? bwdThreads : defaultBwdThreads(innerSize()),
         kf, d, lk, mode == ConvMode.BIDIRECTIONAL, bwdFusedMiddle ? 1 : 0, dk, dD, ms);
     return ms;
   }
@@ -521,16 +521,18 @@ public final class FlashButterflyConv implements AutoCloseable {
     return ((4 * (n + n / 32) * (s16 ? 2 : 4) + 15) & ~15) + 8 * (128 + Math.max(1, n / 128));
   }
 
+  private boolean bwdW2() { return pairStages && bwdFusedMiddle && compute != Precision.FP32 && innerSize() >= 256; }   // 3-pass _w2
+
   private boolean bwdS16() { return n > MAX_N_FP32_SMEM || (bwdSmem16 != null ? bwdSmem16 : defaultBwdSmem16(n)); }
 
   /** 768 for the 80-register kernels (16-bit I/O or storage) on sm_90, else 512 (flashbutterfly_bwd.cu). */
   private int bwdMaxThreads() {
-    return three != null ? three.backwardMaxThreads(smem16) : (io.bytes() == 2 || bwdS16()) && device.computeCapability() >= 90 ? 768 : 512;
+    return three != null ? three.backwardMaxThreads(smem16, bwdW2()) : (io.bytes() == 2 || bwdS16()) && device.computeCapability() >= 90 ? 768 : 512;
   }
 
   /** The fused backward kernel's name for this plan, e.g. "fb_bwd_bf16_bf16_s16" ("_zg": N = 32K). */
   public String backwardKernelName() {
-    if (three != null) return ThreePass.backwardKernelName(compute.tag(), smem16);
+    if (three != null) return ThreePass.backwardKernelName(compute.tag(), smem16, bwdW2());
     return "fb_bwd_" + io.tag() + "_" + compute.tag() + (bwdS16() ? "_s16" : "") + (n > MAX_N_FP32_SMEM ? "_zg" : "");
   }
 
@@ -562,7 +564,7 @@ public final class FlashButterflyConv implements AutoCloseable {
       throw new IllegalArgumentException("FlashButterflyConv.backward: " + t + " threads per block; " + backwardKernelName()
           + " takes at most " + bwdMaxThreads());
     if (three != null) {
-      three.backward(u, dy, du, B, l, io, compute.tag(), smem16, t, kf, d, lk, parts == 2, bwdFusedMiddle ? 1 : 0, dk, dD, null);
+      three.backward(u, dy, du, B, l, io, compute.tag(), smem16, bwdW2(), t, kf, d, lk, parts == 2, bwdFusedMiddle ? 1 : 0, dk, dD, null);
       return;
     }
     if (bwdAcc == null) bwdAcc = device.alloc(8L * h * n);

@@ -18,9 +18,11 @@ package ai.longconv4j.cuda;
  */
 final class ThreePass {
   /**
-   * Most bytes of the forward's scratch (and of the spectrum's fp32 scratch); a chunk holds at least one (pair,
-   * channel) row. 512 MiB: the forward's peak memory at L = 32K / 256K (B*L = 1M, H = 768) drops from 6.85 / 9.66 GB
-   * (8 GiB, bench-runs/final-s4) by the scratch beyond it, while the launches stay >= 12K blocks.
+   * Least bytes the forward's scratch may take (and most of the spectrum's fp32 scratch); a chunk holds at least one
+   * (pair, channel) row. The forward allows max(this, (I/O bytes - spectrum bytes) / 2): the peak (u, y, the spectrum,
+   * the scratch) stays <= 1.5 x (u + y) + spectrum / 2. H200, B*L = 1M, H = 768 (bench-runs/final-s4 with 8 GiB, fb3-1
+   * with 512 MiB everywhere): L = 32K 6.85 -> 4.03 GB, 256K 9.66 -> 6.98 GB (PyTorch's fp32 rfft conv: 22.5 / 29.0 GB),
+   * at a cost of 0.6-0.8 ms of the ~16-18 ms forward from the smaller launches, which the larger floor avoids at 32K-64K.
    */
   static final long SCRATCH_BUDGET = 512L << 20;
   /** Most bytes of each of the backward's two scratches (u's and dy's rows). */
@@ -38,6 +40,7 @@ final class ThreePass {
   private final int h, n, m, log2n, log2m, n1;
   private DeviceBuffer scratch, scratchA, acc;   // kept by the plan: forward / dy's rows, u's rows, dk's spectrum
   private long budget = SCRATCH_BUDGET, bwdBudget = BWD_SCRATCH_BUDGET;
+  private boolean forced;   // budgets(...) set: the forward takes exactly its budget
 
   ThreePass(CudaDevice device, int h, int n, int m) {
     if (Integer.bitCount(m) != 1 || Integer.bitCount(n) != 1 || m < FlashButterflyConv.MIN_N || n % m != 0 || n / m < 2
@@ -56,7 +59,7 @@ final class ThreePass {
   /** Overrides the scratch budgets (bytes; tests force chunks of pairs and of channels at small sizes). */
   ThreePass budgets(long forward, long backward) {
     if (forward < 1 || backward < 1) throw new IllegalArgumentException("ThreePass.budgets: need > 0, got " + forward + ", " + backward);
-    budget = forward; bwdBudget = backward;
+    budget = forward; bwdBudget = backward; forced = true;
     return this;
   }
   int outer() { return n1; }
@@ -135,7 +138,8 @@ final class ThreePass {
   void forward(DeviceBuffer u, DeviceBuffer y, int B, int L, ElementType io, String midKernel, boolean s16, int threads,
       DeviceBuffer kf, DeviceBuffer d, int flags, String computeTag, double[] ms) {
     int pairs = (B + 1) / 2, esz = s16 ? 4 : 8;
-    int[] c = chunks(pairs, h, (long) esz * n, budget);
+    long room = forced ? budget : Math.max(budget, (2L * B * h * L * io.bytes() - 8L * h * n) / 2);
+    int[] c = chunks(pairs, h, (long) esz * n, room);
     DeviceBuffer s = scratch((long) esz * n * c[0] * c[1]);
     String suf = io.tag() + "_" + (s16 ? computeTag : "f32");
     int smem = FlashButterflyConv.smemBytes(m, s16) + (midKernel.endsWith("_w2") ? FlashButterflyConv.pairTableBytes(m) : 0);
@@ -163,19 +167,25 @@ final class ThreePass {
     }
   }
 
-  /** The tensor-core backward's middle kernel for this compute tag and storage, e.g. "fb3b_mid_bf16_s16". */
-  static String backwardKernelName(String computeTag, boolean s16) { return "fb3b_mid_" + computeTag + (s16 ? "_s16" : ""); }
+  /**
+   * The tensor-core backward's middle kernel for this compute tag, storage and stage scheme, e.g. "fb3b_mid_bf16_s16_w2"
+   * (w2: two stages per warp, M >= 256 with the fused middle).
+   */
+  static String backwardKernelName(String computeTag, boolean s16, boolean w2) {
+    return "fb3b_mid_" + computeTag + (s16 ? "_s16" : "") + (w2 ? "_w2" : "");
+  }
 
   /**
    * Whether {@link #backward} runs here: tensor cores (the caller checks), and the two spectra's shared memory
    * ({@link FlashButterflyConv#bwdSmemBytes}: fp32 storage fits up to M = 8K) within the device's opt-in limit.
    */
   boolean backwardFits(boolean s16) {
-    return FlashButterflyConv.bwdSmemBytes(m, s16) <= device.maxSharedMemoryOptin() && (s16 || m <= 8192);
+    return FlashButterflyConv.bwdSmemBytes(m, s16) + FlashButterflyConv.pairTableBytes(m) <= device.maxSharedMemoryOptin()
+        && (s16 || m <= 8192);
   }
 
-  /** Most threads per block of the backward's middle kernel: 768 with 16-bit storage on sm_90, else 512. */
-  int backwardMaxThreads(boolean s16) { return s16 && device.computeCapability() >= 90 ? 768 : 512; }
+  /** Most threads per block of the backward's middle kernel: 768 with 16-bit storage on sm_90 (not _w2), else 512. */
+  int backwardMaxThreads(boolean s16, boolean w2) { return s16 && !w2 && device.computeCapability() >= 90 ? 768 : 512; }
 
   /**
    * du = K^T dy + D dy (skipped when {@code du} is null), dk (taps {@code lk}, bidirectional: both sides) and dD on
@@ -186,8 +196,8 @@ final class ThreePass {
    * time (CUDA events, synchronising) to ms[0..5] = {u outer, dy outer, middle, du outer inverse, dk finish, dD}.
    */
   void backward(DeviceBuffer u, DeviceBuffer dy, DeviceBuffer du, int B, int L, ElementType io, String computeTag,
-      boolean s16, int threads, DeviceBuffer kf, DeviceBuffer d, int lk, boolean bidir, int flags, DeviceBuffer dk,
-      DeviceBuffer dD, double[] ms) {
+      boolean s16, boolean w2, int threads, DeviceBuffer kf, DeviceBuffer d, int lk, boolean bidir, int flags,
+      DeviceBuffer dk, DeviceBuffer dD, double[] ms) {
     var ev = new java.util.ArrayList<CudaEvent>();
     Runnable mark = () -> { if (ms != null) ev.add(new CudaEvent(device).record(device.stream())); };
     int pairs = (B + 1) / 2, esz = s16 ? 4 : 8;
@@ -197,7 +207,8 @@ final class ThreePass {
     scratchA = grow(scratchA, sBytes);
     acc = grow(acc, 8L * n * c[1]);
     String suf = io.tag() + "_" + (s16 ? computeTag : "f32");
-    int smem = FlashButterflyConv.bwdSmemBytes(m, s16), t = rowThreads(m), f = flags | (du == null ? 4 : 0);
+    int smem = FlashButterflyConv.bwdSmemBytes(m, s16) + (w2 ? FlashButterflyConv.pairTableBytes(m) : 0);
+    int t = rowThreads(m), f = flags | (du == null ? 4 : 0);
     var st = device.stream();
     device.makeCurrent();
     for (int h0 = 0; h0 < h; h0 += c[1]) {
@@ -215,7 +226,7 @@ final class ThreePass {
         outerKernel("fb3_outer_fwd_" + suf).launch(st, colBlocks() * pc, hc, OUTER_THREADS, 0, dyh, sb, B, h, L, b0, log2n,
             log2m, 1f / n1);
         mark.run();
-        device.module(MODULE_BWD).kernel(backwardKernelName(computeTag, s16)).launch(st, pc * n1, hc, threads, smem, scratchA,
+        device.module(MODULE_BWD).kernel(backwardKernelName(computeTag, s16, w2)).launch(st, pc * n1, hc, threads, smem, scratchA,
             sb, kh, acc, pc, hc, log2n, log2m, f);
         mark.run();
         if (du != null)
@@ -263,7 +274,7 @@ final class ThreePass {
 
   /** dD[h] = sum_b sum_n dy u (fp32), queued. */
   static void dD(CudaDevice device, DeviceBuffer u, DeviceBuffer dy, int B, int H, int L, ElementType io, DeviceBuffer dD) {
-    device.module(MODULE).kernel("fb_dD_" + io.tag()).launch(device.stream(), H, 1, 256, 0, u, dy, dD, B, H, L);
+    device.module(MODULE).kernel("fb_dD_" + io.tag()).launch(device.stream(), H, 1, 512, 0, u, dy, dD, B, H, L);
   }
 
   void close() {

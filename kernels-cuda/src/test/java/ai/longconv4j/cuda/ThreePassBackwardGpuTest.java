@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The three-pass tensor-core backward ({@link FlashButterflyConv#backward} on three-pass plans: {@link ThreePass#backward},
  * flashbutterfly3_bwd.cu) against lib's FftConv in float64 (JTransforms) for du, dk and dD, and against its slow twin
  * ({@link FlashButterflyConv#backwardInput} and the fp32 {@link FlashButterflyConv#backwardWeights}); every mode, the
- * fused and the unfused middle, du and dk only, the default inner sizes (N = 64K .. 512K) and forced small ones (N1 = 64,
+ * fused middle with two stages per warp (_w2) and with one, the unfused middle, du and dk only, the default inner sizes (N = 64K .. 512K) and forced small ones (N1 = 64,
  * fp32 storage below M = 2K), and chunks of pairs and of channels forced by small scratch budgets. Outputs poisoned first.
  *
  * Tolerances (relative Frobenius error), as FlashButterflyBackwardGpuTest's with the three-pass roundings added: du is
@@ -106,16 +106,16 @@ class ThreePassBackwardGpuTest extends CudaDeviceTest {
         dkRef[h * Lk + j] = g.dk()[h * parts * Lk + j];
         if (parts == 2) dkRef[H * Lk + h * Lk + j] = g.dk()[h * 2 * Lk + Lk + j];
       }
-    for (boolean middle : new boolean[] {true, false})
-      run(io, compute, mode, B, H, L, Lk, M, chunk, middle, L % 2 == 0 || middle, u, dy, u16, dy16, k0, k1, D, g, dkRef);
+    for (int v = 0; v < 3; v++)   // fused middle two stages per warp (_w2, the default), fused one stage, unfused
+      run(io, compute, mode, B, H, L, Lk, M, chunk, v < 2, v == 0, L % 2 == 0 || v < 2, u, dy, u16, dy16, k0, k1, D, g, dkRef);
   }
 
   private void run(ElementType io, Precision compute, ConvMode mode, int B, int H, int L, int Lk, int M, int chunk,
-      boolean middle, boolean withDu, float[] u, float[] dy, short[] u16, short[] dy16, float[] k0, float[] k1, float[] D,
+      boolean middle, boolean pairs, boolean withDu, float[] u, float[] dy, short[] u16, short[] dy16, float[] k0, float[] k1, float[] D,
       ConvGrads g, double[] dkRef) {
     int parts = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
     long bytes = (long) B * H * L * io.bytes();
-    try (var conv = FlashButterflyConv.plan(dev, H, L, mode, io, compute).fusedBackwardMiddle(middle);
+    try (var conv = FlashButterflyConv.plan(dev, H, L, mode, io, compute).fusedBackwardMiddle(middle).pairStages(pairs);
          var du = io == ElementType.F32 ? dev.upload(u) : dev.upload(u16);
          var ddy = io == ElementType.F32 ? dev.upload(dy) : dev.upload(dy16);
          var ddu = dev.alloc((bytes + 3) / 4 * 4); var ddu2 = dev.alloc((bytes + 3) / 4 * 4);
@@ -124,7 +124,8 @@ class ThreePassBackwardGpuTest extends CudaDeviceTest {
       if (M > 0) conv.innerSize(M);
       int n = conv.fftSize(), row = n * (conv.smem16() ? 4 : 8);
       assertTrue(conv.threePass() && conv.fusedBackwardApplies(), conv.toString());
-      assertEquals("fb3b_mid_" + compute.tag() + (conv.smem16() ? "_s16" : ""), conv.backwardKernelName());
+      assertEquals("fb3b_mid_" + compute.tag() + (conv.smem16() ? "_s16" : "") + (middle && pairs && conv.innerSize() >= 256 ? "_w2" : ""),
+          conv.backwardKernelName());
       if (chunk == 1) conv.threePassPlan().budgets((long) row * 2 * H, (long) row * 2 * H);   // 2 pairs per chunk
       if (chunk == 2) conv.threePassPlan().budgets((long) row * 2, (long) row * 3);           // one pair, 2 / 3 channels
       if (parts == 2) conv.setWeights(k0, k1, Lk, D); else conv.setWeights(k0, Lk, D);
@@ -133,7 +134,7 @@ class ThreePassBackwardGpuTest extends CudaDeviceTest {
       conv.backward(du, ddy, withDu ? ddu : null, B, dk, dD);
       conv.backwardInput(ddy, ddu2, B);                 // the twin: the forward's adjoint ...
       conv.backwardWeights(du, ddy, B, dk32, dD32);     // ... and the fp32 weight gradient (synchronises)
-      String what = "3-pass backward " + conv + (middle ? "" : " unfused middle") + " B=" + B + " Lk=" + Lk;
+      String what = "3-pass backward " + conv.backwardKernelName() + " " + conv + (middle ? "" : " unfused middle") + " B=" + B + " Lk=" + Lk;
       float[] gk = dk.copyTo(new float[parts * H * Lk], 0), gk32 = dk32.copyTo(new float[parts * H * Lk], 0);
       Reference.assertClose(what + " dk", gk, dkRef, 1e-2);
       Reference.assertClose(what + " dD", dD.copyTo(new float[H], 0), g.dD(), 1e-5);

@@ -20,12 +20,12 @@ final class ThreePass {
   /**
    * Least bytes the forward's scratch may take (and most of the spectrum's fp32 scratch); a chunk holds at least one
    * (pair, channel) row. The forward allows max(this, (I/O bytes - spectrum bytes) / 2): the peak (u, y, the spectrum,
-   * the scratch) stays <= 1.5 x (u + y) + spectrum / 2. H200, B*L = 1M, H = 768 (bench-runs/final-s4 with 8 GiB, fb3-1
-   * with 512 MiB everywhere): L = 32K 6.85 -> 4.03 GB, 256K 9.66 -> 6.98 GB (PyTorch's fp32 rfft conv: 22.5 / 29.0 GB),
-   * at a cost of 0.6-0.8 ms of the ~16-18 ms forward from the smaller launches, which the larger floor avoids at 32K-64K.
+   * the scratch) stays <= 1.5 x (u + y) + spectrum / 2. H200, B*L = 1M, H = 768, bf16 (final-s4: 8 GiB; fb3-1: 512 MiB
+   * everywhere, forward +0.6-0.8 ms from the smaller launches; fb3-2: this rule): L = 32K 6.85 -> 4.83 GB (+0.23 ms),
+   * 64K 7.25 -> 5.23 (+0.15 ms), 256K 9.66 -> 6.98 (+0.58 ms), vs PyTorch's fp32 rfft conv 22.55 / 28.99 / 28.99 GB.
    */
   static final long SCRATCH_BUDGET = 512L << 20;
-  /** Most bytes of each of the backward's two scratches (u's and dy's rows). */
+  /** Most bytes of each of the backward's two scratches (u's and dy's rows): 2 chunks of 8 pairs at L = 32K, B = 32. */
   static final long BWD_SCRATCH_BUDGET = 2L << 30;
   /** Threads per block of the outer (column) passes. */
   static final int OUTER_THREADS = 256;

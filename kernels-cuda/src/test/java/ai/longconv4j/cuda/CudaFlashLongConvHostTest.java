@@ -87,6 +87,18 @@ class CudaFlashLongConvHostTest {
       }
   }
 
+  /**
+   * DevicePointer.at composes (ThreePass shifts the backend's already shifted taps pointer of kernel channel c by each
+   * channel chunk; bench-runs/fb3-2: with at() doubling the first shift, channel 1 of a C = 2 conv came out wrong).
+   */
+  @Test
+  void devicePointerShiftsAdd() {
+    var p = new DevicePointer();
+    assertEquals(p.address() + 24, p.at(8).at(16).address());
+    assertEquals(p.address() + 8, p.at(8).at(0).address());
+    assertEquals(p.at(40).address(), p.at(8).at(16).at(16).address());
+  }
+
   @Test
   void wideTypesAlwaysUseCuFft() {
     for (DType t : new DType[] {DType.F32, DType.F64}) {

@@ -10,8 +10,9 @@ package ai.longconv4j.cuda;
  * N1-point butterfly per column that reads u once, N1 independent in-shared-memory Monarch convolutions of M
  * points per row (the fused kernel's middle, with the kernel spectrum's slice), and the inverse outer butterfly
  * that adds {@code D * u} and writes y once. The intermediate lives in a global scratch that the plan keeps;
- * batch pairs (and, when one pair is too large, channels) are processed in chunks so that it stays within
- * {@link #SCRATCH_BUDGET} bytes. The tensor-core backward ({@link #backward}, flashbutterfly3_bwd.cu) runs the same
+ * batch pairs (and, when one pair is too large, channels) are processed in chunks so that it stays within a budget
+ * ({@link #SCRATCH_BUDGET}; the backward's {@link #BWD_SCRATCH_BUDGET} per scratch, plus its (H, N) fp32 accumulator;
+ * the plan keeps all three between calls). The tensor-core backward ({@link #backward}, flashbutterfly3_bwd.cu) runs the same
  * outer passes on u and dy, one middle kernel for both inner FFTs, the dk products and du's inverse, then the outer
  * inverse for du; {@link #weights} is its fp32 twin for dk.
  * Package-private: {@link FlashButterflyConv} chooses it.

@@ -127,9 +127,10 @@ struct OuterTw {
   }
 };
 
-// Pass 1. Grid (colBlocks * pairs, H), colBlocks = ceil(M / (blockDim * C)); thread -> columns m .. m + C - 1,
+// Pass 1. Grid (colBlocks * pairs, Hc), colBlocks = ceil(M / (blockDim * C)); thread -> columns m .. m + C - 1,
 // block x = cb + colBlocks * p; pair p holds batch rows b0 + 2p, b0 + 2p + 1 (< B). in: (B, H, L) rows of IO (zero
-// beyond L); out: S (pairs, H, N).
+// beyond L); out: S (pairs, Hc, N). A chunk of Hc = gridDim.y <= H channels from h0 on: the caller offsets in (and
+// pass 3's u, D, y) by h0 rows; H stays the full row stride.
 template <int R, typename IO, typename SC>
 __device__ void outer_fwd(const IO* __restrict__ in, SC* __restrict__ out, int B, int H, int L, int b0, int log2N,
                           int log2M, float scale) {
@@ -161,7 +162,7 @@ __device__ void outer_fwd(const IO* __restrict__ in, SC* __restrict__ out, int B
   }
 #pragma unroll
   for (int c = 0; c < C; ++c) outer_dft<R, false>(xr[c], xi[c]);
-  SC* o = out + ((size_t)p * H + h) * N + m;
+  SC* o = out + ((size_t)p * gridDim.y + h) * N + m;   // the scratch holds this launch's gridDim.y channels
   OuterTw<R> t0(m, log2N, -1.0f), t1(m + C - 1, log2N, -1.0f);
   float2 w0 = make_float2(1.f, 0.f), w1 = w0;
 #pragma unroll
@@ -189,7 +190,7 @@ __device__ void outer_inv(const SC* __restrict__ in, const IO* __restrict__ u, c
   if (m >= M) return;
   const int b = b0 + 2 * p;
   const bool two = b + 1 < B, vec = (L & 1) == 0;
-  const SC* s0 = in + ((size_t)p * H + h) * N + m;
+  const SC* s0 = in + ((size_t)p * gridDim.y + h) * N + m;
   float xr[C][R], xi[C][R];
   OuterTw<R> t0(m, log2N, 1.0f), t1(m + C - 1, log2N, 1.0f);
   float2 w0 = make_float2(1.f, 0.f), w1 = w0;
@@ -402,15 +403,30 @@ extern "C" __global__ void __launch_bounds__(512, 1) fb3_dk_mid(float2* __restri
   }
 }
 
-// dD[h] = sum_b sum_n dy[b,h,n] u[b,h,n] (fp32). Grid (H), block a multiple of 32 (<= 1024).
+// dD[h] = sum_b sum_n dy[b,h,n] u[b,h,n] (fp32). Grid (H), block a multiple of 32 (<= 1024). L a multiple of
+// V = 16 / sizeof(IO) (every row 16-byte aligned): 16-byte loads (bench-runs/fb3-1: 1.58 ms at B*L = 1M, H = 768 with
+// 2-byte loads, 2 TB/s); else one element per load.
 template <typename IO>
 __device__ void fb_dD(const IO* __restrict__ u, const IO* __restrict__ dy, float* __restrict__ dD, int B, int H, int L) {
   __shared__ float red[32];
+  constexpr int V = 16 / sizeof(IO);
   const int h = blockIdx.x;
   float s = 0.f;
   for (int b = 0; b < B; ++b) {
     const size_t r = ((size_t)b * H + h) * L;
-    for (int n = threadIdx.x; n < L; n += blockDim.x) s += ld(u + r + n) * ld(dy + r + n);
+    if (L % V == 0) {
+      const uint4* pu = reinterpret_cast<const uint4*>(u + r);
+      const uint4* pd = reinterpret_cast<const uint4*>(dy + r);
+      for (int i = threadIdx.x; i < L / V; i += blockDim.x) {
+        const uint4 a = pu[i], c = pd[i];
+        const IO* ea = reinterpret_cast<const IO*>(&a);
+        const IO* ec = reinterpret_cast<const IO*>(&c);
+#pragma unroll
+        for (int j = 0; j < V; ++j) s = fmaf(ld(ea + j), ld(ec + j), s);
+      }
+    } else {
+      for (int n = threadIdx.x; n < L; n += blockDim.x) s += ld(u + r + n) * ld(dy + r + n);
+    }
   }
   for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
   if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = s;

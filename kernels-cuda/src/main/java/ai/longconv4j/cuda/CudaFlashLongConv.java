@@ -12,8 +12,9 @@ import java.util.Arrays;
  * The long convolution for 16-bit tensors through the fused FlashButterfly kernels (Monarch FFT on tensor cores,
  * 16-bit I/O, fp32 accumulation), one kernel channel c at a time, forward and backward:
  * {@code y_c = conv(u, k_c)} ({@link FlashButterflyConv#forward}), {@code du = sum_c K_c^T dy_c}
- * and {@code dk_c} from {@link FlashButterflyConv#backward} (one fused tensor-core kernel for du and dk up to 16K
- * points, else {@link FlashButterflyConv#backwardInput} and the fp32 {@link FlashButterflyConv#backwardWeights})
+ * and {@code dk_c} from {@link FlashButterflyConv#backward} (tensor cores: one fused kernel for du and dk up to 32K
+ * points, the three-pass backward beyond; {@link #backwardRoute}, else {@link FlashButterflyConv#backwardInput} and the
+ * fp32 {@link FlashButterflyConv#backwardWeights})
  * placed back at the taps' positions of kN (zeros elsewhere: padding). The kernel spectrum is computed on the GPU
  * from the device taps ({@link FlashButterflyConv#setWeightsOnDevice}); the skip term D u is added by the caller, so
  * the plan's D is zero. Used for every N = {@link #fftSize} the plans take: one fused kernel up to 32K points, the
@@ -47,6 +48,28 @@ final class CudaFlashLongConv {
   static Route route(DType dtype, ai.longconv4j.conv.ConvMode mode, int length, int kN) {
     if (dtype == DType.F32 || dtype == DType.F64) return Route.CUFFT;
     return fftSize(mode, length, dtype) == kN ? Route.FLASH_BUTTERFLY : Route.CUFFT_F32;
+  }
+
+  /**
+   * The switch for the three-pass sizes' 16-bit backward (N > 32K): the tensor-core {@link ThreePass#backward} (default)
+   * or, with {@code -Dlongconv4j.cuda.fb3.backward=twin}, backwardInput + the fp32 backwardWeights (the slow twin).
+   */
+  static final boolean THREE_PASS_BACKWARD = !"twin".equals(System.getProperty("longconv4j.cuda.fb3.backward"));
+
+  /** The backward paths of a long convolution whose kernel needs a gradient (see {@link #backwardRoute}). */
+  enum BackwardRoute { CUFFT, FUSED_ONE_PASS, FUSED_THREE_PASS, TWIN }
+
+  /**
+   * Which backward (du, dk, dD) a conv of u's dtype at length L with the kernel at kN's N takes (no GPU needed): the
+   * forward's {@link #route} decides cuFFT or FlashButterfly; FlashButterfly's one-pass plans (N <= 32K) run the fused
+   * kernel, three-pass plans {@link ThreePass#backward} when {@code threePass} (the switch, {@link #THREE_PASS_BACKWARD}),
+   * else the twin. Tensor-core plans whose two spectra do not fit in shared memory also fall back to the twin at run time
+   * ({@link FlashButterflyConv#fusedBackwardApplies}); the backend's plans (16-bit inner storage) always fit on sm_80+.
+   */
+  static BackwardRoute backwardRoute(DType dtype, ai.longconv4j.conv.ConvMode mode, int length, int kN, boolean threePass) {
+    if (route(dtype, mode, length, kN) != Route.FLASH_BUTTERFLY) return BackwardRoute.CUFFT;
+    if (FlashButterflyConv.onePass(kN, Precision.BF16)) return BackwardRoute.FUSED_ONE_PASS;
+    return threePass ? BackwardRoute.FUSED_THREE_PASS : BackwardRoute.TWIN;
   }
 
   static Tensor apply(CudaBackend be, Tensor u, Tensor kN, ai.longconv4j.conv.ConvMode lmode, int taps) {
@@ -87,7 +110,7 @@ final class CudaFlashLongConv {
         for (int ci = 0; ci < c; ci++) {
           Tensor gc = fresh(gy.detach().slice(1, ci, ci + 1).reshape(b, h, l));
           CudaStorage gs = (CudaStorage) gc.storage();
-          fb.setWeightsOnDevice(ks.at(kc.offset() + (long) ci * h * n), taps, zeroD.at(0));
+          fb.setWeightsOnDevice(ks.at(kc.offset() + (long) ci * h * n), taps, zeroD.at(0)).threePassBackward(THREE_PASS_BACKWARD);
           CudaStorage duc = u.requiresGrad() ? be.allocate(g, u.dtype(), b * h * l) : null;
           if (kN.requiresGrad()) {   // du (if wanted), dk and dD in one launch where the fused backward applies
             CudaStorage dk = be.allocate(g, DType.F32, parts * h * taps), dD = be.allocate(g, DType.F32, h);

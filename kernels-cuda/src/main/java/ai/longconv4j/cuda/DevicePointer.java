@@ -19,8 +19,11 @@ public final class DevicePointer extends CUdeviceptr {
   /** The address as a zero-length segment, for downcalls that take {@code void*}. */
   public MemorySegment segment() { return MemorySegment.ofAddress(address()); }
 
-  /** This pointer shifted by {@code bytes}. */
-  public DevicePointer at(long bytes) { return new DevicePointer(this, getByteOffset() + bytes); }
+  /**
+   * This pointer shifted by {@code bytes}. (JCuda's Pointer(other, offset) already starts from other's byte offset: adding
+   * getByteOffset() here shifted an already shifted pointer twice — p.at(x).at(y) was base + 2x + y.)
+   */
+  public DevicePointer at(long bytes) { return new DevicePointer(this, bytes); }
 
   @Override public String toString() { return "DevicePointer[0x" + Long.toHexString(address()) + "]"; }
 }

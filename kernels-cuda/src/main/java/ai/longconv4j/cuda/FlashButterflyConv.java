@@ -144,13 +144,14 @@ public final class FlashButterflyConv implements AutoCloseable {
   /** Whether this plan runs the three-pass algorithm. */
   public boolean threePass() { return three != null; }
 
+  ThreePass threePassPlan() { return three; }   // tests: the chunk budgets
+
   /**
    * Shared memory of one forward block: two planes of N + N/32 elements (fp32, or 16-bit when {@code s16}),
    * aligned to 16 bytes, then the twiddle table of monarch.cuh: 8 * (128 + max(1, N/128)) bytes.
    */
   static int smemBytes(int n, boolean s16) {
-    int planes = (2 * (n + n / 32) * (s16 ? 2 : 4) + 15) & ~15;
-    return planes + 8 * (128 + Math.max(1, n / 128));
+    return ((2 * (n + n / 32) * (s16 ? 2 : 4) + 15) & ~15) + 8 * (128 + Math.max(1, n / 128));
   }
 
   /** Extra shared memory of the two-stages-per-warp kernels (monarch.cuh pair_table_bytes): 16 x 32 float2, N >= 256. */
@@ -165,19 +166,15 @@ public final class FlashButterflyConv implements AutoCloseable {
    * 256 at 16K, 512 at 32K — small blocks, several per multiprocessor, hide the stages' barriers best.
    */
   static int defaultThreads(int n, Precision compute) {
-    if (compute == Precision.FP32) return Math.min(512, Math.max(64, n / 16));
-    return n <= 2048 ? 64 : n <= 8192 ? 128 : n <= 16384 ? 256 : 512;
+    return compute == Precision.FP32 ? Math.min(512, Math.max(64, n / 16)) : n <= 2048 ? 64 : n <= 8192 ? 128 : n <= 16384 ? 256 : 512;
   }
 
   /**
-   * Default shared-memory storage: 16-bit for tensor-core plans from N = 2K, fp32 below and for FP32 plans. Measured
-   * on the H200 (B=64, H=768, bf16 I/O): one stage per pass, 6.53 vs 8.79 ms at N = 16K, 2.98 vs 3.40 ms at 8K
-   * (bench-runs/run4); two stages per warp (the default kernels), 0.338 vs 0.378 ms at N = 2K (run12; run11: 0.402 vs
-   * 0.412), 4.20 vs 6.22 at 16K, 1.99 vs 2.38 at 8K. N = 4K follows its neighbours (not measured).
+   * Default shared-memory storage: 16-bit for tensor-core plans from N = 2K, fp32 below and for FP32 plans. H200 (B=64,
+   * H=768, bf16 I/O): one stage per pass 6.53 vs 8.79 ms at N = 16K, 2.98 vs 3.40 at 8K (bench-runs/run4); two stages per
+   * warp 0.338 vs 0.378 at 2K (run12; run11: 0.402 vs 0.412), 4.20 vs 6.22 at 16K, 1.99 vs 2.38 at 8K. 4K: not measured.
    */
-  static boolean defaultSmem16(int n, Precision compute) {
-    return n > MAX_N_FP32_SMEM || (compute != Precision.FP32 && n >= 2048);
-  }
+  static boolean defaultSmem16(int n, Precision compute) { return n > MAX_N_FP32_SMEM || (compute != Precision.FP32 && n >= 2048); }
 
   /** Threads per block of the forward kernel. */
   public int threads() { return threads; }
@@ -196,8 +193,7 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   /** The most threads per block the plan's kernel takes (1024 for the 64-register kernels, else 512). */
   public int maxThreads() {
-    if (three != null) return compute != Precision.FP32 ? 1024 : 512;
-    return compute != Precision.FP32 && (io.bytes() == 2 || smem16) ? 1024 : 512;
+    return compute != Precision.FP32 && (three != null || io.bytes() == 2 || smem16) ? 1024 : 512;
   }
 
   /**
@@ -205,10 +201,7 @@ public final class FlashButterflyConv implements AutoCloseable {
    * first inverse stage run as one pass (default) or as three passes through shared memory (the unfused twin;
    * it runs one stage per pass, whatever {@link #pairStages(boolean)} says).
    */
-  public FlashButterflyConv fused(boolean on) {
-    fused = on;
-    return this;
-  }
+  public FlashButterflyConv fused(boolean on) { fused = on; return this; }
 
   public boolean fused() { return fused; }
 
@@ -229,9 +222,7 @@ public final class FlashButterflyConv implements AutoCloseable {
   public FlashButterflyConv pairStages(boolean on) { pairStages = on; return this; }
 
   /** Whether this plan runs the two-stages-per-warp kernels (see {@link #pairStages(boolean)}). */
-  public boolean pairStages() {
-    return pairStages && fused && compute != Precision.FP32 && innerSize() >= 256 && threads <= PAIR_MAX_THREADS;
-  }
+  public boolean pairStages() { return pairStages && fused && compute != Precision.FP32 && innerSize() >= 256 && threads <= PAIR_MAX_THREADS; }
 
   /**
    * Whether the forward keeps the FFT in 16-bit shared memory (always above {@value #MAX_N_FP32_SMEM} points;
@@ -398,9 +389,8 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   @Override public void close() {
     if (three != null) three.close();
-    if (bwdAcc != null) { device.stream().synchronize(); bwdAcc.close(); }
-    if (bwdZg != null) { device.stream().synchronize(); bwdZg.close(); }
-    if (bwdFin != null) { device.stream().synchronize(); bwdFin.close(); }
+    device.stream().synchronize();
+    for (DeviceBuffer b : new DeviceBuffer[] {bwdAcc, bwdZg, bwdFin}) if (b != null) b.close();
     kf.close(); d.close();
   }
 
@@ -425,21 +415,14 @@ public final class FlashButterflyConv implements AutoCloseable {
    */
   public FlashButterflyConv setWeightsOnDevice(DevicePointer taps, int Lk, DevicePointer D) {
     if (Lk < 1 || Lk > n) throw new IllegalArgumentException("FlashButterflyConv.setWeightsOnDevice: Lk=" + Lk + " not in [1, N=" + n + "]");
-    if (three != null) {   // three-pass plans: the spectrum in their (k1, inner) order; this path synchronises
-      lk = Lk;
-      device.makeCurrent();
-      Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(d.ptr(), D, 4L * h, device.stream().cu()), "cuMemcpyDtoDAsync",
-          "D (H=" + h + ")", "device " + device.index());
-      three.spectrum(taps, n, kf);
-      weightsSet = true;
-      return this;
-    }
     lk = Lk;
     device.makeCurrent();
     Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(d.ptr(), D, 4L * h, device.stream().cu()), "cuMemcpyDtoDAsync",
         "D (H=" + h + ")", "device " + device.index());
     int threads = Math.min(256, Math.max(64, n / 16));
-    if (n <= MAX_N_FP32_SMEM) {
+    if (three != null) {   // three-pass plans: the spectrum in their (k1, inner) order; this path synchronises
+      three.spectrum(taps, n, kf);
+    } else if (n <= MAX_N_FP32_SMEM) {
       device.module(MODULE).kernel("fb_spectrum").launch(device.stream(), h, 1, threads, 8 * (n + n / 32), taps, kf, log2n);
     } else {   // one-pass 32K plans (16-bit shared memory): fp32 stages on a global scratch, as in setWeights; synchronises
       try (DeviceBuffer scratch = device.alloc(8L * h * (n + n / 32))) {
@@ -457,12 +440,11 @@ public final class FlashButterflyConv implements AutoCloseable {
   // ---- fused tensor-core backward (flashbutterfly_bwd.cu) ----------------------------------------------------------
 
   private static final String MODULE_BWD = "flashbutterfly_bwd";
-  private boolean fusedBackward = true, bwdFusedMiddle = true, fusedBackward32K = true;
+  private boolean fusedBackward = true, bwdFusedMiddle = true, fusedBackward32K = true, threePassBackward = true;
   private int bwdThreads;
   private Boolean bwdSmem16;
-  private DeviceBuffer bwdAcc;   // (H, N) float2, kept by the plan
-  private DeviceBuffer bwdZg;    // N = 32K: u's spectra, (ceil(B/2) * H) slots of 2 (N + N/32) 16-bit values
-  private DeviceBuffer bwdFin;   // N = 32K: the finishing inverse FFT's fp32 planes, (H, 2, N + N/32)
+  // kept by the plan: acc (H, N) float2; at N = 32K u's spectra ((ceil(B/2) * H) slots of 2 (N + N/32) 16-bit values)
+  private DeviceBuffer bwdAcc, bwdZg, bwdFin;   // and the finishing inverse FFT's fp32 planes (H, 2, N + N/32)
 
   /**
    * Whether {@link #backward} runs the fused tensor-core kernel (default, where {@link #fusedBackwardApplies}) or
@@ -491,19 +473,32 @@ public final class FlashButterflyConv implements AutoCloseable {
   }
 
   /**
-   * The fused backward's kernel applies: one-pass plans with tensor cores up to {@value #MAX_N_FP32_SMEM} points (both
-   * spectra in shared memory) and at 32K points (u's spectrum through a global scratch, the "_zg" kernels) unless
-   * {@link #fusedBackwardAt32K} turned that off.
+   * The fused backward applies: tensor cores, one-pass plans up to {@value #MAX_N_FP32_SMEM} points (both spectra in shared
+   * memory) and at 32K (u's spectrum through a global scratch, the "_zg" kernels) unless {@link #fusedBackwardAt32K} is
+   * off; three-pass plans through {@link ThreePass#backward} (flashbutterfly3_bwd.cu) unless {@link #threePassBackward} is.
    */
   public boolean fusedBackwardApplies() {
-    return three == null && compute != Precision.FP32 && (n <= MAX_N_FP32_SMEM || (fusedBackward32K && n <= MAX_N_ONE_PASS));
+    if (three != null) return threePassBackward && compute != Precision.FP32 && three.backwardFits(smem16);
+    return compute != Precision.FP32 && (n <= MAX_N_FP32_SMEM || (fusedBackward32K && n <= MAX_N_ONE_PASS));
+  }
+
+  /** Three-pass plans: the tensor-core backward (default on; H200 figures in BENCH-RESULTS.md) or the fp32 twin path. */
+  public FlashButterflyConv threePassBackward(boolean on) { threePassBackward = on; return this; }
+
+  /** Three-pass plans: the tensor-core backward's ms per step {u outer, dy outer, middle, du outer inverse, dk finish, dD}
+   * (CUDA events around each launch, synchronising; for profiling); empty for one-pass plans. */
+  public double[] backwardPassTimes(DeviceBuffer u, DeviceBuffer dy, DeviceBuffer du, int B, DeviceBuffer dk, DeviceBuffer dD) {
+    if (three == null || !weightsSet) return new double[0];
+    double[] ms = new double[6];
+    three.backward(u, dy, du, B, l, io, compute.tag(), smem16, bwdW2(), bwdThreads != 0 ? bwdThreads : defaultBwdThreads(innerSize()),
+        kf, d, lk, mode == ConvMode.BIDIRECTIONAL, bwdFusedMiddle ? 1 : 0, dk, dD, ms);
+    return ms;
   }
 
   /**
-   * The fused backward at N = 32K (L = 8K+1 .. 16K causal; default on): u's spectrum goes through a global scratch and
-   * the finishing inverse FFT runs on one too (fb_bwd_dk_finish_global). On the H200 (bench-runs/final-s4, B = 64,
-   * H = 768, L = 16K) it passed all 24 FlashButterflyBackwardGpuTest 32K cases and took 29.5 ms against 52.0 ms for
-   * backwardInput + the fp32 backwardWeights (forward + backward 39.7 vs 62.3 ms). {@code false}: the unfused path.
+   * The fused backward at N = 32K (default on): u's spectrum and the finishing inverse FFT go through global scratches.
+   * H200 (bench-runs/final-s4, B = 64, H = 768, L = 16K): all 24 FlashButterflyBackwardGpuTest 32K cases passed; 29.5
+   * ms vs 52.0 for backwardInput + the fp32 backwardWeights (fwd + bwd 39.7 vs 62.3 ms). {@code false}: the unfused path.
    */
   public FlashButterflyConv fusedBackwardAt32K(boolean on) { fusedBackward32K = on; return this; }
 
@@ -523,28 +518,30 @@ public final class FlashButterflyConv implements AutoCloseable {
   /** Shared memory of the fused backward: four planes (two complex spectra; at 32K two: one) and the twiddle table. */
   static int bwdSmemBytes(int n, boolean s16) {
     if (n > MAX_N_FP32_SMEM) return smemBytes(n, true);
-    int planes = (4 * (n + n / 32) * (s16 ? 2 : 4) + 15) & ~15;
-    return planes + 8 * (128 + Math.max(1, n / 128));
+    return ((4 * (n + n / 32) * (s16 ? 2 : 4) + 15) & ~15) + 8 * (128 + Math.max(1, n / 128));
   }
+
+  private boolean bwdW2() { return pairStages && bwdFusedMiddle && compute != Precision.FP32 && innerSize() >= 256; }   // 3-pass _w2
 
   private boolean bwdS16() { return n > MAX_N_FP32_SMEM || (bwdSmem16 != null ? bwdSmem16 : defaultBwdSmem16(n)); }
 
   /** 768 for the 80-register kernels (16-bit I/O or storage) on sm_90, else 512 (flashbutterfly_bwd.cu). */
-  private int bwdMaxThreads() { return (io.bytes() == 2 || bwdS16()) && device.computeCapability() >= 90 ? 768 : 512; }
+  private int bwdMaxThreads() {
+    return three != null ? three.backwardMaxThreads(smem16, bwdW2()) : (io.bytes() == 2 || bwdS16()) && device.computeCapability() >= 90 ? 768 : 512;
+  }
 
   /** The fused backward kernel's name for this plan, e.g. "fb_bwd_bf16_bf16_s16" ("_zg": N = 32K). */
   public String backwardKernelName() {
+    if (three != null) return ThreePass.backwardKernelName(compute.tag(), smem16, bwdW2());
     return "fb_bwd_" + io.tag() + "_" + compute.tag() + (bwdS16() ? "_s16" : "") + (n > MAX_N_FP32_SMEM ? "_zg" : "");
   }
 
   /**
    * The whole backward in one call: {@code du = K^T dy + D dy} (skipped when {@code du} is null), {@code dk} and
-   * {@code dD} as {@link #backwardWeights} defines them. Where {@link #fusedBackwardApplies} (and
-   * {@link #fusedBackward} is on) one kernel per (batch pair, channel) transforms the u and dy pairs on tensor cores,
-   * writes du and adds {@code conj(Zu) Zd} to a per-channel spectral accumulator (fp32 atomics); one small kernel per
-   * channel then inverts it. dk's accuracy is then the tensor-core FFTs' (~5e-3 relative, bf16), not fp32's. At N = 32K
-   * u's spectra go through a global scratch of {@code ceil(B/2) * H * 4 * (N + N/32)} bytes that the plan keeps.
-   * Else {@link #backwardInput} and {@link #backwardWeights}. Queued on the device's stream (the fallback synchronises).
+   * {@code dD} as {@link #backwardWeights} defines them. Where {@link #fusedBackwardApplies} (and {@link #fusedBackward}
+   * is on) on tensor cores: one kernel per (batch pair, channel) (one pass; at 32K u's spectra through a kept scratch of
+   * {@code ceil(B/2) * H * 4 * (N + N/32)} bytes) or {@link ThreePass#backward}, {@code conj(Zu) Zd} summed in an fp32
+   * accumulator and inverted per channel: dk to ~5e-3 (bf16). Else backwardInput + backwardWeights (synchronises).
    */
   public void backward(DeviceBuffer u, DeviceBuffer dy, DeviceBuffer du, int B, DeviceBuffer dk, DeviceBuffer dD) {
     if (!(fusedBackward && fusedBackwardApplies())) {
@@ -562,10 +559,14 @@ public final class FlashButterflyConv implements AutoCloseable {
     if (dk.bytes() < 4L * parts * h * lk || dD.bytes() < 4L * h)
       throw new IllegalArgumentException("FlashButterflyConv.backward: dk must hold (" + (parts == 2 ? "2, " : "")
           + "H=" + h + ", Lk=" + lk + ") fp32 and dD (H=" + h + ") fp32, got " + dk.bytes() + " and " + dD.bytes() + " bytes");
-    int t = bwdThreads != 0 ? bwdThreads : defaultBwdThreads(n);
+    int t = bwdThreads != 0 ? bwdThreads : defaultBwdThreads(innerSize());
     if (t > bwdMaxThreads())
       throw new IllegalArgumentException("FlashButterflyConv.backward: " + t + " threads per block; " + backwardKernelName()
           + " takes at most " + bwdMaxThreads());
+    if (three != null) {
+      three.backward(u, dy, du, B, l, io, compute.tag(), smem16, bwdW2(), t, kf, d, lk, parts == 2, bwdFusedMiddle ? 1 : 0, dk, dD, null);
+      return;
+    }
     if (bwdAcc == null) bwdAcc = device.alloc(8L * h * n);
     device.makeCurrent();
     var cu = device.stream().cu();
@@ -579,7 +580,6 @@ public final class FlashButterflyConv implements AutoCloseable {
       long need2 = (long) ((B + 1) / 2) * h * 2L * (n + n / 32) * 2;
       if (bwdZg == null || bwdZg.bytes() < need2) {
         if (bwdZg != null) { device.stream().synchronize(); bwdZg.close(); }
-    if (bwdFin != null) { device.stream().synchronize(); bwdFin.close(); }
         bwdZg = device.alloc(need2);
       }
       zg = bwdZg;

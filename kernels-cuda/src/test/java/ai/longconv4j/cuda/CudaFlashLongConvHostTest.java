@@ -1,11 +1,13 @@
 // Shapes: L sequence length, N FFT size (a power of two, 32 .. 2^19), kN (C, H, N) the placed kernel.
 package ai.longconv4j.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.longconv4j.conv.ConvMode;
+import ai.longconv4j.cuda.CudaFlashLongConv.BackwardRoute;
 import ai.longconv4j.cuda.CudaFlashLongConv.Route;
 import ai.longconv4j.tensor.DType;
 import java.io.IOException;
@@ -45,6 +47,56 @@ class CudaFlashLongConvHostTest {
       // a kernel placed at another N (e.g. by a caller that did not ask the backend) is not FlashButterfly's layout
       assertEquals(Route.CUFFT_F32, CudaFlashLongConv.route(t, ConvMode.CAUSAL, 32768, 65534));
     }
+  }
+
+  /** The backward's route: fused one pass to N = 32K, the three-pass tensor-core backward beyond (the switch: the twin). */
+  @Test
+  void sixteenBitBackwardUsesTheFusedKernelsAtEverySize() {
+    for (DType t : new DType[] {DType.BF16, DType.F16}) {
+      int[][] causal = {{100, 256}, {16384, 32768}, {16385, 65536}, {32768, 65536}, {40000, 131072}, {262144, 524288}};
+      for (int[] c : causal) {
+        var want = c[1] <= 32768 ? BackwardRoute.FUSED_ONE_PASS : BackwardRoute.FUSED_THREE_PASS;
+        assertEquals(want, CudaFlashLongConv.backwardRoute(t, ConvMode.CAUSAL, c[0], c[1], true), "causal L=" + c[0]);
+        var off = c[1] <= 32768 ? BackwardRoute.FUSED_ONE_PASS : BackwardRoute.TWIN;
+        assertEquals(off, CudaFlashLongConv.backwardRoute(t, ConvMode.CAUSAL, c[0], c[1], false), "switch off, L=" + c[0]);
+      }
+      assertEquals(BackwardRoute.FUSED_THREE_PASS, CudaFlashLongConv.backwardRoute(t, ConvMode.BIDIRECTIONAL, 40000, 131072, true));
+      assertEquals(BackwardRoute.FUSED_THREE_PASS, CudaFlashLongConv.backwardRoute(t, ConvMode.CIRCULAR, 65536, 65536, true));
+      assertEquals(BackwardRoute.CUFFT, CudaFlashLongConv.backwardRoute(t, ConvMode.CAUSAL, 262145, 524290, true));
+      assertEquals(BackwardRoute.CUFFT, CudaFlashLongConv.backwardRoute(t, ConvMode.CAUSAL, 32768, 65534, true));
+    }
+    assertEquals(BackwardRoute.CUFFT, CudaFlashLongConv.backwardRoute(DType.F32, ConvMode.CAUSAL, 40000, 131072, true));
+    assertTrue(CudaFlashLongConv.THREE_PASS_BACKWARD, "the three-pass backward is the default");
+  }
+
+  /** ThreePass.chunks: all channels and balanced pairs while a pair fits the budget, else one pair and balanced channels. */
+  @Test
+  void threePassChunksStayWithinTheBudget() {
+    long row = 4L * 65536;   // one (pair, channel) row of 16-bit scratch at N = 64K
+    assertArrayEquals(new int[] {16, 768}, ThreePass.chunks(16, 768, row, 8L << 30));
+    assertArrayEquals(new int[] {8, 768}, ThreePass.chunks(16, 768, row, 2L << 30));   // 10 fit: two chunks of 8
+    assertArrayEquals(new int[] {2, 768}, ThreePass.chunks(16, 768, row, 512L << 20));
+    assertArrayEquals(new int[] {1, 256}, ThreePass.chunks(2, 768, 4L * 524288, 512L << 20));   // L = 256K: 3 x 256 channels
+    assertArrayEquals(new int[] {1, 1}, ThreePass.chunks(3, 5, row, 1));
+    for (int pairs : new int[] {1, 3, 16, 17})
+      for (long budget : new long[] {row, 3 * row, 100 * row, 5000 * row, 1L << 40}) {
+        int[] c = ThreePass.chunks(pairs, 111, row, budget);
+        assertTrue(c[0] >= 1 && c[0] <= pairs && c[1] >= 1 && c[1] <= 111, pairs + " " + budget);
+        assertTrue((long) c[0] * c[1] * row <= Math.max(budget, row), "over budget: " + pairs + " " + budget);
+        assertTrue(c[1] == 111 || c[0] == 1, "channels are chunked only at one pair");
+      }
+  }
+
+  /**
+   * DevicePointer.at composes (ThreePass shifts the backend's already shifted taps pointer of kernel channel c by each
+   * channel chunk; bench-runs/fb3-2: with at() doubling the first shift, channel 1 of a C = 2 conv came out wrong).
+   */
+  @Test
+  void devicePointerShiftsAdd() {
+    var p = new DevicePointer();
+    assertEquals(p.address() + 24, p.at(8).at(16).address());
+    assertEquals(p.address() + 8, p.at(8).at(0).address());
+    assertEquals(p.at(40).address(), p.at(8).at(16).at(16).address());
   }
 
   @Test

@@ -32,6 +32,9 @@ class KernelResourceReportTest {
       "fb3_outer_inv_dk", "fb3_mid_f32", "fb3_mid_bf16", "fb3_mid_f16", "fb3_mid_bf16_s16", "fb3_mid_f16_s16",
       "fb3_mid_bf16_w2", "fb3_mid_f16_w2", "fb3_mid_bf16_s16_w2", "fb3_mid_f16_s16_w2",
       "fb3_rows_f32", "fb3_dk_mid", "fb_dD_f32", "fb_dD_bf16", "fb_dD_f16");
+  private static final Path REPORT3B = Path.of("target", "cuda", "flashbutterfly3_bwd.ptxas.txt");
+  private static final List<String> KERNELS3B = List.of("fb3b_mid_bf16_s16", "fb3b_mid_f16_s16", "fb3b_mid_bf16",
+      "fb3b_mid_f16", "fb3b_mid_bf16_s16_w2", "fb3b_mid_f16_s16_w2", "fb3b_mid_bf16_w2", "fb3b_mid_f16_w2");
   private static final Path REPORT_LB = Path.of("target", "cuda", "learned.ptxas.txt");
   private static final List<String> KERNELS_LB = List.of("lb_forward_f32", "lb_forward_bf16", "lb_forward_f16",
       "lb_backward_f32", "lb_backward_bf16", "lb_backward_f16", "lb_reduce", "lb_spectrum", "lb_taps");
@@ -78,6 +81,12 @@ class KernelResourceReportTest {
     while (f.find()) assertEquals("0", f.group(1), "a three-pass kernel keeps an array in local memory");
   }
 
+  /** The three-pass tensor-core backward's middle kernels (flashbutterfly3_bwd.cu). */
+  @Test
+  void threePassBackwardKernelsDoNotSpill() throws IOException {
+    noSpills(REPORT3B, KERNELS3B);
+  }
+
   /** The learned-butterfly kernels (learned.cu). */
   @Test
   void learnedKernelsDoNotSpill() throws IOException {
@@ -98,7 +107,7 @@ class KernelResourceReportTest {
   @Test
   void fatbinsArePackagedWhenNvccRan() {
     assumeTrue(Files.exists(REPORT), "built without nvcc: no fatbins expected");
-    for (String m : List.of("flashbutterfly", "flashbutterfly3", "learned", "fftconv", "directconv", "fill"))
+    for (String m : List.of("flashbutterfly", "flashbutterfly3", "flashbutterfly3_bwd", "learned", "fftconv", "directconv", "fill"))
       assertTrue(CudaModule.packaged(m), m + ".fatbin missing from the classpath");
   }
 }

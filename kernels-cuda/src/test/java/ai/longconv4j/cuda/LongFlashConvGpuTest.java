@@ -26,8 +26,9 @@ import org.junit.jupiter.params.provider.CsvSource;
  * Bound 1e-2 relative (Frobenius): y and du pass through the bf16 tensor-core DFT blocks — each of the ~10 stages of the
  * one- or three-pass FFT and its inverse rounds its operands to bf16 (rms relative error 2^-8/sqrt(3) = 2.3e-3),
  * independent errors adding in quadrature: sqrt(10) * 2.3e-3 = 7.3e-3 — and are rounded to bf16 once more at the output
- * (measured <= 5.3e-3 in kernels-cuda/BENCH-RESULTS.md, ThreePassGpuTest). dk and dD are fp32 FFTs and sums of the
- * 16-bit u and dy (~1e-6) and are then rounded to k's bf16 (2^-9 relative): far inside the bound. The outputs of the
+ * (measured <= 5.3e-3 in kernels-cuda/BENCH-RESULTS.md, ThreePassGpuTest). dk comes from the fused tensor-core backward
+ * (one pass, and three passes since ThreePass.backward: 16-bit spectra, ~7.3e-3 by FlashButterflyBackwardGpuTest's and
+ * ThreePassBackwardGpuTest's argument), dD from fp32 sums (~1e-6); both are then rounded to k's bf16 (2^-9). The outputs of the
  * tensor kernels are poisoned with NaN first (GpuCheck.device), so an element left unwritten fails.
  */
 @Tag("gpu")

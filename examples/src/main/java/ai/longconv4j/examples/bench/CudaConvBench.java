@@ -234,7 +234,7 @@ public final class CudaConvBench {
               report(rows.getLast());
               rows.add(new Row("flashbutterfly bwd-weights io=" + io, B, H, L, msW, io2 / msW / 1e6, Double.NaN, 16L * H * nfft));
               report(rows.getLast());
-              if (conv.fusedBackwardApplies()) fusedBackward(dev, conv, u, y, dk, dD, B, H, L, io2, reps, rows);
+              if (conv.fusedBackwardApplies()) fusedBackward(dev, conv, u, y, dk, dD, B, H, L, io2, reps, rows, live0);
             }
           }
         }
@@ -252,14 +252,27 @@ public final class CudaConvBench {
    * other threads, the other storage and the unfused middle. u doubles as dy, y as du.
    */
   static void fusedBackward(CudaDevice dev, FlashButterflyConv conv, DeviceBuffer u, DeviceBuffer y, DeviceBuffer dk,
-      DeviceBuffer dD, int B, int H, int L, long io2, int reps, List<Row> rows) {
+      DeviceBuffer dD, int B, int H, int L, long io2, int reps, List<Row> rows, long live0) {
+    dev.allocator().resetPeak();   // the fused path's own peak (the rows above include the fp32 twin's workspace)
     double msFB = median(dev, () -> { conv.forward(u, y, B); conv.backward(u, u, y, B, dk, dD); }, reps);
     rows.add(new Row("flashbutterfly fwd+fusedbwd io=BF16 " + conv.backwardKernelName(), B, H, L, msFB, 3 * io2 / msFB / 1e6,
-        Double.NaN, 0));
+        Double.NaN, dev.allocator().peakBytes() - live0));
     report(rows.getLast());
-    int n = conv.fftSize();
+    if (conv.threePass()) {   // the three-pass backward's steps (CUDA events around each launch), medians of 5
+      double[][] pt = new double[5][];
+      for (int r = 0; r < pt.length; r++) pt[r] = conv.backwardPassTimes(u, u, y, B, dk, dD);
+      String[] names = {"u outer", "dy outer", "mid", "du outer-inverse", "dk finish", "dD"};
+      for (int q = 0; q < names.length; q++) {
+        final int qq = q;
+        double med = Arrays.stream(pt).mapToDouble(a -> a[qq]).sorted().toArray()[pt.length / 2];
+        rows.add(new Row("  bwd pass " + names[q] + " " + conv.backwardKernelName() + " M=" + conv.innerSize(), B, H, L, med,
+            Double.NaN, Double.NaN, 0));
+        report(rows.getLast());
+      }
+    }
+    int n = conv.innerSize();   // the in-smem size (three-pass plans: M)
     int tDef = n <= 1024 ? 64 : n <= 4096 ? 128 : n <= 8192 ? 256 : 512;   // FlashButterflyConv.defaultBwdThreads
-    for (int t : new int[] {0, 64, 128, 256, 512, 768}) {
+    for (int t : conv.threePass() ? new int[] {0, 128, 256, 512} : new int[] {0, 64, 128, 256, 512, 768}) {
       if (t == tDef || (t != 0 && n / t < 8)) continue;
       try {
         conv.backwardThreads(t);
@@ -281,7 +294,7 @@ public final class CudaConvBench {
         Double.NaN, 0));
     report(rows.getLast());
     conv.fusedBackwardMiddle(true);
-    if (n <= FlashButterflyConv.MAX_N_FP32_SMEM / 2) {
+    if (n <= FlashButterflyConv.MAX_N_FP32_SMEM / 2 && !conv.threePass()) {
       boolean other = n < 4096;   // not FlashButterflyConv.defaultBwdSmem16
       conv.backwardSmem16(other);
       double msS = median(dev, () -> conv.backward(u, u, y, B, dk, dD), reps);

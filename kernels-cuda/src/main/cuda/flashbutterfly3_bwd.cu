@@ -1,0 +1,269 @@
+// FlashButterfly three-pass backward on tensor cores: the middle pass of du and dk for N = N1 * M beyond shared memory.
+// Shapes: B batch, H channels (of this launch: a chunk), L length, N FFT size, M inner (in-smem) size, N1 = N / M.
+//   SA, SB: (pairs, H, N) complex scratch (float2, or bf16x2 / half2 with 16-bit storage) from flashbutterfly3.cu's
+//           fb3_outer_fwd_* of u (SA) and dy (SB): batch pairs z = x[b] + i x[b+1], the outer N1-point DFT, twiddled,
+//           scaled by 1/N1, row k1 of M points at S[(p*H + h)*N + k1*M].
+//   kf:     (H, N) float2, the kernel spectrum in the three-pass order (ThreePass.spectrum).
+//   acc:    (H, N) float2, the spectral accumulator in the same order (zeroed by the caller).
+// One block per (pair, channel, row k1), block x = p + pairs * k1 as fb3_mid. Both rows go through the inner forward
+// FFT as one 2M-point pass (bwd_core.cuh fft_fwd_two, 1/M each: Zu = U/N, Zd = D/N with U, D the N-point spectra), then
+//   dk branch: acc += conj(Zu) Zd (fp32 atomics): summed over pairs, the real part of its inverse is
+//              sum_b corr(u[b], dy[b]) / N (the packed-pair identity of flashbutterfly_bwd.cu);
+//   du branch: Zd * conj(kf), the inner inverse FFT, back to SB: fb3_outer_inv_* then adds D dy and writes du, exactly
+//              as the forward's adjoint (fb3_mid with flags bit 1).
+// ThreePass.backward then inverts acc per channel with fb3_rows_f32 (inverse, scale N) and fb3_outer_inv_dk.
+// flags bit 0: fused middle (M >= 256: the last forward stage, the products and the first inverse stage in registers,
+// stage_b_bwd; the _w2 kernels: the last two stages and the first two inverse ones per warp, conv256_warp_bwd); clear:
+// the products as their own shared-memory pass (the twin). flags bit 2: dk only (SB not written).
+#include "monarch.cuh"
+#include "bwd_core.cuh"   // tw_offset4, acc_add4, fft_fwd_two, stage_b_bwd
+
+// Complex scratch elements (as flashbutterfly3.cu's ldc / stc).
+__device__ __forceinline__ float2 ldz(const float2* p) { return *p; }
+__device__ __forceinline__ float2 ldz(const __nv_bfloat162* p) { return __bfloat1622float2(*p); }
+__device__ __forceinline__ float2 ldz(const __half2* p) { return __half22float2(*p); }
+__device__ __forceinline__ void stz(float2* p, float a, float b) { *p = make_float2(a, b); }
+__device__ __forceinline__ void stz(__nv_bfloat162* p, float a, float b) { *p = __floats2bfloat162_rn(a, b); }
+__device__ __forceinline__ void stz(__half2* p, float a, float b) { *p = __floats2half2_rn(a, b); }
+
+// The stage at S = 16 of one 256-point chunk (monarch_pair.cuh conv256_warp's first MMA stage): Y = F16 @ X, twiddled
+// by w256^(k c) and scaled, as an A operand (reg 2j + h = rows g + 8h, cols 8j + 2t + {0,1}).
+template <bool BF16, typename ST>
+__device__ __forceinline__ void stage16_chunk(const FragA& F, const float2* tl, const ST* zr, const ST* zi, int base,
+                                              int g, int t, float scale, uint32_t (&yr)[4], uint32_t (&yi)[4]) {
+  constexpr uint32_t NEG2 = 0x80008000u;
+  uint32_t xr[2][2], xi[2][2];
+#pragma unroll
+  for (int j = 0; j < 2; ++j)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int i0 = SIDX(base + (2 * t + 8 * h) * 16 + 8 * j + g), i1 = SIDX(base + (2 * t + 8 * h + 1) * 16 + 8 * j + g);
+      xr[j][h] = ld_pack2<BF16>(zr + i0, zr + i1);
+      xi[j][h] = ld_pack2<BF16>(zi + i0, zi + i1);
+    }
+#pragma unroll
+  for (int j = 0; j < 2; ++j) {
+    float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
+    mma16816<BF16>(dr, F.re, xr[j][0], xr[j][1]);
+    mma16816<BF16>(dr, F.im, xi[j][0] ^ NEG2, xi[j][1] ^ NEG2);
+    mma16816<BF16>(di, F.re, xi[j][0], xi[j][1]);
+    mma16816<BF16>(di, F.im, xr[j][0], xr[j][1]);
+    float a[4], b[4];
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      const float2 w = tl[(4 * j + q) * 32];
+      a[q] = (dr[q] * w.x - di[q] * w.y) * scale;
+      b[q] = (dr[q] * w.y + di[q] * w.x) * scale;
+    }
+    yr[2 * j] = pack2<BF16>(a[0], a[1]); yr[2 * j + 1] = pack2<BF16>(a[2], a[3]);
+    yi[2 * j] = pack2<BF16>(b[0], b[1]); yi[2 * j + 1] = pack2<BF16>(b[2], b[3]);
+  }
+}
+
+// conv256_warp (monarch_pair.cuh) for the backward: per 256-point chunk both spectra's last two forward stages in
+// registers (u's chunk at ur/ui, dy's at zr/zi), acc += conj(Zu) Zd (fp32 atomics, positions as stage_b_bwd's), and
+// for du (du true) Zd * conj(k) through the first two inverse stages back to zr/zi; u's chunk is never written.
+template <bool BF16, typename ST>
+__device__ void conv256_warp_bwd(const Tw& T, const float2* tw256, const ST* ur, const ST* ui, ST* zr, ST* zi, int N,
+                                 float scale, const float2* __restrict__ k, float2* __restrict__ acc, bool du) {
+  FragA F; make_frag_a<BF16>(T, F);
+  constexpr uint32_t NEG2 = 0x80008000u;
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  const float2* tl = tw256 + lane;
+  for (int chunk = warp; chunk < (N >> 8); chunk += nw) {
+    const int base = chunk << 8;
+    uint32_t yr[4], yi[4], vr[4], vi[4];
+    stage16_chunk<BF16>(F, tl, zr, zi, base, g, t, scale, yr, yi);   // dy
+    stage16_chunk<BF16>(F, tl, ur, ui, base, g, t, scale, vr, vi);   // u
+    uint32_t yn[4], vn[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) { yn[i] = yi[i] ^ NEG2; vn[i] = vi[i] ^ NEG2; }
+    uint32_t pr[4], pi[4];   // Zd * scale * conj(k), as an A operand
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
+      float er[4] = {0.f, 0.f, 0.f, 0.f}, ei[4] = {0.f, 0.f, 0.f, 0.f};
+      mma16816<BF16>(dr, yr, F.re[j], F.re[j + 2]);
+      mma16816<BF16>(dr, yn, F.im[j], F.im[j + 2]);
+      mma16816<BF16>(di, yr, F.im[j], F.im[j + 2]);
+      mma16816<BF16>(di, yi, F.re[j], F.re[j + 2]);
+      mma16816<BF16>(er, vr, F.re[j], F.re[j + 2]);
+      mma16816<BF16>(er, vn, F.im[j], F.im[j + 2]);
+      mma16816<BF16>(ei, vr, F.im[j], F.im[j + 2]);
+      mma16816<BF16>(ei, vi, F.re[j], F.re[j + 2]);
+      float x[4], y[4];
+#pragma unroll
+      for (int q = 0; q < 4; ++q) { x[q] = dr[q] * scale; y[q] = di[q] * scale; }
+#pragma unroll
+      for (int hh = 0; hh < 2; ++hh) {   // q = 2hh, 2hh + 1: positions p, p + 1 (16-byte aligned in acc)
+        const int p = base + (g + 8 * hh) * 16 + 8 * j + 2 * t, q0 = 2 * hh, q1 = 2 * hh + 1;
+        const float u0r = er[q0] * scale, u0i = ei[q0] * scale, u1r = er[q1] * scale, u1i = ei[q1] * scale;
+        acc_add4(acc + p, u0r * x[q0] + u0i * y[q0], u0r * y[q0] - u0i * x[q0], u1r * x[q1] + u1i * y[q1],
+                 u1r * y[q1] - u1i * x[q1]);
+      }
+      if (du) {
+        float a[4], b[4];
+#pragma unroll
+        for (int q = 0; q < 4; ++q) {   // conj(k): (kr, -ki)
+          const float2 kw = k[base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1)];
+          a[q] = x[q] * kw.x + y[q] * kw.y;
+          b[q] = y[q] * kw.x - x[q] * kw.y;
+        }
+        pr[2 * j] = pack2<BF16>(a[0], a[1]); pr[2 * j + 1] = pack2<BF16>(a[2], a[3]);
+        pi[2 * j] = pack2<BF16>(b[0], b[1]); pi[2 * j + 1] = pack2<BF16>(b[2], b[3]);
+      }
+    }
+    if (!du) continue;
+    uint32_t pn[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) pn[i] = pr[i] ^ NEG2;
+    uint32_t wr[4], wi[4];   // W^T as an A operand (conv256_warp)
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
+      mma16816<BF16>(dr, pr, F.re[j], F.re[j + 2]);
+      mma16816<BF16>(dr, pi, F.im[j], F.im[j + 2]);
+      mma16816<BF16>(di, pn, F.im[j], F.im[j + 2]);
+      mma16816<BF16>(di, pi, F.re[j], F.re[j + 2]);
+      float a[4], b[4];
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        const float2 w = tl[(4 * j + q) * 32];
+        a[q] = dr[q] * w.x + di[q] * w.y;
+        b[q] = di[q] * w.x - dr[q] * w.y;
+      }
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        wr[2 * h + j] = trans8x8(pack2<BF16>(a[2 * h], a[2 * h + 1]));
+        wi[2 * h + j] = trans8x8(pack2<BF16>(b[2 * h], b[2 * h + 1]));
+      }
+    }
+    uint32_t wn[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) wn[i] = wr[i] ^ NEG2;
+    __syncwarp();   // every lane's loads of this chunk are done before any lane stores into it
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
+      mma16816<BF16>(dr, wr, F.re[j], F.re[j + 2]);
+      mma16816<BF16>(dr, wi, F.im[j], F.im[j + 2]);
+      mma16816<BF16>(di, wn, F.im[j], F.im[j + 2]);
+      mma16816<BF16>(di, wi, F.re[j], F.re[j + 2]);
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        const int idx = SIDX(base + (8 * j + 2 * t + (q & 1)) * 16 + g + 8 * (q >> 1));
+        st(zr + idx, dr[q]); st(zi + idx, di[q]);
+      }
+    }
+  }
+}
+
+// The forward stages before the last two of both rows (monarch_fft's PAIR scheme): the first (R1 < 16: stage_first_pair
+// on each row; R1 = 16: one type-A pass over both), then radix 16 down to S = 256 over the 2M-point array. Scaled.
+template <int CM, typename ST>
+__device__ void fft_fwd_two_pair(const Tw& T, ST* ur, ST* ui, ST* zr, ST* zi, int log2N) {
+  constexpr bool BF = CM == 2;
+  const int N = 1 << log2N, J = (log2N - 1) / 4, R1 = 1 << (log2N - 4 * J);
+  const float s16 = 1.0f / 16.0f, s1 = 1.0f / R1;
+  if (J > 1) {
+    switch (R1) {
+      case 2: stage_first_pair<2, true, ST>(T, ur, ui, log2N, s1, false); stage_first_pair<2, true, ST>(T, zr, zi, log2N, s1, false); break;
+      case 4: stage_first_pair<4, true, ST>(T, ur, ui, log2N, s1, false); stage_first_pair<4, true, ST>(T, zr, zi, log2N, s1, false); break;
+      case 8: stage_first_pair<8, true, ST>(T, ur, ui, log2N, s1, false); stage_first_pair<8, true, ST>(T, zr, zi, log2N, s1, false); break;
+      default: stage_mma_a<BF, true, ST>(T, ur, ui, log2N - 4, 2, s1);
+    }
+    __syncthreads();
+  }
+  for (int s = 2; s <= J - 1; ++s) {
+    const int lS = 4 * (J + 1 - s), S = 1 << lS;
+    stage_mma_a<BF, true, ST>(T, ur, ui, lS, 2 * N / (16 * S), s16);
+    __syncthreads();
+  }
+}
+
+// Grid (pairs * N1, H), block a multiple of 32; dynamic smem 4 * (M + M/32) * sizeof(ST) (aligned to 16) + 8 *
+// tw_entries(M) (FlashButterflyConv.bwdSmemBytes(M, 16-bit)), + pair_table_bytes(M) for PAIR (the _w2 kernels).
+template <int CM, typename ST, typename SC, bool PAIR = false>
+__device__ void fb3b_mid(const SC* __restrict__ SA, SC* __restrict__ SB, const float2* __restrict__ kf,
+                         float2* __restrict__ acc, int pairs, int H, int log2N, int log2M, int flags) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  ST* smem = reinterpret_cast<ST*>(smem_raw);
+  const int M = 1 << log2M, P = M + (M >> 5), h = blockIdx.y, T = blockDim.x;
+  const int k1 = blockIdx.x / pairs, p = blockIdx.x - k1 * pairs;
+  const bool wantDu = (flags & 4) == 0, fused = (flags & 1) && M >= 256;
+  ST *ur = smem, *zr = smem + P, *ui = smem + 2 * P, *zi = smem + 3 * P;   // re = [ur | zr], im = [ui | zi]
+  const size_t N = (size_t)1 << log2N, off = ((size_t)p * H + h) * N + (size_t)k1 * M;
+  const SC* ra = SA + off;
+  SC* rb = SB + off;
+  for (int n = threadIdx.x; n < M; n += T) {
+    const float2 a = ldz(ra + n), b = ldz(rb + n);
+    st(ur + SIDX(n), a.x); st(ui + SIDX(n), a.y); st(zr + SIDX(n), b.x); st(zi + SIDX(n), b.y);
+  }
+  float2* tws = reinterpret_cast<float2*>(smem_raw + tw_offset4(P, sizeof(ST)));
+  const Tw tw = tw_init(tws, log2M);
+  const float2* k = kf + (size_t)h * N + (size_t)k1 * M;
+  float2* a = acc + (size_t)h * N + (size_t)k1 * M;
+  if constexpr (PAIR && CM != 0) {
+    if (fused) {   // the last two stages of both, the products and du's first two inverse stages per warp
+      float2* tw256 = tws + tw_entries(M);
+      tw256_init(tw256);
+      __syncthreads();
+      fft_fwd_two_pair<CM, ST>(tw, ur, ui, zr, zi, log2M);
+      conv256_warp_bwd<CM == 2>(tw, tw256, ur, ui, zr, zi, M, 1.0f / 16.0f, k, a, wantDu);
+      if (!wantDu) return;
+      __syncthreads();
+      monarch_fft<CM, false, ST, true, true>(tw, zr, zi, log2M, false);   // the remaining inverse stages; a barrier
+      for (int n = threadIdx.x; n < M; n += T) stz(rb + n, ld(zr + SIDX(n)), ld(zi + SIDX(n)));
+      return;
+    }
+  }
+  __syncthreads();
+  fft_fwd_two<CM, ST>(tw, ur, ui, log2M, fused);   // Zu / M, Zd / M (without their last stage when fused); a barrier
+  if (fused) {
+    if constexpr (CM != 0) stage_b_bwd<CM == 2>(tw, zr, zi, ur, ui, M, 1.0f / 16.0f, k, a, wantDu);
+  } else {
+    for (int n = 2 * threadIdx.x; n < M; n += 2 * T) {   // two adjacent values per thread: one 16-byte atomic
+      float pr[2], pi[2];
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        const float xr = ld(zr + SIDX(n + j)), xi = ld(zi + SIDX(n + j));
+        const float vr = ld(ur + SIDX(n + j)), vi = ld(ui + SIDX(n + j));
+        pr[j] = vr * xr + vi * xi; pi[j] = vr * xi - vi * xr;
+        if (wantDu) {
+          const float2 w = k[n + j];
+          st(zr + SIDX(n + j), xr * w.x + xi * w.y);
+          st(zi + SIDX(n + j), xi * w.x - xr * w.y);
+        }
+      }
+      acc_add4(a + n, pr[0], pi[0], pr[1], pi[1]);
+    }
+  }
+  if (!wantDu) return;
+  __syncthreads();
+  monarch_fft<CM, false, ST, true>(tw, zr, zi, log2M, false, fused);   // ends with a barrier
+  for (int n = threadIdx.x; n < M; n += T) stz(rb + n, ld(zr + SIDX(n)), ld(zi + SIDX(n)));
+}
+
+// Register caps as flashbutterfly_bwd.cu's (stage_b_bwd holds both tiles and their accumulators): sm_90 with 16-bit
+// storage 768 threads (80 registers), fp32 storage 512; sm_80 512.
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+#define FB3B_MAXT(ST) 512
+#else
+#define FB3B_MAXT(ST) (sizeof(ST) == 2 ? 768 : 512)
+#endif
+#define FB3B_MID(NAME, CM, ST, SC, PAIR, MAXT)                                                                     \
+  extern "C" __global__ void __launch_bounds__(MAXT, 1) NAME(const SC* __restrict__ SA,                          \
+      SC* __restrict__ SB, const float2* __restrict__ kf, float2* __restrict__ acc, int pairs, int H, int log2N,  \
+      int log2M, int flags) {                                                                                      \
+    fb3b_mid<CM, ST, SC, PAIR>(SA, SB, kf, acc, pairs, H, log2N, log2M, flags);                                    \
+  }
+// name: fb3b_mid_<compute>[_s16: 16-bit shared memory and scratch][_w2: two stages per warp, 512 threads at most]
+FB3B_MID(fb3b_mid_bf16_s16, 2, __nv_bfloat16, __nv_bfloat162, false, FB3B_MAXT(__nv_bfloat16))
+FB3B_MID(fb3b_mid_f16_s16, 1, __half, __half2, false, FB3B_MAXT(__half))
+FB3B_MID(fb3b_mid_bf16, 2, float, float2, false, FB3B_MAXT(float))
+FB3B_MID(fb3b_mid_f16, 1, float, float2, false, FB3B_MAXT(float))
+FB3B_MID(fb3b_mid_bf16_s16_w2, 2, __nv_bfloat16, __nv_bfloat162, true, 512)
+FB3B_MID(fb3b_mid_f16_s16_w2, 1, __half, __half2, true, 512)
+FB3B_MID(fb3b_mid_bf16_w2, 2, float, float2, true, 512)
+FB3B_MID(fb3b_mid_f16_w2, 1, float, float2, true, 512)

@@ -1,0 +1,163 @@
+// Shapes: B batch (odd: the last FFT pair has one row), H channels (111: odd), L length (not a power of two where the
+// mode allows), Lk taps per side, N FFT size = N1 * M (three passes). u, dy, du: (B, H, L); k (H, Lk) (bidirectional
+// k0, k1); D (H); dk (H, Lk) (bidirectional (2, H, Lk)); dD (H).
+package ai.longconv4j.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.longconv4j.conv.ConvEngine;
+import ai.longconv4j.conv.ConvGrads;
+import ai.longconv4j.conv.ConvPlan;
+import ai.longconv4j.conv.ConvShape;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The three-pass tensor-core backward ({@link FlashButterflyConv#backward} on three-pass plans: {@link ThreePass#backward},
+ * flashbutterfly3_bwd.cu) against lib's FftConv in float64 (JTransforms) for du, dk and dD, and against its slow twin
+ * ({@link FlashButterflyConv#backwardInput} and the fp32 {@link FlashButterflyConv#backwardWeights}); every mode, the
+ * fused middle with two stages per warp (_w2) and with one, the unfused middle, du and dk only, the default inner sizes (N = 64K .. 512K) and forced small ones (N1 = 64,
+ * fp32 storage below M = 2K), and chunks of pairs and of channels forced by small scratch budgets. Outputs poisoned first.
+ *
+ * Tolerances (relative Frobenius error), as FlashButterflyBackwardGpuTest's with the three-pass roundings added: du is
+ * the forward's adjoint through the same outer passes, 1e-2 (ThreePassGpuTest: ~9 roundings to 16 bits, sqrt(10) *
+ * 2.3e-3 = 7.3e-3 with the scratch). dk: each spectrum rounds to 16 bits in the scratch after the outer pass and in the
+ * inner MMA stages (~sqrt(5) * 2.3e-3 = 5.1e-3 each, bf16), the product conj(Zu) Zd ~7.3e-3 of |Zu||Zd|; summing over
+ * pairs keeps the ratio, the fp32 inverse adds ~1e-6, and the error spreads over all N lags while the signal fills
+ * 2L - 1 of them, so the kept taps see ~7.3e-3 * sqrt(2L / N) <= 7.3e-3: 1e-2 (the issue's bound for 16-bit paths).
+ * dD: fp32 sums of the 16-bit inputs, 1e-5. The twin's dk: 1e-5 * sqrt(N / Lk) (ThreePassGpuTest).
+ */
+@Tag("gpu")
+class ThreePassBackwardGpuTest extends CudaDeviceTest {
+  static final Object[][] IO = {{ElementType.BF16, Precision.BF16}, {ElementType.F16, Precision.F16},
+      {ElementType.F32, Precision.BF16}};
+
+  /**
+   * (mode, B, H, L, Lk, M: 0 = the plan's default, chunk: 0 none, 1 pairs, 2 channels): N = 64K (H = 111), 128K (L =
+   * 40000; 33333: odd, dk only for the unfused middle), 64K circular, 512K (M = 16K), then forced small M: N1 = 8 and 64,
+   * fp32 storage (M < 2K), M < 256 (no fused middle).
+   */
+  static Stream<Arguments> cases() {
+    var shapes = new Object[][] {
+        {ConvMode.CAUSAL, 3, 111, 20000, 20000, 0, 0}, {ConvMode.CAUSAL, 5, 7, 40000, 3000, 0, 1},
+        {ConvMode.CAUSAL, 3, 5, 33333, 33333, 0, 0},
+        {ConvMode.BIDIRECTIONAL, 3, 5, 40000, 20000, 0, 2}, {ConvMode.CIRCULAR, 3, 4, 1 << 16, 1 << 16, 0, 0},
+        {ConvMode.CAUSAL, 3, 3, 1 << 18, 1 << 18, 0, 2},
+        {ConvMode.CAUSAL, 3, 5, 1000, 1000, 256, 0}, {ConvMode.BIDIRECTIONAL, 3, 3, 1000, 700, 32, 0},
+        {ConvMode.CIRCULAR, 3, 2, 4096, 4096, 64, 0}, {ConvMode.CAUSAL, 5, 9, 3000, 3000, 1024, 2}};
+    return Stream.of(IO).flatMap(t -> Stream.of(shapes).map(s -> Arguments.of(t[0], t[1], s[0], s[1], s[2], s[3], s[4], s[5], s[6])));
+  }
+
+  /** Both middles (fused, unfused) on the same data: one float64 reference. */
+  @ParameterizedTest(name = "{0} io, {1}, {2} B={3} H={4} L={5} Lk={6} M={7} chunks={8}")
+  @MethodSource("cases")
+  void threePassBackwardMatchesFloat64AndTheTwin(ElementType io, Precision compute, ConvMode mode, int B, int H, int L,
+      int Lk, int M, int chunk) {
+    check(io, compute, mode, B, H, L, Lk, M, chunk, false);
+  }
+
+  /** A negative control: the same checks fail when dy is shifted by one step in every row (a lag off by one). */
+  @Test
+  void shiftedDyIsDetected() {
+    var e = org.junit.jupiter.api.Assertions.assertThrows(AssertionError.class,
+        () -> check(ElementType.BF16, Precision.BF16, ConvMode.CAUSAL, 3, 5, 40000, 40000, 0, 0, true));
+    assertTrue(e.getMessage().contains(" dk: rel err"), e.getMessage());
+  }
+
+  /**
+   * shifted: the references see dy one step later (the negative control). Checks dk and dD (and du, except for odd L with
+   * the unfused middle: then that du stayed poisoned) against float64 and the twin, fused middle then unfused.
+   */
+  private void check(ElementType io, Precision compute, ConvMode mode, int B, int H, int L, int Lk, int M, int chunk,
+      boolean shifted) {
+    int parts = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
+    var rng = new SplittableRandom(313L * L + 11L * H + B + io.ordinal() * 5 + mode.ordinal() * 3 + M + chunk);
+    float[] u = Reference.randn(rng, B * H * L, 1.0), dy = Reference.randn(rng, B * H * L, 1.0);
+    float[] k0 = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk)), k1 = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk));
+    float[] D = Reference.randn(rng, H, 1.0);
+    short[] u16 = null, dy16 = null;
+    if (io != ElementType.F32) {   // the GPU sees the rounded values; so does the reference
+      u16 = HalfFloats.encode(u, io); u = HalfFloats.decode(u16, io);
+      dy16 = HalfFloats.encode(dy, io); dy = HalfFloats.decode(dy16, io);
+    }
+    float[] dyRef = dy;
+    if (shifted) {
+      dyRef = new float[dy.length];
+      for (int r = 0; r < B * H; r++) System.arraycopy(dy, r * L, dyRef, r * L + 1, L - 1);
+    }
+    var lm = ai.longconv4j.conv.ConvMode.valueOf(mode.name());
+    var cpu = ConvPlan.of(L, Lk, lm, ConvEngine.FFT, ai.longconv4j.conv.Precision.F64).newConvolver();
+    double[] kl = new double[H * parts * Lk];   // lib's layout (C=1, H, sides, Lk)
+    for (int h = 0; h < H; h++)
+      for (int j = 0; j < Lk; j++) {
+        kl[h * parts * Lk + j] = k0[h * Lk + j];
+        if (parts == 2) kl[h * 2 * Lk + Lk + j] = k1[h * Lk + j];
+      }
+    ConvGrads g = cpu.backward(new ConvShape(B, 1, H, L, Lk, lm), toD(u), kl, toD(D), toD(dyRef));
+    double[] dkRef = new double[parts * H * Lk];   // GPU layout (sides, H, Lk)
+    for (int h = 0; h < H; h++)
+      for (int j = 0; j < Lk; j++) {
+        dkRef[h * Lk + j] = g.dk()[h * parts * Lk + j];
+        if (parts == 2) dkRef[H * Lk + h * Lk + j] = g.dk()[h * 2 * Lk + Lk + j];
+      }
+    for (int v = 0; v < 3; v++)   // fused middle two stages per warp (_w2, the default), fused one stage, unfused
+      run(io, compute, mode, B, H, L, Lk, M, chunk, v < 2, v == 0, L % 2 == 0 || v < 2, u, dy, u16, dy16, k0, k1, D, g, dkRef);
+  }
+
+  private void run(ElementType io, Precision compute, ConvMode mode, int B, int H, int L, int Lk, int M, int chunk,
+      boolean middle, boolean pairs, boolean withDu, float[] u, float[] dy, short[] u16, short[] dy16, float[] k0, float[] k1, float[] D,
+      ConvGrads g, double[] dkRef) {
+    int parts = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
+    long bytes = (long) B * H * L * io.bytes();
+    try (var conv = FlashButterflyConv.plan(dev, H, L, mode, io, compute).fusedBackwardMiddle(middle).pairStages(pairs);
+         var du = io == ElementType.F32 ? dev.upload(u) : dev.upload(u16);
+         var ddy = io == ElementType.F32 ? dev.upload(dy) : dev.upload(dy16);
+         var ddu = dev.alloc((bytes + 3) / 4 * 4); var ddu2 = dev.alloc((bytes + 3) / 4 * 4);
+         var dk = dev.alloc(4L * parts * H * Lk); var dD = dev.alloc(4L * H);
+         var dk32 = dev.alloc(4L * parts * H * Lk); var dD32 = dev.alloc(4L * H)) {
+      if (M > 0) conv.innerSize(M);
+      int n = conv.fftSize(), row = n * (conv.smem16() ? 4 : 8);
+      assertTrue(conv.threePass() && conv.fusedBackwardApplies(), conv.toString());
+      assertEquals("fb3b_mid_" + compute.tag() + (conv.smem16() ? "_s16" : "") + (middle && pairs && conv.innerSize() >= 256 ? "_w2" : ""),
+          conv.backwardKernelName());
+      if (chunk == 1) conv.threePassPlan().budgets((long) row * 2 * H, (long) row * 2 * H);   // 2 pairs per chunk
+      if (chunk == 2) conv.threePassPlan().budgets((long) row * 2, (long) row * 3);           // one pair, 2 / 3 channels
+      if (parts == 2) conv.setWeights(k0, k1, Lk, D); else conv.setWeights(k0, Lk, D);
+      ddu.fill32(0x7fc07fc0); ddu2.fill32(0x7fc07fc0);   // NaN as fp32 and, each half, as bf16 and fp16
+      dk.fill32(0x7fc00000); dD.fill32(0x7fc00000); dk32.fill32(0x7fc00000); dD32.fill32(0x7fc00000);
+      conv.backward(du, ddy, withDu ? ddu : null, B, dk, dD);
+      conv.backwardInput(ddy, ddu2, B);                 // the twin: the forward's adjoint ...
+      conv.backwardWeights(du, ddy, B, dk32, dD32);     // ... and the fp32 weight gradient (synchronises)
+      String what = "3-pass backward " + conv.backwardKernelName() + " " + conv + (middle ? "" : " unfused middle") + " B=" + B + " Lk=" + Lk;
+      float[] gk = dk.copyTo(new float[parts * H * Lk], 0), gk32 = dk32.copyTo(new float[parts * H * Lk], 0);
+      Reference.assertClose(what + " dk", gk, dkRef, 1e-2);
+      Reference.assertClose(what + " dD", dD.copyTo(new float[H], 0), g.dD(), 1e-5);
+      Reference.assertClose(what + " dk twin", gk32, dkRef, 1e-5 * Math.sqrt((double) n / Lk));
+      Reference.assertClose(what + " dk vs twin", gk, toD(gk32), 1e-2);
+      float[] d1 = read(ddu, io, B * H * L);
+      if (withDu) {
+        Reference.assertClose(what + " du", d1, g.du(), 1e-2);
+        Reference.assertClose(what + " du vs twin", d1, toD(read(ddu2, io, B * H * L)), 1e-2);
+      } else {   // dk only: du untouched (still the poison)
+        assertTrue(Float.isNaN(d1[0]) && Float.isNaN(d1[d1.length - 1]), what + ": dk-only wrote du");
+      }
+    }
+  }
+
+  private static double[] toD(float[] a) {
+    double[] d = new double[a.length];
+    for (int i = 0; i < a.length; i++) d[i] = a[i];
+    return d;
+  }
+
+  private static float[] read(DeviceBuffer b, ElementType io, int n) {
+    dev.stream().synchronize();
+    return io == ElementType.F32 ? b.copyTo(new float[n], 0) : HalfFloats.decode(b.copyTo(new short[n], 0), io);
+  }
+}

@@ -9,11 +9,14 @@ import ai.longconv4j.conv.ConvPlan;
 import ai.longconv4j.conv.LearnedButterfly;
 
 /**
- * The learned-butterfly long convolution on the GPU (learned.cu): lib's {@link LearnedButterfly} — a 2-factor
+ * The learned-butterfly long convolution on the GPU: lib's {@link LearnedButterfly} — a 2-factor
  * Monarch FFT convolution whose four dense DFT blocks are parameters (initialised to the exact DFT; twiddles fixed)
- * — with forward and backward (du, dk, dD and the four block gradients). fp32 arithmetic on CUDA cores, one block
- * per row, every intermediate in shared memory; the factorization is lib's ({@code ConvPlan} with
- * {@link ConvEngine#LEARNED}), so results match the CPU path. Supports N <= {@value #MAX_N} (L <= 1K causal).
+ * — with forward and backward (du, dk, dD and the four block gradients); the factorization is lib's ({@code ConvPlan}
+ * with {@link ConvEngine#LEARNED}), so results match the CPU path. Supports N <= {@value #MAX_N} (L <= 1K causal).
+ * Two kernels: for 16-bit I/O and N1, N2 multiples of 16 (N = 256 .. 2048) the forward and du run on tensor cores
+ * (learned_tc.cu: 16-bit blocks prepared once per {@link #setBlocks}, fp32 accumulation, one warp per row); otherwise,
+ * or with {@link #tensorCores(boolean) tensorCores(false)} / {@code -Dlongconv4j.learned.fp32=true}, the fp32
+ * CUDA-core twin (learned.cu, one block per row). The block gradients, dk and dD always come from the fp32 kernel.
  * <pre>{@code
  * jshell> var lb = LearnedButterflyConv.plan(dev, 768, 1024, 1024, ConvMode.CAUSAL, ElementType.BF16)
  * lb ==> LearnedButterflyConv[H=768, L=1024, Lk=1024, CAUSAL, N=2048 = 32 x 64, io=BF16]
@@ -23,14 +26,17 @@ import ai.longconv4j.conv.LearnedButterfly;
 public final class LearnedButterflyConv implements AutoCloseable {
   /** Largest FFT: seven N-point complex fp32 buffers of the backward fit in shared memory. */
   public static final int MAX_N = 2048;
-  private static final String MODULE = "learned";
+  private static final String MODULE = "learned", MODULE_TC = "learned_tc";
+  /** {@code -Dlongconv4j.learned.fp32=true}: every plan starts on the fp32 twin. */
+  static final boolean FORCE_FP32 = Boolean.getBoolean("longconv4j.learned.fp32");
 
   private final CudaDevice device;
   private final int h, l, lk, n, n1, n2, taps0, taps1;
   private final ConvMode mode;
   private final ElementType io;
   private final DeviceBuffer kp, d, blocks, dBlocks;
-  private boolean weightsSet;
+  private final DeviceBuffer prepFwd, prepAdj;   // 16-bit blocks for the tensor-core kernel (null: not applicable)
+  private boolean weightsSet, tensorCores;
 
   private LearnedButterflyConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;
@@ -42,6 +48,10 @@ public final class LearnedButterflyConv implements AutoCloseable {
     this.d = device.alloc(4L * h);
     this.blocks = device.alloc(8L * blockElements());
     this.dBlocks = device.alloc(8L * blockElements());
+    boolean tc = tensorCoresSupport(n1, n2, io);
+    this.prepFwd = tc ? device.alloc(8L * (n1 * n1 + n2 * n2)) : null;
+    this.prepAdj = tc ? device.alloc(8L * (n1 * n1 + n2 * n2)) : null;
+    this.tensorCores = tc && !FORCE_FP32;
     setBlocks(LearnedButterfly.atInit(p).blocks());
   }
 
@@ -60,6 +70,33 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   private int blockElements() { return 2 * (n1 * n1 + n2 * n2); }
 
+  /** Whether the tensor-core kernel (learned_tc.cu) takes (N1, N2) with I/O type {@code io}: 16-bit, N = 256 .. 2048. */
+  public static boolean tensorCoresSupport(int n1, int n2, ElementType io) {
+    return io != ElementType.F32 && ((n1 == 16 && (n2 == 16 || n2 == 32)) || (n1 == 32 && (n2 == 32 || n2 == 64)));
+  }
+
+  /** Warps per block of the tensor-core kernel (its launch bound): 8 at 32 x 64, 12 at 32 x 32, else 16. */
+  static int tensorCoreWarps(int n1, int n2) { return n2 == 64 ? 8 : n1 == 32 ? 12 : 16; }
+
+  /** Dynamic shared memory of the tensor-core kernel (learned_tc.cu's LbtLayout): blocks, Kp, twiddles, warp buffers. */
+  static int tensorCoreSmem(int n1, int n2) {
+    int n = n1 * n2;
+    int blk = 2 * (4 * n1 * (n1 + 8) + 4 * n2 * (n2 + 8)), kpB = 8 * n1 * (n2 + 8), tw = 8 * (128 + Math.max(1, n / 128));
+    return blk + kpB + tw + tensorCoreWarps(n1, n2) * 2 * n1 * (2 * n2 + 8);
+  }
+
+  /** Forces the fp32 twin ({@code false}) or the tensor-core kernel ({@code true}: 16-bit I/O, N = 256 .. 2048 only). */
+  public LearnedButterflyConv tensorCores(boolean on) {
+    if (on && prepFwd == null)
+      throw new IllegalArgumentException("LearnedButterflyConv.tensorCores: needs 16-bit I/O and N1, N2 in {16, 32, 64} "
+          + "(N = 256 .. 2048), got " + this);
+    tensorCores = on;
+    return this;
+  }
+
+  /** Whether forward and du run on the tensor-core kernel. */
+  public boolean tensorCores() { return tensorCores; }
+
   /** The factors {N1, N2}. */
   public int[] factors() { return new int[] {n1, n2}; }
   public int fftSize() { return n; }
@@ -76,6 +113,12 @@ public final class LearnedButterflyConv implements AutoCloseable {
       for (double v : b[i]) flat[off++] = (float) v;
     }
     blocks.copyFrom(flat);
+    if (prepFwd != null) {   // the 16-bit blocks of the tensor-core kernel: forward and adjoint order
+      var k = device.module(MODULE_TC).kernel("lbt_prep_" + io.tag());
+      int e = blockElements();
+      k.launch(device.stream(), (e + 255) / 256, 1, 256, 0, blocks, prepFwd, n1, n2, 0);
+      k.launch(device.stream(), (e + 255) / 256, 1, 256, 0, blocks, prepAdj, n1, n2, 1);
+    }
     return this;
   }
 
@@ -108,8 +151,17 @@ public final class LearnedButterflyConv implements AutoCloseable {
   /** y = conv(u, k) + D u through the learned blocks, queued on the device's stream. */
   public void forward(DeviceBuffer u, DeviceBuffer y, int B) {
     check("forward", u, y, B);
-    device.module(MODULE).kernel("lb_forward_" + io.tag()).launch(device.stream(), B, h, 256, 32 * n, u, kp, d, blocks, y,
+    if (tensorCores) tensorCoreChain(u, y, B, prepFwd, 0);
+    else device.module(MODULE).kernel("lb_forward_" + io.tag()).launch(device.stream(), B, h, 256, 32 * n, u, kp, d, blocks, y,
         h, l, n1, n2);
+  }
+
+  /** learned_tc.cu: x -> out through the prepared blocks pb (forward: u -> y; adjoint with conj(Kp): dy -> du). */
+  private void tensorCoreChain(DeviceBuffer x, DeviceBuffer out, int B, DeviceBuffer pb, int conjK) {
+    int w = tensorCoreWarps(n1, n2);
+    int gx = Math.max(1, Math.min((B + w - 1) / w, (8 * device.smCount() + h - 1) / h));
+    device.module(MODULE_TC).kernel("lbt_forward_" + io.tag() + "_" + n1 + "x" + n2).launch(device.stream(), gx, h, 32 * w,
+        tensorCoreSmem(n1, n2), x, kp, d, pb, out, B, h, l, conjK);
   }
 
   /**
@@ -129,8 +181,9 @@ public final class LearnedButterflyConv implements AutoCloseable {
       part.fill32(0);
       if (parts == 2) dk.fill32(0);   // the unreachable tap k1[L-1] gets gradient 0
       CudaModule m = device.module(MODULE);
-      m.kernel("lb_backward_" + io.tag()).launch(device.stream(), h, 1, 256, 56 * n, u, dy, kp, d, blocks, du, part, gk, dD,
-          B, h, l, n1, n2);
+      m.kernel("lb_backward_" + io.tag()).launch(device.stream(), h, 1, 256, 56 * n, u, dy, kp, d, blocks,
+          tensorCores ? new DevicePointer() : du, part, gk, dD, B, h, l, n1, n2);
+      if (tensorCores) tensorCoreChain(dy, du, B, prepAdj, 1);   // du on tensor cores (the adjoint chain)
       m.kernel("lb_reduce").launch(device.stream(), (e + 255) / 256, 1, 256, 0, part, dBlocks, h, e);
       m.kernel("lb_taps").launch(device.stream(), h, 1, 256, 8 * n, gk, dk, h, lk, taps0, taps1, parts - 1, n1, n2);
       device.stream().synchronize();
@@ -157,10 +210,13 @@ public final class LearnedButterflyConv implements AutoCloseable {
           + ") " + io + " = " + need + " bytes, got " + a.bytes() + " and " + b.bytes());
   }
 
-  @Override public void close() { kp.close(); d.close(); blocks.close(); dBlocks.close(); }
+  @Override public void close() {
+    kp.close(); d.close(); blocks.close(); dBlocks.close();
+    if (prepFwd != null) { prepFwd.close(); prepAdj.close(); }
+  }
 
   @Override public String toString() {
     return "LearnedButterflyConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + " = " + n1 + " x " + n2
-        + ", io=" + io + "]";
+        + ", io=" + io + (tensorCores ? ", tensor cores" : "") + "]";
   }
 }

@@ -95,8 +95,17 @@ __device__ __forceinline__ float2 cmul(float2 a, float2 b) { return make_float2(
 
 // Right product of a warp's buffer X (N1 x N2 complex, [Re | Im] rows) by a block Bm (stored transposed, Re / Im planes
 // br, bi), then the fp32 epilogue e(row, col, cr, ci) -> complex, rounded to 16 bits into X (in place).
-template <bool BF16, int N1, int N2, typename EPI>
+// SPLIT: one 16-row tile at a time (its rows are read and written only by itself, so in place stays safe): half the
+// registers at N1 = 32, the block fragments loaded once per row tile instead of once per row.
+template <bool BF16, int N1, int N2, bool SPLIT, typename EPI>
 __device__ __forceinline__ void right_product(uint16_t* X, const uint16_t* br, const uint16_t* bi, EPI epi) {
+  if constexpr (SPLIT && N1 > 16) {
+#pragma unroll 1
+    for (int m = 0; m < N1 / 16; ++m)
+      right_product<BF16, 16, N2, false>(X + 16 * m * (2 * N2 + 8), br, bi,
+                                         [&](int row, int col, float cr, float ci) { return epi(16 * m + row, col, cr, ci); });
+    return;
+  }
   using Lo = LbtLayout<N1, N2>;
   constexpr int MT = N1 / 16, KT = N2 / 16, JP = N2 / 16;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
@@ -153,7 +162,7 @@ __device__ __forceinline__ void right_product(uint16_t* X, const uint16_t* br, c
 }
 
 // One row: the four products in the warp's buffer X. kp: padded (N1, SK) float2 in shared memory.
-template <typename IO, bool BF16, int N1, int N2>
+template <typename IO, bool BF16, int N1, int N2, bool SPLIT>
 __device__ __forceinline__ void lbt_row(const IO* __restrict__ xrow, IO* __restrict__ orow, float d, int L, bool conjK,
                                         uint16_t* X, const uint16_t* sb, const float2* kp, const Tw& T) {
   using Lo = LbtLayout<N1, N2>;
@@ -210,19 +219,59 @@ __device__ __forceinline__ void lbt_row(const IO* __restrict__ xrow, IO* __restr
     __syncwarp();
   }
   // ---- step 2: P = (X1 @ b2) * Kp
-  right_product<BF16, N1, N2>(X, b2r, b2i, [&](int row, int col, float cr, float ci) {
+  right_product<BF16, N1, N2, SPLIT>(X, b2r, b2i, [&](int row, int col, float cr, float ci) {
     float2 k = kp[row * Lo::SK + col];
     if (conjK) k.y = -k.y;
     return cmul(make_float2(cr, ci), k);
   });
   // ---- step 3: X3 = (P @ b3) * conj(T) / N
   const float invN = 1.0f / (float)N;
-  right_product<BF16, N1, N2>(X, b3r, b3i, [&](int row, int col, float cr, float ci) {
+  right_product<BF16, N1, N2, SPLIT>(X, b3r, b3i, [&](int row, int col, float cr, float ci) {
     const float2 w = tw_at(T, (row * col) & (N - 1));
     return make_float2((cr * w.x + ci * w.y) * invN, (ci * w.x - cr * w.y) * invN);
   });
-  // ---- step 4: E = Re(a4 @ X3) for the output rows (m-tiles < kt), all accumulators before the buffer is reused
-  float e[MT][NT][4];
+  // ---- step 4: E = Re(a4 @ X3) for the output rows (m-tiles < kt)
+  if constexpr (SPLIT) {   // one output row tile at a time, y written from the accumulators (X3 stays intact)
+#pragma unroll 1
+    for (int m = 0; m < kt; ++m) {
+      float e[NT][4];
+#pragma unroll
+      for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int q = 0; q < 4; ++q) e[j][q] = 0.f;
+#pragma unroll
+      for (int kk = 0; kk < KT1; ++kk) {
+        uint32_t gr[4], gi[4];
+        const int aoff = (16 * m + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
+        ldsm_x4(gr, a4r + aoff);
+        ldsm_x4(gi, a4i + aoff);
+#pragma unroll
+        for (int q = 0; q < 4; ++q) gi[q] ^= SIGN2;
+#pragma unroll
+        for (int jp = 0; jp < JP; ++jp) {
+          uint32_t vr[4], vi[4];
+          const uint16_t* p = X + (16 * kk + (lm & 1) * 8 + lr) * Lo::SX + 16 * jp + (lm >> 1) * 8;
+          ldsm_x4_t(vr, p);
+          ldsm_x4_t(vi, p + N2);
+#pragma unroll
+          for (int j = 0; j < 2; ++j) {
+            mma16816<BF16>(e[2 * jp + j], gr, vr[2 * j], vr[2 * j + 1]);
+            mma16816<BF16>(e[2 * jp + j], gi, vi[2 * j], vi[2 * j + 1]);
+          }
+        }
+      }
+#pragma unroll
+      for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int q = 0; q < 4; ++q) {
+          const int n = (16 * m + g + 8 * (q >> 1)) * N2 + 8 * j + 2 * t + (q & 1);
+          if (n < L) st(orow + n, fmaf(d, ld(xrow + n), e[j][q]));
+        }
+    }
+    __syncwarp();
+    return;
+  }
+  float e[MT][NT][4];   // all accumulators before the buffer is reused for the fp32 stage
 #pragma unroll
   for (int m = 0; m < MT; ++m)
 #pragma unroll
@@ -276,7 +325,7 @@ __device__ __forceinline__ void lbt_row(const IO* __restrict__ xrow, IO* __restr
 }
 
 // Grid (ceil(B / (W * rowsPerWarp)), H), block 32 W, dynamic smem LbtLayout::FIXED_BYTES + W * WARP_BYTES.
-template <typename IO, bool BF16, int N1, int N2>
+template <typename IO, bool BF16, int N1, int N2, bool SPLIT>
 __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__ kp, const float* __restrict__ D,
                             const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L, int conjK) {
   using Lo = LbtLayout<N1, N2>;
@@ -310,19 +359,20 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   const float d = D[h];
   for (int b = blockIdx.x * W + warp; b < B; b += gridDim.x * W) {
     const size_t off = ((size_t)b * H + h) * L;
-    lbt_row<IO, BF16, N1, N2>(x + off, out + off, d, L, conjK != 0, X, sb, skp, T);
+    lbt_row<IO, BF16, N1, N2, SPLIT>(x + off, out + off, d, L, conjK != 0, X, sb, skp, T);
   }
 }
 
-#define LBT_CFG(SUF, IO, BF, N1, N2, MAXT)                                                                         \
-  extern "C" __global__ void __launch_bounds__(MAXT, 1) lbt_forward_##SUF##_##N1##x##N2(const IO* __restrict__ x, \
+#define LBT_CFG(SUF, IO, BF, N1, N2, MAXT, SPLIT, NAME)                                                             \
+  extern "C" __global__ void __launch_bounds__(MAXT, 1) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,       \
       const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
       int B, int H, int L, int conjK) {                                                                            \
-    lbt_forward<IO, BF, N1, N2>(x, kp, D, pb, out, B, H, L, conjK);                                                \
+    lbt_forward<IO, BF, N1, N2, SPLIT>(x, kp, D, pb, out, B, H, L, conjK);                                         \
   }
 #define LBT_TYPE(SUF, IO, BF)                                                                                      \
-  LBT_CFG(SUF, IO, BF, 16, 16, 512) LBT_CFG(SUF, IO, BF, 16, 32, 512) LBT_CFG(SUF, IO, BF, 32, 32, 384)           \
-  LBT_CFG(SUF, IO, BF, 32, 64, 256) \
+  LBT_CFG(SUF, IO, BF, 16, 16, 512, false, 16x16) LBT_CFG(SUF, IO, BF, 16, 32, 512, false, 16x32)                 \
+  LBT_CFG(SUF, IO, BF, 32, 32, 384, false, 32x32) LBT_CFG(SUF, IO, BF, 32, 64, 256, false, 32x64)                 \
+  LBT_CFG(SUF, IO, BF, 32, 32, 512, true, 32x32s) LBT_CFG(SUF, IO, BF, 32, 64, 384, true, 32x64s)                 \
   extern "C" __global__ void __launch_bounds__(256) lbt_prep_##SUF(const float2* __restrict__ blocks,              \
       IO* __restrict__ out, int N1, int N2, int adjoint) { lbt_prep<IO>(blocks, out, N1, N2, adjoint); }
 LBT_TYPE(bf16, __nv_bfloat16, true)

@@ -36,7 +36,9 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private final ElementType io;
   private final DeviceBuffer kp, d, blocks, dBlocks;
   private final DeviceBuffer prepFwd, prepAdj;   // 16-bit blocks for the tensor-core kernel (null: not applicable)
-  private boolean weightsSet, tensorCores;
+  private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT;
+  /** Default of {@link #splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
+  public static final boolean DEFAULT_SPLIT = false;
 
   private LearnedButterflyConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;
@@ -75,14 +77,20 @@ public final class LearnedButterflyConv implements AutoCloseable {
     return io != ElementType.F32 && ((n1 == 16 && (n2 == 16 || n2 == 32)) || (n1 == 32 && (n2 == 32 || n2 == 64)));
   }
 
-  /** Warps per block of the tensor-core kernel (its launch bound): 8 at 32 x 64, 12 at 32 x 32, else 16. */
-  static int tensorCoreWarps(int n1, int n2) { return n2 == 64 ? 8 : n1 == 32 ? 12 : 16; }
+  /**
+   * Warps per block of the tensor-core kernel (its launch bound): 8 at 32 x 64, 12 at 32 x 32, else 16; with split rows
+   * ({@link #splitRows(boolean)}, N1 = 32 only) 12 at 32 x 64 and 16 at 32 x 32.
+   */
+  static int tensorCoreWarps(int n1, int n2, boolean split) {
+    if (split && n1 == 32) return n2 == 64 ? 12 : 16;
+    return n2 == 64 ? 8 : n1 == 32 ? 12 : 16;
+  }
 
   /** Dynamic shared memory of the tensor-core kernel (learned_tc.cu's LbtLayout): blocks, Kp, twiddles, warp buffers. */
-  static int tensorCoreSmem(int n1, int n2) {
+  static int tensorCoreSmem(int n1, int n2, boolean split) {
     int n = n1 * n2;
     int blk = 2 * (4 * n1 * (n1 + 8) + 4 * n2 * (n2 + 8)), kpB = 8 * n1 * (n2 + 8), tw = 8 * (128 + Math.max(1, n / 128));
-    return blk + kpB + tw + tensorCoreWarps(n1, n2) * 2 * n1 * (2 * n2 + 8);
+    return blk + kpB + tw + tensorCoreWarps(n1, n2, split) * 2 * n1 * (2 * n2 + 8);
   }
 
   /** Forces the fp32 twin ({@code false}) or the tensor-core kernel ({@code true}: 16-bit I/O, N = 256 .. 2048 only). */
@@ -93,6 +101,15 @@ public final class LearnedButterflyConv implements AutoCloseable {
     tensorCores = on;
     return this;
   }
+
+  /**
+   * N1 = 32 only: the tensor-core kernel's products one 16-row tile at a time (half the registers, so 12 or 16 warps
+   * per block instead of 8 or 12, y written from the accumulators) or both row tiles at once (block fragments reused
+   * twice). Same math and rounding; a speed choice.
+   */
+  public LearnedButterflyConv splitRows(boolean on) { splitRows = on; return this; }
+
+  public boolean splitRows() { return splitRows && n1 == 32; }
 
   /** Whether forward and du run on the tensor-core kernel. */
   public boolean tensorCores() { return tensorCores; }
@@ -158,10 +175,11 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   /** learned_tc.cu: x -> out through the prepared blocks pb (forward: u -> y; adjoint with conj(Kp): dy -> du). */
   private void tensorCoreChain(DeviceBuffer x, DeviceBuffer out, int B, DeviceBuffer pb, int conjK) {
-    int w = tensorCoreWarps(n1, n2);
+    boolean split = splitRows();
+    int w = tensorCoreWarps(n1, n2, split);
     int gx = Math.max(1, Math.min((B + w - 1) / w, (8 * device.smCount() + h - 1) / h));
-    device.module(MODULE_TC).kernel("lbt_forward_" + io.tag() + "_" + n1 + "x" + n2).launch(device.stream(), gx, h, 32 * w,
-        tensorCoreSmem(n1, n2), x, kp, d, pb, out, B, h, l, conjK);
+    device.module(MODULE_TC).kernel("lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + (split ? "s" : "")).launch(device.stream(),
+        gx, h, 32 * w, tensorCoreSmem(n1, n2, split), x, kp, d, pb, out, B, h, l, conjK);
   }
 
   /**
@@ -181,7 +199,8 @@ public final class LearnedButterflyConv implements AutoCloseable {
       part.fill32(0);
       if (parts == 2) dk.fill32(0);   // the unreachable tap k1[L-1] gets gradient 0
       CudaModule m = device.module(MODULE);
-      m.kernel("lb_backward_" + io.tag()).launch(device.stream(), h, 1, 256, 56 * n, u, dy, kp, d, blocks,
+      // 512 threads where the 56 N bytes of shared memory allow one block per SM (N = 2048), else 256 (several blocks)
+      m.kernel("lb_backward_" + io.tag()).launch(device.stream(), h, 1, n >= 2048 ? 512 : 256, 56 * n, u, dy, kp, d, blocks,
           tensorCores ? new DevicePointer() : du, part, gk, dD, B, h, l, n1, n2);
       if (tensorCores) tensorCoreChain(dy, du, B, prepAdj, 1);   // du on tensor cores (the adjoint chain)
       m.kernel("lb_reduce").launch(device.stream(), (e + 255) / 256, 1, 256, 0, part, dBlocks, h, e);
@@ -217,6 +236,6 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   @Override public String toString() {
     return "LearnedButterflyConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + " = " + n1 + " x " + n2
-        + ", io=" + io + (tensorCores ? ", tensor cores" : "") + "]";
+        + ", io=" + io + (tensorCores ? ", tensor cores" + (splitRows() ? " split" : "") : "") + "]";
   }
 }

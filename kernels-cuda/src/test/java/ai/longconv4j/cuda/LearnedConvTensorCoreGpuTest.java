@@ -57,7 +57,7 @@ class LearnedConvTensorCoreGpuTest {
     assertTrue(be.gpu(dev).learned(h, l, lk, CudaFlashLongConv.mode(mode), CudaLearnedConv.ioOf(dt)).tensorCores());
     String what = "learned " + dt + " " + mode + " L=" + l + " Lk=" + lk;
     close(what + " y", yg.to(DType.F64), yc, 1e-2);
-    Tensor w = Tensor.randn(Rng.seeded(9), DType.F32, yc.shape()).to(dt);   // 16-bit exact on both sides
+    Tensor w = Tensor.randn(Rng.seeded(9), DType.F32, yc.shape()).to(dev).to(dt);   // 16-bit exact on both sides
     yg.to(DType.F32).mul(w.to(dev).to(DType.F32)).sum().backward();
     yc.mul(Tensor.of(w.toFloatArray(), w.shape()).to(DType.F64)).sum().backward();
     String[] names = {"du", "dk", "dD", "dFa", "dFb", "dGb", "dGa"};

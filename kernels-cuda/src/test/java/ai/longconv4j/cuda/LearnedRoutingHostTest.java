@@ -46,12 +46,17 @@ class LearnedRoutingHostTest {
       assertTrue(LearnedButterflyConv.tensorCoresSupport(f[0], f[1], ElementType.BF16), f[0] + "x" + f[1]);
       assertFalse(LearnedButterflyConv.tensorCoresSupport(f[0], f[1], ElementType.F32), "F32 " + f[0] + "x" + f[1]);
       // within the H100 / H200 opt-in limit (227 KB) and at most 512 threads
-      assertTrue(LearnedButterflyConv.tensorCoreSmem(f[0], f[1]) <= 232448, f[0] + "x" + f[1] + ": " + LearnedButterflyConv.tensorCoreSmem(f[0], f[1]));
-      assertTrue(LearnedButterflyConv.tensorCoreWarps(f[0], f[1]) * 32 <= 512);
+      for (boolean split : new boolean[] {false, true}) {
+        int smem = LearnedButterflyConv.tensorCoreSmem(f[0], f[1], split);
+        assertTrue(smem <= 232448, f[0] + "x" + f[1] + ": " + smem);
+        assertTrue(LearnedButterflyConv.tensorCoreWarps(f[0], f[1], split) * 32 <= 512);
+      }
     }
     for (int[] f : no) assertFalse(LearnedButterflyConv.tensorCoresSupport(f[0], f[1], ElementType.BF16), f[0] + "x" + f[1]);
     // 32 x 64: blocks 2 (4*32*40 + 4*64*72) + Kp 8*32*72 + twiddles 8*(128+16) + 8 warps * 2*32*136
-    assertEquals(2 * (4 * 32 * 40 + 4 * 64 * 72) + 8 * 32 * 72 + 8 * 144 + 8 * 2 * 32 * 136, LearnedButterflyConv.tensorCoreSmem(32, 64));
+    assertEquals(2 * (4 * 32 * 40 + 4 * 64 * 72) + 8 * 32 * 72 + 8 * 144 + 8 * 2 * 32 * 136, LearnedButterflyConv.tensorCoreSmem(32, 64, false));
+    assertEquals(12, LearnedButterflyConv.tensorCoreWarps(32, 64, true));   // the split kernel's launch bound (384 threads)
+    assertEquals(16, LearnedButterflyConv.tensorCoreWarps(16, 32, true));
   }
 
   @Test
@@ -60,7 +65,7 @@ class LearnedRoutingHostTest {
     org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(report), "built without nvcc");
     String text = Files.readString(report);
     int found = 0;
-    for (String cfg : new String[] {"16x16", "16x32", "32x32", "32x64"})
+    for (String cfg : new String[] {"16x16", "16x32", "32x32", "32x64", "32x32s", "32x64s"})
       for (String io : new String[] {"bf16", "f16"})
         for (String arch : new String[] {"sm_80", "sm_90a"}) {
           String fn = "lbt_forward_" + io + "_" + cfg;
@@ -70,6 +75,6 @@ class LearnedRoutingHostTest {
           assertEquals("0,0", m.group(1) + "," + m.group(2), fn + "@" + arch + " spills");
           found++;
         }
-    assertEquals(16, found);
+    assertEquals(24, found);
   }
 }

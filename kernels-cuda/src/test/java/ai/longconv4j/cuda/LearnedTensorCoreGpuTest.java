@@ -35,13 +35,17 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
         {ConvMode.CAUSAL, 1, 1000, 1000}, {ConvMode.BIDIRECTIONAL, 3, 200, 150}, {ConvMode.BIDIRECTIONAL, 3, 500, 400},
         {ConvMode.CIRCULAR, 3, 256, 256}, {ConvMode.CIRCULAR, 3, 512, 200}, {ConvMode.CIRCULAR, 1, 1024, 1024},
         {ConvMode.CIRCULAR, 3, 2048, 2048}};
-    return Stream.of(ElementType.BF16, ElementType.F16)
-        .flatMap(io -> Stream.of(shapes).map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3])));
+    // every shape in both types; the N1 = 32 shapes (N >= 1024) also through the split-row kernels (bf16)
+    return Stream.concat(Stream.of(ElementType.BF16, ElementType.F16)
+        .flatMap(io -> Stream.of(shapes).map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], false))),
+        Stream.of(shapes).filter(s -> ConvPlan.of((Integer) s[2], (Integer) s[3], LearnedButterflyConv.libMode((ConvMode) s[0]),
+            ConvEngine.LEARNED, ai.longconv4j.conv.Precision.F64).factors().get(0) == 32)
+            .map(s -> Arguments.of(ElementType.BF16, s[0], s[1], 111, s[2], s[3], true)));
   }
 
-  @ParameterizedTest(name = "{0} io, {1} B={2} H={3} L={4} Lk={5}")
+  @ParameterizedTest(name = "{0} io, {1} B={2} H={3} L={4} Lk={5} split={6}")
   @MethodSource("cases")
-  void tensorCoresMatchTwinAndLib(ElementType io, ConvMode mode, int B, int H, int L, int Lk) {
+  void tensorCoresMatchTwinAndLib(ElementType io, ConvMode mode, int B, int H, int L, int Lk, boolean split) {
     var rng = new SplittableRandom(31L * L + 7L * B + io.ordinal() + 11L * mode.ordinal());
     short[] u16 = HalfFloats.encode(Reference.randn(rng, B * H * L, 1.0), io);
     short[] dy16 = HalfFloats.encode(Reference.randn(rng, B * H * L, 1.0), io);
@@ -69,11 +73,11 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
     LearnedButterfly.Grads g = cpu.backwardAll(shape, ud, kl, Dd, dyd);
     double[] yFft = new LearnedButterfly(plan, dft).forward(shape, ud, kl, Dd);
     int n = B * H * L;
-    try (var tc = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks);
+    try (var tc = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).splitRows(split);
          var twin = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).tensorCores(false);
          var du = dev.upload(u16); var ddy = dev.upload(dy16); var out = dev.alloc((2L * n + 3) / 4 * 4);
          var dk = dev.alloc(4L * (bi ? 2 : 1) * H * Lk); var dD = dev.alloc(4L * H)) {
-      assertTrue(tc.tensorCores() && !twin.tensorCores(), tc + " / " + twin);
+      assertTrue(tc.tensorCores() && !twin.tensorCores() && tc.splitRows() == split, tc + " / " + twin);
       assertEquals(plan.fftSize(), tc.fftSize());
       for (var c : new LearnedButterflyConv[] {tc, twin}) if (bi) c.setWeights(k0, k1, D); else c.setWeights(k0, D);
       String what = tc + " B=" + B;

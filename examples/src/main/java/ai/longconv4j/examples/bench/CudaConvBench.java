@@ -298,12 +298,15 @@ public final class CudaConvBench {
    */
   static void learned(CudaDevice dev, int B, int H, int L, float[] k, float[] D, int reps, List<Row> rows) {
     long n = (long) B * H * L;
-    for (boolean tc : new boolean[] {false, true})
+    // {tensor cores, split rows}: the fp32 twin, the tensor-core default, the other row split (N1 = 32 only)
+    for (boolean[] v : new boolean[][] {{false, false}, {true, LearnedButterflyConv.DEFAULT_SPLIT}, {true, !LearnedButterflyConv.DEFAULT_SPLIT}})
       try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(k, D);
            var u = dev.alloc(2 * n); var y = dev.alloc(2 * n); var dk = dev.alloc(4L * H * L); var dD = dev.alloc(4L * H)) {
+        boolean tc = v[0];
         if (tc && !lb.tensorCores()) continue;   // no tensor-core kernel for this N
-        lb.tensorCores(tc);
-        String name = (tc ? "tensor-core" : "fp32") + " " + lb.factors()[0] + "x" + lb.factors()[1];
+        lb.tensorCores(tc).splitRows(v[1]);
+        if (tc && v[1] != LearnedButterflyConv.DEFAULT_SPLIT && !lb.splitRows() && lb.factors()[0] != 32) continue;
+        String name = (tc ? "tensor-core" : "fp32") + " " + lb.factors()[0] + "x" + lb.factors()[1] + (lb.splitRows() ? " split" : "");
         DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
         y.fill32(0x7fc07fc0);
         lb.forward(u, y, B);

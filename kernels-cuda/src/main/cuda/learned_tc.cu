@@ -171,10 +171,17 @@ __device__ __forceinline__ void lbt_row(const IO* __restrict__ xrow, IO* __restr
   const uint16_t *a1r = sb, *a1i = a1r + Lo::A_EL, *b2r = a1i + Lo::A_EL, *b2i = b2r + Lo::B_EL, *b3r = b2i + Lo::B_EL,
                  *b3i = b3r + Lo::B_EL, *a4r = b3i + Lo::B_EL, *a4i = a4r + Lo::A_EL;
   const int rowsIn = (L + N2 - 1) / N2, kt = (rowsIn + 15) >> 4;   // non-zero input / needed output rows, in tiles
-  // load x (zero-padded) as the real N1 x N2 matrix (rows < 16 kt)
-  for (int n = lane; n < 16 * kt * N2; n += 32) {
-    const int r = n / N2, c = n - r * N2;
-    st(reinterpret_cast<IO*>(X) + r * Lo::SX + c, n < L ? ld(xrow + n) : 0.f);
+  // load x (zero-padded) as the real N1 x N2 matrix (rows < 16 kt); L % 8 == 0: 16-byte chunks (rows 16-byte aligned)
+  if ((L & 7) == 0) {
+    for (int n = 8 * lane; n < 16 * kt * N2; n += 256) {
+      const int r = n / N2, c = n - r * N2;
+      *reinterpret_cast<uint4*>(X + r * Lo::SX + c) = n < L ? *reinterpret_cast<const uint4*>(xrow + n) : make_uint4(0, 0, 0, 0);
+    }
+  } else {
+    for (int n = lane; n < 16 * kt * N2; n += 32) {
+      const int r = n / N2, c = n - r * N2;
+      st(reinterpret_cast<IO*>(X) + r * Lo::SX + c, n < L ? ld(xrow + n) : 0.f);
+    }
   }
   __syncwarp();
   // ---- step 1: X1 = (a1 @ X) * T; B fragments of X (trans) for every (kk, jp) first
@@ -269,59 +276,74 @@ __device__ __forceinline__ void lbt_row(const IO* __restrict__ xrow, IO* __restr
         }
     }
     __syncwarp();
-    return;
-  }
-  float e[MT][NT][4];   // all accumulators before the buffer is reused for the fp32 stage
-#pragma unroll
-  for (int m = 0; m < MT; ++m)
-#pragma unroll
-    for (int j = 0; j < NT; ++j)
-#pragma unroll
-      for (int q = 0; q < 4; ++q) e[m][j][q] = 0.f;
-#pragma unroll
-  for (int kk = 0; kk < KT1; ++kk) {
-    uint32_t gr[MT][4], gi[MT][4];
-#pragma unroll
+  } else {
+    float e[MT][NT][4];   // all accumulators before the buffer is reused for the fp32 stage
+  #pragma unroll
     for (int m = 0; m < MT; ++m)
-      if (m < kt) {
-        const int aoff = (16 * m + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
-        ldsm_x4(gr[m], a4r + aoff);
-        ldsm_x4(gi[m], a4i + aoff);
-#pragma unroll
-        for (int q = 0; q < 4; ++q) gi[m][q] ^= SIGN2;
-      }
-#pragma unroll
-    for (int jp = 0; jp < JP; ++jp) {
-      uint32_t vr[4], vi[4];
-      const uint16_t* p = X + (16 * kk + (lm & 1) * 8 + lr) * Lo::SX + 16 * jp + (lm >> 1) * 8;
-      ldsm_x4_t(vr, p);
-      ldsm_x4_t(vi, p + N2);
-#pragma unroll
-      for (int m = 0; m < MT; ++m)
-        if (m < kt)
-#pragma unroll
-          for (int j = 0; j < 2; ++j) {
-            mma16816<BF16>(e[m][2 * jp + j], gr[m], vr[2 * j], vr[2 * j + 1]);
-            mma16816<BF16>(e[m][2 * jp + j], gi[m], vi[2 * j], vi[2 * j + 1]);
-          }
-    }
-  }
-  __syncwarp();
-  float* E = reinterpret_cast<float*>(X);   // fp32 stage, rows of SE floats
-#pragma unroll
-  for (int m = 0; m < MT; ++m)
-    if (m < kt)
-#pragma unroll
+  #pragma unroll
       for (int j = 0; j < NT; ++j)
-#pragma unroll
-        for (int h = 0; h < 2; ++h)
-          *reinterpret_cast<float2*>(E + (16 * m + g + 8 * h) * Lo::SE + 8 * j + 2 * t) = make_float2(e[m][j][2 * h], e[m][j][2 * h + 1]);
-  __syncwarp();
-  for (int n = lane; n < L; n += 32) {
-    const int r = n / N2, c = n - r * N2;
-    st(orow + n, fmaf(d, ld(xrow + n), E[r * Lo::SE + c]));
+  #pragma unroll
+        for (int q = 0; q < 4; ++q) e[m][j][q] = 0.f;
+  #pragma unroll
+    for (int kk = 0; kk < KT1; ++kk) {
+      uint32_t gr[MT][4], gi[MT][4];
+  #pragma unroll
+      for (int m = 0; m < MT; ++m)
+        if (m < kt) {
+          const int aoff = (16 * m + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
+          ldsm_x4(gr[m], a4r + aoff);
+          ldsm_x4(gi[m], a4i + aoff);
+  #pragma unroll
+          for (int q = 0; q < 4; ++q) gi[m][q] ^= SIGN2;
+        }
+  #pragma unroll
+      for (int jp = 0; jp < JP; ++jp) {
+        uint32_t vr[4], vi[4];
+        const uint16_t* p = X + (16 * kk + (lm & 1) * 8 + lr) * Lo::SX + 16 * jp + (lm >> 1) * 8;
+        ldsm_x4_t(vr, p);
+        ldsm_x4_t(vi, p + N2);
+  #pragma unroll
+        for (int m = 0; m < MT; ++m)
+          if (m < kt)
+  #pragma unroll
+            for (int j = 0; j < 2; ++j) {
+              mma16816<BF16>(e[m][2 * jp + j], gr[m], vr[2 * j], vr[2 * j + 1]);
+              mma16816<BF16>(e[m][2 * jp + j], gi[m], vi[2 * j], vi[2 * j + 1]);
+            }
+      }
+    }
+    __syncwarp();
+    float* E = reinterpret_cast<float*>(X);   // fp32 stage, rows of SE floats
+  #pragma unroll
+    for (int m = 0; m < MT; ++m)
+      if (m < kt)
+  #pragma unroll
+        for (int j = 0; j < NT; ++j)
+  #pragma unroll
+          for (int h = 0; h < 2; ++h)
+            *reinterpret_cast<float2*>(E + (16 * m + g + 8 * h) * Lo::SE + 8 * j + 2 * t) = make_float2(e[m][j][2 * h], e[m][j][2 * h + 1]);
+    __syncwarp();
+    if ((L & 7) == 0) {   // 8 outputs per lane: two float4 of E, 16-byte x and y
+      for (int n = 8 * lane; n < L; n += 256) {
+        const int r = n / N2, c = n - r * N2;
+        const float4 e0 = *reinterpret_cast<const float4*>(E + r * Lo::SE + c), e1 = *reinterpret_cast<const float4*>(E + r * Lo::SE + c + 4);
+        const uint4 xv = *reinterpret_cast<const uint4*>(xrow + n);
+        const IO* xs = reinterpret_cast<const IO*>(&xv);
+        const float ev[8] = {e0.x, e0.y, e0.z, e0.w, e1.x, e1.y, e1.z, e1.w};
+        uint4 yv;
+        uint32_t* yw = reinterpret_cast<uint32_t*>(&yv);
+  #pragma unroll
+        for (int i = 0; i < 4; ++i) yw[i] = pack2<BF16>(fmaf(d, ld(xs + 2 * i), ev[2 * i]), fmaf(d, ld(xs + 2 * i + 1), ev[2 * i + 1]));
+        *reinterpret_cast<uint4*>(orow + n) = yv;
+      }
+    } else {
+      for (int n = lane; n < L; n += 32) {
+        const int r = n / N2, c = n - r * N2;
+        st(orow + n, fmaf(d, ld(xrow + n), E[r * Lo::SE + c]));
+      }
+    }
+    __syncwarp();
   }
-  __syncwarp();
 }
 
 // Grid (ceil(B / (W * rowsPerWarp)), H), block 32 W, dynamic smem LbtLayout::FIXED_BYTES + W * WARP_BYTES.

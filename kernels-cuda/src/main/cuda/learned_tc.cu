@@ -32,20 +32,8 @@
 // ldmatrix rows fall on distinct banks); each product loads all of its data fragments into registers first, then
 // overwrites the buffer with its output (fp32 epilogue: twiddle, Kp, scale, then one rounding to 16 bits).
 // The last product's fp32 output is staged in the same buffer for a coalesced write of y.
-#include "monarch.cuh"
+#include "learned_tc.cuh"
 
-__device__ __forceinline__ void ldsm_x4(uint32_t (&r)[4], const void* p) {
-  const uint32_t a = (uint32_t)__cvta_generic_to_shared(p);
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a) : "memory");
-}
-__device__ __forceinline__ void ldsm_x4_t(uint32_t (&r)[4], const void* p) {
-  const uint32_t a = (uint32_t)__cvta_generic_to_shared(p);
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a) : "memory");
-}
-
-constexpr uint32_t SIGN2 = 0x80008000u;   // flips the sign of both 16-bit halves
 
 template <int N1, int N2>
 struct LbtLayout {
@@ -97,13 +85,16 @@ __device__ __forceinline__ float2 cmul(float2 a, float2 b) { return make_float2(
 // br, bi), then the fp32 epilogue e(row, col, cr, ci) -> complex, rounded to 16 bits into X (in place).
 // SPLIT: one 16-row tile at a time (its rows are read and written only by itself, so in place stays safe): half the
 // registers at N1 = 32, the block fragments loaded once per row tile instead of once per row.
+// pre != nullptr: the product before the epilogue is also stored there (unpadded [Re | Im] rows of 2 N2, global).
 template <bool BF16, int N1, int N2, bool SPLIT, typename EPI>
-__device__ __forceinline__ void right_product(uint16_t* X, const uint16_t* br, const uint16_t* bi, EPI epi) {
+__device__ __forceinline__ void right_product(uint16_t* X, const uint16_t* br, const uint16_t* bi, EPI epi,
+                                              uint16_t* pre = nullptr) {
   if constexpr (SPLIT && N1 > 16) {
 #pragma unroll 1
     for (int m = 0; m < N1 / 16; ++m)
       right_product<BF16, 16, N2, false>(X + 16 * m * (2 * N2 + 8), br, bi,
-                                         [&](int row, int col, float cr, float ci) { return epi(16 * m + row, col, cr, ci); });
+                                         [&](int row, int col, float cr, float ci) { return epi(16 * m + row, col, cr, ci); },
+                                         pre == nullptr ? nullptr : pre + 16 * m * 2 * N2);
     return;
   }
   using Lo = LbtLayout<N1, N2>;
@@ -156,15 +147,29 @@ __device__ __forceinline__ void right_product(uint16_t* X, const uint16_t* br, c
           const float2 v1 = epi(row, col + 1, cr[m][j][2 * h + 1], ci[m][j][2 * h + 1]);
           st_pair<BF16>(X + row * Lo::SX + col, v0.x, v1.x);
           st_pair<BF16>(X + row * Lo::SX + N2 + col, v0.y, v1.y);
+          if (pre != nullptr) {
+            st_pair<BF16>(pre + row * 2 * N2 + col, cr[m][j][2 * h], cr[m][j][2 * h + 1]);
+            st_pair<BF16>(pre + row * 2 * N2 + N2 + col, ci[m][j][2 * h], ci[m][j][2 * h + 1]);
+          }
         }
   }
   __syncwarp();
 }
 
+// The warp's buffer X (N1 rows of SX) to dst (N1 rows of 2 N2, global), 16-byte chunks; callers sync X before.
+template <int N1, int N2>
+__device__ __forceinline__ void dump_rows(const uint16_t* X, uint16_t* dst) {
+  constexpr int CPR = 2 * N2 / 8;
+  for (int i = threadIdx.x & 31; i < N1 * CPR; i += 32) {
+    const int r = i / CPR, c = 8 * (i - r * CPR);
+    *reinterpret_cast<uint4*>(dst + r * 2 * N2 + c) = *reinterpret_cast<const uint4*>(X + r * LbtLayout<N1, N2>::SX + c);
+  }
+}
+
 // One row: the four products in the warp's buffer X. kp: padded (N1, SK) float2 in shared memory.
 template <typename IO, bool BF16, int N1, int N2, bool SPLIT>
 __device__ __forceinline__ void lbt_row(const IO* __restrict__ xrow, IO* __restrict__ orow, float d, int L, bool conjK,
-                                        uint16_t* X, const uint16_t* sb, const float2* kp, const Tw& T) {
+                                        uint16_t* X, const uint16_t* sb, const float2* kp, const Tw& T, uint16_t* dump) {
   using Lo = LbtLayout<N1, N2>;
   constexpr int N = N1 * N2, MT = N1 / 16, KT1 = N1 / 16, JP = N2 / 16, NT = N2 / 8;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
@@ -225,18 +230,22 @@ __device__ __forceinline__ void lbt_row(const IO* __restrict__ xrow, IO* __restr
     }
     __syncwarp();
   }
+  constexpr int SLOT = 2 * N;   // 16-bit values per dumped matrix
+  if (dump != nullptr) dump_rows<N1, N2>(X, dump);                     // slot 0: X1
   // ---- step 2: P = (X1 @ b2) * Kp
   right_product<BF16, N1, N2, SPLIT>(X, b2r, b2i, [&](int row, int col, float cr, float ci) {
     float2 k = kp[row * Lo::SK + col];
     if (conjK) k.y = -k.y;
     return cmul(make_float2(cr, ci), k);
-  });
+  }, dump == nullptr ? nullptr : dump + SLOT);                          // slot 1: C (before Kp)
+  if (dump != nullptr) dump_rows<N1, N2>(X, dump + 2 * SLOT);          // slot 2: P
   // ---- step 3: X3 = (P @ b3) * conj(T) / N
   const float invN = 1.0f / (float)N;
   right_product<BF16, N1, N2, SPLIT>(X, b3r, b3i, [&](int row, int col, float cr, float ci) {
     const float2 w = tw_at(T, (row * col) & (N - 1));
     return make_float2((cr * w.x + ci * w.y) * invN, (ci * w.x - cr * w.y) * invN);
   });
+  if (dump != nullptr) dump_rows<N1, N2>(X, dump + 3 * SLOT);          // slot 3: X3
   // ---- step 4: E = Re(a4 @ X3) for the output rows (m-tiles < kt)
   if constexpr (SPLIT) {   // one output row tile at a time, y written from the accumulators (X3 stays intact)
 #pragma unroll 1
@@ -349,7 +358,8 @@ __device__ __forceinline__ void lbt_row(const IO* __restrict__ xrow, IO* __restr
 // Grid (ceil(B / (W * rowsPerWarp)), H), block 32 W, dynamic smem LbtLayout::FIXED_BYTES + W * WARP_BYTES.
 template <typename IO, bool BF16, int N1, int N2, bool SPLIT>
 __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__ kp, const float* __restrict__ D,
-                            const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L, int conjK) {
+                            const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L, int conjK,
+                            uint16_t* __restrict__ dump) {
   using Lo = LbtLayout<N1, N2>;
   constexpr int N = N1 * N2;
   extern __shared__ __align__(16) unsigned char smraw[];
@@ -381,15 +391,16 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   const float d = D[h];
   for (int b = blockIdx.x * W + warp; b < B; b += gridDim.x * W) {
     const size_t off = ((size_t)b * H + h) * L;
-    lbt_row<IO, BF16, N1, N2, SPLIT>(x + off, out + off, d, L, conjK != 0, X, sb, skp, T);
+    lbt_row<IO, BF16, N1, N2, SPLIT>(x + off, out + off, d, L, conjK != 0, X, sb, skp, T,
+                                     dump == nullptr ? nullptr : dump + ((size_t)b * H + h) * 8 * N);
   }
 }
 
 #define LBT_CFG(SUF, IO, BF, N1, N2, MAXT, SPLIT, NAME)                                                             \
   extern "C" __global__ void __launch_bounds__(MAXT, 1) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,       \
       const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
-      int B, int H, int L, int conjK) {                                                                            \
-    lbt_forward<IO, BF, N1, N2, SPLIT>(x, kp, D, pb, out, B, H, L, conjK);                                         \
+      int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
+    lbt_forward<IO, BF, N1, N2, SPLIT>(x, kp, D, pb, out, B, H, L, conjK, dump);                                   \
   }
 #define LBT_TYPE(SUF, IO, BF)                                                                                      \
   LBT_CFG(SUF, IO, BF, 16, 16, 512, false, 16x16) LBT_CFG(SUF, IO, BF, 16, 32, 512, false, 16x32)                 \

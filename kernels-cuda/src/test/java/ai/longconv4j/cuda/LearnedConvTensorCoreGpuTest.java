@@ -23,11 +23,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * {@code ConvOps.learnedConv} of 16-bit tensors on the GPU: routed to the tensor-core kernel (forward, du) and the fp32
- * kernel (dk, dD, blocks), against lib's CPU path in F64 on the same 16-bit-rounded values, blocks moved off the DFT.
+ * {@code ConvOps.learnedConv} of 16-bit tensors on the GPU: routed to the tensor-core kernels (forward, du, and the
+ * tensor-core backward's dk, dD, blocks), against lib's CPU path in F64 on the same 16-bit-rounded values, blocks moved off the DFT.
  * Tolerances: y and du 1e-2 (16-bit blocks and intermediates, see LearnedTensorCoreGpuTest); dk and dD are rounded to the
- * 16-bit dtype of k and d (2^-8 relative at most): 1e-2; the block gradients are fp32 sums of B*H*n products of exact
- * 16-bit inputs (see LearnedButterflyGpuTest): 1e-4.
+ * 16-bit dtype of k and d (2^-8 relative at most) and dk comes from 16-bit intermediates: 1e-2 * sqrt(N / Lk); the
+ * block gradients are fp32 sums of products of 16-bit intermediates (tensor-core backward, see LearnedTensorCoreGpuTest): 1e-2.
  */
 @Tag("gpu")
 class LearnedConvTensorCoreGpuTest {
@@ -61,7 +61,8 @@ class LearnedConvTensorCoreGpuTest {
     yg.to(DType.F32).mul(w.to(dev).to(DType.F32)).sum().backward();
     yc.mul(Tensor.of(w.toFloatArray(), w.shape()).to(DType.F64)).sum().backward();
     String[] names = {"du", "dk", "dD", "dFa", "dFb", "dGb", "dGa"};
-    double[] tol = {1e-2, 1e-2, 1e-2, 1e-4, 1e-4, 1e-4, 1e-4};
+    double dkTol = 1e-2 * Math.sqrt((double) plan.fftSize() / lk);
+    double[] tol = {1e-2, dkTol, 1e-2, 1e-2, 1e-2, 1e-2, 1e-2};
     for (int i = 0; i < 7; i++) close(what + " " + names[i], gIn.get(i).grad().to(DType.F64), cIn.get(i).grad(), tol[i]);
   }
 }

@@ -76,5 +76,14 @@ class LearnedRoutingHostTest {
           found++;
         }
     assertEquals(24, found);
+    Path bwd = Path.of("target", "cuda", "learned_tc_bwd.ptxas.txt");
+    String tb = Files.readString(bwd);
+    for (String fn : new String[] {"lbt_gram_bf16_32x64_a", "lbt_gram_bf16_32x64_b", "lbt_gram_f16_16x16_a", "lbt_dkp_bf16", "lbt_gram_reduce"})
+      for (String arch : new String[] {"sm_80", "sm_90a"}) {
+        Matcher m = Pattern.compile("Compiling entry function '" + fn + "' for '" + arch + "'.*?(\\d+) bytes spill stores, (\\d+) bytes spill loads",
+            Pattern.DOTALL).matcher(tb);
+        assertTrue(m.find(), fn + "@" + arch + " missing from " + bwd);
+        assertEquals("0,0", m.group(1) + "," + m.group(2), fn + "@" + arch + " spills");
+      }
   }
 }

@@ -26,7 +26,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * ~1.1e-3 per entry), and each of the four products rounds its output once to bf16 (rms ~1.1e-3); over four products of
  * inner size <= 64 with random-sign errors that is ~ sqrt(8) * 1.1e-3 = 3e-3 plus the output's rounding, so 1e-2
  * (3x margin; fp16 is 8x tighter). The twin sees the same 16-bit inputs, so tensor core vs twin uses the same 1e-2.
- * The block gradients, dk and dD come from the fp32 kernel: the tolerances of LearnedButterflyGpuTest.
+ * Backward, tensor-core route (the default): du as y; the block gradients and dKp are fp32 sums of products of 16-bit
+ * intermediates that went through up to three rounded products (~3e-3 relative each): 1e-2; dk sums N entries of dKp
+ * of which the kept Lk taps hold ~Lk/N of the energy: 1e-2 * sqrt(N / Lk); dD sums exact 16-bit products in fp32: 1e-5.
+ * Then the same plan with the fp32 gradient route (tensorCoreGradients(false)): the tolerances of LearnedButterflyGpuTest.
  */
 @Tag("gpu")
 class LearnedTensorCoreGpuTest extends CudaDeviceTest {
@@ -92,24 +95,30 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
       // negative control: a plain FFT (blocks at the DFT) is far from the learned reference, and so from the kernel
       assertTrue(Reference.relErr(toF(yFft), yRef) > 5e-2, "the perturbation must matter: " + Reference.relErr(toF(yFft), yRef));
       assertTrue(Reference.relErr(yTc, yFft) > 3e-2, "the kernel ignored the learned blocks: " + Reference.relErr(yTc, yFft));
-      // backward: du on tensor cores, the rest from the fp32 kernel
-      out.fill32(0x7fc07fc0);
-      dk.fill32(0x7fc00000);
-      dD.fill32(0x7fc00000);
-      tc.backward(du, ddy, B, out, dk, dD);
-      float[] duTc = read(out, io, n);
-      Reference.assertClose("tc du vs lib " + what, duTc, g.conv().du(), 1e-2);
       double[] dkRef = new double[(bi ? 2 : 1) * H * Lk];   // GPU layout (sides, H, Lk)
       for (int h = 0; h < H; h++)
         for (int j = 0; j < Lk; j++) {
           dkRef[h * Lk + j] = g.conv().dk()[h * (bi ? 2 : 1) * Lk + j];
           if (bi) dkRef[H * Lk + h * Lk + j] = g.conv().dk()[h * 2 * Lk + Lk + j];
         }
-      Reference.assertClose("dk " + what, dk.copyTo(new float[dkRef.length], 0), dkRef, 1e-5 * Math.sqrt((double) tc.fftSize() / Lk));
-      Reference.assertClose("dD " + what, dD.copyTo(new float[H], 0), g.conv().dD(), 1e-5);
-      double[][] gb = tc.blockGrads();
       String[] names = {"dFa", "dFb", "dGb", "dGa"};
-      for (int i = 0; i < 4; i++) Reference.assertClose(names[i] + " " + what, toF(gb[i]), g.dBlocks()[i], 1e-4);
+      float[] duTc = null;
+      for (boolean tcGrads : new boolean[] {true, false}) {   // tensor-core gradients, then the fp32 gradient kernel
+        tc.tensorCoreGradients(tcGrads);
+        assertEquals(tcGrads, tc.tensorCoreGradients());
+        String w = what + (tcGrads ? " tc grads" : " fp32 grads");
+        double tolG = tcGrads ? 1e-2 : 1e-4, tolK = (tcGrads ? 1e-2 : 1e-5) * Math.sqrt((double) tc.fftSize() / Lk);
+        out.fill32(0x7fc07fc0);
+        dk.fill32(0x7fc00000);
+        dD.fill32(0x7fc00000);
+        tc.backward(du, ddy, B, out, dk, dD);
+        duTc = read(out, io, n);
+        Reference.assertClose("tc du vs lib " + w, duTc, g.conv().du(), 1e-2);
+        Reference.assertClose("dk " + w, dk.copyTo(new float[dkRef.length], 0), dkRef, tolK);
+        Reference.assertClose("dD " + w, dD.copyTo(new float[H], 0), g.conv().dD(), 1e-5);
+        double[][] gb = tc.blockGrads();
+        for (int i = 0; i < 4; i++) Reference.assertClose(names[i] + " " + w, toF(gb[i]), g.dBlocks()[i], tolG);
+      }
       out.fill32(0x7fc07fc0);
       twin.backward(du, ddy, B, out, dk, dD);
       Reference.assertClose("tc du vs twin " + what, duTc, toD(read(out, io, n)), 1e-2);

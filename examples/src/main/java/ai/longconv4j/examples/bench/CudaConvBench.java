@@ -293,7 +293,8 @@ public final class CudaConvBench {
 
   /**
    * The learned-butterfly kernels, blocks at the DFT, bf16 I/O: the fp32 CUDA-core twin (learned.cu) and the tensor-core
-   * kernel (learned_tc.cu: forward and du; block gradients, dk, dD from the fp32 kernel), forward and forward + backward,
+   * kernels (learned_tc.cu forward and du, learned_tc_bwd.cu block gradients, dk, dD; both row splits at N1 = 32),
+   * forward and forward + backward (the tensor-core default also: backward alone, and with the fp32 gradient kernel),
    * each forward validated against the float64 causal conv before it is timed.
    */
   static void learned(CudaDevice dev, int B, int H, int L, float[] k, float[] D, int reps, List<Row> rows) {
@@ -317,6 +318,16 @@ public final class CudaConvBench {
         double msB = median(dev, () -> { lb.forward(u, y, B); lb.backward(u, u, B, y, dk, dD); }, Math.min(reps, 10));
         rows.add(new Row("learned-butterfly fwd+bwd io=BF16 " + name, B, H, L, msB, 12.0 * n / msB / 1e6, Double.NaN, 0));
         report(rows.getLast());
+        if (tc && v[1] == LearnedButterflyConv.DEFAULT_SPLIT) {   // the backward alone; then with the fp32 gradient kernel
+          double msW = median(dev, () -> lb.backward(u, u, B, y, dk, dD), Math.min(reps, 10));
+          rows.add(new Row("learned-butterfly bwd io=BF16 " + name, B, H, L, msW, 8.0 * n / msW / 1e6, Double.NaN, 0));
+          report(rows.getLast());
+          lb.tensorCoreGradients(false);
+          double msF = median(dev, () -> { lb.forward(u, y, B); lb.backward(u, u, B, y, dk, dD); }, Math.min(reps, 10));
+          rows.add(new Row("learned-butterfly fwd+bwd io=BF16 " + name + " fp32-grads", B, H, L, msF, 12.0 * n / msF / 1e6,
+              Double.NaN, 0));
+          report(rows.getLast());
+        }
       }
   }
 

@@ -23,7 +23,8 @@
 // M = 16) = 576, i.e. 2.4 MFLOP; B = 64, H = 768: 116 GFLOP (plus 2 N twiddles and N Kp products in fp32).
 // At ~0.6 m16n8k16 per clock per SM (mma.sync on an H200, ~2/3 of the wgmma peak) that is ~0.18 ms, and the shared
 // fragment traffic (each block fragment reused over N1 / 16 row tiles) ~0.15 ms, so ~0.3-0.5 ms: FlashButterfly's
-// 0.34 ms range; the I/O (200 MB bf16) is ~0.05 ms.
+// 0.34 ms range; the I/O (200 MB bf16) is ~0.05 ms. Measured (H200, bench-runs/lbf-2): 0.676 ms (~170 TFLOP/s),
+// FlashButterfly 0.328 ms; L = 256 / 512: 0.163 / 0.307 ms vs 0.132 / 0.191 (see BENCH-RESULTS.md).
 //
 // Organization: one warp per row; a CTA holds W warps (16; 12 at 32 x 32 and 8 at 32 x 64, where the register
 // tiles need 148 / 218 registers: no spills) (rows of one channel h, so Kp is shared) and the four blocks in
@@ -31,7 +32,9 @@
 // Each warp keeps its row in a private buffer of N1 x (2 N2 + 8) 16-bit values ([Re | Im] per row, padded so that
 // ldmatrix rows fall on distinct banks); each product loads all of its data fragments into registers first, then
 // overwrites the buffer with its output (fp32 epilogue: twiddle, Kp, scale, then one rounding to 16 bits).
-// The last product's fp32 output is staged in the same buffer for a coalesced write of y.
+// The last product's fp32 output is staged in the same buffer for a coalesced write of y (SPLIT: written from the
+// accumulators). dump != nullptr (the backward, learned_tc_bwd.cu): per row X1, C (before Kp), P and X3 are also
+// stored to dump[(b*H + h), slot] in 16 bits.
 #include "learned_tc.cuh"
 
 

@@ -90,7 +90,7 @@ __device__ void lb_forward(const IO* __restrict__ u, const float2* __restrict__ 
   for (int n = threadIdx.x; n < L; n += blockDim.x) st(yrow + n, fmaf(d, ld(urow + n), a[n].x));
 }
 
-// Grid (H), block 256, smem 7 * N * 8 bytes. part: (H, 2*(N1^2 + N2^2)) float2 block-gradient partials (zeroed by
+// Grid (H), block 256 or 512 (any multiple of 32 up to 512), smem 7 * N * 8 bytes. du == nullptr: no du (the tensor-core adjoint writes it). part: (H, 2*(N1^2 + N2^2)) float2 block-gradient partials (zeroed by
 // the caller), dkp: (H, N) float2, dD: (H).
 template <typename IO>
 __device__ void lb_backward(const IO* __restrict__ u, const IO* __restrict__ dy, const float2* __restrict__ kp,
@@ -144,10 +144,12 @@ __device__ void lb_backward(const IO* __restrict__ u, const IO* __restrict__ dy,
     twiddle_mul(t2, N, N2, -1.0f, 1.0f);                            // gB = gB2 * conj(T)
     __syncthreads();
     cmm<false, true>(t2, a, dfa, N1, N2, N1, true);                 // dFa += gB @ A^H
-    cmm<true, false>(W.fa, t2, t1, N1, N1, N2, false);              // gA = Fa^H @ gB
-    __syncthreads();
-    IO* durow = du + ((size_t)b * H + h) * L;
-    for (int n = threadIdx.x; n < L; n += blockDim.x) st(durow + n, fmaf(d, ld(dyrow + n), t1[n].x));
+    if (du != nullptr) {                                            // null: du comes from learned_tc.cu
+      cmm<true, false>(W.fa, t2, t1, N1, N1, N2, false);            // gA = Fa^H @ gB
+      __syncthreads();
+      IO* durow = du + ((size_t)b * H + h) * L;
+      for (int n = threadIdx.x; n < L; n += blockDim.x) st(durow + n, fmaf(d, ld(dyrow + n), t1[n].x));
+    }
     __syncthreads();
   }
   for (int o = 16; o > 0; o >>= 1) dsum += __shfl_xor_sync(0xffffffffu, dsum, o);
@@ -164,7 +166,7 @@ __device__ void lb_backward(const IO* __restrict__ u, const IO* __restrict__ dy,
   extern "C" __global__ void __launch_bounds__(256) lb_forward_##SUF(const IO* __restrict__ u,                   \
       const float2* __restrict__ kp, const float* __restrict__ D, const float2* __restrict__ blocks,              \
       IO* __restrict__ y, int H, int L, int N1, int N2) { lb_forward<IO>(u, kp, D, blocks, y, H, L, N1, N2); }       \
-  extern "C" __global__ void __launch_bounds__(256, 2) lb_backward_##SUF(const IO* __restrict__ u,                  \
+  extern "C" __global__ void __launch_bounds__(512, 1) lb_backward_##SUF(const IO* __restrict__ u,                  \
       const IO* __restrict__ dy, const float2* __restrict__ kp, const float* __restrict__ D,                      \
       const float2* __restrict__ blocks, IO* __restrict__ du, float2* __restrict__ part, float2* __restrict__ dkp, \
       float* __restrict__ dD, int B, int H, int L, int N1, int N2) {                                              \

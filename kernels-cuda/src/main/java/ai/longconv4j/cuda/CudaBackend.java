@@ -59,9 +59,9 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
       return flash.computeIfAbsent(h + "/" + l + "/" + mode + "/" + io, k -> FlashButterflyConv.plan(dev, h, l, mode, io, p));
     }
 
-    /** One learned-butterfly plan per (H, L, Lk, mode), F32 I/O; weights and blocks are uploaded before every use. */
-    LearnedButterflyConv learned(int h, int l, int lk, ConvMode mode) {
-      return learned.computeIfAbsent(h + "/" + l + "/" + lk + "/" + mode, k -> LearnedButterflyConv.plan(dev, h, l, lk, mode, ElementType.F32));
+    /** One learned-butterfly plan per (H, L, Lk, mode, I/O type); weights and blocks are uploaded before every use. */
+    LearnedButterflyConv learned(int h, int l, int lk, ConvMode mode, ElementType io) {
+      return learned.computeIfAbsent(h + "/" + l + "/" + lk + "/" + mode + "/" + io, k -> LearnedButterflyConv.plan(dev, h, l, lk, mode, io));
     }
 
     synchronized CuBlas blas() {
@@ -515,7 +515,7 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
     return n > 0 ? n : SpectralConvBackend.super.fftSize(mode, length, dtype);
   }
 
-  /** The learned-butterfly convolution of F32 tensors ({@link CudaLearnedConv}); null where the kernel does not apply. */
+  /** The learned-butterfly convolution of F32 / BF16 / F16 tensors ({@link CudaLearnedConv}); null where no kernel applies. */
   @Override public Tensor learnedConv(Tensor u, Tensor k, Tensor d, ai.longconv4j.conv.ConvMode mode, Tensor[] blocks) {
     return CudaLearnedConv.apply(this, u, k, d, mode, blocks);
   }

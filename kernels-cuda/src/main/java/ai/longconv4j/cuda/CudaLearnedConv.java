@@ -1,5 +1,6 @@
 // Shapes: B batch, H features, L length, Lk taps per side, N = N1 * N2 FFT size (<= 2048), blocks {Fa, Fb, Gb, Ga}
-//   each (n, n, 2) with n = N1 (Fa, Ga) or N2 (Fb, Gb). u, y, dy, du (B, H, L) F32; k (H, Lk) or (H, 2, Lk); d (H).
+//   each (n, n, 2) with n = N1 (Fa, Ga) or N2 (Fb, Gb). u, y, dy, du (B, H, L) F32 / BF16 / F16; k (H, Lk) or (H, 2, Lk);
+//   d (H).
 package ai.longconv4j.cuda;
 
 import ai.longconv4j.tensor.DType;
@@ -8,25 +9,48 @@ import java.lang.ref.Reference;
 import java.util.Arrays;
 
 /**
- * The learned-butterfly long convolution of F32 tensors on the GPU through {@link LearnedButterflyConv} (lib's
+ * The learned-butterfly long convolution of F32, BF16 and F16 tensors on the GPU through {@link LearnedButterflyConv} (lib's
  * {@code ConvOps.learnedConv} on a device): forward, and a backward giving du, dk, dD and the four block gradients.
  * One plan per (H, L, Lk, mode), cached on the device; since two convolutions of one shape share the plan (H3's shift
  * and diagonal convolutions), the weights and blocks are uploaded again before the backward. Taps, D and the blocks
  * are small (H·Lk, H, 2(N1² + N2²) numbers) and go through the host; u, y and the gradients stay on the device.
+ * Routing ({@link #ioOf}): the plan's I/O type is u's dtype, so 16-bit tensors with N = 256 .. 2048 get the tensor-core
+ * forward and du ({@link LearnedButterflyConv#tensorCoresSupport}), F32 tensors (and other sizes) the fp32 twin;
+ * {@code -Dlongconv4j.learned.fp32=true} forces the twin everywhere.
  */
 final class CudaLearnedConv {
   private CudaLearnedConv() {}
 
-  /** y = conv(u, k) + D u, or null when these operands are not the kernel's (F32, one channel, N <= 2048). */
+  /** The plan's I/O type for u's dtype: F32, BF16, F16; null (no GPU path) for F64. */
+  static ElementType ioOf(DType t) {
+    return switch (t) {
+      case F32 -> ElementType.F32;
+      case BF16 -> ElementType.BF16;
+      case F16 -> ElementType.F16;
+      default -> null;
+    };
+  }
+
+  /** Whether a plan of (L, Lk, mode) for u of dtype t runs forward and du on tensor cores (no device needed). */
+  static boolean usesTensorCores(DType t, int l, int lk, ai.longconv4j.conv.ConvMode lmode) {
+    ElementType io = ioOf(t);
+    if (io == null || LearnedButterflyConv.FORCE_FP32) return false;
+    var p = ai.longconv4j.conv.ConvPlan.of(l, lk, lmode, ai.longconv4j.conv.ConvEngine.LEARNED, ai.longconv4j.conv.Precision.F64);
+    return p.fftSize() <= LearnedButterflyConv.MAX_N
+        && LearnedButterflyConv.tensorCoresSupport(p.factors().get(0), p.factors().get(1), io);
+  }
+
+  /** y = conv(u, k) + D u, or null when these operands are not the kernel's (F32 / 16-bit, one channel, N <= 2048). */
   static Tensor apply(CudaBackend be, Tensor u, Tensor k, Tensor d, ai.longconv4j.conv.ConvMode lmode, Tensor[] blocks) {
     boolean bi = lmode == ai.longconv4j.conv.ConvMode.BIDIRECTIONAL;
-    if (u.dtype() != DType.F32 || k.dim() != (bi ? 3 : 2)) return null;
+    ElementType io = ioOf(u.dtype());
+    if (io == null || k.dim() != (bi ? 3 : 2)) return null;
     int b = u.size(0), h = u.size(1), l = u.size(2), lk = k.size(-1);
     ConvMode mode = CudaFlashLongConv.mode(lmode);
     CudaBackend.Gpu g = be.gpu(u.device());
     LearnedButterflyConv plan;
     try {
-      plan = g.learned(h, l, lk, mode);
+      plan = g.learned(h, l, lk, mode, io);
     } catch (IllegalArgumentException e) {
       return null;                                  // e.g. N > 2048: no GPU path
     }
@@ -52,7 +76,7 @@ final class CudaLearnedConv {
     };
     Tensor uc = CudaFlashLongConv.fresh(u.detach());
     CudaStorage us = (CudaStorage) uc.storage();
-    CudaStorage y = be.allocate(g, DType.F32, b * h * l);
+    CudaStorage y = be.allocate(g, u.dtype(), b * h * l);
     try {
       upload.run();
       plan.forward(us.buffer(), y.buffer(), b);
@@ -70,10 +94,10 @@ final class CudaLearnedConv {
     if (!(Tensor.isGradEnabled() && any)) return out;
     return Tensor.op("longconv[LEARNED]", out, inputs, gy -> {
       try (var ng = Tensor.noGrad()) {
-        Tensor gc = CudaFlashLongConv.fresh(gy.detach());
+        Tensor gc = CudaFlashLongConv.fresh(gy.detach().to(u.dtype()));
         CudaStorage gs = (CudaStorage) gc.storage();
         int parts = bi ? 2 : 1;
-        CudaStorage du = be.allocate(g, DType.F32, b * h * l), dk = be.allocate(g, DType.F32, parts * h * lk),
+        CudaStorage du = be.allocate(g, u.dtype(), b * h * l), dk = be.allocate(g, DType.F32, parts * h * lk),
             dD = be.allocate(g, DType.F32, h);
         upload.run();
         plan.backward(us.buffer(), gs.buffer(), b, du.buffer(), dk.buffer(), dD.buffer());
@@ -83,7 +107,7 @@ final class CudaLearnedConv {
         Tensor[] grads = new Tensor[nIn];
         grads[0] = Tensor.fromStorage(du, b, h, l);
         Tensor dkt = Tensor.fromStorage(dk, parts, h, lk);                     // (sides, H, Lk) -> lib's (H, [2,] Lk)
-        grads[1] = bi ? dkt.permute(1, 0, 2).contiguous() : dkt.reshape(h, lk);
+        grads[1] = (bi ? dkt.permute(1, 0, 2).contiguous() : dkt.reshape(h, lk)).to(k.dtype());
         if (d != null) grads[2] = Tensor.fromStorage(dD, h).reshape(d.shape()).to(d.dtype());
         for (int i = 0; i < 4; i++) grads[nIn - 4 + i] = Tensor.of(gb[i], blocks[i].shape()).to(blocks[i].dtype()).to(u.device());
         return grads;

@@ -9,11 +9,15 @@ import ai.longconv4j.conv.ConvPlan;
 import ai.longconv4j.conv.LearnedButterfly;
 
 /**
- * The learned-butterfly long convolution on the GPU (learned.cu): lib's {@link LearnedButterfly} — a 2-factor
+ * The learned-butterfly long convolution on the GPU: lib's {@link LearnedButterfly} — a 2-factor
  * Monarch FFT convolution whose four dense DFT blocks are parameters (initialised to the exact DFT; twiddles fixed)
- * — with forward and backward (du, dk, dD and the four block gradients). fp32 arithmetic on CUDA cores, one block
- * per row, every intermediate in shared memory; the factorization is lib's ({@code ConvPlan} with
- * {@link ConvEngine#LEARNED}), so results match the CPU path. Supports N <= {@value #MAX_N} (L <= 1K causal).
+ * — with forward and backward (du, dk, dD and the four block gradients); the factorization is lib's ({@code ConvPlan}
+ * with {@link ConvEngine#LEARNED}), so results match the CPU path. Supports N <= {@value #MAX_N} (L <= 1K causal).
+ * Two kernels: for 16-bit I/O and N1, N2 multiples of 16 (N = 256 .. 2048) the forward and du run on tensor cores
+ * (learned_tc.cu: 16-bit blocks prepared once per {@link #setBlocks}, fp32 accumulation, one warp per row); otherwise,
+ * or with {@link #tensorCores(boolean) tensorCores(false)} / {@code -Dlongconv4j.learned.fp32=true}, the fp32
+ * CUDA-core twin (learned.cu, one block per row). On tensor cores the backward also takes the block gradients, dk and
+ * dD from tensor-core kernels (learned_tc_bwd.cu, {@link #tensorCoreGradients(boolean)}), else from the fp32 kernel.
  * <pre>{@code
  * jshell> var lb = LearnedButterflyConv.plan(dev, 768, 1024, 1024, ConvMode.CAUSAL, ElementType.BF16)
  * lb ==> LearnedButterflyConv[H=768, L=1024, Lk=1024, CAUSAL, N=2048 = 32 x 64, io=BF16]
@@ -23,14 +27,19 @@ import ai.longconv4j.conv.LearnedButterfly;
 public final class LearnedButterflyConv implements AutoCloseable {
   /** Largest FFT: seven N-point complex fp32 buffers of the backward fit in shared memory. */
   public static final int MAX_N = 2048;
-  private static final String MODULE = "learned";
+  private static final String MODULE = "learned", MODULE_TC = "learned_tc", MODULE_TC_BWD = "learned_tc_bwd";
+  /** {@code -Dlongconv4j.learned.fp32=true}: every plan starts on the fp32 twin. */
+  static final boolean FORCE_FP32 = Boolean.getBoolean("longconv4j.learned.fp32");
 
   private final CudaDevice device;
   private final int h, l, lk, n, n1, n2, taps0, taps1;
   private final ConvMode mode;
   private final ElementType io;
   private final DeviceBuffer kp, d, blocks, dBlocks;
-  private boolean weightsSet;
+  private final DeviceBuffer prepFwd, prepAdj;   // 16-bit blocks for the tensor-core kernel (null: not applicable)
+  private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, tensorCoreGrads = true;
+  /** Default of {@link #splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
+  public static final boolean DEFAULT_SPLIT = false;
 
   private LearnedButterflyConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;
@@ -42,6 +51,10 @@ public final class LearnedButterflyConv implements AutoCloseable {
     this.d = device.alloc(4L * h);
     this.blocks = device.alloc(8L * blockElements());
     this.dBlocks = device.alloc(8L * blockElements());
+    boolean tc = tensorCoresSupport(n1, n2, io);
+    this.prepFwd = tc ? device.alloc(8L * (n1 * n1 + n2 * n2)) : null;
+    this.prepAdj = tc ? device.alloc(8L * (n1 * n1 + n2 * n2)) : null;
+    this.tensorCores = tc && !FORCE_FP32;
     setBlocks(LearnedButterfly.atInit(p).blocks());
   }
 
@@ -60,6 +73,57 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   private int blockElements() { return 2 * (n1 * n1 + n2 * n2); }
 
+  /** Whether the tensor-core kernel (learned_tc.cu) takes (N1, N2) with I/O type {@code io}: 16-bit, N = 256 .. 2048. */
+  public static boolean tensorCoresSupport(int n1, int n2, ElementType io) {
+    return io != ElementType.F32 && ((n1 == 16 && (n2 == 16 || n2 == 32)) || (n1 == 32 && (n2 == 32 || n2 == 64)));
+  }
+
+  /**
+   * Warps per block of the tensor-core kernel (its launch bound): 8 at 32 x 64, 12 at 32 x 32, else 16; with split rows
+   * ({@link #splitRows(boolean)}, N1 = 32 only) 12 at 32 x 64 and 16 at 32 x 32.
+   */
+  static int tensorCoreWarps(int n1, int n2, boolean split) {
+    if (split && n1 == 32) return n2 == 64 ? 12 : 16;
+    return n2 == 64 ? 8 : n1 == 32 ? 12 : 16;
+  }
+
+  /** Dynamic shared memory of the tensor-core kernel (learned_tc.cu's LbtLayout): blocks, Kp, twiddles, warp buffers. */
+  static int tensorCoreSmem(int n1, int n2, boolean split) {
+    int n = n1 * n2;
+    int blk = 2 * (4 * n1 * (n1 + 8) + 4 * n2 * (n2 + 8)), kpB = 8 * n1 * (n2 + 8), tw = 8 * (128 + Math.max(1, n / 128));
+    return blk + kpB + tw + tensorCoreWarps(n1, n2, split) * 2 * n1 * (2 * n2 + 8);
+  }
+
+  /** Forces the fp32 twin ({@code false}) or the tensor-core kernel ({@code true}: 16-bit I/O, N = 256 .. 2048 only). */
+  public LearnedButterflyConv tensorCores(boolean on) {
+    if (on && prepFwd == null)
+      throw new IllegalArgumentException("LearnedButterflyConv.tensorCores: needs 16-bit I/O and N1, N2 in {16, 32, 64} "
+          + "(N = 256 .. 2048), got " + this);
+    tensorCores = on;
+    return this;
+  }
+
+  /**
+   * N1 = 32 only: the tensor-core kernel's products one 16-row tile at a time (half the registers, so 12 or 16 warps
+   * per block instead of 8 or 12, y written from the accumulators) or both row tiles at once (block fragments reused
+   * twice). Same math and rounding; a speed choice.
+   */
+  public LearnedButterflyConv splitRows(boolean on) { splitRows = on; return this; }
+
+  public boolean splitRows() { return splitRows && n1 == 32; }
+
+  /**
+   * With tensor cores on: the block gradients, dKp (so dk) and dD from the tensor-core backward ({@code true}, the
+   * default: both chains dump their 16-bit intermediates, learned_tc_bwd.cu sums the products; 16 B * H * N * 2 bytes of
+   * workspace) or from the fp32 kernel ({@code false}; du stays on tensor cores).
+   */
+  public LearnedButterflyConv tensorCoreGradients(boolean on) { tensorCoreGrads = on; return this; }
+
+  public boolean tensorCoreGradients() { return tensorCores && tensorCoreGrads; }
+
+  /** Whether forward and du run on the tensor-core kernel. */
+  public boolean tensorCores() { return tensorCores; }
+
   /** The factors {N1, N2}. */
   public int[] factors() { return new int[] {n1, n2}; }
   public int fftSize() { return n; }
@@ -76,6 +140,12 @@ public final class LearnedButterflyConv implements AutoCloseable {
       for (double v : b[i]) flat[off++] = (float) v;
     }
     blocks.copyFrom(flat);
+    if (prepFwd != null) {   // the 16-bit blocks of the tensor-core kernel: forward and adjoint order
+      var k = device.module(MODULE_TC).kernel("lbt_prep_" + io.tag());
+      int e = blockElements();
+      k.launch(device.stream(), (e + 255) / 256, 1, 256, 0, blocks, prepFwd, n1, n2, 0);
+      k.launch(device.stream(), (e + 255) / 256, 1, 256, 0, blocks, prepAdj, n1, n2, 1);
+    }
     return this;
   }
 
@@ -108,8 +178,56 @@ public final class LearnedButterflyConv implements AutoCloseable {
   /** y = conv(u, k) + D u through the learned blocks, queued on the device's stream. */
   public void forward(DeviceBuffer u, DeviceBuffer y, int B) {
     check("forward", u, y, B);
-    device.module(MODULE).kernel("lb_forward_" + io.tag()).launch(device.stream(), B, h, 256, 32 * n, u, kp, d, blocks, y,
+    if (tensorCores) tensorCoreChain(u, y, B, prepFwd, 0, new DevicePointer());
+    else device.module(MODULE).kernel("lb_forward_" + io.tag()).launch(device.stream(), B, h, 256, 32 * n, u, kp, d, blocks, y,
         h, l, n1, n2);
+  }
+
+  /** learned_tc.cu: x -> out through the prepared blocks pb (forward: u -> y; adjoint with conj(Kp): dy -> du). */
+  private void tensorCoreChain(DeviceBuffer x, DeviceBuffer out, int B, DeviceBuffer pb, int conjK, Object dump) {
+    boolean split = splitRows();
+    int w = tensorCoreWarps(n1, n2, split);
+    int gx = Math.max(1, Math.min((B + w - 1) / w, (8 * device.smCount() + h - 1) / h));
+    device.module(MODULE_TC).kernel("lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + (split ? "s" : "")).launch(device.stream(),
+        gx, h, 32 * w, tensorCoreSmem(n1, n2, split), x, kp, d, pb, out, B, h, l, conjK, dump);
+  }
+
+  /**
+   * The tensor-core backward: the forward chain (its y into du, overwritten) and the adjoint chain (du) dump X1, C, P,
+   * X3 per row; learned_tc_bwd.cu's Gram products give the block gradients, lbt_dkp dKp and dD, lb_taps dk.
+   */
+  private void backwardTensorCores(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD,
+      int parts) {
+    int rows = B * h, g = Math.min(rows, 6 * device.smCount()), mMax = Math.max(n1, n2);
+    long dumpBytes = (long) rows * 8 * n * 2;
+    try (DeviceBuffer fd = device.alloc(dumpBytes); DeviceBuffer ad = device.alloc(dumpBytes);
+         DeviceBuffer part = device.alloc(8L * g * mMax * mMax); DeviceBuffer gk = device.alloc(8L * h * n)) {
+      if (parts == 2) dk.fill32(0);   // the unreachable tap k1[L-1] gets gradient 0
+      tensorCoreChain(u, du, B, prepFwd, 0, fd);
+      tensorCoreChain(dy, du, B, prepAdj, 1, ad);
+      CudaModule m = device.module(MODULE_TC_BWD);
+      String cfg = "lbt_gram_" + io.tag() + "_" + n1 + "x" + n2;
+      int smem = 4 * n1 * (2 * n2 + 8);
+      DevicePointer none = new DevicePointer();
+      float invN = 1f / n;
+      int fa = 0, fb = n1 * n1, gb = n1 * n1 + n2 * n2, ga = n1 * n1 + 2 * n2 * n2;
+      // {kernel form, L source, L slot, L real, R source, R slot, R real, block offset, M, scale}
+      Object[][] grams = {
+          {"_b", none, 0, dy, fd, 3, none, ga, n1, 1f},     // dGa = sum dy @ D2^H
+          {"_b", ad, 3, none, none, 0, u, fa, n1, 1f},      // dFa = sum gB @ A^H
+          {"_a", fd, 2, none, ad, 0, none, gb, n2, invN},   // dGb = sum P^H @ gD1 (the adjoint X1 is N gD1)
+          {"_a", fd, 0, none, ad, 2, none, fb, n2, invN}};  // dFb = sum B2^H @ gC (the adjoint P is N gC)
+      for (Object[] q : grams) {
+        int mm = (Integer) q[8];
+        m.kernel(cfg + q[0]).launch(device.stream(), g, 1, 256, smem, q[1], q[2], q[3], q[4], q[5], q[6], part, rows, l);
+        m.kernel("lbt_gram_reduce").launch(device.stream(), (mm * mm + 255) / 256, 1, 256, 0, part, g, mm * mm, q[9], dBlocks,
+            q[7]);
+      }
+      m.kernel("lbt_dkp_" + io.tag()).launch(device.stream(), h, 1, 256, 0, fd, ad, u, dy, gk, dD, B, h, l, n1, n2, invN);
+      device.module(MODULE).kernel("lb_taps").launch(device.stream(), h, 1, 256, 8 * n, gk, dk, h, lk, taps0, taps1, parts - 1,
+          n1, n2);
+      device.stream().synchronize();
+    }
   }
 
   /**
@@ -124,13 +242,19 @@ public final class LearnedButterflyConv implements AutoCloseable {
     if (dk.bytes() < 4L * parts * h * lk || dD.bytes() < 4L * h)
       throw new IllegalArgumentException("LearnedButterflyConv.backward: dk must hold (" + (parts == 2 ? "2, " : "") + "H=" + h
           + ", Lk=" + lk + ") fp32 and dD (H=" + h + ") fp32, got " + dk.bytes() + " and " + dD.bytes() + " bytes");
+    if (tensorCoreGradients()) {
+      backwardTensorCores(u, dy, B, du, dk, dD, parts);
+      return;
+    }
     int e = blockElements();
     try (DeviceBuffer part = device.alloc(8L * h * e); DeviceBuffer gk = device.alloc(8L * h * n)) {
       part.fill32(0);
       if (parts == 2) dk.fill32(0);   // the unreachable tap k1[L-1] gets gradient 0
       CudaModule m = device.module(MODULE);
-      m.kernel("lb_backward_" + io.tag()).launch(device.stream(), h, 1, 256, 56 * n, u, dy, kp, d, blocks, du, part, gk, dD,
-          B, h, l, n1, n2);
+      // 512 threads where the 56 N bytes of shared memory allow one block per SM (N = 2048), else 256 (several blocks)
+      m.kernel("lb_backward_" + io.tag()).launch(device.stream(), h, 1, n >= 2048 ? 512 : 256, 56 * n, u, dy, kp, d, blocks,
+          tensorCores ? new DevicePointer() : du, part, gk, dD, B, h, l, n1, n2);
+      if (tensorCores) tensorCoreChain(dy, du, B, prepAdj, 1, new DevicePointer());   // du on tensor cores (the adjoint chain)
       m.kernel("lb_reduce").launch(device.stream(), (e + 255) / 256, 1, 256, 0, part, dBlocks, h, e);
       m.kernel("lb_taps").launch(device.stream(), h, 1, 256, 8 * n, gk, dk, h, lk, taps0, taps1, parts - 1, n1, n2);
       device.stream().synchronize();
@@ -157,10 +281,13 @@ public final class LearnedButterflyConv implements AutoCloseable {
           + ") " + io + " = " + need + " bytes, got " + a.bytes() + " and " + b.bytes());
   }
 
-  @Override public void close() { kp.close(); d.close(); blocks.close(); dBlocks.close(); }
+  @Override public void close() {
+    kp.close(); d.close(); blocks.close(); dBlocks.close();
+    if (prepFwd != null) { prepFwd.close(); prepAdj.close(); }
+  }
 
   @Override public String toString() {
     return "LearnedButterflyConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + " = " + n1 + " x " + n2
-        + ", io=" + io + "]";
+        + ", io=" + io + (tensorCores ? ", tensor cores" + (splitRows() ? " split" : "") : "") + "]";
   }
 }

@@ -15,7 +15,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * LearnedButterflyConv (GPU, fp32 arithmetic) against lib's LearnedButterfly in float64 — forward, du, dk, dD and the
+ * LearnedButterflyConv's fp32 twin (GPU, fp32 arithmetic, {@code tensorCores(false)}) against lib's LearnedButterfly in float64 — forward, du, dk, dD and the
  * four block gradients — with blocks moved away from the DFT (a trained state: + 0.05 randn), outputs poisoned first.
  * Tolerances (relative Frobenius error): y and du 1e-5 for fp32 I/O: four dense complex products with inner size
  * <= 64 and sincospif twiddles give ~ sqrt(4 * 64) * 6e-8 = 1e-6 (10x margin); 16-bit I/O adds the output's rounding
@@ -63,7 +63,8 @@ class LearnedButterflyGpuTest extends CudaDeviceTest {
     LearnedButterfly.Grads g = cpu.backwardAll(shape, ud, kl, Dd, dyd);
     double tol = io == ElementType.F32 ? 1e-5 : 1e-2;
     long bytes = (long) B * H * L * io.bytes();
-    try (var conv = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks);
+    // the fp32 kernels (16-bit I/O would route forward and backward to tensor cores: LearnedTensorCoreGpuTest)
+    try (var conv = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).tensorCores(false);
          var du = io == ElementType.F32 ? dev.upload(u) : dev.upload(u16);
          var ddy = io == ElementType.F32 ? dev.upload(dy) : dev.upload(dy16);
          var out = dev.alloc((bytes + 3) / 4 * 4);

@@ -136,7 +136,7 @@ public final class ConvOps {
             if (y == null)
                 throw new UnsupportedOperationException("LongConv.learned: the backend of " + u.device() + " has no learned-butterfly path for u "
                         + java.util.Arrays.toString(u.shape()) + " " + u.dtype() + ", k " + java.util.Arrays.toString(k.shape()) + " in " + mode
-                        + " (the GPU kernel takes F32, one kernel channel, FFT size <= 2048)");
+                        + " (the GPU kernels take F32, BF16 or F16, one kernel channel, FFT size <= 2048)");
             return y;
         }
         ConvPlan plan = ConvPlan.of(s.length(), s.kernelLength(), mode, ConvEngine.LEARNED, precisionOf(u));

@@ -304,23 +304,44 @@ public final class CudaConvBench {
     }
   }
 
-  /** The learned-butterfly kernels (fp32 arithmetic, blocks at the DFT), bf16 I/O: forward and forward + backward. */
+  /**
+   * The learned-butterfly kernels, blocks at the DFT, bf16 I/O: the fp32 CUDA-core twin (learned.cu) and the tensor-core
+   * kernels (learned_tc.cu forward and du, learned_tc_bwd.cu block gradients, dk, dD; both row splits at N1 = 32),
+   * forward and forward + backward (the tensor-core default also: backward alone, and with the fp32 gradient kernel),
+   * each forward validated against the float64 causal conv before it is timed.
+   */
   static void learned(CudaDevice dev, int B, int H, int L, float[] k, float[] D, int reps, List<Row> rows) {
     long n = (long) B * H * L;
-    try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(k, D);
-         var u = dev.alloc(2 * n); var y = dev.alloc(2 * n); var dk = dev.alloc(4L * H * L); var dD = dev.alloc(4L * H)) {
-      DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
-      y.fill32(0x7fc07fc0);
-      lb.forward(u, y, B);
-      double err = validate(u, y, ElementType.BF16, k, D, B, H, L);
-      double ms = median(dev, () -> lb.forward(u, y, B), reps);
-      rows.add(new Row("learned-butterfly io=BF16 fp32 " + lb.factors()[0] + "x" + lb.factors()[1], B, H, L, ms,
-          4.0 * n / ms / 1e6, err, 0));
-      report(rows.getLast());
-      double msB = median(dev, () -> { lb.forward(u, y, B); lb.backward(u, u, B, y, dk, dD); }, Math.min(reps, 10));
-      rows.add(new Row("learned-butterfly fwd+bwd io=BF16", B, H, L, msB, 12.0 * n / msB / 1e6, Double.NaN, 0));
-      report(rows.getLast());
-    }
+    // {tensor cores, split rows}: the fp32 twin, the tensor-core default, the other row split (N1 = 32 only)
+    for (boolean[] v : new boolean[][] {{false, false}, {true, LearnedButterflyConv.DEFAULT_SPLIT}, {true, !LearnedButterflyConv.DEFAULT_SPLIT}})
+      try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(k, D);
+           var u = dev.alloc(2 * n); var y = dev.alloc(2 * n); var dk = dev.alloc(4L * H * L); var dD = dev.alloc(4L * H)) {
+        boolean tc = v[0];
+        if (tc && !lb.tensorCores()) continue;   // no tensor-core kernel for this N
+        lb.tensorCores(tc).splitRows(v[1]);
+        if (tc && v[1] != LearnedButterflyConv.DEFAULT_SPLIT && !lb.splitRows() && lb.factors()[0] != 32) continue;
+        String name = (tc ? "tensor-core" : "fp32") + " " + lb.factors()[0] + "x" + lb.factors()[1] + (lb.splitRows() ? " split" : "");
+        DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
+        y.fill32(0x7fc07fc0);
+        lb.forward(u, y, B);
+        double err = validate(u, y, ElementType.BF16, k, D, B, H, L);
+        double ms = median(dev, () -> lb.forward(u, y, B), reps);
+        rows.add(new Row("learned-butterfly io=BF16 " + name, B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
+        report(rows.getLast());
+        double msB = median(dev, () -> { lb.forward(u, y, B); lb.backward(u, u, B, y, dk, dD); }, Math.min(reps, 10));
+        rows.add(new Row("learned-butterfly fwd+bwd io=BF16 " + name, B, H, L, msB, 12.0 * n / msB / 1e6, Double.NaN, 0));
+        report(rows.getLast());
+        if (tc && v[1] == LearnedButterflyConv.DEFAULT_SPLIT) {   // the backward alone; then with the fp32 gradient kernel
+          double msW = median(dev, () -> lb.backward(u, u, B, y, dk, dD), Math.min(reps, 10));
+          rows.add(new Row("learned-butterfly bwd io=BF16 " + name, B, H, L, msW, 8.0 * n / msW / 1e6, Double.NaN, 0));
+          report(rows.getLast());
+          lb.tensorCoreGradients(false);
+          double msF = median(dev, () -> { lb.forward(u, y, B); lb.backward(u, u, B, y, dk, dD); }, Math.min(reps, 10));
+          rows.add(new Row("learned-butterfly fwd+bwd io=BF16 " + name + " fp32-grads", B, H, L, msF, 12.0 * n / msF / 1e6,
+              Double.NaN, 0));
+          report(rows.getLast());
+        }
+      }
   }
 
   /** The plan with its three-pass inner size forced to M (0: unchanged). */

@@ -1,0 +1,415 @@
+// Learned-butterfly long convolution on tensor cores (the fast twin of learned.cu's lb_forward; bf16 / fp16 blocks and
+// I/O, fp32 accumulation). Shapes: B batch, H channels, L length, N complex FFT size = N1 * N2 with
+// (N1, N2) in {(16, 16), (16, 32), (32, 32), (32, 64)} (N = 256 .. 2048, lib's LEARNED factors).
+//   x, out: (B, H, L) bf16 / fp16; kp: (H, N) float2 (position p = k1*N2 + k2, as learned.cu); D: (H) fp32;
+//   pb: the prepared 16-bit blocks (lbt_prep): a1r, a1i (N1, N1) row-major; b2r, b2i (N2, N2) stored TRANSPOSED
+//   ([n][k]); b3r, b3i likewise; a4r, a4i (N1, N1) row-major: 4 * (N1^2 + N2^2) values.
+// Per row (x real, zero-padded to N, as an N1 x N2 matrix X[n1][n2] = x[n1*N2 + n2]), T[k1][n2] = w_N^(k1*n2):
+//   X1 = (a1 @ X) * T;  C = X1 @ b2;  P = C * Kp (conjK: conj(Kp));  X3 = (P @ b3) * conj(T) / N;
+//   out = Re(a4 @ X3)[:L] + D * x.
+// Forward (y):  a1 = Fa, b2 = Fb, b3 = Gb, a4 = Ga, Kp: exactly learned.cu's forward.
+// Adjoint (du): a1 = Ga^H, b2 = Gb^H, b3 = Fb^H, a4 = Fa^H, conj(Kp), x = dy: learned.cu's adjoint chain
+//   du = Re(Fa^H @ ((((Ga^H @ dy) * T/N) @ Gb^H * conj(Kp)) @ Fb^H * conj(T))) + D * dy (the 1/N moved to one place).
+//
+// Complex products on real MMAs (mma.sync m16n8k16, 16-bit operands, fp32 accumulators): four real products
+//   Cr += Xr Br + Xi (-Bi),  Ci += Xr Bi + Xi Br,
+// where each Br / Bi fragment is loaded once (ldmatrix) and used twice, and -Bi is a sign-bit xor of the Bi fragment.
+// Same MMA count as the real form [[Re, -Im], [Im, Re]] on stacked [Re; Im], but half the shared memory for the blocks
+// (Re and Im only) and half the fragment loads. The first product has a real input (Xi = 0) and the last needs only
+// Re: two real products each. Causal rows are half zero: step 1 runs over the ceil(L / N2) non-zero input rows only
+// (rounded up to 16) and step 4 computes only the output rows below L.
+//
+// Work estimate (N = 2048 = 32 x 64, L = 1K causal): MMAs per row = 32 (step 1, K = 16) + 256 + 256 + 32 (step 4,
+// M = 16) = 576, i.e. 2.4 MFLOP; B = 64, H = 768: 116 GFLOP (plus 2 N twiddles and N Kp products in fp32).
+// At ~0.6 m16n8k16 per clock per SM (mma.sync on an H200, ~2/3 of the wgmma peak) that is ~0.18 ms, and the shared
+// fragment traffic (each block fragment reused over N1 / 16 row tiles) ~0.15 ms, so ~0.3-0.5 ms: FlashButterfly's
+// 0.34 ms range; the I/O (200 MB bf16) is ~0.05 ms. Measured (H200, bench-runs/lbf-2): 0.676 ms (~170 TFLOP/s),
+// FlashButterfly 0.328 ms; L = 256 / 512: 0.163 / 0.307 ms vs 0.132 / 0.191 (see BENCH-RESULTS.md).
+//
+// Organization: one warp per row; a CTA holds W warps (16; 12 at 32 x 32 and 8 at 32 x 64, where the register
+// tiles need 148 / 218 registers: no spills) (rows of one channel h, so Kp is shared) and the four blocks in
+// shared memory, copied once per CTA from the prepared 16-bit array (converted once per weight update by lbt_prep).
+// Each warp keeps its row in a private buffer of N1 x (2 N2 + 8) 16-bit values ([Re | Im] per row, padded so that
+// ldmatrix rows fall on distinct banks); each product loads all of its data fragments into registers first, then
+// overwrites the buffer with its output (fp32 epilogue: twiddle, Kp, scale, then one rounding to 16 bits).
+// The last product's fp32 output is staged in the same buffer for a coalesced write of y (SPLIT: written from the
+// accumulators). dump != nullptr (the backward, learned_tc_bwd.cu): per row X1, C (before Kp), P and X3 are also
+// stored to dump[(b*H + h), slot] in 16 bits.
+#include "learned_tc.cuh"
+
+
+template <int N1, int N2>
+struct LbtLayout {
+  static constexpr int N = N1 * N2, SA = N1 + 8, SB = N2 + 8, SX = 2 * N2 + 8, SK = N2 + 8, SE = N2 + 4;
+  static constexpr int A_EL = N1 * SA, B_EL = N2 * SB;                   // 16-bit elements per padded block plane
+  static constexpr int BLK_BYTES = 2 * (4 * A_EL + 4 * B_EL);            // a1r a1i a4r a4i, b2r b2i b3r b3i
+  static constexpr int KP_BYTES = 8 * N1 * SK;
+  static constexpr int TW_BYTES = 8 * tw_entries(N);
+  static constexpr int WARP_BYTES = 2 * N1 * SX;                         // >= 4 * N1 * SE: the fp32 output stage fits
+  static constexpr int FIXED_BYTES = BLK_BYTES + KP_BYTES + TW_BYTES;
+};
+
+// Prepared blocks (16-bit) from the fp32 complex blocks {Fa, Fb, Gb, Ga}; adjoint: {Ga^H, Gb^H, Fb^H, Fa^H}.
+// out: a1r a1i | b2r b2i | b3r b3i | a4r a4i, unpadded (see the header). Grid ceil(2 (N1^2 + N2^2) / 256), block 256.
+template <typename T16>
+__device__ void lbt_prep(const float2* __restrict__ blocks, T16* __restrict__ out, int N1, int N2, int adjoint) {
+  const int e = blockIdx.x * blockDim.x + threadIdx.x, a = N1 * N1, b = N2 * N2;
+  if (e >= 2 * (a + b)) return;
+  const float2 *fa = blocks, *fb = blocks + a, *gb = fb + b, *ga = gb + b;
+  T16* o = out;
+  float2 v;
+  int off;   // offset of the Re plane of the slot; Im at + size
+  int size;
+  if (e < a || e >= a + 2 * b) {   // a1 or a4: (r, c) row-major
+    const bool first = e < a;
+    const int i = first ? e : e - a - 2 * b, r = i / N1, c = i - r * N1;
+    const float2* src = first ? (adjoint ? ga : fa) : (adjoint ? fa : ga);
+    if (adjoint) { const float2 s = src[c * N1 + r]; v = make_float2(s.x, -s.y); } else v = src[r * N1 + c];
+    off = first ? 0 : 2 * a + 4 * b; size = a;
+    st(o + off + i, v.x); st(o + off + size + i, v.y);
+  } else {                         // b2 or b3, stored transposed: out[n][k] = M[k][n]
+    const bool second = e < a + b;
+    const int i = second ? e - a : e - a - b, n = i / N2, k = i - n * N2;
+    const float2* src = second ? (adjoint ? gb : fb) : (adjoint ? fb : gb);
+    // forward: M = src, M[k][n] = src[k*N2+n]; adjoint: M = src^H, M[k][n] = conj(src[n*N2+k])
+    if (adjoint) { const float2 s = src[n * N2 + k]; v = make_float2(s.x, -s.y); } else v = src[k * N2 + n];
+    off = second ? 2 * a : 2 * a + 2 * b; size = b;
+    st(o + off + i, v.x); st(o + off + size + i, v.y);
+  }
+}
+
+// packs two fp32 into the compute type and stores them (4 bytes) at p
+template <bool BF16>
+__device__ __forceinline__ void st_pair(void* p, float a, float b) { *reinterpret_cast<uint32_t*>(p) = pack2<BF16>(a, b); }
+
+__device__ __forceinline__ float2 cmul(float2 a, float2 b) { return make_float2(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
+
+// Right product of a warp's buffer X (N1 x N2 complex, [Re | Im] rows) by a block Bm (stored transposed, Re / Im planes
+// br, bi), then the fp32 epilogue e(row, col, cr, ci) -> complex, rounded to 16 bits into X (in place).
+// SPLIT: one 16-row tile at a time (its rows are read and written only by itself, so in place stays safe): half the
+// registers at N1 = 32, the block fragments loaded once per row tile instead of once per row.
+// pre != nullptr: the product before the epilogue is also stored there (unpadded [Re | Im] rows of 2 N2, global).
+template <bool BF16, int N1, int N2, bool SPLIT, typename EPI>
+__device__ __forceinline__ void right_product(uint16_t* X, const uint16_t* br, const uint16_t* bi, EPI epi,
+                                              uint16_t* pre = nullptr) {
+  if constexpr (SPLIT && N1 > 16) {
+#pragma unroll 1
+    for (int m = 0; m < N1 / 16; ++m)
+      right_product<BF16, 16, N2, false>(X + 16 * m * (2 * N2 + 8), br, bi,
+                                         [&](int row, int col, float cr, float ci) { return epi(16 * m + row, col, cr, ci); },
+                                         pre == nullptr ? nullptr : pre + 16 * m * 2 * N2);
+    return;
+  }
+  using Lo = LbtLayout<N1, N2>;
+  constexpr int MT = N1 / 16, KT = N2 / 16, JP = N2 / 16;
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
+  uint32_t xr[MT][KT][4], xi[MT][KT][4];
+#pragma unroll
+  for (int m = 0; m < MT; ++m)
+#pragma unroll
+    for (int kk = 0; kk < KT; ++kk) {
+      const uint16_t* p = X + (16 * m + (lm & 1) * 8 + lr) * Lo::SX + 16 * kk + (lm >> 1) * 8;
+      ldsm_x4(xr[m][kk], p);
+      ldsm_x4(xi[m][kk], p + N2);
+    }
+  __syncwarp();
+#pragma unroll 1
+  for (int jp = 0; jp < JP; ++jp) {
+    float cr[MT][2][4], ci[MT][2][4];
+#pragma unroll
+    for (int m = 0; m < MT; ++m)
+#pragma unroll
+      for (int j = 0; j < 2; ++j)
+#pragma unroll
+        for (int q = 0; q < 4; ++q) { cr[m][j][q] = 0.f; ci[m][j][q] = 0.f; }
+#pragma unroll
+    for (int kk = 0; kk < KT; ++kk) {
+      uint32_t fr[4], fi[4];
+      const int boff = (16 * jp + (lm >> 1) * 8 + lr) * Lo::SB + 16 * kk + (lm & 1) * 8;
+      ldsm_x4(fr, br + boff);
+      ldsm_x4(fi, bi + boff);
+      const uint32_t nf[4] = {fi[0] ^ SIGN2, fi[1] ^ SIGN2, fi[2] ^ SIGN2, fi[3] ^ SIGN2};
+#pragma unroll
+      for (int m = 0; m < MT; ++m)
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+          mma16816<BF16>(cr[m][j], xr[m][kk], fr[2 * j], fr[2 * j + 1]);
+          mma16816<BF16>(cr[m][j], xi[m][kk], nf[2 * j], nf[2 * j + 1]);
+          mma16816<BF16>(ci[m][j], xr[m][kk], fi[2 * j], fi[2 * j + 1]);
+          mma16816<BF16>(ci[m][j], xi[m][kk], fr[2 * j], fr[2 * j + 1]);
+        }
+    }
+#pragma unroll
+    for (int m = 0; m < MT; ++m)
+#pragma unroll
+      for (int j = 0; j < 2; ++j)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const int row = 16 * m + g + 8 * h, col = 16 * jp + 8 * j + 2 * t;
+          const float2 v0 = epi(row, col, cr[m][j][2 * h], ci[m][j][2 * h]);
+          const float2 v1 = epi(row, col + 1, cr[m][j][2 * h + 1], ci[m][j][2 * h + 1]);
+          st_pair<BF16>(X + row * Lo::SX + col, v0.x, v1.x);
+          st_pair<BF16>(X + row * Lo::SX + N2 + col, v0.y, v1.y);
+          if (pre != nullptr) {
+            st_pair<BF16>(pre + row * 2 * N2 + col, cr[m][j][2 * h], cr[m][j][2 * h + 1]);
+            st_pair<BF16>(pre + row * 2 * N2 + N2 + col, ci[m][j][2 * h], ci[m][j][2 * h + 1]);
+          }
+        }
+  }
+  __syncwarp();
+}
+
+// The warp's buffer X (N1 rows of SX) to dst (N1 rows of 2 N2, global), 16-byte chunks; callers sync X before.
+template <int N1, int N2>
+__device__ __forceinline__ void dump_rows(const uint16_t* X, uint16_t* dst) {
+  constexpr int CPR = 2 * N2 / 8;
+  for (int i = threadIdx.x & 31; i < N1 * CPR; i += 32) {
+    const int r = i / CPR, c = 8 * (i - r * CPR);
+    *reinterpret_cast<uint4*>(dst + r * 2 * N2 + c) = *reinterpret_cast<const uint4*>(X + r * LbtLayout<N1, N2>::SX + c);
+  }
+}
+
+// One row: the four products in the warp's buffer X. kp: padded (N1, SK) float2 in shared memory.
+template <typename IO, bool BF16, int N1, int N2, bool SPLIT>
+__device__ __forceinline__ void lbt_row(const IO* __restrict__ xrow, IO* __restrict__ orow, float d, int L, bool conjK,
+                                        uint16_t* X, const uint16_t* sb, const float2* kp, const Tw& T, uint16_t* dump) {
+  using Lo = LbtLayout<N1, N2>;
+  constexpr int N = N1 * N2, MT = N1 / 16, KT1 = N1 / 16, JP = N2 / 16, NT = N2 / 8;
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
+  const uint16_t *a1r = sb, *a1i = a1r + Lo::A_EL, *b2r = a1i + Lo::A_EL, *b2i = b2r + Lo::B_EL, *b3r = b2i + Lo::B_EL,
+                 *b3i = b3r + Lo::B_EL, *a4r = b3i + Lo::B_EL, *a4i = a4r + Lo::A_EL;
+  const int rowsIn = (L + N2 - 1) / N2, kt = (rowsIn + 15) >> 4;   // non-zero input / needed output rows, in tiles
+  // load x (zero-padded) as the real N1 x N2 matrix (rows < 16 kt); L % 8 == 0: 16-byte chunks (rows 16-byte aligned)
+  if ((L & 7) == 0) {
+    for (int n = 8 * lane; n < 16 * kt * N2; n += 256) {
+      const int r = n / N2, c = n - r * N2;
+      *reinterpret_cast<uint4*>(X + r * Lo::SX + c) = n < L ? *reinterpret_cast<const uint4*>(xrow + n) : make_uint4(0, 0, 0, 0);
+    }
+  } else {
+    for (int n = lane; n < 16 * kt * N2; n += 32) {
+      const int r = n / N2, c = n - r * N2;
+      st(reinterpret_cast<IO*>(X) + r * Lo::SX + c, n < L ? ld(xrow + n) : 0.f);
+    }
+  }
+  __syncwarp();
+  // ---- step 1: X1 = (a1 @ X) * T; B fragments of X (trans) for every (kk, jp) first
+  {
+    uint32_t xb[KT1][JP][4];
+#pragma unroll
+    for (int kk = 0; kk < KT1; ++kk)
+#pragma unroll
+      for (int jp = 0; jp < JP; ++jp)
+        if (kk < kt) ldsm_x4_t(xb[kk][jp], X + (16 * kk + (lm & 1) * 8 + lr) * Lo::SX + 16 * jp + (lm >> 1) * 8);
+    __syncwarp();
+#pragma unroll
+    for (int m = 0; m < MT; ++m) {
+      uint32_t fr[KT1][4], fi[KT1][4];
+#pragma unroll
+      for (int kk = 0; kk < KT1; ++kk) {
+        const int aoff = (16 * m + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
+        ldsm_x4(fr[kk], a1r + aoff);
+        ldsm_x4(fi[kk], a1i + aoff);
+      }
+#pragma unroll
+      for (int jp = 0; jp < JP; ++jp)
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+          float cr[4] = {0.f, 0.f, 0.f, 0.f}, ci[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+          for (int kk = 0; kk < KT1; ++kk)
+            if (kk < kt) {
+              mma16816<BF16>(cr, fr[kk], xb[kk][jp][2 * j], xb[kk][jp][2 * j + 1]);
+              mma16816<BF16>(ci, fi[kk], xb[kk][jp][2 * j], xb[kk][jp][2 * j + 1]);
+            }
+#pragma unroll
+          for (int h = 0; h < 2; ++h) {
+            const int row = 16 * m + g + 8 * h, col = 16 * jp + 8 * j + 2 * t;
+            const float2 w0 = tw_at(T, (row * col) & (N - 1)), w1 = tw_at(T, (row * (col + 1)) & (N - 1));
+            const float2 v0 = cmul(make_float2(cr[2 * h], ci[2 * h]), w0), v1 = cmul(make_float2(cr[2 * h + 1], ci[2 * h + 1]), w1);
+            st_pair<BF16>(X + row * Lo::SX + col, v0.x, v1.x);
+            st_pair<BF16>(X + row * Lo::SX + N2 + col, v0.y, v1.y);
+          }
+        }
+    }
+    __syncwarp();
+  }
+  constexpr int SLOT = 2 * N;   // 16-bit values per dumped matrix
+  if (dump != nullptr) dump_rows<N1, N2>(X, dump);                     // slot 0: X1
+  // ---- step 2: P = (X1 @ b2) * Kp
+  right_product<BF16, N1, N2, SPLIT>(X, b2r, b2i, [&](int row, int col, float cr, float ci) {
+    float2 k = kp[row * Lo::SK + col];
+    if (conjK) k.y = -k.y;
+    return cmul(make_float2(cr, ci), k);
+  }, dump == nullptr ? nullptr : dump + SLOT);                          // slot 1: C (before Kp)
+  if (dump != nullptr) dump_rows<N1, N2>(X, dump + 2 * SLOT);          // slot 2: P
+  // ---- step 3: X3 = (P @ b3) * conj(T) / N
+  const float invN = 1.0f / (float)N;
+  right_product<BF16, N1, N2, SPLIT>(X, b3r, b3i, [&](int row, int col, float cr, float ci) {
+    const float2 w = tw_at(T, (row * col) & (N - 1));
+    return make_float2((cr * w.x + ci * w.y) * invN, (ci * w.x - cr * w.y) * invN);
+  });
+  if (dump != nullptr) dump_rows<N1, N2>(X, dump + 3 * SLOT);          // slot 3: X3
+  // ---- step 4: E = Re(a4 @ X3) for the output rows (m-tiles < kt)
+  if constexpr (SPLIT) {   // one output row tile at a time, y written from the accumulators (X3 stays intact)
+#pragma unroll 1
+    for (int m = 0; m < kt; ++m) {
+      float e[NT][4];
+#pragma unroll
+      for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int q = 0; q < 4; ++q) e[j][q] = 0.f;
+#pragma unroll
+      for (int kk = 0; kk < KT1; ++kk) {
+        uint32_t gr[4], gi[4];
+        const int aoff = (16 * m + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
+        ldsm_x4(gr, a4r + aoff);
+        ldsm_x4(gi, a4i + aoff);
+#pragma unroll
+        for (int q = 0; q < 4; ++q) gi[q] ^= SIGN2;
+#pragma unroll
+        for (int jp = 0; jp < JP; ++jp) {
+          uint32_t vr[4], vi[4];
+          const uint16_t* p = X + (16 * kk + (lm & 1) * 8 + lr) * Lo::SX + 16 * jp + (lm >> 1) * 8;
+          ldsm_x4_t(vr, p);
+          ldsm_x4_t(vi, p + N2);
+#pragma unroll
+          for (int j = 0; j < 2; ++j) {
+            mma16816<BF16>(e[2 * jp + j], gr, vr[2 * j], vr[2 * j + 1]);
+            mma16816<BF16>(e[2 * jp + j], gi, vi[2 * j], vi[2 * j + 1]);
+          }
+        }
+      }
+#pragma unroll
+      for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int q = 0; q < 4; ++q) {
+          const int n = (16 * m + g + 8 * (q >> 1)) * N2 + 8 * j + 2 * t + (q & 1);
+          if (n < L) st(orow + n, fmaf(d, ld(xrow + n), e[j][q]));
+        }
+    }
+    __syncwarp();
+  } else {
+    float e[MT][NT][4];   // all accumulators before the buffer is reused for the fp32 stage
+  #pragma unroll
+    for (int m = 0; m < MT; ++m)
+  #pragma unroll
+      for (int j = 0; j < NT; ++j)
+  #pragma unroll
+        for (int q = 0; q < 4; ++q) e[m][j][q] = 0.f;
+  #pragma unroll
+    for (int kk = 0; kk < KT1; ++kk) {
+      uint32_t gr[MT][4], gi[MT][4];
+  #pragma unroll
+      for (int m = 0; m < MT; ++m)
+        if (m < kt) {
+          const int aoff = (16 * m + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
+          ldsm_x4(gr[m], a4r + aoff);
+          ldsm_x4(gi[m], a4i + aoff);
+  #pragma unroll
+          for (int q = 0; q < 4; ++q) gi[m][q] ^= SIGN2;
+        }
+  #pragma unroll
+      for (int jp = 0; jp < JP; ++jp) {
+        uint32_t vr[4], vi[4];
+        const uint16_t* p = X + (16 * kk + (lm & 1) * 8 + lr) * Lo::SX + 16 * jp + (lm >> 1) * 8;
+        ldsm_x4_t(vr, p);
+        ldsm_x4_t(vi, p + N2);
+  #pragma unroll
+        for (int m = 0; m < MT; ++m)
+          if (m < kt)
+  #pragma unroll
+            for (int j = 0; j < 2; ++j) {
+              mma16816<BF16>(e[m][2 * jp + j], gr[m], vr[2 * j], vr[2 * j + 1]);
+              mma16816<BF16>(e[m][2 * jp + j], gi[m], vi[2 * j], vi[2 * j + 1]);
+            }
+      }
+    }
+    __syncwarp();
+    float* E = reinterpret_cast<float*>(X);   // fp32 stage, rows of SE floats
+  #pragma unroll
+    for (int m = 0; m < MT; ++m)
+      if (m < kt)
+  #pragma unroll
+        for (int j = 0; j < NT; ++j)
+  #pragma unroll
+          for (int h = 0; h < 2; ++h)
+            *reinterpret_cast<float2*>(E + (16 * m + g + 8 * h) * Lo::SE + 8 * j + 2 * t) = make_float2(e[m][j][2 * h], e[m][j][2 * h + 1]);
+    __syncwarp();
+    if ((L & 7) == 0) {   // 8 outputs per lane: two float4 of E, 16-byte x and y
+      for (int n = 8 * lane; n < L; n += 256) {
+        const int r = n / N2, c = n - r * N2;
+        const float4 e0 = *reinterpret_cast<const float4*>(E + r * Lo::SE + c), e1 = *reinterpret_cast<const float4*>(E + r * Lo::SE + c + 4);
+        const uint4 xv = *reinterpret_cast<const uint4*>(xrow + n);
+        const IO* xs = reinterpret_cast<const IO*>(&xv);
+        const float ev[8] = {e0.x, e0.y, e0.z, e0.w, e1.x, e1.y, e1.z, e1.w};
+        uint4 yv;
+        uint32_t* yw = reinterpret_cast<uint32_t*>(&yv);
+  #pragma unroll
+        for (int i = 0; i < 4; ++i) yw[i] = pack2<BF16>(fmaf(d, ld(xs + 2 * i), ev[2 * i]), fmaf(d, ld(xs + 2 * i + 1), ev[2 * i + 1]));
+        *reinterpret_cast<uint4*>(orow + n) = yv;
+      }
+    } else {
+      for (int n = lane; n < L; n += 32) {
+        const int r = n / N2, c = n - r * N2;
+        st(orow + n, fmaf(d, ld(xrow + n), E[r * Lo::SE + c]));
+      }
+    }
+    __syncwarp();
+  }
+}
+
+// Grid (ceil(B / (W * rowsPerWarp)), H), block 32 W, dynamic smem LbtLayout::FIXED_BYTES + W * WARP_BYTES.
+template <typename IO, bool BF16, int N1, int N2, bool SPLIT>
+__device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__ kp, const float* __restrict__ D,
+                            const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L, int conjK,
+                            uint16_t* __restrict__ dump) {
+  using Lo = LbtLayout<N1, N2>;
+  constexpr int N = N1 * N2;
+  extern __shared__ __align__(16) unsigned char smraw[];
+  uint16_t* sb = reinterpret_cast<uint16_t*>(smraw);
+  float2* skp = reinterpret_cast<float2*>(smraw + Lo::BLK_BYTES);
+  float2* stw = reinterpret_cast<float2*>(smraw + Lo::BLK_BYTES + Lo::KP_BYTES);
+  uint16_t* bufs = reinterpret_cast<uint16_t*>(smraw + Lo::FIXED_BYTES);
+  const int h = blockIdx.y, W = blockDim.x >> 5, warp = threadIdx.x >> 5;
+  // blocks: 8 planes (a1r a1i b2r b2i b3r b3i a4r a4i), rows of 8-element (16-byte) chunks into padded rows
+  {
+    const int n[8] = {N1, N1, N2, N2, N2, N2, N1, N1};
+    int src = 0, dst = 0;
+#pragma unroll
+    for (int pl = 0; pl < 8; ++pl) {
+      const int w = n[pl], cpr = w / 8, s = w + 8;
+      for (int i = threadIdx.x; i < w * cpr; i += blockDim.x) {
+        const int r = i / cpr, c = i - r * cpr;
+        *reinterpret_cast<uint4*>(sb + dst + r * s + 8 * c) = *reinterpret_cast<const uint4*>(pb + src + r * w + 8 * c);
+      }
+      src += w * w; dst += w * s;
+    }
+  }
+  const float2* kph = kp + (size_t)h * N;
+  for (int i = threadIdx.x; i < N; i += blockDim.x) { const int r = i / N2, c = i - r * N2; skp[r * Lo::SK + c] = kph[i]; }
+  constexpr int LOG2N = N == 256 ? 8 : N == 512 ? 9 : N == 1024 ? 10 : 11;
+  const Tw T = tw_init(stw, LOG2N);
+  __syncthreads();
+  uint16_t* X = bufs + warp * (Lo::WARP_BYTES / 2);
+  const float d = D[h];
+  for (int b = blockIdx.x * W + warp; b < B; b += gridDim.x * W) {
+    const size_t off = ((size_t)b * H + h) * L;
+    lbt_row<IO, BF16, N1, N2, SPLIT>(x + off, out + off, d, L, conjK != 0, X, sb, skp, T,
+                                     dump == nullptr ? nullptr : dump + ((size_t)b * H + h) * 8 * N);
+  }
+}
+
+#define LBT_CFG(SUF, IO, BF, N1, N2, MAXT, SPLIT, NAME)                                                             \
+  extern "C" __global__ void __launch_bounds__(MAXT, 1) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,       \
+      const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
+      int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
+    lbt_forward<IO, BF, N1, N2, SPLIT>(x, kp, D, pb, out, B, H, L, conjK, dump);                                   \
+  }
+#define LBT_TYPE(SUF, IO, BF)                                                                                      \
+  LBT_CFG(SUF, IO, BF, 16, 16, 512, false, 16x16) LBT_CFG(SUF, IO, BF, 16, 32, 512, false, 16x32)                 \
+  LBT_CFG(SUF, IO, BF, 32, 32, 384, false, 32x32) LBT_CFG(SUF, IO, BF, 32, 64, 256, false, 32x64)                 \
+  LBT_CFG(SUF, IO, BF, 32, 32, 512, true, 32x32s) LBT_CFG(SUF, IO, BF, 32, 64, 384, true, 32x64s)                 \
+  extern "C" __global__ void __launch_bounds__(256) lbt_prep_##SUF(const float2* __restrict__ blocks,              \
+      IO* __restrict__ out, int N1, int N2, int adjoint) { lbt_prep<IO>(blocks, out, N1, N2, adjoint); }
+LBT_TYPE(bf16, __nv_bfloat16, true)
+LBT_TYPE(f16, __half, false)

@@ -1,0 +1,184 @@
+// Block gradients, dKp and dD of the tensor-core learned butterfly (learned_tc.cu's backward), from the intermediates
+// its two chains dump. Shapes: B batch, H channels, L length, N = N1 * N2, rows R = B * H (row r = b * H + h).
+//   dump (R, 4, N1, 2 N2) 16-bit: per row the slots X1, C (before Kp), P, X3 of one chain, [Re | Im] rows.
+//   Forward chain (u):  X1 = B2, C, P, X3 = D2.   Adjoint chain (dy): X1 = N gD1, C = N gP, P = N gC, X3 = gB.
+// Gradients (learned.cu's header), summed over rows:
+//   dGa = sum gE @ D2^H   (gE = dy, real)          dFa = sum gB @ A^H   (A = u, real)       form B, N1 x N1
+//   dGb = sum P^H @ gD1                            dFb = sum B2^H @ gC                      form A, N2 x N2
+//   dKp[h] = sum_b gP * conj(C),  dD[h] = sum_b dy . u                                      lbt_dkp
+// Form A: G[i][j] += sum_k conj(L[k][i]) R[k][j] (k over the N1 rows); form B: G[i][j] += sum_k L[i][k] conj(R[j][k])
+// (k over the N2 columns). Real MMAs (m16n8k16, fp32 accumulators), four per complex tile as in learned_tc.cu:
+//   A:  Gr += Lr^T Rr + Li^T Ri,  Gi += Lr^T Ri - Li^T Rr;     B:  Gr += Lr Rr^T + Li Ri^T,  Gi += Li Rr^T - Lr Ri^T.
+// lbt_gram: a block of 8 warps takes rows r = blockIdx.x, + gridDim.x, ...; each row's L and R go to shared memory
+// (padded rows, as the forward's warp buffer), each warp owns up to two 16 x 16 output tiles in registers over all of
+// its block's rows and writes them to part (gridDim.x, M, M) float2 at the end; lbt_gram_reduce sums the parts.
+#include "learned_tc.cuh"
+
+// Row r of a source into smem rows of SX: a dump slot (16-bit [Re | Im]) or, src == nullptr, the real x row (Im 0).
+template <typename IO, int N1, int N2>
+__device__ __forceinline__ void load_operand(const uint16_t* __restrict__ src, const IO* __restrict__ x, size_t r, int slot,
+                                             int L, uint16_t* S) {
+  constexpr int N = N1 * N2, SX = 2 * N2 + 8, CPR = 2 * N2 / 8;
+  if (src != nullptr) {
+    const uint16_t* g = src + r * 8 * N + (size_t)slot * 2 * N;
+    for (int i = threadIdx.x; i < N1 * CPR; i += blockDim.x) {
+      const int row = i / CPR, c = 8 * (i - row * CPR);
+      *reinterpret_cast<uint4*>(S + row * SX + c) = *reinterpret_cast<const uint4*>(g + row * 2 * N2 + c);
+    }
+  } else {
+    const IO* xr = x + r * L;
+    for (int n = threadIdx.x; n < N; n += blockDim.x) {
+      const int row = n / N2, c = n - row * N2;
+      st(reinterpret_cast<IO*>(S) + row * SX + c, n < L ? ld(xr + n) : 0.f);
+      st(reinterpret_cast<IO*>(S) + row * SX + N2 + c, 0.f);
+    }
+  }
+}
+
+// Grid (G), block 256, dynamic smem 2 * 2 * N1 * (2 N2 + 8) bytes. part: (G, M, M) float2, M = FORM_A ? N2 : N1.
+template <typename IO, bool BF16, int N1, int N2, bool FORM_A>
+__device__ void lbt_gram(const uint16_t* __restrict__ lsrc, int lslot, const IO* __restrict__ lx,
+                         const uint16_t* __restrict__ rsrc, int rslot, const IO* __restrict__ rx, float2* __restrict__ part,
+                         int rows, int L) {
+  constexpr int SX = 2 * N2 + 8, M = FORM_A ? N2 : N1, MTo = M / 16, UNITS = MTo * MTo, UPW = (UNITS + 7) / 8;
+  constexpr int KT = FORM_A ? N1 / 16 : N2 / 16;
+  extern __shared__ __align__(16) unsigned char smraw[];
+  uint16_t* Ls = reinterpret_cast<uint16_t*>(smraw);
+  uint16_t* Rs = Ls + N1 * SX;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
+  float gr[UPW][2][4], gi[UPW][2][4];
+#pragma unroll
+  for (int u = 0; u < UPW; ++u)
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int q = 0; q < 4; ++q) { gr[u][j][q] = 0.f; gi[u][j][q] = 0.f; }
+  for (int r = blockIdx.x; r < rows; r += gridDim.x) {
+    __syncthreads();
+    load_operand<IO, N1, N2>(lsrc, lx, (size_t)r, lslot, L, Ls);
+    load_operand<IO, N1, N2>(rsrc, rx, (size_t)r, rslot, L, Rs);
+    __syncthreads();
+#pragma unroll
+    for (int u = 0; u < UPW; ++u) {
+      const int unit = warp + 8 * u;
+      if (unit >= UNITS) break;
+      const int i0 = 16 * (unit / MTo), j0 = 16 * (unit % MTo);
+#pragma unroll
+      for (int kk = 0; kk < KT; ++kk) {
+        uint32_t ar[4], ai[4], br[4], bi[4];
+        if constexpr (FORM_A) {   // A = L^H (L stored [k][i]: trans), B = R (stored [k][j]: trans)
+          const uint16_t* pa = Ls + (16 * kk + (lm >> 1) * 8 + lr) * SX + i0 + (lm & 1) * 8;
+          ldsm_x4_t(ar, pa);
+          ldsm_x4_t(ai, pa + N2);
+          const uint16_t* pb = Rs + (16 * kk + (lm & 1) * 8 + lr) * SX + j0 + (lm >> 1) * 8;
+          ldsm_x4_t(br, pb);
+          ldsm_x4_t(bi, pb + N2);
+          const uint32_t nai[4] = {ai[0] ^ SIGN2, ai[1] ^ SIGN2, ai[2] ^ SIGN2, ai[3] ^ SIGN2};
+#pragma unroll
+          for (int j = 0; j < 2; ++j) {
+            mma16816<BF16>(gr[u][j], ar, br[2 * j], br[2 * j + 1]);
+            mma16816<BF16>(gr[u][j], ai, bi[2 * j], bi[2 * j + 1]);
+            mma16816<BF16>(gi[u][j], ar, bi[2 * j], bi[2 * j + 1]);
+            mma16816<BF16>(gi[u][j], nai, br[2 * j], br[2 * j + 1]);
+          }
+        } else {                  // A = L (stored [i][k]), B = R^H (R stored [j][k]): both non-trans
+          const uint16_t* pa = Ls + (i0 + (lm & 1) * 8 + lr) * SX + 16 * kk + (lm >> 1) * 8;
+          ldsm_x4(ar, pa);
+          ldsm_x4(ai, pa + N2);
+          const uint16_t* pb = Rs + (j0 + (lm >> 1) * 8 + lr) * SX + 16 * kk + (lm & 1) * 8;
+          ldsm_x4(br, pb);
+          ldsm_x4(bi, pb + N2);
+          const uint32_t nbi[4] = {bi[0] ^ SIGN2, bi[1] ^ SIGN2, bi[2] ^ SIGN2, bi[3] ^ SIGN2};
+#pragma unroll
+          for (int j = 0; j < 2; ++j) {
+            mma16816<BF16>(gr[u][j], ar, br[2 * j], br[2 * j + 1]);
+            mma16816<BF16>(gr[u][j], ai, bi[2 * j], bi[2 * j + 1]);
+            mma16816<BF16>(gi[u][j], ai, br[2 * j], br[2 * j + 1]);
+            mma16816<BF16>(gi[u][j], ar, nbi[2 * j], nbi[2 * j + 1]);
+          }
+        }
+      }
+    }
+  }
+  float2* p = part + (size_t)blockIdx.x * M * M;
+#pragma unroll
+  for (int u = 0; u < UPW; ++u) {
+    const int unit = warp + 8 * u;
+    if (unit >= UNITS) break;
+    const int i0 = 16 * (unit / MTo), j0 = 16 * (unit % MTo);
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        const int i = i0 + g + 8 * (q >> 1), c = j0 + 8 * j + 2 * t + (q & 1);
+        p[i * M + c] = make_float2(gr[u][j][q], gi[u][j][q]);
+      }
+  }
+}
+
+// out[off + e] = scale * sum_p part[p, e], e < E. Grid ceil(E / 256), block 256.
+extern "C" __global__ void __launch_bounds__(256) lbt_gram_reduce(const float2* __restrict__ part, int parts, int E,
+                                                                  float scale, float2* __restrict__ out, int off) {
+  const int e = blockIdx.x * blockDim.x + threadIdx.x;
+  if (e >= E) return;
+  float sx = 0.f, sy = 0.f;
+  for (int q = 0; q < parts; ++q) { const float2 v = part[(size_t)q * E + e]; sx += v.x; sy += v.y; }
+  out[off + e] = make_float2(sx * scale, sy * scale);
+}
+
+// dkp[h, p] = scale * sum_b adjC[b, h](p) * conj(fwdC[b, h](p)) (p = k1 * N2 + k2 at row k1, column k2 of slot 1);
+// dD[h] = sum_b sum_n dy[b, h, n] u[b, h, n]. Grid (H), block 256.
+template <typename IO>
+__device__ void lbt_dkp(const uint16_t* __restrict__ fwd, const uint16_t* __restrict__ adj, const IO* __restrict__ u,
+                        const IO* __restrict__ dy, float2* __restrict__ dkp, float* __restrict__ dD, int B, int H, int L,
+                        int N1, int N2, float scale) {
+  __shared__ float red[8];
+  const int h = blockIdx.x, N = N1 * N2;
+  using T16 = IO;
+  for (int p = threadIdx.x; p < N; p += blockDim.x) {
+    const int k1 = p / N2, k2 = p - k1 * N2, re = k1 * 2 * N2 + k2, im = re + N2;
+    float sx = 0.f, sy = 0.f;
+    for (int b = 0; b < B; ++b) {
+      const size_t base = ((size_t)b * H + h) * 8 * N + 2 * N;   // slot 1
+      const T16 *f = reinterpret_cast<const T16*>(fwd + base), *a = reinterpret_cast<const T16*>(adj + base);
+      const float fr = ld(f + re), fi = ld(f + im), ar = ld(a + re), ai = ld(a + im);
+      sx += ar * fr + ai * fi;
+      sy += ai * fr - ar * fi;
+    }
+    dkp[(size_t)h * N + p] = make_float2(sx * scale, sy * scale);
+  }
+  float s = 0.f;
+  for (int b = 0; b < B; ++b) {
+    const size_t off = ((size_t)b * H + h) * L;
+    for (int n = threadIdx.x; n < L; n += blockDim.x) s += ld(dy + off + n) * ld(u + off + n);
+  }
+  for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+  if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = s;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    float t = 0.f;
+    for (int w = 0; w < (int)(blockDim.x >> 5); ++w) t += red[w];
+    dD[h] = t;
+  }
+}
+
+#define LBT_GRAM(SUF, IO, BF, N1, N2)                                                                              \
+  extern "C" __global__ void __launch_bounds__(256) lbt_gram_##SUF##_##N1##x##N2##_a(const uint16_t* __restrict__ ls, \
+      int lslot, const IO* __restrict__ lx, const uint16_t* __restrict__ rs, int rslot, const IO* __restrict__ rx,  \
+      float2* __restrict__ part, int rows, int L) {                                                               \
+    lbt_gram<IO, BF, N1, N2, true>(ls, lslot, lx, rs, rslot, rx, part, rows, L);                                  \
+  }                                                                                                               \
+  extern "C" __global__ void __launch_bounds__(256) lbt_gram_##SUF##_##N1##x##N2##_b(const uint16_t* __restrict__ ls, \
+      int lslot, const IO* __restrict__ lx, const uint16_t* __restrict__ rs, int rslot, const IO* __restrict__ rx,  \
+      float2* __restrict__ part, int rows, int L) {                                                               \
+    lbt_gram<IO, BF, N1, N2, false>(ls, lslot, lx, rs, rslot, rx, part, rows, L);                                 \
+  }
+#define LBT_BWD_TYPE(SUF, IO, BF)                                                                                  \
+  LBT_GRAM(SUF, IO, BF, 16, 16) LBT_GRAM(SUF, IO, BF, 16, 32) LBT_GRAM(SUF, IO, BF, 32, 32) LBT_GRAM(SUF, IO, BF, 32, 64) \
+  extern "C" __global__ void __launch_bounds__(256) lbt_dkp_##SUF(const uint16_t* __restrict__ fwd,               \
+      const uint16_t* __restrict__ adj, const IO* __restrict__ u, const IO* __restrict__ dy, float2* __restrict__ dkp, \
+      float* __restrict__ dD, int B, int H, int L, int N1, int N2, float scale) {                                 \
+    lbt_dkp<IO>(fwd, adj, u, dy, dkp, dD, B, H, L, N1, N2, scale);                                                \
+  }
+LBT_BWD_TYPE(bf16, __nv_bfloat16, true)
+LBT_BWD_TYPE(f16, __half, false)

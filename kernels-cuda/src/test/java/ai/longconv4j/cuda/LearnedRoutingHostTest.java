@@ -1,0 +1,89 @@
+// Shapes: L length, Lk taps, N = N1 * N2 the learned plan's FFT size (lib's ConvPlan, engine LEARNED).
+package ai.longconv4j.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.longconv4j.conv.ConvMode;
+import ai.longconv4j.tensor.DType;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * No GPU: which learned-butterfly kernel a tensor goes to ({@link CudaLearnedConv#usesTensorCores}), the tensor-core
+ * kernel's size limits and its shared memory, and its ptxas report (compiled for sm_80 and sm_90a, no spills).
+ */
+class LearnedRoutingHostTest {
+  @Test
+  void sixteenBitTensorsWithN256To2048GoToTensorCores() {
+    assertFalse(LearnedButterflyConv.FORCE_FP32, "run without -Dlongconv4j.learned.fp32");
+    // causal: N = 2L (power of two): 256 (16x16), 512 (16x32), 1024 (32x32), 2048 (32x64)
+    for (int l : new int[] {100, 200, 300, 1000, 1024})
+      for (DType t : new DType[] {DType.BF16, DType.F16}) {
+        assertTrue(CudaLearnedConv.usesTensorCores(t, l, l, ConvMode.CAUSAL), t + " L=" + l);
+        assertFalse(CudaLearnedConv.usesTensorCores(DType.F32, l, l, ConvMode.CAUSAL), "F32 stays on the fp32 twin, L=" + l);
+      }
+    assertTrue(CudaLearnedConv.usesTensorCores(DType.BF16, 500, 400, ConvMode.BIDIRECTIONAL));   // N = 1024
+    assertTrue(CudaLearnedConv.usesTensorCores(DType.F16, 2048, 2048, ConvMode.CIRCULAR));
+    // too small (N = 128 = 8 x 16: N1 < 16), too large (N = 4096 > MAX_N), F64: the twin / no path
+    assertFalse(CudaLearnedConv.usesTensorCores(DType.BF16, 64, 64, ConvMode.CAUSAL));
+    assertFalse(CudaLearnedConv.usesTensorCores(DType.BF16, 2048, 2048, ConvMode.CAUSAL));
+    assertFalse(CudaLearnedConv.usesTensorCores(DType.BF16, 128, 128, ConvMode.CIRCULAR));
+    assertFalse(CudaLearnedConv.usesTensorCores(DType.F64, 1000, 1000, ConvMode.CAUSAL));
+    assertEquals(null, CudaLearnedConv.ioOf(DType.F64));
+    assertEquals(ElementType.BF16, CudaLearnedConv.ioOf(DType.BF16));
+  }
+
+  @Test
+  void factorSetAndSharedMemory() {
+    int[][] ok = {{16, 16}, {16, 32}, {32, 32}, {32, 64}}, no = {{8, 16}, {16, 8}, {32, 16}, {16, 64}, {64, 64}, {64, 128}};
+    for (int[] f : ok) {
+      assertTrue(LearnedButterflyConv.tensorCoresSupport(f[0], f[1], ElementType.BF16), f[0] + "x" + f[1]);
+      assertFalse(LearnedButterflyConv.tensorCoresSupport(f[0], f[1], ElementType.F32), "F32 " + f[0] + "x" + f[1]);
+      // within the H100 / H200 opt-in limit (227 KB) and at most 512 threads
+      for (boolean split : new boolean[] {false, true}) {
+        int smem = LearnedButterflyConv.tensorCoreSmem(f[0], f[1], split);
+        assertTrue(smem <= 232448, f[0] + "x" + f[1] + ": " + smem);
+        assertTrue(LearnedButterflyConv.tensorCoreWarps(f[0], f[1], split) * 32 <= 512);
+      }
+    }
+    for (int[] f : no) assertFalse(LearnedButterflyConv.tensorCoresSupport(f[0], f[1], ElementType.BF16), f[0] + "x" + f[1]);
+    // 32 x 64: blocks 2 (4*32*40 + 4*64*72) + Kp 8*32*72 + twiddles 8*(128+16) + 8 warps * 2*32*136
+    assertEquals(2 * (4 * 32 * 40 + 4 * 64 * 72) + 8 * 32 * 72 + 8 * 144 + 8 * 2 * 32 * 136, LearnedButterflyConv.tensorCoreSmem(32, 64, false));
+    assertEquals(12, LearnedButterflyConv.tensorCoreWarps(32, 64, true));   // the split kernel's launch bound (384 threads)
+    assertEquals(16, LearnedButterflyConv.tensorCoreWarps(16, 32, true));
+  }
+
+  @Test
+  void tensorCoreKernelsCompiledWithoutSpills() throws IOException {
+    Path report = Path.of("target", "cuda", "learned_tc.ptxas.txt");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(report), "built without nvcc");
+    String text = Files.readString(report);
+    int found = 0;
+    for (String cfg : new String[] {"16x16", "16x32", "32x32", "32x64", "32x32s", "32x64s"})
+      for (String io : new String[] {"bf16", "f16"})
+        for (String arch : new String[] {"sm_80", "sm_90a"}) {
+          String fn = "lbt_forward_" + io + "_" + cfg;
+          Matcher m = Pattern.compile("Compiling entry function '" + fn + "' for '" + arch + "'.*?(\\d+) bytes spill stores, (\\d+) bytes spill loads",
+              Pattern.DOTALL).matcher(text);
+          assertTrue(m.find(), fn + "@" + arch + " missing from " + report);
+          assertEquals("0,0", m.group(1) + "," + m.group(2), fn + "@" + arch + " spills");
+          found++;
+        }
+    assertEquals(24, found);
+    Path bwd = Path.of("target", "cuda", "learned_tc_bwd.ptxas.txt");
+    String tb = Files.readString(bwd);
+    for (String fn : new String[] {"lbt_gram_bf16_32x64_a", "lbt_gram_bf16_32x64_b", "lbt_gram_f16_16x16_a", "lbt_dkp_bf16", "lbt_gram_reduce"})
+      for (String arch : new String[] {"sm_80", "sm_90a"}) {
+        Matcher m = Pattern.compile("Compiling entry function '" + fn + "' for '" + arch + "'.*?(\\d+) bytes spill stores, (\\d+) bytes spill loads",
+            Pattern.DOTALL).matcher(tb);
+        assertTrue(m.find(), fn + "@" + arch + " missing from " + bwd);
+        assertEquals("0,0", m.group(1) + "," + m.group(2), fn + "@" + arch + " spills");
+      }
+  }
+}

@@ -1,0 +1,144 @@
+// Shapes: B batch (odd), H = 111 channels, L length (not a power of two where the mode allows), Lk taps,
+// N = N1 * N2 in {256 = 16x16, 512 = 16x32, 1024 = 32x32, 2048 = 32x64}. u, y, dy, du: (B, H, L); k: (H, Lk); D: (H).
+package ai.longconv4j.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.longconv4j.conv.ConvEngine;
+import ai.longconv4j.conv.ConvPlan;
+import ai.longconv4j.conv.ConvShape;
+import ai.longconv4j.conv.LearnedButterfly;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The tensor-core learned butterfly (learned_tc.cu: forward and du) against its fp32 twin (learned.cu) and lib's
+ * LearnedButterfly in float64, every conv mode, each of the four factorizations, blocks moved off the DFT
+ * (+ 0.05 randn, a trained state), outputs poisoned with NaN first. Negative control: the same inputs through blocks at
+ * the exact DFT (what a kernel that ignored the learned blocks and did a plain FFT would give) differ from the reference
+ * by far more than the tolerance, and the kernel's output is far from it.
+ * Tolerances (relative Frobenius error), 16-bit: the blocks are rounded to bf16 (unit roundoff 2^-8 = 3.9e-3, rms
+ * ~1.1e-3 per entry), and each of the four products rounds its output once to bf16 (rms ~1.1e-3); over four products of
+ * inner size <= 64 with random-sign errors that is ~ sqrt(8) * 1.1e-3 = 3e-3 plus the output's rounding, so 1e-2
+ * (3x margin; fp16 is 8x tighter). The twin sees the same 16-bit inputs, so tensor core vs twin uses the same 1e-2.
+ * Backward, tensor-core route (the default): du as y; the block gradients and dKp are fp32 sums of products of 16-bit
+ * intermediates that went through up to three rounded products (~3e-3 relative each): 1e-2; dk sums N entries of dKp
+ * of which the kept Lk taps hold ~Lk/N of the energy: 1e-2 * sqrt(N / Lk); dD sums exact 16-bit products in fp32: 1e-5.
+ * Then the same plan with the fp32 gradient route (tensorCoreGradients(false)): the tolerances of LearnedButterflyGpuTest.
+ */
+@Tag("gpu")
+class LearnedTensorCoreGpuTest extends CudaDeviceTest {
+  static Stream<Arguments> cases() {
+    var shapes = new Object[][] {{ConvMode.CAUSAL, 3, 100, 100}, {ConvMode.CAUSAL, 5, 200, 130}, {ConvMode.CAUSAL, 3, 300, 300},
+        {ConvMode.CAUSAL, 1, 1000, 1000}, {ConvMode.BIDIRECTIONAL, 3, 200, 150}, {ConvMode.BIDIRECTIONAL, 3, 500, 400},
+        {ConvMode.CIRCULAR, 3, 256, 256}, {ConvMode.CIRCULAR, 3, 512, 200}, {ConvMode.CIRCULAR, 1, 1024, 1024},
+        {ConvMode.CIRCULAR, 3, 2048, 2048}};
+    // every shape in both types; the N1 = 32 shapes (N >= 1024) also through the split-row kernels (bf16)
+    return Stream.concat(Stream.of(ElementType.BF16, ElementType.F16)
+        .flatMap(io -> Stream.of(shapes).map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], false))),
+        Stream.of(shapes).filter(s -> ConvPlan.of((Integer) s[2], (Integer) s[3], LearnedButterflyConv.libMode((ConvMode) s[0]),
+            ConvEngine.LEARNED, ai.longconv4j.conv.Precision.F64).factors().get(0) == 32)
+            .map(s -> Arguments.of(ElementType.BF16, s[0], s[1], 111, s[2], s[3], true)));
+  }
+
+  @ParameterizedTest(name = "{0} io, {1} B={2} H={3} L={4} Lk={5} split={6}")
+  @MethodSource("cases")
+  void tensorCoresMatchTwinAndLib(ElementType io, ConvMode mode, int B, int H, int L, int Lk, boolean split) {
+    var rng = new SplittableRandom(31L * L + 7L * B + io.ordinal() + 11L * mode.ordinal());
+    short[] u16 = HalfFloats.encode(Reference.randn(rng, B * H * L, 1.0), io);
+    short[] dy16 = HalfFloats.encode(Reference.randn(rng, B * H * L, 1.0), io);
+    float[] u = HalfFloats.decode(u16, io), dy = HalfFloats.decode(dy16, io);
+    float[] k0 = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk)), k1 = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk));
+    float[] D = Reference.randn(rng, H, 1.0);
+    boolean bi = mode == ConvMode.BIDIRECTIONAL;
+    var lm = LearnedButterflyConv.libMode(mode);
+    ConvPlan plan = ConvPlan.of(L, Lk, lm, ConvEngine.LEARNED, ai.longconv4j.conv.Precision.F64);
+    double[][] dft = LearnedButterfly.atInit(plan).blocks(), blocks = new double[4][];
+    for (int i = 0; i < 4; i++) {   // a trained state, not the DFT; rounded to float as the GPU holds them
+      blocks[i] = dft[i].clone();
+      for (int j = 0; j < blocks[i].length; j++) blocks[i][j] = (float) (blocks[i][j] + 0.05 * Reference.randn(rng, 1, 1.0)[0]);
+    }
+    var shape = new ConvShape(B, 1, H, L, Lk, lm);
+    double[] kl = new double[H * (bi ? 2 : 1) * Lk];
+    for (int h = 0; h < H; h++)
+      for (int j = 0; j < Lk; j++) {
+        kl[h * (bi ? 2 : 1) * Lk + j] = k0[h * Lk + j];
+        if (bi) kl[h * 2 * Lk + Lk + j] = k1[h * Lk + j];
+      }
+    double[] ud = toD(u), dyd = toD(dy), Dd = toD(D);
+    var cpu = new LearnedButterfly(plan, blocks);
+    double[] yRef = cpu.forward(shape, ud, kl, Dd);
+    LearnedButterfly.Grads g = cpu.backwardAll(shape, ud, kl, Dd, dyd);
+    double[] yFft = new LearnedButterfly(plan, dft).forward(shape, ud, kl, Dd);
+    int n = B * H * L;
+    try (var tc = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).splitRows(split);
+         var twin = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).tensorCores(false);
+         var du = dev.upload(u16); var ddy = dev.upload(dy16); var out = dev.alloc((2L * n + 3) / 4 * 4);
+         var dk = dev.alloc(4L * (bi ? 2 : 1) * H * Lk); var dD = dev.alloc(4L * H)) {
+      assertTrue(tc.tensorCores() && !twin.tensorCores() && tc.splitRows() == split, tc + " / " + twin);
+      assertEquals(plan.fftSize(), tc.fftSize());
+      for (var c : new LearnedButterflyConv[] {tc, twin}) if (bi) c.setWeights(k0, k1, D); else c.setWeights(k0, D);
+      String what = tc + " B=" + B;
+      out.fill32(0x7fc07fc0);
+      tc.forward(du, out, B);
+      float[] yTc = read(out, io, n);
+      out.fill32(0x7fc07fc0);
+      twin.forward(du, out, B);
+      float[] yTwin = read(out, io, n);
+      Reference.assertClose("tc forward vs lib " + what, yTc, yRef, 1e-2);
+      Reference.assertClose("tc forward vs twin " + what, yTc, toD(yTwin), 1e-2);
+      // negative control: a plain FFT (blocks at the DFT) is far from the learned reference, and so from the kernel
+      assertTrue(Reference.relErr(toF(yFft), yRef) > 5e-2, "the perturbation must matter: " + Reference.relErr(toF(yFft), yRef));
+      assertTrue(Reference.relErr(yTc, yFft) > 3e-2, "the kernel ignored the learned blocks: " + Reference.relErr(yTc, yFft));
+      double[] dkRef = new double[(bi ? 2 : 1) * H * Lk];   // GPU layout (sides, H, Lk)
+      for (int h = 0; h < H; h++)
+        for (int j = 0; j < Lk; j++) {
+          dkRef[h * Lk + j] = g.conv().dk()[h * (bi ? 2 : 1) * Lk + j];
+          if (bi) dkRef[H * Lk + h * Lk + j] = g.conv().dk()[h * 2 * Lk + Lk + j];
+        }
+      String[] names = {"dFa", "dFb", "dGb", "dGa"};
+      float[] duTc = null;
+      for (boolean tcGrads : new boolean[] {true, false}) {   // tensor-core gradients, then the fp32 gradient kernel
+        tc.tensorCoreGradients(tcGrads);
+        assertEquals(tcGrads, tc.tensorCoreGradients());
+        String w = what + (tcGrads ? " tc grads" : " fp32 grads");
+        double tolG = tcGrads ? 1e-2 : 1e-4, tolK = (tcGrads ? 1e-2 : 1e-5) * Math.sqrt((double) tc.fftSize() / Lk);
+        out.fill32(0x7fc07fc0);
+        dk.fill32(0x7fc00000);
+        dD.fill32(0x7fc00000);
+        tc.backward(du, ddy, B, out, dk, dD);
+        duTc = read(out, io, n);
+        Reference.assertClose("tc du vs lib " + w, duTc, g.conv().du(), 1e-2);
+        Reference.assertClose("dk " + w, dk.copyTo(new float[dkRef.length], 0), dkRef, tolK);
+        Reference.assertClose("dD " + w, dD.copyTo(new float[H], 0), g.conv().dD(), 1e-5);
+        double[][] gb = tc.blockGrads();
+        for (int i = 0; i < 4; i++) Reference.assertClose(names[i] + " " + w, toF(gb[i]), g.dBlocks()[i], tolG);
+      }
+      out.fill32(0x7fc07fc0);
+      twin.backward(du, ddy, B, out, dk, dD);
+      Reference.assertClose("tc du vs twin " + what, duTc, toD(read(out, io, n)), 1e-2);
+    }
+  }
+
+  static double[] toD(float[] a) {
+    double[] d = new double[a.length];
+    for (int i = 0; i < a.length; i++) d[i] = a[i];
+    return d;
+  }
+
+  static float[] toF(double[] a) {
+    float[] f = new float[a.length];
+    for (int i = 0; i < a.length; i++) f[i] = (float) a[i];
+    return f;
+  }
+
+  static float[] read(DeviceBuffer b, ElementType io, int n) {
+    dev.stream().synchronize();
+    return HalfFloats.decode(b.copyTo(new short[n], 0), io);
+  }
+}

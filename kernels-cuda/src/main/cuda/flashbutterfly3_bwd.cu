@@ -17,14 +17,7 @@
 // the products as their own shared-memory pass (the twin). flags bit 2: dk only (SB not written).
 #include "monarch.cuh"
 #include "bwd_core.cuh"   // tw_offset4, acc_add4, fft_fwd_two, stage_b_bwd
-
-// Complex scratch elements (as flashbutterfly3.cu's ldc / stc).
-__device__ __forceinline__ float2 ldz(const float2* p) { return *p; }
-__device__ __forceinline__ float2 ldz(const __nv_bfloat162* p) { return __bfloat1622float2(*p); }
-__device__ __forceinline__ float2 ldz(const __half2* p) { return __half22float2(*p); }
-__device__ __forceinline__ void stz(float2* p, float a, float b) { *p = make_float2(a, b); }
-__device__ __forceinline__ void stz(__nv_bfloat162* p, float a, float b) { *p = __floats2bfloat162_rn(a, b); }
-__device__ __forceinline__ void stz(__half2* p, float a, float b) { *p = __floats2half2_rn(a, b); }
+#include "scratch_io.cuh" // ldc, stc
 
 // conv256_warp (monarch_pair.cuh) for the backward: per 256-point chunk both spectra's last two forward stages in
 // registers (u's chunk at ur/ui, dy's at zr/zi), acc += conj(Zu) Zd (fp32 atomics, positions as stage_b_bwd's), and
@@ -123,7 +116,7 @@ __device__ void fb3b_mid(const SC* __restrict__ SA, SC* __restrict__ SB, const f
   const SC* ra = SA + off;
   SC* rb = SB + off;
   for (int n = threadIdx.x; n < M; n += T) {
-    const float2 a = ldz(ra + n), b = ldz(rb + n);
+    const float2 a = ldc(ra + n), b = ldc(rb + n);
     st(ur + SIDX(n), a.x); st(ui + SIDX(n), a.y); st(zr + SIDX(n), b.x); st(zi + SIDX(n), b.y);
   }
   float2* tws = reinterpret_cast<float2*>(smem_raw + tw_offset4(P, sizeof(ST)));
@@ -140,7 +133,7 @@ __device__ void fb3b_mid(const SC* __restrict__ SA, SC* __restrict__ SB, const f
       if (!wantDu) return;
       __syncthreads();
       monarch_fft<CM, false, ST, true, true>(tw, zr, zi, log2M, false);   // the remaining inverse stages; a barrier
-      for (int n = threadIdx.x; n < M; n += T) stz(rb + n, ld(zr + SIDX(n)), ld(zi + SIDX(n)));
+      for (int n = threadIdx.x; n < M; n += T) stc(rb + n, ld(zr + SIDX(n)), ld(zi + SIDX(n)));
       return;
     }
   }
@@ -168,7 +161,7 @@ __device__ void fb3b_mid(const SC* __restrict__ SA, SC* __restrict__ SB, const f
   if (!wantDu) return;
   __syncthreads();
   monarch_fft<CM, false, ST, true>(tw, zr, zi, log2M, false, fused);   // ends with a barrier
-  for (int n = threadIdx.x; n < M; n += T) stz(rb + n, ld(zr + SIDX(n)), ld(zi + SIDX(n)));
+  for (int n = threadIdx.x; n < M; n += T) stc(rb + n, ld(zr + SIDX(n)), ld(zi + SIDX(n)));
 }
 
 // Register caps as flashbutterfly_bwd.cu's (stage_b_bwd holds both tiles and their accumulators): sm_90 with 16-bit

@@ -41,16 +41,9 @@ __device__ void conv256_warp_bwd(const Tw& T, const float2* tw256, const ST* ur,
     uint32_t pr[4], pi[4];   // Zd * scale * conj(k), as an A operand
 #pragma unroll
     for (int j = 0; j < 2; ++j) {
-      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
-      float er[4] = {0.f, 0.f, 0.f, 0.f}, ei[4] = {0.f, 0.f, 0.f, 0.f};
-      mma16816<BF16>(dr, yr, F.re[j], F.re[j + 2]);
-      mma16816<BF16>(dr, yn, F.im[j], F.im[j + 2]);
-      mma16816<BF16>(di, yr, F.im[j], F.im[j + 2]);
-      mma16816<BF16>(di, yi, F.re[j], F.re[j + 2]);
-      mma16816<BF16>(er, vr, F.re[j], F.re[j + 2]);
-      mma16816<BF16>(er, vn, F.im[j], F.im[j + 2]);
-      mma16816<BF16>(ei, vr, F.im[j], F.im[j + 2]);
-      mma16816<BF16>(ei, vi, F.re[j], F.re[j + 2]);
+      float dr[4], di[4], er[4], ei[4];
+      mma_f16<BF16, true>(F, j, yr, yi, yn, dr, di);   // dy
+      mma_f16<BF16, true>(F, j, vr, vi, vn, er, ei);   // u
       float x[4], y[4];
 #pragma unroll
       for (int q = 0; q < 4; ++q) { x[q] = dr[q] * scale; y[q] = di[q] * scale; }
@@ -58,8 +51,7 @@ __device__ void conv256_warp_bwd(const Tw& T, const float2* tw256, const ST* ur,
       for (int hh = 0; hh < 2; ++hh) {   // q = 2hh, 2hh + 1: positions p, p + 1 (16-byte aligned in acc)
         const int p = base + (g + 8 * hh) * 16 + 8 * j + 2 * t, q0 = 2 * hh, q1 = 2 * hh + 1;
         const float u0r = er[q0] * scale, u0i = ei[q0] * scale, u1r = er[q1] * scale, u1i = ei[q1] * scale;
-        acc_add4(acc + p, u0r * x[q0] + u0i * y[q0], u0r * y[q0] - u0i * x[q0], u1r * x[q1] + u1i * y[q1],
-                 u1r * y[q1] - u1i * x[q1]);
+        acc_conj_product(acc + p, x[q0], y[q0], x[q1], y[q1], u0r, u0i, u1r, u1i);
       }
       if (du) {
         float a[4], b[4];

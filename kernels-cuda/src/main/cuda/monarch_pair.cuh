@@ -35,6 +35,21 @@ __device__ __forceinline__ uint32_t trans8x8(uint32_t a) {
   return d;
 }
 
+// Column tile j (cols 8j + 2t + {0,1}) of X @ F16 (FWD) or X @ conj(F16) for X = (xr, xi) an A operand, F16 as a
+// B operand (regs j, j + 2 of F, by symmetry); xn = -xi (FWD) or -xr: the -im products negate an operand's sign bits.
+template <bool BF16, bool FWD>
+__device__ __forceinline__ void mma_f16(const FragA& F, int j, const uint32_t (&xr)[4], const uint32_t (&xi)[4],
+                                        const uint32_t (&xn)[4], float (&dr)[4], float (&di)[4]) {
+#pragma unroll
+  for (int q = 0; q < 4; ++q) { dr[q] = 0.f; di[q] = 0.f; }
+  mma16816<BF16>(dr, xr, F.re[j], F.re[j + 2]);
+  if (FWD) mma16816<BF16>(dr, xn, F.im[j], F.im[j + 2]);
+  else     mma16816<BF16>(dr, xi, F.im[j], F.im[j + 2]);
+  if (FWD) mma16816<BF16>(di, xr, F.im[j], F.im[j + 2]);
+  else     mma16816<BF16>(di, xn, F.im[j], F.im[j + 2]);
+  mma16816<BF16>(di, xi, F.re[j], F.re[j + 2]);
+}
+
 // The stage at S = 16 of one 256-point chunk at base: Y = F16 @ X, twiddled by w256^(k c) (tl = tw256 + lane) and
 // scaled, as an A operand: reg 2j + h = rows g + 8h, cols 8j + 2t + {0,1}.
 template <bool BF16, typename ST>
@@ -81,11 +96,8 @@ __device__ __forceinline__ void pair_inv_stages(const FragA& F, const float2* tl
   uint32_t wr[4], wi[4];   // W^T as an A operand: reg i = transpose of W's block (rows 8 (i >> 1), cols 8 (i & 1))
 #pragma unroll
   for (int j = 0; j < 2; ++j) {   // inverse of the S = 1 stage: W = P @ conj(F16), then conj(w256^(r c))
-    float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
-    mma16816<BF16>(dr, pr, F.re[j], F.re[j + 2]);
-    mma16816<BF16>(dr, pi, F.im[j], F.im[j + 2]);
-    mma16816<BF16>(di, pn, F.im[j], F.im[j + 2]);
-    mma16816<BF16>(di, pi, F.re[j], F.re[j + 2]);
+    float dr[4], di[4];
+    mma_f16<BF16, false>(F, j, pr, pi, pn, dr, di);
     float a[4], b[4];
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
@@ -105,11 +117,8 @@ __device__ __forceinline__ void pair_inv_stages(const FragA& F, const float2* tl
   __syncwarp();   // every lane's loads of this chunk are done before any lane stores into it
 #pragma unroll
   for (int j = 0; j < 2; ++j) {   // inverse of the S = 16 stage: V^T = W^T @ conj(F16); V[r][c] at chunk + 16 r + c
-    float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
-    mma16816<BF16>(dr, wr, F.re[j], F.re[j + 2]);
-    mma16816<BF16>(dr, wi, F.im[j], F.im[j + 2]);
-    mma16816<BF16>(di, wn, F.im[j], F.im[j + 2]);
-    mma16816<BF16>(di, wi, F.re[j], F.re[j + 2]);
+    float dr[4], di[4];
+    mma_f16<BF16, false>(F, j, wr, wi, wn, dr, di);
 #pragma unroll
     for (int q = 0; q < 4; ++q) {   // V^T[g + 8 (q >> 1)][8j + 2t + (q & 1)]
       const int idx = SIDX(base + (8 * j + 2 * t + (q & 1)) * 16 + g + 8 * (q >> 1));
@@ -143,11 +152,8 @@ __device__ void conv256_warp(const Tw& T, const float2* tw256, ST* zr, ST* zi, i
         kw[q] = k[base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1)];
         kw[q].y *= conj;
       }
-      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
-      mma16816<BF16>(dr, yr, F.re[j], F.re[j + 2]);
-      mma16816<BF16>(dr, yn, F.im[j], F.im[j + 2]);
-      mma16816<BF16>(di, yr, F.im[j], F.im[j + 2]);
-      mma16816<BF16>(di, yi, F.re[j], F.re[j + 2]);
+      float dr[4], di[4];
+      mma_f16<BF16, true>(F, j, yr, yi, yn, dr, di);
       float a[4], b[4];
 #pragma unroll
       for (int q = 0; q < 4; ++q) {

@@ -43,6 +43,22 @@ __device__ void fft_fwd_two(const Tw& T, ST* re, ST* im, int log2N, bool skipB) 
   }
 }
 
+// acc[0], acc[1] += conj(Zu) Zd at two adjacent positions (acc 16-byte aligned): Zd = (a0, b0), (a1, b1), Zu = (u0r,
+// u0i), (u1r, u1i).
+__device__ __forceinline__ void acc_conj_product(float2* acc, float a0, float b0, float a1, float b1, float u0r, float u0i,
+                                                 float u1r, float u1i) {
+  acc_add4(acc, u0r * a0 + u0i * b0, u0r * b0 - u0i * a0, u1r * a1 + u1i * b1, u1r * b1 - u1i * a1);
+}
+
+// Zd * conj(k) at two adjacent positions (Zd = (a0, b0), (a1, b1); k[0], k[1]) as one A-operand register of each part.
+template <bool BF16>
+__device__ __forceinline__ void conj_k_pack(const float2* k, float a0, float b0, float a1, float b1, uint32_t& ar,
+                                            uint32_t& ai) {
+  const float2 k0 = k[0], k1 = k[1];   // conj(k): (kr, -ki)
+  ar = pack2<BF16>(a0 * k0.x + b0 * k0.y, a1 * k1.x + b1 * k1.y);
+  ai = pack2<BF16>(b0 * k0.x - a0 * k0.y, b1 * k1.x - a1 * k1.y);
+}
+
 // The last forward stage of both FFTs (type B, N >= 256), in registers: per 16 x 16 tile the u and dy tiles are
 // transformed by the same MMAs into the same accumulator layout, so conj(Zu) * Zd is added to acc straight from
 // registers (Zu never goes back to shared memory), and Zd * conj(k) feeds the first inverse stage of du (as
@@ -68,27 +84,16 @@ __device__ void stage_b_bwd(const Tw& T, ST* zr, ST* zi, const ST* ur, const ST*
     uint32_t ar[4], ai[4];   // the du product in A-operand layout: reg 2j+h = rows g+8h, cols 8j+2t+{0,1}
 #pragma unroll
     for (int j = 0; j < 2; ++j) {
-      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
-      float er[4] = {0.f, 0.f, 0.f, 0.f}, ei[4] = {0.f, 0.f, 0.f, 0.f};
-      mma16816<BF16>(dr, xr, F.re[j][0], F.re[j][1]);
-      mma16816<BF16>(dr, xi, F.nim[j][0], F.nim[j][1]);
-      mma16816<BF16>(di, xr, F.im[j][0], F.im[j][1]);
-      mma16816<BF16>(di, xi, F.re[j][0], F.re[j][1]);
-      mma16816<BF16>(er, vr, F.re[j][0], F.re[j][1]);
-      mma16816<BF16>(er, vi, F.nim[j][0], F.nim[j][1]);
-      mma16816<BF16>(ei, vr, F.im[j][0], F.im[j][1]);
-      mma16816<BF16>(ei, vi, F.re[j][0], F.re[j][1]);
+      float dr[4], di[4], er[4], ei[4];
+      mma_b<BF16, true>(F, j, xr, xi, dr, di);
+      mma_b<BF16, true>(F, j, vr, vi, er, ei);
 #pragma unroll
       for (int hh = 0; hh < 2; ++hh) {   // q = 2hh, 2hh+1: two adjacent positions (16-byte aligned in acc)
         const int p = base + (g + 8 * hh) * 16 + 8 * j + 2 * t, q0 = 2 * hh, q1 = 2 * hh + 1;
         const float a0 = dr[q0] * scale, b0 = di[q0] * scale, a1 = dr[q1] * scale, b1 = di[q1] * scale;
         const float u0r = er[q0] * scale, u0i = ei[q0] * scale, u1r = er[q1] * scale, u1i = ei[q1] * scale;
-        acc_add4(acc + p, u0r * a0 + u0i * b0, u0r * b0 - u0i * a0, u1r * a1 + u1i * b1, u1r * b1 - u1i * a1);
-        if (du) {
-          const float2 k0 = k[p], k1 = k[p + 1];   // conj(k): (kr, -ki)
-          ar[2 * j + hh] = pack2<BF16>(a0 * k0.x + b0 * k0.y, a1 * k1.x + b1 * k1.y);
-          ai[2 * j + hh] = pack2<BF16>(b0 * k0.x - a0 * k0.y, b1 * k1.x - a1 * k1.y);
-        }
+        acc_conj_product(acc + p, a0, b0, a1, b1, u0r, u0i, u1r, u1i);
+        if (du) conj_k_pack<BF16>(k + p, a0, b0, a1, b1, ar[2 * j + hh], ai[2 * j + hh]);
       }
     }
     if (du) {

@@ -14,33 +14,9 @@
 // inner forward FFTs and accumulates acc += conj(SA) * SB; fb3_rows_f32 (inverse, 1/N) then fb3_outer_inv_dk give
 // dkt[j] = sum_b corr(u[b], dy[b])[j] in natural order; dD from fb_dD.
 #include "monarch.cuh"
+#include "scratch_io.cuh"   // ldc / stc (2), load_row, store_row
 
 // W64, bitrev and dft_reg (the in-register radix-2 FFT) live in monarch.cuh.
-
-// Complex scratch elements: float2, or (re, im) as bf16x2 / half2.
-__device__ __forceinline__ float2 ldc(const float2* p) { return *p; }
-__device__ __forceinline__ float2 ldc(const __nv_bfloat162* p) { return __bfloat1622float2(*p); }
-__device__ __forceinline__ float2 ldc(const __half2* p) { return __half22float2(*p); }
-__device__ __forceinline__ void stc(float2* p, float a, float b) { *p = make_float2(a, b); }
-__device__ __forceinline__ void stc(__nv_bfloat162* p, float a, float b) { *p = __floats2bfloat162_rn(a, b); }
-__device__ __forceinline__ void stc(__half2* p, float a, float b) { *p = __floats2half2_rn(a, b); }
-// Two adjacent complex elements (p 2-element aligned).
-__device__ __forceinline__ void ldc2(const float2* p, float2& a, float2& b) {
-  const float4 v = *reinterpret_cast<const float4*>(p); a = make_float2(v.x, v.y); b = make_float2(v.z, v.w);
-}
-template <typename SC>
-__device__ __forceinline__ void ldc2(const SC* p, float2& a, float2& b) {   // 16-bit pairs: one 8-byte load
-  const uint2 v = *reinterpret_cast<const uint2*>(p);
-  a = ldc(reinterpret_cast<const SC*>(&v.x)); b = ldc(reinterpret_cast<const SC*>(&v.y));
-}
-__device__ __forceinline__ void stc2(float2* p, float a, float b, float c, float d) {
-  *reinterpret_cast<float4*>(p) = make_float4(a, b, c, d);
-}
-template <typename SC>
-__device__ __forceinline__ void stc2(SC* p, float a, float b, float c, float d) {
-  SC v[2]; stc(&v[0], a, b); stc(&v[1], c, d);
-  *reinterpret_cast<uint2*>(p) = *reinterpret_cast<const uint2*>(v);
-}
 
 // Two adjacent elements (vector access when VEC: the address is 2-element aligned).
 __device__ __forceinline__ void ld2(const float* p, bool vec, float& a, float& b) {
@@ -297,20 +273,6 @@ extern "C" __global__ void __launch_bounds__(256) fb3_outer_inv_dk(const float2*
 extern "C" __global__ void __launch_bounds__(256) fb3_outer64_inv_dk(const float2* __restrict__ in, float* __restrict__ dk,
     int H, int Lk, int log2N, int log2M, int bidir) {
   outer_inv_dk<64>(in, dk, H, Lk, log2N, log2M, bidir);
-}
-
-// (zr, zi)[n] = row[n], n < M (after which the caller syncs).
-template <typename SC, typename ST>
-__device__ __forceinline__ void load_row(ST* zr, ST* zi, const SC* __restrict__ row, int M) {
-  for (int n = threadIdx.x; n < M; n += blockDim.x) {
-    const float2 v = ldc(row + n);
-    st(zr + SIDX(n), v.x); st(zi + SIDX(n), v.y);
-  }
-}
-
-template <typename SC, typename ST>
-__device__ __forceinline__ void store_row(SC* __restrict__ row, const ST* zr, const ST* zi, int M) {
-  for (int n = threadIdx.x; n < M; n += blockDim.x) stc(row + n, ld(zr + SIDX(n)), ld(zi + SIDX(n)));
 }
 
 // Pass 2. Grid (pairs * N1, H), block x = p + pairs * k1 (the pairs of one (h, k1) are adjacent: kf's slice comes

@@ -17,48 +17,7 @@
 // the products as their own shared-memory pass (the twin). flags bit 2: dk only (SB not written).
 #include "monarch.cuh"
 #include "bwd_core.cuh"   // tw_offset4, acc_add4, fft_fwd_two, stage_b_bwd
-
-// Complex scratch elements (as flashbutterfly3.cu's ldc / stc).
-__device__ __forceinline__ float2 ldz(const float2* p) { return *p; }
-__device__ __forceinline__ float2 ldz(const __nv_bfloat162* p) { return __bfloat1622float2(*p); }
-__device__ __forceinline__ float2 ldz(const __half2* p) { return __half22float2(*p); }
-__device__ __forceinline__ void stz(float2* p, float a, float b) { *p = make_float2(a, b); }
-__device__ __forceinline__ void stz(__nv_bfloat162* p, float a, float b) { *p = __floats2bfloat162_rn(a, b); }
-__device__ __forceinline__ void stz(__half2* p, float a, float b) { *p = __floats2half2_rn(a, b); }
-
-// The stage at S = 16 of one 256-point chunk (monarch_pair.cuh conv256_warp's first MMA stage): Y = F16 @ X, twiddled
-// by w256^(k c) and scaled, as an A operand (reg 2j + h = rows g + 8h, cols 8j + 2t + {0,1}).
-template <bool BF16, typename ST>
-__device__ __forceinline__ void stage16_chunk(const FragA& F, const float2* tl, const ST* zr, const ST* zi, int base,
-                                              int g, int t, float scale, uint32_t (&yr)[4], uint32_t (&yi)[4]) {
-  constexpr uint32_t NEG2 = 0x80008000u;
-  uint32_t xr[2][2], xi[2][2];
-#pragma unroll
-  for (int j = 0; j < 2; ++j)
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int i0 = SIDX(base + (2 * t + 8 * h) * 16 + 8 * j + g), i1 = SIDX(base + (2 * t + 8 * h + 1) * 16 + 8 * j + g);
-      xr[j][h] = ld_pack2<BF16>(zr + i0, zr + i1);
-      xi[j][h] = ld_pack2<BF16>(zi + i0, zi + i1);
-    }
-#pragma unroll
-  for (int j = 0; j < 2; ++j) {
-    float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
-    mma16816<BF16>(dr, F.re, xr[j][0], xr[j][1]);
-    mma16816<BF16>(dr, F.im, xi[j][0] ^ NEG2, xi[j][1] ^ NEG2);
-    mma16816<BF16>(di, F.re, xi[j][0], xi[j][1]);
-    mma16816<BF16>(di, F.im, xr[j][0], xr[j][1]);
-    float a[4], b[4];
-#pragma unroll
-    for (int q = 0; q < 4; ++q) {
-      const float2 w = tl[(4 * j + q) * 32];
-      a[q] = (dr[q] * w.x - di[q] * w.y) * scale;
-      b[q] = (dr[q] * w.y + di[q] * w.x) * scale;
-    }
-    yr[2 * j] = pack2<BF16>(a[0], a[1]); yr[2 * j + 1] = pack2<BF16>(a[2], a[3]);
-    yi[2 * j] = pack2<BF16>(b[0], b[1]); yi[2 * j + 1] = pack2<BF16>(b[2], b[3]);
-  }
-}
+#include "scratch_io.cuh" // ldc, stc
 
 // conv256_warp (monarch_pair.cuh) for the backward: per 256-point chunk both spectra's last two forward stages in
 // registers (u's chunk at ur/ui, dy's at zr/zi), acc += conj(Zu) Zd (fp32 atomics, positions as stage_b_bwd's), and
@@ -74,24 +33,17 @@ __device__ void conv256_warp_bwd(const Tw& T, const float2* tw256, const ST* ur,
   for (int chunk = warp; chunk < (N >> 8); chunk += nw) {
     const int base = chunk << 8;
     uint32_t yr[4], yi[4], vr[4], vi[4];
-    stage16_chunk<BF16>(F, tl, zr, zi, base, g, t, scale, yr, yi);   // dy
-    stage16_chunk<BF16>(F, tl, ur, ui, base, g, t, scale, vr, vi);   // u
+    pair_stage16_fwd<BF16>(F, tl, zr, zi, base, g, t, scale, yr, yi);   // dy
+    pair_stage16_fwd<BF16>(F, tl, ur, ui, base, g, t, scale, vr, vi);   // u
     uint32_t yn[4], vn[4];
 #pragma unroll
     for (int i = 0; i < 4; ++i) { yn[i] = yi[i] ^ NEG2; vn[i] = vi[i] ^ NEG2; }
     uint32_t pr[4], pi[4];   // Zd * scale * conj(k), as an A operand
 #pragma unroll
     for (int j = 0; j < 2; ++j) {
-      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
-      float er[4] = {0.f, 0.f, 0.f, 0.f}, ei[4] = {0.f, 0.f, 0.f, 0.f};
-      mma16816<BF16>(dr, yr, F.re[j], F.re[j + 2]);
-      mma16816<BF16>(dr, yn, F.im[j], F.im[j + 2]);
-      mma16816<BF16>(di, yr, F.im[j], F.im[j + 2]);
-      mma16816<BF16>(di, yi, F.re[j], F.re[j + 2]);
-      mma16816<BF16>(er, vr, F.re[j], F.re[j + 2]);
-      mma16816<BF16>(er, vn, F.im[j], F.im[j + 2]);
-      mma16816<BF16>(ei, vr, F.im[j], F.im[j + 2]);
-      mma16816<BF16>(ei, vi, F.re[j], F.re[j + 2]);
+      float dr[4], di[4], er[4], ei[4];
+      mma_f16<BF16, true>(F, j, yr, yi, yn, dr, di);   // dy
+      mma_f16<BF16, true>(F, j, vr, vi, vn, er, ei);   // u
       float x[4], y[4];
 #pragma unroll
       for (int q = 0; q < 4; ++q) { x[q] = dr[q] * scale; y[q] = di[q] * scale; }
@@ -99,8 +51,7 @@ __device__ void conv256_warp_bwd(const Tw& T, const float2* tw256, const ST* ur,
       for (int hh = 0; hh < 2; ++hh) {   // q = 2hh, 2hh + 1: positions p, p + 1 (16-byte aligned in acc)
         const int p = base + (g + 8 * hh) * 16 + 8 * j + 2 * t, q0 = 2 * hh, q1 = 2 * hh + 1;
         const float u0r = er[q0] * scale, u0i = ei[q0] * scale, u1r = er[q1] * scale, u1i = ei[q1] * scale;
-        acc_add4(acc + p, u0r * x[q0] + u0i * y[q0], u0r * y[q0] - u0i * x[q0], u1r * x[q1] + u1i * y[q1],
-                 u1r * y[q1] - u1i * x[q1]);
+        acc_conj_product(acc + p, x[q0], y[q0], x[q1], y[q1], u0r, u0i, u1r, u1i);
       }
       if (du) {
         float a[4], b[4];
@@ -115,47 +66,7 @@ __device__ void conv256_warp_bwd(const Tw& T, const float2* tw256, const ST* ur,
       }
     }
     if (!du) continue;
-    uint32_t pn[4];
-#pragma unroll
-    for (int i = 0; i < 4; ++i) pn[i] = pr[i] ^ NEG2;
-    uint32_t wr[4], wi[4];   // W^T as an A operand (conv256_warp)
-#pragma unroll
-    for (int j = 0; j < 2; ++j) {
-      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
-      mma16816<BF16>(dr, pr, F.re[j], F.re[j + 2]);
-      mma16816<BF16>(dr, pi, F.im[j], F.im[j + 2]);
-      mma16816<BF16>(di, pn, F.im[j], F.im[j + 2]);
-      mma16816<BF16>(di, pi, F.re[j], F.re[j + 2]);
-      float a[4], b[4];
-#pragma unroll
-      for (int q = 0; q < 4; ++q) {
-        const float2 w = tl[(4 * j + q) * 32];
-        a[q] = dr[q] * w.x + di[q] * w.y;
-        b[q] = di[q] * w.x - dr[q] * w.y;
-      }
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        wr[2 * h + j] = trans8x8(pack2<BF16>(a[2 * h], a[2 * h + 1]));
-        wi[2 * h + j] = trans8x8(pack2<BF16>(b[2 * h], b[2 * h + 1]));
-      }
-    }
-    uint32_t wn[4];
-#pragma unroll
-    for (int i = 0; i < 4; ++i) wn[i] = wr[i] ^ NEG2;
-    __syncwarp();   // every lane's loads of this chunk are done before any lane stores into it
-#pragma unroll
-    for (int j = 0; j < 2; ++j) {
-      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
-      mma16816<BF16>(dr, wr, F.re[j], F.re[j + 2]);
-      mma16816<BF16>(dr, wi, F.im[j], F.im[j + 2]);
-      mma16816<BF16>(di, wn, F.im[j], F.im[j + 2]);
-      mma16816<BF16>(di, wi, F.re[j], F.re[j + 2]);
-#pragma unroll
-      for (int q = 0; q < 4; ++q) {
-        const int idx = SIDX(base + (8 * j + 2 * t + (q & 1)) * 16 + g + 8 * (q >> 1));
-        st(zr + idx, dr[q]); st(zi + idx, di[q]);
-      }
-    }
+    pair_inv_stages<BF16>(F, tl, pr, pi, zr, zi, base, g, t);   // the first two inverse stages, back to zr/zi
   }
 }
 
@@ -197,7 +108,7 @@ __device__ void fb3b_mid(const SC* __restrict__ SA, SC* __restrict__ SB, const f
   const SC* ra = SA + off;
   SC* rb = SB + off;
   for (int n = threadIdx.x; n < M; n += T) {
-    const float2 a = ldz(ra + n), b = ldz(rb + n);
+    const float2 a = ldc(ra + n), b = ldc(rb + n);
     st(ur + SIDX(n), a.x); st(ui + SIDX(n), a.y); st(zr + SIDX(n), b.x); st(zi + SIDX(n), b.y);
   }
   float2* tws = reinterpret_cast<float2*>(smem_raw + tw_offset4(P, sizeof(ST)));
@@ -214,7 +125,7 @@ __device__ void fb3b_mid(const SC* __restrict__ SA, SC* __restrict__ SB, const f
       if (!wantDu) return;
       __syncthreads();
       monarch_fft<CM, false, ST, true, true>(tw, zr, zi, log2M, false);   // the remaining inverse stages; a barrier
-      for (int n = threadIdx.x; n < M; n += T) stz(rb + n, ld(zr + SIDX(n)), ld(zi + SIDX(n)));
+      for (int n = threadIdx.x; n < M; n += T) stc(rb + n, ld(zr + SIDX(n)), ld(zi + SIDX(n)));
       return;
     }
   }
@@ -242,7 +153,7 @@ __device__ void fb3b_mid(const SC* __restrict__ SA, SC* __restrict__ SB, const f
   if (!wantDu) return;
   __syncthreads();
   monarch_fft<CM, false, ST, true>(tw, zr, zi, log2M, false, fused);   // ends with a barrier
-  for (int n = threadIdx.x; n < M; n += T) stz(rb + n, ld(zr + SIDX(n)), ld(zi + SIDX(n)));
+  for (int n = threadIdx.x; n < M; n += T) stc(rb + n, ld(zr + SIDX(n)), ld(zi + SIDX(n)));
 }
 
 // Register caps as flashbutterfly_bwd.cu's (stage_b_bwd holds both tiles and their accumulators): sm_90 with 16-bit

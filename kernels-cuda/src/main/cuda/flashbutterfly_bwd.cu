@@ -71,23 +71,16 @@ __device__ void stage_b_bwd_mem(const Tw& T, ST* zr, ST* zi, const ST* ur, const
     uint32_t ar[4], ai[4];
 #pragma unroll
     for (int j = 0; j < 2; ++j) {
-      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
-      mma16816<BF16>(dr, xr, F.re[j][0], F.re[j][1]);
-      mma16816<BF16>(dr, xi, F.nim[j][0], F.nim[j][1]);
-      mma16816<BF16>(di, xr, F.im[j][0], F.im[j][1]);
-      mma16816<BF16>(di, xi, F.re[j][0], F.re[j][1]);
+      float dr[4], di[4];
+      mma_b<BF16, true>(F, j, xr, xi, dr, di);
 #pragma unroll
       for (int hh = 0; hh < 2; ++hh) {
         const int p = base + (g + 8 * hh) * 16 + 8 * j + 2 * t;
         const float a0 = dr[2 * hh] * scale, b0 = di[2 * hh] * scale, a1 = dr[2 * hh + 1] * scale,
                     b1 = di[2 * hh + 1] * scale;
         const float u0r = ld(ur + SIDX(p)), u0i = ld(ui + SIDX(p)), u1r = ld(ur + SIDX(p + 1)), u1i = ld(ui + SIDX(p + 1));
-        acc_add4(acc + p, u0r * a0 + u0i * b0, u0r * b0 - u0i * a0, u1r * a1 + u1i * b1, u1r * b1 - u1i * a1);
-        if (du) {
-          const float2 k0 = k[p], k1 = k[p + 1];
-          ar[2 * j + hh] = pack2<BF16>(a0 * k0.x + b0 * k0.y, a1 * k1.x + b1 * k1.y);
-          ai[2 * j + hh] = pack2<BF16>(b0 * k0.x - a0 * k0.y, b1 * k1.x - a1 * k1.y);
-        }
+        acc_conj_product(acc + p, a0, b0, a1, b1, u0r, u0i, u1r, u1i);
+        if (du) conj_k_pack<BF16>(k + p, a0, b0, a1, b1, ar[2 * j + hh], ai[2 * j + hh]);
       }
     }
     if (du) {

@@ -348,6 +348,21 @@ __device__ __forceinline__ void load_tile_b(const ST* zr, const ST* zi, int base
   }
 }
 
+// Column tile j of a type-B MMA stage: (dr, di) = X @ F16 (FWD) or X @ conj(F16) for the tile X = (xr, xi) in the
+// A-operand layout of load_tile_b, in the accumulator layout (reg q = row g + 8 (q >> 1), col 8j + 2t + (q & 1)).
+template <bool BF16, bool FWD>
+__device__ __forceinline__ void mma_b(const FragB& F, int j, const uint32_t (&xr)[4], const uint32_t (&xi)[4],
+                                      float (&dr)[4], float (&di)[4]) {
+#pragma unroll
+  for (int q = 0; q < 4; ++q) { dr[q] = 0.f; di[q] = 0.f; }
+  mma16816<BF16>(dr, xr, F.re[j][0], F.re[j][1]);
+  if (FWD) mma16816<BF16>(dr, xi, F.nim[j][0], F.nim[j][1]);
+  else     mma16816<BF16>(dr, xi, F.im[j][0], F.im[j][1]);
+  if (FWD) mma16816<BF16>(di, xr, F.im[j][0], F.im[j][1]);
+  else     mma16816<BF16>(di, xr, F.nim[j][0], F.nim[j][1]);
+  mma16816<BF16>(di, xi, F.re[j][0], F.re[j][1]);
+}
+
 // Type B: the last axis (S = 1): rows of 16 contiguous values, Y = X @ F16, tiles of 16 rows (N >= 256).
 template <bool BF16, bool FWD, typename ST>
 __device__ void stage_mma_b(const Tw& T, ST* zr, ST* zi, int N, float scale) {
@@ -361,13 +376,8 @@ __device__ void stage_mma_b(const Tw& T, ST* zr, ST* zi, int N, float scale) {
     __syncwarp();
 #pragma unroll
     for (int j = 0; j < 2; ++j) {
-      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
-      mma16816<BF16>(dr, xr, F.re[j][0], F.re[j][1]);
-      if (FWD) mma16816<BF16>(dr, xi, F.nim[j][0], F.nim[j][1]);
-      else     mma16816<BF16>(dr, xi, F.im[j][0], F.im[j][1]);
-      if (FWD) mma16816<BF16>(di, xr, F.im[j][0], F.im[j][1]);
-      else     mma16816<BF16>(di, xr, F.nim[j][0], F.nim[j][1]);
-      mma16816<BF16>(di, xi, F.re[j][0], F.re[j][1]);
+      float dr[4], di[4];
+      mma_b<BF16, FWD>(F, j, xr, xi, dr, di);
 #pragma unroll
       for (int q = 0; q < 4; ++q) {
         const int row = g + 8 * (q >> 1), col = 8 * j + 2 * t + (q & 1), idx = SIDX(base + row * 16 + col);
@@ -386,11 +396,8 @@ __device__ __forceinline__ void inverse_b_store(const FragB& F, const uint32_t (
                                                 int base, int g, int t) {
 #pragma unroll
   for (int j = 0; j < 2; ++j) {
-    float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
-    mma16816<BF16>(dr, ar, F.re[j][0], F.re[j][1]);
-    mma16816<BF16>(dr, ai, F.im[j][0], F.im[j][1]);
-    mma16816<BF16>(di, ar, F.nim[j][0], F.nim[j][1]);
-    mma16816<BF16>(di, ai, F.re[j][0], F.re[j][1]);
+    float dr[4], di[4];
+    mma_b<BF16, false>(F, j, ar, ai, dr, di);
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
       const int idx = SIDX(base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1));
@@ -422,11 +429,8 @@ __device__ void stage_b_conv(const Tw& T, ST* zr, ST* zi, int N, float scale, co
         kw[q] = k[base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1)];
         kw[q].y *= conj;
       }
-      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
-      mma16816<BF16>(dr, xr, F.re[j][0], F.re[j][1]);
-      mma16816<BF16>(dr, xi, F.nim[j][0], F.nim[j][1]);
-      mma16816<BF16>(di, xr, F.im[j][0], F.im[j][1]);
-      mma16816<BF16>(di, xi, F.re[j][0], F.re[j][1]);
+      float dr[4], di[4];
+      mma_b<BF16, true>(F, j, xr, xi, dr, di);
       float yr[4], yi[4];
 #pragma unroll
       for (int q = 0; q < 4; ++q) {

@@ -35,6 +35,98 @@ __device__ __forceinline__ uint32_t trans8x8(uint32_t a) {
   return d;
 }
 
+// Column tile j (cols 8j + 2t + {0,1}) of X @ F16 (FWD) or X @ conj(F16) for X = (xr, xi) an A operand, F16 as a
+// B operand (regs j, j + 2 of F, by symmetry); xn = -xi (FWD) or -xr: the -im products negate an operand's sign bits.
+template <bool BF16, bool FWD>
+__device__ __forceinline__ void mma_f16(const FragA& F, int j, const uint32_t (&xr)[4], const uint32_t (&xi)[4],
+                                        const uint32_t (&xn)[4], float (&dr)[4], float (&di)[4]) {
+#pragma unroll
+  for (int q = 0; q < 4; ++q) { dr[q] = 0.f; di[q] = 0.f; }
+  mma16816<BF16>(dr, xr, F.re[j], F.re[j + 2]);
+  if (FWD) mma16816<BF16>(dr, xn, F.im[j], F.im[j + 2]);
+  else     mma16816<BF16>(dr, xi, F.im[j], F.im[j + 2]);
+  if (FWD) mma16816<BF16>(di, xr, F.im[j], F.im[j + 2]);
+  else     mma16816<BF16>(di, xn, F.im[j], F.im[j + 2]);
+  mma16816<BF16>(di, xi, F.re[j], F.re[j + 2]);
+}
+
+// The stage at S = 16 of one 256-point chunk at base: Y = F16 @ X, twiddled by w256^(k c) (tl = tw256 + lane) and
+// scaled, as an A operand: reg 2j + h = rows g + 8h, cols 8j + 2t + {0,1}.
+template <bool BF16, typename ST>
+__device__ __forceinline__ void pair_stage16_fwd(const FragA& F, const float2* tl, const ST* zr, const ST* zi, int base,
+                                                 int g, int t, float scale, uint32_t (&yr)[4], uint32_t (&yi)[4]) {
+  constexpr uint32_t NEG2 = 0x80008000u;
+  uint32_t xr[2][2], xi[2][2];
+#pragma unroll
+  for (int j = 0; j < 2; ++j)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {   // B operand of column tile j: rows 2t + 8h + {0,1}, col 8j + g
+      const int i0 = SIDX(base + (2 * t + 8 * h) * 16 + 8 * j + g), i1 = SIDX(base + (2 * t + 8 * h + 1) * 16 + 8 * j + g);
+      xr[j][h] = ld_pack2<BF16>(zr + i0, zr + i1);
+      xi[j][h] = ld_pack2<BF16>(zi + i0, zi + i1);
+    }
+#pragma unroll
+  for (int j = 0; j < 2; ++j) {
+    float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
+    mma16816<BF16>(dr, F.re, xr[j][0], xr[j][1]);
+    mma16816<BF16>(dr, F.im, xi[j][0] ^ NEG2, xi[j][1] ^ NEG2);
+    mma16816<BF16>(di, F.re, xi[j][0], xi[j][1]);
+    mma16816<BF16>(di, F.im, xr[j][0], xr[j][1]);
+    float a[4], b[4];
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      const float2 w = tl[(4 * j + q) * 32];
+      a[q] = (dr[q] * w.x - di[q] * w.y) * scale;
+      b[q] = (dr[q] * w.y + di[q] * w.x) * scale;
+    }
+    yr[2 * j] = pack2<BF16>(a[0], a[1]); yr[2 * j + 1] = pack2<BF16>(a[2], a[3]);
+    yi[2 * j] = pack2<BF16>(b[0], b[1]); yi[2 * j + 1] = pack2<BF16>(b[2], b[3]);
+  }
+}
+
+// The two inverse stages of one chunk from the product P (pr, pi: an A operand, as pair_stage16_fwd's Y), stored to
+// zr/zi at base after a __syncwarp (every lane's loads of the chunk are done before any lane stores into it).
+template <bool BF16, typename ST>
+__device__ __forceinline__ void pair_inv_stages(const FragA& F, const float2* tl, const uint32_t (&pr)[4],
+                                                const uint32_t (&pi)[4], ST* zr, ST* zi, int base, int g, int t) {
+  constexpr uint32_t NEG2 = 0x80008000u;
+  uint32_t pn[4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) pn[i] = pr[i] ^ NEG2;
+  uint32_t wr[4], wi[4];   // W^T as an A operand: reg i = transpose of W's block (rows 8 (i >> 1), cols 8 (i & 1))
+#pragma unroll
+  for (int j = 0; j < 2; ++j) {   // inverse of the S = 1 stage: W = P @ conj(F16), then conj(w256^(r c))
+    float dr[4], di[4];
+    mma_f16<BF16, false>(F, j, pr, pi, pn, dr, di);
+    float a[4], b[4];
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      const float2 w = tl[(4 * j + q) * 32];
+      a[q] = dr[q] * w.x + di[q] * w.y;
+      b[q] = di[q] * w.x - dr[q] * w.y;
+    }
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {   // W's block (h, j) -> W^T's block (j, h) = A register 2h + j
+      wr[2 * h + j] = trans8x8(pack2<BF16>(a[2 * h], a[2 * h + 1]));
+      wi[2 * h + j] = trans8x8(pack2<BF16>(b[2 * h], b[2 * h + 1]));
+    }
+  }
+  uint32_t wn[4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) wn[i] = wr[i] ^ NEG2;
+  __syncwarp();   // every lane's loads of this chunk are done before any lane stores into it
+#pragma unroll
+  for (int j = 0; j < 2; ++j) {   // inverse of the S = 16 stage: V^T = W^T @ conj(F16); V[r][c] at chunk + 16 r + c
+    float dr[4], di[4];
+    mma_f16<BF16, false>(F, j, wr, wi, wn, dr, di);
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {   // V^T[g + 8 (q >> 1)][8j + 2t + (q & 1)]
+      const int idx = SIDX(base + (8 * j + 2 * t + (q & 1)) * 16 + g + 8 * (q >> 1));
+      st(zr + idx, dr[q]); st(zi + idx, di[q]);
+    }
+  }
+}
+
 // scale: the forward stages' 1/16 each; k: the spectrum (Monarch order), conj = -1 uses conj(k).
 template <bool BF16, typename ST>
 __device__ void conv256_warp(const Tw& T, const float2* tw256, ST* zr, ST* zi, int N, float scale,
@@ -46,33 +138,8 @@ __device__ void conv256_warp(const Tw& T, const float2* tw256, ST* zr, ST* zi, i
   const float2* tl = tw256 + lane;
   for (int chunk = warp; chunk < (N >> 8); chunk += nw) {
     const int base = chunk << 8;
-    uint32_t xr[2][2], xi[2][2];
-#pragma unroll
-    for (int j = 0; j < 2; ++j)
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {   // B operand of column tile j: rows 2t + 8h + {0,1}, col 8j + g
-        const int i0 = SIDX(base + (2 * t + 8 * h) * 16 + 8 * j + g), i1 = SIDX(base + (2 * t + 8 * h + 1) * 16 + 8 * j + g);
-        xr[j][h] = ld_pack2<BF16>(zr + i0, zr + i1);
-        xi[j][h] = ld_pack2<BF16>(zi + i0, zi + i1);
-      }
     uint32_t yr[4], yi[4];   // Y twiddled and scaled, as an A operand: reg 2j + h = rows g + 8h, cols 8j + 2t + {0,1}
-#pragma unroll
-    for (int j = 0; j < 2; ++j) {
-      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
-      mma16816<BF16>(dr, F.re, xr[j][0], xr[j][1]);
-      mma16816<BF16>(dr, F.im, xi[j][0] ^ NEG2, xi[j][1] ^ NEG2);
-      mma16816<BF16>(di, F.re, xi[j][0], xi[j][1]);
-      mma16816<BF16>(di, F.im, xr[j][0], xr[j][1]);
-      float a[4], b[4];
-#pragma unroll
-      for (int q = 0; q < 4; ++q) {
-        const float2 w = tl[(4 * j + q) * 32];
-        a[q] = (dr[q] * w.x - di[q] * w.y) * scale;
-        b[q] = (dr[q] * w.y + di[q] * w.x) * scale;
-      }
-      yr[2 * j] = pack2<BF16>(a[0], a[1]); yr[2 * j + 1] = pack2<BF16>(a[2], a[3]);
-      yi[2 * j] = pack2<BF16>(b[0], b[1]); yi[2 * j + 1] = pack2<BF16>(b[2], b[3]);
-    }
+    pair_stage16_fwd<BF16>(F, tl, zr, zi, base, g, t, scale, yr, yi);
     uint32_t yn[4];          // -Y_i (F16's -im part is not kept: 4 registers fewer)
 #pragma unroll
     for (int i = 0; i < 4; ++i) yn[i] = yi[i] ^ NEG2;
@@ -85,11 +152,8 @@ __device__ void conv256_warp(const Tw& T, const float2* tw256, ST* zr, ST* zi, i
         kw[q] = k[base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1)];
         kw[q].y *= conj;
       }
-      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
-      mma16816<BF16>(dr, yr, F.re[j], F.re[j + 2]);
-      mma16816<BF16>(dr, yn, F.im[j], F.im[j + 2]);
-      mma16816<BF16>(di, yr, F.im[j], F.im[j + 2]);
-      mma16816<BF16>(di, yi, F.re[j], F.re[j + 2]);
+      float dr[4], di[4];
+      mma_f16<BF16, true>(F, j, yr, yi, yn, dr, di);
       float a[4], b[4];
 #pragma unroll
       for (int q = 0; q < 4; ++q) {
@@ -100,47 +164,7 @@ __device__ void conv256_warp(const Tw& T, const float2* tw256, ST* zr, ST* zi, i
       pr[2 * j] = pack2<BF16>(a[0], a[1]); pr[2 * j + 1] = pack2<BF16>(a[2], a[3]);
       pi[2 * j] = pack2<BF16>(b[0], b[1]); pi[2 * j + 1] = pack2<BF16>(b[2], b[3]);
     }
-    uint32_t pn[4];
-#pragma unroll
-    for (int i = 0; i < 4; ++i) pn[i] = pr[i] ^ NEG2;
-    uint32_t wr[4], wi[4];   // W^T as an A operand: reg i = transpose of W's block (rows 8 (i >> 1), cols 8 (i & 1))
-#pragma unroll
-    for (int j = 0; j < 2; ++j) {   // inverse of the S = 1 stage: W = P @ conj(F16), then conj(w256^(r c))
-      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
-      mma16816<BF16>(dr, pr, F.re[j], F.re[j + 2]);
-      mma16816<BF16>(dr, pi, F.im[j], F.im[j + 2]);
-      mma16816<BF16>(di, pn, F.im[j], F.im[j + 2]);
-      mma16816<BF16>(di, pi, F.re[j], F.re[j + 2]);
-      float a[4], b[4];
-#pragma unroll
-      for (int q = 0; q < 4; ++q) {
-        const float2 w = tl[(4 * j + q) * 32];
-        a[q] = dr[q] * w.x + di[q] * w.y;
-        b[q] = di[q] * w.x - dr[q] * w.y;
-      }
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {   // W's block (h, j) -> W^T's block (j, h) = A register 2h + j
-        wr[2 * h + j] = trans8x8(pack2<BF16>(a[2 * h], a[2 * h + 1]));
-        wi[2 * h + j] = trans8x8(pack2<BF16>(b[2 * h], b[2 * h + 1]));
-      }
-    }
-    uint32_t wn[4];
-#pragma unroll
-    for (int i = 0; i < 4; ++i) wn[i] = wr[i] ^ NEG2;
-    __syncwarp();   // every lane's loads of this chunk are done before any lane stores into it
-#pragma unroll
-    for (int j = 0; j < 2; ++j) {   // inverse of the S = 16 stage: V^T = W^T @ conj(F16); V[r][c] at chunk + 16 r + c
-      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
-      mma16816<BF16>(dr, wr, F.re[j], F.re[j + 2]);
-      mma16816<BF16>(dr, wi, F.im[j], F.im[j + 2]);
-      mma16816<BF16>(di, wn, F.im[j], F.im[j + 2]);
-      mma16816<BF16>(di, wi, F.re[j], F.re[j + 2]);
-#pragma unroll
-      for (int q = 0; q < 4; ++q) {   // V^T[g + 8 (q >> 1)][8j + 2t + (q & 1)]
-        const int idx = SIDX(base + (8 * j + 2 * t + (q & 1)) * 16 + g + 8 * (q >> 1));
-        st(zr + idx, dr[q]); st(zi + idx, di[q]);
-      }
-    }
+    pair_inv_stages<BF16>(F, tl, pr, pi, zr, zi, base, g, t);
   }
 }
 

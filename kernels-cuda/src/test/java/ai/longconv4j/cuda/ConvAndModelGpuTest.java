@@ -85,20 +85,11 @@ class ConvAndModelGpuTest {
       Tensor u16 = randn(21, DType.F32, 3, 111, l).to(dev).to(t), k16 = randn(22, DType.F32, kShape).mul(0.1).to(dev).to(t),
           d16 = randn(23, DType.F32, 2, 111).to(dev).to(t), w16 = randn(24, DType.F32, 3, 2, 111, l).to(dev).to(t);
       var gIn = List.of(u16.requiresGrad(true), k16.requiresGrad(true), d16.requiresGrad(true));
-      var cIn = gIn.stream().map(x -> Tensor.of(x.toFloatArray(), x.shape()).requiresGrad(true)).toList();
-      Tensor wc = Tensor.of(w16.toFloatArray(), w16.shape());
       int before = be.gpu(dev).flashPlans();
       Tensor yg = ConvOps.conv(gIn.get(0), gIn.get(1), gIn.get(2), mode, ConvEngine.FFT);
       assertEquals(t, yg.dtype());
       assertTrue(be.gpu(dev).flashPlans() > before || before > 0, "no FlashButterfly plan was made for " + mode);
-      Tensor yc = ConvOps.conv(cIn.get(0), cIn.get(1), cIn.get(2), mode, ConvEngine.FFT);
-      String what = mode + " " + t;
-      close(what + " y", yg.to(DType.F32), yc, 1e-2);
-      yg.to(DType.F32).mul(w16.to(DType.F32)).sum().backward();
-      yc.mul(wc).sum().backward();
-      close(what + " du", gIn.get(0).grad().to(DType.F32), cIn.get(0).grad(), 1e-2);
-      close(what + " dk", gIn.get(1).grad().to(DType.F32), cIn.get(1).grad(), 1e-2);
-      close(what + " dD", gIn.get(2).grad().to(DType.F32), cIn.get(2).grad(), 1e-2);
+      GpuCheck.convMatchesTheCpu(mode + " " + t, mode, gIn, yg, w16, DType.F32, 1e-2);
     }
   }
 
@@ -142,25 +133,8 @@ class ConvAndModelGpuTest {
     Function<Tensor[], Double> loss = x -> ConvOps.conv(x[0], x[1], x[2], ConvMode.CAUSAL, ConvEngine.FFT).mul(w).sum().item();
     Tensor[] leaves = {u.detach().requiresGrad(true), k.detach().requiresGrad(true), d.detach().requiresGrad(true)};
     ConvOps.conv(leaves[0], leaves[1], leaves[2], ConvMode.CAUSAL, ConvEngine.FFT).mul(w).sum().backward();
-    RandomGenerator r = Rng.seeded(11);
-    double eps = 1e-6, worst = 0, worstWrong = Double.MAX_VALUE;
-    for (int which = 0; which < 3; which++) {
-      double[] base = in[which].toDoubleArray(), analytic = leaves[which].grad().toDoubleArray();
-      for (int trial = 0; trial < 6; trial++) {
-        int i = r.nextInt(base.length);
-        double[] plus = base.clone(), minus = base.clone();
-        plus[i] += eps;
-        minus[i] -= eps;
-        Tensor[] xp = in.clone(), xm = in.clone();
-        xp[which] = Tensor.of(plus, in[which].shape()).to(dev);
-        xm[which] = Tensor.of(minus, in[which].shape()).to(dev);
-        double numeric = (loss.apply(xp) - loss.apply(xm)) / (2 * eps);
-        double scale = Math.max(1, Math.abs(numeric));
-        worst = Math.max(worst, Math.abs(numeric - analytic[i]) / scale);
-        // negative control: a gradient 1% off must be told apart by the same bound
-        worstWrong = Math.min(worstWrong, Math.abs(numeric - 1.01 * analytic[i]) / scale + (Math.abs(analytic[i]) < 1e-3 ? 1 : 0));
-      }
-    }
+    double[] e = centralDifferences(dev, in, leaves, loss, 11);
+    double worst = e[0], worstWrong = e[1];
     // central differences in F64 with eps 1e-6: truncation ~eps^2 and rounding ~1e-16 / eps = 1e-10 relative
     assertTrue(worst < 1e-6, "worst relative gradient error " + worst);
     assertTrue(worstWrong > 1e-6, "a 1% wrong gradient passed the check (" + worstWrong + ")");
@@ -179,7 +153,20 @@ class ConvAndModelGpuTest {
     Function<Tensor[], Tensor> f = t -> t[0].gelu().matmul(t[1]).add(t[2]).logSoftmax(-1).mul(w).sum();
     Tensor[] leaves = {x.detach().requiresGrad(true), wt.detach().requiresGrad(true), b.detach().requiresGrad(true)};
     f.apply(leaves).backward();
-    RandomGenerator r = Rng.seeded(34);
+    double[] e = centralDifferences(dev, in, leaves, t -> f.apply(t).item(), 34);
+    double worst = e[0], worstWrong = e[1];
+    assertTrue(worst < 1e-6, "worst relative gradient error " + worst);
+    assertTrue(worstWrong > 1e-6, "a 1% wrong gradient passed the check (" + worstWrong + ")");
+  }
+
+  /**
+   * Central differences (eps 1e-6) of loss at 6 coordinates of each input in (drawn from Rng.seeded(seed)) against the
+   * gradients of leaves (in's values, after backward): {the worst relative error, the smallest relative error of the
+   * gradient taken 1% off (a coordinate with |analytic| < 1e-3 adds 1)}. Relative to max(1, |numeric|).
+   */
+  private static double[] centralDifferences(Device dev, Tensor[] in, Tensor[] leaves, Function<Tensor[], Double> loss,
+      long seed) {
+    RandomGenerator r = Rng.seeded(seed);
     double eps = 1e-6, worst = 0, worstWrong = Double.MAX_VALUE;
     for (int which = 0; which < 3; which++) {
       double[] base = in[which].toDoubleArray(), analytic = leaves[which].grad().toDoubleArray();
@@ -191,14 +178,14 @@ class ConvAndModelGpuTest {
         Tensor[] xp = in.clone(), xm = in.clone();
         xp[which] = Tensor.of(plus, in[which].shape()).to(dev);
         xm[which] = Tensor.of(minus, in[which].shape()).to(dev);
-        double numeric = (f.apply(xp).item() - f.apply(xm).item()) / (2 * eps);
+        double numeric = (loss.apply(xp) - loss.apply(xm)) / (2 * eps);
         double scale = Math.max(1, Math.abs(numeric));
         worst = Math.max(worst, Math.abs(numeric - analytic[i]) / scale);
+        // negative control: a gradient 1% off must be told apart by the same bound
         worstWrong = Math.min(worstWrong, Math.abs(numeric - 1.01 * analytic[i]) / scale + (Math.abs(analytic[i]) < 1e-3 ? 1 : 0));
       }
     }
-    assertTrue(worst < 1e-6, "worst relative gradient error " + worst);
-    assertTrue(worstWrong > 1e-6, "a 1% wrong gradient passed the check (" + worstWrong + ")");
+    return new double[] {worst, worstWrong};
   }
 
   /** Two identical models, one moved to the GPU, 5 AdamW steps each on the same batches: the same losses. */

@@ -92,21 +92,14 @@ class FlashButterflyBackwardGpuTest extends CudaDeviceTest {
       Boolean s16, boolean withDu) {
     int n = FlashButterflyConv.fftSize(mode, L), parts = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
     var rng = new SplittableRandom(900L * L + 17L * H + B + io.ordinal() * 3 + mode.ordinal() * 7 + (middle ? 1 : 0));
-    float[] u = Reference.randn(rng, B * H * L, 1.0), dy = Reference.randn(rng, B * H * L, 1.0);
-    float[] k = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk)), k1 = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk));
-    float[] D = Reference.randn(rng, H, 1.0);
-    short[] u16 = null, dy16 = null;
-    if (io != ElementType.F32) {   // the GPU sees the rounded values; so do the references
-      u16 = HalfFloats.encode(u, io); u = HalfFloats.decode(u16, io);
-      dy16 = HalfFloats.encode(dy, io); dy = HalfFloats.decode(dy16, io);
-    }
+    var c = ConvCase.random(rng, io, B, H, L, Lk);   // u, dy rounded to io: so do the references
+    float[] u = c.u(), dy = c.dy(), k = c.k0(), k1 = c.k1(), D = c.D();
     double[] duRef = adjoint(mode, dy, k, k1, Lk, D, B, H, L);
     double[] dkRef = Reference.kernelGrad(mode, u, dy, Lk, B, H, L), dDRef = Reference.dGrad(u, dy, B, H, L);
     long bytes = (long) B * H * L * io.bytes();
     try (var conv = FlashButterflyConv.plan(dev, H, L, mode, io, compute).fusedBackwardMiddle(middle)
         .fusedBackwardAt32K(n > FlashButterflyConv.MAX_N_FP32_SMEM);
-         var du = io == ElementType.F32 ? dev.upload(u) : dev.upload(u16);
-         var ddy = io == ElementType.F32 ? dev.upload(dy) : dev.upload(dy16);
+         var du = c.uploadU(dev); var ddy = c.uploadDy(dev);
          var ddu = dev.alloc((bytes + 3) / 4 * 4);
          var dk = dev.alloc(4L * parts * H * Lk); var dD = dev.alloc(4L * H);
          var dk32 = dev.alloc(4L * parts * H * Lk); var dD32 = dev.alloc(4L * H)) {
@@ -124,16 +117,11 @@ class FlashButterflyBackwardGpuTest extends CudaDeviceTest {
       Reference.assertClose(what + " dk", gk, dkRef, tk);
       Reference.assertClose(what + " dD", dD.copyTo(new float[H], 0), dDRef, 1e-5);
       Reference.assertClose(what + " dk twin", gk32, dkRef, 1e-5 * Math.sqrt((double) n / Lk));
-      double[] twin = new double[gk32.length];
-      for (int i = 0; i < twin.length; i++) twin[i] = gk32[i];
-      Reference.assertClose(what + " dk vs twin", gk, twin, tk);
+      Reference.assertClose(what + " dk vs twin", gk, ConvCase.toD(gk32), tk);
+      float[] g = ConvCase.read(dev, ddu, io, B * H * L);
       if (withDu) {
-        float[] g = io == ElementType.F32 ? ddu.copyTo(new float[B * H * L], 0)
-            : HalfFloats.decode(ddu.copyTo(new short[B * H * L], 0), io);
         Reference.assertClose(what + " du", g, duRef, 1e-2);
       } else {   // dk only: du untouched (still the poison)
-        float[] g = io == ElementType.F32 ? ddu.copyTo(new float[B * H * L], 0)
-            : HalfFloats.decode(ddu.copyTo(new short[B * H * L], 0), io);
         assertTrue(Float.isNaN(g[0]) && Float.isNaN(g[g.length - 1]), what + ": dk-only wrote du");
       }
     }

@@ -1,4 +1,5 @@
-// Shapes: any; comparisons flatten tensors row-major.
+// Shapes: any; comparisons flatten tensors row-major. convMatchesTheCpu: u (B, H, L), k (C, H, [2,] Lk), D (C, H),
+// y and w (B, C, H, L).
 package ai.longconv4j.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -7,8 +8,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.longconv4j.backend.Backend;
 import ai.longconv4j.backend.Backends;
+import ai.longconv4j.conv.ConvEngine;
+import ai.longconv4j.conv.ConvMode;
+import ai.longconv4j.conv.ConvOps;
+import ai.longconv4j.tensor.DType;
 import ai.longconv4j.tensor.Device;
 import ai.longconv4j.tensor.Tensor;
+import java.util.List;
 
 /** Shared helpers of the tensor-backend GPU tests: the device (or a skip with the reason) and error checks. */
 final class GpuCheck {
@@ -45,5 +51,22 @@ final class GpuCheck {
     assertArrayEquals(cpu.shape(), gpu.shape(), what + ": shape");
     double e = relErr(gpu.toDoubleArray(), cpu.toDoubleArray());
     assertTrue(e <= tol, what + ": rel err " + e + " > " + tol);
+  }
+
+  /**
+   * A 16-bit convolution on the GPU against the CPU in dtype ref on the same rounded inputs: gIn = (u, k, D) on the GPU
+   * (requiring grad) and yg their convolution there; the CPU copies in ref give y, then through the loss sum(y * w)
+   * (w's values on both sides; the GPU side in F32) du, dk and dD. Each compared in ref within tol.
+   */
+  static void convMatchesTheCpu(String what, ConvMode mode, List<Tensor> gIn, Tensor yg, Tensor w, DType ref, double tol) {
+    var cIn = gIn.stream().map(x -> Tensor.of(x.toFloatArray(), x.shape()).to(ref).requiresGrad(true)).toList();
+    Tensor wc = Tensor.of(w.toFloatArray(), w.shape()).to(ref);
+    Tensor yc = ConvOps.conv(cIn.get(0), cIn.get(1), cIn.get(2), mode, ConvEngine.FFT);
+    close(what + " y", yg.to(ref), yc, tol);
+    yg.to(DType.F32).mul(w.to(DType.F32)).sum().backward();
+    yc.mul(wc).sum().backward();
+    close(what + " du", gIn.get(0).grad().to(ref), cIn.get(0).grad(), tol);
+    close(what + " dk", gIn.get(1).grad().to(ref), cIn.get(1).grad(), tol);
+    close(what + " dD", gIn.get(2).grad().to(ref), cIn.get(2).grad(), tol);
   }
 }

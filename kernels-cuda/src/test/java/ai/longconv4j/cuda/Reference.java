@@ -18,32 +18,20 @@ final class Reference {
 
   /** y[b,h,n] = sum_{j<=n, j<Lk} k[h,j] u[b,h,n-j] + D[h] u[b,h,n]. */
   static double[] causal(float[] u, float[] k, int Lk, float[] D, int B, int H, int L) {
-    double[] y = new double[B * H * L];
-    for (int b = 0; b < B; b++)
-      for (int h = 0; h < H; h++) {
-        int row = (b * H + h) * L;
-        for (int n = 0; n < L; n++) {
-          double acc = (double) D[h] * u[row + n];
-          for (int j = 0, jm = Math.min(n, Lk - 1); j <= jm; j++) acc += (double) k[h * Lk + j] * u[row + n - j];
-          y[row + n] = acc;
-        }
-      }
-    return y;
+    return perPoint(B, H, L, (row, h, n) -> {
+      double acc = (double) D[h] * u[row + n];
+      for (int j = 0, jm = Math.min(n, Lk - 1); j <= jm; j++) acc += (double) k[h * Lk + j] * u[row + n - j];
+      return acc;
+    });
   }
 
   /** y[b,h,n] = sum_{j<Lk} k[h,j] u[b,h,(n-j) mod L] + D[h] u[b,h,n]. */
   static double[] circular(float[] u, float[] k, int Lk, float[] D, int B, int H, int L) {
-    double[] y = new double[B * H * L];
-    for (int b = 0; b < B; b++)
-      for (int h = 0; h < H; h++) {
-        int row = (b * H + h) * L;
-        for (int n = 0; n < L; n++) {
-          double acc = (double) D[h] * u[row + n];
-          for (int j = 0; j < Lk; j++) acc += (double) k[h * Lk + j] * u[row + Math.floorMod(n - j, L)];
-          y[row + n] = acc;
-        }
-      }
-    return y;
+    return perPoint(B, H, L, (row, h, n) -> {
+      double acc = (double) D[h] * u[row + n];
+      for (int j = 0; j < Lk; j++) acc += (double) k[h * Lk + j] * u[row + Math.floorMod(n - j, L)];
+      return acc;
+    });
   }
 
   /** Causal part with k0 (lags 0..Lk-1) plus anti-causal part with k1 (lags -1..-Lk), zero outside [0, L). */
@@ -66,17 +54,26 @@ final class Reference {
    * (Checked against causal by the adjoint identity <causal(u), dy> = <u, causalAdjoint(dy)> in HostSideTest.)
    */
   static double[] causalAdjoint(float[] dy, float[] k, int Lk, float[] D, int B, int H, int L) {
-    double[] du = new double[B * H * L];
+    return perPoint(B, H, L, (row, h, n) -> {
+      double acc = (double) D[h] * dy[row + n];
+      for (int j = 0; j < Lk && n + j < L; j++) acc += (double) k[h * Lk + j] * dy[row + n + j];
+      return acc;
+    });
+  }
+
+  /** A value at each point (b, h, n) of a (B, H, L) array, given row = (b * H + h) * L. */
+  private interface PointFn {
+    double at(int row, int h, int n);
+  }
+
+  private static double[] perPoint(int B, int H, int L, PointFn f) {
+    double[] y = new double[B * H * L];
     for (int b = 0; b < B; b++)
       for (int h = 0; h < H; h++) {
         int row = (b * H + h) * L;
-        for (int n = 0; n < L; n++) {
-          double acc = (double) D[h] * dy[row + n];
-          for (int j = 0; j < Lk && n + j < L; j++) acc += (double) k[h * Lk + j] * dy[row + n + j];
-          du[row + n] = acc;
-        }
+        for (int n = 0; n < L; n++) y[row + n] = f.at(row, h, n);
       }
-    return du;
+    return y;
   }
 
   /**

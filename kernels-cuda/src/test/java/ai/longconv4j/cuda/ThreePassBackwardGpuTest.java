@@ -78,14 +78,8 @@ class ThreePassBackwardGpuTest extends CudaDeviceTest {
       boolean shifted) {
     int parts = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
     var rng = new SplittableRandom(313L * L + 11L * H + B + io.ordinal() * 5 + mode.ordinal() * 3 + M + chunk);
-    float[] u = Reference.randn(rng, B * H * L, 1.0), dy = Reference.randn(rng, B * H * L, 1.0);
-    float[] k0 = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk)), k1 = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk));
-    float[] D = Reference.randn(rng, H, 1.0);
-    short[] u16 = null, dy16 = null;
-    if (io != ElementType.F32) {   // the GPU sees the rounded values; so does the reference
-      u16 = HalfFloats.encode(u, io); u = HalfFloats.decode(u16, io);
-      dy16 = HalfFloats.encode(dy, io); dy = HalfFloats.decode(dy16, io);
-    }
+    var c = ConvCase.random(rng, io, B, H, L, Lk);
+    float[] dy = c.dy();
     float[] dyRef = dy;
     if (shifted) {
       dyRef = new float[dy.length];
@@ -93,31 +87,19 @@ class ThreePassBackwardGpuTest extends CudaDeviceTest {
     }
     var lm = ai.longconv4j.conv.ConvMode.valueOf(mode.name());
     var cpu = ConvPlan.of(L, Lk, lm, ConvEngine.FFT, ai.longconv4j.conv.Precision.F64).newConvolver();
-    double[] kl = new double[H * parts * Lk];   // lib's layout (C=1, H, sides, Lk)
-    for (int h = 0; h < H; h++)
-      for (int j = 0; j < Lk; j++) {
-        kl[h * parts * Lk + j] = k0[h * Lk + j];
-        if (parts == 2) kl[h * 2 * Lk + Lk + j] = k1[h * Lk + j];
-      }
-    ConvGrads g = cpu.backward(new ConvShape(B, 1, H, L, Lk, lm), toD(u), kl, toD(D), toD(dyRef));
-    double[] dkRef = new double[parts * H * Lk];   // GPU layout (sides, H, Lk)
-    for (int h = 0; h < H; h++)
-      for (int j = 0; j < Lk; j++) {
-        dkRef[h * Lk + j] = g.dk()[h * parts * Lk + j];
-        if (parts == 2) dkRef[H * Lk + h * Lk + j] = g.dk()[h * 2 * Lk + Lk + j];
-      }
+    ConvGrads g = cpu.backward(new ConvShape(B, 1, H, L, Lk, lm), ConvCase.toD(c.u()), c.libKernel(H, Lk, parts == 2),
+        ConvCase.toD(c.D()), ConvCase.toD(dyRef));   // lib's kernel layout (C=1, H, sides, Lk)
+    double[] dkRef = ConvCase.gpuKernelLayout(g.dk(), H, Lk, parts == 2);   // GPU layout (sides, H, Lk)
     for (int v = 0; v < 3; v++)   // fused middle two stages per warp (_w2, the default), fused one stage, unfused
-      run(io, compute, mode, B, H, L, Lk, M, chunk, v < 2, v == 0, L % 2 == 0 || v < 2, u, dy, u16, dy16, k0, k1, D, g, dkRef);
+      run(io, compute, mode, B, H, L, Lk, M, chunk, v < 2, v == 0, L % 2 == 0 || v < 2, c, g, dkRef);
   }
 
   private void run(ElementType io, Precision compute, ConvMode mode, int B, int H, int L, int Lk, int M, int chunk,
-      boolean middle, boolean pairs, boolean withDu, float[] u, float[] dy, short[] u16, short[] dy16, float[] k0, float[] k1, float[] D,
-      ConvGrads g, double[] dkRef) {
+      boolean middle, boolean pairs, boolean withDu, ConvCase c, ConvGrads g, double[] dkRef) {
     int parts = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
     long bytes = (long) B * H * L * io.bytes();
     try (var conv = FlashButterflyConv.plan(dev, H, L, mode, io, compute).fusedBackwardMiddle(middle).pairStages(pairs);
-         var du = io == ElementType.F32 ? dev.upload(u) : dev.upload(u16);
-         var ddy = io == ElementType.F32 ? dev.upload(dy) : dev.upload(dy16);
+         var du = c.uploadU(dev); var ddy = c.uploadDy(dev);
          var ddu = dev.alloc((bytes + 3) / 4 * 4); var ddu2 = dev.alloc((bytes + 3) / 4 * 4);
          var dk = dev.alloc(4L * parts * H * Lk); var dD = dev.alloc(4L * H);
          var dk32 = dev.alloc(4L * parts * H * Lk); var dD32 = dev.alloc(4L * H)) {
@@ -128,7 +110,7 @@ class ThreePassBackwardGpuTest extends CudaDeviceTest {
           conv.backwardKernelName());
       if (chunk == 1) conv.threePassPlan().budgets((long) row * 2 * H, (long) row * 2 * H);   // 2 pairs per chunk
       if (chunk == 2) conv.threePassPlan().budgets((long) row * 2, (long) row * 3);           // one pair, 2 / 3 channels
-      if (parts == 2) conv.setWeights(k0, k1, Lk, D); else conv.setWeights(k0, Lk, D);
+      if (parts == 2) conv.setWeights(c.k0(), c.k1(), Lk, c.D()); else conv.setWeights(c.k0(), Lk, c.D());
       ddu.fill32(0x7fc07fc0); ddu2.fill32(0x7fc07fc0);   // NaN as fp32 and, each half, as bf16 and fp16
       dk.fill32(0x7fc00000); dD.fill32(0x7fc00000); dk32.fill32(0x7fc00000); dD32.fill32(0x7fc00000);
       conv.backward(du, ddy, withDu ? ddu : null, B, dk, dD);
@@ -139,25 +121,14 @@ class ThreePassBackwardGpuTest extends CudaDeviceTest {
       Reference.assertClose(what + " dk", gk, dkRef, 1e-2);
       Reference.assertClose(what + " dD", dD.copyTo(new float[H], 0), g.dD(), 1e-5);
       Reference.assertClose(what + " dk twin", gk32, dkRef, 1e-5 * Math.sqrt((double) n / Lk));
-      Reference.assertClose(what + " dk vs twin", gk, toD(gk32), 1e-2);
-      float[] d1 = read(ddu, io, B * H * L);
+      Reference.assertClose(what + " dk vs twin", gk, ConvCase.toD(gk32), 1e-2);
+      float[] d1 = ConvCase.read(dev, ddu, io, B * H * L);
       if (withDu) {
         Reference.assertClose(what + " du", d1, g.du(), 1e-2);
-        Reference.assertClose(what + " du vs twin", d1, toD(read(ddu2, io, B * H * L)), 1e-2);
+        Reference.assertClose(what + " du vs twin", d1, ConvCase.toD(ConvCase.read(dev, ddu2, io, B * H * L)), 1e-2);
       } else {   // dk only: du untouched (still the poison)
         assertTrue(Float.isNaN(d1[0]) && Float.isNaN(d1[d1.length - 1]), what + ": dk-only wrote du");
       }
     }
-  }
-
-  private static double[] toD(float[] a) {
-    double[] d = new double[a.length];
-    for (int i = 0; i < a.length; i++) d[i] = a[i];
-    return d;
-  }
-
-  private static float[] read(DeviceBuffer b, ElementType io, int n) {
-    dev.stream().synchronize();
-    return io == ElementType.F32 ? b.copyTo(new float[n], 0) : HalfFloats.decode(b.copyTo(new short[n], 0), io);
   }
 }

@@ -71,31 +71,19 @@ class ThreePassGpuTest extends CudaDeviceTest {
   private void check(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk, int M,
       boolean pairs) {
     var rng = new SplittableRandom(91L * L + 7L * H + B + io.ordinal() * 3 + compute.ordinal() * 5 + mode.ordinal() * 17 + M);
-    float[] u = Reference.randn(rng, B * H * L, 1.0), dy = Reference.randn(rng, B * H * L, 1.0);
-    float[] k0 = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk)), k1 = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk));
-    float[] D = Reference.randn(rng, H, 1.0);
-    short[] u16 = null, dy16 = null;
-    if (io != ElementType.F32) {   // the GPU sees the rounded values; so does the reference
-      u16 = HalfFloats.encode(u, io); u = HalfFloats.decode(u16, io);
-      dy16 = HalfFloats.encode(dy, io); dy = HalfFloats.decode(dy16, io);
-    }
+    var c = ConvCase.random(rng, io, B, H, L, Lk);
+    float[] k0 = c.k0(), k1 = c.k1(), D = c.D();
     boolean bi = mode == ConvMode.BIDIRECTIONAL;
     var lm = ai.longconv4j.conv.ConvMode.valueOf(mode.name());
     var shape = new ConvShape(B, 1, H, L, Lk, lm);
     var cpu = ConvPlan.of(L, Lk, lm, ConvEngine.FFT, ai.longconv4j.conv.Precision.F64).newConvolver();
-    double[] kl = new double[H * (bi ? 2 : 1) * Lk];   // lib's layout (C=1, H, sides, Lk)
-    for (int h = 0; h < H; h++)
-      for (int j = 0; j < Lk; j++) {
-        kl[h * (bi ? 2 : 1) * Lk + j] = k0[h * Lk + j];
-        if (bi) kl[h * 2 * Lk + Lk + j] = k1[h * Lk + j];
-      }
-    double[] ud = toD(u), dyd = toD(dy), Dd = toD(D);
+    double[] kl = c.libKernel(H, Lk, bi);   // lib's layout (C=1, H, sides, Lk)
+    double[] ud = ConvCase.toD(c.u()), dyd = ConvCase.toD(c.dy()), Dd = ConvCase.toD(D);
     double[] yRef = cpu.forward(shape, ud, kl, Dd);
     ConvGrads g = cpu.backward(shape, ud, kl, Dd, dyd);
     long bytes = (long) B * H * L * io.bytes();
     try (var conv = FlashButterflyConv.plan(dev, H, L, mode, io, compute);
-         var du = io == ElementType.F32 ? dev.upload(u) : dev.upload(u16);
-         var ddy = io == ElementType.F32 ? dev.upload(dy) : dev.upload(dy16);
+         var du = c.uploadU(dev); var ddy = c.uploadDy(dev);
          var out = dev.alloc((bytes + 3) / 4 * 4);
          var dk = dev.alloc(4L * (bi ? 2 : 1) * H * Lk); var dD = dev.alloc(4L * H)) {
       if (M > 0) conv.innerSize(M);
@@ -110,35 +98,19 @@ class ThreePassGpuTest extends CudaDeviceTest {
       if (bi) conv.setWeights(k0, k1, Lk, D); else conv.setWeights(k0, Lk, D);
       out.fill32(0x7fc07fc0);   // poison: NaN as fp32, and each half is NaN as bf16 and as fp16
       conv.forward(du, out, B);
-      Reference.assertClose("3-pass forward " + conv + " B=" + B + " Lk=" + Lk, read(out, io, B * H * L), yRef, tol);
+      Reference.assertClose("3-pass forward " + conv + " B=" + B + " Lk=" + Lk, ConvCase.read(dev, out, io, B * H * L), yRef, tol);
       out.fill32(0x7fc07fc0);   // du = K^T dy + D dy (the conjugate spectrum) in every mode
       conv.backwardInput(ddy, out, B);
-      Reference.assertClose("3-pass backwardInput " + conv, read(out, io, B * H * L), g.du(), tol);
+      Reference.assertClose("3-pass backwardInput " + conv, ConvCase.read(dev, out, io, B * H * L), g.du(), tol);
       if (pairs == FlashButterflyConv.DEFAULT_PAIR_STAGES && (compute == Precision.BF16 && io == ElementType.BF16 || io == ElementType.F32 && compute == Precision.FP32)) {
         dk.fill32(0x7fc00000);
         dD.fill32(0x7fc00000);
         conv.backwardWeights(du, ddy, B, dk, dD);
-        double[] dkRef = new double[(bi ? 2 : 1) * H * Lk];   // GPU layout (sides, H, Lk)
-        for (int h = 0; h < H; h++)
-          for (int j = 0; j < Lk; j++) {
-            dkRef[h * Lk + j] = g.dk()[h * (bi ? 2 : 1) * Lk + j];
-            if (bi) dkRef[H * Lk + h * Lk + j] = g.dk()[h * 2 * Lk + Lk + j];
-          }
+        double[] dkRef = ConvCase.gpuKernelLayout(g.dk(), H, Lk, bi);   // GPU layout (sides, H, Lk)
         Reference.assertClose("3-pass backwardWeights dk " + conv, dk.copyTo(new float[dkRef.length], 0), dkRef,
             1e-5 * Math.sqrt((double) n / Lk));
         Reference.assertClose("3-pass backwardWeights dD " + conv, dD.copyTo(new float[H], 0), g.dD(), 1e-5);
       }
     }
-  }
-
-  private static double[] toD(float[] a) {
-    double[] d = new double[a.length];
-    for (int i = 0; i < a.length; i++) d[i] = a[i];
-    return d;
-  }
-
-  private static float[] read(DeviceBuffer b, ElementType io, int n) {
-    dev.stream().synchronize();
-    return io == ElementType.F32 ? b.copyTo(new float[n], 0) : HalfFloats.decode(b.copyTo(new short[n], 0), io);
   }
 }

@@ -1,0 +1,44 @@
+// Complex scratch elements of the three-pass FlashButterfly (flashbutterfly3.cu, flashbutterfly3_bwd.cu): S (pairs, H, N)
+// of float2, or (re, im) as bf16x2 / half2; a row = M contiguous elements; (zr, zi) shared-memory planes (SIDX layout).
+#pragma once
+#include "monarch.cuh"
+
+// Complex scratch elements: float2, or (re, im) as bf16x2 / half2.
+__device__ __forceinline__ float2 ldc(const float2* p) { return *p; }
+__device__ __forceinline__ float2 ldc(const __nv_bfloat162* p) { return __bfloat1622float2(*p); }
+__device__ __forceinline__ float2 ldc(const __half2* p) { return __half22float2(*p); }
+__device__ __forceinline__ void stc(float2* p, float a, float b) { *p = make_float2(a, b); }
+__device__ __forceinline__ void stc(__nv_bfloat162* p, float a, float b) { *p = __floats2bfloat162_rn(a, b); }
+__device__ __forceinline__ void stc(__half2* p, float a, float b) { *p = __floats2half2_rn(a, b); }
+// Two adjacent complex elements (p 2-element aligned).
+__device__ __forceinline__ void ldc2(const float2* p, float2& a, float2& b) {
+  const float4 v = *reinterpret_cast<const float4*>(p); a = make_float2(v.x, v.y); b = make_float2(v.z, v.w);
+}
+template <typename SC>
+__device__ __forceinline__ void ldc2(const SC* p, float2& a, float2& b) {   // 16-bit pairs: one 8-byte load
+  const uint2 v = *reinterpret_cast<const uint2*>(p);
+  a = ldc(reinterpret_cast<const SC*>(&v.x)); b = ldc(reinterpret_cast<const SC*>(&v.y));
+}
+__device__ __forceinline__ void stc2(float2* p, float a, float b, float c, float d) {
+  *reinterpret_cast<float4*>(p) = make_float4(a, b, c, d);
+}
+template <typename SC>
+__device__ __forceinline__ void stc2(SC* p, float a, float b, float c, float d) {
+  SC v[2]; stc(&v[0], a, b); stc(&v[1], c, d);
+  *reinterpret_cast<uint2*>(p) = *reinterpret_cast<const uint2*>(v);
+}
+
+// (zr, zi)[n] = row[n], n < M (after which the caller syncs).
+template <typename SC, typename ST>
+__device__ __forceinline__ void load_row(ST* zr, ST* zi, const SC* __restrict__ row, int M) {
+  for (int n = threadIdx.x; n < M; n += blockDim.x) {
+    const float2 v = ldc(row + n);
+    st(zr + SIDX(n), v.x); st(zi + SIDX(n), v.y);
+  }
+}
+
+// row[n] = (zr, zi)[n], n < M.
+template <typename SC, typename ST>
+__device__ __forceinline__ void store_row(SC* __restrict__ row, const ST* zr, const ST* zi, int M) {
+  for (int n = threadIdx.x; n < M; n += blockDim.x) stc(row + n, ld(zr + SIDX(n)), ld(zi + SIDX(n)));
+}

@@ -32,6 +32,10 @@ import java.lang.ref.Reference;
  * <p>F64 fuses the bias only: cuBLASLt's fp64 GELU epilogue measured ~2e-10 relative error on the H200, too coarse for
  * the F64 reference dtype, so an F64 GELU runs as separate kernels.
  *
+ * <p>The plain-bias forward takes the BIAS epilogue only where, timed once per op key, it is not slower than cuBLAS's
+ * GEMM followed by the bias-add kernel (then that pair runs, inside this op, with the same backward); see
+ * {@link #biasEpilogueMode}. The GEMMs' algorithms are autotuned by {@link CuBlasLt}.
+ *
  * <p>Where cuBLASLt is missing or its heuristic has no algorithm (a dtype, epilogue or alignment it does not support),
  * the forward returns null (Linear composes the unfused ops) and the backward falls back per GEMM to cuBLAS and a
  * reduction. {@code -Dlongconv4j.fusedLinear=off} disables the path (an A/B switch).

@@ -13,14 +13,14 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * cuBLASLt through Java's FFM API ({@code libcublasLt.so.13}, then {@code .12}, then {@code libcublasLt.so}): one
  * {@code cublasLtMatmul} with an epilogue (bias, GELU with its pre-activation kept, GELU gradient, bias gradient),
  * fp32 accumulation (fp64 for F64), on the device's stream, with a workspace of {@link #WORKSPACE_BYTES} allocated once.
- * The algorithm comes from {@code cublasLtMatmulAlgoGetHeuristic} and is cached per shape, epilogue and pointer
- * alignment. When the heuristic has no algorithm (an epilogue or alignment the library does not support for these
+ * The algorithm comes from {@code cublasLtMatmulAlgoGetHeuristic}, autotuned (the fastest of its first 8 results,
+ * timed on the first call's operands) unless {@code -Dlongconv4j.cublasLt.autotune=false}, and is cached with the
+ * matmul descriptor and layouts per shape, epilogue and pointer alignment (see {@link #matmul}). When the heuristic has no algorithm (an epilogue or alignment the library does not support for these
  * types), {@link #matmul} returns false and queues nothing: the caller takes its unfused path.
  *
  * <p>The GELU of the epilogues is the tanh approximation {@code 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))} (cuBLAS
@@ -148,8 +148,6 @@ public final class CuBlasLt implements AutoCloseable {
   private final DeviceBuffer workspace;
   private final Arena arena = Arena.ofShared();
   private final MemorySegment one32, zero32, one64, zero64;
-  /** Heuristic result (96 bytes) per op and pointer alignment; a zero-length segment: no algorithm. */
-  private final Map<String, MemorySegment> algos = new ConcurrentHashMap<>();
   private boolean closed;
 
   private CuBlasLt(CudaDevice device, MemorySegment handle, DeviceBuffer workspace) {
@@ -206,11 +204,64 @@ public final class CuBlasLt implements AutoCloseable {
   }
 
   /**
+   * Whether the first use of an op key times the heuristic's candidates ({@code -Dlongconv4j.cublasLt.autotune=false}:
+   * take the heuristic's first result untimed, the slow twin). Read per call, so tests and benchmarks can flip it; the
+   * flag is part of the plan key.
+   */
+  static boolean autotune() { return !"false".equals(System.getProperty("longconv4j.cublasLt.autotune")); }
+
+  /** Candidates asked of the heuristic when autotuning; launches timed per candidate (after one untimed). */
+  static final int CANDIDATES = 8, TUNE_REPEATS = 5;
+
+  /**
+   * The cache key of one op: its shape, types, epilogue, the alignment class of every pointer (the heuristic's choice
+   * depends on them) and whether the algorithm was autotuned.
+   */
+  static String key(Op op, boolean tuned, DevicePointer... ptrs) {
+    StringBuilder sb = new StringBuilder(op.toString()).append('|');
+    for (DevicePointer p : ptrs) sb.append(alignment(p)).append(',');
+    return sb.append(tuned ? "tuned" : "first").toString();
+  }
+
+  /**
+   * The index of the smallest finite, non-negative time ({@code NaN} marks a candidate that failed to launch), or -1
+   * when there is none; ties go to the earlier index (the heuristic's own ranking).
+   */
+  static int fastest(float[] ms) {
+    int best = -1;
+    for (int i = 0; i < ms.length; i++)
+      if (Float.isFinite(ms[i]) && ms[i] >= 0 && (best < 0 || ms[i] < ms[best])) best = i;
+    return best;
+  }
+
+  /**
+   * One op key's cached state: matmul descriptor and layouts (created once, destroyed by {@link #close}; only the
+   * bias/aux pointers are set per call) and the chosen algorithm (null: not chosen yet; zero length: none).
+   */
+  private static final class Plan {
+    MemorySegment desc, la, lb, ld, algo;
+    String choice = "";
+  }
+
+  private final Map<String, Plan> plans = new java.util.HashMap<>();
+  private static volatile String lastChoice;
+
+  /** How the last autotuned op key chose its algorithm (the op, candidates, the times), or null before any. */
+  public static String lastChoice() { return lastChoice; }
+
+  /**
    * Queues {@code D = epilogue(op(A) op(B))} (alpha 1, beta 0; C is D) on the device's stream. {@code bias}: the bias
    * (BIAS, GELU_AUX_BIAS) or the bias gradient written (DGELU_BGRAD, BGRADA, BGRADB), else null; {@code aux}: the
    * pre-activation written (GELU_AUX*) or read (DGELU*), else null. Returns false, queuing nothing, when cuBLASLt has
    * no algorithm for this op (the caller then runs its unfused path); a failure of any other kind throws a
    * {@link CudaException} naming the call and the op.
+   *
+   * <p>The first call of an op key (see {@link #key}) builds its descriptor and layouts (kept) and chooses the
+   * algorithm: with {@link #autotune()}, up to {@link #CANDIDATES} heuristic results are each launched
+   * {@link #TUNE_REPEATS} times on these very operands, timed with CUDA events on the device stream, and the fastest
+   * is kept. Those launches only write this op's outputs (D, aux, the bias gradient; beta is 0), which the real launch
+   * then overwrites, so they are harmless; the op reads nothing it writes (aux is read only by DGELU*, never written
+   * there).
    */
   public synchronized boolean matmul(Op op, DevicePointer A, DevicePointer B, DevicePointer D, DevicePointer bias,
       DevicePointer aux) {
@@ -219,54 +270,27 @@ public final class CuBlasLt implements AutoCloseable {
       throw new IllegalArgumentException("cublasLtMatmul: epilogue " + op.epilogue() + " needs bias " + op.epilogue().hasBias()
           + " and aux " + op.epilogue().hasAux() + ", got bias " + (bias != null) + ", aux " + (aux != null));
     device.makeCurrent();
-    boolean f64 = op.type() == CuBlas.DataType.F64;
-    int type = op.type().code;
+    boolean tune = autotune();
+    String key = key(op, tune, A, B, D, bias, aux);
     try (Arena a = Arena.ofConfined()) {
-      MemorySegment desc = create(a, Lib.DESC_CREATE, "cublasLtMatmulDescCreate", op, f64 ? COMPUTE_64F : COMPUTE_32F,
-          f64 ? CuBlas.DataType.F64.code : CuBlas.DataType.F32.code);
-      MemorySegment la = null, lb = null, ld = null;
-      try {
-        setInt(a, desc, DESC_TRANSA, op.transA() ? OP_T : OP_N, op);
-        setInt(a, desc, DESC_TRANSB, op.transB() ? OP_T : OP_N, op);
-        setInt(a, desc, DESC_EPILOGUE, op.epilogue().code, op);
-        if (bias != null) {
-          setPointer(a, desc, DESC_BIAS_POINTER, bias, op);
-          setInt(a, desc, DESC_BIAS_DATA_TYPE, type, op);
-        }
-        if (aux != null) {
-          setPointer(a, desc, DESC_AUX_POINTER, aux, op);
-          MemorySegment v = a.allocate(JAVA_LONG);
-          v.set(JAVA_LONG, 0, op.auxLd());
-          check((int) Lib.DESC_SET.invokeExact(desc, DESC_AUX_LD, v, 8L), "cublasLtMatmulDescSetAttribute(EPILOGUE_AUX_LD)", op);
-          setInt(a, desc, DESC_AUX_DATA_TYPE, type, op);
-        }
-        la = layout(a, type, op.transA() ? op.k() : op.m(), op.transA() ? op.m() : op.k(), op.lda(), op);
-        lb = layout(a, type, op.transB() ? op.n() : op.k(), op.transB() ? op.k() : op.n(), op.ldb(), op);
-        ld = layout(a, type, op.m(), op.n(), op.ldd(), op);
-        String key = op + "|" + alignment(A) + "," + alignment(B) + "," + alignment(D) + "," + alignment(bias) + "," + alignment(aux);
-        MemorySegment heur = algos.get(key);
-        if (heur == null) {
-          heur = heuristic(desc, la, lb, ld, op);
-          algos.put(key, heur);
-        }
-        if (heur.byteSize() == 0) return false;
-        // locals, not conditionals, as invokeExact arguments: a conditional there is typed Object (a poly expression in
-        // the signature-polymorphic call), which the handle's exact type rejects
-        MemorySegment alpha = f64 ? one64 : one32, beta = f64 ? zero64 : zero32;
-        int rc = (int) Lib.MATMUL.invokeExact(handle, desc, alpha, A.segment(), la, B.segment(), lb, beta, D.segment(), ld,
-            D.segment(), ld, heur, workspace.ptr().segment(), WORKSPACE_BYTES, device.stream().segment());
-        if (rc == STATUS_NOT_SUPPORTED) {
-          lastDecline = "cublasLtMatmul [" + op + "]: status " + rc + " (not supported)";
-          algos.put(key, MemorySegment.NULL);
-          return false;
-        }
-        check(rc, "cublasLtMatmul", op);
-        return true;
-      } finally {
-        for (MemorySegment l : new MemorySegment[] {la, lb, ld})
-          if (l != null) check((int) Lib.LAYOUT_DESTROY.invokeExact(l), "cublasLtMatrixLayoutDestroy", op);
-        check((int) Lib.DESC_DESTROY.invokeExact(desc), "cublasLtMatmulDescDestroy", op);
+      Plan p = plans.get(key);
+      if (p == null) {
+        p = plan(a, op);
+        plans.put(key, p);
       }
+      if (p.algo != null && p.algo.byteSize() == 0) return false;
+      if (bias != null) setPointer(a, p.desc, DESC_BIAS_POINTER, bias, op);
+      if (aux != null) setPointer(a, p.desc, DESC_AUX_POINTER, aux, op);
+      if (p.algo == null) choose(p, op, tune, A, B, D);
+      if (p.algo.byteSize() == 0) return false;
+      int rc = launch(p, p.algo, op, A, B, D);
+      if (rc == STATUS_NOT_SUPPORTED) {
+        lastDecline = "cublasLtMatmul [" + op + "]: status " + rc + " (not supported)";
+        p.algo = MemorySegment.NULL;
+        return false;
+      }
+      check(rc, "cublasLtMatmul", op);
+      return true;
     } catch (RuntimeException | Error e) {
       throw e;
     } catch (Throwable t) {
@@ -278,36 +302,107 @@ public final class CuBlasLt implements AutoCloseable {
     }
   }
 
-  /** The best algorithm's heuristic result (a copy in this handle's arena), or a zero-length segment when none. */
-  private MemorySegment heuristic(MemorySegment desc, MemorySegment la, MemorySegment lb, MemorySegment ld, Op op)
-      throws Throwable {
+  /** Descriptor and layouts of {@code op}, with every attribute but the bias/aux pointers set. */
+  private Plan plan(Arena a, Op op) throws Throwable {
+    boolean f64 = op.type() == CuBlas.DataType.F64;
+    int type = op.type().code;
+    Plan p = new Plan();
+    p.desc = create(a, Lib.DESC_CREATE, "cublasLtMatmulDescCreate", op, f64 ? COMPUTE_64F : COMPUTE_32F,
+        f64 ? CuBlas.DataType.F64.code : CuBlas.DataType.F32.code);
+    try {
+      setInt(a, p.desc, DESC_TRANSA, op.transA() ? OP_T : OP_N, op);
+      setInt(a, p.desc, DESC_TRANSB, op.transB() ? OP_T : OP_N, op);
+      setInt(a, p.desc, DESC_EPILOGUE, op.epilogue().code, op);
+      if (op.epilogue().hasBias()) setInt(a, p.desc, DESC_BIAS_DATA_TYPE, type, op);
+      if (op.epilogue().hasAux()) {
+        MemorySegment v = a.allocate(JAVA_LONG);
+        v.set(JAVA_LONG, 0, op.auxLd());
+        check((int) Lib.DESC_SET.invokeExact(p.desc, DESC_AUX_LD, v, 8L), "cublasLtMatmulDescSetAttribute(EPILOGUE_AUX_LD)", op);
+        setInt(a, p.desc, DESC_AUX_DATA_TYPE, type, op);
+      }
+      p.la = layout(a, type, op.transA() ? op.k() : op.m(), op.transA() ? op.m() : op.k(), op.lda(), op);
+      p.lb = layout(a, type, op.transB() ? op.n() : op.k(), op.transB() ? op.k() : op.n(), op.ldb(), op);
+      p.ld = layout(a, type, op.m(), op.n(), op.ldd(), op);
+      return p;
+    } catch (Throwable t) {
+      destroy(p, op);
+      throw t;
+    }
+  }
+
+  private static void destroy(Plan p, Object op) throws Throwable {
+    for (MemorySegment l : new MemorySegment[] {p.la, p.lb, p.ld})
+      if (l != null) check((int) Lib.LAYOUT_DESTROY.invokeExact(l), "cublasLtMatrixLayoutDestroy", op);
+    if (p.desc != null) check((int) Lib.DESC_DESTROY.invokeExact(p.desc), "cublasLtMatmulDescDestroy", op);
+  }
+
+  private int launch(Plan p, MemorySegment algo, Op op, DevicePointer A, DevicePointer B, DevicePointer D) throws Throwable {
+    // locals, not conditionals, as invokeExact arguments: a conditional there is typed Object (a poly expression in
+    // the signature-polymorphic call), which the handle's exact type rejects
+    boolean f64 = op.type() == CuBlas.DataType.F64;
+    MemorySegment alpha = f64 ? one64 : one32, beta = f64 ? zero64 : zero32;
+    return (int) Lib.MATMUL.invokeExact(handle, p.desc, alpha, A.segment(), p.la, B.segment(), p.lb, beta, D.segment(), p.ld,
+        D.segment(), p.ld, algo, workspace.ptr().segment(), WORKSPACE_BYTES, device.stream().segment());
+  }
+
+  /**
+   * Sets {@code p.algo}: the heuristic's first usable result, or with {@code tune} the fastest of up to
+   * {@link #CANDIDATES} by CUDA-event timing; a zero-length segment when the heuristic has none.
+   */
+  private void choose(Plan p, Op op, boolean tune, DevicePointer A, DevicePointer B, DevicePointer D) throws Throwable {
     try (Arena a = Arena.ofConfined()) {
-      MemorySegment p = a.allocate(ADDRESS);
-      check((int) Lib.PREF_CREATE.invokeExact(p), "cublasLtMatmulPreferenceCreate", op);
-      MemorySegment pref = p.get(ADDRESS, 0);
+      MemorySegment pp = a.allocate(ADDRESS);
+      check((int) Lib.PREF_CREATE.invokeExact(pp), "cublasLtMatmulPreferenceCreate", op);
+      MemorySegment pref = pp.get(ADDRESS, 0);
+      java.util.List<MemorySegment> ok = new java.util.ArrayList<>();
+      int asked = tune ? CANDIDATES : 1, rc, n;
       try {
         MemorySegment ws = a.allocate(JAVA_LONG);
         ws.set(JAVA_LONG, 0, WORKSPACE_BYTES);
         check((int) Lib.PREF_SET.invokeExact(pref, PREF_MAX_WORKSPACE_BYTES, ws, 8L),
             "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)", op);
-        MemorySegment result = a.allocate(HEURISTIC_RESULT_BYTES, 8);
+        MemorySegment results = a.allocate(HEURISTIC_RESULT_BYTES * asked, 8);
         MemorySegment count = a.allocate(JAVA_INT);
-        int rc = (int) Lib.HEURISTIC.invokeExact(handle, desc, la, lb, ld, ld, pref, 1, result, count);
-        // any refusal of the heuristic (NOT_SUPPORTED for an epilogue/type/alignment it lacks, INVALID_VALUE for a
-        // combination it rejects) is a decline, remembered with its status: the caller runs the unfused ops, and the
-        // GPU tests assert that the shapes the fusion is for do take it
-        if (rc != 0 || count.get(JAVA_INT, 0) < 1 || result.get(JAVA_INT, HEURISTIC_STATE_OFFSET) != 0) {
-          lastDecline = "cublasLtMatmulAlgoGetHeuristic [" + op + "]: status " + rc + ", " + count.get(JAVA_INT, 0)
-              + " algorithms" + (rc == 0 && count.get(JAVA_INT, 0) > 0 ? ", state " + result.get(JAVA_INT, HEURISTIC_STATE_OFFSET) : "");
-          return MemorySegment.NULL;
+        rc = (int) Lib.HEURISTIC.invokeExact(handle, p.desc, p.la, p.lb, p.ld, p.ld, pref, asked, results, count);
+        n = rc == 0 ? Math.min(asked, count.get(JAVA_INT, 0)) : 0;
+        for (int i = 0; i < n; i++) {
+          MemorySegment r = results.asSlice(i * HEURISTIC_RESULT_BYTES, HEURISTIC_RESULT_BYTES);
+          // a candidate in a failed state or wanting more workspace than offered (the preference caps it) is skipped
+          if (r.get(JAVA_INT, HEURISTIC_STATE_OFFSET) == 0 && r.get(JAVA_LONG, ALGO_BYTES) <= WORKSPACE_BYTES)
+            ok.add(arena.allocate(ALGO_BYTES, 8).copyFrom(r.asSlice(0, ALGO_BYTES)));
         }
-        if (result.get(JAVA_LONG, ALGO_BYTES) > WORKSPACE_BYTES)
-          throw new IllegalStateException("cublasLtMatmulAlgoGetHeuristic [" + op + "]: algorithm wants "
-              + result.get(JAVA_LONG, ALGO_BYTES) + " workspace bytes, more than the " + WORKSPACE_BYTES + " offered");
-        return arena.allocate(ALGO_BYTES, 8).copyFrom(result.asSlice(0, ALGO_BYTES));
       } finally {
         check((int) Lib.PREF_DESTROY.invokeExact(pref), "cublasLtMatmulPreferenceDestroy", op);
       }
+      // any refusal of the heuristic (NOT_SUPPORTED for an epilogue/type/alignment it lacks, INVALID_VALUE for a
+      // combination it rejects) is a decline, remembered with its status: the caller runs the unfused ops, and the
+      // GPU tests assert that the shapes the fusion is for do take it
+      if (ok.isEmpty()) {
+        lastDecline = "cublasLtMatmulAlgoGetHeuristic [" + op + "]: status " + rc + ", " + n + " algorithms, none usable";
+        p.algo = MemorySegment.NULL;
+        return;
+      }
+      if (!tune || ok.size() == 1) {
+        p.algo = ok.get(0);
+        return;
+      }
+      float[] ms = new float[ok.size()];
+      try (var start = new CudaEvent(device); var end = new CudaEvent(device)) {
+        for (int i = 0; i < ms.length; i++) {
+          if (launch(p, ok.get(i), op, A, B, D) != 0) {   // this candidate cannot run these operands: not a choice
+            ms[i] = Float.NaN;
+            continue;
+          }
+          start.record(device.stream());
+          for (int r = 0; r < TUNE_REPEATS; r++) check(launch(p, ok.get(i), op, A, B, D), "cublasLtMatmul (autotune)", op);
+          end.record(device.stream());
+          ms[i] = end.elapsedSince(start) / TUNE_REPEATS;
+        }
+      }
+      int best = fastest(ms);
+      p.algo = ok.get(Math.max(best, 0));
+      p.choice = "[" + op + "]: candidate " + best + " of " + ms.length + ", ms " + java.util.Arrays.toString(ms);
+      lastChoice = p.choice;
     }
   }
 
@@ -341,6 +436,8 @@ public final class CuBlasLt implements AutoCloseable {
     closed = true;
     device.makeCurrent();
     try {
+      for (Map.Entry<String, Plan> e : plans.entrySet()) destroy(e.getValue(), e.getKey());
+      plans.clear();
       check((int) Lib.DESTROY.invokeExact(handle), "cublasLtDestroy", "device " + device.index());
     } catch (RuntimeException | Error e) {
       throw e;

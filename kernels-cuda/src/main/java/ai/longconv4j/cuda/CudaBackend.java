@@ -471,9 +471,12 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
    */
   public static String fusedLinearStats() {
     return "cuBLASLt " + (CuBlasLt.unavailableReason() == null ? "loaded" : "unavailable") + ": forward fused "
-        + CudaFusedLinear.FUSED.get() + ", declined " + CudaFusedLinear.DECLINED.get() + "; dw+db (BGRADB) fused "
+        + CudaFusedLinear.FUSED.get() + ", declined " + CudaFusedLinear.DECLINED.get() + ", bias epilogue lost to GEMM + add "
+        + CudaFusedLinear.VIA_GEMM.get() + "; dw+db (BGRADB) fused "
         + CudaFusedLinear.BGRADB.get() + ", declined " + CudaFusedLinear.BGRADB_DECLINED.get()
-        + (CuBlasLt.lastDecline() == null ? "" : "; last decline: " + CuBlasLt.lastDecline());
+        + (CuBlasLt.lastDecline() == null ? "" : "; last decline: " + CuBlasLt.lastDecline())
+        + (CuBlasLt.lastChoice() == null ? "" : "; last autotune: " + CuBlasLt.lastChoice())
+        + (CudaFusedLinear.lastBiasChoice() == null ? "" : "; last bias choice: " + CudaFusedLinear.lastBiasChoice());
   }
 
   /** Linear with bias / tanh-GELU in the GEMM's cuBLASLt epilogue ({@link CudaFusedLinear}); null where it does not apply. */

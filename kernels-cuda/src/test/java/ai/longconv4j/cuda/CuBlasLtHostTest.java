@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Host-side checks of the cuBLASLt binding: the epilogue codes are the documented bit compositions (a wrong enum
  * would silently run another epilogue), the op's argument checks (aux leading dimension a multiple of 8), the aux
- * padding rule, and a clear reason when the library is missing.
+ * padding rule, a clear reason when the library is missing, and the autotuning's pure logic (plan keys, the choice
+ * among candidate timings, epilogue vs GEMM + add).
  */
 class CuBlasLtHostTest {
   @Test
@@ -63,5 +64,41 @@ class CuBlasLtHostTest {
       assertTrue(e.getMessage().contains("cuBLASLt unavailable"), e.getMessage());
     }
     assertNull(CuBlasLt.alignment(null) == 0 ? null : "alignment of no pointer is 0");
+  }
+
+  @Test
+  void autotuneKeepsTheFastestFiniteCandidate() {
+    assertEquals(2, CuBlasLt.fastest(new float[] {0.30f, 0.25f, 0.20f, 0.21f}));
+    assertEquals(0, CuBlasLt.fastest(new float[] {0.2f, 0.2f}), "a tie keeps the heuristic's own ranking");
+    assertEquals(1, CuBlasLt.fastest(new float[] {Float.NaN, 0.5f, Float.POSITIVE_INFINITY}), "failed launches never win");
+    assertEquals(-1, CuBlasLt.fastest(new float[] {Float.NaN, -1f}));
+    assertEquals(-1, CuBlasLt.fastest(new float[0]));
+  }
+
+  @Test
+  void planKeysSeparateShapeEpilogueAlignmentAndTuning() {
+    var t = CuBlas.DataType.BF16;
+    var op = new CuBlasLt.Op(true, false, 768, 16384, 3072, 3072, 3072, 768, t, CuBlasLt.Epilogue.BIAS, 0);
+    var gelu = new CuBlasLt.Op(true, false, 768, 16384, 3072, 3072, 3072, 768, t, CuBlasLt.Epilogue.GELU_BIAS, 0);
+    var f32 = new CuBlasLt.Op(true, false, 768, 16384, 3072, 3072, 3072, 768, CuBlas.DataType.F32, CuBlasLt.Epilogue.BIAS, 0);
+    var wide = new CuBlasLt.Op(true, false, 768, 16385, 3072, 3072, 3072, 768, t, CuBlasLt.Epilogue.BIAS, 0);
+    String k = CuBlasLt.key(op, true);
+    assertEquals(k, CuBlasLt.key(new CuBlasLt.Op(true, false, 768, 16384, 3072, 3072, 3072, 768, t, CuBlasLt.Epilogue.BIAS, 0),
+        true), "equal ops share a plan");
+    for (String other : new String[] {CuBlasLt.key(op, false), CuBlasLt.key(gelu, true), CuBlasLt.key(f32, true),
+        CuBlasLt.key(wide, true)})
+      assertTrue(!k.equals(other), k + " vs " + other);
+    // a null pointer (no bias/aux) has alignment class 0; the classes are part of the key
+    assertTrue(CuBlasLt.key(op, true, (DevicePointer) null).contains("|0,"), CuBlasLt.key(op, true, (DevicePointer) null));
+  }
+
+  @Test
+  void theBiasEpilogueIsKeptOnlyWhenNotSlower() {
+    assertTrue(CudaFusedLinear.epilogueWins(0.128, 0.188));
+    assertTrue(!CudaFusedLinear.epilogueWins(0.213, 0.188), "final-s5's fc2: the epilogue lost, GEMM + add runs");
+    assertTrue(CudaFusedLinear.epilogueWins(0.2, 0.2), "a tie keeps the single pass");
+    assertTrue(CudaFusedLinear.epilogueWins(Double.NaN, 0.2), "an epilogue that could not be timed is kept (it declines itself)");
+    assertEquals("auto", CudaFusedLinear.biasEpilogueMode(), "the default mode times both");
+    assertTrue(CuBlasLt.autotune(), "autotune is on by default");
   }
 }

@@ -23,7 +23,10 @@ import java.util.function.Supplier;
  *   <li>gemm only: {@code x.matmul(wᵀ)} (the floor: what the epilogue rides on);</li>
  *   <li>unfused: {@code x.matmul(wᵀ).add(b)[.geluTanh()]} (GEMM, then one elementwise kernel per step);</li>
  *   <li>fused: {@code Linear.linearGelu(x, w, b, TANH)} / {@code Linear.linear(x, w, b)} (one cuBLASLt GEMM with the
- *       GELU_AUX_BIAS / BIAS epilogue; backward: gelu' kernel, dx GEMM, dw GEMM with the BGRADB epilogue for db).</li>
+ *       GELU_AUX_BIAS / BIAS epilogue, algorithm autotuned, the BIAS epilogue kept only where it beat GEMM + add in its
+ *       timing; backward: gelu' kernel, dx GEMM, dw GEMM with the BGRADB epilogue for db);</li>
+ *   <li>fused, 1st heuristic: the same with the heuristic's first algorithm untimed and the epilogue always taken
+ *       ({@code -Dlongconv4j.cublasLt.autotune=false}, {@code -Dlongconv4j.fusedLinear.biasEpilogue=on}).</li>
  * </ul>
  * forward without a graph, and forward + backward (fresh leaves each time, so no gradient accumulation). Timed with
  * CUDA events on the device stream: {@code warmup} untimed runs, then the median of {@code repeats}; TFLOP/s counts
@@ -73,11 +76,17 @@ public final class EpilogueBench {
     Op fused = (xi, wi, bi) -> gelu ? Linear.linearGelu(xi, wi, bi, GELU.Approximation.TANH) : Linear.linear(xi, wi, bi);
     String path = validate(name, x, w, b, g, unfused, fused);
     double flop = 2.0 * rows * in * out;
-    Op[] ops = {gemm, unfused, fused};
-    String[] labels = {"gemm only", "unfused", "fused"};
-    double[] fwd = new double[3], fb = new double[3];
-    for (int i = 0; i < 3; i++) {
+    Op[] ops = {gemm, unfused, fused, fused};
+    String[] labels = {"gemm only", "unfused", "fused", "fused, 1st heuristic"};
+    double[] fwd = new double[4], fb = new double[4];
+    for (int i = 0; i < 4; i++) {
       Op op = ops[i];
+      // the last row: cuBLASLt's first heuristic algorithm untimed and the epilogue always taken (the behaviour before
+      // autotuning, its slow twin); the others run with the defaults (autotuned, bias epilogue timed against GEMM + add)
+      if (i == 3) {
+        System.setProperty("longconv4j.cublasLt.autotune", "false");
+        System.setProperty("longconv4j.fusedLinear.biasEpilogue", "on");
+      }
       fwd[i] = median(cd, warmup, repeats, () -> {
         try (var ng = Tensor.noGrad()) {
           return op.apply(x, w, b);
@@ -89,12 +98,15 @@ public final class EpilogueBench {
         return xl.grad();
       });
     }
+    System.clearProperty("longconv4j.cublasLt.autotune");
+    System.clearProperty("longconv4j.fusedLinear.biasEpilogue");
     System.out.printf("%s (%d x %d -> %d), fused path: %s%n", name, rows, in, out, path);
-    for (int i = 0; i < 3; i++) {
-      System.out.printf("  %-10s forward %7.3f ms (%6.1f TFLOP/s) | forward+backward %7.3f ms (%6.1f TFLOP/s)%n", labels[i],
+    for (int i = 0; i < 4; i++) {
+      System.out.printf("  %-20s forward %7.3f ms (%6.1f TFLOP/s) | forward+backward %7.3f ms (%6.1f TFLOP/s)%n", labels[i],
           fwd[i], flop / fwd[i] / 1e9, fb[i], 3 * flop / fb[i] / 1e9);
     }
-    System.out.printf("  fused vs unfused: forward %.2fx, forward+backward %.2fx faster%n", fwd[1] / fwd[2], fb[1] / fb[2]);
+    System.out.printf("  fused vs unfused: forward %.2fx, forward+backward %.2fx faster (1st heuristic: %.2fx, %.2fx)%n",
+        fwd[1] / fwd[2], fb[1] / fb[2], fwd[1] / fwd[3], fb[1] / fb[3]);
   }
 
   interface Op {

@@ -19,9 +19,6 @@ import ai.longconv4j.tensor.Tensor;
  * }</pre>
  */
 public final class FusedLinear {
-    /** GELU tanh constants (as cuBLASLt documents its GELU epilogue and {@code Tensor.geluTanh} computes). */
-    private static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI), C = 0.044715;
-
     private FusedLinear() {}
 
     /**
@@ -39,25 +36,14 @@ public final class FusedLinear {
             y = act == Activation.GELU_TANH ? z.geluTanh() : z;
         }
         Tensor pre = z;
+        Tensor post = y;
         String name = act == Activation.GELU_TANH ? "linearGelu" : "linear";
         return Tensor.op(name, y, new Tensor[] {x, w, b}, g -> {
-            Tensor dz = act == Activation.GELU_TANH ? g.mul(geluTanhGrad(pre)) : g;
+            Tensor dz = act == Activation.GELU_TANH ? pre.geluTanhGrad(post, g) : g;
             Tensor dx = x.requiresGrad() ? dz.matmul(w.detach()) : null;
             Tensor dw = w.requiresGrad() ? dz.transpose(0, 1).matmul(x.detach()) : null;
             Tensor db = b != null && b.requiresGrad() ? dz.sum(0, false) : null;
             return new Tensor[] {dx, dw, db};
         });
-    }
-
-    /**
-     * {@code d geluTanh / dz = 0.5 (1 + t) + 0.5 z (1 - t²) √(2/π) (1 + 3 · 0.044715 z²)}, {@code t = tanh(√(2/π) (z +
-     * 0.044715 z³))}, from tensor ops (the rule cuBLASLt's DGELU epilogue and the elementwise kernels apply).
-     */
-    static Tensor geluTanhGrad(Tensor z) {
-        Tensor z2 = z.mul(z);
-        Tensor t = z.add(z2.mul(z).mul(C)).mul(SQRT_2_OVER_PI).tanh();
-        Tensor left = t.add(1).mul(0.5);
-        Tensor right = z.mul(t.mul(t).neg().add(1)).mul(z2.mul(3 * C).add(1)).mul(0.5 * SQRT_2_OVER_PI);
-        return left.add(right);
     }
 }

@@ -31,18 +31,27 @@ final class Primitives {
             Tensor yd = Raw.unaryDevice(be, fn, x);
             if (fn.isAffine())
                 return rec(fn.name(), yd, new Tensor[]{x}, g -> new Tensor[]{fn.slope() == 1 ? g : g.mul(fn.slope())});
-            return rec(fn.name(), yd, new Tensor[]{x}, g -> new Tensor[]{g.requiresGrad()
-                    ? g.mul(Raw.unaryGradDevice(be, fn, x, yd, Raw.empty(x.device(), x.dtype(), new int[0]).add(1)))
-                    : Raw.unaryGradDevice(be, fn, x, yd, g)});
+            return rec(fn.name(), yd, new Tensor[]{x}, g -> new Tensor[]{unaryGrad(fn, x, yd, g)});
         }
         Tensor fast = UnaryLoops.forward(fn, x);                  // a tight loop where there is one
         Tensor y = fast != null ? fast : Raw.unary(fn.name(), x, fn.f());
         if (fn.isAffine())
             return rec(fn.name(), y, new Tensor[]{x}, g -> new Tensor[]{fn.slope() == 1 ? g : g.mul(fn.slope())});
-        return rec(fn.name(), y, new Tensor[]{x}, g -> {
-            Tensor dx = g.requiresGrad() ? null : UnaryLoops.backward(fn, x, y, g);   // fused g * f'(x, y)
-            return new Tensor[]{dx != null ? dx : unaryGradSlow(fn, x, y, g)};
-        });
+        return rec(fn.name(), y, new Tensor[]{x}, g -> new Tensor[]{unaryGrad(fn, x, y, g)});
+    }
+
+    /**
+     * g * f'(x, y) for y = f(x) (f not affine): one kernel on a device, a fused loop on the CPU where there is one; when
+     * g itself needs a gradient, g times f' so that the product is recorded.
+     */
+    static Tensor unaryGrad(UnaryFn fn, Tensor x, Tensor y, Tensor g) {
+        var be = Raw.backend(fn.name(), x);
+        if (be != null)
+            return g.requiresGrad()
+                    ? g.mul(Raw.unaryGradDevice(be, fn, x, y, Raw.empty(x.device(), x.dtype(), new int[0]).add(1)))
+                    : Raw.unaryGradDevice(be, fn, x, y, g);
+        Tensor dx = g.requiresGrad() ? null : UnaryLoops.backward(fn, x, y, g);   // fused g * f'(x, y)
+        return dx != null ? dx : unaryGradSlow(fn, x, y, g);
     }
 
     /** The slow twin of the fused unary gradient: f'(x, y) through the generic kernel, then g * f'. */

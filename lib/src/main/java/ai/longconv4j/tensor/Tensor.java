@@ -336,6 +336,11 @@ public final class Tensor {
     public Tensor gelu() { return Primitives.unary(UnaryFn.GELU, this); }
     /** GELU, tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
     public Tensor geluTanh() { return Primitives.unary(UnaryFn.GELU_TANH, this); }
+    /**
+     * {@code g · geluTanh'(this)}, given {@code y = this.geluTanh()}: the gradient {@link #geluTanh}'s backward applies
+     * (one kernel on a device, one loop on the CPU), for hand-written backwards such as a fused linear + GELU.
+     */
+    public Tensor geluTanhGrad(Tensor y, Tensor g) { return Primitives.unaryGrad(UnaryFn.GELU_TANH, this, y, g); }
     public Tensor sqrt() { return Primitives.unary(UnaryFn.SQRT, this); }
     public Tensor pow(double p) { return Primitives.unary(UnaryFn.pow(p), this); }
     public Tensor abs() { return Primitives.unary(UnaryFn.ABS, this); }

@@ -65,7 +65,7 @@ final class CudaFusedLinear {
    */
   static String biasEpilogueMode() { return System.getProperty("longconv4j.fusedLinear.biasEpilogue", "auto"); }
 
-  /** Per op key (see {@link CuBlasLt#key}): whether the BIAS epilogue won its timing. */
+  /** Per device and op key (see {@link CuBlasLt#key}): whether the BIAS epilogue won its timing on that device. */
   private static final java.util.Map<String, Boolean> BIAS_CHOICE = new java.util.concurrent.ConcurrentHashMap<>();
   private static volatile String lastBiasChoice;
 
@@ -90,7 +90,7 @@ final class CudaFusedLinear {
     if (!mode.equals("auto"))
       throw new IllegalArgumentException("linear[cublasLt]: longconv4j.fusedLinear.biasEpilogue must be auto, on or off, got "
           + mode);
-    String key = CuBlasLt.key(op, CuBlasLt.autotune(), w, x, y, b);
+    String key = "cuda:" + cd.index() + " " + CuBlasLt.key(op, CuBlasLt.autotune(), w, x, y, b);   // GPUs may differ
     Boolean won = BIAS_CHOICE.get(key);
     if (won != null) return won;
     // both variants write only y (the op's own output, overwritten by the real launch after); a decline of the

@@ -178,3 +178,190 @@ FB3B_MID(fb3b_mid_bf16_s16_w2, 2, __nv_bfloat16, __nv_bfloat162, true, 512)
 FB3B_MID(fb3b_mid_f16_s16_w2, 1, __half, __half2, true, 512)
 FB3B_MID(fb3b_mid_bf16_w2, 2, float, float2, true, 512)
 FB3B_MID(fb3b_mid_f16_w2, 1, float, float2, true, 512)
+
+// ---- round 8c: the dk finish on tensor cores and one outer pass for u and dy (ThreePass.backward's default steps) ----
+
+// The dk finish's inverse inner FFT on tensor cores: per row of acc (M complex fp32, Monarch order, grid: one block
+// per row), out = scale * IFFT_unscaled(in) in natural order (the twin: fb3_rows_f32 with inverse = 1). The row is
+// scaled by a power of two s so that max(|re|, |im|) lies in [128, 256) (read once for the maximum, once for the
+// values: the second read of the row mostly hits L2), rounded to fp16 into 16-bit shared memory and inverted by
+// monarch.cuh's fp16 MMA stages with fp32 accumulation, each stage carrying its 1/R: every intermediate stays
+// <= 256 in magnitude and a single spike's 1/M spread stays >= 2^7 / 2^14, inside fp16's normal range; out is
+// rescaled by scale * M / s. fp16 rounding (2^-11) in ~4 stages: ~1e-3 of the row's largest value, against the bf16
+// spectra's ~5e-3 before it. in and out may alias (each block reads its whole row before it writes).
+// Dynamic smem: FlashButterflyConv.smemBytes(M, true) (two 16-bit planes and the twiddle table).
+extern "C" __global__ void __launch_bounds__(512) fb3b_rows_dk(const float2* in, float2* out, int log2M, float scale) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  __shared__ float red[32];
+  const int M = 1 << log2M, P = M + (M >> 5), T = blockDim.x;
+  __half* zr = reinterpret_cast<__half*>(smem_raw);
+  __half* zi = zr + P;
+  const size_t r = (size_t)blockIdx.x * M;
+  const float4* row = reinterpret_cast<const float4*>(in + r);   // M >= 32: 16-byte aligned rows
+  float mx = 0.f;
+  for (int i = threadIdx.x; i < (M >> 1); i += T) {
+    const float4 v = row[i];
+    mx = fmaxf(mx, fmaxf(fmaxf(fabsf(v.x), fabsf(v.y)), fmaxf(fabsf(v.z), fabsf(v.w))));
+  }
+  for (int o = 16; o > 0; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+  if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = mx;
+  const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + ((4 * P + 15) & ~15)), log2M);
+  __syncthreads();
+  mx = 0.f;
+  for (int w = 0; w < (T >> 5); ++w) mx = fmaxf(mx, red[w]);
+  int e = 0;
+  if (mx > 0.f && mx <= 3.0e38f) frexpf(mx, &e);   // mx in [2^(e-1), 2^e); zero or non-finite rows: s = 2^8
+  const float s = ldexpf(1.0f, 8 - e);
+  for (int i = threadIdx.x; i < (M >> 1); i += T) {
+    const float4 v = row[i];
+    st(zr + SIDX(2 * i), v.x * s); st(zi + SIDX(2 * i), v.y * s);
+    st(zr + SIDX(2 * i + 1), v.z * s); st(zi + SIDX(2 * i + 1), v.w * s);
+  }
+  __syncthreads();
+  monarch_fft<1, false, __half, true>(tw, zr, zi, log2M, true);   // scaled inverse (1/M); ends with a barrier
+  const float back = scale * (float)M / s;
+  float4* o = reinterpret_cast<float4*>(out + r);
+  for (int i = threadIdx.x; i < (M >> 1); i += T)
+    o[i] = make_float4(ld(zr + SIDX(2 * i)) * back, ld(zi + SIDX(2 * i)) * back, ld(zr + SIDX(2 * i + 1)) * back,
+                       ld(zi + SIDX(2 * i + 1)) * back);
+}
+
+// Two adjacent inputs as fp32 (vector load when VEC: the address is 2-element aligned).
+__device__ __forceinline__ void in2(const float* p, bool vec, float& a, float& b) {
+  if (vec) { const float2 v = *reinterpret_cast<const float2*>(p); a = v.x; b = v.y; } else { a = p[0]; b = p[1]; }
+}
+__device__ __forceinline__ void in2(const __nv_bfloat16* p, bool vec, float& a, float& b) {
+  if (vec) { const float2 v = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p)); a = v.x; b = v.y; }
+  else { a = ld(p); b = ld(p + 1); }
+}
+__device__ __forceinline__ void in2(const __half* p, bool vec, float& a, float& b) {
+  if (vec) { const float2 v = __half22float2(*reinterpret_cast<const __half2*>(p)); a = v.x; b = v.y; }
+  else { a = ld(p); b = ld(p + 1); }
+}
+
+// twiddle exp(-2 pi i k m / N) for k < R (as flashbutterfly3.cu's OuterTw: exact sincospif every 8th k, products
+// with w^1 between, <= 8 ulp).
+struct OuterTwB {
+  float2 w1; int m; float arg;
+  __device__ __forceinline__ OuterTwB(int m_, int log2N) : m(m_), arg(-2.0f / (float)(1 << log2N)) {
+    sincospif((float)m * arg, &w1.y, &w1.x);
+  }
+  __device__ __forceinline__ float2 next(int k, float2 prev) const {
+    if ((k & 7) == 0) { float2 w; if (k == 0) return make_float2(1.f, 0.f); sincospif((float)(k * m) * arg, &w.y, &w.x); return w; }
+    return make_float2(prev.x * w1.x - prev.y * w1.y, prev.x * w1.y + prev.y * w1.x);
+  }
+};
+
+// One input's part of fb3b_outer2 (fb3_outer_fwd's pass 1 for C columns m .. m + C - 1 of pair p): rows b, b + 1 of
+// in (zero beyond L) packed as re / im, the N1-point DFT, twiddles, scale, into out's row (p, h).
+template <int R, int C, typename IO, typename SC>
+__device__ __forceinline__ void outer2_one(const IO* __restrict__ in, SC* __restrict__ out, int B, int H, int L, int b,
+                                           int p, int h, int m, int log2N, int log2M, float scale) {
+  const int M = 1 << log2M, N = 1 << log2N;
+  const bool two = b + 1 < B, vec = (L & 1) == 0;
+  const int Lin = L < N ? L : N;
+  const size_t o0 = ((size_t)b * H + h) * L, o1 = o0 + (size_t)H * L;
+  float xr[C][R], xi[C][R];
+#pragma unroll
+  for (int n1 = 0; n1 < R; ++n1) {
+    const int n = n1 * M + m;
+#pragma unroll
+    for (int c = 0; c < C; ++c) { xr[c][n1] = 0.f; xi[c][n1] = 0.f; }
+    if (C == 2 && n + 1 < Lin) {
+      in2(in + o0 + n, vec, xr[0][n1], xr[C - 1][n1]);
+      if (two) in2(in + o1 + n, vec, xi[0][n1], xi[C - 1][n1]);
+    } else if (n < Lin) {
+      xr[0][n1] = ld(in + o0 + n);
+      if (two) xi[0][n1] = ld(in + o1 + n);
+    }
+  }
+#pragma unroll
+  for (int c = 0; c < C; ++c) dft_reg<R, false>(xr[c], xi[c]);
+  SC* o = out + ((size_t)p * gridDim.y + h) * N + m;   // the scratch holds this launch's gridDim.y channels
+  OuterTwB t0(m, log2N), t1(m + C - 1, log2N);
+  float2 w0 = make_float2(1.f, 0.f), w1 = w0;
+#pragma unroll
+  for (int k1 = 0; k1 < R; ++k1) {
+    w0 = t0.next(k1, w0);
+    const float c0 = w0.x * scale, s0 = w0.y * scale;
+    const float a0 = xr[0][k1] * c0 - xi[0][k1] * s0, b0 = xr[0][k1] * s0 + xi[0][k1] * c0;
+    if constexpr (C == 2) {
+      w1 = t1.next(k1, w1);
+      const float c1 = w1.x * scale, s1 = w1.y * scale;
+      stc2(o + (size_t)k1 * M, a0, b0, xr[1][k1] * c1 - xi[1][k1] * s1, xr[1][k1] * s1 + xi[1][k1] * c1);
+    } else {
+      stc(o + (size_t)k1 * M, a0, b0);
+    }
+  }
+}
+
+// sum of u * dy over the positions outer2_one loaded (both rows; the thread's own lines again, from L1 / L2).
+template <int R, int C, typename IO>
+__device__ __forceinline__ float outer2_dd(const IO* __restrict__ u, const IO* __restrict__ dy, int B, int H, int L, int b,
+                                           int h, int m, int log2N, int log2M) {
+  const int M = 1 << log2M, N = 1 << log2N, Lin = L < N ? L : N;
+  const bool vec = (L & 1) == 0;
+  float s = 0.f;
+  for (int r = 0; r < 2 && b + r < B; ++r) {
+    const size_t o = ((size_t)(b + r) * H + h) * L;
+#pragma unroll 4
+    for (int n1 = 0; n1 < R; ++n1) {
+      const int n = n1 * M + m;
+      if (C == 2 && n + 1 < Lin) {
+        float a0, a1, d0, d1;
+        in2(u + o + n, vec, a0, a1); in2(dy + o + n, vec, d0, d1);
+        s = fmaf(a0, d0, fmaf(a1, d1, s));
+      } else if (n < Lin) {
+        s = fmaf(ld(u + o + n), ld(dy + o + n), s);
+      }
+    }
+  }
+  return s;
+}
+
+// u's and dy's outer passes in one launch, and dD: per thread two columns of pair p, u's
+// rows into SA, then dy's into SB (as two fb3_outer_fwd launches: same scratch layout and scaling), then
+// dD[h] += sum of u * dy over the same positions (re-read: the thread's own lines, from L1 / L2; one fp32 atomic per
+// warp; the caller zeroes dD and offsets it by the channel chunk's h0 like u and dy).
+// Grid (colBlocks * pairs, Hc) as fb3_outer_fwd, 256 threads; N1 <= 8.
+template <int R, typename IO, typename SC>
+__device__ void outer2(const IO* __restrict__ u, const IO* __restrict__ dy, SC* __restrict__ SA, SC* __restrict__ SB,
+                       float* __restrict__ dD, int B, int H, int L, int b0, int log2N, int log2M, float scale) {
+  constexpr int C = 2;
+  const int M = 1 << log2M, cols = blockDim.x * C, colBlocks = (M + cols - 1) / cols;
+  const int p = blockIdx.x / colBlocks, m = ((blockIdx.x - p * colBlocks) * blockDim.x + threadIdx.x) * C, h = blockIdx.y;
+  float s = 0.f;
+  if (m < M) {
+    outer2_one<R, C, IO, SC>(u, SA, B, H, L, b0 + 2 * p, p, h, m, log2N, log2M, scale);
+    asm volatile("" ::: "memory");   // one input's registers live at a time
+    outer2_one<R, C, IO, SC>(dy, SB, B, H, L, b0 + 2 * p, p, h, m, log2N, log2M, scale);
+    asm volatile("" ::: "memory");
+    s = outer2_dd<R, C, IO>(u, dy, B, H, L, b0 + 2 * p, h, m, log2N, log2M);
+  }
+  for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+  if ((threadIdx.x & 31) == 0 && s != 0.f) atomicAdd(dD + h, s);
+}
+
+// One entry point per N1 <= 8 (64 registers on sm_90: 4 blocks of 256 per SM). From N1 = 16 a thread's columns take 128+
+// registers per input and ptxas spilled at a 128 cap: ThreePass keeps the two fb3_outer_fwd launches and fb_dD there.
+#define FB3B_OUTER2_R(SUF, IO, SC, R, MINB)                                                                       \
+  extern "C" __global__ void __launch_bounds__(256, MINB) fb3b_outer2_##SUF##_##R(const IO* __restrict__ u,      \
+      const IO* __restrict__ dy, SC* __restrict__ SA, SC* __restrict__ SB, float* __restrict__ dD, int B, int H,   \
+      int L, int b0, int log2N, int log2M, float scale) {                                                          \
+    outer2<R, IO, SC>(u, dy, SA, SB, dD, B, H, L, b0, log2N, log2M, scale);                                        \
+  }
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+#define FB3B_OUTER2_MINB8 3   // sm_80 spilled 12 bytes at N1 = 8 with fp32 scratch under 64 registers
+#else
+#define FB3B_OUTER2_MINB8 4
+#endif
+#define FB3B_OUTER2(SUF, IO, SC)                                                                                  \
+  FB3B_OUTER2_R(SUF, IO, SC, 2, 4) FB3B_OUTER2_R(SUF, IO, SC, 4, 4) FB3B_OUTER2_R(SUF, IO, SC, 8, FB3B_OUTER2_MINB8)
+// name: fb3b_outer2_<io>_<scratch: f32 = float2, bf16 = bf16x2, f16 = half2>_<N1> (the three-pass backward's scratches)
+FB3B_OUTER2(f32_f32, float, float2)
+FB3B_OUTER2(f32_bf16, float, __nv_bfloat162)
+FB3B_OUTER2(f32_f16, float, __half2)
+FB3B_OUTER2(bf16_f32, __nv_bfloat16, float2)
+FB3B_OUTER2(bf16_bf16, __nv_bfloat16, __nv_bfloat162)
+FB3B_OUTER2(f16_f32, __half, float2)
+FB3B_OUTER2(f16_f16, __half, __half2)

@@ -13,8 +13,8 @@ package ai.longconv4j.cuda;
  * batch pairs (and, when one pair is too large, channels) are processed in chunks so that it stays within a budget
  * ({@link #SCRATCH_BUDGET}; the backward's {@link #BWD_SCRATCH_BUDGET} per scratch, plus its (H, N) fp32 accumulator;
  * the plan keeps all three between calls). The tensor-core backward ({@link #backward}, flashbutterfly3_bwd.cu) runs the same
- * outer passes on u and dy, one middle kernel for both inner FFTs, the dk products and du's inverse, then the outer
- * inverse for du; {@link #weights} is its fp32 twin for dk.
+ * outer passes on u and dy (one launch with dD at N1 <= 8), one middle kernel for both inner FFTs, the dk products and
+ * du's inverse, the outer inverse for du, then dk's inverse on tensor cores; {@link #weights} is its fp32 twin for dk.
  * Package-private: {@link FlashButterflyConv} chooses it.
  */
 final class ThreePass {
@@ -36,12 +36,18 @@ final class ThreePass {
    */
   static final int MAX_N1 = 64;
   private static final String MODULE = "flashbutterfly3", MODULE_BWD = "flashbutterfly3_bwd";
+  /**
+   * System property choosing the backward's steps: unset (default) the round-8c ones ({@link #backwardSteps}: one outer
+   * launch for u and dy that also sums dD, the dk finish on tensor cores); {@code old}: the round-7 ones (the slow twin).
+   */
+  static final String STEPS_PROPERTY = "longconv4j.cuda.fb3.bwdsteps";
 
   private final CudaDevice device;
   private final int h, n, m, log2n, log2m, n1;
   private DeviceBuffer scratch, scratchA, acc;   // kept by the plan: forward / dy's rows, u's rows, dk's spectrum
   private long budget = SCRATCH_BUDGET, bwdBudget = BWD_SCRATCH_BUDGET;
   private boolean forced;   // budgets(...) set: the forward takes exactly its budget
+  private boolean fusedOuter, tensorCoreDk;   // backward steps (backwardSteps)
 
   ThreePass(CudaDevice device, int h, int n, int m) {
     if (Integer.bitCount(m) != 1 || Integer.bitCount(n) != 1 || m < FlashButterflyConv.MIN_N || n % m != 0 || n / m < 2
@@ -53,7 +59,26 @@ final class ThreePass {
     this.log2n = Integer.numberOfTrailingZeros(n);
     this.log2m = Integer.numberOfTrailingZeros(m);
     this.n1 = n / m;
+    boolean old = "old".equals(System.getProperty(STEPS_PROPERTY));
+    fusedOuter = !old; tensorCoreDk = !old;
   }
+
+  /**
+   * The backward's steps. {@code fusedOuter}: u's and dy's outer passes as one launch (fb3b_outer2, N1 <= 8) that also
+   * sums dD (else two fb3_outer_fwd launches and fb_dD, as at N1 >= 16). {@code tensorCoreDk}: the dk finish's inverse
+   * inner FFT on fp16 tensor cores with a per-row power-of-two scale (fb3b_rows_dk; else fp32 on CUDA cores,
+   * fb3_rows_f32). Both on by default (see {@link #STEPS_PROPERTY}); off: the round-7 twin.
+   */
+  ThreePass backwardSteps(boolean fusedOuter, boolean tensorCoreDk) {
+    this.fusedOuter = fusedOuter; this.tensorCoreDk = tensorCoreDk;
+    return this;
+  }
+
+  /** Whether this plan's backward runs u's and dy's outer passes and dD as one launch ({@link #backwardSteps}). */
+  boolean fusedOuterApplies() { return fusedOuter && n1 <= 8; }
+
+  /** Whether the dk finish runs on tensor cores ({@link #backwardSteps}). */
+  boolean tensorCoreDk() { return tensorCoreDk; }
 
   int inner() { return m; }
 
@@ -192,9 +217,12 @@ final class ThreePass {
    * du = K^T dy + D dy (skipped when {@code du} is null), dk (taps {@code lk}, bidirectional: both sides) and dD on
    * tensor cores, queued: per chunk of channels the accumulator is zeroed, per chunk of pairs u's and dy's outer
    * passes fill SA and SB, fb3b_mid adds conj(Zu) Zd to acc and leaves du's inner inverse in SB, fb3_outer_inv writes
-   * du; then acc is inverted (fb3_rows_f32 with scale N: both spectra carry 1/N) and placed at the taps
-   * (fb3_outer_inv_dk); dD from fb_dD. {@code flags} bit 0: the fused middle. {@code ms} non-null: adds each step's
-   * time (CUDA events, synchronising) to ms[0..5] = {u outer, dy outer, middle, du outer inverse, dk finish, dD}.
+   * du; then acc is inverted (scale N: both spectra carry 1/N) and placed at the taps (fb3_outer_inv_dk); dD from
+   * fb_dD. Round 8c's steps ({@link #backwardSteps}, default): at N1 <= 8 u's and dy's outer passes and dD are one
+   * launch (fb3b_outer2), the inversion runs on fp16 tensor cores (fb3b_rows_dk; else fp32, fb3_rows_f32).
+   * {@code flags} bit 0: the fused middle. {@code ms} non-null: adds each step's time (CUDA events, synchronising) to
+   * ms[0..5] = {u outer, dy outer, middle, du outer inverse, dk finish, dD}; with fb3b_outer2 its time is in ms[0]
+   * and ms[1], ms[5] stay ~0.
    */
   void backward(DeviceBuffer u, DeviceBuffer dy, DeviceBuffer du, int B, int L, ElementType io, String computeTag,
       boolean s16, boolean w2, int threads, DeviceBuffer kf, DeviceBuffer d, int lk, boolean bidir, int flags,
@@ -210,8 +238,11 @@ final class ThreePass {
     String suf = io.tag() + "_" + (s16 ? computeTag : "f32");
     int smem = FlashButterflyConv.bwdSmemBytes(m, s16) + (w2 ? FlashButterflyConv.pairTableBytes(m) : 0);
     int t = rowThreads(m), f = flags | (du == null ? 4 : 0);
+    boolean fuse = fusedOuterApplies();
     var st = device.stream();
     device.makeCurrent();
+    if (fuse) Check.cu(jcuda.driver.JCudaDriver.cuMemsetD32Async(dD.ptr(), 0, h, st.cu()), "cuMemsetD32Async",
+        "three-pass dD (H=" + h + ")", "device " + device.index());
     for (int h0 = 0; h0 < h; h0 += c[1]) {
       int hc = Math.min(c[1], h - h0);
       long rowOff = (long) h0 * L * io.bytes();
@@ -221,11 +252,17 @@ final class ThreePass {
       for (int p0 = 0; p0 < pairs; p0 += c[0]) {
         int pc = Math.min(c[0], pairs - p0), b0 = 2 * p0;
         mark.run();
-        outerKernel("fb3_outer_fwd_" + suf).launch(st, colBlocks() * pc, hc, OUTER_THREADS, 0, uh, scratchA, B, h, L, b0,
-            log2n, log2m, 1f / n1);
-        mark.run();
-        outerKernel("fb3_outer_fwd_" + suf).launch(st, colBlocks() * pc, hc, OUTER_THREADS, 0, dyh, sb, B, h, L, b0, log2n,
-            log2m, 1f / n1);
+        if (fuse) {   // u and dy (and dD) in one launch: its time in ms[0], none in ms[1]
+          device.module(MODULE_BWD).kernel("fb3b_outer2_" + suf + "_" + n1).launch(st, colBlocks() * pc, hc, OUTER_THREADS, 0,
+              uh, dyh, scratchA, sb, dD.ptr().at(4L * h0), B, h, L, b0, log2n, log2m, 1f / n1);
+          mark.run();
+        } else {
+          outerKernel("fb3_outer_fwd_" + suf).launch(st, colBlocks() * pc, hc, OUTER_THREADS, 0, uh, scratchA, B, h, L, b0,
+              log2n, log2m, 1f / n1);
+          mark.run();
+          outerKernel("fb3_outer_fwd_" + suf).launch(st, colBlocks() * pc, hc, OUTER_THREADS, 0, dyh, sb, B, h, L, b0, log2n,
+              log2m, 1f / n1);
+        }
         mark.run();
         device.module(MODULE_BWD).kernel(backwardKernelName(computeTag, s16, w2)).launch(st, pc * n1, hc, threads, smem, scratchA,
             sb, kh, acc, pc, hc, log2n, log2m, f);
@@ -237,14 +274,18 @@ final class ThreePass {
         for (int i = 0; ms != null && i < 4; i++) ms[i] += ev.get(ev.size() - 4 + i).elapsedSince(ev.get(ev.size() - 5 + i));
       }
       mark.run();
-      k("fb3_rows_f32").launch(st, hc * n1, 1, t, FlashButterflyConv.smemBytes(m, false), acc, acc, log2m, 1, (float) n);
+      if (tensorCoreDk)
+        device.module(MODULE_BWD).kernel("fb3b_rows_dk").launch(st, hc * n1, 1, t, FlashButterflyConv.smemBytes(m, true), acc,
+            acc, log2m, (float) n);
+      else
+        k("fb3_rows_f32").launch(st, hc * n1, 1, t, FlashButterflyConv.smemBytes(m, false), acc, acc, log2m, 1, (float) n);
       outerKernel("fb3_outer_inv_dk").launch(st, colBlocks1(), hc, OUTER_THREADS, 0, acc, dk.ptr().at(4L * h0 * lk), h, lk,
           log2n, log2m, bidir ? 1 : 0);
       mark.run();
       if (ms != null) ms[4] += ev.getLast().elapsedSince(ev.get(ev.size() - 2));
     }
     mark.run();
-    dD(device, u, dy, B, h, L, io, dD);
+    if (!fuse) dD(device, u, dy, B, h, L, io, dD);   // fused: summed by fb3b_outer2 (ms[5] stays 0)
     mark.run();
     if (ms != null) ms[5] += ev.getLast().elapsedSince(ev.get(ev.size() - 2));
     ev.forEach(CudaEvent::close);

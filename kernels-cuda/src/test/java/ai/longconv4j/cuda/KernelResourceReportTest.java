@@ -34,7 +34,11 @@ class KernelResourceReportTest {
       "fb3_rows_f32", "fb3_dk_mid", "fb_dD_f32", "fb_dD_bf16", "fb_dD_f16");
   private static final Path REPORT3B = Path.of("target", "cuda", "flashbutterfly3_bwd.ptxas.txt");
   private static final List<String> KERNELS3B = List.of("fb3b_mid_bf16_s16", "fb3b_mid_f16_s16", "fb3b_mid_bf16",
-      "fb3b_mid_f16", "fb3b_mid_bf16_s16_w2", "fb3b_mid_f16_s16_w2", "fb3b_mid_bf16_w2", "fb3b_mid_f16_w2");
+      "fb3b_mid_f16", "fb3b_mid_bf16_s16_w2", "fb3b_mid_f16_s16_w2", "fb3b_mid_bf16_w2", "fb3b_mid_f16_w2", "fb3b_rows_dk",
+      "fb3b_outer2_f32_f32_2", "fb3b_outer2_f32_f32_4", "fb3b_outer2_f32_f32_8", "fb3b_outer2_f32_bf16_8",
+      "fb3b_outer2_f32_f16_8", "fb3b_outer2_bf16_f32_8", "fb3b_outer2_bf16_bf16_2", "fb3b_outer2_bf16_bf16_4",
+      "fb3b_outer2_bf16_bf16_8", "fb3b_outer2_f16_f32_8", "fb3b_outer2_f16_f16_2", "fb3b_outer2_f16_f16_4",
+      "fb3b_outer2_f16_f16_8");
   private static final Path REPORT_LB = Path.of("target", "cuda", "learned.ptxas.txt");
   private static final List<String> KERNELS_LB = List.of("lb_forward_f32", "lb_forward_bf16", "lb_forward_f16",
       "lb_backward_f32", "lb_backward_bf16", "lb_backward_f16", "lb_reduce", "lb_spectrum", "lb_taps");

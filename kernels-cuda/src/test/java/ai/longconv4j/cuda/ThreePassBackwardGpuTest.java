@@ -32,6 +32,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * pairs keeps the ratio, the fp32 inverse adds ~1e-6, and the error spreads over all N lags while the signal fills
  * 2L - 1 of them, so the kept taps see ~7.3e-3 * sqrt(2L / N) <= 7.3e-3: 1e-2 (the issue's bound for 16-bit paths).
  * dD: fp32 sums of the 16-bit inputs, 1e-5. The twin's dk: 1e-5 * sqrt(N / Lk) (ThreePassGpuTest).
+ * Round 8c's steps ({@link ThreePass#backwardSteps}: u's and dy's outer passes and dD in one launch at N1 <= 8, the dk
+ * finish on fp16 tensor cores) run by default and are also compared with the round-7 steps (their twin) on the same
+ * data: du 3e-3 (the same outer arithmetic, but another compilation may round a scratch value to the neighbouring
+ * bf16: 2^-9 relative even if every element flipped), dD 1e-5 (another fp32 summation order), dk 1e-2 (the fp16 inverse adds ~1e-3 of each row's largest value to the bf16 spectra's ~5e-3).
  */
 @Tag("gpu")
 class ThreePassBackwardGpuTest extends CudaDeviceTest {
@@ -50,7 +54,10 @@ class ThreePassBackwardGpuTest extends CudaDeviceTest {
         {ConvMode.BIDIRECTIONAL, 3, 5, 40000, 20000, 0, 2}, {ConvMode.CIRCULAR, 3, 4, 1 << 16, 1 << 16, 0, 0},
         {ConvMode.CAUSAL, 3, 3, 1 << 18, 1 << 18, 0, 2},
         {ConvMode.CAUSAL, 3, 5, 1000, 1000, 256, 0}, {ConvMode.BIDIRECTIONAL, 3, 3, 1000, 700, 32, 0},
-        {ConvMode.CIRCULAR, 3, 2, 4096, 4096, 64, 0}, {ConvMode.CAUSAL, 5, 9, 3000, 3000, 1024, 2}};
+        {ConvMode.CIRCULAR, 3, 2, 4096, 4096, 64, 0}, {ConvMode.CAUSAL, 5, 9, 3000, 3000, 1024, 2},
+        // round 8c: the one-launch outer pass (N1 <= 8) with chunks of pairs, N1 = 2 and 4, odd L (scalar loads)
+        {ConvMode.CAUSAL, 7, 6, 20000, 5000, 0, 1}, {ConvMode.CAUSAL, 3, 5, 3000, 3000, 4096, 0},
+        {ConvMode.BIDIRECTIONAL, 3, 5, 3000, 2000, 2048, 2}, {ConvMode.CAUSAL, 3, 5, 3001, 3001, 1024, 0}};
     return Stream.of(IO).flatMap(t -> Stream.of(shapes).map(s -> Arguments.of(t[0], t[1], s[0], s[1], s[2], s[3], s[4], s[5], s[6])));
   }
 
@@ -59,14 +66,24 @@ class ThreePassBackwardGpuTest extends CudaDeviceTest {
   @MethodSource("cases")
   void threePassBackwardMatchesFloat64AndTheTwin(ElementType io, Precision compute, ConvMode mode, int B, int H, int L,
       int Lk, int M, int chunk) {
-    check(io, compute, mode, B, H, L, Lk, M, chunk, false);
+    check(io, compute, mode, B, H, L, Lk, M, chunk, false, 0);
+  }
+
+  /**
+   * The fp16 dk finish scales each row by a power of two: inputs scaled by 2^-24 (dk ~ 2^-48: fp16 would flush it to
+   * zero unscaled) and by 2^20 (dk ~ 2^40: beyond fp16's 65504) stay within the same tolerances (N1 = 8 and 32).
+   */
+  @ParameterizedTest(name = "2^{0}, L={1}")
+  @org.junit.jupiter.params.provider.CsvSource({"-24, 20000", "20, 20000", "-24, 262144"})
+  void tensorCoreDkFinishKeepsItsRange(int exp, int L) {
+    check(ElementType.BF16, Precision.BF16, ConvMode.CAUSAL, 3, 3, L, L, 0, 0, false, exp);
   }
 
   /** A negative control: the same checks fail when dy is shifted by one step in every row (a lag off by one). */
   @Test
   void shiftedDyIsDetected() {
     var e = org.junit.jupiter.api.Assertions.assertThrows(AssertionError.class,
-        () -> check(ElementType.BF16, Precision.BF16, ConvMode.CAUSAL, 3, 5, 40000, 40000, 0, 0, true));
+        () -> check(ElementType.BF16, Precision.BF16, ConvMode.CAUSAL, 3, 5, 20000, 20000, 0, 0, true, 0));
     assertTrue(e.getMessage().contains(" dk: rel err"), e.getMessage());
   }
 
@@ -75,10 +92,11 @@ class ThreePassBackwardGpuTest extends CudaDeviceTest {
    * the unfused middle: then that du stayed poisoned) against float64 and the twin, fused middle then unfused.
    */
   private void check(ElementType io, Precision compute, ConvMode mode, int B, int H, int L, int Lk, int M, int chunk,
-      boolean shifted) {
+      boolean shifted, int exp) {
     int parts = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
     var rng = new SplittableRandom(313L * L + 11L * H + B + io.ordinal() * 5 + mode.ordinal() * 3 + M + chunk);
     var c = ConvCase.random(rng, io, B, H, L, Lk);
+    if (exp != 0) c = scaled(c, io, exp);
     float[] dy = c.dy();
     float[] dyRef = dy;
     if (shifted) {
@@ -92,6 +110,14 @@ class ThreePassBackwardGpuTest extends CudaDeviceTest {
     double[] dkRef = ConvCase.gpuKernelLayout(g.dk(), H, Lk, parts == 2);   // GPU layout (sides, H, Lk)
     for (int v = 0; v < 3; v++)   // fused middle two stages per warp (_w2, the default), fused one stage, unfused
       run(io, compute, mode, B, H, L, Lk, M, chunk, v < 2, v == 0, L % 2 == 0 || v < 2, c, g, dkRef);
+  }
+
+  /** u and dy times 2^exp (exact in every io type while in range; the 16-bit encodings re-made). */
+  private static ConvCase scaled(ConvCase c, ElementType io, int exp) {
+    float[] u = c.u().clone(), dy = c.dy().clone();
+    for (int i = 0; i < u.length; i++) { u[i] = Math.scalb(u[i], exp); dy[i] = Math.scalb(dy[i], exp); }
+    short[] u16 = io == ElementType.F32 ? null : HalfFloats.encode(u, io), dy16 = io == ElementType.F32 ? null : HalfFloats.encode(dy, io);
+    return new ConvCase(u, dy, c.k0(), c.k1(), c.D(), u16, dy16);
   }
 
   private void run(ElementType io, Precision compute, ConvMode mode, int B, int H, int L, int Lk, int M, int chunk,
@@ -113,6 +139,8 @@ class ThreePassBackwardGpuTest extends CudaDeviceTest {
       if (parts == 2) conv.setWeights(c.k0(), c.k1(), Lk, c.D()); else conv.setWeights(c.k0(), Lk, c.D());
       ddu.fill32(0x7fc07fc0); ddu2.fill32(0x7fc07fc0);   // NaN as fp32 and, each half, as bf16 and fp16
       dk.fill32(0x7fc00000); dD.fill32(0x7fc00000); dk32.fill32(0x7fc00000); dD32.fill32(0x7fc00000);
+      var tp = conv.threePassPlan().backwardSteps(true, true);   // round 8c's steps (the default unless the property says old)
+      assertEquals(tp.outer() <= 8, tp.fusedOuterApplies(), tp.toString());
       conv.backward(du, ddy, withDu ? ddu : null, B, dk, dD);
       conv.backwardInput(ddy, ddu2, B);                 // the twin: the forward's adjoint ...
       conv.backwardWeights(du, ddy, B, dk32, dD32);     // ... and the fp32 weight gradient (synchronises)
@@ -128,6 +156,16 @@ class ThreePassBackwardGpuTest extends CudaDeviceTest {
         Reference.assertClose(what + " du vs twin", d1, ConvCase.toD(ConvCase.read(dev, ddu2, io, B * H * L)), 1e-2);
       } else {   // dk only: du untouched (still the poison)
         assertTrue(Float.isNaN(d1[0]) && Float.isNaN(d1[d1.length - 1]), what + ": dk-only wrote du");
+      }
+      if (middle && pairs) {   // round 7's steps on the same data: the twin of round 8c's
+        tp.backwardSteps(false, false);
+        ddu2.fill32(0x7fc07fc0); dk32.fill32(0x7fc00000); dD32.fill32(0x7fc00000);
+        conv.backward(du, ddy, withDu ? ddu2 : null, B, dk32, dD32);
+        tp.backwardSteps(true, true);
+        Reference.assertClose(what + " dk vs round-7 steps", gk, ConvCase.toD(dk32.copyTo(new float[parts * H * Lk], 0)), 1e-2);
+        Reference.assertClose(what + " dD vs round-7 steps", dD.copyTo(new float[H], 0), ConvCase.toD(dD32.copyTo(new float[H], 0)), 1e-5);
+        if (withDu)
+          Reference.assertClose(what + " du vs round-7 steps", d1, ConvCase.toD(ConvCase.read(dev, ddu2, io, B * H * L)), 3e-3);
       }
     }
   }

@@ -249,18 +249,29 @@ public final class CudaConvBench {
   /**
    * The fused tensor-core backward (FlashButterflyConv.backward: du, dk, dD in one kernel per batch pair and channel plus
    * one per channel): forward + fused backward, the fused backward alone at the default threads and storage, then at
-   * other threads, the other storage and the unfused middle. u doubles as dy, y as du.
+   * other threads, the other storage and the unfused middle. u doubles as dy, y as du — except for the three-pass plans'
+   * fwd+bwd and step rows: there dy is a separate buffer (a copy of y) and du goes to y, so that a kernel reading u
+   * and dy in one launch (round 8c's fb3b_outer2) does not find dy's lines in cache (sessions up to 5 passed u as dy).
    */
   static void fusedBackward(CudaDevice dev, FlashButterflyConv conv, DeviceBuffer u, DeviceBuffer y, DeviceBuffer dk,
       DeviceBuffer dD, int B, int H, int L, long io2, int reps, List<Row> rows, long live0) {
+    try (DeviceBuffer dy = conv.threePass() ? dev.alloc(y.bytes()) : null) {
+      if (dy != null) { conv.forward(u, y, B); dy.copyFrom(y); }
+      fusedBackward(dev, conv, u, y, dy == null ? u : dy, dk, dD, B, H, L, io2, reps, rows,
+          live0 + (dy == null ? 0 : dy.bytes()));   // peaks as before: dy's buffer not counted
+    }
+  }
+
+  private static void fusedBackward(CudaDevice dev, FlashButterflyConv conv, DeviceBuffer u, DeviceBuffer y, DeviceBuffer dy,
+      DeviceBuffer dk, DeviceBuffer dD, int B, int H, int L, long io2, int reps, List<Row> rows, long live0) {
     dev.allocator().resetPeak();   // the fused path's own peak (the rows above include the fp32 twin's workspace)
-    double msFB = median(dev, () -> { conv.forward(u, y, B); conv.backward(u, u, y, B, dk, dD); }, reps);
+    double msFB = median(dev, () -> { conv.forward(u, y, B); conv.backward(u, dy, y, B, dk, dD); }, reps);
     rows.add(new Row("flashbutterfly fwd+fusedbwd io=BF16 " + conv.backwardKernelName(), B, H, L, msFB, 3 * io2 / msFB / 1e6,
         Double.NaN, dev.allocator().peakBytes() - live0));
     report(rows.getLast());
     if (conv.threePass()) {   // the three-pass backward's steps (CUDA events around each launch), medians of 5
       double[][] pt = new double[5][];
-      for (int r = 0; r < pt.length; r++) pt[r] = conv.backwardPassTimes(u, u, y, B, dk, dD);
+      for (int r = 0; r < pt.length; r++) pt[r] = conv.backwardPassTimes(u, dy, y, B, dk, dD);
       String[] names = {"u outer", "dy outer", "mid", "du outer-inverse", "dk finish", "dD"};
       for (int q = 0; q < names.length; q++) {
         final int qq = q;

@@ -14,7 +14,8 @@
 // ThreePass.backward then inverts acc per channel with fb3_rows_f32 (inverse, scale N) and fb3_outer_inv_dk.
 // flags bit 0: fused middle (M >= 256: the last forward stage, the products and the first inverse stage in registers,
 // stage_b_bwd; the _w2 kernels: the last two stages and the first two inverse ones per warp, conv256_warp_bwd); clear:
-// the products as their own shared-memory pass (the twin). flags bit 2: dk only (SB not written).
+// the products as their own shared-memory pass (the twin). flags bit 2: dk only (SB not written). flags bit 3 (round
+// 8c): the rows move between the scratch and shared memory with 16-byte global accesses (load_two_v, store_row_v).
 #include "monarch.cuh"
 #include "bwd_core.cuh"   // tw_offset4, acc_add4, fft_fwd_two, stage_b_bwd
 #include "scratch_io.cuh" // ldc, stc
@@ -93,6 +94,42 @@ __device__ void fft_fwd_two_pair(const Tw& T, ST* ur, ST* ui, ST* zr, ST* zi, in
   }
 }
 
+// Both rows into shared memory with 16-byte loads: V = 16 / sizeof(SC) complex elements per load (4 of bf16x2 / half2,
+// 2 of float2), a quarter of the load instructions and four times the bytes in flight per load of the element loop.
+// Every row starts at a multiple of M >= 32 elements: 16-byte aligned.
+template <typename SC, typename ST>
+__device__ __forceinline__ void load_two_v(const SC* __restrict__ ra, const SC* __restrict__ rb, ST* ur, ST* ui, ST* zr,
+                                           ST* zi, int M) {
+  constexpr int V = 16 / sizeof(SC);
+  const uint4* va = reinterpret_cast<const uint4*>(ra);
+  const uint4* vb = reinterpret_cast<const uint4*>(rb);
+  for (int i = threadIdx.x; i < M / V; i += blockDim.x) {
+    const uint4 a = va[i], b = vb[i];
+    const SC* ea = reinterpret_cast<const SC*>(&a);
+    const SC* eb = reinterpret_cast<const SC*>(&b);
+#pragma unroll
+    for (int j = 0; j < V; ++j) {
+      const int n = V * i + j;
+      const float2 x = ldc(ea + j), y = ldc(eb + j);
+      st(ur + SIDX(n), x.x); st(ui + SIDX(n), x.y); st(zr + SIDX(n), y.x); st(zi + SIDX(n), y.y);
+    }
+  }
+}
+
+// row[n] = (zr, zi)[n] with 16-byte stores (as load_two_v).
+template <typename SC, typename ST>
+__device__ __forceinline__ void store_row_v(SC* __restrict__ row, const ST* zr, const ST* zi, int M) {
+  constexpr int V = 16 / sizeof(SC);
+  union Pack { uint4 u; SC e[V]; };
+  uint4* vr = reinterpret_cast<uint4*>(row);
+  for (int i = threadIdx.x; i < M / V; i += blockDim.x) {
+    Pack pk;
+#pragma unroll
+    for (int j = 0; j < V; ++j) stc(&pk.e[j], ld(zr + SIDX(V * i + j)), ld(zi + SIDX(V * i + j)));
+    vr[i] = pk.u;
+  }
+}
+
 // Grid (pairs * N1, H), block a multiple of 32; dynamic smem 4 * (M + M/32) * sizeof(ST) (aligned to 16) + 8 *
 // tw_entries(M) (FlashButterflyConv.bwdSmemBytes(M, 16-bit)), + pair_table_bytes(M) for PAIR (the _w2 kernels).
 template <int CM, typename ST, typename SC, bool PAIR = false>
@@ -102,15 +139,17 @@ __device__ void fb3b_mid(const SC* __restrict__ SA, SC* __restrict__ SB, const f
   ST* smem = reinterpret_cast<ST*>(smem_raw);
   const int M = 1 << log2M, P = M + (M >> 5), h = blockIdx.y, T = blockDim.x;
   const int k1 = blockIdx.x / pairs, p = blockIdx.x - k1 * pairs;
-  const bool wantDu = (flags & 4) == 0, fused = (flags & 1) && M >= 256;
+  const bool wantDu = (flags & 4) == 0, fused = (flags & 1) && M >= 256, vec = (flags & 8) != 0;
   ST *ur = smem, *zr = smem + P, *ui = smem + 2 * P, *zi = smem + 3 * P;   // re = [ur | zr], im = [ui | zi]
   const size_t N = (size_t)1 << log2N, off = ((size_t)p * H + h) * N + (size_t)k1 * M;
   const SC* ra = SA + off;
   SC* rb = SB + off;
-  for (int n = threadIdx.x; n < M; n += T) {
-    const float2 a = ldc(ra + n), b = ldc(rb + n);
-    st(ur + SIDX(n), a.x); st(ui + SIDX(n), a.y); st(zr + SIDX(n), b.x); st(zi + SIDX(n), b.y);
-  }
+  if (vec) load_two_v(ra, rb, ur, ui, zr, zi, M);
+  else
+    for (int n = threadIdx.x; n < M; n += T) {
+      const float2 a = ldc(ra + n), b = ldc(rb + n);
+      st(ur + SIDX(n), a.x); st(ui + SIDX(n), a.y); st(zr + SIDX(n), b.x); st(zi + SIDX(n), b.y);
+    }
   float2* tws = reinterpret_cast<float2*>(smem_raw + tw_offset4(P, sizeof(ST)));
   const Tw tw = tw_init(tws, log2M);
   const float2* k = kf + (size_t)h * N + (size_t)k1 * M;
@@ -125,7 +164,8 @@ __device__ void fb3b_mid(const SC* __restrict__ SA, SC* __restrict__ SB, const f
       if (!wantDu) return;
       __syncthreads();
       monarch_fft<CM, false, ST, true, true>(tw, zr, zi, log2M, false);   // the remaining inverse stages; a barrier
-      for (int n = threadIdx.x; n < M; n += T) stc(rb + n, ld(zr + SIDX(n)), ld(zi + SIDX(n)));
+      if (vec) store_row_v(rb, zr, zi, M);
+      else for (int n = threadIdx.x; n < M; n += T) stc(rb + n, ld(zr + SIDX(n)), ld(zi + SIDX(n)));
       return;
     }
   }
@@ -153,7 +193,8 @@ __device__ void fb3b_mid(const SC* __restrict__ SA, SC* __restrict__ SB, const f
   if (!wantDu) return;
   __syncthreads();
   monarch_fft<CM, false, ST, true>(tw, zr, zi, log2M, false, fused);   // ends with a barrier
-  for (int n = threadIdx.x; n < M; n += T) stc(rb + n, ld(zr + SIDX(n)), ld(zi + SIDX(n)));
+  if (vec) store_row_v(rb, zr, zi, M);
+  else for (int n = threadIdx.x; n < M; n += T) stc(rb + n, ld(zr + SIDX(n)), ld(zi + SIDX(n)));
 }
 
 // Register caps as flashbutterfly_bwd.cu's (stage_b_bwd holds both tiles and their accumulators): sm_90 with 16-bit

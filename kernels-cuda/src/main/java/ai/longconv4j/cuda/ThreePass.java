@@ -47,7 +47,7 @@ final class ThreePass {
   private DeviceBuffer scratch, scratchA, acc;   // kept by the plan: forward / dy's rows, u's rows, dk's spectrum
   private long budget = SCRATCH_BUDGET, bwdBudget = BWD_SCRATCH_BUDGET;
   private boolean forced;   // budgets(...) set: the forward takes exactly its budget
-  private boolean fusedOuter, tensorCoreDk;   // backward steps (backwardSteps)
+  private boolean fusedOuter, tensorCoreDk, vectorMiddle;   // backward steps (backwardSteps)
 
   ThreePass(CudaDevice device, int h, int n, int m) {
     if (Integer.bitCount(m) != 1 || Integer.bitCount(n) != 1 || m < FlashButterflyConv.MIN_N || n % m != 0 || n / m < 2
@@ -60,17 +60,18 @@ final class ThreePass {
     this.log2m = Integer.numberOfTrailingZeros(m);
     this.n1 = n / m;
     boolean old = "old".equals(System.getProperty(STEPS_PROPERTY));
-    fusedOuter = !old; tensorCoreDk = !old;
+    fusedOuter = !old; tensorCoreDk = !old; vectorMiddle = !old;
   }
 
   /**
    * The backward's steps. {@code fusedOuter}: u's and dy's outer passes as one launch (fb3b_outer2, N1 <= 8) that also
    * sums dD (else two fb3_outer_fwd launches and fb_dD, as at N1 >= 16). {@code tensorCoreDk}: the dk finish's inverse
    * inner FFT on fp16 tensor cores with a per-row power-of-two scale (fb3b_rows_dk; else fp32 on CUDA cores,
-   * fb3_rows_f32). Both on by default (see {@link #STEPS_PROPERTY}); off: the round-7 twin.
+   * fb3_rows_f32). {@code vectorMiddle}: the middle kernel moves its rows with 16-byte global loads and stores (flags
+   * bit 3). All on by default (see {@link #STEPS_PROPERTY}); off: the round-7 twin.
    */
-  ThreePass backwardSteps(boolean fusedOuter, boolean tensorCoreDk) {
-    this.fusedOuter = fusedOuter; this.tensorCoreDk = tensorCoreDk;
+  ThreePass backwardSteps(boolean fusedOuter, boolean tensorCoreDk, boolean vectorMiddle) {
+    this.fusedOuter = fusedOuter; this.tensorCoreDk = tensorCoreDk; this.vectorMiddle = vectorMiddle;
     return this;
   }
 
@@ -219,7 +220,8 @@ final class ThreePass {
    * passes fill SA and SB, fb3b_mid adds conj(Zu) Zd to acc and leaves du's inner inverse in SB, fb3_outer_inv writes
    * du; then acc is inverted (scale N: both spectra carry 1/N) and placed at the taps (fb3_outer_inv_dk); dD from
    * fb_dD. Round 8c's steps ({@link #backwardSteps}, default): at N1 <= 8 u's and dy's outer passes and dD are one
-   * launch (fb3b_outer2), the inversion runs on fp16 tensor cores (fb3b_rows_dk; else fp32, fb3_rows_f32).
+   * launch (fb3b_outer2), the inversion runs on fp16 tensor cores (fb3b_rows_dk; else fp32, fb3_rows_f32), the middle
+   * moves its rows with 16-byte accesses.
    * {@code flags} bit 0: the fused middle. {@code ms} non-null: adds each step's time (CUDA events, synchronising) to
    * ms[0..5] = {u outer, dy outer, middle, du outer inverse, dk finish, dD}; with fb3b_outer2 its time is in ms[0]
    * and ms[1], ms[5] stay ~0.
@@ -237,7 +239,7 @@ final class ThreePass {
     acc = grow(acc, 8L * n * c[1]);
     String suf = io.tag() + "_" + (s16 ? computeTag : "f32");
     int smem = FlashButterflyConv.bwdSmemBytes(m, s16) + (w2 ? FlashButterflyConv.pairTableBytes(m) : 0);
-    int t = rowThreads(m), f = flags | (du == null ? 4 : 0);
+    int t = rowThreads(m), f = flags | (du == null ? 4 : 0) | (vectorMiddle ? 8 : 0);
     boolean fuse = fusedOuterApplies();
     var st = device.stream();
     device.makeCurrent();

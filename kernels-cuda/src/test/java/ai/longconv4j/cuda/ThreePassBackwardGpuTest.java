@@ -33,7 +33,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * 2L - 1 of them, so the kept taps see ~7.3e-3 * sqrt(2L / N) <= 7.3e-3: 1e-2 (the issue's bound for 16-bit paths).
  * dD: fp32 sums of the 16-bit inputs, 1e-5. The twin's dk: 1e-5 * sqrt(N / Lk) (ThreePassGpuTest).
  * Round 8c's steps ({@link ThreePass#backwardSteps}: u's and dy's outer passes and dD in one launch at N1 <= 8, the dk
- * finish on fp16 tensor cores) run by default and are also compared with the round-7 steps (their twin) on the same
+ * finish on fp16 tensor cores, the middle's 16-byte row accesses) run by default and are also compared with the round-7 steps (their twin) on the same
  * data: du 3e-3 (the same outer arithmetic, but another compilation may round a scratch value to the neighbouring
  * bf16: 2^-9 relative even if every element flipped), dD 1e-5 (another fp32 summation order), dk 1e-2 (the fp16 inverse adds ~1e-3 of each row's largest value to the bf16 spectra's ~5e-3).
  */
@@ -78,6 +78,23 @@ class ThreePassBackwardGpuTest extends CudaDeviceTest {
   void tensorCoreDkFinishKeepsItsRange(int exp, int L) {
     check(ElementType.BF16, Precision.BF16, ConvMode.CAUSAL, 3, 3, L, L, 0, 0, false, exp);
   }
+
+  /**
+   * Thread counts other than the default 256 at M = 8K (192: three blocks of 105 registers fit an SM; 96), round 8c's
+   * steps against float64 and the round-7 steps.
+   */
+  @ParameterizedTest(name = "t={0}")
+  @org.junit.jupiter.params.provider.ValueSource(ints = {192, 96})
+  void otherThreadCountsMatch(int t) {
+    threads = t;
+    try {
+      check(ElementType.BF16, Precision.BF16, ConvMode.CAUSAL, 3, 5, 20000, 20000, 0, 0, false, 0);
+    } finally {
+      threads = 0;
+    }
+  }
+
+  private int threads;   // 0: the plan's default
 
   /** A negative control: the same checks fail when dy is shifted by one step in every row (a lag off by one). */
   @Test
@@ -130,6 +147,7 @@ class ThreePassBackwardGpuTest extends CudaDeviceTest {
          var dk = dev.alloc(4L * parts * H * Lk); var dD = dev.alloc(4L * H);
          var dk32 = dev.alloc(4L * parts * H * Lk); var dD32 = dev.alloc(4L * H)) {
       if (M > 0) conv.innerSize(M);
+      conv.backwardThreads(threads);
       int n = conv.fftSize(), row = n * (conv.smem16() ? 4 : 8);
       assertTrue(conv.threePass() && conv.fusedBackwardApplies(), conv.toString());
       assertEquals("fb3b_mid_" + compute.tag() + (conv.smem16() ? "_s16" : "") + (middle && pairs && conv.innerSize() >= 256 ? "_w2" : ""),
@@ -139,7 +157,7 @@ class ThreePassBackwardGpuTest extends CudaDeviceTest {
       if (parts == 2) conv.setWeights(c.k0(), c.k1(), Lk, c.D()); else conv.setWeights(c.k0(), Lk, c.D());
       ddu.fill32(0x7fc07fc0); ddu2.fill32(0x7fc07fc0);   // NaN as fp32 and, each half, as bf16 and fp16
       dk.fill32(0x7fc00000); dD.fill32(0x7fc00000); dk32.fill32(0x7fc00000); dD32.fill32(0x7fc00000);
-      var tp = conv.threePassPlan().backwardSteps(true, true);   // round 8c's steps (the default unless the property says old)
+      var tp = conv.threePassPlan().backwardSteps(true, true, true);   // round 8c's steps (the default unless the property says old)
       assertEquals(tp.outer() <= 8, tp.fusedOuterApplies(), tp.toString());
       conv.backward(du, ddy, withDu ? ddu : null, B, dk, dD);
       conv.backwardInput(ddy, ddu2, B);                 // the twin: the forward's adjoint ...
@@ -158,10 +176,10 @@ class ThreePassBackwardGpuTest extends CudaDeviceTest {
         assertTrue(Float.isNaN(d1[0]) && Float.isNaN(d1[d1.length - 1]), what + ": dk-only wrote du");
       }
       if (middle && pairs) {   // round 7's steps on the same data: the twin of round 8c's
-        tp.backwardSteps(false, false);
+        tp.backwardSteps(false, false, false);
         ddu2.fill32(0x7fc07fc0); dk32.fill32(0x7fc00000); dD32.fill32(0x7fc00000);
         conv.backward(du, ddy, withDu ? ddu2 : null, B, dk32, dD32);
-        tp.backwardSteps(true, true);
+        tp.backwardSteps(true, true, true);
         Reference.assertClose(what + " dk vs round-7 steps", gk, ConvCase.toD(dk32.copyTo(new float[parts * H * Lk], 0)), 1e-2);
         Reference.assertClose(what + " dD vs round-7 steps", dD.copyTo(new float[H], 0), ConvCase.toD(dD32.copyTo(new float[H], 0)), 1e-5);
         if (withDu)

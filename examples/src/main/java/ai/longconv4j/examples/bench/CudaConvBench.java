@@ -283,7 +283,7 @@ public final class CudaConvBench {
     }
     int n = conv.innerSize();   // the in-smem size (three-pass plans: M)
     int tDef = n <= 1024 ? 64 : n <= 4096 ? 128 : n <= 8192 ? 256 : 512;   // FlashButterflyConv.defaultBwdThreads
-    for (int t : conv.threePass() ? new int[] {0, 128, 256, 512} : new int[] {0, 64, 128, 256, 512, 768}) {
+    for (int t : conv.threePass() ? new int[] {0, 128, 192, 256, 512} : new int[] {0, 64, 128, 256, 512, 768}) {
       if (t == tDef || (t != 0 && n / t < 8)) continue;
       try {
         conv.backwardThreads(t);

@@ -224,12 +224,15 @@ FB3B_MID(fb3b_mid_f16_w2, 1, float, float2, true, 512)
 
 // The dk finish's inverse inner FFT on tensor cores: per row of acc (M complex fp32, Monarch order, grid: one block
 // per row), out = scale * IFFT_unscaled(in) in natural order (the twin: fb3_rows_f32 with inverse = 1). The row is
-// scaled by a power of two s so that max(|re|, |im|) lies in [128, 256) (read once for the maximum, once for the
-// values: the second read of the row mostly hits L2), rounded to fp16 into 16-bit shared memory and inverted by
-// monarch.cuh's fp16 MMA stages with fp32 accumulation, each stage carrying its 1/R: every intermediate stays
-// <= 256 in magnitude and a single spike's 1/M spread stays >= 2^7 / 2^14, inside fp16's normal range; out is
-// rescaled by scale * M / s. fp16 rounding (2^-11) in ~4 stages: ~1e-3 of the row's largest value, against the bf16
-// spectra's ~5e-3 before it. in and out may alias (each block reads its whole row before it writes).
+// scaled by a power of two s so that max(|re|, |im|) lies in [2^14 / M, 2^15 / M) (read once for the maximum, once
+// for the values: the second read of the row mostly hits L2), rounded to fp16 into 16-bit shared memory and inverted
+// by monarch.cuh's fp16 MMA stages with fp32 accumulation. The inverse stages do not scale (monarch.cuh applies the
+// stage scale to forward stages only): an intermediate after stages of radix product P is at most P times the input's
+// largest value, so every value stays below 2^15 < 65504 (the first sitting, fb3m-1, scaled to [128, 256) assuming
+// scaled stages: dk came out M times too large, caught by the tests); values below 2^-14 (fp16 subnormals) keep an
+// absolute error <= 2^-25, below 2^-24 of the row's largest value. out = that times scale / s. fp16 rounding
+// (2^-11) in ~4 stages: ~1e-3 of the row's largest value, against the bf16 spectra's ~5e-3 before it. in and out may
+// alias (each block reads its whole row before it writes).
 // Dynamic smem: FlashButterflyConv.smemBytes(M, true) (two 16-bit planes and the twiddle table).
 extern "C" __global__ void __launch_bounds__(512) fb3b_rows_dk(const float2* in, float2* out, int log2M, float scale) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -251,16 +254,16 @@ extern "C" __global__ void __launch_bounds__(512) fb3b_rows_dk(const float2* in,
   mx = 0.f;
   for (int w = 0; w < (T >> 5); ++w) mx = fmaxf(mx, red[w]);
   int e = 0;
-  if (mx > 0.f && mx <= 3.0e38f) frexpf(mx, &e);   // mx in [2^(e-1), 2^e); zero or non-finite rows: s = 2^8
-  const float s = ldexpf(1.0f, 8 - e);
+  if (mx > 0.f && mx <= 3.0e38f) frexpf(mx, &e);   // mx in [2^(e-1), 2^e); zero or non-finite rows: e = 0
+  const float s = ldexpf(1.0f, 15 - log2M - e);     // mx * s in [2^(14 - log2M), 2^(15 - log2M))
   for (int i = threadIdx.x; i < (M >> 1); i += T) {
     const float4 v = row[i];
     st(zr + SIDX(2 * i), v.x * s); st(zi + SIDX(2 * i), v.y * s);
     st(zr + SIDX(2 * i + 1), v.z * s); st(zi + SIDX(2 * i + 1), v.w * s);
   }
   __syncthreads();
-  monarch_fft<1, false, __half, true>(tw, zr, zi, log2M, true);   // scaled inverse (1/M); ends with a barrier
-  const float back = scale * (float)M / s;
+  monarch_fft<1, false, __half, true>(tw, zr, zi, log2M, false);   // unscaled inverse; ends with a barrier
+  const float back = scale / s;
   float4* o = reinterpret_cast<float4*>(out + r);
   for (int i = threadIdx.x; i < (M >> 1); i += T)
     o[i] = make_float4(ld(zr + SIDX(2 * i)) * back, ld(zi + SIDX(2 * i)) * back, ld(zr + SIDX(2 * i + 1)) * back,

@@ -164,27 +164,31 @@ class ThreePassBackwardGpuTest extends CudaDeviceTest {
       conv.backwardWeights(du, ddy, B, dk32, dD32);     // ... and the fp32 weight gradient (synchronises)
       String what = "3-pass backward " + conv.backwardKernelName() + " " + conv + (middle ? "" : " unfused middle") + " B=" + B + " Lk=" + Lk;
       float[] gk = dk.copyTo(new float[parts * H * Lk], 0), gk32 = dk32.copyTo(new float[parts * H * Lk], 0);
-      Reference.assertClose(what + " dk", gk, dkRef, 1e-2);
-      Reference.assertClose(what + " dD", dD.copyTo(new float[H], 0), g.dD(), 1e-5);
-      Reference.assertClose(what + " dk twin", gk32, dkRef, 1e-5 * Math.sqrt((double) n / Lk));
-      Reference.assertClose(what + " dk vs twin", gk, ConvCase.toD(gk32), 1e-2);
-      float[] d1 = ConvCase.read(dev, ddu, io, B * H * L);
+      float[] gD = dD.copyTo(new float[H], 0), d1 = ConvCase.read(dev, ddu, io, B * H * L);
+      float[] d2 = withDu ? ConvCase.read(dev, ddu2, io, B * H * L) : null;
+      var checks = new java.util.ArrayList<org.junit.jupiter.api.function.Executable>();   // every check runs and prints
+      checks.add(() -> Reference.assertClose(what + " dk", gk, dkRef, 1e-2));
+      checks.add(() -> Reference.assertClose(what + " dD", gD, g.dD(), 1e-5));
+      checks.add(() -> Reference.assertClose(what + " dk twin", gk32, dkRef, 1e-5 * Math.sqrt((double) n / Lk)));
+      checks.add(() -> Reference.assertClose(what + " dk vs twin", gk, ConvCase.toD(gk32), 1e-2));
       if (withDu) {
-        Reference.assertClose(what + " du", d1, g.du(), 1e-2);
-        Reference.assertClose(what + " du vs twin", d1, ConvCase.toD(ConvCase.read(dev, ddu2, io, B * H * L)), 1e-2);
+        checks.add(() -> Reference.assertClose(what + " du", d1, g.du(), 1e-2));
+        checks.add(() -> Reference.assertClose(what + " du vs twin", d1, ConvCase.toD(d2), 1e-2));
       } else {   // dk only: du untouched (still the poison)
-        assertTrue(Float.isNaN(d1[0]) && Float.isNaN(d1[d1.length - 1]), what + ": dk-only wrote du");
+        checks.add(() -> assertTrue(Float.isNaN(d1[0]) && Float.isNaN(d1[d1.length - 1]), what + ": dk-only wrote du"));
       }
       if (middle && pairs) {   // round 7's steps on the same data: the twin of round 8c's
         tp.backwardSteps(false, false, false);
         ddu2.fill32(0x7fc07fc0); dk32.fill32(0x7fc00000); dD32.fill32(0x7fc00000);
         conv.backward(du, ddy, withDu ? ddu2 : null, B, dk32, dD32);
         tp.backwardSteps(true, true, true);
-        Reference.assertClose(what + " dk vs round-7 steps", gk, ConvCase.toD(dk32.copyTo(new float[parts * H * Lk], 0)), 1e-2);
-        Reference.assertClose(what + " dD vs round-7 steps", dD.copyTo(new float[H], 0), ConvCase.toD(dD32.copyTo(new float[H], 0)), 1e-5);
-        if (withDu)
-          Reference.assertClose(what + " du vs round-7 steps", d1, ConvCase.toD(ConvCase.read(dev, ddu2, io, B * H * L)), 3e-3);
+        float[] k7 = dk32.copyTo(new float[parts * H * Lk], 0), dD7 = dD32.copyTo(new float[H], 0);
+        float[] du7 = withDu ? ConvCase.read(dev, ddu2, io, B * H * L) : null;
+        checks.add(() -> Reference.assertClose(what + " dk vs round-7 steps", gk, ConvCase.toD(k7), 1e-2));
+        checks.add(() -> Reference.assertClose(what + " dD vs round-7 steps", gD, ConvCase.toD(dD7), 1e-5));
+        if (withDu) checks.add(() -> Reference.assertClose(what + " du vs round-7 steps", d1, ConvCase.toD(du7), 3e-3));
       }
+      org.junit.jupiter.api.Assertions.assertAll(what, checks);
     }
   }
 }

@@ -11,7 +11,9 @@
 //              sum_b corr(u[b], dy[b]) / N (the packed-pair identity of flashbutterfly_bwd.cu);
 //   du branch: Zd * conj(kf), the inner inverse FFT, back to SB: fb3_outer_inv_* then adds D dy and writes du, exactly
 //              as the forward's adjoint (fb3_mid with flags bit 1).
-// ThreePass.backward then inverts acc per channel with fb3_rows_f32 (inverse, scale N) and fb3_outer_inv_dk.
+// ThreePass.backward then inverts acc per channel with fb3b_rows_dk (fp16 tensor cores, per-row scale; the twin:
+// fb3_rows_f32, inverse, scale N) and fb3_outer_inv_dk. At N1 <= 8 u's and dy's outer passes and dD are one launch,
+// fb3b_outer2 (the twin: two fb3_outer_fwd launches and fb_dD, flashbutterfly3.cu).
 // flags bit 0: fused middle (M >= 256: the last forward stage, the products and the first inverse stage in registers,
 // stage_b_bwd; the _w2 kernels: the last two stages and the first two inverse ones per warp, conv256_warp_bwd); clear:
 // the products as their own shared-memory pass (the twin). flags bit 2: dk only (SB not written). flags bit 3 (round

@@ -55,6 +55,8 @@ public final class Engine implements AutoCloseable {
     private final boolean pruneClassFiles;
     /** Null: every snippet goes through JShell's own path (the slow twin, for tests). */
     private final ValueSnippets valueSnippets;
+    /** Null: expressions go through JShell (its value path, then as written): the slow twin of {@link DirectExpressions}. */
+    private final DirectExpressions direct;
     /** The snippet the last {@link #evalSnippet} evaluated. */
     private Snippet lastSnippet;
     /** The value declaration being evaluated ({@link #evalValue}), null otherwise. */
@@ -77,6 +79,14 @@ public final class Engine implements AutoCloseable {
      * analyses more per expression; the slow twin of {@link ValueSnippets}, for tests).
      */
     Engine(boolean pruneClassFiles, boolean valueDeclarations) {
+        this(pruneClassFiles, valueDeclarations, valueDeclarations);
+    }
+
+    /**
+     * With {@code directExpressions} false, expressions that look like values are evaluated by JShell as
+     * {@code Object $lc4jValueN = (EXPR);} (three javac tasks) instead of {@link DirectExpressions} (one); for tests.
+     */
+    Engine(boolean pruneClassFiles, boolean valueDeclarations, boolean directExpressions) {
         valueSnippets = valueDeclarations ? new ValueSnippets() : null;
         provider = new InProcessControl.Provider(Engine.class.getClassLoader());
         shell = JShell.builder().executionEngine(provider, null)
@@ -93,6 +103,13 @@ public final class Engine implements AutoCloseable {
             Log.info("not pruning JShell's class files (each cell compiles a little slower than the one before): "
                     + "start the JVM with --add-opens jdk.jshell/jdk.jshell=ALL-UNNAMED (" + replClasses.unavailable() + ")");
         }
+        DirectExpressions d = directExpressions && valueDeclarations ? new DirectExpressions(shell, provider) : null;
+        if (d != null && d.unavailable() != null) {
+            Log.info("expressions go through JShell's three compiler tasks instead of one: start the JVM with "
+                    + String.join(" ", DirectExpressions.JVM_FLAGS) + " (" + d.unavailable() + ")");
+            d = null;
+        }
+        direct = d;
         imports = new ArrayList<>();
         index.busy();   // starting counts as busy: the index waits for idleness after it
         try {
@@ -188,7 +205,7 @@ public final class Engine implements AutoCloseable {
             rest = c == Completeness.UNKNOWN ? "" : info.remaining();
             long t0 = System.nanoTime();
             String expr = valueSnippets == null ? null : valueSnippets.expression(src);
-            last = expr == null ? null : evalValue(expr, src, line, warn);
+            last = expr == null ? null : direct != null ? evalDirect(expr, src, line, warn) : evalValue(expr, src, line, warn);
             if (last == null) {
                 last = evalSnippet(src, line, warn);
                 if (expr != null && lastSnippet instanceof jdk.jshell.StatementSnippet) valueSnippets.markVoid(expr);
@@ -232,6 +249,40 @@ public final class Engine implements AutoCloseable {
             valueSnippet = null;
             forget(v);
         }
+    }
+
+    /**
+     * Evaluates the expression {@code expr} with {@link DirectExpressions}: one javac task and no snippet. Null when
+     * it did not compile there (nothing ran); the caller then evaluates {@code src} as written through JShell, whose
+     * messages the user sees (JShell's value path is skipped: it wraps the expression the same way).
+     */
+    private Eval evalDirect(String expr, String src, int line, java.util.function.Consumer<String> warn) {
+        DirectExpressions.Outcome o;
+        running = true;
+        try {
+            o = direct.eval(expr);
+        } finally {
+            running = false;
+        }
+        if (o == null) return null;
+        lastSnippet = null;
+        o.warnings().forEach(warn);
+        if (o.thrown() == null && o.failure() == null) return new Eval(true, o.value(), null);
+        if (interrupted || o.failure() instanceof jdk.jshell.spi.ExecutionControl.StoppedException) {
+            return new Eval(false, null, Errors.interrupted());
+        }
+        if (o.thrown() instanceof EvalException ee) return new Eval(false, null, Errors.runtime(ee, line, src));
+        if (o.thrown() instanceof UnresolvedReferenceException ure) {
+            return new Eval(false, null, Errors.unresolved(ure, shell.unresolvedDependencies(ure.getSnippet()).toList()));
+        }
+        Exception ex = o.thrown() != null ? o.thrown() : o.failure();
+        return new Eval(false, null, new CellResult.Error(ex.getClass().getSimpleName(), String.valueOf(ex.getMessage()),
+                List.of(String.valueOf(ex.getMessage()))));
+    }
+
+    /** {expressions tried by {@link DirectExpressions}, compiled and run there}, or null without it; for tests. */
+    int[] directExpressions() {
+        return direct == null ? null : direct.counts();
     }
 
     private List<SnippetEvent> run(String src) {

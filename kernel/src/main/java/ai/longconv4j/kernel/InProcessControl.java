@@ -65,6 +65,22 @@ final class InProcessControl extends LocalExecutionControl {
         }
     }
 
+    /**
+     * Reads the static field {@code field} of the loaded class {@code className} and sets it to null (the value
+     * is the caller's now; the class keeps no reference to it). Used by {@link DirectExpressions}.
+     */
+    Object takeStatic(String className, String field) throws InternalException {
+        try {
+            Field f = findClass(className).getDeclaredField(field);
+            f.setAccessible(true);
+            Object v = f.get(null);
+            f.set(null, null);
+            return v;
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new InternalException("cannot read " + className + "." + field + ": " + e);
+        }
+    }
+
     /** Sets (null: removes) the code run around every following snippet invocation. */
     void around(Around a) {
         around = a;

@@ -84,6 +84,7 @@ public final class Installer {
         if (jvmOpts.stream().noneMatch(s -> s.startsWith("-Xmx") || s.startsWith("-XX:MaxRAM"))) flags.add(DEFAULT_HEAP);
         flags.add("--enable-native-access=ALL-UNNAMED");
         flags.add(OPEN_JSHELL);
+        flags.addAll(DirectExpressions.JVM_FLAGS);   // expressions in one javac task
         flags.add("-Djava.awt.headless=true");
         flags.add("--add-modules=jdk.incubator.vector");   // lets netlib BLAS use its Vector API kernels
         flags.add("-XX:+UseSerialGC");

@@ -50,7 +50,7 @@ final class ValueSnippets {
     /**
      * The expression of {@code src} (one snippet as {@code analyzeCompletion} gives it, trailing {@code ;}
      * removed) when its tokens look like an expression that may have a value; null for declarations,
-     * statements, lambdas, method references, and calls of methods known to be void.
+     * statements, lambdas, method references, calls of methods known to be void and anonymous class bodies.
      */
     String expression(String src) {
         String s = src.strip();
@@ -86,7 +86,32 @@ final class ValueSnippets {
         }
         if (depth != 0) return null;
         if (lastCall != null && voidMethods.contains(lastCall)) return null;
+        if (declaresAnonymousClass(s)) return null;
         return s;
+    }
+
+    /**
+     * Whether {@code expr} has an anonymous class body ({@code new T(...) { ... }}). JShell turns those into
+     * named member classes of its wrapper (a value's {@code getClass().getSimpleName()} is then not empty, and a
+     * variable's type keeps their members), so such expressions take JShell's path as written (wrapped as a declaration of type
+     * {@code Object}, or compiled by {@link DirectExpressions}, the class would stay anonymous).
+     */
+    static boolean declaresAnonymousClass(String expr) {
+        List<String> t = tokens(expr);
+        if (t == null) return true;
+        for (int i = 0; i < t.size(); i++) {
+            if (!t.get(i).equals("new")) continue;
+            int depth = 0;
+            for (int j = i + 1; j < t.size(); j++) {
+                String s = t.get(j);
+                if (s.equals("(")) depth++;
+                else if (s.equals(")") && --depth == 0) {
+                    if (j + 1 < t.size() && t.get(j + 1).equals("{")) return true;
+                    break;
+                } else if (depth == 0 && (s.equals("[") || s.equals("{"))) break;   // an array: new T[n] or new T[]{...}
+            }
+        }
+        return false;
     }
 
     /** Remembers that the call ending {@code expression} (as {@link #expression} returned it) was void. */

@@ -32,7 +32,9 @@ final class Child {
 
     /** {@code java -cp CP ai.longconv4j.kernel.Main args...}. */
     static List<String> main(String... args) {
-        var cmd = new ArrayList<>(List.of(java(), "-Xmx512m", "--enable-native-access=ALL-UNNAMED", Installer.OPEN_JSHELL, "-cp", classPath(), Main.class.getName()));
+        var cmd = new ArrayList<>(List.of(java(), "-Xmx512m", "--enable-native-access=ALL-UNNAMED", Installer.OPEN_JSHELL));
+        cmd.addAll(DirectExpressions.JVM_FLAGS);
+        cmd.addAll(List.of("-cp", classPath(), Main.class.getName()));
         cmd.addAll(List.of(args));
         return cmd;
     }

@@ -60,6 +60,7 @@ class KernelSuiteTest {
         assertTrue(spec.contains("\"interrupt_mode\": \"message\""), spec);
         assertTrue(spec.contains("--enable-native-access=ALL-UNNAMED"), spec);
         assertTrue(spec.contains(Installer.OPEN_JSHELL), spec);
+        for (String f : DirectExpressions.JVM_FLAGS) assertTrue(spec.contains(f), spec);
         assertTrue(spec.contains("-Xmx512m") && !spec.contains(Installer.DEFAULT_HEAP), "an explicit heap replaces the default: " + spec);
         assertTrue(spec.contains(Child.java().replace("\\", "\\\\")) || spec.contains(ProcessHandle.current().info().command().orElse("?")), spec);
         assertTrue(Files.size(prefix.resolve("share/jupyter/kernels/" + NAME + "/logo-64x64.png")) > 100);

@@ -117,6 +117,7 @@ class NotebooksTest {
         } else {
             var cmd = new ArrayList<>(List.of(Child.java()));
             cmd.addAll(jvm);
+            cmd.addAll(DirectExpressions.JVM_FLAGS);
             cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", Installer.OPEN_JSHELL, "--add-modules=jdk.incubator.vector", "-Djava.awt.headless=true",
                     "-cp", Child.classPath(), Main.class.getName(), "run", nb.toAbsolutePath().toString(), "--out", out.toString(),
                     "--timeout", String.valueOf(TIMEOUT_S)));

@@ -1,0 +1,293 @@
+// Expression cells compiled in one pooled javac task beside JShell (JShell's value path runs three). No tensor shapes.
+package ai.longconv4j.kernel;
+
+import jdk.jshell.JShell;
+import jdk.jshell.JShellException;
+import jdk.jshell.spi.ExecutionControl;
+import jdk.jshell.spi.ExecutionControl.ClassBytecodes;
+
+import javax.tools.Diagnostic;
+import javax.tools.DiagnosticCollector;
+import javax.tools.JavaFileManager;
+import javax.tools.JavaFileObject;
+import javax.tools.SimpleJavaFileObject;
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The fast path for a cell's expression. JShell evaluates {@code Object $lc4jValueN = (EXPR);} with a parse,
+ * an analysis and a compile task and keeps a snippet for it; most of a {@code 1+1} round trip is those
+ * three tasks and the JIT compiling them (kernel/BENCHMARKS.md). Here the expression is compiled once, as
+ * <pre>
+ *   package REPL; &lt;JShell's imports of every live declaration and import&gt; class $Lc4jExpr$N {
+ *     public static java.lang.Object v; public static java.lang.Object do_it$() throws java.lang.Throwable {
+ *   v = (EXPR
+ *   ); return null; } }
+ * </pre>
+ * in one javac task from a pool that reuses javac's context (as JShell's own tasks do), with JShell's file
+ * manager (its class path and the class files of the live declarations), then loaded and run through the
+ * same execution engine as JShell's snippets (same class loader, stop checks, {@link InProcessControl.Around}).
+ * The import header is JShell's own ({@code SnippetMaps.packageAndImportsExcept}), so names resolve as in a
+ * snippet. Anything this compile rejects (a void call, a name only JShell's enhanced variable types know, a
+ * lambda without a target type) is not an error here: {@link #eval} returns null and the engine takes
+ * JShell's path, whose result and messages are the ones the user sees. Measured in-process (200 cells after
+ * 20, {@code x + 1}): 8.2 ms of the cell thread's CPU and 19–21 ms of the process's per cell against 14.4 and
+ * 34 ms through JShell.
+ * <p>
+ * Needs {@code --add-opens jdk.jshell/jdk.jshell=ALL-UNNAMED} and javac's internals exported
+ * ({@link #JVM_FLAGS}; the kernelspec, the kernel jar's manifest and {@code bin/longconv4j} give them);
+ * without them {@link #unavailable()} says why and every expression takes JShell's path.
+ */
+final class DirectExpressions {
+    /** JVM flags that make javac's pooled tasks and symbol table reachable (besides the jdk.jshell open). */
+    static final List<String> JVM_FLAGS = List.of(
+            "--add-exports=jdk.compiler/com.sun.tools.javac.api=ALL-UNNAMED",
+            "--add-exports=jdk.compiler/com.sun.tools.javac.code=ALL-UNNAMED",
+            "--add-exports=jdk.compiler/com.sun.tools.javac.util=ALL-UNNAMED");
+    /**
+     * Simple-name prefix of the generated classes: it matches JShell's wrapper-name pattern, so JShell's stack
+     * translation keeps their frames (it cuts a trace below the last wrapper frame); JShell's own names are
+     * {@code $JShell$} + a number, so they never collide.
+     */
+    static final String CLASS_PREFIX = "$JShell$Lc4jExpr$";
+    /** Line of the generated source on which the expression starts (1-based). */
+    static final int EXPR_LINE = 2;
+    private static final List<String> OPTIONS = List.of("-Xlint:unchecked,-strictfp", "-proc:none", "-parameters",
+            "-Xlint:none", "-proc:none");
+
+    /**
+     * What one expression gave: its value, or what it threw as JShell reports it for a snippet (an
+     * {@link jdk.jshell.EvalException} or {@link jdk.jshell.UnresolvedReferenceException}), or a
+     * {@link ExecutionControl.StoppedException} / other engine failure in {@code failure}.
+     */
+    record Outcome(Object value, JShellException thrown, ExecutionControl.ExecutionControlException failure, List<String> warnings) { }
+
+    private final InProcessControl.Provider provider;
+    private final String unavailable;
+    private JavaFileManager fileManager;
+    private Map<String, ?> classObjects;
+    private Method getBytes;
+    private Object maps;
+    private Method imports;
+    private Object jshellEval;
+    private Method asJShellException;
+    private Javac javac;
+    private int count;
+    private int hits;
+
+    DirectExpressions(JShell shell, InProcessControl.Provider provider) {
+        this.provider = provider;
+        String why = null;
+        try {
+            Module compiler = ModuleLayer.boot().findModule("jdk.compiler").orElseThrow();
+            for (String p : List.of("com.sun.tools.javac.api", "com.sun.tools.javac.code", "com.sun.tools.javac.util")) {
+                if (!compiler.isExported(p, DirectExpressions.class.getModule())) throw new IllegalStateException(p + " not exported");
+            }
+            Object taskFactory = field(JShell.class, "taskFactory").get(shell);
+            fileManager = (JavaFileManager) field(taskFactory.getClass(), "fileManager").get(taskFactory);
+            @SuppressWarnings("unchecked")
+            Map<String, ?> objects = (Map<String, ?>) field(fileManager.getClass(), "classObjects").get(fileManager);
+            classObjects = objects;
+            maps = field(JShell.class, "maps").get(shell);
+            imports = maps.getClass().getDeclaredMethod("packageAndImportsExcept", Set.class, Collection.class);
+            imports.setAccessible(true);
+            jshellEval = field(JShell.class, "eval").get(shell);
+            asJShellException = jshellEval.getClass().getDeclaredMethod("asJShellException", Throwable.class);
+            asJShellException.setAccessible(true);
+            javac = new Javac();
+        } catch (ReflectiveOperationException | RuntimeException e) {   // no --add-opens / --add-exports, or another JDK
+            why = e.toString();
+        }
+        unavailable = why;
+    }
+
+    private static Field field(Class<?> owner, String name) throws NoSuchFieldException {
+        Field f = owner.getDeclaredField(name);
+        f.setAccessible(true);
+        return f;
+    }
+
+    /** Why the fast path is off, or null when it works. */
+    String unavailable() {
+        return unavailable;
+    }
+
+    /** {expressions tried, compiled and run here}; for tests. */
+    int[] counts() {
+        return new int[]{count, hits};
+    }
+
+    /**
+     * Compiles and runs {@code expr}; null when it did not compile here (nothing ran: take JShell's path).
+     * Runtime failures come back in {@link Outcome#thrown()} (a {@link ExecutionControl.UserException} with the
+     * stack trace's generated-source lines already made expression-relative, or a {@link ExecutionControl.StoppedException}).
+     */
+    Outcome eval(String expr) {
+        if (unavailable != null) return null;
+        count++;
+        String cls = CLASS_PREFIX + count;
+        String name = "REPL." + cls;
+        ClassBytecodes[] classes;
+        var warnings = new ArrayList<String>();
+        try {
+            String header = ((String) imports.invoke(maps, null, null)).replace('\n', ' ');
+            String src = header + " class " + cls + " { public static java.lang.Object v; "
+                    + "public static java.lang.Object do_it$() throws java.lang.Throwable {\nv = (" + expr + "\n); return null; } }\n";
+            var file = new SimpleJavaFileObject(URI.create("string:///REPL/" + cls + ".java"), JavaFileObject.Kind.SOURCE) {
+                @Override
+                public CharSequence getCharContent(boolean ignoreEncodingErrors) {
+                    return src;
+                }
+            };
+            var diags = new DiagnosticCollector<JavaFileObject>();
+            boolean ok = javac.compile(fileManager, diags, OPTIONS, file);
+            var out = new ArrayList<ClassBytecodes>();   // the class and any nested classes javac made for it
+            for (var it = classObjects.entrySet().iterator(); it.hasNext(); ) {
+                var e = it.next();
+                if (!e.getKey().equals(name) && !e.getKey().startsWith(name + "$")) continue;
+                if (getBytes == null) {
+                    getBytes = e.getValue().getClass().getMethod("getBytes");
+                    getBytes.setAccessible(true);
+                }
+                out.add(new ClassBytecodes(e.getKey(), (byte[]) getBytes.invoke(e.getValue())));
+                it.remove();
+            }
+            if (!ok || out.isEmpty()) return null;
+            for (var d : diags.getDiagnostics()) {
+                if (d.getKind() == Diagnostic.Kind.WARNING || d.getKind() == Diagnostic.Kind.MANDATORY_WARNING) {
+                    warnings.add("warning: " + d.getMessage(Locale.ROOT) + "\n");
+                }
+            }
+            classes = out.toArray(ClassBytecodes[]::new);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
+        }
+        InProcessControl control = provider.control();
+        try {
+            control.load(classes);
+        } catch (ExecutionControl.ExecutionControlException | RuntimeException e) {
+            return null;   // not loaded: nothing ran
+        }
+        hits++;
+        try {
+            control.invoke(name, "do_it$");
+            return new Outcome(control.takeStatic(name, "v"), null, null, warnings);
+        } catch (ExecutionControl.UserException | ExecutionControl.ResolutionException e) {
+            try {
+                JShellException j = (JShellException) asJShellException.invoke(jshellEval, e);   // JShell's stack translation
+                for (Throwable t = j; t != null; t = t.getCause()) t.setStackTrace(relined(t.getStackTrace(), name));
+                return new Outcome(null, j, null, warnings);
+            } catch (ReflectiveOperationException | RuntimeException r) {
+                return new Outcome(null, null, e, warnings);
+            }
+        } catch (ExecutionControl.ExecutionControlException e) {
+            return new Outcome(null, null, e, warnings);
+        }
+    }
+
+    /** Frames of the generated class (and its lambdas, anonymous classes) as JShell shows a snippet's: file "#expr", expression lines. */
+    private static StackTraceElement[] relined(StackTraceElement[] st, String cls) {
+        var out = new StackTraceElement[st.length];
+        for (int i = 0; i < st.length; i++) {
+            StackTraceElement f = st[i];
+            boolean ours = f.getClassName().equals(cls) || f.getClassName().startsWith(cls + "$");
+            out[i] = ours ? new StackTraceElement(f.getClassName(), f.getMethodName(), "#expr", f.getLineNumber() - EXPR_LINE + 1) : f;
+        }
+        return out;
+    }
+
+    /**
+     * javac tasks from one {@code com.sun.tools.javac.api.JavacTaskPool} (context reused between tasks), reached by
+     * reflection so that the kernel compiles with {@code --release}. After each task the {@code REPL} package is
+     * purged from the pooled symbol table, as JShell does for its own pool: the next task must list it anew.
+     */
+    private static final class Javac {
+        private final Object pool;
+        private final Method getTask;
+        private final Class<?> worker;
+        private final Method getContext;
+        private final Method symtabInstance;
+        private final Method namesInstance;
+        private final Method fromString;
+        private final Method getPackage;
+        private final Method getAllClasses;
+        private final Method packge;
+        private final Method flatName;
+        private final Method removeClass;
+        private final Method finderInstance;
+        private final Method getCompleter;
+        private final Field javaBase;
+        private final Field noModule;
+        private final Field unnamedModule;
+        private final Field members;
+        private final Field completer;
+
+        Javac() throws ReflectiveOperationException {
+            Class<?> poolClass = Class.forName("com.sun.tools.javac.api.JavacTaskPool");
+            pool = poolClass.getConstructor(int.class).newInstance(1);
+            worker = Class.forName("com.sun.tools.javac.api.JavacTaskPool$Worker");
+            getTask = poolClass.getMethod("getTask", java.io.Writer.class, JavaFileManager.class, javax.tools.DiagnosticListener.class,
+                    Iterable.class, Iterable.class, Iterable.class, worker);
+            getContext = Class.forName("com.sun.tools.javac.api.BasicJavacTask").getMethod("getContext");
+            Class<?> context = Class.forName("com.sun.tools.javac.util.Context");
+            Class<?> symtab = Class.forName("com.sun.tools.javac.code.Symtab");
+            Class<?> names = Class.forName("com.sun.tools.javac.util.Names");
+            Class<?> name = Class.forName("com.sun.tools.javac.util.Name");
+            Class<?> symbol = Class.forName("com.sun.tools.javac.code.Symbol");
+            Class<?> moduleSymbol = Class.forName("com.sun.tools.javac.code.Symbol$ModuleSymbol");
+            Class<?> packageSymbol = Class.forName("com.sun.tools.javac.code.Symbol$PackageSymbol");
+            Class<?> classSymbol = Class.forName("com.sun.tools.javac.code.Symbol$ClassSymbol");
+            Class<?> finder = Class.forName("com.sun.tools.javac.code.ClassFinder");
+            symtabInstance = symtab.getMethod("instance", context);
+            namesInstance = names.getMethod("instance", context);
+            fromString = names.getMethod("fromString", String.class);
+            getPackage = symtab.getMethod("getPackage", moduleSymbol, name);
+            getAllClasses = symtab.getMethod("getAllClasses");
+            packge = symbol.getMethod("packge");
+            flatName = classSymbol.getMethod("flatName");
+            removeClass = symtab.getMethod("removeClass", moduleSymbol, name);
+            finderInstance = finder.getMethod("instance", context);
+            getCompleter = finder.getMethod("getCompleter");
+            javaBase = symtab.getField("java_base");
+            noModule = symtab.getField("noModule");
+            unnamedModule = symtab.getField("unnamedModule");
+            members = packageSymbol.getField("members_field");
+            completer = symbol.getField("completer");
+        }
+
+        boolean compile(JavaFileManager fm, DiagnosticCollector<JavaFileObject> diags, List<String> options, JavaFileObject file)
+                throws ReflectiveOperationException {
+            Object w = Proxy.newProxyInstance(worker.getClassLoader(), new Class<?>[]{worker}, (proxy, m, args) -> {
+                if (!m.getName().equals("withTask")) return m.invoke(this, args);   // Object's methods
+                var task = (javax.tools.JavaCompiler.CompilationTask) args[0];
+                Object ctx = getContext.invoke(task);   // before call(): the task drops it when done
+                try {
+                    return task.call();
+                } finally {
+                    purgeRepl(ctx);
+                }
+            });
+            return (Boolean) getTask.invoke(pool, null, fm, diags, options, null, List.of(file), w);
+        }
+
+        private void purgeRepl(Object ctx) throws ReflectiveOperationException {
+            Object syms = symtabInstance.invoke(null, ctx);
+            Object mod = javaBase.get(syms) == noModule.get(syms) ? noModule.get(syms) : unnamedModule.get(syms);
+            Object repl = getPackage.invoke(syms, mod, fromString.invoke(namesInstance.invoke(null, ctx), "REPL"));
+            if (repl == null) return;
+            var remove = new ArrayList<Object>();
+            for (Object c : (Iterable<?>) getAllClasses.invoke(syms)) if (packge.invoke(c) == repl) remove.add(flatName.invoke(c));
+            for (Object n : remove) removeClass.invoke(syms, mod, n);
+            members.set(repl, null);
+            completer.set(repl, getCompleter.invoke(finderInstance.invoke(null, ctx)));
+        }
+    }
+}

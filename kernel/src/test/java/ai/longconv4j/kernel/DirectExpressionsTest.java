@@ -1,0 +1,141 @@
+// Expressions compiled in one pooled javac task (DirectExpressions) against JShell's own paths. No tensor shapes here.
+package ai.longconv4j.kernel;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class DirectExpressionsTest {
+    /** Cells that exercise what the generated class must see as a snippet would: every kind of live declaration. */
+    static final List<String> CELLS = List.of(
+            "import java.util.concurrent.atomic.*;", "new AtomicInteger(5).incrementAndGet()",
+            "int sq(int a) { return a * a; }", "sq(7)", "long sq(long a) { return -a; }", "sq(3L) + sq(2)",
+            "class Box<T> { T v; Box(T v) { this.v = v; } T get() { return v; } }", "new Box<>(\"b\").get().length()",
+            "record P(int a, int b) { int sum() { return a + b; } }", "new P(2, 3)", "new P(2, 3).sum()",
+            "enum Color { RED, GREEN }", "Color.GREEN.ordinal()", "interface Shape { double area(); }",
+            "Shape s = () -> 2.5; s.area()", "var list = new ArrayList<String>(List.of(\"a\", \"bb\"));",
+            "list.stream().mapToInt(String::length).sum()", "var y = 1; y", "var y = \"now a string\"; y.length()",
+            "y", "sq(y.length())", "new Object() { int f() { return 41; } }.f() + 1",
+            "new Runnable() { public void run() { } }.getClass().getSimpleName().isEmpty()",
+            "Tensor.ones(DType.F64, 2, 2).sum().item()",
+            "static int counter = 0;", "++counter", "counter", "java.util.stream.IntStream.range(0, 5).sum()",
+            "new int[]{1, 2, 3}[1]", "List.of(1, 2).get(5)", "Integer.parseInt(\"x\")", "list.size() /\n (list.size() - 2)",
+            "undefinedName + 1", "System.out.println(\"void\")", "list.clear()", "list.isEmpty()",
+            "String twice(String s) { return s + s; }", "twice(\"ab\")", "void noop() { }", "noop()",
+            "var anon = new Object() { int hidden = 9; }; anon.hidden", "anon.hidden + 1",
+            "throw new IllegalStateException(\"boom\")", "new RuntimeException(\"outer\", new IllegalArgumentException(\"inner\"))",
+            "Object thrower() { throw new RuntimeException(\"in method\", new ArithmeticException(\"cause\")); }", "thrower()");
+
+    @Test
+    void sameResultsAsJShellsPaths() {
+        List<String> direct, valueDecl, asWritten;
+        int[] counts;
+        try (var e = new Engine(true, true, true)) {
+            direct = ValueSnippetsTest.run(e, CELLS);
+            counts = e.directExpressions();
+        }
+        try (var e = new Engine(true, true, false)) {
+            valueDecl = ValueSnippetsTest.run(e, CELLS);
+            assertNull(e.directExpressions(), "the value-declaration twin has no direct path");
+        }
+        try (var e = new Engine(true, false)) {
+            asWritten = ValueSnippetsTest.run(e, CELLS);
+        }
+        assertEquals(asWritten, valueDecl);
+        assertEquals(asWritten, direct);
+        assertNotNull(counts, "the direct path is on (the test JVM has the exports)");
+        // what must have run directly: the plain values over user methods, records, enums, generic classes, imports
+        assertTrue(counts[1] >= 25, "compiled and run directly: " + counts[1] + " of " + counts[0] + " tried");
+        // what did not compile directly (JShell ran it as written): undefinedName and the void calls not known
+        // as void (list.clear(), noop()); anonymous class bodies are not tried at all (ValueSnippets)
+        assertEquals(3, counts[0] - counts[1], "fell back");
+        assertTrue(direct.contains("sq(7) -> value 49"), direct::toString);
+        assertTrue(direct.contains("anon.hidden + 1 -> value 10"), direct::toString);
+        assertTrue(direct.stream().anyMatch(l -> l.startsWith("list.size() /\n (list.size() - 2) -> error [java.lang.ArithmeticException: / by zero,  In your code:,   at cell line 2]")),
+                direct::toString);
+        assertTrue(direct.stream().anyMatch(l -> l.startsWith("thrower() -> error") && l.contains("Caused by: java.lang.ArithmeticException: cause")),
+                direct::toString);
+    }
+
+    @Test
+    void anonymousClassBodiesAreLeftToJShell() {
+        for (String e : List.of("new Object() { }", "new Runnable() { public void run() { } }.hashCode()",
+                "List.of(new Object() { int f = 1; }.f)", "foo(new java.util.ArrayList<String>(3) {{ add(\"x\"); }})")) {
+            assertTrue(ValueSnippets.declaresAnonymousClass(e), e);
+            assertNull(new ValueSnippets().expression(e), e);
+        }
+        for (String e : List.of("new Object()", "new int[]{1, 2}", "new int[3].length", "new StringBuilder(\"{\").append('}')",
+                "f(new Object(), () -> { })", "1 + 1")) {
+            assertFalse(ValueSnippets.declaresAnonymousClass(e), e);
+        }
+    }
+
+    @Test
+    void runtimeErrorLinesPointIntoTheCell() {
+        try (var e = new Engine(true, true, true)) {
+            Engine.Eval r = e.eval("int unused = 0;\n\n  List.of(1)\n   .get(\n 3)", 1, w -> { });
+            assertNotNull(r.error());
+            assertEquals("java.lang.IndexOutOfBoundsException", r.error().ename());
+            String tb = String.join("\n", r.error().traceback());
+            assertTrue(tb.contains("at cell line 4") || tb.contains("at cell line 5") || tb.contains("at cell line 3"), tb);
+            int[] c = e.directExpressions();
+            assertEquals(1, c[1], "the expression ran directly");
+            // the same cell through JShell gives the same line
+            try (var slow = new Engine(true, true, false)) {
+                Engine.Eval s = slow.eval("int unused = 0;\n\n  List.of(1)\n   .get(\n 3)", 1, w -> { });
+                assertEquals(s.error().traceback(), r.error().traceback());
+            }
+        }
+    }
+
+    @Test
+    void valuesAreLiveObjectsAndNotKeptByTheGeneratedClass() throws Exception {
+        try (var e = new Engine(true, true, true)) {
+            Engine.Eval r = e.eval("new StringBuilder(\"live\")", 1, w -> { });
+            assertInstanceOf(StringBuilder.class, r.value());
+            ((StringBuilder) r.value()).append("!");
+            assertEquals("live!", r.value().toString());
+            assertEquals(1, e.directExpressions()[1]);
+        }
+    }
+
+    @Test
+    void aLoopInADirectExpressionIsInterrupted() throws Exception {
+        try (var e = new Engine(true, true, true); var pool = Executors.newSingleThreadExecutor()) {
+            assertEquals(2, e.eval("1 + 1", 1, w -> { }).value());
+            System.clearProperty("lc4j.test.loop");
+            // the loop says when it runs (an interrupt while the cell still compiles stops it only before its next snippet)
+            var f = pool.submit(() -> e.eval("java.util.stream.LongStream.iterate(0, i -> i + 1)"
+                    + ".peek(i -> { if (i == 0) System.setProperty(\"lc4j.test.loop\", \"on\"); }).filter(i -> i < 0).findFirst()", 1, w -> { }));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (System.getProperty("lc4j.test.loop") == null && System.nanoTime() < deadline) Thread.sleep(5);
+            assertEquals("on", System.getProperty("lc4j.test.loop"), "the loop started");
+            long t0 = System.nanoTime();
+            e.interrupt();
+            Engine.Eval r = f.get(5, TimeUnit.SECONDS);
+            assertTrue((System.nanoTime() - t0) / 1e9 < 2, "stopped within 2 s");
+            assertNotNull(r.error());
+            assertEquals("InterruptedException", r.error().ename());
+            assertEquals(2, e.directExpressions()[1], "the loop ran directly");
+            assertEquals(3, e.eval("1 + 2", 1, w -> { }).value(), "the engine works after the stop");
+        }
+    }
+
+    @Test
+    void theClassFilesOfDirectExpressionsAreNotKept() {
+        try (var e = new Engine(true, true, true)) {
+            e.eval("var keep = 1;", 1, w -> { });
+            int before = e.replClassFiles();
+            var values = new ArrayList<Object>();
+            for (int i = 0; i < 20; i++) values.add(e.eval("keep + " + i, 1, w -> { }).value());
+            assertEquals(List.of(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20), values);
+            assertEquals(before, e.replClassFiles(), "JShell's class files: only the live declarations");
+            assertEquals(20, e.directExpressions()[1]);
+        }
+    }
+}

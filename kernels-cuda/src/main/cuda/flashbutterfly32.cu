@@ -96,28 +96,39 @@ struct Rows {
 };
 
 // (zr, zi)[n] = z[n] w_N^(j n) / 2 for n < M, z = u[b0] + i u[b0+1], zero from L on.
-template <typename IO, typename ST>
+// G groups of V per thread in flight: 2 for 16-bit I/O (fp32 I/O keeps 1: with 2 ptxas spilled 4 bytes at 128 registers).
+template <typename IO, typename ST, int G = sizeof(IO) == 2 ? 2 : 1>
 __device__ __forceinline__ void fb32_load(ST* zr, ST* zi, const IO* u, IO* y, int B, int H, int L, int log2M, int j) {
   constexpr int V = V16<IO>::V;
   const Rows<IO> r(u, y, B, H, L);
   const int M = 1 << log2M;
   float w1r, w1i;   // w_N^1 = exp(-i pi / M): the recurrence step within a group of V (<= 7 products: a few ulp)
   sincospif(-1.0f / (float)M, &w1i, &w1r);
-  for (int n = threadIdx.x * V; n < M; n += blockDim.x * V) {
-    float a[V], b[V];
-    load_v(r.u0, n, L, r.vec, a);
-    if (r.two) load_v(r.u1, n, L, r.vec, b);
-    else {
+  const int step = blockDim.x * V;
+  for (int n0 = threadIdx.x * V; n0 < M; n0 += G * step) {
+    float a[G][V], b[G][V];
 #pragma unroll
-      for (int i = 0; i < V; ++i) b[i] = 0.f;
+    for (int g = 0; g < G; ++g) {
+      const int n = n0 + g * step;   // from L on (and from M on) load_v reads nothing and gives zeros
+      load_v(r.u0, n, L, r.vec, a[g]);
+      if (r.two) load_v(r.u1, n, L, r.vec, b[g]);
+      else {
+#pragma unroll
+        for (int i = 0; i < V; ++i) b[g][i] = 0.f;
+      }
     }
-    float cr = 0.5f, ci = 0.f;
-    if (j) { sincospif(-(float)n / (float)M, &ci, &cr); cr *= 0.5f; ci *= 0.5f; }   // n / M exact
 #pragma unroll
-    for (int i = 0; i < V; ++i) {
-      st(zr + SIDX(n + i), a[i] * cr - b[i] * ci);
-      st(zi + SIDX(n + i), a[i] * ci + b[i] * cr);
-      if (j) { const float q = cr * w1r - ci * w1i; ci = cr * w1i + ci * w1r; cr = q; }
+    for (int g = 0; g < G; ++g) {
+      const int n = n0 + g * step;
+      if (n >= M) break;
+      float cr = 0.5f, ci = 0.f;
+      if (j) { sincospif(-(float)n / (float)M, &ci, &cr); cr *= 0.5f; ci *= 0.5f; }   // n / M exact
+#pragma unroll
+      for (int i = 0; i < V; ++i) {
+        st(zr + SIDX(n + i), a[g][i] * cr - b[g][i] * ci);
+        st(zi + SIDX(n + i), a[g][i] * ci + b[g][i] * cr);
+        if (j) { const float q = cr * w1r - ci * w1i; ci = cr * w1i + ci * w1r; cr = q; }
+      }
     }
   }
 }

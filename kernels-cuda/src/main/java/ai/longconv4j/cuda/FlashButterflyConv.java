@@ -40,6 +40,7 @@ public final class FlashButterflyConv implements AutoCloseable {
   private int threads, lk;
   private boolean fused = true, smem16, pairStages = DEFAULT_PAIR_STAGES;
   private ThreePass three;   // null: one fused kernel
+  private FlashButterfly32 fb32; private boolean fb32On = FlashButterfly32.enabledByDefault(); private int kfVersion;   // kf updates
 
   private FlashButterflyConv(CudaDevice device, int h, int l, ConvMode mode, ElementType io, Precision compute) {
     this.device = device; this.h = h; this.l = l; this.mode = mode; this.io = io; this.compute = compute;
@@ -143,6 +144,11 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   /** Whether this plan runs the three-pass algorithm. */
   public boolean threePass() { return three != null; }
+  /** Causal tensor-core plans at N = 64K (16K < L <= 32K): forward and backwardInput in one fused kernel (flashbutterfly32.cu;
+   * default on unless -Dlongconv4j.cuda.fb32=off) or three passes (the slow twin; also with fused(false), pairStages(false)). */
+  public FlashButterflyConv fb32(boolean on) { fb32On = on; return this; }
+  /** Whether the forward runs flashbutterfly32.cu's one fused kernel; the backward and kf's order stay the three-pass ones. */
+  public boolean fb32() { return fb32On && fused && pairStages && three != null && FlashButterfly32.applies(mode, n, compute); }
 
   ThreePass threePassPlan() { return three; }   // tests: the chunk budgets
 
@@ -156,10 +162,8 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   /** Extra shared memory of the two-stages-per-warp kernels (monarch.cuh pair_table_bytes): 16 x 32 float2, N >= 256. */
   static int pairTableBytes(int n) { return n >= 256 ? 16 * 32 * 8 : 0; }
-
   /** Shared memory of the dk/dD block: two fp32 planes and the twiddle table. */
   static int dkSmemBytes(int n) { return smemBytes(n, false); }
-
   /**
    * Default threads per block. FP32 (CUDA cores, 128 registers): one per radix-16 column, 64..512. Tensor cores
    * (64 registers): the fastest measured on the H200 (bench-runs/run4, B=64, H=768): 64 up to N = 2K, 128 at 4K-8K,
@@ -202,9 +206,7 @@ public final class FlashButterflyConv implements AutoCloseable {
    * it runs one stage per pass, whatever {@link #pairStages(boolean)} says).
    */
   public FlashButterflyConv fused(boolean on) { fused = on; return this; }
-
   public boolean fused() { return fused; }
-
   /**
    * Default of {@link #pairStages(boolean)}: on (H200, bench-runs/run12, B = 64, H = 768, bf16 I/O, causal, one stage
    * per pass -> two per warp: L = 1K 0.817 -> 0.378 ms, 4K 2.895 -> 1.985, 8K 6.506 -> 4.199, 16K 17.148 -> 10.278).
@@ -250,7 +252,7 @@ public final class FlashButterflyConv implements AutoCloseable {
       if (D.length != h) throw new IllegalArgumentException("FlashButterflyConv.setWeights: D must be (H=" + h + "), got " + D.length);
       d.copyFrom(D);
       try (DeviceBuffer t = device.upload(k)) { three.spectrum(t, Lk, kf); }
-      weightsSet = true;
+      weightsSet = true; kfVersion++;
       return this;
     }
     float[] kt = new float[h * n];
@@ -297,7 +299,7 @@ public final class FlashButterflyConv implements AutoCloseable {
       }
       device.stream().synchronize();   // kt goes back to the cache only after the kernel used it
     }
-    weightsSet = true;
+    weightsSet = true; kfVersion++;
     return this;
   }
 
@@ -362,7 +364,8 @@ public final class FlashButterflyConv implements AutoCloseable {
       throw new IllegalArgumentException("FlashButterflyConv." + op + ": " + threads + " threads per block; " + kernelName()
           + " takes at most " + maxThreads());
     if (three != null) {
-      three.forward(u, y, B, l, io, kernelName(), smem16, threads, kf, d, (fused ? 1 : 0) | flags, compute.tag());
+      if (fb32()) (fb32 != null ? fb32 : (fb32 = new FlashButterfly32(device, h))).forward(u, y, B, l, io, compute, kf, kfVersion, three.inner(), d, flags);
+      else three.forward(u, y, B, l, io, kernelName(), smem16, threads, kf, d, (fused ? 1 : 0) | flags, compute.tag());
       return;
     }
     device.module(MODULE).kernel(kernelName())
@@ -389,6 +392,7 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   @Override public void close() {
     if (three != null) three.close();
+    if (fb32 != null) fb32.close();
     device.stream().synchronize();
     for (DeviceBuffer b : new DeviceBuffer[] {bwdAcc, bwdZg, bwdFin}) if (b != null) b.close();
     kf.close(); d.close();
@@ -399,7 +403,7 @@ public final class FlashButterflyConv implements AutoCloseable {
         + (three != null ? ", " + three : "") + ", " + threads + " threads, "
         + (smemBytes(innerSize(), smem16) + (pairStages() ? pairTableBytes(innerSize()) : 0)) + " B smem"
         + (smem16 ? " (16-bit)" : "")
-        + (fused ? "" : ", unfused") + (pairStages() ? ", 2 stages/warp" : "") + "]";
+        + (fused ? "" : ", unfused") + (pairStages() ? ", 2 stages/warp" : "") + (fb32() ? ", one pass (fb32)" : "") + "]";
   }
 
   // ---- device-side weights (added for the tensor backend; the methods above are unchanged) ----------------------
@@ -430,7 +434,7 @@ public final class FlashButterflyConv implements AutoCloseable {
         device.stream().synchronize();   // the scratch goes back to the cache only after the kernel used it
       }
     }
-    weightsSet = true;
+    weightsSet = true; kfVersion++;
     return this;
   }
 
@@ -451,10 +455,8 @@ public final class FlashButterflyConv implements AutoCloseable {
    * {@link #backwardInput} and the fp32 {@link #backwardWeights} (the slow twin, fp32-accurate dk).
    */
   public FlashButterflyConv fusedBackward(boolean on) { fusedBackward = on; return this; }
-
   /** Fused backward with its middle stages fused (default) or the products as their own pass (the unfused twin). */
   public FlashButterflyConv fusedBackwardMiddle(boolean on) { bwdFusedMiddle = on; return this; }
-
   /** Threads per block of the fused backward (0: the default, {@link #defaultBwdThreads}). */
   public FlashButterflyConv backwardThreads(int t) {
     if (t != 0 && (t < 32 || t > bwdMaxThreads() || t % 32 != 0))
@@ -508,13 +510,11 @@ public final class FlashButterflyConv implements AutoCloseable {
    * 4.81 at 8K with 256 vs 5.25 (128) and 6.10 (512); 11.84 at 16K with 512 vs 12.16 (768) and 13.64 (256)).
    */
   static int defaultBwdThreads(int n) { return n <= 1024 ? 64 : n <= 4096 ? 128 : n <= 8192 ? 256 : 512; }
-
   /**
    * Default storage of the fused backward's spectra: 16-bit from 4K points (two spectra: twice the forward's shared
    * memory), fp32 below: measured (bench-runs/fbbwd2) equal within 1 % at N = 512 and 2K, 6.10 (16-bit) vs 6.44 ms at 8K.
    */
   static boolean defaultBwdSmem16(int n) { return n >= 4096; }
-
   /** Shared memory of the fused backward: four planes (two complex spectra; at 32K two: one) and the twiddle table. */
   static int bwdSmemBytes(int n, boolean s16) {
     if (n > MAX_N_FP32_SMEM) return smemBytes(n, true);

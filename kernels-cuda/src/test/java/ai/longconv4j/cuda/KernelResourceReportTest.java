@@ -39,6 +39,9 @@ class KernelResourceReportTest {
       "fb3b_outer2_f32_f16_8", "fb3b_outer2_bf16_f32_8", "fb3b_outer2_bf16_bf16_2", "fb3b_outer2_bf16_bf16_4",
       "fb3b_outer2_bf16_bf16_8", "fb3b_outer2_f16_f32_8", "fb3b_outer2_f16_f16_2", "fb3b_outer2_f16_f16_4",
       "fb3b_outer2_f16_f16_8");
+  private static final Path REPORT32 = Path.of("target", "cuda", "flashbutterfly32.ptxas.txt");
+  private static final List<String> KERNELS32 = List.of("fb32_fwd_f32_bf16", "fb32_fwd_f32_f16", "fb32_fwd_bf16_bf16",
+      "fb32_fwd_f16_f16", "fb32_spectrum");
   private static final Path REPORT_LB = Path.of("target", "cuda", "learned.ptxas.txt");
   private static final List<String> KERNELS_LB = List.of("lb_forward_f32", "lb_forward_bf16", "lb_forward_f16",
       "lb_backward_f32", "lb_backward_bf16", "lb_backward_f16", "lb_reduce", "lb_spectrum", "lb_taps");
@@ -91,6 +94,14 @@ class KernelResourceReportTest {
     noSpills(REPORT3B, KERNELS3B);
   }
 
+  /** The one-pass 64K causal forward (flashbutterfly32.cu), and no local-memory stack frame. */
+  @Test
+  void onePass64KKernelsDoNotSpill() throws IOException {
+    noSpills(REPORT32, KERNELS32);
+    Matcher f = Pattern.compile("(\\d+) bytes stack frame").matcher(Files.readString(REPORT32));
+    while (f.find()) assertEquals("0", f.group(1), "a flashbutterfly32 kernel keeps an array in local memory");
+  }
+
   /** The learned-butterfly kernels (learned.cu). */
   @Test
   void learnedKernelsDoNotSpill() throws IOException {
@@ -111,7 +122,7 @@ class KernelResourceReportTest {
   @Test
   void fatbinsArePackagedWhenNvccRan() {
     assumeTrue(Files.exists(REPORT), "built without nvcc: no fatbins expected");
-    for (String m : List.of("flashbutterfly", "flashbutterfly3", "flashbutterfly3_bwd", "learned", "fftconv", "directconv", "fill"))
+    for (String m : List.of("flashbutterfly", "flashbutterfly3", "flashbutterfly3_bwd", "flashbutterfly32", "learned", "fftconv", "directconv", "fill"))
       assertTrue(CudaModule.packaged(m), m + ".fatbin missing from the classpath");
   }
 }

@@ -207,10 +207,37 @@ public final class CudaConvBench {
           long bytes = dev.allocator().peakBytes() - live0 + (io == ElementType.F32 ? io2 : 0);
           rows.add(new Row("flashbutterfly io=" + io + " compute=" + pr + " t=" + threads + (fusedVariant ? "" : " unfused")
               + (conv.smem16() ? " s16" : "") + (conv.pairStages() ? " w2" : "")
-              + (conv.threePass() ? " 3pass M=" + conv.innerSize() : ""), B, H, L, ms,
+              + (conv.fb32() ? " fb32 1pass" : conv.threePass() ? " 3pass M=" + conv.innerSize() : ""), B, H, L, ms,
               io2 / ms / 1e6, err, bytes));
           report(rows.getLast());
           boolean dflt = pairs == FlashButterflyConv.DEFAULT_PAIR_STAGES;
+          if (conv.fb32() && v[2].equals(0) && s16 == null && innerM == 0 && dflt) {   // the three-pass twin, same sitting
+            conv.fb32(false);
+            dev.allocator().resetPeak();
+            y.fill32(0x7fc07fc0);
+            conv.forward(u, y, B);
+            double errT = validate(u, y, io, k, D, B, H, L);
+            double msT = median(dev, () -> conv.forward(u, y, B), reps);
+            rows.add(new Row("flashbutterfly io=" + io + " compute=" + pr + " t=" + threads + " 3pass M=" + conv.innerSize()
+                + " (fb32 off)", B, H, L, msT, io2 / msT / 1e6, errT, dev.allocator().peakBytes() - live0
+                + (io == ElementType.F32 ? io2 : 0)));
+            report(rows.getLast());
+            conv.fb32(true);
+            for (int ft : io == ElementType.BF16 ? new int[] {256, 384} : new int[0]) {   // the one-pass kernel's threads
+              System.setProperty("longconv4j.cuda.fb32.threads", Integer.toString(ft));   // read when its route is made
+              try (var c2 = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr).setWeights(k, L, D)) {
+                y.fill32(0x7fc07fc0);
+                c2.forward(u, y, B);
+                double errF = validate(u, y, io, k, D, B, H, L);
+                double msF = median(dev, () -> c2.forward(u, y, B), reps);
+                rows.add(new Row("flashbutterfly io=" + io + " compute=" + pr + " fb32 1pass t=" + ft, B, H, L, msF,
+                    io2 / msF / 1e6, errF, 0));
+                report(rows.getLast());
+              } finally {
+                System.clearProperty("longconv4j.cuda.fb32.threads");
+              }
+            }
+          }
           if (conv.threePass() && io != ElementType.F32 && v[2].equals(0) && s16 == null && fusedVariant) {
             double[][] pt = new double[5][];
             for (int r = 0; r < pt.length; r++) pt[r] = conv.forwardPassTimes(u, y, B);

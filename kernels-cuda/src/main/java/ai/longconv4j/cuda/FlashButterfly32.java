@@ -1,0 +1,90 @@
+// Shapes: B batch, H channels, L length (causal, 16K < L <= 32K), N = 64K FFT size, M = N / 2 = 32K in-smem size.
+//   u, y: (B, H, L) of the plan's element type; kf: (H, N) complex fp32 in the plan's three-pass order (inner size M3);
+//   kf32: (H, N) complex fp32 in this kernel's order (flashbutterfly32.cu); D: (H) fp32.
+package ai.longconv4j.cuda;
+
+/**
+ * The causal FlashButterfly forward at N = 64K in one fused kernel (flashbutterfly32.cu): causal zero padding leaves half
+ * of the three-pass outer butterfly's input zero (N1 = 2), so one block per (batch pair, channel) runs the two 32K-point
+ * in-shared-memory convolutions of the three-pass middle in turn, the outer butterfly folded into its loads and the
+ * inverse one into its stores; u is read and y written once, no (pairs, H, N) scratch. The kernel spectrum is gathered
+ * once per weight update from the plan's three-pass spectrum (which the three-pass backward keeps using) into a second
+ * (H, N) complex fp32 buffer: 8 H N bytes (403 MB at H = 768).
+ * Package-private: {@link FlashButterflyConv#fb32(boolean)} routes its causal tensor-core plans with N = 64K here (the
+ * default; {@code -Dlongconv4j.cuda.fb32=off} turns it off); the three-pass forward is the slow twin.
+ */
+final class FlashButterfly32 {
+  /** The system property that turns the route off ("off"); {@code PROPERTY + ".threads"}: threads per block. */
+  static final String PROPERTY = "longconv4j.cuda.fb32";
+  /** The in-shared-memory size M and the FFT size N = 2M this kernel runs. */
+  static final int M = FlashButterflyConv.MAX_N_ONE_PASS, N = 2 * M;
+  /** Threads per block: at most 512 (the kernels take up to 128 registers); 512 by default, as the one-pass 32K kernel. */
+  static final int MAX_THREADS = 512, DEFAULT_THREADS = 512;
+  private static final String MODULE = "flashbutterfly32";
+
+  private final CudaDevice device;
+  private final int h, threads;
+  private DeviceBuffer kf32;
+  private int version = Integer.MIN_VALUE;   // the plan's spectrum version kf32 was gathered from
+
+  FlashButterfly32(CudaDevice device, int h) {
+    this.device = device; this.h = h;
+    this.threads = threadsFrom(System.getProperty(PROPERTY + ".threads"));
+  }
+
+  /** Whether the route is on by default: unless the system property {@value #PROPERTY} is "off". */
+  static boolean enabledByDefault() { return !"off".equalsIgnoreCase(System.getProperty(PROPERTY, "on").trim()); }
+
+  /** Whether a plan of {@code mode}, FFT size {@code n} and {@code compute} can run this kernel. */
+  static boolean applies(ConvMode mode, int n, Precision compute) {
+    return mode == ConvMode.CAUSAL && n == N && compute != Precision.FP32;
+  }
+
+  /** Threads per block from the property's value (null: the default); IllegalArgumentException outside [32, 512]. */
+  static int threadsFrom(String value) {
+    if (value == null || value.isBlank()) return DEFAULT_THREADS;
+    int t;
+    try {
+      t = Integer.parseInt(value.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("FlashButterfly32: " + PROPERTY + ".threads must be an integer, got " + value);
+    }
+    if (t < 32 || t > MAX_THREADS || t % 32 != 0)
+      throw new IllegalArgumentException("FlashButterfly32: threads must be a multiple of 32 in [32, " + MAX_THREADS
+          + "], got " + t);
+    return t;
+  }
+
+  /** The forward kernel's name, e.g. "fb32_fwd_bf16_bf16". */
+  static String kernelName(ElementType io, Precision compute) { return "fb32_fwd_" + io.tag() + "_" + compute.tag(); }
+
+  /** Dynamic shared memory of one block: two 16-bit planes of M + M/32, the twiddle table and the per-lane table. */
+  static int smemBytes() { return FlashButterflyConv.smemBytes(M, true) + FlashButterflyConv.pairTableBytes(M); }
+
+  int threads() { return threads; }
+
+  /**
+   * y = conv(u, K) + D u (flags bit 1: conj(K), the adjoint du = K^T dy + D dy), queued on the device's stream. kf: the
+   * plan's spectrum in the three-pass order of inner size {@code m3}, at version {@code kfVersion} (gathered into this
+   * kernel's order, queued, when the version changed).
+   */
+  void forward(DeviceBuffer u, DeviceBuffer y, int B, int L, ElementType io, Precision compute, DeviceBuffer kf,
+      int kfVersion, int m3, DeviceBuffer d, int flags) {
+    if (L > M || 2 * L - 1 <= M)
+      throw new IllegalArgumentException("FlashButterfly32: causal L must be in (" + (M / 2) + ", " + M + "], got " + L);
+    if (version != kfVersion) {
+      if (kf32 == null) kf32 = device.alloc(8L * h * N);
+      device.module(MODULE).kernel("fb32_spectrum").launch(device.stream(), N / 256, h, 256, 0, kf, kf32,
+          Integer.numberOfTrailingZeros(N), Integer.numberOfTrailingZeros(m3));
+      version = kfVersion;
+    }
+    device.module(MODULE).kernel(kernelName(io, compute)).launch(device.stream(), (B + 1) / 2, h, threads, smemBytes(), u,
+        kf32, d, y, B, h, L, Integer.numberOfTrailingZeros(M), flags);
+  }
+
+  void close() {
+    if (kf32 != null) { device.stream().synchronize(); kf32.close(); kf32 = null; }
+  }
+
+  @Override public String toString() { return "fb32 one pass 2 x M=" + M + ", " + threads + " threads"; }
+}

@@ -83,7 +83,7 @@ final class DirectExpressions {
     private int count;
     private int hits;
 
-    DirectExpressions(JShell shell, InProcessControl.Provider provider) {
+    DirectExpressions(JShell shell, InProcessControl.Provider provider, ReplClasses replClasses) {
         this.provider = provider;
         String why = null;
         try {
@@ -91,15 +91,13 @@ final class DirectExpressions {
             for (String p : List.of("com.sun.tools.javac.api", "com.sun.tools.javac.code", "com.sun.tools.javac.util")) {
                 if (!compiler.isExported(p, DirectExpressions.class.getModule())) throw new IllegalStateException(p + " not exported");
             }
-            Object taskFactory = field(JShell.class, "taskFactory").get(shell);
-            fileManager = (JavaFileManager) field(taskFactory.getClass(), "fileManager").get(taskFactory);
-            @SuppressWarnings("unchecked")
-            Map<String, ?> objects = (Map<String, ?>) field(fileManager.getClass(), "classObjects").get(fileManager);
-            classObjects = objects;
-            maps = field(JShell.class, "maps").get(shell);
+            if (replClasses.unavailable() != null) throw new IllegalStateException(replClasses.unavailable());
+            fileManager = replClasses.fileManager();
+            classObjects = replClasses.classFiles();
+            maps = ReplClasses.field(JShell.class, "maps").get(shell);
             imports = maps.getClass().getDeclaredMethod("packageAndImportsExcept", Set.class, Collection.class);
             imports.setAccessible(true);
-            jshellEval = field(JShell.class, "eval").get(shell);
+            jshellEval = ReplClasses.field(JShell.class, "eval").get(shell);
             asJShellException = jshellEval.getClass().getDeclaredMethod("asJShellException", Throwable.class);
             asJShellException.setAccessible(true);
             javac = new Javac();
@@ -107,12 +105,6 @@ final class DirectExpressions {
             why = e.toString();
         }
         unavailable = why;
-    }
-
-    private static Field field(Class<?> owner, String name) throws NoSuchFieldException {
-        Field f = owner.getDeclaredField(name);
-        f.setAccessible(true);
-        return f;
     }
 
     /** Why the fast path is off, or null when it works. */

@@ -103,7 +103,7 @@ public final class Engine implements AutoCloseable {
             Log.info("not pruning JShell's class files (each cell compiles a little slower than the one before): "
                     + "start the JVM with --add-opens jdk.jshell/jdk.jshell=ALL-UNNAMED (" + replClasses.unavailable() + ")");
         }
-        DirectExpressions d = directExpressions && valueDeclarations ? new DirectExpressions(shell, provider) : null;
+        DirectExpressions d = directExpressions && valueDeclarations ? new DirectExpressions(shell, provider, replClasses) : null;
         if (d != null && d.unavailable() != null) {
             Log.info("expressions go through JShell's three compiler tasks instead of one: start the JVM with "
                     + String.join(" ", DirectExpressions.JVM_FLAGS) + " (" + d.unavailable() + ")");

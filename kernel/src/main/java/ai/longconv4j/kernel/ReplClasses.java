@@ -31,6 +31,7 @@ final class ReplClasses {
     private static final String WRAPPER_PREFIX = "REPL.$JShell$";
 
     private final JShell shell;
+    private final javax.tools.JavaFileManager fileManager;   // JShell's MemoryFileManager; null: no access
     private final Map<String, ?> classFiles;   // null: no access
     private final Method classFullName;
     private final String unavailable;
@@ -39,24 +40,28 @@ final class ReplClasses {
     ReplClasses(JShell shell) {
         this.shell = shell;
         Map<String, ?> files = null;
+        javax.tools.JavaFileManager manager = null;
         Method name = null;
         String why = null;
         try {
             Object taskFactory = field(JShell.class, "taskFactory").get(shell);
-            Object fileManager = field(taskFactory.getClass(), "fileManager").get(taskFactory);
-            files = (Map<String, ?>) field(fileManager.getClass(), "classObjects").get(fileManager);
+            manager = (javax.tools.JavaFileManager) field(taskFactory.getClass(), "fileManager").get(taskFactory);
+            files = (Map<String, ?>) field(manager.getClass(), "classObjects").get(manager);
             name = Snippet.class.getDeclaredMethod("classFullName");
             name.setAccessible(true);
         } catch (ReflectiveOperationException | RuntimeException e) {   // InaccessibleObjectException without --add-opens
             files = null;
+            manager = null;
             why = e.toString();
         }
+        this.fileManager = manager;
         this.classFiles = files;
         this.classFullName = name;
         this.unavailable = why;
     }
 
-    private static Field field(Class<?> owner, String name) throws NoSuchFieldException {
+    /** A declared field of {@code owner} made accessible (JShell's internals: needs the jdk.jshell open). */
+    static Field field(Class<?> owner, String name) throws NoSuchFieldException {
         Field f = owner.getDeclaredField(name);
         f.setAccessible(true);
         return f;
@@ -65,6 +70,16 @@ final class ReplClasses {
     /** Why pruning is off, or null when it works. */
     String unavailable() {
         return unavailable;
+    }
+
+    /** JShell's file manager (its class path and the class files it compiled), or null without access. */
+    javax.tools.JavaFileManager fileManager() {
+        return fileManager;
+    }
+
+    /** JShell's class files by binary name (live: removing one removes it for JShell), or null without access. */
+    Map<String, ?> classFiles() {
+        return classFiles;
     }
 
     /** Number of class files JShell holds (-1 when not accessible). */

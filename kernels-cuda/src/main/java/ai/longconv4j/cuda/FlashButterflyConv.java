@@ -38,7 +38,7 @@ public final class FlashButterflyConv implements AutoCloseable {
   private final DeviceBuffer kf, d;
   private boolean weightsSet;
   private int threads, lk;
-  private boolean fused = true, smem16, pairStages = DEFAULT_PAIR_STAGES;
+  private boolean fused = true, smem16, pairStages = DEFAULT_PAIR_STAGES, outerStages = OuterStages.DEFAULT;
   private ThreePass three;   // null: one fused kernel
 
   private FlashButterflyConv(CudaDevice device, int h, int l, ConvMode mode, ElementType io, Precision compute) {
@@ -202,7 +202,6 @@ public final class FlashButterflyConv implements AutoCloseable {
    * it runs one stage per pass, whatever {@link #pairStages(boolean)} says).
    */
   public FlashButterflyConv fused(boolean on) { fused = on; return this; }
-
   public boolean fused() { return fused; }
 
   /**
@@ -220,6 +219,8 @@ public final class FlashButterflyConv implements AutoCloseable {
    * taken with {@code fused(false)} or more than {@value #PAIR_MAX_THREADS} threads). Ignored by FP32 plans.
    */
   public FlashButterflyConv pairStages(boolean on) { pairStages = on; return this; }
+  /** With {@link #pairStages()}, one pass: fewer passes on the outer stages ({@code _w3}, default) or not ({@code _w2}). */
+  public FlashButterflyConv outerStages(boolean on) { outerStages = on; return this; }
 
   /** Whether this plan runs the two-stages-per-warp kernels (see {@link #pairStages(boolean)}). */
   public boolean pairStages() { return pairStages && fused && compute != Precision.FP32 && innerSize() >= 256 && threads <= PAIR_MAX_THREADS; }
@@ -303,7 +304,7 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   /** The kernel's name for this plan, e.g. "fb_conv_fwd_bf16_bf16". */
   public String kernelName() {
-    String w2 = pairStages() ? "_w2" : "";
+    String w2 = pairStages() ? three == null ? OuterStages.suffix(n, threads, outerStages) : "_w2" : "";
     if (three != null) return "fb3_mid_" + compute.tag() + (smem16 ? "_s16" : "") + w2;
     return "fb_conv_fwd_" + io.tag() + "_" + compute.tag() + (smem16 ? "_s16" : "") + w2;
   }
@@ -381,7 +382,6 @@ public final class FlashButterflyConv implements AutoCloseable {
     three.forward(u, y, B, l, io, kernelName(), smem16, threads, kf, d, fused ? 1 : 0, compute.tag(), ms);
     return ms;
   }
-
   public int fftSize() { return n; }
   public ConvMode mode() { return mode; }
   public ElementType io() { return io; }
@@ -399,7 +399,7 @@ public final class FlashButterflyConv implements AutoCloseable {
         + (three != null ? ", " + three : "") + ", " + threads + " threads, "
         + (smemBytes(innerSize(), smem16) + (pairStages() ? pairTableBytes(innerSize()) : 0)) + " B smem"
         + (smem16 ? " (16-bit)" : "")
-        + (fused ? "" : ", unfused") + (pairStages() ? ", 2 stages/warp" : "") + "]";
+        + (fused ? "" : ", unfused") + (pairStages() ? ", 2 stages/warp" + (kernelName().contains("_w3") ? ", outer paired" : "") : "") + "]";
   }
 
   // ---- device-side weights (added for the tensor backend; the methods above are unchanged) ----------------------

@@ -1,0 +1,35 @@
+// Shapes: N FFT size (one-pass plans, N = R1 * 16^J as in monarch.cuh); no tensors here.
+package ai.longconv4j.cuda;
+
+/**
+ * Which forward kernel family runs the outer stages of a one-pass tensor-core plan with two radix-16 stages per warp
+ * ({@link FlashButterflyConv#pairStages(boolean)}): the {@code _w2} kernels (one shared-memory pass per outer stage,
+ * the slow twin) or the {@code _w3} kernels (monarch_outer.cuh) with fewer passes: at N = 8K, 16K, 32K the first stage
+ * and the stage at S = 256 as one column FFT per warp in registers (one barrier and one shared-memory round trip fewer
+ * each way); at N = 512 - 2K the first stage straight from global memory and the inverse first stage straight to
+ * global memory with the skip term. N = 16K and 32K take the {@code _w3b} kernels (at most {@value #BIG_MAX_THREADS}
+ * threads, 128 registers: the 4- and 8-tile column units spilled at 80). Other N (256, 4K) have nothing to pair.
+ */
+final class OuterStages {
+  /** Default of {@link FlashButterflyConv#outerStages(boolean)}. */
+  static final boolean DEFAULT = true;
+  /** The most threads per block of the {@code _w3b} kernels. */
+  static final int BIG_MAX_THREADS = 512;
+
+  private OuterStages() {}
+
+  /** Whether the {@code _w3}/{@code _w3b} kernels pair anything at this one-pass N with this many threads. */
+  static boolean applies(int n, int threads) {
+    return switch (n) {
+      case 512, 1024, 2048, 8192 -> true;
+      case 16384, 32768 -> threads <= BIG_MAX_THREADS;
+      default -> false;
+    };
+  }
+
+  /** Kernel-name suffix of a one-pass plan whose pairStages() holds: "_w3", "_w3b" or "_w2". */
+  static String suffix(int n, int threads, boolean on) {
+    if (!on || !applies(n, threads)) return "_w2";
+    return n >= 16384 ? "_w3b" : "_w3";
+  }
+}

@@ -225,58 +225,63 @@ __device__ void fb_conv_forward_w3(const IO* __restrict__ u, const float2* __res
   const int Lin = L < N ? L : N;
   const bool vec = L % Vec16<IO>::V == 0 && (reinterpret_cast<uintptr_t>(u) & 15) == 0
                    && (reinterpret_cast<uintptr_t>(y) & 15) == 0;
-  if (outer) {
-    const int b0 = 2 * cta_x();
-    const IO* u0 = u + ((size_t)b0 * H + cta_y()) * L;
-    const IO* u1 = b0 + 1 < B ? u0 + (size_t)H * L : nullptr;
-    if (vec) load_pair16(zr, zi, u0, u1, Lin, half ? N / 2 : N);
-    else load_pair(zr, zi, u0, u1, Lin, half ? N / 2 : N);
-  }
+  const int per = (flags >> 8) & 255;   // batch pairs per block (0: 1), one after the other (_w3 only)
+  const int npair = !BIG && per > 1 ? per : 1;
   const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + tw_offset(P, sizeof(ST))), log2N);
   float2* tw256 = reinterpret_cast<float2*>(smem_raw + tw_offset(P, sizeof(ST))) + tw_entries(N);
   tw256_init(tw256);
-  __syncthreads();
-  if (outer) outer_pair<true, CM == 2, BIG>(tw, zr, zi, log2N, half);
-  else {
-    const int b0 = 2 * cta_x();
-    const IO* u0 = u + ((size_t)b0 * H + cta_y()) * L;
-    first_fwd_global(tw, zr, zi, u0, b0 + 1 < B ? u0 + (size_t)H * L : nullptr, Lin, log2N, half);
-  }
-  __syncthreads();
-  const float conj = (flags & 2) ? -1.0f : 1.0f;   // -1: multiply by conj(Kf): the adjoint (du = K^T dy)
-  conv256_warp_v4<CM == 2>(tw, tw256, zr, zi, N, 1.0f / 16.0f, kf + (size_t)cta_y() * N, conj);
-  __syncthreads();
-  if (outer) {
-    outer_pair<false, CM == 2, BIG>(tw, zr, zi, log2N, half);
-    __syncthreads();
-  }
-  const int h = cta_y(), b0 = 2 * cta_x();
-  const bool two = b0 + 1 < B;
-  const IO* u0 = u + ((size_t)b0 * H + h) * L;
-  const IO* u1 = u0 + (size_t)H * L;
-  IO* y0 = y + ((size_t)b0 * H + h) * L;
-  IO* y1 = y0 + (size_t)H * L;
-  const float d = D[h];
-  if (glob) { first_inv_global(tw, zr, zi, y0, y1, u0, u1, d, L, two, log2N, half); return; }
-  if (vec) {
-    constexpr int V = Vec16<IO>::V;
-    for (int v = threadIdx.x; v < L / V; v += blockDim.x) {
-      const int n = v * V;
-      float a[V], o[V];
-      unpack16(*reinterpret_cast<const uint4*>(u0 + n), a, u0);
-#pragma unroll
-      for (int i = 0; i < V; ++i) o[i] = fmaf(d, a[i], ld(zr + SIDX(n + i)));
-      *reinterpret_cast<uint4*>(y0 + n) = pack16(o, y0);
-      if (two) {
-        unpack16(*reinterpret_cast<const uint4*>(u1 + n), a, u1);
-#pragma unroll
-        for (int i = 0; i < V; ++i) o[i] = fmaf(d, a[i], ld(zi + SIDX(n + i)));
-        *reinterpret_cast<uint4*>(y1 + n) = pack16(o, y1);
-      }
+  for (int pp = 0; pp < npair; ++pp) {
+    const int b0 = 2 * (cta_x() * npair + pp);
+    if (b0 >= B) break;   // the same for the whole block
+    if (outer) {
+      if (pp > 0) __syncthreads();   // the previous pair's store phase has read the planes
+      const IO* u0 = u + ((size_t)b0 * H + cta_y()) * L;
+      const IO* u1 = b0 + 1 < B ? u0 + (size_t)H * L : nullptr;
+      if (vec) load_pair16(zr, zi, u0, u1, Lin, half ? N / 2 : N);
+      else load_pair(zr, zi, u0, u1, Lin, half ? N / 2 : N);
     }
-    return;
+    __syncthreads();
+    if (outer) outer_pair<true, CM == 2, BIG>(tw, zr, zi, log2N, half);
+    else {
+      const IO* u0 = u + ((size_t)b0 * H + cta_y()) * L;
+      first_fwd_global(tw, zr, zi, u0, b0 + 1 < B ? u0 + (size_t)H * L : nullptr, Lin, log2N, half);
+    }
+    __syncthreads();
+    const float conj = (flags & 2) ? -1.0f : 1.0f;   // -1: multiply by conj(Kf): the adjoint (du = K^T dy)
+    conv256_warp_v4<CM == 2>(tw, tw256, zr, zi, N, 1.0f / 16.0f, kf + (size_t)cta_y() * N, conj);
+    __syncthreads();
+    if (outer) {
+      outer_pair<false, CM == 2, BIG>(tw, zr, zi, log2N, half);
+      __syncthreads();
+    }
+    const int h = cta_y(), b1 = 2 * (cta_x() * npair + pp);
+    const bool two = b1 + 1 < B;
+    const IO* u0 = u + ((size_t)b1 * H + h) * L;
+    const IO* u1 = u0 + (size_t)H * L;
+    IO* y0 = y + ((size_t)b1 * H + h) * L;
+    IO* y1 = y0 + (size_t)H * L;
+    const float d = D[h];
+    if (glob) { first_inv_global(tw, zr, zi, y0, y1, u0, u1, d, L, two, log2N, half); continue; }
+    if (vec) {
+      constexpr int V = Vec16<IO>::V;
+      for (int v = threadIdx.x; v < L / V; v += blockDim.x) {
+        const int n = v * V;
+        float a[V], o[V];
+        unpack16(*reinterpret_cast<const uint4*>(u0 + n), a, u0);
+#pragma unroll
+        for (int i = 0; i < V; ++i) o[i] = fmaf(d, a[i], ld(zr + SIDX(n + i)));
+        *reinterpret_cast<uint4*>(y0 + n) = pack16(o, y0);
+        if (two) {
+          unpack16(*reinterpret_cast<const uint4*>(u1 + n), a, u1);
+#pragma unroll
+          for (int i = 0; i < V; ++i) o[i] = fmaf(d, a[i], ld(zi + SIDX(n + i)));
+          *reinterpret_cast<uint4*>(y1 + n) = pack16(o, y1);
+        }
+      }
+    } else {
+      store_pair(y0, y1, zr, zi, u0, u1, d, L, two);
+    }
   }
-  store_pair(y0, y1, zr, zi, u0, u1, d, L, two);
 }
 
 #define FB_CONV_W3(NAME, IO, CM, ST, BIG)                                                                  \

@@ -37,7 +37,7 @@ public final class FlashButterflyConv implements AutoCloseable {
   private final Precision compute;
   private final DeviceBuffer kf, d;
   private boolean weightsSet;
-  private int threads, lk;
+  private int threads, lk, perBlock;
   private boolean fused = true, smem16, pairStages = DEFAULT_PAIR_STAGES, outerStages = OuterStages.DEFAULT;
   private ThreePass three;   // null: one fused kernel
 
@@ -143,7 +143,6 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   /** Whether this plan runs the three-pass algorithm. */
   public boolean threePass() { return three != null; }
-
   ThreePass threePassPlan() { return three; }   // tests: the chunk budgets
 
   /**
@@ -156,7 +155,6 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   /** Extra shared memory of the two-stages-per-warp kernels (monarch.cuh pair_table_bytes): 16 x 32 float2, N >= 256. */
   static int pairTableBytes(int n) { return n >= 256 ? 16 * 32 * 8 : 0; }
-
   /** Shared memory of the dk/dD block: two fp32 planes and the twiddle table. */
   static int dkSmemBytes(int n) { return smemBytes(n, false); }
 
@@ -178,7 +176,6 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   /** Threads per block of the forward kernel. */
   public int threads() { return threads; }
-
   /**
    * Overrides the threads per block: a multiple of 32 in [32, {@link #maxThreads()}]. Fewer threads per block leave
    * room for more blocks per multiprocessor; the tensor-core kernels with 16-bit I/O or 16-bit shared memory use
@@ -221,6 +218,8 @@ public final class FlashButterflyConv implements AutoCloseable {
   public FlashButterflyConv pairStages(boolean on) { pairStages = on; return this; }
   /** With {@link #pairStages()}, one pass: fewer passes on the outer stages ({@code _w3}, default) or not ({@code _w2}). */
   public FlashButterflyConv outerStages(boolean on) { outerStages = on; return this; }
+  /** Batch pairs per block of the {@code _w3} kernels, one after the other (0: the default, see OuterStages). */
+  public FlashButterflyConv pairsPerBlock(int p) { perBlock = OuterStages.checkPerBlock(p); return this; }
 
   /** Whether this plan runs the two-stages-per-warp kernels (see {@link #pairStages(boolean)}). */
   public boolean pairStages() { return pairStages && fused && compute != Precision.FP32 && innerSize() >= 256 && threads <= PAIR_MAX_THREADS; }
@@ -366,9 +365,10 @@ public final class FlashButterflyConv implements AutoCloseable {
       three.forward(u, y, B, l, io, kernelName(), smem16, threads, kf, d, (fused ? 1 : 0) | flags, compute.tag());
       return;
     }
+    int per = kernelName().endsWith("_w3") ? OuterStages.perBlock(n, perBlock) : 1;   // batch pairs per block
     device.module(MODULE).kernel(kernelName())
-        .launch(device.stream(), (B + 1) / 2, h, threads, smemBytes(n, smem16) + (pairStages() ? pairTableBytes(n) : 0), u, kf, d, y, B, h, l, log2n,
-            (fused ? 1 : 0) | flags);
+        .launch(device.stream(), ((B + 1) / 2 + per - 1) / per, h, threads, smemBytes(n, smem16) + (pairStages() ? pairTableBytes(n) : 0), u, kf, d, y, B, h, l, log2n,
+            (fused ? 1 : 0) | flags | per << 8);
   }
 
   /**

@@ -27,6 +27,18 @@ final class OuterStages {
     };
   }
 
+  /**
+   * Default batch pairs per block of the {@code _w3} kernels (flags bits 8-15; each block runs its pairs one after the
+   * other, building the twiddle tables once, and its later pairs read the channel's spectrum from L1): 1.
+   */
+  static int perBlock(int n, int requested) { return requested > 0 ? requested : 1; }
+
+  /** IllegalArgumentException unless 0 (the default) <= p <= 255. */
+  static int checkPerBlock(int p) {
+    if (p < 0 || p > 255) throw new IllegalArgumentException("FlashButterflyConv.pairsPerBlock: need 0..255, got " + p);
+    return p;
+  }
+
   /** Kernel-name suffix of a one-pass plan whose pairStages() holds: "_w3", "_w3b" or "_w2". */
   static String suffix(int n, int threads, boolean on) {
     if (!on || !applies(n, threads)) return "_w2";

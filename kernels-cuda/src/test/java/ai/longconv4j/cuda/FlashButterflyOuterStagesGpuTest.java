@@ -4,6 +4,8 @@ package ai.longconv4j.cuda;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.util.HashMap;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Tag;
@@ -24,6 +26,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 @Tag("gpu")
 class FlashButterflyOuterStagesGpuTest extends CudaDeviceTest {
+  private static final Map<String, double[]> REFS = new HashMap<>();
+
   static Stream<Arguments> cases() {
     var io = new Object[][] {{ElementType.BF16, Precision.BF16}, {ElementType.F16, Precision.F16},
         {ElementType.F32, Precision.BF16}, {ElementType.F32, Precision.F16}};
@@ -43,8 +47,8 @@ class FlashButterflyOuterStagesGpuTest extends CudaDeviceTest {
   @MethodSource("cases")
   void outerStagesMatchDirectConvolutionAndTheTwin(ElementType io, Precision compute, ConvMode mode, int B, int H, int L,
       int Lk) {
-    float[] fast = run(io, compute, mode, B, H, L, Lk, 0, true, false);
-    float[] twin = run(io, compute, mode, B, H, L, Lk, 0, false, false);
+    float[] fast = run(io, compute, mode, B, H, L, Lk, 0, true, false, 0);
+    float[] twin = run(io, compute, mode, B, H, L, Lk, 0, false, false, 0);
     double[] twin64 = new double[twin.length];
     for (int i = 0; i < twin.length; i++) twin64[i] = twin[i];
     Reference.assertClose("_w3 vs _w2 " + io + " " + mode + " L=" + L, fast, twin64, 2e-2);
@@ -56,8 +60,8 @@ class FlashButterflyOuterStagesGpuTest extends CudaDeviceTest {
   void outerStagesAtFewAndMostThreads(ElementType io, Precision compute, ConvMode mode, int B, int H, int L, int Lk) {
     int n = FlashButterflyConv.fftSize(mode, L);
     int most = n >= 16384 ? OuterStages.BIG_MAX_THREADS : io == ElementType.F32 && n < 2048 ? 512 : 768;
-    run(io, compute, mode, B, H, L, Lk, most, true, false);
-    run(io, compute, mode, B, H, L, Lk, 64, true, false);
+    run(io, compute, mode, B, H, L, Lk, most, true, false, 0);
+    run(io, compute, mode, B, H, L, Lk, 64, true, false, 0);
   }
 
   /** backwardInput (flags bit 1: the conjugate spectrum) through the new kernels, causal shapes. */
@@ -66,15 +70,28 @@ class FlashButterflyOuterStagesGpuTest extends CudaDeviceTest {
   void outerStagesBackwardInputMatchesAdjoint(ElementType io, Precision compute, ConvMode mode, int B, int H, int L,
       int Lk) {
     assumeTrue(mode == ConvMode.CAUSAL, "the adjoint reference is written for the causal mode");
-    run(io, compute, mode, B, H, L, Lk, 0, true, true);
+    run(io, compute, mode, B, H, L, Lk, 0, true, true, 0);
   }
 
   /**
-   * One forward (or backwardInput) with outerStages(outer) at threads (0: default), checked against float64 (tol 1e-2,
-   * see the class comment); returns the output.
+   * Several batch pairs per block (the _w3 kernels, N <= 8K): 2 and 3 (with odd B the last block runs fewer pairs than
+   * the others, with B = 2 a block has pairs to skip), and 3 with the conjugate spectrum (backwardInput, causal).
+   */
+  @ParameterizedTest(name = "pairs per block {0} io, {1} compute, {2} B={3} H={4} L={5} Lk={6}")
+  @MethodSource("cases")
+  void outerStagesWithSeveralPairsPerBlock(ElementType io, Precision compute, ConvMode mode, int B, int H, int L, int Lk) {
+    assumeTrue(FlashButterflyConv.fftSize(mode, L) <= 8192, "pairs per block: the _w3 kernels");
+    run(io, compute, mode, B, H, L, Lk, 0, true, false, 2);
+    run(io, compute, mode, B, H, L, Lk, 0, true, false, 3);
+    if (mode == ConvMode.CAUSAL) run(io, compute, mode, B, H, L, Lk, 0, true, true, 3);
+  }
+
+  /**
+   * One forward (or backwardInput) with outerStages(outer) at threads (0: default) and perBlock batch pairs per block (0:
+   * default), checked against float64 (tol 1e-2, see the class comment); returns the output.
    */
   private float[] run(ElementType io, Precision compute, ConvMode mode, int B, int H, int L, int Lk, int threads,
-      boolean outer, boolean adjoint) {
+      boolean outer, boolean adjoint, int perBlock) {
     var rng = new SplittableRandom(4000L * L + 17L * H + B + io.ordinal() * 3 + compute.ordinal() + mode.ordinal() * 11);
     float[] u = Reference.randn(rng, B * H * L, 1.0);
     float[] k = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk)), k1 = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk));
@@ -84,13 +101,15 @@ class FlashButterflyOuterStagesGpuTest extends CudaDeviceTest {
       u16 = HalfFloats.encode(u, io);
       u = HalfFloats.decode(u16, io);
     }
-    double[] ref = adjoint ? Reference.causalAdjoint(u, k, Lk, D, B, H, L) : switch (mode) {
-      case CAUSAL -> Reference.causal(u, k, Lk, D, B, H, L);
-      case CIRCULAR -> Reference.circular(u, k, Lk, D, B, H, L);
-      case BIDIRECTIONAL -> Reference.bidirectional(u, k, k1, Lk, D, B, H, L);
-    };
+    float[] uu = u;   // the same seeded inputs for every run of a case: the float64 reference is computed once
+    double[] ref = REFS.computeIfAbsent(io + " " + mode + " " + B + " " + H + " " + L + " " + Lk + " " + adjoint,
+        key -> adjoint ? Reference.causalAdjoint(uu, k, Lk, D, B, H, L) : switch (mode) {
+          case CAUSAL -> Reference.causal(uu, k, Lk, D, B, H, L);
+          case CIRCULAR -> Reference.circular(uu, k, Lk, D, B, H, L);
+          case BIDIRECTIONAL -> Reference.bidirectional(uu, k, k1, Lk, D, B, H, L);
+        });
     long bytes = (long) B * H * L * io.bytes();
-    try (var conv = FlashButterflyConv.plan(dev, H, L, mode, io, compute).outerStages(outer);
+    try (var conv = FlashButterflyConv.plan(dev, H, L, mode, io, compute).outerStages(outer).pairsPerBlock(perBlock);
          var du = io == ElementType.F32 ? dev.upload(u) : dev.upload(u16);
          var dy = dev.alloc((bytes + 3) / 4 * 4)) {
       if (threads > 0) conv.threads(threads);
@@ -104,7 +123,8 @@ class FlashButterflyOuterStagesGpuTest extends CudaDeviceTest {
       dev.stream().synchronize();
       float[] y = io == ElementType.F32 ? dy.copyTo(new float[B * H * L], 0)
           : HalfFloats.decode(dy.copyTo(new short[B * H * L], 0), io);
-      Reference.assertClose((adjoint ? "backwardInput " : "") + conv + " B=" + B + " Lk=" + Lk, y, ref, 1e-2);
+      Reference.assertClose((adjoint ? "backwardInput " : "") + conv + " B=" + B + " Lk=" + Lk + " pairs/block=" + perBlock, y,
+          ref, 1e-2);
       return y;
     }
   }

@@ -2,6 +2,8 @@
 package ai.longconv4j.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -24,5 +26,14 @@ class OuterStagesHostTest {
       assertEquals("_w2", OuterStages.suffix(n, 256, false), "N=" + n);
     }
     for (int n : new int[] {256, 4096}) assertEquals("_w2", OuterStages.suffix(n, 128, true), "N=" + n + ": nothing to pair");
+  }
+
+  @Test
+  void pairsPerBlockIsCheckedAndDefaulted() {
+    assertEquals(3, OuterStages.perBlock(2048, OuterStages.checkPerBlock(3)));
+    assertEquals(OuterStages.perBlock(2048, 0), OuterStages.perBlock(2048, OuterStages.checkPerBlock(0)));
+    var e = assertThrows(IllegalArgumentException.class, () -> OuterStages.checkPerBlock(-1));
+    assertTrue(e.getMessage().contains("pairsPerBlock"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> OuterStages.checkPerBlock(256));
   }
 }

@@ -46,17 +46,19 @@ public final class FlashButterflyFwdBench {
     if (csv != null) Files.writeString(csv, sb);
   }
 
-  /** {io, outerStages, threads (0: default), other storage than the default}. */
+  /** {io, outerStages, threads (0: default), other storage than the default, batch pairs per block (0: default)}. */
   static List<Object[]> variants(int n) {
     List<Object[]> v = new ArrayList<>();
     for (var io : new ElementType[] {ElementType.BF16, ElementType.F16, ElementType.F32}) {
-      v.add(new Object[] {io, false, 0, false});
-      v.add(new Object[] {io, true, 0, false});
+      v.add(new Object[] {io, false, 0, false, 0});
+      v.add(new Object[] {io, true, 0, false, 0});
     }
     int[] ts = n <= 2048 ? new int[] {128, 256} : n <= 8192 ? new int[] {64, 256, 512} : n <= 16384 ? new int[] {128, 512}
         : new int[] {256};
-    for (int t : ts) v.add(new Object[] {ElementType.BF16, true, t, false});
-    if (n <= FlashButterflyConv.MAX_N_FP32_SMEM) v.add(new Object[] {ElementType.BF16, true, 0, true});
+    for (int t : ts) v.add(new Object[] {ElementType.BF16, true, t, false, 0});
+    if (n <= FlashButterflyConv.MAX_N_FP32_SMEM) v.add(new Object[] {ElementType.BF16, true, 0, true, 0});
+    if (n <= 8192) for (int p : new int[] {2, 4}) v.add(new Object[] {ElementType.BF16, true, 0, false, p});
+    if (n <= 2048) v.add(new Object[] {ElementType.BF16, true, 128, false, 2});
     return v;
   }
 
@@ -75,7 +77,8 @@ public final class FlashButterflyFwdBench {
         Precision pr = io == ElementType.F16 ? Precision.F16 : Precision.BF16;
         if (io != ElementType.F32 && io != filled) { DeviceFill.uniform(dev, u16, n, io, 7L * L, 1f); filled = io; }
         DeviceBuffer u = io == ElementType.F32 ? u32 : u16, y = io == ElementType.F32 ? y32 : y16;
-        try (var conv = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr).outerStages((Boolean) v[1])) {
+        try (var conv = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr).outerStages((Boolean) v[1])
+            .pairsPerBlock((Integer) v[4])) {
           if ((Integer) v[2] > 0) conv.threads((Integer) v[2]);
           if ((Boolean) v[3]) conv.smem16(!conv.smem16());
           conv.setWeights(k, L, D);
@@ -85,6 +88,7 @@ public final class FlashButterflyFwdBench {
           double ms = CudaConvBench.median(dev, () -> conv.forward(u, y, B), reps);
           long io2 = 2L * n * io.bytes();
           rows.add(new CudaConvBench.Row("fb-fwd io=" + io + " t=" + conv.threads() + (conv.smem16() ? " s16" : "")
+              + ((Integer) v[4] > 0 ? " pairs/block=" + v[4] : "")
               + " " + conv.kernelName().substring(conv.kernelName().lastIndexOf('_') + 1), B, H, L, ms, io2 / ms / 1e6,
               err, 0));
           CudaConvBench.report(rows.getLast());

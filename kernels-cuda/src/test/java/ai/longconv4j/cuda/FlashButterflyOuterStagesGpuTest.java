@@ -102,7 +102,7 @@ class FlashButterflyOuterStagesGpuTest extends CudaDeviceTest {
       u = HalfFloats.decode(u16, io);
     }
     float[] uu = u;   // the same seeded inputs for every run of a case: the float64 reference is computed once
-    double[] ref = REFS.computeIfAbsent(io + " " + mode + " " + B + " " + H + " " + L + " " + Lk + " " + adjoint,
+    double[] ref = REFS.computeIfAbsent(io + " " + compute + " " + mode + " " + B + " " + H + " " + L + " " + Lk + " " + adjoint,
         key -> adjoint ? Reference.causalAdjoint(uu, k, Lk, D, B, H, L) : switch (mode) {
           case CAUSAL -> Reference.causal(uu, k, Lk, D, B, H, L);
           case CIRCULAR -> Reference.circular(uu, k, Lk, D, B, H, L);

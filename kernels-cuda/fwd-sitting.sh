@@ -3,11 +3,11 @@
 # (outer stages paired vs not, same sitting) and the PyTorch baseline on the same sizes. Stage first, from the worktree:
 #   tools/stage-device.sh --out <main>/.device/fwd --add kernels-cuda/fwd-sitting.sh --add examples/bench/flashbutterfly_torch.py
 # then on the device (carry [".device/fwd"]):  DEV=.device/fwd bash .device/fwd/fwd-sitting.sh "$OUT"
-# LS (default 1024,4096,8192,16384), TEST_ARGS (default: the FlashButterfly forward classes), TEST_S / JAVA_S / TORCH_S.
+# LS (default 256,1024,4096,8192,16384), TEST_ARGS (default: the FlashButterfly forward classes), TEST_S / JAVA_S / TORCH_S.
 set -u
 out=${1:-/tmp/fwd-sitting}; mkdir -p "$out"
 export PYTHONUNBUFFERED=1
-Ls=${LS:-1024,4096,8192,16384}
+Ls=${LS:-256,1024,4096,8192,16384}
 DEV=${DEV:-.device/fwd}
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,power.draw,temperature.gpu --format=csv \
   > "$out/gpu.txt" 2>&1; cat "$out/gpu.txt"; date -u >> "$out/gpu.txt"

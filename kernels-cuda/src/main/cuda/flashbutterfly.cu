@@ -204,8 +204,10 @@ FB_CONV_W2(fb_conv_fwd_f16_f16_s16_w2, __half, 1, __half)
 //  * J = 3 (N = 8K in _w3; N = 16K and 32K in the _w3b kernels, at most 512 threads and 128 registers: at 80 the
 //    column units of R1 = 4 and 8 tiles spilled): the first stage and the S = 256 stage as one column FFT per warp;
 //  * J = 2 (N = 512 - 2K, _w3): the first stage from and to global memory.
-// Other N (and the N of the other family): exactly the _w2 kernels' code. Same arguments, shared memory and flags as
-// _w2.
+// Other N (and the N of the other family; and J = 3 on sm_80, where the column units spilled): exactly the _w2
+// kernels' code. Same arguments and shared memory as _w2; flags bits 8-15 (J = 2 only): batch pairs per block, run one
+// after the other (the tables are built once, the later pairs read the channel's spectrum from L1); the grid then
+// has ceil(ceil(B/2) / pairs) blocks in x.
 // blockIdx through volatile asm: the row pointers are recomputed in each global phase instead of staying live across
 // the FFT phases (registers are what limits those).
 __device__ __forceinline__ int cta_x() { int v; asm volatile("mov.u32 %0, %%ctaid.x;" : "=r"(v)); return v; }
@@ -215,7 +217,12 @@ template <typename IO, int CM, typename ST, bool BIG>
 __device__ void fb_conv_forward_w3(const IO* __restrict__ u, const float2* __restrict__ kf, const float* __restrict__ D,
                                    IO* __restrict__ y, int B, int H, int L, int log2N, int flags) {
   const int J = (log2N - 1) >> 2, lR1 = log2N - 4 * J;
-  const bool outer = J == 3 && (BIG ? lR1 >= 2 : lR1 == 1), glob = !BIG && J == 2 && lR1 < 4;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+  const bool outer = false;   // sm_80: the column units spilled (12-28 bytes): the _w2 code runs there instead
+#else
+  const bool outer = J == 3 && (BIG ? lR1 >= 2 : lR1 == 1);
+#endif
+  const bool glob = !BIG && J == 2 && lR1 < 4;
   if (!outer && !glob) { fb_conv_forward<IO, CM, ST, true>(u, kf, D, y, B, H, L, log2N, flags); return; }
   extern __shared__ __align__(16) unsigned char smem_raw[];
   ST* smem = reinterpret_cast<ST*>(smem_raw);
@@ -225,8 +232,8 @@ __device__ void fb_conv_forward_w3(const IO* __restrict__ u, const float2* __res
   const int Lin = L < N ? L : N;
   const bool vec = L % Vec16<IO>::V == 0 && (reinterpret_cast<uintptr_t>(u) & 15) == 0
                    && (reinterpret_cast<uintptr_t>(y) & 15) == 0;
-  const int per = (flags >> 8) & 255;   // batch pairs per block (0: 1), one after the other (_w3 only)
-  const int npair = !BIG && per > 1 ? per : 1;
+  const int per = (flags >> 8) & 255;   // batch pairs per block (0: 1), one after the other (N <= 2K, _w3 only)
+  const int npair = glob && per > 1 ? per : 1;
   const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + tw_offset(P, sizeof(ST))), log2N);
   float2* tw256 = reinterpret_cast<float2*>(smem_raw + tw_offset(P, sizeof(ST))) + tw_entries(N);
   tw256_init(tw256);

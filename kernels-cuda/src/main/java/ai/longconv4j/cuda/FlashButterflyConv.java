@@ -47,7 +47,7 @@ public final class FlashButterflyConv implements AutoCloseable {
     this.log2n = Integer.numberOfTrailingZeros(n);
     this.kf = device.alloc(8L * h * n);
     this.d = device.alloc(4L * h);
-    this.threads = defaultThreads(n, compute);
+    this.threads = OuterStages.threads(n, compute);   // one pass; innerSize resets it for three
     this.smem16 = defaultSmem16(n, compute);
     int oneMax = compute == Precision.FP32 ? MAX_N_FP32_SMEM : MAX_N_ONE_PASS;
     if (n > oneMax) innerSize(defaultInnerSize(n));
@@ -132,7 +132,7 @@ public final class FlashButterflyConv implements AutoCloseable {
       if (three != null) three.close();
       three = t;
     }
-    threads = defaultThreads(M, compute);
+    threads = M == n ? OuterStages.threads(n, compute) : defaultThreads(M, compute);
     smem16 = defaultSmem16(M, compute);
     weightsSet = false;   // the spectrum's order depends on M
     return this;
@@ -218,7 +218,7 @@ public final class FlashButterflyConv implements AutoCloseable {
   public FlashButterflyConv pairStages(boolean on) { pairStages = on; return this; }
   /** With {@link #pairStages()}, one pass: fewer passes on the outer stages ({@code _w3}, default) or not ({@code _w2}). */
   public FlashButterflyConv outerStages(boolean on) { outerStages = on; return this; }
-  /** Batch pairs per block of the {@code _w3} kernels, one after the other (0: the default, see OuterStages). */
+  /** Batch pairs per block of the {@code _w3} kernels at N <= 2K, one after the other (0: the default, OuterStages). */
   public FlashButterflyConv pairsPerBlock(int p) { perBlock = OuterStages.checkPerBlock(p); return this; }
 
   /** Whether this plan runs the two-stages-per-warp kernels (see {@link #pairStages(boolean)}). */

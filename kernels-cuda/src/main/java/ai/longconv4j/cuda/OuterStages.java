@@ -11,7 +11,12 @@ package ai.longconv4j.cuda;
  * threads, 128 registers: the 4- and 8-tile column units spilled at 80). Other N (256, 4K) have nothing to pair.
  */
 final class OuterStages {
-  /** Default of {@link FlashButterflyConv#outerStages(boolean)}. */
+  // sm_80: the J = 3 column units spilled there, so the _w3/_w3b entry points run the _w2 code at N = 8K - 32K.
+  /**
+   * Default of {@link FlashButterflyConv#outerStages(boolean)}: on. H200, bench-runs/fwd-1 (B = 64, H = 768, causal,
+   * bf16 I/O, _w2 -> _w3/_w3b at the default threads): L = 1K 0.390 (no clock warm-up; fp16 0.348) -> 0.332 ms
+   * (0.301 with 2 pairs per block), 4K 1.996 -> 1.378, 8K 4.225 -> 2.799 (2.726 at 128 threads), 16K 10.320 -> 6.164.
+   */
   static final boolean DEFAULT = true;
   /** The most threads per block of the {@code _w3b} kernels. */
   static final int BIG_MAX_THREADS = 512;
@@ -28,10 +33,22 @@ final class OuterStages {
   }
 
   /**
-   * Default batch pairs per block of the {@code _w3} kernels (flags bits 8-15; each block runs its pairs one after the
-   * other, building the twiddle tables once, and its later pairs read the channel's spectrum from L1): 1.
+   * Batch pairs per block of the {@code _w3} kernels at N = 512 - 2K (flags bits 8-15; each block runs its pairs one
+   * after the other, building the twiddle tables once, and its later pairs read the channel's spectrum from L1); 1 at
+   * other N. Default {@value #DEFAULT_PER_BLOCK}: H200, bench-runs/fwd-1 (B = 64, H = 768, L = 1K, bf16): 0.332 ms with 1,
+   * 0.301 with 2, 0.304 with 4 (at L = 4K, N = 8K, where the kernels now ignore it: 1.378 / 1.373 / 1.390).
    */
-  static int perBlock(int n, int requested) { return requested > 0 ? requested : 1; }
+  static int perBlock(int n, int requested) { return n > 2048 ? 1 : requested > 0 ? requested : DEFAULT_PER_BLOCK; }
+
+  static final int DEFAULT_PER_BLOCK = 2;
+
+  /**
+   * Default threads of a one-pass plan: FlashButterflyConv.defaultThreads, except 128 at N = 16K with tensor cores while
+   * the _w3b kernels are the default (bench-runs/fwd-1: 2.726 ms vs 2.799 at 256 and 3.487 at 512; _w2 was best at 256).
+   */
+  static int threads(int n, Precision compute) {
+    return DEFAULT && compute != Precision.FP32 && n == 16384 ? 128 : FlashButterflyConv.defaultThreads(n, compute);
+  }
 
   /** IllegalArgumentException unless 0 (the default) <= p <= 255. */
   static int checkPerBlock(int p) {

@@ -74,13 +74,13 @@ class FlashButterflyOuterStagesGpuTest extends CudaDeviceTest {
   }
 
   /**
-   * Several batch pairs per block (the _w3 kernels, N <= 8K): 2 and 3 (with odd B the last block runs fewer pairs than
+   * Several batch pairs per block (the _w3 kernels, N <= 2K): 2 and 3 (with odd B the last block runs fewer pairs than
    * the others, with B = 2 a block has pairs to skip), and 3 with the conjugate spectrum (backwardInput, causal).
    */
   @ParameterizedTest(name = "pairs per block {0} io, {1} compute, {2} B={3} H={4} L={5} Lk={6}")
   @MethodSource("cases")
   void outerStagesWithSeveralPairsPerBlock(ElementType io, Precision compute, ConvMode mode, int B, int H, int L, int Lk) {
-    assumeTrue(FlashButterflyConv.fftSize(mode, L) <= 8192, "pairs per block: the _w3 kernels");
+    assumeTrue(FlashButterflyConv.fftSize(mode, L) <= 2048, "pairs per block: the _w3 kernels at N <= 2K");
     run(io, compute, mode, B, H, L, Lk, 0, true, false, 2);
     run(io, compute, mode, B, H, L, Lk, 0, true, false, 3);
     if (mode == ConvMode.CAUSAL) run(io, compute, mode, B, H, L, Lk, 0, true, true, 3);

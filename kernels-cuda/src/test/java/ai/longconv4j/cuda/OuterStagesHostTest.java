@@ -29,9 +29,18 @@ class OuterStagesHostTest {
   }
 
   @Test
+  void onePassThreadsDefaultTo128At16KWithTheW3bKernels() {
+    assertEquals(OuterStages.DEFAULT ? 128 : 256, OuterStages.threads(16384, Precision.BF16));
+    assertEquals(FlashButterflyConv.defaultThreads(16384, Precision.FP32), OuterStages.threads(16384, Precision.FP32));
+    for (int n : new int[] {512, 2048, 8192, 32768})
+      assertEquals(FlashButterflyConv.defaultThreads(n, Precision.F16), OuterStages.threads(n, Precision.F16), "N=" + n);
+  }
+
+  @Test
   void pairsPerBlockIsCheckedAndDefaulted() {
     assertEquals(3, OuterStages.perBlock(2048, OuterStages.checkPerBlock(3)));
-    assertEquals(OuterStages.perBlock(2048, 0), OuterStages.perBlock(2048, OuterStages.checkPerBlock(0)));
+    assertEquals(OuterStages.DEFAULT_PER_BLOCK, OuterStages.perBlock(512, OuterStages.checkPerBlock(0)));
+    assertEquals(1, OuterStages.perBlock(8192, 4), "N > 2K: one pair per block whatever is asked");
     var e = assertThrows(IllegalArgumentException.class, () -> OuterStages.checkPerBlock(-1));
     assertTrue(e.getMessage().contains("pairsPerBlock"), e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> OuterStages.checkPerBlock(256));

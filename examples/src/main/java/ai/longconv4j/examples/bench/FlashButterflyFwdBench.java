@@ -33,10 +33,11 @@ public final class FlashButterflyFwdBench {
     Path csv = args.length > 0 ? Path.of(args[0]) : null;
     int B = args.length > 1 ? Integer.parseInt(args[1]) : 64, H = args.length > 2 ? Integer.parseInt(args[2]) : 768;
     int[] Ls = args.length > 3 ? Arrays.stream(args[3].split(",")).mapToInt(Integer::parseInt).toArray()
-        : new int[] {1024, 4096, 8192, 16384};
+        : new int[] {256, 1024, 4096, 8192, 16384};
     List<CudaConvBench.Row> rows = new ArrayList<>();
     try (CudaDevice dev = CudaDevice.open(0)) {
       System.out.println(dev);
+      warmUp(dev, B, H, Ls[0]);
       for (int L : Ls) length(dev, B, H, L, rows);
     }
     var sb = new StringBuilder("path,B,H,L,ms,GBps,relerr,bytes\n");
@@ -46,20 +47,35 @@ public final class FlashButterflyFwdBench {
     if (csv != null) Files.writeString(csv, sb);
   }
 
-  /** {io, outerStages, threads (0: default), other storage than the default, batch pairs per block (0: default)}. */
+  /** The threads per block the previous default (the _w2 kernels, round 6) ran at: 64 / 128 / 256 / 512 by N. */
+  static int oldThreads(int n) { return n <= 2048 ? 64 : n <= 8192 ? 128 : n <= 16384 ? 256 : 512; }
+
+  /**
+   * {io, outerStages, threads (0: default), other storage than the default, batch pairs per block (0: default)}: the
+   * previous default at its threads, the new default, then the new kernels' neighbours in threads and pairs per block.
+   */
   static List<Object[]> variants(int n) {
     List<Object[]> v = new ArrayList<>();
     for (var io : new ElementType[] {ElementType.BF16, ElementType.F16, ElementType.F32}) {
-      v.add(new Object[] {io, false, 0, false, 0});
+      v.add(new Object[] {io, false, oldThreads(n), false, 0});
       v.add(new Object[] {io, true, 0, false, 0});
     }
-    int[] ts = n <= 2048 ? new int[] {128, 256} : n <= 8192 ? new int[] {64, 256, 512} : n <= 16384 ? new int[] {128, 512}
-        : new int[] {256};
+    int[] ts = n <= 2048 ? new int[] {128} : n <= 8192 ? new int[] {256} : n <= 16384 ? new int[] {256} : new int[] {256};
     for (int t : ts) v.add(new Object[] {ElementType.BF16, true, t, false, 0});
-    if (n <= FlashButterflyConv.MAX_N_FP32_SMEM) v.add(new Object[] {ElementType.BF16, true, 0, true, 0});
-    if (n <= 8192) for (int p : new int[] {2, 4}) v.add(new Object[] {ElementType.BF16, true, 0, false, p});
-    if (n <= 2048) v.add(new Object[] {ElementType.BF16, true, 128, false, 2});
+    if (n <= 2048) for (int p : new int[] {1, 4}) v.add(new Object[] {ElementType.BF16, true, 0, false, p});
     return v;
+  }
+
+  /** About a second of forwards before the first timed row, so the GPU's clocks have left idle. */
+  static void warmUp(CudaDevice dev, int B, int H, int L) {
+    long n = (long) B * H * L;
+    float[] k = new float[H * L], D = new float[H];
+    try (var u = dev.alloc(2 * n); var y = dev.alloc(2 * n);
+         var conv = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, ElementType.BF16, Precision.BF16).setWeights(k, L, D)) {
+      DeviceFill.uniform(dev, u, n, ElementType.BF16, 1, 1f);
+      long t0 = System.nanoTime();
+      while (System.nanoTime() - t0 < 1_000_000_000L) { for (int i = 0; i < 20; i++) conv.forward(u, y, B); dev.synchronize(); }
+    }
   }
 
   static void length(CudaDevice dev, int B, int H, int L, List<CudaConvBench.Row> rows) {

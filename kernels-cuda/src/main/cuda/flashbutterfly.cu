@@ -204,10 +204,10 @@ FB_CONV_W2(fb_conv_fwd_f16_f16_s16_w2, __half, 1, __half)
 //  * J = 3 (N = 8K in _w3; N = 16K and 32K in the _w3b kernels, at most 512 threads and 128 registers: at 80 the
 //    column units of R1 = 4 and 8 tiles spilled): the first stage and the S = 256 stage as one column FFT per warp;
 //  * J = 2 (N = 512 - 2K, _w3): the first stage from and to global memory.
-// Other N (and the N of the other family; and J = 3 on sm_80, where the column units spilled): exactly the _w2
-// kernels' code. Same arguments and shared memory as _w2; flags bits 8-15 (J = 2 only): batch pairs per block, run one
-// after the other (the tables are built once, the later pairs read the channel's spectrum from L1); the grid then
-// has ceil(ceil(B/2) / pairs) blocks in x.
+// Other N (and the N of the other family; and every N on sm_80, where the new paths spilled: the plans run the _w2
+// kernels there): exactly the _w2 kernels' code. Same arguments and shared memory as _w2; flags bits 8-15 (J = 2
+// only): batch pairs per block, run one after the other (the tables are built once, the later pairs read the channel's
+// spectrum from L1); the grid then has ceil(ceil(B/2) / pairs) blocks in x.
 // blockIdx through volatile asm: the row pointers are recomputed in each global phase instead of staying live across
 // the FFT phases (registers are what limits those).
 __device__ __forceinline__ int cta_x() { int v; asm volatile("mov.u32 %0, %%ctaid.x;" : "=r"(v)); return v; }
@@ -218,11 +218,10 @@ __device__ void fb_conv_forward_w3(const IO* __restrict__ u, const float2* __res
                                    IO* __restrict__ y, int B, int H, int L, int log2N, int flags) {
   const int J = (log2N - 1) >> 2, lR1 = log2N - 4 * J;
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
-  const bool outer = false;   // sm_80: the column units spilled (12-28 bytes): the _w2 code runs there instead
+  const bool outer = false, glob = false;   // sm_80: spilled 4-28 bytes; plans pick _w2 there (OuterStages), never these
 #else
-  const bool outer = J == 3 && (BIG ? lR1 >= 2 : lR1 == 1);
+  const bool outer = J == 3 && (BIG ? lR1 >= 2 : lR1 == 1), glob = !BIG && J == 2 && lR1 < 4;
 #endif
-  const bool glob = !BIG && J == 2 && lR1 < 4;
   if (!outer && !glob) { fb_conv_forward<IO, CM, ST, true>(u, kf, D, y, B, H, L, log2N, flags); return; }
   extern __shared__ __align__(16) unsigned char smem_raw[];
   ST* smem = reinterpret_cast<ST*>(smem_raw);

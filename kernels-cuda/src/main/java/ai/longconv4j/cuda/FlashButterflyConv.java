@@ -303,7 +303,7 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   /** The kernel's name for this plan, e.g. "fb_conv_fwd_bf16_bf16". */
   public String kernelName() {
-    String w2 = pairStages() ? three == null ? OuterStages.suffix(n, threads, outerStages) : "_w2" : "";
+    String w2 = pairStages() ? three == null ? OuterStages.suffix(n, threads, outerStages && device.computeCapability() >= 90) : "_w2" : "";
     if (three != null) return "fb3_mid_" + compute.tag() + (smem16 ? "_s16" : "") + w2;
     return "fb_conv_fwd_" + io.tag() + "_" + compute.tag() + (smem16 ? "_s16" : "") + w2;
   }

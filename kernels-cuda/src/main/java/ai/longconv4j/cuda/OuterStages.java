@@ -11,7 +11,8 @@ package ai.longconv4j.cuda;
  * threads, 128 registers: the 4- and 8-tile column units spilled at 80). Other N (256, 4K) have nothing to pair.
  */
 final class OuterStages {
-  // sm_80: the J = 3 column units spilled there, so the _w3/_w3b entry points run the _w2 code at N = 8K - 32K.
+  // sm_80: the new paths spilled there (4-28 bytes), so plans on devices below sm_90 keep the _w2 kernels (and the _w3
+  // entry points, compiled for sm_80 too, run the _w2 code).
   /**
    * Default of {@link FlashButterflyConv#outerStages(boolean)}: on. H200, bench-runs/fwd-1 (B = 64, H = 768, causal,
    * bf16 I/O, _w2 -> _w3/_w3b at the default threads): L = 1K 0.390 (no clock warm-up; fp16 0.348) -> 0.332 ms
@@ -36,11 +37,12 @@ final class OuterStages {
    * Batch pairs per block of the {@code _w3} kernels at N = 512 - 2K (flags bits 8-15; each block runs its pairs one
    * after the other, building the twiddle tables once, and its later pairs read the channel's spectrum from L1); 1 at
    * other N. Default {@value #DEFAULT_PER_BLOCK}: H200, bench-runs/fwd-1 (B = 64, H = 768, L = 1K, bf16): 0.332 ms with 1,
-   * 0.301 with 2, 0.304 with 4 (at L = 4K, N = 8K, where the kernels now ignore it: 1.378 / 1.373 / 1.390).
+   * 0.301 with 2, 0.304 with 4 (at L = 4K, N = 8K, where the kernels now ignore it: 1.378 / 1.373 / 1.390); fwd-2 below.
    */
   static int perBlock(int n, int requested) { return n > 2048 ? 1 : requested > 0 ? requested : DEFAULT_PER_BLOCK; }
 
-  static final int DEFAULT_PER_BLOCK = 2;
+  /** bench-runs/fwd-2 (bf16): L = 256 (N = 512) 0.134 / 0.121 / 0.112 ms with 1 / 2 / 4; 1K 0.307 / 0.297 / 0.296. */
+  static final int DEFAULT_PER_BLOCK = 4;
 
   /**
    * Default threads of a one-pass plan: FlashButterflyConv.defaultThreads, except 128 at N = 16K with tensor cores while

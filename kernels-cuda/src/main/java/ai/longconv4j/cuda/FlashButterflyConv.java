@@ -141,7 +141,6 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   /** The in-shared-memory FFT size (N for one-pass plans). */
   public int innerSize() { return three == null ? n : three.inner(); }
-
   /** Whether this plan runs the three-pass algorithm. */
   public boolean threePass() { return three != null; }
   /** Causal tensor-core plans at N = 64K (16K < L <= 32K): forward and backwardInput in one fused kernel (flashbutterfly32.cu;
@@ -225,7 +224,6 @@ public final class FlashButterflyConv implements AutoCloseable {
   public FlashButterflyConv outerStages(boolean on) { outerStages = on; return this; }
   /** Batch pairs per block of the {@code _w3} kernels at N <= 2K, one after the other (0: the default, OuterStages). */
   public FlashButterflyConv pairsPerBlock(int p) { perBlock = OuterStages.checkPerBlock(p); return this; }
-
   /** Whether this plan runs the two-stages-per-warp kernels (see {@link #pairStages(boolean)}). */
   public boolean pairStages() { return pairStages && fused && compute != Precision.FP32 && innerSize() >= 256 && threads <= PAIR_MAX_THREADS; }
 
@@ -242,7 +240,7 @@ public final class FlashButterflyConv implements AutoCloseable {
     smem16 = on;
     return this;
   }
-
+  /** Whether the forward's FFT is kept in 16-bit shared memory. */
   public boolean smem16() { return smem16; }
 
   /** Kernel for CAUSAL / CIRCULAR: k (H, Lk) with Lk <= L, D (H). */
@@ -406,8 +404,7 @@ public final class FlashButterflyConv implements AutoCloseable {
         + (three != null ? ", " + three : "") + ", " + threads + " threads, "
         + (smemBytes(innerSize(), smem16) + (pairStages() ? pairTableBytes(innerSize()) : 0)) + " B smem"
         + (smem16 ? " (16-bit)" : "")
-        + (fused ? "" : ", unfused") + (pairStages() ? ", 2 stages/warp" + (kernelName().contains("_w3") ? ", outer paired" : "") : "")
-        + (fb32() ? ", one pass (fb32)" : "") + "]";
+        + (fused ? "" : ", unfused") + (pairStages() ? ", 2 stages/warp" + (kernelName().contains("_w3") ? ", outer paired" : "") : "") + (fb32() ? ", one pass (fb32)" : "") + "]";
   }
 
   // ---- device-side weights (added for the tensor backend; the methods above are unchanged) ----------------------

@@ -73,6 +73,8 @@ final class DirectExpressions {
     private final InProcessControl.Provider provider;
     private final String unavailable;
     private JavaFileManager fileManager;
+    /** JShell's TaskFactory: its tasks hold this lock, so a completion on another thread never shares the file manager with ours. */
+    private Object taskFactory;
     private Map<String, ?> classObjects;
     private Method getBytes;
     private Object maps;
@@ -93,6 +95,7 @@ final class DirectExpressions {
             }
             if (replClasses.unavailable() != null) throw new IllegalStateException(replClasses.unavailable());
             fileManager = replClasses.fileManager();
+            taskFactory = replClasses.taskLock();
             classObjects = replClasses.classFiles();
             maps = ReplClasses.field(JShell.class, "maps").get(shell);
             imports = maps.getClass().getDeclaredMethod("packageAndImportsExcept", Set.class, Collection.class);
@@ -140,17 +143,20 @@ final class DirectExpressions {
                 }
             };
             var diags = new DiagnosticCollector<JavaFileObject>();
-            boolean ok = javac.compile(fileManager, diags, OPTIONS, file);
+            boolean ok;
             var out = new ArrayList<ClassBytecodes>();   // the class and any nested classes javac made for it
-            for (var it = classObjects.entrySet().iterator(); it.hasNext(); ) {
-                var e = it.next();
-                if (!e.getKey().equals(name) && !e.getKey().startsWith(name + "$")) continue;
-                if (getBytes == null) {
-                    getBytes = e.getValue().getClass().getMethod("getBytes");
-                    getBytes.setAccessible(true);
+            synchronized (taskFactory) {   // JShell's own tasks (completion, inspection on the shell thread) lock it too
+                ok = javac.compile(fileManager, diags, OPTIONS, file);
+                for (var it = classObjects.entrySet().iterator(); it.hasNext(); ) {
+                    var e = it.next();
+                    if (!e.getKey().equals(name) && !e.getKey().startsWith(name + "$")) continue;
+                    if (getBytes == null) {
+                        getBytes = e.getValue().getClass().getMethod("getBytes");
+                        getBytes.setAccessible(true);
+                    }
+                    out.add(new ClassBytecodes(e.getKey(), (byte[]) getBytes.invoke(e.getValue())));
+                    it.remove();
                 }
-                out.add(new ClassBytecodes(e.getKey(), (byte[]) getBytes.invoke(e.getValue())));
-                it.remove();
             }
             if (!ok || out.isEmpty()) return null;
             for (var d : diags.getDiagnostics()) {

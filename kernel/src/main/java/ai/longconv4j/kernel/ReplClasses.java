@@ -32,6 +32,7 @@ final class ReplClasses {
 
     private final JShell shell;
     private final javax.tools.JavaFileManager fileManager;   // JShell's MemoryFileManager; null: no access
+    private final Object taskFactory;   // JShell's TaskFactory: its tasks (also completions on another thread) hold this lock
     private final Map<String, ?> classFiles;   // null: no access
     private final Method classFullName;
     private final String unavailable;
@@ -41,20 +42,23 @@ final class ReplClasses {
         this.shell = shell;
         Map<String, ?> files = null;
         javax.tools.JavaFileManager manager = null;
+        Object factory = null;
         Method name = null;
         String why = null;
         try {
-            Object taskFactory = field(JShell.class, "taskFactory").get(shell);
-            manager = (javax.tools.JavaFileManager) field(taskFactory.getClass(), "fileManager").get(taskFactory);
+            factory = field(JShell.class, "taskFactory").get(shell);
+            manager = (javax.tools.JavaFileManager) field(factory.getClass(), "fileManager").get(factory);
             files = (Map<String, ?>) field(manager.getClass(), "classObjects").get(manager);
             name = Snippet.class.getDeclaredMethod("classFullName");
             name.setAccessible(true);
         } catch (ReflectiveOperationException | RuntimeException e) {   // InaccessibleObjectException without --add-opens
             files = null;
             manager = null;
+            factory = null;
             why = e.toString();
         }
         this.fileManager = manager;
+        this.taskFactory = factory;
         this.classFiles = files;
         this.classFullName = name;
         this.unavailable = why;
@@ -75,6 +79,11 @@ final class ReplClasses {
     /** JShell's file manager (its class path and the class files it compiled), or null without access. */
     javax.tools.JavaFileManager fileManager() {
         return fileManager;
+    }
+
+    /** The lock JShell's compiler tasks hold (its TaskFactory), or null without access. */
+    Object taskLock() {
+        return taskFactory;
     }
 
     /** JShell's class files by binary name (live: removing one removes it for JShell), or null without access. */
@@ -101,7 +110,9 @@ final class ReplClasses {
         } catch (ReflectiveOperationException | RuntimeException e) {
             return;   // leave everything in place
         }
-        classFiles.keySet().removeIf(k -> k.startsWith(WRAPPER_PREFIX) && !keep.contains(wrapperOf(k)));
+        synchronized (taskFactory) {   // a completion's task may be listing the REPL package right now
+            classFiles.keySet().removeIf(k -> k.startsWith(WRAPPER_PREFIX) && !keep.contains(wrapperOf(k)));
+        }
     }
 
     /** {@code REPL.$JShell$12$Foo} -> {@code REPL.$JShell$12}; names outside the wrappers unchanged. */

@@ -127,6 +127,25 @@ class DirectExpressionsTest {
     }
 
     @Test
+    void completionsOnAnotherThreadDoNotDisturbDirectExpressions() throws Exception {
+        // the kernel answers complete_request on the shell thread while a cell runs on the cell thread: JShell's
+        // analysis tasks and the direct compiles share JShell's file manager (both hold its TaskFactory's lock)
+        try (var e = new Engine(true, true, true); var pool = Executors.newSingleThreadExecutor()) {
+            e.eval("var text = \"abc\";", 1, w -> { });
+            var completions = pool.submit(() -> {
+                int found = 0;
+                for (int i = 0; i < 40; i++) if (e.complete("text.len", 8).matches().stream().anyMatch(m -> m.startsWith("length"))) found++;
+                return found;
+            });
+            var values = new ArrayList<Object>();
+            for (int i = 0; i < 40; i++) values.add(e.eval("text.length() + " + i, 1, w -> { }).value());
+            for (int i = 0; i < 40; i++) assertEquals(3 + i, values.get(i), "cell " + i);
+            assertEquals(40, completions.get(120, TimeUnit.SECONDS), "every completion found length");
+            assertEquals(40, e.directExpressions()[1]);
+        }
+    }
+
+    @Test
     void theClassFilesOfDirectExpressionsAreNotKept() {
         try (var e = new Engine(true, true, true)) {
             e.eval("var keep = 1;", 1, w -> { });

@@ -4,7 +4,8 @@
 //   pass 1 (fb3_outer_fwd): B[k1][m] = (sum_n1 w_N1^(k1*n1) A[n1][m]) * w_N^(k1*m) * scale, one thread per column m,
 //          the N1-point DFT in registers; B goes to a global scratch S (pairs, H, N) complex.
 //   pass 2 (fb3_mid):       each row B[k1][:] (M contiguous points) is one in-smem Monarch convolution (monarch.cuh
-//          conv_smem) with its slice kf[h][k1*M .. k1*M + M) of the kernel spectrum; back to S.
+//          conv_smem) with its slice kf[h][k1*M .. k1*M + M) of the kernel spectrum; back to S (16-byte row accesses
+//          with flags bit 3, round 8d; element-wise without, the twin).
 //   pass 3 (fb3_outer_inv): per column m, conj twiddles, inverse N1-point DFT, + D*u, crop to L, y written once.
 // The spectrum X[k1 + N1*k2] of the full row then lies at S[k1*M + p] with p the inner Monarch position of k2:
 // kf must be in that order; fb3_outer_fwd (unscaled, fp32) + fb3_rows_f32 (forward) produce it from kt.
@@ -277,8 +278,9 @@ extern "C" __global__ void __launch_bounds__(256) fb3_outer64_inv_dk(const float
 
 // Pass 2. Grid (pairs * N1, H), block x = p + pairs * k1 (the pairs of one (h, k1) are adjacent: kf's slice comes
 // from L2 after the first); dynamic smem as the fused kernel for N = M. flags bit 0: fused middle stage;
-// bit 1: conj(kf) (backward for u). PAIR (the _w2 kernels): two stages per warp (conv256_warp, pair_table_bytes(M)
-// more smem).
+// bit 1: conj(kf) (backward for u); bit 3 (round 8d, ThreePass.forwardSteps): the row moves between S and shared
+// memory with 16-byte accesses (load_row16 / store_row16) when it is 16-byte aligned, else element-wise (the twin).
+// PAIR (the _w2 kernels): two stages per warp (conv256_warp, pair_table_bytes(M) more smem).
 template <int CM, typename ST, typename SC, bool PAIR = false>
 __device__ void fb3_mid(SC* __restrict__ S, const float2* __restrict__ kf, int pairs, int H, int log2N, int log2M,
                         int flags) {
@@ -287,7 +289,8 @@ __device__ void fb3_mid(SC* __restrict__ S, const float2* __restrict__ kf, int p
   const int k1 = blockIdx.x / pairs, p = blockIdx.x - k1 * pairs;
   ST* zr = reinterpret_cast<ST*>(smem_raw); ST* zi = zr + P;
   SC* row = S + ((size_t)p * H + h) * N + (size_t)k1 * M;
-  load_row(zr, zi, row, M);
+  const bool vec = (flags & 8) && (reinterpret_cast<size_t>(row) & 15) == 0;   // uniform per block
+  if (vec) load_row16(zr, zi, row, M); else load_row(zr, zi, row, M);
   float2* tws = reinterpret_cast<float2*>(smem_raw + ((2 * P * (int)sizeof(ST) + 15) & ~15));
   const Tw tw = tw_init(tws, log2M);
   float2* tw256 = nullptr;
@@ -295,7 +298,7 @@ __device__ void fb3_mid(SC* __restrict__ S, const float2* __restrict__ kf, int p
   __syncthreads();
   conv_smem<CM, ST, PAIR>(tw, zr, zi, log2M, kf + (size_t)h * N + (size_t)k1 * M, (flags & 2) ? -1.0f : 1.0f, flags & 1,
                     tw256);
-  store_row(row, zr, zi, M);
+  if (vec) store_row16(row, zr, zi, M); else store_row(row, zr, zi, M);
 }
 
 #define FB3_MID(NAME, CM, ST, SC)                                                                                 \

@@ -109,6 +109,7 @@ class ThreePassForwardStepsGpuTest extends CudaDeviceTest {
         checks.add(() -> Reference.assertClose(what + " forward", fresh[0], yRef, tol));
         checks.add(() -> Reference.assertClose(what + " backwardInput", fresh[1], g.du(), tol));
         checks.add(() -> Reference.assertClose(what + " forward, old steps", old[0], yRef, tol));
+        checks.add(() -> Reference.assertClose(what + " backwardInput, old steps", old[1], g.du(), tol));
         checks.add(() -> Assertions.assertArrayEquals(old[0], fresh[0], what + " forward: 16-byte vs element-wise rows"));
         checks.add(() -> Assertions.assertArrayEquals(old[1], fresh[1], what + " backwardInput: 16-byte vs element-wise rows"));
         if (tc && vs16) {   // 16-bit scratch 8 bytes off 16-byte alignment: the kernel's element-wise fallback

@@ -12,23 +12,27 @@ import org.junit.jupiter.api.Test;
  */
 class ThreePassStepsHostTest {
   @Test
-  void fwdStepsPropertyOldSelectsTheElementWiseMiddle() {
+  void fwdStepsPropertyOldSelectsRound8cKernels() {
     String fwd = System.getProperty(ThreePass.FWD_STEPS_PROPERTY), bwd = System.getProperty(ThreePass.STEPS_PROPERTY);
     try {
       System.clearProperty(ThreePass.FWD_STEPS_PROPERTY);
       System.clearProperty(ThreePass.STEPS_PROPERTY);
-      assertTrue(new ThreePass(null, 3, 1 << 16, 8192).vectorForwardMiddle(), "16-byte rows by default");
+      var dflt = new ThreePass(null, 3, 1 << 16, 8192);
+      assertTrue(dflt.vectorForwardMiddle() && dflt.tileOuterApplies(), "16-byte rows and tile outer passes by default");
+      assertFalse(new ThreePass(null, 3, 1 << 19, 16384).tileOuterApplies(), "N1 = 32: the column kernels");
+      assertTrue(new ThreePass(null, 3, 1 << 17, 8192).tileOuterApplies(), "N1 = 16: the tile kernels");
       System.setProperty(ThreePass.FWD_STEPS_PROPERTY, "old");
       var old = new ThreePass(null, 3, 1 << 16, 8192);
-      assertFalse(old.vectorForwardMiddle(), "fwdsteps=old: element-wise rows");
+      assertFalse(old.vectorForwardMiddle() || old.tileOuterApplies(), "fwdsteps=old: round 8c's kernels");
       assertTrue(old.tensorCoreDk(), "the forward's switch leaves the backward's steps alone");
-      assertTrue(old.forwardSteps(true).vectorForwardMiddle(), "the method overrides the property");
+      assertTrue(old.forwardSteps(true, true).vectorForwardMiddle() && old.tileOuterApplies(), "the method overrides the property");
+      assertFalse(old.forwardSteps(true, false).tileOuterApplies());
       System.setProperty(ThreePass.FWD_STEPS_PROPERTY, "new");
       assertTrue(new ThreePass(null, 3, 1 << 16, 8192).vectorForwardMiddle(), "only 'old' turns it off");
       System.clearProperty(ThreePass.FWD_STEPS_PROPERTY);
       System.setProperty(ThreePass.STEPS_PROPERTY, "old");
       assertTrue(new ThreePass(null, 3, 1 << 16, 8192).vectorForwardMiddle(), "bwdsteps=old leaves the forward alone");
-      assertFalse(new ThreePass(null, 3, 1 << 16, 8192).forwardSteps(false).vectorForwardMiddle());
+      assertFalse(new ThreePass(null, 3, 1 << 16, 8192).forwardSteps(false, true).vectorForwardMiddle());
     } finally {
       restore(ThreePass.FWD_STEPS_PROPERTY, fwd);
       restore(ThreePass.STEPS_PROPERTY, bwd);

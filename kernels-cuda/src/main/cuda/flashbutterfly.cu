@@ -16,6 +16,7 @@
 //   dD[h] = sum_b sum_n dy[b,h,n] u[b,h,n].
 #include "monarch.cuh"
 #include "pair_io.cuh"
+#include "monarch_outer.cuh"
 
 // Kf[h] = Monarch-ordered FFT of kt[h] (fp32 on CUDA cores, unscaled). Grid (H), block <= 256, smem 8*(N+N/32).
 extern "C" __global__ void __launch_bounds__(256, 1)
@@ -198,6 +199,121 @@ FB_CONV_W2(fb_conv_fwd_f32_bf16_s16_w2, float, 2, __nv_bfloat16)
 FB_CONV_W2(fb_conv_fwd_f32_f16_s16_w2, float, 1, __half)
 FB_CONV_W2(fb_conv_fwd_bf16_bf16_s16_w2, __nv_bfloat16, 2, __nv_bfloat16)
 FB_CONV_W2(fb_conv_fwd_f16_f16_s16_w2, __half, 1, __half)
+
+// The _w3 kernels: the _w2 scheme with fewer shared-memory passes on the outer stages (monarch_outer.cuh).
+//  * J = 3 (N = 8K in _w3; N = 16K and 32K in the _w3b kernels, at most 512 threads and 128 registers: at 80 the
+//    column units of R1 = 4 and 8 tiles spilled): the first stage and the S = 256 stage as one column FFT per warp;
+//  * J = 2 (N = 512 - 2K, _w3): the first stage from and to global memory.
+// Other N (and the N of the other family; and every N on sm_80, where the new paths spilled: the plans run the _w2
+// kernels there): exactly the _w2 kernels' code. Same arguments and shared memory as _w2; flags bits 8-15 (J = 2
+// only): batch pairs per block, run one after the other (the tables are built once, the later pairs read the channel's
+// spectrum from L1); the grid then has ceil(ceil(B/2) / pairs) blocks in x.
+// blockIdx through volatile asm: the row pointers are recomputed in each global phase instead of staying live across
+// the FFT phases (registers are what limits those).
+__device__ __forceinline__ int cta_x() { int v; asm volatile("mov.u32 %0, %%ctaid.x;" : "=r"(v)); return v; }
+__device__ __forceinline__ int cta_y() { int v; asm volatile("mov.u32 %0, %%ctaid.y;" : "=r"(v)); return v; }
+
+template <typename IO, int CM, typename ST, bool BIG>
+__device__ void fb_conv_forward_w3(const IO* __restrict__ u, const float2* __restrict__ kf, const float* __restrict__ D,
+                                   IO* __restrict__ y, int B, int H, int L, int log2N, int flags) {
+  const int J = (log2N - 1) >> 2, lR1 = log2N - 4 * J;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+  const bool outer = false, glob = false;   // sm_80: spilled 4-28 bytes; plans pick _w2 there (OuterStages), never these
+#else
+  const bool outer = J == 3 && (BIG ? lR1 >= 2 : lR1 == 1), glob = !BIG && J == 2 && lR1 < 4;
+#endif
+  if (!outer && !glob) { fb_conv_forward<IO, CM, ST, true>(u, kf, D, y, B, H, L, log2N, flags); return; }
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  ST* smem = reinterpret_cast<ST*>(smem_raw);
+  const int N = 1 << log2N, P = N + (N >> 5);
+  ST* zr = smem; ST* zi = smem + P;
+  const bool half = 2 * L <= N;   // z is zero from N/2 on and only outputs below N/2 are kept
+  const int Lin = L < N ? L : N;
+  const bool vec = L % Vec16<IO>::V == 0 && (reinterpret_cast<uintptr_t>(u) & 15) == 0
+                   && (reinterpret_cast<uintptr_t>(y) & 15) == 0;
+  const int per = (flags >> 8) & 255;   // batch pairs per block (0: 1), one after the other (N <= 2K, _w3 only)
+  const int npair = glob && per > 1 ? per : 1;
+  const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + tw_offset(P, sizeof(ST))), log2N);
+  float2* tw256 = reinterpret_cast<float2*>(smem_raw + tw_offset(P, sizeof(ST))) + tw_entries(N);
+  tw256_init(tw256);
+  for (int pp = 0; pp < npair; ++pp) {
+    const int b0 = 2 * (cta_x() * npair + pp);
+    if (b0 >= B) break;   // the same for the whole block
+    if (outer) {
+      if (pp > 0) __syncthreads();   // the previous pair's store phase has read the planes
+      const IO* u0 = u + ((size_t)b0 * H + cta_y()) * L;
+      const IO* u1 = b0 + 1 < B ? u0 + (size_t)H * L : nullptr;
+      if (vec) load_pair16(zr, zi, u0, u1, Lin, half ? N / 2 : N);
+      else load_pair(zr, zi, u0, u1, Lin, half ? N / 2 : N);
+    }
+    __syncthreads();
+    if (outer) outer_pair<true, CM == 2, BIG>(tw, zr, zi, log2N, half);
+    else {
+      const IO* u0 = u + ((size_t)b0 * H + cta_y()) * L;
+      first_fwd_global(tw, zr, zi, u0, b0 + 1 < B ? u0 + (size_t)H * L : nullptr, Lin, log2N, half);
+    }
+    __syncthreads();
+    const float conj = (flags & 2) ? -1.0f : 1.0f;   // -1: multiply by conj(Kf): the adjoint (du = K^T dy)
+    conv256_warp_v4<CM == 2>(tw, tw256, zr, zi, N, 1.0f / 16.0f, kf + (size_t)cta_y() * N, conj);
+    __syncthreads();
+    if (outer) {
+      outer_pair<false, CM == 2, BIG>(tw, zr, zi, log2N, half);
+      __syncthreads();
+    }
+    const int h = cta_y(), b1 = 2 * (cta_x() * npair + pp);
+    const bool two = b1 + 1 < B;
+    const IO* u0 = u + ((size_t)b1 * H + h) * L;
+    const IO* u1 = u0 + (size_t)H * L;
+    IO* y0 = y + ((size_t)b1 * H + h) * L;
+    IO* y1 = y0 + (size_t)H * L;
+    const float d = D[h];
+    if (glob) { first_inv_global(tw, zr, zi, y0, y1, u0, u1, d, L, two, log2N, half); continue; }
+    if (vec) {
+      constexpr int V = Vec16<IO>::V;
+      for (int v = threadIdx.x; v < L / V; v += blockDim.x) {
+        const int n = v * V;
+        float a[V], o[V];
+        unpack16(*reinterpret_cast<const uint4*>(u0 + n), a, u0);
+#pragma unroll
+        for (int i = 0; i < V; ++i) o[i] = fmaf(d, a[i], ld(zr + SIDX(n + i)));
+        *reinterpret_cast<uint4*>(y0 + n) = pack16(o, y0);
+        if (two) {
+          unpack16(*reinterpret_cast<const uint4*>(u1 + n), a, u1);
+#pragma unroll
+          for (int i = 0; i < V; ++i) o[i] = fmaf(d, a[i], ld(zi + SIDX(n + i)));
+          *reinterpret_cast<uint4*>(y1 + n) = pack16(o, y1);
+        }
+      }
+    } else {
+      store_pair(y0, y1, zr, zi, u0, u1, d, L, two);
+    }
+  }
+}
+
+#define FB_CONV_W3(NAME, IO, CM, ST, BIG)                                                                  \
+  extern "C" __global__ void __launch_bounds__(FB_CAP64(IO, CM, ST) && !BIG ? 768 : 512, 1) NAME(           \
+      const IO* __restrict__ u, const float2* __restrict__ kf,                                               \
+      const float* __restrict__ D, IO* __restrict__ y, int B, int H, int L, int log2N, int flags) {      \
+    fb_conv_forward_w3<IO, CM, ST, BIG>(u, kf, D, y, B, H, L, log2N, flags);                             \
+  }
+// name: fb_conv_fwd_<io>_<compute>[_s16]_w3
+FB_CONV_W3(fb_conv_fwd_f32_bf16_w3, float, 2, float, false)
+FB_CONV_W3(fb_conv_fwd_f32_f16_w3, float, 1, float, false)
+FB_CONV_W3(fb_conv_fwd_bf16_bf16_w3, __nv_bfloat16, 2, float, false)
+FB_CONV_W3(fb_conv_fwd_f16_f16_w3, __half, 1, float, false)
+FB_CONV_W3(fb_conv_fwd_f32_bf16_s16_w3, float, 2, __nv_bfloat16, false)
+FB_CONV_W3(fb_conv_fwd_f32_f16_s16_w3, float, 1, __half, false)
+FB_CONV_W3(fb_conv_fwd_bf16_bf16_s16_w3, __nv_bfloat16, 2, __nv_bfloat16, false)
+FB_CONV_W3(fb_conv_fwd_f16_f16_s16_w3, __half, 1, __half, false)
+// name: fb_conv_fwd_<io>_<compute>[_s16]_w3b (N = 16K, 32K; at most 512 threads)
+FB_CONV_W3(fb_conv_fwd_f32_bf16_w3b, float, 2, float, true)
+FB_CONV_W3(fb_conv_fwd_f32_f16_w3b, float, 1, float, true)
+FB_CONV_W3(fb_conv_fwd_bf16_bf16_w3b, __nv_bfloat16, 2, float, true)
+FB_CONV_W3(fb_conv_fwd_f16_f16_w3b, __half, 1, float, true)
+FB_CONV_W3(fb_conv_fwd_f32_bf16_s16_w3b, float, 2, __nv_bfloat16, true)
+FB_CONV_W3(fb_conv_fwd_f32_f16_s16_w3b, float, 1, __half, true)
+FB_CONV_W3(fb_conv_fwd_bf16_bf16_s16_w3b, __nv_bfloat16, 2, __nv_bfloat16, true)
+FB_CONV_W3(fb_conv_fwd_f16_f16_s16_w3b, __half, 1, __half, true)
 
 // Kernel and D gradients, fp32 CUDA-core stages (the gradient sums B products; fp32 keeps it at 1e-6):
 //   dkt[m] = sum_b sum_n dy[b,h,n] u[b,h,(n-m) mod N]: one complex FFT per batch pair for u (z = u[b] + i u[b+1])

@@ -37,8 +37,8 @@ public final class FlashButterflyConv implements AutoCloseable {
   private final Precision compute;
   private final DeviceBuffer kf, d;
   private boolean weightsSet;
-  private int threads, lk;
-  private boolean fused = true, smem16, pairStages = DEFAULT_PAIR_STAGES;
+  private int threads, lk, perBlock;
+  private boolean fused = true, smem16, pairStages = DEFAULT_PAIR_STAGES, outerStages = OuterStages.DEFAULT;
   private ThreePass three;   // null: one fused kernel
   private FlashButterfly32 fb32; private boolean fb32On = FlashButterfly32.enabledByDefault(); private int kfVersion;   // kf updates
 
@@ -48,7 +48,7 @@ public final class FlashButterflyConv implements AutoCloseable {
     this.log2n = Integer.numberOfTrailingZeros(n);
     this.kf = device.alloc(8L * h * n);
     this.d = device.alloc(4L * h);
-    this.threads = defaultThreads(n, compute);
+    this.threads = OuterStages.threads(n, compute);   // one pass; innerSize resets it for three
     this.smem16 = defaultSmem16(n, compute);
     int oneMax = compute == Precision.FP32 ? MAX_N_FP32_SMEM : MAX_N_ONE_PASS;
     if (n > oneMax) innerSize(defaultInnerSize(n));
@@ -133,7 +133,7 @@ public final class FlashButterflyConv implements AutoCloseable {
       if (three != null) three.close();
       three = t;
     }
-    threads = defaultThreads(M, compute);
+    threads = M == n ? OuterStages.threads(n, compute) : defaultThreads(M, compute);
     smem16 = defaultSmem16(M, compute);
     weightsSet = false;   // the spectrum's order depends on M
     return this;
@@ -182,7 +182,6 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   /** Threads per block of the forward kernel. */
   public int threads() { return threads; }
-
   /**
    * Overrides the threads per block: a multiple of 32 in [32, {@link #maxThreads()}]. Fewer threads per block leave
    * room for more blocks per multiprocessor; the tensor-core kernels with 16-bit I/O or 16-bit shared memory use
@@ -222,6 +221,10 @@ public final class FlashButterflyConv implements AutoCloseable {
    * taken with {@code fused(false)} or more than {@value #PAIR_MAX_THREADS} threads). Ignored by FP32 plans.
    */
   public FlashButterflyConv pairStages(boolean on) { pairStages = on; return this; }
+  /** With {@link #pairStages()}, one pass: fewer passes on the outer stages ({@code _w3}, default) or not ({@code _w2}). */
+  public FlashButterflyConv outerStages(boolean on) { outerStages = on; return this; }
+  /** Batch pairs per block of the {@code _w3} kernels at N <= 2K, one after the other (0: the default, OuterStages). */
+  public FlashButterflyConv pairsPerBlock(int p) { perBlock = OuterStages.checkPerBlock(p); return this; }
 
   /** Whether this plan runs the two-stages-per-warp kernels (see {@link #pairStages(boolean)}). */
   public boolean pairStages() { return pairStages && fused && compute != Precision.FP32 && innerSize() >= 256 && threads <= PAIR_MAX_THREADS; }
@@ -305,7 +308,7 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   /** The kernel's name for this plan, e.g. "fb_conv_fwd_bf16_bf16". */
   public String kernelName() {
-    String w2 = pairStages() ? "_w2" : "";
+    String w2 = pairStages() ? three == null ? OuterStages.suffix(n, threads, outerStages && device.computeCapability() >= 90) : "_w2" : "";
     if (three != null) return "fb3_mid_" + compute.tag() + (smem16 ? "_s16" : "") + w2;
     return "fb_conv_fwd_" + io.tag() + "_" + compute.tag() + (smem16 ? "_s16" : "") + w2;
   }
@@ -368,9 +371,10 @@ public final class FlashButterflyConv implements AutoCloseable {
       else three.forward(u, y, B, l, io, kernelName(), smem16, threads, kf, d, (fused ? 1 : 0) | flags, compute.tag());
       return;
     }
+    int per = kernelName().endsWith("_w3") ? OuterStages.perBlock(n, perBlock) : 1;   // batch pairs per block
     device.module(MODULE).kernel(kernelName())
-        .launch(device.stream(), (B + 1) / 2, h, threads, smemBytes(n, smem16) + (pairStages() ? pairTableBytes(n) : 0), u, kf, d, y, B, h, l, log2n,
-            (fused ? 1 : 0) | flags);
+        .launch(device.stream(), ((B + 1) / 2 + per - 1) / per, h, threads, smemBytes(n, smem16) + (pairStages() ? pairTableBytes(n) : 0), u, kf, d, y, B, h, l, log2n,
+            (fused ? 1 : 0) | flags | per << 8);
   }
 
   /**
@@ -384,7 +388,6 @@ public final class FlashButterflyConv implements AutoCloseable {
     three.forward(u, y, B, l, io, kernelName(), smem16, threads, kf, d, fused ? 1 : 0, compute.tag(), ms);
     return ms;
   }
-
   public int fftSize() { return n; }
   public ConvMode mode() { return mode; }
   public ElementType io() { return io; }
@@ -403,7 +406,8 @@ public final class FlashButterflyConv implements AutoCloseable {
         + (three != null ? ", " + three : "") + ", " + threads + " threads, "
         + (smemBytes(innerSize(), smem16) + (pairStages() ? pairTableBytes(innerSize()) : 0)) + " B smem"
         + (smem16 ? " (16-bit)" : "")
-        + (fused ? "" : ", unfused") + (pairStages() ? ", 2 stages/warp" : "") + (fb32() ? ", one pass (fb32)" : "") + "]";
+        + (fused ? "" : ", unfused") + (pairStages() ? ", 2 stages/warp" + (kernelName().contains("_w3") ? ", outer paired" : "") : "")
+        + (fb32() ? ", one pass (fb32)" : "") + "]";
   }
 
   // ---- device-side weights (added for the tensor backend; the methods above are unchanged) ----------------------

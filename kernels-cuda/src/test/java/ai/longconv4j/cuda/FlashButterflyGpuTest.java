@@ -93,7 +93,7 @@ class FlashButterflyGpuTest extends CudaDeviceTest {
          var ddy = io == ElementType.F32 ? dev.upload(dy) : dev.upload(dy16);
          var ddu = dev.alloc((bytes + 3) / 4 * 4)) {
       ddu.fill32(0x7fc07fc0);
-      assertEquals(pairs && compute != Precision.FP32 && conv.fftSize() >= 256, conv.kernelName().endsWith("_w2"),
+      assertEquals(pairs && compute != Precision.FP32 && conv.fftSize() >= 256, conv.kernelName().matches(".*_w(2|3|3b)"),
           conv.kernelName());
       conv.backwardInput(ddy, ddu, B);
       dev.stream().synchronize();
@@ -181,6 +181,11 @@ class FlashButterflyGpuTest extends CudaDeviceTest {
     check(io, compute, tol, mode, B, H, L, Lk, fused, smem16, threads, null);
   }
 
+  private void check(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk,
+      boolean fused, Boolean smem16, int threads, Boolean pairs) {
+    check(io, compute, tol, mode, B, H, L, Lk, fused, smem16, threads, pairs, null);
+  }
+
   /** One radix-16 stage per shared-memory pass (pairStages(false): the fused one-stage kernels), default storage. */
   @ParameterizedTest(name = "1 stage/pass {0} io, {1} compute, {3} B={4} H={5} L={6} Lk={7}")
   @MethodSource("cases")
@@ -206,10 +211,10 @@ class FlashButterflyGpuTest extends CudaDeviceTest {
 
   /**
    * smem16: null keeps the plan's default storage; threads 0 keeps the plan's default; pairs: pairStages (null: the
-   * plan's default).
+   * plan's default); outer: outerStages (null: the default).
    */
   private void check(ElementType io, Precision compute, double tol, ConvMode mode, int B, int H, int L, int Lk,
-      boolean fused, Boolean smem16, int threads, Boolean pairs) {
+      boolean fused, Boolean smem16, int threads, Boolean pairs, Boolean outer) {
     var rng = new SplittableRandom(1000L * L + 31L * H + B + io.ordinal() * 7 + compute.ordinal() + mode.ordinal() * 13);
     float[] u = Reference.randn(rng, B * H * L, 1.0);
     float[] k = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk));
@@ -234,7 +239,11 @@ class FlashButterflyGpuTest extends CudaDeviceTest {
       if (pairs != null) conv.pairStages(pairs);
       boolean w2 = (pairs != null ? pairs : FlashButterflyConv.DEFAULT_PAIR_STAGES) && fused && compute != Precision.FP32
           && conv.fftSize() >= 256 && conv.threads() <= FlashButterflyConv.PAIR_MAX_THREADS;
-      assertEquals(w2, conv.kernelName().endsWith("_w2"), conv.kernelName());
+      assertEquals(w2, conv.kernelName().matches(".*_w(2|3|3b)"), conv.kernelName());
+      if (outer != null) conv.outerStages(outer);
+      boolean paired = (outer == null ? OuterStages.DEFAULT : outer) && dev.computeCapability() >= 90;
+      if (w2) assertEquals(OuterStages.suffix(conv.fftSize(), conv.threads(), paired),
+          conv.kernelName().substring(conv.kernelName().lastIndexOf('_')), conv.kernelName());
       if (mode == ConvMode.BIDIRECTIONAL) conv.setWeights(k, k1, Lk, D); else conv.setWeights(k, Lk, D);
       dy.fill32(0x7fc07fc0);   // poison: NaN as fp32, and each half is NaN as bf16 and as fp16
       conv.forward(du, dy, B);

@@ -23,7 +23,11 @@ class KernelResourceReportTest {
       "fb_conv_fwd_f32_bf16_s16", "fb_conv_fwd_f32_f16_s16", "fb_conv_fwd_bf16_bf16_s16", "fb_conv_fwd_f16_f16_s16",
       "fb_conv_dk_f32", "fb_conv_dk_bf16", "fb_conv_dk_f16", "fb_conv_fwd_f32_bf16_w2", "fb_conv_fwd_f32_f16_w2",
       "fb_conv_fwd_bf16_bf16_w2", "fb_conv_fwd_f16_f16_w2", "fb_conv_fwd_f32_bf16_s16_w2", "fb_conv_fwd_f32_f16_s16_w2",
-      "fb_conv_fwd_bf16_bf16_s16_w2", "fb_conv_fwd_f16_f16_s16_w2");
+      "fb_conv_fwd_bf16_bf16_s16_w2", "fb_conv_fwd_f16_f16_s16_w2", "fb_conv_fwd_f32_bf16_w3", "fb_conv_fwd_f32_f16_w3",
+      "fb_conv_fwd_bf16_bf16_w3", "fb_conv_fwd_f16_f16_w3", "fb_conv_fwd_f32_bf16_s16_w3", "fb_conv_fwd_f32_f16_s16_w3",
+      "fb_conv_fwd_bf16_bf16_s16_w3", "fb_conv_fwd_f16_f16_s16_w3", "fb_conv_fwd_f32_bf16_w3b", "fb_conv_fwd_f32_f16_w3b",
+      "fb_conv_fwd_bf16_bf16_w3b", "fb_conv_fwd_f16_f16_w3b", "fb_conv_fwd_f32_bf16_s16_w3b", "fb_conv_fwd_f32_f16_s16_w3b",
+      "fb_conv_fwd_bf16_bf16_s16_w3b", "fb_conv_fwd_f16_f16_s16_w3b");
   private static final Path REPORT3 = Path.of("target", "cuda", "flashbutterfly3.ptxas.txt");
   private static final List<String> KERNELS3 = List.of("fb3_outer_fwd_f32_f32", "fb3_outer_inv_f32_f32",
       "fb3_outer_fwd_f32_bf16", "fb3_outer_inv_f32_bf16", "fb3_outer_fwd_f32_f16", "fb3_outer_inv_f32_f16",

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Helper fb3f's sitting (round 8d, not yet run; for the coordinator's closing sitting): ThreePassForwardStepsGpuTest and
 # ThreePassGpuTest, then CudaConvBench's bf16 default-plan rows (-Dlongconv4j.bench.bwd=true: forward, its three passes,
-# fwd + bwd) at L = 64K (B = 16) and 256K (B = 4), H = 768, with round 8d's forward steps (default) and, in the same
-# sitting, round 8c's (-Dlongconv4j.cuda.fb3.fwdsteps=old), then (TORCH_S > 0) the PyTorch baseline. Staged with
+# fwd + bwd) at L = 64K (B = 16) and 256K (B = 4), H = 768, with round 8d's forward steps (default: the middle's 16-byte
+# rows; at N1 <= 16, i.e. 64K, the tiled outer passes) and, in the same sitting, round 8c's
+# (-Dlongconv4j.cuda.fb3.fwdsteps=old), then (TORCH_S > 0) the PyTorch baseline. Staged with
 #   tools/stage-device.sh --out /work/main/.device/fb3f --add kernels-cuda/bench-runs/fb3f/fb3f-sitting.sh \
 #     --add examples/bench/flashbutterfly_torch.py
 # and run on the device with carry [".device/fb3f"]:  bash .device/fb3f/fb3f-sitting.sh $OUT

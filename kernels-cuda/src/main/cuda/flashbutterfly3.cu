@@ -4,7 +4,8 @@
 //   pass 1 (fb3_outer_fwd): B[k1][m] = (sum_n1 w_N1^(k1*n1) A[n1][m]) * w_N^(k1*m) * scale, one thread per column m,
 //          the N1-point DFT in registers; B goes to a global scratch S (pairs, H, N) complex.
 //   pass 2 (fb3_mid):       each row B[k1][:] (M contiguous points) is one in-smem Monarch convolution (monarch.cuh
-//          conv_smem) with its slice kf[h][k1*M .. k1*M + M) of the kernel spectrum; back to S.
+//          conv_smem) with its slice kf[h][k1*M .. k1*M + M) of the kernel spectrum; back to S (16-byte row accesses
+//          with flags bit 3, round 8d; element-wise without, the twin).
 //   pass 3 (fb3_outer_inv): per column m, conj twiddles, inverse N1-point DFT, + D*u, crop to L, y written once.
 // The spectrum X[k1 + N1*k2] of the full row then lies at S[k1*M + p] with p the inner Monarch position of k2:
 // kf must be in that order; fb3_outer_fwd (unscaled, fp32) + fb3_rows_f32 (forward) produce it from kt.
@@ -204,6 +205,153 @@ __device__ void outer_inv(const SC* __restrict__ in, const IO* __restrict__ u, c
   }
 }
 
+// Passes 1 and 3 through a shared-memory tile (round 8d, ThreePass.forwardSteps tileOuter; N1 <= 16): a block of
+// W = blockDim.x threads (W divides M) takes columns m0 .. m0 + W of one (pair, channel); the tile's R rows move between
+// global and shared memory as 16-byte accesses (u, y: VI = 16 / sizeof(IO) elements, L % VI == 0 and 16-byte aligned
+// bases; the scratch: VS = 16 / sizeof(SC) elements, aligned base; else element-wise), the thread's column is read
+// from the tile and transformed with outer_fwd's / outer_inv's arithmetic, then written back to the tile. Shared
+// memory: planes re, im of R x W floats (8 R W bytes); float4 tile accesses keep the row-wise phases conflict-free.
+// Grid ((M / W) * pairs, Hc).
+template <int R, typename IO, typename SC>
+__device__ void outer_fwd_tile(const IO* __restrict__ in, SC* __restrict__ out, int B, int H, int L, int b0, int log2N,
+                               int log2M, float scale) {
+  extern __shared__ __align__(16) float tile[];
+  constexpr int VI = 16 / sizeof(IO), VS = 16 / sizeof(SC);
+  const int W = blockDim.x, M = 1 << log2M, N = 1 << log2N, colBlocks = M / W, t = threadIdx.x;
+  const int p = blockIdx.x / colBlocks, m0 = (blockIdx.x - p * colBlocks) * W, h = blockIdx.y, b = b0 + 2 * p;
+  const bool two = b + 1 < B, vec = L % VI == 0 && (reinterpret_cast<size_t>(in) & 15) == 0;
+  const bool vecS = (reinterpret_cast<size_t>(out) & 15) == 0;
+  const int Lin = L < N ? L : N, G = W / VI, GS = W / VS;
+  float* tr = tile;
+  float* ti = tile + R * W;
+  const IO* r0 = in + ((size_t)b * H + h) * L;
+  const IO* r1 = r0 + (size_t)H * L;
+  constexpr int IT = (2 * R + VI - 1) / VI;   // groups per thread (2 R W / VI over W threads), unrolled: loads in flight
+#pragma unroll
+  for (int it = 0; it < IT; ++it) {   // g -> (plane q: row b or b + 1, tile row n1, group j)
+    const int g = t + it * W;
+    if (g >= 2 * R * G) break;
+    const int q = g / (R * G), rem = g - q * R * G, n1 = rem / G, j = rem - n1 * G, n = n1 * M + m0 + j * VI;
+    float* dst = (q ? ti : tr) + n1 * W + j * VI;
+    const IO* src = (q ? r1 : r0) + n;
+    float f[VI];
+    if (q && !two) {
+#pragma unroll
+      for (int k = 0; k < VI; ++k) f[k] = 0.f;
+    } else if (vec && n + VI <= Lin) {
+      const uint4 v = *reinterpret_cast<const uint4*>(src);
+      const IO* e = reinterpret_cast<const IO*>(&v);
+#pragma unroll
+      for (int k = 0; k < VI; ++k) f[k] = ld(e + k);
+    } else {
+#pragma unroll
+      for (int k = 0; k < VI; ++k) f[k] = n + k < Lin ? ld(src + k) : 0.f;
+    }
+#pragma unroll
+    for (int k = 0; k < VI; k += 4) *reinterpret_cast<float4*>(dst + k) = make_float4(f[k], f[k + 1], f[k + 2], f[k + 3]);
+  }
+  __syncthreads();
+  float xr[R], xi[R];
+#pragma unroll
+  for (int n1 = 0; n1 < R; ++n1) { xr[n1] = tr[n1 * W + t]; xi[n1] = ti[n1 * W + t]; }
+  outer_dft<R, false>(xr, xi);
+  OuterTw<R> tw(m0 + t, log2N, -1.0f);
+  float2 w = make_float2(1.f, 0.f);
+#pragma unroll
+  for (int k1 = 0; k1 < R; ++k1) {
+    w = tw.next(k1, w);
+    const float c = w.x * scale, s = w.y * scale;
+    tr[k1 * W + t] = xr[k1] * c - xi[k1] * s; ti[k1 * W + t] = xr[k1] * s + xi[k1] * c;
+  }
+  __syncthreads();
+  SC* o = out + ((size_t)p * gridDim.y + h) * N + m0;   // the scratch holds this launch's gridDim.y channels
+  for (int g = t; g < R * GS; g += W) {
+    const int k1 = g / GS, j = g - k1 * GS;
+    const float* a = tr + k1 * W + j * VS;
+    const float* c = ti + k1 * W + j * VS;
+    SC* d = o + (size_t)k1 * M + j * VS;
+    union Pack { uint4 u; SC e[VS]; } pk;
+#pragma unroll
+    for (int k = 0; k < VS; ++k) stc(&pk.e[k], a[k], c[k]);
+    if (vecS) *reinterpret_cast<uint4*>(d) = pk.u;
+    else {
+#pragma unroll
+      for (int k = 0; k < VS; ++k) d[k] = pk.e[k];
+    }
+  }
+}
+
+template <int R, typename IO, typename SC>
+__device__ void outer_inv_tile(const SC* __restrict__ in, const IO* __restrict__ u, const float* __restrict__ D,
+                               IO* __restrict__ y, int B, int H, int L, int b0, int log2N, int log2M) {
+  extern __shared__ __align__(16) float tile[];
+  constexpr int VI = 16 / sizeof(IO), VS = 16 / sizeof(SC);
+  const int W = blockDim.x, M = 1 << log2M, N = 1 << log2N, colBlocks = M / W, t = threadIdx.x;
+  const int p = blockIdx.x / colBlocks, m0 = (blockIdx.x - p * colBlocks) * W, h = blockIdx.y, b = b0 + 2 * p;
+  const bool two = b + 1 < B;
+  const bool vec = L % VI == 0 && ((reinterpret_cast<size_t>(u) | reinterpret_cast<size_t>(y)) & 15) == 0;
+  const bool vecS = (reinterpret_cast<size_t>(in) & 15) == 0;
+  const int G = W / VI, GS = W / VS;
+  float* tr = tile;
+  float* ti = tile + R * W;
+  const SC* s0 = in + ((size_t)p * gridDim.y + h) * N + m0;
+  constexpr int IT = (R + VS - 1) / VS;   // groups per thread (R W / VS over W threads), unrolled: loads in flight
+#pragma unroll
+  for (int it = 0; it < IT; ++it) {
+    const int g = t + it * W;
+    if (g >= R * GS) break;
+    const int k1 = g / GS, j = g - k1 * GS;
+    const SC* src = s0 + (size_t)k1 * M + j * VS;
+    union Pack { uint4 u; SC e[VS]; } pk;
+    if (vecS) pk.u = *reinterpret_cast<const uint4*>(src);
+    else {
+#pragma unroll
+      for (int k = 0; k < VS; ++k) pk.e[k] = src[k];
+    }
+    float a[VS], c[VS];
+#pragma unroll
+    for (int k = 0; k < VS; ++k) { const float2 x = ldc(&pk.e[k]); a[k] = x.x; c[k] = x.y; }
+    if constexpr (VS == 4) {
+      *reinterpret_cast<float4*>(tr + k1 * W + j * VS) = make_float4(a[0], a[1], a[2], a[3]);
+      *reinterpret_cast<float4*>(ti + k1 * W + j * VS) = make_float4(c[0], c[1], c[2], c[3]);
+    } else {
+      *reinterpret_cast<float2*>(tr + k1 * W + j * VS) = make_float2(a[0], a[1]);
+      *reinterpret_cast<float2*>(ti + k1 * W + j * VS) = make_float2(c[0], c[1]);
+    }
+  }
+  __syncthreads();
+  float xr[R], xi[R];
+  OuterTw<R> tw(m0 + t, log2N, 1.0f);
+  float2 w = make_float2(1.f, 0.f);
+#pragma unroll
+  for (int k1 = 0; k1 < R; ++k1) {
+    const float2 v = make_float2(tr[k1 * W + t], ti[k1 * W + t]);
+    w = tw.next(k1, w);
+    xr[k1] = v.x * w.x - v.y * w.y; xi[k1] = v.x * w.y + v.y * w.x;
+  }
+  outer_dft<R, true>(xr, xi);
+#pragma unroll
+  for (int n1 = 0; n1 < R; ++n1) { tr[n1 * W + t] = xr[n1]; ti[n1 * W + t] = xi[n1]; }
+  __syncthreads();
+  const float d = D[h];
+  const size_t r0 = ((size_t)b * H + h) * L, r1 = r0 + (size_t)H * L;
+  for (int g = t; g < 2 * R * G; g += W) {
+    const int q = g / (R * G), rem = g - q * R * G, n1 = rem / G, j = rem - n1 * G, n = n1 * M + m0 + j * VI;
+    if ((q && !two) || n >= L) continue;
+    const float* a = (q ? ti : tr) + n1 * W + j * VI;
+    const size_t r = (q ? r1 : r0) + n;
+    if (vec && n + VI <= L) {
+      union PackIO { uint4 u; IO e[VI]; } pu, py;
+      pu.u = *reinterpret_cast<const uint4*>(u + r);
+#pragma unroll
+      for (int k = 0; k < VI; ++k) st(&py.e[k], fmaf(d, ld(&pu.e[k]), a[k]));
+      *reinterpret_cast<uint4*>(y + r) = py.u;
+    } else {
+      for (int k = 0; k < VI && n + k < L; ++k) st(y + r + k, fmaf(d, ld(u + r + k), a[k]));
+    }
+  }
+}
+
 // Pass 3 of the weight gradient: the real part of the natural-order correlation, kept taps only:
 // dk[h, j] = dkt[j] (j < Lk); bidirectional also dk[H*Lk + h*Lk + j] = dkt[N-1-j]. Grid (colBlocks, H).
 template <int R>
@@ -236,6 +384,12 @@ __device__ void outer_inv_dk(const float2* __restrict__ in, float* __restrict__ 
     case 8: { constexpr int R = 8; CALL; } break; case 16: { constexpr int R = 16; CALL; } break; \
     default: { constexpr int R = 32; CALL; } }
 
+// N1 <= 16 (the tile kernels: four 256-thread blocks per SM for pass 1 (<= 64 registers), three for pass 3 (<= 85: at
+// 64, sm_80 spilled 4 bytes)).
+#define FB3_DISPATCH16(N1, CALL) \
+  switch (N1) { case 2: { constexpr int R = 2; CALL; } break; case 4: { constexpr int R = 4; CALL; } break; \
+    case 8: { constexpr int R = 8; CALL; } break; default: { constexpr int R = 16; CALL; } }
+
 // fb3_outer_*: N1 <= 32; fb3_outer64_*: N1 = 64, separate entry points so that the 128 data registers of a column
 // do not raise the register count (and lower the occupancy) of the N1 <= 32 kernels.
 #define FB3_OUTER(SUF, IO, SC)                                                                                     \
@@ -256,8 +410,18 @@ __device__ void outer_inv_dk(const float2* __restrict__ in, float* __restrict__ 
       const IO* __restrict__ u, const float* __restrict__ D, IO* __restrict__ y, int B, int H, int L, int b0,        \
       int log2N, int log2M) {                                                                                        \
     outer_inv<64, IO, SC>(in, u, D, y, B, H, L, b0, log2N, log2M);                                                   \
+  }                                                                                                                  \
+  extern "C" __global__ void __launch_bounds__(256, 4) fb3_outer_fwd_t_##SUF(const IO* __restrict__ in,             \
+      SC* __restrict__ out, int B, int H, int L, int b0, int log2N, int log2M, float scale) {                        \
+    FB3_DISPATCH16(1 << (log2N - log2M), (outer_fwd_tile<R, IO, SC>(in, out, B, H, L, b0, log2N, log2M, scale)))      \
+  }                                                                                                                  \
+  extern "C" __global__ void __launch_bounds__(256, 3) fb3_outer_inv_t_##SUF(const SC* __restrict__ in,             \
+      const IO* __restrict__ u, const float* __restrict__ D, IO* __restrict__ y, int B, int H, int L, int b0,        \
+      int log2N, int log2M) {                                                                                        \
+    FB3_DISPATCH16(1 << (log2N - log2M), (outer_inv_tile<R, IO, SC>(in, u, D, y, B, H, L, b0, log2N, log2M)))          \
   }
-// name: fb3_outer[64]_{fwd,inv}_<io>_<scratch: f32 = float2, bf16 = bf16x2, f16 = half2>
+// name: fb3_outer[64]_{fwd,inv}_<io>_<scratch: f32 = float2, bf16 = bf16x2, f16 = half2>; fb3_outer_{fwd,inv}_t_*: the
+// shared-memory tile (N1 <= 16; dynamic smem 8 * N1 * blockDim.x bytes)
 FB3_OUTER(f32_f32, float, float2)
 FB3_OUTER(f32_bf16, float, __nv_bfloat162)
 FB3_OUTER(f32_f16, float, __half2)
@@ -277,8 +441,9 @@ extern "C" __global__ void __launch_bounds__(256) fb3_outer64_inv_dk(const float
 
 // Pass 2. Grid (pairs * N1, H), block x = p + pairs * k1 (the pairs of one (h, k1) are adjacent: kf's slice comes
 // from L2 after the first); dynamic smem as the fused kernel for N = M. flags bit 0: fused middle stage;
-// bit 1: conj(kf) (backward for u). PAIR (the _w2 kernels): two stages per warp (conv256_warp, pair_table_bytes(M)
-// more smem).
+// bit 1: conj(kf) (backward for u); bit 3 (round 8d, ThreePass.forwardSteps): the row moves between S and shared
+// memory with 16-byte accesses (load_row16 / store_row16) when it is 16-byte aligned, else element-wise (the twin).
+// PAIR (the _w2 kernels): two stages per warp (conv256_warp, pair_table_bytes(M) more smem).
 template <int CM, typename ST, typename SC, bool PAIR = false>
 __device__ void fb3_mid(SC* __restrict__ S, const float2* __restrict__ kf, int pairs, int H, int log2N, int log2M,
                         int flags) {
@@ -287,7 +452,8 @@ __device__ void fb3_mid(SC* __restrict__ S, const float2* __restrict__ kf, int p
   const int k1 = blockIdx.x / pairs, p = blockIdx.x - k1 * pairs;
   ST* zr = reinterpret_cast<ST*>(smem_raw); ST* zi = zr + P;
   SC* row = S + ((size_t)p * H + h) * N + (size_t)k1 * M;
-  load_row(zr, zi, row, M);
+  const bool vec = (flags & 8) && (reinterpret_cast<size_t>(row) & 15) == 0;   // uniform per block
+  if (vec) load_row16(zr, zi, row, M); else load_row(zr, zi, row, M);
   float2* tws = reinterpret_cast<float2*>(smem_raw + ((2 * P * (int)sizeof(ST) + 15) & ~15));
   const Tw tw = tw_init(tws, log2M);
   float2* tw256 = nullptr;
@@ -295,7 +461,7 @@ __device__ void fb3_mid(SC* __restrict__ S, const float2* __restrict__ kf, int p
   __syncthreads();
   conv_smem<CM, ST, PAIR>(tw, zr, zi, log2M, kf + (size_t)h * N + (size_t)k1 * M, (flags & 2) ? -1.0f : 1.0f, flags & 1,
                     tw256);
-  store_row(row, zr, zi, M);
+  if (vec) store_row16(row, zr, zi, M); else store_row(row, zr, zi, M);
 }
 
 #define FB3_MID(NAME, CM, ST, SC)                                                                                 \

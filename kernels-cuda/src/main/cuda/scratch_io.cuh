@@ -1,5 +1,6 @@
 // Complex scratch elements of the three-pass FlashButterfly (flashbutterfly3.cu, flashbutterfly3_bwd.cu): S (pairs, H, N)
 // of float2, or (re, im) as bf16x2 / half2; a row = M contiguous elements; (zr, zi) shared-memory planes (SIDX layout).
+// Element-wise row accessors (load_row, store_row) and 16-byte ones (load_row16, store_row16: the forward middle).
 #pragma once
 #include "monarch.cuh"
 
@@ -41,4 +42,46 @@ __device__ __forceinline__ void load_row(ST* zr, ST* zi, const SC* __restrict__ 
 template <typename SC, typename ST>
 __device__ __forceinline__ void store_row(SC* __restrict__ row, const ST* zr, const ST* zi, int M) {
   for (int n = threadIdx.x; n < M; n += blockDim.x) stc(row + n, ld(zr + SIDX(n)), ld(zi + SIDX(n)));
+}
+
+// 16-byte row accesses (the forward's middle, round 8d; the backward's fb3b_mid has its own, load_two_v /
+// store_row_v): V = 16 / sizeof(SC) complex elements per access (4 of bf16x2 / half2, 2 of float2). The row must be
+// 16-byte aligned and M a multiple of V (M >= 32 is); the caller checks the alignment and else uses load_row.
+template <typename SC, typename ST>
+__device__ __forceinline__ void unpack16(ST* zr, ST* zi, const uint4 a, int n) {   // a by value: in registers
+  constexpr int V = 16 / sizeof(SC);
+  const SC* e = reinterpret_cast<const SC*>(&a);
+#pragma unroll
+  for (int j = 0; j < V; ++j) { const float2 x = ldc(e + j); st(zr + SIDX(n + j), x.x); st(zi + SIDX(n + j), x.y); }
+}
+
+// (zr, zi)[n] = row[n], n < M: per thread up to U = 4 loads (predicated at the row's end) issued before their
+// shared-memory stores (four times the bytes in flight of one 16-byte load; 16 of the 64-register budget at 1024
+// threads, before the FFT needs them).
+template <typename SC, typename ST>
+__device__ __forceinline__ void load_row16(ST* zr, ST* zi, const SC* __restrict__ row, int M) {
+  constexpr int V = 16 / sizeof(SC), U = 4;
+  const uint4* src = reinterpret_cast<const uint4*>(row);
+  const int nv = M / V, T = blockDim.x;
+  for (int i = threadIdx.x; i < nv; i += U * T) {
+    uint4 a[U];
+#pragma unroll
+    for (int u = 0; u < U; ++u) if (i + u * T < nv) a[u] = src[i + u * T];
+#pragma unroll
+    for (int u = 0; u < U; ++u) if (i + u * T < nv) unpack16<SC>(zr, zi, a[u], V * (i + u * T));
+  }
+}
+
+// row[n] = (zr, zi)[n], n < M, one 16-byte store per V elements.
+template <typename SC, typename ST>
+__device__ __forceinline__ void store_row16(SC* __restrict__ row, const ST* zr, const ST* zi, int M) {
+  constexpr int V = 16 / sizeof(SC);
+  union Pack { uint4 u; SC e[V]; };
+  uint4* dst = reinterpret_cast<uint4*>(row);
+  for (int i = threadIdx.x; i < M / V; i += blockDim.x) {
+    Pack pk;
+#pragma unroll
+    for (int j = 0; j < V; ++j) stc(&pk.e[j], ld(zr + SIDX(V * i + j)), ld(zi + SIDX(V * i + j)));
+    dst[i] = pk.u;
+  }
 }

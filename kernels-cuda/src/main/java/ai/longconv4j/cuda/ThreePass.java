@@ -12,9 +12,12 @@ package ai.longconv4j.cuda;
  * that adds {@code D * u} and writes y once. The intermediate lives in a global scratch that the plan keeps;
  * batch pairs (and, when one pair is too large, channels) are processed in chunks so that it stays within a budget
  * ({@link #SCRATCH_BUDGET}; the backward's {@link #BWD_SCRATCH_BUDGET} per scratch, plus its (H, N) fp32 accumulator;
- * the plan keeps all three between calls). The tensor-core backward ({@link #backward}, flashbutterfly3_bwd.cu) runs the same
- * outer passes on u and dy (one launch with dD at N1 <= 8), one middle kernel for both inner FFTs, the dk products and
- * du's inverse, the outer inverse for du, then dk's inverse on tensor cores; {@link #weights} is its fp32 twin for dk.
+ * the plan keeps all three between calls). The forward's middle moves its rows with 16-byte accesses and, at N1 <= 16,
+ * its outer passes stage column tiles in shared memory ({@link #forwardSteps}, round 8d;
+ * {@value #FWD_STEPS_PROPERTY}{@code =old}: round 8c's kernels, the twin). The tensor-core backward ({@link #backward},
+ * flashbutterfly3_bwd.cu) runs the same outer passes on u and dy (one launch with dD at N1 <= 8), one middle kernel
+ * for both inner FFTs, the dk products and du's inverse, the outer inverse for du, then dk's inverse on tensor cores;
+ * {@link #weights} is its fp32 twin for dk.
  * Package-private: {@link FlashButterflyConv} chooses it.
  */
 final class ThreePass {
@@ -41,6 +44,12 @@ final class ThreePass {
    * launch for u and dy that also sums dD, the dk finish on tensor cores); {@code old}: the round-7 ones (the slow twin).
    */
   static final String STEPS_PROPERTY = "longconv4j.cuda.fb3.bwdsteps";
+  /**
+   * System property choosing the forward's steps: unset (default) round 8d's ({@link #forwardSteps}: the middle kernel
+   * moves its rows with 16-byte accesses, the outer passes go through a shared-memory tile at N1 <= 16); {@code old}:
+   * round 8c's kernels (the slow twin).
+   */
+  static final String FWD_STEPS_PROPERTY = "longconv4j.cuda.fb3.fwdsteps";
 
   private final CudaDevice device;
   private final int h, n, m, log2n, log2m, n1;
@@ -48,6 +57,8 @@ final class ThreePass {
   private long budget = SCRATCH_BUDGET, bwdBudget = BWD_SCRATCH_BUDGET;
   private boolean forced;   // budgets(...) set: the forward takes exactly its budget
   private boolean fusedOuter, tensorCoreDk, vectorMiddle;   // backward steps (backwardSteps)
+  private boolean fwdVectorMiddle, fwdTileOuter;   // forward steps (forwardSteps)
+  private long scratchShift;         // tests: the forward's scratch starts this many bytes into its buffer
 
   ThreePass(CudaDevice device, int h, int n, int m) {
     if (Integer.bitCount(m) != 1 || Integer.bitCount(n) != 1 || m < FlashButterflyConv.MIN_N || n % m != 0 || n / m < 2
@@ -61,6 +72,40 @@ final class ThreePass {
     this.n1 = n / m;
     boolean old = "old".equals(System.getProperty(STEPS_PROPERTY));
     fusedOuter = !old; tensorCoreDk = !old; vectorMiddle = !old;
+    fwdVectorMiddle = fwdTileOuter = !"old".equals(System.getProperty(FWD_STEPS_PROPERTY));
+  }
+
+  /**
+   * The forward's steps (round 8d). {@code vectorMiddle}: the middle kernel (fb3_mid_*) moves each row between the
+   * scratch and shared memory with 16-byte loads and stores (flags bit 3; a row that is not 16-byte aligned falls back
+   * to element-wise accesses in the kernel); off: one element per access (round 8c, the twin). {@code tileOuter}: at
+   * N1 <= 16 the outer passes run fb3_outer_{fwd,inv}_t_* (a block of {@link #tileWidth} columns staged in shared
+   * memory, 16-byte global accesses where aligned, one column per thread, at most 64 registers); off, and at N1 >= 32:
+   * fb3_outer_{fwd,inv}_* (two columns per thread read in place). Both on by default (see {@link #FWD_STEPS_PROPERTY}).
+   * Also applies to {@link FlashButterflyConv#backwardInput}, which runs this forward.
+   */
+  ThreePass forwardSteps(boolean vectorMiddle, boolean tileOuter) {
+    fwdVectorMiddle = vectorMiddle; fwdTileOuter = tileOuter;
+    return this;
+  }
+
+  /** Whether the forward's outer passes run the tile kernels ({@link #forwardSteps} and N1 <= 16). */
+  boolean tileOuterApplies() { return fwdTileOuter && n1 <= 16; }
+
+  /** Columns (threads) per block of the tile outer passes: 256, or M when smaller (it divides M). */
+  private int tileWidth() { return Math.min(OUTER_THREADS, m); }
+
+  /** Whether the forward's middle moves its rows with 16-byte accesses ({@link #forwardSteps}). */
+  boolean vectorForwardMiddle() { return fwdVectorMiddle; }
+
+  /**
+   * Tests: with {@code on}, a forward with 16-bit scratch places its scratch 8 bytes into the buffer (rows stay 8-byte
+   * aligned, as the outer passes' paired accesses need, but not 16-byte aligned), so that the middle's 16-byte path
+   * must fall back to element-wise accesses. No effect on fp32 scratch (its pairs need 16-byte alignment).
+   */
+  ThreePass misalignScratchForTest(boolean on) {
+    scratchShift = on ? 8 : 0;
+    return this;
   }
 
   /**
@@ -153,8 +198,9 @@ final class ThreePass {
   }
 
   /**
-   * y = conv(u, K) + D u for (B, H, L) (flags bit 0: fused middle stage, bit 1: conj(K), the adjoint), queued on
-   * the device's stream. {@code mid}: the middle kernel's name; {@code s16}: 16-bit scratch and shared memory.
+   * y = conv(u, K) + D u for (B, H, L) (flags bit 0: fused middle stage, bit 1: conj(K), the adjoint; bit 3, the
+   * 16-byte row accesses, is added here per {@link #forwardSteps}, which also picks the outer kernels), queued on the
+   * device's stream. {@code mid}: the middle kernel's name; {@code s16}: 16-bit scratch and shared memory.
    */
   void forward(DeviceBuffer u, DeviceBuffer y, int B, int L, ElementType io, String midKernel, boolean s16, int threads,
       DeviceBuffer kf, DeviceBuffer d, int flags, String computeTag) {
@@ -167,9 +213,13 @@ final class ThreePass {
     int pairs = (B + 1) / 2, esz = s16 ? 4 : 8;
     long room = forced ? budget : Math.max(budget, (2L * B * h * L * io.bytes() - 8L * h * n) / 2);
     int[] c = chunks(pairs, h, (long) esz * n, room);
-    DeviceBuffer s = scratch((long) esz * n * c[0] * c[1]);
+    long shift = s16 ? scratchShift : 0;
+    DevicePointer s = scratch((long) esz * n * c[0] * c[1] + shift).ptr().at(shift);
     String suf = io.tag() + "_" + (s16 ? computeTag : "f32");
     int smem = FlashButterflyConv.smemBytes(m, s16) + (midKernel.endsWith("_w2") ? FlashButterflyConv.pairTableBytes(m) : 0);
+    int f = flags | (fwdVectorMiddle ? 8 : 0);
+    boolean tile = tileOuterApplies();
+    int tw = tileWidth(), tileSmem = 8 * n1 * tw;
     for (int h0 = 0; h0 < h; h0 += c[1]) {
       int hc = Math.min(c[1], h - h0);
       DevicePointer uh = u.ptr().at((long) h0 * L * io.bytes()), yh = y.ptr().at((long) h0 * L * io.bytes());
@@ -177,13 +227,21 @@ final class ThreePass {
       for (int p0 = 0; p0 < pairs; p0 += c[0]) {
         int pc = Math.min(c[0], pairs - p0), b0 = 2 * p0;
         try (var e0 = ms == null ? null : new CudaEvent(device).record(device.stream())) {
-          outerKernel("fb3_outer_fwd_" + suf).launch(device.stream(), colBlocks() * pc, hc, OUTER_THREADS, 0, uh, s, B, h, L, b0,
-              log2n, log2m, 1f / n1);
+          if (tile)
+            k("fb3_outer_fwd_t_" + suf).launch(device.stream(), m / tw * pc, hc, tw, tileSmem, uh, s, B, h, L, b0, log2n, log2m,
+                1f / n1);
+          else
+            outerKernel("fb3_outer_fwd_" + suf).launch(device.stream(), colBlocks() * pc, hc, OUTER_THREADS, 0, uh, s, B, h, L,
+                b0, log2n, log2m, 1f / n1);
           var e1 = ms == null ? null : new CudaEvent(device).record(device.stream());
-          k(midKernel).launch(device.stream(), pc * n1, hc, threads, smem, s, kh, pc, hc, log2n, log2m, flags);
+          k(midKernel).launch(device.stream(), pc * n1, hc, threads, smem, s, kh, pc, hc, log2n, log2m, f);
           var e2 = ms == null ? null : new CudaEvent(device).record(device.stream());
-          outerKernel("fb3_outer_inv_" + suf).launch(device.stream(), colBlocks() * pc, hc, OUTER_THREADS, 0, s, uh, dh, yh, B, h,
-              L, b0, log2n, log2m);
+          if (tile)
+            k("fb3_outer_inv_t_" + suf).launch(device.stream(), m / tw * pc, hc, tw, tileSmem, s, uh, dh, yh, B, h, L, b0, log2n,
+                log2m);
+          else
+            outerKernel("fb3_outer_inv_" + suf).launch(device.stream(), colBlocks() * pc, hc, OUTER_THREADS, 0, s, uh, dh, yh, B,
+                h, L, b0, log2n, log2m);
           if (ms != null) {
             var e3 = new CudaEvent(device).record(device.stream());
             ms[0] += e1.elapsedSince(e0); ms[1] += e2.elapsedSince(e1); ms[2] += e3.elapsedSince(e2);

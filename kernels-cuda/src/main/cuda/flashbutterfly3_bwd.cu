@@ -17,10 +17,10 @@
 // flags bit 0: fused middle (M >= 256: the last forward stage, the products and the first inverse stage in registers,
 // stage_b_bwd; the _w2 kernels: the last two stages and the first two inverse ones per warp, conv256_warp_bwd); clear:
 // the products as their own shared-memory pass (the twin). flags bit 2: dk only (SB not written). flags bit 3 (round
-// 8c): the rows move between the scratch and shared memory with 16-byte global accesses (load_two_v, store_row_v).
+// 8c): the rows move between the scratch and shared memory with 16-byte global accesses (load_two_v, scratch_io.cuh's store_row16).
 #include "monarch.cuh"
 #include "bwd_core.cuh"   // tw_offset4, acc_add4, fft_fwd_two, stage_b_bwd
-#include "scratch_io.cuh" // ldc, stc
+#include "scratch_io.cuh" // ldc, stc, store_row16
 
 // conv256_warp (monarch_pair.cuh) for the backward: per 256-point chunk both spectra's last two forward stages in
 // registers (u's chunk at ur/ui, dy's at zr/zi), acc += conj(Zu) Zd (fp32 atomics, positions as stage_b_bwd's), and
@@ -118,20 +118,6 @@ __device__ __forceinline__ void load_two_v(const SC* __restrict__ ra, const SC* 
   }
 }
 
-// row[n] = (zr, zi)[n] with 16-byte stores (as load_two_v).
-template <typename SC, typename ST>
-__device__ __forceinline__ void store_row_v(SC* __restrict__ row, const ST* zr, const ST* zi, int M) {
-  constexpr int V = 16 / sizeof(SC);
-  union Pack { uint4 u; SC e[V]; };
-  uint4* vr = reinterpret_cast<uint4*>(row);
-  for (int i = threadIdx.x; i < M / V; i += blockDim.x) {
-    Pack pk;
-#pragma unroll
-    for (int j = 0; j < V; ++j) stc(&pk.e[j], ld(zr + SIDX(V * i + j)), ld(zi + SIDX(V * i + j)));
-    vr[i] = pk.u;
-  }
-}
-
 // Grid (pairs * N1, H), block a multiple of 32; dynamic smem 4 * (M + M/32) * sizeof(ST) (aligned to 16) + 8 *
 // tw_entries(M) (FlashButterflyConv.bwdSmemBytes(M, 16-bit)), + pair_table_bytes(M) for PAIR (the _w2 kernels).
 template <int CM, typename ST, typename SC, bool PAIR = false>
@@ -166,7 +152,7 @@ __device__ void fb3b_mid(const SC* __restrict__ SA, SC* __restrict__ SB, const f
       if (!wantDu) return;
       __syncthreads();
       monarch_fft<CM, false, ST, true, true>(tw, zr, zi, log2M, false);   // the remaining inverse stages; a barrier
-      if (vec) store_row_v(rb, zr, zi, M);
+      if (vec) store_row16(rb, zr, zi, M);
       else for (int n = threadIdx.x; n < M; n += T) stc(rb + n, ld(zr + SIDX(n)), ld(zi + SIDX(n)));
       return;
     }
@@ -195,7 +181,7 @@ __device__ void fb3b_mid(const SC* __restrict__ SA, SC* __restrict__ SB, const f
   if (!wantDu) return;
   __syncthreads();
   monarch_fft<CM, false, ST, true>(tw, zr, zi, log2M, false, fused);   // ends with a barrier
-  if (vec) store_row_v(rb, zr, zi, M);
+  if (vec) store_row16(rb, zr, zi, M);
   else for (int n = threadIdx.x; n < M; n += T) stc(rb + n, ld(zr + SIDX(n)), ld(zi + SIDX(n)));
 }
 

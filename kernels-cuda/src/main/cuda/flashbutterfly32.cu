@@ -17,6 +17,7 @@
 // the same padding structure). Shared memory as the fused kernel at M: 2 (M + M/32) 16-bit values, the twiddle table of
 // monarch.cuh and pair_table_bytes(M).
 #include "monarch.cuh"
+#include "monarch_outer.cuh"
 
 // 16-byte global accesses: V = 16 / sizeof(IO) elements (4 fp32, 8 bf16 / fp16).
 template <typename IO> struct V16 { static constexpr int V = 16 / sizeof(IO); };
@@ -83,11 +84,21 @@ __device__ __forceinline__ void store_v(IO* p, int n, int L, bool vec, const flo
 
 // The rows of batch pair (b0, b0 + 1) and channel h: row pointers recomputed from the kernel parameters in each phase, so
 // that nothing but the planes lives across the convolutions (the two-stages-per-warp stages use the 80 registers).
-template <typename IO>
+// VOL (the _w3 kernels): the block indices read through volatile asm, so that ptxas cannot hoist the row pointers out of
+// the loop over the two convolutions either (it did, and spilled 4-12 bytes around the column units at 128 registers).
+template <bool VOL> __device__ __forceinline__ int cta_x32() {
+  if (!VOL) return blockIdx.x;
+  int v; asm volatile("mov.u32 %0, %%ctaid.x;" : "=r"(v)); return v;
+}
+template <bool VOL> __device__ __forceinline__ int cta_y32() {
+  if (!VOL) return blockIdx.y;
+  int v; asm volatile("mov.u32 %0, %%ctaid.y;" : "=r"(v)); return v;
+}
+template <typename IO, bool VOL = false>
 struct Rows {
   const IO* u0; const IO* u1; IO* y0; IO* y1; bool two, vec;
   __device__ __forceinline__ Rows(const IO* u, IO* y, int B, int H, int L) {
-    const int b0 = 2 * blockIdx.x, h = blockIdx.y;
+    const int b0 = 2 * cta_x32<VOL>(), h = cta_y32<VOL>();
     two = b0 + 1 < B;
     u0 = u + ((size_t)b0 * H + h) * L; u1 = u0 + (size_t)H * L;
     y0 = y + ((size_t)b0 * H + h) * L; y1 = y0 + (size_t)H * L;
@@ -97,10 +108,10 @@ struct Rows {
 
 // (zr, zi)[n] = z[n] w_N^(j n) / 2 for n < M, z = u[b0] + i u[b0+1], zero from L on.
 // G groups of V per thread in flight: 2 for 16-bit I/O (fp32 I/O keeps 1: with 2 ptxas spilled 4 bytes at 128 registers).
-template <typename IO, typename ST, int G = sizeof(IO) == 2 ? 2 : 1>
+template <typename IO, typename ST, bool VOL = false, int G = sizeof(IO) == 2 ? 2 : 1>
 __device__ __forceinline__ void fb32_load(ST* zr, ST* zi, const IO* u, IO* y, int B, int H, int L, int log2M, int j) {
   constexpr int V = V16<IO>::V;
-  const Rows<IO> r(u, y, B, H, L);
+  const Rows<IO, VOL> r(u, y, B, H, L);
   const int M = 1 << log2M;
   float w1r, w1i;   // w_N^1 = exp(-i pi / M): the recurrence step within a group of V (<= 7 products: a few ulp)
   sincospif(-1.0f / (float)M, &w1i, &w1r);
@@ -134,10 +145,10 @@ __device__ __forceinline__ void fb32_load(ST* zr, ST* zi, const IO* u, IO* y, in
 }
 
 // After j = 0: the partial 1/2 C0, Re -> y[b0], Im -> y[b0+1] (exact, see the header).
-template <typename IO, typename ST>
+template <typename IO, typename ST, bool VOL = false>
 __device__ __forceinline__ void fb32_partial(const ST* zr, const ST* zi, const IO* u, IO* y, int B, int H, int L) {
   constexpr int V = V16<IO>::V;
-  const Rows<IO> r(u, y, B, H, L);
+  const Rows<IO, VOL> r(u, y, B, H, L);
   for (int n = threadIdx.x * V; n < L; n += blockDim.x * V) {
     float a[V], b[V];
 #pragma unroll
@@ -148,13 +159,13 @@ __device__ __forceinline__ void fb32_partial(const ST* zr, const ST* zi, const I
 }
 
 // After j = 1: y = partial + Re/Im(w_N^(-n) 1/2 C1[n]) + D u, n < L.
-template <typename IO, typename ST>
+template <typename IO, typename ST, bool VOL = false>
 __device__ __forceinline__ void fb32_finish(const ST* zr, const ST* zi, const IO* u, const float* D, IO* y, int B, int H,
                                             int L, int log2M) {
   constexpr int V = V16<IO>::V;
-  const Rows<IO> r(u, y, B, H, L);
+  const Rows<IO, VOL> r(u, y, B, H, L);
   const int M = 1 << log2M;
-  const float d = D[blockIdx.y];
+  const float d = D[cta_y32<VOL>()];
   float w1r, w1i;
   sincospif(-1.0f / (float)M, &w1i, &w1r);
   for (int n = threadIdx.x * V; n < L; n += blockDim.x * V) {
@@ -217,6 +228,60 @@ FB32_FWD(fb32_fwd_f32_bf16, float, 2, __nv_bfloat16)
 FB32_FWD(fb32_fwd_f32_f16, float, 1, __half)
 FB32_FWD(fb32_fwd_bf16_bf16, __nv_bfloat16, 2, __nv_bfloat16)
 FB32_FWD(fb32_fwd_f16_f16, __half, 1, __half)
+
+// The _w3 variant (round 9): each 32K-point convolution as the _w3b kernels run it (monarch_outer.cuh) instead of
+// conv_smem's _w2 scheme: the first stage (radix 8, stride 4096) and the type-A stage at S = 256 as one column FFT per
+// warp in registers each way (outer_pair_*_r<8>, no zero half: every point of the 32K is live here), between them
+// conv256_warp_v4 (16-byte spectrum loads). Per convolution 4 shared-memory passes and 4 barriers after the load
+// instead of 6 and 6 (stage_first_pair, stage_mma_a at S = 256, conv256_warp, and back). Same arguments, shared memory,
+// spectrum order and arithmetic per stage (twiddles, 1/R scales) as fb32_forward; M = 32K only (the log2M argument is
+// ignored on sm_90: 15).
+// sm_80: fb32_forward's code (the column units spilled there, as the _w3b kernels'; the router keeps the old names there).
+template <typename IO, int CM, typename ST>
+__device__ void fb32_forward_w3(const IO* __restrict__ u, const float2* __restrict__ kf, const float* __restrict__ D,
+                                IO* __restrict__ y, int B, int H, int L, int log2M_arg, int flags) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+  fb32_forward<IO, CM, ST>(u, kf, D, y, B, H, L, log2M_arg, flags);
+#else
+  constexpr int log2M = 15;   // a constant: at a runtime log2M ptxas spilled 20-32 bytes at 128 registers
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  const int M = 1 << log2M, P = M + (M >> 5);
+  ST* zr = reinterpret_cast<ST*>(smem_raw);
+  ST* zi = zr + P;
+  float2* tws = reinterpret_cast<float2*>(smem_raw + ((2 * P * (int)sizeof(ST) + 15) & ~15));
+  tw_init(tws, log2M);
+  tw256_init(tws + tw_entries(M));
+#pragma unroll 1
+  for (int j = 0; j < 2; ++j) {
+    fb32_load<IO, ST, true>(zr, zi, u, y, B, H, L, log2M, j);
+    __syncthreads();   // also orders tw_init / tw256_init before the first use
+    const Tw tw{tws, tws + TW_LO, log2M};
+    outer_pair_fwd_r<8, CM == 2, false, ST>(tw, zr, zi, log2M);
+    __syncthreads();
+    conv256_warp_v4<CM == 2>(tw, tws + tw_entries(M), zr, zi, M, 1.0f / 16.0f,
+                             kf + ((size_t)cta_y32<true>() << (log2M + 1)) + ((size_t)j << log2M), (flags & 2) ? -1.0f : 1.0f);
+    __syncthreads();
+    outer_pair_inv_r<8, CM == 2, false, ST>(tw, zr, zi, log2M);
+    __syncthreads();
+    if (j == 0) {
+      fb32_partial<IO, ST, true>(zr, zi, u, y, B, H, L);
+      __syncthreads();   // the next load overwrites the planes; the partials are visible to the block after it
+    } else {
+      fb32_finish<IO, ST, true>(zr, zi, u, D, y, B, H, L, log2M);
+    }
+  }
+#endif
+}
+#define FB32_FWD_W3(NAME, IO, CM, ST)                                                                           \
+  extern "C" __global__ void __launch_bounds__(512, 1) NAME(const IO* __restrict__ u, const float2* __restrict__ kf, \
+      const float* __restrict__ D, IO* __restrict__ y, int B, int H, int L, int log2M, int flags) {               \
+    fb32_forward_w3<IO, CM, ST>(u, kf, D, y, B, H, L, log2M, flags);                                              \
+  }
+// name: fb32_fwd_<io>_<compute>_w3
+FB32_FWD_W3(fb32_fwd_f32_bf16_w3, float, 2, __nv_bfloat16)
+FB32_FWD_W3(fb32_fwd_f32_f16_w3, float, 1, __half)
+FB32_FWD_W3(fb32_fwd_bf16_bf16_w3, __nv_bfloat16, 2, __nv_bfloat16)
+FB32_FWD_W3(fb32_fwd_f16_f16_w3, __half, 1, __half)
 
 // The frequency q stored at Monarch position p of an M-point FFT (M = R1 16^J, monarch.cuh): p's digits, most
 // significant first (R1, then 16 each), are q's digits least significant first.

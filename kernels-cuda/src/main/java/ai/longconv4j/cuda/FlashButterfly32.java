@@ -12,9 +12,17 @@ package ai.longconv4j.cuda;
  * (H, N) complex fp32 buffer: 8 H N bytes (403 MB at H = 768).
  * Package-private: {@link FlashButterflyConv#fb32(boolean)} routes its causal tensor-core plans with N = 64K here (the
  * default; {@code -Dlongconv4j.cuda.fb32=off} turns it off); the three-pass forward is the slow twin.
+ * <p>Two variants of the kernel (same arguments, shared memory and spectrum): {@code _w3} (round 9, the default on sm_90
+ * and newer) runs each 32K-point convolution as the one-pass {@code _w3b} kernels do (the radix-8 first stage and the
+ * stage at S = 256 as one column FFT per warp in registers each way; {@link OuterStages}); the round-8b kernel (no
+ * suffix, {@link #outerStages(boolean) outerStages(false)} or {@code -Dlongconv4j.cuda.fb32.stages=old}) runs the
+ * {@code _w2} scheme, and is the one taken below sm_90 (the column units spilled there).
  */
 final class FlashButterfly32 {
-  /** The system property that turns the route off ("off"); {@code PROPERTY + ".threads"}: threads per block. */
+  /**
+   * The system property that turns the route off ("off"); {@code PROPERTY + ".threads"}: threads per block;
+   * {@code PROPERTY + ".stages"}: "old" for the round-8b kernel (read when the plan first runs this route).
+   */
   static final String PROPERTY = "longconv4j.cuda.fb32";
   /** The in-shared-memory size M and the FFT size N = 2M this kernel runs. */
   static final int M = FlashButterflyConv.MAX_N_ONE_PASS, N = 2 * M;
@@ -24,13 +32,31 @@ final class FlashButterfly32 {
 
   private final CudaDevice device;
   private final int h, threads;
+  private boolean outer;   // the _w3 variant
   private DeviceBuffer kf32;
   private int version = Integer.MIN_VALUE;   // the plan's spectrum version kf32 was gathered from
 
   FlashButterfly32(CudaDevice device, int h) {
     this.device = device; this.h = h;
     this.threads = threadsFrom(System.getProperty(PROPERTY + ".threads"));
+    this.outer = outerByDefault(System.getProperty(PROPERTY + ".stages"), device.computeCapability());
   }
+
+  /**
+   * Whether the {@code _w3} variant is the default: on sm_90 and newer unless the property's value is "old"
+   * (IllegalArgumentException for a value other than null, "old" or "w3").
+   */
+  static boolean outerByDefault(String value, int computeCapability) {
+    String v = value == null ? "w3" : value.trim().toLowerCase(java.util.Locale.ROOT);
+    if (!v.equals("w3") && !v.equals("old"))
+      throw new IllegalArgumentException("FlashButterfly32: " + PROPERTY + ".stages must be w3 or old, got " + value);
+    return v.equals("w3") && computeCapability >= 90;
+  }
+
+  /** Selects the {@code _w3} variant (true; ignored below sm_90, which runs the old code under either name) or the old. */
+  FlashButterfly32 outerStages(boolean on) { outer = on; return this; }
+  /** Whether the {@code _w3} variant runs. */
+  boolean outerStages() { return outer; }
 
   /** Whether the route is on by default: unless the system property {@value #PROPERTY} is "off". */
   static boolean enabledByDefault() { return !"off".equalsIgnoreCase(System.getProperty(PROPERTY, "on").trim()); }
@@ -55,8 +81,10 @@ final class FlashButterfly32 {
     return t;
   }
 
-  /** The forward kernel's name, e.g. "fb32_fwd_bf16_bf16". */
-  static String kernelName(ElementType io, Precision compute) { return "fb32_fwd_" + io.tag() + "_" + compute.tag(); }
+  /** The forward kernel's name, e.g. "fb32_fwd_bf16_bf16_w3" ({@code outer}) or "fb32_fwd_bf16_bf16". */
+  static String kernelName(ElementType io, Precision compute, boolean outer) {
+    return "fb32_fwd_" + io.tag() + "_" + compute.tag() + (outer ? "_w3" : "");
+  }
 
   /** Dynamic shared memory of one block: two 16-bit planes of M + M/32, the twiddle table and the per-lane table. */
   static int smemBytes() { return FlashButterflyConv.smemBytes(M, true) + FlashButterflyConv.pairTableBytes(M); }
@@ -78,7 +106,7 @@ final class FlashButterfly32 {
           Integer.numberOfTrailingZeros(N), Integer.numberOfTrailingZeros(m3));
       version = kfVersion;
     }
-    device.module(MODULE).kernel(kernelName(io, compute)).launch(device.stream(), (B + 1) / 2, h, threads, smemBytes(), u,
+    device.module(MODULE).kernel(kernelName(io, compute, outer)).launch(device.stream(), (B + 1) / 2, h, threads, smemBytes(), u,
         kf32, d, y, B, h, L, Integer.numberOfTrailingZeros(M), flags);
   }
 
@@ -86,5 +114,5 @@ final class FlashButterfly32 {
     if (kf32 != null) { device.stream().synchronize(); kf32.close(); kf32 = null; }
   }
 
-  @Override public String toString() { return "fb32 one pass 2 x M=" + M + ", " + threads + " threads"; }
+  @Override public String toString() { return "fb32 one pass 2 x M=" + M + (outer ? " (_w3)" : "") + ", " + threads + " threads"; }
 }

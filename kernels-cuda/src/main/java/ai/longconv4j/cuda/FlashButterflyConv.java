@@ -143,11 +143,11 @@ public final class FlashButterflyConv implements AutoCloseable {
   public int innerSize() { return three == null ? n : three.inner(); }
   /** Whether this plan runs the three-pass algorithm. */
   public boolean threePass() { return three != null; }
-  /** Causal tensor-core plans at N = 64K (16K < L <= 32K): forward and backwardInput in one fused kernel (flashbutterfly32.cu;
-   * default on unless -Dlongconv4j.cuda.fb32=off) or three passes (the slow twin; also with fused(false), pairStages(false)). */
+  /** Causal tensor-core plans at N = 64K: forward, backwardInput in one kernel ({@link FlashButterfly32}) or 3 passes (false). */
   public FlashButterflyConv fb32(boolean on) { fb32On = on; return this; }
   /** Whether the forward runs flashbutterfly32.cu's one fused kernel; the backward and kf's order stay the three-pass ones. */
   public boolean fb32() { return fb32On && fused && pairStages && three != null && FlashButterfly32.applies(mode, n, compute); }
+  FlashButterfly32 fb32Route() { return fb32 != null ? fb32 : (fb32 = new FlashButterfly32(device, h)); }   // made on first use
 
   ThreePass threePassPlan() { return three; }   // tests: the chunk budgets
 
@@ -365,7 +365,7 @@ public final class FlashButterflyConv implements AutoCloseable {
       throw new IllegalArgumentException("FlashButterflyConv." + op + ": " + threads + " threads per block; " + kernelName()
           + " takes at most " + maxThreads());
     if (three != null) {
-      if (fb32()) (fb32 != null ? fb32 : (fb32 = new FlashButterfly32(device, h))).forward(u, y, B, l, io, compute, kf, kfVersion, three.inner(), d, flags);
+      if (fb32()) fb32Route().forward(u, y, B, l, io, compute, kf, kfVersion, three.inner(), d, flags);
       else three.forward(u, y, B, l, io, kernelName(), smem16, threads, kf, d, (fused ? 1 : 0) | flags, compute.tag());
       return;
     }

@@ -19,11 +19,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  * sampled outputs and against its slow twin, the three-pass forward of the same plan ({@code fb32(false)}) on every
  * output; every output poisoned with NaN first (a NaN anywhere fails both comparisons). Forward and backwardInput (the
  * conjugate spectrum), every I/O type it builds, odd B (the last pair holds one row), H = 111, L = 32768 (16-byte accesses)
- * and L = 24577 (odd: the element-wise path, Lk < L). Tolerances: 1e-2 vs the float64 reference for the 16-bit paths:
+ * and L = 24577 (odd: the element-wise path, Lk < L); both kernel variants (round 9's _w3, the default on sm_90, and
+ * the round-8b kernel), each against float64 and against each other. Tolerances: 1e-2 vs the float64 reference for the 16-bit paths:
  * each of the two convolutions is the one-pass 32K kernel's (~9 roundings to 16 bits: sqrt(9) * 2.3e-3 ~ 7e-3 for bf16
  * with independent roundings; fp16 ~ 1e-3), the partial 1/2 C0 is stored exactly (16-bit shared-memory values, y of that
  * type or fp32) and the output is rounded once; the three-pass twin also holds 1e-2 (ThreePassGpuTest), so the two
- * differ by at most 2e-2 (triangle inequality). The backward of a plan whose forward ran here (the three-pass one, on
+ * differ by at most 2e-2 (triangle inequality); the two variants round at different points (the _w3 column units keep the
+ * first two stages in fp32 registers), so they too are held to 2e-2, not bit equality. The backward of a plan whose forward ran here (the three-pass one, on
  * the plan's unchanged spectrum) must equal a twin plan's to fp32 atomics' summation-order noise (1e-5).
  */
 @Tag("gpu")
@@ -49,6 +51,7 @@ class FlashButterfly32GpuTest extends CudaDeviceTest {
          var du = c.uploadU(dev); var ddy = c.uploadDy(dev); var out = dev.alloc((bytes + 3) / 4 * 4)) {
       assertTrue(conv.fb32(), conv + " should take the one-pass 64K route");
       assertTrue(conv.toString().contains("fb32"), conv.toString());
+      assertEquals(dev.computeCapability() >= 90, conv.fb32Route().outerStages(), "the _w3 variant is the sm_90 default");
       conv.setWeights(other, Lk, c.D());
       conv.forward(du, out, B);
       conv.setWeights(c.k0(), Lk, c.D());
@@ -58,7 +61,12 @@ class FlashButterfly32GpuTest extends CudaDeviceTest {
         DeviceBuffer in = adjoint ? ddy : du;
         float[] x = adjoint ? c.dy() : c.u();
         conv.fb32(true);
+        conv.fb32Route().outerStages(false);   // the round-8b kernel
         out.fill32(0x7fc07fc0);   // poison: NaN as fp32, and each half is NaN as bf16 and as fp16
+        if (adjoint) conv.backwardInput(in, out, B); else conv.forward(in, out, B);
+        float[] old = ConvCase.read(dev, out, io, n);
+        conv.fb32Route().outerStages(true);    // the _w3 variant (on sm_80 the same code under its name)
+        out.fill32(0x7fc07fc0);
         if (adjoint) conv.backwardInput(in, out, B); else conv.forward(in, out, B);
         float[] fast = ConvCase.read(dev, out, io, n);
         conv.fb32(false);
@@ -66,15 +74,18 @@ class FlashButterfly32GpuTest extends CudaDeviceTest {
         if (adjoint) conv.backwardInput(in, out, B); else conv.forward(in, out, B);
         float[] twin = ConvCase.read(dev, out, io, n);
         conv.fb32(true);
-        float[] got = new float[samples.length];
+        float[] got = new float[samples.length], gotOld = new float[samples.length];
         double[] ref = new double[samples.length];
         for (int i = 0; i < samples.length; i++) {
           int[] s = samples[i];
           got[i] = fast[(s[0] * H + s[1]) * L + s[2]];
+          gotOld[i] = old[(s[0] * H + s[1]) * L + s[2]];
           ref[i] = direct(x, c.k0(), Lk, c.D(), H, L, s[0], s[1], s[2], adjoint);
         }
-        Reference.assertClose(what + " vs float64 (sampled)", got, ref, TOL);
-        Reference.assertClose(what + " vs three-pass twin", fast, ConvCase.toD(twin), TWIN_TOL);
+        Reference.assertClose(what + " _w3 vs float64 (sampled)", got, ref, TOL);
+        Reference.assertClose(what + " old kernel vs float64 (sampled)", gotOld, ref, TOL);
+        Reference.assertClose(what + " _w3 vs three-pass twin", fast, ConvCase.toD(twin), TWIN_TOL);
+        Reference.assertClose(what + " _w3 vs the old kernel", fast, ConvCase.toD(old), TWIN_TOL);
       }
     }
   }

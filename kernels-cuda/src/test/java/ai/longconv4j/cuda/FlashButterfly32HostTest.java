@@ -38,10 +38,26 @@ class FlashButterfly32HostTest {
     }
   }
 
+  /** The _w3 variant: the default from sm_90 on; "old" (any case, spaces) selects the round-8b kernel; others fail. */
+  @Test
+  void stagesVariantFromThePropertyAndTheDevice() {
+    assertTrue(FlashButterfly32.outerByDefault(null, 90));
+    assertTrue(FlashButterfly32.outerByDefault(" W3 ", 100));
+    assertFalse(FlashButterfly32.outerByDefault(null, 80), "sm_80 runs the old kernel (the column units spilled there)");
+    assertFalse(FlashButterfly32.outerByDefault("old", 90));
+    assertFalse(FlashButterfly32.outerByDefault(" OLD", 90));
+    for (String bad : new String[] {"", "w2", "on", "off"}) {
+      var e = assertThrows(IllegalArgumentException.class, () -> FlashButterfly32.outerByDefault(bad, 90));
+      assertTrue(e.getMessage().contains("FlashButterfly32") && e.getMessage().contains(".stages"), e.getMessage());
+    }
+  }
+
   @Test
   void kernelNamesAndSharedMemory() {
-    assertEquals("fb32_fwd_bf16_bf16", FlashButterfly32.kernelName(ElementType.BF16, Precision.BF16));
-    assertEquals("fb32_fwd_f32_f16", FlashButterfly32.kernelName(ElementType.F32, Precision.F16));
+    assertEquals("fb32_fwd_bf16_bf16", FlashButterfly32.kernelName(ElementType.BF16, Precision.BF16, false));
+    assertEquals("fb32_fwd_f32_f16", FlashButterfly32.kernelName(ElementType.F32, Precision.F16, false));
+    assertEquals("fb32_fwd_bf16_bf16_w3", FlashButterfly32.kernelName(ElementType.BF16, Precision.BF16, true));
+    assertEquals("fb32_fwd_f16_f16_w3", FlashButterfly32.kernelName(ElementType.F16, Precision.F16, true));
     // 2 x (32768 + 1024) 16-bit values, the twiddle table (128 + 256 float2), the per-lane table (16 x 32 float2)
     assertEquals(2 * 33792 * 2 + 8 * 384 + 4096, FlashButterfly32.smemBytes());
     assertTrue(FlashButterfly32.smemBytes() <= 227 * 1024, "fits one H100/H200 block's opt-in shared memory");

@@ -54,7 +54,8 @@ class KernelResourceReportTest {
       "fb3b_outer2_f16_f16_8");
   private static final Path REPORT32 = Path.of("target", "cuda", "flashbutterfly32.ptxas.txt");
   private static final List<String> KERNELS32 = List.of("fb32_fwd_f32_bf16", "fb32_fwd_f32_f16", "fb32_fwd_bf16_bf16",
-      "fb32_fwd_f16_f16", "fb32_spectrum");
+      "fb32_fwd_f16_f16", "fb32_fwd_f32_bf16_w3", "fb32_fwd_f32_f16_w3", "fb32_fwd_bf16_bf16_w3", "fb32_fwd_f16_f16_w3",
+      "fb32_spectrum");
   private static final Path REPORT_LB = Path.of("target", "cuda", "learned.ptxas.txt");
   private static final List<String> KERNELS_LB = List.of("lb_forward_f32", "lb_forward_bf16", "lb_forward_f16",
       "lb_backward_f32", "lb_backward_bf16", "lb_backward_f16", "lb_reduce", "lb_spectrum", "lb_taps");

@@ -14,7 +14,7 @@
 // partial 1/2 C0 goes to y itself (Re to y[b], Im to y[b+1]): exact, as the shared memory holds it in the 16-bit compute
 // type and y is that type or fp32 (1/2 is a power of two), so no rounding is added and no scratch is needed. After j = 1:
 // y = partial + Re/Im(w_N^(-m) * 1/2 C1[m]) + D u, rounded once. flags bit 1: conj(K) (the adjoint, du = K^T dy + D dy:
-// the same padding structure). Shared memory as the fused kernel at M: 2 (M + M/32) 16-bit values, the twiddle table of
+// the same padding structure); bit 4 (the _w3 kernels): round 9a's global phases (fewer loads in flight, the twin). Shared memory as the fused kernel at M: 2 (M + M/32) 16-bit values, the twiddle table of
 // monarch.cuh and pair_table_bytes(M).
 #include "monarch.cuh"
 #include "monarch_outer.cuh"
@@ -187,6 +187,101 @@ __device__ __forceinline__ void fb32_finish(const ST* zr, const ST* zi, const IO
   }
 }
 
+// ---- the _w3 kernels' global phases with more loads in flight (round 9b) ----
+// Round 9a's profile (bench-runs/f32-1, ncu): one block of 16 warps per SM has nothing to switch to while its loads are
+// out; 14 % of the stall samples fell in the load phase and 20 % in partial + finish, mostly long scoreboard. Here each
+// thread issues G (F) 16-byte groups per row before it unpacks any, kept packed (4 registers per group), and j = 0 skips
+// the twiddle products. Rows that are not 16-byte accessible (L % V != 0, unaligned bases) take round 9a's functions.
+// Raw group of V elements at n, zero bits from L on (0 in fp32, bf16 and fp16). CG: through L2 only (the partial).
+template <typename IO, bool CG = false>
+__device__ __forceinline__ uint4 load_raw(const IO* p, int n, int L) {
+  if (n >= L) return make_uint4(0u, 0u, 0u, 0u);
+  const uint4* a = reinterpret_cast<const uint4*>(p + n);
+  return CG ? __ldcg(a) : *a;
+}
+
+template <typename IO, typename ST, int G = 4>
+__device__ __forceinline__ void fb32_load_mlp(ST* zr, ST* zi, const IO* u, IO* y, int B, int H, int L, int log2M, int j) {
+  constexpr int V = V16<IO>::V;
+  const Rows<IO, true> r(u, y, B, H, L);
+  if (!r.vec) { fb32_load<IO, ST, true>(zr, zi, u, y, B, H, L, log2M, j); return; }
+  const int M = 1 << log2M, step = blockDim.x * V;
+  float w1r, w1i;   // w_N^1, the recurrence step within a group (as fb32_load)
+  sincospif(-1.0f / (float)M, &w1i, &w1r);
+  for (int n0 = threadIdx.x * V; n0 < M; n0 += G * step) {
+    uint4 qa[G], qb[G];
+#pragma unroll
+    for (int g = 0; g < G; ++g) {   // from L on (and from M on) zeros, nothing read
+      qa[g] = load_raw(r.u0, n0 + g * step, L);
+      qb[g] = r.two ? load_raw(r.u1, n0 + g * step, L) : make_uint4(0u, 0u, 0u, 0u);
+    }
+#pragma unroll
+    for (int g = 0; g < G; ++g) {
+      const int n = n0 + g * step;
+      if (n >= M) break;
+      float a[V], b[V];
+      v_unpack(qa[g], a, r.u0);
+      v_unpack(qb[g], b, r.u0);
+      if (j == 0) {
+#pragma unroll
+        for (int i = 0; i < V; ++i) { st(zr + SIDX(n + i), 0.5f * a[i]); st(zi + SIDX(n + i), 0.5f * b[i]); }
+      } else {
+        float cr, ci;
+        sincospif(-(float)n / (float)M, &ci, &cr);   // n / M exact
+        cr *= 0.5f; ci *= 0.5f;
+#pragma unroll
+        for (int i = 0; i < V; ++i) {
+          st(zr + SIDX(n + i), a[i] * cr - b[i] * ci);
+          st(zi + SIDX(n + i), a[i] * ci + b[i] * cr);
+          const float q = cr * w1r - ci * w1i; ci = cr * w1i + ci * w1r; cr = q;
+        }
+      }
+    }
+  }
+}
+
+template <typename IO, typename ST, int F = 4>
+__device__ __forceinline__ void fb32_finish_mlp(const ST* zr, const ST* zi, const IO* u, const float* D, IO* y, int B,
+                                                int H, int L, int log2M) {
+  constexpr int V = V16<IO>::V;
+  const Rows<IO, true> r(u, y, B, H, L);
+  if (!r.vec) { fb32_finish<IO, ST, true>(zr, zi, u, D, y, B, H, L, log2M); return; }
+  const int M = 1 << log2M, step = blockDim.x * V;
+  const float d = D[cta_y32<true>()];
+  float w1r, w1i;
+  sincospif(-1.0f / (float)M, &w1i, &w1r);
+  for (int n0 = threadIdx.x * V; n0 < L; n0 += F * step) {
+    uint4 q[F][4];   // partial of row 0, u of row 0, partial of row 1, u of row 1
+#pragma unroll
+    for (int f = 0; f < F; ++f) {
+      const int n = n0 + f * step;
+      q[f][0] = load_raw<IO, true>(r.y0, n, L);
+      q[f][1] = load_raw(r.u0, n, L);
+      if (r.two) { q[f][2] = load_raw<IO, true>(r.y1, n, L); q[f][3] = load_raw(r.u1, n, L); }
+    }
+#pragma unroll
+    for (int f = 0; f < F; ++f) {
+      const int n = n0 + f * step;
+      if (n >= L) break;
+      float p0[V], p1[V], a[V], b[V];
+      v_unpack(q[f][0], p0, r.u0);
+      v_unpack(q[f][1], a, r.u0);
+      if (r.two) { v_unpack(q[f][2], p1, r.u0); v_unpack(q[f][3], b, r.u0); }
+      float cr, ci;
+      sincospif((float)n / (float)M, &ci, &cr);
+#pragma unroll
+      for (int i = 0; i < V; ++i) {
+        const float xr = ld(zr + SIDX(n + i)), xi = ld(zi + SIDX(n + i));
+        p0[i] = fmaf(d, a[i], p0[i] + (xr * cr - xi * ci));
+        if (r.two) p1[i] = fmaf(d, b[i], p1[i] + (xr * ci + xi * cr));
+        const float t = cr * w1r + ci * w1i; ci = ci * w1r - cr * w1i; cr = t;   // times conj(w_N^1)
+      }
+      store_v(r.y0, n, L, true, p0);
+      if (r.two) store_v(r.y1, n, L, true, p1);
+    }
+  }
+}
+
 // Grid (ceil(B/2), H) (the pairs of a channel adjacent: kf32[h] from L2 after the first), block a multiple of 32
 // (<= 512), dynamic smem 2 (M + M/32) sizeof(ST) aligned to 16, + 8 tw_entries(M) + pair_table_bytes(M). M >= 256.
 template <typename IO, int CM, typename ST>
@@ -251,9 +346,13 @@ __device__ void fb32_forward_w3(const IO* __restrict__ u, const float2* __restri
   float2* tws = reinterpret_cast<float2*>(smem_raw + ((2 * P * (int)sizeof(ST) + 15) & ~15));
   tw_init(tws, log2M);
   tw256_init(tws + tw_entries(M));
-#pragma unroll 1
+  // The finish is outside the loop over j, so that nothing the loop keeps (values ptxas hoists out of it) is live there;
+  // fp16 I/O unrolls the loop (else ptxas spilled 4 bytes), the others do not (unrolled, fp32 I/O spilled 4 bytes).
+  constexpr int UNROLL_J = std::is_same<IO, __half>::value ? 2 : 1;
+#pragma unroll UNROLL_J
   for (int j = 0; j < 2; ++j) {
-    fb32_load<IO, ST, true>(zr, zi, u, y, B, H, L, log2M, j);
+    if (flags & 16) fb32_load<IO, ST, true>(zr, zi, u, y, B, H, L, log2M, j);   // round 9a's global phases
+    else fb32_load_mlp<IO, ST>(zr, zi, u, y, B, H, L, log2M, j);
     __syncthreads();   // also orders tw_init / tw256_init before the first use
     const Tw tw{tws, tws + TW_LO, log2M};
     outer_pair_fwd_r<8, CM == 2, false, ST>(tw, zr, zi, log2M);
@@ -263,13 +362,12 @@ __device__ void fb32_forward_w3(const IO* __restrict__ u, const float2* __restri
     __syncthreads();
     outer_pair_inv_r<8, CM == 2, false, ST>(tw, zr, zi, log2M);
     __syncthreads();
-    if (j == 0) {
-      fb32_partial<IO, ST, true>(zr, zi, u, y, B, H, L);
-      __syncthreads();   // the next load overwrites the planes; the partials are visible to the block after it
-    } else {
-      fb32_finish<IO, ST, true>(zr, zi, u, D, y, B, H, L, log2M);
-    }
+    if (j == 1) break;
+    fb32_partial<IO, ST, true>(zr, zi, u, y, B, H, L);
+    __syncthreads();   // the next load overwrites the planes; the partials are visible to the block after it
   }
+  if (flags & 16) fb32_finish<IO, ST, true>(zr, zi, u, D, y, B, H, L, log2M);
+  else fb32_finish_mlp<IO, ST>(zr, zi, u, D, y, B, H, L, log2M);
 #endif
 }
 #define FB32_FWD_W3(NAME, IO, CM, ST)                                                                           \

@@ -12,16 +12,18 @@ package ai.longconv4j.cuda;
  * (H, N) complex fp32 buffer: 8 H N bytes (403 MB at H = 768).
  * Package-private: {@link FlashButterflyConv#fb32(boolean)} routes its causal tensor-core plans with N = 64K here (the
  * default; {@code -Dlongconv4j.cuda.fb32=off} turns it off); the three-pass forward is the slow twin.
- * <p>Two variants of the kernel (same arguments, shared memory and spectrum): {@code _w3} (round 9, the default on sm_90
- * and newer) runs each 32K-point convolution as the one-pass {@code _w3b} kernels do (the radix-8 first stage and the
- * stage at S = 256 as one column FFT per warp in registers each way; {@link OuterStages}); the round-8b kernel (no
- * suffix, {@link #outerStages(boolean) outerStages(false)} or {@code -Dlongconv4j.cuda.fb32.stages=old}) runs the
- * {@code _w2} scheme, and is the one taken below sm_90 (the column units spilled there).
+ * <p>Kernel variants ({@link Variant}; same arguments, shared memory and spectrum): {@code _w3} (round 9, the default on
+ * sm_90 and newer) runs each 32K-point convolution as the one-pass {@code _w3b} kernels do (the radix-8 first stage and
+ * the stage at S = 256 as one column FFT per warp in registers each way; {@link OuterStages}) and its global phases with
+ * several 16-byte loads per thread in flight; {@code W3A} ({@code -Dlongconv4j.cuda.fb32.stages=w3a}) is that kernel
+ * with round 9a's global phases (one or two loads in flight, flags bit 4); the round-8b kernel ({@code OLD}, no suffix,
+ * {@code stages=old}) runs the {@code _w2} scheme, and is the one taken below sm_90 (the column units spilled there).
  */
 final class FlashButterfly32 {
   /**
    * The system property that turns the route off ("off"); {@code PROPERTY + ".threads"}: threads per block;
-   * {@code PROPERTY + ".stages"}: "old" for the round-8b kernel (read when the plan first runs this route).
+   * {@code PROPERTY + ".stages"}: "w3" (default), "w3a" or "old", the {@link Variant} (read when the plan first runs
+   * this route).
    */
   static final String PROPERTY = "longconv4j.cuda.fb32";
   /** The in-shared-memory size M and the FFT size N = 2M this kernel runs. */
@@ -32,31 +34,48 @@ final class FlashButterfly32 {
 
   private final CudaDevice device;
   private final int h, threads;
-  private boolean outer;   // the _w3 variant
+  private Variant variant;
   private DeviceBuffer kf32;
   private int version = Integer.MIN_VALUE;   // the plan's spectrum version kf32 was gathered from
 
   FlashButterfly32(CudaDevice device, int h) {
     this.device = device; this.h = h;
     this.threads = threadsFrom(System.getProperty(PROPERTY + ".threads"));
-    this.outer = outerByDefault(System.getProperty(PROPERTY + ".stages"), device.computeCapability());
+    this.variant = variantFrom(System.getProperty(PROPERTY + ".stages"), device.computeCapability());
   }
 
   /**
-   * Whether the {@code _w3} variant is the default: on sm_90 and newer unless the property's value is "old"
-   * (IllegalArgumentException for a value other than null, "old" or "w3").
+   * The forward kernel's variants. H200 (bench-runs/f32-1, B = 32, H = 768, L = 32K, bf16): OLD 12.457 ms, W3A 8.576 ms;
+   * W3 in bench-runs/f32-2.
    */
-  static boolean outerByDefault(String value, int computeCapability) {
-    String v = value == null ? "w3" : value.trim().toLowerCase(java.util.Locale.ROOT);
-    if (!v.equals("w3") && !v.equals("old"))
-      throw new IllegalArgumentException("FlashButterfly32: " + PROPERTY + ".stages must be w3 or old, got " + value);
-    return v.equals("w3") && computeCapability >= 90;
+  enum Variant {
+    /** Round 8b: conv_smem's two-stages-per-warp scheme ({@code fb32_fwd_<io>_<compute>}). */
+    OLD,
+    /** Round 9a: the {@code _w3} kernel with one (fp32 I/O) or two (16-bit) 16-byte loads per thread in flight. */
+    W3A,
+    /** Round 9b: the {@code _w3} kernel with 4 loads per row and thread in flight, j = 0 without twiddle products. */
+    W3
   }
 
-  /** Selects the {@code _w3} variant (true; ignored below sm_90, which runs the old code under either name) or the old. */
-  FlashButterfly32 outerStages(boolean on) { outer = on; return this; }
-  /** Whether the {@code _w3} variant runs. */
-  boolean outerStages() { return outer; }
+  /**
+   * The variant from the property's value: null or "w3" W3, "w3a" W3A, "old" OLD (any case, spaces trimmed); OLD below
+   * sm_90 whatever the value. IllegalArgumentException for another value.
+   */
+  static Variant variantFrom(String value, int computeCapability) {
+    Variant v = switch (value == null ? "w3" : value.trim().toLowerCase(java.util.Locale.ROOT)) {
+      case "w3" -> Variant.W3;
+      case "w3a" -> Variant.W3A;
+      case "old" -> Variant.OLD;
+      default -> throw new IllegalArgumentException("FlashButterfly32: " + PROPERTY + ".stages must be w3, w3a or old, got "
+          + value);
+    };
+    return computeCapability >= 90 ? v : Variant.OLD;
+  }
+
+  /** Selects the kernel variant (below sm_90 the _w3 entry points run the old code). */
+  FlashButterfly32 variant(Variant v) { variant = v; return this; }
+  /** The kernel variant that runs. */
+  Variant variant() { return variant; }
 
   /** Whether the route is on by default: unless the system property {@value #PROPERTY} is "off". */
   static boolean enabledByDefault() { return !"off".equalsIgnoreCase(System.getProperty(PROPERTY, "on").trim()); }
@@ -81,7 +100,7 @@ final class FlashButterfly32 {
     return t;
   }
 
-  /** The forward kernel's name, e.g. "fb32_fwd_bf16_bf16_w3" ({@code outer}) or "fb32_fwd_bf16_bf16". */
+  /** The forward kernel's name, e.g. "fb32_fwd_bf16_bf16_w3" ({@code outer}: W3, W3A) or "fb32_fwd_bf16_bf16" (OLD). */
   static String kernelName(ElementType io, Precision compute, boolean outer) {
     return "fb32_fwd_" + io.tag() + "_" + compute.tag() + (outer ? "_w3" : "");
   }
@@ -106,13 +125,13 @@ final class FlashButterfly32 {
           Integer.numberOfTrailingZeros(N), Integer.numberOfTrailingZeros(m3));
       version = kfVersion;
     }
-    device.module(MODULE).kernel(kernelName(io, compute, outer)).launch(device.stream(), (B + 1) / 2, h, threads, smemBytes(), u,
-        kf32, d, y, B, h, L, Integer.numberOfTrailingZeros(M), flags);
+    device.module(MODULE).kernel(kernelName(io, compute, variant != Variant.OLD)).launch(device.stream(), (B + 1) / 2, h,
+        threads, smemBytes(), u, kf32, d, y, B, h, L, Integer.numberOfTrailingZeros(M), flags | (variant == Variant.W3A ? 16 : 0));
   }
 
   void close() {
     if (kf32 != null) { device.stream().synchronize(); kf32.close(); kf32 = null; }
   }
 
-  @Override public String toString() { return "fb32 one pass 2 x M=" + M + (outer ? " (_w3)" : "") + ", " + threads + " threads"; }
+  @Override public String toString() { return "fb32 one pass 2 x M=" + M + " " + variant + ", " + threads + " threads"; }
 }

@@ -38,16 +38,17 @@ class FlashButterfly32HostTest {
     }
   }
 
-  /** The _w3 variant: the default from sm_90 on; "old" (any case, spaces) selects the round-8b kernel; others fail. */
+  /** The variant: W3 by default from sm_90 on; "w3a" and "old" (any case, spaces) select the others; sm_80 runs OLD. */
   @Test
-  void stagesVariantFromThePropertyAndTheDevice() {
-    assertTrue(FlashButterfly32.outerByDefault(null, 90));
-    assertTrue(FlashButterfly32.outerByDefault(" W3 ", 100));
-    assertFalse(FlashButterfly32.outerByDefault(null, 80), "sm_80 runs the old kernel (the column units spilled there)");
-    assertFalse(FlashButterfly32.outerByDefault("old", 90));
-    assertFalse(FlashButterfly32.outerByDefault(" OLD", 90));
+  void variantFromThePropertyAndTheDevice() {
+    assertEquals(FlashButterfly32.Variant.W3, FlashButterfly32.variantFrom(null, 90));
+    assertEquals(FlashButterfly32.Variant.W3, FlashButterfly32.variantFrom(" W3 ", 100));
+    assertEquals(FlashButterfly32.Variant.W3A, FlashButterfly32.variantFrom("w3a", 90));
+    assertEquals(FlashButterfly32.Variant.OLD, FlashButterfly32.variantFrom(" OLD", 90));
+    for (String v : new String[] {null, "w3", "w3a", "old"})
+      assertEquals(FlashButterfly32.Variant.OLD, FlashButterfly32.variantFrom(v, 80), "sm_80: the column units spilled there");
     for (String bad : new String[] {"", "w2", "on", "off"}) {
-      var e = assertThrows(IllegalArgumentException.class, () -> FlashButterfly32.outerByDefault(bad, 90));
+      var e = assertThrows(IllegalArgumentException.class, () -> FlashButterfly32.variantFrom(bad, 90));
       assertTrue(e.getMessage().contains("FlashButterfly32") && e.getMessage().contains(".stages"), e.getMessage());
     }
   }

@@ -24,9 +24,10 @@ import java.util.function.UnaryOperator;
  * float64 (64 sampled outputs of 3 rows, {@link CudaConvBench#validate}) with a poisoned output before it is timed (CUDA
  * events, 3 warm-ups, median of 20, {@link CudaConvBench#median}):
  * <ul>
- *   <li>16K &lt; L &lt;= 32K (the one-pass fb32 route): the {@code _w3} kernel (default), the round-8b kernel
- *       ({@code -Dlongconv4j.cuda.fb32.stages=old}), the three-pass twin ({@code fb32(false)}), for bf16, fp16 and fp32
- *       I/O; bf16 also at 256 and 384 threads and forward + fused backward (new, old);</li>
+ *   <li>16K &lt; L &lt;= 32K (the one-pass fb32 route): the {@code _w3} kernel (default), the same with round 9a's global
+ *       phases ({@code -Dlongconv4j.cuda.fb32.stages=w3a}), the round-8b kernel ({@code stages=old}), the three-pass twin
+ *       ({@code fb32(false)}), for bf16, fp16 and fp32 I/O; bf16 also at 256 and 384 threads and forward + fused backward
+ *       (new, old);</li>
  *   <li>L &gt; 32K (three passes): the default forward steps (tiled forward outer pass, column inverse), round 8d's
  *       ({@code fwdsteps=tile}: both tiled) and round 8c's ({@code old}), with each pass's median time.</li>
  * </ul>
@@ -75,6 +76,8 @@ public final class Fb32Bench {
         DeviceFill.uniform(dev, u, n, io, 7L * L, 1f);
         if (onePass) {
           row(dev, rows, "fb32 _w3 (default) io=" + io, io, pr, B, H, L, k, D, u, y, null, null, io == ElementType.BF16);
+          row(dev, rows, "fb32 _w3 9a phases io=" + io, io, pr, B, H, L, k, D, u, y, "longconv4j.cuda.fb32.stages=w3a", null,
+              false);
           row(dev, rows, "fb32 old (round 8b) io=" + io, io, pr, B, H, L, k, D, u, y, "longconv4j.cuda.fb32.stages=old", null,
               io == ElementType.BF16);
           row(dev, rows, "three-pass twin io=" + io, io, pr, B, H, L, k, D, u, y, null, c -> c.fb32(false), false);

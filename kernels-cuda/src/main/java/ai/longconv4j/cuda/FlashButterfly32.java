@@ -45,8 +45,8 @@ final class FlashButterfly32 {
   }
 
   /**
-   * The forward kernel's variants. H200 (bench-runs/f32-1, B = 32, H = 768, L = 32K, bf16): OLD 12.457 ms, W3A 8.576 ms;
-   * W3 in bench-runs/f32-2.
+   * The forward kernel's variants. H200, B = 32, H = 768, L = 32K, bf16 I/O (bench-runs/f32-2, one process): OLD 12.270 ms,
+   * W3A 8.155, W3 7.165 (PyTorch fp32 32.356 in f32-1); fp16 12.355 / 8.260 / 8.032; fp32 I/O 14.099 / 10.026 / 8.469.
    */
   enum Variant {
     /** Round 8b: conv_smem's two-stages-per-warp scheme ({@code fb32_fwd_<io>_<compute>}). */

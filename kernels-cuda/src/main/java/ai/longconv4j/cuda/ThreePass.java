@@ -48,7 +48,8 @@ final class ThreePass {
    * System property choosing the forward's steps: unset (default) {@link #forwardSteps}{@code (true, true, false)}: the
    * middle kernel moves its rows with 16-byte accesses, the forward outer pass goes through a shared-memory tile at
    * N1 <= 16, the inverse outer pass reads columns in place; {@code tile}: round 8d's, the inverse outer pass tiled too
-   * (slower on the H200: bench-runs/fb3f-1, 64K B = 16: 3.684 vs 3.217 ms); {@code old}: round 8c's kernels (the slow twin).
+   * (slower on the H200: bench-runs/fb3f-1, 64K B = 16: 3.684 vs 3.217 ms; f32-1, with its u loads all in flight: 3.561
+   * vs 3.222, forward 14.858 vs 14.476); {@code old}: round 8c's kernels (the slow twin).
    */
   static final String FWD_STEPS_PROPERTY = "longconv4j.cuda.fb3.fwdsteps";
 

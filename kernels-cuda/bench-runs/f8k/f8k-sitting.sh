@@ -9,24 +9,24 @@ set -u
 out=${1:-/tmp/f8k-sitting}; mkdir -p "$out"
 export PYTHONUNBUFFERED=1
 DEV=${DEV:-.device/f8k}
-Ls=${LS:-4096,8192,16384}
+Ls=${LS:-4096,8192}
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,power.draw,temperature.gpu --format=csv \
   > "$out/gpu.txt" 2>&1; cat "$out/gpu.txt"; date -u | tee -a "$out/gpu.txt"
 echo "== gpu tests"
-timeout ${TEST_S:-75} $DEV/run-tests --include-tag gpu ${TEST_ARGS:---include-classname .*OuterGlobalGpuTest.*} \
+timeout ${TEST_S:-50} $DEV/run-tests --include-tag gpu ${TEST_ARGS:---include-classname .*OuterGlobalGpuTest.*} \
   --disable-ansi-colors > "$out/tests.txt" 2>&1
 echo "tests exit $?"; grep -E "tests (successful|failed|aborted|skipped)|✘" "$out/tests.txt" | head -30
 grep -E "rel err" "$out/tests.txt" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1)}' | sort -g | tail -1 | sed 's/^/largest rel err: /'
 echo "== java bench"; date -u
-timeout ${JAVA_S:-50} $DEV/run-java ai.longconv4j.examples.bench.OuterGlobalBench "$out/og-bench.csv" 64 768 "$Ls" \
+timeout ${JAVA_S:-40} $DEV/run-java ai.longconv4j.examples.bench.OuterGlobalBench "$out/og-bench.csv" 64 768 "$Ls" \
   > "$out/og-bench.txt" 2>&1; echo "java bench exit $?"
 grep -vE "^(path|[a-z].*,[0-9]+,)" "$out/og-bench.txt" | tail -30
 if [ "${NCU:-1}" != 0 ]; then
   NCUB=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
   mkdir -p "$out/ncu"
-  for L in ${NCU_LS:-8192 4096}; do
+  for L in ${NCU_LS:-8192}; do
     echo "== ncu L=$L"; date -u
-    timeout ${NCU_S:-30} "$NCUB" --clock-control none --set full --import-source no --kernel-name regex:'^fbog' \
+    timeout ${NCU_S:-25} "$NCUB" --clock-control none --set full --import-source no --target-processes all --kernel-name regex:'^fbog' \
       --launch-skip 2 --launch-count 1 -f -o "$out/ncu/og-$L" \
       $DEV/run-java ai.longconv4j.examples.bench.ProfileTarget "$L" 4 > "$out/ncu/run-$L.txt" 2>&1
     echo "ncu exit $?"; grep -E "ProfileTarget|rror" "$out/ncu/run-$L.txt" | head -4
@@ -40,7 +40,7 @@ if [ "${NCU:-1}" != 0 ]; then
   tar -C "$out" -cJf "$out/ncu.tar.xz" ncu && rm -rf "$out/ncu"
 fi
 echo "== torch bench"; date -u
-timeout ${TORCH_S:-30} python3 $DEV/flashbutterfly_torch.py "$out/torch-bench.csv" 64 768 "${TORCH_LS:-4096,8192}" \
+timeout ${TORCH_S:-20} python3 $DEV/flashbutterfly_torch.py "$out/torch-bench.csv" 64 768 "${TORCH_LS:-4096,8192}" \
   > "$out/torch-bench.txt" 2>&1; echo "torch bench exit $?"; date -u
 grep -E "fftconv float32|copy" "$out/torch-bench.txt"
 ls -la "$out"

@@ -15,10 +15,12 @@ package ai.longconv4j.cuda;
 final class OuterGlobal {
   /** The system property that turns the route off ("off"); {@code PROPERTY + ".pairs"}: batch pairs per block. */
   static final String PROPERTY = "longconv4j.cuda.og";
-  /** The most threads per block (the kernels' launch bounds: 96 registers at 8K, 157 at 16K). */
+  /** The most threads per block (the kernels' launch bounds: 96 registers at 8K, 128 at 16K). */
   static final int MAX_THREADS = 128;
   /** Batch pairs per block unless the plan's {@code pairsPerBlock} or the property says otherwise. */
   static final int DEFAULT_PAIRS = 2;
+  /** The default scheme (see {@link #staged()}). */
+  static final boolean DEFAULT_STAGED = true;
   private static final String MODULE = "flashbutterfly_og";
 
   private OuterGlobal() {}
@@ -57,11 +59,24 @@ final class OuterGlobal {
   }
 
   /**
-   * Flags bit 4 at N = 16K when the property {@code PROPERTY.prefetch} is "on": the register unit issues the next
-   * chunk's spectrum loads before it computes the current chunk (157 instead of 128 registers; at 8K it spilled).
+   * Flags bit 4 at N = 16K when the property {@code PROPERTY.prefetch} is "on" (global scheme only): the register unit
+   * issues the next chunk's spectrum loads before it computes the current chunk (at 8K it spilled at 96 registers).
    */
   static int prefetchBit(int n) {
     return n == 16384 && "on".equalsIgnoreCase(System.getProperty(PROPERTY + ".prefetch", "off").trim()) ? 16 : 0;
+  }
+
+  /**
+   * Whether the staged scheme runs (flags bit 5; property {@code PROPERTY.scheme} "staged" or "global", default
+   * {@link #DEFAULT_STAGED}): the block stages the pair's input in shared memory with 16-byte loads and the skip term
+   * D u rides on the spectrum (its real part + D: IFFT(FFT(u) D) = D u), so the inverse writes y without reading u;
+   * "global": the first stages read u per column unit straight from global memory and the last ones add D u in fp32.
+   */
+  static boolean staged() {
+    String v = System.getProperty(PROPERTY + ".scheme", DEFAULT_STAGED ? "staged" : "global").trim();
+    if (!v.equalsIgnoreCase("staged") && !v.equalsIgnoreCase("global"))
+      throw new IllegalArgumentException("OuterGlobal: " + PROPERTY + ".scheme must be staged or global, got " + v);
+    return v.equalsIgnoreCase("staged");
   }
 
   /** Dynamic shared memory of one block: as the {@code _w3} kernels with 16-bit planes (planes, tables). */
@@ -75,6 +90,6 @@ final class OuterGlobal {
       DeviceBuffer y, int B, int H, int L, int n, int threads, int perBlock, int flags) {
     int per = pairs(perBlock);
     device.module(MODULE).kernel(kernelName(io, compute, n)).launch(device.stream(), ((B + 1) / 2 + per - 1) / per, H,
-        threads, smemBytes(n), u, kf, d, y, B, H, L, Integer.numberOfTrailingZeros(n), flags | per << 8 | prefetchBit(n));
+        threads, smemBytes(n), u, kf, d, y, B, H, L, Integer.numberOfTrailingZeros(n), flags | per << 8 | prefetchBit(n) | (staged() ? 32 : 0));
   }
 }

@@ -20,7 +20,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * the same input, outputs poisoned with NaN first. Shapes: N = 8K (radix 2) and 16K (radix 4), causal and bidirectional,
  * L even (element-pair accesses) and odd (single elements), L < N/2 (bounds inside the loaded half), odd B (a pair with
  * one row), H = 111, Lk < L; 1, 2, 3 batch pairs per block (with B = 3 and 3 pairs per block some blocks run fewer);
- * at 16K the spectrum prefetch variant.
+ * at 16K the spectrum prefetch variant; both schemes ({@link OuterGlobal#staged()}). In the staged scheme D u goes through
+ * the inverse stages with the convolution (its error is of the same order as the convolution's: the same bound).
  * Tolerance 1e-2 against float64 as FlashButterflyOuterStagesGpuTest: the same stages round their operands to 16 bits
  * the same number of times (8 DFT stages, rms 2.3e-3 each for bf16, independent: 6.5e-3) plus the output's rounding;
  * the shared-memory planes hold the same 16-bit values as the twin's. New vs twin: the kernels differ only in where the
@@ -47,21 +48,25 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
   @MethodSource("cases")
   void outerGlobalMatchesDirectConvolutionAndTheTwin(ElementType io, Precision compute, ConvMode mode, int B, int H, int L,
       int Lk) {
-    float[] fast = run(io, compute, mode, B, H, L, Lk, true, false, 0);
     float[] twin = run(io, compute, mode, B, H, L, Lk, false, false, 0);
     double[] twin64 = new double[twin.length];
     for (int i = 0; i < twin.length; i++) twin64[i] = twin[i];
-    Reference.assertClose("og vs _w3 " + io + " " + mode + " L=" + L, fast, twin64, 2e-2);
+    for (String scheme : SCHEMES) {
+      float[] fast = withScheme(scheme, () -> run(io, compute, mode, B, H, L, Lk, true, false, 0));
+      Reference.assertClose("og " + scheme + " vs _w3 " + io + " " + mode + " L=" + L, fast, twin64, 2e-2);
+    }
   }
 
   /** One and three batch pairs per block (the default is two): every block's loop bound and the B = odd tail. */
   @ParameterizedTest(name = "pairs per block {0} io, {1} compute, {2} B={3} H={4} L={5} Lk={6}")
   @MethodSource("cases")
   void outerGlobalWithOtherPairsPerBlock(ElementType io, Precision compute, ConvMode mode, int B, int H, int L, int Lk) {
-    float[] one = run(io, compute, mode, B, H, L, Lk, true, false, 1);
-    float[] three = run(io, compute, mode, B, H, L, Lk, true, false, 3);
-    for (int i = 0; i < one.length; i++)   // the same arithmetic per pair whatever the block: bit for bit
-      assertEquals(Float.floatToIntBits(one[i]), Float.floatToIntBits(three[i]), "pairs per block 1 vs 3 at " + i);
+    for (String scheme : SCHEMES) {
+      float[] one = withScheme(scheme, () -> run(io, compute, mode, B, H, L, Lk, true, false, 1));
+      float[] three = withScheme(scheme, () -> run(io, compute, mode, B, H, L, Lk, true, false, 3));
+      for (int i = 0; i < one.length; i++)   // the same arithmetic per pair whatever the block: bit for bit
+        assertEquals(Float.floatToIntBits(one[i]), Float.floatToIntBits(three[i]), scheme + ": pairs per block 1 vs 3 at " + i);
+    }
   }
 
   /** N = 16K with the spectrum loads one chunk ahead ({@code PROPERTY.prefetch}, flags bit 4): the same arithmetic. */
@@ -70,10 +75,10 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
   void spectrumPrefetchChangesNoBit(ElementType io, Precision compute, ConvMode mode, int B, int H, int L, int Lk) {
     assumeTrue(FlashButterflyConv.fftSize(mode, L) == 16384, "the prefetch variant is built for N = 16K only");
     String key = OuterGlobal.PROPERTY + ".prefetch";
-    float[] plain = run(io, compute, mode, B, H, L, Lk, true, false, 0), ahead;
+    float[] plain = withScheme("global", () -> run(io, compute, mode, B, H, L, Lk, true, false, 0)), ahead;
     try {
       System.setProperty(key, "on");
-      ahead = run(io, compute, mode, B, H, L, Lk, true, false, 0);
+      ahead = withScheme("global", () -> run(io, compute, mode, B, H, L, Lk, true, false, 0));
     } finally {
       System.clearProperty(key);
     }
@@ -89,7 +94,22 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
   @MethodSource("cases")
   void outerGlobalBackwardInputMatchesAdjoint(ElementType io, Precision compute, ConvMode mode, int B, int H, int L, int Lk) {
     assumeTrue(mode == ConvMode.CAUSAL, "the adjoint reference is written for the causal mode");
-    run(io, compute, mode, B, H, L, Lk, true, true, 0);
+    for (String scheme : SCHEMES) withScheme(scheme, () -> run(io, compute, mode, B, H, L, Lk, true, true, 0));
+  }
+
+  /** Both schemes of {@link OuterGlobal#staged()}: "staged" (D u on the spectrum) and "global" (D u added in fp32). */
+  private static final String[] SCHEMES = {"staged", "global"};
+
+  /** f with the property {@code longconv4j.cuda.og.scheme} set to scheme, cleared after. */
+  private static float[] withScheme(String scheme, java.util.function.Supplier<float[]> f) {
+    String key = OuterGlobal.PROPERTY + ".scheme";
+    try {
+      System.setProperty(key, scheme);
+      assertEquals(scheme.equals("staged"), OuterGlobal.staged());
+      return f.get();
+    } finally {
+      System.clearProperty(key);
+    }
   }
 
   /**
@@ -118,7 +138,8 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
       dy.fill32(0x7fc07fc0);   // poison: NaN as fp32, and each half is NaN as bf16 and as fp16
       if (adjoint) conv.backwardInput(du, dy, B); else conv.forward(du, dy, B);
       float[] y = ConvCase.read(dev, dy, io, B * H * L);
-      Reference.assertClose((adjoint ? "backwardInput " : "") + conv + " B=" + B + " Lk=" + Lk + " pairs/block=" + perBlock, y,
+      Reference.assertClose((adjoint ? "backwardInput " : "") + conv + (og ? OuterGlobal.staged() ? " staged" : " global" : "")
+          + " B=" + B + " Lk=" + Lk + " pairs/block=" + perBlock, y,
           ref, 1e-2);
       return y;
     }

@@ -64,6 +64,24 @@ class OuterGlobalHostTest {
   }
 
   @Test
+  void theSchemeComesFromThePropertyOrTheDefault() {
+    String key = OuterGlobal.PROPERTY + ".scheme", old = System.getProperty(key);
+    try {
+      System.clearProperty(key);
+      assertEquals(OuterGlobal.DEFAULT_STAGED, OuterGlobal.staged());
+      System.setProperty(key, " Global ");
+      assertFalse(OuterGlobal.staged());
+      System.setProperty(key, "staged");
+      assertTrue(OuterGlobal.staged());
+      System.setProperty(key, "other");
+      var e = assertThrows(IllegalArgumentException.class, OuterGlobal::staged);
+      assertTrue(e.getMessage().contains("scheme"), e.getMessage());
+    } finally {
+      if (old == null) System.clearProperty(key); else System.setProperty(key, old);
+    }
+  }
+
+  @Test
   void theSwitchReadsTheProperty() {
     String old = System.getProperty(OuterGlobal.PROPERTY);
     try {

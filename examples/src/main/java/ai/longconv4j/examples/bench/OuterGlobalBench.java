@@ -21,9 +21,10 @@ import java.util.SplittableRandom;
  * The 8K / 16K-point forward with the outer stages from and to global memory ({@code outerGlobal(true)}, the fbog
  * kernels) against its twin ({@code outerGlobal(false)}: the _w3/_w3b kernels of round 8) in one sitting: causal, B = 64,
  * H = 768, each row validated against a float64 direct convolution of sampled rows (outputs poisoned first) before it is
- * timed (CUDA events, 3 warm-ups, median of 20; {@link CudaConvBench#median}). Rows per L: bf16 twin / new at the default,
- * 1, 4, 8 batch pairs per block, fp16 and fp32 I/O twin / new, at 16K the spectrum prefetch
- * ({@code -Dlongconv4j.cuda.og.prefetch=on}), and backwardInput (bf16) twin / new (not validated here: its own test is). Other lengths run the
+ * timed (CUDA events, 3 warm-ups, median of 20; {@link CudaConvBench#median}). Rows per L: bf16 twin, the staged scheme at
+ * the default, 1 and 4 batch pairs per block, the global scheme at the default and 1, at 16K the global scheme with the
+ * spectrum prefetch ({@code -Dlongconv4j.cuda.og.prefetch=on}), fp16 and fp32 I/O twin / staged / global, and
+ * backwardInput (bf16) twin / staged (not validated here: its own test is). Other lengths run the
  * default plan once (the route does not apply there: a no-regression row).
  * Usage: OuterGlobalBench [csv-out] [B] [H] [L,L,...]
  */
@@ -48,19 +49,24 @@ public final class OuterGlobalBench {
     if (csv != null) Files.writeString(csv, sb);
   }
 
-  /** {io, outerGlobal, pairs per block (0: default; -1: default with the spectrum prefetch), adjoint}. */
+  /**
+   * {io, outerGlobal, pairs per block (0: default; -1: default with the spectrum prefetch), adjoint, scheme ("staged" or
+   * "global", null: the default)}.
+   */
   static List<Object[]> variants(int n) {
     List<Object[]> v = new ArrayList<>();
-    if (n != 8192 && n != 16384) { v.add(new Object[] {ElementType.BF16, true, 0, false}); return v; }
-    v.add(new Object[] {ElementType.BF16, false, 0, false});
-    for (int p : new int[] {0, 1, 4, 8}) v.add(new Object[] {ElementType.BF16, true, p, false});
+    if (n != 8192 && n != 16384) { v.add(new Object[] {ElementType.BF16, true, 0, false, null}); return v; }
+    v.add(new Object[] {ElementType.BF16, false, 0, false, null});
+    for (int p : new int[] {0, 1, 4}) v.add(new Object[] {ElementType.BF16, true, p, false, "staged"});
+    for (int p : new int[] {0, 1}) v.add(new Object[] {ElementType.BF16, true, p, false, "global"});
+    if (n == 16384) v.add(new Object[] {ElementType.BF16, true, -1, false, "global"});
     for (var io : new ElementType[] {ElementType.F16, ElementType.F32}) {
-      v.add(new Object[] {io, false, 0, false});
-      v.add(new Object[] {io, true, 0, false});
+      v.add(new Object[] {io, false, 0, false, null});
+      v.add(new Object[] {io, true, 0, false, "staged"});
+      v.add(new Object[] {io, true, 0, false, "global"});
     }
-    if (n == 16384) v.add(new Object[] {ElementType.BF16, true, -1, false});   // -1: the spectrum prefetch, default pairs
-    v.add(new Object[] {ElementType.BF16, false, 0, true});
-    v.add(new Object[] {ElementType.BF16, true, 0, true});
+    v.add(new Object[] {ElementType.BF16, false, 0, true, null});
+    v.add(new Object[] {ElementType.BF16, true, 0, true, "staged"});
     return v;
   }
 
@@ -82,6 +88,8 @@ public final class OuterGlobalBench {
         DeviceBuffer u = io == ElementType.F32 ? u32 : u16, y = io == ElementType.F32 ? y32 : y16;
         int pairs = (Integer) v[2];
         System.setProperty("longconv4j.cuda.og.prefetch", pairs < 0 ? "on" : "off");
+        if (v[4] != null) System.setProperty("longconv4j.cuda.og.scheme", (String) v[4]);
+        else System.clearProperty("longconv4j.cuda.og.scheme");
         try (var conv = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr).outerGlobal((Boolean) v[1])
             .pairsPerBlock(Math.max(0, pairs))) {
           conv.setWeights(k, L, D);
@@ -98,7 +106,8 @@ public final class OuterGlobalBench {
           double ms = CudaConvBench.median(dev, adjoint ? () -> conv.backwardInput(u, y, B) : () -> conv.forward(u, y, B), 20);
           long io2 = 2L * n * io.bytes();
           rows.add(new CudaConvBench.Row((adjoint ? "bwdInput" : "fwd") + " io=" + io + " " + conv.kernelName()
-              + (pairs > 0 ? " pairs/block=" + pairs : pairs < 0 ? " prefetch" : ""), B, H, L, ms, io2 / ms / 1e6, err, 0));
+              + ((Boolean) v[1] && v[4] != null ? " " + v[4] : "") + (pairs > 0 ? " pairs/block=" + pairs : pairs < 0 ? " prefetch" : ""),
+              B, H, L, ms, io2 / ms / 1e6, err, 0));
           CudaConvBench.report(rows.getLast());
         }
       }

@@ -1,22 +1,23 @@
-// FlashButterfly forward at N = 8K and 16K (J = 3, R1 = N / 4096 in {2, 4}) with the outer stages straight from and to
-// global memory ("og"): the load and store phases of fb_conv_forward_w3 (flashbutterfly.cu) go.
+// FlashButterfly forward at N = 8K and 16K (J = 3, R1 = N / 4096 in {2, 4}), the successor of fb_conv_forward_w3's
+// J = 3 path (flashbutterfly.cu; the slow twin): the inverse outer stages write y straight to global memory (no store
+// phase), a block runs several batch pairs of one channel (the twiddle tables built once), N is a compile-time constant.
 // Shapes: B batch, H channels, L sequence length (L <= N/2: causal or bidirectional padding), N FFT size.
 //   u, y : (B, H, L) row-major, element type IO (fp32, bf16 or fp16); y must not alias u.
 //   kf   : (H, N) float2, the kernel spectrum in the Monarch order of monarch.cuh (shared with the other kernels).
 //   D    : (H) fp32.
-// One block per (run of batch pairs, channel): z = u[b] + i u[b+1] as in flashbutterfly.cu. Per pair:
-//   og_fwd   the first stage (radix R1) and the type-A stage at S = 256 as one (R1 x 16)-point column FFT per warp
-//            (monarch_outer.cuh's outer_pair_fwd_r arithmetic), its inputs read from u (the zero half not read) instead
-//            of shared memory, results stored to the two 16-bit planes;  barrier;
-//   conv256_warp_v4 (monarch_outer.cuh): the last two stages, the product with the spectrum and two inverse stages;
-//            barrier;
-//   og_inv   outer_pair_inv_r's arithmetic, the outputs below N/2 written to y with the skip term d u.
-// A warp's column units are the same in og_fwd and og_inv, and a unit's og_fwd stores go exactly where its og_inv
-// loads come from: the next pair's og_fwd needs no barrier after og_inv (a __syncwarp orders the lanes). 2 barriers and
-// 4 element passes of shared memory per pair instead of 4 and 6; the twiddle tables are built once per block.
-// Global accesses: og_fwd loads 2-byte (4-byte fp32) elements, 8 consecutive per lane group; og_inv loads and stores
-// element pairs (p = 0, 1 are adjacent) when L is even and the bases aligned, else single elements.
-// Loads of the next unit are issued before the current one is computed (one unit of prefetch) to hide the latency.
+// z = u[b] + i u[b+1] per batch pair, as in flashbutterfly.cu. Two schemes (flags bit 5):
+//  * staged (og2, the default): the block stages z's nonzero half in the 16-bit planes (16-byte loads, all of a thread's
+//    in flight); barrier; og2_fwd: per column unit the first stage (radix R1) and the type-A stage at S = 256 as one
+//    (R1 x 16)-point column FFT per warp (outer_pair_fwd_r's arithmetic; bf16: the 1/R1 and 1/16 scales folded into
+//    one, exact); barrier; conv256_og: the last two stages, the product with (Kf + D) and two inverse stages (the skip
+//    term D z rides on the spectrum: IFFT(FFT(z) D) = D z with the forward stages carrying 1/N); barrier; og_inv: the
+//    inverse column units write y at n < N/2 without reading u. 4 barriers per pair (one before the next pair's
+//    staging), 5 element passes of shared memory, u read once.
+//  * global (og): og_fwd reads u per column unit straight from global memory (2-byte loads, one unit of look-ahead),
+//    2 barriers per pair, og_inv adds D u in fp32 (u re-read from L2). Measured slower with 16-bit I/O (bench-runs/f8k-1,
+//    f8k-2: the unit loads wait on HBM at 12-20 resident warps per SM); kept selectable, tested.
+// A warp's column units are the same in the forward and inverse outer stages, and a unit's forward stores go exactly
+// where its inverse loads come from, so the global scheme's next pair needs no barrier after og_inv (a __syncwarp).
 #include "monarch.cuh"
 #include "monarch_outer.cuh"
 #include "pair_io.cuh"

@@ -3,12 +3,13 @@
 package ai.longconv4j.cuda;
 
 /**
- * The one-pass forward at N = 8K and 16K (L = 4K, 8K causal) with the outer stages straight from and to global memory
- * (flashbutterfly_og.cu, the {@code fbog_fwd_*} kernels): the first stage and the stage at S = 256 read u as they start,
- * the inverse ones write y (with D u) as they end, so the {@code _w3}/{@code _w3b} kernels' load and store phases, two of
- * their four block barriers and two of their six shared-memory passes per batch pair go; a block runs several batch
- * pairs of one channel in turn (the twiddle tables built once). Needs z's zero half (causal or bidirectional padding:
- * {@code 2 L <= N}), 16-bit shared memory (the default) and sm_90.
+ * The one-pass forward at N = 8K and 16K (L = 4K, 8K causal) in flashbutterfly_og.cu (the {@code fbog_fwd_*} kernels):
+ * a block runs several batch pairs of one channel in turn (the twiddle tables built once) and the inverse column units
+ * write y straight to global memory (no store phase). Two schemes ({@link #staged()}): "staged" (default) stages the
+ * pair's input in shared memory with 16-byte loads and carries the skip term D u on the spectrum (its real part + D),
+ * so the inverse needs no u; "global" reads u per column unit straight from global memory and adds D u in fp32 at the
+ * end. Needs z's zero half (causal or bidirectional padding: {@code 2 L <= N}), 16-bit shared memory (the default) and
+ * sm_90.
  * Package-private: {@link FlashButterflyConv#outerGlobal(boolean)} routes such plans here (default on; off with
  * {@code -Dlongconv4j.cuda.og=off}); the {@code _w3}/{@code _w3b} kernels ({@link OuterStages}) are the slow twin.
  */
@@ -17,9 +18,18 @@ final class OuterGlobal {
   static final String PROPERTY = "longconv4j.cuda.og";
   /** The most threads per block (the kernels' launch bounds: 96 registers at 8K, 128 at 16K). */
   static final int MAX_THREADS = 128;
-  /** Batch pairs per block unless the plan's {@code pairsPerBlock} or the property says otherwise. */
-  static final int DEFAULT_PAIRS = 2;
-  /** The default scheme (see {@link #staged()}). */
+  /**
+   * Batch pairs per block unless the plan's {@code pairsPerBlock} or the property says otherwise. H200,
+   * bench-runs/f8k-2 (B = 64, H = 768, causal, bf16, staged): L = 4K 1.251 / 1.266 / 1.268 ms with 1 / 2 / 4 pairs,
+   * 8K 2.510 / 2.509 / 2.520 (the tables' build is small next to the wave quantisation of fewer, longer blocks).
+   */
+  static final int DEFAULT_PAIRS = 1;
+  /**
+   * The default scheme (see {@link #staged()}). H200, bench-runs/f8k-2 (B = 64, H = 768, causal; twin / staged / global,
+   * ms): bf16 L = 4K 1.339 / 1.266 / 1.515, 8K 2.727 / 2.509 / 3.197; fp16 1.378 / 1.282 / 1.513, 2.705 / 2.529 / 3.220;
+   * fp32 I/O 1.455 / 1.304 / 1.405, 3.400 / 2.678 / 2.749. The global scheme's unit loads wait on HBM (bench-runs/f8k-1:
+   * 36 % of its stall samples) at 12-20 resident warps per SM.
+   */
   static final boolean DEFAULT_STAGED = true;
   private static final String MODULE = "flashbutterfly_og";
 
@@ -61,6 +71,7 @@ final class OuterGlobal {
   /**
    * Flags bit 4 at N = 16K when the property {@code PROPERTY.prefetch} is "on" (global scheme only): the register unit
    * issues the next chunk's spectrum loads before it computes the current chunk (at 8K it spilled at 96 registers).
+   * Measured no gain (bench-runs/f8k-2: 3.216 vs 3.197 ms at L = 8K): off by default, kept for the record.
    */
   static int prefetchBit(int n) {
     return n == 16384 && "on".equalsIgnoreCase(System.getProperty(PROPERTY + ".prefetch", "off").trim()) ? 16 : 0;

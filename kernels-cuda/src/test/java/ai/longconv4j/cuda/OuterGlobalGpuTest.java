@@ -57,15 +57,18 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
     }
   }
 
-  /** One and three batch pairs per block (the default is two): every block's loop bound and the B = odd tail. */
+  /** One, two and three batch pairs per block (the default is one): every block's loop bound and the B = odd tail. */
   @ParameterizedTest(name = "pairs per block {0} io, {1} compute, {2} B={3} H={4} L={5} Lk={6}")
   @MethodSource("cases")
   void outerGlobalWithOtherPairsPerBlock(ElementType io, Precision compute, ConvMode mode, int B, int H, int L, int Lk) {
     for (String scheme : SCHEMES) {
       float[] one = withScheme(scheme, () -> run(io, compute, mode, B, H, L, Lk, true, false, 1));
+      float[] two = withScheme(scheme, () -> run(io, compute, mode, B, H, L, Lk, true, false, 2));
       float[] three = withScheme(scheme, () -> run(io, compute, mode, B, H, L, Lk, true, false, 3));
-      for (int i = 0; i < one.length; i++)   // the same arithmetic per pair whatever the block: bit for bit
+      for (int i = 0; i < one.length; i++) {   // the same arithmetic per pair whatever the block: bit for bit
+        assertEquals(Float.floatToIntBits(one[i]), Float.floatToIntBits(two[i]), scheme + ": pairs per block 1 vs 2 at " + i);
         assertEquals(Float.floatToIntBits(one[i]), Float.floatToIntBits(three[i]), scheme + ": pairs per block 1 vs 3 at " + i);
+      }
     }
   }
 

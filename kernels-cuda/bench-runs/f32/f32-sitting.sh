@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Helper f32's sitting (round 9): FlashButterfly32GpuTest (the fb32 _w3 kernel and the round-8b kernel vs float64 and
+# Helper f32's sitting (round 9c): FlashButterfly32GpuTest (the fb32 _w3 kernel and the round-8b kernel vs float64 and
 # vs each other), ThreePassForwardStepsGpuTest + ThreePassGpuTest (the three-pass forward with the tiled inverse outer
 # pass off by default, on with fwdsteps=tile), then Fb32Bench (new vs old in one process: L = 32K B = 32, 64K B = 16,
 # 256K B = 4, H = 768), the PyTorch fp32 baseline on the same sizes, and (NCU_S > 0) an Nsight Compute profile of the

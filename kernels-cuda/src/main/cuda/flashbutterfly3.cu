@@ -335,7 +335,7 @@ __device__ void outer_inv_tile(const SC* __restrict__ in, const IO* __restrict__
   __syncthreads();
   const float d = D[h];
   const size_t r0 = ((size_t)b * H + h) * L, r1 = r0 + (size_t)H * L;
-  // Round 9: every 16-byte u load of the thread is issued before the first use (round 8d's loop waited for each in
+  // Round 9c: every 16-byte u load of the thread is issued before the first use (round 8d's loop waited for each in
   // turn: up to 2 N1 / VI dependent HBM round trips per thread, and the pass was slower than the column kernel).
   constexpr int IO_IT = (2 * R + VI - 1) / VI;   // groups per thread (2 R W / VI over W threads)
   union PackIO { uint4 u; IO e[VI]; };

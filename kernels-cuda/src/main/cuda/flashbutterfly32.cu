@@ -14,7 +14,8 @@
 // partial 1/2 C0 goes to y itself (Re to y[b], Im to y[b+1]): exact, as the shared memory holds it in the 16-bit compute
 // type and y is that type or fp32 (1/2 is a power of two), so no rounding is added and no scratch is needed. After j = 1:
 // y = partial + Re/Im(w_N^(-m) * 1/2 C1[m]) + D u, rounded once. flags bit 1: conj(K) (the adjoint, du = K^T dy + D dy:
-// the same padding structure); bit 4 (the _w3 kernels): round 9a's global phases (fewer loads in flight, the twin). Shared memory as the fused kernel at M: 2 (M + M/32) 16-bit values, the twiddle table of
+// the same padding structure); bit 4 (the _w3 kernels): round 9c-1's global phases (fewer loads in flight, the twin).
+// Shared memory as the fused kernel at M: 2 (M + M/32) 16-bit values, the twiddle table of
 // monarch.cuh and pair_table_bytes(M).
 #include "monarch.cuh"
 #include "monarch_outer.cuh"
@@ -187,11 +188,11 @@ __device__ __forceinline__ void fb32_finish(const ST* zr, const ST* zi, const IO
   }
 }
 
-// ---- the _w3 kernels' global phases with more loads in flight (round 9b) ----
-// Round 9a's profile (bench-runs/f32-1, ncu): one block of 16 warps per SM has nothing to switch to while its loads are
+// ---- the _w3 kernels' global phases with more loads in flight (round 9c-2) ----
+// Round 9c-1's profile (bench-runs/f32-1, ncu): one block of 16 warps per SM has nothing to switch to while its loads are
 // out; 14 % of the stall samples fell in the load phase and 20 % in partial + finish, mostly long scoreboard. Here each
 // thread issues G (F) 16-byte groups per row before it unpacks any, kept packed (4 registers per group), and j = 0 skips
-// the twiddle products. Rows that are not 16-byte accessible (L % V != 0, unaligned bases) take round 9a's functions.
+// the twiddle products. Rows that are not 16-byte accessible (L % V != 0, unaligned bases) take round 9c-1's functions.
 // Raw group of V elements at n, zero bits from L on (0 in fp32, bf16 and fp16). CG: through L2 only (the partial).
 template <typename IO, bool CG = false>
 __device__ __forceinline__ uint4 load_raw(const IO* p, int n, int L) {
@@ -324,7 +325,7 @@ FB32_FWD(fb32_fwd_f32_f16, float, 1, __half)
 FB32_FWD(fb32_fwd_bf16_bf16, __nv_bfloat16, 2, __nv_bfloat16)
 FB32_FWD(fb32_fwd_f16_f16, __half, 1, __half)
 
-// The _w3 variant (round 9): each 32K-point convolution as the _w3b kernels run it (monarch_outer.cuh) instead of
+// The _w3 variant (round 9c): each 32K-point convolution as the _w3b kernels run it (monarch_outer.cuh) instead of
 // conv_smem's _w2 scheme: the first stage (radix 8, stride 4096) and the type-A stage at S = 256 as one column FFT per
 // warp in registers each way (outer_pair_*_r<8>, no zero half: every point of the 32K is live here), between them
 // conv256_warp_v4 (16-byte spectrum loads). Per convolution 4 shared-memory passes and 4 barriers after the load
@@ -351,7 +352,7 @@ __device__ void fb32_forward_w3(const IO* __restrict__ u, const float2* __restri
   constexpr int UNROLL_J = std::is_same<IO, __half>::value ? 2 : 1;
 #pragma unroll UNROLL_J
   for (int j = 0; j < 2; ++j) {
-    if (flags & 16) fb32_load<IO, ST, true>(zr, zi, u, y, B, H, L, log2M, j);   // round 9a's global phases
+    if (flags & 16) fb32_load<IO, ST, true>(zr, zi, u, y, B, H, L, log2M, j);   // round 9c-1's global phases
     else fb32_load_mlp<IO, ST>(zr, zi, u, y, B, H, L, log2M, j);
     __syncthreads();   // also orders tw_init / tw256_init before the first use
     const Tw tw{tws, tws + TW_LO, log2M};

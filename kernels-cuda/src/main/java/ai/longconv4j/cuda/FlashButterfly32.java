@@ -12,11 +12,11 @@ package ai.longconv4j.cuda;
  * (H, N) complex fp32 buffer: 8 H N bytes (403 MB at H = 768).
  * Package-private: {@link FlashButterflyConv#fb32(boolean)} routes its causal tensor-core plans with N = 64K here (the
  * default; {@code -Dlongconv4j.cuda.fb32=off} turns it off); the three-pass forward is the slow twin.
- * <p>Kernel variants ({@link Variant}; same arguments, shared memory and spectrum): {@code _w3} (round 9, the default on
+ * <p>Kernel variants ({@link Variant}; same arguments, shared memory and spectrum): {@code _w3} (round 9c, the default on
  * sm_90 and newer) runs each 32K-point convolution as the one-pass {@code _w3b} kernels do (the radix-8 first stage and
  * the stage at S = 256 as one column FFT per warp in registers each way; {@link OuterStages}) and its global phases with
  * several 16-byte loads per thread in flight; {@code W3A} ({@code -Dlongconv4j.cuda.fb32.stages=w3a}) is that kernel
- * with round 9a's global phases (one or two loads in flight, flags bit 4); the round-8b kernel ({@code OLD}, no suffix,
+ * with round 9c-1's global phases (one or two loads in flight, flags bit 4); the round-8b kernel ({@code OLD}, no suffix,
  * {@code stages=old}) runs the {@code _w2} scheme, and is the one taken below sm_90 (the column units spilled there).
  */
 final class FlashButterfly32 {
@@ -51,9 +51,9 @@ final class FlashButterfly32 {
   enum Variant {
     /** Round 8b: conv_smem's two-stages-per-warp scheme ({@code fb32_fwd_<io>_<compute>}). */
     OLD,
-    /** Round 9a: the {@code _w3} kernel with one (fp32 I/O) or two (16-bit) 16-byte loads per thread in flight. */
+    /** Round 9c-1 (sitting f32-1): the {@code _w3} kernel with one (fp32 I/O) or two (16-bit) 16-byte loads per thread in flight. */
     W3A,
-    /** Round 9b: the {@code _w3} kernel with 4 loads per row and thread in flight, j = 0 without twiddle products. */
+    /** Round 9c-2 (f32-2): the {@code _w3} kernel with 4 loads per row and thread in flight, j = 0 without twiddle products. */
     W3
   }
 

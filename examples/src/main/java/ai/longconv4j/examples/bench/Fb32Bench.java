@@ -20,11 +20,11 @@ import java.util.SplittableRandom;
 import java.util.function.UnaryOperator;
 
 /**
- * Round 9's forward variants, new against old in one process (causal, the default plan otherwise), each validated against
+ * Round 9c's forward variants, new against old in one process (causal, the default plan otherwise), each validated against
  * float64 (64 sampled outputs of 3 rows, {@link CudaConvBench#validate}) with a poisoned output before it is timed (CUDA
  * events, 3 warm-ups, median of 20, {@link CudaConvBench#median}):
  * <ul>
- *   <li>16K &lt; L &lt;= 32K (the one-pass fb32 route): the {@code _w3} kernel (default), the same with round 9a's global
+ *   <li>16K &lt; L &lt;= 32K (the one-pass fb32 route): the {@code _w3} kernel (default), the same with round 9c-1's global
  *       phases ({@code -Dlongconv4j.cuda.fb32.stages=w3a}), the round-8b kernel ({@code stages=old}), the three-pass twin
  *       ({@code fb32(false)}), for bf16, fp16 and fp32 I/O; bf16 also at 256 and 384 threads and forward + fused backward
  *       (new, old);</li>
@@ -76,7 +76,7 @@ public final class Fb32Bench {
         DeviceFill.uniform(dev, u, n, io, 7L * L, 1f);
         if (onePass) {
           row(dev, rows, "fb32 _w3 (default) io=" + io, io, pr, B, H, L, k, D, u, y, null, null, io == ElementType.BF16);
-          row(dev, rows, "fb32 _w3 9a phases io=" + io, io, pr, B, H, L, k, D, u, y, "longconv4j.cuda.fb32.stages=w3a", null,
+          row(dev, rows, "fb32 _w3 9c-1 phases io=" + io, io, pr, B, H, L, k, D, u, y, "longconv4j.cuda.fb32.stages=w3a", null,
               false);
           row(dev, rows, "fb32 old (round 8b) io=" + io, io, pr, B, H, L, k, D, u, y, "longconv4j.cuda.fb32.stages=old", null,
               io == ElementType.BF16);

@@ -41,7 +41,7 @@ public final class FlashButterflyConv implements AutoCloseable {
   private boolean fused = true, smem16, pairStages = DEFAULT_PAIR_STAGES, outerStages = OuterStages.DEFAULT;
   private ThreePass three;   // null: one fused kernel
   private FlashButterfly32 fb32; private boolean fb32On = FlashButterfly32.enabledByDefault(); private int kfVersion;   // kf updates
-
+  private FlashButterfly2K fb2k; private boolean fb2kOn = FlashButterfly2K.enabledByDefault();   // causal N <= 2K route
   private FlashButterflyConv(CudaDevice device, int h, int l, ConvMode mode, ElementType io, Precision compute) {
     this.device = device; this.h = h; this.l = l; this.mode = mode; this.io = io; this.compute = compute;
     this.n = fftSize(mode, l);
@@ -138,7 +138,6 @@ public final class FlashButterflyConv implements AutoCloseable {
     weightsSet = false;   // the spectrum's order depends on M
     return this;
   }
-
   /** The in-shared-memory FFT size (N for one-pass plans). */
   public int innerSize() { return three == null ? n : three.inner(); }
   /** Whether this plan runs the three-pass algorithm. */
@@ -148,9 +147,10 @@ public final class FlashButterflyConv implements AutoCloseable {
   public FlashButterflyConv fb32(boolean on) { fb32On = on; return this; }
   /** Whether the forward runs flashbutterfly32.cu's one fused kernel; the backward and kf's order stay the three-pass ones. */
   public boolean fb32() { return fb32On && fused && pairStages && three != null && FlashButterfly32.applies(mode, n, compute); }
-
+  /** Causal 16-bit plans, N = 512 - 2K, sm_90: forward + backwardInput on {@link FlashButterfly2K} (default; off or an old family: _w3/_w2). */
+  public FlashButterflyConv fb2k(boolean on) { fb2kOn = on; return this; }
+  public boolean fb2k() { return fb2kOn && three == null && pairStages() && outerStages && FlashButterfly2K.applies(mode, n, io, compute, device.computeCapability()); }
   ThreePass threePassPlan() { return three; }   // tests: the chunk budgets
-
   /**
    * Shared memory of one forward block: two planes of N + N/32 elements (fp32, or 16-bit when {@code s16}),
    * aligned to 16 bytes, then the twiddle table of monarch.cuh: 8 * (128 + max(1, N/128)) bytes.
@@ -158,7 +158,6 @@ public final class FlashButterflyConv implements AutoCloseable {
   static int smemBytes(int n, boolean s16) {
     return ((2 * (n + n / 32) * (s16 ? 2 : 4) + 15) & ~15) + 8 * (128 + Math.max(1, n / 128));
   }
-
   /** Extra shared memory of the two-stages-per-warp kernels (monarch.cuh pair_table_bytes): 16 x 32 float2, N >= 256. */
   static int pairTableBytes(int n) { return n >= 256 ? 16 * 32 * 8 : 0; }
   /** Shared memory of the dk/dD block: two fp32 planes and the twiddle table. */
@@ -369,6 +368,7 @@ public final class FlashButterflyConv implements AutoCloseable {
       else three.forward(u, y, B, l, io, kernelName(), smem16, threads, kf, d, (fused ? 1 : 0) | flags, compute.tag());
       return;
     }
+    if (fb2k()) { (fb2k != null ? fb2k : (fb2k = new FlashButterfly2K(device, n, compute))).forward(u, y, B, h, l, kf, d, flags); return; }
     int per = kernelName().endsWith("_w3") ? OuterStages.perBlock(n, perBlock) : 1;   // batch pairs per block
     device.module(MODULE).kernel(kernelName())
         .launch(device.stream(), ((B + 1) / 2 + per - 1) / per, h, threads, smemBytes(n, smem16) + (pairStages() ? pairTableBytes(n) : 0), u, kf, d, y, B, h, l, log2n,
@@ -393,7 +393,7 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   @Override public void close() {
     if (three != null) three.close();
-    if (fb32 != null) fb32.close();
+    if (fb32 != null) fb32.close(); if (fb2k != null) fb2k.close();
     device.stream().synchronize();
     for (DeviceBuffer b : new DeviceBuffer[] {bwdAcc, bwdZg, bwdFin}) if (b != null) b.close();
     kf.close(); d.close();
@@ -404,7 +404,7 @@ public final class FlashButterflyConv implements AutoCloseable {
         + (three != null ? ", " + three : "") + ", " + threads + " threads, "
         + (smemBytes(innerSize(), smem16) + (pairStages() ? pairTableBytes(innerSize()) : 0)) + " B smem"
         + (smem16 ? " (16-bit)" : "")
-        + (fused ? "" : ", unfused") + (pairStages() ? ", 2 stages/warp" + (kernelName().contains("_w3") ? ", outer paired" : "") : "") + (fb32() ? ", one pass (fb32)" : "") + "]";
+        + (fused ? "" : ", unfused") + (pairStages() ? ", 2 stages/warp" + (kernelName().contains("_w3") ? ", outer paired" : "") : "") + (fb32() ? ", one pass (fb32)" : "") + (fb2k() ? ", " + (fb2k != null ? fb2k : "fb2k") : "") + "]";
   }
 
   // ---- device-side weights (added for the tensor backend; the methods above are unchanged) ----------------------

@@ -55,6 +55,8 @@ class KernelResourceReportTest {
   private static final Path REPORT32 = Path.of("target", "cuda", "flashbutterfly32.ptxas.txt");
   private static final List<String> KERNELS32 = List.of("fb32_fwd_f32_bf16", "fb32_fwd_f32_f16", "fb32_fwd_bf16_bf16",
       "fb32_fwd_f16_f16", "fb32_spectrum");
+  private static final Path REPORT_2K = Path.of("target", "cuda", "flashbutterfly2k.ptxas.txt");
+  private static final List<String> KERNELS_2K = List.of("fbk_fwd_bf16", "fbk_fwd_f16", "fbk_tables_bf16", "fbk_tables_f16");
   private static final Path REPORT_LB = Path.of("target", "cuda", "learned.ptxas.txt");
   private static final List<String> KERNELS_LB = List.of("lb_forward_f32", "lb_forward_bf16", "lb_forward_f16",
       "lb_backward_f32", "lb_backward_bf16", "lb_backward_f16", "lb_reduce", "lb_spectrum", "lb_taps");
@@ -116,6 +118,14 @@ class KernelResourceReportTest {
     while (f.find()) assertEquals("0", f.group(1), "a flashbutterfly32 kernel keeps an array in local memory");
   }
 
+  /** The causal N = 512 - 2K forward (flashbutterfly2k.cu; its sm_80 code is empty), and no local-memory stack frame. */
+  @Test
+  void forward2KKernelsDoNotSpill() throws IOException {
+    noSpills(REPORT_2K, KERNELS_2K);
+    Matcher f = Pattern.compile("(\\d+) bytes stack frame").matcher(Files.readString(REPORT_2K));
+    while (f.find()) assertEquals("0", f.group(1), "a flashbutterfly2k kernel keeps an array in local memory");
+  }
+
   /** The learned-butterfly kernels (learned.cu). */
   @Test
   void learnedKernelsDoNotSpill() throws IOException {
@@ -136,7 +146,7 @@ class KernelResourceReportTest {
   @Test
   void fatbinsArePackagedWhenNvccRan() {
     assumeTrue(Files.exists(REPORT), "built without nvcc: no fatbins expected");
-    for (String m : List.of("flashbutterfly", "flashbutterfly3", "flashbutterfly3_bwd", "flashbutterfly32", "learned", "fftconv", "directconv", "fill"))
+    for (String m : List.of("flashbutterfly", "flashbutterfly3", "flashbutterfly3_bwd", "flashbutterfly32", "flashbutterfly2k", "learned", "fftconv", "directconv", "fill"))
       assertTrue(CudaModule.packaged(m), m + ".fatbin missing from the classpath");
   }
 }

@@ -17,8 +17,9 @@
 // Shared memory: per warp two 16-bit planes (re, im) of R1 chunks of 256 (+8 pad: chunks 4 banks apart), 16-byte
 // segments of a chunk swizzled (segment s at s ^ ((s >> 3) & 1)), so that ldmatrix / stmatrix (sm_90) move whole MMA
 // fragments without bank conflicts. u is staged (cp.async, 16 bytes) into the re plane in place of S1's output: S1's
-// tile reads a segment of every staged row before it writes that segment of every chunk. No block barrier anywhere:
-// a block's warps take consecutive batch pairs of one channel (the spectrum and tables come from L1).
+// tile reads a segment of every staged row before it writes that segment of every chunk. A block's warps take
+// consecutive batch pairs of one channel: its spectrum is staged in shared memory once per block (the only block
+// barrier); the tables (48 KB at N = 2K, the same for every block) come from L1.
 // sm_80 has no stmatrix: the sm_80 code is empty (the plans route sm_80 to the monarch.cuh kernels, FlashButterfly2K).
 #ifdef FBK_EMU
 #include "fbk_emu.h"   // host emulation of the warp primitives (kernels-cuda/src/test/cuda, not part of the build)
@@ -53,13 +54,18 @@ __device__ __forceinline__ void stsm_x4(uint16_t* p, uint32_t a, uint32_t b, uin
                     :: "r"(saddr(p)), "r"(a), "r"(b), "r"(c), "r"(d) : "memory");
 #endif
 }
-__device__ __forceinline__ void cp16(uint16_t* dst, const void* src, int bytes) {
+__device__ __forceinline__ void cp16(void* dst, const void* src, int bytes) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(saddr(dst)), "l"(src), "r"(bytes) : "memory");
 }
 __device__ __forceinline__ void cp_wait() { asm volatile("cp.async.wait_all;\n" ::: "memory"); }
 __device__ __forceinline__ uint4 ldg4(const void* p) { return __ldg(reinterpret_cast<const uint4*>(p)); }
 __device__ __forceinline__ float4 ldgf4(const void* p) { return __ldg(reinterpret_cast<const float4*>(p)); }
+__device__ __forceinline__ uint32_t ldcg32(const void* p) { return __ldcg(reinterpret_cast<const unsigned int*>(p)); }
 #endif
+
+// The spectrum staged in shared memory per block: 16-byte unit u (float2 2u, 2u + 1) of a 256-point chunk at
+// u ^ (((u >> 3) & 1) << 2): a warp's float4 reads (rows k2 = g + 8 hh, cols 8j + 2t) then hit 8 bank groups per phase.
+__device__ __forceinline__ int kswz(int u) { return u ^ (((u >> 3) & 1) << 2); }
 
 template <bool BF16> __device__ __forceinline__ float lo16(uint32_t v);
 template <> __device__ __forceinline__ float lo16<true>(uint32_t v) { return __uint_as_float(v << 16); }
@@ -144,7 +150,7 @@ __device__ __forceinline__ void frag_f16(FragA& f) {
 // and 16-byte aligned rows (cp.async staging, 4-byte output accesses); else element-wise.
 template <bool BF16, int R1, bool VEC, typename IO>
 __device__ __forceinline__ void pair(const FragA& F, uint16_t* re, uint16_t* im, uint16_t* junk, const IO* p0,
-                                     const IO* p1, IO* q0, IO* q1, int L, const float2* __restrict__ k, float conj,
+                                     const IO* p1, IO* q0, IO* q1, int L, const float4* ks, float conj,
                                      float d, const uint32_t* __restrict__ tab) {
   constexpr int RH = R1 / 2;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -236,13 +242,13 @@ __device__ __forceinline__ void pair(const FragA& F, uint16_t* re, uint16_t* im,
       uint32_t yn[4];
 #pragma unroll
       for (int i = 0; i < 4; ++i) yn[i] = yi[i] ^ NEG2;
-      const float2* kc = k + k1 * 256;
+      const float4* kc = ks + k1 * 128;
 #pragma unroll
       for (int j = 0; j < 2; ++j) {
         float2 kw[4];
 #pragma unroll
         for (int hh = 0; hh < 2; ++hh) {
-          const float4 v = ldgf4(kc + (g + 8 * hh) * 16 + 8 * j + 2 * t);
+          const float4 v = kc[kswz(8 * (g + 8 * hh) + 4 * j + t)];
           kw[2 * hh] = make_float2(v.x, v.y * conj);
           kw[2 * hh + 1] = make_float2(v.z, v.w * conj);
         }
@@ -323,7 +329,7 @@ __device__ __forceinline__ void pair(const FragA& F, uint16_t* re, uint16_t* im,
       if (!live) continue;
       if (VEC) {
         if (n < L) {
-          const uint32_t uu = *reinterpret_cast<const uint32_t*>(ur + n);
+          const uint32_t uu = ldcg32(ur + n);
           *reinterpret_cast<uint32_t*>(yrow + n) = pack2<BF16>(fmaf(d, lo16<BF16>(uu), v0), fmaf(d, hi16<BF16>(uu), v1));
         }
       } else {
@@ -337,7 +343,8 @@ __device__ __forceinline__ void pair(const FragA& F, uint16_t* re, uint16_t* im,
 
 __device__ __forceinline__ int warp_smem(int R1) { return 2 * R1 * CS + 8; }   // 16-bit elements per warp (+ junk row)
 
-// Grid (ceil(pairs / (warps * per)), H), block = warps * 32 threads, dynamic smem warps * warp_smem(R1) * 2 bytes.
+// Grid (ceil(pairs / (warps * per)), H), block = warps * 32 threads, dynamic smem 8 N + warps * warp_smem(R1) * 2 bytes
+// (the channel's spectrum, staged once per block behind the block's only barrier, then the warps' planes).
 // flags bit 1: conj(Kf) (the adjoint, du = K^T dy + D dy); bits 8-15: batch pairs per warp (0: 1), one after the other.
 template <bool BF16, typename IO>
 __device__ void forward(const IO* __restrict__ u, const float2* __restrict__ kf, const float* __restrict__ D,
@@ -350,14 +357,18 @@ __device__ void forward(const IO* __restrict__ u, const float2* __restrict__ kf,
 #endif
   const int R1 = 1 << (log2N - 8), warp = threadIdx.x >> 5, nw = blockDim.x >> 5, h = blockIdx.y;
   const int per = ((flags >> 8) & 255) > 0 ? (flags >> 8) & 255 : 1;
-  uint16_t* re = fbk_smem + warp * warp_smem(R1);
+  float4* ks = reinterpret_cast<float4*>(fbk_smem);   // N / 2 units of 16 bytes
+  for (int i = threadIdx.x; i < 128 * R1; i += blockDim.x)
+    cp16(ks + ((i & ~127) | kswz(i & 127)), kf + (size_t)h * (256 * R1) + 2 * i, 16);
+  cp_wait();
+  __syncthreads();
+  uint16_t* re = fbk_smem + 4 * 256 * R1 + warp * warp_smem(R1);
   uint16_t* im = re + R1 * CS;
   uint16_t* junk = im + R1 * CS;
   FragA F;
   frag_f16<BF16>(F);
   const float conj = (flags & 2) ? -1.0f : 1.0f, d = D[h];
   const bool vec = L % 8 == 0 && (reinterpret_cast<uintptr_t>(u) & 15) == 0 && (reinterpret_cast<uintptr_t>(y) & 15) == 0;
-  const float2* k = kf + (size_t)h * (256 * R1);
   for (int pp = 0; pp < per; ++pp) {
     const int b0 = 2 * ((blockIdx.x * nw + warp) * per + pp);
     if (b0 >= B) break;
@@ -365,7 +376,7 @@ __device__ void forward(const IO* __restrict__ u, const float2* __restrict__ kf,
     const IO* p1 = b0 + 1 < B ? p0 + (size_t)H * L : nullptr;
     IO* q0 = y + ((size_t)b0 * H + h) * L;
     IO* q1 = b0 + 1 < B ? q0 + (size_t)H * L : nullptr;
-#define FBK_PAIR(R, V) pair<BF16, R, V, IO>(F, re, im, junk, p0, p1, q0, q1, L, k, conj, d, tab)
+#define FBK_PAIR(R, V) pair<BF16, R, V, IO>(F, re, im, junk, p0, p1, q0, q1, L, ks, conj, d, tab)
     switch (R1) {
       case 2: if (vec) FBK_PAIR(2, true); else FBK_PAIR(2, false); break;
       case 4: if (vec) FBK_PAIR(4, true); else FBK_PAIR(4, false); break;

@@ -19,6 +19,8 @@ struct WarpCtx {
   const void* p[32];
 };
 inline thread_local WarpCtx* t_warp = nullptr;
+inline thread_local std::barrier<>* t_block = nullptr;   // all threads of the block
+inline void __syncthreads() { t_block->arrive_and_wait(); }
 inline thread_local uint16_t* t_smem = nullptr;
 inline void wsync() { t_warp->bar.arrive_and_wait(); }
 inline int elane() { return threadIdx.x & 31; }
@@ -116,10 +118,11 @@ inline void stsm_x4(uint16_t* p, uint32_t a, uint32_t b, uint32_t c, uint32_t d)
   wsync();
 }
 
-inline void cp16(uint16_t* dst, const void* src, int bytes) {
+inline void cp16(void* dst, const void* src, int bytes) {
   std::memset(dst, 0, 16);
   std::memcpy(dst, src, bytes);
 }
 inline void cp_wait() {}
 inline uint4 ldg4(const void* p) { uint4 v; std::memcpy(&v, p, 16); return v; }
 inline float4 ldgf4(const void* p) { float4 v; std::memcpy(&v, p, 16); return v; }
+inline uint32_t ldcg32(const void* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }

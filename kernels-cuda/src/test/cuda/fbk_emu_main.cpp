@@ -43,14 +43,15 @@ static double run(int B, int H, int L, int Lk, int warps, int per, bool adjoint,
   const int flags = (per << 8) | (adjoint ? 2 : 0);
   for (int by = 0; by < H; ++by)
     for (int bx = 0; bx < gx; ++bx) {
-      std::vector<uint16_t> smem((size_t)warps * fbk::warp_smem(R1) + 16, 0xffff);   // garbage: NaN in 16 bits
+      std::vector<uint16_t> smem(4 * (size_t)N + (size_t)warps * fbk::warp_smem(R1) + 16, 0xffff);   // garbage: NaN
       std::vector<WarpCtx> ctx(warps);
+      std::barrier<> block(32 * warps);
       std::vector<std::thread> th;
       for (int w = 0; w < warps; ++w)
         for (int l = 0; l < 32; ++l)
           th.emplace_back([&, w, l] {
             threadIdx.x = 32 * w + l; blockIdx.x = bx; blockIdx.y = by; blockDim.x = 32 * warps; gridDim.x = gx; gridDim.y = H;
-            t_warp = &ctx[w]; t_smem = smem.data();
+            t_warp = &ctx[w]; t_smem = smem.data(); t_block = &block;
             fbk::forward<BF16, IO>(reinterpret_cast<const IO*>(u16.data() + off), kf.data(), Df.data(),
                                    reinterpret_cast<IO*>(y16.data() + off), tab.data(), B, H, L, log2N, flags);
           });

@@ -5,7 +5,7 @@ package ai.longconv4j.cuda;
 
 /**
  * The causal FlashButterfly forward at N = 512, 1K and 2K with every stage on tensor cores (flashbutterfly2k.cu): one
- * warp per batch pair and no block barrier; the first stage (radix R1 over the zero-padded input) and its inverse are
+ * warp per batch pair (a block's warps share the channel's spectrum, staged in shared memory); the first stage (radix R1 over the zero-padded input) and its inverse are
  * 16 x 16 x 16 MMAs whose matrices carry part of the first stage's twiddles (the rest rides on the S = 256 stage's),
  * the MMA fragments move between registers and shared memory with ldmatrix / stmatrix, u is staged with cp.async.
  * Reached from {@link FlashButterflyConv#fb2k(boolean)} (default on; {@code -Dlongconv4j.cuda.fb2k=off} turns it
@@ -17,7 +17,7 @@ final class FlashButterfly2K {
   /** The system property that turns the route off ("off"); {@code PROPERTY + ".warps"} / {@code ".perwarp"}: launch shape. */
   static final String PROPERTY = "longconv4j.cuda.fb2k";
   /** Warps per block (a block's warps take consecutive batch pairs of one channel): 1 .. {@value #MAX_WARPS}. */
-  static final int DEFAULT_WARPS = 4, MAX_WARPS = 8;
+  static final int DEFAULT_WARPS = 8, MAX_WARPS = 8;
   /** Batch pairs per warp, one after the other: 1 .. 255. */
   static final int DEFAULT_PER_WARP = 2;
   /** The FFT sizes the kernel takes. */
@@ -63,8 +63,8 @@ final class FlashButterfly2K {
   /** 32-bit words of the tables (A fragments of the first stage and its inverse, the S = 256 twiddles both ways). */
   static int tableWords(int n) { return 4096 + 1024 * (n / 256); }
 
-  /** Dynamic shared memory of a block: per warp two 16-bit planes of R1 chunks of 264 elements and a 16-byte row. */
-  static int smemBytes(int n, int warps) { return warps * (2 * (n / 256) * CHUNK_STRIDE + 8) * 2; }
+  /** Dynamic shared memory of a block: the spectrum (8 N bytes), per warp two 16-bit planes of R1 chunks of 264 elements and a 16-byte row. */
+  static int smemBytes(int n, int warps) { return 8 * n + warps * (2 * (n / 256) * CHUNK_STRIDE + 8) * 2; }
 
   /** The forward kernel's name, e.g. "fbk_fwd_bf16". */
   static String kernelName(Precision compute) { return "fbk_fwd_" + compute.tag(); }

@@ -69,8 +69,8 @@ class FlashButterfly2KHostTest {
   void tablesSharedMemoryAndNames() {
     assertEquals(4096 + 1024 * 8, FlashButterfly2K.tableWords(2048));
     assertEquals(4096 + 1024 * 2, FlashButterfly2K.tableWords(512));
-    // 4 warps x (2 planes x 8 chunks x 264 + 8) 16-bit values
-    assertEquals(4 * (2 * 8 * 264 + 8) * 2, FlashButterfly2K.smemBytes(2048, 4));
+    // the spectrum (2048 float2), 4 warps x (2 planes x 8 chunks x 264 + 8) 16-bit values
+    assertEquals(8 * 2048 + 4 * (2 * 8 * 264 + 8) * 2, FlashButterfly2K.smemBytes(2048, 4));
     assertTrue(FlashButterfly2K.smemBytes(2048, FlashButterfly2K.MAX_WARPS) <= 227 * 1024);
     assertEquals("fbk_fwd_bf16", FlashButterfly2K.kernelName(Precision.BF16));
     assertEquals("fbk_fwd_f16", FlashButterfly2K.kernelName(Precision.F16));

@@ -10,16 +10,18 @@
 //        (same r2): w^(16 k1 r2) goes into the MMA's matrix (16 per N, split hi + lo over K: about fp32-exact);
 //   S2   Y = F16 @ X per chunk k1 (X[r2][r3] = y1[k1][16 r2 + r3]), then Y[k2][r3] *= w^(r3 (R1 k2 + k1)) / 16 -- monarch's
 //        S = 256 stage twiddle w_256^(k2 r3) times the part w^(k1 r3) of the first stage's that S2 does not touch;
-//   S3   Z = Y @ F16, P = Z * Kf / 16 (conj(Kf): flags bit 1, the adjoint), then the inverse of S3 as W^T = conj(F16) @ P^T
+//   S3   Z = Y @ F16, P = Z * (Kf + D) / 16 (the skip term D u as the kernel's lag-0 tap: no second read of u; conj for
+//        the adjoint, flags bit 1: conj(Kf) + D), then the inverse of S3 as W^T = conj(F16) @ P^T
 //        (P's A-operand registers are P^T's B operands: no transpose), W^T *= conj of S2's twiddle (unscaled), then
 //        V^T = W^T @ conj(F16) (the inverse of S2);
-//   S1^-1 y[256 r1 + m] = sum_k1 conj(w_R1^(r1 k1) w^(16 k1 r2)) V[k1][m] + D u -- one MMA per 8 columns, hi + lo rows.
+//   S1^-1 y[256 r1 + m] = sum_k1 conj(w_R1^(r1 k1) w^(16 k1 r2)) V[k1][m] -- one MMA per 8 columns, hi + lo rows.
 // Shared memory: per warp two 16-bit planes (re, im) of R1 chunks of 256 (+8 pad: chunks 4 banks apart), 16-byte
 // segments of a chunk swizzled (segment s at s ^ ((s >> 3) & 1)), so that ldmatrix / stmatrix (sm_90) move whole MMA
 // fragments without bank conflicts. u is staged (cp.async, 16 bytes) into the re plane in place of S1's output: S1's
 // tile reads a segment of every staged row before it writes that segment of every chunk. A block's warps take
 // consecutive batch pairs of one channel: its spectrum is staged in shared memory once per block (the only block
-// barrier); the tables (48 KB at N = 2K, the same for every block) come from L1.
+// barrier); the tables (49 KB at N = 2K, the same for every block) come from L1. Each step's operands are loaded one
+// step ahead, and the next pair's u is staged while the inverse first stage frees the planes.
 // sm_80 has no stmatrix: the sm_80 code is empty (the plans route sm_80 to the monarch.cuh kernels, FlashButterfly2K).
 #ifdef FBK_EMU
 #include "fbk_emu.h"   // host emulation of the warp primitives (kernels-cuda/src/test/cuda, not part of the build)
@@ -36,8 +38,10 @@ constexpr uint32_t NEG2 = 0x80008000u;
 __device__ __forceinline__ int seg(int s) { return (s ^ ((s >> 3) & 1)) << 3; }
 
 // Table layout (32-bit words): A1[16 r2][32 lane][4] (S1's A fragments), A2[16][32][4] (S1^-1's), TF[R1][32][8] float2
-// (S2's output twiddles in accumulator order), TI[R1][32][8] float2 (the inverse's, in W^T's accumulator order).
-__host__ __device__ constexpr int tab_words(int r1) { return 4096 + 1024 * r1; }
+// (S2's output twiddles in accumulator order), TI[R1][32][8] float2 (the inverse's, in W^T's accumulator order),
+// FR[32 lane][8] (F16 as an A operand: re[4], im[4]).
+__host__ __device__ constexpr int tab_f16(int r1) { return 4096 + 1024 * r1; }
+__host__ __device__ constexpr int tab_words(int r1) { return tab_f16(r1) + 256; }
 
 #ifndef FBK_EMU
 __device__ __forceinline__ uint32_t saddr(const void* p) { return (uint32_t)__cvta_generic_to_shared(p); }
@@ -117,6 +121,13 @@ __device__ void tables(uint32_t* tab, int log2N) {
       const float a = inv ? s1i_coef<BF16>(R1, r2, row, col) : s1_coef<BF16>(R1, r2, row, col);
       const float b = inv ? s1i_coef<BF16>(R1, r2, row, col + 1) : s1_coef<BF16>(R1, r2, row, col + 1);
       tab[w] = pack2<BF16>(a, b);
+    } else if (w >= tab_f16(R1)) {   // F16[k][r] = exp(-2 pi i k r / 16): reg i = rows g + 8 (i & 1), cols 2t + 8 (i >> 1)
+      const int x = w - tab_f16(R1), lane = x >> 3, i = x & 3, im = (x >> 2) & 1, g = lane >> 2, t = lane & 3;
+      const int row = g + 8 * (i & 1), col = 2 * t + 8 * (i >> 1);
+      double s0, c0, s1, c1;
+      sincospi(-(double)((row * col) & 15) / 8.0, &s0, &c0);
+      sincospi(-(double)((row * (col + 1)) & 15) / 8.0, &s1, &c1);
+      tab[w] = im ? pack2<BF16>((float)s0, (float)s1) : pack2<BF16>((float)c0, (float)c1);
     } else {   // twiddles, element e = 4 j + q of lane (g, t) for chunk k1
       const int v = w - 4096, inv = v >= 512 * R1, x = inv ? v - 512 * R1 : v;
       const int k1 = x >> 9, lane = (x >> 4) & 31, e = (x >> 1) & 7, comp = x & 1, g = lane >> 2, t = lane & 3;
@@ -131,33 +142,22 @@ __device__ void tables(uint32_t* tab, int log2N) {
   }
 }
 
-// F16[k][r] = exp(-2 pi i k r / 16) as an A operand (monarch.cuh's FragA layout), from sincospif.
-template <bool BF16>
-__device__ __forceinline__ void frag_f16(FragA& f) {
-  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    const int row = g + 8 * (i & 1), col = 2 * t + 8 * (i >> 1);
-    float s0, c0, s1, c1;
-    sincospif(-(float)((row * col) & 15) / 8.0f, &s0, &c0);
-    sincospif(-(float)((row * (col + 1)) & 15) / 8.0f, &s1, &c1);
-    f.re[i] = pack2<BF16>(c0, c1);
-    f.im[i] = pack2<BF16>(s0, s1);
-  }
-}
-
 // One batch pair: rows p0 = u[b0], p1 = u[b0 + 1] (nullptr: B odd, the last pair), outputs q0, q1. VEC: L % 8 == 0
-// and 16-byte aligned rows (cp.async staging, 4-byte output accesses); else element-wise.
+// and 16-byte aligned rows (cp.async staging, 4-byte output stores); else element-wise. ks: the block's spectrum
+// (K + D) / 16 (conjugated for the adjoint), so the skip term D u rides through the FFTs: no second read of u.
+// The next step's operands (ldmatrix, table fragments, twiddles) are loaded one step ahead; with VEC the next pair's
+// rows n0, n1 (n0 == nullptr: none) are staged during S1^-1 as its segments free up, and staged says that this pair's were.
 template <bool BF16, int R1, bool VEC, typename IO>
 __device__ __forceinline__ void pair(const FragA& F, uint16_t* re, uint16_t* im, uint16_t* junk, const IO* p0,
-                                     const IO* p1, IO* q0, IO* q1, int L, const float4* ks, float conj,
-                                     float d, const uint32_t* __restrict__ tab) {
+                                     const IO* p1, IO* q0, IO* q1, int L, const float4* ks,
+                                     const uint32_t* __restrict__ tab, const IO* n0, const IO* n1, bool staged) {
   constexpr int RH = R1 / 2;
-  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, mi = lane >> 3;
   // ---- stage u into the re plane: staged row s = b * RH + r holds u[b][256 r .. 256 r + 255] in chunk s ----------
   if (VEC) {
 #pragma unroll
     for (int it = 0; it < 2 * RH; ++it) {
+      if (staged) break;
       const int s = it, b = s / RH, r = s % RH, n = 256 * r + 8 * lane;
       const IO* src = b == 0 ? p0 : p1;
       const bool ok = n < L && src != nullptr;
@@ -175,17 +175,20 @@ __device__ __forceinline__ void pair(const FragA& F, uint16_t* re, uint16_t* im,
   // ---- S1: 4 tiles of 8 columns per ldmatrix ------------------------------------------------------------------------
   {
     const int rr = lane & 7, rb = rr >> 2, rx = rr & 3;
-    const int srow = rb * RH + (rx < RH ? rx : 0);   // rows r >= R1/2 have zero coefficients: any finite row
-    const int k1w = lane & 7;                         // the chunk this lane's stmatrix row goes to
+    const uint16_t* src = re + (rb * RH + (rx < RH ? rx : 0)) * CS;   // rows r >= R1/2: zero coefficients, any finite row
+    const int k1w = lane & 7;                                          // the chunk this lane's stmatrix row goes to
+    uint16_t* dre = re + k1w * CS;   // rows k1 >= R1 (zero) go to the junk row
+    uint16_t* dim = im + k1w * CS;
+    const uint4* A1 = reinterpret_cast<const uint4*>(tab) + lane;
+    uint32_t bx[4];
+    ldsm_x4_t(bx, src + seg(mi));
+    uint4 a4[2] = {ldg4(A1), ldg4(A1 + 32)};
 #pragma unroll 1
     for (int tq = 0; tq < 32; tq += 4) {
-      uint32_t bx[4];
-      ldsm_x4_t(bx, re + srow * CS + seg(tq + (lane >> 3)));
       uint32_t pr[4], pi[4];
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        const uint4 a4 = ldg4(tab + ((tq / 2 + h) * 32 + lane) * 4);
-        const uint32_t a[4] = {a4.x, a4.y, a4.z, a4.w};
+        const uint32_t a[4] = {a4[h].x, a4[h].y, a4[h].z, a4[h].w};
 #pragma unroll
         for (int i = 0; i < 2; ++i) {
           float acc[4] = {0.f, 0.f, 0.f, 0.f};
@@ -194,50 +197,70 @@ __device__ __forceinline__ void pair(const FragA& F, uint16_t* re, uint16_t* im,
           pi[2 * h + i] = pack2<BF16>(acc[2], acc[3]);
         }
       }
+      if (tq + 4 < 32) {   // the next 4 tiles' inputs: segments not written yet
+        ldsm_x4_t(bx, src + seg(tq + 4 + mi));
+        a4[0] = ldg4(A1 + 32 * (tq / 2 + 2));
+        a4[1] = ldg4(A1 + 32 * (tq / 2 + 3));
+      }
       __syncwarp();   // every lane's reads of these segments are done before any lane overwrites them
 #pragma unroll
       for (int h = 0; h < 2; ++h) {   // matrices (re tau, im tau, re tau + 1, im tau + 1), tau = tq + 2h
-        const int mi = lane >> 3, part = mi & 1, tau = tq + 2 * h + (mi >> 1);
-        uint16_t* dst = k1w < R1 ? (part ? im : re) + k1w * CS + seg(tau) : junk;
-        stsm_x4<false>(dst, pr[2 * h], pi[2 * h], pr[2 * h + 1], pi[2 * h + 1]);
+        const int tau = tq + 2 * h + (mi >> 1);
+        stsm_x4<false>(k1w < R1 ? ((mi & 1) ? dim : dre) + seg(tau) : junk, pr[2 * h], pi[2 * h], pr[2 * h + 1], pi[2 * h + 1]);
       }
     }
   }
   __syncwarp();
   // ---- S2, S3, product, their inverses: one chunk at a time in registers ------------------------------------------
-  const float4* TF = reinterpret_cast<const float4*>(tab + 4096);
-  const float4* TI = reinterpret_cast<const float4*>(tab + 4096 + 512 * R1);
-  const int mi = lane >> 3, r2l = 8 * (mi & 1) + (lane & 7), jl = mi >> 1;   // ldmatrix / stmatrix row of this lane
+  const float4* TF = reinterpret_cast<const float4*>(tab + 4096) + lane * 4;
+  const float4* TI = reinterpret_cast<const float4*>(tab + 4096 + 512 * R1) + lane * 4;
+  const int xoff = seg(2 * (8 * (mi & 1) + (lane & 7)) + (mi >> 1));    // ldmatrix row: r2 = 8 (mi & 1) + (lane & 7), j = mi >> 1
+  const int voff = seg(2 * (8 * (mi >> 1) + (lane & 7)) + (mi & 1));    // stmatrix.trans row: r2 = 8j + (lane & 7), h = mi & 1
+  const int ko[4] = {kswz(8 * g + t), kswz(8 * g + 4 + t), kswz(8 * (g + 8) + t), kswz(8 * (g + 8) + 4 + t)};   // (hh, j)
+  uint32_t xr[4], xi[4];   // B operands: reg 2j + h = rows r2 8h .. 8h + 7 of column tile j
+  ldsm_x4_t(xr, re + xoff);
+  ldsm_x4_t(xi, im + xoff);
+  float4 tf[4];
+#pragma unroll
+  for (int v = 0; v < 4; ++v) tf[v] = ldgf4(TF + v);
 #pragma unroll 1
   for (int k1 = 0; k1 < R1; ++k1) {
-    uint32_t xr[4], xi[4];   // B operands: reg 2j + h = rows r2 8h .. 8h + 7 of column tile j
-    ldsm_x4_t(xr, re + k1 * CS + seg(2 * r2l + jl));
-    ldsm_x4_t(xi, im + k1 * CS + seg(2 * r2l + jl));
-    uint32_t yr[4], yi[4];
-    {
-      float4 tw[4];
+    float4 ti[4];
 #pragma unroll
-      for (int v = 0; v < 4; ++v) tw[v] = ldgf4(TF + (k1 * 32 + lane) * 4 + v);
+    for (int v = 0; v < 4; ++v) ti[v] = ldgf4(TI + k1 * 128 + v);
+    float sr[2][4], si[2][4];   // S2: Y = F16 @ X, column tiles j
 #pragma unroll
-      for (int j = 0; j < 2; ++j) {
-        float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
-        mma16816<BF16>(dr, F.re, xr[2 * j], xr[2 * j + 1]);
-        mma16816<BF16>(dr, F.im, xi[2 * j] ^ NEG2, xi[2 * j + 1] ^ NEG2);
-        mma16816<BF16>(di, F.re, xi[2 * j], xi[2 * j + 1]);
-        mma16816<BF16>(di, F.im, xr[2 * j], xr[2 * j + 1]);
-        float a[4], b[4];
+    for (int j = 0; j < 2; ++j) {
 #pragma unroll
-        for (int q = 0; q < 4; ++q) {
-          const float4 w4 = tw[2 * j + (q >> 1)];
-          const float wx = (q & 1) ? w4.z : w4.x, wy = (q & 1) ? w4.w : w4.y;
-          a[q] = dr[q] * wx - di[q] * wy;
-          b[q] = dr[q] * wy + di[q] * wx;
-        }
-        yr[2 * j] = pack2<BF16>(a[0], a[1]); yr[2 * j + 1] = pack2<BF16>(a[2], a[3]);
-        yi[2 * j] = pack2<BF16>(b[0], b[1]); yi[2 * j + 1] = pack2<BF16>(b[2], b[3]);
-      }
+      for (int q = 0; q < 4; ++q) { sr[j][q] = 0.f; si[j][q] = 0.f; }
+      mma16816<BF16>(sr[j], F.re, xr[2 * j], xr[2 * j + 1]);
+      mma16816<BF16>(sr[j], F.im, xi[2 * j] ^ NEG2, xi[2 * j + 1] ^ NEG2);
+      mma16816<BF16>(si[j], F.re, xi[2 * j], xi[2 * j + 1]);
+      mma16816<BF16>(si[j], F.im, xr[2 * j], xr[2 * j + 1]);
     }
-    uint32_t pr[4], pi[4];   // P = Z Kf / 16 as an A operand (rows k2, cols k3)
+    if (k1 + 1 < R1) {   // the next chunk's X (written by S1; this chunk's V goes elsewhere)
+      ldsm_x4_t(xr, re + (k1 + 1) * CS + xoff);
+      ldsm_x4_t(xi, im + (k1 + 1) * CS + xoff);
+    }
+    uint32_t yr[4], yi[4];
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      float a[4], b[4];
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        const float4 w4 = tf[2 * j + (q >> 1)];
+        const float wx = (q & 1) ? w4.z : w4.x, wy = (q & 1) ? w4.w : w4.y;
+        a[q] = sr[j][q] * wx - si[j][q] * wy;
+        b[q] = sr[j][q] * wy + si[j][q] * wx;
+      }
+      yr[2 * j] = pack2<BF16>(a[0], a[1]); yr[2 * j + 1] = pack2<BF16>(a[2], a[3]);
+      yi[2 * j] = pack2<BF16>(b[0], b[1]); yi[2 * j + 1] = pack2<BF16>(b[2], b[3]);
+    }
+    if (k1 + 1 < R1) {
+#pragma unroll
+      for (int v = 0; v < 4; ++v) tf[v] = ldgf4(TF + (k1 + 1) * 128 + v);
+    }
+    uint32_t pr[4], pi[4];   // P = Z (K + D) / 16 as an A operand (rows k2, cols k3)
     {
       uint32_t yn[4];
 #pragma unroll
@@ -245,49 +268,38 @@ __device__ __forceinline__ void pair(const FragA& F, uint16_t* re, uint16_t* im,
       const float4* kc = ks + k1 * 128;
 #pragma unroll
       for (int j = 0; j < 2; ++j) {
-        float2 kw[4];
-#pragma unroll
-        for (int hh = 0; hh < 2; ++hh) {
-          const float4 v = kc[kswz(8 * (g + 8 * hh) + 4 * j + t)];
-          kw[2 * hh] = make_float2(v.x, v.y * conj);
-          kw[2 * hh + 1] = make_float2(v.z, v.w * conj);
-        }
+        const float4 v0 = kc[ko[j]], v1 = kc[ko[2 + j]];
+        const float2 kw[4] = {make_float2(v0.x, v0.y), make_float2(v0.z, v0.w), make_float2(v1.x, v1.y), make_float2(v1.z, v1.w)};
         float dr[4], di[4];
         mma_f16<BF16, true>(F, j, yr, yi, yn, dr, di);
         float a[4], b[4];
 #pragma unroll
         for (int q = 0; q < 4; ++q) {
-          const float x = dr[q] * (1.0f / 16.0f), y = di[q] * (1.0f / 16.0f);
-          a[q] = x * kw[q].x - y * kw[q].y;
-          b[q] = x * kw[q].y + y * kw[q].x;
+          a[q] = dr[q] * kw[q].x - di[q] * kw[q].y;
+          b[q] = dr[q] * kw[q].y + di[q] * kw[q].x;
         }
         pr[2 * j] = pack2<BF16>(a[0], a[1]); pr[2 * j + 1] = pack2<BF16>(a[2], a[3]);
         pi[2 * j] = pack2<BF16>(b[0], b[1]); pi[2 * j + 1] = pack2<BF16>(b[2], b[3]);
       }
     }
     uint32_t wr[4], wi[4];   // W^T = conj(F16) @ P^T, twiddled: A operand rows r3, cols k2
-    {
-      float4 tw[4];
 #pragma unroll
-      for (int v = 0; v < 4; ++v) tw[v] = ldgf4(TI + (k1 * 32 + lane) * 4 + v);
+    for (int j = 0; j < 2; ++j) {   // column tile j: k2 = 8j .. 8j + 7; B = P^T: (P reg j, P reg j + 2)
+      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
+      mma16816<BF16>(dr, F.re, pr[j], pr[j + 2]);
+      mma16816<BF16>(dr, F.im, pi[j], pi[j + 2]);
+      mma16816<BF16>(di, F.re, pi[j], pi[j + 2]);
+      mma16816<BF16>(di, F.im, pr[j] ^ NEG2, pr[j + 2] ^ NEG2);
+      float a[4], b[4];
 #pragma unroll
-      for (int j = 0; j < 2; ++j) {   // column tile j: k2 = 8j .. 8j + 7; B = P^T: (P reg j, P reg j + 2)
-        float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
-        mma16816<BF16>(dr, F.re, pr[j], pr[j + 2]);
-        mma16816<BF16>(dr, F.im, pi[j], pi[j + 2]);
-        mma16816<BF16>(di, F.re, pi[j], pi[j + 2]);
-        mma16816<BF16>(di, F.im, pr[j] ^ NEG2, pr[j + 2] ^ NEG2);
-        float a[4], b[4];
-#pragma unroll
-        for (int q = 0; q < 4; ++q) {
-          const float4 w4 = tw[2 * j + (q >> 1)];
-          const float wx = (q & 1) ? w4.z : w4.x, wy = (q & 1) ? w4.w : w4.y;
-          a[q] = dr[q] * wx - di[q] * wy;
-          b[q] = dr[q] * wy + di[q] * wx;
-        }
-        wr[2 * j] = pack2<BF16>(a[0], a[1]); wr[2 * j + 1] = pack2<BF16>(a[2], a[3]);
-        wi[2 * j] = pack2<BF16>(b[0], b[1]); wi[2 * j + 1] = pack2<BF16>(b[2], b[3]);
+      for (int q = 0; q < 4; ++q) {
+        const float4 w4 = ti[2 * j + (q >> 1)];
+        const float wx = (q & 1) ? w4.z : w4.x, wy = (q & 1) ? w4.w : w4.y;
+        a[q] = dr[q] * wx - di[q] * wy;
+        b[q] = dr[q] * wy + di[q] * wx;
       }
+      wr[2 * j] = pack2<BF16>(a[0], a[1]); wr[2 * j + 1] = pack2<BF16>(a[2], a[3]);
+      wi[2 * j] = pack2<BF16>(b[0], b[1]); wi[2 * j + 1] = pack2<BF16>(b[2], b[3]);
     }
     {   // V^T = W^T @ conj(F16): rows r3, cols r2; stored as V (rows r2) in place of X
       uint32_t wn[4];
@@ -302,39 +314,50 @@ __device__ __forceinline__ void pair(const FragA& F, uint16_t* re, uint16_t* im,
         vi[2 * j] = pack2<BF16>(di[0], di[1]); vi[2 * j + 1] = pack2<BF16>(di[2], di[3]);
       }
       // matrix 2j + h: rows r3 8h.., cols r2 8j..; transposed: stored row r2 = 8j + (lane & 7), segment 2 r2 + h
-      const int rs = 8 * jl + (lane & 7), hs = mi & 1;
-      stsm_x4<true>(re + k1 * CS + seg(2 * rs + hs), vr[0], vr[1], vr[2], vr[3]);
-      stsm_x4<true>(im + k1 * CS + seg(2 * rs + hs), vi[0], vi[1], vi[2], vi[3]);
+      stsm_x4<true>(re + k1 * CS + voff, vr[0], vr[1], vr[2], vr[3]);
+      stsm_x4<true>(im + k1 * CS + voff, vi[0], vi[1], vi[2], vi[3]);
     }
   }
   __syncwarp();
-  // ---- S1^-1 and the skip term, 2 tiles per ldmatrix ---------------------------------------------------------------
+  // ---- S1^-1, 2 tiles per ldmatrix -------------------------------------------------------------------------------
   const int ob = (g >> 2) & 1, orow = g & 3;   // this lane's output row: y[ob] at 256 orow + m (hi row g, lo row g + 8)
-  const IO* ur = ob == 0 ? p0 : p1;
   IO* yrow = ob == 0 ? q0 : q1;
   const bool live = orow < RH && yrow != nullptr;
-  const int k1r = (lane & 7) < R1 ? (lane & 7) : 0;   // ldmatrix row: chunk k1 (columns k1 >= R1 are zero)
+  const uint16_t* vsrc = ((mi & 1) ? im : re) + ((lane & 7) < R1 ? (lane & 7) : 0) * CS;   // row: chunk k1 (k1 >= R1: zero)
+  const uint4* A2 = reinterpret_cast<const uint4*>(tab + 2048) + lane;
+  uint32_t bv[4];   // (re tp, im tp, re tp + 1, im tp + 1)
+  ldsm_x4_t(bv, vsrc + seg(mi >> 1));
+  uint4 a4 = ldg4(A2);
 #pragma unroll 1
   for (int tp = 0; tp < 32; tp += 2) {
-    uint32_t bv[4];   // (re tp, im tp, re tp + 1, im tp + 1)
-    ldsm_x4_t(bv, ((mi & 1) ? im : re) + k1r * CS + seg(tp + (mi >> 1)));
-    const uint4 a4 = ldg4(tab + 2048 + ((tp / 2) * 32 + lane) * 4);
     const uint32_t a[4] = {a4.x, a4.y, a4.z, a4.w};
+    float acc[2][4];
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
-      float acc[4] = {0.f, 0.f, 0.f, 0.f};
-      mma16816<BF16>(acc, a, bv[2 * i], bv[2 * i + 1]);
-      const float v0 = acc[0] + acc[2], v1 = acc[1] + acc[3];
+#pragma unroll
+      for (int q = 0; q < 4; ++q) acc[i][q] = 0.f;
+      mma16816<BF16>(acc[i], a, bv[2 * i], bv[2 * i + 1]);
+    }
+    if (tp + 2 < 32) {
+      ldsm_x4_t(bv, vsrc + seg(tp + 2 + (mi >> 1)));
+      a4 = ldg4(A2 + 32 * (tp / 2 + 1));
+    }
+    if (VEC && n0 != nullptr && lane < 4 * RH) {   // segments tp, tp + 1 are read (the MMAs above used them): stage the
+      const int s = lane >> 1, sg = tp + (lane & 1), b = s / RH, n = 256 * (s % RH) + 8 * sg;   // next pair's there
+      const IO* src = b == 0 ? n0 : n1;
+      const bool ok = n < L && src != nullptr;
+      cp16(re + s * CS + seg(sg), ok ? (const void*)(src + n) : (const void*)n0, ok ? 16 : 0);
+    }
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const float v0 = acc[i][0] + acc[i][2], v1 = acc[i][1] + acc[i][3];
       const int n = 256 * orow + 8 * (tp + i) + 2 * t;
       if (!live) continue;
       if (VEC) {
-        if (n < L) {
-          const uint32_t uu = ldcg32(ur + n);
-          *reinterpret_cast<uint32_t*>(yrow + n) = pack2<BF16>(fmaf(d, lo16<BF16>(uu), v0), fmaf(d, hi16<BF16>(uu), v1));
-        }
+        if (n < L) *reinterpret_cast<uint32_t*>(yrow + n) = pack2<BF16>(v0, v1);
       } else {
-        if (n < L) reinterpret_cast<uint16_t*>(yrow)[n] = bits16<BF16>(fmaf(d, lo16<BF16>(*reinterpret_cast<const uint16_t*>(ur + n)), v0));
-        if (n + 1 < L) reinterpret_cast<uint16_t*>(yrow)[n + 1] = bits16<BF16>(fmaf(d, lo16<BF16>(*reinterpret_cast<const uint16_t*>(ur + n + 1)), v1));
+        if (n < L) reinterpret_cast<uint16_t*>(yrow)[n] = bits16<BF16>(v0);
+        if (n + 1 < L) reinterpret_cast<uint16_t*>(yrow)[n + 1] = bits16<BF16>(v1);
       }
     }
   }
@@ -357,26 +380,37 @@ __device__ void forward(const IO* __restrict__ u, const float2* __restrict__ kf,
 #endif
   const int R1 = 1 << (log2N - 8), warp = threadIdx.x >> 5, nw = blockDim.x >> 5, h = blockIdx.y;
   const int per = ((flags >> 8) & 255) > 0 ? (flags >> 8) & 255 : 1;
-  float4* ks = reinterpret_cast<float4*>(fbk_smem);   // N / 2 units of 16 bytes
-  for (int i = threadIdx.x; i < 128 * R1; i += blockDim.x)
-    cp16(ks + ((i & ~127) | kswz(i & 127)), kf + (size_t)h * (256 * R1) + 2 * i, 16);
-  cp_wait();
+  float4* ks = reinterpret_cast<float4*>(fbk_smem);   // N / 2 units of 16 bytes: (K + D) / 16, conj for the adjoint
+  {
+    const float d = D[h], cs = (flags & 2) ? -1.0f / 16.0f : 1.0f / 16.0f;
+    for (int i = threadIdx.x; i < 128 * R1; i += blockDim.x) {
+      const float4 v = ldgf4(kf + (size_t)h * (256 * R1) + 2 * i);
+      ks[(i & ~127) | kswz(i & 127)] = make_float4((v.x + d) * (1.0f / 16.0f), v.y * cs, (v.z + d) * (1.0f / 16.0f), v.w * cs);
+    }
+  }
   __syncthreads();
   uint16_t* re = fbk_smem + 4 * 256 * R1 + warp * warp_smem(R1);
   uint16_t* im = re + R1 * CS;
   uint16_t* junk = im + R1 * CS;
   FragA F;
-  frag_f16<BF16>(F);
-  const float conj = (flags & 2) ? -1.0f : 1.0f, d = D[h];
+  {
+    const uint4* fr = reinterpret_cast<const uint4*>(tab + tab_f16(R1)) + 2 * (threadIdx.x & 31);
+    const uint4 a = ldg4(fr), b = ldg4(fr + 1);
+    F.re[0] = a.x; F.re[1] = a.y; F.re[2] = a.z; F.re[3] = a.w;
+    F.im[0] = b.x; F.im[1] = b.y; F.im[2] = b.z; F.im[3] = b.w;
+  }
   const bool vec = L % 8 == 0 && (reinterpret_cast<uintptr_t>(u) & 15) == 0 && (reinterpret_cast<uintptr_t>(y) & 15) == 0;
   for (int pp = 0; pp < per; ++pp) {
-    const int b0 = 2 * ((blockIdx.x * nw + warp) * per + pp);
+    const int b0 = 2 * ((blockIdx.x * nw + warp) * per + pp), b2 = b0 + 2;
     if (b0 >= B) break;
     const IO* p0 = u + ((size_t)b0 * H + h) * L;
     const IO* p1 = b0 + 1 < B ? p0 + (size_t)H * L : nullptr;
     IO* q0 = y + ((size_t)b0 * H + h) * L;
     IO* q1 = b0 + 1 < B ? q0 + (size_t)H * L : nullptr;
-#define FBK_PAIR(R, V) pair<BF16, R, V, IO>(F, re, im, junk, p0, p1, q0, q1, L, ks, conj, d, tab)
+    const IO* n0 = pp + 1 < per && b2 < B ? u + ((size_t)b2 * H + h) * L : nullptr;   // the next pair's rows
+    const IO* n1 = n0 != nullptr && b2 + 1 < B ? n0 + (size_t)H * L : nullptr;
+    const bool staged = pp > 0;
+#define FBK_PAIR(R, V) pair<BF16, R, V, IO>(F, re, im, junk, p0, p1, q0, q1, L, ks, tab, n0, n1, staged)
     switch (R1) {
       case 2: if (vec) FBK_PAIR(2, true); else FBK_PAIR(2, false); break;
       case 4: if (vec) FBK_PAIR(4, true); else FBK_PAIR(4, false); break;

@@ -1,28 +1,31 @@
 // Host emulation of the warp primitives flashbutterfly2k.cu uses (mma.sync m16n8k16, ldmatrix.x4.trans, stmatrix.x4,
-// cp.async, __syncwarp), so that its index math can be checked on a machine without a GPU: every lane is a std::thread,
-// every warp-collective operation exchanges through a per-warp slot array between two barriers. Not part of the build;
-// fbk_emu_main.cpp drives it (see there). Layouts are PTX ISA's (mma m16n8k16 fragments; ldmatrix/stmatrix m8n8 .b16).
+// cp.async, __syncwarp, __syncthreads), so that its index math can be checked on a machine without a GPU: every lane is a
+// fiber (ucontext) on one OS thread, run in lockstep rounds; every warp-collective operation exchanges through a per-warp
+// slot array between two yields. Not part of the build; fbk_emu_main.cpp drives it (see there). Layouts are PTX ISA's
+// (mma m16n8k16 fragments; ldmatrix / stmatrix m8n8 .b16).
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
-#include <barrier>
+#include <ucontext.h>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 
 struct Dim3 { unsigned x = 0, y = 0, z = 0; };
-inline thread_local Dim3 threadIdx, blockIdx, blockDim, gridDim;
+inline Dim3 threadIdx, blockIdx, blockDim, gridDim;
 
 struct WarpCtx {
-  std::barrier<> bar{32};
   uint32_t r[32][8];
   const void* p[32];
 };
-inline thread_local WarpCtx* t_warp = nullptr;
-inline thread_local std::barrier<>* t_block = nullptr;   // all threads of the block
-inline void __syncthreads() { t_block->arrive_and_wait(); }
-inline thread_local uint16_t* t_smem = nullptr;
-inline void wsync() { t_warp->bar.arrive_and_wait(); }
+inline WarpCtx* t_warp = nullptr;
+inline uint16_t* t_smem = nullptr;
+inline ucontext_t* t_sched = nullptr;   // the scheduler's context
+inline ucontext_t* t_self = nullptr;    // the running fiber's
+inline int t_reason = 0;                // why the fiber yielded: 1 warp barrier, 2 block barrier
+inline void emu_yield(int reason) { t_reason = reason; swapcontext(t_self, t_sched); }
+inline void wsync() { emu_yield(1); }
+inline void __syncthreads() { emu_yield(2); }
 inline int elane() { return threadIdx.x & 31; }
 inline uint16_t* fbk_emu_smem() { return t_smem; }
 

@@ -7,7 +7,9 @@ package ai.longconv4j.cuda;
  * The causal FlashButterfly forward at N = 512, 1K and 2K with every stage on tensor cores (flashbutterfly2k.cu): one
  * warp per batch pair (a block's warps share the channel's spectrum, staged in shared memory); the first stage (radix R1 over the zero-padded input) and its inverse are
  * 16 x 16 x 16 MMAs whose matrices carry part of the first stage's twiddles (the rest rides on the S = 256 stage's),
- * the MMA fragments move between registers and shared memory with ldmatrix / stmatrix, u is staged with cp.async.
+ * the MMA fragments move between registers and shared memory with ldmatrix / stmatrix, u is staged with cp.async (the
+ * next pair's while the current one finishes), and the skip term D u rides through the FFTs as the kernel's lag-0 tap
+ * (the block's staged spectrum is (Kf + D) / 16): u is read once.
  * Reached from {@link FlashButterflyConv#fb2k(boolean)} (default on; {@code -Dlongconv4j.cuda.fb2k=off} turns it
  * off) for causal 16-bit plans on sm_90 whose default kernel family would be the {@code _w3} kernels: those are its
  * slow twin (also chosen with {@code fused(false)}, {@code pairStages(false)} or {@code outerStages(false)}).
@@ -60,8 +62,8 @@ final class FlashButterfly2K {
         && io.tag().equals(compute.tag()) && computeCapability >= 90;
   }
 
-  /** 32-bit words of the tables (A fragments of the first stage and its inverse, the S = 256 twiddles both ways). */
-  static int tableWords(int n) { return 4096 + 1024 * (n / 256); }
+  /** 32-bit words of the tables (A fragments of the first stage and its inverse, the S = 256 twiddles both ways, F16). */
+  static int tableWords(int n) { return 4096 + 1024 * (n / 256) + 256; }
 
   /** Dynamic shared memory of a block: the spectrum (8 N bytes), per warp two 16-bit planes of R1 chunks of 264 elements and a 16-byte row. */
   static int smemBytes(int n, int warps) { return 8 * n + warps * (2 * (n / 256) * CHUNK_STRIDE + 8) * 2; }

@@ -20,8 +20,8 @@ final class FlashButterfly2K {
   static final String PROPERTY = "longconv4j.cuda.fb2k";
   /** Warps per block (a block's warps take consecutive batch pairs of one channel): 1 .. {@value #MAX_WARPS}. */
   static final int DEFAULT_WARPS = 8, MAX_WARPS = 8;
-  /** Batch pairs per warp, one after the other: 1 .. 255. */
-  static final int DEFAULT_PER_WARP = 2;
+  /** Batch pairs per warp, one after the other (the next pair's u is staged during the current one): 1 .. 255. */
+  static final int DEFAULT_PER_WARP = 4;
   /** The FFT sizes the kernel takes. */
   static final int MIN_N = 512, MAX_N = 2048;
   private static final String MODULE = "flashbutterfly2k";

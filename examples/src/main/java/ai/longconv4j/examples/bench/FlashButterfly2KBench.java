@@ -56,7 +56,7 @@ public final class FlashButterfly2KBench {
       v.add(new Object[] {io, false, 0, 0, false});
       v.add(new Object[] {io, true, 0, 0, false});
     }
-    for (int[] s : new int[][] {{2, 2}, {4, 1}, {4, 4}, {8, 1}, {8, 2}, {8, 4}, {1, 4}})
+    for (int[] s : new int[][] {{4, 2}, {4, 4}, {4, 8}, {8, 2}, {8, 8}, {6, 4}, {2, 4}})
       v.add(new Object[] {ElementType.BF16, true, s[0], s[1], false});
     v.add(new Object[] {ElementType.BF16, false, 0, 0, true});
     v.add(new Object[] {ElementType.BF16, true, 0, 0, true});

@@ -41,7 +41,9 @@ __device__ __forceinline__ int seg(int s) { return (s ^ ((s >> 3) & 1)) << 3; }
 // (S2's output twiddles in accumulator order), TI[R1][32][8] float2 (the inverse's, in W^T's accumulator order),
 // FR[32 lane][8] (F16 as an A operand: re[4], im[4]).
 __host__ __device__ constexpr int tab_f16(int r1) { return 4096 + 1024 * r1; }
-__host__ __device__ constexpr int tab_words(int r1) { return tab_f16(r1) + 256; }
+// TH[R1][32 lane][2 (fwd, inv)][8]: the same twiddles as half2 (re, im) (flags bit 16: half the L1 footprint).
+__host__ __device__ constexpr int tab_th(int r1) { return tab_f16(r1) + 256; }
+__host__ __device__ constexpr int tab_words(int r1) { return tab_th(r1) + 512 * r1; }
 
 #ifndef FBK_EMU
 __device__ __forceinline__ uint32_t saddr(const void* p) { return (uint32_t)__cvta_generic_to_shared(p); }
@@ -121,6 +123,14 @@ __device__ void tables(uint32_t* tab, int log2N) {
       const float a = inv ? s1i_coef<BF16>(R1, r2, row, col) : s1_coef<BF16>(R1, r2, row, col);
       const float b = inv ? s1i_coef<BF16>(R1, r2, row, col + 1) : s1_coef<BF16>(R1, r2, row, col + 1);
       tab[w] = pack2<BF16>(a, b);
+    } else if (w >= tab_th(R1)) {   // half2 twiddles: (k1, lane, direction, e)
+      const int x = w - tab_th(R1), k1 = x >> 9, lane = (x >> 4) & 31, inv = (x >> 3) & 1, e = x & 7;
+      const int g = lane >> 2, t = lane & 3, j = e >> 2, q = e & 3;
+      const int a = g + 8 * (q >> 1), b = 8 * j + 2 * t + (q & 1), k2 = inv ? b : a, r3 = inv ? a : b;
+      double s, c;
+      sincospi((inv ? 2.0 : -2.0) * (double)((r3 * (R1 * k2 + k1)) % N) / N, &s, &c);
+      const double sc = inv ? 1.0 : 1.0 / 16.0;
+      tab[w] = pack2<false>((float)(c * sc), (float)(s * sc));
     } else if (w >= tab_f16(R1)) {   // F16[k][r] = exp(-2 pi i k r / 16): reg i = rows g + 8 (i & 1), cols 2t + 8 (i >> 1)
       const int x = w - tab_f16(R1), lane = x >> 3, i = x & 3, im = (x >> 2) & 1, g = lane >> 2, t = lane & 3;
       const int row = g + 8 * (i & 1), col = 2 * t + 8 * (i >> 1);
@@ -142,12 +152,25 @@ __device__ void tables(uint32_t* tab, int log2N) {
   }
 }
 
+// HT: the 8 twiddles of a lane for one chunk and direction (element e = 4 j + q) as half2 (2 uint4, converted on use);
+// p: the first 32-bit word of the lane's row. Without HT the kernel keeps its fp32 rows (4 float4).
+template <bool HT> struct TwRow;
+template <> struct TwRow<true> {
+  uint4 v[2];
+  __device__ __forceinline__ void load(const uint32_t* p) { v[0] = ldg4(p); v[1] = ldg4(p + 4); }
+  __device__ __forceinline__ float2 at(int e) const {
+    const uint4 w = v[e >> 2];
+    const uint32_t x = (e & 3) == 0 ? w.x : (e & 3) == 1 ? w.y : (e & 3) == 2 ? w.z : w.w;
+    return __half22float2(*reinterpret_cast<const __half2*>(&x));
+  }
+};
+
 // One batch pair: rows p0 = u[b0], p1 = u[b0 + 1] (nullptr: B odd, the last pair), outputs q0, q1. VEC: L % 8 == 0
 // and 16-byte aligned rows (cp.async staging, 4-byte output stores); else element-wise. ks: the block's spectrum
 // (K + D) / 16 (conjugated for the adjoint), so the skip term D u rides through the FFTs: no second read of u.
 // The next step's operands (ldmatrix, table fragments, twiddles) are loaded one step ahead; with VEC the next pair's
 // rows n0, n1 (n0 == nullptr: none) are staged during S1^-1 as its segments free up, and staged says that this pair's were.
-template <bool BF16, int R1, bool VEC, typename IO>
+template <bool BF16, int R1, bool VEC, bool HT, typename IO>
 __device__ __forceinline__ void pair(const FragA& F, uint16_t* re, uint16_t* im, uint16_t* junk, const IO* p0,
                                      const IO* p1, IO* q0, IO* q1, int L, const float4* ks,
                                      const uint32_t* __restrict__ tab, const IO* n0, const IO* n1, bool staged) {
@@ -214,6 +237,7 @@ __device__ __forceinline__ void pair(const FragA& F, uint16_t* re, uint16_t* im,
   // ---- S2, S3, product, their inverses: one chunk at a time in registers ------------------------------------------
   const float4* TF = reinterpret_cast<const float4*>(tab + 4096) + lane * 4;
   const float4* TI = reinterpret_cast<const float4*>(tab + 4096 + 512 * R1) + lane * 4;
+  const uint32_t* TH = tab + tab_th(R1) + 16 * lane;   // HT: the lane's half2 rows (forward, inverse) of chunk k1 at 512 k1
   const int xoff = seg(2 * (8 * (mi & 1) + (lane & 7)) + (mi >> 1));    // ldmatrix row: r2 = 8 (mi & 1) + (lane & 7), j = mi >> 1
   const int voff = seg(2 * (8 * (mi >> 1) + (lane & 7)) + (mi & 1));    // stmatrix.trans row: r2 = 8j + (lane & 7), h = mi & 1
   const int ko[4] = {kswz(8 * g + t), kswz(8 * g + 4 + t), kswz(8 * (g + 8) + t), kswz(8 * (g + 8) + 4 + t)};   // (hh, j)
@@ -221,13 +245,21 @@ __device__ __forceinline__ void pair(const FragA& F, uint16_t* re, uint16_t* im,
   ldsm_x4_t(xr, re + xoff);
   ldsm_x4_t(xi, im + xoff);
   float4 tf[4];
+  TwRow<true> tfh;
+  if constexpr (HT) tfh.load(TH);
+  else {
 #pragma unroll
-  for (int v = 0; v < 4; ++v) tf[v] = ldgf4(TF + v);
+    for (int v = 0; v < 4; ++v) tf[v] = ldgf4(TF + v);
+  }
 #pragma unroll 1
   for (int k1 = 0; k1 < R1; ++k1) {
     float4 ti[4];
+    TwRow<true> tih;
+    if constexpr (HT) tih.load(TH + 512 * k1 + 8);
+    else {
 #pragma unroll
-    for (int v = 0; v < 4; ++v) ti[v] = ldgf4(TI + k1 * 128 + v);
+      for (int v = 0; v < 4; ++v) ti[v] = ldgf4(TI + k1 * 128 + v);
+    }
     float sr[2][4], si[2][4];   // S2: Y = F16 @ X, column tiles j
 #pragma unroll
     for (int j = 0; j < 2; ++j) {
@@ -248,8 +280,9 @@ __device__ __forceinline__ void pair(const FragA& F, uint16_t* re, uint16_t* im,
       float a[4], b[4];
 #pragma unroll
       for (int q = 0; q < 4; ++q) {
-        const float4 w4 = tf[2 * j + (q >> 1)];
-        const float wx = (q & 1) ? w4.z : w4.x, wy = (q & 1) ? w4.w : w4.y;
+        float wx, wy;
+        if constexpr (HT) { const float2 w = tfh.at(4 * j + q); wx = w.x; wy = w.y; }
+        else { const float4 w4 = tf[2 * j + (q >> 1)]; wx = (q & 1) ? w4.z : w4.x; wy = (q & 1) ? w4.w : w4.y; }
         a[q] = sr[j][q] * wx - si[j][q] * wy;
         b[q] = sr[j][q] * wy + si[j][q] * wx;
       }
@@ -257,8 +290,11 @@ __device__ __forceinline__ void pair(const FragA& F, uint16_t* re, uint16_t* im,
       yi[2 * j] = pack2<BF16>(b[0], b[1]); yi[2 * j + 1] = pack2<BF16>(b[2], b[3]);
     }
     if (k1 + 1 < R1) {
+      if constexpr (HT) tfh.load(TH + 512 * (k1 + 1));
+      else {
 #pragma unroll
-      for (int v = 0; v < 4; ++v) tf[v] = ldgf4(TF + (k1 + 1) * 128 + v);
+        for (int v = 0; v < 4; ++v) tf[v] = ldgf4(TF + (k1 + 1) * 128 + v);
+      }
     }
     uint32_t pr[4], pi[4];   // P = Z (K + D) / 16 as an A operand (rows k2, cols k3)
     {
@@ -293,8 +329,9 @@ __device__ __forceinline__ void pair(const FragA& F, uint16_t* re, uint16_t* im,
       float a[4], b[4];
 #pragma unroll
       for (int q = 0; q < 4; ++q) {
-        const float4 w4 = ti[2 * j + (q >> 1)];
-        const float wx = (q & 1) ? w4.z : w4.x, wy = (q & 1) ? w4.w : w4.y;
+        float wx, wy;
+        if constexpr (HT) { const float2 w = tih.at(4 * j + q); wx = w.x; wy = w.y; }
+        else { const float4 w4 = ti[2 * j + (q >> 1)]; wx = (q & 1) ? w4.z : w4.x; wy = (q & 1) ? w4.w : w4.y; }
         a[q] = dr[q] * wx - di[q] * wy;
         b[q] = dr[q] * wy + di[q] * wx;
       }
@@ -369,7 +406,8 @@ __device__ __forceinline__ int warp_smem(int R1) { return 2 * R1 * CS + 8; }   /
 // Grid (ceil(pairs / (warps * per)), H), block = warps * 32 threads, dynamic smem 8 N + warps * warp_smem(R1) * 2 bytes
 // (the channel's spectrum, staged once per block behind the block's only barrier, then the warps' planes).
 // flags bit 1: conj(Kf) (the adjoint, du = K^T dy + D dy); bits 8-15: batch pairs per warp (0: 1), one after the other.
-template <bool BF16, typename IO>
+// HT (the _ht kernels, opt-in, not measured yet): the S = 256 twiddles from the half2 table (half the L1 footprint).
+template <bool BF16, typename IO, bool HT = false>
 __device__ void forward(const IO* __restrict__ u, const float2* __restrict__ kf, const float* __restrict__ D,
                         IO* __restrict__ y, const uint32_t* __restrict__ tab, int B, int H, int L, int log2N, int flags) {
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
@@ -410,11 +448,11 @@ __device__ void forward(const IO* __restrict__ u, const float2* __restrict__ kf,
     const IO* n0 = pp + 1 < per && b2 < B ? u + ((size_t)b2 * H + h) * L : nullptr;   // the next pair's rows
     const IO* n1 = n0 != nullptr && b2 + 1 < B ? n0 + (size_t)H * L : nullptr;
     const bool staged = pp > 0;
-#define FBK_PAIR(R, V) pair<BF16, R, V, IO>(F, re, im, junk, p0, p1, q0, q1, L, ks, tab, n0, n1, staged)
+#define FBK_PAIR(R, V, T) pair<BF16, R, V, T, IO>(F, re, im, junk, p0, p1, q0, q1, L, ks, tab, n0, n1, staged)
     switch (R1) {
-      case 2: if (vec) FBK_PAIR(2, true); else FBK_PAIR(2, false); break;
-      case 4: if (vec) FBK_PAIR(4, true); else FBK_PAIR(4, false); break;
-      default: if (vec) FBK_PAIR(8, true); else FBK_PAIR(8, false);
+      case 2: if (vec) FBK_PAIR(2, true, HT); else FBK_PAIR(2, false, HT); break;
+      case 4: if (vec) FBK_PAIR(4, true, HT); else FBK_PAIR(4, false, HT); break;
+      default: if (vec) FBK_PAIR(8, true, HT); else FBK_PAIR(8, false, HT);
     }
 #undef FBK_PAIR
   }
@@ -437,5 +475,16 @@ extern "C" __global__ void __launch_bounds__(256) fbk_fwd_f16(const __half* __re
     const float2* __restrict__ kf, const float* __restrict__ D, __half* __restrict__ y,
     const uint32_t* __restrict__ tab, int B, int H, int L, int log2N, int flags) {
   fbk::forward<false>(u, kf, D, y, tab, B, H, L, log2N, flags);
+}
+// name: fbk_fwd_<io = compute>_ht: the same with the half2 twiddle table
+extern "C" __global__ void __launch_bounds__(256) fbk_fwd_bf16_ht(const __nv_bfloat16* __restrict__ u,
+    const float2* __restrict__ kf, const float* __restrict__ D, __nv_bfloat16* __restrict__ y,
+    const uint32_t* __restrict__ tab, int B, int H, int L, int log2N, int flags) {
+  fbk::forward<true, __nv_bfloat16, true>(u, kf, D, y, tab, B, H, L, log2N, flags);
+}
+extern "C" __global__ void __launch_bounds__(256) fbk_fwd_f16_ht(const __half* __restrict__ u,
+    const float2* __restrict__ kf, const float* __restrict__ D, __half* __restrict__ y,
+    const uint32_t* __restrict__ tab, int B, int H, int L, int log2N, int flags) {
+  fbk::forward<false, __half, true>(u, kf, D, y, tab, B, H, L, log2N, flags);
 }
 #endif

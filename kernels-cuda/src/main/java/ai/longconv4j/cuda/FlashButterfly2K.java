@@ -16,7 +16,11 @@ package ai.longconv4j.cuda;
  * The kernel also serves backwardInput (the conjugate spectrum); the fused backward keeps its own kernels.
  */
 final class FlashButterfly2K {
-  /** The system property that turns the route off ("off"); {@code PROPERTY + ".warps"} / {@code ".perwarp"}: launch shape. */
+  /**
+   * The system property that turns the route off ("off"); {@code PROPERTY + ".warps"} / {@code ".perwarp"}: launch shape;
+   * {@code PROPERTY + ".halftw"} = "true": the {@code _ht} kernels (the S = 256 twiddles from a half2 table, half the L1
+   * footprint of the fp32 one; opt-in: not yet measured on a GPU, checked on the host emulator only).
+   */
   static final String PROPERTY = "longconv4j.cuda.fb2k";
   /**
    * Warps per block (a block's warps take consecutive batch pairs of one channel): 1 .. {@value #MAX_WARPS}. Default 8
@@ -34,22 +38,24 @@ final class FlashButterfly2K {
 
   private final CudaDevice device;
   private final int n, log2n, warps, perWarp;
+  private final boolean halfTwiddles;
   private final Precision compute;
   private DeviceBuffer tables;
 
   FlashButterfly2K(CudaDevice device, int n, Precision compute) {
     this(device, n, compute, intFrom(System.getProperty(PROPERTY + ".warps"), "warps", DEFAULT_WARPS, MAX_WARPS),
-        intFrom(System.getProperty(PROPERTY + ".perwarp"), "pairs per warp", DEFAULT_PER_WARP, 255));
+        intFrom(System.getProperty(PROPERTY + ".perwarp"), "pairs per warp", DEFAULT_PER_WARP, 255),
+        Boolean.parseBoolean(System.getProperty(PROPERTY + ".halftw", "false").trim()));
   }
 
-  FlashButterfly2K(CudaDevice device, int n, Precision compute, int warps, int perWarp) {
+  FlashButterfly2K(CudaDevice device, int n, Precision compute, int warps, int perWarp, boolean halfTwiddles) {
     if (n < MIN_N || n > MAX_N || Integer.bitCount(n) != 1)
       throw new IllegalArgumentException("FlashButterfly2K: N must be 512, 1024 or 2048, got " + n);
     if (compute == Precision.FP32) throw new IllegalArgumentException("FlashButterfly2K: tensor-core precisions only, got FP32");
     checkRange("warps", warps, MAX_WARPS);
     checkRange("pairs per warp", perWarp, 255);
     this.device = device; this.n = n; this.log2n = Integer.numberOfTrailingZeros(n); this.compute = compute;
-    this.warps = warps; this.perWarp = perWarp;
+    this.warps = warps; this.perWarp = perWarp; this.halfTwiddles = halfTwiddles;
   }
 
   /** Whether the route is on by default: unless the system property {@value #PROPERTY} is "off". */
@@ -67,14 +73,17 @@ final class FlashButterfly2K {
         && io.tag().equals(compute.tag()) && computeCapability >= 90;
   }
 
-  /** 32-bit words of the tables (A fragments of the first stage and its inverse, the S = 256 twiddles both ways, F16). */
-  static int tableWords(int n) { return 4096 + 1024 * (n / 256) + 256; }
+  /**
+   * 32-bit words of the tables: A fragments of the first stage and its inverse, the S = 256 twiddles both ways (fp32),
+   * F16, the twiddles again as half2.
+   */
+  static int tableWords(int n) { return 4096 + 1024 * (n / 256) + 256 + 512 * (n / 256); }
 
   /** Dynamic shared memory of a block: the spectrum (8 N bytes), per warp two 16-bit planes of R1 chunks of 264 elements and a 16-byte row. */
   static int smemBytes(int n, int warps) { return 8 * n + warps * (2 * (n / 256) * CHUNK_STRIDE + 8) * 2; }
 
-  /** The forward kernel's name, e.g. "fbk_fwd_bf16". */
-  static String kernelName(Precision compute) { return "fbk_fwd_" + compute.tag(); }
+  /** The forward kernel's name, e.g. "fbk_fwd_bf16" ("fbk_fwd_bf16_ht": the half2 twiddle table). */
+  static String kernelName(Precision compute, boolean halfTwiddles) { return "fbk_fwd_" + compute.tag() + (halfTwiddles ? "_ht" : ""); }
 
   /** Blocks along x for B batch rows: ceil(ceil(B / 2) / (warps * pairs per warp)). */
   static int gridX(int B, int warps, int perWarp) { return ((B + 1) / 2 + warps * perWarp - 1) / (warps * perWarp); }
@@ -93,7 +102,7 @@ final class FlashButterfly2K {
       device.module(MODULE).kernel("fbk_tables_" + compute.tag()).launch(device.stream(), (tableWords(n) + 255) / 256, 1,
           256, 0, tables, log2n);
     }
-    device.module(MODULE).kernel(kernelName(compute)).launch(device.stream(), gridX(B, warps, perWarp), H, 32 * warps,
+    device.module(MODULE).kernel(kernelName(compute, halfTwiddles)).launch(device.stream(), gridX(B, warps, perWarp), H, 32 * warps,
         smemBytes(n, warps), u, kf, d, y, tables, B, H, L, log2n, (flags & 2) | perWarp << 8);
   }
 
@@ -118,5 +127,5 @@ final class FlashButterfly2K {
     if (x < 1 || x > max) throw new IllegalArgumentException("FlashButterfly2K: " + what + " must be in [1, " + max + "], got " + x);
   }
 
-  @Override public String toString() { return "fb2k " + warps + " warps x " + perWarp + " pairs"; }
+  @Override public String toString() { return "fb2k " + warps + " warps x " + perWarp + " pairs" + (halfTwiddles ? ", half2 twiddles" : ""); }
 }

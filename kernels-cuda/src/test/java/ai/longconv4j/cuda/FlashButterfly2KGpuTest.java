@@ -19,7 +19,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * against the float64 direct convolution, against its slow twin (the _w3 kernels, {@code fb2k(false)}) on the same input,
  * and its backwardInput against the float64 adjoint; outputs poisoned with NaN first. Shapes: N = 512 (R1 = 2), 1K, 2K;
  * L % 8 == 0 (cp.async staging, 4-byte outputs) and odd L (element-wise), Lk < L, B odd (a last pair of one row), B = 1,
- * H = 111, B = 64 (blocks of several warps with several pairs each); launch shapes 1 x 1, 8 x 3, 3 x 5 (warps x pairs).
+ * H = 111, B = 64 (blocks of several warps with several pairs each); launch shapes 1 x 1, 8 x 3, 3 x 5 (warps x pairs),
+ * and the _ht kernels (half2 twiddle table) at 8 x 4 and 2 x 3.
  * Tolerance 1e-2 against float64, as FlashButterflyGpuTest: 6 MMA stages with 16-bit operands (rms 2.3e-3 each for bf16,
  * independent: sqrt(6) * 2.3e-3 = 5.6e-3) plus the output rounding; the first stage's and its inverse's matrices are
  * split hi + lo (about fp32-exact), the twiddles are fp32. New vs twin: at most the sum of the two errors, 2e-2.
@@ -83,7 +84,7 @@ class FlashButterfly2KGpuTest extends CudaDeviceTest {
     if (Lk > 1) assertTrue(Reference.relErr(du, Reference.causal(x.u(), x.k(), Lk, x.D(), B, H, L)) > 0.1);
   }
 
-  /** Other launch shapes (warps per block x pairs per warp) through FlashButterfly2K directly, the spectrum from fb_spectrum. */
+  /** Other launch shapes (warps per block x pairs per warp) and the _ht kernels through FlashButterfly2K directly, the spectrum from fb_spectrum. */
   @ParameterizedTest(name = "launch shapes {0} B={1} H={2} L={3} Lk={4}")
   @MethodSource("cases")
   void launchShapesAgree(ElementType io, int B, int H, int L, int Lk) {
@@ -97,8 +98,8 @@ class FlashButterfly2KGpuTest extends CudaDeviceTest {
          var dy = dev.alloc((2L * B * H * L + 3) / 4 * 4)) {
       dev.module("flashbutterfly").kernel("fb_spectrum").launch(dev.stream(), H, 1, Math.min(256, Math.max(64, n / 16)),
           8 * (n + n / 32), ktd, kf, log2n);
-      for (int[] shape : new int[][] {{1, 1}, {8, 3}, {3, 5}}) {
-        var f = new FlashButterfly2K(dev, n, compute(io), shape[0], shape[1]);
+      for (int[] shape : new int[][] {{1, 1, 0}, {8, 3, 0}, {3, 5, 0}, {8, 4, 1}, {2, 3, 1}}) {   // {warps, pairs, half2 twiddles}
+        var f = new FlashButterfly2K(dev, n, compute(io), shape[0], shape[1], shape[2] == 1);
         dy.fill32(0x7fc07fc0);
         f.forward(du, dy, B, H, L, kf, d, 0);
         dev.stream().synchronize();

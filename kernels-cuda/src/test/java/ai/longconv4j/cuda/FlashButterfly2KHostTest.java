@@ -45,10 +45,10 @@ class FlashButterfly2KHostTest {
       var e = assertThrows(IllegalArgumentException.class, () -> FlashButterfly2K.intFrom(bad, "warps", 4, 8));
       assertTrue(e.getMessage().contains("FlashButterfly2K") && e.getMessage().contains("warps"), e.getMessage());
     }
-    assertThrows(IllegalArgumentException.class, () -> new FlashButterfly2K(null, 4096, Precision.BF16, 4, 2));
-    assertThrows(IllegalArgumentException.class, () -> new FlashButterfly2K(null, 2048, Precision.FP32, 4, 2));
-    assertThrows(IllegalArgumentException.class, () -> new FlashButterfly2K(null, 2048, Precision.BF16, 9, 2));
-    assertThrows(IllegalArgumentException.class, () -> new FlashButterfly2K(null, 2048, Precision.BF16, 4, 0));
+    assertThrows(IllegalArgumentException.class, () -> new FlashButterfly2K(null, 4096, Precision.BF16, 4, 2, false));
+    assertThrows(IllegalArgumentException.class, () -> new FlashButterfly2K(null, 2048, Precision.FP32, 4, 2, false));
+    assertThrows(IllegalArgumentException.class, () -> new FlashButterfly2K(null, 2048, Precision.BF16, 9, 2, false));
+    assertThrows(IllegalArgumentException.class, () -> new FlashButterfly2K(null, 2048, Precision.BF16, 4, 0, false));
   }
 
   @Test
@@ -67,12 +67,14 @@ class FlashButterfly2KHostTest {
 
   @Test
   void tablesSharedMemoryAndNames() {
-    assertEquals(4096 + 1024 * 8 + 256, FlashButterfly2K.tableWords(2048));
-    assertEquals(4096 + 1024 * 2 + 256, FlashButterfly2K.tableWords(512));
+    // A1 + A2 (2 x 16 x 32 x 4), TF + TI (2 x R1 x 32 x 8 float2), F16 (32 x 8), the half2 twiddles (R1 x 32 x 16)
+    assertEquals(4096 + 1024 * 8 + 256 + 512 * 8, FlashButterfly2K.tableWords(2048));
+    assertEquals(4096 + 1024 * 2 + 256 + 512 * 2, FlashButterfly2K.tableWords(512));
     // the spectrum (2048 float2), 4 warps x (2 planes x 8 chunks x 264 + 8) 16-bit values
     assertEquals(8 * 2048 + 4 * (2 * 8 * 264 + 8) * 2, FlashButterfly2K.smemBytes(2048, 4));
     assertTrue(FlashButterfly2K.smemBytes(2048, FlashButterfly2K.MAX_WARPS) <= 227 * 1024);
-    assertEquals("fbk_fwd_bf16", FlashButterfly2K.kernelName(Precision.BF16));
-    assertEquals("fbk_fwd_f16", FlashButterfly2K.kernelName(Precision.F16));
+    assertEquals("fbk_fwd_bf16", FlashButterfly2K.kernelName(Precision.BF16, false));
+    assertEquals("fbk_fwd_f16", FlashButterfly2K.kernelName(Precision.F16, false));
+    assertEquals("fbk_fwd_bf16_ht", FlashButterfly2K.kernelName(Precision.BF16, true));
   }
 }

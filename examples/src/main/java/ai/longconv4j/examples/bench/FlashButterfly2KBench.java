@@ -21,15 +21,17 @@ import java.util.SplittableRandom;
  * The causal N = 512 - 2K forward of flashbutterfly2k.cu ({@code fb2k}, the default route of 16-bit plans there on
  * sm_90) against its twin, the _w3 kernels ({@code fb2k(false)}), in one process: bf16 and fp16 I/O, then fb2k's other
  * launch shapes (warps per block x pairs per warp, through -Dlongconv4j.cuda.fb2k.warps / .perwarp, read when a plan's
- * kernel object is made), backwardInput new vs old, and fp32 I/O (not routed: the same kernels either way). Every row's
- * forward is validated against a float64 direct convolution of sampled rows (outputs poisoned first) before it is timed
- * (CUDA events, 3 warm-ups, median of 60; {@link CudaConvBench#median}).
+ * kernel object is made), the _ht kernels (-Dlongconv4j.cuda.fb2k.halftw=true), backwardInput new vs old, and fp32
+ * I/O (not routed: the same kernels either way). Every row's forward is validated against a float64 direct convolution
+ * of sampled rows (outputs poisoned first) before it is timed (CUDA events, 3 warm-ups, median of 60;
+ * {@link CudaConvBench#median}).
  * Usage: FlashButterfly2KBench [csv-out] [B] [H] [L,L,...]
  */
 public final class FlashButterfly2KBench {
   private FlashButterfly2KBench() {}
 
-  private static final String WARPS = "longconv4j.cuda.fb2k.warps", PER = "longconv4j.cuda.fb2k.perwarp";
+  private static final String WARPS = "longconv4j.cuda.fb2k.warps", PER = "longconv4j.cuda.fb2k.perwarp",
+      HALF = "longconv4j.cuda.fb2k.halftw";
 
   public static void main(String[] args) throws IOException {
     if (!Cuda.available()) { System.out.println("FlashButterfly2KBench: " + Cuda.reason()); return; }
@@ -49,7 +51,7 @@ public final class FlashButterfly2KBench {
     if (csv != null) Files.writeString(csv, sb);
   }
 
-  /** {io, fb2k on, warps (0: default), pairs per warp (0: default), backwardInput}. */
+  /** {io, fb2k on, warps (0: default; -1: default shape, the _ht kernels), pairs per warp (0: default), backwardInput}. */
   static List<Object[]> variants() {
     List<Object[]> v = new ArrayList<>();
     for (var io : new ElementType[] {ElementType.BF16, ElementType.F16}) {
@@ -58,6 +60,8 @@ public final class FlashButterfly2KBench {
     }
     for (int[] s : new int[][] {{4, 2}, {4, 4}, {4, 8}, {8, 2}, {8, 8}, {6, 4}, {2, 4}})
       v.add(new Object[] {ElementType.BF16, true, s[0], s[1], false});
+    for (var io : new ElementType[] {ElementType.BF16, ElementType.F16})   // the _ht kernels (half2 twiddles), default shape
+      v.add(new Object[] {io, true, -1, 0, false});
     v.add(new Object[] {ElementType.BF16, false, 0, 0, true});
     v.add(new Object[] {ElementType.BF16, true, 0, 0, true});
     v.add(new Object[] {ElementType.F32, true, 0, 0, false});
@@ -81,6 +85,7 @@ public final class FlashButterfly2KBench {
         if (io != ElementType.F32 && io != filled) { DeviceFill.uniform(dev, u16, n, io, 7L * L, 1f); filled = io; }
         DeviceBuffer u = io == ElementType.F32 ? u32 : u16, y = io == ElementType.F32 ? y32 : y16;
         if (warps > 0) { System.setProperty(WARPS, "" + warps); System.setProperty(PER, "" + per); }
+        if (warps < 0) System.setProperty(HALF, "true");
         try (var conv = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr).fb2k(on)) {
           conv.setWeights(k, L, D);
           y.fill32(0x7fc07fc0);
@@ -89,11 +94,11 @@ public final class FlashButterfly2KBench {
           double ms = bwd ? CudaConvBench.median(dev, () -> conv.backwardInput(u, y, B), 60)
               : CudaConvBench.median(dev, () -> conv.forward(u, y, B), 60);
           String name = (bwd ? "fb-bwdInput" : "fb-fwd") + " io=" + io + (conv.fb2k() ? " fb2k" : " " + conv.kernelName())
-              + (conv.fb2k() && warps > 0 ? " warps=" + warps + " per=" + per : "");
+              + (conv.fb2k() && warps > 0 ? " warps=" + warps + " per=" + per : "") + (conv.fb2k() && warps < 0 ? " half2-twiddles" : "");
           rows.add(new CudaConvBench.Row(name, B, H, L, ms, 2.0 * n * io.bytes() / ms / 1e6, err, 0));
           CudaConvBench.report(rows.getLast());
         } finally {
-          System.clearProperty(WARPS); System.clearProperty(PER);
+          System.clearProperty(WARPS); System.clearProperty(PER); System.clearProperty(HALF);
         }
       }
     }

@@ -38,7 +38,7 @@ public final class FlashButterflyConv implements AutoCloseable {
   private final DeviceBuffer kf, d;
   private boolean weightsSet;
   private int threads, lk, perBlock;
-  private boolean fused = true, smem16, pairStages = DEFAULT_PAIR_STAGES, outerStages = OuterStages.DEFAULT;
+  private boolean fused = true, smem16, pairStages = DEFAULT_PAIR_STAGES, outerStages = OuterStages.DEFAULT, og = OuterGlobal.enabledByDefault();
   private ThreePass three;   // null: one fused kernel
   private FlashButterfly32 fb32; private boolean fb32On = FlashButterfly32.enabledByDefault(); private int kfVersion;   // kf updates
   private FlashButterfly2K fb2k; private boolean fb2kOn = FlashButterfly2K.enabledByDefault();   // causal N <= 2K route
@@ -79,9 +79,7 @@ public final class FlashButterflyConv implements AutoCloseable {
           + " points; FlashButterfly handles N <= " + MAX_N);
     return need;
   }
-
   private static int ceilPow2(int x) { return x <= 1 ? 1 : Integer.highestOneBit(x - 1) << 1; }
-
   /**
    * A plan for (H, L) in {@code mode}. Supported (io, compute): (F32, FP32), (F32, BF16), (F32, F16),
    * (BF16, BF16), (F16, F16).
@@ -100,19 +98,16 @@ public final class FlashButterflyConv implements AutoCloseable {
           + device.index() + " allows " + device.maxSharedMemoryOptin());
     return new FlashButterflyConv(device, H, L, mode, io, compute);
   }
-
   /** IllegalArgumentException when {@code compute} cannot run an FFT of {@code n} points (one or three passes). */
   public static void checkSupported(int n, Precision compute) {
     if (n > MAX_N || n < MIN_N || Integer.bitCount(n) != 1)
       throw new IllegalArgumentException("FlashButterflyConv: N=" + n + " with " + compute + ": need a power of two in ["
           + MIN_N + ", " + MAX_N + "]");
   }
-
   /** Whether an FFT of {@code n} points with {@code compute} runs in one fused kernel (else three passes). */
   public static boolean onePass(int n, Precision compute) {
     return n <= (compute == Precision.FP32 ? MAX_N_FP32_SMEM : MAX_N_ONE_PASS);
   }
-
   /**
    * The in-shared-memory FFT size: {@code M == N} runs one fused kernel (N must fit in shared memory); a smaller
    * power of two {@code M >= 32} with {@code N / M} in [2, 64] and {@code M <= 16K} runs the three-pass algorithm
@@ -223,6 +218,9 @@ public final class FlashButterflyConv implements AutoCloseable {
   public FlashButterflyConv outerStages(boolean on) { outerStages = on; return this; }
   /** Batch pairs per block of the {@code _w3} kernels at N <= 2K, one after the other (0: the default, OuterStages). */
   public FlashButterflyConv pairsPerBlock(int p) { perBlock = OuterStages.checkPerBlock(p); return this; }
+  /** N = 8K, 16K, 2L <= N, sm_90: outer stages from/to global memory ({@link OuterGlobal}, default; -Dlongconv4j.cuda.og=off) or the _w3 twin. */
+  public FlashButterflyConv outerGlobal(boolean on) { og = on; return this; }
+  boolean outerGlobal() { return og && outerStages && three == null && pairStages() && smem16 && OuterGlobal.applies(n, l, compute, threads, device.computeCapability()); }
   /** Whether this plan runs the two-stages-per-warp kernels (see {@link #pairStages(boolean)}). */
   public boolean pairStages() { return pairStages && fused && compute != Precision.FP32 && innerSize() >= 256 && threads <= PAIR_MAX_THREADS; }
 
@@ -305,6 +303,7 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   /** The kernel's name for this plan, e.g. "fb_conv_fwd_bf16_bf16". */
   public String kernelName() {
+    if (outerGlobal()) return OuterGlobal.kernelName(io, compute, n);
     String w2 = pairStages() ? three == null ? OuterStages.suffix(n, threads, outerStages && device.computeCapability() >= 90) : "_w2" : "";
     if (three != null) return "fb3_mid_" + compute.tag() + (smem16 ? "_s16" : "") + w2;
     return "fb_conv_fwd_" + io.tag() + "_" + compute.tag() + (smem16 ? "_s16" : "") + w2;
@@ -369,6 +368,7 @@ public final class FlashButterflyConv implements AutoCloseable {
       return;
     }
     if (fb2k()) { (fb2k != null ? fb2k : (fb2k = new FlashButterfly2K(device, n, compute))).forward(u, y, B, h, l, kf, d, flags); return; }
+    if (outerGlobal()) { OuterGlobal.launch(device, io, compute, u, kf, d, y, B, h, l, n, threads, perBlock, flags); return; }
     int per = kernelName().endsWith("_w3") ? OuterStages.perBlock(n, perBlock) : 1;   // batch pairs per block
     device.module(MODULE).kernel(kernelName())
         .launch(device.stream(), ((B + 1) / 2 + per - 1) / per, h, threads, smemBytes(n, smem16) + (pairStages() ? pairTableBytes(n) : 0), u, kf, d, y, B, h, l, log2n,
@@ -404,7 +404,7 @@ public final class FlashButterflyConv implements AutoCloseable {
         + (three != null ? ", " + three : "") + ", " + threads + " threads, "
         + (smemBytes(innerSize(), smem16) + (pairStages() ? pairTableBytes(innerSize()) : 0)) + " B smem"
         + (smem16 ? " (16-bit)" : "")
-        + (fused ? "" : ", unfused") + (pairStages() ? ", 2 stages/warp" + (kernelName().contains("_w3") ? ", outer paired" : "") : "") + (fb32() ? ", one pass (fb32)" : "") + (fb2k() ? ", " + (fb2k != null ? fb2k : "fb2k") : "") + "]";
+        + (fused ? "" : ", unfused") + (pairStages() ? ", 2 stages/warp" + (kernelName().contains("_w3") ? ", outer paired" : outerGlobal() ? ", outer global" : "") : "") + (fb32() ? ", one pass (fb32)" : "") + (fb2k() ? ", " + (fb2k != null ? fb2k : "fb2k") : "") + "]";
   }
 
   // ---- device-side weights (added for the tensor backend; the methods above are unchanged) ----------------------

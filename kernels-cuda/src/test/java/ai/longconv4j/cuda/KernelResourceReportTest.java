@@ -58,6 +58,9 @@ class KernelResourceReportTest {
   private static final Path REPORT_2K = Path.of("target", "cuda", "flashbutterfly2k.ptxas.txt");
   private static final List<String> KERNELS_2K = List.of("fbk_fwd_bf16", "fbk_fwd_f16", "fbk_fwd_bf16_ht", "fbk_fwd_f16_ht",
       "fbk_tables_bf16", "fbk_tables_f16");
+  private static final Path REPORT_OG = Path.of("target", "cuda", "flashbutterfly_og.ptxas.txt");
+  private static final List<String> KERNELS_OG = java.util.stream.Stream.of("bf16_bf16", "f16_f16", "f32_bf16", "f32_f16")
+      .flatMap(s -> java.util.stream.Stream.of("fbog_fwd_" + s + "_r2", "fbog_fwd_" + s + "_r4")).toList();
   private static final Path REPORT_LB = Path.of("target", "cuda", "learned.ptxas.txt");
   private static final List<String> KERNELS_LB = List.of("lb_forward_f32", "lb_forward_bf16", "lb_forward_f16",
       "lb_backward_f32", "lb_backward_bf16", "lb_backward_f16", "lb_reduce", "lb_spectrum", "lb_taps");
@@ -127,6 +130,14 @@ class KernelResourceReportTest {
     while (f.find()) assertEquals("0", f.group(1), "a flashbutterfly2k kernel keeps an array in local memory");
   }
 
+  /** The 8K / 16K forward with the outer stages from and to global memory (flashbutterfly_og.cu), no stack frame. */
+  @Test
+  void outerGlobalKernelsDoNotSpill() throws IOException {
+    noSpills(REPORT_OG, KERNELS_OG);
+    Matcher f = Pattern.compile("(\\d+) bytes stack frame").matcher(Files.readString(REPORT_OG));
+    while (f.find()) assertEquals("0", f.group(1), "a flashbutterfly_og kernel keeps an array in local memory");
+  }
+
   /** The learned-butterfly kernels (learned.cu). */
   @Test
   void learnedKernelsDoNotSpill() throws IOException {
@@ -147,7 +158,7 @@ class KernelResourceReportTest {
   @Test
   void fatbinsArePackagedWhenNvccRan() {
     assumeTrue(Files.exists(REPORT), "built without nvcc: no fatbins expected");
-    for (String m : List.of("flashbutterfly", "flashbutterfly3", "flashbutterfly3_bwd", "flashbutterfly32", "flashbutterfly2k", "learned", "fftconv", "directconv", "fill"))
+    for (String m : List.of("flashbutterfly", "flashbutterfly3", "flashbutterfly3_bwd", "flashbutterfly32", "flashbutterfly_og", "flashbutterfly2k", "learned", "fftconv", "directconv", "fill"))
       assertTrue(CudaModule.packaged(m), m + ".fatbin missing from the classpath");
   }
 }

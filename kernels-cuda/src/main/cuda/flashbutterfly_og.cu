@@ -1,0 +1,409 @@
+// FlashButterfly forward at N = 8K and 16K (J = 3, R1 = N / 4096 in {2, 4}), the successor of fb_conv_forward_w3's
+// J = 3 path (flashbutterfly.cu; the slow twin): the inverse outer stages write y straight to global memory (no store
+// phase), a block runs several batch pairs of one channel (the twiddle tables built once), N is a compile-time constant.
+// Shapes: B batch, H channels, L sequence length (L <= N/2: causal or bidirectional padding), N FFT size.
+//   u, y : (B, H, L) row-major, element type IO (fp32, bf16 or fp16); y must not alias u.
+//   kf   : (H, N) float2, the kernel spectrum in the Monarch order of monarch.cuh (shared with the other kernels).
+//   D    : (H) fp32.
+// z = u[b] + i u[b+1] per batch pair, as in flashbutterfly.cu. Two schemes (flags bit 5):
+//  * staged (og2, the default): the block stages z's nonzero half in the 16-bit planes (16-byte loads, all of a thread's
+//    in flight); barrier; og2_fwd: per column unit the first stage (radix R1) and the type-A stage at S = 256 as one
+//    (R1 x 16)-point column FFT per warp (outer_pair_fwd_r's arithmetic; bf16: the 1/R1 and 1/16 scales folded into
+//    one, exact); barrier; conv256_og: the last two stages, the product with (Kf + D) and two inverse stages (the skip
+//    term D z rides on the spectrum: IFFT(FFT(z) D) = D z with the forward stages carrying 1/N); barrier; og_inv: the
+//    inverse column units write y at n < N/2 without reading u. 4 barriers per pair (one before the next pair's
+//    staging), 5 element passes of shared memory, u read once.
+//  * global (og): og_fwd reads u per column unit straight from global memory (2-byte loads, one unit of look-ahead),
+//    2 barriers per pair, og_inv adds D u in fp32 (u re-read from L2). Measured slower with 16-bit I/O (bench-runs/f8k-1,
+//    f8k-2: the unit loads wait on HBM at 12-20 resident warps per SM); kept selectable, tested.
+// A warp's column units are the same in the forward and inverse outer stages, and a unit's forward stores go exactly
+// where its inverse loads come from, so the global scheme's next pair needs no barrier after og_inv (a __syncwarp).
+#include "monarch.cuh"
+#include "monarch_outer.cuh"
+#include "pair_io.cuh"
+
+namespace og {
+
+__device__ __forceinline__ int tw_offset(int P, int stBytes) { return (2 * P * stBytes + 15) & ~15; }
+
+// Two adjacent IO elements as floats / from floats (n even, the row 2-element aligned: L even, base aligned).
+__device__ __forceinline__ float2 ld2(const float* p) { return *reinterpret_cast<const float2*>(p); }
+__device__ __forceinline__ float2 ld2(const __nv_bfloat16* p) { return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p)); }
+__device__ __forceinline__ float2 ld2(const __half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }
+__device__ __forceinline__ void st2(float* p, float a, float b) { *reinterpret_cast<float2*>(p) = make_float2(a, b); }
+__device__ __forceinline__ void st2(__nv_bfloat16* p, float a, float b) { *reinterpret_cast<__nv_bfloat162*>(p) = __floats2bfloat162_rn(a, b); }
+__device__ __forceinline__ void st2(__half* p, float a, float b) { *reinterpret_cast<__half2*>(p) = __floats2half2_rn(a, b); }
+
+// The inputs of one column unit: rows b0 (xr) and b1 (xi) at n = r * 4096 + (2t + 8h + p) * 256 + 8u + g, r < R/2
+// (the upper half of the radix-R1 axis is the zero padding), [h][p][r].
+template <int R>
+struct UnitIn { float xr[2][2][R / 2], xi[2][2][R / 2]; };
+
+template <int R, typename IO>
+__device__ __forceinline__ void load_unit(UnitIn<R>& x, const IO* __restrict__ u0, const IO* __restrict__ u1, int L, int u,
+                                          int g, int t) {
+#pragma unroll
+  for (int h = 0; h < 2; ++h)
+#pragma unroll
+    for (int p = 0; p < 2; ++p)
+#pragma unroll
+      for (int r = 0; r < R / 2; ++r) {
+        const int n = r * 4096 + (2 * t + 8 * h + p) * 256 + 8 * u + g;
+        x.xr[h][p][r] = n < L ? ld(u0 + n) : 0.f;
+        x.xi[h][p][r] = (u1 != nullptr && n < L) ? ld(u1 + n) : 0.f;
+      }
+}
+
+// The same inputs from the staged planes (og2): z at r * 4096 + m, r < R/2 (outer_pair_fwd_r's loads with HALF).
+template <int R, typename ST>
+__device__ __forceinline__ void load_unit_smem(UnitIn<R>& x, const ST* zr, const ST* zi, int u, int g, int t) {
+#pragma unroll
+  for (int h = 0; h < 2; ++h)
+#pragma unroll
+    for (int p = 0; p < 2; ++p)
+#pragma unroll
+      for (int r = 0; r < R / 2; ++r) {
+        const int idx = SIDX((2 * t + 8 * h + p) * 256 + 8 * u + g) + r * SK;
+        x.xr[h][p][r] = ld(zr + idx); x.xi[h][p][r] = ld(zi + idx);
+      }
+}
+
+// og_fwd of one unit from its loaded inputs (outer_pair_fwd_r with HALF, the loads replaced).
+template <int R, bool BF16, typename ST>
+__device__ __forceinline__ void fwd_unit(const Tw& T, const FragA& F, const UnitIn<R>& x, ST* zr, ST* zi, int u, int g,
+                                         int t, int sh) {
+  constexpr uint32_t NEG2 = 0x80008000u;
+  uint32_t br[R][2], bi[R][2];
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    float pr[2][R], pi[2][R];
+#pragma unroll
+    for (int p = 0; p < 2; ++p) {
+#pragma unroll
+      for (int r = 0; r < R; ++r) {
+        pr[p][r] = r < R / 2 ? x.xr[h][p][r < R / 2 ? r : 0] : 0.f;
+        pi[p][r] = r < R / 2 ? x.xi[h][p][r < R / 2 ? r : 0] : 0.f;
+      }
+      const int m = (2 * t + 8 * h + p) * 256 + 8 * u + g;
+      dft_c<R, false, true>(pr[p], pi[p]);
+      twiddle_pow<R, false>(pr[p], pi[p], tw_at(T, m), BF16 ? 1.0f : 1.0f / R);   // bf16: 1/R rides on wo (exact)
+    }
+#pragma unroll
+    for (int k = 0; k < R; ++k) { br[k][h] = pack2<BF16>(pr[0][k], pr[1][k]); bi[k][h] = pack2<BF16>(pi[0][k], pi[1][k]); }
+  }
+  float2 wo[4];   // the S = 256 stage's output twiddles with its 1/16 (bf16: and the first stage's 1/R)
+  constexpr float so = BF16 ? 1.0f / (16 * R) : 1.0f / 16;
+#pragma unroll
+  for (int q = 0; q < 4; ++q) {
+    const float2 w = tw_at(T, (((g + 8 * (q >> 1)) * (8 * u + 2 * t + (q & 1))) & 4095) << sh);
+    wo[q] = make_float2(w.x * so, w.y * so);
+  }
+  __syncwarp();   // every lane's og_inv loads of this unit (previous pair) are done before any lane stores into it
+#pragma unroll
+  for (int k = 0; k < R; ++k) {
+    float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
+    mma16816<BF16>(dr, F.re, br[k][0], br[k][1]);
+    mma16816<BF16>(dr, F.im, bi[k][0] ^ NEG2, bi[k][1] ^ NEG2);
+    mma16816<BF16>(di, F.re, bi[k][0], bi[k][1]);
+    mma16816<BF16>(di, F.im, br[k][0], br[k][1]);
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      const int idx = SIDX((g + 8 * (q >> 1)) * 256 + 8 * u + 2 * t + (q & 1)) + k * SK;
+      st(zr + idx, dr[q] * wo[q].x - di[q] * wo[q].y);
+      st(zi + idx, dr[q] * wo[q].y + di[q] * wo[q].x);
+    }
+  }
+}
+
+// og_fwd of the warp's units (u = warp, warp + nw, ...), the next unit's loads in flight while one is computed.
+template <int R, bool BF16, typename IO, typename ST>
+__device__ __forceinline__ void og_fwd(const Tw& T, ST* zr, ST* zi, const IO* __restrict__ u0, const IO* __restrict__ u1,
+                                       int L, int log2N) {
+  FragA F; make_frag_a<BF16>(T, F);
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, sh = log2N - 12;
+  UnitIn<R> cur;
+  load_unit<R>(cur, u0, u1, L, warp, g, t);
+#pragma unroll 1
+  for (int u = warp; u < 32; u += nw) {
+    UnitIn<R> nxt;
+    if (u + nw < 32) load_unit<R>(nxt, u0, u1, L, u + nw, g, t);
+    fwd_unit<R, BF16>(T, F, cur, zr, zi, u, g, t, sh);
+    cur = nxt;
+  }
+}
+
+// The staged scheme's first stages: per unit the inputs from the planes (staged at n < N/2), fwd_unit (in place: the
+// unit's loads precede its __syncwarp and stores, and no other warp touches the unit's positions).
+template <int R, bool BF16, typename ST>
+__device__ __forceinline__ void og2_fwd(const Tw& T, ST* zr, ST* zi, int log2N) {
+  FragA F; make_frag_a<BF16>(T, F);
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, sh = log2N - 12;
+#pragma unroll 1
+  for (int u = warp; u < 32; u += nw) {
+    UnitIn<R> x;
+    load_unit_smem<R>(x, zr, zi, u, g, t);
+    fwd_unit<R, BF16>(T, F, x, zr, zi, u, g, t, sh);
+  }
+}
+
+// og_inv: per unit outer_pair_inv_r's arithmetic (HALF: outputs r < R/2), then y = z + d u at n = r * 4096 + m,
+// m = (g + 8 hq) * 256 + 8u + 2t + p. PAIRS: the two p as one 2-element access (L even, rows aligned).
+template <int R, bool BF16, bool PAIRS, bool SKIP, typename IO, typename ST>
+__device__ __forceinline__ void og_inv(const Tw& T, const ST* zr, const ST* zi, IO* __restrict__ y0, IO* __restrict__ y1,
+                                       const IO* __restrict__ u0, const IO* __restrict__ u1, float d, int L, int log2N) {
+  constexpr uint32_t NEG2 = 0x80008000u;
+  FragA F; make_frag_a<BF16>(T, F);
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, sh = log2N - 12;
+  const bool two = u1 != nullptr;
+#pragma unroll 1
+  for (int u = warp; u < 32; u += nw) {
+    const int c = 8 * u + g;
+    float sa[2][R / 2][2], sb[2][R / 2][2];   // the skip term's inputs [hq][r][p], loaded first (!SKIP: zero, not read)
+#pragma unroll
+    for (int hq = 0; hq < 2 && SKIP; ++hq)
+#pragma unroll
+      for (int r = 0; r < R / 2; ++r) {
+        const int n = r * 4096 + (g + 8 * hq) * 256 + 8 * u + 2 * t;
+        if (PAIRS) {
+          const float2 a = n < L ? ld2(u0 + n) : make_float2(0.f, 0.f);
+          const float2 b = (two && n < L) ? ld2(u1 + n) : make_float2(0.f, 0.f);
+          sa[hq][r][0] = a.x; sa[hq][r][1] = a.y; sb[hq][r][0] = b.x; sb[hq][r][1] = b.y;
+        } else {
+#pragma unroll
+          for (int p = 0; p < 2; ++p) {
+            sa[hq][r][p] = n + p < L ? ld(u0 + n + p) : 0.f;
+            sb[hq][r][p] = (two && n + p < L) ? ld(u1 + n + p) : 0.f;
+          }
+        }
+      }
+    uint32_t br[R][2], bi[R][2];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float2 w[2];
+#pragma unroll
+      for (int p = 0; p < 2; ++p) {
+        const float2 v = tw_at(T, (((2 * t + 8 * h + p) * c) & 4095) << sh);
+        w[p] = make_float2(v.x, -v.y);
+      }
+#pragma unroll
+      for (int k = 0; k < R; ++k) {
+        float a[2], b[2];
+#pragma unroll
+        for (int p = 0; p < 2; ++p) {
+          const int idx = SIDX((2 * t + 8 * h + p) * 256 + c) + k * SK;
+          const float xr = ld(zr + idx), xi = ld(zi + idx);
+          a[p] = xr * w[p].x - xi * w[p].y;
+          b[p] = xr * w[p].y + xi * w[p].x;
+        }
+        br[k][h] = pack2<BF16>(a[0], a[1]); bi[k][h] = pack2<BF16>(b[0], b[1]);
+      }
+    }
+#pragma unroll
+    for (int hq = 0; hq < 2; ++hq) {
+      float yr[2][R], yi[2][R];
+#pragma unroll
+      for (int k = 0; k < R; ++k) {
+        float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
+        mma16816<BF16>(dr, F.re, br[k][0], br[k][1]);
+        mma16816<BF16>(dr, F.im, bi[k][0], bi[k][1]);
+        mma16816<BF16>(di, F.re, bi[k][0], bi[k][1]);
+        mma16816<BF16>(di, F.im, br[k][0] ^ NEG2, br[k][1] ^ NEG2);
+#pragma unroll
+        for (int p = 0; p < 2; ++p) { yr[p][k] = dr[2 * hq + p]; yi[p][k] = di[2 * hq + p]; }
+      }
+#pragma unroll
+      for (int p = 0; p < 2; ++p) {
+        const int m = (g + 8 * hq) * 256 + 8 * u + 2 * t + p;
+        twiddle_pow<R, true>(yr[p], yi[p], tw_at(T, m), 1.0f);
+        dft_c<R, true, false>(yr[p], yi[p]);
+      }
+#pragma unroll
+      for (int r = 0; r < R / 2; ++r) {
+        const int n = r * 4096 + (g + 8 * hq) * 256 + 8 * u + 2 * t;
+        if (!SKIP) { sa[hq][r][0] = sa[hq][r][1] = sb[hq][r][0] = sb[hq][r][1] = 0.f; }
+        if (PAIRS) {
+          if (n < L) {
+            st2(y0 + n, fmaf(d, sa[hq][r][0], yr[0][r]), fmaf(d, sa[hq][r][1], yr[1][r]));
+            if (two) st2(y1 + n, fmaf(d, sb[hq][r][0], yi[0][r]), fmaf(d, sb[hq][r][1], yi[1][r]));
+          }
+        } else {
+#pragma unroll
+          for (int p = 0; p < 2; ++p)
+            if (n + p < L) {
+              st(y0 + n + p, fmaf(d, sa[hq][r][p], yr[p][r]));
+              if (two) st(y1 + n + p, fmaf(d, sb[hq][r][p], yi[p][r]));
+            }
+        }
+      }
+    }
+  }
+}
+
+// conv256_warp_v4 (monarch_outer.cuh) with the next chunk's spectrum loads issued before the current chunk is
+// computed: the L2 latency of the 16-byte spectrum loads (4 per lane and chunk) overlaps a whole chunk's work.
+// DSKIP: the spectrum's real part plus d (the skip term d z through the inverse stages: IFFT(FFT(z) d) = d z, since
+// the forward stages carry 1/N and the inverse none), so that no stage after the product needs u.
+template <bool BF16, bool PF, bool DSKIP, typename ST>
+__device__ __forceinline__ void conv256_og(const Tw& T, const float2* tw256, ST* zr, ST* zi, int N, float scale,
+                                           const float2* __restrict__ k, float conj, float d) {
+  FragA F; make_frag_a<BF16>(T, F);
+  constexpr uint32_t NEG2 = 0x80008000u;
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  const float2* tl = tw256 + lane;
+  const float2* kl = k + g * 16 + 2 * t;   // the lane's spectrum values of a chunk: kl[base + 128 hh + 8 j + {0, 1}]
+  float4 kv[2][2];                          // [j][hh]
+  auto fetch = [&](int chunk, float4 (&v)[2][2]) {
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int hh = 0; hh < 2; ++hh) v[j][hh] = *reinterpret_cast<const float4*>(kl + (chunk << 8) + 128 * hh + 8 * j);
+  };
+  if (PF && warp < (N >> 8)) fetch(warp, kv);
+  for (int chunk = warp; chunk < (N >> 8); chunk += nw) {
+    const int base = chunk << 8;
+    float4 kn[2][2];
+    if (!PF) fetch(chunk, kv);
+    else if (chunk + nw < (N >> 8)) fetch(chunk + nw, kn);
+    uint32_t yr[4], yi[4];
+    // DSKIP and bf16: the S = 16 stage's scale moves to the product's (powers of two on bf16 operands: exact, the same
+    // bits; fp16 keeps every stage scaled, its operands would grow 16x)
+    constexpr bool FOLD = DSKIP && BF16;
+    pair_stage16_fwd<BF16>(F, tl, zr, zi, base, g, t, FOLD ? 1.0f : scale, yr, yi);
+    const float sp = FOLD ? scale * scale : scale;
+    uint32_t yn[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) yn[i] = yi[i] ^ NEG2;
+    uint32_t pr[4], pi[4];
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      float2 kw[4];
+#pragma unroll
+      for (int hh = 0; hh < 2; ++hh) {
+        kw[2 * hh] = make_float2(DSKIP ? kv[j][hh].x + d : kv[j][hh].x, kv[j][hh].y * conj);
+        kw[2 * hh + 1] = make_float2(DSKIP ? kv[j][hh].z + d : kv[j][hh].z, kv[j][hh].w * conj);
+      }
+      float dr[4], di[4];
+      mma_f16<BF16, true>(F, j, yr, yi, yn, dr, di);
+      float a[4], b[4];
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        const float x = dr[q] * sp, y = di[q] * sp;
+        a[q] = x * kw[q].x - y * kw[q].y;
+        b[q] = x * kw[q].y + y * kw[q].x;
+      }
+      pr[2 * j] = pack2<BF16>(a[0], a[1]); pr[2 * j + 1] = pack2<BF16>(a[2], a[3]);
+      pi[2 * j] = pack2<BF16>(b[0], b[1]); pi[2 * j + 1] = pack2<BF16>(b[2], b[3]);
+    }
+    pair_inv_stages<BF16>(F, tl, pr, pi, zr, zi, base, g, t);
+    if (PF) {
+#pragma unroll
+      for (int j = 0; j < 2; ++j)
+#pragma unroll
+        for (int hh = 0; hh < 2; ++hh) kv[j][hh] = kn[j][hh];
+    }
+  }
+}
+
+// The staged input (og2) of a pair: rows u0, u1 (u1 null: zero) into the planes at n < N/2 (the zero half is never
+// read), 16-byte loads when vec (L % (16 / sizeof(IO)) == 0, rows 16-byte aligned), all of a thread's loads in flight.
+template <typename IO, typename ST>
+__device__ __forceinline__ void stage_in(ST* zr, ST* zi, const IO* __restrict__ u0, const IO* __restrict__ u1, int L, int half,
+                                         bool vec) {
+  constexpr int V = 16 / sizeof(IO);
+  if (!vec) { load_pair(zr, zi, u0, u1, L < half ? L : half, half); return; }
+  for (int v = threadIdx.x; v < half / V; v += blockDim.x) {
+    const int n = v * V;
+    uint4 a = make_uint4(0u, 0u, 0u, 0u), b = a;
+    if (n < L) {
+      a = *reinterpret_cast<const uint4*>(u0 + n);
+      if (u1 != nullptr) b = *reinterpret_cast<const uint4*>(u1 + n);
+    }
+    const IO* pa = reinterpret_cast<const IO*>(&a);
+    const IO* pb = reinterpret_cast<const IO*>(&b);
+#pragma unroll
+    for (int i = 0; i < V; ++i) { st(zr + SIDX(n + i), ld(pa + i)); st(zi + SIDX(n + i), ld(pb + i)); }
+  }
+}
+
+}  // namespace og
+
+// Grid (ceil(ceil(B/2) / per), H), block a multiple of 32 (at most 128), dynamic smem as the _w3 kernels: two planes of
+// N + N/32 elements of ST, the twiddle table, the per-lane table. N = 4096 R (R = 2: 8K, 4: 16K; log2N must match),
+// L <= N/2. flags bit 1: conj(Kf) (the adjoint, backwardInput); bit 4 (R = 4 only; at R = 2 it spilled at 96
+// registers): the spectrum loads one chunk ahead; bit 5: the staged scheme (og2, below); bits 8-15: batch pairs per
+// block (0: 1), one after the other.
+// og2 (bit 5): the pair's input staged in shared memory by the whole block (16-byte loads, all in flight; the global
+// unit loads of og stalled on their latency at 12-20 warps per SM), outer_pair_fwd_r from there, and the skip term d z
+// folded into the product (the spectrum's real part + d): og_inv then writes y without reading u. 4 barriers per pair
+// (one before the next pair's staging), 5 element passes of shared memory, u read once.
+template <int R, typename IO, int CM, typename ST>
+__device__ void og_forward(const IO* __restrict__ u, const float2* __restrict__ kf, const float* __restrict__ D,
+                           IO* __restrict__ y, int B, int H, int L, int flags) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  constexpr bool BF = CM == 2;
+  constexpr int LOG2N = R == 2 ? 13 : 14, N = 1 << LOG2N, P = N + (N >> 5);
+  const int h = blockIdx.y;
+  ST* zr = reinterpret_cast<ST*>(smem_raw); ST* zi = zr + P;
+  const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + og::tw_offset(P, sizeof(ST))), LOG2N);
+  float2* tw256 = reinterpret_cast<float2*>(smem_raw + og::tw_offset(P, sizeof(ST))) + tw_entries(N);
+  tw256_init(tw256);
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+  const bool staged = true;   // sm_80 and the compute_80 PTX: the global scheme spilled 8 bytes at 96 registers there
+#else
+  const bool staged = flags & 32;
+#endif
+  if (!staged) __syncthreads();
+  const int per = max(1, (flags >> 8) & 255);
+  const bool pairs = L % 2 == 0 && (reinterpret_cast<uintptr_t>(u) & 7) == 0 && (reinterpret_cast<uintptr_t>(y) & 7) == 0;
+  const bool vec = L % (16 / sizeof(IO)) == 0 && (reinterpret_cast<uintptr_t>(u) & 15) == 0;
+  const float conj = (flags & 2) ? -1.0f : 1.0f, d = D[h];
+  const float2* k = kf + (size_t)h * N;
+  for (int pp = 0; pp < per; ++pp) {
+    const int b0 = 2 * (blockIdx.x * per + pp);
+    if (b0 >= B) break;   // the same for the whole block
+    const bool two = b0 + 1 < B;
+    const IO* u0 = u + ((size_t)b0 * H + h) * L;
+    const IO* u1 = two ? u0 + (size_t)H * L : nullptr;
+    IO* y0 = y + ((size_t)b0 * H + h) * L;
+    IO* y1 = two ? y0 + (size_t)H * L : nullptr;
+    if (staged) {
+      if (pp > 0) __syncthreads();   // the previous pair's og_inv has read the planes
+      og::stage_in(zr, zi, u0, u1, L, N / 2, vec);
+      __syncthreads();
+      og::og2_fwd<R, BF>(tw, zr, zi, LOG2N);
+      __syncthreads();
+      og::conv256_og<BF, false, true>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj, d);
+      __syncthreads();
+      if (pairs) og::og_inv<R, BF, true, false>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
+      else og::og_inv<R, BF, false, false>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
+      continue;
+    }
+    og::og_fwd<R, BF>(tw, zr, zi, u0, u1, L, LOG2N);
+    __syncthreads();
+    if (R == 4 && (flags & 16)) { if constexpr (R == 4) og::conv256_og<BF, true, false>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj, d); }
+    else conv256_warp_v4<BF>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj);
+    __syncthreads();
+    if (pairs) og::og_inv<R, BF, true, true>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
+    else og::og_inv<R, BF, false, true>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
+  }
+}
+
+#define OG_FWD(NAME, R, IO, CM, ST, MAXT, MINB)                                                                  \
+  extern "C" __global__ void __launch_bounds__(MAXT, MINB) NAME(                                            \
+      const IO* __restrict__ u, const float2* __restrict__ kf,                                            \
+      const float* __restrict__ D, IO* __restrict__ y, int B, int H, int L, int log2N, int flags) {      \
+    og_forward<R, IO, CM, ST>(u, kf, D, y, B, H, L, flags);                                       \
+  }
+// name: fbog_fwd_<io>_<compute>_r<R1> (16-bit shared memory of the compute type; N = 4096 R1)
+OG_FWD(fbog_fwd_bf16_bf16_r2, 2, __nv_bfloat16, 2, __nv_bfloat16, 128, 5)
+OG_FWD(fbog_fwd_f16_f16_r2, 2, __half, 1, __half, 128, 5)
+OG_FWD(fbog_fwd_f32_bf16_r2, 2, float, 2, __nv_bfloat16, 128, 5)
+OG_FWD(fbog_fwd_f32_f16_r2, 2, float, 1, __half, 128, 5)
+OG_FWD(fbog_fwd_bf16_bf16_r4, 4, __nv_bfloat16, 2, __nv_bfloat16, 128, 3)
+OG_FWD(fbog_fwd_f16_f16_r4, 4, __half, 1, __half, 128, 3)
+OG_FWD(fbog_fwd_f32_bf16_r4, 4, float, 2, __nv_bfloat16, 128, 3)
+OG_FWD(fbog_fwd_f32_f16_r4, 4, float, 1, __half, 128, 3)

@@ -1,0 +1,106 @@
+// Shapes: B batch, H channels, L length (L <= N/2), N FFT size (8K or 16K, one pass).
+//   u, y: (B, H, L) of the plan's element type; kf: (H, N) complex fp32 (Monarch order); D: (H) fp32.
+package ai.longconv4j.cuda;
+
+/**
+ * The one-pass forward at N = 8K and 16K (L = 4K, 8K causal) in flashbutterfly_og.cu (the {@code fbog_fwd_*} kernels):
+ * a block runs several batch pairs of one channel in turn (the twiddle tables built once) and the inverse column units
+ * write y straight to global memory (no store phase). Two schemes ({@link #staged()}): "staged" (default) stages the
+ * pair's input in shared memory with 16-byte loads and carries the skip term D u on the spectrum (its real part + D),
+ * so the inverse needs no u; "global" reads u per column unit straight from global memory and adds D u in fp32 at the
+ * end. Needs z's zero half (causal or bidirectional padding: {@code 2 L <= N}), 16-bit shared memory (the default) and
+ * sm_90.
+ * Package-private: {@link FlashButterflyConv#outerGlobal(boolean)} routes such plans here (default on; off with
+ * {@code -Dlongconv4j.cuda.og=off}); the {@code _w3}/{@code _w3b} kernels ({@link OuterStages}) are the slow twin.
+ */
+final class OuterGlobal {
+  /** The system property that turns the route off ("off"); {@code PROPERTY + ".pairs"}: batch pairs per block. */
+  static final String PROPERTY = "longconv4j.cuda.og";
+  /** The most threads per block (the kernels' launch bounds: 96 registers at 8K, 128 at 16K). */
+  static final int MAX_THREADS = 128;
+  /**
+   * Batch pairs per block unless the plan's {@code pairsPerBlock} or the property says otherwise. H200,
+   * bench-runs/f8k-2 (B = 64, H = 768, causal, bf16, staged): L = 4K 1.251 / 1.266 / 1.268 ms with 1 / 2 / 4 pairs,
+   * 8K 2.510 / 2.509 / 2.520 (the tables' build is small next to the wave quantisation of fewer, longer blocks).
+   */
+  static final int DEFAULT_PAIRS = 1;
+  /**
+   * The default scheme (see {@link #staged()}). H200, bench-runs/f8k-2 (B = 64, H = 768, causal; twin / staged / global,
+   * ms): bf16 L = 4K 1.339 / 1.266 / 1.515, 8K 2.727 / 2.509 / 3.197; fp16 1.378 / 1.282 / 1.513, 2.705 / 2.529 / 3.220;
+   * fp32 I/O 1.455 / 1.304 / 1.405, 3.400 / 2.678 / 2.749. The global scheme's unit loads wait on HBM (bench-runs/f8k-1:
+   * 36 % of its stall samples) at 12-20 resident warps per SM.
+   */
+  static final boolean DEFAULT_STAGED = true;
+  private static final String MODULE = "flashbutterfly_og";
+
+  private OuterGlobal() {}
+
+  /** Whether the route is on by default: unless the system property {@value #PROPERTY} is "off". */
+  static boolean enabledByDefault() { return !"off".equalsIgnoreCase(System.getProperty(PROPERTY, "on").trim()); }
+
+  /**
+   * Whether a one-pass plan with two stages per warp and 16-bit shared memory can run these kernels: FFT size {@code n}
+   * 8K or 16K, {@code 2 L <= n} (the input's upper half is padding), tensor cores, at most {@value #MAX_THREADS} threads
+   * (a multiple of 32), compute capability 9.0 or more (the {@code _w3} family's outer paths are sm_90-only too).
+   */
+  static boolean applies(int n, int L, Precision compute, int threads, int computeCapability) {
+    return (n == 8192 || n == 16384) && 2L * L <= n && compute != Precision.FP32 && threads <= MAX_THREADS
+        && threads % 32 == 0 && computeCapability >= 90;
+  }
+
+  /** The kernel's name, e.g. "fbog_fwd_bf16_bf16_r2" (r: the first stage's radix N / 4096). */
+  static String kernelName(ElementType io, Precision compute, int n) {
+    return "fbog_fwd_" + io.tag() + "_" + compute.tag() + "_r" + (n / 4096);
+  }
+
+  /** Batch pairs per block: {@code requested} when > 0, else the property {@code PROPERTY.pairs}, else the default. */
+  static int pairs(int requested) {
+    if (requested > 0) return requested;
+    String v = System.getProperty(PROPERTY + ".pairs");
+    if (v == null || v.isBlank()) return DEFAULT_PAIRS;
+    int p;
+    try {
+      p = Integer.parseInt(v.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("OuterGlobal: " + PROPERTY + ".pairs must be an integer, got " + v);
+    }
+    if (p < 1 || p > 255) throw new IllegalArgumentException("OuterGlobal: " + PROPERTY + ".pairs must be in [1, 255], got " + p);
+    return p;
+  }
+
+  /**
+   * Flags bit 4 at N = 16K when the property {@code PROPERTY.prefetch} is "on" (global scheme only): the register unit
+   * issues the next chunk's spectrum loads before it computes the current chunk (at 8K it spilled at 96 registers).
+   * Measured no gain (bench-runs/f8k-2: 3.216 vs 3.197 ms at L = 8K): off by default, kept for the record.
+   */
+  static int prefetchBit(int n) {
+    return n == 16384 && "on".equalsIgnoreCase(System.getProperty(PROPERTY + ".prefetch", "off").trim()) ? 16 : 0;
+  }
+
+  /**
+   * Whether the staged scheme runs (flags bit 5; property {@code PROPERTY.scheme} "staged" or "global", default
+   * {@link #DEFAULT_STAGED}): the block stages the pair's input in shared memory with 16-byte loads and the skip term
+   * D u rides on the spectrum (its real part + D: IFFT(FFT(u) D) = D u), so the inverse writes y without reading u;
+   * "global": the first stages read u per column unit straight from global memory and the last ones add D u in fp32.
+   */
+  static boolean staged() {
+    String v = System.getProperty(PROPERTY + ".scheme", DEFAULT_STAGED ? "staged" : "global").trim();
+    if (!v.equalsIgnoreCase("staged") && !v.equalsIgnoreCase("global"))
+      throw new IllegalArgumentException("OuterGlobal: " + PROPERTY + ".scheme must be staged or global, got " + v);
+    return v.equalsIgnoreCase("staged");
+  }
+
+  /** Dynamic shared memory of one block: as the {@code _w3} kernels with 16-bit planes (planes, tables). */
+  static int smemBytes(int n) { return FlashButterflyConv.smemBytes(n, true) + FlashButterflyConv.pairTableBytes(n); }
+
+  /**
+   * y = conv(u, K) + D u (flags bit 1: conj(K): du = K^T dy + D dy), queued on the device's stream; {@code perBlock}: the
+   * plan's pairsPerBlock (0: {@link #pairs}).
+   */
+  static void launch(CudaDevice device, ElementType io, Precision compute, DeviceBuffer u, DeviceBuffer kf, DeviceBuffer d,
+      DeviceBuffer y, int B, int H, int L, int n, int threads, int perBlock, int flags) {
+    int per = pairs(perBlock);
+    device.module(MODULE).kernel(kernelName(io, compute, n)).launch(device.stream(), ((B + 1) / 2 + per - 1) / per, H,
+        threads, smemBytes(n), u, kf, d, y, B, H, L, Integer.numberOfTrailingZeros(n), flags | per << 8 | prefetchBit(n) | (staged() ? 32 : 0));
+  }
+}

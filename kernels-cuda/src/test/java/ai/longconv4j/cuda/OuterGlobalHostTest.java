@@ -1,0 +1,98 @@
+// Shapes: none (the og route's host-side rules: N FFT size, L length, threads per block, batch pairs per block).
+package ai.longconv4j.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * Runs without a GPU: which plans {@link OuterGlobal} takes (N = 8K and 16K with the zero half, tensor cores, at most 128
+ * threads, sm_90), its kernel names, shared memory, the pairs-per-block property and the on/off switch.
+ */
+class OuterGlobalHostTest {
+  @Test
+  void appliesAt8KAnd16KWithTheZeroHalfOnSm90Only() {
+    for (Precision p : new Precision[] {Precision.BF16, Precision.F16}) {
+      for (int L : new int[] {4096, 3001, 2049, 4000}) {
+        int n = FlashButterflyConv.fftSize(ConvMode.CAUSAL, L);
+        assertEquals(8192, n, "L=" + L);
+        assertTrue(OuterGlobal.applies(n, L, p, 128, 90), "causal L=" + L);
+      }
+      for (int L : new int[] {8192, 4097, 5000}) assertTrue(OuterGlobal.applies(16384, L, p, 128, 90), "causal L=" + L);
+      assertTrue(OuterGlobal.applies(FlashButterflyConv.fftSize(ConvMode.BIDIRECTIONAL, 6001), 6001, p, 128, 90));
+      assertFalse(OuterGlobal.applies(8192, 8192, p, 128, 90), "circular L = N: no zero half");
+      assertFalse(OuterGlobal.applies(16384, 16384, p, 128, 90), "circular L = N: no zero half");
+      assertFalse(OuterGlobal.applies(16384, 8192, p, 128, 80), "sm_80: the twin");
+      assertFalse(OuterGlobal.applies(16384, 8192, p, 256, 90), "more threads than the launch bounds");
+      assertFalse(OuterGlobal.applies(16384, 8192, p, 100, 90), "not whole warps");
+      assertTrue(OuterGlobal.applies(16384, 8192, p, 64, 90), "fewer warps loop over more units");
+      for (int n : new int[] {2048, 4096, 32768}) assertFalse(OuterGlobal.applies(n, n / 2, p, 128, 90), "N=" + n);
+    }
+    assertFalse(OuterGlobal.applies(16384, 8192, Precision.FP32, 128, 90), "CUDA-core plans keep their kernels");
+  }
+
+  @Test
+  void kernelNamesAndSharedMemory() {
+    assertEquals("fbog_fwd_bf16_bf16_r2", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
+    assertEquals("fbog_fwd_f32_f16_r4", OuterGlobal.kernelName(ElementType.F32, Precision.F16, 16384));
+    // two 16-bit planes of N + N/32, the twiddle table (128 + N/128 float2), the per-lane table (16 x 32 float2)
+    assertEquals(2 * 8448 * 2 + 8 * (128 + 64) + 4096, OuterGlobal.smemBytes(8192));
+    assertEquals(2 * 16896 * 2 + 8 * (128 + 128) + 4096, OuterGlobal.smemBytes(16384));
+  }
+
+  @Test
+  void pairsPerBlockFromThePlanThenThePropertyThenTheDefault() {
+    String key = OuterGlobal.PROPERTY + ".pairs", old = System.getProperty(key);
+    try {
+      System.clearProperty(key);
+      assertEquals(OuterGlobal.DEFAULT_PAIRS, OuterGlobal.pairs(0));
+      assertEquals(5, OuterGlobal.pairs(5), "the plan's pairsPerBlock wins");
+      System.setProperty(key, " 3 ");
+      assertEquals(3, OuterGlobal.pairs(0));
+      assertEquals(1, OuterGlobal.pairs(1));
+      for (String bad : new String[] {"0", "256", "x"}) {
+        System.setProperty(key, bad);
+        var e = assertThrows(IllegalArgumentException.class, () -> OuterGlobal.pairs(0));
+        assertTrue(e.getMessage().contains("OuterGlobal"), e.getMessage());
+      }
+    } finally {
+      if (old == null) System.clearProperty(key); else System.setProperty(key, old);
+    }
+  }
+
+  @Test
+  void theSchemeComesFromThePropertyOrTheDefault() {
+    String key = OuterGlobal.PROPERTY + ".scheme", old = System.getProperty(key);
+    try {
+      System.clearProperty(key);
+      assertEquals(OuterGlobal.DEFAULT_STAGED, OuterGlobal.staged());
+      System.setProperty(key, " Global ");
+      assertFalse(OuterGlobal.staged());
+      System.setProperty(key, "staged");
+      assertTrue(OuterGlobal.staged());
+      System.setProperty(key, "other");
+      var e = assertThrows(IllegalArgumentException.class, OuterGlobal::staged);
+      assertTrue(e.getMessage().contains("scheme"), e.getMessage());
+    } finally {
+      if (old == null) System.clearProperty(key); else System.setProperty(key, old);
+    }
+  }
+
+  @Test
+  void theSwitchReadsTheProperty() {
+    String old = System.getProperty(OuterGlobal.PROPERTY);
+    try {
+      System.clearProperty(OuterGlobal.PROPERTY);
+      assertTrue(OuterGlobal.enabledByDefault());
+      System.setProperty(OuterGlobal.PROPERTY, " OFF ");
+      assertFalse(OuterGlobal.enabledByDefault());
+      System.setProperty(OuterGlobal.PROPERTY, "on");
+      assertTrue(OuterGlobal.enabledByDefault());
+    } finally {
+      if (old == null) System.clearProperty(OuterGlobal.PROPERTY); else System.setProperty(OuterGlobal.PROPERTY, old);
+    }
+  }
+}

@@ -101,6 +101,7 @@ final class FlashButterfly32 {
   }
 
   /** The forward kernel's name, e.g. "fb32_fwd_bf16_bf16_w3" ({@code outer}: W3, W3A) or "fb32_fwd_bf16_bf16" (OLD). */
+  String kernelName(ElementType io, Precision compute) { return kernelName(io, compute, variant != Variant.OLD); }
   static String kernelName(ElementType io, Precision compute, boolean outer) {
     return "fb32_fwd_" + io.tag() + "_" + compute.tag() + (outer ? "_w3" : "");
   }

@@ -6,7 +6,13 @@
 #   tools/stage-device.sh --out /work/main/.device/f2k --add kernels-cuda/bench-runs/f2k/f2k-sitting.sh \
 #     --add examples/bench/flashbutterfly_torch.py --drop '...'
 # then on the device (carry [".device/f2k"]):  DEV=.device/f2k bash .device/f2k/f2k-sitting.sh "$OUT"
-# TEST_CLASSES (regex), TEST_S / JAVA_S / TORCH_S / NCU_S (timeouts), LS (default 1024,256), NCU=0 skips the profile.
+# TEST_CLASSES (regex), TEST_S / JAVA_S / TORCH_S / NCU_S (timeouts), LS (default 1024,256), NCU=0 skips the profile,
+# NCU=rt profiles the _rt kernel (twiddles in registers) instead of the default, TORCH=0 skips PyTorch,
+# BENCH=twiddles times only _w3 vs fb2k (table) vs _ht vs _rt (and backwardInput fb2k vs _rt), bf16 and fp16.
+# The script also runs from the repository (bash kernels-cuda/bench-runs/f2k/f2k-sitting.sh) with any stage as DEV
+# (e.g. .device/final): the torch script is taken from examples/bench when the stage lacks it.
+# Session 7 closing sitting (f2k2; run from the root of merged main, stage at .device/final, ~60 s):
+#   DEV=.device/final BENCH=twiddles NCU=rt NCU_S=40 TEST_S=60 bash kernels-cuda/bench-runs/f2k/f2k-sitting.sh $OUT/f2k-3
 set -u
 out=${1:-/tmp/f2k-sitting}; mkdir -p "$out"
 export PYTHONUNBUFFERED=1
@@ -20,16 +26,20 @@ timeout ${TEST_S:-70} $DEV/run-tests --include-tag gpu \
 echo "tests exit $?"; grep -E "tests (successful|failed|aborted|skipped)|✘" "$out/tests.txt" | head -40
 grep -E "rel err" "$out/tests.txt" | sort -t' ' -k1,1 | awk '{print}' | sort -g -k 5 -t ' ' | tail -3
 echo "== java bench"; date -u
-timeout ${JAVA_S:-50} $DEV/run-java ai.longconv4j.examples.bench.FlashButterfly2KBench "$out/f2k-bench.csv" 64 768 "$Ls" \
+timeout ${JAVA_S:-50} $DEV/run-java ai.longconv4j.examples.bench.FlashButterfly2KBench "$out/f2k-bench.csv" 64 768 "$Ls" ${BENCH:-all} \
   > "$out/f2k-bench.txt" 2>&1; echo "java bench exit $?"
 grep -E "^fb-" "$out/f2k-bench.txt"
-echo "== torch bench"; date -u
-timeout ${TORCH_S:-30} python3 $DEV/flashbutterfly_torch.py "$out/torch-bench.csv" 64 768 "$Ls" \
-  > "$out/torch-bench.txt" 2>&1; echo "torch bench exit $?"; grep -E "fftconv float32|copy" "$out/torch-bench.txt"
+if [ "${TORCH:-1}" != 0 ]; then
+  echo "== torch bench"; date -u
+  TORCHPY=$DEV/flashbutterfly_torch.py; [ -f "$TORCHPY" ] || TORCHPY=examples/bench/flashbutterfly_torch.py
+  timeout ${TORCH_S:-30} python3 "$TORCHPY" "$out/torch-bench.csv" 64 768 "$Ls" \
+    > "$out/torch-bench.txt" 2>&1; echo "torch bench exit $?"; grep -E "fftconv float32|copy" "$out/torch-bench.txt"
+fi
 if [ "${NCU:-1}" != 0 ]; then
   echo "== ncu"; date -u
   NCUB=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
-  timeout ${NCU_S:-50} "$NCUB" --clock-control none --set full --import-source yes --kernel-name regex:'^fbk_fwd' \
+  NCUTW=table; [ "${NCU:-1}" = rt ] && NCUTW=reg   # the kernel profiled: the default, or the _rt variant
+  JAVA_OPTS="-Dlongconv4j.cuda.fb2k.tw=$NCUTW" timeout ${NCU_S:-50} "$NCUB" --clock-control none --set full --import-source yes --kernel-name regex:'^fbk_fwd' \
     --launch-skip 1 --launch-count 1 -f -o "$out/fbk-1024" \
     $DEV/run-java ai.longconv4j.examples.bench.ProfileTarget 1024 3 > "$out/ncu-run.txt" 2>&1
   echo "ncu exit $?"

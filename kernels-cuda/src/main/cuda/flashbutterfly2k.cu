@@ -152,8 +152,12 @@ __device__ void tables(uint32_t* tab, int log2N) {
   }
 }
 
-// HT: the 8 twiddles of a lane for one chunk and direction (element e = 4 j + q) as half2 (2 uint4, converted on use);
-// p: the first 32-bit word of the lane's row. Without HT the kernel keeps its fp32 rows (4 float4).
+// Where the S = 256 twiddles come from (template TW): TW_TABLE the fp32 table (4 float4 per lane, chunk and direction),
+// TW_HALF the half2 table (the _ht kernels), TW_REG computed in registers (the _rt kernels, see RegTw).
+constexpr int TW_TABLE = 0, TW_HALF = 1, TW_REG = 2;
+
+// TW_HALF: the 8 twiddles of a lane for one chunk and direction (element e = 4 j + q) as half2 (2 uint4, converted on
+// use); p: the first 32-bit word of the lane's row.
 template <bool HT> struct TwRow;
 template <> struct TwRow<true> {
   uint4 v[2];
@@ -165,14 +169,58 @@ template <> struct TwRow<true> {
   }
 };
 
+// TW_REG: the twiddle of element e = 4 j + q of lane (g, t) is w^(r3 (R1 k2 + k1)) = G[e] w^(k1 r3) with
+// G[e] = w_256^(a b), a = g + 8 (q >> 1), b = 8 j + 2 t + (q & 1) (forward: k2 = a, r3 = b; inverse: r3 = a, k2 = b,
+// conjugated: the products a b are the same both ways, so one G serves both). G: once per warp (sincospif, exact to
+// fp32 rounding); the per-chunk factors w^(k1 r3) (4 forward, carrying the 1/16, 2 inverse) by __sincosf (|angle| <=
+// 2 pi k1 r3 / N < pi / 2 here: absolute error ~2^-21, far below the 16-bit operands' 2^-9). No table loads.
+struct RegTw {
+  float2 G[8];
+  __device__ __forceinline__ void init(int lane) {
+    const int g = lane >> 2, t = lane & 3;
+#pragma unroll
+    for (int e = 0; e < 8; ++e) {
+      const int j = e >> 2, q = e & 3, a = g + 8 * (q >> 1), b = 8 * j + 2 * t + (q & 1);
+      float s, c;
+      sincospif(-(float)((a * b) & 255) / 128.0f, &s, &c);
+      G[e] = make_float2(c, s);
+    }
+  }
+  // chunk k1's factors: ff[2 j + d] = w^(k1 (8 j + 2 t + d)) / 16 (forward), fi[h] = conj(w^(k1 (g + 8 h))) (inverse)
+  __device__ __forceinline__ static void factors(int R1, int k1, int lane, float2 (&ff)[4], float2 (&fi)[2]) {
+    const int g = lane >> 2, t = lane & 3;
+    const float step = 6.283185307179586f / (float)(256 * R1);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      float s, c;
+      __sincosf(-(float)(k1 * (8 * (i >> 1) + 2 * t + (i & 1))) * step, &s, &c);
+      ff[i] = make_float2(c * (1.0f / 16.0f), s * (1.0f / 16.0f));
+    }
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float s, c;
+      __sincosf((float)(k1 * (g + 8 * h)) * step, &s, &c);
+      fi[h] = make_float2(c, s);
+    }
+  }
+  __device__ __forceinline__ float2 fwd(int e, const float2 (&ff)[4]) const {   // G[e] ff[r3]
+    const float2 f = ff[2 * (e >> 2) + (e & 1)];
+    return make_float2(G[e].x * f.x - G[e].y * f.y, G[e].x * f.y + G[e].y * f.x);
+  }
+  __device__ __forceinline__ float2 inv(int e, const float2 (&fi)[2]) const {   // conj(G[e]) fi[r3]
+    const float2 f = fi[(e & 3) >> 1];
+    return make_float2(G[e].x * f.x + G[e].y * f.y, G[e].x * f.y - G[e].y * f.x);
+  }
+};
+
 // One batch pair: rows p0 = u[b0], p1 = u[b0 + 1] (nullptr: B odd, the last pair), outputs q0, q1. VEC: L % 8 == 0
 // and 16-byte aligned rows (cp.async staging, 4-byte output stores); else element-wise. ks: the block's spectrum
 // (K + D) / 16 (conjugated for the adjoint), so the skip term D u rides through the FFTs: no second read of u.
 // The next step's operands (ldmatrix, table fragments, twiddles) are loaded one step ahead; with VEC the next pair's
 // rows n0, n1 (n0 == nullptr: none) are staged during S1^-1 as its segments free up, and staged says that this pair's were.
-template <bool BF16, int R1, bool VEC, bool HT, typename IO>
-__device__ __forceinline__ void pair(const FragA& F, uint16_t* re, uint16_t* im, uint16_t* junk, const IO* p0,
-                                     const IO* p1, IO* q0, IO* q1, int L, const float4* ks,
+template <bool BF16, int R1, bool VEC, int TW, typename IO>
+__device__ __forceinline__ void pair(const FragA& F, const RegTw& RT, uint16_t* re, uint16_t* im, uint16_t* junk,
+                                     const IO* p0, const IO* p1, IO* q0, IO* q1, int L, const float4* ks,
                                      const uint32_t* __restrict__ tab, const IO* n0, const IO* n1, bool staged) {
   constexpr int RH = R1 / 2;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, mi = lane >> 3;
@@ -246,8 +294,8 @@ __device__ __forceinline__ void pair(const FragA& F, uint16_t* re, uint16_t* im,
   ldsm_x4_t(xi, im + xoff);
   float4 tf[4];
   TwRow<true> tfh;
-  if constexpr (HT) tfh.load(TH);
-  else {
+  if constexpr (TW == TW_HALF) tfh.load(TH);
+  else if constexpr (TW == TW_TABLE) {
 #pragma unroll
     for (int v = 0; v < 4; ++v) tf[v] = ldgf4(TF + v);
   }
@@ -255,7 +303,9 @@ __device__ __forceinline__ void pair(const FragA& F, uint16_t* re, uint16_t* im,
   for (int k1 = 0; k1 < R1; ++k1) {
     float4 ti[4];
     TwRow<true> tih;
-    if constexpr (HT) tih.load(TH + 512 * k1 + 8);
+    float2 ff[4], fi[2];
+    if constexpr (TW == TW_HALF) tih.load(TH + 512 * k1 + 8);
+    else if constexpr (TW == TW_REG) RegTw::factors(R1, k1, lane, ff, fi);
     else {
 #pragma unroll
       for (int v = 0; v < 4; ++v) ti[v] = ldgf4(TI + k1 * 128 + v);
@@ -281,7 +331,8 @@ __device__ __forceinline__ void pair(const FragA& F, uint16_t* re, uint16_t* im,
 #pragma unroll
       for (int q = 0; q < 4; ++q) {
         float wx, wy;
-        if constexpr (HT) { const float2 w = tfh.at(4 * j + q); wx = w.x; wy = w.y; }
+        if constexpr (TW == TW_HALF) { const float2 w = tfh.at(4 * j + q); wx = w.x; wy = w.y; }
+        else if constexpr (TW == TW_REG) { const float2 w = RT.fwd(4 * j + q, ff); wx = w.x; wy = w.y; }
         else { const float4 w4 = tf[2 * j + (q >> 1)]; wx = (q & 1) ? w4.z : w4.x; wy = (q & 1) ? w4.w : w4.y; }
         a[q] = sr[j][q] * wx - si[j][q] * wy;
         b[q] = sr[j][q] * wy + si[j][q] * wx;
@@ -290,8 +341,8 @@ __device__ __forceinline__ void pair(const FragA& F, uint16_t* re, uint16_t* im,
       yi[2 * j] = pack2<BF16>(b[0], b[1]); yi[2 * j + 1] = pack2<BF16>(b[2], b[3]);
     }
     if (k1 + 1 < R1) {
-      if constexpr (HT) tfh.load(TH + 512 * (k1 + 1));
-      else {
+      if constexpr (TW == TW_HALF) tfh.load(TH + 512 * (k1 + 1));
+      else if constexpr (TW == TW_TABLE) {
 #pragma unroll
         for (int v = 0; v < 4; ++v) tf[v] = ldgf4(TF + (k1 + 1) * 128 + v);
       }
@@ -330,7 +381,8 @@ __device__ __forceinline__ void pair(const FragA& F, uint16_t* re, uint16_t* im,
 #pragma unroll
       for (int q = 0; q < 4; ++q) {
         float wx, wy;
-        if constexpr (HT) { const float2 w = tih.at(4 * j + q); wx = w.x; wy = w.y; }
+        if constexpr (TW == TW_HALF) { const float2 w = tih.at(4 * j + q); wx = w.x; wy = w.y; }
+        else if constexpr (TW == TW_REG) { const float2 w = RT.inv(4 * j + q, fi); wx = w.x; wy = w.y; }
         else { const float4 w4 = ti[2 * j + (q >> 1)]; wx = (q & 1) ? w4.z : w4.x; wy = (q & 1) ? w4.w : w4.y; }
         a[q] = dr[q] * wx - di[q] * wy;
         b[q] = dr[q] * wy + di[q] * wx;
@@ -365,6 +417,8 @@ __device__ __forceinline__ void pair(const FragA& F, uint16_t* re, uint16_t* im,
   uint32_t bv[4];   // (re tp, im tp, re tp + 1, im tp + 1)
   ldsm_x4_t(bv, vsrc + seg(mi >> 1));
   uint4 a4 = ldg4(A2);
+  constexpr bool DEEP = TW == TW_REG;   // the _rt kernels load S1^-1's A fragments two iterations ahead (a4n: the next)
+  uint4 a4n = DEEP ? ldg4(A2 + 32) : a4;
 #pragma unroll 1
   for (int tp = 0; tp < 32; tp += 2) {
     const uint32_t a[4] = {a4.x, a4.y, a4.z, a4.w};
@@ -377,7 +431,12 @@ __device__ __forceinline__ void pair(const FragA& F, uint16_t* re, uint16_t* im,
     }
     if (tp + 2 < 32) {
       ldsm_x4_t(bv, vsrc + seg(tp + 2 + (mi >> 1)));
-      a4 = ldg4(A2 + 32 * (tp / 2 + 1));
+      if constexpr (DEEP) {
+        a4 = a4n;
+        if (tp + 4 < 32) a4n = ldg4(A2 + 32 * (tp / 2 + 2));
+      } else {
+        a4 = ldg4(A2 + 32 * (tp / 2 + 1));
+      }
     }
     if (VEC && n0 != nullptr && lane < 4 * RH) {   // segments tp, tp + 1 are read (the MMAs above used them): stage the
       const int s = lane >> 1, sg = tp + (lane & 1), b = s / RH, n = 256 * (s % RH) + 8 * sg;   // next pair's there
@@ -406,8 +465,9 @@ __device__ __forceinline__ int warp_smem(int R1) { return 2 * R1 * CS + 8; }   /
 // Grid (ceil(pairs / (warps * per)), H), block = warps * 32 threads, dynamic smem 8 N + warps * warp_smem(R1) * 2 bytes
 // (the channel's spectrum, staged once per block behind the block's only barrier, then the warps' planes).
 // flags bit 1: conj(Kf) (the adjoint, du = K^T dy + D dy); bits 8-15: batch pairs per warp (0: 1), one after the other.
-// HT (the _ht kernels, opt-in, not measured yet): the S = 256 twiddles from the half2 table (half the L1 footprint).
-template <bool BF16, typename IO, bool HT = false>
+// TW: where the S = 256 twiddles come from (TW_TABLE default; TW_HALF the _ht kernels, TW_REG the _rt kernels: opt-in,
+// not measured yet).
+template <bool BF16, typename IO, int TW = TW_TABLE>
 __device__ void forward(const IO* __restrict__ u, const float2* __restrict__ kf, const float* __restrict__ D,
                         IO* __restrict__ y, const uint32_t* __restrict__ tab, int B, int H, int L, int log2N, int flags) {
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
@@ -437,6 +497,8 @@ __device__ void forward(const IO* __restrict__ u, const float2* __restrict__ kf,
     F.re[0] = a.x; F.re[1] = a.y; F.re[2] = a.z; F.re[3] = a.w;
     F.im[0] = b.x; F.im[1] = b.y; F.im[2] = b.z; F.im[3] = b.w;
   }
+  RegTw RT;
+  if constexpr (TW == TW_REG) RT.init(threadIdx.x & 31);
   const bool vec = L % 8 == 0 && (reinterpret_cast<uintptr_t>(u) & 15) == 0 && (reinterpret_cast<uintptr_t>(y) & 15) == 0;
   for (int pp = 0; pp < per; ++pp) {
     const int b0 = 2 * ((blockIdx.x * nw + warp) * per + pp), b2 = b0 + 2;
@@ -448,11 +510,11 @@ __device__ void forward(const IO* __restrict__ u, const float2* __restrict__ kf,
     const IO* n0 = pp + 1 < per && b2 < B ? u + ((size_t)b2 * H + h) * L : nullptr;   // the next pair's rows
     const IO* n1 = n0 != nullptr && b2 + 1 < B ? n0 + (size_t)H * L : nullptr;
     const bool staged = pp > 0;
-#define FBK_PAIR(R, V, T) pair<BF16, R, V, T, IO>(F, re, im, junk, p0, p1, q0, q1, L, ks, tab, n0, n1, staged)
+#define FBK_PAIR(R, V, T) pair<BF16, R, V, T, IO>(F, RT, re, im, junk, p0, p1, q0, q1, L, ks, tab, n0, n1, staged)
     switch (R1) {
-      case 2: if (vec) FBK_PAIR(2, true, HT); else FBK_PAIR(2, false, HT); break;
-      case 4: if (vec) FBK_PAIR(4, true, HT); else FBK_PAIR(4, false, HT); break;
-      default: if (vec) FBK_PAIR(8, true, HT); else FBK_PAIR(8, false, HT);
+      case 2: if (vec) FBK_PAIR(2, true, TW); else FBK_PAIR(2, false, TW); break;
+      case 4: if (vec) FBK_PAIR(4, true, TW); else FBK_PAIR(4, false, TW); break;
+      default: if (vec) FBK_PAIR(8, true, TW); else FBK_PAIR(8, false, TW);
     }
 #undef FBK_PAIR
   }
@@ -480,11 +542,22 @@ extern "C" __global__ void __launch_bounds__(256) fbk_fwd_f16(const __half* __re
 extern "C" __global__ void __launch_bounds__(256) fbk_fwd_bf16_ht(const __nv_bfloat16* __restrict__ u,
     const float2* __restrict__ kf, const float* __restrict__ D, __nv_bfloat16* __restrict__ y,
     const uint32_t* __restrict__ tab, int B, int H, int L, int log2N, int flags) {
-  fbk::forward<true, __nv_bfloat16, true>(u, kf, D, y, tab, B, H, L, log2N, flags);
+  fbk::forward<true, __nv_bfloat16, fbk::TW_HALF>(u, kf, D, y, tab, B, H, L, log2N, flags);
 }
 extern "C" __global__ void __launch_bounds__(256) fbk_fwd_f16_ht(const __half* __restrict__ u,
     const float2* __restrict__ kf, const float* __restrict__ D, __half* __restrict__ y,
     const uint32_t* __restrict__ tab, int B, int H, int L, int log2N, int flags) {
-  fbk::forward<false, __half, true>(u, kf, D, y, tab, B, H, L, log2N, flags);
+  fbk::forward<false, __half, fbk::TW_HALF>(u, kf, D, y, tab, B, H, L, log2N, flags);
+}
+// name: fbk_fwd_<io = compute>_rt: the same with the twiddles computed in registers (no twiddle-table loads)
+extern "C" __global__ void __launch_bounds__(256) fbk_fwd_bf16_rt(const __nv_bfloat16* __restrict__ u,
+    const float2* __restrict__ kf, const float* __restrict__ D, __nv_bfloat16* __restrict__ y,
+    const uint32_t* __restrict__ tab, int B, int H, int L, int log2N, int flags) {
+  fbk::forward<true, __nv_bfloat16, fbk::TW_REG>(u, kf, D, y, tab, B, H, L, log2N, flags);
+}
+extern "C" __global__ void __launch_bounds__(256) fbk_fwd_f16_rt(const __half* __restrict__ u,
+    const float2* __restrict__ kf, const float* __restrict__ D, __half* __restrict__ y,
+    const uint32_t* __restrict__ tab, int B, int H, int L, int log2N, int flags) {
+  fbk::forward<false, __half, fbk::TW_REG>(u, kf, D, y, tab, B, H, L, log2N, flags);
 }
 #endif

@@ -11,7 +11,7 @@
 template <bool BF16>
 static double roundio(double v) { return dec16<BF16>(pack2<BF16>((float)v, 0.f) & 0xffff); }
 
-template <bool BF16, typename IO, bool HT = false>
+template <bool BF16, typename IO, int TW = fbk::TW_TABLE>
 static double run(int B, int H, int L, int Lk, int warps, int per, bool adjoint, bool misalign, uint64_t seed) {
   int N = 32;
   while (N < 2 * L - 1) N *= 2;
@@ -55,7 +55,7 @@ static double run(int B, int H, int L, int Lk, int warps, int per, bool adjoint,
       s_u = reinterpret_cast<const IO*>(u16.data() + off); s_y = reinterpret_cast<IO*>(y16.data() + off); s_kf = kf.data();
       s_D = Df.data(); s_tab = tab.data(); s_B = B; s_H = H; s_L = L; s_log2N = log2N; s_flags = flags; s_done = done.data();
       auto body = +[]() {
-        fbk::forward<BF16, IO, HT>(s_u, s_kf, s_D, s_y, s_tab, s_B, s_H, s_L, s_log2N, s_flags);
+        fbk::forward<BF16, IO, TW>(s_u, s_kf, s_D, s_y, s_tab, s_B, s_H, s_L, s_log2N, s_flags);
         s_done[threadIdx.x] = 1;
         t_reason = 0;
       };
@@ -96,7 +96,7 @@ static double run(int B, int H, int L, int Lk, int warps, int per, bool adjoint,
         maxerr = std::max(maxerr, std::fabs(got - ref)); maxref = std::max(maxref, std::fabs(ref));
       }
   const double rel = maxerr / maxref;
-  std::printf("%s%s B=%d H=%d L=%d Lk=%d N=%d warps=%d per=%d %s%s: rel err %.3e%s\n", BF16 ? "bf16" : "f16", HT ? " ht" : "", B, H, L, Lk, N,
+  std::printf("%s%s B=%d H=%d L=%d Lk=%d N=%d warps=%d per=%d %s%s: rel err %.3e%s\n", BF16 ? "bf16" : "f16", TW == fbk::TW_HALF ? " ht" : TW == fbk::TW_REG ? " rt" : "", B, H, L, Lk, N,
               warps, per, adjoint ? "adjoint" : "forward", misalign ? " misaligned" : "", rel, nan ? " NaN!" : "");
   return nan ? 1e9 : rel;
 }
@@ -115,10 +115,17 @@ int main(int argc, char** argv) {
   worst = std::max(worst, run<true, __nv_bfloat16>(7, 2, 1024, 1024, 1, 3, false, false, 9));   // odd B, staged pairs
   worst = std::max(worst, run<false, __half>(5, 1, 512, 300, 2, 2, true, false, 10));           // N = 1K, adjoint, staged
   // the half2 twiddle tables (the _ht kernels)
-  worst = std::max(worst, run<true, __nv_bfloat16, true>(3, 2, 1024, 1024, 2, 2, false, false, 11));
-  worst = std::max(worst, run<false, __half, true>(3, 1, 1001, 800, 1, 2, true, false, 12));
-  worst = std::max(worst, run<true, __nv_bfloat16, true>(4, 1, 256, 256, 1, 2, false, false, 13));
-  worst = std::max(worst, run<true, __nv_bfloat16, true>(3, 1, 300, 300, 2, 1, true, false, 14));
+  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_HALF>(3, 2, 1024, 1024, 2, 2, false, false, 11));
+  worst = std::max(worst, run<false, __half, fbk::TW_HALF>(3, 1, 1001, 800, 1, 2, true, false, 12));
+  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_HALF>(4, 1, 256, 256, 1, 2, false, false, 13));
+  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_HALF>(3, 1, 300, 300, 2, 1, true, false, 14));
+  // the twiddles computed in registers (the _rt kernels): every N, both directions, odd B, staged pairs, misaligned rows
+  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_REG>(3, 2, 1024, 1024, 2, 2, false, false, 15));
+  worst = std::max(worst, run<false, __half, fbk::TW_REG>(3, 1, 1001, 800, 1, 2, true, false, 16));
+  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_REG>(4, 1, 256, 256, 1, 2, false, false, 17));
+  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_REG>(3, 1, 300, 300, 2, 1, true, false, 18));
+  worst = std::max(worst, run<false, __half, fbk::TW_REG>(7, 1, 512, 512, 1, 3, false, false, 19));
+  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_REG>(2, 1, 1000, 900, 1, 1, false, true, 20));
   std::printf("worst %.3e %s\n", worst, worst < 1e-2 ? "PASS" : "FAIL");
   return worst < 1e-2 ? 0 : 1;
 }

@@ -18,8 +18,8 @@ package ai.longconv4j.cuda;
 final class FlashButterfly2K {
   /**
    * The system property that turns the route off ("off"); {@code PROPERTY + ".warps"} / {@code ".perwarp"}: launch shape;
-   * {@code PROPERTY + ".halftw"} = "true": the {@code _ht} kernels (the S = 256 twiddles from a half2 table, half the L1
-   * footprint of the fp32 one; opt-in: not yet measured on a GPU, checked on the host emulator only).
+   * {@code PROPERTY + ".tw"}: where the S = 256 twiddles come from, {@link Twiddles} ("table" default, "half", "reg");
+   * {@code PROPERTY + ".halftw"} = "true" (older spelling): "half" when {@code .tw} is unset.
    */
   static final String PROPERTY = "longconv4j.cuda.fb2k";
   /**
@@ -38,24 +38,55 @@ final class FlashButterfly2K {
 
   private final CudaDevice device;
   private final int n, log2n, warps, perWarp;
-  private final boolean halfTwiddles;
+  private final Twiddles twiddles;
+
+  /**
+   * Where the kernel's S = 256 twiddles come from (8 per lane, chunk and direction): each value its kernel-name suffix.
+   * TABLE: an fp32 table (the default; measured, bench-runs/f2k-2); HALF: a half2 table ({@code _ht}: half the L1
+   * footprint); REG: computed in registers ({@code _rt}: per lane 8 products w_256^(k2 r3) once per warp, per chunk 6
+   * factors w^(k1 r3) by the SFU, no table loads: the profile's largest stall, ~26 % of samples, was those loads).
+   * HALF and REG are opt-in: checked on the host emulator and FlashButterfly2KGpuTest, not yet timed on a GPU.
+   */
+  enum Twiddles {
+    TABLE(""), HALF("_ht"), REG("_rt");
+    final String suffix;
+    Twiddles(String suffix) { this.suffix = suffix; }
+  }
+
+  /** The twiddle source when {@code PROPERTY + ".tw"} (and ".halftw") is unset: the measured fp32 table. */
+  static final Twiddles DEFAULT_TWIDDLES = Twiddles.TABLE;
   private final Precision compute;
   private DeviceBuffer tables;
 
   FlashButterfly2K(CudaDevice device, int n, Precision compute) {
     this(device, n, compute, intFrom(System.getProperty(PROPERTY + ".warps"), "warps", DEFAULT_WARPS, MAX_WARPS),
         intFrom(System.getProperty(PROPERTY + ".perwarp"), "pairs per warp", DEFAULT_PER_WARP, 255),
-        Boolean.parseBoolean(System.getProperty(PROPERTY + ".halftw", "false").trim()));
+        twiddlesFrom(System.getProperty(PROPERTY + ".tw"), System.getProperty(PROPERTY + ".halftw")));
   }
 
-  FlashButterfly2K(CudaDevice device, int n, Precision compute, int warps, int perWarp, boolean halfTwiddles) {
+  FlashButterfly2K(CudaDevice device, int n, Precision compute, int warps, int perWarp, Twiddles twiddles) {
     if (n < MIN_N || n > MAX_N || Integer.bitCount(n) != 1)
       throw new IllegalArgumentException("FlashButterfly2K: N must be 512, 1024 or 2048, got " + n);
     if (compute == Precision.FP32) throw new IllegalArgumentException("FlashButterfly2K: tensor-core precisions only, got FP32");
     checkRange("warps", warps, MAX_WARPS);
     checkRange("pairs per warp", perWarp, 255);
     this.device = device; this.n = n; this.log2n = Integer.numberOfTrailingZeros(n); this.compute = compute;
-    this.warps = warps; this.perWarp = perWarp; this.halfTwiddles = halfTwiddles;
+    if (twiddles == null) throw new IllegalArgumentException("FlashButterfly2K: twiddles must not be null");
+    this.warps = warps; this.perWarp = perWarp; this.twiddles = twiddles;
+  }
+
+  /**
+   * The twiddle source from the properties' values: tw "table" / "half" / "reg" (any case, blanks ignored); tw null or
+   * blank: HALF if halftw is "true", else {@link #DEFAULT_TWIDDLES}. IllegalArgumentException for any other tw.
+   */
+  static Twiddles twiddlesFrom(String tw, String halftw) {
+    if (tw == null || tw.isBlank()) return halftw != null && Boolean.parseBoolean(halftw.trim()) ? Twiddles.HALF : DEFAULT_TWIDDLES;
+    return switch (tw.trim().toLowerCase(java.util.Locale.ROOT)) {
+      case "table" -> Twiddles.TABLE;
+      case "half" -> Twiddles.HALF;
+      case "reg" -> Twiddles.REG;
+      default -> throw new IllegalArgumentException("FlashButterfly2K: " + PROPERTY + ".tw must be table, half or reg, got " + tw);
+    };
   }
 
   /** Whether the route is on by default: unless the system property {@value #PROPERTY} is "off". */
@@ -82,9 +113,9 @@ final class FlashButterfly2K {
   /** Dynamic shared memory of a block: the spectrum (8 N bytes), per warp two 16-bit planes of R1 chunks of 264 elements and a 16-byte row. */
   static int smemBytes(int n, int warps) { return 8 * n + warps * (2 * (n / 256) * CHUNK_STRIDE + 8) * 2; }
 
-  /** The forward kernel's name, e.g. "fbk_fwd_bf16" ("fbk_fwd_bf16_ht": the half2 twiddle table). */
-  String kernelName() { return kernelName(compute, halfTwiddles); }
-  static String kernelName(Precision compute, boolean halfTwiddles) { return "fbk_fwd_" + compute.tag() + (halfTwiddles ? "_ht" : ""); }
+  /** The forward kernel's name, e.g. "fbk_fwd_bf16" ("_ht": the half2 twiddle table, "_rt": twiddles in registers). */
+  String kernelName() { return kernelName(compute, twiddles); }
+  static String kernelName(Precision compute, Twiddles twiddles) { return "fbk_fwd_" + compute.tag() + twiddles.suffix; }
 
   /** Blocks along x for B batch rows: ceil(ceil(B / 2) / (warps * pairs per warp)). */
   static int gridX(int B, int warps, int perWarp) { return ((B + 1) / 2 + warps * perWarp - 1) / (warps * perWarp); }
@@ -103,7 +134,7 @@ final class FlashButterfly2K {
       device.module(MODULE).kernel("fbk_tables_" + compute.tag()).launch(device.stream(), (tableWords(n) + 255) / 256, 1,
           256, 0, tables, log2n);
     }
-    device.module(MODULE).kernel(kernelName(compute, halfTwiddles)).launch(device.stream(), gridX(B, warps, perWarp), H, 32 * warps,
+    device.module(MODULE).kernel(kernelName(compute, twiddles)).launch(device.stream(), gridX(B, warps, perWarp), H, 32 * warps,
         smemBytes(n, warps), u, kf, d, y, tables, B, H, L, log2n, (flags & 2) | perWarp << 8);
   }
 
@@ -128,5 +159,9 @@ final class FlashButterfly2K {
     if (x < 1 || x > max) throw new IllegalArgumentException("FlashButterfly2K: " + what + " must be in [1, " + max + "], got " + x);
   }
 
-  @Override public String toString() { return "fb2k " + warps + " warps x " + perWarp + " pairs" + (halfTwiddles ? ", half2 twiddles" : ""); }
+  @Override public String toString() { return "fb2k " + warps + " warps x " + perWarp + " pairs" + switch (twiddles) {
+      case TABLE -> "";
+      case HALF -> ", half2 twiddles";
+      case REG -> ", register twiddles";
+    }; }
 }

@@ -45,10 +45,10 @@ class FlashButterfly2KHostTest {
       var e = assertThrows(IllegalArgumentException.class, () -> FlashButterfly2K.intFrom(bad, "warps", 4, 8));
       assertTrue(e.getMessage().contains("FlashButterfly2K") && e.getMessage().contains("warps"), e.getMessage());
     }
-    assertThrows(IllegalArgumentException.class, () -> new FlashButterfly2K(null, 4096, Precision.BF16, 4, 2, false));
-    assertThrows(IllegalArgumentException.class, () -> new FlashButterfly2K(null, 2048, Precision.FP32, 4, 2, false));
-    assertThrows(IllegalArgumentException.class, () -> new FlashButterfly2K(null, 2048, Precision.BF16, 9, 2, false));
-    assertThrows(IllegalArgumentException.class, () -> new FlashButterfly2K(null, 2048, Precision.BF16, 4, 0, false));
+    assertThrows(IllegalArgumentException.class, () -> new FlashButterfly2K(null, 4096, Precision.BF16, 4, 2, FlashButterfly2K.Twiddles.TABLE));
+    assertThrows(IllegalArgumentException.class, () -> new FlashButterfly2K(null, 2048, Precision.FP32, 4, 2, FlashButterfly2K.Twiddles.TABLE));
+    assertThrows(IllegalArgumentException.class, () -> new FlashButterfly2K(null, 2048, Precision.BF16, 9, 2, FlashButterfly2K.Twiddles.TABLE));
+    assertThrows(IllegalArgumentException.class, () -> new FlashButterfly2K(null, 2048, Precision.BF16, 4, 0, FlashButterfly2K.Twiddles.TABLE));
   }
 
   @Test
@@ -73,8 +73,40 @@ class FlashButterfly2KHostTest {
     // the spectrum (2048 float2), 4 warps x (2 planes x 8 chunks x 264 + 8) 16-bit values
     assertEquals(8 * 2048 + 4 * (2 * 8 * 264 + 8) * 2, FlashButterfly2K.smemBytes(2048, 4));
     assertTrue(FlashButterfly2K.smemBytes(2048, FlashButterfly2K.MAX_WARPS) <= 227 * 1024);
-    assertEquals("fbk_fwd_bf16", FlashButterfly2K.kernelName(Precision.BF16, false));
-    assertEquals("fbk_fwd_f16", FlashButterfly2K.kernelName(Precision.F16, false));
-    assertEquals("fbk_fwd_bf16_ht", FlashButterfly2K.kernelName(Precision.BF16, true));
+    assertEquals("fbk_fwd_bf16", FlashButterfly2K.kernelName(Precision.BF16, FlashButterfly2K.Twiddles.TABLE));
+    assertEquals("fbk_fwd_f16", FlashButterfly2K.kernelName(Precision.F16, FlashButterfly2K.Twiddles.TABLE));
+    assertEquals("fbk_fwd_bf16_ht", FlashButterfly2K.kernelName(Precision.BF16, FlashButterfly2K.Twiddles.HALF));
+    assertEquals("fbk_fwd_f16_rt", FlashButterfly2K.kernelName(Precision.F16, FlashButterfly2K.Twiddles.REG));
+  }
+
+  @Test
+  void twiddleSourceComesFromThePropertiesTableByDefault() {
+    assertEquals(FlashButterfly2K.DEFAULT_TWIDDLES, FlashButterfly2K.twiddlesFrom(null, null));
+    assertEquals(FlashButterfly2K.DEFAULT_TWIDDLES, FlashButterfly2K.twiddlesFrom(" ", "false"));
+    assertEquals(FlashButterfly2K.Twiddles.REG, FlashButterfly2K.twiddlesFrom("reg", null));
+    assertEquals(FlashButterfly2K.Twiddles.REG, FlashButterfly2K.twiddlesFrom(" REG ", "true"), "tw wins over halftw");
+    assertEquals(FlashButterfly2K.Twiddles.HALF, FlashButterfly2K.twiddlesFrom("half", null));
+    assertEquals(FlashButterfly2K.Twiddles.HALF, FlashButterfly2K.twiddlesFrom(null, " true"), "the older spelling");
+    assertEquals(FlashButterfly2K.Twiddles.TABLE, FlashButterfly2K.twiddlesFrom("Table", "true"));
+    for (String bad : new String[] {"regs", "on", "1"}) {
+      var e = assertThrows(IllegalArgumentException.class, () -> FlashButterfly2K.twiddlesFrom(bad, null));
+      assertTrue(e.getMessage().contains("FlashButterfly2K") && e.getMessage().contains(".tw") && e.getMessage().contains(bad), e.getMessage());
+    }
+    assertThrows(IllegalArgumentException.class, () -> new FlashButterfly2K(null, 2048, Precision.BF16, 4, 2, null));
+    // the property read when a plan's kernel object is made (the constructor without a twiddle source)
+    String key = FlashButterfly2K.PROPERTY + ".tw", old = System.getProperty(key);
+    try {
+      System.setProperty(key, "reg");
+      var f = new FlashButterfly2K(null, 1024, Precision.BF16);
+      assertEquals("fbk_fwd_bf16_rt", f.kernelName());
+      assertTrue(f.toString().contains("register twiddles"), f.toString());
+      System.clearProperty(key);
+      assertEquals(FlashButterfly2K.kernelName(Precision.BF16, FlashButterfly2K.DEFAULT_TWIDDLES),
+          new FlashButterfly2K(null, 1024, Precision.BF16).kernelName());
+      System.setProperty(key, "table");
+      assertEquals("fbk_fwd_bf16", new FlashButterfly2K(null, 1024, Precision.BF16).kernelName());
+    } finally {
+      if (old == null) System.clearProperty(key); else System.setProperty(key, old);
+    }
   }
 }

@@ -21,28 +21,31 @@ import java.util.SplittableRandom;
  * The causal N = 512 - 2K forward of flashbutterfly2k.cu ({@code fb2k}, the default route of 16-bit plans there on
  * sm_90) against its twin, the _w3 kernels ({@code fb2k(false)}), in one process: bf16 and fp16 I/O, then fb2k's other
  * launch shapes (warps per block x pairs per warp, through -Dlongconv4j.cuda.fb2k.warps / .perwarp, read when a plan's
- * kernel object is made), the _ht kernels (-Dlongconv4j.cuda.fb2k.halftw=true), backwardInput new vs old, and fp32
- * I/O (not routed: the same kernels either way). Every row's forward is validated against a float64 direct convolution
+ * kernel object is made), the _ht kernels (-Dlongconv4j.cuda.fb2k.tw=half: half2 twiddle table), the _rt kernels
+ * (tw=reg: twiddles computed in registers), backwardInput new vs old, and fp32 I/O (not routed: the same kernels either
+ * way). With a fifth argument "twiddles" only the twiddle comparison: per I/O type _w3, fb2k (table), _ht, _rt, then
+ * backwardInput bf16 fb2k vs _rt. Every row's forward is validated against a float64 direct convolution
  * of sampled rows (outputs poisoned first) before it is timed (CUDA events, 3 warm-ups, median of 60;
  * {@link CudaConvBench#median}).
- * Usage: FlashButterfly2KBench [csv-out] [B] [H] [L,L,...]
+ * Usage: FlashButterfly2KBench [csv-out] [B] [H] [L,L,...] [all|twiddles]
  */
 public final class FlashButterfly2KBench {
   private FlashButterfly2KBench() {}
 
   private static final String WARPS = "longconv4j.cuda.fb2k.warps", PER = "longconv4j.cuda.fb2k.perwarp",
-      HALF = "longconv4j.cuda.fb2k.halftw";
+      TW = "longconv4j.cuda.fb2k.tw";
 
   public static void main(String[] args) throws IOException {
     if (!Cuda.available()) { System.out.println("FlashButterfly2KBench: " + Cuda.reason()); return; }
     Path csv = args.length > 0 ? Path.of(args[0]) : null;
     int B = args.length > 1 ? Integer.parseInt(args[1]) : 64, H = args.length > 2 ? Integer.parseInt(args[2]) : 768;
     int[] Ls = args.length > 3 ? Arrays.stream(args[3].split(",")).mapToInt(Integer::parseInt).toArray() : new int[] {1024, 256};
+    boolean twOnly = args.length > 4 && args[4].equals("twiddles");
     List<CudaConvBench.Row> rows = new ArrayList<>();
     try (CudaDevice dev = CudaDevice.open(0)) {
       System.out.println(dev);
       FlashButterflyFwdBench.warmUp(dev, B, H, Ls[0]);
-      for (int L : Ls) length(dev, B, H, L, rows);
+      for (int L : Ls) length(dev, B, H, L, twOnly ? twiddleVariants() : variants(), rows);
     }
     var sb = new StringBuilder("path,B,H,L,ms,GBps,relerr,bytes\n");
     for (var r : rows)
@@ -51,7 +54,10 @@ public final class FlashButterfly2KBench {
     if (csv != null) Files.writeString(csv, sb);
   }
 
-  /** {io, fb2k on, warps (0: default; -1: default shape, the _ht kernels), pairs per warp (0: default), backwardInput}. */
+  /**
+   * {io, fb2k on, warps (0: default; -1: default shape, the _ht kernels; -2: default shape, the _rt kernels), pairs per
+   * warp (0: default), backwardInput}.
+   */
   static List<Object[]> variants() {
     List<Object[]> v = new ArrayList<>();
     for (var io : new ElementType[] {ElementType.BF16, ElementType.F16}) {
@@ -60,15 +66,29 @@ public final class FlashButterfly2KBench {
     }
     for (int[] s : new int[][] {{4, 2}, {4, 4}, {4, 8}, {8, 2}, {8, 8}, {6, 4}, {2, 4}})
       v.add(new Object[] {ElementType.BF16, true, s[0], s[1], false});
-    for (var io : new ElementType[] {ElementType.BF16, ElementType.F16})   // the _ht kernels (half2 twiddles), default shape
+    for (var io : new ElementType[] {ElementType.BF16, ElementType.F16}) {   // the _ht, _rt kernels, default shape
       v.add(new Object[] {io, true, -1, 0, false});
+      v.add(new Object[] {io, true, -2, 0, false});
+    }
     v.add(new Object[] {ElementType.BF16, false, 0, 0, true});
     v.add(new Object[] {ElementType.BF16, true, 0, 0, true});
     v.add(new Object[] {ElementType.F32, true, 0, 0, false});
     return v;
   }
 
-  static void length(CudaDevice dev, int B, int H, int L, List<CudaConvBench.Row> rows) {
+  /** The twiddle comparison only: per I/O type _w3, fb2k (fp32 table), _ht, _rt; backwardInput bf16 fb2k vs _rt. */
+  static List<Object[]> twiddleVariants() {
+    List<Object[]> v = new ArrayList<>();
+    for (var io : new ElementType[] {ElementType.BF16, ElementType.F16}) {
+      v.add(new Object[] {io, false, 0, 0, false});
+      for (int w : new int[] {0, -1, -2}) v.add(new Object[] {io, true, w, 0, false});
+    }
+    v.add(new Object[] {ElementType.BF16, true, 0, 0, true});
+    v.add(new Object[] {ElementType.BF16, true, -2, 0, true});
+    return v;
+  }
+
+  static void length(CudaDevice dev, int B, int H, int L, List<Object[]> variants, List<CudaConvBench.Row> rows) {
     var rng = new SplittableRandom(42 + L);
     float[] k = new float[H * L], D = new float[H];
     for (int i = 0; i < k.length; i++) k[i] = (float) ((rng.nextDouble() * 2 - 1) / Math.sqrt(L));
@@ -77,7 +97,7 @@ public final class FlashButterfly2KBench {
     try (var u32 = dev.alloc(4 * n); var y32 = dev.alloc(4 * n); var u16 = dev.alloc(2 * n); var y16 = dev.alloc(2 * n)) {
       DeviceFill.uniform(dev, u32, n, ElementType.F32, 7L * L, 1f);
       ElementType filled = null;
-      for (Object[] v : variants()) {
+      for (Object[] v : variants) {
         ElementType io = (ElementType) v[0];
         boolean on = (Boolean) v[1], bwd = (Boolean) v[4];
         int warps = (Integer) v[2], per = (Integer) v[3];
@@ -85,7 +105,7 @@ public final class FlashButterfly2KBench {
         if (io != ElementType.F32 && io != filled) { DeviceFill.uniform(dev, u16, n, io, 7L * L, 1f); filled = io; }
         DeviceBuffer u = io == ElementType.F32 ? u32 : u16, y = io == ElementType.F32 ? y32 : y16;
         if (warps > 0) { System.setProperty(WARPS, "" + warps); System.setProperty(PER, "" + per); }
-        if (warps < 0) System.setProperty(HALF, "true");
+        if (warps < 0) System.setProperty(TW, warps == -1 ? "half" : "reg");
         try (var conv = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr).fb2k(on)) {
           conv.setWeights(k, L, D);
           y.fill32(0x7fc07fc0);
@@ -94,11 +114,11 @@ public final class FlashButterfly2KBench {
           double ms = bwd ? CudaConvBench.median(dev, () -> conv.backwardInput(u, y, B), 60)
               : CudaConvBench.median(dev, () -> conv.forward(u, y, B), 60);
           String name = (bwd ? "fb-bwdInput" : "fb-fwd") + " io=" + io + (conv.fb2k() ? " fb2k" : " " + conv.kernelName())
-              + (conv.fb2k() && warps > 0 ? " warps=" + warps + " per=" + per : "") + (conv.fb2k() && warps < 0 ? " half2-twiddles" : "");
+              + (conv.fb2k() && warps > 0 ? " warps=" + warps + " per=" + per : "") + (conv.fb2k() && warps < 0 ? " " + conv.kernelName() : "");
           rows.add(new CudaConvBench.Row(name, B, H, L, ms, 2.0 * n * io.bytes() / ms / 1e6, err, 0));
           CudaConvBench.report(rows.getLast());
         } finally {
-          System.clearProperty(WARPS); System.clearProperty(PER); System.clearProperty(HALF);
+          System.clearProperty(WARPS); System.clearProperty(PER); System.clearProperty(TW);
         }
       }
     }

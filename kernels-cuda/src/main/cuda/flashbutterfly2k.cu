@@ -223,6 +223,7 @@ __device__ __forceinline__ void pair(const FragA& F, const RegTw& RT, uint16_t* 
                                      const IO* p0, const IO* p1, IO* q0, IO* q1, int L, const float4* ks,
                                      const uint32_t* __restrict__ tab, const IO* n0, const IO* n1, bool staged) {
   constexpr int RH = R1 / 2;
+  constexpr bool DEEP = TW == TW_REG;   // the _rt kernels load S1's and S1^-1's A fragments two iterations ahead
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, mi = lane >> 3;
   // ---- stage u into the re plane: staged row s = b * RH + r holds u[b][256 r .. 256 r + 255] in chunk s ----------
   if (VEC) {
@@ -254,6 +255,8 @@ __device__ __forceinline__ void pair(const FragA& F, const RegTw& RT, uint16_t* 
     uint32_t bx[4];
     ldsm_x4_t(bx, src + seg(mi));
     uint4 a4[2] = {ldg4(A1), ldg4(A1 + 32)};
+    uint4 a4n[2] = {a4[0], a4[1]};   // DEEP: the next iteration's
+    if constexpr (DEEP) { a4n[0] = ldg4(A1 + 64); a4n[1] = ldg4(A1 + 96); }
 #pragma unroll 1
     for (int tq = 0; tq < 32; tq += 4) {
       uint32_t pr[4], pi[4];
@@ -270,8 +273,13 @@ __device__ __forceinline__ void pair(const FragA& F, const RegTw& RT, uint16_t* 
       }
       if (tq + 4 < 32) {   // the next 4 tiles' inputs: segments not written yet
         ldsm_x4_t(bx, src + seg(tq + 4 + mi));
-        a4[0] = ldg4(A1 + 32 * (tq / 2 + 2));
-        a4[1] = ldg4(A1 + 32 * (tq / 2 + 3));
+        if constexpr (DEEP) {
+          a4[0] = a4n[0]; a4[1] = a4n[1];
+          if (tq + 8 < 32) { a4n[0] = ldg4(A1 + 32 * (tq / 2 + 4)); a4n[1] = ldg4(A1 + 32 * (tq / 2 + 5)); }
+        } else {
+          a4[0] = ldg4(A1 + 32 * (tq / 2 + 2));
+          a4[1] = ldg4(A1 + 32 * (tq / 2 + 3));
+        }
       }
       __syncwarp();   // every lane's reads of these segments are done before any lane overwrites them
 #pragma unroll
@@ -417,7 +425,6 @@ __device__ __forceinline__ void pair(const FragA& F, const RegTw& RT, uint16_t* 
   uint32_t bv[4];   // (re tp, im tp, re tp + 1, im tp + 1)
   ldsm_x4_t(bv, vsrc + seg(mi >> 1));
   uint4 a4 = ldg4(A2);
-  constexpr bool DEEP = TW == TW_REG;   // the _rt kernels load S1^-1's A fragments two iterations ahead (a4n: the next)
   uint4 a4n = DEEP ? ldg4(A2 + 32) : a4;
 #pragma unroll 1
   for (int tp = 0; tp < 32; tp += 2) {

@@ -48,9 +48,35 @@ final class OuterGlobal {
         && threads % 32 == 0 && computeCapability >= 90;
   }
 
-  /** The kernel's name, e.g. "fbog_fwd_bf16_bf16_r2" (r: the first stage's radix N / 4096). */
-  static String kernelName(ElementType io, Precision compute, int n) {
-    return "fbog_fwd_" + io.tag() + "_" + compute.tag() + "_r" + (n / 4096);
+  /** The kernel that runs under the current properties: {@link #kernelName(ElementType, Precision, int, boolean)}. */
+  static String kernelName(ElementType io, Precision compute, int n) { return kernelName(io, compute, n, computedTwiddles()); }
+
+  /**
+   * The kernel's name, e.g. "fbog_fwd_bf16_bf16_r2" (r: the first stage's radix N / 4096); {@code twc}: the variant with
+   * computed outer twiddles, "fbog_fwd_bf16_bf16_r2_twc".
+   */
+  static String kernelName(ElementType io, Precision compute, int n, boolean twc) {
+    return "fbog_fwd_" + io.tag() + "_" + compute.tag() + "_r" + (n / 4096) + (twc ? "_twc" : "");
+  }
+
+  /**
+   * The default of {@link #computedTwiddles()}: the table. The computed variant was written without a GPU (helper f8k2);
+   * flip this once a sitting has validated it and measured it faster (bench-runs/f8k/f8k-sitting.sh runs both).
+   */
+  static final boolean DEFAULT_COMPUTED_TWIDDLES = false;
+
+  /**
+   * Whether the {@code _twc} kernels run (property {@code PROPERTY.tw}: "table" or "compute", default
+   * {@link #DEFAULT_COMPUTED_TWIDDLES}): the outer units' S = 256 stage twiddles (forward and inverse) are per-lane values
+   * advanced by one complex product per column unit instead of two shared-memory table lookups each (whose lane-dependent
+   * indices replayed up to 7 wavefronts per lookup: bench-runs/f8k-2's profile). The staged scheme only: with the global
+   * scheme ({@link #staged()} false) the table kernels run whatever the property says.
+   */
+  static boolean computedTwiddles() {
+    String v = System.getProperty(PROPERTY + ".tw", DEFAULT_COMPUTED_TWIDDLES ? "compute" : "table").trim();
+    if (!v.equalsIgnoreCase("table") && !v.equalsIgnoreCase("compute"))
+      throw new IllegalArgumentException("OuterGlobal: " + PROPERTY + ".tw must be table or compute, got " + v);
+    return v.equalsIgnoreCase("compute") && staged();
   }
 
   /** Batch pairs per block: {@code requested} when > 0, else the property {@code PROPERTY.pairs}, else the default. */

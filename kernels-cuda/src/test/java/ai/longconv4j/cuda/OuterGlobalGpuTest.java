@@ -20,13 +20,20 @@ import org.junit.jupiter.params.provider.MethodSource;
  * the same input, outputs poisoned with NaN first. Shapes: N = 8K (radix 2) and 16K (radix 4), causal and bidirectional,
  * L even (element-pair accesses) and odd (single elements), L < N/2 (bounds inside the loaded half), odd B (a pair with
  * one row), H = 111, Lk < L; 1, 2, 3 batch pairs per block (with B = 3 and 3 pairs per block some blocks run fewer);
- * at 16K the spectrum prefetch variant; both schemes ({@link OuterGlobal#staged()}). In the staged scheme D u goes through
+ * at 16K the spectrum prefetch variant; both schemes ({@link OuterGlobal#staged()}) and the staged scheme with computed
+ * outer twiddles ({@link OuterGlobal#computedTwiddles()}, the {@code _twc} kernels). In the staged scheme D u goes through
  * the inverse stages with the convolution (its error is of the same order as the convolution's: the same bound).
  * Tolerance 1e-2 against float64 as FlashButterflyOuterStagesGpuTest: the same stages round their operands to 16 bits
  * the same number of times (8 DFT stages, rms 2.3e-3 each for bf16, independent: 6.5e-3) plus the output's rounding;
  * the shared-memory planes hold the same 16-bit values as the twin's. New vs twin: the kernels differ only in where the
  * first and last stages read and write, so they should agree to the output's rounding (two 16-bit roundings of the same
  * fp32 value can differ by one ulp, 2^-8 relative for bf16); 2e-2 as the other twin tests (the sum of two 1e-2 bounds).
+ * Computed vs table twiddles on the same input: 1e-3. The twiddles differ by at most ~2e-6 (a host model of the
+ * recurrence: 31 steps at one warp per block; ~1e-6 at 4 warps) where the table's own error is ~1e-7. In fp32 storage
+ * that would move the output by ~1e-6; here every stage rounds its operands to 16 bits, and a twiddle change of delta
+ * flips a rounding with probability ~delta / ulp, each flip one ulp: rms ~sqrt(delta ulp) per stage, with ulp = 2^-8
+ * (bf16) about 6e-5, over ~9 roundings ~2e-4 (fp16: ~7e-5); 1e-3 leaves 5x, and a wrong twiddle (an index off by one
+ * unit: an error of order 1) fails it by orders of magnitude.
  */
 @Tag("gpu")
 class OuterGlobalGpuTest extends CudaDeviceTest {
@@ -51,9 +58,16 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
     float[] twin = run(io, compute, mode, B, H, L, Lk, false, false, 0);
     double[] twin64 = new double[twin.length];
     for (int i = 0; i < twin.length; i++) twin64[i] = twin[i];
+    float[] table = null;
     for (String scheme : SCHEMES) {
       float[] fast = withScheme(scheme, () -> run(io, compute, mode, B, H, L, Lk, true, false, 0));
       Reference.assertClose("og " + scheme + " vs _w3 " + io + " " + mode + " L=" + L, fast, twin64, 2e-2);
+      if (scheme.equals("staged")) table = fast;
+      if (scheme.equals("compute")) {   // computed vs table twiddles on the same input (the class comment's 1e-3)
+        double[] table64 = new double[table.length];
+        for (int i = 0; i < table.length; i++) table64[i] = table[i];
+        Reference.assertClose("og computed vs table twiddles " + io + " " + mode + " L=" + L, fast, table64, 1e-3);
+      }
     }
   }
 
@@ -100,18 +114,24 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
     for (String scheme : SCHEMES) withScheme(scheme, () -> run(io, compute, mode, B, H, L, Lk, true, true, 0));
   }
 
-  /** Both schemes of {@link OuterGlobal#staged()}: "staged" (D u on the spectrum) and "global" (D u added in fp32). */
-  private static final String[] SCHEMES = {"staged", "global"};
+  /**
+   * Both schemes of {@link OuterGlobal#staged()}, "staged" (D u on the spectrum) and "global" (D u added in fp32), with
+   * the twiddle table, and "compute": the staged scheme with computed twiddles (the {@code _twc} kernels).
+   */
+  private static final String[] SCHEMES = {"staged", "global", "compute"};
 
-  /** f with the property {@code longconv4j.cuda.og.scheme} set to scheme, cleared after. */
+  /** f with the properties {@code longconv4j.cuda.og.scheme} and {@code .tw} set for scheme, cleared after. */
   private static float[] withScheme(String scheme, java.util.function.Supplier<float[]> f) {
-    String key = OuterGlobal.PROPERTY + ".scheme";
+    String key = OuterGlobal.PROPERTY + ".scheme", tw = OuterGlobal.PROPERTY + ".tw";
     try {
-      System.setProperty(key, scheme);
-      assertEquals(scheme.equals("staged"), OuterGlobal.staged());
+      System.setProperty(key, scheme.equals("global") ? "global" : "staged");
+      System.setProperty(tw, scheme.equals("compute") ? "compute" : "table");
+      assertEquals(!scheme.equals("global"), OuterGlobal.staged());
+      assertEquals(scheme.equals("compute"), OuterGlobal.computedTwiddles());
       return f.get();
     } finally {
       System.clearProperty(key);
+      System.clearProperty(tw);
     }
   }
 
@@ -136,12 +156,14 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
       boolean routed = og && dev.computeCapability() >= 90;
       assertEquals(routed, conv.outerGlobal(), conv.toString());
       assertEquals(routed, conv.kernelName().startsWith("fbog_fwd_"), conv.kernelName());
+      assertEquals(routed && OuterGlobal.computedTwiddles(), conv.kernelName().endsWith("_twc"), conv.kernelName());
       if (routed) assertTrue(conv.toString().contains("outer global"), conv.toString());
       if (mode == ConvMode.BIDIRECTIONAL) conv.setWeights(c.k0(), c.k1(), Lk, c.D()); else conv.setWeights(c.k0(), Lk, c.D());
       dy.fill32(0x7fc07fc0);   // poison: NaN as fp32, and each half is NaN as bf16 and as fp16
       if (adjoint) conv.backwardInput(du, dy, B); else conv.forward(du, dy, B);
       float[] y = ConvCase.read(dev, dy, io, B * H * L);
       Reference.assertClose((adjoint ? "backwardInput " : "") + conv + (og ? OuterGlobal.staged() ? " staged" : " global" : "")
+          + (og && OuterGlobal.computedTwiddles() ? " twc" : "")
           + " B=" + B + " Lk=" + Lk + " pairs/block=" + perBlock, y,
           ref, 1e-2);
       return y;

@@ -24,8 +24,11 @@ import java.util.SplittableRandom;
  * timed (CUDA events, 3 warm-ups, median of 20; {@link CudaConvBench#median}). Rows per L: bf16 twin, the staged scheme at
  * the default (1), 2 and 4 batch pairs per block, the global scheme at 1 and 2, at 16K the global scheme with the
  * spectrum prefetch ({@code -Dlongconv4j.cuda.og.prefetch=on}), fp16 and fp32 I/O twin / staged / global, and
- * backwardInput (bf16) twin / staged (not validated here: its own test is). Other lengths run the
- * default plan once (the route does not apply there: a no-regression row).
+ * backwardInput (bf16) twin / staged (not validated here: its own test is). Every I/O type also runs "compute": the
+ * staged scheme with computed outer twiddles (the {@code _twc} kernels, {@code -Dlongconv4j.cuda.og.tw=compute}).
+ * With {@code -Dlongconv4j.bench.og.rows=twc} only the rows twin / staged table / staged compute per I/O type (bf16,
+ * fp16, fp32) and backwardInput (bf16) run (the closing sitting's short list). Other lengths run the default plan once
+ * (the route does not apply there: a no-regression row).
  * Usage: OuterGlobalBench [csv-out] [B] [H] [L,L,...]
  */
 public final class OuterGlobalBench {
@@ -50,23 +53,32 @@ public final class OuterGlobalBench {
   }
 
   /**
-   * {io, outerGlobal, pairs per block (0: default; -1: default with the spectrum prefetch), adjoint, scheme ("staged" or
-   * "global", null: the default)}.
+   * {io, outerGlobal, pairs per block (0: default; -1: default with the spectrum prefetch), adjoint, scheme ("staged",
+   * "global" or "compute": staged with computed twiddles; null: the default)}; {@code brief}: the twc short list only.
    */
-  static List<Object[]> variants(int n) {
+  static List<Object[]> variants(int n, boolean brief) {
     List<Object[]> v = new ArrayList<>();
     if (n != 8192 && n != 16384) { v.add(new Object[] {ElementType.BF16, true, 0, false, null}); return v; }
+    if (brief) {
+      for (var io : new ElementType[] {ElementType.BF16, ElementType.F16, ElementType.F32})
+        for (String s : new String[] {null, "staged", "compute"}) v.add(new Object[] {io, s != null, 0, false, s});
+      for (String s : new String[] {null, "staged", "compute"}) v.add(new Object[] {ElementType.BF16, s != null, 0, true, s});
+      return v;
+    }
     v.add(new Object[] {ElementType.BF16, false, 0, false, null});
     for (int p : new int[] {0, 2, 4}) v.add(new Object[] {ElementType.BF16, true, p, false, "staged"});
+    v.add(new Object[] {ElementType.BF16, true, 0, false, "compute"});
     for (int p : new int[] {0, 2}) v.add(new Object[] {ElementType.BF16, true, p, false, "global"});
     if (n == 16384) v.add(new Object[] {ElementType.BF16, true, -1, false, "global"});
     for (var io : new ElementType[] {ElementType.F16, ElementType.F32}) {
       v.add(new Object[] {io, false, 0, false, null});
       v.add(new Object[] {io, true, 0, false, "staged"});
       v.add(new Object[] {io, true, 0, false, "global"});
+      v.add(new Object[] {io, true, 0, false, "compute"});
     }
     v.add(new Object[] {ElementType.BF16, false, 0, true, null});
     v.add(new Object[] {ElementType.BF16, true, 0, true, "staged"});
+    v.add(new Object[] {ElementType.BF16, true, 0, true, "compute"});
     return v;
   }
 
@@ -80,7 +92,8 @@ public final class OuterGlobalBench {
     try (var u32 = dev.alloc(4 * n); var y32 = dev.alloc(4 * n); var u16 = dev.alloc(2 * n); var y16 = dev.alloc(2 * n)) {
       DeviceFill.uniform(dev, u32, n, ElementType.F32, 7L * L, 1f);
       ElementType filled = null;
-      for (Object[] v : variants(nfft)) {
+      boolean brief = "twc".equals(System.getProperty("longconv4j.bench.og.rows"));
+      for (Object[] v : variants(nfft, brief)) {
         ElementType io = (ElementType) v[0];
         boolean adjoint = (Boolean) v[3];
         Precision pr = io == ElementType.F16 ? Precision.F16 : Precision.BF16;
@@ -88,8 +101,10 @@ public final class OuterGlobalBench {
         DeviceBuffer u = io == ElementType.F32 ? u32 : u16, y = io == ElementType.F32 ? y32 : y16;
         int pairs = (Integer) v[2];
         System.setProperty("longconv4j.cuda.og.prefetch", pairs < 0 ? "on" : "off");
-        if (v[4] != null) System.setProperty("longconv4j.cuda.og.scheme", (String) v[4]);
+        String scheme = (String) v[4];
+        if (scheme != null) System.setProperty("longconv4j.cuda.og.scheme", scheme.equals("compute") ? "staged" : scheme);
         else System.clearProperty("longconv4j.cuda.og.scheme");
+        System.setProperty("longconv4j.cuda.og.tw", "compute".equals(scheme) ? "compute" : "table");
         try (var conv = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr).outerGlobal((Boolean) v[1])
             .pairsPerBlock(Math.max(0, pairs))) {
           conv.setWeights(k, L, D);
@@ -111,6 +126,7 @@ public final class OuterGlobalBench {
           CudaConvBench.report(rows.getLast());
         }
       }
+      System.clearProperty("longconv4j.cuda.og.tw");
     }
   }
 }

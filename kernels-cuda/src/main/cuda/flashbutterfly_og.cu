@@ -471,3 +471,35 @@ OG_FWD(fbog_fwd_bf16_bf16_r4_twc, 4, __nv_bfloat16, 2, __nv_bfloat16, 128, 3, tr
 OG_FWD(fbog_fwd_f16_f16_r4_twc, 4, __half, 1, __half, 128, 3, true)
 OG_FWD(fbog_fwd_f32_bf16_r4_twc, 4, float, 2, __nv_bfloat16, 128, 3, true)
 OG_FWD(fbog_fwd_f32_f16_r4_twc, 4, float, 1, __half, 128, 3, true)
+
+// Test kernel (OuterGlobalGpuTest): the TWC twiddles against the table at the table kernels' indices, in fp32 (no
+// 16-bit rounding). One block of 32 nw threads (nw = 1..4), dynamic smem tw_entries(N) float2; out[((u * 32 + lane) * 8
+// + j) * 2 + {0: computed, 1: table}], j < 4: TwcFwd's w[j] (scale 1), j >= 4: TwcInv's w[h][p], j - 4 = 2h + p.
+extern "C" __global__ void fbog_twc_check(float2* __restrict__ out, int log2N) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  const Tw T = tw_init(reinterpret_cast<float2*>(smem_raw), log2N);
+  __syncthreads();
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, sh = log2N - 12;
+  og::TwcFwd F;
+  og::TwcInv I;
+  F.init(T, warp, nw, g, t, sh, 1.0f);
+  I.init(T, warp, nw, g, t, sh);
+  for (int u = warp; u < 32; u += nw) {
+    float2* o = out + (u * 32 + lane) * 16;
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      o[2 * q] = F.w[q];
+      o[2 * q + 1] = tw_at(T, (((g + 8 * (q >> 1)) * (8 * u + 2 * t + (q & 1))) & 4095) << sh);
+    }
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+#pragma unroll
+      for (int p = 0; p < 2; ++p) {
+        o[8 + 2 * (2 * h + p)] = I.w[h][p];
+        o[8 + 2 * (2 * h + p) + 1] = tw_at(T, (((2 * t + 8 * h + p) * (8 * u + g)) & 4095) << sh);
+      }
+    F.next();
+    I.next();
+  }
+}

@@ -476,8 +476,8 @@ OG_FWD(fbog_fwd_f32_f16_r4_twc, 4, float, 1, __half, 128, 3, true)
 // 16-bit rounding). One block of 32 nw threads (nw = 1..4), dynamic smem tw_entries(N) float2; out[((u * 32 + lane) * 8
 // + j) * 2 + {0: computed, 1: table}], j < 4: TwcFwd's w[j] (scale 1), j >= 4: TwcInv's w[h][p], j - 4 = 2h + p.
 extern "C" __global__ void fbog_twc_check(float2* __restrict__ out, int log2N) {
-  extern __shared__ __align__(16) unsigned char smem_raw[];
-  const Tw T = tw_init(reinterpret_cast<float2*>(smem_raw), log2N);
+  extern __shared__ float2 twc_table[];   // (another name than smem_raw: this kernel's extern "C" linkage)
+  const Tw T = tw_init(twc_table, log2N);
   __syncthreads();
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, sh = log2N - 12;

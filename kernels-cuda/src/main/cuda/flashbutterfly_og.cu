@@ -16,6 +16,11 @@
 //  * global (og): og_fwd reads u per column unit straight from global memory (2-byte loads, one unit of look-ahead),
 //    2 barriers per pair, og_inv adds D u in fp32 (u re-read from L2). Measured slower with 16-bit I/O (bench-runs/f8k-1,
 //    f8k-2: the unit loads wait on HBM at 12-20 resident warps per SM); kept selectable, tested.
+// The _twc kernels (TWC, helper f8k2; -Dlongconv4j.cuda.og.tw=compute, the table kernels stay the default until a sitting
+// has run them): the staged scheme with the outer units' S = 256 stage twiddles (forward wo, inverse w) computed per lane
+// by a product recurrence over the warp's units (TwcFwd, TwcInv) instead of two table lookups each, whose lane-dependent
+// indices replayed up to 7 shared-memory wavefronts per lookup (bench-runs/f8k-2). PTX per unit (bf16, pairs path):
+// forward 270 -> 229 (8K) / 474 -> 433 (16K) instructions, inverse 313 -> 277 / 594 -> 556, 8 lookups fewer each way.
 // A warp's column units are the same in the forward and inverse outer stages, and a unit's forward stores go exactly
 // where its inverse loads come from, so the global scheme's next pair needs no barrier after og_inv (a __syncwarp).
 #include "monarch.cuh"

@@ -9,7 +9,8 @@ package ai.longconv4j.cuda;
  * pair's input in shared memory with 16-byte loads and carries the skip term D u on the spectrum (its real part + D),
  * so the inverse needs no u; "global" reads u per column unit straight from global memory and adds D u in fp32 at the
  * end. Needs z's zero half (causal or bidirectional padding: {@code 2 L <= N}), 16-bit shared memory (the default) and
- * sm_90.
+ * sm_90. The staged scheme has a variant with computed outer twiddles ({@link #computedTwiddles()}, the {@code _twc}
+ * kernels; {@code -Dlongconv4j.cuda.og.tw=compute}; the table is the default until a sitting has measured it).
  * Package-private: {@link FlashButterflyConv#outerGlobal(boolean)} routes such plans here (default on; off with
  * {@code -Dlongconv4j.cuda.og=off}); the {@code _w3}/{@code _w3b} kernels ({@link OuterStages}) are the slow twin.
  */

@@ -335,16 +335,30 @@ __device__ void outer_inv_tile(const SC* __restrict__ in, const IO* __restrict__
   __syncthreads();
   const float d = D[h];
   const size_t r0 = ((size_t)b * H + h) * L, r1 = r0 + (size_t)H * L;
-  for (int g = t; g < 2 * R * G; g += W) {
+  // Round 9c: every 16-byte u load of the thread is issued before the first use (round 8d's loop waited for each in
+  // turn: up to 2 N1 / VI dependent HBM round trips per thread, and the pass was slower than the column kernel).
+  constexpr int IO_IT = (2 * R + VI - 1) / VI;   // groups per thread (2 R W / VI over W threads)
+  union PackIO { uint4 u; IO e[VI]; };
+  PackIO pu[IO_IT];
+#pragma unroll
+  for (int it = 0; it < IO_IT; ++it) {
+    const int g = t + it * W;
+    const int q = g / (R * G), rem = g - q * R * G, n1 = rem / G, j = rem - n1 * G, n = n1 * M + m0 + j * VI;
+    if (g < 2 * R * G && !(q && !two) && vec && n + VI <= L)
+      pu[it].u = *reinterpret_cast<const uint4*>(u + (q ? r1 : r0) + n);
+  }
+#pragma unroll
+  for (int it = 0; it < IO_IT; ++it) {
+    const int g = t + it * W;
+    if (g >= 2 * R * G) break;
     const int q = g / (R * G), rem = g - q * R * G, n1 = rem / G, j = rem - n1 * G, n = n1 * M + m0 + j * VI;
     if ((q && !two) || n >= L) continue;
     const float* a = (q ? ti : tr) + n1 * W + j * VI;
     const size_t r = (q ? r1 : r0) + n;
     if (vec && n + VI <= L) {
-      union PackIO { uint4 u; IO e[VI]; } pu, py;
-      pu.u = *reinterpret_cast<const uint4*>(u + r);
+      PackIO py;
 #pragma unroll
-      for (int k = 0; k < VI; ++k) st(&py.e[k], fmaf(d, ld(&pu.e[k]), a[k]));
+      for (int k = 0; k < VI; ++k) st(&py.e[k], fmaf(d, ld(&pu[it].e[k]), a[k]));
       *reinterpret_cast<uint4*>(y + r) = py.u;
     } else {
       for (int k = 0; k < VI && n + k < L; ++k) st(y + r + k, fmaf(d, ld(u + r + k), a[k]));

@@ -14,9 +14,11 @@
 // partial 1/2 C0 goes to y itself (Re to y[b], Im to y[b+1]): exact, as the shared memory holds it in the 16-bit compute
 // type and y is that type or fp32 (1/2 is a power of two), so no rounding is added and no scratch is needed. After j = 1:
 // y = partial + Re/Im(w_N^(-m) * 1/2 C1[m]) + D u, rounded once. flags bit 1: conj(K) (the adjoint, du = K^T dy + D dy:
-// the same padding structure). Shared memory as the fused kernel at M: 2 (M + M/32) 16-bit values, the twiddle table of
+// the same padding structure); bit 4 (the _w3 kernels): round 9c-1's global phases (fewer loads in flight, the twin).
+// Shared memory as the fused kernel at M: 2 (M + M/32) 16-bit values, the twiddle table of
 // monarch.cuh and pair_table_bytes(M).
 #include "monarch.cuh"
+#include "monarch_outer.cuh"
 
 // 16-byte global accesses: V = 16 / sizeof(IO) elements (4 fp32, 8 bf16 / fp16).
 template <typename IO> struct V16 { static constexpr int V = 16 / sizeof(IO); };
@@ -83,11 +85,21 @@ __device__ __forceinline__ void store_v(IO* p, int n, int L, bool vec, const flo
 
 // The rows of batch pair (b0, b0 + 1) and channel h: row pointers recomputed from the kernel parameters in each phase, so
 // that nothing but the planes lives across the convolutions (the two-stages-per-warp stages use the 80 registers).
-template <typename IO>
+// VOL (the _w3 kernels): the block indices read through volatile asm, so that ptxas cannot hoist the row pointers out of
+// the loop over the two convolutions either (it did, and spilled 4-12 bytes around the column units at 128 registers).
+template <bool VOL> __device__ __forceinline__ int cta_x32() {
+  if (!VOL) return blockIdx.x;
+  int v; asm volatile("mov.u32 %0, %%ctaid.x;" : "=r"(v)); return v;
+}
+template <bool VOL> __device__ __forceinline__ int cta_y32() {
+  if (!VOL) return blockIdx.y;
+  int v; asm volatile("mov.u32 %0, %%ctaid.y;" : "=r"(v)); return v;
+}
+template <typename IO, bool VOL = false>
 struct Rows {
   const IO* u0; const IO* u1; IO* y0; IO* y1; bool two, vec;
   __device__ __forceinline__ Rows(const IO* u, IO* y, int B, int H, int L) {
-    const int b0 = 2 * blockIdx.x, h = blockIdx.y;
+    const int b0 = 2 * cta_x32<VOL>(), h = cta_y32<VOL>();
     two = b0 + 1 < B;
     u0 = u + ((size_t)b0 * H + h) * L; u1 = u0 + (size_t)H * L;
     y0 = y + ((size_t)b0 * H + h) * L; y1 = y0 + (size_t)H * L;
@@ -97,10 +109,10 @@ struct Rows {
 
 // (zr, zi)[n] = z[n] w_N^(j n) / 2 for n < M, z = u[b0] + i u[b0+1], zero from L on.
 // G groups of V per thread in flight: 2 for 16-bit I/O (fp32 I/O keeps 1: with 2 ptxas spilled 4 bytes at 128 registers).
-template <typename IO, typename ST, int G = sizeof(IO) == 2 ? 2 : 1>
+template <typename IO, typename ST, bool VOL = false, int G = sizeof(IO) == 2 ? 2 : 1>
 __device__ __forceinline__ void fb32_load(ST* zr, ST* zi, const IO* u, IO* y, int B, int H, int L, int log2M, int j) {
   constexpr int V = V16<IO>::V;
-  const Rows<IO> r(u, y, B, H, L);
+  const Rows<IO, VOL> r(u, y, B, H, L);
   const int M = 1 << log2M;
   float w1r, w1i;   // w_N^1 = exp(-i pi / M): the recurrence step within a group of V (<= 7 products: a few ulp)
   sincospif(-1.0f / (float)M, &w1i, &w1r);
@@ -134,10 +146,10 @@ __device__ __forceinline__ void fb32_load(ST* zr, ST* zi, const IO* u, IO* y, in
 }
 
 // After j = 0: the partial 1/2 C0, Re -> y[b0], Im -> y[b0+1] (exact, see the header).
-template <typename IO, typename ST>
+template <typename IO, typename ST, bool VOL = false>
 __device__ __forceinline__ void fb32_partial(const ST* zr, const ST* zi, const IO* u, IO* y, int B, int H, int L) {
   constexpr int V = V16<IO>::V;
-  const Rows<IO> r(u, y, B, H, L);
+  const Rows<IO, VOL> r(u, y, B, H, L);
   for (int n = threadIdx.x * V; n < L; n += blockDim.x * V) {
     float a[V], b[V];
 #pragma unroll
@@ -148,13 +160,13 @@ __device__ __forceinline__ void fb32_partial(const ST* zr, const ST* zi, const I
 }
 
 // After j = 1: y = partial + Re/Im(w_N^(-n) 1/2 C1[n]) + D u, n < L.
-template <typename IO, typename ST>
+template <typename IO, typename ST, bool VOL = false>
 __device__ __forceinline__ void fb32_finish(const ST* zr, const ST* zi, const IO* u, const float* D, IO* y, int B, int H,
                                             int L, int log2M) {
   constexpr int V = V16<IO>::V;
-  const Rows<IO> r(u, y, B, H, L);
+  const Rows<IO, VOL> r(u, y, B, H, L);
   const int M = 1 << log2M;
-  const float d = D[blockIdx.y];
+  const float d = D[cta_y32<VOL>()];
   float w1r, w1i;
   sincospif(-1.0f / (float)M, &w1i, &w1r);
   for (int n = threadIdx.x * V; n < L; n += blockDim.x * V) {
@@ -173,6 +185,101 @@ __device__ __forceinline__ void fb32_finish(const ST* zr, const ST* zi, const IO
     }
     store_v(r.y0, n, L, r.vec, p0);
     if (r.two) store_v(r.y1, n, L, r.vec, p1);
+  }
+}
+
+// ---- the _w3 kernels' global phases with more loads in flight (round 9c-2) ----
+// Round 9c-1's profile (bench-runs/f32-1, ncu): one block of 16 warps per SM has nothing to switch to while its loads are
+// out; 14 % of the stall samples fell in the load phase and 20 % in partial + finish, mostly long scoreboard. Here each
+// thread issues G (F) 16-byte groups per row before it unpacks any, kept packed (4 registers per group), and j = 0 skips
+// the twiddle products. Rows that are not 16-byte accessible (L % V != 0, unaligned bases) take round 9c-1's functions.
+// Raw group of V elements at n, zero bits from L on (0 in fp32, bf16 and fp16). CG: through L2 only (the partial).
+template <typename IO, bool CG = false>
+__device__ __forceinline__ uint4 load_raw(const IO* p, int n, int L) {
+  if (n >= L) return make_uint4(0u, 0u, 0u, 0u);
+  const uint4* a = reinterpret_cast<const uint4*>(p + n);
+  return CG ? __ldcg(a) : *a;
+}
+
+template <typename IO, typename ST, int G = 4>
+__device__ __forceinline__ void fb32_load_mlp(ST* zr, ST* zi, const IO* u, IO* y, int B, int H, int L, int log2M, int j) {
+  constexpr int V = V16<IO>::V;
+  const Rows<IO, true> r(u, y, B, H, L);
+  if (!r.vec) { fb32_load<IO, ST, true>(zr, zi, u, y, B, H, L, log2M, j); return; }
+  const int M = 1 << log2M, step = blockDim.x * V;
+  float w1r, w1i;   // w_N^1, the recurrence step within a group (as fb32_load)
+  sincospif(-1.0f / (float)M, &w1i, &w1r);
+  for (int n0 = threadIdx.x * V; n0 < M; n0 += G * step) {
+    uint4 qa[G], qb[G];
+#pragma unroll
+    for (int g = 0; g < G; ++g) {   // from L on (and from M on) zeros, nothing read
+      qa[g] = load_raw(r.u0, n0 + g * step, L);
+      qb[g] = r.two ? load_raw(r.u1, n0 + g * step, L) : make_uint4(0u, 0u, 0u, 0u);
+    }
+#pragma unroll
+    for (int g = 0; g < G; ++g) {
+      const int n = n0 + g * step;
+      if (n >= M) break;
+      float a[V], b[V];
+      v_unpack(qa[g], a, r.u0);
+      v_unpack(qb[g], b, r.u0);
+      if (j == 0) {
+#pragma unroll
+        for (int i = 0; i < V; ++i) { st(zr + SIDX(n + i), 0.5f * a[i]); st(zi + SIDX(n + i), 0.5f * b[i]); }
+      } else {
+        float cr, ci;
+        sincospif(-(float)n / (float)M, &ci, &cr);   // n / M exact
+        cr *= 0.5f; ci *= 0.5f;
+#pragma unroll
+        for (int i = 0; i < V; ++i) {
+          st(zr + SIDX(n + i), a[i] * cr - b[i] * ci);
+          st(zi + SIDX(n + i), a[i] * ci + b[i] * cr);
+          const float q = cr * w1r - ci * w1i; ci = cr * w1i + ci * w1r; cr = q;
+        }
+      }
+    }
+  }
+}
+
+template <typename IO, typename ST, int F = 4>
+__device__ __forceinline__ void fb32_finish_mlp(const ST* zr, const ST* zi, const IO* u, const float* D, IO* y, int B,
+                                                int H, int L, int log2M) {
+  constexpr int V = V16<IO>::V;
+  const Rows<IO, true> r(u, y, B, H, L);
+  if (!r.vec) { fb32_finish<IO, ST, true>(zr, zi, u, D, y, B, H, L, log2M); return; }
+  const int M = 1 << log2M, step = blockDim.x * V;
+  const float d = D[cta_y32<true>()];
+  float w1r, w1i;
+  sincospif(-1.0f / (float)M, &w1i, &w1r);
+  for (int n0 = threadIdx.x * V; n0 < L; n0 += F * step) {
+    uint4 q[F][4];   // partial of row 0, u of row 0, partial of row 1, u of row 1
+#pragma unroll
+    for (int f = 0; f < F; ++f) {
+      const int n = n0 + f * step;
+      q[f][0] = load_raw<IO, true>(r.y0, n, L);
+      q[f][1] = load_raw(r.u0, n, L);
+      if (r.two) { q[f][2] = load_raw<IO, true>(r.y1, n, L); q[f][3] = load_raw(r.u1, n, L); }
+    }
+#pragma unroll
+    for (int f = 0; f < F; ++f) {
+      const int n = n0 + f * step;
+      if (n >= L) break;
+      float p0[V], p1[V], a[V], b[V];
+      v_unpack(q[f][0], p0, r.u0);
+      v_unpack(q[f][1], a, r.u0);
+      if (r.two) { v_unpack(q[f][2], p1, r.u0); v_unpack(q[f][3], b, r.u0); }
+      float cr, ci;
+      sincospif((float)n / (float)M, &ci, &cr);
+#pragma unroll
+      for (int i = 0; i < V; ++i) {
+        const float xr = ld(zr + SIDX(n + i)), xi = ld(zi + SIDX(n + i));
+        p0[i] = fmaf(d, a[i], p0[i] + (xr * cr - xi * ci));
+        if (r.two) p1[i] = fmaf(d, b[i], p1[i] + (xr * ci + xi * cr));
+        const float t = cr * w1r + ci * w1i; ci = ci * w1r - cr * w1i; cr = t;   // times conj(w_N^1)
+      }
+      store_v(r.y0, n, L, true, p0);
+      if (r.two) store_v(r.y1, n, L, true, p1);
+    }
   }
 }
 
@@ -217,6 +324,63 @@ FB32_FWD(fb32_fwd_f32_bf16, float, 2, __nv_bfloat16)
 FB32_FWD(fb32_fwd_f32_f16, float, 1, __half)
 FB32_FWD(fb32_fwd_bf16_bf16, __nv_bfloat16, 2, __nv_bfloat16)
 FB32_FWD(fb32_fwd_f16_f16, __half, 1, __half)
+
+// The _w3 variant (round 9c): each 32K-point convolution as the _w3b kernels run it (monarch_outer.cuh) instead of
+// conv_smem's _w2 scheme: the first stage (radix 8, stride 4096) and the type-A stage at S = 256 as one column FFT per
+// warp in registers each way (outer_pair_*_r<8>, no zero half: every point of the 32K is live here), between them
+// conv256_warp_v4 (16-byte spectrum loads). Per convolution 4 shared-memory passes and 4 barriers after the load
+// instead of 6 and 6 (stage_first_pair, stage_mma_a at S = 256, conv256_warp, and back). Same arguments, shared memory,
+// spectrum order and arithmetic per stage (twiddles, 1/R scales) as fb32_forward; M = 32K only (the log2M argument is
+// ignored on sm_90: 15).
+// sm_80: fb32_forward's code (the column units spilled there, as the _w3b kernels'; the router keeps the old names there).
+template <typename IO, int CM, typename ST>
+__device__ void fb32_forward_w3(const IO* __restrict__ u, const float2* __restrict__ kf, const float* __restrict__ D,
+                                IO* __restrict__ y, int B, int H, int L, int log2M_arg, int flags) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+  fb32_forward<IO, CM, ST>(u, kf, D, y, B, H, L, log2M_arg, flags);
+#else
+  constexpr int log2M = 15;   // a constant: at a runtime log2M ptxas spilled 20-32 bytes at 128 registers
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  const int M = 1 << log2M, P = M + (M >> 5);
+  ST* zr = reinterpret_cast<ST*>(smem_raw);
+  ST* zi = zr + P;
+  float2* tws = reinterpret_cast<float2*>(smem_raw + ((2 * P * (int)sizeof(ST) + 15) & ~15));
+  tw_init(tws, log2M);
+  tw256_init(tws + tw_entries(M));
+  // The finish is outside the loop over j, so that nothing the loop keeps (values ptxas hoists out of it) is live there;
+  // fp16 I/O unrolls the loop (else ptxas spilled 4 bytes), the others do not (unrolled, fp32 I/O spilled 4 bytes).
+  constexpr int UNROLL_J = std::is_same<IO, __half>::value ? 2 : 1;
+#pragma unroll UNROLL_J
+  for (int j = 0; j < 2; ++j) {
+    if (flags & 16) fb32_load<IO, ST, true>(zr, zi, u, y, B, H, L, log2M, j);   // round 9c-1's global phases
+    else fb32_load_mlp<IO, ST>(zr, zi, u, y, B, H, L, log2M, j);
+    __syncthreads();   // also orders tw_init / tw256_init before the first use
+    const Tw tw{tws, tws + TW_LO, log2M};
+    outer_pair_fwd_r<8, CM == 2, false, ST>(tw, zr, zi, log2M);
+    __syncthreads();
+    conv256_warp_v4<CM == 2>(tw, tws + tw_entries(M), zr, zi, M, 1.0f / 16.0f,
+                             kf + ((size_t)cta_y32<true>() << (log2M + 1)) + ((size_t)j << log2M), (flags & 2) ? -1.0f : 1.0f);
+    __syncthreads();
+    outer_pair_inv_r<8, CM == 2, false, ST>(tw, zr, zi, log2M);
+    __syncthreads();
+    if (j == 1) break;
+    fb32_partial<IO, ST, true>(zr, zi, u, y, B, H, L);
+    __syncthreads();   // the next load overwrites the planes; the partials are visible to the block after it
+  }
+  if (flags & 16) fb32_finish<IO, ST, true>(zr, zi, u, D, y, B, H, L, log2M);
+  else fb32_finish_mlp<IO, ST>(zr, zi, u, D, y, B, H, L, log2M);
+#endif
+}
+#define FB32_FWD_W3(NAME, IO, CM, ST)                                                                           \
+  extern "C" __global__ void __launch_bounds__(512, 1) NAME(const IO* __restrict__ u, const float2* __restrict__ kf, \
+      const float* __restrict__ D, IO* __restrict__ y, int B, int H, int L, int log2M, int flags) {               \
+    fb32_forward_w3<IO, CM, ST>(u, kf, D, y, B, H, L, log2M, flags);                                              \
+  }
+// name: fb32_fwd_<io>_<compute>_w3
+FB32_FWD_W3(fb32_fwd_f32_bf16_w3, float, 2, __nv_bfloat16)
+FB32_FWD_W3(fb32_fwd_f32_f16_w3, float, 1, __half)
+FB32_FWD_W3(fb32_fwd_bf16_bf16_w3, __nv_bfloat16, 2, __nv_bfloat16)
+FB32_FWD_W3(fb32_fwd_f16_f16_w3, __half, 1, __half)
 
 // The frequency q stored at Monarch position p of an M-point FFT (M = R1 16^J, monarch.cuh): p's digits, most
 // significant first (R1, then 16 each), are q's digits least significant first.

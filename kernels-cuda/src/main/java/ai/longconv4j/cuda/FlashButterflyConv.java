@@ -41,7 +41,7 @@ public final class FlashButterflyConv implements AutoCloseable {
   private boolean fused = true, smem16, pairStages = DEFAULT_PAIR_STAGES, outerStages = OuterStages.DEFAULT, og = OuterGlobal.enabledByDefault();
   private ThreePass three;   // null: one fused kernel
   private FlashButterfly32 fb32; private boolean fb32On = FlashButterfly32.enabledByDefault(); private int kfVersion;   // kf updates
-
+  private FlashButterfly2K fb2k; private boolean fb2kOn = FlashButterfly2K.enabledByDefault();   // causal N <= 2K route
   private FlashButterflyConv(CudaDevice device, int h, int l, ConvMode mode, ElementType io, Precision compute) {
     this.device = device; this.h = h; this.l = l; this.mode = mode; this.io = io; this.compute = compute;
     this.n = fftSize(mode, l);
@@ -133,19 +133,20 @@ public final class FlashButterflyConv implements AutoCloseable {
     weightsSet = false;   // the spectrum's order depends on M
     return this;
   }
-
   /** The in-shared-memory FFT size (N for one-pass plans). */
   public int innerSize() { return three == null ? n : three.inner(); }
   /** Whether this plan runs the three-pass algorithm. */
   public boolean threePass() { return three != null; }
-  /** Causal tensor-core plans at N = 64K (16K < L <= 32K): forward and backwardInput in one fused kernel (flashbutterfly32.cu;
-   * default on unless -Dlongconv4j.cuda.fb32=off) or three passes (the slow twin; also with fused(false), pairStages(false)). */
+  /** Causal tensor-core plans at N = 64K: forward, backwardInput in one kernel ({@link FlashButterfly32}) or 3 passes (false). */
   public FlashButterflyConv fb32(boolean on) { fb32On = on; return this; }
   /** Whether the forward runs flashbutterfly32.cu's one fused kernel; the backward and kf's order stay the three-pass ones. */
   public boolean fb32() { return fb32On && fused && pairStages && three != null && FlashButterfly32.applies(mode, n, compute); }
-
+  FlashButterfly32 fb32Route() { return fb32 != null ? fb32 : (fb32 = new FlashButterfly32(device, h)); }   // made on first use
+  FlashButterfly2K fb2kRoute() { return fb2k != null ? fb2k : (fb2k = new FlashButterfly2K(device, n, compute)); }   // likewise
+  /** Causal 16-bit plans, N = 512 - 2K, sm_90: forward + backwardInput on {@link FlashButterfly2K} (default; off or an old family: _w3/_w2). */
+  public FlashButterflyConv fb2k(boolean on) { fb2kOn = on; return this; }
+  public boolean fb2k() { return fb2kOn && three == null && pairStages() && outerStages && FlashButterfly2K.applies(mode, n, io, compute, device.computeCapability()); }
   ThreePass threePassPlan() { return three; }   // tests: the chunk budgets
-
   /**
    * Shared memory of one forward block: two planes of N + N/32 elements (fp32, or 16-bit when {@code s16}),
    * aligned to 16 bytes, then the twiddle table of monarch.cuh: 8 * (128 + max(1, N/128)) bytes.
@@ -153,7 +154,6 @@ public final class FlashButterflyConv implements AutoCloseable {
   static int smemBytes(int n, boolean s16) {
     return ((2 * (n + n / 32) * (s16 ? 2 : 4) + 15) & ~15) + 8 * (128 + Math.max(1, n / 128));
   }
-
   /** Extra shared memory of the two-stages-per-warp kernels (monarch.cuh pair_table_bytes): 16 x 32 float2, N >= 256. */
   static int pairTableBytes(int n) { return n >= 256 ? 16 * 32 * 8 : 0; }
   /** Shared memory of the dk/dD block: two fp32 planes and the twiddle table. */
@@ -302,8 +302,9 @@ public final class FlashButterflyConv implements AutoCloseable {
     return this;
   }
 
-  /** The kernel's name for this plan, e.g. "fb_conv_fwd_bf16_bf16". */
-  public String kernelName() {
+  /** The forward kernel's name for this plan, e.g. "fb_conv_fwd_bf16_bf16_s16_w3", "fbk_fwd_bf16" (fb2k), "fb32_fwd_bf16_bf16_w3". */
+  public String kernelName() { return fb2k() ? fb2kRoute().kernelName() : fb32() ? fb32Route().kernelName(io, compute) : stepKernel(); }
+  private String stepKernel() {   // the _w2/_w3/og family's kernel, or the three-pass middle's (also what forwardPassTimes runs)
     if (outerGlobal()) return OuterGlobal.kernelName(io, compute, n);
     String w2 = pairStages() ? three == null ? OuterStages.suffix(n, threads, outerStages && device.computeCapability() >= 90) : "_w2" : "";
     if (three != null) return "fb3_mid_" + compute.tag() + (smem16 ? "_s16" : "") + w2;
@@ -361,16 +362,17 @@ public final class FlashButterflyConv implements AutoCloseable {
       throw new IllegalArgumentException("FlashButterflyConv." + op + ": input and output must hold (B=" + B + ", H=" + h + ", L=" + l
           + ") " + io + " = " + need + " bytes, got " + u.bytes() + " and " + y.bytes());
     if (threads > maxThreads())
-      throw new IllegalArgumentException("FlashButterflyConv." + op + ": " + threads + " threads per block; " + kernelName()
+      throw new IllegalArgumentException("FlashButterflyConv." + op + ": " + threads + " threads per block; " + stepKernel()
           + " takes at most " + maxThreads());
     if (three != null) {
-      if (fb32()) (fb32 != null ? fb32 : (fb32 = new FlashButterfly32(device, h))).forward(u, y, B, l, io, compute, kf, kfVersion, three.inner(), d, flags);
-      else three.forward(u, y, B, l, io, kernelName(), smem16, threads, kf, d, (fused ? 1 : 0) | flags, compute.tag());
+      if (fb32()) fb32Route().forward(u, y, B, l, io, compute, kf, kfVersion, three.inner(), d, flags);
+      else three.forward(u, y, B, l, io, stepKernel(), smem16, threads, kf, d, (fused ? 1 : 0) | flags, compute.tag());
       return;
     }
+    if (fb2k()) { fb2kRoute().forward(u, y, B, h, l, kf, d, flags); return; }
     if (outerGlobal()) { OuterGlobal.launch(device, io, compute, u, kf, d, y, B, h, l, n, threads, perBlock, flags); return; }
-    int per = kernelName().endsWith("_w3") ? OuterStages.perBlock(n, perBlock) : 1;   // batch pairs per block
-    device.module(MODULE).kernel(kernelName())
+    int per = stepKernel().endsWith("_w3") ? OuterStages.perBlock(n, perBlock) : 1;   // batch pairs per block
+    device.module(MODULE).kernel(stepKernel())
         .launch(device.stream(), ((B + 1) / 2 + per - 1) / per, h, threads, smemBytes(n, smem16) + (pairStages() ? pairTableBytes(n) : 0), u, kf, d, y, B, h, l, log2n,
             (fused ? 1 : 0) | flags | per << 8);
   }
@@ -383,7 +385,7 @@ public final class FlashButterflyConv implements AutoCloseable {
     if (three == null) return new double[0];
     if (!weightsSet) throw new IllegalStateException("FlashButterflyConv.forwardPassTimes: call setWeights first");
     double[] ms = new double[3];
-    three.forward(u, y, B, l, io, kernelName(), smem16, threads, kf, d, fused ? 1 : 0, compute.tag(), ms);
+    three.forward(u, y, B, l, io, stepKernel(), smem16, threads, kf, d, fused ? 1 : 0, compute.tag(), ms);
     return ms;
   }
   public int fftSize() { return n; }
@@ -393,7 +395,7 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   @Override public void close() {
     if (three != null) three.close();
-    if (fb32 != null) fb32.close();
+    if (fb32 != null) fb32.close(); if (fb2k != null) fb2k.close();
     device.stream().synchronize();
     for (DeviceBuffer b : new DeviceBuffer[] {bwdAcc, bwdZg, bwdFin}) if (b != null) b.close();
     kf.close(); d.close();
@@ -404,7 +406,7 @@ public final class FlashButterflyConv implements AutoCloseable {
         + (three != null ? ", " + three : "") + ", " + threads + " threads, "
         + (smemBytes(innerSize(), smem16) + (pairStages() ? pairTableBytes(innerSize()) : 0)) + " B smem"
         + (smem16 ? " (16-bit)" : "")
-        + (fused ? "" : ", unfused") + (pairStages() ? ", 2 stages/warp" + (kernelName().contains("_w3") ? ", outer paired" : outerGlobal() ? ", outer global" : "") : "") + (fb32() ? ", one pass (fb32)" : "") + "]";
+        + (fused ? "" : ", unfused") + (pairStages() ? ", 2 stages/warp" + (stepKernel().contains("_w3") ? ", outer paired" : outerGlobal() ? ", outer global" : "") : "") + (fb32() ? ", one pass (fb32)" : "") + (fb2k() ? ", " + fb2kRoute() : "") + "]";
   }
 
   // ---- device-side weights (added for the tensor backend; the methods above are unchanged) ----------------------
@@ -441,9 +443,7 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   /** The length L this plan was made for. */
   public int length() { return l; }
-
   // ---- fused tensor-core backward (flashbutterfly_bwd.cu) ----------------------------------------------------------
-
   private static final String MODULE_BWD = "flashbutterfly_bwd";
   private boolean fusedBackward = true, bwdFusedMiddle = true, fusedBackward32K = true, threePassBackward = true;
   private int bwdThreads;
@@ -523,7 +523,6 @@ public final class FlashButterflyConv implements AutoCloseable {
   }
 
   private boolean bwdW2() { return pairStages && bwdFusedMiddle && compute != Precision.FP32 && innerSize() >= 256; }   // 3-pass _w2
-
   private boolean bwdS16() { return n > MAX_N_FP32_SMEM || (bwdSmem16 != null ? bwdSmem16 : defaultBwdSmem16(n)); }
 
   /** 768 for the 80-register kernels (16-bit I/O or storage) on sm_90, else 512 (flashbutterfly_bwd.cu). */

@@ -13,8 +13,8 @@ package ai.longconv4j.cuda;
  * batch pairs (and, when one pair is too large, channels) are processed in chunks so that it stays within a budget
  * ({@link #SCRATCH_BUDGET}; the backward's {@link #BWD_SCRATCH_BUDGET} per scratch, plus its (H, N) fp32 accumulator;
  * the plan keeps all three between calls). The forward's middle moves its rows with 16-byte accesses and, at N1 <= 16,
- * its outer passes stage column tiles in shared memory ({@link #forwardSteps}, round 8d;
- * {@value #FWD_STEPS_PROPERTY}{@code =old}: round 8c's kernels, the twin). The tensor-core backward ({@link #backward},
+ * its forward outer pass stages column tiles in shared memory ({@link #forwardSteps}, round 8d;
+ * {@value #FWD_STEPS_PROPERTY}{@code =old}: round 8c's kernels, the twin; {@code =tile}: the inverse pass tiled too). The tensor-core backward ({@link #backward},
  * flashbutterfly3_bwd.cu) runs the same outer passes on u and dy (one launch with dD at N1 <= 8), one middle kernel
  * for both inner FFTs, the dk products and du's inverse, the outer inverse for du, then dk's inverse on tensor cores;
  * {@link #weights} is its fp32 twin for dk.
@@ -45,9 +45,11 @@ final class ThreePass {
    */
   static final String STEPS_PROPERTY = "longconv4j.cuda.fb3.bwdsteps";
   /**
-   * System property choosing the forward's steps: unset (default) round 8d's ({@link #forwardSteps}: the middle kernel
-   * moves its rows with 16-byte accesses, the outer passes go through a shared-memory tile at N1 <= 16); {@code old}:
-   * round 8c's kernels (the slow twin).
+   * System property choosing the forward's steps: unset (default) {@link #forwardSteps}{@code (true, true, false)}: the
+   * middle kernel moves its rows with 16-byte accesses, the forward outer pass goes through a shared-memory tile at
+   * N1 <= 16, the inverse outer pass reads columns in place; {@code tile}: round 8d's, the inverse outer pass tiled too
+   * (slower on the H200: bench-runs/fb3f-1, 64K B = 16: 3.684 vs 3.217 ms; f32-1, with its u loads all in flight: 3.561
+   * vs 3.222, forward 14.858 vs 14.476); {@code old}: round 8c's kernels (the slow twin).
    */
   static final String FWD_STEPS_PROPERTY = "longconv4j.cuda.fb3.fwdsteps";
 
@@ -57,7 +59,7 @@ final class ThreePass {
   private long budget = SCRATCH_BUDGET, bwdBudget = BWD_SCRATCH_BUDGET;
   private boolean forced;   // budgets(...) set: the forward takes exactly its budget
   private boolean fusedOuter, tensorCoreDk, vectorMiddle;   // backward steps (backwardSteps)
-  private boolean fwdVectorMiddle, fwdTileOuter;   // forward steps (forwardSteps)
+  private boolean fwdVectorMiddle, fwdTileOuter, fwdTileInverse;   // forward steps (forwardSteps)
   private long scratchShift;         // tests: the forward's scratch starts this many bytes into its buffer
 
   ThreePass(CudaDevice device, int h, int n, int m) {
@@ -72,25 +74,31 @@ final class ThreePass {
     this.n1 = n / m;
     boolean old = "old".equals(System.getProperty(STEPS_PROPERTY));
     fusedOuter = !old; tensorCoreDk = !old; vectorMiddle = !old;
-    fwdVectorMiddle = fwdTileOuter = !"old".equals(System.getProperty(FWD_STEPS_PROPERTY));
+    String fs = System.getProperty(FWD_STEPS_PROPERTY);
+    fwdVectorMiddle = fwdTileOuter = !"old".equals(fs);
+    fwdTileInverse = "tile".equals(fs);
   }
 
   /**
    * The forward's steps (round 8d). {@code vectorMiddle}: the middle kernel (fb3_mid_*) moves each row between the
    * scratch and shared memory with 16-byte loads and stores (flags bit 3; a row that is not 16-byte aligned falls back
    * to element-wise accesses in the kernel); off: one element per access (round 8c, the twin). {@code tileOuter}: at
-   * N1 <= 16 the outer passes run fb3_outer_{fwd,inv}_t_* (a block of {@link #tileWidth} columns staged in shared
+   * N1 <= 16 the forward outer pass runs fb3_outer_fwd_t_* (a block of {@link #tileWidth} columns staged in shared
    * memory, 16-byte global accesses where aligned, one column per thread, at most 64 registers); off, and at N1 >= 32:
-   * fb3_outer_{fwd,inv}_* (two columns per thread read in place). Both on by default (see {@link #FWD_STEPS_PROPERTY}).
-   * Also applies to {@link FlashButterflyConv#backwardInput}, which runs this forward.
+   * fb3_outer_fwd_* (two columns per thread read in place). {@code tileInverse}: the same for the inverse outer pass
+   * (fb3_outer_inv_t_* vs fb3_outer_inv_*). Default (true, true, false): the tiled inverse was slower than the column
+   * kernel on the H200 (see {@link #FWD_STEPS_PROPERTY}). Also applies to {@link FlashButterflyConv#backwardInput},
+   * which runs this forward.
    */
-  ThreePass forwardSteps(boolean vectorMiddle, boolean tileOuter) {
-    fwdVectorMiddle = vectorMiddle; fwdTileOuter = tileOuter;
+  ThreePass forwardSteps(boolean vectorMiddle, boolean tileOuter, boolean tileInverse) {
+    fwdVectorMiddle = vectorMiddle; fwdTileOuter = tileOuter; fwdTileInverse = tileInverse;
     return this;
   }
 
-  /** Whether the forward's outer passes run the tile kernels ({@link #forwardSteps} and N1 <= 16). */
+  /** Whether the forward outer pass runs the tile kernel ({@link #forwardSteps} and N1 <= 16). */
   boolean tileOuterApplies() { return fwdTileOuter && n1 <= 16; }
+  /** Whether the inverse outer pass runs the tile kernel ({@link #forwardSteps} and N1 <= 16). */
+  boolean tileInverseApplies() { return fwdTileInverse && n1 <= 16; }
 
   /** Columns (threads) per block of the tile outer passes: 256, or M when smaller (it divides M). */
   private int tileWidth() { return Math.min(OUTER_THREADS, m); }
@@ -218,7 +226,7 @@ final class ThreePass {
     String suf = io.tag() + "_" + (s16 ? computeTag : "f32");
     int smem = FlashButterflyConv.smemBytes(m, s16) + (midKernel.endsWith("_w2") ? FlashButterflyConv.pairTableBytes(m) : 0);
     int f = flags | (fwdVectorMiddle ? 8 : 0);
-    boolean tile = tileOuterApplies();
+    boolean tile = tileOuterApplies(), tileInv = tileInverseApplies();
     int tw = tileWidth(), tileSmem = 8 * n1 * tw;
     for (int h0 = 0; h0 < h; h0 += c[1]) {
       int hc = Math.min(c[1], h - h0);
@@ -236,7 +244,7 @@ final class ThreePass {
           var e1 = ms == null ? null : new CudaEvent(device).record(device.stream());
           k(midKernel).launch(device.stream(), pc * n1, hc, threads, smem, s, kh, pc, hc, log2n, log2m, f);
           var e2 = ms == null ? null : new CudaEvent(device).record(device.stream());
-          if (tile)
+          if (tileInv)
             k("fb3_outer_inv_t_" + suf).launch(device.stream(), m / tw * pc, hc, tw, tileSmem, s, uh, dh, yh, B, h, L, b0, log2n,
                 log2m);
           else

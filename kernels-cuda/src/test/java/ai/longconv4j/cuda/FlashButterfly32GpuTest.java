@@ -19,18 +19,31 @@ import org.junit.jupiter.params.provider.MethodSource;
  * sampled outputs and against its slow twin, the three-pass forward of the same plan ({@code fb32(false)}) on every
  * output; every output poisoned with NaN first (a NaN anywhere fails both comparisons). Forward and backwardInput (the
  * conjugate spectrum), every I/O type it builds, odd B (the last pair holds one row), H = 111, L = 32768 (16-byte accesses)
- * and L = 24577 (odd: the element-wise path, Lk < L). Tolerances: 1e-2 vs the float64 reference for the 16-bit paths:
+ * and L = 24577 (odd: the element-wise path, Lk < L); both kernel variants (round 9c's _w3, the default on sm_90, and
+ * the round-8b kernel), each against float64 and against each other. Tolerances: 1e-2 vs the float64 reference for the 16-bit paths:
  * each of the two convolutions is the one-pass 32K kernel's (~9 roundings to 16 bits: sqrt(9) * 2.3e-3 ~ 7e-3 for bf16
  * with independent roundings; fp16 ~ 1e-3), the partial 1/2 C0 is stored exactly (16-bit shared-memory values, y of that
  * type or fp32) and the output is rounded once; the three-pass twin also holds 1e-2 (ThreePassGpuTest), so the two
- * differ by at most 2e-2 (triangle inequality). The backward of a plan whose forward ran here (the three-pass one, on
+ * differ by at most 2e-2 (triangle inequality); the two variants round at different points (the _w3 column units keep the
+ * first two stages in fp32 registers), so they too are held to 2e-2, not bit equality. The _w3 kernel's two sets of global
+ * phases (9c-2, the default, and 9c-1's) do the same arithmetic in the same order (expected equal, but a different compilation
+ * may contract a product into an FMA differently and flip a 16-bit rounding, <= 2^-8 relative on that element): 3e-3. The backward of a plan whose forward ran here (the three-pass one, on
  * the plan's unchanged spectrum) must equal a twin plan's to fp32 atomics' summation-order noise (1e-5).
  */
 @Tag("gpu")
 class FlashButterfly32GpuTest extends CudaDeviceTest {
   static final Object[][] IO = {{ElementType.F32, Precision.BF16}, {ElementType.F32, Precision.F16},
       {ElementType.BF16, Precision.BF16}, {ElementType.F16, Precision.F16}};
-  static final double TOL = 1e-2, TWIN_TOL = 2e-2;
+  static final double TOL = 1e-2, TWIN_TOL = 2e-2, PHASES_TOL = 3e-3;
+
+  /** The forward (or backwardInput) of {@code conv}'s fb32 route with kernel variant {@code v}, output poisoned first. */
+  private float[] run(FlashButterflyConv conv, FlashButterfly32.Variant v, boolean adjoint, DeviceBuffer in, DeviceBuffer out,
+      int B, ElementType io, int n) {
+    conv.fb32Route().variant(v);   // below sm_90 the _w3 entry points run the old code
+    out.fill32(0x7fc07fc0);        // poison: NaN as fp32, and each half is NaN as bf16 and as fp16
+    if (adjoint) conv.backwardInput(in, out, B); else conv.forward(in, out, B);
+    return ConvCase.read(dev, out, io, n);
+  }
 
   static Stream<Arguments> cases() {
     int[][] shapes = {{3, 111, 32768, 32768}, {3, 111, 24577, 3000}};
@@ -49,6 +62,8 @@ class FlashButterfly32GpuTest extends CudaDeviceTest {
          var du = c.uploadU(dev); var ddy = c.uploadDy(dev); var out = dev.alloc((bytes + 3) / 4 * 4)) {
       assertTrue(conv.fb32(), conv + " should take the one-pass 64K route");
       assertTrue(conv.toString().contains("fb32"), conv.toString());
+      assertEquals(dev.computeCapability() >= 90 ? FlashButterfly32.Variant.W3 : FlashButterfly32.Variant.OLD,
+          conv.fb32Route().variant(), "the _w3 kernel is the sm_90 default");
       conv.setWeights(other, Lk, c.D());
       conv.forward(du, out, B);
       conv.setWeights(c.k0(), Lk, c.D());
@@ -58,23 +73,29 @@ class FlashButterfly32GpuTest extends CudaDeviceTest {
         DeviceBuffer in = adjoint ? ddy : du;
         float[] x = adjoint ? c.dy() : c.u();
         conv.fb32(true);
-        out.fill32(0x7fc07fc0);   // poison: NaN as fp32, and each half is NaN as bf16 and as fp16
-        if (adjoint) conv.backwardInput(in, out, B); else conv.forward(in, out, B);
-        float[] fast = ConvCase.read(dev, out, io, n);
+        float[] old = run(conv, FlashButterfly32.Variant.OLD, adjoint, in, out, B, io, n);   // the round-8b kernel
+        float[] w3a = run(conv, FlashButterfly32.Variant.W3A, adjoint, in, out, B, io, n);   // round 9c-1's global phases
+        float[] fast = run(conv, FlashButterfly32.Variant.W3, adjoint, in, out, B, io, n);   // the default
         conv.fb32(false);
         out.fill32(0x7fc07fc0);
         if (adjoint) conv.backwardInput(in, out, B); else conv.forward(in, out, B);
         float[] twin = ConvCase.read(dev, out, io, n);
         conv.fb32(true);
-        float[] got = new float[samples.length];
+        float[] got = new float[samples.length], gotOld = new float[samples.length], gotA = new float[samples.length];
         double[] ref = new double[samples.length];
         for (int i = 0; i < samples.length; i++) {
           int[] s = samples[i];
           got[i] = fast[(s[0] * H + s[1]) * L + s[2]];
+          gotOld[i] = old[(s[0] * H + s[1]) * L + s[2]];
+          gotA[i] = w3a[(s[0] * H + s[1]) * L + s[2]];
           ref[i] = direct(x, c.k0(), Lk, c.D(), H, L, s[0], s[1], s[2], adjoint);
         }
-        Reference.assertClose(what + " vs float64 (sampled)", got, ref, TOL);
-        Reference.assertClose(what + " vs three-pass twin", fast, ConvCase.toD(twin), TWIN_TOL);
+        Reference.assertClose(what + " _w3 vs float64 (sampled)", got, ref, TOL);
+        Reference.assertClose(what + " old kernel vs float64 (sampled)", gotOld, ref, TOL);
+        Reference.assertClose(what + " _w3 9c-1 phases vs float64 (sampled)", gotA, ref, TOL);
+        Reference.assertClose(what + " _w3 vs its 9c-1 global phases", fast, ConvCase.toD(w3a), PHASES_TOL);
+        Reference.assertClose(what + " _w3 vs three-pass twin", fast, ConvCase.toD(twin), TWIN_TOL);
+        Reference.assertClose(what + " _w3 vs the old kernel", fast, ConvCase.toD(old), TWIN_TOL);
       }
     }
   }

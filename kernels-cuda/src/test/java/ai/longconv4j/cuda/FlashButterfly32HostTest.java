@@ -38,10 +38,27 @@ class FlashButterfly32HostTest {
     }
   }
 
+  /** The variant: W3 by default from sm_90 on; "w3a" and "old" (any case, spaces) select the others; sm_80 runs OLD. */
+  @Test
+  void variantFromThePropertyAndTheDevice() {
+    assertEquals(FlashButterfly32.Variant.W3, FlashButterfly32.variantFrom(null, 90));
+    assertEquals(FlashButterfly32.Variant.W3, FlashButterfly32.variantFrom(" W3 ", 100));
+    assertEquals(FlashButterfly32.Variant.W3A, FlashButterfly32.variantFrom("w3a", 90));
+    assertEquals(FlashButterfly32.Variant.OLD, FlashButterfly32.variantFrom(" OLD", 90));
+    for (String v : new String[] {null, "w3", "w3a", "old"})
+      assertEquals(FlashButterfly32.Variant.OLD, FlashButterfly32.variantFrom(v, 80), "sm_80: the column units spilled there");
+    for (String bad : new String[] {"", "w2", "on", "off"}) {
+      var e = assertThrows(IllegalArgumentException.class, () -> FlashButterfly32.variantFrom(bad, 90));
+      assertTrue(e.getMessage().contains("FlashButterfly32") && e.getMessage().contains(".stages"), e.getMessage());
+    }
+  }
+
   @Test
   void kernelNamesAndSharedMemory() {
-    assertEquals("fb32_fwd_bf16_bf16", FlashButterfly32.kernelName(ElementType.BF16, Precision.BF16));
-    assertEquals("fb32_fwd_f32_f16", FlashButterfly32.kernelName(ElementType.F32, Precision.F16));
+    assertEquals("fb32_fwd_bf16_bf16", FlashButterfly32.kernelName(ElementType.BF16, Precision.BF16, false));
+    assertEquals("fb32_fwd_f32_f16", FlashButterfly32.kernelName(ElementType.F32, Precision.F16, false));
+    assertEquals("fb32_fwd_bf16_bf16_w3", FlashButterfly32.kernelName(ElementType.BF16, Precision.BF16, true));
+    assertEquals("fb32_fwd_f16_f16_w3", FlashButterfly32.kernelName(ElementType.F16, Precision.F16, true));
     // 2 x (32768 + 1024) 16-bit values, the twiddle table (128 + 256 float2), the per-lane table (16 x 32 float2)
     assertEquals(2 * 33792 * 2 + 8 * 384 + 4096, FlashButterfly32.smemBytes());
     assertTrue(FlashButterfly32.smemBytes() <= 227 * 1024, "fits one H100/H200 block's opt-in shared memory");

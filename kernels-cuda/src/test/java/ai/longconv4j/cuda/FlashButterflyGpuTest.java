@@ -93,7 +93,7 @@ class FlashButterflyGpuTest extends CudaDeviceTest {
          var ddy = io == ElementType.F32 ? dev.upload(dy) : dev.upload(dy16);
          var ddu = dev.alloc((bytes + 3) / 4 * 4)) {
       ddu.fill32(0x7fc07fc0);
-      assertEquals(pairs && compute != Precision.FP32 && conv.fftSize() >= 256, conv.kernelName().matches(".*_w(2|3|3b)|fbog_.*"),
+      assertEquals(pairs && compute != Precision.FP32 && conv.fftSize() >= 256, conv.kernelName().matches(".*_w(2|3|3b)|fbog_.*|fbk_.*"),
           conv.kernelName());
       conv.backwardInput(ddy, ddu, B);
       dev.stream().synchronize();
@@ -239,7 +239,7 @@ class FlashButterflyGpuTest extends CudaDeviceTest {
       if (pairs != null) conv.pairStages(pairs);
       boolean w2 = (pairs != null ? pairs : FlashButterflyConv.DEFAULT_PAIR_STAGES) && fused && compute != Precision.FP32
           && conv.fftSize() >= 256 && conv.threads() <= FlashButterflyConv.PAIR_MAX_THREADS;
-      assertEquals(w2, conv.kernelName().matches(".*_w(2|3|3b)|fbog_.*"), conv.kernelName());
+      assertEquals(w2, conv.kernelName().matches(".*_w(2|3|3b)|fbog_.*|fbk_.*"), conv.kernelName());
       if (outer != null) conv.outerStages(outer);
       boolean paired = (outer == null ? OuterStages.DEFAULT : outer) && dev.computeCapability() >= 90;
       if (w2 && !conv.outerGlobal()) assertEquals(OuterStages.suffix(conv.fftSize(), conv.threads(), paired),

@@ -110,7 +110,7 @@ class FlashButterflyOuterStagesGpuTest extends CudaDeviceTest {
         });
     long bytes = (long) B * H * L * io.bytes();
     try (var conv = FlashButterflyConv.plan(dev, H, L, mode, io, compute).outerStages(outer).pairsPerBlock(perBlock)
-        .outerGlobal(false);
+        .outerGlobal(false).fb2k(false);
          var du = io == ElementType.F32 ? dev.upload(u) : dev.upload(u16);
          var dy = dev.alloc((bytes + 3) / 4 * 4)) {
       if (threads > 0) conv.threads(threads);

@@ -54,7 +54,11 @@ class KernelResourceReportTest {
       "fb3b_outer2_f16_f16_8");
   private static final Path REPORT32 = Path.of("target", "cuda", "flashbutterfly32.ptxas.txt");
   private static final List<String> KERNELS32 = List.of("fb32_fwd_f32_bf16", "fb32_fwd_f32_f16", "fb32_fwd_bf16_bf16",
-      "fb32_fwd_f16_f16", "fb32_spectrum");
+      "fb32_fwd_f16_f16", "fb32_fwd_f32_bf16_w3", "fb32_fwd_f32_f16_w3", "fb32_fwd_bf16_bf16_w3", "fb32_fwd_f16_f16_w3",
+      "fb32_spectrum");
+  private static final Path REPORT_2K = Path.of("target", "cuda", "flashbutterfly2k.ptxas.txt");
+  private static final List<String> KERNELS_2K = List.of("fbk_fwd_bf16", "fbk_fwd_f16", "fbk_fwd_bf16_ht", "fbk_fwd_f16_ht",
+      "fbk_tables_bf16", "fbk_tables_f16");
   private static final Path REPORT_OG = Path.of("target", "cuda", "flashbutterfly_og.ptxas.txt");
   private static final List<String> KERNELS_OG = java.util.stream.Stream.of("bf16_bf16", "f16_f16", "f32_bf16", "f32_f16")
       .flatMap(s -> java.util.stream.Stream.of("fbog_fwd_" + s + "_r2", "fbog_fwd_" + s + "_r4"))
@@ -120,6 +124,14 @@ class KernelResourceReportTest {
     while (f.find()) assertEquals("0", f.group(1), "a flashbutterfly32 kernel keeps an array in local memory");
   }
 
+  /** The causal N = 512 - 2K forward (flashbutterfly2k.cu; its sm_80 code is empty), and no local-memory stack frame. */
+  @Test
+  void forward2KKernelsDoNotSpill() throws IOException {
+    noSpills(REPORT_2K, KERNELS_2K);
+    Matcher f = Pattern.compile("(\\d+) bytes stack frame").matcher(Files.readString(REPORT_2K));
+    while (f.find()) assertEquals("0", f.group(1), "a flashbutterfly2k kernel keeps an array in local memory");
+  }
+
   /** The 8K / 16K forward with the outer stages from and to global memory (flashbutterfly_og.cu), no stack frame. */
   @Test
   void outerGlobalKernelsDoNotSpill() throws IOException {
@@ -148,7 +160,7 @@ class KernelResourceReportTest {
   @Test
   void fatbinsArePackagedWhenNvccRan() {
     assumeTrue(Files.exists(REPORT), "built without nvcc: no fatbins expected");
-    for (String m : List.of("flashbutterfly", "flashbutterfly3", "flashbutterfly3_bwd", "flashbutterfly32", "flashbutterfly_og", "learned", "fftconv", "directconv", "fill"))
+    for (String m : List.of("flashbutterfly", "flashbutterfly3", "flashbutterfly3_bwd", "flashbutterfly32", "flashbutterfly_og", "flashbutterfly2k", "learned", "fftconv", "directconv", "fill"))
       assertTrue(CudaModule.packaged(m), m + ".fatbin missing from the classpath");
   }
 }

@@ -24,7 +24,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Round 8d's forward steps ({@link ThreePass#forwardSteps}: the middle kernel fb3_mid_* moves its rows between the scratch
  * and shared memory with 16-byte accesses; at N1 <= 16 the outer passes stage column tiles in shared memory,
- * fb3_outer_{fwd,inv}_t_*) against float64 (lib's FftConv, JTransforms) and against round 8c's kernels (the twin) on
+ * fb3_outer_{fwd,inv}_t_*; the default tiles only the forward outer pass, both tiled is checked too) against float64 (lib's FftConv, JTransforms) and against round 8c's kernels (the twin) on
  * the same data: forward and backwardInput (the forward with the conjugate spectrum), every I/O type, every middle
  * kernel a plan can choose (fp32; tensor cores with 16-bit or fp32 storage, i.e. bf16x2 / half2 or float2 scratch, two
  * stages per warp or one; 768 threads), N1 = 8, 16 (tiles) and 32, 64 (column kernels), L a multiple of 8 (16-byte u
@@ -107,15 +107,20 @@ class ThreePassForwardStepsGpuTest extends CudaDeviceTest {
         if (chunk == 2) tp.budgets(row * 2, row * 3);           // one pair, 2 channels per chunk
         String what = "3-pass " + conv.kernelName() + " " + conv + " B=" + B + " Lk=" + Lk;
         assertEquals("fb3_mid_" + compute.tag() + (vs16 ? "_s16" : ""), conv.kernelName().replace("_w2", ""), what);
-        tp.forwardSteps(true, true);   // round 8d (the default)
+        tp.forwardSteps(true, true, false);   // the default: the tiled forward outer pass, the column inverse
         float[][] fresh = run(conv, du, ddy, out, io, B, H, L);
-        tp.forwardSteps(true, false);  // the 16-byte middle with round 8c's outer passes
+        tp.forwardSteps(true, true, true);    // round 8d: both outer passes tiled
+        float[][] tiled = run(conv, du, ddy, out, io, B, H, L);
+        tp.forwardSteps(true, false, false);  // the 16-byte middle with round 8c's outer passes
         float[][] mid = run(conv, du, ddy, out, io, B, H, L);
-        tp.forwardSteps(false, false); // round 8c
+        tp.forwardSteps(false, false, false); // round 8c
         float[][] old = run(conv, du, ddy, out, io, B, H, L);
         String w = what + (tp.tileOuterApplies() ? "" : " (N1 > 16: column outer passes)");
         checks.add(() -> Reference.assertClose(w + " forward", fresh[0], yRef, tol));
         checks.add(() -> Reference.assertClose(w + " backwardInput", fresh[1], g.du(), tol));
+        checks.add(() -> Reference.assertClose(w + " forward, tiled inverse", tiled[0], yRef, tol));
+        checks.add(() -> Reference.assertClose(w + " backwardInput, tiled inverse", tiled[1], g.du(), tol));
+        checks.add(() -> Reference.assertClose(w + " forward, tiled inverse vs old steps", tiled[0], ConvCase.toD(old[0]), twinTol));
         checks.add(() -> Reference.assertClose(w + " forward, old steps", old[0], yRef, tol));
         checks.add(() -> Reference.assertClose(w + " backwardInput, old steps", old[1], g.du(), tol));
         checks.add(() -> Assertions.assertArrayEquals(old[0], mid[0], w + " forward: 16-byte vs element-wise rows"));
@@ -123,13 +128,13 @@ class ThreePassForwardStepsGpuTest extends CudaDeviceTest {
         checks.add(() -> Reference.assertClose(w + " forward vs old steps", fresh[0], ConvCase.toD(old[0]), twinTol));
         checks.add(() -> Reference.assertClose(w + " backwardInput vs old steps", fresh[1], ConvCase.toD(old[1]), twinTol));
         if (tc && vs16) {   // 16-bit scratch 8 bytes off 16-byte alignment: the kernels' element-wise fallbacks
-          tp.forwardSteps(true, true).misalignScratchForTest(true);
+          tp.forwardSteps(true, true, false).misalignScratchForTest(true);
           float[][] shifted = run(conv, du, ddy, out, io, B, H, L);
           tp.misalignScratchForTest(false);
           checks.add(() -> Assertions.assertArrayEquals(fresh[0], shifted[0], w + " forward, misaligned scratch"));
           checks.add(() -> Assertions.assertArrayEquals(fresh[1], shifted[1], w + " backwardInput, misaligned scratch"));
         }
-        tp.forwardSteps(true, true);
+        tp.forwardSteps(true, true, false);
         if (threads > 0) conv.threads(FlashButterflyConv.defaultThreads(m, compute));
       }
     }

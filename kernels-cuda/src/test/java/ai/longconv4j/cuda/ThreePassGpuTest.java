@@ -93,8 +93,9 @@ class ThreePassGpuTest extends CudaDeviceTest {
       if (M > 0 && n / M == 64)   // the shapes above that force N1 = 64: the plan must report it
         assertTrue(conv.toString().contains("N1=64"), conv + " should run the N1 = 64 outer kernels");
       conv.pairStages(pairs);
-      assertEquals(pairs && compute != Precision.FP32 && conv.innerSize() >= 256, conv.kernelName().endsWith("_w2"),
-          conv.kernelName());
+      if (!conv.fb32())   // else the forward is flashbutterfly32.cu's one kernel (its name says so), the backward three passes
+        assertEquals(pairs && compute != Precision.FP32 && conv.innerSize() >= 256, conv.kernelName().endsWith("_w2"),
+            conv.kernelName());
       if (bi) conv.setWeights(k0, k1, Lk, D); else conv.setWeights(k0, Lk, D);
       out.fill32(0x7fc07fc0);   // poison: NaN as fp32, and each half is NaN as bf16 and as fp16
       conv.forward(du, out, B);

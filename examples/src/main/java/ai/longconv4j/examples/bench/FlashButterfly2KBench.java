@@ -1,0 +1,106 @@
+// Shapes: B batch, H channels, L length, N FFT size (causal, N = 512 - 2K). u, y: (B, H, L); k: (H, L) fp32; D: (H) fp32.
+package ai.longconv4j.examples.bench;
+
+import ai.longconv4j.cuda.ConvMode;
+import ai.longconv4j.cuda.Cuda;
+import ai.longconv4j.cuda.CudaDevice;
+import ai.longconv4j.cuda.DeviceBuffer;
+import ai.longconv4j.cuda.DeviceFill;
+import ai.longconv4j.cuda.ElementType;
+import ai.longconv4j.cuda.FlashButterflyConv;
+import ai.longconv4j.cuda.Precision;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * The causal N = 512 - 2K forward of flashbutterfly2k.cu ({@code fb2k}, the default route of 16-bit plans there on
+ * sm_90) against its twin, the _w3 kernels ({@code fb2k(false)}), in one process: bf16 and fp16 I/O, then fb2k's other
+ * launch shapes (warps per block x pairs per warp, through -Dlongconv4j.cuda.fb2k.warps / .perwarp, read when a plan's
+ * kernel object is made), the _ht kernels (-Dlongconv4j.cuda.fb2k.halftw=true), backwardInput new vs old, and fp32
+ * I/O (not routed: the same kernels either way). Every row's forward is validated against a float64 direct convolution
+ * of sampled rows (outputs poisoned first) before it is timed (CUDA events, 3 warm-ups, median of 60;
+ * {@link CudaConvBench#median}).
+ * Usage: FlashButterfly2KBench [csv-out] [B] [H] [L,L,...]
+ */
+public final class FlashButterfly2KBench {
+  private FlashButterfly2KBench() {}
+
+  private static final String WARPS = "longconv4j.cuda.fb2k.warps", PER = "longconv4j.cuda.fb2k.perwarp",
+      HALF = "longconv4j.cuda.fb2k.halftw";
+
+  public static void main(String[] args) throws IOException {
+    if (!Cuda.available()) { System.out.println("FlashButterfly2KBench: " + Cuda.reason()); return; }
+    Path csv = args.length > 0 ? Path.of(args[0]) : null;
+    int B = args.length > 1 ? Integer.parseInt(args[1]) : 64, H = args.length > 2 ? Integer.parseInt(args[2]) : 768;
+    int[] Ls = args.length > 3 ? Arrays.stream(args[3].split(",")).mapToInt(Integer::parseInt).toArray() : new int[] {1024, 256};
+    List<CudaConvBench.Row> rows = new ArrayList<>();
+    try (CudaDevice dev = CudaDevice.open(0)) {
+      System.out.println(dev);
+      FlashButterflyFwdBench.warmUp(dev, B, H, Ls[0]);
+      for (int L : Ls) length(dev, B, H, L, rows);
+    }
+    var sb = new StringBuilder("path,B,H,L,ms,GBps,relerr,bytes\n");
+    for (var r : rows)
+      sb.append(String.format("%s,%d,%d,%d,%.4f,%.1f,%.2e,%d%n", r.path(), r.B(), r.H(), r.L(), r.ms(), r.gbs(), r.relErr(), r.bytes()));
+    System.out.print(sb);
+    if (csv != null) Files.writeString(csv, sb);
+  }
+
+  /** {io, fb2k on, warps (0: default; -1: default shape, the _ht kernels), pairs per warp (0: default), backwardInput}. */
+  static List<Object[]> variants() {
+    List<Object[]> v = new ArrayList<>();
+    for (var io : new ElementType[] {ElementType.BF16, ElementType.F16}) {
+      v.add(new Object[] {io, false, 0, 0, false});
+      v.add(new Object[] {io, true, 0, 0, false});
+    }
+    for (int[] s : new int[][] {{4, 2}, {4, 4}, {4, 8}, {8, 2}, {8, 8}, {6, 4}, {2, 4}})
+      v.add(new Object[] {ElementType.BF16, true, s[0], s[1], false});
+    for (var io : new ElementType[] {ElementType.BF16, ElementType.F16})   // the _ht kernels (half2 twiddles), default shape
+      v.add(new Object[] {io, true, -1, 0, false});
+    v.add(new Object[] {ElementType.BF16, false, 0, 0, true});
+    v.add(new Object[] {ElementType.BF16, true, 0, 0, true});
+    v.add(new Object[] {ElementType.F32, true, 0, 0, false});
+    return v;
+  }
+
+  static void length(CudaDevice dev, int B, int H, int L, List<CudaConvBench.Row> rows) {
+    var rng = new SplittableRandom(42 + L);
+    float[] k = new float[H * L], D = new float[H];
+    for (int i = 0; i < k.length; i++) k[i] = (float) ((rng.nextDouble() * 2 - 1) / Math.sqrt(L));
+    for (int i = 0; i < H; i++) D[i] = (float) (rng.nextDouble() * 2 - 1);
+    long n = (long) B * H * L;
+    try (var u32 = dev.alloc(4 * n); var y32 = dev.alloc(4 * n); var u16 = dev.alloc(2 * n); var y16 = dev.alloc(2 * n)) {
+      DeviceFill.uniform(dev, u32, n, ElementType.F32, 7L * L, 1f);
+      ElementType filled = null;
+      for (Object[] v : variants()) {
+        ElementType io = (ElementType) v[0];
+        boolean on = (Boolean) v[1], bwd = (Boolean) v[4];
+        int warps = (Integer) v[2], per = (Integer) v[3];
+        Precision pr = io == ElementType.F16 ? Precision.F16 : Precision.BF16;
+        if (io != ElementType.F32 && io != filled) { DeviceFill.uniform(dev, u16, n, io, 7L * L, 1f); filled = io; }
+        DeviceBuffer u = io == ElementType.F32 ? u32 : u16, y = io == ElementType.F32 ? y32 : y16;
+        if (warps > 0) { System.setProperty(WARPS, "" + warps); System.setProperty(PER, "" + per); }
+        if (warps < 0) System.setProperty(HALF, "true");
+        try (var conv = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr).fb2k(on)) {
+          conv.setWeights(k, L, D);
+          y.fill32(0x7fc07fc0);
+          conv.forward(u, y, B);   // makes the fb2k kernel object (reads the launch-shape properties)
+          double err = CudaConvBench.validate(u, y, io, k, D, B, H, L);
+          double ms = bwd ? CudaConvBench.median(dev, () -> conv.backwardInput(u, y, B), 60)
+              : CudaConvBench.median(dev, () -> conv.forward(u, y, B), 60);
+          String name = (bwd ? "fb-bwdInput" : "fb-fwd") + " io=" + io + (conv.fb2k() ? " fb2k" : " " + conv.kernelName())
+              + (conv.fb2k() && warps > 0 ? " warps=" + warps + " per=" + per : "") + (conv.fb2k() && warps < 0 ? " half2-twiddles" : "");
+          rows.add(new CudaConvBench.Row(name, B, H, L, ms, 2.0 * n * io.bytes() / ms / 1e6, err, 0));
+          CudaConvBench.report(rows.getLast());
+        } finally {
+          System.clearProperty(WARPS); System.clearProperty(PER); System.clearProperty(HALF);
+        }
+      }
+    }
+  }
+}

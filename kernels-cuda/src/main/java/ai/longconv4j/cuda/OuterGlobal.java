@@ -83,16 +83,7 @@ final class OuterGlobal {
   /** Batch pairs per block: {@code requested} when > 0, else the property {@code PROPERTY.pairs}, else the default. */
   static int pairs(int requested) {
     if (requested > 0) return requested;
-    String v = System.getProperty(PROPERTY + ".pairs");
-    if (v == null || v.isBlank()) return DEFAULT_PAIRS;
-    int p;
-    try {
-      p = Integer.parseInt(v.trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("OuterGlobal: " + PROPERTY + ".pairs must be an integer, got " + v);
-    }
-    if (p < 1 || p > 255) throw new IllegalArgumentException("OuterGlobal: " + PROPERTY + ".pairs must be in [1, 255], got " + p);
-    return p;
+    return LaunchProperty.intValue("OuterGlobal", PROPERTY + ".pairs", System.getProperty(PROPERTY + ".pairs"), DEFAULT_PAIRS, 1, 255);
   }
 
   /**

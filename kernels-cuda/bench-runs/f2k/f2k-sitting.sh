@@ -11,8 +11,9 @@
 # BENCH=twiddles times only _w3 vs fb2k (table) vs _ht vs _rt (and backwardInput fb2k vs _rt), bf16 and fp16.
 # The script also runs from the repository (bash kernels-cuda/bench-runs/f2k/f2k-sitting.sh) with any stage as DEV
 # (e.g. .device/final): the torch script is taken from examples/bench when the stage lacks it.
-# Session 7 closing sitting (f2k2; run from the root of merged main, stage at .device/final, ~60 s):
-#   DEV=.device/final BENCH=twiddles NCU=rt NCU_S=40 TEST_S=60 bash kernels-cuda/bench-runs/f2k/f2k-sitting.sh $OUT/f2k-3
+# Session 7 closing sitting (f2k2; from the root of merged main, stage at .device/final; ~45 s), final-s7.sh's F2K_CMD:
+#   DEV=$D BENCH=twiddles NCU=rt NCU_S=40 TEST_S=60 JAVA_S=60 TORCH=0 bash kernels-cuda/bench-runs/f2k/f2k-sitting.sh \
+#     "$out/f2k" 2>&1 | tail -25
 set -u
 out=${1:-/tmp/f2k-sitting}; mkdir -p "$out"
 export PYTHONUNBUFFERED=1

@@ -16,6 +16,11 @@
 //  * global (og): og_fwd reads u per column unit straight from global memory (2-byte loads, one unit of look-ahead),
 //    2 barriers per pair, og_inv adds D u in fp32 (u re-read from L2). Measured slower with 16-bit I/O (bench-runs/f8k-1,
 //    f8k-2: the unit loads wait on HBM at 12-20 resident warps per SM); kept selectable, tested.
+// The _twc kernels (TWC, helper f8k2; -Dlongconv4j.cuda.og.tw=compute, the table kernels stay the default until a sitting
+// has run them): the staged scheme with the outer units' S = 256 stage twiddles (forward wo, inverse w) computed per lane
+// by a product recurrence over the warp's units (TwcFwd, TwcInv) instead of two table lookups each, whose lane-dependent
+// indices replayed up to 7 shared-memory wavefronts per lookup (bench-runs/f8k-2). PTX per unit (bf16, pairs path):
+// forward 270 -> 229 (8K) / 474 -> 433 (16K) instructions, inverse 313 -> 277 / 594 -> 556, 8 lookups fewer each way.
 // A warp's column units are the same in the forward and inverse outer stages, and a unit's forward stores go exactly
 // where its inverse loads come from, so the global scheme's next pair needs no barrier after og_inv (a __syncwarp).
 #include "monarch.cuh"
@@ -33,6 +38,52 @@ __device__ __forceinline__ float2 ld2(const __half* p) { return __half22float2(*
 __device__ __forceinline__ void st2(float* p, float a, float b) { *reinterpret_cast<float2*>(p) = make_float2(a, b); }
 __device__ __forceinline__ void st2(__nv_bfloat16* p, float a, float b) { *reinterpret_cast<__nv_bfloat162*>(p) = __floats2bfloat162_rn(a, b); }
 __device__ __forceinline__ void st2(__half* p, float a, float b) { *reinterpret_cast<__half2*>(p) = __floats2half2_rn(a, b); }
+
+__device__ __forceinline__ float2 cmul(float2 a, float2 b) { return make_float2(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
+
+// Computed twiddles (the TWC kernels, "_twc"): the S = 256 stage's twiddles w4096(e) = exp(-2 pi i e / 4096) of a lane
+// (g, t) at column unit u have e = a (8u + b) with lane constants a, b, so w4096(a (8u + b)) = w4096(a b) w512(a u):
+// the lane's value at its warp's first unit (u = warp) comes from the table once, the next unit's (u + nw) is the
+// current one times w512(a nw) (also from the table once). Each step adds a few fp32 roundings (~2^-23 relative); a
+// warp takes 32 / nw units (8 at 128 threads): the twiddles stay within ~1e-6 of the table's (which are products of
+// two sincospif values themselves), far below the 16-bit operands' rounding (2^-9 bf16, 2^-12 fp16).
+// Forward (fwd_unit's wo[q]): a = g + 8 (q >> 1), b = 2t + (q & 1), the stage's scale so folded in (a power of two).
+struct TwcFwd {
+  float2 w[4], s[2];
+  __device__ __forceinline__ void init(const Tw& T, int u0, int nw, int g, int t, int sh, float so) {
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      const float2 v = tw_at(T, (((g + 8 * (q >> 1)) * (8 * u0 + 2 * t + (q & 1))) & 4095) << sh);
+      w[q] = make_float2(v.x * so, v.y * so);
+    }
+#pragma unroll
+    for (int j = 0; j < 2; ++j) s[j] = tw_at(T, ((8 * nw * (g + 8 * j)) & 4095) << sh);
+  }
+  __device__ __forceinline__ void next() {
+#pragma unroll
+    for (int q = 0; q < 4; ++q) w[q] = cmul(w[q], s[q >> 1]);
+  }
+};
+// Inverse (og_inv's w[p] of half h, before the conjugation): a = 2t + 8h + p, b = g.
+struct TwcInv {
+  float2 w[2][2], s[2][2];
+  __device__ __forceinline__ void init(const Tw& T, int u0, int nw, int g, int t, int sh) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+#pragma unroll
+      for (int p = 0; p < 2; ++p) {
+        const int a = 2 * t + 8 * h + p;
+        w[h][p] = tw_at(T, ((a * (8 * u0 + g)) & 4095) << sh);
+        s[h][p] = tw_at(T, ((8 * nw * a) & 4095) << sh);
+      }
+  }
+  __device__ __forceinline__ void next() {
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+#pragma unroll
+      for (int p = 0; p < 2; ++p) w[h][p] = cmul(w[h][p], s[h][p]);
+  }
+};
 
 // The inputs of one column unit: rows b0 (xr) and b1 (xi) at n = r * 4096 + (2t + 8h + p) * 256 + 8u + g, r < R/2
 // (the upper half of the radix-R1 axis is the zero padding), [h][p][r].
@@ -69,9 +120,9 @@ __device__ __forceinline__ void load_unit_smem(UnitIn<R>& x, const ST* zr, const
 }
 
 // og_fwd of one unit from its loaded inputs (outer_pair_fwd_r with HALF, the loads replaced).
-template <int R, bool BF16, typename ST>
+template <int R, bool BF16, bool TWC = false, typename ST>
 __device__ __forceinline__ void fwd_unit(const Tw& T, const FragA& F, const UnitIn<R>& x, ST* zr, ST* zi, int u, int g,
-                                         int t, int sh) {
+                                         int t, int sh, const float2 (&wc)[4] = {}) {
   constexpr uint32_t NEG2 = 0x80008000u;
   uint32_t br[R][2], bi[R][2];
 #pragma unroll
@@ -95,6 +146,7 @@ __device__ __forceinline__ void fwd_unit(const Tw& T, const FragA& F, const Unit
   constexpr float so = BF16 ? 1.0f / (16 * R) : 1.0f / 16;
 #pragma unroll
   for (int q = 0; q < 4; ++q) {
+    if (TWC) { wo[q] = wc[q]; continue; }   // computed (TwcFwd: the scale included)
     const float2 w = tw_at(T, (((g + 8 * (q >> 1)) * (8 * u + 2 * t + (q & 1))) & 4095) << sh);
     wo[q] = make_float2(w.x * so, w.y * so);
   }
@@ -135,22 +187,27 @@ __device__ __forceinline__ void og_fwd(const Tw& T, ST* zr, ST* zi, const IO* __
 
 // The staged scheme's first stages: per unit the inputs from the planes (staged at n < N/2), fwd_unit (in place: the
 // unit's loads precede its __syncwarp and stores, and no other warp touches the unit's positions).
-template <int R, bool BF16, typename ST>
+// TWC: the S = 256 stage's twiddles from TwcFwd (per-lane values advanced by one complex product per unit) instead of
+// the table (whose lane-dependent indices replayed up to 7 wavefronts per lookup, bench-runs/f8k-2).
+template <int R, bool BF16, bool TWC = false, typename ST>
 __device__ __forceinline__ void og2_fwd(const Tw& T, ST* zr, ST* zi, int log2N) {
   FragA F; make_frag_a<BF16>(T, F);
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, sh = log2N - 12;
+  TwcFwd W;
+  if (TWC) W.init(T, warp, nw, g, t, sh, BF16 ? 1.0f / (16 * R) : 1.0f / 16);
 #pragma unroll 1
   for (int u = warp; u < 32; u += nw) {
     UnitIn<R> x;
     load_unit_smem<R>(x, zr, zi, u, g, t);
-    fwd_unit<R, BF16>(T, F, x, zr, zi, u, g, t, sh);
+    fwd_unit<R, BF16, TWC>(T, F, x, zr, zi, u, g, t, sh, W.w);
+    if (TWC) W.next();
   }
 }
 
 // og_inv: per unit outer_pair_inv_r's arithmetic (HALF: outputs r < R/2), then y = z + d u at n = r * 4096 + m,
 // m = (g + 8 hq) * 256 + 8u + 2t + p. PAIRS: the two p as one 2-element access (L even, rows aligned).
-template <int R, bool BF16, bool PAIRS, bool SKIP, typename IO, typename ST>
+template <int R, bool BF16, bool PAIRS, bool SKIP, bool TWC = false, typename IO, typename ST>
 __device__ __forceinline__ void og_inv(const Tw& T, const ST* zr, const ST* zi, IO* __restrict__ y0, IO* __restrict__ y1,
                                        const IO* __restrict__ u0, const IO* __restrict__ u1, float d, int L, int log2N) {
   constexpr uint32_t NEG2 = 0x80008000u;
@@ -158,6 +215,8 @@ __device__ __forceinline__ void og_inv(const Tw& T, const ST* zr, const ST* zi, 
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, sh = log2N - 12;
   const bool two = u1 != nullptr;
+  TwcInv W;
+  if (TWC) W.init(T, warp, nw, g, t, sh);
 #pragma unroll 1
   for (int u = warp; u < 32; u += nw) {
     const int c = 8 * u + g;
@@ -185,7 +244,7 @@ __device__ __forceinline__ void og_inv(const Tw& T, const ST* zr, const ST* zi, 
       float2 w[2];
 #pragma unroll
       for (int p = 0; p < 2; ++p) {
-        const float2 v = tw_at(T, (((2 * t + 8 * h + p) * c) & 4095) << sh);
+        const float2 v = TWC ? W.w[h][p] : tw_at(T, (((2 * t + 8 * h + p) * c) & 4095) << sh);
         w[p] = make_float2(v.x, -v.y);
       }
 #pragma unroll
@@ -201,6 +260,7 @@ __device__ __forceinline__ void og_inv(const Tw& T, const ST* zr, const ST* zi, 
         br[k][h] = pack2<BF16>(a[0], a[1]); bi[k][h] = pack2<BF16>(b[0], b[1]);
       }
     }
+    if (TWC) W.next();
 #pragma unroll
     for (int hq = 0; hq < 2; ++hq) {
       float yr[2][R], yi[2][R];
@@ -340,7 +400,7 @@ __device__ __forceinline__ void stage_in(ST* zr, ST* zi, const IO* __restrict__ 
 // unit loads of og stalled on their latency at 12-20 warps per SM), outer_pair_fwd_r from there, and the skip term d z
 // folded into the product (the spectrum's real part + d): og_inv then writes y without reading u. 4 barriers per pair
 // (one before the next pair's staging), 5 element passes of shared memory, u read once.
-template <int R, typename IO, int CM, typename ST>
+template <int R, typename IO, int CM, typename ST, bool TWC>
 __device__ void og_forward(const IO* __restrict__ u, const float2* __restrict__ kf, const float* __restrict__ D,
                            IO* __restrict__ y, int B, int H, int L, int flags) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -352,9 +412,9 @@ __device__ void og_forward(const IO* __restrict__ u, const float2* __restrict__ 
   float2* tw256 = reinterpret_cast<float2*>(smem_raw + og::tw_offset(P, sizeof(ST))) + tw_entries(N);
   tw256_init(tw256);
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
-  const bool staged = true;   // sm_80 and the compute_80 PTX: the global scheme spilled 8 bytes at 96 registers there
+  const bool staged = true;   // (TWC: always)   // sm_80 and the compute_80 PTX: the global scheme spilled 8 bytes at 96 registers there
 #else
-  const bool staged = flags & 32;
+  const bool staged = TWC || (flags & 32);   // the TWC kernels: the staged scheme only
 #endif
   if (!staged) __syncthreads();
   const int per = max(1, (flags >> 8) & 255);
@@ -374,12 +434,12 @@ __device__ void og_forward(const IO* __restrict__ u, const float2* __restrict__ 
       if (pp > 0) __syncthreads();   // the previous pair's og_inv has read the planes
       og::stage_in(zr, zi, u0, u1, L, N / 2, vec);
       __syncthreads();
-      og::og2_fwd<R, BF>(tw, zr, zi, LOG2N);
+      og::og2_fwd<R, BF, TWC>(tw, zr, zi, LOG2N);
       __syncthreads();
       og::conv256_og<BF, false, true>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj, d);
       __syncthreads();
-      if (pairs) og::og_inv<R, BF, true, false>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
-      else og::og_inv<R, BF, false, false>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
+      if (pairs) og::og_inv<R, BF, true, false, TWC>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
+      else og::og_inv<R, BF, false, false, TWC>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
       continue;
     }
     og::og_fwd<R, BF>(tw, zr, zi, u0, u1, L, LOG2N);
@@ -392,18 +452,59 @@ __device__ void og_forward(const IO* __restrict__ u, const float2* __restrict__ 
   }
 }
 
-#define OG_FWD(NAME, R, IO, CM, ST, MAXT, MINB)                                                                  \
+#define OG_FWD(NAME, R, IO, CM, ST, MAXT, MINB, TWC)                                                             \
   extern "C" __global__ void __launch_bounds__(MAXT, MINB) NAME(                                            \
       const IO* __restrict__ u, const float2* __restrict__ kf,                                            \
       const float* __restrict__ D, IO* __restrict__ y, int B, int H, int L, int log2N, int flags) {      \
-    og_forward<R, IO, CM, ST>(u, kf, D, y, B, H, L, flags);                                       \
+    og_forward<R, IO, CM, ST, TWC>(u, kf, D, y, B, H, L, flags);                                  \
   }
 // name: fbog_fwd_<io>_<compute>_r<R1> (16-bit shared memory of the compute type; N = 4096 R1)
-OG_FWD(fbog_fwd_bf16_bf16_r2, 2, __nv_bfloat16, 2, __nv_bfloat16, 128, 5)
-OG_FWD(fbog_fwd_f16_f16_r2, 2, __half, 1, __half, 128, 5)
-OG_FWD(fbog_fwd_f32_bf16_r2, 2, float, 2, __nv_bfloat16, 128, 5)
-OG_FWD(fbog_fwd_f32_f16_r2, 2, float, 1, __half, 128, 5)
-OG_FWD(fbog_fwd_bf16_bf16_r4, 4, __nv_bfloat16, 2, __nv_bfloat16, 128, 3)
-OG_FWD(fbog_fwd_f16_f16_r4, 4, __half, 1, __half, 128, 3)
-OG_FWD(fbog_fwd_f32_bf16_r4, 4, float, 2, __nv_bfloat16, 128, 3)
-OG_FWD(fbog_fwd_f32_f16_r4, 4, float, 1, __half, 128, 3)
+OG_FWD(fbog_fwd_bf16_bf16_r2, 2, __nv_bfloat16, 2, __nv_bfloat16, 128, 5, false)
+OG_FWD(fbog_fwd_f16_f16_r2, 2, __half, 1, __half, 128, 5, false)
+OG_FWD(fbog_fwd_f32_bf16_r2, 2, float, 2, __nv_bfloat16, 128, 5, false)
+OG_FWD(fbog_fwd_f32_f16_r2, 2, float, 1, __half, 128, 5, false)
+OG_FWD(fbog_fwd_bf16_bf16_r4, 4, __nv_bfloat16, 2, __nv_bfloat16, 128, 3, false)
+OG_FWD(fbog_fwd_f16_f16_r4, 4, __half, 1, __half, 128, 3, false)
+OG_FWD(fbog_fwd_f32_bf16_r4, 4, float, 2, __nv_bfloat16, 128, 3, false)
+OG_FWD(fbog_fwd_f32_f16_r4, 4, float, 1, __half, 128, 3, false)
+// the same with the computed outer twiddles (TwcFwd, TwcInv; the staged scheme only, flags bit 5 ignored)
+OG_FWD(fbog_fwd_bf16_bf16_r2_twc, 2, __nv_bfloat16, 2, __nv_bfloat16, 128, 5, true)
+OG_FWD(fbog_fwd_f16_f16_r2_twc, 2, __half, 1, __half, 128, 5, true)
+OG_FWD(fbog_fwd_f32_bf16_r2_twc, 2, float, 2, __nv_bfloat16, 128, 5, true)
+OG_FWD(fbog_fwd_f32_f16_r2_twc, 2, float, 1, __half, 128, 5, true)
+OG_FWD(fbog_fwd_bf16_bf16_r4_twc, 4, __nv_bfloat16, 2, __nv_bfloat16, 128, 3, true)
+OG_FWD(fbog_fwd_f16_f16_r4_twc, 4, __half, 1, __half, 128, 3, true)
+OG_FWD(fbog_fwd_f32_bf16_r4_twc, 4, float, 2, __nv_bfloat16, 128, 3, true)
+OG_FWD(fbog_fwd_f32_f16_r4_twc, 4, float, 1, __half, 128, 3, true)
+
+// Test kernel (OuterGlobalGpuTest): the TWC twiddles against the table at the table kernels' indices, in fp32 (no
+// 16-bit rounding). One block of 32 nw threads (nw = 1..4), dynamic smem tw_entries(N) float2; out[((u * 32 + lane) * 8
+// + j) * 2 + {0: computed, 1: table}], j < 4: TwcFwd's w[j] (scale 1), j >= 4: TwcInv's w[h][p], j - 4 = 2h + p.
+extern "C" __global__ void fbog_twc_check(float2* __restrict__ out, int log2N) {
+  extern __shared__ float2 twc_table[];   // (another name than smem_raw: this kernel's extern "C" linkage)
+  const Tw T = tw_init(twc_table, log2N);
+  __syncthreads();
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, sh = log2N - 12;
+  og::TwcFwd F;
+  og::TwcInv I;
+  F.init(T, warp, nw, g, t, sh, 1.0f);
+  I.init(T, warp, nw, g, t, sh);
+  for (int u = warp; u < 32; u += nw) {
+    float2* o = out + (u * 32 + lane) * 16;
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      o[2 * q] = F.w[q];
+      o[2 * q + 1] = tw_at(T, (((g + 8 * (q >> 1)) * (8 * u + 2 * t + (q & 1))) & 4095) << sh);
+    }
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+#pragma unroll
+      for (int p = 0; p < 2; ++p) {
+        o[8 + 2 * (2 * h + p)] = I.w[h][p];
+        o[8 + 2 * (2 * h + p) + 1] = tw_at(T, (((2 * t + 8 * h + p) * (8 * u + g)) & 4095) << sh);
+      }
+    F.next();
+    I.next();
+  }
+}

@@ -87,14 +87,8 @@ final class FlashButterfly32 {
 
   /** Threads per block from the property's value (null: the default); IllegalArgumentException outside [32, 512]. */
   static int threadsFrom(String value) {
-    if (value == null || value.isBlank()) return DEFAULT_THREADS;
-    int t;
-    try {
-      t = Integer.parseInt(value.trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("FlashButterfly32: " + PROPERTY + ".threads must be an integer, got " + value);
-    }
-    if (t < 32 || t > MAX_THREADS || t % 32 != 0)
+    int t = LaunchProperty.intValue("FlashButterfly32", PROPERTY + ".threads", value, DEFAULT_THREADS, 32, MAX_THREADS);
+    if (t % 32 != 0)
       throw new IllegalArgumentException("FlashButterfly32: threads must be a multiple of 32 in [32, " + MAX_THREADS
           + "], got " + t);
     return t;

@@ -9,7 +9,8 @@ package ai.longconv4j.cuda;
  * pair's input in shared memory with 16-byte loads and carries the skip term D u on the spectrum (its real part + D),
  * so the inverse needs no u; "global" reads u per column unit straight from global memory and adds D u in fp32 at the
  * end. Needs z's zero half (causal or bidirectional padding: {@code 2 L <= N}), 16-bit shared memory (the default) and
- * sm_90.
+ * sm_90. The staged scheme has a variant with computed outer twiddles ({@link #computedTwiddles()}, the {@code _twc}
+ * kernels; {@code -Dlongconv4j.cuda.og.tw=compute}; the table is the default until a sitting has measured it).
  * Package-private: {@link FlashButterflyConv#outerGlobal(boolean)} routes such plans here (default on; off with
  * {@code -Dlongconv4j.cuda.og=off}); the {@code _w3}/{@code _w3b} kernels ({@link OuterStages}) are the slow twin.
  */
@@ -48,24 +49,41 @@ final class OuterGlobal {
         && threads % 32 == 0 && computeCapability >= 90;
   }
 
-  /** The kernel's name, e.g. "fbog_fwd_bf16_bf16_r2" (r: the first stage's radix N / 4096). */
-  static String kernelName(ElementType io, Precision compute, int n) {
-    return "fbog_fwd_" + io.tag() + "_" + compute.tag() + "_r" + (n / 4096);
+  /** The kernel that runs under the current properties: {@link #kernelName(ElementType, Precision, int, boolean)}. */
+  static String kernelName(ElementType io, Precision compute, int n) { return kernelName(io, compute, n, computedTwiddles()); }
+
+  /**
+   * The kernel's name, e.g. "fbog_fwd_bf16_bf16_r2" (r: the first stage's radix N / 4096); {@code twc}: the variant with
+   * computed outer twiddles, "fbog_fwd_bf16_bf16_r2_twc".
+   */
+  static String kernelName(ElementType io, Precision compute, int n, boolean twc) {
+    return "fbog_fwd_" + io.tag() + "_" + compute.tag() + "_r" + (n / 4096) + (twc ? "_twc" : "");
+  }
+
+  /**
+   * The default of {@link #computedTwiddles()}: the table. The computed variant was written without a GPU (helper f8k2);
+   * flip this once a sitting has validated it and measured it faster (bench-runs/f8k/f8k-sitting.sh runs both).
+   */
+  static final boolean DEFAULT_COMPUTED_TWIDDLES = false;
+
+  /**
+   * Whether the {@code _twc} kernels run (property {@code PROPERTY.tw}: "table" or "compute", default
+   * {@link #DEFAULT_COMPUTED_TWIDDLES}): the outer units' S = 256 stage twiddles (forward and inverse) are per-lane values
+   * advanced by one complex product per column unit instead of two shared-memory table lookups each (whose lane-dependent
+   * indices replayed up to 7 wavefronts per lookup: bench-runs/f8k-2's profile). The staged scheme only: with the global
+   * scheme ({@link #staged()} false) the table kernels run whatever the property says.
+   */
+  static boolean computedTwiddles() {
+    String v = System.getProperty(PROPERTY + ".tw", DEFAULT_COMPUTED_TWIDDLES ? "compute" : "table").trim();
+    if (!v.equalsIgnoreCase("table") && !v.equalsIgnoreCase("compute"))
+      throw new IllegalArgumentException("OuterGlobal: " + PROPERTY + ".tw must be table or compute, got " + v);
+    return v.equalsIgnoreCase("compute") && staged();
   }
 
   /** Batch pairs per block: {@code requested} when > 0, else the property {@code PROPERTY.pairs}, else the default. */
   static int pairs(int requested) {
     if (requested > 0) return requested;
-    String v = System.getProperty(PROPERTY + ".pairs");
-    if (v == null || v.isBlank()) return DEFAULT_PAIRS;
-    int p;
-    try {
-      p = Integer.parseInt(v.trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("OuterGlobal: " + PROPERTY + ".pairs must be an integer, got " + v);
-    }
-    if (p < 1 || p > 255) throw new IllegalArgumentException("OuterGlobal: " + PROPERTY + ".pairs must be in [1, 255], got " + p);
-    return p;
+    return LaunchProperty.intValue("OuterGlobal", PROPERTY + ".pairs", System.getProperty(PROPERTY + ".pairs"), DEFAULT_PAIRS, 1, 255);
   }
 
   /**

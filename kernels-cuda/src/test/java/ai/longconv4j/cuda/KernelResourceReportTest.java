@@ -61,7 +61,8 @@ class KernelResourceReportTest {
       "fbk_fwd_bf16_rt", "fbk_fwd_f16_rt", "fbk_tables_bf16", "fbk_tables_f16");
   private static final Path REPORT_OG = Path.of("target", "cuda", "flashbutterfly_og.ptxas.txt");
   private static final List<String> KERNELS_OG = java.util.stream.Stream.of("bf16_bf16", "f16_f16", "f32_bf16", "f32_f16")
-      .flatMap(s -> java.util.stream.Stream.of("fbog_fwd_" + s + "_r2", "fbog_fwd_" + s + "_r4")).toList();
+      .flatMap(s -> java.util.stream.Stream.of("fbog_fwd_" + s + "_r2", "fbog_fwd_" + s + "_r4"))
+      .flatMap(k -> java.util.stream.Stream.of(k, k + "_twc")).toList();
   private static final Path REPORT_LB = Path.of("target", "cuda", "learned.ptxas.txt");
   private static final List<String> KERNELS_LB = List.of("lb_forward_f32", "lb_forward_bf16", "lb_forward_f16",
       "lb_backward_f32", "lb_backward_bf16", "lb_backward_f16", "lb_reduce", "lb_spectrum", "lb_taps");

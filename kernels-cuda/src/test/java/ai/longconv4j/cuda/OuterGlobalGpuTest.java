@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -20,13 +21,23 @@ import org.junit.jupiter.params.provider.MethodSource;
  * the same input, outputs poisoned with NaN first. Shapes: N = 8K (radix 2) and 16K (radix 4), causal and bidirectional,
  * L even (element-pair accesses) and odd (single elements), L < N/2 (bounds inside the loaded half), odd B (a pair with
  * one row), H = 111, Lk < L; 1, 2, 3 batch pairs per block (with B = 3 and 3 pairs per block some blocks run fewer);
- * at 16K the spectrum prefetch variant; both schemes ({@link OuterGlobal#staged()}). In the staged scheme D u goes through
+ * at 16K the spectrum prefetch variant; both schemes ({@link OuterGlobal#staged()}) and the staged scheme with computed
+ * outer twiddles ({@link OuterGlobal#computedTwiddles()}, the {@code _twc} kernels). In the staged scheme D u goes through
  * the inverse stages with the convolution (its error is of the same order as the convolution's: the same bound).
  * Tolerance 1e-2 against float64 as FlashButterflyOuterStagesGpuTest: the same stages round their operands to 16 bits
  * the same number of times (8 DFT stages, rms 2.3e-3 each for bf16, independent: 6.5e-3) plus the output's rounding;
  * the shared-memory planes hold the same 16-bit values as the twin's. New vs twin: the kernels differ only in where the
  * first and last stages read and write, so they should agree to the output's rounding (two 16-bit roundings of the same
  * fp32 value can differ by one ulp, 2^-8 relative for bf16); 2e-2 as the other twin tests (the sum of two 1e-2 bounds).
+ * Computed vs table twiddles ({@code _twc}): the twiddles themselves are compared in fp32 by a test kernel (tol 4e-6:
+ * a host model of the recurrence gives at most 2.1e-6 from the table, reached at one warp per block, 31 steps of a few
+ * fp32 roundings each; ~1e-6 at 4 warps; the table's own error is 1.2e-7). The outputs cannot agree to that: every
+ * stage rounds its operands to 16 bits, a perturbation of rms D flips roundings with rms sqrt(D ulp) each, and over
+ * the ~8 roundings after the first twiddle this grows to the order of the rounding noise itself (bench-runs/f8k-2: the
+ * global scheme vs the twin, whose arithmetic differs only by fp32 orderings, 1.5-2.6e-3 with bf16, 2-2.6e-4 with fp16;
+ * each of them 5.7e-3 / 6.4e-4 from float64 at most). So computed vs table on the same input: 2e-2 with bf16 compute
+ * (the other twin tests' sum of two 1e-2 bounds), 2e-3 with fp16 compute (two independent fp16 noises of <= 7e-4: 1e-3;
+ * 2x margin); a wrong twiddle (an error of order 1) fails both and the 1e-2 bound against float64.
  */
 @Tag("gpu")
 class OuterGlobalGpuTest extends CudaDeviceTest {
@@ -51,9 +62,17 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
     float[] twin = run(io, compute, mode, B, H, L, Lk, false, false, 0);
     double[] twin64 = new double[twin.length];
     for (int i = 0; i < twin.length; i++) twin64[i] = twin[i];
+    float[] table = null;
     for (String scheme : SCHEMES) {
       float[] fast = withScheme(scheme, () -> run(io, compute, mode, B, H, L, Lk, true, false, 0));
       Reference.assertClose("og " + scheme + " vs _w3 " + io + " " + mode + " L=" + L, fast, twin64, 2e-2);
+      if (scheme.equals("staged")) table = fast;
+      if (scheme.equals("compute")) {   // computed vs table twiddles on the same input (the class comment's bounds)
+        double[] table64 = new double[table.length];
+        for (int i = 0; i < table.length; i++) table64[i] = table[i];
+        Reference.assertClose("og computed vs table twiddles " + io + " " + mode + " L=" + L, fast, table64,
+            compute == Precision.F16 ? 2e-3 : 2e-2);
+      }
     }
   }
 
@@ -100,18 +119,62 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
     for (String scheme : SCHEMES) withScheme(scheme, () -> run(io, compute, mode, B, H, L, Lk, true, true, 0));
   }
 
-  /** Both schemes of {@link OuterGlobal#staged()}: "staged" (D u on the spectrum) and "global" (D u added in fp32). */
-  private static final String[] SCHEMES = {"staged", "global"};
+  /**
+   * The computed twiddles (TwcFwd, TwcInv in flashbutterfly_og.cu, through the test kernel {@code fbog_twc_check})
+   * against the table at the table kernels' indices and against exp(-2 pi i e / 4096) in double, in fp32: every unit,
+   * lane and twiddle at N = 8K and 16K with 1 to 4 warps per block (tol 4e-6: the class comment).
+   */
+  @Test
+  void computedTwiddlesMatchTheTableInFp32() {
+    for (int log2N : new int[] {13, 14})
+      for (int nw = 1; nw <= 4; nw++) {
+        int n = 1 << log2N;
+        try (var out = dev.alloc(32 * 32 * 16 * 8)) {
+          out.fill32(0x7fc00000);   // NaN: a slot the kernel missed fails
+          dev.module("flashbutterfly_og").kernel("fbog_twc_check").launch(dev.stream(), 1, 1, 32 * nw, 8 * (128 + n / 128),
+              out, log2N);
+          dev.synchronize();
+          float[] v = out.copyTo(new float[32 * 32 * 16 * 2], 0);
+          double worst = 0, worstExact = 0;
+          for (int u = 0; u < 32; u++)
+            for (int lane = 0; lane < 32; lane++)
+              for (int j = 0; j < 8; j++) {
+                int g = lane >> 2, t = lane & 3, o = ((u * 32 + lane) * 8 + j) * 4;
+                int e = j < 4 ? ((g + 8 * (j >> 1)) * (8 * u + 2 * t + (j & 1))) & 4095
+                    : ((2 * t + 8 * ((j - 4) >> 1) + ((j - 4) & 1)) * (8 * u + g)) & 4095;
+                double a = -2 * Math.PI * e / 4096;
+                double d = Math.hypot(v[o] - v[o + 2], v[o + 1] - v[o + 3]);
+                double x = Math.max(Math.hypot(v[o] - Math.cos(a), v[o + 1] - Math.sin(a)),
+                    Math.hypot(v[o + 2] - Math.cos(a), v[o + 3] - Math.sin(a)));
+                worst = Double.isNaN(d) || d > worst ? d : worst;
+                worstExact = Double.isNaN(x) || x > worstExact ? x : worstExact;
+              }
+          System.out.printf("twc N=%d warps=%d: |computed - table| <= %.3e, |either - exact| <= %.3e%n", n, nw, worst,
+              worstExact);
+          assertTrue(worst <= 4e-6, "computed vs table twiddles, N=" + n + " warps=" + nw + ": " + worst);
+          assertTrue(worstExact <= 4e-6, "twiddles vs exp(-2 pi i e / 4096), N=" + n + " warps=" + nw + ": " + worstExact);
+        }
+      }
+  }
 
-  /** f with the property {@code longconv4j.cuda.og.scheme} set to scheme, cleared after. */
+  /**
+   * Both schemes of {@link OuterGlobal#staged()}, "staged" (D u on the spectrum) and "global" (D u added in fp32), with
+   * the twiddle table, and "compute": the staged scheme with computed twiddles (the {@code _twc} kernels).
+   */
+  private static final String[] SCHEMES = {"staged", "global", "compute"};
+
+  /** f with the properties {@code longconv4j.cuda.og.scheme} and {@code .tw} set for scheme, cleared after. */
   private static float[] withScheme(String scheme, java.util.function.Supplier<float[]> f) {
-    String key = OuterGlobal.PROPERTY + ".scheme";
+    String key = OuterGlobal.PROPERTY + ".scheme", tw = OuterGlobal.PROPERTY + ".tw";
     try {
-      System.setProperty(key, scheme);
-      assertEquals(scheme.equals("staged"), OuterGlobal.staged());
+      System.setProperty(key, scheme.equals("global") ? "global" : "staged");
+      System.setProperty(tw, scheme.equals("compute") ? "compute" : "table");
+      assertEquals(!scheme.equals("global"), OuterGlobal.staged());
+      assertEquals(scheme.equals("compute"), OuterGlobal.computedTwiddles());
       return f.get();
     } finally {
       System.clearProperty(key);
+      System.clearProperty(tw);
     }
   }
 
@@ -136,12 +199,14 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
       boolean routed = og && dev.computeCapability() >= 90;
       assertEquals(routed, conv.outerGlobal(), conv.toString());
       assertEquals(routed, conv.kernelName().startsWith("fbog_fwd_"), conv.kernelName());
+      assertEquals(routed && OuterGlobal.computedTwiddles(), conv.kernelName().endsWith("_twc"), conv.kernelName());
       if (routed) assertTrue(conv.toString().contains("outer global"), conv.toString());
       if (mode == ConvMode.BIDIRECTIONAL) conv.setWeights(c.k0(), c.k1(), Lk, c.D()); else conv.setWeights(c.k0(), Lk, c.D());
       dy.fill32(0x7fc07fc0);   // poison: NaN as fp32, and each half is NaN as bf16 and as fp16
       if (adjoint) conv.backwardInput(du, dy, B); else conv.forward(du, dy, B);
       float[] y = ConvCase.read(dev, dy, io, B * H * L);
       Reference.assertClose((adjoint ? "backwardInput " : "") + conv + (og ? OuterGlobal.staged() ? " staged" : " global" : "")
+          + (og && OuterGlobal.computedTwiddles() ? " twc" : "")
           + " B=" + B + " Lk=" + Lk + " pairs/block=" + perBlock, y,
           ref, 1e-2);
       return y;

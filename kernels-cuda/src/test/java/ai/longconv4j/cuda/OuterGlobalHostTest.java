@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Runs without a GPU: which plans {@link OuterGlobal} takes (N = 8K and 16K with the zero half, tensor cores, at most 128
- * threads, sm_90), its kernel names, shared memory, the pairs-per-block property and the on/off switch.
+ * threads, sm_90), its kernel names, shared memory, the pairs-per-block, scheme and twiddle properties and the on/off
+ * switch.
  */
 class OuterGlobalHostTest {
   @Test
@@ -36,8 +37,8 @@ class OuterGlobalHostTest {
 
   @Test
   void kernelNamesAndSharedMemory() {
-    assertEquals("fbog_fwd_bf16_bf16_r2", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
-    assertEquals("fbog_fwd_f32_f16_r4", OuterGlobal.kernelName(ElementType.F32, Precision.F16, 16384));
+    assertEquals("fbog_fwd_bf16_bf16_r2", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192, false));
+    assertEquals("fbog_fwd_f32_f16_r4", OuterGlobal.kernelName(ElementType.F32, Precision.F16, 16384, false));
     // two 16-bit planes of N + N/32, the twiddle table (128 + N/128 float2), the per-lane table (16 x 32 float2)
     assertEquals(2 * 8448 * 2 + 8 * (128 + 64) + 4096, OuterGlobal.smemBytes(8192));
     assertEquals(2 * 16896 * 2 + 8 * (128 + 128) + 4096, OuterGlobal.smemBytes(16384));
@@ -78,6 +79,37 @@ class OuterGlobalHostTest {
       assertTrue(e.getMessage().contains("scheme"), e.getMessage());
     } finally {
       if (old == null) System.clearProperty(key); else System.setProperty(key, old);
+    }
+  }
+
+  @Test
+  void computedTwiddlesComeFromThePropertyWithTheStagedSchemeOnly() {
+    String tw = OuterGlobal.PROPERTY + ".tw", scheme = OuterGlobal.PROPERTY + ".scheme";
+    String oldTw = System.getProperty(tw), oldScheme = System.getProperty(scheme);
+    try {
+      System.clearProperty(tw);
+      System.clearProperty(scheme);
+      assertEquals(OuterGlobal.DEFAULT_COMPUTED_TWIDDLES, OuterGlobal.computedTwiddles());
+      assertEquals(OuterGlobal.DEFAULT_COMPUTED_TWIDDLES ? "fbog_fwd_bf16_bf16_r2_twc" : "fbog_fwd_bf16_bf16_r2",
+          OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
+      System.setProperty(tw, " Compute ");
+      assertTrue(OuterGlobal.computedTwiddles());
+      assertEquals("fbog_fwd_bf16_bf16_r2_twc", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
+      assertEquals("fbog_fwd_f32_f16_r4_twc", OuterGlobal.kernelName(ElementType.F32, Precision.F16, 16384));
+      System.setProperty(scheme, "global");   // the _twc kernels are staged-only: the global scheme keeps the table
+      assertFalse(OuterGlobal.computedTwiddles());
+      assertEquals("fbog_fwd_f16_f16_r4", OuterGlobal.kernelName(ElementType.F16, Precision.F16, 16384));
+      System.setProperty(scheme, "staged");
+      System.setProperty(tw, "table");
+      assertFalse(OuterGlobal.computedTwiddles());
+      assertEquals("fbog_fwd_f16_f16_r4", OuterGlobal.kernelName(ElementType.F16, Precision.F16, 16384));
+      assertEquals("fbog_fwd_f16_f16_r4_twc", OuterGlobal.kernelName(ElementType.F16, Precision.F16, 16384, true));
+      System.setProperty(tw, "sincos");
+      var e = assertThrows(IllegalArgumentException.class, OuterGlobal::computedTwiddles);
+      assertTrue(e.getMessage().contains("OuterGlobal") && e.getMessage().contains(".tw"), e.getMessage());
+    } finally {
+      if (oldTw == null) System.clearProperty(tw); else System.setProperty(tw, oldTw);
+      if (oldScheme == null) System.clearProperty(scheme); else System.setProperty(scheme, oldScheme);
     }
   }
 

@@ -16,7 +16,6 @@ import ai.longconv4j.cuda.HalfFloats;
 import ai.longconv4j.cuda.LearnedButterflyConv;
 import ai.longconv4j.cuda.Precision;
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -38,6 +37,46 @@ public final class CudaConvBench {
   static final boolean BWD_ONLY = Boolean.getBoolean("longconv4j.bench.bwd");
 
   record Row(String path, int B, int H, int L, double ms, double gbs, double relErr, long bytes) {}
+
+  /** The bench mains' arguments {@code [csv-out] [B] [H] [L,L,...]}: B = 64, H = 768 and {@code defaultLs} when absent. */
+  record Args(Path csv, int B, int H, int[] Ls) {
+    static Args of(String[] args, int... defaultLs) {
+      return new Args(args.length > 0 ? Path.of(args[0]) : null, args.length > 1 ? Integer.parseInt(args[1]) : 64,
+          args.length > 2 ? Integer.parseInt(args[2]) : 768,
+          args.length > 3 ? Arrays.stream(args[3].split(",")).mapToInt(Integer::parseInt).toArray() : defaultLs);
+    }
+  }
+
+  /** The rows as CSV on stdout, and in {@code csv} unless it is null. */
+  static void writeCsv(List<Row> rows, Path csv) throws IOException {
+    var sb = new StringBuilder("path,B,H,L,ms,GBps,relerr,bytes\n");
+    for (Row r : rows)
+      sb.append(String.format("%s,%d,%d,%d,%.4f,%.1f,%.2e,%d%n", r.path, r.B, r.H, r.L, r.ms, r.gbs, r.relErr, r.bytes));
+    System.out.print(sb);
+    if (csv != null) Files.writeString(csv, sb);
+  }
+
+  /** Rows {@code prefix + names[q] + suffix}: the median over 5 calls of {@code times} (one time per step, ms) of each step. */
+  static void stepRows(java.util.function.Supplier<double[]> times, String[] names, String prefix, String suffix, int B, int H,
+                       int L, List<Row> rows) {
+    double[][] pt = new double[5][];
+    for (int r = 0; r < pt.length; r++) pt[r] = times.get();
+    for (int q = 0; q < names.length; q++) {
+      final int qq = q;
+      double med = Arrays.stream(pt).mapToDouble(a -> a[qq]).sorted().toArray()[pt.length / 2];
+      rows.add(new Row(prefix + names[q] + suffix, B, H, L, med, Double.NaN, Double.NaN, 0));
+      report(rows.getLast());
+    }
+  }
+
+  /** Every bench's weights at length L: {k (H, L) uniform in ±1/sqrt(L), D (H) uniform in ±1}, from seed 42 + L. */
+  static float[][] weights(int H, int L) {
+    var rng = new SplittableRandom(42 + L);
+    float[] k = new float[H * L], D = new float[H];
+    for (int i = 0; i < k.length; i++) k[i] = (float) ((rng.nextDouble() * 2 - 1) / Math.sqrt(L));
+    for (int i = 0; i < H; i++) D[i] = (float) (rng.nextDouble() * 2 - 1);
+    return new float[][] {k, D};
+  }
 
   interface Work { void run(); }
 
@@ -92,10 +131,8 @@ public final class CudaConvBench {
 
   public static void main(String[] args) throws IOException {
     if (!Cuda.available()) { System.out.println("CudaConvBench: " + Cuda.reason()); return; }
-    Path csv = args.length > 0 ? Path.of(args[0]) : null;
-    int B = args.length > 1 ? Integer.parseInt(args[1]) : 64, H = args.length > 2 ? Integer.parseInt(args[2]) : 768;
-    int[] Ls = args.length > 3 ? Arrays.stream(args[3].split(",")).mapToInt(Integer::parseInt).toArray()
-        : new int[] {256, 1024, 4096, 8192, 16384};
+    var a = Args.of(args, 256, 1024, 4096, 8192, 16384);
+    int B = a.B(), H = a.H();
     List<Row> rows = new ArrayList<>();
     try (CudaDevice dev = CudaDevice.open(0)) {
       System.out.println(dev);
@@ -107,14 +144,10 @@ public final class CudaConvBench {
         rows.add(new Row("copy D2D 2GiB", 0, 0, 0, ms, 2.0 * cb / ms / 1e6, 0, 2 * cb));
         System.out.printf("copy bandwidth: %.0f GB/s%n", 2.0 * cb / ms / 1e6);
       }
-      for (int L : Ls) benchLength(dev, batchFor(B, L), H, L, rows);
+      for (int L : a.Ls()) benchLength(dev, batchFor(B, L), H, L, rows);
       if (!BWD_ONLY) gemm(dev, 8192, rows);
     }
-    var sb = new StringBuilder("path,B,H,L,ms,GBps,relerr,bytes\n");
-    for (Row r : rows)
-      sb.append(String.format("%s,%d,%d,%d,%.4f,%.1f,%.2e,%d%n", r.path, r.B, r.H, r.L, r.ms, r.gbs, r.relErr, r.bytes));
-    System.out.print(sb);
-    if (csv != null) Files.writeString(csv, sb);
+    writeCsv(rows, a.csv());
   }
 
   static void benchLength(CudaDevice dev, int B, int H, int L, List<Row> rows) {
@@ -125,10 +158,8 @@ public final class CudaConvBench {
       System.out.println("L=" + L + ": no FlashButterfly: " + e.getMessage());
       fused = false;
     }
-    var rng = new SplittableRandom(42 + L);
-    float[] k = new float[H * L], D = new float[H];
-    for (int i = 0; i < k.length; i++) k[i] = (float) ((rng.nextDouble() * 2 - 1) / Math.sqrt(L));
-    for (int i = 0; i < H; i++) D[i] = (float) (rng.nextDouble() * 2 - 1);
+    float[][] w = CudaConvBench.weights(H, L);
+    float[] k = w[0], D = w[1];
     long n = (long) B * H * L;
     int reps = L <= 1024 ? 3 * REPS : REPS;
     try (var u32 = dev.alloc(4 * n); var y32 = dev.alloc(4 * n)) {
@@ -239,16 +270,8 @@ public final class CudaConvBench {
             }
           }
           if (conv.threePass() && io != ElementType.F32 && v[2].equals(0) && s16 == null && fusedVariant) {
-            double[][] pt = new double[5][];
-            for (int r = 0; r < pt.length; r++) pt[r] = conv.forwardPassTimes(u, y, B);
-            String[] names = {"outer", "mid", "outer-inverse"};
-            for (int q = 0; q < 3; q++) {
-              final int qq = q;
-              double med = Arrays.stream(pt).mapToDouble(a -> a[qq]).sorted().toArray()[pt.length / 2];
-              rows.add(new Row("  pass " + names[q] + " io=" + io + " M=" + conv.innerSize() + (conv.pairStages() ? " w2" : ""), B, H, L, med, Double.NaN,
-                  Double.NaN, 0));
-              report(rows.getLast());
-            }
+            stepRows(() -> conv.forwardPassTimes(u, y, B), new String[] {"outer", "mid", "outer-inverse"}, "  pass ",
+                " io=" + io + " M=" + conv.innerSize() + (conv.pairStages() ? " w2" : ""), B, H, L, rows);
           }
           if (io == ElementType.BF16 && v[2].equals(0) && s16 == null && fusedVariant && innerM == 0 && dflt) {
             // forward + backward (du, dk, dD): u and y double as dy and du
@@ -297,16 +320,9 @@ public final class CudaConvBench {
         Double.NaN, dev.allocator().peakBytes() - live0));
     report(rows.getLast());
     if (conv.threePass()) {   // the three-pass backward's steps (CUDA events around each launch), medians of 5
-      double[][] pt = new double[5][];
-      for (int r = 0; r < pt.length; r++) pt[r] = conv.backwardPassTimes(u, dy, y, B, dk, dD);
-      String[] names = {"u outer", "dy outer", "mid", "du outer-inverse", "dk finish", "dD"};
-      for (int q = 0; q < names.length; q++) {
-        final int qq = q;
-        double med = Arrays.stream(pt).mapToDouble(a -> a[qq]).sorted().toArray()[pt.length / 2];
-        rows.add(new Row("  bwd pass " + names[q] + " " + conv.backwardKernelName() + " M=" + conv.innerSize(), B, H, L, med,
-            Double.NaN, Double.NaN, 0));
-        report(rows.getLast());
-      }
+      stepRows(() -> conv.backwardPassTimes(u, dy, y, B, dk, dD),
+          new String[] {"u outer", "dy outer", "mid", "du outer-inverse", "dk finish", "dD"}, "  bwd pass ",
+          " " + conv.backwardKernelName() + " M=" + conv.innerSize(), B, H, L, rows);
     }
     int n = conv.innerSize();   // the in-smem size (three-pass plans: M)
     int tDef = n <= 1024 ? 64 : n <= 4096 ? 128 : n <= 8192 ? 256 : 512;   // FlashButterflyConv.defaultBwdThreads

@@ -11,12 +11,8 @@ import ai.longconv4j.cuda.FlashButterflyConv;
 import ai.longconv4j.cuda.Precision;
 import ai.longconv4j.examples.bench.CudaConvBench.Row;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.function.UnaryOperator;
 
 /**
@@ -38,14 +34,12 @@ public final class Fb32Bench {
 
   public static void main(String[] args) throws IOException {
     if (!Cuda.available()) { System.out.println("Fb32Bench: " + Cuda.reason()); return; }
-    Path csv = args.length > 0 ? Path.of(args[0]) : null;
-    int B0 = args.length > 1 ? Integer.parseInt(args[1]) : 64, H = args.length > 2 ? Integer.parseInt(args[2]) : 768;
-    int[] Ls = args.length > 3 ? Arrays.stream(args[3].split(",")).mapToInt(Integer::parseInt).toArray()
-        : new int[] {32768, 65536, 262144};
+    var a = CudaConvBench.Args.of(args, 32768, 65536, 262144);
+    int B0 = a.B(), H = a.H();
     List<Row> rows = new ArrayList<>();
     try (CudaDevice dev = CudaDevice.open(0)) {
       System.out.println(dev);
-      for (int L : Ls) {
+      for (int L : a.Ls()) {
         try {
           bench(dev, CudaConvBench.batchFor(B0, L), H, L, rows);
         } catch (RuntimeException e) {
@@ -54,18 +48,12 @@ public final class Fb32Bench {
         }
       }
     }
-    var sb = new StringBuilder("path,B,H,L,ms,GBps,relerr,bytes\n");
-    for (Row r : rows)
-      sb.append(String.format("%s,%d,%d,%d,%.4f,%.1f,%.2e,%d%n", r.path(), r.B(), r.H(), r.L(), r.ms(), r.gbs(), r.relErr(), r.bytes()));
-    System.out.print(sb);
-    if (csv != null) Files.writeString(csv, sb);
+    CudaConvBench.writeCsv(rows, a.csv());
   }
 
   static void bench(CudaDevice dev, int B, int H, int L, List<Row> rows) {
-    var rng = new SplittableRandom(42 + L);   // CudaConvBench's data
-    float[] k = new float[H * L], D = new float[H];
-    for (int i = 0; i < k.length; i++) k[i] = (float) ((rng.nextDouble() * 2 - 1) / Math.sqrt(L));
-    for (int i = 0; i < H; i++) D[i] = (float) (rng.nextDouble() * 2 - 1);
+    float[][] w = CudaConvBench.weights(H, L);
+    float[] k = w[0], D = w[1];
     long n = (long) B * H * L;
     boolean onePass = L > 16384 && L <= 32768;
     ElementType[] ios = onePass ? new ElementType[] {ElementType.BF16, ElementType.F16, ElementType.F32}
@@ -119,15 +107,8 @@ public final class Fb32Bench {
       CudaConvBench.report(rows.getLast());
       if (!extra) return;
       if (conv.threePass() && !conv.fb32()) {
-        double[][] pt = new double[5][];
-        for (int r = 0; r < pt.length; r++) pt[r] = conv.forwardPassTimes(u, y, B);
-        String[] names = {"outer", "mid", "outer-inverse"};
-        for (int q = 0; q < 3; q++) {
-          final int qq = q;
-          double med = Arrays.stream(pt).mapToDouble(a -> a[qq]).sorted().toArray()[pt.length / 2];
-          rows.add(new Row("  pass " + names[q] + " (" + name + ")", B, H, L, med, Double.NaN, Double.NaN, 0));
-          CudaConvBench.report(rows.getLast());
-        }
+        CudaConvBench.stepRows(() -> conv.forwardPassTimes(u, y, B), new String[] {"outer", "mid", "outer-inverse"}, "  pass ",
+            " (" + name + ")", B, H, L, rows);
       }
       if (io == ElementType.BF16 && conv.fusedBackwardApplies()) {
         try (var dk = dev.alloc(4L * H * L); var dD = dev.alloc(4L * H); var dy = dev.alloc(y.bytes())) {

@@ -10,12 +10,8 @@ import ai.longconv4j.cuda.ElementType;
 import ai.longconv4j.cuda.FlashButterflyConv;
 import ai.longconv4j.cuda.Precision;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.SplittableRandom;
 
 /**
  * The one-pass FlashButterfly forward, outer stages paired ({@code outerStages(true)}: the _w3/_w3b kernels) against
@@ -29,22 +25,26 @@ public final class FlashButterflyFwdBench {
   private FlashButterflyFwdBench() {}
 
   public static void main(String[] args) throws IOException {
-    if (!Cuda.available()) { System.out.println("FlashButterflyFwdBench: " + Cuda.reason()); return; }
-    Path csv = args.length > 0 ? Path.of(args[0]) : null;
-    int B = args.length > 1 ? Integer.parseInt(args[1]) : 64, H = args.length > 2 ? Integer.parseInt(args[2]) : 768;
-    int[] Ls = args.length > 3 ? Arrays.stream(args[3].split(",")).mapToInt(Integer::parseInt).toArray()
-        : new int[] {256, 1024, 4096, 8192, 16384};
+    run("FlashButterflyFwdBench", args, new int[] {256, 1024, 4096, 8192, 16384}, FlashButterflyFwdBench::length);
+  }
+
+  /** One length's rows of a one-pass bench. */
+  interface Length { void run(CudaDevice dev, int B, int H, int L, List<CudaConvBench.Row> rows); }
+
+  /**
+   * The one-pass benches' main: arguments as {@link CudaConvBench.Args}, a second of forwards at the first length
+   * ({@link #warmUp}), each length's rows, then the CSV ({@link CudaConvBench#writeCsv}).
+   */
+  static void run(String name, String[] args, int[] defaultLs, Length body) throws IOException {
+    if (!Cuda.available()) { System.out.println(name + ": " + Cuda.reason()); return; }
+    var a = CudaConvBench.Args.of(args, defaultLs);
     List<CudaConvBench.Row> rows = new ArrayList<>();
     try (CudaDevice dev = CudaDevice.open(0)) {
       System.out.println(dev);
-      warmUp(dev, B, H, Ls[0]);
-      for (int L : Ls) length(dev, B, H, L, rows);
+      warmUp(dev, a.B(), a.H(), a.Ls()[0]);
+      for (int L : a.Ls()) body.run(dev, a.B(), a.H(), L, rows);
     }
-    var sb = new StringBuilder("path,B,H,L,ms,GBps,relerr,bytes\n");
-    for (var r : rows)
-      sb.append(String.format("%s,%d,%d,%d,%.4f,%.1f,%.2e,%d%n", r.path(), r.B(), r.H(), r.L(), r.ms(), r.gbs(), r.relErr(), r.bytes()));
-    System.out.print(sb);
-    if (csv != null) Files.writeString(csv, sb);
+    CudaConvBench.writeCsv(rows, a.csv());
   }
 
   /** The threads per block the previous default (the _w2 kernels, round 6) ran at: 64 / 128 / 256 / 512 by N. */
@@ -79,10 +79,8 @@ public final class FlashButterflyFwdBench {
   }
 
   static void length(CudaDevice dev, int B, int H, int L, List<CudaConvBench.Row> rows) {
-    var rng = new SplittableRandom(42 + L);
-    float[] k = new float[H * L], D = new float[H];
-    for (int i = 0; i < k.length; i++) k[i] = (float) ((rng.nextDouble() * 2 - 1) / Math.sqrt(L));
-    for (int i = 0; i < H; i++) D[i] = (float) (rng.nextDouble() * 2 - 1);
+    float[][] w = CudaConvBench.weights(H, L);
+    float[] k = w[0], D = w[1];
     long n = (long) B * H * L;
     int reps = L <= 1024 ? 60 : 20, nfft = FlashButterflyConv.fftSize(ConvMode.CAUSAL, L);
     try (var u32 = dev.alloc(4 * n); var y32 = dev.alloc(4 * n); var u16 = dev.alloc(2 * n); var y16 = dev.alloc(2 * n)) {

@@ -10,12 +10,8 @@ import ai.longconv4j.cuda.ElementType;
 import ai.longconv4j.cuda.FlashButterflyConv;
 import ai.longconv4j.cuda.Precision;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.SplittableRandom;
 
 /**
  * The 8K / 16K-point forward with the outer stages from and to global memory ({@code outerGlobal(true)}, the fbog
@@ -24,63 +20,60 @@ import java.util.SplittableRandom;
  * timed (CUDA events, 3 warm-ups, median of 20; {@link CudaConvBench#median}). Rows per L: bf16 twin, the staged scheme at
  * the default (1), 2 and 4 batch pairs per block, the global scheme at 1 and 2, at 16K the global scheme with the
  * spectrum prefetch ({@code -Dlongconv4j.cuda.og.prefetch=on}), fp16 and fp32 I/O twin / staged / global, and
- * backwardInput (bf16) twin / staged (not validated here: its own test is). Other lengths run the
- * default plan once (the route does not apply there: a no-regression row).
+ * backwardInput (bf16) twin / staged (not validated here: its own test is). Every I/O type also runs "compute": the
+ * staged scheme with computed outer twiddles (the {@code _twc} kernels, {@code -Dlongconv4j.cuda.og.tw=compute}).
+ * With {@code -Dlongconv4j.bench.og.rows=twc} only the rows twin / staged table / staged compute per I/O type (bf16,
+ * fp16, fp32) and backwardInput (bf16) run (the closing sitting's short list). Other lengths run the default plan once
+ * (the route does not apply there: a no-regression row).
  * Usage: OuterGlobalBench [csv-out] [B] [H] [L,L,...]
  */
 public final class OuterGlobalBench {
   private OuterGlobalBench() {}
 
   public static void main(String[] args) throws IOException {
-    if (!Cuda.available()) { System.out.println("OuterGlobalBench: " + Cuda.reason()); return; }
-    Path csv = args.length > 0 ? Path.of(args[0]) : null;
-    int B = args.length > 1 ? Integer.parseInt(args[1]) : 64, H = args.length > 2 ? Integer.parseInt(args[2]) : 768;
-    int[] Ls = args.length > 3 ? Arrays.stream(args[3].split(",")).mapToInt(Integer::parseInt).toArray() : new int[] {4096, 8192};
-    List<CudaConvBench.Row> rows = new ArrayList<>();
-    try (CudaDevice dev = CudaDevice.open(0)) {
-      System.out.println(dev);
-      FlashButterflyFwdBench.warmUp(dev, B, H, Ls[0]);
-      for (int L : Ls) length(dev, B, H, L, rows);
-    }
-    var sb = new StringBuilder("path,B,H,L,ms,GBps,relerr,bytes\n");
-    for (var r : rows)
-      sb.append(String.format("%s,%d,%d,%d,%.4f,%.1f,%.2e,%d%n", r.path(), r.B(), r.H(), r.L(), r.ms(), r.gbs(), r.relErr(), r.bytes()));
-    System.out.print(sb);
-    if (csv != null) Files.writeString(csv, sb);
+    FlashButterflyFwdBench.run("OuterGlobalBench", args, new int[] {4096, 8192}, OuterGlobalBench::length);
   }
 
   /**
-   * {io, outerGlobal, pairs per block (0: default; -1: default with the spectrum prefetch), adjoint, scheme ("staged" or
-   * "global", null: the default)}.
+   * {io, outerGlobal, pairs per block (0: default; -1: default with the spectrum prefetch), adjoint, scheme ("staged",
+   * "global" or "compute": staged with computed twiddles; null: the default)}; {@code brief}: the twc short list only.
    */
-  static List<Object[]> variants(int n) {
+  static List<Object[]> variants(int n, boolean brief) {
     List<Object[]> v = new ArrayList<>();
     if (n != 8192 && n != 16384) { v.add(new Object[] {ElementType.BF16, true, 0, false, null}); return v; }
+    if (brief) {
+      for (var io : new ElementType[] {ElementType.BF16, ElementType.F16, ElementType.F32})
+        for (String s : new String[] {null, "staged", "compute"}) v.add(new Object[] {io, s != null, 0, false, s});
+      for (String s : new String[] {null, "staged", "compute"}) v.add(new Object[] {ElementType.BF16, s != null, 0, true, s});
+      return v;
+    }
     v.add(new Object[] {ElementType.BF16, false, 0, false, null});
     for (int p : new int[] {0, 2, 4}) v.add(new Object[] {ElementType.BF16, true, p, false, "staged"});
+    v.add(new Object[] {ElementType.BF16, true, 0, false, "compute"});
     for (int p : new int[] {0, 2}) v.add(new Object[] {ElementType.BF16, true, p, false, "global"});
     if (n == 16384) v.add(new Object[] {ElementType.BF16, true, -1, false, "global"});
     for (var io : new ElementType[] {ElementType.F16, ElementType.F32}) {
       v.add(new Object[] {io, false, 0, false, null});
       v.add(new Object[] {io, true, 0, false, "staged"});
       v.add(new Object[] {io, true, 0, false, "global"});
+      v.add(new Object[] {io, true, 0, false, "compute"});
     }
     v.add(new Object[] {ElementType.BF16, false, 0, true, null});
     v.add(new Object[] {ElementType.BF16, true, 0, true, "staged"});
+    v.add(new Object[] {ElementType.BF16, true, 0, true, "compute"});
     return v;
   }
 
   static void length(CudaDevice dev, int B, int H, int L, List<CudaConvBench.Row> rows) {
-    var rng = new SplittableRandom(42 + L);
-    float[] k = new float[H * L], D = new float[H];
-    for (int i = 0; i < k.length; i++) k[i] = (float) ((rng.nextDouble() * 2 - 1) / Math.sqrt(L));
-    for (int i = 0; i < H; i++) D[i] = (float) (rng.nextDouble() * 2 - 1);
+    float[][] w = CudaConvBench.weights(H, L);
+    float[] k = w[0], D = w[1];
     long n = (long) B * H * L;
     int nfft = FlashButterflyConv.fftSize(ConvMode.CAUSAL, L);
     try (var u32 = dev.alloc(4 * n); var y32 = dev.alloc(4 * n); var u16 = dev.alloc(2 * n); var y16 = dev.alloc(2 * n)) {
       DeviceFill.uniform(dev, u32, n, ElementType.F32, 7L * L, 1f);
       ElementType filled = null;
-      for (Object[] v : variants(nfft)) {
+      boolean brief = "twc".equals(System.getProperty("longconv4j.bench.og.rows"));
+      for (Object[] v : variants(nfft, brief)) {
         ElementType io = (ElementType) v[0];
         boolean adjoint = (Boolean) v[3];
         Precision pr = io == ElementType.F16 ? Precision.F16 : Precision.BF16;
@@ -88,8 +81,10 @@ public final class OuterGlobalBench {
         DeviceBuffer u = io == ElementType.F32 ? u32 : u16, y = io == ElementType.F32 ? y32 : y16;
         int pairs = (Integer) v[2];
         System.setProperty("longconv4j.cuda.og.prefetch", pairs < 0 ? "on" : "off");
-        if (v[4] != null) System.setProperty("longconv4j.cuda.og.scheme", (String) v[4]);
+        String scheme = (String) v[4];
+        if (scheme != null) System.setProperty("longconv4j.cuda.og.scheme", scheme.equals("compute") ? "staged" : scheme);
         else System.clearProperty("longconv4j.cuda.og.scheme");
+        System.setProperty("longconv4j.cuda.og.tw", "compute".equals(scheme) ? "compute" : "table");
         try (var conv = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr).outerGlobal((Boolean) v[1])
             .pairsPerBlock(Math.max(0, pairs))) {
           conv.setWeights(k, L, D);
@@ -111,6 +106,7 @@ public final class OuterGlobalBench {
           CudaConvBench.report(rows.getLast());
         }
       }
+      System.clearProperty("longconv4j.cuda.og.tw");
     }
   }
 }

@@ -8,7 +8,6 @@ import ai.longconv4j.cuda.DeviceFill;
 import ai.longconv4j.cuda.ElementType;
 import ai.longconv4j.cuda.FlashButterflyConv;
 import ai.longconv4j.cuda.Precision;
-import java.util.SplittableRandom;
 
 /**
  * A target for Nsight Compute: the default causal FlashButterfly plan (bf16 I/O, bf16 tensor cores) at one length runs
@@ -27,10 +26,8 @@ public final class ProfileTarget {
     int reps = args.length > 1 ? Integer.parseInt(args[1]) : 5;
     int H = args.length > 3 ? Integer.parseInt(args[3]) : 768;
     int B = CudaConvBench.batchFor(args.length > 2 ? Integer.parseInt(args[2]) : 64, L);
-    var rng = new SplittableRandom(42 + L);
-    float[] k = new float[H * L], D = new float[H];
-    for (int i = 0; i < k.length; i++) k[i] = (float) ((rng.nextDouble() * 2 - 1) / Math.sqrt(L));
-    for (int i = 0; i < H; i++) D[i] = (float) (rng.nextDouble() * 2 - 1);
+    float[][] w = CudaConvBench.weights(H, L);
+    float[] k = w[0], D = w[1];
     long n = (long) B * H * L;
     try (CudaDevice dev = CudaDevice.open(0);
          var u = dev.alloc(2 * n); var y = dev.alloc(2 * n);

@@ -534,37 +534,18 @@ __device__ void forward(const IO* __restrict__ u, const float2* __restrict__ kf,
 // name: fbk_tables_<compute>: grid any (e.g. 24 x 256 threads), no smem
 extern "C" __global__ void fbk_tables_bf16(uint32_t* tab, int log2N) { fbk::tables<true>(tab, log2N); }
 extern "C" __global__ void fbk_tables_f16(uint32_t* tab, int log2N) { fbk::tables<false>(tab, log2N); }
-// name: fbk_fwd_<io = compute>
-extern "C" __global__ void __launch_bounds__(256) fbk_fwd_bf16(const __nv_bfloat16* __restrict__ u,
-    const float2* __restrict__ kf, const float* __restrict__ D, __nv_bfloat16* __restrict__ y,
-    const uint32_t* __restrict__ tab, int B, int H, int L, int log2N, int flags) {
-  fbk::forward<true>(u, kf, D, y, tab, B, H, L, log2N, flags);
-}
-extern "C" __global__ void __launch_bounds__(256) fbk_fwd_f16(const __half* __restrict__ u,
-    const float2* __restrict__ kf, const float* __restrict__ D, __half* __restrict__ y,
-    const uint32_t* __restrict__ tab, int B, int H, int L, int log2N, int flags) {
-  fbk::forward<false>(u, kf, D, y, tab, B, H, L, log2N, flags);
-}
-// name: fbk_fwd_<io = compute>_ht: the same with the half2 twiddle table
-extern "C" __global__ void __launch_bounds__(256) fbk_fwd_bf16_ht(const __nv_bfloat16* __restrict__ u,
-    const float2* __restrict__ kf, const float* __restrict__ D, __nv_bfloat16* __restrict__ y,
-    const uint32_t* __restrict__ tab, int B, int H, int L, int log2N, int flags) {
-  fbk::forward<true, __nv_bfloat16, fbk::TW_HALF>(u, kf, D, y, tab, B, H, L, log2N, flags);
-}
-extern "C" __global__ void __launch_bounds__(256) fbk_fwd_f16_ht(const __half* __restrict__ u,
-    const float2* __restrict__ kf, const float* __restrict__ D, __half* __restrict__ y,
-    const uint32_t* __restrict__ tab, int B, int H, int L, int log2N, int flags) {
-  fbk::forward<false, __half, fbk::TW_HALF>(u, kf, D, y, tab, B, H, L, log2N, flags);
-}
-// name: fbk_fwd_<io = compute>_rt: the same with the twiddles computed in registers (no twiddle-table loads)
-extern "C" __global__ void __launch_bounds__(256) fbk_fwd_bf16_rt(const __nv_bfloat16* __restrict__ u,
-    const float2* __restrict__ kf, const float* __restrict__ D, __nv_bfloat16* __restrict__ y,
-    const uint32_t* __restrict__ tab, int B, int H, int L, int log2N, int flags) {
-  fbk::forward<true, __nv_bfloat16, fbk::TW_REG>(u, kf, D, y, tab, B, H, L, log2N, flags);
-}
-extern "C" __global__ void __launch_bounds__(256) fbk_fwd_f16_rt(const __half* __restrict__ u,
-    const float2* __restrict__ kf, const float* __restrict__ D, __half* __restrict__ y,
-    const uint32_t* __restrict__ tab, int B, int H, int L, int log2N, int flags) {
-  fbk::forward<false, __half, fbk::TW_REG>(u, kf, D, y, tab, B, H, L, log2N, flags);
-}
+// name: fbk_fwd_<io = compute>[_ht | _rt]: the default (fp32 twiddle table), the half2 table, twiddles in registers
+#define FBK_FWD(NAME, IO, BF16, TW)                                                                                   \
+  extern "C" __global__ void __launch_bounds__(256) NAME(const IO* __restrict__ u, const float2* __restrict__ kf,      \
+      const float* __restrict__ D, IO* __restrict__ y, const uint32_t* __restrict__ tab, int B, int H, int L,         \
+      int log2N, int flags) {                                                                                         \
+    fbk::forward<BF16, IO, TW>(u, kf, D, y, tab, B, H, L, log2N, flags);                                              \
+  }
+FBK_FWD(fbk_fwd_bf16, __nv_bfloat16, true, fbk::TW_TABLE)
+FBK_FWD(fbk_fwd_f16, __half, false, fbk::TW_TABLE)
+FBK_FWD(fbk_fwd_bf16_ht, __nv_bfloat16, true, fbk::TW_HALF)
+FBK_FWD(fbk_fwd_f16_ht, __half, false, fbk::TW_HALF)
+FBK_FWD(fbk_fwd_bf16_rt, __nv_bfloat16, true, fbk::TW_REG)
+FBK_FWD(fbk_fwd_f16_rt, __half, false, fbk::TW_REG)
+#undef FBK_FWD
 #endif

@@ -11,7 +11,7 @@ TEST_S=${TEST_S:-330} JAVA_S=${JAVA_S:-170} TORCH_S=${TORCH_S:-90} D=$D bash $D/
 echo "== f8k2 variant (og computed twiddles)"; date -u
 DEV=$D NCU=0 ROWS=twc TEST_S=55 JAVA_S=35 TORCH=0 bash kernels-cuda/bench-runs/f8k/f8k-sitting.sh "$out/f8k" 2>&1 | tail -25
 echo "== f2k2 variant"; date -u
-F2K_CMD
+DEV=$D BENCH=twiddles NCU=rt NCU_S=40 TEST_S=60 JAVA_S=60 TORCH=0 bash kernels-cuda/bench-runs/f2k/f2k-sitting.sh "$out/f2k" 2>&1 | tail -25
 date -u
 # at most 8 files come back: the variants' folders as one archive
 tar -C "$out" -czf "$out/variants.tgz" $(cd "$out" && ls -d f8k f2k 2>/dev/null) && rm -rf "$out/f8k" "$out/f2k"

@@ -143,17 +143,7 @@ final class FlashButterfly2K {
   }
 
   /** A launch-shape property's value (null or blank: dflt); IllegalArgumentException unless an integer in [1, max]. */
-  static int intFrom(String value, String what, int dflt, int max) {
-    if (value == null || value.isBlank()) return dflt;
-    int x;
-    try {
-      x = Integer.parseInt(value.trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("FlashButterfly2K: " + what + " must be an integer, got " + value);
-    }
-    checkRange(what, x, max);
-    return x;
-  }
+  static int intFrom(String value, String what, int dflt, int max) { return LaunchProperty.intValue("FlashButterfly2K", what, value, dflt, 1, max); }
 
   private static void checkRange(String what, int x, int max) {
     if (x < 1 || x > max) throw new IllegalArgumentException("FlashButterfly2K: " + what + " must be in [1, " + max + "], got " + x);

@@ -10,12 +10,8 @@ import ai.longconv4j.cuda.ElementType;
 import ai.longconv4j.cuda.FlashButterflyConv;
 import ai.longconv4j.cuda.Precision;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.SplittableRandom;
 
 /**
  * The causal N = 512 - 2K forward of flashbutterfly2k.cu ({@code fb2k}, the default route of 16-bit plans there on
@@ -36,22 +32,9 @@ public final class FlashButterfly2KBench {
       TW = "longconv4j.cuda.fb2k.tw";
 
   public static void main(String[] args) throws IOException {
-    if (!Cuda.available()) { System.out.println("FlashButterfly2KBench: " + Cuda.reason()); return; }
-    Path csv = args.length > 0 ? Path.of(args[0]) : null;
-    int B = args.length > 1 ? Integer.parseInt(args[1]) : 64, H = args.length > 2 ? Integer.parseInt(args[2]) : 768;
-    int[] Ls = args.length > 3 ? Arrays.stream(args[3].split(",")).mapToInt(Integer::parseInt).toArray() : new int[] {1024, 256};
     boolean twOnly = args.length > 4 && args[4].equals("twiddles");
-    List<CudaConvBench.Row> rows = new ArrayList<>();
-    try (CudaDevice dev = CudaDevice.open(0)) {
-      System.out.println(dev);
-      FlashButterflyFwdBench.warmUp(dev, B, H, Ls[0]);
-      for (int L : Ls) length(dev, B, H, L, twOnly ? twiddleVariants() : variants(), rows);
-    }
-    var sb = new StringBuilder("path,B,H,L,ms,GBps,relerr,bytes\n");
-    for (var r : rows)
-      sb.append(String.format("%s,%d,%d,%d,%.4f,%.1f,%.2e,%d%n", r.path(), r.B(), r.H(), r.L(), r.ms(), r.gbs(), r.relErr(), r.bytes()));
-    System.out.print(sb);
-    if (csv != null) Files.writeString(csv, sb);
+    FlashButterflyFwdBench.run("FlashButterfly2KBench", args, new int[] {1024, 256},
+        (dev, B, H, L, rows) -> length(dev, B, H, L, twOnly ? twiddleVariants() : variants(), rows));
   }
 
   /**
@@ -89,10 +72,8 @@ public final class FlashButterfly2KBench {
   }
 
   static void length(CudaDevice dev, int B, int H, int L, List<Object[]> variants, List<CudaConvBench.Row> rows) {
-    var rng = new SplittableRandom(42 + L);
-    float[] k = new float[H * L], D = new float[H];
-    for (int i = 0; i < k.length; i++) k[i] = (float) ((rng.nextDouble() * 2 - 1) / Math.sqrt(L));
-    for (int i = 0; i < H; i++) D[i] = (float) (rng.nextDouble() * 2 - 1);
+    float[][] w = CudaConvBench.weights(H, L);
+    float[] k = w[0], D = w[1];
     long n = (long) B * H * L;
     try (var u32 = dev.alloc(4 * n); var y32 = dev.alloc(4 * n); var u16 = dev.alloc(2 * n); var y16 = dev.alloc(2 * n)) {
       DeviceFill.uniform(dev, u32, n, ElementType.F32, 7L * L, 1f);

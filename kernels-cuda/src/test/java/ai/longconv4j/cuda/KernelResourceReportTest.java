@@ -105,9 +105,7 @@ class KernelResourceReportTest {
   void threePassKernelsDoNotSpill() throws IOException {
     noSpills(REPORT3, KERNELS3);
     noSpills(REPORT3, OUTER64);
-    assumeTrue(Files.exists(REPORT3));
-    Matcher f = Pattern.compile("(\\d+) bytes stack frame").matcher(Files.readString(REPORT3));
-    while (f.find()) assertEquals("0", f.group(1), "a three-pass kernel keeps an array in local memory");
+    noStackFrames(REPORT3, "a three-pass kernel");
   }
 
   /** The three-pass tensor-core backward's middle kernels (flashbutterfly3_bwd.cu). */
@@ -120,30 +118,34 @@ class KernelResourceReportTest {
   @Test
   void onePass64KKernelsDoNotSpill() throws IOException {
     noSpills(REPORT32, KERNELS32);
-    Matcher f = Pattern.compile("(\\d+) bytes stack frame").matcher(Files.readString(REPORT32));
-    while (f.find()) assertEquals("0", f.group(1), "a flashbutterfly32 kernel keeps an array in local memory");
+    noStackFrames(REPORT32, "a flashbutterfly32 kernel");
   }
 
   /** The causal N = 512 - 2K forward (flashbutterfly2k.cu; its sm_80 code is empty), and no local-memory stack frame. */
   @Test
   void forward2KKernelsDoNotSpill() throws IOException {
     noSpills(REPORT_2K, KERNELS_2K);
-    Matcher f = Pattern.compile("(\\d+) bytes stack frame").matcher(Files.readString(REPORT_2K));
-    while (f.find()) assertEquals("0", f.group(1), "a flashbutterfly2k kernel keeps an array in local memory");
+    noStackFrames(REPORT_2K, "a flashbutterfly2k kernel");
   }
 
   /** The 8K / 16K forward with the outer stages from and to global memory (flashbutterfly_og.cu), no stack frame. */
   @Test
   void outerGlobalKernelsDoNotSpill() throws IOException {
     noSpills(REPORT_OG, KERNELS_OG);
-    Matcher f = Pattern.compile("(\\d+) bytes stack frame").matcher(Files.readString(REPORT_OG));
-    while (f.find()) assertEquals("0", f.group(1), "a flashbutterfly_og kernel keeps an array in local memory");
+    noStackFrames(REPORT_OG, "a flashbutterfly_og kernel");
   }
 
   /** The learned-butterfly kernels (learned.cu). */
   @Test
   void learnedKernelsDoNotSpill() throws IOException {
     noSpills(REPORT_LB, KERNELS_LB);
+  }
+
+  /** Every entry of {@code report} has a 0-byte stack frame: no array of {@code what} lives in local memory. */
+  private static void noStackFrames(Path report, String what) throws IOException {
+    assumeTrue(Files.exists(report), "no resource report at " + report.toAbsolutePath() + " (built without nvcc)");
+    Matcher f = Pattern.compile("(\\d+) bytes stack frame").matcher(Files.readString(report));
+    while (f.find()) assertEquals("0", f.group(1), what + " keeps an array in local memory");
   }
 
   private static void noSpills(Path report, List<String> kernels) throws IOException {

@@ -35,6 +35,8 @@ public final class CudaConvBench {
   private static final int WARMUP = 3, REPS = 20;
   /** -Dlongconv4j.bench.bwd=true: only the bf16 default plan (forward, fwd+bwd, the fused backward's variants). */
   static final boolean BWD_ONLY = Boolean.getBoolean("longconv4j.bench.bwd");
+  /** The cuBLAS GEMM and the learned butterfly (L <= 1K) rows: on unless BWD_ONLY; -Dlongconv4j.bench.extras=true|false overrides. */
+  static final boolean EXTRAS = Boolean.parseBoolean(System.getProperty("longconv4j.bench.extras", String.valueOf(!BWD_ONLY)));
 
   record Row(String path, int B, int H, int L, double ms, double gbs, double relErr, long bytes) {}
 
@@ -145,7 +147,7 @@ public final class CudaConvBench {
         System.out.printf("copy bandwidth: %.0f GB/s%n", 2.0 * cb / ms / 1e6);
       }
       for (int L : a.Ls()) benchLength(dev, batchFor(B, L), H, L, rows);
-      if (!BWD_ONLY) gemm(dev, 8192, rows);
+      if (EXTRAS) gemm(dev, 8192, rows);
     }
     writeCsv(rows, a.csv());
   }
@@ -289,7 +291,7 @@ public final class CudaConvBench {
           }
         }
       }
-      if (L <= 1024 && !BWD_ONLY) learned(dev, B, H, L, k, D, reps, rows);
+      if (L <= 1024 && EXTRAS) learned(dev, B, H, L, k, D, reps, rows);
     } catch (RuntimeException | ExceptionInInitializerError e) {
       System.out.println("L=" + L + ": FAILED: " + e);
       e.printStackTrace(System.out);

@@ -96,7 +96,7 @@ static double run(int B, int H, int L, int Lk, int warps, int per, bool adjoint,
         maxerr = std::max(maxerr, std::fabs(got - ref)); maxref = std::max(maxref, std::fabs(ref));
       }
   const double rel = maxerr / maxref;
-  std::printf("%s%s B=%d H=%d L=%d Lk=%d N=%d warps=%d per=%d %s%s: rel err %.3e%s\n", BF16 ? "bf16" : "f16", TW == fbk::TW_HALF ? " ht" : TW == fbk::TW_REG ? " rt" : "", B, H, L, Lk, N,
+  std::printf("%s%s B=%d H=%d L=%d Lk=%d N=%d warps=%d per=%d %s%s: rel err %.3e%s\n", BF16 ? "bf16" : "f16", TW == fbk::TW_HALF ? " ht" : TW == fbk::TW_REG ? " rt" : TW == fbk::TW_HP ? " hp" : "", B, H, L, Lk, N,
               warps, per, adjoint ? "adjoint" : "forward", misalign ? " misaligned" : "", rel, nan ? " NaN!" : "");
   return nan ? 1e9 : rel;
 }
@@ -126,6 +126,15 @@ int main(int argc, char** argv) {
   worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_REG>(3, 1, 300, 300, 2, 1, true, false, 18));
   worst = std::max(worst, run<false, __half, fbk::TW_REG>(7, 1, 512, 512, 1, 3, false, false, 19));
   worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_REG>(2, 1, 1000, 900, 1, 1, false, true, 20));
+  // the half2 table with pipelined loads (the _hp kernels): every N, both directions, odd B, several warps and staged
+  // pairs (the first pair staged before the spectrum), L % 8 != 0 and misaligned rows (element-wise staging)
+  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_HP>(7, 2, 1024, 1024, 3, 2, false, false, 21));
+  worst = std::max(worst, run<false, __half, fbk::TW_HP>(5, 1, 1024, 1000, 2, 3, true, false, 22));
+  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_HP>(4, 1, 256, 256, 1, 2, false, false, 23));
+  worst = std::max(worst, run<false, __half, fbk::TW_HP>(6, 1, 512, 512, 2, 2, false, false, 24));
+  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_HP>(3, 1, 300, 300, 2, 1, true, false, 25));
+  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_HP>(3, 1, 777, 600, 1, 2, false, false, 26));
+  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_HP>(2, 1, 1000, 900, 1, 1, false, true, 27));
   std::printf("worst %.3e %s\n", worst, worst < 1e-2 ? "PASS" : "FAIL");
   return worst < 1e-2 ? 0 : 1;
 }

@@ -18,7 +18,8 @@ package ai.longconv4j.cuda;
 final class FlashButterfly2K {
   /**
    * The system property that turns the route off ("off"); {@code PROPERTY + ".warps"} / {@code ".perwarp"}: launch shape;
-   * {@code PROPERTY + ".tw"}: where the S = 256 twiddles come from, {@link Twiddles} ("table", "half" default, "reg");
+   * {@code PROPERTY + ".tw"}: where the S = 256 twiddles come from, {@link Twiddles} ("table", "half" default, "reg",
+   * "hp");
    * {@code PROPERTY + ".halftw"} = "true" (older spelling): "half" when {@code .tw} is unset.
    */
   static final String PROPERTY = "longconv4j.cuda.fb2k";
@@ -45,9 +46,13 @@ final class FlashButterfly2K {
    * TABLE: an fp32 table (bench-runs/f2k-2); HALF: a half2 table ({@code _ht}: half the L1 footprint; the default); REG: computed in registers ({@code _rt}: per lane 8 products w_256^(k2 r3) once per warp, per chunk 6
    * factors w^(k1 r3) by the SFU, no table loads: the profile's largest stall, ~26 % of samples, was those loads).
    * All three pass FlashButterfly2KGpuTest on the H200; at L = 1K bf16 they took 0.268 / 0.212 / 0.241 ms (final-s7).
+   * HALF_PIPELINED: the half2 table with every table load pipelined ({@code _hp}: S1's and S1^-1's A fragments two MMA
+   * steps ahead in registers of their own, both twiddle rows a chunk ahead, all unconditional and as volatile asm so that
+   * the compiler neither sinks them to their use nor copies them right after issue; the first pair's u staged before
+   * the spectrum, whose loads are all in flight before the first store). Session 8, helper f1k.
    */
   enum Twiddles {
-    TABLE(""), HALF("_ht"), REG("_rt");
+    TABLE(""), HALF("_ht"), REG("_rt"), HALF_PIPELINED("_hp");
     final String suffix;
     Twiddles(String suffix) { this.suffix = suffix; }
   }
@@ -79,7 +84,7 @@ final class FlashButterfly2K {
   }
 
   /**
-   * The twiddle source from the properties' values: tw "table" / "half" / "reg" (any case, blanks ignored); tw null or
+   * The twiddle source from the properties' values: tw "table" / "half" / "reg" / "hp" (any case, blanks ignored); tw null or
    * blank: HALF if halftw is "true", else {@link #DEFAULT_TWIDDLES}. IllegalArgumentException for any other tw.
    */
   static Twiddles twiddlesFrom(String tw, String halftw) {
@@ -88,7 +93,8 @@ final class FlashButterfly2K {
       case "table" -> Twiddles.TABLE;
       case "half" -> Twiddles.HALF;
       case "reg" -> Twiddles.REG;
-      default -> throw new IllegalArgumentException("FlashButterfly2K: " + PROPERTY + ".tw must be table, half or reg, got " + tw);
+      case "hp" -> Twiddles.HALF_PIPELINED;
+      default -> throw new IllegalArgumentException("FlashButterfly2K: " + PROPERTY + ".tw must be table, half, reg or hp, got " + tw);
     };
   }
 
@@ -116,7 +122,7 @@ final class FlashButterfly2K {
   /** Dynamic shared memory of a block: the spectrum (8 N bytes), per warp two 16-bit planes of R1 chunks of 264 elements and a 16-byte row. */
   static int smemBytes(int n, int warps) { return 8 * n + warps * (2 * (n / 256) * CHUNK_STRIDE + 8) * 2; }
 
-  /** The forward kernel's name, e.g. "fbk_fwd_bf16" ("_ht": the half2 twiddle table, "_rt": twiddles in registers). */
+  /** The forward kernel's name, e.g. "fbk_fwd_bf16" ("_ht": the half2 twiddle table, "_rt": twiddles in registers, "_hp": half2, pipelined loads). */
   String kernelName() { return kernelName(compute, twiddles); }
   static String kernelName(Precision compute, Twiddles twiddles) { return "fbk_fwd_" + compute.tag() + twiddles.suffix; }
 
@@ -156,5 +162,6 @@ final class FlashButterfly2K {
       case TABLE -> "";
       case HALF -> ", half2 twiddles";
       case REG -> ", register twiddles";
+      case HALF_PIPELINED -> ", half2 twiddles, pipelined loads";
     }; }
 }

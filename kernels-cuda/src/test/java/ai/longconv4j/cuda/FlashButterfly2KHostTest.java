@@ -77,6 +77,8 @@ class FlashButterfly2KHostTest {
     assertEquals("fbk_fwd_f16", FlashButterfly2K.kernelName(Precision.F16, FlashButterfly2K.Twiddles.TABLE));
     assertEquals("fbk_fwd_bf16_ht", FlashButterfly2K.kernelName(Precision.BF16, FlashButterfly2K.Twiddles.HALF));
     assertEquals("fbk_fwd_f16_rt", FlashButterfly2K.kernelName(Precision.F16, FlashButterfly2K.Twiddles.REG));
+    assertEquals("fbk_fwd_bf16_hp", FlashButterfly2K.kernelName(Precision.BF16, FlashButterfly2K.Twiddles.HALF_PIPELINED));
+    assertEquals("fbk_fwd_f16_hp", FlashButterfly2K.kernelName(Precision.F16, FlashButterfly2K.Twiddles.HALF_PIPELINED));
   }
 
   @Test
@@ -88,7 +90,9 @@ class FlashButterfly2KHostTest {
     assertEquals(FlashButterfly2K.Twiddles.HALF, FlashButterfly2K.twiddlesFrom("half", null));
     assertEquals(FlashButterfly2K.Twiddles.HALF, FlashButterfly2K.twiddlesFrom(null, " true"), "the older spelling");
     assertEquals(FlashButterfly2K.Twiddles.TABLE, FlashButterfly2K.twiddlesFrom("Table", "true"));
-    for (String bad : new String[] {"regs", "on", "1"}) {
+    assertEquals(FlashButterfly2K.Twiddles.HALF_PIPELINED, FlashButterfly2K.twiddlesFrom(" HP ", null));
+    assertEquals(FlashButterfly2K.Twiddles.HALF_PIPELINED, FlashButterfly2K.twiddlesFrom("hp", "false"), "tw wins over halftw");
+    for (String bad : new String[] {"regs", "on", "1", "half_pipelined", "h p"}) {
       var e = assertThrows(IllegalArgumentException.class, () -> FlashButterfly2K.twiddlesFrom(bad, null));
       assertTrue(e.getMessage().contains("FlashButterfly2K") && e.getMessage().contains(".tw") && e.getMessage().contains(bad), e.getMessage());
     }
@@ -105,6 +109,10 @@ class FlashButterfly2KHostTest {
           new FlashButterfly2K(null, 1024, Precision.BF16).kernelName());
       System.setProperty(key, "table");
       assertEquals("fbk_fwd_bf16", new FlashButterfly2K(null, 1024, Precision.BF16).kernelName());
+      System.setProperty(key, "hp");
+      var hp = new FlashButterfly2K(null, 2048, Precision.F16);
+      assertEquals("fbk_fwd_f16_hp", hp.kernelName());
+      assertTrue(hp.toString().contains("pipelined loads"), hp.toString());
     } finally {
       if (old == null) System.clearProperty(key); else System.setProperty(key, old);
     }

@@ -23,7 +23,7 @@ import java.util.List;
  * backwardInput bf16 fb2k vs _rt. Every row's forward is validated against a float64 direct convolution
  * of sampled rows (outputs poisoned first) before it is timed (CUDA events, 3 warm-ups, median of 60;
  * {@link CudaConvBench#median}).
- * Usage: FlashButterfly2KBench [csv-out] [B] [H] [L,L,...] [all|twiddles]
+ * Usage: FlashButterfly2KBench [csv-out] [B] [H] [L,L,...] [all|twiddles|hp] (hp: the default vs the _hp kernels only)
  */
 public final class FlashButterfly2KBench {
   private FlashButterfly2KBench() {}
@@ -32,13 +32,13 @@ public final class FlashButterfly2KBench {
       TW = "longconv4j.cuda.fb2k.tw";
 
   public static void main(String[] args) throws IOException {
-    boolean twOnly = args.length > 4 && args[4].equals("twiddles");
-    FlashButterflyFwdBench.run("FlashButterfly2KBench", args, new int[] {1024, 256},
-        (dev, B, H, L, rows) -> length(dev, B, H, L, twOnly ? twiddleVariants() : variants(), rows));
+    String mode = args.length > 4 ? args[4] : "all";
+    FlashButterflyFwdBench.run("FlashButterfly2KBench", args, new int[] {1024, 256}, (dev, B, H, L, rows) -> length(dev, B, H, L,
+        mode.equals("twiddles") ? twiddleVariants() : mode.equals("hp") ? pipelinedVariants() : variants(), rows));
   }
 
   /**
-   * {io, fb2k on, warps (0: default; -1: default shape, the _ht kernels; -2: default shape, the _rt kernels), pairs per
+   * {io, fb2k on, warps (0: default; -1 / -2 / -3 / -4: default shape, the _ht / _rt / table / _hp kernels), pairs per
    * warp (0: default), backwardInput}.
    */
   static List<Object[]> variants() {
@@ -71,6 +71,20 @@ public final class FlashButterfly2KBench {
     return v;
   }
 
+  /**
+   * The pipelined loads (session 8, f1k): per I/O type the default kernel (_ht) and _hp, twice in alternation (the spread
+   * between the repeats is the sitting's noise), then backwardInput bf16 default vs _hp.
+   */
+  static List<Object[]> pipelinedVariants() {
+    List<Object[]> v = new ArrayList<>();
+    for (var io : new ElementType[] {ElementType.BF16, ElementType.F16})
+      for (int rep = 0; rep < 2; rep++)
+        for (int w : new int[] {0, -4}) v.add(new Object[] {io, true, w, 0, false});
+    v.add(new Object[] {ElementType.BF16, true, 0, 0, true});
+    v.add(new Object[] {ElementType.BF16, true, -4, 0, true});
+    return v;
+  }
+
   static void length(CudaDevice dev, int B, int H, int L, List<Object[]> variants, List<CudaConvBench.Row> rows) {
     float[][] w = CudaConvBench.weights(H, L);
     float[] k = w[0], D = w[1];
@@ -86,7 +100,7 @@ public final class FlashButterfly2KBench {
         if (io != ElementType.F32 && io != filled) { DeviceFill.uniform(dev, u16, n, io, 7L * L, 1f); filled = io; }
         DeviceBuffer u = io == ElementType.F32 ? u32 : u16, y = io == ElementType.F32 ? y32 : y16;
         if (warps > 0) { System.setProperty(WARPS, "" + warps); System.setProperty(PER, "" + per); }
-        if (warps < 0) System.setProperty(TW, warps == -1 ? "half" : "reg");
+        if (warps < 0) System.setProperty(TW, new String[] {"half", "reg", "table", "hp"}[-warps - 1]);
         try (var conv = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr).fb2k(on)) {
           conv.setWeights(k, L, D);
           y.fill32(0x7fc07fc0);

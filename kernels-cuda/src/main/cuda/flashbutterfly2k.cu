@@ -66,7 +66,7 @@ __device__ __forceinline__ void cp16(void* dst, const void* src, int bytes) {
 __device__ __forceinline__ void cp_wait() { asm volatile("cp.async.wait_all;\n" ::: "memory"); }
 __device__ __forceinline__ uint4 ldg4(const void* p) { return __ldg(reinterpret_cast<const uint4*>(p)); }
 __device__ __forceinline__ float4 ldgf4(const void* p) { return __ldg(reinterpret_cast<const float4*>(p)); }
-__device__ __forceinline__ uint32_t ldcg32(const void* p) { return __ldcg(reinterpret_cast<const unsigned int*>(p)); }
+__device__ __forceinline__ float4 ldcgf4(const void* p) { return __ldcg(reinterpret_cast<const float4*>(p)); }   // L2 only
 // a read-only 16-byte load that stays where it is written (volatile asm: not sunk toward its use past the MMAs)
 __device__ __forceinline__ uint4 ldg4v(const void* p) {
   uint4 r; asm volatile("ld.global.nc.v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w) : "l"(p)); return r;
@@ -156,9 +156,8 @@ __device__ void tables(uint32_t* tab, int log2N) {
   }
 }
 
-// Where the S = 256 twiddles come from (template TW): TW_TABLE the fp32 table (4 float4 per lane, chunk and direction),
-// TW_HALF the half2 table (the _ht kernels), TW_REG computed in registers (the _rt kernels, see RegTw), TW_HP the half2
-// table with every table load pipelined (the _hp kernels: see pair()).
+// The S = 256 twiddles (template TW): TW_TABLE an fp32 table (4 float4 per lane, chunk and direction), TW_HALF a half2
+// table (_ht), TW_REG computed in registers (_rt, see RegTw), TW_HP the half2 table, every load pipelined (_hp, pair()).
 constexpr int TW_TABLE = 0, TW_HALF = 1, TW_REG = 2, TW_HP = 3;
 
 // HT: a lane's 8 twiddles for one chunk and direction (e = 4 j + q) as half2 (2 uint4, converted on use); p: its row.
@@ -236,7 +235,7 @@ __device__ __forceinline__ void stage_rows(uint16_t* re, const IO* p0, const IO*
 // The next step's operands (ldmatrix, table fragments, twiddles) are loaded one step ahead; with VEC the next pair's
 // rows n0, n1 (n0 == nullptr: none) are staged during S1^-1 as its segments free up, and staged says that this pair's were.
 // TW_HP (PF): every table load (S1's and S1^-1's A fragments, both twiddle rows) is unconditional (clamped at the end),
-// written in place two MMA steps (S1, S1^-1: two register sets) or one chunk (twiddles) ahead of its use, as volatile
+// written in place 2 (S1) or 4 (S1^-1) MMA steps (a register set per step) or a chunk (twiddles) ahead, as volatile
 // asm: the profiles showed the compiler's loads sunk next to their use or copied by a predicated MOV right after issue.
 template <bool BF16, int R1, bool VEC, int TW, typename IO>
 __device__ __forceinline__ void pair(const FragA& F, const RegTw& RT, uint16_t* re, uint16_t* im, uint16_t* junk,
@@ -245,7 +244,7 @@ __device__ __forceinline__ void pair(const FragA& F, const RegTw& RT, uint16_t* 
   constexpr int RH = R1 / 2;
   constexpr bool DEEP = TW == TW_REG;   // the _rt kernels load S1's and S1^-1's A fragments two iterations ahead
   constexpr bool HT = TW == TW_HALF || TW == TW_HP, PF = TW == TW_HP;
-  constexpr int SH = PF ? 2 : 1;         // PF: MMA steps per loop trip, each with its own A registers
+  constexpr int SH = PF ? 2 : 1, SH2 = PF ? 4 : 1;   // PF: S1's / S1^-1's MMA steps per trip, each with its own A registers
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, mi = lane >> 3;
   // ---- stage u into the re plane: staged row s = b * RH + r holds u[b][256 r .. 256 r + 255] in chunk s ----------
   if (VEC) {
@@ -272,8 +271,7 @@ __device__ __forceinline__ void pair(const FragA& F, const RegTw& RT, uint16_t* 
     uint4 ab[SH][2];   // ab[hh]: the A fragments of step hh of a trip (PF: loaded a trip ahead)
     ab[0][0] = ldg4(A1); ab[0][1] = ldg4(A1 + 32);
     if constexpr (PF) { ab[SH - 1][0] = ldg4(A1 + 64); ab[SH - 1][1] = ldg4(A1 + 96); }
-    uint4 a4n[2] = {ab[0][0], ab[0][1]};   // DEEP: the next iteration's
-    if constexpr (DEEP) { a4n[0] = ldg4(A1 + 64); a4n[1] = ldg4(A1 + 96); }
+    uint4 a4n[2] = {DEEP ? ldg4(A1 + 64) : ab[0][0], DEEP ? ldg4(A1 + 96) : ab[0][1]};   // DEEP: the next iteration's
 #pragma unroll 1
     for (int tq0 = 0; tq0 < 32; tq0 += 4 * SH)
 #pragma unroll
@@ -452,14 +450,14 @@ __device__ __forceinline__ void pair(const FragA& F, const RegTw& RT, uint16_t* 
   const uint4* A2 = reinterpret_cast<const uint4*>(tab + 2048) + lane;
   uint32_t bv[4];   // (re tp, im tp, re tp + 1, im tp + 1)
   ldsm_x4_t(bv, vsrc + seg(mi >> 1));
-  uint4 ab2[SH];   // ab2[hh]: the A fragment of step hh of a trip (PF: loaded a trip ahead)
-  ab2[0] = ldg4(A2);
-  if constexpr (PF) ab2[SH - 1] = ldg4(A2 + 32);
+  uint4 ab2[SH2];   // ab2[hh]: the A fragment of step hh of a trip (PF: loaded a trip ahead)
+#pragma unroll
+  for (int hh = 0; hh < SH2; ++hh) ab2[hh] = ldg4(A2 + 32 * hh);
   uint4 a4n = DEEP ? ldg4(A2 + 32) : ab2[0];
 #pragma unroll 1
-  for (int tp0 = 0; tp0 < 32; tp0 += 2 * SH)
+  for (int tp0 = 0; tp0 < 32; tp0 += 2 * SH2)
 #pragma unroll
-  for (int hh = 0; hh < SH; ++hh) {
+  for (int hh = 0; hh < SH2; ++hh) {
     const int tp = tp0 + 2 * hh;
     uint4& a4 = ab2[hh];
     const uint32_t a[4] = {a4.x, a4.y, a4.z, a4.w};
@@ -470,9 +468,9 @@ __device__ __forceinline__ void pair(const FragA& F, const RegTw& RT, uint16_t* 
       for (int q = 0; q < 4; ++q) acc[i][q] = 0.f;
       mma16816<BF16>(acc[i], a, bv[2 * i], bv[2 * i + 1]);
     }
-    if constexpr (PF) {   // the next 2 tiles (the last step: its own again, unused); A two steps ahead
+    if constexpr (PF) {   // the next 2 tiles (the last step: its own again, unused); A four steps ahead
       ldsm_x4_t(bv, vsrc + seg((tp + 2 < 32 ? tp + 2 : tp) + (mi >> 1)));
-      a4 = ldg4v(A2 + 32 * (tp + 4 < 32 ? tp / 2 + 2 : tp / 2));
+      a4 = ldg4v(A2 + 32 * (tp + 8 < 32 ? tp / 2 + 4 : tp / 2));
     } else if (tp + 2 < 32) {
       ldsm_x4_t(bv, vsrc + seg(tp + 2 + (mi >> 1)));
       if constexpr (DEEP) {
@@ -532,14 +530,16 @@ __device__ void forward(const IO* __restrict__ u, const float2* __restrict__ kf,
   }
   {
     const float d = D[h], cs = (flags & 2) ? -1.0f / 16.0f : 1.0f / 16.0f;
+    const float2* kh = kf + (size_t)h * (256 * R1);
     constexpr int U = PF ? 4 : 1;   // PF: a thread's U loads in flight before its first store
     for (int i0 = threadIdx.x; i0 < 128 * R1; i0 += U * blockDim.x) {
       float4 v[U];
 #pragma unroll
-      for (int k = 0, i = i0; k < U; ++k, i += blockDim.x) v[k] = i < 128 * R1 ? ldgf4(kf + (size_t)h * (256 * R1) + 2 * i) : v[0];
+      for (int k = 0, i = i0; k < U; ++k, i += blockDim.x)   // PF: the spectrum not through L1 (it would evict the tables)
+        v[k] = i >= 128 * R1 ? float4{} : PF ? ldcgf4(kh + 2 * i) : ldgf4(kh + 2 * i);
 #pragma unroll
       for (int k = 0, i = i0; k < U; ++k, i += blockDim.x)
-        if (i < 128 * R1) ks[(i & ~127) | kswz(i & 127)] = make_float4((v[k].x + d) * (1.0f / 16.0f), v[k].y * cs, (v[k].z + d) * (1.0f / 16.0f), v[k].w * cs);
+        if (i < 128 * R1) ks[(i & ~127) | kswz(i & 127)] = make_float4((v[k].x + d) / 16, v[k].y * cs, (v[k].z + d) / 16, v[k].w * cs);
     }
   }
   __syncthreads();

@@ -130,4 +130,4 @@ inline void cp_wait() {}
 inline uint4 ldg4(const void* p) { uint4 v; std::memcpy(&v, p, 16); return v; }
 inline float4 ldgf4(const void* p) { float4 v; std::memcpy(&v, p, 16); return v; }
 inline uint4 ldg4v(const void* p) { return ldg4(p); }   // the volatile-asm load of the _hp kernels
-inline uint32_t ldcg32(const void* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
+inline float4 ldcgf4(const void* p) { float4 v; std::memcpy(&v, p, 16); return v; }

@@ -73,13 +73,15 @@ public final class FlashButterfly2KBench {
 
   /**
    * The pipelined loads (session 8, f1k): per I/O type the default kernel (_ht) and _hp, twice in alternation (the spread
-   * between the repeats is the sitting's noise), then backwardInput bf16 default vs _hp.
+   * between the repeats is the sitting's noise), _hp bf16 at 4 x 4 and 8 x 2 warps x pairs, then backwardInput bf16
+   * default vs _hp. A sixth element names the twiddle source of a row with an explicit launch shape.
    */
   static List<Object[]> pipelinedVariants() {
     List<Object[]> v = new ArrayList<>();
     for (var io : new ElementType[] {ElementType.BF16, ElementType.F16})
       for (int rep = 0; rep < 2; rep++)
         for (int w : new int[] {0, -4}) v.add(new Object[] {io, true, w, 0, false});
+    for (int[] s : new int[][] {{4, 4}, {8, 2}}) v.add(new Object[] {ElementType.BF16, true, s[0], s[1], false, "hp"});
     v.add(new Object[] {ElementType.BF16, true, 0, 0, true});
     v.add(new Object[] {ElementType.BF16, true, -4, 0, true});
     return v;
@@ -100,6 +102,7 @@ public final class FlashButterfly2KBench {
         if (io != ElementType.F32 && io != filled) { DeviceFill.uniform(dev, u16, n, io, 7L * L, 1f); filled = io; }
         DeviceBuffer u = io == ElementType.F32 ? u32 : u16, y = io == ElementType.F32 ? y32 : y16;
         if (warps > 0) { System.setProperty(WARPS, "" + warps); System.setProperty(PER, "" + per); }
+        if (v.length > 5) System.setProperty(TW, (String) v[5]);
         if (warps < 0) System.setProperty(TW, new String[] {"half", "reg", "table", "hp"}[-warps - 1]);
         try (var conv = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr).fb2k(on)) {
           conv.setWeights(k, L, D);
@@ -109,7 +112,7 @@ public final class FlashButterfly2KBench {
           double ms = bwd ? CudaConvBench.median(dev, () -> conv.backwardInput(u, y, B), 60)
               : CudaConvBench.median(dev, () -> conv.forward(u, y, B), 60);
           String name = (bwd ? "fb-bwdInput" : "fb-fwd") + " io=" + io + (conv.fb2k() ? " fb2k" : " " + conv.kernelName())
-              + (conv.fb2k() && warps > 0 ? " warps=" + warps + " per=" + per : "") + (conv.fb2k() && warps < 0 ? " " + conv.kernelName() : "");
+              + (conv.fb2k() && warps > 0 ? " warps=" + warps + " per=" + per + (v.length > 5 ? " " + conv.kernelName() : "") : "") + (conv.fb2k() && warps < 0 ? " " + conv.kernelName() : "");
           rows.add(new CudaConvBench.Row(name, B, H, L, ms, 2.0 * n * io.bytes() / ms / 1e6, err, 0));
           CudaConvBench.report(rows.getLast());
         } finally {

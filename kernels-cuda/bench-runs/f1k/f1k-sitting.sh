@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Session 8, helper f1k: fb2k's _hp kernels (flashbutterfly2k.cu TW_HP: the half2 twiddle table with every table load
-# pipelined) on the H200. One sitting: FlashButterfly2KGpuTest (the _hp kernels at 4 launch shapes vs float64, vs the
-# table kernel and in the adjoint, every case), then the class again with -Dlongconv4j.cuda.fb2k.tw=hp (the plans'
-# forward and backwardInput on _hp vs float64 and vs the _w3 twin), then FlashButterfly2KBench in its "hp" mode (per
-# I/O type the default _ht vs _hp twice in alternation, backwardInput bf16 default vs _hp; L = 1K, 512, 256, B = 64,
-# H = 768, causal), then an Nsight Compute profile of the _hp kernel at L = 1K (NCU=0 skips it).
+# Session 8, helper f1k: fb2k's _hp / _hw kernels (flashbutterfly2k.cu TW_HP: the half2 twiddles in shared memory, every
+# table load pipelined; TW_HW: the same with 16-byte y stores) on the H200. One sitting: FlashButterfly2KGpuTest (the
+# _hp / _hw kernels at 4 launch shapes vs float64, vs the table kernel and in the adjoint, every case), then the class
+# again with -Dlongconv4j.cuda.fb2k.tw=<each of TWS> (the plans' forward and backwardInput on it vs float64 and vs the
+# _w3 twin), then FlashButterfly2KBench in its "hp" mode (per I/O type the default _ht vs _hp vs _hw twice in
+# alternation, _hw launch shapes, backwardInput bf16; L = 1K, 512, 256, B = 64, H = 768, causal), then an Nsight Compute
+# profile of the NCU_TW kernel (default hw) at L = 1K (NCU=0 skips it).
 # Stage first (from the worktree):
 #   tools/stage-device.sh --out /work/main/.device/f1k --add kernels-cuda/bench-runs/f1k/f1k-sitting.sh --drop '...'
 # then on the device (carry [".device/f1k"]):  DEV=.device/f1k bash .device/f1k/f1k-sitting.sh "$OUT"
 # From a stage of merged main (the closing sitting): DEV=.device/final NCU=0 TWICE=0 bash kernels-cuda/bench-runs/f1k/f1k-sitting.sh "$out/f1k"
-# TEST_S / JAVA_S / NCU_S: timeouts; LS: lengths (default 1024,512,256); TWICE=0 skips the second test run.
+# TEST_S / JAVA_S / NCU_S: timeouts; LS: lengths (default 1024,512,256); TWS (default "hp hw"): the tw values the test
+# class runs with too (TWICE=0 skips those runs).
 set -u
 out=${1:-/tmp/f1k-sitting}; mkdir -p "$out"
 DEV=${DEV:-.device/f1k}
@@ -21,10 +23,12 @@ timeout ${TEST_S:-60} $DEV/run-tests --include-tag gpu --include-classname '.*Fl
   > "$out/tests.txt" 2>&1
 echo "tests exit $?"; grep -E "tests (successful|failed|aborted|skipped)|✘" "$out/tests.txt" | head -30
 if [ "${TWICE:-1}" != 0 ]; then
-  echo "== gpu tests, tw=hp"; date -u
-  JAVA_OPTS="-Dlongconv4j.cuda.fb2k.tw=hp" timeout ${TEST_S:-60} $DEV/run-tests --include-tag gpu \
-    --include-classname '.*FlashButterfly2KGpuTest.*' --disable-ansi-colors > "$out/tests-hp.txt" 2>&1
-  echo "tests (tw=hp) exit $?"; grep -E "tests (successful|failed|aborted|skipped)|✘" "$out/tests-hp.txt" | head -30
+  for tw in ${TWS:-hp hw}; do
+    echo "== gpu tests, tw=$tw"; date -u
+    JAVA_OPTS="-Dlongconv4j.cuda.fb2k.tw=$tw" timeout ${TEST_S:-60} $DEV/run-tests --include-tag gpu \
+      --include-classname '.*FlashButterfly2KGpuTest.*' --disable-ansi-colors > "$out/tests-$tw.txt" 2>&1
+    echo "tests (tw=$tw) exit $?"; grep -E "tests (successful|failed|aborted|skipped)|✘" "$out/tests-$tw.txt" | head -30
+  done
 fi
 echo "== java bench"; date -u
 timeout ${JAVA_S:-60} $DEV/run-java ai.longconv4j.examples.bench.FlashButterfly2KBench "$out/f1k-bench.csv" 64 768 "$Ls" hp \
@@ -33,7 +37,7 @@ grep -E "^fb-" "$out/f1k-bench.txt"
 if [ "${NCU:-1}" != 0 ]; then
   echo "== ncu"; date -u
   NCUB=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
-  JAVA_OPTS="-Dlongconv4j.cuda.fb2k.tw=hp" timeout ${NCU_S:-45} "$NCUB" --clock-control none --set full --import-source yes \
+  JAVA_OPTS="-Dlongconv4j.cuda.fb2k.tw=${NCU_TW:-hw}" timeout ${NCU_S:-45} "$NCUB" --clock-control none --set full --import-source yes \
     --kernel-name regex:'^fbk_fwd' --launch-skip 1 --launch-count 1 -f -o "$out/fbk-1024" \
     $DEV/run-java ai.longconv4j.examples.bench.ProfileTarget 1024 3 > "$out/ncu-run.txt" 2>&1
   echo "ncu exit $?"
@@ -44,5 +48,5 @@ if [ "${NCU:-1}" != 0 ]; then
     xz -dc "$out/ncu-details.txt.xz" | grep -E "fbk_fwd|Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued|Issue Slots Busy|Executed Ipc|L1/TEX Hit" | head -12
   fi
 fi
-xz -T4 -6 "$out/tests.txt" "$out/tests-hp.txt" 2>/dev/null
+mkdir -p "$out/tests"; mv "$out"/tests*.txt "$out/tests/" 2>/dev/null; tar -C "$out" -cJf "$out/tests.tar.xz" tests && rm -rf "$out/tests"
 ls -la "$out"; date -u

@@ -18,8 +18,7 @@ package ai.longconv4j.cuda;
 final class FlashButterfly2K {
   /**
    * The system property that turns the route off ("off"); {@code PROPERTY + ".warps"} / {@code ".perwarp"}: launch shape;
-   * {@code PROPERTY + ".tw"}: where the S = 256 twiddles come from, {@link Twiddles} ("table", "half" default, "reg",
-   * "hp");
+   * {@code PROPERTY + ".tw"}: where the S = 256 twiddles come from, {@link Twiddles} ("table", "half" default, "hp", "hw");
    * {@code PROPERTY + ".halftw"} = "true" (older spelling): "half" when {@code .tw} is unset.
    */
   static final String PROPERTY = "longconv4j.cuda.fb2k";
@@ -43,16 +42,20 @@ final class FlashButterfly2K {
 
   /**
    * Where the kernel's S = 256 twiddles come from (8 per lane, chunk and direction): each value its kernel-name suffix.
-   * TABLE: an fp32 table (bench-runs/f2k-2); HALF: a half2 table ({@code _ht}: half the L1 footprint; the default); REG: computed in registers ({@code _rt}: per lane 8 products w_256^(k2 r3) once per warp, per chunk 6
-   * factors w^(k1 r3) by the SFU, no table loads: the profile's largest stall, ~26 % of samples, was those loads).
-   * All three pass FlashButterfly2KGpuTest on the H200; at L = 1K bf16 they took 0.268 / 0.212 / 0.241 ms (final-s7).
-   * HALF_PIPELINED: the half2 table with every table load pipelined ({@code _hp}: S1's and S1^-1's A fragments two MMA
-   * steps ahead in registers of their own, both twiddle rows a chunk ahead, all unconditional and as volatile asm so that
-   * the compiler neither sinks them to their use nor copies them right after issue; the first pair's u staged before
-   * the spectrum, whose loads are all in flight before the first store). Session 8, helper f1k.
+   * TABLE: an fp32 table (bench-runs/f2k-2); HALF: a half2 table ({@code _ht}: half the L1 footprint; the default);
+   * HALF_PIPELINED ({@code _hp}, session 8): the half2 table copied into shared memory next to the spectrum (8 N bytes
+   * more per block), S1's and S1^-1's A fragments loaded 2 / 4 MMA steps ahead in registers of their own, all loads
+   * unconditional, the first pair's u staged before the spectrum, the spectrum read past L1 (bench-runs/f1k-1: the
+   * profile put the default's stalls on table loads the compiler had sunk next to their use). Session 7's REG
+   * ({@code _rt}, twiddles computed in registers) measured slower (0.241 vs 0.212 ms at L = 1K) and was removed.
+   * HALF_WIDE ({@code _hw}): HALF_PIPELINED with 16-byte y stores (a quad transpose of two MMA steps' outputs by
+   * shuffles, 4x fewer store instructions) and the next pair's u staged by all 32 lanes every other step (when L % 8 ==
+   * 0 and the rows are 16-byte aligned; else element-wise as the others).
    */
   enum Twiddles {
-    TABLE(""), HALF("_ht"), REG("_rt"), HALF_PIPELINED("_hp");
+    TABLE(""), HALF("_ht"), HALF_PIPELINED("_hp"), HALF_WIDE("_hw");
+    /** Whether the kernel keeps a copy of the half2 twiddles in shared memory (8 N bytes more per block). */
+    boolean sharedTwiddles() { return this == HALF_PIPELINED || this == HALF_WIDE; }
     final String suffix;
     Twiddles(String suffix) { this.suffix = suffix; }
   }
@@ -84,7 +87,7 @@ final class FlashButterfly2K {
   }
 
   /**
-   * The twiddle source from the properties' values: tw "table" / "half" / "reg" / "hp" (any case, blanks ignored); tw null or
+   * The twiddle source from the properties' values: tw "table" / "half" / "hp" / "hw" (any case, blanks ignored); tw null or
    * blank: HALF if halftw is "true", else {@link #DEFAULT_TWIDDLES}. IllegalArgumentException for any other tw.
    */
   static Twiddles twiddlesFrom(String tw, String halftw) {
@@ -92,9 +95,9 @@ final class FlashButterfly2K {
     return switch (tw.trim().toLowerCase(java.util.Locale.ROOT)) {
       case "table" -> Twiddles.TABLE;
       case "half" -> Twiddles.HALF;
-      case "reg" -> Twiddles.REG;
       case "hp" -> Twiddles.HALF_PIPELINED;
-      default -> throw new IllegalArgumentException("FlashButterfly2K: " + PROPERTY + ".tw must be table, half, reg or hp, got " + tw);
+      case "hw" -> Twiddles.HALF_WIDE;
+      default -> throw new IllegalArgumentException("FlashButterfly2K: " + PROPERTY + ".tw must be table, half, hp or hw, got " + tw);
     };
   }
 
@@ -119,10 +122,15 @@ final class FlashButterfly2K {
    */
   static int tableWords(int n) { return 4096 + 1024 * (n / 256) + 256 + 512 * (n / 256); }
 
-  /** Dynamic shared memory of a block: the spectrum (8 N bytes), per warp two 16-bit planes of R1 chunks of 264 elements and a 16-byte row. */
-  static int smemBytes(int n, int warps) { return 8 * n + warps * (2 * (n / 256) * CHUNK_STRIDE + 8) * 2; }
+  /**
+   * Dynamic shared memory of a block: the spectrum (8 N bytes; _hp, _hw: another 8 N for the half2 twiddles), per
+   * warp two 16-bit planes of R1 chunks of 264 elements and a 16-byte row.
+   */
+  static int smemBytes(int n, int warps, Twiddles twiddles) {
+    return 8 * n * (twiddles.sharedTwiddles() ? 2 : 1) + warps * (2 * (n / 256) * CHUNK_STRIDE + 8) * 2;
+  }
 
-  /** The forward kernel's name, e.g. "fbk_fwd_bf16" ("_ht": the half2 twiddle table, "_rt": twiddles in registers, "_hp": half2, pipelined loads). */
+  /** The forward kernel's name, e.g. "fbk_fwd_bf16" ("_ht": the half2 twiddle table, "_hp": pipelined loads, "_hw": and wide stores). */
   String kernelName() { return kernelName(compute, twiddles); }
   static String kernelName(Precision compute, Twiddles twiddles) { return "fbk_fwd_" + compute.tag() + twiddles.suffix; }
 
@@ -144,7 +152,7 @@ final class FlashButterfly2K {
           256, 0, tables, log2n);
     }
     device.module(MODULE).kernel(kernelName(compute, twiddles)).launch(device.stream(), gridX(B, warps, perWarp), H, 32 * warps,
-        smemBytes(n, warps), u, kf, d, y, tables, B, H, L, log2n, (flags & 2) | perWarp << 8);
+        smemBytes(n, warps, twiddles), u, kf, d, y, tables, B, H, L, log2n, (flags & 2) | perWarp << 8);
   }
 
   void close() {
@@ -161,7 +169,7 @@ final class FlashButterfly2K {
   @Override public String toString() { return "fb2k " + warps + " warps x " + perWarp + " pairs" + switch (twiddles) {
       case TABLE -> "";
       case HALF -> ", half2 twiddles";
-      case REG -> ", register twiddles";
       case HALF_PIPELINED -> ", half2 twiddles, pipelined loads";
+      case HALF_WIDE -> ", half2 twiddles, pipelined loads, 16-byte stores";
     }; }
 }

@@ -3,13 +3,15 @@
 # table load pipelined; TW_HW: the same with 16-byte y stores) on the H200. One sitting: FlashButterfly2KGpuTest (the
 # _hp / _hw kernels at 4 launch shapes vs float64, vs the table kernel and in the adjoint, every case), then the class
 # again with -Dlongconv4j.cuda.fb2k.tw=<each of TWS> (the plans' forward and backwardInput on it vs float64 and vs the
-# _w3 twin), then FlashButterfly2KBench in its "hp" mode (per I/O type the default _ht vs _hp vs _hw twice in
-# alternation, _hw launch shapes, backwardInput bf16; L = 1K, 512, 256, B = 64, H = 768, causal), then an Nsight Compute
+# _w3 twin), then FlashButterfly2KBench in its "hp" mode (per I/O type _ht (session 7's default) vs _hp vs _hw (the
+# default since f1k-2) twice in alternation, _hw launch shapes, backwardInput bf16; L = 1K, 512, 256, B = 64, H = 768,
+# causal), then an Nsight Compute
 # profile of the NCU_TW kernel (default hw) at L = 1K (NCU=0 skips it).
 # Stage first (from the worktree):
 #   tools/stage-device.sh --out /work/main/.device/f1k --add kernels-cuda/bench-runs/f1k/f1k-sitting.sh --drop '...'
 # then on the device (carry [".device/f1k"]):  DEV=.device/f1k bash .device/f1k/f1k-sitting.sh "$OUT"
-# From a stage of merged main (the closing sitting): DEV=.device/final NCU=0 TWICE=0 bash kernels-cuda/bench-runs/f1k/f1k-sitting.sh "$out/f1k"
+# From a stage of merged main (the closing sitting, ~20 s):
+#   DEV=.device/final NCU=0 TWICE=0 TEST_S=30 JAVA_S=30 bash kernels-cuda/bench-runs/f1k/f1k-sitting.sh "$out/f1k" 2>&1 | tail -30
 # TEST_S / JAVA_S / NCU_S: timeouts; LS: lengths (default 1024,512,256); TWS (default "hp hw"): the tw values the test
 # class runs with too (TWICE=0 skips those runs).
 set -u

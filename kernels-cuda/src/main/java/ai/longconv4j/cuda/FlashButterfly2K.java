@@ -9,7 +9,8 @@ package ai.longconv4j.cuda;
  * 16 x 16 x 16 MMAs whose matrices carry part of the first stage's twiddles (the rest rides on the S = 256 stage's),
  * the MMA fragments move between registers and shared memory with ldmatrix / stmatrix, u is staged with cp.async (the
  * next pair's while the current one finishes), and the skip term D u rides through the FFTs as the kernel's lag-0 tap
- * (the block's staged spectrum is (Kf + D) / 16): u is read once.
+ * (the block's staged spectrum is (Kf + D) / 16): u is read once. The default kernels ({@code _hw}, {@link Twiddles})
+ * also keep the S = 256 twiddles in shared memory and store y in 16-byte rows.
  * Reached from {@link FlashButterflyConv#fb2k(boolean)} (default on; {@code -Dlongconv4j.cuda.fb2k=off} turns it
  * off) for causal 16-bit plans on sm_90 whose default kernel family would be the {@code _w3} kernels: those are its
  * slow twin (also chosen with {@code fused(false)}, {@code pairStages(false)} or {@code outerStages(false)}).
@@ -18,7 +19,7 @@ package ai.longconv4j.cuda;
 final class FlashButterfly2K {
   /**
    * The system property that turns the route off ("off"); {@code PROPERTY + ".warps"} / {@code ".perwarp"}: launch shape;
-   * {@code PROPERTY + ".tw"}: where the S = 256 twiddles come from, {@link Twiddles} ("table", "half" default, "hp", "hw");
+   * {@code PROPERTY + ".tw"}: where the S = 256 twiddles come from, {@link Twiddles} ("table", "half", "hp", "hw" default);
    * {@code PROPERTY + ".halftw"} = "true" (older spelling): "half" when {@code .tw} is unset.
    */
   static final String PROPERTY = "longconv4j.cuda.fb2k";
@@ -61,11 +62,14 @@ final class FlashButterfly2K {
   }
 
   /**
-   * The twiddle source when {@code PROPERTY + ".tw"} (and ".halftw") is unset: the half2 table. The closing sitting of
-   * session 7 (bench-runs/final-s7/f2k) ran all three through FlashButterfly2KGpuTest and timed them at L = 1K: table
-   * 0.268, half2 0.212, registers 0.241 ms (bf16; fp16 alike; 256: 0.110 / 0.103 / 0.124).
+   * The twiddle source when {@code PROPERTY + ".tw"} (and ".halftw") is unset: HALF_WIDE ({@code _hw}). Sitting f1k-2
+   * (session 8, H200, B = 64, H = 768, causal, bf16, ms; bench-runs/f1k-2) ran every variant through
+   * FlashButterfly2KGpuTest (55/55 three times: default, tw=hp, tw=hw) and timed them in one process, L = 1K / 512 /
+   * 256: half2 ({@code _ht}, session 7's default) 0.208 / 0.130 / 0.098, {@code _hp} 0.186 / 0.120 / 0.091, {@code _hw}
+   * 0.173 / 0.116 / 0.090 (fp16 and backwardInput alike). Session 7 (final-s7/f2k): table 0.268, half2 0.212 at 1K.
+   * {@code -Dlongconv4j.cuda.fb2k.tw=half} (or table, hp) keeps the others reachable.
    */
-  static final Twiddles DEFAULT_TWIDDLES = Twiddles.HALF;
+  static final Twiddles DEFAULT_TWIDDLES = Twiddles.HALF_WIDE;
   private final Precision compute;
   private DeviceBuffer tables;
 

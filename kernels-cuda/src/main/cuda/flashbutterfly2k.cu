@@ -21,7 +21,9 @@
 // tile reads a segment of every staged row before it writes that segment of every chunk. A block's warps take
 // consecutive batch pairs of one channel: its spectrum is staged in shared memory once per block (the only block
 // barrier); the tables (49 KB at N = 2K, the same for every block) come from L1. Each step's operands are loaded one
-// step ahead, and the next pair's u is staged while the inverse first stage frees the planes.
+// step ahead, and the next pair's u is staged while the inverse first stage frees the planes. The _hp kernels (TW_HP,
+// session 8) copy the half2 twiddles into shared memory next to the spectrum and load every table operand further
+// ahead (see pair()); ncu showed the default kernels' table loads sunk next to their use by the compiler.
 // sm_80 has no stmatrix: the sm_80 code is empty (the plans route sm_80 to the monarch.cuh kernels, FlashButterfly2K).
 #ifdef FBK_EMU
 #include "fbk_emu.h"   // host emulation of the warp primitives (kernels-cuda/src/test/cuda, not part of the build)
@@ -66,7 +68,11 @@ __device__ __forceinline__ void cp16(void* dst, const void* src, int bytes) {
 __device__ __forceinline__ void cp_wait() { asm volatile("cp.async.wait_all;\n" ::: "memory"); }
 __device__ __forceinline__ uint4 ldg4(const void* p) { return __ldg(reinterpret_cast<const uint4*>(p)); }
 __device__ __forceinline__ float4 ldgf4(const void* p) { return __ldg(reinterpret_cast<const float4*>(p)); }
-__device__ __forceinline__ uint32_t ldcg32(const void* p) { return __ldcg(reinterpret_cast<const unsigned int*>(p)); }
+__device__ __forceinline__ float4 ldcgf4(const void* p) { return __ldcg(reinterpret_cast<const float4*>(p)); }   // L2 only
+// a read-only 16-byte load that stays where it is written (volatile asm: not sunk toward its use past the MMAs)
+__device__ __forceinline__ uint4 ldg4v(const void* p) {
+  uint4 r; asm volatile("ld.global.nc.v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w) : "l"(p)); return r;
+}
 #endif
 
 // The spectrum staged in shared memory per block: 16-byte unit u (float2 2u, 2u + 1) of a 256-point chunk at
@@ -152,16 +158,17 @@ __device__ void tables(uint32_t* tab, int log2N) {
   }
 }
 
-// Where the S = 256 twiddles come from (template TW): TW_TABLE the fp32 table (4 float4 per lane, chunk and direction),
-// TW_HALF the half2 table (the _ht kernels), TW_REG computed in registers (the _rt kernels, see RegTw).
-constexpr int TW_TABLE = 0, TW_HALF = 1, TW_REG = 2;
+// The S = 256 twiddles (template TW): TW_TABLE an fp32 table (4 float4 per lane, chunk and direction), TW_HALF a half2
+// table (_ht), TW_HP the half2 table copied to shared memory, every load pipelined (_hp, pair()). (Session 7's _rt
+// kernels, the twiddles computed in registers, measured slower: 0.241 vs 0.212 ms at L = 1K; removed in session 8.)
+// TW_HW: _hp with 16-byte y stores (a quad transpose of two steps' outputs) and the next pair staged by all 32 lanes.
+constexpr int TW_TABLE = 0, TW_HALF = 1, TW_HP = 3, TW_HW = 4;
 
-// TW_HALF: the 8 twiddles of a lane for one chunk and direction (element e = 4 j + q) as half2 (2 uint4, converted on
-// use); p: the first 32-bit word of the lane's row.
-template <bool HT> struct TwRow;
-template <> struct TwRow<true> {
+// HT: a lane's 8 twiddles for one chunk and direction (e = 4 j + q) as half2 (2 uint4, converted on use); p: its row.
+struct TwRow {
   uint4 v[2];
   __device__ __forceinline__ void load(const uint32_t* p) { v[0] = ldg4(p); v[1] = ldg4(p + 4); }
+  __device__ __forceinline__ void lds(const uint4* p) { v[0] = p[0]; v[1] = p[32]; }   // PF: from the block's copy
   __device__ __forceinline__ float2 at(int e) const {
     const uint4 w = v[e >> 2];
     const uint32_t x = (e & 3) == 0 ? w.x : (e & 3) == 1 ? w.y : (e & 3) == 2 ? w.z : w.w;
@@ -169,72 +176,52 @@ template <> struct TwRow<true> {
   }
 };
 
-// TW_REG: the twiddle of element e = 4 j + q of lane (g, t) is w^(r3 (R1 k2 + k1)) = G[e] w^(k1 r3) with
-// G[e] = w_256^(a b), a = g + 8 (q >> 1), b = 8 j + 2 t + (q & 1) (forward: k2 = a, r3 = b; inverse: r3 = a, k2 = b,
-// conjugated: the products a b are the same both ways, so one G serves both). G: once per warp (sincospif, exact to
-// fp32 rounding); the per-chunk factors w^(k1 r3) (4 forward, carrying the 1/16, 2 inverse) by __sincosf (|angle| <=
-// 2 pi k1 r3 / N < pi / 2 here: absolute error ~2^-21, far below the 16-bit operands' 2^-9). No table loads.
-struct RegTw {
-  float2 G[8];
-  __device__ __forceinline__ void init(int lane) {
-    const int g = lane >> 2, t = lane & 3;
+// Lane t of each quad holds w[m] = row words at columns 8 m + 2t (m = 0..3); returns the 8 columns 8 t .. 8 t + 7 of the
+// row: word t' of lane t is w[t] of lane t'. Round j: lane t sends w[(t + j) & 3] and receives from lane t - j (3 shuffles).
+__device__ __forceinline__ uint4 quad_transpose(const uint32_t (&w)[4], int t) {
+  const uint32_t a0 = t & 1 ? w[1] : w[0], a1 = t & 1 ? w[2] : w[1], a2 = t & 1 ? w[3] : w[2], a3 = t & 1 ? w[0] : w[3];
+  const uint32_t s1 = t & 2 ? a3 : a1, s2 = t & 2 ? a0 : a2, s3 = t & 2 ? a1 : a3, s0 = t & 2 ? a2 : a0;   // s[j] = w[(t + j) & 3]
+  const int q = (threadIdx.x & 31) & ~3;
+  const uint32_t r1 = __shfl_sync(0xffffffffu, s1, q | ((t - 1) & 3)), r2 = __shfl_sync(0xffffffffu, s2, q | ((t - 2) & 3)),
+                 r3 = __shfl_sync(0xffffffffu, s3, q | ((t - 3) & 3));   // r[j]: word t of lane t - j
+  // out[t'] = r[(t - t') & 3]: p = (r0, r3, r2, r1) rotated right by t
+  const uint32_t p0 = s0, p1 = r3, p2 = r2, p3 = r1;
+  const uint32_t b0 = t & 1 ? p3 : p0, b1 = t & 1 ? p0 : p1, b2 = t & 1 ? p1 : p2, b3 = t & 1 ? p2 : p3;
+  return t & 2 ? make_uint4(b2, b3, b0, b1) : make_uint4(b0, b1, b2, b3);
+}
+
+// Stage a pair's rows (p1 == nullptr: zero) into the re plane with cp.async: staged row s = b * RH + r holds
+// u[b][256 r .. 256 r + 255] in chunk s (VEC only: L % 8 == 0, 16-byte aligned rows).
+template <int RH, typename IO>
+__device__ __forceinline__ void stage_rows(uint16_t* re, const IO* p0, const IO* p1, int L) {
 #pragma unroll
-    for (int e = 0; e < 8; ++e) {
-      const int j = e >> 2, q = e & 3, a = g + 8 * (q >> 1), b = 8 * j + 2 * t + (q & 1);
-      float s, c;
-      sincospif(-(float)((a * b) & 255) / 128.0f, &s, &c);
-      G[e] = make_float2(c, s);
-    }
+  for (int s = 0; s < 2 * RH; ++s) {
+    const int n = 256 * (s % RH) + 8 * (threadIdx.x & 31);
+    const IO* src = s < RH ? p0 : p1;
+    const bool ok = n < L && src != nullptr;
+    cp16(re + s * CS + seg(threadIdx.x & 31), ok ? (const void*)(src + n) : (const void*)p0, ok ? 16 : 0);
   }
-  // chunk k1's factors: ff[2 j + d] = w^(k1 (8 j + 2 t + d)) / 16 (forward), fi[h] = conj(w^(k1 (g + 8 h))) (inverse)
-  __device__ __forceinline__ static void factors(int R1, int k1, int lane, float2 (&ff)[4], float2 (&fi)[2]) {
-    const int g = lane >> 2, t = lane & 3;
-    const float step = 6.283185307179586f / (float)(256 * R1);
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      float s, c;
-      __sincosf(-(float)(k1 * (8 * (i >> 1) + 2 * t + (i & 1))) * step, &s, &c);
-      ff[i] = make_float2(c * (1.0f / 16.0f), s * (1.0f / 16.0f));
-    }
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      float s, c;
-      __sincosf((float)(k1 * (g + 8 * h)) * step, &s, &c);
-      fi[h] = make_float2(c, s);
-    }
-  }
-  __device__ __forceinline__ float2 fwd(int e, const float2 (&ff)[4]) const {   // G[e] ff[r3]
-    const float2 f = ff[2 * (e >> 2) + (e & 1)];
-    return make_float2(G[e].x * f.x - G[e].y * f.y, G[e].x * f.y + G[e].y * f.x);
-  }
-  __device__ __forceinline__ float2 inv(int e, const float2 (&fi)[2]) const {   // conj(G[e]) fi[r3]
-    const float2 f = fi[(e & 3) >> 1];
-    return make_float2(G[e].x * f.x + G[e].y * f.y, G[e].x * f.y - G[e].y * f.x);
-  }
-};
+}
 
 // One batch pair: rows p0 = u[b0], p1 = u[b0 + 1] (nullptr: B odd, the last pair), outputs q0, q1. VEC: L % 8 == 0
 // and 16-byte aligned rows (cp.async staging, 4-byte output stores); else element-wise. ks: the block's spectrum
 // (K + D) / 16 (conjugated for the adjoint), so the skip term D u rides through the FFTs: no second read of u.
 // The next step's operands (ldmatrix, table fragments, twiddles) are loaded one step ahead; with VEC the next pair's
 // rows n0, n1 (n0 == nullptr: none) are staged during S1^-1 as its segments free up, and staged says that this pair's were.
+// TW_HP (PF): the twiddle rows come from the block's shared copy (a chunk ahead), S1's and S1^-1's A fragments from L1
+// 2 / 4 MMA steps ahead (a register set per step), all unconditional (clamped at the end) and the global ones as
+// volatile asm: the profiles showed the compiler's loads sunk next to their use or copied by a predicated MOV.
 template <bool BF16, int R1, bool VEC, int TW, typename IO>
-__device__ __forceinline__ void pair(const FragA& F, const RegTw& RT, uint16_t* re, uint16_t* im, uint16_t* junk,
+__device__ __forceinline__ void pair(const FragA& F, uint16_t* re, uint16_t* im, uint16_t* junk,
                                      const IO* p0, const IO* p1, IO* q0, IO* q1, int L, const float4* ks,
                                      const uint32_t* __restrict__ tab, const IO* n0, const IO* n1, bool staged) {
   constexpr int RH = R1 / 2;
-  constexpr bool DEEP = TW == TW_REG;   // the _rt kernels load S1's and S1^-1's A fragments two iterations ahead
+  constexpr bool PF = TW == TW_HP || TW == TW_HW, HT = TW == TW_HALF || PF, WIDE = TW == TW_HW && VEC;
+  constexpr int SH = PF ? 2 : 1, SH2 = PF ? 4 : 1;   // PF: S1's / S1^-1's MMA steps per trip, each with its own A registers
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, mi = lane >> 3;
   // ---- stage u into the re plane: staged row s = b * RH + r holds u[b][256 r .. 256 r + 255] in chunk s ----------
   if (VEC) {
-#pragma unroll
-    for (int it = 0; it < 2 * RH; ++it) {
-      if (staged) break;
-      const int s = it, b = s / RH, r = s % RH, n = 256 * r + 8 * lane;
-      const IO* src = b == 0 ? p0 : p1;
-      const bool ok = n < L && src != nullptr;
-      cp16(re + s * CS + seg(lane), ok ? (const void*)(src + n) : (const void*)p0, ok ? 16 : 0);
-    }
+    if (!staged) stage_rows<RH>(re, p0, p1, L);
     cp_wait();
   } else {
     for (int idx = lane; idx < 2 * RH * 256; idx += 32) {
@@ -254,11 +241,15 @@ __device__ __forceinline__ void pair(const FragA& F, const RegTw& RT, uint16_t* 
     const uint4* A1 = reinterpret_cast<const uint4*>(tab) + lane;
     uint32_t bx[4];
     ldsm_x4_t(bx, src + seg(mi));
-    uint4 a4[2] = {ldg4(A1), ldg4(A1 + 32)};
-    uint4 a4n[2] = {a4[0], a4[1]};   // DEEP: the next iteration's
-    if constexpr (DEEP) { a4n[0] = ldg4(A1 + 64); a4n[1] = ldg4(A1 + 96); }
+    uint4 ab[SH][2];   // ab[hh]: the A fragments of step hh of a trip (PF: loaded a trip ahead)
+    ab[0][0] = ldg4(A1); ab[0][1] = ldg4(A1 + 32);
+    if constexpr (PF) { ab[SH - 1][0] = ldg4(A1 + 64); ab[SH - 1][1] = ldg4(A1 + 96); }
 #pragma unroll 1
-    for (int tq = 0; tq < 32; tq += 4) {
+    for (int tq0 = 0; tq0 < 32; tq0 += 4 * SH)
+#pragma unroll
+    for (int hh = 0; hh < SH; ++hh) {
+      const int tq = tq0 + 4 * hh;
+      uint4 (&a4)[2] = ab[hh];
       uint32_t pr[4], pi[4];
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
@@ -271,15 +262,13 @@ __device__ __forceinline__ void pair(const FragA& F, const RegTw& RT, uint16_t* 
           pi[2 * h + i] = pack2<BF16>(acc[2], acc[3]);
         }
       }
-      if (tq + 4 < 32) {   // the next 4 tiles' inputs: segments not written yet
+      if constexpr (PF) {   // the next 4 tiles' inputs (the last trip: its own again, unused); A two steps ahead
+        ldsm_x4_t(bx, src + seg((tq + 4 < 32 ? tq + 4 : tq) + mi));
+        const int na = tq + 8 < 32 ? tq / 2 + 4 : tq / 2;
+        a4[0] = ldg4v(A1 + 32 * na); a4[1] = ldg4v(A1 + 32 * (na + 1));
+      } else if (tq + 4 < 32) {   // the next 4 tiles' inputs: segments not written yet
         ldsm_x4_t(bx, src + seg(tq + 4 + mi));
-        if constexpr (DEEP) {
-          a4[0] = a4n[0]; a4[1] = a4n[1];
-          if (tq + 8 < 32) { a4n[0] = ldg4(A1 + 32 * (tq / 2 + 4)); a4n[1] = ldg4(A1 + 32 * (tq / 2 + 5)); }
-        } else {
-          a4[0] = ldg4(A1 + 32 * (tq / 2 + 2));
-          a4[1] = ldg4(A1 + 32 * (tq / 2 + 3));
-        }
+        a4[0] = ldg4(A1 + 32 * (tq / 2 + 2)); a4[1] = ldg4(A1 + 32 * (tq / 2 + 3));
       }
       __syncwarp();   // every lane's reads of these segments are done before any lane overwrites them
 #pragma unroll
@@ -301,8 +290,10 @@ __device__ __forceinline__ void pair(const FragA& F, const RegTw& RT, uint16_t* 
   ldsm_x4_t(xr, re + xoff);
   ldsm_x4_t(xi, im + xoff);
   float4 tf[4];
-  TwRow<true> tfh;
-  if constexpr (TW == TW_HALF) tfh.load(TH);
+  const uint4* THs = reinterpret_cast<const uint4*>(ks + 128 * R1) + lane;   // PF: the block's copy, chunk k1 at 128 k1
+  TwRow tfh, tih;   // PF: tih lives across chunks too (loaded a chunk ahead)
+  if constexpr (PF) { tfh.lds(THs); tih.lds(THs + 64); }
+  else if constexpr (TW == TW_HALF) tfh.load(TH);
   else if constexpr (TW == TW_TABLE) {
 #pragma unroll
     for (int v = 0; v < 4; ++v) tf[v] = ldgf4(TF + v);
@@ -310,10 +301,7 @@ __device__ __forceinline__ void pair(const FragA& F, const RegTw& RT, uint16_t* 
 #pragma unroll 1
   for (int k1 = 0; k1 < R1; ++k1) {
     float4 ti[4];
-    TwRow<true> tih;
-    float2 ff[4], fi[2];
     if constexpr (TW == TW_HALF) tih.load(TH + 512 * k1 + 8);
-    else if constexpr (TW == TW_REG) RegTw::factors(R1, k1, lane, ff, fi);
     else {
 #pragma unroll
       for (int v = 0; v < 4; ++v) ti[v] = ldgf4(TI + k1 * 128 + v);
@@ -328,7 +316,11 @@ __device__ __forceinline__ void pair(const FragA& F, const RegTw& RT, uint16_t* 
       mma16816<BF16>(si[j], F.re, xi[2 * j], xi[2 * j + 1]);
       mma16816<BF16>(si[j], F.im, xr[2 * j], xr[2 * j + 1]);
     }
-    if (k1 + 1 < R1) {   // the next chunk's X (written by S1; this chunk's V goes elsewhere)
+    const int kn = k1 + 1 < R1 ? k1 + 1 : k1;   // PF: the next chunk (the last: its own again, unused)
+    if (PF) {
+      ldsm_x4_t(xr, re + kn * CS + xoff);
+      ldsm_x4_t(xi, im + kn * CS + xoff);
+    } else if (k1 + 1 < R1) {   // the next chunk's X (written by S1; this chunk's V goes elsewhere)
       ldsm_x4_t(xr, re + (k1 + 1) * CS + xoff);
       ldsm_x4_t(xi, im + (k1 + 1) * CS + xoff);
     }
@@ -339,8 +331,7 @@ __device__ __forceinline__ void pair(const FragA& F, const RegTw& RT, uint16_t* 
 #pragma unroll
       for (int q = 0; q < 4; ++q) {
         float wx, wy;
-        if constexpr (TW == TW_HALF) { const float2 w = tfh.at(4 * j + q); wx = w.x; wy = w.y; }
-        else if constexpr (TW == TW_REG) { const float2 w = RT.fwd(4 * j + q, ff); wx = w.x; wy = w.y; }
+        if constexpr (HT) { const float2 w = tfh.at(4 * j + q); wx = w.x; wy = w.y; }
         else { const float4 w4 = tf[2 * j + (q >> 1)]; wx = (q & 1) ? w4.z : w4.x; wy = (q & 1) ? w4.w : w4.y; }
         a[q] = sr[j][q] * wx - si[j][q] * wy;
         b[q] = sr[j][q] * wy + si[j][q] * wx;
@@ -348,7 +339,8 @@ __device__ __forceinline__ void pair(const FragA& F, const RegTw& RT, uint16_t* 
       yr[2 * j] = pack2<BF16>(a[0], a[1]); yr[2 * j + 1] = pack2<BF16>(a[2], a[3]);
       yi[2 * j] = pack2<BF16>(b[0], b[1]); yi[2 * j + 1] = pack2<BF16>(b[2], b[3]);
     }
-    if (k1 + 1 < R1) {
+    if constexpr (PF) tfh.lds(THs + 128 * kn);
+    else if (k1 + 1 < R1) {
       if constexpr (TW == TW_HALF) tfh.load(TH + 512 * (k1 + 1));
       else if constexpr (TW == TW_TABLE) {
 #pragma unroll
@@ -389,8 +381,7 @@ __device__ __forceinline__ void pair(const FragA& F, const RegTw& RT, uint16_t* 
 #pragma unroll
       for (int q = 0; q < 4; ++q) {
         float wx, wy;
-        if constexpr (TW == TW_HALF) { const float2 w = tih.at(4 * j + q); wx = w.x; wy = w.y; }
-        else if constexpr (TW == TW_REG) { const float2 w = RT.inv(4 * j + q, fi); wx = w.x; wy = w.y; }
+        if constexpr (HT) { const float2 w = tih.at(4 * j + q); wx = w.x; wy = w.y; }
         else { const float4 w4 = ti[2 * j + (q >> 1)]; wx = (q & 1) ? w4.z : w4.x; wy = (q & 1) ? w4.w : w4.y; }
         a[q] = dr[q] * wx - di[q] * wy;
         b[q] = dr[q] * wy + di[q] * wx;
@@ -398,6 +389,7 @@ __device__ __forceinline__ void pair(const FragA& F, const RegTw& RT, uint16_t* 
       wr[2 * j] = pack2<BF16>(a[0], a[1]); wr[2 * j + 1] = pack2<BF16>(a[2], a[3]);
       wi[2 * j] = pack2<BF16>(b[0], b[1]); wi[2 * j + 1] = pack2<BF16>(b[2], b[3]);
     }
+    if constexpr (PF) tih.lds(THs + 128 * kn + 64);   // the next chunk's inverse twiddles
     {   // V^T = W^T @ conj(F16): rows r3, cols r2; stored as V (rows r2) in place of X
       uint32_t wn[4];
 #pragma unroll
@@ -424,10 +416,16 @@ __device__ __forceinline__ void pair(const FragA& F, const RegTw& RT, uint16_t* 
   const uint4* A2 = reinterpret_cast<const uint4*>(tab + 2048) + lane;
   uint32_t bv[4];   // (re tp, im tp, re tp + 1, im tp + 1)
   ldsm_x4_t(bv, vsrc + seg(mi >> 1));
-  uint4 a4 = ldg4(A2);
-  uint4 a4n = DEEP ? ldg4(A2 + 32) : a4;
+  uint4 ab2[SH2];   // ab2[hh]: the A fragment of step hh of a trip (PF: loaded a trip ahead)
+  uint32_t yw[4];   // WIDE: the outputs of two steps (words m = 2 (hh & 1) + i: columns 8 (tp + i) + 2t)
+#pragma unroll
+  for (int hh = 0; hh < SH2; ++hh) ab2[hh] = ldg4(A2 + 32 * hh);
 #pragma unroll 1
-  for (int tp = 0; tp < 32; tp += 2) {
+  for (int tp0 = 0; tp0 < 32; tp0 += 2 * SH2)
+#pragma unroll
+  for (int hh = 0; hh < SH2; ++hh) {
+    const int tp = tp0 + 2 * hh;
+    uint4& a4 = ab2[hh];
     const uint32_t a[4] = {a4.x, a4.y, a4.z, a4.w};
     float acc[2][4];
 #pragma unroll
@@ -436,23 +434,36 @@ __device__ __forceinline__ void pair(const FragA& F, const RegTw& RT, uint16_t* 
       for (int q = 0; q < 4; ++q) acc[i][q] = 0.f;
       mma16816<BF16>(acc[i], a, bv[2 * i], bv[2 * i + 1]);
     }
-    if (tp + 2 < 32) {
+    if constexpr (PF) {   // the next 2 tiles (the last step: its own again, unused); A four steps ahead
+      ldsm_x4_t(bv, vsrc + seg((tp + 2 < 32 ? tp + 2 : tp) + (mi >> 1)));
+      a4 = ldg4v(A2 + 32 * (tp + 8 < 32 ? tp / 2 + 4 : tp / 2));
+    } else if (tp + 2 < 32) {
       ldsm_x4_t(bv, vsrc + seg(tp + 2 + (mi >> 1)));
-      if constexpr (DEEP) {
-        a4 = a4n;
-        if (tp + 4 < 32) a4n = ldg4(A2 + 32 * (tp / 2 + 2));
-      } else {
-        a4 = ldg4(A2 + 32 * (tp / 2 + 1));
-      }
+      a4 = ldg4(A2 + 32 * (tp / 2 + 1));
     }
-    if (VEC && n0 != nullptr && lane < 4 * RH) {   // segments tp, tp + 1 are read (the MMAs above used them): stage the
+    if (WIDE && (hh & 1) && n0 != nullptr && lane < 8 * RH) {   // WIDE: segments tp - 2 .. tp + 1, every lane
+      const int s = lane >> 2, sg = tp - 2 + (lane & 3), n = 256 * (s % RH) + 8 * sg;
+      const IO* src = s < RH ? n0 : n1;
+      const bool ok = n < L && src != nullptr;
+      cp16(re + s * CS + seg(sg), ok ? (const void*)(src + n) : (const void*)n0, ok ? 16 : 0);
+    }
+    if (!WIDE && VEC && n0 != nullptr && lane < 4 * RH) {   // segments tp, tp + 1 are read (the MMAs above used them): stage the
       const int s = lane >> 1, sg = tp + (lane & 1), b = s / RH, n = 256 * (s % RH) + 8 * sg;   // next pair's there
       const IO* src = b == 0 ? n0 : n1;
       const bool ok = n < L && src != nullptr;
       cp16(re + s * CS + seg(sg), ok ? (const void*)(src + n) : (const void*)n0, ok ? 16 : 0);
     }
+    if constexpr (WIDE) {   // after two steps lane t stores columns 8 (tp - 2 + t) .. + 7 of its row (L % 8 == 0)
 #pragma unroll
-    for (int i = 0; i < 2; ++i) {
+      for (int i = 0; i < 2; ++i) yw[2 * (hh & 1) + i] = pack2<BF16>(acc[i][0] + acc[i][2], acc[i][1] + acc[i][3]);
+      const int n = 256 * orow + 8 * (tp - 2 + t);
+      if (hh & 1) {
+        const uint4 o = quad_transpose(yw, t);
+        if (live && n < L) *reinterpret_cast<uint4*>(yrow + n) = o;
+      }
+    }
+#pragma unroll
+    for (int i = 0; i < 2 && !WIDE; ++i) {
       const float v0 = acc[i][0] + acc[i][2], v1 = acc[i][1] + acc[i][3];
       const int n = 256 * orow + 8 * (tp + i) + 2 * t;
       if (!live) continue;
@@ -472,8 +483,7 @@ __device__ __forceinline__ int warp_smem(int R1) { return 2 * R1 * CS + 8; }   /
 // Grid (ceil(pairs / (warps * per)), H), block = warps * 32 threads, dynamic smem 8 N + warps * warp_smem(R1) * 2 bytes
 // (the channel's spectrum, staged once per block behind the block's only barrier, then the warps' planes).
 // flags bit 1: conj(Kf) (the adjoint, du = K^T dy + D dy); bits 8-15: batch pairs per warp (0: 1), one after the other.
-// TW: where the S = 256 twiddles come from (TW_TABLE default; TW_HALF the _ht kernels, TW_REG the _rt kernels: opt-in,
-// not measured yet).
+// TW: where the S = 256 twiddles come from (TW_TABLE, TW_HALF _ht, TW_HP _hp: 8 N bytes more smem; FlashButterfly2K picks).
 template <bool BF16, typename IO, int TW = TW_TABLE>
 __device__ void forward(const IO* __restrict__ u, const float2* __restrict__ kf, const float* __restrict__ D,
                         IO* __restrict__ y, const uint32_t* __restrict__ tab, int B, int H, int L, int log2N, int flags) {
@@ -485,18 +495,39 @@ __device__ void forward(const IO* __restrict__ u, const float2* __restrict__ kf,
 #endif
   const int R1 = 1 << (log2N - 8), warp = threadIdx.x >> 5, nw = blockDim.x >> 5, h = blockIdx.y;
   const int per = ((flags >> 8) & 255) > 0 ? (flags >> 8) & 255 : 1;
+  constexpr bool PF = TW == TW_HP || TW == TW_HW;
   float4* ks = reinterpret_cast<float4*>(fbk_smem);   // N / 2 units of 16 bytes: (K + D) / 16, conj for the adjoint
+  uint4* ths = reinterpret_cast<uint4*>(ks + 128 * R1);   // PF: the half2 twiddles, uint4 (k1, part, lane) (8 N bytes)
+  uint16_t* re = fbk_smem + 4 * 256 * R1 * (PF ? 2 : 1) + warp * warp_smem(R1);
+  uint16_t* im = re + R1 * CS;
+  uint16_t* junk = im + R1 * CS;
+  const bool vec = L % 8 == 0 && (reinterpret_cast<uintptr_t>(u) & 15) == 0 && (reinterpret_cast<uintptr_t>(y) & 15) == 0;
+  const int bw = 2 * (blockIdx.x * nw + warp) * per;   // the warp's first batch row
+  if (PF && vec && bw < B) {   // PF: the first pair's u in flight while the spectrum is staged
+    const IO *p0 = u + ((size_t)bw * H + h) * L, *p1 = bw + 1 < B ? p0 + (size_t)H * L : nullptr;
+    if (R1 == 2) stage_rows<1>(re, p0, p1, L); else if (R1 == 4) stage_rows<2>(re, p0, p1, L); else stage_rows<4>(re, p0, p1, L);
+  }
   {
     const float d = D[h], cs = (flags & 2) ? -1.0f / 16.0f : 1.0f / 16.0f;
-    for (int i = threadIdx.x; i < 128 * R1; i += blockDim.x) {
-      const float4 v = ldgf4(kf + (size_t)h * (256 * R1) + 2 * i);
-      ks[(i & ~127) | kswz(i & 127)] = make_float4((v.x + d) * (1.0f / 16.0f), v.y * cs, (v.z + d) * (1.0f / 16.0f), v.w * cs);
+    const float2* kh = kf + (size_t)h * (256 * R1);
+    constexpr int U = PF ? 4 : 1;   // PF: a thread's U loads in flight before its first store
+    for (int i0 = threadIdx.x; i0 < 128 * R1; i0 += U * blockDim.x) {
+      float4 v[U];
+      uint4 w[U];
+#pragma unroll
+      for (int k = 0, i = i0; k < U; ++k, i += blockDim.x) {   // PF: the spectrum not through L1 (it would evict the tables)
+        v[k] = i >= 128 * R1 ? float4{} : PF ? ldcgf4(kh + 2 * i) : ldgf4(kh + 2 * i);
+        if (PF) w[k] = i >= 128 * R1 ? uint4{} : ldg4(tab + tab_th(R1) + 4 * i);   // (k1, lane, part) in the table
+      }
+#pragma unroll
+      for (int k = 0, i = i0; k < U; ++k, i += blockDim.x) {
+        if (i >= 128 * R1) continue;
+        ks[(i & ~127) | kswz(i & 127)] = make_float4((v[k].x + d) / 16, v[k].y * cs, (v[k].z + d) / 16, v[k].w * cs);
+        if (PF) ths[(i & ~127) | (i & 3) << 5 | (i >> 2 & 31)] = w[k];
+      }
     }
   }
   __syncthreads();
-  uint16_t* re = fbk_smem + 4 * 256 * R1 + warp * warp_smem(R1);
-  uint16_t* im = re + R1 * CS;
-  uint16_t* junk = im + R1 * CS;
   FragA F;
   {
     const uint4* fr = reinterpret_cast<const uint4*>(tab + tab_f16(R1)) + 2 * (threadIdx.x & 31);
@@ -504,9 +535,6 @@ __device__ void forward(const IO* __restrict__ u, const float2* __restrict__ kf,
     F.re[0] = a.x; F.re[1] = a.y; F.re[2] = a.z; F.re[3] = a.w;
     F.im[0] = b.x; F.im[1] = b.y; F.im[2] = b.z; F.im[3] = b.w;
   }
-  RegTw RT;
-  if constexpr (TW == TW_REG) RT.init(threadIdx.x & 31);
-  const bool vec = L % 8 == 0 && (reinterpret_cast<uintptr_t>(u) & 15) == 0 && (reinterpret_cast<uintptr_t>(y) & 15) == 0;
   for (int pp = 0; pp < per; ++pp) {
     const int b0 = 2 * ((blockIdx.x * nw + warp) * per + pp), b2 = b0 + 2;
     if (b0 >= B) break;
@@ -516,8 +544,8 @@ __device__ void forward(const IO* __restrict__ u, const float2* __restrict__ kf,
     IO* q1 = b0 + 1 < B ? q0 + (size_t)H * L : nullptr;
     const IO* n0 = pp + 1 < per && b2 < B ? u + ((size_t)b2 * H + h) * L : nullptr;   // the next pair's rows
     const IO* n1 = n0 != nullptr && b2 + 1 < B ? n0 + (size_t)H * L : nullptr;
-    const bool staged = pp > 0;
-#define FBK_PAIR(R, V, T) pair<BF16, R, V, T, IO>(F, RT, re, im, junk, p0, p1, q0, q1, L, ks, tab, n0, n1, staged)
+    const bool staged = pp > 0 || (PF && vec);
+#define FBK_PAIR(R, V, T) pair<BF16, R, V, T, IO>(F, re, im, junk, p0, p1, q0, q1, L, ks, tab, n0, n1, staged)
     switch (R1) {
       case 2: if (vec) FBK_PAIR(2, true, TW); else FBK_PAIR(2, false, TW); break;
       case 4: if (vec) FBK_PAIR(4, true, TW); else FBK_PAIR(4, false, TW); break;
@@ -534,7 +562,8 @@ __device__ void forward(const IO* __restrict__ u, const float2* __restrict__ kf,
 // name: fbk_tables_<compute>: grid any (e.g. 24 x 256 threads), no smem
 extern "C" __global__ void fbk_tables_bf16(uint32_t* tab, int log2N) { fbk::tables<true>(tab, log2N); }
 extern "C" __global__ void fbk_tables_f16(uint32_t* tab, int log2N) { fbk::tables<false>(tab, log2N); }
-// name: fbk_fwd_<io = compute>[_ht | _rt]: the default (fp32 twiddle table), the half2 table, twiddles in registers
+// name: fbk_fwd_<io = compute>[_ht | _hp | _hw]: the fp32 twiddle table, the half2 table, the half2 table with pipelined
+// loads, the same with 16-byte y stores
 #define FBK_FWD(NAME, IO, BF16, TW)                                                                                   \
   extern "C" __global__ void __launch_bounds__(256) NAME(const IO* __restrict__ u, const float2* __restrict__ kf,      \
       const float* __restrict__ D, IO* __restrict__ y, const uint32_t* __restrict__ tab, int B, int H, int L,         \
@@ -545,7 +574,9 @@ FBK_FWD(fbk_fwd_bf16, __nv_bfloat16, true, fbk::TW_TABLE)
 FBK_FWD(fbk_fwd_f16, __half, false, fbk::TW_TABLE)
 FBK_FWD(fbk_fwd_bf16_ht, __nv_bfloat16, true, fbk::TW_HALF)
 FBK_FWD(fbk_fwd_f16_ht, __half, false, fbk::TW_HALF)
-FBK_FWD(fbk_fwd_bf16_rt, __nv_bfloat16, true, fbk::TW_REG)
-FBK_FWD(fbk_fwd_f16_rt, __half, false, fbk::TW_REG)
+FBK_FWD(fbk_fwd_bf16_hp, __nv_bfloat16, true, fbk::TW_HP)
+FBK_FWD(fbk_fwd_f16_hp, __half, false, fbk::TW_HP)
+FBK_FWD(fbk_fwd_bf16_hw, __nv_bfloat16, true, fbk::TW_HW)
+FBK_FWD(fbk_fwd_f16_hw, __half, false, fbk::TW_HW)
 #undef FBK_FWD
 #endif

@@ -129,4 +129,11 @@ inline void cp16(void* dst, const void* src, int bytes) {
 inline void cp_wait() {}
 inline uint4 ldg4(const void* p) { uint4 v; std::memcpy(&v, p, 16); return v; }
 inline float4 ldgf4(const void* p) { float4 v; std::memcpy(&v, p, 16); return v; }
-inline uint32_t ldcg32(const void* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
+inline uint4 ldg4v(const void* p) { return ldg4(p); }
+inline uint32_t __shfl_sync(unsigned, uint32_t v, int src) {   // every lane deposits, then reads lane src's
+  const int l = elane();
+  t_warp->r[l][7] = v; wsync();
+  const uint32_t x = t_warp->r[src & 31][7]; wsync();
+  return x;
+}   // the volatile-asm load of the _hp kernels
+inline float4 ldcgf4(const void* p) { float4 v; std::memcpy(&v, p, 16); return v; }

@@ -42,7 +42,7 @@ static double run(int B, int H, int L, int Lk, int warps, int per, bool adjoint,
   const int flags = (per << 8) | (adjoint ? 2 : 0);
   for (int by = 0; by < H; ++by)
     for (int bx = 0; bx < gx; ++bx) {
-      std::vector<uint16_t> smem(4 * (size_t)N + (size_t)warps * fbk::warp_smem(R1) + 16, 0xffff);   // garbage: NaN
+      std::vector<uint16_t> smem(4 * (size_t)N * (TW >= fbk::TW_HP ? 2 : 1) + (size_t)warps * fbk::warp_smem(R1) + 16, 0xffff);   // garbage: NaN
       std::vector<WarpCtx> ctx(warps);
       const int T = 32 * warps;
       std::vector<ucontext_t> fib(T);
@@ -96,7 +96,7 @@ static double run(int B, int H, int L, int Lk, int warps, int per, bool adjoint,
         maxerr = std::max(maxerr, std::fabs(got - ref)); maxref = std::max(maxref, std::fabs(ref));
       }
   const double rel = maxerr / maxref;
-  std::printf("%s%s B=%d H=%d L=%d Lk=%d N=%d warps=%d per=%d %s%s: rel err %.3e%s\n", BF16 ? "bf16" : "f16", TW == fbk::TW_HALF ? " ht" : TW == fbk::TW_REG ? " rt" : "", B, H, L, Lk, N,
+  std::printf("%s%s B=%d H=%d L=%d Lk=%d N=%d warps=%d per=%d %s%s: rel err %.3e%s\n", BF16 ? "bf16" : "f16", TW == fbk::TW_HALF ? " ht" : TW == fbk::TW_HP ? " hp" : TW == fbk::TW_HW ? " hw" : "", B, H, L, Lk, N,
               warps, per, adjoint ? "adjoint" : "forward", misalign ? " misaligned" : "", rel, nan ? " NaN!" : "");
   return nan ? 1e9 : rel;
 }
@@ -119,13 +119,23 @@ int main(int argc, char** argv) {
   worst = std::max(worst, run<false, __half, fbk::TW_HALF>(3, 1, 1001, 800, 1, 2, true, false, 12));
   worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_HALF>(4, 1, 256, 256, 1, 2, false, false, 13));
   worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_HALF>(3, 1, 300, 300, 2, 1, true, false, 14));
-  // the twiddles computed in registers (the _rt kernels): every N, both directions, odd B, staged pairs, misaligned rows
-  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_REG>(3, 2, 1024, 1024, 2, 2, false, false, 15));
-  worst = std::max(worst, run<false, __half, fbk::TW_REG>(3, 1, 1001, 800, 1, 2, true, false, 16));
-  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_REG>(4, 1, 256, 256, 1, 2, false, false, 17));
-  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_REG>(3, 1, 300, 300, 2, 1, true, false, 18));
-  worst = std::max(worst, run<false, __half, fbk::TW_REG>(7, 1, 512, 512, 1, 3, false, false, 19));
-  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_REG>(2, 1, 1000, 900, 1, 1, false, true, 20));
+  // the half2 table with pipelined loads (the _hp kernels): every N, both directions, odd B, several warps and staged
+  // pairs (the first pair staged before the spectrum), L % 8 != 0 and misaligned rows (element-wise staging)
+  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_HP>(7, 2, 1024, 1024, 3, 2, false, false, 21));
+  worst = std::max(worst, run<false, __half, fbk::TW_HP>(5, 1, 1024, 1000, 2, 3, true, false, 22));
+  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_HP>(4, 1, 256, 256, 1, 2, false, false, 23));
+  worst = std::max(worst, run<false, __half, fbk::TW_HP>(6, 1, 512, 512, 2, 2, false, false, 24));
+  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_HP>(3, 1, 300, 300, 2, 1, true, false, 25));
+  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_HP>(3, 1, 777, 600, 1, 2, false, false, 26));
+  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_HP>(2, 1, 1000, 900, 1, 1, false, true, 27));
+  // _hp with 16-byte y stores (quad transpose) and all-lane staging (the _hw kernels); the element-wise path unchanged
+  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_HW>(7, 2, 1024, 1024, 3, 2, false, false, 28));
+  worst = std::max(worst, run<false, __half, fbk::TW_HW>(5, 1, 1024, 1000, 2, 3, true, false, 29));
+  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_HW>(4, 1, 256, 256, 1, 3, false, false, 30));
+  worst = std::max(worst, run<false, __half, fbk::TW_HW>(6, 1, 512, 512, 2, 2, false, false, 31));
+  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_HW>(3, 1, 777, 600, 1, 2, false, false, 32));
+  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_HW>(2, 1, 1000, 900, 1, 1, false, true, 33));
+  worst = std::max(worst, run<true, __nv_bfloat16, fbk::TW_HW>(5, 3, 1000, 1000, 2, 2, false, false, 34));
   std::printf("worst %.3e %s\n", worst, worst < 1e-2 ? "PASS" : "FAIL");
   return worst < 1e-2 ? 0 : 1;
 }

@@ -9,7 +9,8 @@ package ai.longconv4j.cuda;
  * 16 x 16 x 16 MMAs whose matrices carry part of the first stage's twiddles (the rest rides on the S = 256 stage's),
  * the MMA fragments move between registers and shared memory with ldmatrix / stmatrix, u is staged with cp.async (the
  * next pair's while the current one finishes), and the skip term D u rides through the FFTs as the kernel's lag-0 tap
- * (the block's staged spectrum is (Kf + D) / 16): u is read once.
+ * (the block's staged spectrum is (Kf + D) / 16): u is read once. The default kernels ({@code _hw}, {@link Twiddles})
+ * also keep the S = 256 twiddles in shared memory and store y in 16-byte rows.
  * Reached from {@link FlashButterflyConv#fb2k(boolean)} (default on; {@code -Dlongconv4j.cuda.fb2k=off} turns it
  * off) for causal 16-bit plans on sm_90 whose default kernel family would be the {@code _w3} kernels: those are its
  * slow twin (also chosen with {@code fused(false)}, {@code pairStages(false)} or {@code outerStages(false)}).
@@ -18,7 +19,7 @@ package ai.longconv4j.cuda;
 final class FlashButterfly2K {
   /**
    * The system property that turns the route off ("off"); {@code PROPERTY + ".warps"} / {@code ".perwarp"}: launch shape;
-   * {@code PROPERTY + ".tw"}: where the S = 256 twiddles come from, {@link Twiddles} ("table", "half" default, "reg");
+   * {@code PROPERTY + ".tw"}: where the S = 256 twiddles come from, {@link Twiddles} ("table", "half", "hp", "hw" default);
    * {@code PROPERTY + ".halftw"} = "true" (older spelling): "half" when {@code .tw} is unset.
    */
   static final String PROPERTY = "longconv4j.cuda.fb2k";
@@ -42,22 +43,33 @@ final class FlashButterfly2K {
 
   /**
    * Where the kernel's S = 256 twiddles come from (8 per lane, chunk and direction): each value its kernel-name suffix.
-   * TABLE: an fp32 table (bench-runs/f2k-2); HALF: a half2 table ({@code _ht}: half the L1 footprint; the default); REG: computed in registers ({@code _rt}: per lane 8 products w_256^(k2 r3) once per warp, per chunk 6
-   * factors w^(k1 r3) by the SFU, no table loads: the profile's largest stall, ~26 % of samples, was those loads).
-   * All three pass FlashButterfly2KGpuTest on the H200; at L = 1K bf16 they took 0.268 / 0.212 / 0.241 ms (final-s7).
+   * TABLE: an fp32 table (bench-runs/f2k-2); HALF: a half2 table ({@code _ht}: half the L1 footprint; the default);
+   * HALF_PIPELINED ({@code _hp}, session 8): the half2 table copied into shared memory next to the spectrum (8 N bytes
+   * more per block), S1's and S1^-1's A fragments loaded 2 / 4 MMA steps ahead in registers of their own, all loads
+   * unconditional, the first pair's u staged before the spectrum, the spectrum read past L1 (bench-runs/f1k-1: the
+   * profile put the default's stalls on table loads the compiler had sunk next to their use). Session 7's REG
+   * ({@code _rt}, twiddles computed in registers) measured slower (0.241 vs 0.212 ms at L = 1K) and was removed.
+   * HALF_WIDE ({@code _hw}): HALF_PIPELINED with 16-byte y stores (a quad transpose of two MMA steps' outputs by
+   * shuffles, 4x fewer store instructions) and the next pair's u staged by all 32 lanes every other step (when L % 8 ==
+   * 0 and the rows are 16-byte aligned; else element-wise as the others).
    */
   enum Twiddles {
-    TABLE(""), HALF("_ht"), REG("_rt");
+    TABLE(""), HALF("_ht"), HALF_PIPELINED("_hp"), HALF_WIDE("_hw");
+    /** Whether the kernel keeps a copy of the half2 twiddles in shared memory (8 N bytes more per block). */
+    boolean sharedTwiddles() { return this == HALF_PIPELINED || this == HALF_WIDE; }
     final String suffix;
     Twiddles(String suffix) { this.suffix = suffix; }
   }
 
   /**
-   * The twiddle source when {@code PROPERTY + ".tw"} (and ".halftw") is unset: the half2 table. The closing sitting of
-   * session 7 (bench-runs/final-s7/f2k) ran all three through FlashButterfly2KGpuTest and timed them at L = 1K: table
-   * 0.268, half2 0.212, registers 0.241 ms (bf16; fp16 alike; 256: 0.110 / 0.103 / 0.124).
+   * The twiddle source when {@code PROPERTY + ".tw"} (and ".halftw") is unset: HALF_WIDE ({@code _hw}). Sitting f1k-2
+   * (session 8, H200, B = 64, H = 768, causal, bf16, ms; bench-runs/f1k-2) ran every variant through
+   * FlashButterfly2KGpuTest (55/55 three times: default, tw=hp, tw=hw) and timed them in one process, L = 1K / 512 /
+   * 256: half2 ({@code _ht}, session 7's default) 0.208 / 0.130 / 0.098, {@code _hp} 0.186 / 0.120 / 0.091, {@code _hw}
+   * 0.173 / 0.116 / 0.090 (fp16 and backwardInput alike). Session 7 (final-s7/f2k): table 0.268, half2 0.212 at 1K.
+   * {@code -Dlongconv4j.cuda.fb2k.tw=half} (or table, hp) keeps the others reachable.
    */
-  static final Twiddles DEFAULT_TWIDDLES = Twiddles.HALF;
+  static final Twiddles DEFAULT_TWIDDLES = Twiddles.HALF_WIDE;
   private final Precision compute;
   private DeviceBuffer tables;
 
@@ -79,7 +91,7 @@ final class FlashButterfly2K {
   }
 
   /**
-   * The twiddle source from the properties' values: tw "table" / "half" / "reg" (any case, blanks ignored); tw null or
+   * The twiddle source from the properties' values: tw "table" / "half" / "hp" / "hw" (any case, blanks ignored); tw null or
    * blank: HALF if halftw is "true", else {@link #DEFAULT_TWIDDLES}. IllegalArgumentException for any other tw.
    */
   static Twiddles twiddlesFrom(String tw, String halftw) {
@@ -87,8 +99,9 @@ final class FlashButterfly2K {
     return switch (tw.trim().toLowerCase(java.util.Locale.ROOT)) {
       case "table" -> Twiddles.TABLE;
       case "half" -> Twiddles.HALF;
-      case "reg" -> Twiddles.REG;
-      default -> throw new IllegalArgumentException("FlashButterfly2K: " + PROPERTY + ".tw must be table, half or reg, got " + tw);
+      case "hp" -> Twiddles.HALF_PIPELINED;
+      case "hw" -> Twiddles.HALF_WIDE;
+      default -> throw new IllegalArgumentException("FlashButterfly2K: " + PROPERTY + ".tw must be table, half, hp or hw, got " + tw);
     };
   }
 
@@ -113,10 +126,15 @@ final class FlashButterfly2K {
    */
   static int tableWords(int n) { return 4096 + 1024 * (n / 256) + 256 + 512 * (n / 256); }
 
-  /** Dynamic shared memory of a block: the spectrum (8 N bytes), per warp two 16-bit planes of R1 chunks of 264 elements and a 16-byte row. */
-  static int smemBytes(int n, int warps) { return 8 * n + warps * (2 * (n / 256) * CHUNK_STRIDE + 8) * 2; }
+  /**
+   * Dynamic shared memory of a block: the spectrum (8 N bytes; _hp, _hw: another 8 N for the half2 twiddles), per
+   * warp two 16-bit planes of R1 chunks of 264 elements and a 16-byte row.
+   */
+  static int smemBytes(int n, int warps, Twiddles twiddles) {
+    return 8 * n * (twiddles.sharedTwiddles() ? 2 : 1) + warps * (2 * (n / 256) * CHUNK_STRIDE + 8) * 2;
+  }
 
-  /** The forward kernel's name, e.g. "fbk_fwd_bf16" ("_ht": the half2 twiddle table, "_rt": twiddles in registers). */
+  /** The forward kernel's name, e.g. "fbk_fwd_bf16" ("_ht": the half2 twiddle table, "_hp": pipelined loads, "_hw": and wide stores). */
   String kernelName() { return kernelName(compute, twiddles); }
   static String kernelName(Precision compute, Twiddles twiddles) { return "fbk_fwd_" + compute.tag() + twiddles.suffix; }
 
@@ -138,7 +156,7 @@ final class FlashButterfly2K {
           256, 0, tables, log2n);
     }
     device.module(MODULE).kernel(kernelName(compute, twiddles)).launch(device.stream(), gridX(B, warps, perWarp), H, 32 * warps,
-        smemBytes(n, warps), u, kf, d, y, tables, B, H, L, log2n, (flags & 2) | perWarp << 8);
+        smemBytes(n, warps, twiddles), u, kf, d, y, tables, B, H, L, log2n, (flags & 2) | perWarp << 8);
   }
 
   void close() {
@@ -155,6 +173,7 @@ final class FlashButterfly2K {
   @Override public String toString() { return "fb2k " + warps + " warps x " + perWarp + " pairs" + switch (twiddles) {
       case TABLE -> "";
       case HALF -> ", half2 twiddles";
-      case REG -> ", register twiddles";
+      case HALF_PIPELINED -> ", half2 twiddles, pipelined loads";
+      case HALF_WIDE -> ", half2 twiddles, pipelined loads, 16-byte stores";
     }; }
 }

@@ -20,15 +20,14 @@ import org.junit.jupiter.params.provider.MethodSource;
  * and its backwardInput against the float64 adjoint; outputs poisoned with NaN first. Shapes: N = 512 (R1 = 2), 1K, 2K;
  * L % 8 == 0 (cp.async staging, 4-byte outputs) and odd L (element-wise), Lk < L, B odd (a last pair of one row), B = 1,
  * H = 111, B = 64 (blocks of several warps with several pairs each); launch shapes 1 x 1, 8 x 3, 3 x 5 (warps x pairs),
- * the _ht kernels (half2 twiddle table) at 8 x 4 and 2 x 3, and the _rt kernels (twiddles computed in registers,
- * {@code -Dlongconv4j.cuda.fb2k.tw=reg}) at 8 x 4 and 2 x 3, forward and adjoint, against float64 and against the
- * default kernel on the same input.
+ * the _ht kernels (half2 twiddle table) at 8 x 4 and 2 x 3, and the _hp kernels (the half2 table in shared memory,
+ * pipelined loads, {@code -Dlongconv4j.cuda.fb2k.tw=hp}) and the _hw kernels (the same with 16-byte y stores, tw=hw) at
+ * 8 x 4, 2 x 3, 3 x 5 and 1 x 1, forward and adjoint, against float64 and against the fp32-table kernel on the same input.
  * Tolerance 1e-2 against float64, as FlashButterflyGpuTest: 6 MMA stages with 16-bit operands (rms 2.3e-3 each for bf16,
  * independent: sqrt(6) * 2.3e-3 = 5.6e-3) plus the output rounding; the first stage's and its inverse's matrices are
  * split hi + lo (about fp32-exact), the twiddles are fp32. New vs twin: at most the sum of the two errors, 2e-2.
- * _rt vs the default kernel, 1e-2: the two run the same MMAs on the same 16-bit operands and differ only in the fp32
- * twiddles (computed: |error| <= ~1e-6, sincospif / __sincosf, vs the table's fp32 rounding of float64 values), so they
- * differ only where a 16-bit rounding flips: each flip is one ulp of that stage (the same size as the rounding errors
+ * _hp / _hw vs the fp32-table kernel, 1e-2: the two run the same MMAs on the same 16-bit operands and differ only in the
+ * twiddles (half2 rounding, ~5e-4 relative, vs fp32), so they differ only where a 16-bit rounding flips: each flip is one ulp of that stage (the same size as the rounding errors
  * in the float64 budget above), at most as many as those roundings, so at most one kernel's budget; in practice far less.
  */
 @Tag("gpu")
@@ -91,8 +90,9 @@ class FlashButterfly2KGpuTest extends CudaDeviceTest {
   }
 
   /**
-   * Other launch shapes (warps per block x pairs per warp), the _ht and the _rt kernels through FlashButterfly2K directly,
-   * the spectrum from fb_spectrum; the _rt kernels also against the default kernel's output (8 x 4) and in the adjoint.
+   * Other launch shapes (warps per block x pairs per warp), the _ht, _hp, _hw kernels through FlashButterfly2K directly,
+   * the spectrum from fb_spectrum; the _hp / _hw kernels also against the table kernel's output (8 x 4; 1e-2: they differ from
+   * it only in how the fp32 / half2 twiddles round, ~1e-3 of a 16-bit operand); _ht, _hp, _hw in the adjoint.
    */
   @ParameterizedTest(name = "launch shapes {0} B={1} H={2} L={3} Lk={4}")
   @MethodSource("cases")
@@ -109,21 +109,26 @@ class FlashButterfly2KGpuTest extends CudaDeviceTest {
           8 * (n + n / 32), ktd, kf, log2n);
       var T = FlashButterfly2K.Twiddles.values();   // {warps, pairs, twiddle source}, the default kernel (8 x 4) first
       double[] dflt = null;
-      for (int[] shape : new int[][] {{8, 4, 0}, {1, 1, 0}, {8, 3, 0}, {3, 5, 0}, {8, 4, 1}, {2, 3, 1}, {8, 4, 2}, {2, 3, 2}}) {
+      for (int[] shape : new int[][] {{8, 4, 0}, {1, 1, 0}, {8, 3, 0}, {3, 5, 0}, {8, 4, 1}, {2, 3, 1}, {8, 4, 2}, {2, 3, 2},
+          {3, 5, 2}, {1, 1, 2}, {8, 4, 3}, {2, 3, 3}, {3, 5, 3}, {1, 1, 3}}) {
         var f = new FlashButterfly2K(dev, n, compute(io), shape[0], shape[1], T[shape[2]]);
         float[] y = launch(f, du, dy, kf, d, B, H, L, 0, io);
         Reference.assertClose("fb2k " + f + " " + io + " B=" + B + " L=" + L, y, ref, 1e-2);
         if (dflt == null) {
           dflt = new double[y.length];
           for (int i = 0; i < y.length; i++) dflt[i] = y[i];
-        } else if (T[shape[2]] == FlashButterfly2K.Twiddles.REG) {
+        } else if (T[shape[2]].sharedTwiddles()) {
           Reference.assertClose("fb2k " + f + " vs the default kernel " + io + " B=" + B + " L=" + L, y, dflt, 1e-2);
         }
       }
-      var rt = new FlashButterfly2K(dev, n, compute(io), 8, 4, FlashButterfly2K.Twiddles.REG);
-      float[] adj = launch(rt, du, dy, kf, d, B, H, L, 2, io);
-      Reference.assertClose("fb2k " + rt + " adjoint " + io + " L=" + L, adj, Reference.causalAdjoint(x.u(), x.k(), Lk, x.D(), B, H, L), 1e-2);
-      if (Lk > 1) assertTrue(Reference.relErr(adj, ref) > 0.1, "negative control: the adjoint is not the forward");
+      double[] refAdj = Reference.causalAdjoint(x.u(), x.k(), Lk, x.D(), B, H, L);
+      for (var tw : new FlashButterfly2K.Twiddles[] {FlashButterfly2K.Twiddles.HALF, FlashButterfly2K.Twiddles.HALF_PIPELINED,
+          FlashButterfly2K.Twiddles.HALF_WIDE}) {
+        var f = new FlashButterfly2K(dev, n, compute(io), 8, 4, tw);
+        float[] adj = launch(f, du, dy, kf, d, B, H, L, 2, io);
+        Reference.assertClose("fb2k " + f + " adjoint " + io + " L=" + L, adj, refAdj, 1e-2);
+        if (Lk > 1) assertTrue(Reference.relErr(adj, ref) > 0.1, "negative control: the adjoint is not the forward");
+      }
     }
   }
 

@@ -71,24 +71,35 @@ class FlashButterfly2KHostTest {
     assertEquals(4096 + 1024 * 8 + 256 + 512 * 8, FlashButterfly2K.tableWords(2048));
     assertEquals(4096 + 1024 * 2 + 256 + 512 * 2, FlashButterfly2K.tableWords(512));
     // the spectrum (2048 float2), 4 warps x (2 planes x 8 chunks x 264 + 8) 16-bit values
-    assertEquals(8 * 2048 + 4 * (2 * 8 * 264 + 8) * 2, FlashButterfly2K.smemBytes(2048, 4));
-    assertTrue(FlashButterfly2K.smemBytes(2048, FlashButterfly2K.MAX_WARPS) <= 227 * 1024);
+    assertEquals(8 * 2048 + 4 * (2 * 8 * 264 + 8) * 2, FlashButterfly2K.smemBytes(2048, 4, FlashButterfly2K.Twiddles.HALF));
+    assertEquals(8 * 2048 + 4 * (2 * 8 * 264 + 8) * 2, FlashButterfly2K.smemBytes(2048, 4, FlashButterfly2K.Twiddles.TABLE));
+    // _hp: the half2 twiddles (R1 x 32 lanes x 16 words = 8 N bytes) in shared memory too
+    assertEquals(2 * 8 * 1024 + 8 * (2 * 4 * 264 + 8) * 2, FlashButterfly2K.smemBytes(1024, 8, FlashButterfly2K.Twiddles.HALF_PIPELINED));
+    assertEquals(2 * 8 * 512 + 3 * (2 * 2 * 264 + 8) * 2, FlashButterfly2K.smemBytes(512, 3, FlashButterfly2K.Twiddles.HALF_WIDE));
+    for (var tw : FlashButterfly2K.Twiddles.values())
+      assertTrue(FlashButterfly2K.smemBytes(2048, FlashButterfly2K.MAX_WARPS, tw) <= 227 * 1024, tw.toString());
+    // two blocks of the default shape per SM (228 KB, 1 KB reserved per block): 16 warps with every twiddle source
+    for (var tw : FlashButterfly2K.Twiddles.values())
+      assertTrue(2 * (FlashButterfly2K.smemBytes(2048, FlashButterfly2K.DEFAULT_WARPS, tw) + 1024) <= 228 * 1024, tw.toString());
     assertEquals("fbk_fwd_bf16", FlashButterfly2K.kernelName(Precision.BF16, FlashButterfly2K.Twiddles.TABLE));
     assertEquals("fbk_fwd_f16", FlashButterfly2K.kernelName(Precision.F16, FlashButterfly2K.Twiddles.TABLE));
     assertEquals("fbk_fwd_bf16_ht", FlashButterfly2K.kernelName(Precision.BF16, FlashButterfly2K.Twiddles.HALF));
-    assertEquals("fbk_fwd_f16_rt", FlashButterfly2K.kernelName(Precision.F16, FlashButterfly2K.Twiddles.REG));
+    assertEquals("fbk_fwd_bf16_hp", FlashButterfly2K.kernelName(Precision.BF16, FlashButterfly2K.Twiddles.HALF_PIPELINED));
+    assertEquals("fbk_fwd_f16_hp", FlashButterfly2K.kernelName(Precision.F16, FlashButterfly2K.Twiddles.HALF_PIPELINED));
+    assertEquals("fbk_fwd_bf16_hw", FlashButterfly2K.kernelName(Precision.BF16, FlashButterfly2K.Twiddles.HALF_WIDE));
   }
 
   @Test
   void twiddleSourceComesFromThePropertiesTableByDefault() {
     assertEquals(FlashButterfly2K.DEFAULT_TWIDDLES, FlashButterfly2K.twiddlesFrom(null, null));
     assertEquals(FlashButterfly2K.DEFAULT_TWIDDLES, FlashButterfly2K.twiddlesFrom(" ", "false"));
-    assertEquals(FlashButterfly2K.Twiddles.REG, FlashButterfly2K.twiddlesFrom("reg", null));
-    assertEquals(FlashButterfly2K.Twiddles.REG, FlashButterfly2K.twiddlesFrom(" REG ", "true"), "tw wins over halftw");
     assertEquals(FlashButterfly2K.Twiddles.HALF, FlashButterfly2K.twiddlesFrom("half", null));
     assertEquals(FlashButterfly2K.Twiddles.HALF, FlashButterfly2K.twiddlesFrom(null, " true"), "the older spelling");
     assertEquals(FlashButterfly2K.Twiddles.TABLE, FlashButterfly2K.twiddlesFrom("Table", "true"));
-    for (String bad : new String[] {"regs", "on", "1"}) {
+    assertEquals(FlashButterfly2K.Twiddles.HALF_PIPELINED, FlashButterfly2K.twiddlesFrom(" HP ", null));
+    assertEquals(FlashButterfly2K.Twiddles.HALF_PIPELINED, FlashButterfly2K.twiddlesFrom("hp", "false"), "tw wins over halftw");
+    assertEquals(FlashButterfly2K.Twiddles.HALF_WIDE, FlashButterfly2K.twiddlesFrom("Hw", "true"), "tw wins over halftw");
+    for (String bad : new String[] {"reg", "regs", "on", "1", "half_pipelined", "h p"}) {   // reg: session 7's _rt, removed
       var e = assertThrows(IllegalArgumentException.class, () -> FlashButterfly2K.twiddlesFrom(bad, null));
       assertTrue(e.getMessage().contains("FlashButterfly2K") && e.getMessage().contains(".tw") && e.getMessage().contains(bad), e.getMessage());
     }
@@ -96,15 +107,21 @@ class FlashButterfly2KHostTest {
     // the property read when a plan's kernel object is made (the constructor without a twiddle source)
     String key = FlashButterfly2K.PROPERTY + ".tw", old = System.getProperty(key);
     try {
-      System.setProperty(key, "reg");
+      System.setProperty(key, "table");
       var f = new FlashButterfly2K(null, 1024, Precision.BF16);
-      assertEquals("fbk_fwd_bf16_rt", f.kernelName());
-      assertTrue(f.toString().contains("register twiddles"), f.toString());
+      assertEquals("fbk_fwd_bf16", f.kernelName());
+      assertTrue(f.toString().startsWith("fb2k 8 warps x 4 pairs"), f.toString());
       System.clearProperty(key);
       assertEquals(FlashButterfly2K.kernelName(Precision.BF16, FlashButterfly2K.DEFAULT_TWIDDLES),
           new FlashButterfly2K(null, 1024, Precision.BF16).kernelName());
       System.setProperty(key, "table");
       assertEquals("fbk_fwd_bf16", new FlashButterfly2K(null, 1024, Precision.BF16).kernelName());
+      System.setProperty(key, "hp");
+      var hp = new FlashButterfly2K(null, 2048, Precision.F16);
+      assertEquals("fbk_fwd_f16_hp", hp.kernelName());
+      assertTrue(hp.toString().contains("pipelined loads"), hp.toString());
+      System.setProperty(key, " hw");
+      assertEquals("fbk_fwd_bf16_hw", new FlashButterfly2K(null, 512, Precision.BF16).kernelName());
     } finally {
       if (old == null) System.clearProperty(key); else System.setProperty(key, old);
     }

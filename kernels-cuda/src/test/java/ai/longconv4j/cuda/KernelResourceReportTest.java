@@ -58,7 +58,8 @@ class KernelResourceReportTest {
       "fb32_spectrum");
   private static final Path REPORT_2K = Path.of("target", "cuda", "flashbutterfly2k.ptxas.txt");
   private static final List<String> KERNELS_2K = List.of("fbk_fwd_bf16", "fbk_fwd_f16", "fbk_fwd_bf16_ht", "fbk_fwd_f16_ht",
-      "fbk_fwd_bf16_rt", "fbk_fwd_f16_rt", "fbk_tables_bf16", "fbk_tables_f16");
+      "fbk_fwd_bf16_hp", "fbk_fwd_f16_hp", "fbk_fwd_bf16_hw", "fbk_fwd_f16_hw",
+      "fbk_tables_bf16", "fbk_tables_f16");
   private static final Path REPORT_OG = Path.of("target", "cuda", "flashbutterfly_og.ptxas.txt");
   private static final List<String> KERNELS_OG = java.util.stream.Stream.of("bf16_bf16", "f16_f16", "f32_bf16", "f32_f16")
       .flatMap(s -> java.util.stream.Stream.of("fbog_fwd_" + s + "_r2", "fbog_fwd_" + s + "_r4"))

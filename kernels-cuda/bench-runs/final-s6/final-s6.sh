@@ -9,7 +9,7 @@ s=$(date +%s)
 timeout ${TEST_S:-300} $D/run-tests --include-tag gpu --include-package ai.longconv4j.cuda --disable-ansi-colors > "$out/tests.txt" 2>&1
 echo "tests exit $? ($(( $(date +%s) - s )) s)"
 grep -E "tests (successful|failed|aborted|skipped)|MethodSource|✘" "$out/tests.txt" | head -60
-export JAVA_OPTS="--add-modules jdk.incubator.vector -Dlongconv4j.bench.bwd=true"
+export JAVA_OPTS="--add-modules jdk.incubator.vector -Dlongconv4j.bench.bwd=true ${EXTRA_JAVA_OPTS:-}"
 LS=${LS:-256,1024,4096,8192,16384,32768,65536,262144}
 s=$(date +%s)
 timeout ${JAVA_S:-170} $D/run-java ai.longconv4j.examples.bench.CudaConvBench "$out/java-bench.csv" 64 768 $LS > "$out/java-bench.txt" 2>&1

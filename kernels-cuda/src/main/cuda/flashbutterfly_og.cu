@@ -21,6 +21,9 @@
 // by a product recurrence over the warp's units (TwcFwd, TwcInv) instead of two table lookups each, whose lane-dependent
 // indices replayed up to 7 shared-memory wavefronts per lookup (bench-runs/f8k-2). PTX per unit (bf16, pairs path):
 // forward 270 -> 229 (8K) / 474 -> 433 (16K) instructions, inverse 313 -> 277 / 594 -> 556, 8 lookups fewer each way.
+// The _ru / _rua kernels live in flashbutterfly_ogr.cu (which includes this file; OG_RU_MODULE drops the kernels below
+// there): og_forward's RU takes its register unit (conv256_ru), TF (_rua) the outer units' first/last-stage twiddles by
+// recurrence (TwFirst) and their shared-memory addresses as one per-unit register plus constants (LEAN).
 // A warp's column units are the same in the forward and inverse outer stages, and a unit's forward stores go exactly
 // where its inverse loads come from, so the global scheme's next pair needs no barrier after og_inv (a __syncwarp).
 #include "monarch.cuh"
@@ -122,7 +125,10 @@ __device__ __forceinline__ void load_unit(UnitIn<R>& x, const IO* __restrict__ u
 }
 
 // The same inputs from the staged planes (og2): z at r * 4096 + m, r < R/2 (outer_pair_fwd_r's loads with HALF).
-template <int R, typename ST>
+// LEAN (the _rua kernels): SIDX(256 a + 8u + b) = 264 a + b + 8u + (u >> 2) for b < 8, a lane offset plus a per-unit
+// one plus a constant, so that a unit's accesses share one address register (the same for fwd_unit's stores, og_inv's
+// loads).
+template <int R, bool LEAN = false, typename ST>
 __device__ __forceinline__ void load_unit_smem(UnitIn<R>& x, const ST* zr, const ST* zi, int u, int g, int t) {
 #pragma unroll
   for (int h = 0; h < 2; ++h)
@@ -130,7 +136,8 @@ __device__ __forceinline__ void load_unit_smem(UnitIn<R>& x, const ST* zr, const
     for (int p = 0; p < 2; ++p)
 #pragma unroll
       for (int r = 0; r < R / 2; ++r) {
-        const int idx = SIDX((2 * t + 8 * h + p) * 256 + 8 * u + g) + r * SK;
+        const int idx = (LEAN ? 528 * t + g + 264 * (8 * h + p) + 8 * u + (u >> 2) : SIDX((2 * t + 8 * h + p) * 256 + 8 * u + g))
+                        + r * SK;
         x.xr[h][p][r] = ld(zr + idx); x.xi[h][p][r] = ld(zi + idx);
       }
 }
@@ -176,7 +183,8 @@ __device__ __forceinline__ void fwd_unit(const Tw& T, const FragA& F, const Unit
     mma16816<BF16>(di, F.im, br[k][0], br[k][1]);
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
-      const int idx = SIDX((g + 8 * (q >> 1)) * 256 + 8 * u + 2 * t + (q & 1)) + k * SK;
+      const int idx = (TF ? 264 * g + 2 * t + 2112 * (q >> 1) + (q & 1) + 8 * u + (u >> 2)
+                          : SIDX((g + 8 * (q >> 1)) * 256 + 8 * u + 2 * t + (q & 1))) + k * SK;
       st(zr + idx, dr[q] * wo[q].x - di[q] * wo[q].y);
       st(zi + idx, dr[q] * wo[q].y + di[q] * wo[q].x);
     }
@@ -218,7 +226,7 @@ __device__ __forceinline__ void og2_fwd(const Tw& T, ST* zr, ST* zi, int log2N) 
 #pragma unroll 1
   for (int u = warp; u < 32; u += nw) {
     UnitIn<R> x;
-    load_unit_smem<R>(x, zr, zi, u, g, t);
+    load_unit_smem<R, TF>(x, zr, zi, u, g, t);
     fwd_unit<R, BF16, TWC, TF>(T, F, x, zr, zi, u, g, t, sh, W.w, Wf.w);
     if (TWC) W.next();
     if (TF) Wf.next();
@@ -275,7 +283,8 @@ __device__ __forceinline__ void og_inv(const Tw& T, const ST* zr, const ST* zi, 
         float a[2], b[2];
 #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          const int idx = SIDX((2 * t + 8 * h + p) * 256 + c) + k * SK;
+          const int idx = (TF ? 528 * t + g + 264 * (8 * h + p) + 8 * u + (u >> 2) : SIDX((2 * t + 8 * h + p) * 256 + c))
+                          + k * SK;
           const float xr = ld(zr + idx), xi = ld(zi + idx);
           a[p] = xr * w[p].x - xi * w[p].y;
           b[p] = xr * w[p].y + xi * w[p].x;

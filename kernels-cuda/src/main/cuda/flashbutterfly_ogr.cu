@@ -17,8 +17,12 @@
 //    (39 MOVs per chunk at 8K);
 //  * the product's scales folded into the spectrum: (k.re + d) sp = fma(k.re, sp, d sp), k.im conj sp (sp a power of
 //    two: the same bits as scaling the operands) instead of 2 multiplies and an add per element.
-// The results are bit for bit conv256_og's (the same MMAs on the same operands, the same fp32 operations up to exact
-// power-of-two scalings); OuterGlobalGpuTest compares the two kernels on the same input.
+// The _rua kernels (-Dlongconv4j.cuda.og.ru=all) also lean the outer units (og.cu's TF: first/last-stage twiddles by a
+// recurrence over the warp's units, per-unit address registers).
+// conv256_ru's results are conv256_og's (the same MMAs on the same 16-bit operands, the same fp32 operations up to exact
+// sign flips and power-of-two scalings; ptxas may contract a product in another order: an fp32 ulp can flip a 16-bit
+// rounding); a lane-level float64 model of both (one chunk, the PTX fragment layouts) agreed exactly before any GPU run.
+// OuterGlobalGpuTest compares the kernels on the same input.
 #define OG_RU_MODULE 1
 #include "flashbutterfly_og.cu"
 

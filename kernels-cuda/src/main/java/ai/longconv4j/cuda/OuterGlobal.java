@@ -12,7 +12,8 @@ package ai.longconv4j.cuda;
  * sm_90. The staged scheme has a variant with computed outer twiddles ({@link #computedTwiddles()}, the {@code _twc}
  * kernels; {@code -Dlongconv4j.cuda.og.tw=compute}, the default since session 7's closing sitting), and that one a
  * variant with a leaner register unit ({@link #registerUnit()}, the {@code _ru} kernels; {@code -Dlongconv4j.cuda.og.ru=on};
- * {@code =all}: also the outer units' first-stage twiddles by recurrence, the {@code _rua} kernels).
+ * {@code =all}, the default since helper f4k's sitting: also the outer units' first-stage twiddles by recurrence and
+ * per-unit address registers, the {@code _rua} kernels).
  * Package-private: {@link FlashButterflyConv#outerGlobal(boolean)} routes such plans here (default on; off with
  * {@code -Dlongconv4j.cuda.og=off}); the {@code _w3}/{@code _w3b} kernels ({@link OuterStages}) are the slow twin.
  */
@@ -87,11 +88,14 @@ final class OuterGlobal {
   }
 
   /**
-   * The default of the property {@code PROPERTY.ru} ({@link #registerUnit()}, {@link #firstTwiddles()}): "off" (the
-   * {@code _twc} kernels) until a sitting has measured a variant faster with its tests passing; "on" makes the
-   * {@code _ru} kernels the default, "all" the {@code _rua} ones.
+   * The default of the property {@code PROPERTY.ru} ({@link #registerUnit()}, {@link #firstTwiddles()}): "all", the
+   * {@code _rua} kernels. H200, bench-runs/f4k-1 (B = 64, H = 768, causal, ms; {@code _twc} / {@code _ru} / {@code _rua},
+   * bf16 the mean of two rows each): L = 4K bf16 1.171 / 1.119 / 1.059, fp16 1.178 / 1.120 / 1.069, fp32 I/O 1.200 /
+   * 1.147 / 1.102, backwardInput 1.165 / 1.100 / 1.058; 8K bf16 2.417 / 2.268 / 2.202, fp16 2.435 / 2.282 / 2.223,
+   * fp32 I/O 2.590 / 2.477 / 2.444, backwardInput 2.425 / 2.266 / 2.208. OuterGlobalGpuTest passed with all three.
+   * "off" runs the {@code _twc} kernels (the slow twin), "on" the {@code _ru} ones.
    */
-  static final String DEFAULT_REGISTER_UNIT = "off";
+  static final String DEFAULT_REGISTER_UNIT = "all";
   private static final String MODULE_RU = "flashbutterfly_ogr";
 
   /**

@@ -84,11 +84,12 @@ class OuterGlobalHostTest {
 
   @Test
   void computedTwiddlesComeFromThePropertyWithTheStagedSchemeOnly() {
-    String tw = OuterGlobal.PROPERTY + ".tw", scheme = OuterGlobal.PROPERTY + ".scheme";
-    String oldTw = System.getProperty(tw), oldScheme = System.getProperty(scheme);
+    String tw = OuterGlobal.PROPERTY + ".tw", scheme = OuterGlobal.PROPERTY + ".scheme", ru = OuterGlobal.PROPERTY + ".ru";
+    String oldTw = System.getProperty(tw), oldScheme = System.getProperty(scheme), oldRu = System.getProperty(ru);
     try {
       System.clearProperty(tw);
       System.clearProperty(scheme);
+      System.setProperty(ru, "off");   // the _twc names (the _ru / _rua variants: the next test)
       assertEquals(OuterGlobal.DEFAULT_COMPUTED_TWIDDLES, OuterGlobal.computedTwiddles());
       assertEquals(OuterGlobal.DEFAULT_COMPUTED_TWIDDLES ? "fbog_fwd_bf16_bf16_r2_twc" : "fbog_fwd_bf16_bf16_r2",
           OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
@@ -110,6 +111,7 @@ class OuterGlobalHostTest {
     } finally {
       if (oldTw == null) System.clearProperty(tw); else System.setProperty(tw, oldTw);
       if (oldScheme == null) System.clearProperty(scheme); else System.setProperty(scheme, oldScheme);
+      if (oldRu == null) System.clearProperty(ru); else System.setProperty(ru, oldRu);
     }
   }
 

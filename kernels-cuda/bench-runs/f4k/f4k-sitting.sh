@@ -16,7 +16,7 @@ Ls=${LS:-4096,8192}
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,power.draw,temperature.gpu --format=csv \
   > "$out/gpu.txt" 2>&1; cat "$out/gpu.txt"; date -u | tee -a "$out/gpu.txt"
 echo "== gpu tests"
-timeout ${TEST_S:-60} $DEV/run-tests --include-tag gpu ${TEST_ARGS:---include-classname .*OuterGlobalGpuTest.*} \
+[ "${TESTS:-1}" = 0 ] || timeout ${TEST_S:-60} $DEV/run-tests --include-tag gpu ${TEST_ARGS:---include-classname .*OuterGlobalGpuTest.*} \
   --disable-ansi-colors > "$out/tests.txt" 2>&1
 echo "tests exit $?"; grep -E "tests (successful|failed|aborted|skipped)|✘" "$out/tests.txt" | head -30
 grep -E "rel err" "$out/tests.txt" | grep -E " ru B=" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1)}' | sort -g | tail -1 \
@@ -32,8 +32,9 @@ grep -E "B=64" "$out/og-bench.txt" | sed -E 's/ +mem .*//'
 if [ "${NCU:-1}" != 0 ]; then
   NCUB=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
   mkdir -p "$out/ncu"
-  for v in ${NCU_V:-on off}; do
-    L=${NCU_L:-4096}; tag=ru-$v-$L
+  for v in ${NCU_V:-on off}; do   # og.ru values (on: _ru, all: _rua, off: _twc); NCU_LS: the lengths
+   for L in ${NCU_LS:-4096}; do
+    tag=ru-$v-$L
     echo "== ncu $tag"; date -u
     JAVA_OPTS="${JAVA_OPTS:-} -Dlongconv4j.cuda.og.ru=$v" timeout ${NCU_S:-30} "$NCUB" --clock-control none --set full \
       --import-source no --target-processes all --kernel-name regex:'^fbog' --launch-skip 1 --launch-count 1 -f \
@@ -45,6 +46,7 @@ if [ "${NCU:-1}" != 0 ]; then
       grep -E "Duration|Registers Per|Achieved Occupancy|Executed Ipc Active|Issue Slots Busy|Warp Cycles Per Issued|Bank Conflicts|Block Limit Sh" \
         "$out/ncu/details-$tag.txt" | head -14
     fi
+   done
   done
   rm -f "$out"/ncu/*.ncu-rep
   tar -C "$out" -cJf "$out/ncu.tar.xz" ncu && rm -rf "$out/ncu"

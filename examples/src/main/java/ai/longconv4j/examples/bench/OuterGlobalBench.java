@@ -23,11 +23,11 @@ import java.util.List;
  * backwardInput (bf16) twin / staged (not validated here: its own test is). Every I/O type also runs "compute": the
  * staged scheme with computed outer twiddles (the {@code _twc} kernels, {@code -Dlongconv4j.cuda.og.tw=compute}).
  * With {@code -Dlongconv4j.bench.og.rows=twc} only the rows twin / staged table / staged compute per I/O type (bf16,
- * fp16, fp32) and backwardInput (bf16) run (the closing sitting's short list); with {@code rows=ru} the current default
+ * fp16, fp32) and backwardInput (bf16) run (the closing sitting's short list); with {@code rows=ru} the previous default
  * ("compute", the {@code _twc} kernels) against "ru" and "rua" (the {@code _ru} / {@code _rua} kernels,
- * {@code -Dlongconv4j.cuda.og.ru=on / all}): bf16 twice in mirrored order (the repeat shows the sitting's noise), fp16
- * and fp32 I/O and backwardInput (bf16) once. Other lengths run the default plan once
- * (the route does not apply there: a no-regression row).
+ * {@code -Dlongconv4j.cuda.og.ru=on / all}, "rua" the default now; the other schemes run with {@code ru=off}): bf16 twice in mirrored order (the repeat shows the sitting's noise), fp16
+ * and fp32 I/O and backwardInput (bf16) once; {@code rows=pairs}: {@code _rua} at 1, 2, 4 batch pairs per block. Other
+ * lengths run the default plan once (the route does not apply there: a no-regression row).
  * Usage: OuterGlobalBench [csv-out] [B] [H] [L,L,...]
  */
 public final class OuterGlobalBench {
@@ -40,7 +40,7 @@ public final class OuterGlobalBench {
   /**
    * {io, outerGlobal, pairs per block (0: default; -1: default with the spectrum prefetch), adjoint, scheme ("staged",
    * "global", "compute": staged with computed twiddles, "ru" / "rua": compute with the {@code _ru} / {@code _rua}
-   * kernels; null: the default)}; {@code rows}: "twc" or "ru" for the short lists, else null.
+   * kernels; null: the default)}; {@code rows}: "twc", "ru" or "pairs" for the short lists, else null.
    */
   static List<Object[]> variants(int n, String rows) {
     List<Object[]> v = new ArrayList<>();
@@ -51,6 +51,13 @@ public final class OuterGlobalBench {
       for (var io : new ElementType[] {ElementType.F16, ElementType.F32})
         for (String s : new String[] {"compute", "ru", "rua"}) v.add(new Object[] {io, true, 0, false, s});
       for (String s : new String[] {"compute", "ru", "rua"}) v.add(new Object[] {ElementType.BF16, true, 0, true, s});
+      return v;
+    }
+    if ("pairs".equals(rows)) {   // the default (_rua) at 1, 2, 4 batch pairs per block, and _twc at 1
+      for (int p : new int[] {1, 2, 4, 1}) v.add(new Object[] {ElementType.BF16, true, p, false, "rua"});
+      v.add(new Object[] {ElementType.BF16, true, 1, false, "compute"});
+      for (int p : new int[] {1, 2}) v.add(new Object[] {ElementType.F16, true, p, false, "rua"});
+      for (int p : new int[] {1, 2}) v.add(new Object[] {ElementType.BF16, true, p, true, "rua"});
       return v;
     }
     if ("twc".equals(rows)) {

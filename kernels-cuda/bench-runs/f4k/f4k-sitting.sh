@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# One sitting of helper f4k (session 8): the og forward's `_ru` variant (flashbutterfly_ogr.cu, OuterGlobal.registerUnit,
-# -Dlongconv4j.cuda.og.ru=on) against the current default (`_twc`) at L = 4K and 8K.
-# 1. GPU tests: OuterGlobalGpuTest (every case also runs "ru": vs float64, vs the _twc output on the same input, pairs
-#    per block bit for bit, backwardInput); 2. OuterGlobalBench with -Dlongconv4j.bench.og.rows=ru: per I/O type (bf16,
-#    fp16, fp32) the table kernel once, then _twc / _ru / _ru / _twc, and backwardInput (bf16) the same, L = 4K and 8K,
-#    B = 64, H = 768, each forward row validated against float64 (poisoned outputs) before it is timed; 3. Nsight Compute
-#    (--set full, SASS) of one forward of the _ru kernel at L = 4K and of the _twc one (NCU=0 skips).
+# One sitting of helper f4k (session 8): the og forward's `_ru` / `_rua` variants (flashbutterfly_ogr.cu;
+# -Dlongconv4j.cuda.og.ru=on / all, `all` the default since f4k-1) against the previous default `_twc` (ru=off) at
+# L = 4K and 8K. 1. GPU tests: OuterGlobalGpuTest (every case runs the schemes staged, global, compute (_twc), ru, rua:
+#    vs float64, vs the _twc output on the same input, pairs per block bit for bit, backwardInput); 2. OuterGlobalBench
+#    with -Dlongconv4j.bench.og.rows=ru: bf16 _twc / _ru / _rua / _rua / _ru / _twc, fp16 and fp32 I/O and backwardInput
+#    (bf16) _twc / _ru / _rua, L = 4K and 8K, B = 64, H = 768, each forward row validated against float64 (poisoned
+#    outputs) before it is timed; 3. Nsight Compute (--set full, SASS) of one forward per og.ru value in NCU_V (default
+#    "on off") at the lengths NCU_LS (default 4096); NCU=0 skips.
 # Stage first, from the worktree (see the brief), then on the device (carry [".device/f4k"]):
 #   DEV=.device/f4k bash .device/f4k/f4k-sitting.sh "$OUT"
-# The closing sitting, from a stage of merged main (~60 s): DEV=.device/final NCU=0 bash kernels-cuda/bench-runs/f4k/f4k-sitting.sh "$OUT/f4k"
+# The closing sitting, from the root of merged main with a stage at .device/final (kernels-cuda tests and the examples
+# module; ~50 s: tests ~40 s, bench ~8 s):
+#   DEV=.device/final NCU=0 TEST_S=50 JAVA_S=30 bash kernels-cuda/bench-runs/f4k/f4k-sitting.sh "$OUT/f4k"
+# (ROWS=pairs: the default at 1, 2, 4 batch pairs per block; TESTS=0 skips the tests; NCU_V, NCU_LS: what ncu profiles.)
 set -u
 out=${1:-/tmp/f4k-sitting}; mkdir -p "$out"
 DEV=${DEV:-.device/f4k}

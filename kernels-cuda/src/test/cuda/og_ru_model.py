@@ -1,5 +1,11 @@
+# Shapes: one chunk of 256 points (a 16 x 16 matrix X[r][c] at 16 r + c) in the SIDX-padded planes (264 slots), one warp
+# of 32 lanes (g = lane / 4, t = lane % 4); Kspec the chunk's 256 spectrum values.
 # Lane-level model of conv256_og (monarch_pair.cuh) and conv256_ru (flashbutterfly_ogr.cu) for one chunk, float64,
-# PTX fragment layouts; 16-bit pairs as (lo, hi) tuples.
+# PTX fragment layouts (mma m16n8k16, movmatrix m8n8 .trans); 16-bit pairs as (lo, hi) tuples, __byte_perm selectors
+# 0x5410 / 0x1054 as (a, b) / (b, a). Not part of the build: `python3 og_ru_model.py` prints whether the B-fragment
+# layout matches the A registers (j, j + 2), the largest |og - ru| over the chunk (0 expected: the same operations, the
+# negated fragments and swapped columns undone exactly) and og against the chunk's math written with numpy (~1e-15).
+# Written by helper f4k before the kernel ever ran on a GPU (bench-runs/f4k-1 then found the outputs bit for bit equal).
 import numpy as np
 rng=np.random.default_rng(1)
 W16=lambda m: np.exp(-2j*np.pi*m/16)

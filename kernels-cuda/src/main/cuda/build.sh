@@ -19,7 +19,10 @@ status=0
 for cu in "$src"/*.cu; do
   name=$(basename "$cu" .cu)
   out="$res/$name.fatbin"
-  if [ "$out" -nt "$cu" ] && [ -s "$rep/$name.ptxas.txt" ] && [ -z "$(find "$src" -name '*.cuh' -newer "$out")" ]; then
+  # a .cu that includes another .cu (flashbutterfly_ogr.cu) is stale when that one is newer than its fatbin
+  inc=$(sed -n 's/^#include "\([^"]*\.cu\)".*/\1/p' "$cu"); newer_inc=
+  for f in $inc; do [ "$src/$f" -nt "$out" ] && newer_inc=1; done
+  if [ -z "$newer_inc" ] && [ "$out" -nt "$cu" ] && [ -s "$rep/$name.ptxas.txt" ] && [ -z "$(find "$src" -name '*.cuh' -newer "$out")" ]; then
     continue   # up to date
   fi
   echo "[kernels-cuda] nvcc $name.cu -> $name.fatbin (sm_80, sm_90a, compute_80)"

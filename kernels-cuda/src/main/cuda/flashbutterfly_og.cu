@@ -21,6 +21,9 @@
 // by a product recurrence over the warp's units (TwcFwd, TwcInv) instead of two table lookups each, whose lane-dependent
 // indices replayed up to 7 shared-memory wavefronts per lookup (bench-runs/f8k-2). PTX per unit (bf16, pairs path):
 // forward 270 -> 229 (8K) / 474 -> 433 (16K) instructions, inverse 313 -> 277 / 594 -> 556, 8 lookups fewer each way.
+// The _ru / _rua kernels live in flashbutterfly_ogr.cu (which includes this file; OG_RU_MODULE drops the kernels below
+// there): og_forward's RU takes its register unit (conv256_ru), TF (_rua) the outer units' first/last-stage twiddles by
+// recurrence (TwFirst) and their shared-memory addresses as one per-unit register plus constants (LEAN).
 // A warp's column units are the same in the forward and inverse outer stages, and a unit's forward stores go exactly
 // where its inverse loads come from, so the global scheme's next pair needs no barrier after og_inv (a __syncwarp).
 #include "monarch.cuh"
@@ -85,6 +88,22 @@ struct TwcInv {
   }
 };
 
+// The _rua kernels (TF): the first stage's (forward) and last stage's (inverse) twiddles w_N(m) of a lane's four
+// positions i = 2h + p at unit u, m = 256 a_i + 8u + b (forward a = 2t + 8h + p, b = g; inverse a = g + 8h, b = 2t + p),
+// advanced per unit by w_N(8 nw) instead of a table lookup each (two loads, a product and the index math): the same
+// recurrence as TwcFwd / TwcInv (at most 31 steps, ~1e-6 from the table).
+struct TwFirst {
+  float2 w[4], s;
+  __device__ __forceinline__ void init(const Tw& T, int nw, int m0, int m1, int m2, int m3) {   // m_i at the first unit
+    w[0] = tw_at(T, m0); w[1] = tw_at(T, m1); w[2] = tw_at(T, m2); w[3] = tw_at(T, m3);
+    s = tw_at(T, 8 * nw);
+  }
+  __device__ __forceinline__ void next() {
+#pragma unroll
+    for (int i = 0; i < 4; ++i) w[i] = cmul(w[i], s);
+  }
+};
+
 // The inputs of one column unit: rows b0 (xr) and b1 (xi) at n = r * 4096 + (2t + 8h + p) * 256 + 8u + g, r < R/2
 // (the upper half of the radix-R1 axis is the zero padding), [h][p][r].
 template <int R>
@@ -106,7 +125,10 @@ __device__ __forceinline__ void load_unit(UnitIn<R>& x, const IO* __restrict__ u
 }
 
 // The same inputs from the staged planes (og2): z at r * 4096 + m, r < R/2 (outer_pair_fwd_r's loads with HALF).
-template <int R, typename ST>
+// LEAN (the _rua kernels): SIDX(256 a + 8u + b) = 264 a + b + 8u + (u >> 2) for b < 8, a lane offset plus a per-unit
+// one plus a constant, so that a unit's accesses share one address register (the same for fwd_unit's stores, og_inv's
+// loads).
+template <int R, bool LEAN = false, typename ST>
 __device__ __forceinline__ void load_unit_smem(UnitIn<R>& x, const ST* zr, const ST* zi, int u, int g, int t) {
 #pragma unroll
   for (int h = 0; h < 2; ++h)
@@ -114,15 +136,16 @@ __device__ __forceinline__ void load_unit_smem(UnitIn<R>& x, const ST* zr, const
     for (int p = 0; p < 2; ++p)
 #pragma unroll
       for (int r = 0; r < R / 2; ++r) {
-        const int idx = SIDX((2 * t + 8 * h + p) * 256 + 8 * u + g) + r * SK;
+        const int idx = (LEAN ? 528 * t + g + 264 * (8 * h + p) + 8 * u + (u >> 2) : SIDX((2 * t + 8 * h + p) * 256 + 8 * u + g))
+                        + r * SK;
         x.xr[h][p][r] = ld(zr + idx); x.xi[h][p][r] = ld(zi + idx);
       }
 }
 
 // og_fwd of one unit from its loaded inputs (outer_pair_fwd_r with HALF, the loads replaced).
-template <int R, bool BF16, bool TWC = false, typename ST>
+template <int R, bool BF16, bool TWC = false, bool TF = false, typename ST>
 __device__ __forceinline__ void fwd_unit(const Tw& T, const FragA& F, const UnitIn<R>& x, ST* zr, ST* zi, int u, int g,
-                                         int t, int sh, const float2 (&wc)[4] = {}) {
+                                         int t, int sh, const float2 (&wc)[4] = {}, const float2 (&wf)[4] = {}) {
   constexpr uint32_t NEG2 = 0x80008000u;
   uint32_t br[R][2], bi[R][2];
 #pragma unroll
@@ -137,7 +160,7 @@ __device__ __forceinline__ void fwd_unit(const Tw& T, const FragA& F, const Unit
       }
       const int m = (2 * t + 8 * h + p) * 256 + 8 * u + g;
       dft_c<R, false, true>(pr[p], pi[p]);
-      twiddle_pow<R, false>(pr[p], pi[p], tw_at(T, m), BF16 ? 1.0f : 1.0f / R);   // bf16: 1/R rides on wo (exact)
+      twiddle_pow<R, false>(pr[p], pi[p], TF ? wf[2 * h + p] : tw_at(T, m), BF16 ? 1.0f : 1.0f / R);   // bf16: 1/R on wo
     }
 #pragma unroll
     for (int k = 0; k < R; ++k) { br[k][h] = pack2<BF16>(pr[0][k], pr[1][k]); bi[k][h] = pack2<BF16>(pi[0][k], pi[1][k]); }
@@ -160,7 +183,8 @@ __device__ __forceinline__ void fwd_unit(const Tw& T, const FragA& F, const Unit
     mma16816<BF16>(di, F.im, br[k][0], br[k][1]);
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
-      const int idx = SIDX((g + 8 * (q >> 1)) * 256 + 8 * u + 2 * t + (q & 1)) + k * SK;
+      const int idx = (TF ? 264 * g + 2 * t + 2112 * (q >> 1) + (q & 1) + 8 * u + (u >> 2)
+                          : SIDX((g + 8 * (q >> 1)) * 256 + 8 * u + 2 * t + (q & 1))) + k * SK;
       st(zr + idx, dr[q] * wo[q].x - di[q] * wo[q].y);
       st(zi + idx, dr[q] * wo[q].y + di[q] * wo[q].x);
     }
@@ -189,25 +213,29 @@ __device__ __forceinline__ void og_fwd(const Tw& T, ST* zr, ST* zi, const IO* __
 // unit's loads precede its __syncwarp and stores, and no other warp touches the unit's positions).
 // TWC: the S = 256 stage's twiddles from TwcFwd (per-lane values advanced by one complex product per unit) instead of
 // the table (whose lane-dependent indices replayed up to 7 wavefronts per lookup, bench-runs/f8k-2).
-template <int R, bool BF16, bool TWC = false, typename ST>
+template <int R, bool BF16, bool TWC = false, bool TF = false, typename ST>
 __device__ __forceinline__ void og2_fwd(const Tw& T, ST* zr, ST* zi, int log2N) {
   FragA F; make_frag_a<BF16>(T, F);
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, sh = log2N - 12;
   TwcFwd W;
   if (TWC) W.init(T, warp, nw, g, t, sh, BF16 ? 1.0f / (16 * R) : 1.0f / 16);
+  TwFirst Wf;
+  const int m0 = 256 * 2 * t + 8 * warp + g;   // i = 2h + p: m = 256 (2t + 8h + p) + 8u + g
+  if (TF) Wf.init(T, nw, m0, m0 + 256, m0 + 256 * 8, m0 + 256 * 9);
 #pragma unroll 1
   for (int u = warp; u < 32; u += nw) {
     UnitIn<R> x;
-    load_unit_smem<R>(x, zr, zi, u, g, t);
-    fwd_unit<R, BF16, TWC>(T, F, x, zr, zi, u, g, t, sh, W.w);
+    load_unit_smem<R, TF>(x, zr, zi, u, g, t);
+    fwd_unit<R, BF16, TWC, TF>(T, F, x, zr, zi, u, g, t, sh, W.w, Wf.w);
     if (TWC) W.next();
+    if (TF) Wf.next();
   }
 }
 
 // og_inv: per unit outer_pair_inv_r's arithmetic (HALF: outputs r < R/2), then y = z + d u at n = r * 4096 + m,
 // m = (g + 8 hq) * 256 + 8u + 2t + p. PAIRS: the two p as one 2-element access (L even, rows aligned).
-template <int R, bool BF16, bool PAIRS, bool SKIP, bool TWC = false, typename IO, typename ST>
+template <int R, bool BF16, bool PAIRS, bool SKIP, bool TWC = false, bool TF = false, typename IO, typename ST>
 __device__ __forceinline__ void og_inv(const Tw& T, const ST* zr, const ST* zi, IO* __restrict__ y0, IO* __restrict__ y1,
                                        const IO* __restrict__ u0, const IO* __restrict__ u1, float d, int L, int log2N) {
   constexpr uint32_t NEG2 = 0x80008000u;
@@ -217,6 +245,9 @@ __device__ __forceinline__ void og_inv(const Tw& T, const ST* zr, const ST* zi, 
   const bool two = u1 != nullptr;
   TwcInv W;
   if (TWC) W.init(T, warp, nw, g, t, sh);
+  TwFirst Wf;
+  const int m0 = 256 * g + 8 * warp + 2 * t;   // i = 2hq + p: m = 256 (g + 8hq) + 8u + 2t + p
+  if (TF) Wf.init(T, nw, m0, m0 + 1, m0 + 256 * 8, m0 + 256 * 8 + 1);
 #pragma unroll 1
   for (int u = warp; u < 32; u += nw) {
     const int c = 8 * u + g;
@@ -252,7 +283,8 @@ __device__ __forceinline__ void og_inv(const Tw& T, const ST* zr, const ST* zi, 
         float a[2], b[2];
 #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          const int idx = SIDX((2 * t + 8 * h + p) * 256 + c) + k * SK;
+          const int idx = (TF ? 528 * t + g + 264 * (8 * h + p) + 8 * u + (u >> 2) : SIDX((2 * t + 8 * h + p) * 256 + c))
+                          + k * SK;
           const float xr = ld(zr + idx), xi = ld(zi + idx);
           a[p] = xr * w[p].x - xi * w[p].y;
           b[p] = xr * w[p].y + xi * w[p].x;
@@ -277,7 +309,7 @@ __device__ __forceinline__ void og_inv(const Tw& T, const ST* zr, const ST* zi, 
 #pragma unroll
       for (int p = 0; p < 2; ++p) {
         const int m = (g + 8 * hq) * 256 + 8 * u + 2 * t + p;
-        twiddle_pow<R, true>(yr[p], yi[p], tw_at(T, m), 1.0f);
+        twiddle_pow<R, true>(yr[p], yi[p], TF ? Wf.w[2 * hq + p] : tw_at(T, m), 1.0f);
         dft_c<R, true, false>(yr[p], yi[p]);
       }
 #pragma unroll
@@ -299,6 +331,7 @@ __device__ __forceinline__ void og_inv(const Tw& T, const ST* zr, const ST* zi, 
         }
       }
     }
+    if (TF) Wf.next();
   }
 }
 
@@ -400,7 +433,12 @@ __device__ __forceinline__ void stage_in(ST* zr, ST* zi, const IO* __restrict__ 
 // unit loads of og stalled on their latency at 12-20 warps per SM), outer_pair_fwd_r from there, and the skip term d z
 // folded into the product (the spectrum's real part + d): og_inv then writes y without reading u. 4 barriers per pair
 // (one before the next pair's staging), 5 element passes of shared memory, u read once.
-template <int R, typename IO, int CM, typename ST, bool TWC>
+namespace og {   // the _ru variants' register unit (flashbutterfly_ogr.cu, which includes this file)
+template <bool BF16, typename ST>
+__device__ void conv256_ru(const Tw& T, const float2* tw256, ST* zr, ST* zi, int N, float scale,
+                           const float2* __restrict__ k, float conj, float d);
+}
+template <int R, typename IO, int CM, typename ST, bool TWC, bool RU = false, bool TF = false>
 __device__ void og_forward(const IO* __restrict__ u, const float2* __restrict__ kf, const float* __restrict__ D,
                            IO* __restrict__ y, int B, int H, int L, int flags) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -415,6 +453,11 @@ __device__ void og_forward(const IO* __restrict__ u, const float2* __restrict__ 
   const bool staged = true;   // (TWC: always)   // sm_80 and the compute_80 PTX: the global scheme spilled 8 bytes at 96 registers there
 #else
   const bool staged = TWC || (flags & 32);   // the TWC kernels: the staged scheme only
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+  constexpr bool RU_ARCH = false;   // sm_80 (never routed: OuterGlobal.applies needs sm_90): conv256_ru spilled there
+#else
+  constexpr bool RU_ARCH = RU;
 #endif
   if (!staged) __syncthreads();
   const int per = max(1, (flags >> 8) & 255);
@@ -434,12 +477,13 @@ __device__ void og_forward(const IO* __restrict__ u, const float2* __restrict__ 
       if (pp > 0) __syncthreads();   // the previous pair's og_inv has read the planes
       og::stage_in(zr, zi, u0, u1, L, N / 2, vec);
       __syncthreads();
-      og::og2_fwd<R, BF, TWC>(tw, zr, zi, LOG2N);
+      og::og2_fwd<R, BF, TWC, TF>(tw, zr, zi, LOG2N);
       __syncthreads();
-      og::conv256_og<BF, false, true>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj, d);
+      if constexpr (RU_ARCH) og::conv256_ru<BF>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj, d);
+      else og::conv256_og<BF, false, true>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj, d);
       __syncthreads();
-      if (pairs) og::og_inv<R, BF, true, false, TWC>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
-      else og::og_inv<R, BF, false, false, TWC>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
+      if (pairs) og::og_inv<R, BF, true, false, TWC, TF>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
+      else og::og_inv<R, BF, false, false, TWC, TF>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
       continue;
     }
     og::og_fwd<R, BF>(tw, zr, zi, u0, u1, L, LOG2N);
@@ -458,6 +502,7 @@ __device__ void og_forward(const IO* __restrict__ u, const float2* __restrict__ 
       const float* __restrict__ D, IO* __restrict__ y, int B, int H, int L, int log2N, int flags) {      \
     og_forward<R, IO, CM, ST, TWC>(u, kf, D, y, B, H, L, flags);                                  \
   }
+#ifndef OG_RU_MODULE   // flashbutterfly_ogr.cu: the _ru kernels only
 // name: fbog_fwd_<io>_<compute>_r<R1> (16-bit shared memory of the compute type; N = 4096 R1)
 OG_FWD(fbog_fwd_bf16_bf16_r2, 2, __nv_bfloat16, 2, __nv_bfloat16, 128, 5, false)
 OG_FWD(fbog_fwd_f16_f16_r2, 2, __half, 1, __half, 128, 5, false)
@@ -508,3 +553,4 @@ extern "C" __global__ void fbog_twc_check(float2* __restrict__ out, int log2N) {
     I.next();
   }
 }
+#endif  // OG_RU_MODULE

@@ -10,7 +10,10 @@ package ai.longconv4j.cuda;
  * so the inverse needs no u; "global" reads u per column unit straight from global memory and adds D u in fp32 at the
  * end. Needs z's zero half (causal or bidirectional padding: {@code 2 L <= N}), 16-bit shared memory (the default) and
  * sm_90. The staged scheme has a variant with computed outer twiddles ({@link #computedTwiddles()}, the {@code _twc}
- * kernels; {@code -Dlongconv4j.cuda.og.tw=compute}; the table is the default until a sitting has measured it).
+ * kernels; {@code -Dlongconv4j.cuda.og.tw=compute}, the default since session 7's closing sitting), and that one a
+ * variant with a leaner register unit ({@link #registerUnit()}, the {@code _ru} kernels; {@code -Dlongconv4j.cuda.og.ru=on};
+ * {@code =all}, the default since helper f4k's sitting: also the outer units' first-stage twiddles by recurrence and
+ * per-unit address registers, the {@code _rua} kernels).
  * Package-private: {@link FlashButterflyConv#outerGlobal(boolean)} routes such plans here (default on; off with
  * {@code -Dlongconv4j.cuda.og=off}); the {@code _w3}/{@code _w3b} kernels ({@link OuterStages}) are the slow twin.
  */
@@ -50,7 +53,10 @@ final class OuterGlobal {
   }
 
   /** The kernel that runs under the current properties: {@link #kernelName(ElementType, Precision, int, boolean)}. */
-  static String kernelName(ElementType io, Precision compute, int n) { return kernelName(io, compute, n, computedTwiddles()); }
+  static String kernelName(ElementType io, Precision compute, int n) {
+    return registerUnit() ? "fbog_fwd_" + io.tag() + "_" + compute.tag() + "_r" + (n / 4096) + (firstTwiddles() ? "_rua" : "_ru")
+        : kernelName(io, compute, n, computedTwiddles());
+  }
 
   /**
    * The kernel's name, e.g. "fbog_fwd_bf16_bf16_r2" (r: the first stage's radix N / 4096); {@code twc}: the variant with
@@ -79,6 +85,42 @@ final class OuterGlobal {
     if (!v.equalsIgnoreCase("table") && !v.equalsIgnoreCase("compute"))
       throw new IllegalArgumentException("OuterGlobal: " + PROPERTY + ".tw must be table or compute, got " + v);
     return v.equalsIgnoreCase("compute") && staged();
+  }
+
+  /**
+   * The default of the property {@code PROPERTY.ru} ({@link #registerUnit()}, {@link #firstTwiddles()}): "all", the
+   * {@code _rua} kernels. H200, bench-runs/f4k-1 (B = 64, H = 768, causal, ms; {@code _twc} / {@code _ru} / {@code _rua},
+   * bf16 the mean of two rows each): L = 4K bf16 1.171 / 1.119 / 1.059, fp16 1.178 / 1.120 / 1.069, fp32 I/O 1.200 /
+   * 1.147 / 1.102, backwardInput 1.165 / 1.100 / 1.058; 8K bf16 2.417 / 2.268 / 2.202, fp16 2.435 / 2.282 / 2.223,
+   * fp32 I/O 2.590 / 2.477 / 2.444, backwardInput 2.425 / 2.266 / 2.208 (bench-runs/f4k-2, a fresh machine: 4K bf16
+   * 1.187 / - / 1.080, 8K 2.444 / - / 2.224). OuterGlobalGpuTest passed with all three.
+   * "off" runs the {@code _twc} kernels (the slow twin), "on" the {@code _ru} ones.
+   */
+  static final String DEFAULT_REGISTER_UNIT = "all";
+  private static final String MODULE_RU = "flashbutterfly_ogr";
+
+  /**
+   * Whether the {@code _ru} (or {@code _rua}) kernels run (flashbutterfly_ogr.cu; property {@code PROPERTY.ru}: "off",
+   * "on" or "all", default {@link #DEFAULT_REGISTER_UNIT}): the {@code _twc} kernels with a leaner register unit (the chunk loop of the last two
+   * forward stages, the product and the first two inverse stages: two address registers per chunk, conflict-free 16-bit
+   * accesses, F16's B operand in registers of its own, the product's scales folded into the spectrum), the same
+   * arithmetic. Only where the {@code _twc} kernels run ({@link #computedTwiddles()}: staged scheme, computed twiddles);
+   * otherwise the property is ignored.
+   */
+  static boolean registerUnit() { return !ruLevel().equals("off") && computedTwiddles(); }
+
+  /**
+   * Whether the {@code _rua} kernels run (property {@code PROPERTY.ru} "all"): the {@code _ru} ones with the first and
+   * last stage's twiddles w_N(m) of the outer units advanced per unit by one complex product (og.cu's TwFirst) instead of
+   * a table lookup each. Only where {@link #registerUnit()} holds.
+   */
+  static boolean firstTwiddles() { return ruLevel().equals("all") && registerUnit(); }
+
+  private static String ruLevel() {
+    String v = System.getProperty(PROPERTY + ".ru", DEFAULT_REGISTER_UNIT).trim().toLowerCase(java.util.Locale.ROOT);
+    if (!v.equals("on") && !v.equals("off") && !v.equals("all"))
+      throw new IllegalArgumentException("OuterGlobal: " + PROPERTY + ".ru must be off, on or all, got " + v);
+    return v;
   }
 
   /** Batch pairs per block: {@code requested} when > 0, else the property {@code PROPERTY.pairs}, else the default. */
@@ -119,7 +161,7 @@ final class OuterGlobal {
   static void launch(CudaDevice device, ElementType io, Precision compute, DeviceBuffer u, DeviceBuffer kf, DeviceBuffer d,
       DeviceBuffer y, int B, int H, int L, int n, int threads, int perBlock, int flags) {
     int per = pairs(perBlock);
-    device.module(MODULE).kernel(kernelName(io, compute, n)).launch(device.stream(), ((B + 1) / 2 + per - 1) / per, H,
+    device.module(registerUnit() ? MODULE_RU : MODULE).kernel(kernelName(io, compute, n)).launch(device.stream(), ((B + 1) / 2 + per - 1) / per, H,
         threads, smemBytes(n), u, kf, d, y, B, H, L, Integer.numberOfTrailingZeros(n), flags | per << 8 | prefetchBit(n) | (staged() ? 32 : 0));
   }
 }

@@ -64,6 +64,9 @@ class KernelResourceReportTest {
   private static final List<String> KERNELS_OG = java.util.stream.Stream.of("bf16_bf16", "f16_f16", "f32_bf16", "f32_f16")
       .flatMap(s -> java.util.stream.Stream.of("fbog_fwd_" + s + "_r2", "fbog_fwd_" + s + "_r4"))
       .flatMap(k -> java.util.stream.Stream.of(k, k + "_twc")).toList();
+  private static final Path REPORT_OGR = Path.of("target", "cuda", "flashbutterfly_ogr.ptxas.txt");
+  private static final List<String> KERNELS_OGR = KERNELS_OG.stream().filter(k -> k.endsWith("_twc"))
+      .flatMap(k -> java.util.stream.Stream.of(k.replace("_twc", "_ru"), k.replace("_twc", "_rua"))).toList();
   private static final Path REPORT_LB = Path.of("target", "cuda", "learned.ptxas.txt");
   private static final List<String> KERNELS_LB = List.of("lb_forward_f32", "lb_forward_bf16", "lb_forward_f16",
       "lb_backward_f32", "lb_backward_bf16", "lb_backward_f16", "lb_reduce", "lb_spectrum", "lb_taps");
@@ -134,6 +137,8 @@ class KernelResourceReportTest {
   void outerGlobalKernelsDoNotSpill() throws IOException {
     noSpills(REPORT_OG, KERNELS_OG);
     noStackFrames(REPORT_OG, "a flashbutterfly_og kernel");
+    noSpills(REPORT_OGR, KERNELS_OGR);   // the _ru variants (flashbutterfly_ogr.cu)
+    noStackFrames(REPORT_OGR, "a flashbutterfly_ogr kernel");
   }
 
   /** The learned-butterfly kernels (learned.cu). */

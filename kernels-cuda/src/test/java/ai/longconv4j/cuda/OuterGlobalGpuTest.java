@@ -38,6 +38,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  * each of them 5.7e-3 / 6.4e-4 from float64 at most). So computed vs table on the same input: 2e-2 with bf16 compute
  * (the other twin tests' sum of two 1e-2 bounds), 2e-3 with fp16 compute (two independent fp16 noises of <= 7e-4: 1e-3;
  * 2x margin); a wrong twiddle (an error of order 1) fails both and the 1e-2 bound against float64.
+ * The {@code _ru} kernels ({@link OuterGlobal#registerUnit()}, scheme "ru" here) do the {@code _twc} kernels' arithmetic
+ * on the same 16-bit operands (exact sign flips and power-of-two scalings moved, fp32 products possibly contracted in
+ * another order by ptxas): against the {@code _twc} output on the same input with the computed-vs-table bounds (an fp32
+ * ulp flipping a 16-bit rounding cascades as above; the test prints how many values agree bit for bit); a wrong index or
+ * operand (order-1 errors) fails it and the 1e-2 bound against float64. The {@code _rua} kernels ("rua") also take the
+ * outer units' first-stage twiddles from a recurrence (~1e-6 from the table, as the computed S = 256 twiddles): the same
+ * bounds against the {@code _twc} output.
  */
 @Tag("gpu")
 class OuterGlobalGpuTest extends CudaDeviceTest {
@@ -62,7 +69,7 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
     float[] twin = run(io, compute, mode, B, H, L, Lk, false, false, 0);
     double[] twin64 = new double[twin.length];
     for (int i = 0; i < twin.length; i++) twin64[i] = twin[i];
-    float[] table = null;
+    float[] table = null, computed = null;
     for (String scheme : SCHEMES) {
       float[] fast = withScheme(scheme, () -> run(io, compute, mode, B, H, L, Lk, true, false, 0));
       Reference.assertClose("og " + scheme + " vs _w3 " + io + " " + mode + " L=" + L, fast, twin64, 2e-2);
@@ -71,6 +78,19 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
         double[] table64 = new double[table.length];
         for (int i = 0; i < table.length; i++) table64[i] = table[i];
         Reference.assertClose("og computed vs table twiddles " + io + " " + mode + " L=" + L, fast, table64,
+            compute == Precision.F16 ? 2e-3 : 2e-2);
+        computed = fast;
+      }
+      if (scheme.startsWith("ru")) {   // the _ru / _rua kernels vs the _twc kernel on the same input (the class comment)
+        double[] twc64 = new double[computed.length];
+        int same = 0;
+        for (int i = 0; i < computed.length; i++) {
+          twc64[i] = computed[i];
+          if (Float.floatToIntBits(fast[i]) == Float.floatToIntBits(computed[i])) same++;
+        }
+        System.out.printf("og %s vs twc %s %s %s L=%d: %d of %d values bit for bit%n", scheme, io, compute, mode, L, same,
+            fast.length);
+        Reference.assertClose("og " + scheme + " vs twc " + io + " " + mode + " L=" + L, fast, twc64,
             compute == Precision.F16 ? 2e-3 : 2e-2);
       }
     }
@@ -161,20 +181,25 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
    * Both schemes of {@link OuterGlobal#staged()}, "staged" (D u on the spectrum) and "global" (D u added in fp32), with
    * the twiddle table, and "compute": the staged scheme with computed twiddles (the {@code _twc} kernels).
    */
-  private static final String[] SCHEMES = {"staged", "global", "compute"};
+  private static final String[] SCHEMES = {"staged", "global", "compute", "ru", "rua"};
 
   /** f with the properties {@code longconv4j.cuda.og.scheme} and {@code .tw} set for scheme, cleared after. */
   private static float[] withScheme(String scheme, java.util.function.Supplier<float[]> f) {
-    String key = OuterGlobal.PROPERTY + ".scheme", tw = OuterGlobal.PROPERTY + ".tw";
+    String key = OuterGlobal.PROPERTY + ".scheme", tw = OuterGlobal.PROPERTY + ".tw", ru = OuterGlobal.PROPERTY + ".ru";
+    boolean twc = scheme.equals("compute") || scheme.startsWith("ru");
     try {
       System.setProperty(key, scheme.equals("global") ? "global" : "staged");
-      System.setProperty(tw, scheme.equals("compute") ? "compute" : "table");
+      System.setProperty(tw, twc ? "compute" : "table");
+      System.setProperty(ru, scheme.equals("ru") ? "on" : scheme.equals("rua") ? "all" : "off");
       assertEquals(!scheme.equals("global"), OuterGlobal.staged());
-      assertEquals(scheme.equals("compute"), OuterGlobal.computedTwiddles());
+      assertEquals(twc, OuterGlobal.computedTwiddles());
+      assertEquals(scheme.startsWith("ru"), OuterGlobal.registerUnit());
+      assertEquals(scheme.equals("rua"), OuterGlobal.firstTwiddles());
       return f.get();
     } finally {
       System.clearProperty(key);
       System.clearProperty(tw);
+      System.clearProperty(ru);
     }
   }
 
@@ -199,14 +224,17 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
       boolean routed = og && dev.computeCapability() >= 90;
       assertEquals(routed, conv.outerGlobal(), conv.toString());
       assertEquals(routed, conv.kernelName().startsWith("fbog_fwd_"), conv.kernelName());
-      assertEquals(routed && OuterGlobal.computedTwiddles(), conv.kernelName().endsWith("_twc"), conv.kernelName());
+      assertEquals(routed && OuterGlobal.computedTwiddles() && !OuterGlobal.registerUnit(), conv.kernelName().endsWith("_twc"),
+          conv.kernelName());
+      assertEquals(routed && OuterGlobal.registerUnit(), conv.kernelName().endsWith(OuterGlobal.firstTwiddles() ? "_rua" : "_ru"),
+          conv.kernelName());
       if (routed) assertTrue(conv.toString().contains("outer global"), conv.toString());
       if (mode == ConvMode.BIDIRECTIONAL) conv.setWeights(c.k0(), c.k1(), Lk, c.D()); else conv.setWeights(c.k0(), Lk, c.D());
       dy.fill32(0x7fc07fc0);   // poison: NaN as fp32, and each half is NaN as bf16 and as fp16
       if (adjoint) conv.backwardInput(du, dy, B); else conv.forward(du, dy, B);
       float[] y = ConvCase.read(dev, dy, io, B * H * L);
       Reference.assertClose((adjoint ? "backwardInput " : "") + conv + (og ? OuterGlobal.staged() ? " staged" : " global" : "")
-          + (og && OuterGlobal.computedTwiddles() ? " twc" : "")
+          + (og && OuterGlobal.computedTwiddles() ? OuterGlobal.firstTwiddles() ? " rua" : OuterGlobal.registerUnit() ? " ru" : " twc" : "")
           + " B=" + B + " Lk=" + Lk + " pairs/block=" + perBlock, y,
           ref, 1e-2);
       return y;

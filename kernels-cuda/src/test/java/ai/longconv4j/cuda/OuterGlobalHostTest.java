@@ -84,11 +84,12 @@ class OuterGlobalHostTest {
 
   @Test
   void computedTwiddlesComeFromThePropertyWithTheStagedSchemeOnly() {
-    String tw = OuterGlobal.PROPERTY + ".tw", scheme = OuterGlobal.PROPERTY + ".scheme";
-    String oldTw = System.getProperty(tw), oldScheme = System.getProperty(scheme);
+    String tw = OuterGlobal.PROPERTY + ".tw", scheme = OuterGlobal.PROPERTY + ".scheme", ru = OuterGlobal.PROPERTY + ".ru";
+    String oldTw = System.getProperty(tw), oldScheme = System.getProperty(scheme), oldRu = System.getProperty(ru);
     try {
       System.clearProperty(tw);
       System.clearProperty(scheme);
+      System.setProperty(ru, "off");   // the _twc names (the _ru / _rua variants: the next test)
       assertEquals(OuterGlobal.DEFAULT_COMPUTED_TWIDDLES, OuterGlobal.computedTwiddles());
       assertEquals(OuterGlobal.DEFAULT_COMPUTED_TWIDDLES ? "fbog_fwd_bf16_bf16_r2_twc" : "fbog_fwd_bf16_bf16_r2",
           OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
@@ -108,6 +109,48 @@ class OuterGlobalHostTest {
       var e = assertThrows(IllegalArgumentException.class, OuterGlobal::computedTwiddles);
       assertTrue(e.getMessage().contains("OuterGlobal") && e.getMessage().contains(".tw"), e.getMessage());
     } finally {
+      if (oldTw == null) System.clearProperty(tw); else System.setProperty(tw, oldTw);
+      if (oldScheme == null) System.clearProperty(scheme); else System.setProperty(scheme, oldScheme);
+      if (oldRu == null) System.clearProperty(ru); else System.setProperty(ru, oldRu);
+    }
+  }
+
+  @Test
+  void theRegisterUnitVariantComesFromThePropertyWhereTheTwcKernelsRun() {
+    String ru = OuterGlobal.PROPERTY + ".ru", tw = OuterGlobal.PROPERTY + ".tw", scheme = OuterGlobal.PROPERTY + ".scheme";
+    String oldRu = System.getProperty(ru), oldTw = System.getProperty(tw), oldScheme = System.getProperty(scheme);
+    try {
+      System.clearProperty(ru);
+      System.clearProperty(tw);
+      System.clearProperty(scheme);
+      assertEquals(!OuterGlobal.DEFAULT_REGISTER_UNIT.equals("off") && OuterGlobal.computedTwiddles(), OuterGlobal.registerUnit());
+      assertEquals(OuterGlobal.DEFAULT_REGISTER_UNIT.equals("all") && OuterGlobal.computedTwiddles(), OuterGlobal.firstTwiddles());
+      System.setProperty(ru, " ON ");
+      System.setProperty(tw, "compute");
+      assertTrue(OuterGlobal.registerUnit());
+      assertFalse(OuterGlobal.firstTwiddles());
+      assertEquals("fbog_fwd_bf16_bf16_r2_ru", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
+      assertEquals("fbog_fwd_f32_f16_r4_ru", OuterGlobal.kernelName(ElementType.F32, Precision.F16, 16384));
+      System.setProperty(ru, "All");
+      assertTrue(OuterGlobal.registerUnit() && OuterGlobal.firstTwiddles());
+      assertEquals("fbog_fwd_bf16_bf16_r2_rua", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
+      assertEquals("fbog_fwd_f16_f16_r4_rua", OuterGlobal.kernelName(ElementType.F16, Precision.F16, 16384));
+      System.setProperty(tw, "table");   // the _ru kernels are the _twc ones with another register unit: table -> off
+      assertFalse(OuterGlobal.registerUnit() || OuterGlobal.firstTwiddles());
+      assertEquals("fbog_fwd_bf16_bf16_r2", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
+      System.setProperty(tw, "compute");
+      System.setProperty(scheme, "global");
+      assertFalse(OuterGlobal.registerUnit() || OuterGlobal.firstTwiddles());
+      assertEquals("fbog_fwd_f16_f16_r4", OuterGlobal.kernelName(ElementType.F16, Precision.F16, 16384));
+      System.setProperty(scheme, "staged");
+      System.setProperty(ru, "off");
+      assertFalse(OuterGlobal.registerUnit());
+      assertEquals("fbog_fwd_f16_f16_r4_twc", OuterGlobal.kernelName(ElementType.F16, Precision.F16, 16384));
+      System.setProperty(ru, "yes");
+      var e = assertThrows(IllegalArgumentException.class, OuterGlobal::registerUnit);
+      assertTrue(e.getMessage().contains("OuterGlobal") && e.getMessage().contains(".ru"), e.getMessage());
+    } finally {
+      if (oldRu == null) System.clearProperty(ru); else System.setProperty(ru, oldRu);
       if (oldTw == null) System.clearProperty(tw); else System.setProperty(tw, oldTw);
       if (oldScheme == null) System.clearProperty(scheme); else System.setProperty(scheme, oldScheme);
     }

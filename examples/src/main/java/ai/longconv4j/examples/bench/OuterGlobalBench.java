@@ -23,8 +23,11 @@ import java.util.List;
  * backwardInput (bf16) twin / staged (not validated here: its own test is). Every I/O type also runs "compute": the
  * staged scheme with computed outer twiddles (the {@code _twc} kernels, {@code -Dlongconv4j.cuda.og.tw=compute}).
  * With {@code -Dlongconv4j.bench.og.rows=twc} only the rows twin / staged table / staged compute per I/O type (bf16,
- * fp16, fp32) and backwardInput (bf16) run (the closing sitting's short list). Other lengths run the default plan once
- * (the route does not apply there: a no-regression row).
+ * fp16, fp32) and backwardInput (bf16) run (the closing sitting's short list); with {@code rows=ru} the previous default
+ * ("compute", the {@code _twc} kernels) against "ru" and "rua" (the {@code _ru} / {@code _rua} kernels,
+ * {@code -Dlongconv4j.cuda.og.ru=on / all}, "rua" the default now; the other schemes run with {@code ru=off}): bf16 twice in mirrored order (the repeat shows the sitting's noise), fp16
+ * and fp32 I/O and backwardInput (bf16) once; {@code rows=pairs}: {@code _rua} at 1, 2, 4 batch pairs per block. Other
+ * lengths run the default plan once (the route does not apply there: a no-regression row).
  * Usage: OuterGlobalBench [csv-out] [B] [H] [L,L,...]
  */
 public final class OuterGlobalBench {
@@ -36,12 +39,28 @@ public final class OuterGlobalBench {
 
   /**
    * {io, outerGlobal, pairs per block (0: default; -1: default with the spectrum prefetch), adjoint, scheme ("staged",
-   * "global" or "compute": staged with computed twiddles; null: the default)}; {@code brief}: the twc short list only.
+   * "global", "compute": staged with computed twiddles, "ru" / "rua": compute with the {@code _ru} / {@code _rua}
+   * kernels; null: the default)}; {@code rows}: "twc", "ru" or "pairs" for the short lists, else null.
    */
-  static List<Object[]> variants(int n, boolean brief) {
+  static List<Object[]> variants(int n, String rows) {
     List<Object[]> v = new ArrayList<>();
     if (n != 8192 && n != 16384) { v.add(new Object[] {ElementType.BF16, true, 0, false, null}); return v; }
-    if (brief) {
+    if ("ru".equals(rows)) {
+      for (String s : new String[] {"compute", "ru", "rua", "rua", "ru", "compute"})
+        v.add(new Object[] {ElementType.BF16, true, 0, false, s});
+      for (var io : new ElementType[] {ElementType.F16, ElementType.F32})
+        for (String s : new String[] {"compute", "ru", "rua"}) v.add(new Object[] {io, true, 0, false, s});
+      for (String s : new String[] {"compute", "ru", "rua"}) v.add(new Object[] {ElementType.BF16, true, 0, true, s});
+      return v;
+    }
+    if ("pairs".equals(rows)) {   // the default (_rua) at 1, 2, 4 batch pairs per block, and _twc at 1
+      for (int p : new int[] {1, 2, 4, 1}) v.add(new Object[] {ElementType.BF16, true, p, false, "rua"});
+      v.add(new Object[] {ElementType.BF16, true, 1, false, "compute"});
+      for (int p : new int[] {1, 2}) v.add(new Object[] {ElementType.F16, true, p, false, "rua"});
+      for (int p : new int[] {1, 2}) v.add(new Object[] {ElementType.BF16, true, p, true, "rua"});
+      return v;
+    }
+    if ("twc".equals(rows)) {
       for (var io : new ElementType[] {ElementType.BF16, ElementType.F16, ElementType.F32})
         for (String s : new String[] {null, "staged", "compute"}) v.add(new Object[] {io, s != null, 0, false, s});
       for (String s : new String[] {null, "staged", "compute"}) v.add(new Object[] {ElementType.BF16, s != null, 0, true, s});
@@ -72,8 +91,7 @@ public final class OuterGlobalBench {
     try (var u32 = dev.alloc(4 * n); var y32 = dev.alloc(4 * n); var u16 = dev.alloc(2 * n); var y16 = dev.alloc(2 * n)) {
       DeviceFill.uniform(dev, u32, n, ElementType.F32, 7L * L, 1f);
       ElementType filled = null;
-      boolean brief = "twc".equals(System.getProperty("longconv4j.bench.og.rows"));
-      for (Object[] v : variants(nfft, brief)) {
+      for (Object[] v : variants(nfft, System.getProperty("longconv4j.bench.og.rows"))) {
         ElementType io = (ElementType) v[0];
         boolean adjoint = (Boolean) v[3];
         Precision pr = io == ElementType.F16 ? Precision.F16 : Precision.BF16;
@@ -82,9 +100,11 @@ public final class OuterGlobalBench {
         int pairs = (Integer) v[2];
         System.setProperty("longconv4j.cuda.og.prefetch", pairs < 0 ? "on" : "off");
         String scheme = (String) v[4];
-        if (scheme != null) System.setProperty("longconv4j.cuda.og.scheme", scheme.equals("compute") ? "staged" : scheme);
+        boolean twc = "compute".equals(scheme) || "ru".equals(scheme) || "rua".equals(scheme);
+        if (scheme != null) System.setProperty("longconv4j.cuda.og.scheme", scheme.equals("global") ? "global" : "staged");
         else System.clearProperty("longconv4j.cuda.og.scheme");
-        System.setProperty("longconv4j.cuda.og.tw", "compute".equals(scheme) ? "compute" : "table");
+        System.setProperty("longconv4j.cuda.og.tw", twc ? "compute" : "table");
+        System.setProperty("longconv4j.cuda.og.ru", "ru".equals(scheme) ? "on" : "rua".equals(scheme) ? "all" : "off");
         try (var conv = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr).outerGlobal((Boolean) v[1])
             .pairsPerBlock(Math.max(0, pairs))) {
           conv.setWeights(k, L, D);
@@ -107,6 +127,7 @@ public final class OuterGlobalBench {
         }
       }
       System.clearProperty("longconv4j.cuda.og.tw");
+      System.clearProperty("longconv4j.cuda.og.ru");
     }
   }
 }

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# One sitting of helper f4k (session 8): the og forward's `_ru` / `_rua` variants (flashbutterfly_ogr.cu;
+# -Dlongconv4j.cuda.og.ru=on / all, `all` the default since f4k-1) against the previous default `_twc` (ru=off) at
+# L = 4K and 8K. 1. GPU tests: OuterGlobalGpuTest (every case runs the schemes staged, global, compute (_twc), ru, rua:
+#    vs float64, vs the _twc output on the same input, pairs per block bit for bit, backwardInput); 2. OuterGlobalBench
+#    with -Dlongconv4j.bench.og.rows=ru: bf16 _twc / _ru / _rua / _rua / _ru / _twc, fp16 and fp32 I/O and backwardInput
+#    (bf16) _twc / _ru / _rua, L = 4K and 8K, B = 64, H = 768, each forward row validated against float64 (poisoned
+#    outputs) before it is timed; 3. Nsight Compute (--set full, SASS) of one forward per og.ru value in NCU_V (default
+#    "on off") at the lengths NCU_LS (default 4096); NCU=0 skips.
+# Stage first, from the worktree (see the brief), then on the device (carry [".device/f4k"]):
+#   DEV=.device/f4k bash .device/f4k/f4k-sitting.sh "$OUT"
+# The closing sitting, from the root of merged main with a stage at .device/final (kernels-cuda tests and the examples
+# module; ~50 s: tests ~40 s, bench ~8 s):
+#   DEV=.device/final NCU=0 TEST_S=50 JAVA_S=30 bash kernels-cuda/bench-runs/f4k/f4k-sitting.sh "$OUT/f4k"
+# (ROWS=pairs: the default at 1, 2, 4 batch pairs per block; TESTS=0 skips the tests; NCU_V, NCU_LS: what ncu profiles.)
+set -u
+out=${1:-/tmp/f4k-sitting}; mkdir -p "$out"
+DEV=${DEV:-.device/f4k}
+Ls=${LS:-4096,8192}
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,power.draw,temperature.gpu --format=csv \
+  > "$out/gpu.txt" 2>&1; cat "$out/gpu.txt"; date -u | tee -a "$out/gpu.txt"
+echo "== gpu tests"
+[ "${TESTS:-1}" = 0 ] || timeout ${TEST_S:-60} $DEV/run-tests --include-tag gpu ${TEST_ARGS:---include-classname .*OuterGlobalGpuTest.*} \
+  --disable-ansi-colors > "$out/tests.txt" 2>&1
+echo "tests exit $?"; grep -E "tests (successful|failed|aborted|skipped)|✘" "$out/tests.txt" | head -30
+grep -E "rel err" "$out/tests.txt" | grep -E " ru B=" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1)}' | sort -g | tail -1 \
+  | sed 's/^/largest rel err of ru vs float64: /'
+grep -E "og ru vs twc" "$out/tests.txt" | grep "rel err" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1), $5}' | sort -g \
+  | awk '{m[$2]=$1} END {for (k in m) print "largest ru vs twc (" k " I/O): " m[k]}'
+grep -E "bit for bit" "$out/tests.txt" | awk '{s+=$(NF-6); t+=$(NF-4)} END {if (t) printf "ru vs twc: %d of %d values bit for bit\n", s, t}'
+echo "== java bench"; date -u
+JAVA_OPTS="${JAVA_OPTS:-} -Dlongconv4j.bench.og.rows=${ROWS:-ru}" \
+  timeout ${JAVA_S:-50} $DEV/run-java ai.longconv4j.examples.bench.OuterGlobalBench "$out/og-bench.csv" 64 768 "$Ls" \
+  > "$out/og-bench.txt" 2>&1; echo "java bench exit $?"
+grep -E "B=64" "$out/og-bench.txt" | sed -E 's/ +mem .*//'
+if [ "${NCU:-1}" != 0 ]; then
+  NCUB=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
+  mkdir -p "$out/ncu"
+  for v in ${NCU_V:-on off}; do   # og.ru values (on: _ru, all: _rua, off: _twc); NCU_LS: the lengths
+   for L in ${NCU_LS:-4096}; do
+    tag=ru-$v-$L
+    echo "== ncu $tag"; date -u
+    JAVA_OPTS="${JAVA_OPTS:-} -Dlongconv4j.cuda.og.ru=$v" timeout ${NCU_S:-30} "$NCUB" --clock-control none --set full \
+      --import-source no --target-processes all --kernel-name regex:'^fbog' --launch-skip 1 --launch-count 1 -f \
+      -o "$out/ncu/$tag" $DEV/run-java ai.longconv4j.examples.bench.ProfileTarget "$L" 3 > "$out/ncu/run-$tag.txt" 2>&1
+    echo "ncu exit $?"; grep -E "ProfileTarget|rror" "$out/ncu/run-$tag.txt" | head -4
+    if [ -f "$out/ncu/$tag.ncu-rep" ]; then
+      "$NCUB" -i "$out/ncu/$tag.ncu-rep" --page details --print-details all > "$out/ncu/details-$tag.txt" 2>&1
+      "$NCUB" -i "$out/ncu/$tag.ncu-rep" --page source --csv --print-source sass > "$out/ncu/sass-$tag.csv" 2>&1 || true
+      grep -E "Duration|Registers Per|Achieved Occupancy|Executed Ipc Active|Issue Slots Busy|Warp Cycles Per Issued|Bank Conflicts|Block Limit Sh" \
+        "$out/ncu/details-$tag.txt" | head -14
+    fi
+   done
+  done
+  rm -f "$out"/ncu/*.ncu-rep
+  tar -C "$out" -cJf "$out/ncu.tar.xz" ncu && rm -rf "$out/ncu"
+fi
+ls -la "$out"

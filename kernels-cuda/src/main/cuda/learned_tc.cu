@@ -34,7 +34,7 @@
 // overwrites the buffer with its output (fp32 epilogue: twiddle, Kp, scale, then one rounding to 16 bits).
 // The last product's fp32 output is staged in the same buffer for a coalesced write of y (SPLIT: written from the
 // accumulators). dump != nullptr (the backward, learned_tc_bwd.cu): per row X1, C (before Kp), P and X3 are also
-// stored to dump[(b*H + h), slot] in 16 bits.
+// stored to dump[(b*H + h), slot] in 16 bits. PAIR kernels (suffix p, pd with dumps): two warps per row, see lbp_row.
 #include "learned_tc.cuh"
 
 
@@ -358,8 +358,179 @@ __device__ __forceinline__ void lbt_row(const IO* __restrict__ xrow, IO* __restr
   }
 }
 
+// PAIR (N1 = 32): two warps per row share its buffer; warp half = w & 1 owns the columns [half N2/2, (half+1) N2/2) in
+// steps 1 and 4 (left products: columns are independent) and the rows [16 half, 16 half + 16) in steps 2 and 3 (right
+// products: rows are independent); two pair barriers per row (after steps 1 and 3). Half the registers of one warp per
+// row, so 16 (32 x 32) / 12 (32 x 64) warps per block. x goes through a per-warp stage S (own columns, 32 rows of N2/2 + 8):
+// step 1 reads it, then cp.async fills it with the next row (L % 8 == 0; chunks past L zero-filled) behind steps 1 to 4.
+template <int N2, typename IO>
+__device__ __forceinline__ void lbp_stage_async(const IO* xrow, uint16_t* S, int L, int c0, int kt) {
+  constexpr int CPR = N2 / 16, HC = N2 / 2;
+  for (int i = threadIdx.x & 31; i < 16 * kt * CPR; i += 32) {
+    const int r = i / CPR, c = 8 * (i - r * CPR), n = r * N2 + c0 + c;
+    const uint32_t dst = (uint32_t)__cvta_generic_to_shared(S + r * (HC + 8) + c);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(dst), "l"(xrow + (n < L ? n : 0)), "r"(n < L ? 16 : 0)
+                 : "memory");
+  }
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
+
+template <typename IO>   // the same for any L: synchronous element loads
+__device__ __forceinline__ void lbp_stage(const IO* xrow, uint16_t* S, int L, int c0, int kt, int N2) {
+  const int HC = N2 / 2;
+  for (int i = threadIdx.x & 31; i < 16 * kt * HC; i += 32) {
+    const int r = i / HC, c = i - r * HC, n = r * N2 + c0 + c;
+    st(reinterpret_cast<IO*>(S) + r * (HC + 8) + c, n < L ? ld(xrow + n) : 0.f);
+  }
+}
+template <typename IO, bool BF16, int N2, bool DUMP>
+__device__ __forceinline__ void lbp_row(const IO* __restrict__ xrow, IO* __restrict__ orow, float d, int L, bool conjK,
+                                        uint16_t* X, const uint16_t* sb, const float2* kp, const Tw& T, uint16_t* dump,
+                                        const IO* __restrict__ xnext, uint16_t* S, int bar) {
+  using Lo = LbtLayout<32, N2>;
+  constexpr int N = 32 * N2, JPW = N2 / 32, HC = N2 / 2;   // per warp: 16-column tiles, columns
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
+  const int half = (threadIdx.x >> 5) & 1, c0 = half * HC, jp0 = half * JPW;
+  const uint16_t *a1r = sb, *a1i = a1r + Lo::A_EL, *b2r = a1i + Lo::A_EL, *b2i = b2r + Lo::B_EL, *b3r = b2i + Lo::B_EL,
+                 *b3i = b3r + Lo::B_EL, *a4r = b3i + Lo::B_EL, *a4i = a4r + Lo::A_EL;
+  const int rowsIn = (L + N2 - 1) / N2, kt = (rowsIn + 15) >> 4;
+  const bool vec = (L & 7) == 0;
+  if (vec) asm volatile("cp.async.wait_all;\n" ::: "memory");   // this row's x, queued during the previous row
+  else lbp_stage(xrow, S, L, c0, kt, N2);
+  __syncwarp();
+  // ---- step 1 (own columns, all rows): X1 = (a1 @ X) * T
+  {
+    uint32_t xb[2][JPW][4];
+#pragma unroll
+    for (int kk = 0; kk < 2; ++kk)
+#pragma unroll
+      for (int jj = 0; jj < JPW; ++jj)
+        if (kk < kt) ldsm_x4_t(xb[kk][jj], S + (16 * kk + (lm & 1) * 8 + lr) * (HC + 8) + 16 * jj + (lm >> 1) * 8);
+    __syncwarp();
+    if (vec && xnext != nullptr) lbp_stage_async<N2>(xnext, S, L, c0, kt);   // the next row's x, behind steps 1 to 4
+#pragma unroll 1
+    for (int m = 0; m < 2; ++m) {   // one row tile at a time: 32 accumulators live
+      uint32_t fr[2][4], fi[2][4];
+#pragma unroll
+      for (int kk = 0; kk < 2; ++kk)
+        if (kk < kt) {
+          const int aoff = (16 * m + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
+          ldsm_x4(fr[kk], a1r + aoff);
+          ldsm_x4(fi[kk], a1i + aoff);
+        }
+#pragma unroll
+      for (int jj = 0; jj < JPW; ++jj)
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+          float cr[4] = {0.f, 0.f, 0.f, 0.f}, ci[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+          for (int kk = 0; kk < 2; ++kk)
+            if (kk < kt) {
+              mma16816<BF16>(cr, fr[kk], xb[kk][jj][2 * j], xb[kk][jj][2 * j + 1]);
+              mma16816<BF16>(ci, fi[kk], xb[kk][jj][2 * j], xb[kk][jj][2 * j + 1]);
+            }
+#pragma unroll
+          for (int h = 0; h < 2; ++h) {
+            const int row = 16 * m + g + 8 * h, col = 16 * (jp0 + jj) + 8 * j + 2 * t;
+            const float2 w0 = tw_at(T, (row * col) & (N - 1)), w1 = tw_at(T, (row * (col + 1)) & (N - 1));
+            const float2 v0 = cmul(make_float2(cr[2 * h], ci[2 * h]), w0), v1 = cmul(make_float2(cr[2 * h + 1], ci[2 * h + 1]), w1);
+            st_pair<BF16>(X + row * Lo::SX + col, v0.x, v1.x);
+            st_pair<BF16>(X + row * Lo::SX + N2 + col, v0.y, v1.y);
+          }
+        }
+    }
+  }
+  asm volatile("bar.sync %0, 64;\n" :: "r"(bar) : "memory");
+  constexpr int SLOT = 2 * N;
+  uint16_t *Xh = X + 16 * half * Lo::SX, *dh = DUMP ? dump + 16 * half * 2 * N2 : nullptr;   // own row tile
+  if (dh != nullptr) dump_rows<16, N2>(Xh, dh);                                  // slot 0: X1
+  // ---- step 2 (own rows): P = (X1 @ b2) * Kp
+  right_product<BF16, 16, N2, false>(Xh, b2r, b2i, [&](int row, int col, float cr, float ci) {
+    float2 k = kp[(16 * half + row) * Lo::SK + col];
+    if (conjK) k.y = -k.y;
+    return cmul(make_float2(cr, ci), k);
+  }, dh == nullptr ? nullptr : dh + SLOT);                                       // slot 1: C
+  if (dh != nullptr) dump_rows<16, N2>(Xh, dh + 2 * SLOT);                       // slot 2: P
+  // ---- step 3 (own rows): X3 = (P @ b3) * conj(T) / N
+  const float invN = 1.0f / (float)N;
+  right_product<BF16, 16, N2, false>(Xh, b3r, b3i, [&](int row, int col, float cr, float ci) {
+    const float2 w = tw_at(T, ((16 * half + row) * col) & (N - 1));
+    return make_float2((cr * w.x + ci * w.y) * invN, (ci * w.x - cr * w.y) * invN);
+  });
+  if (dh != nullptr) dump_rows<16, N2>(Xh, dh + 3 * SLOT);                       // slot 3: X3
+  asm volatile("bar.sync %0, 64;\n" :: "r"(bar) : "memory");
+  // ---- step 4 (own columns, output rows < 16 kt, one row tile at a time): y = Re(a4 @ X3) + D x from the accumulators
+#pragma unroll 1
+  for (int m = 0; m < kt; ++m) {
+    float e[2 * JPW][4];
+#pragma unroll
+    for (int j = 0; j < 2 * JPW; ++j)
+#pragma unroll
+      for (int q = 0; q < 4; ++q) e[j][q] = 0.f;
+#pragma unroll
+    for (int kk = 0; kk < 2; ++kk) {
+      uint32_t gr[4], gi[4];
+      const int aoff = (16 * m + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
+      ldsm_x4(gr, a4r + aoff);
+      ldsm_x4(gi, a4i + aoff);
+#pragma unroll
+      for (int q = 0; q < 4; ++q) gi[q] ^= SIGN2;
+#pragma unroll
+      for (int jj = 0; jj < JPW; ++jj) {
+        uint32_t vr[4], vi[4];
+        const uint16_t* p = X + (16 * kk + (lm & 1) * 8 + lr) * Lo::SX + 16 * (jp0 + jj) + (lm >> 1) * 8;
+        ldsm_x4_t(vr, p);
+        ldsm_x4_t(vi, p + N2);
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+          mma16816<BF16>(e[2 * jj + j], gr, vr[2 * j], vr[2 * j + 1]);
+          mma16816<BF16>(e[2 * jj + j], gi, vi[2 * j], vi[2 * j + 1]);
+        }
+      }
+    }
+#pragma unroll
+    for (int j = 0; j < 2 * JPW; ++j)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int n = (16 * m + g + 8 * h) * N2 + c0 + 8 * j + 2 * t;
+        if ((L & 1) == 0) {   // n even, L even: the pair is in or out together; 4-byte aligned
+          if (n < L) {
+            const uint32_t xv = *reinterpret_cast<const uint32_t*>(xrow + n);
+            const IO* xs = reinterpret_cast<const IO*>(&xv);
+            *reinterpret_cast<uint32_t*>(orow + n) = pack2<BF16>(fmaf(d, ld(xs), e[j][2 * h]), fmaf(d, ld(xs + 1), e[j][2 * h + 1]));
+          }
+        } else {
+          if (n < L) st(orow + n, fmaf(d, ld(xrow + n), e[j][2 * h]));
+          if (n + 1 < L) st(orow + n + 1, fmaf(d, ld(xrow + n + 1), e[j][2 * h + 1]));
+        }
+      }
+  }
+  __syncwarp();
+}
+
+// PAIR: grid (ceil(B / (W / 2)), H) at most, block 32 W (W even), dynamic smem LbtLayout::FIXED_BYTES
+// + W/2 * (WARP_BYTES + 4 * 32 * (N2/2 + 8)).
+template <typename IO, bool BF16, int N2, bool DUMP>
+__device__ void lbp_rows(const IO* __restrict__ x, IO* __restrict__ out, float d, int B, int H, int L, int conjK,
+                         uint16_t* bufs, const uint16_t* sb, const float2* skp, const Tw& T, uint16_t* __restrict__ dump) {
+  constexpr int N = 32 * N2, HC = N2 / 2;
+  const int h = blockIdx.y, R = blockDim.x >> 6, pair = threadIdx.x >> 6, half = (threadIdx.x >> 5) & 1;
+  uint16_t* X = bufs + pair * (LbtLayout<32, N2>::WARP_BYTES / 2 + 2 * 32 * (HC + 8));
+  uint16_t* S = X + LbtLayout<32, N2>::WARP_BYTES / 2 + half * 32 * (HC + 8);
+  const int kt = ((L + N2 - 1) / N2 + 15) >> 4;
+  int b = blockIdx.x * R + pair;
+  if ((L & 7) == 0 && b < B) lbp_stage_async<N2>(x + ((size_t)b * H + h) * L, S, L, half * HC, kt);   // the first row
+  for (; b < B; b += gridDim.x * R) {
+    const size_t off = ((size_t)b * H + h) * L;
+    const int bn = b + gridDim.x * R;
+    lbp_row<IO, BF16, N2, DUMP>(x + off, out + off, d, L, conjK != 0, X, sb, skp, T,
+                                DUMP ? dump + ((size_t)b * H + h) * 8 * N : nullptr,
+                          bn < B ? x + ((size_t)bn * H + h) * L : nullptr, S, 1 + pair);
+  }
+}
+
 // Grid (ceil(B / (W * rowsPerWarp)), H), block 32 W, dynamic smem LbtLayout::FIXED_BYTES + W * WARP_BYTES.
-template <typename IO, bool BF16, int N1, int N2, bool SPLIT>
+template <typename IO, bool BF16, int N1, int N2, bool SPLIT, int PAIR = 0>
 __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__ kp, const float* __restrict__ D,
                             const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L, int conjK,
                             uint16_t* __restrict__ dump) {
@@ -390,8 +561,12 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   constexpr int LOG2N = N == 256 ? 8 : N == 512 ? 9 : N == 1024 ? 10 : 11;
   const Tw T = tw_init(stw, LOG2N);
   __syncthreads();
-  uint16_t* X = bufs + warp * (Lo::WARP_BYTES / 2);
   const float d = D[h];
+  if constexpr (PAIR != 0) {
+    lbp_rows<IO, BF16, N2, PAIR == 2>(x, out, d, B, H, L, conjK, bufs, sb, skp, T, dump);
+    return;
+  }
+  uint16_t* X = bufs + warp * (Lo::WARP_BYTES / 2);
   for (int b = blockIdx.x * W + warp; b < B; b += gridDim.x * W) {
     const size_t off = ((size_t)b * H + h) * L;
     lbt_row<IO, BF16, N1, N2, SPLIT>(x + off, out + off, d, L, conjK != 0, X, sb, skp, T,
@@ -405,10 +580,18 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
       int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
     lbt_forward<IO, BF, N1, N2, SPLIT>(x, kp, D, pb, out, B, H, L, conjK, dump);                                   \
   }
+#define LBP_CFG(SUF, IO, BF, N2, MAXT, DUMP, NAME)                                                                  \
+  extern "C" __global__ void __launch_bounds__(MAXT, 1) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,       \
+      const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
+      int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
+    lbt_forward<IO, BF, 32, N2, false, DUMP ? 2 : 1>(x, kp, D, pb, out, B, H, L, conjK, dump);                     \
+  }
 #define LBT_TYPE(SUF, IO, BF)                                                                                      \
   LBT_CFG(SUF, IO, BF, 16, 16, 512, false, 16x16) LBT_CFG(SUF, IO, BF, 16, 32, 512, false, 16x32)                 \
   LBT_CFG(SUF, IO, BF, 32, 32, 384, false, 32x32) LBT_CFG(SUF, IO, BF, 32, 64, 256, false, 32x64)                 \
   LBT_CFG(SUF, IO, BF, 32, 32, 512, true, 32x32s) LBT_CFG(SUF, IO, BF, 32, 64, 384, true, 32x64s)                 \
+  LBP_CFG(SUF, IO, BF, 32, 512, false, 32x32p) LBP_CFG(SUF, IO, BF, 64, 384, false, 32x64p)                       \
+  LBP_CFG(SUF, IO, BF, 32, 512, true, 32x32pd) LBP_CFG(SUF, IO, BF, 64, 384, true, 32x64pd)                        \
   extern "C" __global__ void __launch_bounds__(256) lbt_prep_##SUF(const float2* __restrict__ blocks,              \
       IO* __restrict__ out, int N1, int N2, int adjoint) { lbt_prep<IO>(blocks, out, N1, N2, adjoint); }
 LBT_TYPE(bf16, __nv_bfloat16, true)

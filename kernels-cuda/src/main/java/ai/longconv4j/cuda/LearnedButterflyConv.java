@@ -37,9 +37,11 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private final ElementType io;
   private final DeviceBuffer kp, d, blocks, dBlocks;
   private final DeviceBuffer prepFwd, prepAdj;   // 16-bit blocks for the tensor-core kernel (null: not applicable)
-  private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, tensorCoreGrads = true;
+  private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, pairRows = DEFAULT_PAIR, tensorCoreGrads = true;
   /** Default of {@link #splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
   public static final boolean DEFAULT_SPLIT = false;
+  /** Default of {@link #pairRows(boolean)}; {@code -Dlongconv4j.learned.pair=on|off} overrides it. */
+  public static final boolean DEFAULT_PAIR = pairProperty(System.getProperty("longconv4j.learned.pair"), false);
 
   private LearnedButterflyConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;
@@ -83,15 +85,36 @@ public final class LearnedButterflyConv implements AutoCloseable {
    * ({@link #splitRows(boolean)}, N1 = 32 only) 12 at 32 x 64 and 16 at 32 x 32.
    */
   static int tensorCoreWarps(int n1, int n2, boolean split) {
-    if (split && n1 == 32) return n2 == 64 ? 12 : 16;
+    return tensorCoreWarps(n1, n2, split, false);
+  }
+
+  /** As {@link #tensorCoreWarps(int, int, boolean)}; pair (N1 = 32 only, before split): 12 warps at 32 x 64, 16 at 32 x 32. */
+  static int tensorCoreWarps(int n1, int n2, boolean split, boolean pair) {
+    if ((pair || split) && n1 == 32) return n2 == 64 ? 12 : 16;
     return n2 == 64 ? 8 : n1 == 32 ? 12 : 16;
   }
 
   /** Dynamic shared memory of the tensor-core kernel (learned_tc.cu's LbtLayout): blocks, Kp, twiddles, warp buffers. */
   static int tensorCoreSmem(int n1, int n2, boolean split) {
+    return tensorCoreSmem(n1, n2, split, false);
+  }
+
+  /** With pair (N1 = 32): one row buffer per two warps, plus each warp's x stage of 32 rows of N2/2 + 8 values. */
+  static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair) {
     int n = n1 * n2;
     int blk = 2 * (4 * n1 * (n1 + 8) + 4 * n2 * (n2 + 8)), kpB = 8 * n1 * (n2 + 8), tw = 8 * (128 + Math.max(1, n / 128));
+    if (pair && n1 == 32) return blk + kpB + tw + tensorCoreWarps(n1, n2, false, true) / 2 * (2 * n1 * (2 * n2 + 8) + 4 * 32 * (n2 / 2 + 8));
     return blk + kpB + tw + tensorCoreWarps(n1, n2, split) * 2 * n1 * (2 * n2 + 8);
+  }
+
+  /** Parses {@code -Dlongconv4j.learned.pair}: {@code on} / {@code off}, or {@code dflt} when unset. */
+  static boolean pairProperty(String v, boolean dflt) {
+    if (v == null) return dflt;
+    return switch (v) {
+      case "on" -> true;
+      case "off" -> false;
+      default -> throw new IllegalArgumentException("longconv4j.learned.pair: expected on or off, got " + v);
+    };
   }
 
   /** Forces the fp32 twin ({@code false}) or the tensor-core kernel ({@code true}: 16-bit I/O, N = 256 .. 2048 only). */
@@ -110,7 +133,22 @@ public final class LearnedButterflyConv implements AutoCloseable {
    */
   public LearnedButterflyConv splitRows(boolean on) { splitRows = on; return this; }
 
-  public boolean splitRows() { return splitRows && n1 == 32; }
+  public boolean splitRows() { return splitRows && n1 == 32 && !pairRows(); }
+
+  /**
+   * N1 = 32 only: two warps per row (learned_tc.cu's lbp_row: each takes half the columns of the left products and one
+   * 16-row tile of the right products; the next row's x is fetched by cp.async behind the current one), so 12 / 16 warps
+   * per block with all fragment reuse of a warp's tile kept. Same math and rounding; a speed choice that takes precedence
+   * over {@link #splitRows(boolean)}.
+   */
+  public LearnedButterflyConv pairRows(boolean on) { pairRows = on; return this; }
+
+  public boolean pairRows() { return pairRows && n1 == 32; }
+
+  /** The tensor-core forward kernel's name (dump: the backward's variant that stores the intermediates). */
+  String tensorCoreKernel(boolean dump) {
+    return "lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + (pairRows() ? (dump ? "pd" : "p") : splitRows() ? "s" : "");
+  }
 
   /**
    * With tensor cores on: the block gradients, dKp (so dk) and dD from the tensor-core backward ({@code true}, the
@@ -185,11 +223,11 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   /** learned_tc.cu: x -> out through the prepared blocks pb (forward: u -> y; adjoint with conj(Kp): dy -> du). */
   private void tensorCoreChain(DeviceBuffer x, DeviceBuffer out, int B, DeviceBuffer pb, int conjK, Object dump) {
-    boolean split = splitRows();
-    int w = tensorCoreWarps(n1, n2, split);
-    int gx = Math.max(1, Math.min((B + w - 1) / w, (8 * device.smCount() + h - 1) / h));
-    device.module(MODULE_TC).kernel("lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + (split ? "s" : "")).launch(device.stream(),
-        gx, h, 32 * w, tensorCoreSmem(n1, n2, split), x, kp, d, pb, out, B, h, l, conjK, dump);
+    boolean split = splitRows(), pair = pairRows();
+    int w = tensorCoreWarps(n1, n2, split, pair), rows = pair ? w / 2 : w;   // rows in flight per block
+    int gx = Math.max(1, Math.min((B + rows - 1) / rows, (8 * device.smCount() + h - 1) / h));
+    device.module(MODULE_TC).kernel(tensorCoreKernel(dump instanceof DeviceBuffer)).launch(device.stream(),
+        gx, h, 32 * w, tensorCoreSmem(n1, n2, split, pair), x, kp, d, pb, out, B, h, l, conjK, dump);
   }
 
   /**
@@ -288,6 +326,6 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   @Override public String toString() {
     return "LearnedButterflyConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + " = " + n1 + " x " + n2
-        + ", io=" + io + (tensorCores ? ", tensor cores" + (splitRows() ? " split" : "") : "") + "]";
+        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" : splitRows() ? " split" : "") : "") + "]";
   }
 }

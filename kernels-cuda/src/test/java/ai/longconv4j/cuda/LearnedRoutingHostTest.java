@@ -57,6 +57,26 @@ class LearnedRoutingHostTest {
     assertEquals(2 * (4 * 32 * 40 + 4 * 64 * 72) + 8 * 32 * 72 + 8 * 144 + 8 * 2 * 32 * 136, LearnedButterflyConv.tensorCoreSmem(32, 64, false));
     assertEquals(12, LearnedButterflyConv.tensorCoreWarps(32, 64, true));   // the split kernel's launch bound (384 threads)
     assertEquals(16, LearnedButterflyConv.tensorCoreWarps(16, 32, true));
+    // pair kernels (N1 = 32): launch bounds 384 (32 x 64) / 512 (32 x 32); one row buffer per two warps plus a 32-row x
+    // stage of N2/2 + 8 values per warp; N1 = 16 ignores the pair flag
+    assertEquals(12, LearnedButterflyConv.tensorCoreWarps(32, 64, false, true));
+    assertEquals(16, LearnedButterflyConv.tensorCoreWarps(32, 32, false, true));
+    assertEquals(16, LearnedButterflyConv.tensorCoreWarps(16, 32, false, true));
+    assertEquals(2 * (4 * 32 * 40 + 4 * 64 * 72) + 8 * 32 * 72 + 8 * 144 + 6 * (2 * 32 * 136 + 4 * 32 * 40),
+        LearnedButterflyConv.tensorCoreSmem(32, 64, false, true));
+    assertEquals(LearnedButterflyConv.tensorCoreSmem(16, 32, false), LearnedButterflyConv.tensorCoreSmem(16, 32, false, true));
+    for (int[] f : ok) assertTrue(LearnedButterflyConv.tensorCoreSmem(f[0], f[1], false, true) <= 232448, f[0] + "x" + f[1]);
+  }
+
+  @Test
+  void pairPropertyParsesOnOffAndRejectsOthers() {
+    assertTrue(LearnedButterflyConv.pairProperty("on", false));
+    assertFalse(LearnedButterflyConv.pairProperty("off", true));
+    assertTrue(LearnedButterflyConv.pairProperty(null, true));
+    assertFalse(LearnedButterflyConv.pairProperty(null, false));
+    var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> LearnedButterflyConv.pairProperty("yes", false));
+    assertTrue(e.getMessage().contains("longconv4j.learned.pair"), e.getMessage());
   }
 
   @Test
@@ -65,7 +85,7 @@ class LearnedRoutingHostTest {
     org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(report), "built without nvcc");
     String text = Files.readString(report);
     int found = 0;
-    for (String cfg : new String[] {"16x16", "16x32", "32x32", "32x64", "32x32s", "32x64s"})
+    for (String cfg : new String[] {"16x16", "16x32", "32x32", "32x64", "32x32s", "32x64s", "32x32p", "32x64p", "32x32pd", "32x64pd"})
       for (String io : new String[] {"bf16", "f16"})
         for (String arch : new String[] {"sm_80", "sm_90a"}) {
           String fn = "lbt_forward_" + io + "_" + cfg;
@@ -75,7 +95,7 @@ class LearnedRoutingHostTest {
           assertEquals("0,0", m.group(1) + "," + m.group(2), fn + "@" + arch + " spills");
           found++;
         }
-    assertEquals(24, found);
+    assertEquals(40, found);
     Path bwd = Path.of("target", "cuda", "learned_tc_bwd.ptxas.txt");
     String tb = Files.readString(bwd);
     for (String fn : new String[] {"lbt_gram_bf16_32x64_a", "lbt_gram_bf16_32x64_b", "lbt_gram_f16_16x16_a", "lbt_dkp_bf16", "lbt_gram_reduce"})

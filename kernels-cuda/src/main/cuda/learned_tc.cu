@@ -22,9 +22,7 @@
 // Work estimate (N = 2048 = 32 x 64, L = 1K causal): MMAs per row = 32 (step 1, K = 16) + 256 + 256 + 32 (step 4,
 // M = 16) = 576, i.e. 2.4 MFLOP; B = 64, H = 768: 116 GFLOP (plus 2 N twiddles and N Kp products in fp32).
 // At ~0.6 m16n8k16 per clock per SM (mma.sync on an H200, ~2/3 of the wgmma peak) that is ~0.18 ms, and the shared
-// fragment traffic (each block fragment reused over N1 / 16 row tiles) ~0.15 ms, so ~0.3-0.5 ms: FlashButterfly's
-// 0.34 ms range; the I/O (200 MB bf16) is ~0.05 ms. Measured (H200, bench-runs/lbf-2): 0.676 ms (~170 TFLOP/s),
-// FlashButterfly 0.328 ms; L = 256 / 512: 0.163 / 0.307 ms vs 0.132 / 0.191 (see BENCH-RESULTS.md).
+// fragment traffic ~0.15 ms; the I/O (200 MB bf16) ~0.05 ms. Measured: see BENCH-RESULTS.md (lbf-2: 0.676 ms, lbf3).
 //
 // Organization: one warp per row; a CTA holds W warps (16; 12 at 32 x 32 and 8 at 32 x 64, where the register
 // tiles need 148 / 218 registers: no spills) (rows of one channel h, so Kp is shared) and the four blocks in
@@ -47,6 +45,7 @@ struct LbtLayout {
   static constexpr int TW_BYTES = 8 * tw_entries(N);
   static constexpr int WARP_BYTES = 2 * N1 * SX;                         // >= 4 * N1 * SE: the fp32 output stage fits
   static constexpr int FIXED_BYTES = BLK_BYTES + KP_BYTES + TW_BYTES;
+  static constexpr int PAIR_EL = WARP_BYTES / 2 + 2 * 32 * (N2 / 2 + 8);   // PAIR: a row buffer and two x stages
 };
 
 // Prepared blocks (16-bit) from the fp32 complex blocks {Fa, Fb, Gb, Ga}; adjoint: {Ga^H, Gb^H, Fb^H, Fa^H}.
@@ -361,8 +360,8 @@ __device__ __forceinline__ void lbt_row(const IO* __restrict__ xrow, IO* __restr
 // PAIR (N1 = 32): two warps per row share its buffer; warp half = w & 1 owns the columns [half N2/2, (half+1) N2/2) in
 // steps 1 and 4 (left products: columns are independent) and the rows [16 half, 16 half + 16) in steps 2 and 3 (right
 // products: rows are independent); two pair barriers per row (after steps 1 and 3). Half the registers of one warp per
-// row, so 16 (32 x 32) / 12 (32 x 64) warps per block. x goes through a per-warp stage S (own columns, 32 rows of N2/2 + 8):
-// step 1 reads it, then cp.async fills it with the next row (L % 8 == 0; chunks past L zero-filled) behind steps 1 to 4.
+// row: 16 (32 x 32) / 12 (32 x 64) warps per block. x goes through a per-warp stage S (own columns, 32 rows of N2/2 + 8):
+// step 1 reads it, then cp.async fills it with the next row (L % 8 == 0; past L zero-filled) behind steps 1 to 4.
 template <int N2, typename IO>
 __device__ __forceinline__ void lbp_stage_async(const IO* xrow, uint16_t* S, int L, int c0, int kt) {
   constexpr int CPR = N2 / 16, HC = N2 / 2;
@@ -385,7 +384,7 @@ __device__ __forceinline__ void lbp_stage(const IO* xrow, uint16_t* S, int L, in
 }
 template <typename IO, bool BF16, int N2, bool DUMP>
 __device__ __forceinline__ void lbp_row(const IO* __restrict__ xrow, IO* __restrict__ orow, float d, int L, bool conjK,
-                                        uint16_t* X, const uint16_t* sb, const float2* kp, const Tw& T, uint16_t* dump,
+                                        uint16_t* X, const uint16_t* sb, const float2* kp, const float2* tw, uint16_t* dump,
                                         const IO* __restrict__ xnext, uint16_t* S, int bar) {
   using Lo = LbtLayout<32, N2>;
   constexpr int N = 32 * N2, JPW = N2 / 32, HC = N2 / 2;   // per warp: 16-column tiles, columns
@@ -432,7 +431,7 @@ __device__ __forceinline__ void lbp_row(const IO* __restrict__ xrow, IO* __restr
 #pragma unroll
           for (int h = 0; h < 2; ++h) {
             const int row = 16 * m + g + 8 * h, col = 16 * (jp0 + jj) + 8 * j + 2 * t;
-            const float2 w0 = tw_at(T, (row * col) & (N - 1)), w1 = tw_at(T, (row * (col + 1)) & (N - 1));
+            const float2 w0 = tw[(row * col) & (N - 1)], w1 = tw[(row * (col + 1)) & (N - 1)];
             const float2 v0 = cmul(make_float2(cr[2 * h], ci[2 * h]), w0), v1 = cmul(make_float2(cr[2 * h + 1], ci[2 * h + 1]), w1);
             st_pair<BF16>(X + row * Lo::SX + col, v0.x, v1.x);
             st_pair<BF16>(X + row * Lo::SX + N2 + col, v0.y, v1.y);
@@ -454,7 +453,7 @@ __device__ __forceinline__ void lbp_row(const IO* __restrict__ xrow, IO* __restr
   // ---- step 3 (own rows): X3 = (P @ b3) * conj(T) / N
   const float invN = 1.0f / (float)N;
   right_product<BF16, 16, N2, false>(Xh, b3r, b3i, [&](int row, int col, float cr, float ci) {
-    const float2 w = tw_at(T, ((16 * half + row) * col) & (N - 1));
+    const float2 w = tw[((16 * half + row) * col) & (N - 1)];
     return make_float2((cr * w.x + ci * w.y) * invN, (ci * w.x - cr * w.y) * invN);
   });
   if (dh != nullptr) dump_rows<16, N2>(Xh, dh + 3 * SLOT);                       // slot 3: X3
@@ -508,14 +507,13 @@ __device__ __forceinline__ void lbp_row(const IO* __restrict__ xrow, IO* __restr
   __syncwarp();
 }
 
-// PAIR: grid (ceil(B / (W / 2)), H) at most, block 32 W (W even), dynamic smem LbtLayout::FIXED_BYTES
-// + W/2 * (WARP_BYTES + 4 * 32 * (N2/2 + 8)).
+// PAIR: grid (ceil(B / (W / 2)), H) at most, block 32 W (W even), smem FIXED_BYTES + W/2 * 2 PAIR_EL + 8 N (twiddles).
 template <typename IO, bool BF16, int N2, bool DUMP>
 __device__ void lbp_rows(const IO* __restrict__ x, IO* __restrict__ out, float d, int B, int H, int L, int conjK,
-                         uint16_t* bufs, const uint16_t* sb, const float2* skp, const Tw& T, uint16_t* __restrict__ dump) {
+                         uint16_t* bufs, const uint16_t* sb, const float2* skp, const float2* tw, uint16_t* __restrict__ dump) {
   constexpr int N = 32 * N2, HC = N2 / 2;
   const int h = blockIdx.y, R = blockDim.x >> 6, pair = threadIdx.x >> 6, half = (threadIdx.x >> 5) & 1;
-  uint16_t* X = bufs + pair * (LbtLayout<32, N2>::WARP_BYTES / 2 + 2 * 32 * (HC + 8));
+  uint16_t* X = bufs + pair * LbtLayout<32, N2>::PAIR_EL;
   uint16_t* S = X + LbtLayout<32, N2>::WARP_BYTES / 2 + half * 32 * (HC + 8);
   const int kt = ((L + N2 - 1) / N2 + 15) >> 4;
   int b = blockIdx.x * R + pair;
@@ -523,7 +521,7 @@ __device__ void lbp_rows(const IO* __restrict__ x, IO* __restrict__ out, float d
   for (; b < B; b += gridDim.x * R) {
     const size_t off = ((size_t)b * H + h) * L;
     const int bn = b + gridDim.x * R;
-    lbp_row<IO, BF16, N2, DUMP>(x + off, out + off, d, L, conjK != 0, X, sb, skp, T,
+    lbp_row<IO, BF16, N2, DUMP>(x + off, out + off, d, L, conjK != 0, X, sb, skp, tw,
                                 DUMP ? dump + ((size_t)b * H + h) * 8 * N : nullptr,
                           bn < B ? x + ((size_t)bn * H + h) * L : nullptr, S, 1 + pair);
   }
@@ -562,8 +560,11 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   const Tw T = tw_init(stw, LOG2N);
   __syncthreads();
   const float d = D[h];
-  if constexpr (PAIR != 0) {
-    lbp_rows<IO, BF16, N2, PAIR == 2>(x, out, d, B, H, L, conjK, bufs, sb, skp, T, dump);
+  if constexpr (PAIR != 0) {   // the full twiddle table T[i] = w_N^i after the pairs' buffers: one lookup per entry
+    float2* tw = reinterpret_cast<float2*>(bufs + (blockDim.x >> 6) * Lo::PAIR_EL);
+    for (int i = threadIdx.x; i < N; i += blockDim.x) tw[i] = tw_at(T, i);
+    __syncthreads();
+    lbp_rows<IO, BF16, N2, PAIR == 2>(x, out, d, B, H, L, conjK, bufs, sb, skp, tw, dump);
     return;
   }
   uint16_t* X = bufs + warp * (Lo::WARP_BYTES / 2);

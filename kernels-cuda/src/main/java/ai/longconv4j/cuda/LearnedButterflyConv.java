@@ -99,11 +99,12 @@ public final class LearnedButterflyConv implements AutoCloseable {
     return tensorCoreSmem(n1, n2, split, false);
   }
 
-  /** With pair (N1 = 32): one row buffer per two warps, plus each warp's x stage of 32 rows of N2/2 + 8 values. */
+  /** With pair (N1 = 32): one row buffer per two warps, each warp's x stage of 32 rows of N2/2 + 8 values, N twiddles. */
   static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair) {
     int n = n1 * n2;
     int blk = 2 * (4 * n1 * (n1 + 8) + 4 * n2 * (n2 + 8)), kpB = 8 * n1 * (n2 + 8), tw = 8 * (128 + Math.max(1, n / 128));
-    if (pair && n1 == 32) return blk + kpB + tw + tensorCoreWarps(n1, n2, false, true) / 2 * (2 * n1 * (2 * n2 + 8) + 4 * 32 * (n2 / 2 + 8));
+    if (pair && n1 == 32)
+      return blk + kpB + tw + tensorCoreWarps(n1, n2, false, true) / 2 * (2 * n1 * (2 * n2 + 8) + 4 * 32 * (n2 / 2 + 8)) + 8 * n;
     return blk + kpB + tw + tensorCoreWarps(n1, n2, split) * 2 * n1 * (2 * n2 + 8);
   }
 

@@ -18,13 +18,33 @@ import java.util.List;
  * per row (the session-5 kernel), split rows and two warps per row ({@code pairRows}); each forward validated against
  * the float64 causal conv of sampled rows (outputs poisoned first) before it is timed (CUDA events, 3 warm-ups, median of
  * 40), then forward + backward and the backward alone (median of 10).
- * Usage: LearnedBench [csv-out] [B] [H] [L,L,...]
+ * Usage: LearnedBench [csv-out] [B] [H] [L,L,...];  LearnedBench profile L: one forward per scheme (one warp, pair) and
+ * one backward of the pair scheme at B = 64, H = 768, untimed (a target for Nsight Compute).
  */
 public final class LearnedBench {
   private LearnedBench() {}
 
   public static void main(String[] args) throws IOException {
+    if (args.length == 2 && args[0].equals("profile")) { profile(Integer.parseInt(args[1])); return; }
     FlashButterflyFwdBench.run("LearnedBench", args, new int[] {256, 512, 1024}, LearnedBench::length);
+  }
+
+  static void profile(int L) {
+    int B = 64, H = 768;
+    long n = (long) B * H * L;
+    float[][] w = CudaConvBench.weights(H, L);
+    try (CudaDevice dev = CudaDevice.open(0); var u = dev.alloc(2 * n); var y = dev.alloc(2 * n); var dk = dev.alloc(4L * H * L);
+         var dD = dev.alloc(4L * H)) {
+      DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
+      for (boolean pair : new boolean[] {false, true})
+        try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(w[0], w[1])) {
+          lb.pairRows(pair).splitRows(false);
+          lb.forward(u, y, B);
+          if (pair) lb.backward(u, u, B, y, dk, dD);
+          dev.synchronize();
+          System.out.println("profiled " + lb);
+        }
+    }
   }
 
   static void length(CudaDevice dev, int B, int H, int L, List<CudaConvBench.Row> rows) {

@@ -38,6 +38,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private final DeviceBuffer kp, d, blocks, dBlocks;
   private final DeviceBuffer prepFwd, prepAdj;   // 16-bit blocks for the tensor-core kernel (null: not applicable)
   private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, pairRows = DEFAULT_PAIR, tensorCoreGrads = true;
+  private int pairWarps = 16;
   /** Default of {@link #splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
   public static final boolean DEFAULT_SPLIT = false;
   /** Default of {@link #pairRows(boolean)}; {@code -Dlongconv4j.learned.pair=on|off} overrides it. */
@@ -88,23 +89,35 @@ public final class LearnedButterflyConv implements AutoCloseable {
     return tensorCoreWarps(n1, n2, split, false);
   }
 
-  /** As {@link #tensorCoreWarps(int, int, boolean)}; pair (N1 = 32 only, before split): 12 warps at 32 x 64, 16 at 32 x 32. */
+  /**
+   * As {@link #tensorCoreWarps(int, int, boolean)}; pair (N1 = 32 only, before split): the launch bound, 16 warps, except
+   * the backward's dumping kernel at 32 x 64 (12: its 133 registers).
+   */
+  static int tensorCoreWarps(int n1, int n2, boolean split, boolean pair, boolean dump) {
+    if (pair && n1 == 32) return dump && n2 == 64 ? 12 : 16;
+    return tensorCoreWarps(n1, n2, split, false);
+  }
+
   static int tensorCoreWarps(int n1, int n2, boolean split, boolean pair) {
-    if ((pair || split) && n1 == 32) return n2 == 64 ? 12 : 16;
+    if (pair && n1 == 32) return 16;
+    if (split && n1 == 32) return n2 == 64 ? 12 : 16;
     return n2 == 64 ? 8 : n1 == 32 ? 12 : 16;
   }
 
   /** Dynamic shared memory of the tensor-core kernel (learned_tc.cu's LbtLayout): blocks, Kp, twiddles, warp buffers. */
   static int tensorCoreSmem(int n1, int n2, boolean split) {
-    return tensorCoreSmem(n1, n2, split, false);
+    return tensorCoreSmem(n1, n2, split, false, 0);
   }
 
-  /** With pair (N1 = 32): one row buffer per two warps, each warp's x stage of 32 rows of N2/2 + 8 values, N twiddles. */
-  static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair) {
+  /**
+   * With pair (N1 = 32) and {@code warps} per block: one row buffer per two warps, each warp's x stage of 32 rows of
+   * N2/2 + 8 values, N twiddles.
+   */
+  static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair, int warps) {
     int n = n1 * n2;
     int blk = 2 * (4 * n1 * (n1 + 8) + 4 * n2 * (n2 + 8)), kpB = 8 * n1 * (n2 + 8), tw = 8 * (128 + Math.max(1, n / 128));
     if (pair && n1 == 32)
-      return blk + kpB + tw + tensorCoreWarps(n1, n2, false, true) / 2 * (2 * n1 * (2 * n2 + 8) + 4 * 32 * (n2 / 2 + 8)) + 8 * n;
+      return blk + kpB + tw + warps / 2 * (2 * n1 * (2 * n2 + 8) + 4 * 32 * (n2 / 2 + 8)) + 8 * n;
     return blk + kpB + tw + tensorCoreWarps(n1, n2, split) * 2 * n1 * (2 * n2 + 8);
   }
 
@@ -145,6 +158,13 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public LearnedButterflyConv pairRows(boolean on) { pairRows = on; return this; }
 
   public boolean pairRows() { return pairRows && n1 == 32; }
+
+  /** Pair kernels' warps per block for forward and du (12 or 16; the default 16; the backward's dumps run 12 at 32 x 64). */
+  public LearnedButterflyConv pairWarps(int w) {
+    if (w != 12 && w != 16) throw new IllegalArgumentException("LearnedButterflyConv.pairWarps: 12 or 16, got " + w);
+    pairWarps = w;
+    return this;
+  }
 
   /** The tensor-core forward kernel's name (dump: the backward's variant that stores the intermediates). */
   String tensorCoreKernel(boolean dump) {
@@ -224,11 +244,12 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   /** learned_tc.cu: x -> out through the prepared blocks pb (forward: u -> y; adjoint with conj(Kp): dy -> du). */
   private void tensorCoreChain(DeviceBuffer x, DeviceBuffer out, int B, DeviceBuffer pb, int conjK, Object dump) {
-    boolean split = splitRows(), pair = pairRows();
-    int w = tensorCoreWarps(n1, n2, split, pair), rows = pair ? w / 2 : w;   // rows in flight per block
+    boolean split = splitRows(), pair = pairRows(), dumps = dump instanceof DeviceBuffer;
+    int w = pair ? Math.min(pairWarps, tensorCoreWarps(n1, n2, false, true, dumps)) : tensorCoreWarps(n1, n2, split);
+    int rows = pair ? w / 2 : w;   // rows in flight per block
     int gx = Math.max(1, Math.min((B + rows - 1) / rows, (8 * device.smCount() + h - 1) / h));
-    device.module(MODULE_TC).kernel(tensorCoreKernel(dump instanceof DeviceBuffer)).launch(device.stream(),
-        gx, h, 32 * w, tensorCoreSmem(n1, n2, split, pair), x, kp, d, pb, out, B, h, l, conjK, dump);
+    device.module(MODULE_TC).kernel(tensorCoreKernel(dumps)).launch(device.stream(),
+        gx, h, 32 * w, tensorCoreSmem(n1, n2, split, pair, w), x, kp, d, pb, out, B, h, l, conjK, dump);
   }
 
   /**

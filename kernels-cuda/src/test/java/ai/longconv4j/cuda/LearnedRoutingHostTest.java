@@ -57,15 +57,16 @@ class LearnedRoutingHostTest {
     assertEquals(2 * (4 * 32 * 40 + 4 * 64 * 72) + 8 * 32 * 72 + 8 * 144 + 8 * 2 * 32 * 136, LearnedButterflyConv.tensorCoreSmem(32, 64, false));
     assertEquals(12, LearnedButterflyConv.tensorCoreWarps(32, 64, true));   // the split kernel's launch bound (384 threads)
     assertEquals(16, LearnedButterflyConv.tensorCoreWarps(16, 32, true));
-    // pair kernels (N1 = 32): launch bounds 384 (32 x 64) / 512 (32 x 32); one row buffer per two warps plus a 32-row x
-    // stage of N2/2 + 8 values per warp, then the full twiddle table (N float2); N1 = 16 ignores the pair flag
-    assertEquals(12, LearnedButterflyConv.tensorCoreWarps(32, 64, false, true));
-    assertEquals(16, LearnedButterflyConv.tensorCoreWarps(32, 32, false, true));
-    assertEquals(16, LearnedButterflyConv.tensorCoreWarps(16, 32, false, true));
-    assertEquals(2 * (4 * 32 * 40 + 4 * 64 * 72) + 8 * 32 * 72 + 8 * 144 + 6 * (2 * 32 * 136 + 4 * 32 * 40) + 8 * 2048,
-        LearnedButterflyConv.tensorCoreSmem(32, 64, false, true));
-    assertEquals(LearnedButterflyConv.tensorCoreSmem(16, 32, false), LearnedButterflyConv.tensorCoreSmem(16, 32, false, true));
-    for (int[] f : ok) assertTrue(LearnedButterflyConv.tensorCoreSmem(f[0], f[1], false, true) <= 232448, f[0] + "x" + f[1]);
+    // pair kernels (N1 = 32): launch bounds 512, the dumping one at 32 x 64 384; one row buffer per two warps plus a
+    // 32-row x stage of N2/2 + 8 values per warp, then the full twiddle table (N float2); N1 = 16 ignores the pair flag
+    assertEquals(16, LearnedButterflyConv.tensorCoreWarps(32, 64, false, true, false));
+    assertEquals(12, LearnedButterflyConv.tensorCoreWarps(32, 64, false, true, true));
+    assertEquals(16, LearnedButterflyConv.tensorCoreWarps(32, 32, false, true, true));
+    assertEquals(16, LearnedButterflyConv.tensorCoreWarps(16, 32, false, true, false));
+    assertEquals(2 * (4 * 32 * 40 + 4 * 64 * 72) + 8 * 32 * 72 + 8 * 144 + 8 * (2 * 32 * 136 + 4 * 32 * 40) + 8 * 2048,
+        LearnedButterflyConv.tensorCoreSmem(32, 64, false, true, 16));
+    assertEquals(LearnedButterflyConv.tensorCoreSmem(16, 32, false), LearnedButterflyConv.tensorCoreSmem(16, 32, false, true, 16));
+    for (int[] f : ok) assertTrue(LearnedButterflyConv.tensorCoreSmem(f[0], f[1], false, true, 16) <= 232448, f[0] + "x" + f[1]);
   }
 
   @Test

@@ -39,20 +39,22 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
         {ConvMode.CIRCULAR, 3, 256, 256}, {ConvMode.CIRCULAR, 3, 512, 200}, {ConvMode.CIRCULAR, 1, 1024, 1024},
         {ConvMode.CIRCULAR, 3, 2048, 2048}, {ConvMode.CAUSAL, 3, 333, 333}};
     // every shape in both types, one warp per row; the N1 = 32 shapes (N >= 1024) also through the split-row kernels
-    // (bf16) and the two-warp pair kernels (both types; L = 333: odd, 300 / 500: not a multiple of 8)
+    // (bf16) and the two-warp pair kernels (both types at 16 warps per block, bf16 also at 12; L = 333: odd, 300 / 500:
+    // not a multiple of 8)
     var n32 = Stream.of(shapes).filter(s -> ConvPlan.of((Integer) s[2], (Integer) s[3], LearnedButterflyConv.libMode((ConvMode) s[0]),
         ConvEngine.LEARNED, ai.longconv4j.conv.Precision.F64).factors().get(0) == 32).toList();
     return Stream.of(Stream.of(ElementType.BF16, ElementType.F16)
         .flatMap(io -> Stream.of(shapes).map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "one"))),
         n32.stream().map(s -> Arguments.of(ElementType.BF16, s[0], s[1], 111, s[2], s[3], "split")),
-        Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> n32.stream().map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "pair"))))
+        Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> n32.stream().map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "pair"))),
+        n32.stream().map(s -> Arguments.of(ElementType.BF16, s[0], s[1], 111, s[2], s[3], "pair12")))
         .flatMap(x -> x);
   }
 
   @ParameterizedTest(name = "{0} io, {1} B={2} H={3} L={4} Lk={5} rows={6}")
   @MethodSource("cases")
   void tensorCoresMatchTwinAndLib(ElementType io, ConvMode mode, int B, int H, int L, int Lk, String rows) {
-    boolean split = rows.equals("split"), pair = rows.equals("pair");
+    boolean split = rows.equals("split"), pair = rows.startsWith("pair");
     var rng = new SplittableRandom(31L * L + 7L * B + io.ordinal() + 11L * mode.ordinal());
     short[] u16 = HalfFloats.encode(Reference.randn(rng, B * H * L, 1.0), io);
     short[] dy16 = HalfFloats.encode(Reference.randn(rng, B * H * L, 1.0), io);
@@ -80,7 +82,8 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
     LearnedButterfly.Grads g = cpu.backwardAll(shape, ud, kl, Dd, dyd);
     double[] yFft = new LearnedButterfly(plan, dft).forward(shape, ud, kl, Dd);
     int n = B * H * L;
-    try (var tc = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).splitRows(split).pairRows(pair);
+    try (var tc = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).splitRows(split).pairRows(pair)
+             .pairWarps(rows.equals("pair12") ? 12 : 16);
          var one = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).splitRows(false).pairRows(false);
          var twin = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).tensorCores(false);
          var du = dev.upload(u16); var ddy = dev.upload(dy16); var out = dev.alloc((2L * n + 3) / 4 * 4);

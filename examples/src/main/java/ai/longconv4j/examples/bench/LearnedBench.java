@@ -15,9 +15,9 @@ import java.util.List;
 /**
  * The tensor-core learned butterfly's row schemes in one sitting: causal, bf16 I/O, blocks at the DFT, B = 64, H = 768.
  * Per L: FlashButterfly's default bf16 forward (the target "the same runtime"), then the learned kernels with one warp
- * per row (the session-5 kernel), split rows and two warps per row ({@code pairRows}); each forward validated against
- * the float64 causal conv of sampled rows (outputs poisoned first) before it is timed (CUDA events, 3 warm-ups, median of
- * 40), then forward + backward and the backward alone (median of 10).
+ * per row (the session-5 kernel), split rows and two warps per row ({@code pairRows}, 16 and 12 warps per block); each
+ * forward validated against the float64 causal conv of sampled rows (outputs poisoned first) before it is timed (CUDA
+ * events, 3 warm-ups, median of 40), then forward + backward and the backward alone (median of 10).
  * Usage: LearnedBench [csv-out] [B] [H] [L,L,...];  LearnedBench profile L: one forward per scheme (one warp, pair) and
  * one backward of the pair scheme at B = 64, H = 768, untimed (a target for Nsight Compute).
  */
@@ -62,9 +62,9 @@ public final class LearnedBench {
         rows.add(new CudaConvBench.Row("flashbutterfly io=BF16 " + fb.kernelName(), B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
         CudaConvBench.report(rows.getLast());
       }
-      for (String scheme : new String[] {"one", "split", "pair"})
+      for (String scheme : new String[] {"one", "split", "pair", "pair12"})
         try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(k, D)) {
-          lb.splitRows(scheme.equals("split")).pairRows(scheme.equals("pair"));
+          lb.splitRows(scheme.equals("split")).pairRows(scheme.startsWith("pair")).pairWarps(scheme.equals("pair12") ? 12 : 16);
           if (!scheme.equals("one") && lb.factors()[0] != 32) continue;   // split / pair: N1 = 32 only
           String name = "learned tc " + lb.factors()[0] + "x" + lb.factors()[1] + " " + scheme;
           y.fill32(0x7fc07fc0);
@@ -73,7 +73,7 @@ public final class LearnedBench {
           double ms = CudaConvBench.median(dev, () -> lb.forward(u, y, B), 40);
           rows.add(new CudaConvBench.Row(name + " fwd", B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
           CudaConvBench.report(rows.getLast());
-          if (scheme.equals("split")) continue;
+          if (scheme.equals("split") || scheme.equals("pair12")) continue;
           double msB = CudaConvBench.median(dev, () -> { lb.forward(u, y, B); lb.backward(u, u, B, y, dk, dD); }, 10);
           rows.add(new CudaConvBench.Row(name + " fwd+bwd", B, H, L, msB, 12.0 * n / msB / 1e6, Double.NaN, 0));
           CudaConvBench.report(rows.getLast());

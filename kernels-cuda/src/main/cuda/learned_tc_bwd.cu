@@ -6,6 +6,7 @@
 //   dGa = sum gE @ D2^H   (gE = dy, real)          dFa = sum gB @ A^H   (A = u, real)       form B, N1 x N1
 //   dGb = sum P^H @ gD1                            dFb = sum B2^H @ gC                      form A, N2 x N2
 //   dKp[h] = sum_b gP * conj(C),  dD[h] = sum_b dy . u                                      lbt_dkp
+//   dk[h] = Re(IDFT(dKp[h] in natural order))[taps]                                          lbt_taps (radix-2 FFT)
 // Form A: G[i][j] += sum_k conj(L[k][i]) R[k][j] (k over the N1 rows); form B: G[i][j] += sum_k L[i][k] conj(R[j][k])
 // (k over the N2 columns). Real MMAs (m16n8k16, fp32 accumulators), four per complex tile as in learned_tc.cu:
 //   A:  Gr += Lr^T Rr + Li^T Ri,  Gi += Lr^T Ri - Li^T Rr;     B:  Gr += Lr Rr^T + Li Ri^T,  Gi += Li Rr^T - Lr Ri^T.
@@ -134,18 +135,23 @@ __device__ void lbt_dkp(const uint16_t* __restrict__ fwd, const uint16_t* __rest
                         int N1, int N2, float scale) {
   __shared__ float red[8];
   const int h = blockIdx.x, N = N1 * N2;
-  using T16 = IO;
-  for (int p = threadIdx.x; p < N; p += blockDim.x) {
+  for (int p = 4 * threadIdx.x; p < N; p += 4 * blockDim.x) {   // 4 consecutive k2 (N2 % 4 == 0): 8-byte loads
     const int k1 = p / N2, k2 = p - k1 * N2, re = k1 * 2 * N2 + k2, im = re + N2;
-    float sx = 0.f, sy = 0.f;
+    float sx[4] = {0.f, 0.f, 0.f, 0.f}, sy[4] = {0.f, 0.f, 0.f, 0.f};
     for (int b = 0; b < B; ++b) {
       const size_t base = ((size_t)b * H + h) * 8 * N + 2 * N;   // slot 1
-      const T16 *f = reinterpret_cast<const T16*>(fwd + base), *a = reinterpret_cast<const T16*>(adj + base);
-      const float fr = ld(f + re), fi = ld(f + im), ar = ld(a + re), ai = ld(a + im);
-      sx += ar * fr + ai * fi;
-      sy += ai * fr - ar * fi;
+      const uint2 fr4 = *reinterpret_cast<const uint2*>(fwd + base + re), fi4 = *reinterpret_cast<const uint2*>(fwd + base + im);
+      const uint2 ar4 = *reinterpret_cast<const uint2*>(adj + base + re), ai4 = *reinterpret_cast<const uint2*>(adj + base + im);
+      const IO *fr = reinterpret_cast<const IO*>(&fr4), *fi = reinterpret_cast<const IO*>(&fi4);
+      const IO *ar = reinterpret_cast<const IO*>(&ar4), *ai = reinterpret_cast<const IO*>(&ai4);
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        sx[q] += ld(ar + q) * ld(fr + q) + ld(ai + q) * ld(fi + q);
+        sy[q] += ld(ai + q) * ld(fr + q) - ld(ar + q) * ld(fi + q);
+      }
     }
-    dkp[(size_t)h * N + p] = make_float2(sx * scale, sy * scale);
+#pragma unroll
+    for (int q = 0; q < 4; ++q) dkp[(size_t)h * N + p + q] = make_float2(sx[q] * scale, sy[q] * scale);
   }
   float s = 0.f;
   for (int b = 0; b < B; ++b) {
@@ -159,6 +165,38 @@ __device__ void lbt_dkp(const uint16_t* __restrict__ fwd, const uint16_t* __rest
     float t = 0.f;
     for (int w = 0; w < (int)(blockDim.x >> 5); ++w) t += red[w];
     dD[h] = t;
+  }
+}
+
+// dk[h, t] = Re(sum_f g[f] w_N^(-f t)) for the kept taps t (t < taps0; two-sided also t = N-1-j, j < taps1, into the
+// second (H, Lk) half): learned.cu's lb_taps (a direct DFT, N^2 per channel) as an in-place radix-2 inverse FFT in shared
+// memory. g: dKp (H, N) with position p = k1*N2 + k2 holding frequency f = k1 + N1*k2, scattered to bit-reversed order.
+// Grid (H), block 256, dynamic smem 12 N bytes (x: N float2, twiddles w^(-j): N/2 float2).
+extern "C" __global__ void __launch_bounds__(256) lbt_taps(const float2* __restrict__ g, float* __restrict__ dk, int H,
+    int Lk, int taps0, int taps1, int twoSided, int N1, int N2) {
+  extern __shared__ __align__(16) float2 sm[];
+  const int N = N1 * N2, h = blockIdx.x, lg = 31 - __clz(N);
+  float2 *x = sm, *w = sm + N;
+  for (int j = threadIdx.x; j < N / 2; j += blockDim.x) { float s, c; sincospif(2.0f * (float)j / (float)N, &s, &c); w[j] = make_float2(c, s); }
+  for (int p = threadIdx.x; p < N; p += blockDim.x) {
+    const int q1 = p / N2, f = q1 + N1 * (p - q1 * N2);
+    x[__brev(f) >> (32 - lg)] = g[(size_t)h * N + p];
+  }
+  __syncthreads();
+  for (int half = 1; half < N; half <<= 1) {   // butterflies of span 2 half: x[a], x[a + half] with w^(k N / (2 half))
+    for (int i = threadIdx.x; i < N / 2; i += blockDim.x) {
+      const int k = i & (half - 1), a = 2 * (i - k) + k;
+      const float2 u = x[a], v = x[a + half], e = w[k * (N / (2 * half))];
+      const float2 ve = make_float2(v.x * e.x - v.y * e.y, v.x * e.y + v.y * e.x);
+      x[a] = make_float2(u.x + ve.x, u.y + ve.y);
+      x[a + half] = make_float2(u.x - ve.x, u.y - ve.y);
+    }
+    __syncthreads();
+  }
+  const int total = taps0 + (twoSided ? taps1 : 0);
+  for (int i = threadIdx.x; i < total; i += blockDim.x) {
+    if (i < taps0) dk[(size_t)h * Lk + i] = x[i].x;
+    else dk[(size_t)H * Lk + (size_t)h * Lk + (i - taps0)] = x[N - 1 - (i - taps0)].x;
   }
 }
 

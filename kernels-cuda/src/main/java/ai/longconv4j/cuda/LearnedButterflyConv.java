@@ -254,7 +254,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   /**
    * The tensor-core backward: the forward chain (its y into du, overwritten) and the adjoint chain (du) dump X1, C, P,
-   * X3 per row; learned_tc_bwd.cu's Gram products give the block gradients, lbt_dkp dKp and dD, lb_taps dk.
+   * X3 per row; learned_tc_bwd.cu's Gram products give the block gradients, lbt_dkp dKp and dD, lbt_taps dk.
    */
   private void backwardTensorCores(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD,
       int parts) {
@@ -284,8 +284,8 @@ public final class LearnedButterflyConv implements AutoCloseable {
             q[7]);
       }
       m.kernel("lbt_dkp_" + io.tag()).launch(device.stream(), h, 1, 256, 0, fd, ad, u, dy, gk, dD, B, h, l, n1, n2, invN);
-      device.module(MODULE).kernel("lb_taps").launch(device.stream(), h, 1, 256, 8 * n, gk, dk, h, lk, taps0, taps1, parts - 1,
-          n1, n2);
+      // dk: an inverse FFT per channel (lbt_taps; the fp32 route keeps learned.cu's direct DFT lb_taps, its twin)
+      m.kernel("lbt_taps").launch(device.stream(), h, 1, 256, 12 * n, gk, dk, h, lk, taps0, taps1, parts - 1, n1, n2);
       device.stream().synchronize();
     }
   }

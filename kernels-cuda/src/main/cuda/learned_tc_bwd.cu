@@ -36,15 +36,33 @@ __device__ __forceinline__ void load_operand(const uint16_t* __restrict__ src, c
   }
 }
 
-// Grid (G), block 256, dynamic smem 2 * 2 * N1 * (2 N2 + 8) bytes. part: (G, M, M) float2, M = FORM_A ? N2 : N1.
-template <typename IO, bool BF16, int N1, int N2, bool FORM_A>
+// As load_operand with cp.async (16-byte chunks, committed by the caller): a dump slot, or the real x row (L % 8 == 0,
+// chunks past L zero-filled) into the Re half of each row (the Im half was zeroed once).
+template <typename IO, int N1, int N2>
+__device__ __forceinline__ void load_operand_async(const uint16_t* __restrict__ src, const IO* __restrict__ x, size_t r,
+                                                   int slot, int L, uint16_t* S) {
+  constexpr int N = N1 * N2, SX = 2 * N2 + 8;
+  const int CPR = (src == nullptr ? 1 : 2) * N2 / 8;
+  const uint16_t* g = src != nullptr ? src + r * 8 * N + (size_t)slot * 2 * N : reinterpret_cast<const uint16_t*>(x + r * L);
+  for (int i = threadIdx.x; i < N1 * CPR; i += blockDim.x) {
+    const int row = i / CPR, c = 8 * (i - row * CPR), n = src != nullptr ? row * 2 * N2 + c : row * N2 + c;
+    const bool in = src != nullptr || n < L;
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"((uint32_t)__cvta_generic_to_shared(S + row * SX + c)),
+                 "l"(g + (in ? n : 0)), "r"(in ? 16 : 0) : "memory");
+  }
+}
+
+// Grid (G), block 256, dynamic smem 2 * 2 * N1 * (2 N2 + 8) bytes (ASYNC: twice that, two buffers: the next row's operands
+// are copied by cp.async while the current row's products run; real x operands need L % 8 == 0, else synchronous).
+// part: (G, M, M) float2, M = FORM_A ? N2 : N1.
+template <typename IO, bool BF16, int N1, int N2, bool FORM_A, bool ASYNC>
 __device__ void lbt_gram(const uint16_t* __restrict__ lsrc, int lslot, const IO* __restrict__ lx,
                          const uint16_t* __restrict__ rsrc, int rslot, const IO* __restrict__ rx, float2* __restrict__ part,
                          int rows, int L) {
   constexpr int SX = 2 * N2 + 8, M = FORM_A ? N2 : N1, MTo = M / 16, UNITS = MTo * MTo, UPW = (UNITS + 7) / 8;
   constexpr int KT = FORM_A ? N1 / 16 : N2 / 16;
   extern __shared__ __align__(16) unsigned char smraw[];
-  uint16_t* Ls = reinterpret_cast<uint16_t*>(smraw);
+  uint16_t* Ls = reinterpret_cast<uint16_t*>(smraw);   // buffer b: Ls + 2 b N1 SX, Rs + 2 b N1 SX (Rs = Ls + N1 SX)
   uint16_t* Rs = Ls + N1 * SX;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
   float gr[UPW][2][4], gi[UPW][2][4];
@@ -54,11 +72,34 @@ __device__ void lbt_gram(const uint16_t* __restrict__ lsrc, int lslot, const IO*
     for (int j = 0; j < 2; ++j)
 #pragma unroll
       for (int q = 0; q < 4; ++q) { gr[u][j][q] = 0.f; gi[u][j][q] = 0.f; }
-  for (int r = blockIdx.x; r < rows; r += gridDim.x) {
+  const bool async = ASYNC && (L & 7) == 0;
+  if (async)   // the Im halves of real operands stay zero in both buffers
+    for (int i = threadIdx.x; i < 2 * N1 * N2; i += blockDim.x) {
+      const int buf = i / (N1 * N2), row = (i / N2) % N1, c = i % N2;
+      if (lsrc == nullptr) Ls[2 * buf * N1 * SX + row * SX + N2 + c] = 0;
+      if (rsrc == nullptr) Rs[2 * buf * N1 * SX + row * SX + N2 + c] = 0;
+    }
+  if (async && blockIdx.x < rows) {   // the first row
+    load_operand_async<IO, N1, N2>(lsrc, lx, (size_t)blockIdx.x, lslot, L, Ls);
+    load_operand_async<IO, N1, N2>(rsrc, rx, (size_t)blockIdx.x, rslot, L, Rs);
+  }
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+  for (int r = blockIdx.x, it = 0; r < rows; r += gridDim.x, ++it) {
     __syncthreads();
-    load_operand<IO, N1, N2>(lsrc, lx, (size_t)r, lslot, L, Ls);
-    load_operand<IO, N1, N2>(rsrc, rx, (size_t)r, rslot, L, Rs);
+    if (async) {   // buffer it & 1 holds row r (in flight); queue row r + G into the other, then wait for all but that
+      uint16_t *Ln = Ls + 2 * ((it + 1) & 1) * N1 * SX, *Rn = Rs + 2 * ((it + 1) & 1) * N1 * SX;
+      if (r + (int)gridDim.x < rows) {
+        load_operand_async<IO, N1, N2>(lsrc, lx, (size_t)(r + gridDim.x), lslot, L, Ln);
+        load_operand_async<IO, N1, N2>(rsrc, rx, (size_t)(r + gridDim.x), rslot, L, Rn);
+      }
+      asm volatile("cp.async.commit_group;\n" ::: "memory");
+      asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+    } else {
+      load_operand<IO, N1, N2>(lsrc, lx, (size_t)r, lslot, L, Ls);
+      load_operand<IO, N1, N2>(rsrc, rx, (size_t)r, rslot, L, Rs);
+    }
     __syncthreads();
+    const uint16_t *Lc = Ls + (async ? 2 * (it & 1) * N1 * SX : 0), *Rc = Rs + (async ? 2 * (it & 1) * N1 * SX : 0);
 #pragma unroll
     for (int u = 0; u < UPW; ++u) {
       const int unit = warp + 8 * u;
@@ -68,10 +109,10 @@ __device__ void lbt_gram(const uint16_t* __restrict__ lsrc, int lslot, const IO*
       for (int kk = 0; kk < KT; ++kk) {
         uint32_t ar[4], ai[4], br[4], bi[4];
         if constexpr (FORM_A) {   // A = L^H (L stored [k][i]: trans), B = R (stored [k][j]: trans)
-          const uint16_t* pa = Ls + (16 * kk + (lm >> 1) * 8 + lr) * SX + i0 + (lm & 1) * 8;
+          const uint16_t* pa = Lc + (16 * kk + (lm >> 1) * 8 + lr) * SX + i0 + (lm & 1) * 8;
           ldsm_x4_t(ar, pa);
           ldsm_x4_t(ai, pa + N2);
-          const uint16_t* pb = Rs + (16 * kk + (lm & 1) * 8 + lr) * SX + j0 + (lm >> 1) * 8;
+          const uint16_t* pb = Rc + (16 * kk + (lm & 1) * 8 + lr) * SX + j0 + (lm >> 1) * 8;
           ldsm_x4_t(br, pb);
           ldsm_x4_t(bi, pb + N2);
           const uint32_t nai[4] = {ai[0] ^ SIGN2, ai[1] ^ SIGN2, ai[2] ^ SIGN2, ai[3] ^ SIGN2};
@@ -83,10 +124,10 @@ __device__ void lbt_gram(const uint16_t* __restrict__ lsrc, int lslot, const IO*
             mma16816<BF16>(gi[u][j], nai, br[2 * j], br[2 * j + 1]);
           }
         } else {                  // A = L (stored [i][k]), B = R^H (R stored [j][k]): both non-trans
-          const uint16_t* pa = Ls + (i0 + (lm & 1) * 8 + lr) * SX + 16 * kk + (lm >> 1) * 8;
+          const uint16_t* pa = Lc + (i0 + (lm & 1) * 8 + lr) * SX + 16 * kk + (lm >> 1) * 8;
           ldsm_x4(ar, pa);
           ldsm_x4(ai, pa + N2);
-          const uint16_t* pb = Rs + (j0 + (lm >> 1) * 8 + lr) * SX + 16 * kk + (lm & 1) * 8;
+          const uint16_t* pb = Rc + (j0 + (lm >> 1) * 8 + lr) * SX + 16 * kk + (lm & 1) * 8;
           ldsm_x4(br, pb);
           ldsm_x4(bi, pb + N2);
           const uint32_t nbi[4] = {bi[0] ^ SIGN2, bi[1] ^ SIGN2, bi[2] ^ SIGN2, bi[3] ^ SIGN2};
@@ -200,17 +241,15 @@ extern "C" __global__ void __launch_bounds__(256) lbt_taps(const float2* __restr
   }
 }
 
-#define LBT_GRAM(SUF, IO, BF, N1, N2)                                                                              \
-  extern "C" __global__ void __launch_bounds__(256) lbt_gram_##SUF##_##N1##x##N2##_a(const uint16_t* __restrict__ ls, \
-      int lslot, const IO* __restrict__ lx, const uint16_t* __restrict__ rs, int rslot, const IO* __restrict__ rx,  \
-      float2* __restrict__ part, int rows, int L) {                                                               \
-    lbt_gram<IO, BF, N1, N2, true>(ls, lslot, lx, rs, rslot, rx, part, rows, L);                                  \
-  }                                                                                                               \
-  extern "C" __global__ void __launch_bounds__(256) lbt_gram_##SUF##_##N1##x##N2##_b(const uint16_t* __restrict__ ls, \
-      int lslot, const IO* __restrict__ lx, const uint16_t* __restrict__ rs, int rslot, const IO* __restrict__ rx,  \
-      float2* __restrict__ part, int rows, int L) {                                                               \
-    lbt_gram<IO, BF, N1, N2, false>(ls, lslot, lx, rs, rslot, rx, part, rows, L);                                 \
+#define LBT_GRAM1(SUF, IO, BF, N1, N2, FORM, FA, ASYNC, TAIL)                                                      \
+  extern "C" __global__ void __launch_bounds__(256) lbt_gram_##SUF##_##N1##x##N2##_##FORM##TAIL(                  \
+      const uint16_t* __restrict__ ls, int lslot, const IO* __restrict__ lx, const uint16_t* __restrict__ rs, int rslot, \
+      const IO* __restrict__ rx, float2* __restrict__ part, int rows, int L) {                                    \
+    lbt_gram<IO, BF, N1, N2, FA, ASYNC>(ls, lslot, lx, rs, rslot, rx, part, rows, L);                              \
   }
+#define LBT_GRAM(SUF, IO, BF, N1, N2)                                                                              \
+  LBT_GRAM1(SUF, IO, BF, N1, N2, a, true, false, ) LBT_GRAM1(SUF, IO, BF, N1, N2, b, false, false, )              \
+  LBT_GRAM1(SUF, IO, BF, N1, N2, a, true, true, _async) LBT_GRAM1(SUF, IO, BF, N1, N2, b, false, true, _async)
 #define LBT_BWD_TYPE(SUF, IO, BF)                                                                                  \
   LBT_GRAM(SUF, IO, BF, 16, 16) LBT_GRAM(SUF, IO, BF, 16, 32) LBT_GRAM(SUF, IO, BF, 32, 32) LBT_GRAM(SUF, IO, BF, 32, 64) \
   extern "C" __global__ void __launch_bounds__(256) lbt_dkp_##SUF(const uint16_t* __restrict__ fwd,               \

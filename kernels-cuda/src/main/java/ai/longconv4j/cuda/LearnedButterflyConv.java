@@ -37,12 +37,16 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private final ElementType io;
   private final DeviceBuffer kp, d, blocks, dBlocks;
   private final DeviceBuffer prepFwd, prepAdj;   // 16-bit blocks for the tensor-core kernel (null: not applicable)
-  private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, pairRows = DEFAULT_PAIR, tensorCoreGrads = true;
+  private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, pairRows = DEFAULT_PAIR, tensorCoreGrads = true,
+      asyncGrams = DEFAULT_ASYNC_GRAMS;
   private int pairWarps = 16;
   /** Default of {@link #splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
   public static final boolean DEFAULT_SPLIT = false;
   /** Default of {@link #pairRows(boolean)}; {@code -Dlongconv4j.learned.pair=on|off} overrides it. */
-  public static final boolean DEFAULT_PAIR = pairProperty(System.getProperty("longconv4j.learned.pair"), false);
+  public static final boolean DEFAULT_PAIR = onOff("longconv4j.learned.pair", System.getProperty("longconv4j.learned.pair"), false);
+  /** Default of {@link #asyncGrams(boolean)}; {@code -Dlongconv4j.learned.asyncgrams=on|off} overrides it. */
+  public static final boolean DEFAULT_ASYNC_GRAMS = onOff("longconv4j.learned.asyncgrams",
+      System.getProperty("longconv4j.learned.asyncgrams"), false);
 
   private LearnedButterflyConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;
@@ -121,13 +125,13 @@ public final class LearnedButterflyConv implements AutoCloseable {
     return blk + kpB + tw + tensorCoreWarps(n1, n2, split) * 2 * n1 * (2 * n2 + 8);
   }
 
-  /** Parses {@code -Dlongconv4j.learned.pair}: {@code on} / {@code off}, or {@code dflt} when unset. */
-  static boolean pairProperty(String v, boolean dflt) {
+  /** Parses the switch property {@code name}'s value {@code v}: {@code on} / {@code off}, or {@code dflt} when unset. */
+  static boolean onOff(String name, String v, boolean dflt) {
     if (v == null) return dflt;
     return switch (v) {
       case "on" -> true;
       case "off" -> false;
-      default -> throw new IllegalArgumentException("longconv4j.learned.pair: expected on or off, got " + v);
+      default -> throw new IllegalArgumentException(name + ": expected on or off, got " + v);
     };
   }
 
@@ -179,6 +183,13 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public LearnedButterflyConv tensorCoreGradients(boolean on) { tensorCoreGrads = on; return this; }
 
   public boolean tensorCoreGradients() { return tensorCores && tensorCoreGrads; }
+
+  /**
+   * The tensor-core backward's Gram kernels with the next row's operands copied by cp.async during the current row's
+   * products (two buffers; real x operands need L % 8 == 0, else they load synchronously) or one row at a time
+   * ({@code false}). Same products in the same order.
+   */
+  public LearnedButterflyConv asyncGrams(boolean on) { asyncGrams = on; return this; }
 
   /** Whether forward and du run on the tensor-core kernel. */
   public boolean tensorCores() { return tensorCores; }
@@ -258,7 +269,8 @@ public final class LearnedButterflyConv implements AutoCloseable {
    */
   private void backwardTensorCores(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD,
       int parts) {
-    int rows = B * h, g = Math.min(rows, 6 * device.smCount()), mMax = Math.max(n1, n2);
+    // async: 62 registers, 4 blocks of 256 per SM; one row at a time: 39, 6
+    int rows = B * h, g = Math.min(rows, (asyncGrams ? 4 : 6) * device.smCount()), mMax = Math.max(n1, n2);
     long dumpBytes = (long) rows * 8 * n * 2;
     try (DeviceBuffer fd = device.alloc(dumpBytes); DeviceBuffer ad = device.alloc(dumpBytes);
          DeviceBuffer part = device.alloc(8L * g * mMax * mMax); DeviceBuffer gk = device.alloc(8L * h * n)) {
@@ -267,7 +279,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
       tensorCoreChain(dy, du, B, prepAdj, 1, ad);
       CudaModule m = device.module(MODULE_TC_BWD);
       String cfg = "lbt_gram_" + io.tag() + "_" + n1 + "x" + n2;
-      int smem = 4 * n1 * (2 * n2 + 8);
+      int smem = (asyncGrams ? 8 : 4) * n1 * (2 * n2 + 8);
       DevicePointer none = new DevicePointer();
       float invN = 1f / n;
       int fa = 0, fb = n1 * n1, gb = n1 * n1 + n2 * n2, ga = n1 * n1 + 2 * n2 * n2;
@@ -279,7 +291,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
           {"_a", fd, 0, none, ad, 2, none, fb, n2, invN}};  // dFb = sum B2^H @ gC (the adjoint P is N gC)
       for (Object[] q : grams) {
         int mm = (Integer) q[8];
-        m.kernel(cfg + q[0]).launch(device.stream(), g, 1, 256, smem, q[1], q[2], q[3], q[4], q[5], q[6], part, rows, l);
+        m.kernel(cfg + q[0] + (asyncGrams ? "_async" : "")).launch(device.stream(), g, 1, 256, smem, q[1], q[2], q[3], q[4], q[5], q[6], part, rows, l);
         m.kernel("lbt_gram_reduce").launch(device.stream(), (mm * mm + 255) / 256, 1, 256, 0, part, g, mm * mm, q[9], dBlocks,
             q[7]);
       }

@@ -70,14 +70,15 @@ class LearnedRoutingHostTest {
   }
 
   @Test
-  void pairPropertyParsesOnOffAndRejectsOthers() {
-    assertTrue(LearnedButterflyConv.pairProperty("on", false));
-    assertFalse(LearnedButterflyConv.pairProperty("off", true));
-    assertTrue(LearnedButterflyConv.pairProperty(null, true));
-    assertFalse(LearnedButterflyConv.pairProperty(null, false));
+  void switchPropertiesParseOnOffAndRejectOthers() {
+    String p = "longconv4j.learned.pair";
+    assertTrue(LearnedButterflyConv.onOff(p, "on", false));
+    assertFalse(LearnedButterflyConv.onOff(p, "off", true));
+    assertTrue(LearnedButterflyConv.onOff(p, null, true));
+    assertFalse(LearnedButterflyConv.onOff(p, null, false));
     var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-        () -> LearnedButterflyConv.pairProperty("yes", false));
-    assertTrue(e.getMessage().contains("longconv4j.learned.pair"), e.getMessage());
+        () -> LearnedButterflyConv.onOff("longconv4j.learned.asyncgrams", "yes", false));
+    assertTrue(e.getMessage().contains("longconv4j.learned.asyncgrams"), e.getMessage());
   }
 
   @Test
@@ -100,7 +101,7 @@ class LearnedRoutingHostTest {
     Path bwd = Path.of("target", "cuda", "learned_tc_bwd.ptxas.txt");
     String tb = Files.readString(bwd);
     for (String fn : new String[] {"lbt_gram_bf16_32x64_a", "lbt_gram_bf16_32x64_b", "lbt_gram_f16_16x16_a", "lbt_dkp_bf16", "lbt_gram_reduce",
-        "lbt_taps"})
+        "lbt_taps", "lbt_gram_bf16_32x64_a_async", "lbt_gram_bf16_32x64_b_async", "lbt_gram_f16_16x16_b_async"})
       for (String arch : new String[] {"sm_80", "sm_90a"}) {
         Matcher m = Pattern.compile("Compiling entry function '" + fn + "' for '" + arch + "'.*?(\\d+) bytes spill stores, (\\d+) bytes spill loads",
             Pattern.DOTALL).matcher(tb);

@@ -29,6 +29,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Backward, tensor-core route (the default): du as y; the block gradients and dKp are fp32 sums of products of 16-bit
  * intermediates that went through up to three rounded products (~3e-3 relative each): 1e-2; dk sums N entries of dKp
  * of which the kept Lk taps hold ~Lk/N of the energy: 1e-2 * sqrt(N / Lk); dD sums exact 16-bit products in fp32: 1e-5.
+ * The tensor-core route runs twice: Gram kernels one row at a time and with cp.async double buffers (asyncGrams).
  * Then the same plan with the fp32 gradient route (tensorCoreGradients(false)): the tolerances of LearnedButterflyGpuTest.
  */
 @Tag("gpu")
@@ -120,10 +121,12 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
         }
       String[] names = {"dFa", "dFb", "dGb", "dGa"};
       float[] duTc = null;
-      for (boolean tcGrads : new boolean[] {true, false}) {   // tensor-core gradients, then the fp32 gradient kernel
-        tc.tensorCoreGradients(tcGrads);
+      // tensor-core gradients (Gram kernels one row at a time, then with cp.async double buffers), then the fp32 kernel
+      for (int route = 0; route < 3; route++) {
+        boolean tcGrads = route < 2;
+        tc.tensorCoreGradients(tcGrads).asyncGrams(route == 1);
         assertEquals(tcGrads, tc.tensorCoreGradients());
-        String w = what + (tcGrads ? " tc grads" : " fp32 grads");
+        String w = what + (tcGrads ? route == 1 ? " tc grads async" : " tc grads" : " fp32 grads");
         double tolG = tcGrads ? 1e-2 : 1e-4, tolK = (tcGrads ? 1e-2 : 1e-5) * Math.sqrt((double) tc.fftSize() / Lk);
         out.fill32(0x7fc07fc0);
         dk.fill32(0x7fc00000);

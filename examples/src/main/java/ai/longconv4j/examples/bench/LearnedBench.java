@@ -15,11 +15,12 @@ import java.util.List;
 /**
  * The tensor-core learned butterfly's row schemes in one sitting: causal, bf16 I/O, blocks at the DFT, B = 64, H = 768.
  * Per L: FlashButterfly's default bf16 forward (the target "the same runtime"), then the learned kernels with one warp
- * per row (the session-5 kernel), split rows and two warps per row ({@code pairRows}, 16 and 12 warps per block); each
- * forward validated against the float64 causal conv of sampled rows (outputs poisoned first) before it is timed (CUDA
- * events, 3 warm-ups, median of 40), then forward + backward and the backward alone (median of 10).
+ * per row (the session-5 kernel), split rows, two warps per row ({@code pairRows}, 16 and 12 warps per block) and pair
+ * with the double-buffered Gram kernels ({@code asyncGrams}); each forward validated against the float64 causal conv of
+ * sampled rows (outputs poisoned first) before it is timed (CUDA events, 3 warm-ups, median of 40), then (one, pair,
+ * pair+async) forward + backward and the backward alone (median of 10).
  * Usage: LearnedBench [csv-out] [B] [H] [L,L,...];  LearnedBench profile L: one forward per scheme (one warp, pair) and
- * one backward of the pair scheme at B = 64, H = 768, untimed (a target for Nsight Compute).
+ * one backward of pair+async at B = 64, H = 768, untimed (a target for Nsight Compute).
  */
 public final class LearnedBench {
   private LearnedBench() {}
@@ -39,7 +40,7 @@ public final class LearnedBench {
       for (boolean pair : new boolean[] {false, true})
         try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(w[0], w[1])) {
           lb.pairRows(pair).splitRows(false);
-          lb.forward(u, y, B);
+          lb.asyncGrams(pair).forward(u, y, B);
           if (pair) lb.backward(u, u, B, y, dk, dD);
           dev.synchronize();
           System.out.println("profiled " + lb);
@@ -62,9 +63,10 @@ public final class LearnedBench {
         rows.add(new CudaConvBench.Row("flashbutterfly io=BF16 " + fb.kernelName(), B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
         CudaConvBench.report(rows.getLast());
       }
-      for (String scheme : new String[] {"one", "split", "pair", "pair12"})
+      for (String scheme : new String[] {"one", "split", "pair", "pair12", "pair+async"})
         try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(k, D)) {
-          lb.splitRows(scheme.equals("split")).pairRows(scheme.startsWith("pair")).pairWarps(scheme.equals("pair12") ? 12 : 16);
+          lb.splitRows(scheme.equals("split")).pairRows(scheme.startsWith("pair")).pairWarps(scheme.equals("pair12") ? 12 : 16)
+              .asyncGrams(scheme.equals("pair+async"));
           if (!scheme.equals("one") && lb.factors()[0] != 32) continue;   // split / pair: N1 = 32 only
           String name = "learned tc " + lb.factors()[0] + "x" + lb.factors()[1] + " " + scheme;
           y.fill32(0x7fc07fc0);

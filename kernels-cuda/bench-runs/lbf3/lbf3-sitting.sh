@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Session 8, helper lbf: the tensor-core learned butterfly's pair kernels (learned_tc.cu lbp_row: two warps per row, N1 = 32)
-# on the H200. One sitting: the learned GPU tests (default route, then the ConvOps routes with -Dlongconv4j.learned.pair=on),
+# on the H200. One sitting: the learned GPU tests (default route, then the ConvOps routes with the pair kernels and the
+# double-buffered Gram kernels on: -Dlongconv4j.learned.pair=on -Dlongconv4j.learned.asyncgrams=on),
 # LearnedBench (FlashButterfly's bf16 forward, then learned one-warp / split / pair: forward, forward + backward, backward;
 # causal, B = 64, H = 768, bf16, L = 256, 512, 1K), then an Nsight Compute profile (--set full) of the learned forward
 # kernels and the backward's kernels at L = 1K. Stage first (from the worktree):
@@ -19,7 +20,7 @@ timeout ${TEST_S:-60} $DEV/run-tests --include-tag gpu --include-classname '.*Le
   > "$out/tests.txt" 2>&1
 echo "tests exit $?"; grep -E "tests (successful|failed|aborted|skipped)|✘" "$out/tests.txt" | head -30
 grep -E "rel err vs" "$out/tests.txt" | sort -g -k 9 | tail -4
-JAVA_OPTS="-Dlongconv4j.learned.pair=on" timeout ${TEST_S:-60} $DEV/run-tests --include-tag gpu \
+JAVA_OPTS="-Dlongconv4j.learned.pair=on -Dlongconv4j.learned.asyncgrams=on" timeout ${TEST_S:-60} $DEV/run-tests --include-tag gpu \
   --include-classname '.*Learned(Conv|ConvTensorCore)GpuTest' --disable-ansi-colors > "$out/tests-pair-default.txt" 2>&1
 echo "pair-default tests exit $?"; grep -E "tests (successful|failed)|✘" "$out/tests-pair-default.txt" | head -10
 echo "== java bench"; date -u
@@ -30,7 +31,7 @@ if [ "${NCU:-1}" != 0 ]; then
   echo "== ncu"; date -u
   NCUB=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
   timeout ${NCU_S:-70} "$NCUB" --clock-control none --set full --import-source yes \
-    --kernel-name regex:'^lbt_(forward|gram_bf16|dkp)' --launch-count 9 -f -o "$out/lbt-1024" \
+    --kernel-name regex:'^lbt_(forward|gram_bf16|dkp|taps)' --launch-count 10 -f -o "$out/lbt-1024" \
     $DEV/run-java ai.longconv4j.examples.bench.LearnedBench profile 1024 > "$out/ncu-run.txt" 2>&1
   echo "ncu exit $?"
   if [ -f "$out/lbt-1024.ncu-rep" ]; then

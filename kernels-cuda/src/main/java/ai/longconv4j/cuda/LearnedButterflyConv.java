@@ -14,7 +14,8 @@ import ai.longconv4j.conv.LearnedButterfly;
  * — with forward and backward (du, dk, dD and the four block gradients); the factorization is lib's ({@code ConvPlan}
  * with {@link ConvEngine#LEARNED}), so results match the CPU path. Supports N <= {@value #MAX_N} (L <= 1K causal).
  * Two kernels: for 16-bit I/O and N1, N2 multiples of 16 (N = 256 .. 2048) the forward and du run on tensor cores
- * (learned_tc.cu: 16-bit blocks prepared once per {@link #setBlocks}, fp32 accumulation, one warp per row); otherwise,
+ * (learned_tc.cu: 16-bit blocks prepared once per {@link #setBlocks}, fp32 accumulation; one warp per row, or at
+ * N1 = 32 two warps per row, {@link #pairRows(boolean)}, the default); otherwise,
  * or with {@link #tensorCores(boolean) tensorCores(false)} / {@code -Dlongconv4j.learned.fp32=true}, the fp32
  * CUDA-core twin (learned.cu, one block per row). On tensor cores the backward also takes the block gradients, dk and
  * dD from tensor-core kernels (learned_tc_bwd.cu, {@link #tensorCoreGradients(boolean)}), else from the fp32 kernel.
@@ -42,11 +43,17 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private int pairWarps = 16;
   /** Default of {@link #splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
   public static final boolean DEFAULT_SPLIT = false;
-  /** Default of {@link #pairRows(boolean)}; {@code -Dlongconv4j.learned.pair=on|off} overrides it. */
-  public static final boolean DEFAULT_PAIR = onOff("longconv4j.learned.pair", System.getProperty("longconv4j.learned.pair"), false);
-  /** Default of {@link #asyncGrams(boolean)}; {@code -Dlongconv4j.learned.asyncgrams=on|off} overrides it. */
+  /**
+   * Default of {@link #pairRows(boolean)}: on (sitting lbf3-2: 1K forward 0.494 ms vs 0.682 one warp per row, 512
+   * 0.239 vs 0.311); {@code -Dlongconv4j.learned.pair=on|off} overrides it ({@code off}: the session-5 kernels).
+   */
+  public static final boolean DEFAULT_PAIR = onOff("longconv4j.learned.pair", System.getProperty("longconv4j.learned.pair"), true);
+  /**
+   * Default of {@link #asyncGrams(boolean)}: on (lbf3-2: 1K Gram kernels 0.18 / 0.27 ms vs 0.26 / 0.38);
+   * {@code -Dlongconv4j.learned.asyncgrams=on|off} overrides it.
+   */
   public static final boolean DEFAULT_ASYNC_GRAMS = onOff("longconv4j.learned.asyncgrams",
-      System.getProperty("longconv4j.learned.asyncgrams"), false);
+      System.getProperty("longconv4j.learned.asyncgrams"), true);
 
   private LearnedButterflyConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;

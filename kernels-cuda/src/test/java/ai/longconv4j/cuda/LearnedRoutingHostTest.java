@@ -22,6 +22,9 @@ class LearnedRoutingHostTest {
   @Test
   void sixteenBitTensorsWithN256To2048GoToTensorCores() {
     assertFalse(LearnedButterflyConv.FORCE_FP32, "run without -Dlongconv4j.learned.fp32");
+    // the defaults measured faster in sitting lbf3-2: two warps per row (N1 = 32), double-buffered Gram kernels
+    assertTrue(LearnedButterflyConv.DEFAULT_PAIR && LearnedButterflyConv.DEFAULT_ASYNC_GRAMS,
+        "run without -Dlongconv4j.learned.pair=off / -Dlongconv4j.learned.asyncgrams=off");
     // causal: N = 2L (power of two): 256 (16x16), 512 (16x32), 1024 (32x32), 2048 (32x64)
     for (int l : new int[] {100, 200, 300, 1000, 1024})
       for (DType t : new DType[] {DType.BF16, DType.F16}) {

@@ -162,9 +162,10 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   /**
    * N1 = 32 only: two warps per row (learned_tc.cu's lbp_row: each takes half the columns of the left products and one
-   * 16-row tile of the right products; the next row's x is fetched by cp.async behind the current one), so 12 / 16 warps
-   * per block with all fragment reuse of a warp's tile kept. Same math and rounding; a speed choice that takes precedence
-   * over {@link #splitRows(boolean)}.
+   * 16-row tile of the right products; the next row's x is fetched by cp.async behind the current one; epilogue twiddles
+   * by recurrence), 126 registers and 16 warps per block ({@link #pairWarps(int)}) instead of 219 and 8. The same products
+   * in the same order (the output equals the one-warp kernel's); a speed choice ({@link #DEFAULT_PAIR}) that takes
+   * precedence over {@link #splitRows(boolean)}.
    */
   public LearnedButterflyConv pairRows(boolean on) { pairRows = on; return this; }
 

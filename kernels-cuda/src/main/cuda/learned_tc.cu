@@ -26,141 +26,16 @@
 // The last product's fp32 output is staged in the same buffer for a coalesced write of y (SPLIT: written from the
 // accumulators). dump != nullptr (the backward, learned_tc_bwd.cu): per row X1, C (before Kp), P and X3 are also
 // stored to dump[(b*H + h), slot] in 16 bits. PAIR kernels (suffix p, pd with dumps): two warps per row, see lbp_row.
-#include "learned_tc.cuh"
-
-template <int N1, int N2>
-struct LbtLayout {
-  static constexpr int N = N1 * N2, SA = N1 + 8, SB = N2 + 8, SX = 2 * N2 + 8, SK = N2 + 8, SE = N2 + 4;
-  static constexpr int A_EL = N1 * SA, B_EL = N2 * SB;                   // 16-bit elements per padded block plane
-  static constexpr int BLK_BYTES = 2 * (4 * A_EL + 4 * B_EL);            // a1r a1i a4r a4i, b2r b2i b3r b3i
-  static constexpr int KP_BYTES = 8 * N1 * SK;
-  static constexpr int TW_BYTES = 8 * tw_entries(N);
-  static constexpr int WARP_BYTES = 2 * N1 * SX;                         // >= 4 * N1 * SE: the fp32 output stage fits
-  static constexpr int FIXED_BYTES = BLK_BYTES + KP_BYTES + TW_BYTES;
-  static constexpr int PAIR_EL = WARP_BYTES / 2 + 2 * 32 * (N2 / 2 + 8);   // PAIR: a row buffer and two x stages
-};
-
-// Prepared blocks (16-bit) from the fp32 complex blocks {Fa, Fb, Gb, Ga}; adjoint: {Ga^H, Gb^H, Fb^H, Fa^H}.
-// out: a1r a1i | b2r b2i | b3r b3i | a4r a4i, unpadded (see the header). Grid ceil(2 (N1^2 + N2^2) / 256), block 256.
-template <typename T16>
-__device__ void lbt_prep(const float2* __restrict__ blocks, T16* __restrict__ out, int N1, int N2, int adjoint) {
-  const int e = blockIdx.x * blockDim.x + threadIdx.x, a = N1 * N1, b = N2 * N2;
-  if (e >= 2 * (a + b)) return;
-  const float2 *fa = blocks, *fb = blocks + a, *gb = fb + b, *ga = gb + b;
-  float2 v;
-  int off, size, i;   // offset of the slot's Re plane (Im at + size), index in the plane
-  if (e < a || e >= a + 2 * b) {   // a1 or a4: (r, c) row-major
-    const bool first = e < a;
-    i = first ? e : e - a - 2 * b;
-    const int r = i / N1, c = i - r * N1;
-    const float2* src = first ? (adjoint ? ga : fa) : (adjoint ? fa : ga);
-    if (adjoint) { const float2 s = src[c * N1 + r]; v = make_float2(s.x, -s.y); } else v = src[r * N1 + c];
-    off = first ? 0 : 2 * a + 4 * b; size = a;
-  } else {                         // b2 or b3, stored transposed: out[n][k] = M[k][n]
-    const bool second = e < a + b;
-    i = second ? e - a : e - a - b;
-    const int n = i / N2, k = i - n * N2;
-    const float2* src = second ? (adjoint ? gb : fb) : (adjoint ? fb : gb);
-    // forward: M = src, M[k][n] = src[k*N2+n]; adjoint: M = src^H, M[k][n] = conj(src[n*N2+k])
-    if (adjoint) { const float2 s = src[n * N2 + k]; v = make_float2(s.x, -s.y); } else v = src[k * N2 + n];
-    off = second ? 2 * a : 2 * a + 2 * b; size = b;
-  }
-  st(out + off + i, v.x); st(out + off + size + i, v.y);
-}
-
-template <bool BF16>   // packs two fp32 into the compute type and stores them (4 bytes) at p
-__device__ __forceinline__ void st_pair(void* p, float a, float b) { *reinterpret_cast<uint32_t*>(p) = pack2<BF16>(a, b); }
-__device__ __forceinline__ float2 cmul(float2 a, float2 b) { return make_float2(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
-
-// Right product of a warp's buffer X (N1 x N2 complex, [Re | Im] rows) by a block Bm (stored transposed, Re / Im planes
-// br, bi), then the fp32 epilogue e(row, col, cr, ci) -> complex, rounded to 16 bits into X (in place).
-// SPLIT: one 16-row tile at a time (its rows are read and written only by itself, so in place stays safe): half the
-// registers at N1 = 32, the block fragments loaded once per row tile instead of once per row.
-// pre != nullptr: the product before the epilogue is also stored there (unpadded [Re | Im] rows of 2 N2, global).
-template <bool BF16, int N1, int N2, bool SPLIT, typename EPI>
-__device__ __forceinline__ void right_product(uint16_t* X, const uint16_t* br, const uint16_t* bi, EPI epi,
-                                              uint16_t* pre = nullptr) {
-  if constexpr (SPLIT && N1 > 16) {
-#pragma unroll 1
-    for (int m = 0; m < N1 / 16; ++m)
-      right_product<BF16, 16, N2, false>(X + 16 * m * (2 * N2 + 8), br, bi,
-                                         [&](int row, int col, float cr, float ci, int e) { return epi(16 * m + row, col, cr, ci, e); },
-                                         pre == nullptr ? nullptr : pre + 16 * m * 2 * N2);
-    return;
-  }
-  using Lo = LbtLayout<N1, N2>;
-  constexpr int MT = N1 / 16, KT = N2 / 16, JP = N2 / 16;
-  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
-  uint32_t xr[MT][KT][4], xi[MT][KT][4];
-#pragma unroll
-  for (int m = 0; m < MT; ++m)
-#pragma unroll
-    for (int kk = 0; kk < KT; ++kk) {
-      const uint16_t* p = X + (16 * m + (lm & 1) * 8 + lr) * Lo::SX + 16 * kk + (lm >> 1) * 8;
-      ldsm_x4(xr[m][kk], p);
-      ldsm_x4(xi[m][kk], p + N2);
-    }
-  __syncwarp();
-#pragma unroll 1
-  for (int jp = 0; jp < JP; ++jp) {
-    float cr[MT][2][4], ci[MT][2][4];
-#pragma unroll
-    for (int m = 0; m < MT; ++m)
-#pragma unroll
-      for (int j = 0; j < 2; ++j)
-#pragma unroll
-        for (int q = 0; q < 4; ++q) { cr[m][j][q] = 0.f; ci[m][j][q] = 0.f; }
-#pragma unroll
-    for (int kk = 0; kk < KT; ++kk) {
-      uint32_t fr[4], fi[4];
-      const int boff = (16 * jp + (lm >> 1) * 8 + lr) * Lo::SB + 16 * kk + (lm & 1) * 8;
-      ldsm_x4(fr, br + boff);
-      ldsm_x4(fi, bi + boff);
-      const uint32_t nf[4] = {fi[0] ^ SIGN2, fi[1] ^ SIGN2, fi[2] ^ SIGN2, fi[3] ^ SIGN2};
-#pragma unroll
-      for (int m = 0; m < MT; ++m)
-#pragma unroll
-        for (int j = 0; j < 2; ++j) {
-          mma16816<BF16>(cr[m][j], xr[m][kk], fr[2 * j], fr[2 * j + 1]);
-          mma16816<BF16>(cr[m][j], xi[m][kk], nf[2 * j], nf[2 * j + 1]);
-          mma16816<BF16>(ci[m][j], xr[m][kk], fi[2 * j], fi[2 * j + 1]);
-          mma16816<BF16>(ci[m][j], xi[m][kk], fr[2 * j], fr[2 * j + 1]);
-        }
-    }
-#pragma unroll
-    for (int m = 0; m < MT; ++m)
-#pragma unroll
-      for (int j = 0; j < 2; ++j)
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          const int row = 16 * m + g + 8 * h, col = 16 * jp + 8 * j + 2 * t;
-          const float2 v0 = epi(row, col, cr[m][j][2 * h], ci[m][j][2 * h], 2 * h);
-          const float2 v1 = epi(row, col + 1, cr[m][j][2 * h + 1], ci[m][j][2 * h + 1], 2 * h + 1);
-          st_pair<BF16>(X + row * Lo::SX + col, v0.x, v1.x);
-          st_pair<BF16>(X + row * Lo::SX + N2 + col, v0.y, v1.y);
-          if (pre != nullptr) {
-            st_pair<BF16>(pre + row * 2 * N2 + col, cr[m][j][2 * h], cr[m][j][2 * h + 1]);
-            st_pair<BF16>(pre + row * 2 * N2 + N2 + col, ci[m][j][2 * h], ci[m][j][2 * h + 1]);
-          }
-        }
-  }
-  __syncwarp();
-}
-
-// The warp's buffer X (N1 rows of SX) to dst (N1 rows of 2 N2, global), 16-byte chunks; callers sync X before.
-template <int N1, int N2>
-__device__ __forceinline__ void dump_rows(const uint16_t* X, uint16_t* dst) {
-  constexpr int CPR = 2 * N2 / 8;
-  for (int i = threadIdx.x & 31; i < N1 * CPR; i += 32) {
-    const int r = i / CPR, c = 8 * (i - r * CPR);
-    *reinterpret_cast<uint4*>(dst + r * 2 * N2 + c) = *reinterpret_cast<const uint4*>(X + r * LbtLayout<N1, N2>::SX + c);
-  }
-}
+#include "learned_tc_ops.cuh"
 
 // One row: the four products in the warp's buffer X. kp: padded (N1, SK) float2 in shared memory.
-template <typename IO, bool BF16, int N1, int N2, bool SPLIT>
+// FE (N1 = 16, the `f` kernels): the pair kernels' epilogues, twiddles of steps 1 and 3 by recurrence from the full
+// table tw (w^(r c) times w^(8 r) per 8 columns) and Kp in 16-byte loads, instead of two-level lookups (tw_at).
+template <typename IO, bool BF16, int N1, int N2, bool SPLIT, bool FE = false>
 __device__ __forceinline__ void lbt_row(const IO* __restrict__ xrow, IO* __restrict__ orow, float d, int L, bool conjK,
-                                        uint16_t* X, const uint16_t* sb, const float2* kp, const Tw& T, uint16_t* dump) {
+                                        uint16_t* X, const uint16_t* sb, const float2* kp, const Tw& T, uint16_t* dump,
+                                        const float2* tw = nullptr) {
+  static_assert(!FE || (N1 == 16 && !SPLIT), "FE: N1 = 16 (one row tile)");
   using Lo = LbtLayout<N1, N2>;
   constexpr int N = N1 * N2, MT = N1 / 16, KT1 = N1 / 16, JP = N2 / 16, NT = N2 / 8;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
@@ -192,6 +67,8 @@ __device__ __forceinline__ void lbt_row(const IO* __restrict__ xrow, IO* __restr
 #pragma unroll
     for (int m = 0; m < MT; ++m) {
       uint32_t fr[KT1][4], fi[KT1][4];
+      float2 cur[4], stp[2];   // FE: the lane's next twiddles (columns 2t (+1) + 8 per step), as lbp_row's step 1
+      if constexpr (FE) lbp_tw_init<N>(tw, g, 2 * t, cur, stp);
 #pragma unroll
       for (int kk = 0; kk < KT1; ++kk) {
         const int aoff = (16 * m + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
@@ -212,7 +89,13 @@ __device__ __forceinline__ void lbt_row(const IO* __restrict__ xrow, IO* __restr
 #pragma unroll
           for (int h = 0; h < 2; ++h) {
             const int row = 16 * m + g + 8 * h, col = 16 * jp + 8 * j + 2 * t;
-            const float2 w0 = tw_at(T, (row * col) & (N - 1)), w1 = tw_at(T, (row * (col + 1)) & (N - 1));
+            float2 w0, w1;
+            if constexpr (FE) {
+              w0 = cur[2 * h]; w1 = cur[2 * h + 1];
+              cur[2 * h] = cmul(w0, stp[h]); cur[2 * h + 1] = cmul(w1, stp[h]);
+            } else {
+              w0 = tw_at(T, (row * col) & (N - 1)); w1 = tw_at(T, (row * (col + 1)) & (N - 1));
+            }
             const float2 v0 = cmul(make_float2(cr[2 * h], ci[2 * h]), w0), v1 = cmul(make_float2(cr[2 * h + 1], ci[2 * h + 1]), w1);
             st_pair<BF16>(X + row * Lo::SX + col, v0.x, v1.x);
             st_pair<BF16>(X + row * Lo::SX + N2 + col, v0.y, v1.y);
@@ -224,16 +107,34 @@ __device__ __forceinline__ void lbt_row(const IO* __restrict__ xrow, IO* __restr
   constexpr int SLOT = 2 * N;   // 16-bit values per dumped matrix
   if (dump != nullptr) dump_rows<N1, N2>(X, dump);                     // slot 0: X1
   // ---- step 2: P = (X1 @ b2) * Kp
-  right_product<BF16, N1, N2, SPLIT>(X, b2r, b2i, [&](int row, int col, float cr, float ci, int) {
-    float2 k = kp[row * Lo::SK + col];
+  float2 k1;   // FE: Kp of the odd column, loaded with the even one (one conflict-free 16-byte load)
+  right_product<BF16, N1, N2, SPLIT>(X, b2r, b2i, [&](int row, int col, float cr, float ci, int e) {
+    float2 k;
+    if constexpr (FE) {
+      k = k1;
+      if ((e & 1) == 0) {
+        const float4 v = *reinterpret_cast<const float4*>(kp + row * Lo::SK + col);
+        k = make_float2(v.x, v.y), k1 = make_float2(v.z, v.w);
+      }
+    } else {
+      k = kp[row * Lo::SK + col];
+    }
     if (conjK) k.y = -k.y;
     return cmul(make_float2(cr, ci), k);
   }, dump == nullptr ? nullptr : dump + SLOT);                          // slot 1: C (before Kp)
   if (dump != nullptr) dump_rows<N1, N2>(X, dump + 2 * SLOT);          // slot 2: P
   // ---- step 3: X3 = (P @ b3) * conj(T) / N
   const float invN = 1.0f / (float)N;
-  right_product<BF16, N1, N2, SPLIT>(X, b3r, b3i, [&](int row, int col, float cr, float ci, int) {
-    const float2 w = tw_at(T, (row * col) & (N - 1));
+  float2 cur[4], stp[2];   // FE: w^(row col) of the lane's next columns (slot e = 2h + q) and the step w^(8 row)
+  if constexpr (FE) lbp_tw_init<N>(tw, g, 2 * t, cur, stp);
+  right_product<BF16, N1, N2, SPLIT>(X, b3r, b3i, [&](int row, int col, float cr, float ci, int e) {
+    float2 w;
+    if constexpr (FE) {
+      w = cur[e];
+      cur[e] = cmul(w, stp[e >> 1]);
+    } else {
+      w = tw_at(T, (row * col) & (N - 1));
+    }
     return make_float2((cr * w.x + ci * w.y) * invN, (ci * w.x - cr * w.y) * invN);
   });
   if (dump != nullptr) dump_rows<N1, N2>(X, dump + 3 * SLOT);          // slot 3: X3
@@ -361,15 +262,6 @@ __device__ __forceinline__ void lbp_stage_async(const IO* xrow, uint16_t* S, int
                  "l"(xrow + (n < L ? n : 0)), "r"(n < L ? 16 : 0) : "memory");
   }
   asm volatile("cp.async.commit_group;\n" ::: "memory");
-}
-// cur[2h + q] = w^(r (c + q)), stp[h] = w^(8 r) for the rows r = r0 + 8 h (w = e^(-2 pi i / N), tw: the full table).
-template <int N>
-__device__ __forceinline__ void lbp_tw_init(const float2* tw, int r0, int c, float2 (&cur)[4], float2 (&stp)[2]) {
-#pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    const int r = r0 + 8 * h;
-    stp[h] = tw[(8 * r) & (N - 1)]; cur[2 * h] = tw[(r * c) & (N - 1)]; cur[2 * h + 1] = tw[(r * (c + 1)) & (N - 1)];
-  }
 }
 template <typename IO, bool BF16, int N2, bool DUMP>
 __device__ __forceinline__ void lbp_row(const IO* __restrict__ xrow, IO* __restrict__ orow, float d, int L, bool conjK,
@@ -528,7 +420,7 @@ __device__ void lbp_rows(const IO* __restrict__ x, IO* __restrict__ out, float d
   }
 }
 // Grid (ceil(B / (W * rowsPerWarp)), H), block 32 W, dynamic smem LbtLayout::FIXED_BYTES + W * WARP_BYTES.
-template <typename IO, bool BF16, int N1, int N2, bool SPLIT, int PAIR = 0>
+template <typename IO, bool BF16, int N1, int N2, bool SPLIT, int PAIR = 0, bool FE = false>
 __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__ kp, const float* __restrict__ D,
                             const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L, int conjK,
                             uint16_t* __restrict__ dump) {
@@ -567,11 +459,17 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
     lbp_rows<IO, BF16, N2, PAIR == 2>(x, out, d, B, H, L, conjK, bufs, sb, skp, tw, dump);
     return;
   }
+  float2* tw = nullptr;   // FE: the full twiddle table T[i] = w_N^i after the warps' buffers
+  if constexpr (FE) {
+    tw = reinterpret_cast<float2*>(bufs + W * (Lo::WARP_BYTES / 2));
+    for (int i = threadIdx.x; i < N; i += blockDim.x) tw[i] = tw_at(T, i);
+    __syncthreads();
+  }
   uint16_t* X = bufs + warp * (Lo::WARP_BYTES / 2);
   for (int b = blockIdx.x * W + warp; b < B; b += gridDim.x * W) {
     const size_t off = ((size_t)b * H + h) * L;
-    lbt_row<IO, BF16, N1, N2, SPLIT>(x + off, out + off, d, L, conjK != 0, X, sb, skp, T,
-                                     dump == nullptr ? nullptr : dump + ((size_t)b * H + h) * 8 * N);
+    lbt_row<IO, BF16, N1, N2, SPLIT, FE>(x + off, out + off, d, L, conjK != 0, X, sb, skp, T,
+                                         dump == nullptr ? nullptr : dump + ((size_t)b * H + h) * 8 * N, tw);
   }
 }
 
@@ -580,6 +478,13 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
       const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
       int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
     lbt_forward<IO, BF, N1, N2, SPLIT>(x, kp, D, pb, out, B, H, L, conjK, dump);                                   \
+  }
+// FE kernels (N1 = 16, suffix f): the pair kernels' epilogues; MINB blocks per SM (the launch bound's second value).
+#define LBF_CFG(SUF, IO, BF, N2, MAXT, MINB, NAME)                                                                  \
+  extern "C" __global__ void __launch_bounds__(MAXT, MINB) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,    \
+      const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
+      int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
+    lbt_forward<IO, BF, 16, N2, false, 0, true>(x, kp, D, pb, out, B, H, L, conjK, dump);                          \
   }
 #define LBP_CFG(SUF, IO, BF, N2, MAXT, DUMP, NAME)                                                                  \
   extern "C" __global__ void __launch_bounds__(MAXT, 1) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,       \
@@ -593,6 +498,8 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   LBT_CFG(SUF, IO, BF, 32, 32, 512, true, 32x32s) LBT_CFG(SUF, IO, BF, 32, 64, 384, true, 32x64s)                 \
   LBP_CFG(SUF, IO, BF, 32, 512, false, 32x32p) LBP_CFG(SUF, IO, BF, 64, 512, false, 32x64p)                       \
   LBP_CFG(SUF, IO, BF, 32, 512, true, 32x32pd) LBP_CFG(SUF, IO, BF, 64, 384, true, 32x64pd)                        \
+  LBF_CFG(SUF, IO, BF, 16, 512, 1, 16x16f) LBF_CFG(SUF, IO, BF, 32, 512, 1, 16x32f)                                \
+  LBF_CFG(SUF, IO, BF, 16, 320, 2, 16x16f2) LBF_CFG(SUF, IO, BF, 32, 320, 2, 16x32f2)                              \
   extern "C" __global__ void __launch_bounds__(256) lbt_prep_##SUF(const float2* __restrict__ blocks,              \
       IO* __restrict__ out, int N1, int N2, int adjoint) { lbt_prep<IO>(blocks, out, N1, N2, adjoint); }
 LBT_TYPE(bf16, __nv_bfloat16, true)

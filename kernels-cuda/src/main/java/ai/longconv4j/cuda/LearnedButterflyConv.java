@@ -40,7 +40,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private final DeviceBuffer prepFwd, prepAdj;   // 16-bit blocks for the tensor-core kernel (null: not applicable)
   private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, pairRows = DEFAULT_PAIR, tensorCoreGrads = true,
       asyncGrams = DEFAULT_ASYNC_GRAMS;
-  private int pairWarps = 16;
+  private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL;
   /** Default of {@link #splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
   public static final boolean DEFAULT_SPLIT = false;
   /**
@@ -54,6 +54,23 @@ public final class LearnedButterflyConv implements AutoCloseable {
    */
   public static final boolean DEFAULT_ASYNC_GRAMS = onOff("longconv4j.learned.asyncgrams",
       System.getProperty("longconv4j.learned.asyncgrams"), true);
+
+  /**
+   * Default of {@link #n16Kernel(int)}: 0, the session-5 one-warp kernel (not yet measured against the variants);
+   * {@code -Dlongconv4j.learned.n16=one|f|f2} overrides it (0, 1, 2).
+   */
+  public static final int DEFAULT_N16_KERNEL = n16Of(System.getProperty("longconv4j.learned.n16"), 0);
+
+  /** Parses {@code -Dlongconv4j.learned.n16}'s value: {@code one} 0, {@code f} 1, {@code f2} 2, or {@code dflt} when unset. */
+  static int n16Of(String v, int dflt) {
+    if (v == null) return dflt;
+    return switch (v) {
+      case "one" -> 0;
+      case "f" -> 1;
+      case "f2" -> 2;
+      default -> throw new IllegalArgumentException("longconv4j.learned.n16: expected one, f or f2, got " + v);
+    };
+  }
 
   private LearnedButterflyConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;
@@ -111,6 +128,13 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   static int tensorCoreWarps(int n1, int n2, boolean split, boolean pair) {
     if (pair && n1 == 32) return 16;
+    return tensorCoreWarps(n1, n2, split, pair, false, 0);
+  }
+
+  /** With the N1 = 16 kernel {@code n16} ({@link #n16Kernel(int)}): 1 (f) 16 warps, 2 (f2) 10 warps, two blocks per SM. */
+  static int tensorCoreWarps(int n1, int n2, boolean split, boolean pair, boolean dump, int n16) {
+    if (pair && n1 == 32) return tensorCoreWarps(n1, n2, split, true, dump);
+    if (n1 == 16 && n16 == 2) return 10;
     if (split && n1 == 32) return n2 == 64 ? 12 : 16;
     return n2 == 64 ? 8 : n1 == 32 ? 12 : 16;
   }
@@ -125,10 +149,16 @@ public final class LearnedButterflyConv implements AutoCloseable {
    * N2/2 + 8 values, N twiddles.
    */
   static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair, int warps) {
+    return tensorCoreSmem(n1, n2, split, pair, warps, 0);
+  }
+
+  /** With the N1 = 16 kernel {@code n16} (1, 2: {@code warps} row buffers and the full twiddle table, N float2). */
+  static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair, int warps, int n16) {
     int n = n1 * n2;
     int blk = 2 * (4 * n1 * (n1 + 8) + 4 * n2 * (n2 + 8)), kpB = 8 * n1 * (n2 + 8), tw = 8 * (128 + Math.max(1, n / 128));
     if (pair && n1 == 32)
       return blk + kpB + tw + warps / 2 * (2 * n1 * (2 * n2 + 8) + 4 * 32 * (n2 / 2 + 8)) + 8 * n;
+    if (n1 == 16 && n16 != 0) return blk + kpB + tw + warps * 2 * n1 * (2 * n2 + 8) + 8 * n;
     return blk + kpB + tw + tensorCoreWarps(n1, n2, split) * 2 * n1 * (2 * n2 + 8);
   }
 
@@ -171,6 +201,21 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   public boolean pairRows() { return pairRows && n1 == 32; }
 
+  /**
+   * N1 = 16 (N = 256, 512: L <= 256 causal): 0 the one-warp kernel (session 5, the default), 1 its {@code f} twin
+   * (learned_tc.cu's FE: the pair kernels' epilogues, twiddles by recurrence and Kp in 16-byte loads; 16 warps per
+   * block), 2 the {@code f2} twin (the same code at 10 warps per block, two blocks per SM: 20 warps instead of 16).
+   * The same products in the same order; only the epilogue twiddles' fp32 roundings differ. Forward, du and the
+   * backward's dumping chains.
+   */
+  public LearnedButterflyConv n16Kernel(int v) {
+    if (v < 0 || v > 2) throw new IllegalArgumentException("LearnedButterflyConv.n16Kernel: 0, 1 or 2, got " + v);
+    n16Kernel = v;
+    return this;
+  }
+
+  public int n16Kernel() { return n1 == 16 ? n16Kernel : 0; }
+
   /** Pair kernels' warps per block for forward and du (12 or 16; the default 16; the backward's dumps run 12 at 32 x 64). */
   public LearnedButterflyConv pairWarps(int w) {
     if (w != 12 && w != 16) throw new IllegalArgumentException("LearnedButterflyConv.pairWarps: 12 or 16, got " + w);
@@ -180,7 +225,8 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   /** The tensor-core forward kernel's name (dump: the backward's variant that stores the intermediates). */
   String tensorCoreKernel(boolean dump) {
-    return "lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + (pairRows() ? (dump ? "pd" : "p") : splitRows() ? "s" : "");
+    return "lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + (pairRows() ? (dump ? "pd" : "p") : splitRows() ? "s"
+        : n16Kernel() == 1 ? "f" : n16Kernel() == 2 ? "f2" : "");
   }
 
   /**
@@ -264,11 +310,11 @@ public final class LearnedButterflyConv implements AutoCloseable {
   /** learned_tc.cu: x -> out through the prepared blocks pb (forward: u -> y; adjoint with conj(Kp): dy -> du). */
   private void tensorCoreChain(DeviceBuffer x, DeviceBuffer out, int B, DeviceBuffer pb, int conjK, Object dump) {
     boolean split = splitRows(), pair = pairRows(), dumps = dump instanceof DeviceBuffer;
-    int w = pair ? Math.min(pairWarps, tensorCoreWarps(n1, n2, false, true, dumps)) : tensorCoreWarps(n1, n2, split);
+    int w = pair ? Math.min(pairWarps, tensorCoreWarps(n1, n2, false, true, dumps)) : tensorCoreWarps(n1, n2, split, false, dumps, n16Kernel());
     int rows = pair ? w / 2 : w;   // rows in flight per block
     int gx = Math.max(1, Math.min((B + rows - 1) / rows, (8 * device.smCount() + h - 1) / h));
     device.module(MODULE_TC).kernel(tensorCoreKernel(dumps)).launch(device.stream(),
-        gx, h, 32 * w, tensorCoreSmem(n1, n2, split, pair, w), x, kp, d, pb, out, B, h, l, conjK, dump);
+        gx, h, 32 * w, tensorCoreSmem(n1, n2, split, pair, w, n16Kernel()), x, kp, d, pb, out, B, h, l, conjK, dump);
   }
 
   /**
@@ -368,6 +414,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   @Override public String toString() {
     return "LearnedButterflyConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + " = " + n1 + " x " + n2
-        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" : splitRows() ? " split" : "") : "") + "]";
+        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" : splitRows() ? " split"
+        : n16Kernel() != 0 ? " n16=" + n16Kernel() : "") : "") + "]";
   }
 }

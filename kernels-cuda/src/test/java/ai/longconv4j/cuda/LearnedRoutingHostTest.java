@@ -70,6 +70,31 @@ class LearnedRoutingHostTest {
         LearnedButterflyConv.tensorCoreSmem(32, 64, false, true, 16));
     assertEquals(LearnedButterflyConv.tensorCoreSmem(16, 32, false), LearnedButterflyConv.tensorCoreSmem(16, 32, false, true, 16));
     for (int[] f : ok) assertTrue(LearnedButterflyConv.tensorCoreSmem(f[0], f[1], false, true, 16) <= 232448, f[0] + "x" + f[1]);
+    // N1 = 16 variants: f 16 warps (launch bound 512), f2 10 (320 threads, two blocks per SM); warps' row buffers of
+    // 2*16*(2 N2 + 8) bytes plus the full twiddle table (N float2); N1 = 32 and the pair kernels ignore n16
+    assertEquals(16, LearnedButterflyConv.tensorCoreWarps(16, 32, false, false, false, 1));
+    assertEquals(10, LearnedButterflyConv.tensorCoreWarps(16, 32, false, false, true, 2));
+    assertEquals(10, LearnedButterflyConv.tensorCoreWarps(16, 16, false, false, false, 2));
+    assertEquals(16, LearnedButterflyConv.tensorCoreWarps(16, 32, false, false, false, 0));
+    assertEquals(8, LearnedButterflyConv.tensorCoreWarps(32, 64, false, false, false, 2));
+    assertEquals(16, LearnedButterflyConv.tensorCoreWarps(32, 64, false, true, false, 2));
+    int base512 = 2 * (4 * 16 * 24 + 4 * 32 * 40) + 8 * 16 * 40 + 8 * (128 + 4);
+    assertEquals(base512 + 16 * 2 * 16 * 72, LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 16, 0));
+    assertEquals(base512 + 16 * 2 * 16 * 72 + 8 * 512, LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 16, 1));
+    assertEquals(base512 + 10 * 2 * 16 * 72 + 8 * 512, LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 10, 2));
+    // two f2 blocks fit one SM's 228 KB (227 KB usable per block, 1 KB reserved per block)
+    assertTrue(2 * (LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 10, 2) + 1024) <= 233472);
+  }
+
+  @Test
+  void n16PropertyParsesAndDefaultsToTheCurrentKernel() {
+    assertEquals(0, LearnedButterflyConv.DEFAULT_N16_KERNEL, "run without -Dlongconv4j.learned.n16");
+    assertEquals(0, LearnedButterflyConv.n16Of("one", 2));
+    assertEquals(1, LearnedButterflyConv.n16Of("f", 0));
+    assertEquals(2, LearnedButterflyConv.n16Of("f2", 0));
+    assertEquals(1, LearnedButterflyConv.n16Of(null, 1));
+    var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> LearnedButterflyConv.n16Of("on", 0));
+    assertTrue(e.getMessage().contains("longconv4j.learned.n16") && e.getMessage().contains("on"), e.getMessage());
   }
 
   @Test
@@ -90,7 +115,8 @@ class LearnedRoutingHostTest {
     org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(report), "built without nvcc");
     String text = Files.readString(report);
     int found = 0;
-    for (String cfg : new String[] {"16x16", "16x32", "32x32", "32x64", "32x32s", "32x64s", "32x32p", "32x64p", "32x32pd", "32x64pd"})
+    for (String cfg : new String[] {"16x16", "16x32", "32x32", "32x64", "32x32s", "32x64s", "32x32p", "32x64p", "32x32pd", "32x64pd",
+        "16x16f", "16x32f", "16x16f2", "16x32f2"})
       for (String io : new String[] {"bf16", "f16"})
         for (String arch : new String[] {"sm_80", "sm_90a"}) {
           String fn = "lbt_forward_" + io + "_" + cfg;
@@ -100,7 +126,7 @@ class LearnedRoutingHostTest {
           assertEquals("0,0", m.group(1) + "," + m.group(2), fn + "@" + arch + " spills");
           found++;
         }
-    assertEquals(40, found);
+    assertEquals(56, found);
     Path bwd = Path.of("target", "cuda", "learned_tc_bwd.ptxas.txt");
     String tb = Files.readString(bwd);
     for (String fn : new String[] {"lbt_gram_bf16_32x64_a", "lbt_gram_bf16_32x64_b", "lbt_gram_f16_16x16_a", "lbt_dkp_bf16", "lbt_gram_reduce",

@@ -41,14 +41,17 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
         {ConvMode.CIRCULAR, 3, 2048, 2048}, {ConvMode.CAUSAL, 3, 333, 333}};
     // every shape in both types, one warp per row; the N1 = 32 shapes (N >= 1024) also through the split-row kernels
     // (bf16) and the two-warp pair kernels (both types at 16 warps per block, bf16 also at 12; L = 333: odd, 300 / 500:
-    // not a multiple of 8)
+    // not a multiple of 8); the N1 = 16 shapes (N = 256, 512) through the f kernels (both types) and f2 (bf16)
     var n32 = Stream.of(shapes).filter(s -> ConvPlan.of((Integer) s[2], (Integer) s[3], LearnedButterflyConv.libMode((ConvMode) s[0]),
         ConvEngine.LEARNED, ai.longconv4j.conv.Precision.F64).factors().get(0) == 32).toList();
+    var n16 = Stream.of(shapes).filter(s -> !n32.contains(s)).toList();
     return Stream.of(Stream.of(ElementType.BF16, ElementType.F16)
         .flatMap(io -> Stream.of(shapes).map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "one"))),
         n32.stream().map(s -> Arguments.of(ElementType.BF16, s[0], s[1], 111, s[2], s[3], "split")),
         Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> n32.stream().map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "pair"))),
-        n32.stream().map(s -> Arguments.of(ElementType.BF16, s[0], s[1], 111, s[2], s[3], "pair12")))
+        n32.stream().map(s -> Arguments.of(ElementType.BF16, s[0], s[1], 111, s[2], s[3], "pair12")),
+        Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> n16.stream().map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "f"))),
+        n16.stream().map(s -> Arguments.of(ElementType.BF16, s[0], s[1], 111, s[2], s[3], "f2")))
         .flatMap(x -> x);
   }
 
@@ -56,6 +59,7 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
   @MethodSource("cases")
   void tensorCoresMatchTwinAndLib(ElementType io, ConvMode mode, int B, int H, int L, int Lk, String rows) {
     boolean split = rows.equals("split"), pair = rows.startsWith("pair");
+    int n16 = rows.equals("f") ? 1 : rows.equals("f2") ? 2 : 0;
     var rng = new SplittableRandom(31L * L + 7L * B + io.ordinal() + 11L * mode.ordinal());
     short[] u16 = HalfFloats.encode(Reference.randn(rng, B * H * L, 1.0), io);
     short[] dy16 = HalfFloats.encode(Reference.randn(rng, B * H * L, 1.0), io);
@@ -84,13 +88,15 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
     double[] yFft = new LearnedButterfly(plan, dft).forward(shape, ud, kl, Dd);
     int n = B * H * L;
     try (var tc = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).splitRows(split).pairRows(pair)
-             .pairWarps(rows.equals("pair12") ? 12 : 16);
-         var one = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).splitRows(false).pairRows(false);
+             .pairWarps(rows.equals("pair12") ? 12 : 16).n16Kernel(n16);
+         var one = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).splitRows(false).pairRows(false)
+             .n16Kernel(0);
          var twin = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).tensorCores(false);
          var du = dev.upload(u16); var ddy = dev.upload(dy16); var out = dev.alloc((2L * n + 3) / 4 * 4);
          var dk = dev.alloc(4L * (bi ? 2 : 1) * H * Lk); var dD = dev.alloc(4L * H)) {
       assertTrue(tc.tensorCores() && !twin.tensorCores() && tc.splitRows() == split && tc.pairRows() == pair, tc + " / " + twin);
-      assertTrue(!one.splitRows() && !one.pairRows(), one.toString());
+      assertTrue(!one.splitRows() && !one.pairRows() && one.n16Kernel() == 0, one.toString());
+      assertEquals(n16, tc.n16Kernel(), tc.toString());
       assertEquals(plan.fftSize(), tc.fftSize());
       for (var c : new LearnedButterflyConv[] {tc, one, twin}) if (bi) c.setWeights(k0, k1, D); else c.setWeights(k0, D);
       String what = tc + " B=" + B;
@@ -103,12 +109,14 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
       Reference.assertClose("tc forward vs lib " + what, yTc, yRef, 1e-2);
       Reference.assertClose("tc forward vs twin " + what, yTc, toD(yTwin), 1e-2);
       // the current one-warp-per-row kernel on the same input: the same products in the same order (1e-2 as above: only
-      // the compiler's fma contraction of the fp32 epilogues may differ, flipping single 16-bit roundings)
+      // the compiler's fma contraction of the fp32 epilogues may differ, flipping single 16-bit roundings; f / f2: also
+      // the twiddles by recurrence, within 2e-7 of the table's (src/test/cuda/lbf_fe_model.py), which flips single
+      // 16-bit roundings of X1 and X3 too, so the same 1e-2)
       out.fill32(0x7fc07fc0);
       one.forward(du, out, B);
       float[] yOne = read(out, io, n);
       Reference.assertClose("tc forward vs one-warp kernel " + what, yTc, toD(yOne), 1e-2);
-      if (pair || split) System.out.printf("%s %s: forward rel err vs one-warp kernel %.3e, vs lib %.3e%n", rows, what,
+      if (pair || split || n16 != 0) System.out.printf("%s %s: forward rel err vs one-warp kernel %.3e, vs lib %.3e%n", rows, what,
           Reference.relErr(yTc, toD(yOne)), Reference.relErr(yTc, yRef));
       // negative control: a plain FFT (blocks at the DFT) is far from the learned reference, and so from the kernel
       assertTrue(Reference.relErr(toF(yFft), yRef) > 5e-2, "the perturbation must matter: " + Reference.relErr(toF(yFft), yRef));

@@ -19,6 +19,10 @@ import java.util.List;
  * with the double-buffered Gram kernels ({@code asyncGrams}); each forward validated against the float64 causal conv of
  * sampled rows (outputs poisoned first) before it is timed (CUDA events, 3 warm-ups, median of 40), then (one, pair,
  * pair+async) forward + backward and the backward alone (median of 10).
+ * {@code -Dlongconv4j.bench.learned.schemes=a,b,...} picks the schemes (default: one, split, pair, pair12, pair+async,
+ * f, f2): {@code default} is a plan with the library's defaults (pair + async Grams at N1 = 32, one warp per row with
+ * async Grams at N1 = 16), {@code f} / {@code f2} the defaults with the N1 = 16 kernel variant 1 / 2
+ * ({@code n16Kernel}); split, pair and pair12 run at N1 = 32 only, f and f2 at N1 = 16 only.
  * Usage: LearnedBench [csv-out] [B] [H] [L,L,...];  LearnedBench profile L: one forward per scheme (one warp, pair) and
  * one backward of pair+async at B = 64, H = 768, untimed (a target for Nsight Compute).
  */
@@ -63,11 +67,16 @@ public final class LearnedBench {
         rows.add(new CudaConvBench.Row("flashbutterfly io=BF16 " + fb.kernelName(), B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
         CudaConvBench.report(rows.getLast());
       }
-      for (String scheme : new String[] {"one", "split", "pair", "pair12", "pair+async"})
+      String[] schemes = System.getProperty("longconv4j.bench.learned.schemes", "one,split,pair,pair12,pair+async,f,f2").split(",");
+      for (String scheme : schemes)
         try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(k, D)) {
-          lb.splitRows(scheme.equals("split")).pairRows(scheme.startsWith("pair")).pairWarps(scheme.equals("pair12") ? 12 : 16)
-              .asyncGrams(scheme.equals("pair+async"));
-          if (!scheme.equals("one") && lb.factors()[0] != 32) continue;   // split / pair: N1 = 32 only
+          boolean n16 = scheme.equals("f") || scheme.equals("f2");
+          if (n16) lb.n16Kernel(scheme.equals("f") ? 1 : 2);
+          else if (!scheme.equals("default"))
+            lb.splitRows(scheme.equals("split")).pairRows(scheme.startsWith("pair")).pairWarps(scheme.equals("pair12") ? 12 : 16)
+                .asyncGrams(scheme.equals("pair+async"));
+          boolean n1is32 = lb.factors()[0] == 32;
+          if (n16 ? n1is32 : !scheme.equals("one") && !scheme.equals("default") && !n1is32) continue;   // see the class doc
           String name = "learned tc " + lb.factors()[0] + "x" + lb.factors()[1] + " " + scheme;
           y.fill32(0x7fc07fc0);
           lb.forward(u, y, B);

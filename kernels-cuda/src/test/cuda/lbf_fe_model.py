@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+# Host model of learned_tc.cu's FE epilogues (the N1 = 16 `f` / `f2` kernels). Shapes: N = 16 * N2 (N2 = 16, 32), a
+# row as a 16 x N2 matrix; lane = 4 g + t. Replays, per lane, the order in which lbt_row (step 1) and right_product
+# (steps 2, 3; MT = 1) call the epilogue, and checks that
+#  (1) the recurrence's exponent cur[e] = r (c + q) + 8 r k (lbp_tw_init, then times w^(8 r) per call of slot e) equals
+#      row * col at every call (exactly, in integers mod N), and every (row, col) of the tile is visited once;
+#  (2) the 16-byte Kp load at the even call (e even) covers (row, col) and (row, col + 1), the odd call's (row, col + 1);
+#  (3) the fp32 recurrence (numpy float32 complex products from the fp32 table) stays within 4e-7 of exp(-2 pi i rc / N);
+#  (4) the 16-byte Kp loads of a quarter warp hit 32 distinct banks (SK = N2 + 8 float2 per row).
+# Negative control: a step of w^(4 r) instead of w^(8 r) must fail (1). Run: python3 lbf_fe_model.py
+import numpy as np
+
+def calls(N2):
+    """Yields (lane, e, row, col) in the epilogue's call order: jp, (m = 0), j, h, then q (e = 2h + q)."""
+    for lane in range(32):
+        g, t = lane >> 2, lane & 3
+        for jp in range(N2 // 16):
+            for j in range(2):
+                for h in range(2):
+                    row, col = g + 8 * h, 16 * jp + 8 * j + 2 * t
+                    for q in range(2):
+                        yield lane, 2 * h + q, row, col + q
+
+def check(N2, step=8):
+    N = 16 * N2
+    tab = np.exp(-2j * np.pi * np.arange(N) / N).astype(np.complex64)
+    seen, worst, ok = set(), 0.0, True
+    cur, stp, curf = {}, {}, {}
+    for lane, e, row, col in calls(N2):
+        g, t = lane >> 2, lane & 3
+        if (lane, e) not in cur:   # lbp_tw_init(tw, g, 2 t): slot e = 2h + q holds r (2t + q), step 8 r, r = g + 8 h
+            r = g + 8 * (e >> 1)
+            cur[lane, e] = (r * (2 * t + (e & 1))) % N
+            stp[lane, e] = (step * r) % N
+            curf[lane, e] = tab[cur[lane, e]]
+        ok &= cur[lane, e] == (row * col) % N
+        worst = max(worst, abs(complex(curf[lane, e]) - np.exp(-2j * np.pi * row * col / N)))
+        cur[lane, e] = (cur[lane, e] + stp[lane, e]) % N
+        curf[lane, e] = np.complex64(curf[lane, e] * tab[stp[lane, e]])
+        if e % 2 == 0:   # the float4 at (row, col) holds Kp (row, col) and (row, col + 1): col even
+            ok &= col % 2 == 0
+        seen.add((row, col))
+    ok &= seen == {(r, c) for r in range(16) for c in range(N2)}
+    SK = N2 + 8
+    for quarter in range(4):   # lanes 8 quarter .. 8 quarter + 7, first call (jp = j = h = 0): (g, 2t)
+        banks = []
+        for lane in range(8 * quarter, 8 * quarter + 8):
+            g, t = lane >> 2, lane & 3
+            w0 = 2 * (g * SK + 2 * t)   # float2 index -> 4-byte words
+            banks += [(w0 + i) % 32 for i in range(4)]
+        ok &= len(set(banks)) == 32
+    return ok, worst
+
+if __name__ == "__main__":
+    allok = True
+    for N2 in (16, 32):
+        ok, worst = check(N2)
+        print(f"N2={N2}: exponents/coverage/banks {'ok' if ok else 'FAIL'}, fp32 recurrence max abs err {worst:.2e}")
+        allok &= ok and worst < 4e-7
+        bad, _ = check(N2, step=4)
+        print(f"N2={N2}: negative control (step w^(4r)) {'fails as it must' if not bad else 'PASSED: model broken'}")
+        allok &= not bad
+    print("ALL OK" if allok else "FAILED")
+    raise SystemExit(0 if allok else 1)

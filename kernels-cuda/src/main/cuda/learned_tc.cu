@@ -26,6 +26,8 @@
 // The last product's fp32 output is staged in the same buffer for a coalesced write of y (SPLIT: written from the
 // accumulators). dump != nullptr (the backward, learned_tc_bwd.cu): per row X1, C (before Kp), P and X3 are also
 // stored to dump[(b*H + h), slot] in 16 bits. PAIR kernels (suffix p, pd with dumps): two warps per row, see lbp_row.
+// Variants (session 8, lbf2; LearnedButterflyConv.n16Kernel / pairTwiddleTable): suffix f / f2 (N1 = 16, FE: the pair
+// kernels' epilogues; f2 at 10 warps, two blocks per SM), pt / pdt (pair, TI: the recurrences' start values by lane).
 #include "learned_tc_ops.cuh"
 
 // One row: the four products in the warp's buffer X. kp: padded (N1, SK) float2 in shared memory.
@@ -263,7 +265,29 @@ __device__ __forceinline__ void lbp_stage_async(const IO* xrow, uint16_t* S, int
   }
   asm volatile("cp.async.commit_group;\n" ::: "memory");
 }
-template <typename IO, bool BF16, int N2, bool DUMP>
+// TI (the `t` kernels): the lane's start values of the three recurrences (steps 1 per row tile, 3) come from a table of
+// the block, [half][recurrence][value][lane] (lbp_twi_build): conflict-free 8-byte loads of the same values that
+// lbp_tw_init looks up at lane-dependent (bank-conflicting) indices of tw (~6.5M of the 8.7M excess wavefronts at 1K).
+__device__ __forceinline__ void lbp_tw_load(const float2* p, float2 (&cur)[4], float2 (&stp)[2]) {
+#pragma unroll
+  for (int v = 0; v < 4; ++v) cur[v] = p[32 * v];
+  stp[0] = p[128]; stp[1] = p[160];
+}
+template <int N2>
+__device__ void lbp_twi_build(const float2* tw, float2* twi) {   // after tw is complete; 192 lanes' worth of 6 values
+  constexpr int N = 32 * N2, JPW = N2 / 32;
+  for (int i = threadIdx.x; i < 192; i += blockDim.x) {
+    const int half = i / 96, which = (i >> 5) % 3, ln = i & 31, g = ln >> 2, t = ln & 3;
+    float2 cur[4], stp[2];
+    if (which < 2) lbp_tw_init<N>(tw, 16 * which + g, 16 * half * JPW + 2 * t, cur, stp);   // step 1, row tile which
+    else lbp_tw_init<N>(tw, 16 * half + g, 2 * t, cur, stp);                               // step 3, own rows
+    float2* p = twi + (half * 3 + which) * 6 * 32 + ln;
+#pragma unroll
+    for (int v = 0; v < 4; ++v) p[32 * v] = cur[v];
+    p[128] = stp[0]; p[160] = stp[1];
+  }
+}
+template <typename IO, bool BF16, int N2, bool DUMP, bool TI = false>
 __device__ __forceinline__ void lbp_row(const IO* __restrict__ xrow, IO* __restrict__ orow, float d, int L, bool conjK,
                                         uint16_t* X, const uint16_t* sb, const float2* kp, const float2* tw, uint16_t* dump,
                                         const IO* __restrict__ xnext, uint16_t* S, int bar) {
@@ -295,7 +319,8 @@ __device__ __forceinline__ void lbp_row(const IO* __restrict__ xrow, IO* __restr
     for (int m = 0; m < 2; ++m) {   // one row tile at a time: 32 accumulators live
       uint32_t fr[2][4], fi[2][4];
       float2 cur[4], stp[2];   // twiddles of the lane's next columns by recurrence, as in step 3
-      lbp_tw_init<N>(tw, 16 * m + g, 16 * jp0 + 2 * t, cur, stp);
+      if constexpr (TI) lbp_tw_load(tw + N + (half * 3 + m) * 6 * 32 + lane, cur, stp);
+      else lbp_tw_init<N>(tw, 16 * m + g, 16 * jp0 + 2 * t, cur, stp);
 #pragma unroll
       for (int kk = 0; kk < 2; ++kk)
         if (kk < kt) {
@@ -345,7 +370,8 @@ __device__ __forceinline__ void lbp_row(const IO* __restrict__ xrow, IO* __restr
   // ---- step 3 (own rows): X3 = (P @ b3) * conj(T) / N
   const float invN = 1.0f / (float)N;
   float2 cur[4], stp[2];   // w^(row col) of the lane's next columns (slot e = 2h + q), and the step w^(8 row)
-  lbp_tw_init<N>(tw, 16 * half + g, 2 * t, cur, stp);
+  if constexpr (TI) lbp_tw_load(tw + N + (half * 3 + 2) * 6 * 32 + lane, cur, stp);
+  else lbp_tw_init<N>(tw, 16 * half + g, 2 * t, cur, stp);
   right_product<BF16, 16, N2, false>(Xh, b3r, b3i, [&](int row, int col, float cr, float ci, int e) {
     const float2 w = cur[e];
     cur[e] = cmul(w, stp[e >> 1]);
@@ -401,8 +427,9 @@ __device__ __forceinline__ void lbp_row(const IO* __restrict__ xrow, IO* __restr
   }
   __syncwarp();
 }
-// PAIR: grid (ceil(B / (W / 2)), H) at most, block 32 W (W even), smem FIXED_BYTES + W/2 * 2 PAIR_EL + 8 N (twiddles).
-template <typename IO, bool BF16, int N2, bool DUMP>
+// PAIR: grid (ceil(B / (W / 2)), H) at most, block 32 W (W even), smem FIXED_BYTES + W/2 * 2 PAIR_EL + 8 N (twiddles)
+// (TI: + 192 * 6 * 8 for the start values after the twiddles).
+template <typename IO, bool BF16, int N2, bool DUMP, bool TI = false>
 __device__ void lbp_rows(const IO* __restrict__ x, IO* __restrict__ out, float d, int B, int H, int L, int conjK,
                          uint16_t* bufs, const uint16_t* sb, const float2* skp, const float2* tw, uint16_t* __restrict__ dump) {
   constexpr int N = 32 * N2, HC = N2 / 2;
@@ -414,13 +441,13 @@ __device__ void lbp_rows(const IO* __restrict__ x, IO* __restrict__ out, float d
   for (; b < B; b += gridDim.x * R) {
     const size_t off = ((size_t)b * H + h) * L;
     const int bn = b + gridDim.x * R;
-    lbp_row<IO, BF16, N2, DUMP>(x + off, out + off, d, L, conjK != 0, X, sb, skp, tw,
+    lbp_row<IO, BF16, N2, DUMP, TI>(x + off, out + off, d, L, conjK != 0, X, sb, skp, tw,
                                 DUMP ? dump + ((size_t)b * H + h) * 8 * N : nullptr, bn < B ? x + ((size_t)bn * H + h) * L : nullptr,
                                 S, 1 + pair);
   }
 }
 // Grid (ceil(B / (W * rowsPerWarp)), H), block 32 W, dynamic smem LbtLayout::FIXED_BYTES + W * WARP_BYTES.
-template <typename IO, bool BF16, int N1, int N2, bool SPLIT, int PAIR = 0, bool FE = false>
+template <typename IO, bool BF16, int N1, int N2, bool SPLIT, int PAIR = 0, bool FE = false, bool TI = false>
 __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__ kp, const float* __restrict__ D,
                             const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L, int conjK,
                             uint16_t* __restrict__ dump) {
@@ -456,7 +483,11 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
     float2* tw = reinterpret_cast<float2*>(bufs + (blockDim.x >> 6) * Lo::PAIR_EL);
     for (int i = threadIdx.x; i < N; i += blockDim.x) tw[i] = tw_at(T, i);
     __syncthreads();
-    lbp_rows<IO, BF16, N2, PAIR == 2>(x, out, d, B, H, L, conjK, bufs, sb, skp, tw, dump);
+    if constexpr (TI) {
+      lbp_twi_build<N2>(tw, tw + N);
+      __syncthreads();
+    }
+    lbp_rows<IO, BF16, N2, PAIR == 2, TI>(x, out, d, B, H, L, conjK, bufs, sb, skp, tw, dump);
     return;
   }
   float2* tw = nullptr;   // FE: the full twiddle table T[i] = w_N^i after the warps' buffers
@@ -486,18 +517,20 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
       int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
     lbt_forward<IO, BF, 16, N2, false, 0, true>(x, kp, D, pb, out, B, H, L, conjK, dump);                          \
   }
-#define LBP_CFG(SUF, IO, BF, N2, MAXT, DUMP, NAME)                                                                  \
+#define LBP_CFG(SUF, IO, BF, N2, MAXT, DUMP, NAME, TI)                                                              \
   extern "C" __global__ void __launch_bounds__(MAXT, 1) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,       \
       const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
       int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
-    lbt_forward<IO, BF, 32, N2, false, DUMP ? 2 : 1>(x, kp, D, pb, out, B, H, L, conjK, dump);                     \
+    lbt_forward<IO, BF, 32, N2, false, DUMP ? 2 : 1, false, TI>(x, kp, D, pb, out, B, H, L, conjK, dump);          \
   }
 #define LBT_TYPE(SUF, IO, BF)                                                                                      \
   LBT_CFG(SUF, IO, BF, 16, 16, 512, false, 16x16) LBT_CFG(SUF, IO, BF, 16, 32, 512, false, 16x32)                 \
   LBT_CFG(SUF, IO, BF, 32, 32, 384, false, 32x32) LBT_CFG(SUF, IO, BF, 32, 64, 256, false, 32x64)                 \
   LBT_CFG(SUF, IO, BF, 32, 32, 512, true, 32x32s) LBT_CFG(SUF, IO, BF, 32, 64, 384, true, 32x64s)                 \
-  LBP_CFG(SUF, IO, BF, 32, 512, false, 32x32p) LBP_CFG(SUF, IO, BF, 64, 512, false, 32x64p)                       \
-  LBP_CFG(SUF, IO, BF, 32, 512, true, 32x32pd) LBP_CFG(SUF, IO, BF, 64, 384, true, 32x64pd)                        \
+  LBP_CFG(SUF, IO, BF, 32, 512, false, 32x32p, false) LBP_CFG(SUF, IO, BF, 64, 512, false, 32x64p, false)         \
+  LBP_CFG(SUF, IO, BF, 32, 512, true, 32x32pd, false) LBP_CFG(SUF, IO, BF, 64, 384, true, 32x64pd, false)          \
+  LBP_CFG(SUF, IO, BF, 32, 512, false, 32x32pt, true) LBP_CFG(SUF, IO, BF, 64, 512, false, 32x64pt, true)          \
+  LBP_CFG(SUF, IO, BF, 32, 512, true, 32x32pdt, true) LBP_CFG(SUF, IO, BF, 64, 384, true, 32x64pdt, true)          \
   LBF_CFG(SUF, IO, BF, 16, 512, 1, 16x16f) LBF_CFG(SUF, IO, BF, 32, 512, 1, 16x32f)                                \
   LBF_CFG(SUF, IO, BF, 16, 320, 2, 16x16f2) LBF_CFG(SUF, IO, BF, 32, 320, 2, 16x32f2)                              \
   extern "C" __global__ void __launch_bounds__(256) lbt_prep_##SUF(const float2* __restrict__ blocks,              \

@@ -7,7 +7,9 @@
 #  (2) the 16-byte Kp load at the even call (e even) covers (row, col) and (row, col + 1), the odd call's (row, col + 1);
 #  (3) the fp32 recurrence (numpy float32 complex products from the fp32 table) stays within 4e-7 of exp(-2 pi i rc / N);
 #  (4) the 16-byte Kp loads of a quarter warp hit 32 distinct banks (SK = N2 + 8 float2 per row).
-# Negative control: a step of w^(4 r) instead of w^(8 r) must fail (1). Run: python3 lbf_fe_model.py
+# Negative control: a step of w^(4 r) instead of w^(8 r) must fail (1).
+# Also the pair kernels' start-value table (TI): its build and load indices give lbp_tw_init's values (below).
+# Run: python3 lbf_fe_model.py
 import numpy as np
 
 def calls(N2):
@@ -60,5 +62,43 @@ if __name__ == "__main__":
         bad, _ = check(N2, step=4)
         print(f"N2={N2}: negative control (step w^(4r)) {'fails as it must' if not bad else 'PASSED: model broken'}")
         allok &= not bad
-    print("ALL OK" if allok else "FAILED")
-    raise SystemExit(0 if allok else 1)
+    FE_OK = allok
+
+# ---- the pair kernels' start-value table (TI, the `t` kernels): lbp_twi_build writes, lbp_row loads
+# twi[((half * 3 + which) * 6 + v) * 32 + lane], v < 4 cur, 4..5 stp; lbp_row's step 1 (row tile m) loads
+# which = m, step 3 which = 2; the values must be what lbp_tw_init(tw, r0, c) gives at the lane: checked on exponents.
+def tw_init(N, r0, c):
+    cur, stp = [0] * 4, [0] * 2
+    for h in range(2):
+        r = r0 + 8 * h
+        stp[h] = (8 * r) % N; cur[2 * h] = (r * c) % N; cur[2 * h + 1] = (r * (c + 1)) % N
+    return cur + stp
+
+def check_ti(N2):
+    N, JPW = 32 * N2, N2 // 32
+    twi = [None] * (192 * 6)
+    for i in range(192):   # the build loop, every thread index (any blockDim: a strided loop over i)
+        half, which, ln = i // 96, (i >> 5) % 3, i & 31
+        g, t = ln >> 2, ln & 3
+        vals = tw_init(N, 16 * which + g, 16 * half * JPW + 2 * t) if which < 2 else tw_init(N, 16 * half + g, 2 * t)
+        for v in range(6):
+            idx = (half * 3 + which) * 6 * 32 + ln + 32 * v
+            assert twi[idx] is None; twi[idx] = vals[v]
+    ok = all(x is not None for x in twi)
+    for half in range(2):
+        jp0 = half * JPW
+        for lane in range(32):
+            g, t = lane >> 2, lane & 3
+            for m in range(2):   # step 1
+                base = (half * 3 + m) * 6 * 32 + lane
+                ok &= [twi[base + 32 * v] for v in range(6)] == tw_init(N, 16 * m + g, 16 * jp0 + 2 * t)
+            base = (half * 3 + 2) * 6 * 32 + lane   # step 3
+            ok &= [twi[base + 32 * v] for v in range(6)] == tw_init(N, 16 * half + g, 2 * t)
+            # conflict-free: a warp's load of value v reads 32 consecutive float2 (two wavefronts, the ideal)
+    return ok
+
+if __name__ == "__main__":
+    ti = all(check_ti(n2) for n2 in (32, 64))
+    print("pair start-value table (N2 = 32, 64):", "ok" if ti else "FAIL")
+    print("ALL OK" if FE_OK and ti else "FAILED")
+    raise SystemExit(0 if FE_OK and ti else 1)

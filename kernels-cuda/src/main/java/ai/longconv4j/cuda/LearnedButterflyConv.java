@@ -39,7 +39,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private final DeviceBuffer kp, d, blocks, dBlocks;
   private final DeviceBuffer prepFwd, prepAdj;   // 16-bit blocks for the tensor-core kernel (null: not applicable)
   private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, pairRows = DEFAULT_PAIR, tensorCoreGrads = true,
-      asyncGrams = DEFAULT_ASYNC_GRAMS;
+      asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW;
   private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL;
   /** Default of {@link #splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
   public static final boolean DEFAULT_SPLIT = false;
@@ -54,6 +54,12 @@ public final class LearnedButterflyConv implements AutoCloseable {
    */
   public static final boolean DEFAULT_ASYNC_GRAMS = onOff("longconv4j.learned.asyncgrams",
       System.getProperty("longconv4j.learned.asyncgrams"), true);
+
+  /**
+   * Default of {@link #pairTwiddleTable(boolean)}: off (not yet measured); {@code -Dlongconv4j.learned.pairtw=on|off}
+   * overrides it.
+   */
+  public static final boolean DEFAULT_PAIR_TW = onOff("longconv4j.learned.pairtw", System.getProperty("longconv4j.learned.pairtw"), false);
 
   /**
    * Default of {@link #n16Kernel(int)}: 0, the session-5 one-warp kernel (not yet measured against the variants);
@@ -152,6 +158,11 @@ public final class LearnedButterflyConv implements AutoCloseable {
     return tensorCoreSmem(n1, n2, split, pair, warps, 0);
   }
 
+  /** Pair kernels with the start-value table ({@link #pairTwiddleTable(boolean)}): 192 lanes x 6 float2 more. */
+  static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair, int warps, int n16, boolean pairTw) {
+    return tensorCoreSmem(n1, n2, split, pair, warps, n16) + (pair && n1 == 32 && pairTw ? 192 * 6 * 8 : 0);
+  }
+
   /** With the N1 = 16 kernel {@code n16} (1, 2: {@code warps} row buffers and the full twiddle table, N float2). */
   static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair, int warps, int n16) {
     int n = n1 * n2;
@@ -216,6 +227,15 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   public int n16Kernel() { return n1 == 16 ? n16Kernel : 0; }
 
+  /**
+   * Pair kernels (N1 = 32) only: the lanes' start values of the epilogue-twiddle recurrences from a per-block table laid
+   * out by lane (conflict-free loads; the {@code t} kernels) instead of looked up at lane-dependent indices of the full
+   * twiddle table. The same values, so the same output as the pair kernels; a speed choice ({@link #DEFAULT_PAIR_TW}).
+   */
+  public LearnedButterflyConv pairTwiddleTable(boolean on) { pairTwiddleTable = on; return this; }
+
+  public boolean pairTwiddleTable() { return pairTwiddleTable && pairRows(); }
+
   /** Pair kernels' warps per block for forward and du (12 or 16; the default 16; the backward's dumps run 12 at 32 x 64). */
   public LearnedButterflyConv pairWarps(int w) {
     if (w != 12 && w != 16) throw new IllegalArgumentException("LearnedButterflyConv.pairWarps: 12 or 16, got " + w);
@@ -225,8 +245,9 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   /** The tensor-core forward kernel's name (dump: the backward's variant that stores the intermediates). */
   String tensorCoreKernel(boolean dump) {
-    return "lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + (pairRows() ? (dump ? "pd" : "p") : splitRows() ? "s"
-        : n16Kernel() == 1 ? "f" : n16Kernel() == 2 ? "f2" : "");
+    String variant = pairRows() ? (dump ? "pd" : "p") + (pairTwiddleTable ? "t" : "") : splitRows() ? "s"
+        : n16Kernel() == 1 ? "f" : n16Kernel() == 2 ? "f2" : "";
+    return "lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + variant;
   }
 
   /**
@@ -314,7 +335,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
     int rows = pair ? w / 2 : w;   // rows in flight per block
     int gx = Math.max(1, Math.min((B + rows - 1) / rows, (8 * device.smCount() + h - 1) / h));
     device.module(MODULE_TC).kernel(tensorCoreKernel(dumps)).launch(device.stream(),
-        gx, h, 32 * w, tensorCoreSmem(n1, n2, split, pair, w, n16Kernel()), x, kp, d, pb, out, B, h, l, conjK, dump);
+        gx, h, 32 * w, tensorCoreSmem(n1, n2, split, pair, w, n16Kernel(), pairTwiddleTable()), x, kp, d, pb, out, B, h, l, conjK, dump);
   }
 
   /**
@@ -414,7 +435,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   @Override public String toString() {
     return "LearnedButterflyConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + " = " + n1 + " x " + n2
-        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" : splitRows() ? " split"
-        : n16Kernel() != 0 ? " n16=" + n16Kernel() : "") : "") + "]";
+        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (pairTwiddleTable ? " tw-table" : "")
+        : splitRows() ? " split" : n16Kernel() != 0 ? " n16=" + n16Kernel() : "") : "") + "]";
   }
 }

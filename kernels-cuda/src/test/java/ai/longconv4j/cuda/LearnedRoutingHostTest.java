@@ -82,6 +82,12 @@ class LearnedRoutingHostTest {
     assertEquals(base512 + 16 * 2 * 16 * 72, LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 16, 0));
     assertEquals(base512 + 16 * 2 * 16 * 72 + 8 * 512, LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 16, 1));
     assertEquals(base512 + 10 * 2 * 16 * 72 + 8 * 512, LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 10, 2));
+    // pair kernels with the start-value table: 192 lanes x 6 float2 more, within the opt-in limit; ignored elsewhere
+    assertEquals(LearnedButterflyConv.tensorCoreSmem(32, 64, false, true, 16) + 192 * 6 * 8,
+        LearnedButterflyConv.tensorCoreSmem(32, 64, false, true, 16, 0, true));
+    assertTrue(LearnedButterflyConv.tensorCoreSmem(32, 64, false, true, 16, 0, true) <= 232448);
+    assertEquals(LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 16, 1),
+        LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 16, 1, true));
     // two f2 blocks fit one SM's 228 KB (227 KB usable per block, 1 KB reserved per block)
     assertTrue(2 * (LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 10, 2) + 1024) <= 233472);
   }
@@ -89,6 +95,7 @@ class LearnedRoutingHostTest {
   @Test
   void n16PropertyParsesAndDefaultsToTheCurrentKernel() {
     assertEquals(0, LearnedButterflyConv.DEFAULT_N16_KERNEL, "run without -Dlongconv4j.learned.n16");
+    assertFalse(LearnedButterflyConv.DEFAULT_PAIR_TW, "run without -Dlongconv4j.learned.pairtw");
     assertEquals(0, LearnedButterflyConv.n16Of("one", 2));
     assertEquals(1, LearnedButterflyConv.n16Of("f", 0));
     assertEquals(2, LearnedButterflyConv.n16Of("f2", 0));
@@ -116,7 +123,7 @@ class LearnedRoutingHostTest {
     String text = Files.readString(report);
     int found = 0;
     for (String cfg : new String[] {"16x16", "16x32", "32x32", "32x64", "32x32s", "32x64s", "32x32p", "32x64p", "32x32pd", "32x64pd",
-        "16x16f", "16x32f", "16x16f2", "16x32f2"})
+        "16x16f", "16x32f", "16x16f2", "16x32f2", "32x32pt", "32x64pt", "32x32pdt", "32x64pdt"})
       for (String io : new String[] {"bf16", "f16"})
         for (String arch : new String[] {"sm_80", "sm_90a"}) {
           String fn = "lbt_forward_" + io + "_" + cfg;
@@ -126,7 +133,7 @@ class LearnedRoutingHostTest {
           assertEquals("0,0", m.group(1) + "," + m.group(2), fn + "@" + arch + " spills");
           found++;
         }
-    assertEquals(56, found);
+    assertEquals(72, found);
     Path bwd = Path.of("target", "cuda", "learned_tc_bwd.ptxas.txt");
     String tb = Files.readString(bwd);
     for (String fn : new String[] {"lbt_gram_bf16_32x64_a", "lbt_gram_bf16_32x64_b", "lbt_gram_f16_16x16_a", "lbt_dkp_bf16", "lbt_gram_reduce",

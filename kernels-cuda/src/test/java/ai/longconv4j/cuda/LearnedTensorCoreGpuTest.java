@@ -41,7 +41,7 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
         {ConvMode.CIRCULAR, 3, 2048, 2048}, {ConvMode.CAUSAL, 3, 333, 333}};
     // every shape in both types, one warp per row; the N1 = 32 shapes (N >= 1024) also through the split-row kernels
     // (bf16) and the two-warp pair kernels (both types at 16 warps per block, bf16 also at 12; L = 333: odd, 300 / 500:
-    // not a multiple of 8); the N1 = 16 shapes (N = 256, 512) through the f kernels (both types) and f2 (bf16)
+    // not a multiple of 8), pairt: with the start-value table (compared with the pair kernel); the N1 = 16 shapes (N = 256, 512) through the f kernels (both types) and f2 (bf16)
     var n32 = Stream.of(shapes).filter(s -> ConvPlan.of((Integer) s[2], (Integer) s[3], LearnedButterflyConv.libMode((ConvMode) s[0]),
         ConvEngine.LEARNED, ai.longconv4j.conv.Precision.F64).factors().get(0) == 32).toList();
     var n16 = Stream.of(shapes).filter(s -> !n32.contains(s)).toList();
@@ -50,6 +50,7 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
         n32.stream().map(s -> Arguments.of(ElementType.BF16, s[0], s[1], 111, s[2], s[3], "split")),
         Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> n32.stream().map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "pair"))),
         n32.stream().map(s -> Arguments.of(ElementType.BF16, s[0], s[1], 111, s[2], s[3], "pair12")),
+        Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> n32.stream().map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "pairt"))),
         Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> n16.stream().map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "f"))),
         n16.stream().map(s -> Arguments.of(ElementType.BF16, s[0], s[1], 111, s[2], s[3], "f2")))
         .flatMap(x -> x);
@@ -88,15 +89,20 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
     double[] yFft = new LearnedButterfly(plan, dft).forward(shape, ud, kl, Dd);
     int n = B * H * L;
     try (var tc = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).splitRows(split).pairRows(pair)
-             .pairWarps(rows.equals("pair12") ? 12 : 16).n16Kernel(n16);
-         var one = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).splitRows(false).pairRows(false)
-             .n16Kernel(0);
+             .pairWarps(rows.equals("pair12") ? 12 : 16).n16Kernel(n16).pairTwiddleTable(rows.equals("pairt"));
+         // the current kernel: one warp per row, for pairt the pair kernel without the table
+         var one = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).splitRows(false)
+             .pairRows(rows.equals("pairt")).pairTwiddleTable(false).n16Kernel(0);
          var twin = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).tensorCores(false);
          var du = dev.upload(u16); var ddy = dev.upload(dy16); var out = dev.alloc((2L * n + 3) / 4 * 4);
          var dk = dev.alloc(4L * (bi ? 2 : 1) * H * Lk); var dD = dev.alloc(4L * H)) {
       assertTrue(tc.tensorCores() && !twin.tensorCores() && tc.splitRows() == split && tc.pairRows() == pair, tc + " / " + twin);
-      assertTrue(!one.splitRows() && !one.pairRows() && one.n16Kernel() == 0, one.toString());
+      assertTrue(!one.splitRows() && one.pairRows() == rows.equals("pairt") && !one.pairTwiddleTable() && one.n16Kernel() == 0,
+          one.toString());
       assertEquals(n16, tc.n16Kernel(), tc.toString());
+      assertEquals(rows.equals("pairt"), tc.pairTwiddleTable(), tc.toString());
+      String suffix = n16 == 1 ? "f" : n16 == 2 ? "f2" : rows.equals("pairt") ? "pt" : pair ? "p" : split ? "s" : "";
+      assertTrue(tc.tensorCoreKernel(false).endsWith(plan.factors().get(1) + suffix), tc.tensorCoreKernel(false));
       assertEquals(plan.fftSize(), tc.fftSize());
       for (var c : new LearnedButterflyConv[] {tc, one, twin}) if (bi) c.setWeights(k0, k1, D); else c.setWeights(k0, D);
       String what = tc + " B=" + B;
@@ -111,12 +117,12 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
       // the current one-warp-per-row kernel on the same input: the same products in the same order (1e-2 as above: only
       // the compiler's fma contraction of the fp32 epilogues may differ, flipping single 16-bit roundings; f / f2: also
       // the twiddles by recurrence, within 2e-7 of the table's (src/test/cuda/lbf_fe_model.py), which flips single
-      // 16-bit roundings of X1 and X3 too, so the same 1e-2)
+      // 16-bit roundings of X1 and X3 too, so the same 1e-2; pairt loads the pair kernel's own start values: 0 expected)
       out.fill32(0x7fc07fc0);
       one.forward(du, out, B);
       float[] yOne = read(out, io, n);
       Reference.assertClose("tc forward vs one-warp kernel " + what, yTc, toD(yOne), 1e-2);
-      if (pair || split || n16 != 0) System.out.printf("%s %s: forward rel err vs one-warp kernel %.3e, vs lib %.3e%n", rows, what,
+      if (pair || split || n16 != 0) System.out.printf("%s %s: forward rel err vs current kernel %.3e, vs lib %.3e%n", rows, what,
           Reference.relErr(yTc, toD(yOne)), Reference.relErr(yTc, yRef));
       // negative control: a plain FFT (blocks at the DFT) is far from the learned reference, and so from the kernel
       assertTrue(Reference.relErr(toF(yFft), yRef) > 5e-2, "the perturbation must matter: " + Reference.relErr(toF(yFft), yRef));

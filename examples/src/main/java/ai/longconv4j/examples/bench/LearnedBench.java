@@ -20,9 +20,10 @@ import java.util.List;
  * sampled rows (outputs poisoned first) before it is timed (CUDA events, 3 warm-ups, median of 40), then (one, pair,
  * pair+async) forward + backward and the backward alone (median of 10).
  * {@code -Dlongconv4j.bench.learned.schemes=a,b,...} picks the schemes (default: one, split, pair, pair12, pair+async,
- * f, f2): {@code default} is a plan with the library's defaults (pair + async Grams at N1 = 32, one warp per row with
- * async Grams at N1 = 16), {@code f} / {@code f2} the defaults with the N1 = 16 kernel variant 1 / 2
- * ({@code n16Kernel}); split, pair and pair12 run at N1 = 32 only, f and f2 at N1 = 16 only.
+ * pairt, f, f2): {@code default} is a plan with the library's defaults (pair + async Grams at N1 = 32, one warp per
+ * row with async Grams at N1 = 16), {@code pairt} the defaults with the pair kernels' start-value table
+ * ({@code pairTwiddleTable}), {@code f} / {@code f2} the defaults with the N1 = 16 kernel variant 1 / 2
+ * ({@code n16Kernel}); split, pair, pair12 and pairt run at N1 = 32 only, f and f2 at N1 = 16 only.
  * Usage: LearnedBench [csv-out] [B] [H] [L,L,...];  LearnedBench profile L: one forward per scheme (one warp, pair) and
  * one backward of pair+async at B = 64, H = 768, untimed (a target for Nsight Compute).
  */
@@ -67,11 +68,12 @@ public final class LearnedBench {
         rows.add(new CudaConvBench.Row("flashbutterfly io=BF16 " + fb.kernelName(), B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
         CudaConvBench.report(rows.getLast());
       }
-      String[] schemes = System.getProperty("longconv4j.bench.learned.schemes", "one,split,pair,pair12,pair+async,f,f2").split(",");
+      String[] schemes = System.getProperty("longconv4j.bench.learned.schemes", "one,split,pair,pair12,pair+async,pairt,f,f2").split(",");
       for (String scheme : schemes)
         try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(k, D)) {
           boolean n16 = scheme.equals("f") || scheme.equals("f2");
           if (n16) lb.n16Kernel(scheme.equals("f") ? 1 : 2);
+          else if (scheme.equals("pairt")) lb.pairRows(true).pairTwiddleTable(true);
           else if (!scheme.equals("default"))
             lb.splitRows(scheme.equals("split")).pairRows(scheme.startsWith("pair")).pairWarps(scheme.equals("pair12") ? 12 : 16)
                 .asyncGrams(scheme.equals("pair+async"));

@@ -9,6 +9,10 @@
 # then on the device (carry [".device/lbf"]):  DEV=.device/lbf bash .device/lbf/lbf3-sitting.sh "$OUT"
 # LS (default 256,512,1024), NCU=0 skips the profile, TEST_S / JAVA_S / NCU_S timeouts. Runs from any stage as DEV (e.g.
 # .device/final for the closing sitting: DEV=$D NCU=0 TEST_S=40 JAVA_S=40 bash kernels-cuda/bench-runs/lbf3/lbf3-sitting.sh "$out/lbf").
+# Session 8, lbf2: SCHEMES (LearnedBench's -Dlongconv4j.bench.learned.schemes; unset: its own list) and PAIRDEF=0 (skip
+# the second test run). The closing call (current defaults vs the lbf2 variants: pairt at N1 = 32, f / f2 at N1 = 16;
+# ~45 s, at most 25 + 30 s by its timeouts):
+#   DEV=$D NCU=0 PAIRDEF=0 SCHEMES=default,pairt,f,f2 TEST_S=25 JAVA_S=30 bash kernels-cuda/bench-runs/lbf3/lbf3-sitting.sh "$out/lbf3"
 set -u
 out=${1:-/tmp/lbf3-sitting}; mkdir -p "$out"
 DEV=${DEV:-.device/lbf}
@@ -20,11 +24,17 @@ timeout ${TEST_S:-60} $DEV/run-tests --include-tag gpu --include-classname '.*Le
   > "$out/tests.txt" 2>&1
 echo "tests exit $?"; grep -E "tests (successful|failed|aborted|skipped)|✘" "$out/tests.txt" | head -30
 grep -E "rel err vs" "$out/tests.txt" | sort -g -k 9 | tail -4
-JAVA_OPTS="-Dlongconv4j.learned.pair=on -Dlongconv4j.learned.asyncgrams=on" timeout ${TEST_S:-60} $DEV/run-tests --include-tag gpu \
-  --include-classname '.*Learned(Conv|ConvTensorCore)GpuTest' --disable-ansi-colors > "$out/tests-pair-default.txt" 2>&1
-echo "pair-default tests exit $?"; grep -E "tests (successful|failed)|✘" "$out/tests-pair-default.txt" | head -10
+# per scheme (first word of the line): the largest forward rel err vs the current kernel and vs lib
+grep -E "forward rel err vs current kernel" "$out/tests.txt" | awk '{gsub(",", "", $0); s=$1; c=$(NF-3); l=$NF;
+  if (!(s in mc) || c > mc[s]) mc[s] = c; if (!(s in ml) || l > ml[s]) ml[s] = l; n[s]++}
+  END {for (s in n) printf "%-7s %3d cases: max rel err vs current kernel %s, vs lib %s\n", s, n[s], mc[s], ml[s]}'
+if [ "${PAIRDEF:-1}" != 0 ]; then
+  JAVA_OPTS="-Dlongconv4j.learned.pair=on -Dlongconv4j.learned.asyncgrams=on" timeout ${TEST_S:-60} $DEV/run-tests --include-tag gpu \
+    --include-classname '.*Learned(Conv|ConvTensorCore)GpuTest' --disable-ansi-colors > "$out/tests-pair-default.txt" 2>&1
+  echo "pair-default tests exit $?"; grep -E "tests (successful|failed)|✘" "$out/tests-pair-default.txt" | head -10
+fi
 echo "== java bench"; date -u
-timeout ${JAVA_S:-60} $DEV/run-java ai.longconv4j.examples.bench.LearnedBench "$out/bench.csv" 64 768 "$Ls" \
+JAVA_OPTS="${SCHEMES:+-Dlongconv4j.bench.learned.schemes=$SCHEMES}" timeout ${JAVA_S:-60} $DEV/run-java ai.longconv4j.examples.bench.LearnedBench "$out/bench.csv" 64 768 "$Ls" \
   > "$out/bench.txt" 2>&1; echo "java bench exit $?"
 grep -E "learned|flashbutterfly" "$out/bench.txt" | grep -v '^[a-z].*,' | head -40
 if [ "${NCU:-1}" != 0 ]; then

@@ -59,13 +59,23 @@ public final class LearnedButterflyConv implements AutoCloseable {
    * Default of {@link #pairTwiddleTable(boolean)}: off (not yet measured); {@code -Dlongconv4j.learned.pairtw=on|off}
    * overrides it.
    */
-  public static final boolean DEFAULT_PAIR_TW = onOff("longconv4j.learned.pairtw", System.getProperty("longconv4j.learned.pairtw"), false);
+  public static final boolean DEFAULT_PAIR_TW = onOff("longconv4j.learned.pairtw", System.getProperty("longconv4j.learned.pairtw"),
+      Variants.PAIR_TW);
 
   /**
    * Default of {@link #n16Kernel(int)}: 0, the session-5 one-warp kernel (not yet measured against the variants);
    * {@code -Dlongconv4j.learned.n16=one|f|f2} overrides it (0, 1, 2).
    */
-  public static final int DEFAULT_N16_KERNEL = n16Of(System.getProperty("longconv4j.learned.n16"), 0);
+  public static final int DEFAULT_N16_KERNEL = n16Of(System.getProperty("longconv4j.learned.n16"), Variants.N16_KERNEL);
+
+  /** The session-8 (lbf2) variants' defaults in code, each one line to flip once a sitting measured it faster. */
+  static final class Variants {
+    private Variants() {}
+    /** {@link LearnedButterflyConv#pairTwiddleTable(boolean)}: false, the pair kernels as measured in lbf3-2. */
+    static final boolean PAIR_TW = false;
+    /** {@link LearnedButterflyConv#n16Kernel(int)}: 0, the one-warp kernel; 1 f, 2 f2. */
+    static final int N16_KERNEL = 0;
+  }
 
   /** Parses {@code -Dlongconv4j.learned.n16}'s value: {@code one} 0, {@code f} 1, {@code f2} 2, or {@code dflt} when unset. */
   static int n16Of(String v, int dflt) {

@@ -94,8 +94,12 @@ class LearnedRoutingHostTest {
 
   @Test
   void n16PropertyParsesAndDefaultsToTheCurrentKernel() {
-    assertEquals(0, LearnedButterflyConv.DEFAULT_N16_KERNEL, "run without -Dlongconv4j.learned.n16");
-    assertFalse(LearnedButterflyConv.DEFAULT_PAIR_TW, "run without -Dlongconv4j.learned.pairtw");
+    // unset properties give the defaults in code (LearnedButterflyConv.Variants, flipped there after a sitting)
+    assertEquals(LearnedButterflyConv.Variants.N16_KERNEL, LearnedButterflyConv.DEFAULT_N16_KERNEL, "run without -Dlongconv4j.learned.n16");
+    assertEquals(LearnedButterflyConv.Variants.PAIR_TW, LearnedButterflyConv.DEFAULT_PAIR_TW, "run without -Dlongconv4j.learned.pairtw");
+    assertTrue(LearnedButterflyConv.Variants.N16_KERNEL >= 0 && LearnedButterflyConv.Variants.N16_KERNEL <= 2);
+    assertEquals(2, LearnedButterflyConv.n16Of("f2", LearnedButterflyConv.Variants.N16_KERNEL));
+    assertTrue(LearnedButterflyConv.onOff("longconv4j.learned.pairtw", "on", LearnedButterflyConv.Variants.PAIR_TW));
     assertEquals(0, LearnedButterflyConv.n16Of("one", 2));
     assertEquals(1, LearnedButterflyConv.n16Of("f", 0));
     assertEquals(2, LearnedButterflyConv.n16Of("f2", 0));

@@ -27,7 +27,8 @@
 // accumulators). dump != nullptr (the backward, learned_tc_bwd.cu): per row X1, C (before Kp), P and X3 are also
 // stored to dump[(b*H + h), slot] in 16 bits. PAIR kernels (suffix p, pd with dumps): two warps per row, see lbp_row.
 // Variants (session 8, lbf2; LearnedButterflyConv.n16Kernel / pairTwiddleTable): suffix f / f2 (N1 = 16, FE: the pair
-// kernels' epilogues; f2 at 10 warps, two blocks per SM), pt / pdt (pair, TI: the recurrences' start values by lane).
+// kernels' epilogues; f2 at 10 warps, two blocks per SM), pt / pdt (pair, TI: the recurrences' start values by lane,
+// the x stage filled in a bank-conflict-free lane order).
 #include "learned_tc_ops.cuh"
 
 // One row: the four products in the warp's buffer X. kp: padded (N1, SK) float2 in shared memory.
@@ -255,11 +256,16 @@ __device__ __forceinline__ void lbt_row(const IO* __restrict__ xrow, IO* __restr
 // row: 16 warps per block (12: the dumping 32 x 64 kernel). x goes through a per-warp stage S (own columns, 32 rows of
 // N2/2 + 8): step 1 reads it, then cp.async fills it with the next row (L % 8 == 0; past L zero-filled) behind steps 1-4.
 // The epilogue twiddles of steps 1 and 3 go by recurrence along the lane's columns (w^(r c) times w^(8 r) per 8 columns).
-template <int N2, typename IO>
+// REMAP (the TI kernels): the 8 lanes of a 16-byte phase take the chunks of 8 / CPR rows CPR apart (rows 8 (q / CPR) +
+// q % CPR + CPR k of group q = i / 8), whose padded starts (stride HC + 8) fall on disjoint banks; the plain order puts
+// rows next to each other, whose banks overlap (2 wavefronts; ~2.2M excess at 1K). Same chunks, same places.
+template <int N2, typename IO, bool REMAP = false>
 __device__ __forceinline__ void lbp_stage_async(const IO* xrow, uint16_t* S, int L, int c0, int kt) {
   constexpr int CPR = N2 / 16, HC = N2 / 2;
   for (int i = threadIdx.x & 31; i < 16 * kt * CPR; i += 32) {
-    const int r = i / CPR, c = 8 * (i - r * CPR), n = r * N2 + c0 + c;
+    const int q = i >> 3, w = i & 7;
+    const int r = REMAP ? 8 * (q / CPR) + q % CPR + CPR * (w / CPR) : i / CPR;
+    const int c = REMAP ? 8 * (w % CPR) : 8 * (i - r * CPR), n = r * N2 + c0 + c;
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"((uint32_t)__cvta_generic_to_shared(S + r * (HC + 8) + c)),
                  "l"(xrow + (n < L ? n : 0)), "r"(n < L ? 16 : 0) : "memory");
   }
@@ -314,7 +320,7 @@ __device__ __forceinline__ void lbp_row(const IO* __restrict__ xrow, IO* __restr
       for (int jj = 0; jj < JPW; ++jj)
         if (kk < kt) ldsm_x4_t(xb[kk][jj], S + (16 * kk + (lm & 1) * 8 + lr) * (HC + 8) + 16 * jj + (lm >> 1) * 8);
     __syncwarp();
-    if (vec && xnext != nullptr) lbp_stage_async<N2>(xnext, S, L, c0, kt);   // the next row's x, behind steps 1 to 4
+    if (vec && xnext != nullptr) lbp_stage_async<N2, IO, TI>(xnext, S, L, c0, kt);   // the next row's x, behind steps 1 to 4
 #pragma unroll 1
     for (int m = 0; m < 2; ++m) {   // one row tile at a time: 32 accumulators live
       uint32_t fr[2][4], fi[2][4];
@@ -437,7 +443,7 @@ __device__ void lbp_rows(const IO* __restrict__ x, IO* __restrict__ out, float d
   uint16_t *X = bufs + pair * LbtLayout<32, N2>::PAIR_EL, *S = X + LbtLayout<32, N2>::WARP_BYTES / 2 + half * 32 * (HC + 8);
   int b = blockIdx.x * R + pair;
   const int kt = ((L + N2 - 1) / N2 + 15) >> 4;
-  if ((L & 7) == 0 && b < B) lbp_stage_async<N2>(x + ((size_t)b * H + h) * L, S, L, half * HC, kt);   // the first row
+  if ((L & 7) == 0 && b < B) lbp_stage_async<N2, IO, TI>(x + ((size_t)b * H + h) * L, S, L, half * HC, kt);   // the first row
   for (; b < B; b += gridDim.x * R) {
     const size_t off = ((size_t)b * H + h) * L;
     const int bn = b + gridDim.x * R;

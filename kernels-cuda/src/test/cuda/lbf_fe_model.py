@@ -97,8 +97,42 @@ def check_ti(N2):
             # conflict-free: a warp's load of value v reads 32 consecutive float2 (two wavefronts, the ideal)
     return ok
 
+# ---- the TI kernels' x stage fill (lbp_stage_async REMAP): lane i's 16-byte chunk (r, c); the same set of chunks as the
+# plain order for every kt, and each 8-lane phase's 16-byte writes on 32 distinct banks (the plain order: 2 wavefronts)
+def stage_map(N2, kt, remap):
+    CPR, HC = N2 // 16, N2 // 2
+    out = []
+    for i in range(16 * kt * CPR):
+        q, w = i >> 3, i & 7
+        r = 8 * (q // CPR) + q % CPR + CPR * (w // CPR) if remap else i // CPR
+        c = 8 * (w % CPR) if remap else 8 * (i - r * CPR)
+        out.append((r, c))
+    return out, HC
+
+def phase_wavefronts(N2, kt, remap):
+    m, HC = stage_map(N2, kt, remap)
+    worst = 0
+    for p0 in range(0, len(m), 8):
+        banks = {}
+        for r, c in m[p0:p0 + 8]:
+            w0 = (r * (HC + 8) + c) // 2   # 16-bit -> 4-byte words
+            for k in range(4): banks[(w0 + k) % 32] = banks.get((w0 + k) % 32, 0) + 1
+        worst = max(worst, max(banks.values()))
+    return worst
+
+def check_stage():
+    ok = True
+    for N2 in (32, 64):
+        for kt in (1, 2):
+            a, _ = stage_map(N2, kt, False); b, _ = stage_map(N2, kt, True)
+            ok &= sorted(a) == sorted(b) and len(set(b)) == len(b)
+            pw, rw = phase_wavefronts(N2, kt, False), phase_wavefronts(N2, kt, True)
+            print(f"stage N2={N2} kt={kt}: same chunks {sorted(a) == sorted(b)}, wavefronts per phase plain {pw}, remap {rw}")
+            ok &= rw == 1
+    return ok
+
 if __name__ == "__main__":
-    ti = all(check_ti(n2) for n2 in (32, 64))
-    print("pair start-value table (N2 = 32, 64):", "ok" if ti else "FAIL")
+    ti = all(check_ti(n2) for n2 in (32, 64)) and check_stage()
+    print("pair start-value table (N2 = 32, 64) and stage remap:", "ok" if ti else "FAIL")
     print("ALL OK" if FE_OK and ti else "FAILED")
     raise SystemExit(0 if FE_OK and ti else 1)

@@ -240,7 +240,8 @@ public final class LearnedButterflyConv implements AutoCloseable {
   /**
    * Pair kernels (N1 = 32) only: the lanes' start values of the epilogue-twiddle recurrences from a per-block table laid
    * out by lane (conflict-free loads; the {@code t} kernels) instead of looked up at lane-dependent indices of the full
-   * twiddle table. The same values, so the same output as the pair kernels; a speed choice ({@link #DEFAULT_PAIR_TW}).
+   * twiddle table, and the next row's x staged by cp.async in a bank-conflict-free lane order. The same values in the same
+   * places, so the same output as the pair kernels; a speed choice ({@link #DEFAULT_PAIR_TW}).
    */
   public LearnedButterflyConv pairTwiddleTable(boolean on) { pairTwiddleTable = on; return this; }
 

@@ -104,6 +104,48 @@ struct TwFirst {
   }
 };
 
+// The _rul kernels (LF): F16's fragment words from two table values per lane instead of eight. make_frag_a's register
+// i (row g + 8a, cols 2t + 8b + {0, 1}; a = i & 1, b = i >> 1) holds W16 at (g + 8a)(2t + 8b) = 2gt + 8gb and
+// (g + 8a)(2t + 1 + 8b) = g(2t + 1) + 8(gb + a) (mod 16), and W16(m + 8) = -W16(m): the words are the pair
+// (W16(2gt), W16(g(2t + 1))) with the signs of its halves flipped by a lane mask (exact in bf16 / fp16; only the sign
+// of a zero part can differ from the table's). make_frag_b's register [j][q] (rows 2t + 8q + {0, 1}, col 8j + g) is
+// the same word as make_frag_a's j + 2q (the same products of indices); with col 8j + g' (make_frag_b_swap), g' in
+// place of g. words[i] = those of make_frag_a's register i for column index gg (g, or g').
+template <bool BF16>
+__device__ __forceinline__ void frag16_words(const Tw& T, int gg, int t, uint32_t (&re)[4], uint32_t (&im)[4]) {
+  const float2 w0 = w16(T, (2 * t * gg) & 15), w1 = w16(T, ((2 * t + 1) * gg) & 15);
+  const uint32_t r = pack2<BF16>(w0.x, w1.x), m = pack2<BF16>(w0.y, w1.y);
+  const uint32_t gm = (gg & 1) ? 0x80008000u : 0u, hi = 0x80000000u;
+  re[0] = r; re[1] = r ^ hi; re[2] = r ^ gm; re[3] = r ^ gm ^ hi;
+  im[0] = m; im[1] = m ^ hi; im[2] = m ^ gm; im[3] = m ^ gm ^ hi;
+}
+// make_frag_a from frag16_words (neg = 0x80008000: -F16, make_frag_a_neg's)
+template <bool BF16>
+__device__ __forceinline__ void make_frag_a_lean(const Tw& T, FragA& f, uint32_t neg = 0u) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  uint32_t re[4], im[4];
+  frag16_words<BF16>(T, g, t, re, im);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) { f.re[i] = re[i] ^ neg; f.im[i] = im[i] ^ neg; f.nim[i] = im[i] ^ neg ^ 0x80008000u; }
+}
+// make_frag_b (gg = g) or make_frag_b_swap (gg = g ^ (g >> 2)) from frag16_words
+template <bool BF16>
+__device__ __forceinline__ void make_frag_b_lean(const Tw& T, FragB& f, int gg) {
+  const int t = threadIdx.x & 3;
+  uint32_t re[4], im[4];
+  frag16_words<BF16>(T, gg, t, re, im);
+#pragma unroll
+  for (int j = 0; j < 2; ++j)
+#pragma unroll
+    for (int q = 0; q < 2; ++q) {
+      f.re[j][q] = re[j + 2 * q]; f.im[j][q] = im[j + 2 * q]; f.nim[j][q] = im[j + 2 * q] ^ 0x80008000u;
+    }
+}
+template <bool BF16, bool LF>
+__device__ __forceinline__ void frag_a(const Tw& T, FragA& f) {
+  if constexpr (LF) make_frag_a_lean<BF16>(T, f); else make_frag_a<BF16>(T, f);
+}
+
 // The inputs of one column unit: rows b0 (xr) and b1 (xi) at n = r * 4096 + (2t + 8h + p) * 256 + 8u + g, r < R/2
 // (the upper half of the radix-R1 axis is the zero padding), [h][p][r].
 template <int R>
@@ -143,7 +185,7 @@ __device__ __forceinline__ void load_unit_smem(UnitIn<R>& x, const ST* zr, const
 }
 
 // og_fwd of one unit from its loaded inputs (outer_pair_fwd_r with HALF, the loads replaced).
-template <int R, bool BF16, bool TWC = false, bool TF = false, typename ST>
+template <int R, bool BF16, bool TWC = false, bool TF = false, bool LF = false, typename ST>
 __device__ __forceinline__ void fwd_unit(const Tw& T, const FragA& F, const UnitIn<R>& x, ST* zr, ST* zi, int u, int g,
                                          int t, int sh, const float2 (&wc)[4] = {}, const float2 (&wf)[4] = {}) {
   constexpr uint32_t NEG2 = 0x80008000u;
@@ -181,6 +223,17 @@ __device__ __forceinline__ void fwd_unit(const Tw& T, const FragA& F, const Unit
     mma16816<BF16>(dr, F.im, bi[k][0] ^ NEG2, bi[k][1] ^ NEG2);
     mma16816<BF16>(di, F.re, bi[k][0], bi[k][1]);
     mma16816<BF16>(di, F.im, br[k][0], br[k][1]);
+    if (LF && TF && ((u >> 2) & 1) == 0) {   // _rul: the positions q, q + 1 are adjacent and 4-byte aligned (idx even)
+#pragma unroll
+      for (int q = 0; q < 4; q += 2) {
+        const int idx = 264 * g + 2 * t + 2112 * (q >> 1) + 8 * u + (u >> 2) + k * SK;
+        *reinterpret_cast<uint32_t*>(zr + idx) = pack2<BF16>(dr[q] * wo[q].x - di[q] * wo[q].y,
+                                                            dr[q + 1] * wo[q + 1].x - di[q + 1] * wo[q + 1].y);
+        *reinterpret_cast<uint32_t*>(zi + idx) = pack2<BF16>(dr[q] * wo[q].y + di[q] * wo[q].x,
+                                                            dr[q + 1] * wo[q + 1].y + di[q + 1] * wo[q + 1].x);
+      }
+      continue;
+    }
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
       const int idx = (TF ? 264 * g + 2 * t + 2112 * (q >> 1) + (q & 1) + 8 * u + (u >> 2)
@@ -213,9 +266,9 @@ __device__ __forceinline__ void og_fwd(const Tw& T, ST* zr, ST* zi, const IO* __
 // unit's loads precede its __syncwarp and stores, and no other warp touches the unit's positions).
 // TWC: the S = 256 stage's twiddles from TwcFwd (per-lane values advanced by one complex product per unit) instead of
 // the table (whose lane-dependent indices replayed up to 7 wavefronts per lookup, bench-runs/f8k-2).
-template <int R, bool BF16, bool TWC = false, bool TF = false, typename ST>
+template <int R, bool BF16, bool TWC = false, bool TF = false, bool LF = false, typename ST>
 __device__ __forceinline__ void og2_fwd(const Tw& T, ST* zr, ST* zi, int log2N) {
-  FragA F; make_frag_a<BF16>(T, F);
+  FragA F; frag_a<BF16, LF>(T, F);
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, sh = log2N - 12;
   TwcFwd W;
@@ -227,7 +280,7 @@ __device__ __forceinline__ void og2_fwd(const Tw& T, ST* zr, ST* zi, int log2N) 
   for (int u = warp; u < 32; u += nw) {
     UnitIn<R> x;
     load_unit_smem<R, TF>(x, zr, zi, u, g, t);
-    fwd_unit<R, BF16, TWC, TF>(T, F, x, zr, zi, u, g, t, sh, W.w, Wf.w);
+    fwd_unit<R, BF16, TWC, TF, LF>(T, F, x, zr, zi, u, g, t, sh, W.w, Wf.w);
     if (TWC) W.next();
     if (TF) Wf.next();
   }
@@ -235,11 +288,11 @@ __device__ __forceinline__ void og2_fwd(const Tw& T, ST* zr, ST* zi, int log2N) 
 
 // og_inv: per unit outer_pair_inv_r's arithmetic (HALF: outputs r < R/2), then y = z + d u at n = r * 4096 + m,
 // m = (g + 8 hq) * 256 + 8u + 2t + p. PAIRS: the two p as one 2-element access (L even, rows aligned).
-template <int R, bool BF16, bool PAIRS, bool SKIP, bool TWC = false, bool TF = false, typename IO, typename ST>
+template <int R, bool BF16, bool PAIRS, bool SKIP, bool TWC = false, bool TF = false, bool LF = false, typename IO, typename ST>
 __device__ __forceinline__ void og_inv(const Tw& T, const ST* zr, const ST* zi, IO* __restrict__ y0, IO* __restrict__ y1,
                                        const IO* __restrict__ u0, const IO* __restrict__ u1, float d, int L, int log2N) {
   constexpr uint32_t NEG2 = 0x80008000u;
-  FragA F; make_frag_a<BF16>(T, F);
+  FragA F; frag_a<BF16, LF>(T, F);
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, sh = log2N - 12;
   const bool two = u1 != nullptr;
@@ -434,11 +487,11 @@ __device__ __forceinline__ void stage_in(ST* zr, ST* zi, const IO* __restrict__ 
 // folded into the product (the spectrum's real part + d): og_inv then writes y without reading u. 4 barriers per pair
 // (one before the next pair's staging), 5 element passes of shared memory, u read once.
 namespace og {   // the _ru variants' register unit (flashbutterfly_ogr.cu, which includes this file)
-template <bool BF16, typename ST>
+template <bool BF16, bool LF, typename ST>
 __device__ void conv256_ru(const Tw& T, const float2* tw256, ST* zr, ST* zi, int N, float scale,
                            const float2* __restrict__ k, float conj, float d);
 }
-template <int R, typename IO, int CM, typename ST, bool TWC, bool RU = false, bool TF = false>
+template <int R, typename IO, int CM, typename ST, bool TWC, bool RU = false, bool TF = false, bool LF = false>
 __device__ void og_forward(const IO* __restrict__ u, const float2* __restrict__ kf, const float* __restrict__ D,
                            IO* __restrict__ y, int B, int H, int L, int flags) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -477,13 +530,13 @@ __device__ void og_forward(const IO* __restrict__ u, const float2* __restrict__ 
       if (pp > 0) __syncthreads();   // the previous pair's og_inv has read the planes
       og::stage_in(zr, zi, u0, u1, L, N / 2, vec);
       __syncthreads();
-      og::og2_fwd<R, BF, TWC, TF>(tw, zr, zi, LOG2N);
+      og::og2_fwd<R, BF, TWC, TF, LF>(tw, zr, zi, LOG2N);
       __syncthreads();
-      if constexpr (RU_ARCH) og::conv256_ru<BF>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj, d);
+      if constexpr (RU_ARCH) og::conv256_ru<BF, LF>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj, d);
       else og::conv256_og<BF, false, true>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj, d);
       __syncthreads();
-      if (pairs) og::og_inv<R, BF, true, false, TWC, TF>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
-      else og::og_inv<R, BF, false, false, TWC, TF>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
+      if (pairs) og::og_inv<R, BF, true, false, TWC, TF, LF>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
+      else og::og_inv<R, BF, false, false, TWC, TF, LF>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
       continue;
     }
     og::og_fwd<R, BF>(tw, zr, zi, u0, u1, L, LOG2N);

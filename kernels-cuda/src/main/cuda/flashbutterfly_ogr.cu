@@ -79,16 +79,21 @@ __device__ __forceinline__ void st16(unsigned short* p, float v, std::false_type
 }
 
 // The register unit of the staged scheme (conv256_og<BF16, false, true>: the skip term d on the spectrum), see the top.
-template <bool BF16, typename ST>
+template <bool BF16, bool LF, typename ST>
 __device__ void conv256_ru(const Tw& T, const float2* tw256, ST* zr, ST* zi, int N, float scale,
                            const float2* __restrict__ k, float conj, float d) {
   static_assert(sizeof(ST) == 2 && (BF16 == std::is_same<ST, __nv_bfloat16>::value), "16-bit planes of the compute type");
   constexpr uint32_t NEG2 = 0x80008000u;
   constexpr bool FOLD = BF16;   // as conv256_og with DSKIP: bf16 moves the S = 16 stage's scale onto the product's
-  FragA F; make_frag_a_neg<BF16>(T, F);   // the S = 16 forward stage: -F16 @ X (A operand)
-  FragB G; make_frag_b<BF16>(T, G);       // X @ F16 and X @ conj(F16) (B operand)
-  FragB S; make_frag_b_swap<BF16>(T, S);  // the last inverse stage, its output columns swapped for lanes t >= 2
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  FragA F; FragB G, S;
+  if constexpr (LF) {   // _rul: the same words from 4 table values instead of 24 (og.cu's frag16_words)
+    make_frag_a_lean<BF16>(T, F, NEG2); make_frag_b_lean<BF16>(T, G, g); make_frag_b_lean<BF16>(T, S, g ^ (g >> 2));
+  } else {
+    make_frag_a_neg<BF16>(T, F);   // the S = 16 forward stage: -F16 @ X (A operand)
+    make_frag_b<BF16>(T, G);       // X @ F16 and X @ conj(F16) (B operand)
+    make_frag_b_swap<BF16>(T, S);  // the last inverse stage, its output columns swapped for lanes t >= 2
+  }
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
   const float2* tl = tw256 + lane;
   const float2* kl = k + g * 16 + 2 * t;
@@ -205,19 +210,23 @@ __device__ void conv256_ru(const Tw& T, const float2* tw256, ST* zr, ST* zi, int
 
 }  // namespace og
 
-#define OG_FWD_RU(NAME, R, IO, CM, ST, MAXT, MINB, TF)                                                         \
+#define OG_FWD_RU(NAME, R, IO, CM, ST, MAXT, MINB, TF, LF)                                                     \
   extern "C" __global__ void __launch_bounds__(MAXT, MINB) NAME(                                          \
       const IO* __restrict__ u, const float2* __restrict__ kf,                                          \
       const float* __restrict__ D, IO* __restrict__ y, int B, int H, int L, int log2N, int flags) {    \
-    og_forward<R, IO, CM, ST, true, true, TF>(u, kf, D, y, B, H, L, flags);                      \
+    og_forward<R, IO, CM, ST, true, true, TF, LF>(u, kf, D, y, B, H, L, flags);                  \
   }
 // name: fbog_fwd_<io>_<compute>_r<R1>_ru (the staged scheme, computed outer twiddles, conv256_ru; flags bit 5 ignored);
-// _rua: also the first and last stage's twiddles by recurrence (og.cu's TwFirst, TF) instead of table lookups
+// _rua: also the first and last stage's twiddles by recurrence (og.cu's TwFirst, TF) instead of table lookups;
+// _rul: _rua with F16's fragments from 2 table values per lane and set (og.cu's frag16_words, LF) and the forward outer
+// units' stores as 16-bit pairs on every other unit (u / 4 even: 4-byte aligned)
 #define OG_FWD_RU_IO(IO_T, CM_T, IO, CM, ST)                                                                     \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_ru, 2, IO, CM, ST, 128, 5, false)                                 \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_ru, 4, IO, CM, ST, 128, 3, false)                                 \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rua, 2, IO, CM, ST, 128, 5, true)                                 \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rua, 4, IO, CM, ST, 128, 3, true)
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_ru, 2, IO, CM, ST, 128, 5, false, false)                                 \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_ru, 4, IO, CM, ST, 128, 3, false, false)                                 \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rua, 2, IO, CM, ST, 128, 5, true, false)                                 \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rua, 4, IO, CM, ST, 128, 3, true, false)                          \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rul, 2, IO, CM, ST, 128, 5, true, true)                           \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rul, 4, IO, CM, ST, 128, 3, true, true)
 OG_FWD_RU_IO(bf16, bf16, __nv_bfloat16, 2, __nv_bfloat16)
 OG_FWD_RU_IO(f16, f16, __half, 1, __half)
 OG_FWD_RU_IO(f32, bf16, float, 2, __nv_bfloat16)

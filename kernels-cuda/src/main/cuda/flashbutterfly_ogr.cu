@@ -219,7 +219,8 @@ __device__ void conv256_ru(const Tw& T, const float2* tw256, ST* zr, ST* zi, int
 // name: fbog_fwd_<io>_<compute>_r<R1>_ru (the staged scheme, computed outer twiddles, conv256_ru; flags bit 5 ignored);
 // _rua: also the first and last stage's twiddles by recurrence (og.cu's TwFirst, TF) instead of table lookups;
 // _rul: _rua with F16's fragments from 2 table values per lane and set (og.cu's frag16_words, LF) and the forward outer
-// units' stores as 16-bit pairs on every other unit (u / 4 even: 4-byte aligned)
+// units' stores as 16-bit pairs on every other unit (u / 4 even: 4-byte aligned), and with 16-bit I/O the staged input's
+// bits stored as they are (og.cu's stage_in RAW: no fp32 round trip, one address per 8 values)
 #define OG_FWD_RU_IO(IO_T, CM_T, IO, CM, ST)                                                                     \
   OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_ru, 2, IO, CM, ST, 128, 5, false, false)                                 \
   OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_ru, 4, IO, CM, ST, 128, 3, false, false)                                 \

@@ -3,7 +3,9 @@
 # make_frag_a / make_frag_b / flashbutterfly_ogr.cu's make_frag_a_neg and make_frag_b_swap, bit for bit in bf16 and
 # fp16, from a model of the shared twiddle table (tw_init: sincospif(-j 2/N) in fp32, IEEE sinPi signed zeros;
 # tw_at = hi[j >> 7] * lo[j & 127] in fp32). Also the paired stores of fwd_unit: the two 16-bit values of positions q,
-# q + 1 at adjacent SIDX offsets with the lower address even on units u with u / 4 even. Not part of the build:
+# q + 1 at adjacent SIDX offsets with the lower address even on units u with u / 4 even; stage_in's raw path (RAW):
+# SIDX(n + i) = SIDX(n) + i for n a multiple of 8, i < 8, and every non-NaN bf16 / fp16 bit pattern unchanged by ld (to
+# fp32, exact) then st (round to nearest even), so storing the input's bits is what ld / st stored. Not part of the build:
 # `python3 og_lean_model.py` prints the mismatches (words that differ in more than the sign of a zero half: 0 expected)
 # and exits 1 on any. Written by helper f4k2 before the kernels ran on a GPU.
 import math, sys
@@ -99,5 +101,13 @@ for u in range(32):
                     if idx != SIDX((g + 8 * (q >> 1)) * 256 + 8 * u + 2 * t + (q & 1)) + k * SK:
                         bad += 1; print('IDX', u, g, t, k, q)
                     if q % 2 == 0 and (u >> 2) % 2 == 0 and idx % 2: bad += 1; print('ALIGN', u, g, t, k, q)
+for n in range(0, 16384, 8):
+    for i in range(8):
+        if SIDX(n + i) != SIDX(n) + i: bad += 1; print('SIDX', n, i)
+for bits in range(65536):
+    f = float(np.array([bits << 16], np.uint32).view(np.float32)[0])   # bf16 -> fp32: the high half
+    if f == f and to16(f, True) != bits: bad += 1; print('bf16 round trip', hex(bits))
+    h = np.array([bits], np.uint16).view(np.float16)[0]
+    if h == h and to16(float(h), False) != bits: bad += 1; print('fp16 round trip', hex(bits))
 print(f'fragment words: {exact} identical, {zs} differ only in the sign of a zero half, {bad} mismatches')
 sys.exit(1 if bad else 0)

@@ -122,7 +122,8 @@ final class OuterGlobal {
    * {@code _rua} ones with F16's MMA fragments built from two table values per lane and fragment set (og.cu's
    * frag16_words: the words are one pair with sign flips, W16(m + 8) = -W16(m)) instead of 8 lane-divergent lookups each
    * (24 per pair in the register unit, 8 in each outer pass), and the forward outer units' stores as 16-bit pairs
-   * (one 32-bit store for two) on every other unit, where they are 4-byte aligned. The same values as {@code _rua}
+   * (one 32-bit store for two) on every other unit, where they are 4-byte aligned, and with 16-bit I/O the staged input
+   * stored as its bits (no fp32 round trip per value, one address per 8 values). The same values as {@code _rua}
    * (src/test/cuda/og_lean_model.py: every fragment word bit for bit but for the sign of zero halves). Only where
    * {@link #registerUnit()} holds.
    */

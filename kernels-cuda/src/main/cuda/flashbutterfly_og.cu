@@ -104,47 +104,9 @@ struct TwFirst {
   }
 };
 
-// The _rul kernels (LF): F16's fragment words from two table values per lane instead of eight. make_frag_a's register
-// i (row g + 8a, cols 2t + 8b + {0, 1}; a = i & 1, b = i >> 1) holds W16 at (g + 8a)(2t + 8b) = 2gt + 8gb and
-// (g + 8a)(2t + 1 + 8b) = g(2t + 1) + 8(gb + a) (mod 16), and W16(m + 8) = -W16(m): the words are the pair
-// (W16(2gt), W16(g(2t + 1))) with the signs of its halves flipped by a lane mask (exact in bf16 / fp16; only the sign
-// of a zero part can differ from the table's). make_frag_b's register [j][q] (rows 2t + 8q + {0, 1}, col 8j + g) is
-// the same word as make_frag_a's j + 2q (the same products of indices); with col 8j + g' (make_frag_b_swap), g' in
-// place of g. words[i] = those of make_frag_a's register i for column index gg (g, or g').
+// The _rul kernels (LF): F16's fragments from 2 table values per lane (make_frag_a_lean: flashbutterfly_ogr.cu)
 template <bool BF16>
-__device__ __forceinline__ void frag16_words(const Tw& T, int gg, int t, uint32_t (&re)[4], uint32_t (&im)[4]) {
-  const float2 w0 = w16(T, (2 * t * gg) & 15), w1 = w16(T, ((2 * t + 1) * gg) & 15);
-  const uint32_t r = pack2<BF16>(w0.x, w1.x), m = pack2<BF16>(w0.y, w1.y);
-  const uint32_t gm = (gg & 1) ? 0x80008000u : 0u, hi = 0x80000000u;
-  re[0] = r; re[1] = r ^ hi; re[2] = r ^ gm; re[3] = r ^ gm ^ hi;
-  im[0] = m; im[1] = m ^ hi; im[2] = m ^ gm; im[3] = m ^ gm ^ hi;
-}
-// make_frag_a from frag16_words (neg = 0x80008000: -F16, make_frag_a_neg's)
-template <bool BF16>
-__device__ __forceinline__ void make_frag_a_lean(const Tw& T, FragA& f, uint32_t neg = 0u) {
-  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-  uint32_t re[4], im[4];
-  frag16_words<BF16>(T, g, t, re, im);
-#pragma unroll
-  for (int i = 0; i < 4; ++i) { f.re[i] = re[i] ^ neg; f.im[i] = im[i] ^ neg; f.nim[i] = im[i] ^ neg ^ 0x80008000u; }
-}
-// make_frag_b (gg = g) or make_frag_b_swap (gg = g ^ (g >> 2)) from frag16_words
-template <bool BF16>
-__device__ __forceinline__ void make_frag_b_lean(const Tw& T, FragB& f, int gg) {
-  const int t = threadIdx.x & 3;
-  uint32_t re[4], im[4];
-  frag16_words<BF16>(T, gg, t, re, im);
-#pragma unroll
-  for (int j = 0; j < 2; ++j)
-#pragma unroll
-    for (int q = 0; q < 2; ++q) {
-      f.re[j][q] = re[j + 2 * q]; f.im[j][q] = im[j + 2 * q]; f.nim[j][q] = im[j + 2 * q] ^ 0x80008000u;
-    }
-}
-template <bool BF16, bool LF>
-__device__ __forceinline__ void frag_a(const Tw& T, FragA& f) {
-  if constexpr (LF) make_frag_a_lean<BF16>(T, f); else make_frag_a<BF16>(T, f);
-}
+__device__ __forceinline__ void make_frag_a_lean(const Tw& T, FragA& f, uint32_t neg = 0u);
 
 // The inputs of one column unit: rows b0 (xr) and b1 (xi) at n = r * 4096 + (2t + 8h + p) * 256 + 8u + g, r < R/2
 // (the upper half of the radix-R1 axis is the zero padding), [h][p][r].
@@ -268,7 +230,8 @@ __device__ __forceinline__ void og_fwd(const Tw& T, ST* zr, ST* zi, const IO* __
 // the table (whose lane-dependent indices replayed up to 7 wavefronts per lookup, bench-runs/f8k-2).
 template <int R, bool BF16, bool TWC = false, bool TF = false, bool LF = false, typename ST>
 __device__ __forceinline__ void og2_fwd(const Tw& T, ST* zr, ST* zi, int log2N) {
-  FragA F; frag_a<BF16, LF>(T, F);
+  FragA F;
+  if constexpr (LF) make_frag_a_lean<BF16>(T, F); else make_frag_a<BF16>(T, F);
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, sh = log2N - 12;
   TwcFwd W;
@@ -292,7 +255,8 @@ template <int R, bool BF16, bool PAIRS, bool SKIP, bool TWC = false, bool TF = f
 __device__ __forceinline__ void og_inv(const Tw& T, const ST* zr, const ST* zi, IO* __restrict__ y0, IO* __restrict__ y1,
                                        const IO* __restrict__ u0, const IO* __restrict__ u1, float d, int L, int log2N) {
   constexpr uint32_t NEG2 = 0x80008000u;
-  FragA F; frag_a<BF16, LF>(T, F);
+  FragA F;
+  if constexpr (LF) make_frag_a_lean<BF16>(T, F); else make_frag_a<BF16>(T, F);
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, sh = log2N - 12;
   const bool two = u1 != nullptr;

@@ -1,5 +1,5 @@
 # Shapes: one warp of 32 lanes (g = lane / 4, t = lane % 4); F16 = W16[row * col], W16[m] = exp(-2 pi i m / 16).
-# Host check of the _rul kernels' fragment words (og.cu's frag16_words, make_frag_a_lean, make_frag_b_lean) against
+# Host check of the _rul kernels' fragment words (flashbutterfly_ogr.cu's frag16_words, make_frag_a_lean, make_frag_b_lean) against
 # make_frag_a / make_frag_b / flashbutterfly_ogr.cu's make_frag_a_neg and make_frag_b_swap, bit for bit in bf16 and
 # fp16, from a model of the shared twiddle table (tw_init: sincospif(-j 2/N) in fp32, IEEE sinPi signed zeros;
 # tw_at = hi[j >> 7] * lo[j & 127] in fp32). Also the paired stores of fwd_unit: the two 16-bit values of positions q,

@@ -119,7 +119,7 @@ final class OuterGlobal {
 
   /**
    * Whether the {@code _rul} kernels run (property {@code PROPERTY.ru} "lean"; helper f4k2, not yet timed): the
-   * {@code _rua} ones with F16's MMA fragments built from two table values per lane and fragment set (og.cu's
+   * {@code _rua} ones with F16's MMA fragments built from two table values per lane and fragment set (flashbutterfly_ogr.cu's
    * frag16_words: the words are one pair with sign flips, W16(m + 8) = -W16(m)) instead of 8 lane-divergent lookups each
    * (24 per pair in the register unit, 8 in each outer pass), and the forward outer units' stores as 16-bit pairs
    * (one 32-bit store for two) on every other unit, where they are 4-byte aligned, and with 16-bit I/O the staged input

@@ -8,7 +8,7 @@
 set -u
 out=$1; D=${D:-.device/final}; mkdir -p "$out"
 export EXTRA_JAVA_OPTS="-Dlongconv4j.bench.extras=true"
-TEST_S=${TEST_S:-330} JAVA_S=${JAVA_S:-200} TORCH_S=${TORCH_S:-90} D=$D bash $D/final-s6.sh "$out"
+TEST_S=${TEST_S:-300} JAVA_S=${JAVA_S:-170} TORCH_S=${TORCH_S:-80} D=$D bash $D/final-s6.sh "$out"
 date -u
 [ "${HELPERS:-1}" = 1 ] || exit 0
 echo "== f1k (fb2k: _ht vs _hp vs _hw)"; date -u

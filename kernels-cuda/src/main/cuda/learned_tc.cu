@@ -11,32 +11,22 @@
 // Adjoint (du): a1 = Ga^H, b2 = Gb^H, b3 = Fb^H, a4 = Fa^H, conj(Kp), x = dy: learned.cu's adjoint chain
 //   du = Re(Fa^H @ ((((Ga^H @ dy) * T/N) @ Gb^H * conj(Kp)) @ Fb^H * conj(T))) + D * dy (the 1/N moved to one place).
 //
-// Complex products on real MMAs (mma.sync m16n8k16, 16-bit operands, fp32 accumulators): four real products
-//   Cr += Xr Br + Xi (-Bi),  Ci += Xr Bi + Xi Br,
-// where each Br / Bi fragment is loaded once (ldmatrix) and used twice, and -Bi is a sign-bit xor of the Bi fragment.
-// Same MMA count as the real form [[Re, -Im], [Im, Re]] on stacked [Re; Im], but half the shared memory for the blocks
-// (Re and Im only) and half the fragment loads. The first product has a real input (Xi = 0) and the last needs only
-// Re: two real products each. Causal rows are half zero: step 1 runs over the ceil(L / N2) non-zero input rows only
-// (rounded up to 16) and step 4 computes only the output rows below L.
+// Complex products on real MMAs (mma.sync m16n8k16, 16-bit operands, fp32 accumulators): Cr += Xr Br + Xi (-Bi),
+// Ci += Xr Bi + Xi Br, each Br / Bi fragment loaded once (ldmatrix) and used twice, -Bi a sign-bit xor of Bi. The first
+// product has a real input (Xi = 0) and the last needs only Re: two real products each. Causal rows are half zero: step 1
+// runs over the ceil(L / N2) non-zero input rows only (rounded up to 16), step 4 computes only the output rows below L.
+// Work (N = 2048 = 32 x 64, L = 1K causal): 576 MMAs per row (32 + 256 + 256 + 32), 116 GFLOP at B = 64, H = 768;
+// bounded by shared memory (fragments, epilogue lookups), not the MMAs: see BENCH-RESULTS.md (lbf-2, lbf3).
 //
-// Work estimate (N = 2048 = 32 x 64, L = 1K causal): MMAs per row = 32 (step 1, K = 16) + 256 + 256 + 32 (step 4,
-// M = 16) = 576, i.e. 2.4 MFLOP; B = 64, H = 768: 116 GFLOP (plus 2 N twiddles and N Kp products in fp32).
-// At ~0.6 m16n8k16 per clock per SM (mma.sync on an H200, ~2/3 of the wgmma peak) that is ~0.18 ms, and the shared
-// fragment traffic (each block fragment reused over N1 / 16 row tiles) ~0.15 ms, so ~0.3-0.5 ms: FlashButterfly's
-// 0.34 ms range; the I/O (200 MB bf16) is ~0.05 ms. Measured (H200, bench-runs/lbf-2): 0.676 ms (~170 TFLOP/s),
-// FlashButterfly 0.328 ms; L = 256 / 512: 0.163 / 0.307 ms vs 0.132 / 0.191 (see BENCH-RESULTS.md).
-//
-// Organization: one warp per row; a CTA holds W warps (16; 12 at 32 x 32 and 8 at 32 x 64, where the register
-// tiles need 148 / 218 registers: no spills) (rows of one channel h, so Kp is shared) and the four blocks in
-// shared memory, copied once per CTA from the prepared 16-bit array (converted once per weight update by lbt_prep).
+// Organization: one warp per row; a CTA holds W warps (16; 12 at 32 x 32 and 8 at 32 x 64: 148 / 218 registers) of one
+// channel h (Kp shared) and the four blocks in shared memory (the 16-bit array lbt_prep makes per weight update).
 // Each warp keeps its row in a private buffer of N1 x (2 N2 + 8) 16-bit values ([Re | Im] per row, padded so that
 // ldmatrix rows fall on distinct banks); each product loads all of its data fragments into registers first, then
 // overwrites the buffer with its output (fp32 epilogue: twiddle, Kp, scale, then one rounding to 16 bits).
 // The last product's fp32 output is staged in the same buffer for a coalesced write of y (SPLIT: written from the
 // accumulators). dump != nullptr (the backward, learned_tc_bwd.cu): per row X1, C (before Kp), P and X3 are also
-// stored to dump[(b*H + h), slot] in 16 bits.
+// stored to dump[(b*H + h), slot] in 16 bits. PAIR kernels (suffix p, pd with dumps): two warps per row, see lbp_row.
 #include "learned_tc.cuh"
-
 
 template <int N1, int N2>
 struct LbtLayout {
@@ -47,6 +37,7 @@ struct LbtLayout {
   static constexpr int TW_BYTES = 8 * tw_entries(N);
   static constexpr int WARP_BYTES = 2 * N1 * SX;                         // >= 4 * N1 * SE: the fp32 output stage fits
   static constexpr int FIXED_BYTES = BLK_BYTES + KP_BYTES + TW_BYTES;
+  static constexpr int PAIR_EL = WARP_BYTES / 2 + 2 * 32 * (N2 / 2 + 8);   // PAIR: a row buffer and two x stages
 };
 
 // Prepared blocks (16-bit) from the fp32 complex blocks {Fa, Fb, Gb, Ga}; adjoint: {Ga^H, Gb^H, Fb^H, Fa^H}.
@@ -56,32 +47,29 @@ __device__ void lbt_prep(const float2* __restrict__ blocks, T16* __restrict__ ou
   const int e = blockIdx.x * blockDim.x + threadIdx.x, a = N1 * N1, b = N2 * N2;
   if (e >= 2 * (a + b)) return;
   const float2 *fa = blocks, *fb = blocks + a, *gb = fb + b, *ga = gb + b;
-  T16* o = out;
   float2 v;
-  int off;   // offset of the Re plane of the slot; Im at + size
-  int size;
+  int off, size, i;   // offset of the slot's Re plane (Im at + size), index in the plane
   if (e < a || e >= a + 2 * b) {   // a1 or a4: (r, c) row-major
     const bool first = e < a;
-    const int i = first ? e : e - a - 2 * b, r = i / N1, c = i - r * N1;
+    i = first ? e : e - a - 2 * b;
+    const int r = i / N1, c = i - r * N1;
     const float2* src = first ? (adjoint ? ga : fa) : (adjoint ? fa : ga);
     if (adjoint) { const float2 s = src[c * N1 + r]; v = make_float2(s.x, -s.y); } else v = src[r * N1 + c];
     off = first ? 0 : 2 * a + 4 * b; size = a;
-    st(o + off + i, v.x); st(o + off + size + i, v.y);
   } else {                         // b2 or b3, stored transposed: out[n][k] = M[k][n]
     const bool second = e < a + b;
-    const int i = second ? e - a : e - a - b, n = i / N2, k = i - n * N2;
+    i = second ? e - a : e - a - b;
+    const int n = i / N2, k = i - n * N2;
     const float2* src = second ? (adjoint ? gb : fb) : (adjoint ? fb : gb);
     // forward: M = src, M[k][n] = src[k*N2+n]; adjoint: M = src^H, M[k][n] = conj(src[n*N2+k])
     if (adjoint) { const float2 s = src[n * N2 + k]; v = make_float2(s.x, -s.y); } else v = src[k * N2 + n];
     off = second ? 2 * a : 2 * a + 2 * b; size = b;
-    st(o + off + i, v.x); st(o + off + size + i, v.y);
   }
+  st(out + off + i, v.x); st(out + off + size + i, v.y);
 }
 
-// packs two fp32 into the compute type and stores them (4 bytes) at p
-template <bool BF16>
+template <bool BF16>   // packs two fp32 into the compute type and stores them (4 bytes) at p
 __device__ __forceinline__ void st_pair(void* p, float a, float b) { *reinterpret_cast<uint32_t*>(p) = pack2<BF16>(a, b); }
-
 __device__ __forceinline__ float2 cmul(float2 a, float2 b) { return make_float2(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
 
 // Right product of a warp's buffer X (N1 x N2 complex, [Re | Im] rows) by a block Bm (stored transposed, Re / Im planes
@@ -96,7 +84,7 @@ __device__ __forceinline__ void right_product(uint16_t* X, const uint16_t* br, c
 #pragma unroll 1
     for (int m = 0; m < N1 / 16; ++m)
       right_product<BF16, 16, N2, false>(X + 16 * m * (2 * N2 + 8), br, bi,
-                                         [&](int row, int col, float cr, float ci) { return epi(16 * m + row, col, cr, ci); },
+                                         [&](int row, int col, float cr, float ci, int e) { return epi(16 * m + row, col, cr, ci, e); },
                                          pre == nullptr ? nullptr : pre + 16 * m * 2 * N2);
     return;
   }
@@ -146,8 +134,8 @@ __device__ __forceinline__ void right_product(uint16_t* X, const uint16_t* br, c
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
           const int row = 16 * m + g + 8 * h, col = 16 * jp + 8 * j + 2 * t;
-          const float2 v0 = epi(row, col, cr[m][j][2 * h], ci[m][j][2 * h]);
-          const float2 v1 = epi(row, col + 1, cr[m][j][2 * h + 1], ci[m][j][2 * h + 1]);
+          const float2 v0 = epi(row, col, cr[m][j][2 * h], ci[m][j][2 * h], 2 * h);
+          const float2 v1 = epi(row, col + 1, cr[m][j][2 * h + 1], ci[m][j][2 * h + 1], 2 * h + 1);
           st_pair<BF16>(X + row * Lo::SX + col, v0.x, v1.x);
           st_pair<BF16>(X + row * Lo::SX + N2 + col, v0.y, v1.y);
           if (pre != nullptr) {
@@ -236,7 +224,7 @@ __device__ __forceinline__ void lbt_row(const IO* __restrict__ xrow, IO* __restr
   constexpr int SLOT = 2 * N;   // 16-bit values per dumped matrix
   if (dump != nullptr) dump_rows<N1, N2>(X, dump);                     // slot 0: X1
   // ---- step 2: P = (X1 @ b2) * Kp
-  right_product<BF16, N1, N2, SPLIT>(X, b2r, b2i, [&](int row, int col, float cr, float ci) {
+  right_product<BF16, N1, N2, SPLIT>(X, b2r, b2i, [&](int row, int col, float cr, float ci, int) {
     float2 k = kp[row * Lo::SK + col];
     if (conjK) k.y = -k.y;
     return cmul(make_float2(cr, ci), k);
@@ -244,7 +232,7 @@ __device__ __forceinline__ void lbt_row(const IO* __restrict__ xrow, IO* __restr
   if (dump != nullptr) dump_rows<N1, N2>(X, dump + 2 * SLOT);          // slot 2: P
   // ---- step 3: X3 = (P @ b3) * conj(T) / N
   const float invN = 1.0f / (float)N;
-  right_product<BF16, N1, N2, SPLIT>(X, b3r, b3i, [&](int row, int col, float cr, float ci) {
+  right_product<BF16, N1, N2, SPLIT>(X, b3r, b3i, [&](int row, int col, float cr, float ci, int) {
     const float2 w = tw_at(T, (row * col) & (N - 1));
     return make_float2((cr * w.x + ci * w.y) * invN, (ci * w.x - cr * w.y) * invN);
   });
@@ -358,8 +346,189 @@ __device__ __forceinline__ void lbt_row(const IO* __restrict__ xrow, IO* __restr
   }
 }
 
+// PAIR (N1 = 32): two warps per row share its buffer; warp half = w & 1 owns the columns [half N2/2, (half+1) N2/2) in
+// steps 1 and 4 (left products: columns are independent) and the rows [16 half, 16 half + 16) in steps 2 and 3 (right
+// products: rows are independent); two pair barriers per row (after steps 1 and 3). Half the registers of one warp per
+// row: 16 warps per block (12: the dumping 32 x 64 kernel). x goes through a per-warp stage S (own columns, 32 rows of
+// N2/2 + 8): step 1 reads it, then cp.async fills it with the next row (L % 8 == 0; past L zero-filled) behind steps 1-4.
+// The epilogue twiddles of steps 1 and 3 go by recurrence along the lane's columns (w^(r c) times w^(8 r) per 8 columns).
+template <int N2, typename IO>
+__device__ __forceinline__ void lbp_stage_async(const IO* xrow, uint16_t* S, int L, int c0, int kt) {
+  constexpr int CPR = N2 / 16, HC = N2 / 2;
+  for (int i = threadIdx.x & 31; i < 16 * kt * CPR; i += 32) {
+    const int r = i / CPR, c = 8 * (i - r * CPR), n = r * N2 + c0 + c;
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"((uint32_t)__cvta_generic_to_shared(S + r * (HC + 8) + c)),
+                 "l"(xrow + (n < L ? n : 0)), "r"(n < L ? 16 : 0) : "memory");
+  }
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
+// cur[2h + q] = w^(r (c + q)), stp[h] = w^(8 r) for the rows r = r0 + 8 h (w = e^(-2 pi i / N), tw: the full table).
+template <int N>
+__device__ __forceinline__ void lbp_tw_init(const float2* tw, int r0, int c, float2 (&cur)[4], float2 (&stp)[2]) {
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    const int r = r0 + 8 * h;
+    stp[h] = tw[(8 * r) & (N - 1)]; cur[2 * h] = tw[(r * c) & (N - 1)]; cur[2 * h + 1] = tw[(r * (c + 1)) & (N - 1)];
+  }
+}
+template <typename IO, bool BF16, int N2, bool DUMP>
+__device__ __forceinline__ void lbp_row(const IO* __restrict__ xrow, IO* __restrict__ orow, float d, int L, bool conjK,
+                                        uint16_t* X, const uint16_t* sb, const float2* kp, const float2* tw, uint16_t* dump,
+                                        const IO* __restrict__ xnext, uint16_t* S, int bar) {
+  using Lo = LbtLayout<32, N2>;
+  constexpr int N = 32 * N2, JPW = N2 / 32, HC = N2 / 2;   // per warp: 16-column tiles, columns
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
+  const int half = (threadIdx.x >> 5) & 1, c0 = half * HC, jp0 = half * JPW;
+  const uint16_t *a1r = sb, *a1i = a1r + Lo::A_EL, *b2r = a1i + Lo::A_EL, *b2i = b2r + Lo::B_EL, *b3r = b2i + Lo::B_EL,
+                 *b3i = b3r + Lo::B_EL, *a4r = b3i + Lo::B_EL, *a4i = a4r + Lo::A_EL;
+  const int kt = ((L + N2 - 1) / N2 + 15) >> 4;   // non-zero input / needed output rows, in tiles
+  const bool vec = (L & 7) == 0;
+  if (vec) asm volatile("cp.async.wait_all;\n" ::: "memory");   // this row's x, queued during the previous row
+  else for (int i = lane; i < 16 * kt * HC; i += 32) {         // any L: synchronous element loads
+    const int r = i / HC, c = i - r * HC, n = r * N2 + c0 + c;
+    st(reinterpret_cast<IO*>(S) + r * (HC + 8) + c, n < L ? ld(xrow + n) : 0.f);
+  }
+  __syncwarp();
+  // ---- step 1 (own columns, all rows): X1 = (a1 @ X) * T
+  {
+    uint32_t xb[2][JPW][4];
+#pragma unroll
+    for (int kk = 0; kk < 2; ++kk)
+#pragma unroll
+      for (int jj = 0; jj < JPW; ++jj)
+        if (kk < kt) ldsm_x4_t(xb[kk][jj], S + (16 * kk + (lm & 1) * 8 + lr) * (HC + 8) + 16 * jj + (lm >> 1) * 8);
+    __syncwarp();
+    if (vec && xnext != nullptr) lbp_stage_async<N2>(xnext, S, L, c0, kt);   // the next row's x, behind steps 1 to 4
+#pragma unroll 1
+    for (int m = 0; m < 2; ++m) {   // one row tile at a time: 32 accumulators live
+      uint32_t fr[2][4], fi[2][4];
+      float2 cur[4], stp[2];   // twiddles of the lane's next columns by recurrence, as in step 3
+      lbp_tw_init<N>(tw, 16 * m + g, 16 * jp0 + 2 * t, cur, stp);
+#pragma unroll
+      for (int kk = 0; kk < 2; ++kk)
+        if (kk < kt) {
+          const int aoff = (16 * m + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
+          ldsm_x4(fr[kk], a1r + aoff);
+          ldsm_x4(fi[kk], a1i + aoff);
+        }
+#pragma unroll
+      for (int jj = 0; jj < JPW; ++jj)
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+          float cr[4] = {0.f, 0.f, 0.f, 0.f}, ci[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+          for (int kk = 0; kk < 2; ++kk)
+            if (kk < kt) {
+              mma16816<BF16>(cr, fr[kk], xb[kk][jj][2 * j], xb[kk][jj][2 * j + 1]);
+              mma16816<BF16>(ci, fi[kk], xb[kk][jj][2 * j], xb[kk][jj][2 * j + 1]);
+            }
+#pragma unroll
+          for (int h = 0; h < 2; ++h) {
+            const int row = 16 * m + g + 8 * h, col = 16 * (jp0 + jj) + 8 * j + 2 * t;
+            const float2 w0 = cur[2 * h], w1 = cur[2 * h + 1];
+            cur[2 * h] = cmul(w0, stp[h]); cur[2 * h + 1] = cmul(w1, stp[h]);
+            const float2 v0 = cmul(make_float2(cr[2 * h], ci[2 * h]), w0), v1 = cmul(make_float2(cr[2 * h + 1], ci[2 * h + 1]), w1);
+            st_pair<BF16>(X + row * Lo::SX + col, v0.x, v1.x);
+            st_pair<BF16>(X + row * Lo::SX + N2 + col, v0.y, v1.y);
+          }
+        }
+    }
+  }
+  asm volatile("bar.sync %0, 64;\n" :: "r"(bar) : "memory");
+  constexpr int SLOT = 2 * N;   // 16-bit values per dumped matrix; below: the own row tile of X and of the dump
+  uint16_t *Xh = X + 16 * half * Lo::SX, *dh = DUMP ? dump + 16 * half * 2 * N2 : nullptr;
+  if (dh != nullptr) dump_rows<16, N2>(Xh, dh);                                  // slot 0: X1
+  // ---- step 2 (own rows): P = (X1 @ b2) * Kp
+  float2 k1;   // Kp of the odd column, loaded with the even one (one conflict-free 16-byte load)
+  right_product<BF16, 16, N2, false>(Xh, b2r, b2i, [&](int row, int col, float cr, float ci, int e) {
+    float2 k = k1;
+    if ((e & 1) == 0) {
+      const float4 v = *reinterpret_cast<const float4*>(kp + (16 * half + row) * Lo::SK + col);
+      k = make_float2(v.x, v.y), k1 = make_float2(v.z, v.w);
+    }
+    if (conjK) k.y = -k.y;
+    return cmul(make_float2(cr, ci), k);
+  }, dh == nullptr ? nullptr : dh + SLOT);                                       // slot 1: C
+  if (dh != nullptr) dump_rows<16, N2>(Xh, dh + 2 * SLOT);                       // slot 2: P
+  // ---- step 3 (own rows): X3 = (P @ b3) * conj(T) / N
+  const float invN = 1.0f / (float)N;
+  float2 cur[4], stp[2];   // w^(row col) of the lane's next columns (slot e = 2h + q), and the step w^(8 row)
+  lbp_tw_init<N>(tw, 16 * half + g, 2 * t, cur, stp);
+  right_product<BF16, 16, N2, false>(Xh, b3r, b3i, [&](int row, int col, float cr, float ci, int e) {
+    const float2 w = cur[e];
+    cur[e] = cmul(w, stp[e >> 1]);
+    return make_float2((cr * w.x + ci * w.y) * invN, (ci * w.x - cr * w.y) * invN);
+  });
+  if (dh != nullptr) dump_rows<16, N2>(Xh, dh + 3 * SLOT);                       // slot 3: X3
+  asm volatile("bar.sync %0, 64;\n" :: "r"(bar) : "memory");
+  // ---- step 4 (own columns, output rows < 16 kt, one row tile at a time): y = Re(a4 @ X3) + D x from the accumulators
+#pragma unroll 1
+  for (int m = 0; m < kt; ++m) {
+    float e[2 * JPW][4];
+    uint32_t xv[2 * JPW][2];   // x pairs of the skip term (L even), loaded before the MMAs hide their latency
+#pragma unroll
+    for (int j = 0; j < 2 * JPW; ++j)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int n = (16 * m + g + 8 * h) * N2 + c0 + 8 * j + 2 * t;
+        xv[j][h] = ((L & 1) == 0 && n < L) ? *reinterpret_cast<const uint32_t*>(xrow + n) : 0u;
+        e[j][2 * h] = e[j][2 * h + 1] = 0.f;
+      }
+#pragma unroll
+    for (int kk = 0; kk < 2; ++kk) {
+      uint32_t gr[4], gi[4];
+      const int aoff = (16 * m + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
+      ldsm_x4(gr, a4r + aoff);
+      ldsm_x4(gi, a4i + aoff);
+#pragma unroll
+      for (int q = 0; q < 4; ++q) gi[q] ^= SIGN2;
+#pragma unroll
+      for (int jj = 0; jj < JPW; ++jj) {
+        uint32_t vr[4], vi[4];
+        const uint16_t* p = X + (16 * kk + (lm & 1) * 8 + lr) * Lo::SX + 16 * (jp0 + jj) + (lm >> 1) * 8;
+        ldsm_x4_t(vr, p);
+        ldsm_x4_t(vi, p + N2);
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+          mma16816<BF16>(e[2 * jj + j], gr, vr[2 * j], vr[2 * j + 1]);
+          mma16816<BF16>(e[2 * jj + j], gi, vi[2 * j], vi[2 * j + 1]);
+        }
+      }
+    }
+#pragma unroll
+    for (int j = 0; j < 2 * JPW; ++j)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int n = (16 * m + g + 8 * h) * N2 + c0 + 8 * j + 2 * t;
+        const IO* xs = reinterpret_cast<const IO*>(&xv[j][h]);
+        if ((L & 1) == 0 && n < L)   // n even, L even: the pair is in or out together; 4-byte aligned
+          *reinterpret_cast<uint32_t*>(orow + n) = pack2<BF16>(fmaf(d, ld(xs), e[j][2 * h]), fmaf(d, ld(xs + 1), e[j][2 * h + 1]));
+        if ((L & 1) != 0 && n < L) st(orow + n, fmaf(d, ld(xrow + n), e[j][2 * h]));
+        if ((L & 1) != 0 && n + 1 < L) st(orow + n + 1, fmaf(d, ld(xrow + n + 1), e[j][2 * h + 1]));
+      }
+  }
+  __syncwarp();
+}
+// PAIR: grid (ceil(B / (W / 2)), H) at most, block 32 W (W even), smem FIXED_BYTES + W/2 * 2 PAIR_EL + 8 N (twiddles).
+template <typename IO, bool BF16, int N2, bool DUMP>
+__device__ void lbp_rows(const IO* __restrict__ x, IO* __restrict__ out, float d, int B, int H, int L, int conjK,
+                         uint16_t* bufs, const uint16_t* sb, const float2* skp, const float2* tw, uint16_t* __restrict__ dump) {
+  constexpr int N = 32 * N2, HC = N2 / 2;
+  const int h = blockIdx.y, R = blockDim.x >> 6, pair = threadIdx.x >> 6, half = (threadIdx.x >> 5) & 1;
+  uint16_t *X = bufs + pair * LbtLayout<32, N2>::PAIR_EL, *S = X + LbtLayout<32, N2>::WARP_BYTES / 2 + half * 32 * (HC + 8);
+  int b = blockIdx.x * R + pair;
+  const int kt = ((L + N2 - 1) / N2 + 15) >> 4;
+  if ((L & 7) == 0 && b < B) lbp_stage_async<N2>(x + ((size_t)b * H + h) * L, S, L, half * HC, kt);   // the first row
+  for (; b < B; b += gridDim.x * R) {
+    const size_t off = ((size_t)b * H + h) * L;
+    const int bn = b + gridDim.x * R;
+    lbp_row<IO, BF16, N2, DUMP>(x + off, out + off, d, L, conjK != 0, X, sb, skp, tw,
+                                DUMP ? dump + ((size_t)b * H + h) * 8 * N : nullptr, bn < B ? x + ((size_t)bn * H + h) * L : nullptr,
+                                S, 1 + pair);
+  }
+}
 // Grid (ceil(B / (W * rowsPerWarp)), H), block 32 W, dynamic smem LbtLayout::FIXED_BYTES + W * WARP_BYTES.
-template <typename IO, bool BF16, int N1, int N2, bool SPLIT>
+template <typename IO, bool BF16, int N1, int N2, bool SPLIT, int PAIR = 0>
 __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__ kp, const float* __restrict__ D,
                             const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L, int conjK,
                             uint16_t* __restrict__ dump) {
@@ -390,8 +559,15 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   constexpr int LOG2N = N == 256 ? 8 : N == 512 ? 9 : N == 1024 ? 10 : 11;
   const Tw T = tw_init(stw, LOG2N);
   __syncthreads();
-  uint16_t* X = bufs + warp * (Lo::WARP_BYTES / 2);
   const float d = D[h];
+  if constexpr (PAIR != 0) {   // the full twiddle table T[i] = w_N^i after the pairs' buffers: one lookup per entry
+    float2* tw = reinterpret_cast<float2*>(bufs + (blockDim.x >> 6) * Lo::PAIR_EL);
+    for (int i = threadIdx.x; i < N; i += blockDim.x) tw[i] = tw_at(T, i);
+    __syncthreads();
+    lbp_rows<IO, BF16, N2, PAIR == 2>(x, out, d, B, H, L, conjK, bufs, sb, skp, tw, dump);
+    return;
+  }
+  uint16_t* X = bufs + warp * (Lo::WARP_BYTES / 2);
   for (int b = blockIdx.x * W + warp; b < B; b += gridDim.x * W) {
     const size_t off = ((size_t)b * H + h) * L;
     lbt_row<IO, BF16, N1, N2, SPLIT>(x + off, out + off, d, L, conjK != 0, X, sb, skp, T,
@@ -405,10 +581,18 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
       int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
     lbt_forward<IO, BF, N1, N2, SPLIT>(x, kp, D, pb, out, B, H, L, conjK, dump);                                   \
   }
+#define LBP_CFG(SUF, IO, BF, N2, MAXT, DUMP, NAME)                                                                  \
+  extern "C" __global__ void __launch_bounds__(MAXT, 1) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,       \
+      const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
+      int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
+    lbt_forward<IO, BF, 32, N2, false, DUMP ? 2 : 1>(x, kp, D, pb, out, B, H, L, conjK, dump);                     \
+  }
 #define LBT_TYPE(SUF, IO, BF)                                                                                      \
   LBT_CFG(SUF, IO, BF, 16, 16, 512, false, 16x16) LBT_CFG(SUF, IO, BF, 16, 32, 512, false, 16x32)                 \
   LBT_CFG(SUF, IO, BF, 32, 32, 384, false, 32x32) LBT_CFG(SUF, IO, BF, 32, 64, 256, false, 32x64)                 \
   LBT_CFG(SUF, IO, BF, 32, 32, 512, true, 32x32s) LBT_CFG(SUF, IO, BF, 32, 64, 384, true, 32x64s)                 \
+  LBP_CFG(SUF, IO, BF, 32, 512, false, 32x32p) LBP_CFG(SUF, IO, BF, 64, 512, false, 32x64p)                       \
+  LBP_CFG(SUF, IO, BF, 32, 512, true, 32x32pd) LBP_CFG(SUF, IO, BF, 64, 384, true, 32x64pd)                        \
   extern "C" __global__ void __launch_bounds__(256) lbt_prep_##SUF(const float2* __restrict__ blocks,              \
       IO* __restrict__ out, int N1, int N2, int adjoint) { lbt_prep<IO>(blocks, out, N1, N2, adjoint); }
 LBT_TYPE(bf16, __nv_bfloat16, true)

@@ -6,6 +6,7 @@
 //   dGa = sum gE @ D2^H   (gE = dy, real)          dFa = sum gB @ A^H   (A = u, real)       form B, N1 x N1
 //   dGb = sum P^H @ gD1                            dFb = sum B2^H @ gC                      form A, N2 x N2
 //   dKp[h] = sum_b gP * conj(C),  dD[h] = sum_b dy . u                                      lbt_dkp
+//   dk[h] = Re(IDFT(dKp[h] in natural order))[taps]                                          lbt_taps (radix-2 FFT)
 // Form A: G[i][j] += sum_k conj(L[k][i]) R[k][j] (k over the N1 rows); form B: G[i][j] += sum_k L[i][k] conj(R[j][k])
 // (k over the N2 columns). Real MMAs (m16n8k16, fp32 accumulators), four per complex tile as in learned_tc.cu:
 //   A:  Gr += Lr^T Rr + Li^T Ri,  Gi += Lr^T Ri - Li^T Rr;     B:  Gr += Lr Rr^T + Li Ri^T,  Gi += Li Rr^T - Lr Ri^T.
@@ -35,15 +36,33 @@ __device__ __forceinline__ void load_operand(const uint16_t* __restrict__ src, c
   }
 }
 
-// Grid (G), block 256, dynamic smem 2 * 2 * N1 * (2 N2 + 8) bytes. part: (G, M, M) float2, M = FORM_A ? N2 : N1.
-template <typename IO, bool BF16, int N1, int N2, bool FORM_A>
+// As load_operand with cp.async (16-byte chunks, committed by the caller): a dump slot, or the real x row (L % 8 == 0,
+// chunks past L zero-filled) into the Re half of each row (the Im half was zeroed once).
+template <typename IO, int N1, int N2>
+__device__ __forceinline__ void load_operand_async(const uint16_t* __restrict__ src, const IO* __restrict__ x, size_t r,
+                                                   int slot, int L, uint16_t* S) {
+  constexpr int N = N1 * N2, SX = 2 * N2 + 8;
+  const int CPR = (src == nullptr ? 1 : 2) * N2 / 8;
+  const uint16_t* g = src != nullptr ? src + r * 8 * N + (size_t)slot * 2 * N : reinterpret_cast<const uint16_t*>(x + r * L);
+  for (int i = threadIdx.x; i < N1 * CPR; i += blockDim.x) {
+    const int row = i / CPR, c = 8 * (i - row * CPR), n = src != nullptr ? row * 2 * N2 + c : row * N2 + c;
+    const bool in = src != nullptr || n < L;
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"((uint32_t)__cvta_generic_to_shared(S + row * SX + c)),
+                 "l"(g + (in ? n : 0)), "r"(in ? 16 : 0) : "memory");
+  }
+}
+
+// Grid (G), block 256, dynamic smem 2 * 2 * N1 * (2 N2 + 8) bytes (ASYNC: twice that, two buffers: the next row's operands
+// are copied by cp.async while the current row's products run; real x operands need L % 8 == 0, else synchronous).
+// part: (G, M, M) float2, M = FORM_A ? N2 : N1.
+template <typename IO, bool BF16, int N1, int N2, bool FORM_A, bool ASYNC>
 __device__ void lbt_gram(const uint16_t* __restrict__ lsrc, int lslot, const IO* __restrict__ lx,
                          const uint16_t* __restrict__ rsrc, int rslot, const IO* __restrict__ rx, float2* __restrict__ part,
                          int rows, int L) {
   constexpr int SX = 2 * N2 + 8, M = FORM_A ? N2 : N1, MTo = M / 16, UNITS = MTo * MTo, UPW = (UNITS + 7) / 8;
   constexpr int KT = FORM_A ? N1 / 16 : N2 / 16;
   extern __shared__ __align__(16) unsigned char smraw[];
-  uint16_t* Ls = reinterpret_cast<uint16_t*>(smraw);
+  uint16_t* Ls = reinterpret_cast<uint16_t*>(smraw);   // buffer b: Ls + 2 b N1 SX, Rs + 2 b N1 SX (Rs = Ls + N1 SX)
   uint16_t* Rs = Ls + N1 * SX;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
   float gr[UPW][2][4], gi[UPW][2][4];
@@ -53,11 +72,34 @@ __device__ void lbt_gram(const uint16_t* __restrict__ lsrc, int lslot, const IO*
     for (int j = 0; j < 2; ++j)
 #pragma unroll
       for (int q = 0; q < 4; ++q) { gr[u][j][q] = 0.f; gi[u][j][q] = 0.f; }
-  for (int r = blockIdx.x; r < rows; r += gridDim.x) {
+  const bool async = ASYNC && (L & 7) == 0;
+  if (async)   // the Im halves of real operands stay zero in both buffers
+    for (int i = threadIdx.x; i < 2 * N1 * N2; i += blockDim.x) {
+      const int buf = i / (N1 * N2), row = (i / N2) % N1, c = i % N2;
+      if (lsrc == nullptr) Ls[2 * buf * N1 * SX + row * SX + N2 + c] = 0;
+      if (rsrc == nullptr) Rs[2 * buf * N1 * SX + row * SX + N2 + c] = 0;
+    }
+  if (async && blockIdx.x < rows) {   // the first row
+    load_operand_async<IO, N1, N2>(lsrc, lx, (size_t)blockIdx.x, lslot, L, Ls);
+    load_operand_async<IO, N1, N2>(rsrc, rx, (size_t)blockIdx.x, rslot, L, Rs);
+  }
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+  for (int r = blockIdx.x, it = 0; r < rows; r += gridDim.x, ++it) {
     __syncthreads();
-    load_operand<IO, N1, N2>(lsrc, lx, (size_t)r, lslot, L, Ls);
-    load_operand<IO, N1, N2>(rsrc, rx, (size_t)r, rslot, L, Rs);
+    if (async) {   // buffer it & 1 holds row r (in flight); queue row r + G into the other, then wait for all but that
+      uint16_t *Ln = Ls + 2 * ((it + 1) & 1) * N1 * SX, *Rn = Rs + 2 * ((it + 1) & 1) * N1 * SX;
+      if (r + (int)gridDim.x < rows) {
+        load_operand_async<IO, N1, N2>(lsrc, lx, (size_t)(r + gridDim.x), lslot, L, Ln);
+        load_operand_async<IO, N1, N2>(rsrc, rx, (size_t)(r + gridDim.x), rslot, L, Rn);
+      }
+      asm volatile("cp.async.commit_group;\n" ::: "memory");
+      asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+    } else {
+      load_operand<IO, N1, N2>(lsrc, lx, (size_t)r, lslot, L, Ls);
+      load_operand<IO, N1, N2>(rsrc, rx, (size_t)r, rslot, L, Rs);
+    }
     __syncthreads();
+    const uint16_t *Lc = Ls + (async ? 2 * (it & 1) * N1 * SX : 0), *Rc = Rs + (async ? 2 * (it & 1) * N1 * SX : 0);
 #pragma unroll
     for (int u = 0; u < UPW; ++u) {
       const int unit = warp + 8 * u;
@@ -67,10 +109,10 @@ __device__ void lbt_gram(const uint16_t* __restrict__ lsrc, int lslot, const IO*
       for (int kk = 0; kk < KT; ++kk) {
         uint32_t ar[4], ai[4], br[4], bi[4];
         if constexpr (FORM_A) {   // A = L^H (L stored [k][i]: trans), B = R (stored [k][j]: trans)
-          const uint16_t* pa = Ls + (16 * kk + (lm >> 1) * 8 + lr) * SX + i0 + (lm & 1) * 8;
+          const uint16_t* pa = Lc + (16 * kk + (lm >> 1) * 8 + lr) * SX + i0 + (lm & 1) * 8;
           ldsm_x4_t(ar, pa);
           ldsm_x4_t(ai, pa + N2);
-          const uint16_t* pb = Rs + (16 * kk + (lm & 1) * 8 + lr) * SX + j0 + (lm >> 1) * 8;
+          const uint16_t* pb = Rc + (16 * kk + (lm & 1) * 8 + lr) * SX + j0 + (lm >> 1) * 8;
           ldsm_x4_t(br, pb);
           ldsm_x4_t(bi, pb + N2);
           const uint32_t nai[4] = {ai[0] ^ SIGN2, ai[1] ^ SIGN2, ai[2] ^ SIGN2, ai[3] ^ SIGN2};
@@ -82,10 +124,10 @@ __device__ void lbt_gram(const uint16_t* __restrict__ lsrc, int lslot, const IO*
             mma16816<BF16>(gi[u][j], nai, br[2 * j], br[2 * j + 1]);
           }
         } else {                  // A = L (stored [i][k]), B = R^H (R stored [j][k]): both non-trans
-          const uint16_t* pa = Ls + (i0 + (lm & 1) * 8 + lr) * SX + 16 * kk + (lm >> 1) * 8;
+          const uint16_t* pa = Lc + (i0 + (lm & 1) * 8 + lr) * SX + 16 * kk + (lm >> 1) * 8;
           ldsm_x4(ar, pa);
           ldsm_x4(ai, pa + N2);
-          const uint16_t* pb = Rs + (j0 + (lm >> 1) * 8 + lr) * SX + 16 * kk + (lm & 1) * 8;
+          const uint16_t* pb = Rc + (j0 + (lm >> 1) * 8 + lr) * SX + 16 * kk + (lm & 1) * 8;
           ldsm_x4(br, pb);
           ldsm_x4(bi, pb + N2);
           const uint32_t nbi[4] = {bi[0] ^ SIGN2, bi[1] ^ SIGN2, bi[2] ^ SIGN2, bi[3] ^ SIGN2};
@@ -134,18 +176,23 @@ __device__ void lbt_dkp(const uint16_t* __restrict__ fwd, const uint16_t* __rest
                         int N1, int N2, float scale) {
   __shared__ float red[8];
   const int h = blockIdx.x, N = N1 * N2;
-  using T16 = IO;
-  for (int p = threadIdx.x; p < N; p += blockDim.x) {
+  for (int p = 4 * threadIdx.x; p < N; p += 4 * blockDim.x) {   // 4 consecutive k2 (N2 % 4 == 0): 8-byte loads
     const int k1 = p / N2, k2 = p - k1 * N2, re = k1 * 2 * N2 + k2, im = re + N2;
-    float sx = 0.f, sy = 0.f;
+    float sx[4] = {0.f, 0.f, 0.f, 0.f}, sy[4] = {0.f, 0.f, 0.f, 0.f};
     for (int b = 0; b < B; ++b) {
       const size_t base = ((size_t)b * H + h) * 8 * N + 2 * N;   // slot 1
-      const T16 *f = reinterpret_cast<const T16*>(fwd + base), *a = reinterpret_cast<const T16*>(adj + base);
-      const float fr = ld(f + re), fi = ld(f + im), ar = ld(a + re), ai = ld(a + im);
-      sx += ar * fr + ai * fi;
-      sy += ai * fr - ar * fi;
+      const uint2 fr4 = *reinterpret_cast<const uint2*>(fwd + base + re), fi4 = *reinterpret_cast<const uint2*>(fwd + base + im);
+      const uint2 ar4 = *reinterpret_cast<const uint2*>(adj + base + re), ai4 = *reinterpret_cast<const uint2*>(adj + base + im);
+      const IO *fr = reinterpret_cast<const IO*>(&fr4), *fi = reinterpret_cast<const IO*>(&fi4);
+      const IO *ar = reinterpret_cast<const IO*>(&ar4), *ai = reinterpret_cast<const IO*>(&ai4);
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        sx[q] += ld(ar + q) * ld(fr + q) + ld(ai + q) * ld(fi + q);
+        sy[q] += ld(ai + q) * ld(fr + q) - ld(ar + q) * ld(fi + q);
+      }
     }
-    dkp[(size_t)h * N + p] = make_float2(sx * scale, sy * scale);
+#pragma unroll
+    for (int q = 0; q < 4; ++q) dkp[(size_t)h * N + p + q] = make_float2(sx[q] * scale, sy[q] * scale);
   }
   float s = 0.f;
   for (int b = 0; b < B; ++b) {
@@ -162,17 +209,47 @@ __device__ void lbt_dkp(const uint16_t* __restrict__ fwd, const uint16_t* __rest
   }
 }
 
-#define LBT_GRAM(SUF, IO, BF, N1, N2)                                                                              \
-  extern "C" __global__ void __launch_bounds__(256) lbt_gram_##SUF##_##N1##x##N2##_a(const uint16_t* __restrict__ ls, \
-      int lslot, const IO* __restrict__ lx, const uint16_t* __restrict__ rs, int rslot, const IO* __restrict__ rx,  \
-      float2* __restrict__ part, int rows, int L) {                                                               \
-    lbt_gram<IO, BF, N1, N2, true>(ls, lslot, lx, rs, rslot, rx, part, rows, L);                                  \
-  }                                                                                                               \
-  extern "C" __global__ void __launch_bounds__(256) lbt_gram_##SUF##_##N1##x##N2##_b(const uint16_t* __restrict__ ls, \
-      int lslot, const IO* __restrict__ lx, const uint16_t* __restrict__ rs, int rslot, const IO* __restrict__ rx,  \
-      float2* __restrict__ part, int rows, int L) {                                                               \
-    lbt_gram<IO, BF, N1, N2, false>(ls, lslot, lx, rs, rslot, rx, part, rows, L);                                 \
+// dk[h, t] = Re(sum_f g[f] w_N^(-f t)) for the kept taps t (t < taps0; two-sided also t = N-1-j, j < taps1, into the
+// second (H, Lk) half): learned.cu's lb_taps (a direct DFT, N^2 per channel) as an in-place radix-2 inverse FFT in shared
+// memory. g: dKp (H, N) with position p = k1*N2 + k2 holding frequency f = k1 + N1*k2, scattered to bit-reversed order.
+// Grid (H), block 256, dynamic smem 12 N bytes (x: N float2, twiddles w^(-j): N/2 float2).
+extern "C" __global__ void __launch_bounds__(256) lbt_taps(const float2* __restrict__ g, float* __restrict__ dk, int H,
+    int Lk, int taps0, int taps1, int twoSided, int N1, int N2) {
+  extern __shared__ __align__(16) float2 sm[];
+  const int N = N1 * N2, h = blockIdx.x, lg = 31 - __clz(N);
+  float2 *x = sm, *w = sm + N;
+  for (int j = threadIdx.x; j < N / 2; j += blockDim.x) { float s, c; sincospif(2.0f * (float)j / (float)N, &s, &c); w[j] = make_float2(c, s); }
+  for (int p = threadIdx.x; p < N; p += blockDim.x) {
+    const int q1 = p / N2, f = q1 + N1 * (p - q1 * N2);
+    x[__brev(f) >> (32 - lg)] = g[(size_t)h * N + p];
   }
+  __syncthreads();
+  for (int half = 1; half < N; half <<= 1) {   // butterflies of span 2 half: x[a], x[a + half] with w^(k N / (2 half))
+    for (int i = threadIdx.x; i < N / 2; i += blockDim.x) {
+      const int k = i & (half - 1), a = 2 * (i - k) + k;
+      const float2 u = x[a], v = x[a + half], e = w[k * (N / (2 * half))];
+      const float2 ve = make_float2(v.x * e.x - v.y * e.y, v.x * e.y + v.y * e.x);
+      x[a] = make_float2(u.x + ve.x, u.y + ve.y);
+      x[a + half] = make_float2(u.x - ve.x, u.y - ve.y);
+    }
+    __syncthreads();
+  }
+  const int total = taps0 + (twoSided ? taps1 : 0);
+  for (int i = threadIdx.x; i < total; i += blockDim.x) {
+    if (i < taps0) dk[(size_t)h * Lk + i] = x[i].x;
+    else dk[(size_t)H * Lk + (size_t)h * Lk + (i - taps0)] = x[N - 1 - (i - taps0)].x;
+  }
+}
+
+#define LBT_GRAM1(SUF, IO, BF, N1, N2, FORM, FA, ASYNC, TAIL)                                                      \
+  extern "C" __global__ void __launch_bounds__(256) lbt_gram_##SUF##_##N1##x##N2##_##FORM##TAIL(                  \
+      const uint16_t* __restrict__ ls, int lslot, const IO* __restrict__ lx, const uint16_t* __restrict__ rs, int rslot, \
+      const IO* __restrict__ rx, float2* __restrict__ part, int rows, int L) {                                    \
+    lbt_gram<IO, BF, N1, N2, FA, ASYNC>(ls, lslot, lx, rs, rslot, rx, part, rows, L);                              \
+  }
+#define LBT_GRAM(SUF, IO, BF, N1, N2)                                                                              \
+  LBT_GRAM1(SUF, IO, BF, N1, N2, a, true, false, ) LBT_GRAM1(SUF, IO, BF, N1, N2, b, false, false, )              \
+  LBT_GRAM1(SUF, IO, BF, N1, N2, a, true, true, _async) LBT_GRAM1(SUF, IO, BF, N1, N2, b, false, true, _async)
 #define LBT_BWD_TYPE(SUF, IO, BF)                                                                                  \
   LBT_GRAM(SUF, IO, BF, 16, 16) LBT_GRAM(SUF, IO, BF, 16, 32) LBT_GRAM(SUF, IO, BF, 32, 32) LBT_GRAM(SUF, IO, BF, 32, 64) \
   extern "C" __global__ void __launch_bounds__(256) lbt_dkp_##SUF(const uint16_t* __restrict__ fwd,               \

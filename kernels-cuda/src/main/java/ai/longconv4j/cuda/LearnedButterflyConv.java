@@ -14,7 +14,8 @@ import ai.longconv4j.conv.LearnedButterfly;
  * — with forward and backward (du, dk, dD and the four block gradients); the factorization is lib's ({@code ConvPlan}
  * with {@link ConvEngine#LEARNED}), so results match the CPU path. Supports N <= {@value #MAX_N} (L <= 1K causal).
  * Two kernels: for 16-bit I/O and N1, N2 multiples of 16 (N = 256 .. 2048) the forward and du run on tensor cores
- * (learned_tc.cu: 16-bit blocks prepared once per {@link #setBlocks}, fp32 accumulation, one warp per row); otherwise,
+ * (learned_tc.cu: 16-bit blocks prepared once per {@link #setBlocks}, fp32 accumulation; one warp per row, or at
+ * N1 = 32 two warps per row, {@link #pairRows(boolean)}, the default); otherwise,
  * or with {@link #tensorCores(boolean) tensorCores(false)} / {@code -Dlongconv4j.learned.fp32=true}, the fp32
  * CUDA-core twin (learned.cu, one block per row). On tensor cores the backward also takes the block gradients, dk and
  * dD from tensor-core kernels (learned_tc_bwd.cu, {@link #tensorCoreGradients(boolean)}), else from the fp32 kernel.
@@ -37,9 +38,22 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private final ElementType io;
   private final DeviceBuffer kp, d, blocks, dBlocks;
   private final DeviceBuffer prepFwd, prepAdj;   // 16-bit blocks for the tensor-core kernel (null: not applicable)
-  private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, tensorCoreGrads = true;
+  private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, pairRows = DEFAULT_PAIR, tensorCoreGrads = true,
+      asyncGrams = DEFAULT_ASYNC_GRAMS;
+  private int pairWarps = 16;
   /** Default of {@link #splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
   public static final boolean DEFAULT_SPLIT = false;
+  /**
+   * Default of {@link #pairRows(boolean)}: on (sitting lbf3-2: 1K forward 0.494 ms vs 0.682 one warp per row, 512
+   * 0.239 vs 0.311); {@code -Dlongconv4j.learned.pair=on|off} overrides it ({@code off}: the session-5 kernels).
+   */
+  public static final boolean DEFAULT_PAIR = onOff("longconv4j.learned.pair", System.getProperty("longconv4j.learned.pair"), true);
+  /**
+   * Default of {@link #asyncGrams(boolean)}: on (lbf3-2: 1K Gram kernels 0.18 / 0.27 ms vs 0.26 / 0.38);
+   * {@code -Dlongconv4j.learned.asyncgrams=on|off} overrides it.
+   */
+  public static final boolean DEFAULT_ASYNC_GRAMS = onOff("longconv4j.learned.asyncgrams",
+      System.getProperty("longconv4j.learned.asyncgrams"), true);
 
   private LearnedButterflyConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;
@@ -83,15 +97,49 @@ public final class LearnedButterflyConv implements AutoCloseable {
    * ({@link #splitRows(boolean)}, N1 = 32 only) 12 at 32 x 64 and 16 at 32 x 32.
    */
   static int tensorCoreWarps(int n1, int n2, boolean split) {
+    return tensorCoreWarps(n1, n2, split, false);
+  }
+
+  /**
+   * As {@link #tensorCoreWarps(int, int, boolean)}; pair (N1 = 32 only, before split): the launch bound, 16 warps, except
+   * the backward's dumping kernel at 32 x 64 (12: its 133 registers).
+   */
+  static int tensorCoreWarps(int n1, int n2, boolean split, boolean pair, boolean dump) {
+    if (pair && n1 == 32) return dump && n2 == 64 ? 12 : 16;
+    return tensorCoreWarps(n1, n2, split, false);
+  }
+
+  static int tensorCoreWarps(int n1, int n2, boolean split, boolean pair) {
+    if (pair && n1 == 32) return 16;
     if (split && n1 == 32) return n2 == 64 ? 12 : 16;
     return n2 == 64 ? 8 : n1 == 32 ? 12 : 16;
   }
 
   /** Dynamic shared memory of the tensor-core kernel (learned_tc.cu's LbtLayout): blocks, Kp, twiddles, warp buffers. */
   static int tensorCoreSmem(int n1, int n2, boolean split) {
+    return tensorCoreSmem(n1, n2, split, false, 0);
+  }
+
+  /**
+   * With pair (N1 = 32) and {@code warps} per block: one row buffer per two warps, each warp's x stage of 32 rows of
+   * N2/2 + 8 values, N twiddles.
+   */
+  static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair, int warps) {
     int n = n1 * n2;
     int blk = 2 * (4 * n1 * (n1 + 8) + 4 * n2 * (n2 + 8)), kpB = 8 * n1 * (n2 + 8), tw = 8 * (128 + Math.max(1, n / 128));
+    if (pair && n1 == 32)
+      return blk + kpB + tw + warps / 2 * (2 * n1 * (2 * n2 + 8) + 4 * 32 * (n2 / 2 + 8)) + 8 * n;
     return blk + kpB + tw + tensorCoreWarps(n1, n2, split) * 2 * n1 * (2 * n2 + 8);
+  }
+
+  /** Parses the switch property {@code name}'s value {@code v}: {@code on} / {@code off}, or {@code dflt} when unset. */
+  static boolean onOff(String name, String v, boolean dflt) {
+    if (v == null) return dflt;
+    return switch (v) {
+      case "on" -> true;
+      case "off" -> false;
+      default -> throw new IllegalArgumentException(name + ": expected on or off, got " + v);
+    };
   }
 
   /** Forces the fp32 twin ({@code false}) or the tensor-core kernel ({@code true}: 16-bit I/O, N = 256 .. 2048 only). */
@@ -110,7 +158,30 @@ public final class LearnedButterflyConv implements AutoCloseable {
    */
   public LearnedButterflyConv splitRows(boolean on) { splitRows = on; return this; }
 
-  public boolean splitRows() { return splitRows && n1 == 32; }
+  public boolean splitRows() { return splitRows && n1 == 32 && !pairRows(); }
+
+  /**
+   * N1 = 32 only: two warps per row (learned_tc.cu's lbp_row: each takes half the columns of the left products and one
+   * 16-row tile of the right products; the next row's x is fetched by cp.async behind the current one; epilogue twiddles
+   * by recurrence), 126 registers and 16 warps per block ({@link #pairWarps(int)}) instead of 219 and 8. The same products
+   * in the same order (the output equals the one-warp kernel's); a speed choice ({@link #DEFAULT_PAIR}) that takes
+   * precedence over {@link #splitRows(boolean)}.
+   */
+  public LearnedButterflyConv pairRows(boolean on) { pairRows = on; return this; }
+
+  public boolean pairRows() { return pairRows && n1 == 32; }
+
+  /** Pair kernels' warps per block for forward and du (12 or 16; the default 16; the backward's dumps run 12 at 32 x 64). */
+  public LearnedButterflyConv pairWarps(int w) {
+    if (w != 12 && w != 16) throw new IllegalArgumentException("LearnedButterflyConv.pairWarps: 12 or 16, got " + w);
+    pairWarps = w;
+    return this;
+  }
+
+  /** The tensor-core forward kernel's name (dump: the backward's variant that stores the intermediates). */
+  String tensorCoreKernel(boolean dump) {
+    return "lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + (pairRows() ? (dump ? "pd" : "p") : splitRows() ? "s" : "");
+  }
 
   /**
    * With tensor cores on: the block gradients, dKp (so dk) and dD from the tensor-core backward ({@code true}, the
@@ -120,6 +191,13 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public LearnedButterflyConv tensorCoreGradients(boolean on) { tensorCoreGrads = on; return this; }
 
   public boolean tensorCoreGradients() { return tensorCores && tensorCoreGrads; }
+
+  /**
+   * The tensor-core backward's Gram kernels with the next row's operands copied by cp.async during the current row's
+   * products (two buffers; real x operands need L % 8 == 0, else they load synchronously) or one row at a time
+   * ({@code false}). Same products in the same order.
+   */
+  public LearnedButterflyConv asyncGrams(boolean on) { asyncGrams = on; return this; }
 
   /** Whether forward and du run on the tensor-core kernel. */
   public boolean tensorCores() { return tensorCores; }
@@ -185,20 +263,22 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   /** learned_tc.cu: x -> out through the prepared blocks pb (forward: u -> y; adjoint with conj(Kp): dy -> du). */
   private void tensorCoreChain(DeviceBuffer x, DeviceBuffer out, int B, DeviceBuffer pb, int conjK, Object dump) {
-    boolean split = splitRows();
-    int w = tensorCoreWarps(n1, n2, split);
-    int gx = Math.max(1, Math.min((B + w - 1) / w, (8 * device.smCount() + h - 1) / h));
-    device.module(MODULE_TC).kernel("lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + (split ? "s" : "")).launch(device.stream(),
-        gx, h, 32 * w, tensorCoreSmem(n1, n2, split), x, kp, d, pb, out, B, h, l, conjK, dump);
+    boolean split = splitRows(), pair = pairRows(), dumps = dump instanceof DeviceBuffer;
+    int w = pair ? Math.min(pairWarps, tensorCoreWarps(n1, n2, false, true, dumps)) : tensorCoreWarps(n1, n2, split);
+    int rows = pair ? w / 2 : w;   // rows in flight per block
+    int gx = Math.max(1, Math.min((B + rows - 1) / rows, (8 * device.smCount() + h - 1) / h));
+    device.module(MODULE_TC).kernel(tensorCoreKernel(dumps)).launch(device.stream(),
+        gx, h, 32 * w, tensorCoreSmem(n1, n2, split, pair, w), x, kp, d, pb, out, B, h, l, conjK, dump);
   }
 
   /**
    * The tensor-core backward: the forward chain (its y into du, overwritten) and the adjoint chain (du) dump X1, C, P,
-   * X3 per row; learned_tc_bwd.cu's Gram products give the block gradients, lbt_dkp dKp and dD, lb_taps dk.
+   * X3 per row; learned_tc_bwd.cu's Gram products give the block gradients, lbt_dkp dKp and dD, lbt_taps dk.
    */
   private void backwardTensorCores(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD,
       int parts) {
-    int rows = B * h, g = Math.min(rows, 6 * device.smCount()), mMax = Math.max(n1, n2);
+    // async: 62 registers, 4 blocks of 256 per SM; one row at a time: 39, 6
+    int rows = B * h, g = Math.min(rows, (asyncGrams ? 4 : 6) * device.smCount()), mMax = Math.max(n1, n2);
     long dumpBytes = (long) rows * 8 * n * 2;
     try (DeviceBuffer fd = device.alloc(dumpBytes); DeviceBuffer ad = device.alloc(dumpBytes);
          DeviceBuffer part = device.alloc(8L * g * mMax * mMax); DeviceBuffer gk = device.alloc(8L * h * n)) {
@@ -207,7 +287,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
       tensorCoreChain(dy, du, B, prepAdj, 1, ad);
       CudaModule m = device.module(MODULE_TC_BWD);
       String cfg = "lbt_gram_" + io.tag() + "_" + n1 + "x" + n2;
-      int smem = 4 * n1 * (2 * n2 + 8);
+      int smem = (asyncGrams ? 8 : 4) * n1 * (2 * n2 + 8);
       DevicePointer none = new DevicePointer();
       float invN = 1f / n;
       int fa = 0, fb = n1 * n1, gb = n1 * n1 + n2 * n2, ga = n1 * n1 + 2 * n2 * n2;
@@ -219,13 +299,13 @@ public final class LearnedButterflyConv implements AutoCloseable {
           {"_a", fd, 0, none, ad, 2, none, fb, n2, invN}};  // dFb = sum B2^H @ gC (the adjoint P is N gC)
       for (Object[] q : grams) {
         int mm = (Integer) q[8];
-        m.kernel(cfg + q[0]).launch(device.stream(), g, 1, 256, smem, q[1], q[2], q[3], q[4], q[5], q[6], part, rows, l);
+        m.kernel(cfg + q[0] + (asyncGrams ? "_async" : "")).launch(device.stream(), g, 1, 256, smem, q[1], q[2], q[3], q[4], q[5], q[6], part, rows, l);
         m.kernel("lbt_gram_reduce").launch(device.stream(), (mm * mm + 255) / 256, 1, 256, 0, part, g, mm * mm, q[9], dBlocks,
             q[7]);
       }
       m.kernel("lbt_dkp_" + io.tag()).launch(device.stream(), h, 1, 256, 0, fd, ad, u, dy, gk, dD, B, h, l, n1, n2, invN);
-      device.module(MODULE).kernel("lb_taps").launch(device.stream(), h, 1, 256, 8 * n, gk, dk, h, lk, taps0, taps1, parts - 1,
-          n1, n2);
+      // dk: an inverse FFT per channel (lbt_taps; the fp32 route keeps learned.cu's direct DFT lb_taps, its twin)
+      m.kernel("lbt_taps").launch(device.stream(), h, 1, 256, 12 * n, gk, dk, h, lk, taps0, taps1, parts - 1, n1, n2);
       device.stream().synchronize();
     }
   }
@@ -288,6 +368,6 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   @Override public String toString() {
     return "LearnedButterflyConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + " = " + n1 + " x " + n2
-        + ", io=" + io + (tensorCores ? ", tensor cores" + (splitRows() ? " split" : "") : "") + "]";
+        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" : splitRows() ? " split" : "") : "") + "]";
   }
 }

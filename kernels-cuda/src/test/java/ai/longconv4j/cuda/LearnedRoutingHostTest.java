@@ -22,6 +22,9 @@ class LearnedRoutingHostTest {
   @Test
   void sixteenBitTensorsWithN256To2048GoToTensorCores() {
     assertFalse(LearnedButterflyConv.FORCE_FP32, "run without -Dlongconv4j.learned.fp32");
+    // the defaults measured faster in sitting lbf3-2: two warps per row (N1 = 32), double-buffered Gram kernels
+    assertTrue(LearnedButterflyConv.DEFAULT_PAIR && LearnedButterflyConv.DEFAULT_ASYNC_GRAMS,
+        "run without -Dlongconv4j.learned.pair=off / -Dlongconv4j.learned.asyncgrams=off");
     // causal: N = 2L (power of two): 256 (16x16), 512 (16x32), 1024 (32x32), 2048 (32x64)
     for (int l : new int[] {100, 200, 300, 1000, 1024})
       for (DType t : new DType[] {DType.BF16, DType.F16}) {
@@ -57,6 +60,28 @@ class LearnedRoutingHostTest {
     assertEquals(2 * (4 * 32 * 40 + 4 * 64 * 72) + 8 * 32 * 72 + 8 * 144 + 8 * 2 * 32 * 136, LearnedButterflyConv.tensorCoreSmem(32, 64, false));
     assertEquals(12, LearnedButterflyConv.tensorCoreWarps(32, 64, true));   // the split kernel's launch bound (384 threads)
     assertEquals(16, LearnedButterflyConv.tensorCoreWarps(16, 32, true));
+    // pair kernels (N1 = 32): launch bounds 512, the dumping one at 32 x 64 384; one row buffer per two warps plus a
+    // 32-row x stage of N2/2 + 8 values per warp, then the full twiddle table (N float2); N1 = 16 ignores the pair flag
+    assertEquals(16, LearnedButterflyConv.tensorCoreWarps(32, 64, false, true, false));
+    assertEquals(12, LearnedButterflyConv.tensorCoreWarps(32, 64, false, true, true));
+    assertEquals(16, LearnedButterflyConv.tensorCoreWarps(32, 32, false, true, true));
+    assertEquals(16, LearnedButterflyConv.tensorCoreWarps(16, 32, false, true, false));
+    assertEquals(2 * (4 * 32 * 40 + 4 * 64 * 72) + 8 * 32 * 72 + 8 * 144 + 8 * (2 * 32 * 136 + 4 * 32 * 40) + 8 * 2048,
+        LearnedButterflyConv.tensorCoreSmem(32, 64, false, true, 16));
+    assertEquals(LearnedButterflyConv.tensorCoreSmem(16, 32, false), LearnedButterflyConv.tensorCoreSmem(16, 32, false, true, 16));
+    for (int[] f : ok) assertTrue(LearnedButterflyConv.tensorCoreSmem(f[0], f[1], false, true, 16) <= 232448, f[0] + "x" + f[1]);
+  }
+
+  @Test
+  void switchPropertiesParseOnOffAndRejectOthers() {
+    String p = "longconv4j.learned.pair";
+    assertTrue(LearnedButterflyConv.onOff(p, "on", false));
+    assertFalse(LearnedButterflyConv.onOff(p, "off", true));
+    assertTrue(LearnedButterflyConv.onOff(p, null, true));
+    assertFalse(LearnedButterflyConv.onOff(p, null, false));
+    var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> LearnedButterflyConv.onOff("longconv4j.learned.asyncgrams", "yes", false));
+    assertTrue(e.getMessage().contains("longconv4j.learned.asyncgrams"), e.getMessage());
   }
 
   @Test
@@ -65,7 +90,7 @@ class LearnedRoutingHostTest {
     org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(report), "built without nvcc");
     String text = Files.readString(report);
     int found = 0;
-    for (String cfg : new String[] {"16x16", "16x32", "32x32", "32x64", "32x32s", "32x64s"})
+    for (String cfg : new String[] {"16x16", "16x32", "32x32", "32x64", "32x32s", "32x64s", "32x32p", "32x64p", "32x32pd", "32x64pd"})
       for (String io : new String[] {"bf16", "f16"})
         for (String arch : new String[] {"sm_80", "sm_90a"}) {
           String fn = "lbt_forward_" + io + "_" + cfg;
@@ -75,10 +100,11 @@ class LearnedRoutingHostTest {
           assertEquals("0,0", m.group(1) + "," + m.group(2), fn + "@" + arch + " spills");
           found++;
         }
-    assertEquals(24, found);
+    assertEquals(40, found);
     Path bwd = Path.of("target", "cuda", "learned_tc_bwd.ptxas.txt");
     String tb = Files.readString(bwd);
-    for (String fn : new String[] {"lbt_gram_bf16_32x64_a", "lbt_gram_bf16_32x64_b", "lbt_gram_f16_16x16_a", "lbt_dkp_bf16", "lbt_gram_reduce"})
+    for (String fn : new String[] {"lbt_gram_bf16_32x64_a", "lbt_gram_bf16_32x64_b", "lbt_gram_f16_16x16_a", "lbt_dkp_bf16", "lbt_gram_reduce",
+        "lbt_taps", "lbt_gram_bf16_32x64_a_async", "lbt_gram_bf16_32x64_b_async", "lbt_gram_f16_16x16_b_async"})
       for (String arch : new String[] {"sm_80", "sm_90a"}) {
         Matcher m = Pattern.compile("Compiling entry function '" + fn + "' for '" + arch + "'.*?(\\d+) bytes spill stores, (\\d+) bytes spill loads",
             Pattern.DOTALL).matcher(tb);

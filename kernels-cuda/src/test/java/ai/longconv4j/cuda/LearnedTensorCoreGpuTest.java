@@ -29,6 +29,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Backward, tensor-core route (the default): du as y; the block gradients and dKp are fp32 sums of products of 16-bit
  * intermediates that went through up to three rounded products (~3e-3 relative each): 1e-2; dk sums N entries of dKp
  * of which the kept Lk taps hold ~Lk/N of the energy: 1e-2 * sqrt(N / Lk); dD sums exact 16-bit products in fp32: 1e-5.
+ * The tensor-core route runs twice: Gram kernels one row at a time and with cp.async double buffers (asyncGrams).
  * Then the same plan with the fp32 gradient route (tensorCoreGradients(false)): the tolerances of LearnedButterflyGpuTest.
  */
 @Tag("gpu")
@@ -37,18 +38,24 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
     var shapes = new Object[][] {{ConvMode.CAUSAL, 3, 100, 100}, {ConvMode.CAUSAL, 5, 200, 130}, {ConvMode.CAUSAL, 3, 300, 300},
         {ConvMode.CAUSAL, 1, 1000, 1000}, {ConvMode.BIDIRECTIONAL, 3, 200, 150}, {ConvMode.BIDIRECTIONAL, 3, 500, 400},
         {ConvMode.CIRCULAR, 3, 256, 256}, {ConvMode.CIRCULAR, 3, 512, 200}, {ConvMode.CIRCULAR, 1, 1024, 1024},
-        {ConvMode.CIRCULAR, 3, 2048, 2048}};
-    // every shape in both types; the N1 = 32 shapes (N >= 1024) also through the split-row kernels (bf16)
-    return Stream.concat(Stream.of(ElementType.BF16, ElementType.F16)
-        .flatMap(io -> Stream.of(shapes).map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], false))),
-        Stream.of(shapes).filter(s -> ConvPlan.of((Integer) s[2], (Integer) s[3], LearnedButterflyConv.libMode((ConvMode) s[0]),
-            ConvEngine.LEARNED, ai.longconv4j.conv.Precision.F64).factors().get(0) == 32)
-            .map(s -> Arguments.of(ElementType.BF16, s[0], s[1], 111, s[2], s[3], true)));
+        {ConvMode.CIRCULAR, 3, 2048, 2048}, {ConvMode.CAUSAL, 3, 333, 333}};
+    // every shape in both types, one warp per row; the N1 = 32 shapes (N >= 1024) also through the split-row kernels
+    // (bf16) and the two-warp pair kernels (both types at 16 warps per block, bf16 also at 12; L = 333: odd, 300 / 500:
+    // not a multiple of 8)
+    var n32 = Stream.of(shapes).filter(s -> ConvPlan.of((Integer) s[2], (Integer) s[3], LearnedButterflyConv.libMode((ConvMode) s[0]),
+        ConvEngine.LEARNED, ai.longconv4j.conv.Precision.F64).factors().get(0) == 32).toList();
+    return Stream.of(Stream.of(ElementType.BF16, ElementType.F16)
+        .flatMap(io -> Stream.of(shapes).map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "one"))),
+        n32.stream().map(s -> Arguments.of(ElementType.BF16, s[0], s[1], 111, s[2], s[3], "split")),
+        Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> n32.stream().map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "pair"))),
+        n32.stream().map(s -> Arguments.of(ElementType.BF16, s[0], s[1], 111, s[2], s[3], "pair12")))
+        .flatMap(x -> x);
   }
 
-  @ParameterizedTest(name = "{0} io, {1} B={2} H={3} L={4} Lk={5} split={6}")
+  @ParameterizedTest(name = "{0} io, {1} B={2} H={3} L={4} Lk={5} rows={6}")
   @MethodSource("cases")
-  void tensorCoresMatchTwinAndLib(ElementType io, ConvMode mode, int B, int H, int L, int Lk, boolean split) {
+  void tensorCoresMatchTwinAndLib(ElementType io, ConvMode mode, int B, int H, int L, int Lk, String rows) {
+    boolean split = rows.equals("split"), pair = rows.startsWith("pair");
     var rng = new SplittableRandom(31L * L + 7L * B + io.ordinal() + 11L * mode.ordinal());
     short[] u16 = HalfFloats.encode(Reference.randn(rng, B * H * L, 1.0), io);
     short[] dy16 = HalfFloats.encode(Reference.randn(rng, B * H * L, 1.0), io);
@@ -76,13 +83,16 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
     LearnedButterfly.Grads g = cpu.backwardAll(shape, ud, kl, Dd, dyd);
     double[] yFft = new LearnedButterfly(plan, dft).forward(shape, ud, kl, Dd);
     int n = B * H * L;
-    try (var tc = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).splitRows(split);
+    try (var tc = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).splitRows(split).pairRows(pair)
+             .pairWarps(rows.equals("pair12") ? 12 : 16);
+         var one = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).splitRows(false).pairRows(false);
          var twin = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).tensorCores(false);
          var du = dev.upload(u16); var ddy = dev.upload(dy16); var out = dev.alloc((2L * n + 3) / 4 * 4);
          var dk = dev.alloc(4L * (bi ? 2 : 1) * H * Lk); var dD = dev.alloc(4L * H)) {
-      assertTrue(tc.tensorCores() && !twin.tensorCores() && tc.splitRows() == split, tc + " / " + twin);
+      assertTrue(tc.tensorCores() && !twin.tensorCores() && tc.splitRows() == split && tc.pairRows() == pair, tc + " / " + twin);
+      assertTrue(!one.splitRows() && !one.pairRows(), one.toString());
       assertEquals(plan.fftSize(), tc.fftSize());
-      for (var c : new LearnedButterflyConv[] {tc, twin}) if (bi) c.setWeights(k0, k1, D); else c.setWeights(k0, D);
+      for (var c : new LearnedButterflyConv[] {tc, one, twin}) if (bi) c.setWeights(k0, k1, D); else c.setWeights(k0, D);
       String what = tc + " B=" + B;
       out.fill32(0x7fc07fc0);
       tc.forward(du, out, B);
@@ -92,6 +102,14 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
       float[] yTwin = read(out, io, n);
       Reference.assertClose("tc forward vs lib " + what, yTc, yRef, 1e-2);
       Reference.assertClose("tc forward vs twin " + what, yTc, toD(yTwin), 1e-2);
+      // the current one-warp-per-row kernel on the same input: the same products in the same order (1e-2 as above: only
+      // the compiler's fma contraction of the fp32 epilogues may differ, flipping single 16-bit roundings)
+      out.fill32(0x7fc07fc0);
+      one.forward(du, out, B);
+      float[] yOne = read(out, io, n);
+      Reference.assertClose("tc forward vs one-warp kernel " + what, yTc, toD(yOne), 1e-2);
+      if (pair || split) System.out.printf("%s %s: forward rel err vs one-warp kernel %.3e, vs lib %.3e%n", rows, what,
+          Reference.relErr(yTc, toD(yOne)), Reference.relErr(yTc, yRef));
       // negative control: a plain FFT (blocks at the DFT) is far from the learned reference, and so from the kernel
       assertTrue(Reference.relErr(toF(yFft), yRef) > 5e-2, "the perturbation must matter: " + Reference.relErr(toF(yFft), yRef));
       assertTrue(Reference.relErr(yTc, yFft) > 3e-2, "the kernel ignored the learned blocks: " + Reference.relErr(yTc, yFft));
@@ -103,10 +121,12 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
         }
       String[] names = {"dFa", "dFb", "dGb", "dGa"};
       float[] duTc = null;
-      for (boolean tcGrads : new boolean[] {true, false}) {   // tensor-core gradients, then the fp32 gradient kernel
-        tc.tensorCoreGradients(tcGrads);
+      // tensor-core gradients (Gram kernels one row at a time, then with cp.async double buffers), then the fp32 kernel
+      for (int route = 0; route < 3; route++) {
+        boolean tcGrads = route < 2;
+        tc.tensorCoreGradients(tcGrads).asyncGrams(route == 1);
         assertEquals(tcGrads, tc.tensorCoreGradients());
-        String w = what + (tcGrads ? " tc grads" : " fp32 grads");
+        String w = what + (tcGrads ? route == 1 ? " tc grads async" : " tc grads" : " fp32 grads");
         double tolG = tcGrads ? 1e-2 : 1e-4, tolK = (tcGrads ? 1e-2 : 1e-5) * Math.sqrt((double) tc.fftSize() / Lk);
         out.fill32(0x7fc07fc0);
         dk.fill32(0x7fc00000);

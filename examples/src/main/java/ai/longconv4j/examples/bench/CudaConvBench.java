@@ -374,9 +374,10 @@ public final class CudaConvBench {
            var u = dev.alloc(2 * n); var y = dev.alloc(2 * n); var dk = dev.alloc(4L * H * L); var dD = dev.alloc(4L * H)) {
         boolean tc = v[0];
         if (tc && !lb.tensorCores()) continue;   // no tensor-core kernel for this N
-        lb.tensorCores(tc).splitRows(v[1]);
+        lb.tensorCores(tc).splitRows(v[1]).pairRows(!v[1] && LearnedButterflyConv.DEFAULT_PAIR);   // split: one warp per row
         if (tc && v[1] != LearnedButterflyConv.DEFAULT_SPLIT && !lb.splitRows() && lb.factors()[0] != 32) continue;
-        String name = (tc ? "tensor-core" : "fp32") + " " + lb.factors()[0] + "x" + lb.factors()[1] + (lb.splitRows() ? " split" : "");
+        String name = (tc ? "tensor-core" : "fp32") + " " + lb.factors()[0] + "x" + lb.factors()[1]
+            + (lb.splitRows() ? " split" : lb.pairRows() ? " pair" : "");
         DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
         y.fill32(0x7fc07fc0);
         lb.forward(u, y, B);

@@ -1,0 +1,88 @@
+// Shapes: B batch, H channels, L length, N = N1 * N2 the learned plan's FFT size. u, y, du: (B, H, L) bf16;
+// k: (H, L) fp32; D: (H) fp32; dk: (H, L) fp32; dD: (H) fp32.
+package ai.longconv4j.examples.bench;
+
+import ai.longconv4j.cuda.ConvMode;
+import ai.longconv4j.cuda.CudaDevice;
+import ai.longconv4j.cuda.DeviceFill;
+import ai.longconv4j.cuda.ElementType;
+import ai.longconv4j.cuda.FlashButterflyConv;
+import ai.longconv4j.cuda.LearnedButterflyConv;
+import ai.longconv4j.cuda.Precision;
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * The tensor-core learned butterfly's row schemes in one sitting: causal, bf16 I/O, blocks at the DFT, B = 64, H = 768.
+ * Per L: FlashButterfly's default bf16 forward (the target "the same runtime"), then the learned kernels with one warp
+ * per row (the session-5 kernel), split rows, two warps per row ({@code pairRows}, 16 and 12 warps per block) and pair
+ * with the double-buffered Gram kernels ({@code asyncGrams}); each forward validated against the float64 causal conv of
+ * sampled rows (outputs poisoned first) before it is timed (CUDA events, 3 warm-ups, median of 40), then (one, pair,
+ * pair+async) forward + backward and the backward alone (median of 10).
+ * Usage: LearnedBench [csv-out] [B] [H] [L,L,...];  LearnedBench profile L: one forward per scheme (one warp, pair) and
+ * one backward of pair+async at B = 64, H = 768, untimed (a target for Nsight Compute).
+ */
+public final class LearnedBench {
+  private LearnedBench() {}
+
+  public static void main(String[] args) throws IOException {
+    if (args.length == 2 && args[0].equals("profile")) { profile(Integer.parseInt(args[1])); return; }
+    FlashButterflyFwdBench.run("LearnedBench", args, new int[] {256, 512, 1024}, LearnedBench::length);
+  }
+
+  static void profile(int L) {
+    int B = 64, H = 768;
+    long n = (long) B * H * L;
+    float[][] w = CudaConvBench.weights(H, L);
+    try (CudaDevice dev = CudaDevice.open(0); var u = dev.alloc(2 * n); var y = dev.alloc(2 * n); var dk = dev.alloc(4L * H * L);
+         var dD = dev.alloc(4L * H)) {
+      DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
+      for (boolean pair : new boolean[] {false, true})
+        try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(w[0], w[1])) {
+          lb.pairRows(pair).splitRows(false);
+          lb.asyncGrams(pair).forward(u, y, B);
+          if (pair) lb.backward(u, u, B, y, dk, dD);
+          dev.synchronize();
+          System.out.println("profiled " + lb);
+        }
+    }
+  }
+
+  static void length(CudaDevice dev, int B, int H, int L, List<CudaConvBench.Row> rows) {
+    float[][] w = CudaConvBench.weights(H, L);
+    float[] k = w[0], D = w[1];
+    long n = (long) B * H * L;
+    try (var u = dev.alloc(2 * n); var y = dev.alloc(2 * n); var dk = dev.alloc(4L * H * L); var dD = dev.alloc(4L * H)) {
+      DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
+      try (var fb = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, ElementType.BF16, Precision.BF16)) {
+        fb.setWeights(k, L, D);
+        y.fill32(0x7fc07fc0);
+        fb.forward(u, y, B);
+        double err = CudaConvBench.validate(u, y, ElementType.BF16, k, D, B, H, L);
+        double ms = CudaConvBench.median(dev, () -> fb.forward(u, y, B), 40);
+        rows.add(new CudaConvBench.Row("flashbutterfly io=BF16 " + fb.kernelName(), B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
+        CudaConvBench.report(rows.getLast());
+      }
+      for (String scheme : new String[] {"one", "split", "pair", "pair12", "pair+async"})
+        try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(k, D)) {
+          lb.splitRows(scheme.equals("split")).pairRows(scheme.startsWith("pair")).pairWarps(scheme.equals("pair12") ? 12 : 16)
+              .asyncGrams(scheme.equals("pair+async"));
+          if (!scheme.equals("one") && lb.factors()[0] != 32) continue;   // split / pair: N1 = 32 only
+          String name = "learned tc " + lb.factors()[0] + "x" + lb.factors()[1] + " " + scheme;
+          y.fill32(0x7fc07fc0);
+          lb.forward(u, y, B);
+          double err = CudaConvBench.validate(u, y, ElementType.BF16, k, D, B, H, L);
+          double ms = CudaConvBench.median(dev, () -> lb.forward(u, y, B), 40);
+          rows.add(new CudaConvBench.Row(name + " fwd", B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
+          CudaConvBench.report(rows.getLast());
+          if (scheme.equals("split") || scheme.equals("pair12")) continue;
+          double msB = CudaConvBench.median(dev, () -> { lb.forward(u, y, B); lb.backward(u, u, B, y, dk, dD); }, 10);
+          rows.add(new CudaConvBench.Row(name + " fwd+bwd", B, H, L, msB, 12.0 * n / msB / 1e6, Double.NaN, 0));
+          CudaConvBench.report(rows.getLast());
+          double msW = CudaConvBench.median(dev, () -> lb.backward(u, u, B, y, dk, dD), 10);
+          rows.add(new CudaConvBench.Row(name + " bwd", B, H, L, msW, 8.0 * n / msW / 1e6, Double.NaN, 0));
+          CudaConvBench.report(rows.getLast());
+        }
+    }
+  }
+}

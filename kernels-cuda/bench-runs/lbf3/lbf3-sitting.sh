@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Session 8, helper lbf: the tensor-core learned butterfly's pair kernels (learned_tc.cu lbp_row: two warps per row, N1 = 32)
+# on the H200. One sitting: the learned GPU tests (default route, then the ConvOps routes with the pair kernels and the
+# double-buffered Gram kernels on: -Dlongconv4j.learned.pair=on -Dlongconv4j.learned.asyncgrams=on),
+# LearnedBench (FlashButterfly's bf16 forward, then learned one-warp / split / pair: forward, forward + backward, backward;
+# causal, B = 64, H = 768, bf16, L = 256, 512, 1K), then an Nsight Compute profile (--set full) of the learned forward
+# kernels and the backward's kernels at L = 1K. Stage first (from the worktree):
+#   tools/stage-device.sh --out /work/main/.device/lbf --add kernels-cuda/bench-runs/lbf3/lbf3-sitting.sh --drop '...'
+# then on the device (carry [".device/lbf"]):  DEV=.device/lbf bash .device/lbf/lbf3-sitting.sh "$OUT"
+# LS (default 256,512,1024), NCU=0 skips the profile, TEST_S / JAVA_S / NCU_S timeouts. Runs from any stage as DEV (e.g.
+# .device/final for the closing sitting: DEV=$D NCU=0 TEST_S=40 JAVA_S=40 bash kernels-cuda/bench-runs/lbf3/lbf3-sitting.sh "$out/lbf").
+set -u
+out=${1:-/tmp/lbf3-sitting}; mkdir -p "$out"
+DEV=${DEV:-.device/lbf}
+Ls=${LS:-256,512,1024}
+{ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw,temperature.gpu --format=csv; date -u; } \
+  > "$out/gpu.txt" 2>&1; cat "$out/gpu.txt"
+echo "== gpu tests"; date -u
+timeout ${TEST_S:-60} $DEV/run-tests --include-tag gpu --include-classname '.*Learned.*' --disable-ansi-colors \
+  > "$out/tests.txt" 2>&1
+echo "tests exit $?"; grep -E "tests (successful|failed|aborted|skipped)|✘" "$out/tests.txt" | head -30
+grep -E "rel err vs" "$out/tests.txt" | sort -g -k 9 | tail -4
+JAVA_OPTS="-Dlongconv4j.learned.pair=on -Dlongconv4j.learned.asyncgrams=on" timeout ${TEST_S:-60} $DEV/run-tests --include-tag gpu \
+  --include-classname '.*Learned(Conv|ConvTensorCore)GpuTest' --disable-ansi-colors > "$out/tests-pair-default.txt" 2>&1
+echo "pair-default tests exit $?"; grep -E "tests (successful|failed)|✘" "$out/tests-pair-default.txt" | head -10
+echo "== java bench"; date -u
+timeout ${JAVA_S:-60} $DEV/run-java ai.longconv4j.examples.bench.LearnedBench "$out/bench.csv" 64 768 "$Ls" \
+  > "$out/bench.txt" 2>&1; echo "java bench exit $?"
+grep -E "learned|flashbutterfly" "$out/bench.txt" | grep -v '^[a-z].*,' | head -40
+if [ "${NCU:-1}" != 0 ]; then
+  echo "== ncu"; date -u
+  NCUB=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
+  timeout ${NCU_S:-70} "$NCUB" --clock-control none --set full --import-source yes \
+    --kernel-name regex:'^lbt_(forward|gram_bf16|dkp|taps)' --launch-count 10 -f -o "$out/lbt-1024" \
+    $DEV/run-java ai.longconv4j.examples.bench.LearnedBench profile 1024 > "$out/ncu-run.txt" 2>&1
+  echo "ncu exit $?"
+  if [ -f "$out/lbt-1024.ncu-rep" ]; then
+    "$NCUB" -i "$out/lbt-1024.ncu-rep" --page details --print-details all > "$out/ncu-details.txt" 2>&1
+    "$NCUB" -i "$out/lbt-1024.ncu-rep" --page source --csv --print-source sass > "$out/ncu-sass.csv" 2>&1 || true
+    tar -C "$out" -cf - ncu-details.txt ncu-sass.csv | xz -T8 -6 > "$out/ncu.tar.xz"; rm -f "$out/lbt-1024.ncu-rep" "$out/ncu-sass.csv"
+    grep -E "^  lbt_|Duration|Registers Per|Achieved Occupancy|Theoretical Occupancy|Compute \(SM\) Throughput|Memory Throughput|Warp Cycles Per Issued|Issue Slots Busy|Executed Ipc A|DRAM Throughput" "$out/ncu-details.txt" | head -120
+    rm -f "$out/ncu-details.txt"
+  fi
+fi
+ls -la "$out"; date -u

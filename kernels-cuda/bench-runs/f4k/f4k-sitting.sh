@@ -15,6 +15,7 @@
 # The closing sitting, from the root of merged main with a stage at .device/final (kernels-cuda tests and the examples
 # module; < 60 s: tests ~40 s (f4k-1: 34 s with 5 schemes, now 6), bench ~12 s):
 #   DEV=.device/final NCU=0 ROWS=rul TEST_S=46 JAVA_S=12 bash kernels-cuda/bench-runs/f4k/f4k-sitting.sh "$OUT/f4k"
+# (TESTS=0: the timing alone, ~15 s, where every gpu-tagged test, OuterGlobalGpuTest included, ran before in the call.)
 # (ROWS=pairs: the default at 1, 2, 4 batch pairs per block; TESTS=0 skips the tests; NCU_V, NCU_LS: what ncu profiles.)
 set -u
 out=${1:-/tmp/f4k-sitting}; mkdir -p "$out"

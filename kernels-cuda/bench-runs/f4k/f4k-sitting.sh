@@ -9,9 +9,13 @@
 #    "on off") at the lengths NCU_LS (default 4096); NCU=0 skips.
 # Stage first, from the worktree (see the brief), then on the device (carry [".device/f4k"]):
 #   DEV=.device/f4k bash .device/f4k/f4k-sitting.sh "$OUT"
+# Helper f4k2 (session 8) added the `_rul` kernels (og.ru=lean: F16's fragments from 2 table values per lane, paired
+# 16-bit stores in the forward outer units; OuterGlobalGpuTest runs them as scheme "rul", vs float64 and vs `_rua`) and
+# ROWS=rul: bf16 _twc / _rua / _rul / _rul / _rua / _twc, fp16 and backwardInput (bf16) _twc / _rua / _rul.
 # The closing sitting, from the root of merged main with a stage at .device/final (kernels-cuda tests and the examples
-# module; ~50 s: tests ~40 s, bench ~8 s):
-#   DEV=.device/final NCU=0 TEST_S=50 JAVA_S=30 bash kernels-cuda/bench-runs/f4k/f4k-sitting.sh "$OUT/f4k"
+# module; < 60 s: tests ~40 s (f4k-1: 34 s with 5 schemes, now 6), bench ~12 s):
+#   DEV=.device/final NCU=0 ROWS=rul TEST_S=46 JAVA_S=12 bash kernels-cuda/bench-runs/f4k/f4k-sitting.sh "$OUT/f4k"
+# (TESTS=0: the timing alone, ~15 s, where every gpu-tagged test, OuterGlobalGpuTest included, ran before in the call.)
 # (ROWS=pairs: the default at 1, 2, 4 batch pairs per block; TESTS=0 skips the tests; NCU_V, NCU_LS: what ncu profiles.)
 set -u
 out=${1:-/tmp/f4k-sitting}; mkdir -p "$out"
@@ -27,7 +31,12 @@ grep -E "rel err" "$out/tests.txt" | grep -E " ru B=" | awk '{for(i=1;i<=NF;i++)
   | sed 's/^/largest rel err of ru vs float64: /'
 grep -E "og ru vs twc" "$out/tests.txt" | grep "rel err" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1), $5}' | sort -g \
   | awk '{m[$2]=$1} END {for (k in m) print "largest ru vs twc (" k " I/O): " m[k]}'
-grep -E "bit for bit" "$out/tests.txt" | awk '{s+=$(NF-6); t+=$(NF-4)} END {if (t) printf "ru vs twc: %d of %d values bit for bit\n", s, t}'
+grep -E "og rua? vs twc.*bit for bit" "$out/tests.txt" | awk '{s+=$(NF-6); t+=$(NF-4)} END {if (t) printf "ru vs twc: %d of %d values bit for bit\n", s, t}'
+grep -E "rel err" "$out/tests.txt" | grep -E " rul B=" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1)}' | sort -g | tail -1 \
+  | sed 's/^/largest rel err of rul vs float64: /'
+grep -E "og rul vs rua" "$out/tests.txt" | grep "rel err" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1), $5}' | sort -g \
+  | awk '{m[$2]=$1} END {for (k in m) print "largest rul vs rua (" k " I/O): " m[k]}'
+grep -E "og rul vs rua.*bit for bit" "$out/tests.txt" | awk '{s+=$(NF-6); t+=$(NF-4)} END {if (t) printf "rul vs rua: %d of %d values bit for bit\n", s, t}'
 echo "== java bench"; date -u
 JAVA_OPTS="${JAVA_OPTS:-} -Dlongconv4j.bench.og.rows=${ROWS:-ru}" \
   timeout ${JAVA_S:-50} $DEV/run-java ai.longconv4j.examples.bench.OuterGlobalBench "$out/og-bench.csv" 64 768 "$Ls" \

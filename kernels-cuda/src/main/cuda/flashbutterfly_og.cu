@@ -104,6 +104,10 @@ struct TwFirst {
   }
 };
 
+// The _rul kernels (LF): F16's fragments from 2 table values per lane (make_frag_a_lean: flashbutterfly_ogr.cu)
+template <bool BF16>
+__device__ __forceinline__ void make_frag_a_lean(const Tw& T, FragA& f, uint32_t neg = 0u);
+
 // The inputs of one column unit: rows b0 (xr) and b1 (xi) at n = r * 4096 + (2t + 8h + p) * 256 + 8u + g, r < R/2
 // (the upper half of the radix-R1 axis is the zero padding), [h][p][r].
 template <int R>
@@ -143,7 +147,7 @@ __device__ __forceinline__ void load_unit_smem(UnitIn<R>& x, const ST* zr, const
 }
 
 // og_fwd of one unit from its loaded inputs (outer_pair_fwd_r with HALF, the loads replaced).
-template <int R, bool BF16, bool TWC = false, bool TF = false, typename ST>
+template <int R, bool BF16, bool TWC = false, bool TF = false, bool LF = false, typename ST>
 __device__ __forceinline__ void fwd_unit(const Tw& T, const FragA& F, const UnitIn<R>& x, ST* zr, ST* zi, int u, int g,
                                          int t, int sh, const float2 (&wc)[4] = {}, const float2 (&wf)[4] = {}) {
   constexpr uint32_t NEG2 = 0x80008000u;
@@ -181,6 +185,17 @@ __device__ __forceinline__ void fwd_unit(const Tw& T, const FragA& F, const Unit
     mma16816<BF16>(dr, F.im, bi[k][0] ^ NEG2, bi[k][1] ^ NEG2);
     mma16816<BF16>(di, F.re, bi[k][0], bi[k][1]);
     mma16816<BF16>(di, F.im, br[k][0], br[k][1]);
+    if (LF && TF && ((u >> 2) & 1) == 0) {   // _rul: the positions q, q + 1 are adjacent and 4-byte aligned (idx even)
+#pragma unroll
+      for (int q = 0; q < 4; q += 2) {
+        const int idx = 264 * g + 2 * t + 2112 * (q >> 1) + 8 * u + (u >> 2) + k * SK;
+        *reinterpret_cast<uint32_t*>(zr + idx) = pack2<BF16>(dr[q] * wo[q].x - di[q] * wo[q].y,
+                                                            dr[q + 1] * wo[q + 1].x - di[q + 1] * wo[q + 1].y);
+        *reinterpret_cast<uint32_t*>(zi + idx) = pack2<BF16>(dr[q] * wo[q].y + di[q] * wo[q].x,
+                                                            dr[q + 1] * wo[q + 1].y + di[q + 1] * wo[q + 1].x);
+      }
+      continue;
+    }
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
       const int idx = (TF ? 264 * g + 2 * t + 2112 * (q >> 1) + (q & 1) + 8 * u + (u >> 2)
@@ -213,9 +228,10 @@ __device__ __forceinline__ void og_fwd(const Tw& T, ST* zr, ST* zi, const IO* __
 // unit's loads precede its __syncwarp and stores, and no other warp touches the unit's positions).
 // TWC: the S = 256 stage's twiddles from TwcFwd (per-lane values advanced by one complex product per unit) instead of
 // the table (whose lane-dependent indices replayed up to 7 wavefronts per lookup, bench-runs/f8k-2).
-template <int R, bool BF16, bool TWC = false, bool TF = false, typename ST>
+template <int R, bool BF16, bool TWC = false, bool TF = false, bool LF = false, typename ST>
 __device__ __forceinline__ void og2_fwd(const Tw& T, ST* zr, ST* zi, int log2N) {
-  FragA F; make_frag_a<BF16>(T, F);
+  FragA F;
+  if constexpr (LF) make_frag_a_lean<BF16>(T, F); else make_frag_a<BF16>(T, F);
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, sh = log2N - 12;
   TwcFwd W;
@@ -227,7 +243,7 @@ __device__ __forceinline__ void og2_fwd(const Tw& T, ST* zr, ST* zi, int log2N) 
   for (int u = warp; u < 32; u += nw) {
     UnitIn<R> x;
     load_unit_smem<R, TF>(x, zr, zi, u, g, t);
-    fwd_unit<R, BF16, TWC, TF>(T, F, x, zr, zi, u, g, t, sh, W.w, Wf.w);
+    fwd_unit<R, BF16, TWC, TF, LF>(T, F, x, zr, zi, u, g, t, sh, W.w, Wf.w);
     if (TWC) W.next();
     if (TF) Wf.next();
   }
@@ -235,11 +251,12 @@ __device__ __forceinline__ void og2_fwd(const Tw& T, ST* zr, ST* zi, int log2N) 
 
 // og_inv: per unit outer_pair_inv_r's arithmetic (HALF: outputs r < R/2), then y = z + d u at n = r * 4096 + m,
 // m = (g + 8 hq) * 256 + 8u + 2t + p. PAIRS: the two p as one 2-element access (L even, rows aligned).
-template <int R, bool BF16, bool PAIRS, bool SKIP, bool TWC = false, bool TF = false, typename IO, typename ST>
+template <int R, bool BF16, bool PAIRS, bool SKIP, bool TWC = false, bool TF = false, bool LF = false, typename IO, typename ST>
 __device__ __forceinline__ void og_inv(const Tw& T, const ST* zr, const ST* zi, IO* __restrict__ y0, IO* __restrict__ y1,
                                        const IO* __restrict__ u0, const IO* __restrict__ u1, float d, int L, int log2N) {
   constexpr uint32_t NEG2 = 0x80008000u;
-  FragA F; make_frag_a<BF16>(T, F);
+  FragA F;
+  if constexpr (LF) make_frag_a_lean<BF16>(T, F); else make_frag_a<BF16>(T, F);
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, sh = log2N - 12;
   const bool two = u1 != nullptr;
@@ -403,7 +420,11 @@ __device__ __forceinline__ void conv256_og(const Tw& T, const float2* tw256, ST*
 
 // The staged input (og2) of a pair: rows u0, u1 (u1 null: zero) into the planes at n < N/2 (the zero half is never
 // read), 16-byte loads when vec (L % (16 / sizeof(IO)) == 0, rows 16-byte aligned), all of a thread's loads in flight.
-template <typename IO, typename ST>
+// RAW (the _rul kernels) with IO the 16-bit compute type itself: the input's bits stored as they are (ld / st's round
+// trip through fp32 is exact for every bf16 / fp16 value but NaN payloads), at SIDX(n) + i (n a multiple of 8, so
+// SIDX(n + i) = SIDX(n) + i for i < 8): one address and a shift per two values instead of an address, an unpack, a
+// conversion and a byte move per value (bench-runs/f4k-2's SASS: ~90 instructions per 16 values).
+template <bool RAW = false, typename IO, typename ST>
 __device__ __forceinline__ void stage_in(ST* zr, ST* zi, const IO* __restrict__ u0, const IO* __restrict__ u1, int L, int half,
                                          bool vec) {
   constexpr int V = 16 / sizeof(IO);
@@ -414,6 +435,17 @@ __device__ __forceinline__ void stage_in(ST* zr, ST* zi, const IO* __restrict__ 
     if (n < L) {
       a = *reinterpret_cast<const uint4*>(u0 + n);
       if (u1 != nullptr) b = *reinterpret_cast<const uint4*>(u1 + n);
+    }
+    if constexpr (RAW && std::is_same<IO, ST>::value) {
+      unsigned short* const pr = reinterpret_cast<unsigned short*>(zr) + SIDX(n);
+      unsigned short* const pi = reinterpret_cast<unsigned short*>(zi) + SIDX(n);
+      const uint32_t wa[4] = {a.x, a.y, a.z, a.w}, wb[4] = {b.x, b.y, b.z, b.w};
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        pr[2 * i] = (unsigned short)wa[i]; pr[2 * i + 1] = (unsigned short)(wa[i] >> 16);
+        pi[2 * i] = (unsigned short)wb[i]; pi[2 * i + 1] = (unsigned short)(wb[i] >> 16);
+      }
+      continue;
     }
     const IO* pa = reinterpret_cast<const IO*>(&a);
     const IO* pb = reinterpret_cast<const IO*>(&b);
@@ -434,11 +466,11 @@ __device__ __forceinline__ void stage_in(ST* zr, ST* zi, const IO* __restrict__ 
 // folded into the product (the spectrum's real part + d): og_inv then writes y without reading u. 4 barriers per pair
 // (one before the next pair's staging), 5 element passes of shared memory, u read once.
 namespace og {   // the _ru variants' register unit (flashbutterfly_ogr.cu, which includes this file)
-template <bool BF16, typename ST>
+template <bool BF16, bool LF, typename ST>
 __device__ void conv256_ru(const Tw& T, const float2* tw256, ST* zr, ST* zi, int N, float scale,
                            const float2* __restrict__ k, float conj, float d);
 }
-template <int R, typename IO, int CM, typename ST, bool TWC, bool RU = false, bool TF = false>
+template <int R, typename IO, int CM, typename ST, bool TWC, bool RU = false, bool TF = false, bool LF = false>
 __device__ void og_forward(const IO* __restrict__ u, const float2* __restrict__ kf, const float* __restrict__ D,
                            IO* __restrict__ y, int B, int H, int L, int flags) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -475,15 +507,15 @@ __device__ void og_forward(const IO* __restrict__ u, const float2* __restrict__ 
     IO* y1 = two ? y0 + (size_t)H * L : nullptr;
     if (staged) {
       if (pp > 0) __syncthreads();   // the previous pair's og_inv has read the planes
-      og::stage_in(zr, zi, u0, u1, L, N / 2, vec);
+      og::stage_in<LF>(zr, zi, u0, u1, L, N / 2, vec);
       __syncthreads();
-      og::og2_fwd<R, BF, TWC, TF>(tw, zr, zi, LOG2N);
+      og::og2_fwd<R, BF, TWC, TF, LF>(tw, zr, zi, LOG2N);
       __syncthreads();
-      if constexpr (RU_ARCH) og::conv256_ru<BF>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj, d);
+      if constexpr (RU_ARCH) og::conv256_ru<BF, LF>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj, d);
       else og::conv256_og<BF, false, true>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj, d);
       __syncthreads();
-      if (pairs) og::og_inv<R, BF, true, false, TWC, TF>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
-      else og::og_inv<R, BF, false, false, TWC, TF>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
+      if (pairs) og::og_inv<R, BF, true, false, TWC, TF, LF>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
+      else og::og_inv<R, BF, false, false, TWC, TF, LF>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
       continue;
     }
     og::og_fwd<R, BF>(tw, zr, zi, u0, u1, L, LOG2N);

@@ -28,6 +28,44 @@
 
 namespace og {
 
+// The _rul kernels (og.cu's LF): F16's fragment words from two table values per lane instead of eight. make_frag_a's
+// register i (row g + 8a, cols 2t + 8b + {0, 1}; a = i & 1, b = i >> 1) holds W16 at (g + 8a)(2t + 8b) = 2gt + 8gb and
+// (g + 8a)(2t + 1 + 8b) = g(2t + 1) + 8(gb + a) (mod 16), and W16(m + 8) = -W16(m): the words are the pair
+// (W16(2gt), W16(g(2t + 1))) with the signs of its halves flipped by a lane mask (exact in bf16 / fp16; only the sign
+// of a zero part can differ from the table's). make_frag_b's register [j][q] (rows 2t + 8q + {0, 1}, col 8j + g) is
+// the same word as make_frag_a's j + 2q (the same products of indices); with col 8j + g' (make_frag_b_swap), g' in
+// place of g. words[i] = those of make_frag_a's register i for column index gg (g, or g').
+template <bool BF16>
+__device__ __forceinline__ void frag16_words(const Tw& T, int gg, int t, uint32_t (&re)[4], uint32_t (&im)[4]) {
+  const float2 w0 = w16(T, (2 * t * gg) & 15), w1 = w16(T, ((2 * t + 1) * gg) & 15);
+  const uint32_t r = pack2<BF16>(w0.x, w1.x), m = pack2<BF16>(w0.y, w1.y);
+  const uint32_t gm = (gg & 1) ? 0x80008000u : 0u, hi = 0x80000000u;
+  re[0] = r; re[1] = r ^ hi; re[2] = r ^ gm; re[3] = r ^ gm ^ hi;
+  im[0] = m; im[1] = m ^ hi; im[2] = m ^ gm; im[3] = m ^ gm ^ hi;
+}
+// make_frag_a from frag16_words (neg = 0x80008000: -F16, make_frag_a_neg's; declared in og.cu)
+template <bool BF16>
+__device__ __forceinline__ void make_frag_a_lean(const Tw& T, FragA& f, uint32_t neg) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  uint32_t re[4], im[4];
+  frag16_words<BF16>(T, g, t, re, im);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) { f.re[i] = re[i] ^ neg; f.im[i] = im[i] ^ neg; f.nim[i] = im[i] ^ neg ^ 0x80008000u; }
+}
+// make_frag_b (gg = g) or make_frag_b_swap (gg = g ^ (g >> 2)) from frag16_words
+template <bool BF16>
+__device__ __forceinline__ void make_frag_b_lean(const Tw& T, FragB& f, int gg) {
+  const int t = threadIdx.x & 3;
+  uint32_t re[4], im[4];
+  frag16_words<BF16>(T, gg, t, re, im);
+#pragma unroll
+  for (int j = 0; j < 2; ++j)
+#pragma unroll
+    for (int q = 0; q < 2; ++q) {
+      f.re[j][q] = re[j + 2 * q]; f.im[j][q] = im[j + 2 * q]; f.nim[j][q] = im[j + 2 * q] ^ 0x80008000u;
+    }
+}
+
 // F16 as a B operand with the columns of each 8-column tile permuted by g ^ (g >> 2) (4 <-> 5, 6 <-> 7): the MMA's
 // output columns 2t, 2t + 1 swap for lanes t >= 2 (make_frag_b's construction, the column index changed).
 template <bool BF16>
@@ -79,16 +117,21 @@ __device__ __forceinline__ void st16(unsigned short* p, float v, std::false_type
 }
 
 // The register unit of the staged scheme (conv256_og<BF16, false, true>: the skip term d on the spectrum), see the top.
-template <bool BF16, typename ST>
+template <bool BF16, bool LF, typename ST>
 __device__ void conv256_ru(const Tw& T, const float2* tw256, ST* zr, ST* zi, int N, float scale,
                            const float2* __restrict__ k, float conj, float d) {
   static_assert(sizeof(ST) == 2 && (BF16 == std::is_same<ST, __nv_bfloat16>::value), "16-bit planes of the compute type");
   constexpr uint32_t NEG2 = 0x80008000u;
   constexpr bool FOLD = BF16;   // as conv256_og with DSKIP: bf16 moves the S = 16 stage's scale onto the product's
-  FragA F; make_frag_a_neg<BF16>(T, F);   // the S = 16 forward stage: -F16 @ X (A operand)
-  FragB G; make_frag_b<BF16>(T, G);       // X @ F16 and X @ conj(F16) (B operand)
-  FragB S; make_frag_b_swap<BF16>(T, S);  // the last inverse stage, its output columns swapped for lanes t >= 2
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  FragA F; FragB G, S;
+  if constexpr (LF) {   // _rul: the same words from 4 table values instead of 24 (frag16_words above)
+    make_frag_a_lean<BF16>(T, F, NEG2); make_frag_b_lean<BF16>(T, G, g); make_frag_b_lean<BF16>(T, S, g ^ (g >> 2));
+  } else {
+    make_frag_a_neg<BF16>(T, F);   // the S = 16 forward stage: -F16 @ X (A operand)
+    make_frag_b<BF16>(T, G);       // X @ F16 and X @ conj(F16) (B operand)
+    make_frag_b_swap<BF16>(T, S);  // the last inverse stage, its output columns swapped for lanes t >= 2
+  }
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
   const float2* tl = tw256 + lane;
   const float2* kl = k + g * 16 + 2 * t;
@@ -205,19 +248,24 @@ __device__ void conv256_ru(const Tw& T, const float2* tw256, ST* zr, ST* zi, int
 
 }  // namespace og
 
-#define OG_FWD_RU(NAME, R, IO, CM, ST, MAXT, MINB, TF)                                                         \
+#define OG_FWD_RU(NAME, R, IO, CM, ST, MAXT, MINB, TF, LF)                                                     \
   extern "C" __global__ void __launch_bounds__(MAXT, MINB) NAME(                                          \
       const IO* __restrict__ u, const float2* __restrict__ kf,                                          \
       const float* __restrict__ D, IO* __restrict__ y, int B, int H, int L, int log2N, int flags) {    \
-    og_forward<R, IO, CM, ST, true, true, TF>(u, kf, D, y, B, H, L, flags);                      \
+    og_forward<R, IO, CM, ST, true, true, TF, LF>(u, kf, D, y, B, H, L, flags);                  \
   }
 // name: fbog_fwd_<io>_<compute>_r<R1>_ru (the staged scheme, computed outer twiddles, conv256_ru; flags bit 5 ignored);
-// _rua: also the first and last stage's twiddles by recurrence (og.cu's TwFirst, TF) instead of table lookups
+// _rua: also the first and last stage's twiddles by recurrence (og.cu's TwFirst, TF) instead of table lookups;
+// _rul: _rua with F16's fragments from 2 table values per lane and set (frag16_words, LF) and the forward outer
+// units' stores as 16-bit pairs on every other unit (u / 4 even: 4-byte aligned), and with 16-bit I/O the staged input's
+// bits stored as they are (og.cu's stage_in RAW: no fp32 round trip, one address per 8 values)
 #define OG_FWD_RU_IO(IO_T, CM_T, IO, CM, ST)                                                                     \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_ru, 2, IO, CM, ST, 128, 5, false)                                 \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_ru, 4, IO, CM, ST, 128, 3, false)                                 \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rua, 2, IO, CM, ST, 128, 5, true)                                 \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rua, 4, IO, CM, ST, 128, 3, true)
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_ru, 2, IO, CM, ST, 128, 5, false, false)                                 \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_ru, 4, IO, CM, ST, 128, 3, false, false)                                 \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rua, 2, IO, CM, ST, 128, 5, true, false)                                 \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rua, 4, IO, CM, ST, 128, 3, true, false)                          \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rul, 2, IO, CM, ST, 128, 5, true, true)                           \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rul, 4, IO, CM, ST, 128, 3, true, true)
 OG_FWD_RU_IO(bf16, bf16, __nv_bfloat16, 2, __nv_bfloat16)
 OG_FWD_RU_IO(f16, f16, __half, 1, __half)
 OG_FWD_RU_IO(f32, bf16, float, 2, __nv_bfloat16)

@@ -54,7 +54,7 @@ final class OuterGlobal {
 
   /** The kernel that runs under the current properties: {@link #kernelName(ElementType, Precision, int, boolean)}. */
   static String kernelName(ElementType io, Precision compute, int n) {
-    return registerUnit() ? "fbog_fwd_" + io.tag() + "_" + compute.tag() + "_r" + (n / 4096) + (firstTwiddles() ? "_rua" : "_ru")
+    return registerUnit() ? "fbog_fwd_" + io.tag() + "_" + compute.tag() + "_r" + (n / 4096) + ruSuffix()
         : kernelName(io, compute, n, computedTwiddles());
   }
 
@@ -94,7 +94,8 @@ final class OuterGlobal {
    * 1.147 / 1.102, backwardInput 1.165 / 1.100 / 1.058; 8K bf16 2.417 / 2.268 / 2.202, fp16 2.435 / 2.282 / 2.223,
    * fp32 I/O 2.590 / 2.477 / 2.444, backwardInput 2.425 / 2.266 / 2.208 (bench-runs/f4k-2, a fresh machine: 4K bf16
    * 1.187 / - / 1.080, 8K 2.444 / - / 2.224). OuterGlobalGpuTest passed with all three.
-   * "off" runs the {@code _twc} kernels (the slow twin), "on" the {@code _ru} ones.
+   * "off" runs the {@code _twc} kernels (the slow twin), "on" the {@code _ru} ones, "lean" the {@code _rul} ones
+   * ({@link #leanFragments()}).
    */
   static final String DEFAULT_REGISTER_UNIT = "all";
   private static final String MODULE_RU = "flashbutterfly_ogr";
@@ -114,12 +115,26 @@ final class OuterGlobal {
    * last stage's twiddles w_N(m) of the outer units advanced per unit by one complex product (og.cu's TwFirst) instead of
    * a table lookup each. Only where {@link #registerUnit()} holds.
    */
-  static boolean firstTwiddles() { return ruLevel().equals("all") && registerUnit(); }
+  static boolean firstTwiddles() { return (ruLevel().equals("all") || ruLevel().equals("lean")) && registerUnit(); }
+
+  /**
+   * Whether the {@code _rul} kernels run (property {@code PROPERTY.ru} "lean"; helper f4k2, not yet timed): the
+   * {@code _rua} ones with F16's MMA fragments built from two table values per lane and fragment set (flashbutterfly_ogr.cu's
+   * frag16_words: the words are one pair with sign flips, W16(m + 8) = -W16(m)) instead of 8 lane-divergent lookups each
+   * (24 per pair in the register unit, 8 in each outer pass), and the forward outer units' stores as 16-bit pairs
+   * (one 32-bit store for two) on every other unit, where they are 4-byte aligned, and with 16-bit I/O the staged input
+   * stored as its bits (no fp32 round trip per value, one address per 8 values). The same values as {@code _rua}
+   * (src/test/cuda/og_lean_model.py: every fragment word bit for bit but for the sign of zero halves). Only where
+   * {@link #registerUnit()} holds.
+   */
+  static boolean leanFragments() { return ruLevel().equals("lean") && registerUnit(); }
+
+  private static String ruSuffix() { return leanFragments() ? "_rul" : firstTwiddles() ? "_rua" : "_ru"; }
 
   private static String ruLevel() {
     String v = System.getProperty(PROPERTY + ".ru", DEFAULT_REGISTER_UNIT).trim().toLowerCase(java.util.Locale.ROOT);
-    if (!v.equals("on") && !v.equals("off") && !v.equals("all"))
-      throw new IllegalArgumentException("OuterGlobal: " + PROPERTY + ".ru must be off, on or all, got " + v);
+    if (!v.equals("on") && !v.equals("off") && !v.equals("all") && !v.equals("lean"))
+      throw new IllegalArgumentException("OuterGlobal: " + PROPERTY + ".ru must be off, on, all or lean, got " + v);
     return v;
   }
 

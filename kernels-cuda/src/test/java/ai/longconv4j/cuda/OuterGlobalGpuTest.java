@@ -44,7 +44,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  * ulp flipping a 16-bit rounding cascades as above; the test prints how many values agree bit for bit); a wrong index or
  * operand (order-1 errors) fails it and the 1e-2 bound against float64. The {@code _rua} kernels ("rua") also take the
  * outer units' first-stage twiddles from a recurrence (~1e-6 from the table, as the computed S = 256 twiddles): the same
- * bounds against the {@code _twc} output.
+ * bounds against the {@code _twc} output. The {@code _rul} kernels ("rul", helper f4k2) build F16's fragments from two
+ * table values per lane (the same words up to the sign of zero halves: src/test/cuda/og_lean_model.py; a signed zero
+ * in a sum with any nonzero term changes no bit) and store the forward outer units' values as 16-bit pairs on every
+ * other unit: the same fp32 operations as {@code _rua}, but in another inlined copy ptxas may contract a product
+ * differently (an fp32 ulp flipping a 16-bit rounding, cascading as above), so against the {@code _rua} output on the
+ * same input with the computed-vs-table bounds too (the test prints how many values agree bit for bit); a wrong sign
+ * mask or a store at the wrong address (order-1 errors) fails it and the 1e-2 bound against float64.
  */
 @Tag("gpu")
 class OuterGlobalGpuTest extends CudaDeviceTest {
@@ -69,7 +75,7 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
     float[] twin = run(io, compute, mode, B, H, L, Lk, false, false, 0);
     double[] twin64 = new double[twin.length];
     for (int i = 0; i < twin.length; i++) twin64[i] = twin[i];
-    float[] table = null, computed = null;
+    float[] table = null, computed = null, rua = null;
     for (String scheme : SCHEMES) {
       float[] fast = withScheme(scheme, () -> run(io, compute, mode, B, H, L, Lk, true, false, 0));
       Reference.assertClose("og " + scheme + " vs _w3 " + io + " " + mode + " L=" + L, fast, twin64, 2e-2);
@@ -81,7 +87,9 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
             compute == Precision.F16 ? 2e-3 : 2e-2);
         computed = fast;
       }
-      if (scheme.startsWith("ru")) {   // the _ru / _rua kernels vs the _twc kernel on the same input (the class comment)
+      if (scheme.equals("rua")) rua = fast;
+      if (scheme.equals("rul")) sameInput("rul vs rua", io, compute, mode, L, fast, rua);
+      if (scheme.startsWith("ru")) {   // the _ru / _rua / _rul kernels vs the _twc kernel on the same input (the class comment)
         double[] twc64 = new double[computed.length];
         int same = 0;
         for (int i = 0; i < computed.length; i++) {
@@ -94,6 +102,20 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
             compute == Precision.F16 ? 2e-3 : 2e-2);
       }
     }
+  }
+
+  /** fast against other (another variant on the same input) with the class comment's computed-vs-table bounds. */
+  private static void sameInput(String what, ElementType io, Precision compute, ConvMode mode, int L, float[] fast,
+      float[] other) {
+    double[] other64 = new double[other.length];
+    int same = 0;
+    for (int i = 0; i < other.length; i++) {
+      other64[i] = other[i];
+      if (Float.floatToIntBits(fast[i]) == Float.floatToIntBits(other[i])) same++;
+    }
+    System.out.printf("og %s %s %s %s L=%d: %d of %d values bit for bit%n", what, io, compute, mode, L, same, fast.length);
+    Reference.assertClose("og " + what + " " + io + " " + mode + " L=" + L, fast, other64,
+        compute == Precision.F16 ? 2e-3 : 2e-2);
   }
 
   /** One, two and three batch pairs per block (the default is one): every block's loop bound and the B = odd tail. */
@@ -181,7 +203,7 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
    * Both schemes of {@link OuterGlobal#staged()}, "staged" (D u on the spectrum) and "global" (D u added in fp32), with
    * the twiddle table, and "compute": the staged scheme with computed twiddles (the {@code _twc} kernels).
    */
-  private static final String[] SCHEMES = {"staged", "global", "compute", "ru", "rua"};
+  private static final String[] SCHEMES = {"staged", "global", "compute", "ru", "rua", "rul"};
 
   /** f with the properties {@code longconv4j.cuda.og.scheme} and {@code .tw} set for scheme, cleared after. */
   private static float[] withScheme(String scheme, java.util.function.Supplier<float[]> f) {
@@ -190,11 +212,12 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
     try {
       System.setProperty(key, scheme.equals("global") ? "global" : "staged");
       System.setProperty(tw, twc ? "compute" : "table");
-      System.setProperty(ru, scheme.equals("ru") ? "on" : scheme.equals("rua") ? "all" : "off");
+      System.setProperty(ru, switch (scheme) { case "ru" -> "on"; case "rua" -> "all"; case "rul" -> "lean"; default -> "off"; });
       assertEquals(!scheme.equals("global"), OuterGlobal.staged());
       assertEquals(twc, OuterGlobal.computedTwiddles());
       assertEquals(scheme.startsWith("ru"), OuterGlobal.registerUnit());
-      assertEquals(scheme.equals("rua"), OuterGlobal.firstTwiddles());
+      assertEquals(scheme.equals("rua") || scheme.equals("rul"), OuterGlobal.firstTwiddles());
+      assertEquals(scheme.equals("rul"), OuterGlobal.leanFragments());
       return f.get();
     } finally {
       System.clearProperty(key);
@@ -226,7 +249,8 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
       assertEquals(routed, conv.kernelName().startsWith("fbog_fwd_"), conv.kernelName());
       assertEquals(routed && OuterGlobal.computedTwiddles() && !OuterGlobal.registerUnit(), conv.kernelName().endsWith("_twc"),
           conv.kernelName());
-      assertEquals(routed && OuterGlobal.registerUnit(), conv.kernelName().endsWith(OuterGlobal.firstTwiddles() ? "_rua" : "_ru"),
+      assertEquals(routed && OuterGlobal.registerUnit(), conv.kernelName().endsWith(
+          OuterGlobal.leanFragments() ? "_rul" : OuterGlobal.firstTwiddles() ? "_rua" : "_ru"),
           conv.kernelName());
       if (routed) assertTrue(conv.toString().contains("outer global"), conv.toString());
       if (mode == ConvMode.BIDIRECTIONAL) conv.setWeights(c.k0(), c.k1(), Lk, c.D()); else conv.setWeights(c.k0(), Lk, c.D());
@@ -234,7 +258,7 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
       if (adjoint) conv.backwardInput(du, dy, B); else conv.forward(du, dy, B);
       float[] y = ConvCase.read(dev, dy, io, B * H * L);
       Reference.assertClose((adjoint ? "backwardInput " : "") + conv + (og ? OuterGlobal.staged() ? " staged" : " global" : "")
-          + (og && OuterGlobal.computedTwiddles() ? OuterGlobal.firstTwiddles() ? " rua" : OuterGlobal.registerUnit() ? " ru" : " twc" : "")
+          + (og && OuterGlobal.computedTwiddles() ? OuterGlobal.leanFragments() ? " rul" : OuterGlobal.firstTwiddles() ? " rua" : OuterGlobal.registerUnit() ? " ru" : " twc" : "")
           + " B=" + B + " Lk=" + Lk + " pairs/block=" + perBlock, y,
           ref, 1e-2);
       return y;

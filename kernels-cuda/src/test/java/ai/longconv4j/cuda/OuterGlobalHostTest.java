@@ -124,7 +124,9 @@ class OuterGlobalHostTest {
       System.clearProperty(tw);
       System.clearProperty(scheme);
       assertEquals(!OuterGlobal.DEFAULT_REGISTER_UNIT.equals("off") && OuterGlobal.computedTwiddles(), OuterGlobal.registerUnit());
-      assertEquals(OuterGlobal.DEFAULT_REGISTER_UNIT.equals("all") && OuterGlobal.computedTwiddles(), OuterGlobal.firstTwiddles());
+      assertEquals((OuterGlobal.DEFAULT_REGISTER_UNIT.equals("all") || OuterGlobal.DEFAULT_REGISTER_UNIT.equals("lean"))
+          && OuterGlobal.computedTwiddles(), OuterGlobal.firstTwiddles());
+      assertEquals(OuterGlobal.DEFAULT_REGISTER_UNIT.equals("lean") && OuterGlobal.computedTwiddles(), OuterGlobal.leanFragments());
       System.setProperty(ru, " ON ");
       System.setProperty(tw, "compute");
       assertTrue(OuterGlobal.registerUnit());
@@ -133,8 +135,18 @@ class OuterGlobalHostTest {
       assertEquals("fbog_fwd_f32_f16_r4_ru", OuterGlobal.kernelName(ElementType.F32, Precision.F16, 16384));
       System.setProperty(ru, "All");
       assertTrue(OuterGlobal.registerUnit() && OuterGlobal.firstTwiddles());
+      assertFalse(OuterGlobal.leanFragments());
       assertEquals("fbog_fwd_bf16_bf16_r2_rua", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
       assertEquals("fbog_fwd_f16_f16_r4_rua", OuterGlobal.kernelName(ElementType.F16, Precision.F16, 16384));
+      System.setProperty(ru, " Lean");   // the _rul kernels: _rua with lean fragments and paired stores
+      assertTrue(OuterGlobal.registerUnit() && OuterGlobal.firstTwiddles() && OuterGlobal.leanFragments());
+      assertEquals("fbog_fwd_bf16_bf16_r2_rul", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
+      assertEquals("fbog_fwd_f32_f16_r4_rul", OuterGlobal.kernelName(ElementType.F32, Precision.F16, 16384));
+      System.setProperty(tw, "table");   // lean needs the _twc route too
+      assertFalse(OuterGlobal.registerUnit() || OuterGlobal.leanFragments());
+      assertEquals("fbog_fwd_bf16_bf16_r2", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
+      System.setProperty(tw, "compute");
+      System.setProperty(ru, "All");
       System.setProperty(tw, "table");   // the _ru kernels are the _twc ones with another register unit: table -> off
       assertFalse(OuterGlobal.registerUnit() || OuterGlobal.firstTwiddles());
       assertEquals("fbog_fwd_bf16_bf16_r2", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));

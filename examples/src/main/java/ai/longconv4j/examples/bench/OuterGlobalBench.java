@@ -26,7 +26,9 @@ import java.util.List;
  * fp16, fp32) and backwardInput (bf16) run (the closing sitting's short list); with {@code rows=ru} the previous default
  * ("compute", the {@code _twc} kernels) against "ru" and "rua" (the {@code _ru} / {@code _rua} kernels,
  * {@code -Dlongconv4j.cuda.og.ru=on / all}, "rua" the default now; the other schemes run with {@code ru=off}): bf16 twice in mirrored order (the repeat shows the sitting's noise), fp16
- * and fp32 I/O and backwardInput (bf16) once; {@code rows=pairs}: {@code _rua} at 1, 2, 4 batch pairs per block. Other
+ * and fp32 I/O and backwardInput (bf16) once; {@code rows=pairs}: {@code _rua} at 1, 2, 4 batch pairs per block;
+ * {@code rows=rul}: "compute", "rua" and "rul" (the {@code _rul} kernels, {@code -Dlongconv4j.cuda.og.ru=lean}): bf16
+ * twice in mirrored order, fp16 and backwardInput (bf16) once. Other
  * lengths run the default plan once (the route does not apply there: a no-regression row).
  * Usage: OuterGlobalBench [csv-out] [B] [H] [L,L,...]
  */
@@ -39,8 +41,9 @@ public final class OuterGlobalBench {
 
   /**
    * {io, outerGlobal, pairs per block (0: default; -1: default with the spectrum prefetch), adjoint, scheme ("staged",
-   * "global", "compute": staged with computed twiddles, "ru" / "rua": compute with the {@code _ru} / {@code _rua}
-   * kernels; null: the default)}; {@code rows}: "twc", "ru" or "pairs" for the short lists, else null.
+   * "global", "compute": staged with computed twiddles, "ru" / "rua" / "rul": compute with the {@code _ru} /
+   * {@code _rua} / {@code _rul} kernels; null: the default)}; {@code rows}: "twc", "ru", "rul" or "pairs" for the short
+   * lists, else null.
    */
   static List<Object[]> variants(int n, String rows) {
     List<Object[]> v = new ArrayList<>();
@@ -51,6 +54,13 @@ public final class OuterGlobalBench {
       for (var io : new ElementType[] {ElementType.F16, ElementType.F32})
         for (String s : new String[] {"compute", "ru", "rua"}) v.add(new Object[] {io, true, 0, false, s});
       for (String s : new String[] {"compute", "ru", "rua"}) v.add(new Object[] {ElementType.BF16, true, 0, true, s});
+      return v;
+    }
+    if ("rul".equals(rows)) {
+      for (String s : new String[] {"compute", "rua", "rul", "rul", "rua", "compute"})
+        v.add(new Object[] {ElementType.BF16, true, 0, false, s});
+      for (String s : new String[] {"compute", "rua", "rul"}) v.add(new Object[] {ElementType.F16, true, 0, false, s});
+      for (String s : new String[] {"compute", "rua", "rul"}) v.add(new Object[] {ElementType.BF16, true, 0, true, s});
       return v;
     }
     if ("pairs".equals(rows)) {   // the default (_rua) at 1, 2, 4 batch pairs per block, and _twc at 1
@@ -100,11 +110,12 @@ public final class OuterGlobalBench {
         int pairs = (Integer) v[2];
         System.setProperty("longconv4j.cuda.og.prefetch", pairs < 0 ? "on" : "off");
         String scheme = (String) v[4];
-        boolean twc = "compute".equals(scheme) || "ru".equals(scheme) || "rua".equals(scheme);
+        boolean twc = "compute".equals(scheme) || (scheme != null && scheme.startsWith("ru"));
         if (scheme != null) System.setProperty("longconv4j.cuda.og.scheme", scheme.equals("global") ? "global" : "staged");
         else System.clearProperty("longconv4j.cuda.og.scheme");
         System.setProperty("longconv4j.cuda.og.tw", twc ? "compute" : "table");
-        System.setProperty("longconv4j.cuda.og.ru", "ru".equals(scheme) ? "on" : "rua".equals(scheme) ? "all" : "off");
+        System.setProperty("longconv4j.cuda.og.ru", scheme == null ? "off" : switch (scheme) {
+          case "ru" -> "on"; case "rua" -> "all"; case "rul" -> "lean"; default -> "off"; });
         try (var conv = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr).outerGlobal((Boolean) v[1])
             .pairsPerBlock(Math.max(0, pairs))) {
           conv.setWeights(k, L, D);

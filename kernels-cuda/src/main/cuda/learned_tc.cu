@@ -31,9 +31,18 @@
 // the x stage filled in a bank-conflict-free lane order).
 #include "learned_tc_ops.cuh"
 
+// The 6 values of lbp_tw_init (cur[4], stp[2]) from a table laid out [value][lane]; p = table + lane.
+__device__ __forceinline__ void lbp_tw_load(const float2* p, float2 (&cur)[4], float2 (&stp)[2]) {
+#pragma unroll
+  for (int v = 0; v < 4; ++v) cur[v] = p[32 * v];
+  stp[0] = p[128]; stp[1] = p[160];
+}
+
 // One row: the four products in the warp's buffer X. kp: padded (N1, SK) float2 in shared memory.
-// FE (N1 = 16, the `f` kernels): the pair kernels' epilogues, twiddles of steps 1 and 3 by recurrence from the full
-// table tw (w^(r c) times w^(8 r) per 8 columns) and Kp in 16-byte loads, instead of two-level lookups (tw_at).
+// FE (N1 = 16, the `f` kernels): the pair kernels' epilogues, twiddles of steps 1 and 3 by recurrence (w^(r c) times
+// w^(8 r) per 8 columns) and Kp in 16-byte loads, instead of two-level lookups (tw_at). Both recurrences start at
+// lbp_tw_init(tw, g, 2t) (one row tile): the block keeps those 6 values per lane after the full table tw, by lane
+// ([value][lane], conflict-free loads, as the TI pair kernels).
 template <typename IO, bool BF16, int N1, int N2, bool SPLIT, bool FE = false>
 __device__ __forceinline__ void lbt_row(const IO* __restrict__ xrow, IO* __restrict__ orow, float d, int L, bool conjK,
                                         uint16_t* X, const uint16_t* sb, const float2* kp, const Tw& T, uint16_t* dump,
@@ -71,7 +80,7 @@ __device__ __forceinline__ void lbt_row(const IO* __restrict__ xrow, IO* __restr
     for (int m = 0; m < MT; ++m) {
       uint32_t fr[KT1][4], fi[KT1][4];
       float2 cur[4], stp[2];   // FE: the lane's next twiddles (columns 2t (+1) + 8 per step), as lbp_row's step 1
-      if constexpr (FE) lbp_tw_init<N>(tw, g, 2 * t, cur, stp);
+      if constexpr (FE) lbp_tw_load(tw + N + lane, cur, stp);
 #pragma unroll
       for (int kk = 0; kk < KT1; ++kk) {
         const int aoff = (16 * m + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
@@ -129,7 +138,7 @@ __device__ __forceinline__ void lbt_row(const IO* __restrict__ xrow, IO* __restr
   // ---- step 3: X3 = (P @ b3) * conj(T) / N
   const float invN = 1.0f / (float)N;
   float2 cur[4], stp[2];   // FE: w^(row col) of the lane's next columns (slot e = 2h + q) and the step w^(8 row)
-  if constexpr (FE) lbp_tw_init<N>(tw, g, 2 * t, cur, stp);
+  if constexpr (FE) lbp_tw_load(tw + N + lane, cur, stp);
   right_product<BF16, N1, N2, SPLIT>(X, b3r, b3i, [&](int row, int col, float cr, float ci, int e) {
     float2 w;
     if constexpr (FE) {
@@ -274,11 +283,6 @@ __device__ __forceinline__ void lbp_stage_async(const IO* xrow, uint16_t* S, int
 // TI (the `t` kernels): the lane's start values of the three recurrences (steps 1 per row tile, 3) come from a table of
 // the block, [half][recurrence][value][lane] (lbp_twi_build): conflict-free 8-byte loads of the same values that
 // lbp_tw_init looks up at lane-dependent (bank-conflicting) indices of tw (~6.5M of the 8.7M excess wavefronts at 1K).
-__device__ __forceinline__ void lbp_tw_load(const float2* p, float2 (&cur)[4], float2 (&stp)[2]) {
-#pragma unroll
-  for (int v = 0; v < 4; ++v) cur[v] = p[32 * v];
-  stp[0] = p[128]; stp[1] = p[160];
-}
 template <int N2>
 __device__ void lbp_twi_build(const float2* tw, float2* twi) {   // after tw is complete; 192 lanes' worth of 6 values
   constexpr int N = 32 * N2, JPW = N2 / 32;
@@ -496,10 +500,18 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
     lbp_rows<IO, BF16, N2, PAIR == 2, TI>(x, out, d, B, H, L, conjK, bufs, sb, skp, tw, dump);
     return;
   }
-  float2* tw = nullptr;   // FE: the full twiddle table T[i] = w_N^i after the warps' buffers
+  float2* tw = nullptr;   // FE: the full twiddle table T[i] = w_N^i after the warps' buffers, then 6 x 32 start values
   if constexpr (FE) {
     tw = reinterpret_cast<float2*>(bufs + W * (Lo::WARP_BYTES / 2));
     for (int i = threadIdx.x; i < N; i += blockDim.x) tw[i] = tw_at(T, i);
+    __syncthreads();
+    if (threadIdx.x < 32) {
+      float2 cur[4], stp[2];
+      lbp_tw_init<N>(tw, threadIdx.x >> 2, 2 * (threadIdx.x & 3), cur, stp);
+#pragma unroll
+      for (int v = 0; v < 4; ++v) tw[N + 32 * v + threadIdx.x] = cur[v];
+      tw[N + 128 + threadIdx.x] = stp[0]; tw[N + 160 + threadIdx.x] = stp[1];
+    }
     __syncthreads();
   }
   uint16_t* X = bufs + warp * (Lo::WARP_BYTES / 2);

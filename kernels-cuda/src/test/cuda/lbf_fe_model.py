@@ -131,7 +131,27 @@ def check_stage():
             ok &= rw == 1
     return ok
 
+# ---- FE's start values: lbt_forward writes tw[N + 32 v + lane] = lbp_tw_init(tw, lane >> 2, 2 (lane & 3))[v]; lbt_row
+# loads p = tw + N + lane, p[32 v] for both recurrences (steps 1 and 3), which the replay above starts at (g, 2t)
+def check_fe_table(N2):
+    N = 16 * N2
+    tab = {}
+    for lane in range(32):
+        vals = tw_init(N, lane >> 2, 2 * (lane & 3))
+        for v in range(6): tab[32 * v + lane] = vals[v]
+    ok = len(tab) == 192
+    for lane in range(32):
+        g, t = lane >> 2, lane & 3
+        loaded = [tab[lane + 32 * v] for v in range(6)]
+        # the replay's start: slot e = 2h + q holds (g + 8h)(2t + q), steps 8 (g + 8h)
+        want = [((g + 8 * (e >> 1)) * (2 * t + (e & 1))) % N for e in range(4)] + [(8 * (g + 8 * h)) % N for h in range(2)]
+        ok &= loaded == want
+    return ok
+
 if __name__ == "__main__":
+    fe = all(check_fe_table(n2) for n2 in (16, 32))
+    print("FE start-value table (N2 = 16, 32):", "ok" if fe else "FAIL")
+    FE_OK = FE_OK and fe
     ti = all(check_ti(n2) for n2 in (32, 64)) and check_stage()
     print("pair start-value table (N2 = 32, 64) and stage remap:", "ok" if ti else "FAIL")
     print("ALL OK" if FE_OK and ti else "FAILED")

@@ -173,13 +173,16 @@ public final class LearnedButterflyConv implements AutoCloseable {
     return tensorCoreSmem(n1, n2, split, pair, warps, n16) + (pair && n1 == 32 && pairTw ? 192 * 6 * 8 : 0);
   }
 
-  /** With the N1 = 16 kernel {@code n16} (1, 2: {@code warps} row buffers and the full twiddle table, N float2). */
+  /**
+   * With the N1 = 16 kernel {@code n16} (1, 2: {@code warps} row buffers, the full twiddle table, N float2, and the
+   * lanes' recurrence start values, 6 x 32 float2).
+   */
   static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair, int warps, int n16) {
     int n = n1 * n2;
     int blk = 2 * (4 * n1 * (n1 + 8) + 4 * n2 * (n2 + 8)), kpB = 8 * n1 * (n2 + 8), tw = 8 * (128 + Math.max(1, n / 128));
     if (pair && n1 == 32)
       return blk + kpB + tw + warps / 2 * (2 * n1 * (2 * n2 + 8) + 4 * 32 * (n2 / 2 + 8)) + 8 * n;
-    if (n1 == 16 && n16 != 0) return blk + kpB + tw + warps * 2 * n1 * (2 * n2 + 8) + 8 * n;
+    if (n1 == 16 && n16 != 0) return blk + kpB + tw + warps * 2 * n1 * (2 * n2 + 8) + 8 * n + 6 * 32 * 8;
     return blk + kpB + tw + tensorCoreWarps(n1, n2, split) * 2 * n1 * (2 * n2 + 8);
   }
 

@@ -88,8 +88,10 @@ final class OuterGlobal {
   }
 
   /**
-   * The default of the property {@code PROPERTY.ru} ({@link #registerUnit()}, {@link #firstTwiddles()}): "all", the
-   * {@code _rua} kernels. H200, bench-runs/f4k-1 (B = 64, H = 768, causal, ms; {@code _twc} / {@code _ru} / {@code _rua},
+   * The default of the property {@code PROPERTY.ru} ({@link #registerUnit()}, {@link #firstTwiddles()}): "lean", the
+   * {@code _rul} kernels (bench-runs/final-s8b, same call, ms, {@code _twc} / {@code _rua} / {@code _rul}: 4K bf16 1.161 /
+   * 1.055 / 1.039 (two rows each, mirrored order), fp16 1.177 / 1.066 / 1.055, backwardInput 1.167 / 1.057 / 1.026; 8K
+   * bf16 2.433 / 2.216 / 2.205, fp16 2.448 / 2.216 / 2.182; OuterGlobalGpuTest 105 passed with all six schemes). Before, H200, bench-runs/f4k-1 (B = 64, H = 768, causal, ms; {@code _twc} / {@code _ru} / {@code _rua},
    * bf16 the mean of two rows each): L = 4K bf16 1.171 / 1.119 / 1.059, fp16 1.178 / 1.120 / 1.069, fp32 I/O 1.200 /
    * 1.147 / 1.102, backwardInput 1.165 / 1.100 / 1.058; 8K bf16 2.417 / 2.268 / 2.202, fp16 2.435 / 2.282 / 2.223,
    * fp32 I/O 2.590 / 2.477 / 2.444, backwardInput 2.425 / 2.266 / 2.208 (bench-runs/f4k-2, a fresh machine: 4K bf16
@@ -97,7 +99,7 @@ final class OuterGlobal {
    * "off" runs the {@code _twc} kernels (the slow twin), "on" the {@code _ru} ones, "lean" the {@code _rul} ones
    * ({@link #leanFragments()}).
    */
-  static final String DEFAULT_REGISTER_UNIT = "all";
+  static final String DEFAULT_REGISTER_UNIT = "lean";
   private static final String MODULE_RU = "flashbutterfly_ogr";
 
   /**

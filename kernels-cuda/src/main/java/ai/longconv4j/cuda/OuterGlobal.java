@@ -97,7 +97,7 @@ final class OuterGlobal {
    * fp32 I/O 2.590 / 2.477 / 2.444, backwardInput 2.425 / 2.266 / 2.208 (bench-runs/f4k-2, a fresh machine: 4K bf16
    * 1.187 / - / 1.080, 8K 2.444 / - / 2.224). OuterGlobalGpuTest passed with all three.
    * "off" runs the {@code _twc} kernels (the slow twin), "on" the {@code _ru} ones, "lean" the {@code _rul} ones
-   * ({@link #leanFragments()}).
+   * ({@link #leanFragments()}), "pre" the {@code _rup} ones ({@link #stagedLoadsAhead()}).
    */
   static final String DEFAULT_REGISTER_UNIT = "lean";
   private static final String MODULE_RU = "flashbutterfly_ogr";
@@ -117,7 +117,7 @@ final class OuterGlobal {
    * last stage's twiddles w_N(m) of the outer units advanced per unit by one complex product (og.cu's TwFirst) instead of
    * a table lookup each. Only where {@link #registerUnit()} holds.
    */
-  static boolean firstTwiddles() { return (ruLevel().equals("all") || ruLevel().equals("lean")) && registerUnit(); }
+  static boolean firstTwiddles() { return !ruLevel().equals("on") && registerUnit(); }
 
   /**
    * Whether the {@code _rul} kernels run (property {@code PROPERTY.ru} "lean"; helper f4k2, not yet timed): the
@@ -129,14 +129,26 @@ final class OuterGlobal {
    * (src/test/cuda/og_lean_model.py: every fragment word bit for bit but for the sign of zero halves). Only where
    * {@link #registerUnit()} holds.
    */
-  static boolean leanFragments() { return ruLevel().equals("lean") && registerUnit(); }
+  static boolean leanFragments() { return (ruLevel().equals("lean") || ruLevel().equals("pre")) && registerUnit(); }
 
-  private static String ruSuffix() { return leanFragments() ? "_rul" : firstTwiddles() ? "_rua" : "_ru"; }
+  /**
+   * Whether the {@code _rup} kernels run (property {@code PROPERTY.ru} "pre"; helper f4k3): the {@code _rul} ones with
+   * the staged input's 16-byte loads of a thread all in flight before its first store (the {@code _rul} loop waited on
+   * one HBM round trip per load, four in a row at N = 8K: bench-runs/final-s8b's ncu, 15 % of the stall samples), the
+   * block's first pair's loads issued before the twiddle tables are built, and no {@code d * 0 + y} per output in the
+   * inverse outer pass. The same values as {@code _rul} (the input's bits staged as before; only the sign of a zero
+   * output can differ). Only where {@link #registerUnit()} holds.
+   */
+  static boolean stagedLoadsAhead() { return ruLevel().equals("pre") && registerUnit(); }
+
+  private static String ruSuffix() {
+    return stagedLoadsAhead() ? "_rup" : leanFragments() ? "_rul" : firstTwiddles() ? "_rua" : "_ru";
+  }
 
   private static String ruLevel() {
     String v = System.getProperty(PROPERTY + ".ru", DEFAULT_REGISTER_UNIT).trim().toLowerCase(java.util.Locale.ROOT);
-    if (!v.equals("on") && !v.equals("off") && !v.equals("all") && !v.equals("lean"))
-      throw new IllegalArgumentException("OuterGlobal: " + PROPERTY + ".ru must be off, on, all or lean, got " + v);
+    if (!v.equals("on") && !v.equals("off") && !v.equals("all") && !v.equals("lean") && !v.equals("pre"))
+      throw new IllegalArgumentException("OuterGlobal: " + PROPERTY + ".ru must be off, on, all, lean or pre, got " + v);
     return v;
   }
 

@@ -88,8 +88,11 @@ final class OuterGlobal {
   }
 
   /**
-   * The default of the property {@code PROPERTY.ru} ({@link #registerUnit()}, {@link #firstTwiddles()}): "lean", the
-   * {@code _rul} kernels (bench-runs/final-s8b, same call, ms, {@code _twc} / {@code _rua} / {@code _rul}: 4K bf16 1.161 /
+   * The default of the property {@code PROPERTY.ru} ({@link #registerUnit()}, {@link #firstTwiddles()}): "pre", the
+   * {@code _rup} kernels (bench-runs/f4k3-1, same process, ms, {@code _rul} / {@code _rup}: 4K bf16 1.030, 1.038 / 1.011,
+   * 1.018, fp16 1.060 / 1.030, backwardInput 1.036 / 1.015; 8K bf16 2.165, 2.163 / 2.086, 2.074, fp16 2.187 / 2.107,
+   * backwardInput 2.155 / 2.056; OuterGlobalGpuTest 105 passed with seven schemes, {@code _rup} = {@code _rul} bit for
+   * bit on all 5,114,284 values). Before, "lean", the {@code _rul} kernels (bench-runs/final-s8b, same call, ms, {@code _twc} / {@code _rua} / {@code _rul}: 4K bf16 1.161 /
    * 1.055 / 1.039 (two rows each, mirrored order), fp16 1.177 / 1.066 / 1.055, backwardInput 1.167 / 1.057 / 1.026; 8K
    * bf16 2.433 / 2.216 / 2.205, fp16 2.448 / 2.216 / 2.182; OuterGlobalGpuTest 105 passed with all six schemes). Before, H200, bench-runs/f4k-1 (B = 64, H = 768, causal, ms; {@code _twc} / {@code _ru} / {@code _rua},
    * bf16 the mean of two rows each): L = 4K bf16 1.171 / 1.119 / 1.059, fp16 1.178 / 1.120 / 1.069, fp32 I/O 1.200 /
@@ -99,7 +102,7 @@ final class OuterGlobal {
    * "off" runs the {@code _twc} kernels (the slow twin), "on" the {@code _ru} ones, "lean" the {@code _rul} ones
    * ({@link #leanFragments()}), "pre" the {@code _rup} ones ({@link #stagedLoadsAhead()}).
    */
-  static final String DEFAULT_REGISTER_UNIT = "lean";
+  static final String DEFAULT_REGISTER_UNIT = "pre";
   private static final String MODULE_RU = "flashbutterfly_ogr";
 
   /**

@@ -19,6 +19,8 @@
 # Helper f4k3 (session 8) added the `_rup` kernels (og.ru=pre: `_rul` with the staged input's loads ahead; scheme "rup"
 # in OuterGlobalGpuTest, vs float64 and vs `_rul`) and ROWS=rup: bf16 _rul / _rup / _rup / _rul, fp16 and
 # backwardInput (bf16) _rul / _rup; NCU_V=pre profiles `_rup`.
+# Its closing-call command (root of merged main, stage at .device/final; tests ~41 s with 7 schemes, bench ~12 s):
+#   DEV=.device/final NCU=0 ROWS=rup TEST_S=50 JAVA_S=14 bash kernels-cuda/bench-runs/f4k/f4k-sitting.sh "$OUT/f4k"
 # (ROWS=pairs: the default at 1, 2, 4 batch pairs per block; TESTS=0 skips the tests; NCU_V, NCU_LS: what ncu profiles.)
 set -u
 out=${1:-/tmp/f4k-sitting}; mkdir -p "$out"

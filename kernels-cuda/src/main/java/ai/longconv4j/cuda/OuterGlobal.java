@@ -106,8 +106,8 @@ final class OuterGlobal {
   private static final String MODULE_RU = "flashbutterfly_ogr";
 
   /**
-   * Whether the {@code _ru} (or {@code _rua}) kernels run (flashbutterfly_ogr.cu; property {@code PROPERTY.ru}: "off",
-   * "on" or "all", default {@link #DEFAULT_REGISTER_UNIT}): the {@code _twc} kernels with a leaner register unit (the chunk loop of the last two
+   * Whether the {@code _ru} (or {@code _rua}, {@code _rul}, {@code _rup}) kernels run (flashbutterfly_ogr.cu; property
+   * {@code PROPERTY.ru}: "off", "on", "all", "lean" or "pre", default {@link #DEFAULT_REGISTER_UNIT}): the {@code _twc} kernels with a leaner register unit (the chunk loop of the last two
    * forward stages, the product and the first two inverse stages: two address registers per chunk, conflict-free 16-bit
    * accesses, F16's B operand in registers of its own, the product's scales folded into the spectrum), the same
    * arithmetic. Only where the {@code _twc} kernels run ({@link #computedTwiddles()}: staged scheme, computed twiddles);

@@ -16,6 +16,11 @@
 # module; < 60 s: tests ~40 s (f4k-1: 34 s with 5 schemes, now 6), bench ~12 s):
 #   DEV=.device/final NCU=0 ROWS=rul TEST_S=46 JAVA_S=12 bash kernels-cuda/bench-runs/f4k/f4k-sitting.sh "$OUT/f4k"
 # (TESTS=0: the timing alone, ~15 s, where every gpu-tagged test, OuterGlobalGpuTest included, ran before in the call.)
+# Helper f4k3 (session 8) added the `_rup` kernels (og.ru=pre: `_rul` with the staged input's loads ahead; scheme "rup"
+# in OuterGlobalGpuTest, vs float64 and vs `_rul`) and ROWS=rup: bf16 _rul / _rup / _rup / _rul, fp16 and
+# backwardInput (bf16) _rul / _rup; NCU_V=pre profiles `_rup`.
+# Its closing-call command (root of merged main, stage at .device/final; tests ~41 s with 7 schemes, bench ~12 s):
+#   DEV=.device/final NCU=0 ROWS=rup TEST_S=50 JAVA_S=14 bash kernels-cuda/bench-runs/f4k/f4k-sitting.sh "$OUT/f4k"
 # (ROWS=pairs: the default at 1, 2, 4 batch pairs per block; TESTS=0 skips the tests; NCU_V, NCU_LS: what ncu profiles.)
 set -u
 out=${1:-/tmp/f4k-sitting}; mkdir -p "$out"
@@ -37,6 +42,11 @@ grep -E "rel err" "$out/tests.txt" | grep -E " rul B=" | awk '{for(i=1;i<=NF;i++
 grep -E "og rul vs rua" "$out/tests.txt" | grep "rel err" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1), $5}' | sort -g \
   | awk '{m[$2]=$1} END {for (k in m) print "largest rul vs rua (" k " I/O): " m[k]}'
 grep -E "og rul vs rua.*bit for bit" "$out/tests.txt" | awk '{s+=$(NF-6); t+=$(NF-4)} END {if (t) printf "rul vs rua: %d of %d values bit for bit\n", s, t}'
+grep -E "rel err" "$out/tests.txt" | grep -E " rup B=" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1)}' | sort -g | tail -1 \
+  | sed 's/^/largest rel err of rup vs float64: /'
+grep -E "og rup vs rul" "$out/tests.txt" | grep "rel err" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1), $5}' | sort -g \
+  | awk '{m[$2]=$1} END {for (k in m) print "largest rup vs rul (" k " I/O): " m[k]}'
+grep -E "og rup vs rul.*bit for bit" "$out/tests.txt" | awk '{s+=$(NF-6); t+=$(NF-4)} END {if (t) printf "rup vs rul: %d of %d values bit for bit\n", s, t}'
 echo "== java bench"; date -u
 JAVA_OPTS="${JAVA_OPTS:-} -Dlongconv4j.bench.og.rows=${ROWS:-ru}" \
   timeout ${JAVA_S:-50} $DEV/run-java ai.longconv4j.examples.bench.OuterGlobalBench "$out/og-bench.csv" 64 768 "$Ls" \

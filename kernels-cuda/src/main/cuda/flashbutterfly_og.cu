@@ -16,14 +16,12 @@
 //  * global (og): og_fwd reads u per column unit straight from global memory (2-byte loads, one unit of look-ahead),
 //    2 barriers per pair, og_inv adds D u in fp32 (u re-read from L2). Measured slower with 16-bit I/O (bench-runs/f8k-1,
 //    f8k-2: the unit loads wait on HBM at 12-20 resident warps per SM); kept selectable, tested.
-// The _twc kernels (TWC, helper f8k2; -Dlongconv4j.cuda.og.tw=compute, the table kernels stay the default until a sitting
-// has run them): the staged scheme with the outer units' S = 256 stage twiddles (forward wo, inverse w) computed per lane
-// by a product recurrence over the warp's units (TwcFwd, TwcInv) instead of two table lookups each, whose lane-dependent
-// indices replayed up to 7 shared-memory wavefronts per lookup (bench-runs/f8k-2). PTX per unit (bf16, pairs path):
-// forward 270 -> 229 (8K) / 474 -> 433 (16K) instructions, inverse 313 -> 277 / 594 -> 556, 8 lookups fewer each way.
-// The _ru / _rua kernels live in flashbutterfly_ogr.cu (which includes this file; OG_RU_MODULE drops the kernels below
-// there): og_forward's RU takes its register unit (conv256_ru), TF (_rua) the outer units' first/last-stage twiddles by
-// recurrence (TwFirst) and their shared-memory addresses as one per-unit register plus constants (LEAN).
+// The _twc kernels (TWC, helper f8k2; -Dlongconv4j.cuda.og.tw=compute): the staged scheme with the outer units' S = 256
+// stage twiddles (forward wo, inverse w) by a per-lane product recurrence over the warp's units (TwcFwd, TwcInv) instead
+// of two table lookups each (their lane-dependent indices replayed up to 7 wavefronts per lookup, bench-runs/f8k-2).
+// The _ru / _rua / _rul / _rup kernels live in flashbutterfly_ogr.cu (which includes this file; OG_RU_MODULE drops the
+// kernels below there): RU its register unit (conv256_ru), TF (_rua) the outer units' first/last-stage twiddles by
+// recurrence (TwFirst) and per-unit address registers (LEAN), LF (_rul) lean fragments, PF (_rup) the staging there.
 // A warp's column units are the same in the forward and inverse outer stages, and a unit's forward stores go exactly
 // where its inverse loads come from, so the global scheme's next pair needs no barrier after og_inv (a __syncwarp).
 #include "monarch.cuh"
@@ -251,7 +249,7 @@ __device__ __forceinline__ void og2_fwd(const Tw& T, ST* zr, ST* zi, int log2N) 
 
 // og_inv: per unit outer_pair_inv_r's arithmetic (HALF: outputs r < R/2), then y = z + d u at n = r * 4096 + m,
 // m = (g + 8 hq) * 256 + 8u + 2t + p. PAIRS: the two p as one 2-element access (L even, rows aligned).
-template <int R, bool BF16, bool PAIRS, bool SKIP, bool TWC = false, bool TF = false, bool LF = false, typename IO, typename ST>
+template <int R, bool BF16, bool PAIRS, bool SKIP, bool TWC = false, bool TF = false, bool LF = false, bool PF = false, typename IO, typename ST>
 __device__ __forceinline__ void og_inv(const Tw& T, const ST* zr, const ST* zi, IO* __restrict__ y0, IO* __restrict__ y1,
                                        const IO* __restrict__ u0, const IO* __restrict__ u1, float d, int L, int log2N) {
   constexpr uint32_t NEG2 = 0x80008000u;
@@ -333,17 +331,18 @@ __device__ __forceinline__ void og_inv(const Tw& T, const ST* zr, const ST* zi, 
       for (int r = 0; r < R / 2; ++r) {
         const int n = r * 4096 + (g + 8 * hq) * 256 + 8 * u + 2 * t;
         if (!SKIP) { sa[hq][r][0] = sa[hq][r][1] = sb[hq][r][0] = sb[hq][r][1] = 0.f; }
+        const auto yo = [d](float s, float v) { return PF && !SKIP ? v : fmaf(d, s, v); };   // _rup: y, not d 0 + y
         if (PAIRS) {
           if (n < L) {
-            st2(y0 + n, fmaf(d, sa[hq][r][0], yr[0][r]), fmaf(d, sa[hq][r][1], yr[1][r]));
-            if (two) st2(y1 + n, fmaf(d, sb[hq][r][0], yi[0][r]), fmaf(d, sb[hq][r][1], yi[1][r]));
+            st2(y0 + n, yo(sa[hq][r][0], yr[0][r]), yo(sa[hq][r][1], yr[1][r]));
+            if (two) st2(y1 + n, yo(sb[hq][r][0], yi[0][r]), yo(sb[hq][r][1], yi[1][r]));
           }
         } else {
 #pragma unroll
           for (int p = 0; p < 2; ++p)
             if (n + p < L) {
-              st(y0 + n + p, fmaf(d, sa[hq][r][p], yr[p][r]));
-              if (two) st(y1 + n + p, fmaf(d, sb[hq][r][p], yi[p][r]));
+              st(y0 + n + p, yo(sa[hq][r][p], yr[p][r]));
+              if (two) st(y1 + n + p, yo(sb[hq][r][p], yi[p][r]));
             }
         }
       }
@@ -469,8 +468,14 @@ namespace og {   // the _ru variants' register unit (flashbutterfly_ogr.cu, whic
 template <bool BF16, bool LF, typename ST>
 __device__ void conv256_ru(const Tw& T, const float2* tw256, ST* zr, ST* zi, int N, float scale,
                            const float2* __restrict__ k, float conj, float d);
+template <typename IO> struct StageBuf {   // the _rup kernels' staging (PF, 16-bit I/O, vec; defined there)
+  uint4 a[4], b[4];   // a thread's 16-byte loads of u0 / u1 (group grp: vectors threadIdx.x + (4 grp + k) blockDim.x)
+  __device__ __forceinline__ void load(const IO* __restrict__ u0, const IO* __restrict__ u1, int L, int half, int grp);
+  template <bool LOADED, typename ST> __device__ __forceinline__ void stage(ST* zr, ST* zi, const IO* __restrict__ u0,
+                                                                            const IO* __restrict__ u1, int L, int half, int g0);
+};
 }
-template <int R, typename IO, int CM, typename ST, bool TWC, bool RU = false, bool TF = false, bool LF = false>
+template <int R, typename IO, int CM, typename ST, bool TWC, bool RU = false, bool TF = false, bool LF = false, bool PF = false>
 __device__ void og_forward(const IO* __restrict__ u, const float2* __restrict__ kf, const float* __restrict__ D,
                            IO* __restrict__ y, int B, int H, int L, int flags) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -478,9 +483,16 @@ __device__ void og_forward(const IO* __restrict__ u, const float2* __restrict__ 
   constexpr int LOG2N = R == 2 ? 13 : 14, N = 1 << LOG2N, P = N + (N >> 5);
   const int h = blockIdx.y;
   ST* zr = reinterpret_cast<ST*>(smem_raw); ST* zi = zr + P;
+  const int per = max(1, (flags >> 8) & 255);
+  const bool vec = L % (16 / sizeof(IO)) == 0 && (reinterpret_cast<uintptr_t>(u) & 15) == 0;
+  constexpr bool PFX = PF && sizeof(IO) == 2;   // _rup: the block's first pair's loads in flight while the tables are built
+  og::StageBuf<IO> sb;
+  const int p0 = 2 * blockIdx.x * per; const bool pf = PFX && vec && p0 < B;
+  if constexpr (PFX) if (pf) sb.load(u + ((size_t)p0 * H + h) * L, p0 + 1 < B ? u + ((size_t)(p0 + 1) * H + h) * L : nullptr, L, N / 2, 0);
   const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + og::tw_offset(P, sizeof(ST))), LOG2N);
   float2* tw256 = reinterpret_cast<float2*>(smem_raw + og::tw_offset(P, sizeof(ST))) + tw_entries(N);
   tw256_init(tw256);
+  if constexpr (PFX) if (pf) sb.template stage<true>(zr, zi, u, u, L, N / 2, 0);   // the first group, its loads done
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
   const bool staged = true;   // (TWC: always)   // sm_80 and the compute_80 PTX: the global scheme spilled 8 bytes at 96 registers there
 #else
@@ -492,9 +504,7 @@ __device__ void og_forward(const IO* __restrict__ u, const float2* __restrict__ 
   constexpr bool RU_ARCH = RU;
 #endif
   if (!staged) __syncthreads();
-  const int per = max(1, (flags >> 8) & 255);
   const bool pairs = L % 2 == 0 && (reinterpret_cast<uintptr_t>(u) & 7) == 0 && (reinterpret_cast<uintptr_t>(y) & 7) == 0;
-  const bool vec = L % (16 / sizeof(IO)) == 0 && (reinterpret_cast<uintptr_t>(u) & 15) == 0;
   const float conj = (flags & 2) ? -1.0f : 1.0f, d = D[h];
   const float2* k = kf + (size_t)h * N;
   for (int pp = 0; pp < per; ++pp) {
@@ -507,15 +517,16 @@ __device__ void og_forward(const IO* __restrict__ u, const float2* __restrict__ 
     IO* y1 = two ? y0 + (size_t)H * L : nullptr;
     if (staged) {
       if (pp > 0) __syncthreads();   // the previous pair's og_inv has read the planes
-      og::stage_in<LF>(zr, zi, u0, u1, L, N / 2, vec);
+      if constexpr (PFX) { if (pf) sb.template stage<false>(zr, zi, u0, u1, L, N / 2, pp == 0); else og::stage_in<LF>(zr, zi, u0, u1, L, N / 2, vec); }
+      else og::stage_in<LF>(zr, zi, u0, u1, L, N / 2, vec);
       __syncthreads();
       og::og2_fwd<R, BF, TWC, TF, LF>(tw, zr, zi, LOG2N);
       __syncthreads();
       if constexpr (RU_ARCH) og::conv256_ru<BF, LF>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj, d);
       else og::conv256_og<BF, false, true>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj, d);
       __syncthreads();
-      if (pairs) og::og_inv<R, BF, true, false, TWC, TF, LF>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
-      else og::og_inv<R, BF, false, false, TWC, TF, LF>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
+      if (pairs) og::og_inv<R, BF, true, false, TWC, TF, LF, PF>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
+      else og::og_inv<R, BF, false, false, TWC, TF, LF, PF>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
       continue;
     }
     og::og_fwd<R, BF>(tw, zr, zi, u0, u1, L, LOG2N);

@@ -246,26 +246,75 @@ __device__ void conv256_ru(const Tw& T, const float2* tw256, ST* zr, ST* zi, int
   }
 }
 
+// The _rup kernels' staging (og.cu's StageBuf; og_forward's PF with 16-bit I/O and 16-byte rows): stage_in's loop
+// waited on one HBM round trip per 16-byte load and thread before its stores (bench-runs/final-s8b's ncu at 4K: 15 % of
+// the stall samples, half of them long scoreboard on the first store), 4 in a row at 8K. Here a thread's loads of a
+// group (4 vectors of 8 values) are all in flight before the first store, and the block's first pair's first group is
+// loaded before the twiddle tables are built (og_forward), under tw_init / tw256_init. The stores are stage_in<RAW>'s.
+template <typename IO>
+__device__ __forceinline__ void StageBuf<IO>::load(const IO* __restrict__ u0, const IO* __restrict__ u1, int L, int half,
+                                                   int grp) {
+#pragma unroll
+  for (int k = 0; k < 4; ++k) {
+    const int n = 8 * (threadIdx.x + (4 * grp + k) * blockDim.x);
+    a[k] = b[k] = make_uint4(0u, 0u, 0u, 0u);
+    if (n < half && n < L) {   // L % 8 == 0 (vec): a vector is all in or all out
+      a[k] = *reinterpret_cast<const uint4*>(u0 + n);
+      if (u1 != nullptr) b[k] = *reinterpret_cast<const uint4*>(u1 + n);
+    }
+  }
+}
+// LOADED: group 0's stores from the loads already made (og_forward, after the tables); else groups g0, g0 + 1, ...,
+// each loaded and stored (og_forward's pairs; g0 = 1 for the block's first pair).
+template <typename IO>
+template <bool LOADED, typename ST>
+__device__ __forceinline__ void StageBuf<IO>::stage(ST* zr, ST* zi, const IO* __restrict__ u0, const IO* __restrict__ u1,
+                                                    int L, int half, int g0) {
+  static_assert(sizeof(IO) == 2 && sizeof(ST) == 2, "the 16-bit input's bits into the 16-bit planes");
+  unsigned short* const r16 = reinterpret_cast<unsigned short*>(zr);
+  unsigned short* const i16 = reinterpret_cast<unsigned short*>(zi);
+  for (int grp = LOADED ? 0 : g0; 32 * grp * (int)blockDim.x < half && (!LOADED || grp == 0); ++grp) {
+    if (!LOADED) load(u0, u1, L, half, grp);
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const int n = 8 * (threadIdx.x + (4 * grp + k) * blockDim.x);
+      if (n >= half) continue;
+      unsigned short* const pr = r16 + SIDX(n);   // SIDX(n + i) = SIDX(n) + i for i < 8 (n a multiple of 8)
+      unsigned short* const pi = i16 + SIDX(n);
+      const uint32_t wa[4] = {a[k].x, a[k].y, a[k].z, a[k].w}, wb[4] = {b[k].x, b[k].y, b[k].z, b[k].w};
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        pr[2 * i] = (unsigned short)wa[i]; pr[2 * i + 1] = (unsigned short)(wa[i] >> 16);
+        pi[2 * i] = (unsigned short)wb[i]; pi[2 * i + 1] = (unsigned short)(wb[i] >> 16);
+      }
+    }
+  }
+}
+
 }  // namespace og
 
-#define OG_FWD_RU(NAME, R, IO, CM, ST, MAXT, MINB, TF, LF)                                                     \
+#define OG_FWD_RU(NAME, R, IO, CM, ST, MAXT, MINB, TF, LF, PF)                                                 \
   extern "C" __global__ void __launch_bounds__(MAXT, MINB) NAME(                                          \
       const IO* __restrict__ u, const float2* __restrict__ kf,                                          \
       const float* __restrict__ D, IO* __restrict__ y, int B, int H, int L, int log2N, int flags) {    \
-    og_forward<R, IO, CM, ST, true, true, TF, LF>(u, kf, D, y, B, H, L, flags);                  \
+    og_forward<R, IO, CM, ST, true, true, TF, LF, PF>(u, kf, D, y, B, H, L, flags);              \
   }
 // name: fbog_fwd_<io>_<compute>_r<R1>_ru (the staged scheme, computed outer twiddles, conv256_ru; flags bit 5 ignored);
 // _rua: also the first and last stage's twiddles by recurrence (og.cu's TwFirst, TF) instead of table lookups;
 // _rul: _rua with F16's fragments from 2 table values per lane and set (frag16_words, LF) and the forward outer
 // units' stores as 16-bit pairs on every other unit (u / 4 even: 4-byte aligned), and with 16-bit I/O the staged input's
 // bits stored as they are (og.cu's stage_in RAW: no fp32 round trip, one address per 8 values)
+// _rup: _rul with 16-bit I/O's staging loads all in flight, the first pair's before the tables (StageBuf above), and no
+// d 0 + y in og_inv (the staged scheme's skip term rides on the spectrum). fp32 I/O: _rul's code but for the latter.
 #define OG_FWD_RU_IO(IO_T, CM_T, IO, CM, ST)                                                                     \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_ru, 2, IO, CM, ST, 128, 5, false, false)                                 \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_ru, 4, IO, CM, ST, 128, 3, false, false)                                 \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rua, 2, IO, CM, ST, 128, 5, true, false)                                 \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rua, 4, IO, CM, ST, 128, 3, true, false)                          \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rul, 2, IO, CM, ST, 128, 5, true, true)                           \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rul, 4, IO, CM, ST, 128, 3, true, true)
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_ru, 2, IO, CM, ST, 128, 5, false, false, false)                                 \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_ru, 4, IO, CM, ST, 128, 3, false, false, false)                                 \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rua, 2, IO, CM, ST, 128, 5, true, false, false)                                 \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rua, 4, IO, CM, ST, 128, 3, true, false, false)                          \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rul, 2, IO, CM, ST, 128, 5, true, true, false)                           \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rul, 4, IO, CM, ST, 128, 3, true, true, false)                           \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rup, 2, IO, CM, ST, 128, 5, true, true, true)                     \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rup, 4, IO, CM, ST, 128, 3, true, true, true)
 OG_FWD_RU_IO(bf16, bf16, __nv_bfloat16, 2, __nv_bfloat16)
 OG_FWD_RU_IO(f16, f16, __half, 1, __half)
 OG_FWD_RU_IO(f32, bf16, float, 2, __nv_bfloat16)

@@ -88,8 +88,11 @@ final class OuterGlobal {
   }
 
   /**
-   * The default of the property {@code PROPERTY.ru} ({@link #registerUnit()}, {@link #firstTwiddles()}): "lean", the
-   * {@code _rul} kernels (bench-runs/final-s8b, same call, ms, {@code _twc} / {@code _rua} / {@code _rul}: 4K bf16 1.161 /
+   * The default of the property {@code PROPERTY.ru} ({@link #registerUnit()}, {@link #firstTwiddles()}): "pre", the
+   * {@code _rup} kernels (bench-runs/f4k3-1, same process, ms, {@code _rul} / {@code _rup}: 4K bf16 1.030, 1.038 / 1.011,
+   * 1.018, fp16 1.060 / 1.030, backwardInput 1.036 / 1.015; 8K bf16 2.165, 2.163 / 2.086, 2.074, fp16 2.187 / 2.107,
+   * backwardInput 2.155 / 2.056; OuterGlobalGpuTest 105 passed with seven schemes, {@code _rup} = {@code _rul} bit for
+   * bit on all 5,114,284 values). Before, "lean", the {@code _rul} kernels (bench-runs/final-s8b, same call, ms, {@code _twc} / {@code _rua} / {@code _rul}: 4K bf16 1.161 /
    * 1.055 / 1.039 (two rows each, mirrored order), fp16 1.177 / 1.066 / 1.055, backwardInput 1.167 / 1.057 / 1.026; 8K
    * bf16 2.433 / 2.216 / 2.205, fp16 2.448 / 2.216 / 2.182; OuterGlobalGpuTest 105 passed with all six schemes). Before, H200, bench-runs/f4k-1 (B = 64, H = 768, causal, ms; {@code _twc} / {@code _ru} / {@code _rua},
    * bf16 the mean of two rows each): L = 4K bf16 1.171 / 1.119 / 1.059, fp16 1.178 / 1.120 / 1.069, fp32 I/O 1.200 /
@@ -97,14 +100,14 @@ final class OuterGlobal {
    * fp32 I/O 2.590 / 2.477 / 2.444, backwardInput 2.425 / 2.266 / 2.208 (bench-runs/f4k-2, a fresh machine: 4K bf16
    * 1.187 / - / 1.080, 8K 2.444 / - / 2.224). OuterGlobalGpuTest passed with all three.
    * "off" runs the {@code _twc} kernels (the slow twin), "on" the {@code _ru} ones, "lean" the {@code _rul} ones
-   * ({@link #leanFragments()}).
+   * ({@link #leanFragments()}), "pre" the {@code _rup} ones ({@link #stagedLoadsAhead()}).
    */
-  static final String DEFAULT_REGISTER_UNIT = "lean";
+  static final String DEFAULT_REGISTER_UNIT = "pre";
   private static final String MODULE_RU = "flashbutterfly_ogr";
 
   /**
-   * Whether the {@code _ru} (or {@code _rua}) kernels run (flashbutterfly_ogr.cu; property {@code PROPERTY.ru}: "off",
-   * "on" or "all", default {@link #DEFAULT_REGISTER_UNIT}): the {@code _twc} kernels with a leaner register unit (the chunk loop of the last two
+   * Whether the {@code _ru} (or {@code _rua}, {@code _rul}, {@code _rup}) kernels run (flashbutterfly_ogr.cu; property
+   * {@code PROPERTY.ru}: "off", "on", "all", "lean" or "pre", default {@link #DEFAULT_REGISTER_UNIT}): the {@code _twc} kernels with a leaner register unit (the chunk loop of the last two
    * forward stages, the product and the first two inverse stages: two address registers per chunk, conflict-free 16-bit
    * accesses, F16's B operand in registers of its own, the product's scales folded into the spectrum), the same
    * arithmetic. Only where the {@code _twc} kernels run ({@link #computedTwiddles()}: staged scheme, computed twiddles);
@@ -117,7 +120,7 @@ final class OuterGlobal {
    * last stage's twiddles w_N(m) of the outer units advanced per unit by one complex product (og.cu's TwFirst) instead of
    * a table lookup each. Only where {@link #registerUnit()} holds.
    */
-  static boolean firstTwiddles() { return (ruLevel().equals("all") || ruLevel().equals("lean")) && registerUnit(); }
+  static boolean firstTwiddles() { return !ruLevel().equals("on") && registerUnit(); }
 
   /**
    * Whether the {@code _rul} kernels run (property {@code PROPERTY.ru} "lean"; helper f4k2, not yet timed): the
@@ -129,14 +132,26 @@ final class OuterGlobal {
    * (src/test/cuda/og_lean_model.py: every fragment word bit for bit but for the sign of zero halves). Only where
    * {@link #registerUnit()} holds.
    */
-  static boolean leanFragments() { return ruLevel().equals("lean") && registerUnit(); }
+  static boolean leanFragments() { return (ruLevel().equals("lean") || ruLevel().equals("pre")) && registerUnit(); }
 
-  private static String ruSuffix() { return leanFragments() ? "_rul" : firstTwiddles() ? "_rua" : "_ru"; }
+  /**
+   * Whether the {@code _rup} kernels run (property {@code PROPERTY.ru} "pre"; helper f4k3): the {@code _rul} ones with
+   * the staged input's 16-byte loads of a thread all in flight before its first store (the {@code _rul} loop waited on
+   * one HBM round trip per load, four in a row at N = 8K: bench-runs/final-s8b's ncu, 15 % of the stall samples), the
+   * block's first pair's loads issued before the twiddle tables are built, and no {@code d * 0 + y} per output in the
+   * inverse outer pass. The same values as {@code _rul} (the input's bits staged as before; only the sign of a zero
+   * output can differ). Only where {@link #registerUnit()} holds.
+   */
+  static boolean stagedLoadsAhead() { return ruLevel().equals("pre") && registerUnit(); }
+
+  private static String ruSuffix() {
+    return stagedLoadsAhead() ? "_rup" : leanFragments() ? "_rul" : firstTwiddles() ? "_rua" : "_ru";
+  }
 
   private static String ruLevel() {
     String v = System.getProperty(PROPERTY + ".ru", DEFAULT_REGISTER_UNIT).trim().toLowerCase(java.util.Locale.ROOT);
-    if (!v.equals("on") && !v.equals("off") && !v.equals("all") && !v.equals("lean"))
-      throw new IllegalArgumentException("OuterGlobal: " + PROPERTY + ".ru must be off, on, all or lean, got " + v);
+    if (!v.equals("on") && !v.equals("off") && !v.equals("all") && !v.equals("lean") && !v.equals("pre"))
+      throw new IllegalArgumentException("OuterGlobal: " + PROPERTY + ".ru must be off, on, all, lean or pre, got " + v);
     return v;
   }
 

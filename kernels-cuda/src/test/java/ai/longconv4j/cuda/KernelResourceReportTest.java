@@ -67,7 +67,7 @@ class KernelResourceReportTest {
   private static final Path REPORT_OGR = Path.of("target", "cuda", "flashbutterfly_ogr.ptxas.txt");
   private static final List<String> KERNELS_OGR = KERNELS_OG.stream().filter(k -> k.endsWith("_twc"))
       .flatMap(k -> java.util.stream.Stream.of(k.replace("_twc", "_ru"), k.replace("_twc", "_rua"),
-          k.replace("_twc", "_rul"))).toList();
+          k.replace("_twc", "_rul"), k.replace("_twc", "_rup"))).toList();
   private static final Path REPORT_LB = Path.of("target", "cuda", "learned.ptxas.txt");
   private static final List<String> KERNELS_LB = List.of("lb_forward_f32", "lb_forward_bf16", "lb_forward_f16",
       "lb_backward_f32", "lb_backward_bf16", "lb_backward_f16", "lb_reduce", "lb_spectrum", "lb_taps");

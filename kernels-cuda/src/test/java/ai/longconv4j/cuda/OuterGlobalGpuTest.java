@@ -50,7 +50,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * other unit: the same fp32 operations as {@code _rua}, but in another inlined copy ptxas may contract a product
  * differently (an fp32 ulp flipping a 16-bit rounding, cascading as above), so against the {@code _rua} output on the
  * same input with the computed-vs-table bounds too (the test prints how many values agree bit for bit); a wrong sign
- * mask or a store at the wrong address (order-1 errors) fails it and the 1e-2 bound against float64.
+ * mask or a store at the wrong address (order-1 errors) fails it and the 1e-2 bound against float64. The {@code _rup}
+ * kernels ("rup", helper f4k3) stage the same input bits with their loads ahead and drop {@code d * 0 + y}: against the
+ * {@code _rul} output on the same input with the same bounds (the test prints the bit-identical count; a staged vector at
+ * the wrong place or a group left out fails it and the 1e-2 bound against float64).
  */
 @Tag("gpu")
 class OuterGlobalGpuTest extends CudaDeviceTest {
@@ -75,7 +78,7 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
     float[] twin = run(io, compute, mode, B, H, L, Lk, false, false, 0);
     double[] twin64 = new double[twin.length];
     for (int i = 0; i < twin.length; i++) twin64[i] = twin[i];
-    float[] table = null, computed = null, rua = null;
+    float[] table = null, computed = null, rua = null, rul = null;
     for (String scheme : SCHEMES) {
       float[] fast = withScheme(scheme, () -> run(io, compute, mode, B, H, L, Lk, true, false, 0));
       Reference.assertClose("og " + scheme + " vs _w3 " + io + " " + mode + " L=" + L, fast, twin64, 2e-2);
@@ -88,7 +91,8 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
         computed = fast;
       }
       if (scheme.equals("rua")) rua = fast;
-      if (scheme.equals("rul")) sameInput("rul vs rua", io, compute, mode, L, fast, rua);
+      if (scheme.equals("rul")) { sameInput("rul vs rua", io, compute, mode, L, fast, rua); rul = fast; }
+      if (scheme.equals("rup")) sameInput("rup vs rul", io, compute, mode, L, fast, rul);
       if (scheme.startsWith("ru")) {   // the _ru / _rua / _rul kernels vs the _twc kernel on the same input (the class comment)
         double[] twc64 = new double[computed.length];
         int same = 0;
@@ -203,7 +207,7 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
    * Both schemes of {@link OuterGlobal#staged()}, "staged" (D u on the spectrum) and "global" (D u added in fp32), with
    * the twiddle table, and "compute": the staged scheme with computed twiddles (the {@code _twc} kernels).
    */
-  private static final String[] SCHEMES = {"staged", "global", "compute", "ru", "rua", "rul"};
+  private static final String[] SCHEMES = {"staged", "global", "compute", "ru", "rua", "rul", "rup"};
 
   /** f with the properties {@code longconv4j.cuda.og.scheme} and {@code .tw} set for scheme, cleared after. */
   private static float[] withScheme(String scheme, java.util.function.Supplier<float[]> f) {
@@ -212,12 +216,14 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
     try {
       System.setProperty(key, scheme.equals("global") ? "global" : "staged");
       System.setProperty(tw, twc ? "compute" : "table");
-      System.setProperty(ru, switch (scheme) { case "ru" -> "on"; case "rua" -> "all"; case "rul" -> "lean"; default -> "off"; });
+      System.setProperty(ru, switch (scheme) { case "ru" -> "on"; case "rua" -> "all"; case "rul" -> "lean"; case "rup" -> "pre";
+        default -> "off"; });
       assertEquals(!scheme.equals("global"), OuterGlobal.staged());
       assertEquals(twc, OuterGlobal.computedTwiddles());
       assertEquals(scheme.startsWith("ru"), OuterGlobal.registerUnit());
-      assertEquals(scheme.equals("rua") || scheme.equals("rul"), OuterGlobal.firstTwiddles());
-      assertEquals(scheme.equals("rul"), OuterGlobal.leanFragments());
+      assertEquals(scheme.equals("rua") || scheme.equals("rul") || scheme.equals("rup"), OuterGlobal.firstTwiddles());
+      assertEquals(scheme.equals("rul") || scheme.equals("rup"), OuterGlobal.leanFragments());
+      assertEquals(scheme.equals("rup"), OuterGlobal.stagedLoadsAhead());
       return f.get();
     } finally {
       System.clearProperty(key);
@@ -250,7 +256,7 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
       assertEquals(routed && OuterGlobal.computedTwiddles() && !OuterGlobal.registerUnit(), conv.kernelName().endsWith("_twc"),
           conv.kernelName());
       assertEquals(routed && OuterGlobal.registerUnit(), conv.kernelName().endsWith(
-          OuterGlobal.leanFragments() ? "_rul" : OuterGlobal.firstTwiddles() ? "_rua" : "_ru"),
+          OuterGlobal.stagedLoadsAhead() ? "_rup" : OuterGlobal.leanFragments() ? "_rul" : OuterGlobal.firstTwiddles() ? "_rua" : "_ru"),
           conv.kernelName());
       if (routed) assertTrue(conv.toString().contains("outer global"), conv.toString());
       if (mode == ConvMode.BIDIRECTIONAL) conv.setWeights(c.k0(), c.k1(), Lk, c.D()); else conv.setWeights(c.k0(), Lk, c.D());
@@ -258,7 +264,7 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
       if (adjoint) conv.backwardInput(du, dy, B); else conv.forward(du, dy, B);
       float[] y = ConvCase.read(dev, dy, io, B * H * L);
       Reference.assertClose((adjoint ? "backwardInput " : "") + conv + (og ? OuterGlobal.staged() ? " staged" : " global" : "")
-          + (og && OuterGlobal.computedTwiddles() ? OuterGlobal.leanFragments() ? " rul" : OuterGlobal.firstTwiddles() ? " rua" : OuterGlobal.registerUnit() ? " ru" : " twc" : "")
+          + (og && OuterGlobal.computedTwiddles() ? OuterGlobal.stagedLoadsAhead() ? " rup" : OuterGlobal.leanFragments() ? " rul" : OuterGlobal.firstTwiddles() ? " rua" : OuterGlobal.registerUnit() ? " ru" : " twc" : "")
           + " B=" + B + " Lk=" + Lk + " pairs/block=" + perBlock, y,
           ref, 1e-2);
       return y;

@@ -124,9 +124,11 @@ class OuterGlobalHostTest {
       System.clearProperty(tw);
       System.clearProperty(scheme);
       assertEquals(!OuterGlobal.DEFAULT_REGISTER_UNIT.equals("off") && OuterGlobal.computedTwiddles(), OuterGlobal.registerUnit());
-      assertEquals((OuterGlobal.DEFAULT_REGISTER_UNIT.equals("all") || OuterGlobal.DEFAULT_REGISTER_UNIT.equals("lean"))
+      assertEquals(java.util.Set.of("all", "lean", "pre").contains(OuterGlobal.DEFAULT_REGISTER_UNIT)
           && OuterGlobal.computedTwiddles(), OuterGlobal.firstTwiddles());
-      assertEquals(OuterGlobal.DEFAULT_REGISTER_UNIT.equals("lean") && OuterGlobal.computedTwiddles(), OuterGlobal.leanFragments());
+      assertEquals((OuterGlobal.DEFAULT_REGISTER_UNIT.equals("lean") || OuterGlobal.DEFAULT_REGISTER_UNIT.equals("pre"))
+          && OuterGlobal.computedTwiddles(), OuterGlobal.leanFragments());
+      assertEquals(OuterGlobal.DEFAULT_REGISTER_UNIT.equals("pre") && OuterGlobal.computedTwiddles(), OuterGlobal.stagedLoadsAhead());
       System.setProperty(ru, " ON ");
       System.setProperty(tw, "compute");
       assertTrue(OuterGlobal.registerUnit());
@@ -142,6 +144,18 @@ class OuterGlobalHostTest {
       assertTrue(OuterGlobal.registerUnit() && OuterGlobal.firstTwiddles() && OuterGlobal.leanFragments());
       assertEquals("fbog_fwd_bf16_bf16_r2_rul", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
       assertEquals("fbog_fwd_f32_f16_r4_rul", OuterGlobal.kernelName(ElementType.F32, Precision.F16, 16384));
+      assertFalse(OuterGlobal.stagedLoadsAhead());
+      System.setProperty(ru, "PRE ");   // the _rup kernels: _rul with the staged input's loads ahead
+      assertTrue(OuterGlobal.registerUnit() && OuterGlobal.firstTwiddles() && OuterGlobal.leanFragments()
+          && OuterGlobal.stagedLoadsAhead());
+      assertEquals("fbog_fwd_bf16_bf16_r2_rup", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
+      assertEquals("fbog_fwd_f16_f16_r4_rup", OuterGlobal.kernelName(ElementType.F16, Precision.F16, 16384));
+      assertEquals("fbog_fwd_f32_bf16_r2_rup", OuterGlobal.kernelName(ElementType.F32, Precision.BF16, 8192));
+      System.setProperty(scheme, "global");   // pre needs the staged scheme (the _twc route)
+      assertFalse(OuterGlobal.registerUnit() || OuterGlobal.stagedLoadsAhead());
+      assertEquals("fbog_fwd_bf16_bf16_r2", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
+      System.setProperty(scheme, "staged");
+      System.setProperty(ru, " Lean");
       System.setProperty(tw, "table");   // lean needs the _twc route too
       assertFalse(OuterGlobal.registerUnit() || OuterGlobal.leanFragments());
       assertEquals("fbog_fwd_bf16_bf16_r2", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));

@@ -28,7 +28,8 @@ import java.util.List;
  * {@code -Dlongconv4j.cuda.og.ru=on / all}, "rua" the default now; the other schemes run with {@code ru=off}): bf16 twice in mirrored order (the repeat shows the sitting's noise), fp16
  * and fp32 I/O and backwardInput (bf16) once; {@code rows=pairs}: {@code _rua} at 1, 2, 4 batch pairs per block;
  * {@code rows=rul}: "compute", "rua" and "rul" (the {@code _rul} kernels, {@code -Dlongconv4j.cuda.og.ru=lean}): bf16
- * twice in mirrored order, fp16 and backwardInput (bf16) once. Other
+ * twice in mirrored order, fp16 and backwardInput (bf16) once; {@code rows=rup}: "rul" against "rup" (the {@code _rup}
+ * kernels, {@code -Dlongconv4j.cuda.og.ru=pre}) the same way. Other
  * lengths run the default plan once (the route does not apply there: a no-regression row).
  * Usage: OuterGlobalBench [csv-out] [B] [H] [L,L,...]
  */
@@ -42,7 +43,7 @@ public final class OuterGlobalBench {
   /**
    * {io, outerGlobal, pairs per block (0: default; -1: default with the spectrum prefetch), adjoint, scheme ("staged",
    * "global", "compute": staged with computed twiddles, "ru" / "rua" / "rul": compute with the {@code _ru} /
-   * {@code _rua} / {@code _rul} kernels; null: the default)}; {@code rows}: "twc", "ru", "rul" or "pairs" for the short
+   * {@code _rua} / {@code _rul} kernels, "rup" the {@code _rup} ones; null: the default)}; {@code rows}: "twc", "ru", "rul", "rup" or "pairs" for the short
    * lists, else null.
    */
   static List<Object[]> variants(int n, String rows) {
@@ -61,6 +62,12 @@ public final class OuterGlobalBench {
         v.add(new Object[] {ElementType.BF16, true, 0, false, s});
       for (String s : new String[] {"compute", "rua", "rul"}) v.add(new Object[] {ElementType.F16, true, 0, false, s});
       for (String s : new String[] {"compute", "rua", "rul"}) v.add(new Object[] {ElementType.BF16, true, 0, true, s});
+      return v;
+    }
+    if ("rup".equals(rows)) {   // helper f4k3: _rul (the default) against _rup
+      for (String s : new String[] {"rul", "rup", "rup", "rul"}) v.add(new Object[] {ElementType.BF16, true, 0, false, s});
+      for (String s : new String[] {"rul", "rup"}) v.add(new Object[] {ElementType.F16, true, 0, false, s});
+      for (String s : new String[] {"rul", "rup"}) v.add(new Object[] {ElementType.BF16, true, 0, true, s});
       return v;
     }
     if ("pairs".equals(rows)) {   // the default (_rua) at 1, 2, 4 batch pairs per block, and _twc at 1
@@ -115,7 +122,8 @@ public final class OuterGlobalBench {
         else System.clearProperty("longconv4j.cuda.og.scheme");
         System.setProperty("longconv4j.cuda.og.tw", twc ? "compute" : "table");
         System.setProperty("longconv4j.cuda.og.ru", scheme == null ? "off" : switch (scheme) {
-          case "ru" -> "on"; case "rua" -> "all"; case "rul" -> "lean"; default -> "off"; });
+          case "ru" -> "on"; case "rua" -> "all"; case "rul" -> "lean"; case "rup" -> "pre";
+          default -> "off"; });
         try (var conv = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr).outerGlobal((Boolean) v[1])
             .pairsPerBlock(Math.max(0, pairs))) {
           conv.setWeights(k, L, D);

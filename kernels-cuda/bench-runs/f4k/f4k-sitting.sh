@@ -22,6 +22,13 @@
 # Its closing-call command (root of merged main, stage at .device/final; tests ~41 s with 7 schemes, bench ~12 s):
 #   DEV=.device/final NCU=0 ROWS=rup TEST_S=50 JAVA_S=14 bash kernels-cuda/bench-runs/f4k/f4k-sitting.sh "$OUT/f4k"
 # (ROWS=pairs: the default at 1, 2, 4 batch pairs per block; TESTS=0 skips the tests; NCU_V, NCU_LS: what ncu profiles.)
+# Helper f4k4 (session 8) added the `_rus` kernels (og.ru=sym, N = 8K only: `_rup` with the outer units' twiddles of
+# m + 2048 rotated from those of m; scheme "rus" in OuterGlobalGpuTest, vs float64 and vs `_rup`) and ROWS=rus: bf16
+# _rup / _rus / _rus / _rup, fp16 and backwardInput (bf16) _rup / _rus at L = 4K (LS=4096; at 8K, N = 16K, the level
+# runs `_rup`: one row). Its closing-call command (root of merged main, stage at .device/final; tests ~47 s with 8
+# schemes, bench ~7 s at 4K alone; the limits sum to 59 s):
+#   DEV=.device/final NCU=0 ROWS=rus LS=4096 TEST_S=50 JAVA_S=9 bash kernels-cuda/bench-runs/f4k/f4k-sitting.sh "$OUT/f4k"
+# (TESTS=0 with the same line: the timing alone, ~10 s.)
 set -u
 out=${1:-/tmp/f4k-sitting}; mkdir -p "$out"
 DEV=${DEV:-.device/f4k}
@@ -47,6 +54,11 @@ grep -E "rel err" "$out/tests.txt" | grep -E " rup B=" | awk '{for(i=1;i<=NF;i++
 grep -E "og rup vs rul" "$out/tests.txt" | grep "rel err" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1), $5}' | sort -g \
   | awk '{m[$2]=$1} END {for (k in m) print "largest rup vs rul (" k " I/O): " m[k]}'
 grep -E "og rup vs rul.*bit for bit" "$out/tests.txt" | awk '{s+=$(NF-6); t+=$(NF-4)} END {if (t) printf "rup vs rul: %d of %d values bit for bit\n", s, t}'
+grep -E "rel err" "$out/tests.txt" | grep -E " rus B=" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1)}' | sort -g | tail -1 \
+  | sed 's/^/largest rel err of rus vs float64: /'
+grep -E "og rus vs rup" "$out/tests.txt" | grep "rel err" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1), $5}' | sort -g \
+  | awk '{m[$2]=$1} END {for (k in m) print "largest rus vs rup (" k " I/O): " m[k]}'
+grep -E "og rus vs rup.*bit for bit" "$out/tests.txt" | awk '{s+=$(NF-6); t+=$(NF-4)} END {if (t) printf "rus vs rup: %d of %d values bit for bit\n", s, t}'
 echo "== java bench"; date -u
 JAVA_OPTS="${JAVA_OPTS:-} -Dlongconv4j.bench.og.rows=${ROWS:-ru}" \
   timeout ${JAVA_S:-50} $DEV/run-java ai.longconv4j.examples.bench.OuterGlobalBench "$out/og-bench.csv" 64 768 "$Ls" \

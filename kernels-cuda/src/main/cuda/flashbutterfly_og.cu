@@ -27,7 +27,6 @@
 #include "monarch.cuh"
 #include "monarch_outer.cuh"
 #include "pair_io.cuh"
-
 namespace og {
 
 __device__ __forceinline__ int tw_offset(int P, int stBytes) { return (2 * P * stBytes + 15) & ~15; }
@@ -89,27 +88,27 @@ struct TwcInv {
 // The _rua kernels (TF): the first stage's (forward) and last stage's (inverse) twiddles w_N(m) of a lane's four
 // positions i = 2h + p at unit u, m = 256 a_i + 8u + b (forward a = 2t + 8h + p, b = g; inverse a = g + 8h, b = 2t + p),
 // advanced per unit by w_N(8 nw) instead of a table lookup each (two loads, a product and the index math): the same
-// recurrence as TwcFwd / TwcInv (at most 31 steps, ~1e-6 from the table).
+// recurrence as TwcFwd / TwcInv (at most 31 steps, ~1e-6 from the table). SY (_rus, N = 8K: m2, m3 = m0, m1 + 2048):
+// w_N(m + N/4) = -i w_N(m) = (w.y, -w.x), so sym() rotates w[0], w[1] into w[2], w[3] at each unit (half the products).
 struct TwFirst {
   float2 w[4], s;
   __device__ __forceinline__ void init(const Tw& T, int nw, int m0, int m1, int m2, int m3) {   // m_i at the first unit
     w[0] = tw_at(T, m0); w[1] = tw_at(T, m1); w[2] = tw_at(T, m2); w[3] = tw_at(T, m3);
     s = tw_at(T, 8 * nw);
   }
-  __device__ __forceinline__ void next() {
+  template <bool SY = false> __device__ __forceinline__ void next() {
 #pragma unroll
-    for (int i = 0; i < 4; ++i) w[i] = cmul(w[i], s);
+    for (int i = 0; i < (SY ? 2 : 4); ++i) w[i] = cmul(w[i], s);
   }
+  template <bool SY> __device__ __forceinline__ void sym() { if (SY) { w[2] = make_float2(w[0].y, -w[0].x); w[3] = make_float2(w[1].y, -w[1].x); } }
 };
 
 // The _rul kernels (LF): F16's fragments from 2 table values per lane (make_frag_a_lean: flashbutterfly_ogr.cu)
-template <bool BF16>
-__device__ __forceinline__ void make_frag_a_lean(const Tw& T, FragA& f, uint32_t neg = 0u);
+template <bool BF16> __device__ __forceinline__ void make_frag_a_lean(const Tw& T, FragA& f, uint32_t neg = 0u);
 
 // The inputs of one column unit: rows b0 (xr) and b1 (xi) at n = r * 4096 + (2t + 8h + p) * 256 + 8u + g, r < R/2
 // (the upper half of the radix-R1 axis is the zero padding), [h][p][r].
-template <int R>
-struct UnitIn { float xr[2][2][R / 2], xi[2][2][R / 2]; };
+template <int R> struct UnitIn { float xr[2][2][R / 2], xi[2][2][R / 2]; };
 
 template <int R, typename IO>
 __device__ __forceinline__ void load_unit(UnitIn<R>& x, const IO* __restrict__ u0, const IO* __restrict__ u1, int L, int u,
@@ -226,7 +225,7 @@ __device__ __forceinline__ void og_fwd(const Tw& T, ST* zr, ST* zi, const IO* __
 // unit's loads precede its __syncwarp and stores, and no other warp touches the unit's positions).
 // TWC: the S = 256 stage's twiddles from TwcFwd (per-lane values advanced by one complex product per unit) instead of
 // the table (whose lane-dependent indices replayed up to 7 wavefronts per lookup, bench-runs/f8k-2).
-template <int R, bool BF16, bool TWC = false, bool TF = false, bool LF = false, typename ST>
+template <int R, bool BF16, bool TWC = false, bool TF = false, bool LF = false, bool SY = false, typename ST>
 __device__ __forceinline__ void og2_fwd(const Tw& T, ST* zr, ST* zi, int log2N) {
   FragA F;
   if constexpr (LF) make_frag_a_lean<BF16>(T, F); else make_frag_a<BF16>(T, F);
@@ -241,15 +240,15 @@ __device__ __forceinline__ void og2_fwd(const Tw& T, ST* zr, ST* zi, int log2N) 
   for (int u = warp; u < 32; u += nw) {
     UnitIn<R> x;
     load_unit_smem<R, TF>(x, zr, zi, u, g, t);
-    fwd_unit<R, BF16, TWC, TF, LF>(T, F, x, zr, zi, u, g, t, sh, W.w, Wf.w);
+    Wf.sym<TF && SY && R == 2>(); fwd_unit<R, BF16, TWC, TF, LF>(T, F, x, zr, zi, u, g, t, sh, W.w, Wf.w);
     if (TWC) W.next();
-    if (TF) Wf.next();
+    if (TF) Wf.next<SY && R == 2>();
   }
 }
 
 // og_inv: per unit outer_pair_inv_r's arithmetic (HALF: outputs r < R/2), then y = z + d u at n = r * 4096 + m,
 // m = (g + 8 hq) * 256 + 8u + 2t + p. PAIRS: the two p as one 2-element access (L even, rows aligned).
-template <int R, bool BF16, bool PAIRS, bool SKIP, bool TWC = false, bool TF = false, bool LF = false, bool PF = false, typename IO, typename ST>
+template <int R, bool BF16, bool PAIRS, bool SKIP, bool TWC = false, bool TF = false, bool LF = false, bool PF = false, bool SY = false, typename IO, typename ST>
 __device__ __forceinline__ void og_inv(const Tw& T, const ST* zr, const ST* zi, IO* __restrict__ y0, IO* __restrict__ y1,
                                        const IO* __restrict__ u0, const IO* __restrict__ u1, float d, int L, int log2N) {
   constexpr uint32_t NEG2 = 0x80008000u;
@@ -308,6 +307,7 @@ __device__ __forceinline__ void og_inv(const Tw& T, const ST* zr, const ST* zi, 
       }
     }
     if (TWC) W.next();
+    Wf.sym<TF && SY && R == 2>();
 #pragma unroll
     for (int hq = 0; hq < 2; ++hq) {
       float yr[2][R], yi[2][R];
@@ -347,7 +347,7 @@ __device__ __forceinline__ void og_inv(const Tw& T, const ST* zr, const ST* zi, 
         }
       }
     }
-    if (TF) Wf.next();
+    if (TF) Wf.next<SY && R == 2>();
   }
 }
 
@@ -475,7 +475,7 @@ template <typename IO> struct StageBuf {   // the _rup kernels' staging (PF, 16-
                                                                             const IO* __restrict__ u1, int L, int half, int g0);
 };
 }
-template <int R, typename IO, int CM, typename ST, bool TWC, bool RU = false, bool TF = false, bool LF = false, bool PF = false>
+template <int R, typename IO, int CM, typename ST, bool TWC, bool RU = false, bool TF = false, bool LF = false, bool PF = false, bool SY = false>
 __device__ void og_forward(const IO* __restrict__ u, const float2* __restrict__ kf, const float* __restrict__ D,
                            IO* __restrict__ y, int B, int H, int L, int flags) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -520,13 +520,13 @@ __device__ void og_forward(const IO* __restrict__ u, const float2* __restrict__ 
       if constexpr (PFX) { if (pf) sb.template stage<false>(zr, zi, u0, u1, L, N / 2, pp == 0); else og::stage_in<LF>(zr, zi, u0, u1, L, N / 2, vec); }
       else og::stage_in<LF>(zr, zi, u0, u1, L, N / 2, vec);
       __syncthreads();
-      og::og2_fwd<R, BF, TWC, TF, LF>(tw, zr, zi, LOG2N);
+      og::og2_fwd<R, BF, TWC, TF, LF, SY>(tw, zr, zi, LOG2N);
       __syncthreads();
       if constexpr (RU_ARCH) og::conv256_ru<BF, LF>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj, d);
       else og::conv256_og<BF, false, true>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj, d);
       __syncthreads();
-      if (pairs) og::og_inv<R, BF, true, false, TWC, TF, LF, PF>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
-      else og::og_inv<R, BF, false, false, TWC, TF, LF, PF>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
+      if (pairs) og::og_inv<R, BF, true, false, TWC, TF, LF, PF, SY>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
+      else og::og_inv<R, BF, false, false, TWC, TF, LF, PF, SY>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
       continue;
     }
     og::og_fwd<R, BF>(tw, zr, zi, u0, u1, L, LOG2N);

@@ -293,11 +293,11 @@ __device__ __forceinline__ void StageBuf<IO>::stage(ST* zr, ST* zi, const IO* __
 
 }  // namespace og
 
-#define OG_FWD_RU(NAME, R, IO, CM, ST, MAXT, MINB, TF, LF, PF)                                                 \
+#define OG_FWD_RU(NAME, R, IO, CM, ST, MAXT, MINB, TF, LF, PF, SY)                                             \
   extern "C" __global__ void __launch_bounds__(MAXT, MINB) NAME(                                          \
       const IO* __restrict__ u, const float2* __restrict__ kf,                                          \
       const float* __restrict__ D, IO* __restrict__ y, int B, int H, int L, int log2N, int flags) {    \
-    og_forward<R, IO, CM, ST, true, true, TF, LF, PF>(u, kf, D, y, B, H, L, flags);              \
+    og_forward<R, IO, CM, ST, true, true, TF, LF, PF, SY>(u, kf, D, y, B, H, L, flags);           \
   }
 // name: fbog_fwd_<io>_<compute>_r<R1>_ru (the staged scheme, computed outer twiddles, conv256_ru; flags bit 5 ignored);
 // _rua: also the first and last stage's twiddles by recurrence (og.cu's TwFirst, TF) instead of table lookups;
@@ -306,15 +306,18 @@ __device__ __forceinline__ void StageBuf<IO>::stage(ST* zr, ST* zi, const IO* __
 // bits stored as they are (og.cu's stage_in RAW: no fp32 round trip, one address per 8 values)
 // _rup: _rul with 16-bit I/O's staging loads all in flight, the first pair's before the tables (StageBuf above), and no
 // d 0 + y in og_inv (the staged scheme's skip term rides on the spectrum). fp32 I/O: _rul's code but for the latter.
+// _rus (N = 8K only; helper f4k4): _rup with the outer units' first/last-stage twiddles of positions m + 2048 rotated from
+// those of m (og.cu's TwFirst::sym: w_N(m + N/4) = -i w_N(m)), two recurrence products per unit instead of four.
 #define OG_FWD_RU_IO(IO_T, CM_T, IO, CM, ST)                                                                     \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_ru, 2, IO, CM, ST, 128, 5, false, false, false)                                 \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_ru, 4, IO, CM, ST, 128, 3, false, false, false)                                 \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rua, 2, IO, CM, ST, 128, 5, true, false, false)                                 \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rua, 4, IO, CM, ST, 128, 3, true, false, false)                          \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rul, 2, IO, CM, ST, 128, 5, true, true, false)                           \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rul, 4, IO, CM, ST, 128, 3, true, true, false)                           \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rup, 2, IO, CM, ST, 128, 5, true, true, true)                     \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rup, 4, IO, CM, ST, 128, 3, true, true, true)
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_ru, 2, IO, CM, ST, 128, 5, false, false, false, false)                                 \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_ru, 4, IO, CM, ST, 128, 3, false, false, false, false)                                 \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rua, 2, IO, CM, ST, 128, 5, true, false, false, false)                                 \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rua, 4, IO, CM, ST, 128, 3, true, false, false, false)                          \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rul, 2, IO, CM, ST, 128, 5, true, true, false, false)                           \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rul, 4, IO, CM, ST, 128, 3, true, true, false, false)                           \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rup, 2, IO, CM, ST, 128, 5, true, true, true, false)                     \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rup, 4, IO, CM, ST, 128, 3, true, true, true, false)                    \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rus, 2, IO, CM, ST, 128, 5, true, true, true, true)
 OG_FWD_RU_IO(bf16, bf16, __nv_bfloat16, 2, __nv_bfloat16)
 OG_FWD_RU_IO(f16, f16, __half, 1, __half)
 OG_FWD_RU_IO(f32, bf16, float, 2, __nv_bfloat16)

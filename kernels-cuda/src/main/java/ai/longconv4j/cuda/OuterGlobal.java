@@ -54,7 +54,7 @@ final class OuterGlobal {
 
   /** The kernel that runs under the current properties: {@link #kernelName(ElementType, Precision, int, boolean)}. */
   static String kernelName(ElementType io, Precision compute, int n) {
-    return registerUnit() ? "fbog_fwd_" + io.tag() + "_" + compute.tag() + "_r" + (n / 4096) + ruSuffix()
+    return registerUnit() ? "fbog_fwd_" + io.tag() + "_" + compute.tag() + "_r" + (n / 4096) + ruSuffix(n)
         : kernelName(io, compute, n, computedTwiddles());
   }
 
@@ -100,14 +100,15 @@ final class OuterGlobal {
    * fp32 I/O 2.590 / 2.477 / 2.444, backwardInput 2.425 / 2.266 / 2.208 (bench-runs/f4k-2, a fresh machine: 4K bf16
    * 1.187 / - / 1.080, 8K 2.444 / - / 2.224). OuterGlobalGpuTest passed with all three.
    * "off" runs the {@code _twc} kernels (the slow twin), "on" the {@code _ru} ones, "lean" the {@code _rul} ones
-   * ({@link #leanFragments()}), "pre" the {@code _rup} ones ({@link #stagedLoadsAhead()}).
+   * ({@link #leanFragments()}), "pre" the {@code _rup} ones ({@link #stagedLoadsAhead()}), "sym" the {@code _rus} ones
+   * at N = 8K ({@link #symmetricTwiddles(int)}; {@code _rup} at 16K).
    */
   static final String DEFAULT_REGISTER_UNIT = "pre";
   private static final String MODULE_RU = "flashbutterfly_ogr";
 
   /**
    * Whether the {@code _ru} (or {@code _rua}, {@code _rul}, {@code _rup}) kernels run (flashbutterfly_ogr.cu; property
-   * {@code PROPERTY.ru}: "off", "on", "all", "lean" or "pre", default {@link #DEFAULT_REGISTER_UNIT}): the {@code _twc} kernels with a leaner register unit (the chunk loop of the last two
+   * {@code PROPERTY.ru}: "off", "on", "all", "lean", "pre" or "sym", default {@link #DEFAULT_REGISTER_UNIT}): the {@code _twc} kernels with a leaner register unit (the chunk loop of the last two
    * forward stages, the product and the first two inverse stages: two address registers per chunk, conflict-free 16-bit
    * accesses, F16's B operand in registers of its own, the product's scales folded into the spectrum), the same
    * arithmetic. Only where the {@code _twc} kernels run ({@link #computedTwiddles()}: staged scheme, computed twiddles);
@@ -132,7 +133,7 @@ final class OuterGlobal {
    * (src/test/cuda/og_lean_model.py: every fragment word bit for bit but for the sign of zero halves). Only where
    * {@link #registerUnit()} holds.
    */
-  static boolean leanFragments() { return (ruLevel().equals("lean") || ruLevel().equals("pre")) && registerUnit(); }
+  static boolean leanFragments() { return !ruLevel().equals("on") && !ruLevel().equals("all") && registerUnit(); }
 
   /**
    * Whether the {@code _rup} kernels run (property {@code PROPERTY.ru} "pre"; helper f4k3): the {@code _rul} ones with
@@ -142,16 +143,25 @@ final class OuterGlobal {
    * inverse outer pass. The same values as {@code _rul} (the input's bits staged as before; only the sign of a zero
    * output can differ). Only where {@link #registerUnit()} holds.
    */
-  static boolean stagedLoadsAhead() { return ruLevel().equals("pre") && registerUnit(); }
+  static boolean stagedLoadsAhead() { return (ruLevel().equals("pre") || ruLevel().equals("sym")) && registerUnit(); }
 
-  private static String ruSuffix() {
-    return stagedLoadsAhead() ? "_rup" : leanFragments() ? "_rul" : firstTwiddles() ? "_rua" : "_ru";
+  /**
+   * Whether the {@code _rus} kernels run at FFT size {@code n} (property {@code PROPERTY.ru} "sym", N = 8K only; helper
+   * f4k4, not yet timed): the {@code _rup} ones with the outer units' first/last-stage twiddles of the positions
+   * m + 2048 rotated from those of m, w_N(m + N/4) = -i w_N(m) (og.cu's TwFirst::sym), so that the per-unit recurrence
+   * takes two complex products instead of four (src/test/cuda/og_sym_model.py). At N = 16K the offset 2048 is N/8 (no
+   * free rotation): the {@code _rup} kernels run. Only where {@link #registerUnit()} holds.
+   */
+  static boolean symmetricTwiddles(int n) { return n == 8192 && ruLevel().equals("sym") && registerUnit(); }
+
+  private static String ruSuffix(int n) {
+    return symmetricTwiddles(n) ? "_rus" : stagedLoadsAhead() ? "_rup" : leanFragments() ? "_rul" : firstTwiddles() ? "_rua" : "_ru";
   }
 
   private static String ruLevel() {
     String v = System.getProperty(PROPERTY + ".ru", DEFAULT_REGISTER_UNIT).trim().toLowerCase(java.util.Locale.ROOT);
-    if (!v.equals("on") && !v.equals("off") && !v.equals("all") && !v.equals("lean") && !v.equals("pre"))
-      throw new IllegalArgumentException("OuterGlobal: " + PROPERTY + ".ru must be off, on, all, lean or pre, got " + v);
+    if (!java.util.List.of("on", "off", "all", "lean", "pre", "sym").contains(v))
+      throw new IllegalArgumentException("OuterGlobal: " + PROPERTY + ".ru must be off, on, all, lean, pre or sym, got " + v);
     return v;
   }
 

@@ -53,7 +53,11 @@ import org.junit.jupiter.params.provider.MethodSource;
  * mask or a store at the wrong address (order-1 errors) fails it and the 1e-2 bound against float64. The {@code _rup}
  * kernels ("rup", helper f4k3) stage the same input bits with their loads ahead and drop {@code d * 0 + y}: against the
  * {@code _rul} output on the same input with the same bounds (the test prints the bit-identical count; a staged vector at
- * the wrong place or a group left out fails it and the 1e-2 bound against float64).
+ * the wrong place or a group left out fails it and the 1e-2 bound against float64). The {@code _rus} kernels ("rus",
+ * helper f4k4; N = 8K, else {@code _rup} runs) rotate the twiddles of positions m + 2048 from those of m instead of their
+ * own recurrence (the same values up to ~1e-7: src/test/cuda/og_sym_model.py): against the {@code _rup} output on the
+ * same input with the same bounds (a fp32 ulp can flip a 16-bit rounding; a wrong rotation sign, an error of order 1,
+ * fails it and the 1e-2 bound against float64).
  */
 @Tag("gpu")
 class OuterGlobalGpuTest extends CudaDeviceTest {
@@ -78,7 +82,7 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
     float[] twin = run(io, compute, mode, B, H, L, Lk, false, false, 0);
     double[] twin64 = new double[twin.length];
     for (int i = 0; i < twin.length; i++) twin64[i] = twin[i];
-    float[] table = null, computed = null, rua = null, rul = null;
+    float[] table = null, computed = null, rua = null, rul = null, rup = null;
     for (String scheme : SCHEMES) {
       float[] fast = withScheme(scheme, () -> run(io, compute, mode, B, H, L, Lk, true, false, 0));
       Reference.assertClose("og " + scheme + " vs _w3 " + io + " " + mode + " L=" + L, fast, twin64, 2e-2);
@@ -92,7 +96,8 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
       }
       if (scheme.equals("rua")) rua = fast;
       if (scheme.equals("rul")) { sameInput("rul vs rua", io, compute, mode, L, fast, rua); rul = fast; }
-      if (scheme.equals("rup")) sameInput("rup vs rul", io, compute, mode, L, fast, rul);
+      if (scheme.equals("rup")) { sameInput("rup vs rul", io, compute, mode, L, fast, rul); rup = fast; }
+      if (scheme.equals("rus")) sameInput("rus vs rup", io, compute, mode, L, fast, rup);
       if (scheme.startsWith("ru")) {   // the _ru / _rua / _rul kernels vs the _twc kernel on the same input (the class comment)
         double[] twc64 = new double[computed.length];
         int same = 0;
@@ -207,7 +212,7 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
    * Both schemes of {@link OuterGlobal#staged()}, "staged" (D u on the spectrum) and "global" (D u added in fp32), with
    * the twiddle table, and "compute": the staged scheme with computed twiddles (the {@code _twc} kernels).
    */
-  private static final String[] SCHEMES = {"staged", "global", "compute", "ru", "rua", "rul", "rup"};
+  private static final String[] SCHEMES = {"staged", "global", "compute", "ru", "rua", "rul", "rup", "rus"};
 
   /** f with the properties {@code longconv4j.cuda.og.scheme} and {@code .tw} set for scheme, cleared after. */
   private static float[] withScheme(String scheme, java.util.function.Supplier<float[]> f) {
@@ -217,13 +222,15 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
       System.setProperty(key, scheme.equals("global") ? "global" : "staged");
       System.setProperty(tw, twc ? "compute" : "table");
       System.setProperty(ru, switch (scheme) { case "ru" -> "on"; case "rua" -> "all"; case "rul" -> "lean"; case "rup" -> "pre";
-        default -> "off"; });
+        case "rus" -> "sym"; default -> "off"; });
       assertEquals(!scheme.equals("global"), OuterGlobal.staged());
       assertEquals(twc, OuterGlobal.computedTwiddles());
       assertEquals(scheme.startsWith("ru"), OuterGlobal.registerUnit());
-      assertEquals(scheme.equals("rua") || scheme.equals("rul") || scheme.equals("rup"), OuterGlobal.firstTwiddles());
-      assertEquals(scheme.equals("rul") || scheme.equals("rup"), OuterGlobal.leanFragments());
-      assertEquals(scheme.equals("rup"), OuterGlobal.stagedLoadsAhead());
+      assertEquals(scheme.equals("rua") || scheme.equals("rul") || scheme.equals("rup") || scheme.equals("rus"),
+          OuterGlobal.firstTwiddles());
+      assertEquals(scheme.equals("rul") || scheme.equals("rup") || scheme.equals("rus"), OuterGlobal.leanFragments());
+      assertEquals(scheme.equals("rup") || scheme.equals("rus"), OuterGlobal.stagedLoadsAhead());
+      assertEquals(scheme.equals("rus"), OuterGlobal.symmetricTwiddles(8192));
       return f.get();
     } finally {
       System.clearProperty(key);
@@ -255,7 +262,8 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
       assertEquals(routed, conv.kernelName().startsWith("fbog_fwd_"), conv.kernelName());
       assertEquals(routed && OuterGlobal.computedTwiddles() && !OuterGlobal.registerUnit(), conv.kernelName().endsWith("_twc"),
           conv.kernelName());
-      assertEquals(routed && OuterGlobal.registerUnit(), conv.kernelName().endsWith(
+      boolean rus = OuterGlobal.symmetricTwiddles(8192) && conv.kernelName().contains("_r2_");   // N = 8K only
+      assertEquals(routed && OuterGlobal.registerUnit(), conv.kernelName().endsWith(rus ? "_rus" :
           OuterGlobal.stagedLoadsAhead() ? "_rup" : OuterGlobal.leanFragments() ? "_rul" : OuterGlobal.firstTwiddles() ? "_rua" : "_ru"),
           conv.kernelName());
       if (routed) assertTrue(conv.toString().contains("outer global"), conv.toString());
@@ -264,7 +272,7 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
       if (adjoint) conv.backwardInput(du, dy, B); else conv.forward(du, dy, B);
       float[] y = ConvCase.read(dev, dy, io, B * H * L);
       Reference.assertClose((adjoint ? "backwardInput " : "") + conv + (og ? OuterGlobal.staged() ? " staged" : " global" : "")
-          + (og && OuterGlobal.computedTwiddles() ? OuterGlobal.stagedLoadsAhead() ? " rup" : OuterGlobal.leanFragments() ? " rul" : OuterGlobal.firstTwiddles() ? " rua" : OuterGlobal.registerUnit() ? " ru" : " twc" : "")
+          + (og && OuterGlobal.computedTwiddles() ? OuterGlobal.stagedLoadsAhead() ? rus ? " rus" : " rup" : OuterGlobal.leanFragments() ? " rul" : OuterGlobal.firstTwiddles() ? " rua" : OuterGlobal.registerUnit() ? " ru" : " twc" : "")
           + " B=" + B + " Lk=" + Lk + " pairs/block=" + perBlock, y,
           ref, 1e-2);
       return y;

@@ -124,11 +124,15 @@ class OuterGlobalHostTest {
       System.clearProperty(tw);
       System.clearProperty(scheme);
       assertEquals(!OuterGlobal.DEFAULT_REGISTER_UNIT.equals("off") && OuterGlobal.computedTwiddles(), OuterGlobal.registerUnit());
-      assertEquals(java.util.Set.of("all", "lean", "pre").contains(OuterGlobal.DEFAULT_REGISTER_UNIT)
+      assertEquals(java.util.Set.of("all", "lean", "pre", "sym").contains(OuterGlobal.DEFAULT_REGISTER_UNIT)
           && OuterGlobal.computedTwiddles(), OuterGlobal.firstTwiddles());
-      assertEquals((OuterGlobal.DEFAULT_REGISTER_UNIT.equals("lean") || OuterGlobal.DEFAULT_REGISTER_UNIT.equals("pre"))
+      assertEquals(java.util.Set.of("lean", "pre", "sym").contains(OuterGlobal.DEFAULT_REGISTER_UNIT)
           && OuterGlobal.computedTwiddles(), OuterGlobal.leanFragments());
-      assertEquals(OuterGlobal.DEFAULT_REGISTER_UNIT.equals("pre") && OuterGlobal.computedTwiddles(), OuterGlobal.stagedLoadsAhead());
+      assertEquals(java.util.Set.of("pre", "sym").contains(OuterGlobal.DEFAULT_REGISTER_UNIT) && OuterGlobal.computedTwiddles(),
+          OuterGlobal.stagedLoadsAhead());
+      assertEquals(OuterGlobal.DEFAULT_REGISTER_UNIT.equals("sym") && OuterGlobal.computedTwiddles(),
+          OuterGlobal.symmetricTwiddles(8192));
+      assertFalse(OuterGlobal.symmetricTwiddles(16384));
       System.setProperty(ru, " ON ");
       System.setProperty(tw, "compute");
       assertTrue(OuterGlobal.registerUnit());
@@ -175,6 +179,38 @@ class OuterGlobalHostTest {
       System.setProperty(ru, "yes");
       var e = assertThrows(IllegalArgumentException.class, OuterGlobal::registerUnit);
       assertTrue(e.getMessage().contains("OuterGlobal") && e.getMessage().contains(".ru"), e.getMessage());
+    } finally {
+      if (oldRu == null) System.clearProperty(ru); else System.setProperty(ru, oldRu);
+      if (oldTw == null) System.clearProperty(tw); else System.setProperty(tw, oldTw);
+      if (oldScheme == null) System.clearProperty(scheme); else System.setProperty(scheme, oldScheme);
+    }
+  }
+
+  @Test
+  void theSymLevelRunsTheRusKernelsAtN8KAndTheRupOnesAt16K() {
+    String ru = OuterGlobal.PROPERTY + ".ru", tw = OuterGlobal.PROPERTY + ".tw", scheme = OuterGlobal.PROPERTY + ".scheme";
+    String oldRu = System.getProperty(ru), oldTw = System.getProperty(tw), oldScheme = System.getProperty(scheme);
+    try {
+      System.clearProperty(tw);
+      System.clearProperty(scheme);
+      System.setProperty(ru, " Sym ");
+      assertTrue(OuterGlobal.registerUnit() && OuterGlobal.firstTwiddles() && OuterGlobal.leanFragments()
+          && OuterGlobal.stagedLoadsAhead() && OuterGlobal.symmetricTwiddles(8192));
+      assertFalse(OuterGlobal.symmetricTwiddles(16384));   // the offset 2048 is N/8 there: no free rotation
+      assertEquals("fbog_fwd_bf16_bf16_r2_rus", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
+      assertEquals("fbog_fwd_f16_f16_r2_rus", OuterGlobal.kernelName(ElementType.F16, Precision.F16, 8192));
+      assertEquals("fbog_fwd_f32_bf16_r2_rus", OuterGlobal.kernelName(ElementType.F32, Precision.BF16, 8192));
+      assertEquals("fbog_fwd_bf16_bf16_r4_rup", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 16384));
+      System.setProperty(ru, "pre");   // the default's level: no _rus
+      assertFalse(OuterGlobal.symmetricTwiddles(8192));
+      assertEquals("fbog_fwd_bf16_bf16_r2_rup", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
+      System.setProperty(ru, "sym");
+      System.setProperty(tw, "table");   // sym needs the _twc route, as every ru level
+      assertFalse(OuterGlobal.registerUnit() || OuterGlobal.symmetricTwiddles(8192));
+      assertEquals("fbog_fwd_bf16_bf16_r2", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
+      System.setProperty(ru, "symm");
+      var e = assertThrows(IllegalArgumentException.class, OuterGlobal::registerUnit);
+      assertTrue(e.getMessage().contains(".ru") && e.getMessage().contains("sym"), e.getMessage());
     } finally {
       if (oldRu == null) System.clearProperty(ru); else System.setProperty(ru, oldRu);
       if (oldTw == null) System.clearProperty(tw); else System.setProperty(tw, oldTw);

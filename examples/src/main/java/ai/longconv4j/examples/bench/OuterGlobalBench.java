@@ -29,7 +29,9 @@ import java.util.List;
  * and fp32 I/O and backwardInput (bf16) once; {@code rows=pairs}: {@code _rua} at 1, 2, 4 batch pairs per block;
  * {@code rows=rul}: "compute", "rua" and "rul" (the {@code _rul} kernels, {@code -Dlongconv4j.cuda.og.ru=lean}): bf16
  * twice in mirrored order, fp16 and backwardInput (bf16) once; {@code rows=rup}: "rul" against "rup" (the {@code _rup}
- * kernels, {@code -Dlongconv4j.cuda.og.ru=pre}) the same way. Other
+ * kernels, {@code -Dlongconv4j.cuda.og.ru=pre}) the same way; {@code rows=rus}: "rup" against "rus" (the {@code _rus}
+ * kernels, {@code -Dlongconv4j.cuda.og.ru=sym}, N = 8K only: L = 4K causal) the same way, at N = 16K one "rus" row (the
+ * level runs {@code _rup} there: a check that it routes, not a comparison). Other
  * lengths run the default plan once (the route does not apply there: a no-regression row).
  * Usage: OuterGlobalBench [csv-out] [B] [H] [L,L,...]
  */
@@ -43,7 +45,7 @@ public final class OuterGlobalBench {
   /**
    * {io, outerGlobal, pairs per block (0: default; -1: default with the spectrum prefetch), adjoint, scheme ("staged",
    * "global", "compute": staged with computed twiddles, "ru" / "rua" / "rul": compute with the {@code _ru} /
-   * {@code _rua} / {@code _rul} kernels, "rup" the {@code _rup} ones; null: the default)}; {@code rows}: "twc", "ru", "rul", "rup" or "pairs" for the short
+   * {@code _rua} / {@code _rul} kernels, "rup" / "rus" the {@code _rup} / {@code _rus} ones; null: the default)}; {@code rows}: "twc", "ru", "rul", "rup", "rus" or "pairs" for the short
    * lists, else null.
    */
   static List<Object[]> variants(int n, String rows) {
@@ -68,6 +70,13 @@ public final class OuterGlobalBench {
       for (String s : new String[] {"rul", "rup", "rup", "rul"}) v.add(new Object[] {ElementType.BF16, true, 0, false, s});
       for (String s : new String[] {"rul", "rup"}) v.add(new Object[] {ElementType.F16, true, 0, false, s});
       for (String s : new String[] {"rul", "rup"}) v.add(new Object[] {ElementType.BF16, true, 0, true, s});
+      return v;
+    }
+    if ("rus".equals(rows)) {   // helper f4k4: _rup (the default) against _rus (N = 8K; at 16K "rus" runs _rup)
+      if (n == 16384) { v.add(new Object[] {ElementType.BF16, true, 0, false, "rus"}); return v; }
+      for (String s : new String[] {"rup", "rus", "rus", "rup"}) v.add(new Object[] {ElementType.BF16, true, 0, false, s});
+      for (String s : new String[] {"rup", "rus"}) v.add(new Object[] {ElementType.F16, true, 0, false, s});
+      for (String s : new String[] {"rup", "rus"}) v.add(new Object[] {ElementType.BF16, true, 0, true, s});
       return v;
     }
     if ("pairs".equals(rows)) {   // the default (_rua) at 1, 2, 4 batch pairs per block, and _twc at 1
@@ -122,7 +131,7 @@ public final class OuterGlobalBench {
         else System.clearProperty("longconv4j.cuda.og.scheme");
         System.setProperty("longconv4j.cuda.og.tw", twc ? "compute" : "table");
         System.setProperty("longconv4j.cuda.og.ru", scheme == null ? "off" : switch (scheme) {
-          case "ru" -> "on"; case "rua" -> "all"; case "rul" -> "lean"; case "rup" -> "pre";
+          case "ru" -> "on"; case "rua" -> "all"; case "rul" -> "lean"; case "rup" -> "pre"; case "rus" -> "sym";
           default -> "off"; });
         try (var conv = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr).outerGlobal((Boolean) v[1])
             .pairsPerBlock(Math.max(0, pairs))) {

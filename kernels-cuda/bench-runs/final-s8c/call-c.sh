@@ -7,4 +7,11 @@
 set -u
 out=$1; D=.device/final; mkdir -p "$out"
 DEV=$D NCU=0 PAIRDEF=0 SCHEMES=default,pairt,f,f2 TEST_S=25 JAVA_S=30 bash kernels-cuda/bench-runs/lbf3/lbf3-sitting.sh "$out/lbf3" 2>&1 | tail -45
-tar -C "$out" -czf "$out/lbf3.tgz" lbf3 && rm -rf "$out/lbf3"; ls -la "$out"
+tar -C "$out" -czf "$out/lbf3.tgz" lbf3 && rm -rf "$out/lbf3"
+# the default plans at 4K and 8K (og _rup since f4k3) beside PyTorch, same call
+JAVA_OPTS="--add-modules jdk.incubator.vector -Dlongconv4j.bench.bwd=true" timeout 40 $D/run-java \
+  ai.longconv4j.examples.bench.CudaConvBench "$out/java-bench.csv" 64 768 4096,8192 > "$out/java-bench.txt" 2>&1
+echo "java bench exit $?"; grep -E "^flashbutterfly" "$out/java-bench.txt" | grep -E "w2 B=|fusedbwd" | head
+timeout 40 python3 $D/flashbutterfly_torch.py "$out/torch-bench.csv" 64 768 4096,8192 > "$out/torch-bench.txt" 2>&1
+echo "torch exit $?"; grep -E "fftconv float32|fwd\+bwd float32" "$out/torch-bench.txt" | grep -v ","
+ls -la "$out"

@@ -56,25 +56,27 @@ public final class LearnedButterflyConv implements AutoCloseable {
       System.getProperty("longconv4j.learned.asyncgrams"), true);
 
   /**
-   * Default of {@link #pairTwiddleTable(boolean)}: off (not yet measured); {@code -Dlongconv4j.learned.pairtw=on|off}
-   * overrides it.
+   * Default of {@link #pairTwiddleTable(boolean)}: on (bench-runs/final-s8d, B = 64, H = 768, bf16, ms, pair / pairt:
+   * forward L = 512 0.236 / 0.224, 1K 0.493 / 0.488; fwd+bwd 1.779 / 1.744, 3.637 / 3.620; the learned GPU tests passed,
+   * pairt = pair bit for bit); {@code -Dlongconv4j.learned.pairtw=on|off} overrides it.
    */
   public static final boolean DEFAULT_PAIR_TW = onOff("longconv4j.learned.pairtw", System.getProperty("longconv4j.learned.pairtw"),
       Variants.PAIR_TW);
 
   /**
-   * Default of {@link #n16Kernel(int)}: 0, the session-5 one-warp kernel (not yet measured against the variants);
-   * {@code -Dlongconv4j.learned.n16=one|f|f2} overrides it (0, 1, 2).
+   * Default of {@link #n16Kernel(int)}: 2, f2 (bench-runs/final-s8d, L = 256, B = 64, H = 768, bf16, ms, one-warp / f /
+   * f2: forward 0.164 / 0.127 / 0.114, fwd+bwd 1.203 / 1.079 / 1.025; the learned GPU tests passed, f2 within 1.02e-4 of
+   * the one-warp kernel); {@code -Dlongconv4j.learned.n16=one|f|f2} overrides it (0, 1, 2).
    */
   public static final int DEFAULT_N16_KERNEL = n16Of(System.getProperty("longconv4j.learned.n16"), Variants.N16_KERNEL);
 
   /** The session-8 (lbf2) variants' defaults in code, each one line to flip once a sitting measured it faster. */
   static final class Variants {
     private Variants() {}
-    /** {@link LearnedButterflyConv#pairTwiddleTable(boolean)}: false, the pair kernels as measured in lbf3-2. */
-    static final boolean PAIR_TW = false;
-    /** {@link LearnedButterflyConv#n16Kernel(int)}: 0, the one-warp kernel; 1 f, 2 f2. */
-    static final int N16_KERNEL = 0;
+    /** {@link LearnedButterflyConv#pairTwiddleTable(boolean)}: true (final-s8d); false, the pair kernels of lbf3-2. */
+    static final boolean PAIR_TW = true;
+    /** {@link LearnedButterflyConv#n16Kernel(int)}: 2, f2 (final-s8d); 0 the one-warp kernel, 1 f. */
+    static final int N16_KERNEL = 2;
   }
 
   /** Parses {@code -Dlongconv4j.learned.n16}'s value: {@code one} 0, {@code f} 1, {@code f2} 2, or {@code dflt} when unset. */

@@ -88,8 +88,11 @@ final class OuterGlobal {
   }
 
   /**
-   * The default of the property {@code PROPERTY.ru} ({@link #registerUnit()}, {@link #firstTwiddles()}): "pre", the
-   * {@code _rup} kernels (bench-runs/f4k3-1, same process, ms, {@code _rul} / {@code _rup}: 4K bf16 1.030, 1.038 / 1.011,
+   * The default of the property {@code PROPERTY.ru} ({@link #registerUnit()}, {@link #firstTwiddles()}): "sym", the
+   * {@code _rus} kernels at N = 8K and {@code _rup} at 16K (bench-runs/final-s8d, same call, ms, {@code _rup} / {@code _rus}:
+   * 4K bf16 1.010, 1.023 / 0.990, 0.993 (mirrored order), fp16 1.042 / 1.013, backwardInput 1.024 / 1.000;
+   * OuterGlobalGpuTest 105 passed with eight schemes, {@code _rus} vs {@code _rup} at most 1.44e-4 apart). Before, "pre",
+   * the {@code _rup} kernels (bench-runs/f4k3-1, same process, ms, {@code _rul} / {@code _rup}: 4K bf16 1.030, 1.038 / 1.011,
    * 1.018, fp16 1.060 / 1.030, backwardInput 1.036 / 1.015; 8K bf16 2.165, 2.163 / 2.086, 2.074, fp16 2.187 / 2.107,
    * backwardInput 2.155 / 2.056; OuterGlobalGpuTest 105 passed with seven schemes, {@code _rup} = {@code _rul} bit for
    * bit on all 5,114,284 values). Before, "lean", the {@code _rul} kernels (bench-runs/final-s8b, same call, ms, {@code _twc} / {@code _rua} / {@code _rul}: 4K bf16 1.161 /
@@ -103,7 +106,7 @@ final class OuterGlobal {
    * ({@link #leanFragments()}), "pre" the {@code _rup} ones ({@link #stagedLoadsAhead()}), "sym" the {@code _rus} ones
    * at N = 8K ({@link #symmetricTwiddles(int)}; {@code _rup} at 16K).
    */
-  static final String DEFAULT_REGISTER_UNIT = "pre";
+  static final String DEFAULT_REGISTER_UNIT = "sym";
   private static final String MODULE_RU = "flashbutterfly_ogr";
 
   /**

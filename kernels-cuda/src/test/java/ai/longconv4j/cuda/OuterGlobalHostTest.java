@@ -46,8 +46,8 @@ class OuterGlobalHostTest {
 
   @Test
   void pairsPerBlockFromThePlanThenThePropertyThenTheDefault() {
-    String key = OuterGlobal.PROPERTY + ".pairs", old = System.getProperty(key);
-    try {
+    String key = OuterGlobal.PROPERTY + ".pairs";
+    withProperties(() -> {
       System.clearProperty(key);
       assertEquals(OuterGlobal.DEFAULT_PAIRS, OuterGlobal.pairs(0));
       assertEquals(5, OuterGlobal.pairs(5), "the plan's pairsPerBlock wins");
@@ -59,15 +59,13 @@ class OuterGlobalHostTest {
         var e = assertThrows(IllegalArgumentException.class, () -> OuterGlobal.pairs(0));
         assertTrue(e.getMessage().contains("OuterGlobal"), e.getMessage());
       }
-    } finally {
-      if (old == null) System.clearProperty(key); else System.setProperty(key, old);
-    }
+    }, key);
   }
 
   @Test
   void theSchemeComesFromThePropertyOrTheDefault() {
-    String key = OuterGlobal.PROPERTY + ".scheme", old = System.getProperty(key);
-    try {
+    String key = OuterGlobal.PROPERTY + ".scheme";
+    withProperties(() -> {
       System.clearProperty(key);
       assertEquals(OuterGlobal.DEFAULT_STAGED, OuterGlobal.staged());
       System.setProperty(key, " Global ");
@@ -77,16 +75,13 @@ class OuterGlobalHostTest {
       System.setProperty(key, "other");
       var e = assertThrows(IllegalArgumentException.class, OuterGlobal::staged);
       assertTrue(e.getMessage().contains("scheme"), e.getMessage());
-    } finally {
-      if (old == null) System.clearProperty(key); else System.setProperty(key, old);
-    }
+    }, key);
   }
 
   @Test
   void computedTwiddlesComeFromThePropertyWithTheStagedSchemeOnly() {
     String tw = OuterGlobal.PROPERTY + ".tw", scheme = OuterGlobal.PROPERTY + ".scheme", ru = OuterGlobal.PROPERTY + ".ru";
-    String oldTw = System.getProperty(tw), oldScheme = System.getProperty(scheme), oldRu = System.getProperty(ru);
-    try {
+    withProperties(() -> {
       System.clearProperty(tw);
       System.clearProperty(scheme);
       System.setProperty(ru, "off");   // the _twc names (the _ru / _rua variants: the next test)
@@ -108,18 +103,13 @@ class OuterGlobalHostTest {
       System.setProperty(tw, "sincos");
       var e = assertThrows(IllegalArgumentException.class, OuterGlobal::computedTwiddles);
       assertTrue(e.getMessage().contains("OuterGlobal") && e.getMessage().contains(".tw"), e.getMessage());
-    } finally {
-      if (oldTw == null) System.clearProperty(tw); else System.setProperty(tw, oldTw);
-      if (oldScheme == null) System.clearProperty(scheme); else System.setProperty(scheme, oldScheme);
-      if (oldRu == null) System.clearProperty(ru); else System.setProperty(ru, oldRu);
-    }
+    }, tw, scheme, ru);
   }
 
   @Test
   void theRegisterUnitVariantComesFromThePropertyWhereTheTwcKernelsRun() {
     String ru = OuterGlobal.PROPERTY + ".ru", tw = OuterGlobal.PROPERTY + ".tw", scheme = OuterGlobal.PROPERTY + ".scheme";
-    String oldRu = System.getProperty(ru), oldTw = System.getProperty(tw), oldScheme = System.getProperty(scheme);
-    try {
+    withProperties(() -> {
       System.clearProperty(ru);
       System.clearProperty(tw);
       System.clearProperty(scheme);
@@ -179,18 +169,13 @@ class OuterGlobalHostTest {
       System.setProperty(ru, "yes");
       var e = assertThrows(IllegalArgumentException.class, OuterGlobal::registerUnit);
       assertTrue(e.getMessage().contains("OuterGlobal") && e.getMessage().contains(".ru"), e.getMessage());
-    } finally {
-      if (oldRu == null) System.clearProperty(ru); else System.setProperty(ru, oldRu);
-      if (oldTw == null) System.clearProperty(tw); else System.setProperty(tw, oldTw);
-      if (oldScheme == null) System.clearProperty(scheme); else System.setProperty(scheme, oldScheme);
-    }
+    }, ru, tw, scheme);
   }
 
   @Test
   void theSymLevelRunsTheRusKernelsAtN8KAndTheRupOnesAt16K() {
     String ru = OuterGlobal.PROPERTY + ".ru", tw = OuterGlobal.PROPERTY + ".tw", scheme = OuterGlobal.PROPERTY + ".scheme";
-    String oldRu = System.getProperty(ru), oldTw = System.getProperty(tw), oldScheme = System.getProperty(scheme);
-    try {
+    withProperties(() -> {
       System.clearProperty(tw);
       System.clearProperty(scheme);
       System.setProperty(ru, " Sym ");
@@ -211,25 +196,34 @@ class OuterGlobalHostTest {
       System.setProperty(ru, "symm");
       var e = assertThrows(IllegalArgumentException.class, OuterGlobal::registerUnit);
       assertTrue(e.getMessage().contains(".ru") && e.getMessage().contains("sym"), e.getMessage());
-    } finally {
-      if (oldRu == null) System.clearProperty(ru); else System.setProperty(ru, oldRu);
-      if (oldTw == null) System.clearProperty(tw); else System.setProperty(tw, oldTw);
-      if (oldScheme == null) System.clearProperty(scheme); else System.setProperty(scheme, oldScheme);
-    }
+    }, ru, tw, scheme);
   }
 
   @Test
   void theSwitchReadsTheProperty() {
-    String old = System.getProperty(OuterGlobal.PROPERTY);
-    try {
+    withProperties(() -> {
       System.clearProperty(OuterGlobal.PROPERTY);
       assertTrue(OuterGlobal.enabledByDefault());
       System.setProperty(OuterGlobal.PROPERTY, " OFF ");
       assertFalse(OuterGlobal.enabledByDefault());
       System.setProperty(OuterGlobal.PROPERTY, "on");
       assertTrue(OuterGlobal.enabledByDefault());
+    }, OuterGlobal.PROPERTY);
+  }
+
+  /** Runs {@code body} with the system properties {@code keys} cleared first and restored afterwards. */
+  private static void withProperties(Runnable body, String... keys) {
+    String[] old = new String[keys.length];
+    for (int i = 0; i < keys.length; i++) {
+      old[i] = System.getProperty(keys[i]);
+      System.clearProperty(keys[i]);
+    }
+    try {
+      body.run();
     } finally {
-      if (old == null) System.clearProperty(OuterGlobal.PROPERTY); else System.setProperty(OuterGlobal.PROPERTY, old);
+      for (int i = 0; i < keys.length; i++) {
+        if (old[i] == null) System.clearProperty(keys[i]); else System.setProperty(keys[i], old[i]);
+      }
     }
   }
 }

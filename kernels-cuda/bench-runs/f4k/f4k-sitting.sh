@@ -39,26 +39,18 @@ echo "== gpu tests"
 [ "${TESTS:-1}" = 0 ] || timeout ${TEST_S:-60} $DEV/run-tests --include-tag gpu ${TEST_ARGS:---include-classname .*OuterGlobalGpuTest.*} \
   --disable-ansi-colors > "$out/tests.txt" 2>&1
 echo "tests exit $?"; grep -E "tests (successful|failed|aborted|skipped)|✘" "$out/tests.txt" | head -30
-grep -E "rel err" "$out/tests.txt" | grep -E " ru B=" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1)}' | sort -g | tail -1 \
-  | sed 's/^/largest rel err of ru vs float64: /'
-grep -E "og ru vs twc" "$out/tests.txt" | grep "rel err" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1), $5}' | sort -g \
-  | awk '{m[$2]=$1} END {for (k in m) print "largest ru vs twc (" k " I/O): " m[k]}'
-grep -E "og rua? vs twc.*bit for bit" "$out/tests.txt" | awk '{s+=$(NF-6); t+=$(NF-4)} END {if (t) printf "ru vs twc: %d of %d values bit for bit\n", s, t}'
-grep -E "rel err" "$out/tests.txt" | grep -E " rul B=" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1)}' | sort -g | tail -1 \
-  | sed 's/^/largest rel err of rul vs float64: /'
-grep -E "og rul vs rua" "$out/tests.txt" | grep "rel err" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1), $5}' | sort -g \
-  | awk '{m[$2]=$1} END {for (k in m) print "largest rul vs rua (" k " I/O): " m[k]}'
-grep -E "og rul vs rua.*bit for bit" "$out/tests.txt" | awk '{s+=$(NF-6); t+=$(NF-4)} END {if (t) printf "rul vs rua: %d of %d values bit for bit\n", s, t}'
-grep -E "rel err" "$out/tests.txt" | grep -E " rup B=" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1)}' | sort -g | tail -1 \
-  | sed 's/^/largest rel err of rup vs float64: /'
-grep -E "og rup vs rul" "$out/tests.txt" | grep "rel err" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1), $5}' | sort -g \
-  | awk '{m[$2]=$1} END {for (k in m) print "largest rup vs rul (" k " I/O): " m[k]}'
-grep -E "og rup vs rul.*bit for bit" "$out/tests.txt" | awk '{s+=$(NF-6); t+=$(NF-4)} END {if (t) printf "rup vs rul: %d of %d values bit for bit\n", s, t}'
-grep -E "rel err" "$out/tests.txt" | grep -E " rus B=" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1)}' | sort -g | tail -1 \
-  | sed 's/^/largest rel err of rus vs float64: /'
-grep -E "og rus vs rup" "$out/tests.txt" | grep "rel err" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1), $5}' | sort -g \
-  | awk '{m[$2]=$1} END {for (k in m) print "largest rus vs rup (" k " I/O): " m[k]}'
-grep -E "og rus vs rup.*bit for bit" "$out/tests.txt" | awk '{s+=$(NF-6); t+=$(NF-4)} END {if (t) printf "rus vs rup: %d of %d values bit for bit\n", s, t}'
+# summarize V BASE [BITS]: the largest error of the V kernels vs float64 and vs BASE's on the same input (per I/O type),
+# and how many values of (BITS, default V) vs BASE were equal bit for bit, from OuterGlobalGpuTest's lines.
+summarize() {
+  local v=$1 base=$2 bits=${3:-$1}
+  grep -E "rel err" "$out/tests.txt" | grep -E " $v B=" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1)}' | sort -g | tail -1 \
+    | sed "s/^/largest rel err of $v vs float64: /"
+  grep -E "og $v vs $base" "$out/tests.txt" | grep "rel err" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1), $5}' | sort -g \
+    | awk -v v="$v" -v b="$base" '{m[$2]=$1} END {for (k in m) print "largest " v " vs " b " (" k " I/O): " m[k]}'
+  grep -E "og $bits vs $base.*bit for bit" "$out/tests.txt" | awk -v v="$v" -v b="$base" '{s+=$(NF-6); t+=$(NF-4)}
+    END {if (t) printf "%s vs %s: %d of %d values bit for bit\n", v, b, s, t}'
+}
+summarize ru twc 'rua?'; summarize rul rua; summarize rup rul; summarize rus rup
 echo "== java bench"; date -u
 JAVA_OPTS="${JAVA_OPTS:-} -Dlongconv4j.bench.og.rows=${ROWS:-ru}" \
   timeout ${JAVA_S:-50} $DEV/run-java ai.longconv4j.examples.bench.OuterGlobalBench "$out/og-bench.csv" 64 768 "$Ls" \

@@ -11,6 +11,9 @@ import javax.tools.DiagnosticCollector;
 import javax.tools.JavaFileManager;
 import javax.tools.JavaFileObject;
 import javax.tools.SimpleJavaFileObject;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
@@ -20,6 +23,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -50,7 +54,7 @@ final class DirectExpressions {
     /** JVM flags that make javac's pooled tasks and symbol table reachable (besides the jdk.jshell open). */
     static final List<String> JVM_FLAGS = List.of(
             "--add-exports=jdk.compiler/com.sun.tools.javac.api=ALL-UNNAMED",
-            "--add-exports=jdk.compiler/com.sun.tools.javac.code=ALL-UNNAMED",
+            "--add-opens=jdk.compiler/com.sun.tools.javac.code=ALL-UNNAMED",
             "--add-exports=jdk.compiler/com.sun.tools.javac.util=ALL-UNNAMED");
     /**
      * Simple-name prefix of the generated classes: it matches JShell's wrapper-name pattern, so JShell's stack
@@ -82,6 +86,13 @@ final class DirectExpressions {
     private Object jshellEval;
     private Method asJShellException;
     private Javac javac;
+    /**
+     * Tests: compare the REPL purge's two ways on every task ({@link Purge}); {@link #purged} counts the names,
+     * {@link #purgeMismatch} holds the first difference.
+     */
+    static volatile boolean verifyPurge;
+    static volatile long purged;
+    static volatile String purgeMismatch;
     private int count;
     private int hits;
 
@@ -216,10 +227,6 @@ final class DirectExpressions {
         private final Method namesInstance;
         private final Method fromString;
         private final Method getPackage;
-        private final Method getAllClasses;
-        private final Method packge;
-        private final Method flatName;
-        private final Method removeClass;
         private final Method finderInstance;
         private final Method getCompleter;
         private final Field javaBase;
@@ -242,16 +249,16 @@ final class DirectExpressions {
             Class<?> symbol = Class.forName("com.sun.tools.javac.code.Symbol");
             Class<?> moduleSymbol = Class.forName("com.sun.tools.javac.code.Symbol$ModuleSymbol");
             Class<?> packageSymbol = Class.forName("com.sun.tools.javac.code.Symbol$PackageSymbol");
-            Class<?> classSymbol = Class.forName("com.sun.tools.javac.code.Symbol$ClassSymbol");
             Class<?> finder = Class.forName("com.sun.tools.javac.code.ClassFinder");
             symtabInstance = symtab.getMethod("instance", context);
             namesInstance = names.getMethod("instance", context);
             fromString = names.getMethod("fromString", String.class);
             getPackage = symtab.getMethod("getPackage", moduleSymbol, name);
-            getAllClasses = symtab.getMethod("getAllClasses");
-            packge = symbol.getMethod("packge");
-            flatName = classSymbol.getMethod("flatName");
-            removeClass = symtab.getMethod("removeClass", moduleSymbol, name);
+            try {
+                Purge.check();
+            } catch (LinkageError e) {   // ExceptionInInitializerError; NoClassDefFoundError on a later try
+                throw new IllegalStateException("javac's symbol table is not reachable: " + (e.getCause() != null ? e.getCause() : e), e);
+            }
             finderInstance = finder.getMethod("instance", context);
             getCompleter = finder.getMethod("getCompleter");
             javaBase = symtab.getField("java_base");
@@ -279,13 +286,121 @@ final class DirectExpressions {
         private void purgeRepl(Object ctx) throws ReflectiveOperationException {
             Object syms = symtabInstance.invoke(null, ctx);
             Object mod = javaBase.get(syms) == noModule.get(syms) ? noModule.get(syms) : unnamedModule.get(syms);
-            Object repl = getPackage.invoke(syms, mod, fromString.invoke(namesInstance.invoke(null, ctx), "REPL"));
+            Object names = namesInstance.invoke(null, ctx);
+            Object repl = getPackage.invoke(syms, mod, fromString.invoke(names, "REPL"));
             if (repl == null) return;
-            var remove = new ArrayList<Object>();
-            for (Object c : (Iterable<?>) getAllClasses.invoke(syms)) if (packge.invoke(c) == repl) remove.add(flatName.invoke(c));
-            for (Object n : remove) removeClass.invoke(syms, mod, n);
+            try {
+                if (Purge.CLASSES == null) {
+                    Purge.byScan(syms, mod, repl);
+                } else {
+                    Object prefix = fromString.invoke(names, "REPL.");
+                    if (verifyPurge) {
+                        var scan = Purge.scan(syms, repl);
+                        var named = Purge.named(syms, mod, prefix);
+                        if (!scan.equals(named) && purgeMismatch == null) purgeMismatch = "scan " + scan + " != by name " + named;
+                        purged += named.size();
+                    }
+                    Purge.byName(syms, mod, prefix);
+                }
+            } catch (RuntimeException | Error e) {
+                throw e;
+            } catch (Throwable t) {
+                throw new java.lang.reflect.InvocationTargetException(t);
+            }
             members.set(repl, null);
             completer.set(repl, getCompleter.invoke(finderInstance.invoke(null, ctx)));
+        }
+    }
+
+    /**
+     * Drops the {@code REPL} package's classes from javac's pooled symbol table after each task. JShell's own
+     * pool (and {@link #byScan}, the slow twin) visits every class javac has entered — thousands: the startup
+     * imports' packages, java.base — through the public {@code getAllClasses()}; with
+     * {@code --add-opens jdk.compiler/com.sun.tools.javac.code} {@link #byName} walks the private flat-name
+     * table instead, compares names, and drops the emptied entries (which the public {@code removeClass} leaves,
+     * one more per cell). Measured with JFR in the first 400 cells: the scan loop was ~6 % of the cell thread's
+     * samples and its JIT compile ~2.8 s of compiler CPU (kernel/BENCHMARKS.md, session 9).
+     */
+    static final class Purge {
+        static final MethodHandle ALL_CLASSES;
+        static final MethodHandle PACKGE;
+        static final MethodHandle FLAT_NAME;
+        static final MethodHandle REMOVE_CLASS;
+        /** {@code Symtab.classes} (flat name → module → class), or null when the package is not open to us. */
+        static final MethodHandle CLASSES;
+        static final MethodHandle STARTS_WITH;
+
+        static {
+            try {
+                Class<?> symtab = Class.forName("com.sun.tools.javac.code.Symtab");
+                Class<?> symbol = Class.forName("com.sun.tools.javac.code.Symbol");
+                Class<?> classSymbol = Class.forName("com.sun.tools.javac.code.Symbol$ClassSymbol");
+                Class<?> moduleSymbol = Class.forName("com.sun.tools.javac.code.Symbol$ModuleSymbol");
+                Class<?> name = Class.forName("com.sun.tools.javac.util.Name");
+                var lookup = MethodHandles.lookup();   // the unnamed module, to which the kernelspec exports javac's packages
+                var unary = MethodType.methodType(Object.class, Object.class);
+                ALL_CLASSES = lookup.unreflect(symtab.getMethod("getAllClasses")).asType(unary);
+                PACKGE = lookup.unreflect(symbol.getMethod("packge")).asType(unary);
+                FLAT_NAME = lookup.unreflect(classSymbol.getMethod("flatName")).asType(unary);
+                REMOVE_CLASS = lookup.unreflect(symtab.getMethod("removeClass", moduleSymbol, name))
+                        .asType(MethodType.methodType(void.class, Object.class, Object.class, Object.class));
+                STARTS_WITH = lookup.unreflect(name.getMethod("startsWith", name))
+                        .asType(MethodType.methodType(boolean.class, Object.class, Object.class));
+                MethodHandle classes = null;
+                if (symtab.getModule().isOpen(symtab.getPackageName(), Purge.class.getModule())) {
+                    Field f = symtab.getDeclaredField("classes");
+                    if (Map.class.isAssignableFrom(f.getType())) {
+                        f.setAccessible(true);
+                        classes = lookup.unreflectGetter(f).asType(MethodType.methodType(Map.class, Object.class));
+                    }
+                }
+                CLASSES = classes;
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        private Purge() {}
+
+        /** Initialises the handles (a {@link LinkageError} when javac's internals are not reachable). */
+        static void check() {
+            Objects.requireNonNull(REMOVE_CLASS);
+        }
+
+        /** The slow twin: every class javac has entered, kept when its package is {@code repl}. */
+        static void byScan(Object syms, Object mod, Object repl) throws Throwable {
+            for (Object n : scan(syms, repl)) REMOVE_CLASS.invokeExact(syms, mod, n);
+        }
+
+        static Set<Object> scan(Object syms, Object repl) throws Throwable {
+            var out = new java.util.HashSet<Object>();
+            for (Object c : (Iterable<?>) (Object) ALL_CLASSES.invokeExact(syms)) {
+                if ((Object) PACKGE.invokeExact(c) == repl) out.add((Object) FLAT_NAME.invokeExact(c));
+            }
+            return out;
+        }
+
+        /** Flat names {@code REPL.X} (no further dot: the package itself, not a subpackage) entered in module mod. */
+        static Set<Object> named(Object syms, Object mod, Object prefix) throws Throwable {
+            var out = new java.util.HashSet<Object>();
+            for (var e : ((Map<?, ?>) CLASSES.invokeExact(syms)).entrySet()) {
+                if (inRepl(e.getKey(), prefix) && ((Map<?, ?>) e.getValue()).containsKey(mod)) out.add(e.getKey());
+            }
+            return out;
+        }
+
+        static void byName(Object syms, Object mod, Object prefix) throws Throwable {
+            for (var it = ((Map<?, ?>) CLASSES.invokeExact(syms)).entrySet().iterator(); it.hasNext(); ) {
+                var e = it.next();
+                if (!inRepl(e.getKey(), prefix)) continue;
+                var byModule = (Map<?, ?>) e.getValue();
+                byModule.remove(mod);
+                if (byModule.isEmpty()) it.remove();
+            }
+        }
+
+        private static boolean inRepl(Object flatName, Object prefix) throws Throwable {
+            return (boolean) STARTS_WITH.invokeExact(flatName, prefix) && flatName.toString().indexOf('.', 5) < 0;
         }
     }
 }

@@ -63,6 +63,32 @@ class DirectExpressionsTest {
     }
 
     @Test
+    void replPurgeByNameDropsWhatTheScanWould() {
+        // the fast purge (javac's flat-name table, opened to the tests by the surefire argLine as by the kernelspec)
+        // against the public getAllClasses() scan on every task: the same names, over every kind of declaration,
+        // nested classes and redefinitions
+        assertNotNull(DirectExpressions.Purge.CLASSES, "javac.code is opened to the tests: the by-name purge runs");
+        var cells = new ArrayList<>(CELLS);
+        cells.addAll(List.of("class Outer { static class In { int v = 3; } class Inner { } interface I { } }",
+                "new Outer.In().v", "class Outer { static class In { int v = 4; } }", "new Outer.In().v + 1",
+                "record R(Outer.In in) { }", "new R(new Outer.In()).in().v", "int sq(int a) { return a * a * 1; }", "sq(4)"));
+        DirectExpressions.verifyPurge = true;
+        DirectExpressions.purged = 0;
+        DirectExpressions.purgeMismatch = null;
+        List<String> out;
+        try (var e = new Engine(true, true, true)) {
+            out = ValueSnippetsTest.run(e, cells);
+        } finally {
+            DirectExpressions.verifyPurge = false;
+        }
+        assertNull(DirectExpressions.purgeMismatch);
+        assertTrue(DirectExpressions.purged > cells.size(), "REPL classes purged: " + DirectExpressions.purged);
+        assertTrue(out.contains("new Outer.In().v -> value 3"), out::toString);
+        assertTrue(out.contains("new Outer.In().v + 1 -> value 5"), out::toString);
+        assertTrue(out.contains("sq(4) -> value 16"), out::toString);
+    }
+
+    @Test
     void anonymousClassBodiesAreLeftToJShell() {
         for (String e : List.of("new Object() { }", "new Runnable() { public void run() { } }.hashCode()",
                 "List.of(new Object() { int f = 1; }.f)", "foo(new java.util.ArrayList<String>(3) {{ add(\"x\"); }})")) {

@@ -10,7 +10,7 @@ import java.util.Arrays;
  * kernel's JVM flags (see kernel/BENCHMARKS.md):
  * <pre>
  * java -XX:+UseSerialGC --add-modules=jdk.incubator.vector --add-opens=jdk.jshell/jdk.jshell=ALL-UNNAMED \
- *   --add-exports=jdk.compiler/com.sun.tools.javac.{api,code,util}=ALL-UNNAMED (three flags) \
+ *   --add-exports=jdk.compiler/com.sun.tools.javac.{api,util}=ALL-UNNAMED --add-opens=jdk.compiler/com.sun.tools.javac.code=ALL-UNNAMED \
  *   -cp kernel/target/test-classes:kernel/target/classes:kernel/target/lib/* ai.longconv4j.kernel.EngineBench direct 1000 200 "x + 1"
  * </pre>
  * Arguments: {@code direct} or {@code jshell} (JShell's {@code Object $lc4jValueN = (EXPR);} path), cells, window, expression.

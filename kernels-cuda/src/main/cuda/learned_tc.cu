@@ -297,6 +297,61 @@ __device__ void lbp_twi_build(const float2* tw, float2* twi) {   // after tw is 
     p[128] = stp[0]; p[160] = stp[1];
   }
 }
+// Step 4 of a pair row (own columns c0 + [0, N2/2), output rows < 16 kt, one row tile at a time): y = Re(a4 @ X3) + D x
+// from the accumulators; X holds X3 (all 32 rows), synced by the caller (lbp_row, learned_tc_chain.cuh lbc_row).
+template <typename IO, bool BF16, int N2>
+__device__ __forceinline__ void lbp_out(const IO* __restrict__ xrow, IO* __restrict__ orow, float d, int L, const uint16_t* X,
+                                        const uint16_t* a4r, const uint16_t* a4i, int kt, int c0, int jp0) {
+  using Lo = LbtLayout<32, N2>;
+  constexpr int JPW = N2 / 32;
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
+#pragma unroll 1
+  for (int m = 0; m < kt; ++m) {
+    float e[2 * JPW][4];
+    uint32_t xv[2 * JPW][2];   // x pairs of the skip term (L even), loaded before the MMAs hide their latency
+#pragma unroll
+    for (int j = 0; j < 2 * JPW; ++j)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int n = (16 * m + g + 8 * h) * N2 + c0 + 8 * j + 2 * t;
+        xv[j][h] = ((L & 1) == 0 && n < L) ? *reinterpret_cast<const uint32_t*>(xrow + n) : 0u;
+        e[j][2 * h] = e[j][2 * h + 1] = 0.f;
+      }
+#pragma unroll
+    for (int kk = 0; kk < 2; ++kk) {
+      uint32_t gr[4], gi[4];
+      const int aoff = (16 * m + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
+      ldsm_x4(gr, a4r + aoff);
+      ldsm_x4(gi, a4i + aoff);
+#pragma unroll
+      for (int q = 0; q < 4; ++q) gi[q] ^= SIGN2;
+#pragma unroll
+      for (int jj = 0; jj < JPW; ++jj) {
+        uint32_t vr[4], vi[4];
+        const uint16_t* p = X + (16 * kk + (lm & 1) * 8 + lr) * Lo::SX + 16 * (jp0 + jj) + (lm >> 1) * 8;
+        ldsm_x4_t(vr, p);
+        ldsm_x4_t(vi, p + N2);
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+          mma16816<BF16>(e[2 * jj + j], gr, vr[2 * j], vr[2 * j + 1]);
+          mma16816<BF16>(e[2 * jj + j], gi, vi[2 * j], vi[2 * j + 1]);
+        }
+      }
+    }
+#pragma unroll
+    for (int j = 0; j < 2 * JPW; ++j)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int n = (16 * m + g + 8 * h) * N2 + c0 + 8 * j + 2 * t;
+        const IO* xs = reinterpret_cast<const IO*>(&xv[j][h]);
+        if ((L & 1) == 0 && n < L)   // n even, L even: the pair is in or out together; 4-byte aligned
+          *reinterpret_cast<uint32_t*>(orow + n) = pack2<BF16>(fmaf(d, ld(xs), e[j][2 * h]), fmaf(d, ld(xs + 1), e[j][2 * h + 1]));
+        if ((L & 1) != 0 && n < L) st(orow + n, fmaf(d, ld(xrow + n), e[j][2 * h]));
+        if ((L & 1) != 0 && n + 1 < L) st(orow + n + 1, fmaf(d, ld(xrow + n + 1), e[j][2 * h + 1]));
+      }
+  }
+  __syncwarp();
+}
 template <typename IO, bool BF16, int N2, bool DUMP, bool TI = false>
 __device__ __forceinline__ void lbp_row(const IO* __restrict__ xrow, IO* __restrict__ orow, float d, int L, bool conjK,
                                         uint16_t* X, const uint16_t* sb, const float2* kp, const float2* tw, uint16_t* dump,
@@ -389,54 +444,9 @@ __device__ __forceinline__ void lbp_row(const IO* __restrict__ xrow, IO* __restr
   });
   if (dh != nullptr) dump_rows<16, N2>(Xh, dh + 3 * SLOT);                       // slot 3: X3
   asm volatile("bar.sync %0, 64;\n" :: "r"(bar) : "memory");
-  // ---- step 4 (own columns, output rows < 16 kt, one row tile at a time): y = Re(a4 @ X3) + D x from the accumulators
-#pragma unroll 1
-  for (int m = 0; m < kt; ++m) {
-    float e[2 * JPW][4];
-    uint32_t xv[2 * JPW][2];   // x pairs of the skip term (L even), loaded before the MMAs hide their latency
-#pragma unroll
-    for (int j = 0; j < 2 * JPW; ++j)
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const int n = (16 * m + g + 8 * h) * N2 + c0 + 8 * j + 2 * t;
-        xv[j][h] = ((L & 1) == 0 && n < L) ? *reinterpret_cast<const uint32_t*>(xrow + n) : 0u;
-        e[j][2 * h] = e[j][2 * h + 1] = 0.f;
-      }
-#pragma unroll
-    for (int kk = 0; kk < 2; ++kk) {
-      uint32_t gr[4], gi[4];
-      const int aoff = (16 * m + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
-      ldsm_x4(gr, a4r + aoff);
-      ldsm_x4(gi, a4i + aoff);
-#pragma unroll
-      for (int q = 0; q < 4; ++q) gi[q] ^= SIGN2;
-#pragma unroll
-      for (int jj = 0; jj < JPW; ++jj) {
-        uint32_t vr[4], vi[4];
-        const uint16_t* p = X + (16 * kk + (lm & 1) * 8 + lr) * Lo::SX + 16 * (jp0 + jj) + (lm >> 1) * 8;
-        ldsm_x4_t(vr, p);
-        ldsm_x4_t(vi, p + N2);
-#pragma unroll
-        for (int j = 0; j < 2; ++j) {
-          mma16816<BF16>(e[2 * jj + j], gr, vr[2 * j], vr[2 * j + 1]);
-          mma16816<BF16>(e[2 * jj + j], gi, vi[2 * j], vi[2 * j + 1]);
-        }
-      }
-    }
-#pragma unroll
-    for (int j = 0; j < 2 * JPW; ++j)
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const int n = (16 * m + g + 8 * h) * N2 + c0 + 8 * j + 2 * t;
-        const IO* xs = reinterpret_cast<const IO*>(&xv[j][h]);
-        if ((L & 1) == 0 && n < L)   // n even, L even: the pair is in or out together; 4-byte aligned
-          *reinterpret_cast<uint32_t*>(orow + n) = pack2<BF16>(fmaf(d, ld(xs), e[j][2 * h]), fmaf(d, ld(xs + 1), e[j][2 * h + 1]));
-        if ((L & 1) != 0 && n < L) st(orow + n, fmaf(d, ld(xrow + n), e[j][2 * h]));
-        if ((L & 1) != 0 && n + 1 < L) st(orow + n + 1, fmaf(d, ld(xrow + n + 1), e[j][2 * h + 1]));
-      }
-  }
-  __syncwarp();
+  lbp_out<IO, BF16, N2>(xrow, orow, d, L, X, a4r, a4i, kt, c0, jp0);
 }
+#include "learned_tc_chain.cuh"
 // PAIR: grid (ceil(B / (W / 2)), H) at most, block 32 W (W even), smem FIXED_BYTES + W/2 * 2 PAIR_EL + 8 N (twiddles)
 // (TI: + 192 * 6 * 8 for the start values after the twiddles).
 template <typename IO, bool BF16, int N2, bool DUMP, bool TI = false>
@@ -457,7 +467,7 @@ __device__ void lbp_rows(const IO* __restrict__ x, IO* __restrict__ out, float d
   }
 }
 // Grid (ceil(B / (W * rowsPerWarp)), H), block 32 W, dynamic smem LbtLayout::FIXED_BYTES + W * WARP_BYTES.
-template <typename IO, bool BF16, int N1, int N2, bool SPLIT, int PAIR = 0, bool FE = false, bool TI = false>
+template <typename IO, bool BF16, int N1, int N2, bool SPLIT, int PAIR = 0, bool FE = false, bool TI = false, bool CH = false>
 __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__ kp, const float* __restrict__ D,
                             const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L, int conjK,
                             uint16_t* __restrict__ dump) {
@@ -489,6 +499,15 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   const Tw T = tw_init(stw, LOG2N);
   __syncthreads();
   const float d = D[h];
+  if constexpr (CH) {   // the TI start values after the pairs' buffers, built from a full table held there meanwhile
+    float2 *full = reinterpret_cast<float2*>(bufs), *twi = reinterpret_cast<float2*>(bufs + (blockDim.x >> 6) * lbc_pair_el<N2>());
+    for (int i = threadIdx.x; i < N; i += blockDim.x) full[i] = tw_at(T, i);
+    __syncthreads();
+    lbp_twi_build<N2>(full, twi);
+    __syncthreads();
+    lbc_rows<IO, BF16, N2, PAIR == 2>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, dump);
+    return;
+  }
   if constexpr (PAIR != 0) {   // the full twiddle table T[i] = w_N^i after the pairs' buffers: one lookup per entry
     float2* tw = reinterpret_cast<float2*>(bufs + (blockDim.x >> 6) * Lo::PAIR_EL);
     for (int i = threadIdx.x; i < N; i += blockDim.x) tw[i] = tw_at(T, i);
@@ -541,6 +560,13 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
       int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
     lbt_forward<IO, BF, 32, N2, false, DUMP ? 2 : 1, false, TI>(x, kp, D, pb, out, B, H, L, conjK, dump);          \
   }
+// CH kernels (suffix pc, pdc with dumps; learned_tc_chain.cuh): smem FIXED_BYTES + W/2 * 2 lbc_pair_el + 192 * 6 * 8.
+#define LBC_CFG(SUF, IO, BF, N2, MAXT, DUMP, NAME)                                                                  \
+  extern "C" __global__ void __launch_bounds__(MAXT, 1) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,       \
+      const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
+      int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
+    lbt_forward<IO, BF, 32, N2, false, DUMP ? 2 : 1, false, true, true>(x, kp, D, pb, out, B, H, L, conjK, dump);  \
+  }
 #define LBT_TYPE(SUF, IO, BF)                                                                                      \
   LBT_CFG(SUF, IO, BF, 16, 16, 512, false, 16x16) LBT_CFG(SUF, IO, BF, 16, 32, 512, false, 16x32)                 \
   LBT_CFG(SUF, IO, BF, 32, 32, 384, false, 32x32) LBT_CFG(SUF, IO, BF, 32, 64, 256, false, 32x64)                 \
@@ -551,6 +577,8 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   LBP_CFG(SUF, IO, BF, 32, 512, true, 32x32pdt, true) LBP_CFG(SUF, IO, BF, 64, 384, true, 32x64pdt, true)          \
   LBF_CFG(SUF, IO, BF, 16, 512, 1, 16x16f) LBF_CFG(SUF, IO, BF, 32, 512, 1, 16x32f)                                \
   LBF_CFG(SUF, IO, BF, 16, 320, 2, 16x16f2) LBF_CFG(SUF, IO, BF, 32, 320, 2, 16x32f2)                              \
+  LBC_CFG(SUF, IO, BF, 32, 512, false, 32x32pc) LBC_CFG(SUF, IO, BF, 64, 512, false, 32x64pc)                      \
+  LBC_CFG(SUF, IO, BF, 32, 512, true, 32x32pdc) LBC_CFG(SUF, IO, BF, 64, 384, true, 32x64pdc)                      \
   extern "C" __global__ void __launch_bounds__(256) lbt_prep_##SUF(const float2* __restrict__ blocks,              \
       IO* __restrict__ out, int N1, int N2, int adjoint) { lbt_prep<IO>(blocks, out, N1, N2, adjoint); }
 LBT_TYPE(bf16, __nv_bfloat16, true)

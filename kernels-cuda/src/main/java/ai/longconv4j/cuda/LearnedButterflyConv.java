@@ -39,7 +39,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private final DeviceBuffer kp, d, blocks, dBlocks;
   private final DeviceBuffer prepFwd, prepAdj;   // 16-bit blocks for the tensor-core kernel (null: not applicable)
   private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, pairRows = DEFAULT_PAIR, tensorCoreGrads = true,
-      asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW;
+      asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW, chainRows = DEFAULT_CHAIN;
   private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL;
   /** Default of {@link #splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
   public static final boolean DEFAULT_SPLIT = false;
@@ -70,9 +70,18 @@ public final class LearnedButterflyConv implements AutoCloseable {
    */
   public static final int DEFAULT_N16_KERNEL = n16Of(System.getProperty("longconv4j.learned.n16"), Variants.N16_KERNEL);
 
-  /** The session-8 (lbf2) variants' defaults in code, each one line to flip once a sitting measured it faster. */
+  /**
+   * Default of {@link #chainRows(boolean)}: {@link Variants#CHAIN}; {@code -Dlongconv4j.learned.chain=on|off} overrides it
+   * ({@code off}: the pair kernels with the start-value table, pt / pdt).
+   */
+  public static final boolean DEFAULT_CHAIN = onOff("longconv4j.learned.chain", System.getProperty("longconv4j.learned.chain"),
+      Variants.CHAIN);
+
+  /** The session-8 (lbf2) and session-9 (lbf4) variants' defaults in code, each one line to flip once a sitting measured it faster. */
   static final class Variants {
     private Variants() {}
+    /** {@link LearnedButterflyConv#chainRows(boolean)}: false until a sitting measures the chained kernels faster. */
+    static final boolean CHAIN = false;
     /** {@link LearnedButterflyConv#pairTwiddleTable(boolean)}: true (final-s8d); false, the pair kernels of lbf3-2. */
     static final boolean PAIR_TW = true;
     /** {@link LearnedButterflyConv#n16Kernel(int)}: 2, f2 (final-s8d); 0 the one-warp kernel, 1 f. */
@@ -170,6 +179,18 @@ public final class LearnedButterflyConv implements AutoCloseable {
     return tensorCoreSmem(n1, n2, split, pair, warps, 0);
   }
 
+  /**
+   * Chained pair kernels ({@link #chainRows(boolean)}, N1 = 32): per pair the row buffer and two x stages of 32 rows of
+   * N2 + 8 values, then the start-value table (192 lanes x 6 float2); no full twiddle table (built in the pairs' buffers).
+   */
+  static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair, int warps, int n16, boolean pairTw, boolean chain) {
+    if (chain && pair && n1 == 32) {
+      int blk = 2 * (4 * n1 * (n1 + 8) + 4 * n2 * (n2 + 8)), kpB = 8 * n1 * (n2 + 8), tw = 8 * (128 + Math.max(1, n1 * n2 / 128));
+      return blk + kpB + tw + warps / 2 * (2 * n1 * (2 * n2 + 8) + 2 * 2 * 32 * (n2 + 8)) + 192 * 6 * 8;
+    }
+    return tensorCoreSmem(n1, n2, split, pair, warps, n16, pairTw);
+  }
+
   /** Pair kernels with the start-value table ({@link #pairTwiddleTable(boolean)}): 192 lanes x 6 float2 more. */
   static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair, int warps, int n16, boolean pairTw) {
     return tensorCoreSmem(n1, n2, split, pair, warps, n16) + (pair && n1 == 32 && pairTw ? 192 * 6 * 8 : 0);
@@ -252,6 +273,16 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   public boolean pairTwiddleTable() { return pairTwiddleTable && pairRows(); }
 
+  /**
+   * Pair kernels (N1 = 32) only: the {@code c} kernels (learned_tc_chain.cuh) — both warps split steps 1 to 3 by row
+   * tile, so X1 and P stay in registers as the next product's fragments (only X3 goes through shared memory), the x row
+   * double-buffered per pair. The same products, roundings and twiddles as the start-value-table kernels
+   * ({@link #pairTwiddleTable(boolean)}, which they imply): the same output; a speed choice ({@link #DEFAULT_CHAIN}).
+   */
+  public LearnedButterflyConv chainRows(boolean on) { chainRows = on; return this; }
+
+  public boolean chainRows() { return chainRows && pairRows(); }
+
   /** Pair kernels' warps per block for forward and du (12 or 16; the default 16; the backward's dumps run 12 at 32 x 64). */
   public LearnedButterflyConv pairWarps(int w) {
     if (w != 12 && w != 16) throw new IllegalArgumentException("LearnedButterflyConv.pairWarps: 12 or 16, got " + w);
@@ -261,7 +292,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   /** The tensor-core forward kernel's name (dump: the backward's variant that stores the intermediates). */
   String tensorCoreKernel(boolean dump) {
-    String variant = pairRows() ? (dump ? "pd" : "p") + (pairTwiddleTable ? "t" : "") : splitRows() ? "s"
+    String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? "c" : pairTwiddleTable ? "t" : "") : splitRows() ? "s"
         : n16Kernel() == 1 ? "f" : n16Kernel() == 2 ? "f2" : "";
     return "lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + variant;
   }
@@ -351,7 +382,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
     int rows = pair ? w / 2 : w;   // rows in flight per block
     int gx = Math.max(1, Math.min((B + rows - 1) / rows, (8 * device.smCount() + h - 1) / h));
     device.module(MODULE_TC).kernel(tensorCoreKernel(dumps)).launch(device.stream(),
-        gx, h, 32 * w, tensorCoreSmem(n1, n2, split, pair, w, n16Kernel(), pairTwiddleTable()), x, kp, d, pb, out, B, h, l, conjK, dump);
+        gx, h, 32 * w, tensorCoreSmem(n1, n2, split, pair, w, n16Kernel(), pairTwiddleTable(), chainRows()), x, kp, d, pb, out, B, h, l, conjK, dump);
   }
 
   /**
@@ -451,7 +482,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   @Override public String toString() {
     return "LearnedButterflyConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + " = " + n1 + " x " + n2
-        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (pairTwiddleTable ? " tw-table" : "")
+        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (chainRows ? " chain" : pairTwiddleTable ? " tw-table" : "")
         : splitRows() ? " split" : n16Kernel() != 0 ? " n16=" + n16Kernel() : "") : "") + "]";
   }
 }

@@ -66,7 +66,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
   /**
    * Default of {@link #n16Kernel(int)}: 2, f2 (bench-runs/final-s8d, L = 256, B = 64, H = 768, bf16, ms, one-warp / f /
    * f2: forward 0.164 / 0.127 / 0.114, fwd+bwd 1.203 / 1.079 / 1.025; the learned GPU tests passed, f2 within 1.02e-4 of
-   * the one-warp kernel); {@code -Dlongconv4j.learned.n16=one|f|f2} overrides it (0, 1, 2).
+   * the one-warp kernel); {@code -Dlongconv4j.learned.n16=one|f|f2|f2c} overrides it (0, 1, 2, 3).
    */
   public static final int DEFAULT_N16_KERNEL = n16Of(System.getProperty("longconv4j.learned.n16"), Variants.N16_KERNEL);
 
@@ -84,7 +84,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
     static final boolean CHAIN = false;
     /** {@link LearnedButterflyConv#pairTwiddleTable(boolean)}: true (final-s8d); false, the pair kernels of lbf3-2. */
     static final boolean PAIR_TW = true;
-    /** {@link LearnedButterflyConv#n16Kernel(int)}: 2, f2 (final-s8d); 0 the one-warp kernel, 1 f. */
+    /** {@link LearnedButterflyConv#n16Kernel(int)}: 2, f2 (final-s8d); 0 the one-warp kernel, 1 f, 3 f2c (lbf4). */
     static final int N16_KERNEL = 2;
   }
 
@@ -95,7 +95,8 @@ public final class LearnedButterflyConv implements AutoCloseable {
       case "one" -> 0;
       case "f" -> 1;
       case "f2" -> 2;
-      default -> throw new IllegalArgumentException("longconv4j.learned.n16: expected one, f or f2, got " + v);
+      case "f2c" -> 3;
+      default -> throw new IllegalArgumentException("longconv4j.learned.n16: expected one, f, f2 or f2c, got " + v);
     };
   }
 
@@ -158,10 +159,10 @@ public final class LearnedButterflyConv implements AutoCloseable {
     return tensorCoreWarps(n1, n2, split, pair, false, 0);
   }
 
-  /** With the N1 = 16 kernel {@code n16} ({@link #n16Kernel(int)}): 1 (f) 16 warps, 2 (f2) 10 warps, two blocks per SM. */
+  /** With the N1 = 16 kernel {@code n16} ({@link #n16Kernel(int)}): 1 (f) 16 warps, 2 (f2) and 3 (f2c) 10 warps, two blocks per SM. */
   static int tensorCoreWarps(int n1, int n2, boolean split, boolean pair, boolean dump, int n16) {
     if (pair && n1 == 32) return tensorCoreWarps(n1, n2, split, true, dump);
-    if (n1 == 16 && n16 == 2) return 10;
+    if (n1 == 16 && (n16 == 2 || n16 == 3)) return 10;
     if (split && n1 == 32) return n2 == 64 ? 12 : 16;
     return n2 == 64 ? 8 : n1 == 32 ? 12 : 16;
   }
@@ -197,7 +198,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
   }
 
   /**
-   * With the N1 = 16 kernel {@code n16} (1, 2: {@code warps} row buffers, the full twiddle table, N float2, and the
+   * With the N1 = 16 kernel {@code n16} (1, 2, 3: {@code warps} row buffers, the full twiddle table, N float2, and the
    * lanes' recurrence start values, 6 x 32 float2).
    */
   static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair, int warps, int n16) {
@@ -251,12 +252,13 @@ public final class LearnedButterflyConv implements AutoCloseable {
   /**
    * N1 = 16 (N = 256, 512: L <= 256 causal): 0 the one-warp kernel (session 5, the default), 1 its {@code f} twin
    * (learned_tc.cu's FE: the pair kernels' epilogues, twiddles by recurrence and Kp in 16-byte loads; 16 warps per
-   * block), 2 the {@code f2} twin (the same code at 10 warps per block, two blocks per SM: 20 warps instead of 16).
-   * The same products in the same order; only the epilogue twiddles' fp32 roundings differ. Forward, du and the
-   * backward's dumping chains.
+   * block), 2 the {@code f2} twin (the same code at 10 warps per block, two blocks per SM: 20 warps instead of 16),
+   * 3 {@code f2c} (f2's launch, steps 1 to 3 chained in registers as {@link #chainRows(boolean)}: learned_tc_chain.cuh
+   * lbc_row16; f2's products, roundings and twiddles). The same products in the same order; only the epilogue twiddles'
+   * fp32 roundings differ. Forward, du and the backward's dumping chains.
    */
   public LearnedButterflyConv n16Kernel(int v) {
-    if (v < 0 || v > 2) throw new IllegalArgumentException("LearnedButterflyConv.n16Kernel: 0, 1 or 2, got " + v);
+    if (v < 0 || v > 3) throw new IllegalArgumentException("LearnedButterflyConv.n16Kernel: 0, 1, 2 or 3, got " + v);
     n16Kernel = v;
     return this;
   }
@@ -293,7 +295,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
   /** The tensor-core forward kernel's name (dump: the backward's variant that stores the intermediates). */
   String tensorCoreKernel(boolean dump) {
     String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? "c" : pairTwiddleTable ? "t" : "") : splitRows() ? "s"
-        : n16Kernel() == 1 ? "f" : n16Kernel() == 2 ? "f2" : "";
+        : n16Kernel() == 1 ? "f" : n16Kernel() == 2 ? "f2" : n16Kernel() == 3 ? "f2c" : "";
     return "lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + variant;
   }
 

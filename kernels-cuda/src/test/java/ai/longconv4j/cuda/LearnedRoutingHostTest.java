@@ -115,6 +115,10 @@ class LearnedRoutingHostTest {
     assertEquals(0, LearnedButterflyConv.n16Of("one", 2));
     assertEquals(1, LearnedButterflyConv.n16Of("f", 0));
     assertEquals(2, LearnedButterflyConv.n16Of("f2", 0));
+    assertEquals(3, LearnedButterflyConv.n16Of("f2c", 0));
+    // f2c: f2's launch (10 warps, two blocks per SM) and shared memory
+    assertEquals(10, LearnedButterflyConv.tensorCoreWarps(16, 32, false, false, false, 3));
+    assertEquals(LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 10, 2), LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 10, 3));
     assertEquals(1, LearnedButterflyConv.n16Of(null, 1));
     var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> LearnedButterflyConv.n16Of("on", 0));
     assertTrue(e.getMessage().contains("longconv4j.learned.n16") && e.getMessage().contains("on"), e.getMessage());
@@ -139,7 +143,7 @@ class LearnedRoutingHostTest {
     String text = Files.readString(report);
     int found = 0;
     for (String cfg : new String[] {"16x16", "16x32", "32x32", "32x64", "32x32s", "32x64s", "32x32p", "32x64p", "32x32pd", "32x64pd",
-        "16x16f", "16x32f", "16x16f2", "16x32f2", "32x32pt", "32x64pt", "32x32pdt", "32x64pdt", "32x32pc", "32x64pc", "32x32pdc", "32x64pdc"})
+        "16x16f", "16x32f", "16x16f2", "16x32f2", "32x32pt", "32x64pt", "32x32pdt", "32x64pdt", "32x32pc", "32x64pc", "32x32pdc", "32x64pdc", "16x16f2c", "16x32f2c"})
       for (String io : new String[] {"bf16", "f16"})
         for (String arch : new String[] {"sm_80", "sm_90a"}) {
           String fn = "lbt_forward_" + io + "_" + cfg;
@@ -149,7 +153,7 @@ class LearnedRoutingHostTest {
           assertEquals("0,0", m.group(1) + "," + m.group(2), fn + "@" + arch + " spills");
           found++;
         }
-    assertEquals(88, found);
+    assertEquals(96, found);
     Path bwd = Path.of("target", "cuda", "learned_tc_bwd.ptxas.txt");
     String tb = Files.readString(bwd);
     for (String fn : new String[] {"lbt_gram_bf16_32x64_a", "lbt_gram_bf16_32x64_b", "lbt_gram_f16_16x16_a", "lbt_dkp_bf16", "lbt_gram_reduce",

@@ -42,7 +42,8 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
     // every shape in both types, one warp per row; the N1 = 32 shapes (N >= 1024) also through the split-row kernels
     // (bf16) and the two-warp pair kernels (both types at 16 warps per block, bf16 also at 12; L = 333: odd, 300 / 500:
     // not a multiple of 8), pairt: with the start-value table (compared with the pair kernel), pairc: the chained pair
-    // kernels (compared with pairt, their slow twin, on the same input; the backward's dumps run pdc); the N1 = 16 shapes (N = 256, 512) through the f kernels (both types) and f2 (bf16)
+    // kernels (compared with pairt, their slow twin, on the same input; the backward's dumps run pdc), f2c the chained
+    // N1 = 16 kernel (compared with f2, both types); the N1 = 16 shapes (N = 256, 512) through the f kernels (both types) and f2 (bf16)
     var n32 = Stream.of(shapes).filter(s -> ConvPlan.of((Integer) s[2], (Integer) s[3], LearnedButterflyConv.libMode((ConvMode) s[0]),
         ConvEngine.LEARNED, ai.longconv4j.conv.Precision.F64).factors().get(0) == 32).toList();
     var n16 = Stream.of(shapes).filter(s -> !n32.contains(s)).toList();
@@ -54,7 +55,8 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
         Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> n32.stream().map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "pairt"))),
         Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> n32.stream().map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "pairc"))),
         Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> n16.stream().map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "f"))),
-        n16.stream().map(s -> Arguments.of(ElementType.BF16, s[0], s[1], 111, s[2], s[3], "f2")))
+        n16.stream().map(s -> Arguments.of(ElementType.BF16, s[0], s[1], 111, s[2], s[3], "f2")),
+        Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> n16.stream().map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "f2c"))))
         .flatMap(x -> x);
   }
 
@@ -62,7 +64,7 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
   @MethodSource("cases")
   void tensorCoresMatchTwinAndLib(ElementType io, ConvMode mode, int B, int H, int L, int Lk, String rows) {
     boolean split = rows.equals("split"), pair = rows.startsWith("pair"), chain = rows.equals("pairc");
-    int n16 = rows.equals("f") ? 1 : rows.equals("f2") ? 2 : 0;
+    int n16 = rows.equals("f") ? 1 : rows.equals("f2") ? 2 : rows.equals("f2c") ? 3 : 0;
     var rng = new SplittableRandom(31L * L + 7L * B + io.ordinal() + 11L * mode.ordinal());
     short[] u16 = HalfFloats.encode(Reference.randn(rng, B * H * L, 1.0), io);
     short[] dy16 = HalfFloats.encode(Reference.randn(rng, B * H * L, 1.0), io);
@@ -94,17 +96,17 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
              .pairWarps(rows.equals("pair12") ? 12 : 16).n16Kernel(n16).pairTwiddleTable(rows.equals("pairt") || chain).chainRows(chain);
          // the current kernel: one warp per row, for pairt the pair kernel without the table, for pairc pairt
          var one = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).splitRows(false)
-             .pairRows(rows.equals("pairt") || chain).pairTwiddleTable(chain).chainRows(false).n16Kernel(0);
+             .pairRows(rows.equals("pairt") || chain).pairTwiddleTable(chain).chainRows(false).n16Kernel(n16 == 3 ? 2 : 0);
          var twin = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).tensorCores(false);
          var du = dev.upload(u16); var ddy = dev.upload(dy16); var out = dev.alloc((2L * n + 3) / 4 * 4);
          var dk = dev.alloc(4L * (bi ? 2 : 1) * H * Lk); var dD = dev.alloc(4L * H)) {
       assertTrue(tc.tensorCores() && !twin.tensorCores() && tc.splitRows() == split && tc.pairRows() == pair, tc + " / " + twin);
       assertTrue(!one.splitRows() && one.pairRows() == (rows.equals("pairt") || chain) && one.pairTwiddleTable() == chain
-          && !one.chainRows() && one.n16Kernel() == 0, one.toString());
+          && !one.chainRows() && one.n16Kernel() == (n16 == 3 ? 2 : 0), one.toString());
       assertEquals(n16, tc.n16Kernel(), tc.toString());
       assertEquals(rows.equals("pairt") || chain, tc.pairTwiddleTable(), tc.toString());
       assertEquals(chain, tc.chainRows(), tc.toString());
-      String suffix = n16 == 1 ? "f" : n16 == 2 ? "f2" : chain ? "pc" : rows.equals("pairt") ? "pt" : pair ? "p" : split ? "s" : "";
+      String suffix = n16 == 1 ? "f" : n16 == 2 ? "f2" : n16 == 3 ? "f2c" : chain ? "pc" : rows.equals("pairt") ? "pt" : pair ? "p" : split ? "s" : "";
       assertTrue(tc.tensorCoreKernel(false).endsWith(plan.factors().get(1) + suffix), tc.tensorCoreKernel(false));
       assertEquals(plan.fftSize(), tc.fftSize());
       for (var c : new LearnedButterflyConv[] {tc, one, twin}) if (bi) c.setWeights(k0, k1, D); else c.setWeights(k0, D);
@@ -121,7 +123,7 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
       // the compiler's fma contraction of the fp32 epilogues may differ, flipping single 16-bit roundings; f / f2: also
       // the twiddles by recurrence, within 2e-7 of the table's (src/test/cuda/lbf_fe_model.py), which flips single
       // 16-bit roundings of X1 and X3 too, so the same 1e-2; pairt loads the pair kernel's own start values, pairc keeps
-      // pairt's products, roundings and twiddles in registers: 0 expected for both)
+      // pairt's products, roundings and twiddles in registers, f2c f2's: 0 expected for these)
       out.fill32(0x7fc07fc0);
       one.forward(du, out, B);
       float[] yOne = read(out, io, n);

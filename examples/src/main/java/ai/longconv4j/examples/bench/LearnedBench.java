@@ -23,8 +23,8 @@ import java.util.List;
  * pairt, f, f2): {@code default} is a plan with the library's defaults (pair + async Grams at N1 = 32, one warp per
  * row with async Grams at N1 = 16), {@code pairt} the defaults with the pair kernels' start-value table
  * ({@code pairTwiddleTable}), {@code f} / {@code f2} the defaults with the N1 = 16 kernel variant 1 / 2
- * ({@code n16Kernel}), {@code pairc} the chained pair kernels ({@code chainRows}, session 9); split, pair, pair12, pairt
- * and pairc run at N1 = 32 only, f and f2 at N1 = 16 only.
+ * ({@code n16Kernel}), {@code pairc} the chained pair kernels ({@code chainRows}, session 9), {@code f2c} the chained
+ * N1 = 16 kernel (n16Kernel 3); split, pair, pair12, pairt and pairc run at N1 = 32 only, f, f2 and f2c at N1 = 16 only.
  * Usage: LearnedBench [csv-out] [B] [H] [L,L,...];  LearnedBench profile L: one forward per scheme (one warp, pair) and
  * one backward of pair+async at B = 64, H = 768, untimed (a target for Nsight Compute); {@code profile L chain}: one
  * forward and one backward each of the defaults without and with {@code chainRows}.
@@ -91,8 +91,8 @@ public final class LearnedBench {
       String[] schemes = System.getProperty("longconv4j.bench.learned.schemes", "one,split,pair,pair12,pair+async,pairt,f,f2").split(",");
       for (String scheme : schemes)
         try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(k, D)) {
-          boolean n16 = scheme.equals("f") || scheme.equals("f2");
-          if (n16) lb.n16Kernel(scheme.equals("f") ? 1 : 2);
+          boolean n16 = scheme.equals("f") || scheme.equals("f2") || scheme.equals("f2c");
+          if (n16) lb.n16Kernel(scheme.equals("f") ? 1 : scheme.equals("f2") ? 2 : 3);
           else if (scheme.equals("pairt") || scheme.equals("pairc")) lb.pairRows(true).pairTwiddleTable(true).chainRows(scheme.equals("pairc"));
           else if (!scheme.equals("default"))
             lb.splitRows(scheme.equals("split")).pairRows(scheme.startsWith("pair")).pairWarps(scheme.equals("pair12") ? 12 : 16)

@@ -15,7 +15,8 @@ import ai.longconv4j.conv.LearnedButterfly;
  * with {@link ConvEngine#LEARNED}), so results match the CPU path. Supports N <= {@value #MAX_N} (L <= 1K causal).
  * Two kernels: for 16-bit I/O and N1, N2 multiples of 16 (N = 256 .. 2048) the forward and du run on tensor cores
  * (learned_tc.cu: 16-bit blocks prepared once per {@link #setBlocks}, fp32 accumulation; one warp per row, or at
- * N1 = 32 two warps per row, {@link #pairRows(boolean)}, the default); otherwise,
+ * N1 = 32 two warps per row, {@link #pairRows(boolean)}, the default; by default the row's first three products chained
+ * in registers, {@link #chainRows(boolean)} and {@link #n16Kernel(int)} 3); otherwise,
  * or with {@link #tensorCores(boolean) tensorCores(false)} / {@code -Dlongconv4j.learned.fp32=true}, the fp32
  * CUDA-core twin (learned.cu, one block per row). On tensor cores the backward also takes the block gradients, dk and
  * dD from tensor-core kernels (learned_tc_bwd.cu, {@link #tensorCoreGradients(boolean)}), else from the fp32 kernel.
@@ -64,15 +65,19 @@ public final class LearnedButterflyConv implements AutoCloseable {
       Variants.PAIR_TW);
 
   /**
-   * Default of {@link #n16Kernel(int)}: 2, f2 (bench-runs/final-s8d, L = 256, B = 64, H = 768, bf16, ms, one-warp / f /
-   * f2: forward 0.164 / 0.127 / 0.114, fwd+bwd 1.203 / 1.079 / 1.025; the learned GPU tests passed, f2 within 1.02e-4 of
-   * the one-warp kernel); {@code -Dlongconv4j.learned.n16=one|f|f2|f2c} overrides it (0, 1, 2, 3).
+   * Default of {@link #n16Kernel(int)}: 3, f2c (bench-runs/lbf4/s2, L = 256, B = 64, H = 768, bf16, ms, f2 / f2c in two
+   * orders: forward 0.129, 0.115 / 0.105, 0.108, fwd+bwd 1.039, 1.025 / 0.961, 0.961; the learned GPU tests passed, f2c
+   * within 4.5e-6 of f2; before, f2 over one-warp / f in final-s8d); {@code -Dlongconv4j.learned.n16=one|f|f2|f2c}
+   * overrides it (0, 1, 2, 3).
    */
   public static final int DEFAULT_N16_KERNEL = n16Of(System.getProperty("longconv4j.learned.n16"), Variants.N16_KERNEL);
 
   /**
-   * Default of {@link #chainRows(boolean)}: {@link Variants#CHAIN}; {@code -Dlongconv4j.learned.chain=on|off} overrides it
-   * ({@code off}: the pair kernels with the start-value table, pt / pdt).
+   * Default of {@link #chainRows(boolean)}: on (bench-runs/lbf4/s2, B = 64, H = 768, bf16, ms, pt / pc in two orders:
+   * forward L = 512 0.231, 0.227 / 0.182, 0.184, 1K 0.493, 0.499 / 0.430, 0.429; fwd+bwd 512 1.754, 1.760 / 1.572, 1.618,
+   * 1K 3.627, 3.717 / 3.194, 3.188; the learned GPU tests passed, pc within 1.9e-5 of pt);
+   * {@code -Dlongconv4j.learned.chain=on|off} overrides it ({@code off}: the pair kernels with the start-value table,
+   * pt / pdt).
    */
   public static final boolean DEFAULT_CHAIN = onOff("longconv4j.learned.chain", System.getProperty("longconv4j.learned.chain"),
       Variants.CHAIN);
@@ -80,12 +85,12 @@ public final class LearnedButterflyConv implements AutoCloseable {
   /** The session-8 (lbf2) and session-9 (lbf4) variants' defaults in code, each one line to flip once a sitting measured it faster. */
   static final class Variants {
     private Variants() {}
-    /** {@link LearnedButterflyConv#chainRows(boolean)}: false until a sitting measures the chained kernels faster. */
-    static final boolean CHAIN = false;
+    /** {@link LearnedButterflyConv#chainRows(boolean)}: true (lbf4/s2); false, the pt / pdt kernels of final-s8d. */
+    static final boolean CHAIN = true;
     /** {@link LearnedButterflyConv#pairTwiddleTable(boolean)}: true (final-s8d); false, the pair kernels of lbf3-2. */
     static final boolean PAIR_TW = true;
-    /** {@link LearnedButterflyConv#n16Kernel(int)}: 2, f2 (final-s8d); 0 the one-warp kernel, 1 f, 3 f2c (lbf4). */
-    static final int N16_KERNEL = 2;
+    /** {@link LearnedButterflyConv#n16Kernel(int)}: 3, f2c (lbf4/s2); 2 f2 (final-s8d), 0 the one-warp kernel, 1 f. */
+    static final int N16_KERNEL = 3;
   }
 
   /** Parses {@code -Dlongconv4j.learned.n16}'s value: {@code one} 0, {@code f} 1, {@code f2} 2, or {@code dflt} when unset. */

@@ -109,7 +109,7 @@ class LearnedRoutingHostTest {
     assertEquals(LearnedButterflyConv.Variants.N16_KERNEL, LearnedButterflyConv.DEFAULT_N16_KERNEL, "run without -Dlongconv4j.learned.n16");
     assertEquals(LearnedButterflyConv.Variants.PAIR_TW, LearnedButterflyConv.DEFAULT_PAIR_TW, "run without -Dlongconv4j.learned.pairtw");
     assertEquals(LearnedButterflyConv.Variants.CHAIN, LearnedButterflyConv.DEFAULT_CHAIN, "run without -Dlongconv4j.learned.chain");
-    assertTrue(LearnedButterflyConv.Variants.N16_KERNEL >= 0 && LearnedButterflyConv.Variants.N16_KERNEL <= 2);
+    assertTrue(LearnedButterflyConv.Variants.N16_KERNEL >= 0 && LearnedButterflyConv.Variants.N16_KERNEL <= 3);
     assertEquals(2, LearnedButterflyConv.n16Of("f2", LearnedButterflyConv.Variants.N16_KERNEL));
     assertTrue(LearnedButterflyConv.onOff("longconv4j.learned.pairtw", "on", LearnedButterflyConv.Variants.PAIR_TW));
     assertEquals(0, LearnedButterflyConv.n16Of("one", 2));

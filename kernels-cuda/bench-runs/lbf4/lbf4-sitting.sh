@@ -7,6 +7,7 @@
 #   LearnedBench 64 768 256,512,1024 with SCHEMES (FlashButterfly's bf16 forward first, same process; fwd, fwd+bwd, bwd),
 #   NCU=1: ncu --set full of the 1K forward, dumping chains and dkp (LearnedBench profile 1024 chain: chain off, then on),
 #   MIRROR=1: LearnedBench again with the schemes in reverse order (bench2.txt).
+# pdw (host-checked, not yet measured): the defaults with pairDumpWarps(16), the 1K dumping chains at 16 warps (pdcw).
 # Sittings s1, s2 ran before the flip with SCHEMES=default,pairc(,f2c) and DEFOPTS="-Dlongconv4j.learned.chain=on
 # -Dlongconv4j.learned.n16=f2c" (then "default" was pt / f2).
 # Stage (from the worktree): tools/stage-device.sh --out /work/main/.device/lbf4 --add kernels-cuda/bench-runs/lbf4/lbf4-sitting.sh \
@@ -18,11 +19,13 @@ here=$(dirname "$0")
 base=$here/lbf3-sitting.sh; [ -f "$base" ] || base=$here/../lbf3/lbf3-sitting.sh
 set -u
 out=${1:-/tmp/lbf4-sitting}; DEV=${DEV:-.device/lbf4}
-SCHEMES=${SCHEMES:-default,pairt,f2} PROFILE=${PROFILE:-profile 1024 chain} NCU_RE=${NCU_RE:-'^lbt_(forward|dkp)'} \
+SCHEMES=${SCHEMES:-default,pairt,f2,pdw} PROFILE=${PROFILE:-profile 1024 chain} NCU_RE=${NCU_RE:-'^lbt_(forward|dkp)'} \
   PAIRDEF=${PAIRDEF:-1} DEFOPTS=${DEFOPTS:-"-Dlongconv4j.learned.chain=off -Dlongconv4j.learned.n16=f2"} \
   DEFTESTS=${DEFTESTS:-'.*Learned.*'} DEV=$DEV bash "$base" "$out"
+grep -E "du rel err, 16 vs 12 dumping warps" "$out/tests.txt" | awk '{e=$NF; if (e > m) m = e; n++}
+  END {if (n) printf "pdcw    %3d cases: max du rel err vs pdc (12 warps) %s\n", n, m}'
 if [ "${MIRROR:-1}" != 0 ]; then
-  rev=$(echo "${SCHEMES:-default,pairt,f2}" | tr ',' '\n' | tac | paste -sd,)
+  rev=$(echo "${SCHEMES:-default,pairt,f2,pdw}" | tr ',' '\n' | tac | paste -sd,)
   echo "== java bench, mirrored ($rev)"; date -u
   JAVA_OPTS="-Dlongconv4j.bench.learned.schemes=$rev" timeout ${JAVA_S:-60} $DEV/run-java ai.longconv4j.examples.bench.LearnedBench \
     /tmp/lbf4-bench2.csv 64 768 "${LS:-256,512,1024}" > "$out/bench2.txt" 2>&1; echo "java bench 2 exit $?"

@@ -433,6 +433,7 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
     lbt_forward<IO, BF, 32, N2, false, DUMP ? 2 : 1, false, TI>(x, kp, D, pb, out, B, H, L, conjK, dump);          \
   }
 // CH kernels (suffix pc, pdc with dumps; learned_tc_chain.cuh): smem FIXED_BYTES + W/2 * 2 lbc_pair_el + 192 * 6 * 8.
+// pdcw: the 32 x 64 dumping kernel at 16 warps (127 registers; pdc 12 warps, 144).
 #define LBC_CFG(SUF, IO, BF, N2, MAXT, DUMP, NAME)                                                                  \
   extern "C" __global__ void __launch_bounds__(MAXT, 1) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,       \
       const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
@@ -457,6 +458,7 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   LBF_CFG(SUF, IO, BF, 16, 320, 2, 16x16f2) LBF_CFG(SUF, IO, BF, 32, 320, 2, 16x32f2)                              \
   LBC_CFG(SUF, IO, BF, 32, 512, false, 32x32pc) LBC_CFG(SUF, IO, BF, 64, 512, false, 32x64pc)                      \
   LBC_CFG(SUF, IO, BF, 32, 512, true, 32x32pdc) LBC_CFG(SUF, IO, BF, 64, 384, true, 32x64pdc)                      \
+  LBC_CFG(SUF, IO, BF, 64, 512, true, 32x64pdcw)                                                                   \
   LBFC_CFG(SUF, IO, BF, 16, 16x16f2c) LBFC_CFG(SUF, IO, BF, 32, 16x32f2c)                                          \
   extern "C" __global__ void __launch_bounds__(256) lbt_prep_##SUF(const float2* __restrict__ blocks,              \
       IO* __restrict__ out, int N1, int N2, int adjoint) { lbt_prep<IO>(blocks, out, N1, N2, adjoint); }

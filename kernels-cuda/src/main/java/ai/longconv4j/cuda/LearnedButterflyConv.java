@@ -41,7 +41,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private final DeviceBuffer prepFwd, prepAdj;   // 16-bit blocks for the tensor-core kernel (null: not applicable)
   private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, pairRows = DEFAULT_PAIR, tensorCoreGrads = true,
       asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW, chainRows = DEFAULT_CHAIN;
-  private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL;
+  private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL, pairDumpWarps = 12;
   /** Default of {@link #splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
   public static final boolean DEFAULT_SPLIT = false;
   /**
@@ -297,9 +297,22 @@ public final class LearnedButterflyConv implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Chained pair kernels at 32 x 64 (L = 1K causal): warps per block of the backward's dumping chains, 12 (pdc, 144
+   * registers; the measured default) or 16 (pdcw, the same code under a 512-thread launch bound: 127 registers).
+   */
+  public LearnedButterflyConv pairDumpWarps(int w) {
+    if (w != 12 && w != 16) throw new IllegalArgumentException("LearnedButterflyConv.pairDumpWarps: 12 or 16, got " + w);
+    pairDumpWarps = w;
+    return this;
+  }
+
+  /** Whether the dumping chains run pdcw (chained pair kernels at 32 x 64 with {@code pairDumpWarps(16)}). */
+  boolean wideDumps() { return chainRows() && n2 == 64 && pairDumpWarps == 16; }
+
   /** The tensor-core forward kernel's name (dump: the backward's variant that stores the intermediates). */
   String tensorCoreKernel(boolean dump) {
-    String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? "c" : pairTwiddleTable ? "t" : "") : splitRows() ? "s"
+    String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? (dump && wideDumps() ? "cw" : "c") : pairTwiddleTable ? "t" : "") : splitRows() ? "s"
         : n16Kernel() == 1 ? "f" : n16Kernel() == 2 ? "f2" : n16Kernel() == 3 ? "f2c" : "";
     return "lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + variant;
   }
@@ -385,7 +398,8 @@ public final class LearnedButterflyConv implements AutoCloseable {
   /** learned_tc.cu: x -> out through the prepared blocks pb (forward: u -> y; adjoint with conj(Kp): dy -> du). */
   private void tensorCoreChain(DeviceBuffer x, DeviceBuffer out, int B, DeviceBuffer pb, int conjK, Object dump) {
     boolean split = splitRows(), pair = pairRows(), dumps = dump instanceof DeviceBuffer;
-    int w = pair ? Math.min(pairWarps, tensorCoreWarps(n1, n2, false, true, dumps)) : tensorCoreWarps(n1, n2, split, false, dumps, n16Kernel());
+    int w = pair ? Math.min(pairWarps, dumps && wideDumps() ? 16 : tensorCoreWarps(n1, n2, false, true, dumps))
+        : tensorCoreWarps(n1, n2, split, false, dumps, n16Kernel());
     int rows = pair ? w / 2 : w;   // rows in flight per block
     int gx = Math.max(1, Math.min((B + rows - 1) / rows, (8 * device.smCount() + h - 1) / h));
     device.module(MODULE_TC).kernel(tensorCoreKernel(dumps)).launch(device.stream(),

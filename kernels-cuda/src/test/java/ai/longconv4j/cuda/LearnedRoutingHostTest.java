@@ -143,7 +143,8 @@ class LearnedRoutingHostTest {
     String text = Files.readString(report);
     int found = 0;
     for (String cfg : new String[] {"16x16", "16x32", "32x32", "32x64", "32x32s", "32x64s", "32x32p", "32x64p", "32x32pd", "32x64pd",
-        "16x16f", "16x32f", "16x16f2", "16x32f2", "32x32pt", "32x64pt", "32x32pdt", "32x64pdt", "32x32pc", "32x64pc", "32x32pdc", "32x64pdc", "16x16f2c", "16x32f2c"})
+        "16x16f", "16x32f", "16x16f2", "16x32f2", "32x32pt", "32x64pt", "32x32pdt", "32x64pdt", "32x32pc", "32x64pc", "32x32pdc", "32x64pdc", "16x16f2c", "16x32f2c",
+        "32x64pdcw"})
       for (String io : new String[] {"bf16", "f16"})
         for (String arch : new String[] {"sm_80", "sm_90a"}) {
           String fn = "lbt_forward_" + io + "_" + cfg;
@@ -153,7 +154,7 @@ class LearnedRoutingHostTest {
           assertEquals("0,0", m.group(1) + "," + m.group(2), fn + "@" + arch + " spills");
           found++;
         }
-    assertEquals(96, found);
+    assertEquals(100, found);
     Path bwd = Path.of("target", "cuda", "learned_tc_bwd.ptxas.txt");
     String tb = Files.readString(bwd);
     for (String fn : new String[] {"lbt_gram_bf16_32x64_a", "lbt_gram_bf16_32x64_b", "lbt_gram_f16_16x16_a", "lbt_dkp_bf16", "lbt_gram_reduce",

@@ -24,7 +24,8 @@ import java.util.List;
  * row with async Grams at N1 = 16), {@code pairt} the defaults with the pair kernels' start-value table
  * ({@code pairTwiddleTable}), {@code f} / {@code f2} the defaults with the N1 = 16 kernel variant 1 / 2
  * ({@code n16Kernel}), {@code pairc} the chained pair kernels ({@code chainRows}, session 9), {@code f2c} the chained
- * N1 = 16 kernel (n16Kernel 3); split, pair, pair12, pairt and pairc run at N1 = 32 only, f, f2 and f2c at N1 = 16 only.
+ * N1 = 16 kernel (n16Kernel 3), {@code pdw} the defaults with {@code pairDumpWarps(16)}; split, pair, pair12, pairt, pairc
+ * and pdw run at N1 = 32 only, f, f2 and f2c at N1 = 16 only.
  * Usage: LearnedBench [csv-out] [B] [H] [L,L,...];  LearnedBench profile L: one forward per scheme (one warp, pair) and
  * one backward of pair+async at B = 64, H = 768, untimed (a target for Nsight Compute); {@code profile L chain}: one
  * forward and one backward each of the defaults without and with {@code chainRows}.
@@ -94,6 +95,7 @@ public final class LearnedBench {
           boolean n16 = scheme.equals("f") || scheme.equals("f2") || scheme.equals("f2c");
           if (n16) lb.n16Kernel(scheme.equals("f") ? 1 : scheme.equals("f2") ? 2 : 3);
           else if (scheme.equals("pairt") || scheme.equals("pairc")) lb.pairRows(true).pairTwiddleTable(true).chainRows(scheme.equals("pairc"));
+          else if (scheme.equals("pdw")) lb.pairDumpWarps(16);   // the defaults, the 32 x 64 dumping chains at 16 warps
           else if (!scheme.equals("default"))
             lb.splitRows(scheme.equals("split")).pairRows(scheme.startsWith("pair")).pairWarps(scheme.equals("pair12") ? 12 : 16)
                 .asyncGrams(scheme.equals("pair+async")).chainRows(false);

@@ -30,6 +30,33 @@ __device__ __forceinline__ void lbc_stage_async(const IO* xrow, uint16_t* S, int
   asm volatile("cp.async.commit_group;\n" ::: "memory");
 }
 
+// One 16-column tile jp of a chained right product: C (16 x 16 complex, two n8 tiles) = A (registers, k-tiles of the own
+// rows) @ M, M's Re / Im planes stored transposed (rows of SB): Cr += Ar Mr + Ai (-Mi), Ci += Ar Mi + Ai Mr (as right_product).
+template <bool BF16, int JP, int SB>
+__device__ __forceinline__ void lbc_mma_tile(const uint32_t (&ar)[JP][4], const uint32_t (&ai)[JP][4], const uint16_t* mr,
+                                             const uint16_t* mi, int jp, float (&cr)[2][4], float (&ci)[2][4]) {
+  const int lane = threadIdx.x & 31, lr = lane & 7, lm = lane >> 3;
+#pragma unroll
+  for (int j = 0; j < 2; ++j)
+#pragma unroll
+    for (int q = 0; q < 4; ++q) { cr[j][q] = 0.f; ci[j][q] = 0.f; }
+#pragma unroll
+  for (int kk = 0; kk < JP; ++kk) {
+    uint32_t fr[4], fi[4];
+    const int boff = (16 * jp + (lm >> 1) * 8 + lr) * SB + 16 * kk + (lm & 1) * 8;
+    ldsm_x4(fr, mr + boff);
+    ldsm_x4(fi, mi + boff);
+    const uint32_t nf[4] = {fi[0] ^ SIGN2, fi[1] ^ SIGN2, fi[2] ^ SIGN2, fi[3] ^ SIGN2};
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      mma16816<BF16>(cr[j], ar[kk], fr[2 * j], fr[2 * j + 1]);
+      mma16816<BF16>(cr[j], ai[kk], nf[2 * j], nf[2 * j + 1]);
+      mma16816<BF16>(ci[j], ar[kk], fi[2 * j], fi[2 * j + 1]);
+      mma16816<BF16>(ci[j], ai[kk], fr[2 * j], fr[2 * j + 1]);
+    }
+  }
+}
+
 // The own 16-row tile (rows r0 + [0, 16) of the N1 x N2 row) through steps 1 to 3, X1 and P in registers. xs: x as the
 // real matrix (rows of XS 16-bit values, rows < 16 kt); a1r / a1i, b2*, b3*: the blocks (LbtLayout<N1, N2>); tw0 / tw1:
 // the lane's start values of step 1's twiddle recurrence (lbp_tw_load layout) for columns < RESTART * 16 / from there
@@ -102,25 +129,7 @@ __device__ __forceinline__ void lbc_steps(const uint16_t* xs, int kt, int r0, bo
 #pragma unroll
   for (int jp = 0; jp < JP; ++jp) {
     float cr[2][4], ci[2][4];
-#pragma unroll
-    for (int j = 0; j < 2; ++j)
-#pragma unroll
-      for (int q = 0; q < 4; ++q) { cr[j][q] = 0.f; ci[j][q] = 0.f; }
-#pragma unroll
-    for (int kk = 0; kk < JP; ++kk) {
-      uint32_t fr[4], fi[4];
-      const int boff = (16 * jp + (lm >> 1) * 8 + lr) * Lo::SB + 16 * kk + (lm & 1) * 8;
-      ldsm_x4(fr, b2r + boff);
-      ldsm_x4(fi, b2i + boff);
-      const uint32_t nf[4] = {fi[0] ^ SIGN2, fi[1] ^ SIGN2, fi[2] ^ SIGN2, fi[3] ^ SIGN2};
-#pragma unroll
-      for (int j = 0; j < 2; ++j) {
-        mma16816<BF16>(cr[j], ar[kk], fr[2 * j], fr[2 * j + 1]);
-        mma16816<BF16>(cr[j], ai[kk], nf[2 * j], nf[2 * j + 1]);
-        mma16816<BF16>(ci[j], ar[kk], fi[2 * j], fi[2 * j + 1]);
-        mma16816<BF16>(ci[j], ai[kk], fr[2 * j], fr[2 * j + 1]);
-      }
-    }
+    lbc_mma_tile<BF16, JP, Lo::SB>(ar, ai, b2r, b2i, jp, cr, ci);
 #pragma unroll
     for (int j = 0; j < 2; ++j)
 #pragma unroll
@@ -163,25 +172,7 @@ __device__ __forceinline__ void lbc_steps(const uint16_t* xs, int kt, int r0, bo
 #pragma unroll
   for (int jp = 0; jp < JP; ++jp) {
     float cr[2][4], ci[2][4];
-#pragma unroll
-    for (int j = 0; j < 2; ++j)
-#pragma unroll
-      for (int q = 0; q < 4; ++q) { cr[j][q] = 0.f; ci[j][q] = 0.f; }
-#pragma unroll
-    for (int kk = 0; kk < JP; ++kk) {
-      uint32_t fr[4], fi[4];
-      const int boff = (16 * jp + (lm >> 1) * 8 + lr) * Lo::SB + 16 * kk + (lm & 1) * 8;
-      ldsm_x4(fr, b3r + boff);
-      ldsm_x4(fi, b3i + boff);
-      const uint32_t nf[4] = {fi[0] ^ SIGN2, fi[1] ^ SIGN2, fi[2] ^ SIGN2, fi[3] ^ SIGN2};
-#pragma unroll
-      for (int j = 0; j < 2; ++j) {
-        mma16816<BF16>(cr[j], pr[kk], fr[2 * j], fr[2 * j + 1]);
-        mma16816<BF16>(cr[j], pi[kk], nf[2 * j], nf[2 * j + 1]);
-        mma16816<BF16>(ci[j], pr[kk], fi[2 * j], fi[2 * j + 1]);
-        mma16816<BF16>(ci[j], pi[kk], fr[2 * j], fr[2 * j + 1]);
-      }
-    }
+    lbc_mma_tile<BF16, JP, Lo::SB>(pr, pi, b3r, b3i, jp, cr, ci);
 #pragma unroll
     for (int j = 0; j < 2; ++j)
 #pragma unroll

@@ -13,6 +13,8 @@
 # the second test run). The closing call (current defaults vs the lbf2 variants: pairt at N1 = 32, f / f2 at N1 = 16;
 # ~45 s, at most 25 + 30 s by its timeouts):
 #   DEV=$D NCU=0 PAIRDEF=0 SCHEMES=default,pairt,f,f2 TEST_S=25 JAVA_S=30 bash kernels-cuda/bench-runs/lbf3/lbf3-sitting.sh "$out/lbf3"
+# Session 9, lbf4: PROFILE (LearnedBench's arguments under ncu, default "profile 1024"), NCU_RE (the kernels ncu
+# profiles), DEFOPTS / DEFTESTS (the second test run's properties and classes); lbf4/lbf4-sitting.sh calls this.
 set -u
 out=${1:-/tmp/lbf3-sitting}; mkdir -p "$out"
 DEV=${DEV:-.device/lbf}
@@ -29,8 +31,8 @@ grep -E "forward rel err vs current kernel" "$out/tests.txt" | awk '{gsub(",", "
   if (!(s in mc) || c > mc[s]) mc[s] = c; if (!(s in ml) || l > ml[s]) ml[s] = l; n[s]++}
   END {for (s in n) printf "%-7s %3d cases: max rel err vs current kernel %s, vs lib %s\n", s, n[s], mc[s], ml[s]}'
 if [ "${PAIRDEF:-1}" != 0 ]; then
-  JAVA_OPTS="-Dlongconv4j.learned.pair=on -Dlongconv4j.learned.asyncgrams=on" timeout ${TEST_S:-60} $DEV/run-tests --include-tag gpu \
-    --include-classname '.*Learned(Conv|ConvTensorCore)GpuTest' --disable-ansi-colors > "$out/tests-pair-default.txt" 2>&1
+  JAVA_OPTS="${DEFOPTS:--Dlongconv4j.learned.pair=on -Dlongconv4j.learned.asyncgrams=on}" timeout ${TEST_S:-60} $DEV/run-tests --include-tag gpu \
+    --include-classname "${DEFTESTS:-.*Learned(Conv|ConvTensorCore)GpuTest}" --disable-ansi-colors > "$out/tests-pair-default.txt" 2>&1
   echo "pair-default tests exit $?"; grep -E "tests (successful|failed)|✘" "$out/tests-pair-default.txt" | head -10
 fi
 echo "== java bench"; date -u
@@ -41,8 +43,8 @@ if [ "${NCU:-1}" != 0 ]; then
   echo "== ncu"; date -u
   NCUB=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
   timeout ${NCU_S:-70} "$NCUB" --clock-control none --set full --import-source yes \
-    --kernel-name regex:'^lbt_(forward|gram_bf16|dkp|taps)' --launch-count 10 -f -o "$out/lbt-1024" \
-    $DEV/run-java ai.longconv4j.examples.bench.LearnedBench profile 1024 > "$out/ncu-run.txt" 2>&1
+    --kernel-name regex:"${NCU_RE:-^lbt_(forward|gram_bf16|dkp|taps)}" --launch-count 10 -f -o "$out/lbt-1024" \
+    $DEV/run-java ai.longconv4j.examples.bench.LearnedBench ${PROFILE:-profile 1024} > "$out/ncu-run.txt" 2>&1
   echo "ncu exit $?"
   if [ -f "$out/lbt-1024.ncu-rep" ]; then
     "$NCUB" -i "$out/lbt-1024.ncu-rep" --page details --print-details all > "$out/ncu-details.txt" 2>&1

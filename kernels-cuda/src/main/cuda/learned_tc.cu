@@ -28,8 +28,10 @@
 // stored to dump[(b*H + h), slot] in 16 bits. PAIR kernels (suffix p, pd with dumps): two warps per row, see lbp_row.
 // Variants (session 8, lbf2; LearnedButterflyConv.n16Kernel / pairTwiddleTable): suffix f / f2 (N1 = 16, FE: the pair
 // kernels' epilogues; f2 at 10 warps, two blocks per SM), pt / pdt (pair, TI: the recurrences' start values by lane,
-// the x stage filled in a bank-conflict-free lane order).
+// the x stage filled in a bank-conflict-free lane order). Session 9 (lbf4; chainRows, n16Kernel 3): suffix pc / pdc
+// (pair) and f2c (N1 = 16), steps 1 -> 2 -> 3 chained in registers (learned_tc_chain.cuh). Row I/O: learned_tc_out.cuh.
 #include "learned_tc_ops.cuh"
+#include "learned_tc_out.cuh"
 
 // The 6 values of lbp_tw_init (cur[4], stp[2]) from a table laid out [value][lane]; p = table + lane.
 __device__ __forceinline__ void lbp_tw_load(const float2* p, float2 (&cur)[4], float2 (&stp)[2]) {
@@ -54,19 +56,7 @@ __device__ __forceinline__ void lbt_row(const IO* __restrict__ xrow, IO* __restr
   const uint16_t *a1r = sb, *a1i = a1r + Lo::A_EL, *b2r = a1i + Lo::A_EL, *b2i = b2r + Lo::B_EL, *b3r = b2i + Lo::B_EL,
                  *b3i = b3r + Lo::B_EL, *a4r = b3i + Lo::B_EL, *a4i = a4r + Lo::A_EL;
   const int rowsIn = (L + N2 - 1) / N2, kt = (rowsIn + 15) >> 4;   // non-zero input / needed output rows, in tiles
-  // load x (zero-padded) as the real N1 x N2 matrix (rows < 16 kt); L % 8 == 0: 16-byte chunks (rows 16-byte aligned)
-  if ((L & 7) == 0) {
-    for (int n = 8 * lane; n < 16 * kt * N2; n += 256) {
-      const int r = n / N2, c = n - r * N2;
-      *reinterpret_cast<uint4*>(X + r * Lo::SX + c) = n < L ? *reinterpret_cast<const uint4*>(xrow + n) : make_uint4(0, 0, 0, 0);
-    }
-  } else {
-    for (int n = lane; n < 16 * kt * N2; n += 32) {
-      const int r = n / N2, c = n - r * N2;
-      st(reinterpret_cast<IO*>(X) + r * Lo::SX + c, n < L ? ld(xrow + n) : 0.f);
-    }
-  }
-  __syncwarp();
+  lbt_load_x<IO, N1, N2>(xrow, X, L, kt);
   // ---- step 1: X1 = (a1 @ X) * T; B fragments of X (trans) for every (kk, jp) first
   {
     uint32_t xb[KT1][JP][4];
@@ -190,72 +180,7 @@ __device__ __forceinline__ void lbt_row(const IO* __restrict__ xrow, IO* __restr
     }
     __syncwarp();
   } else {
-    float e[MT][NT][4];   // all accumulators before the buffer is reused for the fp32 stage
-  #pragma unroll
-    for (int m = 0; m < MT; ++m)
-  #pragma unroll
-      for (int j = 0; j < NT; ++j)
-  #pragma unroll
-        for (int q = 0; q < 4; ++q) e[m][j][q] = 0.f;
-  #pragma unroll
-    for (int kk = 0; kk < KT1; ++kk) {
-      uint32_t gr[MT][4], gi[MT][4];
-  #pragma unroll
-      for (int m = 0; m < MT; ++m)
-        if (m < kt) {
-          const int aoff = (16 * m + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
-          ldsm_x4(gr[m], a4r + aoff);
-          ldsm_x4(gi[m], a4i + aoff);
-  #pragma unroll
-          for (int q = 0; q < 4; ++q) gi[m][q] ^= SIGN2;
-        }
-  #pragma unroll
-      for (int jp = 0; jp < JP; ++jp) {
-        uint32_t vr[4], vi[4];
-        const uint16_t* p = X + (16 * kk + (lm & 1) * 8 + lr) * Lo::SX + 16 * jp + (lm >> 1) * 8;
-        ldsm_x4_t(vr, p);
-        ldsm_x4_t(vi, p + N2);
-  #pragma unroll
-        for (int m = 0; m < MT; ++m)
-          if (m < kt)
-  #pragma unroll
-            for (int j = 0; j < 2; ++j) {
-              mma16816<BF16>(e[m][2 * jp + j], gr[m], vr[2 * j], vr[2 * j + 1]);
-              mma16816<BF16>(e[m][2 * jp + j], gi[m], vi[2 * j], vi[2 * j + 1]);
-            }
-      }
-    }
-    __syncwarp();
-    float* E = reinterpret_cast<float*>(X);   // fp32 stage, rows of SE floats
-  #pragma unroll
-    for (int m = 0; m < MT; ++m)
-      if (m < kt)
-  #pragma unroll
-        for (int j = 0; j < NT; ++j)
-  #pragma unroll
-          for (int h = 0; h < 2; ++h)
-            *reinterpret_cast<float2*>(E + (16 * m + g + 8 * h) * Lo::SE + 8 * j + 2 * t) = make_float2(e[m][j][2 * h], e[m][j][2 * h + 1]);
-    __syncwarp();
-    if ((L & 7) == 0) {   // 8 outputs per lane: two float4 of E, 16-byte x and y
-      for (int n = 8 * lane; n < L; n += 256) {
-        const int r = n / N2, c = n - r * N2;
-        const float4 e0 = *reinterpret_cast<const float4*>(E + r * Lo::SE + c), e1 = *reinterpret_cast<const float4*>(E + r * Lo::SE + c + 4);
-        const uint4 xv = *reinterpret_cast<const uint4*>(xrow + n);
-        const IO* xs = reinterpret_cast<const IO*>(&xv);
-        const float ev[8] = {e0.x, e0.y, e0.z, e0.w, e1.x, e1.y, e1.z, e1.w};
-        uint4 yv;
-        uint32_t* yw = reinterpret_cast<uint32_t*>(&yv);
-  #pragma unroll
-        for (int i = 0; i < 4; ++i) yw[i] = pack2<BF16>(fmaf(d, ld(xs + 2 * i), ev[2 * i]), fmaf(d, ld(xs + 2 * i + 1), ev[2 * i + 1]));
-        *reinterpret_cast<uint4*>(orow + n) = yv;
-      }
-    } else {
-      for (int n = lane; n < L; n += 32) {
-        const int r = n / N2, c = n - r * N2;
-        st(orow + n, fmaf(d, ld(xrow + n), E[r * Lo::SE + c]));
-      }
-    }
-    __syncwarp();
+    lbt_out<IO, BF16, N1, N2>(xrow, orow, d, L, X, a4r, a4i, kt);
   }
 }
 
@@ -389,54 +314,9 @@ __device__ __forceinline__ void lbp_row(const IO* __restrict__ xrow, IO* __restr
   });
   if (dh != nullptr) dump_rows<16, N2>(Xh, dh + 3 * SLOT);                       // slot 3: X3
   asm volatile("bar.sync %0, 64;\n" :: "r"(bar) : "memory");
-  // ---- step 4 (own columns, output rows < 16 kt, one row tile at a time): y = Re(a4 @ X3) + D x from the accumulators
-#pragma unroll 1
-  for (int m = 0; m < kt; ++m) {
-    float e[2 * JPW][4];
-    uint32_t xv[2 * JPW][2];   // x pairs of the skip term (L even), loaded before the MMAs hide their latency
-#pragma unroll
-    for (int j = 0; j < 2 * JPW; ++j)
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const int n = (16 * m + g + 8 * h) * N2 + c0 + 8 * j + 2 * t;
-        xv[j][h] = ((L & 1) == 0 && n < L) ? *reinterpret_cast<const uint32_t*>(xrow + n) : 0u;
-        e[j][2 * h] = e[j][2 * h + 1] = 0.f;
-      }
-#pragma unroll
-    for (int kk = 0; kk < 2; ++kk) {
-      uint32_t gr[4], gi[4];
-      const int aoff = (16 * m + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
-      ldsm_x4(gr, a4r + aoff);
-      ldsm_x4(gi, a4i + aoff);
-#pragma unroll
-      for (int q = 0; q < 4; ++q) gi[q] ^= SIGN2;
-#pragma unroll
-      for (int jj = 0; jj < JPW; ++jj) {
-        uint32_t vr[4], vi[4];
-        const uint16_t* p = X + (16 * kk + (lm & 1) * 8 + lr) * Lo::SX + 16 * (jp0 + jj) + (lm >> 1) * 8;
-        ldsm_x4_t(vr, p);
-        ldsm_x4_t(vi, p + N2);
-#pragma unroll
-        for (int j = 0; j < 2; ++j) {
-          mma16816<BF16>(e[2 * jj + j], gr, vr[2 * j], vr[2 * j + 1]);
-          mma16816<BF16>(e[2 * jj + j], gi, vi[2 * j], vi[2 * j + 1]);
-        }
-      }
-    }
-#pragma unroll
-    for (int j = 0; j < 2 * JPW; ++j)
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const int n = (16 * m + g + 8 * h) * N2 + c0 + 8 * j + 2 * t;
-        const IO* xs = reinterpret_cast<const IO*>(&xv[j][h]);
-        if ((L & 1) == 0 && n < L)   // n even, L even: the pair is in or out together; 4-byte aligned
-          *reinterpret_cast<uint32_t*>(orow + n) = pack2<BF16>(fmaf(d, ld(xs), e[j][2 * h]), fmaf(d, ld(xs + 1), e[j][2 * h + 1]));
-        if ((L & 1) != 0 && n < L) st(orow + n, fmaf(d, ld(xrow + n), e[j][2 * h]));
-        if ((L & 1) != 0 && n + 1 < L) st(orow + n + 1, fmaf(d, ld(xrow + n + 1), e[j][2 * h + 1]));
-      }
-  }
-  __syncwarp();
+  lbp_out<IO, BF16, N2>(xrow, orow, d, L, X, a4r, a4i, kt, c0, jp0);
 }
+#include "learned_tc_chain.cuh"
 // PAIR: grid (ceil(B / (W / 2)), H) at most, block 32 W (W even), smem FIXED_BYTES + W/2 * 2 PAIR_EL + 8 N (twiddles)
 // (TI: + 192 * 6 * 8 for the start values after the twiddles).
 template <typename IO, bool BF16, int N2, bool DUMP, bool TI = false>
@@ -457,7 +337,7 @@ __device__ void lbp_rows(const IO* __restrict__ x, IO* __restrict__ out, float d
   }
 }
 // Grid (ceil(B / (W * rowsPerWarp)), H), block 32 W, dynamic smem LbtLayout::FIXED_BYTES + W * WARP_BYTES.
-template <typename IO, bool BF16, int N1, int N2, bool SPLIT, int PAIR = 0, bool FE = false, bool TI = false>
+template <typename IO, bool BF16, int N1, int N2, bool SPLIT, int PAIR = 0, bool FE = false, bool TI = false, bool CH = false>
 __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__ kp, const float* __restrict__ D,
                             const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L, int conjK,
                             uint16_t* __restrict__ dump) {
@@ -489,6 +369,15 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   const Tw T = tw_init(stw, LOG2N);
   __syncthreads();
   const float d = D[h];
+  if constexpr (CH && N1 == 32) {   // the TI start values after the pairs' buffers, built from a full table held there meanwhile
+    float2 *full = reinterpret_cast<float2*>(bufs), *twi = reinterpret_cast<float2*>(bufs + (blockDim.x >> 6) * lbc_pair_el<N2>());
+    for (int i = threadIdx.x; i < N; i += blockDim.x) full[i] = tw_at(T, i);
+    __syncthreads();
+    lbp_twi_build<N2>(full, twi);
+    __syncthreads();
+    lbc_rows<IO, BF16, N2, PAIR == 2>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, dump);
+    return;
+  }
   if constexpr (PAIR != 0) {   // the full twiddle table T[i] = w_N^i after the pairs' buffers: one lookup per entry
     float2* tw = reinterpret_cast<float2*>(bufs + (blockDim.x >> 6) * Lo::PAIR_EL);
     for (int i = threadIdx.x; i < N; i += blockDim.x) tw[i] = tw_at(T, i);
@@ -517,8 +406,10 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   uint16_t* X = bufs + warp * (Lo::WARP_BYTES / 2);
   for (int b = blockIdx.x * W + warp; b < B; b += gridDim.x * W) {
     const size_t off = ((size_t)b * H + h) * L;
-    lbt_row<IO, BF16, N1, N2, SPLIT, FE>(x + off, out + off, d, L, conjK != 0, X, sb, skp, T,
-                                         dump == nullptr ? nullptr : dump + ((size_t)b * H + h) * 8 * N, tw);
+    if constexpr (CH) lbc_row16<IO, BF16, N2>(x + off, out + off, d, L, conjK != 0, X, sb, skp, tw,
+                                              dump == nullptr ? nullptr : dump + ((size_t)b * H + h) * 8 * N);
+    else lbt_row<IO, BF16, N1, N2, SPLIT, FE>(x + off, out + off, d, L, conjK != 0, X, sb, skp, T,
+                                              dump == nullptr ? nullptr : dump + ((size_t)b * H + h) * 8 * N, tw);
   }
 }
 
@@ -541,6 +432,20 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
       int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
     lbt_forward<IO, BF, 32, N2, false, DUMP ? 2 : 1, false, TI>(x, kp, D, pb, out, B, H, L, conjK, dump);          \
   }
+// CH kernels (suffix pc, pdc with dumps; learned_tc_chain.cuh): smem FIXED_BYTES + W/2 * 2 lbc_pair_el + 192 * 6 * 8.
+// pdcw: the 32 x 64 dumping kernel at 16 warps (127 registers; pdc 12 warps, 144).
+#define LBC_CFG(SUF, IO, BF, N2, MAXT, DUMP, NAME)                                                                  \
+  extern "C" __global__ void __launch_bounds__(MAXT, 1) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,       \
+      const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
+      int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
+    lbt_forward<IO, BF, 32, N2, false, DUMP ? 2 : 1, false, true, true>(x, kp, D, pb, out, B, H, L, conjK, dump);  \
+  }
+#define LBFC_CFG(SUF, IO, BF, N2, NAME)   /* chained N1 = 16 (f2c): lbc_row16, f2's launch (10 warps, two blocks per SM) */ \
+  extern "C" __global__ void __launch_bounds__(320, 2) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,        \
+      const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
+      int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
+    lbt_forward<IO, BF, 16, N2, false, 0, true, false, true>(x, kp, D, pb, out, B, H, L, conjK, dump);             \
+  }
 #define LBT_TYPE(SUF, IO, BF)                                                                                      \
   LBT_CFG(SUF, IO, BF, 16, 16, 512, false, 16x16) LBT_CFG(SUF, IO, BF, 16, 32, 512, false, 16x32)                 \
   LBT_CFG(SUF, IO, BF, 32, 32, 384, false, 32x32) LBT_CFG(SUF, IO, BF, 32, 64, 256, false, 32x64)                 \
@@ -551,6 +456,10 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   LBP_CFG(SUF, IO, BF, 32, 512, true, 32x32pdt, true) LBP_CFG(SUF, IO, BF, 64, 384, true, 32x64pdt, true)          \
   LBF_CFG(SUF, IO, BF, 16, 512, 1, 16x16f) LBF_CFG(SUF, IO, BF, 32, 512, 1, 16x32f)                                \
   LBF_CFG(SUF, IO, BF, 16, 320, 2, 16x16f2) LBF_CFG(SUF, IO, BF, 32, 320, 2, 16x32f2)                              \
+  LBC_CFG(SUF, IO, BF, 32, 512, false, 32x32pc) LBC_CFG(SUF, IO, BF, 64, 512, false, 32x64pc)                      \
+  LBC_CFG(SUF, IO, BF, 32, 512, true, 32x32pdc) LBC_CFG(SUF, IO, BF, 64, 384, true, 32x64pdc)                      \
+  LBC_CFG(SUF, IO, BF, 64, 512, true, 32x64pdcw)                                                                   \
+  LBFC_CFG(SUF, IO, BF, 16, 16x16f2c) LBFC_CFG(SUF, IO, BF, 32, 16x32f2c)                                          \
   extern "C" __global__ void __launch_bounds__(256) lbt_prep_##SUF(const float2* __restrict__ blocks,              \
       IO* __restrict__ out, int N1, int N2, int adjoint) { lbt_prep<IO>(blocks, out, N1, N2, adjoint); }
 LBT_TYPE(bf16, __nv_bfloat16, true)

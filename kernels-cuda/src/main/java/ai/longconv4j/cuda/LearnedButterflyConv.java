@@ -15,7 +15,8 @@ import ai.longconv4j.conv.LearnedButterfly;
  * with {@link ConvEngine#LEARNED}), so results match the CPU path. Supports N <= {@value #MAX_N} (L <= 1K causal).
  * Two kernels: for 16-bit I/O and N1, N2 multiples of 16 (N = 256 .. 2048) the forward and du run on tensor cores
  * (learned_tc.cu: 16-bit blocks prepared once per {@link #setBlocks}, fp32 accumulation; one warp per row, or at
- * N1 = 32 two warps per row, {@link #pairRows(boolean)}, the default); otherwise,
+ * N1 = 32 two warps per row, {@link #pairRows(boolean)}, the default; by default the row's first three products chained
+ * in registers, {@link #chainRows(boolean)} and {@link #n16Kernel(int)} 3); otherwise,
  * or with {@link #tensorCores(boolean) tensorCores(false)} / {@code -Dlongconv4j.learned.fp32=true}, the fp32
  * CUDA-core twin (learned.cu, one block per row). On tensor cores the backward also takes the block gradients, dk and
  * dD from tensor-core kernels (learned_tc_bwd.cu, {@link #tensorCoreGradients(boolean)}), else from the fp32 kernel.
@@ -39,8 +40,8 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private final DeviceBuffer kp, d, blocks, dBlocks;
   private final DeviceBuffer prepFwd, prepAdj;   // 16-bit blocks for the tensor-core kernel (null: not applicable)
   private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, pairRows = DEFAULT_PAIR, tensorCoreGrads = true,
-      asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW;
-  private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL;
+      asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW, chainRows = DEFAULT_CHAIN;
+  private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL, pairDumpWarps = 12;
   /** Default of {@link #splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
   public static final boolean DEFAULT_SPLIT = false;
   /**
@@ -64,19 +65,32 @@ public final class LearnedButterflyConv implements AutoCloseable {
       Variants.PAIR_TW);
 
   /**
-   * Default of {@link #n16Kernel(int)}: 2, f2 (bench-runs/final-s8d, L = 256, B = 64, H = 768, bf16, ms, one-warp / f /
-   * f2: forward 0.164 / 0.127 / 0.114, fwd+bwd 1.203 / 1.079 / 1.025; the learned GPU tests passed, f2 within 1.02e-4 of
-   * the one-warp kernel); {@code -Dlongconv4j.learned.n16=one|f|f2} overrides it (0, 1, 2).
+   * Default of {@link #n16Kernel(int)}: 3, f2c (bench-runs/lbf4/s2, L = 256, B = 64, H = 768, bf16, ms, f2 / f2c in two
+   * orders: forward 0.129, 0.115 / 0.105, 0.108, fwd+bwd 1.039, 1.025 / 0.961, 0.961; the learned GPU tests passed, f2c
+   * within 4.5e-6 of f2; before, f2 over one-warp / f in final-s8d); {@code -Dlongconv4j.learned.n16=one|f|f2|f2c}
+   * overrides it (0, 1, 2, 3).
    */
   public static final int DEFAULT_N16_KERNEL = n16Of(System.getProperty("longconv4j.learned.n16"), Variants.N16_KERNEL);
 
-  /** The session-8 (lbf2) variants' defaults in code, each one line to flip once a sitting measured it faster. */
+  /**
+   * Default of {@link #chainRows(boolean)}: on (bench-runs/lbf4/s2, B = 64, H = 768, bf16, ms, pt / pc in two orders:
+   * forward L = 512 0.231, 0.227 / 0.182, 0.184, 1K 0.493, 0.499 / 0.430, 0.429; fwd+bwd 512 1.754, 1.760 / 1.572, 1.618,
+   * 1K 3.627, 3.717 / 3.194, 3.188; the learned GPU tests passed, pc within 1.9e-5 of pt);
+   * {@code -Dlongconv4j.learned.chain=on|off} overrides it ({@code off}: the pair kernels with the start-value table,
+   * pt / pdt).
+   */
+  public static final boolean DEFAULT_CHAIN = onOff("longconv4j.learned.chain", System.getProperty("longconv4j.learned.chain"),
+      Variants.CHAIN);
+
+  /** The session-8 (lbf2) and session-9 (lbf4) variants' defaults in code, each one line to flip once a sitting measured it faster. */
   static final class Variants {
     private Variants() {}
+    /** {@link LearnedButterflyConv#chainRows(boolean)}: true (lbf4/s2); false, the pt / pdt kernels of final-s8d. */
+    static final boolean CHAIN = true;
     /** {@link LearnedButterflyConv#pairTwiddleTable(boolean)}: true (final-s8d); false, the pair kernels of lbf3-2. */
     static final boolean PAIR_TW = true;
-    /** {@link LearnedButterflyConv#n16Kernel(int)}: 2, f2 (final-s8d); 0 the one-warp kernel, 1 f. */
-    static final int N16_KERNEL = 2;
+    /** {@link LearnedButterflyConv#n16Kernel(int)}: 3, f2c (lbf4/s2); 2 f2 (final-s8d), 0 the one-warp kernel, 1 f. */
+    static final int N16_KERNEL = 3;
   }
 
   /** Parses {@code -Dlongconv4j.learned.n16}'s value: {@code one} 0, {@code f} 1, {@code f2} 2, or {@code dflt} when unset. */
@@ -86,7 +100,8 @@ public final class LearnedButterflyConv implements AutoCloseable {
       case "one" -> 0;
       case "f" -> 1;
       case "f2" -> 2;
-      default -> throw new IllegalArgumentException("longconv4j.learned.n16: expected one, f or f2, got " + v);
+      case "f2c" -> 3;
+      default -> throw new IllegalArgumentException("longconv4j.learned.n16: expected one, f, f2 or f2c, got " + v);
     };
   }
 
@@ -149,10 +164,10 @@ public final class LearnedButterflyConv implements AutoCloseable {
     return tensorCoreWarps(n1, n2, split, pair, false, 0);
   }
 
-  /** With the N1 = 16 kernel {@code n16} ({@link #n16Kernel(int)}): 1 (f) 16 warps, 2 (f2) 10 warps, two blocks per SM. */
+  /** With the N1 = 16 kernel {@code n16} ({@link #n16Kernel(int)}): 1 (f) 16 warps, 2 (f2) and 3 (f2c) 10 warps, two blocks per SM. */
   static int tensorCoreWarps(int n1, int n2, boolean split, boolean pair, boolean dump, int n16) {
     if (pair && n1 == 32) return tensorCoreWarps(n1, n2, split, true, dump);
-    if (n1 == 16 && n16 == 2) return 10;
+    if (n1 == 16 && (n16 == 2 || n16 == 3)) return 10;
     if (split && n1 == 32) return n2 == 64 ? 12 : 16;
     return n2 == 64 ? 8 : n1 == 32 ? 12 : 16;
   }
@@ -170,13 +185,25 @@ public final class LearnedButterflyConv implements AutoCloseable {
     return tensorCoreSmem(n1, n2, split, pair, warps, 0);
   }
 
+  /**
+   * Chained pair kernels ({@link #chainRows(boolean)}, N1 = 32): per pair the row buffer and two x stages of 32 rows of
+   * N2 + 8 values, then the start-value table (192 lanes x 6 float2); no full twiddle table (built in the pairs' buffers).
+   */
+  static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair, int warps, int n16, boolean pairTw, boolean chain) {
+    if (chain && pair && n1 == 32) {
+      int blk = 2 * (4 * n1 * (n1 + 8) + 4 * n2 * (n2 + 8)), kpB = 8 * n1 * (n2 + 8), tw = 8 * (128 + Math.max(1, n1 * n2 / 128));
+      return blk + kpB + tw + warps / 2 * (2 * n1 * (2 * n2 + 8) + 2 * 2 * 32 * (n2 + 8)) + 192 * 6 * 8;
+    }
+    return tensorCoreSmem(n1, n2, split, pair, warps, n16, pairTw);
+  }
+
   /** Pair kernels with the start-value table ({@link #pairTwiddleTable(boolean)}): 192 lanes x 6 float2 more. */
   static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair, int warps, int n16, boolean pairTw) {
     return tensorCoreSmem(n1, n2, split, pair, warps, n16) + (pair && n1 == 32 && pairTw ? 192 * 6 * 8 : 0);
   }
 
   /**
-   * With the N1 = 16 kernel {@code n16} (1, 2: {@code warps} row buffers, the full twiddle table, N float2, and the
+   * With the N1 = 16 kernel {@code n16} (1, 2, 3: {@code warps} row buffers, the full twiddle table, N float2, and the
    * lanes' recurrence start values, 6 x 32 float2).
    */
   static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair, int warps, int n16) {
@@ -230,12 +257,13 @@ public final class LearnedButterflyConv implements AutoCloseable {
   /**
    * N1 = 16 (N = 256, 512: L <= 256 causal): 0 the one-warp kernel (session 5, the default), 1 its {@code f} twin
    * (learned_tc.cu's FE: the pair kernels' epilogues, twiddles by recurrence and Kp in 16-byte loads; 16 warps per
-   * block), 2 the {@code f2} twin (the same code at 10 warps per block, two blocks per SM: 20 warps instead of 16).
-   * The same products in the same order; only the epilogue twiddles' fp32 roundings differ. Forward, du and the
-   * backward's dumping chains.
+   * block), 2 the {@code f2} twin (the same code at 10 warps per block, two blocks per SM: 20 warps instead of 16),
+   * 3 {@code f2c} (f2's launch, steps 1 to 3 chained in registers as {@link #chainRows(boolean)}: learned_tc_chain.cuh
+   * lbc_row16; f2's products, roundings and twiddles). The same products in the same order; only the epilogue twiddles'
+   * fp32 roundings differ. Forward, du and the backward's dumping chains.
    */
   public LearnedButterflyConv n16Kernel(int v) {
-    if (v < 0 || v > 2) throw new IllegalArgumentException("LearnedButterflyConv.n16Kernel: 0, 1 or 2, got " + v);
+    if (v < 0 || v > 3) throw new IllegalArgumentException("LearnedButterflyConv.n16Kernel: 0, 1, 2 or 3, got " + v);
     n16Kernel = v;
     return this;
   }
@@ -252,6 +280,16 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   public boolean pairTwiddleTable() { return pairTwiddleTable && pairRows(); }
 
+  /**
+   * Pair kernels (N1 = 32) only: the {@code c} kernels (learned_tc_chain.cuh) — both warps split steps 1 to 3 by row
+   * tile, so X1 and P stay in registers as the next product's fragments (only X3 goes through shared memory), the x row
+   * double-buffered per pair. The same products, roundings and twiddles as the start-value-table kernels
+   * ({@link #pairTwiddleTable(boolean)}, which they imply): the same output; a speed choice ({@link #DEFAULT_CHAIN}).
+   */
+  public LearnedButterflyConv chainRows(boolean on) { chainRows = on; return this; }
+
+  public boolean chainRows() { return chainRows && pairRows(); }
+
   /** Pair kernels' warps per block for forward and du (12 or 16; the default 16; the backward's dumps run 12 at 32 x 64). */
   public LearnedButterflyConv pairWarps(int w) {
     if (w != 12 && w != 16) throw new IllegalArgumentException("LearnedButterflyConv.pairWarps: 12 or 16, got " + w);
@@ -259,10 +297,23 @@ public final class LearnedButterflyConv implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Chained pair kernels at 32 x 64 (L = 1K causal): warps per block of the backward's dumping chains, 12 (pdc, 144
+   * registers; the measured default) or 16 (pdcw, the same code under a 512-thread launch bound: 127 registers).
+   */
+  public LearnedButterflyConv pairDumpWarps(int w) {
+    if (w != 12 && w != 16) throw new IllegalArgumentException("LearnedButterflyConv.pairDumpWarps: 12 or 16, got " + w);
+    pairDumpWarps = w;
+    return this;
+  }
+
+  /** Whether the dumping chains run pdcw (chained pair kernels at 32 x 64 with {@code pairDumpWarps(16)}). */
+  boolean wideDumps() { return chainRows() && n2 == 64 && pairDumpWarps == 16; }
+
   /** The tensor-core forward kernel's name (dump: the backward's variant that stores the intermediates). */
   String tensorCoreKernel(boolean dump) {
-    String variant = pairRows() ? (dump ? "pd" : "p") + (pairTwiddleTable ? "t" : "") : splitRows() ? "s"
-        : n16Kernel() == 1 ? "f" : n16Kernel() == 2 ? "f2" : "";
+    String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? (dump && wideDumps() ? "cw" : "c") : pairTwiddleTable ? "t" : "") : splitRows() ? "s"
+        : n16Kernel() == 1 ? "f" : n16Kernel() == 2 ? "f2" : n16Kernel() == 3 ? "f2c" : "";
     return "lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + variant;
   }
 
@@ -347,11 +398,12 @@ public final class LearnedButterflyConv implements AutoCloseable {
   /** learned_tc.cu: x -> out through the prepared blocks pb (forward: u -> y; adjoint with conj(Kp): dy -> du). */
   private void tensorCoreChain(DeviceBuffer x, DeviceBuffer out, int B, DeviceBuffer pb, int conjK, Object dump) {
     boolean split = splitRows(), pair = pairRows(), dumps = dump instanceof DeviceBuffer;
-    int w = pair ? Math.min(pairWarps, tensorCoreWarps(n1, n2, false, true, dumps)) : tensorCoreWarps(n1, n2, split, false, dumps, n16Kernel());
+    int w = pair ? Math.min(pairWarps, dumps && wideDumps() ? 16 : tensorCoreWarps(n1, n2, false, true, dumps))
+        : tensorCoreWarps(n1, n2, split, false, dumps, n16Kernel());
     int rows = pair ? w / 2 : w;   // rows in flight per block
     int gx = Math.max(1, Math.min((B + rows - 1) / rows, (8 * device.smCount() + h - 1) / h));
     device.module(MODULE_TC).kernel(tensorCoreKernel(dumps)).launch(device.stream(),
-        gx, h, 32 * w, tensorCoreSmem(n1, n2, split, pair, w, n16Kernel(), pairTwiddleTable()), x, kp, d, pb, out, B, h, l, conjK, dump);
+        gx, h, 32 * w, tensorCoreSmem(n1, n2, split, pair, w, n16Kernel(), pairTwiddleTable(), chainRows()), x, kp, d, pb, out, B, h, l, conjK, dump);
   }
 
   /**
@@ -451,7 +503,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   @Override public String toString() {
     return "LearnedButterflyConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + " = " + n1 + " x " + n2
-        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (pairTwiddleTable ? " tw-table" : "")
+        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (chainRows ? " chain" : pairTwiddleTable ? " tw-table" : "")
         : splitRows() ? " split" : n16Kernel() != 0 ? " n16=" + n16Kernel() : "") : "") + "]";
   }
 }

@@ -88,6 +88,17 @@ class LearnedRoutingHostTest {
     assertTrue(LearnedButterflyConv.tensorCoreSmem(32, 64, false, true, 16, 0, true) <= 232448);
     assertEquals(LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 16, 1),
         LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 16, 1, true));
+    // chained pair kernels: per pair the row buffer and two x stages of 32 rows of N2 + 8, then the start-value table (no
+    // full twiddle table); within the opt-in limit at 16 warps; ignored without pair or at N1 = 16
+    assertEquals(2 * (4 * 32 * 40 + 4 * 64 * 72) + 8 * 32 * 72 + 8 * 144 + 8 * (2 * 32 * 136 + 4 * 32 * 72) + 192 * 6 * 8,
+        LearnedButterflyConv.tensorCoreSmem(32, 64, false, true, 16, 0, true, true));
+    for (int[] f : ok) assertTrue(LearnedButterflyConv.tensorCoreSmem(f[0], f[1], false, true, 16, 0, true, true) <= 232448, f[0] + "x" + f[1]);
+    assertEquals(LearnedButterflyConv.tensorCoreSmem(32, 64, false, true, 16, 0, true),
+        LearnedButterflyConv.tensorCoreSmem(32, 64, false, true, 16, 0, true, false));
+    assertEquals(LearnedButterflyConv.tensorCoreSmem(16, 32, false, true, 16, 1, true),
+        LearnedButterflyConv.tensorCoreSmem(16, 32, false, true, 16, 1, true, true));
+    // the chained kernels' temporary full twiddle table (8 N bytes) fits the pairs' buffers of the 12-warp dumping kernel
+    assertTrue(6 * (2 * 32 * 136 + 4 * 32 * 72) >= 8 * 2048 && 6 * (2 * 32 * 72 + 4 * 32 * 40) >= 8 * 1024);
     // two f2 blocks fit one SM's 228 KB (227 KB usable per block, 1 KB reserved per block)
     assertTrue(2 * (LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 10, 2) + 1024) <= 233472);
   }
@@ -97,12 +108,17 @@ class LearnedRoutingHostTest {
     // unset properties give the defaults in code (LearnedButterflyConv.Variants, flipped there after a sitting)
     assertEquals(LearnedButterflyConv.Variants.N16_KERNEL, LearnedButterflyConv.DEFAULT_N16_KERNEL, "run without -Dlongconv4j.learned.n16");
     assertEquals(LearnedButterflyConv.Variants.PAIR_TW, LearnedButterflyConv.DEFAULT_PAIR_TW, "run without -Dlongconv4j.learned.pairtw");
-    assertTrue(LearnedButterflyConv.Variants.N16_KERNEL >= 0 && LearnedButterflyConv.Variants.N16_KERNEL <= 2);
+    assertEquals(LearnedButterflyConv.Variants.CHAIN, LearnedButterflyConv.DEFAULT_CHAIN, "run without -Dlongconv4j.learned.chain");
+    assertTrue(LearnedButterflyConv.Variants.N16_KERNEL >= 0 && LearnedButterflyConv.Variants.N16_KERNEL <= 3);
     assertEquals(2, LearnedButterflyConv.n16Of("f2", LearnedButterflyConv.Variants.N16_KERNEL));
     assertTrue(LearnedButterflyConv.onOff("longconv4j.learned.pairtw", "on", LearnedButterflyConv.Variants.PAIR_TW));
     assertEquals(0, LearnedButterflyConv.n16Of("one", 2));
     assertEquals(1, LearnedButterflyConv.n16Of("f", 0));
     assertEquals(2, LearnedButterflyConv.n16Of("f2", 0));
+    assertEquals(3, LearnedButterflyConv.n16Of("f2c", 0));
+    // f2c: f2's launch (10 warps, two blocks per SM) and shared memory
+    assertEquals(10, LearnedButterflyConv.tensorCoreWarps(16, 32, false, false, false, 3));
+    assertEquals(LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 10, 2), LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 10, 3));
     assertEquals(1, LearnedButterflyConv.n16Of(null, 1));
     var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> LearnedButterflyConv.n16Of("on", 0));
     assertTrue(e.getMessage().contains("longconv4j.learned.n16") && e.getMessage().contains("on"), e.getMessage());
@@ -127,7 +143,8 @@ class LearnedRoutingHostTest {
     String text = Files.readString(report);
     int found = 0;
     for (String cfg : new String[] {"16x16", "16x32", "32x32", "32x64", "32x32s", "32x64s", "32x32p", "32x64p", "32x32pd", "32x64pd",
-        "16x16f", "16x32f", "16x16f2", "16x32f2", "32x32pt", "32x64pt", "32x32pdt", "32x64pdt"})
+        "16x16f", "16x32f", "16x16f2", "16x32f2", "32x32pt", "32x64pt", "32x32pdt", "32x64pdt", "32x32pc", "32x64pc", "32x32pdc", "32x64pdc", "16x16f2c", "16x32f2c",
+        "32x64pdcw"})
       for (String io : new String[] {"bf16", "f16"})
         for (String arch : new String[] {"sm_80", "sm_90a"}) {
           String fn = "lbt_forward_" + io + "_" + cfg;
@@ -137,7 +154,7 @@ class LearnedRoutingHostTest {
           assertEquals("0,0", m.group(1) + "," + m.group(2), fn + "@" + arch + " spills");
           found++;
         }
-    assertEquals(72, found);
+    assertEquals(100, found);
     Path bwd = Path.of("target", "cuda", "learned_tc_bwd.ptxas.txt");
     String tb = Files.readString(bwd);
     for (String fn : new String[] {"lbt_gram_bf16_32x64_a", "lbt_gram_bf16_32x64_b", "lbt_gram_f16_16x16_a", "lbt_dkp_bf16", "lbt_gram_reduce",

@@ -41,7 +41,9 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
         {ConvMode.CIRCULAR, 3, 2048, 2048}, {ConvMode.CAUSAL, 3, 333, 333}};
     // every shape in both types, one warp per row; the N1 = 32 shapes (N >= 1024) also through the split-row kernels
     // (bf16) and the two-warp pair kernels (both types at 16 warps per block, bf16 also at 12; L = 333: odd, 300 / 500:
-    // not a multiple of 8), pairt: with the start-value table (compared with the pair kernel); the N1 = 16 shapes (N = 256, 512) through the f kernels (both types) and f2 (bf16)
+    // not a multiple of 8), pairt: with the start-value table (compared with the pair kernel), pairc: the chained pair
+    // kernels (compared with pairt, their slow twin, on the same input; the backward's dumps run pdc), f2c the chained
+    // N1 = 16 kernel (compared with f2, both types); the N1 = 16 shapes (N = 256, 512) through the f kernels (both types) and f2 (bf16)
     var n32 = Stream.of(shapes).filter(s -> ConvPlan.of((Integer) s[2], (Integer) s[3], LearnedButterflyConv.libMode((ConvMode) s[0]),
         ConvEngine.LEARNED, ai.longconv4j.conv.Precision.F64).factors().get(0) == 32).toList();
     var n16 = Stream.of(shapes).filter(s -> !n32.contains(s)).toList();
@@ -51,16 +53,18 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
         Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> n32.stream().map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "pair"))),
         n32.stream().map(s -> Arguments.of(ElementType.BF16, s[0], s[1], 111, s[2], s[3], "pair12")),
         Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> n32.stream().map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "pairt"))),
+        Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> n32.stream().map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "pairc"))),
         Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> n16.stream().map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "f"))),
-        n16.stream().map(s -> Arguments.of(ElementType.BF16, s[0], s[1], 111, s[2], s[3], "f2")))
+        n16.stream().map(s -> Arguments.of(ElementType.BF16, s[0], s[1], 111, s[2], s[3], "f2")),
+        Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> n16.stream().map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "f2c"))))
         .flatMap(x -> x);
   }
 
   @ParameterizedTest(name = "{0} io, {1} B={2} H={3} L={4} Lk={5} rows={6}")
   @MethodSource("cases")
   void tensorCoresMatchTwinAndLib(ElementType io, ConvMode mode, int B, int H, int L, int Lk, String rows) {
-    boolean split = rows.equals("split"), pair = rows.startsWith("pair");
-    int n16 = rows.equals("f") ? 1 : rows.equals("f2") ? 2 : 0;
+    boolean split = rows.equals("split"), pair = rows.startsWith("pair"), chain = rows.equals("pairc");
+    int n16 = rows.equals("f") ? 1 : rows.equals("f2") ? 2 : rows.equals("f2c") ? 3 : 0;
     var rng = new SplittableRandom(31L * L + 7L * B + io.ordinal() + 11L * mode.ordinal());
     short[] u16 = HalfFloats.encode(Reference.randn(rng, B * H * L, 1.0), io);
     short[] dy16 = HalfFloats.encode(Reference.randn(rng, B * H * L, 1.0), io);
@@ -89,19 +93,20 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
     double[] yFft = new LearnedButterfly(plan, dft).forward(shape, ud, kl, Dd);
     int n = B * H * L;
     try (var tc = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).splitRows(split).pairRows(pair)
-             .pairWarps(rows.equals("pair12") ? 12 : 16).n16Kernel(n16).pairTwiddleTable(rows.equals("pairt"));
-         // the current kernel: one warp per row, for pairt the pair kernel without the table
+             .pairWarps(rows.equals("pair12") ? 12 : 16).n16Kernel(n16).pairTwiddleTable(rows.equals("pairt") || chain).chainRows(chain);
+         // the current kernel: one warp per row, for pairt the pair kernel without the table, for pairc pairt
          var one = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).splitRows(false)
-             .pairRows(rows.equals("pairt")).pairTwiddleTable(false).n16Kernel(0);
+             .pairRows(rows.equals("pairt") || chain).pairTwiddleTable(chain).chainRows(false).n16Kernel(n16 == 3 ? 2 : 0);
          var twin = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).tensorCores(false);
          var du = dev.upload(u16); var ddy = dev.upload(dy16); var out = dev.alloc((2L * n + 3) / 4 * 4);
          var dk = dev.alloc(4L * (bi ? 2 : 1) * H * Lk); var dD = dev.alloc(4L * H)) {
       assertTrue(tc.tensorCores() && !twin.tensorCores() && tc.splitRows() == split && tc.pairRows() == pair, tc + " / " + twin);
-      assertTrue(!one.splitRows() && one.pairRows() == rows.equals("pairt") && !one.pairTwiddleTable() && one.n16Kernel() == 0,
-          one.toString());
+      assertTrue(!one.splitRows() && one.pairRows() == (rows.equals("pairt") || chain) && one.pairTwiddleTable() == chain
+          && !one.chainRows() && one.n16Kernel() == (n16 == 3 ? 2 : 0), one.toString());
       assertEquals(n16, tc.n16Kernel(), tc.toString());
-      assertEquals(rows.equals("pairt"), tc.pairTwiddleTable(), tc.toString());
-      String suffix = n16 == 1 ? "f" : n16 == 2 ? "f2" : rows.equals("pairt") ? "pt" : pair ? "p" : split ? "s" : "";
+      assertEquals(rows.equals("pairt") || chain, tc.pairTwiddleTable(), tc.toString());
+      assertEquals(chain, tc.chainRows(), tc.toString());
+      String suffix = n16 == 1 ? "f" : n16 == 2 ? "f2" : n16 == 3 ? "f2c" : chain ? "pc" : rows.equals("pairt") ? "pt" : pair ? "p" : split ? "s" : "";
       assertTrue(tc.tensorCoreKernel(false).endsWith(plan.factors().get(1) + suffix), tc.tensorCoreKernel(false));
       assertEquals(plan.fftSize(), tc.fftSize());
       for (var c : new LearnedButterflyConv[] {tc, one, twin}) if (bi) c.setWeights(k0, k1, D); else c.setWeights(k0, D);
@@ -117,7 +122,8 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
       // the current one-warp-per-row kernel on the same input: the same products in the same order (1e-2 as above: only
       // the compiler's fma contraction of the fp32 epilogues may differ, flipping single 16-bit roundings; f / f2: also
       // the twiddles by recurrence, within 2e-7 of the table's (src/test/cuda/lbf_fe_model.py), which flips single
-      // 16-bit roundings of X1 and X3 too, so the same 1e-2; pairt loads the pair kernel's own start values: 0 expected)
+      // 16-bit roundings of X1 and X3 too, so the same 1e-2; pairt loads the pair kernel's own start values, pairc keeps
+      // pairt's products, roundings and twiddles in registers, f2c f2's: 0 expected for these)
       out.fill32(0x7fc07fc0);
       one.forward(du, out, B);
       float[] yOne = read(out, io, n);
@@ -134,11 +140,11 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
           if (bi) dkRef[H * Lk + h * Lk + j] = g.conv().dk()[h * 2 * Lk + Lk + j];
         }
       String[] names = {"dFa", "dFb", "dGb", "dGa"};
-      float[] duTc = null;
+      float[] duTc = null, du0 = null;
       // tensor-core gradients (Gram kernels one row at a time, then with cp.async double buffers), then the fp32 kernel
       for (int route = 0; route < 3; route++) {
         boolean tcGrads = route < 2;
-        tc.tensorCoreGradients(tcGrads).asyncGrams(route == 1);
+        tc.tensorCoreGradients(tcGrads).asyncGrams(route == 1).pairDumpWarps(route == 1 ? 16 : 12);   // pairc 32 x 64: pdcw
         assertEquals(tcGrads, tc.tensorCoreGradients());
         String w = what + (tcGrads ? route == 1 ? " tc grads async" : " tc grads" : " fp32 grads");
         double tolG = tcGrads ? 1e-2 : 1e-4, tolK = (tcGrads ? 1e-2 : 1e-5) * Math.sqrt((double) tc.fftSize() / Lk);
@@ -147,6 +153,11 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
         dD.fill32(0x7fc00000);
         tc.backward(du, ddy, B, out, dk, dD);
         duTc = read(out, io, n);
+        if (route == 0) du0 = duTc;
+        if (route == 1 && chain) {   // pdcw vs pdc (32 x 64; else the same kernel): the same code per row, 0 expected
+          Reference.assertClose("du 16 vs 12 dumping warps " + w, duTc, toD(du0), 1e-6);
+          System.out.printf("%s %s: du rel err, 16 vs 12 dumping warps %.3e%n", rows, what, Reference.relErr(duTc, toD(du0)));
+        }
         Reference.assertClose("tc du vs lib " + w, duTc, g.conv().du(), 1e-2);
         Reference.assertClose("dk " + w, dk.copyTo(new float[dkRef.length], 0), dkRef, tolK);
         Reference.assertClose("dD " + w, dD.copyTo(new float[H], 0), g.conv().dD(), 1e-5);

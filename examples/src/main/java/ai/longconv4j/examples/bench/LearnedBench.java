@@ -23,15 +23,19 @@ import java.util.List;
  * pairt, f, f2): {@code default} is a plan with the library's defaults (pair + async Grams at N1 = 32, one warp per
  * row with async Grams at N1 = 16), {@code pairt} the defaults with the pair kernels' start-value table
  * ({@code pairTwiddleTable}), {@code f} / {@code f2} the defaults with the N1 = 16 kernel variant 1 / 2
- * ({@code n16Kernel}); split, pair, pair12 and pairt run at N1 = 32 only, f and f2 at N1 = 16 only.
+ * ({@code n16Kernel}), {@code pairc} the chained pair kernels ({@code chainRows}, session 9), {@code f2c} the chained
+ * N1 = 16 kernel (n16Kernel 3), {@code pdw} the defaults with {@code pairDumpWarps(16)}; split, pair, pair12, pairt, pairc
+ * and pdw run at N1 = 32 only, f, f2 and f2c at N1 = 16 only.
  * Usage: LearnedBench [csv-out] [B] [H] [L,L,...];  LearnedBench profile L: one forward per scheme (one warp, pair) and
- * one backward of pair+async at B = 64, H = 768, untimed (a target for Nsight Compute).
+ * one backward of pair+async at B = 64, H = 768, untimed (a target for Nsight Compute); {@code profile L chain}: one
+ * forward and one backward each of the defaults without and with {@code chainRows}.
  */
 public final class LearnedBench {
   private LearnedBench() {}
 
   public static void main(String[] args) throws IOException {
     if (args.length == 2 && args[0].equals("profile")) { profile(Integer.parseInt(args[1])); return; }
+    if (args.length == 3 && args[0].equals("profile") && args[2].equals("chain")) { profileChain(Integer.parseInt(args[1])); return; }
     FlashButterflyFwdBench.run("LearnedBench", args, new int[] {256, 512, 1024}, LearnedBench::length);
   }
 
@@ -47,6 +51,23 @@ public final class LearnedBench {
           lb.pairRows(pair).splitRows(false);
           lb.asyncGrams(pair).forward(u, y, B);
           if (pair) lb.backward(u, u, B, y, dk, dD);
+          dev.synchronize();
+          System.out.println("profiled " + lb);
+        }
+    }
+  }
+
+  static void profileChain(int L) {
+    int B = 64, H = 768;
+    long n = (long) B * H * L;
+    float[][] w = CudaConvBench.weights(H, L);
+    try (CudaDevice dev = CudaDevice.open(0); var u = dev.alloc(2 * n); var y = dev.alloc(2 * n); var dk = dev.alloc(4L * H * L);
+         var dD = dev.alloc(4L * H)) {
+      DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
+      for (boolean chain : new boolean[] {false, true})
+        try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(w[0], w[1])) {
+          lb.chainRows(chain).forward(u, y, B);
+          lb.backward(u, u, B, y, dk, dD);
           dev.synchronize();
           System.out.println("profiled " + lb);
         }
@@ -71,12 +92,13 @@ public final class LearnedBench {
       String[] schemes = System.getProperty("longconv4j.bench.learned.schemes", "one,split,pair,pair12,pair+async,pairt,f,f2").split(",");
       for (String scheme : schemes)
         try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(k, D)) {
-          boolean n16 = scheme.equals("f") || scheme.equals("f2");
-          if (n16) lb.n16Kernel(scheme.equals("f") ? 1 : 2);
-          else if (scheme.equals("pairt")) lb.pairRows(true).pairTwiddleTable(true);
+          boolean n16 = scheme.equals("f") || scheme.equals("f2") || scheme.equals("f2c");
+          if (n16) lb.n16Kernel(scheme.equals("f") ? 1 : scheme.equals("f2") ? 2 : 3);
+          else if (scheme.equals("pairt") || scheme.equals("pairc")) lb.pairRows(true).pairTwiddleTable(true).chainRows(scheme.equals("pairc"));
+          else if (scheme.equals("pdw")) lb.pairDumpWarps(16);   // the defaults, the 32 x 64 dumping chains at 16 warps
           else if (!scheme.equals("default"))
             lb.splitRows(scheme.equals("split")).pairRows(scheme.startsWith("pair")).pairWarps(scheme.equals("pair12") ? 12 : 16)
-                .asyncGrams(scheme.equals("pair+async"));
+                .asyncGrams(scheme.equals("pair+async")).chainRows(false);
           boolean n1is32 = lb.factors()[0] == 32;
           if (n16 ? n1is32 : !scheme.equals("one") && !scheme.equals("default") && !n1is32) continue;   // see the class doc
           String name = "learned tc " + lb.factors()[0] + "x" + lb.factors()[1] + " " + scheme;

@@ -1,0 +1,256 @@
+// CH, the chained pair kernels of the tensor-core learned butterfly (suffix pc / pdc; LearnedButterflyConv.chainRows,
+// -Dlongconv4j.learned.chain): included by learned_tc.cu only, after lbp_tw_load / lbp_twi_build / lbp_out (uses them).
+// Shapes: N1 = 32, N2 in {32, 64}, N = 32 N2; the row as a 32 x N2 complex matrix, warp half = w & 1 of a pair.
+//
+// The pair kernels (lbp_row) pass a row through shared memory four times (X1, P, X3 written; X, X1, P, X3 read). Here
+// the two warps split steps 1-3 by ROWS (own 16-row tile) and step 4 by columns, so steps 1 -> 2 -> 3 chain in
+// registers: the m16n8k16 accumulators of two neighbouring n8 tiles, rounded to 16 bits (pack2, the same rounding as
+// st_pair), are exactly the next product's A fragment of one 16-column k-tile (rows g / g + 8, columns 2t, 2t + 1
+// (+ 8)), what ldmatrix of the stored matrix would give. Only X3 goes through the row buffer (step 4 needs all rows).
+// Step 1 (row split) reads the whole x row: per pair two x stages of 32 rows of N2 + 8 values (double buffered, each
+// warp fills half of the next one by cp.async). Same products, same order, same roundings and the same twiddle start
+// values (the recurrence of step 1 restarts at column N2/2 from the TI table, as the column-split kernel's second warp)
+// as the pt kernels: the output should equal theirs bit for bit. Per row and warp (1K causal): ~430 instead of ~560
+// shared-memory wavefronts, two pair barriers (start of a row: both stage halves landed and the previous step 4 done;
+// after step 3: X3 complete).
+#pragma once
+
+template <int N2>   // 16-bit elements per pair: the row buffer (32 rows of 2 N2 + 8) and two x stages (32 rows of N2 + 8)
+__host__ __device__ constexpr int lbc_pair_el() { return LbtLayout<32, N2>::WARP_BYTES / 2 + 2 * 32 * (N2 + 8); }
+
+// The row's x (16 kt rows, zero past L) into the stage S by cp.async; warp half takes every other group of 32 chunks.
+template <int N2, typename IO>
+__device__ __forceinline__ void lbc_stage_async(const IO* xrow, uint16_t* S, int L, int kt, int half) {
+  constexpr int CPR = N2 / 8;
+  for (int i = 32 * half + (threadIdx.x & 31); i < 16 * kt * CPR; i += 64) {
+    const int r = i / CPR, c = 8 * (i - r * CPR), n = r * N2 + c;
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"((uint32_t)__cvta_generic_to_shared(S + r * (N2 + 8) + c)),
+                 "l"(xrow + (n < L ? n : 0)), "r"(n < L ? 16 : 0) : "memory");
+  }
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
+
+// One 16-column tile jp of a chained right product: C (16 x 16 complex, two n8 tiles) = A (registers, k-tiles of the own
+// rows) @ M, M's Re / Im planes stored transposed (rows of SB): Cr += Ar Mr + Ai (-Mi), Ci += Ar Mi + Ai Mr (as right_product).
+template <bool BF16, int JP, int SB>
+__device__ __forceinline__ void lbc_mma_tile(const uint32_t (&ar)[JP][4], const uint32_t (&ai)[JP][4], const uint16_t* mr,
+                                             const uint16_t* mi, int jp, float (&cr)[2][4], float (&ci)[2][4]) {
+  const int lane = threadIdx.x & 31, lr = lane & 7, lm = lane >> 3;
+#pragma unroll
+  for (int j = 0; j < 2; ++j)
+#pragma unroll
+    for (int q = 0; q < 4; ++q) { cr[j][q] = 0.f; ci[j][q] = 0.f; }
+#pragma unroll
+  for (int kk = 0; kk < JP; ++kk) {
+    uint32_t fr[4], fi[4];
+    const int boff = (16 * jp + (lm >> 1) * 8 + lr) * SB + 16 * kk + (lm & 1) * 8;
+    ldsm_x4(fr, mr + boff);
+    ldsm_x4(fi, mi + boff);
+    const uint32_t nf[4] = {fi[0] ^ SIGN2, fi[1] ^ SIGN2, fi[2] ^ SIGN2, fi[3] ^ SIGN2};
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      mma16816<BF16>(cr[j], ar[kk], fr[2 * j], fr[2 * j + 1]);
+      mma16816<BF16>(cr[j], ai[kk], nf[2 * j], nf[2 * j + 1]);
+      mma16816<BF16>(ci[j], ar[kk], fi[2 * j], fi[2 * j + 1]);
+      mma16816<BF16>(ci[j], ai[kk], fr[2 * j], fr[2 * j + 1]);
+    }
+  }
+}
+
+// The own 16-row tile (rows r0 + [0, 16) of the N1 x N2 row) through steps 1 to 3, X1 and P in registers. xs: x as the
+// real matrix (rows of XS 16-bit values, rows < 16 kt); a1r / a1i, b2*, b3*: the blocks (LbtLayout<N1, N2>); tw0 / tw1:
+// the lane's start values of step 1's twiddle recurrence (lbp_tw_load layout) for columns < RESTART * 16 / from there
+// (the TI table restarts at column N2/2 as the column-split pair kernels do), tw3: step 3's. kp: Kp (padded rows of SK).
+// X3 goes to Xh (the tile's rows of the row buffer). dh != nullptr (the backward): X1, C, P, X3 staged in Xh (free until
+// step 3) and dumped in 16-byte rows (dump_rows); 4-byte stores straight from the fragments ran 2x slower (lbf4-1).
+template <bool BF16, int N1, int N2, int XS, int RESTART>
+__device__ __forceinline__ void lbc_steps(const uint16_t* xs, int kt, int r0, bool conjK, const uint16_t* sb, const float2* kp,
+                                          const float2* tw0, const float2* tw1, const float2* tw3, uint16_t* Xh, uint16_t* dh) {
+  using Lo = LbtLayout<N1, N2>;
+  constexpr int N = N1 * N2, JP = N2 / 16, KT1 = N1 / 16, SLOT = 2 * N;
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
+  const uint16_t *a1r = sb, *a1i = a1r + Lo::A_EL, *b2r = a1i + Lo::A_EL, *b2i = b2r + Lo::B_EL, *b3r = b2i + Lo::B_EL,
+                 *b3i = b3r + Lo::B_EL;
+  // ---- step 1 (own rows, all columns): X1 = (a1 @ X) * T, kept as step 2's A fragments (k-tile jp)
+  uint32_t ar[JP][4], ai[JP][4];
+  {
+    uint32_t fr[KT1][4], fi[KT1][4];
+#pragma unroll
+    for (int kk = 0; kk < KT1; ++kk)
+      if (kk < kt) {
+        const int aoff = (r0 + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
+        ldsm_x4(fr[kk], a1r + aoff);
+        ldsm_x4(fi[kk], a1i + aoff);
+      }
+    float2 cur[4], stp[2];
+#pragma unroll
+    for (int jp = 0; jp < JP; ++jp) {
+      if (jp == 0 || jp == RESTART) lbp_tw_load(jp == 0 ? tw0 : tw1, cur, stp);
+      uint32_t xb[KT1][4];
+#pragma unroll
+      for (int kk = 0; kk < KT1; ++kk)
+        if (kk < kt) ldsm_x4_t(xb[kk], xs + (16 * kk + (lm & 1) * 8 + lr) * XS + 16 * jp + (lm >> 1) * 8);
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        float cr[4] = {0.f, 0.f, 0.f, 0.f}, ci[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+        for (int kk = 0; kk < KT1; ++kk)
+          if (kk < kt) {
+            mma16816<BF16>(cr, fr[kk], xb[kk][2 * j], xb[kk][2 * j + 1]);
+            mma16816<BF16>(ci, fi[kk], xb[kk][2 * j], xb[kk][2 * j + 1]);
+          }
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const float2 w0 = cur[2 * h], w1 = cur[2 * h + 1];
+          cur[2 * h] = cmul(w0, stp[h]); cur[2 * h + 1] = cmul(w1, stp[h]);
+          const float2 v0 = cmul(make_float2(cr[2 * h], ci[2 * h]), w0), v1 = cmul(make_float2(cr[2 * h + 1], ci[2 * h + 1]), w1);
+          ar[jp][2 * j + h] = pack2<BF16>(v0.x, v1.x);
+          ai[jp][2 * j + h] = pack2<BF16>(v0.y, v1.y);
+        }
+      }
+    }
+  }
+  __syncwarp();   // x read before Xh is written (one-warp rows keep x in the row buffer)
+  if (dh != nullptr) {   // slot 0: X1
+#pragma unroll
+    for (int jp = 0; jp < JP; ++jp)
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        uint16_t* p = Xh + (g + 8 * (q & 1)) * Lo::SX + 16 * jp + 8 * (q >> 1) + 2 * t;
+        *reinterpret_cast<uint32_t*>(p) = ar[jp][q];
+        *reinterpret_cast<uint32_t*>(p + N2) = ai[jp][q];
+      }
+    __syncwarp();
+    dump_rows<16, N2>(Xh, dh);
+    __syncwarp();
+  }
+  // ---- step 2 (own rows): P = (X1 @ b2) * Kp, kept as step 3's A fragments
+  uint32_t pr[JP][4], pi[JP][4];
+#pragma unroll
+  for (int jp = 0; jp < JP; ++jp) {
+    float cr[2][4], ci[2][4];
+    lbc_mma_tile<BF16, JP, Lo::SB>(ar, ai, b2r, b2i, jp, cr, ci);
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int row = g + 8 * h, col = 16 * jp + 8 * j + 2 * t;   // row in the own tile
+        const float4 kv = *reinterpret_cast<const float4*>(kp + (r0 + row) * Lo::SK + col);   // Kp of col, col + 1
+        float2 k0 = make_float2(kv.x, kv.y), k1 = make_float2(kv.z, kv.w);
+        if (conjK) { k0.y = -k0.y; k1.y = -k1.y; }
+        const float2 v0 = cmul(make_float2(cr[j][2 * h], ci[j][2 * h]), k0), v1 = cmul(make_float2(cr[j][2 * h + 1], ci[j][2 * h + 1]), k1);
+        pr[jp][2 * j + h] = pack2<BF16>(v0.x, v1.x);
+        pi[jp][2 * j + h] = pack2<BF16>(v0.y, v1.y);
+        if (dh != nullptr) {   // slot 1: C (before Kp), staged in Xh
+          st_pair<BF16>(Xh + row * Lo::SX + col, cr[j][2 * h], cr[j][2 * h + 1]);
+          st_pair<BF16>(Xh + row * Lo::SX + N2 + col, ci[j][2 * h], ci[j][2 * h + 1]);
+        }
+      }
+  }
+  if (dh != nullptr) {   // slot 1: C; slot 2: P from the fragments, staged in Xh
+    __syncwarp();
+    dump_rows<16, N2>(Xh, dh + SLOT);
+    __syncwarp();
+#pragma unroll
+    for (int jp = 0; jp < JP; ++jp)
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        uint16_t* p = Xh + (g + 8 * (q & 1)) * Lo::SX + 16 * jp + 8 * (q >> 1) + 2 * t;
+        *reinterpret_cast<uint32_t*>(p) = pr[jp][q];
+        *reinterpret_cast<uint32_t*>(p + N2) = pi[jp][q];
+      }
+    __syncwarp();
+    dump_rows<16, N2>(Xh, dh + 2 * SLOT);
+    __syncwarp();
+  }
+  // ---- step 3 (own rows): X3 = (P @ b3) * conj(T) / N into Xh; the 1/N (a power of two: exact) rides on the twiddles
+  const float invN = 1.0f / (float)N;
+  float2 cur[4], stp[2];   // w^(row col) / N of the lane's next columns (slot e = 2h + q), and the step w^(8 row)
+  lbp_tw_load(tw3, cur, stp);
+#pragma unroll
+  for (int e = 0; e < 4; ++e) cur[e] = make_float2(cur[e].x * invN, cur[e].y * invN);
+#pragma unroll
+  for (int jp = 0; jp < JP; ++jp) {
+    float cr[2][4], ci[2][4];
+    lbc_mma_tile<BF16, JP, Lo::SB>(pr, pi, b3r, b3i, jp, cr, ci);
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int row = g + 8 * h, col = 16 * jp + 8 * j + 2 * t;
+        float2 v[2];
+#pragma unroll
+        for (int q = 0; q < 2; ++q) {
+          const int e = 2 * h + q;
+          const float2 w = cur[e];
+          cur[e] = cmul(w, stp[h]);
+          const float c_r = cr[j][e], c_i = ci[j][e];
+          v[q] = make_float2(c_r * w.x + c_i * w.y, c_i * w.x - c_r * w.y);
+        }
+        st_pair<BF16>(Xh + row * Lo::SX + col, v[0].x, v[1].x);
+        st_pair<BF16>(Xh + row * Lo::SX + N2 + col, v[0].y, v[1].y);
+      }
+  }
+  __syncwarp();
+  if (dh != nullptr) dump_rows<16, N2>(Xh, dh + 3 * SLOT);   // slot 3: X3
+}
+
+// A pair row (N1 = 32): the own row tile through lbc_steps, then step 4 (own columns) after the pair barrier.
+template <typename IO, bool BF16, int N2, bool DUMP>
+__device__ __forceinline__ void lbc_row(const IO* __restrict__ xrow, IO* __restrict__ orow, float d, int L, bool conjK,
+                                        uint16_t* X, const uint16_t* sb, const float2* kp, const float2* twi, uint16_t* dump,
+                                        const IO* __restrict__ xnext, uint16_t* Sc, uint16_t* Sn, int bar) {
+  using Lo = LbtLayout<32, N2>;
+  constexpr int JPW = N2 / 32, SS = N2 + 8;
+  const int lane = threadIdx.x & 31, half = (threadIdx.x >> 5) & 1;
+  const int kt = ((L + N2 - 1) / N2 + 15) >> 4;   // non-zero input / needed output rows, in tiles
+  const bool vec = (L & 7) == 0;
+  if (vec) asm volatile("cp.async.wait_all;\n" ::: "memory");   // this row's x (own half), queued during the previous row
+  else for (int i = 32 * half + lane; i < 16 * kt * N2; i += 64) {   // any L: synchronous element loads
+    const int r = i / N2, c = i - r * N2;
+    st(reinterpret_cast<IO*>(Sc) + r * SS + c, i < L ? ld(xrow + i) : 0.f);
+  }
+  asm volatile("bar.sync %0, 64;\n" :: "r"(bar) : "memory");
+  if (vec && xnext != nullptr) lbc_stage_async<N2, IO>(xnext, Sn, L, kt, half);   // the next row's x, behind steps 1 to 4
+  // the TI table's start values: (column half c, row tile m) at (3 c + m) * 192, step 3 of the own rows at (3 half + 2) * 192
+  lbc_steps<BF16, 32, N2, SS, JPW>(Sc, kt, 16 * half, conjK, sb, kp, twi + half * 6 * 32 + lane, twi + (3 + half) * 6 * 32 + lane,
+                                   twi + (half * 3 + 2) * 6 * 32 + lane, X + 16 * half * Lo::SX,
+                                   DUMP ? dump + 16 * half * 2 * N2 : nullptr);
+  asm volatile("bar.sync %0, 64;\n" :: "r"(bar) : "memory");
+  const uint16_t* a4r = sb + 2 * Lo::A_EL + 4 * Lo::B_EL;
+  lbp_out<IO, BF16, N2>(xrow, orow, d, L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / 2), half * JPW, Sc);   // x of the skip term from Sc
+}
+
+// A one-warp row at N1 = 16 (the f2c kernels): x into the warp's buffer X, lbc_steps (X3 back into X), step 4 (lbt_out).
+// tw: the full twiddle table, then the lanes' start values (FE: lbp_tw_init(tw, g, 2t), one row tile: steps 1 and 3 alike).
+template <typename IO, bool BF16, int N2>
+__device__ __forceinline__ void lbc_row16(const IO* __restrict__ xrow, IO* __restrict__ orow, float d, int L, bool conjK,
+                                          uint16_t* X, const uint16_t* sb, const float2* kp, const float2* tw, uint16_t* dump) {
+  using Lo = LbtLayout<16, N2>;
+  constexpr int N = 16 * N2;
+  const int kt = ((L + N2 - 1) / N2 + 15) >> 4;
+  lbt_load_x<IO, 16, N2>(xrow, X, L, kt);
+  const float2* t0 = tw + N + (threadIdx.x & 31);
+  lbc_steps<BF16, 16, N2, Lo::SX, N2 / 16>(X, kt, 0, conjK, sb, kp, t0, t0, t0, X, dump);
+  const uint16_t* a4r = sb + 2 * Lo::A_EL + 4 * Lo::B_EL;
+  lbt_out<IO, BF16, 16, N2>(xrow, orow, d, L, X, a4r, a4r + Lo::A_EL, kt);
+}
+
+// Grid (ceil(B / (W / 2)), H) at most, block 32 W (W even); twi: the TI start values (lbp_twi_build).
+template <typename IO, bool BF16, int N2, bool DUMP>
+__device__ void lbc_rows(const IO* __restrict__ x, IO* __restrict__ out, float d, int B, int H, int L, int conjK,
+                         uint16_t* bufs, const uint16_t* sb, const float2* skp, const float2* twi, uint16_t* __restrict__ dump) {
+  constexpr int N = 32 * N2;
+  const int h = blockIdx.y, R = blockDim.x >> 6, pair = threadIdx.x >> 6, half = (threadIdx.x >> 5) & 1;
+  uint16_t *X = bufs + pair * lbc_pair_el<N2>(), *S0 = X + LbtLayout<32, N2>::WARP_BYTES / 2, *S1 = S0 + 32 * (N2 + 8);
+  int b = blockIdx.x * R + pair;
+  const int kt = ((L + N2 - 1) / N2 + 15) >> 4;
+  if ((L & 7) == 0 && b < B) lbc_stage_async<N2, IO>(x + ((size_t)b * H + h) * L, S0, L, kt, half);   // the first row
+  for (int it = 0; b < B; b += gridDim.x * R, ++it) {
+    const size_t off = ((size_t)b * H + h) * L;
+    const int bn = b + gridDim.x * R;
+    lbc_row<IO, BF16, N2, DUMP>(x + off, out + off, d, L, conjK != 0, X, sb, skp, twi,
+                                DUMP ? dump + ((size_t)b * H + h) * 8 * N : nullptr, bn < B ? x + ((size_t)bn * H + h) * L : nullptr,
+                                (it & 1) ? S1 : S0, (it & 1) ? S0 : S1, 1 + pair);
+  }
+}

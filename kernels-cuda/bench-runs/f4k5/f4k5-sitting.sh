@@ -2,8 +2,8 @@
 # One sitting of helper f4k5 (session 9): the og forward at L = 4K (N = 8K) — the default `_rus` (og.ru=sym) against the
 # `_rut` family (flashbutterfly_ogr.cu; og.ru=tab: the tables copied from a precomputed image and og_inv's last butterfly
 # as FMAs; tab4: the same at launch bounds (128, 4); half (`_ruh`): tab with the outer units' 16-bit twiddle products as
-# packed bf16x2 / f16x2 pairs).
-#  1. OuterGlobalGpuTest with the schemes SCHEMES (default compute,rus,rut,rut4,ruh; every case: vs float64 1e-2, vs the
+# packed bf16x2 / f16x2 pairs; half4 (`_ruh4`): half at (128, 4) with the register unit's sign flips on F16's side).
+#  1. OuterGlobalGpuTest with the schemes SCHEMES (default rus,rut,rut4,ruh,ruh4; every case: vs float64 1e-2, vs the
 #     previous scheme on the same input, 1 / 2 / 3 pairs per block bit for bit, backwardInput); per scheme the largest
 #     error vs float64 and vs its base;
 #  2. OuterGlobalBench 64 768 $LS with -Dlongconv4j.bench.og.rows=$ROWS (default rut: bf16 rus rut rut4 ruh ruh rut4 rut
@@ -23,10 +23,10 @@ DEV=${DEV:-.device/f4k5}
   > "$out/gpu.txt" 2>&1; cat "$out/gpu.txt"
 if [ "${TESTS:-1}" != 0 ]; then
   echo "== gpu tests"; date -u
-  JAVA_OPTS="-Dlongconv4j.test.og.schemes=${SCHEMES:-compute,rus,rut,rut4,ruh}" timeout ${TEST_S:-50} $DEV/run-tests \
+  JAVA_OPTS="-Dlongconv4j.test.og.schemes=${SCHEMES:-rus,rut,rut4,ruh,ruh4}" timeout ${TEST_S:-50} $DEV/run-tests \
     --include-tag gpu --include-classname '.*OuterGlobalGpuTest.*' --disable-ansi-colors > "$out/tests.txt" 2>&1
   echo "tests exit $?"; grep -E "tests (successful|failed|aborted|skipped)" "$out/tests.txt"; grep "✘" "$out/tests.txt" | grep -v "Assumption" | head -8
-  for v in rus rut rut4 ruh; do   # the largest error vs float64 (the run() lines), then vs the base scheme (sameInput lines)
+  for v in rus rut rut4 ruh ruh4; do   # the largest error vs float64 (the run() lines), then vs the base scheme (sameInput lines)
     grep -E "rel err" "$out/tests.txt" | grep -E " $v B=" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1)}' | sort -g | tail -1 \
       | sed "s/^/largest rel err of $v vs float64: /"
     grep -E "og $v vs [a-z0-9]+ .*rel err" "$out/tests.txt" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1), $4, $5}' | sort -g \

@@ -110,6 +110,19 @@ __device__ __forceinline__ void mma_f16b(const FragB& G, int j, const uint32_t (
   mma16816<BF16>(di, xi, G.re[j][0], G.re[j][1]);
 }
 
+// mma_f16b with the negations on F16's side (NM, the _ruh4 kernels): G.nim = -G.im in place of the operand -X (no
+// sign-flip XORs per chunk; the same products, exact sign moves, the same accumulation order: the same bits)
+template <bool BF16, bool FWD>
+__device__ __forceinline__ void mma_f16b_nm(const FragB& G, int j, const uint32_t (&xr)[4], const uint32_t (&xi)[4],
+                                            float (&dr)[4], float (&di)[4]) {
+#pragma unroll
+  for (int q = 0; q < 4; ++q) { dr[q] = 0.f; di[q] = 0.f; }
+  mma16816<BF16>(dr, xr, G.re[j][0], G.re[j][1]);
+  mma16816<BF16>(dr, xi, FWD ? G.nim[j][0] : G.im[j][0], FWD ? G.nim[j][1] : G.im[j][1]);
+  mma16816<BF16>(di, xr, FWD ? G.im[j][0] : G.nim[j][0], FWD ? G.im[j][1] : G.nim[j][1]);
+  mma16816<BF16>(di, xi, G.re[j][0], G.re[j][1]);
+}
+
 __device__ __forceinline__ void st16(unsigned short* p, float v, std::true_type) {
   const __nv_bfloat16 b = __float2bfloat16_rn(v); *p = *reinterpret_cast<const unsigned short*>(&b);
 }
@@ -118,10 +131,11 @@ __device__ __forceinline__ void st16(unsigned short* p, float v, std::false_type
 }
 
 // The register unit of the staged scheme (conv256_og<BF16, false, true>: the skip term d on the spectrum), see the top.
-template <bool BF16, bool LF, typename ST>
+template <bool BF16, bool LF, bool NM, typename ST>
 __device__ void conv256_ru(const Tw& T, const float2* tw256, ST* zr, ST* zi, int N, float scale,
                            const float2* __restrict__ k, float conj, float d) {
   static_assert(sizeof(ST) == 2 && (BF16 == std::is_same<ST, __nv_bfloat16>::value), "16-bit planes of the compute type");
+  static_assert(!NM || LF, "NM: the lean fragments' nim words");
   constexpr uint32_t NEG2 = 0x80008000u;
   constexpr bool FOLD = BF16;   // as conv256_og with DSKIP: bf16 moves the S = 16 stage's scale onto the product's
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -167,7 +181,8 @@ __device__ void conv256_ru(const Tw& T, const float2* tw256, ST* zr, ST* zi, int
     for (int j = 0; j < 2; ++j) {
       float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
       mma16816<BF16>(dr, F.re, xr[j][0], xr[j][1]);
-      mma16816<BF16>(dr, F.im, xi[j][0] ^ NEG2, xi[j][1] ^ NEG2);
+      if constexpr (NM) mma16816<BF16>(dr, F.nim, xi[j][0], xi[j][1]);   // F.nim = -F.im
+      else mma16816<BF16>(dr, F.im, xi[j][0] ^ NEG2, xi[j][1] ^ NEG2);
       mma16816<BF16>(di, F.re, xi[j][0], xi[j][1]);
       mma16816<BF16>(di, F.im, xr[j][0], xr[j][1]);
       float a[4], b[4];
@@ -184,7 +199,7 @@ __device__ void conv256_ru(const Tw& T, const float2* tw256, ST* zr, ST* zi, int
     // S = 1 forward stage (of -Y) and the product with -(Kf + d) sp
     uint32_t yn[4];
 #pragma unroll
-    for (int i = 0; i < 4; ++i) yn[i] = yi[i] ^ NEG2;
+    for (int i = 0; i < 4 && !NM; ++i) yn[i] = yi[i] ^ NEG2;
     uint32_t pr[4], pi[4];
 #pragma unroll
     for (int j = 0; j < 2; ++j) {
@@ -195,7 +210,7 @@ __device__ void conv256_ru(const Tw& T, const float2* tw256, ST* zr, ST* zi, int
         kx[2 * hh + 1] = fmaf(kv[j][hh].z, nsp, ndsp); ky[2 * hh + 1] = kv[j][hh].w * ncsp;
       }
       float dr[4], di[4];
-      mma_f16b<BF16, true>(G, j, yr, yi, yn, dr, di);
+      if constexpr (NM) mma_f16b_nm<BF16, true>(G, j, yr, yi, dr, di); else mma_f16b<BF16, true>(G, j, yr, yi, yn, dr, di);
       float a[4], b[4];
 #pragma unroll
       for (int q = 0; q < 4; ++q) {
@@ -208,12 +223,12 @@ __device__ void conv256_ru(const Tw& T, const float2* tw256, ST* zr, ST* zi, int
     // inverse S = 1 stage (pair_inv_stages' arithmetic): W = P @ conj(F16), conj(w256), W^T by movmatrix
     uint32_t pn[4];
 #pragma unroll
-    for (int i = 0; i < 4; ++i) pn[i] = pr[i] ^ NEG2;
+    for (int i = 0; i < 4 && !NM; ++i) pn[i] = pr[i] ^ NEG2;
     uint32_t wr[4], wi[4];
 #pragma unroll
     for (int j = 0; j < 2; ++j) {
       float dr[4], di[4];
-      mma_f16b<BF16, false>(G, j, pr, pi, pn, dr, di);
+      if constexpr (NM) mma_f16b_nm<BF16, false>(G, j, pr, pi, dr, di); else mma_f16b<BF16, false>(G, j, pr, pi, pn, dr, di);
       float a[4], b[4];
 #pragma unroll
       for (int q = 0; q < 4; ++q) {
@@ -229,14 +244,14 @@ __device__ void conv256_ru(const Tw& T, const float2* tw256, ST* zr, ST* zi, int
     }
     uint32_t wn[4];
 #pragma unroll
-    for (int i = 0; i < 4; ++i) wn[i] = wr[i] ^ NEG2;
+    for (int i = 0; i < 4 && !NM; ++i) wn[i] = wr[i] ^ NEG2;
     __syncwarp();   // every lane's loads of this chunk are done before any lane stores into it
     // inverse S = 16 stage: V^T = W^T @ conj(F16); V^T[g + 8 (q >> 1)][8j + 2t + (q & 1)] at SIDX offset
     // 33t + g + 132j + 16 (q & 1) + 8 (q >> 1); lanes t >= 2 hold column 8j + 2t + 1 - (q & 1) (S's swap)
 #pragma unroll
     for (int j = 0; j < 2; ++j) {
       float dr[4], di[4];
-      mma_f16b<BF16, false>(S, j, wr, wi, wn, dr, di);
+      if constexpr (NM) mma_f16b_nm<BF16, false>(S, j, wr, wi, dr, di); else mma_f16b<BF16, false>(S, j, wr, wi, wn, dr, di);
 #pragma unroll
       for (int q = 0; q < 4; ++q) {
         const int c = 132 * j + 8 * (q >> 1);
@@ -376,11 +391,11 @@ __device__ __forceinline__ void inv_first_h2(const ST* zr, const ST* zi, const f
 
 }  // namespace og
 
-#define OG_FWD_RU(NAME, R, IO, CM, ST, MAXT, MINB, TF, LF, PF, SY, GT, H2)                                             \
+#define OG_FWD_RU(NAME, R, IO, CM, ST, MAXT, MINB, TF, LF, PF, SY, GT, H2, NM)                                         \
   extern "C" __global__ void __launch_bounds__(MAXT, MINB) NAME(                                          \
       const IO* __restrict__ u, const float2* __restrict__ kf,                                          \
       const float* __restrict__ D, IO* __restrict__ y, int B, int H, int L, int log2N, int flags) {    \
-    og_forward<R, IO, CM, ST, true, true, TF, LF, PF, SY, GT, H2>(u, kf, D, y, B, H, L, flags);   \
+    og_forward<R, IO, CM, ST, true, true, TF, LF, PF, SY, GT, H2, NM>(u, kf, D, y, B, H, L, flags); \
   }
 // name: fbog_fwd_<io>_<compute>_r<R1>_ru (the staged scheme, computed outer twiddles, conv256_ru; flags bit 5 ignored);
 // _rua: also the first and last stage's twiddles by recurrence (og.cu's TwFirst, TF) instead of table lookups;
@@ -395,20 +410,22 @@ __device__ __forceinline__ void inv_first_h2(const ST* zr, const ST* zi, const f
 // butterfly (only y_0 = x_0 + conj(w) x_1 is needed) as 4 FMAs per value pair. _rut4: the same with launch bounds
 // (128, 4), i.e. 128 registers and 4 blocks (16 warps) per SM instead of 96 and 5 (the register moves and address
 // rematerialisations at the cap against fewer warps). _ruh: _rut with the outer units' 16-bit twiddle products as
-// packed pairs (fwd_first_h2, inv_first_h2 above).
+// packed pairs (fwd_first_h2, inv_first_h2 above). _ruh4: _ruh at launch bounds (128, 4) (_rut4's 128 registers) and
+// the register unit's negations on F16's side (NM: mma_f16b_nm, F.nim; 16 sign-flip XORs per chunk fewer, the same bits).
 #define OG_FWD_RU_IO(IO_T, CM_T, IO, CM, ST)                                                                     \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_ru, 2, IO, CM, ST, 128, 5, false, false, false, false, false, false) \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_ru, 4, IO, CM, ST, 128, 3, false, false, false, false, false, false) \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rua, 2, IO, CM, ST, 128, 5, true, false, false, false, false, false) \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rua, 4, IO, CM, ST, 128, 3, true, false, false, false, false, false) \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rul, 2, IO, CM, ST, 128, 5, true, true, false, false, false, false) \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rul, 4, IO, CM, ST, 128, 3, true, true, false, false, false, false) \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rup, 2, IO, CM, ST, 128, 5, true, true, true, false, false, false) \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rup, 4, IO, CM, ST, 128, 3, true, true, true, false, false, false) \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rus, 2, IO, CM, ST, 128, 5, true, true, true, true, false, false) \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rut, 2, IO, CM, ST, 128, 5, true, true, true, true, true, false) \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rut4, 2, IO, CM, ST, 128, 4, true, true, true, true, true, false) \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_ruh, 2, IO, CM, ST, 128, 5, true, true, true, true, true, true)
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_ru, 2, IO, CM, ST, 128, 5, false, false, false, false, false, false, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_ru, 4, IO, CM, ST, 128, 3, false, false, false, false, false, false, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rua, 2, IO, CM, ST, 128, 5, true, false, false, false, false, false, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rua, 4, IO, CM, ST, 128, 3, true, false, false, false, false, false, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rul, 2, IO, CM, ST, 128, 5, true, true, false, false, false, false, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rul, 4, IO, CM, ST, 128, 3, true, true, false, false, false, false, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rup, 2, IO, CM, ST, 128, 5, true, true, true, false, false, false, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rup, 4, IO, CM, ST, 128, 3, true, true, true, false, false, false, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rus, 2, IO, CM, ST, 128, 5, true, true, true, true, false, false, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rut, 2, IO, CM, ST, 128, 5, true, true, true, true, true, false, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rut4, 2, IO, CM, ST, 128, 4, true, true, true, true, true, false, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_ruh, 2, IO, CM, ST, 128, 5, true, true, true, true, true, true, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_ruh4, 2, IO, CM, ST, 128, 4, true, true, true, true, true, true, true)
 OG_FWD_RU_IO(bf16, bf16, __nv_bfloat16, 2, __nv_bfloat16)
 OG_FWD_RU_IO(f16, f16, __half, 1, __half)
 OG_FWD_RU_IO(f32, bf16, float, 2, __nv_bfloat16)

@@ -108,14 +108,14 @@ final class OuterGlobal {
    * ({@link #leanFragments()}), "pre" the {@code _rup} ones ({@link #stagedLoadsAhead()}), "sym" the {@code _rus} ones
    * at N = 8K ({@link #symmetricTwiddles(int)}; {@code _rup} at 16K), "tab" the {@code _rut} ones at N = 8K
    * ({@link #copiedTables(int)}), "tab4" the {@code _rut4} ones ({@link #fourBlocks(int)}), "half" the {@code _ruh} ones
-   * ({@link #halfTwiddles(int)}); each of the last three runs {@code _rup} at 16K.
+   * ({@link #halfTwiddles(int)}), "half4" the {@code _ruh4} ones; each of the last four runs {@code _rup} at 16K.
    */
   static final String DEFAULT_REGISTER_UNIT = "sym";
   private static final String MODULE_RU = "flashbutterfly_ogr";
 
   /**
    * Whether the {@code _ru} (or {@code _rua}, {@code _rul}, {@code _rup}, ...) kernels run (flashbutterfly_ogr.cu; property
-   * {@code PROPERTY.ru}: "off", "on", "all", "lean", "pre", "sym", "tab", "tab4" or "half", default {@link #DEFAULT_REGISTER_UNIT}): the {@code _twc} kernels with a leaner register unit (the chunk loop of the last two
+   * {@code PROPERTY.ru}: "off", "on", "all", "lean", "pre", "sym", "tab", "tab4", "half" or "half4", default {@link #DEFAULT_REGISTER_UNIT}): the {@code _twc} kernels with a leaner register unit (the chunk loop of the last two
    * forward stages, the product and the first two inverse stages: two address registers per chunk, conflict-free 16-bit
    * accesses, F16's B operand in registers of its own, the product's scales folded into the spectrum), the same
    * arithmetic. Only where the {@code _twc} kernels run ({@link #computedTwiddles()}: staged scheme, computed twiddles);
@@ -160,7 +160,7 @@ final class OuterGlobal {
    * free rotation): the {@code _rup} kernels run. Only where {@link #registerUnit()} holds.
    */
   static boolean symmetricTwiddles(int n) {
-    return n == 8192 && List.of("sym", "tab", "tab4", "half").contains(ruLevel()) && registerUnit();
+    return n == 8192 && List.of("sym", "tab", "tab4", "half", "half4").contains(ruLevel()) && registerUnit();
   }
 
   /**
@@ -172,7 +172,7 @@ final class OuterGlobal {
    * as 4 FMAs per value pair. At N = 16K the {@code _rup} kernels run. Only where {@link #registerUnit()} holds.
    */
   static boolean copiedTables(int n) {
-    return n == 8192 && List.of("tab", "tab4", "half").contains(ruLevel()) && registerUnit();
+    return n == 8192 && List.of("tab", "tab4", "half", "half4").contains(ruLevel()) && registerUnit();
   }
 
   /**
@@ -180,18 +180,20 @@ final class OuterGlobal {
    * launch bounds (128, 4), 128 registers and 16 warps per SM instead of 96 and 20 (the register moves and address
    * rematerialisations at 96 registers against fewer resident warps).
    */
-  static boolean fourBlocks(int n) { return copiedTables(n) && ruLevel().equals("tab4"); }
+  static boolean fourBlocks(int n) { return copiedTables(n) && (ruLevel().equals("tab4") || ruLevel().equals("half4")); }
 
   /**
    * Whether the {@code _ruh} kernels run at {@code n} (property {@code PROPERTY.ru} "half"): the {@code _rut} ones with
    * the outer units' twiddle products on 16-bit operands (the forward first stage, the inverse S = 256 stage's input) as
    * packed 16-bit pairs (fma.rn.bf16x2 / f16x2) instead of fp32 products on converted values: the twiddles and one
    * partial product are rounded to 16 bits (OuterGlobalGpuTest bounds the output against float64 and {@code _rut}).
+   * "half4": the {@code _ruh4} kernels, {@code _ruh} at {@code _rut4}'s launch bounds with the register unit's sign flips
+   * moved onto F16's fragments (the same bits as {@code _ruh}); {@link #fourBlocks(int)} holds for them too.
    */
-  static boolean halfTwiddles(int n) { return copiedTables(n) && ruLevel().equals("half"); }
+  static boolean halfTwiddles(int n) { return copiedTables(n) && (ruLevel().equals("half") || ruLevel().equals("half4")); }
 
   private static String ruSuffix(int n) {
-    return halfTwiddles(n) ? "_ruh" : fourBlocks(n) ? "_rut4" : copiedTables(n) ? "_rut" : symmetricTwiddles(n) ? "_rus"
+    return halfTwiddles(n) ? fourBlocks(n) ? "_ruh4" : "_ruh" : fourBlocks(n) ? "_rut4" : copiedTables(n) ? "_rut" : symmetricTwiddles(n) ? "_rus"
         : stagedLoadsAhead() ? "_rup" : leanFragments() ? "_rul" : firstTwiddles() ? "_rua" : "_ru";
   }
 
@@ -202,7 +204,7 @@ final class OuterGlobal {
     return v;
   }
 
-  private static final List<String> LEVELS = List.of("on", "off", "all", "lean", "pre", "sym", "tab", "tab4", "half");
+  private static final List<String> LEVELS = List.of("on", "off", "all", "lean", "pre", "sym", "tab", "tab4", "half", "half4");
 
   /** Batch pairs per block: {@code requested} when > 0, else the property {@code PROPERTY.pairs}, else the default. */
   static int pairs(int requested) {

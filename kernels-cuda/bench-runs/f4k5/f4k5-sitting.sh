@@ -14,8 +14,9 @@
 # Stage (from the worktree): tools/stage-device.sh --out /work/main/.device/f4k5 --add kernels-cuda/bench-runs/f4k5/f4k5-sitting.sh
 #   --add examples/bench/flashbutterfly_torch.py --drop '<ctx.md's list>' (fonts removed, runtime re-linked), then on the
 #   device (carry [".device/f4k5"]):  DEV=.device/f4k5 bash .device/f4k5/f4k5-sitting.sh "$OUT"
-# Closing call (root of merged main, stage at .device/final with the kernels-cuda tests and the examples module):
-#   DEV=.device/final NCU=0 SCHEMES=rus,<new> ROWS=cmp:rus,<new> LS=4096 TEST_S=40 JAVA_S=12 bash kernels-cuda/bench-runs/f4k5/f4k5-sitting.sh "$OUT/f4k5"
+# Closing call (root of merged main, stage at .device/final with the kernels-cuda tests and the examples module; ~45 s):
+#   DEV=.device/final NCU=0 SCHEMES=rus,rut,ruh,ruh4 ROWS=cmp:rus,ruh4 LS=4096 TEST_S=40 JAVA_S=12 bash kernels-cuda/bench-runs/f4k5/f4k5-sitting.sh "$OUT/f4k5"
+#   (CCB_LEVELS="sym half4" adds CudaConvBench at 4K per level, ~12 s each; TORCH=1 PyTorch at 4K, ~12 s.)
 set -u
 out=${1:-/tmp/f4k5-sitting}; mkdir -p "$out"; export PYTHONUNBUFFERED=1
 DEV=${DEV:-.device/f4k5}

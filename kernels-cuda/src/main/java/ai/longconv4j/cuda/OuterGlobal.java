@@ -90,7 +90,13 @@ final class OuterGlobal {
   }
 
   /**
-   * The default of the property {@code PROPERTY.ru} ({@link #registerUnit()}, {@link #firstTwiddles()}): "sym", the
+   * The default of the property {@code PROPERTY.ru} ({@link #registerUnit()}, {@link #firstTwiddles()}): "half4", the
+   * {@code _ruh4} kernels at N = 8K and {@code _rup} at 16K (bench-runs/f4k5-2, OuterGlobalBench, one process, ms,
+   * {@code _rus} / {@code _ruh} / {@code _ruh4}: 4K bf16 1.004, 0.999 / 0.956, 0.953 / 0.926, 0.930 (mirrored order), fp16
+   * 1.010 / 0.962 / 0.957, backwardInput 1.000 / 0.957 / 0.937; 8K unchanged (all run {@code _rup}: 2.077-2.083);
+   * OuterGlobalGpuTest's 32 cases with the schemes rus, rut, rut4, ruh, ruh4: {@code _ruh4} within 5.2e-3 of float64 and
+   * equal to {@code _ruh} bit for bit on all 5,114,284 values; bench-runs/f4k5-1: {@code _rus} / {@code _rut} /
+   * {@code _rut4} / {@code _ruh} 1.010, 1.018 / 1.003, 1.014 / 0.990, 0.996 / 0.979, 0.983). Before, "sym", the
    * {@code _rus} kernels at N = 8K and {@code _rup} at 16K (bench-runs/final-s8d, same call, ms, {@code _rup} / {@code _rus}:
    * 4K bf16 1.010, 1.023 / 0.990, 0.993 (mirrored order), fp16 1.042 / 1.013, backwardInput 1.024 / 1.000;
    * OuterGlobalGpuTest 105 passed with eight schemes, {@code _rus} vs {@code _rup} at most 1.44e-4 apart). Before, "pre",
@@ -110,7 +116,7 @@ final class OuterGlobal {
    * ({@link #copiedTables(int)}), "tab4" the {@code _rut4} ones ({@link #fourBlocks(int)}), "half" the {@code _ruh} ones
    * ({@link #halfTwiddles(int)}), "half4" the {@code _ruh4} ones; each of the last four runs {@code _rup} at 16K.
    */
-  static final String DEFAULT_REGISTER_UNIT = "sym";
+  static final String DEFAULT_REGISTER_UNIT = "half4";
   private static final String MODULE_RU = "flashbutterfly_ogr";
 
   /**

@@ -17,6 +17,8 @@
 # Closing call (root of merged main, stage at .device/final with the kernels-cuda tests and the examples module; ~45 s):
 #   DEV=.device/final NCU=0 SCHEMES=rus,rut,ruh,ruh4 ROWS=cmp:rus,ruh4 LS=4096 TEST_S=40 JAVA_S=12 bash kernels-cuda/bench-runs/f4k5/f4k5-sitting.sh "$OUT/f4k5"
 #   (CCB_LEVELS="sym half4" adds CudaConvBench at 4K per level, ~12 s each; TORCH=1 PyTorch at 4K, ~12 s.)
+# With the not-yet-run `_ruhr` (og.ru=halfr: _ruh4 with the register unit's two twiddle stages packed too):
+#   DEV=.device/final NCU=0 SCHEMES=rus,ruh,ruh4,ruhr ROWS=cmp:rus,ruh4,ruhr LS=4096 TEST_S=42 JAVA_S=14 bash kernels-cuda/bench-runs/f4k5/f4k5-sitting.sh "$OUT/f4k5"
 set -u
 out=${1:-/tmp/f4k5-sitting}; mkdir -p "$out"; export PYTHONUNBUFFERED=1
 DEV=${DEV:-.device/f4k5}
@@ -27,7 +29,7 @@ if [ "${TESTS:-1}" != 0 ]; then
   JAVA_OPTS="-Dlongconv4j.test.og.schemes=${SCHEMES:-rus,rut,rut4,ruh,ruh4}" timeout ${TEST_S:-50} $DEV/run-tests \
     --include-tag gpu --include-classname '.*OuterGlobalGpuTest.*' --disable-ansi-colors > "$out/tests.txt" 2>&1
   echo "tests exit $?"; grep -E "tests (successful|failed|aborted|skipped)" "$out/tests.txt"; grep "✘" "$out/tests.txt" | grep -v "Assumption" | head -8
-  for v in rus rut rut4 ruh ruh4; do   # the largest error vs float64 (the run() lines), then vs the base scheme (sameInput lines)
+  for v in rus rut rut4 ruh ruh4 ruhr; do   # the largest error vs float64 (the run() lines), then vs the base scheme (sameInput lines)
     grep -E "rel err" "$out/tests.txt" | grep -E " $v B=" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1)}' | sort -g | tail -1 \
       | sed "s/^/largest rel err of $v vs float64: /"
     grep -E "og $v vs [a-z0-9]+ .*rel err" "$out/tests.txt" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1), $4, $5}' | sort -g \

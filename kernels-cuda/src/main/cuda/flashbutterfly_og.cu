@@ -471,7 +471,7 @@ __device__ __forceinline__ void stage_in(ST* zr, ST* zi, const IO* __restrict__ 
 // L <= N/2. flags bit 1: conj(Kf) (the adjoint, backwardInput); bit 4 (R = 4 only): the spectrum loads one chunk
 // ahead; bit 5: the staged scheme (og2, the top's); bits 8-15: batch pairs per block (0: 1), one after the other.
 namespace og {   // the _ru variants' register unit (flashbutterfly_ogr.cu, which includes this file)
-template <bool BF16, bool LF, bool NM, typename ST>
+template <bool BF16, bool LF, bool NM, bool PT, typename ST>
 __device__ void conv256_ru(const Tw& T, const float2* tw256, ST* zr, ST* zi, int N, float scale,
                            const float2* __restrict__ k, float conj, float d);
 template <bool GT> struct TabCopy {   // the _rut kernels' tables from global memory (GT, N = 8K; defined there)
@@ -484,7 +484,7 @@ template <typename IO> struct StageBuf {   // the _rup kernels' staging (PF, 16-
 };
 }
 template <int R, typename IO, int CM, typename ST, bool TWC, bool RU = false, bool TF = false, bool LF = false, bool PF = false,
-          bool SY = false, bool GT = false, bool H2 = false, bool NM = false>
+          bool SY = false, bool GT = false, bool H2 = false, bool NM = false, bool PT = false>
 __device__ void og_forward(const IO* __restrict__ u, const float2* __restrict__ kf, const float* __restrict__ D,
                            IO* __restrict__ y, int B, int H, int L, int flags) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -533,7 +533,7 @@ __device__ void og_forward(const IO* __restrict__ u, const float2* __restrict__ 
       __syncthreads();
       og::og2_fwd<R, BF, TWC, TF, LF, SY, H2>(tw, zr, zi, LOG2N);
       __syncthreads();
-      if constexpr (RU_ARCH) og::conv256_ru<BF, LF, NM>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj, d);
+      if constexpr (RU_ARCH) og::conv256_ru<BF, LF, NM, PT>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj, d);
       else og::conv256_og<BF, false, true>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj, d);
       __syncthreads();
       if (pairs) og::og_inv<R, BF, true, false, TWC, TF, LF, PF, SY, GT, H2>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);

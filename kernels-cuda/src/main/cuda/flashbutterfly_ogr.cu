@@ -110,6 +110,21 @@ __device__ __forceinline__ void mma_f16b(const FragB& G, int j, const uint32_t (
   mma16816<BF16>(di, xi, G.re[j][0], G.re[j][1]);
 }
 
+// Packed 16-bit complex products (the _ruh kernels' outer units, the _ruhr kernels' register unit: see below)
+template <bool BF16> __device__ __forceinline__ uint32_t fma2(uint32_t a, uint32_t b, uint32_t c) {
+  uint32_t d;
+  if constexpr (BF16) asm("fma.rn.bf16x2 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
+  else asm("fma.rn.f16x2 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
+  return d;
+}
+constexpr uint32_t NZ2 = 0x80008000u;   // (-0, -0): fma2(a, b, NZ2) = a b rounded once (and flips signs as a mask)
+// (x_p w_p) for p = 0, 1 as packed pairs: re = xr wx - xi wy, im = xr wy + xi wx
+template <bool BF16> __device__ __forceinline__ void cmul2(uint32_t xr, uint32_t xi, uint32_t wx, uint32_t wy, uint32_t& re,
+                                                          uint32_t& im) {
+  re = fma2<BF16>(xr, wx, fma2<BF16>(xi, wy ^ NZ2, NZ2));
+  im = fma2<BF16>(xr, wy, fma2<BF16>(xi, wx, NZ2));
+}
+
 // mma_f16b with the negations on F16's side (NM, the _ruh4 kernels): G.nim = -G.im in place of the operand -X (no
 // sign-flip XORs per chunk; the same products, exact sign moves, the same accumulation order: the same bits)
 template <bool BF16, bool FWD>
@@ -131,7 +146,7 @@ __device__ __forceinline__ void st16(unsigned short* p, float v, std::false_type
 }
 
 // The register unit of the staged scheme (conv256_og<BF16, false, true>: the skip term d on the spectrum), see the top.
-template <bool BF16, bool LF, bool NM, typename ST>
+template <bool BF16, bool LF, bool NM, bool PT, typename ST>
 __device__ void conv256_ru(const Tw& T, const float2* tw256, ST* zr, ST* zi, int N, float scale,
                            const float2* __restrict__ k, float conj, float d) {
   static_assert(sizeof(ST) == 2 && (BF16 == std::is_same<ST, __nv_bfloat16>::value), "16-bit planes of the compute type");
@@ -156,6 +171,18 @@ __device__ void conv256_ru(const Tw& T, const float2* tw256, ST* zr, ST* zi, int
   unsigned short* const r16 = reinterpret_cast<unsigned short*>(zr);
   unsigned short* const i16 = reinterpret_cast<unsigned short*>(zi);
   using IsBf = std::integral_constant<bool, BF16>;
+  // PT (_ruhr): the S = 16 forward stage's and the inverse S = 1 stage's twiddles as packed pairs (q = 2qq, 2qq + 1),
+  // the same for every chunk: sw with the forward's scale (fp16; bf16 folds it into the product), pw without
+  uint32_t sw[2][2][2], pw[2][2][2];   // [j][qq][x, y]
+#pragma unroll
+  for (int j = 0; j < 2 && PT; ++j)
+#pragma unroll
+    for (int qq = 0; qq < 2; ++qq) {
+      const float2 w0 = tl[(4 * j + 2 * qq) * 32], w1 = tl[(4 * j + 2 * qq + 1) * 32];
+      const float f = FOLD ? 1.0f : scale;
+      pw[j][qq][0] = pack2<BF16>(w0.x, w1.x); pw[j][qq][1] = pack2<BF16>(w0.y, w1.y);
+      sw[j][qq][0] = pack2<BF16>(w0.x * f, w1.x * f); sw[j][qq][1] = pack2<BF16>(w0.y * f, w1.y * f);
+    }
   for (int chunk = warp; chunk < (N >> 8); chunk += nw) {
     const int cb = 264 * chunk;   // SIDX(256 chunk)
     unsigned short* const ra = r16 + cb + offA; unsigned short* const rb = r16 + cb + offB;
@@ -185,16 +212,23 @@ __device__ void conv256_ru(const Tw& T, const float2* tw256, ST* zr, ST* zi, int
       else mma16816<BF16>(dr, F.im, xi[j][0] ^ NEG2, xi[j][1] ^ NEG2);
       mma16816<BF16>(di, F.re, xi[j][0], xi[j][1]);
       mma16816<BF16>(di, F.im, xr[j][0], xr[j][1]);
-      float a[4], b[4];
+      if constexpr (PT) {   // the MMA's fp32 outputs packed first, then (d w) on the pairs
 #pragma unroll
-      for (int q = 0; q < 4; ++q) {
-        const float2 w = tl[(4 * j + q) * 32];
-        a[q] = dr[q] * w.x - di[q] * w.y;
-        b[q] = dr[q] * w.y + di[q] * w.x;
-        if (!FOLD) { a[q] *= scale; b[q] *= scale; }
+        for (int qq = 0; qq < 2; ++qq)
+          cmul2<BF16>(pack2<BF16>(dr[2 * qq], dr[2 * qq + 1]), pack2<BF16>(di[2 * qq], di[2 * qq + 1]), sw[j][qq][0],
+                      sw[j][qq][1], yr[2 * j + qq], yi[2 * j + qq]);
+      } else {
+        float a[4], b[4];
+#pragma unroll
+        for (int q = 0; q < 4; ++q) {
+          const float2 w = tl[(4 * j + q) * 32];
+          a[q] = dr[q] * w.x - di[q] * w.y;
+          b[q] = dr[q] * w.y + di[q] * w.x;
+          if (!FOLD) { a[q] *= scale; b[q] *= scale; }
+        }
+        yr[2 * j] = pack2<BF16>(a[0], a[1]); yr[2 * j + 1] = pack2<BF16>(a[2], a[3]);
+        yi[2 * j] = pack2<BF16>(b[0], b[1]); yi[2 * j + 1] = pack2<BF16>(b[2], b[3]);
       }
-      yr[2 * j] = pack2<BF16>(a[0], a[1]); yr[2 * j + 1] = pack2<BF16>(a[2], a[3]);
-      yi[2 * j] = pack2<BF16>(b[0], b[1]); yi[2 * j + 1] = pack2<BF16>(b[2], b[3]);
     }
     // S = 1 forward stage (of -Y) and the product with -(Kf + d) sp
     uint32_t yn[4];
@@ -229,17 +263,27 @@ __device__ void conv256_ru(const Tw& T, const float2* tw256, ST* zr, ST* zi, int
     for (int j = 0; j < 2; ++j) {
       float dr[4], di[4];
       if constexpr (NM) mma_f16b_nm<BF16, false>(G, j, pr, pi, dr, di); else mma_f16b<BF16, false>(G, j, pr, pi, pn, dr, di);
-      float a[4], b[4];
+      if constexpr (PT) {   // (d conj(w)) on packed pairs: cmul2 with -w.y
 #pragma unroll
-      for (int q = 0; q < 4; ++q) {
-        const float2 w = tl[(4 * j + q) * 32];
-        a[q] = dr[q] * w.x + di[q] * w.y;
-        b[q] = di[q] * w.x - dr[q] * w.y;
-      }
+        for (int h = 0; h < 2; ++h) {
+          uint32_t a2, b2;
+          cmul2<BF16>(pack2<BF16>(dr[2 * h], dr[2 * h + 1]), pack2<BF16>(di[2 * h], di[2 * h + 1]), pw[j][h][0],
+                      pw[j][h][1] ^ NZ2, a2, b2);
+          wr[2 * h + j] = trans8x8(a2); wi[2 * h + j] = trans8x8(b2);
+        }
+      } else {
+        float a[4], b[4];
 #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        wr[2 * h + j] = trans8x8(pack2<BF16>(a[2 * h], a[2 * h + 1]));
-        wi[2 * h + j] = trans8x8(pack2<BF16>(b[2 * h], b[2 * h + 1]));
+        for (int q = 0; q < 4; ++q) {
+          const float2 w = tl[(4 * j + q) * 32];
+          a[q] = dr[q] * w.x + di[q] * w.y;
+          b[q] = di[q] * w.x - dr[q] * w.y;
+        }
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          wr[2 * h + j] = trans8x8(pack2<BF16>(a[2 * h], a[2 * h + 1]));
+          wi[2 * h + j] = trans8x8(pack2<BF16>(b[2 * h], b[2 * h + 1]));
+        }
       }
     }
     uint32_t wn[4];
@@ -339,19 +383,6 @@ template <bool GT> __device__ __forceinline__ Tw TabCopy<GT>::store(float2* t) {
 // S = 256 stage's input (x conj(w4096)). The twiddles are rounded to 16 bits and the product x_i w_y to 16 bits before
 // the FMA (two more roundings of ~2^-9 bf16 / 2^-12 fp16 relative than the fp32 products; OuterGlobalGpuTest bounds
 // the result against float64 and the _rut output).
-template <bool BF16> __device__ __forceinline__ uint32_t fma2(uint32_t a, uint32_t b, uint32_t c) {
-  uint32_t d;
-  if constexpr (BF16) asm("fma.rn.bf16x2 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
-  else asm("fma.rn.f16x2 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
-  return d;
-}
-constexpr uint32_t NZ2 = 0x80008000u;   // (-0, -0): fma2(a, b, NZ2) = a b rounded once (and flips signs as a mask)
-// (x_p w_p) for p = 0, 1 as packed pairs: re = xr wx - xi wy, im = xr wy + xi wx
-template <bool BF16> __device__ __forceinline__ void cmul2(uint32_t xr, uint32_t xi, uint32_t wx, uint32_t wy, uint32_t& re,
-                                                          uint32_t& im) {
-  re = fma2<BF16>(xr, wx, fma2<BF16>(xi, wy ^ NZ2, NZ2));
-  im = fma2<BF16>(xr, wy, fma2<BF16>(xi, wx, NZ2));
-}
 // the raw 16-bit values at i0 (low half) and i1 (high half)
 template <typename ST> __device__ __forceinline__ uint32_t raw2(const ST* z, int i0, int i1) {
   const unsigned short* const b = reinterpret_cast<const unsigned short*>(z);
@@ -391,11 +422,11 @@ __device__ __forceinline__ void inv_first_h2(const ST* zr, const ST* zi, const f
 
 }  // namespace og
 
-#define OG_FWD_RU(NAME, R, IO, CM, ST, MAXT, MINB, TF, LF, PF, SY, GT, H2, NM)                                         \
+#define OG_FWD_RU(NAME, R, IO, CM, ST, MAXT, MINB, TF, LF, PF, SY, GT, H2, NM, PT)                                     \
   extern "C" __global__ void __launch_bounds__(MAXT, MINB) NAME(                                          \
       const IO* __restrict__ u, const float2* __restrict__ kf,                                          \
       const float* __restrict__ D, IO* __restrict__ y, int B, int H, int L, int log2N, int flags) {    \
-    og_forward<R, IO, CM, ST, true, true, TF, LF, PF, SY, GT, H2, NM>(u, kf, D, y, B, H, L, flags); \
+    og_forward<R, IO, CM, ST, true, true, TF, LF, PF, SY, GT, H2, NM, PT>(u, kf, D, y, B, H, L, flags); \
   }
 // name: fbog_fwd_<io>_<compute>_r<R1>_ru (the staged scheme, computed outer twiddles, conv256_ru; flags bit 5 ignored);
 // _rua: also the first and last stage's twiddles by recurrence (og.cu's TwFirst, TF) instead of table lookups;
@@ -412,20 +443,23 @@ __device__ __forceinline__ void inv_first_h2(const ST* zr, const ST* zi, const f
 // rematerialisations at the cap against fewer warps). _ruh: _rut with the outer units' 16-bit twiddle products as
 // packed pairs (fwd_first_h2, inv_first_h2 above). _ruh4: _ruh at launch bounds (128, 4) (_rut4's 128 registers) and
 // the register unit's negations on F16's side (NM: mma_f16b_nm, F.nim; 16 sign-flip XORs per chunk fewer, the same bits).
+// _ruhr (helper f4k5, not yet run on a GPU): _ruh4 with the register unit's S = 16 forward twiddles and inverse S = 1
+// twiddles as packed pairs too (PT: the MMA's fp32 outputs rounded to 16 bits first, then cmul2; twiddles packed once).
 #define OG_FWD_RU_IO(IO_T, CM_T, IO, CM, ST)                                                                     \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_ru, 2, IO, CM, ST, 128, 5, false, false, false, false, false, false, false) \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_ru, 4, IO, CM, ST, 128, 3, false, false, false, false, false, false, false) \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rua, 2, IO, CM, ST, 128, 5, true, false, false, false, false, false, false) \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rua, 4, IO, CM, ST, 128, 3, true, false, false, false, false, false, false) \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rul, 2, IO, CM, ST, 128, 5, true, true, false, false, false, false, false) \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rul, 4, IO, CM, ST, 128, 3, true, true, false, false, false, false, false) \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rup, 2, IO, CM, ST, 128, 5, true, true, true, false, false, false, false) \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rup, 4, IO, CM, ST, 128, 3, true, true, true, false, false, false, false) \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rus, 2, IO, CM, ST, 128, 5, true, true, true, true, false, false, false) \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rut, 2, IO, CM, ST, 128, 5, true, true, true, true, true, false, false) \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rut4, 2, IO, CM, ST, 128, 4, true, true, true, true, true, false, false) \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_ruh, 2, IO, CM, ST, 128, 5, true, true, true, true, true, true, false) \
-  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_ruh4, 2, IO, CM, ST, 128, 4, true, true, true, true, true, true, true)
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_ru, 2, IO, CM, ST, 128, 5, false, false, false, false, false, false, false, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_ru, 4, IO, CM, ST, 128, 3, false, false, false, false, false, false, false, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rua, 2, IO, CM, ST, 128, 5, true, false, false, false, false, false, false, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rua, 4, IO, CM, ST, 128, 3, true, false, false, false, false, false, false, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rul, 2, IO, CM, ST, 128, 5, true, true, false, false, false, false, false, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rul, 4, IO, CM, ST, 128, 3, true, true, false, false, false, false, false, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rup, 2, IO, CM, ST, 128, 5, true, true, true, false, false, false, false, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r4_rup, 4, IO, CM, ST, 128, 3, true, true, true, false, false, false, false, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rus, 2, IO, CM, ST, 128, 5, true, true, true, true, false, false, false, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rut, 2, IO, CM, ST, 128, 5, true, true, true, true, true, false, false, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_rut4, 2, IO, CM, ST, 128, 4, true, true, true, true, true, false, false, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_ruh, 2, IO, CM, ST, 128, 5, true, true, true, true, true, true, false, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_ruh4, 2, IO, CM, ST, 128, 4, true, true, true, true, true, true, true, false) \
+  OG_FWD_RU(fbog_fwd_##IO_T##_##CM_T##_r2_ruhr, 2, IO, CM, ST, 128, 4, true, true, true, true, true, true, true, true)
 OG_FWD_RU_IO(bf16, bf16, __nv_bfloat16, 2, __nv_bfloat16)
 OG_FWD_RU_IO(f16, f16, __half, 1, __half)
 OG_FWD_RU_IO(f32, bf16, float, 2, __nv_bfloat16)

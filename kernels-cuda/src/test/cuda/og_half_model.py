@@ -7,6 +7,8 @@
 # the inverse products within a few 16-bit ulps of the fp32 path (the twiddle and one partial product rounded to 16 bits:
 # rms 1.46x a single rounding, measured below on random operands); a conjugation dropped (the inverse with w instead of
 # conj(w)) or p = 0 / 1 swapped fails by order 1 (the negative controls).
+# check_ru: the _ruhr kernels' register unit (conv256_ru's PT), whose operands are the MMA's fp32 outputs (rounded to
+# 16 bits first: rms 1.78x the fp32 path's error vs exact).
 # Run: python3 kernels-cuda/src/test/cuda/og_half_model.py  (prints the ratios and "ok")
 import numpy as np
 
@@ -72,9 +74,39 @@ def check(bf, n=4000):
     return worst, ratio
 
 
+def check_ru(bf, n=50000):
+    """_ruhr (conv256_ru's PT): the MMA's fp32 outputs d (dr, di) packed to 16 bits, then (d w) and (d conj(w)) by cmul2
+    with the pair's twiddles packed once, against the fp32 path (a[q] = dr w.x - di w.y, ... then pack2): within 4 16-bit
+    ulps, rms vs exact <= 2x the fp32 path's (one more rounding of the operand); the conjugation's sign flip checked."""
+    R = bf16 if bf else f16
+    dr, di = f32(rng.standard_normal((n, 2))), f32(rng.standard_normal((n, 2)))
+    a = rng.uniform(0, 2 * np.pi, (n, 2))
+    wx, wy = f32(np.cos(a)), f32(-np.sin(a))
+    res = {}
+    for conj in (False, True):
+        sy = -wy if conj else wy
+        ex = (dr * wx - di * sy, dr * sy + di * wx)
+        old = R(f32(f32(dr * wx) - f32(di * sy))), R(f32(f32(dr * sy) + f32(di * wx)))
+        new = cmul2(R, R(dr), R(di), R(wx), R(wy) * (-1.0 if conj else 1.0))
+        mag = np.hypot(ex[0], ex[1]) + 1e-30
+        d = np.hypot(new[0] - old[0], new[1] - old[1]) / mag
+        eo = np.hypot(old[0] - ex[0], old[1] - ex[1]) / mag
+        en = np.hypot(new[0] - ex[0], new[1] - ex[1]) / mag
+        ratio = float(np.sqrt(np.mean(en ** 2) / np.mean(eo ** 2)))
+        ulp = 2.0 ** -8 if bf else 2.0 ** -11
+        assert np.max(d) < 4 * ulp and ratio < 2.0, (conj, np.max(d), ratio)
+        bad = cmul2(R, R(dr), R(di), R(wx), R(wy) * (1.0 if conj else -1.0))   # the conjugation dropped / added
+        assert np.median(np.hypot(bad[0] - old[0], bad[1] - old[1]) / mag) > 0.3
+        res[conj] = (float(np.max(d)), ratio)
+    return res
+
+
 if __name__ == "__main__":
     for bf in (True, False):
         w, r = check(bf)
         print("bf16" if bf else "fp16", "largest |packed - fp32 path| / |x w|: fwd %.2e inv %.2e;" % (w["fwd1"], w["inv"]),
               "rms error vs exact, packed / fp32 path: %.2f" % r)
+        for conj, (m, q) in check_ru(bf).items():
+            print("  register unit (_ruhr), %s: largest |packed - fp32 path| %.2e, rms ratio %.2f"
+                  % ("d conj(w)" if conj else "d w", m, q))
     print("ok")

@@ -114,14 +114,15 @@ final class OuterGlobal {
    * ({@link #leanFragments()}), "pre" the {@code _rup} ones ({@link #stagedLoadsAhead()}), "sym" the {@code _rus} ones
    * at N = 8K ({@link #symmetricTwiddles(int)}; {@code _rup} at 16K), "tab" the {@code _rut} ones at N = 8K
    * ({@link #copiedTables(int)}), "tab4" the {@code _rut4} ones ({@link #fourBlocks(int)}), "half" the {@code _ruh} ones
-   * ({@link #halfTwiddles(int)}), "half4" the {@code _ruh4} ones; each of the last four runs {@code _rup} at 16K.
+   * ({@link #halfTwiddles(int)}), "half4" the {@code _ruh4} ones, "halfr" the {@code _ruhr} ones
+   * ({@link #packedRegisterUnit(int)}); each of the last five runs {@code _rup} at 16K.
    */
   static final String DEFAULT_REGISTER_UNIT = "half4";
   private static final String MODULE_RU = "flashbutterfly_ogr";
 
   /**
    * Whether the {@code _ru} (or {@code _rua}, {@code _rul}, {@code _rup}, ...) kernels run (flashbutterfly_ogr.cu; property
-   * {@code PROPERTY.ru}: "off", "on", "all", "lean", "pre", "sym", "tab", "tab4", "half" or "half4", default {@link #DEFAULT_REGISTER_UNIT}): the {@code _twc} kernels with a leaner register unit (the chunk loop of the last two
+   * {@code PROPERTY.ru}: "off", "on", "all", "lean", "pre", "sym", "tab", "tab4", "half", "half4" or "halfr", default {@link #DEFAULT_REGISTER_UNIT}): the {@code _twc} kernels with a leaner register unit (the chunk loop of the last two
    * forward stages, the product and the first two inverse stages: two address registers per chunk, conflict-free 16-bit
    * accesses, F16's B operand in registers of its own, the product's scales folded into the spectrum), the same
    * arithmetic. Only where the {@code _twc} kernels run ({@link #computedTwiddles()}: staged scheme, computed twiddles);
@@ -166,7 +167,7 @@ final class OuterGlobal {
    * free rotation): the {@code _rup} kernels run. Only where {@link #registerUnit()} holds.
    */
   static boolean symmetricTwiddles(int n) {
-    return n == 8192 && List.of("sym", "tab", "tab4", "half", "half4").contains(ruLevel()) && registerUnit();
+    return n == 8192 && List.of("sym", "tab", "tab4", "half", "half4", "halfr").contains(ruLevel()) && registerUnit();
   }
 
   /**
@@ -178,7 +179,7 @@ final class OuterGlobal {
    * as 4 FMAs per value pair. At N = 16K the {@code _rup} kernels run. Only where {@link #registerUnit()} holds.
    */
   static boolean copiedTables(int n) {
-    return n == 8192 && List.of("tab", "tab4", "half", "half4").contains(ruLevel()) && registerUnit();
+    return n == 8192 && List.of("tab", "tab4", "half", "half4", "halfr").contains(ruLevel()) && registerUnit();
   }
 
   /**
@@ -186,7 +187,7 @@ final class OuterGlobal {
    * launch bounds (128, 4), 128 registers and 16 warps per SM instead of 96 and 20 (the register moves and address
    * rematerialisations at 96 registers against fewer resident warps).
    */
-  static boolean fourBlocks(int n) { return copiedTables(n) && (ruLevel().equals("tab4") || ruLevel().equals("half4")); }
+  static boolean fourBlocks(int n) { return copiedTables(n) && List.of("tab4", "half4", "halfr").contains(ruLevel()); }
 
   /**
    * Whether the {@code _ruh} kernels run at {@code n} (property {@code PROPERTY.ru} "half"): the {@code _rut} ones with
@@ -196,10 +197,18 @@ final class OuterGlobal {
    * "half4": the {@code _ruh4} kernels, {@code _ruh} at {@code _rut4}'s launch bounds with the register unit's sign flips
    * moved onto F16's fragments (the same bits as {@code _ruh}); {@link #fourBlocks(int)} holds for them too.
    */
-  static boolean halfTwiddles(int n) { return copiedTables(n) && (ruLevel().equals("half") || ruLevel().equals("half4")); }
+  static boolean halfTwiddles(int n) { return copiedTables(n) && ruLevel().startsWith("half"); }
+
+  /**
+   * Whether the {@code _ruhr} kernels run at {@code n} (property {@code PROPERTY.ru} "halfr"; helper f4k5, not yet run on
+   * a GPU): the {@code _ruh4} ones with the register unit's S = 16 forward and inverse S = 1 twiddle products on packed
+   * 16-bit pairs too (the MMA's fp32 outputs rounded to 16 bits first: rms 1.78x one rounding in those two stages,
+   * src/test/cuda/og_half_model.py; ~200 fewer instructions per warp and batch pair).
+   */
+  static boolean packedRegisterUnit(int n) { return copiedTables(n) && ruLevel().equals("halfr"); }
 
   private static String ruSuffix(int n) {
-    return halfTwiddles(n) ? fourBlocks(n) ? "_ruh4" : "_ruh" : fourBlocks(n) ? "_rut4" : copiedTables(n) ? "_rut" : symmetricTwiddles(n) ? "_rus"
+    return packedRegisterUnit(n) ? "_ruhr" : halfTwiddles(n) ? fourBlocks(n) ? "_ruh4" : "_ruh" : fourBlocks(n) ? "_rut4" : copiedTables(n) ? "_rut" : symmetricTwiddles(n) ? "_rus"
         : stagedLoadsAhead() ? "_rup" : leanFragments() ? "_rul" : firstTwiddles() ? "_rua" : "_ru";
   }
 
@@ -210,7 +219,8 @@ final class OuterGlobal {
     return v;
   }
 
-  private static final List<String> LEVELS = List.of("on", "off", "all", "lean", "pre", "sym", "tab", "tab4", "half", "half4");
+  private static final List<String> LEVELS = List.of("on", "off", "all", "lean", "pre", "sym", "tab", "tab4", "half", "half4",
+      "halfr");
 
   /** Batch pairs per block: {@code requested} when > 0, else the property {@code PROPERTY.pairs}, else the default. */
   static int pairs(int requested) {

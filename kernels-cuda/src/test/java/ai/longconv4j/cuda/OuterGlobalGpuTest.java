@@ -65,7 +65,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * units' twiddles and one partial product per value to 16 bits (two more 16-bit roundings in two of the ~8 rounded
  * stages, each of the order of one rounding: within the 1e-2 budget against float64, the class comment's estimate of
  * 6.5e-3 grows by ~10 %): against {@code _rut} with the same bounds; {@code _ruh4} ("ruh4": {@code _ruh} at
- * {@code _rut4}'s launch bounds, the register unit's sign flips on F16's side: the same products) against {@code _ruh}. A wrong table entry, index or sign (order-1
+ * {@code _rut4}'s launch bounds, the register unit's sign flips on F16's side: the same products) against {@code _ruh};
+ * {@code _ruhr} ("ruhr": the register unit's two twiddle stages on packed pairs too, the MMA outputs rounded to 16 bits
+ * first: rms 1.78x one rounding in two more stages, the estimate grows by another ~20 %) against {@code _ruh4} with the
+ * same bounds. A wrong table entry, index or sign (order-1
  * errors) fails them and the 1e-2 bound against float64. {@code -Dlongconv4j.test.og.schemes=a,b,...} runs a subset
  * (a sitting's time; a comparison with a scheme left out is skipped).
  */
@@ -92,7 +95,8 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
     float[] twin = run(io, compute, mode, B, H, L, Lk, false, false, 0);
     double[] twin64 = new double[twin.length];
     for (int i = 0; i < twin.length; i++) twin64[i] = twin[i];
-    float[] table = null, computed = null, rua = null, rul = null, rup = null, rus = null, rut = null, ruh = null;
+    float[] table = null, computed = null, rua = null, rul = null, rup = null, rus = null, rut = null, ruh = null,
+        ruh4 = null;
     for (String scheme : SCHEMES) {
       float[] fast = withScheme(scheme, () -> run(io, compute, mode, B, H, L, Lk, true, false, 0));
       Reference.assertClose("og " + scheme + " vs _w3 " + io + " " + mode + " L=" + L, fast, twin64, 2e-2);
@@ -112,7 +116,8 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
       if (scheme.equals("rut")) { sameInput("rut vs rus", io, compute, mode, L, fast, rus); rut = fast; }
       if (scheme.equals("rut4")) sameInput("rut4 vs rut", io, compute, mode, L, fast, rut);
       if (scheme.equals("ruh")) { sameInput("ruh vs rut", io, compute, mode, L, fast, rut); ruh = fast; }
-      if (scheme.equals("ruh4")) sameInput("ruh4 vs ruh", io, compute, mode, L, fast, ruh);
+      if (scheme.equals("ruh4")) { sameInput("ruh4 vs ruh", io, compute, mode, L, fast, ruh); ruh4 = fast; }
+      if (scheme.equals("ruhr")) sameInput("ruhr vs ruh4", io, compute, mode, L, fast, ruh4);
       if (scheme.startsWith("ru") && computed != null) {   // the _ru / _rua / _rul kernels vs the _twc kernel on the same input (the class comment)
         double[] twc64 = new double[computed.length];
         int same = 0;
@@ -229,7 +234,7 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
    * the twiddle table, and "compute": the staged scheme with computed twiddles (the {@code _twc} kernels).
    */
   private static final String[] SCHEMES = System.getProperty("longconv4j.test.og.schemes",
-      "staged,global,compute,ru,rua,rul,rup,rus,rut,rut4,ruh,ruh4").split(",");
+      "staged,global,compute,ru,rua,rul,rup,rus,rut,rut4,ruh,ruh4,ruhr").split(",");
 
   /** f with the properties {@code longconv4j.cuda.og.scheme} and {@code .tw} set for scheme, cleared after. */
   private static float[] withScheme(String scheme, java.util.function.Supplier<float[]> f) {
@@ -240,7 +245,7 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
       System.setProperty(tw, twc ? "compute" : "table");
       System.setProperty(ru, switch (scheme) { case "ru" -> "on"; case "rua" -> "all"; case "rul" -> "lean"; case "rup" -> "pre";
         case "rus" -> "sym"; case "rut" -> "tab"; case "rut4" -> "tab4"; case "ruh" -> "half"; case "ruh4" -> "half4";
-        default -> "off"; });
+        case "ruhr" -> "halfr"; default -> "off"; });
       assertEquals(!scheme.equals("global"), OuterGlobal.staged());
       assertEquals(twc, OuterGlobal.computedTwiddles());
       assertEquals(scheme.startsWith("ru"), OuterGlobal.registerUnit());
@@ -251,7 +256,8 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
       assertEquals(scheme.equals("rup") || scheme.equals("rus") || tab, OuterGlobal.stagedLoadsAhead());
       assertEquals(scheme.equals("rus") || tab, OuterGlobal.symmetricTwiddles(8192));
       assertEquals(tab, OuterGlobal.copiedTables(8192));
-      assertEquals(scheme.equals("rut4") || scheme.equals("ruh4"), OuterGlobal.fourBlocks(8192));
+      assertEquals(scheme.equals("rut4") || scheme.equals("ruh4") || scheme.equals("ruhr"), OuterGlobal.fourBlocks(8192));
+      assertEquals(scheme.equals("ruhr"), OuterGlobal.packedRegisterUnit(8192));
       assertEquals(scheme.startsWith("ruh"), OuterGlobal.halfTwiddles(8192));
       return f.get();
     } finally {
@@ -263,6 +269,7 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
 
   /** The suffix of the _ru.. kernel that the properties select (r2: N = 8K), without the underscore. */
   private static String ruLabel(boolean r2) {
+    if (r2 && OuterGlobal.packedRegisterUnit(8192)) return "ruhr";
     if (r2 && OuterGlobal.halfTwiddles(8192)) return OuterGlobal.fourBlocks(8192) ? "ruh4" : "ruh";
     if (r2 && OuterGlobal.fourBlocks(8192)) return "rut4";
     if (r2 && OuterGlobal.copiedTables(8192)) return "rut";

@@ -114,7 +114,7 @@ class OuterGlobalHostTest {
       System.clearProperty(tw);
       System.clearProperty(scheme);
       assertEquals(!OuterGlobal.DEFAULT_REGISTER_UNIT.equals("off") && OuterGlobal.computedTwiddles(), OuterGlobal.registerUnit());
-      var tabs = java.util.Set.of("tab", "tab4", "half", "half4");
+      var tabs = java.util.Set.of("tab", "tab4", "half", "half4", "halfr");
       String def = OuterGlobal.DEFAULT_REGISTER_UNIT;
       assertEquals((java.util.Set.of("all", "lean", "pre", "sym").contains(def) || tabs.contains(def))
           && OuterGlobal.computedTwiddles(), OuterGlobal.firstTwiddles());
@@ -206,15 +206,18 @@ class OuterGlobalHostTest {
   void theTabLevelsRunTheRutKernelsAtN8KAndTheRupOnesAt16K() {
     String ru = OuterGlobal.PROPERTY + ".ru", tw = OuterGlobal.PROPERTY + ".tw", scheme = OuterGlobal.PROPERTY + ".scheme";
     withProperties(() -> {
-      for (String level : new String[] {" Tab", "TAB4 ", "half", "Half4"}) {
+      for (String level : new String[] {" Tab", "TAB4 ", "half", "Half4", "halfR"}) {
         System.setProperty(ru, level);
         String v = level.trim().toLowerCase(java.util.Locale.ROOT);
         assertTrue(OuterGlobal.registerUnit() && OuterGlobal.firstTwiddles() && OuterGlobal.leanFragments()
             && OuterGlobal.stagedLoadsAhead() && OuterGlobal.symmetricTwiddles(8192) && OuterGlobal.copiedTables(8192), v);
-        assertEquals(v.endsWith("4"), OuterGlobal.fourBlocks(8192), v);
+        assertEquals(v.endsWith("4") || v.equals("halfr"), OuterGlobal.fourBlocks(8192), v);
+        assertEquals(v.equals("halfr"), OuterGlobal.packedRegisterUnit(8192), v);
         assertEquals(v.startsWith("half"), OuterGlobal.halfTwiddles(8192), v);
-        assertFalse(OuterGlobal.copiedTables(16384) || OuterGlobal.fourBlocks(16384) || OuterGlobal.halfTwiddles(16384), v);
-        String suffix = switch (v) { case "tab" -> "_rut"; case "tab4" -> "_rut4"; case "half" -> "_ruh"; default -> "_ruh4"; };
+        assertFalse(OuterGlobal.copiedTables(16384) || OuterGlobal.fourBlocks(16384) || OuterGlobal.halfTwiddles(16384)
+            || OuterGlobal.packedRegisterUnit(16384), v);
+        String suffix = switch (v) { case "tab" -> "_rut"; case "tab4" -> "_rut4"; case "half" -> "_ruh"; case "half4" -> "_ruh4";
+          default -> "_ruhr"; };
         assertEquals("fbog_fwd_bf16_bf16_r2" + suffix, OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
         assertEquals("fbog_fwd_f16_f16_r2" + suffix, OuterGlobal.kernelName(ElementType.F16, Precision.F16, 8192));
         assertEquals("fbog_fwd_f32_bf16_r2" + suffix, OuterGlobal.kernelName(ElementType.F32, Precision.BF16, 8192));

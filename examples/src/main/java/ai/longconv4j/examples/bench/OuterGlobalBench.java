@@ -149,7 +149,8 @@ public final class OuterGlobalBench {
         System.setProperty("longconv4j.cuda.og.tw", twc ? "compute" : "table");
         System.setProperty("longconv4j.cuda.og.ru", scheme == null ? "off" : switch (scheme) {
           case "ru" -> "on"; case "rua" -> "all"; case "rul" -> "lean"; case "rup" -> "pre"; case "rus" -> "sym";
-          case "rut" -> "tab"; case "rut4" -> "tab4"; case "ruh" -> "half"; case "ruh4" -> "half4"; default -> "off"; });
+          case "rut" -> "tab"; case "rut4" -> "tab4"; case "ruh" -> "half"; case "ruh4" -> "half4"; case "ruhr" -> "halfr";
+          default -> "off"; });
         try (var conv = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr).outerGlobal((Boolean) v[1])
             .pairsPerBlock(Math.max(0, pairs))) {
           conv.setWeights(k, L, D);

@@ -13,15 +13,14 @@
 //    term D z rides on the spectrum: IFFT(FFT(z) D) = D z with the forward stages carrying 1/N); barrier; og_inv: the
 //    inverse column units write y at n < N/2 without reading u. 4 barriers per pair (one before the next pair's
 //    staging), 5 element passes of shared memory, u read once.
-//  * global (og): og_fwd reads u per column unit straight from global memory (2-byte loads, one unit of look-ahead),
-//    2 barriers per pair, og_inv adds D u in fp32 (u re-read from L2). Measured slower with 16-bit I/O (bench-runs/f8k-1,
-//    f8k-2: the unit loads wait on HBM at 12-20 resident warps per SM); kept selectable, tested.
+//  * global (og): og_fwd reads u per column unit from global memory, og_inv adds D u in fp32 (u re-read from L2); 2
+//    barriers per pair; slower with 16-bit I/O (bench-runs/f8k-1, f8k-2: unit loads wait on HBM); kept, tested.
 // The _twc kernels (TWC, helper f8k2; -Dlongconv4j.cuda.og.tw=compute): the staged scheme with the outer units' S = 256
 // stage twiddles (forward wo, inverse w) by a per-lane product recurrence over the warp's units (TwcFwd, TwcInv) instead
 // of two table lookups each (their lane-dependent indices replayed up to 7 wavefronts per lookup, bench-runs/f8k-2).
-// The _ru / _rua / _rul / _rup kernels live in flashbutterfly_ogr.cu (which includes this file; OG_RU_MODULE drops the
-// kernels below there): RU its register unit (conv256_ru), TF (_rua) the outer units' first/last-stage twiddles by
-// recurrence (TwFirst) and per-unit address registers (LEAN), LF (_rul) lean fragments, PF (_rup) the staging there.
+// The _ru.. kernels live in flashbutterfly_ogr.cu (which includes this file; OG_RU_MODULE drops the kernels below
+// there): RU its register unit (conv256_ru), TF (_rua) the outer units' first/last-stage twiddles by recurrence (TwFirst)
+// and per-unit address registers, LF (_rul) lean fragments, PF (_rup) the staging, SY (_rus), GT (_rut) the tables.
 // A warp's column units are the same in the forward and inverse outer stages, and a unit's forward stores go exactly
 // where its inverse loads come from, so the global scheme's next pair needs no barrier after og_inv (a __syncwarp).
 #include "monarch.cuh"
@@ -43,10 +42,9 @@ __device__ __forceinline__ float2 cmul(float2 a, float2 b) { return make_float2(
 
 // Computed twiddles (the TWC kernels, "_twc"): the S = 256 stage's twiddles w4096(e) = exp(-2 pi i e / 4096) of a lane
 // (g, t) at column unit u have e = a (8u + b) with lane constants a, b, so w4096(a (8u + b)) = w4096(a b) w512(a u):
-// the lane's value at its warp's first unit (u = warp) comes from the table once, the next unit's (u + nw) is the
-// current one times w512(a nw) (also from the table once). Each step adds a few fp32 roundings (~2^-23 relative); a
-// warp takes 32 / nw units (8 at 128 threads): the twiddles stay within ~1e-6 of the table's (which are products of
-// two sincospif values themselves), far below the 16-bit operands' rounding (2^-9 bf16, 2^-12 fp16).
+// the value at the warp's first unit (u = warp) from the table, the next unit's (u + nw) the current one times
+// w512(a nw). Each step adds a few fp32 roundings; a warp takes 32 / nw units (8 at 128 threads): within ~1e-6 of the
+// table's, far below the 16-bit operands' rounding (2^-9 bf16, 2^-12 fp16).
 // Forward (fwd_unit's wo[q]): a = g + 8 (q >> 1), b = 2t + (q & 1), the stage's scale so folded in (a power of two).
 struct TwcFwd {
   float2 w[4], s[2];
@@ -126,9 +124,8 @@ __device__ __forceinline__ void load_unit(UnitIn<R>& x, const IO* __restrict__ u
 }
 
 // The same inputs from the staged planes (og2): z at r * 4096 + m, r < R/2 (outer_pair_fwd_r's loads with HALF).
-// LEAN (the _rua kernels): SIDX(256 a + 8u + b) = 264 a + b + 8u + (u >> 2) for b < 8, a lane offset plus a per-unit
-// one plus a constant, so that a unit's accesses share one address register (the same for fwd_unit's stores, og_inv's
-// loads).
+// LEAN (_rua): SIDX(256 a + 8u + b) = 264 a + b + 8u + (u >> 2) for b < 8: a lane offset, a per-unit one and a
+// constant, so that a unit's accesses share one address register (the same for fwd_unit's stores, og_inv's loads).
 template <int R, bool LEAN = false, typename ST>
 __device__ __forceinline__ void load_unit_smem(UnitIn<R>& x, const ST* zr, const ST* zi, int u, int g, int t) {
 #pragma unroll
@@ -143,12 +140,21 @@ __device__ __forceinline__ void load_unit_smem(UnitIn<R>& x, const ST* zr, const
       }
 }
 
-// og_fwd of one unit from its loaded inputs (outer_pair_fwd_r with HALF, the loads replaced).
-template <int R, bool BF16, bool TWC = false, bool TF = false, bool LF = false, typename ST>
+// The _ruh kernels (H2): the outer units' first-stage (forward) / S = 256 (inverse) twiddle products on packed 16-bit
+// pairs, loads included (flashbutterfly_ogr.cu)
+template <int R, bool BF16, typename ST> __device__ __forceinline__ void fwd_first_h2(const ST* zr, const ST* zi,
+    const float2 (&wf)[4], uint32_t (&br)[R][2], uint32_t (&bi)[R][2], int u, int g, int t);
+template <int R, bool BF16, typename ST> __device__ __forceinline__ void inv_first_h2(const ST* zr, const ST* zi,
+    const float2 (&w)[2][2], uint32_t (&br)[R][2], uint32_t (&bi)[R][2], int u, int g, int t);
+
+// og_fwd of one unit from its loaded inputs (outer_pair_fwd_r with HALF, the loads replaced; H2: loaded there).
+template <int R, bool BF16, bool TWC = false, bool TF = false, bool LF = false, bool H2 = false, typename ST>
 __device__ __forceinline__ void fwd_unit(const Tw& T, const FragA& F, const UnitIn<R>& x, ST* zr, ST* zi, int u, int g,
                                          int t, int sh, const float2 (&wc)[4] = {}, const float2 (&wf)[4] = {}) {
   constexpr uint32_t NEG2 = 0x80008000u;
   uint32_t br[R][2], bi[R][2];
+  if constexpr (H2) fwd_first_h2<R, BF16>(zr, zi, wf, br, bi, u, g, t);
+  else
 #pragma unroll
   for (int h = 0; h < 2; ++h) {
     float pr[2][R], pi[2][R];
@@ -222,10 +228,9 @@ __device__ __forceinline__ void og_fwd(const Tw& T, ST* zr, ST* zi, const IO* __
 }
 
 // The staged scheme's first stages: per unit the inputs from the planes (staged at n < N/2), fwd_unit (in place: the
-// unit's loads precede its __syncwarp and stores, and no other warp touches the unit's positions).
-// TWC: the S = 256 stage's twiddles from TwcFwd (per-lane values advanced by one complex product per unit) instead of
-// the table (whose lane-dependent indices replayed up to 7 wavefronts per lookup, bench-runs/f8k-2).
-template <int R, bool BF16, bool TWC = false, bool TF = false, bool LF = false, bool SY = false, typename ST>
+// unit's loads precede its __syncwarp and stores, and no other warp touches the unit's positions). TWC: TwcFwd's
+// twiddles (per-lane values advanced by one complex product per unit) instead of the table.
+template <int R, bool BF16, bool TWC = false, bool TF = false, bool LF = false, bool SY = false, bool H2 = false, typename ST>
 __device__ __forceinline__ void og2_fwd(const Tw& T, ST* zr, ST* zi, int log2N) {
   FragA F;
   if constexpr (LF) make_frag_a_lean<BF16>(T, F); else make_frag_a<BF16>(T, F);
@@ -239,8 +244,8 @@ __device__ __forceinline__ void og2_fwd(const Tw& T, ST* zr, ST* zi, int log2N) 
 #pragma unroll 1
   for (int u = warp; u < 32; u += nw) {
     UnitIn<R> x;
-    load_unit_smem<R, TF>(x, zr, zi, u, g, t);
-    Wf.sym<TF && SY && R == 2>(); fwd_unit<R, BF16, TWC, TF, LF>(T, F, x, zr, zi, u, g, t, sh, W.w, Wf.w);
+    if constexpr (!H2) load_unit_smem<R, TF>(x, zr, zi, u, g, t);
+    Wf.sym<TF && SY && R == 2>(); fwd_unit<R, BF16, TWC, TF, LF, H2>(T, F, x, zr, zi, u, g, t, sh, W.w, Wf.w);
     if (TWC) W.next();
     if (TF) Wf.next<SY && R == 2>();
   }
@@ -248,7 +253,8 @@ __device__ __forceinline__ void og2_fwd(const Tw& T, ST* zr, ST* zi, int log2N) 
 
 // og_inv: per unit outer_pair_inv_r's arithmetic (HALF: outputs r < R/2), then y = z + d u at n = r * 4096 + m,
 // m = (g + 8 hq) * 256 + 8u + 2t + p. PAIRS: the two p as one 2-element access (L even, rows aligned).
-template <int R, bool BF16, bool PAIRS, bool SKIP, bool TWC = false, bool TF = false, bool LF = false, bool PF = false, bool SY = false, typename IO, typename ST>
+template <int R, bool BF16, bool PAIRS, bool SKIP, bool TWC = false, bool TF = false, bool LF = false, bool PF = false, bool SY = false,
+          bool GT = false, bool H2 = false, typename IO, typename ST>
 __device__ __forceinline__ void og_inv(const Tw& T, const ST* zr, const ST* zi, IO* __restrict__ y0, IO* __restrict__ y1,
                                        const IO* __restrict__ u0, const IO* __restrict__ u1, float d, int L, int log2N) {
   constexpr uint32_t NEG2 = 0x80008000u;
@@ -284,6 +290,8 @@ __device__ __forceinline__ void og_inv(const Tw& T, const ST* zr, const ST* zi, 
         }
       }
     uint32_t br[R][2], bi[R][2];
+    if constexpr (H2) inv_first_h2<R, BF16>(zr, zi, W.w, br, bi, u, g, t);
+    else
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       float2 w[2];
@@ -324,6 +332,11 @@ __device__ __forceinline__ void og_inv(const Tw& T, const ST* zr, const ST* zi, 
 #pragma unroll
       for (int p = 0; p < 2; ++p) {
         const int m = (g + 8 * hq) * 256 + 8 * u + 2 * t + p;
+        if constexpr (GT && TF && R == 2) {   // _rut: y_0 = x_0 + conj(w) x_1 (y_1 unused) as 4 FMAs, not 2 FMUL 2 FFMA 2 FADD
+          const float2 w = Wf.w[2 * hq + p]; const float a = yr[p][1], b = yi[p][1];
+          yr[p][0] = fmaf(a, w.x, fmaf(b, w.y, yr[p][0])); yi[p][0] = fmaf(b, w.x, fmaf(-a, w.y, yi[p][0]));
+          continue;
+        }
         twiddle_pow<R, true>(yr[p], yi[p], TF ? Wf.w[2 * hq + p] : tw_at(T, m), 1.0f);
         dft_c<R, true, false>(yr[p], yi[p]);
       }
@@ -351,8 +364,7 @@ __device__ __forceinline__ void og_inv(const Tw& T, const ST* zr, const ST* zi, 
   }
 }
 
-// conv256_warp_v4 (monarch_outer.cuh) with the next chunk's spectrum loads issued before the current chunk is
-// computed: the L2 latency of the 16-byte spectrum loads (4 per lane and chunk) overlaps a whole chunk's work.
+// conv256_warp_v4 (monarch_outer.cuh) with the next chunk's spectrum loads (4 per lane, 16 bytes) issued a chunk ahead.
 // DSKIP: the spectrum's real part plus d (the skip term d z through the inverse stages: IFFT(FFT(z) d) = d z, since
 // the forward stages carry 1/N and the inverse none), so that no stage after the product needs u.
 template <bool BF16, bool PF, bool DSKIP, typename ST>
@@ -419,10 +431,9 @@ __device__ __forceinline__ void conv256_og(const Tw& T, const float2* tw256, ST*
 
 // The staged input (og2) of a pair: rows u0, u1 (u1 null: zero) into the planes at n < N/2 (the zero half is never
 // read), 16-byte loads when vec (L % (16 / sizeof(IO)) == 0, rows 16-byte aligned), all of a thread's loads in flight.
-// RAW (the _rul kernels) with IO the 16-bit compute type itself: the input's bits stored as they are (ld / st's round
-// trip through fp32 is exact for every bf16 / fp16 value but NaN payloads), at SIDX(n) + i (n a multiple of 8, so
-// SIDX(n + i) = SIDX(n) + i for i < 8): one address and a shift per two values instead of an address, an unpack, a
-// conversion and a byte move per value (bench-runs/f4k-2's SASS: ~90 instructions per 16 values).
+// RAW (_rul) with IO the 16-bit compute type itself: the input's bits stored as they are (ld / st's fp32 round trip is
+// exact but for NaN payloads) at SIDX(n) + i (n a multiple of 8: SIDX(n + i) = SIDX(n) + i for i < 8), one address and
+// a shift per two values instead of an address, an unpack, a conversion and a byte move per value.
 template <bool RAW = false, typename IO, typename ST>
 __device__ __forceinline__ void stage_in(ST* zr, ST* zi, const IO* __restrict__ u0, const IO* __restrict__ u1, int L, int half,
                                          bool vec) {
@@ -457,17 +468,14 @@ __device__ __forceinline__ void stage_in(ST* zr, ST* zi, const IO* __restrict__ 
 
 // Grid (ceil(ceil(B/2) / per), H), block a multiple of 32 (at most 128), dynamic smem as the _w3 kernels: two planes of
 // N + N/32 elements of ST, the twiddle table, the per-lane table. N = 4096 R (R = 2: 8K, 4: 16K; log2N must match),
-// L <= N/2. flags bit 1: conj(Kf) (the adjoint, backwardInput); bit 4 (R = 4 only; at R = 2 it spilled at 96
-// registers): the spectrum loads one chunk ahead; bit 5: the staged scheme (og2, below); bits 8-15: batch pairs per
-// block (0: 1), one after the other.
-// og2 (bit 5): the pair's input staged in shared memory by the whole block (16-byte loads, all in flight; the global
-// unit loads of og stalled on their latency at 12-20 warps per SM), outer_pair_fwd_r from there, and the skip term d z
-// folded into the product (the spectrum's real part + d): og_inv then writes y without reading u. 4 barriers per pair
-// (one before the next pair's staging), 5 element passes of shared memory, u read once.
+// L <= N/2. flags bit 1: conj(Kf) (the adjoint, backwardInput); bit 4 (R = 4 only): the spectrum loads one chunk
+// ahead; bit 5: the staged scheme (og2, the top's); bits 8-15: batch pairs per block (0: 1), one after the other.
 namespace og {   // the _ru variants' register unit (flashbutterfly_ogr.cu, which includes this file)
-template <bool BF16, bool LF, typename ST>
+template <bool BF16, bool LF, bool NM, bool PT, typename ST>
 __device__ void conv256_ru(const Tw& T, const float2* tw256, ST* zr, ST* zi, int N, float scale,
                            const float2* __restrict__ k, float conj, float d);
+template <bool GT> struct TabCopy {   // the _rut kernels' tables from global memory (GT, N = 8K; defined there)
+  uint4 v[3]; __device__ __forceinline__ void load(); __device__ __forceinline__ Tw store(float2* t); };
 template <typename IO> struct StageBuf {   // the _rup kernels' staging (PF, 16-bit I/O, vec; defined there)
   uint4 a[4], b[4];   // a thread's 16-byte loads of u0 / u1 (group grp: vectors threadIdx.x + (4 grp + k) blockDim.x)
   __device__ __forceinline__ void load(const IO* __restrict__ u0, const IO* __restrict__ u1, int L, int half, int grp);
@@ -475,7 +483,8 @@ template <typename IO> struct StageBuf {   // the _rup kernels' staging (PF, 16-
                                                                             const IO* __restrict__ u1, int L, int half, int g0);
 };
 }
-template <int R, typename IO, int CM, typename ST, bool TWC, bool RU = false, bool TF = false, bool LF = false, bool PF = false, bool SY = false>
+template <int R, typename IO, int CM, typename ST, bool TWC, bool RU = false, bool TF = false, bool LF = false, bool PF = false,
+          bool SY = false, bool GT = false, bool H2 = false, bool NM = false, bool PT = false>
 __device__ void og_forward(const IO* __restrict__ u, const float2* __restrict__ kf, const float* __restrict__ D,
                            IO* __restrict__ y, int B, int H, int L, int flags) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -488,10 +497,12 @@ __device__ void og_forward(const IO* __restrict__ u, const float2* __restrict__ 
   constexpr bool PFX = PF && sizeof(IO) == 2;   // _rup: the block's first pair's loads in flight while the tables are built
   og::StageBuf<IO> sb;
   const int p0 = 2 * blockIdx.x * per; const bool pf = PFX && vec && p0 < B;
+  og::TabCopy<GT> tc; if constexpr (GT) tc.load();   // _rut: the tables' image from global memory (L2), not sincospif
   if constexpr (PFX) if (pf) sb.load(u + ((size_t)p0 * H + h) * L, p0 + 1 < B ? u + ((size_t)(p0 + 1) * H + h) * L : nullptr, L, N / 2, 0);
-  const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + og::tw_offset(P, sizeof(ST))), LOG2N);
-  float2* tw256 = reinterpret_cast<float2*>(smem_raw + og::tw_offset(P, sizeof(ST))) + tw_entries(N);
-  tw256_init(tw256);
+  float2* const twp = reinterpret_cast<float2*>(smem_raw + og::tw_offset(P, sizeof(ST)));
+  const Tw tw = [&] { if constexpr (GT) return tc.store(twp); else return tw_init(twp, LOG2N); }();
+  float2* tw256 = twp + tw_entries(N);
+  if (!GT) tw256_init(tw256);
   if constexpr (PFX) if (pf) sb.template stage<true>(zr, zi, u, u, L, N / 2, 0);   // the first group, its loads done
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
   const bool staged = true;   // (TWC: always)   // sm_80 and the compute_80 PTX: the global scheme spilled 8 bytes at 96 registers there
@@ -520,13 +531,13 @@ __device__ void og_forward(const IO* __restrict__ u, const float2* __restrict__ 
       if constexpr (PFX) { if (pf) sb.template stage<false>(zr, zi, u0, u1, L, N / 2, pp == 0); else og::stage_in<LF>(zr, zi, u0, u1, L, N / 2, vec); }
       else og::stage_in<LF>(zr, zi, u0, u1, L, N / 2, vec);
       __syncthreads();
-      og::og2_fwd<R, BF, TWC, TF, LF, SY>(tw, zr, zi, LOG2N);
+      og::og2_fwd<R, BF, TWC, TF, LF, SY, H2>(tw, zr, zi, LOG2N);
       __syncthreads();
-      if constexpr (RU_ARCH) og::conv256_ru<BF, LF>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj, d);
+      if constexpr (RU_ARCH) og::conv256_ru<BF, LF, NM, PT>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj, d);
       else og::conv256_og<BF, false, true>(tw, tw256, zr, zi, N, 1.0f / 16.0f, k, conj, d);
       __syncthreads();
-      if (pairs) og::og_inv<R, BF, true, false, TWC, TF, LF, PF, SY>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
-      else og::og_inv<R, BF, false, false, TWC, TF, LF, PF, SY>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
+      if (pairs) og::og_inv<R, BF, true, false, TWC, TF, LF, PF, SY, GT, H2>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
+      else og::og_inv<R, BF, false, false, TWC, TF, LF, PF, SY, GT, H2>(tw, zr, zi, y0, y1, u0, u1, d, L, LOG2N);
       continue;
     }
     og::og_fwd<R, BF>(tw, zr, zi, u0, u1, L, LOG2N);
@@ -565,35 +576,4 @@ OG_FWD(fbog_fwd_f16_f16_r4_twc, 4, __half, 1, __half, 128, 3, true)
 OG_FWD(fbog_fwd_f32_bf16_r4_twc, 4, float, 2, __nv_bfloat16, 128, 3, true)
 OG_FWD(fbog_fwd_f32_f16_r4_twc, 4, float, 1, __half, 128, 3, true)
 
-// Test kernel (OuterGlobalGpuTest): the TWC twiddles against the table at the table kernels' indices, in fp32 (no
-// 16-bit rounding). One block of 32 nw threads (nw = 1..4), dynamic smem tw_entries(N) float2; out[((u * 32 + lane) * 8
-// + j) * 2 + {0: computed, 1: table}], j < 4: TwcFwd's w[j] (scale 1), j >= 4: TwcInv's w[h][p], j - 4 = 2h + p.
-extern "C" __global__ void fbog_twc_check(float2* __restrict__ out, int log2N) {
-  extern __shared__ float2 twc_table[];   // (another name than smem_raw: this kernel's extern "C" linkage)
-  const Tw T = tw_init(twc_table, log2N);
-  __syncthreads();
-  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, sh = log2N - 12;
-  og::TwcFwd F;
-  og::TwcInv I;
-  F.init(T, warp, nw, g, t, sh, 1.0f);
-  I.init(T, warp, nw, g, t, sh);
-  for (int u = warp; u < 32; u += nw) {
-    float2* o = out + (u * 32 + lane) * 16;
-#pragma unroll
-    for (int q = 0; q < 4; ++q) {
-      o[2 * q] = F.w[q];
-      o[2 * q + 1] = tw_at(T, (((g + 8 * (q >> 1)) * (8 * u + 2 * t + (q & 1))) & 4095) << sh);
-    }
-#pragma unroll
-    for (int h = 0; h < 2; ++h)
-#pragma unroll
-      for (int p = 0; p < 2; ++p) {
-        o[8 + 2 * (2 * h + p)] = I.w[h][p];
-        o[8 + 2 * (2 * h + p) + 1] = tw_at(T, (((2 * t + 8 * h + p) * (8 * u + g)) & 4095) << sh);
-      }
-    F.next();
-    I.next();
-  }
-}
 #endif  // OG_RU_MODULE

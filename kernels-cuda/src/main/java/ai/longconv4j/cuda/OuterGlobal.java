@@ -2,6 +2,8 @@
 //   u, y: (B, H, L) of the plan's element type; kf: (H, N) complex fp32 (Monarch order); D: (H) fp32.
 package ai.longconv4j.cuda;
 
+import java.util.List;
+
 /**
  * The one-pass forward at N = 8K and 16K (L = 4K, 8K causal) in flashbutterfly_og.cu (the {@code fbog_fwd_*} kernels):
  * a block runs several batch pairs of one channel in turn (the twiddle tables built once) and the inverse column units
@@ -88,7 +90,13 @@ final class OuterGlobal {
   }
 
   /**
-   * The default of the property {@code PROPERTY.ru} ({@link #registerUnit()}, {@link #firstTwiddles()}): "sym", the
+   * The default of the property {@code PROPERTY.ru} ({@link #registerUnit()}, {@link #firstTwiddles()}): "half4", the
+   * {@code _ruh4} kernels at N = 8K and {@code _rup} at 16K (bench-runs/f4k5-2, OuterGlobalBench, one process, ms,
+   * {@code _rus} / {@code _ruh} / {@code _ruh4}: 4K bf16 1.004, 0.999 / 0.956, 0.953 / 0.926, 0.930 (mirrored order), fp16
+   * 1.010 / 0.962 / 0.957, backwardInput 1.000 / 0.957 / 0.937; 8K unchanged (all run {@code _rup}: 2.077-2.083);
+   * OuterGlobalGpuTest's 32 cases with the schemes rus, rut, rut4, ruh, ruh4: {@code _ruh4} within 5.2e-3 of float64 and
+   * equal to {@code _ruh} bit for bit on all 5,114,284 values; bench-runs/f4k5-1: {@code _rus} / {@code _rut} /
+   * {@code _rut4} / {@code _ruh} 1.010, 1.018 / 1.003, 1.014 / 0.990, 0.996 / 0.979, 0.983). Before, "sym", the
    * {@code _rus} kernels at N = 8K and {@code _rup} at 16K (bench-runs/final-s8d, same call, ms, {@code _rup} / {@code _rus}:
    * 4K bf16 1.010, 1.023 / 0.990, 0.993 (mirrored order), fp16 1.042 / 1.013, backwardInput 1.024 / 1.000;
    * OuterGlobalGpuTest 105 passed with eight schemes, {@code _rus} vs {@code _rup} at most 1.44e-4 apart). Before, "pre",
@@ -104,14 +112,17 @@ final class OuterGlobal {
    * 1.187 / - / 1.080, 8K 2.444 / - / 2.224). OuterGlobalGpuTest passed with all three.
    * "off" runs the {@code _twc} kernels (the slow twin), "on" the {@code _ru} ones, "lean" the {@code _rul} ones
    * ({@link #leanFragments()}), "pre" the {@code _rup} ones ({@link #stagedLoadsAhead()}), "sym" the {@code _rus} ones
-   * at N = 8K ({@link #symmetricTwiddles(int)}; {@code _rup} at 16K).
+   * at N = 8K ({@link #symmetricTwiddles(int)}; {@code _rup} at 16K), "tab" the {@code _rut} ones at N = 8K
+   * ({@link #copiedTables(int)}), "tab4" the {@code _rut4} ones ({@link #fourBlocks(int)}), "half" the {@code _ruh} ones
+   * ({@link #halfTwiddles(int)}), "half4" the {@code _ruh4} ones, "halfr" the {@code _ruhr} ones
+   * ({@link #packedRegisterUnit(int)}); each of the last five runs {@code _rup} at 16K.
    */
-  static final String DEFAULT_REGISTER_UNIT = "sym";
+  static final String DEFAULT_REGISTER_UNIT = "half4";
   private static final String MODULE_RU = "flashbutterfly_ogr";
 
   /**
-   * Whether the {@code _ru} (or {@code _rua}, {@code _rul}, {@code _rup}) kernels run (flashbutterfly_ogr.cu; property
-   * {@code PROPERTY.ru}: "off", "on", "all", "lean", "pre" or "sym", default {@link #DEFAULT_REGISTER_UNIT}): the {@code _twc} kernels with a leaner register unit (the chunk loop of the last two
+   * Whether the {@code _ru} (or {@code _rua}, {@code _rul}, {@code _rup}, ...) kernels run (flashbutterfly_ogr.cu; property
+   * {@code PROPERTY.ru}: "off", "on", "all", "lean", "pre", "sym", "tab", "tab4", "half", "half4" or "halfr", default {@link #DEFAULT_REGISTER_UNIT}): the {@code _twc} kernels with a leaner register unit (the chunk loop of the last two
    * forward stages, the product and the first two inverse stages: two address registers per chunk, conflict-free 16-bit
    * accesses, F16's B operand in registers of its own, the product's scales folded into the spectrum), the same
    * arithmetic. Only where the {@code _twc} kernels run ({@link #computedTwiddles()}: staged scheme, computed twiddles);
@@ -146,7 +157,7 @@ final class OuterGlobal {
    * inverse outer pass. The same values as {@code _rul} (the input's bits staged as before; only the sign of a zero
    * output can differ). Only where {@link #registerUnit()} holds.
    */
-  static boolean stagedLoadsAhead() { return (ruLevel().equals("pre") || ruLevel().equals("sym")) && registerUnit(); }
+  static boolean stagedLoadsAhead() { return !List.of("on", "off", "all", "lean").contains(ruLevel()) && registerUnit(); }
 
   /**
    * Whether the {@code _rus} kernels run at FFT size {@code n} (property {@code PROPERTY.ru} "sym", N = 8K only; helper
@@ -155,18 +166,61 @@ final class OuterGlobal {
    * takes two complex products instead of four (src/test/cuda/og_sym_model.py). At N = 16K the offset 2048 is N/8 (no
    * free rotation): the {@code _rup} kernels run. Only where {@link #registerUnit()} holds.
    */
-  static boolean symmetricTwiddles(int n) { return n == 8192 && ruLevel().equals("sym") && registerUnit(); }
+  static boolean symmetricTwiddles(int n) {
+    return n == 8192 && List.of("sym", "tab", "tab4", "half", "half4", "halfr").contains(ruLevel()) && registerUnit();
+  }
+
+  /**
+   * Whether the {@code _rut} kernels (or {@code _rut4}, {@code _ruh}) run at FFT size {@code n} (property
+   * {@code PROPERTY.ru} "tab", "tab4" or "half", N = 8K only; helper f4k5): the {@code _rus} ones with the block's
+   * twiddle tables copied from one precomputed 5.5 KB image in global memory (og_tables.cuh, exp rounded to fp32;
+   * src/test/cuda/og_tables_gen.py) instead of built with sincospif per block (bench-runs/f4k3-1: 3.9 % of the
+   * instructions, 7 % of the stall samples at L = 4K), and the inverse outer units' last radix-2 butterfly (one output)
+   * as 4 FMAs per value pair. At N = 16K the {@code _rup} kernels run. Only where {@link #registerUnit()} holds.
+   */
+  static boolean copiedTables(int n) {
+    return n == 8192 && List.of("tab", "tab4", "half", "half4", "halfr").contains(ruLevel()) && registerUnit();
+  }
+
+  /**
+   * Whether the {@code _rut4} kernels run at {@code n} (property {@code PROPERTY.ru} "tab4"): the {@code _rut} ones with
+   * launch bounds (128, 4), 128 registers and 16 warps per SM instead of 96 and 20 (the register moves and address
+   * rematerialisations at 96 registers against fewer resident warps).
+   */
+  static boolean fourBlocks(int n) { return copiedTables(n) && List.of("tab4", "half4", "halfr").contains(ruLevel()); }
+
+  /**
+   * Whether the {@code _ruh} kernels run at {@code n} (property {@code PROPERTY.ru} "half"): the {@code _rut} ones with
+   * the outer units' twiddle products on 16-bit operands (the forward first stage, the inverse S = 256 stage's input) as
+   * packed 16-bit pairs (fma.rn.bf16x2 / f16x2) instead of fp32 products on converted values: the twiddles and one
+   * partial product are rounded to 16 bits (OuterGlobalGpuTest bounds the output against float64 and {@code _rut}).
+   * "half4": the {@code _ruh4} kernels, {@code _ruh} at {@code _rut4}'s launch bounds with the register unit's sign flips
+   * moved onto F16's fragments (the same bits as {@code _ruh}); {@link #fourBlocks(int)} holds for them too.
+   */
+  static boolean halfTwiddles(int n) { return copiedTables(n) && ruLevel().startsWith("half"); }
+
+  /**
+   * Whether the {@code _ruhr} kernels run at {@code n} (property {@code PROPERTY.ru} "halfr"; helper f4k5, not yet run on
+   * a GPU): the {@code _ruh4} ones with the register unit's S = 16 forward and inverse S = 1 twiddle products on packed
+   * 16-bit pairs too (the MMA's fp32 outputs rounded to 16 bits first: rms 1.78x one rounding in those two stages,
+   * src/test/cuda/og_half_model.py; ~200 fewer instructions per warp and batch pair).
+   */
+  static boolean packedRegisterUnit(int n) { return copiedTables(n) && ruLevel().equals("halfr"); }
 
   private static String ruSuffix(int n) {
-    return symmetricTwiddles(n) ? "_rus" : stagedLoadsAhead() ? "_rup" : leanFragments() ? "_rul" : firstTwiddles() ? "_rua" : "_ru";
+    return packedRegisterUnit(n) ? "_ruhr" : halfTwiddles(n) ? fourBlocks(n) ? "_ruh4" : "_ruh" : fourBlocks(n) ? "_rut4" : copiedTables(n) ? "_rut" : symmetricTwiddles(n) ? "_rus"
+        : stagedLoadsAhead() ? "_rup" : leanFragments() ? "_rul" : firstTwiddles() ? "_rua" : "_ru";
   }
 
   private static String ruLevel() {
     String v = System.getProperty(PROPERTY + ".ru", DEFAULT_REGISTER_UNIT).trim().toLowerCase(java.util.Locale.ROOT);
-    if (!java.util.List.of("on", "off", "all", "lean", "pre", "sym").contains(v))
-      throw new IllegalArgumentException("OuterGlobal: " + PROPERTY + ".ru must be off, on, all, lean, pre or sym, got " + v);
+    if (!LEVELS.contains(v))
+      throw new IllegalArgumentException("OuterGlobal: " + PROPERTY + ".ru must be one of " + LEVELS + ", got " + v);
     return v;
   }
+
+  private static final List<String> LEVELS = List.of("on", "off", "all", "lean", "pre", "sym", "tab", "tab4", "half", "half4",
+      "halfr");
 
   /** Batch pairs per block: {@code requested} when > 0, else the property {@code PROPERTY.pairs}, else the default. */
   static int pairs(int requested) {

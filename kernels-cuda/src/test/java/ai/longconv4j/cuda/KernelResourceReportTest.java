@@ -67,8 +67,10 @@ class KernelResourceReportTest {
   private static final Path REPORT_OGR = Path.of("target", "cuda", "flashbutterfly_ogr.ptxas.txt");
   private static final List<String> KERNELS_OGR = KERNELS_OG.stream().filter(k -> k.endsWith("_twc"))
       .flatMap(k -> java.util.stream.Stream.of(k.replace("_twc", "_ru"), k.replace("_twc", "_rua"),
-          k.replace("_twc", "_rul"), k.replace("_twc", "_rup"), k.replace("_twc", "_rus")))
-      .filter(k -> !k.endsWith("_r4_rus")).toList();   // _rus: N = 8K (r2) only
+          k.replace("_twc", "_rul"), k.replace("_twc", "_rup"), k.replace("_twc", "_rus"), k.replace("_twc", "_rut"),
+          k.replace("_twc", "_rut4"), k.replace("_twc", "_ruh"), k.replace("_twc", "_ruh4"),
+          k.replace("_twc", "_ruhr")))
+      .filter(k -> !k.contains("_r4_rus") && !k.contains("_r4_rut") && !k.contains("_r4_ruh")).toList();   // N = 8K (r2) only
   private static final Path REPORT_LB = Path.of("target", "cuda", "learned.ptxas.txt");
   private static final List<String> KERNELS_LB = List.of("lb_forward_f32", "lb_forward_bf16", "lb_forward_f16",
       "lb_backward_f32", "lb_backward_bf16", "lb_backward_f16", "lb_reduce", "lb_spectrum", "lb_taps");

@@ -57,7 +57,20 @@ import org.junit.jupiter.params.provider.MethodSource;
  * helper f4k4; N = 8K, else {@code _rup} runs) rotate the twiddles of positions m + 2048 from those of m instead of their
  * own recurrence (the same values up to ~1e-7: src/test/cuda/og_sym_model.py): against the {@code _rup} output on the
  * same input with the same bounds (a fp32 ulp can flip a 16-bit rounding; a wrong rotation sign, an error of order 1,
- * fails it and the 1e-2 bound against float64).
+ * fails it and the 1e-2 bound against float64). Helper f4k5 (N = 8K, else {@code _rup} runs): {@code _rut} ("rut")
+ * copies the tables from a precomputed image (exp rounded to fp32, sincospif's values within ~1 ulp: the outputs can
+ * differ by flipped 16-bit roundings) and fuses og_inv's last butterfly into FMAs: against {@code _rus} with the same
+ * bounds; {@code _rut4} ("rut4") is {@code _rut}'s code at other launch bounds (the same PTX; ptxas may still contract
+ * differently): against {@code _rut}, the test prints the bit-identical count; {@code _ruh} ("ruh") rounds the outer
+ * units' twiddles and one partial product per value to 16 bits (two more 16-bit roundings in two of the ~8 rounded
+ * stages, each of the order of one rounding: within the 1e-2 budget against float64, the class comment's estimate of
+ * 6.5e-3 grows by ~10 %): against {@code _rut} with the same bounds; {@code _ruh4} ("ruh4": {@code _ruh} at
+ * {@code _rut4}'s launch bounds, the register unit's sign flips on F16's side: the same products) against {@code _ruh};
+ * {@code _ruhr} ("ruhr": the register unit's two twiddle stages on packed pairs too, the MMA outputs rounded to 16 bits
+ * first: rms 1.78x one rounding in two more stages, the estimate grows by another ~20 %) against {@code _ruh4} with the
+ * same bounds. A wrong table entry, index or sign (order-1
+ * errors) fails them and the 1e-2 bound against float64. {@code -Dlongconv4j.test.og.schemes=a,b,...} runs a subset
+ * (a sitting's time; a comparison with a scheme left out is skipped).
  */
 @Tag("gpu")
 class OuterGlobalGpuTest extends CudaDeviceTest {
@@ -82,12 +95,14 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
     float[] twin = run(io, compute, mode, B, H, L, Lk, false, false, 0);
     double[] twin64 = new double[twin.length];
     for (int i = 0; i < twin.length; i++) twin64[i] = twin[i];
-    float[] table = null, computed = null, rua = null, rul = null, rup = null;
+    float[] table = null, computed = null, rua = null, rul = null, rup = null, rus = null, rut = null, ruh = null,
+        ruh4 = null;
     for (String scheme : SCHEMES) {
       float[] fast = withScheme(scheme, () -> run(io, compute, mode, B, H, L, Lk, true, false, 0));
       Reference.assertClose("og " + scheme + " vs _w3 " + io + " " + mode + " L=" + L, fast, twin64, 2e-2);
       if (scheme.equals("staged")) table = fast;
-      if (scheme.equals("compute")) {   // computed vs table twiddles on the same input (the class comment's bounds)
+      if (scheme.equals("compute")) computed = fast;
+      if (scheme.equals("compute") && table != null) {   // computed vs table twiddles on the same input (class comment)
         double[] table64 = new double[table.length];
         for (int i = 0; i < table.length; i++) table64[i] = table[i];
         Reference.assertClose("og computed vs table twiddles " + io + " " + mode + " L=" + L, fast, table64,
@@ -97,8 +112,13 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
       if (scheme.equals("rua")) rua = fast;
       if (scheme.equals("rul")) { sameInput("rul vs rua", io, compute, mode, L, fast, rua); rul = fast; }
       if (scheme.equals("rup")) { sameInput("rup vs rul", io, compute, mode, L, fast, rul); rup = fast; }
-      if (scheme.equals("rus")) sameInput("rus vs rup", io, compute, mode, L, fast, rup);
-      if (scheme.startsWith("ru")) {   // the _ru / _rua / _rul kernels vs the _twc kernel on the same input (the class comment)
+      if (scheme.equals("rus")) { sameInput("rus vs rup", io, compute, mode, L, fast, rup); rus = fast; }
+      if (scheme.equals("rut")) { sameInput("rut vs rus", io, compute, mode, L, fast, rus); rut = fast; }
+      if (scheme.equals("rut4")) sameInput("rut4 vs rut", io, compute, mode, L, fast, rut);
+      if (scheme.equals("ruh")) { sameInput("ruh vs rut", io, compute, mode, L, fast, rut); ruh = fast; }
+      if (scheme.equals("ruh4")) { sameInput("ruh4 vs ruh", io, compute, mode, L, fast, ruh); ruh4 = fast; }
+      if (scheme.equals("ruhr")) sameInput("ruhr vs ruh4", io, compute, mode, L, fast, ruh4);
+      if (scheme.startsWith("ru") && computed != null) {   // the _ru / _rua / _rul kernels vs the _twc kernel on the same input (the class comment)
         double[] twc64 = new double[computed.length];
         int same = 0;
         for (int i = 0; i < computed.length; i++) {
@@ -116,6 +136,7 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
   /** fast against other (another variant on the same input) with the class comment's computed-vs-table bounds. */
   private static void sameInput(String what, ElementType io, Precision compute, ConvMode mode, int L, float[] fast,
       float[] other) {
+    if (other == null) return;   // the other scheme left out (SCHEMES' property)
     double[] other64 = new double[other.length];
     int same = 0;
     for (int i = 0; i < other.length; i++) {
@@ -182,7 +203,7 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
         int n = 1 << log2N;
         try (var out = dev.alloc(32 * 32 * 16 * 8)) {
           out.fill32(0x7fc00000);   // NaN: a slot the kernel missed fails
-          dev.module("flashbutterfly_og").kernel("fbog_twc_check").launch(dev.stream(), 1, 1, 32 * nw, 8 * (128 + n / 128),
+          dev.module("flashbutterfly_ogr").kernel("fbog_twc_check").launch(dev.stream(), 1, 1, 32 * nw, 8 * (128 + n / 128),
               out, log2N);
           dev.synchronize();
           float[] v = out.copyTo(new float[32 * 32 * 16 * 2], 0);
@@ -212,7 +233,8 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
    * Both schemes of {@link OuterGlobal#staged()}, "staged" (D u on the spectrum) and "global" (D u added in fp32), with
    * the twiddle table, and "compute": the staged scheme with computed twiddles (the {@code _twc} kernels).
    */
-  private static final String[] SCHEMES = {"staged", "global", "compute", "ru", "rua", "rul", "rup", "rus"};
+  private static final String[] SCHEMES = System.getProperty("longconv4j.test.og.schemes",
+      "staged,global,compute,ru,rua,rul,rup,rus,rut,rut4,ruh,ruh4,ruhr").split(",");
 
   /** f with the properties {@code longconv4j.cuda.og.scheme} and {@code .tw} set for scheme, cleared after. */
   private static float[] withScheme(String scheme, java.util.function.Supplier<float[]> f) {
@@ -222,21 +244,37 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
       System.setProperty(key, scheme.equals("global") ? "global" : "staged");
       System.setProperty(tw, twc ? "compute" : "table");
       System.setProperty(ru, switch (scheme) { case "ru" -> "on"; case "rua" -> "all"; case "rul" -> "lean"; case "rup" -> "pre";
-        case "rus" -> "sym"; default -> "off"; });
+        case "rus" -> "sym"; case "rut" -> "tab"; case "rut4" -> "tab4"; case "ruh" -> "half"; case "ruh4" -> "half4";
+        case "ruhr" -> "halfr"; default -> "off"; });
       assertEquals(!scheme.equals("global"), OuterGlobal.staged());
       assertEquals(twc, OuterGlobal.computedTwiddles());
       assertEquals(scheme.startsWith("ru"), OuterGlobal.registerUnit());
-      assertEquals(scheme.equals("rua") || scheme.equals("rul") || scheme.equals("rup") || scheme.equals("rus"),
+      boolean tab = scheme.equals("rut") || scheme.equals("rut4") || scheme.startsWith("ruh");
+      assertEquals(scheme.equals("rua") || scheme.equals("rul") || scheme.equals("rup") || scheme.equals("rus") || tab,
           OuterGlobal.firstTwiddles());
-      assertEquals(scheme.equals("rul") || scheme.equals("rup") || scheme.equals("rus"), OuterGlobal.leanFragments());
-      assertEquals(scheme.equals("rup") || scheme.equals("rus"), OuterGlobal.stagedLoadsAhead());
-      assertEquals(scheme.equals("rus"), OuterGlobal.symmetricTwiddles(8192));
+      assertEquals(scheme.equals("rul") || scheme.equals("rup") || scheme.equals("rus") || tab, OuterGlobal.leanFragments());
+      assertEquals(scheme.equals("rup") || scheme.equals("rus") || tab, OuterGlobal.stagedLoadsAhead());
+      assertEquals(scheme.equals("rus") || tab, OuterGlobal.symmetricTwiddles(8192));
+      assertEquals(tab, OuterGlobal.copiedTables(8192));
+      assertEquals(scheme.equals("rut4") || scheme.equals("ruh4") || scheme.equals("ruhr"), OuterGlobal.fourBlocks(8192));
+      assertEquals(scheme.equals("ruhr"), OuterGlobal.packedRegisterUnit(8192));
+      assertEquals(scheme.startsWith("ruh"), OuterGlobal.halfTwiddles(8192));
       return f.get();
     } finally {
       System.clearProperty(key);
       System.clearProperty(tw);
       System.clearProperty(ru);
     }
+  }
+
+  /** The suffix of the _ru.. kernel that the properties select (r2: N = 8K), without the underscore. */
+  private static String ruLabel(boolean r2) {
+    if (r2 && OuterGlobal.packedRegisterUnit(8192)) return "ruhr";
+    if (r2 && OuterGlobal.halfTwiddles(8192)) return OuterGlobal.fourBlocks(8192) ? "ruh4" : "ruh";
+    if (r2 && OuterGlobal.fourBlocks(8192)) return "rut4";
+    if (r2 && OuterGlobal.copiedTables(8192)) return "rut";
+    if (r2 && OuterGlobal.symmetricTwiddles(8192)) return "rus";
+    return OuterGlobal.stagedLoadsAhead() ? "rup" : OuterGlobal.leanFragments() ? "rul" : OuterGlobal.firstTwiddles() ? "rua" : "ru";
   }
 
   /**
@@ -262,17 +300,15 @@ class OuterGlobalGpuTest extends CudaDeviceTest {
       assertEquals(routed, conv.kernelName().startsWith("fbog_fwd_"), conv.kernelName());
       assertEquals(routed && OuterGlobal.computedTwiddles() && !OuterGlobal.registerUnit(), conv.kernelName().endsWith("_twc"),
           conv.kernelName());
-      boolean rus = OuterGlobal.symmetricTwiddles(8192) && conv.kernelName().contains("_r2_");   // N = 8K only
-      assertEquals(routed && OuterGlobal.registerUnit(), conv.kernelName().endsWith(rus ? "_rus" :
-          OuterGlobal.stagedLoadsAhead() ? "_rup" : OuterGlobal.leanFragments() ? "_rul" : OuterGlobal.firstTwiddles() ? "_rua" : "_ru"),
-          conv.kernelName());
+      String ru = ruLabel(conv.kernelName().contains("_r2_"));   // _rus, _rut, _rut4, _ruh: N = 8K only
+      assertEquals(routed && OuterGlobal.registerUnit(), conv.kernelName().endsWith("_" + ru), conv.kernelName());
       if (routed) assertTrue(conv.toString().contains("outer global"), conv.toString());
       if (mode == ConvMode.BIDIRECTIONAL) conv.setWeights(c.k0(), c.k1(), Lk, c.D()); else conv.setWeights(c.k0(), Lk, c.D());
       dy.fill32(0x7fc07fc0);   // poison: NaN as fp32, and each half is NaN as bf16 and as fp16
       if (adjoint) conv.backwardInput(du, dy, B); else conv.forward(du, dy, B);
       float[] y = ConvCase.read(dev, dy, io, B * H * L);
       Reference.assertClose((adjoint ? "backwardInput " : "") + conv + (og ? OuterGlobal.staged() ? " staged" : " global" : "")
-          + (og && OuterGlobal.computedTwiddles() ? OuterGlobal.stagedLoadsAhead() ? rus ? " rus" : " rup" : OuterGlobal.leanFragments() ? " rul" : OuterGlobal.firstTwiddles() ? " rua" : OuterGlobal.registerUnit() ? " ru" : " twc" : "")
+          + (og && OuterGlobal.computedTwiddles() ? " " + (OuterGlobal.registerUnit() ? ru : "twc") : "")
           + " B=" + B + " Lk=" + Lk + " pairs/block=" + perBlock, y,
           ref, 1e-2);
       return y;

@@ -114,15 +114,18 @@ class OuterGlobalHostTest {
       System.clearProperty(tw);
       System.clearProperty(scheme);
       assertEquals(!OuterGlobal.DEFAULT_REGISTER_UNIT.equals("off") && OuterGlobal.computedTwiddles(), OuterGlobal.registerUnit());
-      assertEquals(java.util.Set.of("all", "lean", "pre", "sym").contains(OuterGlobal.DEFAULT_REGISTER_UNIT)
+      var tabs = java.util.Set.of("tab", "tab4", "half", "half4", "halfr");
+      String def = OuterGlobal.DEFAULT_REGISTER_UNIT;
+      assertEquals((java.util.Set.of("all", "lean", "pre", "sym").contains(def) || tabs.contains(def))
           && OuterGlobal.computedTwiddles(), OuterGlobal.firstTwiddles());
-      assertEquals(java.util.Set.of("lean", "pre", "sym").contains(OuterGlobal.DEFAULT_REGISTER_UNIT)
+      assertEquals((java.util.Set.of("lean", "pre", "sym").contains(def) || tabs.contains(def))
           && OuterGlobal.computedTwiddles(), OuterGlobal.leanFragments());
-      assertEquals(java.util.Set.of("pre", "sym").contains(OuterGlobal.DEFAULT_REGISTER_UNIT) && OuterGlobal.computedTwiddles(),
+      assertEquals((java.util.Set.of("pre", "sym").contains(def) || tabs.contains(def)) && OuterGlobal.computedTwiddles(),
           OuterGlobal.stagedLoadsAhead());
-      assertEquals(OuterGlobal.DEFAULT_REGISTER_UNIT.equals("sym") && OuterGlobal.computedTwiddles(),
+      assertEquals((def.equals("sym") || tabs.contains(def)) && OuterGlobal.computedTwiddles(),
           OuterGlobal.symmetricTwiddles(8192));
-      assertFalse(OuterGlobal.symmetricTwiddles(16384));
+      assertEquals(tabs.contains(def) && OuterGlobal.computedTwiddles(), OuterGlobal.copiedTables(8192));
+      assertFalse(OuterGlobal.symmetricTwiddles(16384) || OuterGlobal.copiedTables(16384));
       System.setProperty(ru, " ON ");
       System.setProperty(tw, "compute");
       assertTrue(OuterGlobal.registerUnit());
@@ -197,6 +200,74 @@ class OuterGlobalHostTest {
       var e = assertThrows(IllegalArgumentException.class, OuterGlobal::registerUnit);
       assertTrue(e.getMessage().contains(".ru") && e.getMessage().contains("sym"), e.getMessage());
     }, ru, tw, scheme);
+  }
+
+  @Test
+  void theTabLevelsRunTheRutKernelsAtN8KAndTheRupOnesAt16K() {
+    String ru = OuterGlobal.PROPERTY + ".ru", tw = OuterGlobal.PROPERTY + ".tw", scheme = OuterGlobal.PROPERTY + ".scheme";
+    withProperties(() -> {
+      for (String level : new String[] {" Tab", "TAB4 ", "half", "Half4", "halfR"}) {
+        System.setProperty(ru, level);
+        String v = level.trim().toLowerCase(java.util.Locale.ROOT);
+        assertTrue(OuterGlobal.registerUnit() && OuterGlobal.firstTwiddles() && OuterGlobal.leanFragments()
+            && OuterGlobal.stagedLoadsAhead() && OuterGlobal.symmetricTwiddles(8192) && OuterGlobal.copiedTables(8192), v);
+        assertEquals(v.endsWith("4") || v.equals("halfr"), OuterGlobal.fourBlocks(8192), v);
+        assertEquals(v.equals("halfr"), OuterGlobal.packedRegisterUnit(8192), v);
+        assertEquals(v.startsWith("half"), OuterGlobal.halfTwiddles(8192), v);
+        assertFalse(OuterGlobal.copiedTables(16384) || OuterGlobal.fourBlocks(16384) || OuterGlobal.halfTwiddles(16384)
+            || OuterGlobal.packedRegisterUnit(16384), v);
+        String suffix = switch (v) { case "tab" -> "_rut"; case "tab4" -> "_rut4"; case "half" -> "_ruh"; case "half4" -> "_ruh4";
+          default -> "_ruhr"; };
+        assertEquals("fbog_fwd_bf16_bf16_r2" + suffix, OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
+        assertEquals("fbog_fwd_f16_f16_r2" + suffix, OuterGlobal.kernelName(ElementType.F16, Precision.F16, 8192));
+        assertEquals("fbog_fwd_f32_bf16_r2" + suffix, OuterGlobal.kernelName(ElementType.F32, Precision.BF16, 8192));
+        assertEquals("fbog_fwd_f32_f16_r2" + suffix, OuterGlobal.kernelName(ElementType.F32, Precision.F16, 8192));
+        assertEquals("fbog_fwd_bf16_bf16_r4_rup", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 16384));
+        System.setProperty(tw, "table");   // every ru level needs the _twc route
+        assertFalse(OuterGlobal.registerUnit() || OuterGlobal.copiedTables(8192) || OuterGlobal.halfTwiddles(8192), v);
+        assertEquals("fbog_fwd_bf16_bf16_r2", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
+        System.clearProperty(tw);
+        System.setProperty(scheme, "global");
+        assertFalse(OuterGlobal.registerUnit() || OuterGlobal.copiedTables(8192) || OuterGlobal.fourBlocks(8192), v);
+        System.clearProperty(scheme);
+      }
+      System.setProperty(ru, "sym");   // the _rus level copies no tables
+      assertFalse(OuterGlobal.copiedTables(8192) || OuterGlobal.halfTwiddles(8192) || OuterGlobal.fourBlocks(8192));
+      System.setProperty(ru, "tab5");
+      var e = assertThrows(IllegalArgumentException.class, OuterGlobal::registerUnit);
+      assertTrue(e.getMessage().contains(".ru") && e.getMessage().contains("tab4") && e.getMessage().contains("tab5"),
+          e.getMessage());
+    }, ru, tw, scheme);
+  }
+
+  /**
+   * og_tables.cuh (the _rut kernels' tables, generated by src/test/cuda/og_tables_gen.py): 704 entries in tw_init's and
+   * tw256_init's layout (monarch.cuh, monarch_pair.cuh), each exp(-2 pi i j / n) within half an fp32 ulp (correctly
+   * rounded; exact zeros where the value is 0), parsed from the file's hex literals.
+   */
+  @Test
+  void theCopiedTablesHoldTheTwiddlesOfTheBuiltOnes() throws java.io.IOException {
+    String src = java.nio.file.Files.readString(java.nio.file.Path.of("src", "main", "cuda", "og_tables.cuh"));
+    var m = java.util.regex.Pattern.compile("\\{(-?0x[0-9a-fp.+-]+f), (-?0x[0-9a-fp.+-]+f)}").matcher(src);
+    int i = 0;
+    double worst = 0;
+    while (m.find()) {
+      float c = Float.parseFloat(m.group(1)), s = Float.parseFloat(m.group(2));
+      double a;
+      if (i < 192) a = -2 * Math.PI * (i < 128 ? i : (i - 128) * 128) / 8192;   // tw_init: lo[128], hi[N / 128]
+      else {   // tw256_init: entry 32 (4 j + q) + lane = w256^((g + 8 (q >> 1)) (8 j + 2 t + (q & 1)))
+        int e = i - 192, lane = e & 31, j = e >> 7, q = (e >> 5) & 3;
+        a = -2 * Math.PI * ((((lane >> 2) + 8 * (q >> 1)) * (8 * j + 2 * (lane & 3) + (q & 1))) & 255) / 256;
+      }
+      for (double[] v : new double[][] {{c, Math.cos(a)}, {s, Math.sin(a)}}) {
+        if (Math.abs(v[1]) < 1e-15) assertTrue(v[0] == 0.0, "entry " + i + ": an exact zero, got " + v[0]);
+        else worst = Math.max(worst, Math.abs(v[0] - v[1]) / Math.ulp((float) v[1]));
+      }
+      i++;
+    }
+    assertEquals(704, i, "entries of og_tables.cuh");
+    assertTrue(worst <= 0.5 + 1e-9, "og_tables.cuh: " + worst + " fp32 ulps from exp");
+    assertTrue(src.contains("TAB8K_VEC = 352;"), "16-byte vectors of the image");
   }
 
   @Test

@@ -31,8 +31,11 @@ import java.util.List;
  * twice in mirrored order, fp16 and backwardInput (bf16) once; {@code rows=rup}: "rul" against "rup" (the {@code _rup}
  * kernels, {@code -Dlongconv4j.cuda.og.ru=pre}) the same way; {@code rows=rus}: "rup" against "rus" (the {@code _rus}
  * kernels, {@code -Dlongconv4j.cuda.og.ru=sym}, N = 8K only: L = 4K causal) the same way, at N = 16K one "rus" row (the
- * level runs {@code _rup} there: a check that it routes, not a comparison). Other
- * lengths run the default plan once (the route does not apply there: a no-regression row).
+ * level runs {@code _rup} there: a check that it routes, not a comparison); {@code rows=rut} (helper f4k5): "rus"
+ * against "rut", "rut4" and "ruh" (the {@code _rut} / {@code _rut4} / {@code _ruh} kernels, {@code ru=tab / tab4 /
+ * half}, N = 8K only) with bf16 in mirrored order (rus rut rut4 ruh ruh rut4 rut rus), fp16 and backwardInput (bf16)
+ * once each, at N = 16K one row per scheme (all run {@code _rup} there); {@code rows=cmp:A,B,...} the same for the
+ * schemes listed (bf16 A B .. B A; "A@p": p batch pairs per block). Other lengths run the default plan once (the route does not apply there: a no-regression row).
  * Usage: OuterGlobalBench [csv-out] [B] [H] [L,L,...]
  */
 public final class OuterGlobalBench {
@@ -79,6 +82,14 @@ public final class OuterGlobalBench {
       for (String s : new String[] {"rup", "rus"}) v.add(new Object[] {ElementType.BF16, true, 0, true, s});
       return v;
     }
+    if ("rut".equals(rows) || (rows != null && rows.startsWith("cmp:"))) {   // helper f4k5: _rus against the _rut family
+      String[] s = "rut".equals(rows) ? new String[] {"rus", "rut", "rut4", "ruh"} : rows.substring(4).split(",");
+      if (n == 16384) { for (String x : s) v.add(row(ElementType.BF16, false, x)); return v; }
+      for (int i = 0; i < 2 * s.length; i++) v.add(row(ElementType.BF16, false, s[i < s.length ? i : 2 * s.length - 1 - i]));
+      for (String x : s) v.add(row(ElementType.F16, false, x));
+      for (String x : s) v.add(row(ElementType.BF16, true, x));
+      return v;
+    }
     if ("pairs".equals(rows)) {   // the default (_rua) at 1, 2, 4 batch pairs per block, and _twc at 1
       for (int p : new int[] {1, 2, 4, 1}) v.add(new Object[] {ElementType.BF16, true, p, false, "rua"});
       v.add(new Object[] {ElementType.BF16, true, 1, false, "compute"});
@@ -109,6 +120,12 @@ public final class OuterGlobalBench {
     return v;
   }
 
+  /** A staged-scheme row of {@code x} = "scheme" or "scheme@p" (p batch pairs per block). */
+  private static Object[] row(ElementType io, boolean adjoint, String x) {
+    int at = x.indexOf('@');
+    return new Object[] {io, true, at < 0 ? 0 : Integer.parseInt(x.substring(at + 1)), adjoint, at < 0 ? x : x.substring(0, at)};
+  }
+
   static void length(CudaDevice dev, int B, int H, int L, List<CudaConvBench.Row> rows) {
     float[][] w = CudaConvBench.weights(H, L);
     float[] k = w[0], D = w[1];
@@ -132,6 +149,7 @@ public final class OuterGlobalBench {
         System.setProperty("longconv4j.cuda.og.tw", twc ? "compute" : "table");
         System.setProperty("longconv4j.cuda.og.ru", scheme == null ? "off" : switch (scheme) {
           case "ru" -> "on"; case "rua" -> "all"; case "rul" -> "lean"; case "rup" -> "pre"; case "rus" -> "sym";
+          case "rut" -> "tab"; case "rut4" -> "tab4"; case "ruh" -> "half"; case "ruh4" -> "half4"; case "ruhr" -> "halfr";
           default -> "off"; });
         try (var conv = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, pr).outerGlobal((Boolean) v[1])
             .pairsPerBlock(Math.max(0, pairs))) {

@@ -5,17 +5,28 @@ N = 2L FFT size; u, y: (B, H, L); k: (H, L); D: (H)), fp32 and 16-bit I/O, plus 
                                                                         as the Java paths precompute it)
 Times with CUDA events: warm-up, median of repeats; validated against a float64 direct conv of sampled rows.
 Above L = 16K the batch is scaled down as in CudaConvBench (B * L constant: 32 at 32K, 16 at 64K, 4 at 256K).
-Usage: python3 flashbutterfly_torch.py [csv-out] [B] [H] [L,L,...]
+Usage: python3 flashbutterfly_torch.py [--warmup-ms=200] [csv-out] [B] [H] [L,L,...]
 """
 import math
 import sys
+import time
 
 import torch
 
 
+WARMUP_MS = 200.0   # --warmup-ms: like CudaConvBench's -Dlongconv4j.bench.warmup.ms (0: the 3 runs alone)
+
+
 def median_ms(fn, reps, warmup=3):
-    for _ in range(warmup):
+    """Runs fn at least `warmup` times and for at least WARMUP_MS (the GPU's clocks back up after the host-side
+    validation), then the median of `reps` CUDA-event timings."""
+    t0 = time.perf_counter()
+    i = 0
+    while i < warmup or (time.perf_counter() - t0) * 1e3 < WARMUP_MS:
         fn()
+        i += 1
+        if i % 8 == 0:
+            torch.cuda.synchronize()
     torch.cuda.synchronize()
     ts = []
     for _ in range(reps):
@@ -63,6 +74,9 @@ def validate(u, y, k, D, L):
 
 
 def main():
+    global WARMUP_MS
+    if len(sys.argv) > 1 and sys.argv[1].startswith("--warmup-ms="):
+        WARMUP_MS = float(sys.argv.pop(1).split("=", 1)[1])
     out = sys.argv[1] if len(sys.argv) > 1 else None
     B0 = int(sys.argv[2]) if len(sys.argv) > 2 else 64
     H = int(sys.argv[3]) if len(sys.argv) > 3 else 768

@@ -33,6 +33,12 @@ import java.util.SplittableRandom;
  */
 public final class CudaConvBench {
   private static final int WARMUP = 3, REPS = 20;
+  /**
+   * Before each timed row its work runs for at least this long (and at least {@value #WARMUP} times), so that the
+   * GPU's clocks are back up after the host-side validation: -Dlongconv4j.bench.warmup.ms, default 200; 0 = the
+   * {@value #WARMUP} runs alone (the sessions before 9). flashbutterfly_torch.py takes the same time (--warmup-ms).
+   */
+  static final int WARMUP_MS = Integer.getInteger("longconv4j.bench.warmup.ms", 200);
   /** -Dlongconv4j.bench.bwd=true: only the bf16 default plan (forward, fwd+bwd, the fused backward's variants). */
   static final boolean BWD_ONLY = Boolean.getBoolean("longconv4j.bench.bwd");
   /** The cuBLAS GEMM and the learned butterfly (L <= 1K) rows: on unless BWD_ONLY; -Dlongconv4j.bench.extras=true|false overrides. */
@@ -83,7 +89,11 @@ public final class CudaConvBench {
   interface Work { void run(); }
 
   static double median(CudaDevice dev, Work w, int reps) {
-    for (int i = 0; i < WARMUP; i++) w.run();
+    long t0 = System.nanoTime();
+    for (int i = 0; i < WARMUP || System.nanoTime() - t0 < WARMUP_MS * 1_000_000L; i++) {
+      w.run();
+      if (i % 8 == 7) dev.synchronize();   // time the GPU's work, not the launch queue's
+    }
     dev.synchronize();
     double[] t = new double[reps];
     try (var a = new CudaEvent(dev); var b = new CudaEvent(dev)) {
@@ -243,6 +253,7 @@ public final class CudaConvBench {
               + (conv.fb32() ? " fb32 1pass" : conv.threePass() ? " 3pass M=" + conv.innerSize() : ""), B, H, L, ms,
               io2 / ms / 1e6, err, bytes));
           report(rows.getLast());
+          System.out.println("  kernel: " + conv.kernelName());
           boolean dflt = pairs == FlashButterflyConv.DEFAULT_PAIR_STAGES;
           if (conv.fb32() && v[2].equals(0) && s16 == null && innerM == 0 && dflt) {   // the three-pass twin, same sitting
             conv.fb32(false);

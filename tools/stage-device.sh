@@ -11,10 +11,12 @@
 # run-tests lists the jars one by one (the JUnit console launcher does not expand cp/*).
 #
 #   tools/stage-device.sh [--out DIR] [--modules kernels-cuda,examples] [--tests kernels-cuda] [--add FILE]...
-#                         [--drop GLOB,GLOB...]
+#                         [--drop GLOB,GLOB...] [--sm 90] [--lean-jre]
 # --drop removes dependency jars the sitting does not load (default: the big jars of lib's table/plot/text stack,
 # which the CUDA tests and CudaConvBench never touch; pass --drop '' to keep everything).
-# DIR defaults to <checkout>/.device (made git-ignored). The device tool sends the checkout it was started in:
+# --sm 90 keeps only the sm_90a cubins in the kernels-cuda jar's fatbins (about half its size; for the H200);
+# --lean-jre links java.base, java.logging, jdk.unsupported, jdk.incubator.vector only (no java.desktop: no charts)
+# and strips libjvm's symbol table. DIR defaults to <checkout>/.device (made git-ignored). The device tool sends the checkout it was started in:
 # copy DIR into an ignored folder of that checkout and name it in carry. Prints the size (limit: 64 MiB).
 # Maven runs offline (-o) unless MVN_OFFLINE= is set empty; EXTRA_MODULES adds JDK modules to the runtime
 # (e.g. jdk.jshell,jdk.compiler,jdk.jdi,jdk.internal.le for the Jupyter kernel).
@@ -30,6 +32,8 @@ while [ $# -gt 0 ]; do
     --tests) tests=$2; shift 2 ;;
     --add) adds+=("$2"); shift 2 ;;
     --drop) drop=$2; shift 2 ;;
+    --sm) sm=$2; shift 2 ;;
+    --lean-jre) lean=1; shift ;;
     *) echo "stage-device.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -40,6 +44,7 @@ grep -qx '/.device/' "$exclude" 2>/dev/null || echo '/.device/' >> "$exclude"
 export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 jdk=$JAVA_HOME
 modulesJ="java.base,java.logging,java.management,java.sql,java.xml,java.naming,java.desktop,jdk.unsupported,jdk.zipfs,jdk.incubator.vector${EXTRA_MODULES:+,$EXTRA_MODULES}"
+[ -n "${lean:-}" ] && modulesJ="java.base,java.logging,jdk.unsupported,jdk.incubator.vector${EXTRA_MODULES:+,$EXTRA_MODULES}"
 rm -rf "$out" && mkdir -p "$out/cp" "$out/tests" "$out/tools"
 echo "building $modules (tests compiled, not run) ..."
 mvn -q -B ${MVN_OFFLINE--o} -DskipTests -pl "$modules" -am package dependency:copy-dependencies -DincludeScope=test \
@@ -61,20 +66,25 @@ mvn -q -B ${MVN_OFFLINE--o} dependency:copy -Dartifact=org.junit.platform:junit-
 for f in "${adds[@]+"${adds[@]}"}"; do cp "$f" "$out/"; done
 echo "linking a Java runtime from $jdk ..."
 "$jdk/bin/jlink" --add-modules "$modulesJ" --strip-debug --no-header-files --no-man-pages --output "$out/jre"
-tar -C "$out" -cf - jre | xz -T2 -6 > "$out/jre.tar.xz" && rm -rf "$out/jre"
+# --lean-jre: the JVM's own symbol table goes too (5 MB; .dynsym stays, which is all the JVM looks up)
+[ -n "${lean:-}" ] && strip --strip-unneeded "$out/jre/lib/server/libjvm.so"
+tar -C "$out" -cf - jre | xz -T2 -9 > "$out/jre.tar.xz" && rm -rf "$out/jre"
 # The jars go as ONE solid xz archive of uncompressed (stored) jars: deflate compresses each class on its own,
 # xz over all of them finds the repetition between classes (fastutil: 23.6 MB of jars -> 4.2 MB).
 echo "packing the classpath ..."
 mkdir -p "$out/stored"
 for j in "$out"/cp/*.jar; do
-  t=$(mktemp -d); (cd "$t" && unzip -q "$j" && zip -q -0 -r -X "$out/stored/$(basename "$j")" .); rm -rf "$t"
+  t=$(mktemp -d); (cd "$t" && unzip -q "$j")
+  case "$(basename "$j")" in longconv4j-kernels-cuda-*)   # --sm 90: the sm_90a cubins alone (tools/fatbin_sm.py)
+    [ -n "${sm:-}" ] && python3 "$root/tools/fatbin_sm.py" "$sm" "$t"/ai/longconv4j/cuda/*.fatbin > /dev/null ;; esac
+  (cd "$t" && zip -q -0 -X "$out/stored/$(basename "$j")" META-INF/MANIFEST.MF 2>/dev/null; zip -q -0 -r -X "$out/stored/$(basename "$j")" .); rm -rf "$t"
 done
 tar -C "$out/stored" -cf - . | xz -T2 -6 > "$out/cp.tar.xz"
 rm -rf "$out/cp" "$out/stored"
 # The GPU machine has no fonts: charts (XChart titles, labels) need one. Ship DejaVu Sans and, at unpack time, a
 # Java font configuration (jre/conf/fonts/fontconfig.properties) mapping every logical font to it.
-mkdir -p "$out/fonts"
-for f in DejaVuSans.ttf DejaVuSans-Bold.ttf; do
+[ -n "${lean:-}" ] || mkdir -p "$out/fonts"
+[ -n "${lean:-}" ] || for f in DejaVuSans.ttf DejaVuSans-Bold.ttf; do
   [ -f "/usr/share/fonts/truetype/dejavu/$f" ] && cp "/usr/share/fonts/truetype/dejavu/$f" "$out/fonts/"
 done
 cat > "$out/unpack" <<'RUN'

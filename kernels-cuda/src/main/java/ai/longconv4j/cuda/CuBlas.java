@@ -36,6 +36,7 @@ public final class CuBlas implements AutoCloseable {
     static final MethodHandle CREATE = LIB.fn("cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     static final MethodHandle DESTROY = LIB.fn("cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     static final MethodHandle SET_STREAM = LIB.fn("cublasSetStream_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    static final MethodHandle SET_WORKSPACE = LIB.fn("cublasSetWorkspace_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
     static final MethodHandle GEMM_EX = LIB.fn("cublasGemmEx", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT,
         JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS,
         JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
@@ -44,15 +45,27 @@ public final class CuBlas implements AutoCloseable {
         JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT));
   }
 
+  /**
+   * The workspace each handle gets from the device's allocator, like {@link CuBlasLt#WORKSPACE_BYTES} (cuBLAS
+   * recommends 32 MiB on Hopper; PyTorch gives its handles one too): {@code -Dlongconv4j.cuda.cublas.workspace.mb},
+   * default 32; 0 leaves cuBLAS its own default.
+   */
+  static long workspaceBytes() {
+    return (long) LaunchProperty.intValue("CuBlas", "longconv4j.cuda.cublas.workspace.mb",
+        System.getProperty("longconv4j.cuda.cublas.workspace.mb"), 32, 0, 1024) << 20;
+  }
+
   private final CudaDevice device;
   private final MemorySegment handle;
+  private final DeviceBuffer workspace;
   private final Arena arena = Arena.ofShared();
   private final MemorySegment alpha, beta, alpha64, beta64;
   private boolean closed;
 
-  private CuBlas(CudaDevice device, MemorySegment handle) {
+  private CuBlas(CudaDevice device, MemorySegment handle, DeviceBuffer workspace) {
     this.device = device;
     this.handle = handle;
+    this.workspace = workspace;
     alpha = arena.allocate(JAVA_FLOAT);
     beta = arena.allocate(JAVA_FLOAT);
     alpha64 = arena.allocate(JAVA_DOUBLE);
@@ -74,7 +87,16 @@ public final class CuBlas implements AutoCloseable {
       check((int) Lib.CREATE.invokeExact(p), "cublasCreate_v2", "device " + device.index());
       MemorySegment h = p.get(ADDRESS, 0);
       check((int) Lib.SET_STREAM.invokeExact(h, device.stream().segment()), "cublasSetStream_v2");
-      return new CuBlas(device, h);
+      long ws = workspaceBytes();
+      DeviceBuffer w = ws == 0 ? null : device.alloc(ws);
+      try {
+        if (w != null) check((int) Lib.SET_WORKSPACE.invokeExact(h, w.ptr().segment(), ws), "cublasSetWorkspace_v2", ws + " bytes");
+      } catch (RuntimeException | Error e) {
+        w.close();
+        int ignored = (int) Lib.DESTROY.invokeExact(h);   // the workspace could not be set: give the handle back
+        throw e;
+      }
+      return new CuBlas(device, h, w);
     } catch (RuntimeException | Error e) {
       throw e;
     } catch (Throwable t) {
@@ -145,6 +167,7 @@ public final class CuBlas implements AutoCloseable {
       throw new IllegalStateException(t);
     } finally {
       arena.close();
+      if (workspace != null) workspace.close();
     }
   }
 }

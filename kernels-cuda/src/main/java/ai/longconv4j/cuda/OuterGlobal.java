@@ -90,7 +90,12 @@ final class OuterGlobal {
   }
 
   /**
-   * The default of the property {@code PROPERTY.ru} ({@link #registerUnit()}, {@link #firstTwiddles()}): "half4", the
+   * The default of the property {@code PROPERTY.ru} ({@link #registerUnit()}, {@link #firstTwiddles()}): "halfr", the
+   * {@code _ruhr} kernels at N = 8K ({@code _ruh4} with the register unit's two twiddle stages on packed 16-bit pairs too)
+   * and {@code _rup} at 16K (bench-runs/final-s9/s9, OuterGlobalBench, one process, ms, {@code _rus} / {@code _ruh4} /
+   * {@code _ruhr}: 4K bf16 1.024, 1.031 / 0.954, 0.958 / 0.911, 0.919 (mirrored order), fp16 1.045 / 0.978 / 0.930,
+   * backwardInput 1.029 / 0.959 / 0.940; in the same call OuterGlobalGpuTest with the schemes rus, rut, ruh, ruh4, ruhr
+   * passed, {@code _ruhr} within 5.81e-3 of float64, 6.65e-3 in the bench's check (bound 1e-2)). Before, "half4", the
    * {@code _ruh4} kernels at N = 8K and {@code _rup} at 16K (bench-runs/f4k5-2, OuterGlobalBench, one process, ms,
    * {@code _rus} / {@code _ruh} / {@code _ruh4}: 4K bf16 1.004, 0.999 / 0.956, 0.953 / 0.926, 0.930 (mirrored order), fp16
    * 1.010 / 0.962 / 0.957, backwardInput 1.000 / 0.957 / 0.937; 8K unchanged (all run {@code _rup}: 2.077-2.083);
@@ -117,7 +122,7 @@ final class OuterGlobal {
    * ({@link #halfTwiddles(int)}), "half4" the {@code _ruh4} ones, "halfr" the {@code _ruhr} ones
    * ({@link #packedRegisterUnit(int)}); each of the last five runs {@code _rup} at 16K.
    */
-  static final String DEFAULT_REGISTER_UNIT = "half4";
+  static final String DEFAULT_REGISTER_UNIT = "halfr";
   private static final String MODULE_RU = "flashbutterfly_ogr";
 
   /**

@@ -17,6 +17,25 @@ import org.junit.jupiter.api.Test;
  */
 class CuBlasLtHostTest {
   @Test
+  void cublasHandlesGetThe32MiBWorkspaceUnlessThePropertySaysOtherwise() {
+    String prop = "longconv4j.cuda.cublas.workspace.mb", before = System.getProperty(prop);
+    try {
+      System.clearProperty(prop);
+      assertEquals(32L << 20, CuBlas.workspaceBytes());
+      assertEquals(CuBlasLt.WORKSPACE_BYTES, CuBlas.workspaceBytes(), "the same workspace as the cuBLASLt handles");
+      System.setProperty(prop, "0");
+      assertEquals(0, CuBlas.workspaceBytes(), "0: cuBLAS's own default");
+      System.setProperty(prop, "64");
+      assertEquals(64L << 20, CuBlas.workspaceBytes());
+      System.setProperty(prop, "-1");
+      var e = assertThrows(IllegalArgumentException.class, CuBlas::workspaceBytes);
+      assertTrue(e.getMessage().contains("-1"), e.getMessage());
+    } finally {
+      if (before == null) System.clearProperty(prop); else System.setProperty(prop, before);
+    }
+  }
+
+  @Test
   void epilogueCodesAreTheDocumentedCompositions() {
     // cuBLAS docs, cublasLtEpilogue_t: BIAS = 4, GELU = 32, *_AUX = | 128, DGELU = 64 | 128, *_BGRAD = | 16
     assertEquals(1, CuBlasLt.Epilogue.DEFAULT.code);

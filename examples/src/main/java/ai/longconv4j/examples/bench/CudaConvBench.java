@@ -432,20 +432,30 @@ public final class CudaConvBench {
         r.gbs, r.relErr, r.bytes / 1e9);
   }
 
+  /** cuBLAS bf16 GEMM m^3, with the handle's 32 MiB workspace (the default) and then with cuBLAS's own default. */
   static void gemm(CudaDevice dev, int m, List<Row> rows) {
     long n = (long) m * m;
-    try (var blas = CuBlas.create(dev); var a = dev.alloc(2 * n); var b = dev.alloc(2 * n); var c = dev.alloc(2 * n)) {
+    String prop = "longconv4j.cuda.cublas.workspace.mb", before = System.getProperty(prop);
+    try (var a = dev.alloc(2 * n); var b = dev.alloc(2 * n); var c = dev.alloc(2 * n)) {
       DeviceFill.uniform(dev, a, n, ElementType.BF16, 3, 1f);
       DeviceFill.uniform(dev, b, n, ElementType.BF16, 4, 1f);
-      Work w = () -> blas.gemmEx(false, false, m, m, m, 1f, a.ptr(), CuBlas.DataType.BF16, m, b.ptr(), CuBlas.DataType.BF16,
-          m, 0f, c.ptr(), CuBlas.DataType.BF16, m);
-      double ms = median(dev, w, REPS);
-      double tflops = 2.0 * m * m * (double) m / ms / 1e9;
-      System.out.printf("cublasGemmEx (%s) bf16 %d^3: %.3f ms, %.1f TFLOP/s%n", CuBlas.soname(), m, ms, tflops);
-      rows.add(new Row("cublasGemmEx bf16 " + m + "^3 TFLOPs=" + String.format("%.1f", tflops), 0, 0, m, ms, 0,
-          gemmCheck(a, b, c, m), 6 * n));
+      for (String ws : before == null ? new String[] {null, "0"} : new String[] {before}) {
+        if (ws == null) System.clearProperty(prop); else System.setProperty(prop, ws);
+        try (var blas = CuBlas.create(dev)) {
+          Work w = () -> blas.gemmEx(false, false, m, m, m, 1f, a.ptr(), CuBlas.DataType.BF16, m, b.ptr(), CuBlas.DataType.BF16,
+              m, 0f, c.ptr(), CuBlas.DataType.BF16, m);
+          double ms = median(dev, w, REPS);
+          double tflops = 2.0 * m * m * (double) m / ms / 1e9;
+          String tag = ws == null ? "" : " workspace " + ws + " MiB" + ("0".equals(ws) ? " (cuBLAS's default)" : "");
+          System.out.printf("cublasGemmEx (%s) bf16 %d^3%s: %.3f ms, %.1f TFLOP/s%n", CuBlas.soname(), m, tag, ms, tflops);
+          rows.add(new Row("cublasGemmEx bf16 " + m + "^3" + tag + " TFLOPs=" + String.format("%.1f", tflops), 0, 0, m, ms, 0,
+              gemmCheck(a, b, c, m), 6 * n));
+        }
+      }
     } catch (RuntimeException | ExceptionInInitializerError e) {
       System.out.println("GEMM: FAILED: " + e);
+    } finally {
+      if (before == null) System.clearProperty(prop); else System.setProperty(prop, before);
     }
   }
 

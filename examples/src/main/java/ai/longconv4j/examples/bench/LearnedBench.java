@@ -11,6 +11,8 @@ import ai.longconv4j.cuda.LearnedButterflyConv;
 import ai.longconv4j.cuda.Precision;
 import java.io.IOException;
 import java.util.List;
+import java.util.function.BiFunction;
+import java.util.function.BiPredicate;
 
 /**
  * The tensor-core learned butterfly's row schemes in one sitting: causal, bf16 I/O, blocks at the DFT, B = 64, H = 768.
@@ -39,35 +41,28 @@ public final class LearnedBench {
     FlashButterflyFwdBench.run("LearnedBench", args, new int[] {256, 512, 1024}, LearnedBench::length);
   }
 
+  /** ncu target: the one-warp then the pair kernels' forward (the pair one with its backward), L = 1K shapes. */
   static void profile(int L) {
-    int B = 64, H = 768;
-    long n = (long) B * H * L;
-    float[][] w = CudaConvBench.weights(H, L);
-    try (CudaDevice dev = CudaDevice.open(0); var u = dev.alloc(2 * n); var y = dev.alloc(2 * n); var dk = dev.alloc(4L * H * L);
-         var dD = dev.alloc(4L * H)) {
-      DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
-      for (boolean pair : new boolean[] {false, true})
-        try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(w[0], w[1])) {
-          lb.pairRows(pair).splitRows(false);
-          lb.asyncGrams(pair).forward(u, y, B);
-          if (pair) lb.backward(u, u, B, y, dk, dD);
-          dev.synchronize();
-          System.out.println("profiled " + lb);
-        }
-    }
+    profiled(L, new boolean[] {false, true}, (lb, pair) -> lb.pairRows(pair).splitRows(false).asyncGrams(pair), (lb, pair) -> pair);
   }
 
+  /** ncu target: the forward and backward without, then with the chained kernels. */
   static void profileChain(int L) {
+    profiled(L, new boolean[] {false, true}, (lb, chain) -> lb.chainRows(chain), (lb, chain) -> true);
+  }
+
+  private static void profiled(int L, boolean[] settings, BiFunction<LearnedButterflyConv, Boolean, LearnedButterflyConv> set,
+      BiPredicate<LearnedButterflyConv, Boolean> backward) {
     int B = 64, H = 768;
     long n = (long) B * H * L;
     float[][] w = CudaConvBench.weights(H, L);
     try (CudaDevice dev = CudaDevice.open(0); var u = dev.alloc(2 * n); var y = dev.alloc(2 * n); var dk = dev.alloc(4L * H * L);
          var dD = dev.alloc(4L * H)) {
       DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
-      for (boolean chain : new boolean[] {false, true})
+      for (boolean s : settings)
         try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(w[0], w[1])) {
-          lb.chainRows(chain).forward(u, y, B);
-          lb.backward(u, u, B, y, dk, dD);
+          set.apply(lb, s).forward(u, y, B);
+          if (backward.test(lb, s)) lb.backward(u, u, B, y, dk, dD);
           dev.synchronize();
           System.out.println("profiled " + lb);
         }

@@ -205,8 +205,8 @@ final class OuterGlobal {
   static boolean halfTwiddles(int n) { return copiedTables(n) && ruLevel().startsWith("half"); }
 
   /**
-   * Whether the {@code _ruhr} kernels run at {@code n} (property {@code PROPERTY.ru} "halfr"; helper f4k5, not yet run on
-   * a GPU): the {@code _ruh4} ones with the register unit's S = 16 forward and inverse S = 1 twiddle products on packed
+   * Whether the {@code _ruhr} kernels run at {@code n} (property {@code PROPERTY.ru} "halfr", the default; helper f4k5,
+   * measured in bench-runs/final-s9): the {@code _ruh4} ones with the register unit's S = 16 forward and inverse S = 1 twiddle products on packed
    * 16-bit pairs too (the MMA's fp32 outputs rounded to 16 bits first: rms 1.78x one rounding in those two stages,
    * src/test/cuda/og_half_model.py; ~200 fewer instructions per warp and batch pair).
    */

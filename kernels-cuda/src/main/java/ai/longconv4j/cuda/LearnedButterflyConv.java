@@ -283,8 +283,10 @@ public final class LearnedButterflyConv implements AutoCloseable {
   /**
    * Pair kernels (N1 = 32) only: the {@code c} kernels (learned_tc_chain.cuh) — both warps split steps 1 to 3 by row
    * tile, so X1 and P stay in registers as the next product's fragments (only X3 goes through shared memory), the x row
-   * double-buffered per pair. The same products, roundings and twiddles as the start-value-table kernels
-   * ({@link #pairTwiddleTable(boolean)}, which they imply): the same output; a speed choice ({@link #DEFAULT_CHAIN}).
+   * double-buffered per pair. The same products and twiddles as the start-value-table kernels
+   * ({@link #pairTwiddleTable(boolean)}, which they imply); not bit for bit (ptxas fuses some fp32 operations
+   * differently, which flips single 16-bit roundings: within 1.9e-5 of them in lbf4/s2); a speed choice
+   * ({@link #DEFAULT_CHAIN}).
    */
   public LearnedButterflyConv chainRows(boolean on) { chainRows = on; return this; }
 

@@ -14,6 +14,9 @@ import org.junit.jupiter.api.Test;
  * switch.
  */
 class OuterGlobalHostTest {
+  private static final String RU = OuterGlobal.PROPERTY + ".ru", TW = OuterGlobal.PROPERTY + ".tw",
+      SCHEME = OuterGlobal.PROPERTY + ".scheme";
+
   @Test
   void appliesAt8KAnd16KWithTheZeroHalfOnSm90Only() {
     for (Precision p : new Precision[] {Precision.BF16, Precision.F16}) {
@@ -80,39 +83,37 @@ class OuterGlobalHostTest {
 
   @Test
   void computedTwiddlesComeFromThePropertyWithTheStagedSchemeOnly() {
-    String tw = OuterGlobal.PROPERTY + ".tw", scheme = OuterGlobal.PROPERTY + ".scheme", ru = OuterGlobal.PROPERTY + ".ru";
     withProperties(() -> {
-      System.clearProperty(tw);
-      System.clearProperty(scheme);
-      System.setProperty(ru, "off");   // the _twc names (the _ru / _rua variants: the next test)
+      System.clearProperty(TW);
+      System.clearProperty(SCHEME);
+      System.setProperty(RU, "off");   // the _twc names (the _ru / _rua variants: the next test)
       assertEquals(OuterGlobal.DEFAULT_COMPUTED_TWIDDLES, OuterGlobal.computedTwiddles());
       assertEquals(OuterGlobal.DEFAULT_COMPUTED_TWIDDLES ? "fbog_fwd_bf16_bf16_r2_twc" : "fbog_fwd_bf16_bf16_r2",
           OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
-      System.setProperty(tw, " Compute ");
+      System.setProperty(TW, " Compute ");
       assertTrue(OuterGlobal.computedTwiddles());
       assertEquals("fbog_fwd_bf16_bf16_r2_twc", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
       assertEquals("fbog_fwd_f32_f16_r4_twc", OuterGlobal.kernelName(ElementType.F32, Precision.F16, 16384));
-      System.setProperty(scheme, "global");   // the _twc kernels are staged-only: the global scheme keeps the table
+      System.setProperty(SCHEME, "global");   // the _twc kernels are staged-only: the global scheme keeps the table
       assertFalse(OuterGlobal.computedTwiddles());
       assertEquals("fbog_fwd_f16_f16_r4", OuterGlobal.kernelName(ElementType.F16, Precision.F16, 16384));
-      System.setProperty(scheme, "staged");
-      System.setProperty(tw, "table");
+      System.setProperty(SCHEME, "staged");
+      System.setProperty(TW, "table");
       assertFalse(OuterGlobal.computedTwiddles());
       assertEquals("fbog_fwd_f16_f16_r4", OuterGlobal.kernelName(ElementType.F16, Precision.F16, 16384));
       assertEquals("fbog_fwd_f16_f16_r4_twc", OuterGlobal.kernelName(ElementType.F16, Precision.F16, 16384, true));
-      System.setProperty(tw, "sincos");
+      System.setProperty(TW, "sincos");
       var e = assertThrows(IllegalArgumentException.class, OuterGlobal::computedTwiddles);
       assertTrue(e.getMessage().contains("OuterGlobal") && e.getMessage().contains(".tw"), e.getMessage());
-    }, tw, scheme, ru);
+    }, TW, SCHEME, RU);
   }
 
   @Test
   void theRegisterUnitVariantComesFromThePropertyWhereTheTwcKernelsRun() {
-    String ru = OuterGlobal.PROPERTY + ".ru", tw = OuterGlobal.PROPERTY + ".tw", scheme = OuterGlobal.PROPERTY + ".scheme";
     withProperties(() -> {
-      System.clearProperty(ru);
-      System.clearProperty(tw);
-      System.clearProperty(scheme);
+      System.clearProperty(RU);
+      System.clearProperty(TW);
+      System.clearProperty(SCHEME);
       assertEquals(!OuterGlobal.DEFAULT_REGISTER_UNIT.equals("off") && OuterGlobal.computedTwiddles(), OuterGlobal.registerUnit());
       var tabs = java.util.Set.of("tab", "tab4", "half", "half4", "halfr");
       String def = OuterGlobal.DEFAULT_REGISTER_UNIT;
@@ -126,62 +127,61 @@ class OuterGlobalHostTest {
           OuterGlobal.symmetricTwiddles(8192));
       assertEquals(tabs.contains(def) && OuterGlobal.computedTwiddles(), OuterGlobal.copiedTables(8192));
       assertFalse(OuterGlobal.symmetricTwiddles(16384) || OuterGlobal.copiedTables(16384));
-      System.setProperty(ru, " ON ");
-      System.setProperty(tw, "compute");
+      System.setProperty(RU, " ON ");
+      System.setProperty(TW, "compute");
       assertTrue(OuterGlobal.registerUnit());
       assertFalse(OuterGlobal.firstTwiddles());
       assertEquals("fbog_fwd_bf16_bf16_r2_ru", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
       assertEquals("fbog_fwd_f32_f16_r4_ru", OuterGlobal.kernelName(ElementType.F32, Precision.F16, 16384));
-      System.setProperty(ru, "All");
+      System.setProperty(RU, "All");
       assertTrue(OuterGlobal.registerUnit() && OuterGlobal.firstTwiddles());
       assertFalse(OuterGlobal.leanFragments());
       assertEquals("fbog_fwd_bf16_bf16_r2_rua", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
       assertEquals("fbog_fwd_f16_f16_r4_rua", OuterGlobal.kernelName(ElementType.F16, Precision.F16, 16384));
-      System.setProperty(ru, " Lean");   // the _rul kernels: _rua with lean fragments and paired stores
+      System.setProperty(RU, " Lean");   // the _rul kernels: _rua with lean fragments and paired stores
       assertTrue(OuterGlobal.registerUnit() && OuterGlobal.firstTwiddles() && OuterGlobal.leanFragments());
       assertEquals("fbog_fwd_bf16_bf16_r2_rul", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
       assertEquals("fbog_fwd_f32_f16_r4_rul", OuterGlobal.kernelName(ElementType.F32, Precision.F16, 16384));
       assertFalse(OuterGlobal.stagedLoadsAhead());
-      System.setProperty(ru, "PRE ");   // the _rup kernels: _rul with the staged input's loads ahead
+      System.setProperty(RU, "PRE ");   // the _rup kernels: _rul with the staged input's loads ahead
       assertTrue(OuterGlobal.registerUnit() && OuterGlobal.firstTwiddles() && OuterGlobal.leanFragments()
           && OuterGlobal.stagedLoadsAhead());
       assertEquals("fbog_fwd_bf16_bf16_r2_rup", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
       assertEquals("fbog_fwd_f16_f16_r4_rup", OuterGlobal.kernelName(ElementType.F16, Precision.F16, 16384));
       assertEquals("fbog_fwd_f32_bf16_r2_rup", OuterGlobal.kernelName(ElementType.F32, Precision.BF16, 8192));
-      System.setProperty(scheme, "global");   // pre needs the staged scheme (the _twc route)
+      System.setProperty(SCHEME, "global");   // pre needs the staged scheme (the _twc route)
       assertFalse(OuterGlobal.registerUnit() || OuterGlobal.stagedLoadsAhead());
       assertEquals("fbog_fwd_bf16_bf16_r2", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
-      System.setProperty(scheme, "staged");
-      System.setProperty(ru, " Lean");
-      System.setProperty(tw, "table");   // lean needs the _twc route too
+      System.setProperty(SCHEME, "staged");
+      System.setProperty(RU, " Lean");
+      System.setProperty(TW, "table");   // lean needs the _twc route too
       assertFalse(OuterGlobal.registerUnit() || OuterGlobal.leanFragments());
       assertEquals("fbog_fwd_bf16_bf16_r2", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
-      System.setProperty(tw, "compute");
-      System.setProperty(ru, "All");
-      System.setProperty(tw, "table");   // the _ru kernels are the _twc ones with another register unit: table -> off
+      System.setProperty(TW, "compute");
+      System.setProperty(RU, "All");
+      System.setProperty(TW, "table");   // the _ru kernels are the _twc ones with another register unit: table -> off
       assertFalse(OuterGlobal.registerUnit() || OuterGlobal.firstTwiddles());
       assertEquals("fbog_fwd_bf16_bf16_r2", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
-      System.setProperty(tw, "compute");
-      System.setProperty(scheme, "global");
+      System.setProperty(TW, "compute");
+      System.setProperty(SCHEME, "global");
       assertFalse(OuterGlobal.registerUnit() || OuterGlobal.firstTwiddles());
       assertEquals("fbog_fwd_f16_f16_r4", OuterGlobal.kernelName(ElementType.F16, Precision.F16, 16384));
-      System.setProperty(scheme, "staged");
-      System.setProperty(ru, "off");
+      System.setProperty(SCHEME, "staged");
+      System.setProperty(RU, "off");
       assertFalse(OuterGlobal.registerUnit());
       assertEquals("fbog_fwd_f16_f16_r4_twc", OuterGlobal.kernelName(ElementType.F16, Precision.F16, 16384));
-      System.setProperty(ru, "yes");
+      System.setProperty(RU, "yes");
       var e = assertThrows(IllegalArgumentException.class, OuterGlobal::registerUnit);
       assertTrue(e.getMessage().contains("OuterGlobal") && e.getMessage().contains(".ru"), e.getMessage());
-    }, ru, tw, scheme);
+    }, RU, TW, SCHEME);
   }
 
   @Test
   void theSymLevelRunsTheRusKernelsAtN8KAndTheRupOnesAt16K() {
-    String ru = OuterGlobal.PROPERTY + ".ru", tw = OuterGlobal.PROPERTY + ".tw", scheme = OuterGlobal.PROPERTY + ".scheme";
     withProperties(() -> {
-      System.clearProperty(tw);
-      System.clearProperty(scheme);
-      System.setProperty(ru, " Sym ");
+      System.clearProperty(TW);
+      System.clearProperty(SCHEME);
+      System.setProperty(RU, " Sym ");
       assertTrue(OuterGlobal.registerUnit() && OuterGlobal.firstTwiddles() && OuterGlobal.leanFragments()
           && OuterGlobal.stagedLoadsAhead() && OuterGlobal.symmetricTwiddles(8192));
       assertFalse(OuterGlobal.symmetricTwiddles(16384));   // the offset 2048 is N/8 there: no free rotation
@@ -189,25 +189,24 @@ class OuterGlobalHostTest {
       assertEquals("fbog_fwd_f16_f16_r2_rus", OuterGlobal.kernelName(ElementType.F16, Precision.F16, 8192));
       assertEquals("fbog_fwd_f32_bf16_r2_rus", OuterGlobal.kernelName(ElementType.F32, Precision.BF16, 8192));
       assertEquals("fbog_fwd_bf16_bf16_r4_rup", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 16384));
-      System.setProperty(ru, "pre");   // the default's level: no _rus
+      System.setProperty(RU, "pre");   // the default's level: no _rus
       assertFalse(OuterGlobal.symmetricTwiddles(8192));
       assertEquals("fbog_fwd_bf16_bf16_r2_rup", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
-      System.setProperty(ru, "sym");
-      System.setProperty(tw, "table");   // sym needs the _twc route, as every ru level
+      System.setProperty(RU, "sym");
+      System.setProperty(TW, "table");   // sym needs the _twc route, as every ru level
       assertFalse(OuterGlobal.registerUnit() || OuterGlobal.symmetricTwiddles(8192));
       assertEquals("fbog_fwd_bf16_bf16_r2", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
-      System.setProperty(ru, "symm");
+      System.setProperty(RU, "symm");
       var e = assertThrows(IllegalArgumentException.class, OuterGlobal::registerUnit);
       assertTrue(e.getMessage().contains(".ru") && e.getMessage().contains("sym"), e.getMessage());
-    }, ru, tw, scheme);
+    }, RU, TW, SCHEME);
   }
 
   @Test
   void theTabLevelsRunTheRutKernelsAtN8KAndTheRupOnesAt16K() {
-    String ru = OuterGlobal.PROPERTY + ".ru", tw = OuterGlobal.PROPERTY + ".tw", scheme = OuterGlobal.PROPERTY + ".scheme";
     withProperties(() -> {
       for (String level : new String[] {" Tab", "TAB4 ", "half", "Half4", "halfR"}) {
-        System.setProperty(ru, level);
+        System.setProperty(RU, level);
         String v = level.trim().toLowerCase(java.util.Locale.ROOT);
         assertTrue(OuterGlobal.registerUnit() && OuterGlobal.firstTwiddles() && OuterGlobal.leanFragments()
             && OuterGlobal.stagedLoadsAhead() && OuterGlobal.symmetricTwiddles(8192) && OuterGlobal.copiedTables(8192), v);
@@ -223,21 +222,21 @@ class OuterGlobalHostTest {
         assertEquals("fbog_fwd_f32_bf16_r2" + suffix, OuterGlobal.kernelName(ElementType.F32, Precision.BF16, 8192));
         assertEquals("fbog_fwd_f32_f16_r2" + suffix, OuterGlobal.kernelName(ElementType.F32, Precision.F16, 8192));
         assertEquals("fbog_fwd_bf16_bf16_r4_rup", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 16384));
-        System.setProperty(tw, "table");   // every ru level needs the _twc route
+        System.setProperty(TW, "table");   // every ru level needs the _twc route
         assertFalse(OuterGlobal.registerUnit() || OuterGlobal.copiedTables(8192) || OuterGlobal.halfTwiddles(8192), v);
         assertEquals("fbog_fwd_bf16_bf16_r2", OuterGlobal.kernelName(ElementType.BF16, Precision.BF16, 8192));
-        System.clearProperty(tw);
-        System.setProperty(scheme, "global");
+        System.clearProperty(TW);
+        System.setProperty(SCHEME, "global");
         assertFalse(OuterGlobal.registerUnit() || OuterGlobal.copiedTables(8192) || OuterGlobal.fourBlocks(8192), v);
-        System.clearProperty(scheme);
+        System.clearProperty(SCHEME);
       }
-      System.setProperty(ru, "sym");   // the _rus level copies no tables
+      System.setProperty(RU, "sym");   // the _rus level copies no tables
       assertFalse(OuterGlobal.copiedTables(8192) || OuterGlobal.halfTwiddles(8192) || OuterGlobal.fourBlocks(8192));
-      System.setProperty(ru, "tab5");
+      System.setProperty(RU, "tab5");
       var e = assertThrows(IllegalArgumentException.class, OuterGlobal::registerUnit);
       assertTrue(e.getMessage().contains(".ru") && e.getMessage().contains("tab4") && e.getMessage().contains("tab5"),
           e.getMessage());
-    }, ru, tw, scheme);
+    }, RU, TW, SCHEME);
   }
 
   /**

@@ -77,6 +77,8 @@ final class DirectExpressions {
     private final InProcessControl.Provider provider;
     private final String unavailable;
     private JavaFileManager fileManager;
+    /** Tests: off compiles with JShell's file manager as it is (the slow twin of {@link ReplListing}). */
+    static volatile boolean listReplFast = !"false".equals(System.getProperty("longconv4j.replListing"));
     /** JShell's TaskFactory: its tasks hold this lock, so a completion on another thread never shares the file manager with ours. */
     private Object taskFactory;
     private Map<String, ?> classObjects;
@@ -105,7 +107,12 @@ final class DirectExpressions {
                 if (!compiler.isExported(p, DirectExpressions.class.getModule())) throw new IllegalStateException(p + " not exported");
             }
             if (replClasses.unavailable() != null) throw new IllegalStateException(replClasses.unavailable());
-            fileManager = replClasses.fileManager();
+            JavaFileManager jshellFiles = replClasses.fileManager();
+            Object std = ReplClasses.field(jshellFiles.getClass(), "stdFileManager").get(jshellFiles);
+            @SuppressWarnings("unchecked")
+            var generated = (Map<String, ? extends JavaFileObject>) replClasses.classFiles();
+            fileManager = listReplFast && std instanceof javax.tools.StandardJavaFileManager s
+                    ? new ReplListing(jshellFiles, s, generated) : jshellFiles;
             taskFactory = replClasses.taskLock();
             classObjects = replClasses.classFiles();
             maps = ReplClasses.field(JShell.class, "maps").get(shell);
@@ -211,6 +218,56 @@ final class DirectExpressions {
             out[i] = ours ? new StackTraceElement(f.getClassName(), f.getMethodName(), "#expr", f.getLineNumber() - EXPR_LINE + 1) : f;
         }
         return out;
+    }
+
+    /**
+     * JShell's file manager with one shortcut: javac lists the class path's {@code REPL} package at least once per
+     * task (the purge below empties it), and JShell's manager answers that by asking its standard manager to look
+     * into every class-path entry (the kernel's ~50 jars; ~0.5 ms of the cell thread at cell 100) before adding
+     * its generated classes. Here the standard manager's answer is kept while the class path and the request
+     * stay the same (it is empty unless a jar or directory holds a package {@code REPL}), and JShell's generated
+     * classes are added to it as JShell does. Measured in kernel/BENCHMARKS.md (session 10);
+     * {@code -Dlongconv4j.replListing=false} turns it off, and {@code DirectExpressionsTest} compares the two.
+     */
+    static final class ReplListing extends javax.tools.ForwardingJavaFileManager<JavaFileManager> {
+        private final javax.tools.StandardJavaFileManager std;
+        private final Map<String, ? extends JavaFileObject> generated;
+        private List<Object> key;
+        private List<JavaFileObject> stdRepl;
+        /** Tests: listings answered from the kept one / made anew. */
+        static volatile long kept, made;
+
+        ReplListing(JavaFileManager jshellFiles, javax.tools.StandardJavaFileManager std, Map<String, ? extends JavaFileObject> generated) {
+            super(jshellFiles);
+            this.std = std;
+            this.generated = Objects.requireNonNull(generated, "JShell's class files");
+        }
+
+        @Override
+        public Iterable<JavaFileObject> list(Location location, String packageName, Set<JavaFileObject.Kind> kinds, boolean recurse)
+                throws java.io.IOException {
+            if (location != javax.tools.StandardLocation.CLASS_PATH || !packageName.equals("REPL")) {
+                return super.list(location, packageName, kinds, recurse);
+            }
+            var now = new ArrayList<Object>();
+            now.add(Set.copyOf(kinds));
+            now.add(recurse);
+            Iterable<? extends java.io.File> path = std.getLocation(location);
+            if (path != null) path.forEach(now::add);
+            if (!now.equals(key)) {
+                var fresh = new ArrayList<JavaFileObject>();
+                std.list(location, packageName, kinds, recurse).forEach(fresh::add);
+                stdRepl = fresh;
+                key = now;
+                made++;
+            } else {
+                kept++;
+            }
+            var out = new ArrayList<JavaFileObject>(stdRepl.size() + generated.size());
+            out.addAll(stdRepl);
+            out.addAll(generated.values());   // as JShell's manager: after the class path's, whatever the kinds asked
+            return out;
+        }
     }
 
     /**

@@ -63,6 +63,45 @@ class DirectExpressionsTest {
     }
 
     @Test
+    void replListingShortcutGivesTheSameResultsAndSeesAReplPackageAddedToTheClassPath(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        // the slow twin: JShell's file manager as it is (every task asks every class-path entry for package REPL)
+        List<String> slow, fast;
+        DirectExpressions.listReplFast = false;
+        try (var e = new Engine(true, true, true)) {
+            slow = ValueSnippetsTest.run(e, CELLS);
+        } finally {
+            DirectExpressions.listReplFast = true;
+        }
+        long kept0 = DirectExpressions.ReplListing.kept;
+        try (var e = new Engine(true, true, true)) {
+            fast = ValueSnippetsTest.run(e, CELLS);
+        }
+        assertEquals(slow, fast);
+        assertTrue(DirectExpressions.ReplListing.kept - kept0 >= 20, "listings answered from the kept one: " + (DirectExpressions.ReplListing.kept - kept0));
+        // a directory with a class in package REPL, added after the kept listing was made: it must be seen (the
+        // listing is made again when the class path changes), and compiled directly
+        var src = dir.resolve("src/REPL/Lc4jOnPath.java");
+        java.nio.file.Files.createDirectories(src.getParent());
+        java.nio.file.Files.writeString(src, "package REPL; public class Lc4jOnPath { public static int v() { return 42; } }");
+        var classes = java.nio.file.Files.createDirectories(dir.resolve("classes"));
+        int rc = javax.tools.ToolProvider.getSystemJavaCompiler().run(null, null, null, "-d", classes.toString(), src.toString());
+        assertEquals(0, rc, "javac of the REPL-package class");
+        try (var e = new Engine(true, true, true)) {
+            var before = ValueSnippetsTest.run(e, List.of("1 + 1", "Lc4jOnPath.v()"));
+            assertEquals("1 + 1 -> value 2", before.get(0));
+            assertTrue(before.get(1).startsWith("Lc4jOnPath.v() -> error"), before::toString);
+            long made0 = DirectExpressions.ReplListing.made;
+            e.addToClasspath(classes.toString());
+            int[] c0 = e.directExpressions();
+            var after = ValueSnippetsTest.run(e, List.of("Lc4jOnPath.v() + 1"));
+            assertEquals(List.of("Lc4jOnPath.v() + 1 -> value 43"), after);
+            assertEquals(c0[1] + 1, e.directExpressions()[1], "compiled and run on the direct path");
+            assertEquals(made0 + 1, DirectExpressions.ReplListing.made, "listed again once, for the new class path");
+        }
+    }
+
+    @Test
     void replPurgeByNameDropsWhatTheScanWould() {
         // the fast purge (javac's flat-name table, opened to the tests by the surefire argLine as by the kernelspec)
         // against the public getAllClasses() scan on every task: the same names, over every kind of declaration,

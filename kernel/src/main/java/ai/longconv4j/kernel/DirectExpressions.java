@@ -32,8 +32,8 @@ import java.util.Set;
  * three tasks and the JIT compiling them (kernel/BENCHMARKS.md). Here the expression is compiled once, as
  * <pre>
  *   package REPL; &lt;JShell's imports of every live declaration and import&gt; class $Lc4jExpr$N {
- *     public static java.lang.Object v; public static java.lang.Object do_it$() throws java.lang.Throwable {
- *   v = (EXPR
+ *     public static java.lang.Object $lc4j$v; public static java.lang.Object do_it$() throws java.lang.Throwable {
+ *   $lc4j$v = (EXPR
  *   ); return null; } }
  * </pre>
  * in one javac task from a pool that reuses javac's context (as JShell's own tasks do), with JShell's file
@@ -62,6 +62,12 @@ final class DirectExpressions {
      * {@code $JShell$} + a number, so they never collide.
      */
     static final String CLASS_PREFIX = "$JShell$Lc4jExpr$";
+    /**
+     * The generated class's value field. Not {@code v} or any name a user would pick: the field is in scope in the
+     * expression and would hide a user variable of that name (it did: {@code var v = 3;} then {@code v == null}
+     * gave true); expressions that mention it go to JShell.
+     */
+    static final String VALUE_FIELD = "$lc4j$v";
     /** Line of the generated source on which the expression starts (1-based). */
     static final int EXPR_LINE = 2;
     private static final List<String> OPTIONS = List.of("-Xlint:unchecked,-strictfp", "-proc:none", "-parameters",
@@ -145,6 +151,9 @@ final class DirectExpressions {
      */
     Outcome eval(String expr) {
         if (unavailable != null) return null;
+        // the generated class's own members would hide a user's declaration of the same name (a class's members
+        // shadow its static imports): such an expression takes JShell's path (a string that merely contains them too)
+        if (expr.contains(VALUE_FIELD) || expr.contains("do_it$")) return null;
         count++;
         String cls = CLASS_PREFIX + count;
         String name = "REPL." + cls;
@@ -152,8 +161,8 @@ final class DirectExpressions {
         var warnings = new ArrayList<String>();
         try {
             String header = ((String) imports.invoke(maps, null, null)).replace('\n', ' ');
-            String src = header + " class " + cls + " { public static java.lang.Object v; "
-                    + "public static java.lang.Object do_it$() throws java.lang.Throwable {\nv = (" + expr + "\n); return null; } }\n";
+            String src = header + " class " + cls + " { public static java.lang.Object " + VALUE_FIELD + "; "
+                    + "public static java.lang.Object do_it$() throws java.lang.Throwable {\n" + VALUE_FIELD + " = (" + expr + "\n); return null; } }\n";
             var file = new SimpleJavaFileObject(URI.create("string:///REPL/" + cls + ".java"), JavaFileObject.Kind.SOURCE) {
                 @Override
                 public CharSequence getCharContent(boolean ignoreEncodingErrors) {
@@ -195,7 +204,7 @@ final class DirectExpressions {
         hits++;
         try {
             control.invoke(name, "do_it$");
-            return new Outcome(control.takeStatic(name, "v"), null, null, warnings);
+            return new Outcome(control.takeStatic(name, VALUE_FIELD), null, null, warnings);
         } catch (ExecutionControl.UserException | ExecutionControl.ResolutionException e) {
             try {
                 JShellException j = (JShellException) asJShellException.invoke(jshellEval, e);   // JShell's stack translation

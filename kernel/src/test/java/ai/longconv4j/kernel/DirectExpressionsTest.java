@@ -29,7 +29,9 @@ class DirectExpressionsTest {
             "String twice(String s) { return s + s; }", "twice(\"ab\")", "void noop() { }", "noop()",
             "var anon = new Object() { int hidden = 9; }; anon.hidden", "anon.hidden + 1",
             "throw new IllegalStateException(\"boom\")", "new RuntimeException(\"outer\", new IllegalArgumentException(\"inner\"))",
-            "Object thrower() { throw new RuntimeException(\"in method\", new ArithmeticException(\"cause\")); }", "thrower()");
+            "Object thrower() { throw new RuntimeException(\"in method\", new ArithmeticException(\"cause\")); }", "thrower()",
+            // names the generated class could shadow: its value field and method must not hide the user's
+            "var v = 3;", "v == null", "v + 1", "String.valueOf(v)", "int value() { return 8; }", "value() + v");
 
     @Test
     void sameResultsAsJShellsPaths() {
@@ -51,9 +53,11 @@ class DirectExpressionsTest {
         assertNotNull(counts, "the direct path is on (the test JVM has the exports)");
         // what must have run directly: the plain values over user methods, records, enums, generic classes, imports
         assertTrue(counts[1] >= 25, "compiled and run directly: " + counts[1] + " of " + counts[0] + " tried");
-        // what did not compile directly (JShell ran it as written): undefinedName and the void calls not known
-        // as void (list.clear(), noop()); anonymous class bodies are not tried at all (ValueSnippets)
-        assertEquals(3, counts[0] - counts[1], "fell back");
+        // what did not compile directly (JShell ran it as written): undefinedName, the void calls not known
+        // as void (list.clear(), noop()) and v == null (int == null: JShell's compile error); anonymous class
+        // bodies are not tried at all (ValueSnippets)
+        assertEquals(4, counts[0] - counts[1], "fell back");
+        assertTrue(direct.contains("String.valueOf(v) -> value 3"), direct::toString);
         assertTrue(direct.contains("sq(7) -> value 49"), direct::toString);
         assertTrue(direct.contains("anon.hidden + 1 -> value 10"), direct::toString);
         assertTrue(direct.stream().anyMatch(l -> l.startsWith("list.size() /\n (list.size() - 2) -> error [java.lang.ArithmeticException: / by zero,  In your code:,   at cell line 2]")),

@@ -40,8 +40,8 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private final DeviceBuffer kp, d, blocks, dBlocks;
   private final DeviceBuffer prepFwd, prepAdj;   // 16-bit blocks for the tensor-core kernel (null: not applicable)
   private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, pairRows = DEFAULT_PAIR, tensorCoreGrads = true,
-      asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW, chainRows = DEFAULT_CHAIN;
-  private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL, pairDumpWarps = 12;
+      asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW, chainRows = DEFAULT_CHAIN, batchRows = DEFAULT_BATCH_ROWS;
+  private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL, pairDumpWarps = 12, blocksPerChannel = DEFAULT_BLOCKS_PER_CHANNEL;
   /** Default of {@link #splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
   public static final boolean DEFAULT_SPLIT = false;
   /**
@@ -82,6 +82,19 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public static final boolean DEFAULT_CHAIN = onOff("longconv4j.learned.chain", System.getProperty("longconv4j.learned.chain"),
       Variants.CHAIN);
 
+  /**
+   * Default of {@link #batchRows(boolean)}: {@link Variants#BATCH_ROWS}; {@code -Dlongconv4j.learned.rows2=on|off}
+   * overrides it ({@code off}: the chained pair kernel pc, its slow twin).
+   */
+  public static final boolean DEFAULT_BATCH_ROWS = onOff("longconv4j.learned.rows2", System.getProperty("longconv4j.learned.rows2"),
+      Variants.BATCH_ROWS);
+
+  /**
+   * Default of {@link #blocksPerChannel(int)}: 0, the launch's own choice; {@code -Dlongconv4j.learned.gx=N} sets it
+   * (a bench knob: the tensor-core forward's grid is (gx, H)).
+   */
+  public static final int DEFAULT_BLOCKS_PER_CHANNEL = blocksOf(System.getProperty("longconv4j.learned.gx"));
+
   /** The session-8 (lbf2) and session-9 (lbf4) variants' defaults in code, each one line to flip once a sitting measured it faster. */
   static final class Variants {
     private Variants() {}
@@ -91,6 +104,21 @@ public final class LearnedButterflyConv implements AutoCloseable {
     static final boolean PAIR_TW = true;
     /** {@link LearnedButterflyConv#n16Kernel(int)}: 3, f2c (lbf4/s2); 2 f2 (final-s8d), 0 the one-warp kernel, 1 f. */
     static final int N16_KERNEL = 3;
+    /** {@link LearnedButterflyConv#batchRows(boolean)}: false (session 9, lbf5: built, to be measured). */
+    static final boolean BATCH_ROWS = false;
+  }
+
+  /** Parses {@code -Dlongconv4j.learned.gx}'s value: a block count in [0, 65535] (0: automatic), 0 when unset. */
+  static int blocksOf(String v) {
+    if (v == null) return 0;
+    int g;
+    try {
+      g = Integer.parseInt(v.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("longconv4j.learned.gx: expected a block count in [0, 65535], got " + v);
+    }
+    if (g < 0 || g > 65535) throw new IllegalArgumentException("longconv4j.learned.gx: expected a block count in [0, 65535], got " + v);
+    return g;
   }
 
   /** Parses {@code -Dlongconv4j.learned.n16}'s value: {@code one} 0, {@code f} 1, {@code f2} 2, or {@code dflt} when unset. */
@@ -190,9 +218,18 @@ public final class LearnedButterflyConv implements AutoCloseable {
    * N2 + 8 values, then the start-value table (192 lanes x 6 float2); no full twiddle table (built in the pairs' buffers).
    */
   static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair, int warps, int n16, boolean pairTw, boolean chain) {
+    return tensorCoreSmem(n1, n2, split, pair, warps, n16, pairTw, chain, 1);
+  }
+
+  /**
+   * Chained pair kernels on {@code rowsPerPair} rows at once ({@link #batchRows(boolean)}, learned_tc_chain2.cuh
+   * lbc2_pair_el): per pair that many row buffers and two sets of that many x stages.
+   */
+  static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair, int warps, int n16, boolean pairTw, boolean chain,
+      int rowsPerPair) {
     if (chain && pair && n1 == 32) {
       int blk = 2 * (4 * n1 * (n1 + 8) + 4 * n2 * (n2 + 8)), kpB = 8 * n1 * (n2 + 8), tw = 8 * (128 + Math.max(1, n1 * n2 / 128));
-      return blk + kpB + tw + warps / 2 * (2 * n1 * (2 * n2 + 8) + 2 * 2 * 32 * (n2 + 8)) + 192 * 6 * 8;
+      return blk + kpB + tw + warps / 2 * rowsPerPair * (2 * n1 * (2 * n2 + 8) + 2 * 2 * 32 * (n2 + 8)) + 192 * 6 * 8;
     }
     return tensorCoreSmem(n1, n2, split, pair, warps, n16, pairTw);
   }
@@ -292,6 +329,28 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   public boolean chainRows() { return chainRows && pairRows(); }
 
+  /**
+   * Chained pair kernels at 32 x 32 (L = 512 causal) without dumps (the forward, and du where the gradients are not
+   * taken on tensor cores): the {@code pc2} kernel (learned_tc_chain2.cuh), each pair on two rows of a channel at once,
+   * so each block fragment, Kp value and twiddle step serves both rows. The same products, roundings and twiddles per
+   * row as pc (its slow twin); a speed choice ({@link #DEFAULT_BATCH_ROWS}). Implies {@link #chainRows(boolean)}'s
+   * conditions; other shapes ignore it.
+   */
+  public LearnedButterflyConv batchRows(boolean on) { batchRows = on; return this; }
+
+  /** Whether the forward runs pc2 ({@link #batchRows(boolean)} on a 32 x 32 chained plan). */
+  public boolean batchRows() { return batchRows && chainRows() && n2 == 32; }
+
+  /**
+   * Tensor-core forward / du: blocks per channel (the grid's x; its y is H); 0 (the default) lets the launch choose
+   * (enough blocks for ~8 per SM, no more than the rows need). A bench knob; the result does not depend on it.
+   */
+  public LearnedButterflyConv blocksPerChannel(int g) {
+    if (g < 0 || g > 65535) throw new IllegalArgumentException("LearnedButterflyConv.blocksPerChannel: 0 .. 65535, got " + g);
+    blocksPerChannel = g;
+    return this;
+  }
+
   /** Pair kernels' warps per block for forward and du (12 or 16; the default 16; the backward's dumps run 12 at 32 x 64). */
   public LearnedButterflyConv pairWarps(int w) {
     if (w != 12 && w != 16) throw new IllegalArgumentException("LearnedButterflyConv.pairWarps: 12 or 16, got " + w);
@@ -314,7 +373,8 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   /** The tensor-core forward kernel's name (dump: the backward's variant that stores the intermediates). */
   String tensorCoreKernel(boolean dump) {
-    String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? (dump && wideDumps() ? "cw" : "c") : pairTwiddleTable ? "t" : "") : splitRows() ? "s"
+    String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? (dump && wideDumps() ? "cw" : !dump && batchRows() ? "c2" : "c")
+        : pairTwiddleTable ? "t" : "") : splitRows() ? "s"
         : n16Kernel() == 1 ? "f" : n16Kernel() == 2 ? "f2" : n16Kernel() == 3 ? "f2c" : "";
     return "lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + variant;
   }
@@ -402,10 +462,21 @@ public final class LearnedButterflyConv implements AutoCloseable {
     boolean split = splitRows(), pair = pairRows(), dumps = dump instanceof DeviceBuffer;
     int w = pair ? Math.min(pairWarps, dumps && wideDumps() ? 16 : tensorCoreWarps(n1, n2, false, true, dumps))
         : tensorCoreWarps(n1, n2, split, false, dumps, n16Kernel());
-    int rows = pair ? w / 2 : w;   // rows in flight per block
-    int gx = Math.max(1, Math.min((B + rows - 1) / rows, (8 * device.smCount() + h - 1) / h));
-    device.module(MODULE_TC).kernel(tensorCoreKernel(dumps)).launch(device.stream(),
-        gx, h, 32 * w, tensorCoreSmem(n1, n2, split, pair, w, n16Kernel(), pairTwiddleTable(), chainRows()), x, kp, d, pb, out, B, h, l, conjK, dump);
+    int perPair = !dumps && batchRows() ? 2 : 1;
+    int rows = pair ? w / 2 * perPair : w;   // rows in flight per block
+    int gx = gridX(B, rows, device.smCount(), h, blocksPerChannel);
+    device.module(MODULE_TC).kernel(tensorCoreKernel(dumps)).launch(device.stream(), gx, h, 32 * w,
+        tensorCoreSmem(n1, n2, split, pair, w, n16Kernel(), pairTwiddleTable(), chainRows(), perPair), x, kp, d, pb, out, B, h, l,
+        conjK, dump);
+  }
+
+  /**
+   * The tensor-core forward's blocks per channel: {@code fixed} if positive (at most what the rows need), else enough for
+   * ~8 blocks per SM over the H channels, at most ceil(B / rows) (rows: rows in flight per block).
+   */
+  static int gridX(int B, int rows, int sms, int h, int fixed) {
+    int need = (B + rows - 1) / rows;
+    return Math.max(1, fixed > 0 ? Math.min(fixed, need) : Math.min(need, (8 * sms + h - 1) / h));
   }
 
   /**
@@ -505,7 +576,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   @Override public String toString() {
     return "LearnedButterflyConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + " = " + n1 + " x " + n2
-        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (chainRows ? " chain" : pairTwiddleTable ? " tw-table" : "")
+        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (chainRows ? " chain" + (batchRows() ? " rows2" : "") : pairTwiddleTable ? " tw-table" : "")
         : splitRows() ? " split" : n16Kernel() != 0 ? " n16=" + n16Kernel() : "") : "") + "]";
   }
 }

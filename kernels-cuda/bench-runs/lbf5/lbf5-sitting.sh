@@ -15,7 +15,7 @@ set -u
 out=${1:-/tmp/lbf5-sitting}; mkdir -p "$out"
 DEV=${DEV:-.device/lbf5}
 LS=${LS:-256,512,1024}
-SCHEMES=${SCHEMES:-default,pairc2,pairc2w12,default:g1:fwd,pairc2:g1:fwd,default:g4:fwd,pairc2:g4:fwd}
+SCHEMES=${SCHEMES:-default,pairc2,pairc2p,pairc2w12,default:g1:fwd,pairc2:g1:fwd,default:g4:fwd,pairc2:g4:fwd}
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw,power.limit,temperature.gpu --format=csv; date -u; } \
   > "$out/gpu.txt" 2>&1; cat "$out/gpu.txt"
 if [ "${TESTS:-1}" != 0 ]; then

@@ -339,7 +339,7 @@ __device__ void lbp_rows(const IO* __restrict__ x, IO* __restrict__ out, float d
 }
 // Grid (ceil(B / (W * rowsPerWarp)), H), block 32 W, dynamic smem LbtLayout::FIXED_BYTES + W * WARP_BYTES.
 template <typename IO, bool BF16, int N1, int N2, bool SPLIT, int PAIR = 0, bool FE = false, bool TI = false, bool CH = false,
-          int NB = 1>
+          int NB = 1, bool PERSIST = false>
 __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__ kp, const float* __restrict__ D,
                             const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L, int conjK,
                             uint16_t* __restrict__ dump) {
@@ -366,11 +366,12 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
     }
   }
   const float2* kph = kp + (size_t)h * N;
-  for (int i = threadIdx.x; i < N; i += blockDim.x) { const int r = i / N2, c = i - r * N2; skp[r * Lo::SK + c] = kph[i]; }
+  if (!PERSIST)   // persistent blocks load each channel's Kp in their loop
+    for (int i = threadIdx.x; i < N; i += blockDim.x) { const int r = i / N2, c = i - r * N2; skp[r * Lo::SK + c] = kph[i]; }
   constexpr int LOG2N = N == 256 ? 8 : N == 512 ? 9 : N == 1024 ? 10 : 11;
   const Tw T = tw_init(stw, LOG2N);
   __syncthreads();
-  const float d = D[h];
+  const float d = PERSIST ? 0.f : D[h];
   if constexpr (CH && N1 == 32) {   // the TI start values after the pairs' buffers, built from a full table held there meanwhile
     float2 *full = reinterpret_cast<float2*>(bufs),
            *twi = reinterpret_cast<float2*>(bufs + (blockDim.x >> 6) * (NB > 1 ? lbc2_pair_el<N2, NB>() : lbc_pair_el<N2>()));
@@ -378,7 +379,16 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
     __syncthreads();
     lbp_twi_build<N2>(full, twi);
     __syncthreads();
-    if constexpr (NB > 1) lbc2_rows<IO, BF16, N2, NB>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi);   // no dumps
+    if constexpr (PERSIST) {   // grid (<= SMs, 1): the blocks, twiddles and start values once per block, then channel after channel
+#pragma unroll 1
+      for (int hh = blockIdx.x; hh < H; hh += gridDim.x) {
+        __syncthreads();   // every pair done with the previous channel's Kp
+        const float2* kq = kp + (size_t)hh * N;
+        for (int i = threadIdx.x; i < N; i += blockDim.x) { const int r = i / N2, c = i - r * N2; skp[r * Lo::SK + c] = kq[i]; }
+        __syncthreads();
+        lbc2_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, conjK, bufs, sb, skp, twi, hh, 0, 1);
+      }
+    } else if constexpr (NB > 1) lbc2_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, conjK, bufs, sb, skp, twi, h, blockIdx.x, gridDim.x);
     else lbc_rows<IO, BF16, N2, PAIR == 2>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, dump);
     return;
   }
@@ -445,12 +455,13 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
     lbt_forward<IO, BF, 32, N2, false, DUMP ? 2 : 1, false, true, true>(x, kp, D, pb, out, B, H, L, conjK, dump);  \
   }
 // CB kernels (suffix pc2; learned_tc_chain2.cuh): NB = 2 rows per pair, forward / adjoint without dumps, N2 = 32 only;
-// smem FIXED_BYTES + W/2 * 2 lbc2_pair_el + 192 * 6 * 8.
-#define LBC2_CFG(SUF, IO, BF, N2, MAXT, NAME)                                                                       \
+// smem FIXED_BYTES + W/2 * 2 lbc2_pair_el + 192 * 6 * 8. pc2p: persistent, grid (<= SMs, 1), each block channel after
+// channel (blocks, twiddle tables and start values built once per block instead of once per (channel, part)).
+#define LBC2_CFG(SUF, IO, BF, N2, MAXT, PERS, NAME)                                                                     \
   extern "C" __global__ void __launch_bounds__(MAXT, 1) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,       \
       const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
       int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
-    lbt_forward<IO, BF, 32, N2, false, 1, false, true, true, 2>(x, kp, D, pb, out, B, H, L, conjK, dump);          \
+    lbt_forward<IO, BF, 32, N2, false, 1, false, true, true, 2, PERS>(x, kp, D, pb, out, B, H, L, conjK, dump);    \
   }
 #define LBFC_CFG(SUF, IO, BF, N2, NAME)   /* chained N1 = 16 (f2c): lbc_row16, f2's launch (10 warps, two blocks per SM) */ \
   extern "C" __global__ void __launch_bounds__(320, 2) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,        \
@@ -470,7 +481,8 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   LBF_CFG(SUF, IO, BF, 16, 320, 2, 16x16f2) LBF_CFG(SUF, IO, BF, 32, 320, 2, 16x32f2)                              \
   LBC_CFG(SUF, IO, BF, 32, 512, false, 32x32pc) LBC_CFG(SUF, IO, BF, 64, 512, false, 32x64pc)                      \
   LBC_CFG(SUF, IO, BF, 32, 512, true, 32x32pdc) LBC_CFG(SUF, IO, BF, 64, 384, true, 32x64pdc)                      \
-  LBC_CFG(SUF, IO, BF, 64, 512, true, 32x64pdcw) LBC2_CFG(SUF, IO, BF, 32, 512, 32x32pc2)                         \
+  LBC_CFG(SUF, IO, BF, 64, 512, true, 32x64pdcw) LBC2_CFG(SUF, IO, BF, 32, 512, false, 32x32pc2)              \
+  LBC2_CFG(SUF, IO, BF, 32, 512, true, 32x32pc2p)                         \
   LBFC_CFG(SUF, IO, BF, 16, 16x16f2c) LBFC_CFG(SUF, IO, BF, 32, 16x32f2c)                                          \
   extern "C" __global__ void __launch_bounds__(256) lbt_prep_##SUF(const float2* __restrict__ blocks,              \
       IO* __restrict__ out, int N1, int N2, int adjoint) { lbt_prep<IO>(blocks, out, N1, N2, adjoint); }

@@ -238,18 +238,19 @@ __device__ __forceinline__ void lbc2_out(const IO* const (&xrow)[NB], IO* const 
   __syncwarp();
 }
 
-// Grid (ceil(B / (NB W / 2)), H) at most, block 32 W (W even); twi: the TI start values (lbp_twi_build). Pair p of block
-// x takes the rows b, ..., b + NB - 1 from b = NB (x R + p), striding NB R gridDim.x.
+// Channel h's rows, block part bx of gx (the grid (gx, H), or a persistent block's channel: bx = 0, gx = 1), block 32 W
+// (W even); twi: the TI start values (lbp_twi_build). Pair p takes the rows b, ..., b + NB - 1 from b = NB (bx R + p),
+// striding NB R gx. D: the skip weights (H), D[h] read at each step 4 (not held across the steps).
 template <typename IO, bool BF16, int N2, int NB>
-__device__ void lbc2_rows(const IO* __restrict__ x, IO* __restrict__ out, float d, int B, int H, int L, int conjK,
-                          uint16_t* bufs, const uint16_t* sb, const float2* kp, const float2* twi) {
+__device__ void lbc2_rows(const IO* __restrict__ x, IO* __restrict__ out, const float* __restrict__ D, int B, int H, int L, int conjK,
+                          uint16_t* bufs, const uint16_t* sb, const float2* kp, const float2* twi, int h, int bx, int gx) {
   using Lo = LbtLayout<32, N2>;
   constexpr int JPW = N2 / 32, SS = N2 + 8, XST = 32 * SS, XB = 32 * Lo::SX;
-  const int h = blockIdx.y, R = blockDim.x >> 6, pair = threadIdx.x >> 6, half = (threadIdx.x >> 5) & 1, lane = threadIdx.x & 31;
+  const int R = blockDim.x >> 6, pair = threadIdx.x >> 6, half = (threadIdx.x >> 5) & 1, lane = threadIdx.x & 31;
   uint16_t *X = bufs + pair * lbc2_pair_el<N2, NB>(), *S0 = X + NB * XB, *S1 = S0 + NB * XST;
-  const int kt = ((L + N2 - 1) / N2 + 15) >> 4, stride = NB * R * gridDim.x;
+  const int kt = ((L + N2 - 1) / N2 + 15) >> 4, stride = NB * R * gx;
   const bool vec = (L & 7) == 0;
-  int b = NB * (blockIdx.x * R + pair);
+  int b = NB * (bx * R + pair);
   if (vec && b < B)
 #pragma unroll
     for (int q = 0; q < NB; ++q) lbc_stage_async<N2, IO>(x + ((size_t)(b + q < B ? b + q : b) * H + h) * L, S0 + q * XST, L, kt, half);
@@ -283,6 +284,6 @@ __device__ void lbc2_rows(const IO* __restrict__ x, IO* __restrict__ out, float 
       xr[q] = x + off;
       orr[q] = b + q < B ? out + off : nullptr;
     }
-    lbc2_out<IO, BF16, N2, NB>(xr, orr, d, L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / 2), half * JPW, Sc);
+    lbc2_out<IO, BF16, N2, NB>(xr, orr, D[h], L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / 2), half * JPW, Sc);
   }
 }

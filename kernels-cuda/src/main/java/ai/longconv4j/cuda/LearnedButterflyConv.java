@@ -40,7 +40,8 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private final DeviceBuffer kp, d, blocks, dBlocks;
   private final DeviceBuffer prepFwd, prepAdj;   // 16-bit blocks for the tensor-core kernel (null: not applicable)
   private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, pairRows = DEFAULT_PAIR, tensorCoreGrads = true,
-      asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW, chainRows = DEFAULT_CHAIN, batchRows = DEFAULT_BATCH_ROWS;
+      asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW, chainRows = DEFAULT_CHAIN, batchRows = DEFAULT_BATCH_ROWS,
+      persistent = DEFAULT_PERSISTENT;
   private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL, pairDumpWarps = 12, blocksPerChannel = DEFAULT_BLOCKS_PER_CHANNEL;
   /** Default of {@link #splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
   public static final boolean DEFAULT_SPLIT = false;
@@ -93,6 +94,13 @@ public final class LearnedButterflyConv implements AutoCloseable {
    * Default of {@link #blocksPerChannel(int)}: 0, the launch's own choice; {@code -Dlongconv4j.learned.gx=N} sets it
    * (a bench knob: the tensor-core forward's grid is (gx, H)).
    */
+  /**
+   * Default of {@link #persistentBlocks(boolean)}: {@link Variants#PERSISTENT}; {@code -Dlongconv4j.learned.persistent=on|off}
+   * overrides it.
+   */
+  public static final boolean DEFAULT_PERSISTENT = onOff("longconv4j.learned.persistent",
+      System.getProperty("longconv4j.learned.persistent"), Variants.PERSISTENT);
+
   public static final int DEFAULT_BLOCKS_PER_CHANNEL = blocksOf(System.getProperty("longconv4j.learned.gx"));
 
   /** The session-8 (lbf2) and session-9 (lbf4) variants' defaults in code, each one line to flip once a sitting measured it faster. */
@@ -106,6 +114,8 @@ public final class LearnedButterflyConv implements AutoCloseable {
     static final int N16_KERNEL = 3;
     /** {@link LearnedButterflyConv#batchRows(boolean)}: false (session 9, lbf5: built, to be measured). */
     static final boolean BATCH_ROWS = false;
+    /** {@link LearnedButterflyConv#persistentBlocks(boolean)}: false (session 9, lbf5: built, to be measured). */
+    static final boolean PERSISTENT = false;
   }
 
   /** Parses {@code -Dlongconv4j.learned.gx}'s value: a block count in [0, 65535] (0: automatic), 0 when unset. */
@@ -342,6 +352,17 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public boolean batchRows() { return batchRows && chainRows() && n2 == 32; }
 
   /**
+   * With {@link #batchRows()}: the {@code pc2p} kernel, one block per SM (at most H) that builds the blocks, twiddle tables
+   * and start values once and then takes channel after channel (Kp reloaded per channel), instead of a grid of
+   * (blocks per channel, H) blocks that each build them. The same rows through the same code; a speed choice
+   * ({@code -Dlongconv4j.learned.persistent=on|off}, default {@link Variants#PERSISTENT}).
+   */
+  public LearnedButterflyConv persistentBlocks(boolean on) { persistent = on; return this; }
+
+  /** Whether the forward runs pc2p ({@link #persistentBlocks(boolean)} with {@link #batchRows()}). */
+  public boolean persistentBlocks() { return persistent && batchRows(); }
+
+  /**
    * Tensor-core forward / du: blocks per channel (the grid's x; its y is H); 0 (the default) lets the launch choose
    * (enough blocks for ~8 per SM, no more than the rows need). A bench knob; the result does not depend on it.
    */
@@ -373,7 +394,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   /** The tensor-core forward kernel's name (dump: the backward's variant that stores the intermediates). */
   String tensorCoreKernel(boolean dump) {
-    String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? (dump && wideDumps() ? "cw" : !dump && batchRows() ? "c2" : "c")
+    String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? (dump && wideDumps() ? "cw" : !dump && batchRows() ? (persistentBlocks() ? "c2p" : "c2") : "c")
         : pairTwiddleTable ? "t" : "") : splitRows() ? "s"
         : n16Kernel() == 1 ? "f" : n16Kernel() == 2 ? "f2" : n16Kernel() == 3 ? "f2c" : "";
     return "lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + variant;
@@ -464,8 +485,9 @@ public final class LearnedButterflyConv implements AutoCloseable {
         : tensorCoreWarps(n1, n2, split, false, dumps, n16Kernel());
     int perPair = !dumps && batchRows() ? 2 : 1;
     int rows = pair ? w / 2 * perPair : w;   // rows in flight per block
-    int gx = gridX(B, rows, device.smCount(), h, blocksPerChannel);
-    device.module(MODULE_TC).kernel(tensorCoreKernel(dumps)).launch(device.stream(), gx, h, 32 * w,
+    boolean persist = !dumps && persistentBlocks();
+    int gx = persist ? Math.min(device.smCount(), h) : gridX(B, rows, device.smCount(), h, blocksPerChannel);
+    device.module(MODULE_TC).kernel(tensorCoreKernel(dumps)).launch(device.stream(), gx, persist ? 1 : h, 32 * w,
         tensorCoreSmem(n1, n2, split, pair, w, n16Kernel(), pairTwiddleTable(), chainRows(), perPair), x, kp, d, pb, out, B, h, l,
         conjK, dump);
   }
@@ -576,7 +598,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   @Override public String toString() {
     return "LearnedButterflyConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + " = " + n1 + " x " + n2
-        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (chainRows ? " chain" + (batchRows() ? " rows2" : "") : pairTwiddleTable ? " tw-table" : "")
+        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (chainRows ? " chain" + (batchRows() ? persistentBlocks() ? " rows2 persistent" : " rows2" : "") : pairTwiddleTable ? " tw-table" : "")
         : splitRows() ? " split" : n16Kernel() != 0 ? " n16=" + n16Kernel() : "") : "") + "]";
   }
 }

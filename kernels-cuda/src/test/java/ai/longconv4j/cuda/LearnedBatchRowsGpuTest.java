@@ -17,8 +17,9 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * pc2 (learned_tc_chain2.cuh: the chained pair kernel on two rows of a channel at once, {@code batchRows}) against pc,
- * its slow twin, and lib's LearnedButterfly in float64: forward, and du through the adjoint chain (the fp32 gradient
+ * pc2 (learned_tc_chain2.cuh: the chained pair kernel on two rows of a channel at once, {@code batchRows}) and pc2p (the
+ * same rows from persistent blocks, {@code persistentBlocks}) against pc, their slow twin, and lib's LearnedButterfly in
+ * float64: forward, and du through the adjoint chain (the fp32 gradient
  * route runs the non-dumping kernel with conj(Kp)). Awkward shapes: odd B (a pair's second row past B must write
  * nothing: the output buffer's tail past B H L stays poisoned), B = 1, several row iterations per pair (blocksPerChannel
  * 1: the x stages' double buffer), L % 8 != 0 (synchronous x loads), odd L (element stores), circular L = N (both row
@@ -26,7 +27,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Tolerances: pc2 runs pc's products, roundings and twiddles per row, so 0 is expected; ptxas may contract fp32 operations
  * of the epilogues differently (pc vs pt: 1.9e-5 in lbf4-2), which can flip single 16-bit roundings: bound 1e-3, 30x
  * that, still far below one product's rounding noise (~1e-3 rms per bf16 product; a wrong twiddle, Kp or row mix-up gives
- * order-1 errors). Against float64: 1e-2, LearnedTensorCoreGpuTest's 16-bit budget (four bf16-rounded products of inner
+ * order-1 errors); pc2p runs pc2's code per row: 0 expected, asserted bit for bit. Against float64: 1e-2, LearnedTensorCoreGpuTest's 16-bit budget (four bf16-rounded products of inner
  * size <= 32 and bf16 blocks: ~3e-3, 3x margin).
  */
 @Tag("gpu")
@@ -68,20 +69,23 @@ class LearnedBatchRowsGpuTest extends CudaDeviceTest {
     double[] yRef = cpu.forward(shape, ud, kl, Dd);
     double[] duRef = cpu.backward(shape, ud, kl, Dd, LearnedTensorCoreGpuTest.toD(dy)).du();
     int n = B * H * L, tail = 64;   // tail: 16-bit values past B H L that must stay poisoned
-    try (var pc2 = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).pairRows(true).pairTwiddleTable(true).chainRows(true)
-             .batchRows(true).pairWarps(warps).blocksPerChannel(gx).tensorCoreGradients(false);
+    try (var pc2p = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).pairRows(true).pairTwiddleTable(true).chainRows(true)
+             .batchRows(true).persistentBlocks(true).pairWarps(warps).tensorCoreGradients(false);
+         var pc2 = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).pairRows(true).pairTwiddleTable(true).chainRows(true)
+             .batchRows(true).persistentBlocks(false).pairWarps(warps).blocksPerChannel(gx).tensorCoreGradients(false);
          var pc = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).pairRows(true).pairTwiddleTable(true).chainRows(true)
              .batchRows(false).pairWarps(warps).blocksPerChannel(gx).tensorCoreGradients(false);
          var du = dev.upload(u16); var ddy = dev.upload(dy16); var out = dev.alloc(2L * (n + tail));
          var dk = dev.alloc(4L * (bi ? 2 : 1) * H * Lk); var dD = dev.alloc(4L * H)) {
-      assertTrue(pc2.batchRows() && !pc.batchRows() && pc.chainRows(), pc2 + " / " + pc);
+      assertTrue(pc2.batchRows() && !pc2.persistentBlocks() && pc2p.persistentBlocks() && !pc.batchRows() && pc.chainRows(), pc2 + " / " + pc);
+      assertTrue(pc2p.tensorCoreKernel(false).endsWith("_32x32pc2p") && pc2p.tensorCoreKernel(true).endsWith("_32x32pdc"), pc2p.tensorCoreKernel(false));
       assertTrue(pc2.tensorCoreKernel(false).endsWith("_32x32pc2") && pc2.tensorCoreKernel(true).endsWith("_32x32pdc")
           && pc.tensorCoreKernel(false).endsWith("_32x32pc"), pc2.tensorCoreKernel(false) + " / " + pc.tensorCoreKernel(false));
-      for (var c : new LearnedButterflyConv[] {pc2, pc}) if (bi) c.setWeights(k0, k1, D); else c.setWeights(k0, D);
+      for (var c : new LearnedButterflyConv[] {pc2, pc, pc2p}) if (bi) c.setWeights(k0, k1, D); else c.setWeights(k0, D);
       String what = io + " " + mode + " B=" + B + " H=" + H + " L=" + L + " gx=" + gx + " warps=" + warps;
-      float[][] y = new float[2][], g = new float[2][];
-      LearnedButterflyConv[] plans = {pc2, pc};
-      for (int i = 0; i < 2; i++) {
+      float[][] y = new float[3][], g = new float[3][];
+      LearnedButterflyConv[] plans = {pc2, pc, pc2p};
+      for (int i = 0; i < 3; i++) {
         out.fill32(0x7fc07fc0);
         plans[i].forward(du, out, B);
         short[] all = read(out, n + tail);
@@ -98,6 +102,10 @@ class LearnedBatchRowsGpuTest extends CudaDeviceTest {
       Reference.assertClose("pc2 forward vs pc " + what, y[0], LearnedTensorCoreGpuTest.toD(y[1]), 1e-3);
       Reference.assertClose("pc2 du vs lib " + what, g[0], duRef, 1e-2);
       Reference.assertClose("pc2 du vs pc " + what, g[0], LearnedTensorCoreGpuTest.toD(g[1]), 1e-3);
+      for (int i = 0; i < n; i++) {   // pc2p: pc2's code per row
+        assertEquals(Float.floatToRawIntBits(y[0][i]), Float.floatToRawIntBits(y[2][i]), "pc2p vs pc2 forward at " + i + ": " + what);
+        assertEquals(Float.floatToRawIntBits(g[0][i]), Float.floatToRawIntBits(g[2][i]), "pc2p vs pc2 du at " + i + ": " + what);
+      }
       int diff = 0, diffG = 0;
       for (int i = 0; i < n; i++) {
         if (Float.floatToRawIntBits(y[0][i]) != Float.floatToRawIntBits(y[1][i])) diff++;

@@ -128,6 +128,7 @@ class LearnedRoutingHostTest {
   void batchRowsRoutesOnlyTheChained32x32ForwardAndFitsSharedMemory() {
     assertEquals(LearnedButterflyConv.Variants.BATCH_ROWS, LearnedButterflyConv.DEFAULT_BATCH_ROWS, "run without -Dlongconv4j.learned.rows2");
     assertEquals(0, LearnedButterflyConv.DEFAULT_BLOCKS_PER_CHANNEL, "run without -Dlongconv4j.learned.gx");
+    assertEquals(LearnedButterflyConv.Variants.PERSISTENT, LearnedButterflyConv.DEFAULT_PERSISTENT, "run without -Dlongconv4j.learned.persistent");
     // pc2: two rows per pair, so two row buffers and two sets of two x stages per pair (learned_tc_chain2.cuh lbc2_pair_el)
     int one = LearnedButterflyConv.tensorCoreSmem(32, 32, false, true, 16, 0, true, true);
     int two = LearnedButterflyConv.tensorCoreSmem(32, 32, false, true, 16, 0, true, true, 2);
@@ -171,7 +172,7 @@ class LearnedRoutingHostTest {
     int found = 0;
     for (String cfg : new String[] {"16x16", "16x32", "32x32", "32x64", "32x32s", "32x64s", "32x32p", "32x64p", "32x32pd", "32x64pd",
         "16x16f", "16x32f", "16x16f2", "16x32f2", "32x32pt", "32x64pt", "32x32pdt", "32x64pdt", "32x32pc", "32x64pc", "32x32pdc", "32x64pdc", "16x16f2c", "16x32f2c",
-        "32x64pdcw", "32x32pc2"})
+        "32x64pdcw", "32x32pc2", "32x32pc2p"})
       for (String io : new String[] {"bf16", "f16"})
         for (String arch : new String[] {"sm_80", "sm_90a"}) {
           String fn = "lbt_forward_" + io + "_" + cfg;
@@ -181,7 +182,7 @@ class LearnedRoutingHostTest {
           assertEquals("0,0", m.group(1) + "," + m.group(2), fn + "@" + arch + " spills");
           found++;
         }
-    assertEquals(104, found);
+    assertEquals(108, found);
     for (String fn : new String[] {"lbt_mma_rate_bf16", "lbt_mma_rate_f16"})
       for (String arch : new String[] {"sm_80", "sm_90a"}) {
         Matcher m = Pattern.compile("Compiling entry function '" + fn + "' for '" + arch + "'.*?(\\d+) bytes spill stores", Pattern.DOTALL).matcher(text);

@@ -28,7 +28,8 @@ import java.util.function.BiPredicate;
  * ({@code n16Kernel}), {@code pairc} the chained pair kernels ({@code chainRows}, session 9), {@code f2c} the chained
  * N1 = 16 kernel (n16Kernel 3), {@code pdw} the defaults with {@code pairDumpWarps(16)}; split, pair, pair12, pairt, pairc
  * and pdw run at N1 = 32 only, f, f2 and f2c at N1 = 16 only. Session 9, lbf5: {@code pairc2} / {@code pairc2w12} the chained
- * pair kernel on two rows at once ({@code batchRows}, 32 x 32 only: L = 512), at 16 / 12 warps; a suffix {@code :gN}
+ * pair kernel on two rows at once ({@code batchRows}, 32 x 32 only: L = 512), at 16 / 12 warps, {@code pairc2p} from
+ * persistent blocks ({@code persistentBlocks}); a suffix {@code :gN}
  * runs a scheme at N blocks per channel ({@code blocksPerChannel}), {@code :fwd} skips its backward rows.
  * Usage: LearnedBench [csv-out] [B] [H] [L,L,...];  LearnedBench profile L: one forward per scheme (one warp, pair) and
  * one backward of pair+async at B = 64, H = 768, untimed (a target for Nsight Compute); {@code profile L chain}: one
@@ -125,8 +126,9 @@ public final class LearnedBench {
           if (n16) lb.n16Kernel(scheme.equals("f") ? 1 : scheme.equals("f2") ? 2 : 3);
           else if (scheme.equals("pairt") || scheme.equals("pairc")) lb.pairRows(true).pairTwiddleTable(true).chainRows(scheme.equals("pairc"));
           else if (scheme.equals("pdw")) lb.pairDumpWarps(16);   // the defaults, the 32 x 64 dumping chains at 16 warps
-          else if (scheme.equals("pairc2") || scheme.equals("pairc2w12"))   // pc2: two rows per pair (32 x 32; else pc)
-            lb.pairRows(true).pairTwiddleTable(true).chainRows(true).batchRows(true).pairWarps(scheme.endsWith("w12") ? 12 : 16);
+          else if (scheme.startsWith("pairc2"))   // pc2: two rows per pair (32 x 32; else pc); pairc2p persistent, pairc2w12 12 warps
+            lb.pairRows(true).pairTwiddleTable(true).chainRows(true).batchRows(true).persistentBlocks(scheme.equals("pairc2p"))
+                .pairWarps(scheme.endsWith("w12") ? 12 : 16);
           else if (!scheme.equals("default"))
             lb.splitRows(scheme.equals("split")).pairRows(scheme.startsWith("pair")).pairWarps(scheme.equals("pair12") ? 12 : 16)
                 .asyncGrams(scheme.equals("pair+async")).chainRows(false);

@@ -39,7 +39,7 @@ if [ "${MIRROR:-1}" != 0 ]; then
   rev=$(echo "$SCHEMES" | tr ',' '\n' | tac | paste -sd,)
   echo "== java bench, mirrored ($rev)"; date -u
   JAVA_OPTS="-Dlongconv4j.bench.learned.schemes=$rev" timeout ${JAVA_S:-90} $DEV/run-java ai.longconv4j.examples.bench.LearnedBench \
-    "$out/bench2.csv" 64 768 "$LS" > "$out/bench2.txt" 2>&1; echo "java bench 2 exit $?"
+    "$out/bench2.csv" 64 768 "${LS2:-$LS}" > "$out/bench2.txt" 2>&1; echo "java bench 2 exit $?"
   grep -E "learned|flashbutterfly" "$out/bench2.txt" | grep -v '^[a-z].*,' | head -60
 fi
 if [ "${NCU:-1}" != 0 ]; then

@@ -24,13 +24,19 @@ if [ "${TESTS:-1}" != 0 ]; then
     > "$out/tests.txt" 2>&1
   echo "tests exit $?"; grep -E "tests (successful|failed|aborted|skipped)|✘" "$out/tests.txt" | head -30
   grep -E "^pc2 " "$out/tests.txt" | head -30
+  grep -E "^pcp |^pc2p " "$out/tests.txt" | head -40
+  if [ -n "${DEFOPTS:-}" ]; then   # the learned GPU classes again with candidate defaults (properties)
+    JAVA_OPTS="$DEFOPTS" timeout ${TEST_S:-70} $DEV/run-tests --include-tag gpu --include-classname "${TESTCLS:-.*Learned.*}" \
+      --disable-ansi-colors > "$out/tests-def.txt" 2>&1
+    echo "tests with $DEFOPTS exit $?"; grep -E "tests (successful|failed|aborted|skipped)|✘" "$out/tests-def.txt" | head -20
+  fi
   grep -E "forward rel err vs current kernel" "$out/tests.txt" | awk '{gsub(",", "", $0); s=$1; c=$(NF-3); l=$NF;
     if (!(s in mc) || c > mc[s]) mc[s] = c; if (!(s in ml) || l > ml[s]) ml[s] = l; n[s]++}
     END {for (s in n) printf "%-7s %3d cases: max rel err vs current kernel %s, vs lib %s\n", s, n[s], mc[s], ml[s]}'
 fi
-echo "== mma rate"; date -u
+if [ "${MMA:-1}" != 0 ]; then echo "== mma rate"; date -u
 timeout ${MMA_S:-30} $DEV/run-java ai.longconv4j.examples.bench.LearnedBench mma 4 > "$out/mma.txt" 2>&1; echo "mma exit $?"
-cat "$out/mma.txt" | grep -E "rate|Exception" | head
+cat "$out/mma.txt" | grep -E "rate|Exception" | head; fi
 echo "== java bench ($SCHEMES)"; date -u
 JAVA_OPTS="-Dlongconv4j.bench.learned.schemes=$SCHEMES" timeout ${JAVA_S:-90} $DEV/run-java ai.longconv4j.examples.bench.LearnedBench \
   "$out/bench.csv" 64 768 "$LS" > "$out/bench.txt" 2>&1; echo "java bench exit $?"
@@ -58,6 +64,6 @@ if [ "${NCU:-1}" != 0 ]; then
   fi
 fi
 # at most 8 files come back: logs into one archive, the summaries stay plain
-tar -C "$out" -cf - tests.txt bench.txt bench2.txt mma.txt ncu-run.txt 2>/dev/null | xz -T8 -6 > "$out/logs.tar.xz"
-rm -f "$out/tests.txt" "$out/ncu-run.txt" "$out/bench2.csv"
+tar -C "$out" -cf - tests.txt tests-def.txt bench.txt bench2.txt mma.txt ncu-run.txt 2>/dev/null | xz -T8 -6 > "$out/logs.tar.xz"
+rm -f "$out/tests.txt" "$out/tests-def.txt" "$out/ncu-run.txt" "$out/bench2.csv"
 ls -la "$out"; date -u

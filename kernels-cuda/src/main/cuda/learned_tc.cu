@@ -339,7 +339,7 @@ __device__ void lbp_rows(const IO* __restrict__ x, IO* __restrict__ out, float d
 }
 // Grid (ceil(B / (W * rowsPerWarp)), H), block 32 W, dynamic smem LbtLayout::FIXED_BYTES + W * WARP_BYTES.
 template <typename IO, bool BF16, int N1, int N2, bool SPLIT, int PAIR = 0, bool FE = false, bool TI = false, bool CH = false,
-          int NB = 1, bool PERSIST = false>
+          int NB = 0, bool PERSIST = false>
 __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__ kp, const float* __restrict__ D,
                             const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L, int conjK,
                             uint16_t* __restrict__ dump) {
@@ -374,7 +374,7 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   const float d = PERSIST ? 0.f : D[h];
   if constexpr (CH && N1 == 32) {   // the TI start values after the pairs' buffers, built from a full table held there meanwhile
     float2 *full = reinterpret_cast<float2*>(bufs),
-           *twi = reinterpret_cast<float2*>(bufs + (blockDim.x >> 6) * (NB > 1 ? lbc2_pair_el<N2, NB>() : lbc_pair_el<N2>()));
+           *twi = reinterpret_cast<float2*>(bufs + (blockDim.x >> 6) * (NB > 0 ? lbc2_pair_el<N2, NB>() : lbc_pair_el<N2>()));
     for (int i = threadIdx.x; i < N; i += blockDim.x) full[i] = tw_at(T, i);
     __syncthreads();
     lbp_twi_build<N2>(full, twi);
@@ -388,7 +388,7 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
         __syncthreads();
         lbc2_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, conjK, bufs, sb, skp, twi, hh, 0, 1);
       }
-    } else if constexpr (NB > 1) lbc2_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, conjK, bufs, sb, skp, twi, h, blockIdx.x, gridDim.x);
+    } else if constexpr (NB > 0) lbc2_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, conjK, bufs, sb, skp, twi, h, blockIdx.x, gridDim.x);
     else lbc_rows<IO, BF16, N2, PAIR == 2>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, dump);
     return;
   }
@@ -456,12 +456,13 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   }
 // CB kernels (suffix pc2; learned_tc_chain2.cuh): NB = 2 rows per pair, forward / adjoint without dumps, N2 = 32 only;
 // smem FIXED_BYTES + W/2 * 2 lbc2_pair_el + 192 * 6 * 8. pc2p: persistent, grid (<= SMs, 1), each block channel after
-// channel (blocks, twiddle tables and start values built once per block instead of once per (channel, part)).
-#define LBC2_CFG(SUF, IO, BF, N2, MAXT, PERS, NAME)                                                                     \
+// channel (blocks, twiddle tables and start values built once per block instead of once per (channel, part)). pcp: the
+// same persistent loop on one row per pair (lbc2_rows with NB = 1: pc's products per row; 32 x 32 and 32 x 64).
+#define LBC2_CFG(SUF, IO, BF, N2, MAXT, NB, PERS, NAME)                                                                     \
   extern "C" __global__ void __launch_bounds__(MAXT, 1) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,       \
       const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
       int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
-    lbt_forward<IO, BF, 32, N2, false, 1, false, true, true, 2, PERS>(x, kp, D, pb, out, B, H, L, conjK, dump);    \
+    lbt_forward<IO, BF, 32, N2, false, 1, false, true, true, NB, PERS>(x, kp, D, pb, out, B, H, L, conjK, dump);   \
   }
 #define LBFC_CFG(SUF, IO, BF, N2, NAME)   /* chained N1 = 16 (f2c): lbc_row16, f2's launch (10 warps, two blocks per SM) */ \
   extern "C" __global__ void __launch_bounds__(320, 2) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,        \
@@ -481,8 +482,9 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   LBF_CFG(SUF, IO, BF, 16, 320, 2, 16x16f2) LBF_CFG(SUF, IO, BF, 32, 320, 2, 16x32f2)                              \
   LBC_CFG(SUF, IO, BF, 32, 512, false, 32x32pc) LBC_CFG(SUF, IO, BF, 64, 512, false, 32x64pc)                      \
   LBC_CFG(SUF, IO, BF, 32, 512, true, 32x32pdc) LBC_CFG(SUF, IO, BF, 64, 384, true, 32x64pdc)                      \
-  LBC_CFG(SUF, IO, BF, 64, 512, true, 32x64pdcw) LBC2_CFG(SUF, IO, BF, 32, 512, false, 32x32pc2)              \
-  LBC2_CFG(SUF, IO, BF, 32, 512, true, 32x32pc2p)                         \
+  LBC_CFG(SUF, IO, BF, 64, 512, true, 32x64pdcw) LBC2_CFG(SUF, IO, BF, 32, 512, 2, false, 32x32pc2)           \
+  LBC2_CFG(SUF, IO, BF, 32, 512, 2, true, 32x32pc2p) LBC2_CFG(SUF, IO, BF, 32, 512, 1, true, 32x32pcp)              \
+  LBC2_CFG(SUF, IO, BF, 64, 512, 1, true, 32x64pcp)                         \
   LBFC_CFG(SUF, IO, BF, 16, 16x16f2c) LBFC_CFG(SUF, IO, BF, 32, 16x32f2c)                                          \
   extern "C" __global__ void __launch_bounds__(256) lbt_prep_##SUF(const float2* __restrict__ blocks,              \
       IO* __restrict__ out, int N1, int N2, int adjoint) { lbt_prep<IO>(blocks, out, N1, N2, adjoint); }

@@ -42,7 +42,8 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, pairRows = DEFAULT_PAIR, tensorCoreGrads = true,
       asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW, chainRows = DEFAULT_CHAIN, batchRows = DEFAULT_BATCH_ROWS,
       persistent = DEFAULT_PERSISTENT;
-  private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL, pairDumpWarps = 12, blocksPerChannel = DEFAULT_BLOCKS_PER_CHANNEL;
+  private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL, pairDumpWarps = 12, blocksPerChannel = DEFAULT_BLOCKS_PER_CHANNEL,
+      autoBlocksPerSm = DEFAULT_AUTO_BLOCKS_PER_SM;
   /** Default of {@link #splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
   public static final boolean DEFAULT_SPLIT = false;
   /**
@@ -101,6 +102,13 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public static final boolean DEFAULT_PERSISTENT = onOff("longconv4j.learned.persistent",
       System.getProperty("longconv4j.learned.persistent"), Variants.PERSISTENT);
 
+  /**
+   * Default of {@link #autoBlocksPerSm(int)}: {@link Variants#AUTO_BLOCKS_PER_SM}; {@code -Dlongconv4j.learned.autoblocks=N}
+   * (1 .. 64) overrides it.
+   */
+  public static final int DEFAULT_AUTO_BLOCKS_PER_SM = autoBlocksOf(System.getProperty("longconv4j.learned.autoblocks"),
+      Variants.AUTO_BLOCKS_PER_SM);
+
   public static final int DEFAULT_BLOCKS_PER_CHANNEL = blocksOf(System.getProperty("longconv4j.learned.gx"));
 
   /** The session-8 (lbf2) and session-9 (lbf4) variants' defaults in code, each one line to flip once a sitting measured it faster. */
@@ -116,6 +124,21 @@ public final class LearnedButterflyConv implements AutoCloseable {
     static final boolean BATCH_ROWS = false;
     /** {@link LearnedButterflyConv#persistentBlocks(boolean)}: false (session 9, lbf5: built, to be measured). */
     static final boolean PERSISTENT = false;
+    /** {@link LearnedButterflyConv#autoBlocksPerSm(int)}: 8 (lbf3's launch); lbf5-1 measured 1 faster at H = 768. */
+    static final int AUTO_BLOCKS_PER_SM = 8;
+  }
+
+  /** Parses {@code -Dlongconv4j.learned.autoblocks}'s value: 1 .. 64, {@code dflt} when unset. */
+  static int autoBlocksOf(String v, int dflt) {
+    if (v == null) return dflt;
+    int n;
+    try {
+      n = Integer.parseInt(v.trim());
+    } catch (NumberFormatException e) {
+      n = -1;
+    }
+    if (n < 1 || n > 64) throw new IllegalArgumentException("longconv4j.learned.autoblocks: expected 1 .. 64, got " + v);
+    return n;
   }
 
   /** Parses {@code -Dlongconv4j.learned.gx}'s value: a block count in [0, 65535] (0: automatic), 0 when unset. */
@@ -352,15 +375,16 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public boolean batchRows() { return batchRows && chainRows() && n2 == 32; }
 
   /**
-   * With {@link #batchRows()}: the {@code pc2p} kernel, one block per SM (at most H) that builds the blocks, twiddle tables
-   * and start values once and then takes channel after channel (Kp reloaded per channel), instead of a grid of
-   * (blocks per channel, H) blocks that each build them. The same rows through the same code; a speed choice
+   * Chained pair kernels (N1 = 32) without dumps: persistent blocks, one per SM (at most H), that build the blocks,
+   * twiddle tables and start values once and then take channel after channel (Kp reloaded per channel), instead of a
+   * grid of (blocks per channel, H) blocks that each build them: {@code pcp} (32 x 32, 32 x 64; learned_tc_chain2.cuh's
+   * row loop with one row per pair, pc's products per row) or, with {@link #batchRows()}, {@code pc2p}. A speed choice
    * ({@code -Dlongconv4j.learned.persistent=on|off}, default {@link Variants#PERSISTENT}).
    */
   public LearnedButterflyConv persistentBlocks(boolean on) { persistent = on; return this; }
 
-  /** Whether the forward runs pc2p ({@link #persistentBlocks(boolean)} with {@link #batchRows()}). */
-  public boolean persistentBlocks() { return persistent && batchRows(); }
+  /** Whether the forward runs pcp / pc2p ({@link #persistentBlocks(boolean)} on a chained plan). */
+  public boolean persistentBlocks() { return persistent && chainRows(); }
 
   /**
    * Tensor-core forward / du: blocks per channel (the grid's x; its y is H); 0 (the default) lets the launch choose
@@ -369,6 +393,17 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public LearnedButterflyConv blocksPerChannel(int g) {
     if (g < 0 || g > 65535) throw new IllegalArgumentException("LearnedButterflyConv.blocksPerChannel: 0 .. 65535, got " + g);
     blocksPerChannel = g;
+    return this;
+  }
+
+  /**
+   * Tensor-core chains (forward, du, the backward's dumping chains) without a fixed {@link #blocksPerChannel(int)}: blocks
+   * per channel = min(what the rows need, ceil(n SMs / H)); n = 8 (the default in code, {@link Variants#AUTO_BLOCKS_PER_SM})
+   * or 1 (at H = 768: one block per channel, so each block's setup — blocks, Kp, twiddle tables — serves all its rows).
+   */
+  public LearnedButterflyConv autoBlocksPerSm(int n) {
+    if (n < 1 || n > 64) throw new IllegalArgumentException("LearnedButterflyConv.autoBlocksPerSm: 1 .. 64, got " + n);
+    autoBlocksPerSm = n;
     return this;
   }
 
@@ -394,7 +429,8 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   /** The tensor-core forward kernel's name (dump: the backward's variant that stores the intermediates). */
   String tensorCoreKernel(boolean dump) {
-    String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? (dump && wideDumps() ? "cw" : !dump && batchRows() ? (persistentBlocks() ? "c2p" : "c2") : "c")
+    String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? (dump && wideDumps() ? "cw" : !dump && batchRows() ? (persistentBlocks() ? "c2p" : "c2")
+        : !dump && persistentBlocks() ? "cp" : "c")
         : pairTwiddleTable ? "t" : "") : splitRows() ? "s"
         : n16Kernel() == 1 ? "f" : n16Kernel() == 2 ? "f2" : n16Kernel() == 3 ? "f2c" : "";
     return "lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + variant;
@@ -486,7 +522,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
     int perPair = !dumps && batchRows() ? 2 : 1;
     int rows = pair ? w / 2 * perPair : w;   // rows in flight per block
     boolean persist = !dumps && persistentBlocks();
-    int gx = persist ? Math.min(device.smCount(), h) : gridX(B, rows, device.smCount(), h, blocksPerChannel);
+    int gx = persist ? Math.min(device.smCount(), h) : gridX(B, rows, device.smCount(), h, blocksPerChannel, autoBlocksPerSm);
     device.module(MODULE_TC).kernel(tensorCoreKernel(dumps)).launch(device.stream(), gx, persist ? 1 : h, 32 * w,
         tensorCoreSmem(n1, n2, split, pair, w, n16Kernel(), pairTwiddleTable(), chainRows(), perPair), x, kp, d, pb, out, B, h, l,
         conjK, dump);
@@ -497,8 +533,13 @@ public final class LearnedButterflyConv implements AutoCloseable {
    * ~8 blocks per SM over the H channels, at most ceil(B / rows) (rows: rows in flight per block).
    */
   static int gridX(int B, int rows, int sms, int h, int fixed) {
+    return gridX(B, rows, sms, h, fixed, 8);
+  }
+
+  /** As {@link #gridX(int, int, int, int, int)} with ~{@code perSm} blocks per SM over the H channels. */
+  static int gridX(int B, int rows, int sms, int h, int fixed, int perSm) {
     int need = (B + rows - 1) / rows;
-    return Math.max(1, fixed > 0 ? Math.min(fixed, need) : Math.min(need, (8 * sms + h - 1) / h));
+    return Math.max(1, fixed > 0 ? Math.min(fixed, need) : Math.min(need, (perSm * sms + h - 1) / h));
   }
 
   /**
@@ -598,7 +639,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   @Override public String toString() {
     return "LearnedButterflyConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + " = " + n1 + " x " + n2
-        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (chainRows ? " chain" + (batchRows() ? persistentBlocks() ? " rows2 persistent" : " rows2" : "") : pairTwiddleTable ? " tw-table" : "")
+        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (chainRows ? " chain" + (batchRows() ? " rows2" : "") + (persistentBlocks() ? " persistent" : "") : pairTwiddleTable ? " tw-table" : "")
         : splitRows() ? " split" : n16Kernel() != 0 ? " n16=" + n16Kernel() : "") : "") + "]";
   }
 }

@@ -30,11 +30,12 @@ import java.util.function.BiPredicate;
  * and pdw run at N1 = 32 only, f, f2 and f2c at N1 = 16 only. Session 9, lbf5: {@code pairc2} / {@code pairc2w12} the chained
  * pair kernel on two rows at once ({@code batchRows}, 32 x 32 only: L = 512), at 16 / 12 warps, {@code pairc2p} from
  * persistent blocks ({@code persistentBlocks}); a suffix {@code :gN}
- * runs a scheme at N blocks per channel ({@code blocksPerChannel}), {@code :fwd} skips its backward rows.
+ * runs a scheme at N blocks per channel ({@code blocksPerChannel}), {@code :aN} with {@code autoBlocksPerSm(N)},
+ * {@code :p} with {@code persistentBlocks} (pcp / pc2p), {@code :fwd} skips its backward rows.
  * Usage: LearnedBench [csv-out] [B] [H] [L,L,...];  LearnedBench profile L: one forward per scheme (one warp, pair) and
  * one backward of pair+async at B = 64, H = 768, untimed (a target for Nsight Compute); {@code profile L chain}: one
  * forward and one backward each of the defaults without and with {@code chainRows}; {@code profile L rows2}: one forward
- * each without and with {@code batchRows}. {@code LearnedBench mma [blocks per SM]}: the mma.sync rate (TFLOP/s).
+ * each without and with {@code batchRows}; {@code profile L persistent}: without and with {@code persistentBlocks}. {@code LearnedBench mma [blocks per SM]}: the mma.sync rate (TFLOP/s).
  */
 public final class LearnedBench {
   private LearnedBench() {}
@@ -43,6 +44,10 @@ public final class LearnedBench {
     if (args.length == 2 && args[0].equals("profile")) { profile(Integer.parseInt(args[1])); return; }
     if (args.length == 3 && args[0].equals("profile") && args[2].equals("chain")) { profileChain(Integer.parseInt(args[1])); return; }
     if (args.length == 3 && args[0].equals("profile") && args[2].equals("rows2")) { profileRows2(Integer.parseInt(args[1])); return; }
+    if (args.length == 3 && args[0].equals("profile") && args[2].equals("persistent")) {
+      profiled(Integer.parseInt(args[1]), new boolean[] {false, true}, (lb, p) -> lb.persistentBlocks(p), (lb, p) -> false);
+      return;
+    }
     if (args.length >= 1 && args[0].equals("mma")) { mmaRate(args.length > 1 ? Integer.parseInt(args[1]) : 4); return; }
     FlashButterflyFwdBench.run("LearnedBench", args, new int[] {256, 512, 1024}, LearnedBench::length);
   }
@@ -121,6 +126,8 @@ public final class LearnedBench {
           String scheme = spec.split(":")[0];
           for (String opt : spec.substring(scheme.length()).split(":"))
             if (opt.startsWith("g")) lb.blocksPerChannel(Integer.parseInt(opt.substring(1)));
+            else if (opt.startsWith("a")) lb.autoBlocksPerSm(Integer.parseInt(opt.substring(1)));
+            else if (opt.equals("p")) lb.persistentBlocks(true);
           boolean fwdOnly = spec.contains(":fwd");
           boolean n16 = scheme.equals("f") || scheme.equals("f2") || scheme.equals("f2c");
           if (n16) lb.n16Kernel(scheme.equals("f") ? 1 : scheme.equals("f2") ? 2 : 3);

@@ -16,7 +16,8 @@ import ai.longconv4j.conv.LearnedButterfly;
  * Two kernels: for 16-bit I/O and N1, N2 multiples of 16 (N = 256 .. 2048) the forward and du run on tensor cores
  * (learned_tc.cu: 16-bit blocks prepared once per {@link #setBlocks}, fp32 accumulation; one warp per row, or at
  * N1 = 32 two warps per row, {@link #pairRows(boolean)}, the default; by default the row's first three products chained
- * in registers, {@link #chainRows(boolean)} and {@link #n16Kernel(int)} 3); otherwise,
+ * in registers, {@link #chainRows(boolean)} and {@link #n16Kernel(int)} 3; at 32 x 32 two rows per pair from persistent
+ * blocks, {@link #batchRows(boolean)} and {@link #persistentBlocks(boolean)}); otherwise,
  * or with {@link #tensorCores(boolean) tensorCores(false)} / {@code -Dlongconv4j.learned.fp32=true}, the fp32
  * CUDA-core twin (learned.cu, one block per row). On tensor cores the backward also takes the block gradients, dk and
  * dD from tensor-core kernels (learned_tc_bwd.cu, {@link #tensorCoreGradients(boolean)}), else from the fp32 kernel.
@@ -41,7 +42,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private final DeviceBuffer prepFwd, prepAdj;   // 16-bit blocks for the tensor-core kernel (null: not applicable)
   private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, pairRows = DEFAULT_PAIR, tensorCoreGrads = true,
       asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW, chainRows = DEFAULT_CHAIN, batchRows = DEFAULT_BATCH_ROWS,
-      persistent = DEFAULT_PERSISTENT;
+      persistent;
   private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL, pairDumpWarps = 12, blocksPerChannel = DEFAULT_BLOCKS_PER_CHANNEL,
       autoBlocksPerSm = DEFAULT_AUTO_BLOCKS_PER_SM;
   /** Default of {@link #splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
@@ -92,15 +93,20 @@ public final class LearnedButterflyConv implements AutoCloseable {
       Variants.BATCH_ROWS);
 
   /**
-   * Default of {@link #blocksPerChannel(int)}: 0, the launch's own choice; {@code -Dlongconv4j.learned.gx=N} sets it
-   * (a bench knob: the tensor-core forward's grid is (gx, H)).
+   * {@code -Dlongconv4j.learned.persistent=on|off} for every plan, or null when unset: then {@link #defaultPersistent(int)}
+   * takes {@link Variants}'s per-shape defaults.
    */
+  static final Boolean PERSISTENT_PROPERTY = System.getProperty("longconv4j.learned.persistent") == null ? null
+      : onOff("longconv4j.learned.persistent", System.getProperty("longconv4j.learned.persistent"), false);
+
   /**
-   * Default of {@link #persistentBlocks(boolean)}: {@link Variants#PERSISTENT}; {@code -Dlongconv4j.learned.persistent=on|off}
-   * overrides it.
+   * Default of {@link #persistentBlocks(boolean)} for plans with N2 = {@code n2}: the property if set, else
+   * {@link Variants#PERSISTENT_32} at 32 x 32 (pc2p, lbf5-2: 0.150 / 0.152 ms against pc2 0.156 / 0.157 at one block per
+   * channel in lbf5-1) and {@link Variants#PERSISTENT_64} at 32 x 64 (pcp 0.403-0.411 against 0.401 / 0.404: not faster).
    */
-  public static final boolean DEFAULT_PERSISTENT = onOff("longconv4j.learned.persistent",
-      System.getProperty("longconv4j.learned.persistent"), Variants.PERSISTENT);
+  public static boolean defaultPersistent(int n2) {
+    return PERSISTENT_PROPERTY != null ? PERSISTENT_PROPERTY : n2 == 32 ? Variants.PERSISTENT_32 : Variants.PERSISTENT_64;
+  }
 
   /**
    * Default of {@link #autoBlocksPerSm(int)}: {@link Variants#AUTO_BLOCKS_PER_SM}; {@code -Dlongconv4j.learned.autoblocks=N}
@@ -111,7 +117,11 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   public static final int DEFAULT_BLOCKS_PER_CHANNEL = blocksOf(System.getProperty("longconv4j.learned.gx"));
 
-  /** The session-8 (lbf2) and session-9 (lbf4) variants' defaults in code, each one line to flip once a sitting measured it faster. */
+  /**
+   * Default of {@link #blocksPerChannel(int)}: 0, the launch's own choice; {@code -Dlongconv4j.learned.gx=N} sets it
+   * (a bench knob: the tensor-core forward's grid is (gx, H)).
+   */
+  /** The session-8 (lbf2) and session-9 (lbf4, lbf5) variants' defaults in code, each one line to flip once a sitting measured it faster. */
   static final class Variants {
     private Variants() {}
     /** {@link LearnedButterflyConv#chainRows(boolean)}: true (lbf4/s2); false, the pt / pdt kernels of final-s8d. */
@@ -120,12 +130,21 @@ public final class LearnedButterflyConv implements AutoCloseable {
     static final boolean PAIR_TW = true;
     /** {@link LearnedButterflyConv#n16Kernel(int)}: 3, f2c (lbf4/s2); 2 f2 (final-s8d), 0 the one-warp kernel, 1 f. */
     static final int N16_KERNEL = 3;
-    /** {@link LearnedButterflyConv#batchRows(boolean)}: false (session 9, lbf5: built, to be measured). */
-    static final boolean BATCH_ROWS = false;
-    /** {@link LearnedButterflyConv#persistentBlocks(boolean)}: false (session 9, lbf5: built, to be measured). */
-    static final boolean PERSISTENT = false;
-    /** {@link LearnedButterflyConv#autoBlocksPerSm(int)}: 8 (lbf3's launch); lbf5-1 measured 1 faster at H = 768. */
-    static final int AUTO_BLOCKS_PER_SM = 8;
+    /**
+     * {@link LearnedButterflyConv#batchRows(boolean)}: true (lbf5-1 / lbf5-2, with persistent blocks: pc2p, the 512
+     * forward 0.148-0.152 ms against pc's 0.180-0.182; the learned GPU tests passed, pc2 = pc bit for bit); false: pc.
+     */
+    static final boolean BATCH_ROWS = true;
+    /** {@link LearnedButterflyConv#persistentBlocks(boolean)} at 32 x 32: true (pc2p; see {@link #defaultPersistent(int)}). */
+    static final boolean PERSISTENT_32 = true;
+    /** {@link LearnedButterflyConv#persistentBlocks(boolean)} at 32 x 64: false (pcp measured not faster than pc at one block per channel). */
+    static final boolean PERSISTENT_64 = false;
+    /**
+     * {@link LearnedButterflyConv#autoBlocksPerSm(int)}: 1 (lbf5-1 / lbf5-2, H = 768, B = 64, ms, 8 -> 1 in two orders:
+     * forward 256 0.099, 0.100 -> 0.092, 0.094; 512 0.181, 0.181 -> 0.165, 0.165; 1K 0.425, 0.430 -> 0.401, 0.404;
+     * fwd+bwd 0.943, 0.945 -> 0.929, 0.935; 1.563, 1.567 -> 1.511, 1.522; 3.187, 3.177 -> 3.133, 3.050); 8: lbf3's launch.
+     */
+    static final int AUTO_BLOCKS_PER_SM = 1;
   }
 
   /** Parses {@code -Dlongconv4j.learned.autoblocks}'s value: 1 .. 64, {@code dflt} when unset. */
@@ -169,6 +188,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private LearnedButterflyConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;
     this.n = p.fftSize(); this.n1 = p.factors().get(0); this.n2 = p.factors().get(1);
+    this.persistent = defaultPersistent(n2);
     var lm = libMode(mode);
     this.taps0 = lm.effectiveTaps(l, lk, 0);
     this.taps1 = lm.sides() == 2 ? lm.effectiveTaps(l, lk, 1) : 0;
@@ -379,7 +399,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
    * twiddle tables and start values once and then take channel after channel (Kp reloaded per channel), instead of a
    * grid of (blocks per channel, H) blocks that each build them: {@code pcp} (32 x 32, 32 x 64; learned_tc_chain2.cuh's
    * row loop with one row per pair, pc's products per row) or, with {@link #batchRows()}, {@code pc2p}. A speed choice
-   * ({@code -Dlongconv4j.learned.persistent=on|off}, default {@link Variants#PERSISTENT}).
+   * ({@code -Dlongconv4j.learned.persistent=on|off}, default {@link #defaultPersistent(int)}).
    */
   public LearnedButterflyConv persistentBlocks(boolean on) { persistent = on; return this; }
 
@@ -398,8 +418,9 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   /**
    * Tensor-core chains (forward, du, the backward's dumping chains) without a fixed {@link #blocksPerChannel(int)}: blocks
-   * per channel = min(what the rows need, ceil(n SMs / H)); n = 8 (the default in code, {@link Variants#AUTO_BLOCKS_PER_SM})
-   * or 1 (at H = 768: one block per channel, so each block's setup — blocks, Kp, twiddle tables — serves all its rows).
+   * per channel = min(what the rows need, ceil(n SMs / H)); n = 1 (the default in code, {@link Variants#AUTO_BLOCKS_PER_SM}:
+   * at H = 768 one block per channel, so each block's setup — blocks, Kp, twiddle tables — serves all its rows) or 8
+   * (lbf3's launch, the slow twin).
    */
   public LearnedButterflyConv autoBlocksPerSm(int n) {
     if (n < 1 || n > 64) throw new IllegalArgumentException("LearnedButterflyConv.autoBlocksPerSm: 1 .. 64, got " + n);

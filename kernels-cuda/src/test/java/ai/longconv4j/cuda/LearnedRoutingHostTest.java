@@ -128,7 +128,9 @@ class LearnedRoutingHostTest {
   void batchRowsRoutesOnlyTheChained32x32ForwardAndFitsSharedMemory() {
     assertEquals(LearnedButterflyConv.Variants.BATCH_ROWS, LearnedButterflyConv.DEFAULT_BATCH_ROWS, "run without -Dlongconv4j.learned.rows2");
     assertEquals(0, LearnedButterflyConv.DEFAULT_BLOCKS_PER_CHANNEL, "run without -Dlongconv4j.learned.gx");
-    assertEquals(LearnedButterflyConv.Variants.PERSISTENT, LearnedButterflyConv.DEFAULT_PERSISTENT, "run without -Dlongconv4j.learned.persistent");
+    assertEquals(null, LearnedButterflyConv.PERSISTENT_PROPERTY, "run without -Dlongconv4j.learned.persistent");
+    assertEquals(LearnedButterflyConv.Variants.PERSISTENT_32, LearnedButterflyConv.defaultPersistent(32));
+    assertEquals(LearnedButterflyConv.Variants.PERSISTENT_64, LearnedButterflyConv.defaultPersistent(64));
     // pc2: two rows per pair, so two row buffers and two sets of two x stages per pair (learned_tc_chain2.cuh lbc2_pair_el)
     int one = LearnedButterflyConv.tensorCoreSmem(32, 32, false, true, 16, 0, true, true);
     int two = LearnedButterflyConv.tensorCoreSmem(32, 32, false, true, 16, 0, true, true, 2);

@@ -96,10 +96,11 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
     double[] yFft = new LearnedButterfly(plan, dft).forward(shape, ud, kl, Dd);
     int n = B * H * L;
     try (var tc = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).splitRows(split).pairRows(pair)
-             .pairWarps(rows.equals("pair12") ? 12 : 16).n16Kernel(n16).pairTwiddleTable(rows.equals("pairt") || chain).chainRows(chain).batchRows(rows2);
+             .pairWarps(rows.equals("pair12") ? 12 : 16).n16Kernel(n16).pairTwiddleTable(rows.equals("pairt") || chain).chainRows(chain).batchRows(rows2)
+             .persistentBlocks(false);   // pc, pc2 themselves (the persistent pcp / pc2p: LearnedBatchRowsGpuTest)
          // the current kernel: one warp per row, for pairt the pair kernel without the table, for pairc pairt, for pairc2 pc
          var one = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).splitRows(false)
-             .pairRows(rows.equals("pairt") || chain).pairTwiddleTable(chain).chainRows(rows2).batchRows(false).n16Kernel(n16 == 3 ? 2 : 0);
+             .pairRows(rows.equals("pairt") || chain).pairTwiddleTable(chain).chainRows(rows2).batchRows(false).persistentBlocks(false).n16Kernel(n16 == 3 ? 2 : 0);
          var twin = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).tensorCores(false);
          var du = dev.upload(u16); var ddy = dev.upload(dy16); var out = dev.alloc((2L * n + 3) / 4 * 4);
          var dk = dev.alloc(4L * (bi ? 2 : 1) * H * Lk); var dD = dev.alloc(4L * H)) {

@@ -31,7 +31,8 @@ import java.util.function.BiPredicate;
  * pair kernel on two rows at once ({@code batchRows}, 32 x 32 only: L = 512), at 16 / 12 warps, {@code pairc2p} from
  * persistent blocks ({@code persistentBlocks}); a suffix {@code :gN}
  * runs a scheme at N blocks per channel ({@code blocksPerChannel}), {@code :aN} with {@code autoBlocksPerSm(N)},
- * {@code :p} with {@code persistentBlocks} (pcp / pc2p), {@code :fwd} skips its backward rows.
+ * {@code :p} with {@code persistentBlocks} (pcp / pc2p), {@code :fwd} skips its backward rows; {@code old}: the defaults
+ * before lbf5 (pc, no persistent blocks, {@code autoBlocksPerSm(8)}).
  * Usage: LearnedBench [csv-out] [B] [H] [L,L,...];  LearnedBench profile L: one forward per scheme (one warp, pair) and
  * one backward of pair+async at B = 64, H = 768, untimed (a target for Nsight Compute); {@code profile L chain}: one
  * forward and one backward each of the defaults without and with {@code chainRows}; {@code profile L rows2}: one forward
@@ -133,6 +134,8 @@ public final class LearnedBench {
           if (n16) lb.n16Kernel(scheme.equals("f") ? 1 : scheme.equals("f2") ? 2 : 3);
           else if (scheme.equals("pairt") || scheme.equals("pairc")) lb.pairRows(true).pairTwiddleTable(true).chainRows(scheme.equals("pairc"));
           else if (scheme.equals("pdw")) lb.pairDumpWarps(16);   // the defaults, the 32 x 64 dumping chains at 16 warps
+          else if (scheme.equals("old"))   // the defaults before lbf5: pc at N1 = 32, lbf3's launch (8 blocks per SM)
+            lb.batchRows(false).persistentBlocks(false).autoBlocksPerSm(8);
           else if (scheme.startsWith("pairc2"))   // pc2: two rows per pair (32 x 32; else pc); pairc2p persistent, pairc2w12 12 warps
             lb.pairRows(true).pairTwiddleTable(true).chainRows(true).batchRows(true).persistentBlocks(scheme.equals("pairc2p"))
                 .pairWarps(scheme.endsWith("w12") ? 12 : 16);
@@ -140,7 +143,7 @@ public final class LearnedBench {
             lb.splitRows(scheme.equals("split")).pairRows(scheme.startsWith("pair")).pairWarps(scheme.equals("pair12") ? 12 : 16)
                 .asyncGrams(scheme.equals("pair+async")).chainRows(false);
           boolean n1is32 = lb.factors()[0] == 32;
-          if (n16 ? n1is32 : !scheme.equals("one") && !scheme.equals("default") && !n1is32) continue;   // see the class doc
+          if (n16 ? n1is32 : !scheme.equals("one") && !scheme.equals("default") && !scheme.equals("old") && !n1is32) continue;   // see the class doc
           if (scheme.startsWith("pairc2") && !lb.batchRows()) continue;   // 32 x 32 only
           String name = "learned tc " + lb.factors()[0] + "x" + lb.factors()[1] + " " + spec;
           y.fill32(0x7fc07fc0);

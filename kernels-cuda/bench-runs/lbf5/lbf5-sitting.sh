@@ -10,7 +10,11 @@
 #   NCU=1: ncu --set full of the 512 forward, pc then pc2 (LearnedBench profile 512 rows2).
 # Stage (from the worktree; see /work/prompts/lbf5.md): tools/stage-device.sh --out /work/main/.device/lbf5 --sm 90 --lean-jre \
 #   --add kernels-cuda/bench-runs/lbf5/lbf5-sitting.sh --drop '...'
-# Device (carry [".device/lbf5"]): DEV=.device/lbf5 bash .device/lbf5/lbf5-sitting.sh "$OUT/s1"
+# Device (carry [".device/lbf5"]): DEV=.device/lbf5 bash .device/lbf5/lbf5-sitting.sh "$OUT/s1"  (sittings: COMMANDS.txt)
+# MMA=0 skips the rate, NCU=0 the profile, MIRROR=0 the reversed bench, TESTS=0 the tests; DEFOPTS: a second test run
+# with those properties; LS2: the reversed bench's lengths; SCHEMES: LearnedBench's (scheme[:gN][:aN][:p][:fwd]).
+# Closing call from merged main (stage at .device/final; ~40 s):
+#   DEV=.device/final MMA=0 NCU=0 SCHEMES=default,old LS2=256,512,1024 TEST_S=45 JAVA_S=30 bash kernels-cuda/bench-runs/lbf5/lbf5-sitting.sh "$OUT/lbf5"
 set -u
 out=${1:-/tmp/lbf5-sitting}; mkdir -p "$out"
 DEV=${DEV:-.device/lbf5}

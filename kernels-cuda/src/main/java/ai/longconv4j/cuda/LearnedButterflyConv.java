@@ -142,7 +142,8 @@ public final class LearnedButterflyConv implements AutoCloseable {
     /**
      * {@link LearnedButterflyConv#autoBlocksPerSm(int)}: 1 (lbf5-1 / lbf5-2, H = 768, B = 64, ms, 8 -> 1 in two orders:
      * forward 256 0.099, 0.100 -> 0.092, 0.094; 512 0.181, 0.181 -> 0.165, 0.165; 1K 0.425, 0.430 -> 0.401, 0.404;
-     * fwd+bwd 0.943, 0.945 -> 0.929, 0.935; 1.563, 1.567 -> 1.511, 1.522; 3.187, 3.177 -> 3.133, 3.050); 8: lbf3's launch.
+     * fwd+bwd 0.943, 0.945 -> 0.929, 0.935; 1.563, 1.567 -> 1.511, 1.522; 3.187, 3.177 -> 3.133, 3.050; lbf5-3 confirmed
+     * with the other flips, BENCH-RESULTS.md round 13-lbf5); 8: lbf3's launch. Timed at H = 768 only.
      */
     static final int AUTO_BLOCKS_PER_SM = 1;
   }

@@ -317,6 +317,7 @@ __device__ __forceinline__ void lbp_row(const IO* __restrict__ xrow, IO* __restr
   lbp_out<IO, BF16, N2>(xrow, orow, d, L, X, a4r, a4i, kt, c0, jp0);
 }
 #include "learned_tc_chain.cuh"
+#include "learned_tc_chain2.cuh"
 // PAIR: grid (ceil(B / (W / 2)), H) at most, block 32 W (W even), smem FIXED_BYTES + W/2 * 2 PAIR_EL + 8 N (twiddles)
 // (TI: + 192 * 6 * 8 for the start values after the twiddles).
 template <typename IO, bool BF16, int N2, bool DUMP, bool TI = false>
@@ -337,7 +338,8 @@ __device__ void lbp_rows(const IO* __restrict__ x, IO* __restrict__ out, float d
   }
 }
 // Grid (ceil(B / (W * rowsPerWarp)), H), block 32 W, dynamic smem LbtLayout::FIXED_BYTES + W * WARP_BYTES.
-template <typename IO, bool BF16, int N1, int N2, bool SPLIT, int PAIR = 0, bool FE = false, bool TI = false, bool CH = false>
+template <typename IO, bool BF16, int N1, int N2, bool SPLIT, int PAIR = 0, bool FE = false, bool TI = false, bool CH = false,
+          int NB = 0, bool PERSIST = false>
 __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__ kp, const float* __restrict__ D,
                             const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L, int conjK,
                             uint16_t* __restrict__ dump) {
@@ -364,18 +366,30 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
     }
   }
   const float2* kph = kp + (size_t)h * N;
-  for (int i = threadIdx.x; i < N; i += blockDim.x) { const int r = i / N2, c = i - r * N2; skp[r * Lo::SK + c] = kph[i]; }
+  if (!PERSIST)   // persistent blocks load each channel's Kp in their loop
+    for (int i = threadIdx.x; i < N; i += blockDim.x) { const int r = i / N2, c = i - r * N2; skp[r * Lo::SK + c] = kph[i]; }
   constexpr int LOG2N = N == 256 ? 8 : N == 512 ? 9 : N == 1024 ? 10 : 11;
   const Tw T = tw_init(stw, LOG2N);
   __syncthreads();
-  const float d = D[h];
+  const float d = PERSIST ? 0.f : D[h];
   if constexpr (CH && N1 == 32) {   // the TI start values after the pairs' buffers, built from a full table held there meanwhile
-    float2 *full = reinterpret_cast<float2*>(bufs), *twi = reinterpret_cast<float2*>(bufs + (blockDim.x >> 6) * lbc_pair_el<N2>());
+    float2 *full = reinterpret_cast<float2*>(bufs),
+           *twi = reinterpret_cast<float2*>(bufs + (blockDim.x >> 6) * (NB > 0 ? lbc2_pair_el<N2, NB>() : lbc_pair_el<N2>()));
     for (int i = threadIdx.x; i < N; i += blockDim.x) full[i] = tw_at(T, i);
     __syncthreads();
     lbp_twi_build<N2>(full, twi);
     __syncthreads();
-    lbc_rows<IO, BF16, N2, PAIR == 2>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, dump);
+    if constexpr (PERSIST) {   // grid (<= SMs, 1): the blocks, twiddles and start values once per block, then channel after channel
+#pragma unroll 1
+      for (int hh = blockIdx.x; hh < H; hh += gridDim.x) {
+        __syncthreads();   // every pair done with the previous channel's Kp
+        const float2* kq = kp + (size_t)hh * N;
+        for (int i = threadIdx.x; i < N; i += blockDim.x) { const int r = i / N2, c = i - r * N2; skp[r * Lo::SK + c] = kq[i]; }
+        __syncthreads();
+        lbc2_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, conjK, bufs, sb, skp, twi, hh, 0, 1);
+      }
+    } else if constexpr (NB > 0) lbc2_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, conjK, bufs, sb, skp, twi, h, blockIdx.x, gridDim.x);
+    else lbc_rows<IO, BF16, N2, PAIR == 2>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, dump);
     return;
   }
   if constexpr (PAIR != 0) {   // the full twiddle table T[i] = w_N^i after the pairs' buffers: one lookup per entry
@@ -440,6 +454,16 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
       int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
     lbt_forward<IO, BF, 32, N2, false, DUMP ? 2 : 1, false, true, true>(x, kp, D, pb, out, B, H, L, conjK, dump);  \
   }
+// CB kernels (suffix pc2; learned_tc_chain2.cuh): NB = 2 rows per pair, forward / adjoint without dumps, N2 = 32 only;
+// smem FIXED_BYTES + W/2 * 2 lbc2_pair_el + 192 * 6 * 8. pc2p: persistent, grid (<= SMs, 1), each block channel after
+// channel (blocks, twiddle tables and start values built once per block instead of once per (channel, part)). pcp: the
+// same persistent loop on one row per pair (lbc2_rows with NB = 1: pc's products per row; 32 x 32 and 32 x 64).
+#define LBC2_CFG(SUF, IO, BF, N2, MAXT, NB, PERS, NAME)                                                                     \
+  extern "C" __global__ void __launch_bounds__(MAXT, 1) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,       \
+      const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
+      int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
+    lbt_forward<IO, BF, 32, N2, false, 1, false, true, true, NB, PERS>(x, kp, D, pb, out, B, H, L, conjK, dump);   \
+  }
 #define LBFC_CFG(SUF, IO, BF, N2, NAME)   /* chained N1 = 16 (f2c): lbc_row16, f2's launch (10 warps, two blocks per SM) */ \
   extern "C" __global__ void __launch_bounds__(320, 2) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,        \
       const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
@@ -458,9 +482,36 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   LBF_CFG(SUF, IO, BF, 16, 320, 2, 16x16f2) LBF_CFG(SUF, IO, BF, 32, 320, 2, 16x32f2)                              \
   LBC_CFG(SUF, IO, BF, 32, 512, false, 32x32pc) LBC_CFG(SUF, IO, BF, 64, 512, false, 32x64pc)                      \
   LBC_CFG(SUF, IO, BF, 32, 512, true, 32x32pdc) LBC_CFG(SUF, IO, BF, 64, 384, true, 32x64pdc)                      \
-  LBC_CFG(SUF, IO, BF, 64, 512, true, 32x64pdcw)                                                                   \
+  LBC_CFG(SUF, IO, BF, 64, 512, true, 32x64pdcw) LBC2_CFG(SUF, IO, BF, 32, 512, 2, false, 32x32pc2)           \
+  LBC2_CFG(SUF, IO, BF, 32, 512, 2, true, 32x32pc2p) LBC2_CFG(SUF, IO, BF, 32, 512, 1, true, 32x32pcp)              \
+  LBC2_CFG(SUF, IO, BF, 64, 512, 1, true, 32x64pcp)                         \
   LBFC_CFG(SUF, IO, BF, 16, 16x16f2c) LBFC_CFG(SUF, IO, BF, 32, 16x32f2c)                                          \
   extern "C" __global__ void __launch_bounds__(256) lbt_prep_##SUF(const float2* __restrict__ blocks,              \
       IO* __restrict__ out, int N1, int N2, int adjoint) { lbt_prep<IO>(blocks, out, N1, N2, adjoint); }
 LBT_TYPE(bf16, __nv_bfloat16, true)
 LBT_TYPE(f16, __half, false)
+
+// The mma.sync rate of this GPU (LearnedBench mma; the floor in BENCH-RESULTS.md, round 13-lbf5): each warp runs `iters`
+// rounds of 8 independent m16n8k16 16-bit MMAs with fp32 accumulators (no shared memory, no epilogue), then stores its
+// sums (out: gridDim.x * blockDim.x floats) so that nothing is dead code. FLOP = 2 * 16 * 8 * 16 * 8 * iters per warp.
+template <bool BF16>
+__device__ void lbt_mma_rate(float* __restrict__ out, int iters) {
+  const uint32_t s = threadIdx.x * 0x9e3779b9u;
+  const uint32_t a[4] = {(s & 0x3f803f80u) | 0x3c003c00u, 0x3c003c00u, 0x3c003c00u ^ (s & 0x00100010u), 0x3c003c00u};
+  const uint32_t b0 = 0x3c003c00u | (s >> 16 & 0x000f000fu), b1 = 0x3c003c00u;
+  float c[8][4];
+#pragma unroll
+  for (int i = 0; i < 8; ++i)
+#pragma unroll
+    for (int q = 0; q < 4; ++q) c[i][q] = 0.f;
+#pragma unroll 1
+  for (int it = 0; it < iters; ++it)
+#pragma unroll
+    for (int i = 0; i < 8; ++i) mma16816<BF16>(c[i], a, b0 + i, b1);
+  float sum = 0.f;
+#pragma unroll
+  for (int i = 0; i < 8; ++i) sum += c[i][0] + c[i][1] + c[i][2] + c[i][3];
+  out[blockIdx.x * blockDim.x + threadIdx.x] = sum;
+}
+extern "C" __global__ void __launch_bounds__(512) lbt_mma_rate_bf16(float* __restrict__ out, int iters) { lbt_mma_rate<true>(out, iters); }
+extern "C" __global__ void __launch_bounds__(512) lbt_mma_rate_f16(float* __restrict__ out, int iters) { lbt_mma_rate<false>(out, iters); }

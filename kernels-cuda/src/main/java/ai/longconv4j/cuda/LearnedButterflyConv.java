@@ -16,7 +16,8 @@ import ai.longconv4j.conv.LearnedButterfly;
  * Two kernels: for 16-bit I/O and N1, N2 multiples of 16 (N = 256 .. 2048) the forward and du run on tensor cores
  * (learned_tc.cu: 16-bit blocks prepared once per {@link #setBlocks}, fp32 accumulation; one warp per row, or at
  * N1 = 32 two warps per row, {@link #pairRows(boolean)}, the default; by default the row's first three products chained
- * in registers, {@link #chainRows(boolean)} and {@link #n16Kernel(int)} 3); otherwise,
+ * in registers, {@link #chainRows(boolean)} and {@link #n16Kernel(int)} 3; at 32 x 32 two rows per pair from persistent
+ * blocks, {@link #batchRows(boolean)} and {@link #persistentBlocks(boolean)}); otherwise,
  * or with {@link #tensorCores(boolean) tensorCores(false)} / {@code -Dlongconv4j.learned.fp32=true}, the fp32
  * CUDA-core twin (learned.cu, one block per row). On tensor cores the backward also takes the block gradients, dk and
  * dD from tensor-core kernels (learned_tc_bwd.cu, {@link #tensorCoreGradients(boolean)}), else from the fp32 kernel.
@@ -40,8 +41,10 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private final DeviceBuffer kp, d, blocks, dBlocks;
   private final DeviceBuffer prepFwd, prepAdj;   // 16-bit blocks for the tensor-core kernel (null: not applicable)
   private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, pairRows = DEFAULT_PAIR, tensorCoreGrads = true,
-      asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW, chainRows = DEFAULT_CHAIN;
-  private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL, pairDumpWarps = 12;
+      asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW, chainRows = DEFAULT_CHAIN, batchRows = DEFAULT_BATCH_ROWS,
+      persistent;
+  private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL, pairDumpWarps = 12, blocksPerChannel = DEFAULT_BLOCKS_PER_CHANNEL,
+      autoBlocksPerSm = DEFAULT_AUTO_BLOCKS_PER_SM;
   /** Default of {@link #splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
   public static final boolean DEFAULT_SPLIT = false;
   /**
@@ -82,7 +85,43 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public static final boolean DEFAULT_CHAIN = onOff("longconv4j.learned.chain", System.getProperty("longconv4j.learned.chain"),
       Variants.CHAIN);
 
-  /** The session-8 (lbf2) and session-9 (lbf4) variants' defaults in code, each one line to flip once a sitting measured it faster. */
+  /**
+   * Default of {@link #batchRows(boolean)}: {@link Variants#BATCH_ROWS}; {@code -Dlongconv4j.learned.rows2=on|off}
+   * overrides it ({@code off}: the chained pair kernel pc, its slow twin).
+   */
+  public static final boolean DEFAULT_BATCH_ROWS = onOff("longconv4j.learned.rows2", System.getProperty("longconv4j.learned.rows2"),
+      Variants.BATCH_ROWS);
+
+  /**
+   * {@code -Dlongconv4j.learned.persistent=on|off} for every plan, or null when unset: then {@link #defaultPersistent(int)}
+   * takes {@link Variants}'s per-shape defaults.
+   */
+  static final Boolean PERSISTENT_PROPERTY = System.getProperty("longconv4j.learned.persistent") == null ? null
+      : onOff("longconv4j.learned.persistent", System.getProperty("longconv4j.learned.persistent"), false);
+
+  /**
+   * Default of {@link #persistentBlocks(boolean)} for plans with N2 = {@code n2}: the property if set, else
+   * {@link Variants#PERSISTENT_32} at 32 x 32 (pc2p, lbf5-2: 0.150 / 0.152 ms against pc2 0.156 / 0.157 at one block per
+   * channel in lbf5-1) and {@link Variants#PERSISTENT_64} at 32 x 64 (pcp 0.403-0.411 against 0.401 / 0.404: not faster).
+   */
+  public static boolean defaultPersistent(int n2) {
+    return PERSISTENT_PROPERTY != null ? PERSISTENT_PROPERTY : n2 == 32 ? Variants.PERSISTENT_32 : Variants.PERSISTENT_64;
+  }
+
+  /**
+   * Default of {@link #autoBlocksPerSm(int)}: {@link Variants#AUTO_BLOCKS_PER_SM}; {@code -Dlongconv4j.learned.autoblocks=N}
+   * (1 .. 64) overrides it.
+   */
+  public static final int DEFAULT_AUTO_BLOCKS_PER_SM = autoBlocksOf(System.getProperty("longconv4j.learned.autoblocks"),
+      Variants.AUTO_BLOCKS_PER_SM);
+
+  public static final int DEFAULT_BLOCKS_PER_CHANNEL = blocksOf(System.getProperty("longconv4j.learned.gx"));
+
+  /**
+   * Default of {@link #blocksPerChannel(int)}: 0, the launch's own choice; {@code -Dlongconv4j.learned.gx=N} sets it
+   * (a bench knob: the tensor-core forward's grid is (gx, H)).
+   */
+  /** The session-8 (lbf2) and session-9 (lbf4, lbf5) variants' defaults in code, each one line to flip once a sitting measured it faster. */
   static final class Variants {
     private Variants() {}
     /** {@link LearnedButterflyConv#chainRows(boolean)}: true (lbf4/s2); false, the pt / pdt kernels of final-s8d. */
@@ -91,6 +130,48 @@ public final class LearnedButterflyConv implements AutoCloseable {
     static final boolean PAIR_TW = true;
     /** {@link LearnedButterflyConv#n16Kernel(int)}: 3, f2c (lbf4/s2); 2 f2 (final-s8d), 0 the one-warp kernel, 1 f. */
     static final int N16_KERNEL = 3;
+    /**
+     * {@link LearnedButterflyConv#batchRows(boolean)}: true (lbf5-1 / lbf5-2, with persistent blocks: pc2p, the 512
+     * forward 0.148-0.152 ms against pc's 0.180-0.182; the learned GPU tests passed, pc2 = pc bit for bit); false: pc.
+     */
+    static final boolean BATCH_ROWS = true;
+    /** {@link LearnedButterflyConv#persistentBlocks(boolean)} at 32 x 32: true (pc2p; see {@link #defaultPersistent(int)}). */
+    static final boolean PERSISTENT_32 = true;
+    /** {@link LearnedButterflyConv#persistentBlocks(boolean)} at 32 x 64: false (pcp measured not faster than pc at one block per channel). */
+    static final boolean PERSISTENT_64 = false;
+    /**
+     * {@link LearnedButterflyConv#autoBlocksPerSm(int)}: 1 (lbf5-1 / lbf5-2, H = 768, B = 64, ms, 8 -> 1 in two orders:
+     * forward 256 0.099, 0.100 -> 0.092, 0.094; 512 0.181, 0.181 -> 0.165, 0.165; 1K 0.425, 0.430 -> 0.401, 0.404;
+     * fwd+bwd 0.943, 0.945 -> 0.929, 0.935; 1.563, 1.567 -> 1.511, 1.522; 3.187, 3.177 -> 3.133, 3.050; lbf5-3 confirmed
+     * with the other flips, BENCH-RESULTS.md round 13-lbf5); 8: lbf3's launch. Timed at H = 768 only.
+     */
+    static final int AUTO_BLOCKS_PER_SM = 1;
+  }
+
+  /** Parses {@code -Dlongconv4j.learned.autoblocks}'s value: 1 .. 64, {@code dflt} when unset. */
+  static int autoBlocksOf(String v, int dflt) {
+    if (v == null) return dflt;
+    int n;
+    try {
+      n = Integer.parseInt(v.trim());
+    } catch (NumberFormatException e) {
+      n = -1;
+    }
+    if (n < 1 || n > 64) throw new IllegalArgumentException("longconv4j.learned.autoblocks: expected 1 .. 64, got " + v);
+    return n;
+  }
+
+  /** Parses {@code -Dlongconv4j.learned.gx}'s value: a block count in [0, 65535] (0: automatic), 0 when unset. */
+  static int blocksOf(String v) {
+    if (v == null) return 0;
+    int g;
+    try {
+      g = Integer.parseInt(v.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("longconv4j.learned.gx: expected a block count in [0, 65535], got " + v);
+    }
+    if (g < 0 || g > 65535) throw new IllegalArgumentException("longconv4j.learned.gx: expected a block count in [0, 65535], got " + v);
+    return g;
   }
 
   /** Parses {@code -Dlongconv4j.learned.n16}'s value: {@code one} 0, {@code f} 1, {@code f2} 2, or {@code dflt} when unset. */
@@ -108,6 +189,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private LearnedButterflyConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;
     this.n = p.fftSize(); this.n1 = p.factors().get(0); this.n2 = p.factors().get(1);
+    this.persistent = defaultPersistent(n2);
     var lm = libMode(mode);
     this.taps0 = lm.effectiveTaps(l, lk, 0);
     this.taps1 = lm.sides() == 2 ? lm.effectiveTaps(l, lk, 1) : 0;
@@ -190,9 +272,18 @@ public final class LearnedButterflyConv implements AutoCloseable {
    * N2 + 8 values, then the start-value table (192 lanes x 6 float2); no full twiddle table (built in the pairs' buffers).
    */
   static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair, int warps, int n16, boolean pairTw, boolean chain) {
+    return tensorCoreSmem(n1, n2, split, pair, warps, n16, pairTw, chain, 1);
+  }
+
+  /**
+   * Chained pair kernels on {@code rowsPerPair} rows at once ({@link #batchRows(boolean)}, learned_tc_chain2.cuh
+   * lbc2_pair_el): per pair that many row buffers and two sets of that many x stages.
+   */
+  static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair, int warps, int n16, boolean pairTw, boolean chain,
+      int rowsPerPair) {
     if (chain && pair && n1 == 32) {
       int blk = 2 * (4 * n1 * (n1 + 8) + 4 * n2 * (n2 + 8)), kpB = 8 * n1 * (n2 + 8), tw = 8 * (128 + Math.max(1, n1 * n2 / 128));
-      return blk + kpB + tw + warps / 2 * (2 * n1 * (2 * n2 + 8) + 2 * 2 * 32 * (n2 + 8)) + 192 * 6 * 8;
+      return blk + kpB + tw + warps / 2 * rowsPerPair * (2 * n1 * (2 * n2 + 8) + 2 * 2 * 32 * (n2 + 8)) + 192 * 6 * 8;
     }
     return tensorCoreSmem(n1, n2, split, pair, warps, n16, pairTw);
   }
@@ -292,6 +383,52 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   public boolean chainRows() { return chainRows && pairRows(); }
 
+  /**
+   * Chained pair kernels at 32 x 32 (L = 512 causal) without dumps (the forward, and du where the gradients are not
+   * taken on tensor cores): the {@code pc2} kernel (learned_tc_chain2.cuh), each pair on two rows of a channel at once,
+   * so each block fragment, Kp value and twiddle step serves both rows. The same products, roundings and twiddles per
+   * row as pc (its slow twin); a speed choice ({@link #DEFAULT_BATCH_ROWS}). Implies {@link #chainRows(boolean)}'s
+   * conditions; other shapes ignore it.
+   */
+  public LearnedButterflyConv batchRows(boolean on) { batchRows = on; return this; }
+
+  /** Whether the forward runs pc2 ({@link #batchRows(boolean)} on a 32 x 32 chained plan). */
+  public boolean batchRows() { return batchRows && chainRows() && n2 == 32; }
+
+  /**
+   * Chained pair kernels (N1 = 32) without dumps: persistent blocks, one per SM (at most H), that build the blocks,
+   * twiddle tables and start values once and then take channel after channel (Kp reloaded per channel), instead of a
+   * grid of (blocks per channel, H) blocks that each build them: {@code pcp} (32 x 32, 32 x 64; learned_tc_chain2.cuh's
+   * row loop with one row per pair, pc's products per row) or, with {@link #batchRows()}, {@code pc2p}. A speed choice
+   * ({@code -Dlongconv4j.learned.persistent=on|off}, default {@link #defaultPersistent(int)}).
+   */
+  public LearnedButterflyConv persistentBlocks(boolean on) { persistent = on; return this; }
+
+  /** Whether the forward runs pcp / pc2p ({@link #persistentBlocks(boolean)} on a chained plan). */
+  public boolean persistentBlocks() { return persistent && chainRows(); }
+
+  /**
+   * Tensor-core forward / du: blocks per channel (the grid's x; its y is H); 0 (the default) lets the launch choose
+   * (enough blocks for ~8 per SM, no more than the rows need). A bench knob; the result does not depend on it.
+   */
+  public LearnedButterflyConv blocksPerChannel(int g) {
+    if (g < 0 || g > 65535) throw new IllegalArgumentException("LearnedButterflyConv.blocksPerChannel: 0 .. 65535, got " + g);
+    blocksPerChannel = g;
+    return this;
+  }
+
+  /**
+   * Tensor-core chains (forward, du, the backward's dumping chains) without a fixed {@link #blocksPerChannel(int)}: blocks
+   * per channel = min(what the rows need, ceil(n SMs / H)); n = 1 (the default in code, {@link Variants#AUTO_BLOCKS_PER_SM}:
+   * at H = 768 one block per channel, so each block's setup — blocks, Kp, twiddle tables — serves all its rows) or 8
+   * (lbf3's launch, the slow twin).
+   */
+  public LearnedButterflyConv autoBlocksPerSm(int n) {
+    if (n < 1 || n > 64) throw new IllegalArgumentException("LearnedButterflyConv.autoBlocksPerSm: 1 .. 64, got " + n);
+    autoBlocksPerSm = n;
+    return this;
+  }
+
   /** Pair kernels' warps per block for forward and du (12 or 16; the default 16; the backward's dumps run 12 at 32 x 64). */
   public LearnedButterflyConv pairWarps(int w) {
     if (w != 12 && w != 16) throw new IllegalArgumentException("LearnedButterflyConv.pairWarps: 12 or 16, got " + w);
@@ -314,7 +451,9 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   /** The tensor-core forward kernel's name (dump: the backward's variant that stores the intermediates). */
   String tensorCoreKernel(boolean dump) {
-    String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? (dump && wideDumps() ? "cw" : "c") : pairTwiddleTable ? "t" : "") : splitRows() ? "s"
+    String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? (dump && wideDumps() ? "cw" : !dump && batchRows() ? (persistentBlocks() ? "c2p" : "c2")
+        : !dump && persistentBlocks() ? "cp" : "c")
+        : pairTwiddleTable ? "t" : "") : splitRows() ? "s"
         : n16Kernel() == 1 ? "f" : n16Kernel() == 2 ? "f2" : n16Kernel() == 3 ? "f2c" : "";
     return "lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + variant;
   }
@@ -402,10 +541,27 @@ public final class LearnedButterflyConv implements AutoCloseable {
     boolean split = splitRows(), pair = pairRows(), dumps = dump instanceof DeviceBuffer;
     int w = pair ? Math.min(pairWarps, dumps && wideDumps() ? 16 : tensorCoreWarps(n1, n2, false, true, dumps))
         : tensorCoreWarps(n1, n2, split, false, dumps, n16Kernel());
-    int rows = pair ? w / 2 : w;   // rows in flight per block
-    int gx = Math.max(1, Math.min((B + rows - 1) / rows, (8 * device.smCount() + h - 1) / h));
-    device.module(MODULE_TC).kernel(tensorCoreKernel(dumps)).launch(device.stream(),
-        gx, h, 32 * w, tensorCoreSmem(n1, n2, split, pair, w, n16Kernel(), pairTwiddleTable(), chainRows()), x, kp, d, pb, out, B, h, l, conjK, dump);
+    int perPair = !dumps && batchRows() ? 2 : 1;
+    int rows = pair ? w / 2 * perPair : w;   // rows in flight per block
+    boolean persist = !dumps && persistentBlocks();
+    int gx = persist ? Math.min(device.smCount(), h) : gridX(B, rows, device.smCount(), h, blocksPerChannel, autoBlocksPerSm);
+    device.module(MODULE_TC).kernel(tensorCoreKernel(dumps)).launch(device.stream(), gx, persist ? 1 : h, 32 * w,
+        tensorCoreSmem(n1, n2, split, pair, w, n16Kernel(), pairTwiddleTable(), chainRows(), perPair), x, kp, d, pb, out, B, h, l,
+        conjK, dump);
+  }
+
+  /**
+   * The tensor-core forward's blocks per channel: {@code fixed} if positive (at most what the rows need), else enough for
+   * ~8 blocks per SM over the H channels, at most ceil(B / rows) (rows: rows in flight per block).
+   */
+  static int gridX(int B, int rows, int sms, int h, int fixed) {
+    return gridX(B, rows, sms, h, fixed, 8);
+  }
+
+  /** As {@link #gridX(int, int, int, int, int)} with ~{@code perSm} blocks per SM over the H channels. */
+  static int gridX(int B, int rows, int sms, int h, int fixed, int perSm) {
+    int need = (B + rows - 1) / rows;
+    return Math.max(1, fixed > 0 ? Math.min(fixed, need) : Math.min(need, (perSm * sms + h - 1) / h));
   }
 
   /**
@@ -505,7 +661,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   @Override public String toString() {
     return "LearnedButterflyConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + " = " + n1 + " x " + n2
-        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (chainRows ? " chain" : pairTwiddleTable ? " tw-table" : "")
+        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (chainRows ? " chain" + (batchRows() ? " rows2" : "") + (persistentBlocks() ? " persistent" : "") : pairTwiddleTable ? " tw-table" : "")
         : splitRows() ? " split" : n16Kernel() != 0 ? " n16=" + n16Kernel() : "") : "") + "]";
   }
 }

@@ -125,6 +125,46 @@ class LearnedRoutingHostTest {
   }
 
   @Test
+  void batchRowsRoutesOnlyTheChained32x32ForwardAndFitsSharedMemory() {
+    assertEquals(LearnedButterflyConv.Variants.BATCH_ROWS, LearnedButterflyConv.DEFAULT_BATCH_ROWS, "run without -Dlongconv4j.learned.rows2");
+    assertEquals(0, LearnedButterflyConv.DEFAULT_BLOCKS_PER_CHANNEL, "run without -Dlongconv4j.learned.gx");
+    assertEquals(null, LearnedButterflyConv.PERSISTENT_PROPERTY, "run without -Dlongconv4j.learned.persistent");
+    assertEquals(LearnedButterflyConv.Variants.PERSISTENT_32, LearnedButterflyConv.defaultPersistent(32));
+    assertEquals(LearnedButterflyConv.Variants.PERSISTENT_64, LearnedButterflyConv.defaultPersistent(64));
+    // pc2: two rows per pair, so two row buffers and two sets of two x stages per pair (learned_tc_chain2.cuh lbc2_pair_el)
+    int one = LearnedButterflyConv.tensorCoreSmem(32, 32, false, true, 16, 0, true, true);
+    int two = LearnedButterflyConv.tensorCoreSmem(32, 32, false, true, 16, 0, true, true, 2);
+    assertEquals(one, LearnedButterflyConv.tensorCoreSmem(32, 32, false, true, 16, 0, true, true, 1));
+    assertEquals(8 * (2 * 32 * 72 + 4 * 32 * 40), two - one);
+    assertEquals(2 * (4 * 32 * 40 + 4 * 32 * 40) + 8 * 32 * 40 + 8 * (128 + 8) + 8 * 2 * (2 * 32 * 72 + 4 * 32 * 40) + 192 * 6 * 8, two);
+    assertTrue(two <= 232448, "pc2 at 16 warps: " + two + " bytes");
+    // the chained kernels' temporary full twiddle table (8 N bytes) fits pc2's pair buffers at 12 warps
+    assertTrue(6 * 2 * (2 * 32 * 72 + 4 * 32 * 40) >= 8 * 1024);
+    // blocks per channel: the automatic choice (~8 blocks per SM, no more than the rows need) and a fixed count, capped
+    assertEquals(2, LearnedButterflyConv.gridX(64, 8, 132, 768, 0));    // pc at L = 512, B = 64, H = 768
+    assertEquals(2, LearnedButterflyConv.gridX(64, 16, 132, 768, 0));   // pc2: 16 rows in flight per block
+    assertEquals(4, LearnedButterflyConv.gridX(64, 16, 132, 768, 9));   // fixed 9, but 64 rows need only 4 blocks of 16
+    assertEquals(1, LearnedButterflyConv.gridX(3, 16, 132, 1, 0));
+    assertEquals(3, LearnedButterflyConv.gridX(64, 8, 132, 768, 3));
+    assertEquals(1, LearnedButterflyConv.gridX(64, 8, 132, 768, 0, 1));   // autoBlocksPerSm(1): one block per channel at H = 768
+    assertEquals(2, LearnedButterflyConv.gridX(64, 8, 132, 111, 0, 1));   // H = 111 < 132 SMs: two
+    assertEquals(LearnedButterflyConv.gridX(64, 8, 132, 768, 0), LearnedButterflyConv.gridX(64, 8, 132, 768, 0, 8));
+    assertEquals(LearnedButterflyConv.Variants.AUTO_BLOCKS_PER_SM, LearnedButterflyConv.DEFAULT_AUTO_BLOCKS_PER_SM, "run without -Dlongconv4j.learned.autoblocks");
+    assertEquals(1, LearnedButterflyConv.autoBlocksOf("1", 8));
+    assertEquals(8, LearnedButterflyConv.autoBlocksOf(null, 8));
+    for (String bad : new String[] {"0", "65", "one"}) {
+      var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> LearnedButterflyConv.autoBlocksOf(bad, 8));
+      assertTrue(e.getMessage().contains("longconv4j.learned.autoblocks") && e.getMessage().contains(bad), e.getMessage());
+    }
+    assertEquals(0, LearnedButterflyConv.blocksOf(null));
+    assertEquals(4, LearnedButterflyConv.blocksOf("4"));
+    for (String bad : new String[] {"-1", "x", "70000"}) {
+      var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> LearnedButterflyConv.blocksOf(bad));
+      assertTrue(e.getMessage().contains("longconv4j.learned.gx") && e.getMessage().contains(bad), e.getMessage());
+    }
+  }
+
+  @Test
   void switchPropertiesParseOnOffAndRejectOthers() {
     String p = "longconv4j.learned.pair";
     assertTrue(LearnedButterflyConv.onOff(p, "on", false));
@@ -144,7 +184,7 @@ class LearnedRoutingHostTest {
     int found = 0;
     for (String cfg : new String[] {"16x16", "16x32", "32x32", "32x64", "32x32s", "32x64s", "32x32p", "32x64p", "32x32pd", "32x64pd",
         "16x16f", "16x32f", "16x16f2", "16x32f2", "32x32pt", "32x64pt", "32x32pdt", "32x64pdt", "32x32pc", "32x64pc", "32x32pdc", "32x64pdc", "16x16f2c", "16x32f2c",
-        "32x64pdcw"})
+        "32x64pdcw", "32x32pc2", "32x32pc2p", "32x32pcp", "32x64pcp"})
       for (String io : new String[] {"bf16", "f16"})
         for (String arch : new String[] {"sm_80", "sm_90a"}) {
           String fn = "lbt_forward_" + io + "_" + cfg;
@@ -154,7 +194,12 @@ class LearnedRoutingHostTest {
           assertEquals("0,0", m.group(1) + "," + m.group(2), fn + "@" + arch + " spills");
           found++;
         }
-    assertEquals(100, found);
+    assertEquals(116, found);
+    for (String fn : new String[] {"lbt_mma_rate_bf16", "lbt_mma_rate_f16"})
+      for (String arch : new String[] {"sm_80", "sm_90a"}) {
+        Matcher m = Pattern.compile("Compiling entry function '" + fn + "' for '" + arch + "'.*?(\\d+) bytes spill stores", Pattern.DOTALL).matcher(text);
+        assertTrue(m.find() && m.group(1).equals("0"), fn + "@" + arch + " missing or spills");
+      }
     Path bwd = Path.of("target", "cuda", "learned_tc_bwd.ptxas.txt");
     String tb = Files.readString(bwd);
     for (String fn : new String[] {"lbt_gram_bf16_32x64_a", "lbt_gram_bf16_32x64_b", "lbt_gram_f16_16x16_a", "lbt_dkp_bf16", "lbt_gram_reduce",

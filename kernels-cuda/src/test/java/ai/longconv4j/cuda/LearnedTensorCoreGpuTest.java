@@ -42,7 +42,9 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
     // every shape in both types, one warp per row; the N1 = 32 shapes (N >= 1024) also through the split-row kernels
     // (bf16) and the two-warp pair kernels (both types at 16 warps per block, bf16 also at 12; L = 333: odd, 300 / 500:
     // not a multiple of 8), pairt: with the start-value table (compared with the pair kernel), pairc: the chained pair
-    // kernels (compared with pairt, their slow twin, on the same input; the backward's dumps run pdc), f2c the chained
+    // kernels (compared with pairt, their slow twin, on the same input; the backward's dumps run pdc), pairc2 the chained
+    // pair kernels on two rows at once (pc2 at 32 x 32, compared with pc, its slow twin; at 32 x 64 it is pc; the fp32
+    // gradient route's du runs it as the adjoint chain; the dumps stay pdc), f2c the chained
     // N1 = 16 kernel (compared with f2, both types); the N1 = 16 shapes (N = 256, 512) through the f kernels (both types) and f2 (bf16)
     var n32 = Stream.of(shapes).filter(s -> ConvPlan.of((Integer) s[2], (Integer) s[3], LearnedButterflyConv.libMode((ConvMode) s[0]),
         ConvEngine.LEARNED, ai.longconv4j.conv.Precision.F64).factors().get(0) == 32).toList();
@@ -54,6 +56,7 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
         n32.stream().map(s -> Arguments.of(ElementType.BF16, s[0], s[1], 111, s[2], s[3], "pair12")),
         Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> n32.stream().map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "pairt"))),
         Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> n32.stream().map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "pairc"))),
+        Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> n32.stream().map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "pairc2"))),
         Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> n16.stream().map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "f"))),
         n16.stream().map(s -> Arguments.of(ElementType.BF16, s[0], s[1], 111, s[2], s[3], "f2")),
         Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> n16.stream().map(s -> Arguments.of(io, s[0], s[1], 111, s[2], s[3], "f2c"))))
@@ -63,7 +66,7 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
   @ParameterizedTest(name = "{0} io, {1} B={2} H={3} L={4} Lk={5} rows={6}")
   @MethodSource("cases")
   void tensorCoresMatchTwinAndLib(ElementType io, ConvMode mode, int B, int H, int L, int Lk, String rows) {
-    boolean split = rows.equals("split"), pair = rows.startsWith("pair"), chain = rows.equals("pairc");
+    boolean split = rows.equals("split"), pair = rows.startsWith("pair"), rows2 = rows.equals("pairc2"), chain = rows.equals("pairc") || rows2;
     int n16 = rows.equals("f") ? 1 : rows.equals("f2") ? 2 : rows.equals("f2c") ? 3 : 0;
     var rng = new SplittableRandom(31L * L + 7L * B + io.ordinal() + 11L * mode.ordinal());
     short[] u16 = HalfFloats.encode(Reference.randn(rng, B * H * L, 1.0), io);
@@ -93,20 +96,22 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
     double[] yFft = new LearnedButterfly(plan, dft).forward(shape, ud, kl, Dd);
     int n = B * H * L;
     try (var tc = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).splitRows(split).pairRows(pair)
-             .pairWarps(rows.equals("pair12") ? 12 : 16).n16Kernel(n16).pairTwiddleTable(rows.equals("pairt") || chain).chainRows(chain);
-         // the current kernel: one warp per row, for pairt the pair kernel without the table, for pairc pairt
+             .pairWarps(rows.equals("pair12") ? 12 : 16).n16Kernel(n16).pairTwiddleTable(rows.equals("pairt") || chain).chainRows(chain).batchRows(rows2)
+             .persistentBlocks(false);   // pc, pc2 themselves (the persistent pcp / pc2p: LearnedBatchRowsGpuTest)
+         // the current kernel: one warp per row, for pairt the pair kernel without the table, for pairc pairt, for pairc2 pc
          var one = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).splitRows(false)
-             .pairRows(rows.equals("pairt") || chain).pairTwiddleTable(chain).chainRows(false).n16Kernel(n16 == 3 ? 2 : 0);
+             .pairRows(rows.equals("pairt") || chain).pairTwiddleTable(chain).chainRows(rows2).batchRows(false).persistentBlocks(false).n16Kernel(n16 == 3 ? 2 : 0);
          var twin = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).tensorCores(false);
          var du = dev.upload(u16); var ddy = dev.upload(dy16); var out = dev.alloc((2L * n + 3) / 4 * 4);
          var dk = dev.alloc(4L * (bi ? 2 : 1) * H * Lk); var dD = dev.alloc(4L * H)) {
       assertTrue(tc.tensorCores() && !twin.tensorCores() && tc.splitRows() == split && tc.pairRows() == pair, tc + " / " + twin);
       assertTrue(!one.splitRows() && one.pairRows() == (rows.equals("pairt") || chain) && one.pairTwiddleTable() == chain
-          && !one.chainRows() && one.n16Kernel() == (n16 == 3 ? 2 : 0), one.toString());
+          && one.chainRows() == rows2 && !one.batchRows() && one.n16Kernel() == (n16 == 3 ? 2 : 0), one.toString());
+      assertEquals(rows2 && plan.factors().get(1) == 32, tc.batchRows(), tc.toString());
       assertEquals(n16, tc.n16Kernel(), tc.toString());
       assertEquals(rows.equals("pairt") || chain, tc.pairTwiddleTable(), tc.toString());
       assertEquals(chain, tc.chainRows(), tc.toString());
-      String suffix = n16 == 1 ? "f" : n16 == 2 ? "f2" : n16 == 3 ? "f2c" : chain ? "pc" : rows.equals("pairt") ? "pt" : pair ? "p" : split ? "s" : "";
+      String suffix = n16 == 1 ? "f" : n16 == 2 ? "f2" : n16 == 3 ? "f2c" : chain ? (tc.batchRows() ? "pc2" : "pc") : rows.equals("pairt") ? "pt" : pair ? "p" : split ? "s" : "";
       assertTrue(tc.tensorCoreKernel(false).endsWith(plan.factors().get(1) + suffix), tc.tensorCoreKernel(false));
       assertEquals(plan.fftSize(), tc.fftSize());
       for (var c : new LearnedButterflyConv[] {tc, one, twin}) if (bi) c.setWeights(k0, k1, D); else c.setWeights(k0, D);
@@ -123,7 +128,7 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
       // the compiler's fma contraction of the fp32 epilogues may differ, flipping single 16-bit roundings; f / f2: also
       // the twiddles by recurrence, within 2e-7 of the table's (src/test/cuda/lbf_fe_model.py), which flips single
       // 16-bit roundings of X1 and X3 too, so the same 1e-2; pairt loads the pair kernel's own start values, pairc keeps
-      // pairt's products, roundings and twiddles in registers, f2c f2's: 0 expected for these)
+      // pairt's products, roundings and twiddles in registers, f2c f2's, pairc2 pc's per row: 0 expected for these)
       out.fill32(0x7fc07fc0);
       one.forward(du, out, B);
       float[] yOne = read(out, io, n);

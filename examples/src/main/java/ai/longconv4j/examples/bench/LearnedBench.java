@@ -27,10 +27,16 @@ import java.util.function.BiPredicate;
  * ({@code pairTwiddleTable}), {@code f} / {@code f2} the defaults with the N1 = 16 kernel variant 1 / 2
  * ({@code n16Kernel}), {@code pairc} the chained pair kernels ({@code chainRows}, session 9), {@code f2c} the chained
  * N1 = 16 kernel (n16Kernel 3), {@code pdw} the defaults with {@code pairDumpWarps(16)}; split, pair, pair12, pairt, pairc
- * and pdw run at N1 = 32 only, f, f2 and f2c at N1 = 16 only.
+ * and pdw run at N1 = 32 only, f, f2 and f2c at N1 = 16 only. Session 9, lbf5: {@code pairc2} / {@code pairc2w12} the chained
+ * pair kernel on two rows at once ({@code batchRows}, 32 x 32 only: L = 512), at 16 / 12 warps, {@code pairc2p} from
+ * persistent blocks ({@code persistentBlocks}); a suffix {@code :gN}
+ * runs a scheme at N blocks per channel ({@code blocksPerChannel}), {@code :aN} with {@code autoBlocksPerSm(N)},
+ * {@code :p} with {@code persistentBlocks} (pcp / pc2p), {@code :fwd} skips its backward rows; {@code old}: the defaults
+ * before lbf5 (pc, no persistent blocks, {@code autoBlocksPerSm(8)}).
  * Usage: LearnedBench [csv-out] [B] [H] [L,L,...];  LearnedBench profile L: one forward per scheme (one warp, pair) and
  * one backward of pair+async at B = 64, H = 768, untimed (a target for Nsight Compute); {@code profile L chain}: one
- * forward and one backward each of the defaults without and with {@code chainRows}.
+ * forward and one backward each of the defaults without and with {@code chainRows}; {@code profile L rows2}: one forward
+ * each without and with {@code batchRows}; {@code profile L persistent}: without and with {@code persistentBlocks}. {@code LearnedBench mma [blocks per SM]}: the mma.sync rate (TFLOP/s).
  */
 public final class LearnedBench {
   private LearnedBench() {}
@@ -38,6 +44,12 @@ public final class LearnedBench {
   public static void main(String[] args) throws IOException {
     if (args.length == 2 && args[0].equals("profile")) { profile(Integer.parseInt(args[1])); return; }
     if (args.length == 3 && args[0].equals("profile") && args[2].equals("chain")) { profileChain(Integer.parseInt(args[1])); return; }
+    if (args.length == 3 && args[0].equals("profile") && args[2].equals("rows2")) { profileRows2(Integer.parseInt(args[1])); return; }
+    if (args.length == 3 && args[0].equals("profile") && args[2].equals("persistent")) {
+      profiled(Integer.parseInt(args[1]), new boolean[] {false, true}, (lb, p) -> lb.persistentBlocks(p), (lb, p) -> false);
+      return;
+    }
+    if (args.length >= 1 && args[0].equals("mma")) { mmaRate(args.length > 1 ? Integer.parseInt(args[1]) : 4); return; }
     FlashButterflyFwdBench.run("LearnedBench", args, new int[] {256, 512, 1024}, LearnedBench::length);
   }
 
@@ -49,6 +61,30 @@ public final class LearnedBench {
   /** ncu target: the forward and backward without, then with the chained kernels. */
   static void profileChain(int L) {
     profiled(L, new boolean[] {false, true}, (lb, chain) -> lb.chainRows(chain), (lb, chain) -> true);
+  }
+
+  /** ncu target: the forward with pc, then with pc2 (batchRows). */
+  static void profileRows2(int L) {
+    profiled(L, new boolean[] {false, true}, (lb, r2) -> lb.batchRows(r2), (lb, r2) -> false);
+  }
+
+  /**
+   * The GPU's mma.sync rate (learned_tc.cu lbt_mma_rate_*: per warp 8 independent m16n8k16 chains, no shared memory):
+   * {@code blocksPerSm} blocks of 16 warps per SM, 4096 iterations, 200 ms warm-up, median of 20; prints TFLOP/s.
+   */
+  static void mmaRate(int blocksPerSm) {
+    try (CudaDevice dev = CudaDevice.open(0)) {
+      int grid = blocksPerSm * dev.smCount(), iters = 4096;
+      try (var out = dev.alloc(4L * grid * 512)) {
+        for (String t : new String[] {"bf16", "f16"}) {
+          var k = dev.module("learned_tc").kernel("lbt_mma_rate_" + t);
+          double ms = CudaConvBench.median(dev, () -> k.launch(dev.stream(), grid, 1, 512, 0, out, iters), 20);
+          double flop = (double) grid * 16 * iters * 8 * (2.0 * 16 * 8 * 16);
+          System.out.printf("mma.sync m16n8k16 %s rate: %d blocks x 16 warps, %d x 8 MMAs per warp: %.3f ms, %.1f TFLOP/s%n", t, grid, iters,
+              ms, flop / ms / 1e9);
+        }
+      }
+    }
   }
 
   private static void profiled(int L, boolean[] settings, BiFunction<LearnedButterflyConv, Boolean, LearnedButterflyConv> set,
@@ -85,25 +121,38 @@ public final class LearnedBench {
         CudaConvBench.report(rows.getLast());
       }
       String[] schemes = System.getProperty("longconv4j.bench.learned.schemes", "one,split,pair,pair12,pair+async,pairt,f,f2").split(",");
-      for (String scheme : schemes)
+      for (String spec : schemes)
         try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(k, D)) {
+          // scheme[:gN]: N blocks per channel (blocksPerChannel) for the forward; [:fwd]: no backward rows
+          String scheme = spec.split(":")[0];
+          for (String opt : spec.substring(scheme.length()).split(":"))
+            if (opt.startsWith("g")) lb.blocksPerChannel(Integer.parseInt(opt.substring(1)));
+            else if (opt.startsWith("a")) lb.autoBlocksPerSm(Integer.parseInt(opt.substring(1)));
+            else if (opt.equals("p")) lb.persistentBlocks(true);
+          boolean fwdOnly = spec.contains(":fwd");
           boolean n16 = scheme.equals("f") || scheme.equals("f2") || scheme.equals("f2c");
           if (n16) lb.n16Kernel(scheme.equals("f") ? 1 : scheme.equals("f2") ? 2 : 3);
           else if (scheme.equals("pairt") || scheme.equals("pairc")) lb.pairRows(true).pairTwiddleTable(true).chainRows(scheme.equals("pairc"));
           else if (scheme.equals("pdw")) lb.pairDumpWarps(16);   // the defaults, the 32 x 64 dumping chains at 16 warps
+          else if (scheme.equals("old"))   // the defaults before lbf5: pc at N1 = 32, lbf3's launch (8 blocks per SM)
+            lb.batchRows(false).persistentBlocks(false).autoBlocksPerSm(8);
+          else if (scheme.startsWith("pairc2"))   // pc2: two rows per pair (32 x 32; else pc); pairc2p persistent, pairc2w12 12 warps
+            lb.pairRows(true).pairTwiddleTable(true).chainRows(true).batchRows(true).persistentBlocks(scheme.equals("pairc2p"))
+                .pairWarps(scheme.endsWith("w12") ? 12 : 16);
           else if (!scheme.equals("default"))
             lb.splitRows(scheme.equals("split")).pairRows(scheme.startsWith("pair")).pairWarps(scheme.equals("pair12") ? 12 : 16)
                 .asyncGrams(scheme.equals("pair+async")).chainRows(false);
           boolean n1is32 = lb.factors()[0] == 32;
-          if (n16 ? n1is32 : !scheme.equals("one") && !scheme.equals("default") && !n1is32) continue;   // see the class doc
-          String name = "learned tc " + lb.factors()[0] + "x" + lb.factors()[1] + " " + scheme;
+          if (n16 ? n1is32 : !scheme.equals("one") && !scheme.equals("default") && !scheme.equals("old") && !n1is32) continue;   // see the class doc
+          if (scheme.startsWith("pairc2") && !lb.batchRows()) continue;   // 32 x 32 only
+          String name = "learned tc " + lb.factors()[0] + "x" + lb.factors()[1] + " " + spec;
           y.fill32(0x7fc07fc0);
           lb.forward(u, y, B);
           double err = CudaConvBench.validate(u, y, ElementType.BF16, k, D, B, H, L);
           double ms = CudaConvBench.median(dev, () -> lb.forward(u, y, B), 40);
           rows.add(new CudaConvBench.Row(name + " fwd", B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
           CudaConvBench.report(rows.getLast());
-          if (scheme.equals("split") || scheme.equals("pair12")) continue;
+          if (scheme.equals("split") || scheme.equals("pair12") || fwdOnly) continue;
           double msB = CudaConvBench.median(dev, () -> { lb.forward(u, y, B); lb.backward(u, u, B, y, dk, dD); }, 10);
           rows.add(new CudaConvBench.Row(name + " fwd+bwd", B, H, L, msB, 12.0 * n / msB / 1e6, Double.NaN, 0));
           CudaConvBench.report(rows.getLast());

@@ -318,6 +318,7 @@ __device__ __forceinline__ void lbp_row(const IO* __restrict__ xrow, IO* __restr
 }
 #include "learned_tc_chain.cuh"
 #include "learned_tc_chain2.cuh"
+#include "learned_tc_wg.cuh"
 // PAIR: grid (ceil(B / (W / 2)), H) at most, block 32 W (W even), smem FIXED_BYTES + W/2 * 2 PAIR_EL + 8 N (twiddles)
 // (TI: + 192 * 6 * 8 for the start values after the twiddles).
 template <typename IO, bool BF16, int N2, bool DUMP, bool TI = false>
@@ -339,7 +340,7 @@ __device__ void lbp_rows(const IO* __restrict__ x, IO* __restrict__ out, float d
 }
 // Grid (ceil(B / (W * rowsPerWarp)), H), block 32 W, dynamic smem LbtLayout::FIXED_BYTES + W * WARP_BYTES.
 template <typename IO, bool BF16, int N1, int N2, bool SPLIT, int PAIR = 0, bool FE = false, bool TI = false, bool CH = false,
-          int NB = 0, bool PERSIST = false>
+          int NB = 0, bool PERSIST = false, bool WG = false>
 __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__ kp, const float* __restrict__ D,
                             const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L, int conjK,
                             uint16_t* __restrict__ dump) {
@@ -376,9 +377,14 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
     float2 *full = reinterpret_cast<float2*>(bufs),
            *twi = reinterpret_cast<float2*>(bufs + (blockDim.x >> 6) * (NB > 0 ? lbc2_pair_el<N2, NB>() : lbc_pair_el<N2>()));
     for (int i = threadIdx.x; i < N; i += blockDim.x) full[i] = tw_at(T, i);
+    if constexpr (WG) lbw_build_b<N2>(pb, reinterpret_cast<unsigned char*>(twi + 192 * 6));   // the wgmma B layouts after twi
     __syncthreads();
     lbp_twi_build<N2>(full, twi);
     __syncthreads();
+    if constexpr (WG) {
+      lbw_rows<IO, BF16, N2>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, reinterpret_cast<const unsigned char*>(twi + 192 * 6));
+      return;
+    }
     if constexpr (PERSIST) {   // grid (<= SMs, 1): the blocks, twiddles and start values once per block, then channel after channel
 #pragma unroll 1
       for (int hh = blockIdx.x; hh < H; hh += gridDim.x) {
@@ -464,6 +470,14 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
       int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
     lbt_forward<IO, BF, 32, N2, false, 1, false, true, true, NB, PERS>(x, kp, D, pb, out, B, H, L, conjK, dump);   \
   }
+// WG kernels (suffix pw; learned_tc_wg.cuh): pc with steps 2 and 3 on wgmma (sm_90a; elsewhere a trap), W a multiple of 4;
+// smem FIXED_BYTES + W/2 * 2 lbc_pair_el + 192 * 6 * 8 + lbw_wgb_bytes.
+#define LBW_CFG(SUF, IO, BF, N2, MAXT, NAME)                                                                        \
+  extern "C" __global__ void __launch_bounds__(MAXT, 1) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,       \
+      const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
+      int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
+    lbt_forward<IO, BF, 32, N2, false, 1, false, true, true, 0, false, true>(x, kp, D, pb, out, B, H, L, conjK, dump); \
+  }
 #define LBFC_CFG(SUF, IO, BF, N2, NAME)   /* chained N1 = 16 (f2c): lbc_row16, f2's launch (10 warps, two blocks per SM) */ \
   extern "C" __global__ void __launch_bounds__(320, 2) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,        \
       const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
@@ -485,6 +499,7 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   LBC_CFG(SUF, IO, BF, 64, 512, true, 32x64pdcw) LBC2_CFG(SUF, IO, BF, 32, 512, 2, false, 32x32pc2)           \
   LBC2_CFG(SUF, IO, BF, 32, 512, 2, true, 32x32pc2p) LBC2_CFG(SUF, IO, BF, 32, 512, 1, true, 32x32pcp)              \
   LBC2_CFG(SUF, IO, BF, 64, 512, 1, true, 32x64pcp)                         \
+  LBW_CFG(SUF, IO, BF, 32, 512, 32x32pw) LBW_CFG(SUF, IO, BF, 64, 256, 32x64pw)                                 \
   LBFC_CFG(SUF, IO, BF, 16, 16x16f2c) LBFC_CFG(SUF, IO, BF, 32, 16x32f2c)                                          \
   extern "C" __global__ void __launch_bounds__(256) lbt_prep_##SUF(const float2* __restrict__ blocks,              \
       IO* __restrict__ out, int N1, int N2, int adjoint) { lbt_prep<IO>(blocks, out, N1, N2, adjoint); }
@@ -515,3 +530,43 @@ __device__ void lbt_mma_rate(float* __restrict__ out, int iters) {
 }
 extern "C" __global__ void __launch_bounds__(512) lbt_mma_rate_bf16(float* __restrict__ out, int iters) { lbt_mma_rate<true>(out, iters); }
 extern "C" __global__ void __launch_bounds__(512) lbt_mma_rate_f16(float* __restrict__ out, int iters) { lbt_mma_rate<false>(out, iters); }
+
+// The wgmma rate of this GPU (LearnedBench mma; round 14-lbf6): each warpgroup (block of 128 threads) runs `iters` rounds
+// of 8 m64n64k16 16-bit wgmmas with A from registers (the pw kernels' form) and B from 8 KB of shared memory (no swizzle,
+// lbw_desc), alternating two fp32 accumulator sets, one commit / wait per round; then stores its sums. FLOP = 2 * 64 *
+// 64 * 16 * 8 * iters per block. sm_90a only (elsewhere a trap).
+template <bool BF16>
+__device__ void lbt_wgmma_rate(float* __restrict__ out, int iters) {
+  __shared__ __align__(128) uint16_t bs[64 * 64];
+  for (int i = threadIdx.x; i < 64 * 64; i += blockDim.x) bs[i] = (uint16_t)(0x3c00u + (i & 7));
+#if LBW_WGMMA
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+  __syncthreads();
+  const uint32_t s = threadIdx.x * 0x9e3779b9u, base = (uint32_t)__cvta_generic_to_shared(bs);
+  const uint32_t a[4] = {(s & 0x3f803f80u) | 0x3c003c00u, 0x3c003c00u, 0x3c003c00u ^ (s & 0x00100010u), 0x3c003c00u};
+  float c0[32], c1[32];
+#pragma unroll
+  for (int i = 0; i < 32; ++i) { c0[i] = 0.f; c1[i] = 0.f; }
+#pragma unroll 1
+  for (int it = 0; it < iters; ++it) {
+#if LBW_WGMMA
+    asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#endif
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      lbw_mma<BF16>(c0, a, lbw_desc(base + 256 * (q & 1), 128, 512), 1);
+      lbw_mma<BF16>(c1, a, lbw_desc(base + 256 * (q >> 1), 128, 512), 1);
+    }
+#if LBW_WGMMA
+    asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+    asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+#endif
+  }
+  float sum = 0.f;
+#pragma unroll
+  for (int i = 0; i < 32; ++i) sum += c0[i] + c1[i];
+  out[blockIdx.x * blockDim.x + threadIdx.x] = sum;
+}
+extern "C" __global__ void __launch_bounds__(128) lbt_wgmma_rate_bf16(float* __restrict__ out, int iters) { lbt_wgmma_rate<true>(out, iters); }
+extern "C" __global__ void __launch_bounds__(128) lbt_wgmma_rate_f16(float* __restrict__ out, int iters) { lbt_wgmma_rate<false>(out, iters); }

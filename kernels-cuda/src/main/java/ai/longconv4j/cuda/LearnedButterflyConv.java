@@ -42,7 +42,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private final DeviceBuffer prepFwd, prepAdj;   // 16-bit blocks for the tensor-core kernel (null: not applicable)
   private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, pairRows = DEFAULT_PAIR, tensorCoreGrads = true,
       asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW, chainRows = DEFAULT_CHAIN, batchRows = DEFAULT_BATCH_ROWS,
-      persistent;
+      persistent, wgmmaRows = DEFAULT_WGMMA;
   private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL, pairDumpWarps = 12, blocksPerChannel = DEFAULT_BLOCKS_PER_CHANNEL,
       autoBlocksPerSm = DEFAULT_AUTO_BLOCKS_PER_SM;
   /** Default of {@link #splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
@@ -115,6 +115,13 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public static final int DEFAULT_AUTO_BLOCKS_PER_SM = autoBlocksOf(System.getProperty("longconv4j.learned.autoblocks"),
       Variants.AUTO_BLOCKS_PER_SM);
 
+  /**
+   * Default of {@link #wgmmaRows(boolean)}: {@link Variants#WGMMA}; {@code -Dlongconv4j.learned.wgmma=on|off} overrides it
+   * ({@code off}: pc / pc2p, its slow twins).
+   */
+  public static final boolean DEFAULT_WGMMA = onOff("longconv4j.learned.wgmma", System.getProperty("longconv4j.learned.wgmma"),
+      Variants.WGMMA);
+
   public static final int DEFAULT_BLOCKS_PER_CHANNEL = blocksOf(System.getProperty("longconv4j.learned.gx"));
 
   /**
@@ -146,6 +153,11 @@ public final class LearnedButterflyConv implements AutoCloseable {
      * with the other flips, BENCH-RESULTS.md round 13-lbf5); 8: lbf3's launch. Timed at H = 768 only.
      */
     static final int AUTO_BLOCKS_PER_SM = 1;
+    /**
+     * {@link LearnedButterflyConv#wgmmaRows(boolean)}: false until a sitting shows pw faster than the defaults (the pw
+     * kernels of lbf6: steps 2 and 3 on Hopper's wgmma; compute capability 9.0 only).
+     */
+    static final boolean WGMMA = false;
   }
 
   /** Parses {@code -Dlongconv4j.learned.autoblocks}'s value: 1 .. 64, {@code dflt} when unset. */
@@ -393,7 +405,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public LearnedButterflyConv batchRows(boolean on) { batchRows = on; return this; }
 
   /** Whether the forward runs pc2 ({@link #batchRows(boolean)} on a 32 x 32 chained plan). */
-  public boolean batchRows() { return batchRows && chainRows() && n2 == 32; }
+  public boolean batchRows() { return batchRows && chainRows() && n2 == 32 && !wgmmaRows(); }
 
   /**
    * Chained pair kernels (N1 = 32) without dumps: persistent blocks, one per SM (at most H), that build the blocks,
@@ -405,7 +417,20 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public LearnedButterflyConv persistentBlocks(boolean on) { persistent = on; return this; }
 
   /** Whether the forward runs pcp / pc2p ({@link #persistentBlocks(boolean)} on a chained plan). */
-  public boolean persistentBlocks() { return persistent && chainRows(); }
+  public boolean persistentBlocks() { return persistent && chainRows() && !wgmmaRows(); }
+
+  /**
+   * Chained pair kernels (N1 = 32) without dumps on a GPU of compute capability 9.0 (Hopper, the sm_90a image): the
+   * {@code pw} kernels (learned_tc_wg.cuh), pc with the complex products of steps 2 and 3 on wgmma (a warpgroup of 4
+   * warps on two rows, the blocks read from shared memory once per 64 rows; 8 warps per block at 32 x 64, 16 at 32 x 32).
+   * The same products, roundings, twiddles and Kp per row as pc (fp32 sums possibly associated differently). Takes
+   * precedence over {@link #batchRows(boolean)} and {@link #persistentBlocks(boolean)}; elsewhere ignored. A speed choice
+   * ({@link #DEFAULT_WGMMA}).
+   */
+  public LearnedButterflyConv wgmmaRows(boolean on) { wgmmaRows = on; return this; }
+
+  /** Whether the forward runs pw ({@link #wgmmaRows(boolean)} on a chained plan, on compute capability 9.0). */
+  public boolean wgmmaRows() { return wgmmaRows && chainRows() && device.computeCapability() == 90; }
 
   /**
    * Tensor-core forward / du: blocks per channel (the grid's x; its y is H); 0 (the default) lets the launch choose
@@ -451,7 +476,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   /** The tensor-core forward kernel's name (dump: the backward's variant that stores the intermediates). */
   String tensorCoreKernel(boolean dump) {
-    String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? (dump && wideDumps() ? "cw" : !dump && batchRows() ? (persistentBlocks() ? "c2p" : "c2")
+    String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? (dump && wideDumps() ? "cw" : !dump && wgmmaRows() ? "w" : !dump && batchRows() ? (persistentBlocks() ? "c2p" : "c2")
         : !dump && persistentBlocks() ? "cp" : "c")
         : pairTwiddleTable ? "t" : "") : splitRows() ? "s"
         : n16Kernel() == 1 ? "f" : n16Kernel() == 2 ? "f2" : n16Kernel() == 3 ? "f2c" : "";
@@ -539,16 +564,24 @@ public final class LearnedButterflyConv implements AutoCloseable {
   /** learned_tc.cu: x -> out through the prepared blocks pb (forward: u -> y; adjoint with conj(Kp): dy -> du). */
   private void tensorCoreChain(DeviceBuffer x, DeviceBuffer out, int B, DeviceBuffer pb, int conjK, Object dump) {
     boolean split = splitRows(), pair = pairRows(), dumps = dump instanceof DeviceBuffer;
-    int w = pair ? Math.min(pairWarps, dumps && wideDumps() ? 16 : tensorCoreWarps(n1, n2, false, true, dumps))
+    boolean wg = !dumps && wgmmaRows();
+    int w = wg ? wgmmaWarps(n2) : pair ? Math.min(pairWarps, dumps && wideDumps() ? 16 : tensorCoreWarps(n1, n2, false, true, dumps))
         : tensorCoreWarps(n1, n2, split, false, dumps, n16Kernel());
     int perPair = !dumps && batchRows() ? 2 : 1;
     int rows = pair ? w / 2 * perPair : w;   // rows in flight per block
     boolean persist = !dumps && persistentBlocks();
     int gx = persist ? Math.min(device.smCount(), h) : gridX(B, rows, device.smCount(), h, blocksPerChannel, autoBlocksPerSm);
     device.module(MODULE_TC).kernel(tensorCoreKernel(dumps)).launch(device.stream(), gx, persist ? 1 : h, 32 * w,
-        tensorCoreSmem(n1, n2, split, pair, w, n16Kernel(), pairTwiddleTable(), chainRows(), perPair), x, kp, d, pb, out, B, h, l,
+        tensorCoreSmem(n1, n2, split, pair, w, n16Kernel(), pairTwiddleTable(), chainRows(), perPair) + (wg ? wgmmaSmem(n2) : 0),
+        x, kp, d, pb, out, B, h, l,
         conjK, dump);
   }
+
+  /** Warps per block of the pw kernels (their launch bound): 16 at 32 x 32, 8 at 32 x 64 (shared memory: 213 KB). */
+  static int wgmmaWarps(int n2) { return n2 == 64 ? 8 : 16; }
+
+  /** Shared memory of the pw kernels beyond pc's: the wgmma B layouts of b2 and b3 (learned_tc_wg.cuh lbw_wgb_bytes). */
+  static int wgmmaSmem(int n2) { return 2 * (n2 / 32) * 2 * 64 * n2 * 2; }
 
   /**
    * The tensor-core forward's blocks per channel: {@code fixed} if positive (at most what the rows need), else enough for
@@ -661,7 +694,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   @Override public String toString() {
     return "LearnedButterflyConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + " = " + n1 + " x " + n2
-        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (chainRows ? " chain" + (batchRows() ? " rows2" : "") + (persistentBlocks() ? " persistent" : "") : pairTwiddleTable ? " tw-table" : "")
+        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (chainRows ? " chain" + (wgmmaRows() ? " wgmma" : "") + (batchRows() ? " rows2" : "") + (persistentBlocks() ? " persistent" : "") : pairTwiddleTable ? " tw-table" : "")
         : splitRows() ? " split" : n16Kernel() != 0 ? " n16=" + n16Kernel() : "") : "") + "]";
   }
 }

@@ -32,11 +32,13 @@ import java.util.function.BiPredicate;
  * persistent blocks ({@code persistentBlocks}); a suffix {@code :gN}
  * runs a scheme at N blocks per channel ({@code blocksPerChannel}), {@code :aN} with {@code autoBlocksPerSm(N)},
  * {@code :p} with {@code persistentBlocks} (pcp / pc2p), {@code :fwd} skips its backward rows; {@code old}: the defaults
- * before lbf5 (pc, no persistent blocks, {@code autoBlocksPerSm(8)}).
+ * before lbf5 (pc, no persistent blocks, {@code autoBlocksPerSm(8)}). Session 10, lbf6: {@code pw} steps 2 and 3 on wgmma
+ * ({@code wgmmaRows}, N1 = 32 on compute capability 9.0), {@code nowg} the defaults with {@code wgmmaRows(false)};
+ * {@code LearnedBench mma} also prints the wgmma m64n64k16 rate there.
  * Usage: LearnedBench [csv-out] [B] [H] [L,L,...];  LearnedBench profile L: one forward per scheme (one warp, pair) and
  * one backward of pair+async at B = 64, H = 768, untimed (a target for Nsight Compute); {@code profile L chain}: one
  * forward and one backward each of the defaults without and with {@code chainRows}; {@code profile L rows2}: one forward
- * each without and with {@code batchRows}; {@code profile L persistent}: without and with {@code persistentBlocks}. {@code LearnedBench mma [blocks per SM]}: the mma.sync rate (TFLOP/s).
+ * each without and with {@code batchRows}; {@code profile L persistent}: without and with {@code persistentBlocks}; {@code profile L wgmma}: without and with {@code wgmmaRows}. {@code LearnedBench mma [blocks per SM]}: the mma.sync rate (TFLOP/s).
  */
 public final class LearnedBench {
   private LearnedBench() {}
@@ -47,6 +49,10 @@ public final class LearnedBench {
     if (args.length == 3 && args[0].equals("profile") && args[2].equals("rows2")) { profileRows2(Integer.parseInt(args[1])); return; }
     if (args.length == 3 && args[0].equals("profile") && args[2].equals("persistent")) {
       profiled(Integer.parseInt(args[1]), new boolean[] {false, true}, (lb, p) -> lb.persistentBlocks(p), (lb, p) -> false);
+      return;
+    }
+    if (args.length == 3 && args[0].equals("profile") && args[2].equals("wgmma")) {   // lbf6: the defaults without, then with pw
+      profiled(Integer.parseInt(args[1]), new boolean[] {false, true}, (lb, p) -> lb.wgmmaRows(p), (lb, p) -> false);
       return;
     }
     if (args.length >= 1 && args[0].equals("mma")) { mmaRate(args.length > 1 ? Integer.parseInt(args[1]) : 4); return; }
@@ -83,6 +89,15 @@ public final class LearnedBench {
           System.out.printf("mma.sync m16n8k16 %s rate: %d blocks x 16 warps, %d x 8 MMAs per warp: %.3f ms, %.1f TFLOP/s%n", t, grid, iters,
               ms, flop / ms / 1e9);
         }
+        if (dev.computeCapability() == 90)   // lbf6: wgmma m64n64k16, A from registers (the pw kernels' form), 128-thread blocks
+          for (String t : new String[] {"bf16", "f16"}) {
+            var k = dev.module("learned_tc").kernel("lbt_wgmma_rate_" + t);
+            int g4 = 4 * grid;   // 4x the blocks: blocksPerSm x 16 warps per SM as above
+            double ms = CudaConvBench.median(dev, () -> k.launch(dev.stream(), g4, 1, 128, 0, out, iters), 20);
+            double flop = (double) g4 * iters * 8 * (2.0 * 64 * 64 * 16);
+            System.out.printf("wgmma m64n64k16 (A registers) %s rate: %d blocks x 4 warps, %d x 8 wgmmas per warpgroup: %.3f ms, %.1f TFLOP/s%n",
+                t, g4, iters, ms, flop / ms / 1e9);
+          }
       }
     }
   }
@@ -135,7 +150,9 @@ public final class LearnedBench {
           else if (scheme.equals("pairt") || scheme.equals("pairc")) lb.pairRows(true).pairTwiddleTable(true).chainRows(scheme.equals("pairc"));
           else if (scheme.equals("pdw")) lb.pairDumpWarps(16);   // the defaults, the 32 x 64 dumping chains at 16 warps
           else if (scheme.equals("old"))   // the defaults before lbf5: pc at N1 = 32, lbf3's launch (8 blocks per SM)
-            lb.batchRows(false).persistentBlocks(false).autoBlocksPerSm(8);
+            lb.batchRows(false).persistentBlocks(false).autoBlocksPerSm(8).wgmmaRows(false);
+          else if (scheme.equals("pw")) lb.wgmmaRows(true);   // lbf6: steps 2 and 3 on wgmma (N1 = 32, compute capability 9.0)
+          else if (scheme.equals("nowg")) lb.wgmmaRows(false);   // the defaults without wgmma (pc2p at 32 x 32, pc at 32 x 64)
           else if (scheme.startsWith("pairc2"))   // pc2: two rows per pair (32 x 32; else pc); pairc2p persistent, pairc2w12 12 warps
             lb.pairRows(true).pairTwiddleTable(true).chainRows(true).batchRows(true).persistentBlocks(scheme.equals("pairc2p"))
                 .pairWarps(scheme.endsWith("w12") ? 12 : 16);
@@ -145,6 +162,7 @@ public final class LearnedBench {
           boolean n1is32 = lb.factors()[0] == 32;
           if (n16 ? n1is32 : !scheme.equals("one") && !scheme.equals("default") && !scheme.equals("old") && !n1is32) continue;   // see the class doc
           if (scheme.startsWith("pairc2") && !lb.batchRows()) continue;   // 32 x 32 only
+          if (scheme.equals("pw") && !lb.wgmmaRows()) continue;   // N1 = 32 on compute capability 9.0 only
           String name = "learned tc " + lb.factors()[0] + "x" + lb.factors()[1] + " " + spec;
           y.fill32(0x7fc07fc0);
           lb.forward(u, y, B);

@@ -1,0 +1,246 @@
+// WG, the chained pair kernels with steps 2 and 3 on Hopper's wgmma (suffix pw; LearnedButterflyConv.wgmmaRows,
+// -Dlongconv4j.learned.wgmma): included by learned_tc.cu only, after learned_tc_chain.cuh (uses lbc_stage_async,
+// lbp_tw_load, lbp_out). Shapes: N1 = 32, N2 in {32, 64}. sm_90a only: the wgmma code is compiled into the sm_90a image
+// (__CUDA_ARCH_FEAT_SM90_ALL); the sm_80 / compute_80 images get a kernel that traps (the driver never selects it there:
+// LearnedButterflyConv runs pw only on compute capability 9.0).
+//
+// A warpgroup (4 warps) = two pairs = two rows b, b + 1 of one channel; warp q of the warpgroup holds row tile q & 1 of
+// row q >> 1, i.e. rows 16 q .. 16 q + 15 of a 64-row matrix stacking the two rows' 32 x N2 matrices: exactly the M = 64
+// of wgmma.m64nNk16, with every warp's 16 rows where lbc_steps (pc) keeps them. Steps 1 and 4 are pc's (mma.sync, per
+// warp); steps 2 and 3, the complex right products C = A @ M (89 % of the FLOPs at 1K), run as
+//   C[:, 32p .. 32p + 32) as [Cr | Ci] (n64) = sum_k  Ar_k @ [Mr | Mi]_p,k  +  Ai_k @ [-Mi | Mr]_p,k   (p < N2 / 32)
+// with A from registers (wgmma's A fragment of m64nNk16 is per warp mma.m16n8k16's A fragment of the warp's 16 rows,
+// and its fp32 accumulators per n8 tile are mma.m16n8's: the chaining of pc carries over unchanged: the accumulators of
+// two neighbouring n8 tiles rounded to 16 bits are the next product's A fragment of one k16 tile) and the block B from
+// shared memory, read once per 64 rows by the tensor cores (pc: every warp loads all of it per 16 rows by ldmatrix).
+// B layouts (per product, pass p, matrix m in {[Mr | Mi], [-Mi | Mr]}): 64 n-rows x N2 k-values "K-major" without
+// swizzle: 8 x 8 core matrices (8 n-rows of 16 bytes, contiguous 128 bytes), core (nb, kb) at (nb N2/8 + kb) 128 bytes:
+// LBO (next core matrix along k) 128 bytes, SBO (next 8 n-rows) 16 N2 bytes; the k16 step kk starts 256 kk bytes on.
+// Same products in the same k order per element, same roundings, same twiddles and Kp as pc, but the fp32 sums of a
+// wgmma may be associated differently from mma.sync's chains: the GPU test bounds the difference to pc and to float64.
+#pragma once
+
+template <int N2>   // bytes of the wgmma B layouts of steps 2 and 3: 2 products x N2/32 passes x 2 matrices x 64 x N2 x 2
+__host__ __device__ constexpr int lbw_wgb_bytes() { return 2 * (N2 / 32) * 2 * 64 * N2 * 2; }
+
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define LBW_WGMMA 1
+#else
+#define LBW_WGMMA 0
+#endif
+
+// The B layouts from the prepared (unpadded) blocks pb: b2 (pass p, matrix m) at wgb + ((0 * P + p) * 2 + m) * 128 N2
+// bytes, b3 after b2's. Every thread of the block takes 16-byte chunks; then fence.proxy.async (the generic-proxy writes
+// visible to wgmma), the caller's __syncthreads.
+template <int N2>
+__device__ __forceinline__ void lbw_build_b(const uint16_t* __restrict__ pb, unsigned char* wgb) {
+  constexpr int P = N2 / 32, KB = N2 / 8, N1 = 32;
+  constexpr int CH = 2 * P * 2 * 64 * KB;   // 16-byte chunks over both products
+  for (int i = threadIdx.x; i < CH; i += blockDim.x) {
+    const int kb = i % KB, n = (i / KB) % 64, m = (i / (KB * 64)) % 2, p = (i / (KB * 128)) % P, s = i / (KB * 128 * P);
+    const uint16_t* re = pb + 2 * N1 * N1 + 2 * s * N2 * N2;   // b2r (s = 0) or b3r, [n][k]; Im plane after it
+    const uint16_t* im = re + N2 * N2;
+    const int j = 32 * p + (n & 31);
+    const bool first = n < 32;
+    const uint16_t* src = (m == 0 ? (first ? re : im) : (first ? im : re)) + j * N2 + 8 * kb;
+    uint4 v = *reinterpret_cast<const uint4*>(src);
+    if (m == 1 && first) { v.x ^= SIGN2; v.y ^= SIGN2; v.z ^= SIGN2; v.w ^= SIGN2; }   // -Mi
+    *reinterpret_cast<uint4*>(wgb + (((s * P + p) * 2 + m) * 128 * N2) + ((n >> 3) * KB + kb) * 128 + (n & 7) * 16) = v;
+  }
+#if LBW_WGMMA
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+}
+
+// Matrix descriptor (no swizzle): start address >> 4, LBO >> 4 at bit 16, SBO >> 4 at bit 32, layout type 0.
+__device__ __forceinline__ uint64_t lbw_desc(uint32_t addr, uint32_t lbo, uint32_t sbo) {
+  return (uint64_t)((addr >> 4) & 0x3FFF) | ((uint64_t)((lbo >> 4) & 0x3FFF) << 16) | ((uint64_t)((sbo >> 4) & 0x3FFF) << 32);
+}
+
+// acc (m64n64, fp32) = (scaled ? acc : 0) + A (registers, this warp's 16 rows of the k16 tile) @ B (descriptor).
+template <bool BF16>
+__device__ __forceinline__ void lbw_mma(float (&c)[32], const uint32_t (&a)[4], uint64_t desc, int scaled) {
+#if LBW_WGMMA
+#define LBW_ACC "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3]), "+f"(c[4]), "+f"(c[5]), "+f"(c[6]), "+f"(c[7]), "+f"(c[8]), \
+    "+f"(c[9]), "+f"(c[10]), "+f"(c[11]), "+f"(c[12]), "+f"(c[13]), "+f"(c[14]), "+f"(c[15]), "+f"(c[16]), "+f"(c[17]),   \
+    "+f"(c[18]), "+f"(c[19]), "+f"(c[20]), "+f"(c[21]), "+f"(c[22]), "+f"(c[23]), "+f"(c[24]), "+f"(c[25]), "+f"(c[26]),  \
+    "+f"(c[27]), "+f"(c[28]), "+f"(c[29]), "+f"(c[30]), "+f"(c[31])
+#define LBW_REGS "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, " \
+    "%23, %24, %25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, %36, p, 1, 1, 0;\n}\n"
+  if constexpr (BF16)
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\nwgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 " LBW_REGS
+                 : LBW_ACC : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc), "r"(scaled));
+  else
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\nwgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 " LBW_REGS
+                 : LBW_ACC : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc), "r"(scaled));
+#undef LBW_ACC
+#undef LBW_REGS
+#else
+  (void)c; (void)a; (void)desc; (void)scaled;
+  __trap();
+#endif
+}
+
+// One pass p of a chained right product: acc = [Cr | Ci] of the columns 32 p + [0, 32) of the warpgroup's 64 rows.
+// wgb: this product's layouts (shared address); ar / ai: the k-tiles of the own 16 rows (wgmma's A fragments).
+template <bool BF16, int N2>
+__device__ __forceinline__ void lbw_product(float (&acc)[32], const uint32_t (&ar)[N2 / 16][4], const uint32_t (&ai)[N2 / 16][4],
+                                            uint32_t wgb, int p) {
+  constexpr int JP = N2 / 16;
+#if LBW_WGMMA
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#endif
+#pragma unroll
+  for (int kk = 0; kk < JP; ++kk) {
+    const uint32_t base = wgb + (uint32_t)(2 * p * 128 * N2 + 256 * kk);
+    lbw_mma<BF16>(acc, ar[kk], lbw_desc(base, 128, 16 * N2), kk > 0);
+    lbw_mma<BF16>(acc, ai[kk], lbw_desc(base + 128 * N2, 128, 16 * N2), 1);
+  }
+#if LBW_WGMMA
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+  asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+#endif
+}
+
+// lbc_steps without dumps, steps 2 and 3 on wgmma (the whole warpgroup must call it together). Arguments as lbc_steps;
+// wg2 / wg3: the shared addresses of b2's / b3's layouts. Step 1 is lbc_steps's (mma.sync on the own 16 rows).
+template <bool BF16, int N2, int XS, int RESTART>
+__device__ __forceinline__ void lbw_steps(const uint16_t* xs, int kt, int r0, bool conjK, const uint16_t* sb, const float2* kp,
+                                          const float2* tw0, const float2* tw1, const float2* tw3, uint16_t* Xh, uint32_t wg2,
+                                          uint32_t wg3) {
+  using Lo = LbtLayout<32, N2>;
+  constexpr int N = 32 * N2, JP = N2 / 16, KT1 = 2, P = N2 / 32;
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
+  const uint16_t *a1r = sb, *a1i = a1r + Lo::A_EL;
+  // ---- step 1 (own rows, all columns): X1 = (a1 @ X) * T as step 2's A fragments (lbc_steps's step 1)
+  uint32_t ar[JP][4], ai[JP][4];
+  {
+    uint32_t fr[KT1][4], fi[KT1][4];
+#pragma unroll
+    for (int kk = 0; kk < KT1; ++kk)
+      if (kk < kt) {
+        const int aoff = (r0 + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
+        ldsm_x4(fr[kk], a1r + aoff);
+        ldsm_x4(fi[kk], a1i + aoff);
+      }
+    float2 cur[4], stp[2];
+#pragma unroll
+    for (int jp = 0; jp < JP; ++jp) {
+      if (jp == 0 || jp == RESTART) lbp_tw_load(jp == 0 ? tw0 : tw1, cur, stp);
+      uint32_t xb[KT1][4];
+#pragma unroll
+      for (int kk = 0; kk < KT1; ++kk)
+        if (kk < kt) ldsm_x4_t(xb[kk], xs + (16 * kk + (lm & 1) * 8 + lr) * XS + 16 * jp + (lm >> 1) * 8);
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        float cr[4] = {0.f, 0.f, 0.f, 0.f}, ci[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+        for (int kk = 0; kk < KT1; ++kk)
+          if (kk < kt) {
+            mma16816<BF16>(cr, fr[kk], xb[kk][2 * j], xb[kk][2 * j + 1]);
+            mma16816<BF16>(ci, fi[kk], xb[kk][2 * j], xb[kk][2 * j + 1]);
+          }
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const float2 w0 = cur[2 * h], w1 = cur[2 * h + 1];
+          cur[2 * h] = cmul(w0, stp[h]); cur[2 * h + 1] = cmul(w1, stp[h]);
+          const float2 v0 = cmul(make_float2(cr[2 * h], ci[2 * h]), w0), v1 = cmul(make_float2(cr[2 * h + 1], ci[2 * h + 1]), w1);
+          ar[jp][2 * j + h] = pack2<BF16>(v0.x, v1.x);
+          ai[jp][2 * j + h] = pack2<BF16>(v0.y, v1.y);
+        }
+      }
+    }
+  }
+  // ---- step 2 (wgmma): P = (X1 @ b2) * Kp as step 3's A fragments; n8 tile c of the pass: Cr acc[4c..], Ci acc[16 + 4c..]
+  uint32_t pr[JP][4], pi[JP][4];
+#pragma unroll
+  for (int p = 0; p < P; ++p) {
+    float acc[32];
+    lbw_product<BF16, N2>(acc, ar, ai, wg2, p);
+#pragma unroll
+    for (int c = 0; c < 4; ++c) {
+      const int jp = 2 * p + (c >> 1), j = c & 1;
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int row = g + 8 * h, col = 16 * jp + 8 * j + 2 * t;
+        const float4 kv = *reinterpret_cast<const float4*>(kp + (r0 + row) * Lo::SK + col);
+        float2 k0 = make_float2(kv.x, kv.y), k1 = make_float2(kv.z, kv.w);
+        if (conjK) { k0.y = -k0.y; k1.y = -k1.y; }
+        const float2 v0 = cmul(make_float2(acc[4 * c + 2 * h], acc[16 + 4 * c + 2 * h]), k0),
+                     v1 = cmul(make_float2(acc[4 * c + 2 * h + 1], acc[16 + 4 * c + 2 * h + 1]), k1);
+        pr[jp][2 * j + h] = pack2<BF16>(v0.x, v1.x);
+        pi[jp][2 * j + h] = pack2<BF16>(v0.y, v1.y);
+      }
+    }
+  }
+  // ---- step 3 (wgmma): X3 = (P @ b3) * conj(T) / N into Xh; the twiddle recurrence walks the columns in pc's order
+  const float invN = 1.0f / (float)N;
+  float2 cur[4], stp[2];
+  lbp_tw_load(tw3, cur, stp);
+#pragma unroll
+  for (int e = 0; e < 4; ++e) cur[e] = make_float2(cur[e].x * invN, cur[e].y * invN);
+#pragma unroll
+  for (int p = 0; p < P; ++p) {
+    float acc[32];
+    lbw_product<BF16, N2>(acc, pr, pi, wg3, p);
+#pragma unroll
+    for (int c = 0; c < 4; ++c) {
+      const int jp = 2 * p + (c >> 1), j = c & 1;
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int row = g + 8 * h, col = 16 * jp + 8 * j + 2 * t;
+        float2 v[2];
+#pragma unroll
+        for (int q = 0; q < 2; ++q) {
+          const int e = 2 * h + q;
+          const float2 w = cur[e];
+          cur[e] = cmul(w, stp[h]);
+          const float c_r = acc[4 * c + e], c_i = acc[16 + 4 * c + e];
+          v[q] = make_float2(c_r * w.x + c_i * w.y, c_i * w.x - c_r * w.y);
+        }
+        st_pair<BF16>(Xh + row * Lo::SX + col, v[0].x, v[1].x);
+        st_pair<BF16>(Xh + row * Lo::SX + N2 + col, v[0].y, v[1].y);
+      }
+    }
+  }
+  __syncwarp();
+}
+
+// Channel h's rows, block part blockIdx.x of gridDim.x (grid (gx, H)), block 32 W (W a multiple of 4): pair pr takes
+// rows b = bx R + pr + i gx R (R = W / 2 pairs), as lbc_rows; the loop runs while the warpgroup's first row is below B
+// (wgmma needs all 4 warps), a pair whose row is >= B (odd tails) computes on the first row's x and writes nothing.
+// Buffers per pair as lbc_rows (lbc_pair_el); wgb: the B layouts (lbw_build_b).
+template <typename IO, bool BF16, int N2>
+__device__ void lbw_rows(const IO* __restrict__ x, IO* __restrict__ out, float d, int B, int H, int L, int conjK, uint16_t* bufs,
+                         const uint16_t* sb, const float2* skp, const float2* twi, const unsigned char* wgb) {
+  using Lo = LbtLayout<32, N2>;
+  constexpr int JPW = N2 / 32, SS = N2 + 8;
+  const int h = blockIdx.y, R = blockDim.x >> 6, pair = threadIdx.x >> 6, half = (threadIdx.x >> 5) & 1, lane = threadIdx.x & 31;
+  uint16_t *X = bufs + pair * lbc_pair_el<N2>(), *S0 = X + Lo::WARP_BYTES / 2, *S1 = S0 + 32 * SS;
+  const uint32_t wg2 = (uint32_t)__cvta_generic_to_shared(wgb), wg3 = wg2 + (uint32_t)(lbw_wgb_bytes<N2>() / 2);
+  const int kt = ((L + N2 - 1) / N2 + 15) >> 4, stride = gridDim.x * R;
+  const bool vec = (L & 7) == 0;
+  int bw = blockIdx.x * R + (pair & ~1);   // the warpgroup's first row
+  auto rowOf = [&](int b0) { const int b = b0 + (pair & 1); return b < B ? b : b0; };
+  if (vec && bw < B) lbc_stage_async<N2, IO>(x + ((size_t)rowOf(bw) * H + h) * L, S0, L, kt, half);
+  const uint16_t* a4r = sb + 2 * Lo::A_EL + 4 * Lo::B_EL;
+#pragma unroll 1
+  for (int it = 0; bw < B; bw += stride, ++it) {
+    uint16_t *Sc = (it & 1) ? S1 : S0, *Sn = (it & 1) ? S0 : S1;
+    const int b = rowOf(bw);
+    const bool valid = bw + (pair & 1) < B;
+    const IO* xrow = x + ((size_t)b * H + h) * L;
+    if (vec) asm volatile("cp.async.wait_all;\n" ::: "memory");
+    else for (int i = 32 * half + lane; i < 16 * kt * N2; i += 64) {   // any L: synchronous element loads
+      const int r = i / N2, c = i - r * N2;
+      st(reinterpret_cast<IO*>(Sc) + r * SS + c, i < L ? ld(xrow + i) : 0.f);
+    }
+    asm volatile("bar.sync %0, 64;\n" :: "r"(1 + pair) : "memory");
+    if (vec && bw + stride < B) lbc_stage_async<N2, IO>(x + ((size_t)rowOf(bw + stride) * H + h) * L, Sn, L, kt, half);
+    lbw_steps<BF16, N2, SS, JPW>(Sc, kt, 16 * half, conjK != 0, sb, skp, twi + half * 6 * 32 + lane, twi + (3 + half) * 6 * 32 + lane,
+                                 twi + (half * 3 + 2) * 6 * 32 + lane, X + 16 * half * Lo::SX, wg2, wg3);
+    asm volatile("bar.sync %0, 64;\n" :: "r"(1 + pair) : "memory");
+    if (valid) lbp_out<IO, BF16, N2>(xrow, out + ((size_t)b * H + h) * L, d, L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / 2),
+                                     half * JPW, Sc);
+  }
+}

@@ -340,7 +340,7 @@ __device__ void lbp_rows(const IO* __restrict__ x, IO* __restrict__ out, float d
 }
 // Grid (ceil(B / (W * rowsPerWarp)), H), block 32 W, dynamic smem LbtLayout::FIXED_BYTES + W * WARP_BYTES.
 template <typename IO, bool BF16, int N1, int N2, bool SPLIT, int PAIR = 0, bool FE = false, bool TI = false, bool CH = false,
-          int NB = 0, bool PERSIST = false, bool WG = false>
+          int NB = 0, bool PERSIST = false, int WG = 0>
 __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__ kp, const float* __restrict__ D,
                             const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L, int conjK,
                             uint16_t* __restrict__ dump) {
@@ -377,11 +377,11 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
     float2 *full = reinterpret_cast<float2*>(bufs),
            *twi = reinterpret_cast<float2*>(bufs + (blockDim.x >> 6) * (NB > 0 ? lbc2_pair_el<N2, NB>() : lbc_pair_el<N2>()));
     for (int i = threadIdx.x; i < N; i += blockDim.x) full[i] = tw_at(T, i);
-    if constexpr (WG) lbw_build_b<N2>(pb, reinterpret_cast<unsigned char*>(twi + 192 * 6));   // the wgmma B layouts after twi
+    if constexpr (WG != 0) lbw_build_b<N2, WG == 1 ? 32 : 16>(pb, reinterpret_cast<unsigned char*>(twi + 192 * 6));   // the wgmma B layouts after twi
     __syncthreads();
     lbp_twi_build<N2>(full, twi);
     __syncthreads();
-    if constexpr (WG) {
+    if constexpr (WG == 1) {
       lbw_rows<IO, BF16, N2>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, reinterpret_cast<const unsigned char*>(twi + 192 * 6));
       return;
     }
@@ -392,7 +392,9 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
         const float2* kq = kp + (size_t)hh * N;
         for (int i = threadIdx.x; i < N; i += blockDim.x) { const int r = i / N2, c = i - r * N2; skp[r * Lo::SK + c] = kq[i]; }
         __syncthreads();
-        lbc2_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, conjK, bufs, sb, skp, twi, hh, 0, 1);
+        if constexpr (WG == 2) lbw2_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, conjK, bufs, sb, skp, twi,
+                                                         reinterpret_cast<const unsigned char*>(twi + 192 * 6), hh, 0, 1);
+        else lbc2_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, conjK, bufs, sb, skp, twi, hh, 0, 1);
       }
     } else if constexpr (NB > 0) lbc2_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, conjK, bufs, sb, skp, twi, h, blockIdx.x, gridDim.x);
     else lbc_rows<IO, BF16, N2, PAIR == 2>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, dump);
@@ -476,7 +478,15 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   extern "C" __global__ void __launch_bounds__(MAXT, 1) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,       \
       const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
       int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
-    lbt_forward<IO, BF, 32, N2, false, 1, false, true, true, 0, false, true>(x, kp, D, pb, out, B, H, L, conjK, dump); \
+    lbt_forward<IO, BF, 32, N2, false, 1, false, true, true, 0, false, 1>(x, kp, D, pb, out, B, H, L, conjK, dump); \
+  }
+// pw2p (learned_tc_wg.cuh lbw2_rows): pc2p with steps 2 and 3 on wgmma (sm_90a), persistent, 12 warps; smem
+// FIXED_BYTES + W/2 * 2 lbc2_pair_el<32, 2> + 192 * 6 * 8 + lbw_wgb_bytes.
+#define LBW2_CFG(SUF, IO, BF, MAXT, NAME)                                                                              \
+  extern "C" __global__ void __launch_bounds__(MAXT, 1) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,       \
+      const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
+      int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
+    lbt_forward<IO, BF, 32, 32, false, 1, false, true, true, 2, true, 2>(x, kp, D, pb, out, B, H, L, conjK, dump); \
   }
 #define LBFC_CFG(SUF, IO, BF, N2, NAME)   /* chained N1 = 16 (f2c): lbc_row16, f2's launch (10 warps, two blocks per SM) */ \
   extern "C" __global__ void __launch_bounds__(320, 2) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,        \
@@ -500,6 +510,7 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   LBC2_CFG(SUF, IO, BF, 32, 512, 2, true, 32x32pc2p) LBC2_CFG(SUF, IO, BF, 32, 512, 1, true, 32x32pcp)              \
   LBC2_CFG(SUF, IO, BF, 64, 512, 1, true, 32x64pcp)                         \
   LBW_CFG(SUF, IO, BF, 32, 512, 32x32pw) LBW_CFG(SUF, IO, BF, 64, 256, 32x64pw)                                 \
+  LBW2_CFG(SUF, IO, BF, 384, 32x32pw2p)                                                                        \
   LBFC_CFG(SUF, IO, BF, 16, 16x16f2c) LBFC_CFG(SUF, IO, BF, 32, 16x32f2c)                                          \
   extern "C" __global__ void __launch_bounds__(256) lbt_prep_##SUF(const float2* __restrict__ blocks,              \
       IO* __restrict__ out, int N1, int N2, int adjoint) { lbt_prep<IO>(blocks, out, N1, N2, adjoint); }

@@ -422,15 +422,23 @@ public final class LearnedButterflyConv implements AutoCloseable {
   /**
    * Chained pair kernels (N1 = 32) without dumps on a GPU of compute capability 9.0 (Hopper, the sm_90a image): the
    * {@code pw} kernels (learned_tc_wg.cuh), pc with the complex products of steps 2 and 3 on wgmma (a warpgroup of 4
-   * warps on two rows, the blocks read from shared memory once per 64 rows; 8 warps per block at 32 x 64, 16 at 32 x 32).
+   * warps on two rows, the blocks read from shared memory once per 64 rows; 8 warps per block at 32 x 64, 16 at 32 x 32);
+   * at 32 x 32 with {@link #batchRows(boolean)} on, {@code pw2p}: four rows per warpgroup, two per pair as pc2p, persistent
+   * blocks of 12 warps ({@link #wgmmaRows2()}).
    * The same products, roundings, twiddles and Kp per row as pc (fp32 sums possibly associated differently). Takes
    * precedence over {@link #batchRows(boolean)} and {@link #persistentBlocks(boolean)}; elsewhere ignored. A speed choice
    * ({@link #DEFAULT_WGMMA}).
    */
   public LearnedButterflyConv wgmmaRows(boolean on) { wgmmaRows = on; return this; }
 
-  /** Whether the forward runs pw ({@link #wgmmaRows(boolean)} on a chained plan, on compute capability 9.0). */
+  /** Whether the forward runs pw / pw2p ({@link #wgmmaRows(boolean)} on a chained plan, on compute capability 9.0). */
   public boolean wgmmaRows() { return wgmmaRows && chainRows() && device.computeCapability() == 90; }
+
+  /**
+   * Whether the forward runs pw2p: {@link #wgmmaRows()} with {@link #batchRows(boolean)} on at 32 x 32 (pc2p's two rows
+   * per pair from persistent blocks, steps 2 and 3 on wgmma; 12 warps); else pw.
+   */
+  public boolean wgmmaRows2() { return wgmmaRows() && batchRows && n2 == 32; }
 
   /**
    * Tensor-core forward / du: blocks per channel (the grid's x; its y is H); 0 (the default) lets the launch choose
@@ -476,7 +484,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   /** The tensor-core forward kernel's name (dump: the backward's variant that stores the intermediates). */
   String tensorCoreKernel(boolean dump) {
-    String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? (dump && wideDumps() ? "cw" : !dump && wgmmaRows() ? "w" : !dump && batchRows() ? (persistentBlocks() ? "c2p" : "c2")
+    String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? (dump && wideDumps() ? "cw" : !dump && wgmmaRows() ? (wgmmaRows2() ? "w2p" : "w") : !dump && batchRows() ? (persistentBlocks() ? "c2p" : "c2")
         : !dump && persistentBlocks() ? "cp" : "c")
         : pairTwiddleTable ? "t" : "") : splitRows() ? "s"
         : n16Kernel() == 1 ? "f" : n16Kernel() == 2 ? "f2" : n16Kernel() == 3 ? "f2c" : "";
@@ -564,12 +572,12 @@ public final class LearnedButterflyConv implements AutoCloseable {
   /** learned_tc.cu: x -> out through the prepared blocks pb (forward: u -> y; adjoint with conj(Kp): dy -> du). */
   private void tensorCoreChain(DeviceBuffer x, DeviceBuffer out, int B, DeviceBuffer pb, int conjK, Object dump) {
     boolean split = splitRows(), pair = pairRows(), dumps = dump instanceof DeviceBuffer;
-    boolean wg = !dumps && wgmmaRows();
-    int w = wg ? wgmmaWarps(n2) : pair ? Math.min(pairWarps, dumps && wideDumps() ? 16 : tensorCoreWarps(n1, n2, false, true, dumps))
+    boolean wg = !dumps && wgmmaRows(), wg2 = wg && wgmmaRows2();
+    int w = wg ? wgmmaWarps(n2, wg2) : pair ? Math.min(pairWarps, dumps && wideDumps() ? 16 : tensorCoreWarps(n1, n2, false, true, dumps))
         : tensorCoreWarps(n1, n2, split, false, dumps, n16Kernel());
-    int perPair = !dumps && batchRows() ? 2 : 1;
+    int perPair = !dumps && (batchRows() || wg2) ? 2 : 1;
     int rows = pair ? w / 2 * perPair : w;   // rows in flight per block
-    boolean persist = !dumps && persistentBlocks();
+    boolean persist = !dumps && (persistentBlocks() || wg2);
     int gx = persist ? Math.min(device.smCount(), h) : gridX(B, rows, device.smCount(), h, blocksPerChannel, autoBlocksPerSm);
     device.module(MODULE_TC).kernel(tensorCoreKernel(dumps)).launch(device.stream(), gx, persist ? 1 : h, 32 * w,
         tensorCoreSmem(n1, n2, split, pair, w, n16Kernel(), pairTwiddleTable(), chainRows(), perPair) + (wg ? wgmmaSmem(n2) : 0),
@@ -577,8 +585,11 @@ public final class LearnedButterflyConv implements AutoCloseable {
         conjK, dump);
   }
 
-  /** Warps per block of the pw kernels (their launch bound): 16 at 32 x 32, 8 at 32 x 64 (shared memory: 213 KB). */
-  static int wgmmaWarps(int n2) { return n2 == 64 ? 8 : 16; }
+  /**
+   * Warps per block of the pw kernels (their launch bound): 16 at 32 x 32, 8 at 32 x 64 (shared memory: 213 KB); pw2p
+   * ({@code rows2}) 12 (150 registers; at 16 warps ptxas spilled).
+   */
+  static int wgmmaWarps(int n2, boolean rows2) { return rows2 ? 12 : n2 == 64 ? 8 : 16; }
 
   /** Shared memory of the pw kernels beyond pc's: the wgmma B layouts of b2 and b3 (learned_tc_wg.cuh lbw_wgb_bytes). */
   static int wgmmaSmem(int n2) { return 2 * (n2 / 32) * 2 * 64 * n2 * 2; }
@@ -694,7 +705,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   @Override public String toString() {
     return "LearnedButterflyConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + " = " + n1 + " x " + n2
-        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (chainRows ? " chain" + (wgmmaRows() ? " wgmma" : "") + (batchRows() ? " rows2" : "") + (persistentBlocks() ? " persistent" : "") : pairTwiddleTable ? " tw-table" : "")
+        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (chainRows ? " chain" + (wgmmaRows() ? (wgmmaRows2() ? " wgmma rows2" : " wgmma") : "") + (batchRows() ? " rows2" : "") + (persistentBlocks() ? " persistent" : "") : pairTwiddleTable ? " tw-table" : "")
         : splitRows() ? " split" : n16Kernel() != 0 ? " n16=" + n16Kernel() : "") : "") + "]";
   }
 }

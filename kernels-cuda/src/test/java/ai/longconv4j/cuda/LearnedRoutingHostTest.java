@@ -180,12 +180,16 @@ class LearnedRoutingHostTest {
   void wgmmaKernelsFitSharedMemoryAndParse() {
     assertEquals(LearnedButterflyConv.Variants.WGMMA, LearnedButterflyConv.DEFAULT_WGMMA, "run without -Dlongconv4j.learned.wgmma");
     // pw: pc's shared memory at its warps plus the wgmma B layouts (2 products x N2/32 passes x 2 matrices x 64 x N2 16-bit)
-    assertEquals(16, LearnedButterflyConv.wgmmaWarps(32));
-    assertEquals(8, LearnedButterflyConv.wgmmaWarps(64));
+    assertEquals(16, LearnedButterflyConv.wgmmaWarps(32, false));
+    assertEquals(8, LearnedButterflyConv.wgmmaWarps(64, false));
+    assertEquals(12, LearnedButterflyConv.wgmmaWarps(32, true));
+    // pw2p: pc2p's buffers (two rows per pair) at 12 warps plus the B layouts
+    int two = LearnedButterflyConv.tensorCoreSmem(32, 32, false, true, 12, 0, true, true, 2) + LearnedButterflyConv.wgmmaSmem(32);
+    assertTrue(two <= 232448, "pw2p: " + two + " bytes");
     assertEquals(16384, LearnedButterflyConv.wgmmaSmem(32));
     assertEquals(65536, LearnedButterflyConv.wgmmaSmem(64));
     for (int n2 : new int[] {32, 64}) {
-      int w = LearnedButterflyConv.wgmmaWarps(n2);
+      int w = LearnedButterflyConv.wgmmaWarps(n2, false);
       assertEquals(0, w % 4, "whole warpgroups");
       int smem = LearnedButterflyConv.tensorCoreSmem(32, n2, false, true, w, 0, true, true) + LearnedButterflyConv.wgmmaSmem(n2);
       assertTrue(smem <= 232448, "pw at 32 x " + n2 + ", " + w + " warps: " + smem + " bytes");
@@ -206,7 +210,7 @@ class LearnedRoutingHostTest {
     int found = 0;
     for (String cfg : new String[] {"16x16", "16x32", "32x32", "32x64", "32x32s", "32x64s", "32x32p", "32x64p", "32x32pd", "32x64pd",
         "16x16f", "16x32f", "16x16f2", "16x32f2", "32x32pt", "32x64pt", "32x32pdt", "32x64pdt", "32x32pc", "32x64pc", "32x32pdc", "32x64pdc", "16x16f2c", "16x32f2c",
-        "32x64pdcw", "32x32pc2", "32x32pc2p", "32x32pcp", "32x64pcp", "32x32pw", "32x64pw"})
+        "32x64pdcw", "32x32pc2", "32x32pc2p", "32x32pcp", "32x64pcp", "32x32pw", "32x64pw", "32x32pw2p"})
       for (String io : new String[] {"bf16", "f16"})
         for (String arch : new String[] {"sm_80", "sm_90a"}) {
           String fn = "lbt_forward_" + io + "_" + cfg;
@@ -216,7 +220,7 @@ class LearnedRoutingHostTest {
           assertEquals("0,0", m.group(1) + "," + m.group(2), fn + "@" + arch + " spills");
           found++;
         }
-    assertEquals(124, found);
+    assertEquals(128, found);
     for (String fn : new String[] {"lbt_mma_rate_bf16", "lbt_mma_rate_f16", "lbt_wgmma_rate_bf16", "lbt_wgmma_rate_f16"})
       for (String arch : new String[] {"sm_80", "sm_90a"}) {
         Matcher m = Pattern.compile("Compiling entry function '" + fn + "' for '" + arch + "'.*?(\\d+) bytes spill stores", Pattern.DOTALL).matcher(text);

@@ -19,12 +19,13 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The pw kernels (learned_tc_wg.cuh: the chained pair kernel with steps 2 and 3 on Hopper's wgmma, {@code wgmmaRows};
- * compute capability 9.0 only, skipped elsewhere) against pc (their slow twin; at 32 x 32 also pc2p, the default before)
+ * compute capability 9.0 only, skipped elsewhere) and at 32 x 32 pw2p (pc2p's two rows per pair, persistent, on wgmma)
+ * against pc (their slow twin; at 32 x 32 also pc2p, the default before)
  * and lib's LearnedButterfly in float64, forward and du through the non-dumping adjoint chain (conj(Kp)). Awkward shapes:
- * odd B and B = 1 (a warpgroup's second pair past B computes on the first row's x and must write nothing: the output's
+ * odd B and B = 1 (a warpgroup's second pair, or a pair's second row, past B computes on the first row's x and must write nothing: the output's
  * tail past B H L stays poisoned), several row iterations per warpgroup (blocksPerChannel 1: the x stages' double
  * buffer), L % 8 != 0 (synchronous x loads), odd L (element stores), circular L = N (every row tile), bidirectional,
- * many channels; bf16 and fp16; fresh random data per case.
+ * more channels than persistent blocks (pw2p); bf16 and fp16; fresh random data per case.
  * Tolerances: pw runs pc's products (same k order per element), roundings, twiddles and Kp per row, but a wgmma's fp32
  * sums may be associated differently from the mma.sync chains, which can flip single 16-bit roundings of the
  * intermediates (one bf16 ulp, 2^-8 relative, of that value): bound 1e-3 (lbf5's bound for pc's variants, norm-relative),
@@ -77,13 +78,13 @@ class LearnedWgmmaGpuTest extends CudaDeviceTest {
     double[] duRef = cpu.backward(shape, ud, kl, Dd, LearnedTensorCoreGpuTest.toD(dy)).du();
     int n = B * H * L, tail = 64;   // tail: 16-bit values past B H L that must stay poisoned
     boolean n32 = plan.factors().get(1) == 32;
-    String[] names = n32 ? new String[] {"pc", "pc2p", "pw"} : new String[] {"pc", "pw"};
+    String[] names = n32 ? new String[] {"pc", "pc2p", "pw", "pw2p"} : new String[] {"pc", "pw"};
     LearnedButterflyConv[] plans = new LearnedButterflyConv[names.length];
     try (var du = dev.upload(u16); var ddy = dev.upload(dy16); var out = dev.alloc(2L * (n + tail));
          var dk = dev.alloc(4L * (bi ? 2 : 1) * H * Lk); var dD = dev.alloc(4L * H)) {
       for (int i = 0; i < names.length; i++)
         plans[i] = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).pairRows(true).pairTwiddleTable(true).chainRows(true)
-            .batchRows(names[i].equals("pc2p")).persistentBlocks(names[i].equals("pc2p")).wgmmaRows(names[i].equals("pw"))
+            .batchRows(names[i].endsWith("2p")).persistentBlocks(names[i].equals("pc2p")).wgmmaRows(names[i].startsWith("pw"))
             .blocksPerChannel(gx).tensorCoreGradients(false);
       String what = io + " " + mode + " B=" + B + " H=" + H + " L=" + L + " gx=" + gx;
       float[][] y = new float[names.length][], g = new float[names.length][];

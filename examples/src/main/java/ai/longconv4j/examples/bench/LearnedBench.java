@@ -33,7 +33,7 @@ import java.util.function.BiPredicate;
  * runs a scheme at N blocks per channel ({@code blocksPerChannel}), {@code :aN} with {@code autoBlocksPerSm(N)},
  * {@code :p} with {@code persistentBlocks} (pcp / pc2p), {@code :fwd} skips its backward rows; {@code old}: the defaults
  * before lbf5 (pc, no persistent blocks, {@code autoBlocksPerSm(8)}). Session 10, lbf6: {@code pw} steps 2 and 3 on wgmma
- * ({@code wgmmaRows}, N1 = 32 on compute capability 9.0), {@code nowg} the defaults with {@code wgmmaRows(false)};
+ * ({@code wgmmaRows}, N1 = 32 on compute capability 9.0), {@code pw2p} pc2p on wgmma (32 x 32), {@code nowg} the defaults with {@code wgmmaRows(false)};
  * {@code LearnedBench mma} also prints the wgmma m64n64k16 rate there.
  * Usage: LearnedBench [csv-out] [B] [H] [L,L,...];  LearnedBench profile L: one forward per scheme (one warp, pair) and
  * one backward of pair+async at B = 64, H = 768, untimed (a target for Nsight Compute); {@code profile L chain}: one
@@ -151,7 +151,8 @@ public final class LearnedBench {
           else if (scheme.equals("pdw")) lb.pairDumpWarps(16);   // the defaults, the 32 x 64 dumping chains at 16 warps
           else if (scheme.equals("old"))   // the defaults before lbf5: pc at N1 = 32, lbf3's launch (8 blocks per SM)
             lb.batchRows(false).persistentBlocks(false).autoBlocksPerSm(8).wgmmaRows(false);
-          else if (scheme.equals("pw")) lb.wgmmaRows(true);   // lbf6: steps 2 and 3 on wgmma (N1 = 32, compute capability 9.0)
+          else if (scheme.equals("pw")) lb.wgmmaRows(true).batchRows(false);   // lbf6: steps 2 and 3 on wgmma (N1 = 32, compute capability 9.0)
+          else if (scheme.equals("pw2p")) lb.wgmmaRows(true).batchRows(true);   // lbf6: pc2p on wgmma (32 x 32 only)
           else if (scheme.equals("nowg")) lb.wgmmaRows(false);   // the defaults without wgmma (pc2p at 32 x 32, pc at 32 x 64)
           else if (scheme.startsWith("pairc2"))   // pc2: two rows per pair (32 x 32; else pc); pairc2p persistent, pairc2w12 12 warps
             lb.pairRows(true).pairTwiddleTable(true).chainRows(true).batchRows(true).persistentBlocks(scheme.equals("pairc2p"))
@@ -163,6 +164,7 @@ public final class LearnedBench {
           if (n16 ? n1is32 : !scheme.equals("one") && !scheme.equals("default") && !scheme.equals("old") && !n1is32) continue;   // see the class doc
           if (scheme.startsWith("pairc2") && !lb.batchRows()) continue;   // 32 x 32 only
           if (scheme.equals("pw") && !lb.wgmmaRows()) continue;   // N1 = 32 on compute capability 9.0 only
+          if (scheme.equals("pw2p") && !lb.wgmmaRows2()) continue;   // 32 x 32 on compute capability 9.0 only
           String name = "learned tc " + lb.factors()[0] + "x" + lb.factors()[1] + " " + spec;
           y.fill32(0x7fc07fc0);
           lb.forward(u, y, B);

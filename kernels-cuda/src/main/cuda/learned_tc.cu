@@ -377,12 +377,13 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
     float2 *full = reinterpret_cast<float2*>(bufs),
            *twi = reinterpret_cast<float2*>(bufs + (blockDim.x >> 6) * (NB > 0 ? lbc2_pair_el<N2, NB>() : lbc_pair_el<N2>()));
     for (int i = threadIdx.x; i < N; i += blockDim.x) full[i] = tw_at(T, i);
-    if constexpr (WG != 0) lbw_build_b<N2, WG == 1 ? 32 : 16>(pb, reinterpret_cast<unsigned char*>(twi + 192 * 6));   // the wgmma B layouts after twi
+    unsigned char *w2 = reinterpret_cast<unsigned char*>(sb + 2 * Lo::A_EL), *w3 = reinterpret_cast<unsigned char*>(twi + 192 * 6);
+    if constexpr (WG != 0) lbw_build_b<N2, WG == 1 ? 32 : 16>(pb, w2, w3);   // the wgmma B layouts: b2's over the padded b2 / b3 planes, b3's after twi
     __syncthreads();
     lbp_twi_build<N2>(full, twi);
     __syncthreads();
     if constexpr (WG == 1) {
-      lbw_rows<IO, BF16, N2>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, reinterpret_cast<const unsigned char*>(twi + 192 * 6));
+      lbw_rows<IO, BF16, N2>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, w2, w3);
       return;
     }
     if constexpr (PERSIST) {   // grid (<= SMs, 1): the blocks, twiddles and start values once per block, then channel after channel
@@ -392,8 +393,7 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
         const float2* kq = kp + (size_t)hh * N;
         for (int i = threadIdx.x; i < N; i += blockDim.x) { const int r = i / N2, c = i - r * N2; skp[r * Lo::SK + c] = kq[i]; }
         __syncthreads();
-        if constexpr (WG == 2) lbw2_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, conjK, bufs, sb, skp, twi,
-                                                         reinterpret_cast<const unsigned char*>(twi + 192 * 6), hh, 0, 1);
+        if constexpr (WG == 2) lbw2_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, conjK, bufs, sb, skp, twi, w2, w3, hh, 0, 1);
         else lbc2_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, conjK, bufs, sb, skp, twi, hh, 0, 1);
       }
     } else if constexpr (NB > 0) lbc2_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, conjK, bufs, sb, skp, twi, h, blockIdx.x, gridDim.x);
@@ -473,7 +473,7 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
     lbt_forward<IO, BF, 32, N2, false, 1, false, true, true, NB, PERS>(x, kp, D, pb, out, B, H, L, conjK, dump);   \
   }
 // WG kernels (suffix pw; learned_tc_wg.cuh): pc with steps 2 and 3 on wgmma (sm_90a; elsewhere a trap), W a multiple of 4;
-// smem FIXED_BYTES + W/2 * 2 lbc_pair_el + 192 * 6 * 8 + lbw_wgb_bytes.
+// smem FIXED_BYTES + W/2 * 2 lbc_pair_el + 192 * 6 * 8 + lbw_wgb_bytes (16 warps at 32 x 32, 12 at 32 x 64).
 #define LBW_CFG(SUF, IO, BF, N2, MAXT, NAME)                                                                        \
   extern "C" __global__ void __launch_bounds__(MAXT, 1) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,       \
       const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
@@ -509,7 +509,7 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   LBC_CFG(SUF, IO, BF, 64, 512, true, 32x64pdcw) LBC2_CFG(SUF, IO, BF, 32, 512, 2, false, 32x32pc2)           \
   LBC2_CFG(SUF, IO, BF, 32, 512, 2, true, 32x32pc2p) LBC2_CFG(SUF, IO, BF, 32, 512, 1, true, 32x32pcp)              \
   LBC2_CFG(SUF, IO, BF, 64, 512, 1, true, 32x64pcp)                         \
-  LBW_CFG(SUF, IO, BF, 32, 512, 32x32pw) LBW_CFG(SUF, IO, BF, 64, 256, 32x64pw)                                 \
+  LBW_CFG(SUF, IO, BF, 32, 512, 32x32pw) LBW_CFG(SUF, IO, BF, 64, 384, 32x64pw)                                 \
   LBW2_CFG(SUF, IO, BF, 384, 32x32pw2p)                                                                        \
   LBFC_CFG(SUF, IO, BF, 16, 16x16f2c) LBFC_CFG(SUF, IO, BF, 32, 16x32f2c)                                          \
   extern "C" __global__ void __launch_bounds__(256) lbt_prep_##SUF(const float2* __restrict__ blocks,              \

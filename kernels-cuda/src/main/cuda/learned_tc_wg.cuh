@@ -20,8 +20,13 @@
 // wgmma may be associated differently from mma.sync's chains: the GPU test bounds the difference to pc and to float64.
 #pragma once
 
-template <int N2>   // bytes of the wgmma B layouts of steps 2 and 3: 2 products x N2/32 passes x 2 matrices x 64 x N2 x 2
-__host__ __device__ constexpr int lbw_wgb_bytes() { return 2 * (N2 / 32) * 2 * 64 * N2 * 2; }
+// Bytes of one product's wgmma B layouts (N2/32 passes x 2 matrices x 64 x N2 16-bit values). Step 2's (b2) go where the
+// padded b2 / b3 planes of the block copy are (LbtLayout: 8 N2 (N2 + 8) bytes from sb + 2 A_EL; the WG kernels never read
+// those planes), step 3's (b3) after the start-value table: pc's shared memory plus lbw_wgb_bytes (8 / 32 KB at N2 =
+// 32 / 64), so that 32 x 64 fits 12 warps.
+template <int N2>
+__host__ __device__ constexpr int lbw_wgb_bytes() { return (N2 / 32) * 2 * 64 * N2 * 2; }
+static_assert(lbw_wgb_bytes<32>() <= 8 * 32 * 40 && lbw_wgb_bytes<64>() <= 8 * 64 * 72, "b2's layouts fit the padded b2 / b3 planes");
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define LBW_WGMMA 1
@@ -29,13 +34,13 @@ __host__ __device__ constexpr int lbw_wgb_bytes() { return 2 * (N2 / 32) * 2 * 6
 #define LBW_WGMMA 0
 #endif
 
-// The B layouts from the prepared (unpadded) blocks pb: b2 (pass p, matrix m) at wgb + ((0 * P + p) * 2 + m) * 128 N2
-// bytes, b3 after b2's. Every thread of the block takes 16-byte chunks; then fence.proxy.async (the generic-proxy writes
-// visible to wgmma), the caller's __syncthreads.
+// The B layouts from the prepared (unpadded) blocks pb: product s (b2, b3) into w[s], pass p, matrix m at (p 2 + m) 4 PC
+// N2 bytes. Every thread of the block takes 16-byte chunks (after a block barrier that follows the block copy: w[0] is
+// its b2 / b3 region); then fence.proxy.async (the generic-proxy writes visible to wgmma), the caller's __syncthreads.
 // PC: the columns of one pass (32: n64 matrices [Mr | Mi] of 32 columns each, pw; 16: n32 matrices, pw2p), P = N2 / PC
 // passes; matrix (s, p, m) at ((s P + p) 2 + m) 4 PC N2 bytes (the same total for both PC).
 template <int N2, int PC = 32>
-__device__ __forceinline__ void lbw_build_b(const uint16_t* __restrict__ pb, unsigned char* wgb) {
+__device__ __forceinline__ void lbw_build_b(const uint16_t* __restrict__ pb, unsigned char* w2, unsigned char* w3) {
   constexpr int P = N2 / PC, KB = N2 / 8, N1 = 32, NR = 2 * PC;   // NR: the matrix's n-rows
   constexpr int CH = 2 * P * 2 * NR * KB;   // 16-byte chunks over both products
   for (int i = threadIdx.x; i < CH; i += blockDim.x) {
@@ -47,7 +52,7 @@ __device__ __forceinline__ void lbw_build_b(const uint16_t* __restrict__ pb, uns
     const uint16_t* src = (m == 0 ? (first ? re : im) : (first ? im : re)) + j * N2 + 8 * kb;
     uint4 v = *reinterpret_cast<const uint4*>(src);
     if (m == 1 && first) { v.x ^= SIGN2; v.y ^= SIGN2; v.z ^= SIGN2; v.w ^= SIGN2; }   // -Mi
-    *reinterpret_cast<uint4*>(wgb + (((s * P + p) * 2 + m) * 4 * PC * N2) + ((n >> 3) * KB + kb) * 128 + (n & 7) * 16) = v;
+    *reinterpret_cast<uint4*>((s == 0 ? w2 : w3) + ((p * 2 + m) * 4 * PC * N2) + ((n >> 3) * KB + kb) * 128 + (n & 7) * 16) = v;
   }
 #if LBW_WGMMA
   asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
@@ -232,15 +237,15 @@ __device__ __forceinline__ void lbw_steps(const uint16_t* xs, int kt, int r0, bo
 // Channel h's rows, block part blockIdx.x of gridDim.x (grid (gx, H)), block 32 W (W a multiple of 4): pair pr takes
 // rows b = bx R + pr + i gx R (R = W / 2 pairs), as lbc_rows; the loop runs while the warpgroup's first row is below B
 // (wgmma needs all 4 warps), a pair whose row is >= B (odd tails) computes on the first row's x and writes nothing.
-// Buffers per pair as lbc_rows (lbc_pair_el); wgb: the B layouts (lbw_build_b).
+// Buffers per pair as lbc_rows (lbc_pair_el); w2 / w3: the B layouts of steps 2 / 3 (lbw_build_b).
 template <typename IO, bool BF16, int N2>
 __device__ void lbw_rows(const IO* __restrict__ x, IO* __restrict__ out, float d, int B, int H, int L, int conjK, uint16_t* bufs,
-                         const uint16_t* sb, const float2* skp, const float2* twi, const unsigned char* wgb) {
+                         const uint16_t* sb, const float2* skp, const float2* twi, const unsigned char* w2, const unsigned char* w3) {
   using Lo = LbtLayout<32, N2>;
   constexpr int JPW = N2 / 32, SS = N2 + 8;
   const int h = blockIdx.y, R = blockDim.x >> 6, pair = threadIdx.x >> 6, half = (threadIdx.x >> 5) & 1, lane = threadIdx.x & 31;
   uint16_t *X = bufs + pair * lbc_pair_el<N2>(), *S0 = X + Lo::WARP_BYTES / 2, *S1 = S0 + 32 * SS;
-  const uint32_t wg2 = (uint32_t)__cvta_generic_to_shared(wgb), wg3 = wg2 + (uint32_t)(lbw_wgb_bytes<N2>() / 2);
+  const uint32_t wg2 = (uint32_t)__cvta_generic_to_shared(w2), wg3 = (uint32_t)__cvta_generic_to_shared(w3);
   const int kt = ((L + N2 - 1) / N2 + 15) >> 4, stride = gridDim.x * R;
   const bool vec = (L & 7) == 0;
   int bw = blockIdx.x * R + (pair & ~1);   // the warpgroup's first row
@@ -422,17 +427,17 @@ __device__ __forceinline__ void lbw2_steps(const uint16_t* xs, int kt, int r0, b
 
 // lbc2_rows with lbw2_steps: channel h, block part bx of gx; pair p takes rows b = NB (bx R + p) + i NB R gx, the loop
 // runs while the warpgroup's first row bw = NB (bx R + (p & ~1)) is below B (wgmma needs all 4 warps); rows >= B compute
-// on row bw's x and write nothing. wgb: the B layouts (lbw_build_b<N2, 16>).
+// on row bw's x and write nothing. w2 / w3: the B layouts (lbw_build_b<N2, 16>).
 template <typename IO, bool BF16, int N2, int NB>
 __device__ void lbw2_rows(const IO* __restrict__ x, IO* __restrict__ out, const float* __restrict__ D, int B, int H, int L, int conjK,
-                          uint16_t* bufs, const uint16_t* sb, const float2* kp, const float2* twi, const unsigned char* wgb, int h,
-                          int bx, int gx) {
+                          uint16_t* bufs, const uint16_t* sb, const float2* kp, const float2* twi, const unsigned char* w2,
+                          const unsigned char* w3, int h, int bx, int gx) {
   using Lo = LbtLayout<32, N2>;
   constexpr int JPW = N2 / 32, SS = N2 + 8, XST = 32 * SS, XB = 32 * Lo::SX;
   const int R = blockDim.x >> 6, pair = threadIdx.x >> 6, half = (threadIdx.x >> 5) & 1, lane = threadIdx.x & 31;
   uint16_t *X = bufs + pair * lbc2_pair_el<N2, NB>(), *S0 = X + NB * XB, *S1 = S0 + NB * XST;
-  const uint32_t a2 = (uint32_t)__cvta_generic_to_shared(wgb);
-  const uint64_t d2 = lbw_desc(a2, 128, 16 * N2), d3 = lbw_desc(a2 + (uint32_t)(lbw_wgb_bytes<N2>() / 2), 128, 16 * N2);
+  const uint64_t d2 = lbw_desc((uint32_t)__cvta_generic_to_shared(w2), 128, 16 * N2),
+                 d3 = lbw_desc((uint32_t)__cvta_generic_to_shared(w3), 128, 16 * N2);
   const int kt = ((L + N2 - 1) / N2 + 15) >> 4, stride = NB * R * gx;
   const bool vec = (L & 7) == 0;
   int bw = NB * (bx * R + (pair & ~1));

@@ -422,7 +422,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
   /**
    * Chained pair kernels (N1 = 32) without dumps on a GPU of compute capability 9.0 (Hopper, the sm_90a image): the
    * {@code pw} kernels (learned_tc_wg.cuh), pc with the complex products of steps 2 and 3 on wgmma (a warpgroup of 4
-   * warps on two rows, the blocks read from shared memory once per 64 rows; 8 warps per block at 32 x 64, 16 at 32 x 32);
+   * warps on two rows, the blocks read from shared memory once per 64 rows; 12 warps per block at 32 x 64, 16 at 32 x 32);
    * at 32 x 32 with {@link #batchRows(boolean)} on, {@code pw2p}: four rows per warpgroup, two per pair as pc2p, persistent
    * blocks of 12 warps ({@link #wgmmaRows2()}).
    * The same products, roundings, twiddles and Kp per row as pc (fp32 sums possibly associated differently). Takes
@@ -586,13 +586,16 @@ public final class LearnedButterflyConv implements AutoCloseable {
   }
 
   /**
-   * Warps per block of the pw kernels (their launch bound): 16 at 32 x 32, 8 at 32 x 64 (shared memory: 213 KB); pw2p
+   * Warps per block of the pw kernels (their launch bound): 16 at 32 x 32, 12 at 32 x 64 (shared memory: 212 KB); pw2p
    * ({@code rows2}) 12 (150 registers; at 16 warps ptxas spilled).
    */
-  static int wgmmaWarps(int n2, boolean rows2) { return rows2 ? 12 : n2 == 64 ? 8 : 16; }
+  static int wgmmaWarps(int n2, boolean rows2) { return rows2 || n2 == 64 ? 12 : 16; }
 
-  /** Shared memory of the pw kernels beyond pc's: the wgmma B layouts of b2 and b3 (learned_tc_wg.cuh lbw_wgb_bytes). */
-  static int wgmmaSmem(int n2) { return 2 * (n2 / 32) * 2 * 64 * n2 * 2; }
+  /**
+   * Shared memory of the pw kernels beyond pc's: step 3's wgmma B layouts (learned_tc_wg.cuh lbw_wgb_bytes: N2/32 passes x
+   * 2 matrices x 64 x N2 16-bit values); step 2's take the padded b2 / b3 planes, which those kernels do not read.
+   */
+  static int wgmmaSmem(int n2) { return (n2 / 32) * 2 * 64 * n2 * 2; }
 
   /**
    * The tensor-core forward's blocks per channel: {@code fixed} if positive (at most what the rows need), else enough for

@@ -42,7 +42,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private final DeviceBuffer prepFwd, prepAdj;   // 16-bit blocks for the tensor-core kernel (null: not applicable)
   private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, pairRows = DEFAULT_PAIR, tensorCoreGrads = true,
       asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW, chainRows = DEFAULT_CHAIN, batchRows = DEFAULT_BATCH_ROWS,
-      persistent, wgmmaRows = DEFAULT_WGMMA;
+      persistent, wgmmaRows;
   private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL, pairDumpWarps = 12, blocksPerChannel = DEFAULT_BLOCKS_PER_CHANNEL,
       autoBlocksPerSm = DEFAULT_AUTO_BLOCKS_PER_SM;
   /** Default of {@link #splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
@@ -116,11 +116,20 @@ public final class LearnedButterflyConv implements AutoCloseable {
       Variants.AUTO_BLOCKS_PER_SM);
 
   /**
-   * Default of {@link #wgmmaRows(boolean)}: {@link Variants#WGMMA}; {@code -Dlongconv4j.learned.wgmma=on|off} overrides it
-   * ({@code off}: pc / pc2p, its slow twins).
+   * {@code -Dlongconv4j.learned.wgmma=on|off} for every plan, or null when unset: then {@link #defaultWgmma(int)} takes
+   * {@link Variants}'s per-shape defaults ({@code off}: pc / pc2p, the slow twins).
    */
-  public static final boolean DEFAULT_WGMMA = onOff("longconv4j.learned.wgmma", System.getProperty("longconv4j.learned.wgmma"),
-      Variants.WGMMA);
+  static final Boolean WGMMA_PROPERTY = System.getProperty("longconv4j.learned.wgmma") == null ? null
+      : onOff("longconv4j.learned.wgmma", System.getProperty("longconv4j.learned.wgmma"), false);
+
+  /**
+   * Default of {@link #wgmmaRows(boolean)} for plans with N2 = {@code n2}: the property if set, else
+   * {@link Variants#WGMMA_32} at 32 x 32 and {@link Variants#WGMMA_64} at 32 x 64 (taking effect on compute capability
+   * 9.0 only).
+   */
+  public static boolean defaultWgmma(int n2) {
+    return WGMMA_PROPERTY != null ? WGMMA_PROPERTY : n2 == 64 ? Variants.WGMMA_64 : Variants.WGMMA_32;
+  }
 
   public static final int DEFAULT_BLOCKS_PER_CHANNEL = blocksOf(System.getProperty("longconv4j.learned.gx"));
 
@@ -154,10 +163,16 @@ public final class LearnedButterflyConv implements AutoCloseable {
      */
     static final int AUTO_BLOCKS_PER_SM = 1;
     /**
-     * {@link LearnedButterflyConv#wgmmaRows(boolean)}: false until a sitting shows pw faster than the defaults (the pw
-     * kernels of lbf6: steps 2 and 3 on Hopper's wgmma; compute capability 9.0 only).
+     * {@link LearnedButterflyConv#wgmmaRows(boolean)} at 32 x 32: false (lbf6-2 / lbf6-3, B = 64, H = 768, bf16, ms, two
+     * orders: pw2p 0.154, 0.155 / 0.152, 0.149 and pw 0.157-0.161 against pc2p 0.148-0.151: not faster).
      */
-    static final boolean WGMMA = false;
+    static final boolean WGMMA_32 = false;
+    /**
+     * {@link LearnedButterflyConv#wgmmaRows(boolean)} at 32 x 64 (L = 1K causal): true (lbf6-3, B = 64, H = 768, bf16, ms,
+     * two orders: pw (12 warps) forward 0.367, 0.362 against pc 0.392, 0.394, fwd+bwd 3.031, 3.036 against 3.118, 3.148;
+     * the learned GPU classes passed, pw = pc bit for bit; compute capability 9.0 only, elsewhere pc).
+     */
+    static final boolean WGMMA_64 = true;
   }
 
   /** Parses {@code -Dlongconv4j.learned.autoblocks}'s value: 1 .. 64, {@code dflt} when unset. */
@@ -202,6 +217,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;
     this.n = p.fftSize(); this.n1 = p.factors().get(0); this.n2 = p.factors().get(1);
     this.persistent = defaultPersistent(n2);
+    this.wgmmaRows = defaultWgmma(n2);
     var lm = libMode(mode);
     this.taps0 = lm.effectiveTaps(l, lk, 0);
     this.taps1 = lm.sides() == 2 ? lm.effectiveTaps(l, lk, 1) : 0;
@@ -426,8 +442,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
    * at 32 x 32 with {@link #batchRows(boolean)} on, {@code pw2p}: four rows per warpgroup, two per pair as pc2p, persistent
    * blocks of 12 warps ({@link #wgmmaRows2()}).
    * The same products, roundings, twiddles and Kp per row as pc (fp32 sums possibly associated differently). Takes
-   * precedence over {@link #batchRows(boolean)} and {@link #persistentBlocks(boolean)}; elsewhere ignored. A speed choice
-   * ({@link #DEFAULT_WGMMA}).
+   * precedence over {@link #persistentBlocks(boolean)}; elsewhere ignored. A speed choice ({@link #defaultWgmma(int)}).
    */
   public LearnedButterflyConv wgmmaRows(boolean on) { wgmmaRows = on; return this; }
 

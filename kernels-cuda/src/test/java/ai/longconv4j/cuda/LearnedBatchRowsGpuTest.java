@@ -82,7 +82,7 @@ class LearnedBatchRowsGpuTest extends CudaDeviceTest {
          var dk = dev.alloc(4L * (bi ? 2 : 1) * H * Lk); var dD = dev.alloc(4L * H)) {
       for (int i = 0; i < names.length; i++)
         plans[i] = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).pairRows(true).pairTwiddleTable(true).chainRows(true)
-            .batchRows(names[i].startsWith("pc2")).persistentBlocks(names[i].endsWith("p")).pairWarps(warps).blocksPerChannel(gx)
+            .batchRows(names[i].startsWith("pc2")).persistentBlocks(names[i].endsWith("p")).wgmmaRows(false).pairWarps(warps).blocksPerChannel(gx)
             .tensorCoreGradients(false);
       String what = io + " " + mode + " B=" + B + " H=" + H + " L=" + L + " gx=" + gx + " warps=" + warps;
       float[][] y = new float[names.length][], g = new float[names.length][];

@@ -178,7 +178,9 @@ class LearnedRoutingHostTest {
 
   @Test
   void wgmmaKernelsFitSharedMemoryAndParse() {
-    assertEquals(LearnedButterflyConv.Variants.WGMMA, LearnedButterflyConv.DEFAULT_WGMMA, "run without -Dlongconv4j.learned.wgmma");
+    assertEquals(null, LearnedButterflyConv.WGMMA_PROPERTY, "run without -Dlongconv4j.learned.wgmma");
+    assertEquals(LearnedButterflyConv.Variants.WGMMA_32, LearnedButterflyConv.defaultWgmma(32));
+    assertEquals(LearnedButterflyConv.Variants.WGMMA_64, LearnedButterflyConv.defaultWgmma(64));
     // pw: pc's shared memory at its warps plus step 3's wgmma B layouts (N2/32 passes x 2 matrices x 64 x N2 16-bit)
     assertEquals(16, LearnedButterflyConv.wgmmaWarps(32, false));
     assertEquals(12, LearnedButterflyConv.wgmmaWarps(64, false));

@@ -97,10 +97,10 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
     int n = B * H * L;
     try (var tc = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).splitRows(split).pairRows(pair)
              .pairWarps(rows.equals("pair12") ? 12 : 16).n16Kernel(n16).pairTwiddleTable(rows.equals("pairt") || chain).chainRows(chain).batchRows(rows2)
-             .persistentBlocks(false);   // pc, pc2 themselves (the persistent pcp / pc2p: LearnedBatchRowsGpuTest)
+             .persistentBlocks(false).wgmmaRows(false);   // pc, pc2 themselves (pcp / pc2p: LearnedBatchRowsGpuTest; pw: LearnedWgmmaGpuTest)
          // the current kernel: one warp per row, for pairt the pair kernel without the table, for pairc pairt, for pairc2 pc
          var one = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).splitRows(false)
-             .pairRows(rows.equals("pairt") || chain).pairTwiddleTable(chain).chainRows(rows2).batchRows(false).persistentBlocks(false).n16Kernel(n16 == 3 ? 2 : 0);
+             .pairRows(rows.equals("pairt") || chain).pairTwiddleTable(chain).chainRows(rows2).batchRows(false).persistentBlocks(false).wgmmaRows(false).n16Kernel(n16 == 3 ? 2 : 0);
          var twin = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).tensorCores(false);
          var du = dev.upload(u16); var ddy = dev.upload(dy16); var out = dev.alloc((2L * n + 3) / 4 * 4);
          var dk = dev.alloc(4L * (bi ? 2 : 1) * H * Lk); var dD = dev.alloc(4L * H)) {

@@ -12,6 +12,8 @@
 # Stage (from the worktree): tools/stage-device.sh --out /work/main/.device/lbf6 --sm 90 --lean-jre \
 #   --add kernels-cuda/bench-runs/lbf6/lbf6-sitting.sh --drop '...' (COMMANDS.txt)
 # Device (carry [".device/lbf6"]): DEV=.device/lbf6 bash .device/lbf6/lbf6-sitting.sh "$OUT/s1"
+# Closing call from merged main (stage at .device/final; ~40 s):
+#   DEV=.device/final MMA=0 NCU=0 SCHEMES=default,nowg LS=256,512,1024 TEST_S=60 JAVA_S=30 bash kernels-cuda/bench-runs/lbf6/lbf6-sitting.sh "$OUT/lbf6"
 set -u
 out=${1:-/tmp/lbf6-sitting}; mkdir -p "$out"
 DEV=${DEV:-.device/lbf6}

@@ -17,7 +17,8 @@ import ai.longconv4j.conv.LearnedButterfly;
  * (learned_tc.cu: 16-bit blocks prepared once per {@link #setBlocks}, fp32 accumulation; one warp per row, or at
  * N1 = 32 two warps per row, {@link #pairRows(boolean)}, the default; by default the row's first three products chained
  * in registers, {@link #chainRows(boolean)} and {@link #n16Kernel(int)} 3; at 32 x 32 two rows per pair from persistent
- * blocks, {@link #batchRows(boolean)} and {@link #persistentBlocks(boolean)}); otherwise,
+ * blocks, {@link #batchRows(boolean)} and {@link #persistentBlocks(boolean)}; at 32 x 64 on compute capability 9.0 the
+ * complex products of steps 2 and 3 on Hopper's wgmma, {@link #wgmmaRows(boolean)}); otherwise,
  * or with {@link #tensorCores(boolean) tensorCores(false)} / {@code -Dlongconv4j.learned.fp32=true}, the fp32
  * CUDA-core twin (learned.cu, one block per row). On tensor cores the backward also takes the block gradients, dk and
  * dD from tensor-core kernels (learned_tc_bwd.cu, {@link #tensorCoreGradients(boolean)}), else from the fp32 kernel.

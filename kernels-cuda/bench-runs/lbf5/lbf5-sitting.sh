@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Session 9, helper lbf5: pc2 (learned_tc_chain2.cuh: the chained pair kernel on two rows of a channel at once, N = 1024 =
+# Session 10, helper lbf5: pc2 (learned_tc_chain2.cuh: the chained pair kernel on two rows of a channel at once, N = 1024 =
 # 32 x 32, i.e. L = 512 causal; LearnedButterflyConv.batchRows, -Dlongconv4j.learned.rows2) vs pc, its slow twin, and the
 # mma.sync rate for the floor (BENCH-RESULTS.md round 13-lbf5). ONE command:
 #   the learned GPU tests (LearnedBatchRowsGpuTest: pc2 vs pc and lib on awkward shapes; LearnedTensorCoreGpuTest's

@@ -43,7 +43,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private final DeviceBuffer prepFwd, prepAdj;   // 16-bit blocks for the tensor-core kernel (null: not applicable)
   private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, pairRows = DEFAULT_PAIR, tensorCoreGrads = true,
       asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW, chainRows = DEFAULT_CHAIN, batchRows = DEFAULT_BATCH_ROWS,
-      persistent, wgmmaRows, fusedDkp = DEFAULT_FUSED_DKP;
+      persistent, wgmmaRows, fusedDkp = DEFAULT_FUSED_DKP, fastReductions = DEFAULT_FAST_REDUCTIONS;
   private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL, pairDumpWarps = 12, blocksPerChannel = DEFAULT_BLOCKS_PER_CHANNEL,
       autoBlocksPerSm = DEFAULT_AUTO_BLOCKS_PER_SM;
   /** Default of {@link #splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
@@ -146,8 +146,17 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public static final boolean DEFAULT_FUSED_DKP = onOff("longconv4j.learned.fusedkp", System.getProperty("longconv4j.learned.fusedkp"),
       Variants.FUSED_DKP);
 
+  /**
+   * Default of {@link #fastReductions(boolean)}: {@link Variants#FAST_REDUCTIONS}; {@code -Dlongconv4j.learned.fastreduce=on|off}
+   * overrides it ({@code off}: lbt_gram_reduce and lbt_dkp, the slow twins).
+   */
+  public static final boolean DEFAULT_FAST_REDUCTIONS = onOff("longconv4j.learned.fastreduce",
+      System.getProperty("longconv4j.learned.fastreduce"), Variants.FAST_REDUCTIONS);
+
   static final class Variants {
     private Variants() {}
+    /** {@link LearnedButterflyConv#fastReductions(boolean)}: false until a sitting shows lbt_gram_reduce2 / lbt_dkp2 faster (lbf7). */
+    static final boolean FAST_REDUCTIONS = false;
     /** {@link LearnedButterflyConv#fusedDkp(boolean)}: false until a sitting shows pdck / f2ck faster (lbf7). */
     static final boolean FUSED_DKP = false;
     /** {@link LearnedButterflyConv#chainRows(boolean)}: true (lbf4/s2); false, the pt / pdt kernels of final-s8d. */
@@ -512,6 +521,14 @@ public final class LearnedButterflyConv implements AutoCloseable {
    */
   public LearnedButterflyConv fusedDkp(boolean on) { fusedDkp = on; return this; }
 
+  /**
+   * The tensor-core backward's reductions: lbt_gram_reduce2 (the Gram kernels' parts summed by 8 warps per 32 elements)
+   * and lbt_dkp2 (grid (H, N / 1024), batch loops unrolled by 8) instead of lbt_gram_reduce / lbt_dkp ({@code false}).
+   */
+  public LearnedButterflyConv fastReductions(boolean on) { fastReductions = on; return this; }
+
+  public boolean fastReductions() { return fastReductions; }
+
   /** Whether the backward runs {@link #fusedDkp(boolean)}'s kernels (pdck / f2ck). */
   public boolean fusedDkp() {
     return fusedDkp && tensorCoreGradients() && (pairRows() ? chainRows() && !wideDumps() : n1 == 16 && n16Kernel() == 3);
@@ -694,11 +711,16 @@ public final class LearnedButterflyConv implements AutoCloseable {
       for (Object[] q : grams) {
         int mm = (Integer) q[8];
         m.kernel(cfg + q[0] + (asyncGrams ? "_async" : "")).launch(device.stream(), g, 1, 256, smem, q[1], q[2], q[3], q[4], q[5], q[6], part, rows, l);
-        m.kernel("lbt_gram_reduce").launch(device.stream(), (mm * mm + 255) / 256, 1, 256, 0, part, g, mm * mm, q[9], dBlocks,
+        if (fastReductions)
+          m.kernel("lbt_gram_reduce2").launch(device.stream(), (mm * mm + 31) / 32, 1, 256, 0, part, g, mm * mm, q[9], dBlocks, q[7]);
+        else m.kernel("lbt_gram_reduce").launch(device.stream(), (mm * mm + 255) / 256, 1, 256, 0, part, g, mm * mm, q[9], dBlocks,
             q[7]);
       }
       // fused: N1 = 0 passed, lbt_dkp's dKp loop is empty and it only sums dD
-      m.kernel("lbt_dkp_" + io.tag()).launch(device.stream(), h, 1, 256, 0, fd, ad, u, dy, gk, dD, B, h, l, fused ? 0 : n1, n2, invN);
+      if (fastReductions)   // grid (H, N / 1024): y-slices of 1024 positions, dD in slice 0
+        m.kernel("lbt_dkp2_" + io.tag()).launch(device.stream(), h, fused ? 1 : Math.max(1, n / 1024), 256, 0, fd, ad, u, dy, gk, dD, B, h, l,
+            fused ? 0 : n1, n2, invN);
+      else m.kernel("lbt_dkp_" + io.tag()).launch(device.stream(), h, 1, 256, 0, fd, ad, u, dy, gk, dD, B, h, l, fused ? 0 : n1, n2, invN);
       // dk: an inverse FFT per channel (lbt_taps; the fp32 route keeps learned.cu's direct DFT lb_taps, its twin)
       m.kernel("lbt_taps").launch(device.stream(), h, 1, 256, 12 * n, gk, dk, h, lk, taps0, taps1, parts - 1, n1, n2);
       device.stream().synchronize();

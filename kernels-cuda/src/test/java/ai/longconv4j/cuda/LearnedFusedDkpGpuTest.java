@@ -33,6 +33,11 @@ import org.junit.jupiter.params.provider.MethodSource;
  * dKp's energy, so a norm-relative dKp difference grows by up to sqrt(N / Lk) in dk: bound 5e-3 * sqrt(N / Lk) (4x the
  * one-rounding rms). Against float64: LearnedTensorCoreGpuTest's budget for the tensor-core route (du, block gradients
  * 1e-2; dk 1e-2 * sqrt(N / Lk); dD 1e-5).
+ * Also the fast reductions ({@code fastReductions}: lbt_gram_reduce2, lbt_dkp2), alone and with fusedDkp. lbt_dkp2 sums
+ * the same products in the same order per position as lbt_dkp: dk and dD 1e-6 (0 expected). lbt_gram_reduce2 sums the
+ * Gram kernels' G (<= 6 SMs' worth, 528 at 132 SMs) fp32 partials in another association (8 strided sums, then 8 in
+ * order): the difference is fp32 rounding of the partial sums, ~sqrt(G) * 2^-24 relative to the partials' magnitude, and
+ * the partials of random-sign rows are no larger than ~the total: bound 1e-5 (some 100x above that).
  */
 @Tag("gpu")
 class LearnedFusedDkpGpuTest extends CudaDeviceTest {
@@ -80,18 +85,22 @@ class LearnedFusedDkpGpuTest extends CudaDeviceTest {
     int n = B * H * L, nk = (bi ? 2 : 1) * H * Lk, N = plan.fftSize();
     String what = io + " " + mode + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " gx=" + gx;
     String[] names = {"dFa", "dFb", "dGb", "dGa"};
-    float[][] du = new float[2][], dk = new float[2][], dD = new float[2][];
-    double[][][] gb = new double[2][][];
-    try (var cur = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).blocksPerChannel(gx).fusedDkp(false);
-         var fused = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).blocksPerChannel(gx).fusedDkp(true);
+    float[][] du = new float[4][], dk = new float[4][], dD = new float[4][];
+    double[][][] gb = new double[4][][];
+    try (var cur = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).blocksPerChannel(gx).fusedDkp(false).fastReductions(false);
+         var fused = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).blocksPerChannel(gx).fusedDkp(true).fastReductions(false);
+         var fast = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).blocksPerChannel(gx).fusedDkp(false).fastReductions(true);
+         var both = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).blocksPerChannel(gx).fusedDkp(true).fastReductions(true);
          var du16 = dev.upload(u16); var ddy = dev.upload(dy16); var out = dev.alloc((2L * n + 3) / 4 * 4);
          var dkb = dev.alloc(4L * nk); var dDb = dev.alloc(4L * H)) {
       assertTrue(fused.fusedDkp(), "fused route not selected: " + fused);
       assertFalse(cur.fusedDkp(), cur.toString());
       String dumpKernel = fused.tensorCoreKernel(true);
       assertTrue(dumpKernel.endsWith(plan.factors().get(0) == 32 ? "pdc" : "f2c"), dumpKernel);
-      LearnedButterflyConv[] plans = {cur, fused};
-      for (int i = 0; i < 2; i++) {
+      assertTrue(fast.fastReductions() && both.fusedDkp() && !fast.fusedDkp() && !cur.fastReductions(), fast + " / " + both);
+      LearnedButterflyConv[] plans = {cur, fused, fast, both};
+      String[] routes = {"current ", "fused ", "fast reductions ", "fused + fast reductions "};
+      for (int i = 0; i < 4; i++) {
         var c = plans[i];
         if (bi) c.setWeights(k0, k1, D); else c.setWeights(k0, D);
         out.fill32(0x7fc07fc0);
@@ -102,7 +111,7 @@ class LearnedFusedDkpGpuTest extends CudaDeviceTest {
         dk[i] = dkb.copyTo(new float[nk], 0);
         dD[i] = dDb.copyTo(new float[H], 0);
         gb[i] = c.blockGrads();
-        String w = (i == 0 ? "current " : "fused ") + what;
+        String w = routes[i] + what;
         double tolK = 1e-2 * Math.sqrt((double) N / Lk);
         Reference.assertClose("du vs lib " + w, du[i], gRef.conv().du(), 1e-2);
         Reference.assertClose("dk vs lib " + w, dk[i], dkRef, tolK);
@@ -114,6 +123,20 @@ class LearnedFusedDkpGpuTest extends CudaDeviceTest {
       for (int b = 0; b < 4; b++)
         Reference.assertClose(names[b] + " fused vs current " + what, LearnedTensorCoreGpuTest.toF(gb[1][b]), gb[0][b], 1e-6);
       Reference.assertClose("dk fused vs current " + what, dk[1], LearnedTensorCoreGpuTest.toD(dk[0]), 5e-3 * Math.sqrt((double) N / Lk));
+      // fast reductions vs current (fast), fused + fast vs fused (both): du identical, dk / dD the same sums, Grams 1e-5
+      for (int i = 2; i < 4; i++) {
+        String w = routes[i] + "vs " + routes[i - 2] + what;
+        Reference.assertClose("du " + w, du[i], LearnedTensorCoreGpuTest.toD(du[i - 2]), 1e-6);
+        Reference.assertClose("dD " + w, dD[i], LearnedTensorCoreGpuTest.toD(dD[i - 2]), 1e-6);
+        if (i == 2) Reference.assertClose("dk " + w, dk[i], LearnedTensorCoreGpuTest.toD(dk[i - 2]), 1e-6);
+        else Reference.assertClose("dk " + w, dk[i], LearnedTensorCoreGpuTest.toD(dk[0]), 5e-3 * Math.sqrt((double) N / Lk));
+        for (int b = 0; b < 4; b++)
+          Reference.assertClose(names[b] + " " + w, LearnedTensorCoreGpuTest.toF(gb[i][b]), gb[i - 2][b], 1e-5);
+      }
+      System.out.printf("fastReductions %s: blocks vs current %.3e %.3e %.3e %.3e, dk %.3e%n", what,
+          Reference.relErr(LearnedTensorCoreGpuTest.toF(gb[2][0]), gb[0][0]), Reference.relErr(LearnedTensorCoreGpuTest.toF(gb[2][1]), gb[0][1]),
+          Reference.relErr(LearnedTensorCoreGpuTest.toF(gb[2][2]), gb[0][2]), Reference.relErr(LearnedTensorCoreGpuTest.toF(gb[2][3]), gb[0][3]),
+          Reference.relErr(dk[2], LearnedTensorCoreGpuTest.toD(dk[0])));
       System.out.printf("fusedDkp %s (%s): dk vs current %.3e, vs lib %.3e (current vs lib %.3e); du vs current %.3e; blocks vs current %.3e%n",
           what, dumpKernel + "k", Reference.relErr(dk[1], LearnedTensorCoreGpuTest.toD(dk[0])), Reference.relErr(dk[1], dkRef),
           Reference.relErr(dk[0], dkRef), Reference.relErr(du[1], LearnedTensorCoreGpuTest.toD(du[0])),

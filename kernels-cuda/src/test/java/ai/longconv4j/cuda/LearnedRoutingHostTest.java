@@ -248,7 +248,8 @@ class LearnedRoutingHostTest {
     Path bwd = Path.of("target", "cuda", "learned_tc_bwd.ptxas.txt");
     String tb = Files.readString(bwd);
     for (String fn : new String[] {"lbt_gram_bf16_32x64_a", "lbt_gram_bf16_32x64_b", "lbt_gram_f16_16x16_a", "lbt_dkp_bf16", "lbt_gram_reduce",
-        "lbt_taps", "lbt_gram_bf16_32x64_a_async", "lbt_gram_bf16_32x64_b_async", "lbt_gram_f16_16x16_b_async"})
+        "lbt_taps", "lbt_gram_bf16_32x64_a_async", "lbt_gram_bf16_32x64_b_async", "lbt_gram_f16_16x16_b_async",
+        "lbt_dkp2_bf16", "lbt_dkp2_f16", "lbt_gram_reduce2"})
       for (String arch : new String[] {"sm_80", "sm_90a"}) {
         Matcher m = Pattern.compile("Compiling entry function '" + fn + "' for '" + arch + "'.*?(\\d+) bytes spill stores, (\\d+) bytes spill loads",
             Pattern.DOTALL).matcher(tb);

@@ -36,7 +36,9 @@ import java.util.function.BiPredicate;
  * ({@code wgmmaRows}, N1 = 32 on compute capability 9.0), {@code pw2p} pc2p on wgmma (32 x 32), {@code nowg} the defaults with {@code wgmmaRows(false)};
  * {@code LearnedBench mma} also prints the wgmma m64n64k16 rate there. Session 10, lbf7: FlashButterfly's fwd+bwd and bwd (its
  * fused backward) after its forward ({@code -Dlongconv4j.bench.learned.fbbwd=false} skips them); {@code fusedkp} /
- * {@code nofusedkp} the defaults with / without {@code fusedDkp} (any N1); {@code profile L fusedkp}: one backward each.
+ * {@code nofusedkp} the defaults with / without {@code fusedDkp} (any N1), a suffix {@code :r} / {@code :r0} with / without
+ * {@code fastReductions}; {@code profile L fusedkp}: one backward each; {@code profile L fastred}: one backward each
+ * without, then with {@code fastReductions}.
  * Usage: LearnedBench [csv-out] [B] [H] [L,L,...];  LearnedBench profile L: one forward per scheme (one warp, pair) and
  * one backward of pair+async at B = 64, H = 768, untimed (a target for Nsight Compute); {@code profile L chain}: one
  * forward and one backward each of the defaults without and with {@code chainRows}; {@code profile L rows2}: one forward
@@ -59,6 +61,10 @@ public final class LearnedBench {
     }
     if (args.length == 3 && args[0].equals("profile") && args[2].equals("fusedkp")) {   // lbf7: one backward without, then with
       profiled(Integer.parseInt(args[1]), new boolean[] {false, true}, (lb, p) -> lb.fusedDkp(p), (lb, p) -> true);
+      return;
+    }
+    if (args.length == 3 && args[0].equals("profile") && args[2].equals("fastred")) {   // lbf7
+      profiled(Integer.parseInt(args[1]), new boolean[] {false, true}, (lb, p) -> lb.fastReductions(p), (lb, p) -> true);
       return;
     }
     if (args.length >= 1 && args[0].equals("mma")) { mmaRate(args.length > 1 ? Integer.parseInt(args[1]) : 4); return; }
@@ -158,6 +164,8 @@ public final class LearnedBench {
             if (opt.startsWith("g")) lb.blocksPerChannel(Integer.parseInt(opt.substring(1)));
             else if (opt.startsWith("a")) lb.autoBlocksPerSm(Integer.parseInt(opt.substring(1)));
             else if (opt.equals("p")) lb.persistentBlocks(true);
+            else if (opt.equals("r")) lb.fastReductions(true);   // lbf7: lbt_gram_reduce2 / lbt_dkp2
+            else if (opt.equals("r0")) lb.fastReductions(false);
           boolean fwdOnly = spec.contains(":fwd");
           boolean n16 = scheme.equals("f") || scheme.equals("f2") || scheme.equals("f2c");
           if (n16) lb.n16Kernel(scheme.equals("f") ? 1 : scheme.equals("f2") ? 2 : 3);

@@ -155,9 +155,18 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   static final class Variants {
     private Variants() {}
-    /** {@link LearnedButterflyConv#fastReductions(boolean)}: false until a sitting shows lbt_gram_reduce2 / lbt_dkp2 faster (lbf7). */
-    static final boolean FAST_REDUCTIONS = false;
-    /** {@link LearnedButterflyConv#fusedDkp(boolean)}: false until a sitting shows pdck / f2ck faster (lbf7). */
+    /**
+     * {@link LearnedButterflyConv#fastReductions(boolean)}: true (lbf7-2, B = 64, H = 768, bf16, ms, two orders, without /
+     * with: bwd 256 0.792, 0.789 / 0.735, 0.743; 512 1.300, 1.301 / 1.228, 1.254; 1K 2.555, 2.679 / 2.566, 2.550; ncu at 1K:
+     * the four Gram reductions 35 -> 10-11 us each, dKp 293 -> 281 us; the learned GPU classes passed with it on);
+     * false: lbt_gram_reduce / lbt_dkp.
+     */
+    static final boolean FAST_REDUCTIONS = true;
+    /**
+     * {@link LearnedButterflyConv#fusedDkp(boolean)}: false (lbf7-1 / lbf7-2: pdck at 1K 1.11 ms against pdc 0.57 + lbt_dkp
+     * 0.29-0.42 ms; fwd+bwd slower at every length: the shared-memory atomics and the forward C's loads cost more than
+     * lbt_dkp's pass).
+     */
     static final boolean FUSED_DKP = false;
     /** {@link LearnedButterflyConv#chainRows(boolean)}: true (lbf4/s2); false, the pt / pdt kernels of final-s8d. */
     static final boolean CHAIN = true;

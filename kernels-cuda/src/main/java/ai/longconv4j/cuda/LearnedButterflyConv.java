@@ -158,7 +158,9 @@ public final class LearnedButterflyConv implements AutoCloseable {
     /**
      * {@link LearnedButterflyConv#fastReductions(boolean)}: true (lbf7-2, B = 64, H = 768, bf16, ms, two orders, without /
      * with: bwd 256 0.792, 0.789 / 0.735, 0.743; 512 1.300, 1.301 / 1.228, 1.254; 1K 2.555, 2.679 / 2.566, 2.550; ncu at 1K:
-     * the four Gram reductions 35 -> 10-11 us each, dKp 293 -> 281 us; the learned GPU classes passed with it on);
+     * the four Gram reductions 35 -> 10-11 us each, dKp 293 -> 281 us; the learned GPU classes passed with it on; lbf7-3
+     * with it the default: bwd 0.732-0.734 / 0.789-0.792, 1.213-1.235 / 1.290-1.301, 2.561-2.664 / 2.568-2.637, 197 learned
+     * GPU tests passed; BENCH-RESULTS.md round 15-lbf7);
      * false: lbt_gram_reduce / lbt_dkp.
      */
     static final boolean FAST_REDUCTIONS = true;

@@ -338,12 +338,27 @@ __device__ void lbp_rows(const IO* __restrict__ x, IO* __restrict__ out, float d
                                 S, 1 + pair);
   }
 }
+// KF: the block's dKp accumulator (learned_tc_chain.cuh lbc_steps) times kscale (1/N, exact) added to the channel's
+// dKp row g (N float2, position p = k1 N2 + k2; zeroed by the caller). One block per channel (gridDim.x == 1, the
+// automatic grid at H >= SMs) makes it the only adder; several add in any order.
+template <int N1, int N2>
+__device__ __forceinline__ void lbk_flush(const float* ka, float2* g, float kscale) {
+  constexpr int S = lbk_stride<N2>();
+  __syncthreads();
+  for (int p = threadIdx.x; p < N1 * N2; p += blockDim.x) {
+    const int r = p / N2, c = p - r * N2;
+    const float re = ka[r * S + c] * kscale, im = ka[N1 * S + r * S + c] * kscale;
+    if (gridDim.x == 1) g[p] = make_float2(re, im);
+    else { atomicAdd(&g[p].x, re); atomicAdd(&g[p].y, im); }
+  }
+}
 // Grid (ceil(B / (W * rowsPerWarp)), H), block 32 W, dynamic smem LbtLayout::FIXED_BYTES + W * WARP_BYTES.
 template <typename IO, bool BF16, int N1, int N2, bool SPLIT, int PAIR = 0, bool FE = false, bool TI = false, bool CH = false,
-          int NB = 0, bool PERSIST = false, int WG = 0>
+          int NB = 0, bool PERSIST = false, int WG = 0, bool KF = false>
 __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__ kp, const float* __restrict__ D,
                             const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L, int conjK,
-                            uint16_t* __restrict__ dump) {
+                            uint16_t* __restrict__ dump, const uint16_t* __restrict__ fdump = nullptr,
+                            float2* __restrict__ gk = nullptr, float kscale = 0.f) {
   using Lo = LbtLayout<N1, N2>;
   constexpr int N = N1 * N2;
   extern __shared__ __align__(16) unsigned char smraw[];
@@ -381,6 +396,10 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
     if constexpr (WG != 0) lbw_build_b<N2, WG == 1 ? 32 : 16>(pb, w2, w3);   // the wgmma B layouts: b2's over the padded b2 / b3 planes, b3's after twi
     __syncthreads();
     lbp_twi_build<N2>(full, twi);
+    float* ka = reinterpret_cast<float*>(twi + 192 * 6);   // KF: dKp's accumulator (not with WG: its b3 layouts live there)
+    if constexpr (KF) {
+      for (int i = threadIdx.x; i < 2 * N1 * lbk_stride<N2>(); i += blockDim.x) ka[i] = 0.f;
+    }
     __syncthreads();
     if constexpr (WG == 1) {
       lbw_rows<IO, BF16, N2>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, w2, w3);
@@ -397,7 +416,8 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
         else lbc2_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, conjK, bufs, sb, skp, twi, hh, 0, 1);
       }
     } else if constexpr (NB > 0) lbc2_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, conjK, bufs, sb, skp, twi, h, blockIdx.x, gridDim.x);
-    else lbc_rows<IO, BF16, N2, PAIR == 2>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, dump);
+    else lbc_rows<IO, BF16, N2, PAIR == 2, KF>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, dump, fdump, ka);
+    if constexpr (KF) lbk_flush<N1, N2>(ka, gk + (size_t)h * N, kscale);
     return;
   }
   if constexpr (PAIR != 0) {   // the full twiddle table T[i] = w_N^i after the pairs' buffers: one lookup per entry
@@ -412,8 +432,13 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
     return;
   }
   float2* tw = nullptr;   // FE: the full twiddle table T[i] = w_N^i after the warps' buffers, then 6 x 32 start values
+  float* ka = nullptr;     // KF (f2ck): dKp's accumulator after those
   if constexpr (FE) {
     tw = reinterpret_cast<float2*>(bufs + W * (Lo::WARP_BYTES / 2));
+    ka = reinterpret_cast<float*>(tw + N + 192);
+    if constexpr (KF) {
+      for (int i = threadIdx.x; i < 2 * N1 * lbk_stride<N2>(); i += blockDim.x) ka[i] = 0.f;
+    }
     for (int i = threadIdx.x; i < N; i += blockDim.x) tw[i] = tw_at(T, i);
     __syncthreads();
     if (threadIdx.x < 32) {
@@ -428,11 +453,13 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   uint16_t* X = bufs + warp * (Lo::WARP_BYTES / 2);
   for (int b = blockIdx.x * W + warp; b < B; b += gridDim.x * W) {
     const size_t off = ((size_t)b * H + h) * L;
-    if constexpr (CH) lbc_row16<IO, BF16, N2>(x + off, out + off, d, L, conjK != 0, X, sb, skp, tw,
-                                              dump == nullptr ? nullptr : dump + ((size_t)b * H + h) * 8 * N);
+    if constexpr (CH) lbc_row16<IO, BF16, N2, KF>(x + off, out + off, d, L, conjK != 0, X, sb, skp, tw,
+                                                  dump == nullptr ? nullptr : dump + ((size_t)b * H + h) * 8 * N,
+                                                  KF ? fdump + ((size_t)b * H + h) * 8 * N + 2 * N : nullptr, ka);
     else lbt_row<IO, BF16, N1, N2, SPLIT, FE>(x + off, out + off, d, L, conjK != 0, X, sb, skp, T,
                                               dump == nullptr ? nullptr : dump + ((size_t)b * H + h) * 8 * N, tw);
   }
+  if constexpr (KF) lbk_flush<N1, N2>(ka, gk + (size_t)h * N, kscale);
 }
 
 #define LBT_CFG(SUF, IO, BF, N1, N2, MAXT, SPLIT, NAME)                                                             \
@@ -494,6 +521,24 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
       int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
     lbt_forward<IO, BF, 16, N2, false, 0, true, false, true>(x, kp, D, pb, out, B, H, L, conjK, dump);             \
   }
+// KF kernels (suffix pdck / f2ck): the adjoint dumping chains with dKp's products (lbc_steps KF); fdump: the forward
+// chain's dump, gk: dKp (H, N) float2, zeroed when gridDim.x > 1; smem + 8 N1 (N2 + 8) bytes (the accumulator).
+#define LBCK_CFG(SUF, IO, BF, N2, MAXT, NAME)                                                                       \
+  extern "C" __global__ void __launch_bounds__(MAXT, 1) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,       \
+      const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
+      int B, int H, int L, int conjK, uint16_t* __restrict__ dump, const uint16_t* __restrict__ fdump,            \
+      float2* __restrict__ gk, float kscale) {                                                                     \
+    lbt_forward<IO, BF, 32, N2, false, 2, false, true, true, 0, false, 0, true>(x, kp, D, pb, out, B, H, L, conjK, dump, \
+                                                                               fdump, gk, kscale);               \
+  }
+#define LBFCK_CFG(SUF, IO, BF, N2, NAME)                                                                            \
+  extern "C" __global__ void __launch_bounds__(320, 2) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,        \
+      const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
+      int B, int H, int L, int conjK, uint16_t* __restrict__ dump, const uint16_t* __restrict__ fdump,            \
+      float2* __restrict__ gk, float kscale) {                                                                     \
+    lbt_forward<IO, BF, 16, N2, false, 0, true, false, true, 0, false, 0, true>(x, kp, D, pb, out, B, H, L, conjK, dump, \
+                                                                               fdump, gk, kscale);               \
+  }
 #define LBT_TYPE(SUF, IO, BF)                                                                                      \
   LBT_CFG(SUF, IO, BF, 16, 16, 512, false, 16x16) LBT_CFG(SUF, IO, BF, 16, 32, 512, false, 16x32)                 \
   LBT_CFG(SUF, IO, BF, 32, 32, 384, false, 32x32) LBT_CFG(SUF, IO, BF, 32, 64, 256, false, 32x64)                 \
@@ -512,6 +557,8 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   LBW_CFG(SUF, IO, BF, 32, 512, 32x32pw) LBW_CFG(SUF, IO, BF, 64, 384, 32x64pw)                                 \
   LBW2_CFG(SUF, IO, BF, 384, 32x32pw2p)                                                                        \
   LBFC_CFG(SUF, IO, BF, 16, 16x16f2c) LBFC_CFG(SUF, IO, BF, 32, 16x32f2c)                                          \
+  LBCK_CFG(SUF, IO, BF, 32, 512, 32x32pdck) LBCK_CFG(SUF, IO, BF, 64, 384, 32x64pdck)                              \
+  LBFCK_CFG(SUF, IO, BF, 16, 16x16f2ck) LBFCK_CFG(SUF, IO, BF, 32, 16x32f2ck)                                      \
   extern "C" __global__ void __launch_bounds__(256) lbt_prep_##SUF(const float2* __restrict__ blocks,              \
       IO* __restrict__ out, int N1, int N2, int adjoint) { lbt_prep<IO>(blocks, out, N1, N2, adjoint); }
 LBT_TYPE(bf16, __nv_bfloat16, true)

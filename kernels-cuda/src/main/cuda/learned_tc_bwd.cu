@@ -168,17 +168,45 @@ extern "C" __global__ void __launch_bounds__(256) lbt_gram_reduce(const float2* 
   out[off + e] = make_float2(sx * scale, sy * scale);
 }
 
+// lbt_gram_reduce2 (LearnedButterflyConv.fastReductions, lbf7): the same sums with the parts split over the 8 warps of a
+// block (warp w: parts w, w + 8, ...; lane: one of 32 consecutive elements, 256-byte rows), then the 8 partials summed
+// in warp order: another fp32 association than lbt_gram_reduce (which ran 528 parts serially per thread on 4-16 blocks:
+// 35 us each at 1K in lbf7-1's ncu). Grid ceil(E / 32), block 256.
+extern "C" __global__ void __launch_bounds__(256) lbt_gram_reduce2(const float2* __restrict__ part, int parts, int E,
+                                                                   float scale, float2* __restrict__ out, int off) {
+  __shared__ float2 red[8][32];
+  const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, e = blockIdx.x * 32 + lane;
+  float sx = 0.f, sy = 0.f;
+  if (e < E) {
+#pragma unroll 4
+    for (int q = w; q < parts; q += 8) { const float2 v = part[(size_t)q * E + e]; sx += v.x; sy += v.y; }
+  }
+  red[w][lane] = make_float2(sx, sy);
+  __syncthreads();
+  if (w == 0 && e < E) {
+    float tx = 0.f, ty = 0.f;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) { tx += red[i][lane].x; ty += red[i][lane].y; }
+    out[off + e] = make_float2(tx * scale, ty * scale);
+  }
+}
+
 // dkp[h, p] = scale * sum_b adjC[b, h](p) * conj(fwdC[b, h](p)) (p = k1 * N2 + k2 at row k1, column k2 of slot 1);
 // dD[h] = sum_b sum_n dy[b, h, n] u[b, h, n]. Grid (H), block 256.
-template <typename IO>
+// FAST (lbt_dkp2_*, LearnedButterflyConv.fastReductions, lbf7): grid (H, ceil(N / 1024)), y-slice s taking positions
+// [1024 s, 1024 (s + 1)), dD in slice 0 only; the batch loops unrolled by 8 (8 rows' loads in flight per thread: the
+// plain kernel ran at 45 % of DRAM bandwidth, 421 us at 1K in lbf7-1). The same sums in the same order per position.
+template <typename IO, bool FAST = false>
 __device__ void lbt_dkp(const uint16_t* __restrict__ fwd, const uint16_t* __restrict__ adj, const IO* __restrict__ u,
                         const IO* __restrict__ dy, float2* __restrict__ dkp, float* __restrict__ dD, int B, int H, int L,
                         int N1, int N2, float scale) {
   __shared__ float red[8];
   const int h = blockIdx.x, N = N1 * N2;
-  for (int p = 4 * threadIdx.x; p < N; p += 4 * blockDim.x) {   // 4 consecutive k2 (N2 % 4 == 0): 8-byte loads
+  const int p0 = FAST ? 1024 * blockIdx.y : 0, pEnd = FAST ? min(N, p0 + 1024) : N;
+  for (int p = p0 + 4 * threadIdx.x; p < pEnd; p += 4 * blockDim.x) {   // 4 consecutive k2 (N2 % 4 == 0): 8-byte loads
     const int k1 = p / N2, k2 = p - k1 * N2, re = k1 * 2 * N2 + k2, im = re + N2;
     float sx[4] = {0.f, 0.f, 0.f, 0.f}, sy[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll (FAST ? 8 : 1)
     for (int b = 0; b < B; ++b) {
       const size_t base = ((size_t)b * H + h) * 8 * N + 2 * N;   // slot 1
       const uint2 fr4 = *reinterpret_cast<const uint2*>(fwd + base + re), fi4 = *reinterpret_cast<const uint2*>(fwd + base + im);
@@ -194,7 +222,9 @@ __device__ void lbt_dkp(const uint16_t* __restrict__ fwd, const uint16_t* __rest
 #pragma unroll
     for (int q = 0; q < 4; ++q) dkp[(size_t)h * N + p + q] = make_float2(sx[q] * scale, sy[q] * scale);
   }
+  if (FAST && blockIdx.y != 0) return;
   float s = 0.f;
+#pragma unroll (FAST ? 8 : 1)
   for (int b = 0; b < B; ++b) {
     const size_t off = ((size_t)b * H + h) * L;
     for (int n = threadIdx.x; n < L; n += blockDim.x) s += ld(dy + off + n) * ld(u + off + n);
@@ -256,6 +286,11 @@ extern "C" __global__ void __launch_bounds__(256) lbt_taps(const float2* __restr
       const uint16_t* __restrict__ adj, const IO* __restrict__ u, const IO* __restrict__ dy, float2* __restrict__ dkp, \
       float* __restrict__ dD, int B, int H, int L, int N1, int N2, float scale) {                                 \
     lbt_dkp<IO>(fwd, adj, u, dy, dkp, dD, B, H, L, N1, N2, scale);                                                \
+  }                                                                                                                \
+  extern "C" __global__ void __launch_bounds__(256) lbt_dkp2_##SUF(const uint16_t* __restrict__ fwd,              \
+      const uint16_t* __restrict__ adj, const IO* __restrict__ u, const IO* __restrict__ dy, float2* __restrict__ dkp, \
+      float* __restrict__ dD, int B, int H, int L, int N1, int N2, float scale) {                                 \
+    lbt_dkp<IO, true>(fwd, adj, u, dy, dkp, dD, B, H, L, N1, N2, scale);                                          \
   }
 LBT_BWD_TYPE(bf16, __nv_bfloat16, true)
 LBT_BWD_TYPE(f16, __half, false)

@@ -63,9 +63,27 @@ __device__ __forceinline__ void lbc_mma_tile(const uint32_t (&ar)[JP][4], const 
 // (the TI table restarts at column N2/2 as the column-split pair kernels do), tw3: step 3's. kp: Kp (padded rows of SK).
 // X3 goes to Xh (the tile's rows of the row buffer). dh != nullptr (the backward): X1, C, P, X3 staged in Xh (free until
 // step 3) and dumped in 16-byte rows (dump_rows); 4-byte stores straight from the fragments ran 2x slower (lbf4-1).
-template <bool BF16, int N1, int N2, int XS, int RESTART>
+// KF (the adjoint chain of the backward, suffix pdck / f2ck, LearnedButterflyConv.fusedDkp): dKp's products in the chain.
+// fc: the forward chain's dumped C (slot 1) at the own tile's first row; ka: the block's fp32 accumulator, Re plane then
+// Im plane (N1 rows of N2 + 8 floats each: the 8 lane groups' rows fall 8 banks apart, at most 2-way conflicts). Per
+// element ka += C_adj * conj(C_fwd) by shared-memory atomics (the pairs of a block share it), C_adj in fp32 (the current
+// route rounds it to 16 bits in the dump first); the adjoint's slot 1 is not dumped (nobody reads it).
+template <int N2>
+__host__ __device__ constexpr int lbk_stride() { return N2 + 8; }
+
+template <bool BF16>
+__device__ __forceinline__ float2 unpack2(uint32_t w) {   // the two 16-bit values of a pair (low = first) as fp32
+  if constexpr (BF16) return make_float2(__uint_as_float(w << 16), __uint_as_float(w & 0xffff0000u));
+  else {
+    const __half2 hv = *reinterpret_cast<const __half2*>(&w);
+    return __half22float2(hv);
+  }
+}
+
+template <bool BF16, int N1, int N2, int XS, int RESTART, bool KF = false>
 __device__ __forceinline__ void lbc_steps(const uint16_t* xs, int kt, int r0, bool conjK, const uint16_t* sb, const float2* kp,
-                                          const float2* tw0, const float2* tw1, const float2* tw3, uint16_t* Xh, uint16_t* dh) {
+                                          const float2* tw0, const float2* tw1, const float2* tw3, uint16_t* Xh, uint16_t* dh,
+                                          const uint16_t* __restrict__ fc = nullptr, float* ka = nullptr) {
   using Lo = LbtLayout<N1, N2>;
   constexpr int N = N1 * N2, JP = N2 / 16, KT1 = N1 / 16, SLOT = 2 * N;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
@@ -129,28 +147,51 @@ __device__ __forceinline__ void lbc_steps(const uint16_t* xs, int kt, int r0, bo
 #pragma unroll
   for (int jp = 0; jp < JP; ++jp) {
     float cr[2][4], ci[2][4];
+    uint32_t fcv[2][2][2];   // KF: the forward C of the lane's pairs (j, h, Re / Im), loaded before the products
+    if constexpr (KF) {
+#pragma unroll
+      for (int j = 0; j < 2; ++j)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const uint16_t* q = fc + (g + 8 * h) * 2 * N2 + 16 * jp + 8 * j + 2 * t;
+          fcv[j][h][0] = __ldg(reinterpret_cast<const unsigned int*>(q));
+          fcv[j][h][1] = __ldg(reinterpret_cast<const unsigned int*>(q + N2));
+        }
+    }
     lbc_mma_tile<BF16, JP, Lo::SB>(ar, ai, b2r, b2i, jp, cr, ci);
 #pragma unroll
     for (int j = 0; j < 2; ++j)
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
         const int row = g + 8 * h, col = 16 * jp + 8 * j + 2 * t;   // row in the own tile
+        if constexpr (KF) {   // dKp += C_adj conj(C_fwd) for col, col + 1
+          const float2 fr = unpack2<BF16>(fcv[j][h][0]), fi = unpack2<BF16>(fcv[j][h][1]);
+          float* kr = ka + (r0 + row) * lbk_stride<N2>() + col;
+          float* ki = kr + N1 * lbk_stride<N2>();
+          const float a0 = cr[j][2 * h], b0 = ci[j][2 * h], a1 = cr[j][2 * h + 1], b1 = ci[j][2 * h + 1];
+          atomicAdd(kr, a0 * fr.x + b0 * fi.x);
+          atomicAdd(kr + 1, a1 * fr.y + b1 * fi.y);
+          atomicAdd(ki, b0 * fr.x - a0 * fi.x);
+          atomicAdd(ki + 1, b1 * fr.y - a1 * fi.y);
+        }
         const float4 kv = *reinterpret_cast<const float4*>(kp + (r0 + row) * Lo::SK + col);   // Kp of col, col + 1
         float2 k0 = make_float2(kv.x, kv.y), k1 = make_float2(kv.z, kv.w);
         if (conjK) { k0.y = -k0.y; k1.y = -k1.y; }
         const float2 v0 = cmul(make_float2(cr[j][2 * h], ci[j][2 * h]), k0), v1 = cmul(make_float2(cr[j][2 * h + 1], ci[j][2 * h + 1]), k1);
         pr[jp][2 * j + h] = pack2<BF16>(v0.x, v1.x);
         pi[jp][2 * j + h] = pack2<BF16>(v0.y, v1.y);
-        if (dh != nullptr) {   // slot 1: C (before Kp), staged in Xh
+        if (!KF && dh != nullptr) {   // slot 1: C (before Kp), staged in Xh
           st_pair<BF16>(Xh + row * Lo::SX + col, cr[j][2 * h], cr[j][2 * h + 1]);
           st_pair<BF16>(Xh + row * Lo::SX + N2 + col, ci[j][2 * h], ci[j][2 * h + 1]);
         }
       }
   }
-  if (dh != nullptr) {   // slot 1: C; slot 2: P from the fragments, staged in Xh
+  if (dh != nullptr) {   // slot 1: C (not KF); slot 2: P from the fragments, staged in Xh
     __syncwarp();
-    dump_rows<16, N2>(Xh, dh + SLOT);
-    __syncwarp();
+    if constexpr (!KF) {
+      dump_rows<16, N2>(Xh, dh + SLOT);
+      __syncwarp();
+    }
 #pragma unroll
     for (int jp = 0; jp < JP; ++jp)
 #pragma unroll
@@ -196,10 +237,11 @@ __device__ __forceinline__ void lbc_steps(const uint16_t* xs, int kt, int r0, bo
 }
 
 // A pair row (N1 = 32): the own row tile through lbc_steps, then step 4 (own columns) after the pair barrier.
-template <typename IO, bool BF16, int N2, bool DUMP>
+template <typename IO, bool BF16, int N2, bool DUMP, bool KF = false>
 __device__ __forceinline__ void lbc_row(const IO* __restrict__ xrow, IO* __restrict__ orow, float d, int L, bool conjK,
                                         uint16_t* X, const uint16_t* sb, const float2* kp, const float2* twi, uint16_t* dump,
-                                        const IO* __restrict__ xnext, uint16_t* Sc, uint16_t* Sn, int bar) {
+                                        const IO* __restrict__ xnext, uint16_t* Sc, uint16_t* Sn, int bar,
+                                        const uint16_t* __restrict__ fc = nullptr, float* ka = nullptr) {
   using Lo = LbtLayout<32, N2>;
   constexpr int JPW = N2 / 32, SS = N2 + 8;
   const int lane = threadIdx.x & 31, half = (threadIdx.x >> 5) & 1;
@@ -213,9 +255,9 @@ __device__ __forceinline__ void lbc_row(const IO* __restrict__ xrow, IO* __restr
   asm volatile("bar.sync %0, 64;\n" :: "r"(bar) : "memory");
   if (vec && xnext != nullptr) lbc_stage_async<N2, IO>(xnext, Sn, L, kt, half);   // the next row's x, behind steps 1 to 4
   // the TI table's start values: (column half c, row tile m) at (3 c + m) * 192, step 3 of the own rows at (3 half + 2) * 192
-  lbc_steps<BF16, 32, N2, SS, JPW>(Sc, kt, 16 * half, conjK, sb, kp, twi + half * 6 * 32 + lane, twi + (3 + half) * 6 * 32 + lane,
-                                   twi + (half * 3 + 2) * 6 * 32 + lane, X + 16 * half * Lo::SX,
-                                   DUMP ? dump + 16 * half * 2 * N2 : nullptr);
+  lbc_steps<BF16, 32, N2, SS, JPW, KF>(Sc, kt, 16 * half, conjK, sb, kp, twi + half * 6 * 32 + lane, twi + (3 + half) * 6 * 32 + lane,
+                                       twi + (half * 3 + 2) * 6 * 32 + lane, X + 16 * half * Lo::SX,
+                                       DUMP ? dump + 16 * half * 2 * N2 : nullptr, KF ? fc + 16 * half * 2 * N2 : nullptr, ka);
   asm volatile("bar.sync %0, 64;\n" :: "r"(bar) : "memory");
   const uint16_t* a4r = sb + 2 * Lo::A_EL + 4 * Lo::B_EL;
   lbp_out<IO, BF16, N2>(xrow, orow, d, L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / 2), half * JPW, Sc);   // x of the skip term from Sc
@@ -223,23 +265,25 @@ __device__ __forceinline__ void lbc_row(const IO* __restrict__ xrow, IO* __restr
 
 // A one-warp row at N1 = 16 (the f2c kernels): x into the warp's buffer X, lbc_steps (X3 back into X), step 4 (lbt_out).
 // tw: the full twiddle table, then the lanes' start values (FE: lbp_tw_init(tw, g, 2t), one row tile: steps 1 and 3 alike).
-template <typename IO, bool BF16, int N2>
+template <typename IO, bool BF16, int N2, bool KF = false>
 __device__ __forceinline__ void lbc_row16(const IO* __restrict__ xrow, IO* __restrict__ orow, float d, int L, bool conjK,
-                                          uint16_t* X, const uint16_t* sb, const float2* kp, const float2* tw, uint16_t* dump) {
+                                          uint16_t* X, const uint16_t* sb, const float2* kp, const float2* tw, uint16_t* dump,
+                                          const uint16_t* __restrict__ fc = nullptr, float* ka = nullptr) {
   using Lo = LbtLayout<16, N2>;
   constexpr int N = 16 * N2;
   const int kt = ((L + N2 - 1) / N2 + 15) >> 4;
   lbt_load_x<IO, 16, N2>(xrow, X, L, kt);
   const float2* t0 = tw + N + (threadIdx.x & 31);
-  lbc_steps<BF16, 16, N2, Lo::SX, N2 / 16>(X, kt, 0, conjK, sb, kp, t0, t0, t0, X, dump);
+  lbc_steps<BF16, 16, N2, Lo::SX, N2 / 16, KF>(X, kt, 0, conjK, sb, kp, t0, t0, t0, X, dump, fc, ka);
   const uint16_t* a4r = sb + 2 * Lo::A_EL + 4 * Lo::B_EL;
   lbt_out<IO, BF16, 16, N2>(xrow, orow, d, L, X, a4r, a4r + Lo::A_EL, kt);
 }
 
 // Grid (ceil(B / (W / 2)), H) at most, block 32 W (W even); twi: the TI start values (lbp_twi_build).
-template <typename IO, bool BF16, int N2, bool DUMP>
+template <typename IO, bool BF16, int N2, bool DUMP, bool KF = false>
 __device__ void lbc_rows(const IO* __restrict__ x, IO* __restrict__ out, float d, int B, int H, int L, int conjK,
-                         uint16_t* bufs, const uint16_t* sb, const float2* skp, const float2* twi, uint16_t* __restrict__ dump) {
+                         uint16_t* bufs, const uint16_t* sb, const float2* skp, const float2* twi, uint16_t* __restrict__ dump,
+                         const uint16_t* __restrict__ fdump = nullptr, float* ka = nullptr) {
   constexpr int N = 32 * N2;
   const int h = blockIdx.y, R = blockDim.x >> 6, pair = threadIdx.x >> 6, half = (threadIdx.x >> 5) & 1;
   uint16_t *X = bufs + pair * lbc_pair_el<N2>(), *S0 = X + LbtLayout<32, N2>::WARP_BYTES / 2, *S1 = S0 + 32 * (N2 + 8);
@@ -249,8 +293,9 @@ __device__ void lbc_rows(const IO* __restrict__ x, IO* __restrict__ out, float d
   for (int it = 0; b < B; b += gridDim.x * R, ++it) {
     const size_t off = ((size_t)b * H + h) * L;
     const int bn = b + gridDim.x * R;
-    lbc_row<IO, BF16, N2, DUMP>(x + off, out + off, d, L, conjK != 0, X, sb, skp, twi,
-                                DUMP ? dump + ((size_t)b * H + h) * 8 * N : nullptr, bn < B ? x + ((size_t)bn * H + h) * L : nullptr,
-                                (it & 1) ? S1 : S0, (it & 1) ? S0 : S1, 1 + pair);
+    lbc_row<IO, BF16, N2, DUMP, KF>(x + off, out + off, d, L, conjK != 0, X, sb, skp, twi,
+                                    DUMP ? dump + ((size_t)b * H + h) * 8 * N : nullptr, bn < B ? x + ((size_t)bn * H + h) * L : nullptr,
+                                    (it & 1) ? S1 : S0, (it & 1) ? S0 : S1, 1 + pair,
+                                    KF ? fdump + ((size_t)b * H + h) * 8 * N + 2 * N : nullptr, ka);
   }
 }

@@ -43,7 +43,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private final DeviceBuffer prepFwd, prepAdj;   // 16-bit blocks for the tensor-core kernel (null: not applicable)
   private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, pairRows = DEFAULT_PAIR, tensorCoreGrads = true,
       asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW, chainRows = DEFAULT_CHAIN, batchRows = DEFAULT_BATCH_ROWS,
-      persistent, wgmmaRows;
+      persistent, wgmmaRows, fusedDkp = DEFAULT_FUSED_DKP, fastReductions = DEFAULT_FAST_REDUCTIONS;
   private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL, pairDumpWarps = 12, blocksPerChannel = DEFAULT_BLOCKS_PER_CHANNEL,
       autoBlocksPerSm = DEFAULT_AUTO_BLOCKS_PER_SM;
   /** Default of {@link #splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
@@ -139,8 +139,37 @@ public final class LearnedButterflyConv implements AutoCloseable {
    * (a bench knob: the tensor-core forward's grid is (gx, H)).
    */
   /** The session-8 (lbf2) and session-9 (lbf4, lbf5) variants' defaults in code, each one line to flip once a sitting measured it faster. */
+  /**
+   * Default of {@link #fusedDkp(boolean)}: {@link Variants#FUSED_DKP}; {@code -Dlongconv4j.learned.fusedkp=on|off}
+   * overrides it ({@code off}: the adjoint chain dumps C and lbt_dkp sums dKp, the slow twin).
+   */
+  public static final boolean DEFAULT_FUSED_DKP = onOff("longconv4j.learned.fusedkp", System.getProperty("longconv4j.learned.fusedkp"),
+      Variants.FUSED_DKP);
+
+  /**
+   * Default of {@link #fastReductions(boolean)}: {@link Variants#FAST_REDUCTIONS}; {@code -Dlongconv4j.learned.fastreduce=on|off}
+   * overrides it ({@code off}: lbt_gram_reduce and lbt_dkp, the slow twins).
+   */
+  public static final boolean DEFAULT_FAST_REDUCTIONS = onOff("longconv4j.learned.fastreduce",
+      System.getProperty("longconv4j.learned.fastreduce"), Variants.FAST_REDUCTIONS);
+
   static final class Variants {
     private Variants() {}
+    /**
+     * {@link LearnedButterflyConv#fastReductions(boolean)}: true (lbf7-2, B = 64, H = 768, bf16, ms, two orders, without /
+     * with: bwd 256 0.792, 0.789 / 0.735, 0.743; 512 1.300, 1.301 / 1.228, 1.254; 1K 2.555, 2.679 / 2.566, 2.550; ncu at 1K:
+     * the four Gram reductions 35 -> 10-11 us each, dKp 293 -> 281 us; the learned GPU classes passed with it on; lbf7-3
+     * with it the default: bwd 0.732-0.734 / 0.789-0.792, 1.213-1.235 / 1.290-1.301, 2.561-2.664 / 2.568-2.637, 197 learned
+     * GPU tests passed; BENCH-RESULTS.md round 15-lbf7);
+     * false: lbt_gram_reduce / lbt_dkp.
+     */
+    static final boolean FAST_REDUCTIONS = true;
+    /**
+     * {@link LearnedButterflyConv#fusedDkp(boolean)}: false (lbf7-1 / lbf7-2: pdck at 1K 1.11 ms against pdc 0.57 + lbt_dkp
+     * 0.29-0.42 ms; fwd+bwd slower at every length: the shared-memory atomics and the forward C's loads cost more than
+     * lbt_dkp's pass).
+     */
+    static final boolean FUSED_DKP = false;
     /** {@link LearnedButterflyConv#chainRows(boolean)}: true (lbf4/s2); false, the pt / pdt kernels of final-s8d. */
     static final boolean CHAIN = true;
     /** {@link LearnedButterflyConv#pairTwiddleTable(boolean)}: true (final-s8d); false, the pair kernels of lbf3-2. */
@@ -495,6 +524,27 @@ public final class LearnedButterflyConv implements AutoCloseable {
     return this;
   }
 
+  /**
+   * The tensor-core backward's dKp inside the adjoint dumping chain (learned_tc_chain.cuh lbc_steps KF, kernels pdck /
+   * f2ck: each block sums C_adj conj(C_fwd) over its rows in an fp32 shared-memory accumulator, reading the forward
+   * chain's dumped C; the adjoint's C is not dumped and lbt_dkp only sums dD) or, {@code false}, the dumped Cs summed by
+   * lbt_dkp. Takes effect on the chained dumping kernels (pdc at N1 = 32, f2c at N1 = 16), not on pdcw / pdt / f2.
+   */
+  public LearnedButterflyConv fusedDkp(boolean on) { fusedDkp = on; return this; }
+
+  /**
+   * The tensor-core backward's reductions: lbt_gram_reduce2 (the Gram kernels' parts summed by 8 warps per 32 elements)
+   * and lbt_dkp2 (grid (H, N / 1024), batch loops unrolled by 8) instead of lbt_gram_reduce / lbt_dkp ({@code false}).
+   */
+  public LearnedButterflyConv fastReductions(boolean on) { fastReductions = on; return this; }
+
+  public boolean fastReductions() { return fastReductions; }
+
+  /** Whether the backward runs {@link #fusedDkp(boolean)}'s kernels (pdck / f2ck). */
+  public boolean fusedDkp() {
+    return fusedDkp && tensorCoreGradients() && (pairRows() ? chainRows() && !wideDumps() : n1 == 16 && n16Kernel() == 3);
+  }
+
   /** Whether the dumping chains run pdcw (chained pair kernels at 32 x 64 with {@code pairDumpWarps(16)}). */
   boolean wideDumps() { return chainRows() && n2 == 64 && pairDumpWarps == 16; }
 
@@ -587,6 +637,12 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   /** learned_tc.cu: x -> out through the prepared blocks pb (forward: u -> y; adjoint with conj(Kp): dy -> du). */
   private void tensorCoreChain(DeviceBuffer x, DeviceBuffer out, int B, DeviceBuffer pb, int conjK, Object dump) {
+    tensorCoreChain(x, out, B, pb, conjK, dump, null, null, 0f);
+  }
+
+  /** fdump != null: the fused-dKp adjoint chain (pdck / f2ck) reading the forward dump fdump, adding dKp * kscale into gk. */
+  private void tensorCoreChain(DeviceBuffer x, DeviceBuffer out, int B, DeviceBuffer pb, int conjK, Object dump,
+      DeviceBuffer fdump, DeviceBuffer gk, float kscale) {
     boolean split = splitRows(), pair = pairRows(), dumps = dump instanceof DeviceBuffer;
     boolean wg = !dumps && wgmmaRows(), wg2 = wg && wgmmaRows2();
     int w = wg ? wgmmaWarps(n2, wg2) : pair ? Math.min(pairWarps, dumps && wideDumps() ? 16 : tensorCoreWarps(n1, n2, false, true, dumps))
@@ -595,11 +651,17 @@ public final class LearnedButterflyConv implements AutoCloseable {
     int rows = pair ? w / 2 * perPair : w;   // rows in flight per block
     boolean persist = !dumps && (persistentBlocks() || wg2);
     int gx = persist ? Math.min(device.smCount(), h) : gridX(B, rows, device.smCount(), h, blocksPerChannel, autoBlocksPerSm);
-    device.module(MODULE_TC).kernel(tensorCoreKernel(dumps)).launch(device.stream(), gx, persist ? 1 : h, 32 * w,
-        tensorCoreSmem(n1, n2, split, pair, w, n16Kernel(), pairTwiddleTable(), chainRows(), perPair) + (wg ? wgmmaSmem(n2) : 0),
+    int smem = tensorCoreSmem(n1, n2, split, pair, w, n16Kernel(), pairTwiddleTable(), chainRows(), perPair) + (wg ? wgmmaSmem(n2) : 0);
+    if (fdump != null)
+      device.module(MODULE_TC).kernel(tensorCoreKernel(true) + "k").launch(device.stream(), gx, h, 32 * w, smem + fusedDkpSmem(n1, n2),
+          x, kp, d, pb, out, B, h, l, conjK, dump, fdump, gk, kscale);
+    else device.module(MODULE_TC).kernel(tensorCoreKernel(dumps)).launch(device.stream(), gx, persist ? 1 : h, 32 * w, smem,
         x, kp, d, pb, out, B, h, l,
         conjK, dump);
   }
+
+  /** Shared memory of the fused-dKp accumulator (learned_tc_chain.cuh lbk_stride): Re and Im planes of N1 rows of N2 + 8 floats. */
+  static int fusedDkpSmem(int n1, int n2) { return 8 * n1 * (n2 + 8); }
 
   /**
    * Warps per block of the pw kernels (their launch bound): 16 at 32 x 32, 12 at 32 x 64 (shared memory: 212 KB); pw2p
@@ -639,8 +701,12 @@ public final class LearnedButterflyConv implements AutoCloseable {
     try (DeviceBuffer fd = device.alloc(dumpBytes); DeviceBuffer ad = device.alloc(dumpBytes);
          DeviceBuffer part = device.alloc(8L * g * mMax * mMax); DeviceBuffer gk = device.alloc(8L * h * n)) {
       if (parts == 2) dk.fill32(0);   // the unreachable tap k1[L-1] gets gradient 0
+      boolean fused = fusedDkp();
       tensorCoreChain(u, du, B, prepFwd, 0, fd);
-      tensorCoreChain(dy, du, B, prepAdj, 1, ad);
+      if (fused) {   // dKp in the adjoint chain (gk zeroed: several blocks per channel add into it)
+        gk.fill32(0);
+        tensorCoreChain(dy, du, B, prepAdj, 1, ad, fd, gk, 1f / n);
+      } else tensorCoreChain(dy, du, B, prepAdj, 1, ad);
       CudaModule m = device.module(MODULE_TC_BWD);
       String cfg = "lbt_gram_" + io.tag() + "_" + n1 + "x" + n2;
       int smem = (asyncGrams ? 8 : 4) * n1 * (2 * n2 + 8);
@@ -656,10 +722,16 @@ public final class LearnedButterflyConv implements AutoCloseable {
       for (Object[] q : grams) {
         int mm = (Integer) q[8];
         m.kernel(cfg + q[0] + (asyncGrams ? "_async" : "")).launch(device.stream(), g, 1, 256, smem, q[1], q[2], q[3], q[4], q[5], q[6], part, rows, l);
-        m.kernel("lbt_gram_reduce").launch(device.stream(), (mm * mm + 255) / 256, 1, 256, 0, part, g, mm * mm, q[9], dBlocks,
+        if (fastReductions)
+          m.kernel("lbt_gram_reduce2").launch(device.stream(), (mm * mm + 31) / 32, 1, 256, 0, part, g, mm * mm, q[9], dBlocks, q[7]);
+        else m.kernel("lbt_gram_reduce").launch(device.stream(), (mm * mm + 255) / 256, 1, 256, 0, part, g, mm * mm, q[9], dBlocks,
             q[7]);
       }
-      m.kernel("lbt_dkp_" + io.tag()).launch(device.stream(), h, 1, 256, 0, fd, ad, u, dy, gk, dD, B, h, l, n1, n2, invN);
+      // fused: N1 = 0 passed, lbt_dkp's dKp loop is empty and it only sums dD
+      if (fastReductions)   // grid (H, N / 1024): y-slices of 1024 positions, dD in slice 0
+        m.kernel("lbt_dkp2_" + io.tag()).launch(device.stream(), h, fused ? 1 : Math.max(1, n / 1024), 256, 0, fd, ad, u, dy, gk, dD, B, h, l,
+            fused ? 0 : n1, n2, invN);
+      else m.kernel("lbt_dkp_" + io.tag()).launch(device.stream(), h, 1, 256, 0, fd, ad, u, dy, gk, dD, B, h, l, fused ? 0 : n1, n2, invN);
       // dk: an inverse FFT per channel (lbt_taps; the fp32 route keeps learned.cu's direct DFT lb_taps, its twin)
       m.kernel("lbt_taps").launch(device.stream(), h, 1, 256, 12 * n, gk, dk, h, lk, taps0, taps1, parts - 1, n1, n2);
       device.stream().synchronize();

@@ -207,6 +207,20 @@ class LearnedRoutingHostTest {
   }
 
   @Test
+  void fusedDkpSharedMemoryFits() {
+    // lbf7: pdck / f2ck = pdc / f2c's shared memory + the fp32 dKp accumulator (2 planes of N1 rows of N2 + 8 floats)
+    assertEquals(8 * 32 * 72, LearnedButterflyConv.fusedDkpSmem(32, 64));
+    assertEquals(8 * 16 * 40, LearnedButterflyConv.fusedDkpSmem(16, 32));
+    int pdck64 = LearnedButterflyConv.tensorCoreSmem(32, 64, false, true, 12, 0, true, true) + LearnedButterflyConv.fusedDkpSmem(32, 64);
+    int pdck32 = LearnedButterflyConv.tensorCoreSmem(32, 32, false, true, 16, 0, true, true) + LearnedButterflyConv.fusedDkpSmem(32, 32);
+    assertTrue(pdck64 <= 227 * 1024 && pdck32 <= 227 * 1024, pdck64 + " / " + pdck32 + " bytes");
+    for (int n2 : new int[] {16, 32}) {   // f2ck: two blocks of 10 warps per SM (its launch bound) must still fit
+      int f2ck = LearnedButterflyConv.tensorCoreSmem(16, n2, false, false, 10, 3, false, false) + LearnedButterflyConv.fusedDkpSmem(16, n2);
+      assertTrue(2 * f2ck <= 228 * 1024 - 2 * 1024, "16x" + n2 + ": " + f2ck + " bytes");
+    }
+  }
+
+  @Test
   void tensorCoreKernelsCompiledWithoutSpills() throws IOException {
     Path report = Path.of("target", "cuda", "learned_tc.ptxas.txt");
     org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(report), "built without nvcc");
@@ -214,7 +228,8 @@ class LearnedRoutingHostTest {
     int found = 0;
     for (String cfg : new String[] {"16x16", "16x32", "32x32", "32x64", "32x32s", "32x64s", "32x32p", "32x64p", "32x32pd", "32x64pd",
         "16x16f", "16x32f", "16x16f2", "16x32f2", "32x32pt", "32x64pt", "32x32pdt", "32x64pdt", "32x32pc", "32x64pc", "32x32pdc", "32x64pdc", "16x16f2c", "16x32f2c",
-        "32x64pdcw", "32x32pc2", "32x32pc2p", "32x32pcp", "32x64pcp", "32x32pw", "32x64pw", "32x32pw2p"})
+        "32x64pdcw", "32x32pc2", "32x32pc2p", "32x32pcp", "32x64pcp", "32x32pw", "32x64pw", "32x32pw2p",
+        "32x32pdck", "32x64pdck", "16x16f2ck", "16x32f2ck"})
       for (String io : new String[] {"bf16", "f16"})
         for (String arch : new String[] {"sm_80", "sm_90a"}) {
           String fn = "lbt_forward_" + io + "_" + cfg;
@@ -224,7 +239,7 @@ class LearnedRoutingHostTest {
           assertEquals("0,0", m.group(1) + "," + m.group(2), fn + "@" + arch + " spills");
           found++;
         }
-    assertEquals(128, found);
+    assertEquals(144, found);
     for (String fn : new String[] {"lbt_mma_rate_bf16", "lbt_mma_rate_f16", "lbt_wgmma_rate_bf16", "lbt_wgmma_rate_f16"})
       for (String arch : new String[] {"sm_80", "sm_90a"}) {
         Matcher m = Pattern.compile("Compiling entry function '" + fn + "' for '" + arch + "'.*?(\\d+) bytes spill stores", Pattern.DOTALL).matcher(text);
@@ -233,7 +248,8 @@ class LearnedRoutingHostTest {
     Path bwd = Path.of("target", "cuda", "learned_tc_bwd.ptxas.txt");
     String tb = Files.readString(bwd);
     for (String fn : new String[] {"lbt_gram_bf16_32x64_a", "lbt_gram_bf16_32x64_b", "lbt_gram_f16_16x16_a", "lbt_dkp_bf16", "lbt_gram_reduce",
-        "lbt_taps", "lbt_gram_bf16_32x64_a_async", "lbt_gram_bf16_32x64_b_async", "lbt_gram_f16_16x16_b_async"})
+        "lbt_taps", "lbt_gram_bf16_32x64_a_async", "lbt_gram_bf16_32x64_b_async", "lbt_gram_f16_16x16_b_async",
+        "lbt_dkp2_bf16", "lbt_dkp2_f16", "lbt_gram_reduce2"})
       for (String arch : new String[] {"sm_80", "sm_90a"}) {
         Matcher m = Pattern.compile("Compiling entry function '" + fn + "' for '" + arch + "'.*?(\\d+) bytes spill stores, (\\d+) bytes spill loads",
             Pattern.DOTALL).matcher(tb);

@@ -34,7 +34,11 @@ import java.util.function.BiPredicate;
  * {@code :p} with {@code persistentBlocks} (pcp / pc2p), {@code :fwd} skips its backward rows; {@code old}: the defaults
  * before lbf5 (pc, no persistent blocks, {@code autoBlocksPerSm(8)}). Session 10, lbf6: {@code pw} steps 2 and 3 on wgmma
  * ({@code wgmmaRows}, N1 = 32 on compute capability 9.0), {@code pw2p} pc2p on wgmma (32 x 32), {@code nowg} the defaults with {@code wgmmaRows(false)};
- * {@code LearnedBench mma} also prints the wgmma m64n64k16 rate there.
+ * {@code LearnedBench mma} also prints the wgmma m64n64k16 rate there. Session 10, lbf7: FlashButterfly's fwd+bwd and bwd (its
+ * fused backward) after its forward ({@code -Dlongconv4j.bench.learned.fbbwd=false} skips them); {@code fusedkp} /
+ * {@code nofusedkp} the defaults with / without {@code fusedDkp} (any N1), a suffix {@code :r} / {@code :r0} with / without
+ * {@code fastReductions}; {@code profile L fusedkp}: one backward each; {@code profile L fastred}: one backward each
+ * without, then with {@code fastReductions}.
  * Usage: LearnedBench [csv-out] [B] [H] [L,L,...];  LearnedBench profile L: one forward per scheme (one warp, pair) and
  * one backward of pair+async at B = 64, H = 768, untimed (a target for Nsight Compute); {@code profile L chain}: one
  * forward and one backward each of the defaults without and with {@code chainRows}; {@code profile L rows2}: one forward
@@ -53,6 +57,14 @@ public final class LearnedBench {
     }
     if (args.length == 3 && args[0].equals("profile") && args[2].equals("wgmma")) {   // lbf6: the defaults without, then with pw
       profiled(Integer.parseInt(args[1]), new boolean[] {false, true}, (lb, p) -> lb.wgmmaRows(p), (lb, p) -> false);
+      return;
+    }
+    if (args.length == 3 && args[0].equals("profile") && args[2].equals("fusedkp")) {   // lbf7: one backward without, then with
+      profiled(Integer.parseInt(args[1]), new boolean[] {false, true}, (lb, p) -> lb.fusedDkp(p), (lb, p) -> true);
+      return;
+    }
+    if (args.length == 3 && args[0].equals("profile") && args[2].equals("fastred")) {   // lbf7
+      profiled(Integer.parseInt(args[1]), new boolean[] {false, true}, (lb, p) -> lb.fastReductions(p), (lb, p) -> true);
       return;
     }
     if (args.length >= 1 && args[0].equals("mma")) { mmaRate(args.length > 1 ? Integer.parseInt(args[1]) : 4); return; }
@@ -134,6 +146,14 @@ public final class LearnedBench {
         double ms = CudaConvBench.median(dev, () -> fb.forward(u, y, B), 40);
         rows.add(new CudaConvBench.Row("flashbutterfly io=BF16 " + fb.kernelName(), B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
         CudaConvBench.report(rows.getLast());
+        if (Boolean.parseBoolean(System.getProperty("longconv4j.bench.learned.fbbwd", "true"))) {   // lbf7: FB's fused backward
+          double msB = CudaConvBench.median(dev, () -> { fb.forward(u, y, B); fb.backward(u, u, y, B, dk, dD); }, 10);
+          rows.add(new CudaConvBench.Row("flashbutterfly io=BF16 fwd+bwd", B, H, L, msB, 12.0 * n / msB / 1e6, Double.NaN, 0));
+          CudaConvBench.report(rows.getLast());
+          double msW = CudaConvBench.median(dev, () -> fb.backward(u, u, y, B, dk, dD), 10);
+          rows.add(new CudaConvBench.Row("flashbutterfly io=BF16 bwd", B, H, L, msW, 8.0 * n / msW / 1e6, Double.NaN, 0));
+          CudaConvBench.report(rows.getLast());
+        }
       }
       String[] schemes = System.getProperty("longconv4j.bench.learned.schemes", "one,split,pair,pair12,pair+async,pairt,f,f2").split(",");
       for (String spec : schemes)
@@ -144,6 +164,8 @@ public final class LearnedBench {
             if (opt.startsWith("g")) lb.blocksPerChannel(Integer.parseInt(opt.substring(1)));
             else if (opt.startsWith("a")) lb.autoBlocksPerSm(Integer.parseInt(opt.substring(1)));
             else if (opt.equals("p")) lb.persistentBlocks(true);
+            else if (opt.equals("r")) lb.fastReductions(true);   // lbf7: lbt_gram_reduce2 / lbt_dkp2
+            else if (opt.equals("r0")) lb.fastReductions(false);
           boolean fwdOnly = spec.contains(":fwd");
           boolean n16 = scheme.equals("f") || scheme.equals("f2") || scheme.equals("f2c");
           if (n16) lb.n16Kernel(scheme.equals("f") ? 1 : scheme.equals("f2") ? 2 : 3);
@@ -153,6 +175,7 @@ public final class LearnedBench {
             lb.batchRows(false).persistentBlocks(false).autoBlocksPerSm(8).wgmmaRows(false);
           else if (scheme.equals("pw")) lb.wgmmaRows(true).batchRows(false);   // lbf6: steps 2 and 3 on wgmma (N1 = 32, compute capability 9.0)
           else if (scheme.equals("pw2p")) lb.wgmmaRows(true).batchRows(true);   // lbf6: pc2p on wgmma (32 x 32 only)
+          else if (scheme.equals("fusedkp") || scheme.equals("nofusedkp")) lb.fusedDkp(scheme.equals("fusedkp"));   // lbf7: dKp in the adjoint chain
           else if (scheme.equals("nowg")) lb.wgmmaRows(false);   // the defaults without wgmma (pc2p at 32 x 32, pc at 32 x 64)
           else if (scheme.startsWith("pairc2"))   // pc2: two rows per pair (32 x 32; else pc); pairc2p persistent, pairc2w12 12 warps
             lb.pairRows(true).pairTwiddleTable(true).chainRows(true).batchRows(true).persistentBlocks(scheme.equals("pairc2p"))
@@ -161,7 +184,8 @@ public final class LearnedBench {
             lb.splitRows(scheme.equals("split")).pairRows(scheme.startsWith("pair")).pairWarps(scheme.equals("pair12") ? 12 : 16)
                 .asyncGrams(scheme.equals("pair+async")).chainRows(false);
           boolean n1is32 = lb.factors()[0] == 32;
-          if (n16 ? n1is32 : !scheme.equals("one") && !scheme.equals("default") && !scheme.equals("old") && !n1is32) continue;   // see the class doc
+          boolean anyN1 = scheme.equals("one") || scheme.equals("default") || scheme.equals("old") || scheme.endsWith("fusedkp");
+          if (n16 ? n1is32 : !anyN1 && !n1is32) continue;   // see the class doc
           if (scheme.startsWith("pairc2") && !lb.batchRows()) continue;   // 32 x 32 only
           if (scheme.equals("pw") && !lb.wgmmaRows()) continue;   // N1 = 32 on compute capability 9.0 only
           if (scheme.equals("pw2p") && !lb.wgmmaRows2()) continue;   // 32 x 32 on compute capability 9.0 only

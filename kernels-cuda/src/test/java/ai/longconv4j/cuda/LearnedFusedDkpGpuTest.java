@@ -6,9 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.longconv4j.conv.ConvEngine;
 import ai.longconv4j.conv.ConvPlan;
-import ai.longconv4j.conv.ConvShape;
 import ai.longconv4j.conv.LearnedButterfly;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
@@ -54,28 +52,13 @@ class LearnedFusedDkpGpuTest extends CudaDeviceTest {
   @MethodSource("cases")
   void fusedDkpMatchesCurrentAndLib(ElementType io, ConvMode mode, int B, int H, int L, int Lk, int gx) {
     var rng = new SplittableRandom(7919L * L + 53L * B + 13L * H + io.ordinal() + 3L * mode.ordinal() + gx);
-    short[] u16 = HalfFloats.encode(Reference.randn(rng, B * H * L, 1.0), io), dy16 = HalfFloats.encode(Reference.randn(rng, B * H * L, 1.0), io);
-    float[] u = HalfFloats.decode(u16, io), dy = HalfFloats.decode(dy16, io);
-    float[] k0 = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk)), k1 = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk));
-    float[] D = Reference.randn(rng, H, 1.0);
-    boolean bi = mode == ConvMode.BIDIRECTIONAL;
-    var lm = LearnedButterflyConv.libMode(mode);
-    ConvPlan plan = ConvPlan.of(L, Lk, lm, ConvEngine.LEARNED, ai.longconv4j.conv.Precision.F64);
-    double[][] dft = LearnedButterfly.atInit(plan).blocks(), blocks = new double[4][];
-    for (int i = 0; i < 4; i++) {   // a trained state, rounded to float as the GPU holds them
-      blocks[i] = dft[i].clone();
-      for (int j = 0; j < blocks[i].length; j++) blocks[i][j] = (float) (blocks[i][j] + 0.05 * Reference.randn(rng, 1, 1.0)[0]);
-    }
-    double[] kl = new double[H * (bi ? 2 : 1) * Lk];
-    for (int h = 0; h < H; h++)
-      for (int j = 0; j < Lk; j++) {
-        kl[h * (bi ? 2 : 1) * Lk + j] = k0[h * Lk + j];
-        if (bi) kl[h * 2 * Lk + Lk + j] = k1[h * Lk + j];
-      }
-    var shape = new ConvShape(B, 1, H, L, Lk, lm);
-    var cpu = new LearnedButterfly(plan, blocks);
-    LearnedButterfly.Grads gRef = cpu.backwardAll(shape, LearnedTensorCoreGpuTest.toD(u), kl, LearnedTensorCoreGpuTest.toD(D),
-        LearnedTensorCoreGpuTest.toD(dy));
+    var lc = LearnedCase.draw(rng, io, mode, B, H, L, Lk);
+    short[] u16 = lc.u16(), dy16 = lc.dy16();
+    float[] k0 = lc.k0(), k1 = lc.k1(), D = lc.D();
+    boolean bi = lc.bidirectional();
+    ConvPlan plan = lc.plan();
+    double[][] blocks = lc.blocks();
+    LearnedButterfly.Grads gRef = lc.gradsRef();
     double[] dkRef = new double[(bi ? 2 : 1) * H * Lk];   // GPU layout (sides, H, Lk)
     for (int h = 0; h < H; h++)
       for (int j = 0; j < Lk; j++) {

@@ -6,10 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import ai.longconv4j.conv.ConvEngine;
 import ai.longconv4j.conv.ConvPlan;
-import ai.longconv4j.conv.ConvShape;
-import ai.longconv4j.conv.LearnedButterfly;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Tag;
@@ -52,30 +49,14 @@ class LearnedWgmmaGpuTest extends CudaDeviceTest {
   void pwMatchesPcAndLib(ElementType io, ConvMode mode, int B, int H, int L, int Lk, int gx) {
     assumeTrue(dev.computeCapability() == 90, "the pw kernels run on compute capability 9.0 only: " + dev);
     var rng = new SplittableRandom(2003L * L + 37L * B + 11L * H + io.ordinal() + 5L * mode.ordinal());
-    short[] u16 = HalfFloats.encode(Reference.randn(rng, B * H * L, 1.0), io), dy16 = HalfFloats.encode(Reference.randn(rng, B * H * L, 1.0), io);
-    float[] u = HalfFloats.decode(u16, io), dy = HalfFloats.decode(dy16, io);
-    float[] k0 = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk)), k1 = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk));
-    float[] D = Reference.randn(rng, H, 1.0);
-    boolean bi = mode == ConvMode.BIDIRECTIONAL;
-    var lm = LearnedButterflyConv.libMode(mode);
-    ConvPlan plan = ConvPlan.of(L, Lk, lm, ConvEngine.LEARNED, ai.longconv4j.conv.Precision.F64);
+    var lc = LearnedCase.draw(rng, io, mode, B, H, L, Lk);
+    short[] u16 = lc.u16(), dy16 = lc.dy16();
+    float[] k0 = lc.k0(), k1 = lc.k1(), D = lc.D();
+    boolean bi = lc.bidirectional();
+    ConvPlan plan = lc.plan();
+    double[][] blocks = lc.blocks();
     assertEquals(32, plan.factors().get(0), "the chained pair kernels run at N1 = 32: " + plan);
-    double[][] dft = LearnedButterfly.atInit(plan).blocks(), blocks = new double[4][];
-    for (int i = 0; i < 4; i++) {   // a trained state, rounded to float as the GPU holds them
-      blocks[i] = dft[i].clone();
-      for (int j = 0; j < blocks[i].length; j++) blocks[i][j] = (float) (blocks[i][j] + 0.05 * Reference.randn(rng, 1, 1.0)[0]);
-    }
-    double[] kl = new double[H * (bi ? 2 : 1) * Lk];
-    for (int h = 0; h < H; h++)
-      for (int j = 0; j < Lk; j++) {
-        kl[h * (bi ? 2 : 1) * Lk + j] = k0[h * Lk + j];
-        if (bi) kl[h * 2 * Lk + Lk + j] = k1[h * Lk + j];
-      }
-    var shape = new ConvShape(B, 1, H, L, Lk, lm);
-    var cpu = new LearnedButterfly(plan, blocks);
-    double[] ud = LearnedTensorCoreGpuTest.toD(u), Dd = LearnedTensorCoreGpuTest.toD(D);
-    double[] yRef = cpu.forward(shape, ud, kl, Dd);
-    double[] duRef = cpu.backward(shape, ud, kl, Dd, LearnedTensorCoreGpuTest.toD(dy)).du();
+    double[] yRef = lc.yRef(), duRef = lc.duRef();
     int n = B * H * L, tail = 64;   // tail: 16-bit values past B H L that must stay poisoned
     boolean n32 = plan.factors().get(1) == 32;
     String[] names = n32 ? new String[] {"pc", "pc2p", "pw", "pw2p"} : new String[] {"pc", "pw"};

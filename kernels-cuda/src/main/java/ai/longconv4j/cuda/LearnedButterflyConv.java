@@ -52,12 +52,12 @@ public final class LearnedButterflyConv implements AutoCloseable {
    * Default of {@link #pairRows(boolean)}: on (sitting lbf3-2: 1K forward 0.494 ms vs 0.682 one warp per row, 512
    * 0.239 vs 0.311); {@code -Dlongconv4j.learned.pair=on|off} overrides it ({@code off}: the session-5 kernels).
    */
-  public static final boolean DEFAULT_PAIR = onOff("longconv4j.learned.pair", System.getProperty("longconv4j.learned.pair"), true);
+  public static final boolean DEFAULT_PAIR = LearnedLaunch.onOff("longconv4j.learned.pair", System.getProperty("longconv4j.learned.pair"), true);
   /**
    * Default of {@link #asyncGrams(boolean)}: on (lbf3-2: 1K Gram kernels 0.18 / 0.27 ms vs 0.26 / 0.38);
    * {@code -Dlongconv4j.learned.asyncgrams=on|off} overrides it.
    */
-  public static final boolean DEFAULT_ASYNC_GRAMS = onOff("longconv4j.learned.asyncgrams",
+  public static final boolean DEFAULT_ASYNC_GRAMS = LearnedLaunch.onOff("longconv4j.learned.asyncgrams",
       System.getProperty("longconv4j.learned.asyncgrams"), true);
 
   /**
@@ -65,7 +65,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
    * forward L = 512 0.236 / 0.224, 1K 0.493 / 0.488; fwd+bwd 1.779 / 1.744, 3.637 / 3.620; the learned GPU tests passed,
    * pairt = pair bit for bit); {@code -Dlongconv4j.learned.pairtw=on|off} overrides it.
    */
-  public static final boolean DEFAULT_PAIR_TW = onOff("longconv4j.learned.pairtw", System.getProperty("longconv4j.learned.pairtw"),
+  public static final boolean DEFAULT_PAIR_TW = LearnedLaunch.onOff("longconv4j.learned.pairtw", System.getProperty("longconv4j.learned.pairtw"),
       Variants.PAIR_TW);
 
   /**
@@ -74,7 +74,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
    * within 4.5e-6 of f2; before, f2 over one-warp / f in final-s8d); {@code -Dlongconv4j.learned.n16=one|f|f2|f2c}
    * overrides it (0, 1, 2, 3).
    */
-  public static final int DEFAULT_N16_KERNEL = n16Of(System.getProperty("longconv4j.learned.n16"), Variants.N16_KERNEL);
+  public static final int DEFAULT_N16_KERNEL = LearnedLaunch.n16Of(System.getProperty("longconv4j.learned.n16"), Variants.N16_KERNEL);
 
   /**
    * Default of {@link #chainRows(boolean)}: on (bench-runs/lbf4/s2, B = 64, H = 768, bf16, ms, pt / pc in two orders:
@@ -83,14 +83,14 @@ public final class LearnedButterflyConv implements AutoCloseable {
    * {@code -Dlongconv4j.learned.chain=on|off} overrides it ({@code off}: the pair kernels with the start-value table,
    * pt / pdt).
    */
-  public static final boolean DEFAULT_CHAIN = onOff("longconv4j.learned.chain", System.getProperty("longconv4j.learned.chain"),
+  public static final boolean DEFAULT_CHAIN = LearnedLaunch.onOff("longconv4j.learned.chain", System.getProperty("longconv4j.learned.chain"),
       Variants.CHAIN);
 
   /**
    * Default of {@link #batchRows(boolean)}: {@link Variants#BATCH_ROWS}; {@code -Dlongconv4j.learned.rows2=on|off}
    * overrides it ({@code off}: the chained pair kernel pc, its slow twin).
    */
-  public static final boolean DEFAULT_BATCH_ROWS = onOff("longconv4j.learned.rows2", System.getProperty("longconv4j.learned.rows2"),
+  public static final boolean DEFAULT_BATCH_ROWS = LearnedLaunch.onOff("longconv4j.learned.rows2", System.getProperty("longconv4j.learned.rows2"),
       Variants.BATCH_ROWS);
 
   /**
@@ -98,7 +98,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
    * takes {@link Variants}'s per-shape defaults.
    */
   static final Boolean PERSISTENT_PROPERTY = System.getProperty("longconv4j.learned.persistent") == null ? null
-      : onOff("longconv4j.learned.persistent", System.getProperty("longconv4j.learned.persistent"), false);
+      : LearnedLaunch.onOff("longconv4j.learned.persistent", System.getProperty("longconv4j.learned.persistent"), false);
 
   /**
    * Default of {@link #persistentBlocks(boolean)} for plans with N2 = {@code n2}: the property if set, else
@@ -113,7 +113,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
    * Default of {@link #autoBlocksPerSm(int)}: {@link Variants#AUTO_BLOCKS_PER_SM}; {@code -Dlongconv4j.learned.autoblocks=N}
    * (1 .. 64) overrides it.
    */
-  public static final int DEFAULT_AUTO_BLOCKS_PER_SM = autoBlocksOf(System.getProperty("longconv4j.learned.autoblocks"),
+  public static final int DEFAULT_AUTO_BLOCKS_PER_SM = LearnedLaunch.autoBlocksOf(System.getProperty("longconv4j.learned.autoblocks"),
       Variants.AUTO_BLOCKS_PER_SM);
 
   /**
@@ -121,7 +121,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
    * {@link Variants}'s per-shape defaults ({@code off}: pc / pc2p, the slow twins).
    */
   static final Boolean WGMMA_PROPERTY = System.getProperty("longconv4j.learned.wgmma") == null ? null
-      : onOff("longconv4j.learned.wgmma", System.getProperty("longconv4j.learned.wgmma"), false);
+      : LearnedLaunch.onOff("longconv4j.learned.wgmma", System.getProperty("longconv4j.learned.wgmma"), false);
 
   /**
    * Default of {@link #wgmmaRows(boolean)} for plans with N2 = {@code n2}: the property if set, else
@@ -132,7 +132,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
     return WGMMA_PROPERTY != null ? WGMMA_PROPERTY : n2 == 64 ? Variants.WGMMA_64 : Variants.WGMMA_32;
   }
 
-  public static final int DEFAULT_BLOCKS_PER_CHANNEL = blocksOf(System.getProperty("longconv4j.learned.gx"));
+  public static final int DEFAULT_BLOCKS_PER_CHANNEL = LearnedLaunch.blocksOf(System.getProperty("longconv4j.learned.gx"));
 
   /**
    * Default of {@link #blocksPerChannel(int)}: 0, the launch's own choice; {@code -Dlongconv4j.learned.gx=N} sets it
@@ -143,14 +143,14 @@ public final class LearnedButterflyConv implements AutoCloseable {
    * Default of {@link #fusedDkp(boolean)}: {@link Variants#FUSED_DKP}; {@code -Dlongconv4j.learned.fusedkp=on|off}
    * overrides it ({@code off}: the adjoint chain dumps C and lbt_dkp sums dKp, the slow twin).
    */
-  public static final boolean DEFAULT_FUSED_DKP = onOff("longconv4j.learned.fusedkp", System.getProperty("longconv4j.learned.fusedkp"),
+  public static final boolean DEFAULT_FUSED_DKP = LearnedLaunch.onOff("longconv4j.learned.fusedkp", System.getProperty("longconv4j.learned.fusedkp"),
       Variants.FUSED_DKP);
 
   /**
    * Default of {@link #fastReductions(boolean)}: {@link Variants#FAST_REDUCTIONS}; {@code -Dlongconv4j.learned.fastreduce=on|off}
    * overrides it ({@code off}: lbt_gram_reduce and lbt_dkp, the slow twins).
    */
-  public static final boolean DEFAULT_FAST_REDUCTIONS = onOff("longconv4j.learned.fastreduce",
+  public static final boolean DEFAULT_FAST_REDUCTIONS = LearnedLaunch.onOff("longconv4j.learned.fastreduce",
       System.getProperty("longconv4j.learned.fastreduce"), Variants.FAST_REDUCTIONS);
 
   static final class Variants {
@@ -205,44 +205,6 @@ public final class LearnedButterflyConv implements AutoCloseable {
     static final boolean WGMMA_64 = true;
   }
 
-  /** Parses {@code -Dlongconv4j.learned.autoblocks}'s value: 1 .. 64, {@code dflt} when unset. */
-  static int autoBlocksOf(String v, int dflt) {
-    if (v == null) return dflt;
-    int n;
-    try {
-      n = Integer.parseInt(v.trim());
-    } catch (NumberFormatException e) {
-      n = -1;
-    }
-    if (n < 1 || n > 64) throw new IllegalArgumentException("longconv4j.learned.autoblocks: expected 1 .. 64, got " + v);
-    return n;
-  }
-
-  /** Parses {@code -Dlongconv4j.learned.gx}'s value: a block count in [0, 65535] (0: automatic), 0 when unset. */
-  static int blocksOf(String v) {
-    if (v == null) return 0;
-    int g;
-    try {
-      g = Integer.parseInt(v.trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("longconv4j.learned.gx: expected a block count in [0, 65535], got " + v);
-    }
-    if (g < 0 || g > 65535) throw new IllegalArgumentException("longconv4j.learned.gx: expected a block count in [0, 65535], got " + v);
-    return g;
-  }
-
-  /** Parses {@code -Dlongconv4j.learned.n16}'s value: {@code one} 0, {@code f} 1, {@code f2} 2, or {@code dflt} when unset. */
-  static int n16Of(String v, int dflt) {
-    if (v == null) return dflt;
-    return switch (v) {
-      case "one" -> 0;
-      case "f" -> 1;
-      case "f2" -> 2;
-      case "f2c" -> 3;
-      default -> throw new IllegalArgumentException("longconv4j.learned.n16: expected one, f, f2 or f2c, got " + v);
-    };
-  }
-
   private LearnedButterflyConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;
     this.n = p.fftSize(); this.n1 = p.factors().get(0); this.n2 = p.factors().get(1);
@@ -280,98 +242,6 @@ public final class LearnedButterflyConv implements AutoCloseable {
   /** Whether the tensor-core kernel (learned_tc.cu) takes (N1, N2) with I/O type {@code io}: 16-bit, N = 256 .. 2048. */
   public static boolean tensorCoresSupport(int n1, int n2, ElementType io) {
     return io != ElementType.F32 && ((n1 == 16 && (n2 == 16 || n2 == 32)) || (n1 == 32 && (n2 == 32 || n2 == 64)));
-  }
-
-  /**
-   * Warps per block of the tensor-core kernel (its launch bound): 8 at 32 x 64, 12 at 32 x 32, else 16; with split rows
-   * ({@link #splitRows(boolean)}, N1 = 32 only) 12 at 32 x 64 and 16 at 32 x 32.
-   */
-  static int tensorCoreWarps(int n1, int n2, boolean split) {
-    return tensorCoreWarps(n1, n2, split, false);
-  }
-
-  /**
-   * As {@link #tensorCoreWarps(int, int, boolean)}; pair (N1 = 32 only, before split): the launch bound, 16 warps, except
-   * the backward's dumping kernel at 32 x 64 (12: its 133 registers).
-   */
-  static int tensorCoreWarps(int n1, int n2, boolean split, boolean pair, boolean dump) {
-    if (pair && n1 == 32) return dump && n2 == 64 ? 12 : 16;
-    return tensorCoreWarps(n1, n2, split, false);
-  }
-
-  static int tensorCoreWarps(int n1, int n2, boolean split, boolean pair) {
-    if (pair && n1 == 32) return 16;
-    return tensorCoreWarps(n1, n2, split, pair, false, 0);
-  }
-
-  /** With the N1 = 16 kernel {@code n16} ({@link #n16Kernel(int)}): 1 (f) 16 warps, 2 (f2) and 3 (f2c) 10 warps, two blocks per SM. */
-  static int tensorCoreWarps(int n1, int n2, boolean split, boolean pair, boolean dump, int n16) {
-    if (pair && n1 == 32) return tensorCoreWarps(n1, n2, split, true, dump);
-    if (n1 == 16 && (n16 == 2 || n16 == 3)) return 10;
-    if (split && n1 == 32) return n2 == 64 ? 12 : 16;
-    return n2 == 64 ? 8 : n1 == 32 ? 12 : 16;
-  }
-
-  /** Dynamic shared memory of the tensor-core kernel (learned_tc.cu's LbtLayout): blocks, Kp, twiddles, warp buffers. */
-  static int tensorCoreSmem(int n1, int n2, boolean split) {
-    return tensorCoreSmem(n1, n2, split, false, 0);
-  }
-
-  /**
-   * With pair (N1 = 32) and {@code warps} per block: one row buffer per two warps, each warp's x stage of 32 rows of
-   * N2/2 + 8 values, N twiddles.
-   */
-  static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair, int warps) {
-    return tensorCoreSmem(n1, n2, split, pair, warps, 0);
-  }
-
-  /**
-   * Chained pair kernels ({@link #chainRows(boolean)}, N1 = 32): per pair the row buffer and two x stages of 32 rows of
-   * N2 + 8 values, then the start-value table (192 lanes x 6 float2); no full twiddle table (built in the pairs' buffers).
-   */
-  static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair, int warps, int n16, boolean pairTw, boolean chain) {
-    return tensorCoreSmem(n1, n2, split, pair, warps, n16, pairTw, chain, 1);
-  }
-
-  /**
-   * Chained pair kernels on {@code rowsPerPair} rows at once ({@link #batchRows(boolean)}, learned_tc_chain2.cuh
-   * lbc2_pair_el): per pair that many row buffers and two sets of that many x stages.
-   */
-  static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair, int warps, int n16, boolean pairTw, boolean chain,
-      int rowsPerPair) {
-    if (chain && pair && n1 == 32) {
-      int blk = 2 * (4 * n1 * (n1 + 8) + 4 * n2 * (n2 + 8)), kpB = 8 * n1 * (n2 + 8), tw = 8 * (128 + Math.max(1, n1 * n2 / 128));
-      return blk + kpB + tw + warps / 2 * rowsPerPair * (2 * n1 * (2 * n2 + 8) + 2 * 2 * 32 * (n2 + 8)) + 192 * 6 * 8;
-    }
-    return tensorCoreSmem(n1, n2, split, pair, warps, n16, pairTw);
-  }
-
-  /** Pair kernels with the start-value table ({@link #pairTwiddleTable(boolean)}): 192 lanes x 6 float2 more. */
-  static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair, int warps, int n16, boolean pairTw) {
-    return tensorCoreSmem(n1, n2, split, pair, warps, n16) + (pair && n1 == 32 && pairTw ? 192 * 6 * 8 : 0);
-  }
-
-  /**
-   * With the N1 = 16 kernel {@code n16} (1, 2, 3: {@code warps} row buffers, the full twiddle table, N float2, and the
-   * lanes' recurrence start values, 6 x 32 float2).
-   */
-  static int tensorCoreSmem(int n1, int n2, boolean split, boolean pair, int warps, int n16) {
-    int n = n1 * n2;
-    int blk = 2 * (4 * n1 * (n1 + 8) + 4 * n2 * (n2 + 8)), kpB = 8 * n1 * (n2 + 8), tw = 8 * (128 + Math.max(1, n / 128));
-    if (pair && n1 == 32)
-      return blk + kpB + tw + warps / 2 * (2 * n1 * (2 * n2 + 8) + 4 * 32 * (n2 / 2 + 8)) + 8 * n;
-    if (n1 == 16 && n16 != 0) return blk + kpB + tw + warps * 2 * n1 * (2 * n2 + 8) + 8 * n + 6 * 32 * 8;
-    return blk + kpB + tw + tensorCoreWarps(n1, n2, split) * 2 * n1 * (2 * n2 + 8);
-  }
-
-  /** Parses the switch property {@code name}'s value {@code v}: {@code on} / {@code off}, or {@code dflt} when unset. */
-  static boolean onOff(String name, String v, boolean dflt) {
-    if (v == null) return dflt;
-    return switch (v) {
-      case "on" -> true;
-      case "off" -> false;
-      default -> throw new IllegalArgumentException(name + ": expected on or off, got " + v);
-    };
   }
 
   /** Forces the fp32 twin ({@code false}) or the tensor-core kernel ({@code true}: 16-bit I/O, N = 256 .. 2048 only). */
@@ -645,48 +515,19 @@ public final class LearnedButterflyConv implements AutoCloseable {
       DeviceBuffer fdump, DeviceBuffer gk, float kscale) {
     boolean split = splitRows(), pair = pairRows(), dumps = dump instanceof DeviceBuffer;
     boolean wg = !dumps && wgmmaRows(), wg2 = wg && wgmmaRows2();
-    int w = wg ? wgmmaWarps(n2, wg2) : pair ? Math.min(pairWarps, dumps && wideDumps() ? 16 : tensorCoreWarps(n1, n2, false, true, dumps))
-        : tensorCoreWarps(n1, n2, split, false, dumps, n16Kernel());
+    int w = wg ? LearnedLaunch.wgmmaWarps(n2, wg2) : pair ? Math.min(pairWarps, dumps && wideDumps() ? 16 : LearnedLaunch.tensorCoreWarps(n1, n2, false, true, dumps))
+        : LearnedLaunch.tensorCoreWarps(n1, n2, split, false, dumps, n16Kernel());
     int perPair = !dumps && (batchRows() || wg2) ? 2 : 1;
     int rows = pair ? w / 2 * perPair : w;   // rows in flight per block
     boolean persist = !dumps && (persistentBlocks() || wg2);
-    int gx = persist ? Math.min(device.smCount(), h) : gridX(B, rows, device.smCount(), h, blocksPerChannel, autoBlocksPerSm);
-    int smem = tensorCoreSmem(n1, n2, split, pair, w, n16Kernel(), pairTwiddleTable(), chainRows(), perPair) + (wg ? wgmmaSmem(n2) : 0);
+    int gx = persist ? Math.min(device.smCount(), h) : LearnedLaunch.gridX(B, rows, device.smCount(), h, blocksPerChannel, autoBlocksPerSm);
+    int smem = LearnedLaunch.tensorCoreSmem(n1, n2, split, pair, w, n16Kernel(), pairTwiddleTable(), chainRows(), perPair) + (wg ? LearnedLaunch.wgmmaSmem(n2) : 0);
     if (fdump != null)
-      device.module(MODULE_TC).kernel(tensorCoreKernel(true) + "k").launch(device.stream(), gx, h, 32 * w, smem + fusedDkpSmem(n1, n2),
+      device.module(MODULE_TC).kernel(tensorCoreKernel(true) + "k").launch(device.stream(), gx, h, 32 * w, smem + LearnedLaunch.fusedDkpSmem(n1, n2),
           x, kp, d, pb, out, B, h, l, conjK, dump, fdump, gk, kscale);
     else device.module(MODULE_TC).kernel(tensorCoreKernel(dumps)).launch(device.stream(), gx, persist ? 1 : h, 32 * w, smem,
         x, kp, d, pb, out, B, h, l,
         conjK, dump);
-  }
-
-  /** Shared memory of the fused-dKp accumulator (learned_tc_chain.cuh lbk_stride): Re and Im planes of N1 rows of N2 + 8 floats. */
-  static int fusedDkpSmem(int n1, int n2) { return 8 * n1 * (n2 + 8); }
-
-  /**
-   * Warps per block of the pw kernels (their launch bound): 16 at 32 x 32, 12 at 32 x 64 (shared memory: 212 KB); pw2p
-   * ({@code rows2}) 12 (150 registers; at 16 warps ptxas spilled).
-   */
-  static int wgmmaWarps(int n2, boolean rows2) { return rows2 || n2 == 64 ? 12 : 16; }
-
-  /**
-   * Shared memory of the pw kernels beyond pc's: step 3's wgmma B layouts (learned_tc_wg.cuh lbw_wgb_bytes: N2/32 passes x
-   * 2 matrices x 64 x N2 16-bit values); step 2's take the padded b2 / b3 planes, which those kernels do not read.
-   */
-  static int wgmmaSmem(int n2) { return (n2 / 32) * 2 * 64 * n2 * 2; }
-
-  /**
-   * The tensor-core forward's blocks per channel: {@code fixed} if positive (at most what the rows need), else enough for
-   * ~8 blocks per SM over the H channels, at most ceil(B / rows) (rows: rows in flight per block).
-   */
-  static int gridX(int B, int rows, int sms, int h, int fixed) {
-    return gridX(B, rows, sms, h, fixed, 8);
-  }
-
-  /** As {@link #gridX(int, int, int, int, int)} with ~{@code perSm} blocks per SM over the H channels. */
-  static int gridX(int B, int rows, int sms, int h, int fixed, int perSm) {
-    int need = (B + rows - 1) / rows;
-    return Math.max(1, fixed > 0 ? Math.min(fixed, need) : Math.min(need, (perSm * sms + h - 1) / h));
   }
 
   /**

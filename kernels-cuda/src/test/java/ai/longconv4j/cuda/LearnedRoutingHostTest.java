@@ -50,57 +50,57 @@ class LearnedRoutingHostTest {
       assertFalse(LearnedButterflyConv.tensorCoresSupport(f[0], f[1], ElementType.F32), "F32 " + f[0] + "x" + f[1]);
       // within the H100 / H200 opt-in limit (227 KB) and at most 512 threads
       for (boolean split : new boolean[] {false, true}) {
-        int smem = LearnedButterflyConv.tensorCoreSmem(f[0], f[1], split);
+        int smem = LearnedLaunch.tensorCoreSmem(f[0], f[1], split);
         assertTrue(smem <= 232448, f[0] + "x" + f[1] + ": " + smem);
-        assertTrue(LearnedButterflyConv.tensorCoreWarps(f[0], f[1], split) * 32 <= 512);
+        assertTrue(LearnedLaunch.tensorCoreWarps(f[0], f[1], split) * 32 <= 512);
       }
     }
     for (int[] f : no) assertFalse(LearnedButterflyConv.tensorCoresSupport(f[0], f[1], ElementType.BF16), f[0] + "x" + f[1]);
     // 32 x 64: blocks 2 (4*32*40 + 4*64*72) + Kp 8*32*72 + twiddles 8*(128+16) + 8 warps * 2*32*136
-    assertEquals(2 * (4 * 32 * 40 + 4 * 64 * 72) + 8 * 32 * 72 + 8 * 144 + 8 * 2 * 32 * 136, LearnedButterflyConv.tensorCoreSmem(32, 64, false));
-    assertEquals(12, LearnedButterflyConv.tensorCoreWarps(32, 64, true));   // the split kernel's launch bound (384 threads)
-    assertEquals(16, LearnedButterflyConv.tensorCoreWarps(16, 32, true));
+    assertEquals(2 * (4 * 32 * 40 + 4 * 64 * 72) + 8 * 32 * 72 + 8 * 144 + 8 * 2 * 32 * 136, LearnedLaunch.tensorCoreSmem(32, 64, false));
+    assertEquals(12, LearnedLaunch.tensorCoreWarps(32, 64, true));   // the split kernel's launch bound (384 threads)
+    assertEquals(16, LearnedLaunch.tensorCoreWarps(16, 32, true));
     // pair kernels (N1 = 32): launch bounds 512, the dumping one at 32 x 64 384; one row buffer per two warps plus a
     // 32-row x stage of N2/2 + 8 values per warp, then the full twiddle table (N float2); N1 = 16 ignores the pair flag
-    assertEquals(16, LearnedButterflyConv.tensorCoreWarps(32, 64, false, true, false));
-    assertEquals(12, LearnedButterflyConv.tensorCoreWarps(32, 64, false, true, true));
-    assertEquals(16, LearnedButterflyConv.tensorCoreWarps(32, 32, false, true, true));
-    assertEquals(16, LearnedButterflyConv.tensorCoreWarps(16, 32, false, true, false));
+    assertEquals(16, LearnedLaunch.tensorCoreWarps(32, 64, false, true, false));
+    assertEquals(12, LearnedLaunch.tensorCoreWarps(32, 64, false, true, true));
+    assertEquals(16, LearnedLaunch.tensorCoreWarps(32, 32, false, true, true));
+    assertEquals(16, LearnedLaunch.tensorCoreWarps(16, 32, false, true, false));
     assertEquals(2 * (4 * 32 * 40 + 4 * 64 * 72) + 8 * 32 * 72 + 8 * 144 + 8 * (2 * 32 * 136 + 4 * 32 * 40) + 8 * 2048,
-        LearnedButterflyConv.tensorCoreSmem(32, 64, false, true, 16));
-    assertEquals(LearnedButterflyConv.tensorCoreSmem(16, 32, false), LearnedButterflyConv.tensorCoreSmem(16, 32, false, true, 16));
-    for (int[] f : ok) assertTrue(LearnedButterflyConv.tensorCoreSmem(f[0], f[1], false, true, 16) <= 232448, f[0] + "x" + f[1]);
+        LearnedLaunch.tensorCoreSmem(32, 64, false, true, 16));
+    assertEquals(LearnedLaunch.tensorCoreSmem(16, 32, false), LearnedLaunch.tensorCoreSmem(16, 32, false, true, 16));
+    for (int[] f : ok) assertTrue(LearnedLaunch.tensorCoreSmem(f[0], f[1], false, true, 16) <= 232448, f[0] + "x" + f[1]);
     // N1 = 16 variants: f 16 warps (launch bound 512), f2 10 (320 threads, two blocks per SM); warps' row buffers of
     // 2*16*(2 N2 + 8) bytes plus the full twiddle table (N float2) and 6 x 32 start values; N1 = 32 and pair ignore n16
-    assertEquals(16, LearnedButterflyConv.tensorCoreWarps(16, 32, false, false, false, 1));
-    assertEquals(10, LearnedButterflyConv.tensorCoreWarps(16, 32, false, false, true, 2));
-    assertEquals(10, LearnedButterflyConv.tensorCoreWarps(16, 16, false, false, false, 2));
-    assertEquals(16, LearnedButterflyConv.tensorCoreWarps(16, 32, false, false, false, 0));
-    assertEquals(8, LearnedButterflyConv.tensorCoreWarps(32, 64, false, false, false, 2));
-    assertEquals(16, LearnedButterflyConv.tensorCoreWarps(32, 64, false, true, false, 2));
+    assertEquals(16, LearnedLaunch.tensorCoreWarps(16, 32, false, false, false, 1));
+    assertEquals(10, LearnedLaunch.tensorCoreWarps(16, 32, false, false, true, 2));
+    assertEquals(10, LearnedLaunch.tensorCoreWarps(16, 16, false, false, false, 2));
+    assertEquals(16, LearnedLaunch.tensorCoreWarps(16, 32, false, false, false, 0));
+    assertEquals(8, LearnedLaunch.tensorCoreWarps(32, 64, false, false, false, 2));
+    assertEquals(16, LearnedLaunch.tensorCoreWarps(32, 64, false, true, false, 2));
     int base512 = 2 * (4 * 16 * 24 + 4 * 32 * 40) + 8 * 16 * 40 + 8 * (128 + 4);
-    assertEquals(base512 + 16 * 2 * 16 * 72, LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 16, 0));
-    assertEquals(base512 + 16 * 2 * 16 * 72 + 8 * 512 + 6 * 32 * 8, LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 16, 1));
-    assertEquals(base512 + 10 * 2 * 16 * 72 + 8 * 512 + 6 * 32 * 8, LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 10, 2));
+    assertEquals(base512 + 16 * 2 * 16 * 72, LearnedLaunch.tensorCoreSmem(16, 32, false, false, 16, 0));
+    assertEquals(base512 + 16 * 2 * 16 * 72 + 8 * 512 + 6 * 32 * 8, LearnedLaunch.tensorCoreSmem(16, 32, false, false, 16, 1));
+    assertEquals(base512 + 10 * 2 * 16 * 72 + 8 * 512 + 6 * 32 * 8, LearnedLaunch.tensorCoreSmem(16, 32, false, false, 10, 2));
     // pair kernels with the start-value table: 192 lanes x 6 float2 more, within the opt-in limit; ignored elsewhere
-    assertEquals(LearnedButterflyConv.tensorCoreSmem(32, 64, false, true, 16) + 192 * 6 * 8,
-        LearnedButterflyConv.tensorCoreSmem(32, 64, false, true, 16, 0, true));
-    assertTrue(LearnedButterflyConv.tensorCoreSmem(32, 64, false, true, 16, 0, true) <= 232448);
-    assertEquals(LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 16, 1),
-        LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 16, 1, true));
+    assertEquals(LearnedLaunch.tensorCoreSmem(32, 64, false, true, 16) + 192 * 6 * 8,
+        LearnedLaunch.tensorCoreSmem(32, 64, false, true, 16, 0, true));
+    assertTrue(LearnedLaunch.tensorCoreSmem(32, 64, false, true, 16, 0, true) <= 232448);
+    assertEquals(LearnedLaunch.tensorCoreSmem(16, 32, false, false, 16, 1),
+        LearnedLaunch.tensorCoreSmem(16, 32, false, false, 16, 1, true));
     // chained pair kernels: per pair the row buffer and two x stages of 32 rows of N2 + 8, then the start-value table (no
     // full twiddle table); within the opt-in limit at 16 warps; ignored without pair or at N1 = 16
     assertEquals(2 * (4 * 32 * 40 + 4 * 64 * 72) + 8 * 32 * 72 + 8 * 144 + 8 * (2 * 32 * 136 + 4 * 32 * 72) + 192 * 6 * 8,
-        LearnedButterflyConv.tensorCoreSmem(32, 64, false, true, 16, 0, true, true));
-    for (int[] f : ok) assertTrue(LearnedButterflyConv.tensorCoreSmem(f[0], f[1], false, true, 16, 0, true, true) <= 232448, f[0] + "x" + f[1]);
-    assertEquals(LearnedButterflyConv.tensorCoreSmem(32, 64, false, true, 16, 0, true),
-        LearnedButterflyConv.tensorCoreSmem(32, 64, false, true, 16, 0, true, false));
-    assertEquals(LearnedButterflyConv.tensorCoreSmem(16, 32, false, true, 16, 1, true),
-        LearnedButterflyConv.tensorCoreSmem(16, 32, false, true, 16, 1, true, true));
+        LearnedLaunch.tensorCoreSmem(32, 64, false, true, 16, 0, true, true));
+    for (int[] f : ok) assertTrue(LearnedLaunch.tensorCoreSmem(f[0], f[1], false, true, 16, 0, true, true) <= 232448, f[0] + "x" + f[1]);
+    assertEquals(LearnedLaunch.tensorCoreSmem(32, 64, false, true, 16, 0, true),
+        LearnedLaunch.tensorCoreSmem(32, 64, false, true, 16, 0, true, false));
+    assertEquals(LearnedLaunch.tensorCoreSmem(16, 32, false, true, 16, 1, true),
+        LearnedLaunch.tensorCoreSmem(16, 32, false, true, 16, 1, true, true));
     // the chained kernels' temporary full twiddle table (8 N bytes) fits the pairs' buffers of the 12-warp dumping kernel
     assertTrue(6 * (2 * 32 * 136 + 4 * 32 * 72) >= 8 * 2048 && 6 * (2 * 32 * 72 + 4 * 32 * 40) >= 8 * 1024);
     // two f2 blocks fit one SM's 228 KB (227 KB usable per block, 1 KB reserved per block)
-    assertTrue(2 * (LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 10, 2) + 1024) <= 233472);
+    assertTrue(2 * (LearnedLaunch.tensorCoreSmem(16, 32, false, false, 10, 2) + 1024) <= 233472);
   }
 
   @Test
@@ -110,17 +110,17 @@ class LearnedRoutingHostTest {
     assertEquals(LearnedButterflyConv.Variants.PAIR_TW, LearnedButterflyConv.DEFAULT_PAIR_TW, "run without -Dlongconv4j.learned.pairtw");
     assertEquals(LearnedButterflyConv.Variants.CHAIN, LearnedButterflyConv.DEFAULT_CHAIN, "run without -Dlongconv4j.learned.chain");
     assertTrue(LearnedButterflyConv.Variants.N16_KERNEL >= 0 && LearnedButterflyConv.Variants.N16_KERNEL <= 3);
-    assertEquals(2, LearnedButterflyConv.n16Of("f2", LearnedButterflyConv.Variants.N16_KERNEL));
-    assertTrue(LearnedButterflyConv.onOff("longconv4j.learned.pairtw", "on", LearnedButterflyConv.Variants.PAIR_TW));
-    assertEquals(0, LearnedButterflyConv.n16Of("one", 2));
-    assertEquals(1, LearnedButterflyConv.n16Of("f", 0));
-    assertEquals(2, LearnedButterflyConv.n16Of("f2", 0));
-    assertEquals(3, LearnedButterflyConv.n16Of("f2c", 0));
+    assertEquals(2, LearnedLaunch.n16Of("f2", LearnedButterflyConv.Variants.N16_KERNEL));
+    assertTrue(LearnedLaunch.onOff("longconv4j.learned.pairtw", "on", LearnedButterflyConv.Variants.PAIR_TW));
+    assertEquals(0, LearnedLaunch.n16Of("one", 2));
+    assertEquals(1, LearnedLaunch.n16Of("f", 0));
+    assertEquals(2, LearnedLaunch.n16Of("f2", 0));
+    assertEquals(3, LearnedLaunch.n16Of("f2c", 0));
     // f2c: f2's launch (10 warps, two blocks per SM) and shared memory
-    assertEquals(10, LearnedButterflyConv.tensorCoreWarps(16, 32, false, false, false, 3));
-    assertEquals(LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 10, 2), LearnedButterflyConv.tensorCoreSmem(16, 32, false, false, 10, 3));
-    assertEquals(1, LearnedButterflyConv.n16Of(null, 1));
-    var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> LearnedButterflyConv.n16Of("on", 0));
+    assertEquals(10, LearnedLaunch.tensorCoreWarps(16, 32, false, false, false, 3));
+    assertEquals(LearnedLaunch.tensorCoreSmem(16, 32, false, false, 10, 2), LearnedLaunch.tensorCoreSmem(16, 32, false, false, 10, 3));
+    assertEquals(1, LearnedLaunch.n16Of(null, 1));
+    var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> LearnedLaunch.n16Of("on", 0));
     assertTrue(e.getMessage().contains("longconv4j.learned.n16") && e.getMessage().contains("on"), e.getMessage());
   }
 
@@ -132,34 +132,34 @@ class LearnedRoutingHostTest {
     assertEquals(LearnedButterflyConv.Variants.PERSISTENT_32, LearnedButterflyConv.defaultPersistent(32));
     assertEquals(LearnedButterflyConv.Variants.PERSISTENT_64, LearnedButterflyConv.defaultPersistent(64));
     // pc2: two rows per pair, so two row buffers and two sets of two x stages per pair (learned_tc_chain2.cuh lbc2_pair_el)
-    int one = LearnedButterflyConv.tensorCoreSmem(32, 32, false, true, 16, 0, true, true);
-    int two = LearnedButterflyConv.tensorCoreSmem(32, 32, false, true, 16, 0, true, true, 2);
-    assertEquals(one, LearnedButterflyConv.tensorCoreSmem(32, 32, false, true, 16, 0, true, true, 1));
+    int one = LearnedLaunch.tensorCoreSmem(32, 32, false, true, 16, 0, true, true);
+    int two = LearnedLaunch.tensorCoreSmem(32, 32, false, true, 16, 0, true, true, 2);
+    assertEquals(one, LearnedLaunch.tensorCoreSmem(32, 32, false, true, 16, 0, true, true, 1));
     assertEquals(8 * (2 * 32 * 72 + 4 * 32 * 40), two - one);
     assertEquals(2 * (4 * 32 * 40 + 4 * 32 * 40) + 8 * 32 * 40 + 8 * (128 + 8) + 8 * 2 * (2 * 32 * 72 + 4 * 32 * 40) + 192 * 6 * 8, two);
     assertTrue(two <= 232448, "pc2 at 16 warps: " + two + " bytes");
     // the chained kernels' temporary full twiddle table (8 N bytes) fits pc2's pair buffers at 12 warps
     assertTrue(6 * 2 * (2 * 32 * 72 + 4 * 32 * 40) >= 8 * 1024);
     // blocks per channel: the automatic choice (~8 blocks per SM, no more than the rows need) and a fixed count, capped
-    assertEquals(2, LearnedButterflyConv.gridX(64, 8, 132, 768, 0));    // pc at L = 512, B = 64, H = 768
-    assertEquals(2, LearnedButterflyConv.gridX(64, 16, 132, 768, 0));   // pc2: 16 rows in flight per block
-    assertEquals(4, LearnedButterflyConv.gridX(64, 16, 132, 768, 9));   // fixed 9, but 64 rows need only 4 blocks of 16
-    assertEquals(1, LearnedButterflyConv.gridX(3, 16, 132, 1, 0));
-    assertEquals(3, LearnedButterflyConv.gridX(64, 8, 132, 768, 3));
-    assertEquals(1, LearnedButterflyConv.gridX(64, 8, 132, 768, 0, 1));   // autoBlocksPerSm(1): one block per channel at H = 768
-    assertEquals(2, LearnedButterflyConv.gridX(64, 8, 132, 111, 0, 1));   // H = 111 < 132 SMs: two
-    assertEquals(LearnedButterflyConv.gridX(64, 8, 132, 768, 0), LearnedButterflyConv.gridX(64, 8, 132, 768, 0, 8));
+    assertEquals(2, LearnedLaunch.gridX(64, 8, 132, 768, 0));    // pc at L = 512, B = 64, H = 768
+    assertEquals(2, LearnedLaunch.gridX(64, 16, 132, 768, 0));   // pc2: 16 rows in flight per block
+    assertEquals(4, LearnedLaunch.gridX(64, 16, 132, 768, 9));   // fixed 9, but 64 rows need only 4 blocks of 16
+    assertEquals(1, LearnedLaunch.gridX(3, 16, 132, 1, 0));
+    assertEquals(3, LearnedLaunch.gridX(64, 8, 132, 768, 3));
+    assertEquals(1, LearnedLaunch.gridX(64, 8, 132, 768, 0, 1));   // autoBlocksPerSm(1): one block per channel at H = 768
+    assertEquals(2, LearnedLaunch.gridX(64, 8, 132, 111, 0, 1));   // H = 111 < 132 SMs: two
+    assertEquals(LearnedLaunch.gridX(64, 8, 132, 768, 0), LearnedLaunch.gridX(64, 8, 132, 768, 0, 8));
     assertEquals(LearnedButterflyConv.Variants.AUTO_BLOCKS_PER_SM, LearnedButterflyConv.DEFAULT_AUTO_BLOCKS_PER_SM, "run without -Dlongconv4j.learned.autoblocks");
-    assertEquals(1, LearnedButterflyConv.autoBlocksOf("1", 8));
-    assertEquals(8, LearnedButterflyConv.autoBlocksOf(null, 8));
+    assertEquals(1, LearnedLaunch.autoBlocksOf("1", 8));
+    assertEquals(8, LearnedLaunch.autoBlocksOf(null, 8));
     for (String bad : new String[] {"0", "65", "one"}) {
-      var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> LearnedButterflyConv.autoBlocksOf(bad, 8));
+      var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> LearnedLaunch.autoBlocksOf(bad, 8));
       assertTrue(e.getMessage().contains("longconv4j.learned.autoblocks") && e.getMessage().contains(bad), e.getMessage());
     }
-    assertEquals(0, LearnedButterflyConv.blocksOf(null));
-    assertEquals(4, LearnedButterflyConv.blocksOf("4"));
+    assertEquals(0, LearnedLaunch.blocksOf(null));
+    assertEquals(4, LearnedLaunch.blocksOf("4"));
     for (String bad : new String[] {"-1", "x", "70000"}) {
-      var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> LearnedButterflyConv.blocksOf(bad));
+      var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> LearnedLaunch.blocksOf(bad));
       assertTrue(e.getMessage().contains("longconv4j.learned.gx") && e.getMessage().contains(bad), e.getMessage());
     }
   }
@@ -167,12 +167,12 @@ class LearnedRoutingHostTest {
   @Test
   void switchPropertiesParseOnOffAndRejectOthers() {
     String p = "longconv4j.learned.pair";
-    assertTrue(LearnedButterflyConv.onOff(p, "on", false));
-    assertFalse(LearnedButterflyConv.onOff(p, "off", true));
-    assertTrue(LearnedButterflyConv.onOff(p, null, true));
-    assertFalse(LearnedButterflyConv.onOff(p, null, false));
+    assertTrue(LearnedLaunch.onOff(p, "on", false));
+    assertFalse(LearnedLaunch.onOff(p, "off", true));
+    assertTrue(LearnedLaunch.onOff(p, null, true));
+    assertFalse(LearnedLaunch.onOff(p, null, false));
     var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-        () -> LearnedButterflyConv.onOff("longconv4j.learned.asyncgrams", "yes", false));
+        () -> LearnedLaunch.onOff("longconv4j.learned.asyncgrams", "yes", false));
     assertTrue(e.getMessage().contains("longconv4j.learned.asyncgrams"), e.getMessage());
   }
 
@@ -182,40 +182,40 @@ class LearnedRoutingHostTest {
     assertEquals(LearnedButterflyConv.Variants.WGMMA_32, LearnedButterflyConv.defaultWgmma(32));
     assertEquals(LearnedButterflyConv.Variants.WGMMA_64, LearnedButterflyConv.defaultWgmma(64));
     // pw: pc's shared memory at its warps plus step 3's wgmma B layouts (N2/32 passes x 2 matrices x 64 x N2 16-bit)
-    assertEquals(16, LearnedButterflyConv.wgmmaWarps(32, false));
-    assertEquals(12, LearnedButterflyConv.wgmmaWarps(64, false));
-    assertEquals(12, LearnedButterflyConv.wgmmaWarps(32, true));
+    assertEquals(16, LearnedLaunch.wgmmaWarps(32, false));
+    assertEquals(12, LearnedLaunch.wgmmaWarps(64, false));
+    assertEquals(12, LearnedLaunch.wgmmaWarps(32, true));
     // pw2p: pc2p's buffers (two rows per pair) at 12 warps plus the B layouts
-    int two = LearnedButterflyConv.tensorCoreSmem(32, 32, false, true, 12, 0, true, true, 2) + LearnedButterflyConv.wgmmaSmem(32);
+    int two = LearnedLaunch.tensorCoreSmem(32, 32, false, true, 12, 0, true, true, 2) + LearnedLaunch.wgmmaSmem(32);
     assertTrue(two <= 232448, "pw2p: " + two + " bytes");
-    assertEquals(8192, LearnedButterflyConv.wgmmaSmem(32));
-    assertEquals(32768, LearnedButterflyConv.wgmmaSmem(64));
+    assertEquals(8192, LearnedLaunch.wgmmaSmem(32));
+    assertEquals(32768, LearnedLaunch.wgmmaSmem(64));
     // step 2's layouts overlay the padded b2 / b3 planes of the block copy (8 N2 (N2 + 8) bytes): they must fit there
-    for (int n2 : new int[] {32, 64}) assertTrue(LearnedButterflyConv.wgmmaSmem(n2) <= 8 * n2 * (n2 + 8));
+    for (int n2 : new int[] {32, 64}) assertTrue(LearnedLaunch.wgmmaSmem(n2) <= 8 * n2 * (n2 + 8));
     for (int n2 : new int[] {32, 64}) {
-      int w = LearnedButterflyConv.wgmmaWarps(n2, false);
+      int w = LearnedLaunch.wgmmaWarps(n2, false);
       assertEquals(0, w % 4, "whole warpgroups");
-      int smem = LearnedButterflyConv.tensorCoreSmem(32, n2, false, true, w, 0, true, true) + LearnedButterflyConv.wgmmaSmem(n2);
+      int smem = LearnedLaunch.tensorCoreSmem(32, n2, false, true, w, 0, true, true) + LearnedLaunch.wgmmaSmem(n2);
       assertTrue(smem <= 232448, "pw at 32 x " + n2 + ", " + w + " warps: " + smem + " bytes");
       // the B layouts start 16-byte aligned (matrix descriptors address 16-byte units)
-      assertEquals(0, (smem - LearnedButterflyConv.wgmmaSmem(n2)) % 16);
+      assertEquals(0, (smem - LearnedLaunch.wgmmaSmem(n2)) % 16);
     }
-    assertTrue(LearnedButterflyConv.onOff("longconv4j.learned.wgmma", "on", false));
+    assertTrue(LearnedLaunch.onOff("longconv4j.learned.wgmma", "on", false));
     var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-        () -> LearnedButterflyConv.onOff("longconv4j.learned.wgmma", "yes", false));
+        () -> LearnedLaunch.onOff("longconv4j.learned.wgmma", "yes", false));
     assertTrue(e.getMessage().contains("longconv4j.learned.wgmma"), e.getMessage());
   }
 
   @Test
   void fusedDkpSharedMemoryFits() {
     // lbf7: pdck / f2ck = pdc / f2c's shared memory + the fp32 dKp accumulator (2 planes of N1 rows of N2 + 8 floats)
-    assertEquals(8 * 32 * 72, LearnedButterflyConv.fusedDkpSmem(32, 64));
-    assertEquals(8 * 16 * 40, LearnedButterflyConv.fusedDkpSmem(16, 32));
-    int pdck64 = LearnedButterflyConv.tensorCoreSmem(32, 64, false, true, 12, 0, true, true) + LearnedButterflyConv.fusedDkpSmem(32, 64);
-    int pdck32 = LearnedButterflyConv.tensorCoreSmem(32, 32, false, true, 16, 0, true, true) + LearnedButterflyConv.fusedDkpSmem(32, 32);
+    assertEquals(8 * 32 * 72, LearnedLaunch.fusedDkpSmem(32, 64));
+    assertEquals(8 * 16 * 40, LearnedLaunch.fusedDkpSmem(16, 32));
+    int pdck64 = LearnedLaunch.tensorCoreSmem(32, 64, false, true, 12, 0, true, true) + LearnedLaunch.fusedDkpSmem(32, 64);
+    int pdck32 = LearnedLaunch.tensorCoreSmem(32, 32, false, true, 16, 0, true, true) + LearnedLaunch.fusedDkpSmem(32, 32);
     assertTrue(pdck64 <= 227 * 1024 && pdck32 <= 227 * 1024, pdck64 + " / " + pdck32 + " bytes");
     for (int n2 : new int[] {16, 32}) {   // f2ck: two blocks of 10 warps per SM (its launch bound) must still fit
-      int f2ck = LearnedButterflyConv.tensorCoreSmem(16, n2, false, false, 10, 3, false, false) + LearnedButterflyConv.fusedDkpSmem(16, n2);
+      int f2ck = LearnedLaunch.tensorCoreSmem(16, n2, false, false, 10, 3, false, false) + LearnedLaunch.fusedDkpSmem(16, n2);
       assertTrue(2 * f2ck <= 228 * 1024 - 2 * 1024, "16x" + n2 + ": " + f2ck + " bytes");
     }
   }

@@ -8,6 +8,8 @@ import ai.longconv4j.conv.ConvShape;
 import ai.longconv4j.conv.LearnedButterfly;
 import java.util.SplittableRandom;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 /**
  * One random learned-butterfly problem as the learned GPU tests draw it: 16-bit inputs and output gradient, fp32 taps
  * and skip weights, and blocks in a trained state (the DFT plus 5 % noise, rounded to float as the GPU holds them), with
@@ -61,5 +63,55 @@ record LearnedCase(ElementType io, ConvMode mode, int B, int H, int L, int Lk, s
   /** lib's float64 backward, every gradient. */
   LearnedButterfly.Grads gradsRef() {
     return cpu().backwardAll(shape, LearnedTensorCoreGpuTest.toD(u), kl, LearnedTensorCoreGpuTest.toD(D), LearnedTensorCoreGpuTest.toD(dy));
+  }
+
+  /**
+   * Runs each plan's forward and du (the non-dumping adjoint chain) on this case with outputs poisoned past B H L,
+   * and checks: nothing written past B H L, forward and du within 1e-2 of lib's float64 (16-bit I/O: a few bf16 ulps
+   * over the chained products), and every plan after the first within 1e-3 of the first (the twin: the same products
+   * and roundings in another order or launch). Prints each variant's errors and how many values differ bit for bit.
+   * Returns {forward, du} per plan.
+   */
+  float[][][] runAgainstFirst(CudaDevice dev, String[] names, LearnedButterflyConv[] plans, String what) {
+    int n = B * H * L, tail = 64;   // tail: 16-bit values past B H L that must stay poisoned
+    double[] yRef = yRef(), duRef = duRef();
+    float[][] y = new float[names.length][], g = new float[names.length][];
+    try (var du = dev.upload(u16); var ddy = dev.upload(dy16); var out = dev.alloc(2L * (n + tail));
+         var dk = dev.alloc(4L * (bidirectional() ? 2 : 1) * H * Lk); var dD = dev.alloc(4L * H)) {
+      for (int i = 0; i < names.length; i++) {
+        var c = plans[i];
+        if (bidirectional()) c.setWeights(k0, k1, D); else c.setWeights(k0, D);
+        out.fill32(0x7fc07fc0);
+        c.forward(du, out, B);
+        short[] all = read(dev, out, n + tail);
+        y[i] = HalfFloats.decode(java.util.Arrays.copyOf(all, n), io);
+        for (int j = n; j < n + tail; j++) assertEquals((short) 0x7fc0, all[j], names[i] + " forward wrote past B H L at " + j + ": " + what);
+        out.fill32(0x7fc07fc0);
+        c.backward(du, ddy, B, out, dk, dD);   // du through the non-dumping adjoint chain (fp32 gradient route)
+        all = read(dev, out, n + tail);
+        g[i] = HalfFloats.decode(java.util.Arrays.copyOf(all, n), io);
+        for (int j = n; j < n + tail; j++) assertEquals((short) 0x7fc0, all[j], names[i] + " du wrote past B H L at " + j + ": " + what);
+        Reference.assertClose(names[i] + " forward vs lib " + what, y[i], yRef, 1e-2);
+        Reference.assertClose(names[i] + " du vs lib " + what, g[i], duRef, 1e-2);
+        if (i == 0) continue;
+        Reference.assertClose(names[i] + " forward vs " + names[0] + " " + what, y[i], LearnedTensorCoreGpuTest.toD(y[0]), 1e-3);
+        Reference.assertClose(names[i] + " du vs " + names[0] + " " + what, g[i], LearnedTensorCoreGpuTest.toD(g[0]), 1e-3);
+        int diff = 0, diffG = 0;
+        for (int j = 0; j < n; j++) {
+          if (Float.floatToRawIntBits(y[i][j]) != Float.floatToRawIntBits(y[0][j])) diff++;
+          if (Float.floatToRawIntBits(g[i][j]) != Float.floatToRawIntBits(g[0][j])) diffG++;
+        }
+        System.out.printf("%s %s: forward rel err vs %s %.3e (%d of %d values differ), vs lib %.3e; du vs %s %.3e (%d differ), vs lib %.3e%n",
+            names[i], what, names[0], Reference.relErr(y[i], LearnedTensorCoreGpuTest.toD(y[0])), diff, n, Reference.relErr(y[i], yRef),
+            names[0], Reference.relErr(g[i], LearnedTensorCoreGpuTest.toD(g[0])), diffG, Reference.relErr(g[i], duRef));
+      }
+    }
+    return new float[][][] {y, g};
+  }
+
+  /** The first n 16-bit values of b, after the device's stream is done. */
+  static short[] read(CudaDevice dev, DeviceBuffer b, int n) {
+    dev.stream().synchronize();
+    return b.copyTo(new short[n], 0);
   }
 }

@@ -57,6 +57,15 @@ public final class Engine implements AutoCloseable {
     private final ValueSnippets valueSnippets;
     /** Null: expressions go through JShell (its value path, then as written): the slow twin of {@link DirectExpressions}. */
     private final DirectExpressions direct;
+    /**
+     * Off sends every expression to javac ({@link DirectExpressions} or JShell): the slow twin of {@link SimpleExpressions},
+     * for engines made without saying ({@code -Dlongconv4j.simpleExpressions=false} turns it off).
+     */
+    static final boolean simpleExpressionsOn = !"false".equals(System.getProperty("longconv4j.simpleExpressions"));
+    /** Null: no expression is evaluated without javac. */
+    private final SimpleExpressions simple;
+    /** JShell's package-private accessors of a variable's class, field and declared type; null without the jdk.jshell open. */
+    private final java.lang.reflect.Method varClass, varField;
     /** The snippet the last {@link #evalSnippet} evaluated. */
     private Snippet lastSnippet;
     /** The value declaration being evaluated ({@link #evalValue}), null otherwise. */
@@ -87,6 +96,11 @@ public final class Engine implements AutoCloseable {
      * {@code Object $lc4jValueN = (EXPR);} (three javac tasks) instead of {@link DirectExpressions} (one); for tests.
      */
     Engine(boolean pruneClassFiles, boolean valueDeclarations, boolean directExpressions) {
+        this(pruneClassFiles, valueDeclarations, directExpressions, simpleExpressionsOn);
+    }
+
+    /** With {@code simpleExpressions} false, no expression is evaluated without javac (the slow twin of {@link SimpleExpressions}; tests). */
+    Engine(boolean pruneClassFiles, boolean valueDeclarations, boolean directExpressions, boolean simpleExpressions) {
         valueSnippets = valueDeclarations ? new ValueSnippets() : null;
         provider = new InProcessControl.Provider(Engine.class.getClassLoader());
         shell = JShell.builder().executionEngine(provider, null)
@@ -110,6 +124,18 @@ public final class Engine implements AutoCloseable {
             d = null;
         }
         direct = d;
+        java.lang.reflect.Method vc = null, vf = null;
+        try {
+            vc = Snippet.class.getDeclaredMethod("classFullName");
+            vf = VarSnippet.class.getDeclaredMethod("fieldName");
+            vc.setAccessible(true);
+            vf.setAccessible(true);
+        } catch (ReflectiveOperationException | RuntimeException e) {   // no --add-opens jdk.jshell/jdk.jshell: literals only
+            vc = null;
+        }
+        varClass = vc;
+        varField = vf;
+        simple = simpleExpressions && valueDeclarations ? new SimpleExpressions(this::variable) : null;
         imports = new ArrayList<>();
         index.busy();   // starting counts as busy: the index waits for idleness after it
         try {
@@ -205,7 +231,8 @@ public final class Engine implements AutoCloseable {
             rest = c == Completeness.UNKNOWN ? "" : info.remaining();
             long t0 = System.nanoTime();
             String expr = valueSnippets == null ? null : valueSnippets.expression(src);
-            last = expr == null ? null : direct != null ? evalDirect(expr, src, line, warn) : evalValue(expr, src, line, warn);
+            last = expr == null || simple == null ? null : evalSimple(expr);
+            if (last == null && expr != null) last = direct != null ? evalDirect(expr, src, line, warn) : evalValue(expr, src, line, warn);
             if (last == null) {
                 last = evalSnippet(src, line, warn);
                 if (expr != null && lastSnippet instanceof jdk.jshell.StatementSnippet) valueSnippets.markVoid(expr);
@@ -278,6 +305,44 @@ public final class Engine implements AutoCloseable {
         Exception ex = o.thrown() != null ? o.thrown() : o.failure();
         return new Eval(false, null, new CellResult.Error(ex.getClass().getSimpleName(), String.valueOf(ex.getMessage()),
                 List.of(String.valueOf(ex.getMessage()))));
+    }
+
+    /** Evaluates {@code expr} with {@link SimpleExpressions}; null when it is not in that subset or threw (nothing ran). */
+    private Eval evalSimple(String expr) {
+        SimpleExpressions.Result r = simple.eval(expr);
+        if (r == null) return null;
+        lastSnippet = null;
+        return new Eval(true, r.value(), null);
+    }
+
+    /**
+     * The valid JShell variable named {@code name} with its declared type and current value, for {@link SimpleExpressions};
+     * null when there is none, when a static import of the same name is in effect (javac would report the clash), or
+     * without access to JShell's snippet internals.
+     */
+    private SimpleExpressions.Variable variable(String name) {
+        if (varClass == null) return null;
+        VarSnippet found = null;
+        for (var it = shell.variables().iterator(); it.hasNext(); ) {
+            VarSnippet v = it.next();
+            if (v.name().equals(name)) found = v;
+        }
+        if (found == null || shell.status(found) != Snippet.Status.VALID) return null;
+        for (var it = shell.imports().iterator(); it.hasNext(); ) {
+            var imp = it.next();
+            if (imp.isStatic() && imp.name().equals(name)) return null;
+        }
+        try {
+            var f = provider.control().staticField((String) varClass.invoke(found), (String) varField.invoke(found));
+            return new SimpleExpressions.Variable(f.getType(), f.get(null));
+        } catch (ReflectiveOperationException | jdk.jshell.spi.ExecutionControl.InternalException | RuntimeException | LinkageError e) {
+            return null;
+        }
+    }
+
+    /** {expressions tried by {@link SimpleExpressions}, evaluated there}, or null without it; for tests. */
+    int[] simpleExpressions() {
+        return simple == null ? null : simple.counts();
     }
 
     /** {expressions tried by {@link DirectExpressions}, compiled and run there}, or null without it; for tests. */

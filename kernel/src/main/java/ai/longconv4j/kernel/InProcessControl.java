@@ -81,6 +81,17 @@ final class InProcessControl extends LocalExecutionControl {
         }
     }
 
+    /** The static field {@code field} of the loaded class {@code className} (a JShell variable), made accessible; used by {@link SimpleExpressions}. */
+    Field staticField(String className, String field) throws InternalException {
+        try {
+            Field f = findClass(className).getDeclaredField(field);
+            f.setAccessible(true);
+            return f;
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+            throw new InternalException("cannot find " + className + "." + field + ": " + e);
+        }
+    }
+
     /** Sets (null: removes) the code run around every following snippet invocation. */
     void around(Around a) {
         around = a;

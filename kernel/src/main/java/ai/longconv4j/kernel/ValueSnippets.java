@@ -34,7 +34,7 @@ final class ValueSnippets {
             "double", "if", "else", "for", "while", "do", "try", "catch", "finally", "return", "throw", "break",
             "continue", "assert", "yield", "switch", "case", "goto", "const");
     /** Java keywords (and literals) that are never the first word of a declaration's type or name. */
-    private static final Set<String> KEYWORDS = Set.of(
+    static final Set<String> KEYWORDS = Set.of(
             "new", "this", "super", "true", "false", "null", "instanceof", "abstract", "assert", "boolean", "break",
             "byte", "case", "catch", "char", "class", "const", "continue", "default", "do", "double", "else", "enum",
             "extends", "final", "finally", "float", "for", "goto", "if", "implements", "import", "int", "interface",

@@ -37,19 +37,25 @@ class DirectExpressionsTest {
     void sameResultsAsJShellsPaths() {
         List<String> direct, valueDecl, asWritten;
         int[] counts;
-        try (var e = new Engine(true, true, true)) {
+        try (var e = new Engine(true, true, true, false)) {
             direct = ValueSnippetsTest.run(e, CELLS);
             counts = e.directExpressions();
         }
-        try (var e = new Engine(true, true, false)) {
+        try (var e = new Engine(true, true, false, false)) {
             valueDecl = ValueSnippetsTest.run(e, CELLS);
             assertNull(e.directExpressions(), "the value-declaration twin has no direct path");
         }
         try (var e = new Engine(true, false)) {
             asWritten = ValueSnippetsTest.run(e, CELLS);
         }
+        List<String> simple;   // with SimpleExpressions (the default) in front of the direct path
+        try (var e = new Engine(true, true, true, true)) {
+            simple = ValueSnippetsTest.run(e, CELLS);
+            assertTrue(e.simpleExpressions()[1] >= 4, "y (twice), counter, v + 1 taken without javac: " + e.simpleExpressions()[1]);
+        }
         assertEquals(asWritten, valueDecl);
         assertEquals(asWritten, direct);
+        assertEquals(asWritten, simple);
         assertNotNull(counts, "the direct path is on (the test JVM has the exports)");
         // what must have run directly: the plain values over user methods, records, enums, generic classes, imports
         assertTrue(counts[1] >= 25, "compiled and run directly: " + counts[1] + " of " + counts[0] + " tried");
@@ -72,13 +78,13 @@ class DirectExpressionsTest {
         // the slow twin: JShell's file manager as it is (every task asks every class-path entry for package REPL)
         List<String> slow, fast;
         DirectExpressions.listReplFast = false;
-        try (var e = new Engine(true, true, true)) {
+        try (var e = new Engine(true, true, true, false)) {
             slow = ValueSnippetsTest.run(e, CELLS);
         } finally {
             DirectExpressions.listReplFast = true;
         }
         long kept0 = DirectExpressions.ReplListing.kept;
-        try (var e = new Engine(true, true, true)) {
+        try (var e = new Engine(true, true, true, false)) {
             fast = ValueSnippetsTest.run(e, CELLS);
         }
         assertEquals(slow, fast);
@@ -91,7 +97,7 @@ class DirectExpressionsTest {
         var classes = java.nio.file.Files.createDirectories(dir.resolve("classes"));
         int rc = javax.tools.ToolProvider.getSystemJavaCompiler().run(null, null, null, "-d", classes.toString(), src.toString());
         assertEquals(0, rc, "javac of the REPL-package class");
-        try (var e = new Engine(true, true, true)) {
+        try (var e = new Engine(true, true, true, false)) {
             var before = ValueSnippetsTest.run(e, List.of("1 + 1", "Lc4jOnPath.v()"));
             assertEquals("1 + 1 -> value 2", before.get(0));
             assertTrue(before.get(1).startsWith("Lc4jOnPath.v() -> error"), before::toString);
@@ -119,7 +125,7 @@ class DirectExpressionsTest {
         DirectExpressions.purged = 0;
         DirectExpressions.purgeMismatch = null;
         List<String> out;
-        try (var e = new Engine(true, true, true)) {
+        try (var e = new Engine(true, true, true, false)) {
             out = ValueSnippetsTest.run(e, cells);
         } finally {
             DirectExpressions.verifyPurge = false;
@@ -146,7 +152,7 @@ class DirectExpressionsTest {
 
     @Test
     void runtimeErrorLinesPointIntoTheCell() {
-        try (var e = new Engine(true, true, true)) {
+        try (var e = new Engine(true, true, true, false)) {
             Engine.Eval r = e.eval("int unused = 0;\n\n  List.of(1)\n   .get(\n 3)", 1, w -> { });
             assertNotNull(r.error());
             assertEquals("java.lang.IndexOutOfBoundsException", r.error().ename());
@@ -155,7 +161,7 @@ class DirectExpressionsTest {
             int[] c = e.directExpressions();
             assertEquals(1, c[1], "the expression ran directly");
             // the same cell through JShell gives the same line
-            try (var slow = new Engine(true, true, false)) {
+            try (var slow = new Engine(true, true, false, false)) {
                 Engine.Eval s = slow.eval("int unused = 0;\n\n  List.of(1)\n   .get(\n 3)", 1, w -> { });
                 assertEquals(s.error().traceback(), r.error().traceback());
             }
@@ -164,7 +170,7 @@ class DirectExpressionsTest {
 
     @Test
     void valuesAreLiveObjectsAndNotKeptByTheGeneratedClass() throws Exception {
-        try (var e = new Engine(true, true, true)) {
+        try (var e = new Engine(true, true, true, false)) {
             Engine.Eval r = e.eval("new StringBuilder(\"live\")", 1, w -> { });
             assertInstanceOf(StringBuilder.class, r.value());
             ((StringBuilder) r.value()).append("!");
@@ -175,7 +181,7 @@ class DirectExpressionsTest {
 
     @Test
     void aLoopInADirectExpressionIsInterrupted() throws Exception {
-        try (var e = new Engine(true, true, true); var pool = Executors.newSingleThreadExecutor()) {
+        try (var e = new Engine(true, true, true, false); var pool = Executors.newSingleThreadExecutor()) {
             assertEquals(2, e.eval("1 + 1", 1, w -> { }).value());
             System.clearProperty("lc4j.test.loop");
             // the loop says when it runs (an interrupt while the cell still compiles stops it only before its next snippet)
@@ -199,7 +205,7 @@ class DirectExpressionsTest {
     void completionsOnAnotherThreadDoNotDisturbDirectExpressions() throws Exception {
         // the kernel answers complete_request on the shell thread while a cell runs on the cell thread: JShell's
         // analysis tasks and the direct compiles share JShell's file manager (both hold its TaskFactory's lock)
-        try (var e = new Engine(true, true, true); var pool = Executors.newSingleThreadExecutor()) {
+        try (var e = new Engine(true, true, true, false); var pool = Executors.newSingleThreadExecutor()) {
             e.eval("var text = \"abc\";", 1, w -> { });
             var completions = pool.submit(() -> {
                 int found = 0;
@@ -216,7 +222,7 @@ class DirectExpressionsTest {
 
     @Test
     void theClassFilesOfDirectExpressionsAreNotKept() {
-        try (var e = new Engine(true, true, true)) {
+        try (var e = new Engine(true, true, true, false)) {
             e.eval("var keep = 1;", 1, w -> { });
             int before = e.replClassFiles();
             var values = new ArrayList<Object>();

@@ -65,7 +65,7 @@ class ReplClassesTest {
     @Test
     void withoutPruningEveryCellAddsAClassFile() {   // negative control: the count above can fail
         // (JShell's own value path: DirectExpressions never leaves class files with JShell, pruned or not)
-        try (var e = new Engine(false, true, false)) {
+        try (var e = new Engine(false, true, false, false)) {
             int before = e.replClassFiles();
             for (int i = 0; i < 10; i++) assertNull(e.eval(i + " + 1", 1, w -> { }).error());
             assertTrue(e.replClassFiles() >= before + 10, before + " -> " + e.replClassFiles());

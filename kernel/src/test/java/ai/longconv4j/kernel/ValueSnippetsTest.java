@@ -84,7 +84,7 @@ class ValueSnippetsTest {
     void sameResultsAsJShellsOwnExpressionPath() {
         List<String> fast, slow;
         int[] used;
-        try (var e = new Engine(true, true, false)) {
+        try (var e = new Engine(true, true, false, false)) {
             fast = run(e);
             used = e.valueDeclarations();
             assertEquals(0, e.activeTempVars());

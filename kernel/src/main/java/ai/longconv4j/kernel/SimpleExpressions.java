@@ -53,6 +53,10 @@ final class SimpleExpressions {
             "char", T.CHAR, "int", T.INT, "long", T.LONG, "float", T.FLOAT, "double", T.DOUBLE);
     private static final Map<Class<?>, T> VARIABLE_TYPES = Map.of(boolean.class, T.BOOLEAN, byte.class, T.BYTE, short.class, T.SHORT,
             char.class, T.CHAR, int.class, T.INT, long.class, T.LONG, float.class, T.FLOAT, double.class, T.DOUBLE, String.class, T.STRING);
+    /** The class of a value of each type as this path holds it (a primitive's box). */
+    private static final Map<T, Class<?>> BOXES = Map.of(T.BOOLEAN, Boolean.class, T.BYTE, Byte.class, T.SHORT, Short.class,
+            T.CHAR, Character.class, T.INT, Integer.class, T.LONG, Long.class, T.FLOAT, Float.class, T.DOUBLE, Double.class,
+            T.STRING, String.class);
     /** Multi-character operators, longest first (maximal munch, as Java's lexer): the rejected ones included, so that {@code 1--1} is not read as {@code 1 - -1}. */
     private static final List<String> OPERATORS = List.of(">>>=", "<<=", ">>=", ">>>", "...", "->", "::", "<<", ">>",
             "==", "<=", ">=", "!=", "&&", "||", "++", "--", "+=", "-=", "*=", "/=", "&=", "|=", "^=", "%=");
@@ -341,8 +345,7 @@ final class SimpleExpressions {
         Name(T type, Object value) throws Decline {
             super(type, false);
             // a primitive variable's value is its box; anything else would mean the type was not what JShell said
-            if (type != T.REF && type != T.STRING && (value == null || box(type, value) != value)) throw DECLINE;
-            if (type == T.STRING && value != null && !(value instanceof String)) throw DECLINE;
+            if (type != T.REF && (type != T.STRING || value != null) && !BOXES.get(type).isInstance(value)) throw DECLINE;
             this.value = value;
         }
 
@@ -398,21 +401,6 @@ final class SimpleExpressions {
             case FLOAT -> (float) l;   // int and long to float: both round the same exact integer to nearest
             case DOUBLE -> (double) l;
             default -> throw new IllegalArgumentException(to.toString());
-        };
-    }
-
-    /** The box of {@code v} for type {@code t} (the same object when it already is). */
-    private static Object box(T t, Object v) {
-        return switch (t) {
-            case BOOLEAN -> v instanceof Boolean ? v : null;
-            case BYTE -> v instanceof Byte ? v : null;
-            case SHORT -> v instanceof Short ? v : null;
-            case CHAR -> v instanceof Character ? v : null;
-            case INT -> v instanceof Integer ? v : null;
-            case LONG -> v instanceof Long ? v : null;
-            case FLOAT -> v instanceof Float ? v : null;
-            case DOUBLE -> v instanceof Double ? v : null;
-            default -> v;
         };
     }
 
@@ -546,23 +534,11 @@ final class SimpleExpressions {
                 return op.equals("<<") ? v << d : op.equals(">>") ? v >> d : v >>> d;
             }
             return switch (operands) {
-                case INT -> {
-                    int p = (Integer) convert(a, T.INT), q = (Integer) convert(b, T.INT);
-                    yield switch (op) {
-                        case "+" -> p + q;
-                        case "-" -> p - q;
-                        case "*" -> p * q;
-                        case "/" -> p / q;
-                        case "%" -> p % q;
-                        case "&" -> p & q;
-                        case "^" -> p ^ q;
-                        case "|" -> p | q;
-                        default -> compare(op, Integer.compare(p, q), p == q);
-                    };
-                }
-                case LONG -> {
-                    long p = (Long) convert(a, T.LONG), q = (Long) convert(b, T.LONG);
-                    yield switch (op) {
+                case INT, LONG -> {
+                    // computed in long: an int result is the low 32 bits, which + - * & ^ | give as int arithmetic
+                    // does; / and % of int values are exact in long (MIN_VALUE / -1 too, whose low bits are MIN_VALUE)
+                    long p = asLong(a), q = asLong(b);
+                    Object r = switch (op) {
                         case "+" -> p + q;
                         case "-" -> p - q;
                         case "*" -> p * q;
@@ -573,10 +549,14 @@ final class SimpleExpressions {
                         case "|" -> p | q;
                         default -> compare(op, Long.compare(p, q), p == q);
                     };
+                    yield r instanceof Long v && operands == T.INT ? (Object) (int) (long) v : r;
                 }
-                case FLOAT -> {
-                    float p = (Float) convert(a, T.FLOAT), q = (Float) convert(b, T.FLOAT);
-                    yield switch (op) {
+                case FLOAT, DOUBLE -> {
+                    // operands converted to their promoted type first (a long to float rounds), then exactly to double.
+                    // A float result is the double result rounded to float: for + - * / that is the correctly rounded
+                    // float result (double rounding is harmless when 53 >= 2 * 24 + 2 bits), and % is exact in both
+                    double p = ((Number) convert(a, operands)).doubleValue(), q = ((Number) convert(b, operands)).doubleValue();
+                    Object r = switch (op) {
                         case "+" -> p + q;
                         case "-" -> p - q;
                         case "*" -> p * q;
@@ -590,23 +570,7 @@ final class SimpleExpressions {
                         case "!=" -> p != q;
                         default -> throw new IllegalStateException(op);
                     };
-                }
-                case DOUBLE -> {
-                    double p = (Double) convert(a, T.DOUBLE), q = (Double) convert(b, T.DOUBLE);
-                    yield switch (op) {
-                        case "+" -> p + q;
-                        case "-" -> p - q;
-                        case "*" -> p * q;
-                        case "/" -> p / q;
-                        case "%" -> p % q;
-                        case "<" -> p < q;
-                        case ">" -> p > q;
-                        case "<=" -> p <= q;
-                        case ">=" -> p >= q;
-                        case "==" -> p == q;
-                        case "!=" -> p != q;
-                        default -> throw new IllegalStateException(op);
-                    };
+                    yield r instanceof Double d && operands == T.FLOAT ? (Object) (float) (double) d : r;
                 }
                 default -> throw new IllegalStateException(operands.toString());
             };

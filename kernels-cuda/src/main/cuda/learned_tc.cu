@@ -354,11 +354,12 @@ __device__ __forceinline__ void lbk_flush(const float* ka, float2* g, float ksca
 }
 // Grid (ceil(B / (W * rowsPerWarp)), H), block 32 W, dynamic smem LbtLayout::FIXED_BYTES + W * WARP_BYTES.
 template <typename IO, bool BF16, int N1, int N2, bool SPLIT, int PAIR = 0, bool FE = false, bool TI = false, bool CH = false,
-          int NB = 0, bool PERSIST = false, int WG = 0, bool KF = false>
+          int NB = 0, bool PERSIST = false, int WG = 0, bool KF = false, int GV = 0>
 __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__ kp, const float* __restrict__ D,
                             const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L, int conjK,
                             uint16_t* __restrict__ dump, const uint16_t* __restrict__ fdump = nullptr,
-                            float2* __restrict__ gk = nullptr, float kscale = 0.f) {
+                            float2* __restrict__ gk = nullptr, float kscale = 0.f, const IO* __restrict__ gv = nullptr,
+                            float2* __restrict__ gpart = nullptr, int gherm = 0) {
   using Lo = LbtLayout<N1, N2>;
   constexpr int N = N1 * N2;
   extern __shared__ __align__(16) unsigned char smraw[];
@@ -400,6 +401,9 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
     if constexpr (KF) {
       for (int i = threadIdx.x; i < 2 * N1 * lbk_stride<N2>(); i += blockDim.x) ka[i] = 0.f;
     }
+    if constexpr (GV > 0) {   // GV: the pairs' Gram accumulators (lbg_pair_floats each) at the same place
+      for (int i = threadIdx.x; i < (int)(blockDim.x >> 6) * lbg_pair_floats<GV>(); i += blockDim.x) ka[i] = 0.f;
+    }
     __syncthreads();
     if constexpr (WG == 1) {
       lbw_rows<IO, BF16, N2>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, w2, w3);
@@ -416,8 +420,9 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
         else lbc2_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, conjK, bufs, sb, skp, twi, hh, 0, 1);
       }
     } else if constexpr (NB > 0) lbc2_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, conjK, bufs, sb, skp, twi, h, blockIdx.x, gridDim.x);
-    else lbc_rows<IO, BF16, N2, PAIR == 2, KF>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, dump, fdump, ka);
+    else lbc_rows<IO, BF16, N2, PAIR == 2, KF, GV>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, dump, fdump, ka, gv);
     if constexpr (KF) lbk_flush<N1, N2>(ka, gk + (size_t)h * N, kscale);
+    if constexpr (GV > 0) lbg_flush<GV>(ka, gpart + ((size_t)blockIdx.y * gridDim.x + blockIdx.x) * 32 * 32, gherm);
     return;
   }
   if constexpr (PAIR != 0) {   // the full twiddle table T[i] = w_N^i after the pairs' buffers: one lookup per entry
@@ -561,8 +566,10 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   LBFCK_CFG(SUF, IO, BF, 16, 16x16f2ck) LBFCK_CFG(SUF, IO, BF, 32, 16x32f2ck)                                      \
   extern "C" __global__ void __launch_bounds__(256) lbt_prep_##SUF(const float2* __restrict__ blocks,              \
       IO* __restrict__ out, int N1, int N2, int adjoint) { lbt_prep<IO>(blocks, out, N1, N2, adjoint); }
+#ifndef LBT_NO_INSTANCES   // learned_tc_gram.cu includes this file for its own kernels only
 LBT_TYPE(bf16, __nv_bfloat16, true)
 LBT_TYPE(f16, __half, false)
+#endif
 
 // The mma.sync rate of this GPU (LearnedBench mma; the floor in BENCH-RESULTS.md, round 13-lbf5): each warp runs `iters`
 // rounds of 8 independent m16n8k16 16-bit MMAs with fp32 accumulators (no shared memory, no epilogue), then stores its
@@ -586,8 +593,10 @@ __device__ void lbt_mma_rate(float* __restrict__ out, int iters) {
   for (int i = 0; i < 8; ++i) sum += c[i][0] + c[i][1] + c[i][2] + c[i][3];
   out[blockIdx.x * blockDim.x + threadIdx.x] = sum;
 }
+#ifndef LBT_NO_INSTANCES
 extern "C" __global__ void __launch_bounds__(512) lbt_mma_rate_bf16(float* __restrict__ out, int iters) { lbt_mma_rate<true>(out, iters); }
 extern "C" __global__ void __launch_bounds__(512) lbt_mma_rate_f16(float* __restrict__ out, int iters) { lbt_mma_rate<false>(out, iters); }
+#endif
 
 // The wgmma rate of this GPU (LearnedBench mma; round 14-lbf6): each warpgroup (block of 128 threads) runs `iters` rounds
 // of 8 m64n64k16 16-bit wgmmas with A from registers (the pw kernels' form) and B from 8 KB of shared memory (no swizzle,
@@ -626,5 +635,7 @@ __device__ void lbt_wgmma_rate(float* __restrict__ out, int iters) {
   for (int i = 0; i < 32; ++i) sum += c0[i] + c1[i];
   out[blockIdx.x * blockDim.x + threadIdx.x] = sum;
 }
+#ifndef LBT_NO_INSTANCES
 extern "C" __global__ void __launch_bounds__(128) lbt_wgmma_rate_bf16(float* __restrict__ out, int iters) { lbt_wgmma_rate<true>(out, iters); }
 extern "C" __global__ void __launch_bounds__(128) lbt_wgmma_rate_f16(float* __restrict__ out, int iters) { lbt_wgmma_rate<false>(out, iters); }
+#endif

@@ -80,7 +80,9 @@ __device__ __forceinline__ float2 unpack2(uint32_t w) {   // the two 16-bit valu
   }
 }
 
-template <bool BF16, int N1, int N2, int XS, int RESTART, bool KF = false>
+// D3 = false (the chain-Gram kernels, suffix pdcg): slot 3 (X3) is not dumped (its only reader, the dGa / dFa Gram,
+// runs inside the chain: lbg_row).
+template <bool BF16, int N1, int N2, int XS, int RESTART, bool KF = false, bool D3 = true>
 __device__ __forceinline__ void lbc_steps(const uint16_t* xs, int kt, int r0, bool conjK, const uint16_t* sb, const float2* kp,
                                           const float2* tw0, const float2* tw1, const float2* tw3, uint16_t* Xh, uint16_t* dh,
                                           const uint16_t* __restrict__ fc = nullptr, float* ka = nullptr) {
@@ -233,15 +235,98 @@ __device__ __forceinline__ void lbc_steps(const uint16_t* xs, int kt, int r0, bo
       }
   }
   __syncwarp();
-  if (dh != nullptr) dump_rows<16, N2>(Xh, dh + 3 * SLOT);   // slot 3: X3
+  if (D3 && dh != nullptr) dump_rows<16, N2>(Xh, dh + 3 * SLOT);   // slot 3: X3
+}
+
+// GV (the chain-Gram kernels, suffix pdcg1 / pdcg2; LearnedButterflyConv.chainGrams, lbf8): the N1 x N1 Gram of X3 with
+// the OTHER input v of the same row (the forward chain: v = dy, gives dGa = M^H; the adjoint chain: v = u, gives dFa = M),
+//   M[i][j] = sum_k X3[i][k] V[j][k],  V[j][k] = v[j N2 + k] (zero past L), real,
+// summed over the rows a pair processes into the pair's fp32 accumulator in shared memory (Re plane, Im plane; 32 rows of
+// SJ floats, j < 16 GV: V's rows past ceil(L / N2), rounded up to 16, are zero and skipped), one partial per block at
+// the end (lbg_flush). The products are learned_tc_bwd.cu lbt_gram's form B on the same 16-bit X3 (the value slot 3
+// dumps) and the same V; only the fp32 summation order differs. Per row and warp: the own 16 X3 rows (ldmatrix from the
+// row buffer) times V^T as B fragments loaded straight from global memory (4-byte pairs, issued before step 4).
+template <int GV>
+__host__ __device__ constexpr int lbg_sj() { return 16 * GV + 8; }   // 64-bit accesses of 16 lanes hit distinct banks
+template <int GV>
+__host__ __device__ constexpr int lbg_pair_floats() { return 2 * 32 * lbg_sj<GV>(); }
+
+template <typename IO, int N2, int GV>
+__device__ __forceinline__ void lbg_load_v(const IO* __restrict__ v, int L, uint32_t (&vb)[N2 / 16][2 * GV][2]) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const unsigned short* vs = reinterpret_cast<const unsigned short*>(v);
+#pragma unroll
+  for (int kk = 0; kk < N2 / 16; ++kk)
+#pragma unroll
+    for (int nt = 0; nt < 2 * GV; ++nt)
+#pragma unroll
+      for (int q = 0; q < 2; ++q) {   // B fragment of V^T: k = 16 kk + 8 q + 2 t (+1), n = 8 nt + g
+        const int n = (8 * nt + g) * N2 + 16 * kk + 8 * q + 2 * t;
+        if ((L & 1) == 0) vb[kk][nt][q] = n < L ? __ldg(reinterpret_cast<const unsigned int*>(vs + n)) : 0u;
+        else vb[kk][nt][q] = (n < L ? (uint32_t)__ldg(vs + n) : 0u) | (n + 1 < L ? (uint32_t)__ldg(vs + n + 1) << 16 : 0u);
+      }
+}
+
+// acc: the pair's accumulator at the warp's first row (Re at acc, Im at acc + 32 SJ); Xh: the warp's 16 rows of X3.
+template <bool BF16, int N2, int GV>
+__device__ __forceinline__ void lbg_mma(const uint16_t* Xh, const uint32_t (&vb)[N2 / 16][2 * GV][2], float* acc) {
+  constexpr int SX = 2 * N2 + 8, SJ = lbg_sj<GV>();
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
+  float cr[2 * GV][4], ci[2 * GV][4];
+#pragma unroll
+  for (int nt = 0; nt < 2 * GV; ++nt)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const float2 a = *reinterpret_cast<const float2*>(acc + (g + 8 * h) * SJ + 8 * nt + 2 * t);
+      const float2 b = *reinterpret_cast<const float2*>(acc + 32 * SJ + (g + 8 * h) * SJ + 8 * nt + 2 * t);
+      cr[nt][2 * h] = a.x; cr[nt][2 * h + 1] = a.y; ci[nt][2 * h] = b.x; ci[nt][2 * h + 1] = b.y;
+    }
+#pragma unroll
+  for (int kk = 0; kk < N2 / 16; ++kk) {
+    uint32_t ar[4], ai[4];
+    const uint16_t* p = Xh + ((lm & 1) * 8 + lr) * SX + 16 * kk + (lm >> 1) * 8;
+    ldsm_x4(ar, p);
+    ldsm_x4(ai, p + N2);
+#pragma unroll
+    for (int nt = 0; nt < 2 * GV; ++nt) {
+      mma16816<BF16>(cr[nt], ar, vb[kk][nt][0], vb[kk][nt][1]);
+      mma16816<BF16>(ci[nt], ai, vb[kk][nt][0], vb[kk][nt][1]);
+    }
+  }
+#pragma unroll
+  for (int nt = 0; nt < 2 * GV; ++nt)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      *reinterpret_cast<float2*>(acc + (g + 8 * h) * SJ + 8 * nt + 2 * t) = make_float2(cr[nt][2 * h], cr[nt][2 * h + 1]);
+      *reinterpret_cast<float2*>(acc + 32 * SJ + (g + 8 * h) * SJ + 8 * nt + 2 * t) = make_float2(ci[nt][2 * h], ci[nt][2 * h + 1]);
+    }
+}
+
+// The block's partial Gram (32 x 32 float2, row-major) from its pairs' accumulators, summed in pair order: M, or with
+// herm M^H (the forward chain's dGa). part: this block's slot, (blockIdx.y gridDim.x + blockIdx.x) 1024 float2.
+template <int GV>
+__device__ __forceinline__ void lbg_flush(const float* gacc, float2* __restrict__ part, int herm) {
+  constexpr int SJ = lbg_sj<GV>(), PF = lbg_pair_floats<GV>();
+  const int pairs = blockDim.x >> 6;
+  __syncthreads();
+  for (int e = threadIdx.x; e < 32 * 32; e += blockDim.x) {
+    const int i = e >> 5, j = e & 31;
+    float re = 0.f, im = 0.f;
+    if (j < 16 * GV)
+      for (int p = 0; p < pairs; ++p) { re += gacc[p * PF + i * SJ + j]; im += gacc[p * PF + 32 * SJ + i * SJ + j]; }
+    if (herm) part[j * 32 + i] = make_float2(re, -im);
+    else part[e] = make_float2(re, im);
+  }
 }
 
 // A pair row (N1 = 32): the own row tile through lbc_steps, then step 4 (own columns) after the pair barrier.
-template <typename IO, bool BF16, int N2, bool DUMP, bool KF = false>
+// GV > 0: the Gram of X3 with vrow into the pair's accumulator gacc (lbg_mma), slot 3 not dumped.
+template <typename IO, bool BF16, int N2, bool DUMP, bool KF = false, int GV = 0>
 __device__ __forceinline__ void lbc_row(const IO* __restrict__ xrow, IO* __restrict__ orow, float d, int L, bool conjK,
                                         uint16_t* X, const uint16_t* sb, const float2* kp, const float2* twi, uint16_t* dump,
                                         const IO* __restrict__ xnext, uint16_t* Sc, uint16_t* Sn, int bar,
-                                        const uint16_t* __restrict__ fc = nullptr, float* ka = nullptr) {
+                                        const uint16_t* __restrict__ fc = nullptr, float* ka = nullptr,
+                                        const IO* __restrict__ vrow = nullptr, float* gacc = nullptr) {
   using Lo = LbtLayout<32, N2>;
   constexpr int JPW = N2 / 32, SS = N2 + 8;
   const int lane = threadIdx.x & 31, half = (threadIdx.x >> 5) & 1;
@@ -255,12 +340,18 @@ __device__ __forceinline__ void lbc_row(const IO* __restrict__ xrow, IO* __restr
   asm volatile("bar.sync %0, 64;\n" :: "r"(bar) : "memory");
   if (vec && xnext != nullptr) lbc_stage_async<N2, IO>(xnext, Sn, L, kt, half);   // the next row's x, behind steps 1 to 4
   // the TI table's start values: (column half c, row tile m) at (3 c + m) * 192, step 3 of the own rows at (3 half + 2) * 192
-  lbc_steps<BF16, 32, N2, SS, JPW, KF>(Sc, kt, 16 * half, conjK, sb, kp, twi + half * 6 * 32 + lane, twi + (3 + half) * 6 * 32 + lane,
+  lbc_steps<BF16, 32, N2, SS, JPW, KF, GV == 0>(Sc, kt, 16 * half, conjK, sb, kp, twi + half * 6 * 32 + lane, twi + (3 + half) * 6 * 32 + lane,
                                        twi + (half * 3 + 2) * 6 * 32 + lane, X + 16 * half * Lo::SX,
                                        DUMP ? dump + 16 * half * 2 * N2 : nullptr, KF ? fc + 16 * half * 2 * N2 : nullptr, ka);
   asm volatile("bar.sync %0, 64;\n" :: "r"(bar) : "memory");
   const uint16_t* a4r = sb + 2 * Lo::A_EL + 4 * Lo::B_EL;
-  lbp_out<IO, BF16, N2>(xrow, orow, d, L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / 2), half * JPW, Sc);   // x of the skip term from Sc
+  if constexpr (GV > 0) {
+    uint32_t vb[N2 / 16][2 * GV][2];
+    lbg_load_v<IO, N2, GV>(vrow, L, vb);   // in flight during step 4
+    lbp_out<IO, BF16, N2>(xrow, orow, d, L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / 2), half * JPW, Sc);
+    lbg_mma<BF16, N2, GV>(X + 16 * half * Lo::SX, vb, gacc + 16 * half * lbg_sj<GV>());
+  } else
+    lbp_out<IO, BF16, N2>(xrow, orow, d, L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / 2), half * JPW, Sc);   // x of the skip term from Sc
 }
 
 // A one-warp row at N1 = 16 (the f2c kernels): x into the warp's buffer X, lbc_steps (X3 back into X), step 4 (lbt_out).
@@ -280,10 +371,11 @@ __device__ __forceinline__ void lbc_row16(const IO* __restrict__ xrow, IO* __res
 }
 
 // Grid (ceil(B / (W / 2)), H) at most, block 32 W (W even); twi: the TI start values (lbp_twi_build).
-template <typename IO, bool BF16, int N2, bool DUMP, bool KF = false>
+// GV > 0: v (B, H, L), the other input (lbc_row's vrow), ka the pairs' Gram accumulators (lbg_pair_floats each).
+template <typename IO, bool BF16, int N2, bool DUMP, bool KF = false, int GV = 0>
 __device__ void lbc_rows(const IO* __restrict__ x, IO* __restrict__ out, float d, int B, int H, int L, int conjK,
                          uint16_t* bufs, const uint16_t* sb, const float2* skp, const float2* twi, uint16_t* __restrict__ dump,
-                         const uint16_t* __restrict__ fdump = nullptr, float* ka = nullptr) {
+                         const uint16_t* __restrict__ fdump = nullptr, float* ka = nullptr, const IO* __restrict__ v = nullptr) {
   constexpr int N = 32 * N2;
   const int h = blockIdx.y, R = blockDim.x >> 6, pair = threadIdx.x >> 6, half = (threadIdx.x >> 5) & 1;
   uint16_t *X = bufs + pair * lbc_pair_el<N2>(), *S0 = X + LbtLayout<32, N2>::WARP_BYTES / 2, *S1 = S0 + 32 * (N2 + 8);
@@ -293,9 +385,10 @@ __device__ void lbc_rows(const IO* __restrict__ x, IO* __restrict__ out, float d
   for (int it = 0; b < B; b += gridDim.x * R, ++it) {
     const size_t off = ((size_t)b * H + h) * L;
     const int bn = b + gridDim.x * R;
-    lbc_row<IO, BF16, N2, DUMP, KF>(x + off, out + off, d, L, conjK != 0, X, sb, skp, twi,
-                                    DUMP ? dump + ((size_t)b * H + h) * 8 * N : nullptr, bn < B ? x + ((size_t)bn * H + h) * L : nullptr,
-                                    (it & 1) ? S1 : S0, (it & 1) ? S0 : S1, 1 + pair,
-                                    KF ? fdump + ((size_t)b * H + h) * 8 * N + 2 * N : nullptr, ka);
+    lbc_row<IO, BF16, N2, DUMP, KF, GV>(x + off, out + off, d, L, conjK != 0, X, sb, skp, twi,
+                                        DUMP ? dump + ((size_t)b * H + h) * 8 * N : nullptr, bn < B ? x + ((size_t)bn * H + h) * L : nullptr,
+                                        (it & 1) ? S1 : S0, (it & 1) ? S0 : S1, 1 + pair,
+                                        KF ? fdump + ((size_t)b * H + h) * 8 * N + 2 * N : nullptr, ka,
+                                        GV > 0 ? v + off : nullptr, GV > 0 ? ka + pair * lbg_pair_floats<(GV > 0 ? GV : 1)>() : nullptr);
   }
 }

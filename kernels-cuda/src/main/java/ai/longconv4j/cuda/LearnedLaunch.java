@@ -141,6 +141,18 @@ final class LearnedLaunch {
     };
   }
 
+  /**
+   * Warps per block of the chain-Gram kernels (learned_tc_gram.cu, their launch bounds): pdc's (16 at 32 x 32, 12 at
+   * 32 x 64) with one V row tile, 12 with two (pdcg2: at 16 warps ptxas spilled).
+   */
+  static int chainGramWarps(int n1, int n2, int tiles) { return tiles == 2 ? 12 : tensorCoreWarps(n1, n2, false, true, true); }
+
+  /**
+   * Shared memory of the chain-Gram accumulators beyond pdc's (learned_tc_chain.cuh lbg_pair_floats): per pair Re and Im
+   * planes of 32 rows of 16 tiles + 8 floats.
+   */
+  static int chainGramSmem(int warps, int tiles) { return warps / 2 * 2 * 32 * (16 * tiles + 8) * 4; }
+
   /** Shared memory of the fused-dKp accumulator (learned_tc_chain.cuh lbk_stride): Re and Im planes of N1 rows of N2 + 8 floats. */
   static int fusedDkpSmem(int n1, int n2) { return 8 * n1 * (n2 + 8); }
 

@@ -391,7 +391,7 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   const float d = PERSIST ? 0.f : D[h];
   if constexpr (CH && N1 == 32) {   // the TI start values after the pairs' buffers, built from a full table held there meanwhile
     float2 *full = reinterpret_cast<float2*>(bufs),
-           *twi = reinterpret_cast<float2*>(bufs + (blockDim.x >> 6) * (NB > 0 ? lbc2_pair_el<N2, NB>() : lbc_pair_el<N2>()));
+           *twi = reinterpret_cast<float2*>(bufs + (blockDim.x >> 6) * (NB > 0 ? lbc2_pair_el<N2, NB>() : GV > 0 ? lbg_pair_el<N2, (GV > 0 ? GV : 1)>() : lbc_pair_el<N2>()));
     for (int i = threadIdx.x; i < N; i += blockDim.x) full[i] = tw_at(T, i);
     unsigned char *w2 = reinterpret_cast<unsigned char*>(sb + 2 * Lo::A_EL), *w3 = reinterpret_cast<unsigned char*>(twi + 192 * 6);
     if constexpr (WG != 0) lbw_build_b<N2, WG == 1 ? 32 : 16>(pb, w2, w3);   // the wgmma B layouts: b2's over the padded b2 / b3 planes, b3's after twi
@@ -422,7 +422,8 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
     } else if constexpr (NB > 0) lbc2_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, conjK, bufs, sb, skp, twi, h, blockIdx.x, gridDim.x);
     else lbc_rows<IO, BF16, N2, PAIR == 2, KF, GV>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, dump, fdump, ka, gv);
     if constexpr (KF) lbk_flush<N1, N2>(ka, gk + (size_t)h * N, kscale);
-    if constexpr (GV > 0) lbg_flush<GV>(ka, gpart + ((size_t)blockIdx.y * gridDim.x + blockIdx.x) * 32 * 32, gherm);
+    if constexpr (GV > 0)
+      lbg_flush<32, GV>(ka, gpart + ((size_t)blockIdx.y * gridDim.x + blockIdx.x) * 32 * 32, gherm, blockDim.x >> 6, lbg_pair_floats<GV>());
     return;
   }
   if constexpr (PAIR != 0) {   // the full twiddle table T[i] = w_N^i after the pairs' buffers: one lookup per entry
@@ -444,6 +445,9 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
     if constexpr (KF) {
       for (int i = threadIdx.x; i < 2 * N1 * lbk_stride<N2>(); i += blockDim.x) ka[i] = 0.f;
     }
+    if constexpr (GV > 0) {   // f2cg: the warps' Gram accumulators (2 planes of 16 rows of lbg_sj floats) there, then their V stages
+      for (int i = threadIdx.x; i < W * 2 * 16 * lbg_sj<GV>(); i += blockDim.x) ka[i] = 0.f;
+    }
     for (int i = threadIdx.x; i < N; i += blockDim.x) tw[i] = tw_at(T, i);
     __syncthreads();
     if (threadIdx.x < 32) {
@@ -458,13 +462,18 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   uint16_t* X = bufs + warp * (Lo::WARP_BYTES / 2);
   for (int b = blockIdx.x * W + warp; b < B; b += gridDim.x * W) {
     const size_t off = ((size_t)b * H + h) * L;
-    if constexpr (CH) lbc_row16<IO, BF16, N2, KF>(x + off, out + off, d, L, conjK != 0, X, sb, skp, tw,
-                                                  dump == nullptr ? nullptr : dump + ((size_t)b * H + h) * 8 * N,
-                                                  KF ? fdump + ((size_t)b * H + h) * 8 * N + 2 * N : nullptr, ka);
+    if constexpr (CH) lbc_row16<IO, BF16, N2, KF, GV>(x + off, out + off, d, L, conjK != 0, X, sb, skp, tw,
+                                                      dump == nullptr ? nullptr : dump + ((size_t)b * H + h) * 8 * N,
+                                                      KF ? fdump + ((size_t)b * H + h) * 8 * N + 2 * N : nullptr,
+                                                      ka,
+                                                      GV > 0 ? gv + off : nullptr, GV > 0 ? ka + warp * 2 * 16 * lbg_sj<(GV > 0 ? GV : 1)>() : nullptr,
+                                                      GV > 0 ? reinterpret_cast<uint16_t*>(ka + W * 2 * 16 * lbg_sj<(GV > 0 ? GV : 1)>()) + warp * 16 * (N2 + 8) : nullptr);
     else lbt_row<IO, BF16, N1, N2, SPLIT, FE>(x + off, out + off, d, L, conjK != 0, X, sb, skp, T,
                                               dump == nullptr ? nullptr : dump + ((size_t)b * H + h) * 8 * N, tw);
   }
   if constexpr (KF) lbk_flush<N1, N2>(ka, gk + (size_t)h * N, kscale);
+  if constexpr (GV > 0 && N1 == 16)
+    lbg_flush<16, GV>(ka, gpart + ((size_t)blockIdx.y * gridDim.x + blockIdx.x) * 16 * 16, gherm, W, 2 * 16 * lbg_sj<GV>());
 }
 
 #define LBT_CFG(SUF, IO, BF, N1, N2, MAXT, SPLIT, NAME)                                                             \

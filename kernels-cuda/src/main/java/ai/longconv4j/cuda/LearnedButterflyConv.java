@@ -431,7 +431,8 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public boolean fastReductions() { return fastReductions; }
 
   /**
-   * The tensor-core backward's dGa and dFa inside the dumping chains (lbf8; learned_tc_gram.cu, kernels pdcg1 / pdcg2):
+   * The tensor-core backward's dGa and dFa inside the dumping chains (lbf8; learned_tc_gram.cu, kernels pdcg1 / pdcg2 at
+   * N1 = 32, f2cg at N1 = 16):
    * each chain sums the N1 x N1 Gram of its X3 with the other input (the forward chain with dy: dGa; the adjoint chain
    * with u: dFa) over its rows in shared memory and writes one partial per block (lbt_gram_reduce(2) sums them); X3 is
    * not dumped and the two lbt_gram_*_b kernels do not run. Takes effect where {@link #chainGrams()} says so.
@@ -439,20 +440,20 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public LearnedButterflyConv chainGrams(boolean on) { chainGrams = on; return this; }
 
   /**
-   * Whether the backward runs {@link #chainGrams(boolean)}'s kernels: tensor-core gradients on the chained pair kernels
-   * (N1 = 32, pdc: not pdcw, not fusedDkp), with ceil(ceil(L / N2) / 16) V row tiles at most 1 at 32 x 64 (every causal L;
-   * two tiles' accumulators do not fit beside pdc's shared memory) and at most 2 at 32 x 32.
+   * Whether the backward runs {@link #chainGrams(boolean)}'s kernels: tensor-core gradients, not fusedDkp, on the chained
+   * pair kernels (N1 = 32, pdc: not pdcw) with ceil(ceil(L / N2) / 16) V row tiles at most 1 at 32 x 64 (every causal L;
+   * two tiles' accumulators do not fit beside pdc's shared memory) and at most 2 at 32 x 32, or on f2c (N1 = 16).
    */
   public boolean chainGrams() {
-    return chainGrams && tensorCoreGradients() && pairRows() && chainRows() && n1 == 32 && !wideDumps() && !fusedDkp()
-        && chainGramTiles() <= (n2 == 64 ? 1 : 2);
+    return chainGrams && tensorCoreGradients() && !fusedDkp()
+        && (pairRows() ? chainRows() && !wideDumps() && chainGramTiles() <= (n2 == 64 ? 1 : 2) : n1 == 16 && n16Kernel() == 3);
   }
 
   /** V's non-zero row tiles of the chain-Gram kernels: ceil(ceil(L / N2) / 16). */
   int chainGramTiles() { return ((l + n2 - 1) / n2 + 15) / 16; }
 
   /** The chain-Gram kernel's name (learned_tc_gram.cu). */
-  String chainGramKernel() { return "lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + "pdcg" + chainGramTiles(); }
+  String chainGramKernel() { return "lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + (n1 == 16 ? "f2cg" : "pdcg" + chainGramTiles()); }
 
   /**
    * The tensor-core backward's dD by lbt_dkp3 (lbf8: on its own grid row, 16-byte loads of dy and u; dKp as lbt_dkp2)
@@ -648,21 +649,23 @@ public final class LearnedButterflyConv implements AutoCloseable {
     else m.kernel("lbt_gram_reduce").launch(device.stream(), (e + 255) / 256, 1, 256, 0, part, parts, e, scale, dBlocks, off);
   }
 
-  /** Warps per block of the chain-Gram kernel: pdc's (capped by {@link #pairWarps(int)}), 12 for pdcg2. */
+  /** Warps per block of the chain-Gram kernel: pdc's (capped by {@link #pairWarps(int)}), 12 for pdcg2; f2cg f2c's 10. */
   int chainGramWarps() {
-    return Math.min(pairWarps, LearnedLaunch.chainGramWarps(n1, n2, chainGramTiles()));
+    return n1 == 16 ? LearnedLaunch.chainGramWarps(n1, n2, 1) : Math.min(pairWarps, LearnedLaunch.chainGramWarps(n1, n2, chainGramTiles()));
   }
 
-  /** Blocks per channel of the chain-Gram kernel (as the dumping chain's). */
+  /** Blocks per channel of the chain-Gram kernel (as the dumping chain's: a pair or a warp per row). */
   int chainGramGrid(int B) {
-    return LearnedLaunch.gridX(B, chainGramWarps() / 2, device.smCount(), h, blocksPerChannel, autoBlocksPerSm);
+    int w = chainGramWarps();
+    return LearnedLaunch.gridX(B, n1 == 16 ? w : w / 2, device.smCount(), h, blocksPerChannel, autoBlocksPerSm);
   }
 
   /** The dumping chain x -> out (dump) with the Gram of X3 and v into part (gx * H partials of N1 x N1; herm: M^H). */
   private void chainGramLaunch(DeviceBuffer x, DeviceBuffer out, int B, DeviceBuffer pb, int conjK, DeviceBuffer dump,
       DeviceBuffer v, DeviceBuffer part, int herm, int gx) {
     int w = chainGramWarps(), gv = chainGramTiles();
-    int smem = LearnedLaunch.tensorCoreSmem(n1, n2, false, true, w, n16Kernel(), pairTwiddleTable(), true) + LearnedLaunch.chainGramSmem(w, gv);
+    int smem = n1 == 16 ? LearnedLaunch.tensorCoreSmem(n1, n2, false, false, w, 3, false, false) + LearnedLaunch.chainGramSmem16(n2, w)
+        : LearnedLaunch.tensorCoreSmem(n1, n2, false, true, w, n16Kernel(), pairTwiddleTable(), true) + LearnedLaunch.chainGramSmem(n2, w, gv);
     device.module(MODULE_TC_GRAM).kernel(chainGramKernel()).launch(device.stream(), gx, h, 32 * w, smem, x, kp, d, pb, out, B, h, l,
         conjK, dump, v, part, herm);
   }

@@ -21,9 +21,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * pdcg2) and with dD on 16-byte loads ({@code vectorDd}: lbt_dkp3), against the current route (their slow twins: X3
  * dumped, lbt_gram_*_b, lbt_dkp2 / lbt_dkp) on the same data, and all against lib's LearnedButterfly backward in float64.
  * Fresh random data per case (LearnedCase: trained-state blocks), outputs poisoned (NaN) before every backward; awkward
- * shapes: odd B, odd L (the V loads and dD take their element paths), L % 8 != 0, several row iterations per pair, two
- * blocks per channel (gx = 2: two partials per channel), bidirectional, circular L = N at 32 x 32 (two V row tiles:
- * pdcg2) and at 32 x 64 (not covered: the route must fall back), N1 = 16 (not covered); bf16 and fp16.
+ * shapes: odd B, odd L (the V loads and dD take their element paths), L % 8 != 0, several row iterations per pair / warp,
+ * two blocks per channel (gx = 2: two partials per channel), bidirectional, circular L = N at 32 x 32 (two V row tiles:
+ * pdcg2) and at 32 x 64 (not covered: the route must fall back), N1 = 16 (f2cg: 16 x 16 and 16 x 32, causal and
+ * circular); bf16 and fp16.
  * Tolerances. Against float64: LearnedTensorCoreGpuTest's budget for the tensor-core route (du, block gradients 1e-2,
  * dk 1e-2 * sqrt(N / Lk), dD 1e-5). Against the current route:
  * - du, dFb, dGb, dk: the same chain code and the same dumped slots X1, C, P (only X3's is not written, and only the
@@ -46,7 +47,9 @@ class LearnedChainGramGpuTest extends CudaDeviceTest {
         {ConvMode.CAUSAL, 13, 5, 301, 250, 0, true}, {ConvMode.BIDIRECTIONAL, 9, 3, 500, 400, 0, true},
         {ConvMode.CIRCULAR, 11, 3, 1024, 1024, 0, true}, {ConvMode.CAUSAL, 21, 5, 1024, 1024, 0, true},
         {ConvMode.CAUSAL, 19, 2, 777, 700, 2, true}, {ConvMode.CAUSAL, 25, 3, 1000, 999, 0, true},
-        {ConvMode.CIRCULAR, 5, 3, 2048, 2048, 0, false}, {ConvMode.CAUSAL, 5, 7, 100, 100, 0, false}};
+        {ConvMode.CIRCULAR, 5, 3, 2048, 2048, 0, false}, {ConvMode.CAUSAL, 5, 7, 100, 100, 0, true},
+        {ConvMode.CAUSAL, 23, 4, 256, 256, 2, true}, {ConvMode.CIRCULAR, 7, 3, 512, 512, 0, true}, {ConvMode.CAUSAL, 31, 5, 201, 150, 0, true},
+        {ConvMode.CIRCULAR, 3, 4, 256, 256, 2, true}};
     return Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> Stream.of(shapes).map(s -> Arguments.of(io, s[0], s[1], s[2], s[3], s[4], s[5], s[6])));
   }
 
@@ -82,8 +85,8 @@ class LearnedChainGramGpuTest extends CudaDeviceTest {
       assertEquals(covered, cg.chainGrams(), "chainGrams route for " + what + ": " + cg);
       assertFalse(cur.chainGrams(), cur.toString());
       if (covered) {
-        int tiles = ((L + N / 32 - 1) / (N / 32) + 15) / 16;
-        assertEquals("lbt_forward_" + io.tag() + "_32x" + N / 32 + "pdcg" + tiles, cg.chainGramKernel(), what);
+        int n1 = plan.factors().get(0), n2 = N / n1, tiles = ((L + n2 - 1) / n2 + 15) / 16;
+        assertEquals("lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + (n1 == 16 ? "f2cg" : "pdcg" + tiles), cg.chainGramKernel(), what);
       }
       LearnedButterflyConv[] plans = {cur, cg, cgv, vd};
       for (int i = 0; i < 4; i++) {

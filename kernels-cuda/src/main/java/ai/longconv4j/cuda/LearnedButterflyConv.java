@@ -171,10 +171,20 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   static final class Variants {
     private Variants() {}
-    /** {@link LearnedButterflyConv#chainGrams(boolean)}: false until a sitting measures it (lbf8). */
-    static final boolean CHAIN_GRAMS = false;
-    /** {@link LearnedButterflyConv#vectorDd(boolean)}: false until a sitting measures it (lbf8). */
-    static final boolean VECTOR_DD = false;
+    /**
+     * {@link LearnedButterflyConv#chainGrams(boolean)}: true (lbf8-2, B = 64, H = 768, causal, bf16, ms, two orders, off / on:
+     * bwd 256 0.736, 0.732 / 0.587, 0.585; 512 1.214, 1.216 / 1.012, 1.021; 1K 2.483, 2.483 / 2.162, 2.261; ncu at 1K: the
+     * two chains 575 + 568 -> 600 + 603 us, the two lbt_gram_*_b kernels (183 us each) gone; the learned GPU classes passed
+     * with it on, LearnedChainGramGpuTest against the current route and float64; BENCH-RESULTS.md round 16-lbf8); false:
+     * X3 dumped, lbt_gram_*_b.
+     */
+    static final boolean CHAIN_GRAMS = true;
+    /**
+     * {@link LearnedButterflyConv#vectorDd(boolean)}: true (lbf8-1 / lbf8-2 ncu at 1K: lbt_dkp3 212 us against lbt_dkp2's
+     * 279-280; bench with chainGrams, without / with: bwd 512 1.012, 1.021 / 0.986, 0.995; 1K 2.162, 2.261 / 2.236, 2.161
+     * (noise); 256 0.587, 0.585 / 0.595, 0.592 (noise); BENCH-RESULTS.md round 16-lbf8); false: lbt_dkp2 / lbt_dkp.
+     */
+    static final boolean VECTOR_DD = true;
     /**
      * {@link LearnedButterflyConv#fastReductions(boolean)}: true (lbf7-2, B = 64, H = 768, bf16, ms, two orders, without /
      * with: bwd 256 0.792, 0.789 / 0.735, 0.743; 512 1.300, 1.301 / 1.228, 1.254; 1K 2.555, 2.679 / 2.566, 2.550; ncu at 1K:

@@ -354,11 +354,12 @@ __device__ __forceinline__ void lbk_flush(const float* ka, float2* g, float ksca
 }
 // Grid (ceil(B / (W * rowsPerWarp)), H), block 32 W, dynamic smem LbtLayout::FIXED_BYTES + W * WARP_BYTES.
 template <typename IO, bool BF16, int N1, int N2, bool SPLIT, int PAIR = 0, bool FE = false, bool TI = false, bool CH = false,
-          int NB = 0, bool PERSIST = false, int WG = 0, bool KF = false>
+          int NB = 0, bool PERSIST = false, int WG = 0, bool KF = false, int GV = 0>
 __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__ kp, const float* __restrict__ D,
                             const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L, int conjK,
                             uint16_t* __restrict__ dump, const uint16_t* __restrict__ fdump = nullptr,
-                            float2* __restrict__ gk = nullptr, float kscale = 0.f) {
+                            float2* __restrict__ gk = nullptr, float kscale = 0.f, const IO* __restrict__ gv = nullptr,
+                            float2* __restrict__ gpart = nullptr, int gherm = 0) {
   using Lo = LbtLayout<N1, N2>;
   constexpr int N = N1 * N2;
   extern __shared__ __align__(16) unsigned char smraw[];
@@ -390,7 +391,7 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   const float d = PERSIST ? 0.f : D[h];
   if constexpr (CH && N1 == 32) {   // the TI start values after the pairs' buffers, built from a full table held there meanwhile
     float2 *full = reinterpret_cast<float2*>(bufs),
-           *twi = reinterpret_cast<float2*>(bufs + (blockDim.x >> 6) * (NB > 0 ? lbc2_pair_el<N2, NB>() : lbc_pair_el<N2>()));
+           *twi = reinterpret_cast<float2*>(bufs + (blockDim.x >> 6) * (NB > 0 ? lbc2_pair_el<N2, NB>() : GV > 0 ? lbg_pair_el<N2, (GV > 0 ? GV : 1)>() : lbc_pair_el<N2>()));
     for (int i = threadIdx.x; i < N; i += blockDim.x) full[i] = tw_at(T, i);
     unsigned char *w2 = reinterpret_cast<unsigned char*>(sb + 2 * Lo::A_EL), *w3 = reinterpret_cast<unsigned char*>(twi + 192 * 6);
     if constexpr (WG != 0) lbw_build_b<N2, WG == 1 ? 32 : 16>(pb, w2, w3);   // the wgmma B layouts: b2's over the padded b2 / b3 planes, b3's after twi
@@ -399,6 +400,9 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
     float* ka = reinterpret_cast<float*>(twi + 192 * 6);   // KF: dKp's accumulator (not with WG: its b3 layouts live there)
     if constexpr (KF) {
       for (int i = threadIdx.x; i < 2 * N1 * lbk_stride<N2>(); i += blockDim.x) ka[i] = 0.f;
+    }
+    if constexpr (GV > 0) {   // GV: the pairs' Gram accumulators (lbg_pair_floats each) at the same place
+      for (int i = threadIdx.x; i < (int)(blockDim.x >> 6) * lbg_pair_floats<GV>(); i += blockDim.x) ka[i] = 0.f;
     }
     __syncthreads();
     if constexpr (WG == 1) {
@@ -416,8 +420,10 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
         else lbc2_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, conjK, bufs, sb, skp, twi, hh, 0, 1);
       }
     } else if constexpr (NB > 0) lbc2_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, conjK, bufs, sb, skp, twi, h, blockIdx.x, gridDim.x);
-    else lbc_rows<IO, BF16, N2, PAIR == 2, KF>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, dump, fdump, ka);
+    else lbc_rows<IO, BF16, N2, PAIR == 2, KF, GV>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, dump, fdump, ka, gv);
     if constexpr (KF) lbk_flush<N1, N2>(ka, gk + (size_t)h * N, kscale);
+    if constexpr (GV > 0)
+      lbg_flush<32, GV>(ka, gpart + ((size_t)blockIdx.y * gridDim.x + blockIdx.x) * 32 * 32, gherm, blockDim.x >> 6, lbg_pair_floats<GV>());
     return;
   }
   if constexpr (PAIR != 0) {   // the full twiddle table T[i] = w_N^i after the pairs' buffers: one lookup per entry
@@ -439,6 +445,9 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
     if constexpr (KF) {
       for (int i = threadIdx.x; i < 2 * N1 * lbk_stride<N2>(); i += blockDim.x) ka[i] = 0.f;
     }
+    if constexpr (GV > 0) {   // f2cg: the warps' Gram accumulators (2 planes of 16 rows of lbg_sj floats) there, then their V stages
+      for (int i = threadIdx.x; i < W * 2 * 16 * lbg_sj<GV>(); i += blockDim.x) ka[i] = 0.f;
+    }
     for (int i = threadIdx.x; i < N; i += blockDim.x) tw[i] = tw_at(T, i);
     __syncthreads();
     if (threadIdx.x < 32) {
@@ -453,13 +462,18 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   uint16_t* X = bufs + warp * (Lo::WARP_BYTES / 2);
   for (int b = blockIdx.x * W + warp; b < B; b += gridDim.x * W) {
     const size_t off = ((size_t)b * H + h) * L;
-    if constexpr (CH) lbc_row16<IO, BF16, N2, KF>(x + off, out + off, d, L, conjK != 0, X, sb, skp, tw,
-                                                  dump == nullptr ? nullptr : dump + ((size_t)b * H + h) * 8 * N,
-                                                  KF ? fdump + ((size_t)b * H + h) * 8 * N + 2 * N : nullptr, ka);
+    if constexpr (CH) lbc_row16<IO, BF16, N2, KF, GV>(x + off, out + off, d, L, conjK != 0, X, sb, skp, tw,
+                                                      dump == nullptr ? nullptr : dump + ((size_t)b * H + h) * 8 * N,
+                                                      KF ? fdump + ((size_t)b * H + h) * 8 * N + 2 * N : nullptr,
+                                                      ka,
+                                                      GV > 0 ? gv + off : nullptr, GV > 0 ? ka + warp * 2 * 16 * lbg_sj<(GV > 0 ? GV : 1)>() : nullptr,
+                                                      GV > 0 ? reinterpret_cast<uint16_t*>(ka + W * 2 * 16 * lbg_sj<(GV > 0 ? GV : 1)>()) + warp * 16 * (N2 + 8) : nullptr);
     else lbt_row<IO, BF16, N1, N2, SPLIT, FE>(x + off, out + off, d, L, conjK != 0, X, sb, skp, T,
                                               dump == nullptr ? nullptr : dump + ((size_t)b * H + h) * 8 * N, tw);
   }
   if constexpr (KF) lbk_flush<N1, N2>(ka, gk + (size_t)h * N, kscale);
+  if constexpr (GV > 0 && N1 == 16)
+    lbg_flush<16, GV>(ka, gpart + ((size_t)blockIdx.y * gridDim.x + blockIdx.x) * 16 * 16, gherm, W, 2 * 16 * lbg_sj<GV>());
 }
 
 #define LBT_CFG(SUF, IO, BF, N1, N2, MAXT, SPLIT, NAME)                                                             \
@@ -561,8 +575,10 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   LBFCK_CFG(SUF, IO, BF, 16, 16x16f2ck) LBFCK_CFG(SUF, IO, BF, 32, 16x32f2ck)                                      \
   extern "C" __global__ void __launch_bounds__(256) lbt_prep_##SUF(const float2* __restrict__ blocks,              \
       IO* __restrict__ out, int N1, int N2, int adjoint) { lbt_prep<IO>(blocks, out, N1, N2, adjoint); }
+#ifndef LBT_NO_INSTANCES   // learned_tc_gram.cu includes this file for its own kernels only
 LBT_TYPE(bf16, __nv_bfloat16, true)
 LBT_TYPE(f16, __half, false)
+#endif
 
 // The mma.sync rate of this GPU (LearnedBench mma; the floor in BENCH-RESULTS.md, round 13-lbf5): each warp runs `iters`
 // rounds of 8 independent m16n8k16 16-bit MMAs with fp32 accumulators (no shared memory, no epilogue), then stores its
@@ -586,8 +602,10 @@ __device__ void lbt_mma_rate(float* __restrict__ out, int iters) {
   for (int i = 0; i < 8; ++i) sum += c[i][0] + c[i][1] + c[i][2] + c[i][3];
   out[blockIdx.x * blockDim.x + threadIdx.x] = sum;
 }
+#ifndef LBT_NO_INSTANCES
 extern "C" __global__ void __launch_bounds__(512) lbt_mma_rate_bf16(float* __restrict__ out, int iters) { lbt_mma_rate<true>(out, iters); }
 extern "C" __global__ void __launch_bounds__(512) lbt_mma_rate_f16(float* __restrict__ out, int iters) { lbt_mma_rate<false>(out, iters); }
+#endif
 
 // The wgmma rate of this GPU (LearnedBench mma; round 14-lbf6): each warpgroup (block of 128 threads) runs `iters` rounds
 // of 8 m64n64k16 16-bit wgmmas with A from registers (the pw kernels' form) and B from 8 KB of shared memory (no swizzle,
@@ -626,5 +644,7 @@ __device__ void lbt_wgmma_rate(float* __restrict__ out, int iters) {
   for (int i = 0; i < 32; ++i) sum += c0[i] + c1[i];
   out[blockIdx.x * blockDim.x + threadIdx.x] = sum;
 }
+#ifndef LBT_NO_INSTANCES
 extern "C" __global__ void __launch_bounds__(128) lbt_wgmma_rate_bf16(float* __restrict__ out, int iters) { lbt_wgmma_rate<true>(out, iters); }
 extern "C" __global__ void __launch_bounds__(128) lbt_wgmma_rate_f16(float* __restrict__ out, int iters) { lbt_wgmma_rate<false>(out, iters); }
+#endif

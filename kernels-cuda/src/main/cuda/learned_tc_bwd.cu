@@ -239,6 +239,68 @@ __device__ void lbt_dkp(const uint16_t* __restrict__ fwd, const uint16_t* __rest
   }
 }
 
+// lbt_dkp3_* (LearnedButterflyConv.vectorDd, lbf8): lbt_dkp2's dKp slices (the same loop: the same sums in the same order)
+// on grid rows y < gridDim.y - 1, and dD on its own last grid row with 16-byte loads of dy and u (L % 8 == 0; else the
+// element loop): 8 products per thread and load pair, the (b, chunk) pairs of the channel flattened over the block's
+// threads, 4 in flight. lbt_dkp2 summed dD in slice 0 after its dKp positions with 2-byte loads (~1 TB/s, lbf7-1).
+// Another fp32 association of dD than lbt_dkp / lbt_dkp2. Grid (H, NS + 1), NS = ceil(N / 1024) (N1 = 0: NS = 0).
+template <typename IO>
+__device__ void lbt_dkp3(const uint16_t* __restrict__ fwd, const uint16_t* __restrict__ adj, const IO* __restrict__ u,
+                         const IO* __restrict__ dy, float2* __restrict__ dkp, float* __restrict__ dD, int B, int H, int L,
+                         int N1, int N2, float scale) {
+  __shared__ float red[8];
+  const int h = blockIdx.x, N = N1 * N2;
+  if (blockIdx.y + 1 < gridDim.y) {   // dKp: lbt_dkp<IO, true>'s loop
+    const int p0 = 1024 * blockIdx.y, pEnd = min(N, p0 + 1024);
+    for (int p = p0 + 4 * threadIdx.x; p < pEnd; p += 4 * blockDim.x) {
+      const int k1 = p / N2, k2 = p - k1 * N2, re = k1 * 2 * N2 + k2, im = re + N2;
+      float sx[4] = {0.f, 0.f, 0.f, 0.f}, sy[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll 8
+      for (int b = 0; b < B; ++b) {
+        const size_t base = ((size_t)b * H + h) * 8 * N + 2 * N;   // slot 1
+        const uint2 fr4 = *reinterpret_cast<const uint2*>(fwd + base + re), fi4 = *reinterpret_cast<const uint2*>(fwd + base + im);
+        const uint2 ar4 = *reinterpret_cast<const uint2*>(adj + base + re), ai4 = *reinterpret_cast<const uint2*>(adj + base + im);
+        const IO *fr = reinterpret_cast<const IO*>(&fr4), *fi = reinterpret_cast<const IO*>(&fi4);
+        const IO *ar = reinterpret_cast<const IO*>(&ar4), *ai = reinterpret_cast<const IO*>(&ai4);
+#pragma unroll
+        for (int q = 0; q < 4; ++q) {
+          sx[q] += ld(ar + q) * ld(fr + q) + ld(ai + q) * ld(fi + q);
+          sy[q] += ld(ai + q) * ld(fr + q) - ld(ar + q) * ld(fi + q);
+        }
+      }
+#pragma unroll
+      for (int q = 0; q < 4; ++q) dkp[(size_t)h * N + p + q] = make_float2(sx[q] * scale, sy[q] * scale);
+    }
+    return;
+  }
+  float s = 0.f;
+  if ((L & 7) == 0) {
+    const int C = L >> 3;   // 16-byte chunks per row
+#pragma unroll 4
+    for (int i = threadIdx.x; i < B * C; i += blockDim.x) {
+      const int b = i / C, c = i - b * C;
+      const size_t off = ((size_t)b * H + h) * L + 8 * c;
+      const uint4 a4 = __ldg(reinterpret_cast<const uint4*>(dy + off)), w4 = __ldg(reinterpret_cast<const uint4*>(u + off));
+      const IO *a = reinterpret_cast<const IO*>(&a4), *w = reinterpret_cast<const IO*>(&w4);
+#pragma unroll
+      for (int q = 0; q < 8; ++q) s += ld(a + q) * ld(w + q);
+    }
+  } else {
+    for (int b = 0; b < B; ++b) {
+      const size_t off = ((size_t)b * H + h) * L;
+      for (int n = threadIdx.x; n < L; n += blockDim.x) s += ld(dy + off + n) * ld(u + off + n);
+    }
+  }
+  for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+  if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = s;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    float t = 0.f;
+    for (int w = 0; w < (int)(blockDim.x >> 5); ++w) t += red[w];
+    dD[h] = t;
+  }
+}
+
 // dk[h, t] = Re(sum_f g[f] w_N^(-f t)) for the kept taps t (t < taps0; two-sided also t = N-1-j, j < taps1, into the
 // second (H, Lk) half): learned.cu's lb_taps (a direct DFT, N^2 per channel) as an in-place radix-2 inverse FFT in shared
 // memory. g: dKp (H, N) with position p = k1*N2 + k2 holding frequency f = k1 + N1*k2, scattered to bit-reversed order.
@@ -291,6 +353,11 @@ extern "C" __global__ void __launch_bounds__(256) lbt_taps(const float2* __restr
       const uint16_t* __restrict__ adj, const IO* __restrict__ u, const IO* __restrict__ dy, float2* __restrict__ dkp, \
       float* __restrict__ dD, int B, int H, int L, int N1, int N2, float scale) {                                 \
     lbt_dkp<IO, true>(fwd, adj, u, dy, dkp, dD, B, H, L, N1, N2, scale);                                          \
+  }                                                                                                                \
+  extern "C" __global__ void __launch_bounds__(256) lbt_dkp3_##SUF(const uint16_t* __restrict__ fwd,              \
+      const uint16_t* __restrict__ adj, const IO* __restrict__ u, const IO* __restrict__ dy, float2* __restrict__ dkp, \
+      float* __restrict__ dD, int B, int H, int L, int N1, int N2, float scale) {                                 \
+    lbt_dkp3<IO>(fwd, adj, u, dy, dkp, dD, B, H, L, N1, N2, scale);                                               \
   }
 LBT_BWD_TYPE(bf16, __nv_bfloat16, true)
 LBT_BWD_TYPE(f16, __half, false)

@@ -80,7 +80,9 @@ __device__ __forceinline__ float2 unpack2(uint32_t w) {   // the two 16-bit valu
   }
 }
 
-template <bool BF16, int N1, int N2, int XS, int RESTART, bool KF = false>
+// D3 = false (the chain-Gram kernels, suffix pdcg): slot 3 (X3) is not dumped (its only reader, the dGa / dFa Gram,
+// runs inside the chain: lbg_row).
+template <bool BF16, int N1, int N2, int XS, int RESTART, bool KF = false, bool D3 = true>
 __device__ __forceinline__ void lbc_steps(const uint16_t* xs, int kt, int r0, bool conjK, const uint16_t* sb, const float2* kp,
                                           const float2* tw0, const float2* tw1, const float2* tw3, uint16_t* Xh, uint16_t* dh,
                                           const uint16_t* __restrict__ fc = nullptr, float* ka = nullptr) {
@@ -233,15 +235,122 @@ __device__ __forceinline__ void lbc_steps(const uint16_t* xs, int kt, int r0, bo
       }
   }
   __syncwarp();
-  if (dh != nullptr) dump_rows<16, N2>(Xh, dh + 3 * SLOT);   // slot 3: X3
+  if (D3 && dh != nullptr) dump_rows<16, N2>(Xh, dh + 3 * SLOT);   // slot 3: X3
 }
 
-// A pair row (N1 = 32): the own row tile through lbc_steps, then step 4 (own columns) after the pair barrier.
-template <typename IO, bool BF16, int N2, bool DUMP, bool KF = false>
+// GV (the chain-Gram kernels, suffix pdcg1 / pdcg2; LearnedButterflyConv.chainGrams, lbf8): the N1 x N1 Gram of X3 with
+// the OTHER input v of the same row (the forward chain: v = dy, gives dGa = M^H; the adjoint chain: v = u, gives dFa = M),
+//   M[i][j] = sum_k X3[i][k] V[j][k],  V[j][k] = v[j N2 + k] (zero past L), real,
+// summed over the rows a pair processes into the pair's fp32 accumulator in shared memory (Re plane, Im plane; 32 rows of
+// SJ floats, j < 16 GV: V's rows past ceil(L / N2), rounded up to 16, are zero and skipped), one partial per block at
+// the end (lbg_flush). The products are learned_tc_bwd.cu lbt_gram's form B on the same 16-bit X3 (the value slot 3
+// dumps) and the same V; only the fp32 summation order differs. Per row and warp, after step 4: the own 16 X3 rows
+// (ldmatrix from the row buffer) times V^T, V's B fragments by ldmatrix from the pair's V stage, which is filled one row
+// ahead by cp.async beside the x stage (double buffered; L % 8 != 0: element loads at the row's start, as x).
+// Per pair (lbg_pair_el): the row buffer, two x stages of XR = (GV == 1 ? 16 : 32) rows (GV = 1 needs only kt = 1 row
+// tile of x: the same bytes as pdc's two 32-row stages hold the x and the V stages), two V stages of 16 GV rows; rows
+// of N2 + 8 values. (The first version, lbf8-1, loaded V's fragments from global memory before step 4: the chain took
+// 645-649 us at 1K against pdc's 569, DRAM 46 %: latency-bound on those loads.)
+template <int GV>
+__host__ __device__ constexpr int lbg_sj() { return 16 * GV + 8; }   // 64-bit accesses of 16 lanes hit distinct banks
+template <int GV>
+__host__ __device__ constexpr int lbg_pair_floats() { return 2 * 32 * lbg_sj<GV>(); }
+template <int GV>
+__host__ __device__ constexpr int lbg_xrows() { return GV == 1 ? 16 : 32; }
+template <int N2, int GV>
+__host__ __device__ constexpr int lbg_pair_el() {
+  return LbtLayout<32, N2>::WARP_BYTES / 2 + 2 * lbg_xrows<GV>() * (N2 + 8) + 2 * 16 * GV * (N2 + 8);
+}
+
+// acc: the pair's accumulator at the warp's first row (Re at acc, Im at acc + PR SJ; PR rows per plane: 32, or 16 for
+// the one-warp rows of f2cg); Xh: the warp's 16 rows of X3; Vs: the row's V stage (16 GV rows of N2 + 8 values).
+template <bool BF16, int N2, int GV, int PR = 32>
+__device__ __forceinline__ void lbg_mma(const uint16_t* Xh, const uint16_t* Vs, float* acc) {
+  constexpr int SX = 2 * N2 + 8, SS = N2 + 8, SJ = lbg_sj<GV>();
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
+  float cr[2 * GV][4], ci[2 * GV][4];
+#pragma unroll
+  for (int nt = 0; nt < 2 * GV; ++nt)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const float2 a = *reinterpret_cast<const float2*>(acc + (g + 8 * h) * SJ + 8 * nt + 2 * t);
+      const float2 b = *reinterpret_cast<const float2*>(acc + PR * SJ + (g + 8 * h) * SJ + 8 * nt + 2 * t);
+      cr[nt][2 * h] = a.x; cr[nt][2 * h + 1] = a.y; ci[nt][2 * h] = b.x; ci[nt][2 * h + 1] = b.y;
+    }
+#pragma unroll
+  for (int kk = 0; kk < N2 / 16; ++kk) {
+    uint32_t ar[4], ai[4];
+    const uint16_t* p = Xh + ((lm & 1) * 8 + lr) * SX + 16 * kk + (lm >> 1) * 8;
+    ldsm_x4(ar, p);
+    ldsm_x4(ai, p + N2);
+#pragma unroll
+    for (int jt = 0; jt < GV; ++jt) {   // V^T's B fragments of n-tiles 2 jt, 2 jt + 1 (V stored [j][k]: as the b2 planes)
+      uint32_t f[4];
+      ldsm_x4(f, Vs + (16 * jt + (lm >> 1) * 8 + lr) * SS + 16 * kk + (lm & 1) * 8);
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        mma16816<BF16>(cr[2 * jt + j], ar, f[2 * j], f[2 * j + 1]);
+        mma16816<BF16>(ci[2 * jt + j], ai, f[2 * j], f[2 * j + 1]);
+      }
+    }
+  }
+#pragma unroll
+  for (int nt = 0; nt < 2 * GV; ++nt)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      *reinterpret_cast<float2*>(acc + (g + 8 * h) * SJ + 8 * nt + 2 * t) = make_float2(cr[nt][2 * h], cr[nt][2 * h + 1]);
+      *reinterpret_cast<float2*>(acc + PR * SJ + (g + 8 * h) * SJ + 8 * nt + 2 * t) = make_float2(ci[nt][2 * h], ci[nt][2 * h + 1]);
+    }
+}
+
+// The block's partial Gram (M x M float2, row-major; M = N1) from its units' accumulators (units: the pairs at N1 = 32,
+// the warps at N1 = 16; unit u's planes at gacc + u UF), summed in unit order: M, or with herm M^H (the forward
+// chain's dGa). part: this block's slot, (blockIdx.y gridDim.x + blockIdx.x) M^2 float2.
+template <int M, int GV>
+__device__ __forceinline__ void lbg_flush(const float* gacc, float2* __restrict__ part, int herm, int units, int UF) {
+  constexpr int SJ = lbg_sj<GV>();
+  __syncthreads();
+  for (int e = threadIdx.x; e < M * M; e += blockDim.x) {
+    const int i = e / M, j = e - i * M;
+    float re = 0.f, im = 0.f;
+    if (j < 16 * GV)
+      for (int p = 0; p < units; ++p) { re += gacc[p * UF + i * SJ + j]; im += gacc[p * UF + M * SJ + i * SJ + j]; }
+    if (herm) part[j * M + i] = make_float2(re, -im);
+    else part[e] = make_float2(re, im);
+  }
+}
+
+// f2cg (N1 = 16, one warp per row): the row's V (16 rows, kt = 1 always) into the warp's V stage Vs, by cp.async
+// (L % 8 == 0, committed; zero past L) or element loads (then __syncwarp).
+template <typename IO, int N2>
+__device__ __forceinline__ void lbg_stage16(const IO* __restrict__ v, uint16_t* Vs, int L) {
+  constexpr int SS = N2 + 8, CPR = N2 / 8;
+  const int lane = threadIdx.x & 31;
+  if ((L & 7) == 0) {
+    for (int i = lane; i < 16 * CPR; i += 32) {
+      const int r = i / CPR, c = 8 * (i - r * CPR), n = r * N2 + c;
+      asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"((uint32_t)__cvta_generic_to_shared(Vs + r * SS + c)),
+                   "l"(v + (n < L ? n : 0)), "r"(n < L ? 16 : 0) : "memory");
+    }
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+  } else {
+    for (int i = lane; i < 16 * N2; i += 32) {
+      const int r = i / N2, c = i - r * N2;
+      st(reinterpret_cast<IO*>(Vs) + r * SS + c, i < L ? ld(v + i) : 0.f);
+    }
+    __syncwarp();
+  }
+}
+
+// GV > 0: the Gram of X3 with vrow (its stage Vc, the next row's vnext into Vn) into the pair's accumulator gacc
+// (lbg_mma); slot 3 not dumped.
+template <typename IO, bool BF16, int N2, bool DUMP, bool KF = false, int GV = 0>
 __device__ __forceinline__ void lbc_row(const IO* __restrict__ xrow, IO* __restrict__ orow, float d, int L, bool conjK,
                                         uint16_t* X, const uint16_t* sb, const float2* kp, const float2* twi, uint16_t* dump,
                                         const IO* __restrict__ xnext, uint16_t* Sc, uint16_t* Sn, int bar,
-                                        const uint16_t* __restrict__ fc = nullptr, float* ka = nullptr) {
+                                        const uint16_t* __restrict__ fc = nullptr, float* ka = nullptr,
+                                        const IO* __restrict__ vrow = nullptr, float* gacc = nullptr,
+                                        const IO* __restrict__ vnext = nullptr, uint16_t* Vc = nullptr, uint16_t* Vn = nullptr) {
   using Lo = LbtLayout<32, N2>;
   constexpr int JPW = N2 / 32, SS = N2 + 8;
   const int lane = threadIdx.x & 31, half = (threadIdx.x >> 5) & 1;
@@ -251,51 +360,72 @@ __device__ __forceinline__ void lbc_row(const IO* __restrict__ xrow, IO* __restr
   else for (int i = 32 * half + lane; i < 16 * kt * N2; i += 64) {   // any L: synchronous element loads
     const int r = i / N2, c = i - r * N2;
     st(reinterpret_cast<IO*>(Sc) + r * SS + c, i < L ? ld(xrow + i) : 0.f);
+    if constexpr (GV > 0) st(reinterpret_cast<IO*>(Vc) + r * SS + c, i < L ? ld(vrow + i) : 0.f);
   }
   asm volatile("bar.sync %0, 64;\n" :: "r"(bar) : "memory");
   if (vec && xnext != nullptr) lbc_stage_async<N2, IO>(xnext, Sn, L, kt, half);   // the next row's x, behind steps 1 to 4
+  if constexpr (GV > 0)
+    if (vec && xnext != nullptr) lbc_stage_async<N2, IO>(vnext, Vn, L, kt, half);   // and its V
   // the TI table's start values: (column half c, row tile m) at (3 c + m) * 192, step 3 of the own rows at (3 half + 2) * 192
-  lbc_steps<BF16, 32, N2, SS, JPW, KF>(Sc, kt, 16 * half, conjK, sb, kp, twi + half * 6 * 32 + lane, twi + (3 + half) * 6 * 32 + lane,
+  lbc_steps<BF16, 32, N2, SS, JPW, KF, GV == 0>(Sc, kt, 16 * half, conjK, sb, kp, twi + half * 6 * 32 + lane, twi + (3 + half) * 6 * 32 + lane,
                                        twi + (half * 3 + 2) * 6 * 32 + lane, X + 16 * half * Lo::SX,
                                        DUMP ? dump + 16 * half * 2 * N2 : nullptr, KF ? fc + 16 * half * 2 * N2 : nullptr, ka);
   asm volatile("bar.sync %0, 64;\n" :: "r"(bar) : "memory");
   const uint16_t* a4r = sb + 2 * Lo::A_EL + 4 * Lo::B_EL;
   lbp_out<IO, BF16, N2>(xrow, orow, d, L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / 2), half * JPW, Sc);   // x of the skip term from Sc
+  if constexpr (GV > 0) lbg_mma<BF16, N2, GV>(X + 16 * half * Lo::SX, Vc, gacc + 16 * half * lbg_sj<GV>());
 }
 
 // A one-warp row at N1 = 16 (the f2c kernels): x into the warp's buffer X, lbc_steps (X3 back into X), step 4 (lbt_out).
 // tw: the full twiddle table, then the lanes' start values (FE: lbp_tw_init(tw, g, 2t), one row tile: steps 1 and 3 alike).
-template <typename IO, bool BF16, int N2, bool KF = false>
+// GV (f2cg, lbf8): the row's V staged into Vs at the start (cp.async, behind x's load and steps 1-3), the Gram of X3
+// (16 rows, in X after step 3) with it into the warp's accumulator gacc before step 4 (which overwrites X); slot 3 not
+// dumped.
+template <typename IO, bool BF16, int N2, bool KF = false, int GV = 0>
 __device__ __forceinline__ void lbc_row16(const IO* __restrict__ xrow, IO* __restrict__ orow, float d, int L, bool conjK,
                                           uint16_t* X, const uint16_t* sb, const float2* kp, const float2* tw, uint16_t* dump,
-                                          const uint16_t* __restrict__ fc = nullptr, float* ka = nullptr) {
+                                          const uint16_t* __restrict__ fc = nullptr, float* ka = nullptr,
+                                          const IO* __restrict__ vrow = nullptr, float* gacc = nullptr, uint16_t* Vs = nullptr) {
   using Lo = LbtLayout<16, N2>;
   constexpr int N = 16 * N2;
   const int kt = ((L + N2 - 1) / N2 + 15) >> 4;
+  if constexpr (GV > 0) lbg_stage16<IO, N2>(vrow, Vs, L);
   lbt_load_x<IO, 16, N2>(xrow, X, L, kt);
   const float2* t0 = tw + N + (threadIdx.x & 31);
-  lbc_steps<BF16, 16, N2, Lo::SX, N2 / 16, KF>(X, kt, 0, conjK, sb, kp, t0, t0, t0, X, dump, fc, ka);
+  lbc_steps<BF16, 16, N2, Lo::SX, N2 / 16, KF, GV == 0>(X, kt, 0, conjK, sb, kp, t0, t0, t0, X, dump, fc, ka);
+  if constexpr (GV > 0) {
+    asm volatile("cp.async.wait_all;\n" ::: "memory");
+    __syncwarp();
+    lbg_mma<BF16, N2, 1, 16>(X, Vs, gacc);
+  }
   const uint16_t* a4r = sb + 2 * Lo::A_EL + 4 * Lo::B_EL;
   lbt_out<IO, BF16, 16, N2>(xrow, orow, d, L, X, a4r, a4r + Lo::A_EL, kt);
 }
 
 // Grid (ceil(B / (W / 2)), H) at most, block 32 W (W even); twi: the TI start values (lbp_twi_build).
-template <typename IO, bool BF16, int N2, bool DUMP, bool KF = false>
+// GV > 0: v (B, H, L), the other input (lbc_row's vrow), ka the pairs' Gram accumulators (lbg_pair_floats each).
+template <typename IO, bool BF16, int N2, bool DUMP, bool KF = false, int GV = 0>
 __device__ void lbc_rows(const IO* __restrict__ x, IO* __restrict__ out, float d, int B, int H, int L, int conjK,
                          uint16_t* bufs, const uint16_t* sb, const float2* skp, const float2* twi, uint16_t* __restrict__ dump,
-                         const uint16_t* __restrict__ fdump = nullptr, float* ka = nullptr) {
+                         const uint16_t* __restrict__ fdump = nullptr, float* ka = nullptr, const IO* __restrict__ v = nullptr) {
   constexpr int N = 32 * N2;
   const int h = blockIdx.y, R = blockDim.x >> 6, pair = threadIdx.x >> 6, half = (threadIdx.x >> 5) & 1;
-  uint16_t *X = bufs + pair * lbc_pair_el<N2>(), *S0 = X + LbtLayout<32, N2>::WARP_BYTES / 2, *S1 = S0 + 32 * (N2 + 8);
+  constexpr int XR = GV > 0 ? lbg_xrows<GV>() : 32;   // x stage rows (GV: lbg_pair_el's layout, V stages after the x stages)
+  uint16_t *X = bufs + pair * (GV > 0 ? lbg_pair_el<N2, (GV > 0 ? GV : 1)>() : lbc_pair_el<N2>()),
+           *S0 = X + LbtLayout<32, N2>::WARP_BYTES / 2, *S1 = S0 + XR * (N2 + 8), *V0 = S1 + XR * (N2 + 8),
+           *V1 = V0 + 16 * GV * (N2 + 8);
   int b = blockIdx.x * R + pair;
   const int kt = ((L + N2 - 1) / N2 + 15) >> 4;
   if ((L & 7) == 0 && b < B) lbc_stage_async<N2, IO>(x + ((size_t)b * H + h) * L, S0, L, kt, half);   // the first row
+  if (GV > 0 && (L & 7) == 0 && b < B) lbc_stage_async<N2, IO>(v + ((size_t)b * H + h) * L, V0, L, kt, half);
   for (int it = 0; b < B; b += gridDim.x * R, ++it) {
     const size_t off = ((size_t)b * H + h) * L;
     const int bn = b + gridDim.x * R;
-    lbc_row<IO, BF16, N2, DUMP, KF>(x + off, out + off, d, L, conjK != 0, X, sb, skp, twi,
-                                    DUMP ? dump + ((size_t)b * H + h) * 8 * N : nullptr, bn < B ? x + ((size_t)bn * H + h) * L : nullptr,
-                                    (it & 1) ? S1 : S0, (it & 1) ? S0 : S1, 1 + pair,
-                                    KF ? fdump + ((size_t)b * H + h) * 8 * N + 2 * N : nullptr, ka);
+    lbc_row<IO, BF16, N2, DUMP, KF, GV>(x + off, out + off, d, L, conjK != 0, X, sb, skp, twi,
+                                        DUMP ? dump + ((size_t)b * H + h) * 8 * N : nullptr, bn < B ? x + ((size_t)bn * H + h) * L : nullptr,
+                                        (it & 1) ? S1 : S0, (it & 1) ? S0 : S1, 1 + pair,
+                                        KF ? fdump + ((size_t)b * H + h) * 8 * N + 2 * N : nullptr, ka,
+                                        GV > 0 ? v + off : nullptr, GV > 0 ? ka + pair * lbg_pair_floats<(GV > 0 ? GV : 1)>() : nullptr,
+                                        GV > 0 && bn < B ? v + ((size_t)bn * H + h) * L : nullptr, (it & 1) ? V1 : V0, (it & 1) ? V0 : V1);
   }
 }

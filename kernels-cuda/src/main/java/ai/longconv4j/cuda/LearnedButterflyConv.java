@@ -31,7 +31,8 @@ import ai.longconv4j.conv.LearnedButterfly;
 public final class LearnedButterflyConv implements AutoCloseable {
   /** Largest FFT: seven N-point complex fp32 buffers of the backward fit in shared memory. */
   public static final int MAX_N = 2048;
-  private static final String MODULE = "learned", MODULE_TC = "learned_tc", MODULE_TC_BWD = "learned_tc_bwd";
+  private static final String MODULE = "learned", MODULE_TC = "learned_tc", MODULE_TC_BWD = "learned_tc_bwd",
+      MODULE_TC_GRAM = "learned_tc_gram";
   /** {@code -Dlongconv4j.learned.fp32=true}: every plan starts on the fp32 twin. */
   static final boolean FORCE_FP32 = Boolean.getBoolean("longconv4j.learned.fp32");
 
@@ -43,7 +44,8 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private final DeviceBuffer prepFwd, prepAdj;   // 16-bit blocks for the tensor-core kernel (null: not applicable)
   private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, pairRows = DEFAULT_PAIR, tensorCoreGrads = true,
       asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW, chainRows = DEFAULT_CHAIN, batchRows = DEFAULT_BATCH_ROWS,
-      persistent, wgmmaRows, fusedDkp = DEFAULT_FUSED_DKP, fastReductions = DEFAULT_FAST_REDUCTIONS;
+      persistent, wgmmaRows, fusedDkp = DEFAULT_FUSED_DKP, fastReductions = DEFAULT_FAST_REDUCTIONS,
+      chainGrams = DEFAULT_CHAIN_GRAMS, vectorDd = DEFAULT_VECTOR_DD;
   private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL, pairDumpWarps = 12, blocksPerChannel = DEFAULT_BLOCKS_PER_CHANNEL,
       autoBlocksPerSm = DEFAULT_AUTO_BLOCKS_PER_SM;
   /** Default of {@link #splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
@@ -153,8 +155,36 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public static final boolean DEFAULT_FAST_REDUCTIONS = LearnedLaunch.onOff("longconv4j.learned.fastreduce",
       System.getProperty("longconv4j.learned.fastreduce"), Variants.FAST_REDUCTIONS);
 
+  /**
+   * Default of {@link #chainGrams(boolean)}: {@link Variants#CHAIN_GRAMS}; {@code -Dlongconv4j.learned.chaingram=on|off}
+   * overrides it ({@code off}: the chains dump X3 and lbt_gram_*_b sums dGa / dFa, the slow twin).
+   */
+  public static final boolean DEFAULT_CHAIN_GRAMS = LearnedLaunch.onOff("longconv4j.learned.chaingram",
+      System.getProperty("longconv4j.learned.chaingram"), Variants.CHAIN_GRAMS);
+
+  /**
+   * Default of {@link #vectorDd(boolean)}: {@link Variants#VECTOR_DD}; {@code -Dlongconv4j.learned.dkp3=on|off} overrides
+   * it ({@code off}: lbt_dkp2 / lbt_dkp, the slow twins).
+   */
+  public static final boolean DEFAULT_VECTOR_DD = LearnedLaunch.onOff("longconv4j.learned.dkp3",
+      System.getProperty("longconv4j.learned.dkp3"), Variants.VECTOR_DD);
+
   static final class Variants {
     private Variants() {}
+    /**
+     * {@link LearnedButterflyConv#chainGrams(boolean)}: true (lbf8-2, B = 64, H = 768, causal, bf16, ms, two orders, off / on:
+     * bwd 256 0.736, 0.732 / 0.587, 0.585; 512 1.214, 1.216 / 1.012, 1.021; 1K 2.483, 2.483 / 2.162, 2.261; ncu at 1K: the
+     * two chains 575 + 568 -> 600 + 603 us, the two lbt_gram_*_b kernels (183 us each) gone; the learned GPU classes passed
+     * with it on, LearnedChainGramGpuTest against the current route and float64; BENCH-RESULTS.md round 16-lbf8); false:
+     * X3 dumped, lbt_gram_*_b.
+     */
+    static final boolean CHAIN_GRAMS = true;
+    /**
+     * {@link LearnedButterflyConv#vectorDd(boolean)}: true (lbf8-1 / lbf8-2 ncu at 1K: lbt_dkp3 212 us against lbt_dkp2's
+     * 279-280; bench with chainGrams, without / with: bwd 512 1.012, 1.021 / 0.986, 0.995; 1K 2.162, 2.261 / 2.236, 2.161
+     * (noise); 256 0.587, 0.585 / 0.595, 0.592 (noise); BENCH-RESULTS.md round 16-lbf8); false: lbt_dkp2 / lbt_dkp.
+     */
+    static final boolean VECTOR_DD = true;
     /**
      * {@link LearnedButterflyConv#fastReductions(boolean)}: true (lbf7-2, B = 64, H = 768, bf16, ms, two orders, without /
      * with: bwd 256 0.792, 0.789 / 0.735, 0.743; 512 1.300, 1.301 / 1.228, 1.254; 1K 2.555, 2.679 / 2.566, 2.550; ncu at 1K:
@@ -410,6 +440,39 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   public boolean fastReductions() { return fastReductions; }
 
+  /**
+   * The tensor-core backward's dGa and dFa inside the dumping chains (lbf8; learned_tc_gram.cu, kernels pdcg1 / pdcg2 at
+   * N1 = 32, f2cg at N1 = 16):
+   * each chain sums the N1 x N1 Gram of its X3 with the other input (the forward chain with dy: dGa; the adjoint chain
+   * with u: dFa) over its rows in shared memory and writes one partial per block (lbt_gram_reduce(2) sums them); X3 is
+   * not dumped and the two lbt_gram_*_b kernels do not run. Takes effect where {@link #chainGrams()} says so.
+   */
+  public LearnedButterflyConv chainGrams(boolean on) { chainGrams = on; return this; }
+
+  /**
+   * Whether the backward runs {@link #chainGrams(boolean)}'s kernels: tensor-core gradients, not fusedDkp, on the chained
+   * pair kernels (N1 = 32, pdc: not pdcw) with ceil(ceil(L / N2) / 16) V row tiles at most 1 at 32 x 64 (every causal L;
+   * two tiles' accumulators do not fit beside pdc's shared memory) and at most 2 at 32 x 32, or on f2c (N1 = 16).
+   */
+  public boolean chainGrams() {
+    return chainGrams && tensorCoreGradients() && !fusedDkp()
+        && (pairRows() ? chainRows() && !wideDumps() && chainGramTiles() <= (n2 == 64 ? 1 : 2) : n1 == 16 && n16Kernel() == 3);
+  }
+
+  /** V's non-zero row tiles of the chain-Gram kernels: ceil(ceil(L / N2) / 16). */
+  int chainGramTiles() { return ((l + n2 - 1) / n2 + 15) / 16; }
+
+  /** The chain-Gram kernel's name (learned_tc_gram.cu). */
+  String chainGramKernel() { return "lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + (n1 == 16 ? "f2cg" : "pdcg" + chainGramTiles()); }
+
+  /**
+   * The tensor-core backward's dD by lbt_dkp3 (lbf8: on its own grid row, 16-byte loads of dy and u; dKp as lbt_dkp2)
+   * instead of lbt_dkp2 / lbt_dkp ({@code false}).
+   */
+  public LearnedButterflyConv vectorDd(boolean on) { vectorDd = on; return this; }
+
+  public boolean vectorDd() { return vectorDd; }
+
   /** Whether the backward runs {@link #fusedDkp(boolean)}'s kernels (pdck / f2ck). */
   public boolean fusedDkp() {
     return fusedDkp && tensorCoreGradients() && (pairRows() ? chainRows() && !wideDumps() : n1 == 16 && n16Kernel() == 3);
@@ -539,37 +602,48 @@ public final class LearnedButterflyConv implements AutoCloseable {
     // async: 62 registers, 4 blocks of 256 per SM; one row at a time: 39, 6
     int rows = B * h, g = Math.min(rows, (asyncGrams ? 4 : 6) * device.smCount()), mMax = Math.max(n1, n2);
     long dumpBytes = (long) rows * 8 * n * 2;
+    boolean cg = chainGrams();
+    int cgx = cg ? chainGramGrid(B) : 0;
     try (DeviceBuffer fd = device.alloc(dumpBytes); DeviceBuffer ad = device.alloc(dumpBytes);
-         DeviceBuffer part = device.alloc(8L * g * mMax * mMax); DeviceBuffer gk = device.alloc(8L * h * n)) {
+         DeviceBuffer part = device.alloc(8L * g * mMax * mMax); DeviceBuffer gk = device.alloc(8L * h * n);
+         DeviceBuffer cpart = cg ? device.alloc(8L * cgx * h * n1 * n1) : null) {
       if (parts == 2) dk.fill32(0);   // the unreachable tap k1[L-1] gets gradient 0
       boolean fused = fusedDkp();
-      tensorCoreChain(u, du, B, prepFwd, 0, fd);
-      if (fused) {   // dKp in the adjoint chain (gk zeroed: several blocks per channel add into it)
-        gk.fill32(0);
-        tensorCoreChain(dy, du, B, prepAdj, 1, ad, fd, gk, 1f / n);
-      } else tensorCoreChain(dy, du, B, prepAdj, 1, ad);
       CudaModule m = device.module(MODULE_TC_BWD);
+      int fa = 0, fb = n1 * n1, gb = n1 * n1 + n2 * n2, ga = n1 * n1 + 2 * n2 * n2;
+      if (cg) {   // dGa in the forward chain (M^H of X3 with dy), dFa in the adjoint chain (X3 with u); partials summed at once
+        chainGramLaunch(u, du, B, prepFwd, 0, fd, dy, cpart, 1, cgx);
+        reduceParts(m, cpart, cgx * h, n1 * n1, 1f, ga);
+        chainGramLaunch(dy, du, B, prepAdj, 1, ad, u, cpart, 0, cgx);
+        reduceParts(m, cpart, cgx * h, n1 * n1, 1f, fa);
+      } else {
+        tensorCoreChain(u, du, B, prepFwd, 0, fd);
+        if (fused) {   // dKp in the adjoint chain (gk zeroed: several blocks per channel add into it)
+          gk.fill32(0);
+          tensorCoreChain(dy, du, B, prepAdj, 1, ad, fd, gk, 1f / n);
+        } else tensorCoreChain(dy, du, B, prepAdj, 1, ad);
+      }
       String cfg = "lbt_gram_" + io.tag() + "_" + n1 + "x" + n2;
       int smem = (asyncGrams ? 8 : 4) * n1 * (2 * n2 + 8);
       DevicePointer none = new DevicePointer();
       float invN = 1f / n;
-      int fa = 0, fb = n1 * n1, gb = n1 * n1 + n2 * n2, ga = n1 * n1 + 2 * n2 * n2;
       // {kernel form, L source, L slot, L real, R source, R slot, R real, block offset, M, scale}
       Object[][] grams = {
           {"_b", none, 0, dy, fd, 3, none, ga, n1, 1f},     // dGa = sum dy @ D2^H
           {"_b", ad, 3, none, none, 0, u, fa, n1, 1f},      // dFa = sum gB @ A^H
           {"_a", fd, 2, none, ad, 0, none, gb, n2, invN},   // dGb = sum P^H @ gD1 (the adjoint X1 is N gD1)
           {"_a", fd, 0, none, ad, 2, none, fb, n2, invN}};  // dFb = sum B2^H @ gC (the adjoint P is N gC)
-      for (Object[] q : grams) {
+      for (int i = cg ? 2 : 0; i < grams.length; i++) {   // chainGrams: dGa and dFa done
+        Object[] q = grams[i];
         int mm = (Integer) q[8];
         m.kernel(cfg + q[0] + (asyncGrams ? "_async" : "")).launch(device.stream(), g, 1, 256, smem, q[1], q[2], q[3], q[4], q[5], q[6], part, rows, l);
-        if (fastReductions)
-          m.kernel("lbt_gram_reduce2").launch(device.stream(), (mm * mm + 31) / 32, 1, 256, 0, part, g, mm * mm, q[9], dBlocks, q[7]);
-        else m.kernel("lbt_gram_reduce").launch(device.stream(), (mm * mm + 255) / 256, 1, 256, 0, part, g, mm * mm, q[9], dBlocks,
-            q[7]);
+        reduceParts(m, part, g, mm * mm, (Float) q[9], (Integer) q[7]);
       }
       // fused: N1 = 0 passed, lbt_dkp's dKp loop is empty and it only sums dD
-      if (fastReductions)   // grid (H, N / 1024): y-slices of 1024 positions, dD in slice 0
+      if (vectorDd)   // grid (H, NS + 1): NS y-slices of 1024 dKp positions (none when fused), dD on the last row
+        m.kernel("lbt_dkp3_" + io.tag()).launch(device.stream(), h, (fused ? 0 : Math.max(1, n / 1024)) + 1, 256, 0, fd, ad, u, dy, gk, dD,
+            B, h, l, fused ? 0 : n1, n2, invN);
+      else if (fastReductions)   // grid (H, N / 1024): y-slices of 1024 positions, dD in slice 0
         m.kernel("lbt_dkp2_" + io.tag()).launch(device.stream(), h, fused ? 1 : Math.max(1, n / 1024), 256, 0, fd, ad, u, dy, gk, dD, B, h, l,
             fused ? 0 : n1, n2, invN);
       else m.kernel("lbt_dkp_" + io.tag()).launch(device.stream(), h, 1, 256, 0, fd, ad, u, dy, gk, dD, B, h, l, fused ? 0 : n1, n2, invN);
@@ -577,6 +651,33 @@ public final class LearnedButterflyConv implements AutoCloseable {
       m.kernel("lbt_taps").launch(device.stream(), h, 1, 256, 12 * n, gk, dk, h, lk, taps0, taps1, parts - 1, n1, n2);
       device.stream().synchronize();
     }
+  }
+
+  /** out[off + e] = scale * sum of the parts' element e (lbt_gram_reduce2 with fastReductions, else lbt_gram_reduce). */
+  private void reduceParts(CudaModule m, DeviceBuffer part, int parts, int e, float scale, int off) {
+    if (fastReductions) m.kernel("lbt_gram_reduce2").launch(device.stream(), (e + 31) / 32, 1, 256, 0, part, parts, e, scale, dBlocks, off);
+    else m.kernel("lbt_gram_reduce").launch(device.stream(), (e + 255) / 256, 1, 256, 0, part, parts, e, scale, dBlocks, off);
+  }
+
+  /** Warps per block of the chain-Gram kernel: pdc's (capped by {@link #pairWarps(int)}), 12 for pdcg2; f2cg f2c's 10. */
+  int chainGramWarps() {
+    return n1 == 16 ? LearnedLaunch.chainGramWarps(n1, n2, 1) : Math.min(pairWarps, LearnedLaunch.chainGramWarps(n1, n2, chainGramTiles()));
+  }
+
+  /** Blocks per channel of the chain-Gram kernel (as the dumping chain's: a pair or a warp per row). */
+  int chainGramGrid(int B) {
+    int w = chainGramWarps();
+    return LearnedLaunch.gridX(B, n1 == 16 ? w : w / 2, device.smCount(), h, blocksPerChannel, autoBlocksPerSm);
+  }
+
+  /** The dumping chain x -> out (dump) with the Gram of X3 and v into part (gx * H partials of N1 x N1; herm: M^H). */
+  private void chainGramLaunch(DeviceBuffer x, DeviceBuffer out, int B, DeviceBuffer pb, int conjK, DeviceBuffer dump,
+      DeviceBuffer v, DeviceBuffer part, int herm, int gx) {
+    int w = chainGramWarps(), gv = chainGramTiles();
+    int smem = n1 == 16 ? LearnedLaunch.tensorCoreSmem(n1, n2, false, false, w, 3, false, false) + LearnedLaunch.chainGramSmem16(n2, w)
+        : LearnedLaunch.tensorCoreSmem(n1, n2, false, true, w, n16Kernel(), pairTwiddleTable(), true) + LearnedLaunch.chainGramSmem(n2, w, gv);
+    device.module(MODULE_TC_GRAM).kernel(chainGramKernel()).launch(device.stream(), gx, h, 32 * w, smem, x, kp, d, pb, out, B, h, l,
+        conjK, dump, v, part, herm);
   }
 
   /**

@@ -141,6 +141,30 @@ final class LearnedLaunch {
     };
   }
 
+  /**
+   * Warps per block of the chain-Gram kernels (learned_tc_gram.cu, their launch bounds): pdc's (16 at 32 x 32, 12 at
+   * 32 x 64) with one V row tile, 12 with two (pdcg2: at 16 warps ptxas spilled).
+   */
+  static int chainGramWarps(int n1, int n2, int tiles) {
+    return n1 == 16 ? tensorCoreWarps(n1, n2, false, false, true, 3) : tiles == 2 ? 12 : tensorCoreWarps(n1, n2, false, true, true);
+  }
+
+  /**
+   * Shared memory of the f2cg kernels beyond f2c's (learned_tc.cu lbt_forward's FE path with GV): per warp the Gram
+   * accumulator (2 planes of 16 rows of 24 floats) and the V stage (16 rows of N2 + 8 16-bit values).
+   */
+  static int chainGramSmem16(int n2, int warps) { return warps * (2 * 16 * 24 * 4 + 16 * (n2 + 8) * 2); }
+
+  /**
+   * Shared memory of the chain-Gram kernels beyond pdc's (learned_tc_chain.cuh lbg_pair_floats, lbg_pair_el): per pair the
+   * accumulator, Re and Im planes of 32 rows of 16 tiles + 8 floats, and with two V row tiles the V stages (two of 32
+   * rows of N2 + 8 16-bit values; with one tile the two 16-row x stages and the two 16-row V stages take the bytes of
+   * pdc's two 32-row x stages).
+   */
+  static int chainGramSmem(int n2, int warps, int tiles) {
+    return warps / 2 * (2 * 32 * (16 * tiles + 8) * 4 + (tiles == 2 ? 2 * 32 * (n2 + 8) * 2 : 0));
+  }
+
   /** Shared memory of the fused-dKp accumulator (learned_tc_chain.cuh lbk_stride): Re and Im planes of N1 rows of N2 + 8 floats. */
   static int fusedDkpSmem(int n1, int n2) { return 8 * n1 * (n2 + 8); }
 

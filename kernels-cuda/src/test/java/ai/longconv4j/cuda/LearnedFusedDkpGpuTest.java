@@ -31,6 +31,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * dKp's energy, so a norm-relative dKp difference grows by up to sqrt(N / Lk) in dk: bound 5e-3 * sqrt(N / Lk) (4x the
  * one-rounding rms). Against float64: LearnedTensorCoreGpuTest's budget for the tensor-core route (du, block gradients
  * 1e-2; dk 1e-2 * sqrt(N / Lk); dD 1e-5).
+ * The plans pin {@code chainGrams(false)} and {@code vectorDd(false)} (lbf8's defaults since lbf8-2), so that the routes
+ * compared are the ones this class was written for (LearnedChainGramGpuTest covers those two).
  * Also the fast reductions ({@code fastReductions}: lbt_gram_reduce2, lbt_dkp2), alone and with fusedDkp. lbt_dkp2 sums
  * the same products in the same order per position as lbt_dkp: dk and dD 1e-6 (0 expected). lbt_gram_reduce2 sums the
  * Gram kernels' G (<= 6 SMs' worth, 528 at 132 SMs) fp32 partials in another association (8 strided sums, then 8 in
@@ -70,10 +72,10 @@ class LearnedFusedDkpGpuTest extends CudaDeviceTest {
     String[] names = {"dFa", "dFb", "dGb", "dGa"};
     float[][] du = new float[4][], dk = new float[4][], dD = new float[4][];
     double[][][] gb = new double[4][][];
-    try (var cur = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).blocksPerChannel(gx).fusedDkp(false).fastReductions(false);
-         var fused = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).blocksPerChannel(gx).fusedDkp(true).fastReductions(false);
-         var fast = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).blocksPerChannel(gx).fusedDkp(false).fastReductions(true);
-         var both = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).blocksPerChannel(gx).fusedDkp(true).fastReductions(true);
+    try (var cur = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).blocksPerChannel(gx).chainGrams(false).vectorDd(false).fusedDkp(false).fastReductions(false);
+         var fused = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).blocksPerChannel(gx).chainGrams(false).vectorDd(false).fusedDkp(true).fastReductions(false);
+         var fast = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).blocksPerChannel(gx).chainGrams(false).vectorDd(false).fusedDkp(false).fastReductions(true);
+         var both = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).blocksPerChannel(gx).chainGrams(false).vectorDd(false).fusedDkp(true).fastReductions(true);
          var du16 = dev.upload(u16); var ddy = dev.upload(dy16); var out = dev.alloc((2L * n + 3) / 4 * 4);
          var dkb = dev.alloc(4L * nk); var dDb = dev.alloc(4L * H)) {
       assertTrue(fused.fusedDkp(), "fused route not selected: " + fused);

@@ -221,6 +221,41 @@ class LearnedRoutingHostTest {
   }
 
   @Test
+  void chainGramKernelsFitAndCompiledWithoutSpills() throws IOException {
+    // lbf8: pdcg = pdc's shared memory + per pair 2 planes of 32 rows of 16 tiles + 8 floats (+ the V stages with two
+    // tiles); one block per SM (227 KB)
+    assertEquals(16, LearnedLaunch.chainGramWarps(32, 32, 1));
+    assertEquals(12, LearnedLaunch.chainGramWarps(32, 32, 2));
+    assertEquals(12, LearnedLaunch.chainGramWarps(32, 64, 1));
+    assertEquals(6 * 2 * 32 * 24 * 4, LearnedLaunch.chainGramSmem(64, 12, 1));
+    assertEquals(6 * (2 * 32 * 40 * 4 + 2 * 32 * 40 * 2), LearnedLaunch.chainGramSmem(32, 12, 2));
+    for (int[] c : new int[][] {{32, 1}, {32, 2}, {64, 1}}) {
+      int w = LearnedLaunch.chainGramWarps(32, c[0], c[1]);
+      int smem = LearnedLaunch.tensorCoreSmem(32, c[0], false, true, w, 0, true, true) + LearnedLaunch.chainGramSmem(c[0], w, c[1]);
+      assertTrue(smem <= 232448, "32x" + c[0] + " pdcg" + c[1] + ": " + smem + " bytes");
+    }
+    for (int n2 : new int[] {16, 32}) {   // f2cg: two blocks of 10 warps per SM (its launch bound) must still fit
+      assertEquals(10, LearnedLaunch.chainGramWarps(16, n2, 1));
+      int f2cg = LearnedLaunch.tensorCoreSmem(16, n2, false, false, 10, 3, false, false) + LearnedLaunch.chainGramSmem16(n2, 10);
+      assertTrue(2 * f2cg <= 228 * 1024 - 2 * 1024, "16x" + n2 + " f2cg: " + f2cg + " bytes");
+    }
+    // 32 x 64 with two V row tiles (L > 1024: circular 2048) does not fit at 12 warps: the route falls back
+    assertTrue(LearnedLaunch.tensorCoreSmem(32, 64, false, true, 12, 0, true, true) + LearnedLaunch.chainGramSmem(64, 12, 2) > 232448);
+    Path report = Path.of("target", "cuda", "learned_tc_gram.ptxas.txt");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(report), "built without nvcc");
+    String text = Files.readString(report);
+    for (String cfg : new String[] {"32x32pdcg1", "32x32pdcg2", "32x64pdcg1", "16x16f2cg", "16x32f2cg"})
+      for (String io : new String[] {"bf16", "f16"})
+        for (String arch : new String[] {"sm_80", "sm_90a"}) {
+          String fn = "lbt_forward_" + io + "_" + cfg;
+          Matcher m = Pattern.compile("Compiling entry function '" + fn + "' for '" + arch + "'.*?(\\d+) bytes spill stores, (\\d+) bytes spill loads",
+              Pattern.DOTALL).matcher(text);
+          assertTrue(m.find(), fn + "@" + arch + " missing from " + report);
+          assertEquals("0,0", m.group(1) + "," + m.group(2), fn + "@" + arch + " spills");
+        }
+  }
+
+  @Test
   void tensorCoreKernelsCompiledWithoutSpills() throws IOException {
     Path report = Path.of("target", "cuda", "learned_tc.ptxas.txt");
     org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(report), "built without nvcc");
@@ -249,7 +284,7 @@ class LearnedRoutingHostTest {
     String tb = Files.readString(bwd);
     for (String fn : new String[] {"lbt_gram_bf16_32x64_a", "lbt_gram_bf16_32x64_b", "lbt_gram_f16_16x16_a", "lbt_dkp_bf16", "lbt_gram_reduce",
         "lbt_taps", "lbt_gram_bf16_32x64_a_async", "lbt_gram_bf16_32x64_b_async", "lbt_gram_f16_16x16_b_async",
-        "lbt_dkp2_bf16", "lbt_dkp2_f16", "lbt_gram_reduce2"})
+        "lbt_dkp2_bf16", "lbt_dkp2_f16", "lbt_gram_reduce2", "lbt_dkp3_bf16", "lbt_dkp3_f16"})
       for (String arch : new String[] {"sm_80", "sm_90a"}) {
         Matcher m = Pattern.compile("Compiling entry function '" + fn + "' for '" + arch + "'.*?(\\d+) bytes spill stores, (\\d+) bytes spill loads",
             Pattern.DOTALL).matcher(tb);

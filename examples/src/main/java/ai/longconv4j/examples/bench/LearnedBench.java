@@ -37,7 +37,9 @@ import java.util.function.BiPredicate;
  * {@code LearnedBench mma} also prints the wgmma m64n64k16 rate there. Session 10, lbf7: FlashButterfly's fwd+bwd and bwd (its
  * fused backward) after its forward ({@code -Dlongconv4j.bench.learned.fbbwd=false} skips them); {@code fusedkp} /
  * {@code nofusedkp} the defaults with / without {@code fusedDkp} (any N1), a suffix {@code :r} / {@code :r0} with / without
- * {@code fastReductions}; {@code profile L fusedkp}: one backward each; {@code profile L fastred}: one backward each
+ * {@code fastReductions}, {@code :cg} / {@code :cg0} with / without {@code chainGrams}, {@code :v} / {@code :v0} with /
+ * without {@code vectorDd} (lbf8); {@code profile L chaingram}: one backward without, then with both (lbf8);
+ * {@code profile L fusedkp}: one backward each; {@code profile L fastred}: one backward each
  * without, then with {@code fastReductions}.
  * Usage: LearnedBench [csv-out] [B] [H] [L,L,...];  LearnedBench profile L: one forward per scheme (one warp, pair) and
  * one backward of pair+async at B = 64, H = 768, untimed (a target for Nsight Compute); {@code profile L chain}: one
@@ -61,6 +63,10 @@ public final class LearnedBench {
     }
     if (args.length == 3 && args[0].equals("profile") && args[2].equals("fusedkp")) {   // lbf7: one backward without, then with
       profiled(Integer.parseInt(args[1]), new boolean[] {false, true}, (lb, p) -> lb.fusedDkp(p), (lb, p) -> true);
+      return;
+    }
+    if (args.length == 3 && args[0].equals("profile") && args[2].equals("chaingram")) {   // lbf8: one backward without, then with
+      profiled(Integer.parseInt(args[1]), new boolean[] {false, true}, (lb, p) -> lb.chainGrams(p).vectorDd(p), (lb, p) -> true);
       return;
     }
     if (args.length == 3 && args[0].equals("profile") && args[2].equals("fastred")) {   // lbf7
@@ -166,6 +172,10 @@ public final class LearnedBench {
             else if (opt.equals("p")) lb.persistentBlocks(true);
             else if (opt.equals("r")) lb.fastReductions(true);   // lbf7: lbt_gram_reduce2 / lbt_dkp2
             else if (opt.equals("r0")) lb.fastReductions(false);
+            else if (opt.equals("cg")) lb.chainGrams(true);   // lbf8: dGa / dFa inside the dumping chains
+            else if (opt.equals("cg0")) lb.chainGrams(false);
+            else if (opt.equals("v")) lb.vectorDd(true);   // lbf8: lbt_dkp3 (dD with 16-byte loads)
+            else if (opt.equals("v0")) lb.vectorDd(false);
           boolean fwdOnly = spec.contains(":fwd");
           boolean n16 = scheme.equals("f") || scheme.equals("f2") || scheme.equals("f2c");
           if (n16) lb.n16Kernel(scheme.equals("f") ? 1 : scheme.equals("f2") ? 2 : 3);

@@ -120,7 +120,7 @@ final class DirectExpressions {
             fileManager = listReplFast && std instanceof javax.tools.StandardJavaFileManager s
                     ? new ReplListing(jshellFiles, s, generated) : jshellFiles;
             taskFactory = replClasses.taskLock();
-            classObjects = replClasses.classFiles();
+            classObjects = generated;
             maps = ReplClasses.field(JShell.class, "maps").get(shell);
             imports = maps.getClass().getDeclaredMethod("packageAndImportsExcept", Set.class, Collection.class);
             imports.setAccessible(true);

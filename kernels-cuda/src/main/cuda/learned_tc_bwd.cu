@@ -52,10 +52,13 @@ __device__ __forceinline__ void load_operand_async(const uint16_t* __restrict__ 
   }
 }
 
-// Grid (G), block 256, dynamic smem 2 * 2 * N1 * (2 N2 + 8) bytes (ASYNC: twice that, two buffers: the next row's operands
-// are copied by cp.async while the current row's products run; real x operands need L % 8 == 0, else synchronous).
-// part: (G, M, M) float2, M = FORM_A ? N2 : N1.
-template <typename IO, bool BF16, int N1, int N2, bool FORM_A, bool ASYNC>
+// Grid (G), block 256, dynamic smem 2 * 2 * N1 * (2 N2 + 8) bytes (ASYNC: S times that, S buffers: the next S - 1 rows'
+// operands are copied by cp.async while the current row's products run; real x operands need L % 8 == 0, else
+// synchronous). part: (G, M, M) float2, M = FORM_A ? N2 : N1.
+// S > 2 (suffix _async3 / _async4; LearnedButterflyConv.gramStages, lbf9): a deeper cp.async pipeline, S - 1 rows in
+// flight per block instead of one (lbf7 / lbf8 ncu: the 1K _a Grams at 61 % of DRAM peak with 4 blocks of 2 buffers per
+// SM); the same rows per block in the same order and the same MMAs: the partials are bitwise those of S = 2.
+template <typename IO, bool BF16, int N1, int N2, bool FORM_A, bool ASYNC, int S = 2>
 __device__ void lbt_gram(const uint16_t* __restrict__ lsrc, int lslot, const IO* __restrict__ lx,
                          const uint16_t* __restrict__ rsrc, int rslot, const IO* __restrict__ rx, float2* __restrict__ part,
                          int rows, int L) {
@@ -73,20 +76,43 @@ __device__ void lbt_gram(const uint16_t* __restrict__ lsrc, int lslot, const IO*
 #pragma unroll
       for (int q = 0; q < 4; ++q) { gr[u][j][q] = 0.f; gi[u][j][q] = 0.f; }
   const bool async = ASYNC && (L & 7) == 0;
-  if (async)   // the Im halves of real operands stay zero in both buffers
-    for (int i = threadIdx.x; i < 2 * N1 * N2; i += blockDim.x) {
+  static_assert(S >= 2 && (S == 2 || ASYNC), "S buffers: async only");
+  if (async)   // the Im halves of real operands stay zero in every buffer
+    for (int i = threadIdx.x; i < S * N1 * N2; i += blockDim.x) {
       const int buf = i / (N1 * N2), row = (i / N2) % N1, c = i % N2;
       if (lsrc == nullptr) Ls[2 * buf * N1 * SX + row * SX + N2 + c] = 0;
       if (rsrc == nullptr) Rs[2 * buf * N1 * SX + row * SX + N2 + c] = 0;
     }
-  if (async && blockIdx.x < rows) {   // the first row
-    load_operand_async<IO, N1, N2>(lsrc, lx, (size_t)blockIdx.x, lslot, L, Ls);
-    load_operand_async<IO, N1, N2>(rsrc, rx, (size_t)blockIdx.x, rslot, L, Rs);
+  if constexpr (S == 2) {
+    if (async && blockIdx.x < rows) {   // the first row
+      load_operand_async<IO, N1, N2>(lsrc, lx, (size_t)blockIdx.x, lslot, L, Ls);
+      load_operand_async<IO, N1, N2>(rsrc, rx, (size_t)blockIdx.x, rslot, L, Rs);
+    }
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+  } else {   // the first S - 1 rows into buffers 0 .. S - 2, one group each
+#pragma unroll
+    for (int q = 0; q < S - 1; ++q) {
+      const int rq = blockIdx.x + q * gridDim.x;
+      if (async && rq < rows) {
+        load_operand_async<IO, N1, N2>(lsrc, lx, (size_t)rq, lslot, L, Ls + 2 * q * N1 * SX);
+        load_operand_async<IO, N1, N2>(rsrc, rx, (size_t)rq, rslot, L, Rs + 2 * q * N1 * SX);
+      }
+      asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
   }
-  asm volatile("cp.async.commit_group;\n" ::: "memory");
+  int cb = 0;   // S > 2: the buffer of row r
   for (int r = blockIdx.x, it = 0; r < rows; r += gridDim.x, ++it) {
     __syncthreads();
-    if (async) {   // buffer it & 1 holds row r (in flight); queue row r + G into the other, then wait for all but that
+    if (async && S > 2) {   // buffer cb holds row r; queue row r + (S - 1) G into the previous row's buffer (free after
+      const int nb = cb == 0 ? S - 1 : cb - 1;   // the barrier above), then wait for all groups but the newest S - 1
+      const int rn = r + (S - 1) * (int)gridDim.x;
+      if (rn < rows) {
+        load_operand_async<IO, N1, N2>(lsrc, lx, (size_t)rn, lslot, L, Ls + 2 * nb * N1 * SX);
+        load_operand_async<IO, N1, N2>(rsrc, rx, (size_t)rn, rslot, L, Rs + 2 * nb * N1 * SX);
+      }
+      asm volatile("cp.async.commit_group;\n" ::: "memory");
+      asm volatile("cp.async.wait_group %0;\n" :: "n"(S - 1) : "memory");
+    } else if (async) {   // buffer it & 1 holds row r (in flight); queue row r + G into the other, then wait for all but that
       uint16_t *Ln = Ls + 2 * ((it + 1) & 1) * N1 * SX, *Rn = Rs + 2 * ((it + 1) & 1) * N1 * SX;
       if (r + (int)gridDim.x < rows) {
         load_operand_async<IO, N1, N2>(lsrc, lx, (size_t)(r + gridDim.x), lslot, L, Ln);
@@ -99,7 +125,9 @@ __device__ void lbt_gram(const uint16_t* __restrict__ lsrc, int lslot, const IO*
       load_operand<IO, N1, N2>(rsrc, rx, (size_t)r, rslot, L, Rs);
     }
     __syncthreads();
-    const uint16_t *Lc = Ls + (async ? 2 * (it & 1) * N1 * SX : 0), *Rc = Rs + (async ? 2 * (it & 1) * N1 * SX : 0);
+    const int cur = S == 2 ? (it & 1) : cb;
+    if constexpr (S > 2) cb = cb == S - 1 ? 0 : cb + 1;
+    const uint16_t *Lc = Ls + (async ? 2 * cur * N1 * SX : 0), *Rc = Rs + (async ? 2 * cur * N1 * SX : 0);
 #pragma unroll
     for (int u = 0; u < UPW; ++u) {
       const int unit = warp + 8 * u;
@@ -333,15 +361,17 @@ extern "C" __global__ void __launch_bounds__(256) lbt_taps(const float2* __restr
   }
 }
 
-#define LBT_GRAM1(SUF, IO, BF, N1, N2, FORM, FA, ASYNC, TAIL)                                                      \
+#define LBT_GRAMS(SUF, IO, BF, N1, N2, FORM, FA, ASYNC, TAIL, S)                                                  \
   extern "C" __global__ void __launch_bounds__(256) lbt_gram_##SUF##_##N1##x##N2##_##FORM##TAIL(                  \
       const uint16_t* __restrict__ ls, int lslot, const IO* __restrict__ lx, const uint16_t* __restrict__ rs, int rslot, \
       const IO* __restrict__ rx, float2* __restrict__ part, int rows, int L) {                                    \
-    lbt_gram<IO, BF, N1, N2, FA, ASYNC>(ls, lslot, lx, rs, rslot, rx, part, rows, L);                              \
+    lbt_gram<IO, BF, N1, N2, FA, ASYNC, S>(ls, lslot, lx, rs, rslot, rx, part, rows, L);                           \
   }
+#define LBT_GRAM1(SUF, IO, BF, N1, N2, FORM, FA, ASYNC, TAIL) LBT_GRAMS(SUF, IO, BF, N1, N2, FORM, FA, ASYNC, TAIL, 2)
 #define LBT_GRAM(SUF, IO, BF, N1, N2)                                                                              \
   LBT_GRAM1(SUF, IO, BF, N1, N2, a, true, false, ) LBT_GRAM1(SUF, IO, BF, N1, N2, b, false, false, )              \
-  LBT_GRAM1(SUF, IO, BF, N1, N2, a, true, true, _async) LBT_GRAM1(SUF, IO, BF, N1, N2, b, false, true, _async)
+  LBT_GRAM1(SUF, IO, BF, N1, N2, a, true, true, _async) LBT_GRAM1(SUF, IO, BF, N1, N2, b, false, true, _async)     \
+  LBT_GRAMS(SUF, IO, BF, N1, N2, a, true, true, _async3, 3) LBT_GRAMS(SUF, IO, BF, N1, N2, a, true, true, _async4, 4)
 #define LBT_BWD_TYPE(SUF, IO, BF)                                                                                  \
   LBT_GRAM(SUF, IO, BF, 16, 16) LBT_GRAM(SUF, IO, BF, 16, 32) LBT_GRAM(SUF, IO, BF, 32, 32) LBT_GRAM(SUF, IO, BF, 32, 64) \
   extern "C" __global__ void __launch_bounds__(256) lbt_dkp_##SUF(const uint16_t* __restrict__ fwd,               \

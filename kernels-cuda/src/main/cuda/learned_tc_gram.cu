@@ -13,12 +13,12 @@
 #define LBT_NO_INSTANCES
 #include "learned_tc.cu"
 
-#define LBG_CFG(SUF, IO, BF, N2, MAXT, GV, NAME)                                                                    \
+#define LBG_CFG(SUF, IO, BF, N2, MAXT, GV, NAME, GR)                                                                    \
   extern "C" __global__ void __launch_bounds__(MAXT, 1) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,       \
       const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
       int B, int H, int L, int conjK, uint16_t* __restrict__ dump, const IO* __restrict__ v, float2* __restrict__ part, \
       int herm) {                                                                                                  \
-    lbt_forward<IO, BF, 32, N2, false, 2, false, true, true, 0, false, 0, false, GV>(x, kp, D, pb, out, B, H, L, conjK, \
+    lbt_forward<IO, BF, 32, N2, false, 2, false, true, true, 0, false, 0, false, GV, GR>(x, kp, D, pb, out, B, H, L, conjK, \
                                                                                     dump, nullptr, nullptr, 0.f, v, part, herm); \
   }
 // f2cg (N1 = 16): f2c's launch (10 warps, two blocks per SM) with lbc_row16's GV path; part (gridDim.x * H, 16, 16).
@@ -31,7 +31,8 @@
                                                                                    dump, nullptr, nullptr, 0.f, v, part, herm); \
   }
 #define LBG_TYPE(SUF, IO, BF)                                                                                      \
-  LBG_CFG(SUF, IO, BF, 32, 512, 1, 32x32pdcg1) LBG_CFG(SUF, IO, BF, 32, 384, 2, 32x32pdcg2)                       \
-  LBG_CFG(SUF, IO, BF, 64, 384, 1, 32x64pdcg1) LBFG_CFG(SUF, IO, BF, 16, 16x16f2cg) LBFG_CFG(SUF, IO, BF, 32, 16x32f2cg)
+  LBG_CFG(SUF, IO, BF, 32, 512, 1, 32x32pdcg1, false) LBG_CFG(SUF, IO, BF, 32, 384, 2, 32x32pdcg2, false)         \
+  LBG_CFG(SUF, IO, BF, 64, 384, 1, 32x64pdcg1, false) LBG_CFG(SUF, IO, BF, 64, 384, 1, 32x64pdcg1r, true)         \
+  LBG_CFG(SUF, IO, BF, 32, 384, 1, 32x32pdcg1r, true) LBFG_CFG(SUF, IO, BF, 16, 16x16f2cg) LBFG_CFG(SUF, IO, BF, 32, 16x32f2cg)
 LBG_TYPE(bf16, __nv_bfloat16, true)
 LBG_TYPE(f16, __half, false)

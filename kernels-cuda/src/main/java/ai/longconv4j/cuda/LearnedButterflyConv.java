@@ -45,7 +45,8 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, pairRows = DEFAULT_PAIR, tensorCoreGrads = true,
       asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW, chainRows = DEFAULT_CHAIN, batchRows = DEFAULT_BATCH_ROWS,
       persistent, wgmmaRows, fusedDkp = DEFAULT_FUSED_DKP, fastReductions = DEFAULT_FAST_REDUCTIONS,
-      chainGrams = DEFAULT_CHAIN_GRAMS, vectorDd = DEFAULT_VECTOR_DD;
+      chainGrams = DEFAULT_CHAIN_GRAMS, vectorDd = DEFAULT_VECTOR_DD, registerGrams = DEFAULT_REGISTER_GRAMS;
+  private int gramStages = DEFAULT_GRAM_STAGES;
   private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL, pairDumpWarps = 12, blocksPerChannel = DEFAULT_BLOCKS_PER_CHANNEL,
       autoBlocksPerSm = DEFAULT_AUTO_BLOCKS_PER_SM;
   /** Default of {@link #splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
@@ -169,8 +170,26 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public static final boolean DEFAULT_VECTOR_DD = LearnedLaunch.onOff("longconv4j.learned.dkp3",
       System.getProperty("longconv4j.learned.dkp3"), Variants.VECTOR_DD);
 
+  /**
+   * Default of {@link #registerGrams(boolean)}: {@link Variants#REGISTER_GRAMS}; {@code -Dlongconv4j.learned.reggram=on|off}
+   * overrides it ({@code off}: pdcg1, the accumulators in shared memory, the slow twin).
+   */
+  public static final boolean DEFAULT_REGISTER_GRAMS = LearnedLaunch.onOff("longconv4j.learned.reggram",
+      System.getProperty("longconv4j.learned.reggram"), Variants.REGISTER_GRAMS);
+
+  /**
+   * Default of {@link #gramStages(int)}: {@link Variants#GRAM_STAGES}; {@code -Dlongconv4j.learned.gramstages=2|3|4}
+   * overrides it ({@code 2}: lbt_gram_*_a_async, the slow twin).
+   */
+  public static final int DEFAULT_GRAM_STAGES = LearnedLaunch.gramStages(System.getProperty("longconv4j.learned.gramstages"),
+      Variants.GRAM_STAGES);
+
   static final class Variants {
     private Variants() {}
+    /** {@link LearnedButterflyConv#registerGrams(boolean)}: false (lbf9: not yet measured); true: pdcg1r. */
+    static final boolean REGISTER_GRAMS = false;
+    /** {@link LearnedButterflyConv#gramStages(int)}: 2 (lbf9: not yet measured); 3 / 4: lbt_gram_*_a_async3 / _async4. */
+    static final int GRAM_STAGES = 2;
     /**
      * {@link LearnedButterflyConv#chainGrams(boolean)}: true (lbf8-2, B = 64, H = 768, causal, bf16, ms, two orders, off / on:
      * bwd 256 0.736, 0.732 / 0.587, 0.585; 512 1.214, 1.216 / 1.012, 1.021; 1K 2.483, 2.483 / 2.162, 2.261; ncu at 1K: the
@@ -463,7 +482,9 @@ public final class LearnedButterflyConv implements AutoCloseable {
   int chainGramTiles() { return ((l + n2 - 1) / n2 + 15) / 16; }
 
   /** The chain-Gram kernel's name (learned_tc_gram.cu). */
-  String chainGramKernel() { return "lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + (n1 == 16 ? "f2cg" : "pdcg" + chainGramTiles()); }
+  String chainGramKernel() {
+    return "lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + (n1 == 16 ? "f2cg" : "pdcg" + chainGramTiles() + (registerGrams() ? "r" : ""));
+  }
 
   /**
    * The tensor-core backward's dD by lbt_dkp3 (lbf8: on its own grid row, 16-byte loads of dy and u; dKp as lbt_dkp2)
@@ -472,6 +493,31 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public LearnedButterflyConv vectorDd(boolean on) { vectorDd = on; return this; }
 
   public boolean vectorDd() { return vectorDd; }
+
+  /**
+   * The chain-Gram kernels at N1 = 32 with one V row tile with their dGa / dFa accumulators in registers (lbf9; kernels
+   * pdcg1r, 12 warps at 32 x 32 and 32 x 64): each warp of a pair owns its 16 rows of the pair's accumulator, so the 16
+   * fp32 per lane stay in registers over all rows instead of a shared-memory read-modify-write per row; the same MMAs in
+   * the same order (the partials are bitwise pdcg1's at 32 x 64; at 32 x 32 the 12-warp grid spreads the rows over other
+   * blocks). Takes effect where {@link #registerGrams()} says so.
+   */
+  public LearnedButterflyConv registerGrams(boolean on) { registerGrams = on; return this; }
+
+  /** Whether the backward runs {@link #registerGrams(boolean)}'s kernels: {@link #chainGrams()} at N1 = 32 with one V row tile. */
+  public boolean registerGrams() { return registerGrams && chainGrams() && n1 == 32 && chainGramTiles() == 1; }
+
+  /**
+   * cp.async stages of the dFb / dGb Gram kernels (lbt_gram_*_a; lbf9): 2 (lbt_gram_*_a_async: one row in flight per
+   * block, four blocks per SM), 3 (_async3: two rows in flight, four blocks per SM) or 4 (_async4: three rows, three
+   * blocks per SM). Only with {@link #asyncGrams(boolean)} (L % 8 == 0 for real operands; the _a forms have none).
+   */
+  public LearnedButterflyConv gramStages(int stages) {
+    if (stages < 2 || stages > 4) throw new IllegalArgumentException("LearnedButterflyConv.gramStages: 2, 3 or 4, got " + stages);
+    gramStages = stages;
+    return this;
+  }
+
+  public int gramStages() { return asyncGrams ? gramStages : 2; }
 
   /** Whether the backward runs {@link #fusedDkp(boolean)}'s kernels (pdck / f2ck). */
   public boolean fusedDkp() {
@@ -625,6 +671,9 @@ public final class LearnedButterflyConv implements AutoCloseable {
       }
       String cfg = "lbt_gram_" + io.tag() + "_" + n1 + "x" + n2;
       int smem = (asyncGrams ? 8 : 4) * n1 * (2 * n2 + 8);
+      // gramStages (the _a forms): S buffers of 4 N1 (2 N2 + 8) bytes; 4 stages: three blocks per SM (shared memory)
+      int stages = gramStages(), smemA = stages > 2 ? 4 * stages * n1 * (2 * n2 + 8) : smem,
+          gA = stages == 4 ? Math.min(rows, 3 * device.smCount()) : g;
       DevicePointer none = new DevicePointer();
       float invN = 1f / n;
       // {kernel form, L source, L slot, L real, R source, R slot, R real, block offset, M, scale}
@@ -636,8 +685,11 @@ public final class LearnedButterflyConv implements AutoCloseable {
       for (int i = cg ? 2 : 0; i < grams.length; i++) {   // chainGrams: dGa and dFa done
         Object[] q = grams[i];
         int mm = (Integer) q[8];
-        m.kernel(cfg + q[0] + (asyncGrams ? "_async" : "")).launch(device.stream(), g, 1, 256, smem, q[1], q[2], q[3], q[4], q[5], q[6], part, rows, l);
-        reduceParts(m, part, g, mm * mm, (Float) q[9], (Integer) q[7]);
+        boolean deep = stages > 2 && q[0].equals("_a");
+        int gq = deep ? gA : g;
+        m.kernel(cfg + q[0] + (asyncGrams ? "_async" : "") + (deep ? Integer.toString(stages) : "")).launch(device.stream(), gq, 1, 256,
+            deep ? smemA : smem, q[1], q[2], q[3], q[4], q[5], q[6], part, rows, l);
+        reduceParts(m, part, gq, mm * mm, (Float) q[9], (Integer) q[7]);
       }
       // fused: N1 = 0 passed, lbt_dkp's dKp loop is empty and it only sums dD
       if (vectorDd)   // grid (H, NS + 1): NS y-slices of 1024 dKp positions (none when fused), dD on the last row
@@ -659,8 +711,9 @@ public final class LearnedButterflyConv implements AutoCloseable {
     else m.kernel("lbt_gram_reduce").launch(device.stream(), (e + 255) / 256, 1, 256, 0, part, parts, e, scale, dBlocks, off);
   }
 
-  /** Warps per block of the chain-Gram kernel: pdc's (capped by {@link #pairWarps(int)}), 12 for pdcg2; f2cg f2c's 10. */
+  /** Warps per block of the chain-Gram kernel: pdc's (capped by {@link #pairWarps(int)}), 12 for pdcg2 and pdcg1r; f2cg f2c's 10. */
   int chainGramWarps() {
+    if (registerGrams()) return Math.min(pairWarps, 12);   // pdcg1r's launch bounds (384): at 16 warps 128 registers would spill
     return n1 == 16 ? LearnedLaunch.chainGramWarps(n1, n2, 1) : Math.min(pairWarps, LearnedLaunch.chainGramWarps(n1, n2, chainGramTiles()));
   }
 

@@ -5,6 +5,9 @@
 // compile without learned_tc.cu's 156 others (which it includes with LBT_NO_INSTANCES).
 // Shapes: x, out, v (B, H, L) bf16 / fp16; N1 = 32, N2 in {32, 64}; part (gridDim.x * H, 32, 32) float2 (f2cg: N1 = 16,
 // N2 in {16, 32}, part (gridDim.x * H, 16, 16), one warp per row as f2c, V staged per warp, GV = 1 always);
+// 32x64pdcg1r (lbf9, LearnedButterflyConv.registerGrams): pdcg1 with the accumulators in registers (lbc_rows' GR);
+// at 32 x 32 the same kernel at 12 warps (pdcg1 runs 16, where 128 registers cannot hold them) was slower in lbf9-1
+// (ncu 270-273 us against pdcg1's 264-268), so it is not built.
 // GV = ceil(ceil(L / N2) / 16) V row tiles (1: L <= 16 N2, every causal shape; 2: longer rows, 32 x 32 only: at 32 x 64
 // the accumulators of 6 pairs (60 KB) do not fit beside pdc's 183 KB of shared memory).
 // Warps: pdc's (16 at 32 x 32, 12 at 32 x 64), except pdcg2: 12 (at 16 ptxas spilled 4 bytes for sm_80).
@@ -33,6 +36,6 @@
 #define LBG_TYPE(SUF, IO, BF)                                                                                      \
   LBG_CFG(SUF, IO, BF, 32, 512, 1, 32x32pdcg1, false) LBG_CFG(SUF, IO, BF, 32, 384, 2, 32x32pdcg2, false)         \
   LBG_CFG(SUF, IO, BF, 64, 384, 1, 32x64pdcg1, false) LBG_CFG(SUF, IO, BF, 64, 384, 1, 32x64pdcg1r, true)         \
-  LBG_CFG(SUF, IO, BF, 32, 384, 1, 32x32pdcg1r, true) LBFG_CFG(SUF, IO, BF, 16, 16x16f2cg) LBFG_CFG(SUF, IO, BF, 32, 16x32f2cg)
+  LBFG_CFG(SUF, IO, BF, 16, 16x16f2cg) LBFG_CFG(SUF, IO, BF, 32, 16x32f2cg)
 LBG_TYPE(bf16, __nv_bfloat16, true)
 LBG_TYPE(f16, __half, false)

@@ -186,9 +186,18 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   static final class Variants {
     private Variants() {}
-    /** {@link LearnedButterflyConv#registerGrams(boolean)}: false (lbf9: not yet measured); true: pdcg1r. */
-    static final boolean REGISTER_GRAMS = false;
-    /** {@link LearnedButterflyConv#gramStages(int)}: 2 (lbf9: not yet measured); 3 / 4: lbt_gram_*_a_async3 / _async4. */
+    /**
+     * {@link LearnedButterflyConv#registerGrams(boolean)}: true (lbf9-1, B = 64, H = 768, causal, bf16, ncu of one backward
+     * at 1K: the two chains 599.4 + 595.4 us (pdcg1) -> 582.1 + 575.4 (pdcg1r); the learned GPU classes passed with it on
+     * (the only failures: LearnedChainGramGpuTest's kernel-name check, since updated), LearnedRegisterGramGpuTest's dGa / dFa
+     * bitwise the current route's; BENCH-RESULTS.md round 17-lbf9); false: pdcg1 (accumulators in shared memory).
+     */
+    static final boolean REGISTER_GRAMS = true;
+    /**
+     * {@link LearnedButterflyConv#gramStages(int)}: 2 (lbf9-1 ncu, the _a Grams 2 -> 3 stages: 1K 277.6 / 275.5 -> 270.6 /
+     * 269.5 us, 512 125.7 / 126.5 -> 133.2 / 133.6, 256 87.5 / 87.5 -> 86.7 / 87.2; the bench medians do not resolve 3 or 4
+     * stages at any length); 3 / 4: lbt_gram_*_a_async3 / _async4.
+     */
     static final int GRAM_STAGES = 2;
     /**
      * {@link LearnedButterflyConv#chainGrams(boolean)}: true (lbf8-2, B = 64, H = 768, causal, bf16, ms, two orders, off / on:
@@ -495,16 +504,19 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public boolean vectorDd() { return vectorDd; }
 
   /**
-   * The chain-Gram kernels at N1 = 32 with one V row tile with their dGa / dFa accumulators in registers (lbf9; kernels
-   * pdcg1r, 12 warps at 32 x 32 and 32 x 64): each warp of a pair owns its 16 rows of the pair's accumulator, so the 16
-   * fp32 per lane stay in registers over all rows instead of a shared-memory read-modify-write per row; the same MMAs in
-   * the same order (the partials are bitwise pdcg1's at 32 x 64; at 32 x 32 the 12-warp grid spreads the rows over other
-   * blocks). Takes effect where {@link #registerGrams()} says so.
+   * The chain-Gram kernel at 32 x 64 with its dGa / dFa accumulators in registers (lbf9; kernel 32x64pdcg1r, 12 warps as
+   * pdcg1): each warp of a pair owns its 16 rows of the pair's accumulator, so the 16 fp32 per lane stay in registers
+   * over all rows instead of a shared-memory read-modify-write per row; the same MMAs in the same order, so the partials
+   * are bitwise pdcg1's. Takes effect where {@link #registerGrams()} says so.
    */
   public LearnedButterflyConv registerGrams(boolean on) { registerGrams = on; return this; }
 
-  /** Whether the backward runs {@link #registerGrams(boolean)}'s kernels: {@link #chainGrams()} at N1 = 32 with one V row tile. */
-  public boolean registerGrams() { return registerGrams && chainGrams() && n1 == 32 && chainGramTiles() == 1; }
+  /**
+   * Whether the backward runs {@link #registerGrams(boolean)}'s kernel: {@link #chainGrams()} at 32 x 64 (one V row tile
+   * there always: pdcg1). At 32 x 32 the register kernel would need 12 warps instead of pdcg1's 16, and that was slower
+   * (lbf9-1 ncu at L = 512: 270-273 us against 264-268), so it is not built.
+   */
+  public boolean registerGrams() { return registerGrams && chainGrams() && n1 == 32 && n2 == 64 && chainGramTiles() == 1; }
 
   /**
    * cp.async stages of the dFb / dGb Gram kernels (lbt_gram_*_a; lbf9): 2 (lbt_gram_*_a_async: one row in flight per
@@ -711,9 +723,8 @@ public final class LearnedButterflyConv implements AutoCloseable {
     else m.kernel("lbt_gram_reduce").launch(device.stream(), (e + 255) / 256, 1, 256, 0, part, parts, e, scale, dBlocks, off);
   }
 
-  /** Warps per block of the chain-Gram kernel: pdc's (capped by {@link #pairWarps(int)}), 12 for pdcg2 and pdcg1r; f2cg f2c's 10. */
+  /** Warps per block of the chain-Gram kernel: pdc's (capped by {@link #pairWarps(int)}), 12 for pdcg2; f2cg f2c's 10. */
   int chainGramWarps() {
-    if (registerGrams()) return Math.min(pairWarps, 12);   // pdcg1r's launch bounds (384): at 16 warps 128 registers would spill
     return n1 == 16 ? LearnedLaunch.chainGramWarps(n1, n2, 1) : Math.min(pairWarps, LearnedLaunch.chainGramWarps(n1, n2, chainGramTiles()));
   }
 

@@ -45,7 +45,8 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, pairRows = DEFAULT_PAIR, tensorCoreGrads = true,
       asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW, chainRows = DEFAULT_CHAIN, batchRows = DEFAULT_BATCH_ROWS,
       persistent, wgmmaRows, fusedDkp = DEFAULT_FUSED_DKP, fastReductions = DEFAULT_FAST_REDUCTIONS,
-      chainGrams = DEFAULT_CHAIN_GRAMS, vectorDd = DEFAULT_VECTOR_DD, registerGrams = DEFAULT_REGISTER_GRAMS;
+      chainGrams = DEFAULT_CHAIN_GRAMS, vectorDd = DEFAULT_VECTOR_DD, registerGrams = DEFAULT_REGISTER_GRAMS,
+      constGramLoads = DEFAULT_CONST_GRAM_LOADS, gramRowPairs = DEFAULT_GRAM_ROW_PAIRS;
   private int gramStages = DEFAULT_GRAM_STAGES;
   private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL, pairDumpWarps = 12, blocksPerChannel = DEFAULT_BLOCKS_PER_CHANNEL,
       autoBlocksPerSm = DEFAULT_AUTO_BLOCKS_PER_SM;
@@ -184,8 +185,26 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public static final int DEFAULT_GRAM_STAGES = LearnedLaunch.gramStages(System.getProperty("longconv4j.learned.gramstages"),
       Variants.GRAM_STAGES);
 
+  /**
+   * Default of {@link #constGramLoads(boolean)}: {@link Variants#CONST_GRAM_LOADS}; {@code -Dlongconv4j.learned.gramload=on|off}
+   * overrides it ({@code off}: lbt_gram_*_async, the slow twins).
+   */
+  public static final boolean DEFAULT_CONST_GRAM_LOADS = LearnedLaunch.onOff("longconv4j.learned.gramload",
+      System.getProperty("longconv4j.learned.gramload"), Variants.CONST_GRAM_LOADS);
+
+  /**
+   * Default of {@link #gramRowPairs(boolean)}: {@link Variants#GRAM_ROW_PAIRS}; {@code -Dlongconv4j.learned.gramrp=on|off}
+   * overrides it ({@code off}: lbt_gram_*_a_async, the slow twin).
+   */
+  public static final boolean DEFAULT_GRAM_ROW_PAIRS = LearnedLaunch.onOff("longconv4j.learned.gramrp",
+      System.getProperty("longconv4j.learned.gramrp"), Variants.GRAM_ROW_PAIRS);
+
   static final class Variants {
     private Variants() {}
+    /** {@link LearnedButterflyConv#gramRowPairs(boolean)}: false (lbf9: not yet measured); true: lbt_gram_*_a_asyncp. */
+    static final boolean GRAM_ROW_PAIRS = false;
+    /** {@link LearnedButterflyConv#constGramLoads(boolean)}: false (lbf9: not yet measured); true: lbt_gram_*_async*s. */
+    static final boolean CONST_GRAM_LOADS = false;
     /**
      * {@link LearnedButterflyConv#registerGrams(boolean)}: true (lbf9-1, B = 64, H = 768, causal, bf16, ncu of one backward
      * at 1K: the two chains 599.4 + 595.4 us (pdcg1) -> 582.1 + 575.4 (pdcg1r); the learned GPU classes passed with it on
@@ -531,6 +550,27 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   public int gramStages() { return asyncGrams ? gramStages : 2; }
 
+  /**
+   * The Gram kernels' cp.async row loads with compile-time chunk counts (lbf9; learned_tc_bwd.cu load_operand_async_fi,
+   * kernels lbt_gram_*_asyncs, _async3s, _async4s): the same copies without a signed division by a run-time value per
+   * 16-byte chunk (lbf9-2 ncu: the 1K _a Gram issued 3,113 instructions per row per block for 256 MMAs). Only with
+   * {@link #asyncGrams(boolean)}; the partials are bitwise those without.
+   */
+  public LearnedButterflyConv constGramLoads(boolean on) { constGramLoads = on; return this; }
+
+  public boolean constGramLoads() { return constGramLoads && asyncGrams; }
+
+  /**
+   * The dFb / dGb Grams at N2 = 32 (16 x 32, 32 x 32: 32 x 32 outputs, four 16 x 16 units for 8 warps) on two rows per
+   * step, warps 0-3 on one and 4-7 on the other, summed at the end (lbf9; learned_tc_bwd.cu lbt_gram_rp, kernels
+   * lbt_gram_*_a_asyncp; their row loads as {@link #constGramLoads(boolean)}'s). Takes effect where
+   * {@link #gramRowPairs()} says so; {@link #gramStages(int)} does not apply to them.
+   */
+  public LearnedButterflyConv gramRowPairs(boolean on) { gramRowPairs = on; return this; }
+
+  /** Whether the backward runs {@link #gramRowPairs(boolean)}'s kernels: {@link #asyncGrams(boolean)}, N2 = 32. */
+  public boolean gramRowPairs() { return gramRowPairs && asyncGrams && n2 == 32; }
+
   /** Whether the backward runs {@link #fusedDkp(boolean)}'s kernels (pdck / f2ck). */
   public boolean fusedDkp() {
     return fusedDkp && tensorCoreGradients() && (pairRows() ? chainRows() && !wideDumps() : n1 == 16 && n16Kernel() == 3);
@@ -697,10 +737,13 @@ public final class LearnedButterflyConv implements AutoCloseable {
       for (int i = cg ? 2 : 0; i < grams.length; i++) {   // chainGrams: dGa and dFa done
         Object[] q = grams[i];
         int mm = (Integer) q[8];
-        boolean deep = stages > 2 && q[0].equals("_a");
+        boolean rp = gramRowPairs() && q[0].equals("_a"), deep = !rp && stages > 2 && q[0].equals("_a");
         int gq = deep ? gA : g;
-        m.kernel(cfg + q[0] + (asyncGrams ? "_async" : "") + (deep ? Integer.toString(stages) : "")).launch(device.stream(), gq, 1, 256,
-            deep ? smemA : smem, q[1], q[2], q[3], q[4], q[5], q[6], part, rows, l);
+        // rp: two stages of two rows of both operands, 16 N1 (2 N2 + 8) bytes
+        String kn = rp ? cfg + "_a_asyncp"
+            : cfg + q[0] + (asyncGrams ? "_async" + (deep ? Integer.toString(stages) : "") + (constGramLoads() ? "s" : "") : "");
+        m.kernel(kn).launch(device.stream(), gq, 1, 256,
+            rp ? 16 * n1 * (2 * n2 + 8) : deep ? smemA : smem, q[1], q[2], q[3], q[4], q[5], q[6], part, rows, l);
         reduceParts(m, part, gq, mm * mm, (Float) q[9], (Integer) q[7]);
       }
       // fused: N1 = 0 passed, lbt_dkp's dKp loop is empty and it only sums dD

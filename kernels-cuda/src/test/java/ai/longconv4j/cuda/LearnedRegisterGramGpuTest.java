@@ -23,7 +23,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * - {@code registerGrams} (learned_tc_gram.cu 32x64pdcg1r: dGa / dFa accumulators in registers, 12 warps as pdcg1),
  * - {@code gramStages(3)} / {@code gramStages(4)} (learned_tc_bwd.cu lbt_gram_*_a_async3 / _async4: dFb / dGb with a
  *   deeper cp.async pipeline; _async4 on a grid of three blocks per SM),
- * - both ({@code registerGrams} + 3 stages).
+ * - {@code constGramLoads} (lbt_gram_*_asyncs / _async3s / _async4s: the same row loads with compile-time chunk counts),
+ * - {@code gramRowPairs} (lbt_gram_*_a_asyncp at N2 = 32: two rows per step, warps 0-3 and 4-7, summed at the end),
+ * - combinations.
  * Fresh random data per case (LearnedCase: trained-state blocks), outputs poisoned (NaN) before every backward; awkward
  * shapes: odd B, odd L and L % 8 != 0 (the Gram kernels' synchronous path), several row iterations per pair, two blocks
  * per channel (gx = 2), bidirectional, circular L = N at 32 x 32 (two V row tiles: pdcg2), 32 x 32 with one tile (pdcg1)
@@ -34,10 +36,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  * - du, dk, dD: the same chain code, the same dumped slots, the same dKp / dD kernel: 1e-6 (0 expected).
  * - dGa, dFa with registerGrams: the same 16-bit products summed per lane over the same rows in the same order (the
  *   same 12-warp grid; the shared-memory round trip of pdcg1 is exact): 1e-6 (0 expected).
+ * - dFb, dGb (and dGa, dFa by the _b Grams without chainGrams, compared with that route) with constGramLoads: the same
+ *   copies, the same kernel otherwise: 1e-6 (0 expected).
  * - dFb, dGb with gramStages: 3 stages keep the grid (four blocks per SM) and each block's rows and their order, and the
  *   same MMAs: 0 expected; 4 stages run three blocks per SM (where B H exceeds that many blocks), so the rows are
  *   spread over fewer partials: fp32 re-association only, ~sqrt(#partials) * 2^-24 relative; bound 1e-5 (lbf8's bound
- *   for the same re-association). Otherwise 1e-6.
+ *   for the same re-association). gramRowPairs: the same products, each warp group summing every other row, the two
+ *   groups added at the end: the same re-association bound 1e-5. Otherwise 1e-6.
  */
 @Tag("gpu")
 class LearnedRegisterGramGpuTest extends CudaDeviceTest {
@@ -70,12 +75,18 @@ class LearnedRegisterGramGpuTest extends CudaDeviceTest {
         dkRef[h * Lk + j] = gRef.conv().dk()[h * (bi ? 2 : 1) * Lk + j];
         if (bi) dkRef[H * Lk + h * Lk + j] = gRef.conv().dk()[h * 2 * Lk + Lk + j];
       }
-    int n = B * H * L, nk = (bi ? 2 : 1) * H * Lk, N = plan.fftSize();
+    int n = B * H * L, nk = (bi ? 2 : 1) * H * Lk, N = plan.fftSize(), n1 = plan.factors().get(0);
     String what = io + " " + mode + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " gx=" + gx;
     String[] names = {"dFa", "dFb", "dGb", "dGa"};
-    String[] routes = {"current ", "registerGrams ", "gramStages 3 ", "gramStages 4 ", "registerGrams + gramStages 3 "};
-    boolean[] rg = {false, true, false, false, true};
-    int[] st = {2, 2, 3, 4, 3};
+    String[] routes = {"current ", "registerGrams ", "gramStages 3 ", "gramStages 4 ", "registerGrams + gramStages 3 ",
+        "constGramLoads ", "constGramLoads + gramStages 3 ", "constGramLoads + gramStages 4 + registerGrams ",
+        "no chainGrams ", "no chainGrams + constGramLoads ", "gramRowPairs ", "gramRowPairs + all "};
+    boolean[] rg = {false, true, false, false, true, false, false, true, false, false, false, true},
+        gl = {false, false, false, false, false, true, true, true, false, true, false, true},
+        cgs = {true, true, true, true, true, true, true, true, false, false, true, true},
+        rps = {false, false, false, false, false, false, false, false, false, false, true, true};
+    int[] st = {2, 2, 3, 4, 3, 2, 3, 4, 2, 2, 2, 3};
+    int[] base = {0, 0, 0, 0, 0, 0, 0, 0, 8, 8, 0, 0};   // the route each is compared with (8: the _b Grams with and without)
     int R = routes.length;
     float[][] du = new float[R][], dk = new float[R][], dD = new float[R][];
     double[][][] gb = new double[R][][];
@@ -83,12 +94,16 @@ class LearnedRegisterGramGpuTest extends CudaDeviceTest {
     try (var du16 = dev.upload(u16); var ddy = dev.upload(dy16); var out = dev.alloc((2L * n + 3) / 4 * 4);
          var dkb = dev.alloc(4L * nk); var dDb = dev.alloc(4L * H)) {
       for (int i = 0; i < R; i++)
-        plans[i] = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).blocksPerChannel(gx).chainGrams(true)
-            .vectorDd(true).asyncGrams(true).registerGrams(rg[i]).gramStages(st[i]);   // the current route: i = 0
+        plans[i] = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(blocks).blocksPerChannel(gx).chainGrams(cgs[i])
+            .vectorDd(true).asyncGrams(true).registerGrams(rg[i]).gramStages(st[i]).constGramLoads(gl[i])
+            .gramRowPairs(rps[i]);   // the current route: i = 0
       assertFalse(plans[0].registerGrams(), plans[0].toString());
       assertEquals(covered, plans[1].registerGrams(), "registerGrams route for " + what);
       assertEquals(covered ? plans[0].chainGramKernel() + "r" : plans[0].chainGramKernel(), plans[1].chainGramKernel(), what);
       assertEquals(3, plans[2].gramStages(), what);
+      assertFalse(plans[0].constGramLoads(), what);
+      assertFalse(plans[0].gramRowPairs(), what);
+      assertEquals(N / n1 == 32, plans[10].gramRowPairs(), what);
       assertThrows(IllegalArgumentException.class, () -> plans[0].gramStages(5));
       for (int i = 0; i < R; i++) {
         var c = plans[i];
@@ -109,17 +124,20 @@ class LearnedRegisterGramGpuTest extends CudaDeviceTest {
       }
       double[] seen = new double[4];
       for (int i = 1; i < R; i++) {
-        String w = routes[i] + "vs current " + what;
-        Reference.assertClose("du " + w, du[i], LearnedTensorCoreGpuTest.toD(du[0]), 1e-6);
-        Reference.assertClose("dk " + w, dk[i], LearnedTensorCoreGpuTest.toD(dk[0]), 1e-6);
-        Reference.assertClose("dD " + w, dD[i], LearnedTensorCoreGpuTest.toD(dD[0]), 1e-6);
-        boolean reassocB = st[i] == 4;   // three blocks per SM against four (dFb, dGb)
+        if (i == base[i]) continue;
+        int j = base[i];
+        String w = routes[i] + "vs " + routes[j] + what;
+        Reference.assertClose("du " + w, du[i], LearnedTensorCoreGpuTest.toD(du[j]), 1e-6);
+        Reference.assertClose("dk " + w, dk[i], LearnedTensorCoreGpuTest.toD(dk[j]), 1e-6);
+        Reference.assertClose("dD " + w, dD[i], LearnedTensorCoreGpuTest.toD(dD[j]), 1e-6);
+        // dFb, dGb: three blocks per SM against four (4 stages, without row pairs), or two warp groups summed (row pairs)
+        boolean reassocB = rps[i] && plans[i].gramRowPairs() || st[i] == 4 && !plans[i].gramRowPairs();
         for (int b = 0; b < 4; b++) {
           boolean a = b == 0 || b == 3;
           double tol = !a && reassocB ? 1e-5 : 1e-6;
           float[] x = LearnedTensorCoreGpuTest.toF(gb[i][b]);
-          Reference.assertClose(names[b] + " " + w, x, gb[0][b], tol);
-          seen[b] = Math.max(seen[b], Reference.relErr(x, gb[0][b]));
+          Reference.assertClose(names[b] + " " + w, x, gb[j][b], tol);
+          seen[b] = Math.max(seen[b], Reference.relErr(x, gb[j][b]));
         }
       }
       System.out.printf("registerGrams / gramStages %s (%s): max rel vs current dFa %.3e dFb %.3e dGb %.3e dGa %.3e; current vs lib dFa %.3e dGb %.3e%n",

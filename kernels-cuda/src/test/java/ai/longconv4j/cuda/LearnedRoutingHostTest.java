@@ -265,6 +265,7 @@ class LearnedRoutingHostTest {
     for (int[] f : new int[][] {{16, 16}, {16, 32}, {32, 32}, {32, 64}}) {
       assertTrue(4 * (4 * 3 * f[0] * (2 * f[1] + 8) + 1024) <= 228 * 1024, f[0] + "x" + f[1] + " _async3");
       assertTrue(3 * (4 * 4 * f[0] * (2 * f[1] + 8) + 1024) <= 228 * 1024, f[0] + "x" + f[1] + " _async4");
+      if (f[1] == 32) assertTrue(4 * (16 * f[0] * (2 * f[1] + 8) + 1024) <= 228 * 1024, f[0] + "x" + f[1] + " _asyncp");   // four per SM
     }
     assertEquals(3, LearnedLaunch.gramStages("3", 2));
     assertEquals(2, LearnedLaunch.gramStages(null, 2));
@@ -275,8 +276,11 @@ class LearnedRoutingHostTest {
     for (String io : new String[] {"bf16", "f16"})
       for (String arch : new String[] {"sm_80", "sm_90a"}) {
         noSpills(tg, "lbt_forward_" + io + "_32x64pdcg1r", arch);
-        for (String f : new String[] {"16x16", "16x32", "32x32", "32x64"})
-          for (String s : new String[] {"3", "4"}) noSpills(tb, "lbt_gram_" + io + "_" + f + "_a_async" + s, arch);
+        for (String f : new String[] {"16x16", "16x32", "32x32", "32x64"}) {
+          for (String s : new String[] {"3", "4", "s", "3s", "4s"}) noSpills(tb, "lbt_gram_" + io + "_" + f + "_a_async" + s, arch);
+          noSpills(tb, "lbt_gram_" + io + "_" + f + "_b_asyncs", arch);   // constGramLoads without chainGrams
+          if (f.endsWith("x32")) noSpills(tb, "lbt_gram_" + io + "_" + f + "_a_asyncp", arch);   // gramRowPairs
+        }
       }
   }
 

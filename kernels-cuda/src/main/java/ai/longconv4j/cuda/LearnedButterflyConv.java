@@ -201,10 +201,21 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   static final class Variants {
     private Variants() {}
-    /** {@link LearnedButterflyConv#gramRowPairs(boolean)}: false (lbf9: not yet measured); true: lbt_gram_*_a_asyncp. */
+    /**
+     * {@link LearnedButterflyConv#gramRowPairs(boolean)}: false. lbf9-3 ncu (one backward, B = 64, H = 768, bf16): the two
+     * _a Grams 512 127.2 + 127.6 us -> 107.7 + 106.4, 256 88.5 + 87.7 -> 57.9 + 58.0, and the learned GPU classes passed with
+     * it on, but every test shape had at most 528 rows (one row per Gram block on the H200), so its second warp group never
+     * multiplied: not flipped until LearnedRegisterGramGpuTest's larger shapes (added after lbf9-3) have passed on the GPU.
+     * true: lbt_gram_*_a_asyncp.
+     */
     static final boolean GRAM_ROW_PAIRS = false;
-    /** {@link LearnedButterflyConv#constGramLoads(boolean)}: false (lbf9: not yet measured); true: lbt_gram_*_async*s. */
-    static final boolean CONST_GRAM_LOADS = false;
+    /**
+     * {@link LearnedButterflyConv#constGramLoads(boolean)}: true (lbf9-3, B = 64, H = 768, causal, bf16, ncu of one backward
+     * at 1K: the two _a Grams 279.1 + 279.1 us -> 237.7 + 235.7, DRAM 61 -> 72 %; the learned GPU classes passed with it on,
+     * LearnedRegisterGramGpuTest's dFb / dGb (and the _b Grams' dGa / dFa) bitwise those without; the bench rows of lbf9-3
+     * did not run (an option-parsing bug, since fixed); BENCH-RESULTS.md round 17-lbf9); false: lbt_gram_*_async.
+     */
+    static final boolean CONST_GRAM_LOADS = true;
     /**
      * {@link LearnedButterflyConv#registerGrams(boolean)}: true (lbf9-1, B = 64, H = 768, causal, bf16, ncu of one backward
      * at 1K: the two chains 599.4 + 595.4 us (pdcg1) -> 582.1 + 575.4 (pdcg1r); the learned GPU classes passed with it on

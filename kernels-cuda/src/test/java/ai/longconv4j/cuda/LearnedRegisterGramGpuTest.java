@@ -30,7 +30,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * shapes: odd B, odd L and L % 8 != 0 (the Gram kernels' synchronous path), several row iterations per pair, two blocks
  * per channel (gx = 2), bidirectional, circular L = N at 32 x 32 (two V row tiles: pdcg2), 32 x 32 with one tile (pdcg1)
  * and N1 = 16 (f2cg) where registerGrams must fall back, B H = 415 rows > three blocks per SM on the H200's 132 SMs (so
- * that _async4's grid differs from _async's); bf16 and fp16.
+ * that _async4's grid differs from _async's), and B H = 1147 (16 x 32), 1128 (32 x 32), 1111 (32 x 64) rows > twice the
+ * Gram grid of four blocks per SM (added after sitting lbf9-3, not yet run: below 528 rows every Gram block takes one
+ * row, so neither a block's later rows nor gramRowPairs' second warp group were exercised); bf16 and fp16.
  * Tolerances. Against float64: LearnedTensorCoreGpuTest's budget for the tensor-core route (du, block gradients 1e-2,
  * dk 1e-2 * sqrt(N / Lk), dD 1e-5). Against the current route:
  * - du, dk, dD: the same chain code, the same dumped slots, the same dKp / dD kernel: 1e-6 (0 expected).
@@ -50,7 +52,8 @@ class LearnedRegisterGramGpuTest extends CudaDeviceTest {
     // mode, B, H, L, Lk, blocks per channel (0: automatic), whether registerGrams applies
     Object[][] shapes = {{ConvMode.CAUSAL, 37, 6, 512, 512, 0, false}, {ConvMode.CAUSAL, 33, 4, 333, 333, 2, false},
         {ConvMode.CAUSAL, 13, 5, 301, 250, 0, false}, {ConvMode.BIDIRECTIONAL, 9, 3, 500, 400, 0, false},
-        {ConvMode.CAUSAL, 83, 5, 256, 256, 0, false},
+        {ConvMode.CAUSAL, 83, 5, 256, 256, 0, false}, {ConvMode.CAUSAL, 37, 31, 256, 256, 0, false},
+        {ConvMode.CAUSAL, 24, 47, 300, 300, 0, false}, {ConvMode.CAUSAL, 11, 101, 1000, 1000, 0, true},
         {ConvMode.CIRCULAR, 11, 3, 1024, 1024, 0, false}, {ConvMode.CAUSAL, 29, 5, 1024, 1024, 0, true},
         {ConvMode.CAUSAL, 19, 2, 777, 700, 2, true}, {ConvMode.CAUSAL, 25, 3, 1000, 999, 0, true},
         {ConvMode.CAUSAL, 5, 7, 100, 100, 0, false}, {ConvMode.CAUSAL, 31, 5, 201, 150, 0, false},

@@ -178,8 +178,8 @@ public final class LearnedBench {
           // scheme[:gN]: N blocks per channel (blocksPerChannel) for the forward; [:fwd]: no backward rows
           String scheme = spec.split(":")[0];
           for (String opt : spec.substring(scheme.length()).split(":"))
-            if (opt.startsWith("g")) lb.blocksPerChannel(Integer.parseInt(opt.substring(1)));
-            else if (opt.startsWith("a")) lb.autoBlocksPerSm(Integer.parseInt(opt.substring(1)));
+            if (opt.matches("g\\d+")) lb.blocksPerChannel(Integer.parseInt(opt.substring(1)));   // lbf9: digits only (:gl is not gN)
+            else if (opt.matches("a\\d+")) lb.autoBlocksPerSm(Integer.parseInt(opt.substring(1)));
             else if (opt.equals("p")) lb.persistentBlocks(true);
             else if (opt.equals("r")) lb.fastReductions(true);   // lbf7: lbt_gram_reduce2 / lbt_dkp2
             else if (opt.equals("r0")) lb.fastReductions(false);

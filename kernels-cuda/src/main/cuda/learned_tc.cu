@@ -354,7 +354,7 @@ __device__ __forceinline__ void lbk_flush(const float* ka, float2* g, float ksca
 }
 // Grid (ceil(B / (W * rowsPerWarp)), H), block 32 W, dynamic smem LbtLayout::FIXED_BYTES + W * WARP_BYTES.
 template <typename IO, bool BF16, int N1, int N2, bool SPLIT, int PAIR = 0, bool FE = false, bool TI = false, bool CH = false,
-          int NB = 0, bool PERSIST = false, int WG = 0, bool KF = false, int GV = 0>
+          int NB = 0, bool PERSIST = false, int WG = 0, bool KF = false, int GV = 0, bool GR = false>
 __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__ kp, const float* __restrict__ D,
                             const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L, int conjK,
                             uint16_t* __restrict__ dump, const uint16_t* __restrict__ fdump = nullptr,
@@ -420,7 +420,7 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
         else lbc2_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, conjK, bufs, sb, skp, twi, hh, 0, 1);
       }
     } else if constexpr (NB > 0) lbc2_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, conjK, bufs, sb, skp, twi, h, blockIdx.x, gridDim.x);
-    else lbc_rows<IO, BF16, N2, PAIR == 2, KF, GV>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, dump, fdump, ka, gv);
+    else lbc_rows<IO, BF16, N2, PAIR == 2, KF, GV, GR>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, dump, fdump, ka, gv);
     if constexpr (KF) lbk_flush<N1, N2>(ka, gk + (size_t)h * N, kscale);
     if constexpr (GV > 0)
       lbg_flush<32, GV>(ka, gpart + ((size_t)blockIdx.y * gridDim.x + blockIdx.x) * 32 * 32, gherm, blockDim.x >> 6, lbg_pair_floats<GV>());

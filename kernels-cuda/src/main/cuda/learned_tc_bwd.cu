@@ -52,10 +52,49 @@ __device__ __forceinline__ void load_operand_async(const uint16_t* __restrict__ 
   }
 }
 
-// Grid (G), block 256, dynamic smem 2 * 2 * N1 * (2 N2 + 8) bytes (ASYNC: twice that, two buffers: the next row's operands
-// are copied by cp.async while the current row's products run; real x operands need L % 8 == 0, else synchronous).
-// part: (G, M, M) float2, M = FORM_A ? N2 : N1.
-template <typename IO, bool BF16, int N1, int N2, bool FORM_A, bool ASYNC>
+// load_operand_async with the chunks per row a compile-time constant in each branch (FI, lbf9): the same copies. In
+// load_operand_async CPR depends on src at run time, so row = i / CPR is a signed division by a variable, a
+// few dozen instructions per 16-byte chunk (lbf9-2 ncu of lbt_gram_bf16_32x64_a_async: 3,113 instructions per row per
+// block for 256 MMAs, issue slots 61 % busy, the top stalls wait / not selected / math pipe).
+template <typename IO, int N1, int N2>
+__device__ __forceinline__ void load_operand_async_fi(const uint16_t* __restrict__ src, const IO* __restrict__ x, size_t r,
+                                                      int slot, int L, uint16_t* S) {
+  constexpr int N = N1 * N2, SX = 2 * N2 + 8;
+  if (src != nullptr) {
+    constexpr int CPR = 2 * N2 / 8;
+    const uint16_t* g = src + r * 8 * N + (size_t)slot * 2 * N;
+    for (int i = threadIdx.x; i < N1 * CPR; i += blockDim.x) {
+      const int row = i / CPR, c = 8 * (i % CPR);
+      asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" :: "r"((uint32_t)__cvta_generic_to_shared(S + row * SX + c)),
+                   "l"(g + row * 2 * N2 + c) : "memory");
+    }
+  } else {
+    constexpr int CPR = N2 / 8;
+    const uint16_t* g = reinterpret_cast<const uint16_t*>(x + r * L);
+    for (int i = threadIdx.x; i < N1 * CPR; i += blockDim.x) {
+      const int row = i / CPR, c = 8 * (i % CPR), n = row * N2 + c;
+      const bool in = n < L;
+      asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"((uint32_t)__cvta_generic_to_shared(S + row * SX + c)),
+                   "l"(g + (in ? n : 0)), "r"(in ? 16 : 0) : "memory");
+    }
+  }
+}
+
+template <typename IO, int N1, int N2, bool FI>
+__device__ __forceinline__ void lbt_gram_load(const uint16_t* __restrict__ src, const IO* __restrict__ x, size_t r, int slot,
+                                              int L, uint16_t* S) {
+  if constexpr (FI) load_operand_async_fi<IO, N1, N2>(src, x, r, slot, L, S);
+  else load_operand_async<IO, N1, N2>(src, x, r, slot, L, S);
+}
+
+// Grid (G), block 256, dynamic smem 2 * 2 * N1 * (2 N2 + 8) bytes (ASYNC: S times that, S buffers: the next S - 1 rows'
+// operands are copied by cp.async while the current row's products run; real x operands need L % 8 == 0, else
+// synchronous). part: (G, M, M) float2, M = FORM_A ? N2 : N1.
+// S > 2 (suffix _async3 / _async4; LearnedButterflyConv.gramStages, lbf9): a deeper cp.async pipeline, S - 1 rows in
+// flight per block instead of one (lbf7 / lbf8 ncu: the 1K _a Grams at 61 % of DRAM peak with 4 blocks of 2 buffers per
+// SM); the same rows per block in the same order and the same MMAs: the partials are bitwise those of S = 2.
+// FI (suffix s: _asyncs, _async3s, _async4s; LearnedButterflyConv.gramIndexing, lbf9): load_operand_async_fi.
+template <typename IO, bool BF16, int N1, int N2, bool FORM_A, bool ASYNC, int S = 2, bool FI = false>
 __device__ void lbt_gram(const uint16_t* __restrict__ lsrc, int lslot, const IO* __restrict__ lx,
                          const uint16_t* __restrict__ rsrc, int rslot, const IO* __restrict__ rx, float2* __restrict__ part,
                          int rows, int L) {
@@ -73,24 +112,47 @@ __device__ void lbt_gram(const uint16_t* __restrict__ lsrc, int lslot, const IO*
 #pragma unroll
       for (int q = 0; q < 4; ++q) { gr[u][j][q] = 0.f; gi[u][j][q] = 0.f; }
   const bool async = ASYNC && (L & 7) == 0;
-  if (async)   // the Im halves of real operands stay zero in both buffers
-    for (int i = threadIdx.x; i < 2 * N1 * N2; i += blockDim.x) {
+  static_assert(S >= 2 && (S == 2 || ASYNC), "S buffers: async only");
+  if (async)   // the Im halves of real operands stay zero in every buffer
+    for (int i = threadIdx.x; i < S * N1 * N2; i += blockDim.x) {
       const int buf = i / (N1 * N2), row = (i / N2) % N1, c = i % N2;
       if (lsrc == nullptr) Ls[2 * buf * N1 * SX + row * SX + N2 + c] = 0;
       if (rsrc == nullptr) Rs[2 * buf * N1 * SX + row * SX + N2 + c] = 0;
     }
-  if (async && blockIdx.x < rows) {   // the first row
-    load_operand_async<IO, N1, N2>(lsrc, lx, (size_t)blockIdx.x, lslot, L, Ls);
-    load_operand_async<IO, N1, N2>(rsrc, rx, (size_t)blockIdx.x, rslot, L, Rs);
+  if constexpr (S == 2) {
+    if (async && blockIdx.x < rows) {   // the first row
+      lbt_gram_load<IO, N1, N2, FI>(lsrc, lx, (size_t)blockIdx.x, lslot, L, Ls);
+      lbt_gram_load<IO, N1, N2, FI>(rsrc, rx, (size_t)blockIdx.x, rslot, L, Rs);
+    }
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+  } else {   // the first S - 1 rows into buffers 0 .. S - 2, one group each
+#pragma unroll
+    for (int q = 0; q < S - 1; ++q) {
+      const int rq = blockIdx.x + q * gridDim.x;
+      if (async && rq < rows) {
+        lbt_gram_load<IO, N1, N2, FI>(lsrc, lx, (size_t)rq, lslot, L, Ls + 2 * q * N1 * SX);
+        lbt_gram_load<IO, N1, N2, FI>(rsrc, rx, (size_t)rq, rslot, L, Rs + 2 * q * N1 * SX);
+      }
+      asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
   }
-  asm volatile("cp.async.commit_group;\n" ::: "memory");
+  int cb = 0;   // S > 2: the buffer of row r
   for (int r = blockIdx.x, it = 0; r < rows; r += gridDim.x, ++it) {
     __syncthreads();
-    if (async) {   // buffer it & 1 holds row r (in flight); queue row r + G into the other, then wait for all but that
+    if (async && S > 2) {   // buffer cb holds row r; queue row r + (S - 1) G into the previous row's buffer (free after
+      const int nb = cb == 0 ? S - 1 : cb - 1;   // the barrier above), then wait for all groups but the newest S - 1
+      const int rn = r + (S - 1) * (int)gridDim.x;
+      if (rn < rows) {
+        lbt_gram_load<IO, N1, N2, FI>(lsrc, lx, (size_t)rn, lslot, L, Ls + 2 * nb * N1 * SX);
+        lbt_gram_load<IO, N1, N2, FI>(rsrc, rx, (size_t)rn, rslot, L, Rs + 2 * nb * N1 * SX);
+      }
+      asm volatile("cp.async.commit_group;\n" ::: "memory");
+      asm volatile("cp.async.wait_group %0;\n" :: "n"(S - 1) : "memory");
+    } else if (async) {   // buffer it & 1 holds row r (in flight); queue row r + G into the other, then wait for all but that
       uint16_t *Ln = Ls + 2 * ((it + 1) & 1) * N1 * SX, *Rn = Rs + 2 * ((it + 1) & 1) * N1 * SX;
       if (r + (int)gridDim.x < rows) {
-        load_operand_async<IO, N1, N2>(lsrc, lx, (size_t)(r + gridDim.x), lslot, L, Ln);
-        load_operand_async<IO, N1, N2>(rsrc, rx, (size_t)(r + gridDim.x), rslot, L, Rn);
+        lbt_gram_load<IO, N1, N2, FI>(lsrc, lx, (size_t)(r + gridDim.x), lslot, L, Ln);
+        lbt_gram_load<IO, N1, N2, FI>(rsrc, rx, (size_t)(r + gridDim.x), rslot, L, Rn);
       }
       asm volatile("cp.async.commit_group;\n" ::: "memory");
       asm volatile("cp.async.wait_group 1;\n" ::: "memory");
@@ -99,7 +161,9 @@ __device__ void lbt_gram(const uint16_t* __restrict__ lsrc, int lslot, const IO*
       load_operand<IO, N1, N2>(rsrc, rx, (size_t)r, rslot, L, Rs);
     }
     __syncthreads();
-    const uint16_t *Lc = Ls + (async ? 2 * (it & 1) * N1 * SX : 0), *Rc = Rs + (async ? 2 * (it & 1) * N1 * SX : 0);
+    const int cur = S == 2 ? (it & 1) : cb;
+    if constexpr (S > 2) cb = cb == S - 1 ? 0 : cb + 1;
+    const uint16_t *Lc = Ls + (async ? 2 * cur * N1 * SX : 0), *Rc = Rs + (async ? 2 * cur * N1 * SX : 0);
 #pragma unroll
     for (int u = 0; u < UPW; ++u) {
       const int unit = warp + 8 * u;
@@ -333,17 +397,117 @@ extern "C" __global__ void __launch_bounds__(256) lbt_taps(const float2* __restr
   }
 }
 
-#define LBT_GRAM1(SUF, IO, BF, N1, N2, FORM, FA, ASYNC, TAIL)                                                      \
+// lbt_gram_rp (suffix _a_asyncp; LearnedButterflyConv.gramRowPairs, lbf9): form A at N2 = 32 (dGb, dFb at 16 x 32 and
+// 32 x 32: M = 32, four 16 x 16 output units, so lbt_gram's warps 4-7 wait at every row while warps 0-3 multiply) on
+// two rows per step: warps 0-3 take row r, warps 4-7 row r + G (unit = warp & 3), each with its own accumulators; rows
+// r += 2 G; at the end warps 4-7 hand theirs over through shared memory and warps 0-3 add them (group 0 + group 1) and
+// write the block's partial. Operands: dump slots only (form A has no real operand: no L % 8 restriction); loads as
+// load_operand_async_fi, two stages of two rows each by cp.async. The same products, summed in another order (per warp
+// group over every other row, then the two groups): fp32 re-association only.
+// Grid (G), block 256, dynamic smem 2 stages * 2 rows * 2 operands * N1 * (2 N2 + 8) * 2 bytes.
+template <typename IO, bool BF16, int N1, int N2>
+__device__ void lbt_gram_rp(const uint16_t* __restrict__ lsrc, int lslot, const uint16_t* __restrict__ rsrc, int rslot,
+                            float2* __restrict__ part, int rows) {
+  static_assert(N2 == 32, "row pairs: M = 32 (four output units)");
+  constexpr int SX = 2 * N2 + 8, M = N2, MTo = M / 16, KT = N1 / 16, OP = N1 * SX;   // OP: one operand row's elements
+  extern __shared__ __align__(16) unsigned char smraw[];
+  uint16_t* sm = reinterpret_cast<uint16_t*>(smraw);   // row slot k = 2 stage + q: L at sm + 2 k OP, R at sm + (2 k + 1) OP
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
+  const int q = warp >> 2, unit = warp & 3, i0 = 16 * (unit / MTo), j0 = 16 * (unit % MTo);
+  const int G = gridDim.x;
+  float gr[2][4], gi[2][4];
+#pragma unroll
+  for (int j = 0; j < 2; ++j)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) { gr[j][e] = 0.f; gi[j][e] = 0.f; }
+  auto load2 = [&](int r0, int stage) {   // rows r0 and r0 + G (those below rows) into the stage's two row slots
+#pragma unroll
+    for (int qq = 0; qq < 2; ++qq) {
+      const int rr = r0 + qq * G;
+      if (rr < rows) {
+        uint16_t* d = sm + 2 * (2 * stage + qq) * OP;
+        load_operand_async_fi<IO, N1, N2>(lsrc, nullptr, (size_t)rr, lslot, 0, d);
+        load_operand_async_fi<IO, N1, N2>(rsrc, nullptr, (size_t)rr, rslot, 0, d + OP);
+      }
+    }
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+  };
+  load2(blockIdx.x, 0);
+  for (int r = blockIdx.x, it = 0; r < rows; r += 2 * G, ++it) {
+    __syncthreads();   // every warp done with the stage about to be refilled
+    load2(r + 2 * G, (it + 1) & 1);
+    asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+    __syncthreads();
+    if (r + q * G < rows) {
+      const uint16_t *Lc = sm + 2 * (2 * (it & 1) + q) * OP, *Rc = Lc + OP;
+#pragma unroll
+      for (int kk = 0; kk < KT; ++kk) {   // as lbt_gram's form A
+        uint32_t ar[4], ai[4], br[4], bi[4];
+        const uint16_t* pa = Lc + (16 * kk + (lm >> 1) * 8 + lr) * SX + i0 + (lm & 1) * 8;
+        ldsm_x4_t(ar, pa);
+        ldsm_x4_t(ai, pa + N2);
+        const uint16_t* pb = Rc + (16 * kk + (lm & 1) * 8 + lr) * SX + j0 + (lm >> 1) * 8;
+        ldsm_x4_t(br, pb);
+        ldsm_x4_t(bi, pb + N2);
+        const uint32_t nai[4] = {ai[0] ^ SIGN2, ai[1] ^ SIGN2, ai[2] ^ SIGN2, ai[3] ^ SIGN2};
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+          mma16816<BF16>(gr[j], ar, br[2 * j], br[2 * j + 1]);
+          mma16816<BF16>(gr[j], ai, bi[2 * j], bi[2 * j + 1]);
+          mma16816<BF16>(gi[j], ar, bi[2 * j], bi[2 * j + 1]);
+          mma16816<BF16>(gi[j], nai, br[2 * j], br[2 * j + 1]);
+        }
+      }
+    }
+  }
+  asm volatile("cp.async.wait_all;\n" ::: "memory");
+  __syncthreads();   // the buffers are free: group 1's accumulators through them
+  float* hand = reinterpret_cast<float*>(smraw);   // 4 units x 16 values x 32 lanes
+  if (q == 1)
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        hand[((unit * 16 + 8 * j + e) * 32) + lane] = gr[j][e];
+        hand[((unit * 16 + 8 * j + 4 + e) * 32) + lane] = gi[j][e];
+      }
+  __syncthreads();
+  if (q == 0) {
+    float2* p = part + (size_t)blockIdx.x * M * M;
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int i = i0 + g + 8 * (e >> 1), c = j0 + 8 * j + 2 * t + (e & 1);
+        p[i * M + c] = make_float2(gr[j][e] + hand[((unit * 16 + 8 * j + e) * 32) + lane],
+                                   gi[j][e] + hand[((unit * 16 + 8 * j + 4 + e) * 32) + lane]);
+      }
+  }
+}
+
+#define LBT_GRAMS(SUF, IO, BF, N1, N2, FORM, FA, ASYNC, TAIL, S) LBT_GRAMF(SUF, IO, BF, N1, N2, FORM, FA, ASYNC, TAIL, S, false)
+#define LBT_GRAMF(SUF, IO, BF, N1, N2, FORM, FA, ASYNC, TAIL, S, FI)                                              \
   extern "C" __global__ void __launch_bounds__(256) lbt_gram_##SUF##_##N1##x##N2##_##FORM##TAIL(                  \
       const uint16_t* __restrict__ ls, int lslot, const IO* __restrict__ lx, const uint16_t* __restrict__ rs, int rslot, \
       const IO* __restrict__ rx, float2* __restrict__ part, int rows, int L) {                                    \
-    lbt_gram<IO, BF, N1, N2, FA, ASYNC>(ls, lslot, lx, rs, rslot, rx, part, rows, L);                              \
+    lbt_gram<IO, BF, N1, N2, FA, ASYNC, S, FI>(ls, lslot, lx, rs, rslot, rx, part, rows, L);                       \
   }
+#define LBT_GRAM1(SUF, IO, BF, N1, N2, FORM, FA, ASYNC, TAIL) LBT_GRAMS(SUF, IO, BF, N1, N2, FORM, FA, ASYNC, TAIL, 2)
 #define LBT_GRAM(SUF, IO, BF, N1, N2)                                                                              \
   LBT_GRAM1(SUF, IO, BF, N1, N2, a, true, false, ) LBT_GRAM1(SUF, IO, BF, N1, N2, b, false, false, )              \
-  LBT_GRAM1(SUF, IO, BF, N1, N2, a, true, true, _async) LBT_GRAM1(SUF, IO, BF, N1, N2, b, false, true, _async)
+  LBT_GRAM1(SUF, IO, BF, N1, N2, a, true, true, _async) LBT_GRAM1(SUF, IO, BF, N1, N2, b, false, true, _async)     \
+  LBT_GRAMS(SUF, IO, BF, N1, N2, a, true, true, _async3, 3) LBT_GRAMS(SUF, IO, BF, N1, N2, a, true, true, _async4, 4)     \
+  LBT_GRAMF(SUF, IO, BF, N1, N2, a, true, true, _asyncs, 2, true) LBT_GRAMF(SUF, IO, BF, N1, N2, b, false, true, _asyncs, 2, true) \
+  LBT_GRAMF(SUF, IO, BF, N1, N2, a, true, true, _async3s, 3, true) LBT_GRAMF(SUF, IO, BF, N1, N2, a, true, true, _async4s, 4, true)
+#define LBT_GRAMP(SUF, IO, BF, N1, N2)                                                                             \
+  extern "C" __global__ void __launch_bounds__(256) lbt_gram_##SUF##_##N1##x##N2##_a_asyncp(                       \
+      const uint16_t* __restrict__ ls, int lslot, const IO* __restrict__ lx, const uint16_t* __restrict__ rs, int rslot, \
+      const IO* __restrict__ rx, float2* __restrict__ part, int rows, int L) {                                    \
+    lbt_gram_rp<IO, BF, N1, N2>(ls, lslot, rs, rslot, part, rows);                                                \
+  }
 #define LBT_BWD_TYPE(SUF, IO, BF)                                                                                  \
   LBT_GRAM(SUF, IO, BF, 16, 16) LBT_GRAM(SUF, IO, BF, 16, 32) LBT_GRAM(SUF, IO, BF, 32, 32) LBT_GRAM(SUF, IO, BF, 32, 64) \
+  LBT_GRAMP(SUF, IO, BF, 16, 32) LBT_GRAMP(SUF, IO, BF, 32, 32)                                                   \
   extern "C" __global__ void __launch_bounds__(256) lbt_dkp_##SUF(const uint16_t* __restrict__ fwd,               \
       const uint16_t* __restrict__ adj, const IO* __restrict__ u, const IO* __restrict__ dy, float2* __restrict__ dkp, \
       float* __restrict__ dD, int B, int H, int L, int N1, int N2, float scale) {                                 \

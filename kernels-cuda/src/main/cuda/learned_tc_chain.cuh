@@ -303,6 +303,45 @@ __device__ __forceinline__ void lbg_mma(const uint16_t* Xh, const uint16_t* Vs, 
     }
 }
 
+// GR (suffix pdcg1r; LearnedButterflyConv.registerGrams, lbf9): GV = 1's accumulators in registers instead of shared
+// memory. Each warp of a pair owns its 16 rows of the pair's accumulator (lbg_mma reads and writes only acc + 16 half SJ
+// at the warp's fragment positions), so the 16 fp32 per lane (2 n-tiles x 4, Re and Im) can stay in the lane's
+// registers across the rows of lbc_rows' loop: no shared-memory read-modify-write per row (lbf8-3 ncu: the 1K chain's
+// short-scoreboard stall grew 0.65 -> 0.89 per instruction with it). The same MMAs in the same order per lane as
+// lbg_mma<.., 1>, so the sums are bitwise those of pdcg1; lbg_store writes them once to the pair's shared-memory
+// accumulator (the layout lbg_flush reads) after the loop.
+struct LbgAcc { float r[2][4], i[2][4]; };
+template <bool BF16, int N2>
+__device__ __forceinline__ void lbg_mma_reg(const uint16_t* Xh, const uint16_t* Vs, LbgAcc& a) {
+  constexpr int SX = 2 * N2 + 8, SS = N2 + 8;
+  const int lane = threadIdx.x & 31, lr = lane & 7, lm = lane >> 3;
+#pragma unroll
+  for (int kk = 0; kk < N2 / 16; ++kk) {
+    uint32_t ar[4], ai[4], f[4];
+    const uint16_t* p = Xh + ((lm & 1) * 8 + lr) * SX + 16 * kk + (lm >> 1) * 8;
+    ldsm_x4(ar, p);
+    ldsm_x4(ai, p + N2);
+    ldsm_x4(f, Vs + ((lm >> 1) * 8 + lr) * SS + 16 * kk + (lm & 1) * 8);
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      mma16816<BF16>(a.r[j], ar, f[2 * j], f[2 * j + 1]);
+      mma16816<BF16>(a.i[j], ai, f[2 * j], f[2 * j + 1]);
+    }
+  }
+}
+// acc: the pair's accumulator at the warp's first row (Re plane, Im plane 32 SJ floats later), lbg_mma's layout (GV = 1).
+__device__ __forceinline__ void lbg_store(const LbgAcc& a, float* acc) {
+  constexpr int SJ = lbg_sj<1>();
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+#pragma unroll
+  for (int nt = 0; nt < 2; ++nt)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      *reinterpret_cast<float2*>(acc + (g + 8 * h) * SJ + 8 * nt + 2 * t) = make_float2(a.r[nt][2 * h], a.r[nt][2 * h + 1]);
+      *reinterpret_cast<float2*>(acc + 32 * SJ + (g + 8 * h) * SJ + 8 * nt + 2 * t) = make_float2(a.i[nt][2 * h], a.i[nt][2 * h + 1]);
+    }
+}
+
 // The block's partial Gram (M x M float2, row-major; M = N1) from its units' accumulators (units: the pairs at N1 = 32,
 // the warps at N1 = 16; unit u's planes at gacc + u UF), summed in unit order: M, or with herm M^H (the forward
 // chain's dGa). part: this block's slot, (blockIdx.y gridDim.x + blockIdx.x) M^2 float2.
@@ -344,13 +383,14 @@ __device__ __forceinline__ void lbg_stage16(const IO* __restrict__ v, uint16_t* 
 
 // GV > 0: the Gram of X3 with vrow (its stage Vc, the next row's vnext into Vn) into the pair's accumulator gacc
 // (lbg_mma); slot 3 not dumped.
-template <typename IO, bool BF16, int N2, bool DUMP, bool KF = false, int GV = 0>
+template <typename IO, bool BF16, int N2, bool DUMP, bool KF = false, int GV = 0, bool GR = false>
 __device__ __forceinline__ void lbc_row(const IO* __restrict__ xrow, IO* __restrict__ orow, float d, int L, bool conjK,
                                         uint16_t* X, const uint16_t* sb, const float2* kp, const float2* twi, uint16_t* dump,
                                         const IO* __restrict__ xnext, uint16_t* Sc, uint16_t* Sn, int bar,
                                         const uint16_t* __restrict__ fc = nullptr, float* ka = nullptr,
                                         const IO* __restrict__ vrow = nullptr, float* gacc = nullptr,
-                                        const IO* __restrict__ vnext = nullptr, uint16_t* Vc = nullptr, uint16_t* Vn = nullptr) {
+                                        const IO* __restrict__ vnext = nullptr, uint16_t* Vc = nullptr, uint16_t* Vn = nullptr,
+                                        LbgAcc* racc = nullptr) {
   using Lo = LbtLayout<32, N2>;
   constexpr int JPW = N2 / 32, SS = N2 + 8;
   const int lane = threadIdx.x & 31, half = (threadIdx.x >> 5) & 1;
@@ -373,7 +413,8 @@ __device__ __forceinline__ void lbc_row(const IO* __restrict__ xrow, IO* __restr
   asm volatile("bar.sync %0, 64;\n" :: "r"(bar) : "memory");
   const uint16_t* a4r = sb + 2 * Lo::A_EL + 4 * Lo::B_EL;
   lbp_out<IO, BF16, N2>(xrow, orow, d, L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / 2), half * JPW, Sc);   // x of the skip term from Sc
-  if constexpr (GV > 0) lbg_mma<BF16, N2, GV>(X + 16 * half * Lo::SX, Vc, gacc + 16 * half * lbg_sj<GV>());
+  if constexpr (GR) lbg_mma_reg<BF16, N2>(X + 16 * half * Lo::SX, Vc, *racc);   // GR: GV = 1 in registers
+  else if constexpr (GV > 0) lbg_mma<BF16, N2, GV>(X + 16 * half * Lo::SX, Vc, gacc + 16 * half * lbg_sj<GV>());
 }
 
 // A one-warp row at N1 = 16 (the f2c kernels): x into the warp's buffer X, lbc_steps (X3 back into X), step 4 (lbt_out).
@@ -404,7 +445,8 @@ __device__ __forceinline__ void lbc_row16(const IO* __restrict__ xrow, IO* __res
 
 // Grid (ceil(B / (W / 2)), H) at most, block 32 W (W even); twi: the TI start values (lbp_twi_build).
 // GV > 0: v (B, H, L), the other input (lbc_row's vrow), ka the pairs' Gram accumulators (lbg_pair_floats each).
-template <typename IO, bool BF16, int N2, bool DUMP, bool KF = false, int GV = 0>
+// GR (GV = 1 only): the Gram accumulators in registers (LbgAcc), stored to ka once after the loop.
+template <typename IO, bool BF16, int N2, bool DUMP, bool KF = false, int GV = 0, bool GR = false>
 __device__ void lbc_rows(const IO* __restrict__ x, IO* __restrict__ out, float d, int B, int H, int L, int conjK,
                          uint16_t* bufs, const uint16_t* sb, const float2* skp, const float2* twi, uint16_t* __restrict__ dump,
                          const uint16_t* __restrict__ fdump = nullptr, float* ka = nullptr, const IO* __restrict__ v = nullptr) {
@@ -418,14 +460,24 @@ __device__ void lbc_rows(const IO* __restrict__ x, IO* __restrict__ out, float d
   const int kt = ((L + N2 - 1) / N2 + 15) >> 4;
   if ((L & 7) == 0 && b < B) lbc_stage_async<N2, IO>(x + ((size_t)b * H + h) * L, S0, L, kt, half);   // the first row
   if (GV > 0 && (L & 7) == 0 && b < B) lbc_stage_async<N2, IO>(v + ((size_t)b * H + h) * L, V0, L, kt, half);
+  static_assert(!GR || GV == 1, "register Gram accumulators: GV = 1 only");
+  LbgAcc racc;
+  if constexpr (GR) {
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) { racc.r[j][e] = 0.f; racc.i[j][e] = 0.f; }
+  }
   for (int it = 0; b < B; b += gridDim.x * R, ++it) {
     const size_t off = ((size_t)b * H + h) * L;
     const int bn = b + gridDim.x * R;
-    lbc_row<IO, BF16, N2, DUMP, KF, GV>(x + off, out + off, d, L, conjK != 0, X, sb, skp, twi,
+    lbc_row<IO, BF16, N2, DUMP, KF, GV, GR>(x + off, out + off, d, L, conjK != 0, X, sb, skp, twi,
                                         DUMP ? dump + ((size_t)b * H + h) * 8 * N : nullptr, bn < B ? x + ((size_t)bn * H + h) * L : nullptr,
                                         (it & 1) ? S1 : S0, (it & 1) ? S0 : S1, 1 + pair,
                                         KF ? fdump + ((size_t)b * H + h) * 8 * N + 2 * N : nullptr, ka,
                                         GV > 0 ? v + off : nullptr, GV > 0 ? ka + pair * lbg_pair_floats<(GV > 0 ? GV : 1)>() : nullptr,
-                                        GV > 0 && bn < B ? v + ((size_t)bn * H + h) * L : nullptr, (it & 1) ? V1 : V0, (it & 1) ? V0 : V1);
+                                        GV > 0 && bn < B ? v + ((size_t)bn * H + h) * L : nullptr, (it & 1) ? V1 : V0, (it & 1) ? V0 : V1,
+                                        &racc);
   }
+  if constexpr (GR) lbg_store(racc, ka + pair * lbg_pair_floats<1>() + 16 * half * lbg_sj<1>());   // lbg_flush syncs
 }

@@ -45,7 +45,9 @@ public final class LearnedButterflyConv implements AutoCloseable {
   private boolean weightsSet, tensorCores, splitRows = DEFAULT_SPLIT, pairRows = DEFAULT_PAIR, tensorCoreGrads = true,
       asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW, chainRows = DEFAULT_CHAIN, batchRows = DEFAULT_BATCH_ROWS,
       persistent, wgmmaRows, fusedDkp = DEFAULT_FUSED_DKP, fastReductions = DEFAULT_FAST_REDUCTIONS,
-      chainGrams = DEFAULT_CHAIN_GRAMS, vectorDd = DEFAULT_VECTOR_DD;
+      chainGrams = DEFAULT_CHAIN_GRAMS, vectorDd = DEFAULT_VECTOR_DD, registerGrams = DEFAULT_REGISTER_GRAMS,
+      constGramLoads = DEFAULT_CONST_GRAM_LOADS, gramRowPairs = DEFAULT_GRAM_ROW_PAIRS;
+  private int gramStages = DEFAULT_GRAM_STAGES;
   private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL, pairDumpWarps = 12, blocksPerChannel = DEFAULT_BLOCKS_PER_CHANNEL,
       autoBlocksPerSm = DEFAULT_AUTO_BLOCKS_PER_SM;
   /** Default of {@link #splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
@@ -169,8 +171,64 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public static final boolean DEFAULT_VECTOR_DD = LearnedLaunch.onOff("longconv4j.learned.dkp3",
       System.getProperty("longconv4j.learned.dkp3"), Variants.VECTOR_DD);
 
+  /**
+   * Default of {@link #registerGrams(boolean)}: {@link Variants#REGISTER_GRAMS}; {@code -Dlongconv4j.learned.reggram=on|off}
+   * overrides it ({@code off}: pdcg1, the accumulators in shared memory, the slow twin).
+   */
+  public static final boolean DEFAULT_REGISTER_GRAMS = LearnedLaunch.onOff("longconv4j.learned.reggram",
+      System.getProperty("longconv4j.learned.reggram"), Variants.REGISTER_GRAMS);
+
+  /**
+   * Default of {@link #gramStages(int)}: {@link Variants#GRAM_STAGES}; {@code -Dlongconv4j.learned.gramstages=2|3|4}
+   * overrides it ({@code 2}: lbt_gram_*_a_async, the slow twin).
+   */
+  public static final int DEFAULT_GRAM_STAGES = LearnedLaunch.gramStages(System.getProperty("longconv4j.learned.gramstages"),
+      Variants.GRAM_STAGES);
+
+  /**
+   * Default of {@link #constGramLoads(boolean)}: {@link Variants#CONST_GRAM_LOADS}; {@code -Dlongconv4j.learned.gramload=on|off}
+   * overrides it ({@code off}: lbt_gram_*_async, the slow twins).
+   */
+  public static final boolean DEFAULT_CONST_GRAM_LOADS = LearnedLaunch.onOff("longconv4j.learned.gramload",
+      System.getProperty("longconv4j.learned.gramload"), Variants.CONST_GRAM_LOADS);
+
+  /**
+   * Default of {@link #gramRowPairs(boolean)}: {@link Variants#GRAM_ROW_PAIRS}; {@code -Dlongconv4j.learned.gramrp=on|off}
+   * overrides it ({@code off}: lbt_gram_*_a_async, the slow twin).
+   */
+  public static final boolean DEFAULT_GRAM_ROW_PAIRS = LearnedLaunch.onOff("longconv4j.learned.gramrp",
+      System.getProperty("longconv4j.learned.gramrp"), Variants.GRAM_ROW_PAIRS);
+
   static final class Variants {
     private Variants() {}
+    /**
+     * {@link LearnedButterflyConv#gramRowPairs(boolean)}: false. lbf9-3 ncu (one backward, B = 64, H = 768, bf16): the two
+     * _a Grams 512 127.2 + 127.6 us -> 107.7 + 106.4, 256 88.5 + 87.7 -> 57.9 + 58.0, and the learned GPU classes passed with
+     * it on, but every test shape had at most 528 rows (one row per Gram block on the H200), so its second warp group never
+     * multiplied: not flipped until LearnedRegisterGramGpuTest's larger shapes (added after lbf9-3) have passed on the GPU.
+     * true: lbt_gram_*_a_asyncp.
+     */
+    static final boolean GRAM_ROW_PAIRS = false;
+    /**
+     * {@link LearnedButterflyConv#constGramLoads(boolean)}: true (lbf9-3, B = 64, H = 768, causal, bf16, ncu of one backward
+     * at 1K: the two _a Grams 279.1 + 279.1 us -> 237.7 + 235.7, DRAM 61 -> 72 %; the learned GPU classes passed with it on,
+     * LearnedRegisterGramGpuTest's dFb / dGb (and the _b Grams' dGa / dFa) bitwise those without; the bench rows of lbf9-3
+     * did not run (an option-parsing bug, since fixed); BENCH-RESULTS.md round 17-lbf9); false: lbt_gram_*_async.
+     */
+    static final boolean CONST_GRAM_LOADS = true;
+    /**
+     * {@link LearnedButterflyConv#registerGrams(boolean)}: true (lbf9-1, B = 64, H = 768, causal, bf16, ncu of one backward
+     * at 1K: the two chains 599.4 + 595.4 us (pdcg1) -> 582.1 + 575.4 (pdcg1r); the learned GPU classes passed with it on
+     * (the only failures: LearnedChainGramGpuTest's kernel-name check, since updated), LearnedRegisterGramGpuTest's dGa / dFa
+     * bitwise the current route's; BENCH-RESULTS.md round 17-lbf9); false: pdcg1 (accumulators in shared memory).
+     */
+    static final boolean REGISTER_GRAMS = true;
+    /**
+     * {@link LearnedButterflyConv#gramStages(int)}: 2 (lbf9-1 ncu, the _a Grams 2 -> 3 stages: 1K 277.6 / 275.5 -> 270.6 /
+     * 269.5 us, 512 125.7 / 126.5 -> 133.2 / 133.6, 256 87.5 / 87.5 -> 86.7 / 87.2; the bench medians do not resolve 3 or 4
+     * stages at any length); 3 / 4: lbt_gram_*_a_async3 / _async4.
+     */
+    static final int GRAM_STAGES = 2;
     /**
      * {@link LearnedButterflyConv#chainGrams(boolean)}: true (lbf8-2, B = 64, H = 768, causal, bf16, ms, two orders, off / on:
      * bwd 256 0.736, 0.732 / 0.587, 0.585; 512 1.214, 1.216 / 1.012, 1.021; 1K 2.483, 2.483 / 2.162, 2.261; ncu at 1K: the
@@ -463,7 +521,9 @@ public final class LearnedButterflyConv implements AutoCloseable {
   int chainGramTiles() { return ((l + n2 - 1) / n2 + 15) / 16; }
 
   /** The chain-Gram kernel's name (learned_tc_gram.cu). */
-  String chainGramKernel() { return "lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + (n1 == 16 ? "f2cg" : "pdcg" + chainGramTiles()); }
+  String chainGramKernel() {
+    return "lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + (n1 == 16 ? "f2cg" : "pdcg" + chainGramTiles() + (registerGrams() ? "r" : ""));
+  }
 
   /**
    * The tensor-core backward's dD by lbt_dkp3 (lbf8: on its own grid row, 16-byte loads of dy and u; dKp as lbt_dkp2)
@@ -472,6 +532,55 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public LearnedButterflyConv vectorDd(boolean on) { vectorDd = on; return this; }
 
   public boolean vectorDd() { return vectorDd; }
+
+  /**
+   * The chain-Gram kernel at 32 x 64 with its dGa / dFa accumulators in registers (lbf9; kernel 32x64pdcg1r, 12 warps as
+   * pdcg1): each warp of a pair owns its 16 rows of the pair's accumulator, so the 16 fp32 per lane stay in registers
+   * over all rows instead of a shared-memory read-modify-write per row; the same MMAs in the same order, so the partials
+   * are bitwise pdcg1's. Takes effect where {@link #registerGrams()} says so.
+   */
+  public LearnedButterflyConv registerGrams(boolean on) { registerGrams = on; return this; }
+
+  /**
+   * Whether the backward runs {@link #registerGrams(boolean)}'s kernel: {@link #chainGrams()} at 32 x 64 (one V row tile
+   * there always: pdcg1). At 32 x 32 the register kernel would need 12 warps instead of pdcg1's 16, and that was slower
+   * (lbf9-1 ncu at L = 512: 270-273 us against 264-268), so it is not built.
+   */
+  public boolean registerGrams() { return registerGrams && chainGrams() && n1 == 32 && n2 == 64 && chainGramTiles() == 1; }
+
+  /**
+   * cp.async stages of the dFb / dGb Gram kernels (lbt_gram_*_a; lbf9): 2 (lbt_gram_*_a_async: one row in flight per
+   * block, four blocks per SM), 3 (_async3: two rows in flight, four blocks per SM) or 4 (_async4: three rows, three
+   * blocks per SM). Only with {@link #asyncGrams(boolean)} (L % 8 == 0 for real operands; the _a forms have none).
+   */
+  public LearnedButterflyConv gramStages(int stages) {
+    if (stages < 2 || stages > 4) throw new IllegalArgumentException("LearnedButterflyConv.gramStages: 2, 3 or 4, got " + stages);
+    gramStages = stages;
+    return this;
+  }
+
+  public int gramStages() { return asyncGrams ? gramStages : 2; }
+
+  /**
+   * The Gram kernels' cp.async row loads with compile-time chunk counts (lbf9; learned_tc_bwd.cu load_operand_async_fi,
+   * kernels lbt_gram_*_asyncs, _async3s, _async4s): the same copies without a signed division by a run-time value per
+   * 16-byte chunk (lbf9-2 ncu: the 1K _a Gram issued 3,113 instructions per row per block for 256 MMAs). Only with
+   * {@link #asyncGrams(boolean)}; the partials are bitwise those without.
+   */
+  public LearnedButterflyConv constGramLoads(boolean on) { constGramLoads = on; return this; }
+
+  public boolean constGramLoads() { return constGramLoads && asyncGrams; }
+
+  /**
+   * The dFb / dGb Grams at N2 = 32 (16 x 32, 32 x 32: 32 x 32 outputs, four 16 x 16 units for 8 warps) on two rows per
+   * step, warps 0-3 on one and 4-7 on the other, summed at the end (lbf9; learned_tc_bwd.cu lbt_gram_rp, kernels
+   * lbt_gram_*_a_asyncp; their row loads as {@link #constGramLoads(boolean)}'s). Takes effect where
+   * {@link #gramRowPairs()} says so; {@link #gramStages(int)} does not apply to them.
+   */
+  public LearnedButterflyConv gramRowPairs(boolean on) { gramRowPairs = on; return this; }
+
+  /** Whether the backward runs {@link #gramRowPairs(boolean)}'s kernels: {@link #asyncGrams(boolean)}, N2 = 32. */
+  public boolean gramRowPairs() { return gramRowPairs && asyncGrams && n2 == 32; }
 
   /** Whether the backward runs {@link #fusedDkp(boolean)}'s kernels (pdck / f2ck). */
   public boolean fusedDkp() {
@@ -625,6 +734,9 @@ public final class LearnedButterflyConv implements AutoCloseable {
       }
       String cfg = "lbt_gram_" + io.tag() + "_" + n1 + "x" + n2;
       int smem = (asyncGrams ? 8 : 4) * n1 * (2 * n2 + 8);
+      // gramStages (the _a forms): S buffers of 4 N1 (2 N2 + 8) bytes; 4 stages: three blocks per SM (shared memory)
+      int stages = gramStages(), smemA = stages > 2 ? 4 * stages * n1 * (2 * n2 + 8) : smem,
+          gA = stages == 4 ? Math.min(rows, 3 * device.smCount()) : g;
       DevicePointer none = new DevicePointer();
       float invN = 1f / n;
       // {kernel form, L source, L slot, L real, R source, R slot, R real, block offset, M, scale}
@@ -636,8 +748,14 @@ public final class LearnedButterflyConv implements AutoCloseable {
       for (int i = cg ? 2 : 0; i < grams.length; i++) {   // chainGrams: dGa and dFa done
         Object[] q = grams[i];
         int mm = (Integer) q[8];
-        m.kernel(cfg + q[0] + (asyncGrams ? "_async" : "")).launch(device.stream(), g, 1, 256, smem, q[1], q[2], q[3], q[4], q[5], q[6], part, rows, l);
-        reduceParts(m, part, g, mm * mm, (Float) q[9], (Integer) q[7]);
+        boolean rp = gramRowPairs() && q[0].equals("_a"), deep = !rp && stages > 2 && q[0].equals("_a");
+        int gq = deep ? gA : g;
+        // rp: two stages of two rows of both operands, 16 N1 (2 N2 + 8) bytes
+        String kn = rp ? cfg + "_a_asyncp"
+            : cfg + q[0] + (asyncGrams ? "_async" + (deep ? Integer.toString(stages) : "") + (constGramLoads() ? "s" : "") : "");
+        m.kernel(kn).launch(device.stream(), gq, 1, 256,
+            rp ? 16 * n1 * (2 * n2 + 8) : deep ? smemA : smem, q[1], q[2], q[3], q[4], q[5], q[6], part, rows, l);
+        reduceParts(m, part, gq, mm * mm, (Float) q[9], (Integer) q[7]);
       }
       // fused: N1 = 0 passed, lbt_dkp's dKp loop is empty and it only sums dD
       if (vectorDd)   // grid (H, NS + 1): NS y-slices of 1024 dKp positions (none when fused), dD on the last row

@@ -141,6 +141,17 @@ final class LearnedLaunch {
     };
   }
 
+  /** {@code -Dlongconv4j.learned.gramstages}: 2, 3 or 4 (null: the default); anything else is an error naming the property. */
+  static int gramStages(String v, int def) {
+    if (v == null) return def;
+    return switch (v.trim()) {
+      case "2" -> 2;
+      case "3" -> 3;
+      case "4" -> 4;
+      default -> throw new IllegalArgumentException("longconv4j.learned.gramstages (Gram cp.async stages): expected 2, 3 or 4, got " + v);
+    };
+  }
+
   /**
    * Warps per block of the chain-Gram kernels (learned_tc_gram.cu, their launch bounds): pdc's (16 at 32 x 32, 12 at
    * 32 x 64) with one V row tile, 12 with two (pdcg2: at 16 warps ptxas spilled).

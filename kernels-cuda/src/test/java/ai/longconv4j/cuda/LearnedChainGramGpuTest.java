@@ -86,7 +86,8 @@ class LearnedChainGramGpuTest extends CudaDeviceTest {
       assertFalse(cur.chainGrams(), cur.toString());
       if (covered) {
         int n1 = plan.factors().get(0), n2 = N / n1, tiles = ((L + n2 - 1) / n2 + 15) / 16;
-        assertEquals("lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + (n1 == 16 ? "f2cg" : "pdcg" + tiles), cg.chainGramKernel(), what);
+        assertEquals("lbt_forward_" + io.tag() + "_" + n1 + "x" + n2 + (n1 == 16 ? "f2cg" : "pdcg" + tiles) + (cg.registerGrams() ? "r" : ""),
+            cg.chainGramKernel(), what);   // lbf9: pdcg1r at 32 x 64 with registerGrams (the default since lbf9-2)
       }
       LearnedButterflyConv[] plans = {cur, cg, cgv, vd};
       for (int i = 0; i < 4; i++) {

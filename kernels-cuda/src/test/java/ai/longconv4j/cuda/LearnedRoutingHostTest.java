@@ -4,6 +4,7 @@ package ai.longconv4j.cuda;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import ai.longconv4j.conv.ConvMode;
 import ai.longconv4j.tensor.DType;
@@ -253,6 +254,41 @@ class LearnedRoutingHostTest {
           assertTrue(m.find(), fn + "@" + arch + " missing from " + report);
           assertEquals("0,0", m.group(1) + "," + m.group(2), fn + "@" + arch + " spills");
         }
+  }
+
+  @Test
+  void registerGramAndStagedGramKernelsFitAndCompiledWithoutSpills() throws IOException {
+    // lbf9: 32x64pdcg1r runs pdcg1's 12 warps (its launch bound 384) with pdcg1's shared memory; one block per SM
+    int smem = LearnedLaunch.tensorCoreSmem(32, 64, false, true, 12, 0, true, true) + LearnedLaunch.chainGramSmem(64, 12, 1);
+    assertTrue(smem <= 232448, "32x64 pdcg1r: " + smem + " bytes");
+    // lbt_gram_*_a_async3 (four blocks per SM) and _async4 (three): S buffers of 4 N1 (2 N2 + 8) bytes, 1 KB reserved per block
+    for (int[] f : new int[][] {{16, 16}, {16, 32}, {32, 32}, {32, 64}}) {
+      assertTrue(4 * (4 * 3 * f[0] * (2 * f[1] + 8) + 1024) <= 228 * 1024, f[0] + "x" + f[1] + " _async3");
+      assertTrue(3 * (4 * 4 * f[0] * (2 * f[1] + 8) + 1024) <= 228 * 1024, f[0] + "x" + f[1] + " _async4");
+      if (f[1] == 32) assertTrue(4 * (16 * f[0] * (2 * f[1] + 8) + 1024) <= 228 * 1024, f[0] + "x" + f[1] + " _asyncp");   // four per SM
+    }
+    assertEquals(3, LearnedLaunch.gramStages("3", 2));
+    assertEquals(2, LearnedLaunch.gramStages(null, 2));
+    assertThrows(IllegalArgumentException.class, () -> LearnedLaunch.gramStages("5", 2));
+    Path gram = Path.of("target", "cuda", "learned_tc_gram.ptxas.txt"), bwd = Path.of("target", "cuda", "learned_tc_bwd.ptxas.txt");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(gram) && Files.exists(bwd), "built without nvcc");
+    String tg = Files.readString(gram), tb = Files.readString(bwd);
+    for (String io : new String[] {"bf16", "f16"})
+      for (String arch : new String[] {"sm_80", "sm_90a"}) {
+        noSpills(tg, "lbt_forward_" + io + "_32x64pdcg1r", arch);
+        for (String f : new String[] {"16x16", "16x32", "32x32", "32x64"}) {
+          for (String s : new String[] {"3", "4", "s", "3s", "4s"}) noSpills(tb, "lbt_gram_" + io + "_" + f + "_a_async" + s, arch);
+          noSpills(tb, "lbt_gram_" + io + "_" + f + "_b_asyncs", arch);   // constGramLoads without chainGrams
+          if (f.endsWith("x32")) noSpills(tb, "lbt_gram_" + io + "_" + f + "_a_asyncp", arch);   // gramRowPairs
+        }
+      }
+  }
+
+  private static void noSpills(String report, String fn, String arch) {
+    Matcher m = Pattern.compile("Compiling entry function '" + fn + "' for '" + arch + "'.*?(\\d+) bytes spill stores, (\\d+) bytes spill loads",
+        Pattern.DOTALL).matcher(report);
+    assertTrue(m.find(), fn + "@" + arch + " missing");
+    assertEquals("0,0", m.group(1) + "," + m.group(2), fn + "@" + arch + " spills");
   }
 
   @Test

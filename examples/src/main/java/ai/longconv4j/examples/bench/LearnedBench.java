@@ -38,7 +38,11 @@ import java.util.function.BiPredicate;
  * fused backward) after its forward ({@code -Dlongconv4j.bench.learned.fbbwd=false} skips them); {@code fusedkp} /
  * {@code nofusedkp} the defaults with / without {@code fusedDkp} (any N1), a suffix {@code :r} / {@code :r0} with / without
  * {@code fastReductions}, {@code :cg} / {@code :cg0} with / without {@code chainGrams}, {@code :v} / {@code :v0} with /
- * without {@code vectorDd} (lbf8); {@code profile L chaingram}: one backward without, then with both (lbf8);
+ * without {@code vectorDd} (lbf8); {@code profile L chaingram}: one backward without, then with both (lbf8); {@code :rg} /
+ * {@code :rg0} with / without {@code registerGrams}, {@code :s2} / {@code :s3} / {@code :s4} {@code gramStages} (lbf9);
+ * {@code :gl} / {@code :gl0} with / without {@code constGramLoads}, {@code :rp} / {@code :rp0} {@code gramRowPairs};
+ * {@code profile L reggram}: one backward without, then with all four ({@code -Dlongconv4j.bench.learned.stages}, default
+ * 3; {@code -Dlongconv4j.bench.learned.gramload=false} leaves constGramLoads and gramRowPairs off; lbf9);
  * {@code profile L fusedkp}: one backward each; {@code profile L fastred}: one backward each
  * without, then with {@code fastReductions}.
  * Usage: LearnedBench [csv-out] [B] [H] [L,L,...];  LearnedBench profile L: one forward per scheme (one warp, pair) and
@@ -67,6 +71,13 @@ public final class LearnedBench {
     }
     if (args.length == 3 && args[0].equals("profile") && args[2].equals("chaingram")) {   // lbf8: one backward without, then with
       profiled(Integer.parseInt(args[1]), new boolean[] {false, true}, (lb, p) -> lb.chainGrams(p).vectorDd(p), (lb, p) -> true);
+      return;
+    }
+    if (args.length == 3 && args[0].equals("profile") && args[2].equals("reggram")) {   // lbf9: one backward without, then with
+      int stages = Integer.getInteger("longconv4j.bench.learned.stages", 3);   // registerGrams, gramStages(stages), constGramLoads
+      boolean gl = Boolean.parseBoolean(System.getProperty("longconv4j.bench.learned.gramload", "true"));
+      profiled(Integer.parseInt(args[1]), new boolean[] {false, true},
+          (lb, p) -> lb.registerGrams(p).gramStages(p ? stages : 2).constGramLoads(p && gl).gramRowPairs(p && gl), (lb, p) -> true);
       return;
     }
     if (args.length == 3 && args[0].equals("profile") && args[2].equals("fastred")) {   // lbf7
@@ -167,8 +178,8 @@ public final class LearnedBench {
           // scheme[:gN]: N blocks per channel (blocksPerChannel) for the forward; [:fwd]: no backward rows
           String scheme = spec.split(":")[0];
           for (String opt : spec.substring(scheme.length()).split(":"))
-            if (opt.startsWith("g")) lb.blocksPerChannel(Integer.parseInt(opt.substring(1)));
-            else if (opt.startsWith("a")) lb.autoBlocksPerSm(Integer.parseInt(opt.substring(1)));
+            if (opt.matches("g\\d+")) lb.blocksPerChannel(Integer.parseInt(opt.substring(1)));   // lbf9: digits only (:gl is not gN)
+            else if (opt.matches("a\\d+")) lb.autoBlocksPerSm(Integer.parseInt(opt.substring(1)));
             else if (opt.equals("p")) lb.persistentBlocks(true);
             else if (opt.equals("r")) lb.fastReductions(true);   // lbf7: lbt_gram_reduce2 / lbt_dkp2
             else if (opt.equals("r0")) lb.fastReductions(false);
@@ -176,6 +187,13 @@ public final class LearnedBench {
             else if (opt.equals("cg0")) lb.chainGrams(false);
             else if (opt.equals("v")) lb.vectorDd(true);   // lbf8: lbt_dkp3 (dD with 16-byte loads)
             else if (opt.equals("v0")) lb.vectorDd(false);
+            else if (opt.equals("rg")) lb.registerGrams(true);   // lbf9: pdcg1r (dGa / dFa accumulators in registers)
+            else if (opt.equals("rg0")) lb.registerGrams(false);
+            else if (opt.matches("s[234]")) lb.gramStages(opt.charAt(1) - '0');   // lbf9: cp.async stages of the _a Grams
+            else if (opt.equals("gl")) lb.constGramLoads(true);   // lbf9: the Grams' row loads without run-time divisions
+            else if (opt.equals("gl0")) lb.constGramLoads(false);
+            else if (opt.equals("rp")) lb.gramRowPairs(true);   // lbf9: the N2 = 32 _a Grams on two rows per step
+            else if (opt.equals("rp0")) lb.gramRowPairs(false);
           boolean fwdOnly = spec.contains(":fwd");
           boolean n16 = scheme.equals("f") || scheme.equals("f2") || scheme.equals("f2c");
           if (n16) lb.n16Kernel(scheme.equals("f") ? 1 : scheme.equals("f2") ? 2 : 3);

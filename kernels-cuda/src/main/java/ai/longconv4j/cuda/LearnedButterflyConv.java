@@ -202,13 +202,16 @@ public final class LearnedButterflyConv implements AutoCloseable {
   static final class Variants {
     private Variants() {}
     /**
-     * {@link LearnedButterflyConv#gramRowPairs(boolean)}: false. lbf9-3 ncu (one backward, B = 64, H = 768, bf16): the two
-     * _a Grams 512 127.2 + 127.6 us -> 107.7 + 106.4, 256 88.5 + 87.7 -> 57.9 + 58.0, and the learned GPU classes passed with
-     * it on, but every test shape had at most 528 rows (one row per Gram block on the H200), so its second warp group never
-     * multiplied: not flipped until LearnedRegisterGramGpuTest's larger shapes (added after lbf9-3) have passed on the GPU.
-     * true: lbt_gram_*_a_asyncp.
+     * {@link LearnedButterflyConv#gramRowPairs(boolean)}: true. lbf9-3 ncu (one backward, B = 64, H = 768, causal, bf16):
+     * the two _a Grams 512 127.2 + 127.6 us -> 107.7 + 106.4, 256 88.5 + 87.7 -> 57.9 + 58.0 (1K has N2 = 64: not this
+     * kernel). The bench does not resolve it: learned fwd+bwd with / without, ms, final-s11 256 0.613 / 0.626, 512 1.082 /
+     * 1.092; final-s11/rp (both orders) 256 0.649 / 0.641 and 0.615 / 0.629, 512 1.080 / 1.115 and 1.118 / 1.081 (whichever
+     * runs first is faster, also at 1K where both run the same kernels). Its second warp group multiplies only past one row
+     * per Gram block (more than 528 rows on the H200): LearnedRegisterGramGpuTest's shapes of 1,111-1,147 rows passed with
+     * every route in final-s11, and every learned GPU class passed with it the default in final-s11/rp (255 tests).
+     * false: lbt_gram_*_a_async; true: lbt_gram_*_a_asyncp.
      */
-    static final boolean GRAM_ROW_PAIRS = false;
+    static final boolean GRAM_ROW_PAIRS = true;
     /**
      * {@link LearnedButterflyConv#constGramLoads(boolean)}: true (lbf9-3, B = 64, H = 768, causal, bf16, ncu of one backward
      * at 1K: the two _a Grams 279.1 + 279.1 us -> 237.7 + 235.7, DRAM 61 -> 72 %; the learned GPU classes passed with it on,

@@ -130,12 +130,44 @@ __device__ __forceinline__ void lbw_product(float (&acc)[32], const uint32_t (&a
 #endif
 }
 
+// lbw_product with the descriptors precomputed (pwd, LearnedButterflyConv.wgmmaDescriptors, lbf10): dlo / dhi are the low /
+// high 32 bits of lbw_desc(wgb, 128, 16 N2), built once per block; a step's descriptor adds its byte offset >> 4 to the
+// low word only (the start address field, bits 0-13: shared addresses stay below 256 KB = 2^14 * 16, so no carry into
+// the LBO field), where lbw_product rebuilds every descriptor from the address (shift, mask, or) for every row (lbf6-3
+// ncu: 350 uniform-datapath instructions per row at 1K). The same wgmmas with the same operands: bitwise lbw_product.
+template <int N2>
+__device__ __forceinline__ uint64_t lbw_desc_at(uint32_t dlo, uint32_t dhi, uint32_t off) {
+  uint64_t d;
+  asm("mov.b64 %0, {%1, %2};" : "=l"(d) : "r"(dlo + (off >> 4)), "r"(dhi));
+  return d;
+}
+template <bool BF16, int N2>
+__device__ __forceinline__ void lbw_product_d(float (&acc)[32], const uint32_t (&ar)[N2 / 16][4], const uint32_t (&ai)[N2 / 16][4],
+                                              uint32_t dlo, uint32_t dhi, int p) {
+  constexpr int JP = N2 / 16;
+#if LBW_WGMMA
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#endif
+#pragma unroll
+  for (int kk = 0; kk < JP; ++kk) {
+    const uint32_t off = (uint32_t)(2 * p * 128 * N2 + 256 * kk);
+    lbw_mma<BF16>(acc, ar[kk], lbw_desc_at<N2>(dlo, dhi, off), kk > 0);
+    lbw_mma<BF16>(acc, ai[kk], lbw_desc_at<N2>(dlo, dhi, off + 128 * N2), 1);
+  }
+#if LBW_WGMMA
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+  asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+#endif
+}
+
 // lbc_steps without dumps, steps 2 and 3 on wgmma (the whole warpgroup must call it together). Arguments as lbc_steps;
 // wg2 / wg3: the shared addresses of b2's / b3's layouts. Step 1 is lbc_steps's (mma.sync on the own 16 rows).
-template <bool BF16, int N2, int XS, int RESTART>
+// PD (pwd): wg2 / wg3 are the low words of the descriptors (lbw_product_d), dhi their common high word; else (pw) the
+// shared addresses (lbw_product) and dhi unused.
+template <bool BF16, int N2, int XS, int RESTART, bool PD = false>
 __device__ __forceinline__ void lbw_steps(const uint16_t* xs, int kt, int r0, bool conjK, const uint16_t* sb, const float2* kp,
                                           const float2* tw0, const float2* tw1, const float2* tw3, uint16_t* Xh, uint32_t wg2,
-                                          uint32_t wg3) {
+                                          uint32_t wg3, uint32_t dhi = 0) {
   using Lo = LbtLayout<32, N2>;
   constexpr int N = 32 * N2, JP = N2 / 16, KT1 = 2, P = N2 / 32;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
@@ -184,7 +216,8 @@ __device__ __forceinline__ void lbw_steps(const uint16_t* xs, int kt, int r0, bo
 #pragma unroll
   for (int p = 0; p < P; ++p) {
     float acc[32];
-    lbw_product<BF16, N2>(acc, ar, ai, wg2, p);
+    if constexpr (PD) lbw_product_d<BF16, N2>(acc, ar, ai, wg2, dhi, p);
+    else lbw_product<BF16, N2>(acc, ar, ai, wg2, p);
 #pragma unroll
     for (int c = 0; c < 4; ++c) {
       const int jp = 2 * p + (c >> 1), j = c & 1;
@@ -210,7 +243,8 @@ __device__ __forceinline__ void lbw_steps(const uint16_t* xs, int kt, int r0, bo
 #pragma unroll
   for (int p = 0; p < P; ++p) {
     float acc[32];
-    lbw_product<BF16, N2>(acc, pr, pi, wg3, p);
+    if constexpr (PD) lbw_product_d<BF16, N2>(acc, pr, pi, wg3, dhi, p);
+    else lbw_product<BF16, N2>(acc, pr, pi, wg3, p);
 #pragma unroll
     for (int c = 0; c < 4; ++c) {
       const int jp = 2 * p + (c >> 1), j = c & 1;
@@ -238,14 +272,18 @@ __device__ __forceinline__ void lbw_steps(const uint16_t* xs, int kt, int r0, bo
 // rows b = bx R + pr + i gx R (R = W / 2 pairs), as lbc_rows; the loop runs while the warpgroup's first row is below B
 // (wgmma needs all 4 warps), a pair whose row is >= B (odd tails) computes on the first row's x and writes nothing.
 // Buffers per pair as lbc_rows (lbc_pair_el); w2 / w3: the B layouts of steps 2 / 3 (lbw_build_b).
-template <typename IO, bool BF16, int N2>
+template <typename IO, bool BF16, int N2, bool PD = false>
 __device__ void lbw_rows(const IO* __restrict__ x, IO* __restrict__ out, float d, int B, int H, int L, int conjK, uint16_t* bufs,
                          const uint16_t* sb, const float2* skp, const float2* twi, const unsigned char* w2, const unsigned char* w3) {
   using Lo = LbtLayout<32, N2>;
   constexpr int JPW = N2 / 32, SS = N2 + 8;
   const int h = blockIdx.y, R = blockDim.x >> 6, pair = threadIdx.x >> 6, half = (threadIdx.x >> 5) & 1, lane = threadIdx.x & 31;
   uint16_t *X = bufs + pair * lbc_pair_el<N2>(), *S0 = X + Lo::WARP_BYTES / 2, *S1 = S0 + 32 * SS;
-  const uint32_t wg2 = (uint32_t)__cvta_generic_to_shared(w2), wg3 = (uint32_t)__cvta_generic_to_shared(w3);
+  uint32_t wg2 = (uint32_t)__cvta_generic_to_shared(w2), wg3 = (uint32_t)__cvta_generic_to_shared(w3), dhi = 0;
+  if constexpr (PD) {   // pwd: the descriptors' words once per block (lbw_product_d)
+    const uint64_t d2 = lbw_desc(wg2, 128, 16 * N2), d3 = lbw_desc(wg3, 128, 16 * N2);
+    wg2 = (uint32_t)d2; wg3 = (uint32_t)d3; dhi = (uint32_t)(d2 >> 32);
+  }
   const int kt = ((L + N2 - 1) / N2 + 15) >> 4, stride = gridDim.x * R;
   const bool vec = (L & 7) == 0;
   int bw = blockIdx.x * R + (pair & ~1);   // the warpgroup's first row
@@ -265,8 +303,8 @@ __device__ void lbw_rows(const IO* __restrict__ x, IO* __restrict__ out, float d
     }
     asm volatile("bar.sync %0, 64;\n" :: "r"(1 + pair) : "memory");
     if (vec && bw + stride < B) lbc_stage_async<N2, IO>(x + ((size_t)rowOf(bw + stride) * H + h) * L, Sn, L, kt, half);
-    lbw_steps<BF16, N2, SS, JPW>(Sc, kt, 16 * half, conjK != 0, sb, skp, twi + half * 6 * 32 + lane, twi + (3 + half) * 6 * 32 + lane,
-                                 twi + (half * 3 + 2) * 6 * 32 + lane, X + 16 * half * Lo::SX, wg2, wg3);
+    lbw_steps<BF16, N2, SS, JPW, PD>(Sc, kt, 16 * half, conjK != 0, sb, skp, twi + half * 6 * 32 + lane, twi + (3 + half) * 6 * 32 + lane,
+                                     twi + (half * 3 + 2) * 6 * 32 + lane, X + 16 * half * Lo::SX, wg2, wg3, dhi);
     asm volatile("bar.sync %0, 64;\n" :: "r"(1 + pair) : "memory");
     if (valid) lbp_out<IO, BF16, N2>(xrow, out + ((size_t)b * H + h) * L, d, L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / 2),
                                      half * JPW, Sc);

@@ -46,7 +46,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
       asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW, chainRows = DEFAULT_CHAIN, batchRows = DEFAULT_BATCH_ROWS,
       persistent, wgmmaRows, fusedDkp = DEFAULT_FUSED_DKP, fastReductions = DEFAULT_FAST_REDUCTIONS,
       chainGrams = DEFAULT_CHAIN_GRAMS, vectorDd = DEFAULT_VECTOR_DD, registerGrams = DEFAULT_REGISTER_GRAMS,
-      constGramLoads = DEFAULT_CONST_GRAM_LOADS, gramRowPairs = DEFAULT_GRAM_ROW_PAIRS;
+      constGramLoads = DEFAULT_CONST_GRAM_LOADS, gramRowPairs = DEFAULT_GRAM_ROW_PAIRS, wgmmaDescriptors = DEFAULT_WGMMA_DESCRIPTORS;
   private int gramStages = DEFAULT_GRAM_STAGES;
   private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL, pairDumpWarps = 12, blocksPerChannel = DEFAULT_BLOCKS_PER_CHANNEL,
       autoBlocksPerSm = DEFAULT_AUTO_BLOCKS_PER_SM;
@@ -137,6 +137,13 @@ public final class LearnedButterflyConv implements AutoCloseable {
   }
 
   public static final int DEFAULT_BLOCKS_PER_CHANNEL = LearnedLaunch.blocksOf(System.getProperty("longconv4j.learned.gx"));
+
+  /**
+   * Default of {@link #wgmmaDescriptors(boolean)}: {@link Variants#WGMMA_DESCRIPTORS};
+   * {@code -Dlongconv4j.learned.wgdesc=on|off} overrides it ({@code off}: pw, the descriptors rebuilt per step, the slow twin).
+   */
+  public static final boolean DEFAULT_WGMMA_DESCRIPTORS = LearnedLaunch.onOff("longconv4j.learned.wgdesc",
+      System.getProperty("longconv4j.learned.wgdesc"), Variants.WGMMA_DESCRIPTORS);
 
   /**
    * Default of {@link #blocksPerChannel(int)}: 0, the launch's own choice; {@code -Dlongconv4j.learned.gx=N} sets it
@@ -294,6 +301,11 @@ public final class LearnedButterflyConv implements AutoCloseable {
      * the learned GPU classes passed, pw = pc bit for bit; compute capability 9.0 only, elsewhere pc).
      */
     static final boolean WGMMA_64 = true;
+    /**
+     * {@link LearnedButterflyConv#wgmmaDescriptors(boolean)}: false until an H200 sitting shows pwd faster than pw in both
+     * bench orders (lbf10).
+     */
+    static final boolean WGMMA_DESCRIPTORS = false;
   }
 
   private LearnedButterflyConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
@@ -447,6 +459,18 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public boolean wgmmaRows2() { return wgmmaRows() && batchRows && n2 == 32; }
 
   /**
+   * pw with its wgmma matrix descriptors built once per block ({@code pwd}, lbf10; learned_tc_wg.cuh lbw_product_d): a
+   * step's descriptor is the block's base descriptor plus the step's offset in its low word, where pw rebuilds every
+   * descriptor from the shared address (shift, mask, or: lbf6-3's ncu counted 350 uniform-datapath instructions per row at
+   * 1K). The same wgmmas with the same operands, so bitwise pw's results. A speed choice; applies where
+   * {@link #wgmmaDescriptors()} says so.
+   */
+  public LearnedButterflyConv wgmmaDescriptors(boolean on) { wgmmaDescriptors = on; return this; }
+
+  /** Whether the forward runs pwd: {@link #wgmmaDescriptors(boolean)} on where the forward runs pw (not pw2p). */
+  public boolean wgmmaDescriptors() { return wgmmaDescriptors && wgmmaRows() && !wgmmaRows2(); }
+
+  /**
    * Tensor-core forward / du: blocks per channel (the grid's x; its y is H); 0 (the default) lets the launch choose
    * (enough blocks for ~8 per SM, no more than the rows need). A bench knob; the result does not depend on it.
    */
@@ -595,7 +619,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   /** The tensor-core forward kernel's name (dump: the backward's variant that stores the intermediates). */
   String tensorCoreKernel(boolean dump) {
-    String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? (dump && wideDumps() ? "cw" : !dump && wgmmaRows() ? (wgmmaRows2() ? "w2p" : "w") : !dump && batchRows() ? (persistentBlocks() ? "c2p" : "c2")
+    String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? (dump && wideDumps() ? "cw" : !dump && wgmmaRows() ? (wgmmaRows2() ? "w2p" : wgmmaDescriptors() ? "wd" : "w") : !dump && batchRows() ? (persistentBlocks() ? "c2p" : "c2")
         : !dump && persistentBlocks() ? "cp" : "c")
         : pairTwiddleTable ? "t" : "") : splitRows() ? "s"
         : n16Kernel() == 1 ? "f" : n16Kernel() == 2 ? "f2" : n16Kernel() == 3 ? "f2c" : "";
@@ -859,7 +883,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   @Override public String toString() {
     return "LearnedButterflyConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + " = " + n1 + " x " + n2
-        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (chainRows ? " chain" + (wgmmaRows() ? (wgmmaRows2() ? " wgmma rows2" : " wgmma") : "") + (batchRows() ? " rows2" : "") + (persistentBlocks() ? " persistent" : "") : pairTwiddleTable ? " tw-table" : "")
+        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (chainRows ? " chain" + (wgmmaRows() ? (wgmmaRows2() ? " wgmma rows2" : wgmmaDescriptors() ? " wgmma desc" : " wgmma") : "") + (batchRows() ? " rows2" : "") + (persistentBlocks() ? " persistent" : "") : pairTwiddleTable ? " tw-table" : "")
         : splitRows() ? " split" : n16Kernel() != 0 ? " n16=" + n16Kernel() : "") : "") + "]";
   }
 }

@@ -22,7 +22,7 @@ if [ "${TESTS:-1}" != 0 ]; then
   timeout ${TEST_S:-90} $DEV/run-tests --include-tag gpu --include-classname "${TESTCLS:-.*Learned.*}" --disable-ansi-colors \
     > "$out/tests.txt" 2>&1
   echo "tests exit $?"; grep -E "tests (successful|failed|aborted|skipped)|✘" "$out/tests.txt" | head -30
-  grep -E "^(pwd|pw) " "$out/tests.txt" | head -40
+  grep -E "^(pwd|pwo) " "$out/tests.txt" | head -60
   if [ -n "${DEFOPTS:-}" ]; then
     JAVA_OPTS="$DEFOPTS" timeout ${TEST_S:-90} $DEV/run-tests --include-tag gpu --include-classname "${TESTCLS2:-.*Learned.*}" \
       --disable-ansi-colors > "$out/tests-def.txt" 2>&1

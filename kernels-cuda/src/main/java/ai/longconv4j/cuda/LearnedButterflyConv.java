@@ -46,7 +46,8 @@ public final class LearnedButterflyConv implements AutoCloseable {
       asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW, chainRows = DEFAULT_CHAIN, batchRows = DEFAULT_BATCH_ROWS,
       persistent, wgmmaRows, fusedDkp = DEFAULT_FUSED_DKP, fastReductions = DEFAULT_FAST_REDUCTIONS,
       chainGrams = DEFAULT_CHAIN_GRAMS, vectorDd = DEFAULT_VECTOR_DD, registerGrams = DEFAULT_REGISTER_GRAMS,
-      constGramLoads = DEFAULT_CONST_GRAM_LOADS, gramRowPairs = DEFAULT_GRAM_ROW_PAIRS, wgmmaDescriptors = DEFAULT_WGMMA_DESCRIPTORS;
+      constGramLoads = DEFAULT_CONST_GRAM_LOADS, gramRowPairs = DEFAULT_GRAM_ROW_PAIRS, wgmmaDescriptors = DEFAULT_WGMMA_DESCRIPTORS,
+      wgmmaOverlap = DEFAULT_WGMMA_OVERLAP;
   private int gramStages = DEFAULT_GRAM_STAGES;
   private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL, pairDumpWarps = 12, blocksPerChannel = DEFAULT_BLOCKS_PER_CHANNEL,
       autoBlocksPerSm = DEFAULT_AUTO_BLOCKS_PER_SM;
@@ -144,6 +145,13 @@ public final class LearnedButterflyConv implements AutoCloseable {
    */
   public static final boolean DEFAULT_WGMMA_DESCRIPTORS = LearnedLaunch.onOff("longconv4j.learned.wgdesc",
       System.getProperty("longconv4j.learned.wgdesc"), Variants.WGMMA_DESCRIPTORS);
+
+  /**
+   * Default of {@link #wgmmaOverlap(boolean)}: {@link Variants#WGMMA_OVERLAP}; {@code -Dlongconv4j.learned.wgoverlap=on|off}
+   * overrides it ({@code off}: pwd / pw).
+   */
+  public static final boolean DEFAULT_WGMMA_OVERLAP = LearnedLaunch.onOff("longconv4j.learned.wgoverlap",
+      System.getProperty("longconv4j.learned.wgoverlap"), Variants.WGMMA_OVERLAP);
 
   /**
    * Default of {@link #blocksPerChannel(int)}: 0, the launch's own choice; {@code -Dlongconv4j.learned.gx=N} sets it
@@ -306,6 +314,10 @@ public final class LearnedButterflyConv implements AutoCloseable {
      * bench orders (lbf10).
      */
     static final boolean WGMMA_DESCRIPTORS = false;
+    /**
+     * {@link LearnedButterflyConv#wgmmaOverlap(boolean)}: false until an H200 sitting shows pwo faster in both bench orders (lbf10).
+     */
+    static final boolean WGMMA_OVERLAP = false;
   }
 
   private LearnedButterflyConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
@@ -471,6 +483,17 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public boolean wgmmaDescriptors() { return wgmmaDescriptors && wgmmaRows() && !wgmmaRows2(); }
 
   /**
+   * pwd with steps 2 and 3 in 16-column passes on two accumulator sets, each pass's wgmmas in flight while the previous
+   * pass's epilogue runs ({@code pwo}, lbf10; learned_tc_wg.cuh lbw_steps_ov): pw waits for every pass before its epilogue.
+   * The same products per element in the same k order, Kp, twiddles and roundings as pw. A speed choice; takes
+   * precedence over {@link #wgmmaDescriptors(boolean)} where {@link #wgmmaOverlap()} says so.
+   */
+  public LearnedButterflyConv wgmmaOverlap(boolean on) { wgmmaOverlap = on; return this; }
+
+  /** Whether the forward runs pwo: {@link #wgmmaOverlap(boolean)} on where the forward runs pw (not pw2p). */
+  public boolean wgmmaOverlap() { return wgmmaOverlap && wgmmaRows() && !wgmmaRows2(); }
+
+  /**
    * Tensor-core forward / du: blocks per channel (the grid's x; its y is H); 0 (the default) lets the launch choose
    * (enough blocks for ~8 per SM, no more than the rows need). A bench knob; the result does not depend on it.
    */
@@ -619,7 +642,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   /** The tensor-core forward kernel's name (dump: the backward's variant that stores the intermediates). */
   String tensorCoreKernel(boolean dump) {
-    String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? (dump && wideDumps() ? "cw" : !dump && wgmmaRows() ? (wgmmaRows2() ? "w2p" : wgmmaDescriptors() ? "wd" : "w") : !dump && batchRows() ? (persistentBlocks() ? "c2p" : "c2")
+    String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? (dump && wideDumps() ? "cw" : !dump && wgmmaRows() ? (wgmmaRows2() ? "w2p" : wgmmaOverlap() ? "wo" : wgmmaDescriptors() ? "wd" : "w") : !dump && batchRows() ? (persistentBlocks() ? "c2p" : "c2")
         : !dump && persistentBlocks() ? "cp" : "c")
         : pairTwiddleTable ? "t" : "") : splitRows() ? "s"
         : n16Kernel() == 1 ? "f" : n16Kernel() == 2 ? "f2" : n16Kernel() == 3 ? "f2c" : "";
@@ -883,7 +906,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   @Override public String toString() {
     return "LearnedButterflyConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + " = " + n1 + " x " + n2
-        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (chainRows ? " chain" + (wgmmaRows() ? (wgmmaRows2() ? " wgmma rows2" : wgmmaDescriptors() ? " wgmma desc" : " wgmma") : "") + (batchRows() ? " rows2" : "") + (persistentBlocks() ? " persistent" : "") : pairTwiddleTable ? " tw-table" : "")
+        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (chainRows ? " chain" + (wgmmaRows() ? (wgmmaRows2() ? " wgmma rows2" : wgmmaOverlap() ? " wgmma overlap" : wgmmaDescriptors() ? " wgmma desc" : " wgmma") : "") + (batchRows() ? " rows2" : "") + (persistentBlocks() ? " persistent" : "") : pairTwiddleTable ? " tw-table" : "")
         : splitRows() ? " split" : n16Kernel() != 0 ? " n16=" + n16Kernel() : "") : "") + "]";
   }
 }

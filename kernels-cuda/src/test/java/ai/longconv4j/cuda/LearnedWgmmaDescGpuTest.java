@@ -25,6 +25,11 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Awkward shapes as LearnedWgmmaGpuTest: odd B and B = 1 (a warpgroup's second pair past B must write nothing: the
  * output's tail past B H L stays poisoned), several row iterations per warpgroup, L % 8 != 0, odd L, circular L = N,
  * bidirectional, more channels than SMs; bf16 and fp16; fresh random data per case.
+ * pwo (lbw_steps_ov: 16-column passes, one in flight during the previous pass's epilogue) runs the same products per
+ * element in the same k order with the same Kp, twiddles and roundings, but on m64n32 instead of m64n64 wgmmas and from
+ * another code shape (the compiler may contract the epilogues' multiply-adds differently): within 1e-3 of pw, the bound
+ * of LearnedWgmmaGpuTest for pw against pc (one 16-bit rounding flipped somewhere is 2^-8 of that value; a wrong pass,
+ * matrix, Kp or twiddle is order 1); the count of values that differ bit for bit is printed.
  */
 @Tag("gpu")
 class LearnedWgmmaDescGpuTest extends CudaDeviceTest {
@@ -41,18 +46,18 @@ class LearnedWgmmaDescGpuTest extends CudaDeviceTest {
 
   @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5} gx={6}")
   @MethodSource("cases")
-  void pwdMatchesPwBitwiseAndLib(ElementType io, ConvMode mode, int B, int H, int L, int Lk, int gx) {
+  void pwdAndPwoMatchPwAndLib(ElementType io, ConvMode mode, int B, int H, int L, int Lk, int gx) {
     assumeTrue(dev.computeCapability() == 90, "the pw / pwd kernels run on compute capability 9.0 only: " + dev);
     var rng = new SplittableRandom(4099L * L + 41L * B + 13L * H + io.ordinal() + 7L * mode.ordinal());
     var lc = LearnedCase.draw(rng, io, mode, B, H, L, Lk);
     ConvPlan plan = lc.plan();
     assertEquals(32, plan.factors().get(0), "the chained pair kernels run at N1 = 32: " + plan);
-    String[] names = {"pw", "pwd"};
+    String[] names = {"pw", "pwd", "pwo"};
     LearnedButterflyConv[] plans = new LearnedButterflyConv[names.length];
     try {
       for (int i = 0; i < names.length; i++)
         plans[i] = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(lc.blocks()).pairRows(true).pairTwiddleTable(true).chainRows(true)
-            .batchRows(false).wgmmaRows(true).wgmmaDescriptors(names[i].equals("pwd")).blocksPerChannel(gx).tensorCoreGradients(false);
+            .batchRows(false).wgmmaRows(true).wgmmaDescriptors(names[i].equals("pwd")).wgmmaOverlap(names[i].equals("pwo")).blocksPerChannel(gx).tensorCoreGradients(false);
       for (int i = 0; i < names.length; i++) {
         String suffix = "_" + plan.factors().get(0) + "x" + plan.factors().get(1) + names[i];
         assertTrue(plans[i].tensorCoreKernel(false).endsWith(suffix), plans[i].tensorCoreKernel(false) + ", want " + suffix);

@@ -310,10 +310,11 @@ public final class LearnedButterflyConv implements AutoCloseable {
      */
     static final boolean WGMMA_64 = true;
     /**
-     * {@link LearnedButterflyConv#wgmmaDescriptors(boolean)}: false until an H200 sitting shows pwd faster than pw in both
-     * bench orders (lbf10).
+     * {@link LearnedButterflyConv#wgmmaDescriptors(boolean)}: true (lbf10-2, B = 64, H = 768, causal, bf16, forward ms, two
+     * orders: 1K pwd 0.356 / 0.355 and 0.356 / 0.357 against pw 0.363 / 0.364; ncu 145.0 M instructions against pw's 150.7 M;
+     * LearnedWgmmaDescGpuTest: pwd = pw bit for bit; applies where pw runs, i.e. 32 x 64 on compute capability 9.0 by default).
      */
-    static final boolean WGMMA_DESCRIPTORS = false;
+    static final boolean WGMMA_DESCRIPTORS = true;
     /**
      * {@link LearnedButterflyConv#wgmmaOverlap(boolean)}: false until an H200 sitting shows pwo faster in both bench orders (lbf10).
      */

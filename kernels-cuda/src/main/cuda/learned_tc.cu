@@ -394,7 +394,7 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
            *twi = reinterpret_cast<float2*>(bufs + (blockDim.x >> 6) * (NB > 0 ? lbc2_pair_el<N2, NB>() : GV > 0 ? lbg_pair_el<N2, (GV > 0 ? GV : 1)>() : lbc_pair_el<N2>()));
     for (int i = threadIdx.x; i < N; i += blockDim.x) full[i] = tw_at(T, i);
     unsigned char *w2 = reinterpret_cast<unsigned char*>(sb + 2 * Lo::A_EL), *w3 = reinterpret_cast<unsigned char*>(twi + 192 * 6);
-    if constexpr (WG != 0) lbw_build_b<N2, WG == 1 ? 32 : 16>(pb, w2, w3);   // the wgmma B layouts: b2's over the padded b2 / b3 planes, b3's after twi
+    if constexpr (WG != 0) lbw_build_b<N2, WG == 2 || WG == 4 ? 16 : 32>(pb, w2, w3);   // the wgmma B layouts: b2's over the padded b2 / b3 planes, b3's after twi
     __syncthreads();
     lbp_twi_build<N2>(full, twi);
     float* ka = reinterpret_cast<float*>(twi + 192 * 6);   // KF: dKp's accumulator (not with WG: its b3 layouts live there)
@@ -405,8 +405,8 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
       for (int i = threadIdx.x; i < (int)(blockDim.x >> 6) * lbg_pair_floats<GV>(); i += blockDim.x) ka[i] = 0.f;
     }
     __syncthreads();
-    if constexpr (WG == 1) {
-      lbw_rows<IO, BF16, N2>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, w2, w3);
+    if constexpr (WG == 1 || WG == 3 || WG == 4) {   // 3: pwd (the descriptors precomputed, lbw_product_d); 4: pwo (lbw_steps_ov)
+      lbw_rows<IO, BF16, N2, WG >= 3, WG == 4>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, w2, w3);
       return;
     }
     if constexpr (PERSIST) {   // grid (<= SMs, 1): the blocks, twiddles and start values once per block, then channel after channel
@@ -515,11 +515,13 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   }
 // WG kernels (suffix pw; learned_tc_wg.cuh): pc with steps 2 and 3 on wgmma (sm_90a; elsewhere a trap), W a multiple of 4;
 // smem FIXED_BYTES + W/2 * 2 lbc_pair_el + 192 * 6 * 8 + lbw_wgb_bytes (16 warps at 32 x 32, 12 at 32 x 64).
-#define LBW_CFG(SUF, IO, BF, N2, MAXT, NAME)                                                                        \
+// WGV: 1 pw, 3 pwd (lbf10: the same kernel with the wgmma descriptors precomputed once per block, lbw_product_d),
+// 4 pwo (lbf10: pwd with 16-column passes, one in flight during the previous one's epilogue, lbw_steps_ov).
+#define LBW_CFG(SUF, IO, BF, N2, MAXT, NAME, WGV)                                                                   \
   extern "C" __global__ void __launch_bounds__(MAXT, 1) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,       \
       const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
       int B, int H, int L, int conjK, uint16_t* __restrict__ dump) {                                               \
-    lbt_forward<IO, BF, 32, N2, false, 1, false, true, true, 0, false, 1>(x, kp, D, pb, out, B, H, L, conjK, dump); \
+    lbt_forward<IO, BF, 32, N2, false, 1, false, true, true, 0, false, WGV>(x, kp, D, pb, out, B, H, L, conjK, dump); \
   }
 // pw2p (learned_tc_wg.cuh lbw2_rows): pc2p with steps 2 and 3 on wgmma (sm_90a), persistent, 12 warps; smem
 // FIXED_BYTES + W/2 * 2 lbc2_pair_el<32, 2> + 192 * 6 * 8 + lbw_wgb_bytes.
@@ -568,7 +570,9 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   LBC_CFG(SUF, IO, BF, 64, 512, true, 32x64pdcw) LBC2_CFG(SUF, IO, BF, 32, 512, 2, false, 32x32pc2)           \
   LBC2_CFG(SUF, IO, BF, 32, 512, 2, true, 32x32pc2p) LBC2_CFG(SUF, IO, BF, 32, 512, 1, true, 32x32pcp)              \
   LBC2_CFG(SUF, IO, BF, 64, 512, 1, true, 32x64pcp)                         \
-  LBW_CFG(SUF, IO, BF, 32, 512, 32x32pw) LBW_CFG(SUF, IO, BF, 64, 384, 32x64pw)                                 \
+  LBW_CFG(SUF, IO, BF, 32, 512, 32x32pw, 1) LBW_CFG(SUF, IO, BF, 64, 384, 32x64pw, 1)                           \
+  LBW_CFG(SUF, IO, BF, 32, 512, 32x32pwd, 3) LBW_CFG(SUF, IO, BF, 64, 384, 32x64pwd, 3)                         \
+  LBW_CFG(SUF, IO, BF, 32, 512, 32x32pwo, 4) LBW_CFG(SUF, IO, BF, 64, 384, 32x64pwo, 4)                         \
   LBW2_CFG(SUF, IO, BF, 384, 32x32pw2p)                                                                        \
   LBFC_CFG(SUF, IO, BF, 16, 16x16f2c) LBFC_CFG(SUF, IO, BF, 32, 16x32f2c)                                          \
   LBCK_CFG(SUF, IO, BF, 32, 512, 32x32pdck) LBCK_CFG(SUF, IO, BF, 64, 384, 32x64pdck)                              \

@@ -130,12 +130,44 @@ __device__ __forceinline__ void lbw_product(float (&acc)[32], const uint32_t (&a
 #endif
 }
 
+// lbw_product with the descriptors precomputed (pwd, LearnedButterflyConv.wgmmaDescriptors, lbf10): dlo / dhi are the low /
+// high 32 bits of lbw_desc(wgb, 128, 16 N2), built once per block; a step's descriptor adds its byte offset >> 4 to the
+// low word only (the start address field, bits 0-13: shared addresses stay below 256 KB = 2^14 * 16, so no carry into
+// the LBO field), where lbw_product rebuilds every descriptor from the address (shift, mask, or) for every row (lbf6-3
+// ncu: 350 uniform-datapath instructions per row at 1K). The same wgmmas with the same operands: bitwise lbw_product.
+template <int N2>
+__device__ __forceinline__ uint64_t lbw_desc_at(uint32_t dlo, uint32_t dhi, uint32_t off) {
+  uint64_t d;
+  asm("mov.b64 %0, {%1, %2};" : "=l"(d) : "r"(dlo + (off >> 4)), "r"(dhi));
+  return d;
+}
+template <bool BF16, int N2>
+__device__ __forceinline__ void lbw_product_d(float (&acc)[32], const uint32_t (&ar)[N2 / 16][4], const uint32_t (&ai)[N2 / 16][4],
+                                              uint32_t dlo, uint32_t dhi, int p) {
+  constexpr int JP = N2 / 16;
+#if LBW_WGMMA
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#endif
+#pragma unroll
+  for (int kk = 0; kk < JP; ++kk) {
+    const uint32_t off = (uint32_t)(2 * p * 128 * N2 + 256 * kk);
+    lbw_mma<BF16>(acc, ar[kk], lbw_desc_at<N2>(dlo, dhi, off), kk > 0);
+    lbw_mma<BF16>(acc, ai[kk], lbw_desc_at<N2>(dlo, dhi, off + 128 * N2), 1);
+  }
+#if LBW_WGMMA
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+  asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+#endif
+}
+
 // lbc_steps without dumps, steps 2 and 3 on wgmma (the whole warpgroup must call it together). Arguments as lbc_steps;
 // wg2 / wg3: the shared addresses of b2's / b3's layouts. Step 1 is lbc_steps's (mma.sync on the own 16 rows).
-template <bool BF16, int N2, int XS, int RESTART>
+// PD (pwd): wg2 / wg3 are the low words of the descriptors (lbw_product_d), dhi their common high word; else (pw) the
+// shared addresses (lbw_product) and dhi unused.
+template <bool BF16, int N2, int XS, int RESTART, bool PD = false>
 __device__ __forceinline__ void lbw_steps(const uint16_t* xs, int kt, int r0, bool conjK, const uint16_t* sb, const float2* kp,
                                           const float2* tw0, const float2* tw1, const float2* tw3, uint16_t* Xh, uint32_t wg2,
-                                          uint32_t wg3) {
+                                          uint32_t wg3, uint32_t dhi = 0) {
   using Lo = LbtLayout<32, N2>;
   constexpr int N = 32 * N2, JP = N2 / 16, KT1 = 2, P = N2 / 32;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
@@ -184,7 +216,8 @@ __device__ __forceinline__ void lbw_steps(const uint16_t* xs, int kt, int r0, bo
 #pragma unroll
   for (int p = 0; p < P; ++p) {
     float acc[32];
-    lbw_product<BF16, N2>(acc, ar, ai, wg2, p);
+    if constexpr (PD) lbw_product_d<BF16, N2>(acc, ar, ai, wg2, dhi, p);
+    else lbw_product<BF16, N2>(acc, ar, ai, wg2, p);
 #pragma unroll
     for (int c = 0; c < 4; ++c) {
       const int jp = 2 * p + (c >> 1), j = c & 1;
@@ -210,7 +243,8 @@ __device__ __forceinline__ void lbw_steps(const uint16_t* xs, int kt, int r0, bo
 #pragma unroll
   for (int p = 0; p < P; ++p) {
     float acc[32];
-    lbw_product<BF16, N2>(acc, pr, pi, wg3, p);
+    if constexpr (PD) lbw_product_d<BF16, N2>(acc, pr, pi, wg3, dhi, p);
+    else lbw_product<BF16, N2>(acc, pr, pi, wg3, p);
 #pragma unroll
     for (int c = 0; c < 4; ++c) {
       const int jp = 2 * p + (c >> 1), j = c & 1;
@@ -234,18 +268,171 @@ __device__ __forceinline__ void lbw_steps(const uint16_t* xs, int kt, int r0, bo
   __syncwarp();
 }
 
+// ---- pwo (lbf10, LearnedButterflyConv.wgmmaOverlap): pwd with steps 2 and 3 in 16-column passes (m64n32k16, the
+// matrices [Mr | Mi] of 16 columns each: lbw_build_b<N2, 16>, pw2p's layouts) on two accumulator sets of 16 registers
+// (pw's 32 in all), issued one pass ahead: pass jp + 1's wgmmas run on the tensor cores while pass jp's epilogue (Kp /
+// twiddles, 16-bit packing) runs on the warp, where pw waits for each pass's wgmmas before its epilogue
+// (lbf10-1 ncu: WARPGROUP.DEPBAR the top stall of pw at 1K). Twice as many (half as wide) wgmmas. Per element the same
+// products in the same k order, the same Kp, twiddle recurrence order and roundings as pw.
+template <int N> __device__ __forceinline__ void lbw_wait() {
+#if LBW_WGMMA
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" :: "n"(N) : "memory");
+#endif
+}
+// Keeps the compiler from moving accumulator reads / writes across the wgmma issue and wait points.
+__device__ __forceinline__ void lbw_fence_acc(float (&c)[16]) {
+#pragma unroll
+  for (int i = 0; i < 16; ++i) asm volatile("" : "+f"(c[i]) :: "memory");
+}
+// Issues (no wait) the 16-column pass jp of a chained right product into acc, one commit group.
+template <bool BF16, int N2>
+__device__ __forceinline__ void lbw_issue32(float (&acc)[16], const uint32_t (&ar)[N2 / 16][4], const uint32_t (&ai)[N2 / 16][4],
+                                            uint32_t dlo, uint32_t dhi, int jp) {
+  constexpr int JP = N2 / 16, MAT = 64 * N2;
+  lbw_fence_acc(acc);
+#if LBW_WGMMA
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#endif
+#pragma unroll
+  for (int kk = 0; kk < JP; ++kk) {
+    lbw_mma32<BF16>(acc, ar[kk], lbw_desc_at<N2>(dlo, dhi, (uint32_t)(2 * jp * MAT + 256 * kk)), kk > 0);
+    lbw_mma32<BF16>(acc, ai[kk], lbw_desc_at<N2>(dlo, dhi, (uint32_t)((2 * jp + 1) * MAT + 256 * kk)), 1);
+  }
+#if LBW_WGMMA
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+#endif
+  lbw_fence_acc(acc);
+}
+// Waits until pass jp's group is done (one later group may stay in flight).
+template <int JP>
+__device__ __forceinline__ void lbw_wait_pass(int jp, float (&acc)[16]) {
+  if (jp + 1 < JP) lbw_wait<1>(); else lbw_wait<0>();
+  lbw_fence_acc(acc);
+}
+
+// lbw_steps for pwo: step 1 as lbw_steps; dlo2 / dlo3: low words of step 2's / 3's descriptors (16-column layouts), dhi
+// their high word.
+template <bool BF16, int N2, int XS, int RESTART>
+__device__ __forceinline__ void lbw_steps_ov(const uint16_t* xs, int kt, int r0, bool conjK, const uint16_t* sb, const float2* kp,
+                                             const float2* tw0, const float2* tw1, const float2* tw3, uint16_t* Xh, uint32_t dlo2,
+                                             uint32_t dlo3, uint32_t dhi) {
+  using Lo = LbtLayout<32, N2>;
+  constexpr int N = 32 * N2, JP = N2 / 16, KT1 = 2;
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
+  const uint16_t *a1r = sb, *a1i = a1r + Lo::A_EL;
+  // ---- step 1 (own rows, all columns): lbw_steps's
+  uint32_t ar[JP][4], ai[JP][4];
+  {
+    uint32_t fr[KT1][4], fi[KT1][4];
+#pragma unroll
+    for (int kk = 0; kk < KT1; ++kk)
+      if (kk < kt) {
+        const int aoff = (r0 + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
+        ldsm_x4(fr[kk], a1r + aoff);
+        ldsm_x4(fi[kk], a1i + aoff);
+      }
+    float2 cur[4], stp[2];
+#pragma unroll
+    for (int jp = 0; jp < JP; ++jp) {
+      if (jp == 0 || jp == RESTART) lbp_tw_load(jp == 0 ? tw0 : tw1, cur, stp);
+      uint32_t xb[KT1][4];
+#pragma unroll
+      for (int kk = 0; kk < KT1; ++kk)
+        if (kk < kt) ldsm_x4_t(xb[kk], xs + (16 * kk + (lm & 1) * 8 + lr) * XS + 16 * jp + (lm >> 1) * 8);
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        float cr[4] = {0.f, 0.f, 0.f, 0.f}, ci[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+        for (int kk = 0; kk < KT1; ++kk)
+          if (kk < kt) {
+            mma16816<BF16>(cr, fr[kk], xb[kk][2 * j], xb[kk][2 * j + 1]);
+            mma16816<BF16>(ci, fi[kk], xb[kk][2 * j], xb[kk][2 * j + 1]);
+          }
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const float2 w0 = cur[2 * h], w1 = cur[2 * h + 1];
+          cur[2 * h] = cmul(w0, stp[h]); cur[2 * h + 1] = cmul(w1, stp[h]);
+          const float2 v0 = cmul(make_float2(cr[2 * h], ci[2 * h]), w0), v1 = cmul(make_float2(cr[2 * h + 1], ci[2 * h + 1]), w1);
+          ar[jp][2 * j + h] = pack2<BF16>(v0.x, v1.x);
+          ai[jp][2 * j + h] = pack2<BF16>(v0.y, v1.y);
+        }
+      }
+    }
+  }
+  // ---- step 2: P = (X1 @ b2) * Kp, pass jp + 1 in flight during pass jp's epilogue; Cr of n8 tile j at acc[4 j..], Ci at acc[8 + 4 j..]
+  uint32_t pr[JP][4], pi[JP][4];
+  float acc[2][16];
+  lbw_issue32<BF16, N2>(acc[0], ar, ai, dlo2, dhi, 0);
+  lbw_issue32<BF16, N2>(acc[1], ar, ai, dlo2, dhi, 1);
+#pragma unroll
+  for (int jp = 0; jp < JP; ++jp) {
+    float (&a)[16] = acc[jp & 1];
+    lbw_wait_pass<JP>(jp, a);
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int row = g + 8 * h, col = 16 * jp + 8 * j + 2 * t;
+        const float4 kv = *reinterpret_cast<const float4*>(kp + (r0 + row) * Lo::SK + col);
+        float2 k0 = make_float2(kv.x, kv.y), k1 = make_float2(kv.z, kv.w);
+        if (conjK) { k0.y = -k0.y; k1.y = -k1.y; }
+        const float2 v0 = cmul(make_float2(a[4 * j + 2 * h], a[8 + 4 * j + 2 * h]), k0),
+                     v1 = cmul(make_float2(a[4 * j + 2 * h + 1], a[8 + 4 * j + 2 * h + 1]), k1);
+        pr[jp][2 * j + h] = pack2<BF16>(v0.x, v1.x);
+        pi[jp][2 * j + h] = pack2<BF16>(v0.y, v1.y);
+      }
+    if (jp + 2 < JP) lbw_issue32<BF16, N2>(a, ar, ai, dlo2, dhi, jp + 2);
+  }
+  // ---- step 3: X3 = (P @ b3) * conj(T) / N into Xh (pw's twiddle order), pass jp + 1 in flight during pass jp's epilogue
+  const float invN = 1.0f / (float)N;
+  float2 cur[4], stp[2];
+  lbw_issue32<BF16, N2>(acc[0], pr, pi, dlo3, dhi, 0);
+  lbw_issue32<BF16, N2>(acc[1], pr, pi, dlo3, dhi, 1);
+  lbp_tw_load(tw3, cur, stp);
+#pragma unroll
+  for (int e = 0; e < 4; ++e) cur[e] = make_float2(cur[e].x * invN, cur[e].y * invN);
+#pragma unroll
+  for (int jp = 0; jp < JP; ++jp) {
+    float (&a)[16] = acc[jp & 1];
+    lbw_wait_pass<JP>(jp, a);
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int row = g + 8 * h, col = 16 * jp + 8 * j + 2 * t;
+        float2 v[2];
+#pragma unroll
+        for (int q = 0; q < 2; ++q) {
+          const int e = 2 * h + q;
+          const float2 w = cur[e];
+          cur[e] = cmul(w, stp[h]);
+          const float c_r = a[4 * j + e], c_i = a[8 + 4 * j + e];
+          v[q] = make_float2(c_r * w.x + c_i * w.y, c_i * w.x - c_r * w.y);
+        }
+        st_pair<BF16>(Xh + row * Lo::SX + col, v[0].x, v[1].x);
+        st_pair<BF16>(Xh + row * Lo::SX + N2 + col, v[0].y, v[1].y);
+      }
+    if (jp + 2 < JP) lbw_issue32<BF16, N2>(a, pr, pi, dlo3, dhi, jp + 2);
+  }
+  __syncwarp();
+}
+
 // Channel h's rows, block part blockIdx.x of gridDim.x (grid (gx, H)), block 32 W (W a multiple of 4): pair pr takes
 // rows b = bx R + pr + i gx R (R = W / 2 pairs), as lbc_rows; the loop runs while the warpgroup's first row is below B
 // (wgmma needs all 4 warps), a pair whose row is >= B (odd tails) computes on the first row's x and writes nothing.
 // Buffers per pair as lbc_rows (lbc_pair_el); w2 / w3: the B layouts of steps 2 / 3 (lbw_build_b).
-template <typename IO, bool BF16, int N2>
+template <typename IO, bool BF16, int N2, bool PD = false, bool OV = false>
 __device__ void lbw_rows(const IO* __restrict__ x, IO* __restrict__ out, float d, int B, int H, int L, int conjK, uint16_t* bufs,
                          const uint16_t* sb, const float2* skp, const float2* twi, const unsigned char* w2, const unsigned char* w3) {
   using Lo = LbtLayout<32, N2>;
   constexpr int JPW = N2 / 32, SS = N2 + 8;
   const int h = blockIdx.y, R = blockDim.x >> 6, pair = threadIdx.x >> 6, half = (threadIdx.x >> 5) & 1, lane = threadIdx.x & 31;
   uint16_t *X = bufs + pair * lbc_pair_el<N2>(), *S0 = X + Lo::WARP_BYTES / 2, *S1 = S0 + 32 * SS;
-  const uint32_t wg2 = (uint32_t)__cvta_generic_to_shared(w2), wg3 = (uint32_t)__cvta_generic_to_shared(w3);
+  uint32_t wg2 = (uint32_t)__cvta_generic_to_shared(w2), wg3 = (uint32_t)__cvta_generic_to_shared(w3), dhi = 0;
+  if constexpr (PD) {   // pwd: the descriptors' words once per block (lbw_product_d)
+    const uint64_t d2 = lbw_desc(wg2, 128, 16 * N2), d3 = lbw_desc(wg3, 128, 16 * N2);
+    wg2 = (uint32_t)d2; wg3 = (uint32_t)d3; dhi = (uint32_t)(d2 >> 32);
+  }
   const int kt = ((L + N2 - 1) / N2 + 15) >> 4, stride = gridDim.x * R;
   const bool vec = (L & 7) == 0;
   int bw = blockIdx.x * R + (pair & ~1);   // the warpgroup's first row
@@ -265,8 +452,12 @@ __device__ void lbw_rows(const IO* __restrict__ x, IO* __restrict__ out, float d
     }
     asm volatile("bar.sync %0, 64;\n" :: "r"(1 + pair) : "memory");
     if (vec && bw + stride < B) lbc_stage_async<N2, IO>(x + ((size_t)rowOf(bw + stride) * H + h) * L, Sn, L, kt, half);
-    lbw_steps<BF16, N2, SS, JPW>(Sc, kt, 16 * half, conjK != 0, sb, skp, twi + half * 6 * 32 + lane, twi + (3 + half) * 6 * 32 + lane,
-                                 twi + (half * 3 + 2) * 6 * 32 + lane, X + 16 * half * Lo::SX, wg2, wg3);
+    if constexpr (OV)   // pwo (PD too: wg2 / wg3 the descriptors' low words of the 16-column layouts)
+      lbw_steps_ov<BF16, N2, SS, JPW>(Sc, kt, 16 * half, conjK != 0, sb, skp, twi + half * 6 * 32 + lane, twi + (3 + half) * 6 * 32 + lane,
+                                      twi + (half * 3 + 2) * 6 * 32 + lane, X + 16 * half * Lo::SX, wg2, wg3, dhi);
+    else
+      lbw_steps<BF16, N2, SS, JPW, PD>(Sc, kt, 16 * half, conjK != 0, sb, skp, twi + half * 6 * 32 + lane, twi + (3 + half) * 6 * 32 + lane,
+                                       twi + (half * 3 + 2) * 6 * 32 + lane, X + 16 * half * Lo::SX, wg2, wg3, dhi);
     asm volatile("bar.sync %0, 64;\n" :: "r"(1 + pair) : "memory");
     if (valid) lbp_out<IO, BF16, N2>(xrow, out + ((size_t)b * H + h) * L, d, L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / 2),
                                      half * JPW, Sc);

@@ -46,7 +46,8 @@ public final class LearnedButterflyConv implements AutoCloseable {
       asyncGrams = DEFAULT_ASYNC_GRAMS, pairTwiddleTable = DEFAULT_PAIR_TW, chainRows = DEFAULT_CHAIN, batchRows = DEFAULT_BATCH_ROWS,
       persistent, wgmmaRows, fusedDkp = DEFAULT_FUSED_DKP, fastReductions = DEFAULT_FAST_REDUCTIONS,
       chainGrams = DEFAULT_CHAIN_GRAMS, vectorDd = DEFAULT_VECTOR_DD, registerGrams = DEFAULT_REGISTER_GRAMS,
-      constGramLoads = DEFAULT_CONST_GRAM_LOADS, gramRowPairs = DEFAULT_GRAM_ROW_PAIRS;
+      constGramLoads = DEFAULT_CONST_GRAM_LOADS, gramRowPairs = DEFAULT_GRAM_ROW_PAIRS, wgmmaDescriptors = DEFAULT_WGMMA_DESCRIPTORS,
+      wgmmaOverlap = DEFAULT_WGMMA_OVERLAP;
   private int gramStages = DEFAULT_GRAM_STAGES;
   private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL, pairDumpWarps = 12, blocksPerChannel = DEFAULT_BLOCKS_PER_CHANNEL,
       autoBlocksPerSm = DEFAULT_AUTO_BLOCKS_PER_SM;
@@ -137,6 +138,20 @@ public final class LearnedButterflyConv implements AutoCloseable {
   }
 
   public static final int DEFAULT_BLOCKS_PER_CHANNEL = LearnedLaunch.blocksOf(System.getProperty("longconv4j.learned.gx"));
+
+  /**
+   * Default of {@link #wgmmaDescriptors(boolean)}: {@link Variants#WGMMA_DESCRIPTORS};
+   * {@code -Dlongconv4j.learned.wgdesc=on|off} overrides it ({@code off}: pw, the descriptors rebuilt per step, the slow twin).
+   */
+  public static final boolean DEFAULT_WGMMA_DESCRIPTORS = LearnedLaunch.onOff("longconv4j.learned.wgdesc",
+      System.getProperty("longconv4j.learned.wgdesc"), Variants.WGMMA_DESCRIPTORS);
+
+  /**
+   * Default of {@link #wgmmaOverlap(boolean)}: {@link Variants#WGMMA_OVERLAP}; {@code -Dlongconv4j.learned.wgoverlap=on|off}
+   * overrides it ({@code off}: pwd / pw).
+   */
+  public static final boolean DEFAULT_WGMMA_OVERLAP = LearnedLaunch.onOff("longconv4j.learned.wgoverlap",
+      System.getProperty("longconv4j.learned.wgoverlap"), Variants.WGMMA_OVERLAP);
 
   /**
    * Default of {@link #blocksPerChannel(int)}: 0, the launch's own choice; {@code -Dlongconv4j.learned.gx=N} sets it
@@ -294,6 +309,16 @@ public final class LearnedButterflyConv implements AutoCloseable {
      * the learned GPU classes passed, pw = pc bit for bit; compute capability 9.0 only, elsewhere pc).
      */
     static final boolean WGMMA_64 = true;
+    /**
+     * {@link LearnedButterflyConv#wgmmaDescriptors(boolean)}: true (lbf10-2, B = 64, H = 768, causal, bf16, forward ms, two
+     * orders: 1K pwd 0.356 / 0.355 and 0.356 / 0.357 against pw 0.363 / 0.364; ncu 145.0 M instructions against pw's 150.7 M;
+     * LearnedWgmmaDescGpuTest: pwd = pw bit for bit; applies where pw runs, i.e. 32 x 64 on compute capability 9.0 by default).
+     */
+    static final boolean WGMMA_DESCRIPTORS = true;
+    /**
+     * {@link LearnedButterflyConv#wgmmaOverlap(boolean)}: false until an H200 sitting shows pwo faster in both bench orders (lbf10).
+     */
+    static final boolean WGMMA_OVERLAP = false;
   }
 
   private LearnedButterflyConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
@@ -447,6 +472,29 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public boolean wgmmaRows2() { return wgmmaRows() && batchRows && n2 == 32; }
 
   /**
+   * pw with its wgmma matrix descriptors built once per block ({@code pwd}, lbf10; learned_tc_wg.cuh lbw_product_d): a
+   * step's descriptor is the block's base descriptor plus the step's offset in its low word, where pw rebuilds every
+   * descriptor from the shared address (shift, mask, or: lbf6-3's ncu counted 350 uniform-datapath instructions per row at
+   * 1K). The same wgmmas with the same operands, so bitwise pw's results. A speed choice; applies where
+   * {@link #wgmmaDescriptors()} says so.
+   */
+  public LearnedButterflyConv wgmmaDescriptors(boolean on) { wgmmaDescriptors = on; return this; }
+
+  /** Whether the forward runs pwd: {@link #wgmmaDescriptors(boolean)} on where the forward runs pw (not pw2p). */
+  public boolean wgmmaDescriptors() { return wgmmaDescriptors && wgmmaRows() && !wgmmaRows2(); }
+
+  /**
+   * pwd with steps 2 and 3 in 16-column passes on two accumulator sets, each pass's wgmmas in flight while the previous
+   * pass's epilogue runs ({@code pwo}, lbf10; learned_tc_wg.cuh lbw_steps_ov): pw waits for every pass before its epilogue.
+   * The same products per element in the same k order, Kp, twiddles and roundings as pw. A speed choice; takes
+   * precedence over {@link #wgmmaDescriptors(boolean)} where {@link #wgmmaOverlap()} says so.
+   */
+  public LearnedButterflyConv wgmmaOverlap(boolean on) { wgmmaOverlap = on; return this; }
+
+  /** Whether the forward runs pwo: {@link #wgmmaOverlap(boolean)} on where the forward runs pw (not pw2p). */
+  public boolean wgmmaOverlap() { return wgmmaOverlap && wgmmaRows() && !wgmmaRows2(); }
+
+  /**
    * Tensor-core forward / du: blocks per channel (the grid's x; its y is H); 0 (the default) lets the launch choose
    * (enough blocks for ~8 per SM, no more than the rows need). A bench knob; the result does not depend on it.
    */
@@ -595,7 +643,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   /** The tensor-core forward kernel's name (dump: the backward's variant that stores the intermediates). */
   String tensorCoreKernel(boolean dump) {
-    String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? (dump && wideDumps() ? "cw" : !dump && wgmmaRows() ? (wgmmaRows2() ? "w2p" : "w") : !dump && batchRows() ? (persistentBlocks() ? "c2p" : "c2")
+    String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? (dump && wideDumps() ? "cw" : !dump && wgmmaRows() ? (wgmmaRows2() ? "w2p" : wgmmaOverlap() ? "wo" : wgmmaDescriptors() ? "wd" : "w") : !dump && batchRows() ? (persistentBlocks() ? "c2p" : "c2")
         : !dump && persistentBlocks() ? "cp" : "c")
         : pairTwiddleTable ? "t" : "") : splitRows() ? "s"
         : n16Kernel() == 1 ? "f" : n16Kernel() == 2 ? "f2" : n16Kernel() == 3 ? "f2c" : "";
@@ -859,7 +907,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   @Override public String toString() {
     return "LearnedButterflyConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + " = " + n1 + " x " + n2
-        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (chainRows ? " chain" + (wgmmaRows() ? (wgmmaRows2() ? " wgmma rows2" : " wgmma") : "") + (batchRows() ? " rows2" : "") + (persistentBlocks() ? " persistent" : "") : pairTwiddleTable ? " tw-table" : "")
+        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (chainRows ? " chain" + (wgmmaRows() ? (wgmmaRows2() ? " wgmma rows2" : wgmmaOverlap() ? " wgmma overlap" : wgmmaDescriptors() ? " wgmma desc" : " wgmma") : "") + (batchRows() ? " rows2" : "") + (persistentBlocks() ? " persistent" : "") : pairTwiddleTable ? " tw-table" : "")
         : splitRows() ? " split" : n16Kernel() != 0 ? " n16=" + n16Kernel() : "") : "") + "]";
   }
 }

@@ -17,7 +17,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The pw kernels (learned_tc_wg.cuh: the chained pair kernel with steps 2 and 3 on Hopper's wgmma, {@code wgmmaRows};
  * compute capability 9.0 only, skipped elsewhere) and at 32 x 32 pw2p (pc2p's two rows per pair, persistent, on wgmma)
- * against pc (their slow twin; at 32 x 32 also pc2p, the default before)
+ * against pc (their slow twin; at 32 x 32 also pc2p, the default before); pw itself, with {@code wgmmaDescriptors(false)}
+ * (pwd, the default since lbf10, against pw: LearnedWgmmaDescGpuTest)
  * and lib's LearnedButterfly in float64, forward and du through the non-dumping adjoint chain (conj(Kp)). Awkward shapes:
  * odd B and B = 1 (a warpgroup's second pair, or a pair's second row, past B computes on the first row's x and must write nothing: the output's
  * tail past B H L stays poisoned), several row iterations per warpgroup (blocksPerChannel 1: the x stages' double
@@ -59,7 +60,7 @@ class LearnedWgmmaGpuTest extends CudaDeviceTest {
       for (int i = 0; i < names.length; i++)
         plans[i] = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(lc.blocks()).pairRows(true).pairTwiddleTable(true).chainRows(true)
             .batchRows(names[i].endsWith("2p")).persistentBlocks(names[i].equals("pc2p")).wgmmaRows(names[i].startsWith("pw"))
-            .blocksPerChannel(gx).tensorCoreGradients(false);
+            .wgmmaDescriptors(false).blocksPerChannel(gx).tensorCoreGradients(false);
       for (int i = 0; i < names.length; i++) {
         String suffix = "_" + plan.factors().get(0) + "x" + plan.factors().get(1) + names[i];
         assertTrue(plans[i].tensorCoreKernel(false).endsWith(suffix), plans[i].tensorCoreKernel(false) + ", want " + suffix);

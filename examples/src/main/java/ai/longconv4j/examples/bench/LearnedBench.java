@@ -39,7 +39,9 @@ import java.util.function.BiPredicate;
  * {@code nofusedkp} the defaults with / without {@code fusedDkp} (any N1), a suffix {@code :r} / {@code :r0} with / without
  * {@code fastReductions}, {@code :cg} / {@code :cg0} with / without {@code chainGrams}, {@code :v} / {@code :v0} with /
  * without {@code vectorDd} (lbf8); {@code profile L chaingram}: one backward without, then with both (lbf8); {@code :rg} /
- * {@code :rg0} with / without {@code registerGrams}, {@code :s2} / {@code :s3} / {@code :s4} {@code gramStages} (lbf9);
+ * {@code :rg0} with / without {@code registerGrams}, {@code :wd} / {@code :wd0} with / without {@code wgmmaDescriptors} and
+ * {@code profile L wgdesc} (pw, then pwd: lbf10), {@code :wo} / {@code :wo0} {@code wgmmaOverlap}, {@code profile L wgov}
+ * (pwd, then pwo: lbf10), {@code :s2} / {@code :s3} / {@code :s4} {@code gramStages} (lbf9);
  * {@code :gl} / {@code :gl0} with / without {@code constGramLoads}, {@code :rp} / {@code :rp0} {@code gramRowPairs};
  * {@code profile L reggram}: one backward without, then with all four ({@code -Dlongconv4j.bench.learned.stages}, default
  * 3; {@code -Dlongconv4j.bench.learned.gramload=false} leaves constGramLoads and gramRowPairs off; lbf9);
@@ -59,6 +61,17 @@ public final class LearnedBench {
     if (args.length == 3 && args[0].equals("profile") && args[2].equals("rows2")) { profileRows2(Integer.parseInt(args[1])); return; }
     if (args.length == 3 && args[0].equals("profile") && args[2].equals("persistent")) {
       profiled(Integer.parseInt(args[1]), new boolean[] {false, true}, (lb, p) -> lb.persistentBlocks(p), (lb, p) -> false);
+      return;
+    }
+    if (args.length == 3 && args[0].equals("profile") && args[2].equals("wgdesc")) {   // lbf10: pw (wgmma on), then pwd
+      profiled(Integer.parseInt(args[1]), new boolean[] {false, true}, (lb, p) -> lb.wgmmaRows(true).batchRows(false).wgmmaDescriptors(p),
+          (lb, p) -> false);
+      return;
+    }
+    if (args.length == 3 && args[0].equals("profile") && args[2].equals("wgov")) {   // lbf10: pw, pwd, pwo
+      int L = Integer.parseInt(args[1]);
+      profiled(L, new boolean[] {false, true}, (lb, p) -> lb.wgmmaRows(true).batchRows(false).wgmmaDescriptors(true).wgmmaOverlap(p),
+          (lb, p) -> false);
       return;
     }
     if (args.length == 3 && args[0].equals("profile") && args[2].equals("wgmma")) {   // lbf6: the defaults without, then with pw
@@ -189,6 +202,10 @@ public final class LearnedBench {
             else if (opt.equals("v0")) lb.vectorDd(false);
             else if (opt.equals("rg")) lb.registerGrams(true);   // lbf9: pdcg1r (dGa / dFa accumulators in registers)
             else if (opt.equals("rg0")) lb.registerGrams(false);
+            else if (opt.equals("wd")) lb.wgmmaDescriptors(true);   // lbf10: pwd (pw's wgmma descriptors precomputed)
+            else if (opt.equals("wd0")) lb.wgmmaDescriptors(false);
+            else if (opt.equals("wo")) lb.wgmmaOverlap(true);   // lbf10: pwo (16-column passes, one in flight during an epilogue)
+            else if (opt.equals("wo0")) lb.wgmmaOverlap(false);
             else if (opt.matches("s[234]")) lb.gramStages(opt.charAt(1) - '0');   // lbf9: cp.async stages of the _a Grams
             else if (opt.equals("gl")) lb.constGramLoads(true);   // lbf9: the Grams' row loads without run-time divisions
             else if (opt.equals("gl0")) lb.constGramLoads(false);

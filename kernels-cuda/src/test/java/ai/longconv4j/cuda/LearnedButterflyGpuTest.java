@@ -79,12 +79,7 @@ class LearnedButterflyGpuTest extends CudaDeviceTest {
       dD.fill32(0x7fc00000);
       conv.backward(du, ddy, B, out, dk, dD);
       Reference.assertClose("learned du " + conv, read(out, io, B * H * L), g.conv().du(), tol);
-      double[] dkRef = new double[(bi ? 2 : 1) * H * Lk];   // GPU layout (sides, H, Lk)
-      for (int h = 0; h < H; h++)
-        for (int j = 0; j < Lk; j++) {
-          dkRef[h * Lk + j] = g.conv().dk()[h * (bi ? 2 : 1) * Lk + j];
-          if (bi) dkRef[H * Lk + h * Lk + j] = g.conv().dk()[h * 2 * Lk + Lk + j];
-        }
+      double[] dkRef = ConvCase.gpuKernelLayout(g.conv().dk(), H, Lk, bi);   // GPU layout (sides, H, Lk)
       Reference.assertClose("learned dk " + conv, dk.copyTo(new float[dkRef.length], 0), dkRef,
           1e-5 * Math.sqrt((double) conv.fftSize() / Lk));
       Reference.assertClose("learned dD " + conv, dD.copyTo(new float[H], 0), g.conv().dD(), 1e-5);

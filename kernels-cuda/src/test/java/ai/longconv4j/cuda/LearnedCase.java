@@ -109,6 +109,23 @@ record LearnedCase(ElementType io, ConvMode mode, int B, int H, int L, int Lk, s
     return new float[][][] {y, g};
   }
 
+  /** What one backward gave: du, dk (GPU layout), dD and the four block gradients. */
+  record Backward(float[] du, float[] dk, float[] dD, double[][] blockGrads) { }
+
+  /**
+   * Runs plan c's backward on this case (its weights set from this case) into out / dk / dD, each poisoned with NaN
+   * bit patterns first so that an unwritten value fails every comparison, and reads everything back.
+   */
+  Backward backwardPoisoned(LearnedButterflyConv c, DeviceBuffer u, DeviceBuffer dy, DeviceBuffer out, DeviceBuffer dk, DeviceBuffer dD) {
+    if (bidirectional()) c.setWeights(k0, k1, D); else c.setWeights(k0, D);
+    out.fill32(0x7fc07fc0);
+    dk.fill32(0x7fc00000);
+    dD.fill32(0x7fc00000);
+    c.backward(u, dy, B, out, dk, dD);
+    return new Backward(LearnedTensorCoreGpuTest.read(out, io, B * H * L), dk.copyTo(new float[(bidirectional() ? 2 : 1) * H * Lk], 0),
+        dD.copyTo(new float[H], 0), c.blockGrads());
+  }
+
   /** The first n 16-bit values of b, after the device's stream is done. */
   static short[] read(CudaDevice dev, DeviceBuffer b, int n) {
     dev.stream().synchronize();

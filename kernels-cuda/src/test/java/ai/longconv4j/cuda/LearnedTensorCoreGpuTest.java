@@ -138,12 +138,7 @@ class LearnedTensorCoreGpuTest extends CudaDeviceTest {
       // negative control: a plain FFT (blocks at the DFT) is far from the learned reference, and so from the kernel
       assertTrue(Reference.relErr(toF(yFft), yRef) > 5e-2, "the perturbation must matter: " + Reference.relErr(toF(yFft), yRef));
       assertTrue(Reference.relErr(yTc, yFft) > 3e-2, "the kernel ignored the learned blocks: " + Reference.relErr(yTc, yFft));
-      double[] dkRef = new double[(bi ? 2 : 1) * H * Lk];   // GPU layout (sides, H, Lk)
-      for (int h = 0; h < H; h++)
-        for (int j = 0; j < Lk; j++) {
-          dkRef[h * Lk + j] = g.conv().dk()[h * (bi ? 2 : 1) * Lk + j];
-          if (bi) dkRef[H * Lk + h * Lk + j] = g.conv().dk()[h * 2 * Lk + Lk + j];
-        }
+      double[] dkRef = ConvCase.gpuKernelLayout(g.conv().dk(), H, Lk, bi);   // GPU layout (sides, H, Lk)
       String[] names = {"dFa", "dFb", "dGb", "dGa"};
       float[] duTc = null, du0 = null;
       // tensor-core gradients (Gram kernels one row at a time, then with cp.async double buffers), then the fp32 kernel

@@ -397,6 +397,10 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
     if constexpr (WG != 0) lbw_build_b<N2, WG == 2 || WG == 4 ? 16 : 32>(pb, w2, w3);   // the wgmma B layouts: b2's over the padded b2 / b3 planes, b3's after twi
     __syncthreads();
     lbp_twi_build<N2>(full, twi);
+    if constexpr (WG == 5) {   // pwt: step 3's twiddle table after b3's layouts (lbw_tw3_build reads twi: complete after a barrier)
+      __syncthreads();
+      lbw_tw3_build<N2>(twi, reinterpret_cast<float2*>(w2 + lbw_wgb_bytes<N2>()), reinterpret_cast<float2*>(w3 + lbw_wgb_bytes<N2>()));
+    }
     float* ka = reinterpret_cast<float*>(twi + 192 * 6);   // KF: dKp's accumulator (not with WG: its b3 layouts live there)
     if constexpr (KF) {
       for (int i = threadIdx.x; i < 2 * N1 * lbk_stride<N2>(); i += blockDim.x) ka[i] = 0.f;
@@ -405,8 +409,10 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
       for (int i = threadIdx.x; i < (int)(blockDim.x >> 6) * lbg_pair_floats<GV>(); i += blockDim.x) ka[i] = 0.f;
     }
     __syncthreads();
-    if constexpr (WG == 1 || WG == 3 || WG == 4) {   // 3: pwd (the descriptors precomputed, lbw_product_d); 4: pwo (lbw_steps_ov)
-      lbw_rows<IO, BF16, N2, WG >= 3, WG == 4>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, w2, w3);
+    if constexpr (WG == 1 || WG == 3 || WG == 4 || WG == 5) {   // 3: pwd (the descriptors precomputed, lbw_product_d); 4: pwo (lbw_steps_ov); 5: pwt (pwd + step 3's twiddle table)
+      lbw_rows<IO, BF16, N2, WG >= 3, WG == 4, WG == 5>(x, out, d, B, H, L, conjK, bufs, sb, skp, twi, w2, w3,
+                                                       reinterpret_cast<const float4*>(w2 + lbw_wgb_bytes<N2>()),
+                                                       reinterpret_cast<const float4*>(w3 + lbw_wgb_bytes<N2>()));
       return;
     }
     if constexpr (PERSIST) {   // grid (<= SMs, 1): the blocks, twiddles and start values once per block, then channel after channel
@@ -517,6 +523,7 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
 // smem FIXED_BYTES + W/2 * 2 lbc_pair_el + 192 * 6 * 8 + lbw_wgb_bytes (16 warps at 32 x 32, 12 at 32 x 64).
 // WGV: 1 pw, 3 pwd (lbf10: the same kernel with the wgmma descriptors precomputed once per block, lbw_product_d),
 // 4 pwo (lbf10: pwd with 16-column passes, one in flight during the previous one's epilogue, lbw_steps_ov).
+// 5 pwt (lbf11: pwd with step 3's twiddles from a block table, lbw_tw3_build; 32 x 64 only; smem + 8 * 24 * N2 bytes).
 #define LBW_CFG(SUF, IO, BF, N2, MAXT, NAME, WGV)                                                                   \
   extern "C" __global__ void __launch_bounds__(MAXT, 1) lbt_forward_##SUF##_##NAME(const IO* __restrict__ x,       \
       const float2* __restrict__ kp, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
@@ -573,6 +580,7 @@ __device__ void lbt_forward(const IO* __restrict__ x, const float2* __restrict__
   LBW_CFG(SUF, IO, BF, 32, 512, 32x32pw, 1) LBW_CFG(SUF, IO, BF, 64, 384, 32x64pw, 1)                           \
   LBW_CFG(SUF, IO, BF, 32, 512, 32x32pwd, 3) LBW_CFG(SUF, IO, BF, 64, 384, 32x64pwd, 3)                         \
   LBW_CFG(SUF, IO, BF, 32, 512, 32x32pwo, 4) LBW_CFG(SUF, IO, BF, 64, 384, 32x64pwo, 4)                         \
+  LBW_CFG(SUF, IO, BF, 64, 384, 32x64pwt, 5)                                                                       \
   LBW2_CFG(SUF, IO, BF, 384, 32x32pw2p)                                                                        \
   LBFC_CFG(SUF, IO, BF, 16, 16x16f2c) LBFC_CFG(SUF, IO, BF, 32, 16x32f2c)                                          \
   LBCK_CFG(SUF, IO, BF, 32, 512, 32x32pdck) LBCK_CFG(SUF, IO, BF, 64, 384, 32x64pdck)                              \

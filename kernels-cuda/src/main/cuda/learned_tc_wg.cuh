@@ -27,6 +27,7 @@
 template <int N2>
 __host__ __device__ constexpr int lbw_wgb_bytes() { return (N2 / 32) * 2 * 64 * N2 * 2; }
 static_assert(lbw_wgb_bytes<32>() <= 8 * 32 * 40 && lbw_wgb_bytes<64>() <= 8 * 64 * 72, "b2's layouts fit the padded b2 / b3 planes");
+static_assert(lbw_wgb_bytes<64>() + 8 * 8 * 64 * 8 / 8 <= 8 * 64 * 72, "pwt: rows 0-7 of step 3's twiddle table (8 rows x 64 float2) fit after b2's layouts");
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define LBW_WGMMA 1
@@ -164,10 +165,12 @@ __device__ __forceinline__ void lbw_product_d(float (&acc)[32], const uint32_t (
 // wg2 / wg3: the shared addresses of b2's / b3's layouts. Step 1 is lbc_steps's (mma.sync on the own 16 rows).
 // PD (pwd): wg2 / wg3 are the low words of the descriptors (lbw_product_d), dhi their common high word; else (pw) the
 // shared addresses (lbw_product) and dhi unused.
-template <bool BF16, int N2, int XS, int RESTART, bool PD = false>
+// TT (pwt, lbf11, LearnedButterflyConv.wgmmaTwiddleTable): step 3's twiddles read from the block's table t3 (lbw_tw3_build:
+// the same recurrence's values, built once per block) instead of the recurrence per row (4 FP instructions per element).
+template <bool BF16, int N2, int XS, int RESTART, bool PD = false, bool TT = false>
 __device__ __forceinline__ void lbw_steps(const uint16_t* xs, int kt, int r0, bool conjK, const uint16_t* sb, const float2* kp,
                                           const float2* tw0, const float2* tw1, const float2* tw3, uint16_t* Xh, uint32_t wg2,
-                                          uint32_t wg3, uint32_t dhi = 0) {
+                                          uint32_t wg3, uint32_t dhi = 0, const float4* tA = nullptr, const float4* tB = nullptr) {
   using Lo = LbtLayout<32, N2>;
   constexpr int N = 32 * N2, JP = N2 / 16, KT1 = 2, P = N2 / 32;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
@@ -237,9 +240,14 @@ __device__ __forceinline__ void lbw_steps(const uint16_t* xs, int kt, int r0, bo
   // ---- step 3 (wgmma): X3 = (P @ b3) * conj(T) / N into Xh; the twiddle recurrence walks the columns in pc's order
   const float invN = 1.0f / (float)N;
   float2 cur[4], stp[2];
-  lbp_tw_load(tw3, cur, stp);
+  if constexpr (!TT) {
+    lbp_tw_load(tw3, cur, stp);
 #pragma unroll
-  for (int e = 0; e < 4; ++e) cur[e] = make_float2(cur[e].x * invN, cur[e].y * invN);
+    for (int e = 0; e < 4; ++e) cur[e] = make_float2(cur[e].x * invN, cur[e].y * invN);
+  }
+  // TT: the lane's rows r0 + g (tA for r0 = 0) and r0 + g + 8 (tB), 16-byte chunk 8 jp + (4 j + t) ^ 4 (g & 1) (lbw_tw3_build)
+  const float4 *t3h0 = (r0 == 0 ? tA + g * (N2 / 2) : tB + (r0 + g - 8) * (N2 / 2)), *t3h1 = tB + (r0 + g) * (N2 / 2);
+  const int t3o0 = t + 4 * (g & 1), t3o1 = t + 4 - 4 * (g & 1);
 #pragma unroll
   for (int p = 0; p < P; ++p) {
     float acc[32];
@@ -252,11 +260,14 @@ __device__ __forceinline__ void lbw_steps(const uint16_t* xs, int kt, int r0, bo
       for (int h = 0; h < 2; ++h) {
         const int row = g + 8 * h, col = 16 * jp + 8 * j + 2 * t;
         float2 v[2];
+        float4 tw4;
+        if constexpr (TT) tw4 = (h ? t3h1 : t3h0)[(j ? t3o1 : t3o0) + 8 * jp];
 #pragma unroll
         for (int q = 0; q < 2; ++q) {
           const int e = 2 * h + q;
-          const float2 w = cur[e];
-          cur[e] = cmul(w, stp[h]);
+          float2 w;
+          if constexpr (TT) w = q ? make_float2(tw4.z, tw4.w) : make_float2(tw4.x, tw4.y);
+          else { w = cur[e]; cur[e] = cmul(w, stp[h]); }
           const float c_r = acc[4 * c + e], c_i = acc[16 + 4 * c + e];
           v[q] = make_float2(c_r * w.x + c_i * w.y, c_i * w.x - c_r * w.y);
         }
@@ -417,13 +428,53 @@ __device__ __forceinline__ void lbw_steps_ov(const uint16_t* xs, int kt, int r0,
   __syncwarp();
 }
 
+// pwt (lbf11): step 3's twiddles of both row tiles as a block table (32 rows x N2 columns of float2, 16 KB at N2 = 64) in
+// two parts: rows 0-7 in tA (the 4 KB of the padded b2 / b3 planes that b2's wgmma layouts leave free: pw never reads
+// those planes), rows 8-31 in tB (after b3's layouts: 12 KB more shared memory; all 16 KB there would exceed 227 KB by
+// 128 bytes at 12 warps),
+// built by 64 threads (half, lane) running exactly lbw_steps's step-3 recurrence (start values twi's slot half * 3 + 2
+// times 1 / N, then cmul by stp per column in the same column order), so every stored value is bitwise the value the row
+// loop would compute. Layout: row r, column c at float2 index r N2 + 2 ((c >> 1) ^ 4 (r & 1)) + (c & 1) — the 16-byte
+// chunk XOR 4 on odd rows, so that the 8 lanes of a quarter warp (rows g, g + 1; t = 0..3) of an LDS.128 hit distinct banks.
+// After twi is complete; the caller's __syncthreads before the rows read it.
+template <int N2>
+__device__ __forceinline__ float2* lbw_tw3_row(float2* tA, float2* tB, int r) { return r < 8 ? tA + r * N2 : tB + (r - 8) * N2; }
+template <int N2>
+__device__ void lbw_tw3_build(const float2* twi, float2* tA, float2* tB) {
+  constexpr int N = 32 * N2, P = N2 / 32;
+  const float invN = 1.0f / (float)N;
+  for (int i = threadIdx.x; i < 64; i += blockDim.x) {
+    const int half = i >> 5, lane = i & 31, g = lane >> 2, t = lane & 3, r0 = 16 * half;
+    float2 cur[4], stp[2];
+    lbp_tw_load(twi + (half * 3 + 2) * 6 * 32 + lane, cur, stp);
+#pragma unroll
+    for (int e = 0; e < 4; ++e) cur[e] = make_float2(cur[e].x * invN, cur[e].y * invN);
+#pragma unroll 1
+    for (int p = 0; p < P; ++p)
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        const int jp = 2 * p + (c >> 1), j = c & 1;
+#pragma unroll
+        for (int h = 0; h < 2; ++h)
+#pragma unroll
+          for (int q = 0; q < 2; ++q) {
+            const int e = 2 * h + q, r = r0 + g + 8 * h, col = 16 * jp + 8 * j + 2 * t + q;
+            const float2 w = cur[e];
+            cur[e] = cmul(w, stp[h]);
+            lbw_tw3_row<N2>(tA, tB, r)[2 * ((col >> 1) ^ (4 * (r & 1))) + (col & 1)] = w;
+          }
+      }
+  }
+}
+
 // Channel h's rows, block part blockIdx.x of gridDim.x (grid (gx, H)), block 32 W (W a multiple of 4): pair pr takes
 // rows b = bx R + pr + i gx R (R = W / 2 pairs), as lbc_rows; the loop runs while the warpgroup's first row is below B
 // (wgmma needs all 4 warps), a pair whose row is >= B (odd tails) computes on the first row's x and writes nothing.
 // Buffers per pair as lbc_rows (lbc_pair_el); w2 / w3: the B layouts of steps 2 / 3 (lbw_build_b).
-template <typename IO, bool BF16, int N2, bool PD = false, bool OV = false>
+template <typename IO, bool BF16, int N2, bool PD = false, bool OV = false, bool TT = false>
 __device__ void lbw_rows(const IO* __restrict__ x, IO* __restrict__ out, float d, int B, int H, int L, int conjK, uint16_t* bufs,
-                         const uint16_t* sb, const float2* skp, const float2* twi, const unsigned char* w2, const unsigned char* w3) {
+                         const uint16_t* sb, const float2* skp, const float2* twi, const unsigned char* w2, const unsigned char* w3,
+                         const float4* tA = nullptr, const float4* tB = nullptr) {
   using Lo = LbtLayout<32, N2>;
   constexpr int JPW = N2 / 32, SS = N2 + 8;
   const int h = blockIdx.y, R = blockDim.x >> 6, pair = threadIdx.x >> 6, half = (threadIdx.x >> 5) & 1, lane = threadIdx.x & 31;
@@ -456,8 +507,8 @@ __device__ void lbw_rows(const IO* __restrict__ x, IO* __restrict__ out, float d
       lbw_steps_ov<BF16, N2, SS, JPW>(Sc, kt, 16 * half, conjK != 0, sb, skp, twi + half * 6 * 32 + lane, twi + (3 + half) * 6 * 32 + lane,
                                       twi + (half * 3 + 2) * 6 * 32 + lane, X + 16 * half * Lo::SX, wg2, wg3, dhi);
     else
-      lbw_steps<BF16, N2, SS, JPW, PD>(Sc, kt, 16 * half, conjK != 0, sb, skp, twi + half * 6 * 32 + lane, twi + (3 + half) * 6 * 32 + lane,
-                                       twi + (half * 3 + 2) * 6 * 32 + lane, X + 16 * half * Lo::SX, wg2, wg3, dhi);
+      lbw_steps<BF16, N2, SS, JPW, PD, TT>(Sc, kt, 16 * half, conjK != 0, sb, skp, twi + half * 6 * 32 + lane, twi + (3 + half) * 6 * 32 + lane,
+                                           twi + (half * 3 + 2) * 6 * 32 + lane, X + 16 * half * Lo::SX, wg2, wg3, dhi, tA, tB);
     asm volatile("bar.sync %0, 64;\n" :: "r"(1 + pair) : "memory");
     if (valid) lbp_out<IO, BF16, N2>(xrow, out + ((size_t)b * H + h) * L, d, L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / 2),
                                      half * JPW, Sc);

@@ -47,7 +47,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
       persistent, wgmmaRows, fusedDkp = DEFAULT_FUSED_DKP, fastReductions = DEFAULT_FAST_REDUCTIONS,
       chainGrams = DEFAULT_CHAIN_GRAMS, vectorDd = DEFAULT_VECTOR_DD, registerGrams = DEFAULT_REGISTER_GRAMS,
       constGramLoads = DEFAULT_CONST_GRAM_LOADS, gramRowPairs = DEFAULT_GRAM_ROW_PAIRS, wgmmaDescriptors = DEFAULT_WGMMA_DESCRIPTORS,
-      wgmmaOverlap = DEFAULT_WGMMA_OVERLAP;
+      wgmmaOverlap = DEFAULT_WGMMA_OVERLAP, wgmmaTwiddleTable = DEFAULT_WGMMA_TWIDDLE_TABLE;
   private int gramStages = DEFAULT_GRAM_STAGES;
   private int pairWarps = 16, n16Kernel = DEFAULT_N16_KERNEL, pairDumpWarps = 12, blocksPerChannel = DEFAULT_BLOCKS_PER_CHANNEL,
       autoBlocksPerSm = DEFAULT_AUTO_BLOCKS_PER_SM;
@@ -152,6 +152,13 @@ public final class LearnedButterflyConv implements AutoCloseable {
    */
   public static final boolean DEFAULT_WGMMA_OVERLAP = LearnedLaunch.onOff("longconv4j.learned.wgoverlap",
       System.getProperty("longconv4j.learned.wgoverlap"), Variants.WGMMA_OVERLAP);
+
+  /**
+   * Default of {@link #wgmmaTwiddleTable(boolean)}: {@link Variants#WGMMA_TWIDDLE_TABLE};
+   * {@code -Dlongconv4j.learned.wgtw=on|off} overrides it ({@code off}: pwd, the slow twin).
+   */
+  public static final boolean DEFAULT_WGMMA_TWIDDLE_TABLE = LearnedLaunch.onOff("longconv4j.learned.wgtw",
+      System.getProperty("longconv4j.learned.wgtw"), Variants.WGMMA_TWIDDLE_TABLE);
 
   /**
    * Default of {@link #blocksPerChannel(int)}: 0, the launch's own choice; {@code -Dlongconv4j.learned.gx=N} sets it
@@ -319,6 +326,11 @@ public final class LearnedButterflyConv implements AutoCloseable {
      * {@link LearnedButterflyConv#wgmmaOverlap(boolean)}: false until an H200 sitting shows pwo faster in both bench orders (lbf10).
      */
     static final boolean WGMMA_OVERLAP = false;
+    /**
+     * {@link LearnedButterflyConv#wgmmaTwiddleTable(boolean)}: false until an H200 sitting shows pwt faster than pwd in
+     * both bench orders (lbf11).
+     */
+    static final boolean WGMMA_TWIDDLE_TABLE = false;
   }
 
   private LearnedButterflyConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
@@ -495,6 +507,18 @@ public final class LearnedButterflyConv implements AutoCloseable {
   public boolean wgmmaOverlap() { return wgmmaOverlap && wgmmaRows() && !wgmmaRows2(); }
 
   /**
+   * pwd with step 3's twiddles read from a per-block table ({@code pwt}, lbf11; learned_tc_wg.cuh lbw_tw3_build): the
+   * table holds exactly the values of step 3's twiddle recurrence (built once per block by the same fp32 operations), so
+   * each row's step 3 loads them (one 16-byte shared load per two elements) instead of recomputing the recurrence (4 fp32
+   * instructions per element). Bitwise pwd's results. 16 KB more shared memory; 32 x 64 only (L = 1K causal). A speed
+   * choice; applies where {@link #wgmmaTwiddleTable()} says so, and yields to {@link #wgmmaOverlap(boolean)}.
+   */
+  public LearnedButterflyConv wgmmaTwiddleTable(boolean on) { wgmmaTwiddleTable = on; return this; }
+
+  /** Whether the forward runs pwt: {@link #wgmmaTwiddleTable(boolean)} and {@link #wgmmaDescriptors()} on, N2 = 64, not pwo. */
+  public boolean wgmmaTwiddleTable() { return wgmmaTwiddleTable && n2 == 64 && wgmmaDescriptors() && !wgmmaOverlap(); }
+
+  /**
    * Tensor-core forward / du: blocks per channel (the grid's x; its y is H); 0 (the default) lets the launch choose
    * (enough blocks for ~8 per SM, no more than the rows need). A bench knob; the result does not depend on it.
    */
@@ -643,7 +667,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   /** The tensor-core forward kernel's name (dump: the backward's variant that stores the intermediates). */
   String tensorCoreKernel(boolean dump) {
-    String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? (dump && wideDumps() ? "cw" : !dump && wgmmaRows() ? (wgmmaRows2() ? "w2p" : wgmmaOverlap() ? "wo" : wgmmaDescriptors() ? "wd" : "w") : !dump && batchRows() ? (persistentBlocks() ? "c2p" : "c2")
+    String variant = pairRows() ? (dump ? "pd" : "p") + (chainRows ? (dump && wideDumps() ? "cw" : !dump && wgmmaRows() ? (wgmmaRows2() ? "w2p" : wgmmaOverlap() ? "wo" : wgmmaTwiddleTable() ? "wt" : wgmmaDescriptors() ? "wd" : "w") : !dump && batchRows() ? (persistentBlocks() ? "c2p" : "c2")
         : !dump && persistentBlocks() ? "cp" : "c")
         : pairTwiddleTable ? "t" : "") : splitRows() ? "s"
         : n16Kernel() == 1 ? "f" : n16Kernel() == 2 ? "f2" : n16Kernel() == 3 ? "f2c" : "";
@@ -744,7 +768,8 @@ public final class LearnedButterflyConv implements AutoCloseable {
     int rows = pair ? w / 2 * perPair : w;   // rows in flight per block
     boolean persist = !dumps && (persistentBlocks() || wg2);
     int gx = persist ? Math.min(device.smCount(), h) : LearnedLaunch.gridX(B, rows, device.smCount(), h, blocksPerChannel, autoBlocksPerSm);
-    int smem = LearnedLaunch.tensorCoreSmem(n1, n2, split, pair, w, n16Kernel(), pairTwiddleTable(), chainRows(), perPair) + (wg ? LearnedLaunch.wgmmaSmem(n2) : 0);
+    int smem = LearnedLaunch.tensorCoreSmem(n1, n2, split, pair, w, n16Kernel(), pairTwiddleTable(), chainRows(), perPair) + (wg ? LearnedLaunch.wgmmaSmem(n2) : 0)
+        + (wg && wgmmaTwiddleTable() ? LearnedLaunch.wgmmaTwiddleSmem(n2) : 0);
     if (fdump != null)
       device.module(MODULE_TC).kernel(tensorCoreKernel(true) + "k").launch(device.stream(), gx, h, 32 * w, smem + LearnedLaunch.fusedDkpSmem(n1, n2),
           x, kp, d, pb, out, B, h, l, conjK, dump, fdump, gk, kscale);
@@ -907,7 +932,7 @@ public final class LearnedButterflyConv implements AutoCloseable {
 
   @Override public String toString() {
     return "LearnedButterflyConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + " = " + n1 + " x " + n2
-        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (chainRows ? " chain" + (wgmmaRows() ? (wgmmaRows2() ? " wgmma rows2" : wgmmaOverlap() ? " wgmma overlap" : wgmmaDescriptors() ? " wgmma desc" : " wgmma") : "") + (batchRows() ? " rows2" : "") + (persistentBlocks() ? " persistent" : "") : pairTwiddleTable ? " tw-table" : "")
+        + ", io=" + io + (tensorCores ? ", tensor cores" + (pairRows() ? " pair" + (chainRows ? " chain" + (wgmmaRows() ? (wgmmaRows2() ? " wgmma rows2" : wgmmaOverlap() ? " wgmma overlap" : wgmmaTwiddleTable() ? " wgmma tw-table" : wgmmaDescriptors() ? " wgmma desc" : " wgmma") : "") + (batchRows() ? " rows2" : "") + (persistentBlocks() ? " persistent" : "") : pairTwiddleTable ? " tw-table" : "")
         : splitRows() ? " split" : n16Kernel() != 0 ? " n16=" + n16Kernel() : "") : "") + "]";
   }
 }

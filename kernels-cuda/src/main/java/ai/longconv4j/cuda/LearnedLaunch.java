@@ -191,6 +191,9 @@ final class LearnedLaunch {
    */
   static int wgmmaSmem(int n2) { return (n2 / 32) * 2 * 64 * n2 * 2; }
 
+  /** Shared memory of pwt's step-3 twiddle table beyond pwd's (learned_tc_wg.cuh lbw_tw3_build): rows 8-31 of 32 x N2 float2 (12 KB at N2 = 64; rows 0-7 go into the 4 KB of the b2 / b3 planes that b2's layouts leave free). */
+  static int wgmmaTwiddleSmem(int n2) { return 24 * n2 * 8; }
+
   /**
    * The tensor-core forward's blocks per channel: {@code fixed} if positive (at most what the rows need), else enough for
    * ~8 blocks per SM over the H channels, at most ceil(B / rows) (rows: rows in flight per block).

@@ -211,6 +211,15 @@ class LearnedRoutingHostTest {
         () -> LearnedLaunch.onOff("longconv4j.learned.wgdesc", "1", false));
     assertTrue(e2.getMessage().contains("longconv4j.learned.wgdesc"), e2.getMessage());
     assertEquals(LearnedButterflyConv.Variants.WGMMA_OVERLAP, LearnedButterflyConv.DEFAULT_WGMMA_OVERLAP, "run without -Dlongconv4j.learned.wgoverlap");
+    // lbf11: pwt (pwd + step 3's twiddle table): its property parses as the others; 12 KB beyond pwd's shared memory,
+    // and pwd's + that stays within the H200's 227 KB per block at 12 warps (rows 0-7 of the table live in b2's planes)
+    assertEquals(LearnedButterflyConv.Variants.WGMMA_TWIDDLE_TABLE, LearnedButterflyConv.DEFAULT_WGMMA_TWIDDLE_TABLE, "run without -Dlongconv4j.learned.wgtw");
+    var e3 = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> LearnedLaunch.onOff("longconv4j.learned.wgtw", "maybe", false));
+    assertTrue(e3.getMessage().contains("longconv4j.learned.wgtw"), e3.getMessage());
+    assertEquals(24 * 64 * 8, LearnedLaunch.wgmmaTwiddleSmem(64));
+    int pwt = LearnedLaunch.tensorCoreSmem(32, 64, false, true, 12, 0, true, true, 1) + LearnedLaunch.wgmmaSmem(64) + LearnedLaunch.wgmmaTwiddleSmem(64);
+    assertTrue(pwt <= 227 * 1024, "pwt's shared memory " + pwt + " bytes > 227 KB");
   }
 
   @Test
@@ -306,7 +315,7 @@ class LearnedRoutingHostTest {
     for (String cfg : new String[] {"16x16", "16x32", "32x32", "32x64", "32x32s", "32x64s", "32x32p", "32x64p", "32x32pd", "32x64pd",
         "16x16f", "16x32f", "16x16f2", "16x32f2", "32x32pt", "32x64pt", "32x32pdt", "32x64pdt", "32x32pc", "32x64pc", "32x32pdc", "32x64pdc", "16x16f2c", "16x32f2c",
         "32x64pdcw", "32x32pc2", "32x32pc2p", "32x32pcp", "32x64pcp", "32x32pw", "32x64pw", "32x32pw2p",
-        "32x32pwd", "32x64pwd", "32x32pwo", "32x64pwo", "32x32pdck", "32x64pdck", "16x16f2ck", "16x32f2ck"})
+        "32x32pwd", "32x64pwd", "32x32pwo", "32x64pwo", "32x64pwt", "32x32pdck", "32x64pdck", "16x16f2ck", "16x32f2ck"})
       for (String io : new String[] {"bf16", "f16"})
         for (String arch : new String[] {"sm_80", "sm_90a"}) {
           String fn = "lbt_forward_" + io + "_" + cfg;
@@ -316,7 +325,7 @@ class LearnedRoutingHostTest {
           assertEquals("0,0", m.group(1) + "," + m.group(2), fn + "@" + arch + " spills");
           found++;
         }
-    assertEquals(160, found);
+    assertEquals(164, found);
     for (String fn : new String[] {"lbt_mma_rate_bf16", "lbt_mma_rate_f16", "lbt_wgmma_rate_bf16", "lbt_wgmma_rate_f16"})
       for (String arch : new String[] {"sm_80", "sm_90a"}) {
         Matcher m = Pattern.compile("Compiling entry function '" + fn + "' for '" + arch + "'.*?(\\d+) bytes spill stores", Pattern.DOTALL).matcher(text);

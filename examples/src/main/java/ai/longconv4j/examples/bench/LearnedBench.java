@@ -41,7 +41,8 @@ import java.util.function.BiPredicate;
  * without {@code vectorDd} (lbf8); {@code profile L chaingram}: one backward without, then with both (lbf8); {@code :rg} /
  * {@code :rg0} with / without {@code registerGrams}, {@code :wd} / {@code :wd0} with / without {@code wgmmaDescriptors} and
  * {@code profile L wgdesc} (pw, then pwd: lbf10), {@code :wo} / {@code :wo0} {@code wgmmaOverlap}, {@code profile L wgov}
- * (pwd, then pwo: lbf10), {@code :s2} / {@code :s3} / {@code :s4} {@code gramStages} (lbf9);
+ * (pwd, then pwo: lbf10), {@code :wt} / {@code :wt0} {@code wgmmaTwiddleTable}, {@code profile L wgtw} (pwd, then pwt:
+ * lbf11), {@code :s2} / {@code :s3} / {@code :s4} {@code gramStages} (lbf9);
  * {@code :gl} / {@code :gl0} with / without {@code constGramLoads}, {@code :rp} / {@code :rp0} {@code gramRowPairs};
  * {@code profile L reggram}: one backward without, then with all four ({@code -Dlongconv4j.bench.learned.stages}, default
  * 3; {@code -Dlongconv4j.bench.learned.gramload=false} leaves constGramLoads and gramRowPairs off; lbf9);
@@ -66,6 +67,11 @@ public final class LearnedBench {
     if (args.length == 3 && args[0].equals("profile") && args[2].equals("wgdesc")) {   // lbf10: pw (wgmma on), then pwd
       profiled(Integer.parseInt(args[1]), new boolean[] {false, true}, (lb, p) -> lb.wgmmaRows(true).batchRows(false).wgmmaDescriptors(p),
           (lb, p) -> false);
+      return;
+    }
+    if (args.length == 3 && args[0].equals("profile") && args[2].equals("wgtw")) {   // lbf11: pwd, then pwt
+      profiled(Integer.parseInt(args[1]), new boolean[] {false, true},
+          (lb, p) -> lb.wgmmaRows(true).batchRows(false).wgmmaDescriptors(true).wgmmaOverlap(false).wgmmaTwiddleTable(p), (lb, p) -> false);
       return;
     }
     if (args.length == 3 && args[0].equals("profile") && args[2].equals("wgov")) {   // lbf10: pw, pwd, pwo
@@ -206,6 +212,8 @@ public final class LearnedBench {
             else if (opt.equals("wd0")) lb.wgmmaDescriptors(false);
             else if (opt.equals("wo")) lb.wgmmaOverlap(true);   // lbf10: pwo (16-column passes, one in flight during an epilogue)
             else if (opt.equals("wo0")) lb.wgmmaOverlap(false);
+            else if (opt.equals("wt")) lb.wgmmaTwiddleTable(true);   // lbf11: pwt (step 3's twiddles from a block table)
+            else if (opt.equals("wt0")) lb.wgmmaTwiddleTable(false);
             else if (opt.matches("s[234]")) lb.gramStages(opt.charAt(1) - '0');   // lbf9: cp.async stages of the _a Grams
             else if (opt.equals("gl")) lb.constGramLoads(true);   // lbf9: the Grams' row loads without run-time divisions
             else if (opt.equals("gl0")) lb.constGramLoads(false);

@@ -253,6 +253,15 @@ __device__ __forceinline__ void lbw_steps(const uint16_t* xs, int kt, int r0, bo
     float acc[32];
     if constexpr (PD) lbw_product_d<BF16, N2>(acc, pr, pi, wg3, dhi, p);
     else lbw_product<BF16, N2>(acc, pr, pi, wg3, p);
+    // TT: the pass's 8 table loads issued together before its stores (st_pair into Xh may alias the table for the
+    // compiler, which then keeps every load behind the previous store: lbf11-1's ncu, short scoreboard 0.61 -> 1.23)
+    float4 tw4s[TT ? 4 : 1][2];
+    if constexpr (TT) {
+#pragma unroll
+      for (int c = 0; c < 4; ++c)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) tw4s[c][h] = (h ? t3h1 : t3h0)[((c & 1) ? t3o1 : t3o0) + 8 * (2 * p + (c >> 1))];
+    }
 #pragma unroll
     for (int c = 0; c < 4; ++c) {
       const int jp = 2 * p + (c >> 1), j = c & 1;
@@ -261,7 +270,7 @@ __device__ __forceinline__ void lbw_steps(const uint16_t* xs, int kt, int r0, bo
         const int row = g + 8 * h, col = 16 * jp + 8 * j + 2 * t;
         float2 v[2];
         float4 tw4;
-        if constexpr (TT) tw4 = (h ? t3h1 : t3h0)[(j ? t3o1 : t3o0) + 8 * jp];
+        if constexpr (TT) tw4 = tw4s[c][h];
 #pragma unroll
         for (int q = 0; q < 2; ++q) {
           const int e = 2 * h + q;

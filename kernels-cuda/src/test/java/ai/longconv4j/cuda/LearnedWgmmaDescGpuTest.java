@@ -57,7 +57,7 @@ class LearnedWgmmaDescGpuTest extends CudaDeviceTest {
     try {
       for (int i = 0; i < names.length; i++)
         plans[i] = LearnedButterflyConv.plan(dev, H, L, Lk, mode, io).setBlocks(lc.blocks()).pairRows(true).pairTwiddleTable(true).chainRows(true)
-            .batchRows(false).wgmmaRows(true).wgmmaDescriptors(names[i].equals("pwd")).wgmmaOverlap(names[i].equals("pwo")).blocksPerChannel(gx).tensorCoreGradients(false);
+            .batchRows(false).wgmmaRows(true).wgmmaDescriptors(names[i].equals("pwd")).wgmmaOverlap(names[i].equals("pwo")).wgmmaTwiddleTable(false).blocksPerChannel(gx).tensorCoreGradients(false);
       for (int i = 0; i < names.length; i++) {
         String suffix = "_" + plan.factors().get(0) + "x" + plan.factors().get(1) + names[i];
         assertTrue(plans[i].tensorCoreKernel(false).endsWith(suffix), plans[i].tensorCoreKernel(false) + ", want " + suffix);

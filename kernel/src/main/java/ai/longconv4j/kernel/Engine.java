@@ -64,8 +64,6 @@ public final class Engine implements AutoCloseable {
     static final boolean simpleExpressionsOn = !"false".equals(System.getProperty("longconv4j.simpleExpressions"));
     /** Null: no expression is evaluated without javac. */
     private final SimpleExpressions simple;
-    /** JShell's package-private accessors of a variable's class, field and declared type; null without the jdk.jshell open. */
-    private final java.lang.reflect.Method varClass, varField;
     /** The snippet the last {@link #evalSnippet} evaluated. */
     private Snippet lastSnippet;
     /** The value declaration being evaluated ({@link #evalValue}), null otherwise. */
@@ -124,18 +122,7 @@ public final class Engine implements AutoCloseable {
             d = null;
         }
         direct = d;
-        java.lang.reflect.Method vc = null, vf = null;
-        try {
-            vc = Snippet.class.getDeclaredMethod("classFullName");
-            vf = VarSnippet.class.getDeclaredMethod("fieldName");
-            vc.setAccessible(true);
-            vf.setAccessible(true);
-        } catch (ReflectiveOperationException | RuntimeException e) {   // no --add-opens jdk.jshell/jdk.jshell: literals only
-            vc = null;
-        }
-        varClass = vc;
-        varField = vf;
-        simple = simpleExpressions && valueDeclarations ? new SimpleExpressions(this::variable) : null;
+        simple = simpleExpressions && valueDeclarations ? new SimpleExpressions(new ReplVariables(shell, provider)) : null;
         imports = new ArrayList<>();
         index.busy();   // starting counts as busy: the index waits for idleness after it
         try {
@@ -313,31 +300,6 @@ public final class Engine implements AutoCloseable {
         if (r == null) return null;
         lastSnippet = null;
         return new Eval(true, r.value(), null);
-    }
-
-    /**
-     * The valid JShell variable named {@code name} with its declared type and current value, for {@link SimpleExpressions};
-     * null when there is none, when a static import of the same name is in effect (javac would report the clash), or
-     * without access to JShell's snippet internals.
-     */
-    private SimpleExpressions.Variable variable(String name) {
-        if (varClass == null) return null;
-        VarSnippet found = null;
-        for (var it = shell.variables().iterator(); it.hasNext(); ) {
-            VarSnippet v = it.next();
-            if (v.name().equals(name)) found = v;
-        }
-        if (found == null || shell.status(found) != Snippet.Status.VALID) return null;
-        for (var it = shell.imports().iterator(); it.hasNext(); ) {
-            var imp = it.next();
-            if (imp.isStatic() && imp.name().equals(name)) return null;
-        }
-        try {
-            var f = provider.control().staticField((String) varClass.invoke(found), (String) varField.invoke(found));
-            return new SimpleExpressions.Variable(f.getType(), f.get(null));
-        } catch (ReflectiveOperationException | jdk.jshell.spi.ExecutionControl.InternalException | RuntimeException | LinkageError e) {
-            return null;
-        }
     }
 
     /** {expressions tried by {@link SimpleExpressions}, evaluated there}, or null without it; for tests. */

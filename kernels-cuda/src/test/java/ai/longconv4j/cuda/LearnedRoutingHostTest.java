@@ -24,7 +24,7 @@ class LearnedRoutingHostTest {
   void sixteenBitTensorsWithN256To2048GoToTensorCores() {
     assertFalse(LearnedButterflyConv.FORCE_FP32, "run without -Dlongconv4j.learned.fp32");
     // the defaults measured faster in sitting lbf3-2: two warps per row (N1 = 32), double-buffered Gram kernels
-    assertTrue(LearnedButterflyConv.DEFAULT_PAIR && LearnedButterflyConv.DEFAULT_ASYNC_GRAMS,
+    assertTrue(LearnedDefaults.DEFAULT_PAIR && LearnedDefaults.DEFAULT_ASYNC_GRAMS,
         "run without -Dlongconv4j.learned.pair=off / -Dlongconv4j.learned.asyncgrams=off");
     // causal: N = 2L (power of two): 256 (16x16), 512 (16x32), 1024 (32x32), 2048 (32x64)
     for (int l : new int[] {100, 200, 300, 1000, 1024})
@@ -106,13 +106,13 @@ class LearnedRoutingHostTest {
 
   @Test
   void n16PropertyParsesAndDefaultsToTheCurrentKernel() {
-    // unset properties give the defaults in code (LearnedButterflyConv.Variants, flipped there after a sitting)
-    assertEquals(LearnedButterflyConv.Variants.N16_KERNEL, LearnedButterflyConv.DEFAULT_N16_KERNEL, "run without -Dlongconv4j.learned.n16");
-    assertEquals(LearnedButterflyConv.Variants.PAIR_TW, LearnedButterflyConv.DEFAULT_PAIR_TW, "run without -Dlongconv4j.learned.pairtw");
-    assertEquals(LearnedButterflyConv.Variants.CHAIN, LearnedButterflyConv.DEFAULT_CHAIN, "run without -Dlongconv4j.learned.chain");
-    assertTrue(LearnedButterflyConv.Variants.N16_KERNEL >= 0 && LearnedButterflyConv.Variants.N16_KERNEL <= 3);
-    assertEquals(2, LearnedLaunch.n16Of("f2", LearnedButterflyConv.Variants.N16_KERNEL));
-    assertTrue(LearnedLaunch.onOff("longconv4j.learned.pairtw", "on", LearnedButterflyConv.Variants.PAIR_TW));
+    // unset properties give the defaults in code (LearnedDefaults.Variants, flipped there after a sitting)
+    assertEquals(LearnedDefaults.Variants.N16_KERNEL, LearnedDefaults.DEFAULT_N16_KERNEL, "run without -Dlongconv4j.learned.n16");
+    assertEquals(LearnedDefaults.Variants.PAIR_TW, LearnedDefaults.DEFAULT_PAIR_TW, "run without -Dlongconv4j.learned.pairtw");
+    assertEquals(LearnedDefaults.Variants.CHAIN, LearnedDefaults.DEFAULT_CHAIN, "run without -Dlongconv4j.learned.chain");
+    assertTrue(LearnedDefaults.Variants.N16_KERNEL >= 0 && LearnedDefaults.Variants.N16_KERNEL <= 3);
+    assertEquals(2, LearnedLaunch.n16Of("f2", LearnedDefaults.Variants.N16_KERNEL));
+    assertTrue(LearnedLaunch.onOff("longconv4j.learned.pairtw", "on", LearnedDefaults.Variants.PAIR_TW));
     assertEquals(0, LearnedLaunch.n16Of("one", 2));
     assertEquals(1, LearnedLaunch.n16Of("f", 0));
     assertEquals(2, LearnedLaunch.n16Of("f2", 0));
@@ -127,11 +127,11 @@ class LearnedRoutingHostTest {
 
   @Test
   void batchRowsRoutesOnlyTheChained32x32ForwardAndFitsSharedMemory() {
-    assertEquals(LearnedButterflyConv.Variants.BATCH_ROWS, LearnedButterflyConv.DEFAULT_BATCH_ROWS, "run without -Dlongconv4j.learned.rows2");
-    assertEquals(0, LearnedButterflyConv.DEFAULT_BLOCKS_PER_CHANNEL, "run without -Dlongconv4j.learned.gx");
-    assertEquals(null, LearnedButterflyConv.PERSISTENT_PROPERTY, "run without -Dlongconv4j.learned.persistent");
-    assertEquals(LearnedButterflyConv.Variants.PERSISTENT_32, LearnedButterflyConv.defaultPersistent(32));
-    assertEquals(LearnedButterflyConv.Variants.PERSISTENT_64, LearnedButterflyConv.defaultPersistent(64));
+    assertEquals(LearnedDefaults.Variants.BATCH_ROWS, LearnedDefaults.DEFAULT_BATCH_ROWS, "run without -Dlongconv4j.learned.rows2");
+    assertEquals(0, LearnedDefaults.DEFAULT_BLOCKS_PER_CHANNEL, "run without -Dlongconv4j.learned.gx");
+    assertEquals(null, LearnedDefaults.PERSISTENT_PROPERTY, "run without -Dlongconv4j.learned.persistent");
+    assertEquals(LearnedDefaults.Variants.PERSISTENT_32, LearnedDefaults.defaultPersistent(32));
+    assertEquals(LearnedDefaults.Variants.PERSISTENT_64, LearnedDefaults.defaultPersistent(64));
     // pc2: two rows per pair, so two row buffers and two sets of two x stages per pair (learned_tc_chain2.cuh lbc2_pair_el)
     int one = LearnedLaunch.tensorCoreSmem(32, 32, false, true, 16, 0, true, true);
     int two = LearnedLaunch.tensorCoreSmem(32, 32, false, true, 16, 0, true, true, 2);
@@ -150,7 +150,7 @@ class LearnedRoutingHostTest {
     assertEquals(1, LearnedLaunch.gridX(64, 8, 132, 768, 0, 1));   // autoBlocksPerSm(1): one block per channel at H = 768
     assertEquals(2, LearnedLaunch.gridX(64, 8, 132, 111, 0, 1));   // H = 111 < 132 SMs: two
     assertEquals(LearnedLaunch.gridX(64, 8, 132, 768, 0), LearnedLaunch.gridX(64, 8, 132, 768, 0, 8));
-    assertEquals(LearnedButterflyConv.Variants.AUTO_BLOCKS_PER_SM, LearnedButterflyConv.DEFAULT_AUTO_BLOCKS_PER_SM, "run without -Dlongconv4j.learned.autoblocks");
+    assertEquals(LearnedDefaults.Variants.AUTO_BLOCKS_PER_SM, LearnedDefaults.DEFAULT_AUTO_BLOCKS_PER_SM, "run without -Dlongconv4j.learned.autoblocks");
     assertEquals(1, LearnedLaunch.autoBlocksOf("1", 8));
     assertEquals(8, LearnedLaunch.autoBlocksOf(null, 8));
     for (String bad : new String[] {"0", "65", "one"}) {
@@ -179,9 +179,9 @@ class LearnedRoutingHostTest {
 
   @Test
   void wgmmaKernelsFitSharedMemoryAndParse() {
-    assertEquals(null, LearnedButterflyConv.WGMMA_PROPERTY, "run without -Dlongconv4j.learned.wgmma");
-    assertEquals(LearnedButterflyConv.Variants.WGMMA_32, LearnedButterflyConv.defaultWgmma(32));
-    assertEquals(LearnedButterflyConv.Variants.WGMMA_64, LearnedButterflyConv.defaultWgmma(64));
+    assertEquals(null, LearnedDefaults.WGMMA_PROPERTY, "run without -Dlongconv4j.learned.wgmma");
+    assertEquals(LearnedDefaults.Variants.WGMMA_32, LearnedDefaults.defaultWgmma(32));
+    assertEquals(LearnedDefaults.Variants.WGMMA_64, LearnedDefaults.defaultWgmma(64));
     // pw: pc's shared memory at its warps plus step 3's wgmma B layouts (N2/32 passes x 2 matrices x 64 x N2 16-bit)
     assertEquals(16, LearnedLaunch.wgmmaWarps(32, false));
     assertEquals(12, LearnedLaunch.wgmmaWarps(64, false));
@@ -206,14 +206,14 @@ class LearnedRoutingHostTest {
         () -> LearnedLaunch.onOff("longconv4j.learned.wgmma", "yes", false));
     assertTrue(e.getMessage().contains("longconv4j.learned.wgmma"), e.getMessage());
     // lbf10: pwd (pw with the descriptors precomputed) has pw's launch; its property parses as the others
-    assertEquals(LearnedButterflyConv.Variants.WGMMA_DESCRIPTORS, LearnedButterflyConv.DEFAULT_WGMMA_DESCRIPTORS, "run without -Dlongconv4j.learned.wgdesc");
+    assertEquals(LearnedDefaults.Variants.WGMMA_DESCRIPTORS, LearnedDefaults.DEFAULT_WGMMA_DESCRIPTORS, "run without -Dlongconv4j.learned.wgdesc");
     var e2 = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
         () -> LearnedLaunch.onOff("longconv4j.learned.wgdesc", "1", false));
     assertTrue(e2.getMessage().contains("longconv4j.learned.wgdesc"), e2.getMessage());
-    assertEquals(LearnedButterflyConv.Variants.WGMMA_OVERLAP, LearnedButterflyConv.DEFAULT_WGMMA_OVERLAP, "run without -Dlongconv4j.learned.wgoverlap");
+    assertEquals(LearnedDefaults.Variants.WGMMA_OVERLAP, LearnedDefaults.DEFAULT_WGMMA_OVERLAP, "run without -Dlongconv4j.learned.wgoverlap");
     // lbf11: pwt (pwd + step 3's twiddle table): its property parses as the others; 12 KB beyond pwd's shared memory,
     // and pwd's + that stays within the H200's 227 KB per block at 12 warps (rows 0-7 of the table live in b2's planes)
-    assertEquals(LearnedButterflyConv.Variants.WGMMA_TWIDDLE_TABLE, LearnedButterflyConv.DEFAULT_WGMMA_TWIDDLE_TABLE, "run without -Dlongconv4j.learned.wgtw");
+    assertEquals(LearnedDefaults.Variants.WGMMA_TWIDDLE_TABLE, LearnedDefaults.DEFAULT_WGMMA_TWIDDLE_TABLE, "run without -Dlongconv4j.learned.wgtw");
     var e3 = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
         () -> LearnedLaunch.onOff("longconv4j.learned.wgtw", "maybe", false));
     assertTrue(e3.getMessage().contains("longconv4j.learned.wgtw"), e3.getMessage());

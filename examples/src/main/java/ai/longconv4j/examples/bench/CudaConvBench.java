@@ -14,6 +14,7 @@ import ai.longconv4j.cuda.ElementType;
 import ai.longconv4j.cuda.FlashButterflyConv;
 import ai.longconv4j.cuda.HalfFloats;
 import ai.longconv4j.cuda.LearnedButterflyConv;
+import ai.longconv4j.cuda.LearnedDefaults;
 import ai.longconv4j.cuda.Precision;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -380,13 +381,13 @@ public final class CudaConvBench {
   static void learned(CudaDevice dev, int B, int H, int L, float[] k, float[] D, int reps, List<Row> rows) {
     long n = (long) B * H * L;
     // {tensor cores, split rows}: the fp32 twin, the tensor-core default, the other row split (N1 = 32 only)
-    for (boolean[] v : new boolean[][] {{false, false}, {true, LearnedButterflyConv.DEFAULT_SPLIT}, {true, !LearnedButterflyConv.DEFAULT_SPLIT}})
+    for (boolean[] v : new boolean[][] {{false, false}, {true, LearnedDefaults.DEFAULT_SPLIT}, {true, !LearnedDefaults.DEFAULT_SPLIT}})
       try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(k, D);
            var u = dev.alloc(2 * n); var y = dev.alloc(2 * n); var dk = dev.alloc(4L * H * L); var dD = dev.alloc(4L * H)) {
         boolean tc = v[0];
         if (tc && !lb.tensorCores()) continue;   // no tensor-core kernel for this N
-        lb.tensorCores(tc).splitRows(v[1]).pairRows(!v[1] && LearnedButterflyConv.DEFAULT_PAIR);   // split: one warp per row
-        if (tc && v[1] != LearnedButterflyConv.DEFAULT_SPLIT && !lb.splitRows() && lb.factors()[0] != 32) continue;
+        lb.tensorCores(tc).splitRows(v[1]).pairRows(!v[1] && LearnedDefaults.DEFAULT_PAIR);   // split: one warp per row
+        if (tc && v[1] != LearnedDefaults.DEFAULT_SPLIT && !lb.splitRows() && lb.factors()[0] != 32) continue;
         String name = (tc ? "tensor-core" : "fp32") + " " + lb.factors()[0] + "x" + lb.factors()[1]
             + (lb.splitRows() ? " split" : lb.pairRows() ? " pair" : "");
         DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
@@ -399,7 +400,7 @@ public final class CudaConvBench {
         double msB = median(dev, () -> { lb.forward(u, y, B); lb.backward(u, u, B, y, dk, dD); }, Math.min(reps, 10));
         rows.add(new Row("learned-butterfly fwd+bwd io=BF16 " + name, B, H, L, msB, 12.0 * n / msB / 1e6, Double.NaN, 0));
         report(rows.getLast());
-        if (tc && v[1] == LearnedButterflyConv.DEFAULT_SPLIT) {   // the backward alone; then with the fp32 gradient kernel
+        if (tc && v[1] == LearnedDefaults.DEFAULT_SPLIT) {   // the backward alone; then with the fp32 gradient kernel
           double msW = median(dev, () -> lb.backward(u, u, B, y, dk, dD), Math.min(reps, 10));
           rows.add(new Row("learned-butterfly bwd io=BF16 " + name, B, H, L, msW, 8.0 * n / msW / 1e6, Double.NaN, 0));
           report(rows.getLast());

@@ -56,6 +56,14 @@ class PackedLearnedButterflyTest {
                     String what = p + (withD ? " with D" : " D null");
                     Check.assertClose(y, ref, 1e-11, 0, what + " vs FftConv");
                     Check.assertClose(y, mon, 1e-11, 0, what + " vs MonarchConv");
+                    // The backward at init is FftConv's too; du / dk / dD sum up to B*C*L products of O(1) values, so the
+                    // bound scales with the largest gradient (1e-11 relative to it; fp64 roundoff is ~1e-14 of it).
+                    double[] dy = Check.randn(rng, s.ySize(), 1);
+                    ConvGrads g = p.newConvolver().backward(s, u, k, d, dy);
+                    ConvGrads gr = ConvPlan.of(l, lk, mode, ConvEngine.FFT, Precision.F64).newConvolver().backward(s, u, k, d, dy);
+                    Check.assertClose(g.du(), gr.du(), 1e-11 * Math.max(1, Check.maxAbs(gr.du())), 0, what + " du vs FftConv");
+                    Check.assertClose(g.dk(), gr.dk(), 1e-11 * Math.max(1, Check.maxAbs(gr.dk())), 0, what + " dk vs FftConv");
+                    Check.assertClose(g.dD(), gr.dD(), 1e-11 * Math.max(1, Check.maxAbs(gr.dD())), 0, what + " dD vs FftConv");
                     cases++;
                 }
             }
@@ -69,6 +77,26 @@ class PackedLearnedButterflyTest {
         double[] ref = pk.forward(s, u, k, null);
         pk.blocks()[PackedLearnedButterfly.GB][5] += 0.1;
         assertTrue(Check.relErr(pk.forward(s, u, k, null), ref) > 1e-4, "perturbed block must change y");
+    }
+
+    /** F32 plans compute in fp64 and round y to float values (as LearnedButterfly); the functional form takes the engine. */
+    @Test
+    void f32PlansRoundTheOutputAndTheFunctionalFormRuns() {
+        ConvShape s = new ConvShape(2, 2, 3, 100, 60, ConvMode.CAUSAL);
+        SplittableRandom rng = new SplittableRandom(11);
+        double[] u = Check.randn(rng, s.uSize(), 1), k = Check.randn(rng, s.kSize(), 0.2), d = Check.randn(rng, s.dSize(), 1);
+        double[] y32 = ConvPlan.of(100, 60, ConvMode.CAUSAL, ConvEngine.LEARNED_PACKED, Precision.F32).newConvolver().forward(s, u, k, d);
+        double[] ref = ConvPlan.of(100, 60, ConvMode.CAUSAL, ConvEngine.FFT, Precision.F64).newConvolver().forward(s, u, k, d);
+        assertArrayEquals(Check.roundToFloat(y32), y32, 0, "F32 output holds float values");
+        // fp64 arithmetic then one rounding to float: <= half a float ulp (6e-8 relative) plus the fp64 error (~1e-14).
+        Check.assertClose(y32, ref, 1e-12, 1e-7, "F32 packed vs F64 FFT");
+        // ConvOps.conv with the engine: k (H, Lk) -> (B, H, L) at init, the FFT convolution.
+        ConvShape s1 = new ConvShape(2, 1, 3, 100, 60, ConvMode.CAUSAL);
+        double[] k1 = java.util.Arrays.copyOf(k, s1.kSize());
+        var y = ConvOps.conv(ai.longconv4j.tensor.Tensor.of(u, 2, 3, 100), ai.longconv4j.tensor.Tensor.of(k1, 3, 60), null,
+                ConvMode.CAUSAL, ConvEngine.LEARNED_PACKED);
+        double[] ref1 = ConvPlan.of(100, 60, ConvMode.CAUSAL, ConvEngine.FFT, Precision.F64).newConvolver().forward(s1, u, k1, null);
+        Check.assertClose(y.toDoubleArray(), ref1, 1e-11, 0, "ConvOps.conv(LEARNED_PACKED)");   // as atInit's bound
     }
 
     // ---- the slow twin: the spec's formulas, dense M x M matrices, nothing shared with the class under test ----

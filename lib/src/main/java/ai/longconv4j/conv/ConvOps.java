@@ -11,7 +11,7 @@ import java.util.Arrays;
 
 /**
  * Tensor-level long-convolution ops, each a {@link Tensor#op} with its hand-written backward next to the
- * forward: the convolution (any engine), the learned-butterfly convolution (blocks as inputs), Squash and
+ * forward: the convolution (any engine), the learned-butterfly convolutions (plain and packed, blocks as inputs), Squash and
  * Smooth. F32 tensors compute at the plan's F32 precision and return F32; F64 returns F64.
  * <pre>{@code
  * jshell> var u = Tensor.randn(Rng.seeded(1), DType.F64, 2, 4, 100); var k = Tensor.randn(Rng.seeded(2), DType.F64, 4, 100)
@@ -126,32 +126,76 @@ public final class ConvOps {
      * so they can be trainable parameters; shapes otherwise as {@link #conv}.
      */
     public static Tensor learnedConv(Tensor u, Tensor k, Tensor d, ConvMode mode, Tensor[] blocks) {
-        ConvShape s = shapeOf("LongConv.learned", u, k, d, mode);
-        if (blocks == null || blocks.length != 4) throw new IllegalArgumentException("LongConv.learned: needs 4 blocks {Fa, Fb, Gb, Ga}");
+        return learned(ConvEngine.LEARNED, "LongConv.learned", u, k, d, mode, blocks);
+    }
+
+    /**
+     * The packed learned-butterfly convolution ({@link PackedLearnedButterfly}, {@link ConvEngine#LEARNED_PACKED}) with
+     * the four blocks {Fa (N1, N1, 2), Fb (N2, N2, 2), Gb (N2, N2, 2), Ga (N1, N1, 2)} of the plan's M = N/2 = N1 x N2
+     * packed transform as inputs, so they can be trainable parameters; gradients for u, k, D and the blocks; shapes
+     * otherwise as {@link #conv}. CPU (F64 / F32); other devices through their backend's
+     * {@link SpectralConvBackend#learnedPackedConv}, else an UnsupportedOperationException.
+     */
+    public static Tensor learnedPackedConv(Tensor u, Tensor k, Tensor d, ConvMode mode, Tensor[] blocks) {
+        return learned(ConvEngine.LEARNED_PACKED, "LongConv.learnedPacked", u, k, d, mode, blocks);
+    }
+
+    /** Block gradients of either learned engine, in one shape. */
+    private record LearnedGrads(ConvGrads conv, double[][] dBlocks) {}
+
+    private static final String[] BLOCK_NAMES = {"Fa", "Fb", "Gb", "Ga"};
+
+    /** The shared body of {@link #learnedConv} and {@link #learnedPackedConv}: checks, device hook, CPU op. */
+    private static Tensor learned(ConvEngine engine, String op, Tensor u, Tensor k, Tensor d, ConvMode mode, Tensor[] blocks) {
+        ConvShape s = shapeOf(op, u, k, d, mode);
+        if (blocks == null || blocks.length != 4 || Arrays.asList(blocks).contains(null)) {
+            throw new IllegalArgumentException(op + ": needs 4 non-null blocks {Fa, Fb, Gb, Ga}, got "
+                    + (blocks == null ? "null" : blocks.length + " " + Arrays.toString(Arrays.stream(blocks)
+                        .map(b -> b == null ? "null" : Arrays.toString(b.shape())).toArray())));
+        }
+        boolean packed = engine == ConvEngine.LEARNED_PACKED;
         if (!u.device().isCpu()) {
             for (Tensor b : blocks)
                 if (!b.device().equals(u.device()))
-                    throw new IllegalArgumentException("LongConv.learned: operands on different devices: u on " + u.device() + ", a block on " + b.device());
-            Tensor y = Backends.forDevice(u.device()) instanceof SpectralConvBackend sc ? sc.learnedConv(u, k, d, mode, blocks) : null;
+                    throw new IllegalArgumentException(op + ": operands on different devices: u on " + u.device() + ", a block on " + b.device());
+            Tensor y = Backends.forDevice(u.device()) instanceof SpectralConvBackend sc
+                    ? (packed ? sc.learnedPackedConv(u, k, d, mode, blocks) : sc.learnedConv(u, k, d, mode, blocks)) : null;
             if (y == null)
-                throw new UnsupportedOperationException("LongConv.learned: the backend of " + u.device() + " has no learned-butterfly path for u "
-                        + java.util.Arrays.toString(u.shape()) + " " + u.dtype() + ", k " + java.util.Arrays.toString(k.shape()) + " in " + mode
-                        + " (the GPU kernels take F32, BF16 or F16, one kernel channel, FFT size <= 2048)");
+                throw new UnsupportedOperationException(op + ": the backend of " + u.device() + " has no " + (packed ? "packed " : "")
+                        + "learned-butterfly path for u " + Arrays.toString(u.shape()) + " " + u.dtype() + ", k " + Arrays.toString(k.shape())
+                        + " in " + mode + (packed ? " (compute it on the CPU: move the tensors with to(Device))"
+                        : " (the GPU kernels take F32, BF16 or F16, one kernel channel, FFT size <= 2048)"));
             return y;
         }
-        ConvPlan plan = ConvPlan.of(s.length(), s.kernelLength(), mode, ConvEngine.LEARNED, precisionOf(u));
+        ConvPlan plan = ConvPlan.of(s.length(), s.kernelLength(), mode, engine, precisionOf(u));
         double[][] ba = new double[4][];
-        for (int i = 0; i < 4; i++) ba[i] = blocks[i].toDoubleArray();
-        LearnedButterfly lb = new LearnedButterfly(plan, ba);
+        for (int i = 0; i < 4; i++) {
+            int n = plan.factors().get(i == 0 || i == 3 ? 0 : 1);
+            if (!Arrays.equals(blocks[i].shape(), new int[] {n, n, 2}))
+                throw new IllegalArgumentException(op + ": block " + i + " (" + BLOCK_NAMES[i] + ") must be (" + n + ", " + n + ", 2) for "
+                        + plan + ", got " + Arrays.toString(blocks[i].shape()));
+            ba[i] = blocks[i].toDoubleArray();
+        }
+        double[] ua = u.toDoubleArray(), ka = k.toDoubleArray(), da = d == null ? null : d.toDoubleArray();
+        Convolver cv;
+        java.util.function.Function<double[], LearnedGrads> backward;
+        if (packed) {
+            PackedLearnedButterfly pk = new PackedLearnedButterfly(plan, ba);
+            cv = pk;
+            backward = dy -> { var g = pk.backwardAll(s, ua, ka, da, dy); return new LearnedGrads(g.conv(), g.dBlocks()); };
+        } else {
+            LearnedButterfly lb = new LearnedButterfly(plan, ba);
+            cv = lb;
+            backward = dy -> { var g = lb.backwardAll(s, ua, ka, da, dy); return new LearnedGrads(g.conv(), g.dBlocks()); };
+        }
         boolean noChannel = k.dim() == mode.sides() + 1;
         int[] yShape = noChannel ? new int[] {s.batch(), s.features(), s.length()}
                 : new int[] {s.batch(), s.channels(), s.features(), s.length()};
-        double[] ua = u.toDoubleArray(), ka = k.toDoubleArray(), da = d == null ? null : d.toDoubleArray();
-        Tensor result = tensor(lb.forward(s, ua, ka, da), u.dtype(), yShape);
+        Tensor result = tensor(cv.forward(s, ua, ka, da), u.dtype(), yShape);
         Tensor[] inputs = learnedInputs(u, k, d, blocks);
         int nIn = inputs.length;
-        return Tensor.op("longconv[LEARNED]", result, inputs, g -> {
-            LearnedButterfly.Grads gr = lb.backwardAll(s, ua, ka, da, g.toDoubleArray());
+        return Tensor.op("longconv[" + engine + "]", result, inputs, g -> {
+            LearnedGrads gr = backward.apply(g.toDoubleArray());
             Tensor[] out = new Tensor[nIn];
             out[0] = tensor(gr.conv().du(), u.dtype(), u.shape());
             out[1] = tensor(gr.conv().dk(), k.dtype(), k.shape());
@@ -223,7 +267,7 @@ public final class ConvOps {
     }
 
     /**
-     * The graph inputs of a learned-butterfly convolution, in the order its backward returns gradients:
+     * The graph inputs of a learned-butterfly convolution (plain or packed), in the order its backward returns gradients:
      * {@code u, k, [D,] Fa, Fb, Gb, Ga} (D only when present). Shared by every device's implementation.
      */
     public static Tensor[] learnedInputs(Tensor u, Tensor k, Tensor d, Tensor[] blocks) {

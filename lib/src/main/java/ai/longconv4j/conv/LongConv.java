@@ -22,8 +22,10 @@ import java.util.random.RandomGenerator;
  * {@code y = conv(u, k) + D * u} with {@code k} from a {@link LongConvKernel} and {@code D: (C, H)} (init randn),
  * channels flattened to C*H, GELU, dropout, {@code Linear(C*H -> 2H)} + GLU -> {@code (B, H, L)}.
  * Inputs shorter than the kernel crop it (never wrap). The engine comes from a {@link ConvPlan} made once
- * per input length and dtype; LEARNED registers four butterfly blocks ({@value Parameter#BUTTERFLY_GROUP}
- * group) sized for L = kernel length and then needs inputs of exactly that length; LEARNED_CAUSAL registers the
+ * per input length and dtype; LEARNED and LEARNED_PACKED (the blocks of FlashButterfly's packed half-size transform,
+ * {@link PackedLearnedButterfly}) register four butterfly blocks {@code Fa, Fb, Gb, Ga} ({@value Parameter#BUTTERFLY_GROUP}
+ * group, exact DFT at init: the layer then equals the FFT layer) sized for L = kernel length and then need inputs of
+ * exactly that length (causal only at init: trained blocks read future inputs); LEARNED_CAUSAL registers the
  * four causal Monarch blocks of {@link CausalMonarch} (same group, identity init) and takes any L &lt;= Lk.
  * <pre>{@code
  * jshell> var layer = LongConv.builder().features(64).length(1024).seed(1).build()
@@ -59,16 +61,9 @@ public final class LongConv extends Module {
         this.d = param("D", Tensor.randn(rng, b.dtype, b.channels, b.features).detach());
         this.dropout = register("dropout", new Dropout(b.dropout, Rng.seeded(b.seed + 2)));
         this.out = register("out", new Linear(b.channels * b.features, 2 * b.features, true, b.dtype, rng));
-        if (engine == ConvEngine.LEARNED) {
-            ConvPlan plan = ConvPlan.of(b.length, b.length, mode, ConvEngine.LEARNED, ConvOps.precisionOf(d.value()));
-            LearnedButterfly init = LearnedButterfly.atInit(plan);
-            String[] names = {"Fa", "Fb", "Gb", "Ga"};
-            blocks = new Parameter[4];
-            for (int i = 0; i < 4; i++) {
-                int n = plan.factors().get(i == 0 || i == 3 ? 0 : 1);
-                Tensor t = Tensor.of(init.blocks()[i], n, n, 2).to(b.dtype).detach();
-                blocks[i] = param(new Parameter(names[i], t, Parameter.BUTTERFLY_GROUP, false));
-            }
+        if (isLearnedDft(engine)) {
+            blocks = dftBlocks("", engine, b.length, mode, b.dtype);
+            for (Parameter p : blocks) param(p);
         } else {
             blocks = null;
         }
@@ -78,6 +73,32 @@ public final class LongConv extends Module {
         } else {
             causalBlocks = null;
         }
+    }
+
+    /** Whether the engine learns DFT blocks ({@link ConvEngine#LEARNED}, {@link ConvEngine#LEARNED_PACKED}). */
+    public static boolean isLearnedDft(ConvEngine engine) {
+        return engine == ConvEngine.LEARNED || engine == ConvEngine.LEARNED_PACKED;
+    }
+
+    /**
+     * The four learnable DFT blocks of a {@link ConvEngine#LEARNED} or {@link ConvEngine#LEARNED_PACKED} convolution of
+     * length L = Lk in {@code mode}, at the exact DFT of that engine's plan ({@link LearnedButterfly#atInit},
+     * {@link PackedLearnedButterfly#atInit}; each (n, n, 2)), named {@code <prefix>Fa, <prefix>Fb, <prefix>Gb, <prefix>Ga},
+     * in the {@value Parameter#BUTTERFLY_GROUP} group without weight decay; the caller registers them.
+     */
+    public static Parameter[] dftBlocks(String prefix, ConvEngine engine, int length, ConvMode mode, DType dtype) {
+        if (!isLearnedDft(engine)) throw new IllegalArgumentException("LongConv.dftBlocks: engine must be LEARNED or LEARNED_PACKED, got " + engine);
+        Precision p = dtype == DType.F64 ? Precision.F64 : Precision.F32;
+        ConvPlan plan = ConvPlan.of(length, length, mode, engine, p);
+        double[][] init = engine == ConvEngine.LEARNED ? LearnedButterfly.atInit(plan).blocks() : PackedLearnedButterfly.atInit(plan).blocks();
+        String[] names = {"Fa", "Fb", "Gb", "Ga"};
+        Parameter[] ps = new Parameter[4];
+        for (int i = 0; i < 4; i++) {
+            int n = plan.factors().get(i == 0 || i == 3 ? 0 : 1);
+            Tensor t = Tensor.of(init[i], n, n, 2).to(dtype).detach();
+            ps[i] = new Parameter(prefix + names[i], t, Parameter.BUTTERFLY_GROUP, false);
+        }
+        return ps;
     }
 
     /**
@@ -125,8 +146,6 @@ public final class LongConv extends Module {
             if (features < 1 || length < 1) {
                 throw new IllegalArgumentException("LongConv: features (H) and length (Lk) are required, got H=" + features + " Lk=" + length);
             }
-            if (engine == ConvEngine.LEARNED_PACKED) throw new IllegalArgumentException(
-                    "LongConv: engine LEARNED_PACKED has no layer (trainable blocks) yet; use PackedLearnedButterfly directly, or LEARNED");
             if (engine == ConvEngine.LEARNED_CAUSAL && mode != ConvMode.CAUSAL) {
                 throw new IllegalArgumentException("LongConv: the LEARNED_CAUSAL engine is CAUSAL only, got " + mode
                         + " (for bidirectional or circular use LEARNED)");
@@ -152,7 +171,7 @@ public final class LongConv extends Module {
         return engines.computeIfAbsent(length + "/" + dtype, key -> {
             Precision p = dtype == DType.F64 ? Precision.F64 : Precision.F32;
             ConvEngine inner = switch (engine) {
-                case LEARNED -> ConvEngine.FFT;
+                case LEARNED, LEARNED_PACKED -> ConvEngine.FFT;
                 case LEARNED_CAUSAL -> ConvEngine.AUTO;
                 default -> engine;
             };
@@ -176,12 +195,13 @@ public final class LongConv extends Module {
         Tensor y;
         if (blocks != null) {
             if (l != kernel.length()) {
-                throw new IllegalArgumentException("LongConv.forward: a LEARNED layer is built for L = " + kernel.length() + ", got u "
+                throw new IllegalArgumentException("LongConv.forward: a " + engine + " layer is built for L = " + kernel.length() + ", got u "
                         + Arrays.toString(u.shape()));
             }
             Tensor[] bt = new Tensor[4];
             for (int i = 0; i < 4; i++) bt[i] = blocks[i].value();
-            y = ConvOps.learnedConv(u, k, d.value(), mode, bt);
+            y = engine == ConvEngine.LEARNED_PACKED ? ConvOps.learnedPackedConv(u, k, d.value(), mode, bt)
+                    : ConvOps.learnedConv(u, k, d.value(), mode, bt);
         } else if (causalBlocks != null) {
             Tensor[] bt = new Tensor[4];
             for (int i = 0; i < 4; i++) bt[i] = causalBlocks[i].value();

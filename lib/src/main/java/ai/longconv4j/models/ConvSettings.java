@@ -17,8 +17,9 @@ import java.util.Objects;
  * }</pre>
  *
  * @param engine        convolution engine ({@link ConvEngine#LEARNED_CAUSAL}: causal learned-Monarch maps, the LM's learned
- *                      butterfly; {@link ConvEngine#LEARNED}: learned DFT blocks, bidirectional/circular only in models;
- *                      both with their blocks in their own optimizer group)
+ *                      butterfly; {@link ConvEngine#LEARNED}: learned DFT blocks, {@link ConvEngine#LEARNED_PACKED}: learned
+ *                      blocks of FlashButterfly's packed half-size transform, both bidirectional/circular only in language
+ *                      models (causal only at init); all with their blocks in their own optimizer group)
  * @param mode          causal, bidirectional or circular
  * @param lambda        Squash threshold λ ≥ 0 (0 turns Squash off)
  * @param smooth        Smooth (average-pool) width, odd ≥ 1 (1 = off)
@@ -35,8 +36,6 @@ public record ConvSettings(ConvEngine engine, ConvMode mode, double lambda, int 
     public ConvSettings {
         Objects.requireNonNull(engine, "engine");
         Objects.requireNonNull(mode, "mode");
-        if (engine == ConvEngine.LEARNED_PACKED) throw new IllegalArgumentException(
-                "ConvSettings: engine LEARNED_PACKED has no model layer yet (PackedLearnedButterfly is a convolver); use LEARNED");
         if (!(lambda >= 0)) {
             throw new IllegalArgumentException("ConvSettings: lambda must be >= 0, got " + lambda);
         }

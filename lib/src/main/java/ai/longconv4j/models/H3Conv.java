@@ -4,11 +4,8 @@ package ai.longconv4j.models;
 import ai.longconv4j.conv.ConvEngine;
 import ai.longconv4j.conv.ConvMode;
 import ai.longconv4j.conv.ConvOps;
-import ai.longconv4j.conv.ConvPlan;
-import ai.longconv4j.conv.LearnedButterfly;
 import ai.longconv4j.conv.LongConv;
 import ai.longconv4j.conv.LongConvKernel;
-import ai.longconv4j.conv.Precision;
 import ai.longconv4j.nn.Linear;
 import ai.longconv4j.nn.Module;
 import ai.longconv4j.nn.Parameter;
@@ -29,8 +26,9 @@ import java.util.Objects;
  * </pre>
  * with no activation inside: each convolution is the raw long convolution with its skip term
  * ({@link ConvOps#conv}); K1, K2 are {@link LongConvKernel}s (Squash, Smooth, kernel dropout), one
- * channel per feature; D1, D2 are {@code (1, D)} initialized randn. The learned engine gives each
- * convolution its own four butterfly blocks ({@value Parameter#BUTTERFLY_GROUP} group) sized for length Lk;
+ * channel per feature; D1, D2 are {@code (1, D)} initialized randn. The learned engines ({@link ConvEngine#LEARNED},
+ * {@link ConvEngine#LEARNED_PACKED}) give each convolution its own four DFT blocks {@code shiftFa ... diagGa}
+ * ({@value Parameter#BUTTERFLY_GROUP} group, {@link LongConv#dftBlocks}) sized for length Lk;
  * shorter inputs are zero-padded to Lk and the output cropped (exact for causal and bidirectional modes). The
  * causal learned engine ({@link ConvEngine#LEARNED_CAUSAL}) gives each convolution the four causal Monarch blocks of
  * {@link ai.longconv4j.conv.CausalMonarch} instead (same group, identity init: {@code shiftInA ... diagOutW}).
@@ -63,8 +61,6 @@ public final class H3Conv extends Module {
         RANDOM
     }
 
-    private static final String[] BLOCK_NAMES = {"Fa", "Fb", "Gb", "Ga"};
-
     private final int width;
     private final ConvSettings conv;
     private final Linear qkv;
@@ -93,9 +89,11 @@ public final class H3Conv extends Module {
             shiftKernel.addTaps(t -> t == 1 ? 1.0 : 0.0);
             diagKernel.addTaps(t -> SUM_MASS / lk);
         }
-        if (conv.engine() == ConvEngine.LEARNED) {
-            shiftBlocks = blocks("shift", b.length, b.dtype);
-            diagBlocks = blocks("diag", b.length, b.dtype);
+        if (LongConv.isLearnedDft(conv.engine())) {
+            shiftBlocks = LongConv.dftBlocks("shift", conv.engine(), b.length, conv.mode(), b.dtype);
+            diagBlocks = LongConv.dftBlocks("diag", conv.engine(), b.length, conv.mode(), b.dtype);
+            for (Parameter p : shiftBlocks) param(p);
+            for (Parameter p : diagBlocks) param(p);
         } else if (conv.engine() == ConvEngine.LEARNED_CAUSAL) {
             if (conv.mode() != ConvMode.CAUSAL) {
                 throw new IllegalArgumentException("H3Conv.Builder: the LEARNED_CAUSAL engine is CAUSAL only, got " + conv.mode()
@@ -115,20 +113,6 @@ public final class H3Conv extends Module {
         return LongConvKernel.builder().channels(1).features(b.width).length(b.length).lambda(b.conv.lambda())
                 .dropout(b.conv.kernelDropout()).smooth(b.conv.smooth())
                 .bidirectional(b.conv.mode() == ConvMode.BIDIRECTIONAL).dtype(b.dtype).seed(seed).build();
-    }
-
-    /** Four learnable DFT blocks initialized to the exact DFT of the plan for (L, L, mode). */
-    private Parameter[] blocks(String prefix, int length, DType dtype) {
-        Precision p = dtype == DType.F64 ? Precision.F64 : Precision.F32;
-        ConvPlan plan = ConvPlan.of(length, length, conv.mode(), ConvEngine.LEARNED, p);
-        double[][] init = LearnedButterfly.atInit(plan).blocks();
-        Parameter[] out = new Parameter[4];
-        for (int i = 0; i < 4; i++) {
-            int n = plan.factors().get(i == 0 || i == 3 ? 0 : 1);
-            Tensor t = Tensor.of(init[i], n, n, 2).to(dtype).detach();
-            out[i] = param(new Parameter(prefix + BLOCK_NAMES[i], t, Parameter.BUTTERFLY_GROUP, false));
-        }
-        return out;
     }
 
     /** A builder: {@code width} (D) and {@code length} (Lk, the longest input) are required. */
@@ -236,7 +220,8 @@ public final class H3Conv extends Module {
             }
             // causal/bidirectional: zeros appended after the input add nothing to outputs [0, L), so pad to Lk and crop
             Tensor xp = l < lk ? x.pad(2, 0, lk - l) : x;
-            Tensor y = ConvOps.learnedConv(xp, k2, skip.value(), conv.mode(), bt);
+            Tensor y = conv.engine() == ConvEngine.LEARNED_PACKED ? ConvOps.learnedPackedConv(xp, k2, skip.value(), conv.mode(), bt)
+                    : ConvOps.learnedConv(xp, k2, skip.value(), conv.mode(), bt);
             return l < lk ? y.slice(2, 0, l) : y;
         }
         return ConvOps.conv(x, k2, skip.value(), conv.mode(), conv.engine());

@@ -22,7 +22,8 @@ import java.util.Objects;
  * pre-LN → MLP(GELU) → + residual] → final LayerNorm → output head tied to the embedding
  * ({@code logits = h · Eᵀ}). The mixer is {@link H3Conv} or the plain {@link LongConv} layer; the
  * learned-butterfly LM is this model with {@link ConvEngine#LEARNED_CAUSAL} ({@link #learnedButterfly()}); the
- * general learned DFT blocks ({@link ConvEngine#LEARNED}) are refused in CAUSAL mode (not causal once trained).
+ * general learned DFT blocks ({@link ConvEngine#LEARNED}, {@link ConvEngine#LEARNED_PACKED}) are refused in CAUSAL mode
+ * (not causal once trained).
  * The embedding starts at N(0, {@value #EMBED_STD}²).
  *
  * <pre>{@code
@@ -60,7 +61,7 @@ public final class LongConvLM extends Module implements LongConvModel {
         private final int learnedLength;
 
         Block(Builder b, long seed) {
-            learnedLength = b.conv.engine() == ConvEngine.LEARNED && b.conv.mode() != ConvMode.CIRCULAR ? b.length : -1;
+            learnedLength = LongConv.isLearnedDft(b.conv.engine()) && b.conv.mode() != ConvMode.CIRCULAR ? b.length : -1;
             var rng = Rng.seeded(seed);
             norm1 = register("norm1", new LayerNorm(b.width, b.dtype));
             if (b.mixer == Mixer.H3) {
@@ -205,8 +206,8 @@ public final class LongConvLM extends Module implements LongConvModel {
             if (!(dropout >= 0 && dropout < 1)) {
                 throw new IllegalArgumentException("LongConvLM.Builder: dropout must be in [0, 1), got " + dropout);
             }
-            if (conv.engine() == ConvEngine.LEARNED && conv.mode() == ConvMode.CAUSAL) {
-                throw new IllegalArgumentException("LongConvLM.Builder: engine LEARNED is not causal once its DFT blocks train (outputs"
+            if (LongConv.isLearnedDft(conv.engine()) && conv.mode() == ConvMode.CAUSAL) {
+                throw new IllegalArgumentException("LongConvLM.Builder: engine " + conv.engine() + " is not causal once its DFT blocks train (outputs"
                         + " then read future tokens), so a causal language model cannot use it; use ConvEngine.LEARNED_CAUSAL"
                         + " (LongConvLM.learnedButterfly(): learned causal Monarch maps around the convolution)");
             }

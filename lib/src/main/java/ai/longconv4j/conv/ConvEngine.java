@@ -20,7 +20,8 @@ public enum ConvEngine {
      * N points as a complex row of M = N/2) with learnable DFT blocks of the M-point transform (2 factors), initialized to
      * the exact DFT; the packing's split/merge twiddles stay fixed and fuse with the kernel spectrum into one pair map.
      * Half of {@link #LEARNED}'s transform size per row. Causal only at init, as LEARNED: once the blocks train, outputs
-     * read future inputs; for bidirectional and circular use. A convolver engine (no layer or model takes it yet).
+     * read future inputs, so language models refuse it; for bidirectional and circular use. Layers and models register
+     * its four blocks as LEARNED's ({@link LongConv#dftBlocks}); {@link ConvOps#learnedPackedConv} is its tensor op.
      */
     LEARNED_PACKED,
     /**

@@ -7,8 +7,8 @@
  *   <li>{@link ai.longconv4j.conv.LongConv}: {@code (B, H, L) -> (B, H, L)}: conv + D skip, GELU, dropout,
  *       Linear(C*H -> 2H) + GLU; {@code LongConv.apply(u, k, mode)} is the parameter-free form.</li>
  *   <li>{@link ai.longconv4j.conv.LongConvKernel}: {@code k = Dropout(Squash(Smooth(K)))}, own optimizer group.</li>
- *   <li>{@link ai.longconv4j.conv.ConvOps}: the Tensor ops with hand-written backward (conv, learned conv,
- *       squash, smooth), and the causal learned-Monarch convolution composed of tensor ops.</li>
+ *   <li>{@link ai.longconv4j.conv.ConvOps}: the Tensor ops with hand-written backward (conv, learned conv, packed
+ *       learned conv, squash, smooth), and the causal learned-Monarch convolution composed of tensor ops.</li>
  *   <li>{@link ai.longconv4j.conv.CausalMonarch}: {@code M_out(conv(M_in(u))) + D u} with learned lower-triangular
  *       Monarch maps, causal for any block values ({@link ai.longconv4j.conv.ConvEngine#LEARNED_CAUSAL}, the LM's
  *       learned butterfly); the general learned DFT blocks are causal only at init.</li>
@@ -25,7 +25,9 @@
  * DFT blocks of FlashButterfly's packed transform instead (one real row of N points as M = N/2 complex points; the
  * real-FFT split/merge twiddles stay fixed and fuse with the kernel spectrum into a per-frequency pair map): half of
  * LearnedButterfly's transform size per row, the FFT convolution at init, causal only at init like LEARNED; a
- * convolver engine with block gradients ({@code backwardAll}), no layer or model takes it yet.
+ * first-class engine like LEARNED: {@code ConvOps.learnedPackedConv} (blocks as inputs), LongConv, H3Conv and the models
+ * register its four blocks {@code Fa, Fb, Gb, Ga} (butterfly group); CPU today, device backends through
+ * {@code SpectralConvBackend.learnedPackedConv}.
  * Modes ({@link ai.longconv4j.conv.ConvMode}) are explicit: causal, bidirectional (k0, k1), circular.
  * <pre>{@code
  * jshell> var plan = ConvPlan.of(4096, 4096, ConvMode.CAUSAL)

@@ -193,6 +193,28 @@ class PackedLearnedLayerTest {
         assertTrue(moved > 1e-3, "blocks move: max |change| = " + moved + " (butterfly lr " + ConvSettings.BUTTERFLY_LR + ")");
     }
 
+    /** A device backend without the packed path (the interface default returns null) gets a clear refusal. */
+    @Test
+    void aDeviceWithoutThePackedPathSaysSo() {
+        var dev = ai.longconv4j.backend.SimulatedDeviceBackend.DEVICE;
+        Tensor u = randn(70, 1, 1, 2, 7), k = randn(71, 0.5, 2, 5);
+        Tensor[] b = blocks(plan(7, 5, ConvMode.CAUSAL), 0, 72);
+        Tensor[] bd = new Tensor[4];
+        for (int i = 0; i < 4; i++) bd[i] = b[i].to(dev);
+        var e = assertThrows(UnsupportedOperationException.class,
+                () -> ConvOps.learnedPackedConv(u.to(dev), k.to(dev), null, ConvMode.CAUSAL, bd));
+        String msg = e.getMessage();
+        assertTrue(msg.contains("LongConv.learnedPacked") && msg.contains(dev.toString()) && msg.contains("packed learned-butterfly path")
+                && msg.contains("[1, 2, 7]") && msg.contains("[2, 5]") && msg.contains("CAUSAL"), msg);
+        // the plain learned op keeps its own message on the same backend
+        var e2 = assertThrows(UnsupportedOperationException.class, () -> ConvOps.learnedConv(u.to(dev), k.to(dev), null, ConvMode.CAUSAL,
+                new Tensor[] {randn(73, 1, 4, 4, 2).to(dev), randn(74, 1, 4, 4, 2).to(dev), randn(75, 1, 4, 4, 2).to(dev), randn(76, 1, 4, 4, 2).to(dev)}));
+        assertTrue(e2.getMessage().contains("no learned-butterfly path"), e2.getMessage());
+        // blocks left on the CPU are named
+        String m3 = fails(() -> ConvOps.learnedPackedConv(u.to(dev), k.to(dev), null, ConvMode.CAUSAL, b));
+        assertTrue(m3.contains("different devices") && m3.contains("cpu"), m3);
+    }
+
     private static String fails(Runnable r) { return assertThrows(IllegalArgumentException.class, r::run).getMessage(); }
 
     @Test

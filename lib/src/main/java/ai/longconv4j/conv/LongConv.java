@@ -83,8 +83,10 @@ public final class LongConv extends Module {
     /**
      * The four learnable DFT blocks of a {@link ConvEngine#LEARNED} or {@link ConvEngine#LEARNED_PACKED} convolution of
      * length L = Lk in {@code mode}, at the exact DFT of that engine's plan ({@link LearnedButterfly#atInit},
-     * {@link PackedLearnedButterfly#atInit}; each (n, n, 2)), named {@code <prefix>Fa, <prefix>Fb, <prefix>Gb, <prefix>Ga},
-     * in the {@value Parameter#BUTTERFLY_GROUP} group without weight decay; the caller registers them.
+     * {@link PackedLearnedButterfly#atInit}; each (n, n, 2)), named {@code <prefix>Fa, <prefix>Fb, <prefix>Gb, <prefix>Ga}
+     * (LEARNED_PACKED: {@code <prefix>pkFa} ..., so that a checkpoint of one engine never loads silently into the other,
+     * whose blocks mean something else even where the shapes agree), in the {@value Parameter#BUTTERFLY_GROUP} group
+     * without weight decay; the caller registers them.
      */
     public static Parameter[] dftBlocks(String prefix, ConvEngine engine, int length, ConvMode mode, DType dtype) {
         if (!isLearnedDft(engine)) throw new IllegalArgumentException("LongConv.dftBlocks: engine must be LEARNED or LEARNED_PACKED, got " + engine);
@@ -92,11 +94,12 @@ public final class LongConv extends Module {
         ConvPlan plan = ConvPlan.of(length, length, mode, engine, p);
         double[][] init = engine == ConvEngine.LEARNED ? LearnedButterfly.atInit(plan).blocks() : PackedLearnedButterfly.atInit(plan).blocks();
         String[] names = {"Fa", "Fb", "Gb", "Ga"};
+        String tag = engine == ConvEngine.LEARNED_PACKED ? "pk" : "";
         Parameter[] ps = new Parameter[4];
         for (int i = 0; i < 4; i++) {
             int n = plan.factors().get(i == 0 || i == 3 ? 0 : 1);
             Tensor t = Tensor.of(init[i], n, n, 2).to(dtype).detach();
-            ps[i] = new Parameter(prefix + names[i], t, Parameter.BUTTERFLY_GROUP, false);
+            ps[i] = new Parameter(prefix + tag + names[i], t, Parameter.BUTTERFLY_GROUP, false);
         }
         return ps;
     }

@@ -104,7 +104,7 @@ class PackedLearnedLayerTest {
             ConvPlan p = plan(l, l, mode);
             int n1 = p.factors().get(0), n2 = p.factors().get(1);
             int[][] shapes = {{n1, n1, 2}, {n2, n2, 2}, {n2, n2, 2}, {n1, n1, 2}};
-            String[] names = {"Fa", "Fb", "Gb", "Ga"};
+            String[] names = {"pkFa", "pkFb", "pkGb", "pkGa"};
             for (int i = 0; i < 4; i++) {
                 Parameter b = named.get(names[i]);
                 assertNotNull(b, names[i] + " in " + named.keySet());
@@ -125,7 +125,7 @@ class PackedLearnedLayerTest {
                 .lambda(0).seed(8).build();
         layer.eval();
         Map<String, Parameter> named = layer.namedParameters();
-        String[] names = {"Fa", "Fb", "Gb", "Ga"};
+        String[] names = {"pkFa", "pkFb", "pkGb", "pkGa"};
         perturb(named, names, 0.2, 40);
         Tensor u = randn(41, 1, 2, 3, l);
         Tensor y = layer.forward(u);
@@ -166,7 +166,7 @@ class PackedLearnedLayerTest {
                 .kernelDropout(0).seed(9).build();
         Map<String, double[]> before = new HashMap<>();
         layer.namedParameters().forEach((n, p) -> { if (p.group().equals(Parameter.BUTTERFLY_GROUP)) before.put(n, p.value().toDoubleArray()); });
-        assertEquals(Set.of("Fa", "Fb", "Gb", "Ga"), before.keySet());
+        assertEquals(Set.of("pkFa", "pkFb", "pkGb", "pkGa"), before.keySet());
         // tiny regression: reproduce a fixed target from fixed inputs (a teacher FFT layer of another seed)
         LongConv teacher = LongConv.builder().features(2).length(l).dtype(DType.F64).kernelDropout(0).seed(99).build();
         teacher.eval();

@@ -74,7 +74,7 @@ class PackedLearnedModelTest {
                     assertFalse(p.decays(), n);
                 }
             });
-            assertEquals(new TreeSet<>(java.util.List.of("shiftFa", "shiftFb", "shiftGb", "shiftGa", "diagFa", "diagFb", "diagGb", "diagGa")),
+            assertEquals(new TreeSet<>(java.util.List.of("shiftpkFa", "shiftpkFb", "shiftpkGb", "shiftpkGa", "diagpkFa", "diagpkFb", "diagpkGb", "diagpkGa")),
                     blocks);
         }
     }
@@ -135,8 +135,8 @@ class PackedLearnedModelTest {
                     .engine(ConvEngine.LEARNED_PACKED).dtype(DType.F64).seed(10).build();
             LearnedCausalLmTest.perturbBlocks(lm, 0.3, 11);
             var state = lm.stateDict();
-            String[] keys = mixer == Mixer.H3 ? new String[] {"blocks.0.mixer.shiftFa", "blocks.1.mixer.diagGa"}
-                    : new String[] {"blocks.0.mixer.Fa", "blocks.1.mixer.Ga"};
+            String[] keys = mixer == Mixer.H3 ? new String[] {"blocks.0.mixer.shiftpkFa", "blocks.1.mixer.diagpkGa"}
+                    : new String[] {"blocks.0.mixer.pkFa", "blocks.1.mixer.pkGa"};
             for (String k : keys) assertTrue(state.containsKey(k), k + " in " + state.keySet());
             Path f = dir.resolve(mixer + ".safetensors");
             TensorFiles.save(f, lm.stateDict(), Map.of());

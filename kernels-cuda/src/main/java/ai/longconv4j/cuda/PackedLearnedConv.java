@@ -1,0 +1,210 @@
+// Shapes: B batch, H channels, L length, Lk kernel taps; N the real FFT size (MONARCH's sizing: causal N >= 2L, a power
+// of two), M = N / 2 = N1 x N2 the learned complex transform (this kernel: M = 1024 = 32 x 32, i.e. causal 512 < L <= 1024).
+//   u, y: (B, H, L) device arrays of the plan's ElementType (bf16 / fp16); k: (H, Lk) fp32; D: (H) fp32.
+//   blocks {Fa (N1, N1), Fb (N2, N2), Gb (N2, N2), Ga (N1, N1)}, complex interleaved (n, n, 2) as lib's LearnedButterfly.
+//   pair coefficients: (H, M) complex pairs {P, Q} (lib's PackedLearnedButterfly.pairCoefficients per channel).
+package ai.longconv4j.cuda;
+
+import ai.longconv4j.conv.LearnedButterfly;
+
+/**
+ * The PACKED learned butterfly's forward on the GPU (engine LEARNED_PACKED; lib's float64 twin is
+ * {@code ai.longconv4j.conv.PackedLearnedButterfly}): each real row u of length L is packed into M = N/2 complex points
+ * z[m] = u[2m] + i u[2m+1] and run through a learned 2-factor transform of M points (blocks {Fa, Fb, Gb, Ga}, initialised
+ * to the exact DFT; twiddles fixed), the real-FFT split, the product with the kernel spectrum and the merge folded into
+ * one per-frequency pair map C'[k] = P_k C[k] + Q_k conj(C[M-k]), and the learned inverse: FlashButterfly's per-row work,
+ * half the transform of {@link LearnedButterflyConv} (which transforms N points per real row). At init the output equals
+ * an exact FFT convolution.
+ * <p>
+ * Covered (else {@link IllegalArgumentException} naming the shape): CAUSAL, bf16 / fp16 I/O, M = 1024 = 32 x 32
+ * (512 &lt; L &lt;= 1024), any B &gt;= 1, 1 &lt;= H &lt;= 65535, 1 &lt;= Lk &lt;= L. Kernels: learned_pk.cu ({@code lpk_forward_*}:
+ * pc2p's chained pair structure on mma.sync, fp32 accumulation, 16-bit blocks prepared per {@link #setBlocks}; P and Q
+ * computed in fp32 on the GPU from the taps per {@link #setWeights}, {@code lpk_pq}). <b>Forward only</b>: this class has
+ * no backward (no du, dk, dD or block gradients); lib's twin computes them on the CPU.
+ * <pre>{@code
+ * jshell> var pk = PackedLearnedConv.plan(dev, 768, 1024, 1024, ConvMode.CAUSAL, ElementType.BF16)
+ * pk ==> PackedLearnedConv[H=768, L=1024, Lk=1024, CAUSAL, N=2048, M=1024 = 32 x 32, io=BF16, 1 row / pair, 16 warps]
+ * jshell> pk.setWeights(k, D); pk.forward(u, y, 64);
+ * }</pre>
+ */
+public final class PackedLearnedConv implements AutoCloseable {
+  private static final String MODULE = "learned_pk";
+  /** The factorizations of M this GPU forward covers, {N1, N2}. */
+  private static final int[][] COVERED = {{32, 32}};
+
+  private final CudaDevice device;
+  private final int h, l, lk, n, m, n1, n2, taps;
+  private final ConvMode mode;
+  private final ElementType io;
+  private final DeviceBuffer pq, d, blocks, prep;
+  private boolean weightsSet, batchRows = false;
+
+  private PackedLearnedConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n, int n1, int n2) {
+    this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;
+    this.n = n; this.m = n / 2; this.n1 = n1; this.n2 = n2;
+    this.taps = LearnedButterflyConv.libMode(mode).effectiveTaps(l, lk, 0);
+    this.pq = device.alloc(16L * h * m);
+    this.d = device.alloc(4L * h);
+    this.blocks = device.alloc(8L * blockElements());
+    this.prep = device.alloc(8L * (n1 * n1 + n2 * n2));
+    setBlocks(LearnedButterfly.atInit(
+        ai.longconv4j.conv.ConvPlan.of(m / 2, 1, ai.longconv4j.conv.ConvMode.CAUSAL, ai.longconv4j.conv.ConvEngine.LEARNED,
+            ai.longconv4j.conv.Precision.F64)).blocks());
+  }
+
+  /**
+   * A plan for (H, L, Lk) in {@code mode} with I/O type {@code io}; blocks at the exact DFT (call {@link #setWeights}
+   * before {@link #forward}).
+   */
+  public static PackedLearnedConv plan(CudaDevice device, int H, int L, int Lk, ConvMode mode, ElementType io) {
+    if (H < 1 || H > 65535) throw new IllegalArgumentException("PackedLearnedConv: H must be in [1, 65535], got " + H);
+    if (L < 1 || Lk < 1 || Lk > L) throw new IllegalArgumentException("PackedLearnedConv: need 1 <= Lk <= L, got Lk=" + Lk + ", L=" + L);
+    if (mode != ConvMode.CAUSAL)
+      throw new IllegalArgumentException("PackedLearnedConv: the packed GPU forward covers CAUSAL only, got " + mode + " (L=" + L + ")");
+    int[] f = factorsOf(L, Lk, mode);
+    int n = 2 * f[0] * f[1];
+    if (!tensorCoresSupport(f[0], f[1], io))
+      throw new IllegalArgumentException("PackedLearnedConv " + mode + " L=" + L + " " + io + ": needs N=" + n + ", M=" + (n / 2) + " = "
+          + f[0] + " x " + f[1] + "; the GPU forward covers bf16 / fp16 I/O at M = 1024 = 32 x 32 (causal 512 < L <= 1024)");
+    return new PackedLearnedConv(device, H, L, Lk, mode, io, n, f[0], f[1]);
+  }
+
+  /**
+   * {N1, N2} of M = N / 2 for (L, Lk, mode): N as the MONARCH engine sizes it (causal / bidirectional N >= 2L, circular
+   * N = L, a power of two >= 32), M factored as lib's LEARNED factors (M = 256: 16 x 16, 512: 16 x 32, 1024: 32 x 32,
+   * 2048: 32 x 64; other M: {0, M}, covered by nothing here).
+   */
+  static int[] factorsOf(int L, int Lk, ConvMode mode) {
+    var p = ai.longconv4j.conv.ConvPlan.of(L, Lk, LearnedButterflyConv.libMode(mode), ai.longconv4j.conv.ConvEngine.MONARCH,
+        ai.longconv4j.conv.Precision.F64);
+    int mm = p.fftSize() / 2;
+    return switch (mm) {
+      case 256 -> new int[] {16, 16};
+      case 512 -> new int[] {16, 32};
+      case 1024 -> new int[] {32, 32};
+      case 2048 -> new int[] {32, 64};
+      default -> new int[] {0, mm};
+    };
+  }
+
+  /** Whether this GPU forward takes M = N1 x N2 with I/O type {@code io}: bf16 / fp16 at 32 x 32 (this round). */
+  public static boolean tensorCoresSupport(int n1, int n2, ElementType io) {
+    if (io == ElementType.F32) return false;
+    for (int[] c : COVERED) if (c[0] == n1 && c[1] == n2) return true;
+    return false;
+  }
+
+  /**
+   * Two rows of a channel per pair of warps at 12 warps per block (kernel {@code r2w12}) or one row per pair at 16 warps
+   * ({@code r1w16}, the default). The same products, roundings and twiddles per row: a speed choice.
+   */
+  public PackedLearnedConv batchRows(boolean on) { batchRows = on; return this; }
+
+  public boolean batchRows() { return batchRows; }
+
+  /** Warps per block of the forward kernel (its launch bound). */
+  public int warps() { return batchRows ? 12 : 16; }
+
+  /** The forward kernel's name in learned_pk.cu. */
+  public String kernelName() { return "lpk_forward_" + io.tag() + "_" + n1 + "x" + n2 + (batchRows ? "r2w12" : "r1w16"); }
+
+  /**
+   * Dynamic shared memory of {@code lpk_forward} (learned_pk.cu LpkLayout): the padded 16-bit blocks, P / Q (N1 rows of
+   * N2 + 1 float4), the twiddle start values (2 x 10 x 32 float2), per pair {@code rowsPerPair} row buffers (N1 rows of
+   * 2 N2 + 8 16-bit values) and two sets of that many x stages (16 rows of 2 N2 + 8).
+   */
+  static int smem(int n1, int n2, int warps, int rowsPerPair) {
+    int blk = 2 * (4 * n1 * (n1 + 8) + 4 * n2 * (n2 + 8)), pqB = 16 * n1 * (n2 + 1), twi = 8 * 2 * 10 * 32;
+    return blk + pqB + twi + warps / 2 * rowsPerPair * 2 * (n1 * (2 * n2 + 8) + 2 * 16 * (2 * n2 + 8));
+  }
+
+  /** The factors {N1, N2} of M. */
+  public int[] factors() { return new int[] {n1, n2}; }
+
+  /** N, the real FFT size (M = N / 2). */
+  public int fftSize() { return n; }
+
+  private int blockElements() { return 2 * (n1 * n1 + n2 * n2); }
+
+  /** Uploads the four blocks {Fa, Fb, Gb, Ga} of the M-point transform (lib's layout, e.g. {@code PackedLearnedButterfly.blocks()}). */
+  public PackedLearnedConv setBlocks(double[][] b) {
+    int[] sizes = {n1, n2, n2, n1};
+    if (b == null || b.length != 4)
+      throw new IllegalArgumentException("PackedLearnedConv.setBlocks: need 4 blocks {Fa, Fb, Gb, Ga}, got " + (b == null ? "null" : b.length));
+    float[] flat = new float[2 * blockElements()];
+    for (int i = 0, off = 0; i < 4; i++) {
+      if (b[i].length != 2 * sizes[i] * sizes[i])
+        throw new IllegalArgumentException("PackedLearnedConv.setBlocks: block " + i + " must be (" + sizes[i] + ", " + sizes[i]
+            + ", 2) for M = " + n1 + " x " + n2 + ", got " + b[i].length + " values");
+      for (double v : b[i]) flat[off++] = (float) v;
+    }
+    blocks.copyFrom(flat);
+    int e = blockElements();
+    device.module(MODULE).kernel("lpk_prep_" + io.tag()).launch(device.stream(), (e + 255) / 256, 1, 256, 0, blocks, prep, n1, n2);
+    return this;
+  }
+
+  /** Kernel k (H, Lk) and skip weights D (H); P and Q are computed on the device from the fp32 taps. */
+  public PackedLearnedConv setWeights(float[] k, float[] D) {
+    if (k == null || D == null || k.length != h * lk || D.length != h)
+      throw new IllegalArgumentException("PackedLearnedConv.setWeights: k must be (H=" + h + ", Lk=" + lk + ") and D (H=" + h + "), got "
+          + (k == null ? "null" : k.length) + " and " + (D == null ? "null" : D.length) + " values");
+    d.copyFrom(D);
+    try (DeviceBuffer a = device.upload(k)) {
+      device.module(MODULE).kernel("lpk_pq").launch(device.stream(), h, 1, 256, 8 * n + 8 * (m + 1), a, pq, lk, taps, n1, n2);
+      device.stream().synchronize();
+    }
+    weightsSet = true;
+    return this;
+  }
+
+  /** Bidirectional kernels are not covered by this GPU forward (plan rejects BIDIRECTIONAL); always throws. */
+  public PackedLearnedConv setWeights(float[] k0, float[] k1, float[] D) {
+    throw new IllegalArgumentException("PackedLearnedConv " + mode + ": takes one kernel (the packed GPU forward covers CAUSAL only)");
+  }
+
+  /**
+   * P and Q of every channel as computed on the device, in lib's layout per channel ({@code pairCoefficients}: P at 2p,
+   * Q at 2M + 2p, position p = k1 N2 + k2): (H, 4M) as float.
+   */
+  public float[] pairCoefficients() {
+    if (!weightsSet) throw new IllegalStateException("PackedLearnedConv.pairCoefficients: call setWeights first");
+    device.stream().synchronize();
+    float[] raw = pq.copyTo(new float[4 * h * m], 0), out = new float[4 * h * m];
+    for (int c = 0; c < h; c++)
+      for (int i = 0; i < n1; i++)
+        for (int k2 = 0; k2 < n2; k2++) {
+          int src = 4 * (c * m + i * n2 + k2), p = rho(i) * n2 + k2, dst = 4 * m * c;
+          out[dst + 2 * p] = raw[src]; out[dst + 2 * p + 1] = raw[src + 1];
+          out[dst + 2 * m + 2 * p] = raw[src + 2]; out[dst + 2 * m + 2 * p + 1] = raw[src + 3];
+        }
+    return out;
+  }
+
+  /** The kernel's tile-row order (learned_pk.cu lpk_rho, N1 = 32): tile row i = 16 w + g + 8 h holds k1. */
+  static int rho(int i) {
+    int w = i >> 4, g = i & 7, hh = (i >> 3) & 1;
+    return w == 0 ? (g == 0 ? 16 * hh : (hh == 1 ? 32 - g : g)) : (hh == 1 ? 24 - g : 8 + g);
+  }
+
+  /** y = conv(u, k) + D u through the packed learned transform, queued on the device's stream. */
+  public void forward(DeviceBuffer u, DeviceBuffer y, int B) {
+    if (!weightsSet) throw new IllegalStateException("PackedLearnedConv.forward: call setWeights first");
+    long need = (long) B * h * l * io.bytes();
+    if (B < 1 || u.bytes() < need || y.bytes() < need)
+      throw new IllegalArgumentException("PackedLearnedConv.forward: arrays must hold (B=" + B + ", H=" + h + ", L=" + l + ") " + io
+          + " = " + need + " bytes, got " + u.bytes() + " and " + y.bytes());
+    int w = warps(), gx = Math.min(device.smCount(), h);
+    device.module(MODULE).kernel(kernelName()).launch(device.stream(), gx, 1, 32 * w, smem(n1, n2, w, batchRows ? 2 : 1),
+        u, pq, d, prep, y, B, h, l);
+  }
+
+  @Override public void close() {
+    pq.close(); d.close(); blocks.close(); prep.close();
+  }
+
+  @Override public String toString() {
+    return "PackedLearnedConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + n1 + " x " + n2
+        + ", io=" + io + ", " + (batchRows ? 2 : 1) + " row" + (batchRows ? "s" : "") + " / pair, " + warps() + " warps]";
+  }
+}

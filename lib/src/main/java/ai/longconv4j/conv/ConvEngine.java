@@ -16,6 +16,14 @@ public enum ConvEngine {
      */
     LEARNED,
     /**
+     * The packed learned butterfly ({@link PackedLearnedButterfly}): FlashButterfly's real-input packing (one real row of
+     * N points as a complex row of M = N/2) with learnable DFT blocks of the M-point transform (2 factors), initialized to
+     * the exact DFT; the packing's split/merge twiddles stay fixed and fuse with the kernel spectrum into one pair map.
+     * Half of {@link #LEARNED}'s transform size per row. Causal only at init, as LEARNED: once the blocks train, outputs
+     * read future inputs; for bidirectional and circular use. A convolver engine (no layer or model takes it yet).
+     */
+    LEARNED_PACKED,
+    /**
      * The causal learned-Monarch convolution ({@link CausalMonarch}): the AUTO convolution between two learned
      * lower-triangular Monarch maps, causal for any block values. A layer engine: {@link ConvPlan} plans only its
      * inner convolution (with AUTO).

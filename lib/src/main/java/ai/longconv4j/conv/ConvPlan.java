@@ -11,9 +11,11 @@ import java.util.Map;
  * re-decided per call.
  * <ul>
  *   <li>{@code fftSize}: real FFT points (FFT: smallest even 2^a 3^b 5^c >= the mode's minimum; MONARCH:
- *       power of two >= 32; LEARNED: power of two >= 16; CIRCULAR: exactly L, which must fit the engine).</li>
+ *       power of two >= 32; LEARNED: power of two >= 16; LEARNED_PACKED: as MONARCH, up to 2^17; CIRCULAR: exactly L,
+ *       which must fit the engine).</li>
  *   <li>{@code factors}: block sizes of the complex Monarch FFT (MONARCH: of N/2 points, after the real-input
- *       packing; LEARNED: of N points, two factors); empty for FFT and DIRECT.</li>
+ *       packing; LEARNED: of N points, two factors; LEARNED_PACKED: of N/2 points, two factors, the LEARNED row of
+ *       N/2); empty for FFT and DIRECT.</li>
  *   <li>{@code passes}: 1 when the complex FFT fits on chip (<= 2^15 points), else 3 (outer butterfly, N1
  *       independent inner Monarch FFT convolutions, inverse outer butterfly: {@link MonarchConv}'s forward then
  *       runs {@link MonarchFft#convolve}).</li>
@@ -47,14 +49,17 @@ public record ConvPlan(int length, int kernelLength, ConvMode mode, ConvEngine e
 
     /** How each engine sizes its FFT: smallest admissible size and the largest it supports. */
     private enum Sizing {
-        EXACT(1, Integer.MAX_VALUE), FAST_EVEN(1, 1 << 28), POW2_REAL(32, 1 << 23), POW2_COMPLEX(16, 1 << 16);
+        EXACT(1, Integer.MAX_VALUE), FAST_EVEN(1, 1 << 28), POW2_REAL(32, 1 << 23), POW2_COMPLEX(16, 1 << 16),
+        /** POW2_REAL's sizes, capped where the learned factor table ends (N/2 <= 2^16). */
+        POW2_PACKED(32, 1 << 17);
         final int min, max;
         Sizing(int min, int max) { this.min = min; this.max = max; }
     }
 
     private static final Map<ConvEngine, Sizing> SIZING = new EnumMap<>(Map.of(
             ConvEngine.DIRECT, Sizing.EXACT, ConvEngine.FFT, Sizing.FAST_EVEN,
-            ConvEngine.MONARCH, Sizing.POW2_REAL, ConvEngine.LEARNED, Sizing.POW2_COMPLEX));
+            ConvEngine.MONARCH, Sizing.POW2_REAL, ConvEngine.LEARNED, Sizing.POW2_COMPLEX,
+            ConvEngine.LEARNED_PACKED, Sizing.POW2_PACKED));
 
     /** What AUTO means per precision on the CPU: JTransforms beats dense blocks without tensor cores. */
     private static final Map<Precision, ConvEngine> AUTO = new EnumMap<>(Map.of(
@@ -90,9 +95,9 @@ public record ConvPlan(int length, int kernelLength, ConvMode mode, ConvEngine e
         long n = switch (sz) {
             case EXACT -> length;
             case FAST_EVEN -> mode == ConvMode.CIRCULAR ? length : nextFastEven(need);
-            case POW2_REAL, POW2_COMPLEX -> mode == ConvMode.CIRCULAR ? length : Math.max(sz.min, Long.highestOneBit(need * 2 - 1));
+            case POW2_REAL, POW2_COMPLEX, POW2_PACKED -> mode == ConvMode.CIRCULAR ? length : Math.max(sz.min, Long.highestOneBit(need * 2 - 1));
         };
-        boolean pow2 = sz == Sizing.POW2_REAL || sz == Sizing.POW2_COMPLEX;
+        boolean pow2 = sz != Sizing.EXACT && sz != Sizing.FAST_EVEN;
         if (n < sz.min || n > sz.max || (pow2 && Long.bitCount(n) != 1)) {
             throw new IllegalArgumentException("ConvPlan: engine " + e + " cannot hold " + mode + " L=" + length
                     + " Lk=" + kernelLength + ": needs an FFT of " + n + " points, supported: "
@@ -102,10 +107,11 @@ public record ConvPlan(int length, int kernelLength, ConvMode mode, ConvEngine e
         int[] f = switch (e) {
             case MONARCH -> monarchFactors((int) n / 2);
             case LEARNED -> LEARNED_FACTORS[Integer.numberOfTrailingZeros((int) n)];
+            case LEARNED_PACKED -> LEARNED_FACTORS[Integer.numberOfTrailingZeros((int) n) - 1];
             default -> new int[0];
         };
         int complexPoints = e == ConvEngine.MONARCH ? (int) n / 2 : (int) n;
-        int passes = f.length == 0 || complexPoints <= ONE_PASS_MAX ? 1 : 3;
+        int passes = f.length == 0 || e == ConvEngine.LEARNED_PACKED || complexPoints <= ONE_PASS_MAX ? 1 : 3;
         return new ConvPlan(length, kernelLength, mode, e, (int) n, java.util.Arrays.stream(f).boxed().toList(), passes, precision);
     }
 
@@ -128,13 +134,17 @@ public record ConvPlan(int length, int kernelLength, ConvMode mode, ConvEngine e
         }
     }
 
-    /** The engine this plan describes (LEARNED: blocks at the exact DFT, {@link LearnedButterfly#atInit(ConvPlan)}). */
+    /**
+     * The engine this plan describes (LEARNED / LEARNED_PACKED: blocks at the exact DFT, {@link LearnedButterfly#atInit}
+     * / {@link PackedLearnedButterfly#atInit}).
+     */
     public Convolver newConvolver() {
         return switch (engine) {
             case DIRECT -> new DirectConv.Engine(this);
             case FFT -> new FftConv(this);
             case MONARCH -> new MonarchConv(this);
             case LEARNED -> LearnedButterfly.atInit(this);
+            case LEARNED_PACKED -> PackedLearnedButterfly.atInit(this);
             case AUTO, LEARNED_CAUSAL -> throw new IllegalStateException("ConvPlan: " + engine + " is resolved at construction");
         };
     }
@@ -148,6 +158,7 @@ public record ConvPlan(int length, int kernelLength, ConvMode mode, ConvEngine e
             case DIRECT -> "direct sum";
             case MONARCH -> "real via complex " + fftSize / 2 + " = " + join() + ", " + passes + (passes == 1 ? " pass" : " passes");
             case LEARNED -> "complex " + fftSize + " = " + join() + ", learned blocks";
+            case LEARNED_PACKED -> "real via complex " + fftSize / 2 + " = " + join() + ", learned blocks";
             case AUTO, LEARNED_CAUSAL -> "?";
         };
         return "ConvPlan[L=" + length + " Lk=" + kernelLength + " " + mode + " engine=" + engine + " N=" + fftSize

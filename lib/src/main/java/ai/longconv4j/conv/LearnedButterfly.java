@@ -123,14 +123,14 @@ public final class LearnedButterfly implements Convolver {
             Arrays.fill(a, 0);
             for (int i = 0; i < len; i++) a[2 * i] = u[uo + i];
             cmm(blocks[FA], false, a, false, b, n1, n1, n2, false);
-            hmul(b, tw, b2, false);
+            hmul(b, tw, b2, false, n);
             cmm(b2, false, blocks[FB], false, c, n1, n2, n2, false);
         }
 
         void back(double[] kp, int ko) {
             hmulAt(c, kp, ko, p);
             cmm(p, false, blocks[GB], false, d1, n1, n2, n2, false);
-            hmul(d1, twInv, d2, false);
+            hmul(d1, twInv, d2, false, n);
             cmm(blocks[GA], false, d2, false, e, n1, n1, n2, false);
         }
     }
@@ -194,7 +194,7 @@ public final class LearnedButterfly implements Convolver {
                         for (int i = 0; i < l; i++) gE[2 * i] = dy[yo + i];
                         cmm(gE, false, row.d2, true, gb[GA], n1, n2, n1, true);   // dGa += gE @ D2^H
                         cmm(blocks[GA], true, gE, false, gD2, n1, n1, n2, false);  // gD2 = Ga^H @ gE
-                        hmul(gD2, twInv, gD1, true);                               // gD1 = gD2 * conj(conj(T)/N)
+                        hmul(gD2, twInv, gD1, true, n);                            // gD1 = gD2 * conj(conj(T)/N)
                         cmm(row.p, true, gD1, false, gb[GB], n2, n1, n2, true);   // dGb += P^H @ gD1
                         cmm(gD1, false, blocks[GB], true, gP, n1, n2, n2, false);  // gP = gD1 @ Gb^H
                         hmulAcc(gP, row.c, 0, gK, c * 2 * n);                      // dKp += gP * conj(C)
@@ -208,7 +208,7 @@ public final class LearnedButterfly implements Convolver {
                     }
                     cmm(row.b2, true, gC, false, gb[FB], n2, n1, n2, true);       // dFb += B2^H @ gC
                     cmm(gC, false, blocks[FB], true, gB2, n1, n2, n2, false);      // gB2 = gC @ Fb^H
-                    hmul(gB2, tw, gB, true);                                       // gB = gB2 * conj(T)
+                    hmul(gB2, tw, gB, true, n);                                    // gB = gB2 * conj(T)
                     cmm(gB, false, row.a, true, gb[FA], n1, n2, n1, true);        // dFa += gB @ A^H
                     cmm(blocks[FA], true, gB, false, gA, n1, n1, n2, false);       // gA = Fa^H @ gB
                     for (int i = 0; i < l; i++) du[uo + i] = round(du[uo + i] + gA[2 * i]);
@@ -253,10 +253,10 @@ public final class LearnedButterfly implements Convolver {
         }
     }
 
-    /** z = x * (conjW ? conj(w) : w), elementwise over N complex values. */
-    private void hmul(double[] x, double[] w, double[] z, boolean conjW) {
+    /** z = x * (conjW ? conj(w) : w), elementwise over the first {@code count} complex values. */
+    static void hmul(double[] x, double[] w, double[] z, boolean conjW, int count) {
         double s = conjW ? -1 : 1;
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < count; i++) {
             double ar = x[2 * i], ai = x[2 * i + 1], br = w[2 * i], bi = s * w[2 * i + 1];
             z[2 * i] = ar * br - ai * bi;
             z[2 * i + 1] = ar * bi + ai * br;

@@ -125,6 +125,8 @@ public final class LongConv extends Module {
             if (features < 1 || length < 1) {
                 throw new IllegalArgumentException("LongConv: features (H) and length (Lk) are required, got H=" + features + " Lk=" + length);
             }
+            if (engine == ConvEngine.LEARNED_PACKED) throw new IllegalArgumentException(
+                    "LongConv: engine LEARNED_PACKED has no layer (trainable blocks) yet; use PackedLearnedButterfly directly, or LEARNED");
             if (engine == ConvEngine.LEARNED_CAUSAL && mode != ConvMode.CAUSAL) {
                 throw new IllegalArgumentException("LongConv: the LEARNED_CAUSAL engine is CAUSAL only, got " + mode
                         + " (for bidirectional or circular use LEARNED)");

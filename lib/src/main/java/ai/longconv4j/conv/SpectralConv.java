@@ -48,7 +48,7 @@ abstract class SpectralConv implements Convolver {
         if (sides == 2) for (int t = 0, t1 = s.taps(1); t < t1; t++) x[n - 1 - t] = k[ko + lk + t];
     }
 
-    private static void gatherTaps(ConvShape s, double[] x, int ch, double[] dk) {
+    static void gatherTaps(ConvShape s, double[] x, int ch, double[] dk) {
         int lk = s.kernelLength(), sides = s.mode().sides(), ko = ch * sides * lk, n = x.length;
         for (int t = 0, t0 = s.taps(0); t < t0; t++) dk[ko + t] = x[t];
         if (sides == 2) for (int t = 0, t1 = s.taps(1); t < t1; t++) dk[ko + lk + t] = x[n - 1 - t];

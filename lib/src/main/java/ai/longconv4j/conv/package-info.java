@@ -21,6 +21,11 @@
  * (FlashButterfly: {@link ai.longconv4j.conv.MonarchFft} with real-input packing and permuted spectra),
  * {@link ai.longconv4j.conv.LearnedButterfly} (learnable DFT blocks) and the slow twins
  * {@link ai.longconv4j.conv.DirectConv} and {@link ai.longconv4j.conv.NaiveDft}.
+ * {@link ai.longconv4j.conv.PackedLearnedButterfly} ({@link ai.longconv4j.conv.ConvEngine#LEARNED_PACKED}) learns the
+ * DFT blocks of FlashButterfly's packed transform instead (one real row of N points as M = N/2 complex points; the
+ * real-FFT split/merge twiddles stay fixed and fuse with the kernel spectrum into a per-frequency pair map): half of
+ * LearnedButterfly's transform size per row, the FFT convolution at init, causal only at init like LEARNED; a
+ * convolver engine with block gradients ({@code backwardAll}), no layer or model takes it yet.
  * Modes ({@link ai.longconv4j.conv.ConvMode}) are explicit: causal, bidirectional (k0, k1), circular.
  * <pre>{@code
  * jshell> var plan = ConvPlan.of(4096, 4096, ConvMode.CAUSAL)

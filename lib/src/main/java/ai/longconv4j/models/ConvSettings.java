@@ -35,6 +35,8 @@ public record ConvSettings(ConvEngine engine, ConvMode mode, double lambda, int 
     public ConvSettings {
         Objects.requireNonNull(engine, "engine");
         Objects.requireNonNull(mode, "mode");
+        if (engine == ConvEngine.LEARNED_PACKED) throw new IllegalArgumentException(
+                "ConvSettings: engine LEARNED_PACKED has no model layer yet (PackedLearnedButterfly is a convolver); use LEARNED");
         if (!(lambda >= 0)) {
             throw new IllegalArgumentException("ConvSettings: lambda must be >= 0, got " + lambda);
         }

@@ -466,6 +466,8 @@ __device__ void lpk_forward(const IO* __restrict__ x, const float4* __restrict__
   }
 }
 
+// r1w16: one row per pair, 16 warps (pcp's shape); r2w12 / r2w10: two rows of a channel per pair (pc2p's), 12 / 10 warps
+// (r2 at 16 warps spilled ~100 bytes at 128 registers).
 #define LPK_CFG(SUF, IO, BF, NB, MAXT, NAME)                                                                           \
   extern "C" __global__ void __launch_bounds__(MAXT, 1) lpk_forward_##SUF##_##NAME(const IO* __restrict__ x,         \
       const float4* __restrict__ pq, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
@@ -473,7 +475,7 @@ __device__ void lpk_forward(const IO* __restrict__ x, const float4* __restrict__
     lpk_forward<IO, BF, 32, NB>(x, pq, D, pb, out, B, H, L);                                                           \
   }
 #define LPK_TYPE(SUF, IO, BF)                                                                                          \
-  LPK_CFG(SUF, IO, BF, 2, 512, 32x32r2w16) LPK_CFG(SUF, IO, BF, 2, 384, 32x32r2w12) LPK_CFG(SUF, IO, BF, 1, 512, 32x32r1w16) \
+  LPK_CFG(SUF, IO, BF, 2, 384, 32x32r2w12) LPK_CFG(SUF, IO, BF, 2, 320, 32x32r2w10) LPK_CFG(SUF, IO, BF, 1, 512, 32x32r1w16) \
   extern "C" __global__ void __launch_bounds__(256) lpk_prep_##SUF(const float2* __restrict__ blocks, IO* __restrict__ out, \
       int N1, int N2) { lpk_prep<IO>(blocks, out, N1, N2); }
 LPK_TYPE(bf16, __nv_bfloat16, true)

@@ -5,7 +5,9 @@
 //   pair coefficients: (H, M) complex pairs {P, Q} (lib's PackedLearnedButterfly.pairCoefficients per channel).
 package ai.longconv4j.cuda;
 
-import ai.longconv4j.conv.LearnedButterfly;
+import ai.longconv4j.conv.ConvEngine;
+import ai.longconv4j.conv.ConvPlan;
+import ai.longconv4j.conv.PackedLearnedButterfly;
 
 /**
  * The PACKED learned butterfly's forward on the GPU (engine LEARNED_PACKED; lib's float64 twin is
@@ -38,18 +40,17 @@ public final class PackedLearnedConv implements AutoCloseable {
   private final ElementType io;
   private final DeviceBuffer pq, d, blocks, prep;
   private boolean weightsSet, batchRows = false;
+  private int rows2Warps = 12;
 
-  private PackedLearnedConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n, int n1, int n2) {
+  private PackedLearnedConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;
-    this.n = n; this.m = n / 2; this.n1 = n1; this.n2 = n2;
+    this.n = p.fftSize(); this.m = n / 2; this.n1 = p.factors().get(0); this.n2 = p.factors().get(1);
     this.taps = LearnedButterflyConv.libMode(mode).effectiveTaps(l, lk, 0);
     this.pq = device.alloc(16L * h * m);
     this.d = device.alloc(4L * h);
     this.blocks = device.alloc(8L * blockElements());
     this.prep = device.alloc(8L * (n1 * n1 + n2 * n2));
-    setBlocks(LearnedButterfly.atInit(
-        ai.longconv4j.conv.ConvPlan.of(m / 2, 1, ai.longconv4j.conv.ConvMode.CAUSAL, ai.longconv4j.conv.ConvEngine.LEARNED,
-            ai.longconv4j.conv.Precision.F64)).blocks());
+    setBlocks(PackedLearnedButterfly.atInit(p).blocks());
   }
 
   /**
@@ -61,30 +62,17 @@ public final class PackedLearnedConv implements AutoCloseable {
     if (L < 1 || Lk < 1 || Lk > L) throw new IllegalArgumentException("PackedLearnedConv: need 1 <= Lk <= L, got Lk=" + Lk + ", L=" + L);
     if (mode != ConvMode.CAUSAL)
       throw new IllegalArgumentException("PackedLearnedConv: the packed GPU forward covers CAUSAL only, got " + mode + " (L=" + L + ")");
-    int[] f = factorsOf(L, Lk, mode);
-    int n = 2 * f[0] * f[1];
-    if (!tensorCoresSupport(f[0], f[1], io))
+    ConvPlan p = libPlan(L, Lk, mode);
+    int n = p.fftSize(), f1 = p.factors().get(0), f2 = p.factors().get(1);
+    if (!tensorCoresSupport(f1, f2, io))
       throw new IllegalArgumentException("PackedLearnedConv " + mode + " L=" + L + " " + io + ": needs N=" + n + ", M=" + (n / 2) + " = "
-          + f[0] + " x " + f[1] + "; the GPU forward covers bf16 / fp16 I/O at M = 1024 = 32 x 32 (causal 512 < L <= 1024)");
-    return new PackedLearnedConv(device, H, L, Lk, mode, io, n, f[0], f[1]);
+          + f1 + " x " + f2 + "; the GPU forward covers bf16 / fp16 I/O at M = 1024 = 32 x 32 (causal 512 < L <= 1024)");
+    return new PackedLearnedConv(device, H, L, Lk, mode, io, p);
   }
 
-  /**
-   * {N1, N2} of M = N / 2 for (L, Lk, mode): N as the MONARCH engine sizes it (causal / bidirectional N >= 2L, circular
-   * N = L, a power of two >= 32), M factored as lib's LEARNED factors (M = 256: 16 x 16, 512: 16 x 32, 1024: 32 x 32,
-   * 2048: 32 x 64; other M: {0, M}, covered by nothing here).
-   */
-  static int[] factorsOf(int L, int Lk, ConvMode mode) {
-    var p = ai.longconv4j.conv.ConvPlan.of(L, Lk, LearnedButterflyConv.libMode(mode), ai.longconv4j.conv.ConvEngine.MONARCH,
-        ai.longconv4j.conv.Precision.F64);
-    int mm = p.fftSize() / 2;
-    return switch (mm) {
-      case 256 -> new int[] {16, 16};
-      case 512 -> new int[] {16, 32};
-      case 1024 -> new int[] {32, 32};
-      case 2048 -> new int[] {32, 64};
-      default -> new int[] {0, mm};
-    };
+  /** lib's factorization (engine LEARNED_PACKED, float64): N as MONARCH sizes it, M = N / 2 = N1 x N2 (the LEARNED factors of M). */
+  public static ConvPlan libPlan(int L, int Lk, ConvMode mode) {
+    return ConvPlan.of(L, Lk, LearnedButterflyConv.libMode(mode), ConvEngine.LEARNED_PACKED, ai.longconv4j.conv.Precision.F64);
   }
 
   /** Whether this GPU forward takes M = N1 x N2 with I/O type {@code io}: bf16 / fp16 at 32 x 32 (this round). */
@@ -102,11 +90,18 @@ public final class PackedLearnedConv implements AutoCloseable {
 
   public boolean batchRows() { return batchRows; }
 
+  /** With {@link #batchRows(boolean)} on: 12 (r2w12, the default) or 10 (r2w10) warps per block; ignored otherwise (16). */
+  public PackedLearnedConv pairWarps(int w) {
+    if (w != 10 && w != 12) throw new IllegalArgumentException("PackedLearnedConv.pairWarps: 10 or 12 (two rows per pair), got " + w);
+    rows2Warps = w;
+    return this;
+  }
+
   /** Warps per block of the forward kernel (its launch bound). */
-  public int warps() { return batchRows ? 12 : 16; }
+  public int warps() { return batchRows ? rows2Warps : 16; }
 
   /** The forward kernel's name in learned_pk.cu. */
-  public String kernelName() { return "lpk_forward_" + io.tag() + "_" + n1 + "x" + n2 + (batchRows ? "r2w12" : "r1w16"); }
+  public String kernelName() { return "lpk_forward_" + io.tag() + "_" + n1 + "x" + n2 + (batchRows ? "r2w" + rows2Warps : "r1w16"); }
 
   /**
    * Dynamic shared memory of {@code lpk_forward} (learned_pk.cu LpkLayout): the padded 16-bit blocks, P / Q (N1 rows of

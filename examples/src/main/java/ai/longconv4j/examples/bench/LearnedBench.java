@@ -7,7 +7,9 @@ import ai.longconv4j.cuda.CudaDevice;
 import ai.longconv4j.cuda.DeviceFill;
 import ai.longconv4j.cuda.ElementType;
 import ai.longconv4j.cuda.FlashButterflyConv;
+import ai.longconv4j.cuda.DeviceBuffer;
 import ai.longconv4j.cuda.LearnedButterflyConv;
+import ai.longconv4j.cuda.PackedLearnedConv;
 import ai.longconv4j.cuda.Precision;
 import java.io.IOException;
 import java.util.List;
@@ -46,6 +48,8 @@ import java.util.function.BiPredicate;
  * {@code :gl} / {@code :gl0} with / without {@code constGramLoads}, {@code :rp} / {@code :rp0} {@code gramRowPairs};
  * {@code profile L reggram}: one backward without, then with all four ({@code -Dlongconv4j.bench.learned.stages}, default
  * 3; {@code -Dlongconv4j.bench.learned.gramload=false} leaves constGramLoads and gramRowPairs off; lbf9);
+ * Session 12, pkgpu: {@code packed} / {@code packed:r2} the packed learned forward ({@link PackedLearnedConv}: r1w16 /
+ * r2w12; L = 1K only, a skip line elsewhere; forward only), e.g. {@code -Dlongconv4j.bench.learned.schemes=default:fwd,packed,packed:r2}.
  * {@code profile L fusedkp}: one backward each; {@code profile L fastred}: one backward each
  * without, then with {@code fastReductions}.
  * Usage: LearnedBench [csv-out] [B] [H] [L,L,...];  LearnedBench profile L: one forward per scheme (one warp, pair) and
@@ -192,7 +196,8 @@ public final class LearnedBench {
         }
       }
       String[] schemes = System.getProperty("longconv4j.bench.learned.schemes", "one,split,pair,pair12,pair+async,pairt,f,f2").split(",");
-      for (String spec : schemes)
+      for (String spec : schemes) {
+        if (spec.startsWith("packed")) { packed(dev, spec, B, H, L, k, D, u, y, rows); continue; }
         try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(k, D)) {
           // scheme[:gN]: N blocks per channel (blocksPerChannel) for the forward; [:fwd]: no backward rows
           String scheme = spec.split(":")[0];
@@ -257,6 +262,31 @@ public final class LearnedBench {
           rows.add(new CudaConvBench.Row(name + " bwd", B, H, L, msW, 8.0 * n / msW / 1e6, Double.NaN, 0));
           CudaConvBench.report(rows.getLast());
         }
+      }
+    }
+  }
+
+  /**
+   * Session 12, pkgpu: the packed learned forward ({@link PackedLearnedConv}, blocks at the DFT: equal to the causal conv,
+   * so validated like the others); {@code packed} the default kernel (r1w16), {@code packed:r2} two rows per pair (r2w12; {@code packed:r2:w10}: r2w10).
+   * Forward only (the class has no backward). Lengths it does not cover (M != 32 x 32) print a skip line.
+   */
+  static void packed(CudaDevice dev, String spec, int B, int H, int L, float[] k, float[] D, DeviceBuffer u, DeviceBuffer y,
+      List<CudaConvBench.Row> rows) {
+    long n = (long) B * H * L;
+    int[] f = PackedLearnedConv.libPlan(L, L, ConvMode.CAUSAL).factors().stream().mapToInt(Integer::intValue).toArray();
+    if (!PackedLearnedConv.tensorCoresSupport(f[0], f[1], ElementType.BF16)) {
+      System.out.println("packed learned L=" + L + ": M = " + f[0] + " x " + f[1] + " not covered by the GPU forward, skipped");
+      return;
+    }
+    try (var pk = PackedLearnedConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).batchRows(spec.contains(":r2")).pairWarps(spec.contains(":w10") ? 10 : 12).setWeights(k, D)) {
+      y.fill32(0x7fc07fc0);
+      pk.forward(u, y, B);
+      double err = CudaConvBench.validate(u, y, ElementType.BF16, k, D, B, H, L);
+      double ms = CudaConvBench.median(dev, () -> pk.forward(u, y, B), 40);
+      rows.add(new CudaConvBench.Row("packed learned " + f[0] + "x" + f[1] + " " + spec + " " + pk.kernelName() + " fwd", B, H, L, ms,
+          4.0 * n / ms / 1e6, err, 0));
+      CudaConvBench.report(rows.getLast());
     }
   }
 }

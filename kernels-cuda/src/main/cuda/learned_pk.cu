@@ -25,18 +25,19 @@
 // The x stage holds 16 rows of 2 N2 + 8 values (the causal row's non-zero half: ceil(L / 2) <= 16 N2; host-checked).
 #include "learned_tc_ops.cuh"
 
-template <int N1>   // tile row i -> k1 (N1 = 32: i = 16 w + g + 8 h)
-__host__ __device__ constexpr int lpk_rho(int i) {
+// tile row i -> k1. N1 = 32: i = 16 w + g + 8 h, rows (0, 16), (g, 32 - g) in warp half 0, (8 + g, 24 - g) in half 1;
+// N1 = 16 (one warp per row): i = g + 8 h, rows (0, 8), (g, 16 - g).
+__host__ __device__ constexpr int lpk_rho(int i, int N1) {
   const int w = i >> 4, g = i & 7, h = (i >> 3) & 1;
-  return w == 0 ? (g == 0 ? 16 * h : (h ? N1 - g : g)) : (h ? 24 - g : 8 + g);
+  return N1 == 16 ? (g == 0 ? 8 * h : (h ? 16 - g : g)) : w == 0 ? (g == 0 ? 16 * h : (h ? 32 - g : g)) : (h ? 24 - g : 8 + g);
 }
 __host__ __device__ constexpr int lpk_sigma(int p) { return 16 * (p >> 4) + 8 * ((p >> 3) & 1) + 4 * (p & 1) + ((p >> 1) & 3); }
 
-template <int N2>
+template <int N1, int N2>
 struct LpkLayout {
-  using Lo = LbtLayout<32, N2>;
-  static constexpr int M = 32 * N2, XS = 2 * N2 + 8, XST = 16 * XS, XB = 32 * Lo::SX, SQ = N2 + 1;
-  static constexpr int PQ_BYTES = 16 * 32 * SQ, TWI_BYTES = 8 * 2 * 10 * 32;
+  using Lo = LbtLayout<N1, N2>;
+  static constexpr int M = N1 * N2, XS = 2 * N2 + 8, XST = 16 * XS, XB = N1 * Lo::SX, SQ = N2 + 1;
+  static constexpr int PQ_BYTES = 16 * N1 * SQ, TWI_BYTES = 8 * 2 * 10 * 32;
   static constexpr int FIXED_BYTES = Lo::BLK_BYTES + PQ_BYTES + TWI_BYTES;
   // per pair: NB row buffers (XB) and two sets of NB x stages (XST): NB (XB + 2 XST) 16-bit values
 };
@@ -52,10 +53,10 @@ __device__ void lpk_prep(const float2* __restrict__ blocks, T16* __restrict__ ou
   int off, size, i;
   if (e < a) {                       // a1
     i = e; const int r = i / N1, c = i - r * N1;
-    v = fa[lpk_rho<32>(r) * N1 + c]; off = 0; size = a;
+    v = fa[lpk_rho(r, N1) * N1 + c]; off = 0; size = a;
   } else if (e >= a + 2 * b) {       // a4
     i = e - a - 2 * b; const int r = i / N1, c = i - r * N1;
-    v = ga[r * N1 + lpk_rho<32>(c)]; off = 2 * a + 4 * b; size = a;
+    v = ga[r * N1 + lpk_rho(c, N1)]; off = 2 * a + 4 * b; size = a;
   } else {                           // b2 / b3 transposed: out[n][k]
     const bool second = e < a + b;
     i = second ? e - a : e - a - b;
@@ -87,7 +88,7 @@ extern "C" __global__ void __launch_bounds__(256) lpk_pq(const float* __restrict
   }
   __syncthreads();
   for (int p = threadIdx.x; p < M; p += blockDim.x) {
-    const int i = p / N2, c = p - i * N2, f = lpk_rho<32>(i) + N1 * c, g = M - f;   // g in 1 .. M
+    const int i = p / N2, c = p - i * N2, f = lpk_rho(i, N1) + N1 * c, g = M - f;   // g in 1 .. M
     const float2 wf = sw[f], wg = sw[g];
     const float2 af = make_float2(0.5f * (1.f + wf.y), -0.5f * wf.x), bf = make_float2(0.5f * (1.f - wf.y), 0.5f * wf.x);   // (1 -+ i w) / 2
     const float2 ag = make_float2(0.5f * (1.f + wg.y), -0.5f * wg.x), bg = make_float2(0.5f * (1.f - wg.y), 0.5f * wg.x);
@@ -105,11 +106,11 @@ extern "C" __global__ void __launch_bounds__(256) lpk_pq(const float* __restrict
 // Steps 1 to 3 of NB rows, the own 16-row tile r0 = 16 half. xs: row q's stage at xs + q XST; sb: the blocks; pq: the
 // channel's P / Q (rows of SQ float4); tws: the lane's twiddle start values (lpk_forward's table at half, lane);
 // X3 of row q into Xh + q XB (the tile's rows of row q's buffer).
-template <bool BF16, int N2, int NB>
+template <bool BF16, int N1, int N2, int NB>
 __device__ __forceinline__ void lpk_steps(const uint16_t* xs, int half, const uint16_t* sb, const float4* pq, const float2* tws,
                                           uint16_t* Xh) {
-  using Lo = LbtLayout<32, N2>;
-  using Lp = LpkLayout<N2>;
+  using Lo = LbtLayout<N1, N2>;
+  using Lp = LpkLayout<N1, N2>;
   constexpr int JP = N2 / 16, NT = N2 / 8, XS = Lp::XS, XST = Lp::XST, XB = Lp::XB;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3, r0 = 16 * half;
   const uint16_t *a1r = sb, *a1i = a1r + Lo::A_EL, *b2r = a1i + Lo::A_EL, *b2i = b2r + Lo::B_EL, *b3r = b2i + Lo::B_EL,
@@ -189,7 +190,7 @@ __device__ __forceinline__ void lpk_steps(const uint16_t* xs, int half, const ui
   // ---- the pair map: C' = P C + Q conj(partner), rounded into step 3's A fragments
   uint32_t pr[NB][JP][4], pi[NB][JP][4];
   {
-    const bool special = half == 0 && g == 0;            // rows k1 = 0 (h = 0) and k1 = 16 (h = 1)
+    const bool special = half == 0 && g == 0;            // rows k1 = 0 (h = 0) and k1 = N1 / 2 (h = 1)
     const int src2 = (lane & ~3) | ((4 - t) & 3);        // the k1 = 0 row's even elements
 #pragma unroll
     for (int n = 0; n < NT; ++n) {
@@ -214,7 +215,7 @@ __device__ __forceinline__ void lpk_steps(const uint16_t* xs, int half, const ui
         }
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          const float4* pp = pq + (r0 + g + 8 * h) * LpkLayout<N2>::SQ + 8 * n + 2 * t;
+          const float4* pp = pq + (r0 + g + 8 * h) * Lp::SQ + 8 * n + 2 * t;
           float o[2][2];
 #pragma unroll
           for (int e = 0; e < 2; ++e) {
@@ -281,14 +282,14 @@ __device__ __forceinline__ void lpk_steps(const uint16_t* xs, int half, const ui
   __syncwarp();
 }
 
-// Step 4 of NB rows: E = a4 @ X3 (Re and Im) for the own columns c0 + [0, N2/2) of the output rows < 16 kt, out[2m ..] =
+// Step 4 of NB rows: E = a4 @ X3 (Re and Im) for the own columns c0 + [0, COLS) of the output rows < 16 kt, out[2m ..] =
 // (Re, Im) + D x from the stage xs (row q at xs + q XST). X: row q's buffer at X + q XB (synced by the caller).
-template <typename IO, bool BF16, int N2, int NB>
+template <typename IO, bool BF16, int N1, int N2, int NB, int COLS>
 __device__ __forceinline__ void lpk_out(const IO* const (&xrow)[NB], IO* const (&orow)[NB], float d, int L, const uint16_t* X,
                                         const uint16_t* a4r, const uint16_t* a4i, int kt, int c0, const uint16_t* xs) {
-  using Lo = LbtLayout<32, N2>;
-  using Lp = LpkLayout<N2>;
-  constexpr int JPW = N2 / 32, XS = Lp::XS, XST = Lp::XST, XB = Lp::XB;
+  using Lo = LbtLayout<N1, N2>;
+  using Lp = LpkLayout<N1, N2>;
+  constexpr int JPW = COLS / 16, XS = Lp::XS, XST = Lp::XST, XB = Lp::XB;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
 #pragma unroll 1
   for (int m = 0; m < kt; ++m) {
@@ -305,7 +306,7 @@ __device__ __forceinline__ void lpk_out(const IO* const (&xrow)[NB], IO* const (
           for (int e = 0; e < 2; ++e) { er[q][j][2 * h + e] = 0.f; ei[q][j][2 * h + e] = 0.f; }
         }
 #pragma unroll
-    for (int kk = 0; kk < 2; ++kk) {
+    for (int kk = 0; kk < N1 / 16; ++kk) {
       uint32_t gr[4], gi[4], ng[4];
       const int aoff = (16 * m + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
       ldsm_x4(gr, a4r + aoff);
@@ -356,10 +357,10 @@ __device__ __forceinline__ void lpk_out(const IO* const (&xrow)[NB], IO* const (
 
 // The row's x (16 kt rows of 2 N2 values, zero past L) into the stage S by cp.async (L % 8 == 0); warp half takes every
 // other group of 32 chunks.
-template <int N2, typename IO>
+template <int N2, int WPR, typename IO>
 __device__ __forceinline__ void lpk_stage_async(const IO* xrow, uint16_t* S, int L, int kt, int half) {
-  constexpr int CPR = 2 * N2 / 8, XS = LpkLayout<N2>::XS;
-  for (int i = 32 * half + (threadIdx.x & 31); i < 16 * kt * CPR; i += 64) {
+  constexpr int CPR = 2 * N2 / 8, XS = 2 * N2 + 8;
+  for (int i = 32 * half + (threadIdx.x & 31); i < 16 * kt * CPR; i += 32 * WPR) {
     const int r = i / CPR, c = 8 * (i - r * CPR), n = r * 2 * N2 + c;
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"((uint32_t)__cvta_generic_to_shared(S + r * XS + c)),
                  "l"(xrow + (n < L ? n : 0)), "r"(n < L ? 16 : 0) : "memory");
@@ -367,22 +368,24 @@ __device__ __forceinline__ void lpk_stage_async(const IO* xrow, uint16_t* S, int
   asm volatile("cp.async.commit_group;\n" ::: "memory");
 }
 
-// Channel h's rows (lbc2_rows' loop): pair p takes rows b .. b + NB - 1 from b = NB p, striding NB R. A row b + q >= B
-// (odd B) runs on row b's x and writes nothing.
-template <typename IO, bool BF16, int N2, int NB>
+// Channel h's rows (lbc2_rows' loop): WPR = 2 (N1 = 32: a pair of warps per row, pair barriers) or 1 (N1 = 16: one warp
+// per row); unit p (a pair or a warp) takes rows b .. b + NB - 1 from b = NB p, striding NB R. A row b + q >= B (odd B)
+// runs on row b's x and writes nothing.
+template <typename IO, bool BF16, int N1, int N2, int NB>
 __device__ void lpk_rows(const IO* __restrict__ x, IO* __restrict__ out, const float* __restrict__ D, int B, int H, int L,
                          uint16_t* bufs, const uint16_t* sb, const float4* pq, const float2* twi, int h) {
-  using Lo = LbtLayout<32, N2>;
-  using Lp = LpkLayout<N2>;
-  constexpr int XST = Lp::XST, XB = Lp::XB, XS = Lp::XS;
-  const int R = blockDim.x >> 6, pair = threadIdx.x >> 6, half = (threadIdx.x >> 5) & 1, lane = threadIdx.x & 31;
+  using Lo = LbtLayout<N1, N2>;
+  using Lp = LpkLayout<N1, N2>;
+  constexpr int WPR = N1 / 16, XST = Lp::XST, XB = Lp::XB, XS = Lp::XS;
+  const int R = blockDim.x / (32 * WPR), pair = threadIdx.x / (32 * WPR), half = WPR == 2 ? (threadIdx.x >> 5) & 1 : 0,
+            lane = threadIdx.x & 31;
   uint16_t *X = bufs + pair * (NB * (XB + 2 * XST)), *S0 = X + NB * XB, *S1 = S0 + NB * XST;
   const int rows = ((L + 1) / 2 + N2 - 1) / N2, kt = (rows + 15) >> 4, stride = NB * R;
   const bool vec = (L & 7) == 0;
   int b = NB * pair;
   if (vec && b < B)
 #pragma unroll
-    for (int q = 0; q < NB; ++q) lpk_stage_async<N2, IO>(x + ((size_t)(b + q < B ? b + q : b) * H + h) * L, S0 + q * XST, L, kt, half);
+    for (int q = 0; q < NB; ++q) lpk_stage_async<N2, WPR, IO>(x + ((size_t)(b + q < B ? b + q : b) * H + h) * L, S0 + q * XST, L, kt, half);
   const uint16_t* a4r = sb + 2 * Lo::A_EL + 4 * Lo::B_EL;
   for (int it = 0; b < B; b += stride, ++it) {
     uint16_t *Sc = (it & 1) ? S1 : S0, *Sn = (it & 1) ? S0 : S1;
@@ -391,18 +394,20 @@ __device__ void lpk_rows(const IO* __restrict__ x, IO* __restrict__ out, const f
 #pragma unroll
       for (int q = 0; q < NB; ++q) {
         const IO* xq = x + ((size_t)(b + q < B ? b + q : b) * H + h) * L;
-        for (int i = 32 * half + lane; i < 16 * kt * 2 * N2; i += 64) {
+        for (int i = 32 * half + lane; i < 16 * kt * 2 * N2; i += 32 * WPR) {
           const int r = i / (2 * N2), c = i - r * 2 * N2;
           st(reinterpret_cast<IO*>(Sc + q * XST) + r * XS + c, i < L ? ld(xq + i) : 0.f);
         }
       }
-    asm volatile("bar.sync %0, 64;\n" :: "r"(1 + pair) : "memory");
+    if constexpr (WPR == 2) asm volatile("bar.sync %0, 64;\n" :: "r"(1 + pair) : "memory");
+    else __syncwarp();
     const int bn = b + stride;
     if (vec && bn < B)
 #pragma unroll
-      for (int q = 0; q < NB; ++q) lpk_stage_async<N2, IO>(x + ((size_t)(bn + q < B ? bn + q : bn) * H + h) * L, Sn + q * XST, L, kt, half);
-    lpk_steps<BF16, N2, NB>(Sc, half, sb, pq, twi + half * 10 * 32 + lane, X + 16 * half * Lo::SX);
-    asm volatile("bar.sync %0, 64;\n" :: "r"(1 + pair) : "memory");
+      for (int q = 0; q < NB; ++q) lpk_stage_async<N2, WPR, IO>(x + ((size_t)(bn + q < B ? bn + q : bn) * H + h) * L, Sn + q * XST, L, kt, half);
+    lpk_steps<BF16, N1, N2, NB>(Sc, half, sb, pq, twi + half * 10 * 32 + lane, X + 16 * half * Lo::SX);
+    if constexpr (WPR == 2) asm volatile("bar.sync %0, 64;\n" :: "r"(1 + pair) : "memory");
+    else __syncwarp();
     const IO* xr[NB];
     IO* orr[NB];
 #pragma unroll
@@ -411,18 +416,19 @@ __device__ void lpk_rows(const IO* __restrict__ x, IO* __restrict__ out, const f
       xr[q] = x + off;
       orr[q] = b + q < B ? out + off : nullptr;
     }
-    lpk_out<IO, BF16, N2, NB>(xr, orr, D[h], L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / 2), Sc);
+    lpk_out<IO, BF16, N1, N2, NB, N2 / WPR>(xr, orr, D[h], L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / WPR), Sc);
   }
 }
 
-// Persistent: grid (<= SMs, 1), block 32 W (W even), dynamic smem LpkLayout::FIXED_BYTES + W/2 * 2 pair_el<NB>() bytes.
-// The blocks and the twiddle start values once per block, then channel after channel (P / Q staged per channel).
-template <typename IO, bool BF16, int N2, int NB>
+// Persistent: grid (<= SMs, 1), block 32 W (N1 = 32: W even), dynamic smem LpkLayout::FIXED_BYTES + W / (N1 / 16) *
+// NB * 2 (XB + 2 XST) bytes. The blocks and the twiddle start values once per block, then channel after channel (P / Q
+// staged per channel).
+template <typename IO, bool BF16, int N1, int N2, int NB>
 __device__ void lpk_forward(const IO* __restrict__ x, const float4* __restrict__ pq, const float* __restrict__ D,
                             const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L) {
-  using Lo = LbtLayout<32, N2>;
-  using Lp = LpkLayout<N2>;
-  constexpr int N1 = 32, M = Lp::M;
+  using Lo = LbtLayout<N1, N2>;
+  using Lp = LpkLayout<N1, N2>;
+  constexpr int M = Lp::M;
   extern __shared__ __align__(16) unsigned char smraw[];
   uint16_t* sb = reinterpret_cast<uint16_t*>(smraw);
   float4* spq = reinterpret_cast<float4*>(smraw + Lo::BLK_BYTES);
@@ -451,7 +457,7 @@ __device__ void lpk_forward(const IO* __restrict__ x, const float4* __restrict__
     else if (v < 4) { hh = v - 2; e = 4; }
     else if (v < 8) { hh = (v - 4) >> 1; e = 2 * t + ((v - 4) & 1); scale = 1.0 / M; }
     else { hh = v - 8; e = 8; }
-    const int k1 = lpk_rho<32>(16 * half + g + 8 * hh), a = (k1 * e) % M;
+    const int k1 = lpk_rho(16 * half + g + 8 * hh, N1), a = (k1 * e) % M;
     double s, c;
     sincospi(-2.0 * a / M, &s, &c);
     twi[i] = make_float2((float)(c * scale), (float)(s * scale));
@@ -462,20 +468,23 @@ __device__ void lpk_forward(const IO* __restrict__ x, const float4* __restrict__
     const float4* src = pq + (size_t)hh * M;
     for (int i = threadIdx.x; i < M; i += blockDim.x) { const int r = i / N2, c = i - r * N2; spq[r * Lp::SQ + c] = src[i]; }
     __syncthreads();
-    lpk_rows<IO, BF16, N2, NB>(x, out, D, B, H, L, bufs, sb, spq, twi, hh);
+    lpk_rows<IO, BF16, N1, N2, NB>(x, out, D, B, H, L, bufs, sb, spq, twi, hh);
   }
 }
 
 // r1w16: one row per pair, 16 warps (pcp's shape); r2w12 / r2w10: two rows of a channel per pair (pc2p's), 12 / 10 warps
 // (r2 at 16 warps spilled ~100 bytes at 128 registers).
-#define LPK_CFG(SUF, IO, BF, NB, MAXT, NAME)                                                                           \
+#define LPK_CFG(SUF, IO, BF, N1, N2, NB, MAXT, NAME)                                                                   \
   extern "C" __global__ void __launch_bounds__(MAXT, 1) lpk_forward_##SUF##_##NAME(const IO* __restrict__ x,         \
       const float4* __restrict__ pq, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
       int B, int H, int L) {                                                                                           \
-    lpk_forward<IO, BF, 32, NB>(x, pq, D, pb, out, B, H, L);                                                           \
+    lpk_forward<IO, BF, N1, N2, NB>(x, pq, D, pb, out, B, H, L);                                                       \
   }
 #define LPK_TYPE(SUF, IO, BF)                                                                                          \
-  LPK_CFG(SUF, IO, BF, 2, 384, 32x32r2w12) LPK_CFG(SUF, IO, BF, 2, 320, 32x32r2w10) LPK_CFG(SUF, IO, BF, 1, 512, 32x32r1w16) \
+  LPK_CFG(SUF, IO, BF, 32, 32, 2, 384, 32x32r2w12) LPK_CFG(SUF, IO, BF, 32, 32, 2, 320, 32x32r2w10)                      \
+  LPK_CFG(SUF, IO, BF, 32, 32, 1, 512, 32x32r1w16)                                                                     \
+  LPK_CFG(SUF, IO, BF, 16, 32, 1, 512, 16x32r1w16) LPK_CFG(SUF, IO, BF, 16, 32, 2, 384, 16x32r2w12)                     \
+  LPK_CFG(SUF, IO, BF, 16, 16, 1, 512, 16x16r1w16) LPK_CFG(SUF, IO, BF, 16, 16, 2, 384, 16x16r2w12)                     \
   extern "C" __global__ void __launch_bounds__(256) lpk_prep_##SUF(const float2* __restrict__ blocks, IO* __restrict__ out, \
       int N1, int N2) { lpk_prep<IO>(blocks, out, N1, N2); }
 LPK_TYPE(bf16, __nv_bfloat16, true)

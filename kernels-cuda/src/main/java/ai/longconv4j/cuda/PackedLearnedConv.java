@@ -1,5 +1,6 @@
 // Shapes: B batch, H channels, L length, Lk kernel taps; N the real FFT size (MONARCH's sizing: causal N >= 2L, a power
-// of two), M = N / 2 = N1 x N2 the learned complex transform (this kernel: M = 1024 = 32 x 32, i.e. causal 512 < L <= 1024).
+// of two), M = N / 2 = N1 x N2 the learned complex transform (these kernels: M = 256 = 16 x 16, 512 = 16 x 32,
+// 1024 = 32 x 32, i.e. causal 128 < L <= 1024).
 //   u, y: (B, H, L) device arrays of the plan's ElementType (bf16 / fp16); k: (H, Lk) fp32; D: (H) fp32.
 //   blocks {Fa (N1, N1), Fb (N2, N2), Gb (N2, N2), Ga (N1, N1)}, complex interleaved (n, n, 2) as lib's LearnedButterfly.
 //   pair coefficients: (H, M) complex pairs {P, Q} (lib's PackedLearnedButterfly.pairCoefficients per channel).
@@ -19,8 +20,9 @@ import ai.longconv4j.conv.PackedLearnedButterfly;
  * an exact FFT convolution.
  * <p>
  * Covered (else {@link IllegalArgumentException} naming the shape): CAUSAL, bf16 / fp16 I/O, M = 1024 = 32 x 32
- * (512 &lt; L &lt;= 1024), any B &gt;= 1, 1 &lt;= H &lt;= 65535, 1 &lt;= Lk &lt;= L. Kernels: learned_pk.cu ({@code lpk_forward_*}:
- * pc2p's chained pair structure on mma.sync, fp32 accumulation, 16-bit blocks prepared per {@link #setBlocks}; P and Q
+ * (512 &lt; L &lt;= 1024), 512 = 16 x 32 (256 &lt; L &lt;= 512) and 256 = 16 x 16 (128 &lt; L &lt;= 256), any B &gt;= 1,
+ * 1 &lt;= H &lt;= 65535, 1 &lt;= Lk &lt;= L. Kernels: learned_pk.cu ({@code lpk_forward_*}: pc2p's chained structure on
+ * mma.sync, a pair of warps per row at N1 = 32, one warp per row at N1 = 16; fp32 accumulation, 16-bit blocks prepared per {@link #setBlocks}; P and Q
  * computed in fp32 on the GPU from the taps per {@link #setWeights}, {@code lpk_pq}). <b>Forward only</b>: this class has
  * no backward (no du, dk, dD or block gradients); lib's twin computes them on the CPU.
  * <pre>{@code
@@ -32,7 +34,7 @@ import ai.longconv4j.conv.PackedLearnedButterfly;
 public final class PackedLearnedConv implements AutoCloseable {
   private static final String MODULE = "learned_pk";
   /** The factorizations of M this GPU forward covers, {N1, N2}. */
-  private static final int[][] COVERED = {{32, 32}};
+  private static final int[][] COVERED = {{16, 16}, {16, 32}, {32, 32}};
 
   private final CudaDevice device;
   private final int h, l, lk, n, m, n1, n2, taps;
@@ -66,7 +68,8 @@ public final class PackedLearnedConv implements AutoCloseable {
     int n = p.fftSize(), f1 = p.factors().get(0), f2 = p.factors().get(1);
     if (!tensorCoresSupport(f1, f2, io))
       throw new IllegalArgumentException("PackedLearnedConv " + mode + " L=" + L + " " + io + ": needs N=" + n + ", M=" + (n / 2) + " = "
-          + f1 + " x " + f2 + "; the GPU forward covers bf16 / fp16 I/O at M = 1024 = 32 x 32 (causal 512 < L <= 1024)");
+          + f1 + " x " + f2 + "; the GPU forward covers bf16 / fp16 I/O at M = 256 = 16 x 16, 512 = 16 x 32 and 1024 = 32 x 32"
+          + " (causal 128 < L <= 1024)");
     return new PackedLearnedConv(device, H, L, Lk, mode, io, p);
   }
 
@@ -75,7 +78,7 @@ public final class PackedLearnedConv implements AutoCloseable {
     return ConvPlan.of(L, Lk, LearnedButterflyConv.libMode(mode), ConvEngine.LEARNED_PACKED, ai.longconv4j.conv.Precision.F64);
   }
 
-  /** Whether this GPU forward takes M = N1 x N2 with I/O type {@code io}: bf16 / fp16 at 32 x 32 (this round). */
+  /** Whether this GPU forward takes M = N1 x N2 with I/O type {@code io}: bf16 / fp16 at 16 x 16, 16 x 32, 32 x 32. */
   public static boolean tensorCoresSupport(int n1, int n2, ElementType io) {
     if (io == ElementType.F32) return false;
     for (int[] c : COVERED) if (c[0] == n1 && c[1] == n2) return true;
@@ -83,16 +86,17 @@ public final class PackedLearnedConv implements AutoCloseable {
   }
 
   /**
-   * Two rows of a channel per pair of warps at 12 warps per block (kernel {@code r2w12}) or one row per pair at 16 warps
-   * ({@code r1w16}, the default). The same products, roundings and twiddles per row: a speed choice.
+   * Two rows of a channel per unit (a pair of warps at N1 = 32, a warp at N1 = 16) at 12 warps per block (kernel
+   * {@code r2w12}) or one row per unit at 16 warps ({@code r1w16}, the default). The same code per row: a speed choice.
    */
   public PackedLearnedConv batchRows(boolean on) { batchRows = on; return this; }
 
   public boolean batchRows() { return batchRows; }
 
-  /** With {@link #batchRows(boolean)} on: 12 (r2w12, the default) or 10 (r2w10) warps per block; ignored otherwise (16). */
+  /** With {@link #batchRows(boolean)} on: 12 (r2w12, the default) or, at 32 x 32, 10 (r2w10) warps per block; ignored otherwise (16). */
   public PackedLearnedConv pairWarps(int w) {
-    if (w != 10 && w != 12) throw new IllegalArgumentException("PackedLearnedConv.pairWarps: 10 or 12 (two rows per pair), got " + w);
+    if (w != 12 && (w != 10 || n1 != 32))
+      throw new IllegalArgumentException("PackedLearnedConv.pairWarps: 12, or 10 at 32 x 32 (two rows per pair), got " + w + " at " + n1 + " x " + n2);
     rows2Warps = w;
     return this;
   }
@@ -105,12 +109,12 @@ public final class PackedLearnedConv implements AutoCloseable {
 
   /**
    * Dynamic shared memory of {@code lpk_forward} (learned_pk.cu LpkLayout): the padded 16-bit blocks, P / Q (N1 rows of
-   * N2 + 1 float4), the twiddle start values (2 x 10 x 32 float2), per pair {@code rowsPerPair} row buffers (N1 rows of
-   * 2 N2 + 8 16-bit values) and two sets of that many x stages (16 rows of 2 N2 + 8).
+   * N2 + 1 float4), the twiddle start values (2 x 10 x 32 float2), per unit (N1 / 16 warps) {@code rowsPerUnit} row
+   * buffers (N1 rows of 2 N2 + 8 16-bit values) and two sets of that many x stages (16 rows of 2 N2 + 8).
    */
-  static int smem(int n1, int n2, int warps, int rowsPerPair) {
+  static int smem(int n1, int n2, int warps, int rowsPerUnit) {
     int blk = 2 * (4 * n1 * (n1 + 8) + 4 * n2 * (n2 + 8)), pqB = 16 * n1 * (n2 + 1), twi = 8 * 2 * 10 * 32;
-    return blk + pqB + twi + warps / 2 * rowsPerPair * 2 * (n1 * (2 * n2 + 8) + 2 * 16 * (2 * n2 + 8));
+    return blk + pqB + twi + warps / (n1 / 16) * rowsPerUnit * 2 * (n1 * (2 * n2 + 8) + 2 * 16 * (2 * n2 + 8));
   }
 
   /** The factors {N1, N2} of M. */
@@ -169,16 +173,17 @@ public final class PackedLearnedConv implements AutoCloseable {
     for (int c = 0; c < h; c++)
       for (int i = 0; i < n1; i++)
         for (int k2 = 0; k2 < n2; k2++) {
-          int src = 4 * (c * m + i * n2 + k2), p = rho(i) * n2 + k2, dst = 4 * m * c;
+          int src = 4 * (c * m + i * n2 + k2), p = rho(i, n1) * n2 + k2, dst = 4 * m * c;
           out[dst + 2 * p] = raw[src]; out[dst + 2 * p + 1] = raw[src + 1];
           out[dst + 2 * m + 2 * p] = raw[src + 2]; out[dst + 2 * m + 2 * p + 1] = raw[src + 3];
         }
     return out;
   }
 
-  /** The kernel's tile-row order (learned_pk.cu lpk_rho, N1 = 32): tile row i = 16 w + g + 8 h holds k1. */
-  static int rho(int i) {
+  /** The kernels' tile-row order (learned_pk.cu lpk_rho): tile row i (N1 = 32: 16 w + g + 8 h; N1 = 16: g + 8 h) holds k1. */
+  static int rho(int i, int n1) {
     int w = i >> 4, g = i & 7, hh = (i >> 3) & 1;
+    if (n1 == 16) return g == 0 ? 8 * hh : (hh == 1 ? 16 - g : g);
     return w == 0 ? (g == 0 ? 16 * hh : (hh == 1 ? 32 - g : g)) : (hh == 1 ? 24 - g : 8 + g);
   }
 

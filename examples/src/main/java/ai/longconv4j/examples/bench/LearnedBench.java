@@ -49,7 +49,7 @@ import java.util.function.BiPredicate;
  * {@code profile L reggram}: one backward without, then with all four ({@code -Dlongconv4j.bench.learned.stages}, default
  * 3; {@code -Dlongconv4j.bench.learned.gramload=false} leaves constGramLoads and gramRowPairs off; lbf9);
  * Session 12, pkgpu: {@code packed} / {@code packed:r2} the packed learned forward ({@link PackedLearnedConv}: r1w16 /
- * r2w12; L = 1K only, a skip line elsewhere; forward only), e.g. {@code -Dlongconv4j.bench.learned.schemes=default:fwd,packed,packed:r2}.
+ * r2w12; L = 256 / 512 / 1K causal; forward only), e.g. {@code -Dlongconv4j.bench.learned.schemes=default:fwd,packed,packed:r2}.
  * {@code profile L fusedkp}: one backward each; {@code profile L fastred}: one backward each
  * without, then with {@code fastReductions}.
  * Usage: LearnedBench [csv-out] [B] [H] [L,L,...];  LearnedBench profile L: one forward per scheme (one warp, pair) and
@@ -275,7 +275,7 @@ public final class LearnedBench {
       List<CudaConvBench.Row> rows) {
     long n = (long) B * H * L;
     int[] f = PackedLearnedConv.libPlan(L, L, ConvMode.CAUSAL).factors().stream().mapToInt(Integer::intValue).toArray();
-    if (!PackedLearnedConv.tensorCoresSupport(f[0], f[1], ElementType.BF16)) {
+    if (!PackedLearnedConv.tensorCoresSupport(f[0], f[1], ElementType.BF16) || (spec.contains(":w10") && f[0] != 32)) {
       System.out.println("packed learned L=" + L + ": M = " + f[0] + " x " + f[1] + " not covered by the GPU forward, skipped");
       return;
     }

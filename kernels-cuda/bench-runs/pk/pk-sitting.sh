@@ -3,7 +3,7 @@
 #   the GPU tests (TESTCLS, default PackedLearnedGpuTest), TESTS=0 skips them;
 #   LearnedBench 64 768 $LS with SCHEMES (FlashButterfly's bf16 forward first, same process; every forward validated against
 #   float64 before it is timed; warm-up, medians of 40 by CUDA events), then MIRROR=1 the reversed scheme list;
-#   NCU=1: ncu --set full of the packed / unpacked forward kernels of the bench at L = 1K (NCU_SCHEMES), summary kept.
+#   NCU=1: ncu --set full of `LearnedBench profile L packed` (the learned default, packed r1w16, r2w12) for L in NCU_LS.
 # Stage (from the worktree): tools/stage-device.sh --out /work/main/.device/pk --sm 90 --lean-jre \
 #   --add kernels-cuda/bench-runs/pk/pk-sitting.sh --drop '...' (COMMANDS.txt)
 # Device (carry [".device/pk"]): DEV=.device/pk bash .device/pk/pk-sitting.sh "$OUT/s1"
@@ -38,18 +38,20 @@ if [ "${BENCH:-1}" != 0 ]; then
 fi
 if [ "${NCU:-0}" != 0 ]; then
   NCUB=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
-  echo "== ncu ($NCU_SCHEMES)"; date -u
-  JAVA_OPTS="-Dlongconv4j.bench.learned.schemes=$NCU_SCHEMES -Dlongconv4j.bench.learned.fbbwd=false" timeout ${NCU_S:-90} "$NCUB" \
-    --clock-control none --set full --kernel-name regex:'^(lpk_forward|lbt_forward|fb)' --launch-skip ${NCU_SKIP:-0} --launch-count ${NCU_COUNT:-60} \
-    -f -o "$out/k" $DEV/run-java ai.longconv4j.examples.bench.LearnedBench "$out/ncu.csv" 64 768 1024 > "$out/ncu-run.txt" 2>&1
-  echo "ncu exit $?"
-  if [ -f "$out/k.ncu-rep" ]; then
-    "$NCUB" -i "$out/k.ncu-rep" --page details --print-details all > "$out/ncu-details.txt" 2>&1
-    grep -E "^  [a-z_0-9]+.*\(|Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued|Issue Slots Busy|Executed Ipc A|Executed Instructions  |Stall" "$out/ncu-details.txt" | head -400 > "$out/ncu-summary.txt"
-    rm -f "$out/k.ncu-rep"
-  fi
-  (cd "$out" && ls ncu-details.txt 2>/dev/null | tar -cf - -T - | xz -T8 -6 > ncu.tar.xz; rm -f ncu-details.txt ncu.csv)
+  for L in ${NCU_LS:-1024}; do
+    echo "== ncu L=$L (LearnedBench profile $L packed: the learned default, packed r1w16, packed r2w12)"; date -u
+    timeout ${NCU_S:-60} "$NCUB" --clock-control none --set full --kernel-name regex:'^(lpk_forward|lbt_forward)' --launch-count 3 \
+      -f -o "$out/k" $DEV/run-java ai.longconv4j.examples.bench.LearnedBench profile $L packed > "$out/ncu-$L-run.txt" 2>&1
+    echo "ncu exit $?"
+    if [ -f "$out/k.ncu-rep" ]; then
+      "$NCUB" -i "$out/k.ncu-rep" --page details --print-details all > "$out/ncu-$L-details.txt" 2>&1
+      grep -E "^  [a-z_0-9]+.*\(|Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued|Issue Slots Busy|Executed Ipc A|Executed Instructions  |Stall|Memory Throughput|DRAM Throughput" "$out/ncu-$L-details.txt" | head -300 > "$out/ncu-$L-summary.txt"
+      grep -E "^  [a-z_0-9]+.*\(|Duration|Executed Instructions  |Executed Ipc A|Warp Cycles Per Issued" "$out/ncu-$L-summary.txt"
+      rm -f "$out/k.ncu-rep"
+    fi
+  done
+  (cd "$out" && ls ncu-*-details.txt 2>/dev/null | tar -cf - -T - | xz -T8 -6 > ncu.tar.xz; rm -f ncu-*-details.txt; cat ncu-*-summary.txt > ncu-summary.txt 2>/dev/null; rm -f ncu-*-summary.txt)
 fi
-tar -C "$out" -cf - $(cd "$out" && ls tests.txt bench.txt bench2.txt ncu-run.txt 2>/dev/null) | xz -T8 -6 > "$out/logs.tar.xz"
-rm -f "$out/tests.txt" "$out/bench2.csv" "$out/bench.txt" "$out/bench2.txt" "$out/ncu-run.txt"
+tar -C "$out" -cf - $(cd "$out" && ls tests.txt bench.txt bench2.txt ncu-*-run.txt 2>/dev/null) | xz -T8 -6 > "$out/logs.tar.xz"
+rm -f "$out/tests.txt" "$out/bench2.csv" "$out/bench.txt" "$out/bench2.txt" "$out"/ncu-*-run.txt
 ls -la "$out"; date -u

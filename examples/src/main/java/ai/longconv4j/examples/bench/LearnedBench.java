@@ -50,6 +50,7 @@ import java.util.function.BiPredicate;
  * 3; {@code -Dlongconv4j.bench.learned.gramload=false} leaves constGramLoads and gramRowPairs off; lbf9);
  * Session 12, pkgpu: {@code packed} / {@code packed:r2} the packed learned forward ({@link PackedLearnedConv}: r1w16 /
  * r2w12; L = 256 / 512 / 1K causal; forward only), e.g. {@code -Dlongconv4j.bench.learned.schemes=default:fwd,packed,packed:r2}.
+ * {@code profile L packed}: one forward each of the defaults, packed r1w16, packed r2w12 (ncu target).
  * {@code profile L fusedkp}: one backward each; {@code profile L fastred}: one backward each
  * without, then with {@code fastReductions}.
  * Usage: LearnedBench [csv-out] [B] [H] [L,L,...];  LearnedBench profile L: one forward per scheme (one warp, pair) and
@@ -107,6 +108,7 @@ public final class LearnedBench {
       profiled(Integer.parseInt(args[1]), new boolean[] {false, true}, (lb, p) -> lb.fastReductions(p), (lb, p) -> true);
       return;
     }
+    if (args.length == 3 && args[0].equals("profile") && args[2].equals("packed")) { profilePacked(Integer.parseInt(args[1])); return; }
     if (args.length >= 1 && args[0].equals("mma")) { mmaRate(args.length > 1 ? Integer.parseInt(args[1]) : 4); return; }
     FlashButterflyFwdBench.run("LearnedBench", args, new int[] {256, 512, 1024}, LearnedBench::length);
   }
@@ -114,6 +116,30 @@ public final class LearnedBench {
   /** ncu target: the one-warp then the pair kernels' forward (the pair one with its backward), L = 1K shapes. */
   static void profile(int L) {
     profiled(L, new boolean[] {false, true}, (lb, pair) -> lb.pairRows(pair).splitRows(false).asyncGrams(pair), (lb, pair) -> pair);
+  }
+
+  /**
+   * ncu target (session 12, pkgpu): one forward each of the learned defaults (unpacked), the packed r1w16 and the packed
+   * r2w12 at B = 64, H = 768, causal, bf16, untimed.
+   */
+  static void profilePacked(int L) {
+    int B = 64, H = 768;
+    long n = (long) B * H * L;
+    float[][] w = CudaConvBench.weights(H, L);
+    try (CudaDevice dev = CudaDevice.open(0); var u = dev.alloc(2 * n); var y = dev.alloc(2 * n)) {
+      DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
+      try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(w[0], w[1])) {
+        lb.forward(u, y, B);
+        dev.synchronize();
+        System.out.println("profiled " + lb);
+      }
+      for (boolean r2 : new boolean[] {false, true})
+        try (var pk = PackedLearnedConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).batchRows(r2).setWeights(w[0], w[1])) {
+          pk.forward(u, y, B);
+          dev.synchronize();
+          System.out.println("profiled " + pk + " " + pk.kernelName());
+        }
+    }
   }
 
   /** ncu target: the forward and backward without, then with the chained kernels. */

@@ -1,6 +1,6 @@
-// Shapes: B batch, H channels, L length, Lk kernel taps; N the real FFT size (MONARCH's sizing: causal N >= 2L, a power
-// of two), M = N / 2 = N1 x N2 the learned complex transform (these kernels: M = 256 = 16 x 16, 512 = 16 x 32,
-// 1024 = 32 x 32, i.e. causal 128 < L <= 1024).
+// Shapes: B batch, H channels, L length, Lk kernel taps; N the real FFT size (MONARCH's sizing: causal N the power of
+// two >= L + Lk - 1, at least 32), M = N / 2 = N1 x N2 the learned complex transform (these kernels: M = 256 = 16 x 16,
+// 512 = 16 x 32, 1024 = 32 x 32; with Lk = L: 128 < L <= 1024).
 //   u, y: (B, H, L) device arrays of the plan's ElementType (bf16 / fp16); k: (H, Lk) fp32; D: (H) fp32.
 //   blocks {Fa (N1, N1), Fb (N2, N2), Gb (N2, N2), Ga (N1, N1)}, complex interleaved (n, n, 2) as lib's LearnedButterfly.
 //   pair coefficients: (H, M) complex pairs {P, Q} (lib's PackedLearnedButterfly.pairCoefficients per channel).
@@ -20,14 +20,14 @@ import ai.longconv4j.conv.PackedLearnedButterfly;
  * an exact FFT convolution.
  * <p>
  * Covered (else {@link IllegalArgumentException} naming the shape): CAUSAL, bf16 / fp16 I/O, M = 1024 = 32 x 32
- * (512 &lt; L &lt;= 1024), 512 = 16 x 32 (256 &lt; L &lt;= 512) and 256 = 16 x 16 (128 &lt; L &lt;= 256), any B &gt;= 1,
+ * (with Lk = L: 512 &lt; L &lt;= 1024), 512 = 16 x 32 (256 &lt; L &lt;= 512) and 256 = 16 x 16 (128 &lt; L &lt;= 256), any B &gt;= 1,
  * 1 &lt;= H &lt;= 65535, 1 &lt;= Lk &lt;= L. Kernels: learned_pk.cu ({@code lpk_forward_*}: pc2p's chained structure on
  * mma.sync, a pair of warps per row at N1 = 32, one warp per row at N1 = 16; fp32 accumulation, 16-bit blocks prepared per {@link #setBlocks}; P and Q
  * computed in fp32 on the GPU from the taps per {@link #setWeights}, {@code lpk_pq}). <b>Forward only</b>: this class has
  * no backward (no du, dk, dD or block gradients); lib's twin computes them on the CPU.
  * <pre>{@code
  * jshell> var pk = PackedLearnedConv.plan(dev, 768, 1024, 1024, ConvMode.CAUSAL, ElementType.BF16)
- * pk ==> PackedLearnedConv[H=768, L=1024, Lk=1024, CAUSAL, N=2048, M=1024 = 32 x 32, io=BF16, 1 row / pair, 16 warps]
+ * pk ==> PackedLearnedConv[H=768, L=1024, Lk=1024, CAUSAL, N=2048, M=1024 = 32 x 32, io=BF16, 1 row / unit, 16 warps]
  * jshell> pk.setWeights(k, D); pk.forward(u, y, 64);
  * }</pre>
  */
@@ -41,13 +41,14 @@ public final class PackedLearnedConv implements AutoCloseable {
   private final ConvMode mode;
   private final ElementType io;
   private final DeviceBuffer pq, d, blocks, prep;
-  private boolean weightsSet, batchRows = false;
+  private boolean weightsSet, batchRows;
   private int rows2Warps = 12;
 
   private PackedLearnedConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;
     this.n = p.fftSize(); this.m = n / 2; this.n1 = p.factors().get(0); this.n2 = p.factors().get(1);
     this.taps = LearnedButterflyConv.libMode(mode).effectiveTaps(l, lk, 0);
+    this.batchRows = n1 == 16;   // sitting s2: r2w12 faster at 16 x 32 / 16 x 16 (0.109 vs 0.114, 0.060-0.061 vs 0.063-0.065 ms)
     this.pq = device.alloc(16L * h * m);
     this.d = device.alloc(4L * h);
     this.blocks = device.alloc(8L * blockElements());
@@ -69,7 +70,7 @@ public final class PackedLearnedConv implements AutoCloseable {
     if (!tensorCoresSupport(f1, f2, io))
       throw new IllegalArgumentException("PackedLearnedConv " + mode + " L=" + L + " " + io + ": needs N=" + n + ", M=" + (n / 2) + " = "
           + f1 + " x " + f2 + "; the GPU forward covers bf16 / fp16 I/O at M = 256 = 16 x 16, 512 = 16 x 32 and 1024 = 32 x 32"
-          + " (causal 128 < L <= 1024)");
+          + " (causal, N the power of two >= L + Lk - 1)");
     return new PackedLearnedConv(device, H, L, Lk, mode, io, p);
   }
 
@@ -87,7 +88,9 @@ public final class PackedLearnedConv implements AutoCloseable {
 
   /**
    * Two rows of a channel per unit (a pair of warps at N1 = 32, a warp at N1 = 16) at 12 warps per block (kernel
-   * {@code r2w12}) or one row per unit at 16 warps ({@code r1w16}, the default). The same code per row: a speed choice.
+   * {@code r2w12}; the default at N1 = 16) or one row per unit at 16 warps ({@code r1w16}; the default at 32 x 32, where
+   * r2w12 needs 168 registers and spills 8 bytes for ~1 % less time). The same code per row (outputs equal bit for bit):
+   * a speed choice.
    */
   public PackedLearnedConv batchRows(boolean on) { batchRows = on; return this; }
 
@@ -205,6 +208,6 @@ public final class PackedLearnedConv implements AutoCloseable {
 
   @Override public String toString() {
     return "PackedLearnedConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + n1 + " x " + n2
-        + ", io=" + io + ", " + (batchRows ? 2 : 1) + " row" + (batchRows ? "s" : "") + " / pair, " + warps() + " warps]";
+        + ", io=" + io + ", " + (batchRows ? 2 : 1) + " row" + (batchRows ? "s" : "") + " / unit, " + warps() + " warps]";
   }
 }

@@ -1,5 +1,5 @@
-// Shapes: B batch, H channels, L length, Lk taps; N the real FFT size, M = N / 2 = N1 x N2 (causal 512 < L <= 1024:
-// 1024 = 32 x 32; 256 < L <= 512: 512 = 16 x 32; 128 < L <= 256: 256 = 16 x 16). u, y: (B, H, L); k: (H, Lk); D: (H);
+// Shapes: B batch, H channels, L length, Lk taps; N the real FFT size (causal: the power of two >= L + Lk - 1),
+// M = N / 2 = N1 x N2 (1024 = 32 x 32, 512 = 16 x 32, 256 = 16 x 16). u, y: (B, H, L); k: (H, Lk); D: (H);
 // blocks {Fa (N1, N1), Fb (N2, N2), Gb (N2, N2), Ga (N1, N1)}, complex interleaved.
 package ai.longconv4j.cuda;
 
@@ -46,8 +46,8 @@ class PackedLearnedGpuTest extends CudaDeviceTest {
         {7, 770, 1024, 1024, 2}, {3, 770, 1000, 900, 1}, {9, 13, 513, 513, 1}, {5, 3, 777, 300, 2}, {64, 5, 1020, 1020, 1},
         // 16 x 32 (one warp per row): L = 512, odd L, L % 8 != 0, B = 1
         {3, 111, 512, 512, 0}, {5, 770, 512, 512, 2}, {7, 13, 511, 400, 1}, {1, 111, 300, 300, 2},
-        // 16 x 16: L = 256, odd L, L = 129 (the shortest)
-        {3, 111, 256, 256, 0}, {5, 770, 256, 256, 2}, {9, 13, 255, 255, 1}, {3, 7, 129, 100, 2}};
+        // 16 x 16: L = 256, odd L, L = 129 (the shortest with Lk = L: N >= L + Lk - 1 = 257)
+        {3, 111, 256, 256, 0}, {5, 770, 256, 256, 2}, {9, 13, 255, 255, 1}, {3, 7, 129, 129, 2}};
     return Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> Stream.of(shapes).map(s -> Arguments.of(io, s[0], s[1], s[2], s[3], s[4])));
   }
 
@@ -59,7 +59,8 @@ class PackedLearnedGpuTest extends CudaDeviceTest {
     float[] u = HalfFloats.decode(u16, io), k = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk)), D = Reference.randn(rng, H, 1.0);
     ConvPlan plan = PackedLearnedConv.libPlan(L, Lk, ConvMode.CAUSAL);
     int n1 = plan.factors().get(0), n2 = plan.factors().get(1);
-    assertEquals(L > 512 ? 2048 : L > 256 ? 1024 : 512, plan.fftSize(), plan.toString());
+    assertEquals(2 * n1 * n2, plan.fftSize(), plan.toString());
+    assertTrue(PackedLearnedConv.tensorCoresSupport(n1, n2, io), "a covered factorization: " + plan);
     double[][] blocks = blocks(rng, plan, kind);
     var shape = new ConvShape(B, 1, H, L, Lk, ai.longconv4j.conv.ConvMode.CAUSAL);
     double[] yRef = new PackedLearnedButterfly(plan, blocks).forward(shape, LearnedTensorCoreGpuTest.toD(u), LearnedTensorCoreGpuTest.toD(k),

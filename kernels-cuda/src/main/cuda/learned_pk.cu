@@ -2,8 +2,9 @@
 // PackedLearnedConv). The input gradient du (dy -> du) is the same kernel on the adjoint blocks {Ga^H, Gb^H, Fb^H, Fa^H}
 // (lpk_prep adjoint) and the adjoint pair map {conj(P_k), Q_s(k)} (lpk_pq adj): the adjoint chain has the forward's
 // structure (pack(dy) -> Ga^H, T / M, Gb^H -> pair map adjoint -> Fb^H, conj(T) -> Fa^H -> unpack; the 1/M kept in step 3).
-// Shapes: B batch, H channels, L length (causal: 512 < L <= 1024), N = 2048 the real FFT size, M = N / 2 = N1 x N2 =
-// 32 x 32 the learned complex transform.
+// Shapes: B batch, H channels, L length (causal), N the real FFT size (the power of two >= L + Lk - 1), M = N / 2 =
+// N1 x N2 the learned complex transform: 32 x 32 (a pair of warps per row), 16 x 32 or 16 x 16 (one warp per row); the
+// row's non-zero half ceil(L / 2) <= 16 N2 (host-checked through M).
 //   x, out: (B, H, L) bf16 / fp16; pq: (H, M) float4 {Re P, Im P, Re Q, Im Q} in the kernel's tile-row order
 //   (lpk_pq); D: (H) fp32; pb: the prepared 16-bit blocks (lpk_prep), learned_tc.cu's planes a1r a1i | b2r b2i | b3r b3i |
 //   a4r a4i with the permutations below.

@@ -11,7 +11,7 @@ import ai.longconv4j.conv.ConvPlan;
 import ai.longconv4j.conv.PackedLearnedButterfly;
 
 /**
- * The PACKED learned butterfly's forward on the GPU (engine LEARNED_PACKED; lib's float64 twin is
+ * The PACKED learned butterfly's forward and input gradient on the GPU (engine LEARNED_PACKED; lib's float64 twin is
  * {@code ai.longconv4j.conv.PackedLearnedButterfly}): each real row u of length L is packed into M = N/2 complex points
  * z[m] = u[2m] + i u[2m+1] and run through a learned 2-factor transform of M points (blocks {Fa, Fb, Gb, Ga}, initialised
  * to the exact DFT; twiddles fixed), the real-FFT split, the product with the kernel spectrum and the merge folded into

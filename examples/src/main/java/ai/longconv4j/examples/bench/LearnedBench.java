@@ -7,7 +7,9 @@ import ai.longconv4j.cuda.CudaDevice;
 import ai.longconv4j.cuda.DeviceFill;
 import ai.longconv4j.cuda.ElementType;
 import ai.longconv4j.cuda.FlashButterflyConv;
+import ai.longconv4j.cuda.DeviceBuffer;
 import ai.longconv4j.cuda.LearnedButterflyConv;
+import ai.longconv4j.cuda.PackedLearnedConv;
 import ai.longconv4j.cuda.Precision;
 import java.io.IOException;
 import java.util.List;
@@ -46,6 +48,9 @@ import java.util.function.BiPredicate;
  * {@code :gl} / {@code :gl0} with / without {@code constGramLoads}, {@code :rp} / {@code :rp0} {@code gramRowPairs};
  * {@code profile L reggram}: one backward without, then with all four ({@code -Dlongconv4j.bench.learned.stages}, default
  * 3; {@code -Dlongconv4j.bench.learned.gramload=false} leaves constGramLoads and gramRowPairs off; lbf9);
+ * Session 12, pkgpu: {@code packed} / {@code packed:r2} the packed learned forward ({@link PackedLearnedConv}: r1w16 /
+ * r2w12; L = 256 / 512 / 1K causal; forward only), e.g. {@code -Dlongconv4j.bench.learned.schemes=default:fwd,packed,packed:r2}.
+ * {@code profile L packed}: one forward each of the defaults, packed r1w16, packed r2w12 (ncu target).
  * {@code profile L fusedkp}: one backward each; {@code profile L fastred}: one backward each
  * without, then with {@code fastReductions}.
  * Usage: LearnedBench [csv-out] [B] [H] [L,L,...];  LearnedBench profile L: one forward per scheme (one warp, pair) and
@@ -103,6 +108,7 @@ public final class LearnedBench {
       profiled(Integer.parseInt(args[1]), new boolean[] {false, true}, (lb, p) -> lb.fastReductions(p), (lb, p) -> true);
       return;
     }
+    if (args.length == 3 && args[0].equals("profile") && args[2].equals("packed")) { profilePacked(Integer.parseInt(args[1])); return; }
     if (args.length >= 1 && args[0].equals("mma")) { mmaRate(args.length > 1 ? Integer.parseInt(args[1]) : 4); return; }
     FlashButterflyFwdBench.run("LearnedBench", args, new int[] {256, 512, 1024}, LearnedBench::length);
   }
@@ -110,6 +116,57 @@ public final class LearnedBench {
   /** ncu target: the one-warp then the pair kernels' forward (the pair one with its backward), L = 1K shapes. */
   static void profile(int L) {
     profiled(L, new boolean[] {false, true}, (lb, pair) -> lb.pairRows(pair).splitRows(false).asyncGrams(pair), (lb, pair) -> pair);
+  }
+
+  /**
+   * du of sampled rows (the last row and two random ones) against the float64 causal adjoint du[n] = D dy[n] + sum_j
+   * k[j] dy[n + j] (blocks at the DFT), dy = u here; returns the max relative error over the rows (bf16 I/O).
+   */
+  static double validateAdjoint(DeviceBuffer dy, DeviceBuffer du, float[] k, float[] D, int B, int H, int L) {
+    var rng = new java.util.SplittableRandom(L + 1);
+    double worst = 0;
+    dy.device().synchronize();
+    for (int s = 0; s < 3; s++) {
+      int b = s == 0 ? B - 1 : rng.nextInt(B), h = s == 0 ? H - 1 : rng.nextInt(H);
+      long off = ((long) b * H + h) * L * 2;   // bytes
+      short[] a = dy.copyTo(new short[L], off), g = du.copyTo(new short[L], off);
+      double num = 0, den = 0;
+      for (int i = 0; i < L; i++) {
+        double acc = (double) D[h] * bf(a[i]);
+        for (int j = 0; i + j < L; j++) acc += (double) k[h * L + j] * bf(a[i + j]);
+        double d = bf(g[i]) - acc;
+        num += Double.isFinite(bf(g[i])) ? d * d : Double.POSITIVE_INFINITY;
+        den += acc * acc;
+      }
+      worst = Math.max(worst, Math.sqrt(num / den));
+    }
+    return worst;
+  }
+
+  private static float bf(short v) { return Float.intBitsToFloat((v & 0xffff) << 16); }
+
+  /**
+   * ncu target (session 12, pkgpu): one forward each of the learned defaults (unpacked), the packed r1w16 and the packed
+   * r2w12 at B = 64, H = 768, causal, bf16, untimed.
+   */
+  static void profilePacked(int L) {
+    int B = 64, H = 768;
+    long n = (long) B * H * L;
+    float[][] w = CudaConvBench.weights(H, L);
+    try (CudaDevice dev = CudaDevice.open(0); var u = dev.alloc(2 * n); var y = dev.alloc(2 * n)) {
+      DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
+      try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(w[0], w[1])) {
+        lb.forward(u, y, B);
+        dev.synchronize();
+        System.out.println("profiled " + lb);
+      }
+      for (boolean r2 : new boolean[] {false, true})
+        try (var pk = PackedLearnedConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).batchRows(r2).setWeights(w[0], w[1])) {
+          pk.forward(u, y, B);
+          dev.synchronize();
+          System.out.println("profiled " + pk + " " + pk.kernelName());
+        }
+    }
   }
 
   /** ncu target: the forward and backward without, then with the chained kernels. */
@@ -192,7 +249,8 @@ public final class LearnedBench {
         }
       }
       String[] schemes = System.getProperty("longconv4j.bench.learned.schemes", "one,split,pair,pair12,pair+async,pairt,f,f2").split(",");
-      for (String spec : schemes)
+      for (String spec : schemes) {
+        if (spec.startsWith("packed")) { packed(dev, spec, B, H, L, k, D, u, y, rows); continue; }
         try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(k, D)) {
           // scheme[:gN]: N blocks per channel (blocksPerChannel) for the forward; [:fwd]: no backward rows
           String scheme = spec.split(":")[0];
@@ -257,6 +315,40 @@ public final class LearnedBench {
           rows.add(new CudaConvBench.Row(name + " bwd", B, H, L, msW, 8.0 * n / msW / 1e6, Double.NaN, 0));
           CudaConvBench.report(rows.getLast());
         }
+      }
+    }
+  }
+
+  /**
+   * Session 12, pkgpu: the packed learned forward ({@link PackedLearnedConv}, blocks at the DFT: equal to the causal conv,
+   * so validated like the others); {@code packed} the default kernel (r1w16), {@code packed:r2} two rows per pair (r2w12; {@code packed:r2:w10}: r2w10).
+   * Forward only (the class has no backward). Lengths it does not cover (M != 32 x 32) print a skip line.
+   */
+  static void packed(CudaDevice dev, String spec, int B, int H, int L, float[] k, float[] D, DeviceBuffer u, DeviceBuffer y,
+      List<CudaConvBench.Row> rows) {
+    long n = (long) B * H * L;
+    int[] f = PackedLearnedConv.libPlan(L, L, ConvMode.CAUSAL).factors().stream().mapToInt(Integer::intValue).toArray();
+    if (!PackedLearnedConv.tensorCoresSupport(f[0], f[1], ElementType.BF16) || (spec.contains(":w10") && f[0] != 32)) {
+      System.out.println("packed learned L=" + L + ": M = " + f[0] + " x " + f[1] + " not covered by the GPU forward, skipped");
+      return;
+    }
+    try (var pk = PackedLearnedConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).batchRows(spec.contains(":r2")).pairWarps(spec.contains(":w10") ? 10 : 12).setWeights(k, D)) {
+      y.fill32(0x7fc07fc0);
+      pk.forward(u, y, B);
+      double err = CudaConvBench.validate(u, y, ElementType.BF16, k, D, B, H, L);
+      double ms = CudaConvBench.median(dev, () -> pk.forward(u, y, B), 40);
+      rows.add(new CudaConvBench.Row("packed learned " + f[0] + "x" + f[1] + " " + spec + " " + pk.kernelName() + " fwd", B, H, L, ms,
+          4.0 * n / ms / 1e6, err, 0));
+      CudaConvBench.report(rows.getLast());
+      if (spec.contains(":du")) {   // the input gradient (backwardInput), validated against the float64 causal adjoint first
+        y.fill32(0x7fc07fc0);
+        pk.backwardInput(u, y, B);
+        double errG = validateAdjoint(u, y, k, D, B, H, L);
+        double msG = CudaConvBench.median(dev, () -> pk.backwardInput(u, y, B), 40);
+        rows.add(new CudaConvBench.Row("packed learned " + f[0] + "x" + f[1] + " " + spec + " " + pk.kernelName() + " du", B, H, L, msG,
+            4.0 * n / msG / 1e6, errG, 0));
+        CudaConvBench.report(rows.getLast());
+      }
     }
   }
 }

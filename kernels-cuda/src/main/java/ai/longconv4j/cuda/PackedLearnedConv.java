@@ -1,0 +1,230 @@
+// Shapes: B batch, H channels, L length, Lk kernel taps; N the real FFT size (MONARCH's sizing: causal N the power of
+// two >= L + Lk - 1, at least 32), M = N / 2 = N1 x N2 the learned complex transform (these kernels: M = 256 = 16 x 16,
+// 512 = 16 x 32, 1024 = 32 x 32; with Lk = L: 128 < L <= 1024).
+//   u, y, dy, du: (B, H, L) device arrays of the plan's ElementType (bf16 / fp16); k: (H, Lk) fp32; D: (H) fp32.
+//   blocks {Fa (N1, N1), Fb (N2, N2), Gb (N2, N2), Ga (N1, N1)}, complex interleaved (n, n, 2) as lib's LearnedButterfly.
+//   pair coefficients: (H, M) complex pairs {P, Q} (lib's PackedLearnedButterfly.pairCoefficients per channel).
+package ai.longconv4j.cuda;
+
+import ai.longconv4j.conv.ConvEngine;
+import ai.longconv4j.conv.ConvPlan;
+import ai.longconv4j.conv.PackedLearnedButterfly;
+
+/**
+ * The PACKED learned butterfly's forward and input gradient on the GPU (engine LEARNED_PACKED; lib's float64 twin is
+ * {@code ai.longconv4j.conv.PackedLearnedButterfly}): each real row u of length L is packed into M = N/2 complex points
+ * z[m] = u[2m] + i u[2m+1] and run through a learned 2-factor transform of M points (blocks {Fa, Fb, Gb, Ga}, initialised
+ * to the exact DFT; twiddles fixed), the real-FFT split, the product with the kernel spectrum and the merge folded into
+ * one per-frequency pair map C'[k] = P_k C[k] + Q_k conj(C[M-k]), and the learned inverse: FlashButterfly's per-row work,
+ * half the transform of {@link LearnedButterflyConv} (which transforms N points per real row). At init the output equals
+ * an exact FFT convolution.
+ * <p>
+ * Covered (else {@link IllegalArgumentException} naming the shape): CAUSAL, bf16 / fp16 I/O, M = 1024 = 32 x 32
+ * (with Lk = L: 512 &lt; L &lt;= 1024), 512 = 16 x 32 (256 &lt; L &lt;= 512) and 256 = 16 x 16 (128 &lt; L &lt;= 256), any B &gt;= 1,
+ * 1 &lt;= H &lt;= 65535, 1 &lt;= Lk &lt;= L. Kernels: learned_pk.cu ({@code lpk_forward_*}: pc2p's chained structure on
+ * mma.sync, a pair of warps per row at N1 = 32, one warp per row at N1 = 16; fp32 accumulation, 16-bit blocks prepared per {@link #setBlocks}; P and Q
+ * computed in fp32 on the GPU from the taps per {@link #setWeights}, {@code lpk_pq}). <b>Forward and the input gradient
+ * only</b> ({@link #backwardInput}: the same kernel on the adjoint blocks and the adjoint pair map); no dk, dD or block
+ * gradients on the GPU (lib's twin computes them on the CPU).
+ * <pre>{@code
+ * jshell> var pk = PackedLearnedConv.plan(dev, 768, 1024, 1024, ConvMode.CAUSAL, ElementType.BF16)
+ * pk ==> PackedLearnedConv[H=768, L=1024, Lk=1024, CAUSAL, N=2048, M=1024 = 32 x 32, io=BF16, 1 row / unit, 16 warps]
+ * jshell> pk.setWeights(k, D); pk.forward(u, y, 64); pk.backwardInput(dy, du, 64);
+ * }</pre>
+ */
+public final class PackedLearnedConv implements AutoCloseable {
+  private static final String MODULE = "learned_pk";
+  /** The factorizations of M this GPU forward covers, {N1, N2}. */
+  private static final int[][] COVERED = {{16, 16}, {16, 32}, {32, 32}};
+
+  private final CudaDevice device;
+  private final int h, l, lk, n, m, n1, n2, taps;
+  private final ConvMode mode;
+  private final ElementType io;
+  private final DeviceBuffer pq, pqAdj, d, blocks, prep, prepAdj;
+  private boolean weightsSet, batchRows;
+  private int rows2Warps = 12;
+
+  private PackedLearnedConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
+    this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;
+    this.n = p.fftSize(); this.m = n / 2; this.n1 = p.factors().get(0); this.n2 = p.factors().get(1);
+    this.taps = LearnedButterflyConv.libMode(mode).effectiveTaps(l, lk, 0);
+    this.batchRows = n1 == 16;   // sitting s2: r2w12 faster at 16 x 32 / 16 x 16 (0.109 vs 0.114, 0.060-0.061 vs 0.063-0.065 ms)
+    this.pq = device.alloc(16L * h * m);
+    this.pqAdj = device.alloc(16L * h * m);
+    this.d = device.alloc(4L * h);
+    this.blocks = device.alloc(8L * blockElements());
+    this.prep = device.alloc(8L * (n1 * n1 + n2 * n2));
+    this.prepAdj = device.alloc(8L * (n1 * n1 + n2 * n2));
+    setBlocks(PackedLearnedButterfly.atInit(p).blocks());
+  }
+
+  /**
+   * A plan for (H, L, Lk) in {@code mode} with I/O type {@code io}; blocks at the exact DFT (call {@link #setWeights}
+   * before {@link #forward}).
+   */
+  public static PackedLearnedConv plan(CudaDevice device, int H, int L, int Lk, ConvMode mode, ElementType io) {
+    if (H < 1 || H > 65535) throw new IllegalArgumentException("PackedLearnedConv: H must be in [1, 65535], got " + H);
+    if (L < 1 || Lk < 1 || Lk > L) throw new IllegalArgumentException("PackedLearnedConv: need 1 <= Lk <= L, got Lk=" + Lk + ", L=" + L);
+    if (mode != ConvMode.CAUSAL)
+      throw new IllegalArgumentException("PackedLearnedConv: the packed GPU forward covers CAUSAL only, got " + mode + " (L=" + L + ")");
+    ConvPlan p = libPlan(L, Lk, mode);
+    int n = p.fftSize(), f1 = p.factors().get(0), f2 = p.factors().get(1);
+    if (!tensorCoresSupport(f1, f2, io))
+      throw new IllegalArgumentException("PackedLearnedConv " + mode + " L=" + L + " " + io + ": needs N=" + n + ", M=" + (n / 2) + " = "
+          + f1 + " x " + f2 + "; the GPU forward covers bf16 / fp16 I/O at M = 256 = 16 x 16, 512 = 16 x 32 and 1024 = 32 x 32"
+          + " (causal, N the power of two >= L + Lk - 1)");
+    return new PackedLearnedConv(device, H, L, Lk, mode, io, p);
+  }
+
+  /** lib's factorization (engine LEARNED_PACKED, float64): N as MONARCH sizes it, M = N / 2 = N1 x N2 (the LEARNED factors of M). */
+  public static ConvPlan libPlan(int L, int Lk, ConvMode mode) {
+    return ConvPlan.of(L, Lk, LearnedButterflyConv.libMode(mode), ConvEngine.LEARNED_PACKED, ai.longconv4j.conv.Precision.F64);
+  }
+
+  /** Whether this GPU forward takes M = N1 x N2 with I/O type {@code io}: bf16 / fp16 at 16 x 16, 16 x 32, 32 x 32. */
+  public static boolean tensorCoresSupport(int n1, int n2, ElementType io) {
+    if (io == ElementType.F32) return false;
+    for (int[] c : COVERED) if (c[0] == n1 && c[1] == n2) return true;
+    return false;
+  }
+
+  /**
+   * Two rows of a channel per unit (a pair of warps at N1 = 32, a warp at N1 = 16) at 12 warps per block (kernel
+   * {@code r2w12}; the default at N1 = 16) or one row per unit at 16 warps ({@code r1w16}; the default at 32 x 32, where
+   * r2w12 needs 168 registers and spills 8 bytes for ~1 % less time). The same code per row (outputs equal bit for bit):
+   * a speed choice.
+   */
+  public PackedLearnedConv batchRows(boolean on) { batchRows = on; return this; }
+
+  public boolean batchRows() { return batchRows; }
+
+  /** With {@link #batchRows(boolean)} on: 12 (r2w12, the default) or, at 32 x 32, 10 (r2w10) warps per block; ignored otherwise (16). */
+  public PackedLearnedConv pairWarps(int w) {
+    if (w != 12 && (w != 10 || n1 != 32))
+      throw new IllegalArgumentException("PackedLearnedConv.pairWarps: 12, or 10 at 32 x 32 (two rows per pair), got " + w + " at " + n1 + " x " + n2);
+    rows2Warps = w;
+    return this;
+  }
+
+  /** Warps per block of the forward kernel (its launch bound). */
+  public int warps() { return batchRows ? rows2Warps : 16; }
+
+  /** The forward kernel's name in learned_pk.cu. */
+  public String kernelName() { return "lpk_forward_" + io.tag() + "_" + n1 + "x" + n2 + (batchRows ? "r2w" + rows2Warps : "r1w16"); }
+
+  /**
+   * Dynamic shared memory of {@code lpk_forward} (learned_pk.cu LpkLayout): the padded 16-bit blocks, P / Q (N1 rows of
+   * N2 + 1 float4), the twiddle start values (2 x 10 x 32 float2), per unit (N1 / 16 warps) {@code rowsPerUnit} row
+   * buffers (N1 rows of 2 N2 + 8 16-bit values) and two sets of that many x stages (16 rows of 2 N2 + 8).
+   */
+  static int smem(int n1, int n2, int warps, int rowsPerUnit) {
+    int blk = 2 * (4 * n1 * (n1 + 8) + 4 * n2 * (n2 + 8)), pqB = 16 * n1 * (n2 + 1), twi = 8 * 2 * 10 * 32;
+    return blk + pqB + twi + warps / (n1 / 16) * rowsPerUnit * 2 * (n1 * (2 * n2 + 8) + 2 * 16 * (2 * n2 + 8));
+  }
+
+  /** The factors {N1, N2} of M. */
+  public int[] factors() { return new int[] {n1, n2}; }
+
+  /** N, the real FFT size (M = N / 2). */
+  public int fftSize() { return n; }
+
+  private int blockElements() { return 2 * (n1 * n1 + n2 * n2); }
+
+  /** Uploads the four blocks {Fa, Fb, Gb, Ga} of the M-point transform (lib's layout, e.g. {@code PackedLearnedButterfly.blocks()}). */
+  public PackedLearnedConv setBlocks(double[][] b) {
+    int[] sizes = {n1, n2, n2, n1};
+    if (b == null || b.length != 4)
+      throw new IllegalArgumentException("PackedLearnedConv.setBlocks: need 4 blocks {Fa, Fb, Gb, Ga}, got " + (b == null ? "null" : b.length));
+    float[] flat = new float[2 * blockElements()];
+    for (int i = 0, off = 0; i < 4; i++) {
+      if (b[i].length != 2 * sizes[i] * sizes[i])
+        throw new IllegalArgumentException("PackedLearnedConv.setBlocks: block " + i + " must be (" + sizes[i] + ", " + sizes[i]
+            + ", 2) for M = " + n1 + " x " + n2 + ", got " + b[i].length + " values");
+      for (double v : b[i]) flat[off++] = (float) v;
+    }
+    blocks.copyFrom(flat);
+    int e = blockElements();
+    var k = device.module(MODULE).kernel("lpk_prep_" + io.tag());   // the forward's blocks and the adjoint's (du)
+    k.launch(device.stream(), (e + 255) / 256, 1, 256, 0, blocks, prep, n1, n2, 0);
+    k.launch(device.stream(), (e + 255) / 256, 1, 256, 0, blocks, prepAdj, n1, n2, 1);
+    return this;
+  }
+
+  /** Kernel k (H, Lk) and skip weights D (H); P and Q (and the adjoint's coefficients) are computed on the device from the fp32 taps. */
+  public PackedLearnedConv setWeights(float[] k, float[] D) {
+    if (k == null || D == null || k.length != h * lk || D.length != h)
+      throw new IllegalArgumentException("PackedLearnedConv.setWeights: k must be (H=" + h + ", Lk=" + lk + ") and D (H=" + h + "), got "
+          + (k == null ? "null" : k.length) + " and " + (D == null ? "null" : D.length) + " values");
+    d.copyFrom(D);
+    try (DeviceBuffer a = device.upload(k)) {
+      device.module(MODULE).kernel("lpk_pq").launch(device.stream(), h, 1, 256, 8 * n + 8 * (m + 1), a, pq, pqAdj, lk, taps, n1, n2);
+      device.stream().synchronize();
+    }
+    weightsSet = true;
+    return this;
+  }
+
+  /** Bidirectional kernels are not covered by this GPU forward (plan rejects BIDIRECTIONAL); always throws. */
+  public PackedLearnedConv setWeights(float[] k0, float[] k1, float[] D) {
+    throw new IllegalArgumentException("PackedLearnedConv " + mode + ": takes one kernel (the packed GPU forward covers CAUSAL only)");
+  }
+
+  /**
+   * P and Q of every channel as computed on the device, in lib's layout per channel ({@code pairCoefficients}: P at 2p,
+   * Q at 2M + 2p, position p = k1 N2 + k2): (H, 4M) as float.
+   */
+  public float[] pairCoefficients() {
+    if (!weightsSet) throw new IllegalStateException("PackedLearnedConv.pairCoefficients: call setWeights first");
+    device.stream().synchronize();
+    float[] raw = pq.copyTo(new float[4 * h * m], 0), out = new float[4 * h * m];
+    for (int c = 0; c < h; c++)
+      for (int i = 0; i < n1; i++)
+        for (int k2 = 0; k2 < n2; k2++) {
+          int src = 4 * (c * m + i * n2 + k2), p = rho(i, n1) * n2 + k2, dst = 4 * m * c;
+          out[dst + 2 * p] = raw[src]; out[dst + 2 * p + 1] = raw[src + 1];
+          out[dst + 2 * m + 2 * p] = raw[src + 2]; out[dst + 2 * m + 2 * p + 1] = raw[src + 3];
+        }
+    return out;
+  }
+
+  /** The kernels' tile-row order (learned_pk.cu lpk_rho): tile row i (N1 = 32: 16 w + g + 8 h; N1 = 16: g + 8 h) holds k1. */
+  static int rho(int i, int n1) {
+    int w = i >> 4, g = i & 7, hh = (i >> 3) & 1;
+    if (n1 == 16) return g == 0 ? 8 * hh : (hh == 1 ? 16 - g : g);
+    return w == 0 ? (g == 0 ? 16 * hh : (hh == 1 ? 32 - g : g)) : (hh == 1 ? 24 - g : 8 + g);
+  }
+
+  /** y = conv(u, k) + D u through the packed learned transform, queued on the device's stream. */
+  public void forward(DeviceBuffer u, DeviceBuffer y, int B) {
+    run("forward", u, y, B, pq, prep);
+  }
+
+  /**
+   * du = the adjoint of {@link #forward} w.r.t. u applied to dy (the gradient of sum(y * dy) w.r.t. u), queued on the
+   * device's stream: the forward kernel on the adjoint blocks {Ga^H, Gb^H, Fb^H, Fa^H} and pair map {conj(P_k), Q_(M-k)}.
+   */
+  public void backwardInput(DeviceBuffer dy, DeviceBuffer du, int B) {
+    run("backwardInput", dy, du, B, pqAdj, prepAdj);
+  }
+
+  private void run(String op, DeviceBuffer x, DeviceBuffer out, int B, DeviceBuffer coef, DeviceBuffer pb) {
+    if (!weightsSet) throw new IllegalStateException("PackedLearnedConv." + op + ": call setWeights first");
+    long need = (long) B * h * l * io.bytes();
+    if (B < 1 || x.bytes() < need || out.bytes() < need)
+      throw new IllegalArgumentException("PackedLearnedConv." + op + ": arrays must hold (B=" + B + ", H=" + h + ", L=" + l + ") " + io
+          + " = " + need + " bytes, got " + x.bytes() + " and " + out.bytes());
+    int w = warps(), gx = Math.min(device.smCount(), h);
+    device.module(MODULE).kernel(kernelName()).launch(device.stream(), gx, 1, 32 * w, smem(n1, n2, w, batchRows ? 2 : 1),
+        x, coef, d, pb, out, B, h, l);
+  }
+
+  @Override public void close() {
+    pq.close(); pqAdj.close(); d.close(); blocks.close(); prep.close(); prepAdj.close();
+  }
+
+  @Override public String toString() {
+    return "PackedLearnedConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + n1 + " x " + n2
+        + ", io=" + io + ", " + (batchRows ? 2 : 1) + " row" + (batchRows ? "s" : "") + " / unit, " + warps() + " warps]";
+  }
+}

@@ -207,4 +207,33 @@ public final class PackedLearnedConv implements AutoCloseable {
     return "PackedLearnedConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + n1 + " x " + n2
         + ", io=" + io + ", " + (batchRows ? 2 : 1) + " row" + (batchRows ? "s" : "") + " / pair, " + warps() + " warps]";
   }
+  // ---- backward (helper pkbwd): PackedLearnedBackward, learned_pk_bwd.cu
+  private PackedLearnedBackward bwd;
+
+  /**
+   * Gradients of {@code sum(y * dy)} for y = {@link #forward}(u): du (B, H, L) of the I/O type, dk (H, Lk) fp32, dD (H)
+   * fp32, and the four block gradients, then read with {@link #blockGrads()} ({@link PackedLearnedBackward}: two dumping
+   * chains on tensor cores, Gram kernels, dK and dk on the device). Synchronises; its workspaces (3 x 16 B H M bytes) come
+   * from the device's caching allocator.
+   */
+  public void backward(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD) {
+    if (!weightsSet) throw new IllegalStateException("PackedLearnedConv.backward: call setWeights first");
+    long need = (long) B * h * l * io.bytes();
+    if (B < 1 || u == null || dy == null || du == null || u.bytes() < need || dy.bytes() < need || du.bytes() < need)
+      throw new IllegalArgumentException("PackedLearnedConv.backward: u, dy and du must hold (B=" + B + ", H=" + h + ", L=" + l + ") " + io
+          + " = " + need + " bytes, got " + (u == null ? "null" : u.bytes()) + ", " + (dy == null ? "null" : dy.bytes()) + " and "
+          + (du == null ? "null" : du.bytes()));
+    if (dk == null || dD == null || dk.bytes() < 4L * h * lk || dD.bytes() < 4L * h)
+      throw new IllegalArgumentException("PackedLearnedConv.backward: dk must hold (H=" + h + ", Lk=" + lk + ") fp32 = " + 4L * h * lk
+          + " bytes and dD (H=" + h + ") fp32 = " + 4L * h + " bytes, got " + (dk == null ? "null" : dk.bytes()) + " and "
+          + (dD == null ? "null" : dD.bytes()));
+    if (bwd == null) bwd = new PackedLearnedBackward(device, h, l, lk, n1, n2, taps, io);
+    bwd.run(u, dy, B, du, dk, dD, pq, d, blocks, prep);
+  }
+
+  /** The block gradients of the last {@link #backward}, {dFa, dFb, dGb, dGa} in lib's layout (float64 copies). */
+  public double[][] blockGrads() {
+    if (bwd == null) throw new IllegalStateException("PackedLearnedConv.blockGrads: call backward first");
+    return bwd.blockGrads();
+  }
 }

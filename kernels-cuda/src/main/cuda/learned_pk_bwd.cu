@@ -1,0 +1,414 @@
+// The PACKED learned butterfly's backward on tensor cores (engine LEARNED_PACKED; prompts' packed spec,
+// PackedLearnedBackward). Shapes: B batch, H channels, L length (causal), M = N / 2 = N1 x N2 in {16 x 16, 16 x 32,
+// 32 x 32}; rows R = B H (row r = b H + h).
+//   dump (R, 4, N1, 2 N2) 16-bit: per row four slots of [Re | Im] rows in the chain's tile-row order rho (row i holds
+//   k1 = lpk_rho(i)), the layout learned_tc_bwd.cu's Grams read;
+//   ins  (R, 4, N1, 2 N2) 16-bit: slot 0 pack(u), slot 1 pack(dy) as [Re | Im] rows in natural row order (slots 2, 3
+//   unused; rows past the causal row's non-zero half stay zero: the buffer is zeroed once).
+// Per row (spec notation; X1 = B o T, X2 = C' @ Gb, X3 = X2 o conj(T) / M, E = Ga @ X3), the forward chain (on u, blocks
+// {Fa, Fb, Gb, Ga}, coefficients (P, Q)) dumps slots (X1, C, C', X3). The adjoint chain is the SAME chain (learned_pk.cu's
+// structure) on dy with blocks {Ga^H, Gb^H, Fb^H, Fa^H}, coefficients (conj P_k, Q_s(k)) and D: its step-1 product is
+// (Ga^H dE) o T = M dX2, its C is M dC', its C' (the pair map's adjoint) M dC, its X3 = (M dC Fb^H) o conj(T) / M = dB and
+// its output Fa^H dB + D dy = du (unpacked). It dumps slots (M dX2, M dC', M dC, dB). Then
+//   dGa = sum dE X3^H       = Gram B (ins 1, fwd 3)        columns in rho order
+//   dFa = sum dB A^H        = Gram B (adj 3, ins 0)        rows in rho order
+//   dGb = sum C'^H dX2      = Gram A (fwd 2, adj 0) / M    (rows summed: rho does not matter)
+//   dFb = sum X1^H dC       = Gram A (fwd 0, adj 2) / M
+//   dP_k = sum dC'[k] conj(C[k]), dQ_k = sum dC'[k] C[s(k)]   (lpkb_dk, / M), then dK and dk (lbt_taps)
+// The Grams, their reductions, dD (lbt_dkp3 with N1 = 0) and the inverse DFT of dK (lbt_taps at N1 = N, N2 = 1: natural
+// order) are learned_tc_bwd.cu's kernels, launched from Java.
+#define LPK_NO_INSTANCES
+#include "learned_pk.cu"
+
+// lpk_rho's inverse: the tile row holding k1.
+__device__ __forceinline__ int lpkb_rho_inv(int k1, int N1) {
+  int r = 0;
+  for (int i = 0; i < N1; ++i) r = lpk_rho(i, N1) == k1 ? i : r;
+  return r;
+}
+
+// Steps 1 to 3 of one row (lpk_steps with NB = 1) storing X1, C, C', X3 into the row's dump d (slots of 2 M values, tile
+// rows of 2 N2); OUT: X3 also into the row buffer Xh for step 4. The same products, roundings and twiddles as lpk_steps.
+template <bool BF16, int N1, int N2, bool OUT>
+__device__ __forceinline__ void lpkb_steps(const uint16_t* xs, int half, const uint16_t* sb, const float4* pq, const float2* tws,
+                                           uint16_t* Xh, uint16_t* __restrict__ d) {
+  using Lo = LbtLayout<N1, N2>;
+  using Lp = LpkLayout<N1, N2>;
+  constexpr int JP = N2 / 16, NT = N2 / 8, XS = Lp::XS, M = N1 * N2, RS = 2 * N2;
+  constexpr unsigned FULL = 0xffffffffu;
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3, r0 = 16 * half;
+  const uint16_t *a1r = sb, *a1i = a1r + Lo::A_EL, *b2r = a1i + Lo::A_EL, *b2i = b2r + Lo::B_EL, *b3r = b2i + Lo::B_EL,
+                 *b3i = b3r + Lo::B_EL;
+  uint16_t *d0 = d, *d1 = d + 2 * M, *d2 = d + 4 * M, *d3 = d + 6 * M;
+  // ---- step 1
+  uint32_t ar[JP][4], ai[JP][4];
+  {
+    uint32_t fr[4], fi[4];
+    const int aoff = (r0 + (lm & 1) * 8 + lr) * Lo::SA + (lm >> 1) * 8;
+    ldsm_x4(fr, a1r + aoff);
+    ldsm_x4(fi, a1i + aoff);
+    float2 cur[2] = {tws[0], tws[32]}, stp[2] = {tws[64], tws[96]};
+#pragma unroll
+    for (int jp = 0; jp < 2 * N2 / 16; ++jp) {
+      uint32_t xb[4];
+      ldsm_x4_t(xb, xs + ((lm & 1) * 8 + lr) * XS + 16 * jp + (lm >> 1) * 8);
+      float2 v[2][2];
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        float cr[4], ci[4];
+#pragma unroll
+        for (int e = 0; e < 4; ++e) { cr[e] = 0.f; ci[e] = 0.f; }
+        mma16816<BF16>(cr, fr, xb[2 * j], xb[2 * j + 1]);
+        mma16816<BF16>(ci, fi, xb[2 * j], xb[2 * j + 1]);
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const float2 w = cur[h];
+          cur[h] = cmul(w, stp[h]);
+          v[j][h] = cmul(make_float2(cr[2 * h] - ci[2 * h + 1], ci[2 * h] + cr[2 * h + 1]), w);
+          // dump X1 at (row, column 4 (2 jp + j) + t): lanes t, t ^ 1 hold neighbouring columns; even t stores the Re
+          // pair, odd t the Im pair (4-byte stores)
+          const float ox = __shfl_xor_sync(FULL, v[j][h].x, 1), oy = __shfl_xor_sync(FULL, v[j][h].y, 1);
+          const int row = r0 + g + 8 * h, col = 4 * (2 * jp + j) + t;
+          if ((t & 1) == 0) st_pair<BF16>(d0 + row * RS + col, v[j][h].x, ox);
+          else st_pair<BF16>(d0 + row * RS + N2 + col - 1, oy, v[j][h].y);
+        }
+      }
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        ar[jp >> 1][2 * (jp & 1) + h] = pack2<BF16>(v[0][h].x, v[1][h].x);
+        ai[jp >> 1][2 * (jp & 1) + h] = pack2<BF16>(v[0][h].y, v[1][h].y);
+      }
+    }
+  }
+  // ---- step 2
+  float cc[NT][2][4];
+#pragma unroll
+  for (int jp = 0; jp < JP; ++jp) {
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) { cc[2 * jp + j][0][e] = 0.f; cc[2 * jp + j][1][e] = 0.f; }
+#pragma unroll
+    for (int kk = 0; kk < JP; ++kk) {
+      uint32_t fr[4], fi[4];
+      const int boff = (16 * jp + (lm >> 1) * 8 + lr) * Lo::SB + 16 * kk + (lm & 1) * 8;
+      ldsm_x4(fr, b2r + boff);
+      ldsm_x4(fi, b2i + boff);
+      const uint32_t nf[4] = {fi[0] ^ SIGN2, fi[1] ^ SIGN2, fi[2] ^ SIGN2, fi[3] ^ SIGN2};
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        float (&c0)[4] = cc[2 * jp + j][0];
+        float (&c1)[4] = cc[2 * jp + j][1];
+        mma16816<BF16>(c0, ar[kk], fr[2 * j], fr[2 * j + 1]);
+        mma16816<BF16>(c0, ai[kk], nf[2 * j], nf[2 * j + 1]);
+        mma16816<BF16>(c1, ar[kk], fi[2 * j], fi[2 * j + 1]);
+        mma16816<BF16>(c1, ai[kk], fr[2 * j], fr[2 * j + 1]);
+      }
+    }
+  }
+  // ---- the pair map (dump C and C')
+  uint32_t pr[JP][4], pi[JP][4];
+  {
+    const bool special = half == 0 && g == 0;
+    const int src2 = (lane & ~3) | ((4 - t) & 3);
+#pragma unroll
+    for (int n = 0; n < NT; ++n) {
+      const int m = NT - 1 - n, nn = (NT - n) % NT;
+      float z[2][4];
+#pragma unroll
+      for (int p = 0; p < 2; ++p) {
+#pragma unroll
+        for (int he = 0; he < 4; ++he) {
+          const int h = he >> 1, e = he & 1;
+          const float sv = special ? (h == 1 ? cc[m][p][2 + (e ^ 1)] : cc[m][p][1]) : cc[m][p][2 * (h ^ 1) + (e ^ 1)];
+          z[p][he] = __shfl_xor_sync(FULL, sv, 3);
+        }
+        if (half == 0) {
+          const float sv = t == 0 ? cc[nn][p][0] : cc[m][p][0];
+          const float r = __shfl_sync(FULL, sv, src2);
+          if (g == 0) z[p][0] = r;
+        }
+      }
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const float4* pp = pq + (r0 + g + 8 * h) * Lp::SQ + 8 * n + 2 * t;
+        float o[2][2];
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const float4 kv = pp[e];
+          const float cr = cc[n][0][2 * h + e], ci = cc[n][1][2 * h + e], zr = z[0][2 * h + e], zi = z[1][2 * h + e];
+          o[e][0] = kv.x * cr - kv.y * ci + kv.z * zr + kv.w * zi;
+          o[e][1] = kv.x * ci + kv.y * cr + kv.w * zr - kv.z * zi;
+        }
+        pr[n >> 1][2 * (n & 1) + h] = pack2<BF16>(o[0][0], o[1][0]);
+        pi[n >> 1][2 * (n & 1) + h] = pack2<BF16>(o[0][1], o[1][1]);
+        const int off = (r0 + g + 8 * h) * RS + 8 * n + 2 * t;
+        st_pair<BF16>(d1 + off, cc[n][0][2 * h], cc[n][0][2 * h + 1]);
+        st_pair<BF16>(d1 + off + N2, cc[n][1][2 * h], cc[n][1][2 * h + 1]);
+        *reinterpret_cast<uint32_t*>(d2 + off) = pr[n >> 1][2 * (n & 1) + h];
+        *reinterpret_cast<uint32_t*>(d2 + off + N2) = pi[n >> 1][2 * (n & 1) + h];
+      }
+    }
+  }
+  // ---- step 3 (dump X3)
+  float2 cur[4] = {tws[128], tws[160], tws[192], tws[224]}, stp[2] = {tws[256], tws[288]};
+#pragma unroll
+  for (int jp = 0; jp < JP; ++jp) {
+    float cr[2][4], ci[2][4];
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) { cr[j][e] = 0.f; ci[j][e] = 0.f; }
+#pragma unroll
+    for (int kk = 0; kk < JP; ++kk) {
+      uint32_t fr[4], fi[4];
+      const int boff = (16 * jp + (lm >> 1) * 8 + lr) * Lo::SB + 16 * kk + (lm & 1) * 8;
+      ldsm_x4(fr, b3r + boff);
+      ldsm_x4(fi, b3i + boff);
+      const uint32_t nf[4] = {fi[0] ^ SIGN2, fi[1] ^ SIGN2, fi[2] ^ SIGN2, fi[3] ^ SIGN2};
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        mma16816<BF16>(cr[j], pr[kk], fr[2 * j], fr[2 * j + 1]);
+        mma16816<BF16>(cr[j], pi[kk], nf[2 * j], nf[2 * j + 1]);
+        mma16816<BF16>(ci[j], pr[kk], fi[2 * j], fi[2 * j + 1]);
+        mma16816<BF16>(ci[j], pi[kk], fr[2 * j], fr[2 * j + 1]);
+      }
+    }
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int row = g + 8 * h, col = 16 * jp + 8 * j + 2 * t;
+        float2 w[2];
+#pragma unroll
+        for (int e = 0; e < 2; ++e) { w[e] = cur[2 * h + e]; cur[2 * h + e] = cmul(w[e], stp[h]); }
+        float2 v[2];
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const float c_r = cr[j][2 * h + e], c_i = ci[j][2 * h + e];
+          v[e] = make_float2(c_r * w[e].x + c_i * w[e].y, c_i * w[e].x - c_r * w[e].y);
+        }
+        const uint32_t re = pack2<BF16>(v[0].x, v[1].x), im = pack2<BF16>(v[0].y, v[1].y);
+        if constexpr (OUT) {
+          *reinterpret_cast<uint32_t*>(Xh + row * Lo::SX + col) = re;
+          *reinterpret_cast<uint32_t*>(Xh + row * Lo::SX + N2 + col) = im;
+        }
+        *reinterpret_cast<uint32_t*>(d3 + (r0 + row) * RS + col) = re;
+        *reinterpret_cast<uint32_t*>(d3 + (r0 + row) * RS + N2 + col) = im;
+      }
+  }
+  __syncwarp();
+}
+
+// Channel h's rows (lpk_rows with NB = 1): the dumps of row r into dump + r 8M, its packed input into ins + r 8M +
+// inslot 2M; OUT: step 4 writes out (du in the adjoint chain), else nothing is written to out.
+template <typename IO, bool BF16, int N1, int N2, bool OUT>
+__device__ void lpkb_rows(const IO* __restrict__ x, IO* __restrict__ out, const float* __restrict__ D, int B, int H, int L,
+                          uint16_t* bufs, const uint16_t* sb, const float4* pq, const float2* twi, int h,
+                          uint16_t* __restrict__ dump, uint16_t* __restrict__ ins, int inslot) {
+  using Lo = LbtLayout<N1, N2>;
+  using Lp = LpkLayout<N1, N2>;
+  constexpr int WPR = N1 / 16, XST = Lp::XST, XB = Lp::XB, XS = Lp::XS, M = N1 * N2;
+  const int R = blockDim.x / (32 * WPR), pair = threadIdx.x / (32 * WPR), half = WPR == 2 ? (threadIdx.x >> 5) & 1 : 0,
+            lane = threadIdx.x & 31;
+  uint16_t *X = bufs + pair * (XB + 2 * XST), *S0 = X + XB, *S1 = S0 + XST;
+  const int rows = ((L + 1) / 2 + N2 - 1) / N2, kt = (rows + 15) >> 4;
+  const bool vec = (L & 7) == 0;
+  int b = pair;
+  if (vec && b < B) lpk_stage_async<N2, WPR, IO>(x + ((size_t)b * H + h) * L, S0, L, kt, half);
+  const uint16_t* a4r = sb + 2 * Lo::A_EL + 4 * Lo::B_EL;
+  for (int it = 0; b < B; b += R, ++it) {
+    uint16_t *Sc = (it & 1) ? S1 : S0, *Sn = (it & 1) ? S0 : S1;
+    const size_t row = (size_t)b * H + h;
+    const IO* xq = x + row * L;
+    if (vec) asm volatile("cp.async.wait_all;\n" ::: "memory");
+    else
+      for (int i = 32 * half + lane; i < 16 * kt * 2 * N2; i += 32 * WPR) {
+        const int r = i / (2 * N2), c = i - r * 2 * N2;
+        st(reinterpret_cast<IO*>(Sc) + r * XS + c, i < L ? ld(xq + i) : 0.f);
+      }
+    if constexpr (WPR == 2) asm volatile("bar.sync %0, 64;\n" :: "r"(1 + pair) : "memory");
+    else __syncwarp();
+    const int bn = b + R;
+    if (vec && bn < B) lpk_stage_async<N2, WPR, IO>(x + ((size_t)bn * H + h) * L, Sn, L, kt, half);
+    {   // the packed input as [Re | Im] rows (the stage's 16 kt rows; the rest of the slot stays zero)
+      uint16_t* di = ins + row * 8 * M + (size_t)inslot * 2 * M;
+      for (int i = 32 * half + lane; i < 16 * kt * N2; i += 32 * WPR) {
+        const int r = i / N2, c = i - r * N2;
+        const uint32_t v = *reinterpret_cast<const uint32_t*>(Sc + r * XS + 2 * c);
+        di[r * 2 * N2 + c] = (uint16_t)(v & 0xffffu);
+        di[r * 2 * N2 + N2 + c] = (uint16_t)(v >> 16);
+      }
+    }
+    lpkb_steps<BF16, N1, N2, OUT>(Sc, half, sb, pq, twi + half * 10 * 32 + lane, X + 16 * half * Lo::SX, dump + row * 8 * M);
+    if constexpr (WPR == 2) asm volatile("bar.sync %0, 64;\n" :: "r"(1 + pair) : "memory");
+    else __syncwarp();
+    if constexpr (OUT) {
+      const IO* xr[1] = {xq};
+      IO* orr[1] = {out + row * L};
+      lpk_out<IO, BF16, N1, N2, 1, N2 / WPR>(xr, orr, D[h], L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / WPR), Sc);
+    }
+  }
+}
+
+// Persistent: grid (<= SMs, 1), block 32 W (N1 = 32: a pair of warps per row; 16: a warp per row), dynamic smem as
+// lpk_forward with one row per unit (PackedLearnedConv.smem(N1, N2, W, 1)). lpk_forward's setup, then lpkb_rows.
+template <typename IO, bool BF16, int N1, int N2, bool OUT>
+__device__ void lpkb_chain(const IO* __restrict__ x, const float4* __restrict__ pq, const float* __restrict__ D,
+                           const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L, uint16_t* __restrict__ dump,
+                           uint16_t* __restrict__ ins, int inslot) {
+  using Lo = LbtLayout<N1, N2>;
+  using Lp = LpkLayout<N1, N2>;
+  constexpr int M = Lp::M;
+  extern __shared__ __align__(16) unsigned char smraw[];
+  uint16_t* sb = reinterpret_cast<uint16_t*>(smraw);
+  float4* spq = reinterpret_cast<float4*>(smraw + Lo::BLK_BYTES);
+  float2* twi = reinterpret_cast<float2*>(smraw + Lo::BLK_BYTES + Lp::PQ_BYTES);
+  uint16_t* bufs = reinterpret_cast<uint16_t*>(smraw + Lp::FIXED_BYTES);
+  {
+    const int n[8] = {N1, N1, N2, N2, N2, N2, N1, N1};
+    int src = 0, dst = 0;
+#pragma unroll
+    for (int pl = 0; pl < 8; ++pl) {
+      const int w = n[pl], cpr = w / 8, s = w + 8;
+      for (int i = threadIdx.x; i < w * cpr; i += blockDim.x) {
+        const int r = i / cpr, c = i - r * cpr;
+        *reinterpret_cast<uint4*>(sb + dst + r * s + 8 * c) = *reinterpret_cast<const uint4*>(pb + src + r * w + 8 * c);
+      }
+      src += w * w; dst += w * s;
+    }
+  }
+  for (int i = threadIdx.x; i < 2 * 10 * 32; i += blockDim.x) {   // lpk_forward's start-value table
+    const int half = i / 320, v = (i / 32) % 10, ln = i & 31, g = ln >> 2, t = ln & 3;
+    int e, hh;
+    double scale = 1.0;
+    if (v < 2) { hh = v; e = t; }
+    else if (v < 4) { hh = v - 2; e = 4; }
+    else if (v < 8) { hh = (v - 4) >> 1; e = 2 * t + ((v - 4) & 1); scale = 1.0 / M; }
+    else { hh = v - 8; e = 8; }
+    const int k1 = lpk_rho(16 * half + g + 8 * hh, N1), a = (k1 * e) % M;
+    double s, c;
+    sincospi(-2.0 * a / M, &s, &c);
+    twi[i] = make_float2((float)(c * scale), (float)(s * scale));
+  }
+#pragma unroll 1
+  for (int hh = blockIdx.x; hh < H; hh += gridDim.x) {
+    __syncthreads();
+    const float4* src = pq + (size_t)hh * M;
+    for (int i = threadIdx.x; i < M; i += blockDim.x) { const int r = i / N2, c = i - r * N2; spq[r * Lp::SQ + c] = src[i]; }
+    __syncthreads();
+    lpkb_rows<IO, BF16, N1, N2, OUT>(x, out, D, B, H, L, bufs, sb, spq, twi, hh, dump, ins, inslot);
+  }
+}
+
+// The adjoint chain's blocks {Ga^H, Gb^H, Fb^H, Fa^H} from {Fa, Fb, Gb, Ga} (fp32 complex), for lpk_prep.
+// Grid ceil(2 (N1^2 + N2^2) / 256), block 256.
+extern "C" __global__ void __launch_bounds__(256) lpkb_adj_blocks(const float2* __restrict__ blocks, float2* __restrict__ adj,
+                                                                  int N1, int N2) {
+  const int e = blockIdx.x * blockDim.x + threadIdx.x, a = N1 * N1, b = N2 * N2;
+  if (e >= 2 * (a + b)) return;
+  const float2 *fa = blocks, *fb = blocks + a, *gb = fb + b, *ga = gb + b;
+  int n, i;
+  const float2* src;
+  if (e < a) { src = ga; n = N1; i = e; }
+  else if (e < a + b) { src = gb; n = N2; i = e - a; }
+  else if (e < a + 2 * b) { src = fb; n = N2; i = e - a - b; }
+  else { src = fa; n = N1; i = e - a - 2 * b; }
+  const int r = i / n, c = i - r * n;
+  const float2 v = src[c * n + r];
+  adj[e] = make_float2(v.x, -v.y);
+}
+
+// The adjoint chain's coefficients: out[p] = {conj P_p, Q_s(p)} at tile position p (lpk_pq's layout: (H, M) float4 in
+// tile-row order; the partner of (k1, k2) is (0, (N2 - k2) mod N2) when k1 = 0, else (N1 - k1, N2 - 1 - k2)).
+// Grid (H), block 256.
+extern "C" __global__ void __launch_bounds__(256) lpkb_pq_adj(const float4* __restrict__ pq, float4* __restrict__ out, int N1, int N2) {
+  const int M = N1 * N2;
+  const float4* src = pq + (size_t)blockIdx.x * M;
+  for (int p = threadIdx.x; p < M; p += blockDim.x) {
+    const int i = p / N2, c = p - i * N2, k1 = lpk_rho(i, N1);
+    const int k1p = k1 == 0 ? 0 : N1 - k1, cp = k1 == 0 ? (N2 - c) % N2 : N2 - 1 - c;
+    const float4 v = src[p], w = src[lpkb_rho_inv(k1p, N1) * N2 + cp];
+    out[(size_t)blockIdx.x * M + p] = make_float4(v.x, -v.y, w.z, w.w);
+  }
+}
+
+// dP, dQ of channel h summed over the batch from the forward dump (slot 1: C) and the adjoint dump (slot 1: M dC'),
+// times scale (1 / M): dP_p = sum_b dC'[p] conj(C[p]), dQ_p = sum_b dC'[p] C[s(p)]; then the spectrum's gradient
+// (lib's PackedLearnedButterfly.tapGradient) dK[k] = conj(alpha_k) dP_k + conj(gamma_k) dQ_k + beta_(M-k) conj(dP_(M-k))
+// + delta_(M-k) conj(dQ_(M-k)) for k = 0 .. M (terms whose index is outside 0 .. M - 1 absent), written in natural
+// frequency order into g (H, 2M) float2 with zeros above M (lbt_taps at N1 = 2M, N2 = 1 then takes dk).
+//   alpha = c_k a_k, beta = d_k conj(b_(M-k)), gamma = c_k b_k, delta = d_k conj(a_(M-k)) (pair-map coefficients of the
+//   spec), w = e^(-2 pi i / N). Grid (H), block 256, dynamic smem 16 M + 4 N1 bytes.
+template <typename IO>
+__device__ void lpkb_dk(const uint16_t* __restrict__ fd, const uint16_t* __restrict__ ad, float2* __restrict__ g, int B, int H,
+                        int N1, int N2, float scale) {
+  extern __shared__ __align__(16) float4 sd[];
+  int* inv = reinterpret_cast<int*>(sd + N1 * N2);
+  const int M = N1 * N2, N = 2 * M, h = blockIdx.x;
+  for (int i = threadIdx.x; i < N1; i += blockDim.x) inv[lpk_rho(i, N1)] = i;
+  __syncthreads();
+  for (int p = threadIdx.x; p < M; p += blockDim.x) {
+    const int i = p / N2, c = p - i * N2, k1 = lpk_rho(i, N1);
+    const int k1p = k1 == 0 ? 0 : N1 - k1, cp = k1 == 0 ? (N2 - c) % N2 : N2 - 1 - c;
+    const int re = i * 2 * N2 + c, im = re + N2, pre = inv[k1p] * 2 * N2 + cp, pim = pre + N2;
+    float pr = 0.f, pi = 0.f, qr = 0.f, qi = 0.f;
+#pragma unroll 4
+    for (int b = 0; b < B; ++b) {
+      const size_t base = ((size_t)b * H + h) * 8 * M + 2 * M;   // slot 1
+      const IO *f = reinterpret_cast<const IO*>(fd + base), *a = reinterpret_cast<const IO*>(ad + base);
+      const float ar = ld(a + re), ai = ld(a + im), cr = ld(f + re), ci = ld(f + im), sr = ld(f + pre), si = ld(f + pim);
+      pr += ar * cr + ai * ci;
+      pi += ai * cr - ar * ci;
+      qr += ar * sr - ai * si;
+      qi += ar * si + ai * sr;
+    }
+    sd[p] = make_float4(pr * scale, pi * scale, qr * scale, qi * scale);
+  }
+  __syncthreads();
+  for (int f = threadIdx.x; f < N; f += blockDim.x) {
+    float2 v = make_float2(0.f, 0.f);
+    if (f < M) {   // position of frequency k = f: conj(alpha_k) dP_k + conj(gamma_k) dQ_k
+      float s, co;
+      sincospif(-2.0f * (float)f / (float)N, &s, &co);                               // w^k = (co, s)
+      const float2 a = make_float2(0.5f * (1.f + s), -0.5f * co), b = make_float2(0.5f * (1.f - s), 0.5f * co);
+      const float2 cc = make_float2(a.x, -a.y);
+      const float2 al = cmul(cc, a), ga = cmul(cc, b);
+      const float4 q = sd[inv[f % N1] * N2 + f / N1];
+      v.x += al.x * q.x + al.y * q.y + ga.x * q.z + ga.y * q.w;
+      v.y += al.x * q.y - al.y * q.x + ga.x * q.w - ga.y * q.z;
+    }
+    if (f >= 1 && f <= M) {   // k = M - f: beta_k conj(dP_k) + delta_k conj(dQ_k)
+      const int k = M - f;
+      float s, co, s2, c2;
+      sincospif(-2.0f * (float)k / (float)N, &s, &co);                               // w^k
+      sincospif(-2.0f * (float)f / (float)N, &s2, &c2);                              // w^(M-k)
+      const float2 dk = make_float2(0.5f * (1.f - s), -0.5f * co);                   // d_k = conj(b_k)
+      const float2 bj = make_float2(0.5f * (1.f - s2), -0.5f * c2);                  // conj(b_(M-k))
+      const float2 aj = make_float2(0.5f * (1.f + s2), 0.5f * c2);                   // conj(a_(M-k))
+      const float2 be = cmul(dk, bj), de = cmul(dk, aj);
+      const float4 q = sd[inv[k % N1] * N2 + k / N1];
+      v.x += be.x * q.x + be.y * q.y + de.x * q.z + de.y * q.w;
+      v.y += be.y * q.x - be.x * q.y + de.y * q.z - de.x * q.w;
+    }
+    g[(size_t)h * N + f] = v;
+  }
+}
+
+// 16 warps (32 x 32: 8 pairs; 16 x 16: 16 rows), 12 at 16 x 32 (one warp per row: at 16 ptxas spilled 40-72 bytes).
+#define LPKB_CHAIN(SUF, IO, BF, N1, N2, OUT, NAME, MAXT)                                                             \
+  extern "C" __global__ void __launch_bounds__(MAXT, 1) lpkb_chain_##SUF##_##N1##x##N2##_##NAME(const IO* __restrict__ x, \
+      const float4* __restrict__ pq, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
+      int B, int H, int L, uint16_t* __restrict__ dump, uint16_t* __restrict__ ins, int inslot) {                  \
+    lpkb_chain<IO, BF, N1, N2, OUT>(x, pq, D, pb, out, B, H, L, dump, ins, inslot);                                 \
+  }
+#define LPKB_TYPE(SUF, IO, BF)                                                                                       \
+  LPKB_CHAIN(SUF, IO, BF, 32, 32, false, f, 512) LPKB_CHAIN(SUF, IO, BF, 32, 32, true, a, 512)                       \
+  LPKB_CHAIN(SUF, IO, BF, 16, 32, false, f, 384) LPKB_CHAIN(SUF, IO, BF, 16, 32, true, a, 384)                       \
+  LPKB_CHAIN(SUF, IO, BF, 16, 16, false, f, 512) LPKB_CHAIN(SUF, IO, BF, 16, 16, true, a, 512)                       \
+  extern "C" __global__ void __launch_bounds__(256) lpkb_dk_##SUF(const uint16_t* __restrict__ fd,                  \
+      const uint16_t* __restrict__ ad, float2* __restrict__ g, int B, int H, int N1, int N2, float scale) {         \
+    lpkb_dk<IO>(fd, ad, g, B, H, N1, N2, scale);                                                                    \
+  }
+LPKB_TYPE(bf16, __nv_bfloat16, true)
+LPKB_TYPE(f16, __half, false)

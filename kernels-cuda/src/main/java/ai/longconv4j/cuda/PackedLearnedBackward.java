@@ -1,0 +1,121 @@
+// Shapes: B batch, H channels, L length, Lk taps; N the real FFT size, M = N / 2 = N1 x N2 (16 x 16, 16 x 32, 32 x 32;
+// causal 128 < L <= 1024). u, dy, du: (B, H, L) bf16 / fp16; dk: (H, Lk) fp32; dD: (H) fp32.
+//   Workspaces per row (R = B H rows): two dumps and the packed inputs, each (R, 4, N1, 2 N2) 16-bit (8 M values a row).
+//   Block gradients: {dFa (N1, N1), dFb (N2, N2), dGb (N2, N2), dGa (N1, N1)} complex, lib's layout.
+package ai.longconv4j.cuda;
+
+/**
+ * The PACKED learned butterfly's backward on the GPU ({@link PackedLearnedConv#backward}; lib's float64 twin:
+ * {@code PackedLearnedButterfly.backwardAll}). Both chains are learned_pk.cu's forward structure with dumps
+ * (learned_pk_bwd.cu {@code lpkb_chain_*}): the forward chain on u (blocks {Fa, Fb, Gb, Ga}, coefficients (P, Q)) stores
+ * X1, C, C', X3 per row; the adjoint chain on dy (blocks {Ga^H, Gb^H, Fb^H, Fa^H}, coefficients (conj P_k, Q_s(k)), D)
+ * writes du and stores M dX2, M dC', M dC and dB; both store their packed input. learned_tc_bwd.cu's Gram kernels give
+ * the four block gradients (dGa, dFa in form B, dGb, dFb in form A), {@code lpkb_dk} dP, dQ and the spectrum's gradient
+ * dK, {@code lbt_taps} dk (an inverse DFT of N points) and {@code lbt_dkp3} dD. Workspaces (3 x 16 B H M bytes) come from the
+ * device's caching allocator per call; the block gradients are copied to the host at the end of each backward.
+ */
+final class PackedLearnedBackward {
+  private static final String MODULE = "learned_pk_bwd", MODULE_FWD = "learned_pk", MODULE_GRAM = "learned_tc_bwd";
+
+  private final CudaDevice device;
+  private final int h, l, lk, n1, n2, m, n, taps;
+  private final ElementType io;
+  private double[][] grads;
+
+  PackedLearnedBackward(CudaDevice device, int h, int l, int lk, int n1, int n2, int taps, ElementType io) {
+    this.device = device; this.h = h; this.l = l; this.lk = lk; this.n1 = n1; this.n2 = n2; this.taps = taps; this.io = io;
+    this.m = n1 * n2; this.n = 2 * m;
+  }
+
+  /** Complex entries of the four blocks. */
+  private int blockElements() { return 2 * (n1 * n1 + n2 * n2); }
+
+  /** Grid of the Gram kernels: 4 blocks of 256 per SM (learned_tc_bwd.cu's async Grams), at most the rows. */
+  private int gramGrid(int rows) { return Math.min(rows, 4 * device.smCount()); }
+
+  /**
+   * du, dk, dD and the block gradients (then read with {@link #blockGrads}) of {@code sum(y * dy)}; the forward's device
+   * state: pq (H, M) float4 (lpk_pq), D (H) fp32, blocks (fp32 complex {Fa, Fb, Gb, Ga}), prep (lpk_prep of blocks).
+   * Workspaces from the device's caching allocator (3 x 16 B H M bytes of dumps); synchronises.
+   */
+  void run(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD, DeviceBuffer pq, DeviceBuffer d,
+      DeviceBuffer blocks, DeviceBuffer prep) {
+    int rows = B * h, e = blockElements(), gg = gramGrid(rows);
+    long dump = (long) rows * 8 * m * 2;
+    try (DeviceBuffer fd = device.alloc(dump); DeviceBuffer ad = device.alloc(dump); DeviceBuffer ins = device.alloc(dump);
+         DeviceBuffer part = device.alloc(8L * gg * Math.max(n1, n2) * Math.max(n1, n2)); DeviceBuffer g = device.alloc(8L * h * n);
+         DeviceBuffer adjBlocks = device.alloc(8L * e); DeviceBuffer prepAdj = device.alloc(4L * e);
+         DeviceBuffer pqAdj = device.alloc(16L * h * m); DeviceBuffer raw = device.alloc(8L * e)) {
+      CudaStream s = device.stream();
+      CudaModule mb = device.module(MODULE), mf = device.module(MODULE_FWD), mg = device.module(MODULE_GRAM);
+      // the adjoint chain's blocks and coefficients
+      mb.kernel("lpkb_adj_blocks").launch(s, (e + 255) / 256, 1, 256, 0, blocks, adjBlocks, n1, n2);
+      mf.kernel("lpk_prep_" + io.tag()).launch(s, (e + 255) / 256, 1, 256, 0, adjBlocks, prepAdj, n1, n2);
+      mb.kernel("lpkb_pq_adj").launch(s, h, 1, 256, 0, pq, pqAdj, n1, n2);
+      // the two dumping chains (one row per unit; 16 warps, 12 at 16 x 32; persistent blocks)
+      int warps = n1 == 16 && n2 == 32 ? 12 : 16, gx = Math.min(device.smCount(), h), smem = PackedLearnedConv.smem(n1, n2, warps, 1);
+      String chain = "lpkb_chain_" + io.tag() + "_" + n1 + "x" + n2;
+      mb.kernel(chain + "_f").launch(s, gx, 1, 32 * warps, smem, u, pq, d, prep, new DevicePointer(), B, h, l, fd, ins, 0);
+      mb.kernel(chain + "_a").launch(s, gx, 1, 32 * warps, smem, dy, pqAdj, d, prepAdj, du, B, h, l, ad, ins, 1);
+      // block gradients: {kernel form, L dump, L slot, R dump, R slot, raw offset, output size, scale}
+      int fa = 0, fb = n1 * n1, gb = n1 * n1 + n2 * n2, ga = n1 * n1 + 2 * n2 * n2;
+      float invM = 1f / m;
+      Object[][] grams = {
+          {"b", ins, 1, fd, 3, ga, n1, 1f},     // dGa = sum dE X3^H        (columns in rho order)
+          {"b", ad, 3, ins, 0, fa, n1, 1f},     // dFa = sum dB A^H         (rows in rho order)
+          {"a", fd, 2, ad, 0, gb, n2, invM},    // dGb = sum C'^H dX2       (the adjoint X1 is M dX2)
+          {"a", fd, 0, ad, 2, fb, n2, invM}};   // dFb = sum X1^H dC        (the adjoint C' is M dC)
+      DevicePointer none = new DevicePointer();
+      String cfg = "lbt_gram_" + io.tag() + "_" + n1 + "x" + n2 + "_";
+      for (Object[] q : grams) {
+        // form A at N2 = 32: the row-pair kernel (two stages of two rows, 16 N1 (2 N2 + 8) bytes); else two buffers
+        boolean rp = q[0].equals("a") && n2 == 32;
+        String kn = cfg + q[0] + (rp ? "_asyncp" : "_asyncs");
+        int sm = (rp ? 16 : 8) * n1 * (2 * n2 + 8), mm = (Integer) q[6];
+        // L = 0: every operand is a dump slot (the async path needs L % 8 == 0 only for real x operands)
+        mg.kernel(kn).launch(s, gg, 1, 256, sm, q[1], q[2], none, q[3], q[4], none, part, rows, 0);
+        mg.kernel("lbt_gram_reduce2").launch(s, (mm * mm + 31) / 32, 1, 256, 0, part, gg, mm * mm, (Float) q[7], raw, (Integer) q[5]);
+      }
+      // dP, dQ -> dK (natural order, zeros above M) -> dk by lbt_taps' inverse FFT at N1 = N, N2 = 1 (position = frequency)
+      mb.kernel("lpkb_dk_" + io.tag()).launch(s, h, 1, 256, 16 * m + 4 * n1, fd, ad, g, B, h, n1, n2, invM);
+      mg.kernel("lbt_taps").launch(s, h, 1, 256, 12 * n, g, dk, h, lk, taps, 0, 0, n, 1);
+      // dD: lbt_dkp3 with N1 = 0 (grid (H, 1): its dD row only)
+      mg.kernel("lbt_dkp3_" + io.tag()).launch(s, h, 1, 256, 0, none, none, u, dy, none, dD, B, h, l, 0, n2, 1f);
+      s.synchronize();
+      grads = unpermute(raw.copyTo(new float[2 * e], 0));
+    }
+  }
+
+  /** The block gradients of the last {@link #run} in lib's layout {dFa, dFb, dGb, dGa} (float64 copies). */
+  double[][] blockGrads() {
+    if (grads == null) throw new IllegalStateException("PackedLearnedConv.blockGrads: call backward first");
+    double[][] out = new double[4][];
+    for (int i = 0; i < 4; i++) out[i] = grads[i].clone();
+    return out;
+  }
+
+  /**
+   * The Grams' sums in lib's layout: dGa's columns and dFa's rows come out in the chains' tile-row order rho (tile row i
+   * holds k1 = rho(i)) and are put back. The packed inputs' rows past the causal row's non-zero half (16 kt of N1 rows
+   * staged) are not written in the ins workspace (a cached block: any bits), so dGa's rows and dFa's columns there come
+   * from garbage: they are exactly zero (dE, A zero there) and set so.
+   */
+  private double[][] unpermute(float[] r) {
+    int[] sizes = {n1, n2, n2, n1};
+    int kt = ((((l + 1) / 2) + n2 - 1) / n2 + 15) / 16, live = 16 * kt;
+    double[][] out = new double[4][];
+    for (int i = 0, off = 0; i < 4; i++) {
+      int s = sizes[i];
+      out[i] = new double[2 * s * s];
+      for (int a = 0; a < s; a++)
+        for (int b = 0; b < s; b++) {
+          int row = i == 0 ? PackedLearnedConv.rho(a, n1) : a, col = i == 3 ? PackedLearnedConv.rho(b, n1) : b;
+          boolean dead = (i == 3 && a >= live) || (i == 0 && b >= live);
+          out[i][2 * (row * s + col)] = dead ? 0 : r[off + 2 * (a * s + b)];
+          out[i][2 * (row * s + col) + 1] = dead ? 0 : r[off + 2 * (a * s + b) + 1];
+        }
+      off += 2 * s * s;
+    }
+    return out;
+  }
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Session 12, helper pkbwd: the packed learned backward (BENCH-RESULTS.md round 21-pkbwd). pk-sitting.sh's pattern, ONE command:
-#   the GPU tests (TESTCLS, default PackedLearnedBackwardGpuTest), TESTS=0 skips them;
+#   the GPU tests (TESTCLS, default PackedLearnedBackwardGpuTest), TESTS=0 skips them; PHASES=1 (default): LearnedPackedBench
+#   phases $LS (the packed backward's CUDA-event times per phase, both dGa / dFa routes);
 #   LearnedPackedBench 64 768 $LS in the order fb,learned,packed (FlashButterfly, unpacked learned, packed: fwd, fwd+bwd,
 #   bwd, one process; every forward and the packed backward validated against float64 before timing; CUDA events, warm-up,
 #   medians), then MIRROR=1 the reversed order; NCU=1: ncu of one packed backward (LearnedPackedBench is not the target:
@@ -21,6 +22,11 @@ if [ "${TESTS:-1}" != 0 ]; then
     > "$out/tests.txt" 2>&1
   echo "tests exit $?"; grep -E "tests (successful|failed|aborted|skipped|found)|✘" "$out/tests.txt" | head -40
   grep -E "rel err" "$out/tests.txt" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1), $0}' | sort -g | tail -${SHOW:-12} | cut -c1-160
+fi
+if [ "${PHASES:-1}" != 0 ]; then
+  echo "== phases (LearnedPackedBench phases $LS)"; date -u
+  timeout ${PHASES_S:-60} $DEV/run-java ai.longconv4j.examples.bench.LearnedPackedBench phases "$LS" > "$out/phases.txt" 2>&1
+  echo "phases exit $?"; grep -E "phases|Exception" "$out/phases.txt" | cut -c1-260
 fi
 if [ "${BENCH:-1}" != 0 ]; then
   echo "== java bench ($ORDER)"; date -u
@@ -49,6 +55,6 @@ if [ "${NCU:-0}" != 0 ]; then
     rm -f "$out/k.ncu-rep"
   fi
 fi
-tar -C "$out" -cf - $(cd "$out" && ls tests.txt bench.txt bench2.txt ncu-run.txt ncu-details.txt 2>/dev/null) | xz -T8 -6 > "$out/logs.tar.xz"
-rm -f "$out/tests.txt" "$out/bench2.csv" "$out/bench.txt" "$out/bench2.txt" "$out/ncu-run.txt" "$out/ncu-details.txt"
+tar -C "$out" -cf - $(cd "$out" && ls tests.txt phases.txt bench.txt bench2.txt ncu-run.txt ncu-details.txt 2>/dev/null) | xz -T8 -6 > "$out/logs.tar.xz"
+rm -f "$out/tests.txt" "$out/phases.txt" "$out/bench2.csv" "$out/bench.txt" "$out/bench2.txt" "$out/ncu-run.txt" "$out/ncu-details.txt"
 ls -la "$out"; date -u

@@ -201,7 +201,7 @@ __device__ __forceinline__ void lpkb_steps(const uint16_t* xs, int half, const u
 }
 
 // Channel h's rows (lpk_rows with NB = 1): the dumps of row r into dump + r 8M, its packed input into ins + r 8M +
-// inslot 2M; OUT: step 4 writes out (du in the adjoint chain), else nothing is written to out.
+// inslot 2M (ins == nullptr: not stored; lpkb_gram_b reads the rows themselves); OUT: step 4 writes out (du in the adjoint chain), else nothing is written to out.
 template <typename IO, bool BF16, int N1, int N2, bool OUT>
 __device__ void lpkb_rows(const IO* __restrict__ x, IO* __restrict__ out, const float* __restrict__ D, int B, int H, int L,
                           uint16_t* bufs, const uint16_t* sb, const float4* pq, const float2* twi, int h,
@@ -231,7 +231,7 @@ __device__ void lpkb_rows(const IO* __restrict__ x, IO* __restrict__ out, const 
     else __syncwarp();
     const int bn = b + R;
     if (vec && bn < B) lpk_stage_async<N2, WPR, IO>(x + ((size_t)bn * H + h) * L, Sn, L, kt, half);
-    {   // the packed input as [Re | Im] rows (the stage's 16 kt rows; the rest of the slot stays zero)
+    if (ins != nullptr) {   // the packed input as [Re | Im] rows (the stage's 16 kt rows; the rest of the slot unwritten)
       uint16_t* di = ins + row * 8 * M + (size_t)inslot * 2 * M;
       for (int i = 32 * half + lane; i < 16 * kt * N2; i += 32 * WPR) {
         const int r = i / N2, c = i - r * N2;
@@ -339,7 +339,11 @@ extern "C" __global__ void __launch_bounds__(256) lpkb_pq_adj(const float4* __re
 // + delta_(M-k) conj(dQ_(M-k)) for k = 0 .. M (terms whose index is outside 0 .. M - 1 absent), written in natural
 // frequency order into g (H, 2M) float2 with zeros above M (lbt_taps at N1 = 2M, N2 = 1 then takes dk).
 //   alpha = c_k a_k, beta = d_k conj(b_(M-k)), gamma = c_k b_k, delta = d_k conj(a_(M-k)) (pair-map coefficients of the
-//   spec), w = e^(-2 pi i / N). Grid (H), block 256, dynamic smem 16 M + 4 N1 bytes.
+//   spec), w = e^(-2 pi i / N).
+// Each thread takes 4 consecutive columns c0 .. c0 + 3 of a tile row (8-byte loads of Re and Im; N2 % 4 == 0): their
+// partners (k1 != 0) are the columns N2 - 4 - c0 .. N2 - 1 - c0 of the partner row, reversed, one 8-byte load each; on
+// the k1 = 0 row ((N2 - c) mod N2: not contiguous) 2-byte loads. The batch loop unrolled by 8 (lbt_dkp2's reason: loads
+// in flight). Grid (H), block 256, dynamic smem 16 M + 4 N1 bytes.
 template <typename IO>
 __device__ void lpkb_dk(const uint16_t* __restrict__ fd, const uint16_t* __restrict__ ad, float2* __restrict__ g, int B, int H,
                         int N1, int N2, float scale) {
@@ -348,22 +352,44 @@ __device__ void lpkb_dk(const uint16_t* __restrict__ fd, const uint16_t* __restr
   const int M = N1 * N2, N = 2 * M, h = blockIdx.x;
   for (int i = threadIdx.x; i < N1; i += blockDim.x) inv[lpk_rho(i, N1)] = i;
   __syncthreads();
-  for (int p = threadIdx.x; p < M; p += blockDim.x) {
+  for (int p = 4 * threadIdx.x; p < M; p += 4 * blockDim.x) {
     const int i = p / N2, c = p - i * N2, k1 = lpk_rho(i, N1);
-    const int k1p = k1 == 0 ? 0 : N1 - k1, cp = k1 == 0 ? (N2 - c) % N2 : N2 - 1 - c;
-    const int re = i * 2 * N2 + c, im = re + N2, pre = inv[k1p] * 2 * N2 + cp, pim = pre + N2;
-    float pr = 0.f, pi = 0.f, qr = 0.f, qi = 0.f;
-#pragma unroll 4
+    const int re = i * 2 * N2 + c, im = re + N2;
+    const int pre = inv[k1 == 0 ? 0 : N1 - k1] * 2 * N2 + (k1 == 0 ? 0 : N2 - 4 - c), pim = pre + N2;
+    float pr[4] = {0.f, 0.f, 0.f, 0.f}, pi[4] = {0.f, 0.f, 0.f, 0.f}, qr[4] = {0.f, 0.f, 0.f, 0.f}, qi[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll 8
     for (int b = 0; b < B; ++b) {
       const size_t base = ((size_t)b * H + h) * 8 * M + 2 * M;   // slot 1
-      const IO *f = reinterpret_cast<const IO*>(fd + base), *a = reinterpret_cast<const IO*>(ad + base);
-      const float ar = ld(a + re), ai = ld(a + im), cr = ld(f + re), ci = ld(f + im), sr = ld(f + pre), si = ld(f + pim);
-      pr += ar * cr + ai * ci;
-      pi += ai * cr - ar * ci;
-      qr += ar * sr - ai * si;
-      qi += ar * si + ai * sr;
+      const uint16_t *f = fd + base, *a = ad + base;
+      const uint2 ar4 = *reinterpret_cast<const uint2*>(a + re), ai4 = *reinterpret_cast<const uint2*>(a + im);
+      const uint2 cr4 = *reinterpret_cast<const uint2*>(f + re), ci4 = *reinterpret_cast<const uint2*>(f + im);
+      const IO *ar = reinterpret_cast<const IO*>(&ar4), *ai = reinterpret_cast<const IO*>(&ai4);
+      const IO *cr = reinterpret_cast<const IO*>(&cr4), *ci = reinterpret_cast<const IO*>(&ci4);
+      float sr[4], si[4];
+      if (k1 != 0) {
+        const uint2 sr4 = *reinterpret_cast<const uint2*>(f + pre), si4 = *reinterpret_cast<const uint2*>(f + pim);
+        const IO *s0 = reinterpret_cast<const IO*>(&sr4), *s1 = reinterpret_cast<const IO*>(&si4);
+#pragma unroll
+        for (int e = 0; e < 4; ++e) { sr[e] = ld(s0 + 3 - e); si[e] = ld(s1 + 3 - e); }
+      } else {
+        const IO* fr = reinterpret_cast<const IO*>(f + pre);   // the k1 = 0 row itself
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int cp = (N2 - c - e) & (N2 - 1);
+          sr[e] = ld(fr + cp); si[e] = ld(fr + N2 + cp);
+        }
+      }
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const float xr = ld(ar + e), xi = ld(ai + e), yr = ld(cr + e), yi = ld(ci + e);
+        pr[e] += xr * yr + xi * yi;
+        pi[e] += xi * yr - xr * yi;
+        qr[e] += xr * sr[e] - xi * si[e];
+        qi[e] += xr * si[e] + xi * sr[e];
+      }
     }
-    sd[p] = make_float4(pr * scale, pi * scale, qr * scale, qi * scale);
+#pragma unroll
+    for (int e = 0; e < 4; ++e) sd[p + e] = make_float4(pr[e] * scale, pi[e] * scale, qr[e] * scale, qi[e] * scale);
   }
   __syncthreads();
   for (int f = threadIdx.x; f < N; f += blockDim.x) {
@@ -395,6 +421,137 @@ __device__ void lpkb_dk(const uint16_t* __restrict__ fd, const uint16_t* __restr
   }
 }
 
+// Form-B Gram with one operand the packed real row (dGa = sum pack(dy) X3^H, LX; dFa = sum dB pack(u)^H, !LX), without
+// the ins workspace: G[i][j] += sum_k L[i][k] conj(R[j][k]) (k over the N2 columns), learned_tc_bwd.cu lbt_gram's form-B
+// MMAs (four real m16n8k16 per complex tile, fp32 accumulators). The packed operand z[m] = x[2m] + i x[2m+1] has 16
+// non-zero rows (every covered causal shape: ceil(L / 2) <= 16 N2), so only the output units i0 = 0 (LX) or j0 = 0 (!LX)
+// are not zero: U = N1 / 16 live units; the block's 8 warps take RPS = 8 / U rows per step (warp w: unit w % U, row
+// w / U). The dump operand (slot of (R, 4, N1, 2 N2)) by cp.async; the packed row through registers (16-byte loads when
+// L % 8 == 0, else 2-byte loads; zero past L), deinterleaved into [Re | Im] rows; two stages, the next step's loads in
+// flight during the current step's MMAs. part: (gridDim.x, N1, N1) float2 (the dead units written as zero), summed by
+// lbt_gram_reduce2. Grid (G), block 256, dynamic smem 2 * RPS * (N1 + 16) * (2 N2 + 8) * 2 bytes.
+template <typename IO, bool BF16, int N1, int N2, bool LX>
+__device__ void lpkb_gram_b(const IO* __restrict__ x, const uint16_t* __restrict__ dump, int slot, float2* __restrict__ part,
+                            int rows, int L) {
+  constexpr int SX = 2 * N2 + 8, M = N1 * N2, U = N1 / 16, RPS = 8 / U, KT = N2 / 16;
+  constexpr int DOP = N1 * SX, XOP = 16 * SX, ROW = DOP + XOP, STAGE = RPS * ROW;   // 16-bit elements
+  constexpr int XQ = 16 * N2 / 4;   // 16-byte (4 complex) chunks of a packed row's live part
+  constexpr int XPT = (RPS * XQ + 255) / 256;   // such chunks per thread per step
+  extern __shared__ __align__(16) unsigned char smraw[];
+  uint16_t* sm = reinterpret_cast<uint16_t*>(smraw);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
+  const int unit = warp % U, q = warp / U, i0 = LX ? 0 : 16 * unit, j0 = LX ? 16 * unit : 0;
+  const int G = gridDim.x, steps = (rows + RPS - 1) / RPS;
+  const bool vec = (L & 7) == 0;
+  float gr[2][4], gi[2][4];
+#pragma unroll
+  for (int j = 0; j < 2; ++j)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) { gr[j][e] = 0.f; gi[j][e] = 0.f; }
+  auto load_dump = [&](int st, int stage) {   // cp.async of the step's dump operands
+    for (int i = threadIdx.x; i < RPS * N1 * (2 * N2 / 8); i += 256) {
+      const int rq = i / (N1 * (2 * N2 / 8)), rem = i - rq * (N1 * (2 * N2 / 8)), row = rem / (2 * N2 / 8), c = 8 * (rem % (2 * N2 / 8));
+      const int r = st * RPS + rq;
+      if (r < rows)
+        asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" :: "r"((uint32_t)__cvta_generic_to_shared(sm + stage * STAGE + rq * ROW + row * SX + c)),
+                     "l"(dump + (size_t)r * 8 * M + (size_t)slot * 2 * M + row * 2 * N2 + c) : "memory");
+    }
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+  };
+  auto load_x = [&](int st, uint4 (&v)[XPT]) {   // the step's packed rows, 4 complex per chunk, zero past L
+#pragma unroll
+    for (int k = 0; k < XPT; ++k) {
+      const int i = threadIdx.x + 256 * k, rq = i / XQ, cq = i - rq * XQ, r = st * RPS + rq, n = 8 * cq;   // n: first value
+      v[k] = make_uint4(0u, 0u, 0u, 0u);
+      if (i < RPS * XQ && r < rows) {
+        const IO* xr = x + (size_t)r * L;
+        if (vec) { if (n < L) v[k] = *reinterpret_cast<const uint4*>(xr + n); }
+        else {
+          IO* w = reinterpret_cast<IO*>(&v[k]);
+#pragma unroll
+          for (int e = 0; e < 8; ++e) w[e] = n + e < L ? xr[n + e] : w[e];
+        }
+      }
+    }
+  };
+  auto store_x = [&](int stage, const uint4 (&v)[XPT]) {   // deinterleave into [Re | Im] rows
+#pragma unroll
+    for (int k = 0; k < XPT; ++k) {
+      const int i = threadIdx.x + 256 * k, rq = i / XQ, cq = i - rq * XQ, row = cq / (N2 / 4), c = 4 * (cq % (N2 / 4));
+      if (i < RPS * XQ) {
+        uint16_t* d = sm + stage * STAGE + rq * ROW + DOP + row * SX + c;
+        const uint32_t a = v[k].x, b = v[k].y, cc = v[k].z, dd = v[k].w;   // (re, im) pairs
+        *reinterpret_cast<uint2*>(d) = make_uint2(__byte_perm(a, b, 0x5410), __byte_perm(cc, dd, 0x5410));
+        *reinterpret_cast<uint2*>(d + N2) = make_uint2(__byte_perm(a, b, 0x7632), __byte_perm(cc, dd, 0x7632));
+      }
+    }
+  };
+  uint4 xv[XPT];
+  int st = blockIdx.x;
+  if (st < steps) { load_dump(st, 0); load_x(st, xv); store_x(0, xv); }
+  else asm volatile("cp.async.commit_group;\n" ::: "memory");
+  for (int it = 0; st < steps; st += G, ++it) {
+    const int cur = it & 1, nst = st + G;
+    __syncthreads();   // the other stage is free (its MMAs done), this stage's x stores visible after the next barrier
+    if (nst < steps) { load_dump(nst, cur ^ 1); load_x(nst, xv); }
+    else asm volatile("cp.async.commit_group;\n" ::: "memory");
+    asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+    __syncthreads();
+    if (st * RPS + q < rows) {
+      const uint16_t* rowp = sm + cur * STAGE + q * ROW;
+      const uint16_t *Lc = LX ? rowp + DOP : rowp, *Rc = LX ? rowp : rowp + DOP;
+#pragma unroll
+      for (int kk = 0; kk < KT; ++kk) {   // lbt_gram's form B: A = L (stored [i][k]), B = R^H (R stored [j][k])
+        uint32_t ar[4], ai[4], br[4], bi[4];
+        const uint16_t* pa = Lc + (i0 + (lm & 1) * 8 + lr) * SX + 16 * kk + (lm >> 1) * 8;
+        ldsm_x4(ar, pa);
+        ldsm_x4(ai, pa + N2);
+        const uint16_t* pb = Rc + (j0 + (lm >> 1) * 8 + lr) * SX + 16 * kk + (lm & 1) * 8;
+        ldsm_x4(br, pb);
+        ldsm_x4(bi, pb + N2);
+        const uint32_t nbi[4] = {bi[0] ^ SIGN2, bi[1] ^ SIGN2, bi[2] ^ SIGN2, bi[3] ^ SIGN2};
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+          mma16816<BF16>(gr[j], ar, br[2 * j], br[2 * j + 1]);
+          mma16816<BF16>(gr[j], ai, bi[2 * j], bi[2 * j + 1]);
+          mma16816<BF16>(gi[j], ai, br[2 * j], br[2 * j + 1]);
+          mma16816<BF16>(gi[j], ar, nbi[2 * j], nbi[2 * j + 1]);
+        }
+      }
+    }
+    if (nst < steps) store_x(cur ^ 1, xv);
+  }
+  asm volatile("cp.async.wait_all;\n" ::: "memory");
+  __syncthreads();
+  // the RPS row slots' accumulators of each unit summed through shared memory, then the block's partial
+  float* red = reinterpret_cast<float*>(smraw);   // [warp][16 values][32 lanes]
+#pragma unroll
+  for (int j = 0; j < 2; ++j)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      red[(warp * 16 + 4 * j + e) * 32 + lane] = gr[j][e];
+      red[(warp * 16 + 8 + 4 * j + e) * 32 + lane] = gi[j][e];
+    }
+  __syncthreads();
+  float2* p = part + (size_t)blockIdx.x * N1 * N1;
+  for (int i = threadIdx.x; i < N1 * N1; i += 256) p[i] = make_float2(0.f, 0.f);   // dead units
+  __syncthreads();
+  if (q == 0) {
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        float sr = 0.f, si = 0.f;
+        for (int qq = 0; qq < RPS; ++qq) {
+          sr += red[((qq * U + unit) * 16 + 4 * j + e) * 32 + lane];
+          si += red[((qq * U + unit) * 16 + 8 + 4 * j + e) * 32 + lane];
+        }
+        const int i = i0 + g + 8 * (e >> 1), c = j0 + 8 * j + 2 * t + (e & 1);
+        p[i * N1 + c] = make_float2(sr, si);
+      }
+  }
+}
+
 // 16 warps (32 x 32: 8 pairs; 16 x 16: 16 rows), 12 at 16 x 32 (one warp per row: at 16 ptxas spilled 40-72 bytes).
 #define LPKB_CHAIN(SUF, IO, BF, N1, N2, OUT, NAME, MAXT)                                                             \
   extern "C" __global__ void __launch_bounds__(MAXT, 1) lpkb_chain_##SUF##_##N1##x##N2##_##NAME(const IO* __restrict__ x, \
@@ -402,10 +559,20 @@ __device__ void lpkb_dk(const uint16_t* __restrict__ fd, const uint16_t* __restr
       int B, int H, int L, uint16_t* __restrict__ dump, uint16_t* __restrict__ ins, int inslot) {                  \
     lpkb_chain<IO, BF, N1, N2, OUT>(x, pq, D, pb, out, B, H, L, dump, ins, inslot);                                 \
   }
+#define LPKB_GRAMB(SUF, IO, BF, N1, N2)                                                                              \
+  extern "C" __global__ void __launch_bounds__(256) lpkb_gram_b_##SUF##_##N1##x##N2##_x(const IO* __restrict__ x,       \
+      const uint16_t* __restrict__ dump, int slot, float2* __restrict__ part, int rows, int L) {                     \
+    lpkb_gram_b<IO, BF, N1, N2, true>(x, dump, slot, part, rows, L);                                                \
+  }                                                                                                                  \
+  extern "C" __global__ void __launch_bounds__(256) lpkb_gram_b_##SUF##_##N1##x##N2##_d(const IO* __restrict__ x,       \
+      const uint16_t* __restrict__ dump, int slot, float2* __restrict__ part, int rows, int L) {                     \
+    lpkb_gram_b<IO, BF, N1, N2, false>(x, dump, slot, part, rows, L);                                               \
+  }
 #define LPKB_TYPE(SUF, IO, BF)                                                                                       \
   LPKB_CHAIN(SUF, IO, BF, 32, 32, false, f, 512) LPKB_CHAIN(SUF, IO, BF, 32, 32, true, a, 512)                       \
   LPKB_CHAIN(SUF, IO, BF, 16, 32, false, f, 384) LPKB_CHAIN(SUF, IO, BF, 16, 32, true, a, 384)                       \
   LPKB_CHAIN(SUF, IO, BF, 16, 16, false, f, 512) LPKB_CHAIN(SUF, IO, BF, 16, 16, true, a, 512)                       \
+  LPKB_GRAMB(SUF, IO, BF, 32, 32) LPKB_GRAMB(SUF, IO, BF, 16, 32) LPKB_GRAMB(SUF, IO, BF, 16, 16)                   \
   extern "C" __global__ void __launch_bounds__(256) lpkb_dk_##SUF(const uint16_t* __restrict__ fd,                  \
       const uint16_t* __restrict__ ad, float2* __restrict__ g, int B, int H, int N1, int N2, float scale) {         \
     lpkb_dk<IO>(fd, ad, g, B, H, N1, N2, scale);                                                                    \

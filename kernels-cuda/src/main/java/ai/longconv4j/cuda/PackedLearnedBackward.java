@@ -40,23 +40,36 @@ final class PackedLearnedBackward {
    */
   void run(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD, DeviceBuffer pq, DeviceBuffer d,
       DeviceBuffer blocks, DeviceBuffer prep) {
+    // speed choices (read per call, for the bench): dGa / dFa by lpkb_gram_b from u and dy themselves (no ins workspace)
+    // or by lbt_gram on the chains' ins dumps; phases: CUDA-event times per phase printed (bench-runs/pkbwd)
+    boolean direct = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.direct", "true")),
+        phases = Boolean.getBoolean("longconv4j.pk.bwd.phases");
     int rows = B * h, e = blockElements(), gg = gramGrid(rows);
     long dump = (long) rows * 8 * m * 2;
-    try (DeviceBuffer fd = device.alloc(dump); DeviceBuffer ad = device.alloc(dump); DeviceBuffer ins = device.alloc(dump);
+    CudaStream s = device.stream();
+    CudaEvent[] ev = phases ? new CudaEvent[12] : null;
+    int[] ne = {0};
+    Runnable mark = () -> { if (ev != null) ev[ne[0]++] = new CudaEvent(device).record(s); };
+    try (DeviceBuffer fd = device.alloc(dump); DeviceBuffer ad = device.alloc(dump); DeviceBuffer ins = direct ? null : device.alloc(dump);
          DeviceBuffer part = device.alloc(8L * gg * Math.max(n1, n2) * Math.max(n1, n2)); DeviceBuffer g = device.alloc(8L * h * n);
          DeviceBuffer adjBlocks = device.alloc(8L * e); DeviceBuffer prepAdj = device.alloc(4L * e);
          DeviceBuffer pqAdj = device.alloc(16L * h * m); DeviceBuffer raw = device.alloc(8L * e)) {
-      CudaStream s = device.stream();
       CudaModule mb = device.module(MODULE), mf = device.module(MODULE_FWD), mg = device.module(MODULE_GRAM);
+      DevicePointer none = new DevicePointer();
+      Object insArg = direct ? none : ins;
+      mark.run();
       // the adjoint chain's blocks and coefficients
       mb.kernel("lpkb_adj_blocks").launch(s, (e + 255) / 256, 1, 256, 0, blocks, adjBlocks, n1, n2);
       mf.kernel("lpk_prep_" + io.tag()).launch(s, (e + 255) / 256, 1, 256, 0, adjBlocks, prepAdj, n1, n2);
       mb.kernel("lpkb_pq_adj").launch(s, h, 1, 256, 0, pq, pqAdj, n1, n2);
+      mark.run();
       // the two dumping chains (one row per unit; 16 warps, 12 at 16 x 32; persistent blocks)
       int warps = n1 == 16 && n2 == 32 ? 12 : 16, gx = Math.min(device.smCount(), h), smem = PackedLearnedConv.smem(n1, n2, warps, 1);
       String chain = "lpkb_chain_" + io.tag() + "_" + n1 + "x" + n2;
-      mb.kernel(chain + "_f").launch(s, gx, 1, 32 * warps, smem, u, pq, d, prep, new DevicePointer(), B, h, l, fd, ins, 0);
-      mb.kernel(chain + "_a").launch(s, gx, 1, 32 * warps, smem, dy, pqAdj, d, prepAdj, du, B, h, l, ad, ins, 1);
+      mb.kernel(chain + "_f").launch(s, gx, 1, 32 * warps, smem, u, pq, d, prep, none, B, h, l, fd, insArg, 0);
+      mark.run();
+      mb.kernel(chain + "_a").launch(s, gx, 1, 32 * warps, smem, dy, pqAdj, d, prepAdj, du, B, h, l, ad, insArg, 1);
+      mark.run();
       // block gradients: {kernel form, L dump, L slot, R dump, R slot, raw offset, output size, scale}
       int fa = 0, fb = n1 * n1, gb = n1 * n1 + n2 * n2, ga = n1 * n1 + 2 * n2 * n2;
       float invM = 1f / m;
@@ -65,24 +78,44 @@ final class PackedLearnedBackward {
           {"b", ad, 3, ins, 0, fa, n1, 1f},     // dFa = sum dB A^H         (rows in rho order)
           {"a", fd, 2, ad, 0, gb, n2, invM},    // dGb = sum C'^H dX2       (the adjoint X1 is M dX2)
           {"a", fd, 0, ad, 2, fb, n2, invM}};   // dFb = sum X1^H dC        (the adjoint C' is M dC)
-      DevicePointer none = new DevicePointer();
       String cfg = "lbt_gram_" + io.tag() + "_" + n1 + "x" + n2 + "_";
-      for (Object[] q : grams) {
-        // form A at N2 = 32: the row-pair kernel (two stages of two rows, 16 N1 (2 N2 + 8) bytes); else two buffers
-        boolean rp = q[0].equals("a") && n2 == 32;
-        String kn = cfg + q[0] + (rp ? "_asyncp" : "_asyncs");
-        int sm = (rp ? 16 : 8) * n1 * (2 * n2 + 8), mm = (Integer) q[6];
-        // L = 0: every operand is a dump slot (the async path needs L % 8 == 0 only for real x operands)
-        mg.kernel(kn).launch(s, gg, 1, 256, sm, q[1], q[2], none, q[3], q[4], none, part, rows, 0);
-        mg.kernel("lbt_gram_reduce2").launch(s, (mm * mm + 31) / 32, 1, 256, 0, part, gg, mm * mm, (Float) q[7], raw, (Integer) q[5]);
+      for (int i = 0; i < grams.length; i++) {
+        Object[] q = grams[i];
+        int mm = (Integer) q[6], gq = gg;
+        if (direct && i < 2) {   // lpkb_gram_b: the packed row read from dy (dGa, _x) or u (dFa, _d); RPS = 8 / (N1 / 16) rows a step
+          int rps = 8 / (n1 / 16), xsm = 2 * rps * (n1 + 16) * (2 * n2 + 8) * 2;
+          gq = Math.min((rows + rps - 1) / rps, 4 * device.smCount());
+          mb.kernel("lpkb_gram_b_" + io.tag() + "_" + n1 + "x" + n2 + (i == 0 ? "_x" : "_d")).launch(s, gq, 1, 256, xsm,
+              i == 0 ? dy : u, i == 0 ? fd : ad, 3, part, rows, l);
+        } else {
+          // form A at N2 = 32: the row-pair kernel (two stages of two rows, 16 N1 (2 N2 + 8) bytes); else two buffers
+          boolean rp = q[0].equals("a") && n2 == 32;
+          String kn = cfg + q[0] + (rp ? "_asyncp" : "_asyncs");
+          int sm = (rp ? 16 : 8) * n1 * (2 * n2 + 8);
+          // L = 0: every operand is a dump slot (the async path needs L % 8 == 0 only for real x operands)
+          mg.kernel(kn).launch(s, gg, 1, 256, sm, q[1], q[2], none, q[3], q[4], none, part, rows, 0);
+        }
+        mg.kernel("lbt_gram_reduce2").launch(s, (mm * mm + 31) / 32, 1, 256, 0, part, gq, mm * mm, (Float) q[7], raw, (Integer) q[5]);
+        mark.run();
       }
       // dP, dQ -> dK (natural order, zeros above M) -> dk by lbt_taps' inverse FFT at N1 = N, N2 = 1 (position = frequency)
       mb.kernel("lpkb_dk_" + io.tag()).launch(s, h, 1, 256, 16 * m + 4 * n1, fd, ad, g, B, h, n1, n2, invM);
+      mark.run();
       mg.kernel("lbt_taps").launch(s, h, 1, 256, 12 * n, g, dk, h, lk, taps, 0, 0, n, 1);
+      mark.run();
       // dD: lbt_dkp3 with N1 = 0 (grid (H, 1): its dD row only)
       mg.kernel("lbt_dkp3_" + io.tag()).launch(s, h, 1, 256, 0, none, none, u, dy, none, dD, B, h, l, 0, n2, 1f);
+      mark.run();
       s.synchronize();
       grads = unpermute(raw.copyTo(new float[2 * e], 0));
+      if (ev != null) {
+        String[] names = {"adj", "chainF", "chainA", "gramGa", "gramFa", "gramGb", "gramFb", "dk", "taps", "dD"};
+        var sb = new StringBuilder("packed bwd phases (ms) B=" + B + " H=" + h + " L=" + l + " direct=" + direct + ":");
+        for (int i = 1; i < ne[0]; i++) sb.append(String.format(" %s %.4f", names[i - 1], ev[i].elapsedSince(ev[i - 1])));
+        sb.append(String.format(" total %.4f", ev[ne[0] - 1].elapsedSince(ev[0])));
+        System.out.println(sb);
+        for (int i = 0; i < ne[0]; i++) ev[i].close();
+      }
     }
   }
 

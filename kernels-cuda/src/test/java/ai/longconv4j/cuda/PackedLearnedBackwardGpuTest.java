@@ -26,7 +26,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * so a wrong rho / sigma un-permutation, partner or conjugate shows). du, dk and dD are NaN-poisoned first (du with a
  * tail past B H L that must stay poisoned) and must come back finite. At init (DFT blocks) also against the exact
  * causal convolution's gradients (direct float64 sums: Reference.causalAdjoint, kernelGrad, dGrad) and against
- * FlashButterfly's GPU backward (backwardInput, backwardWeights) on the same data.
+ * FlashButterfly's GPU backward (backwardInput, backwardWeights) on the same data. dGa and dFa by both routes
+ * (longconv4j.pk.bwd.direct: lpkb_gram_b reading u / dy, the default, or lbt_gram on the chains' ins dumps).
  * Tolerances (relative Frobenius error), the unpacked learned backward's budget (LearnedTensorCoreGpuTest): du goes
  * through the adjoint chain, the forward's structure (x, X1, C', X3 and the output rounded to 16 bits, blocks in 16
  * bits: a few 1e-3), 1e-2. The block gradients and dP / dQ are fp32 sums of products of 16-bit intermediates that went
@@ -66,20 +67,32 @@ class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
     try (var du16 = dev.upload(u16); var ddy = dev.upload(dy16); var out = dev.alloc(2L * (n + tail)); var dk = dev.alloc(4L * H * Lk);
          var dD = dev.alloc(4L * H);
          var pk = PackedLearnedConv.plan(dev, H, L, Lk, ConvMode.CAUSAL, io).setBlocks(blocks).setWeights(k, D)) {
-      out.fill32(0x7fc07fc0);   // NaN as bf16 and as fp16
-      dk.fill32(0x7fc00000);
-      dD.fill32(0x7fc00000);
-      pk.backward(du16, ddy, B, out, dk, dD);
-      short[] all = LearnedCase.read(dev, out, n + tail);
-      for (int j = n; j < n + tail; j++) assertEquals((short) 0x7fc0, all[j], pk + " wrote past B H L at " + j + ": " + what);
-      float[] duG = ConvCase.read(dev, out, io, n), dkG = dk.copyTo(new float[H * Lk], 0), dDG = dD.copyTo(new float[H], 0);
-      for (float[] a : new float[][] {duG, dkG, dDG})
-        for (int j = 0; j < a.length; j++) assertTrue(Float.isFinite(a[j]), "a gradient not written (or not finite) at " + j + ": " + what);
-      Reference.assertClose("du vs lib " + what, duG, ref.conv().du(), 1e-2);
-      Reference.assertClose("dk vs lib " + what, dkG, ref.conv().dk(), tolK);
-      Reference.assertClose("dD vs lib " + what, dDG, ref.conv().dD(), 1e-5);
-      double[][] gb = pk.blockGrads();
-      for (int i = 0; i < 4; i++) Reference.assertClose(NAMES[i] + " vs lib " + what, toF(gb[i]), ref.dBlocks()[i], 1e-2);
+      float[] duG = null, dkG = null, dDG = null;
+      // both routes of dGa / dFa: lpkb_gram_b on u / dy themselves (the default) and lbt_gram on the chains' ins dumps
+      for (String direct : new String[] {"false", "true"}) {
+        System.setProperty("longconv4j.pk.bwd.direct", direct);
+        String w = what + " direct=" + direct;
+        try {
+          out.fill32(0x7fc07fc0);   // NaN as bf16 and as fp16
+          dk.fill32(0x7fc00000);
+          dD.fill32(0x7fc00000);
+          pk.backward(du16, ddy, B, out, dk, dD);
+        } finally {
+          System.clearProperty("longconv4j.pk.bwd.direct");
+        }
+        short[] all = LearnedCase.read(dev, out, n + tail);
+        for (int j = n; j < n + tail; j++) assertEquals((short) 0x7fc0, all[j], pk + " wrote past B H L at " + j + ": " + w);
+        duG = ConvCase.read(dev, out, io, n);
+        dkG = dk.copyTo(new float[H * Lk], 0);
+        dDG = dD.copyTo(new float[H], 0);
+        for (float[] a : new float[][] {duG, dkG, dDG})
+          for (int j = 0; j < a.length; j++) assertTrue(Float.isFinite(a[j]), "a gradient not written (or not finite) at " + j + ": " + w);
+        Reference.assertClose("du vs lib " + w, duG, ref.conv().du(), 1e-2);
+        Reference.assertClose("dk vs lib " + w, dkG, ref.conv().dk(), tolK);
+        Reference.assertClose("dD vs lib " + w, dDG, ref.conv().dD(), 1e-5);
+        double[][] gb = pk.blockGrads();
+        for (int i = 0; i < 4; i++) Reference.assertClose(NAMES[i] + " vs lib " + w, toF(gb[i]), ref.dBlocks()[i], 1e-2);
+      }
       if (kind == 0) {   // at init: the exact convolution's gradients, and FlashButterfly's backward on the same data
         Reference.assertClose("du at init vs direct " + what, duG, Reference.causalAdjoint(dy, k, Lk, D, B, H, L), 1e-2);
         Reference.assertClose("dk at init vs direct " + what, dkG, Reference.kernelGrad(ConvMode.CAUSAL, u, dy, Lk, B, H, L), tolK);

@@ -24,12 +24,16 @@ import java.util.SplittableRandom;
  * (dy = u); the packed backward's du, dk and dD are validated first against float64 (du of 3 sampled rows: the causal
  * adjoint; dk and dD of the last channel: the direct correlation summed over the batch), its bwd row carries the worst
  * relative error. CUDA events, warm-up ({@code CudaConvBench.median}), medians of 40 (forward) / 10 (fwd+bwd, bwd).
- * Usage: LearnedPackedBench [csv-out] [B] [H] [L,L,...] (default 64 768 256,512,1024).
+ * Usage: LearnedPackedBench [csv-out] [B] [H] [L,L,...] (default 64 768 256,512,1024);
+ * {@code LearnedPackedBench phases L,L,...}: per L, B = 64, H = 768, the packed backward's CUDA-event times per phase
+ * (PackedLearnedBackward's {@code longconv4j.pk.bwd.phases}) with dGa / dFa from the chains' ins dumps
+ * ({@code longconv4j.pk.bwd.direct=false}) and from u / dy directly (true): 3 untimed backwards, then 3 printed.
  */
 public final class LearnedPackedBench {
   private LearnedPackedBench() {}
 
   public static void main(String[] args) throws IOException {
+    if (args.length == 2 && args[0].equals("phases")) { phases(args[1]); return; }
     FlashButterflyFwdBench.run("LearnedPackedBench", args, new int[] {256, 512, 1024}, LearnedPackedBench::length);
   }
 
@@ -136,5 +140,28 @@ public final class LearnedPackedBench {
     float gd = dD.copyTo(new float[1], 4L * h)[0];
     worst = Math.max(worst, Float.isFinite(gd) ? Math.abs(gd - dref) / Math.abs(dref) : Double.POSITIVE_INFINITY);
     return worst;
+  }
+
+  static void phases(String ls) {
+    int B = 64, H = 768;
+    try (CudaDevice dev = CudaDevice.open(0)) {
+      for (String ll : ls.split(",")) {
+        int L = Integer.parseInt(ll);
+        float[][] w = CudaConvBench.weights(H, L);
+        long n = (long) B * H * L;
+        try (var u = dev.alloc(2 * n); var y = dev.alloc(2 * n); var dk = dev.alloc(4L * H * L); var dD = dev.alloc(4L * H);
+             var pk = PackedLearnedConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(w[0], w[1])) {
+          DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
+          for (String direct : new String[] {"false", "true", "false", "true"}) {
+            System.setProperty("longconv4j.pk.bwd.direct", direct);
+            for (int i = 0; i < 3; i++) pk.backward(u, u, B, y, dk, dD);
+            System.setProperty("longconv4j.pk.bwd.phases", "true");
+            for (int i = 0; i < 3; i++) pk.backward(u, u, B, y, dk, dD);
+            System.setProperty("longconv4j.pk.bwd.phases", "false");
+          }
+          System.clearProperty("longconv4j.pk.bwd.direct");
+        }
+      }
+    }
   }
 }

@@ -20,7 +20,7 @@ if [ "${TESTS:-1}" != 0 ]; then
   echo "== gpu tests"; date -u
   timeout ${TEST_S:-150} $DEV/run-tests --include-tag gpu --include-classname "${TESTCLS:-.*PackedLearnedBackwardGpuTest}" --disable-ansi-colors \
     > "$out/tests.txt" 2>&1
-  echo "tests exit $?"; grep -E "tests (successful|failed|aborted|skipped|found)|✘" "$out/tests.txt" | head -40
+  echo "tests exit $?"; grep -E "tests (successful|failed|aborted|skipped|found)|✘|FAILED route" "$out/tests.txt" | cut -c1-300 | head -40
   grep -E "rel err" "$out/tests.txt" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1), $0}' | sort -g | tail -${SHOW:-12} | cut -c1-160
 fi
 if [ "${PHASES:-1}" != 0 ]; then

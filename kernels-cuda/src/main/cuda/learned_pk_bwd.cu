@@ -17,6 +17,7 @@
 //   dP_k = sum dC'[k] conj(C[k]), dQ_k = sum dC'[k] C[s(k)]   (lpkb_dk, / M), then dK and dk (lbt_taps)
 // The Grams, their reductions, dD (lbt_dkp3 with N1 = 0) and the inverse DFT of dK (lbt_taps at N1 = N, N2 = 1: natural
 // order) are learned_tc_bwd.cu's kernels, launched from Java.
+#include <type_traits>
 #define LPK_NO_INSTANCES
 #include "learned_pk.cu"
 
@@ -29,9 +30,19 @@ __device__ __forceinline__ int lpkb_rho_inv(int k1, int N1) {
 
 // Steps 1 to 3 of one row (lpk_steps with NB = 1) storing X1, C, C', X3 into the row's dump d (slots of 2 M values, tile
 // rows of 2 N2); OUT: X3 also into the row buffer Xh for step 4. The same products, roundings and twiddles as lpk_steps.
-template <bool BF16, int N1, int N2, bool OUT>
+// ST (staged, PackedLearnedBackward's default): each slot's 16 own rows are staged in Xh (free until step 3) and stored by
+// dump_rows in 16-byte chunks (the unpacked chains' way, learned_tc_chain.cuh lbc_steps); else 4-byte stores straight
+// from the fragments (sitting s2: 0.86-0.95 ms per chain at 1K, 4x the forward).
+// KF (with ST; the adjoint chain, PackedLearnedBackward's fusedPq): dP, dQ summed in the chain: after the pair map the
+// own tile's C (= M dC') is staged in Xh (16-bit, as the dump would hold it); each lane takes positions lane + 32 k of the
+// tile, reads the forward chain's C at the position and at its partner (fc: the row's forward slot 1, all N1 rows, in
+// shared memory: the partner rows i ^ 8 (i itself for tile rows 0 and 8: k1 = 0, N1 / 2) lie in the same 16-row tile) and
+// adds C conj(C_fwd) and C C_fwd[s] into ka (four planes of M floats: Re dP, Im dP, Re dQ, Im dQ) by shared-memory
+// atomics (the block's pairs share it: the sums' order varies from run to run). Slot 1 is then not dumped.
+template <bool BF16, int N1, int N2, bool OUT, bool ST, bool KF = false>
 __device__ __forceinline__ void lpkb_steps(const uint16_t* xs, int half, const uint16_t* sb, const float4* pq, const float2* tws,
-                                           uint16_t* Xh, uint16_t* __restrict__ d) {
+                                           uint16_t* Xh, uint16_t* __restrict__ d, const uint16_t* fc = nullptr, float* ka = nullptr) {
+  static_assert(!KF || ST, "KF needs the staged dumps");
   using Lo = LbtLayout<N1, N2>;
   using Lp = LpkLayout<N1, N2>;
   constexpr int JP = N2 / 16, NT = N2 / 8, XS = Lp::XS, M = N1 * N2, RS = 2 * N2;
@@ -68,9 +79,10 @@ __device__ __forceinline__ void lpkb_steps(const uint16_t* xs, int half, const u
           // dump X1 at (row, column 4 (2 jp + j) + t): lanes t, t ^ 1 hold neighbouring columns; even t stores the Re
           // pair, odd t the Im pair (4-byte stores)
           const float ox = __shfl_xor_sync(FULL, v[j][h].x, 1), oy = __shfl_xor_sync(FULL, v[j][h].y, 1);
-          const int row = r0 + g + 8 * h, col = 4 * (2 * jp + j) + t;
-          if ((t & 1) == 0) st_pair<BF16>(d0 + row * RS + col, v[j][h].x, ox);
-          else st_pair<BF16>(d0 + row * RS + N2 + col - 1, oy, v[j][h].y);
+          const int col = 4 * (2 * jp + j) + t;
+          uint16_t* dst = ST ? Xh + (g + 8 * h) * Lo::SX : d0 + (r0 + g + 8 * h) * RS;
+          if ((t & 1) == 0) st_pair<BF16>(dst + col, v[j][h].x, ox);
+          else st_pair<BF16>(dst + N2 + col - 1, oy, v[j][h].y);
         }
       }
 #pragma unroll
@@ -79,6 +91,11 @@ __device__ __forceinline__ void lpkb_steps(const uint16_t* xs, int half, const u
         ai[jp >> 1][2 * (jp & 1) + h] = pack2<BF16>(v[0][h].y, v[1][h].y);
       }
     }
+  }
+  if constexpr (ST) {
+    __syncwarp();
+    dump_rows<16, N2>(Xh, d0 + r0 * RS);
+    __syncwarp();
   }
   // ---- step 2
   float cc[NT][2][4];
@@ -142,13 +159,53 @@ __device__ __forceinline__ void lpkb_steps(const uint16_t* xs, int half, const u
         }
         pr[n >> 1][2 * (n & 1) + h] = pack2<BF16>(o[0][0], o[1][0]);
         pi[n >> 1][2 * (n & 1) + h] = pack2<BF16>(o[0][1], o[1][1]);
-        const int off = (r0 + g + 8 * h) * RS + 8 * n + 2 * t;
-        st_pair<BF16>(d1 + off, cc[n][0][2 * h], cc[n][0][2 * h + 1]);
-        st_pair<BF16>(d1 + off + N2, cc[n][1][2 * h], cc[n][1][2 * h + 1]);
-        *reinterpret_cast<uint32_t*>(d2 + off) = pr[n >> 1][2 * (n & 1) + h];
-        *reinterpret_cast<uint32_t*>(d2 + off + N2) = pi[n >> 1][2 * (n & 1) + h];
+        if constexpr (ST) {   // C staged; C' after C's dump, from the fragments
+          uint16_t* dst = Xh + (g + 8 * h) * Lo::SX + 8 * n + 2 * t;
+          st_pair<BF16>(dst, cc[n][0][2 * h], cc[n][0][2 * h + 1]);
+          st_pair<BF16>(dst + N2, cc[n][1][2 * h], cc[n][1][2 * h + 1]);
+        } else {
+          const int off = (r0 + g + 8 * h) * RS + 8 * n + 2 * t;
+          st_pair<BF16>(d1 + off, cc[n][0][2 * h], cc[n][0][2 * h + 1]);
+          st_pair<BF16>(d1 + off + N2, cc[n][1][2 * h], cc[n][1][2 * h + 1]);
+          *reinterpret_cast<uint32_t*>(d2 + off) = pr[n >> 1][2 * (n & 1) + h];
+          *reinterpret_cast<uint32_t*>(d2 + off + N2) = pi[n >> 1][2 * (n & 1) + h];
+        }
       }
     }
+  }
+  if constexpr (KF) {
+    using IO = std::conditional_t<BF16, __nv_bfloat16, __half>;
+    __syncwarp();
+#pragma unroll 4
+    for (int k = 0; k < 16 * N2 / 32; ++k) {
+      const int p = lane + 32 * k, lrow = p / N2, col = p - lrow * N2, i = r0 + lrow;
+      const int ip = (i == 0 || i == 8) ? i : i ^ 8, cp = i == 0 ? (N2 - col) & (N2 - 1) : N2 - 1 - col;
+      const IO *xa = reinterpret_cast<const IO*>(Xh + lrow * Lo::SX + col), *fo = reinterpret_cast<const IO*>(fc + i * RS + col),
+               *fs = reinterpret_cast<const IO*>(fc + ip * RS + cp);
+      const float ar_ = ld(xa), ai_ = ld(xa + N2), cr = ld(fo), ci = ld(fo + N2), sr = ld(fs), si = ld(fs + N2);
+      float* kq = ka + i * N2 + col;
+      atomicAdd(kq, ar_ * cr + ai_ * ci);
+      atomicAdd(kq + M, ai_ * cr - ar_ * ci);
+      atomicAdd(kq + 2 * M, ar_ * sr - ai_ * si);
+      atomicAdd(kq + 3 * M, ar_ * si + ai_ * sr);
+    }
+    __syncwarp();
+  }
+  if constexpr (ST) {
+    __syncwarp();
+    if constexpr (!KF) dump_rows<16, N2>(Xh, d1 + r0 * RS);
+    __syncwarp();
+#pragma unroll
+    for (int n = 0; n < NT; ++n)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        uint16_t* dst = Xh + (g + 8 * h) * Lo::SX + 8 * n + 2 * t;
+        *reinterpret_cast<uint32_t*>(dst) = pr[n >> 1][2 * (n & 1) + h];
+        *reinterpret_cast<uint32_t*>(dst + N2) = pi[n >> 1][2 * (n & 1) + h];
+      }
+    __syncwarp();
+    dump_rows<16, N2>(Xh, d2 + r0 * RS);
+    __syncwarp();
   }
   // ---- step 3 (dump X3)
   float2 cur[4] = {tws[128], tws[160], tws[192], tws[224]}, stp[2] = {tws[256], tws[288]};
@@ -189,23 +246,37 @@ __device__ __forceinline__ void lpkb_steps(const uint16_t* xs, int half, const u
           v[e] = make_float2(c_r * w[e].x + c_i * w[e].y, c_i * w[e].x - c_r * w[e].y);
         }
         const uint32_t re = pack2<BF16>(v[0].x, v[1].x), im = pack2<BF16>(v[0].y, v[1].y);
-        if constexpr (OUT) {
+        if constexpr (OUT || ST) {
           *reinterpret_cast<uint32_t*>(Xh + row * Lo::SX + col) = re;
           *reinterpret_cast<uint32_t*>(Xh + row * Lo::SX + N2 + col) = im;
         }
-        *reinterpret_cast<uint32_t*>(d3 + (r0 + row) * RS + col) = re;
-        *reinterpret_cast<uint32_t*>(d3 + (r0 + row) * RS + N2 + col) = im;
+        if constexpr (!ST) {
+          *reinterpret_cast<uint32_t*>(d3 + (r0 + row) * RS + col) = re;
+          *reinterpret_cast<uint32_t*>(d3 + (r0 + row) * RS + N2 + col) = im;
+        }
       }
   }
   __syncwarp();
+  if constexpr (ST) dump_rows<16, N2>(Xh, d3 + r0 * RS);   // X3 (step 4 reads Xh after the pair barrier)
 }
 
 // Channel h's rows (lpk_rows with NB = 1): the dumps of row r into dump + r 8M, its packed input into ins + r 8M +
 // inslot 2M (ins == nullptr: not stored; lpkb_gram_b reads the rows themselves); OUT: step 4 writes out (du in the adjoint chain), else nothing is written to out.
-template <typename IO, bool BF16, int N1, int N2, bool OUT>
+// KF: the forward dump's slot 1 of each row (fdump, N1 rows of 2 N2) prefetched by cp.async into the pair's two fc
+// buffers (fcb: 2 N1 2 N2 16-bit values per pair) a row ahead, as x; ka: the block's dP / dQ planes (lpkb_steps).
+template <int N1, int N2, int WPR>
+__device__ __forceinline__ void lpkb_fc_async(const uint16_t* src, uint16_t* dst, int half) {
+  for (int i = 32 * half + (threadIdx.x & 31); i < N1 * 2 * N2 / 8; i += 32 * WPR)
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" :: "r"((uint32_t)__cvta_generic_to_shared(dst + 8 * i)),
+                 "l"(src + 8 * i) : "memory");
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
+
+template <typename IO, bool BF16, int N1, int N2, bool OUT, bool ST, bool KF = false>
 __device__ void lpkb_rows(const IO* __restrict__ x, IO* __restrict__ out, const float* __restrict__ D, int B, int H, int L,
                           uint16_t* bufs, const uint16_t* sb, const float4* pq, const float2* twi, int h,
-                          uint16_t* __restrict__ dump, uint16_t* __restrict__ ins, int inslot) {
+                          uint16_t* __restrict__ dump, uint16_t* __restrict__ ins, int inslot,
+                          const uint16_t* __restrict__ fdump = nullptr, uint16_t* fcb = nullptr, float* ka = nullptr) {
   using Lo = LbtLayout<N1, N2>;
   using Lp = LpkLayout<N1, N2>;
   constexpr int WPR = N1 / 16, XST = Lp::XST, XB = Lp::XB, XS = Lp::XS, M = N1 * N2;
@@ -215,14 +286,17 @@ __device__ void lpkb_rows(const IO* __restrict__ x, IO* __restrict__ out, const 
   const int rows = ((L + 1) / 2 + N2 - 1) / N2, kt = (rows + 15) >> 4;
   const bool vec = (L & 7) == 0;
   int b = pair;
+  constexpr int FCE = N1 * 2 * N2;   // 16-bit values of one fc buffer
+  uint16_t* F0 = KF ? fcb + pair * 2 * FCE : nullptr;
+  if (KF && b < B) lpkb_fc_async<N1, N2, WPR>(fdump + ((size_t)b * H + h) * 8 * M + 2 * M, F0, half);
   if (vec && b < B) lpk_stage_async<N2, WPR, IO>(x + ((size_t)b * H + h) * L, S0, L, kt, half);
   const uint16_t* a4r = sb + 2 * Lo::A_EL + 4 * Lo::B_EL;
   for (int it = 0; b < B; b += R, ++it) {
     uint16_t *Sc = (it & 1) ? S1 : S0, *Sn = (it & 1) ? S0 : S1;
     const size_t row = (size_t)b * H + h;
     const IO* xq = x + row * L;
-    if (vec) asm volatile("cp.async.wait_all;\n" ::: "memory");
-    else
+    if (vec || KF) asm volatile("cp.async.wait_all;\n" ::: "memory");
+    if (!vec)
       for (int i = 32 * half + lane; i < 16 * kt * 2 * N2; i += 32 * WPR) {
         const int r = i / (2 * N2), c = i - r * 2 * N2;
         st(reinterpret_cast<IO*>(Sc) + r * XS + c, i < L ? ld(xq + i) : 0.f);
@@ -230,6 +304,7 @@ __device__ void lpkb_rows(const IO* __restrict__ x, IO* __restrict__ out, const 
     if constexpr (WPR == 2) asm volatile("bar.sync %0, 64;\n" :: "r"(1 + pair) : "memory");
     else __syncwarp();
     const int bn = b + R;
+    if (KF && bn < B) lpkb_fc_async<N1, N2, WPR>(fdump + ((size_t)bn * H + h) * 8 * M + 2 * M, F0 + ((it & 1) ^ 1) * FCE, half);
     if (vec && bn < B) lpk_stage_async<N2, WPR, IO>(x + ((size_t)bn * H + h) * L, Sn, L, kt, half);
     if (ins != nullptr) {   // the packed input as [Re | Im] rows (the stage's 16 kt rows; the rest of the slot unwritten)
       uint16_t* di = ins + row * 8 * M + (size_t)inslot * 2 * M;
@@ -240,7 +315,8 @@ __device__ void lpkb_rows(const IO* __restrict__ x, IO* __restrict__ out, const 
         di[r * 2 * N2 + N2 + c] = (uint16_t)(v >> 16);
       }
     }
-    lpkb_steps<BF16, N1, N2, OUT>(Sc, half, sb, pq, twi + half * 10 * 32 + lane, X + 16 * half * Lo::SX, dump + row * 8 * M);
+    lpkb_steps<BF16, N1, N2, OUT, ST, KF>(Sc, half, sb, pq, twi + half * 10 * 32 + lane, X + 16 * half * Lo::SX, dump + row * 8 * M,
+                                          KF ? F0 + (it & 1) * FCE : nullptr, ka);
     if constexpr (WPR == 2) asm volatile("bar.sync %0, 64;\n" :: "r"(1 + pair) : "memory");
     else __syncwarp();
     if constexpr (OUT) {
@@ -253,10 +329,14 @@ __device__ void lpkb_rows(const IO* __restrict__ x, IO* __restrict__ out, const 
 
 // Persistent: grid (<= SMs, 1), block 32 W (N1 = 32: a pair of warps per row; 16: a warp per row), dynamic smem as
 // lpk_forward with one row per unit (PackedLearnedConv.smem(N1, N2, W, 1)). lpk_forward's setup, then lpkb_rows.
-template <typename IO, bool BF16, int N1, int N2, bool OUT>
+// KF: after the pairs' buffers, ka (4 M floats) and per pair two fc buffers (2 N1 2 N2 16-bit values): dynamic smem
+// + 16 M + W / WPR * 8 N1 N2 bytes (PackedLearnedBackward); dpq (H, M) float4 {Re dP, Im dP, Re dQ, Im dQ} in tile
+// order, unscaled, written per channel.
+template <typename IO, bool BF16, int N1, int N2, bool OUT, bool ST, bool KF = false>
 __device__ void lpkb_chain(const IO* __restrict__ x, const float4* __restrict__ pq, const float* __restrict__ D,
                            const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L, uint16_t* __restrict__ dump,
-                           uint16_t* __restrict__ ins, int inslot) {
+                           uint16_t* __restrict__ ins, int inslot, const uint16_t* __restrict__ fdump = nullptr,
+                           float4* __restrict__ dpq = nullptr) {
   using Lo = LbtLayout<N1, N2>;
   using Lp = LpkLayout<N1, N2>;
   constexpr int M = Lp::M;
@@ -265,6 +345,9 @@ __device__ void lpkb_chain(const IO* __restrict__ x, const float4* __restrict__ 
   float4* spq = reinterpret_cast<float4*>(smraw + Lo::BLK_BYTES);
   float2* twi = reinterpret_cast<float2*>(smraw + Lo::BLK_BYTES + Lp::PQ_BYTES);
   uint16_t* bufs = reinterpret_cast<uint16_t*>(smraw + Lp::FIXED_BYTES);
+  const int units = blockDim.x / (32 * (N1 / 16));
+  float* ka = KF ? reinterpret_cast<float*>(smraw + Lp::FIXED_BYTES + 2 * units * (Lp::XB + 2 * Lp::XST)) : nullptr;
+  uint16_t* fcb = KF ? reinterpret_cast<uint16_t*>(ka + 4 * M) : nullptr;
   {
     const int n[8] = {N1, N1, N2, N2, N2, N2, N1, N1};
     int src = 0, dst = 0;
@@ -296,8 +379,14 @@ __device__ void lpkb_chain(const IO* __restrict__ x, const float4* __restrict__ 
     __syncthreads();
     const float4* src = pq + (size_t)hh * M;
     for (int i = threadIdx.x; i < M; i += blockDim.x) { const int r = i / N2, c = i - r * N2; spq[r * Lp::SQ + c] = src[i]; }
+    if constexpr (KF)
+      for (int i = threadIdx.x; i < 4 * M; i += blockDim.x) ka[i] = 0.f;
     __syncthreads();
-    lpkb_rows<IO, BF16, N1, N2, OUT>(x, out, D, B, H, L, bufs, sb, spq, twi, hh, dump, ins, inslot);
+    lpkb_rows<IO, BF16, N1, N2, OUT, ST, KF>(x, out, D, B, H, L, bufs, sb, spq, twi, hh, dump, ins, inslot, fdump, fcb, ka);
+    if constexpr (KF) {
+      __syncthreads();
+      for (int i = threadIdx.x; i < M; i += blockDim.x) dpq[(size_t)hh * M + i] = make_float4(ka[i], ka[M + i], ka[2 * M + i], ka[3 * M + i]);
+    }
   }
 }
 
@@ -344,15 +433,22 @@ extern "C" __global__ void __launch_bounds__(256) lpkb_pq_adj(const float4* __re
 // partners (k1 != 0) are the columns N2 - 4 - c0 .. N2 - 1 - c0 of the partner row, reversed, one 8-byte load each; on
 // the k1 = 0 row ((N2 - c) mod N2: not contiguous) 2-byte loads. The batch loop unrolled by 8 (lbt_dkp2's reason: loads
 // in flight). Grid (H), block 256, dynamic smem 16 M + 4 N1 bytes.
+// dpq != nullptr (fusedPq: the adjoint chain summed dP / dQ, (H, M) float4 in tile order): taken from there (times
+// scale) instead of the dumps.
 template <typename IO>
 __device__ void lpkb_dk(const uint16_t* __restrict__ fd, const uint16_t* __restrict__ ad, float2* __restrict__ g, int B, int H,
-                        int N1, int N2, float scale) {
+                        int N1, int N2, float scale, const float4* __restrict__ dpq) {
   extern __shared__ __align__(16) float4 sd[];
   int* inv = reinterpret_cast<int*>(sd + N1 * N2);
   const int M = N1 * N2, N = 2 * M, h = blockIdx.x;
   for (int i = threadIdx.x; i < N1; i += blockDim.x) inv[lpk_rho(i, N1)] = i;
   __syncthreads();
-  for (int p = 4 * threadIdx.x; p < M; p += 4 * blockDim.x) {
+  if (dpq != nullptr)
+    for (int p = threadIdx.x; p < M; p += blockDim.x) {
+      const float4 v = dpq[(size_t)h * M + p];
+      sd[p] = make_float4(v.x * scale, v.y * scale, v.z * scale, v.w * scale);
+    }
+  for (int p = 4 * threadIdx.x; dpq == nullptr && p < M; p += 4 * blockDim.x) {
     const int i = p / N2, c = p - i * N2, k1 = lpk_rho(i, N1);
     const int re = i * 2 * N2 + c, im = re + N2;
     const int pre = inv[k1 == 0 ? 0 : N1 - k1] * 2 * N2 + (k1 == 0 ? 0 : N2 - 4 - c), pim = pre + N2;
@@ -421,6 +517,48 @@ __device__ void lpkb_dk(const uint16_t* __restrict__ fd, const uint16_t* __restr
   }
 }
 
+// lpkb_gram_b's packed rows of step st (RPS rows of 16 N2 complex, chunk i of 4 complex per thread and k): load into
+// registers (zero past L), then deinterleave into a stage's [Re | Im] rows (row slot rq at ROW, after its dump operand).
+template <typename IO, int N2, int RPS, int XPT>
+__device__ __forceinline__ void lpkb_gb_load_x(const IO* __restrict__ x, int st, int rows, int L, bool vec, uint4 (&v)[XPT]) {
+  constexpr int XQ = 16 * N2 / 4;
+#pragma unroll
+  for (int k = 0; k < XPT; ++k) {
+    const int i = threadIdx.x + 256 * k, rq = i / XQ, cq = i - rq * XQ, r = st * RPS + rq, n = 8 * cq;   // n: first value
+    v[k] = make_uint4(0u, 0u, 0u, 0u);
+    if (i < RPS * XQ && r < rows) {
+      const IO* xr = x + (size_t)r * L;
+      if (vec) { if (n < L) v[k] = *reinterpret_cast<const uint4*>(xr + n); }
+      else {   // element loads, packed without taking v's address
+        const uint16_t* xs16 = reinterpret_cast<const uint16_t*>(xr);
+        uint32_t w0 = 0u, w1 = 0u, w2 = 0u, w3 = 0u;
+        if (n < L) w0 = xs16[n];
+        if (n + 1 < L) w0 |= (uint32_t)xs16[n + 1] << 16;
+        if (n + 2 < L) w1 = xs16[n + 2];
+        if (n + 3 < L) w1 |= (uint32_t)xs16[n + 3] << 16;
+        if (n + 4 < L) w2 = xs16[n + 4];
+        if (n + 5 < L) w2 |= (uint32_t)xs16[n + 5] << 16;
+        if (n + 6 < L) w3 = xs16[n + 6];
+        if (n + 7 < L) w3 |= (uint32_t)xs16[n + 7] << 16;
+        v[k] = make_uint4(w0, w1, w2, w3);
+      }
+    }
+  }
+}
+template <int N1, int N2, int RPS, int XPT>
+__device__ __forceinline__ void lpkb_gb_store_x(uint16_t* stage, const uint4 (&v)[XPT]) {
+  constexpr int XQ = 16 * N2 / 4, SX = 2 * N2 + 8, ROW = (N1 + 16) * SX, DOP = N1 * SX;
+#pragma unroll
+  for (int k = 0; k < XPT; ++k) {
+    const int i = threadIdx.x + 256 * k, rq = i / XQ, cq = i - rq * XQ, row = cq / (N2 / 4), c = 4 * (cq % (N2 / 4));
+    if (i < RPS * XQ) {
+      uint16_t* d = stage + rq * ROW + DOP + row * SX + c;
+      *reinterpret_cast<uint2*>(d) = make_uint2(__byte_perm(v[k].x, v[k].y, 0x5410), __byte_perm(v[k].z, v[k].w, 0x5410));
+      *reinterpret_cast<uint2*>(d + N2) = make_uint2(__byte_perm(v[k].x, v[k].y, 0x7632), __byte_perm(v[k].z, v[k].w, 0x7632));
+    }
+  }
+}
+
 // Form-B Gram with one operand the packed real row (dGa = sum pack(dy) X3^H, LX; dFa = sum dB pack(u)^H, !LX), without
 // the ins workspace: G[i][j] += sum_k L[i][k] conj(R[j][k]) (k over the N2 columns), learned_tc_bwd.cu lbt_gram's form-B
 // MMAs (four real m16n8k16 per complex tile, fp32 accumulators). The packed operand z[m] = x[2m] + i x[2m+1] has 16
@@ -458,42 +596,18 @@ __device__ void lpkb_gram_b(const IO* __restrict__ x, const uint16_t* __restrict
     }
     asm volatile("cp.async.commit_group;\n" ::: "memory");
   };
-  auto load_x = [&](int st, uint4 (&v)[XPT]) {   // the step's packed rows, 4 complex per chunk, zero past L
-#pragma unroll
-    for (int k = 0; k < XPT; ++k) {
-      const int i = threadIdx.x + 256 * k, rq = i / XQ, cq = i - rq * XQ, r = st * RPS + rq, n = 8 * cq;   // n: first value
-      v[k] = make_uint4(0u, 0u, 0u, 0u);
-      if (i < RPS * XQ && r < rows) {
-        const IO* xr = x + (size_t)r * L;
-        if (vec) { if (n < L) v[k] = *reinterpret_cast<const uint4*>(xr + n); }
-        else {
-          IO* w = reinterpret_cast<IO*>(&v[k]);
-#pragma unroll
-          for (int e = 0; e < 8; ++e) w[e] = n + e < L ? xr[n + e] : w[e];
-        }
-      }
-    }
-  };
-  auto store_x = [&](int stage, const uint4 (&v)[XPT]) {   // deinterleave into [Re | Im] rows
-#pragma unroll
-    for (int k = 0; k < XPT; ++k) {
-      const int i = threadIdx.x + 256 * k, rq = i / XQ, cq = i - rq * XQ, row = cq / (N2 / 4), c = 4 * (cq % (N2 / 4));
-      if (i < RPS * XQ) {
-        uint16_t* d = sm + stage * STAGE + rq * ROW + DOP + row * SX + c;
-        const uint32_t a = v[k].x, b = v[k].y, cc = v[k].z, dd = v[k].w;   // (re, im) pairs
-        *reinterpret_cast<uint2*>(d) = make_uint2(__byte_perm(a, b, 0x5410), __byte_perm(cc, dd, 0x5410));
-        *reinterpret_cast<uint2*>(d + N2) = make_uint2(__byte_perm(a, b, 0x7632), __byte_perm(cc, dd, 0x7632));
-      }
-    }
-  };
   uint4 xv[XPT];
   int st = blockIdx.x;
-  if (st < steps) { load_dump(st, 0); load_x(st, xv); store_x(0, xv); }
+  if (st < steps) {
+    load_dump(st, 0);
+    lpkb_gb_load_x<IO, N2, RPS, XPT>(x, st, rows, L, vec, xv);
+    lpkb_gb_store_x<N1, N2, RPS, XPT>(sm, xv);
+  }
   else asm volatile("cp.async.commit_group;\n" ::: "memory");
   for (int it = 0; st < steps; st += G, ++it) {
     const int cur = it & 1, nst = st + G;
     __syncthreads();   // the other stage is free (its MMAs done), this stage's x stores visible after the next barrier
-    if (nst < steps) { load_dump(nst, cur ^ 1); load_x(nst, xv); }
+    if (nst < steps) { load_dump(nst, cur ^ 1); lpkb_gb_load_x<IO, N2, RPS, XPT>(x, nst, rows, L, vec, xv); }
     else asm volatile("cp.async.commit_group;\n" ::: "memory");
     asm volatile("cp.async.wait_group 1;\n" ::: "memory");
     __syncthreads();
@@ -519,7 +633,7 @@ __device__ void lpkb_gram_b(const IO* __restrict__ x, const uint16_t* __restrict
         }
       }
     }
-    if (nst < steps) store_x(cur ^ 1, xv);
+    if (nst < steps) lpkb_gb_store_x<N1, N2, RPS, XPT>(sm + (cur ^ 1) * STAGE, xv);
   }
   asm volatile("cp.async.wait_all;\n" ::: "memory");
   __syncthreads();
@@ -553,12 +667,18 @@ __device__ void lpkb_gram_b(const IO* __restrict__ x, const uint16_t* __restrict
 }
 
 // 16 warps (32 x 32: 8 pairs; 16 x 16: 16 rows), 12 at 16 x 32 (one warp per row: at 16 ptxas spilled 40-72 bytes).
-#define LPKB_CHAIN(SUF, IO, BF, N1, N2, OUT, NAME, MAXT)                                                             \
+// Suffix f / a: the forward / adjoint chain with 4-byte dump stores; fs / as: staged dumps (ST); ask: as with dP / dQ in
+// the chain (KF). Arguments fdump, dpq: KF only (else ignored).
+#define LPKB_CHAIN1(SUF, IO, BF, N1, N2, OUT, ST, NAME, MAXT) LPKB_CHAINK(SUF, IO, BF, N1, N2, OUT, ST, false, NAME, MAXT)
+#define LPKB_CHAINK(SUF, IO, BF, N1, N2, OUT, ST, KF, NAME, MAXT)                                                        \
   extern "C" __global__ void __launch_bounds__(MAXT, 1) lpkb_chain_##SUF##_##N1##x##N2##_##NAME(const IO* __restrict__ x, \
       const float4* __restrict__ pq, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
-      int B, int H, int L, uint16_t* __restrict__ dump, uint16_t* __restrict__ ins, int inslot) {                  \
-    lpkb_chain<IO, BF, N1, N2, OUT>(x, pq, D, pb, out, B, H, L, dump, ins, inslot);                                 \
+      int B, int H, int L, uint16_t* __restrict__ dump, uint16_t* __restrict__ ins, int inslot,                   \
+      const uint16_t* __restrict__ fdump, float4* __restrict__ dpq) {                                               \
+    lpkb_chain<IO, BF, N1, N2, OUT, ST, KF>(x, pq, D, pb, out, B, H, L, dump, ins, inslot, fdump, dpq);             \
   }
+#define LPKB_CHAIN(SUF, IO, BF, N1, N2, OUT, NAME, MAXT)                                                             \
+  LPKB_CHAIN1(SUF, IO, BF, N1, N2, OUT, false, NAME, MAXT) LPKB_CHAIN1(SUF, IO, BF, N1, N2, OUT, true, NAME##s, MAXT)
 #define LPKB_GRAMB(SUF, IO, BF, N1, N2)                                                                              \
   extern "C" __global__ void __launch_bounds__(256) lpkb_gram_b_##SUF##_##N1##x##N2##_x(const IO* __restrict__ x,       \
       const uint16_t* __restrict__ dump, int slot, float2* __restrict__ part, int rows, int L) {                     \
@@ -572,10 +692,13 @@ __device__ void lpkb_gram_b(const IO* __restrict__ x, const uint16_t* __restrict
   LPKB_CHAIN(SUF, IO, BF, 32, 32, false, f, 512) LPKB_CHAIN(SUF, IO, BF, 32, 32, true, a, 512)                       \
   LPKB_CHAIN(SUF, IO, BF, 16, 32, false, f, 384) LPKB_CHAIN(SUF, IO, BF, 16, 32, true, a, 384)                       \
   LPKB_CHAIN(SUF, IO, BF, 16, 16, false, f, 512) LPKB_CHAIN(SUF, IO, BF, 16, 16, true, a, 512)                       \
+  LPKB_CHAINK(SUF, IO, BF, 32, 32, true, true, true, ask, 512) LPKB_CHAINK(SUF, IO, BF, 16, 32, true, true, true, ask, 384) \
+  LPKB_CHAINK(SUF, IO, BF, 16, 16, true, true, true, ask, 512)                                                     \
   LPKB_GRAMB(SUF, IO, BF, 32, 32) LPKB_GRAMB(SUF, IO, BF, 16, 32) LPKB_GRAMB(SUF, IO, BF, 16, 16)                   \
   extern "C" __global__ void __launch_bounds__(256) lpkb_dk_##SUF(const uint16_t* __restrict__ fd,                  \
-      const uint16_t* __restrict__ ad, float2* __restrict__ g, int B, int H, int N1, int N2, float scale) {         \
-    lpkb_dk<IO>(fd, ad, g, B, H, N1, N2, scale);                                                                    \
+      const uint16_t* __restrict__ ad, float2* __restrict__ g, int B, int H, int N1, int N2, float scale,           \
+      const float4* __restrict__ dpq) {                                                                              \
+    lpkb_dk<IO>(fd, ad, g, B, H, N1, N2, scale, dpq);                                                               \
   }
 LPKB_TYPE(bf16, __nv_bfloat16, true)
 LPKB_TYPE(f16, __half, false)

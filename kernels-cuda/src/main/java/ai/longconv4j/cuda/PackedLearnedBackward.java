@@ -42,7 +42,11 @@ final class PackedLearnedBackward {
       DeviceBuffer blocks, DeviceBuffer prep) {
     // speed choices (read per call, for the bench): dGa / dFa by lpkb_gram_b from u and dy themselves (no ins workspace)
     // or by lbt_gram on the chains' ins dumps; phases: CUDA-event times per phase printed (bench-runs/pkbwd)
+    // staged: the chains' dumps staged in shared memory and stored in 16-byte chunks (else 4-byte stores from the
+    // fragments); fusedPq (staged only): dP, dQ summed in the adjoint chain (else lpkb_dk reads both chains' slot 1)
     boolean direct = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.direct", "true")),
+        staged = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.staged", "true")),
+        fusedPq = staged && Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.fusedpq", "true")),
         phases = Boolean.getBoolean("longconv4j.pk.bwd.phases");
     int rows = B * h, e = blockElements(), gg = gramGrid(rows);
     long dump = (long) rows * 8 * m * 2;
@@ -53,7 +57,8 @@ final class PackedLearnedBackward {
     try (DeviceBuffer fd = device.alloc(dump); DeviceBuffer ad = device.alloc(dump); DeviceBuffer ins = direct ? null : device.alloc(dump);
          DeviceBuffer part = device.alloc(8L * gg * Math.max(n1, n2) * Math.max(n1, n2)); DeviceBuffer g = device.alloc(8L * h * n);
          DeviceBuffer adjBlocks = device.alloc(8L * e); DeviceBuffer prepAdj = device.alloc(4L * e);
-         DeviceBuffer pqAdj = device.alloc(16L * h * m); DeviceBuffer raw = device.alloc(8L * e)) {
+         DeviceBuffer pqAdj = device.alloc(16L * h * m); DeviceBuffer raw = device.alloc(8L * e);
+         DeviceBuffer dpq = fusedPq ? device.alloc(16L * h * m) : null) {
       CudaModule mb = device.module(MODULE), mf = device.module(MODULE_FWD), mg = device.module(MODULE_GRAM);
       DevicePointer none = new DevicePointer();
       Object insArg = direct ? none : ins;
@@ -65,10 +70,13 @@ final class PackedLearnedBackward {
       mark.run();
       // the two dumping chains (one row per unit; 16 warps, 12 at 16 x 32; persistent blocks)
       int warps = n1 == 16 && n2 == 32 ? 12 : 16, gx = Math.min(device.smCount(), h), smem = PackedLearnedConv.smem(n1, n2, warps, 1);
-      String chain = "lpkb_chain_" + io.tag() + "_" + n1 + "x" + n2;
-      mb.kernel(chain + "_f").launch(s, gx, 1, 32 * warps, smem, u, pq, d, prep, none, B, h, l, fd, insArg, 0);
+      String chain = "lpkb_chain_" + io.tag() + "_" + n1 + "x" + n2, st = staged ? "s" : "";
+      mb.kernel(chain + "_f" + st).launch(s, gx, 1, 32 * warps, smem, u, pq, d, prep, none, B, h, l, fd, insArg, 0, none, none);
       mark.run();
-      mb.kernel(chain + "_a").launch(s, gx, 1, 32 * warps, smem, dy, pqAdj, d, prepAdj, du, B, h, l, ad, insArg, 1);
+      // fusedPq: + the dP / dQ planes (16 M bytes) and per unit two prefetch buffers of the forward slot 1 (8 M bytes)
+      int smemA = smem + (fusedPq ? 16 * m + warps / (n1 / 16) * 8 * m : 0);
+      mb.kernel(chain + "_a" + st + (fusedPq ? "k" : "")).launch(s, gx, 1, 32 * warps, smemA, dy, pqAdj, d, prepAdj, du, B, h, l, ad, insArg, 1,
+          fd, fusedPq ? dpq : none);
       mark.run();
       // block gradients: {kernel form, L dump, L slot, R dump, R slot, raw offset, output size, scale}
       int fa = 0, fb = n1 * n1, gb = n1 * n1 + n2 * n2, ga = n1 * n1 + 2 * n2 * n2;
@@ -99,7 +107,7 @@ final class PackedLearnedBackward {
         mark.run();
       }
       // dP, dQ -> dK (natural order, zeros above M) -> dk by lbt_taps' inverse FFT at N1 = N, N2 = 1 (position = frequency)
-      mb.kernel("lpkb_dk_" + io.tag()).launch(s, h, 1, 256, 16 * m + 4 * n1, fd, ad, g, B, h, n1, n2, invM);
+      mb.kernel("lpkb_dk_" + io.tag()).launch(s, h, 1, 256, 16 * m + 4 * n1, fd, ad, g, B, h, n1, n2, invM, fusedPq ? dpq : none);
       mark.run();
       mg.kernel("lbt_taps").launch(s, h, 1, 256, 12 * n, g, dk, h, lk, taps, 0, 0, n, 1);
       mark.run();
@@ -110,7 +118,8 @@ final class PackedLearnedBackward {
       grads = unpermute(raw.copyTo(new float[2 * e], 0));
       if (ev != null) {
         String[] names = {"adj", "chainF", "chainA", "gramGa", "gramFa", "gramGb", "gramFb", "dk", "taps", "dD"};
-        var sb = new StringBuilder("packed bwd phases (ms) B=" + B + " H=" + h + " L=" + l + " direct=" + direct + ":");
+        var sb = new StringBuilder("packed bwd phases (ms) B=" + B + " H=" + h + " L=" + l + " direct=" + direct + " staged=" + staged
+            + " fusedPq=" + fusedPq + ":");
         for (int i = 1; i < ne[0]; i++) sb.append(String.format(" %s %.4f", names[i - 1], ev[i].elapsedSince(ev[i - 1])));
         sb.append(String.format(" total %.4f", ev[ne[0] - 1].elapsedSince(ev[0])));
         System.out.println(sb);

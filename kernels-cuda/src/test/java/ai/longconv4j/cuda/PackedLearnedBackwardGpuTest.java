@@ -26,8 +26,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * so a wrong rho / sigma un-permutation, partner or conjugate shows). du, dk and dD are NaN-poisoned first (du with a
  * tail past B H L that must stay poisoned) and must come back finite. At init (DFT blocks) also against the exact
  * causal convolution's gradients (direct float64 sums: Reference.causalAdjoint, kernelGrad, dGrad) and against
- * FlashButterfly's GPU backward (backwardInput, backwardWeights) on the same data. dGa and dFa by both routes
- * (longconv4j.pk.bwd.direct: lpkb_gram_b reading u / dy, the default, or lbt_gram on the chains' ins dumps).
+ * FlashButterfly's GPU backward (backwardInput, backwardWeights) on the same data. Every case runs three routes of
+ * PackedLearnedBackward's speed choices (ROUTES; system properties longconv4j.pk.bwd.direct / staged / fusedpq).
  * Tolerances (relative Frobenius error), the unpacked learned backward's budget (LearnedTensorCoreGpuTest): du goes
  * through the adjoint chain, the forward's structure (x, X1, C', X3 and the output rounded to 16 bits, blocks in 16
  * bits: a few 1e-3), 1e-2. The block gradients and dP / dQ are fp32 sums of products of 16-bit intermediates that went
@@ -40,6 +40,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 @Tag("gpu")
 class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
   private static final String[] NAMES = {"dFa", "dFb", "dGb", "dGa"};
+  /**
+   * {direct, staged, fusedpq}: the first route of sittings s1 / s2 (ins dumps, 4-byte dump stores, lpkb_dk on the dumps),
+   * staged dumps with dGa / dFa from u / dy, then with dP / dQ in the adjoint chain (the defaults).
+   */
+  private static final String[][] ROUTES = {{"false", "false", "false"}, {"true", "true", "false"}, {"true", "true", "true"}};
 
   static Stream<Arguments> cases() {
     // B, H, L, Lk, blocks (0: DFT, 1: DFT + 5 % noise, 2: fully random)
@@ -68,31 +73,43 @@ class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
          var dD = dev.alloc(4L * H);
          var pk = PackedLearnedConv.plan(dev, H, L, Lk, ConvMode.CAUSAL, io).setBlocks(blocks).setWeights(k, D)) {
       float[] duG = null, dkG = null, dDG = null;
-      // both routes of dGa / dFa: lpkb_gram_b on u / dy themselves (the default) and lbt_gram on the chains' ins dumps
-      for (String direct : new String[] {"false", "true"}) {
-        System.setProperty("longconv4j.pk.bwd.direct", direct);
-        String w = what + " direct=" + direct;
+      var failures = new java.util.ArrayList<String>();   // every route checked, the failures reported together
+      // the routes (PackedLearnedBackward's speed choices; the last one the defaults): {direct, staged, fusedpq}
+      for (String[] route : ROUTES) {
+        String w = what + " direct=" + route[0] + " staged=" + route[1] + " fusedpq=" + route[2];
         try {
+          System.setProperty("longconv4j.pk.bwd.direct", route[0]);
+          System.setProperty("longconv4j.pk.bwd.staged", route[1]);
+          System.setProperty("longconv4j.pk.bwd.fusedpq", route[2]);
           out.fill32(0x7fc07fc0);   // NaN as bf16 and as fp16
           dk.fill32(0x7fc00000);
           dD.fill32(0x7fc00000);
           pk.backward(du16, ddy, B, out, dk, dD);
         } finally {
           System.clearProperty("longconv4j.pk.bwd.direct");
+          System.clearProperty("longconv4j.pk.bwd.staged");
+          System.clearProperty("longconv4j.pk.bwd.fusedpq");
         }
         short[] all = LearnedCase.read(dev, out, n + tail);
-        for (int j = n; j < n + tail; j++) assertEquals((short) 0x7fc0, all[j], pk + " wrote past B H L at " + j + ": " + w);
         duG = ConvCase.read(dev, out, io, n);
         dkG = dk.copyTo(new float[H * Lk], 0);
         dDG = dD.copyTo(new float[H], 0);
-        for (float[] a : new float[][] {duG, dkG, dDG})
-          for (int j = 0; j < a.length; j++) assertTrue(Float.isFinite(a[j]), "a gradient not written (or not finite) at " + j + ": " + w);
-        Reference.assertClose("du vs lib " + w, duG, ref.conv().du(), 1e-2);
-        Reference.assertClose("dk vs lib " + w, dkG, ref.conv().dk(), tolK);
-        Reference.assertClose("dD vs lib " + w, dDG, ref.conv().dD(), 1e-5);
         double[][] gb = pk.blockGrads();
-        for (int i = 0; i < 4; i++) Reference.assertClose(NAMES[i] + " vs lib " + w, toF(gb[i]), ref.dBlocks()[i], 1e-2);
+        float[] du0 = duG, dk0 = dkG, dD0 = dDG;
+        try {
+          for (int j = n; j < n + tail; j++) assertEquals((short) 0x7fc0, all[j], pk + " wrote past B H L at " + j + ": " + w);
+          for (float[] a : new float[][] {du0, dk0, dD0})
+            for (int j = 0; j < a.length; j++) assertTrue(Float.isFinite(a[j]), "a gradient not written (or not finite) at " + j + ": " + w);
+          Reference.assertClose("du vs lib " + w, du0, ref.conv().du(), 1e-2);
+          Reference.assertClose("dk vs lib " + w, dk0, ref.conv().dk(), tolK);
+          Reference.assertClose("dD vs lib " + w, dD0, ref.conv().dD(), 1e-5);
+          for (int i = 0; i < 4; i++) Reference.assertClose(NAMES[i] + " vs lib " + w, toF(gb[i]), ref.dBlocks()[i], 1e-2);
+        } catch (AssertionError e) {
+          failures.add(e.getMessage());
+          System.out.println("FAILED route: " + e.getMessage());
+        }
       }
+      assertTrue(failures.isEmpty(), failures.size() + " route(s) failed: " + String.join(" | ", failures));
       if (kind == 0) {   // at init: the exact convolution's gradients, and FlashButterfly's backward on the same data
         Reference.assertClose("du at init vs direct " + what, duG, Reference.causalAdjoint(dy, k, Lk, D, B, H, L), 1e-2);
         Reference.assertClose("dk at init vs direct " + what, dkG, Reference.kernelGrad(ConvMode.CAUSAL, u, dy, Lk, B, H, L), tolK);

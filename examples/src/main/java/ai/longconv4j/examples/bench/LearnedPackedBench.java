@@ -26,8 +26,9 @@ import java.util.SplittableRandom;
  * relative error. CUDA events, warm-up ({@code CudaConvBench.median}), medians of 40 (forward) / 10 (fwd+bwd, bwd).
  * Usage: LearnedPackedBench [csv-out] [B] [H] [L,L,...] (default 64 768 256,512,1024);
  * {@code LearnedPackedBench phases L,L,...}: per L, B = 64, H = 768, the packed backward's CUDA-event times per phase
- * (PackedLearnedBackward's {@code longconv4j.pk.bwd.phases}) with dGa / dFa from the chains' ins dumps
- * ({@code longconv4j.pk.bwd.direct=false}) and from u / dy directly (true): 3 untimed backwards, then 3 printed.
+ * (PackedLearnedBackward's {@code longconv4j.pk.bwd.phases}) per route of its speed choices (system properties
+ * {@code longconv4j.pk.bwd.direct / staged / fusedpq}; sitting s2 ran direct false / true): 3 untimed backwards, then 3
+ * printed.
  */
 public final class LearnedPackedBench {
   private LearnedPackedBench() {}
@@ -152,14 +153,19 @@ public final class LearnedPackedBench {
         try (var u = dev.alloc(2 * n); var y = dev.alloc(2 * n); var dk = dev.alloc(4L * H * L); var dD = dev.alloc(4L * H);
              var pk = PackedLearnedConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(w[0], w[1])) {
           DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
-          for (String direct : new String[] {"false", "true", "false", "true"}) {
-            System.setProperty("longconv4j.pk.bwd.direct", direct);
+          // {direct, staged, fusedpq}: s2's default, staged dumps, + dP / dQ in the adjoint chain; then again in reverse
+          String[][] routes = {{"true", "false", "false"}, {"true", "true", "false"}, {"true", "true", "true"},
+              {"true", "true", "true"}, {"true", "true", "false"}, {"true", "false", "false"}};
+          for (String[] r : routes) {
+            System.setProperty("longconv4j.pk.bwd.direct", r[0]);
+            System.setProperty("longconv4j.pk.bwd.staged", r[1]);
+            System.setProperty("longconv4j.pk.bwd.fusedpq", r[2]);
             for (int i = 0; i < 3; i++) pk.backward(u, u, B, y, dk, dD);
             System.setProperty("longconv4j.pk.bwd.phases", "true");
             for (int i = 0; i < 3; i++) pk.backward(u, u, B, y, dk, dD);
             System.setProperty("longconv4j.pk.bwd.phases", "false");
           }
-          System.clearProperty("longconv4j.pk.bwd.direct");
+          for (String k : new String[] {"direct", "staged", "fusedpq"}) System.clearProperty("longconv4j.pk.bwd." + k);
         }
       }
     }

@@ -48,6 +48,11 @@ final class PackedLearnedBackward {
         staged = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.staged", "true")),
         fusedPq = staged && Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.fusedpq", "true")),
         phases = Boolean.getBoolean("longconv4j.pk.bwd.phases");
+    // grama: dGb / dFb's lbt_gram form-A kernel: p the row-pair kernel (_asyncp, N2 = 32 only; the default there), s two
+    // buffers (_asyncs, the default at N2 = 16), 3 / 4 cp.async stages (_async3s / _async4s)
+    String grama = System.getProperty("longconv4j.pk.bwd.grama", n2 == 32 ? "p" : "s");
+    if (!grama.matches("[ps34]") || (grama.equals("p") && n2 != 32))
+      throw new IllegalArgumentException("longconv4j.pk.bwd.grama: p (N2 = 32 only), s, 3 or 4, got " + grama + " at " + n1 + " x " + n2);
     int rows = B * h, e = blockElements(), gg = gramGrid(rows);
     long dump = (long) rows * 8 * m * 2;
     CudaStream s = device.stream();
@@ -96,12 +101,14 @@ final class PackedLearnedBackward {
           mb.kernel("lpkb_gram_b_" + io.tag() + "_" + n1 + "x" + n2 + (i == 0 ? "_x" : "_d")).launch(s, gq, 1, 256, xsm,
               i == 0 ? dy : u, i == 0 ? fd : ad, 3, part, rows, l);
         } else {
-          // form A at N2 = 32: the row-pair kernel (two stages of two rows, 16 N1 (2 N2 + 8) bytes); else two buffers
-          boolean rp = q[0].equals("a") && n2 == 32;
-          String kn = cfg + q[0] + (rp ? "_asyncp" : "_asyncs");
-          int sm = (rp ? 16 : 8) * n1 * (2 * n2 + 8);
+          // form A per grama: the row-pair kernel (two stages of two rows, 16 N1 (2 N2 + 8) bytes), or S stages of both
+          // operands (4 S N1 (2 N2 + 8) bytes; 4 stages: 3 blocks per SM, as LearnedButterflyConv); form B two buffers
+          String v = q[0].equals("a") ? grama : "s";
+          String kn = cfg + q[0] + (v.equals("p") ? "_asyncp" : v.equals("s") ? "_asyncs" : "_async" + v + "s");
+          int stages = v.equals("3") ? 3 : v.equals("4") ? 4 : 2, sm = (v.equals("p") ? 16 : 4 * stages) * n1 * (2 * n2 + 8);
+          if (v.equals("4")) gq = Math.min(rows, 3 * device.smCount());
           // L = 0: every operand is a dump slot (the async path needs L % 8 == 0 only for real x operands)
-          mg.kernel(kn).launch(s, gg, 1, 256, sm, q[1], q[2], none, q[3], q[4], none, part, rows, 0);
+          mg.kernel(kn).launch(s, gq, 1, 256, sm, q[1], q[2], none, q[3], q[4], none, part, rows, 0);
         }
         mg.kernel("lbt_gram_reduce2").launch(s, (mm * mm + 31) / 32, 1, 256, 0, part, gq, mm * mm, (Float) q[7], raw, (Integer) q[5]);
         mark.run();
@@ -119,7 +126,7 @@ final class PackedLearnedBackward {
       if (ev != null) {
         String[] names = {"adj", "chainF", "chainA", "gramGa", "gramFa", "gramGb", "gramFb", "dk", "taps", "dD"};
         var sb = new StringBuilder("packed bwd phases (ms) B=" + B + " H=" + h + " L=" + l + " direct=" + direct + " staged=" + staged
-            + " fusedPq=" + fusedPq + ":");
+            + " fusedPq=" + fusedPq + " grama=" + grama + ":");
         for (int i = 1; i < ne[0]; i++) sb.append(String.format(" %s %.4f", names[i - 1], ev[i].elapsedSince(ev[i - 1])));
         sb.append(String.format(" total %.4f", ev[ne[0] - 1].elapsedSince(ev[0])));
         System.out.println(sb);

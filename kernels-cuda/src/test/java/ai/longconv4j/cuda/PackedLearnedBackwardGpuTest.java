@@ -26,8 +26,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * so a wrong rho / sigma un-permutation, partner or conjugate shows). du, dk and dD are NaN-poisoned first (du with a
  * tail past B H L that must stay poisoned) and must come back finite. At init (DFT blocks) also against the exact
  * causal convolution's gradients (direct float64 sums: Reference.causalAdjoint, kernelGrad, dGrad) and against
- * FlashButterfly's GPU backward (backwardInput, backwardWeights) on the same data. Every case runs three routes of
- * PackedLearnedBackward's speed choices (ROUTES; system properties longconv4j.pk.bwd.direct / staged / fusedpq).
+ * FlashButterfly's GPU backward (backwardInput, backwardWeights) on the same data. Every case runs four routes of
+ * PackedLearnedBackward's speed choices (ROUTES; system properties longconv4j.pk.bwd.direct / staged / fusedpq / grama),
+ * each checked (all failures reported together).
  * Tolerances (relative Frobenius error), the unpacked learned backward's budget (LearnedTensorCoreGpuTest): du goes
  * through the adjoint chain, the forward's structure (x, X1, C', X3 and the output rounded to 16 bits, blocks in 16
  * bits: a few 1e-3), 1e-2. The block gradients and dP / dQ are fp32 sums of products of 16-bit intermediates that went
@@ -41,10 +42,12 @@ import org.junit.jupiter.params.provider.MethodSource;
 class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
   private static final String[] NAMES = {"dFa", "dFb", "dGb", "dGa"};
   /**
-   * {direct, staged, fusedpq}: the first route of sittings s1 / s2 (ins dumps, 4-byte dump stores, lpkb_dk on the dumps),
-   * staged dumps with dGa / dFa from u / dy, then with dP / dQ in the adjoint chain (the defaults).
+   * {direct, staged, fusedpq, grama}: the first route of sittings s1 / s2 (ins dumps, 4-byte dump stores, lpkb_dk on the
+   * dumps), staged dumps with dGa / dFa from u / dy, with dP / dQ in the adjoint chain and the form-A Grams in 3 stages,
+   * then the defaults ("-": grama's default).
    */
-  private static final String[][] ROUTES = {{"false", "false", "false"}, {"true", "true", "false"}, {"true", "true", "true"}};
+  private static final String[][] ROUTES = {{"false", "false", "false", "-"}, {"true", "true", "false", "-"}, {"true", "true", "true", "3"},
+      {"true", "true", "true", "-"}};
 
   static Stream<Arguments> cases() {
     // B, H, L, Lk, blocks (0: DFT, 1: DFT + 5 % noise, 2: fully random)
@@ -76,11 +79,12 @@ class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
       var failures = new java.util.ArrayList<String>();   // every route checked, the failures reported together
       // the routes (PackedLearnedBackward's speed choices; the last one the defaults): {direct, staged, fusedpq}
       for (String[] route : ROUTES) {
-        String w = what + " direct=" + route[0] + " staged=" + route[1] + " fusedpq=" + route[2];
+        String w = what + " direct=" + route[0] + " staged=" + route[1] + " fusedpq=" + route[2] + " grama=" + route[3];
         try {
           System.setProperty("longconv4j.pk.bwd.direct", route[0]);
           System.setProperty("longconv4j.pk.bwd.staged", route[1]);
           System.setProperty("longconv4j.pk.bwd.fusedpq", route[2]);
+          if (!route[3].equals("-")) System.setProperty("longconv4j.pk.bwd.grama", route[3]);
           out.fill32(0x7fc07fc0);   // NaN as bf16 and as fp16
           dk.fill32(0x7fc00000);
           dD.fill32(0x7fc00000);
@@ -89,6 +93,7 @@ class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
           System.clearProperty("longconv4j.pk.bwd.direct");
           System.clearProperty("longconv4j.pk.bwd.staged");
           System.clearProperty("longconv4j.pk.bwd.fusedpq");
+          System.clearProperty("longconv4j.pk.bwd.grama");
         }
         short[] all = LearnedCase.read(dev, out, n + tail);
         duG = ConvCase.read(dev, out, io, n);

@@ -154,18 +154,22 @@ public final class LearnedPackedBench {
              var pk = PackedLearnedConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(w[0], w[1])) {
           DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
           // {direct, staged, fusedpq}: s2's default, staged dumps, + dP / dQ in the adjoint chain; then again in reverse
-          String[][] routes = {{"true", "false", "false"}, {"true", "true", "false"}, {"true", "true", "true"},
-              {"true", "true", "true"}, {"true", "true", "false"}, {"true", "false", "false"}};
+          // {direct, staged, fusedpq, grama (- : the default)}: the fused route also with the form-A Grams' 2 / 3 stages
+          String[][] routes = {{"true", "false", "false", "-"}, {"true", "true", "false", "-"}, {"true", "true", "true", "-"},
+              {"true", "true", "true", "s"}, {"true", "true", "true", "3"}, {"true", "true", "true", "-"}, {"true", "true", "false", "-"},
+              {"true", "false", "false", "-"}};
           for (String[] r : routes) {
             System.setProperty("longconv4j.pk.bwd.direct", r[0]);
             System.setProperty("longconv4j.pk.bwd.staged", r[1]);
             System.setProperty("longconv4j.pk.bwd.fusedpq", r[2]);
+            if (r[3].equals("-")) System.clearProperty("longconv4j.pk.bwd.grama");
+            else System.setProperty("longconv4j.pk.bwd.grama", r[3]);
             for (int i = 0; i < 3; i++) pk.backward(u, u, B, y, dk, dD);
             System.setProperty("longconv4j.pk.bwd.phases", "true");
             for (int i = 0; i < 3; i++) pk.backward(u, u, B, y, dk, dD);
             System.setProperty("longconv4j.pk.bwd.phases", "false");
           }
-          for (String k : new String[] {"direct", "staged", "fusedpq"}) System.clearProperty("longconv4j.pk.bwd." + k);
+          for (String k : new String[] {"direct", "staged", "fusedpq", "grama"}) System.clearProperty("longconv4j.pk.bwd." + k);
         }
       }
     }

@@ -1,6 +1,10 @@
-// The PACKED learned butterfly's forward on tensor cores (engine LEARNED_PACKED; prompts' packed spec, PackedLearnedConv).
-// Shapes: B batch, H channels, L length (causal: 512 < L <= 1024), N = 2048 the real FFT size, M = N / 2 = N1 x N2 =
-// 32 x 32 the learned complex transform.
+// The PACKED learned butterfly's forward and input gradient on tensor cores (engine LEARNED_PACKED; prompts' packed spec,
+// PackedLearnedConv). The input gradient du (dy -> du) is the same kernel on the adjoint blocks {Ga^H, Gb^H, Fb^H, Fa^H}
+// (lpk_prep adjoint) and the adjoint pair map {conj(P_k), Q_s(k)} (lpk_pq adj): the adjoint chain has the forward's
+// structure (pack(dy) -> Ga^H, T / M, Gb^H -> pair map adjoint -> Fb^H, conj(T) -> Fa^H -> unpack; the 1/M kept in step 3).
+// Shapes: B batch, H channels, L length (causal), N the real FFT size (the power of two >= L + Lk - 1), M = N / 2 =
+// N1 x N2 the learned complex transform: 32 x 32 (a pair of warps per row), 16 x 32 or 16 x 16 (one warp per row); the
+// row's non-zero half ceil(L / 2) <= 16 N2 (host-checked through M).
 //   x, out: (B, H, L) bf16 / fp16; pq: (H, M) float4 {Re P, Im P, Re Q, Im Q} in the kernel's tile-row order
 //   (lpk_pq); D: (H) fp32; pb: the prepared 16-bit blocks (lpk_prep), learned_tc.cu's planes a1r a1i | b2r b2i | b3r b3i |
 //   a4r a4i with the permutations below.
@@ -43,25 +47,29 @@ struct LpkLayout {
 };
 
 // Prepared blocks from the fp32 complex blocks {Fa, Fb, Gb, Ga}: a1 = Fa[rho(i)][c], b2 stored transposed with rows
-// sigma: b2[n][p] = Fb[sigma(p)][n], b3[n][k] = Gb[k][n], a4[r][i] = Ga[r][rho(i)]. Grid ceil(2 (N1^2 + N2^2) / 256), 256.
+// sigma: b2[n][p] = Fb[sigma(p)][n], b3[n][k] = Gb[k][n], a4[r][i] = Ga[r][rho(i)]. adjoint (du, the input gradient):
+// the same with {Ga^H, Gb^H, Fb^H, Fa^H} in place of {Fa, Fb, Gb, Ga}. Grid ceil(2 (N1^2 + N2^2) / 256), block 256.
 template <typename T16>
-__device__ void lpk_prep(const float2* __restrict__ blocks, T16* __restrict__ out, int N1, int N2) {
+__device__ void lpk_prep(const float2* __restrict__ blocks, T16* __restrict__ out, int N1, int N2, int adjoint) {
   const int e = blockIdx.x * blockDim.x + threadIdx.x, a = N1 * N1, b = N2 * N2;
   if (e >= 2 * (a + b)) return;
   const float2 *fa = blocks, *fb = blocks + a, *gb = fb + b, *ga = gb + b;
   float2 v;
   int off, size, i;
-  if (e < a) {                       // a1
-    i = e; const int r = i / N1, c = i - r * N1;
-    v = fa[lpk_rho(r, N1) * N1 + c]; off = 0; size = a;
-  } else if (e >= a + 2 * b) {       // a4
-    i = e - a - 2 * b; const int r = i / N1, c = i - r * N1;
-    v = ga[r * N1 + lpk_rho(c, N1)]; off = 2 * a + 4 * b; size = a;
-  } else {                           // b2 / b3 transposed: out[n][k]
+  // X^H[r][c] = conj(X[c][r])
+  auto adj = [](float2 z) { return make_float2(z.x, -z.y); };
+  if (e < a) {                       // a1 = Fa, rows rho (adjoint: Ga^H)
+    i = e; const int r = i / N1, c = i - r * N1, kr = lpk_rho(r, N1);
+    v = adjoint ? adj(ga[c * N1 + kr]) : fa[kr * N1 + c]; off = 0; size = a;
+  } else if (e >= a + 2 * b) {       // a4 = Ga, columns rho (adjoint: Fa^H)
+    i = e - a - 2 * b; const int r = i / N1, c = i - r * N1, kc = lpk_rho(c, N1);
+    v = adjoint ? adj(fa[kc * N1 + r]) : ga[r * N1 + kc]; off = 2 * a + 4 * b; size = a;
+  } else {                           // b2 / b3 transposed: out[n][k] = M[k][n] (b2: M = Fb rows sigma, adjoint Gb^H; b3: Gb, adjoint Fb^H)
     const bool second = e < a + b;
     i = second ? e - a : e - a - b;
-    const int n = i / N2, k = i - n * N2;
-    v = second ? fb[lpk_sigma(k) * N2 + n] : gb[k * N2 + n];
+    const int n = i / N2, k = i - n * N2, ks = second ? lpk_sigma(k) : k;
+    const float2* src = second ? (adjoint ? gb : fb) : (adjoint ? fb : gb);
+    v = adjoint ? adj(src[n * N2 + ks]) : src[ks * N2 + n];
     off = second ? 2 * a : 2 * a + 2 * b; size = b;
   }
   st(out + off + i, v.x); st(out + off + size + i, v.y);
@@ -71,10 +79,23 @@ __device__ void lpk_prep(const float2* __restrict__ blocks, T16* __restrict__ ou
 // K = DFT_N(k_pad) in fp32 for j = 0 .. M, then for tile position (i, c): k = rho(i) + N1 c,
 //   P_k = c_k K[k] a_k + d_k conj(K[M-k]) conj(b_{M-k}),  Q_k = c_k K[k] b_k + d_k conj(K[M-k]) conj(a_{M-k}),
 //   a_j = (1 - i w^j) / 2, b_j = (1 + i w^j) / 2, c_k = (1 + i w^-k) / 2, d_k = (1 - i w^-k) / 2, w = e^(-2 pi i / N).
-// out: (H, M) float4 {P, Q} at i N2 + c. Block 256, dynamic smem 8 N + 8 (M + 1) bytes.
+// out: (H, M) float4 {P, Q} at i N2 + c. adj != nullptr: also the adjoint pair map's coefficients (du), same layout:
+// dC[k] = conj(P_k) dC'[k] + Q_s(k) conj(dC'[s(k)]), s(k) = (M - k) mod M: {conj(P_k), Q_s(k)}.
+// Block 256, dynamic smem 8 N + 8 (M + 1) bytes.
 __device__ __forceinline__ float2 lpk_cmulf(float2 a, float2 b) { return make_float2(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
-extern "C" __global__ void __launch_bounds__(256) lpk_pq(const float* __restrict__ k, float4* __restrict__ out, int Lk, int taps,
-                                                        int N1, int N2) {
+__device__ __forceinline__ float4 lpk_pq_at(const float2* sw, const float2* K, int f, int M) {   // {P_f, Q_f}, f in 0 .. M-1
+  const int g = M - f;   // 1 .. M
+  const float2 wf = sw[f], wg = sw[g];
+  const float2 af = make_float2(0.5f * (1.f + wf.y), -0.5f * wf.x), bf = make_float2(0.5f * (1.f - wf.y), 0.5f * wf.x);   // (1 -+ i w) / 2
+  const float2 ag = make_float2(0.5f * (1.f + wg.y), -0.5f * wg.x), bg = make_float2(0.5f * (1.f - wg.y), 0.5f * wg.x);
+  const float2 cf = make_float2(0.5f * (1.f + wf.y), 0.5f * wf.x), df = make_float2(0.5f * (1.f - wf.y), -0.5f * wf.x);   // (1 +- i conj(w)) / 2
+  const float2 x = lpk_cmulf(cf, K[f]), y = lpk_cmulf(df, make_float2(K[g].x, -K[g].y));                                   // c K[k], d conj K[M-k]
+  const float2 p0 = lpk_cmulf(x, af), p1 = lpk_cmulf(y, make_float2(bg.x, -bg.y));
+  const float2 q0 = lpk_cmulf(x, bf), q1 = lpk_cmulf(y, make_float2(ag.x, -ag.y));
+  return make_float4(p0.x + p1.x, p0.y + p1.y, q0.x + q1.x, q0.y + q1.y);
+}
+extern "C" __global__ void __launch_bounds__(256) lpk_pq(const float* __restrict__ k, float4* __restrict__ out, float4* __restrict__ adj,
+                                                        int Lk, int taps, int N1, int N2) {
   extern __shared__ __align__(16) float2 sw[];
   const int M = N1 * N2, N = 2 * M, h = blockIdx.x;
   float2* K = sw + N;
@@ -88,18 +109,13 @@ extern "C" __global__ void __launch_bounds__(256) lpk_pq(const float* __restrict
   }
   __syncthreads();
   for (int p = threadIdx.x; p < M; p += blockDim.x) {
-    const int i = p / N2, c = p - i * N2, f = lpk_rho(i, N1) + N1 * c, g = M - f;   // g in 1 .. M
-    const float2 wf = sw[f], wg = sw[g];
-    const float2 af = make_float2(0.5f * (1.f + wf.y), -0.5f * wf.x), bf = make_float2(0.5f * (1.f - wf.y), 0.5f * wf.x);   // (1 -+ i w) / 2
-    const float2 ag = make_float2(0.5f * (1.f + wg.y), -0.5f * wg.x), bg = make_float2(0.5f * (1.f - wg.y), 0.5f * wg.x);
-    const float2 cf = make_float2(0.5f * (1.f + wf.y), 0.5f * wf.x), df = make_float2(0.5f * (1.f - wf.y), -0.5f * wf.x);   // (1 +- i conj(w)) / 2
-    const float2 Kf = K[f], Kg = make_float2(K[g].x, -K[g].y);                                                                 // K[k], conj K[M-k]
-    const float2 x = lpk_cmulf(cf, Kf), y = lpk_cmulf(df, Kg);
-    const float2 P = make_float2(lpk_cmulf(x, af).x + lpk_cmulf(y, make_float2(bg.x, -bg.y)).x,
-                                 lpk_cmulf(x, af).y + lpk_cmulf(y, make_float2(bg.x, -bg.y)).y);
-    const float2 Q = make_float2(lpk_cmulf(x, bf).x + lpk_cmulf(y, make_float2(ag.x, -ag.y)).x,
-                                 lpk_cmulf(x, bf).y + lpk_cmulf(y, make_float2(ag.x, -ag.y)).y);
-    out[(size_t)h * M + p] = make_float4(P.x, P.y, Q.x, Q.y);
+    const int i = p / N2, c = p - i * N2, f = lpk_rho(i, N1) + N1 * c;
+    const float4 v = lpk_pq_at(sw, K, f, M);
+    out[(size_t)h * M + p] = v;
+    if (adj != nullptr) {
+      const float4 w = lpk_pq_at(sw, K, (M - f) & (M - 1), M);
+      adj[(size_t)h * M + p] = make_float4(v.x, -v.y, w.z, w.w);
+    }
   }
 }
 
@@ -486,7 +502,7 @@ __device__ void lpk_forward(const IO* __restrict__ x, const float4* __restrict__
   LPK_CFG(SUF, IO, BF, 16, 32, 1, 512, 16x32r1w16) LPK_CFG(SUF, IO, BF, 16, 32, 2, 384, 16x32r2w12)                     \
   LPK_CFG(SUF, IO, BF, 16, 16, 1, 512, 16x16r1w16) LPK_CFG(SUF, IO, BF, 16, 16, 2, 384, 16x16r2w12)                     \
   extern "C" __global__ void __launch_bounds__(256) lpk_prep_##SUF(const float2* __restrict__ blocks, IO* __restrict__ out, \
-      int N1, int N2) { lpk_prep<IO>(blocks, out, N1, N2); }
+      int N1, int N2, int adjoint) { lpk_prep<IO>(blocks, out, N1, N2, adjoint); }
 #ifndef LPK_NO_INSTANCES   // learned_pk_bwd.cu includes this file for its device code only
 LPK_TYPE(bf16, __nv_bfloat16, true)
 LPK_TYPE(f16, __half, false)

@@ -23,6 +23,11 @@ final class PackedLearnedBackward {
   private double[][] grads;
 
   PackedLearnedBackward(CudaDevice device, int h, int l, int lk, int n1, int n2, int taps, ElementType io) {
+    // the chains stage 16 rows of the packed row (learned_pk.cu's x stage) and lpkb_gram_b takes 16 non-zero rows
+    if ((l + 1) / 2 > 16 * n2)
+      throw new IllegalArgumentException("PackedLearnedConv.backward: L=" + l + " (Lk=" + lk + ") packs into ceil(L/2)=" + (l + 1) / 2
+          + " points, more than the 16 rows x N2=" + n2 + " = " + 16 * n2 + " the kernels stage at M = " + n1 + " x " + n2
+          + " (covered: ceil(L/2) <= 16 N2)");
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.n1 = n1; this.n2 = n2; this.taps = taps; this.io = io;
     this.m = n1 * n2; this.n = 2 * m;
   }
@@ -43,10 +48,12 @@ final class PackedLearnedBackward {
     // speed choices (read per call, for the bench): dGa / dFa by lpkb_gram_b from u and dy themselves (no ins workspace)
     // or by lbt_gram on the chains' ins dumps; phases: CUDA-event times per phase printed (bench-runs/pkbwd)
     // staged: the chains' dumps staged in shared memory and stored in 16-byte chunks (else 4-byte stores from the
-    // fragments); fusedPq (staged only): dP, dQ summed in the adjoint chain (else lpkb_dk reads both chains' slot 1)
+    // fragments; sitting s3: 0.27 / 0.30 ms per chain against 0.87 / 0.93 at 1K); fusedPq (staged only): dP, dQ summed in
+    // the adjoint chain (else lpkb_dk reads both chains' slot 1); s3's phases: the adjoint chain +0.22 ms, lpkb_dk -0.10 at
+    // 1K (+0.16 / -0.08 at 512), +0.055 / -0.07 at 16 x 16: the default at 16 x 16 only
     boolean direct = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.direct", "true")),
         staged = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.staged", "true")),
-        fusedPq = staged && Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.fusedpq", "true")),
+        fusedPq = staged && Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.fusedpq", String.valueOf(n2 == 16))),
         phases = Boolean.getBoolean("longconv4j.pk.bwd.phases");
     // grama: dGb / dFb's lbt_gram form-A kernel: p the row-pair kernel (_asyncp, N2 = 32 only; the default there), s two
     // buffers (_asyncs, the default at N2 = 16), 3 / 4 cp.async stages (_async3s / _async4s)
@@ -70,7 +77,7 @@ final class PackedLearnedBackward {
       mark.run();
       // the adjoint chain's blocks and coefficients
       mb.kernel("lpkb_adj_blocks").launch(s, (e + 255) / 256, 1, 256, 0, blocks, adjBlocks, n1, n2);
-      mf.kernel("lpk_prep_" + io.tag()).launch(s, (e + 255) / 256, 1, 256, 0, adjBlocks, prepAdj, n1, n2);
+      mf.kernel("lpk_prep_" + io.tag()).launch(s, (e + 255) / 256, 1, 256, 0, adjBlocks, prepAdj, n1, n2, 0);   // already adjoint
       mb.kernel("lpkb_pq_adj").launch(s, h, 1, 256, 0, pq, pqAdj, n1, n2);
       mark.run();
       // the two dumping chains (one row per unit; 16 warps, 12 at 16 x 32; persistent blocks)

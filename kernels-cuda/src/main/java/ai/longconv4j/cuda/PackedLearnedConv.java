@@ -1,7 +1,7 @@
-// Shapes: B batch, H channels, L length, Lk kernel taps; N the real FFT size (MONARCH's sizing: causal N >= 2L, a power
-// of two), M = N / 2 = N1 x N2 the learned complex transform (these kernels: M = 256 = 16 x 16, 512 = 16 x 32,
-// 1024 = 32 x 32, i.e. causal 128 < L <= 1024).
-//   u, y: (B, H, L) device arrays of the plan's ElementType (bf16 / fp16); k: (H, Lk) fp32; D: (H) fp32.
+// Shapes: B batch, H channels, L length, Lk kernel taps; N the real FFT size (MONARCH's sizing: causal N the power of
+// two >= L + Lk - 1, at least 32), M = N / 2 = N1 x N2 the learned complex transform (these kernels: M = 256 = 16 x 16,
+// 512 = 16 x 32, 1024 = 32 x 32; with Lk = L: 128 < L <= 1024).
+//   u, y, dy, du: (B, H, L) device arrays of the plan's ElementType (bf16 / fp16); k: (H, Lk) fp32; D: (H) fp32.
 //   blocks {Fa (N1, N1), Fb (N2, N2), Gb (N2, N2), Ga (N1, N1)}, complex interleaved (n, n, 2) as lib's LearnedButterfly.
 //   pair coefficients: (H, M) complex pairs {P, Q} (lib's PackedLearnedButterfly.pairCoefficients per channel).
 package ai.longconv4j.cuda;
@@ -11,7 +11,7 @@ import ai.longconv4j.conv.ConvPlan;
 import ai.longconv4j.conv.PackedLearnedButterfly;
 
 /**
- * The PACKED learned butterfly's forward on the GPU (engine LEARNED_PACKED; lib's float64 twin is
+ * The PACKED learned butterfly's forward and input gradient on the GPU (engine LEARNED_PACKED; lib's float64 twin is
  * {@code ai.longconv4j.conv.PackedLearnedButterfly}): each real row u of length L is packed into M = N/2 complex points
  * z[m] = u[2m] + i u[2m+1] and run through a learned 2-factor transform of M points (blocks {Fa, Fb, Gb, Ga}, initialised
  * to the exact DFT; twiddles fixed), the real-FFT split, the product with the kernel spectrum and the merge folded into
@@ -20,15 +20,16 @@ import ai.longconv4j.conv.PackedLearnedButterfly;
  * an exact FFT convolution.
  * <p>
  * Covered (else {@link IllegalArgumentException} naming the shape): CAUSAL, bf16 / fp16 I/O, M = 1024 = 32 x 32
- * (512 &lt; L &lt;= 1024), 512 = 16 x 32 (256 &lt; L &lt;= 512) and 256 = 16 x 16 (128 &lt; L &lt;= 256), any B &gt;= 1,
+ * (with Lk = L: 512 &lt; L &lt;= 1024), 512 = 16 x 32 (256 &lt; L &lt;= 512) and 256 = 16 x 16 (128 &lt; L &lt;= 256), any B &gt;= 1,
  * 1 &lt;= H &lt;= 65535, 1 &lt;= Lk &lt;= L. Kernels: learned_pk.cu ({@code lpk_forward_*}: pc2p's chained structure on
  * mma.sync, a pair of warps per row at N1 = 32, one warp per row at N1 = 16; fp32 accumulation, 16-bit blocks prepared per {@link #setBlocks}; P and Q
- * computed in fp32 on the GPU from the taps per {@link #setWeights}, {@code lpk_pq}). <b>Forward only</b>: this class has
- * no backward (no du, dk, dD or block gradients); lib's twin computes them on the CPU.
+ * computed in fp32 on the GPU from the taps per {@link #setWeights}, {@code lpk_pq}). The input gradient alone:
+ * {@link #backwardInput} (the same kernel on the adjoint blocks and the adjoint pair map); all gradients (du, dk, dD and
+ * the four block gradients): {@link #backward} and {@link #blockGrads} ({@link PackedLearnedBackward}, learned_pk_bwd.cu).
  * <pre>{@code
  * jshell> var pk = PackedLearnedConv.plan(dev, 768, 1024, 1024, ConvMode.CAUSAL, ElementType.BF16)
- * pk ==> PackedLearnedConv[H=768, L=1024, Lk=1024, CAUSAL, N=2048, M=1024 = 32 x 32, io=BF16, 1 row / pair, 16 warps]
- * jshell> pk.setWeights(k, D); pk.forward(u, y, 64);
+ * pk ==> PackedLearnedConv[H=768, L=1024, Lk=1024, CAUSAL, N=2048, M=1024 = 32 x 32, io=BF16, 1 row / unit, 16 warps]
+ * jshell> pk.setWeights(k, D); pk.forward(u, y, 64); pk.backwardInput(dy, du, 64);
  * }</pre>
  */
 public final class PackedLearnedConv implements AutoCloseable {
@@ -40,18 +41,21 @@ public final class PackedLearnedConv implements AutoCloseable {
   private final int h, l, lk, n, m, n1, n2, taps;
   private final ConvMode mode;
   private final ElementType io;
-  private final DeviceBuffer pq, d, blocks, prep;
-  private boolean weightsSet, batchRows = false;
+  private final DeviceBuffer pq, pqAdj, d, blocks, prep, prepAdj;
+  private boolean weightsSet, batchRows;
   private int rows2Warps = 12;
 
   private PackedLearnedConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;
     this.n = p.fftSize(); this.m = n / 2; this.n1 = p.factors().get(0); this.n2 = p.factors().get(1);
     this.taps = LearnedButterflyConv.libMode(mode).effectiveTaps(l, lk, 0);
+    this.batchRows = n1 == 16;   // sitting s2: r2w12 faster at 16 x 32 / 16 x 16 (0.109 vs 0.114, 0.060-0.061 vs 0.063-0.065 ms)
     this.pq = device.alloc(16L * h * m);
+    this.pqAdj = device.alloc(16L * h * m);
     this.d = device.alloc(4L * h);
     this.blocks = device.alloc(8L * blockElements());
     this.prep = device.alloc(8L * (n1 * n1 + n2 * n2));
+    this.prepAdj = device.alloc(8L * (n1 * n1 + n2 * n2));
     setBlocks(PackedLearnedButterfly.atInit(p).blocks());
   }
 
@@ -69,7 +73,7 @@ public final class PackedLearnedConv implements AutoCloseable {
     if (!tensorCoresSupport(f1, f2, io))
       throw new IllegalArgumentException("PackedLearnedConv " + mode + " L=" + L + " " + io + ": needs N=" + n + ", M=" + (n / 2) + " = "
           + f1 + " x " + f2 + "; the GPU forward covers bf16 / fp16 I/O at M = 256 = 16 x 16, 512 = 16 x 32 and 1024 = 32 x 32"
-          + " (causal 128 < L <= 1024)");
+          + " (causal, N the power of two >= L + Lk - 1)");
     return new PackedLearnedConv(device, H, L, Lk, mode, io, p);
   }
 
@@ -87,7 +91,9 @@ public final class PackedLearnedConv implements AutoCloseable {
 
   /**
    * Two rows of a channel per unit (a pair of warps at N1 = 32, a warp at N1 = 16) at 12 warps per block (kernel
-   * {@code r2w12}) or one row per unit at 16 warps ({@code r1w16}, the default). The same code per row: a speed choice.
+   * {@code r2w12}; the default at N1 = 16) or one row per unit at 16 warps ({@code r1w16}; the default at 32 x 32, where
+   * r2w12 needs 168 registers and spills 8 bytes for ~1 % less time). The same code per row (outputs equal bit for bit):
+   * a speed choice.
    */
   public PackedLearnedConv batchRows(boolean on) { batchRows = on; return this; }
 
@@ -139,18 +145,20 @@ public final class PackedLearnedConv implements AutoCloseable {
     }
     blocks.copyFrom(flat);
     int e = blockElements();
-    device.module(MODULE).kernel("lpk_prep_" + io.tag()).launch(device.stream(), (e + 255) / 256, 1, 256, 0, blocks, prep, n1, n2);
+    var k = device.module(MODULE).kernel("lpk_prep_" + io.tag());   // the forward's blocks and the adjoint's (du)
+    k.launch(device.stream(), (e + 255) / 256, 1, 256, 0, blocks, prep, n1, n2, 0);
+    k.launch(device.stream(), (e + 255) / 256, 1, 256, 0, blocks, prepAdj, n1, n2, 1);
     return this;
   }
 
-  /** Kernel k (H, Lk) and skip weights D (H); P and Q are computed on the device from the fp32 taps. */
+  /** Kernel k (H, Lk) and skip weights D (H); P and Q (and the adjoint's coefficients) are computed on the device from the fp32 taps. */
   public PackedLearnedConv setWeights(float[] k, float[] D) {
     if (k == null || D == null || k.length != h * lk || D.length != h)
       throw new IllegalArgumentException("PackedLearnedConv.setWeights: k must be (H=" + h + ", Lk=" + lk + ") and D (H=" + h + "), got "
           + (k == null ? "null" : k.length) + " and " + (D == null ? "null" : D.length) + " values");
     d.copyFrom(D);
     try (DeviceBuffer a = device.upload(k)) {
-      device.module(MODULE).kernel("lpk_pq").launch(device.stream(), h, 1, 256, 8 * n + 8 * (m + 1), a, pq, lk, taps, n1, n2);
+      device.module(MODULE).kernel("lpk_pq").launch(device.stream(), h, 1, 256, 8 * n + 8 * (m + 1), a, pq, pqAdj, lk, taps, n1, n2);
       device.stream().synchronize();
     }
     weightsSet = true;
@@ -189,23 +197,35 @@ public final class PackedLearnedConv implements AutoCloseable {
 
   /** y = conv(u, k) + D u through the packed learned transform, queued on the device's stream. */
   public void forward(DeviceBuffer u, DeviceBuffer y, int B) {
-    if (!weightsSet) throw new IllegalStateException("PackedLearnedConv.forward: call setWeights first");
+    run("forward", u, y, B, pq, prep);
+  }
+
+  /**
+   * du = the adjoint of {@link #forward} w.r.t. u applied to dy (the gradient of sum(y * dy) w.r.t. u), queued on the
+   * device's stream: the forward kernel on the adjoint blocks {Ga^H, Gb^H, Fb^H, Fa^H} and pair map {conj(P_k), Q_(M-k)}.
+   */
+  public void backwardInput(DeviceBuffer dy, DeviceBuffer du, int B) {
+    run("backwardInput", dy, du, B, pqAdj, prepAdj);
+  }
+
+  private void run(String op, DeviceBuffer x, DeviceBuffer out, int B, DeviceBuffer coef, DeviceBuffer pb) {
+    if (!weightsSet) throw new IllegalStateException("PackedLearnedConv." + op + ": call setWeights first");
     long need = (long) B * h * l * io.bytes();
-    if (B < 1 || u.bytes() < need || y.bytes() < need)
-      throw new IllegalArgumentException("PackedLearnedConv.forward: arrays must hold (B=" + B + ", H=" + h + ", L=" + l + ") " + io
-          + " = " + need + " bytes, got " + u.bytes() + " and " + y.bytes());
+    if (B < 1 || x.bytes() < need || out.bytes() < need)
+      throw new IllegalArgumentException("PackedLearnedConv." + op + ": arrays must hold (B=" + B + ", H=" + h + ", L=" + l + ") " + io
+          + " = " + need + " bytes, got " + x.bytes() + " and " + out.bytes());
     int w = warps(), gx = Math.min(device.smCount(), h);
     device.module(MODULE).kernel(kernelName()).launch(device.stream(), gx, 1, 32 * w, smem(n1, n2, w, batchRows ? 2 : 1),
-        u, pq, d, prep, y, B, h, l);
+        x, coef, d, pb, out, B, h, l);
   }
 
   @Override public void close() {
-    pq.close(); d.close(); blocks.close(); prep.close();
+    pq.close(); pqAdj.close(); d.close(); blocks.close(); prep.close(); prepAdj.close();
   }
 
   @Override public String toString() {
     return "PackedLearnedConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + n1 + " x " + n2
-        + ", io=" + io + ", " + (batchRows ? 2 : 1) + " row" + (batchRows ? "s" : "") + " / pair, " + warps() + " warps]";
+        + ", io=" + io + ", " + (batchRows ? 2 : 1) + " row" + (batchRows ? "s" : "") + " / unit, " + warps() + " warps]";
   }
   // ---- backward (helper pkbwd): PackedLearnedBackward, learned_pk_bwd.cu
   private PackedLearnedBackward bwd;

@@ -74,6 +74,19 @@ class KernelResourceReportTest {
   private static final Path REPORT_LB = Path.of("target", "cuda", "learned.ptxas.txt");
   private static final List<String> KERNELS_LB = List.of("lb_forward_f32", "lb_forward_bf16", "lb_forward_f16",
       "lb_backward_f32", "lb_backward_bf16", "lb_backward_f16", "lb_reduce", "lb_spectrum", "lb_taps");
+  private static final Path REPORT_PK = Path.of("target", "cuda", "learned_pk.ptxas.txt");
+  /**
+   * The packed learned forward's kernels that must not spill (session 12, pkgpu): every one except 32x32r2w12 / r2w10
+   * (two rows per pair at 12 / 10 warps: 168 registers and an 8-byte spill; selectable, not the default) and, on sm_80
+   * only, 16x32r2w12 (12 / 24 bytes there; 0 on sm_90a, checked below).
+   */
+  private static final List<String> KERNELS_PK = java.util.stream.Stream.of("bf16", "f16")
+      .flatMap(t -> java.util.stream.Stream.of("lpk_prep_" + t, "lpk_forward_" + t + "_32x32r1w16", "lpk_forward_" + t + "_16x32r1w16",
+          "lpk_forward_" + t + "_16x16r1w16", "lpk_forward_" + t + "_16x16r2w12"))
+      .collect(java.util.stream.Collectors.collectingAndThen(java.util.stream.Collectors.toList(), l -> {
+        l.add("lpk_pq");
+        return List.copyOf(l);
+      }));
   private static final Pattern ENTRY = Pattern.compile("Compiling entry function '(\\w+)' for '(sm_\\w+)'");
   private static final Pattern SPILL = Pattern.compile("(\\d+) bytes spill stores, (\\d+) bytes spill loads");
 
@@ -149,6 +162,14 @@ class KernelResourceReportTest {
   @Test
   void learnedKernelsDoNotSpill() throws IOException {
     noSpills(REPORT_LB, KERNELS_LB);
+  }
+
+  @Test
+  void packedLearnedKernelsDoNotSpill() throws IOException {
+    noSpills(REPORT_PK, KERNELS_PK);
+    Map<String, String> spills = parse(Files.readString(REPORT_PK));
+    for (String t : List.of("bf16", "f16"))   // the N1 = 16 default at 16 x 32: no spill on the Hopper target
+      assertEquals("0,0", spills.get("lpk_forward_" + t + "_16x32r2w12@sm_90a"), "lpk_forward_" + t + "_16x32r2w12@sm_90a spills");
   }
 
   /** Every entry of {@code report} has a 0-byte stack frame: no array of {@code what} lives in local memory. */

@@ -1,5 +1,5 @@
-// Shapes: B batch, H channels, L length, Lk taps; N the real FFT size, M = N / 2 = N1 x N2 (causal 512 < L <= 1024:
-// 1024 = 32 x 32; 256 < L <= 512: 512 = 16 x 32; 128 < L <= 256: 256 = 16 x 16). u, y: (B, H, L); k: (H, Lk); D: (H);
+// Shapes: B batch, H channels, L length, Lk taps; N the real FFT size (causal: the power of two >= L + Lk - 1),
+// M = N / 2 = N1 x N2 (1024 = 32 x 32, 512 = 16 x 32, 256 = 16 x 16). u, y: (B, H, L); k: (H, Lk); D: (H);
 // blocks {Fa (N1, N1), Fb (N2, N2), Gb (N2, N2), Ga (N1, N1)}, complex interleaved.
 package ai.longconv4j.cuda;
 
@@ -20,8 +20,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The packed learned butterfly's GPU forward ({@link PackedLearnedConv}, learned_pk.cu) against lib's float64
- * {@link PackedLearnedButterfly}: both kernels (r1w16: one row per pair, 16 warps; r2w12: two rows of a channel per
+ * The packed learned butterfly's GPU forward and input gradient du ({@link PackedLearnedConv}, learned_pk.cu) against
+ * lib's float64 {@link PackedLearnedButterfly} (forward, backward's du): both kernels (r1w16: one row per pair, 16 warps; r2w12: two rows of a channel per
  * pair, 12 warps), bf16 and fp16, on fresh random data per case, with blocks in three states: the exact DFT (then
  * also against the direct causal convolution in float64 and against FlashButterfly's GPU forward), the DFT plus 5 %
  * noise (a trained state) and fully random complex blocks (entries N(0, 1/2) per part: no DFT structure left, every
@@ -46,8 +46,8 @@ class PackedLearnedGpuTest extends CudaDeviceTest {
         {7, 770, 1024, 1024, 2}, {3, 770, 1000, 900, 1}, {9, 13, 513, 513, 1}, {5, 3, 777, 300, 2}, {64, 5, 1020, 1020, 1},
         // 16 x 32 (one warp per row): L = 512, odd L, L % 8 != 0, B = 1
         {3, 111, 512, 512, 0}, {5, 770, 512, 512, 2}, {7, 13, 511, 400, 1}, {1, 111, 300, 300, 2},
-        // 16 x 16: L = 256, odd L, L = 129 (the shortest)
-        {3, 111, 256, 256, 0}, {5, 770, 256, 256, 2}, {9, 13, 255, 255, 1}, {3, 7, 129, 100, 2}};
+        // 16 x 16: L = 256, odd L, L = 129 (the shortest with Lk = L: N >= L + Lk - 1 = 257)
+        {3, 111, 256, 256, 0}, {5, 770, 256, 256, 2}, {9, 13, 255, 255, 1}, {3, 7, 129, 129, 2}};
     return Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> Stream.of(shapes).map(s -> Arguments.of(io, s[0], s[1], s[2], s[3], s[4])));
   }
 
@@ -55,19 +55,23 @@ class PackedLearnedGpuTest extends CudaDeviceTest {
   @MethodSource("cases")
   void forwardMatchesLib(ElementType io, int B, int H, int L, int Lk, int kind) {
     var rng = new SplittableRandom(4099L * L + 97L * B + 13L * H + 7L * kind + io.ordinal());
-    short[] u16 = HalfFloats.encode(Reference.randn(rng, B * H * L, 1.0), io);
-    float[] u = HalfFloats.decode(u16, io), k = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk)), D = Reference.randn(rng, H, 1.0);
+    short[] u16 = HalfFloats.encode(Reference.randn(rng, B * H * L, 1.0), io), dy16 = HalfFloats.encode(Reference.randn(rng, B * H * L, 1.0), io);
+    float[] u = HalfFloats.decode(u16, io), dy = HalfFloats.decode(dy16, io), k = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk)),
+        D = Reference.randn(rng, H, 1.0);
     ConvPlan plan = PackedLearnedConv.libPlan(L, Lk, ConvMode.CAUSAL);
     int n1 = plan.factors().get(0), n2 = plan.factors().get(1);
-    assertEquals(L > 512 ? 2048 : L > 256 ? 1024 : 512, plan.fftSize(), plan.toString());
+    assertEquals(2 * n1 * n2, plan.fftSize(), plan.toString());
+    assertTrue(PackedLearnedConv.tensorCoresSupport(n1, n2, io), "a covered factorization: " + plan);
     double[][] blocks = blocks(rng, plan, kind);
     var shape = new ConvShape(B, 1, H, L, Lk, ai.longconv4j.conv.ConvMode.CAUSAL);
-    double[] yRef = new PackedLearnedButterfly(plan, blocks).forward(shape, LearnedTensorCoreGpuTest.toD(u), LearnedTensorCoreGpuTest.toD(k),
-        LearnedTensorCoreGpuTest.toD(D));
+    var cpu = new PackedLearnedButterfly(plan, blocks);
+    double[] yRef = cpu.forward(shape, LearnedTensorCoreGpuTest.toD(u), LearnedTensorCoreGpuTest.toD(k), LearnedTensorCoreGpuTest.toD(D));
+    double[] duRef = cpu.backward(shape, LearnedTensorCoreGpuTest.toD(u), LearnedTensorCoreGpuTest.toD(k), LearnedTensorCoreGpuTest.toD(D),
+        LearnedTensorCoreGpuTest.toD(dy)).du();
     String what = io + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " blocks=" + kind;
     int n = B * H * L, tail = 64 + (n & 1);   // n + tail even: fill32 takes whole 4-byte words
-    float[][] y = new float[2][];
-    try (var du = dev.upload(u16); var out = dev.alloc(2L * (n + tail))) {
+    float[][] y = new float[2][], g = new float[2][];
+    try (var du = dev.upload(u16); var ddy = dev.upload(dy16); var out = dev.alloc(2L * (n + tail))) {
       for (int v = 0; v < 2; v++) {
         try (var pk = PackedLearnedConv.plan(dev, H, L, Lk, ConvMode.CAUSAL, io).batchRows(v == 1).setBlocks(blocks).setWeights(k, D)) {
           assertTrue(pk.kernelName().endsWith(n1 + "x" + n2 + (v == 1 ? "r2w12" : "r1w16")), pk.kernelName());
@@ -79,12 +83,23 @@ class PackedLearnedGpuTest extends CudaDeviceTest {
           for (int j = 0; j < n; j++) assertTrue(Float.isFinite(y[v][j]), pk + ": y[" + j + "] not written (or not finite): " + what);
           Reference.assertClose(pk.kernelName() + " vs lib " + what, y[v], yRef, 1e-2);
           if (v == 0) checkPairCoefficients(pk, plan, shape, k, H, what);
+          out.fill32(0x7fc07fc0);   // du: the input gradient through the adjoint blocks and pair map
+          pk.backwardInput(ddy, out, B);
+          all = LearnedCase.read(dev, out, n + tail);
+          for (int j = n; j < n + tail; j++) assertEquals((short) 0x7fc0, all[j], pk + " du wrote past B H L at " + j + ": " + what);
+          g[v] = HalfFloats.decode(Arrays.copyOf(all, n), io);
+          for (int j = 0; j < n; j++) assertTrue(Float.isFinite(g[v][j]), pk + ": du[" + j + "] not written (or not finite): " + what);
+          Reference.assertClose(pk.kernelName() + " du vs lib " + what, g[v], duRef, 1e-2);
         }
       }
-      int diff = 0;
-      for (int j = 0; j < n; j++) if (Float.floatToRawIntBits(y[0][j]) != Float.floatToRawIntBits(y[1][j])) diff++;
-      System.out.printf("r2w12 vs r1w16 %s: %d of %d values differ%n", what, diff, n);
+      int diff = 0, diffG = 0;
+      for (int j = 0; j < n; j++) {
+        if (Float.floatToRawIntBits(y[0][j]) != Float.floatToRawIntBits(y[1][j])) diff++;
+        if (Float.floatToRawIntBits(g[0][j]) != Float.floatToRawIntBits(g[1][j])) diffG++;
+      }
+      System.out.printf("r2w12 vs r1w16 %s: %d of %d values differ (du: %d)%n", what, diff, n, diffG);
       assertEquals(0, diff, "r2w12 vs r1w16 (the same code per row) differ: " + what);
+      assertEquals(0, diffG, "r2w12 vs r1w16 du (the same code per row) differ: " + what);
       if (kind == 0) {   // at init: the exact causal convolution, and FlashButterfly's forward on the same data
         Reference.assertClose("r1w16 at init vs direct causal conv " + what, y[0], Reference.causal(u, k, Lk, D, B, H, L), 1e-2);
         try (var fb = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, io == ElementType.BF16 ? Precision.BF16 : Precision.F16).setWeights(k, Lk, D)) {
@@ -132,6 +147,7 @@ class PackedLearnedGpuTest extends CudaDeviceTest {
     assertTrue(e.getMessage().contains("bf16 / fp16"), e.getMessage());
     try (var pk = PackedLearnedConv.plan(dev, 4, 1024, 1024, ConvMode.CAUSAL, ElementType.BF16)) {
       assertThrows(IllegalStateException.class, () -> pk.forward(null, null, 1));
+      assertThrows(IllegalStateException.class, () -> pk.backwardInput(null, null, 1));
       e = assertThrows(IllegalArgumentException.class, () -> pk.setWeights(new float[4 * 1000], new float[4]));
       assertTrue(e.getMessage().contains("(H=4, Lk=1024)"), e.getMessage());
       e = assertThrows(IllegalArgumentException.class, () -> pk.setBlocks(new double[][] {new double[2 * 32 * 32], new double[2 * 16 * 16],

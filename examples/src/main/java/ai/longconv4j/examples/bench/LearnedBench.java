@@ -119,6 +119,33 @@ public final class LearnedBench {
   }
 
   /**
+   * du of sampled rows (the last row and two random ones) against the float64 causal adjoint du[n] = D dy[n] + sum_j
+   * k[j] dy[n + j] (blocks at the DFT), dy = u here; returns the max relative error over the rows (bf16 I/O).
+   */
+  static double validateAdjoint(DeviceBuffer dy, DeviceBuffer du, float[] k, float[] D, int B, int H, int L) {
+    var rng = new java.util.SplittableRandom(L + 1);
+    double worst = 0;
+    dy.device().synchronize();
+    for (int s = 0; s < 3; s++) {
+      int b = s == 0 ? B - 1 : rng.nextInt(B), h = s == 0 ? H - 1 : rng.nextInt(H);
+      long off = ((long) b * H + h) * L * 2;   // bytes
+      short[] a = dy.copyTo(new short[L], off), g = du.copyTo(new short[L], off);
+      double num = 0, den = 0;
+      for (int i = 0; i < L; i++) {
+        double acc = (double) D[h] * bf(a[i]);
+        for (int j = 0; i + j < L; j++) acc += (double) k[h * L + j] * bf(a[i + j]);
+        double d = bf(g[i]) - acc;
+        num += Double.isFinite(bf(g[i])) ? d * d : Double.POSITIVE_INFINITY;
+        den += acc * acc;
+      }
+      worst = Math.max(worst, Math.sqrt(num / den));
+    }
+    return worst;
+  }
+
+  private static float bf(short v) { return Float.intBitsToFloat((v & 0xffff) << 16); }
+
+  /**
    * ncu target (session 12, pkgpu): one forward each of the learned defaults (unpacked), the packed r1w16 and the packed
    * r2w12 at B = 64, H = 768, causal, bf16, untimed.
    */
@@ -313,6 +340,15 @@ public final class LearnedBench {
       rows.add(new CudaConvBench.Row("packed learned " + f[0] + "x" + f[1] + " " + spec + " " + pk.kernelName() + " fwd", B, H, L, ms,
           4.0 * n / ms / 1e6, err, 0));
       CudaConvBench.report(rows.getLast());
+      if (spec.contains(":du")) {   // the input gradient (backwardInput), validated against the float64 causal adjoint first
+        y.fill32(0x7fc07fc0);
+        pk.backwardInput(u, y, B);
+        double errG = validateAdjoint(u, y, k, D, B, H, L);
+        double msG = CudaConvBench.median(dev, () -> pk.backwardInput(u, y, B), 40);
+        rows.add(new CudaConvBench.Row("packed learned " + f[0] + "x" + f[1] + " " + spec + " " + pk.kernelName() + " du", B, H, L, msG,
+            4.0 * n / msG / 1e6, errG, 0));
+        CudaConvBench.report(rows.getLast());
+      }
     }
   }
 }

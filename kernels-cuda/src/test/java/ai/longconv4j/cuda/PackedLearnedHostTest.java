@@ -1,0 +1,61 @@
+// Shapes: N1 x N2 = M, the packed learned transform (16 x 16, 16 x 32, 32 x 32); warps per block 10 .. 16.
+package ai.longconv4j.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Runs without a GPU: the host-side arithmetic of {@link PackedLearnedConv} (learned_pk.cu's launch): the dynamic shared
+ * memory of every kernel fits the H200's 227 KB opt-in limit, the tile-row order rho is a permutation whose lane rows
+ * g and g + 8 are partners (k1, N1 - k1) except the lane group holding k1 = 0 and N1 / 2 (each its own partner), and the
+ * covered factorizations.
+ */
+class PackedLearnedHostTest {
+  @Test
+  void sharedMemoryFits() {
+    int limit = 227 * 1024;
+    int[][] kernels = {{32, 32, 16, 1}, {32, 32, 12, 2}, {32, 32, 10, 2}, {16, 32, 16, 1}, {16, 32, 12, 2}, {16, 16, 16, 1}, {16, 16, 12, 2}};
+    for (int[] k : kernels) {
+      int smem = PackedLearnedConv.smem(k[0], k[1], k[2], k[3]);
+      assertTrue(smem <= limit, Arrays.toString(k) + ": " + smem + " bytes");
+    }
+    // 32 x 32 r1w16 by hand: blocks 20480 + P / Q 32 x 33 x 16 + twiddle starts 5120 + 8 pairs x (32 + 2 x 16) x 72 x 2 bytes
+    assertEquals(20480 + 16896 + 5120 + 8 * (32 + 32) * 72 * 2, PackedLearnedConv.smem(32, 32, 16, 1));
+  }
+
+  @Test
+  void rhoPairsPartnerRows() {
+    for (int n1 : new int[] {16, 32}) {
+      boolean[] seen = new boolean[n1];
+      for (int i = 0; i < n1; i++) {
+        int k = PackedLearnedConv.rho(i, n1);
+        assertFalse(seen[k], "rho(" + i + ") = " + k + " twice at N1 = " + n1);
+        seen[k] = true;
+      }
+      for (int i = 0; i < n1; i += 16)
+        for (int g = 0; g < 8; g++) {
+          int a = PackedLearnedConv.rho(i + g, n1), b = PackedLearnedConv.rho(i + g + 8, n1);
+          if (i == 0 && g == 0) {   // lane group 0 holds k1 = 0 and N1 / 2
+            assertEquals(0, a, "rho(0) at N1 = " + n1);
+            assertEquals(n1 / 2, b, "rho(8) at N1 = " + n1);
+          } else assertEquals(n1, a + b, "rows " + (i + g) + ", " + (i + g + 8) + " at N1 = " + n1);
+        }
+    }
+  }
+
+  @Test
+  void coveredFactorizations() {
+    assertTrue(PackedLearnedConv.tensorCoresSupport(32, 32, ElementType.BF16));
+    assertTrue(PackedLearnedConv.tensorCoresSupport(16, 32, ElementType.F16));
+    assertTrue(PackedLearnedConv.tensorCoresSupport(16, 16, ElementType.BF16));
+    assertFalse(PackedLearnedConv.tensorCoresSupport(32, 64, ElementType.BF16));
+    assertFalse(PackedLearnedConv.tensorCoresSupport(32, 32, ElementType.F32));
+    assertEquals(java.util.List.of(32, 32), PackedLearnedConv.libPlan(1024, 1024, ConvMode.CAUSAL).factors());
+    assertEquals(java.util.List.of(16, 32), PackedLearnedConv.libPlan(512, 512, ConvMode.CAUSAL).factors());
+    assertEquals(java.util.List.of(16, 16), PackedLearnedConv.libPlan(256, 256, ConvMode.CAUSAL).factors());
+  }
+}

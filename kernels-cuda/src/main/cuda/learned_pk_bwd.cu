@@ -3,18 +3,20 @@
 // 32 x 32}; rows R = B H (row r = b H + h).
 //   dump (R, 4, N1, 2 N2) 16-bit: per row four slots of [Re | Im] rows in the chain's tile-row order rho (row i holds
 //   k1 = lpk_rho(i)), the layout learned_tc_bwd.cu's Grams read;
-//   ins  (R, 4, N1, 2 N2) 16-bit: slot 0 pack(u), slot 1 pack(dy) as [Re | Im] rows in natural row order (slots 2, 3
-//   unused; rows past the causal row's non-zero half stay zero: the buffer is zeroed once).
+//   ins  (R, 4, N1, 2 N2) 16-bit (only without PackedLearnedBackward's direct route, the default): slot 0 pack(u), slot 1
+//   pack(dy) as [Re | Im] rows in natural row order (slots 2, 3 unused; rows past the packed row's 16 staged rows are not
+//   written: the Gram entries they feed are exactly zero and set so on the host).
 // Per row (spec notation; X1 = B o T, X2 = C' @ Gb, X3 = X2 o conj(T) / M, E = Ga @ X3), the forward chain (on u, blocks
 // {Fa, Fb, Gb, Ga}, coefficients (P, Q)) dumps slots (X1, C, C', X3). The adjoint chain is the SAME chain (learned_pk.cu's
 // structure) on dy with blocks {Ga^H, Gb^H, Fb^H, Fa^H}, coefficients (conj P_k, Q_s(k)) and D: its step-1 product is
 // (Ga^H dE) o T = M dX2, its C is M dC', its C' (the pair map's adjoint) M dC, its X3 = (M dC Fb^H) o conj(T) / M = dB and
 // its output Fa^H dB + D dy = du (unpacked). It dumps slots (M dX2, M dC', M dC, dB). Then
-//   dGa = sum dE X3^H       = Gram B (ins 1, fwd 3)        columns in rho order
-//   dFa = sum dB A^H        = Gram B (adj 3, ins 0)        rows in rho order
+//   dGa = sum dE X3^H       = Gram B (dy, fwd 3)           columns in rho order (lpkb_gram_b; or lbt_gram on ins 1)
+//   dFa = sum dB A^H        = Gram B (adj 3, u)            rows in rho order (lpkb_gram_b; or lbt_gram on ins 0)
 //   dGb = sum C'^H dX2      = Gram A (fwd 2, adj 0) / M    (rows summed: rho does not matter)
 //   dFb = sum X1^H dC       = Gram A (fwd 0, adj 2) / M
-//   dP_k = sum dC'[k] conj(C[k]), dQ_k = sum dC'[k] C[s(k)]   (lpkb_dk, / M), then dK and dk (lbt_taps)
+//   dP_k = sum dC'[k] conj(C[k]), dQ_k = sum dC'[k] C[s(k)]   (lpkb_dk, / M; or in the adjoint chain: fusedPq), then dK
+//   and dk (lbt_taps)
 // The Grams, their reductions, dD (lbt_dkp3 with N1 = 0) and the inverse DFT of dK (lbt_taps at N1 = N, N2 = 1: natural
 // order) are learned_tc_bwd.cu's kernels, launched from Java.
 #include <type_traits>

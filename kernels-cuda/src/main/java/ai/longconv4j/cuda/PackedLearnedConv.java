@@ -74,6 +74,10 @@ public final class PackedLearnedConv implements AutoCloseable {
       throw new IllegalArgumentException("PackedLearnedConv " + mode + " L=" + L + " " + io + ": needs N=" + n + ", M=" + (n / 2) + " = "
           + f1 + " x " + f2 + "; the GPU forward covers bf16 / fp16 I/O at M = 256 = 16 x 16, 512 = 16 x 32 and 1024 = 32 x 32"
           + " (causal, N the power of two >= L + Lk - 1)");
+    if ((L + 1) / 2 > 16 * f2)   // the kernels stage (and multiply) 16 rows of A: at 32 x 32 only the causal zero half is skipped
+      throw new IllegalArgumentException("PackedLearnedConv " + mode + " L=" + L + " Lk=" + Lk + ": N=" + n + " packs u into ceil(L/2)="
+          + (L + 1) / 2 + " points, more than the 16 rows x N2=" + f2 + " = " + 16 * f2 + " the kernels stage at M = " + f1 + " x " + f2
+          + " (covered: ceil(L/2) <= 16 N2, e.g. Lk = L)");
     return new PackedLearnedConv(device, H, L, Lk, mode, io, p);
   }
 

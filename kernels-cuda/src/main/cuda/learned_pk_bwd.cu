@@ -434,15 +434,20 @@ extern "C" __global__ void __launch_bounds__(256) lpkb_pq_adj(const float4* __re
 // Each thread takes 4 consecutive columns c0 .. c0 + 3 of a tile row (8-byte loads of Re and Im; N2 % 4 == 0): their
 // partners (k1 != 0) are the columns N2 - 4 - c0 .. N2 - 1 - c0 of the partner row, reversed, one 8-byte load each; on
 // the k1 = 0 row ((N2 - c) mod N2: not contiguous) 2-byte loads. The batch loop unrolled by 8 (lbt_dkp2's reason: loads
-// in flight). Grid (H), block 256, dynamic smem 16 M + 4 N1 bytes.
+// in flight). Grid (H), block 256, dynamic smem 16 G M + 4 N1 bytes.
+// G (batch groups, a divisor of the block's 256 threads; 1 = the first route): group g of 256 / G threads (4 columns a
+// thread, looping over the M columns) sums the rows b = g, g + G, ... into its own plane of sd, the planes then added
+// in g order. At M = 256 a block of one group has 64 of its 256 threads busy (M / 4 columns), so the
+// batch loop of 64 rows had ~12 warps in flight per SM: G = 4 (16 x 16) / 2 (16 x 32) keeps all 256 threads loading.
 // dpq != nullptr (fusedPq: the adjoint chain summed dP / dQ, (H, M) float4 in tile order): taken from there (times
 // scale) instead of the dumps.
 template <typename IO>
 __device__ void lpkb_dk(const uint16_t* __restrict__ fd, const uint16_t* __restrict__ ad, float2* __restrict__ g, int B, int H,
-                        int N1, int N2, float scale, const float4* __restrict__ dpq) {
+                        int N1, int N2, float scale, const float4* __restrict__ dpq, int G) {
   extern __shared__ __align__(16) float4 sd[];
-  int* inv = reinterpret_cast<int*>(sd + N1 * N2);
-  const int M = N1 * N2, N = 2 * M, h = blockIdx.x;
+  if (dpq != nullptr) G = 1;
+  int* inv = reinterpret_cast<int*>(sd + G * N1 * N2);
+  const int M = N1 * N2, N = 2 * M, h = blockIdx.x, TG = blockDim.x / G, grp = threadIdx.x / TG, tg = threadIdx.x - grp * TG;
   for (int i = threadIdx.x; i < N1; i += blockDim.x) inv[lpk_rho(i, N1)] = i;
   __syncthreads();
   if (dpq != nullptr)
@@ -450,14 +455,17 @@ __device__ void lpkb_dk(const uint16_t* __restrict__ fd, const uint16_t* __restr
       const float4 v = dpq[(size_t)h * M + p];
       sd[p] = make_float4(v.x * scale, v.y * scale, v.z * scale, v.w * scale);
     }
-  for (int p = 4 * threadIdx.x; dpq == nullptr && p < M; p += 4 * blockDim.x) {
+  for (int p = 4 * tg; dpq == nullptr && p < M; p += 4 * TG) {
     const int i = p / N2, c = p - i * N2, k1 = lpk_rho(i, N1);
     const int re = i * 2 * N2 + c, im = re + N2;
     const int pre = inv[k1 == 0 ? 0 : N1 - k1] * 2 * N2 + (k1 == 0 ? 0 : N2 - 4 - c), pim = pre + N2;
     float pr[4] = {0.f, 0.f, 0.f, 0.f}, pi[4] = {0.f, 0.f, 0.f, 0.f}, qr[4] = {0.f, 0.f, 0.f, 0.f}, qi[4] = {0.f, 0.f, 0.f, 0.f};
+    // rows b = grp + G j, j < nb (G = 1: b = j, the first route's loop)
+    const size_t stride = (size_t)G * H * 8 * M, base0 = ((size_t)grp * H + h) * 8 * M + 2 * M;   // slot 1 of row grp
+    const int nb = grp < B ? (B - grp + G - 1) / G : 0;
 #pragma unroll 8
-    for (int b = 0; b < B; ++b) {
-      const size_t base = ((size_t)b * H + h) * 8 * M + 2 * M;   // slot 1
+    for (int j = 0; j < nb; ++j) {
+      const size_t base = base0 + (size_t)j * stride;
       const uint16_t *f = fd + base, *a = ad + base;
       const uint2 ar4 = *reinterpret_cast<const uint2*>(a + re), ai4 = *reinterpret_cast<const uint2*>(a + im);
       const uint2 cr4 = *reinterpret_cast<const uint2*>(f + re), ci4 = *reinterpret_cast<const uint2*>(f + im);
@@ -487,9 +495,20 @@ __device__ void lpkb_dk(const uint16_t* __restrict__ fd, const uint16_t* __restr
       }
     }
 #pragma unroll
-    for (int e = 0; e < 4; ++e) sd[p + e] = make_float4(pr[e] * scale, pi[e] * scale, qr[e] * scale, qi[e] * scale);
+    for (int e = 0; e < 4; ++e) sd[grp * M + p + e] = make_float4(pr[e] * scale, pi[e] * scale, qr[e] * scale, qi[e] * scale);
   }
   __syncthreads();
+  if (G > 1) {   // the groups' planes added into plane 0 (each p by one thread, planes in g order)
+    for (int p = threadIdx.x; p < M; p += blockDim.x) {
+      float4 t = sd[p];
+      for (int q = 1; q < G; ++q) {
+        const float4 o = sd[q * M + p];
+        t.x += o.x; t.y += o.y; t.z += o.z; t.w += o.w;
+      }
+      sd[p] = t;
+    }
+    __syncthreads();
+  }
   for (int f = threadIdx.x; f < N; f += blockDim.x) {
     float2 v = make_float2(0.f, 0.f);
     if (f < M) {   // position of frequency k = f: conj(alpha_k) dP_k + conj(gamma_k) dQ_k
@@ -699,8 +718,8 @@ __device__ void lpkb_gram_b(const IO* __restrict__ x, const uint16_t* __restrict
   LPKB_GRAMB(SUF, IO, BF, 32, 32) LPKB_GRAMB(SUF, IO, BF, 16, 32) LPKB_GRAMB(SUF, IO, BF, 16, 16)                   \
   extern "C" __global__ void __launch_bounds__(256) lpkb_dk_##SUF(const uint16_t* __restrict__ fd,                  \
       const uint16_t* __restrict__ ad, float2* __restrict__ g, int B, int H, int N1, int N2, float scale,           \
-      const float4* __restrict__ dpq) {                                                                              \
-    lpkb_dk<IO>(fd, ad, g, B, H, N1, N2, scale, dpq);                                                               \
+      const float4* __restrict__ dpq, int G) {                                                                       \
+    lpkb_dk<IO>(fd, ad, g, B, H, N1, N2, scale, dpq, G);                                                            \
   }
 LPKB_TYPE(bf16, __nv_bfloat16, true)
 LPKB_TYPE(f16, __half, false)

@@ -13,14 +13,20 @@ package ai.longconv4j.cuda;
  * the four block gradients (dGa, dFa in form B, dGb, dFb in form A), {@code lpkb_dk} dP, dQ and the spectrum's gradient
  * dK, {@code lbt_taps} dk (an inverse DFT of N points) and {@code lbt_dkp3} dD. Workspaces (3 x 16 B H M bytes) come from the
  * device's caching allocator per call; the block gradients are copied to the host at the end of each backward.
+ * With {@code -Dlongconv4j.pk.bwd.sync=false} (helper pkbwd2) the workspaces are kept between calls (grown when B grows;
+ * 2 x 16 B H M bytes of dumps held by the plan until {@link #close}) and the backward does not synchronise: the block
+ * gradients stay on the device until {@link #blockGrads} copies them (a blocking copy, ordered after the queued kernels).
  */
-final class PackedLearnedBackward {
+final class PackedLearnedBackward implements AutoCloseable {
   private static final String MODULE = "learned_pk_bwd", MODULE_FWD = "learned_pk", MODULE_GRAM = "learned_tc_bwd";
 
   private final CudaDevice device;
   private final int h, l, lk, n1, n2, m, n, taps;
   private final ElementType io;
   private double[][] grads;
+  // sync = false: the workspaces kept between calls, and the raw block gradients not yet copied to the host
+  private DeviceBuffer kFd, kAd, kIns, kPart, kG, kAdjBlocks, kPrepAdj, kPqAdj, kRaw, kDpq;
+  private boolean rawPending;
 
   PackedLearnedBackward(CudaDevice device, int h, int l, int lk, int n1, int n2, int taps, ElementType io) {
     // the chains stage 16 rows of the packed row (learned_pk.cu's x stage) and lpkb_gram_b takes 16 non-zero rows
@@ -44,7 +50,7 @@ final class PackedLearnedBackward {
    * Workspaces from the device's caching allocator (3 x 16 B H M bytes of dumps); synchronises.
    */
   void run(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD, DeviceBuffer pq, DeviceBuffer d,
-      DeviceBuffer blocks, DeviceBuffer prep) {
+      DeviceBuffer blocks, DeviceBuffer prep, DeviceBuffer convPrepAdj, DeviceBuffer convPqAdj) {
     // speed choices (read per call, for the bench): dGa / dFa by lpkb_gram_b from u and dy themselves (no ins workspace)
     // or by lbt_gram on the chains' ins dumps; phases: CUDA-event times per phase printed (bench-runs/pkbwd)
     // staged: the chains' dumps staged in shared memory and stored in 16-byte chunks (else 4-byte stores from the
@@ -55,6 +61,17 @@ final class PackedLearnedBackward {
         staged = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.staged", "true")),
         fusedPq = staged && Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.fusedpq", String.valueOf(n2 == 16))),
         phases = Boolean.getBoolean("longconv4j.pk.bwd.phases");
+    // helper pkbwd2's choices (first route: cachedadj false, sync true, dkg 1): cachedadj: the adjoint chain's blocks and
+    // coefficients are the plan's own (PackedLearnedConv's prepAdj / pqAdj, lpk_prep adjoint / lpk_pq adj: the same
+    // values as lpkb_adj_blocks + lpk_prep / lpkb_pq_adj, conjugates and transposes only), three launches fewer; sync false:
+    // kept workspaces, no synchronisation at the end (block gradients copied by blockGrads); dkg: lpkb_dk's batch groups
+    // G (0: 1024 / M, at least 1)
+    boolean cachedAdj = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.cachedadj", "false")),
+        sync = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.sync", "true"));
+    int dkg = Integer.parseInt(System.getProperty("longconv4j.pk.bwd.dkg", "1"));
+    if (dkg == 0) dkg = Math.max(1, 1024 / (n1 * n2));
+    if (dkg < 1 || 256 % dkg != 0)
+      throw new IllegalArgumentException("longconv4j.pk.bwd.dkg: 0 (auto) or a divisor of 256, got " + dkg);
     // grama: dGb / dFb's lbt_gram form-A kernel: p the row-pair kernel (_asyncp, N2 = 32 only; the default there), s two
     // buffers (_asyncs, the default at N2 = 16), 3 / 4 cp.async stages (_async3s / _async4s)
     String grama = System.getProperty("longconv4j.pk.bwd.grama", n2 == 32 ? "p" : "s");
@@ -63,22 +80,52 @@ final class PackedLearnedBackward {
     int rows = B * h, e = blockElements(), gg = gramGrid(rows);
     long dump = (long) rows * 8 * m * 2;
     CudaStream s = device.stream();
+    long partBytes = 8L * gg * Math.max(n1, n2) * Math.max(n1, n2);
+    if (!sync) {   // kept workspaces: (re)allocated when missing or too small (after the queued work that may use them)
+      if (kFd == null || kFd.bytes() < dump || kPart.bytes() < partBytes || (!direct && (kIns == null || kIns.bytes() < dump))) {
+        s.synchronize();
+        closeKept();
+        kFd = device.alloc(dump); kAd = device.alloc(dump); kIns = direct ? null : device.alloc(dump);
+        kPart = device.alloc(partBytes); kG = device.alloc(8L * h * n); kAdjBlocks = device.alloc(8L * e);
+        kPrepAdj = device.alloc(4L * e); kPqAdj = device.alloc(16L * h * m); kRaw = device.alloc(8L * e); kDpq = device.alloc(16L * h * m);
+      }
+    } else if (rawPending) {   // a sync = false call's gradients not read yet: they are dropped with its workspaces
+      s.synchronize();
+      closeKept();
+    }
+    try (DeviceBuffer fd = sync ? device.alloc(dump) : null; DeviceBuffer ad = sync ? device.alloc(dump) : null;
+         DeviceBuffer ins = direct || !sync ? null : device.alloc(dump); DeviceBuffer part = sync ? device.alloc(partBytes) : null;
+         DeviceBuffer g = sync ? device.alloc(8L * h * n) : null;
+         DeviceBuffer adjBlocks = sync && !cachedAdj ? device.alloc(8L * e) : null; DeviceBuffer prepAdj = sync && !cachedAdj ? device.alloc(4L * e) : null;
+         DeviceBuffer pqAdj = sync && !cachedAdj ? device.alloc(16L * h * m) : null; DeviceBuffer raw = sync ? device.alloc(8L * e) : null;
+         DeviceBuffer dpq = sync && fusedPq ? device.alloc(16L * h * m) : null) {
+      run(u, dy, B, du, dk, dD, pq, d, blocks, prep, convPrepAdj, convPqAdj, direct, staged, fusedPq, phases, cachedAdj, sync, dkg, grama,
+          sync ? fd : kFd, sync ? ad : kAd, sync ? ins : kIns, sync ? part : kPart, sync ? g : kG,
+          cachedAdj ? null : sync ? adjBlocks : kAdjBlocks, cachedAdj ? convPrepAdj : sync ? prepAdj : kPrepAdj,
+          cachedAdj ? convPqAdj : sync ? pqAdj : kPqAdj, sync ? raw : kRaw, sync ? dpq : kDpq);
+    }
+  }
+
+  private void run(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD, DeviceBuffer pq, DeviceBuffer d,
+      DeviceBuffer blocks, DeviceBuffer prep, DeviceBuffer convPrepAdj, DeviceBuffer convPqAdj, boolean direct, boolean staged, boolean fusedPq,
+      boolean phases, boolean cachedAdj, boolean sync, int dkg, String grama, DeviceBuffer fd, DeviceBuffer ad, DeviceBuffer ins,
+      DeviceBuffer part, DeviceBuffer g, DeviceBuffer adjBlocks, DeviceBuffer prepAdj, DeviceBuffer pqAdj, DeviceBuffer raw, DeviceBuffer dpq) {
+    int rows = B * h, e = blockElements(), gg = gramGrid(rows);
+    CudaStream s = device.stream();
     CudaEvent[] ev = phases ? new CudaEvent[12] : null;
     int[] ne = {0};
     Runnable mark = () -> { if (ev != null) ev[ne[0]++] = new CudaEvent(device).record(s); };
-    try (DeviceBuffer fd = device.alloc(dump); DeviceBuffer ad = device.alloc(dump); DeviceBuffer ins = direct ? null : device.alloc(dump);
-         DeviceBuffer part = device.alloc(8L * gg * Math.max(n1, n2) * Math.max(n1, n2)); DeviceBuffer g = device.alloc(8L * h * n);
-         DeviceBuffer adjBlocks = device.alloc(8L * e); DeviceBuffer prepAdj = device.alloc(4L * e);
-         DeviceBuffer pqAdj = device.alloc(16L * h * m); DeviceBuffer raw = device.alloc(8L * e);
-         DeviceBuffer dpq = fusedPq ? device.alloc(16L * h * m) : null) {
+    {
       CudaModule mb = device.module(MODULE), mf = device.module(MODULE_FWD), mg = device.module(MODULE_GRAM);
       DevicePointer none = new DevicePointer();
       Object insArg = direct ? none : ins;
       mark.run();
-      // the adjoint chain's blocks and coefficients
-      mb.kernel("lpkb_adj_blocks").launch(s, (e + 255) / 256, 1, 256, 0, blocks, adjBlocks, n1, n2);
-      mf.kernel("lpk_prep_" + io.tag()).launch(s, (e + 255) / 256, 1, 256, 0, adjBlocks, prepAdj, n1, n2, 0);   // already adjoint
-      mb.kernel("lpkb_pq_adj").launch(s, h, 1, 256, 0, pq, pqAdj, n1, n2);
+      // the adjoint chain's blocks and coefficients (cachedAdj: the plan's own, nothing to launch)
+      if (!cachedAdj) {
+        mb.kernel("lpkb_adj_blocks").launch(s, (e + 255) / 256, 1, 256, 0, blocks, adjBlocks, n1, n2);
+        mf.kernel("lpk_prep_" + io.tag()).launch(s, (e + 255) / 256, 1, 256, 0, adjBlocks, prepAdj, n1, n2, 0);   // already adjoint
+        mb.kernel("lpkb_pq_adj").launch(s, h, 1, 256, 0, pq, pqAdj, n1, n2);
+      }
       mark.run();
       // the two dumping chains (one row per unit; 16 warps, 12 at 16 x 32; persistent blocks)
       int warps = n1 == 16 && n2 == 32 ? 12 : 16, gx = Math.min(device.smCount(), h), smem = PackedLearnedConv.smem(n1, n2, warps, 1);
@@ -121,19 +168,26 @@ final class PackedLearnedBackward {
         mark.run();
       }
       // dP, dQ -> dK (natural order, zeros above M) -> dk by lbt_taps' inverse FFT at N1 = N, N2 = 1 (position = frequency)
-      mb.kernel("lpkb_dk_" + io.tag()).launch(s, h, 1, 256, 16 * m + 4 * n1, fd, ad, g, B, h, n1, n2, invM, fusedPq ? dpq : none);
+      int gk = fusedPq ? 1 : dkg;   // lpkb_dk's batch groups (its planes: 16 G M bytes)
+      mb.kernel("lpkb_dk_" + io.tag()).launch(s, h, 1, 256, 16 * gk * m + 4 * n1, fd, ad, g, B, h, n1, n2, invM, fusedPq ? dpq : none, gk);
       mark.run();
       mg.kernel("lbt_taps").launch(s, h, 1, 256, 12 * n, g, dk, h, lk, taps, 0, 0, n, 1);
       mark.run();
       // dD: lbt_dkp3 with N1 = 0 (grid (H, 1): its dD row only)
       mg.kernel("lbt_dkp3_" + io.tag()).launch(s, h, 1, 256, 0, none, none, u, dy, none, dD, B, h, l, 0, n2, 1f);
       mark.run();
-      s.synchronize();
-      grads = unpermute(raw.copyTo(new float[2 * e], 0));
+      if (sync) {
+        s.synchronize();
+        grads = unpermute(raw.copyTo(new float[2 * e], 0));
+        rawPending = false;
+      } else {
+        grads = null;
+        rawPending = true;
+      }
       if (ev != null) {
         String[] names = {"adj", "chainF", "chainA", "gramGa", "gramFa", "gramGb", "gramFb", "dk", "taps", "dD"};
         var sb = new StringBuilder("packed bwd phases (ms) B=" + B + " H=" + h + " L=" + l + " direct=" + direct + " staged=" + staged
-            + " fusedPq=" + fusedPq + " grama=" + grama + ":");
+            + " fusedPq=" + fusedPq + " grama=" + grama + " cachedAdj=" + cachedAdj + " sync=" + sync + " dkg=" + dkg + ":");
         for (int i = 1; i < ne[0]; i++) sb.append(String.format(" %s %.4f", names[i - 1], ev[i].elapsedSince(ev[i - 1])));
         sb.append(String.format(" total %.4f", ev[ne[0] - 1].elapsedSince(ev[0])));
         System.out.println(sb);
@@ -144,10 +198,27 @@ final class PackedLearnedBackward {
 
   /** The block gradients of the last {@link #run} in lib's layout {dFa, dFb, dGb, dGa} (float64 copies). */
   double[][] blockGrads() {
+    if (rawPending) {   // sync = false: the copy is a blocking one (cuMemcpyDtoH), after the queued backward
+      grads = unpermute(kRaw.copyTo(new float[2 * blockElements()], 0));
+      rawPending = false;
+    }
     if (grads == null) throw new IllegalStateException("PackedLearnedConv.blockGrads: call backward first");
     double[][] out = new double[4][];
     for (int i = 0; i < 4; i++) out[i] = grads[i].clone();
     return out;
+  }
+
+  /** Frees the kept workspaces (sync = false) after the queued work that uses them; their gradients not read are dropped. */
+  private void closeKept() {
+    for (DeviceBuffer b : new DeviceBuffer[] {kFd, kAd, kIns, kPart, kG, kAdjBlocks, kPrepAdj, kPqAdj, kRaw, kDpq})
+      if (b != null) b.close();
+    kFd = kAd = kIns = kPart = kG = kAdjBlocks = kPrepAdj = kPqAdj = kRaw = kDpq = null;
+    if (rawPending) { rawPending = false; grads = null; }
+  }
+
+  @Override public void close() {
+    if (kFd != null) device.stream().synchronize();
+    closeKept();
   }
 
   /**

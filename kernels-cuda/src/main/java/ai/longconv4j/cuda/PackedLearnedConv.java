@@ -224,6 +224,7 @@ public final class PackedLearnedConv implements AutoCloseable {
   }
 
   @Override public void close() {
+    if (bwd != null) bwd.close();   // the backward's kept workspaces (longconv4j.pk.bwd.sync=false), after its queued work
     pq.close(); pqAdj.close(); d.close(); blocks.close(); prep.close(); prepAdj.close();
   }
 
@@ -252,7 +253,7 @@ public final class PackedLearnedConv implements AutoCloseable {
           + " bytes and dD (H=" + h + ") fp32 = " + 4L * h + " bytes, got " + (dk == null ? "null" : dk.bytes()) + " and "
           + (dD == null ? "null" : dD.bytes()));
     if (bwd == null) bwd = new PackedLearnedBackward(device, h, l, lk, n1, n2, taps, io);
-    bwd.run(u, dy, B, du, dk, dD, pq, d, blocks, prep);
+    bwd.run(u, dy, B, du, dk, dD, pq, d, blocks, prep, prepAdj, pqAdj);
   }
 
   /** The block gradients of the last {@link #backward}, {dFa, dFb, dGb, dGa} in lib's layout (float64 copies). */

@@ -26,9 +26,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * so a wrong rho / sigma un-permutation, partner or conjugate shows). du, dk and dD are NaN-poisoned first (du with a
  * tail past B H L that must stay poisoned) and must come back finite. At init (DFT blocks) also against the exact
  * causal convolution's gradients (direct float64 sums: Reference.causalAdjoint, kernelGrad, dGrad) and against
- * FlashButterfly's GPU backward (backwardInput, backwardWeights) on the same data. Every case runs four routes of
- * PackedLearnedBackward's speed choices (ROUTES; system properties longconv4j.pk.bwd.direct / staged / fusedpq / grama),
- * each checked (all failures reported together).
+ * FlashButterfly's GPU backward (backwardInput, backwardWeights) on the same data. Every case runs the routes of
+ * PackedLearnedBackward's speed choices (ROUTES; system properties longconv4j.pk.bwd.direct / staged / fusedpq / grama /
+ * cachedadj / sync / dkg), each checked (all failures reported together).
  * Tolerances (relative Frobenius error), the unpacked learned backward's budget (LearnedTensorCoreGpuTest): du goes
  * through the adjoint chain, the forward's structure (x, X1, C', X3 and the output rounded to 16 bits, blocks in 16
  * bits: a few 1e-3), 1e-2. The block gradients and dP / dQ are fp32 sums of products of 16-bit intermediates that went
@@ -41,13 +41,19 @@ import org.junit.jupiter.params.provider.MethodSource;
 @Tag("gpu")
 class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
   private static final String[] NAMES = {"dFa", "dFb", "dGb", "dGa"};
+  /** The properties of ROUTES' columns (longconv4j.pk.bwd.*). */
+  private static final String[] KEYS = {"direct", "staged", "fusedpq", "grama", "cachedadj", "sync", "dkg"};
   /**
-   * {direct, staged, fusedpq, grama}: the first route of sittings s1 / s2 (ins dumps, 4-byte dump stores, lpkb_dk on the
-   * dumps), staged dumps with dGa / dFa from u / dy, with dP / dQ in the adjoint chain and the form-A Grams in 3 stages,
-   * then the defaults ("-": grama's default).
+   * {direct, staged, fusedpq, grama, cachedadj, sync, dkg} ("-": the property cleared, its default): the first route of
+   * sittings s1 / s2 (ins dumps, 4-byte dump stores, lpkb_dk on the dumps), staged dumps with dGa / dFa from u / dy, with
+   * dP / dQ in the adjoint chain and the form-A Grams in 3 stages, fusedPq on; helper pkbwd2's: the plan's adjoint
+   * blocks / coefficients, kept workspaces without the closing synchronisation and lpkb_dk in 1024 / M batch groups, with
+   * fusedPq off and on; then all defaults.
    */
-  private static final String[][] ROUTES = {{"false", "false", "false", "-"}, {"true", "true", "false", "-"}, {"true", "true", "true", "3"},
-      {"true", "true", "true", "-"}};
+  private static final String[][] ROUTES = {{"false", "false", "false", "-", "-", "-", "-"}, {"true", "true", "false", "-", "-", "-", "-"},
+      {"true", "true", "true", "3", "-", "-", "-"}, {"true", "true", "true", "-", "-", "-", "-"},
+      {"true", "true", "false", "-", "true", "false", "0"}, {"true", "true", "true", "-", "true", "false", "0"},
+      {"-", "-", "-", "-", "-", "-", "-"}};
 
   static Stream<Arguments> cases() {
     // B, H, L, Lk, blocks (0: DFT, 1: DFT + 5 % noise, 2: fully random)
@@ -79,21 +85,17 @@ class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
       var failures = new java.util.ArrayList<String>();   // every route checked, the failures reported together
       // the routes (PackedLearnedBackward's speed choices; the last one the defaults): {direct, staged, fusedpq}
       for (String[] route : ROUTES) {
-        String w = what + " direct=" + route[0] + " staged=" + route[1] + " fusedpq=" + route[2] + " grama=" + route[3];
+        var wb = new StringBuilder(what);
+        for (int i = 0; i < KEYS.length; i++) wb.append(' ').append(KEYS[i]).append('=').append(route[i]);
+        String w = wb.toString();
         try {
-          System.setProperty("longconv4j.pk.bwd.direct", route[0]);
-          System.setProperty("longconv4j.pk.bwd.staged", route[1]);
-          System.setProperty("longconv4j.pk.bwd.fusedpq", route[2]);
-          if (!route[3].equals("-")) System.setProperty("longconv4j.pk.bwd.grama", route[3]);
+          for (int i = 0; i < KEYS.length; i++) if (!route[i].equals("-")) System.setProperty("longconv4j.pk.bwd." + KEYS[i], route[i]);
           out.fill32(0x7fc07fc0);   // NaN as bf16 and as fp16
           dk.fill32(0x7fc00000);
           dD.fill32(0x7fc00000);
           pk.backward(du16, ddy, B, out, dk, dD);
         } finally {
-          System.clearProperty("longconv4j.pk.bwd.direct");
-          System.clearProperty("longconv4j.pk.bwd.staged");
-          System.clearProperty("longconv4j.pk.bwd.fusedpq");
-          System.clearProperty("longconv4j.pk.bwd.grama");
+          for (String key : KEYS) System.clearProperty("longconv4j.pk.bwd." + key);
         }
         short[] all = LearnedCase.read(dev, out, n + tail);
         duG = ConvCase.read(dev, out, io, n);

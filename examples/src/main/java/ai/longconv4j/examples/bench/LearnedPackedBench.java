@@ -29,6 +29,9 @@ import java.util.SplittableRandom;
  * (PackedLearnedBackward's {@code longconv4j.pk.bwd.phases}) per route of its speed choices (system properties
  * {@code longconv4j.pk.bwd.direct / staged / fusedpq}; sitting s2 ran direct false / true): 3 untimed backwards, then 3
  * printed.
+ * Helper pkbwd2: an engine {@code packed:key=value+key=value} runs the packed engine with those
+ * {@code longconv4j.pk.bwd.*} properties set (cleared after it), e.g. {@code fb,packed,packed:cachedadj=true+sync=false};
+ * the phases visit pkbwd2's routes after pkbwd's default one.
  */
 public final class LearnedPackedBench {
   private LearnedPackedBench() {}
@@ -44,7 +47,17 @@ public final class LearnedPackedBench {
     long n = (long) B * H * L;
     try (var u = dev.alloc(2 * n); var y = dev.alloc(2 * n); var dk = dev.alloc(4L * H * L); var dD = dev.alloc(4L * H)) {
       DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
-      for (String e : System.getProperty("longconv4j.bench.pk.order", "fb,learned,packed").split(",")) {
+      for (String e0 : System.getProperty("longconv4j.bench.pk.order", "fb,learned,packed").split(",")) {
+        String e = e0, props = "";
+        if (e0.startsWith("packed:")) { e = "packed"; props = e0.substring(7); }
+        String[] kv = props.isEmpty() ? new String[0] : props.split("\\+");
+        for (String p : kv) {
+          String[] a = p.split("=", 2);
+          if (a.length != 2) throw new IllegalArgumentException("LearnedPackedBench: packed:key=value+..., got " + e0);
+          System.setProperty("longconv4j.pk.bwd." + a[0], a[1]);
+        }
+        String tag = props.isEmpty() ? "" : " [" + props + "]";
+        try {
         switch (e) {
           case "fb" -> {
             try (var fb = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, ElementType.BF16, Precision.BF16).setWeights(k, L, D)) {
@@ -65,12 +78,15 @@ public final class LearnedPackedBench {
               dD.fill32(0x7fc00000);
               pk.backward(u, u, B, y, dk, dD);
               double err = validateBackward(u, y, dk, dD, k, D, B, H, L);
-              System.out.printf("packed backward L=%d vs float64: worst rel err %.3e%n", L, err);
-              time(dev, "packed learned " + pk.factors()[0] + "x" + pk.factors()[1] + " " + pk.kernelName(), B, H, L, u, y, k, D,
+              System.out.printf("packed backward%s L=%d vs float64: worst rel err %.3e%n", tag, L, err);
+              time(dev, "packed learned " + pk.factors()[0] + "x" + pk.factors()[1] + " " + pk.kernelName() + tag, B, H, L, u, y, k, D,
                   () -> pk.forward(u, y, B), () -> pk.backward(u, u, B, y, dk, dD), err, rows);
             }
           }
           default -> throw new IllegalArgumentException("LearnedPackedBench: engine fb, learned or packed, got " + e);
+        }
+        } finally {
+          for (String p : kv) System.clearProperty("longconv4j.pk.bwd." + p.split("=", 2)[0]);
         }
       }
     }
@@ -155,21 +171,22 @@ public final class LearnedPackedBench {
           DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
           // {direct, staged, fusedpq}: s2's default, staged dumps, + dP / dQ in the adjoint chain; then again in reverse
           // {direct, staged, fusedpq, grama (- : the default)}: the fused route also with the form-A Grams' 2 / 3 stages
-          String[][] routes = {{"true", "false", "false", "-"}, {"true", "true", "false", "-"}, {"true", "true", "true", "-"},
-              {"true", "true", "true", "s"}, {"true", "true", "true", "3"}, {"true", "true", "true", "-"}, {"true", "true", "false", "-"},
-              {"true", "false", "false", "-"}};
+          // pkbwd2: {fusedpq, cachedadj, sync, dkg} ("-": cleared, the default), staged + direct (the defaults): pkbwd's
+          // final default, each of pkbwd2's choices alone, all three with fusedPq off and on, then back
+          String[][] routes = {{"-", "-", "-", "-"}, {"false", "true", "-", "-"}, {"false", "-", "false", "-"}, {"false", "-", "-", "0"},
+              {"false", "true", "false", "0"}, {"true", "true", "false", "0"}, {"false", "true", "false", "0"}, {"-", "-", "-", "-"}};
+          String[] keys = {"fusedpq", "cachedadj", "sync", "dkg"};
           for (String[] r : routes) {
-            System.setProperty("longconv4j.pk.bwd.direct", r[0]);
-            System.setProperty("longconv4j.pk.bwd.staged", r[1]);
-            System.setProperty("longconv4j.pk.bwd.fusedpq", r[2]);
-            if (r[3].equals("-")) System.clearProperty("longconv4j.pk.bwd.grama");
-            else System.setProperty("longconv4j.pk.bwd.grama", r[3]);
+            for (int i = 0; i < keys.length; i++) {
+              if (r[i].equals("-")) System.clearProperty("longconv4j.pk.bwd." + keys[i]);
+              else System.setProperty("longconv4j.pk.bwd." + keys[i], r[i]);
+            }
             for (int i = 0; i < 3; i++) pk.backward(u, u, B, y, dk, dD);
             System.setProperty("longconv4j.pk.bwd.phases", "true");
             for (int i = 0; i < 3; i++) pk.backward(u, u, B, y, dk, dD);
             System.setProperty("longconv4j.pk.bwd.phases", "false");
           }
-          for (String k : new String[] {"direct", "staged", "fusedpq", "grama"}) System.clearProperty("longconv4j.pk.bwd." + k);
+          for (String k : keys) System.clearProperty("longconv4j.pk.bwd." + k);
         }
       }
     }

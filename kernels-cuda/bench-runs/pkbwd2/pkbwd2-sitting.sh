@@ -13,7 +13,7 @@ set -u
 out=${1:-/tmp/pkbwd2-sitting}; mkdir -p "$out"
 DEV=${DEV:-.device/pkbwd2}
 LS=${LS:-1024,512,256}
-ORDER=${ORDER:-fb,packed,packed:cachedadj=true+sync=false+dkg=0+fusedpq=false,packed:cachedadj=true+sync=false+dkg=0}
+ORDER=${ORDER:-fb,packed,packed:streams=2,packed:cachedadj=false+sync=true+dkg=1+fusedpq=16x16}   # s1: fb,packed,packed:cachedadj=true+sync=false+dkg=0+fusedpq=false,packed:cachedadj=true+sync=false+dkg=0
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw,power.limit,temperature.gpu --format=csv; date -u; } \
   > "$out/gpu.txt" 2>&1; cat "$out/gpu.txt"
 if [ "${TESTS:-1}" != 0 ]; then

@@ -4,6 +4,10 @@
 //   Block gradients: {dFa (N1, N1), dFb (N2, N2), dGb (N2, N2), dGa (N1, N1)} complex, lib's layout.
 package ai.longconv4j.cuda;
 
+import jcuda.driver.CUevent;
+import jcuda.driver.CUevent_flags;
+import jcuda.driver.JCudaDriver;
+
 /**
  * The PACKED learned butterfly's backward on the GPU ({@link PackedLearnedConv#backward}; lib's float64 twin:
  * {@code PackedLearnedButterfly.backwardAll}). Both chains are learned_pk.cu's forward structure with dumps
@@ -11,21 +15,28 @@ package ai.longconv4j.cuda;
  * X1, C, C', X3 per row; the adjoint chain on dy (blocks {Ga^H, Gb^H, Fb^H, Fa^H}, coefficients (conj P_k, Q_s(k)), D)
  * writes du and stores M dX2, M dC', M dC and dB; both store their packed input. learned_tc_bwd.cu's Gram kernels give
  * the four block gradients (dGa, dFa in form B, dGb, dFb in form A), {@code lpkb_dk} dP, dQ and the spectrum's gradient
- * dK, {@code lbt_taps} dk (an inverse DFT of N points) and {@code lbt_dkp3} dD. Workspaces (3 x 16 B H M bytes) come from the
- * device's caching allocator per call; the block gradients are copied to the host at the end of each backward.
- * With {@code -Dlongconv4j.pk.bwd.sync=false} (helper pkbwd2) the workspaces are kept between calls (grown when B grows;
- * 2 x 16 B H M bytes of dumps held by the plan until {@link #close}) and the backward does not synchronise: the block
- * gradients stay on the device until {@link #blockGrads} copies them (a blocking copy, ordered after the queued kernels).
+ * dK, {@code lbt_taps} dk (an inverse DFT of N points) and {@code lbt_dkp3} dD.
+ * Since helper pkbwd2 (defaults; {@code -Dlongconv4j.pk.bwd.sync=true} gives pkbwd's way: workspaces from the caching
+ * allocator per call, a synchronisation at the end) the workspaces are kept between calls (grown when B grows; 2 x 16 B H M
+ * bytes of dumps held by the plan until {@link #close}) and the backward does not synchronise: the block gradients stay
+ * on the device until {@link #blockGrads} copies them (a blocking copy, ordered after the queued kernels). The adjoint
+ * chain's blocks and coefficients are the plan's own ({@code cachedadj}); {@code streams=2} puts dGa's Gram and dD on a
+ * second stream, joined before the call returns.
  */
 final class PackedLearnedBackward implements AutoCloseable {
   private static final String MODULE = "learned_pk_bwd", MODULE_FWD = "learned_pk", MODULE_GRAM = "learned_tc_bwd";
+  /** phases: the Gram kernels' spans (their reductions: "red" + Ga / Fa / Gb / Fb). */
+  private static final String[] GRAM_NAMES = {"gramGa", "gramFa", "gramGb", "gramFb"};
 
   private final CudaDevice device;
   private final int h, l, lk, n1, n2, m, n, taps;
   private final ElementType io;
   private double[][] grads;
   // sync = false: the workspaces kept between calls, and the raw block gradients not yet copied to the host
-  private DeviceBuffer kFd, kAd, kIns, kPart, kG, kAdjBlocks, kPrepAdj, kPqAdj, kRaw, kDpq;
+  private DeviceBuffer kFd, kAd, kIns, kPart, kG, kAdjBlocks, kPrepAdj, kPqAdj, kRaw, kDpq, kPart2;
+  // streams = 2: the side stream, its fork (after the forward chain, on the device's stream) and join events
+  private CudaStream side;
+  private final CUevent evFork = new CUevent(), evJoin = new CUevent();
   private boolean rawPending;
 
   PackedLearnedBackward(CudaDevice device, int h, int l, int lk, int n1, int n2, int taps, ElementType io) {
@@ -47,7 +58,8 @@ final class PackedLearnedBackward implements AutoCloseable {
   /**
    * du, dk, dD and the block gradients (then read with {@link #blockGrads}) of {@code sum(y * dy)}; the forward's device
    * state: pq (H, M) float4 (lpk_pq), D (H) fp32, blocks (fp32 complex {Fa, Fb, Gb, Ga}), prep (lpk_prep of blocks).
-   * Workspaces from the device's caching allocator (3 x 16 B H M bytes of dumps); synchronises.
+   * Workspaces kept between calls (sync false, the default) or from the device's caching allocator per call with a
+   * synchronisation at the end (sync true; 3 x 16 B H M bytes of dumps).
    */
   void run(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD, DeviceBuffer pq, DeviceBuffer d,
       DeviceBuffer blocks, DeviceBuffer prep, DeviceBuffer convPrepAdj, DeviceBuffer convPqAdj) {
@@ -59,19 +71,32 @@ final class PackedLearnedBackward implements AutoCloseable {
     // 1K (+0.16 / -0.08 at 512), +0.055 / -0.07 at 16 x 16: the default at 16 x 16 only
     boolean direct = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.direct", "true")),
         staged = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.staged", "true")),
-        fusedPq = staged && Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.fusedpq", String.valueOf(n2 == 16))),
+        fusedPq = staged && fusedPq(System.getProperty("longconv4j.pk.bwd.fusedpq", "false")),
         phases = Boolean.getBoolean("longconv4j.pk.bwd.phases");
     // helper pkbwd2's choices (first route: cachedadj false, sync true, dkg 1): cachedadj: the adjoint chain's blocks and
     // coefficients are the plan's own (PackedLearnedConv's prepAdj / pqAdj, lpk_prep adjoint / lpk_pq adj: the same
     // values as lpkb_adj_blocks + lpk_prep / lpkb_pq_adj, conjugates and transposes only), three launches fewer; sync false:
     // kept workspaces, no synchronisation at the end (block gradients copied by blockGrads); dkg: lpkb_dk's batch groups
     // G (0: 1024 / M, at least 1)
-    boolean cachedAdj = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.cachedadj", "false")),
-        sync = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.sync", "true"));
-    int dkg = Integer.parseInt(System.getProperty("longconv4j.pk.bwd.dkg", "1"));
+    // Defaults since pkbwd2's sitting s1 (bench-runs/pkbwd2/s1: fwd+bwd at 1K / 512 / 256 1.446, 1.452 / 0.798, 0.803 /
+    // 0.497, 0.500 ms in the two orders against the former defaults' 1.567, 1.550 / 0.880, 0.900 / 0.569, 0.583):
+    // cachedadj, sync false, dkg 0 and fusedpq false (also at 16 x 16: 0.521, 0.525 with it); the former defaults are
+    // cachedadj=false, sync=true, dkg=1, fusedpq=16x16 (on at 16 x 16 only). streams 2 (default 1): dGa's Gram and dD on
+    // a second stream (after the forward chain), joined before the call returns
+    boolean cachedAdj = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.cachedadj", "true")),
+        sync = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.sync", "false"));
+    int dkg = Integer.parseInt(System.getProperty("longconv4j.pk.bwd.dkg", "0"));
+    int streams = Integer.parseInt(System.getProperty("longconv4j.pk.bwd.streams", "1"));
+    if (streams != 1 && streams != 2) throw new IllegalArgumentException("longconv4j.pk.bwd.streams: 1 or 2, got " + streams);
     if (dkg == 0) dkg = Math.max(1, 1024 / (n1 * n2));
     if (dkg < 1 || 256 % dkg != 0)
       throw new IllegalArgumentException("longconv4j.pk.bwd.dkg: 0 (auto) or a divisor of 256, got " + dkg);
+    if (streams == 2 && side == null) {   // the side stream and its two events, kept until close
+      side = new CudaStream(device);
+      device.makeCurrent();
+      Check.cu(JCudaDriver.cuEventCreate(evFork, CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate", "device " + device.index());
+      Check.cu(JCudaDriver.cuEventCreate(evJoin, CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate", "device " + device.index());
+    }
     // grama: dGb / dFb's lbt_gram form-A kernel: p the row-pair kernel (_asyncp, N2 = 32 only; the default there), s two
     // buffers (_asyncs, the default at N2 = 16), 3 / 4 cp.async stages (_async3s / _async4s)
     String grama = System.getProperty("longconv4j.pk.bwd.grama", n2 == 32 ? "p" : "s");
@@ -88,6 +113,7 @@ final class PackedLearnedBackward implements AutoCloseable {
         kFd = device.alloc(dump); kAd = device.alloc(dump); kIns = direct ? null : device.alloc(dump);
         kPart = device.alloc(partBytes); kG = device.alloc(8L * h * n); kAdjBlocks = device.alloc(8L * e);
         kPrepAdj = device.alloc(4L * e); kPqAdj = device.alloc(16L * h * m); kRaw = device.alloc(8L * e); kDpq = device.alloc(16L * h * m);
+        kPart2 = device.alloc(partBytes);
       }
     } else if (rawPending) {   // a sync = false call's gradients not read yet: they are dropped with its workspaces
       s.synchronize();
@@ -98,8 +124,10 @@ final class PackedLearnedBackward implements AutoCloseable {
          DeviceBuffer g = sync ? device.alloc(8L * h * n) : null;
          DeviceBuffer adjBlocks = sync && !cachedAdj ? device.alloc(8L * e) : null; DeviceBuffer prepAdj = sync && !cachedAdj ? device.alloc(4L * e) : null;
          DeviceBuffer pqAdj = sync && !cachedAdj ? device.alloc(16L * h * m) : null; DeviceBuffer raw = sync ? device.alloc(8L * e) : null;
-         DeviceBuffer dpq = sync && fusedPq ? device.alloc(16L * h * m) : null) {
+         DeviceBuffer dpq = sync && fusedPq ? device.alloc(16L * h * m) : null;
+         DeviceBuffer part2 = sync && streams == 2 ? device.alloc(partBytes) : null) {
       run(u, dy, B, du, dk, dD, pq, d, blocks, prep, convPrepAdj, convPqAdj, direct, staged, fusedPq, phases, cachedAdj, sync, dkg, grama,
+          streams == 2 && du != dy && du != u ? side : null, sync ? part2 : kPart2,   // du in place of u / dy: one stream
           sync ? fd : kFd, sync ? ad : kAd, sync ? ins : kIns, sync ? part : kPart, sync ? g : kG,
           cachedAdj ? null : sync ? adjBlocks : kAdjBlocks, cachedAdj ? convPrepAdj : sync ? prepAdj : kPrepAdj,
           cachedAdj ? convPqAdj : sync ? pqAdj : kPqAdj, sync ? raw : kRaw, sync ? dpq : kDpq);
@@ -108,74 +136,68 @@ final class PackedLearnedBackward implements AutoCloseable {
 
   private void run(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD, DeviceBuffer pq, DeviceBuffer d,
       DeviceBuffer blocks, DeviceBuffer prep, DeviceBuffer convPrepAdj, DeviceBuffer convPqAdj, boolean direct, boolean staged, boolean fusedPq,
-      boolean phases, boolean cachedAdj, boolean sync, int dkg, String grama, DeviceBuffer fd, DeviceBuffer ad, DeviceBuffer ins,
+      boolean phases, boolean cachedAdj, boolean sync, int dkg, String grama, CudaStream s2, DeviceBuffer part2, DeviceBuffer fd, DeviceBuffer ad, DeviceBuffer ins,
       DeviceBuffer part, DeviceBuffer g, DeviceBuffer adjBlocks, DeviceBuffer prepAdj, DeviceBuffer pqAdj, DeviceBuffer raw, DeviceBuffer dpq) {
     int rows = B * h, e = blockElements(), gg = gramGrid(rows);
     CudaStream s = device.stream();
-    CudaEvent[] ev = phases ? new CudaEvent[12] : null;
+    CudaEvent[] ev = phases ? new CudaEvent[24] : null;
     int[] ne = {0};
-    Runnable mark = () -> { if (ev != null) ev[ne[0]++] = new CudaEvent(device).record(s); };
+    String[] names = new String[24];   // phases: the name of the span that ends at event i
+    java.util.function.Consumer<String> mark = nm -> { if (ev != null) { names[ne[0]] = nm; ev[ne[0]++] = new CudaEvent(device).record(s); } };
     {
       CudaModule mb = device.module(MODULE), mf = device.module(MODULE_FWD), mg = device.module(MODULE_GRAM);
       DevicePointer none = new DevicePointer();
       Object insArg = direct ? none : ins;
-      mark.run();
+      mark.accept(null);
       // the adjoint chain's blocks and coefficients (cachedAdj: the plan's own, nothing to launch)
       if (!cachedAdj) {
         mb.kernel("lpkb_adj_blocks").launch(s, (e + 255) / 256, 1, 256, 0, blocks, adjBlocks, n1, n2);
         mf.kernel("lpk_prep_" + io.tag()).launch(s, (e + 255) / 256, 1, 256, 0, adjBlocks, prepAdj, n1, n2, 0);   // already adjoint
         mb.kernel("lpkb_pq_adj").launch(s, h, 1, 256, 0, pq, pqAdj, n1, n2);
       }
-      mark.run();
+      mark.accept("adj");
       // the two dumping chains (one row per unit; 16 warps, 12 at 16 x 32; persistent blocks)
       int warps = n1 == 16 && n2 == 32 ? 12 : 16, gx = Math.min(device.smCount(), h), smem = PackedLearnedConv.smem(n1, n2, warps, 1);
       String chain = "lpkb_chain_" + io.tag() + "_" + n1 + "x" + n2, st = staged ? "s" : "";
       mb.kernel(chain + "_f" + st).launch(s, gx, 1, 32 * warps, smem, u, pq, d, prep, none, B, h, l, fd, insArg, 0, none, none);
-      mark.run();
+      // the side stream: dGa (pack(dy) and the forward chain's X3; without direct pack(dy) is the adjoint chain's ins dump,
+      // so the fork comes after that chain) and dD (u, dy), then the join event
+      Runnable fork = () -> {
+        device.makeCurrent();
+        Check.cu(JCudaDriver.cuEventRecord(evFork, s.cu()), "cuEventRecord", "device " + device.index());
+        Check.cu(JCudaDriver.cuStreamWaitEvent(s2.cu(), evFork, 0), "cuStreamWaitEvent", "device " + device.index());
+        gram(0, s2, part2, mb, mg, u, dy, fd, ad, ins, raw, direct, grama, rows, gg, none, x -> { });
+        mg.kernel("lbt_dkp3_" + io.tag()).launch(s2, h, 1, 256, 0, none, none, u, dy, none, dD, B, h, l, 0, n2, 1f);
+        device.makeCurrent();
+        Check.cu(JCudaDriver.cuEventRecord(evJoin, s2.cu()), "cuEventRecord", "device " + device.index());
+      };
+      if (s2 != null && direct) fork.run();
+      mark.accept("chainF");
       // fusedPq: + the dP / dQ planes (16 M bytes) and per unit two prefetch buffers of the forward slot 1 (8 M bytes)
       int smemA = smem + (fusedPq ? 16 * m + warps / (n1 / 16) * 8 * m : 0);
       mb.kernel(chain + "_a" + st + (fusedPq ? "k" : "")).launch(s, gx, 1, 32 * warps, smemA, dy, pqAdj, d, prepAdj, du, B, h, l, ad, insArg, 1,
           fd, fusedPq ? dpq : none);
-      mark.run();
-      // block gradients: {kernel form, L dump, L slot, R dump, R slot, raw offset, output size, scale}
-      int fa = 0, fb = n1 * n1, gb = n1 * n1 + n2 * n2, ga = n1 * n1 + 2 * n2 * n2;
-      float invM = 1f / m;
-      Object[][] grams = {
-          {"b", ins, 1, fd, 3, ga, n1, 1f},     // dGa = sum dE X3^H        (columns in rho order)
-          {"b", ad, 3, ins, 0, fa, n1, 1f},     // dFa = sum dB A^H         (rows in rho order)
-          {"a", fd, 2, ad, 0, gb, n2, invM},    // dGb = sum C'^H dX2       (the adjoint X1 is M dX2)
-          {"a", fd, 0, ad, 2, fb, n2, invM}};   // dFb = sum X1^H dC        (the adjoint C' is M dC)
-      String cfg = "lbt_gram_" + io.tag() + "_" + n1 + "x" + n2 + "_";
-      for (int i = 0; i < grams.length; i++) {
-        Object[] q = grams[i];
-        int mm = (Integer) q[6], gq = gg;
-        if (direct && i < 2) {   // lpkb_gram_b: the packed row read from dy (dGa, _x) or u (dFa, _d); RPS = 8 / (N1 / 16) rows a step
-          int rps = 8 / (n1 / 16), xsm = 2 * rps * (n1 + 16) * (2 * n2 + 8) * 2;
-          gq = Math.min((rows + rps - 1) / rps, 4 * device.smCount());
-          mb.kernel("lpkb_gram_b_" + io.tag() + "_" + n1 + "x" + n2 + (i == 0 ? "_x" : "_d")).launch(s, gq, 1, 256, xsm,
-              i == 0 ? dy : u, i == 0 ? fd : ad, 3, part, rows, l);
-        } else {
-          // form A per grama: the row-pair kernel (two stages of two rows, 16 N1 (2 N2 + 8) bytes), or S stages of both
-          // operands (4 S N1 (2 N2 + 8) bytes; 4 stages: 3 blocks per SM, as LearnedButterflyConv); form B two buffers
-          String v = q[0].equals("a") ? grama : "s";
-          String kn = cfg + q[0] + (v.equals("p") ? "_asyncp" : v.equals("s") ? "_asyncs" : "_async" + v + "s");
-          int stages = v.equals("3") ? 3 : v.equals("4") ? 4 : 2, sm = (v.equals("p") ? 16 : 4 * stages) * n1 * (2 * n2 + 8);
-          if (v.equals("4")) gq = Math.min(rows, 3 * device.smCount());
-          // L = 0: every operand is a dump slot (the async path needs L % 8 == 0 only for real x operands)
-          mg.kernel(kn).launch(s, gq, 1, 256, sm, q[1], q[2], none, q[3], q[4], none, part, rows, 0);
-        }
-        mg.kernel("lbt_gram_reduce2").launch(s, (mm * mm + 31) / 32, 1, 256, 0, part, gq, mm * mm, (Float) q[7], raw, (Integer) q[5]);
-        mark.run();
+      if (s2 != null && !direct) fork.run();
+      mark.accept("chainA");
+      // block gradients (streams = 2: dGa on the side stream)
+      for (int i = s2 != null ? 1 : 0; i < 4; i++) {
+        gram(i, s, part, mb, mg, u, dy, fd, ad, ins, raw, direct, grama, rows, gg, none, mark);
+        mark.accept("red" + GRAM_NAMES[i].substring(4));   // the Gram kernel, then its lbt_gram_reduce2
       }
+      float invM = 1f / m;
       // dP, dQ -> dK (natural order, zeros above M) -> dk by lbt_taps' inverse FFT at N1 = N, N2 = 1 (position = frequency)
       int gk = fusedPq ? 1 : dkg;   // lpkb_dk's batch groups (its planes: 16 G M bytes)
       mb.kernel("lpkb_dk_" + io.tag()).launch(s, h, 1, 256, 16 * gk * m + 4 * n1, fd, ad, g, B, h, n1, n2, invM, fusedPq ? dpq : none, gk);
-      mark.run();
+      mark.accept("dk");
       mg.kernel("lbt_taps").launch(s, h, 1, 256, 12 * n, g, dk, h, lk, taps, 0, 0, n, 1);
-      mark.run();
-      // dD: lbt_dkp3 with N1 = 0 (grid (H, 1): its dD row only)
-      mg.kernel("lbt_dkp3_" + io.tag()).launch(s, h, 1, 256, 0, none, none, u, dy, none, dD, B, h, l, 0, n2, 1f);
-      mark.run();
+      mark.accept("taps");
+      // dD: lbt_dkp3 with N1 = 0 (grid (H, 1): its dD row only); streams = 2: on the side stream, joined here
+      if (s2 == null) mg.kernel("lbt_dkp3_" + io.tag()).launch(s, h, 1, 256, 0, none, none, u, dy, none, dD, B, h, l, 0, n2, 1f);
+      else {
+        device.makeCurrent();
+        Check.cu(JCudaDriver.cuStreamWaitEvent(s.cu(), evJoin, 0), "cuStreamWaitEvent", "device " + device.index());
+      }
+      mark.accept("dD");
       if (sync) {
         s.synchronize();
         grads = unpermute(raw.copyTo(new float[2 * e], 0));
@@ -185,15 +207,59 @@ final class PackedLearnedBackward implements AutoCloseable {
         rawPending = true;
       }
       if (ev != null) {
-        String[] names = {"adj", "chainF", "chainA", "gramGa", "gramFa", "gramGb", "gramFb", "dk", "taps", "dD"};
         var sb = new StringBuilder("packed bwd phases (ms) B=" + B + " H=" + h + " L=" + l + " direct=" + direct + " staged=" + staged
-            + " fusedPq=" + fusedPq + " grama=" + grama + " cachedAdj=" + cachedAdj + " sync=" + sync + " dkg=" + dkg + ":");
-        for (int i = 1; i < ne[0]; i++) sb.append(String.format(" %s %.4f", names[i - 1], ev[i].elapsedSince(ev[i - 1])));
+            + " fusedPq=" + fusedPq + " grama=" + grama + " cachedAdj=" + cachedAdj + " sync=" + sync + " dkg=" + dkg + " streams=" + (s2 != null ? 2 : 1) + ":");
+        for (int i = 1; i < ne[0]; i++) sb.append(String.format(" %s %.4f", names[i], ev[i].elapsedSince(ev[i - 1])));
         sb.append(String.format(" total %.4f", ev[ne[0] - 1].elapsedSince(ev[0])));
         System.out.println(sb);
         for (int i = 0; i < ne[0]; i++) ev[i].close();
       }
     }
+  }
+
+
+  /**
+   * Block gradient i on stream s into raw (partials in part, then lbt_gram_reduce2): 0 dGa, 1 dFa (form B: lpkb_gram_b
+   * from dy / u, or lbt_gram on the ins dumps), 2 dGb, 3 dFb (form A per grama).
+   */
+  private void gram(int i, CudaStream s, DeviceBuffer part, CudaModule mb, CudaModule mg, DeviceBuffer u, DeviceBuffer dy, DeviceBuffer fd,
+      DeviceBuffer ad, DeviceBuffer ins, DeviceBuffer raw, boolean direct, String grama, int rows, int gg, DevicePointer none,
+      java.util.function.Consumer<String> mark) {
+    // {kernel form, L dump, L slot, R dump, R slot, raw offset, output size, scale}
+    int fa = 0, fb = n1 * n1, gb = n1 * n1 + n2 * n2, ga = n1 * n1 + 2 * n2 * n2;
+    float invM = 1f / m;
+    Object[][] grams = {
+        {"b", ins, 1, fd, 3, ga, n1, 1f},     // dGa = sum dE X3^H        (columns in rho order)
+        {"b", ad, 3, ins, 0, fa, n1, 1f},     // dFa = sum dB A^H         (rows in rho order)
+        {"a", fd, 2, ad, 0, gb, n2, invM},    // dGb = sum C'^H dX2       (the adjoint X1 is M dX2)
+        {"a", fd, 0, ad, 2, fb, n2, invM}};   // dFb = sum X1^H dC        (the adjoint C' is M dC)
+    String cfg = "lbt_gram_" + io.tag() + "_" + n1 + "x" + n2 + "_";
+    Object[] q = grams[i];
+    int mm = (Integer) q[6], gq = gg;
+    if (direct && i < 2) {   // lpkb_gram_b: the packed row read from dy (dGa, _x) or u (dFa, _d); RPS = 8 / (N1 / 16) rows a step
+      int rps = 8 / (n1 / 16), xsm = 2 * rps * (n1 + 16) * (2 * n2 + 8) * 2;
+      gq = Math.min((rows + rps - 1) / rps, 4 * device.smCount());
+      mb.kernel("lpkb_gram_b_" + io.tag() + "_" + n1 + "x" + n2 + (i == 0 ? "_x" : "_d")).launch(s, gq, 1, 256, xsm,
+          i == 0 ? dy : u, i == 0 ? fd : ad, 3, part, rows, l);
+    } else {
+      // form A per grama: the row-pair kernel (two stages of two rows, 16 N1 (2 N2 + 8) bytes), or S stages of both
+      // operands (4 S N1 (2 N2 + 8) bytes; 4 stages: 3 blocks per SM, as LearnedButterflyConv); form B two buffers
+      String v = q[0].equals("a") ? grama : "s";
+      String kn = cfg + q[0] + (v.equals("p") ? "_asyncp" : v.equals("s") ? "_asyncs" : "_async" + v + "s");
+      int stages = v.equals("3") ? 3 : v.equals("4") ? 4 : 2, sm = (v.equals("p") ? 16 : 4 * stages) * n1 * (2 * n2 + 8);
+      if (v.equals("4")) gq = Math.min(rows, 3 * device.smCount());
+      // L = 0: every operand is a dump slot (the async path needs L % 8 == 0 only for real x operands)
+      mg.kernel(kn).launch(s, gq, 1, 256, sm, q[1], q[2], none, q[3], q[4], none, part, rows, 0);
+    }
+    mark.accept(GRAM_NAMES[i]);
+    mg.kernel("lbt_gram_reduce2").launch(s, (mm * mm + 31) / 32, 1, 256, 0, part, gq, mm * mm, (Float) q[7], raw, (Integer) q[5]);
+  }
+
+  /** fusedpq's value: true, false, or 16x16 (on at N1 = N2 = 16 only: pkbwd's default). */
+  private boolean fusedPq(String v) {
+    if (v.equals("16x16")) return n2 == 16;
+    if (!v.equals("true") && !v.equals("false")) throw new IllegalArgumentException("longconv4j.pk.bwd.fusedpq: true, false or 16x16, got " + v);
+    return v.equals("true");
   }
 
   /** The block gradients of the last {@link #run} in lib's layout {dFa, dFb, dGb, dGa} (float64 copies). */
@@ -210,15 +276,22 @@ final class PackedLearnedBackward implements AutoCloseable {
 
   /** Frees the kept workspaces (sync = false) after the queued work that uses them; their gradients not read are dropped. */
   private void closeKept() {
-    for (DeviceBuffer b : new DeviceBuffer[] {kFd, kAd, kIns, kPart, kG, kAdjBlocks, kPrepAdj, kPqAdj, kRaw, kDpq})
+    for (DeviceBuffer b : new DeviceBuffer[] {kFd, kAd, kIns, kPart, kG, kAdjBlocks, kPrepAdj, kPqAdj, kRaw, kDpq, kPart2})
       if (b != null) b.close();
-    kFd = kAd = kIns = kPart = kG = kAdjBlocks = kPrepAdj = kPqAdj = kRaw = kDpq = null;
+    kFd = kAd = kIns = kPart = kG = kAdjBlocks = kPrepAdj = kPqAdj = kRaw = kDpq = kPart2 = null;
     if (rawPending) { rawPending = false; grads = null; }
   }
 
   @Override public void close() {
-    if (kFd != null) device.stream().synchronize();
+    if (kFd != null || side != null) device.stream().synchronize();   // the side stream's work is joined into it
     closeKept();
+    if (side != null) {
+      side.close();
+      device.makeCurrent();
+      Check.cu(JCudaDriver.cuEventDestroy(evFork), "cuEventDestroy", "device " + device.index());
+      Check.cu(JCudaDriver.cuEventDestroy(evJoin), "cuEventDestroy", "device " + device.index());
+      side = null;
+    }
   }
 
   /**

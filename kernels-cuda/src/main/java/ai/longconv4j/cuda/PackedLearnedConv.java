@@ -238,8 +238,9 @@ public final class PackedLearnedConv implements AutoCloseable {
   /**
    * Gradients of {@code sum(y * dy)} for y = {@link #forward}(u): du (B, H, L) of the I/O type, dk (H, Lk) fp32, dD (H)
    * fp32, and the four block gradients, then read with {@link #blockGrads()} ({@link PackedLearnedBackward}: two dumping
-   * chains on tensor cores, Gram kernels, dK and dk on the device). Synchronises; its workspaces (3 x 16 B H M bytes) come
-   * from the device's caching allocator.
+   * chains on tensor cores, Gram kernels, dK and dk on the device). Queued on the device's stream without a closing
+   * synchronisation (the defaults; {@code -Dlongconv4j.pk.bwd.sync=true}: synchronises, workspaces per call); its
+   * workspaces (2 x 16 B H M bytes of dumps) stay with the plan until {@link #close}.
    */
   public void backward(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD) {
     if (!weightsSet) throw new IllegalStateException("PackedLearnedConv.backward: call setWeights first");

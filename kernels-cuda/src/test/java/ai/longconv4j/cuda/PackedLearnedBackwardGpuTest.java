@@ -42,18 +42,20 @@ import org.junit.jupiter.params.provider.MethodSource;
 class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
   private static final String[] NAMES = {"dFa", "dFb", "dGb", "dGa"};
   /** The properties of ROUTES' columns (longconv4j.pk.bwd.*). */
-  private static final String[] KEYS = {"direct", "staged", "fusedpq", "grama", "cachedadj", "sync", "dkg"};
+  private static final String[] KEYS = {"direct", "staged", "fusedpq", "grama", "cachedadj", "sync", "dkg", "streams"};
   /**
-   * {direct, staged, fusedpq, grama, cachedadj, sync, dkg} ("-": the property cleared, its default): the first route of
-   * sittings s1 / s2 (ins dumps, 4-byte dump stores, lpkb_dk on the dumps), staged dumps with dGa / dFa from u / dy, with
-   * dP / dQ in the adjoint chain and the form-A Grams in 3 stages, fusedPq on; helper pkbwd2's: the plan's adjoint
-   * blocks / coefficients, kept workspaces without the closing synchronisation and lpkb_dk in 1024 / M batch groups, with
-   * fusedPq off and on; then all defaults.
+   * {direct, staged, fusedpq, grama, cachedadj, sync, dkg, streams} ("-": the property cleared, its default): the first
+   * route of sittings s1 / s2 (ins dumps, 4-byte dump stores, lpkb_dk on the dumps) with pkbwd's host side (the adjoint
+   * blocks / coefficients computed per call, the closing synchronisation, lpkb_dk in one batch group), staged dumps with
+   * dGa / dFa from u / dy, with dP / dQ in the adjoint chain and the form-A Grams in 3 stages, pkbwd's final defaults
+   * (fusedPq at 16 x 16 only); helper pkbwd2's defaults (the plan's adjoint blocks / coefficients, kept workspaces without
+   * the closing synchronisation, lpkb_dk in 1024 / M batch groups, fusedPq off) with fusedPq on, dGa and dD on a second
+   * stream (also on the first route: the fork after the adjoint chain), then all defaults.
    */
-  private static final String[][] ROUTES = {{"false", "false", "false", "-", "-", "-", "-"}, {"true", "true", "false", "-", "-", "-", "-"},
-      {"true", "true", "true", "3", "-", "-", "-"}, {"true", "true", "true", "-", "-", "-", "-"},
-      {"true", "true", "false", "-", "true", "false", "0"}, {"true", "true", "true", "-", "true", "false", "0"},
-      {"-", "-", "-", "-", "-", "-", "-"}};
+  private static final String[][] ROUTES = {{"false", "false", "false", "-", "false", "true", "1", "1"},
+      {"true", "true", "false", "-", "false", "true", "1", "-"}, {"true", "true", "true", "3", "false", "true", "1", "-"},
+      {"true", "true", "16x16", "-", "false", "true", "1", "-"}, {"-", "-", "true", "-", "-", "-", "-", "-"},
+      {"false", "false", "false", "-", "-", "-", "-", "2"}, {"-", "-", "-", "-", "-", "-", "-", "2"}, {"-", "-", "-", "-", "-", "-", "-", "-"}};
 
   static Stream<Arguments> cases() {
     // B, H, L, Lk, blocks (0: DFT, 1: DFT + 5 % noise, 2: fully random)

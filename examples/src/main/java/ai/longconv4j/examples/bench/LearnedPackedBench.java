@@ -31,7 +31,7 @@ import java.util.SplittableRandom;
  * printed.
  * Helper pkbwd2: an engine {@code packed:key=value+key=value} runs the packed engine with those
  * {@code longconv4j.pk.bwd.*} properties set (cleared after it), e.g. {@code fb,packed,packed:cachedadj=true+sync=false};
- * the phases visit pkbwd2's routes after pkbwd's default one.
+ * the phases visit pkbwd2's routes (see phases).
  */
 public final class LearnedPackedBench {
   private LearnedPackedBench() {}
@@ -169,13 +169,13 @@ public final class LearnedPackedBench {
         try (var u = dev.alloc(2 * n); var y = dev.alloc(2 * n); var dk = dev.alloc(4L * H * L); var dD = dev.alloc(4L * H);
              var pk = PackedLearnedConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(w[0], w[1])) {
           DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
-          // {direct, staged, fusedpq}: s2's default, staged dumps, + dP / dQ in the adjoint chain; then again in reverse
-          // {direct, staged, fusedpq, grama (- : the default)}: the fused route also with the form-A Grams' 2 / 3 stages
-          // pkbwd2: {fusedpq, cachedadj, sync, dkg} ("-": cleared, the default), staged + direct (the defaults): pkbwd's
-          // final default, each of pkbwd2's choices alone, all three with fusedPq off and on, then back
-          String[][] routes = {{"-", "-", "-", "-"}, {"false", "true", "-", "-"}, {"false", "-", "false", "-"}, {"false", "-", "-", "0"},
-              {"false", "true", "false", "0"}, {"true", "true", "false", "0"}, {"false", "true", "false", "0"}, {"-", "-", "-", "-"}};
-          String[] keys = {"fusedpq", "cachedadj", "sync", "dkg"};
+          // pkbwd2: {fusedpq, cachedadj, sync, dkg, streams, grama} ("-": cleared, the default), staged + direct (the
+          // defaults): pkbwd2's defaults, pkbwd's final defaults, lpkb_dk's batch groups 2 / 4 / 8, dGa and dD on a second
+          // stream, the form-A Grams in 4 / 2 stages, the defaults again
+          String[][] routes = {{"-", "-", "-", "-", "-", "-"}, {"16x16", "false", "true", "1", "-", "-"}, {"-", "-", "-", "2", "-", "-"},
+              {"-", "-", "-", "4", "-", "-"}, {"-", "-", "-", "8", "-", "-"}, {"-", "-", "-", "-", "2", "-"}, {"-", "-", "-", "-", "-", "4"},
+              {"-", "-", "-", "-", "-", "s"}, {"-", "-", "-", "-", "-", "-"}};
+          String[] keys = {"fusedpq", "cachedadj", "sync", "dkg", "streams", "grama"};
           for (String[] r : routes) {
             for (int i = 0; i < keys.length; i++) {
               if (r[i].equals("-")) System.clearProperty("longconv4j.pk.bwd." + keys[i]);

@@ -13,7 +13,9 @@ set -u
 out=${1:-/tmp/pkbwd2-sitting}; mkdir -p "$out"
 DEV=${DEV:-.device/pkbwd2}
 LS=${LS:-1024,512,256}
-ORDER=${ORDER:-fb,packed,packed:streams=2,packed:cachedadj=false+sync=true+dkg=1+fusedpq=16x16}   # s1: fb,packed,packed:cachedadj=true+sync=false+dkg=0+fusedpq=false,packed:cachedadj=true+sync=false+dkg=0
+ORDER=${ORDER:-fb,packed,packed:sidedk=true,packed:savefwd=true,packed:savefwd=true+sidedk=true,packed:cachedadj=false+sync=true+dkg=1+fusedpq=16x16+streams=1}
+# s1: fb,packed,packed:cachedadj=true+sync=false+dkg=0+fusedpq=false,packed:cachedadj=true+sync=false+dkg=0
+# s2: fb,packed,packed:streams=2,packed:cachedadj=false+sync=true+dkg=1+fusedpq=16x16 (streams 1 the default then)
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw,power.limit,temperature.gpu --format=csv; date -u; } \
   > "$out/gpu.txt" 2>&1; cat "$out/gpu.txt"
 if [ "${TESTS:-1}" != 0 ]; then
@@ -32,13 +34,13 @@ if [ "${BENCH:-1}" != 0 ]; then
   echo "== java bench ($ORDER)"; date -u
   JAVA_OPTS="-Dlongconv4j.bench.pk.order=$ORDER ${BOPTS:-}" timeout ${JAVA_S:-90} $DEV/run-java ai.longconv4j.examples.bench.LearnedPackedBench \
     "$out/bench.csv" 64 768 "$LS" > "$out/bench.txt" 2>&1; echo "java bench exit $?"
-  grep -E "learned|flashbutterfly|Exception|packed backward" "$out/bench.txt" | grep -v '^[a-z].*,' | head -40 | cut -c1-260
+  grep -E "learned|flashbutterfly|Exception|packed backward|forwardForBackward" "$out/bench.txt" | grep -v '^[a-z].*,' | head -40 | cut -c1-260
   if [ "${MIRROR:-1}" != 0 ]; then
     rev=$(echo "$ORDER" | tr ',' '\n' | tac | paste -sd,)
     echo "== java bench, mirrored ($rev)"; date -u
     JAVA_OPTS="-Dlongconv4j.bench.pk.order=$rev ${BOPTS:-}" timeout ${JAVA_S:-90} $DEV/run-java ai.longconv4j.examples.bench.LearnedPackedBench \
       "$out/bench2.csv" 64 768 "$LS" > "$out/bench2.txt" 2>&1; echo "java bench 2 exit $?"
-    grep -E "learned|flashbutterfly|Exception|packed backward" "$out/bench2.txt" | grep -v '^[a-z].*,' | head -40 | cut -c1-260
+    grep -E "learned|flashbutterfly|Exception|packed backward|forwardForBackward" "$out/bench2.txt" | grep -v '^[a-z].*,' | head -40 | cut -c1-260
   fi
 fi
 tar -C "$out" -cf - $(cd "$out" && ls tests.txt phases.txt bench.txt bench2.txt 2>/dev/null) | xz -T8 -6 > "$out/logs.tar.xz"

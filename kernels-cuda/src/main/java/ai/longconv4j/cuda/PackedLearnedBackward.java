@@ -38,6 +38,10 @@ final class PackedLearnedBackward implements AutoCloseable {
   private CudaStream side;
   private final CUevent evFork = new CUevent(), evJoin = new CUevent();
   private boolean rawPending;
+  // forwardSaving: the u buffer, B and route (direct) whose forward dumps are in kFd (and kIns); null: none saved
+  private DeviceBuffer savedU;
+  private int savedB;
+  private boolean savedDirect;
 
   PackedLearnedBackward(CudaDevice device, int h, int l, int lk, int n1, int n2, int taps, ElementType io) {
     // the chains stage 16 rows of the packed row (learned_pk.cu's x stage) and lpkb_gram_b takes 16 non-zero rows
@@ -86,7 +90,11 @@ final class PackedLearnedBackward implements AutoCloseable {
     boolean cachedAdj = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.cachedadj", "true")),
         sync = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.sync", "false"));
     int dkg = Integer.parseInt(System.getProperty("longconv4j.pk.bwd.dkg", "0"));
-    int streams = Integer.parseInt(System.getProperty("longconv4j.pk.bwd.streams", "1"));
+    // streams 2 the default since s2 (fwd+bwd 1.414, 1.419 / 0.782, 0.785 / 0.482, 0.467 ms against one stream's 1.455,
+    // 1.471 / 0.800, 0.793 / 0.498, 0.499 at 1K / 512 / 256); sidedk (streams 2 only; default off): dk (lpkb_dk, lbt_taps)
+    // also on the side stream, after the adjoint chain, while the device's stream runs dFa, dGb, dFb
+    int streams = Integer.parseInt(System.getProperty("longconv4j.pk.bwd.streams", "2"));
+    boolean sideDk = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.sidedk", "false"));
     if (streams != 1 && streams != 2) throw new IllegalArgumentException("longconv4j.pk.bwd.streams: 1 or 2, got " + streams);
     if (dkg == 0) dkg = Math.max(1, 1024 / (n1 * n2));
     if (dkg < 1 || 256 % dkg != 0)
@@ -106,16 +114,11 @@ final class PackedLearnedBackward implements AutoCloseable {
     long dump = (long) rows * 8 * m * 2;
     CudaStream s = device.stream();
     long partBytes = 8L * gg * Math.max(n1, n2) * Math.max(n1, n2);
-    if (!sync) {   // kept workspaces: (re)allocated when missing or too small (after the queued work that may use them)
-      if (kFd == null || kFd.bytes() < dump || kPart.bytes() < partBytes || (!direct && (kIns == null || kIns.bytes() < dump))) {
-        s.synchronize();
-        closeKept();
-        kFd = device.alloc(dump); kAd = device.alloc(dump); kIns = direct ? null : device.alloc(dump);
-        kPart = device.alloc(partBytes); kG = device.alloc(8L * h * n); kAdjBlocks = device.alloc(8L * e);
-        kPrepAdj = device.alloc(4L * e); kPqAdj = device.alloc(16L * h * m); kRaw = device.alloc(8L * e); kDpq = device.alloc(16L * h * m);
-        kPart2 = device.alloc(partBytes);
-      }
-    } else if (rawPending) {   // a sync = false call's gradients not read yet: they are dropped with its workspaces
+    // the forward chain's dumps of a forwardSaving on this u, B and route (consumed here either way)
+    boolean saved = !sync && savedU == u && savedB == B && savedDirect == direct;
+    savedU = null;
+    if (!sync) ensureKept(B, direct);   // kept workspaces (a saved forward's allocation has this B: kept as they are)
+    else if (rawPending) {   // a sync = false call's gradients not read yet: they are dropped with its workspaces
       s.synchronize();
       closeKept();
     }
@@ -127,16 +130,49 @@ final class PackedLearnedBackward implements AutoCloseable {
          DeviceBuffer dpq = sync && fusedPq ? device.alloc(16L * h * m) : null;
          DeviceBuffer part2 = sync && streams == 2 ? device.alloc(partBytes) : null) {
       run(u, dy, B, du, dk, dD, pq, d, blocks, prep, convPrepAdj, convPqAdj, direct, staged, fusedPq, phases, cachedAdj, sync, dkg, grama,
-          streams == 2 && du != dy && du != u ? side : null, sync ? part2 : kPart2,   // du in place of u / dy: one stream
+          streams == 2 && du != dy && du != u ? side : null, sideDk, saved, sync ? part2 : kPart2,   // du in place of u / dy: one stream
           sync ? fd : kFd, sync ? ad : kAd, sync ? ins : kIns, sync ? part : kPart, sync ? g : kG,
           cachedAdj ? null : sync ? adjBlocks : kAdjBlocks, cachedAdj ? convPrepAdj : sync ? prepAdj : kPrepAdj,
           cachedAdj ? convPqAdj : sync ? pqAdj : kPqAdj, sync ? raw : kRaw, sync ? dpq : kDpq);
     }
   }
 
+  /** The kept workspaces for B rows of H and the route's ins dump: (re)allocated when missing or too small. */
+  private void ensureKept(int B, boolean direct) {
+    int rows = B * h, e = blockElements(), gg = gramGrid(rows);
+    long dump = (long) rows * 8 * m * 2, partBytes = 8L * gg * Math.max(n1, n2) * Math.max(n1, n2);
+    if (kFd == null || kFd.bytes() < dump || kPart.bytes() < partBytes || (!direct && (kIns == null || kIns.bytes() < dump))) {
+      device.stream().synchronize();   // after the queued work that may use them
+      closeKept();
+      kFd = device.alloc(dump); kAd = device.alloc(dump); kIns = direct ? null : device.alloc(dump);
+      kPart = device.alloc(partBytes); kG = device.alloc(8L * h * n); kAdjBlocks = device.alloc(8L * e);
+      kPrepAdj = device.alloc(4L * e); kPqAdj = device.alloc(16L * h * m); kRaw = device.alloc(8L * e); kDpq = device.alloc(16L * h * m);
+      kPart2 = device.alloc(partBytes);
+    }
+  }
+
+  /**
+   * y = the forward of u by the forward chain (its OUT instance, {@code lpkb_chain_*_a[s]}: the same kernel as the adjoint
+   * chain's, here on the forward's blocks, coefficients and D), its dumps kept for the next {@link #run} on u and B.
+   */
+  void forwardSaving(DeviceBuffer u, DeviceBuffer y, int B, DeviceBuffer pq, DeviceBuffer d, DeviceBuffer prep) {
+    boolean direct = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.direct", "true")),
+        staged = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.staged", "true"));
+    savedU = null;
+    ensureKept(B, direct);
+    int warps = n1 == 16 && n2 == 32 ? 12 : 16, gx = Math.min(device.smCount(), h), smem = PackedLearnedConv.smem(n1, n2, warps, 1);
+    DevicePointer none = new DevicePointer();
+    device.module(MODULE).kernel("lpkb_chain_" + io.tag() + "_" + n1 + "x" + n2 + "_a" + (staged ? "s" : "")).launch(device.stream(), gx, 1,
+        32 * warps, smem, u, pq, d, prep, y, B, h, l, kFd, direct ? none : kIns, 0, none, none);
+    savedU = u; savedB = B; savedDirect = direct;
+  }
+
+  /** Forgets a forwardSaving's dumps (the plan's blocks or weights changed). */
+  void dropSaved() { savedU = null; }
+
   private void run(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD, DeviceBuffer pq, DeviceBuffer d,
       DeviceBuffer blocks, DeviceBuffer prep, DeviceBuffer convPrepAdj, DeviceBuffer convPqAdj, boolean direct, boolean staged, boolean fusedPq,
-      boolean phases, boolean cachedAdj, boolean sync, int dkg, String grama, CudaStream s2, DeviceBuffer part2, DeviceBuffer fd, DeviceBuffer ad, DeviceBuffer ins,
+      boolean phases, boolean cachedAdj, boolean sync, int dkg, String grama, CudaStream s2, boolean sideDk, boolean saved, DeviceBuffer part2, DeviceBuffer fd, DeviceBuffer ad, DeviceBuffer ins,
       DeviceBuffer part, DeviceBuffer g, DeviceBuffer adjBlocks, DeviceBuffer prepAdj, DeviceBuffer pqAdj, DeviceBuffer raw, DeviceBuffer dpq) {
     int rows = B * h, e = blockElements(), gg = gramGrid(rows);
     CudaStream s = device.stream();
@@ -159,7 +195,7 @@ final class PackedLearnedBackward implements AutoCloseable {
       // the two dumping chains (one row per unit; 16 warps, 12 at 16 x 32; persistent blocks)
       int warps = n1 == 16 && n2 == 32 ? 12 : 16, gx = Math.min(device.smCount(), h), smem = PackedLearnedConv.smem(n1, n2, warps, 1);
       String chain = "lpkb_chain_" + io.tag() + "_" + n1 + "x" + n2, st = staged ? "s" : "";
-      mb.kernel(chain + "_f" + st).launch(s, gx, 1, 32 * warps, smem, u, pq, d, prep, none, B, h, l, fd, insArg, 0, none, none);
+      if (!saved) mb.kernel(chain + "_f" + st).launch(s, gx, 1, 32 * warps, smem, u, pq, d, prep, none, B, h, l, fd, insArg, 0, none, none);
       // the side stream: dGa (pack(dy) and the forward chain's X3; without direct pack(dy) is the adjoint chain's ins dump,
       // so the fork comes after that chain) and dD (u, dy), then the join event
       Runnable fork = () -> {
@@ -168,8 +204,10 @@ final class PackedLearnedBackward implements AutoCloseable {
         Check.cu(JCudaDriver.cuStreamWaitEvent(s2.cu(), evFork, 0), "cuStreamWaitEvent", "device " + device.index());
         gram(0, s2, part2, mb, mg, u, dy, fd, ad, ins, raw, direct, grama, rows, gg, none, x -> { });
         mg.kernel("lbt_dkp3_" + io.tag()).launch(s2, h, 1, 256, 0, none, none, u, dy, none, dD, B, h, l, 0, n2, 1f);
-        device.makeCurrent();
-        Check.cu(JCudaDriver.cuEventRecord(evJoin, s2.cu()), "cuEventRecord", "device " + device.index());
+        if (!sideDk) {
+          device.makeCurrent();
+          Check.cu(JCudaDriver.cuEventRecord(evJoin, s2.cu()), "cuEventRecord", "device " + device.index());
+        }
       };
       if (s2 != null && direct) fork.run();
       mark.accept("chainF");
@@ -178,19 +216,30 @@ final class PackedLearnedBackward implements AutoCloseable {
       mb.kernel(chain + "_a" + st + (fusedPq ? "k" : "")).launch(s, gx, 1, 32 * warps, smemA, dy, pqAdj, d, prepAdj, du, B, h, l, ad, insArg, 1,
           fd, fusedPq ? dpq : none);
       if (s2 != null && !direct) fork.run();
+      // dP, dQ -> dK (natural order, zeros above M) -> dk by lbt_taps' inverse FFT at N1 = N, N2 = 1 (position = frequency)
+      float invM = 1f / m;
+      int gk = fusedPq ? 1 : dkg;   // lpkb_dk's batch groups (its planes: 16 G M bytes)
+      java.util.function.Consumer<CudaStream> dkTaps = q -> {
+        mb.kernel("lpkb_dk_" + io.tag()).launch(q, h, 1, 256, 16 * gk * m + 4 * n1, fd, ad, g, B, h, n1, n2, invM, fusedPq ? dpq : none, gk);
+        if (q == s) mark.accept("dk");   // phases are events on the device's stream
+        mg.kernel("lbt_taps").launch(q, h, 1, 256, 12 * n, g, dk, h, lk, taps, 0, 0, n, 1);
+        if (q == s) mark.accept("taps");
+      };
+      if (s2 != null && sideDk) {   // the side stream, after its dGa and dD: wait for the adjoint chain, then dk
+        device.makeCurrent();
+        Check.cu(JCudaDriver.cuEventRecord(evFork, s.cu()), "cuEventRecord", "device " + device.index());
+        Check.cu(JCudaDriver.cuStreamWaitEvent(s2.cu(), evFork, 0), "cuStreamWaitEvent", "device " + device.index());
+        dkTaps.accept(s2);
+        device.makeCurrent();
+        Check.cu(JCudaDriver.cuEventRecord(evJoin, s2.cu()), "cuEventRecord", "device " + device.index());
+      }
       mark.accept("chainA");
       // block gradients (streams = 2: dGa on the side stream)
       for (int i = s2 != null ? 1 : 0; i < 4; i++) {
         gram(i, s, part, mb, mg, u, dy, fd, ad, ins, raw, direct, grama, rows, gg, none, mark);
         mark.accept("red" + GRAM_NAMES[i].substring(4));   // the Gram kernel, then its lbt_gram_reduce2
       }
-      float invM = 1f / m;
-      // dP, dQ -> dK (natural order, zeros above M) -> dk by lbt_taps' inverse FFT at N1 = N, N2 = 1 (position = frequency)
-      int gk = fusedPq ? 1 : dkg;   // lpkb_dk's batch groups (its planes: 16 G M bytes)
-      mb.kernel("lpkb_dk_" + io.tag()).launch(s, h, 1, 256, 16 * gk * m + 4 * n1, fd, ad, g, B, h, n1, n2, invM, fusedPq ? dpq : none, gk);
-      mark.accept("dk");
-      mg.kernel("lbt_taps").launch(s, h, 1, 256, 12 * n, g, dk, h, lk, taps, 0, 0, n, 1);
-      mark.accept("taps");
+      if (s2 == null || !sideDk) dkTaps.accept(s);
       // dD: lbt_dkp3 with N1 = 0 (grid (H, 1): its dD row only); streams = 2: on the side stream, joined here
       if (s2 == null) mg.kernel("lbt_dkp3_" + io.tag()).launch(s, h, 1, 256, 0, none, none, u, dy, none, dD, B, h, l, 0, n2, 1f);
       else {
@@ -208,7 +257,7 @@ final class PackedLearnedBackward implements AutoCloseable {
       }
       if (ev != null) {
         var sb = new StringBuilder("packed bwd phases (ms) B=" + B + " H=" + h + " L=" + l + " direct=" + direct + " staged=" + staged
-            + " fusedPq=" + fusedPq + " grama=" + grama + " cachedAdj=" + cachedAdj + " sync=" + sync + " dkg=" + dkg + " streams=" + (s2 != null ? 2 : 1) + ":");
+            + " fusedPq=" + fusedPq + " grama=" + grama + " cachedAdj=" + cachedAdj + " sync=" + sync + " dkg=" + dkg + " streams=" + (s2 != null ? 2 : 1) + " sideDk=" + sideDk + " saved=" + saved + ":");
         for (int i = 1; i < ne[0]; i++) sb.append(String.format(" %s %.4f", names[i], ev[i].elapsedSince(ev[i - 1])));
         sb.append(String.format(" total %.4f", ev[ne[0] - 1].elapsedSince(ev[0])));
         System.out.println(sb);
@@ -279,6 +328,7 @@ final class PackedLearnedBackward implements AutoCloseable {
     for (DeviceBuffer b : new DeviceBuffer[] {kFd, kAd, kIns, kPart, kG, kAdjBlocks, kPrepAdj, kPqAdj, kRaw, kDpq, kPart2})
       if (b != null) b.close();
     kFd = kAd = kIns = kPart = kG = kAdjBlocks = kPrepAdj = kPqAdj = kRaw = kDpq = kPart2 = null;
+    savedU = null;
     if (rawPending) { rawPending = false; grads = null; }
   }
 

@@ -148,6 +148,7 @@ public final class PackedLearnedConv implements AutoCloseable {
       for (double v : b[i]) flat[off++] = (float) v;
     }
     blocks.copyFrom(flat);
+    if (bwd != null) bwd.dropSaved();   // pkbwd2: a forwardForBackward's dumps are of the former blocks
     int e = blockElements();
     var k = device.module(MODULE).kernel("lpk_prep_" + io.tag());   // the forward's blocks and the adjoint's (du)
     k.launch(device.stream(), (e + 255) / 256, 1, 256, 0, blocks, prep, n1, n2, 0);
@@ -166,6 +167,7 @@ public final class PackedLearnedConv implements AutoCloseable {
       device.stream().synchronize();
     }
     weightsSet = true;
+    if (bwd != null) bwd.dropSaved();   // pkbwd2: a forwardForBackward's dumps are of the former weights
     return this;
   }
 
@@ -255,6 +257,24 @@ public final class PackedLearnedConv implements AutoCloseable {
           + (dD == null ? "null" : dD.bytes()));
     if (bwd == null) bwd = new PackedLearnedBackward(device, h, l, lk, n1, n2, taps, io);
     bwd.run(u, dy, B, du, dk, dD, pq, d, blocks, prep, prepAdj, pqAdj);
+  }
+
+  /**
+   * {@link #forward} for a training step (helper pkbwd2): y = conv(u, k) + D u by the backward's forward chain, which also
+   * keeps its dumps (X1, C, C', X3 per row, 16 B H M bytes, the plan's kept workspace), so that the next
+   * {@link #backward} on the same u buffer and B skips that chain. u must not change in between (the saved dumps are of
+   * its contents now; setBlocks / setWeights drop them); any other backward, or one with
+   * {@code -Dlongconv4j.pk.bwd.sync=true}, runs the chain itself. Queued on the device's stream.
+   */
+  public void forwardForBackward(DeviceBuffer u, DeviceBuffer y, int B) {
+    if (!weightsSet) throw new IllegalStateException("PackedLearnedConv.forwardForBackward: call setWeights first");
+    long need = (long) B * h * l * io.bytes();
+    if (B < 1 || u == null || y == null || u.bytes() < need || y.bytes() < need)
+      throw new IllegalArgumentException("PackedLearnedConv.forwardForBackward: u and y must hold (B=" + B + ", H=" + h + ", L=" + l + ") "
+          + io + " = " + need + " bytes, got " + (u == null ? "null" : u.bytes()) + " and " + (y == null ? "null" : y.bytes()));
+    if (u == y) throw new IllegalArgumentException("PackedLearnedConv.forwardForBackward: y must not be u (the backward reads u)");
+    if (bwd == null) bwd = new PackedLearnedBackward(device, h, l, lk, n1, n2, taps, io);
+    bwd.forwardSaving(u, y, B, pq, d, prep);
   }
 
   /** The block gradients of the last {@link #backward}, {dFa, dFb, dGb, dGa} in lib's layout (float64 copies). */

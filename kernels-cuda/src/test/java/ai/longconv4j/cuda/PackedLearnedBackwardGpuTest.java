@@ -42,20 +42,26 @@ import org.junit.jupiter.params.provider.MethodSource;
 class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
   private static final String[] NAMES = {"dFa", "dFb", "dGb", "dGa"};
   /** The properties of ROUTES' columns (longconv4j.pk.bwd.*). */
-  private static final String[] KEYS = {"direct", "staged", "fusedpq", "grama", "cachedadj", "sync", "dkg", "streams"};
+  private static final String[] KEYS = {"direct", "staged", "fusedpq", "grama", "cachedadj", "sync", "dkg", "streams", "sidedk"};
+  /** ROUTES' last column: "save" runs PackedLearnedConv.forwardForBackward on u first (its y checked against lib's forward). */
+  private static final int SAVE = 9;
   /**
-   * {direct, staged, fusedpq, grama, cachedadj, sync, dkg, streams} ("-": the property cleared, its default): the first
-   * route of sittings s1 / s2 (ins dumps, 4-byte dump stores, lpkb_dk on the dumps) with pkbwd's host side (the adjoint
-   * blocks / coefficients computed per call, the closing synchronisation, lpkb_dk in one batch group), staged dumps with
-   * dGa / dFa from u / dy, with dP / dQ in the adjoint chain and the form-A Grams in 3 stages, pkbwd's final defaults
-   * (fusedPq at 16 x 16 only); helper pkbwd2's defaults (the plan's adjoint blocks / coefficients, kept workspaces without
-   * the closing synchronisation, lpkb_dk in 1024 / M batch groups, fusedPq off) with fusedPq on, dGa and dD on a second
-   * stream (also on the first route: the fork after the adjoint chain), then all defaults.
+   * {direct, staged, fusedpq, grama, cachedadj, sync, dkg, streams, sidedk} ("-": the property cleared, its default): the
+   * first route of sittings s1 / s2 (ins dumps, 4-byte dump stores, lpkb_dk on the dumps) with pkbwd's host side (the
+   * adjoint blocks / coefficients computed per call, the closing synchronisation, lpkb_dk in one batch group, one
+   * stream), staged dumps with dGa / dFa from u / dy, with dP / dQ in the adjoint chain and the form-A Grams in 3 stages,
+   * pkbwd's final defaults (fusedPq at 16 x 16 only); helper pkbwd2's (the plan's adjoint blocks / coefficients, kept
+   * workspaces without the closing synchronisation, lpkb_dk in 1024 / M batch groups, fusedPq off, dGa and dD on a second
+   * stream) with fusedPq on, with one stream, the first route's kernels on two streams (the fork after the adjoint chain)
+   * also with dk on the side stream, the defaults with dk on the side stream, the forward chain's dumps saved by
+   * forwardForBackward (defaults, and on the first route's kernels: ins dumps, 4-byte stores), then all defaults.
    */
-  private static final String[][] ROUTES = {{"false", "false", "false", "-", "false", "true", "1", "1"},
-      {"true", "true", "false", "-", "false", "true", "1", "-"}, {"true", "true", "true", "3", "false", "true", "1", "-"},
-      {"true", "true", "16x16", "-", "false", "true", "1", "-"}, {"-", "-", "true", "-", "-", "-", "-", "-"},
-      {"false", "false", "false", "-", "-", "-", "-", "2"}, {"-", "-", "-", "-", "-", "-", "-", "2"}, {"-", "-", "-", "-", "-", "-", "-", "-"}};
+  private static final String[][] ROUTES = {{"false", "false", "false", "-", "false", "true", "1", "1", "-", "-"},
+      {"true", "true", "false", "-", "false", "true", "1", "1", "-", "-"}, {"true", "true", "true", "3", "false", "true", "1", "1", "-", "-"},
+      {"true", "true", "16x16", "-", "false", "true", "1", "1", "-", "-"}, {"-", "-", "true", "-", "-", "-", "-", "-", "-", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "1", "-", "-"}, {"false", "false", "false", "-", "-", "-", "-", "2", "true", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "true", "-"}, {"-", "-", "-", "-", "-", "-", "-", "-", "-", "save"},
+      {"false", "false", "false", "-", "-", "-", "-", "-", "-", "save"}, {"-", "-", "-", "-", "-", "-", "-", "-", "-", "-"}};
 
   static Stream<Arguments> cases() {
     // B, H, L, Lk, blocks (0: DFT, 1: DFT + 5 % noise, 2: fully random)
@@ -80,8 +86,9 @@ class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
     String what = io + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " blocks=" + kind;
     int n = B * H * L, tail = 64 + (n & 1);
     double tolK = 1e-2 * Math.sqrt((double) plan.fftSize() / Lk);
+    double[] yRef = new PackedLearnedButterfly(plan, blocks).forward(shape, ConvCase.toD(u), ConvCase.toD(k), ConvCase.toD(D));
     try (var du16 = dev.upload(u16); var ddy = dev.upload(dy16); var out = dev.alloc(2L * (n + tail)); var dk = dev.alloc(4L * H * Lk);
-         var dD = dev.alloc(4L * H);
+         var dD = dev.alloc(4L * H); var ys = dev.alloc(2L * n);
          var pk = PackedLearnedConv.plan(dev, H, L, Lk, ConvMode.CAUSAL, io).setBlocks(blocks).setWeights(k, D)) {
       float[] duG = null, dkG = null, dDG = null;
       var failures = new java.util.ArrayList<String>();   // every route checked, the failures reported together
@@ -89,9 +96,15 @@ class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
       for (String[] route : ROUTES) {
         var wb = new StringBuilder(what);
         for (int i = 0; i < KEYS.length; i++) wb.append(' ').append(KEYS[i]).append('=').append(route[i]);
-        String w = wb.toString();
+        String w = wb.toString() + (route[SAVE].equals("save") ? " forwardForBackward" : "");
+        float[] ySaved = null;
         try {
           for (int i = 0; i < KEYS.length; i++) if (!route[i].equals("-")) System.setProperty("longconv4j.pk.bwd." + KEYS[i], route[i]);
+          if (route[SAVE].equals("save")) {   // the forward chain with its output and kept dumps; the backward skips it
+            ys.fill32(0x7fc07fc0);
+            pk.forwardForBackward(du16, ys, B);
+            ySaved = ConvCase.read(dev, ys, io, n);
+          }
           out.fill32(0x7fc07fc0);   // NaN as bf16 and as fp16
           dk.fill32(0x7fc00000);
           dD.fill32(0x7fc00000);
@@ -113,6 +126,8 @@ class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
           Reference.assertClose("dk vs lib " + w, dk0, ref.conv().dk(), tolK);
           Reference.assertClose("dD vs lib " + w, dD0, ref.conv().dD(), 1e-5);
           for (int i = 0; i < 4; i++) Reference.assertClose(NAMES[i] + " vs lib " + w, toF(gb[i]), ref.dBlocks()[i], 1e-2);
+          // forwardForBackward's y: the forward's structure in 16 bits as PackedLearnedGpuTest's forward (its bound 1e-2)
+          if (ySaved != null) Reference.assertClose("y of forwardForBackward vs lib " + w, ySaved, yRef, 1e-2);
         } catch (AssertionError e) {
           failures.add(e.getMessage());
           System.out.println("FAILED route: " + e.getMessage());

@@ -61,13 +61,13 @@ public final class LearnedPackedBench {
         switch (e) {
           case "fb" -> {
             try (var fb = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, ElementType.BF16, Precision.BF16).setWeights(k, L, D)) {
-              time(dev, "flashbutterfly " + fb.kernelName(), B, H, L, u, y, k, D, () -> fb.forward(u, y, B),
+              time(dev, "flashbutterfly " + fb.kernelName(), B, H, L, u, y, k, D, () -> fb.forward(u, y, B), null,
                   () -> fb.backward(u, u, y, B, dk, dD), Double.NaN, rows);
             }
           }
           case "learned" -> {
             try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(k, D)) {
-              time(dev, "learned " + lb.factors()[0] + "x" + lb.factors()[1] + " default", B, H, L, u, y, k, D, () -> lb.forward(u, y, B),
+              time(dev, "learned " + lb.factors()[0] + "x" + lb.factors()[1] + " default", B, H, L, u, y, k, D, () -> lb.forward(u, y, B), null,
                   () -> lb.backward(u, u, B, y, dk, dD), Double.NaN, rows);
             }
           }
@@ -76,11 +76,21 @@ public final class LearnedPackedBench {
               y.fill32(0x7fc07fc0);
               dk.fill32(0x7fc00000);
               dD.fill32(0x7fc00000);
+              // savefwd (pkbwd2): the fwd+bwd row's forward is forwardForBackward (the backward then skips its forward chain);
+              // validated here first: its y against float64, then the backward that used its dumps
+              boolean save = Boolean.getBoolean("longconv4j.pk.bwd.savefwd");
+              if (save) {
+                pk.forwardForBackward(u, y, B);
+                System.out.printf("packed forwardForBackward%s L=%d vs float64: worst rel err %.3e%n", tag, L,
+                    CudaConvBench.validate(u, y, ElementType.BF16, k, D, B, H, L));
+                y.fill32(0x7fc07fc0);
+              }
               pk.backward(u, u, B, y, dk, dD);
               double err = validateBackward(u, y, dk, dD, k, D, B, H, L);
               System.out.printf("packed backward%s L=%d vs float64: worst rel err %.3e%n", tag, L, err);
               time(dev, "packed learned " + pk.factors()[0] + "x" + pk.factors()[1] + " " + pk.kernelName() + tag, B, H, L, u, y, k, D,
-                  () -> pk.forward(u, y, B), () -> pk.backward(u, u, B, y, dk, dD), err, rows);
+                  () -> pk.forward(u, y, B), save ? () -> pk.forwardForBackward(u, y, B) : null, () -> pk.backward(u, u, B, y, dk, dD), err,
+                  rows);
             }
           }
           default -> throw new IllegalArgumentException("LearnedPackedBench: engine fb, learned or packed, got " + e);
@@ -92,9 +102,12 @@ public final class LearnedPackedBench {
     }
   }
 
-  /** Rows fwd (validated), fwd+bwd and bwd (bwdErr: the backward's validation, NaN when not validated here). */
+  /**
+   * Rows fwd (validated), fwd+bwd (its forward fwdTrain, null: fwd) and bwd (bwdErr: the backward's validation, NaN when
+   * not validated here).
+   */
   private static void time(CudaDevice dev, String name, int B, int H, int L, DeviceBuffer u, DeviceBuffer y, float[] k, float[] D,
-      CudaConvBench.Work fwd, CudaConvBench.Work bwd, double bwdErr, List<CudaConvBench.Row> rows) {
+      CudaConvBench.Work fwd, CudaConvBench.Work fwdTrain, CudaConvBench.Work bwd, double bwdErr, List<CudaConvBench.Row> rows) {
     long n = (long) B * H * L;
     y.fill32(0x7fc07fc0);
     fwd.run();
@@ -102,7 +115,8 @@ public final class LearnedPackedBench {
     double ms = CudaConvBench.median(dev, fwd, 40);
     rows.add(new CudaConvBench.Row(name + " fwd", B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
     CudaConvBench.report(rows.getLast());
-    double msB = CudaConvBench.median(dev, () -> { fwd.run(); bwd.run(); }, 10);
+    CudaConvBench.Work f2 = fwdTrain != null ? fwdTrain : fwd;
+    double msB = CudaConvBench.median(dev, () -> { f2.run(); bwd.run(); }, 10);
     rows.add(new CudaConvBench.Row(name + " fwd+bwd", B, H, L, msB, 12.0 * n / msB / 1e6, Double.NaN, 0));
     CudaConvBench.report(rows.getLast());
     double msW = CudaConvBench.median(dev, bwd, 10);
@@ -169,13 +183,12 @@ public final class LearnedPackedBench {
         try (var u = dev.alloc(2 * n); var y = dev.alloc(2 * n); var dk = dev.alloc(4L * H * L); var dD = dev.alloc(4L * H);
              var pk = PackedLearnedConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(w[0], w[1])) {
           DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
-          // pkbwd2: {fusedpq, cachedadj, sync, dkg, streams, grama} ("-": cleared, the default), staged + direct (the
-          // defaults): pkbwd2's defaults, pkbwd's final defaults, lpkb_dk's batch groups 2 / 4 / 8, dGa and dD on a second
-          // stream, the form-A Grams in 4 / 2 stages, the defaults again
-          String[][] routes = {{"-", "-", "-", "-", "-", "-"}, {"16x16", "false", "true", "1", "-", "-"}, {"-", "-", "-", "2", "-", "-"},
-              {"-", "-", "-", "4", "-", "-"}, {"-", "-", "-", "8", "-", "-"}, {"-", "-", "-", "-", "2", "-"}, {"-", "-", "-", "-", "-", "4"},
-              {"-", "-", "-", "-", "-", "s"}, {"-", "-", "-", "-", "-", "-"}};
-          String[] keys = {"fusedpq", "cachedadj", "sync", "dkg", "streams", "grama"};
+          // pkbwd2: {fusedpq, cachedadj, sync, dkg, streams, grama, sidedk} ("-": cleared, the default), staged + direct (the
+          // defaults): pkbwd2's defaults, pkbwd's final defaults, one stream, dk on the side stream, the defaults again
+          // (s2 also visited lpkb_dk's batch groups 2 / 4 / 8 and the form-A Grams in 4 / 2 stages: bench-runs/pkbwd2/s2)
+          String[][] routes = {{"-", "-", "-", "-", "-", "-", "-"}, {"16x16", "false", "true", "1", "1", "-", "-"},
+              {"-", "-", "-", "-", "1", "-", "-"}, {"-", "-", "-", "-", "-", "-", "true"}, {"-", "-", "-", "-", "-", "-", "-"}};
+          String[] keys = {"fusedpq", "cachedadj", "sync", "dkg", "streams", "grama", "sidedk"};
           for (String[] r : routes) {
             for (int i = 0; i < keys.length; i++) {
               if (r[i].equals("-")) System.clearProperty("longconv4j.pk.bwd." + keys[i]);

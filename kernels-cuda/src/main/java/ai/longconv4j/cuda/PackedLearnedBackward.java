@@ -91,10 +91,14 @@ final class PackedLearnedBackward implements AutoCloseable {
         sync = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.sync", "false"));
     int dkg = Integer.parseInt(System.getProperty("longconv4j.pk.bwd.dkg", "0"));
     // streams 2 the default since s2 (fwd+bwd 1.414, 1.419 / 0.782, 0.785 / 0.482, 0.467 ms against one stream's 1.455,
-    // 1.471 / 0.800, 0.793 / 0.498, 0.499 at 1K / 512 / 256); sidedk (streams 2 only; default off): dk (lpkb_dk, lbt_taps)
-    // also on the side stream, after the adjoint chain, while the device's stream runs dFa, dGb, dFb
+    // 1.471 / 0.800, 0.793 / 0.498, 0.499 at 1K / 512 / 256); sidedk (streams 2 only; true, false or 16x16): dk (lpkb_dk,
+    // lbt_taps) also on the side stream, after the adjoint chain, while the device's stream runs dFa, dGb, dFb. Default
+    // 16x16 (on at 16 x 16 only) after s3: fwd+bwd 0.459, 0.464 against 0.480, 0.481 ms at 256; at 512 0.754, 0.742
+    // against 0.782, 0.741 and at 1K 1.427, 1.434 against 1.424, 1.423 (not faster in both orders there)
     int streams = Integer.parseInt(System.getProperty("longconv4j.pk.bwd.streams", "2"));
-    boolean sideDk = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.sidedk", "false"));
+    String sd = System.getProperty("longconv4j.pk.bwd.sidedk", "16x16");
+    if (!sd.matches("true|false|16x16")) throw new IllegalArgumentException("longconv4j.pk.bwd.sidedk: true, false or 16x16, got " + sd);
+    boolean sideDk = sd.equals("16x16") ? n2 == 16 : sd.equals("true");
     if (streams != 1 && streams != 2) throw new IllegalArgumentException("longconv4j.pk.bwd.streams: 1 or 2, got " + streams);
     if (dkg == 0) dkg = Math.max(1, 1024 / (n1 * n2));
     if (dkg < 1 || 256 % dkg != 0)

@@ -153,6 +153,47 @@ class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
     }
   }
 
+  /**
+   * forwardForBackward's saved dumps are dropped by setWeights and setBlocks: saved under (k1, blocks1), then the weights
+   * (or the blocks) changed, the backward must be lib's for the new ones. The forward chain's C' and X3 depend on k (the
+   * pair map) and all four dumps on the blocks, so stale dumps would show in dGa / dGb (and dFa / dFb, dk): the same
+   * bounds as backwardMatchesLib. Then a saved forward under the current state is used (its dk and block gradients
+   * equal those of the plain backward to the bounds: both are lib's).
+   */
+  @Test
+  void forwardForBackwardDroppedWhenWeightsOrBlocksChange() {
+    int B = 2, H = 24, L = 256, Lk = 256, n = B * H * L;
+    ElementType io = ElementType.BF16;
+    var rng = new SplittableRandom(4242);
+    short[] u16 = HalfFloats.encode(Reference.randn(rng, n, 1.0), io), dy16 = HalfFloats.encode(Reference.randn(rng, n, 1.0), io);
+    float[] u = HalfFloats.decode(u16, io), dy = HalfFloats.decode(dy16, io);
+    float[] k1 = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk)), k2 = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk));
+    float[] D = Reference.randn(rng, H, 1.0);
+    ConvPlan plan = PackedLearnedConv.libPlan(L, Lk, ConvMode.CAUSAL);
+    double[][] b1 = PackedLearnedGpuTest.blocks(rng, plan, 2), b2 = PackedLearnedGpuTest.blocks(rng, plan, 2);
+    var shape = new ConvShape(B, 1, H, L, Lk, ai.longconv4j.conv.ConvMode.CAUSAL);
+    double tolK = 1e-2 * Math.sqrt((double) plan.fftSize() / Lk);
+    try (var du16 = dev.upload(u16); var ddy = dev.upload(dy16); var y = dev.alloc(2L * n); var out = dev.alloc(2L * n);
+         var dk = dev.alloc(4L * H * Lk); var dD = dev.alloc(4L * H);
+         var pk = PackedLearnedConv.plan(dev, H, L, Lk, ConvMode.CAUSAL, io).setBlocks(b1).setWeights(k1, D)) {
+      // {change: 0 weights k1 -> k2 (blocks b1), 1 blocks b1 -> b2 (weights k2), 2 none (saved dumps used)}
+      for (int change = 0; change < 3; change++) {
+        pk.forwardForBackward(du16, y, B);
+        if (change == 0) pk.setWeights(k2, D);
+        if (change == 1) pk.setBlocks(b2);
+        double[][] blocks = change == 0 ? b1 : b2;
+        var ref = new PackedLearnedButterfly(plan, blocks).backwardAll(shape, ConvCase.toD(u), ConvCase.toD(k2), ConvCase.toD(D),
+            ConvCase.toD(dy));
+        pk.backward(du16, ddy, B, out, dk, dD);
+        String w = "after forwardForBackward, " + (change == 0 ? "setWeights" : change == 1 ? "setBlocks" : "no change");
+        Reference.assertClose("du " + w, ConvCase.read(dev, out, io, n), ref.conv().du(), 1e-2);
+        Reference.assertClose("dk " + w, dk.copyTo(new float[H * Lk], 0), ref.conv().dk(), tolK);
+        double[][] gb = pk.blockGrads();
+        for (int i = 0; i < 4; i++) Reference.assertClose(NAMES[i] + " " + w, toF(gb[i]), ref.dBlocks()[i], 1e-2);
+      }
+    }
+  }
+
   static float[] toF(double[] a) {
     float[] f = new float[a.length];
     for (int i = 0; i < a.length; i++) f[i] = (float) a[i];

@@ -44,6 +44,7 @@ public final class PackedLearnedConv implements AutoCloseable {
   private final DeviceBuffer pq, pqAdj, d, blocks, prep, prepAdj;
   private boolean weightsSet, batchRows;
   private int rows2Warps = 12;
+  private int variant = defaultVariant();
 
   private PackedLearnedConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;
@@ -107,18 +108,51 @@ public final class PackedLearnedConv implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Session 12, helper pkopt: the forward kernel's variant (learned_pk.cu OPT; {@code -Dlongconv4j.pk.opt}, default 0):
+   * 0 the kernels above; bit 1 "kappa": step 2's columns reordered so that the pair map's partners sit in the same lane
+   * (no shuffles but two per part on warp half 0; blocks and P / Q permuted as the kernel stages them); bit 2 "twiddle
+   * table": steps 1 and 3 read their twiddles from a per-block table filled by the same recurrences (bitwise the same
+   * values). Applies to the forward and {@link #backwardInput}; not with {@code pairWarps(10)}.
+   */
+  public PackedLearnedConv variant(int opt) {
+    if (opt < 0 || opt > 3) throw new IllegalArgumentException("PackedLearnedConv.variant: 0 .. 3 (bit 1 kappa, bit 2 twiddle table), got " + opt);
+    variant = opt;
+    return this;
+  }
+
+  public int variant() { return variant; }
+
+  /** The variant a plan starts with ({@code -Dlongconv4j.pk.opt}, else 0), for benches. */
+  public static int defaultVariantForBench() { return defaultVariant(); }
+
+  static int defaultVariant() {
+    int v = Integer.getInteger("longconv4j.pk.opt", 0);
+    if (v < 0 || v > 3) throw new IllegalArgumentException("-Dlongconv4j.pk.opt: 0 .. 3, got " + v);
+    return v;
+  }
+
   /** Warps per block of the forward kernel (its launch bound). */
   public int warps() { return batchRows ? rows2Warps : 16; }
 
   /** The forward kernel's name in learned_pk.cu. */
-  public String kernelName() { return "lpk_forward_" + io.tag() + "_" + n1 + "x" + n2 + (batchRows ? "r2w" + rows2Warps : "r1w16"); }
+  public String kernelName() {
+    return "lpk_forward_" + io.tag() + "_" + n1 + "x" + n2 + (batchRows ? "r2w" + rows2Warps : "r1w16") + (variant != 0 ? "o" + variant : "");
+  }
 
   /**
    * Dynamic shared memory of {@code lpk_forward} (learned_pk.cu LpkLayout): the padded 16-bit blocks, P / Q (N1 rows of
    * N2 + 1 float4), the twiddle start values (2 x 10 x 32 float2), per unit (N1 / 16 warps) {@code rowsPerUnit} row
    * buffers (N1 rows of 2 N2 + 8 16-bit values) and two sets of that many x stages (16 rows of 2 N2 + 8).
    */
-  static int smem(int n1, int n2, int warps, int rowsPerUnit) {
+  static int smem(int n1, int n2, int warps, int rowsPerUnit) { return smem(n1, n2, warps, rowsPerUnit, 0); }
+
+  /** {@link #smem(int, int, int, int)} of variant {@code opt}: + the twiddle table (2 x 16 x 32 float4) when {@code opt & 2}. */
+  static int smem(int n1, int n2, int warps, int rowsPerUnit, int opt) {
+    return smem0(n1, n2, warps, rowsPerUnit) + ((opt & 2) != 0 ? 2 * 16 * 32 * 16 : 0);
+  }
+
+  private static int smem0(int n1, int n2, int warps, int rowsPerUnit) {
     int blk = 2 * (4 * n1 * (n1 + 8) + 4 * n2 * (n2 + 8)), pqB = 16 * n1 * (n2 + 1), twi = 8 * 2 * 10 * 32;
     return blk + pqB + twi + warps / (n1 / 16) * rowsPerUnit * 2 * (n1 * (2 * n2 + 8) + 2 * 16 * (2 * n2 + 8));
   }
@@ -214,8 +248,10 @@ public final class PackedLearnedConv implements AutoCloseable {
     if (B < 1 || x.bytes() < need || out.bytes() < need)
       throw new IllegalArgumentException("PackedLearnedConv." + op + ": arrays must hold (B=" + B + ", H=" + h + ", L=" + l + ") " + io
           + " = " + need + " bytes, got " + x.bytes() + " and " + out.bytes());
+    if (variant != 0 && warps() == 10)
+      throw new IllegalArgumentException("PackedLearnedConv." + op + ": variant " + variant + " has no 10-warp kernel (pairWarps(10)); use 12");
     int w = warps(), gx = Math.min(device.smCount(), h);
-    device.module(MODULE).kernel(kernelName()).launch(device.stream(), gx, 1, 32 * w, smem(n1, n2, w, batchRows ? 2 : 1),
+    device.module(MODULE).kernel(kernelName()).launch(device.stream(), gx, 1, 32 * w, smem(n1, n2, w, batchRows ? 2 : 1, variant),
         x, coef, d, pb, out, B, h, l);
   }
 
@@ -225,6 +261,7 @@ public final class PackedLearnedConv implements AutoCloseable {
 
   @Override public String toString() {
     return "PackedLearnedConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + n1 + " x " + n2
-        + ", io=" + io + ", " + (batchRows ? 2 : 1) + " row" + (batchRows ? "s" : "") + " / unit, " + warps() + " warps]";
+        + ", io=" + io + ", " + (batchRows ? 2 : 1) + " row" + (batchRows ? "s" : "") + " / unit, " + warps() + " warps"
+        + (variant != 0 ? ", variant " + variant : "") + "]";
   }
 }

@@ -70,11 +70,13 @@ class PackedLearnedGpuTest extends CudaDeviceTest {
         LearnedTensorCoreGpuTest.toD(dy)).du();
     String what = io + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " blocks=" + kind;
     int n = B * H * L, tail = 64 + (n & 1);   // n + tail even: fill32 takes whole 4-byte words
-    float[][] y = new float[2][], g = new float[2][];
+    // v = 0 r1w16, 1 r2w12 (variant 0); pkopt: v = 2 .. 7 the variants 1, 2, 3 (VARIANT[v]) of r1w16 (v even) and r2w12 (v odd)
+    float[][] y = new float[VARIANT.length][], g = new float[VARIANT.length][];
     try (var du = dev.upload(u16); var ddy = dev.upload(dy16); var out = dev.alloc(2L * (n + tail))) {
-      for (int v = 0; v < 2; v++) {
-        try (var pk = PackedLearnedConv.plan(dev, H, L, Lk, ConvMode.CAUSAL, io).batchRows(v == 1).setBlocks(blocks).setWeights(k, D)) {
-          assertTrue(pk.kernelName().endsWith(n1 + "x" + n2 + (v == 1 ? "r2w12" : "r1w16")), pk.kernelName());
+      for (int v = 0; v < VARIANT.length; v++) {
+        try (var pk = PackedLearnedConv.plan(dev, H, L, Lk, ConvMode.CAUSAL, io).batchRows(v % 2 == 1).variant(VARIANT[v]).setBlocks(blocks).setWeights(k, D)) {
+          assertTrue(pk.kernelName().endsWith(n1 + "x" + n2 + (v % 2 == 1 ? "r2w12" : "r1w16") + (VARIANT[v] != 0 ? "o" + VARIANT[v] : "")),
+              pk.kernelName());
           out.fill32(0x7fc07fc0);   // NaN as bf16 and as fp16
           pk.forward(du, out, B);
           short[] all = LearnedCase.read(dev, out, n + tail);
@@ -100,6 +102,25 @@ class PackedLearnedGpuTest extends CudaDeviceTest {
       System.out.printf("r2w12 vs r1w16 %s: %d of %d values differ (du: %d)%n", what, diff, n, diffG);
       assertEquals(0, diff, "r2w12 vs r1w16 (the same code per row) differ: " + what);
       assertEquals(0, diffG, "r2w12 vs r1w16 du (the same code per row) differ: " + what);
+      for (int v = 2; v < VARIANT.length; v++) {   // pkopt's variants against r1w16 (variant 0)
+        int dv = 0, dvG = 0;
+        for (int j = 0; j < n; j++) {
+          if (Float.floatToRawIntBits(y[0][j]) != Float.floatToRawIntBits(y[v][j])) dv++;
+          if (Float.floatToRawIntBits(g[0][j]) != Float.floatToRawIntBits(g[v][j])) dvG++;
+        }
+        String name = (v % 2 == 1 ? "r2w12" : "r1w16") + "o" + VARIANT[v];
+        System.out.printf("%s vs r1w16 %s: %d of %d values differ (du: %d)%n", name, what, dv, n, dvG);
+        if ((VARIANT[v] & 1) == 0) {   // the twiddle table alone: the same values in the same arithmetic, bit for bit
+          assertEquals(0, dv, name + " vs r1w16 differ: " + what);
+          assertEquals(0, dvG, name + " vs r1w16 du differ: " + what);
+        } else {
+          // kappa: the same products; only step 3's k order inside each k16 MMA changes (the halves keep their column
+          // sets), which may move fp32 sums by an ulp and so flip single bf16 / fp16 roundings of X3 (2^-9 / 2^-12
+          // relative on an element); over a row's L2 that is far below 1e-3 (the lib bound above holds separately).
+          Reference.assertClose(name + " vs r1w16 " + what, y[v], LearnedTensorCoreGpuTest.toD(y[0]), 1e-3);
+          Reference.assertClose(name + " du vs r1w16 " + what, g[v], LearnedTensorCoreGpuTest.toD(g[0]), 1e-3);
+        }
+      }
       if (kind == 0) {   // at init: the exact causal convolution, and FlashButterfly's forward on the same data
         Reference.assertClose("r1w16 at init vs direct causal conv " + what, y[0], Reference.causal(u, k, Lk, D, B, H, L), 1e-2);
         try (var fb = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, io == ElementType.BF16 ? Precision.BF16 : Precision.F16).setWeights(k, Lk, D)) {
@@ -111,6 +132,9 @@ class PackedLearnedGpuTest extends CudaDeviceTest {
       }
     }
   }
+
+  /** The kernel variant (PackedLearnedConv.variant) of test kernel v: r1w16 / r2w12 at 0, then 1, 2, 3 of each. */
+  static final int[] VARIANT = {0, 0, 1, 1, 2, 2, 3, 3};
 
   /** Blocks of the M-point transform: 0 the DFT, 1 the DFT plus 5 % noise, 2 fully random; rounded to float (the GPU's copy). */
   static double[][] blocks(SplittableRandom rng, ConvPlan plan, int kind) {

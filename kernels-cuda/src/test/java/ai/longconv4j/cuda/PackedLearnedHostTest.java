@@ -27,6 +27,18 @@ class PackedLearnedHostTest {
     assertEquals(20480 + 16896 + 5120 + 8 * (32 + 32) * 72 * 2, PackedLearnedConv.smem(32, 32, 16, 1));
   }
 
+  /** pkopt's variants (learned_pk.cu OPT 1 .. 3; 10 warps has none): + 16 KB twiddle table with OPT & 2, still under 227 KB. */
+  @Test
+  void variantSharedMemoryFits() {
+    int[][] kernels = {{32, 32, 16, 1}, {32, 32, 12, 2}, {16, 32, 16, 1}, {16, 32, 12, 2}, {16, 16, 16, 1}, {16, 16, 12, 2}};
+    for (int[] k : kernels)
+      for (int opt = 0; opt <= 3; opt++) {
+        int smem = PackedLearnedConv.smem(k[0], k[1], k[2], k[3], opt);
+        assertEquals(PackedLearnedConv.smem(k[0], k[1], k[2], k[3]) + ((opt & 2) != 0 ? 16384 : 0), smem, Arrays.toString(k) + " opt " + opt);
+        assertTrue(smem <= 227 * 1024, Arrays.toString(k) + " opt " + opt + ": " + smem + " bytes");
+      }
+  }
+
   @Test
   void rhoPairsPartnerRows() {
     for (int n1 : new int[] {16, 32}) {

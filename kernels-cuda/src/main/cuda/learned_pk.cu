@@ -65,6 +65,9 @@ struct LpkLayout {
   static constexpr int PQ_BYTES = 16 * N1 * SQ, TWI_BYTES = 8 * 2 * 10 * 32;
   static constexpr int FIXED_BYTES = Lo::BLK_BYTES + PQ_BYTES + TWI_BYTES;
   static constexpr int TT_BYTES = 2 * 16 * 32 * 16;   // OPT & 2: the twiddle table, 16 float4 per lane and warp half
+  // OPT & 4: the negated imaginary planes -b2i, -b3i, -a4i (padded as the others) between the twiddle start values and
+  // the row buffers: NEG_EL 16-bit values from element FIXED_BYTES / 2 of the block area (sb).
+  static constexpr int NEG_EL = 2 * Lo::B_EL + Lo::A_EL, NEG_BYTES = 2 * NEG_EL;
   // per pair: NB row buffers (XB) and two sets of NB x stages (XST): NB (XB + 2 XST) 16-bit values
 };
 
@@ -284,7 +287,9 @@ __device__ __forceinline__ void lpk_steps(const uint16_t* xs, int half, const ui
       const int boff = (16 * jp + (lm >> 1) * 8 + lr) * Lo::SB + 16 * kk + (lm & 1) * 8;
       ldsm_x4(fr, b2r + boff);
       ldsm_x4(fi, b2i + boff);
-      const uint32_t nf[4] = {fi[0] ^ SIGN2, fi[1] ^ SIGN2, fi[2] ^ SIGN2, fi[3] ^ SIGN2};
+      uint32_t nf[4];
+      if constexpr ((OPT & 4) != 0) ldsm_x4(nf, sb + Lp::FIXED_BYTES / 2 + boff);   // -b2i
+      else { nf[0] = fi[0] ^ SIGN2; nf[1] = fi[1] ^ SIGN2; nf[2] = fi[2] ^ SIGN2; nf[3] = fi[3] ^ SIGN2; }
 #pragma unroll
       for (int q = 0; q < NB; ++q)
 #pragma unroll
@@ -364,7 +369,9 @@ __device__ __forceinline__ void lpk_steps(const uint16_t* xs, int half, const ui
       const int boff = (16 * jp + (lm >> 1) * 8 + lr) * Lo::SB + 16 * kk + (lm & 1) * 8;
       ldsm_x4(fr, b3r + boff);
       ldsm_x4(fi, b3i + boff);
-      const uint32_t nf[4] = {fi[0] ^ SIGN2, fi[1] ^ SIGN2, fi[2] ^ SIGN2, fi[3] ^ SIGN2};
+      uint32_t nf[4];
+      if constexpr ((OPT & 4) != 0) ldsm_x4(nf, sb + Lp::FIXED_BYTES / 2 + Lo::B_EL + boff);   // -b3i
+      else { nf[0] = fi[0] ^ SIGN2; nf[1] = fi[1] ^ SIGN2; nf[2] = fi[2] ^ SIGN2; nf[3] = fi[3] ^ SIGN2; }
 #pragma unroll
       for (int q = 0; q < NB; ++q)
 #pragma unroll
@@ -406,7 +413,8 @@ __device__ __forceinline__ void lpk_steps(const uint16_t* xs, int half, const ui
 
 // Step 4 of NB rows: E = a4 @ X3 (Re and Im) for the own columns c0 + [0, COLS) of the output rows < 16 kt, out[2m ..] =
 // (Re, Im) + D x from the stage xs (row q at xs + q XST). X: row q's buffer at X + q XB (synced by the caller).
-template <typename IO, bool BF16, int N1, int N2, int NB, int COLS>
+// OPT & 4: -a4i from the negated planes (a4i must then be the block area's a4i: sb + 3 A_EL + 4 B_EL).
+template <typename IO, bool BF16, int N1, int N2, int NB, int COLS, int OPT = 0>
 __device__ __forceinline__ void lpk_out(const IO* const (&xrow)[NB], IO* const (&orow)[NB], float d, int L, const uint16_t* X,
                                         const uint16_t* a4r, const uint16_t* a4i, int kt, int c0, const uint16_t* xs) {
   using Lo = LbtLayout<N1, N2>;
@@ -433,8 +441,11 @@ __device__ __forceinline__ void lpk_out(const IO* const (&xrow)[NB], IO* const (
       const int aoff = (16 * m + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
       ldsm_x4(gr, a4r + aoff);
       ldsm_x4(gi, a4i + aoff);
+      if constexpr ((OPT & 4) != 0)   // -a4i: NEG_EL area at (block area) + FIXED_BYTES / 2, a4 after -b2i, -b3i
+        ldsm_x4(ng, a4i - (3 * Lo::A_EL + 4 * Lo::B_EL) + Lp::FIXED_BYTES / 2 + 2 * Lo::B_EL + aoff);
+      else
 #pragma unroll
-      for (int e = 0; e < 4; ++e) ng[e] = gi[e] ^ SIGN2;
+        for (int e = 0; e < 4; ++e) ng[e] = gi[e] ^ SIGN2;
 #pragma unroll
       for (int jj = 0; jj < JPW; ++jj)
 #pragma unroll
@@ -539,7 +550,7 @@ __device__ void lpk_rows(const IO* __restrict__ x, IO* __restrict__ out, const f
       xr[q] = x + off;
       orr[q] = b + q < B ? out + off : nullptr;
     }
-    lpk_out<IO, BF16, N1, N2, NB, N2 / WPR>(xr, orr, D[h], L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / WPR), Sc);
+    lpk_out<IO, BF16, N1, N2, NB, N2 / WPR, OPT>(xr, orr, D[h], L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / WPR), Sc);
   }
 }
 
@@ -557,7 +568,7 @@ __device__ void lpk_forward(const IO* __restrict__ x, const float4* __restrict__
   uint16_t* sb = reinterpret_cast<uint16_t*>(smraw);
   float4* spq = reinterpret_cast<float4*>(smraw + Lo::BLK_BYTES);
   float2* twi = reinterpret_cast<float2*>(smraw + Lo::BLK_BYTES + Lp::PQ_BYTES);
-  uint16_t* bufs = reinterpret_cast<uint16_t*>(smraw + Lp::FIXED_BYTES);
+  uint16_t* bufs = reinterpret_cast<uint16_t*>(smraw + Lp::FIXED_BYTES + ((OPT & 4) != 0 ? Lp::NEG_BYTES : 0));
   {   // blocks: 8 planes into padded rows (learned_tc.cu's layout)
     const int n[8] = {N1, N1, N2, N2, N2, N2, N1, N1};
     int src = 0, dst = 0;
@@ -578,6 +589,14 @@ __device__ void lpk_forward(const IO* __restrict__ x, const float4* __restrict__
       src += w * w; dst += w * s;
     }
   }
+  if constexpr ((OPT & 4) != 0) {   // -b2i, -b3i, -a4i from the staged planes (after a barrier: the same threads need not have staged them)
+    __syncthreads();
+    uint16_t* neg = sb + Lp::FIXED_BYTES / 2;
+    const uint16_t* srcp[3] = {sb + 2 * Lo::A_EL + Lo::B_EL, sb + 2 * Lo::A_EL + 3 * Lo::B_EL, sb + 3 * Lo::A_EL + 4 * Lo::B_EL};
+    const int cnt[3] = {Lo::B_EL, Lo::B_EL, Lo::A_EL};
+    for (int pl = 0, off = 0; pl < 3; off += cnt[pl], ++pl)
+      for (int i = threadIdx.x; i < cnt[pl]; i += blockDim.x) neg[off + i] = srcp[pl][i] ^ 0x8000u;
+  }
   // twiddle start values [half][v][lane]: v 0, 1 step 1's w^(k1_h t); 2, 3 its steps w^(4 k1_h); 4..7 step 3's
   // w^(k1_h (2t + e)) / M (v = 4 + 2h + e); 8, 9 its steps w^(8 k1_h); k1_h = rho(16 half + g + 8 h); w = e^(-2 pi i / M)
   for (int i = threadIdx.x; i < 2 * 10 * 32; i += blockDim.x) {
@@ -593,7 +612,7 @@ __device__ void lpk_forward(const IO* __restrict__ x, const float4* __restrict__
     sincospi(-2.0 * a / M, &s, &c);
     twi[i] = make_float2((float)(c * scale), (float)(s * scale));
   }
-  float2* twt = reinterpret_cast<float2*>(smraw + Lp::FIXED_BYTES) + (blockDim.x / (32 * (N1 / 16))) * NB * (Lp::XB + 2 * Lp::XST) / 4;
+  float2* twt = reinterpret_cast<float2*>(bufs) + (blockDim.x / (32 * (N1 / 16))) * NB * (Lp::XB + 2 * Lp::XST) / 4;
   if constexpr ((OPT & 2) != 0) {   // the twiddle table: thread (half, lane) runs lpk_steps' recurrences on the same start values
     __syncthreads();
     if (threadIdx.x < 64) {
@@ -661,5 +680,19 @@ LPK_TYPE(f16, __half, false)
   LPK_CFGO3(SUF, IO, BF, 32, 32, 1, 512, 32x32r1w16) LPK_CFGO3(SUF, IO, BF, 32, 32, 2, 384, 32x32r2w12)                  \
   LPK_CFGO3(SUF, IO, BF, 16, 32, 1, 512, 16x32r1w16) LPK_CFGO3(SUF, IO, BF, 16, 32, 2, 384, 16x32r2w12)                  \
   LPK_CFGO3(SUF, IO, BF, 16, 16, 1, 512, 16x16r1w16) LPK_CFGO3(SUF, IO, BF, 16, 16, 2, 384, 16x16r2w12)
+// r1w20: one row per unit at 20 warps (10 pairs at 32 x 32), variant 3 only (its twiddle table keeps it at <= 96
+// registers without spilling; variant 1 spills at 20 warps).
+#define LPK_TYPEO20(SUF, IO, BF)                                                                                       \
+  LPK_CFGO(SUF, IO, BF, 32, 32, 1, 640, 32x32r1w20, 3) LPK_CFGO(SUF, IO, BF, 16, 32, 1, 640, 16x32r1w20, 3)              \
+  LPK_CFGO(SUF, IO, BF, 16, 16, 1, 640, 16x16r1w20, 3)
 LPK_TYPEO(bf16, __nv_bfloat16, true)
 LPK_TYPEO(f16, __half, false)
+LPK_TYPEO20(bf16, __nv_bfloat16, true)
+LPK_TYPEO20(f16, __half, false)
+// OPT & 4 (the negated imaginary planes): 32 x 32 only, o5 / o7 of r1w16 and r2w12, o7 of r1w20.
+#define LPK_TYPEO4(SUF, IO, BF)                                                                                        \
+  LPK_CFGO(SUF, IO, BF, 32, 32, 1, 512, 32x32r1w16, 5) LPK_CFGO(SUF, IO, BF, 32, 32, 1, 512, 32x32r1w16, 7)              \
+  LPK_CFGO(SUF, IO, BF, 32, 32, 2, 384, 32x32r2w12, 5) LPK_CFGO(SUF, IO, BF, 32, 32, 2, 384, 32x32r2w12, 7)              \
+  LPK_CFGO(SUF, IO, BF, 32, 32, 1, 640, 32x32r1w20, 7)
+LPK_TYPEO4(bf16, __nv_bfloat16, true)
+LPK_TYPEO4(f16, __half, false)

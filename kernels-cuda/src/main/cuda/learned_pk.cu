@@ -662,6 +662,7 @@ __device__ void lpk_forward(const IO* __restrict__ x, const float4* __restrict__
   LPK_CFG(SUF, IO, BF, 16, 16, 1, 512, 16x16r1w16) LPK_CFG(SUF, IO, BF, 16, 16, 2, 384, 16x16r2w12)                     \
   extern "C" __global__ void __launch_bounds__(256) lpk_prep_##SUF(const float2* __restrict__ blocks, IO* __restrict__ out, \
       int N1, int N2, int adjoint) { lpk_prep<IO>(blocks, out, N1, N2, adjoint); }
+#ifndef LPK_NO_INSTANCES   // learned_pk_bwd.cu includes this file for its device code only
 LPK_TYPE(bf16, __nv_bfloat16, true)
 LPK_TYPE(f16, __half, false)
 
@@ -696,3 +697,4 @@ LPK_TYPEO20(f16, __half, false)
   LPK_CFGO(SUF, IO, BF, 32, 32, 1, 640, 32x32r1w20, 7)
 LPK_TYPEO4(bf16, __nv_bfloat16, true)
 LPK_TYPEO4(f16, __half, false)
+#endif

@@ -43,6 +43,7 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
 
     private final Map<String, FlashButterflyConv> flash = new ConcurrentHashMap<>();
     private final Map<String, LearnedButterflyConv> learned = new ConcurrentHashMap<>();
+    private final Map<String, PackedLearnedConv> packedLearned = new ConcurrentHashMap<>();
     private volatile boolean poison;
 
     Gpu(CudaDevice dev) { this.dev = dev; }
@@ -62,6 +63,11 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
     /** One learned-butterfly plan per (H, L, Lk, mode, I/O type); weights and blocks are uploaded before every use. */
     LearnedButterflyConv learned(int h, int l, int lk, ConvMode mode, ElementType io) {
       return learned.computeIfAbsent(h + "/" + l + "/" + lk + "/" + mode + "/" + io, k -> LearnedButterflyConv.plan(dev, h, l, lk, mode, io));
+    }
+
+    /** One packed learned-butterfly plan per (H, L, Lk, mode, I/O type); weights and blocks are uploaded before every use. */
+    PackedLearnedConv packedLearned(int h, int l, int lk, ConvMode mode, ElementType io) {
+      return packedLearned.computeIfAbsent(h + "/" + l + "/" + lk + "/" + mode + "/" + io, k -> PackedLearnedConv.plan(dev, h, l, lk, mode, io));
     }
 
     synchronized CuBlas blas() {
@@ -521,6 +527,11 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
   /** The learned-butterfly convolution of F32 / BF16 / F16 tensors ({@link CudaLearnedConv}); null where no kernel applies. */
   @Override public Tensor learnedConv(Tensor u, Tensor k, Tensor d, ai.longconv4j.conv.ConvMode mode, Tensor[] blocks) {
     return CudaLearnedConv.apply(this, u, k, d, mode, blocks);
+  }
+
+  /** The packed learned-butterfly convolution of BF16 / F16 tensors ({@link CudaLearnedConv#applyPacked}); null where no kernel applies. */
+  @Override public Tensor learnedPackedConv(Tensor u, Tensor k, Tensor d, ai.longconv4j.conv.ConvMode mode, Tensor[] blocks) {
+    return CudaLearnedConv.applyPacked(this, u, k, d, mode, blocks);
   }
 
   /** F32/F64: cuFFT ({@link CudaLongConv}); BF16/F16: FlashButterfly ({@link CudaFlashLongConv}) where N fits, else cuFFT in F32. */

@@ -1,6 +1,6 @@
-// Shapes: B batch, H features, L length, Lk taps per side, N = N1 * N2 FFT size (<= 2048), blocks {Fa, Fb, Gb, Ga}
-//   each (n, n, 2) with n = N1 (Fa, Ga) or N2 (Fb, Gb). u, y, dy, du (B, H, L) F32 / BF16 / F16; k (H, Lk) or (H, 2, Lk);
-//   d (H).
+// Shapes: B batch, H features, L length, Lk taps per side, N = N1 * N2 FFT size (<= 2048; packed: M = N/2 = N1 * N2), blocks
+//   {Fa, Fb, Gb, Ga} each (n, n, 2) with n = N1 (Fa, Ga) or N2 (Fb, Gb). u, y, dy, du (B, H, L) F32 / BF16 / F16; k (H, Lk) or
+//   (H, 2, Lk); d (H).
 package ai.longconv4j.cuda;
 
 import ai.longconv4j.tensor.DType;
@@ -9,14 +9,16 @@ import java.lang.ref.Reference;
 import java.util.Arrays;
 
 /**
- * The learned-butterfly long convolution of F32, BF16 and F16 tensors on the GPU through {@link LearnedButterflyConv} (lib's
- * {@code ConvOps.learnedConv} on a device): forward, and a backward giving du, dk, dD and the four block gradients.
- * One plan per (H, L, Lk, mode), cached on the device; since two convolutions of one shape share the plan (H3's shift
- * and diagonal convolutions), the weights and blocks are uploaded again before the backward. Taps, D and the blocks
- * are small (H·Lk, H, 2(N1² + N2²) numbers) and go through the host; u, y and the gradients stay on the device.
+ * The learned-butterfly long convolutions of F32, BF16 and F16 tensors on the GPU: lib's {@code ConvOps.learnedConv} through
+ * {@link LearnedButterflyConv} and {@code ConvOps.learnedPackedConv} through {@link PackedLearnedConv}, on a device: forward,
+ * and a backward giving du, dk, dD and the four block gradients. One plan per (H, L, Lk, mode), cached on the device; since
+ * two convolutions of one shape share the plan (H3's shift and diagonal convolutions), the weights and blocks are uploaded
+ * again before the backward. Taps, D and the blocks are small (H·Lk, H, 2(N1² + N2²) numbers) and go through the host; u,
+ * y and the gradients stay on the device.
  * Routing ({@link #ioOf}): the plan's I/O type is u's dtype, so 16-bit tensors with N = 256 .. 2048 get the tensor-core
  * forward and du ({@link LearnedButterflyConv#tensorCoresSupport}), F32 tensors (and other sizes) the fp32 twin;
- * {@code -Dlongconv4j.learned.fp32=true} forces the twin everywhere.
+ * {@code -Dlongconv4j.learned.fp32=true} forces the twin everywhere. The packed plan has tensor-core kernels only (16-bit,
+ * the shapes {@link PackedLearnedConv#plan} takes); elsewhere {@link #applyPacked} returns null and the caller says so.
  */
 final class CudaLearnedConv {
   private CudaLearnedConv() {}
@@ -40,17 +42,65 @@ final class CudaLearnedConv {
         && LearnedButterflyConv.tensorCoresSupport(p.factors().get(0), p.factors().get(1), io);
   }
 
+  /** What the tensor op needs of a GPU plan ({@link LearnedButterflyConv} or {@link PackedLearnedConv}). */
+  private interface Plan {
+    int[] factors();
+    void upload(double[][] blocks, float[] k0, float[] k1, float[] d);   // k1 null unless bidirectional
+    void forward(DeviceBuffer u, DeviceBuffer y, int b);
+    void backward(DeviceBuffer u, DeviceBuffer dy, int b, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD);
+    double[][] blockGrads();
+  }
+
+  private static Plan of(LearnedButterflyConv p) {
+    return new Plan() {
+      public int[] factors() { return p.factors(); }
+      public void upload(double[][] bl, float[] k0, float[] k1, float[] d) {
+        p.setBlocks(bl);
+        if (k1 != null) p.setWeights(k0, k1, d); else p.setWeights(k0, d);
+      }
+      public void forward(DeviceBuffer u, DeviceBuffer y, int b) { p.forward(u, y, b); }
+      public void backward(DeviceBuffer u, DeviceBuffer dy, int b, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD) { p.backward(u, dy, b, du, dk, dD); }
+      public double[][] blockGrads() { return p.blockGrads(); }
+      @Override public String toString() { return p.toString(); }
+    };
+  }
+
+  private static Plan of(PackedLearnedConv p) {
+    return new Plan() {
+      public int[] factors() { return p.factors(); }
+      public void upload(double[][] bl, float[] k0, float[] k1, float[] d) {
+        p.setBlocks(bl);
+        if (k1 != null) p.setWeights(k0, k1, d); else p.setWeights(k0, d);
+      }
+      public void forward(DeviceBuffer u, DeviceBuffer y, int b) { p.forward(u, y, b); }
+      public void backward(DeviceBuffer u, DeviceBuffer dy, int b, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD) { p.backward(u, dy, b, du, dk, dD); }
+      public double[][] blockGrads() { return p.blockGrads(); }
+      @Override public String toString() { return p.toString(); }
+    };
+  }
+
   /** y = conv(u, k) + D u, or null when these operands are not the kernel's (F32 / 16-bit, one channel, N <= 2048). */
   static Tensor apply(CudaBackend be, Tensor u, Tensor k, Tensor d, ai.longconv4j.conv.ConvMode lmode, Tensor[] blocks) {
+    return run(be, u, k, d, lmode, blocks, false);
+  }
+
+  /** The packed learned butterfly's y, or null where {@link PackedLearnedConv} has no kernel (F32, other modes / sizes). */
+  static Tensor applyPacked(CudaBackend be, Tensor u, Tensor k, Tensor d, ai.longconv4j.conv.ConvMode lmode, Tensor[] blocks) {
+    return run(be, u, k, d, lmode, blocks, true);
+  }
+
+  private static Tensor run(CudaBackend be, Tensor u, Tensor k, Tensor d, ai.longconv4j.conv.ConvMode lmode, Tensor[] blocks,
+      boolean packed) {
     boolean bi = lmode == ai.longconv4j.conv.ConvMode.BIDIRECTIONAL;
     ElementType io = ioOf(u.dtype());
     if (io == null || k.dim() != (bi ? 3 : 2)) return null;
     int b = u.size(0), h = u.size(1), l = u.size(2), lk = k.size(-1);
     ConvMode mode = CudaFlashLongConv.mode(lmode);
     CudaBackend.Gpu g = be.gpu(u.device());
-    LearnedButterflyConv plan;
+    String op = packed ? "LongConv.learnedPacked" : "LongConv.learned", tag = packed ? "longconv[LEARNED_PACKED]" : "longconv[LEARNED]";
+    Plan plan;
     try {
-      plan = g.learned(h, l, lk, mode, io);
+      plan = packed ? of(g.packedLearned(h, l, lk, mode, io)) : of(g.learned(h, l, lk, mode, io));
     } catch (IllegalArgumentException e) {
       return null;                                  // e.g. N > 2048: no GPU path
     }
@@ -58,7 +108,7 @@ final class CudaLearnedConv {
     for (int i = 0; i < 4; i++) {
       int n = i == 0 || i == 3 ? f[0] : f[1];
       if (!Arrays.equals(blocks[i].shape(), new int[] {n, n, 2}))
-        throw new IllegalArgumentException("LongConv.learned: block " + i + " must be (" + n + ", " + n + ", 2) for " + plan + ", got "
+        throw new IllegalArgumentException(op + ": block " + i + " must be (" + n + ", " + n + ", 2) for " + plan + ", got "
             + Arrays.toString(blocks[i].shape()));
     }
     double[][] ba = new double[4][];
@@ -69,11 +119,8 @@ final class CudaLearnedConv {
       if (bi) System.arraycopy(ka, r * 2 * lk + lk, k1, r * lk, lk);
     }
     float[] da = d == null ? new float[h] : d.toFloatArray();
-    if (da.length != h) throw new IllegalArgumentException("LongConv.learned: D must hold H=" + h + " values, got " + da.length);
-    Runnable upload = () -> {
-      plan.setBlocks(ba);
-      if (bi) plan.setWeights(k0, k1, da); else plan.setWeights(k0, da);
-    };
+    if (da.length != h) throw new IllegalArgumentException(op + ": D must hold H=" + h + " values, got " + da.length);
+    Runnable upload = () -> plan.upload(ba, k0, k1, da);
     Tensor uc = CudaFlashLongConv.fresh(u.detach());
     CudaStorage us = (CudaStorage) uc.storage();
     CudaStorage y = be.allocate(g, u.dtype(), b * h * l);
@@ -81,7 +128,7 @@ final class CudaLearnedConv {
       upload.run();
       plan.forward(us.buffer(), y.buffer(), b);
     } catch (CudaException e) {
-      throw new CudaException(e.code(), "longconv[LEARNED] u " + Arrays.toString(u.shape()) + ", k " + Arrays.toString(k.shape()) + ": "
+      throw new CudaException(e.code(), tag + " u " + Arrays.toString(u.shape()) + ", k " + Arrays.toString(k.shape()) + ": "
           + e.getMessage());
     } finally {
       Reference.reachabilityFence(us);
@@ -92,7 +139,7 @@ final class CudaLearnedConv {
     boolean any = false;
     for (Tensor t : inputs) any |= t != null && t.requiresGrad();
     if (!(Tensor.isGradEnabled() && any)) return out;
-    return Tensor.op("longconv[LEARNED]", out, inputs, gy -> {
+    return Tensor.op(tag, out, inputs, gy -> {
       try (var ng = Tensor.noGrad()) {
         Tensor gc = CudaFlashLongConv.fresh(gy.detach().to(u.dtype()));
         CudaStorage gs = (CudaStorage) gc.storage();
@@ -112,7 +159,7 @@ final class CudaLearnedConv {
         for (int i = 0; i < 4; i++) grads[nIn - 4 + i] = Tensor.of(gb[i], blocks[i].shape()).to(blocks[i].dtype()).to(u.device());
         return grads;
       } catch (CudaException e) {
-        throw new CudaException(e.code(), "longconv[LEARNED] backward u " + Arrays.toString(u.shape()) + ": " + e.getMessage());
+        throw new CudaException(e.code(), tag + " backward u " + Arrays.toString(u.shape()) + ": " + e.getMessage());
       }
     });
   }

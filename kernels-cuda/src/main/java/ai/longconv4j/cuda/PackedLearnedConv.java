@@ -23,9 +23,9 @@ import ai.longconv4j.conv.PackedLearnedButterfly;
  * (with Lk = L: 512 &lt; L &lt;= 1024), 512 = 16 x 32 (256 &lt; L &lt;= 512) and 256 = 16 x 16 (128 &lt; L &lt;= 256), any B &gt;= 1,
  * 1 &lt;= H &lt;= 65535, 1 &lt;= Lk &lt;= L. Kernels: learned_pk.cu ({@code lpk_forward_*}: pc2p's chained structure on
  * mma.sync, a pair of warps per row at N1 = 32, one warp per row at N1 = 16; fp32 accumulation, 16-bit blocks prepared per {@link #setBlocks}; P and Q
- * computed in fp32 on the GPU from the taps per {@link #setWeights}, {@code lpk_pq}). <b>Forward and the input gradient
- * only</b> ({@link #backwardInput}: the same kernel on the adjoint blocks and the adjoint pair map); no dk, dD or block
- * gradients on the GPU (lib's twin computes them on the CPU).
+ * computed in fp32 on the GPU from the taps per {@link #setWeights}, {@code lpk_pq}). The input gradient alone:
+ * {@link #backwardInput} (the same kernel on the adjoint blocks and the adjoint pair map); all gradients (du, dk, dD and
+ * the four block gradients): {@link #backward} and {@link #blockGrads} ({@link PackedLearnedBackward}, learned_pk_bwd.cu).
  * <pre>{@code
  * jshell> var pk = PackedLearnedConv.plan(dev, 768, 1024, 1024, ConvMode.CAUSAL, ElementType.BF16)
  * pk ==> PackedLearnedConv[H=768, L=1024, Lk=1024, CAUSAL, N=2048, M=1024 = 32 x 32, io=BF16, 2 rows / unit, 12 warps, variant 3]
@@ -80,6 +80,10 @@ public final class PackedLearnedConv implements AutoCloseable {
       throw new IllegalArgumentException("PackedLearnedConv " + mode + " L=" + L + " " + io + ": needs N=" + n + ", M=" + (n / 2) + " = "
           + f1 + " x " + f2 + "; the GPU forward covers bf16 / fp16 I/O at M = 256 = 16 x 16, 512 = 16 x 32 and 1024 = 32 x 32"
           + " (causal, N the power of two >= L + Lk - 1)");
+    if ((L + 1) / 2 > 16 * f2)   // the kernels stage (and multiply) 16 rows of A: at 32 x 32 only the causal zero half is skipped
+      throw new IllegalArgumentException("PackedLearnedConv " + mode + " L=" + L + " Lk=" + Lk + ": N=" + n + " packs u into ceil(L/2)="
+          + (L + 1) / 2 + " points, more than the 16 rows x N2=" + f2 + " = " + 16 * f2 + " the kernels stage at M = " + f1 + " x " + f2
+          + " (covered: ceil(L/2) <= 16 N2, e.g. Lk = L)");
     return new PackedLearnedConv(device, H, L, Lk, mode, io, p);
   }
 
@@ -295,5 +299,34 @@ public final class PackedLearnedConv implements AutoCloseable {
     return "PackedLearnedConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + n1 + " x " + n2
         + ", io=" + io + ", " + (batchRows ? 2 : 1) + " row" + (batchRows ? "s" : "") + " / unit, " + warps() + " warps"
         + (variant != 0 ? ", variant " + variant : "") + "]";
+  }
+  // ---- backward (helper pkbwd): PackedLearnedBackward, learned_pk_bwd.cu
+  private PackedLearnedBackward bwd;
+
+  /**
+   * Gradients of {@code sum(y * dy)} for y = {@link #forward}(u): du (B, H, L) of the I/O type, dk (H, Lk) fp32, dD (H)
+   * fp32, and the four block gradients, then read with {@link #blockGrads()} ({@link PackedLearnedBackward}: two dumping
+   * chains on tensor cores, Gram kernels, dK and dk on the device). Synchronises; its workspaces (3 x 16 B H M bytes) come
+   * from the device's caching allocator.
+   */
+  public void backward(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD) {
+    if (!weightsSet) throw new IllegalStateException("PackedLearnedConv.backward: call setWeights first");
+    long need = (long) B * h * l * io.bytes();
+    if (B < 1 || u == null || dy == null || du == null || u.bytes() < need || dy.bytes() < need || du.bytes() < need)
+      throw new IllegalArgumentException("PackedLearnedConv.backward: u, dy and du must hold (B=" + B + ", H=" + h + ", L=" + l + ") " + io
+          + " = " + need + " bytes, got " + (u == null ? "null" : u.bytes()) + ", " + (dy == null ? "null" : dy.bytes()) + " and "
+          + (du == null ? "null" : du.bytes()));
+    if (dk == null || dD == null || dk.bytes() < 4L * h * lk || dD.bytes() < 4L * h)
+      throw new IllegalArgumentException("PackedLearnedConv.backward: dk must hold (H=" + h + ", Lk=" + lk + ") fp32 = " + 4L * h * lk
+          + " bytes and dD (H=" + h + ") fp32 = " + 4L * h + " bytes, got " + (dk == null ? "null" : dk.bytes()) + " and "
+          + (dD == null ? "null" : dD.bytes()));
+    if (bwd == null) bwd = new PackedLearnedBackward(device, h, l, lk, n1, n2, taps, io);
+    bwd.run(u, dy, B, du, dk, dD, pq, d, blocks, prep);
+  }
+
+  /** The block gradients of the last {@link #backward}, {dFa, dFb, dGb, dGa} in lib's layout (float64 copies). */
+  public double[][] blockGrads() {
+    if (bwd == null) throw new IllegalStateException("PackedLearnedConv.blockGrads: call backward first");
+    return bwd.blockGrads();
   }
 }

@@ -79,6 +79,16 @@ class PackedLearnedHostTest {
   }
 
   @Test
+  void planRefusesRowsTheKernelsDoNotStage() {
+    // L = 1100, Lk = 100: N = 2048 >= L + Lk - 1, M = 32 x 32, but ceil(L/2) = 550 > the 16 x 32 staged points; refused before
+    // any device is touched (device null), naming the numbers
+    var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> PackedLearnedConv.plan(null, 2, 1100, 100, ConvMode.CAUSAL, ElementType.BF16));
+    assertTrue(e.getMessage().contains("ceil(L/2)=550") && e.getMessage().contains("N2=32"),
+        e.getMessage());
+  }
+
+  @Test
   void coveredFactorizations() {
     assertTrue(PackedLearnedConv.tensorCoresSupport(32, 32, ElementType.BF16));
     assertTrue(PackedLearnedConv.tensorCoresSupport(16, 32, ElementType.F16));

@@ -1,0 +1,177 @@
+// Shapes: B batch, H channels, L length. u, y, du: (B, H, L) bf16 (dy = u, as the other benches' backward rows);
+// k, dk: (H, L) fp32; D, dD: (H) fp32.
+package ai.longconv4j.examples.bench;
+
+import ai.longconv4j.cuda.ConvMode;
+import ai.longconv4j.cuda.CudaDevice;
+import ai.longconv4j.cuda.DeviceBuffer;
+import ai.longconv4j.cuda.DeviceFill;
+import ai.longconv4j.cuda.ElementType;
+import ai.longconv4j.cuda.FlashButterflyConv;
+import ai.longconv4j.cuda.LearnedButterflyConv;
+import ai.longconv4j.cuda.PackedLearnedConv;
+import ai.longconv4j.cuda.Precision;
+import java.io.IOException;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Session 12, helper pkbwd: forward + backward of FlashButterfly (its default bf16 plan and fused backward), the unpacked
+ * learned butterfly (LearnedButterflyConv's defaults) and the packed learned butterfly (PackedLearnedConv: the default
+ * forward, the backward of learned_pk_bwd.cu), causal, bf16, blocks at the DFT, in one process, in the order of
+ * {@code -Dlongconv4j.bench.pk.order=fb,learned,packed} (the default; the sitting also runs it reversed). Per engine and
+ * L: the forward (validated against the float64 causal conv of sampled rows, outputs poisoned first), fwd+bwd and bwd
+ * (dy = u); the packed backward's du, dk and dD are validated first against float64 (du of 3 sampled rows: the causal
+ * adjoint; dk and dD of the last channel: the direct correlation summed over the batch), its bwd row carries the worst
+ * relative error. CUDA events, warm-up ({@code CudaConvBench.median}), medians of 40 (forward) / 10 (fwd+bwd, bwd).
+ * Usage: LearnedPackedBench [csv-out] [B] [H] [L,L,...] (default 64 768 256,512,1024);
+ * {@code LearnedPackedBench phases L,L,...}: per L, B = 64, H = 768, the packed backward's CUDA-event times per phase
+ * (PackedLearnedBackward's {@code longconv4j.pk.bwd.phases}) per route of its speed choices (system properties
+ * {@code longconv4j.pk.bwd.direct / staged / fusedpq}; sitting s2 ran direct false / true): 3 untimed backwards, then 3
+ * printed.
+ */
+public final class LearnedPackedBench {
+  private LearnedPackedBench() {}
+
+  public static void main(String[] args) throws IOException {
+    if (args.length == 2 && args[0].equals("phases")) { phases(args[1]); return; }
+    FlashButterflyFwdBench.run("LearnedPackedBench", args, new int[] {256, 512, 1024}, LearnedPackedBench::length);
+  }
+
+  static void length(CudaDevice dev, int B, int H, int L, List<CudaConvBench.Row> rows) {
+    float[][] w = CudaConvBench.weights(H, L);
+    float[] k = w[0], D = w[1];
+    long n = (long) B * H * L;
+    try (var u = dev.alloc(2 * n); var y = dev.alloc(2 * n); var dk = dev.alloc(4L * H * L); var dD = dev.alloc(4L * H)) {
+      DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
+      for (String e : System.getProperty("longconv4j.bench.pk.order", "fb,learned,packed").split(",")) {
+        switch (e) {
+          case "fb" -> {
+            try (var fb = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, ElementType.BF16, Precision.BF16).setWeights(k, L, D)) {
+              time(dev, "flashbutterfly " + fb.kernelName(), B, H, L, u, y, k, D, () -> fb.forward(u, y, B),
+                  () -> fb.backward(u, u, y, B, dk, dD), Double.NaN, rows);
+            }
+          }
+          case "learned" -> {
+            try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(k, D)) {
+              time(dev, "learned " + lb.factors()[0] + "x" + lb.factors()[1] + " default", B, H, L, u, y, k, D, () -> lb.forward(u, y, B),
+                  () -> lb.backward(u, u, B, y, dk, dD), Double.NaN, rows);
+            }
+          }
+          case "packed" -> {
+            try (var pk = PackedLearnedConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(k, D)) {
+              y.fill32(0x7fc07fc0);
+              dk.fill32(0x7fc00000);
+              dD.fill32(0x7fc00000);
+              pk.backward(u, u, B, y, dk, dD);
+              double err = validateBackward(u, y, dk, dD, k, D, B, H, L);
+              System.out.printf("packed backward L=%d vs float64: worst rel err %.3e%n", L, err);
+              time(dev, "packed learned " + pk.factors()[0] + "x" + pk.factors()[1] + " " + pk.kernelName(), B, H, L, u, y, k, D,
+                  () -> pk.forward(u, y, B), () -> pk.backward(u, u, B, y, dk, dD), err, rows);
+            }
+          }
+          default -> throw new IllegalArgumentException("LearnedPackedBench: engine fb, learned or packed, got " + e);
+        }
+      }
+    }
+  }
+
+  /** Rows fwd (validated), fwd+bwd and bwd (bwdErr: the backward's validation, NaN when not validated here). */
+  private static void time(CudaDevice dev, String name, int B, int H, int L, DeviceBuffer u, DeviceBuffer y, float[] k, float[] D,
+      CudaConvBench.Work fwd, CudaConvBench.Work bwd, double bwdErr, List<CudaConvBench.Row> rows) {
+    long n = (long) B * H * L;
+    y.fill32(0x7fc07fc0);
+    fwd.run();
+    double err = CudaConvBench.validate(u, y, ElementType.BF16, k, D, B, H, L);
+    double ms = CudaConvBench.median(dev, fwd, 40);
+    rows.add(new CudaConvBench.Row(name + " fwd", B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
+    CudaConvBench.report(rows.getLast());
+    double msB = CudaConvBench.median(dev, () -> { fwd.run(); bwd.run(); }, 10);
+    rows.add(new CudaConvBench.Row(name + " fwd+bwd", B, H, L, msB, 12.0 * n / msB / 1e6, Double.NaN, 0));
+    CudaConvBench.report(rows.getLast());
+    double msW = CudaConvBench.median(dev, bwd, 10);
+    rows.add(new CudaConvBench.Row(name + " bwd", B, H, L, msW, 8.0 * n / msW / 1e6, bwdErr, 0));
+    CudaConvBench.report(rows.getLast());
+  }
+
+  /**
+   * The backward with dy = u against float64: du of 3 sampled rows (the last one among them) against the causal adjoint
+   * du[n] = D u[n] + sum_j k[j] u[n + j]; dk and dD of the last channel against sum_b sum_n u[n] u[n - j] and
+   * sum_b sum_n u[n]^2. Returns the worst relative (L2) error.
+   */
+  static double validateBackward(DeviceBuffer u, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD, float[] k, float[] D, int B, int H,
+      int L) {
+    var rng = new SplittableRandom(L + 5);
+    ElementType io = ElementType.BF16;
+    double worst = 0;
+    for (int s = 0; s < 3; s++) {
+      int b = s == 0 ? B - 1 : rng.nextInt(B), h = s == 0 ? H - 1 : rng.nextInt(H);
+      long off = ((long) b * H + h) * L * io.bytes();
+      float[] ur = CudaConvBench.read(u, io, off, L), dr = CudaConvBench.read(du, io, off, L);
+      double num = 0, den = 0;
+      for (int i = 0; i < L; i++) {
+        double acc = (double) D[h] * ur[i];
+        for (int j = 0; i + j < L; j++) acc += (double) k[h * L + j] * ur[i + j];
+        double d = dr[i] - acc;
+        num += Double.isFinite(dr[i]) ? d * d : Double.POSITIVE_INFINITY;
+        den += acc * acc;
+      }
+      worst = Math.max(worst, Math.sqrt(num / den));
+    }
+    int h = H - 1;
+    double[] ref = new double[L];
+    double dref = 0;
+    for (int b = 0; b < B; b++) {
+      float[] ur = CudaConvBench.read(u, io, ((long) b * H + h) * L * io.bytes(), L);
+      for (int j = 0; j < L; j++) {
+        double acc = 0;
+        for (int i = j; i < L; i++) acc += (double) ur[i] * ur[i - j];
+        ref[j] += acc;
+      }
+      for (int i = 0; i < L; i++) dref += (double) ur[i] * ur[i];
+    }
+    float[] got = dk.copyTo(new float[L], 4L * h * L);
+    double num = 0, den = 0;
+    for (int j = 0; j < L; j++) {
+      double d = got[j] - ref[j];
+      num += Float.isFinite(got[j]) ? d * d : Double.POSITIVE_INFINITY;
+      den += ref[j] * ref[j];
+    }
+    worst = Math.max(worst, Math.sqrt(num / den));
+    float gd = dD.copyTo(new float[1], 4L * h)[0];
+    worst = Math.max(worst, Float.isFinite(gd) ? Math.abs(gd - dref) / Math.abs(dref) : Double.POSITIVE_INFINITY);
+    return worst;
+  }
+
+  static void phases(String ls) {
+    int B = 64, H = 768;
+    try (CudaDevice dev = CudaDevice.open(0)) {
+      for (String ll : ls.split(",")) {
+        int L = Integer.parseInt(ll);
+        float[][] w = CudaConvBench.weights(H, L);
+        long n = (long) B * H * L;
+        try (var u = dev.alloc(2 * n); var y = dev.alloc(2 * n); var dk = dev.alloc(4L * H * L); var dD = dev.alloc(4L * H);
+             var pk = PackedLearnedConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(w[0], w[1])) {
+          DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
+          // {direct, staged, fusedpq}: s2's default, staged dumps, + dP / dQ in the adjoint chain; then again in reverse
+          // {direct, staged, fusedpq, grama (- : the default)}: the fused route also with the form-A Grams' 2 / 3 stages
+          String[][] routes = {{"true", "false", "false", "-"}, {"true", "true", "false", "-"}, {"true", "true", "true", "-"},
+              {"true", "true", "true", "s"}, {"true", "true", "true", "3"}, {"true", "true", "true", "-"}, {"true", "true", "false", "-"},
+              {"true", "false", "false", "-"}};
+          for (String[] r : routes) {
+            System.setProperty("longconv4j.pk.bwd.direct", r[0]);
+            System.setProperty("longconv4j.pk.bwd.staged", r[1]);
+            System.setProperty("longconv4j.pk.bwd.fusedpq", r[2]);
+            if (r[3].equals("-")) System.clearProperty("longconv4j.pk.bwd.grama");
+            else System.setProperty("longconv4j.pk.bwd.grama", r[3]);
+            for (int i = 0; i < 3; i++) pk.backward(u, u, B, y, dk, dD);
+            System.setProperty("longconv4j.pk.bwd.phases", "true");
+            for (int i = 0; i < 3; i++) pk.backward(u, u, B, y, dk, dD);
+            System.setProperty("longconv4j.pk.bwd.phases", "false");
+          }
+          for (String k : new String[] {"direct", "staged", "fusedpq", "grama"}) System.clearProperty("longconv4j.pk.bwd." + k);
+        }
+      }
+    }
+  }
+}

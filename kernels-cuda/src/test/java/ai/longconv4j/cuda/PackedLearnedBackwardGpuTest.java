@@ -1,0 +1,160 @@
+// Shapes: B batch, H channels, L length, Lk taps; N the real FFT size, M = N / 2 = N1 x N2 (causal 512 < L <= 1024:
+// 32 x 32; 256 < L <= 512: 16 x 32; 128 < L <= 256: 16 x 16). u, dy, du: (B, H, L); k, dk: (H, Lk); D, dD: (H);
+// blocks and block gradients {Fa (N1, N1), Fb (N2, N2), Gb (N2, N2), Ga (N1, N1)}, complex interleaved.
+package ai.longconv4j.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.longconv4j.conv.ConvPlan;
+import ai.longconv4j.conv.ConvShape;
+import ai.longconv4j.conv.PackedLearnedButterfly;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The packed learned butterfly's GPU backward ({@link PackedLearnedConv#backward}, {@link PackedLearnedBackward},
+ * learned_pk_bwd.cu + learned_tc_bwd.cu's Grams) against lib's float64 {@link PackedLearnedButterfly#backwardAll}: du,
+ * dk, dD and the four block gradients, bf16 and fp16, fresh random u, dy, k, D per case, blocks at the exact DFT, the
+ * DFT plus 5 % noise (a trained state) or fully random (entries N(0, 1/2) per part: every index of every block matters,
+ * so a wrong rho / sigma un-permutation, partner or conjugate shows). du, dk and dD are NaN-poisoned first (du with a
+ * tail past B H L that must stay poisoned) and must come back finite. At init (DFT blocks) also against the exact
+ * causal convolution's gradients (direct float64 sums: Reference.causalAdjoint, kernelGrad, dGrad) and against
+ * FlashButterfly's GPU backward (backwardInput, backwardWeights) on the same data. Every case runs four routes of
+ * PackedLearnedBackward's speed choices (ROUTES; system properties longconv4j.pk.bwd.direct / staged / fusedpq / grama),
+ * each checked (all failures reported together).
+ * Tolerances (relative Frobenius error), the unpacked learned backward's budget (LearnedTensorCoreGpuTest): du goes
+ * through the adjoint chain, the forward's structure (x, X1, C', X3 and the output rounded to 16 bits, blocks in 16
+ * bits: a few 1e-3), 1e-2. The block gradients and dP / dQ are fp32 sums of products of 16-bit intermediates that went
+ * through up to three rounded products (~3e-3 relative each): 1e-2. dk sums all N entries of dK of which the kept Lk taps
+ * hold ~Lk / N of the energy: 1e-2 sqrt(N / Lk). dD sums exact products of the 16-bit inputs in fp32 (<= 1e3 terms a
+ * channel per batch row, 2^-24 each): 1e-5. Against the exact convolution at init: the same bounds (lib's twin at the DFT
+ * equals it to ~1e-12). Against FlashButterfly at init: 1.5e-2 for du (two independent 16-bit pipelines, each within
+ * 1e-2 of the exact result); dk 1.5e-2 sqrt(N / Lk); dD 1e-5 (both sum the same exact products in fp32).
+ */
+@Tag("gpu")
+class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
+  private static final String[] NAMES = {"dFa", "dFb", "dGb", "dGa"};
+  /**
+   * {direct, staged, fusedpq, grama}: the first route of sittings s1 / s2 (ins dumps, 4-byte dump stores, lpkb_dk on the
+   * dumps), staged dumps with dGa / dFa from u / dy, with dP / dQ in the adjoint chain and the form-A Grams in 3 stages,
+   * then the defaults ("-": grama's default).
+   */
+  private static final String[][] ROUTES = {{"false", "false", "false", "-"}, {"true", "true", "false", "-"}, {"true", "true", "true", "3"},
+      {"true", "true", "true", "-"}};
+
+  static Stream<Arguments> cases() {
+    // B, H, L, Lk, blocks (0: DFT, 1: DFT + 5 % noise, 2: fully random)
+    Object[][] shapes = {{3, 111, 1000, 1000, 0}, {3, 111, 1024, 1024, 1}, {5, 111, 1023, 1023, 2}, {1, 111, 1000, 700, 2},
+        {3, 770, 1024, 1024, 2}, {7, 131, 1000, 1000, 1},
+        // 16 x 32 (one warp per row, 12 warps): L = 512, odd L; 16 x 16: L = 256, odd L
+        {3, 111, 512, 512, 0}, {5, 150, 511, 400, 2}, {3, 111, 256, 256, 1}, {5, 140, 255, 255, 2}};
+    return Stream.of(ElementType.BF16, ElementType.F16).flatMap(io -> Stream.of(shapes).map(s -> Arguments.of(io, s[0], s[1], s[2], s[3], s[4])));
+  }
+
+  @ParameterizedTest(name = "{0} B={1} H={2} L={3} Lk={4} blocks={5}")
+  @MethodSource("cases")
+  void backwardMatchesLib(ElementType io, int B, int H, int L, int Lk, int kind) {
+    var rng = new SplittableRandom(7919L * L + 101L * B + 17L * H + 5L * kind + io.ordinal());
+    short[] u16 = HalfFloats.encode(Reference.randn(rng, B * H * L, 1.0), io), dy16 = HalfFloats.encode(Reference.randn(rng, B * H * L, 1.0), io);
+    float[] u = HalfFloats.decode(u16, io), dy = HalfFloats.decode(dy16, io);
+    float[] k = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk)), D = Reference.randn(rng, H, 1.0);
+    ConvPlan plan = PackedLearnedConv.libPlan(L, Lk, ConvMode.CAUSAL);
+    double[][] blocks = PackedLearnedGpuTest.blocks(rng, plan, kind);
+    var shape = new ConvShape(B, 1, H, L, Lk, ai.longconv4j.conv.ConvMode.CAUSAL);
+    var ref = new PackedLearnedButterfly(plan, blocks).backwardAll(shape, ConvCase.toD(u), ConvCase.toD(k), ConvCase.toD(D), ConvCase.toD(dy));
+    String what = io + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " blocks=" + kind;
+    int n = B * H * L, tail = 64 + (n & 1);
+    double tolK = 1e-2 * Math.sqrt((double) plan.fftSize() / Lk);
+    try (var du16 = dev.upload(u16); var ddy = dev.upload(dy16); var out = dev.alloc(2L * (n + tail)); var dk = dev.alloc(4L * H * Lk);
+         var dD = dev.alloc(4L * H);
+         var pk = PackedLearnedConv.plan(dev, H, L, Lk, ConvMode.CAUSAL, io).setBlocks(blocks).setWeights(k, D)) {
+      float[] duG = null, dkG = null, dDG = null;
+      var failures = new java.util.ArrayList<String>();   // every route checked, the failures reported together
+      // the routes (PackedLearnedBackward's speed choices; the last one the defaults): {direct, staged, fusedpq}
+      for (String[] route : ROUTES) {
+        String w = what + " direct=" + route[0] + " staged=" + route[1] + " fusedpq=" + route[2] + " grama=" + route[3];
+        try {
+          System.setProperty("longconv4j.pk.bwd.direct", route[0]);
+          System.setProperty("longconv4j.pk.bwd.staged", route[1]);
+          System.setProperty("longconv4j.pk.bwd.fusedpq", route[2]);
+          if (!route[3].equals("-")) System.setProperty("longconv4j.pk.bwd.grama", route[3]);
+          out.fill32(0x7fc07fc0);   // NaN as bf16 and as fp16
+          dk.fill32(0x7fc00000);
+          dD.fill32(0x7fc00000);
+          pk.backward(du16, ddy, B, out, dk, dD);
+        } finally {
+          System.clearProperty("longconv4j.pk.bwd.direct");
+          System.clearProperty("longconv4j.pk.bwd.staged");
+          System.clearProperty("longconv4j.pk.bwd.fusedpq");
+          System.clearProperty("longconv4j.pk.bwd.grama");
+        }
+        short[] all = LearnedCase.read(dev, out, n + tail);
+        duG = ConvCase.read(dev, out, io, n);
+        dkG = dk.copyTo(new float[H * Lk], 0);
+        dDG = dD.copyTo(new float[H], 0);
+        double[][] gb = pk.blockGrads();
+        float[] du0 = duG, dk0 = dkG, dD0 = dDG;
+        try {
+          for (int j = n; j < n + tail; j++) assertEquals((short) 0x7fc0, all[j], pk + " wrote past B H L at " + j + ": " + w);
+          for (float[] a : new float[][] {du0, dk0, dD0})
+            for (int j = 0; j < a.length; j++) assertTrue(Float.isFinite(a[j]), "a gradient not written (or not finite) at " + j + ": " + w);
+          Reference.assertClose("du vs lib " + w, du0, ref.conv().du(), 1e-2);
+          Reference.assertClose("dk vs lib " + w, dk0, ref.conv().dk(), tolK);
+          Reference.assertClose("dD vs lib " + w, dD0, ref.conv().dD(), 1e-5);
+          for (int i = 0; i < 4; i++) Reference.assertClose(NAMES[i] + " vs lib " + w, toF(gb[i]), ref.dBlocks()[i], 1e-2);
+        } catch (AssertionError e) {
+          failures.add(e.getMessage());
+          System.out.println("FAILED route: " + e.getMessage());
+        }
+      }
+      assertTrue(failures.isEmpty(), failures.size() + " route(s) failed: " + String.join(" | ", failures));
+      if (kind == 0) {   // at init: the exact convolution's gradients, and FlashButterfly's backward on the same data
+        Reference.assertClose("du at init vs direct " + what, duG, Reference.causalAdjoint(dy, k, Lk, D, B, H, L), 1e-2);
+        Reference.assertClose("dk at init vs direct " + what, dkG, Reference.kernelGrad(ConvMode.CAUSAL, u, dy, Lk, B, H, L), tolK);
+        Reference.assertClose("dD at init vs direct " + what, dDG, Reference.dGrad(u, dy, B, H, L), 1e-5);
+        try (var fb = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, io == ElementType.BF16 ? Precision.BF16 : Precision.F16).setWeights(k, Lk, D);
+             var fdk = dev.alloc(4L * H * Lk); var fdD = dev.alloc(4L * H)) {
+          out.fill32(0x7fc07fc0);
+          fb.backwardInput(ddy, out, B);
+          fb.backwardWeights(du16, ddy, B, fdk, fdD);
+          Reference.assertClose("du at init vs FlashButterfly " + what, duG, ConvCase.toD(ConvCase.read(dev, out, io, n)), 1.5e-2);
+          Reference.assertClose("dk at init vs FlashButterfly " + what, dkG, ConvCase.toD(fdk.copyTo(new float[H * Lk], 0)), 1.5 * tolK);
+          Reference.assertClose("dD at init vs FlashButterfly " + what, dDG, ConvCase.toD(fdD.copyTo(new float[H], 0)), 1e-5);
+        }
+      }
+    }
+  }
+
+  static float[] toF(double[] a) {
+    float[] f = new float[a.length];
+    for (int i = 0; i < a.length; i++) f[i] = (float) a[i];
+    return f;
+  }
+
+  @Test
+  void rejectsBadInput() {
+    try (var pk = PackedLearnedConv.plan(dev, 4, 1024, 1024, ConvMode.CAUSAL, ElementType.BF16); var small = dev.alloc(16);
+         var big = dev.alloc(2L * 2 * 4 * 1024); var dk = dev.alloc(4L * 4 * 1024); var dD = dev.alloc(16)) {
+      assertThrows(IllegalStateException.class, () -> pk.backward(big, big, 2, big, dk, dD));
+      assertThrows(IllegalStateException.class, pk::blockGrads);
+      pk.setWeights(new float[4 * 1024], new float[4]);
+      var e = assertThrows(IllegalArgumentException.class, () -> pk.backward(small, big, 2, big, dk, dD));
+      assertTrue(e.getMessage().contains("(B=2, H=4, L=1024)"), e.getMessage());
+      e = assertThrows(IllegalArgumentException.class, () -> pk.backward(big, big, 2, big, small, dD));
+      assertTrue(e.getMessage().contains("(H=4, Lk=1024)"), e.getMessage());
+      e = assertThrows(IllegalArgumentException.class, () -> pk.backward(big, big, 0, big, dk, dD));
+      assertTrue(e.getMessage().contains("B=0"), e.getMessage());
+    }
+    // L = 1100, Lk = 100: N = 2048 (>= L + Lk - 1), M = 32 x 32, but ceil(L/2) = 550 > 16 rows x 32: not covered, refused
+    // by the plan already (PackedLearnedHostTest), so neither forward nor backward can run on it
+    var e = assertThrows(IllegalArgumentException.class, () -> PackedLearnedConv.plan(dev, 2, 1100, 100, ConvMode.CAUSAL, ElementType.BF16));
+    assertTrue(e.getMessage().contains("ceil(L/2)=550"), e.getMessage());
+  }
+}

@@ -37,12 +37,37 @@ __host__ __device__ constexpr int lpk_rho(int i, int N1) {
 }
 __host__ __device__ constexpr int lpk_sigma(int p) { return 16 * (p >> 4) + 8 * ((p >> 3) & 1) + 4 * (p & 1) + ((p >> 1) & 3); }
 
+// Variants (template parameter OPT of lpk_steps / lpk_rows / lpk_forward; 0 = the kernels above, unchanged):
+// OPT & 1, "kappa": step 2's output columns in the order kappa (position p = 8 n + 2 t + e of n8 tile n, lane t, element e
+//   holds column kappa(p)): n < NT / 2: (N2 / 8) t + 2 n + e, else N2 - 1 - ((N2 / 8) t + 2 (n - NT / 2) + e). The general
+//   partner (i +- 8, N2 - 1 - c) is then the SAME lane's tile n ^ NT / 2 (NT = N2 / 8; n + NT / 2 mod NT), same element,
+//   other h: no shuffle. Rows k1 = N1 / 2 (w = 0, g = 0, h = 1; partner (N1 / 2, N2 - 1 - c)): the same tile, same h. Row
+//   k1 = 0 (w = 0, g = 0, h = 0; partner column (N2 - c) mod N2): in-lane except two values a lane (tile 0 element 0 from
+//   lane t - 1, tile NT - 1 element 1 from lane t + 1; two shuffles per part, warp half 0 only). Step 3's k order is
+//   kappa too (the tile -> A fragment mapping is the identity), so b2's rows (output positions) and b3's columns (k) are
+//   permuted by kappa when the block loads them, and P / Q's columns when a channel's are staged: the prepared blocks
+//   and lpk_pq's layout are unchanged. The column sets of step 3's two k16 halves stay {0..N2/2-1}, {N2/2..N2-1}.
+// OPT & 2, "twiddle table": the twiddle values of steps 1 and 3 read from a per-block table (16 float4 per lane and warp
+//   half: step 1's {w_h0, w_h1} per column step s = 2 jp + j, step 3's {w_e0, w_e1} per (s, h)) filled once per block by
+//   exactly the rows' recurrences (same start values, same cmul order): bitwise the same values, 16 LDS.128 per lane and
+//   row instead of 32 cmul (128 FMUL / FFMA).
+template <int N2>
+__host__ __device__ constexpr int lpk_kappa(int p) {
+  constexpr int C = N2 / 8, HT = N2 / 16;   // C: columns per lane and half; HT: tiles per half (NT / 2)
+  const int n = p >> 3, t = (p >> 1) & 3, e = p & 1;
+  return n < HT ? C * t + 2 * n + e : N2 - 1 - (C * t + 2 * (n - HT) + e);
+}
+
 template <int N1, int N2>
 struct LpkLayout {
   using Lo = LbtLayout<N1, N2>;
   static constexpr int M = N1 * N2, XS = 2 * N2 + 8, XST = 16 * XS, XB = N1 * Lo::SX, SQ = N2 + 1;
   static constexpr int PQ_BYTES = 16 * N1 * SQ, TWI_BYTES = 8 * 2 * 10 * 32;
   static constexpr int FIXED_BYTES = Lo::BLK_BYTES + PQ_BYTES + TWI_BYTES;
+  static constexpr int TT_BYTES = 2 * 16 * 32 * 16;   // OPT & 2: the twiddle table, 16 float4 per lane and warp half
+  // OPT & 4: the negated imaginary planes -b2i, -b3i, -a4i (padded as the others) between the twiddle start values and
+  // the row buffers: NEG_EL 16-bit values from element FIXED_BYTES / 2 of the block area (sb).
+  static constexpr int NEG_EL = 2 * Lo::B_EL + Lo::A_EL, NEG_BYTES = 2 * NEG_EL;
   // per pair: NB row buffers (XB) and two sets of NB x stages (XST): NB (XB + 2 XST) 16-bit values
 };
 
@@ -119,10 +144,79 @@ extern "C" __global__ void __launch_bounds__(256) lpk_pq(const float* __restrict
   }
 }
 
+// OPT & 1: the pair map C' = P C + Q conj(partner) with step 2's columns in the order kappa (see lpk_kappa), rounded into
+// step 3's A fragments. W0: warp half 0 (its lane group g = 0 holds the rows k1 = 0 and N1 / 2); the other half (and
+// the other lane groups) take the general partner: the same lane's tile (n + NT / 2) mod NT, same element, other h.
+// pq: P / Q staged in position order (column kappa(p) at position p).
+template <bool BF16, int N1, int N2, int NB, bool W0>
+__device__ __forceinline__ void lpk_pairmap_kappa(const float (&cc)[NB][N2 / 8][2][4], const float4* pq, int g, int t,
+                                                  uint32_t (&pr)[NB][N2 / 16][4], uint32_t (&pi)[NB][N2 / 16][4]) {
+  using Lp = LpkLayout<N1, N2>;
+  constexpr int NT = N2 / 8, HT = NT / 2, r0 = W0 ? 0 : 16;
+  constexpr unsigned FULL = 0xffffffffu;
+  const int lane = threadIdx.x & 31;
+  // row k1 = 0's two cross-lane partners per part p: tile 0 element 0 (column C t) <- lane t - 1's tile NT - 1 element 1
+  // (t = 0: column 0, its own partner); tile NT - 1 element 1 (column N2 - C (t + 1)) <- lane t + 1's tile 0 element 0
+  // (t = 3: column N2 / 2, its own partner). C = N2 / 8.
+  float xlo[NB][2], xhi[NB][2];
+  if constexpr (W0) {
+#pragma unroll
+    for (int q = 0; q < NB; ++q)
+#pragma unroll
+      for (int p = 0; p < 2; ++p) {
+        const float a = __shfl_sync(FULL, cc[q][NT - 1][p][1], (lane & ~3) | ((t - 1) & 3));
+        const float b = __shfl_sync(FULL, cc[q][0][p][0], (lane & ~3) | ((t + 1) & 3));
+        xlo[q][p] = t == 0 ? cc[q][0][p][0] : a;
+        xhi[q][p] = t == 3 ? cc[q][NT - 1][p][1] : b;
+      }
+  }
+  const bool special = W0 && g == 0;
+#pragma unroll
+  for (int n = 0; n < NT; ++n) {
+    const int nm = (n + HT) % NT;
+#pragma unroll
+    for (int q = 0; q < NB; ++q) {
+      float z[2][4];   // partner values [Re / Im][2h + e]
+#pragma unroll
+      for (int p = 0; p < 2; ++p)
+#pragma unroll
+        for (int h = 0; h < 2; ++h)
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            const float gen = cc[q][nm][p][2 * (h ^ 1) + e];
+            if constexpr (W0) {
+              float sp;
+              if (h == 1) sp = cc[q][nm][p][2 + e];   // row N1 / 2: its own row, column N2 - 1 - c
+              else if (n < HT) sp = e == 1 ? cc[q][n + HT][p][0] : n > 0 ? cc[q][n - 1 + HT][p][1] : xlo[q][p];   // row 0, c = C t + 2 n + e
+              else sp = e == 0 ? cc[q][n - HT][p][1] : n - HT < HT - 1 ? cc[q][n - HT + 1][p][0] : xhi[q][p];     // c = N2 - 1 - (C t + 2 (n - HT) + e)
+              z[p][2 * h + e] = special ? sp : gen;
+            } else {
+              z[p][2 * h + e] = gen;
+            }
+          }
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const float4* pp = pq + (r0 + g + 8 * h) * Lp::SQ + 8 * n + 2 * t;
+        float o[2][2];
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const float4 kv = pp[e];
+          const float cr = cc[q][n][0][2 * h + e], ci = cc[q][n][1][2 * h + e], zr = z[0][2 * h + e], zi = z[1][2 * h + e];
+          o[e][0] = kv.x * cr - kv.y * ci + kv.z * zr + kv.w * zi;
+          o[e][1] = kv.x * ci + kv.y * cr + kv.w * zr - kv.z * zi;
+        }
+        pr[q][n >> 1][2 * (n & 1) + h] = pack2<BF16>(o[0][0], o[1][0]);
+        pi[q][n >> 1][2 * (n & 1) + h] = pack2<BF16>(o[0][1], o[1][1]);
+      }
+    }
+  }
+}
+
 // Steps 1 to 3 of NB rows, the own 16-row tile r0 = 16 half. xs: row q's stage at xs + q XST; sb: the blocks; pq: the
 // channel's P / Q (rows of SQ float4); tws: the lane's twiddle start values (lpk_forward's table at half, lane);
-// X3 of row q into Xh + q XB (the tile's rows of row q's buffer).
-template <bool BF16, int N1, int N2, int NB>
+// X3 of row q into Xh + q XB (the tile's rows of row q's buffer). OPT & 2: tws is the lane's first float4 of the twiddle
+// table (chunk c at tws + 64 c).
+template <bool BF16, int N1, int N2, int NB, int OPT = 0>
 __device__ __forceinline__ void lpk_steps(const uint16_t* xs, int half, const uint16_t* sb, const float4* pq, const float2* tws,
                                           uint16_t* Xh) {
   using Lo = LbtLayout<N1, N2>;
@@ -138,7 +232,8 @@ __device__ __forceinline__ void lpk_steps(const uint16_t* xs, int half, const ui
     const int aoff = (r0 + (lm & 1) * 8 + lr) * Lo::SA + (lm >> 1) * 8;   // input rows 0..15 only (the stage's)
     ldsm_x4(fr, a1r + aoff);
     ldsm_x4(fi, a1i + aoff);
-    float2 cur[2] = {tws[0], tws[32]}, stp[2] = {tws[64], tws[96]};
+    float2 cur[2], stp[2];
+    if constexpr (!(OPT & 2)) { cur[0] = tws[0]; cur[1] = tws[32]; stp[0] = tws[64]; stp[1] = tws[96]; }
 #pragma unroll
     for (int jp = 0; jp < 2 * N2 / 16; ++jp) {   // 16 interleaved columns: n8 tiles it = 2 jp + j, complex columns 4 it + t
       uint32_t xb[NB][4];
@@ -155,10 +250,13 @@ __device__ __forceinline__ void lpk_steps(const uint16_t* xs, int half, const ui
           mma16816<BF16>(cr[q], fr, xb[q][2 * j], xb[q][2 * j + 1]);
           mma16816<BF16>(ci[q], fi, xb[q][2 * j], xb[q][2 * j + 1]);
         }
+        float4 tw4;
+        if constexpr ((OPT & 2) != 0) tw4 = *reinterpret_cast<const float4*>(tws + 64 * (2 * jp + j));
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          const float2 w = cur[h];
-          cur[h] = cmul(w, stp[h]);
+          float2 w;
+          if constexpr ((OPT & 2) != 0) w = h == 0 ? make_float2(tw4.x, tw4.y) : make_float2(tw4.z, tw4.w);
+          else { w = cur[h]; cur[h] = cmul(w, stp[h]); }
 #pragma unroll
           for (int q = 0; q < NB; ++q)
             v[q][j][h] = cmul(make_float2(cr[q][2 * h] - ci[q][2 * h + 1], ci[q][2 * h] + cr[q][2 * h + 1]), w);
@@ -189,7 +287,9 @@ __device__ __forceinline__ void lpk_steps(const uint16_t* xs, int half, const ui
       const int boff = (16 * jp + (lm >> 1) * 8 + lr) * Lo::SB + 16 * kk + (lm & 1) * 8;
       ldsm_x4(fr, b2r + boff);
       ldsm_x4(fi, b2i + boff);
-      const uint32_t nf[4] = {fi[0] ^ SIGN2, fi[1] ^ SIGN2, fi[2] ^ SIGN2, fi[3] ^ SIGN2};
+      uint32_t nf[4];
+      if constexpr ((OPT & 4) != 0) ldsm_x4(nf, sb + Lp::FIXED_BYTES / 2 + boff);   // -b2i
+      else { nf[0] = fi[0] ^ SIGN2; nf[1] = fi[1] ^ SIGN2; nf[2] = fi[2] ^ SIGN2; nf[3] = fi[3] ^ SIGN2; }
 #pragma unroll
       for (int q = 0; q < NB; ++q)
 #pragma unroll
@@ -205,7 +305,10 @@ __device__ __forceinline__ void lpk_steps(const uint16_t* xs, int half, const ui
   }
   // ---- the pair map: C' = P C + Q conj(partner), rounded into step 3's A fragments
   uint32_t pr[NB][JP][4], pi[NB][JP][4];
-  {
+  if constexpr ((OPT & 1) != 0) {
+    if (half == 0) lpk_pairmap_kappa<BF16, N1, N2, NB, true>(cc, pq, g, t, pr, pi);   // warp-uniform
+    else lpk_pairmap_kappa<BF16, N1, N2, NB, false>(cc, pq, g, t, pr, pi);
+  } else {
     const bool special = half == 0 && g == 0;            // rows k1 = 0 (h = 0) and k1 = N1 / 2 (h = 1)
     const int src2 = (lane & ~3) | ((4 - t) & 3);        // the k1 = 0 row's even elements
 #pragma unroll
@@ -247,7 +350,10 @@ __device__ __forceinline__ void lpk_steps(const uint16_t* xs, int half, const ui
     }
   }
   // ---- step 3: X3 = (C' @ b3) o conj(T) / M into the buffers (1/M rides on the start values)
-  float2 cur[4] = {tws[128], tws[160], tws[192], tws[224]}, stp[2] = {tws[256], tws[288]};
+  float2 cur[4], stp[2];
+  if constexpr (!(OPT & 2)) {
+    cur[0] = tws[128]; cur[1] = tws[160]; cur[2] = tws[192]; cur[3] = tws[224]; stp[0] = tws[256]; stp[1] = tws[288];
+  }
 #pragma unroll
   for (int jp = 0; jp < JP; ++jp) {
     float cr[NB][2][4], ci[NB][2][4];
@@ -263,7 +369,9 @@ __device__ __forceinline__ void lpk_steps(const uint16_t* xs, int half, const ui
       const int boff = (16 * jp + (lm >> 1) * 8 + lr) * Lo::SB + 16 * kk + (lm & 1) * 8;
       ldsm_x4(fr, b3r + boff);
       ldsm_x4(fi, b3i + boff);
-      const uint32_t nf[4] = {fi[0] ^ SIGN2, fi[1] ^ SIGN2, fi[2] ^ SIGN2, fi[3] ^ SIGN2};
+      uint32_t nf[4];
+      if constexpr ((OPT & 4) != 0) ldsm_x4(nf, sb + Lp::FIXED_BYTES / 2 + Lo::B_EL + boff);   // -b3i
+      else { nf[0] = fi[0] ^ SIGN2; nf[1] = fi[1] ^ SIGN2; nf[2] = fi[2] ^ SIGN2; nf[3] = fi[3] ^ SIGN2; }
 #pragma unroll
       for (int q = 0; q < NB; ++q)
 #pragma unroll
@@ -280,8 +388,13 @@ __device__ __forceinline__ void lpk_steps(const uint16_t* xs, int half, const ui
       for (int h = 0; h < 2; ++h) {
         const int row = g + 8 * h, col = 16 * jp + 8 * j + 2 * t;
         float2 w[2];
+        if constexpr ((OPT & 2) != 0) {
+          const float4 tw4 = *reinterpret_cast<const float4*>(tws + 64 * (8 + 2 * (2 * jp + j) + h));
+          w[0] = make_float2(tw4.x, tw4.y); w[1] = make_float2(tw4.z, tw4.w);
+        } else {
 #pragma unroll
-        for (int e = 0; e < 2; ++e) { w[e] = cur[2 * h + e]; cur[2 * h + e] = cmul(w[e], stp[h]); }
+          for (int e = 0; e < 2; ++e) { w[e] = cur[2 * h + e]; cur[2 * h + e] = cmul(w[e], stp[h]); }
+        }
 #pragma unroll
         for (int q = 0; q < NB; ++q) {
           float2 v[2];
@@ -300,7 +413,8 @@ __device__ __forceinline__ void lpk_steps(const uint16_t* xs, int half, const ui
 
 // Step 4 of NB rows: E = a4 @ X3 (Re and Im) for the own columns c0 + [0, COLS) of the output rows < 16 kt, out[2m ..] =
 // (Re, Im) + D x from the stage xs (row q at xs + q XST). X: row q's buffer at X + q XB (synced by the caller).
-template <typename IO, bool BF16, int N1, int N2, int NB, int COLS>
+// OPT & 4: -a4i from the negated planes (a4i must then be the block area's a4i: sb + 3 A_EL + 4 B_EL).
+template <typename IO, bool BF16, int N1, int N2, int NB, int COLS, int OPT = 0>
 __device__ __forceinline__ void lpk_out(const IO* const (&xrow)[NB], IO* const (&orow)[NB], float d, int L, const uint16_t* X,
                                         const uint16_t* a4r, const uint16_t* a4i, int kt, int c0, const uint16_t* xs) {
   using Lo = LbtLayout<N1, N2>;
@@ -327,8 +441,11 @@ __device__ __forceinline__ void lpk_out(const IO* const (&xrow)[NB], IO* const (
       const int aoff = (16 * m + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
       ldsm_x4(gr, a4r + aoff);
       ldsm_x4(gi, a4i + aoff);
+      if constexpr ((OPT & 4) != 0)   // -a4i: NEG_EL area at (block area) + FIXED_BYTES / 2, a4 after -b2i, -b3i
+        ldsm_x4(ng, a4i - (3 * Lo::A_EL + 4 * Lo::B_EL) + Lp::FIXED_BYTES / 2 + 2 * Lo::B_EL + aoff);
+      else
 #pragma unroll
-      for (int e = 0; e < 4; ++e) ng[e] = gi[e] ^ SIGN2;
+        for (int e = 0; e < 4; ++e) ng[e] = gi[e] ^ SIGN2;
 #pragma unroll
       for (int jj = 0; jj < JPW; ++jj)
 #pragma unroll
@@ -386,8 +503,8 @@ __device__ __forceinline__ void lpk_stage_async(const IO* xrow, uint16_t* S, int
 
 // Channel h's rows (lbc2_rows' loop): WPR = 2 (N1 = 32: a pair of warps per row, pair barriers) or 1 (N1 = 16: one warp
 // per row); unit p (a pair or a warp) takes rows b .. b + NB - 1 from b = NB p, striding NB R. A row b + q >= B (odd B)
-// runs on row b's x and writes nothing.
-template <typename IO, bool BF16, int N1, int N2, int NB>
+// runs on row b's x and writes nothing. OPT & 2: twi is the twiddle table (lpk_forward), 16 float4 x 32 lanes per half.
+template <typename IO, bool BF16, int N1, int N2, int NB, int OPT = 0>
 __device__ void lpk_rows(const IO* __restrict__ x, IO* __restrict__ out, const float* __restrict__ D, int B, int H, int L,
                          uint16_t* bufs, const uint16_t* sb, const float4* pq, const float2* twi, int h) {
   using Lo = LbtLayout<N1, N2>;
@@ -421,7 +538,8 @@ __device__ void lpk_rows(const IO* __restrict__ x, IO* __restrict__ out, const f
     if (vec && bn < B)
 #pragma unroll
       for (int q = 0; q < NB; ++q) lpk_stage_async<N2, WPR, IO>(x + ((size_t)(bn + q < B ? bn + q : bn) * H + h) * L, Sn + q * XST, L, kt, half);
-    lpk_steps<BF16, N1, N2, NB>(Sc, half, sb, pq, twi + half * 10 * 32 + lane, X + 16 * half * Lo::SX);
+    lpk_steps<BF16, N1, N2, NB, OPT>(Sc, half, sb, pq, (OPT & 2) ? twi + half * 16 * 32 * 2 + 2 * lane : twi + half * 10 * 32 + lane,
+                                     X + 16 * half * Lo::SX);
     if constexpr (WPR == 2) asm volatile("bar.sync %0, 64;\n" :: "r"(1 + pair) : "memory");
     else __syncwarp();
     const IO* xr[NB];
@@ -432,14 +550,15 @@ __device__ void lpk_rows(const IO* __restrict__ x, IO* __restrict__ out, const f
       xr[q] = x + off;
       orr[q] = b + q < B ? out + off : nullptr;
     }
-    lpk_out<IO, BF16, N1, N2, NB, N2 / WPR>(xr, orr, D[h], L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / WPR), Sc);
+    lpk_out<IO, BF16, N1, N2, NB, N2 / WPR, OPT>(xr, orr, D[h], L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / WPR), Sc);
   }
 }
 
 // Persistent: grid (<= SMs, 1), block 32 W (N1 = 32: W even), dynamic smem LpkLayout::FIXED_BYTES + W / (N1 / 16) *
 // NB * 2 (XB + 2 XST) bytes. The blocks and the twiddle start values once per block, then channel after channel (P / Q
-// staged per channel).
-template <typename IO, bool BF16, int N1, int N2, int NB>
+// staged per channel). OPT (lpk_kappa's comment): & 1 b2's rows, b3's columns and P / Q's columns permuted by kappa as
+// they are staged; & 2 the twiddle table (LpkLayout::TT_BYTES more, after the row buffers).
+template <typename IO, bool BF16, int N1, int N2, int NB, int OPT = 0>
 __device__ void lpk_forward(const IO* __restrict__ x, const float4* __restrict__ pq, const float* __restrict__ D,
                             const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L) {
   using Lo = LbtLayout<N1, N2>;
@@ -449,19 +568,34 @@ __device__ void lpk_forward(const IO* __restrict__ x, const float4* __restrict__
   uint16_t* sb = reinterpret_cast<uint16_t*>(smraw);
   float4* spq = reinterpret_cast<float4*>(smraw + Lo::BLK_BYTES);
   float2* twi = reinterpret_cast<float2*>(smraw + Lo::BLK_BYTES + Lp::PQ_BYTES);
-  uint16_t* bufs = reinterpret_cast<uint16_t*>(smraw + Lp::FIXED_BYTES);
+  uint16_t* bufs = reinterpret_cast<uint16_t*>(smraw + Lp::FIXED_BYTES + ((OPT & 4) != 0 ? Lp::NEG_BYTES : 0));
   {   // blocks: 8 planes into padded rows (learned_tc.cu's layout)
     const int n[8] = {N1, N1, N2, N2, N2, N2, N1, N1};
     int src = 0, dst = 0;
 #pragma unroll
     for (int pl = 0; pl < 8; ++pl) {
       const int w = n[pl], cpr = w / 8, s = w + 8;
-      for (int i = threadIdx.x; i < w * cpr; i += blockDim.x) {
-        const int r = i / cpr, c = i - r * cpr;
-        *reinterpret_cast<uint4*>(sb + dst + r * s + 8 * c) = *reinterpret_cast<const uint4*>(pb + src + r * w + 8 * c);
+      if ((OPT & 1) != 0 && (pl == 4 || pl == 5)) {   // kappa: b3[n][k] <- b3[n][kappa(k)], element by element
+        for (int i = threadIdx.x; i < w * w; i += blockDim.x) {
+          const int r = i / w, c = i - r * w;
+          sb[dst + r * s + c] = pb[src + r * w + lpk_kappa<N2>(c)];
+        }
+      } else {
+        for (int i = threadIdx.x; i < w * cpr; i += blockDim.x) {
+          const int r = i / cpr, c = i - r * cpr, rs = (OPT & 1) != 0 && (pl == 2 || pl == 3) ? lpk_kappa<N2>(r) : r;   // kappa: b2's rows
+          *reinterpret_cast<uint4*>(sb + dst + r * s + 8 * c) = *reinterpret_cast<const uint4*>(pb + src + rs * w + 8 * c);
+        }
       }
       src += w * w; dst += w * s;
     }
+  }
+  if constexpr ((OPT & 4) != 0) {   // -b2i, -b3i, -a4i from the staged planes (after a barrier: the same threads need not have staged them)
+    __syncthreads();
+    uint16_t* neg = sb + Lp::FIXED_BYTES / 2;
+    const uint16_t* srcp[3] = {sb + 2 * Lo::A_EL + Lo::B_EL, sb + 2 * Lo::A_EL + 3 * Lo::B_EL, sb + 3 * Lo::A_EL + 4 * Lo::B_EL};
+    const int cnt[3] = {Lo::B_EL, Lo::B_EL, Lo::A_EL};
+    for (int pl = 0, off = 0; pl < 3; off += cnt[pl], ++pl)
+      for (int i = threadIdx.x; i < cnt[pl]; i += blockDim.x) neg[off + i] = srcp[pl][i] ^ 0x8000u;
   }
   // twiddle start values [half][v][lane]: v 0, 1 step 1's w^(k1_h t); 2, 3 its steps w^(4 k1_h); 4..7 step 3's
   // w^(k1_h (2t + e)) / M (v = 4 + 2h + e); 8, 9 its steps w^(8 k1_h); k1_h = rho(16 half + g + 8 h); w = e^(-2 pi i / M)
@@ -478,13 +612,38 @@ __device__ void lpk_forward(const IO* __restrict__ x, const float4* __restrict__
     sincospi(-2.0 * a / M, &s, &c);
     twi[i] = make_float2((float)(c * scale), (float)(s * scale));
   }
+  float2* twt = reinterpret_cast<float2*>(bufs) + (blockDim.x / (32 * (N1 / 16))) * NB * (Lp::XB + 2 * Lp::XST) / 4;
+  if constexpr ((OPT & 2) != 0) {   // the twiddle table: thread (half, lane) runs lpk_steps' recurrences on the same start values
+    __syncthreads();
+    if (threadIdx.x < 64) {
+      const int half = threadIdx.x >> 5, ln = threadIdx.x & 31;
+      const float2* tws = twi + half * 10 * 32 + ln;
+      float4* tt = reinterpret_cast<float4*>(twt) + half * 16 * 32 + ln;
+      float2 cur[4] = {tws[0], tws[32]}, stp[2] = {tws[64], tws[96]};
+      for (int s = 0; s < 8; ++s) {   // step 1: chunk s = {w_h0, w_h1}, s = 2 jp + j
+        float2 w[2];
+        for (int h = 0; h < 2; ++h) { w[h] = cur[h]; cur[h] = cmul(w[h], stp[h]); }
+        tt[32 * s] = make_float4(w[0].x, w[0].y, w[1].x, w[1].y);
+      }
+      cur[0] = tws[128]; cur[1] = tws[160]; cur[2] = tws[192]; cur[3] = tws[224]; stp[0] = tws[256]; stp[1] = tws[288];
+      for (int s = 0; s < 2 * (N2 / 16); ++s)   // step 3: chunk 8 + 2 s + h = {w_e0, w_e1}, s = 2 jp + j
+        for (int h = 0; h < 2; ++h) {
+          float2 w[2];
+          for (int e = 0; e < 2; ++e) { w[e] = cur[2 * h + e]; cur[2 * h + e] = cmul(w[e], stp[h]); }
+          tt[32 * (8 + 2 * s + h)] = make_float4(w[0].x, w[0].y, w[1].x, w[1].y);
+        }
+    }
+  }
 #pragma unroll 1
   for (int hh = blockIdx.x; hh < H; hh += gridDim.x) {
     __syncthreads();   // every pair done with the previous channel's P / Q (and, the first time, the tables complete)
     const float4* src = pq + (size_t)hh * M;
-    for (int i = threadIdx.x; i < M; i += blockDim.x) { const int r = i / N2, c = i - r * N2; spq[r * Lp::SQ + c] = src[i]; }
+    for (int i = threadIdx.x; i < M; i += blockDim.x) {
+      const int r = i / N2, c = i - r * N2;
+      spq[r * Lp::SQ + c] = src[(OPT & 1) != 0 ? r * N2 + lpk_kappa<N2>(c) : i];   // kappa: position c holds column kappa(c)
+    }
     __syncthreads();
-    lpk_rows<IO, BF16, N1, N2, NB>(x, out, D, B, H, L, bufs, sb, spq, twi, hh);
+    lpk_rows<IO, BF16, N1, N2, NB, OPT>(x, out, D, B, H, L, bufs, sb, spq, (OPT & 2) ? twt : twi, hh);
   }
 }
 
@@ -506,4 +665,36 @@ __device__ void lpk_forward(const IO* __restrict__ x, const float4* __restrict__
 #ifndef LPK_NO_INSTANCES   // learned_pk_bwd.cu includes this file for its device code only
 LPK_TYPE(bf16, __nv_bfloat16, true)
 LPK_TYPE(f16, __half, false)
+
+// Session 12, helper pkopt: the variants OPT = 1 (kappa), 2 (twiddle table), 3 (both), named <kernel>o<OPT>; dynamic smem
+// + LpkLayout::TT_BYTES when OPT & 2 (PackedLearnedConv.smem).
+#define LPK_CFGO(SUF, IO, BF, N1, N2, NB, MAXT, NAME, OPT)                                                             \
+  extern "C" __global__ void __launch_bounds__(MAXT, 1) lpk_forward_##SUF##_##NAME##o##OPT(const IO* __restrict__ x,  \
+      const float4* __restrict__ pq, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
+      int B, int H, int L) {                                                                                           \
+    lpk_forward<IO, BF, N1, N2, NB, OPT>(x, pq, D, pb, out, B, H, L);                                                  \
+  }
+#define LPK_CFGO3(SUF, IO, BF, N1, N2, NB, MAXT, NAME)                                                                 \
+  LPK_CFGO(SUF, IO, BF, N1, N2, NB, MAXT, NAME, 1) LPK_CFGO(SUF, IO, BF, N1, N2, NB, MAXT, NAME, 2)                     \
+  LPK_CFGO(SUF, IO, BF, N1, N2, NB, MAXT, NAME, 3)
+#define LPK_TYPEO(SUF, IO, BF)                                                                                         \
+  LPK_CFGO3(SUF, IO, BF, 32, 32, 1, 512, 32x32r1w16) LPK_CFGO3(SUF, IO, BF, 32, 32, 2, 384, 32x32r2w12)                  \
+  LPK_CFGO3(SUF, IO, BF, 16, 32, 1, 512, 16x32r1w16) LPK_CFGO3(SUF, IO, BF, 16, 32, 2, 384, 16x32r2w12)                  \
+  LPK_CFGO3(SUF, IO, BF, 16, 16, 1, 512, 16x16r1w16) LPK_CFGO3(SUF, IO, BF, 16, 16, 2, 384, 16x16r2w12)
+// r1w20: one row per unit at 20 warps (10 pairs at 32 x 32), variant 3 only (its twiddle table keeps it at <= 96
+// registers without spilling; variant 1 spills at 20 warps).
+#define LPK_TYPEO20(SUF, IO, BF)                                                                                       \
+  LPK_CFGO(SUF, IO, BF, 32, 32, 1, 640, 32x32r1w20, 3) LPK_CFGO(SUF, IO, BF, 16, 32, 1, 640, 16x32r1w20, 3)              \
+  LPK_CFGO(SUF, IO, BF, 16, 16, 1, 640, 16x16r1w20, 3)
+LPK_TYPEO(bf16, __nv_bfloat16, true)
+LPK_TYPEO(f16, __half, false)
+LPK_TYPEO20(bf16, __nv_bfloat16, true)
+LPK_TYPEO20(f16, __half, false)
+// OPT & 4 (the negated imaginary planes): 32 x 32 only, o5 / o7 of r1w16 and r2w12, o7 of r1w20.
+#define LPK_TYPEO4(SUF, IO, BF)                                                                                        \
+  LPK_CFGO(SUF, IO, BF, 32, 32, 1, 512, 32x32r1w16, 5) LPK_CFGO(SUF, IO, BF, 32, 32, 1, 512, 32x32r1w16, 7)              \
+  LPK_CFGO(SUF, IO, BF, 32, 32, 2, 384, 32x32r2w12, 5) LPK_CFGO(SUF, IO, BF, 32, 32, 2, 384, 32x32r2w12, 7)              \
+  LPK_CFGO(SUF, IO, BF, 32, 32, 1, 640, 32x32r1w20, 7)
+LPK_TYPEO4(bf16, __nv_bfloat16, true)
+LPK_TYPEO4(f16, __half, false)
 #endif

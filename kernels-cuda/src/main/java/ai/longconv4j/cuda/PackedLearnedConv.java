@@ -28,7 +28,7 @@ import ai.longconv4j.conv.PackedLearnedButterfly;
  * the four block gradients): {@link #backward} and {@link #blockGrads} ({@link PackedLearnedBackward}, learned_pk_bwd.cu).
  * <pre>{@code
  * jshell> var pk = PackedLearnedConv.plan(dev, 768, 1024, 1024, ConvMode.CAUSAL, ElementType.BF16)
- * pk ==> PackedLearnedConv[H=768, L=1024, Lk=1024, CAUSAL, N=2048, M=1024 = 32 x 32, io=BF16, 1 row / unit, 16 warps]
+ * pk ==> PackedLearnedConv[H=768, L=1024, Lk=1024, CAUSAL, N=2048, M=1024 = 32 x 32, io=BF16, 2 rows / unit, 12 warps, variant 3]
  * jshell> pk.setWeights(k, D); pk.forward(u, y, 64); pk.backwardInput(dy, du, 64);
  * }</pre>
  */
@@ -44,12 +44,18 @@ public final class PackedLearnedConv implements AutoCloseable {
   private final DeviceBuffer pq, pqAdj, d, blocks, prep, prepAdj;
   private boolean weightsSet, batchRows;
   private int rows2Warps = 12;
+  private int variant;
+  private int rowWarps = 16;
 
   private PackedLearnedConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;
     this.n = p.fftSize(); this.m = n / 2; this.n1 = p.factors().get(0); this.n2 = p.factors().get(1);
     this.taps = LearnedButterflyConv.libMode(mode).effectiveTaps(l, lk, 0);
     this.batchRows = n1 == 16;   // sitting s2: r2w12 faster at 16 x 32 / 16 x 16 (0.109 vs 0.114, 0.060-0.061 vs 0.063-0.065 ms)
+    // pkopt sitting s1 (BENCH-RESULTS round 22-pkopt): at 32 x 32 r2w12 variant 3 (kappa + twiddle table; 168 registers, no
+    // spill) 0.189 / 0.188 ms against r1w16's 0.216 / 0.217 (both bench orders; outputs bit for bit r1w16's)
+    if (n1 == 32) this.batchRows = true;
+    this.variant = defaultVariant(n1);
     this.pq = device.alloc(16L * h * m);
     this.pqAdj = device.alloc(16L * h * m);
     this.d = device.alloc(4L * h);
@@ -95,9 +101,9 @@ public final class PackedLearnedConv implements AutoCloseable {
 
   /**
    * Two rows of a channel per unit (a pair of warps at N1 = 32, a warp at N1 = 16) at 12 warps per block (kernel
-   * {@code r2w12}; the default at N1 = 16) or one row per unit at 16 warps ({@code r1w16}; the default at 32 x 32, where
-   * r2w12 needs 168 registers and spills 8 bytes for ~1 % less time). The same code per row (outputs equal bit for bit):
-   * a speed choice.
+   * {@code r2w12}; the default, at 32 x 32 with {@link #variant(int) variant} 3 since pkopt: variant 0 there needs 168
+   * registers and spills 8 bytes, variants 1 / 3 do not) or one row per unit at 16 warps ({@code r1w16}; pkgpu's 32 x 32
+   * default) or 20 ({@link #rowWarps(int)}). The same code per row (outputs equal bit for bit): a speed choice.
    */
   public PackedLearnedConv batchRows(boolean on) { batchRows = on; return this; }
 
@@ -111,18 +117,77 @@ public final class PackedLearnedConv implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Session 12, helper pkopt: the forward kernel's variant (learned_pk.cu OPT; {@code -Dlongconv4j.pk.opt}, default 0):
+   * 0 the kernels above; bit 1 "kappa": step 2's columns reordered so that the pair map's partners sit in the same lane
+   * (no shuffles but two per part on warp half 0; blocks and P / Q permuted as the kernel stages them); bit 2 "twiddle
+   * table": steps 1 and 3 read their twiddles from a per-block table filled by the same recurrences (bitwise the same
+   * values); bit 4 "negated planes": -Im of Fb, Gb, Ga kept in shared memory (loaded instead of sign flips; 32 x 32 only,
+   * variants 5 and 7). Applies to the forward and {@link #backwardInput}. Kernels: variants 1 .. 3 of r1w16 / r2w12 at
+   * every M; 5, 7 of r1w16 / r2w12 at 32 x 32; {@link #rowWarps(int) r1w20} has 3 (every M) and 7 (32 x 32); none of
+   * r2w10. Outputs equal variant 0's bit for bit (PackedLearnedGpuTest).
+   */
+  public PackedLearnedConv variant(int opt) {
+    if (opt < 0 || opt > 7 || opt == 4 || opt == 6)
+      throw new IllegalArgumentException("PackedLearnedConv.variant: 0 .. 3, 5, 7 (bit 1 kappa, bit 2 twiddle table, bit 4 negated planes), got " + opt);
+    variant = opt;
+    return this;
+  }
+
+  public int variant() { return variant; }
+
+  /** The variant a plan of M = n1 x ... starts with: {@code -Dlongconv4j.pk.opt} if set, else 3 at N1 = 32 and 0 at N1 = 16. */
+  static int defaultVariant(int n1) {
+    int v = Integer.getInteger("longconv4j.pk.opt", n1 == 32 ? 3 : 0);
+    if (v < 0 || v > 7 || v == 4 || v == 6) throw new IllegalArgumentException("-Dlongconv4j.pk.opt: 0 .. 3, 5, 7, got " + v);
+    return v;
+  }
+
+  /**
+   * Session 12, pkopt: warps per block with one row per unit ({@code batchRows(false)}): 16 ({@code r1w16}) or 20
+   * ({@code r1w20}: 10 pairs at 32 x 32; variants 3 and 7 only, whose twiddle table keeps it under 96 registers).
+   */
+  public PackedLearnedConv rowWarps(int w) {
+    if (w != 16 && w != 20) throw new IllegalArgumentException("PackedLearnedConv.rowWarps: 16 or 20, got " + w);
+    rowWarps = w;
+    return this;
+  }
+
+  /** Whether learned_pk.cu has the kernel {@link #kernelName()} names (the variants exist for some shapes only). */
+  public boolean kernelExists() {
+    if (batchRows) {
+      if (rows2Warps == 10) return variant == 0 && n1 == 32;
+      return variant <= 3 || n1 == 32;
+    }
+    if (rowWarps == 20) return variant == 3 || (variant == 7 && n1 == 32);
+    return variant <= 3 || n1 == 32;
+  }
+
   /** Warps per block of the forward kernel (its launch bound). */
-  public int warps() { return batchRows ? rows2Warps : 16; }
+  public int warps() { return batchRows ? rows2Warps : rowWarps; }
 
   /** The forward kernel's name in learned_pk.cu. */
-  public String kernelName() { return "lpk_forward_" + io.tag() + "_" + n1 + "x" + n2 + (batchRows ? "r2w" + rows2Warps : "r1w16"); }
+  public String kernelName() {
+    return "lpk_forward_" + io.tag() + "_" + n1 + "x" + n2 + (batchRows ? "r2w" + rows2Warps : "r1w" + rowWarps) + (variant != 0 ? "o" + variant : "");
+  }
 
   /**
    * Dynamic shared memory of {@code lpk_forward} (learned_pk.cu LpkLayout): the padded 16-bit blocks, P / Q (N1 rows of
    * N2 + 1 float4), the twiddle start values (2 x 10 x 32 float2), per unit (N1 / 16 warps) {@code rowsPerUnit} row
    * buffers (N1 rows of 2 N2 + 8 16-bit values) and two sets of that many x stages (16 rows of 2 N2 + 8).
    */
-  static int smem(int n1, int n2, int warps, int rowsPerUnit) {
+  static int smem(int n1, int n2, int warps, int rowsPerUnit) { return smem(n1, n2, warps, rowsPerUnit, 0); }
+
+  /**
+   * {@link #smem(int, int, int, int)} of variant {@code opt}: + the twiddle table (2 x 16 x 32 float4) when {@code opt & 2},
+   * + the negated planes -b2i, -b3i, -a4i (16-bit, padded rows) when {@code opt & 4}.
+   */
+  static int smem(int n1, int n2, int warps, int rowsPerUnit, int opt) {
+    return smem0(n1, n2, warps, rowsPerUnit) + ((opt & 2) != 0 ? 2 * 16 * 32 * 16 : 0)
+        + ((opt & 4) != 0 ? 2 * (2 * n2 * (n2 + 8) + n1 * (n1 + 8)) : 0);
+  }
+
+  private static int smem0(int n1, int n2, int warps, int rowsPerUnit) {
     int blk = 2 * (4 * n1 * (n1 + 8) + 4 * n2 * (n2 + 8)), pqB = 16 * n1 * (n2 + 1), twi = 8 * 2 * 10 * 32;
     return blk + pqB + twi + warps / (n1 / 16) * rowsPerUnit * 2 * (n1 * (2 * n2 + 8) + 2 * 16 * (2 * n2 + 8));
   }
@@ -220,8 +285,11 @@ public final class PackedLearnedConv implements AutoCloseable {
     if (B < 1 || x.bytes() < need || out.bytes() < need)
       throw new IllegalArgumentException("PackedLearnedConv." + op + ": arrays must hold (B=" + B + ", H=" + h + ", L=" + l + ") " + io
           + " = " + need + " bytes, got " + x.bytes() + " and " + out.bytes());
+    if (!kernelExists())
+      throw new IllegalArgumentException("PackedLearnedConv." + op + ": no kernel " + kernelName() + " (variants 1 .. 3 of r1w16 / r2w12 at every M,"
+          + " 5 / 7 at 32 x 32, r1w20 variants 3 / 7 only, r2w10 variant 0 only)");
     int w = warps(), gx = Math.min(device.smCount(), h);
-    device.module(MODULE).kernel(kernelName()).launch(device.stream(), gx, 1, 32 * w, smem(n1, n2, w, batchRows ? 2 : 1),
+    device.module(MODULE).kernel(kernelName()).launch(device.stream(), gx, 1, 32 * w, smem(n1, n2, w, batchRows ? 2 : 1, variant),
         x, coef, d, pb, out, B, h, l);
   }
 
@@ -232,7 +300,8 @@ public final class PackedLearnedConv implements AutoCloseable {
 
   @Override public String toString() {
     return "PackedLearnedConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + n1 + " x " + n2
-        + ", io=" + io + ", " + (batchRows ? 2 : 1) + " row" + (batchRows ? "s" : "") + " / unit, " + warps() + " warps]";
+        + ", io=" + io + ", " + (batchRows ? 2 : 1) + " row" + (batchRows ? "s" : "") + " / unit, " + warps() + " warps"
+        + (variant != 0 ? ", variant " + variant : "") + "]";
   }
   // ---- backward (helper pkbwd): PackedLearnedBackward, learned_pk_bwd.cu
   private PackedLearnedBackward bwd;

@@ -34,6 +34,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * and y) with fp32 accumulation: a few 1e-3; seen by the unpacked kernels <= 3.4e-3); fp16 rounds finer (2^-12). Between
  * the two kernels (the same code per row: the same products, roundings and twiddles; sitting s1 saw 0 differing values in
  * all 12 cases): bit for bit.
+ * pkopt: every case also runs the variant kernels of {@link #CONFIGS} (-Dlongconv4j.pk.test.configs=defaults: only r1w16,
+ * r2w12 and r2w12 variant 3) (learned_pk.cu OPT 1 kappa, 2 twiddle table, 4 negated
+ * planes; r1w20) and asserts each equal to r1w16 bit for bit, forward and du (besides the lib bound above).
  * P / Q: 1e-4 relative (the fp32 DFT of <= 1024 taps with an exact-index twiddle table: ~1e-6 seen in lb_spectrum-type
  * sums; a wrong coefficient, conjugate or position is order 1). Against FlashButterfly at init: 1.5e-2 (two independent
  * 16-bit pipelines, each within 1e-2 of the exact result).
@@ -70,11 +73,16 @@ class PackedLearnedGpuTest extends CudaDeviceTest {
         LearnedTensorCoreGpuTest.toD(dy)).du();
     String what = io + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " blocks=" + kind;
     int n = B * H * L, tail = 64 + (n & 1);   // n + tail even: fill32 takes whole 4-byte words
-    float[][] y = new float[2][], g = new float[2][];
+    // v = 0 r1w16, 1 r2w12 (variant 0); pkopt: v >= 2 the kernels of CONFIGS[v] (those learned_pk.cu has for this M)
+    float[][] y = new float[CONFIGS.length][], g = new float[CONFIGS.length][];
     try (var du = dev.upload(u16); var ddy = dev.upload(dy16); var out = dev.alloc(2L * (n + tail))) {
-      for (int v = 0; v < 2; v++) {
-        try (var pk = PackedLearnedConv.plan(dev, H, L, Lk, ConvMode.CAUSAL, io).batchRows(v == 1).setBlocks(blocks).setWeights(k, D)) {
-          assertTrue(pk.kernelName().endsWith(n1 + "x" + n2 + (v == 1 ? "r2w12" : "r1w16")), pk.kernelName());
+      for (int v = 0; v < CONFIGS.length; v++) {
+        int[] cf = CONFIGS[v];
+        try (var pk = PackedLearnedConv.plan(dev, H, L, Lk, ConvMode.CAUSAL, io).batchRows(cf[0] == 1).variant(cf[2]).setBlocks(blocks).setWeights(k, D)) {
+          if (cf[0] == 0) pk.rowWarps(cf[1]);
+          if (!pk.kernelExists()) { assertTrue(v >= 2 && (n1 != 32 || cf[1] == 20), pk.kernelName() + " missing at 32 x 32"); continue; }
+          assertTrue(pk.kernelName().endsWith(n1 + "x" + n2 + (cf[0] == 1 ? "r2w" : "r1w") + cf[1] + (cf[2] != 0 ? "o" + cf[2] : "")),
+              pk.kernelName());
           out.fill32(0x7fc07fc0);   // NaN as bf16 and as fp16
           pk.forward(du, out, B);
           short[] all = LearnedCase.read(dev, out, n + tail);
@@ -100,6 +108,22 @@ class PackedLearnedGpuTest extends CudaDeviceTest {
       System.out.printf("r2w12 vs r1w16 %s: %d of %d values differ (du: %d)%n", what, diff, n, diffG);
       assertEquals(0, diff, "r2w12 vs r1w16 (the same code per row) differ: " + what);
       assertEquals(0, diffG, "r2w12 vs r1w16 du (the same code per row) differ: " + what);
+      // pkopt's variants against r1w16 (variant 0), bit for bit: the twiddle table holds the recurrences' own values; the
+      // negated planes hold exactly the sign flips; kappa computes every value with the same products (step 3 sums each
+      // k16 half over the same columns in another order inside one MMA: sitting s1 saw 0 differing values in all 34
+      // cases, forward and du, so the tensor cores' k16 sum does not depend on that order here; asserted).
+      for (int v = 2; v < CONFIGS.length; v++) {
+        if (y[v] == null) continue;   // no such kernel at this M
+        int dv = 0, dvG = 0;
+        for (int j = 0; j < n; j++) {
+          if (Float.floatToRawIntBits(y[0][j]) != Float.floatToRawIntBits(y[v][j])) dv++;
+          if (Float.floatToRawIntBits(g[0][j]) != Float.floatToRawIntBits(g[v][j])) dvG++;
+        }
+        String name = (CONFIGS[v][0] == 1 ? "r2w" : "r1w") + CONFIGS[v][1] + "o" + CONFIGS[v][2];
+        System.out.printf("%s vs r1w16 %s: %d of %d values differ (du: %d)%n", name, what, dv, n, dvG);
+        assertEquals(0, dv, name + " vs r1w16 differ: " + what);
+        assertEquals(0, dvG, name + " vs r1w16 du differ: " + what);
+      }
       if (kind == 0) {   // at init: the exact causal convolution, and FlashButterfly's forward on the same data
         Reference.assertClose("r1w16 at init vs direct causal conv " + what, y[0], Reference.causal(u, k, Lk, D, B, H, L), 1e-2);
         try (var fb = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, io, io == ElementType.BF16 ? Precision.BF16 : Precision.F16).setWeights(k, Lk, D)) {
@@ -111,6 +135,15 @@ class PackedLearnedGpuTest extends CudaDeviceTest {
       }
     }
   }
+
+  /**
+   * pkopt: the kernels run per case, {batchRows (0 / 1), warps, variant}: r1w16 and r2w12 (variant 0) first, then
+   * variants 1, 2, 3, 5, 7 of each and r1w20's 3, 7 (a kernel learned_pk.cu lacks at this M is skipped).
+   */
+  static final int[][] CONFIGS = "defaults".equals(System.getProperty("longconv4j.pk.test.configs"))
+      ? new int[][] {{0, 16, 0}, {1, 12, 0}, {1, 12, 3}}   // a short run (the closing call): pkgpu's two kernels and the 32 x 32 default
+      : new int[][] {{0, 16, 0}, {1, 12, 0}, {0, 16, 1}, {1, 12, 1}, {0, 16, 2}, {1, 12, 2}, {0, 16, 3}, {1, 12, 3},
+          {0, 16, 5}, {1, 12, 5}, {0, 16, 7}, {1, 12, 7}, {0, 20, 3}, {0, 20, 7}};
 
   /** Blocks of the M-point transform: 0 the DFT, 1 the DFT plus 5 % noise, 2 fully random; rounded to float (the GPU's copy). */
   static double[][] blocks(SplittableRandom rng, ConvPlan plan, int kind) {

@@ -109,6 +109,7 @@ public final class LearnedBench {
       return;
     }
     if (args.length == 3 && args[0].equals("profile") && args[2].equals("packed")) { profilePacked(Integer.parseInt(args[1])); return; }
+    if (args.length == 3 && args[0].equals("profile") && args[2].equals("packedopt")) { profilePackedOpt(Integer.parseInt(args[1])); return; }
     if (args.length >= 1 && args[0].equals("mma")) { mmaRate(args.length > 1 ? Integer.parseInt(args[1]) : 4); return; }
     FlashButterflyFwdBench.run("LearnedBench", args, new int[] {256, 512, 1024}, LearnedBench::length);
   }
@@ -161,7 +162,27 @@ public final class LearnedBench {
         System.out.println("profiled " + lb);
       }
       for (boolean r2 : new boolean[] {false, true})
-        try (var pk = PackedLearnedConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).batchRows(r2).setWeights(w[0], w[1])) {
+        try (var pk = PackedLearnedConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).batchRows(r2).variant(0).setWeights(w[0], w[1])) {
+          pk.forward(u, y, B);
+          dev.synchronize();
+          System.out.println("profiled " + pk + " " + pk.kernelName());
+        }
+    }
+  }
+
+  /**
+   * ncu target (session 12, pkopt): one forward each of the packed r1w16 variants 0, 1, 2, 3 and r2w12 variants 0, 3 at
+   * B = 64, H = 768, causal, bf16, untimed.
+   */
+  static void profilePackedOpt(int L) {
+    int B = 64, H = 768;
+    long n = (long) B * H * L;
+    float[][] w = CudaConvBench.weights(H, L);
+    try (CudaDevice dev = CudaDevice.open(0); var u = dev.alloc(2 * n); var y = dev.alloc(2 * n)) {
+      DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
+      int[][] runs = {{0, 0}, {0, 1}, {0, 2}, {0, 3}, {1, 0}, {1, 3}};   // {r2, variant} (sitting s1)
+      for (int[] r : runs)
+        try (var pk = PackedLearnedConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).batchRows(r[0] == 1).variant(r[1]).setWeights(w[0], w[1])) {
           pk.forward(u, y, B);
           dev.synchronize();
           System.out.println("profiled " + pk + " " + pk.kernelName());
@@ -324,6 +345,17 @@ public final class LearnedBench {
    * so validated like the others); {@code packed} the default kernel (r1w16), {@code packed:r2} two rows per pair (r2w12; {@code packed:r2:w10}: r2w10).
    * Forward only (the class has no backward). Lengths it does not cover (M != 32 x 32) print a skip line.
    */
+  /**
+   * Session 12, pkopt: {@code :oN} the kernel variant N (PackedLearnedConv.variant; 0 .. 3, 5, 7), else 0 (pkgpu's kernels, as
+   * their scheme names meant); {@code packed:def} takes the plan's defaults untouched (kernel and variant); {@code :w20}
+   * r1w20 (one row per unit at 20 warps).
+   */
+  static int packedVariant(String spec) {
+    for (String part : spec.split(":"))
+      if (part.matches("o[0-7]")) return part.charAt(1) - '0';
+    return 0;
+  }
+
   static void packed(CudaDevice dev, String spec, int B, int H, int L, float[] k, float[] D, DeviceBuffer u, DeviceBuffer y,
       List<CudaConvBench.Row> rows) {
     long n = (long) B * H * L;
@@ -332,7 +364,11 @@ public final class LearnedBench {
       System.out.println("packed learned L=" + L + ": M = " + f[0] + " x " + f[1] + " not covered by the GPU forward, skipped");
       return;
     }
-    try (var pk = PackedLearnedConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).batchRows(spec.contains(":r2")).pairWarps(spec.contains(":w10") ? 10 : 12).setWeights(k, D)) {
+    try (var pk = PackedLearnedConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(k, D)) {
+      if (!spec.contains(":def")) {
+        pk.batchRows(spec.contains(":r2")).pairWarps(spec.contains(":w10") ? 10 : 12).rowWarps(spec.contains(":w20") ? 20 : 16).variant(packedVariant(spec));
+        if (!pk.kernelExists()) { System.out.println("packed learned L=" + L + " " + spec + ": no kernel " + pk.kernelName() + ", skipped"); return; }
+      }
       y.fill32(0x7fc07fc0);
       pk.forward(u, y, B);
       double err = CudaConvBench.validate(u, y, ElementType.BF16, k, D, B, H, L);

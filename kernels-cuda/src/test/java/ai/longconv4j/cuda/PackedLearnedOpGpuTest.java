@@ -42,7 +42,7 @@ class PackedLearnedOpGpuTest {
         var rng = Rng.seeded(l + io.ordinal());
         // the CPU side gets exactly the GPU's inputs: u rounded to the 16-bit type first, the rest F32 values in F64
         List<Tensor> cpu = new ArrayList<>();
-        cpu.add(Tensor.randn(rng, DType.F32, b, h, l).to(io).to(DType.F64));
+        cpu.add(round16(Tensor.randn(rng, DType.F32, b, h, l), io, dev).to(DType.F64));
         cpu.add(Tensor.randn(rng, DType.F32, h, lk).mul(1 / Math.sqrt(lk)).to(DType.F64));
         cpu.add(Tensor.randn(rng, DType.F32, 1, h).to(DType.F64));
         for (int i = 0; i < 4; i++) {
@@ -51,7 +51,7 @@ class PackedLearnedOpGpuTest {
         }
         cpu.replaceAll(t -> t.detach().requiresGrad(true));
         List<Tensor> gpu = new ArrayList<>();
-        for (int i = 0; i < cpu.size(); i++) gpu.add(cpu.get(i).detach().to(i == 0 ? io : DType.F32).to(dev).requiresGrad(true));
+        for (int i = 0; i < cpu.size(); i++) gpu.add(cpu.get(i).detach().to(DType.F32).to(dev).to(i == 0 ? io : DType.F32).detach().requiresGrad(true));
         Tensor yc = ConvOps.learnedPackedConv(cpu.get(0), cpu.get(1), cpu.get(2), ConvMode.CAUSAL, cpu.subList(3, 7).toArray(Tensor[]::new));
         Tensor yg = ConvOps.learnedPackedConv(gpu.get(0), gpu.get(1), gpu.get(2), ConvMode.CAUSAL, gpu.subList(3, 7).toArray(Tensor[]::new));
         assertEquals(dev, yg.device());
@@ -59,9 +59,9 @@ class PackedLearnedOpGpuTest {
         String what = "packed " + io + " L=" + l + " Lk=" + lk;
         // 16-bit tensor-core path against float64 (PackedLearnedGpuTest's bound: products of 16-bit operands rounded up to
         // three times, fp32 sums; y itself rounded to 16 bits): 1e-2 relative
-        close(what + " y", yg, yc, 1e-2);
+        close(what + " y", yg.to(DType.F32), yc, 1e-2);
         // the loss sum(y * w) with w's values 16-bit representable, so both sides take the same dy
-        Tensor w = Tensor.randn(Rng.seeded(9), DType.F32, yc.shape()).to(io).to(DType.F32);
+        Tensor w = round16(Tensor.randn(Rng.seeded(9), DType.F32, yc.shape()), io, dev);
         yc.mul(w.to(DType.F64)).sum().backward();
         yg.to(DType.F32).mul(w.to(dev)).sum().backward();
         String[] names = {"du", "dk", "dD", "dFa", "dFb", "dGb", "dGa"};
@@ -69,10 +69,13 @@ class PackedLearnedOpGpuTest {
         // Lk of the N taps' energy: 1e-2 sqrt(N / Lk); dD sums exact products of 16-bit u and dy in fp32 (B L terms): 1e-5
         double tk = 1e-2 * Math.sqrt((double) plan.fftSize() / lk);
         double[] tol = {1e-2, tk, 1e-5, 1e-2, 1e-2, 1e-2, 1e-2};
-        for (int i = 0; i < 7; i++) close(what + " " + names[i], gpu.get(i).grad(), cpu.get(i).grad(), tol[i]);
+        for (int i = 0; i < 7; i++) close(what + " " + names[i], gpu.get(i).grad().to(DType.F32), cpu.get(i).grad(), tol[i]);
       }
     }
   }
+
+  /** t's values rounded to the 16-bit type (on the GPU: the CPU does not compute BF16 / F16), as F32 on the CPU. */
+  private static Tensor round16(Tensor t, DType io, Device dev) { return t.to(dev).to(io).to(DType.F32).to(Device.CPU); }
 
   @Test
   void f32HasNoPackedKernelAndSaysSo() {

@@ -126,12 +126,24 @@ public final class PackedLearnedConv implements AutoCloseable {
    * variants 5 and 7). Applies to the forward and {@link #backwardInput}. Kernels: variants 1 .. 3 of r1w16 / r2w12 at
    * every M; 5, 7 of r1w16 / r2w12 at 32 x 32; {@link #rowWarps(int) r1w20} has 3 (every M) and 7 (32 x 32); none of
    * r2w10. Outputs equal variant 0's bit for bit (PackedLearnedGpuTest).
+   * Session 12, helper pkopt2: bit 8 "channel groups": a block stages the P / Q of {@code GROUP} channels at once and
+   * deals their units (two rows of a channel) to its pairs round-robin across the channel boundaries (B = 64 at r2w12:
+   * 96 units of a 3-channel group fill 16 rounds of 6 pairs; one channel alone, 32 units, needs 6 rounds with four pairs
+   * idle in the last); the same code per row. Kernels: r2w12 variants 8 and 11 at every M, 15 at 32 x 32.
    */
   public PackedLearnedConv variant(int opt) {
-    if (opt < 0 || opt > 7 || opt == 4 || opt == 6)
-      throw new IllegalArgumentException("PackedLearnedConv.variant: 0 .. 3, 5, 7 (bit 1 kappa, bit 2 twiddle table, bit 4 negated planes), got " + opt);
+    if (!validVariant(opt))
+      throw new IllegalArgumentException("PackedLearnedConv.variant: 0 .. 3, 5, 7, 8, 11, 15 (bit 1 kappa, bit 2 twiddle table, bit 4 negated planes,"
+          + " bit 8 channel groups), got " + opt);
     variant = opt;
     return this;
+  }
+
+  /** Channels per group of variant bit 8 (learned_pk.cu LPK_GROUP). */
+  static final int GROUP = 3;
+
+  private static boolean validVariant(int v) {
+    return v >= 0 && v <= 15 && v != 4 && v != 6 && (v < 8 || v == 8 || v == 11 || v == 15);
   }
 
   public int variant() { return variant; }
@@ -139,7 +151,7 @@ public final class PackedLearnedConv implements AutoCloseable {
   /** The variant a plan of M = n1 x ... starts with: {@code -Dlongconv4j.pk.opt} if set, else 3 at N1 = 32 and 0 at N1 = 16. */
   static int defaultVariant(int n1) {
     int v = Integer.getInteger("longconv4j.pk.opt", n1 == 32 ? 3 : 0);
-    if (v < 0 || v > 7 || v == 4 || v == 6) throw new IllegalArgumentException("-Dlongconv4j.pk.opt: 0 .. 3, 5, 7, got " + v);
+    if (!validVariant(v)) throw new IllegalArgumentException("-Dlongconv4j.pk.opt: 0 .. 3, 5, 7, 8, 11, 15, got " + v);
     return v;
   }
 
@@ -157,8 +169,10 @@ public final class PackedLearnedConv implements AutoCloseable {
   public boolean kernelExists() {
     if (batchRows) {
       if (rows2Warps == 10) return variant == 0 && n1 == 32;
+      if (variant >= 8) return variant != 15 || n1 == 32;   // pkopt2: r2w12 o8, o11 (every M), o15 (32 x 32)
       return variant <= 3 || n1 == 32;
     }
+    if (variant >= 8) return false;
     if (rowWarps == 20) return variant == 3 || (variant == 7 && n1 == 32);
     return variant <= 3 || n1 == 32;
   }
@@ -180,11 +194,13 @@ public final class PackedLearnedConv implements AutoCloseable {
 
   /**
    * {@link #smem(int, int, int, int)} of variant {@code opt}: + the twiddle table (2 x 16 x 32 float4) when {@code opt & 2},
-   * + the negated planes -b2i, -b3i, -a4i (16-bit, padded rows) when {@code opt & 4}.
+   * + the negated planes -b2i, -b3i, -a4i (16-bit, padded rows) when {@code opt & 4}, + GROUP - 1 more P / Q buffers
+   * when {@code opt & 8}.
    */
   static int smem(int n1, int n2, int warps, int rowsPerUnit, int opt) {
     return smem0(n1, n2, warps, rowsPerUnit) + ((opt & 2) != 0 ? 2 * 16 * 32 * 16 : 0)
-        + ((opt & 4) != 0 ? 2 * (2 * n2 * (n2 + 8) + n1 * (n1 + 8)) : 0);
+        + ((opt & 4) != 0 ? 2 * (2 * n2 * (n2 + 8) + n1 * (n1 + 8)) : 0)
+        + ((opt & 8) != 0 ? (GROUP - 1) * 16 * n1 * (n2 + 1) : 0);   // pkopt2: the group's other P / Q buffers
   }
 
   private static int smem0(int n1, int n2, int warps, int rowsPerUnit) {

@@ -641,7 +641,17 @@ __device__ void lpk_forward(const IO* __restrict__ x, const float4* __restrict__
 #pragma unroll
     for (int pl = 0; pl < 8; ++pl) {
       const int w = n[pl], cpr = w / 8, s = w + 8;
-      if ((OPT & 1) != 0 && (pl == 4 || pl == 5)) {   // kappa: b3[n][k] <- b3[n][kappa(k)], element by element
+      if ((OPT & 17) == 17 && (pl == 4 || pl == 5)) {   // pkopt2, OPT & 16: a thread per row, its 16-byte loads in flight, then
+        for (int r = threadIdx.x; r < N2; r += blockDim.x) {   // the row's 32-bit pairs {b3[r][kappa(c)], b3[r][kappa(c + 1)]}
+          uint4 v[N2 / 8];
+#pragma unroll
+          for (int k = 0; k < N2 / 8; ++k) v[k] = *reinterpret_cast<const uint4*>(pb + src + r * N2 + 8 * k);
+          const uint32_t* e = reinterpret_cast<const uint32_t*>(v);
+          auto el = [&](int c) { const int kc = lpk_kappa<N2>(c); return (e[kc >> 1] >> (16 * (kc & 1))) & 0xffffu; };
+#pragma unroll
+          for (int c = 0; c < N2; c += 2) *reinterpret_cast<uint32_t*>(sb + dst + r * s + c) = el(c) | (el(c + 1) << 16);
+        }
+      } else if ((OPT & 1) != 0 && (pl == 4 || pl == 5)) {   // kappa: b3[n][k] <- b3[n][kappa(k)], element by element
         for (int i = threadIdx.x; i < w * w; i += blockDim.x) {
           const int r = i / w, c = i - r * w;
           sb[dst + r * s + c] = pb[src + r * w + lpk_kappa<N2>(c)];
@@ -701,6 +711,7 @@ __device__ void lpk_forward(const IO* __restrict__ x, const float4* __restrict__
     }
   }
   if constexpr ((OPT & 8) != 0) {   // pkopt2: channel groups of LPK_GROUP (lpk_rows_grp); P / Q of channel j >= 1 after the base layout
+    static_assert((OPT & 16) == 0 || (OPT & 8) != 0, "OPT & 16 needs OPT & 8");
     constexpr int G = LPK_GROUP, PQS = N1 * Lp::SQ;
     float4* spqx = reinterpret_cast<float4*>(reinterpret_cast<unsigned char*>(twt) + ((OPT & 2) != 0 ? Lp::TT_BYTES : 0));
 #pragma unroll 1
@@ -712,9 +723,14 @@ __device__ void lpk_forward(const IO* __restrict__ x, const float4* __restrict__
         float4* dst = j == 0 ? spq : spqx + (j - 1) * PQS;
         for (int i = threadIdx.x; i < M; i += blockDim.x) {
           const int r = i / N2, c = i - r * N2;
-          dst[r * Lp::SQ + c] = src[(OPT & 1) != 0 ? r * N2 + lpk_kappa<N2>(c) : i];
+          const float4* sp = src + ((OPT & 1) != 0 ? r * N2 + lpk_kappa<N2>(c) : i);
+          if constexpr ((OPT & 16) != 0)   // OPT & 16: cp.async, every load of the group in flight before one wait (same bytes)
+            asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" :: "r"((uint32_t)__cvta_generic_to_shared(dst + r * Lp::SQ + c)),
+                         "l"(sp) : "memory");
+          else dst[r * Lp::SQ + c] = *sp;
         }
       }
+      if constexpr ((OPT & 16) != 0) asm volatile("cp.async.commit_group;\ncp.async.wait_all;\n" ::: "memory");
       __syncthreads();
       lpk_rows_grp<IO, BF16, N1, N2, NB, OPT>(x, out, D, B, H, L, bufs, sb, spq, spqx, (OPT & 2) ? twt : twi, hh, ng);
     }
@@ -792,4 +808,11 @@ LPK_TYPEO4(f16, __half, false)
   LPK_CFGO(SUF, IO, BF, 16, 16, 2, 384, 16x16r2w12, 8) LPK_CFGO(SUF, IO, BF, 16, 16, 2, 384, 16x16r2w12, 11)
 LPK_TYPEO8(bf16, __nv_bfloat16, true)
 LPK_TYPEO8(f16, __half, false)
+// OPT & 16 (with & 8): the group's P / Q staged by cp.async (all loads in flight, one wait) instead of load / store pairs:
+// r2w12 o27 (= 11 + 16) at every M.
+#define LPK_TYPEO16(SUF, IO, BF)                                                                                       \
+  LPK_CFGO(SUF, IO, BF, 32, 32, 2, 384, 32x32r2w12, 27) LPK_CFGO(SUF, IO, BF, 16, 32, 2, 384, 16x32r2w12, 27)            \
+  LPK_CFGO(SUF, IO, BF, 16, 16, 2, 384, 16x16r2w12, 27)
+LPK_TYPEO16(bf16, __nv_bfloat16, true)
+LPK_TYPEO16(f16, __half, false)
 #endif

@@ -143,15 +143,15 @@ class PackedLearnedGpuTest extends CudaDeviceTest {
   static final int[][] CONFIGS = configs(System.getProperty("longconv4j.pk.test.configs", "all"));
 
   /**
-   * pkopt2: + r2w12 variants 8, 11, 15 (channel groups; 15 at 32 x 32 only) in "all"; "defaults" (the closing call) also
-   * runs r2w12 o8 / o11; "pkopt2" runs r1w16, r2w12, r2w12 o3 (pkopt's 32 x 32 default) and the channel-group kernels.
+   * pkopt2: + r2w12 variants 8, 11, 15, 27 (channel groups; 15 at 32 x 32 only) in "all"; "defaults" (the closing call)
+   * also runs r2w12 o11 / o27; "pkopt2" runs r1w16, r2w12, r2w12 o3 (pkopt's 32 x 32 default) and the channel-group kernels.
    */
   static int[][] configs(String which) {
     return switch (which) {
-      case "defaults" -> new int[][] {{0, 16, 0}, {1, 12, 0}, {1, 12, 3}, {1, 12, 8}, {1, 12, 11}};
-      case "pkopt2" -> new int[][] {{0, 16, 0}, {1, 12, 0}, {1, 12, 3}, {1, 12, 8}, {1, 12, 11}, {1, 12, 15}};
+      case "defaults" -> new int[][] {{0, 16, 0}, {1, 12, 0}, {1, 12, 3}, {1, 12, 11}, {1, 12, 27}};
+      case "pkopt2" -> new int[][] {{0, 16, 0}, {1, 12, 0}, {1, 12, 3}, {1, 12, 8}, {1, 12, 11}, {1, 12, 15}, {1, 12, 27}};
       default -> new int[][] {{0, 16, 0}, {1, 12, 0}, {0, 16, 1}, {1, 12, 1}, {0, 16, 2}, {1, 12, 2}, {0, 16, 3}, {1, 12, 3},
-          {0, 16, 5}, {1, 12, 5}, {0, 16, 7}, {1, 12, 7}, {0, 20, 3}, {0, 20, 7}, {1, 12, 8}, {1, 12, 11}, {1, 12, 15}};
+          {0, 16, 5}, {1, 12, 5}, {0, 16, 7}, {1, 12, 7}, {0, 20, 3}, {0, 20, 7}, {1, 12, 8}, {1, 12, 11}, {1, 12, 15}, {1, 12, 27}};
     };
   }
 

@@ -55,7 +55,8 @@ class PackedLearnedHostTest {
         String key = "lpk_forward_" + t + "_" + k + "@sm_90a";
         assertEquals("0,0", spills.get(key), key + " spills (or is missing)");
       }
-    assertEquals(PackedLearnedConv.defaultVariant(32), Integer.getInteger("longconv4j.pk.opt", 3));
+    assertEquals(PackedLearnedConv.defaultVariant(32), Integer.getInteger("longconv4j.pk.opt", 11));   // pkopt2: 11 at every M
+    assertEquals(PackedLearnedConv.defaultVariant(16), Integer.getInteger("longconv4j.pk.opt", 11));
   }
 
   /**
@@ -68,7 +69,7 @@ class PackedLearnedHostTest {
   void channelGroupVariants() throws java.io.IOException {
     int[][] shapes = {{32, 32}, {16, 32}, {16, 16}};
     for (int[] k : shapes)
-      for (int opt : new int[] {8, 11, 15}) {
+      for (int opt : new int[] {8, 11, 15, 27}) {
         if (opt == 15 && k[0] != 32) continue;
         int smem = PackedLearnedConv.smem(k[0], k[1], 12, 2, opt);
         assertEquals(PackedLearnedConv.smem(k[0], k[1], 12, 2, opt & 7) + (PackedLearnedConv.GROUP - 1) * 16 * k[0] * (k[1] + 1), smem);
@@ -78,7 +79,8 @@ class PackedLearnedHostTest {
     org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.exists(report), "no ptxas report (built without nvcc)");
     var spills = KernelResourceReportTest.parse(java.nio.file.Files.readString(report));
     for (String t : new String[] {"bf16", "f16"})
-      for (String k : new String[] {"32x32r2w12o11", "32x32r2w12o15", "16x32r2w12o11", "16x16r2w12o8", "16x16r2w12o11"}) {
+      for (String k : new String[] {"32x32r2w12o11", "32x32r2w12o15", "32x32r2w12o27", "16x32r2w12o11", "16x32r2w12o27", "16x16r2w12o8",
+          "16x16r2w12o11", "16x16r2w12o27"}) {
         String key = "lpk_forward_" + t + "_" + k + "@sm_90a";
         assertEquals("0,0", spills.get(key), key + " spills (or is missing)");
       }

@@ -28,7 +28,7 @@ import ai.longconv4j.conv.PackedLearnedButterfly;
  * the four block gradients): {@link #backward} and {@link #blockGrads} ({@link PackedLearnedBackward}, learned_pk_bwd.cu).
  * <pre>{@code
  * jshell> var pk = PackedLearnedConv.plan(dev, 768, 1024, 1024, ConvMode.CAUSAL, ElementType.BF16)
- * pk ==> PackedLearnedConv[H=768, L=1024, Lk=1024, CAUSAL, N=2048, M=1024 = 32 x 32, io=BF16, 2 rows / unit, 12 warps, variant 11]
+ * pk ==> PackedLearnedConv[H=768, L=1024, Lk=1024, CAUSAL, N=2048, M=1024 = 32 x 32, io=BF16, 2 rows / unit, 12 warps, variant 27]
  * jshell> pk.setWeights(k, D); pk.forward(u, y, 64); pk.backwardInput(dy, du, 64);
  * }</pre>
  */
@@ -154,13 +154,14 @@ public final class PackedLearnedConv implements AutoCloseable {
   public int variant() { return variant; }
 
   /**
-   * The variant a plan starts with: {@code -Dlongconv4j.pk.opt} if set, else 11 (pkopt2: kappa + twiddle table + channel
-   * groups, r2w12; sitting s1, both bench orders, B = 64, H = 768: 1K 0.177 / 0.178 ms against variant 3's 0.185 / 0.186,
-   * 512 0.103 / 0.103 against variant 0's 0.110 / 0.110, 256 0.057 / 0.057 against 0.062 / 0.060; outputs bit for bit
-   * r1w16's). Before pkopt2: 3 at N1 = 32, 0 at N1 = 16.
+   * The variant a plan starts with: {@code -Dlongconv4j.pk.opt} if set, else 27 (pkopt2: kappa + twiddle table + channel
+   * groups + their P / Q by cp.async, r2w12; BENCH-RESULTS round 24-pkopt2, B = 64, H = 768, both bench orders: sitting
+   * s2 1K 0.174 / 0.172 ms against variant 11's 0.176 / 0.178 and pkopt's default (3) 0.185 / 0.185, 512 0.098 / 0.098
+   * against 0.102 / 0.103 and the old default (0) 0.109 / 0.109, 256 0.055 / 0.055 against 0.059 / 0.057 and 0.060 / 0.060;
+   * s1 had variant 11 faster than 3 / 0 in both orders; outputs bit for bit r1w16's). Before pkopt2: 3 at N1 = 32, 0 at N1 = 16.
    */
   static int defaultVariant(int n1) {
-    int v = Integer.getInteger("longconv4j.pk.opt", 11);
+    int v = Integer.getInteger("longconv4j.pk.opt", 27);
     if (!validVariant(v)) throw new IllegalArgumentException("-Dlongconv4j.pk.opt: 0 .. 3, 5, 7, 8, 11, 15, 27, got " + v);
     return v;
   }

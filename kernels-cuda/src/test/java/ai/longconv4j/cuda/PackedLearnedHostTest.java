@@ -55,8 +55,8 @@ class PackedLearnedHostTest {
         String key = "lpk_forward_" + t + "_" + k + "@sm_90a";
         assertEquals("0,0", spills.get(key), key + " spills (or is missing)");
       }
-    assertEquals(PackedLearnedConv.defaultVariant(32), Integer.getInteger("longconv4j.pk.opt", 11));   // pkopt2: 11 at every M
-    assertEquals(PackedLearnedConv.defaultVariant(16), Integer.getInteger("longconv4j.pk.opt", 11));
+    assertEquals(PackedLearnedConv.defaultVariant(32), Integer.getInteger("longconv4j.pk.opt", 27));   // pkopt2: 27 at every M
+    assertEquals(PackedLearnedConv.defaultVariant(16), Integer.getInteger("longconv4j.pk.opt", 27));
   }
 
   /**

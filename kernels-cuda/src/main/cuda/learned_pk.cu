@@ -554,6 +554,72 @@ __device__ void lpk_rows(const IO* __restrict__ x, IO* __restrict__ out, const f
   }
 }
 
+constexpr int LPK_GROUP = 3;   // OPT & 8: channels per group (PackedLearnedConv.smem: LPK_GROUP - 1 more P / Q buffers)
+
+// Session 12, helper pkopt2, OPT & 8 ("channel groups"): lpk_rows over a group of ng <= G channels whose P / Q are
+// all staged (channel j of the group: h0 + j gridDim.x, its P / Q at pq0 for j = 0, else pqx + (j - 1) N1 SQ). The group's units (NB rows of one
+// channel: ceil(B / NB) per channel, unit u of channel u / UPC) are dealt to the R pairs round-robin across the channel
+// boundaries, so the pairs idle only in the group's last round (B = 64, NB = 2 at 6 pairs: one channel is 32 units,
+// 5.33 rounds, i.e. 6 with four of six pairs idle in the last; a group of 3 channels is 96 units, 16 full rounds). Each
+// row runs exactly lpk_rows' code (lpk_steps, lpk_out, the same staging), so the outputs are lpk_rows' bit for bit.
+template <typename IO, bool BF16, int N1, int N2, int NB, int OPT>
+__device__ void lpk_rows_grp(const IO* __restrict__ x, IO* __restrict__ out, const float* __restrict__ D, int B, int H, int L,
+                             uint16_t* bufs, const uint16_t* sb, const float4* pq0, const float4* pqx, const float2* twi, int h0,
+                             int ng) {
+  using Lo = LbtLayout<N1, N2>;
+  using Lp = LpkLayout<N1, N2>;
+  constexpr int WPR = N1 / 16, XST = Lp::XST, XB = Lp::XB, PQS = N1 * Lp::SQ;
+  const int R = blockDim.x / (32 * WPR), pair = threadIdx.x / (32 * WPR), half = WPR == 2 ? (threadIdx.x >> 5) & 1 : 0,
+            lane = threadIdx.x & 31;
+  uint16_t *X = bufs + pair * (NB * (XB + 2 * XST)), *S0 = X + NB * XB, *S1 = S0 + NB * XST;
+  const int rows = ((L + 1) / 2 + N2 - 1) / N2, kt = (rows + 15) >> 4, upc = (B + NB - 1) / NB, U = ng * upc;
+  const bool vec = (L & 7) == 0;
+  int u = pair;
+  // unit u -> channel index c (0 .. ng - 1) and first row b
+  auto chan = [&](int uu) { return uu / upc; };
+  if (vec && u < U) {
+    const int c = chan(u), b = NB * (u - c * upc), h = h0 + c * gridDim.x;
+#pragma unroll
+    for (int q = 0; q < NB; ++q) lpk_stage_async<N2, WPR, IO>(x + ((size_t)(b + q < B ? b + q : b) * H + h) * L, S0 + q * XST, L, kt, half);
+  }
+  const uint16_t* a4r = sb + 2 * Lo::A_EL + 4 * Lo::B_EL;
+  for (int it = 0; u < U; u += R, ++it) {
+    const int c = chan(u), b = NB * (u - c * upc), h = h0 + c * gridDim.x;
+    uint16_t *Sc = (it & 1) ? S1 : S0, *Sn = (it & 1) ? S0 : S1;
+    if (vec) asm volatile("cp.async.wait_all;\n" ::: "memory");
+    else
+#pragma unroll
+      for (int q = 0; q < NB; ++q) {
+        const IO* xq = x + ((size_t)(b + q < B ? b + q : b) * H + h) * L;
+        for (int i = 32 * half + lane; i < 16 * kt * 2 * N2; i += 32 * WPR) {
+          const int r = i / (2 * N2), cc = i - r * 2 * N2;
+          st(reinterpret_cast<IO*>(Sc + q * XST) + r * Lp::XS + cc, i < L ? ld(xq + i) : 0.f);
+        }
+      }
+    if constexpr (WPR == 2) asm volatile("bar.sync %0, 64;\n" :: "r"(1 + pair) : "memory");
+    else __syncwarp();
+    const int un = u + R;
+    if (vec && un < U) {
+      const int cn = chan(un), bn = NB * (un - cn * upc), hn = h0 + cn * gridDim.x;
+#pragma unroll
+      for (int q = 0; q < NB; ++q) lpk_stage_async<N2, WPR, IO>(x + ((size_t)(bn + q < B ? bn + q : bn) * H + hn) * L, Sn + q * XST, L, kt, half);
+    }
+    lpk_steps<BF16, N1, N2, NB, OPT & 7>(Sc, half, sb, c == 0 ? pq0 : pqx + (c - 1) * PQS,
+                                         (OPT & 2) ? twi + half * 16 * 32 * 2 + 2 * lane : twi + half * 10 * 32 + lane, X + 16 * half * Lo::SX);
+    if constexpr (WPR == 2) asm volatile("bar.sync %0, 64;\n" :: "r"(1 + pair) : "memory");
+    else __syncwarp();
+    const IO* xr[NB];
+    IO* orr[NB];
+#pragma unroll
+    for (int q = 0; q < NB; ++q) {
+      const size_t off = ((size_t)(b + q < B ? b + q : b) * H + h) * L;
+      xr[q] = x + off;
+      orr[q] = b + q < B ? out + off : nullptr;
+    }
+    lpk_out<IO, BF16, N1, N2, NB, N2 / WPR, OPT & 7>(xr, orr, D[h], L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / WPR), Sc);
+  }
+}
+
 // Persistent: grid (<= SMs, 1), block 32 W (N1 = 32: W even), dynamic smem LpkLayout::FIXED_BYTES + W / (N1 / 16) *
 // NB * 2 (XB + 2 XST) bytes. The blocks and the twiddle start values once per block, then channel after channel (P / Q
 // staged per channel). OPT (lpk_kappa's comment): & 1 b2's rows, b3's columns and P / Q's columns permuted by kappa as
@@ -575,7 +641,17 @@ __device__ void lpk_forward(const IO* __restrict__ x, const float4* __restrict__
 #pragma unroll
     for (int pl = 0; pl < 8; ++pl) {
       const int w = n[pl], cpr = w / 8, s = w + 8;
-      if ((OPT & 1) != 0 && (pl == 4 || pl == 5)) {   // kappa: b3[n][k] <- b3[n][kappa(k)], element by element
+      if ((OPT & 17) == 17 && (pl == 4 || pl == 5)) {   // pkopt2, OPT & 16: a thread per row, its 16-byte loads in flight, then
+        for (int r = threadIdx.x; r < N2; r += blockDim.x) {   // the row's 32-bit pairs {b3[r][kappa(c)], b3[r][kappa(c + 1)]}
+          uint4 v[N2 / 8];
+#pragma unroll
+          for (int k = 0; k < N2 / 8; ++k) v[k] = *reinterpret_cast<const uint4*>(pb + src + r * N2 + 8 * k);
+          const uint32_t* e = reinterpret_cast<const uint32_t*>(v);
+          auto el = [&](int c) { const int kc = lpk_kappa<N2>(c); return (e[kc >> 1] >> (16 * (kc & 1))) & 0xffffu; };
+#pragma unroll
+          for (int c = 0; c < N2; c += 2) *reinterpret_cast<uint32_t*>(sb + dst + r * s + c) = el(c) | (el(c + 1) << 16);
+        }
+      } else if ((OPT & 1) != 0 && (pl == 4 || pl == 5)) {   // kappa: b3[n][k] <- b3[n][kappa(k)], element by element
         for (int i = threadIdx.x; i < w * w; i += blockDim.x) {
           const int r = i / w, c = i - r * w;
           sb[dst + r * s + c] = pb[src + r * w + lpk_kappa<N2>(c)];
@@ -634,6 +710,31 @@ __device__ void lpk_forward(const IO* __restrict__ x, const float4* __restrict__
         }
     }
   }
+  if constexpr ((OPT & 8) != 0) {   // pkopt2: channel groups of LPK_GROUP (lpk_rows_grp); P / Q of channel j >= 1 after the base layout
+    static_assert((OPT & 16) == 0 || (OPT & 8) != 0, "OPT & 16 needs OPT & 8");
+    constexpr int G = LPK_GROUP, PQS = N1 * Lp::SQ;
+    float4* spqx = reinterpret_cast<float4*>(reinterpret_cast<unsigned char*>(twt) + ((OPT & 2) != 0 ? Lp::TT_BYTES : 0));
+#pragma unroll 1
+    for (int hh = blockIdx.x; hh < H; hh += G * gridDim.x) {
+      const int ng = min(G, (H - hh + (int)gridDim.x - 1) / (int)gridDim.x);   // channels hh + j gridDim.x < H
+      __syncthreads();   // every pair done with the previous group's P / Q (and, the first time, the tables complete)
+      for (int j = 0; j < ng; ++j) {
+        const float4* src = pq + (size_t)(hh + j * gridDim.x) * M;
+        float4* dst = j == 0 ? spq : spqx + (j - 1) * PQS;
+        for (int i = threadIdx.x; i < M; i += blockDim.x) {
+          const int r = i / N2, c = i - r * N2;
+          const float4* sp = src + ((OPT & 1) != 0 ? r * N2 + lpk_kappa<N2>(c) : i);
+          if constexpr ((OPT & 16) != 0)   // OPT & 16: cp.async, every load of the group in flight before one wait (same bytes)
+            asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" :: "r"((uint32_t)__cvta_generic_to_shared(dst + r * Lp::SQ + c)),
+                         "l"(sp) : "memory");
+          else dst[r * Lp::SQ + c] = *sp;
+        }
+      }
+      if constexpr ((OPT & 16) != 0) asm volatile("cp.async.commit_group;\ncp.async.wait_all;\n" ::: "memory");
+      __syncthreads();
+      lpk_rows_grp<IO, BF16, N1, N2, NB, OPT>(x, out, D, B, H, L, bufs, sb, spq, spqx, (OPT & 2) ? twt : twi, hh, ng);
+    }
+  } else {
 #pragma unroll 1
   for (int hh = blockIdx.x; hh < H; hh += gridDim.x) {
     __syncthreads();   // every pair done with the previous channel's P / Q (and, the first time, the tables complete)
@@ -644,6 +745,7 @@ __device__ void lpk_forward(const IO* __restrict__ x, const float4* __restrict__
     }
     __syncthreads();
     lpk_rows<IO, BF16, N1, N2, NB, OPT>(x, out, D, B, H, L, bufs, sb, spq, (OPT & 2) ? twt : twi, hh);
+  }
   }
 }
 
@@ -697,4 +799,20 @@ LPK_TYPEO20(f16, __half, false)
   LPK_CFGO(SUF, IO, BF, 32, 32, 1, 640, 32x32r1w20, 7)
 LPK_TYPEO4(bf16, __nv_bfloat16, true)
 LPK_TYPEO4(f16, __half, false)
+// Session 12, helper pkopt2: OPT & 8 (channel groups, lpk_rows_grp) for r2w12: o8 (N1 = 16's default variant 0 + groups)
+// and o11 (the 32 x 32 default variant 3 + groups) at every M, o15 at 32 x 32; dynamic smem + (LPK_GROUP - 1) PQ_BYTES.
+#define LPK_TYPEO8(SUF, IO, BF)                                                                                        \
+  LPK_CFGO(SUF, IO, BF, 32, 32, 2, 384, 32x32r2w12, 8) LPK_CFGO(SUF, IO, BF, 32, 32, 2, 384, 32x32r2w12, 11)             \
+  LPK_CFGO(SUF, IO, BF, 32, 32, 2, 384, 32x32r2w12, 15)                                                                  \
+  LPK_CFGO(SUF, IO, BF, 16, 32, 2, 384, 16x32r2w12, 8) LPK_CFGO(SUF, IO, BF, 16, 32, 2, 384, 16x32r2w12, 11)             \
+  LPK_CFGO(SUF, IO, BF, 16, 16, 2, 384, 16x16r2w12, 8) LPK_CFGO(SUF, IO, BF, 16, 16, 2, 384, 16x16r2w12, 11)
+LPK_TYPEO8(bf16, __nv_bfloat16, true)
+LPK_TYPEO8(f16, __half, false)
+// OPT & 16 (with & 8): the group's P / Q staged by cp.async (all loads in flight, one wait) instead of load / store pairs:
+// r2w12 o27 (= 11 + 16) at every M.
+#define LPK_TYPEO16(SUF, IO, BF)                                                                                       \
+  LPK_CFGO(SUF, IO, BF, 32, 32, 2, 384, 32x32r2w12, 27) LPK_CFGO(SUF, IO, BF, 16, 32, 2, 384, 16x32r2w12, 27)            \
+  LPK_CFGO(SUF, IO, BF, 16, 16, 2, 384, 16x16r2w12, 27)
+LPK_TYPEO16(bf16, __nv_bfloat16, true)
+LPK_TYPEO16(f16, __half, false)
 #endif

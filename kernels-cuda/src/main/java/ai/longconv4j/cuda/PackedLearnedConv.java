@@ -28,7 +28,7 @@ import ai.longconv4j.conv.PackedLearnedButterfly;
  * the four block gradients): {@link #backward} and {@link #blockGrads} ({@link PackedLearnedBackward}, learned_pk_bwd.cu).
  * <pre>{@code
  * jshell> var pk = PackedLearnedConv.plan(dev, 768, 1024, 1024, ConvMode.CAUSAL, ElementType.BF16)
- * pk ==> PackedLearnedConv[H=768, L=1024, Lk=1024, CAUSAL, N=2048, M=1024 = 32 x 32, io=BF16, 2 rows / unit, 12 warps, variant 3]
+ * pk ==> PackedLearnedConv[H=768, L=1024, Lk=1024, CAUSAL, N=2048, M=1024 = 32 x 32, io=BF16, 2 rows / unit, 12 warps, variant 27]
  * jshell> pk.setWeights(k, D); pk.forward(u, y, 64); pk.backwardInput(dy, du, 64);
  * }</pre>
  */
@@ -105,7 +105,11 @@ public final class PackedLearnedConv implements AutoCloseable {
    * registers and spills 8 bytes, variants 1 / 3 do not) or one row per unit at 16 warps ({@code r1w16}; pkgpu's 32 x 32
    * default) or 20 ({@link #rowWarps(int)}). The same code per row (outputs equal bit for bit): a speed choice.
    */
-  public PackedLearnedConv batchRows(boolean on) { batchRows = on; return this; }
+  public PackedLearnedConv batchRows(boolean on) {
+    batchRows = on;
+    if (!on) variant &= 7;   // pkopt2: channel groups (bits 8, 16) exist for r2w12 only; the same outputs without them
+    return this;
+  }
 
   public boolean batchRows() { return batchRows; }
 
@@ -126,20 +130,39 @@ public final class PackedLearnedConv implements AutoCloseable {
    * variants 5 and 7). Applies to the forward and {@link #backwardInput}. Kernels: variants 1 .. 3 of r1w16 / r2w12 at
    * every M; 5, 7 of r1w16 / r2w12 at 32 x 32; {@link #rowWarps(int) r1w20} has 3 (every M) and 7 (32 x 32); none of
    * r2w10. Outputs equal variant 0's bit for bit (PackedLearnedGpuTest).
+   * Session 12, helper pkopt2: bit 8 "channel groups": a block stages the P / Q of {@code GROUP} channels at once and
+   * deals their units (two rows of a channel) to its pairs round-robin across the channel boundaries (B = 64 at r2w12:
+   * 96 units of a 3-channel group fill 16 rounds of 6 pairs; one channel alone, 32 units, needs 6 rounds with four pairs
+   * idle in the last); the same code per row. Bit 16 (with 8): the group's P / Q staged by cp.async, all loads in flight
+   * before one wait. Kernels: r2w12 variants 8, 11 and 27 at every M, 15 at 32 x 32.
    */
   public PackedLearnedConv variant(int opt) {
-    if (opt < 0 || opt > 7 || opt == 4 || opt == 6)
-      throw new IllegalArgumentException("PackedLearnedConv.variant: 0 .. 3, 5, 7 (bit 1 kappa, bit 2 twiddle table, bit 4 negated planes), got " + opt);
+    if (!validVariant(opt))
+      throw new IllegalArgumentException("PackedLearnedConv.variant: 0 .. 3, 5, 7, 8, 11, 15, 27 (bit 1 kappa, bit 2 twiddle table, bit 4 negated planes,"
+          + " bit 8 channel groups, bit 16 their P / Q by cp.async), got " + opt);
     variant = opt;
     return this;
   }
 
+  /** Channels per group of variant bit 8 (learned_pk.cu LPK_GROUP). */
+  static final int GROUP = 3;
+
+  private static boolean validVariant(int v) {
+    return v == 27 || (v >= 0 && v <= 15 && v != 4 && v != 6 && (v < 8 || v == 8 || v == 11 || v == 15));
+  }
+
   public int variant() { return variant; }
 
-  /** The variant a plan of M = n1 x ... starts with: {@code -Dlongconv4j.pk.opt} if set, else 3 at N1 = 32 and 0 at N1 = 16. */
+  /**
+   * The variant a plan starts with: {@code -Dlongconv4j.pk.opt} if set, else 27 (pkopt2: kappa + twiddle table + channel
+   * groups + their P / Q by cp.async, r2w12; BENCH-RESULTS round 24-pkopt2, B = 64, H = 768, both bench orders: sitting
+   * s2 1K 0.174 / 0.172 ms against variant 11's 0.176 / 0.178 and pkopt's default (3) 0.185 / 0.185, 512 0.098 / 0.098
+   * against 0.102 / 0.103 and the old default (0) 0.109 / 0.109, 256 0.055 / 0.055 against 0.059 / 0.057 and 0.060 / 0.060;
+   * s1 had variant 11 faster than 3 / 0 in both orders; outputs bit for bit r1w16's). Before pkopt2: 3 at N1 = 32, 0 at N1 = 16.
+   */
   static int defaultVariant(int n1) {
-    int v = Integer.getInteger("longconv4j.pk.opt", n1 == 32 ? 3 : 0);
-    if (v < 0 || v > 7 || v == 4 || v == 6) throw new IllegalArgumentException("-Dlongconv4j.pk.opt: 0 .. 3, 5, 7, got " + v);
+    int v = Integer.getInteger("longconv4j.pk.opt", 27);
+    if (!validVariant(v)) throw new IllegalArgumentException("-Dlongconv4j.pk.opt: 0 .. 3, 5, 7, 8, 11, 15, 27, got " + v);
     return v;
   }
 
@@ -157,8 +180,10 @@ public final class PackedLearnedConv implements AutoCloseable {
   public boolean kernelExists() {
     if (batchRows) {
       if (rows2Warps == 10) return variant == 0 && n1 == 32;
+      if (variant >= 8) return variant != 15 || n1 == 32;   // pkopt2: r2w12 o8, o11, o27 (every M), o15 (32 x 32)
       return variant <= 3 || n1 == 32;
     }
+    if (variant >= 8) return false;
     if (rowWarps == 20) return variant == 3 || (variant == 7 && n1 == 32);
     return variant <= 3 || n1 == 32;
   }
@@ -180,11 +205,13 @@ public final class PackedLearnedConv implements AutoCloseable {
 
   /**
    * {@link #smem(int, int, int, int)} of variant {@code opt}: + the twiddle table (2 x 16 x 32 float4) when {@code opt & 2},
-   * + the negated planes -b2i, -b3i, -a4i (16-bit, padded rows) when {@code opt & 4}.
+   * + the negated planes -b2i, -b3i, -a4i (16-bit, padded rows) when {@code opt & 4}, + GROUP - 1 more P / Q buffers
+   * when {@code opt & 8}.
    */
   static int smem(int n1, int n2, int warps, int rowsPerUnit, int opt) {
     return smem0(n1, n2, warps, rowsPerUnit) + ((opt & 2) != 0 ? 2 * 16 * 32 * 16 : 0)
-        + ((opt & 4) != 0 ? 2 * (2 * n2 * (n2 + 8) + n1 * (n1 + 8)) : 0);
+        + ((opt & 4) != 0 ? 2 * (2 * n2 * (n2 + 8) + n1 * (n1 + 8)) : 0)
+        + ((opt & 8) != 0 ? (GROUP - 1) * 16 * n1 * (n2 + 1) : 0);   // pkopt2: the group's other P / Q buffers
   }
 
   private static int smem0(int n1, int n2, int warps, int rowsPerUnit) {

@@ -35,7 +35,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * the two kernels (the same code per row: the same products, roundings and twiddles; sitting s1 saw 0 differing values in
  * all 12 cases): bit for bit.
  * pkopt: every case also runs the variant kernels of {@link #CONFIGS} (-Dlongconv4j.pk.test.configs=defaults: only r1w16,
- * r2w12 and r2w12 variant 3) (learned_pk.cu OPT 1 kappa, 2 twiddle table, 4 negated
+ * r2w12 and r2w12 variants 3, 8, 11; pkopt2: =pkopt2) (learned_pk.cu OPT 1 kappa, 2 twiddle table, 4 negated
  * planes; r1w20) and asserts each equal to r1w16 bit for bit, forward and du (besides the lib bound above).
  * P / Q: 1e-4 relative (the fp32 DFT of <= 1024 taps with an exact-index twiddle table: ~1e-6 seen in lb_spectrum-type
  * sums; a wrong coefficient, conjugate or position is order 1). Against FlashButterfly at init: 1.5e-2 (two independent
@@ -140,10 +140,20 @@ class PackedLearnedGpuTest extends CudaDeviceTest {
    * pkopt: the kernels run per case, {batchRows (0 / 1), warps, variant}: r1w16 and r2w12 (variant 0) first, then
    * variants 1, 2, 3, 5, 7 of each and r1w20's 3, 7 (a kernel learned_pk.cu lacks at this M is skipped).
    */
-  static final int[][] CONFIGS = "defaults".equals(System.getProperty("longconv4j.pk.test.configs"))
-      ? new int[][] {{0, 16, 0}, {1, 12, 0}, {1, 12, 3}}   // a short run (the closing call): pkgpu's two kernels and the 32 x 32 default
-      : new int[][] {{0, 16, 0}, {1, 12, 0}, {0, 16, 1}, {1, 12, 1}, {0, 16, 2}, {1, 12, 2}, {0, 16, 3}, {1, 12, 3},
-          {0, 16, 5}, {1, 12, 5}, {0, 16, 7}, {1, 12, 7}, {0, 20, 3}, {0, 20, 7}};
+  static final int[][] CONFIGS = configs(System.getProperty("longconv4j.pk.test.configs", "all"));
+
+  /**
+   * pkopt2: + r2w12 variants 8, 11, 15, 27 (channel groups; 15 at 32 x 32 only) in "all"; "defaults" (the closing call)
+   * also runs r2w12 o11 / o27; "pkopt2" runs r1w16, r2w12, r2w12 o3 (pkopt's 32 x 32 default) and the channel-group kernels.
+   */
+  static int[][] configs(String which) {
+    return switch (which) {
+      case "defaults" -> new int[][] {{0, 16, 0}, {1, 12, 0}, {1, 12, 3}, {1, 12, 11}, {1, 12, 27}};
+      case "pkopt2" -> new int[][] {{0, 16, 0}, {1, 12, 0}, {1, 12, 3}, {1, 12, 8}, {1, 12, 11}, {1, 12, 15}, {1, 12, 27}};
+      default -> new int[][] {{0, 16, 0}, {1, 12, 0}, {0, 16, 1}, {1, 12, 1}, {0, 16, 2}, {1, 12, 2}, {0, 16, 3}, {1, 12, 3},
+          {0, 16, 5}, {1, 12, 5}, {0, 16, 7}, {1, 12, 7}, {0, 20, 3}, {0, 20, 7}, {1, 12, 8}, {1, 12, 11}, {1, 12, 15}, {1, 12, 27}};
+    };
+  }
 
   /** Blocks of the M-point transform: 0 the DFT, 1 the DFT plus 5 % noise, 2 fully random; rounded to float (the GPU's copy). */
   static double[][] blocks(SplittableRandom rng, ConvPlan plan, int kind) {

@@ -55,7 +55,35 @@ class PackedLearnedHostTest {
         String key = "lpk_forward_" + t + "_" + k + "@sm_90a";
         assertEquals("0,0", spills.get(key), key + " spills (or is missing)");
       }
-    assertEquals(PackedLearnedConv.defaultVariant(32), Integer.getInteger("longconv4j.pk.opt", 3));
+    assertEquals(PackedLearnedConv.defaultVariant(32), Integer.getInteger("longconv4j.pk.opt", 27));   // pkopt2: 27 at every M
+    assertEquals(PackedLearnedConv.defaultVariant(16), Integer.getInteger("longconv4j.pk.opt", 27));
+  }
+
+  /**
+   * pkopt2: the channel-group variants (OPT & 8: r2w12 o8 / o11 at every M, o15 at 32 x 32) take GROUP - 1 more P / Q
+   * buffers (16 N1 (N2 + 1) bytes each) on top of their base variant and still fit in 227 KB; o11 / o15 (on kappa +
+   * twiddle table) and the 16 x 16 ones do not spill on sm_90a (skipped without the ptxas report). Known spills left
+   * selectable (ptxas, this build): 32x32r2w12o8 4 bytes (its base, variant 0, spills 8), 16x32r2w12o8 24 bytes.
+   */
+  @Test
+  void channelGroupVariants() throws java.io.IOException {
+    int[][] shapes = {{32, 32}, {16, 32}, {16, 16}};
+    for (int[] k : shapes)
+      for (int opt : new int[] {8, 11, 15, 27}) {
+        if (opt == 15 && k[0] != 32) continue;
+        int smem = PackedLearnedConv.smem(k[0], k[1], 12, 2, opt);
+        assertEquals(PackedLearnedConv.smem(k[0], k[1], 12, 2, opt & 7) + (PackedLearnedConv.GROUP - 1) * 16 * k[0] * (k[1] + 1), smem);
+        assertTrue(smem <= 227 * 1024, Arrays.toString(k) + " opt " + opt + ": " + smem + " bytes");
+      }
+    java.nio.file.Path report = java.nio.file.Path.of("target", "cuda", "learned_pk.ptxas.txt");
+    org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.exists(report), "no ptxas report (built without nvcc)");
+    var spills = KernelResourceReportTest.parse(java.nio.file.Files.readString(report));
+    for (String t : new String[] {"bf16", "f16"})
+      for (String k : new String[] {"32x32r2w12o11", "32x32r2w12o15", "32x32r2w12o27", "16x32r2w12o11", "16x32r2w12o27", "16x16r2w12o8",
+          "16x16r2w12o11", "16x16r2w12o27"}) {
+        String key = "lpk_forward_" + t + "_" + k + "@sm_90a";
+        assertEquals("0,0", spills.get(key), key + " spills (or is missing)");
+      }
   }
 
   @Test

@@ -110,6 +110,7 @@ public final class LearnedBench {
     }
     if (args.length == 3 && args[0].equals("profile") && args[2].equals("packed")) { profilePacked(Integer.parseInt(args[1])); return; }
     if (args.length == 3 && args[0].equals("profile") && args[2].equals("packedopt")) { profilePackedOpt(Integer.parseInt(args[1])); return; }
+    if (args.length == 3 && args[0].equals("profile") && args[2].equals("packedopt2")) { profilePackedOpt2(Integer.parseInt(args[1])); return; }
     if (args.length >= 1 && args[0].equals("mma")) { mmaRate(args.length > 1 ? Integer.parseInt(args[1]) : 4); return; }
     FlashButterflyFwdBench.run("LearnedBench", args, new int[] {256, 512, 1024}, LearnedBench::length);
   }
@@ -183,6 +184,23 @@ public final class LearnedBench {
       int[][] runs = {{0, 0}, {0, 1}, {0, 2}, {0, 3}, {1, 0}, {1, 3}};   // {r2, variant} (sitting s1)
       for (int[] r : runs)
         try (var pk = PackedLearnedConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).batchRows(r[0] == 1).variant(r[1]).setWeights(w[0], w[1])) {
+          pk.forward(u, y, B);
+          dev.synchronize();
+          System.out.println("profiled " + pk + " " + pk.kernelName());
+        }
+    }
+  }
+
+  /** ncu target (session 12, pkopt2): one forward each of the packed r2w12 variants 3, 11 and 27 at B = 64, H = 768, causal, bf16, untimed. */
+  static void profilePackedOpt2(int L) {
+    int B = 64, H = 768;
+    long n = (long) B * H * L;
+    float[][] w = CudaConvBench.weights(H, L);
+    try (CudaDevice dev = CudaDevice.open(0); var u = dev.alloc(2 * n); var y = dev.alloc(2 * n)) {
+      DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
+      for (int v : new int[] {3, 11, 27})
+        try (var pk = PackedLearnedConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).batchRows(true).variant(v).setWeights(w[0], w[1])) {
+          if (!pk.kernelExists()) continue;
           pk.forward(u, y, B);
           dev.synchronize();
           System.out.println("profiled " + pk + " " + pk.kernelName());
@@ -353,6 +371,7 @@ public final class LearnedBench {
   static int packedVariant(String spec) {
     for (String part : spec.split(":"))
       if (part.matches("o[0-7]")) return part.charAt(1) - '0';
+      else if (part.matches("o(8|11|15|27)")) return Integer.parseInt(part.substring(1));   // pkopt2: + channel groups (bit 8)
     return 0;
   }
 

@@ -42,43 +42,6 @@ final class CudaLearnedConv {
         && LearnedButterflyConv.tensorCoresSupport(p.factors().get(0), p.factors().get(1), io);
   }
 
-  /** What the tensor op needs of a GPU plan ({@link LearnedButterflyConv} or {@link PackedLearnedConv}). */
-  private interface Plan {
-    int[] factors();
-    void upload(double[][] blocks, float[] k0, float[] k1, float[] d);   // k1 null unless bidirectional
-    void forward(DeviceBuffer u, DeviceBuffer y, int b);
-    void backward(DeviceBuffer u, DeviceBuffer dy, int b, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD);
-    double[][] blockGrads();
-  }
-
-  private static Plan of(LearnedButterflyConv p) {
-    return new Plan() {
-      public int[] factors() { return p.factors(); }
-      public void upload(double[][] bl, float[] k0, float[] k1, float[] d) {
-        p.setBlocks(bl);
-        if (k1 != null) p.setWeights(k0, k1, d); else p.setWeights(k0, d);
-      }
-      public void forward(DeviceBuffer u, DeviceBuffer y, int b) { p.forward(u, y, b); }
-      public void backward(DeviceBuffer u, DeviceBuffer dy, int b, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD) { p.backward(u, dy, b, du, dk, dD); }
-      public double[][] blockGrads() { return p.blockGrads(); }
-      @Override public String toString() { return p.toString(); }
-    };
-  }
-
-  private static Plan of(PackedLearnedConv p) {
-    return new Plan() {
-      public int[] factors() { return p.factors(); }
-      public void upload(double[][] bl, float[] k0, float[] k1, float[] d) {
-        p.setBlocks(bl);
-        if (k1 != null) p.setWeights(k0, k1, d); else p.setWeights(k0, d);
-      }
-      public void forward(DeviceBuffer u, DeviceBuffer y, int b) { p.forward(u, y, b); }
-      public void backward(DeviceBuffer u, DeviceBuffer dy, int b, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD) { p.backward(u, dy, b, du, dk, dD); }
-      public double[][] blockGrads() { return p.blockGrads(); }
-      @Override public String toString() { return p.toString(); }
-    };
-  }
-
   /** y = conv(u, k) + D u, or null when these operands are not the kernel's (F32 / 16-bit, one channel, N <= 2048). */
   static Tensor apply(CudaBackend be, Tensor u, Tensor k, Tensor d, ai.longconv4j.conv.ConvMode lmode, Tensor[] blocks) {
     return run(be, u, k, d, lmode, blocks, false);
@@ -98,9 +61,9 @@ final class CudaLearnedConv {
     ConvMode mode = CudaFlashLongConv.mode(lmode);
     CudaBackend.Gpu g = be.gpu(u.device());
     String op = packed ? "LongConv.learnedPacked" : "LongConv.learned", tag = packed ? "longconv[LEARNED_PACKED]" : "longconv[LEARNED]";
-    Plan plan;
+    LearnedPlan plan;
     try {
-      plan = packed ? of(g.packedLearned(h, l, lk, mode, io)) : of(g.learned(h, l, lk, mode, io));
+      plan = packed ? g.packedLearned(h, l, lk, mode, io) : g.learned(h, l, lk, mode, io);
     } catch (IllegalArgumentException e) {
       return null;                                  // e.g. N > 2048: no GPU path
     }
@@ -120,7 +83,10 @@ final class CudaLearnedConv {
     }
     float[] da = d == null ? new float[h] : d.toFloatArray();
     if (da.length != h) throw new IllegalArgumentException(op + ": D must hold H=" + h + " values, got " + da.length);
-    Runnable upload = () -> plan.upload(ba, k0, k1, da);
+    Runnable upload = () -> {
+      plan.setBlocks(ba);
+      if (bi) plan.setWeights(k0, k1, da); else plan.setWeights(k0, da);
+    };
     Tensor uc = CudaFlashLongConv.fresh(u.detach());
     CudaStorage us = (CudaStorage) uc.storage();
     CudaStorage y = be.allocate(g, u.dtype(), b * h * l);

@@ -30,7 +30,7 @@ import ai.longconv4j.conv.LearnedButterfly;
  * jshell> lb.setWeights(k, D); lb.forward(u, y, 64);
  * }</pre>
  */
-public final class LearnedButterflyConv implements AutoCloseable {
+public final class LearnedButterflyConv implements AutoCloseable, LearnedPlan {
   /** Largest FFT: seven N-point complex fp32 buffers of the backward fit in shared memory. */
   public static final int MAX_N = 2048;
   private static final String MODULE = "learned", MODULE_TC = "learned_tc", MODULE_TC_BWD = "learned_tc_bwd",

@@ -32,7 +32,7 @@ import ai.longconv4j.conv.PackedLearnedButterfly;
  * jshell> pk.setWeights(k, D); pk.forward(u, y, 64); pk.backwardInput(dy, du, 64);
  * }</pre>
  */
-public final class PackedLearnedConv implements AutoCloseable {
+public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
   private static final String MODULE = "learned_pk";
   /** The factorizations of M this GPU forward covers, {N1, N2}. */
   private static final int[][] COVERED = {{16, 16}, {16, 32}, {32, 32}};

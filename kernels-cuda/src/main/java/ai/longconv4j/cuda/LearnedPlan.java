@@ -1,0 +1,28 @@
+// Shapes: B batch, H channels, L length, Lk taps per side; u, y, dy, du (B, H, L) device arrays; dk (sides, H, Lk) fp32; dD (H)
+//   fp32; blocks {Fa, Fb, Gb, Ga} complex interleaved (n, n, 2).
+package ai.longconv4j.cuda;
+
+/**
+ * What the tensor op ({@link CudaLearnedConv}) needs of a learned-butterfly GPU plan: {@link LearnedButterflyConv}
+ * (engine LEARNED) and {@link PackedLearnedConv} (LEARNED_PACKED) — block factors, uploads of blocks and weights, the
+ * forward, the backward and the block gradients it leaves.
+ */
+interface LearnedPlan {
+  /** (N1, N2): Fa and Ga are N1 x N1, Fb and Gb N2 x N2. */
+  int[] factors();
+
+  LearnedPlan setBlocks(double[][] blocks);
+
+  /** One-sided kernels k (H, Lk) and D (H). */
+  LearnedPlan setWeights(float[] k, float[] D);
+
+  /** BIDIRECTIONAL: k0, k1 (H, Lk each) and D (H). */
+  LearnedPlan setWeights(float[] k0, float[] k1, float[] D);
+
+  void forward(DeviceBuffer u, DeviceBuffer y, int B);
+
+  void backward(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD);
+
+  /** The four block gradients of the last {@link #backward}, as the blocks' layouts. */
+  double[][] blockGrads();
+}

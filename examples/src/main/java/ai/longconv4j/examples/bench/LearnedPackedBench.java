@@ -186,9 +186,14 @@ public final class LearnedPackedBench {
           // pkbwd2: {fusedpq, cachedadj, sync, dkg, streams, grama, sidedk} ("-": cleared, the default), staged + direct (the
           // defaults): pkbwd2's defaults, pkbwd's final defaults, one stream, dk on the side stream, the defaults again
           // (s2 also visited lpkb_dk's batch groups 2 / 4 / 8 and the form-A Grams in 4 / 2 stages: bench-runs/pkbwd2/s2)
-          String[][] routes = {{"-", "-", "-", "-", "-", "-", "-"}, {"16x16", "false", "true", "1", "1", "-", "-"},
-              {"-", "-", "-", "-", "1", "-", "-"}, {"-", "-", "-", "-", "-", "-", "true"}, {"-", "-", "-", "-", "-", "-", "-"}};
-          String[] keys = {"fusedpq", "cachedadj", "sync", "dkg", "streams", "grama", "sidedk"};
+          // pkbwd3: + {gramsm, gbsm, sidegrams}: the defaults, one stream (every phase on the device's stream), one stream with
+          // the Gram grids of resident blocks only (gbsm 3, gramsm 5), two streams with those, + dGb on the side stream, +
+          // dGb and dFb there with dk, the defaults again
+          String[][] routes = {{"-", "-", "-", "-", "-", "-", "-", "-", "-", "-"}, {"-", "-", "-", "-", "1", "-", "-", "-", "-", "-"},
+              {"-", "-", "-", "-", "1", "-", "-", "5", "3", "-"}, {"-", "-", "-", "-", "-", "-", "-", "5", "3", "-"},
+              {"-", "-", "-", "-", "-", "-", "-", "5", "3", "gb"}, {"-", "-", "-", "-", "-", "-", "true", "5", "3", "gb/fb"},
+              {"-", "-", "-", "-", "-", "-", "-", "-", "-", "-"}};
+          String[] keys = {"fusedpq", "cachedadj", "sync", "dkg", "streams", "grama", "sidedk", "gramsm", "gbsm", "sidegrams"};
           for (String[] r : routes) {
             for (int i = 0; i < keys.length; i++) {
               if (r[i].equals("-")) System.clearProperty("longconv4j.pk.bwd." + keys[i]);

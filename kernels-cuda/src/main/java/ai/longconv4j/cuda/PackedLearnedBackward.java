@@ -64,10 +64,22 @@ final class PackedLearnedBackward implements AutoCloseable {
    */
   private int gramGrid(int rows) { return Math.min(rows, gramPerSm * device.smCount()); }
 
-  /** The partial sums' planes: enough for either Gram kernel's grid. */
+  /**
+   * The partial sums' planes: enough for any Gram grid gramsm / gbsm allow (8 blocks per SM, 8.7 MB at 32 x 32 on 132
+   * SMs), so that a grid change between calls does not reallocate the kept workspaces (and drop a forwardForBackward's
+   * dumps: pkbwd3's sitting s1, whose part size followed the call's grids, lost them).
+   */
   private long partBytes(int rows) {
-    return 8L * Math.min(rows, Math.max(3, Math.max(gramPerSm, gbPerSm)) * device.smCount()) * Math.max(n1, n2) * Math.max(n1, n2);
+    return 8L * Math.min(rows, 8 * device.smCount()) * Math.max(n1, n2) * Math.max(n1, n2);
   }
+
+  /**
+   * pkbwd3's default grids (blocks per SM) at N1 = 16 (16 x 16, 16 x 32), 4 elsewhere (pkbwd2's): lbt_gram 5, lpkb_gram_b 3
+   * (the blocks resident per SM by their registers: PackedLearnedBackwardHostTest checks it against the ptxas reports).
+   */
+  static int defaultGramPerSm(int n1, int n2) { return n1 == 16 ? 5 : 4; }
+
+  static int defaultGbPerSm(int n1, int n2) { return n1 == 16 ? 3 : 4; }
 
   /**
    * du, dk, dD and the block gradients (then read with {@link #blockGrads}) of {@code sum(y * dy)}; the forward's device
@@ -130,11 +142,13 @@ final class PackedLearnedBackward implements AutoCloseable {
     // grid of 4 x SMs ran a second, partial wave of 132 blocks; lbt_gram (39-52 registers) has 4 to 6. sidegrams (a list of
     // fa / gb / fb joined by '/', or none): those block gradients on the side stream after the adjoint chain (streams 2
     // only; with sidedk after lpkb_dk / lbt_taps), the rest on the device's stream
-    gramPerSm = Integer.parseInt(System.getProperty("longconv4j.pk.bwd.gramsm", "4"));
-    gbPerSm = Integer.parseInt(System.getProperty("longconv4j.pk.bwd.gbsm", "4"));
+    // Defaults since pkbwd3's s1 (fwd+bwd in both orders: 256 0.434 / 0.434 ms against 0.467 / 0.459, 512 0.713 / 0.715
+    // against 0.773 / 0.773): at N1 = 16 gramsm 5, gbsm 3, sidegrams gb; at 32 x 32 pkbwd2's (4, 4, none)
+    gramPerSm = Integer.parseInt(System.getProperty("longconv4j.pk.bwd.gramsm", "" + defaultGramPerSm(n1, n2)));
+    gbPerSm = Integer.parseInt(System.getProperty("longconv4j.pk.bwd.gbsm", "" + defaultGbPerSm(n1, n2)));
     if (gramPerSm < 1 || gramPerSm > 8 || gbPerSm < 1 || gbPerSm > 8)
       throw new IllegalArgumentException("longconv4j.pk.bwd.gramsm / gbsm: 1 to 8 blocks per SM, got " + gramPerSm + " / " + gbPerSm);
-    String sgv = System.getProperty("longconv4j.pk.bwd.sidegrams", "none");
+    String sgv = System.getProperty("longconv4j.pk.bwd.sidegrams", n1 == 16 ? "gb" : "none");
     if (!sgv.matches("none|(fa|gb|fb)(/(fa|gb|fb))*"))
       throw new IllegalArgumentException("longconv4j.pk.bwd.sidegrams: none or fa / gb / fb joined by '/', got " + sgv);
     boolean[] sideGram = new boolean[4];
@@ -144,10 +158,11 @@ final class PackedLearnedBackward implements AutoCloseable {
     CudaStream s = device.stream();
     long partBytes = partBytes(rows);
     // the forward chain's dumps of a forwardSaving on this u, B and route (consumed here either way)
+    if (!sync) ensureKept(B, direct);   // kept workspaces (a saved forward's allocation has this B: kept as they are; a
+    // reallocation drops the saved dumps, so saved is read after it)
     boolean saved = !sync && savedU == u && savedB == B && savedDirect == direct;
     savedU = null;
-    if (!sync) ensureKept(B, direct);   // kept workspaces (a saved forward's allocation has this B: kept as they are)
-    else if (rawPending) {   // a sync = false call's gradients not read yet: they are dropped with its workspaces
+    if (sync && rawPending) {   // a sync = false call's gradients not read yet: they are dropped with its workspaces
       s.synchronize();
       closeKept();
     }

@@ -58,8 +58,9 @@ class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
    * only), the forward chain's dumps saved by forwardForBackward (defaults, and on the first route's kernels: ins dumps,
    * 4-byte stores); helper pkbwd3's Gram grids (gramsm / gbsm blocks per SM) and block gradients on the side stream
    * (sidegrams): with dGb there, with all three and dk there, on the first route's kernels (ins dumps: the fork after the
-   * adjoint chain) with one-block-per-SM grids, with the closing synchronisation (part2 per call), with forwardForBackward;
-   * then all defaults. The raw block gradients are NaN-poisoned before every call (longconv4j.pk.bwd.poison).
+   * adjoint chain) with one-block-per-SM grids, with the closing synchronisation (part2 per call), with forwardForBackward
+   * (s1 found the kept workspaces reallocated there, dropping the saved dumps); pkbwd2's grids and one stream for the Grams
+   * (gramsm 4, gbsm 4, sidegrams none: pkbwd3's slow twin at N1 = 16, where "-" is now 5 / 3 / gb); then all defaults. The raw block gradients are NaN-poisoned before every call (longconv4j.pk.bwd.poison).
    */
   private static final String[][] ROUTES = {{"false", "false", "false", "-", "false", "true", "1", "1", "-", "-", "-", "-", "-"},
       {"true", "true", "false", "-", "false", "true", "1", "1", "-", "-", "-", "-", "-"},
@@ -72,6 +73,7 @@ class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
       {"-", "-", "-", "-", "-", "-", "-", "-", "false", "-", "-", "-", "-"},
       {"-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "save"},
       {"false", "false", "false", "-", "-", "-", "-", "-", "-", "-", "-", "-", "save"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "4", "4", "none", "-"},
       {"-", "-", "-", "-", "-", "-", "-", "-", "-", "6", "3", "gb", "-"},
       {"-", "-", "-", "-", "-", "-", "-", "-", "true", "5", "3", "fa/gb/fb", "-"},
       {"false", "false", "-", "-", "-", "-", "-", "-", "-", "1", "1", "fa/fb", "-"},

@@ -60,7 +60,8 @@ class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
    * (sidegrams): with dGb there, with all three and dk there, on the first route's kernels (ins dumps: the fork after the
    * adjoint chain) with one-block-per-SM grids, with the closing synchronisation (part2 per call), with forwardForBackward
    * (s1 found the kept workspaces reallocated there, dropping the saved dumps); pkbwd2's grids and one stream for the Grams
-   * (gramsm 4, gbsm 4, sidegrams none: pkbwd3's slow twin at N1 = 16, where "-" is now 5 / 3 / gb); then all defaults. The raw block gradients are NaN-poisoned before every call (longconv4j.pk.bwd.poison).
+   * (gramsm 4, gbsm 4, sidegrams none: pkbwd3's slow twin at N1 = 16, where "-" is now 5 / 3 / gb) and pkbwd3's N1 = 16
+   * defaults set explicitly (at 32 x 32 too, where they are a candidate); then all defaults. The raw block gradients are NaN-poisoned before every call (longconv4j.pk.bwd.poison).
    */
   private static final String[][] ROUTES = {{"false", "false", "false", "-", "false", "true", "1", "1", "-", "-", "-", "-", "-"},
       {"true", "true", "false", "-", "false", "true", "1", "1", "-", "-", "-", "-", "-"},
@@ -74,6 +75,7 @@ class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
       {"-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "save"},
       {"false", "false", "false", "-", "-", "-", "-", "-", "-", "-", "-", "-", "save"},
       {"-", "-", "-", "-", "-", "-", "-", "-", "-", "4", "4", "none", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "5", "3", "gb", "-"},
       {"-", "-", "-", "-", "-", "-", "-", "-", "-", "6", "3", "gb", "-"},
       {"-", "-", "-", "-", "-", "-", "-", "-", "true", "5", "3", "fa/gb/fb", "-"},
       {"false", "false", "-", "-", "-", "-", "-", "-", "-", "1", "1", "fa/fb", "-"},

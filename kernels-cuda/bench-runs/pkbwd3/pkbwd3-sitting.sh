@@ -14,6 +14,7 @@ out=${1:-/tmp/pkbwd3-sitting}; mkdir -p "$out"
 DEV=${DEV:-.device/pkbwd3}
 LS=${LS:-1024,512,256}
 ORDER=${ORDER:-fb,packed,packed:gramsm=4+gbsm=4+sidegrams=none,packed:gramsm=5+gbsm=3+sidegrams=gb,packed:savefwd=true}
+# s3: this ORDER (PHASES=0)
 # s2: ORDER=fb,packed,packed:gramsm=4+gbsm=4+sidegrams=none,packed:gramsm=5+gbsm=3,packed:gramsm=5+gbsm=3+sidegrams=gb
 # s1: LS=512,256 ORDER=fb,packed,packed:gramsm=5+gbsm=3,packed:gramsm=5+gbsm=3+sidegrams=gb,packed:gramsm=5+gbsm=3+sidedk=true+sidegrams=gb/fb,packed:gramsm=6+gbsm=3+sidegrams=gb (defaults then pkbwd2's)
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw,power.limit,temperature.gpu --format=csv; date -u; } \

@@ -21,7 +21,10 @@ import jcuda.driver.JCudaDriver;
  * bytes of dumps held by the plan until {@link #close}) and the backward does not synchronise: the block gradients stay
  * on the device until {@link #blockGrads} copies them (a blocking copy, ordered after the queued kernels). The adjoint
  * chain's blocks and coefficients are the plan's own ({@code cachedadj}); {@code streams=2} puts dGa's Gram and dD on a
- * second stream, joined before the call returns.
+ * second stream, joined before the call returns. Since helper pkbwd3 (at N1 = 16, i.e. 16 x 16 and 16 x 32): the Gram
+ * kernels' persistent grids are the blocks resident per SM (lpkb_gram_b 3, lbt_gram 5; was 4 x SMs for both, a second
+ * partial wave for lpkb_gram_b) and dGb's Gram runs on the second stream after the adjoint chain ({@code gramsm / gbsm /
+ * sidegrams}; {@code gramsm=4 gbsm=4 sidegrams=none} is pkbwd2's route).
  */
 final class PackedLearnedBackward implements AutoCloseable {
   private static final String MODULE = "learned_pk_bwd", MODULE_FWD = "learned_pk", MODULE_GRAM = "learned_tc_bwd";
@@ -143,7 +146,9 @@ final class PackedLearnedBackward implements AutoCloseable {
     // fa / gb / fb joined by '/', or none): those block gradients on the side stream after the adjoint chain (streams 2
     // only; with sidedk after lpkb_dk / lbt_taps), the rest on the device's stream
     // Defaults since pkbwd3's s1 (fwd+bwd in both orders: 256 0.434 / 0.434 ms against 0.467 / 0.459, 512 0.713 / 0.715
-    // against 0.773 / 0.773): at N1 = 16 gramsm 5, gbsm 3, sidegrams gb; at 32 x 32 pkbwd2's (4, 4, none)
+    // against 0.773 / 0.773; s3: 0.438 / 0.441 against 0.459 / 0.457, 0.733 / 0.746 against 0.771 / 0.770): at N1 = 16
+    // gramsm 5, gbsm 3, sidegrams gb; at 32 x 32 pkbwd2's (4, 4, none): 5 / 3 / gb there was not faster in both orders
+    // (s3 fwd+bwd 1.356 / 1.372 against the defaults' 1.350 / 1.357 ms)
     gramPerSm = Integer.parseInt(System.getProperty("longconv4j.pk.bwd.gramsm", "" + defaultGramPerSm(n1, n2)));
     gbPerSm = Integer.parseInt(System.getProperty("longconv4j.pk.bwd.gbsm", "" + defaultGbPerSm(n1, n2)));
     if (gramPerSm < 1 || gramPerSm > 8 || gbPerSm < 1 || gbPerSm > 8)

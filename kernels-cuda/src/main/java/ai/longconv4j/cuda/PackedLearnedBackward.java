@@ -21,7 +21,10 @@ import jcuda.driver.JCudaDriver;
  * bytes of dumps held by the plan until {@link #close}) and the backward does not synchronise: the block gradients stay
  * on the device until {@link #blockGrads} copies them (a blocking copy, ordered after the queued kernels). The adjoint
  * chain's blocks and coefficients are the plan's own ({@code cachedadj}); {@code streams=2} puts dGa's Gram and dD on a
- * second stream, joined before the call returns.
+ * second stream, joined before the call returns. Since helper pkbwd3 (at N1 = 16, i.e. 16 x 16 and 16 x 32): the Gram
+ * kernels' persistent grids are the blocks resident per SM (lpkb_gram_b 3, lbt_gram 5; was 4 x SMs for both, a second
+ * partial wave for lpkb_gram_b) and dGb's Gram runs on the second stream after the adjoint chain ({@code gramsm / gbsm /
+ * sidegrams}; {@code gramsm=4 gbsm=4 sidegrams=none} is pkbwd2's route).
  */
 final class PackedLearnedBackward implements AutoCloseable {
   private static final String MODULE = "learned_pk_bwd", MODULE_FWD = "learned_pk", MODULE_GRAM = "learned_tc_bwd";
@@ -42,6 +45,8 @@ final class PackedLearnedBackward implements AutoCloseable {
   private DeviceBuffer savedU;
   private int savedB;
   private boolean savedDirect;
+  // helper pkbwd3's grids (per call, from gramsm / gbsm): resident blocks per SM of lbt_gram (form A / B) and lpkb_gram_b
+  private int gramPerSm = 4, gbPerSm = 4;
 
   PackedLearnedBackward(CudaDevice device, int h, int l, int lk, int n1, int n2, int taps, ElementType io) {
     // the chains stage 16 rows of the packed row (learned_pk.cu's x stage) and lpkb_gram_b takes 16 non-zero rows
@@ -56,8 +61,28 @@ final class PackedLearnedBackward implements AutoCloseable {
   /** Complex entries of the four blocks. */
   private int blockElements() { return 2 * (n1 * n1 + n2 * n2); }
 
-  /** Grid of the Gram kernels: 4 blocks of 256 per SM (learned_tc_bwd.cu's async Grams), at most the rows. */
-  private int gramGrid(int rows) { return Math.min(rows, 4 * device.smCount()); }
+  /**
+   * Grid of the lbt_gram kernels: gramPerSm blocks of 256 per SM (4 before pkbwd3: learned_tc_bwd.cu's async Grams), at
+   * most the rows.
+   */
+  private int gramGrid(int rows) { return Math.min(rows, gramPerSm * device.smCount()); }
+
+  /**
+   * The partial sums' planes: enough for any Gram grid gramsm / gbsm allow (8 blocks per SM, 8.7 MB at 32 x 32 on 132
+   * SMs), so that a grid change between calls does not reallocate the kept workspaces (and drop a forwardForBackward's
+   * dumps: pkbwd3's sitting s1, whose part size followed the call's grids, lost them).
+   */
+  private long partBytes(int rows) {
+    return 8L * Math.min(rows, 8 * device.smCount()) * Math.max(n1, n2) * Math.max(n1, n2);
+  }
+
+  /**
+   * pkbwd3's default grids (blocks per SM) at N1 = 16 (16 x 16, 16 x 32), 4 elsewhere (pkbwd2's): lbt_gram 5, lpkb_gram_b 3
+   * (the blocks resident per SM by their registers: PackedLearnedBackwardHostTest checks it against the ptxas reports).
+   */
+  static int defaultGramPerSm(int n1, int n2) { return n1 == 16 ? 5 : 4; }
+
+  static int defaultGbPerSm(int n1, int n2) { return n1 == 16 ? 3 : 4; }
 
   /**
    * du, dk, dD and the block gradients (then read with {@link #blockGrads}) of {@code sum(y * dy)}; the forward's device
@@ -114,15 +139,35 @@ final class PackedLearnedBackward implements AutoCloseable {
     String grama = System.getProperty("longconv4j.pk.bwd.grama", n2 == 32 ? "p" : "s");
     if (!grama.matches("[ps34]") || (grama.equals("p") && n2 != 32))
       throw new IllegalArgumentException("longconv4j.pk.bwd.grama: p (N2 = 32 only), s, 3 or 4, got " + grama + " at " + n1 + " x " + n2);
+    // helper pkbwd3 (slow twins: gramsm=4 gbsm=4 sidegrams=none, pkbwd2's defaults): gramsm / gbsm: the grids of the
+    // persistent Gram kernels in blocks per SM (lbt_gram / lpkb_gram_b; both were 4 x SMs); lpkb_gram_b (77 / 74 registers
+    // at 16 x 16 / 16 x 32, sm_90a ptxas) has 3 blocks of 256 resident per SM (80 x 256 = 20,480 of 65,536 registers), so a
+    // grid of 4 x SMs ran a second, partial wave of 132 blocks; lbt_gram (39-52 registers) has 4 to 6. sidegrams (a list of
+    // fa / gb / fb joined by '/', or none): those block gradients on the side stream after the adjoint chain (streams 2
+    // only; with sidedk after lpkb_dk / lbt_taps), the rest on the device's stream
+    // Defaults since pkbwd3's s1 (fwd+bwd in both orders: 256 0.434 / 0.434 ms against 0.467 / 0.459, 512 0.713 / 0.715
+    // against 0.773 / 0.773; s3: 0.438 / 0.441 against 0.459 / 0.457, 0.733 / 0.746 against 0.771 / 0.770): at N1 = 16
+    // gramsm 5, gbsm 3, sidegrams gb; at 32 x 32 pkbwd2's (4, 4, none): 5 / 3 / gb there was not faster in both orders
+    // (s3 fwd+bwd 1.356 / 1.372 against the defaults' 1.350 / 1.357 ms)
+    gramPerSm = Integer.parseInt(System.getProperty("longconv4j.pk.bwd.gramsm", "" + defaultGramPerSm(n1, n2)));
+    gbPerSm = Integer.parseInt(System.getProperty("longconv4j.pk.bwd.gbsm", "" + defaultGbPerSm(n1, n2)));
+    if (gramPerSm < 1 || gramPerSm > 8 || gbPerSm < 1 || gbPerSm > 8)
+      throw new IllegalArgumentException("longconv4j.pk.bwd.gramsm / gbsm: 1 to 8 blocks per SM, got " + gramPerSm + " / " + gbPerSm);
+    String sgv = System.getProperty("longconv4j.pk.bwd.sidegrams", n1 == 16 ? "gb" : "none");
+    if (!sgv.matches("none|(fa|gb|fb)(/(fa|gb|fb))*"))
+      throw new IllegalArgumentException("longconv4j.pk.bwd.sidegrams: none or fa / gb / fb joined by '/', got " + sgv);
+    boolean[] sideGram = new boolean[4];
+    for (String x : sgv.split("/")) if (!x.equals("none")) sideGram[java.util.List.of("ga", "fa", "gb", "fb").indexOf(x)] = true;
     int rows = B * h, e = blockElements(), gg = gramGrid(rows);
     long dump = (long) rows * 8 * m * 2;
     CudaStream s = device.stream();
-    long partBytes = 8L * gg * Math.max(n1, n2) * Math.max(n1, n2);
+    long partBytes = partBytes(rows);
     // the forward chain's dumps of a forwardSaving on this u, B and route (consumed here either way)
+    if (!sync) ensureKept(B, direct);   // kept workspaces (a saved forward's allocation has this B: kept as they are; a
+    // reallocation drops the saved dumps, so saved is read after it)
     boolean saved = !sync && savedU == u && savedB == B && savedDirect == direct;
     savedU = null;
-    if (!sync) ensureKept(B, direct);   // kept workspaces (a saved forward's allocation has this B: kept as they are)
-    else if (rawPending) {   // a sync = false call's gradients not read yet: they are dropped with its workspaces
+    if (sync && rawPending) {   // a sync = false call's gradients not read yet: they are dropped with its workspaces
       s.synchronize();
       closeKept();
     }
@@ -134,7 +179,7 @@ final class PackedLearnedBackward implements AutoCloseable {
          DeviceBuffer dpq = sync && fusedPq ? device.alloc(16L * h * m) : null;
          DeviceBuffer part2 = sync && streams == 2 ? device.alloc(partBytes) : null) {
       run(u, dy, B, du, dk, dD, pq, d, blocks, prep, convPrepAdj, convPqAdj, direct, staged, fusedPq, phases, cachedAdj, sync, dkg, grama,
-          streams == 2 && du != dy && du != u ? side : null, sideDk, saved, sync ? part2 : kPart2,   // du in place of u / dy: one stream
+          streams == 2 && du != dy && du != u ? side : null, sideDk, sideGram, saved, sync ? part2 : kPart2,   // du in place of u / dy: one stream
           sync ? fd : kFd, sync ? ad : kAd, sync ? ins : kIns, sync ? part : kPart, sync ? g : kG,
           cachedAdj ? null : sync ? adjBlocks : kAdjBlocks, cachedAdj ? convPrepAdj : sync ? prepAdj : kPrepAdj,
           cachedAdj ? convPqAdj : sync ? pqAdj : kPqAdj, sync ? raw : kRaw, sync ? dpq : kDpq);
@@ -143,8 +188,8 @@ final class PackedLearnedBackward implements AutoCloseable {
 
   /** The kept workspaces for B rows of H and the route's ins dump: (re)allocated when missing or too small. */
   private void ensureKept(int B, boolean direct) {
-    int rows = B * h, e = blockElements(), gg = gramGrid(rows);
-    long dump = (long) rows * 8 * m * 2, partBytes = 8L * gg * Math.max(n1, n2) * Math.max(n1, n2);
+    int rows = B * h, e = blockElements();
+    long dump = (long) rows * 8 * m * 2, partBytes = partBytes(rows);
     if (kFd == null || kFd.bytes() < dump || kPart.bytes() < partBytes || (!direct && (kIns == null || kIns.bytes() < dump))) {
       device.stream().synchronize();   // after the queued work that may use them
       closeKept();
@@ -176,10 +221,14 @@ final class PackedLearnedBackward implements AutoCloseable {
 
   private void run(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD, DeviceBuffer pq, DeviceBuffer d,
       DeviceBuffer blocks, DeviceBuffer prep, DeviceBuffer convPrepAdj, DeviceBuffer convPqAdj, boolean direct, boolean staged, boolean fusedPq,
-      boolean phases, boolean cachedAdj, boolean sync, int dkg, String grama, CudaStream s2, boolean sideDk, boolean saved, DeviceBuffer part2, DeviceBuffer fd, DeviceBuffer ad, DeviceBuffer ins,
+      boolean phases, boolean cachedAdj, boolean sync, int dkg, String grama, CudaStream s2, boolean sideDk, boolean[] sideGram, boolean saved, DeviceBuffer part2, DeviceBuffer fd, DeviceBuffer ad, DeviceBuffer ins,
       DeviceBuffer part, DeviceBuffer g, DeviceBuffer adjBlocks, DeviceBuffer prepAdj, DeviceBuffer pqAdj, DeviceBuffer raw, DeviceBuffer dpq) {
     int rows = B * h, e = blockElements(), gg = gramGrid(rows);
+    boolean anySideGram = s2 != null && (sideGram[1] || sideGram[2] || sideGram[3]);
     CudaStream s = device.stream();
+    // tests (pkbwd3): the raw block gradients poisoned first (NaN; cuMemsetD32 on the legacy stream, after the queued
+    // work), so a Gram that a route leaves out cannot pass on a former call's values
+    if (Boolean.getBoolean("longconv4j.pk.bwd.poison")) raw.fill32(0x7fc00000);
     CudaEvent[] ev = phases ? new CudaEvent[24] : null;
     int[] ne = {0};
     String[] names = new String[24];   // phases: the name of the span that ends at event i
@@ -208,7 +257,7 @@ final class PackedLearnedBackward implements AutoCloseable {
         Check.cu(JCudaDriver.cuStreamWaitEvent(s2.cu(), evFork, 0), "cuStreamWaitEvent", "device " + device.index());
         gram(0, s2, part2, mb, mg, u, dy, fd, ad, ins, raw, direct, grama, rows, gg, none, x -> { });
         mg.kernel("lbt_dkp3_" + io.tag()).launch(s2, h, 1, 256, 0, none, none, u, dy, none, dD, B, h, l, 0, n2, 1f);
-        if (!sideDk) {
+        if (!sideDk && !anySideGram) {
           device.makeCurrent();
           Check.cu(JCudaDriver.cuEventRecord(evJoin, s2.cu()), "cuEventRecord", "device " + device.index());
         }
@@ -229,17 +278,19 @@ final class PackedLearnedBackward implements AutoCloseable {
         mg.kernel("lbt_taps").launch(q, h, 1, 256, 12 * n, g, dk, h, lk, taps, 0, 0, n, 1);
         if (q == s) mark.accept("taps");
       };
-      if (s2 != null && sideDk) {   // the side stream, after its dGa and dD: wait for the adjoint chain, then dk
-        device.makeCurrent();
+      if (s2 != null && (sideDk || anySideGram)) {   // the side stream, after its dGa and dD: wait for the adjoint chain, then dk
+        device.makeCurrent();   // and / or sidegrams' block gradients (into part2, after dGa's reduction on the same stream)
         Check.cu(JCudaDriver.cuEventRecord(evFork, s.cu()), "cuEventRecord", "device " + device.index());
         Check.cu(JCudaDriver.cuStreamWaitEvent(s2.cu(), evFork, 0), "cuStreamWaitEvent", "device " + device.index());
-        dkTaps.accept(s2);
+        if (sideDk) dkTaps.accept(s2);
+        for (int i = 1; i < 4; i++) if (sideGram[i]) gram(i, s2, part2, mb, mg, u, dy, fd, ad, ins, raw, direct, grama, rows, gg, none, x -> { });
         device.makeCurrent();
         Check.cu(JCudaDriver.cuEventRecord(evJoin, s2.cu()), "cuEventRecord", "device " + device.index());
       }
       mark.accept("chainA");
       // block gradients (streams = 2: dGa on the side stream)
       for (int i = s2 != null ? 1 : 0; i < 4; i++) {
+        if (s2 != null && sideGram[i]) continue;   // on the side stream
         gram(i, s, part, mb, mg, u, dy, fd, ad, ins, raw, direct, grama, rows, gg, none, mark);
         mark.accept("red" + GRAM_NAMES[i].substring(4));   // the Gram kernel, then its lbt_gram_reduce2
       }
@@ -261,7 +312,8 @@ final class PackedLearnedBackward implements AutoCloseable {
       }
       if (ev != null) {
         var sb = new StringBuilder("packed bwd phases (ms) B=" + B + " H=" + h + " L=" + l + " direct=" + direct + " staged=" + staged
-            + " fusedPq=" + fusedPq + " grama=" + grama + " cachedAdj=" + cachedAdj + " sync=" + sync + " dkg=" + dkg + " streams=" + (s2 != null ? 2 : 1) + " sideDk=" + sideDk + " saved=" + saved + ":");
+            + " fusedPq=" + fusedPq + " grama=" + grama + " cachedAdj=" + cachedAdj + " sync=" + sync + " dkg=" + dkg + " streams=" + (s2 != null ? 2 : 1) + " sideDk=" + sideDk + " saved=" + saved
+            + " gramsm=" + gramPerSm + " gbsm=" + gbPerSm + " sideGrams=" + java.util.Arrays.toString(sideGram) + ":");
         for (int i = 1; i < ne[0]; i++) sb.append(String.format(" %s %.4f", names[i], ev[i].elapsedSince(ev[i - 1])));
         sb.append(String.format(" total %.4f", ev[ne[0] - 1].elapsedSince(ev[0])));
         System.out.println(sb);
@@ -291,7 +343,7 @@ final class PackedLearnedBackward implements AutoCloseable {
     int mm = (Integer) q[6], gq = gg;
     if (direct && i < 2) {   // lpkb_gram_b: the packed row read from dy (dGa, _x) or u (dFa, _d); RPS = 8 / (N1 / 16) rows a step
       int rps = 8 / (n1 / 16), xsm = 2 * rps * (n1 + 16) * (2 * n2 + 8) * 2;
-      gq = Math.min((rows + rps - 1) / rps, 4 * device.smCount());
+      gq = Math.min((rows + rps - 1) / rps, gbPerSm * device.smCount());
       mb.kernel("lpkb_gram_b_" + io.tag() + "_" + n1 + "x" + n2 + (i == 0 ? "_x" : "_d")).launch(s, gq, 1, 256, xsm,
           i == 0 ? dy : u, i == 0 ? fd : ad, 3, part, rows, l);
     } else {

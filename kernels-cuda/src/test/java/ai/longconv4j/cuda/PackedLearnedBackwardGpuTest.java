@@ -42,9 +42,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
   private static final String[] NAMES = {"dFa", "dFb", "dGb", "dGa"};
   /** The properties of ROUTES' columns (longconv4j.pk.bwd.*). */
-  private static final String[] KEYS = {"direct", "staged", "fusedpq", "grama", "cachedadj", "sync", "dkg", "streams", "sidedk"};
+  private static final String[] KEYS = {"direct", "staged", "fusedpq", "grama", "cachedadj", "sync", "dkg", "streams", "sidedk",
+      "gramsm", "gbsm", "sidegrams"};
   /** ROUTES' last column: "save" runs PackedLearnedConv.forwardForBackward on u first (its y checked against lib's forward). */
-  private static final int SAVE = 9;
+  private static final int SAVE = 12;
   /**
    * {direct, staged, fusedpq, grama, cachedadj, sync, dkg, streams, sidedk} ("-": the property cleared, its default): the
    * first route of sittings s1 / s2 (ins dumps, 4-byte dump stores, lpkb_dk on the dumps) with pkbwd's host side (the
@@ -55,15 +56,32 @@ class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
    * stream) with fusedPq on, with one stream, the first route's kernels on two streams (the fork after the adjoint chain)
    * also with dk on the side stream, the defaults with dk on the side stream and without (its default: on at 16 x 16
    * only), the forward chain's dumps saved by forwardForBackward (defaults, and on the first route's kernels: ins dumps,
-   * 4-byte stores), then all defaults.
+   * 4-byte stores); helper pkbwd3's Gram grids (gramsm / gbsm blocks per SM) and block gradients on the side stream
+   * (sidegrams): with dGb there, with all three and dk there, on the first route's kernels (ins dumps: the fork after the
+   * adjoint chain) with one-block-per-SM grids, with the closing synchronisation (part2 per call), with forwardForBackward
+   * (s1 found the kept workspaces reallocated there, dropping the saved dumps); pkbwd2's grids and one stream for the Grams
+   * (gramsm 4, gbsm 4, sidegrams none: pkbwd3's slow twin at N1 = 16, where "-" is now 5 / 3 / gb) and pkbwd3's N1 = 16
+   * defaults set explicitly (at 32 x 32 too, where they are a candidate); then all defaults. The raw block gradients are NaN-poisoned before every call (longconv4j.pk.bwd.poison).
    */
-  private static final String[][] ROUTES = {{"false", "false", "false", "-", "false", "true", "1", "1", "-", "-"},
-      {"true", "true", "false", "-", "false", "true", "1", "1", "-", "-"}, {"true", "true", "true", "3", "false", "true", "1", "1", "-", "-"},
-      {"true", "true", "16x16", "-", "false", "true", "1", "1", "-", "-"}, {"-", "-", "true", "-", "-", "-", "-", "-", "-", "-"},
-      {"-", "-", "-", "-", "-", "-", "-", "1", "-", "-"}, {"false", "false", "false", "-", "-", "-", "-", "2", "true", "-"},
-      {"-", "-", "-", "-", "-", "-", "-", "-", "true", "-"}, {"-", "-", "-", "-", "-", "-", "-", "-", "false", "-"},
-      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "save"}, {"false", "false", "false", "-", "-", "-", "-", "-", "-", "save"},
-      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "-"}};
+  private static final String[][] ROUTES = {{"false", "false", "false", "-", "false", "true", "1", "1", "-", "-", "-", "-", "-"},
+      {"true", "true", "false", "-", "false", "true", "1", "1", "-", "-", "-", "-", "-"},
+      {"true", "true", "true", "3", "false", "true", "1", "1", "-", "-", "-", "-", "-"},
+      {"true", "true", "16x16", "-", "false", "true", "1", "1", "-", "-", "-", "-", "-"},
+      {"-", "-", "true", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "1", "-", "-", "-", "-", "-"},
+      {"false", "false", "false", "-", "-", "-", "-", "2", "true", "-", "-", "-", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "true", "-", "-", "-", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "false", "-", "-", "-", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "save"},
+      {"false", "false", "false", "-", "-", "-", "-", "-", "-", "-", "-", "-", "save"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "4", "4", "none", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "5", "3", "gb", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "6", "3", "gb", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "true", "5", "3", "fa/gb/fb", "-"},
+      {"false", "false", "-", "-", "-", "-", "-", "-", "-", "1", "1", "fa/fb", "-"},
+      {"-", "-", "-", "-", "-", "true", "-", "-", "false", "-", "3", "gb/fb", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "6", "3", "gb", "save"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"}};
 
   static Stream<Arguments> cases() {
     // B, H, L, Lk, blocks (0: DFT, 1: DFT + 5 % noise, 2: fully random)
@@ -102,6 +120,7 @@ class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
         float[] ySaved = null;
         try {
           for (int i = 0; i < KEYS.length; i++) if (!route[i].equals("-")) System.setProperty("longconv4j.pk.bwd." + KEYS[i], route[i]);
+          System.setProperty("longconv4j.pk.bwd.poison", "true");   // a Gram left out shows as NaN
           if (route[SAVE].equals("save")) {   // the forward chain with its output and kept dumps; the backward skips it
             ys.fill32(0x7fc07fc0);
             pk.forwardForBackward(du16, ys, B);
@@ -113,6 +132,7 @@ class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
           pk.backward(du16, ddy, B, out, dk, dD);
         } finally {
           for (String key : KEYS) System.clearProperty("longconv4j.pk.bwd." + key);
+          System.clearProperty("longconv4j.pk.bwd.poison");
         }
         short[] all = LearnedCase.read(dev, out, n + tail);
         duG = ConvCase.read(dev, out, io, n);

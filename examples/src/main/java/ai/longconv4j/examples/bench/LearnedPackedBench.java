@@ -186,9 +186,14 @@ public final class LearnedPackedBench {
           // pkbwd2: {fusedpq, cachedadj, sync, dkg, streams, grama, sidedk} ("-": cleared, the default), staged + direct (the
           // defaults): pkbwd2's defaults, pkbwd's final defaults, one stream, dk on the side stream, the defaults again
           // (s2 also visited lpkb_dk's batch groups 2 / 4 / 8 and the form-A Grams in 4 / 2 stages: bench-runs/pkbwd2/s2)
-          String[][] routes = {{"-", "-", "-", "-", "-", "-", "-"}, {"16x16", "false", "true", "1", "1", "-", "-"},
-              {"-", "-", "-", "-", "1", "-", "-"}, {"-", "-", "-", "-", "-", "-", "true"}, {"-", "-", "-", "-", "-", "-", "-"}};
-          String[] keys = {"fusedpq", "cachedadj", "sync", "dkg", "streams", "grama", "sidedk"};
+          // pkbwd3: + {gramsm, gbsm, sidegrams}: the defaults, pkbwd2's defaults (gramsm 4, gbsm 4, sidegrams none), one
+          // stream (every phase on the device's stream) with pkbwd2's grids and with the resident ones (gbsm 3, gramsm 5),
+          // the defaults again (s1 visited: one stream / two streams with gramsm 5, gbsm 3, + sidegrams gb, + gb/fb and
+          // sidedk; bench-runs/pkbwd3/s1)
+          String[][] routes = {{"-", "-", "-", "-", "-", "-", "-", "-", "-", "-"}, {"-", "-", "-", "-", "-", "-", "-", "4", "4", "none"},
+              {"-", "-", "-", "-", "1", "-", "-", "4", "4", "none"}, {"-", "-", "-", "-", "1", "-", "-", "5", "3", "none"},
+              {"-", "-", "-", "-", "-", "-", "-", "-", "-", "-"}};
+          String[] keys = {"fusedpq", "cachedadj", "sync", "dkg", "streams", "grama", "sidedk", "gramsm", "gbsm", "sidegrams"};
           for (String[] r : routes) {
             for (int i = 0; i < keys.length; i++) {
               if (r[i].equals("-")) System.clearProperty("longconv4j.pk.bwd." + keys[i]);

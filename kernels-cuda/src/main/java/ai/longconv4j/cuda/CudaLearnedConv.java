@@ -129,7 +129,7 @@ final class CudaLearnedConv {
         Tensor dkt = Tensor.fromStorage(dk, parts, h, lk);                     // (sides, H, Lk) -> lib's (H, [2,] Lk)
         grads[1] = (bi ? dkt.permute(1, 0, 2).contiguous() : dkt.reshape(h, lk)).to(k.dtype());
         if (d != null) grads[2] = Tensor.fromStorage(dD, h).reshape(d.shape()).to(d.dtype());
-        for (int i = 0; i < 4; i++) grads[nIn - 4 + i] = Tensor.of(gb[i], blocks[i].shape()).to(blocks[i].dtype()).to(u.device());
+        for (int i = 0; i < 4; i++) grads[nIn - 4 + i] = hostGrad(gb[i], blocks[i], u);
         return grads;
       } catch (CudaException e) {
         throw new CudaException(e.code(), tag + " backward u " + Arrays.toString(u.shape()) + ": " + e.getMessage());
@@ -223,16 +223,35 @@ final class CudaLearnedConv {
         plan.backward(us.buffer(), gs.buffer(), b, du.buffer(), dk.buffer(), dD.buffer());
         Reference.reachabilityFence(gs);
         Reference.reachabilityFence(us);
-        double[][] gb = plan.blockGrads();
         Tensor[] grads = new Tensor[nIn];
         grads[0] = Tensor.fromStorage(du, b, h, l);
         grads[1] = Tensor.fromStorage(dk, h, lk).reshape(k.shape()).to(k.dtype());
         if (d != null) grads[2] = Tensor.fromStorage(dD, h).reshape(d.shape()).to(d.dtype());
-        for (int i = 0; i < 4; i++) grads[nIn - 4 + i] = Tensor.of(gb[i], blocks[i].shape()).to(blocks[i].dtype()).to(u.device());
+        CudaStorage gbs = be.allocateOut(g, DType.F32, plan.blockGradFloats());
+        if (plan.blockGradsOnDevice(gbs.at(0))) {   // on the device: views of one fp32 buffer, converted there if need be
+          Tensor all = Tensor.fromStorage(gbs, plan.blockGradFloats());
+          for (int i = 0, off = 0; i < 4; i++) {
+            int len = blocks[i].numel();
+            grads[nIn - 4 + i] = all.slice(0, off, off + len).reshape(blocks[i].shape()).to(blocks[i].dtype());
+            off += len;
+          }
+        } else {
+          gbs.release();
+          double[][] gb = plan.blockGrads();
+          for (int i = 0; i < 4; i++) grads[nIn - 4 + i] = hostGrad(gb[i], blocks[i], u);
+        }
         return grads;
       } catch (CudaException e) {
         throw new CudaException(e.code(), tag + " backward u " + Arrays.toString(u.shape()) + ": " + e.getMessage());
       }
     });
+  }
+
+  /**
+   * A block gradient computed on the host as a tensor like the block on u's device: the fp32 values (exact in F32) uploaded,
+   * then converted on the device (BF16 / F16 are not computed on the CPU: converting there failed for 16-bit blocks).
+   */
+  static Tensor hostGrad(double[] g, Tensor block, Tensor u) {
+    return Tensor.of(g, block.shape()).to(DType.F32).to(u.device()).to(block.dtype());
   }
 }

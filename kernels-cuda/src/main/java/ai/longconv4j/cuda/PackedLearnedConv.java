@@ -442,4 +442,23 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
     k.launch(s, (e + 255) / 256, 1, 256, 0, blocks, prepAdj, n1, n2, 1);
     return invalidate();
   }
+
+  /**
+   * The four block gradients of the last {@link #backward} written to {@code out} in lib's layout, fp32 complex {dFa, dFb,
+   * dGb, dGa} back to back (4 (N1² + N2²) floats), queued on the device's stream (learned_pk_op.cu {@code lpko_unpermute}:
+   * the device twin of {@link #blockGrads}' unpermute): no copy to the host, no synchronisation. Returns false, writing
+   * nothing, when the backward left them on the host side ({@code -Dlongconv4j.pk.bwd.sync=true}) or they were read by
+   * {@link #blockGrads} already: read them with {@link #blockGrads} then.
+   */
+  public boolean blockGradsOnDevice(DevicePointer out) {
+    if (bwd == null) throw new IllegalStateException("PackedLearnedConv.blockGradsOnDevice: call backward first");
+    DeviceBuffer raw = bwd.rawBlockGrads();
+    if (raw == null) return false;
+    int e = blockElements(), live = 16 * (((((l + 1) / 2) + n2 - 1) / n2 + 15) / 16);
+    device.module("learned_pk_op").kernel("lpko_unpermute").launch(device.stream(), (e + 255) / 256, 1, 256, 0, raw, out, n1, n2, live);
+    return true;
+  }
+
+  /** Floats of {@link #blockGradsOnDevice}'s output: 4 (N1² + N2²). */
+  public int blockGradFloats() { return 2 * blockElements(); }
 }

@@ -160,12 +160,15 @@ class PackedLearnedOpGpuTest {
       float[][] plain = with("longconv4j.pk.op.save", "false", () -> step(t, w));
       float[][] host = with("longconv4j.pk.op.device", "false", () -> step(t, w));
       float[][] again = step(t, w);   // the default route after the host route (which invalidated the plan's state)
+      // the backward's closing synchronisation (pkbwd's way): the block gradients come from the host (blockGrads)
+      float[][] syncd = with("longconv4j.pk.bwd.sync", "true", () -> step(t, w));
       String what = "L=" + l + " Lk=" + lk;
       // the same kernels on the same values: the plain forward (lpk_forward) and the backward are the host route's
       for (int i = 0; i < 8; i++) assertArrayEquals(host[i], plain[i], what + " " + names[i] + ": device inputs without saving vs host route");
       // the kept dumps are the forward chain's own (the backward's chain on the same u): every gradient bit for bit
       for (int i = 1; i < 8; i++) assertArrayEquals(plain[i], saved[i], what + " " + names[i] + ": forward's dumps kept vs recomputed");
       for (int i = 0; i < 8; i++) assertArrayEquals(saved[i], again[i], what + " " + names[i] + ": default route, second run");
+      for (int i = 1; i < 8; i++) assertArrayEquals(saved[i], syncd[i], what + " " + names[i] + ": block gradients through the host");
       // y of the saving forward is the backward's forward chain (learned_pk_bwd.cu), not lpk_forward: its 16-bit bound 1e-2
       int diff = 0;
       for (int j = 0; j < saved[0].length; j++) if (Float.floatToRawIntBits(saved[0][j]) != Float.floatToRawIntBits(plain[0][j])) diff++;

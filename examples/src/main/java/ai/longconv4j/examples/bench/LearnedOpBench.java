@@ -3,6 +3,7 @@
 package ai.longconv4j.examples.bench;
 
 import ai.longconv4j.backend.Backends;
+import ai.longconv4j.backend.StorageScope;
 import ai.longconv4j.conv.ConvEngine;
 import ai.longconv4j.conv.ConvMode;
 import ai.longconv4j.conv.ConvOps;
@@ -13,6 +14,7 @@ import ai.longconv4j.conv.Precision;
 import ai.longconv4j.cuda.Cuda;
 import ai.longconv4j.cuda.CudaBackend;
 import ai.longconv4j.cuda.CudaDevice;
+import ai.longconv4j.cuda.CudaEvent;
 import ai.longconv4j.tensor.DType;
 import ai.longconv4j.tensor.Device;
 import ai.longconv4j.tensor.Rng;
@@ -35,7 +37,7 @@ import java.util.List;
  * ({@code longconv4j.pk.op.save=false}). Then, in the same process on the backend's device, the plan-level rows
  * ({@link LearnedPackedBench}'s fb and packed, with and without {@code longconv4j.pk.bwd.savefwd}) unless
  * {@code -Dlongconv4j.bench.op.plans=false}. CUDA events around the calls on the device's stream, warm-up, medians
- * ({@code CudaConvBench.median}: 40 forward, 20 fwd+bwd).
+ * ({@link #time}: 40 forward, 20 fwd+bwd; the plan rows: {@code CudaConvBench.median}).
  * Usage: LearnedOpBench [csv-out] [B] [H] [L,L,...] (default 64 768 256,512,1024).
  */
 public final class LearnedOpBench {
@@ -82,16 +84,21 @@ public final class LearnedOpBench {
             err = Math.sqrt(diff.mul(diff).sum().item() / ref.mul(ref).sum().item());
           }
           String name = "op " + e;
-          double ms = CudaConvBench.median(cd, () -> { try (var ng = Tensor.noGrad()) { op.get(); } }, 40);
           long n = (long) B * H * L;
-          rows.add(new CudaConvBench.Row(name + " fwd", B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
-          CudaConvBench.report(rows.getLast());
-          double msB = CudaConvBench.median(cd, () -> {
+          Runnable fwd = () -> { try (var ng = Tensor.noGrad()) { op.get(); } };
+          Runnable step = () -> {
             for (Tensor p : params) p.zeroGrad();
             op.get().backward(dy);
-          }, 20);
-          rows.add(new CudaConvBench.Row(name + " fwd+bwd", B, H, L, msB, 12.0 * n / msB / 1e6, Double.NaN, 0));
-          CudaConvBench.report(rows.getLast());
+          };
+          for (int group : new int[] {1, GROUP}) {
+            String g = group == 1 ? "" : " x" + group;
+            double ms = time(cd, fwd, group, 40);
+            rows.add(new CudaConvBench.Row(name + " fwd" + g, B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
+            CudaConvBench.report(rows.getLast());
+            double msB = time(cd, step, group, 20);
+            rows.add(new CudaConvBench.Row(name + " fwd+bwd" + g, B, H, L, msB, 12.0 * n / msB / 1e6, Double.NaN, 0));
+            CudaConvBench.report(rows.getLast());
+          }
         } finally {
           if (prop != null) System.clearProperty(prop);
         }
@@ -108,6 +115,42 @@ public final class LearnedOpBench {
       }
     }
     CudaConvBench.writeCsv(rows, a.csv());
+  }
+
+  /** Calls per group of the pipelined rows ("x8"). */
+  static final int GROUP = 8;
+
+  /**
+   * Median milliseconds per call: CUDA events on the device's stream around {@code group} back-to-back calls, divided by
+   * {@code group} (group 1: one call from an idle stream, so the host's time to queue it counts; group 8: the host queues
+   * ahead of the GPU as in a training loop, only a synchronisation inside the call stalls it). Each group runs in a
+   * StorageScope released after its end event (the caching allocator reuses the buffers, as after a training step's
+   * backward; without it every call would take fresh device memory until a garbage collection). Warm-up: at least 3
+   * groups and {@code CudaConvBench.WARMUP_MS}.
+   */
+  static double time(CudaDevice cd, Runnable w, int group, int reps) {
+    long t0 = System.nanoTime();
+    for (int i = 0; i < 3 || System.nanoTime() - t0 < CudaConvBench.WARMUP_MS * 1_000_000L; i++) {
+      try (var scope = StorageScope.open()) {
+        for (int j = 0; j < group; j++) w.run();
+        cd.synchronize();
+        scope.releaseAllExcept(java.util.Set.of());
+      }
+    }
+    double[] t = new double[reps];
+    try (var a = new CudaEvent(cd); var b = new CudaEvent(cd)) {
+      for (int i = 0; i < reps; i++) {
+        try (var scope = StorageScope.open()) {
+          a.record(cd.stream());
+          for (int j = 0; j < group; j++) w.run();
+          b.record(cd.stream());
+          t[i] = b.elapsedSince(a) / group;
+          scope.releaseAllExcept(java.util.Set.of());
+        }
+      }
+    }
+    java.util.Arrays.sort(t);
+    return t[reps / 2];
   }
 
   /** The four blocks at the exact DFT as fp32 parameters on dev (packed: of the M-point transform; else the N-point one). */

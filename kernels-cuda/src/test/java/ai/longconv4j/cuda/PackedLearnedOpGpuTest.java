@@ -234,25 +234,32 @@ class PackedLearnedOpGpuTest {
     int d = 24, l = 256, b = 2;
     Supplier<H3Conv> build = () -> H3Conv.builder().width(d).length(l).seed(11)
         .conv(ConvSettings.defaults().withEngine(ConvEngine.LEARNED_PACKED).withMode(ConvMode.CAUSAL)).build();
-    H3Conv cpuM = build.get(), gpuM = build.get().to(dev, DType.BF16);
+    // F16 (sitting s2 ran BF16: shiftD's gradient 7.6e-2 off the F32 model, a sum over B L products of gradients that
+    // went through the whole 16-bit mixer; F16 rounds 8x finer, so the convolutions' own bounds dominate)
+    H3Conv cpuM = build.get(), gpuM = build.get().to(dev, DType.F16);
     // the CPU module gets the GPU module's (16-bit) parameter values, in F32
     Map<String, Tensor> sd = new java.util.HashMap<>();
     gpuM.stateDict().forEach((k, v) -> sd.put(k, v.detach().to(DType.F32).to(Device.CPU)));
     cpuM.loadStateDict(sd);
-    Tensor x = Tensor.randn(Rng.seeded(2), DType.F32, b, l, d).to(dev).to(DType.BF16);
-    Tensor w = Tensor.randn(Rng.seeded(3), DType.F32, b, l, d).to(dev).to(DType.BF16).to(DType.F32);
+    Tensor x = Tensor.randn(Rng.seeded(2), DType.F32, b, l, d).to(dev).to(DType.F16);
+    Tensor w = Tensor.randn(Rng.seeded(3), DType.F32, b, l, d).to(dev).to(DType.F16).to(DType.F32);
     gpuM.forward(x).to(DType.F32).mul(w).sum().backward();
     cpuM.forward(x.to(DType.F32).to(Device.CPU)).mul(w.to(Device.CPU)).sum().backward();
-    // the whole mixer in 16 bits (projections, products, both convolutions) against F32 with the float64 twin: each 16-bit
-    // stage within ~1e-2 (3 linear maps, 2 convolutions, 2 products): 5e-2; a convolution's backward with the other
-    // convolution's taps (a one-step shift against a flat sum) or its dumps is off by O(1)
+    // the whole mixer in F16 (3 linear maps and 2 products at F16's 4.9e-4, both convolutions) against F32 with the
+    // float64 twin: the two convolutions in a row as twoOpsOfOneShapeShareThePlan, 3e-2; a convolution's backward with the
+    // other convolution's taps (a one-step shift against a flat sum) or its dumps is off by O(1)
     var gp = gpuM.namedParameters();
     int checked = 0;
+    List<String> errs = new ArrayList<>();
     for (var e : cpuM.namedParameters().entrySet()) {
       if (!e.getKey().contains("shift") && !e.getKey().contains("diag")) continue;
-      close("H3Conv " + e.getKey(), gp.get(e.getKey()).grad().to(DType.F32), e.getValue().grad(), 5e-2);
+      errs.add(String.format("%s %.2e", e.getKey(), GpuCheck.relErr(gp.get(e.getKey()).grad().toDoubleArray(), e.getValue().grad().toDoubleArray())));
       checked++;
     }
+    System.out.println("H3Conv F16 vs F32 gradients: " + errs);
+    for (var e : cpuM.namedParameters().entrySet())
+      if (e.getKey().contains("shift") || e.getKey().contains("diag"))
+        close("H3Conv " + e.getKey(), gp.get(e.getKey()).grad().to(DType.F32), e.getValue().grad(), 3e-2);
     assertTrue(checked >= 10, "H3Conv: expected the shift / diag kernels, skips and blocks, checked " + checked + ": " + gp.keySet());
   }
 

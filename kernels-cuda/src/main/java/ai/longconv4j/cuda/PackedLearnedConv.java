@@ -401,8 +401,9 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
   /**
    * Taps and skip weights from device memory, queued on the device's stream (no host copy, no synchronisation): {@code k}
    * the address of (H, sides, Lk) fp32 taps, row-major (lib's layout: (H, Lk) one-sided, (H, 2, Lk) two-sided), {@code D}
-   * of (H) fp32 skip weights or null (zeros). P and Q (and the adjoint's) come from the taps by {@code lpk_pq}, as
-   * {@link #setWeights(float[], float[])}; the buffers must stay untouched until the queued kernels have read them (the
+   * of (H) fp32 skip weights or null (zeros). P and Q (and the adjoint's) come from the taps by {@code lpko_pq_fft} (an
+   * FFT per channel; {@code -Dlongconv4j.pk.pq=dft} or {@link #pqByFft(Boolean)}: {@code lpk_pq}, the direct DFT of
+   * {@link #setWeights(float[], float[])}, its slow twin); the buffers must stay untouched until the queued kernels have read them (the
    * stream orders any later writer). Two-sided taps (sides = 2, BIDIRECTIONAL) are refused here: the plan covers CAUSAL.
    */
   public PackedLearnedConv setWeightsOnDevice(DevicePointer k, int sides, DevicePointer D) {
@@ -416,9 +417,64 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
     CudaStream s = device.stream();
     if (D == null) Check.cu(jcuda.driver.JCudaDriver.cuMemsetD32Async(d.ptr(), 0, h, s.cu()), "cuMemsetD32Async", "D of H=" + h, "device " + device.index());
     else Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(d.ptr(), D, 4L * h, s.cu()), "cuMemcpyDtoDAsync", "D of H=" + h, "device " + device.index());
-    device.module(MODULE).kernel("lpk_pq").launch(s, h, 1, 256, 8 * n + 8 * (m + 1), k, pq, pqAdj, lk, taps, n1, n2);
+    if (pqByFft()) launchPqFft(s, k, 1, taps, 0);
+    else device.module(MODULE).kernel("lpk_pq").launch(s, h, 1, 256, 8 * n + 8 * (m + 1), k, pq, pqAdj, lk, taps, n1, n2);
     weightsSet = true;
     return invalidate();
+  }
+
+  // ---- P / Q by an FFT (helper pkpq, session 13): learned_pk_op.cu lpko_pq_fft, O(M log M) per channel; lpk_pq (a direct
+  // DFT per channel, H (M + 1) taps multiply-adds: 806 M at M = 1024) is its slow twin (PackedLearnedPqGpuTest compares them)
+  private Boolean pqFft;
+
+  /**
+   * Whether {@link #setWeightsOnDevice} computes P / Q by the FFT kernel ({@code lpko_pq_fft}) rather than the direct DFT
+   * ({@code lpk_pq}): the value of {@link #pqByFft(Boolean)} if set, else {@code -Dlongconv4j.pk.pq=fft|dft} read at each
+   * call (default fft; anything else throws). The host setter {@link #setWeights(float[], float[])} keeps {@code lpk_pq}.
+   */
+  public boolean pqByFft() {
+    return pqFft != null ? pqFft : pqFftProperty();
+  }
+
+  /** {@code -Dlongconv4j.pk.pq}: fft (the default) true, dft false; anything else throws. */
+  static boolean pqFftProperty() {
+    String v = System.getProperty("longconv4j.pk.pq", "fft");
+    return switch (v) {
+      case "fft" -> true;
+      case "dft" -> false;
+      default -> throw new IllegalArgumentException("-Dlongconv4j.pk.pq must be fft or dft, got '" + v + "'");
+    };
+  }
+
+  /** Sets this plan's P / Q route for {@link #setWeightsOnDevice} (true: FFT, false: direct DFT; null: the system property). */
+  public PackedLearnedConv pqByFft(Boolean fft) { pqFft = fft; return this; }
+
+  /**
+   * Queues {@code lpko_pq_fft}: P / Q and the adjoint's coefficients of every channel from (H, sides, Lk) fp32 taps at
+   * {@code k}, placed as lib's SpectralConv.placeTaps (side 0's first {@code taps0} taps at [t]; sides = 2: side 1's first
+   * {@code taps1} at [N-1-t]) into this plan's N = 2M points. Only the one-sided causal placement is used by this plan; the
+   * parameters are there for the bidirectional / circular plans (circular: N = L, taps0 = min(Lk, L)).
+   */
+  void launchPqFft(CudaStream s, DevicePointer k, int sides, int taps0, int taps1) {
+    if (sides < 1 || sides > 2 || taps0 < 0 || taps0 > Math.min(lk, n) || taps1 < 0 || taps1 > Math.min(lk, n) || (sides == 1 && taps1 != 0) || m > 2048)
+      throw new IllegalArgumentException("PackedLearnedConv lpko_pq_fft: sides=" + sides + ", taps " + taps0 + " / " + taps1 + " for Lk=" + lk
+          + ", N=" + n + " (M <= 2048)");
+    device.module("learned_pk_op").kernel("lpko_pq_fft").launch(s, h, 1, 256, 16 * (m + 1), k, pq, pqAdj, lk, sides, taps0, taps1, n1, n2);
+  }
+
+  /** Fills both coefficient buffers with NaN (fp32 0x7fc00000), so a route that leaves an entry unwritten shows. For tests. */
+  void poisonPairCoefficients() {
+    device.makeCurrent();
+    for (DeviceBuffer b : new DeviceBuffer[] {pq, pqAdj})   // on the plan's stream, ordered before the next route's kernel
+      Check.cu(jcuda.driver.JCudaDriver.cuMemsetD32Async(b.ptr(), 0x7fc00000, 4L * h * m, device.stream().cu()), "cuMemsetD32Async",
+          "P / Q of (H=" + h + ", M=" + m + ")", "device " + device.index());
+  }
+
+  /** The raw device coefficients, (H, M) float4 in tile-row order: {P, Q} (adjoint false) or {conj P, Q_s} (true). For tests. */
+  float[] rawPairCoefficients(boolean adjoint) {
+    if (!weightsSet) throw new IllegalStateException("PackedLearnedConv.rawPairCoefficients: call setWeights first");
+    device.stream().synchronize();
+    return (adjoint ? pqAdj : pq).copyTo(new float[4 * h * m], 0);
   }
 
   /**

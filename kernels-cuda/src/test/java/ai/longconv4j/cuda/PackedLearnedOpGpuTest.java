@@ -159,12 +159,19 @@ class PackedLearnedOpGpuTest {
       float[][] saved = step(t, w);
       float[][] plain = with("longconv4j.pk.op.save", "false", () -> step(t, w));
       float[][] host = with("longconv4j.pk.op.device", "false", () -> step(t, w));
+      // pkpq: the device route's P / Q come from lpko_pq_fft by default, the host route's from lpk_pq (the direct DFT):
+      // the device route with -Dlongconv4j.pk.pq=dft is the host route's kernels on the same values
+      float[][] plainDft = with("longconv4j.pk.pq", "dft", () -> with("longconv4j.pk.op.save", "false", () -> step(t, w)));
       float[][] again = step(t, w);   // the default route after the host route (which invalidated the plan's state)
       // the backward's closing synchronisation (pkbwd's way): the block gradients come from the host (blockGrads)
       float[][] syncd = with("longconv4j.pk.bwd.sync", "true", () -> step(t, w));
       String what = "L=" + l + " Lk=" + lk;
       // the same kernels on the same values: the plain forward (lpk_forward) and the backward are the host route's
-      for (int i = 0; i < 8; i++) assertArrayEquals(host[i], plain[i], what + " " + names[i] + ": device inputs without saving vs host route");
+      for (int i = 0; i < 8; i++) assertArrayEquals(host[i], plainDft[i], what + " " + names[i] + ": device inputs (P / Q by dft) without saving vs host route");
+      // P / Q by fft vs by dft: fp32 rounding apart (PackedLearnedPqGpuTest: <= 1e-4 relative), then the same 16-bit chain:
+      // y and du within the 16-bit bound 1e-2 of each other
+      for (int i = 0; i < 2; i++)
+        close(what + " " + names[i] + ": P / Q by fft vs dft", Tensor.of(plain[i], plain[i].length), Tensor.of(plainDft[i], plainDft[i].length).to(DType.F64), 1e-2);
       // the kept dumps are the forward chain's own (the backward's chain on the same u): every gradient bit for bit
       for (int i = 1; i < 8; i++) assertArrayEquals(plain[i], saved[i], what + " " + names[i] + ": forward's dumps kept vs recomputed");
       for (int i = 0; i < 8; i++) assertArrayEquals(saved[i], again[i], what + " " + names[i] + ": default route, second run");

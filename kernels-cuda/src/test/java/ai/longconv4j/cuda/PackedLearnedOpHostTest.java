@@ -14,7 +14,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Helper pkop (session 13), no GPU needed: the packed op's switches ({@link CudaLearnedConv#deviceInputs},
  * {@link CudaLearnedConv#saveDumps}: on by default, off with "false"), {@link CudaLearnedConv#f32} (what the device setters
- * read: F32, contiguous, the same values) and learned_pk_op.cu's ptxas report (no spills).
+ * read: F32, contiguous, the same values) and learned_pk_op.cu's ptxas report (no spills). Helper pkpq (session 13): the
+ * P / Q route switch {@code -Dlongconv4j.pk.pq} (fft by default, dft, anything else refused) and lpko_pq_fft's report.
  */
 class PackedLearnedOpHostTest {
 
@@ -44,6 +45,33 @@ class PackedLearnedOpHostTest {
     assertArrayEquals(tt.toDoubleArray(), f.toDoubleArray());
     Tensor g = Tensor.of(new float[] {1, 2}, 2);
     assertSame(g.storage(), CudaLearnedConv.f32(g).storage(), "an F32 contiguous tensor is read in place");
+  }
+
+  @Test
+  void pqSwitchDefaultsToFft() {
+    String key = "longconv4j.pk.pq";
+    assertTrue(System.getProperty(key) == null, key + " set in the test JVM: " + System.getProperty(key));
+    assertTrue(PackedLearnedConv.pqFftProperty());
+    try {
+      System.setProperty(key, "dft");
+      assertFalse(PackedLearnedConv.pqFftProperty());
+      System.setProperty(key, "fft");
+      assertTrue(PackedLearnedConv.pqFftProperty());
+      System.setProperty(key, "FFT2");
+      var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, PackedLearnedConv::pqFftProperty);
+      assertTrue(e.getMessage().contains("'FFT2'"), e.getMessage());
+    } finally {
+      System.clearProperty(key);
+    }
+  }
+
+  @Test
+  void pqFftKernelDoesNotSpill() throws java.io.IOException {
+    java.nio.file.Path report = java.nio.file.Path.of("target", "cuda", "learned_pk_op.ptxas.txt");
+    org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.exists(report), "no ptxas report (built without nvcc)");
+    var spills = KernelResourceReportTest.parse(java.nio.file.Files.readString(report));
+    for (String target : new String[] {"sm_80", "sm_90a"})
+      assertEquals("0,0", spills.get("lpko_pq_fft@" + target), "lpko_pq_fft@" + target + " spills (or is missing)");
   }
 
   @Test

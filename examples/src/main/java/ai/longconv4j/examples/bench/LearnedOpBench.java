@@ -38,6 +38,8 @@ import java.util.List;
  * ({@link LearnedPackedBench}'s fb and packed, with and without {@code longconv4j.pk.bwd.savefwd}) unless
  * {@code -Dlongconv4j.bench.op.plans=false}. CUDA events around the calls on the device's stream, warm-up, medians
  * ({@link #time}: 40 forward, 20 fwd+bwd; the plan rows: {@code CudaConvBench.median}).
+ * Helper pkpq: engine packed-dft ({@code -Dlongconv4j.pk.pq=dft}: P / Q by the direct DFT, the op's route before pkpq) and,
+ * with {@code -Dlongconv4j.bench.op.pq=true}, the P / Q rows alone ({@link #pqRows}).
  * Usage: LearnedOpBench [csv-out] [B] [H] [L,L,...] (default 64 768 256,512,1024).
  */
 public final class LearnedOpBench {
@@ -66,10 +68,11 @@ public final class LearnedOpBench {
         String prop = switch (e) {
           case "packed-host" -> "longconv4j.pk.op.device";
           case "packed-nosave" -> "longconv4j.pk.op.save";
+          case "packed-dft" -> "longconv4j.pk.pq";   // pkpq: P / Q by the direct DFT (lpk_pq), the op's route before pkpq
           case "monarch", "packed", "learned" -> null;
-          default -> throw new IllegalArgumentException("LearnedOpBench: engines monarch, packed, packed-host, packed-nosave, learned; got " + e);
+          default -> throw new IllegalArgumentException("LearnedOpBench: engines monarch, packed, packed-host, packed-nosave, packed-dft, learned; got " + e);
         };
-        if (prop != null) System.setProperty(prop, "false");
+        if (prop != null) System.setProperty(prop, e.equals("packed-dft") ? "dft" : "false");
         try {
           List<Tensor> params = new ArrayList<>(List.of(u, k, d));
           java.util.function.Supplier<Tensor> op = switch (e) {
@@ -103,6 +106,7 @@ public final class LearnedOpBench {
           if (prop != null) System.clearProperty(prop);
         }
       }
+      if ("true".equals(System.getProperty("longconv4j.bench.op.pq"))) pqRows(cd, B, H, L, k, rows);
       if (!"false".equals(System.getProperty("longconv4j.bench.op.plans"))) {
         String old = System.getProperty("longconv4j.bench.pk.order");
         System.setProperty("longconv4j.bench.pk.order", "fb,packed");
@@ -115,6 +119,38 @@ public final class LearnedOpBench {
       }
     }
     CudaConvBench.writeCsv(rows, a.csv());
+  }
+
+  /**
+   * Helper pkpq: the packed plan's P / Q from device taps alone ({@code PackedLearnedConv.setWeightsOnDevice(k, 1, null)}:
+   * a 4H-byte memset of D and the P / Q kernel), rows "pq dft" ({@code lpk_pq}) and "pq fft" ({@code lpko_pq_fft}), each
+   * timed as {@link #time} (group 1 and x8) on a plan of its own; then the worst relative L2 difference of the two routes'
+   * {P, Q} over the whole (H, M) buffer (the err column of the fft rows).
+   */
+  static void pqRows(CudaDevice cd, int B, int H, int L, Tensor k, List<CudaConvBench.Row> rows) {
+    var kb = ((ai.longconv4j.cuda.CudaStorage) k.storage()).at(k.offset());   // k: contiguous (H, L) fp32 on cd
+    double[][] pq = new double[2][];
+    for (int r = 0; r < 2; r++) {
+      boolean fft = r == 1;
+      try (var plan = ai.longconv4j.cuda.PackedLearnedConv.plan(cd, H, L, L, ai.longconv4j.cuda.ConvMode.CAUSAL, ai.longconv4j.cuda.ElementType.BF16)) {
+        plan.pqByFft(fft);
+        plan.setWeightsOnDevice(kb, 1, null);
+        float[] c = plan.pairCoefficients();
+        pq[r] = new double[c.length];
+        for (int i = 0; i < c.length; i++) pq[r][i] = c[i];
+        double err = Double.NaN;
+        if (fft) {
+          double num = 0, den = 0;
+          for (int i = 0; i < c.length; i++) { double d = pq[1][i] - pq[0][i]; num += d * d; den += pq[0][i] * pq[0][i]; }
+          err = Math.sqrt(num / den);
+        }
+        for (int group : new int[] {1, GROUP}) {
+          double ms = time(cd, () -> plan.setWeightsOnDevice(kb, 1, null), group, 40);
+          rows.add(new CudaConvBench.Row("pq " + (fft ? "fft" : "dft") + (group == 1 ? "" : " x" + group), B, H, L, ms, Double.NaN, err, 0));
+          CudaConvBench.report(rows.getLast());
+        }
+      }
+    }
   }
 
   /** Calls per group of the pipelined rows ("x8"). */

@@ -459,7 +459,7 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
     if (sides < 1 || sides > 2 || taps0 < 0 || taps0 > Math.min(lk, n) || taps1 < 0 || taps1 > Math.min(lk, n) || (sides == 1 && taps1 != 0) || m > 2048)
       throw new IllegalArgumentException("PackedLearnedConv lpko_pq_fft: sides=" + sides + ", taps " + taps0 + " / " + taps1 + " for Lk=" + lk
           + ", N=" + n + " (M <= 2048)");
-    device.module("learned_pk_op").kernel("lpko_pq_fft").launch(s, h, 1, 256, 16 * (m + 1), k, pq, pqAdj, lk, sides, taps0, taps1, n1, n2);
+    device.module("learned_pk_op").kernel("lpko_pq_fft").launch(s, h, 1, 256, 8 * (2 * m + 1 + m / 32), k, pq, pqAdj, lk, sides, taps0, taps1, n1, n2);
   }
 
   /** Fills both coefficient buffers with NaN (fp32 0x7fc00000), so a route that leaves an entry unwritten shows. For tests. */
@@ -470,9 +470,8 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
           "P / Q of (H=" + h + ", M=" + m + ")", "device " + device.index());
   }
 
-  /** The raw device coefficients, (H, M) float4 in tile-row order: {P, Q} (adjoint false) or {conj P, Q_s} (true). For tests. */
+  /** The raw device coefficients, (H, M) float4 in tile-row order: {P, Q} (adjoint false) or {conj P, Q_s} (true), as they are. For tests. */
   float[] rawPairCoefficients(boolean adjoint) {
-    if (!weightsSet) throw new IllegalStateException("PackedLearnedConv.rawPairCoefficients: call setWeights first");
     device.stream().synchronize();
     return (adjoint ? pqAdj : pq).copyTo(new float[4 * h * m], 0);
   }

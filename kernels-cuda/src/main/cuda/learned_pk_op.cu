@@ -1,4 +1,5 @@
-// The packed learned tensor op's device-side helpers (helper pkop, session 13; PackedLearnedConv.blockGradsOnDevice).
+// The packed learned tensor op's device-side helpers (helper pkop, session 13; PackedLearnedConv.blockGradsOnDevice) and its
+// P / Q by an FFT (helper pkpq, session 13; lpko_pq_fft below, PackedLearnedConv.setWeightsOnDevice: shapes there).
 // Shapes: M = N1 x N2 (16 x 16, 16 x 32, 32 x 32). raw: the four block gradients {dFa (N1, N1), dFb (N2, N2), dGb (N2, N2),
 //   dGa (N1, N1)} complex fp32 as learned_pk_bwd's Gram reductions leave them (dFa's rows and dGa's columns in the chains'
 //   tile-row order rho); out: the same four in lib's layout (PackedLearnedBackward.unpermute, its float64 host twin).

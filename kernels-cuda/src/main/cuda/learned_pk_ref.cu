@@ -1,13 +1,14 @@
 // The PACKED learned butterfly (engine LEARNED_PACKED, lib's PackedLearnedButterfly) in fp32 on CUDA cores: the twin of
 // the tensor-core kernels (learned_pk.cu, learned_pk_bwd.cu) for every mode, size and I/O type they do not cover
-// (PackedLearnedRef). One thread block per row (forward) or per channel (backward, looping over the batch), all
-// intermediates in shared memory, blocks read from global memory (L1 / L2 resident).
+// (PackedLearnedRef). One thread block per row (forward) or per channel and batch slice (backward, looping over the
+// slice's rows), all intermediates in shared memory, blocks read from global memory (L1 / L2 resident).
 // Shapes: B batch, H channels, L length, Lk taps per side; N the real FFT size (ConvPlan's: causal / bidirectional the power
 // of two >= 2 L-ish, circular N = L), M = N / 2 = N1 x N2 (16 = 4 x 4 .. 2048 = 32 x 64); position p = k1 N2 + k2 holds
 // frequency k = k1 + N1 k2 (lib's layout, no permutation).
 //   u, y, dy, du: (B, H, L) fp32 / bf16 / fp16; k0, k1: (H, Lk) fp32 (k1: bidirectional side 1, else null); D, dD: (H) fp32;
 //   blocks: Fa (N1, N1), Fb (N2, N2), Gb (N2, N2), Ga (N1, N1) float2, row-major, concatenated in that order;
-//   pq: (H, M) float4 {Re P, Im P, Re Q, Im Q} at position p; gpq: (H, M) float4 {dP, dQ}; part: (H, 2 (N1^2 + N2^2)) float2;
+//   pq: (H, M) float4 {Re P, Im P, Re Q, Im Q} at position p; S batch slices of the backward (block (s, h) takes rows
+//   b = s, s + S, ..); gpq: (S H, M) float4 {dP, dQ}; part: (S H, 2 (N1^2 + N2^2)) float2; dDp: (S H); adj: {Fb^H, Gb^H};
 //   dk: (sides, H, Lk) fp32 (taps past the reachable ones get 0).
 // Per row (u_pad: u then zeros to N; z[m] = u_pad[2m] + i u_pad[2m+1]; A[n1][n2] = z[n1 N2 + n2]; T[k1][n2] = w_M^(k1 n2)):
 //   B2 = (Fa @ A) o T;  C = B2 @ Fb;  C'[p] = P_p C[p] + Q_p conj(C[s(p)]);  D2 = (C' @ Gb) o conj(T) / M;  E = Ga @ D2;
@@ -16,18 +17,22 @@
 // Backward (gradient of sum(y * dy)), per row as lib's backwardAll: gE = pack(dy); dGa += gE @ D2^H; gD1 = (Ga^H @ gE) o T / M;
 //   dGb += C'^H @ gD1; gC' = gD1 @ Gb^H; gC[p] = conj(P_p) gC'[p] + Q_s(p) conj(gC'[s(p)]); dP_p += gC'[p] conj(C[p]);
 //   dQ_p += gC'[p] C[s(p)]; dFb += B2^H @ gC; gB = (gC @ Fb^H) o conj(T); dFa += gB @ A^H; du = unpack(Fa^H @ gB) + D dy;
-//   dD += dy . u. Block gradients per channel into part, then summed over channels (lpr_reduce); dP / dQ per channel into
-//   gpq, then to taps by lpr_taps (dK through the pair coefficients' formulas, then a direct inverse DFT with a table).
+//   dD += dy . u. Block gradients per (slice, channel) into part, then summed (lpr_reduce); dP / dQ and dD per (slice,
+//   channel) into gpq / dDp, then summed over slices and taken to taps by lpr_taps (dK through the pair coefficients'
+//   formulas, then a direct inverse DFT with a table).
 #include "monarch.cuh"
 
 // Z (m x q) (=|+=) op(X) (m x kk) @ op(Y) (kk x q); XH / YH: conjugate transpose of the stored matrix (X stored kk x m,
-// Y stored q x kk). Each thread owns whole outputs (fp32 sums in k order); callers sync around it.
+// Y stored q x kk). Each thread owns whole outputs (fp32 sums); callers sync around it. With YH (Y in shared memory: the
+// Grams dGa, dFa) the lanes of output column c start their k loop at c (j = (jj + c) mod kk, kk a power of two): lanes of a
+// warp then read Y[c kk + j] in distinct banks instead of one (a stride of kk float2) and X[i kk + j] in consecutive words.
 template <bool XH, bool YH>
 __device__ __forceinline__ void lpr_mm(const float2* X, const float2* Y, float2* Z, int m, int kk, int q, bool acc) {
   for (int o = threadIdx.x; o < m * q; o += blockDim.x) {
     const int i = o / q, c = o - i * q;
     float zr = 0.f, zi = 0.f;
-    for (int j = 0; j < kk; ++j) {
+    for (int jj = 0; jj < kk; ++jj) {
+      const int j = YH ? (jj + c) & (kk - 1) : jj;
       const float2 x = XH ? X[j * m + i] : X[i * kk + j];
       const float2 y = YH ? Y[c * kk + j] : Y[j * q + c];
       const float xi = XH ? -x.y : x.y, yi = YH ? -y.y : y.y;
@@ -110,26 +115,29 @@ __device__ __forceinline__ void lpr_forward(const IO* __restrict__ u, const floa
   for (int i = threadIdx.x; i < L; i += blockDim.x) st(yrow + i, fmaf(d, ld(urow + i), e[i]));
 }
 
-// Grid (H), block 256, smem 7 M float2. part, gpq: written at b = 0, accumulated after (each
-// thread owns the same outputs for every b), so they need no zeroing.
+// Grid (S, H): block (s, h) takes the rows b = s, s + S, ... of channel h (S <= B batch slices); block up to 512 threads,
+// smem 7 M float2. adj: {Fb^H (N2, N2), Gb^H (N2, N2)} (lpr_adjoint), so that gC' and gB2 read their blocks row by row.
+// part (S H, 2 (N1^2 + N2^2)), gpq (S H, M), dDp (S H) at slice row s H + h: written at the slice's first row,
+// accumulated after (each thread owns the same outputs for every row), so they need no zeroing.
 template <typename IO>
 __device__ __forceinline__ void lpr_backward(const IO* __restrict__ u, const IO* __restrict__ dy, const float4* __restrict__ pq,
-                             const float* __restrict__ D, const float2* __restrict__ blocks, IO* __restrict__ du,
-                             float2* __restrict__ part, float4* __restrict__ gpq, float* __restrict__ dD, int B, int H,
-                             int L, int N1, int N2) {
+                             const float* __restrict__ D, const float2* __restrict__ blocks, const float2* __restrict__ adj,
+                             IO* __restrict__ du, float2* __restrict__ part, float4* __restrict__ gpq, float* __restrict__ dDp,
+                             int B, int H, int L, int N1, int N2) {
   extern __shared__ __align__(16) float2 sm[];
   __shared__ float red[32];
-  const int M = N1 * N2, h = blockIdx.x;
+  const int M = N1 * N2, S = gridDim.x, s0 = blockIdx.x, h = blockIdx.y, sh = s0 * H + h;
   float2 *a = sm, *b2 = sm + M, *c = sm + 2 * M, *cp = sm + 3 * M, *d2 = sm + 4 * M, *t1 = sm + 5 * M, *t2 = sm + 6 * M;
   const LprBlocks W = lpr_blocks(blocks, N1, N2);
-  float2* pr = part + (size_t)h * 2 * (N1 * N1 + N2 * N2);
+  const float2 *fbH = adj, *gbH = adj + N2 * N2;
+  float2* pr = part + (size_t)sh * 2 * (N1 * N1 + N2 * N2);
   float2 *dfa = pr, *dfb = pr + N1 * N1, *dgb = dfb + N2 * N2, *dga = dgb + N2 * N2;
   const float4* w = pq + (size_t)h * M;
-  float4* g4 = gpq + (size_t)h * M;
+  float4* g4 = gpq + (size_t)sh * M;
   const float d = D[h];
   float dsum = 0.f;
-  for (int b = 0; b < B; ++b) {
-    const bool acc = b > 0;
+  for (int b = s0; b < B; b += S) {
+    const bool acc = b > s0;
     const IO* urow = u + ((size_t)b * H + h) * L;
     const IO* dyrow = dy + ((size_t)b * H + h) * L;
     lpr_front(urow, L, N1, N2, W, a, b2, c);
@@ -150,7 +158,7 @@ __device__ __forceinline__ void lpr_backward(const IO* __restrict__ u, const IO*
     lpr_twiddle(t2, M, N2, 1.0f, 1.0f / (float)M);                     // gD1 = gD2 o T / M
     __syncthreads();
     lpr_mm<true, false>(cp, t2, dgb, N2, N1, N2, acc);                  // dGb += C'^H @ gD1
-    lpr_mm<false, true>(t2, W.gb, t1, N1, N2, N2, false);              // gC' = gD1 @ Gb^H
+    lpr_mm<false, false>(t2, gbH, t1, N1, N2, N2, false);             // gC' = gD1 @ Gb^H
     __syncthreads();
     for (int p = threadIdx.x; p < M; p += blockDim.x) {                // the pair map's adjoint; gC into cp
       const int s = lpr_partner(p, N1, N2);
@@ -164,7 +172,7 @@ __device__ __forceinline__ void lpr_backward(const IO* __restrict__ u, const IO*
     }
     __syncthreads();
     lpr_mm<true, false>(b2, cp, dfb, N2, N1, N2, acc);                  // dFb += B2^H @ gC
-    lpr_mm<false, true>(cp, W.fb, t2, N1, N2, N2, false);              // gB2 = gC @ Fb^H
+    lpr_mm<false, false>(cp, fbH, t2, N1, N2, N2, false);             // gB2 = gC @ Fb^H
     __syncthreads();
     lpr_twiddle(t2, M, N2, -1.0f, 1.0f);                               // gB = gB2 o conj(T)
     __syncthreads();
@@ -182,7 +190,7 @@ __device__ __forceinline__ void lpr_backward(const IO* __restrict__ u, const IO*
   if (threadIdx.x == 0) {
     float s = 0.f;
     for (int i = 0; i < (int)(blockDim.x >> 5); ++i) s += red[i];
-    dD[h] = s;
+    dDp[sh] = s;
   }
 }
 
@@ -190,17 +198,28 @@ __device__ __forceinline__ void lpr_backward(const IO* __restrict__ u, const IO*
   extern "C" __global__ void __launch_bounds__(256) lpr_forward_##SUF(const IO* __restrict__ u,                    \
       const float4* __restrict__ pq, const float* __restrict__ D, const float2* __restrict__ blocks,               \
       IO* __restrict__ y, int H, int L, int N1, int N2) { lpr_forward<IO>(u, pq, D, blocks, y, H, L, N1, N2); }       \
-  extern "C" __global__ void __launch_bounds__(256, 1) lpr_backward_##SUF(const IO* __restrict__ u,                   \
+  extern "C" __global__ void __launch_bounds__(512, 2) lpr_backward_##SUF(const IO* __restrict__ u,                   \
       const IO* __restrict__ dy, const float4* __restrict__ pq, const float* __restrict__ D,                       \
-      const float2* __restrict__ blocks, IO* __restrict__ du, float2* __restrict__ part, float4* __restrict__ gpq, \
-      float* __restrict__ dD, int B, int H, int L, int N1, int N2) {                                               \
-    lpr_backward<IO>(u, dy, pq, D, blocks, du, part, gpq, dD, B, H, L, N1, N2);                                     \
+      const float2* __restrict__ blocks, const float2* __restrict__ adj, IO* __restrict__ du,                      \
+      float2* __restrict__ part, float4* __restrict__ gpq, float* __restrict__ dDp, int B, int H, int L, int N1,   \
+      int N2) {                                                                                                   \
+    lpr_backward<IO>(u, dy, pq, D, blocks, adj, du, part, gpq, dDp, B, H, L, N1, N2);                              \
   }
 LPR_KERNELS(f32, float)
 LPR_KERNELS(bf16, __nv_bfloat16)
 LPR_KERNELS(f16, __half)
 
-// Block gradients: out[e] = sum_h part[h, e], e < E (E = 2 (N1^2 + N2^2) complex entries). Grid (ceil(E / 256)), block 256.
+// Block gradients: out[e] = sum_r part[r, e] over the R = S H slice rows, e < E (E = 2 (N1^2 + N2^2) complex entries).
+// Grid (ceil(E / 256)), block 256. Called with H = R.
+// lpr_adjoint: adj = {Fb^H, Gb^H} of the blocks (N2 x N2 each; X^H[r][c] = conj(X[c][r])). Grid (ceil(2 N2^2 / 256)), block 256.
+extern "C" __global__ void __launch_bounds__(256) lpr_adjoint(const float2* __restrict__ blocks, float2* __restrict__ adj, int N1, int N2) {
+  const int e = blockIdx.x * blockDim.x + threadIdx.x, b = N2 * N2;
+  if (e >= 2 * b) return;
+  const float2* src = blocks + N1 * N1 + (e < b ? 0 : b);   // Fb, then Gb
+  const int i = e < b ? e : e - b, r = i / N2, c = i - r * N2;
+  adj[e] = lpr_conj(src[c * N2 + r]);
+}
+
 extern "C" __global__ void __launch_bounds__(256) lpr_reduce(const float2* __restrict__ part, float2* __restrict__ out, int H, int E) {
   const int e = blockIdx.x * blockDim.x + threadIdx.x;
   if (e >= E) return;
@@ -259,19 +278,35 @@ extern "C" __global__ void __launch_bounds__(256) lpr_pq(const float* __restrict
   }
 }
 
-// Taps' gradient of channel h from its {dP, dQ} (gpq, summed over the batch): dK[j] (j = 0 .. M) =
+// Taps' gradient of channel h from its {dP, dQ} (gpq (S H, M): summed here over the S slices, as dDp into dD[h]): dK[j] =
 //   conj(alpha_j) dP_j + conj(gamma_j) dQ_j (j < M, at the position of frequency j)
 //   + beta_f conj(dP_f) + delta_f conj(dQ_f) (j >= 1, f = M - j),
 // then dk_pad[x] = Re sum_{j <= M} dK[j] w^(-j x) (the adjoint of K = DFT_N(k_pad)); dk[side, h, t] = dk_pad[t] (side 0) or
-// dk_pad[N-1-t] (side 1), 0 for t >= the side's reachable taps. Grid (H), block 256, smem 8 N + 8 (M + 1) bytes.
-extern "C" __global__ void __launch_bounds__(256) lpr_taps(const float4* __restrict__ gpq, float* __restrict__ dk, int H,
-    int Lk, int taps0, int taps1, int sides, int N1, int N2) {
+// dk_pad[N-1-t] (side 1), 0 for t >= the side's reachable taps (j = 0 .. M). Grid (H), block 256, smem 8 N + 8 (M + 2) + 16 M
+// bytes (the table, dK and a pad, the summed dP / dQ).
+extern "C" __global__ void __launch_bounds__(256) lpr_taps(const float4* __restrict__ gpq, const float* __restrict__ dDp,
+    float* __restrict__ dk, float* __restrict__ dD, int S, int H, int Lk, int taps0, int taps1, int sides, int N1, int N2) {
   extern __shared__ __align__(16) float2 sw[];
   const int M = N1 * N2, N = 2 * M, h = blockIdx.x;
   float2* dK = sw + N;
   lpr_table(sw, N);
   __syncthreads();
-  const float4* g = gpq + (size_t)h * M;
+  float2* gs = dK + M + 2;   // {dP, dQ} of channel h summed over the S slices: 2 M float2 (16-byte aligned: N + M + 2 even)
+  for (int p = threadIdx.x; p < M; p += blockDim.x) {
+    float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
+    for (int s = 0; s < S; ++s) {
+      const float4 x = gpq[((size_t)s * H + h) * M + p];
+      v.x += x.x; v.y += x.y; v.z += x.z; v.w += x.w;
+    }
+    gs[2 * p] = make_float2(v.x, v.y); gs[2 * p + 1] = make_float2(v.z, v.w);
+  }
+  if (threadIdx.x == 0) {
+    float s = 0.f;
+    for (int i = 0; i < S; ++i) s += dDp[(size_t)i * H + h];
+    dD[h] = s;
+  }
+  __syncthreads();
+  const float4* g = reinterpret_cast<const float4*>(gs);
   for (int j = threadIdx.x; j <= M; j += blockDim.x) {
     float2 s = make_float2(0.f, 0.f);
     if (j < M) {

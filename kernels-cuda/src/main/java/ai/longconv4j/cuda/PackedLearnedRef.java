@@ -16,9 +16,10 @@ import ai.longconv4j.conv.PackedLearnedButterfly;
  * {@link PackedLearnedConv} (causal, 16-bit, M = 256 .. 1024) what learned.cu is to the tensor-core LEARNED kernels: the
  * fallback where that one has no kernel, and a slow twin where both apply. Kernels (learned_pk_ref.cu): {@code lpr_pq}
  * (P, Q of each channel from its fp32 taps: a direct DFT with a table, per {@link #setWeights}), {@code lpr_forward_*}
- * (one block per row, 4 M complex fp32 values of shared memory), {@code lpr_backward_*} (one block per channel looping
- * over the batch, 7 M values; per-channel block-gradient partials and dP / dQ), {@code lpr_reduce} (partials summed over
- * channels), {@code lpr_taps} (dK and dk from dP / dQ). All arithmetic fp32; 16-bit I/O rounds only u, dy on input and
+ * (one block per row, 4 M complex fp32 values of shared memory), {@code lpr_backward_*} (one block per channel and batch
+ * slice looping over the slice's rows, 7 M values, up to 512 threads; per-(slice, channel) block-gradient partials, dP / dQ
+ * and dD; {@link #slices}), {@code lpr_reduce} (partials summed), {@code lpr_taps} (dP / dQ and dD summed over the slices,
+ * dK and dk), {@code lpr_adjoint} (Fb^H, Gb^H per {@link #setBlocks}, read row by row by the backward). All arithmetic fp32; 16-bit I/O rounds only u, dy on input and
  * y, du on output. The backward synchronises the stream (its workspaces are per call).
  * <pre>{@code
  * jshell> var r = PackedLearnedRef.plan(dev, 768, 1000, 1000, ConvMode.BIDIRECTIONAL, ElementType.F32)
@@ -35,7 +36,7 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
   private final int h, l, lk, n, m, n1, n2, taps0, taps1;
   private final ConvMode mode;
   private final ElementType io;
-  private final DeviceBuffer pq, d, blocks, dBlocks;
+  private final DeviceBuffer pq, d, blocks, adj, dBlocks;
   private boolean weightsSet;
 
   private PackedLearnedRef(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
@@ -47,6 +48,7 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
     this.pq = device.alloc(16L * h * m);
     this.d = device.alloc(4L * h);
     this.blocks = device.alloc(8L * blockElements());
+    this.adj = device.alloc(16L * n2 * n2);
     this.dBlocks = device.alloc(8L * blockElements());
     setBlocks(PackedLearnedButterfly.atInit(p).blocks());
   }
@@ -111,6 +113,7 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
       for (double v : b[i]) flat[off++] = (float) v;
     }
     blocks.copyFrom(flat);
+    device.module(MODULE).kernel("lpr_adjoint").launch(device.stream(), (2 * n2 * n2 + 255) / 256, 1, 256, 0, blocks, adj, n1, n2);
     return this;
   }
 
@@ -168,7 +171,7 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
   /**
    * Gradients of {@code sum(y * dy)} for y = {@link #forward}(u): du (B, H, L) of the I/O type, dk (sides, H, Lk) fp32 (taps
    * no output reaches get 0), dD (H) fp32, and the four block gradients, then read with {@link #blockGrads()}. Synchronises
-   * the stream (workspaces of 8 H (2 (N1^2 + N2^2) + 2 M) bytes per call).
+   * the stream (workspaces of 4 S H (4 (N1^2 + N2^2) + 4 M + 1) bytes per call, S = {@link #slices}).
    */
   @Override public void backward(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD) {
     check("backward", u, dy, B);
@@ -178,16 +181,24 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
       throw new IllegalArgumentException("PackedLearnedRef.backward: dk must hold (" + (sides == 2 ? "2, " : "") + "H=" + h + ", Lk=" + lk
           + ") fp32 = " + 4L * sides * h * lk + " bytes and dD (H=" + h + ") fp32 = " + 4L * h + " bytes, got "
           + (dk == null ? "null" : dk.bytes()) + " and " + (dD == null ? "null" : dD.bytes()));
-    int e = blockElements();
-    try (DeviceBuffer part = device.alloc(8L * h * e); DeviceBuffer gpq = device.alloc(16L * h * m)) {
+    int e = blockElements(), s = slices(B), rows = s * h;
+    try (DeviceBuffer part = device.alloc(8L * rows * e); DeviceBuffer gpq = device.alloc(16L * rows * m);
+         DeviceBuffer dDp = device.alloc(4L * rows)) {
       CudaModule md = device.module(MODULE);
-      md.kernel("lpr_backward_" + io.tag()).launch(device.stream(), h, 1, 256, 56 * m, u, dy, pq, d, blocks, du, part, gpq, dD, B, h, l,
-          n1, n2);
-      md.kernel("lpr_reduce").launch(device.stream(), (e + 255) / 256, 1, 256, 0, part, dBlocks, h, e);
-      md.kernel("lpr_taps").launch(device.stream(), h, 1, 256, 8 * n + 8 * (m + 1), gpq, dk, h, lk, taps0, taps1, sides, n1, n2);
+      md.kernel("lpr_backward_" + io.tag()).launch(device.stream(), s, h, Math.min(512, Math.max(32, m)), 56 * m, u, dy, pq, d, blocks,
+          adj, du, part, gpq, dDp, B, h, l, n1, n2);
+      md.kernel("lpr_reduce").launch(device.stream(), (e + 255) / 256, 1, 256, 0, part, dBlocks, rows, e);
+      md.kernel("lpr_taps").launch(device.stream(), h, 1, 256, 8 * n + 8 * (m + 2) + 16 * m, gpq, dDp, dk, dD, s, h, lk, taps0, taps1,
+          sides, n1, n2);
       device.stream().synchronize();
     }
   }
+
+  /**
+   * Batch slices of the backward: blocks (s, h) take the rows b = s, s + S, .. of channel h, so that small H still fills the
+   * GPU: S = min(B, ceil(8 SMs / H)) (1 from H = 8 SMs on); the partials (S H rows) are summed by lpr_reduce / lpr_taps.
+   */
+  int slices(int B) { return Math.max(1, Math.min(B, (8 * device.smCount() + h - 1) / h)); }
 
   /** The block gradients of the last {@link #backward}, {dFa, dFb, dGb, dGa} in lib's layout (float64 copies). */
   @Override public double[][] blockGrads() {
@@ -211,7 +222,7 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
   }
 
   @Override public void close() {
-    pq.close(); d.close(); blocks.close(); dBlocks.close();
+    pq.close(); d.close(); blocks.close(); adj.close(); dBlocks.close();
   }
 
   @Override public String toString() {

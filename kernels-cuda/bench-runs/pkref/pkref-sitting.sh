@@ -5,7 +5,8 @@
 #   PackedRefBench 64 768 $L (causal, blocks at the DFT): FlashButterfly F32 (fp32) and bf16, the tensor-core packed kernel
 #   (bf16), this fp32 path with F32 and bf16 I/O, each validated against float64 before timing (CUDA events, warm-up,
 #   medians), in the order $ORDER, then MIRROR=1 (default) reversed in a second process.
-# s1: the first kernels (backward grid H, 256 threads); s2: backward slices, 512 threads, skewed Grams, Fb^H / Gb^H copies.
+# s1: the first kernels (backward grid H, 256 threads); s2: backward slices, 512 threads, skewed Grams, Fb^H / Gb^H copies;
+# s3: + register-blocked products (_r4 / _r2, the default) and the _r1 twin (path ref-f32-r1).
 # Stage (from the worktree): tools/stage-device.sh --out /work/main/.device/pkref --sm 90 --lean-jre \
 #   --add kernels-cuda/bench-runs/pkref/pkref-sitting.sh --drop '...'
 # Device (carry [".device/pkref"]): DEV=.device/pkref bash .device/pkref/pkref-sitting.sh "$OUT/s1"
@@ -13,7 +14,7 @@ set -u
 out=${1:-/tmp/pkref-sitting}; mkdir -p "$out"
 DEV=${DEV:-.device/pkref}
 L=${L:-1024}
-ORDER=${ORDER:-fb-f32,fb-bf16,packed-bf16,ref-f32,ref-bf16}
+ORDER=${ORDER:-fb-f32,fb-bf16,packed-bf16,ref-f32,ref-bf16,ref-f32-r1}
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw,power.limit,temperature.gpu --format=csv; date -u; } \
   > "$out/gpu.txt" 2>&1; cat "$out/gpu.txt"
 if [ "${TESTS:-1}" != 0 ]; then

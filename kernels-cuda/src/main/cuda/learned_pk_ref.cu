@@ -26,21 +26,36 @@
 // Y stored q x kk). Each thread owns whole outputs (fp32 sums); callers sync around it. With YH (Y in shared memory: the
 // Grams dGa, dFa) the lanes of output column c start their k loop at c (j = (jj + c) mod kk, kk a power of two): lanes of a
 // warp then read Y[c kk + j] in distinct banks instead of one (a stride of kk float2) and X[i kk + j] in consecutive words.
-template <bool XH, bool YH>
+// R > 1 (register blocking): a thread owns R outputs of one column c, rows i0 + r m / R (m % R == 0), so that each Y value
+// it loads serves R products; every output's sum is the same fmaf chain in the same k order as at R = 1 (its slow twin).
+template <bool XH, bool YH, int R>
 __device__ __forceinline__ void lpr_mm(const float2* X, const float2* Y, float2* Z, int m, int kk, int q, bool acc) {
-  for (int o = threadIdx.x; o < m * q; o += blockDim.x) {
-    const int i = o / q, c = o - i * q;
-    float zr = 0.f, zi = 0.f;
+  const int mr = m / R;
+  for (int o = threadIdx.x; o < mr * q; o += blockDim.x) {
+    const int i0 = o / q, c = o - i0 * q;
+    float zr[R], zi[R];
+#pragma unroll
+    for (int r = 0; r < R; ++r) { zr[r] = 0.f; zi[r] = 0.f; }
     for (int jj = 0; jj < kk; ++jj) {
       const int j = YH ? (jj + c) & (kk - 1) : jj;
-      const float2 x = XH ? X[j * m + i] : X[i * kk + j];
       const float2 y = YH ? Y[c * kk + j] : Y[j * q + c];
-      const float xi = XH ? -x.y : x.y, yi = YH ? -y.y : y.y;
-      zr = fmaf(x.x, y.x, fmaf(-xi, yi, zr));
-      zi = fmaf(x.x, yi, fmaf(xi, y.x, zi));
+      const float yi = YH ? -y.y : y.y;
+#pragma unroll
+      for (int r = 0; r < R; ++r) {
+        const int i = i0 + r * mr;
+        const float2 x = XH ? X[j * m + i] : X[i * kk + j];
+        const float xi = XH ? -x.y : x.y;
+        zr[r] = fmaf(x.x, y.x, fmaf(-xi, yi, zr[r]));
+        zi[r] = fmaf(x.x, yi, fmaf(xi, y.x, zi[r]));
+      }
     }
-    if (acc) { const float2 z = Z[o]; zr += z.x; zi += z.y; }
-    Z[o] = make_float2(zr, zi);
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      const int oo = (i0 + r * mr) * q + c;
+      float vr = zr[r], vi = zi[r];
+      if (acc) { const float2 z = Z[oo]; vr += z.x; vi += z.y; }
+      Z[oo] = make_float2(vr, vi);
+    }
   }
 }
 
@@ -68,17 +83,17 @@ __device__ __forceinline__ LprBlocks lpr_blocks(const float2* b, int N1, int N2)
 }
 
 // a <- pack(row) (zero past L), b2 <- (Fa @ a) o T, c <- b2 @ Fb.
-template <typename IO>
+template <typename IO, int R>
 __device__ __forceinline__ void lpr_front(const IO* row, int L, int N1, int N2, const LprBlocks& W, float2* a, float2* b2, float2* c) {
   const int M = N1 * N2;
   for (int m = threadIdx.x; m < M; m += blockDim.x)
     a[m] = make_float2(2 * m < L ? ld(row + 2 * m) : 0.f, 2 * m + 1 < L ? ld(row + 2 * m + 1) : 0.f);
   __syncthreads();
-  lpr_mm<false, false>(W.fa, a, b2, N1, N1, N2, false);
+  lpr_mm<false, false, R>(W.fa, a, b2, N1, N1, N2, false);
   __syncthreads();
   lpr_twiddle(b2, M, N2, 1.0f, 1.0f);
   __syncthreads();
-  lpr_mm<false, false>(b2, W.fb, c, N1, N2, N2, false);
+  lpr_mm<false, false, R>(b2, W.fb, c, N1, N2, N2, false);
   __syncthreads();
 }
 
@@ -92,7 +107,7 @@ __device__ __forceinline__ void lpr_pair(const float2* c, const float4* pq, floa
 }
 
 // Grid (B, H), block min(256, max(32, M)), smem 4 M float2.
-template <typename IO>
+template <typename IO, int R>
 __device__ __forceinline__ void lpr_forward(const IO* __restrict__ u, const float4* __restrict__ pq, const float* __restrict__ D,
                             const float2* __restrict__ blocks, IO* __restrict__ y, int H, int L, int N1, int N2) {
   extern __shared__ __align__(16) float2 sm[];
@@ -100,14 +115,14 @@ __device__ __forceinline__ void lpr_forward(const IO* __restrict__ u, const floa
   float2 *a = sm, *b2 = sm + M, *c = sm + 2 * M, *t = sm + 3 * M;
   const LprBlocks W = lpr_blocks(blocks, N1, N2);
   const IO* urow = u + ((size_t)b * H + h) * L;
-  lpr_front(urow, L, N1, N2, W, a, b2, c);
+  lpr_front<IO, R>(urow, L, N1, N2, W, a, b2, c);
   lpr_pair(c, pq + (size_t)h * M, t, N1, N2);
   __syncthreads();
-  lpr_mm<false, false>(t, W.gb, b2, N1, N2, N2, false);
+  lpr_mm<false, false, R>(t, W.gb, b2, N1, N2, N2, false);
   __syncthreads();
   lpr_twiddle(b2, M, N2, -1.0f, 1.0f / (float)M);
   __syncthreads();
-  lpr_mm<false, false>(W.ga, b2, a, N1, N1, N2, false);
+  lpr_mm<false, false, R>(W.ga, b2, a, N1, N1, N2, false);
   __syncthreads();
   const float d = D[h];
   const float* e = reinterpret_cast<const float*>(a);
@@ -119,7 +134,7 @@ __device__ __forceinline__ void lpr_forward(const IO* __restrict__ u, const floa
 // smem 7 M float2. adj: {Fb^H (N2, N2), Gb^H (N2, N2)} (lpr_adjoint), so that gC' and gB2 read their blocks row by row.
 // part (S H, 2 (N1^2 + N2^2)), gpq (S H, M), dDp (S H) at slice row s H + h: written at the slice's first row,
 // accumulated after (each thread owns the same outputs for every row), so they need no zeroing.
-template <typename IO>
+template <typename IO, int R>
 __device__ __forceinline__ void lpr_backward(const IO* __restrict__ u, const IO* __restrict__ dy, const float4* __restrict__ pq,
                              const float* __restrict__ D, const float2* __restrict__ blocks, const float2* __restrict__ adj,
                              IO* __restrict__ du, float2* __restrict__ part, float4* __restrict__ gpq, float* __restrict__ dDp,
@@ -140,7 +155,7 @@ __device__ __forceinline__ void lpr_backward(const IO* __restrict__ u, const IO*
     const bool acc = b > s0;
     const IO* urow = u + ((size_t)b * H + h) * L;
     const IO* dyrow = dy + ((size_t)b * H + h) * L;
-    lpr_front(urow, L, N1, N2, W, a, b2, c);
+    lpr_front<IO, R>(urow, L, N1, N2, W, a, b2, c);
     lpr_pair(c, w, cp, N1, N2);                                       // C'
     for (int m = threadIdx.x; m < M; m += blockDim.x) {               // gE = pack(dy)
       t1[m] = make_float2(2 * m < L ? ld(dyrow + 2 * m) : 0.f, 2 * m + 1 < L ? ld(dyrow + 2 * m + 1) : 0.f);
@@ -148,17 +163,17 @@ __device__ __forceinline__ void lpr_backward(const IO* __restrict__ u, const IO*
       if (2 * m + 1 < L) dsum = fmaf(ld(dyrow + 2 * m + 1), ld(urow + 2 * m + 1), dsum);
     }
     __syncthreads();
-    lpr_mm<false, false>(cp, W.gb, d2, N1, N2, N2, false);
+    lpr_mm<false, false, R>(cp, W.gb, d2, N1, N2, N2, false);
     __syncthreads();
     lpr_twiddle(d2, M, N2, -1.0f, 1.0f / (float)M);                    // D2
     __syncthreads();
-    lpr_mm<false, true>(t1, d2, dga, N1, N2, N1, acc);                  // dGa += gE @ D2^H
-    lpr_mm<true, false>(W.ga, t1, t2, N1, N1, N2, false);              // gD2 = Ga^H @ gE
+    lpr_mm<false, true, R>(t1, d2, dga, N1, N2, N1, acc);                  // dGa += gE @ D2^H
+    lpr_mm<true, false, R>(W.ga, t1, t2, N1, N1, N2, false);              // gD2 = Ga^H @ gE
     __syncthreads();
     lpr_twiddle(t2, M, N2, 1.0f, 1.0f / (float)M);                     // gD1 = gD2 o T / M
     __syncthreads();
-    lpr_mm<true, false>(cp, t2, dgb, N2, N1, N2, acc);                  // dGb += C'^H @ gD1
-    lpr_mm<false, false>(t2, gbH, t1, N1, N2, N2, false);             // gC' = gD1 @ Gb^H
+    lpr_mm<true, false, R>(cp, t2, dgb, N2, N1, N2, acc);                  // dGb += C'^H @ gD1
+    lpr_mm<false, false, R>(t2, gbH, t1, N1, N2, N2, false);             // gC' = gD1 @ Gb^H
     __syncthreads();
     for (int p = threadIdx.x; p < M; p += blockDim.x) {                // the pair map's adjoint; gC into cp
       const int s = lpr_partner(p, N1, N2);
@@ -171,13 +186,13 @@ __device__ __forceinline__ void lpr_backward(const IO* __restrict__ u, const IO*
       cp[p] = make_float2(x.x + z.x, x.y + z.y);
     }
     __syncthreads();
-    lpr_mm<true, false>(b2, cp, dfb, N2, N1, N2, acc);                  // dFb += B2^H @ gC
-    lpr_mm<false, false>(cp, fbH, t2, N1, N2, N2, false);             // gB2 = gC @ Fb^H
+    lpr_mm<true, false, R>(b2, cp, dfb, N2, N1, N2, acc);                  // dFb += B2^H @ gC
+    lpr_mm<false, false, R>(cp, fbH, t2, N1, N2, N2, false);             // gB2 = gC @ Fb^H
     __syncthreads();
     lpr_twiddle(t2, M, N2, -1.0f, 1.0f);                               // gB = gB2 o conj(T)
     __syncthreads();
-    lpr_mm<false, true>(t2, a, dfa, N1, N2, N1, acc);                   // dFa += gB @ A^H
-    lpr_mm<true, false>(W.fa, t2, t1, N1, N1, N2, false);              // gA = Fa^H @ gB
+    lpr_mm<false, true, R>(t2, a, dfa, N1, N2, N1, acc);                   // dFa += gB @ A^H
+    lpr_mm<true, false, R>(W.fa, t2, t1, N1, N1, N2, false);              // gA = Fa^H @ gB
     __syncthreads();
     const float* e = reinterpret_cast<const float*>(t1);
     IO* durow = du + ((size_t)b * H + h) * L;
@@ -194,20 +209,25 @@ __device__ __forceinline__ void lpr_backward(const IO* __restrict__ u, const IO*
   }
 }
 
-#define LPR_KERNELS(SUF, IO)                                                                                        \
-  extern "C" __global__ void __launch_bounds__(256) lpr_forward_##SUF(const IO* __restrict__ u,                    \
+// Kernels lpr_forward_<io>_r<R> (R = 1, 4) and lpr_backward_<io>_r<R> (R = 1, 2): R outputs per thread in every product
+// (lpr_mm); r1 is the slow twin of the others (the same sums, PackedLearnedRef.rowsPerThread).
+#define LPR_KERNELS(SUF, IO, RF, RB)                                                                               \
+  extern "C" __global__ void __launch_bounds__(256) lpr_forward_##SUF##_r##RF(const IO* __restrict__ u,          \
       const float4* __restrict__ pq, const float* __restrict__ D, const float2* __restrict__ blocks,               \
-      IO* __restrict__ y, int H, int L, int N1, int N2) { lpr_forward<IO>(u, pq, D, blocks, y, H, L, N1, N2); }       \
-  extern "C" __global__ void __launch_bounds__(512, 2) lpr_backward_##SUF(const IO* __restrict__ u,                   \
+      IO* __restrict__ y, int H, int L, int N1, int N2) { lpr_forward<IO, RF>(u, pq, D, blocks, y, H, L, N1, N2); }   \
+  extern "C" __global__ void __launch_bounds__(512, 2) lpr_backward_##SUF##_r##RB(const IO* __restrict__ u,      \
       const IO* __restrict__ dy, const float4* __restrict__ pq, const float* __restrict__ D,                       \
       const float2* __restrict__ blocks, const float2* __restrict__ adj, IO* __restrict__ du,                      \
       float2* __restrict__ part, float4* __restrict__ gpq, float* __restrict__ dDp, int B, int H, int L, int N1,   \
       int N2) {                                                                                                   \
-    lpr_backward<IO>(u, dy, pq, D, blocks, adj, du, part, gpq, dDp, B, H, L, N1, N2);                              \
+    lpr_backward<IO, RB>(u, dy, pq, D, blocks, adj, du, part, gpq, dDp, B, H, L, N1, N2);                          \
   }
-LPR_KERNELS(f32, float)
-LPR_KERNELS(bf16, __nv_bfloat16)
-LPR_KERNELS(f16, __half)
+LPR_KERNELS(f32, float, 1, 1)
+LPR_KERNELS(bf16, __nv_bfloat16, 1, 1)
+LPR_KERNELS(f16, __half, 1, 1)
+LPR_KERNELS(f32, float, 4, 2)
+LPR_KERNELS(bf16, __nv_bfloat16, 4, 2)
+LPR_KERNELS(f16, __half, 4, 2)
 
 // Block gradients: out[e] = sum_r part[r, e] over the R = S H slice rows, e < E (E = 2 (N1^2 + N2^2) complex entries).
 // Grid (ceil(E / 256)), block 256. Called with H = R.

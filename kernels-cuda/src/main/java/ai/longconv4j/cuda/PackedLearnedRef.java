@@ -19,7 +19,8 @@ import ai.longconv4j.conv.PackedLearnedButterfly;
  * (one block per row, 4 M complex fp32 values of shared memory), {@code lpr_backward_*} (one block per channel and batch
  * slice looping over the slice's rows, 7 M values, up to 512 threads; per-(slice, channel) block-gradient partials, dP / dQ
  * and dD; {@link #slices}), {@code lpr_reduce} (partials summed), {@code lpr_taps} (dP / dQ and dD summed over the slices,
- * dK and dk), {@code lpr_adjoint} (Fb^H, Gb^H per {@link #setBlocks}, read row by row by the backward). All arithmetic fp32; 16-bit I/O rounds only u, dy on input and
+ * dK and dk), {@code lpr_adjoint} (Fb^H, Gb^H per {@link #setBlocks}, read row by row by the backward); forward and
+ * backward with register-blocked products or without ({@link #rowsPerThread(boolean)}, the slow twin). All arithmetic fp32; 16-bit I/O rounds only u, dy on input and
  * y, du on output. The backward synchronises the stream (its workspaces are per call).
  * <pre>{@code
  * jshell> var r = PackedLearnedRef.plan(dev, 768, 1000, 1000, ConvMode.BIDIRECTIONAL, ElementType.F32)
@@ -37,7 +38,13 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
   private final ConvMode mode;
   private final ElementType io;
   private final DeviceBuffer pq, d, blocks, adj, dBlocks;
-  private boolean weightsSet;
+  private boolean weightsSet, blocked = DEFAULT_BLOCKED;
+
+  /**
+   * Whether plans start with register-blocked products ({@link #rowsPerThread(boolean)}):
+   * {@code -Dlongconv4j.pkref.blocked}, default true.
+   */
+  static final boolean DEFAULT_BLOCKED = Boolean.parseBoolean(System.getProperty("longconv4j.pkref.blocked", "true"));
 
   private PackedLearnedRef(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;
@@ -159,12 +166,22 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
     return out;
   }
 
+  /**
+   * Register blocking of every complex product (learned_pk_ref.cu lpr_mm): {@code true} the {@code _r4} forward and
+   * {@code _r2} backward kernels (each thread owns 4 / 2 outputs of a column and reuses each Y value for them), {@code false}
+   * the {@code _r1} kernels (one output per thread: their slow twin). Each output is the same fmaf chain in the same order
+   * either way; a speed choice ({@link #DEFAULT_BLOCKED}).
+   */
+  public PackedLearnedRef rowsPerThread(boolean on) { blocked = on; return this; }
+
+  public boolean rowsPerThread() { return blocked; }
+
   private int forwardThreads() { return Math.min(256, Math.max(32, m)); }
 
   /** y = conv(u, k) + D u through the packed learned transform, queued on the device's stream. */
   @Override public void forward(DeviceBuffer u, DeviceBuffer y, int B) {
     check("forward", u, y, B);
-    device.module(MODULE).kernel("lpr_forward_" + io.tag()).launch(device.stream(), B, h, forwardThreads(), 32 * m, u, pq, d, blocks, y,
+    device.module(MODULE).kernel("lpr_forward_" + io.tag() + (blocked ? "_r4" : "_r1")).launch(device.stream(), B, h, forwardThreads(), 32 * m, u, pq, d, blocks, y,
         h, l, n1, n2);
   }
 
@@ -185,7 +202,7 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
     try (DeviceBuffer part = device.alloc(8L * rows * e); DeviceBuffer gpq = device.alloc(16L * rows * m);
          DeviceBuffer dDp = device.alloc(4L * rows)) {
       CudaModule md = device.module(MODULE);
-      md.kernel("lpr_backward_" + io.tag()).launch(device.stream(), s, h, Math.min(512, Math.max(32, m)), 56 * m, u, dy, pq, d, blocks,
+      md.kernel("lpr_backward_" + io.tag() + (blocked ? "_r2" : "_r1")).launch(device.stream(), s, h, Math.min(512, Math.max(32, m)), 56 * m, u, dy, pq, d, blocks,
           adj, du, part, gpq, dDp, B, h, l, n1, n2);
       md.kernel("lpr_reduce").launch(device.stream(), (e + 255) / 256, 1, 256, 0, part, dBlocks, rows, e);
       md.kernel("lpr_taps").launch(device.stream(), h, 1, 256, 8 * n + 8 * (m + 2) + 16 * m, gpq, dDp, dk, dD, s, h, lk, taps0, taps1,
@@ -227,6 +244,6 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
 
   @Override public String toString() {
     return "PackedLearnedRef[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + n1 + " x " + n2
-        + ", io=" + io + "]";
+        + ", io=" + io + (blocked ? "" : ", r1") + "]";
   }
 }

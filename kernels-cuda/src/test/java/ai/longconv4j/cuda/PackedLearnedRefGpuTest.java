@@ -27,7 +27,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * dy, k, D per case, awkward shapes (H = 3 / 111, odd B, Lk &lt; L, L not a power of two where the mode allows). Outputs are
  * NaN-poisoned first (y and du with a tail past B H L that must stay poisoned) and must come back finite. Then the slow-twin
  * check of two GPU paths: against the tensor-core {@link PackedLearnedConv} where both apply (causal, 16-bit, M = 256 ..
- * 1024).
+ * 1024), and of the register-blocked kernels (the default) against their one-output-per-thread twin.
  * Tolerances (relative Frobenius error). fp32 results: 1e-5. The unit roundoff is u = 2^-24 = 6e-8; each output goes
  * through K (a direct fp32 sum of up to N = 8192 taps times table values, each rounded), the pair map, four complex
  * products with sums of at most 64 terms and the twiddles (sincospif, ~1 ulp); rounding errors of random sign grow like
@@ -203,6 +203,51 @@ class PackedLearnedRefGpuTest extends CudaDeviceTest {
       Reference.assertClose("dD fp32 kernel vs tensor cores " + what, dD1.copyTo(new float[H], 0), ConvCase.toD(dD2.copyTo(new float[H], 0)), 5e-5);
       for (int i = 0; i < 4; i++)
         Reference.assertClose(NAMES[i] + " fp32 kernel vs tensor cores " + what, PackedLearnedBackwardGpuTest.toF(g1[i]), g2[i], 1.5e-2);
+    }
+  }
+
+  static Stream<Arguments> blockedCases() {
+    return Stream.of(Arguments.of(ConvMode.CAUSAL, ElementType.F32, 3, 111, 1000, 1000), Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 2, 3, 16, 16),
+        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.F32, 5, 7, 300, 200), Arguments.of(ConvMode.CIRCULAR, ElementType.F16, 3, 5, 4096, 4096));
+  }
+
+  /**
+   * The register-blocked kernels (_r4 / _r2, rowsPerThread(true)) against their slow twin (_r1) on the same data: every
+   * output is the same fmaf chain in the same order, so the two are expected bit for bit equal (printed); asserted within
+   * 1e-6 relative (Frobenius), which only ptxas contracting an operation differently could need.
+   */
+  @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5}")
+  @MethodSource("blockedCases")
+  void blockedMatchesOneOutputPerThread(ConvMode mode, ElementType io, int B, int H, int L, int Lk) {
+    var c = Case.draw(13L * L + 3L * B + mode.ordinal(), mode, io, B, H, L, Lk, 2);
+    boolean bi = mode == ConvMode.BIDIRECTIONAL;
+    int n = B * H * L, sides = bi ? 2 : 1;
+    String what = mode + " " + io + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk;
+    float[][][] out = new float[2][][];
+    double[][][] gb = new double[2][][];
+    try (var u = c.upload(dev, false); var dy = c.upload(dev, true); var y = dev.alloc(io.bytes() * (n + (n & 1)));
+         var du = dev.alloc(io.bytes() * (n + (n & 1))); var dk = dev.alloc(4L * sides * H * Lk); var dD = dev.alloc(4L * H);
+         var pr = PackedLearnedRef.plan(dev, H, L, Lk, mode, io).setBlocks(c.blocks())) {
+      if (bi) pr.setWeights(c.k0(), c.k1(), c.D()); else pr.setWeights(c.k0(), c.D());
+      for (int v = 0; v < 2; v++) {
+        pr.rowsPerThread(v == 1);
+        for (DeviceBuffer b : new DeviceBuffer[] {y, du, dk, dD}) b.fill32(poisonBits(io));
+        pr.forward(u, y, B);
+        pr.backward(u, dy, B, du, dk, dD);
+        out[v] = new float[][] {ConvCase.read(dev, y, io, n), ConvCase.read(dev, du, io, n), dk.copyTo(new float[sides * H * Lk], 0),
+            dD.copyTo(new float[H], 0)};
+        gb[v] = pr.blockGrads();
+      }
+    }
+    String[] names = {"y", "du", "dk", "dD"};
+    for (int i = 0; i < 4; i++) {
+      finite(out[1][i], names[i] + " blocked " + what);
+      System.out.println(names[i] + " blocked vs r1 " + what + ": bit for bit " + Arrays.equals(out[0][i], out[1][i]));
+      Reference.assertClose(names[i] + " blocked vs r1 " + what, out[1][i], ConvCase.toD(out[0][i]), 1e-6);
+    }
+    for (int i = 0; i < 4; i++) {
+      System.out.println(NAMES[i] + " blocked vs r1 " + what + ": bit for bit " + Arrays.equals(gb[0][i], gb[1][i]));
+      Reference.assertClose(NAMES[i] + " blocked vs r1 " + what, PackedLearnedBackwardGpuTest.toF(gb[1][i]), gb[0][i], 1e-6);
     }
   }
 

@@ -79,8 +79,9 @@ class PackedLearnedRefHostTest {
     spills.forEach((k, v) -> assertEquals("0/0", v, k + " spills (stores/loads bytes)"));
     for (String sm : new String[] {"sm_80", "sm_90a"}) {
       for (String io : new String[] {"f32", "bf16", "f16"})
-        for (String k : new String[] {"lpr_forward_", "lpr_backward_"}) assertTrue(spills.containsKey(k + io + "@" + sm), k + io + " " + sm);
-      for (String k : new String[] {"lpr_pq", "lpr_reduce", "lpr_taps"}) assertTrue(spills.containsKey(k + "@" + sm), k + " " + sm);
+        for (String k : new String[] {"lpr_forward_" + io + "_r1", "lpr_forward_" + io + "_r4", "lpr_backward_" + io + "_r1",
+            "lpr_backward_" + io + "_r2"}) assertTrue(spills.containsKey(k + "@" + sm), k + " " + sm);
+      for (String k : new String[] {"lpr_pq", "lpr_reduce", "lpr_taps", "lpr_adjoint"}) assertTrue(spills.containsKey(k + "@" + sm), k + " " + sm);
     }
   }
 }

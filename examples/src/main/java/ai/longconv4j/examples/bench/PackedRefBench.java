@@ -24,7 +24,8 @@ import java.util.SplittableRandom;
  * forward validated against the float64 causal conv of 3 sampled rows (outputs poisoned first), the backward's du (3
  * sampled rows against the causal adjoint), dk and dD (last channel, summed over the batch) against float64; then CUDA-event
  * medians ({@code CudaConvBench.median}, its warm-up) of fwd (20), fwd+bwd (5) and bwd (5). Each row carries the worst
- * relative error of its validation.
+ * relative error of its validation. Paths ({@code -Dlongconv4j.bench.pkref.order}, default fb-f32, fb-bf16, packed-bf16, ref-f32,
+ * ref-bf16): {@code ref-*-r1} is the fp32 path without register blocking ({@code PackedLearnedRef.rowsPerThread(false)}).
  * Usage: PackedRefBench [csv-out] [B] [H] [L] (default 64 768 1024).
  */
 public final class PackedRefBench {
@@ -41,7 +42,7 @@ public final class PackedRefBench {
     try (CudaDevice dev = CudaDevice.open(0)) {
       System.out.println("device: " + dev);
       for (String p : System.getProperty("longconv4j.bench.pkref.order", "fb-f32,fb-bf16,packed-bf16,ref-f32,ref-bf16").split(",")) {
-        ElementType io = p.endsWith("f32") ? ElementType.F32 : ElementType.BF16;
+        ElementType io = p.contains("f32") ? ElementType.F32 : ElementType.BF16;
         try (var u = dev.alloc(io.bytes() * n); var y = dev.alloc(io.bytes() * n); var dk = dev.alloc(4L * H * L); var dD = dev.alloc(4L * H)) {
           DeviceFill.uniform(dev, u, n, io, 7L * L, 1f);
           switch (p) {
@@ -58,13 +59,13 @@ public final class PackedRefBench {
                     (x, o) -> pk.forward(x, o, B), (x, o, gk, gd) -> pk.backward(x, x, B, o, gk, gd), rows);
               }
             }
-            case "ref-f32", "ref-bf16" -> {
-              try (var pr = PackedLearnedRef.plan(dev, H, L, L, ConvMode.CAUSAL, io).setWeights(k, D)) {
+            case "ref-f32", "ref-bf16", "ref-f32-r1", "ref-bf16-r1" -> {
+              try (var pr = PackedLearnedRef.plan(dev, H, L, L, ConvMode.CAUSAL, io).setWeights(k, D).rowsPerThread(!p.endsWith("-r1"))) {
                 run(dev, "packed learned fp32 ref " + io + " " + pr, io, B, H, L, u, y, dk, dD, k, D, (x, o) -> pr.forward(x, o, B),
                     (x, o, gk, gd) -> pr.backward(x, x, B, o, gk, gd), rows);
               }
             }
-            default -> throw new IllegalArgumentException("PackedRefBench: paths fb-f32, fb-bf16, packed-bf16, ref-f32, ref-bf16, got " + p);
+            default -> throw new IllegalArgumentException("PackedRefBench: paths fb-f32, fb-bf16, packed-bf16, ref-f32, ref-bf16, ref-f32-r1, ref-bf16-r1, got " + p);
           }
         }
       }

@@ -6,7 +6,7 @@
 #   (bf16), this fp32 path with F32 and bf16 I/O, each validated against float64 before timing (CUDA events, warm-up,
 #   medians), in the order $ORDER, then MIRROR=1 (default) reversed in a second process.
 # s1: the first kernels (backward grid H, 256 threads); s2: backward slices, 512 threads, skewed Grams, Fb^H / Gb^H copies;
-# s3: + register-blocked products (_r4 / _r2, the default) and the _r1 twin (path ref-f32-r1).
+# s3: + register-blocked products (_r4 / _r2, the default) and the _r1 twin (path ref-f32-r1); + a run at L2 = 2048.
 # Stage (from the worktree): tools/stage-device.sh --out /work/main/.device/pkref --sm 90 --lean-jre \
 #   --add kernels-cuda/bench-runs/pkref/pkref-sitting.sh --drop '...'
 # Device (carry [".device/pkref"]): DEV=.device/pkref bash .device/pkref/pkref-sitting.sh "$OUT/s1"
@@ -36,7 +36,13 @@ if [ "${BENCH:-1}" != 0 ]; then
       "$out/bench2.csv" 64 768 "$L" > "$out/bench2.txt" 2>&1; echo "java bench 2 exit $?"
     grep -vE '^[a-z].*,[0-9]' "$out/bench2.txt" | grep -E "learned|flashbutterfly|Exception|vs float64" | head -40 | cut -c1-260
   fi
+  if [ -n "${L2:-2048}" ]; then   # a size the tensor-core packed kernels do not take (M = 2048 at L = 2K causal)
+    echo "== java bench L=${L2:-2048} (${ORDER2:-fb-f32,fb-bf16,ref-f32,ref-bf16})"; date -u
+    JAVA_OPTS="-Dlongconv4j.bench.pkref.order=${ORDER2:-fb-f32,fb-bf16,ref-f32,ref-bf16} ${BOPTS:-}" timeout ${JAVA_S:-150} $DEV/run-java \
+      ai.longconv4j.examples.bench.PackedRefBench "$out/bench3.csv" 64 768 "${L2:-2048}" > "$out/bench3.txt" 2>&1; echo "java bench 3 exit $?"
+    grep -vE '^[a-z].*,[0-9]' "$out/bench3.txt" | grep -E "learned|flashbutterfly|Exception|vs float64" | head -40 | cut -c1-260
+  fi
 fi
-tar -C "$out" -cf - $(cd "$out" && ls tests.txt bench.txt bench2.txt 2>/dev/null) | xz -T8 -6 > "$out/logs.tar.xz"
-rm -f "$out/tests.txt" "$out/bench.txt" "$out/bench2.txt"
+tar -C "$out" -cf - $(cd "$out" && ls tests.txt bench.txt bench2.txt bench3.txt 2>/dev/null) | xz -T8 -6 > "$out/logs.tar.xz"
+rm -f "$out/tests.txt" "$out/bench.txt" "$out/bench2.txt" "$out/bench3.txt"
 ls -la "$out"; date -u

@@ -14,6 +14,7 @@ set -u
 out=${1:-/tmp/pkref-sitting}; mkdir -p "$out"
 DEV=${DEV:-.device/pkref}
 L=${L:-1024}
+L2=${L2-2048}   # the extra run's length (L2= : none)
 ORDER=${ORDER:-fb-f32,fb-bf16,packed-bf16,ref-f32,ref-bf16,ref-f32-r1}
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw,power.limit,temperature.gpu --format=csv; date -u; } \
   > "$out/gpu.txt" 2>&1; cat "$out/gpu.txt"
@@ -36,10 +37,10 @@ if [ "${BENCH:-1}" != 0 ]; then
       "$out/bench2.csv" 64 768 "$L" > "$out/bench2.txt" 2>&1; echo "java bench 2 exit $?"
     grep -vE '^[a-z].*,[0-9]' "$out/bench2.txt" | grep -E "learned|flashbutterfly|Exception|vs float64" | head -40 | cut -c1-260
   fi
-  if [ -n "${L2:-2048}" ]; then   # a size the tensor-core packed kernels do not take (M = 2048 at L = 2K causal)
-    echo "== java bench L=${L2:-2048} (${ORDER2:-fb-f32,fb-bf16,ref-f32,ref-bf16})"; date -u
+  if [ -n "$L2" ]; then   # a size the tensor-core packed kernels do not take (M = 2048 at L = 2K causal)
+    echo "== java bench L=$L2 (${ORDER2:-fb-f32,fb-bf16,ref-f32,ref-bf16})"; date -u
     JAVA_OPTS="-Dlongconv4j.bench.pkref.order=${ORDER2:-fb-f32,fb-bf16,ref-f32,ref-bf16} ${BOPTS:-}" timeout ${JAVA_S:-150} $DEV/run-java \
-      ai.longconv4j.examples.bench.PackedRefBench "$out/bench3.csv" 64 768 "${L2:-2048}" > "$out/bench3.txt" 2>&1; echo "java bench 3 exit $?"
+      ai.longconv4j.examples.bench.PackedRefBench "$out/bench3.csv" 64 768 "$L2" > "$out/bench3.txt" 2>&1; echo "java bench 3 exit $?"
     grep -vE '^[a-z].*,[0-9]' "$out/bench3.txt" | grep -E "learned|flashbutterfly|Exception|vs float64" | head -40 | cut -c1-260
   fi
 fi

@@ -2,9 +2,9 @@
 // the tensor-core kernels (learned_pk.cu, learned_pk_bwd.cu) for every mode, size and I/O type they do not cover
 // (PackedLearnedRef). One thread block per row (forward) or per channel and batch slice (backward, looping over the
 // slice's rows), all intermediates in shared memory, blocks read from global memory (L1 / L2 resident).
-// Shapes: B batch, H channels, L length, Lk taps per side; N the real FFT size (ConvPlan's: causal / bidirectional the power
-// of two >= 2 L-ish, circular N = L), M = N / 2 = N1 x N2 (16 = 4 x 4 .. 2048 = 32 x 64); position p = k1 N2 + k2 holds
-// frequency k = k1 + N1 k2 (lib's layout, no permutation).
+// Shapes: B batch, H channels, L length, Lk taps per side; N the real FFT size (ConvPlan's: causal / bidirectional the
+// smallest power of two >= L + min(Lk, L) (- 1 causal), at least 32; circular N = L), M = N / 2 = N1 x N2 (16 = 4 x 4 ..
+// 4096 = 64 x 64, PackedLearnedRef.MAX_M); position p = k1 N2 + k2 holds frequency k = k1 + N1 k2 (lib's layout).
 //   u, y, dy, du: (B, H, L) fp32 / bf16 / fp16; k0, k1: (H, Lk) fp32 (k1: bidirectional side 1, else null); D, dD: (H) fp32;
 //   blocks: Fa (N1, N1), Fb (N2, N2), Gb (N2, N2), Ga (N1, N1) float2, row-major, concatenated in that order;
 //   pq: (H, M) float4 {Re P, Im P, Re Q, Im Q} at position p; S batch slices of the backward (block (s, h) takes rows
@@ -130,7 +130,7 @@ __device__ __forceinline__ void lpr_forward(const IO* __restrict__ u, const floa
   for (int i = threadIdx.x; i < L; i += blockDim.x) st(yrow + i, fmaf(d, ld(urow + i), e[i]));
 }
 
-// Grid (S, H): block (s, h) takes the rows b = s, s + S, ... of channel h (S <= B batch slices); block up to 512 threads,
+// Grid (S, H): block (s, h) takes the rows b = s, s + S, ... of channel h (S <= B batch slices); block min(512, max(32, M)),
 // smem 7 M float2. adj: {Fb^H (N2, N2), Gb^H (N2, N2)} (lpr_adjoint), so that gC' and gB2 read their blocks row by row.
 // part (S H, 2 (N1^2 + N2^2)), gpq (S H, M), dDp (S H) at slice row s H + h: written at the slice's first row,
 // accumulated after (each thread owns the same outputs for every row), so they need no zeroing.

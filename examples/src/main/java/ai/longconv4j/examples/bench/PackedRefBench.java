@@ -61,7 +61,8 @@ public final class PackedRefBench {
             }
             case "ref-f32", "ref-bf16", "ref-f32-r1", "ref-bf16-r1" -> {
               try (var pr = PackedLearnedRef.plan(dev, H, L, L, ConvMode.CAUSAL, io).setWeights(k, D).rowsPerThread(!p.endsWith("-r1"))) {
-                run(dev, "packed learned fp32 ref " + io + " " + pr, io, B, H, L, u, y, dk, dD, k, D, (x, o) -> pr.forward(x, o, B),
+                // the name without commas (a CSV field; s1 .. s3 wrote the plan's toString, which split those rows' CSV fields)
+                run(dev, "packed learned fp32 ref " + io + " " + pr.factors()[0] + "x" + pr.factors()[1] + (pr.rowsPerThread() ? "" : " r1"), io, B, H, L, u, y, dk, dD, k, D, (x, o) -> pr.forward(x, o, B),
                     (x, o, gk, gd) -> pr.backward(x, x, B, o, gk, gd), rows);
               }
             }

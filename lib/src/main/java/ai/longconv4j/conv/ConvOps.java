@@ -163,7 +163,7 @@ public final class ConvOps {
             if (y == null)
                 throw new UnsupportedOperationException(op + ": the backend of " + u.device() + " has no " + (packed ? "packed " : "")
                         + "learned-butterfly path for u " + Arrays.toString(u.shape()) + " " + u.dtype() + ", k " + Arrays.toString(k.shape())
-                        + " in " + mode + (packed ? " (compute it on the CPU: move the tensors with to(Device))"
+                        + " in " + mode + (packed ? " (the GPU paths take M = N/2 <= 4096; compute it on the CPU: move the tensors with to(Device))"
                         : " (the GPU kernels take F32, BF16 or F16, one kernel channel, FFT size <= 2048)"));
             return y;
         }

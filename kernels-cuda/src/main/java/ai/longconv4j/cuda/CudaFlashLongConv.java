@@ -154,11 +154,19 @@ final class CudaFlashLongConv {
   }
 
   /**
+   * Whether {@link #applyD}'s backward reuses the spectrum its forward set on the shared plan when the plan's
+   * {@link FlashButterflyConv#weightsVersion} shows no other setWeights since (default; {@code
+   * -Dlongconv4j.cuda.fbop.reuse=false}: recompute it in every backward, the twin).
+   */
+  static final boolean REUSE_SPECTRUM = !"false".equals(System.getProperty("longconv4j.cuda.fbop.reuse"));
+
+  /**
    * The whole tensor op {@code y = conv(u, k) + D u} on the FlashButterfly plan ({@code ConvOps.convOnDevice}'s fused
    * path, {@link CudaBackend#spectralConvD}): the taps go to the plan in its (H, N) layout (side 0 at [0, taps0),
    * bidirectional side 1 flipped to [N - taps1, N)) and D to the plan, so the forward's epilogue adds D u; the backward
    * is {@link FlashButterflyConv#backward} (du = K^T dy + D dy in u's dtype, dk (parts, H, taps0) and dD fp32 in one
-   * launch where the fused backward applies; backwardInput alone when only u needs a gradient). u (B, H, L) bf16/f16,
+   * launch where the fused backward applies; backwardInput alone when only u needs a gradient; the spectrum set again only
+   * when another op set the shared plan's weights in between, {@link #REUSE_SPECTRUM}). u (B, H, L) bf16/f16,
    * k (H, [2,] Lk) or (1, H, [2,] Lk) of any float dtype, d null or H values; returns y in ConvOps.conv's shape, or
    * null where {@link #fusedApplies} says no (the caller composes).
    */
@@ -195,6 +203,7 @@ final class CudaFlashLongConv {
       Reference.reachabilityFence(ks);
       Reference.reachabilityFence(ds);
     }
+    int version = fb.weightsVersion();   // the backward skips the spectrum when no other op set this plan's weights since
     Tensor yt = noChannel ? Tensor.fromStorage(y, b, h, l) : Tensor.fromStorage(y, b, 1, h, l);
     boolean kg = k.requiresGrad(), dg = d != null && d.requiresGrad();
     if (!(Tensor.isGradEnabled() && (u.requiresGrad() || kg || dg))) return yt;
@@ -204,8 +213,10 @@ final class CudaFlashLongConv {
       try (var ng = Tensor.noGrad()) {
         Tensor gc = fresh(gy.detach().to(u.dtype()).reshape(b, h, l));
         CudaStorage gs = (CudaStorage) gc.storage();
-        // the plan is shared by every op of its (H, L, mode, dtype): set this op's taps and D again
-        fb.setWeightsOnDevice(ks.at(0), taps0, ds.at(0)).threePassBackward(THREE_PASS_BACKWARD);
+        // the plan is shared by every op of its (H, L, mode, dtype): set this op's taps and D again unless they are still
+        // the plan's (no setWeights since this op's forward: the same spectrum and D), or REUSE_SPECTRUM is off
+        if (!REUSE_SPECTRUM || fb.weightsVersion() != version) fb.setWeightsOnDevice(ks.at(0), taps0, ds.at(0));
+        fb.threePassBackward(THREE_PASS_BACKWARD);
         CudaStorage duc = u.requiresGrad() ? be.allocateOut(g, u.dtype(), b * h * l) : null;
         Tensor dk = null, dD = null;
         if (kg || dg) {   // du (if wanted), dk and dD in one launch where the fused backward applies

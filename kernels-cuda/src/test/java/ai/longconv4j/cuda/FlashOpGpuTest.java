@@ -76,6 +76,34 @@ class FlashOpGpuTest {
     if (d == null) assertNull(fused.t.get(3));
   }
 
+  /**
+   * Two ops on the same shared plan (same H, L, mode, dtype), both forwards before either backward: the first op's
+   * backward must see that the second replaced the plan's spectrum and D (FlashButterflyConv.weightsVersion) and set
+   * its own again; the second's backward may reuse the spectrum. Each op's gradients against the same op run alone:
+   * the same kernels on the same values, so equal up to the fp32 accumulation order of the fused backward's dk/dD
+   * (atomic adds: 1e-5 relative); y and du bit-for-bit apart from that, bound the same.
+   */
+  @org.junit.jupiter.api.Test
+  void interleavedOpsOnOneSharedPlanKeepTheirOwnWeights() {
+    Device dev = GpuCheck.device();
+    int b = 3, h = 111, l = 512;
+    Tensor u = randn(51, b, h, l).to(dev).to(DType.BF16), w = randn(54, b, h, l).to(dev).to(DType.BF16);
+    Tensor[] k = {randn(52, h, l).mul(1 / Math.sqrt(l)).to(dev), randn(62, h, l).mul(1 / Math.sqrt(l)).to(dev)};
+    Tensor[] d = {randn(53, 1, h).to(dev), randn(63, 1, h).to(dev)};
+    Grads[] alone = {run(ConvMode.CAUSAL, u, k[0], d[0], w, true), run(ConvMode.CAUSAL, u, k[1], d[1], w, true)};
+    List<List<Tensor>> in = new ArrayList<>();
+    Tensor[] y = new Tensor[2];
+    for (int i = 0; i < 2; i++) {
+      in.add(List.of(u.detach().requiresGrad(true), k[i].detach().requiresGrad(true), d[i].detach().requiresGrad(true)));
+      y[i] = ConvOps.conv(in.get(i).get(0), in.get(i).get(1), in.get(i).get(2), ConvMode.CAUSAL, ConvEngine.MONARCH);
+    }
+    for (int i : new int[] {0, 1}) {   // the first op's backward first: its spectrum was replaced by the second forward
+      y[i].to(DType.F32).mul(w.to(DType.F32)).sum().backward();
+      close("op " + i + " y", y[i], alone[i].t.get(0), 1e-5);
+      for (int j = 0; j < 3; j++) close("op " + i + " " + NAMES[j + 1], in.get(i).get(j).grad(), alone[i].t.get(j + 1), 1e-5);
+    }
+  }
+
   static final String[] NAMES = {"y", "du", "dk", "dD"};
 
   /** y and the gradients of u, k, d (null without d) of sum(y * w), with the fused path on or off; name: y's op. */

@@ -29,7 +29,8 @@ import java.util.function.Supplier;
  * worst relative L2 error against the composed one. Then the composition's phases at group 8: "phase kN" (the placed
  * kernel from k by tensor ops, as ConvOps.convOnDevice builds it), "phase spectralConv" (the backend's spectralConv on
  * a prepared kN, fwd and fwd+bwd with u and kN requiring gradients) and "phase D u" (the F32 skip-term composition on a
- * given y, fwd and fwd+bwd). Then, unless {@code -Dlongconv4j.bench.fbop.plans=false}, the plan rows in the same process
+ * given y, fwd and fwd+bwd), and "plan setWeightsOnDevice" (a FlashButterflyConv plan's spectrum from device taps: the
+ * per-call cost the op has over the plan rows, which set the weights once). Then, unless {@code -Dlongconv4j.bench.fbop.plans=false}, the plan rows in the same process
  * ({@link LearnedPackedBench}'s fb: FlashButterflyConv.forward / backward, causal only). Mode:
  * {@code -Dlongconv4j.bench.fbop.mode} (CAUSAL). Usage: FlashOpBench [csv-out] [B] [H] [L,L,...] (default 64 768 1024,256).
  */
@@ -112,6 +113,13 @@ public final class FlashOpBench {
     };
     add(rows, "phase kN fwd x" + G, B, H, L, LearnedOpBench.time(cd, () -> { try (var ng = Tensor.noGrad()) { kNOf.get(); } }, G, 40),
         8.0 * H * N, Double.NaN);
+    // the spectrum from device taps (what the op adds to the plan's forward, and to its backward without the reuse)
+    try (var fb = ai.longconv4j.cuda.FlashButterflyConv.plan(cd, H, L, ai.longconv4j.cuda.ConvMode.valueOf(mode.name()),
+             ai.longconv4j.cuda.ElementType.BF16, ai.longconv4j.cuda.Precision.BF16);
+         var taps = cd.upload(new float[H * N]); var dz = cd.upload(new float[H])) {
+      add(rows, "plan setWeightsOnDevice x" + G, B, H, L, LearnedOpBench.time(cd, () -> fb.setWeightsOnDevice(taps.ptr(), t0, dz.ptr()), G, 40),
+          4.0 * H * N, Double.NaN);
+    }
     Tensor kN;
     try (var ng = Tensor.noGrad()) { kN = kNOf.get().detach().requiresGrad(true); }
     add(rows, "phase spectralConv fwd x" + G, B, H, L,

@@ -29,10 +29,11 @@ import org.junit.jupiter.params.provider.CsvSource;
  *
  * Bounds (relative Frobenius). Against F64: 1e-2, the argument of LongFlashConvGpuTest (bf16 tensor-core DFT blocks,
  * ~10 rounding stages of rms 2^-8/sqrt(3) adding in quadrature: 7.3e-3, plus the output's rounding; fp16 has 3 more
- * mantissa bits, so the same bound holds with room). Against the composition: both run the same plan kernels on the
- * same taps, the differences are where D u is added (the kernel's fp32 epilogue vs an F32 tensor add of the bf16 conv
- * output: one extra bf16 rounding of the conv part, 2^-9 relative) and du's D dy (inside the kernel vs a tensor add):
- * a few bf16 ulps, so 1e-2 as well; dk and dD come from the same backward kernel in both (bit-equal inputs), bound the same.
+ * mantissa bits, so the same bound holds with room). Against the composition: the same plan kernels on the same taps, but
+ * D u is added inside the kernel (fused) or as an F32 tensor add to the bf16-rounded conv output (composed), and du's D dy
+ * likewise; FlashOpBench measured the two y 4.5-4.6e-3 apart (causal) and 2.2e-3 (bidirectional) at B = 64, H = 768,
+ * larger than one extra bf16 rounding (~1.1e-3 rms), so the kernel's D u is not just an fp32 epilogue add — each side is
+ * within the F64 argument's ~7.3e-3 of the exact result, so 1e-2 is kept here too rather than a tighter guess.
  */
 @Tag("gpu")
 class FlashOpGpuTest {

@@ -32,7 +32,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * mantissa bits, so the same bound holds with room). Against the composition: the same plan kernels on the same taps, but
  * D u is added inside the kernel (fused) or as an F32 tensor add to the bf16-rounded conv output (composed), and du's D dy
  * likewise; FlashOpBench measured the two y 4.5-4.6e-3 apart (causal) and 2.2e-3 (bidirectional) at B = 64, H = 768,
- * larger than one extra bf16 rounding (~1.1e-3 rms), so the kernel's D u is not just an fp32 epilogue add — each side is
+ * more than one extra bf16 rounding (~1.1e-3 rms) explains (the cause is not established) — each side is
  * within the F64 argument's ~7.3e-3 of the exact result, so 1e-2 is kept here too rather than a tighter guess.
  */
 @Tag("gpu")

@@ -540,6 +540,11 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
     return CudaLearnedConv.applyPacked(this, u, k, d, mode, blocks);
   }
 
+  /** BF16/F16 with one kernel channel where FlashButterfly's plans apply: the fused op ({@link CudaFlashLongConv#applyD}); else null. */
+  @Override public Tensor spectralConvD(Tensor u, Tensor k, Tensor d, ai.longconv4j.conv.ConvMode mode, int taps0, int taps1) {
+    return CudaFlashLongConv.applyD(this, u, k, d, mode, taps0, taps1);
+  }
+
   /** F32/F64: cuFFT ({@link CudaLongConv}); BF16/F16: FlashButterfly ({@link CudaFlashLongConv}) where N fits, else cuFFT in F32. */
   @Override public Tensor spectralConv(Tensor u, Tensor kN, ai.longconv4j.conv.ConvMode mode, int taps) {
     return switch (CudaFlashLongConv.route(u.dtype(), mode, u.size(2), kN.size(2))) {

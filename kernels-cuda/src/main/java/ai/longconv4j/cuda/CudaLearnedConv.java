@@ -22,8 +22,10 @@ import java.util.Arrays;
  * host route, the slow twin.
  * Routing ({@link #ioOf}): the plan's I/O type is u's dtype, so 16-bit tensors with N = 256 .. 2048 get the tensor-core
  * forward and du ({@link LearnedButterflyConv#tensorCoresSupport}), F32 tensors (and other sizes) the fp32 twin;
- * {@code -Dlongconv4j.learned.fp32=true} forces the twin everywhere. The packed plan has tensor-core kernels only (16-bit,
- * the shapes {@link PackedLearnedConv#plan} takes); elsewhere {@link #applyPacked} returns null and the caller says so.
+ * {@code -Dlongconv4j.learned.fp32=true} forces the twin everywhere. The packed engine: the tensor-core kernels where
+ * {@link PackedLearnedConv#plan} takes the shapes (16-bit), else its fp32 path {@link PackedLearnedRef} (F32, BF16, F16 I/O;
+ * every mode; M = N/2 up to 4096, through the host route above); beyond that {@link #applyPacked} returns null and the
+ * caller says so.
  */
 final class CudaLearnedConv {
   private CudaLearnedConv() {}
@@ -52,7 +54,7 @@ final class CudaLearnedConv {
     return run(be, u, k, d, lmode, blocks, false);
   }
 
-  /** The packed learned butterfly's y, or null where {@link PackedLearnedConv} has no kernel (F32, other modes / sizes). */
+  /** The packed learned butterfly's y: tensor cores ({@link PackedLearnedConv}) or the fp32 path ({@link PackedLearnedRef}); null beyond both. */
   static Tensor applyPacked(CudaBackend be, Tensor u, Tensor k, Tensor d, ai.longconv4j.conv.ConvMode lmode, Tensor[] blocks) {
     return run(be, u, k, d, lmode, blocks, true);
   }
@@ -66,12 +68,14 @@ final class CudaLearnedConv {
     ConvMode mode = CudaFlashLongConv.mode(lmode);
     CudaBackend.Gpu g = be.gpu(u.device());
     String op = packed ? "LongConv.learnedPacked" : "LongConv.learned", tag = packed ? "longconv[LEARNED_PACKED]" : "longconv[LEARNED]";
-    LearnedPlan plan;
+    LearnedPlan chosen;
     try {
-      plan = packed ? g.packedLearned(h, l, lk, mode, io) : g.learned(h, l, lk, mode, io);
-    } catch (IllegalArgumentException e) {
-      return null;                                  // e.g. N > 2048: no GPU path
+      chosen = packed ? g.packedLearned(h, l, lk, mode, io) : g.learned(h, l, lk, mode, io);
+    } catch (IllegalArgumentException e) {          // no tensor-core kernel for these shapes / this dtype
+      if (!packed || !PackedLearnedRef.supports(l, lk, mode, io)) return null;   // e.g. N > 2048: no GPU path
+      chosen = g.packedLearnedRef(h, l, lk, mode, io); // the packed engine's fp32 path (F32, every mode, M <= 4096)
     }
+    LearnedPlan plan = chosen;
     int[] f = plan.factors();
     for (int i = 0; i < 4; i++) {
       int n = i == 0 || i == 3 ? f[0] : f[1];
@@ -79,8 +83,10 @@ final class CudaLearnedConv {
         throw new IllegalArgumentException(op + ": block " + i + " must be (" + n + ", " + n + ", 2) for " + plan + ", got "
             + Arrays.toString(blocks[i].shape()));
     }
-    if (packed && deviceInputs()) return runPacked(be, g, (PackedLearnedConv) plan, u, k, d, blocks, tag);
-    if (packed) ((PackedLearnedConv) plan).invalidate();   // the host route's uploads: an op's kept state is no longer the plan's
+    if (plan instanceof PackedLearnedConv pk) {
+      if (deviceInputs()) return runPacked(be, g, pk, u, k, d, blocks, tag);
+      pk.invalidate();   // the host route's uploads: an op's kept state is no longer the plan's
+    }
     double[][] ba = new double[4][];
     for (int i = 0; i < 4; i++) ba[i] = blocks[i].toDoubleArray();
     float[] ka = k.toFloatArray(), k0 = new float[h * lk], k1 = bi ? new float[h * lk] : null;

@@ -34,7 +34,8 @@ import org.junit.jupiter.api.Test;
 /**
  * {@code ConvOps.learnedPackedConv} on the GPU ({@link CudaLearnedConv#applyPacked} over {@link PackedLearnedConv}: the
  * tensor-core forward and backward) against lib's float64 op, forward and every gradient (u, k, D, the four blocks), blocks
- * 5 % off the exact DFT so a kernel that ignored them would fail; and the clear refusal where no kernel applies (F32).
+ * 5 % off the exact DFT so a kernel that ignored them would fail; the fp32 path ({@link PackedLearnedRef}) where no
+ * tensor-core kernel applies, and the clear refusal beyond both.
  * Helper pkop (session 13): the op's routes (device inputs with the forward's dumps kept, without, and session 12's host
  * route) agree bit for bit in their gradients, 16-bit parameters converted on the device; plan sharing (two ops of one
  * shape in a stack and side by side, H3Conv's shift and diagonal convolutions) against float64; an AdamW step between
@@ -90,10 +91,67 @@ class PackedLearnedOpGpuTest {
   /** t's values rounded to the 16-bit type (on the GPU: the CPU does not compute BF16 / F16), as F32 on the CPU. */
   private static Tensor round16(Tensor t, DType io, Device dev) { return t.to(dev).to(io).to(DType.F32).to(Device.CPU); }
 
+  /**
+   * Where the tensor-core kernels do not apply, the op takes the packed engine's fp32 path ({@link PackedLearnedRef}):
+   * F32 tensors, sizes below M = 256 / above M = 1024, and (before the tensor-core kernels take them) the bidirectional and
+   * circular modes; forward and every gradient against lib's float64 op, blocks 5 % off the DFT.
+   */
   @Test
-  void f32HasNoPackedKernelAndSaysSo() {
+  void fallbackMatchesTheCpu() {
     Device dev = GpuCheck.device();
-    int l = 256;
+    int b = 3, h = 5;
+    // {mode, L, Lk, dtype}: F32 causal (M = 256), bf16 causal L = 64 (M = 64: no tensor-core kernel), F32 bidirectional
+    // with Lk < L and L not a power of two, F32 circular (N = L = 256, M = 128), fp16 causal L = 2000 (M = 2048)
+    Object[][] cases = {{ConvMode.CAUSAL, 256, 256, DType.F32}, {ConvMode.CAUSAL, 64, 64, DType.BF16},
+        {ConvMode.BIDIRECTIONAL, 200, 100, DType.F32}, {ConvMode.CIRCULAR, 256, 256, DType.F32}, {ConvMode.CAUSAL, 2000, 1500, DType.F16}};
+    for (Object[] c : cases) {
+      ConvMode mode = (ConvMode) c[0];
+      int l = (Integer) c[1], lk = (Integer) c[2];
+      DType io = (DType) c[3];
+      ConvPlan plan = ConvPlan.of(l, lk, mode, ConvEngine.LEARNED_PACKED, Precision.F64);
+      assertTrue(PackedLearnedRef.supports(l, lk, CudaFlashLongConv.mode(mode), CudaLearnedConv.ioOf(io)), plan.toString());
+      double[][] init = PackedLearnedButterfly.atInit(plan).blocks();
+      var rng = Rng.seeded(l + 7L * io.ordinal() + mode.ordinal());
+      List<Tensor> cpu = new ArrayList<>();
+      Tensor u = Tensor.randn(rng, DType.F32, b, h, l);
+      cpu.add((io == DType.F32 ? u : round16(u, io, dev)).to(DType.F64));
+      int[] kShape = mode == ConvMode.BIDIRECTIONAL ? new int[] {h, 2, lk} : new int[] {h, lk};
+      cpu.add(Tensor.randn(rng, DType.F32, kShape).mul(1 / Math.sqrt(lk)).to(DType.F64));
+      cpu.add(Tensor.randn(rng, DType.F32, 1, h).to(DType.F64));
+      for (int i = 0; i < 4; i++) {
+        int n = plan.factors().get(i == 0 || i == 3 ? 0 : 1);
+        cpu.add(Tensor.of(init[i], n, n, 2).to(DType.F32).add(Tensor.randn(rng, DType.F32, n, n, 2).mul(0.05)).to(DType.F64));
+      }
+      cpu.replaceAll(t -> t.detach().requiresGrad(true));
+      List<Tensor> gpu = new ArrayList<>();
+      for (int i = 0; i < cpu.size(); i++) gpu.add(cpu.get(i).detach().to(DType.F32).to(dev).to(i == 0 ? io : DType.F32).detach().requiresGrad(true));
+      Tensor yc = ConvOps.learnedPackedConv(cpu.get(0), cpu.get(1), cpu.get(2), mode, cpu.subList(3, 7).toArray(Tensor[]::new));
+      Tensor yg = ConvOps.learnedPackedConv(gpu.get(0), gpu.get(1), gpu.get(2), mode, gpu.subList(3, 7).toArray(Tensor[]::new));
+      assertEquals(dev, yg.device());
+      assertEquals(io, yg.dtype());
+      String what = "fp32 path " + mode + " " + io + " L=" + l + " Lk=" + lk;
+      // F32 I/O: fp32 arithmetic throughout; PackedLearnedRefGpuTest's bound for y (fp32 rounding over the transform's sums of
+      // N1 + N2 + Lk terms) is 1e-5; the gradients pass through both transforms and sum B H M products (the blocks' Grams):
+      // 1e-4. 16-bit I/O: u, y, dy and du rounded to 16 bits (8 / 11 significant bits): 1e-2 as the tensor-core op's.
+      boolean f32 = io == DType.F32;
+      close(what + " y", yg.to(DType.F32), yc, f32 ? 1e-5 : 1e-2);
+      Tensor w = Tensor.randn(Rng.seeded(9), DType.F32, yc.shape());
+      if (!f32) w = round16(w, io, dev);
+      yc.mul(w.to(DType.F64)).sum().backward();
+      yg.to(DType.F32).mul(w.to(dev)).sum().backward();
+      String[] names = {"du", "dk", "dD", "dFa", "dFb", "dGb", "dGa"};
+      // dk keeps Lk of the N taps' energy (the rest is discarded), so its relative error grows by sqrt(N / Lk)
+      double tk = (f32 ? 1e-4 : 1e-2) * Math.sqrt((double) plan.fftSize() / lk);
+      double[] tol = f32 ? new double[] {1e-4, tk, 1e-4, 1e-4, 1e-4, 1e-4, 1e-4} : new double[] {1e-2, tk, 1e-5, 1e-2, 1e-2, 1e-2, 1e-2};
+      for (int i = 0; i < 7; i++) close(what + " " + names[i], gpu.get(i).grad().to(DType.F32), cpu.get(i).grad(), tol[i]);
+    }
+  }
+
+  /** Beyond both GPU paths (M = N/2 > 4096) the op says so and names the shape. */
+  @Test
+  void beyondBothPathsSaysSo() {
+    Device dev = GpuCheck.device();
+    int l = 8192;
     ConvPlan plan = ConvPlan.of(l, l, ConvMode.CAUSAL, ConvEngine.LEARNED_PACKED, Precision.F32);
     Tensor[] blocks = new Tensor[4];
     for (int i = 0; i < 4; i++) {
@@ -102,7 +160,7 @@ class PackedLearnedOpGpuTest {
     }
     var e = assertThrows(UnsupportedOperationException.class, () -> ConvOps.learnedPackedConv(Tensor.zeros(DType.F32, 1, 2, l).to(dev),
         Tensor.zeros(DType.F32, 2, l).to(dev), null, ConvMode.CAUSAL, blocks));
-    assertTrue(e.getMessage().contains("256"), e.getMessage());
+    assertTrue(e.getMessage().contains("8192"), e.getMessage());
   }
 
   /** Seven GPU inputs {u (io), k, D, Fa, Fb, Gb, Ga} (F32, blocks 5 % off the DFT) of a causal (L, Lk) op, requiring grad. */

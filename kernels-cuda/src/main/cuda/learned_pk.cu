@@ -2,9 +2,11 @@
 // PackedLearnedConv). The input gradient du (dy -> du) is the same kernel on the adjoint blocks {Ga^H, Gb^H, Fb^H, Fa^H}
 // (lpk_prep adjoint) and the adjoint pair map {conj(P_k), Q_s(k)} (lpk_pq adj): the adjoint chain has the forward's
 // structure (pack(dy) -> Ga^H, T / M, Gb^H -> pair map adjoint -> Fb^H, conj(T) -> Fa^H -> unpack; the 1/M kept in step 3).
-// Shapes: B batch, H channels, L length (causal), N the real FFT size (the power of two >= L + Lk - 1), M = N / 2 =
-// N1 x N2 the learned complex transform: 32 x 32 (a pair of warps per row), 16 x 32 or 16 x 16 (one warp per row); the
-// row's non-zero half ceil(L / 2) <= 16 N2 (host-checked through M).
+// Shapes: B batch, H channels, L length, N the real FFT size (causal: the power of two >= L + Lk - 1; bidirectional:
+// >= L + Lk; circular: N = L), M = N / 2 = N1 x N2 the learned complex transform: 32 x 32 (a pair of warps per row),
+// 16 x 32 or 16 x 16 (one warp per row); the packed row ceil(L / 2) <= 16 N2 (host-checked through M): the causal /
+// bidirectional row's non-zero half, or at N1 = 16 every row of A (circular, N = L: no zero half; every row of E is
+// output). The modes differ only in P / Q (lpk_pq: taps at [t]; lpk_pq_bi: k1 also at [N - 1 - t]).
 //   x, out: (B, H, L) bf16 / fp16; pq: (H, M) float4 {Re P, Im P, Re Q, Im Q} in the kernel's tile-row order
 //   (lpk_pq); D: (H) fp32; pb: the prepared 16-bit blocks (lpk_prep), learned_tc.cu's planes a1r a1i | b2r b2i | b3r b3i |
 //   a4r a4i with the permutations below.
@@ -143,6 +145,40 @@ extern "C" __global__ void __launch_bounds__(256) lpk_pq(const float* __restrict
     }
   }
 }
+
+#ifndef LPK_NO_INSTANCES
+// Session 13, helper pkmode: lpk_pq for BIDIRECTIONAL (the same P, Q and adjoint coefficients, the same layout and
+// launch): K = DFT_N of the two-sided placed taps as lib's SpectralConv.placeTaps places them, k0 (H, Lk) at [t] for
+// t < taps0, k1 (H, Lk) at [N - 1 - t] for t < taps1 (N >= L + Lk: the sides never overlap). lpk_pq itself (causal,
+// and CIRCULAR with N = L: its taps at [t] are lib's circular placement, Lk <= L) is unchanged.
+// Block 256, dynamic smem 8 N + 8 (M + 1) bytes.
+extern "C" __global__ void __launch_bounds__(256) lpk_pq_bi(const float* __restrict__ k0, const float* __restrict__ k1,
+                                                           float4* __restrict__ out, float4* __restrict__ adj, int Lk, int taps0,
+                                                           int taps1, int N1, int N2) {
+  extern __shared__ __align__(16) float2 sw[];
+  const int M = N1 * N2, N = 2 * M, h = blockIdx.x;
+  float2* K = sw + N;
+  for (int j = threadIdx.x; j < N; j += blockDim.x) { float s, c; sincospif(-2.0f * (float)j / (float)N, &s, &c); sw[j] = make_float2(c, s); }
+  __syncthreads();
+  const float *kh0 = k0 + (size_t)h * Lk, *kh1 = k1 + (size_t)h * Lk;
+  for (int j = threadIdx.x; j <= M; j += blockDim.x) {
+    float xr = 0.f, xi = 0.f;
+    for (int t = 0; t < taps0; ++t) { const float v = kh0[t]; const float2 e = sw[(j * t) & (N - 1)]; xr += v * e.x; xi += v * e.y; }
+    for (int t = 0; t < taps1; ++t) { const float v = kh1[t]; const float2 e = sw[(j * (N - 1 - t)) & (N - 1)]; xr += v * e.x; xi += v * e.y; }
+    K[j] = make_float2(xr, xi);
+  }
+  __syncthreads();
+  for (int p = threadIdx.x; p < M; p += blockDim.x) {
+    const int i = p / N2, c = p - i * N2, f = lpk_rho(i, N1) + N1 * c;
+    const float4 v = lpk_pq_at(sw, K, f, M);
+    out[(size_t)h * M + p] = v;
+    if (adj != nullptr) {
+      const float4 w = lpk_pq_at(sw, K, (M - f) & (M - 1), M);
+      adj[(size_t)h * M + p] = make_float4(v.x, -v.y, w.z, w.w);
+    }
+  }
+}
+#endif
 
 // OPT & 1: the pair map C' = P C + Q conj(partner) with step 2's columns in the order kappa (see lpk_kappa), rounded into
 // step 3's A fragments. W0: warp half 0 (its lane group g = 0 holds the rows k1 = 0 and N1 / 2); the other half (and

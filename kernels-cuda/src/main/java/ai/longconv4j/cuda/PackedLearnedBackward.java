@@ -1,5 +1,6 @@
 // Shapes: B batch, H channels, L length, Lk taps; N the real FFT size, M = N / 2 = N1 x N2 (16 x 16, 16 x 32, 32 x 32;
-// causal 128 < L <= 1024). u, dy, du: (B, H, L) bf16 / fp16; dk: (H, Lk) fp32; dD: (H) fp32.
+// causal / bidirectional 128 < L <= 1024, circular L = N = 512, 1024). u, dy, du: (B, H, L) bf16 / fp16; dk: (sides, H, Lk)
+// fp32 (bidirectional: dk0 then dk1); dD: (H) fp32.
 //   Workspaces per row (R = B H rows): two dumps and the packed inputs, each (R, 4, N1, 2 N2) 16-bit (8 M values a row).
 //   Block gradients: {dFa (N1, N1), dFb (N2, N2), dGb (N2, N2), dGa (N1, N1)} complex, lib's layout.
 package ai.longconv4j.cuda;
@@ -25,6 +26,9 @@ import jcuda.driver.JCudaDriver;
  * kernels' persistent grids are the blocks resident per SM (lpkb_gram_b 3, lbt_gram 5; was 4 x SMs for both, a second
  * partial wave for lpkb_gram_b) and dGb's Gram runs on the second stream after the adjoint chain ({@code gramsm / gbsm /
  * sidegrams}; {@code gramsm=4 gbsm=4 sidegrams=none} is pkbwd2's route).
+ * Session 13, helper pkmode: BIDIRECTIONAL and CIRCULAR run the same kernels (the forward's P / Q carry the mode);
+ * dk's inverse DFT ({@code lbt_taps}) takes side 0 at [t] and, bidirectional, side 1 at [N - 1 - t] into dk's second
+ * (H, Lk) half (taps1 &gt; 0).
  */
 final class PackedLearnedBackward implements AutoCloseable {
   private static final String MODULE = "learned_pk_bwd", MODULE_FWD = "learned_pk", MODULE_GRAM = "learned_tc_bwd";
@@ -32,7 +36,7 @@ final class PackedLearnedBackward implements AutoCloseable {
   private static final String[] GRAM_NAMES = {"gramGa", "gramFa", "gramGb", "gramFb"};
 
   private final CudaDevice device;
-  private final int h, l, lk, n1, n2, m, n, taps;
+  private final int h, l, lk, n1, n2, m, n, taps, taps1;
   private final ElementType io;
   private double[][] grads;
   // sync = false: the workspaces kept between calls, and the raw block gradients not yet copied to the host
@@ -48,13 +52,14 @@ final class PackedLearnedBackward implements AutoCloseable {
   // helper pkbwd3's grids (per call, from gramsm / gbsm): resident blocks per SM of lbt_gram (form A / B) and lpkb_gram_b
   private int gramPerSm = 4, gbPerSm = 4;
 
-  PackedLearnedBackward(CudaDevice device, int h, int l, int lk, int n1, int n2, int taps, ElementType io) {
+  /** taps: side 0's taps (lib's effectiveTaps); taps1: bidirectional side 1's (k1 at [N - 1 - t]), 0 for one-sided modes. */
+  PackedLearnedBackward(CudaDevice device, int h, int l, int lk, int n1, int n2, int taps, int taps1, ElementType io) {
     // the chains stage 16 rows of the packed row (learned_pk.cu's x stage) and lpkb_gram_b takes 16 non-zero rows
     if ((l + 1) / 2 > 16 * n2)
       throw new IllegalArgumentException("PackedLearnedConv.backward: L=" + l + " (Lk=" + lk + ") packs into ceil(L/2)=" + (l + 1) / 2
           + " points, more than the 16 rows x N2=" + n2 + " = " + 16 * n2 + " the kernels stage at M = " + n1 + " x " + n2
           + " (covered: ceil(L/2) <= 16 N2)");
-    this.device = device; this.h = h; this.l = l; this.lk = lk; this.n1 = n1; this.n2 = n2; this.taps = taps; this.io = io;
+    this.device = device; this.h = h; this.l = l; this.lk = lk; this.n1 = n1; this.n2 = n2; this.taps = taps; this.taps1 = taps1; this.io = io;
     this.m = n1 * n2; this.n = 2 * m;
   }
 
@@ -275,7 +280,12 @@ final class PackedLearnedBackward implements AutoCloseable {
       java.util.function.Consumer<CudaStream> dkTaps = q -> {
         mb.kernel("lpkb_dk_" + io.tag()).launch(q, h, 1, 256, 16 * gk * m + 4 * n1, fd, ad, g, B, h, n1, n2, invM, fusedPq ? dpq : none, gk);
         if (q == s) mark.accept("dk");   // phases are events on the device's stream
-        mg.kernel("lbt_taps").launch(q, h, 1, 256, 12 * n, g, dk, h, lk, taps, 0, 0, n, 1);
+        mg.kernel("lbt_taps").launch(q, h, 1, 256, 12 * n, g, dk, h, lk, taps, taps1, taps1 > 0 ? 1 : 0, n, 1);   // pkmode: dk1 at [N-1-t]
+        if (taps1 > 0 && taps1 < lk) {   // bidirectional Lk = L: k1's taps >= L - 1 reach no input, gradient 0 (lib's too)
+          device.makeCurrent();
+          Check.cu(JCudaDriver.cuMemsetD2D32Async(dk.ptr().at(4L * ((long) h * lk + taps1)), 4L * lk, 0, lk - taps1, h, q.cu()),
+              "cuMemsetD2D32Async", "dk1's unreachable taps (H=" + h + ", Lk=" + lk + ", taps1=" + taps1 + ")", "device " + device.index());
+        }
         if (q == s) mark.accept("taps");
       };
       if (s2 != null && (sideDk || anySideGram)) {   // the side stream, after its dGa and dD: wait for the adjoint chain, then dk

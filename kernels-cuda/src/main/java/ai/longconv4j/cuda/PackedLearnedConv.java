@@ -1,7 +1,9 @@
 // Shapes: B batch, H channels, L length, Lk kernel taps; N the real FFT size (MONARCH's sizing: causal N the power of
-// two >= L + Lk - 1, at least 32), M = N / 2 = N1 x N2 the learned complex transform (these kernels: M = 256 = 16 x 16,
-// 512 = 16 x 32, 1024 = 32 x 32; with Lk = L: 128 < L <= 1024).
-//   u, y, dy, du: (B, H, L) device arrays of the plan's ElementType (bf16 / fp16); k: (H, Lk) fp32; D: (H) fp32.
+// two >= L + Lk - 1, bidirectional >= L + Lk, at least 32; circular N = L), M = N / 2 = N1 x N2 the learned complex
+// transform (these kernels: M = 256 = 16 x 16, 512 = 16 x 32, 1024 = 32 x 32; with Lk = L: causal / bidirectional
+// 128 < L <= 1024, circular L = 512 and 1024).
+//   u, y, dy, du: (B, H, L) device arrays of the plan's ElementType (bf16 / fp16); k: (H, Lk) fp32 (bidirectional: k0,
+//   k1 (H, Lk) each); dk: (sides, H, Lk) fp32; D: (H) fp32.
 //   blocks {Fa (N1, N1), Fb (N2, N2), Gb (N2, N2), Ga (N1, N1)}, complex interleaved (n, n, 2) as lib's LearnedButterfly.
 //   pair coefficients: (H, M) complex pairs {P, Q} (lib's PackedLearnedButterfly.pairCoefficients per channel).
 package ai.longconv4j.cuda;
@@ -19,9 +21,14 @@ import ai.longconv4j.conv.PackedLearnedButterfly;
  * half the transform of {@link LearnedButterflyConv} (which transforms N points per real row). At init the output equals
  * an exact FFT convolution.
  * <p>
- * Covered (else {@link IllegalArgumentException} naming the shape): CAUSAL, bf16 / fp16 I/O, M = 1024 = 32 x 32
- * (with Lk = L: 512 &lt; L &lt;= 1024), 512 = 16 x 32 (256 &lt; L &lt;= 512) and 256 = 16 x 16 (128 &lt; L &lt;= 256), any B &gt;= 1,
- * 1 &lt;= H &lt;= 65535, 1 &lt;= Lk &lt;= L. Kernels: learned_pk.cu ({@code lpk_forward_*}: pc2p's chained structure on
+ * Covered (else {@link IllegalArgumentException} naming the shape): CAUSAL and BIDIRECTIONAL at M = 1024 = 32 x 32
+ * (with Lk = L: 512 &lt; L &lt;= 1024), 512 = 16 x 32 (256 &lt; L &lt;= 512) and 256 = 16 x 16 (128 &lt; L &lt;= 256); CIRCULAR
+ * (N = L) at L = 512 (16 x 16) and 1024 (16 x 32); bf16 / fp16 I/O, any B &gt;= 1, 1 &lt;= H &lt;= 65535, 1 &lt;= Lk &lt;= L.
+ * Session 13, helper pkmode: the modes run the causal kernels unchanged. Bidirectional has the causal row's layout (u
+ * zero-padded to N, the output cropped to L) and differs only in P / Q ({@code lpk_pq_bi}: k1 placed at [N - 1 - t] as
+ * lib places it) and dk's second side; circular (N = L) fills every row of A with data and every row of E is output,
+ * which the N1 = 16 kernels already stage and store (16 rows = N1); circular L = 2048 (32 x 32) would need the 32 x 32
+ * kernels to stage all 32 rows of A (they stage the 16 rows of the non-zero half): refused. Kernels: learned_pk.cu ({@code lpk_forward_*}: pc2p's chained structure on
  * mma.sync, a pair of warps per row at N1 = 32, one warp per row at N1 = 16; fp32 accumulation, 16-bit blocks prepared per {@link #setBlocks}; P and Q
  * computed in fp32 on the GPU from the taps per {@link #setWeights}, {@code lpk_pq}). The input gradient alone:
  * {@link #backwardInput} (the same kernel on the adjoint blocks and the adjoint pair map); all gradients (du, dk, dD and
@@ -38,7 +45,7 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
   private static final int[][] COVERED = {{16, 16}, {16, 32}, {32, 32}};
 
   private final CudaDevice device;
-  private final int h, l, lk, n, m, n1, n2, taps;
+  private final int h, l, lk, n, m, n1, n2, taps, taps1;
   private final ConvMode mode;
   private final ElementType io;
   private final DeviceBuffer pq, pqAdj, d, blocks, prep, prepAdj;
@@ -51,6 +58,7 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;
     this.n = p.fftSize(); this.m = n / 2; this.n1 = p.factors().get(0); this.n2 = p.factors().get(1);
     this.taps = LearnedButterflyConv.libMode(mode).effectiveTaps(l, lk, 0);
+    this.taps1 = mode == ConvMode.BIDIRECTIONAL ? LearnedButterflyConv.libMode(mode).effectiveTaps(l, lk, 1) : 0;   // k1's reach: L - 1
     this.batchRows = n1 == 16;   // sitting s2: r2w12 faster at 16 x 32 / 16 x 16 (0.109 vs 0.114, 0.060-0.061 vs 0.063-0.065 ms)
     // pkopt sitting s1 (BENCH-RESULTS round 22-pkopt): at 32 x 32 r2w12 variant 3 (kappa + twiddle table; 168 registers, no
     // spill) 0.189 / 0.188 ms against r1w16's 0.216 / 0.217 (both bench orders; outputs bit for bit r1w16's)
@@ -72,18 +80,21 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
   public static PackedLearnedConv plan(CudaDevice device, int H, int L, int Lk, ConvMode mode, ElementType io) {
     if (H < 1 || H > 65535) throw new IllegalArgumentException("PackedLearnedConv: H must be in [1, 65535], got " + H);
     if (L < 1 || Lk < 1 || Lk > L) throw new IllegalArgumentException("PackedLearnedConv: need 1 <= Lk <= L, got Lk=" + Lk + ", L=" + L);
-    if (mode != ConvMode.CAUSAL)
-      throw new IllegalArgumentException("PackedLearnedConv: the packed GPU forward covers CAUSAL only, got " + mode + " (L=" + L + ")");
+    if (mode == null) throw new IllegalArgumentException("PackedLearnedConv: mode is null (L=" + L + ")");
+    if (mode == ConvMode.CIRCULAR && Integer.bitCount(L) != 1)
+      throw new IllegalArgumentException("PackedLearnedConv CIRCULAR L=" + L + ": the circular FFT size is exactly L, a power of two;"
+          + " the GPU kernels cover circular L = 512 and 1024");
     ConvPlan p = libPlan(L, Lk, mode);
     int n = p.fftSize(), f1 = p.factors().get(0), f2 = p.factors().get(1);
     if (!tensorCoresSupport(f1, f2, io))
       throw new IllegalArgumentException("PackedLearnedConv " + mode + " L=" + L + " " + io + ": needs N=" + n + ", M=" + (n / 2) + " = "
           + f1 + " x " + f2 + "; the GPU forward covers bf16 / fp16 I/O at M = 256 = 16 x 16, 512 = 16 x 32 and 1024 = 32 x 32"
-          + " (causal, N the power of two >= L + Lk - 1)");
-    if ((L + 1) / 2 > 16 * f2)   // the kernels stage (and multiply) 16 rows of A: at 32 x 32 only the causal zero half is skipped
+          + " (causal: N the power of two >= L + Lk - 1; bidirectional: >= L + Lk; circular: N = L = 512 or 1024)");
+    if ((L + 1) / 2 > 16 * f2)   // the kernels stage (and multiply) 16 rows of A: at 32 x 32 only the zero half is skipped
       throw new IllegalArgumentException("PackedLearnedConv " + mode + " L=" + L + " Lk=" + Lk + ": N=" + n + " packs u into ceil(L/2)="
           + (L + 1) / 2 + " points, more than the 16 rows x N2=" + f2 + " = " + 16 * f2 + " the kernels stage at M = " + f1 + " x " + f2
-          + " (covered: ceil(L/2) <= 16 N2, e.g. Lk = L)");
+          + (mode == ConvMode.CIRCULAR ? " (circular N = L has no zero half: all " + f1 + " rows of A are data; covered: circular L = 512, 1024)"
+              : " (covered: ceil(L/2) <= 16 N2, e.g. Lk = L)"));
     return new PackedLearnedConv(device, H, L, Lk, mode, io, p);
   }
 
@@ -248,8 +259,14 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
     return this;
   }
 
-  /** Kernel k (H, Lk) and skip weights D (H); P and Q (and the adjoint's coefficients) are computed on the device from the fp32 taps. */
+  /**
+   * Kernel k (H, Lk) and skip weights D (H) (CAUSAL, CIRCULAR); P and Q (and the adjoint's coefficients) are computed on
+   * the device from the fp32 taps ({@code lpk_pq}).
+   */
   public PackedLearnedConv setWeights(float[] k, float[] D) {
+    if (mode == ConvMode.BIDIRECTIONAL)
+      throw new IllegalArgumentException("PackedLearnedConv BIDIRECTIONAL (H=" + h + ", L=" + l + ", Lk=" + lk
+          + "): takes two kernels, setWeights(k0, k1, D)");
     if (k == null || D == null || k.length != h * lk || D.length != h)
       throw new IllegalArgumentException("PackedLearnedConv.setWeights: k must be (H=" + h + ", Lk=" + lk + ") and D (H=" + h + "), got "
           + (k == null ? "null" : k.length) + " and " + (D == null ? "null" : D.length) + " values");
@@ -263,10 +280,30 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
     return this;
   }
 
-  /** Bidirectional kernels are not covered by this GPU forward (plan rejects BIDIRECTIONAL); always throws. */
+  /**
+   * BIDIRECTIONAL: kernels k0, k1 (H, Lk each; k0 placed at [t], k1 at [N - 1 - t] as lib's SpectralConv places them)
+   * and D (H); P and Q from the placed taps on the device ({@code lpk_pq_bi}).
+   */
   public PackedLearnedConv setWeights(float[] k0, float[] k1, float[] D) {
-    throw new IllegalArgumentException("PackedLearnedConv " + mode + ": takes one kernel (the packed GPU forward covers CAUSAL only)");
+    if (mode != ConvMode.BIDIRECTIONAL)
+      throw new IllegalArgumentException("PackedLearnedConv " + mode + " (H=" + h + ", L=" + l + ", Lk=" + lk
+          + "): takes one kernel, setWeights(k, D) (two kernels are for BIDIRECTIONAL)");
+    if (k0 == null || k1 == null || D == null || k0.length != h * lk || k1.length != h * lk || D.length != h)
+      throw new IllegalArgumentException("PackedLearnedConv.setWeights: k0 and k1 must be (H=" + h + ", Lk=" + lk + ") and D (H=" + h
+          + "), got " + (k0 == null ? "null" : k0.length) + ", " + (k1 == null ? "null" : k1.length) + " and " + (D == null ? "null" : D.length)
+          + " values");
+    d.copyFrom(D);
+    try (DeviceBuffer a = device.upload(k0); DeviceBuffer b = device.upload(k1)) {
+      device.module(MODULE).kernel("lpk_pq_bi").launch(device.stream(), h, 1, 256, 8 * n + 8 * (m + 1), a, b, pq, pqAdj, lk, taps, taps1, n1, n2);
+      device.stream().synchronize();
+    }
+    weightsSet = true;
+    if (bwd != null) bwd.dropSaved();   // a forwardForBackward's dumps are of the former weights
+    return this;
   }
+
+  /** The plan's mode. */
+  public ConvMode mode() { return mode; }
 
   /**
    * P and Q of every channel as computed on the device, in lib's layout per channel ({@code pairCoefficients}: P at 2p,
@@ -334,7 +371,8 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
   private PackedLearnedBackward bwd;
 
   /**
-   * Gradients of {@code sum(y * dy)} for y = {@link #forward}(u): du (B, H, L) of the I/O type, dk (H, Lk) fp32, dD (H)
+   * Gradients of {@code sum(y * dy)} for y = {@link #forward}(u): du (B, H, L) of the I/O type, dk (H, Lk) fp32
+   * (BIDIRECTIONAL: (2, H, Lk), dk0 then dk1), dD (H)
    * fp32, and the four block gradients, then read with {@link #blockGrads()} ({@link PackedLearnedBackward}: two dumping
    * chains on tensor cores, Gram kernels, dK and dk on the device). Queued on the device's stream without a closing
    * synchronisation (the defaults; {@code -Dlongconv4j.pk.bwd.sync=true}: synchronises, workspaces per call); its
@@ -347,11 +385,13 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
       throw new IllegalArgumentException("PackedLearnedConv.backward: u, dy and du must hold (B=" + B + ", H=" + h + ", L=" + l + ") " + io
           + " = " + need + " bytes, got " + (u == null ? "null" : u.bytes()) + ", " + (dy == null ? "null" : dy.bytes()) + " and "
           + (du == null ? "null" : du.bytes()));
-    if (dk == null || dD == null || dk.bytes() < 4L * h * lk || dD.bytes() < 4L * h)
-      throw new IllegalArgumentException("PackedLearnedConv.backward: dk must hold (H=" + h + ", Lk=" + lk + ") fp32 = " + 4L * h * lk
+    int sides = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
+    if (dk == null || dD == null || dk.bytes() < 4L * sides * h * lk || dD.bytes() < 4L * h)
+      throw new IllegalArgumentException("PackedLearnedConv.backward: dk must hold (" + (sides == 2 ? "2, " : "") + "H=" + h + ", Lk=" + lk
+          + ") fp32 = " + 4L * sides * h * lk
           + " bytes and dD (H=" + h + ") fp32 = " + 4L * h + " bytes, got " + (dk == null ? "null" : dk.bytes()) + " and "
           + (dD == null ? "null" : dD.bytes()));
-    if (bwd == null) bwd = new PackedLearnedBackward(device, h, l, lk, n1, n2, taps, io);
+    if (bwd == null) bwd = new PackedLearnedBackward(device, h, l, lk, n1, n2, taps, taps1, io);
     bwd.run(u, dy, B, du, dk, dD, pq, d, blocks, prep, prepAdj, pqAdj);
   }
 
@@ -369,7 +409,7 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
       throw new IllegalArgumentException("PackedLearnedConv.forwardForBackward: u and y must hold (B=" + B + ", H=" + h + ", L=" + l + ") "
           + io + " = " + need + " bytes, got " + (u == null ? "null" : u.bytes()) + " and " + (y == null ? "null" : y.bytes()));
     if (u == y) throw new IllegalArgumentException("PackedLearnedConv.forwardForBackward: y must not be u (the backward reads u)");
-    if (bwd == null) bwd = new PackedLearnedBackward(device, h, l, lk, n1, n2, taps, io);
+    if (bwd == null) bwd = new PackedLearnedBackward(device, h, l, lk, n1, n2, taps, taps1, io);
     bwd.forwardSaving(u, y, B, pq, d, prep);
   }
 

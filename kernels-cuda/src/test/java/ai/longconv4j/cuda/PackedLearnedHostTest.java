@@ -116,6 +116,45 @@ class PackedLearnedHostTest {
         e.getMessage());
   }
 
+  /**
+   * pkmode: the modes' refusals, before any device is touched (device null), naming the numbers: circular L = 2048
+   * (N = L, M = 32 x 32: all 32 rows of A are data, the kernels stage 16), circular L not a power of two (N = L exactly),
+   * circular L = 256 (M = 128: no kernel), bidirectional L = 1024 with Lk = 1024 needing N = 2048 is covered but
+   * L = 1100, Lk = 100 (N = 2048, ceil(L/2) = 550 > 16 x 32) is not.
+   */
+  @Test
+  void planRefusesModesShapesItDoesNotCover() {
+    var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> PackedLearnedConv.plan(null, 2, 2048, 2048, ConvMode.CIRCULAR, ElementType.BF16));
+    assertTrue(e.getMessage().contains("ceil(L/2)=1024") && e.getMessage().contains("circular N = L has no zero half")
+        && e.getMessage().contains("all 32 rows"), e.getMessage());
+    e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> PackedLearnedConv.plan(null, 2, 1000, 1000, ConvMode.CIRCULAR, ElementType.BF16));
+    assertTrue(e.getMessage().contains("CIRCULAR L=1000") && e.getMessage().contains("power of two"), e.getMessage());
+    e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> PackedLearnedConv.plan(null, 2, 256, 256, ConvMode.CIRCULAR, ElementType.BF16));
+    assertTrue(e.getMessage().contains("M=128"), e.getMessage());
+    e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> PackedLearnedConv.plan(null, 2, 1100, 100, ConvMode.BIDIRECTIONAL, ElementType.BF16));
+    assertTrue(e.getMessage().contains("ceil(L/2)=550"), e.getMessage());
+    e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> PackedLearnedConv.plan(null, 2, 512, 512, ConvMode.BIDIRECTIONAL, ElementType.F32));
+    assertTrue(e.getMessage().contains("bf16 / fp16"), e.getMessage());
+  }
+
+  /** pkmode: the modes' sizes (lib's LEARNED_PACKED plan): bidirectional N >= L + Lk, circular N = L. */
+  @Test
+  void modeFactorizations() {
+    assertEquals(java.util.List.of(32, 32), PackedLearnedConv.libPlan(1024, 1024, ConvMode.BIDIRECTIONAL).factors());
+    assertEquals(java.util.List.of(16, 32), PackedLearnedConv.libPlan(512, 512, ConvMode.BIDIRECTIONAL).factors());
+    assertEquals(java.util.List.of(16, 16), PackedLearnedConv.libPlan(256, 256, ConvMode.BIDIRECTIONAL).factors());
+    assertEquals(1024, PackedLearnedConv.libPlan(300, 213, ConvMode.BIDIRECTIONAL).fftSize());   // L + Lk = 513 (causal: 512)
+    assertEquals(512, PackedLearnedConv.libPlan(300, 213, ConvMode.CAUSAL).fftSize());
+    assertEquals(java.util.List.of(16, 16), PackedLearnedConv.libPlan(512, 512, ConvMode.CIRCULAR).factors());
+    assertEquals(java.util.List.of(16, 32), PackedLearnedConv.libPlan(1024, 700, ConvMode.CIRCULAR).factors());
+    assertEquals(1024, PackedLearnedConv.libPlan(1024, 700, ConvMode.CIRCULAR).fftSize());
+  }
+
   @Test
   void coveredFactorizations() {
     assertTrue(PackedLearnedConv.tensorCoresSupport(32, 32, ElementType.BF16));

@@ -48,7 +48,7 @@ class PackedLearnedModesGpuTest extends CudaDeviceTest {
         {ConvMode.BIDIRECTIONAL, 3, 111, 1000, 1000, 0}, {ConvMode.BIDIRECTIONAL, 5, 770, 1024, 1024, 2},
         {ConvMode.BIDIRECTIONAL, 1, 3, 777, 300, 2}, {ConvMode.BIDIRECTIONAL, 3, 111, 512, 512, 1},
         {ConvMode.BIDIRECTIONAL, 7, 13, 511, 400, 2}, {ConvMode.BIDIRECTIONAL, 5, 111, 256, 256, 0},
-        {ConvMode.BIDIRECTIONAL, 9, 13, 255, 250, 1}, {ConvMode.BIDIRECTIONAL, 3, 7, 129, 127, 2},
+        {ConvMode.BIDIRECTIONAL, 9, 13, 255, 250, 1}, {ConvMode.BIDIRECTIONAL, 3, 7, 129, 128, 2},   // L + Lk = 257: N = 512
         // circular (N = L): 16 x 16 at L = 512, 16 x 32 at L = 1024; Lk = L and Lk < L
         {ConvMode.CIRCULAR, 3, 111, 512, 512, 0}, {ConvMode.CIRCULAR, 5, 770, 512, 300, 2}, {ConvMode.CIRCULAR, 9, 13, 1024, 1024, 1},
         {ConvMode.CIRCULAR, 1, 111, 1024, 1024, 2}, {ConvMode.CIRCULAR, 7, 3, 1024, 700, 0}};

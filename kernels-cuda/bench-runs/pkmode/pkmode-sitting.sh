@@ -14,7 +14,7 @@ set -u
 out=${1:-/tmp/pkmode-sitting}; mkdir -p "$out"
 DEV=${DEV:-.device/pkmode}
 LSB=${LSB:-1024,512,256}
-LSC=${LSC:-1024,512}
+LSC=${LSC:-2048,1024,512}
 MODES=${MODES:-bidirectional,circular}
 ORDER=${ORDER:-fb,packed,packed:savefwd=true}
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw,power.limit,temperature.gpu --format=csv; date -u; } \

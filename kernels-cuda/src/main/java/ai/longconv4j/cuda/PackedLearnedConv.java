@@ -1,7 +1,7 @@
 // Shapes: B batch, H channels, L length, Lk kernel taps; N the real FFT size (MONARCH's sizing: causal N the power of
 // two >= L + Lk - 1, bidirectional >= L + Lk, at least 32; circular N = L), M = N / 2 = N1 x N2 the learned complex
 // transform (these kernels: M = 256 = 16 x 16, 512 = 16 x 32, 1024 = 32 x 32; with Lk = L: causal / bidirectional
-// 128 < L <= 1024, circular L = 512 and 1024).
+// 128 < L <= 1024, circular L = 512, 1024 and 2048).
 //   u, y, dy, du: (B, H, L) device arrays of the plan's ElementType (bf16 / fp16); k: (H, Lk) fp32 (bidirectional: k0,
 //   k1 (H, Lk) each); dk: (sides, H, Lk) fp32; D: (H) fp32.
 //   blocks {Fa (N1, N1), Fb (N2, N2), Gb (N2, N2), Ga (N1, N1)}, complex interleaved (n, n, 2) as lib's LearnedButterfly.
@@ -23,12 +23,13 @@ import ai.longconv4j.conv.PackedLearnedButterfly;
  * <p>
  * Covered (else {@link IllegalArgumentException} naming the shape): CAUSAL and BIDIRECTIONAL at M = 1024 = 32 x 32
  * (with Lk = L: 512 &lt; L &lt;= 1024), 512 = 16 x 32 (256 &lt; L &lt;= 512) and 256 = 16 x 16 (128 &lt; L &lt;= 256); CIRCULAR
- * (N = L) at L = 512 (16 x 16) and 1024 (16 x 32); bf16 / fp16 I/O, any B &gt;= 1, 1 &lt;= H &lt;= 65535, 1 &lt;= Lk &lt;= L.
+ * (N = L) at L = 512 (16 x 16), 1024 (16 x 32) and 2048 (32 x 32); bf16 / fp16 I/O, any B &gt;= 1, 1 &lt;= H &lt;= 65535, 1 &lt;= Lk &lt;= L.
  * Session 13, helper pkmode: the modes run the causal kernels unchanged. Bidirectional has the causal row's layout (u
  * zero-padded to N, the output cropped to L) and differs only in P / Q ({@code lpk_pq_bi}: k1 placed at [N - 1 - t] as
  * lib places it) and dk's second side; circular (N = L) fills every row of A with data and every row of E is output,
- * which the N1 = 16 kernels already stage and store (16 rows = N1); circular L = 2048 (32 x 32) would need the 32 x 32
- * kernels to stage all 32 rows of A (they stage the 16 rows of the non-zero half): refused. Kernels: learned_pk.cu ({@code lpk_forward_*}: pc2p's chained structure on
+ * which the N1 = 16 kernels already stage and store (16 rows = N1); circular L = 2048 (32 x 32) runs kernels whose x
+ * stage holds all 32 rows of A ({@code lpk_forward_*_32x32r1w12s32}, learned_pk.cu SR = 32: step 1 multiplies both k16
+ * blocks; one row per pair at 12 warps, variant 0; its backward: PackedLearnedBackward's 32-row chains). Kernels: learned_pk.cu ({@code lpk_forward_*}: pc2p's chained structure on
  * mma.sync, a pair of warps per row at N1 = 32, one warp per row at N1 = 16; fp32 accumulation, 16-bit blocks prepared per {@link #setBlocks}; P and Q
  * computed in fp32 on the GPU from the taps per {@link #setWeights}, {@code lpk_pq}). The input gradient alone:
  * {@link #backwardInput} (the same kernel on the adjoint blocks and the adjoint pair map); all gradients (du, dk, dD and
@@ -46,6 +47,8 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
 
   private final CudaDevice device;
   private final int h, l, lk, n, m, n1, n2, taps, taps1;
+  /** Rows of the kernels' x stage: 16, or 32 for circular at 32 x 32 (N = L: all rows of A are data). */
+  private final int sr;
   private final ConvMode mode;
   private final ElementType io;
   private final DeviceBuffer pq, pqAdj, d, blocks, prep, prepAdj;
@@ -64,6 +67,8 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
     // spill) 0.189 / 0.188 ms against r1w16's 0.216 / 0.217 (both bench orders; outputs bit for bit r1w16's)
     if (n1 == 32) this.batchRows = true;
     this.variant = defaultVariant(n1);
+    this.sr = stageRows(mode, n1);
+    if (sr == 32) { batchRows = false; variant = 0; rowWarps = 12; }   // the one SR = 32 kernel: r1w12s32, variant 0
     this.pq = device.alloc(16L * h * m);
     this.pqAdj = device.alloc(16L * h * m);
     this.d = device.alloc(4L * h);
@@ -83,20 +88,23 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
     if (mode == null) throw new IllegalArgumentException("PackedLearnedConv: mode is null (L=" + L + ")");
     if (mode == ConvMode.CIRCULAR && Integer.bitCount(L) != 1)
       throw new IllegalArgumentException("PackedLearnedConv CIRCULAR L=" + L + ": the circular FFT size is exactly L, a power of two;"
-          + " the GPU kernels cover circular L = 512 and 1024");
+          + " the GPU kernels cover circular L = 512, 1024 and 2048");
     ConvPlan p = libPlan(L, Lk, mode);
     int n = p.fftSize(), f1 = p.factors().get(0), f2 = p.factors().get(1);
     if (!tensorCoresSupport(f1, f2, io))
       throw new IllegalArgumentException("PackedLearnedConv " + mode + " L=" + L + " " + io + ": needs N=" + n + ", M=" + (n / 2) + " = "
           + f1 + " x " + f2 + "; the GPU forward covers bf16 / fp16 I/O at M = 256 = 16 x 16, 512 = 16 x 32 and 1024 = 32 x 32"
-          + " (causal: N the power of two >= L + Lk - 1; bidirectional: >= L + Lk; circular: N = L = 512 or 1024)");
-    if ((L + 1) / 2 > 16 * f2)   // the kernels stage (and multiply) 16 rows of A: at 32 x 32 only the zero half is skipped
+          + " (causal: N the power of two >= L + Lk - 1; bidirectional: >= L + Lk; circular: N = L = 512, 1024 or 2048)");
+    int sr = stageRows(mode, f1);
+    if ((L + 1) / 2 > sr * f2)   // the kernels stage (and multiply) sr rows of A: at 32 x 32 causal / bidirectional skip the zero half
       throw new IllegalArgumentException("PackedLearnedConv " + mode + " L=" + L + " Lk=" + Lk + ": N=" + n + " packs u into ceil(L/2)="
-          + (L + 1) / 2 + " points, more than the 16 rows x N2=" + f2 + " = " + 16 * f2 + " the kernels stage at M = " + f1 + " x " + f2
-          + (mode == ConvMode.CIRCULAR ? " (circular N = L has no zero half: all " + f1 + " rows of A are data; covered: circular L = 512, 1024)"
-              : " (covered: ceil(L/2) <= 16 N2, e.g. Lk = L)"));
+          + (L + 1) / 2 + " points, more than the " + sr + " rows x N2=" + f2 + " = " + sr * f2 + " the kernels stage at M = " + f1 + " x " + f2
+          + " (covered: ceil(L/2) <= 16 N2, e.g. Lk = L; circular N = L: all N1 rows)");
     return new PackedLearnedConv(device, H, L, Lk, mode, io, p);
   }
+
+  /** Rows of the x stage for a mode at N1: 32 for circular at N1 = 32 (N = L, no zero half), else 16. */
+  static int stageRows(ConvMode mode, int n1) { return mode == ConvMode.CIRCULAR && n1 == 32 ? 32 : 16; }
 
   /** lib's factorization (engine LEARNED_PACKED, float64): N as MONARCH sizes it, M = N / 2 = N1 x N2 (the LEARNED factors of M). */
   public static ConvPlan libPlan(int L, int Lk, ConvMode mode) {
@@ -189,6 +197,7 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
 
   /** Whether learned_pk.cu has the kernel {@link #kernelName()} names (the variants exist for some shapes only). */
   public boolean kernelExists() {
+    if (sr == 32) return !batchRows && variant == 0;   // r1w12s32 only
     if (batchRows) {
       if (rows2Warps == 10) return variant == 0 && n1 == 32;
       if (variant >= 8) return variant != 15 || n1 == 32;   // pkopt2: r2w12 o8, o11, o27 (every M), o15 (32 x 32)
@@ -200,10 +209,11 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
   }
 
   /** Warps per block of the forward kernel (its launch bound). */
-  public int warps() { return batchRows ? rows2Warps : rowWarps; }
+  public int warps() { return sr == 32 ? 12 : batchRows ? rows2Warps : rowWarps; }
 
   /** The forward kernel's name in learned_pk.cu. */
   public String kernelName() {
+    if (sr == 32) return "lpk_forward_" + io.tag() + "_32x32r1w12s32";
     return "lpk_forward_" + io.tag() + "_" + n1 + "x" + n2 + (batchRows ? "r2w" + rows2Warps : "r1w" + rowWarps) + (variant != 0 ? "o" + variant : "");
   }
 
@@ -219,15 +229,18 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
    * + the negated planes -b2i, -b3i, -a4i (16-bit, padded rows) when {@code opt & 4}, + GROUP - 1 more P / Q buffers
    * when {@code opt & 8}.
    */
-  static int smem(int n1, int n2, int warps, int rowsPerUnit, int opt) {
-    return smem0(n1, n2, warps, rowsPerUnit) + ((opt & 2) != 0 ? 2 * 16 * 32 * 16 : 0)
+  static int smem(int n1, int n2, int warps, int rowsPerUnit, int opt) { return smem(n1, n2, warps, rowsPerUnit, opt, 16); }
+
+  /** {@link #smem(int, int, int, int, int)} with x stages of {@code sr} rows (16, or 32: circular at 32 x 32). */
+  static int smem(int n1, int n2, int warps, int rowsPerUnit, int opt, int sr) {
+    return smem0(n1, n2, warps, rowsPerUnit, sr) + ((opt & 2) != 0 ? 2 * 16 * 32 * 16 : 0)
         + ((opt & 4) != 0 ? 2 * (2 * n2 * (n2 + 8) + n1 * (n1 + 8)) : 0)
         + ((opt & 8) != 0 ? (GROUP - 1) * 16 * n1 * (n2 + 1) : 0);   // pkopt2: the group's other P / Q buffers
   }
 
-  private static int smem0(int n1, int n2, int warps, int rowsPerUnit) {
+  private static int smem0(int n1, int n2, int warps, int rowsPerUnit, int sr) {
     int blk = 2 * (4 * n1 * (n1 + 8) + 4 * n2 * (n2 + 8)), pqB = 16 * n1 * (n2 + 1), twi = 8 * 2 * 10 * 32;
-    return blk + pqB + twi + warps / (n1 / 16) * rowsPerUnit * 2 * (n1 * (2 * n2 + 8) + 2 * 16 * (2 * n2 + 8));
+    return blk + pqB + twi + warps / (n1 / 16) * rowsPerUnit * 2 * (n1 * (2 * n2 + 8) + 2 * sr * (2 * n2 + 8));
   }
 
   /** The factors {N1, N2} of M. */
@@ -353,7 +366,7 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
       throw new IllegalArgumentException("PackedLearnedConv." + op + ": no kernel " + kernelName() + " (variants 1 .. 3 of r1w16 / r2w12 at every M,"
           + " 5 / 7 at 32 x 32, r1w20 variants 3 / 7 only, r2w10 variant 0 only)");
     int w = warps(), gx = Math.min(device.smCount(), h);
-    device.module(MODULE).kernel(kernelName()).launch(device.stream(), gx, 1, 32 * w, smem(n1, n2, w, batchRows ? 2 : 1, variant),
+    device.module(MODULE).kernel(kernelName()).launch(device.stream(), gx, 1, 32 * w, smem(n1, n2, w, batchRows ? 2 : 1, variant, sr),
         x, coef, d, pb, out, B, h, l);
   }
 
@@ -365,7 +378,7 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
   @Override public String toString() {
     return "PackedLearnedConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + n1 + " x " + n2
         + ", io=" + io + ", " + (batchRows ? 2 : 1) + " row" + (batchRows ? "s" : "") + " / unit, " + warps() + " warps"
-        + (variant != 0 ? ", variant " + variant : "") + "]";
+        + (variant != 0 ? ", variant " + variant : "") + (sr == 32 ? ", 32-row stage" : "") + "]";
   }
   // ---- backward (helper pkbwd): PackedLearnedBackward, learned_pk_bwd.cu
   private PackedLearnedBackward bwd;
@@ -391,7 +404,7 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
           + ") fp32 = " + 4L * sides * h * lk
           + " bytes and dD (H=" + h + ") fp32 = " + 4L * h + " bytes, got " + (dk == null ? "null" : dk.bytes()) + " and "
           + (dD == null ? "null" : dD.bytes()));
-    if (bwd == null) bwd = new PackedLearnedBackward(device, h, l, lk, n1, n2, taps, taps1, io);
+    if (bwd == null) bwd = new PackedLearnedBackward(device, h, l, lk, n1, n2, taps, taps1, sr, io);
     bwd.run(u, dy, B, du, dk, dD, pq, d, blocks, prep, prepAdj, pqAdj);
   }
 
@@ -409,7 +422,7 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
       throw new IllegalArgumentException("PackedLearnedConv.forwardForBackward: u and y must hold (B=" + B + ", H=" + h + ", L=" + l + ") "
           + io + " = " + need + " bytes, got " + (u == null ? "null" : u.bytes()) + " and " + (y == null ? "null" : y.bytes()));
     if (u == y) throw new IllegalArgumentException("PackedLearnedConv.forwardForBackward: y must not be u (the backward reads u)");
-    if (bwd == null) bwd = new PackedLearnedBackward(device, h, l, lk, n1, n2, taps, taps1, io);
+    if (bwd == null) bwd = new PackedLearnedBackward(device, h, l, lk, n1, n2, taps, taps1, sr, io);
     bwd.forwardSaving(u, y, B, pq, d, prep);
   }
 

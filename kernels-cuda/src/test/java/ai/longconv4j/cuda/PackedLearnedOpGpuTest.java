@@ -83,9 +83,10 @@ class PackedLearnedOpGpuTest {
   void packedOpModesMatchTheCpu() {
     Device dev = GpuCheck.device();
     int b = 3, h = 37;
-    // {mode, L, Lk}: bidirectional 16 x 32 and 16 x 16 with Lk < L, circular 16 x 16 (L = 512) and 16 x 32 (L = 1024)
+    // {mode, L, Lk}: bidirectional 16 x 32 and 16 x 16 with Lk < L, circular 16 x 16 (L = 512), 16 x 32 (L = 1024) and
+    // 32 x 32 (L = 2048: the 32-row stage kernels)
     Object[][] cases = {{ConvMode.BIDIRECTIONAL, 512, 512}, {ConvMode.BIDIRECTIONAL, 250, 200}, {ConvMode.CIRCULAR, 512, 300},
-        {ConvMode.CIRCULAR, 1024, 1024}};
+        {ConvMode.CIRCULAR, 1024, 1024}, {ConvMode.CIRCULAR, 2048, 2048}};
     for (DType io : new DType[] {DType.BF16, DType.F16}) {
       for (Object[] cs : cases) {
         ConvMode mode = (ConvMode) cs[0];

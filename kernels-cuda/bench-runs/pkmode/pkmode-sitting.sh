@@ -10,6 +10,7 @@
 # Stage (from the worktree): tools/stage-device.sh --out /work/main/.device/pkmode --sm 90 --lean-jre \
 #   --add kernels-cuda/bench-runs/pkmode/pkmode-sitting.sh --drop '...'
 # Device (carry [".device/pkmode"]): DEV=.device/pkmode bash .device/pkmode/pkmode-sitting.sh "$OUT/s1"
+# TOPTS: more test JVM options (e.g. -Dlongconv4j.pk.test.modes=quick); TESTCLS, BENCH=0, MIRROR=0, MODES, LSB, LSC.
 set -u
 out=${1:-/tmp/pkmode-sitting}; mkdir -p "$out"
 DEV=${DEV:-.device/pkmode}
@@ -21,7 +22,7 @@ ORDER=${ORDER:-fb,packed,packed:savefwd=true}
   > "$out/gpu.txt" 2>&1; cat "$out/gpu.txt"
 if [ "${TESTS:-1}" != 0 ]; then
   echo "== gpu tests"; date -u
-  JAVA_OPTS="-Dlongconv4j.pk.test.configs=defaults" timeout ${TEST_S:-200} $DEV/run-tests --include-tag gpu \
+  JAVA_OPTS="-Dlongconv4j.pk.test.configs=defaults ${TOPTS:-}" timeout ${TEST_S:-200} $DEV/run-tests --include-tag gpu \
     --include-classname "${TESTCLS:-.*(PackedLearnedModesGpuTest|PackedLearnedOpGpuTest|PackedLearnedGpuTest|PackedLearnedBackwardGpuTest)}" \
     --disable-ansi-colors > "$out/tests.txt" 2>&1
   echo "tests exit $?"; grep -E "tests (successful|failed|aborted|skipped|found)|✘|FAILED route" "$out/tests.txt" | cut -c1-400 | head -40

@@ -23,17 +23,20 @@ import ai.longconv4j.conv.PackedLearnedButterfly;
  * <p>
  * Covered (else {@link IllegalArgumentException} naming the shape): CAUSAL and BIDIRECTIONAL at M = 1024 = 32 x 32
  * (with Lk = L: 512 &lt; L &lt;= 1024), 512 = 16 x 32 (256 &lt; L &lt;= 512) and 256 = 16 x 16 (128 &lt; L &lt;= 256); CIRCULAR
- * (N = L) at L = 512 (16 x 16), 1024 (16 x 32) and 2048 (32 x 32); bf16 / fp16 I/O, any B &gt;= 1, 1 &lt;= H &lt;= 65535, 1 &lt;= Lk &lt;= L.
- * Session 13, helper pkmode: the modes run the causal kernels unchanged. Bidirectional has the causal row's layout (u
- * zero-padded to N, the output cropped to L) and differs only in P / Q ({@code lpk_pq_bi}: k1 placed at [N - 1 - t] as
- * lib places it) and dk's second side; circular (N = L) fills every row of A with data and every row of E is output,
- * which the N1 = 16 kernels already stage and store (16 rows = N1); circular L = 2048 (32 x 32) runs kernels whose x
- * stage holds all 32 rows of A ({@code lpk_forward_*_32x32r1w12s32}, learned_pk.cu SR = 32: step 1 multiplies both k16
- * blocks; one row per pair at 12 warps, variant 0; its backward: PackedLearnedBackward's 32-row chains). Kernels: learned_pk.cu ({@code lpk_forward_*}: pc2p's chained structure on
+ * (N = L) at L = 512 (16 x 16), 1024 (16 x 32) and 2048 (32 x 32); bf16 / fp16 I/O, any B &gt;= 1,
+ * 1 &lt;= H &lt;= 65535, 1 &lt;= Lk &lt;= L. Kernels: learned_pk.cu ({@code lpk_forward_*}: pc2p's chained structure on
  * mma.sync, a pair of warps per row at N1 = 32, one warp per row at N1 = 16; fp32 accumulation, 16-bit blocks prepared per {@link #setBlocks}; P and Q
- * computed in fp32 on the GPU from the taps per {@link #setWeights}, {@code lpk_pq}). The input gradient alone:
+ * computed in fp32 on the GPU from the taps per {@link #setWeights}, {@code lpk_pq} / {@code lpk_pq_bi}). The input gradient alone:
  * {@link #backwardInput} (the same kernel on the adjoint blocks and the adjoint pair map); all gradients (du, dk, dD and
  * the four block gradients): {@link #backward} and {@link #blockGrads} ({@link PackedLearnedBackward}, learned_pk_bwd.cu).
+ * <p>
+ * Session 13, helper pkmode: BIDIRECTIONAL and CIRCULAR run the causal kernels unchanged where they can. Bidirectional
+ * has the causal row's layout (u zero-padded to N, the output cropped to L) and differs only in P / Q ({@code lpk_pq_bi}:
+ * k1 placed at [N - 1 - t] as lib places it) and dk's second side; circular (N = L) fills every row of A with data and
+ * every row of E is output, which the N1 = 16 kernels already stage and store (16 rows = N1); circular L = 2048
+ * (32 x 32) runs kernels whose x stage holds all 32 rows of A ({@code lpk_forward_*_32x32r1w12s32}, learned_pk.cu
+ * SR = 32: step 1 multiplies both k16 blocks; one row per pair at 12 warps, variant 0 only; its backward:
+ * PackedLearnedBackward's 32-row chains). BENCH-RESULTS round 26-pkmode.
  * <pre>{@code
  * jshell> var pk = PackedLearnedConv.plan(dev, 768, 1024, 1024, ConvMode.CAUSAL, ElementType.BF16)
  * pk ==> PackedLearnedConv[H=768, L=1024, Lk=1024, CAUSAL, N=2048, M=1024 = 32 x 32, io=BF16, 2 rows / unit, 12 warps, variant 27]

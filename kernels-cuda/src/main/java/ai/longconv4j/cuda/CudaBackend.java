@@ -44,6 +44,7 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
     private final Map<String, FlashButterflyConv> flash = new ConcurrentHashMap<>();
     private final Map<String, LearnedButterflyConv> learned = new ConcurrentHashMap<>();
     private final Map<String, PackedLearnedConv> packedLearned = new ConcurrentHashMap<>();
+    private final Map<String, PackedLearnedRef> packedLearnedRef = new ConcurrentHashMap<>();
     private volatile boolean poison;
 
     Gpu(CudaDevice dev) { this.dev = dev; }
@@ -68,6 +69,11 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
     /** One packed learned-butterfly plan per (H, L, Lk, mode, I/O type); weights and blocks are uploaded before every use. */
     PackedLearnedConv packedLearned(int h, int l, int lk, ConvMode mode, ElementType io) {
       return packedLearned.computeIfAbsent(h + "/" + l + "/" + lk + "/" + mode + "/" + io, k -> PackedLearnedConv.plan(dev, h, l, lk, mode, io));
+    }
+
+    /** One fp32 packed learned-butterfly plan (PackedLearnedRef: every mode, M <= 4096, F32 / 16-bit I/O) per (H, L, Lk, mode, io). */
+    PackedLearnedRef packedLearnedRef(int h, int l, int lk, ConvMode mode, ElementType io) {
+      return packedLearnedRef.computeIfAbsent(h + "/" + l + "/" + lk + "/" + mode + "/" + io, k -> PackedLearnedRef.plan(dev, h, l, lk, mode, io));
     }
 
     synchronized CuBlas blas() {
@@ -532,6 +538,11 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
   /** The packed learned-butterfly convolution of BF16 / F16 tensors ({@link CudaLearnedConv#applyPacked}); null where no kernel applies. */
   @Override public Tensor learnedPackedConv(Tensor u, Tensor k, Tensor d, ai.longconv4j.conv.ConvMode mode, Tensor[] blocks) {
     return CudaLearnedConv.applyPacked(this, u, k, d, mode, blocks);
+  }
+
+  /** BF16/F16 with one kernel channel where FlashButterfly's plans apply: the fused op ({@link CudaFlashLongConv#applyD}); else null. */
+  @Override public Tensor spectralConvD(Tensor u, Tensor k, Tensor d, ai.longconv4j.conv.ConvMode mode, int taps0, int taps1) {
+    return CudaFlashLongConv.applyD(this, u, k, d, mode, taps0, taps1);
   }
 
   /** F32/F64: cuFFT ({@link CudaLongConv}); BF16/F16: FlashButterfly ({@link CudaFlashLongConv}) where N fits, else cuFFT in F32. */

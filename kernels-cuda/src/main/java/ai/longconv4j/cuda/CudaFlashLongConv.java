@@ -1,5 +1,6 @@
 // Shapes: B batch, C kernel channels, H features, L length, N FFT size (a power of two), Lk taps per side.
 //   u (B, H, L) bf16/f16, kN (C, H, N) fp32 taps -> y (B, C, H, L) in u's dtype; dy likewise; du (B, H, L); dkN (C, H, N).
+//   applyD: k (H, Lk) / (1, H, Lk) (bidirectional (H, 2, Lk) / (1, H, 2, Lk)), D (H) or (1, H) -> y (B, H, L) / (B, 1, H, L).
 package ai.longconv4j.cuda;
 
 import ai.longconv4j.tensor.DType;
@@ -19,6 +20,9 @@ import java.util.Arrays;
  * from the device taps ({@link FlashButterflyConv#setWeightsOnDevice}); the skip term D u is added by the caller, so
  * the plan's D is zero. Used for every N = {@link #fftSize} the plans take: one fused kernel up to 32K points, the
  * three-pass algorithm above (to {@link FlashButterflyConv#MAX_N} = 2^19: L = 256K causal), forward and backward.
+ * {@link #applyD} is the fused tensor op (session 13): the taps and D straight to the plan, whose kernels add D u and
+ * return du, dk and dD; {@link #apply} (kN from ConvOps, D = 0, the caller adds D u) stays its slow twin and the path
+ * for C > 1 kernel channels.
  */
 final class CudaFlashLongConv {
   private CudaFlashLongConv() {}
@@ -136,6 +140,112 @@ final class CudaFlashLongConv {
       } catch (CudaException e) {
         throw new CudaException(e.code(), "longconv[FlashButterfly] backward u " + Arrays.toString(u.shape()) + " " + u.dtype()
             + ", kN " + Arrays.toString(kN.shape()) + ": " + e.getMessage());
+      }
+    });
+  }
+
+  /**
+   * Whether {@link #applyD} (the fused op: taps and D straight to the plan) takes a convolution of u's dtype at length L
+   * with {@code channels} kernel channels (no GPU needed): 16-bit inputs where FlashButterfly's plans apply, one channel
+   * (C > 1: the composition through {@link #apply}, one plan call per channel).
+   */
+  static boolean fusedApplies(DType dtype, ai.longconv4j.conv.ConvMode mode, int length, int channels) {
+    return channels == 1 && fftSize(mode, length, dtype) > 0;
+  }
+
+  /**
+   * Whether {@link #applyD}'s backward reuses the spectrum its forward set on the shared plan when the plan's
+   * {@link FlashButterflyConv#weightsVersion} shows no other setWeights since (default; {@code
+   * -Dlongconv4j.cuda.fbop.reuse=false}: recompute it in every backward, the twin).
+   */
+  static final boolean REUSE_SPECTRUM = !"false".equals(System.getProperty("longconv4j.cuda.fbop.reuse"));
+
+  /**
+   * The whole tensor op {@code y = conv(u, k) + D u} on the FlashButterfly plan ({@code ConvOps.convOnDevice}'s fused
+   * path, {@link CudaBackend#spectralConvD}): the taps go to the plan in its (H, N) layout (side 0 at [0, taps0),
+   * bidirectional side 1 flipped to [N - taps1, N)) and D to the plan, so the forward's epilogue adds D u; the backward
+   * is {@link FlashButterflyConv#backward} (du = K^T dy + D dy in u's dtype, dk (parts, H, taps0) and dD fp32 in one
+   * launch where the fused backward applies; backwardInput alone when only u needs a gradient; the spectrum set again only
+   * when another op set the shared plan's weights in between, {@link #REUSE_SPECTRUM}). u (B, H, L) bf16/f16,
+   * k (H, [2,] Lk) or (1, H, [2,] Lk) of any float dtype, d null or H values; returns y in ConvOps.conv's shape, or
+   * null where {@link #fusedApplies} says no (the caller composes).
+   */
+  static Tensor applyD(CudaBackend be, Tensor u, Tensor k, Tensor d, ai.longconv4j.conv.ConvMode lmode, int taps0, int taps1) {
+    int sides = lmode.sides();
+    boolean noChannel = k.dim() == sides + 1;
+    int c = noChannel ? 1 : k.size(0), b = u.size(0), h = u.size(1), l = u.size(2), lk = k.size(-1);
+    if (!fusedApplies(u.dtype(), lmode, l, c)) return null;
+    if (taps0 < 1 || taps0 > lk || taps1 < 0 || taps1 > taps0 || (sides == 1 && taps1 != 0 && taps1 != taps0))
+      throw new IllegalArgumentException("longconv[FlashButterfly+D]: taps " + taps0 + "/" + taps1 + " do not fit k "
+          + Arrays.toString(k.shape()) + " in " + lmode);
+    CudaBackend.Gpu g = be.gpu(u.device());
+    ElementType io = u.dtype() == DType.BF16 ? ElementType.BF16 : ElementType.F16;
+    FlashButterflyConv fb = g.flash(h, l, mode(lmode), io);
+    int n = fb.fftSize();
+    Tensor uc, kN, dv;
+    try (var ng = Tensor.noGrad()) {
+      uc = fresh(u.detach());
+      Tensor kc = k.detach().to(DType.F32).reshape(h, sides, lk);
+      kN = kc.slice(1, 0, 1).reshape(h, lk).slice(1, 0, taps0).pad(1, 0, n - taps0);
+      if (sides == 2 && taps1 > 0) kN = kN.add(kc.slice(1, 1, 2).reshape(h, lk).slice(1, 0, taps1).flip(1).pad(1, n - taps1, 0));
+      kN = fresh(kN);
+      dv = d == null ? Tensor.fromStorage(be.allocate(g, DType.F32, h), h) : fresh(d.detach().to(DType.F32).reshape(h));
+    }
+    CudaStorage us = (CudaStorage) uc.storage(), ks = (CudaStorage) kN.storage(), ds = (CudaStorage) dv.storage();
+    CudaStorage y = be.allocateOut(g, u.dtype(), b * h * l);
+    try {
+      fb.setWeightsOnDevice(ks.at(0), taps0, ds.at(0));
+      fb.forward(us.buffer(), y.buffer(), b);
+    } catch (CudaException e) {
+      throw new CudaException(e.code(), "longconv[FlashButterfly+D] u " + Arrays.toString(u.shape()) + " " + u.dtype() + ", k "
+          + Arrays.toString(k.shape()) + ": " + e.getMessage());
+    } finally {
+      Reference.reachabilityFence(ks);
+      Reference.reachabilityFence(ds);
+    }
+    int version = fb.weightsVersion();   // the backward skips the spectrum when no other op set this plan's weights since
+    Tensor yt = noChannel ? Tensor.fromStorage(y, b, h, l) : Tensor.fromStorage(y, b, 1, h, l);
+    boolean kg = k.requiresGrad(), dg = d != null && d.requiresGrad();
+    if (!(Tensor.isGradEnabled() && (u.requiresGrad() || kg || dg))) return yt;
+    int parts = sides;
+    Tensor[] inputs = d == null ? new Tensor[] {u, k} : new Tensor[] {u, k, d};
+    return Tensor.op("longconv[FlashButterfly+D]", yt, inputs, gy -> {
+      try (var ng = Tensor.noGrad()) {
+        Tensor gc = fresh(gy.detach().to(u.dtype()).reshape(b, h, l));
+        CudaStorage gs = (CudaStorage) gc.storage();
+        // the plan is shared by every op of its (H, L, mode, dtype): set this op's taps and D again unless they are still
+        // the plan's (no setWeights since this op's forward: the same spectrum and D), or REUSE_SPECTRUM is off
+        if (!REUSE_SPECTRUM || fb.weightsVersion() != version) fb.setWeightsOnDevice(ks.at(0), taps0, ds.at(0));
+        fb.threePassBackward(THREE_PASS_BACKWARD);
+        CudaStorage duc = u.requiresGrad() ? be.allocateOut(g, u.dtype(), b * h * l) : null;
+        Tensor dk = null, dD = null;
+        if (kg || dg) {   // du (if wanted), dk and dD in one launch where the fused backward applies
+          CudaStorage dks = be.allocate(g, DType.F32, parts * h * taps0), dDs = be.allocate(g, DType.F32, h);
+          fb.backward(us.buffer(), gs.buffer(), duc == null ? null : duc.buffer(), b, dks.buffer(), dDs.buffer());
+          if (kg) {
+            Tensor dkt = Tensor.fromStorage(dks, parts, h, taps0);
+            Tensor s0 = dkt.slice(0, 0, 1).reshape(h, taps0);
+            dk = taps0 < lk ? s0.pad(1, 0, lk - taps0) : s0;
+            if (parts == 2) {   // side 1's taps beyond taps1 are not taps (their positions are padding): gradient 0
+              Tensor s1 = dkt.slice(0, 1, 2).reshape(h, taps0).slice(1, 0, taps1);
+              s1 = taps1 < lk ? s1.pad(1, 0, lk - taps1) : s1;
+              dk = Tensor.concat(1, dk.unsqueeze(1), s1.unsqueeze(1));
+            }
+            dk = dk.reshape(k.shape()).to(k.dtype());
+          }
+          if (dg) dD = Tensor.fromStorage(dDs, h).reshape(d.shape()).to(d.dtype());
+        } else if (duc != null) {
+          fb.backwardInput(gs.buffer(), duc.buffer(), b);
+        }
+        Reference.reachabilityFence(gs);
+        Reference.reachabilityFence(us);
+        Reference.reachabilityFence(ks);
+        Reference.reachabilityFence(ds);
+        Tensor du = duc == null ? null : Tensor.fromStorage(duc, u.shape());
+        return d == null ? new Tensor[] {du, dk} : new Tensor[] {du, dk, dD};
+      } catch (CudaException e) {
+        throw new CudaException(e.code(), "longconv[FlashButterfly+D] backward u " + Arrays.toString(u.shape()) + " " + u.dtype()
+            + ", k " + Arrays.toString(k.shape()) + ": " + e.getMessage());
       }
     });
   }

@@ -11,14 +11,21 @@ import java.util.Arrays;
 /**
  * The learned-butterfly long convolutions of F32, BF16 and F16 tensors on the GPU: lib's {@code ConvOps.learnedConv} through
  * {@link LearnedButterflyConv} and {@code ConvOps.learnedPackedConv} through {@link PackedLearnedConv}, on a device: forward,
- * and a backward giving du, dk, dD and the four block gradients. One plan per (H, L, Lk, mode), cached on the device; since
- * two convolutions of one shape share the plan (H3's shift and diagonal convolutions), the weights and blocks are uploaded
- * again before the backward. Taps, D and the blocks are small (H·Lk, H, 2(N1² + N2²) numbers) and go through the host; u,
- * y and the gradients stay on the device.
+ * and a backward giving du, dk, dD and the four block gradients. One plan per (H, L, Lk, mode), cached on the device;
+ * two convolutions of one shape share the plan (H3's shift and diagonal convolutions, layers of one shape).
+ * Engine LEARNED: taps, D and the blocks (H·Lk, H, 2(N1² + N2²) numbers) go through the host and are uploaded again before
+ * the backward; u, y and the gradients stay on the device. Engine LEARNED_PACKED (helper pkop, session 13;
+ * {@link #runPacked}): taps, D and blocks go device-to-device from the tensors' storage (converted to F32 on the device when
+ * they are not), no synchronisation until the block gradients' copy; the forward keeps its dumps for the backward when a
+ * gradient is needed ({@link #saveDumps}), and the backward uploads the forward's values again only when another op ran
+ * on the plan in between ({@link PackedLearnedConv#generation}). {@code -Dlongconv4j.pk.op.device=false}: session 12's
+ * host route, the slow twin.
  * Routing ({@link #ioOf}): the plan's I/O type is u's dtype, so 16-bit tensors with N = 256 .. 2048 get the tensor-core
  * forward and du ({@link LearnedButterflyConv#tensorCoresSupport}), F32 tensors (and other sizes) the fp32 twin;
- * {@code -Dlongconv4j.learned.fp32=true} forces the twin everywhere. The packed plan has tensor-core kernels only (16-bit,
- * the shapes {@link PackedLearnedConv#plan} takes); elsewhere {@link #applyPacked} returns null and the caller says so.
+ * {@code -Dlongconv4j.learned.fp32=true} forces the twin everywhere. The packed engine: the tensor-core kernels where
+ * {@link PackedLearnedConv#plan} takes the shapes (16-bit), else its fp32 path {@link PackedLearnedRef} (F32, BF16, F16 I/O;
+ * every mode; M = N/2 up to 4096, through the host route above); beyond that {@link #applyPacked} returns null and the
+ * caller says so.
  */
 final class CudaLearnedConv {
   private CudaLearnedConv() {}
@@ -47,7 +54,7 @@ final class CudaLearnedConv {
     return run(be, u, k, d, lmode, blocks, false);
   }
 
-  /** The packed learned butterfly's y, or null where {@link PackedLearnedConv} has no kernel (F32, other modes / sizes). */
+  /** The packed learned butterfly's y: tensor cores ({@link PackedLearnedConv}) or the fp32 path ({@link PackedLearnedRef}); null beyond both. */
   static Tensor applyPacked(CudaBackend be, Tensor u, Tensor k, Tensor d, ai.longconv4j.conv.ConvMode lmode, Tensor[] blocks) {
     return run(be, u, k, d, lmode, blocks, true);
   }
@@ -61,18 +68,24 @@ final class CudaLearnedConv {
     ConvMode mode = CudaFlashLongConv.mode(lmode);
     CudaBackend.Gpu g = be.gpu(u.device());
     String op = packed ? "LongConv.learnedPacked" : "LongConv.learned", tag = packed ? "longconv[LEARNED_PACKED]" : "longconv[LEARNED]";
-    LearnedPlan plan;
+    LearnedPlan chosen;
     try {
-      plan = packed ? g.packedLearned(h, l, lk, mode, io) : g.learned(h, l, lk, mode, io);
-    } catch (IllegalArgumentException e) {
-      return null;                                  // e.g. N > 2048: no GPU path
+      chosen = packed ? g.packedLearned(h, l, lk, mode, io) : g.learned(h, l, lk, mode, io);
+    } catch (IllegalArgumentException e) {          // no tensor-core kernel for these shapes / this dtype
+      if (!packed || !PackedLearnedRef.supports(l, lk, mode, io)) return null;   // e.g. N > 2048: no GPU path
+      chosen = g.packedLearnedRef(h, l, lk, mode, io); // the packed engine's fp32 path (F32, every mode, M <= 4096)
     }
+    LearnedPlan plan = chosen;
     int[] f = plan.factors();
     for (int i = 0; i < 4; i++) {
       int n = i == 0 || i == 3 ? f[0] : f[1];
       if (!Arrays.equals(blocks[i].shape(), new int[] {n, n, 2}))
         throw new IllegalArgumentException(op + ": block " + i + " must be (" + n + ", " + n + ", 2) for " + plan + ", got "
             + Arrays.toString(blocks[i].shape()));
+    }
+    if (plan instanceof PackedLearnedConv pk) {
+      if (deviceInputs()) return runPacked(be, g, pk, u, k, d, blocks, tag);
+      pk.invalidate();   // the host route's uploads: an op's kept state is no longer the plan's
     }
     double[][] ba = new double[4][];
     for (int i = 0; i < 4; i++) ba[i] = blocks[i].toDoubleArray();
@@ -122,11 +135,129 @@ final class CudaLearnedConv {
         Tensor dkt = Tensor.fromStorage(dk, parts, h, lk);                     // (sides, H, Lk) -> lib's (H, [2,] Lk)
         grads[1] = (bi ? dkt.permute(1, 0, 2).contiguous() : dkt.reshape(h, lk)).to(k.dtype());
         if (d != null) grads[2] = Tensor.fromStorage(dD, h).reshape(d.shape()).to(d.dtype());
-        for (int i = 0; i < 4; i++) grads[nIn - 4 + i] = Tensor.of(gb[i], blocks[i].shape()).to(blocks[i].dtype()).to(u.device());
+        for (int i = 0; i < 4; i++) grads[nIn - 4 + i] = hostGrad(gb[i], blocks[i], u);
         return grads;
       } catch (CudaException e) {
         throw new CudaException(e.code(), tag + " backward u " + Arrays.toString(u.shape()) + ": " + e.getMessage());
       }
     });
+  }
+
+  // ---- helper pkop (session 13): the packed op without host round trips, the forward's dumps kept for the backward
+
+  /**
+   * The packed op's route: taps, D and blocks device-to-device from the tensors' storage (default), or with
+   * {@code -Dlongconv4j.pk.op.device=false} session 12's route through the host (its slow twin: toFloatArray /
+   * toDoubleArray, uploads before the forward and again before the backward). Read per call.
+   */
+  static boolean deviceInputs() { return !"false".equals(System.getProperty("longconv4j.pk.op.device")); }
+
+  /**
+   * Whether the device route's forward keeps its dumps for the backward when a gradient is needed
+   * ({@link PackedLearnedConv#forwardForBackward}; default true, {@code -Dlongconv4j.pk.op.save=false}: the plain forward,
+   * the backward runs its forward chain itself). Read per call.
+   */
+  static boolean saveDumps() { return !"false".equals(System.getProperty("longconv4j.pk.op.save")); }
+
+  /** t detached, F32 (converted on its device when not) and contiguous: what the plan's device setters read. */
+  static Tensor f32(Tensor t) {
+    Tensor x = t.detach();
+    if (x.dtype() != DType.F32) x = x.to(DType.F32);
+    return x.isContiguous() ? x : x.contiguous();
+  }
+
+  /** The address of t's first element (t on a CUDA device). */
+  private static DevicePointer at(Tensor t) { return ((CudaStorage) t.storage()).at(t.offset()); }
+
+  /**
+   * The packed op on the device route: no host copy and no synchronisation before the block gradients (whose
+   * {@link PackedLearnedConv#blockGrads} is a blocking copy). Under plan sharing (one plan per shape, e.g. H3's shift and
+   * diagonal convolutions, or several layers of one shape) the backward re-uploads the forward's taps, D and blocks (still
+   * held by this op's closure, device-side) unless the plan's {@link PackedLearnedConv#generation} is the one this forward
+   * left; the forward's dumps ({@link PackedLearnedConv#forwardForBackward}, 16 B H M bytes) are the plan's kept workspace,
+   * not the op's: one set per plan, so only the last forward on a plan before its backward keeps them (in a stack of
+   * layers of one shape, the last layer's), the others recompute their forward chain in the backward. Keeping them per op
+   * would cost 16 B H M bytes per layer (805 MB at B = 64, H = 768, M = 1024), 8x the bf16 activation u itself.
+   */
+  private static Tensor runPacked(CudaBackend be, CudaBackend.Gpu g, PackedLearnedConv plan, Tensor u, Tensor k, Tensor d,
+      Tensor[] blocks, String tag) {
+    int b = u.size(0), h = u.size(1), l = u.size(2), lk = k.size(-1);
+    Tensor k32 = f32(k), d32 = d == null ? null : f32(d);
+    if (k32.numel() != h * lk)
+      throw new IllegalArgumentException("LongConv.learnedPacked: k must be (H=" + h + ", Lk) one-sided taps, got " + Arrays.toString(k.shape()));
+    if (d32 != null && d32.numel() != h)
+      throw new IllegalArgumentException("LongConv.learnedPacked: D must hold H=" + h + " values, got " + Arrays.toString(d.shape()));
+    Tensor[] b32 = new Tensor[4];
+    for (int i = 0; i < 4; i++) b32[i] = f32(blocks[i]);
+    Runnable upload = () -> {
+      DevicePointer[] bp = new DevicePointer[4];
+      for (int i = 0; i < 4; i++) bp[i] = at(b32[i]);
+      plan.setBlocksOnDevice(bp);
+      plan.setWeightsOnDevice(at(k32), 1, d32 == null ? null : at(d32));
+      Reference.reachabilityFence(b32);   // the copies are queued on the stream: any reuse of these buffers is ordered after
+      Reference.reachabilityFence(k32);
+      Reference.reachabilityFence(d32);
+    };
+    Tensor[] inputs = ai.longconv4j.conv.ConvOps.learnedInputs(u, k, d, blocks);
+    int nIn = inputs.length;
+    boolean any = false;
+    for (Tensor t : inputs) any |= t != null && t.requiresGrad();
+    boolean grad = Tensor.isGradEnabled() && any, save = grad && saveDumps();
+    Tensor uc = CudaFlashLongConv.fresh(u.detach());
+    CudaStorage us = (CudaStorage) uc.storage();
+    CudaStorage y = be.allocateOut(g, u.dtype(), b * h * l);
+    long token;
+    try {
+      upload.run();
+      if (save) plan.forwardForBackward(us.buffer(), y.buffer(), b);
+      else plan.forward(us.buffer(), y.buffer(), b);
+      token = plan.generation();
+    } catch (CudaException e) {
+      throw new CudaException(e.code(), tag + " u " + Arrays.toString(u.shape()) + ", k " + Arrays.toString(k.shape()) + ": " + e.getMessage());
+    } finally {
+      Reference.reachabilityFence(us);
+    }
+    Tensor out = Tensor.fromStorage(y, b, h, l);
+    if (!grad) return out;
+    return Tensor.op(tag, out, inputs, gy -> {
+      try (var ng = Tensor.noGrad()) {
+        Tensor gc = CudaFlashLongConv.fresh(gy.detach().to(u.dtype()));
+        CudaStorage gs = (CudaStorage) gc.storage();
+        CudaStorage du = be.allocateOut(g, u.dtype(), b * h * l), dk = be.allocateOut(g, DType.F32, h * lk),
+            dD = be.allocateOut(g, DType.F32, h);
+        if (plan.generation() != token) upload.run();   // another op ran on the plan since this forward: its values again
+        plan.backward(us.buffer(), gs.buffer(), b, du.buffer(), dk.buffer(), dD.buffer());
+        Reference.reachabilityFence(gs);
+        Reference.reachabilityFence(us);
+        Tensor[] grads = new Tensor[nIn];
+        grads[0] = Tensor.fromStorage(du, b, h, l);
+        grads[1] = Tensor.fromStorage(dk, h, lk).reshape(k.shape()).to(k.dtype());
+        if (d != null) grads[2] = Tensor.fromStorage(dD, h).reshape(d.shape()).to(d.dtype());
+        CudaStorage gbs = be.allocateOut(g, DType.F32, plan.blockGradFloats());
+        if (plan.blockGradsOnDevice(gbs.at(0))) {   // on the device: views of one fp32 buffer, converted there if need be
+          Tensor all = Tensor.fromStorage(gbs, plan.blockGradFloats());
+          for (int i = 0, off = 0; i < 4; i++) {
+            int len = blocks[i].numel();
+            grads[nIn - 4 + i] = all.slice(0, off, off + len).reshape(blocks[i].shape()).to(blocks[i].dtype());
+            off += len;
+          }
+        } else {
+          gbs.release();
+          double[][] gb = plan.blockGrads();
+          for (int i = 0; i < 4; i++) grads[nIn - 4 + i] = hostGrad(gb[i], blocks[i], u);
+        }
+        return grads;
+      } catch (CudaException e) {
+        throw new CudaException(e.code(), tag + " backward u " + Arrays.toString(u.shape()) + ": " + e.getMessage());
+      }
+    });
+  }
+
+  /**
+   * A block gradient computed on the host as a tensor like the block on u's device: the fp32 values (exact in F32) uploaded,
+   * then converted on the device (BF16 / F16 are not computed on the CPU: converting there failed for 16-bit blocks).
+   */
+  static Tensor hostGrad(double[] g, Tensor block, Tensor u) {
+    return Tensor.of(g, block.shape()).to(DType.F32).to(u.device()).to(block.dtype());
   }
 }

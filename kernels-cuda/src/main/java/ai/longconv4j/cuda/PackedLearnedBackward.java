@@ -387,6 +387,12 @@ final class PackedLearnedBackward implements AutoCloseable {
     return v.equals("true");
   }
 
+  /**
+   * Helper pkop (session 13): the raw block gradients of the last {@link #run} on the device (sync = false, not yet read by
+   * {@link #blockGrads}; learned_pk_op.cu {@code lpko_unpermute} puts them in lib's layout), valid until the next run; else null.
+   */
+  DeviceBuffer rawBlockGrads() { return rawPending ? kRaw : null; }
+
   /** The block gradients of the last {@link #run} in lib's layout {dFa, dFb, dGb, dGa} (float64 copies). */
   double[][] blockGrads() {
     if (rawPending) {   // sync = false: the copy is a blocking one (cuMemcpyDtoH), after the queued backward

@@ -434,4 +434,87 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
     if (bwd == null) throw new IllegalStateException("PackedLearnedConv.blockGrads: call backward first");
     return bwd.blockGrads();
   }
+
+  // ---- device-side inputs (helper pkop, session 13): taps, D and blocks read from device memory, no host round trip
+  /**
+   * The uploads so far by {@link #setWeightsOnDevice} / {@link #setBlocksOnDevice} and {@link #invalidate} (helper pkop).
+   * The tensor op ({@link CudaLearnedConv}) records it after its forward's uploads: its backward may rely on the plan still
+   * holding that forward's taps, D, blocks and {@link #forwardForBackward} dumps only while it is unchanged (every other op
+   * on the plan uploads first, so it moves on); else the backward uploads the forward's values again (the dumps are then
+   * dropped and the backward recomputes its forward chain).
+   */
+  public long generation() { return generation; }
+
+  private long generation;
+
+  /** Marks the plan's device state as not the last device upload's (an upload through the host setters, e.g.). */
+  public PackedLearnedConv invalidate() {
+    generation++;
+    if (bwd != null) bwd.dropSaved();
+    return this;
+  }
+
+  /**
+   * Taps and skip weights from device memory, queued on the device's stream (no host copy, no synchronisation): {@code k}
+   * the address of (H, sides, Lk) fp32 taps, row-major (lib's layout: (H, Lk) one-sided, (H, 2, Lk) two-sided), {@code D}
+   * of (H) fp32 skip weights or null (zeros). P and Q (and the adjoint's) come from the taps by {@code lpk_pq}, as
+   * {@link #setWeights(float[], float[])}; the buffers must stay untouched until the queued kernels have read them (the
+   * stream orders any later writer). Two-sided taps (sides = 2, BIDIRECTIONAL) are refused here: the plan covers CAUSAL.
+   */
+  public PackedLearnedConv setWeightsOnDevice(DevicePointer k, int sides, DevicePointer D) {
+    int want = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
+    if (k == null || sides != want)
+      throw new IllegalArgumentException("PackedLearnedConv.setWeightsOnDevice " + mode + ": needs k of (H=" + h + ", " + (want == 2 ? "2, " : "")
+          + "Lk=" + lk + ") fp32 taps, got " + (k == null ? "null" : sides + " side(s)"));
+    if (want == 2)
+      throw new IllegalArgumentException("PackedLearnedConv.setWeightsOnDevice: two-sided taps (BIDIRECTIONAL) are not covered by this plan");
+    device.makeCurrent();
+    CudaStream s = device.stream();
+    if (D == null) Check.cu(jcuda.driver.JCudaDriver.cuMemsetD32Async(d.ptr(), 0, h, s.cu()), "cuMemsetD32Async", "D of H=" + h, "device " + device.index());
+    else Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(d.ptr(), D, 4L * h, s.cu()), "cuMemcpyDtoDAsync", "D of H=" + h, "device " + device.index());
+    device.module(MODULE).kernel("lpk_pq").launch(s, h, 1, 256, 8 * n + 8 * (m + 1), k, pq, pqAdj, lk, taps, n1, n2);
+    weightsSet = true;
+    return invalidate();
+  }
+
+  /**
+   * The four blocks {Fa, Fb, Gb, Ga} from device memory: addresses of fp32 complex interleaved (n, n, 2) row-major blocks
+   * (n = N1, N2, N2, N1), copied device-to-device into the plan and prepared ({@code lpk_prep}, forward and adjoint) on the
+   * device's stream, as {@link #setBlocks}; no host copy, no synchronisation.
+   */
+  public PackedLearnedConv setBlocksOnDevice(DevicePointer[] b) {
+    if (b == null || b.length != 4 || java.util.Arrays.asList(b).contains(null))
+      throw new IllegalArgumentException("PackedLearnedConv.setBlocksOnDevice: need 4 block addresses {Fa, Fb, Gb, Ga} (M = " + n1 + " x " + n2
+          + "), got " + (b == null ? "null" : java.util.Arrays.toString(b)));
+    int[] sizes = {n1, n2, n2, n1};
+    device.makeCurrent();
+    CudaStream s = device.stream();
+    for (int i = 0, off = 0; i < 4; off += 2 * sizes[i] * sizes[i], i++)
+      Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(blocks.ptr().at(4L * off), b[i], 8L * sizes[i] * sizes[i], s.cu()), "cuMemcpyDtoDAsync",
+          "block " + i + " (" + sizes[i] + ", " + sizes[i] + ", 2)", "device " + device.index());
+    int e = blockElements();
+    var k = device.module(MODULE).kernel("lpk_prep_" + io.tag());
+    k.launch(s, (e + 255) / 256, 1, 256, 0, blocks, prep, n1, n2, 0);
+    k.launch(s, (e + 255) / 256, 1, 256, 0, blocks, prepAdj, n1, n2, 1);
+    return invalidate();
+  }
+
+  /**
+   * The four block gradients of the last {@link #backward} written to {@code out} in lib's layout, fp32 complex {dFa, dFb,
+   * dGb, dGa} back to back (4 (N1² + N2²) floats), queued on the device's stream (learned_pk_op.cu {@code lpko_unpermute}:
+   * the device twin of {@link #blockGrads}' unpermute): no copy to the host, no synchronisation. Returns false, writing
+   * nothing, when the backward left them on the host side ({@code -Dlongconv4j.pk.bwd.sync=true}) or they were read by
+   * {@link #blockGrads} already: read them with {@link #blockGrads} then.
+   */
+  public boolean blockGradsOnDevice(DevicePointer out) {
+    if (bwd == null) throw new IllegalStateException("PackedLearnedConv.blockGradsOnDevice: call backward first");
+    DeviceBuffer raw = bwd.rawBlockGrads();
+    if (raw == null) return false;
+    int e = blockElements(), live = 16 * (((((l + 1) / 2) + n2 - 1) / n2 + 15) / 16);
+    device.module("learned_pk_op").kernel("lpko_unpermute").launch(device.stream(), (e + 255) / 256, 1, 256, 0, raw, out, n1, n2, live);
+    return true;
+  }
+
+  /** Floats of {@link #blockGradsOnDevice}'s output: 4 (N1² + N2²). */
+  public int blockGradFloats() { return 2 * blockElements(); }
 }

@@ -24,6 +24,21 @@ import org.junit.jupiter.api.Test;
 class CudaFlashLongConvHostTest {
 
   @Test
+  void theFusedOpTakesSixteenBitSingleChannelConvsWhereAPlanExists() {
+    for (DType t : new DType[] {DType.BF16, DType.F16}) {
+      assertTrue(CudaFlashLongConv.fusedApplies(t, ConvMode.CAUSAL, 1024, 1));
+      assertTrue(CudaFlashLongConv.fusedApplies(t, ConvMode.BIDIRECTIONAL, 1000, 1));
+      assertTrue(CudaFlashLongConv.fusedApplies(t, ConvMode.CIRCULAR, 256, 1));
+      assertTrue(CudaFlashLongConv.fusedApplies(t, ConvMode.CAUSAL, 262144, 1), "three-pass sizes too");
+      assertEquals(false, CudaFlashLongConv.fusedApplies(t, ConvMode.CAUSAL, 1024, 2), "C > 1: the composition");
+      assertEquals(false, CudaFlashLongConv.fusedApplies(t, ConvMode.CIRCULAR, 1000, 1), "circular L not a power of two: cuFFT");
+      assertEquals(false, CudaFlashLongConv.fusedApplies(t, ConvMode.CAUSAL, 262145, 1), "beyond the largest plan");
+    }
+    for (DType t : new DType[] {DType.F32, DType.F64})
+      assertEquals(false, CudaFlashLongConv.fusedApplies(t, ConvMode.CAUSAL, 1024, 1), t + ": cuFFT, composed");
+  }
+
+  @Test
   void sixteenBitConvsUseFlashButterflyUpToTheLargestPlan() {
     for (DType t : new DType[] {DType.BF16, DType.F16}) {
       // one pass (N <= 32K), then three passes: L = 32K -> N = 64K, 64K + 1 -> 256K, 256K -> 2^19

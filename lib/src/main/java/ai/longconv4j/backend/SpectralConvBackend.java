@@ -7,8 +7,8 @@ import ai.longconv4j.tensor.Tensor;
 
 /**
  * An optional capability of a device {@link Backend}: the long convolution's FFT core on the device.
- * {@code ai.longconv4j.conv.ConvOps} builds the mode's N-tap kernel with tensor ops and adds {@code D * u};
- * this computes the rest.
+ * {@code ai.longconv4j.conv.ConvOps} asks {@link #spectralConvD} for the whole convolution first; where that answers
+ * null it builds the mode's N-tap kernel with tensor ops, calls {@link #spectralConv} and adds {@code D * u}.
  */
 public interface SpectralConvBackend {
     /**
@@ -25,6 +25,17 @@ public interface SpectralConvBackend {
      * gradient of kN is exact at the tap positions; elsewhere a backend may return 0: those entries are padding).
      */
     Tensor spectralConv(Tensor u, Tensor kN, ConvMode mode, int taps);
+
+    /**
+     * The whole device convolution {@code y = conv(u, k) + D * u} in one fused path, where the backend has one (e.g. a
+     * plan whose kernels add D u themselves and return du, dk and dD from one backward): u (B, H, L), k as
+     * {@code ConvOps.conv} takes it ((H, Lk) or (C, H, Lk); bidirectional (H, 2, Lk) or (C, H, 2, Lk)), d null or (C, H)
+     * values, {@code taps0} / {@code taps1} the taps used per side ({@code ConvShape.taps}: the rest of Lk is outside
+     * the output's reach, its gradient 0). Returns y in {@code ConvOps.conv}'s shape and u's dtype, wired into the graph
+     * with the gradients of u, k and d; or null (the default) where the backend has no fused path for these
+     * shapes / dtypes: the caller then builds kN for {@link #spectralConv} and adds D u with tensor ops (the slow twin).
+     */
+    default Tensor spectralConvD(Tensor u, Tensor k, Tensor d, ConvMode mode, int taps0, int taps1) { return null; }
 
     /**
      * The learned-butterfly convolution on the device ({@code ConvOps.learnedConv}): u (B, H, L), k (H, Lk) or

@@ -95,13 +95,19 @@ public final class ConvOps {
      * circular: N = L; the backend may ask for a larger N, e.g. a power of two) is built with tensor ops (pad/flip/add, so dk flows back through them), the backend computes
      * {@code irfft(rfft(pad(u, N)) * rfft(kN))[:L]} with its own backward, and {@code D * u} is added with tensor
      * ops. BF16/F16 inputs keep their dtype (the backend picks its 16-bit path). Same taps and zero padding as the
-     * CPU engines.
+     * CPU engines. First the backend's fused path ({@link SpectralConvBackend#spectralConvD}: kernel layout, D u and
+     * all gradients inside, e.g. FlashButterfly's plan) unless {@code -D}{@value #DEVICE_FUSED}{@code =false}; the
+     * composition above is its fallback and slow twin.
      */
     static Tensor convOnDevice(Tensor u, Tensor k, Tensor d, ConvShape s) {
         Backend be = Backends.forDevice(u.device());
         if (!(be instanceof SpectralConvBackend sc))
             throw new UnsupportedOperationException("LongConv: the backend of " + u.device() + " has no device convolution");
         ConvMode mode = s.mode();
+        if (deviceFused()) {
+            Tensor y = sc.spectralConvD(u, k, d, mode, s.taps(0), s.taps(1));
+            if (y != null) return y;
+        }
         boolean noChannel = k.dim() == mode.sides() + 1;
         int cN = s.channels(), hN = s.features(), l = s.length(), sides = mode.sides();
         DType dt = u.dtype();
@@ -120,6 +126,12 @@ public final class ConvOps {
         if (d != null) y = y.to(ct).add(d.to(ct).reshape(1, cN, hN, 1).mul(u.to(ct).unsqueeze(1))).to(dt);
         return noChannel ? y.squeeze(1) : y;
     }
+
+    /** The switch of {@link #convOnDevice}'s fused path (read at each call, so a bench or test can flip it). */
+    static final String DEVICE_FUSED = "longconv4j.conv.device.fused";
+
+    /** Whether {@link #convOnDevice} asks the backend's fused path first (default; {@value #DEVICE_FUSED}=false: never). */
+    static boolean deviceFused() { return !"false".equals(System.getProperty(DEVICE_FUSED)); }
 
     /**
      * Learned-butterfly convolution with the four blocks as inputs (each (n, n, 2), see {@link LearnedButterfly}),
@@ -163,7 +175,7 @@ public final class ConvOps {
             if (y == null)
                 throw new UnsupportedOperationException(op + ": the backend of " + u.device() + " has no " + (packed ? "packed " : "")
                         + "learned-butterfly path for u " + Arrays.toString(u.shape()) + " " + u.dtype() + ", k " + Arrays.toString(k.shape())
-                        + " in " + mode + (packed ? " (compute it on the CPU: move the tensors with to(Device))"
+                        + " in " + mode + (packed ? " (the GPU paths take M = N/2 <= 4096; compute it on the CPU: move the tensors with to(Device))"
                         : " (the GPU kernels take F32, BF16 or F16, one kernel channel, FFT size <= 2048)"));
             return y;
         }

@@ -1,0 +1,166 @@
+// Shapes: B batch, H features, L length (causal, Lk = L). u, y, dy: (B, H, L) bf16 on the GPU; k (H, L) fp32; D (1, H) fp32;
+//   blocks of the packed M = N/2 = N1 x N2 transform {Fa, Fb, Gb, Ga} (n, n, 2) fp32 (LEARNED: of the N-point transform).
+package ai.longconv4j.examples.bench;
+
+import ai.longconv4j.backend.Backends;
+import ai.longconv4j.backend.StorageScope;
+import ai.longconv4j.conv.ConvEngine;
+import ai.longconv4j.conv.ConvMode;
+import ai.longconv4j.conv.ConvOps;
+import ai.longconv4j.conv.ConvPlan;
+import ai.longconv4j.conv.LearnedButterfly;
+import ai.longconv4j.conv.PackedLearnedButterfly;
+import ai.longconv4j.conv.Precision;
+import ai.longconv4j.cuda.Cuda;
+import ai.longconv4j.cuda.CudaBackend;
+import ai.longconv4j.cuda.CudaDevice;
+import ai.longconv4j.cuda.CudaEvent;
+import ai.longconv4j.tensor.DType;
+import ai.longconv4j.tensor.Device;
+import ai.longconv4j.tensor.Rng;
+import ai.longconv4j.tensor.Tensor;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Session 13, helper pkop: the learned long convolutions timed as a user calls them — the tensor op (lib's
+ * {@code ConvOps.conv} with engine MONARCH: FlashButterfly on the GPU through the backend's spectralConv, plus the skip
+ * term; {@code ConvOps.learnedPackedConv} / {@code learnedConv}: the GPU's CudaLearnedConv), not the plan. u (bf16)
+ * requires a gradient, k, D and the blocks are fp32 parameters on the GPU (requiring gradients); causal, Lk = L, blocks
+ * at the exact DFT. Rows per engine and L: fwd (gradients off: the inference forward), fwd+bwd ({@code y.backward(dy)},
+ * the parameters' gradients cleared before each step, as an optimizer's zeroGrad) and, once, the op's y against
+ * MONARCH's (the same convolution at init: the worst relative L2 error over the whole output). Engines, in the order of
+ * {@code -Dlongconv4j.bench.op.order} (default {@code monarch,packed,packed-host,packed-nosave,learned}): packed is the
+ * default route (device inputs, forward's dumps kept), packed-host session 12's host route
+ * ({@code longconv4j.pk.op.device=false}), packed-nosave the device route without the kept dumps
+ * ({@code longconv4j.pk.op.save=false}). Then, in the same process on the backend's device, the plan-level rows
+ * ({@link LearnedPackedBench}'s fb and packed, with and without {@code longconv4j.pk.bwd.savefwd}) unless
+ * {@code -Dlongconv4j.bench.op.plans=false}. CUDA events around the calls on the device's stream, warm-up, medians
+ * ({@link #time}: 40 forward, 20 fwd+bwd; the plan rows: {@code CudaConvBench.median}).
+ * Usage: LearnedOpBench [csv-out] [B] [H] [L,L,...] (default 64 768 256,512,1024).
+ */
+public final class LearnedOpBench {
+  private LearnedOpBench() {}
+
+  public static void main(String[] args) throws IOException {
+    if (!Cuda.available()) { System.out.println("LearnedOpBench: " + Cuda.reason()); return; }
+    var a = CudaConvBench.Args.of(args, new int[] {256, 512, 1024});
+    Device dev = new Device(Device.Kind.CUDA, 0);
+    CudaDevice cd = ((CudaBackend) Backends.forDevice(dev)).cudaDevice(dev);
+    System.out.println(cd);
+    List<CudaConvBench.Row> rows = new ArrayList<>();
+    String order = System.getProperty("longconv4j.bench.op.order", "monarch,packed,packed-host,packed-nosave,learned");
+    for (int L : a.Ls()) {
+      int B = a.B(), H = a.H();
+      var rng = Rng.seeded(42 + L);
+      Tensor u = Tensor.randn(rng, DType.F32, B, H, L).to(dev).to(DType.BF16).detach().requiresGrad(true);
+      Tensor dy = Tensor.randn(rng, DType.F32, B, H, L).to(dev).to(DType.BF16).detach();
+      Tensor k = Tensor.randn(rng, DType.F32, H, L).mul(1 / Math.sqrt(L)).to(dev).detach().requiresGrad(true);
+      Tensor d = Tensor.randn(rng, DType.F32, 1, H).to(dev).detach().requiresGrad(true);
+      Tensor[] pk = blocks(ConvPlan.of(L, L, ConvMode.CAUSAL, ConvEngine.LEARNED_PACKED, Precision.F64), true, dev);
+      Tensor[] lb = blocks(ConvPlan.of(L, L, ConvMode.CAUSAL, ConvEngine.LEARNED, Precision.F64), false, dev);
+      Tensor ref;
+      try (var ng = Tensor.noGrad()) { ref = ConvOps.conv(u, k, d, ConvMode.CAUSAL, ConvEngine.MONARCH).to(DType.F32); }
+      for (String e : order.split(",")) {
+        String prop = switch (e) {
+          case "packed-host" -> "longconv4j.pk.op.device";
+          case "packed-nosave" -> "longconv4j.pk.op.save";
+          case "monarch", "packed", "learned" -> null;
+          default -> throw new IllegalArgumentException("LearnedOpBench: engines monarch, packed, packed-host, packed-nosave, learned; got " + e);
+        };
+        if (prop != null) System.setProperty(prop, "false");
+        try {
+          List<Tensor> params = new ArrayList<>(List.of(u, k, d));
+          java.util.function.Supplier<Tensor> op = switch (e) {
+            case "monarch" -> () -> ConvOps.conv(u, k, d, ConvMode.CAUSAL, ConvEngine.MONARCH);
+            case "learned" -> { params.addAll(List.of(lb)); yield () -> ConvOps.learnedConv(u, k, d, ConvMode.CAUSAL, lb); }
+            default -> { params.addAll(List.of(pk)); yield () -> ConvOps.learnedPackedConv(u, k, d, ConvMode.CAUSAL, pk); }
+          };
+          double err;
+          try (var ng = Tensor.noGrad()) {
+            Tensor y = op.get().to(DType.F32);
+            Tensor diff = y.sub(ref);
+            err = Math.sqrt(diff.mul(diff).sum().item() / ref.mul(ref).sum().item());
+          }
+          String name = "op " + e;
+          long n = (long) B * H * L;
+          Runnable fwd = () -> { try (var ng = Tensor.noGrad()) { op.get(); } };
+          Runnable step = () -> {
+            for (Tensor p : params) p.zeroGrad();
+            op.get().backward(dy);
+          };
+          for (int group : new int[] {1, GROUP}) {
+            String g = group == 1 ? "" : " x" + group;
+            double ms = time(cd, fwd, group, 40);
+            rows.add(new CudaConvBench.Row(name + " fwd" + g, B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
+            CudaConvBench.report(rows.getLast());
+            double msB = time(cd, step, group, 20);
+            rows.add(new CudaConvBench.Row(name + " fwd+bwd" + g, B, H, L, msB, 12.0 * n / msB / 1e6, Double.NaN, 0));
+            CudaConvBench.report(rows.getLast());
+          }
+        } finally {
+          if (prop != null) System.clearProperty(prop);
+        }
+      }
+      if (!"false".equals(System.getProperty("longconv4j.bench.op.plans"))) {
+        String old = System.getProperty("longconv4j.bench.pk.order");
+        System.setProperty("longconv4j.bench.pk.order", "fb,packed");
+        LearnedPackedBench.length(cd, B, H, L, rows);
+        System.setProperty("longconv4j.pk.bwd.savefwd", "true");
+        System.setProperty("longconv4j.bench.pk.order", "packed");
+        LearnedPackedBench.length(cd, B, H, L, rows);
+        System.clearProperty("longconv4j.pk.bwd.savefwd");
+        if (old == null) System.clearProperty("longconv4j.bench.pk.order"); else System.setProperty("longconv4j.bench.pk.order", old);
+      }
+    }
+    CudaConvBench.writeCsv(rows, a.csv());
+  }
+
+  /** Calls per group of the pipelined rows ("x8"). */
+  static final int GROUP = 8;
+
+  /**
+   * Median milliseconds per call: CUDA events on the device's stream around {@code group} back-to-back calls, divided by
+   * {@code group} (group 1: one call from an idle stream, so the host's time to queue it counts; group 8: the host queues
+   * ahead of the GPU as in a training loop, only a synchronisation inside the call stalls it). Each group runs in a
+   * StorageScope released after its end event (the caching allocator reuses the buffers, as after a training step's
+   * backward; without it every call would take fresh device memory until a garbage collection). Warm-up: at least 3
+   * groups and {@code CudaConvBench.WARMUP_MS}.
+   */
+  static double time(CudaDevice cd, Runnable w, int group, int reps) {
+    long t0 = System.nanoTime();
+    for (int i = 0; i < 3 || System.nanoTime() - t0 < CudaConvBench.WARMUP_MS * 1_000_000L; i++) {
+      try (var scope = StorageScope.open()) {
+        for (int j = 0; j < group; j++) w.run();
+        cd.synchronize();
+        scope.releaseAllExcept(java.util.Set.of());
+      }
+    }
+    double[] t = new double[reps];
+    try (var a = new CudaEvent(cd); var b = new CudaEvent(cd)) {
+      for (int i = 0; i < reps; i++) {
+        try (var scope = StorageScope.open()) {
+          a.record(cd.stream());
+          for (int j = 0; j < group; j++) w.run();
+          b.record(cd.stream());
+          t[i] = b.elapsedSince(a) / group;
+          scope.releaseAllExcept(java.util.Set.of());
+        }
+      }
+    }
+    java.util.Arrays.sort(t);
+    return t[reps / 2];
+  }
+
+  /** The four blocks at the exact DFT as fp32 parameters on dev (packed: of the M-point transform; else the N-point one). */
+  private static Tensor[] blocks(ConvPlan plan, boolean packed, Device dev) {
+    double[][] init = packed ? PackedLearnedButterfly.atInit(plan).blocks() : LearnedButterfly.atInit(plan).blocks();
+    Tensor[] t = new Tensor[4];
+    for (int i = 0; i < 4; i++) {
+      int n = plan.factors().get(i == 0 || i == 3 ? 0 : 1);
+      t[i] = Tensor.of(init[i], n, n, 2).to(DType.F32).to(dev).detach().requiresGrad(true);
+    }
+    return t;
+  }
+}

@@ -459,7 +459,8 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
    * the address of (H, sides, Lk) fp32 taps, row-major (lib's layout: (H, Lk) one-sided, (H, 2, Lk) two-sided), {@code D}
    * of (H) fp32 skip weights or null (zeros). P and Q (and the adjoint's) come from the taps by {@code lpk_pq}, as
    * {@link #setWeights(float[], float[])}; the buffers must stay untouched until the queued kernels have read them (the
-   * stream orders any later writer). Two-sided taps (sides = 2, BIDIRECTIONAL) are refused here: the plan covers CAUSAL.
+   * stream orders any later writer). Two-sided taps (sides = 2, BIDIRECTIONAL) are refused here: they go through
+   * {@link #setWeights(float[], float[], float[])} ({@code lpk_pq_bi}; the tensor op takes its host route for them).
    */
   public PackedLearnedConv setWeightsOnDevice(DevicePointer k, int sides, DevicePointer D) {
     int want = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
@@ -467,7 +468,7 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
       throw new IllegalArgumentException("PackedLearnedConv.setWeightsOnDevice " + mode + ": needs k of (H=" + h + ", " + (want == 2 ? "2, " : "")
           + "Lk=" + lk + ") fp32 taps, got " + (k == null ? "null" : sides + " side(s)"));
     if (want == 2)
-      throw new IllegalArgumentException("PackedLearnedConv.setWeightsOnDevice: two-sided taps (BIDIRECTIONAL) are not covered by this plan");
+      throw new IllegalArgumentException("PackedLearnedConv.setWeightsOnDevice: two-sided taps (BIDIRECTIONAL) are not read from the device; use setWeights(k0, k1, D)");
     device.makeCurrent();
     CudaStream s = device.stream();
     if (D == null) Check.cu(jcuda.driver.JCudaDriver.cuMemsetD32Async(d.ptr(), 0, h, s.cu()), "cuMemsetD32Async", "D of H=" + h, "device " + device.index());

@@ -2,9 +2,12 @@
 // PackedLearnedConv). The input gradient du (dy -> du) is the same kernel on the adjoint blocks {Ga^H, Gb^H, Fb^H, Fa^H}
 // (lpk_prep adjoint) and the adjoint pair map {conj(P_k), Q_s(k)} (lpk_pq adj): the adjoint chain has the forward's
 // structure (pack(dy) -> Ga^H, T / M, Gb^H -> pair map adjoint -> Fb^H, conj(T) -> Fa^H -> unpack; the 1/M kept in step 3).
-// Shapes: B batch, H channels, L length (causal), N the real FFT size (the power of two >= L + Lk - 1), M = N / 2 =
-// N1 x N2 the learned complex transform: 32 x 32 (a pair of warps per row), 16 x 32 or 16 x 16 (one warp per row); the
-// row's non-zero half ceil(L / 2) <= 16 N2 (host-checked through M).
+// Shapes: B batch, H channels, L length, N the real FFT size (causal: the power of two >= L + Lk - 1; bidirectional:
+// >= L + Lk; circular: N = L), M = N / 2 = N1 x N2 the learned complex transform: 32 x 32 (a pair of warps per row),
+// 16 x 32 or 16 x 16 (one warp per row); the packed row ceil(L / 2) <= SR N2 (host-checked through M): the causal /
+// bidirectional row's non-zero half (SR = 16), or every row of A (circular, N = L: no zero half; every row of E is
+// output): at N1 = 16 the 16 staged rows, at 32 x 32 the SR = 32 kernel. The modes differ only in P / Q (lpk_pq: taps at
+// [t]; lpk_pq_bi: k1 also at [N - 1 - t]) and circular 32 x 32's stage.
 //   x, out: (B, H, L) bf16 / fp16; pq: (H, M) float4 {Re P, Im P, Re Q, Im Q} in the kernel's tile-row order
 //   (lpk_pq); D: (H) fp32; pb: the prepared 16-bit blocks (lpk_prep), learned_tc.cu's planes a1r a1i | b2r b2i | b3r b3i |
 //   a4r a4i with the permutations below.
@@ -58,10 +61,12 @@ __host__ __device__ constexpr int lpk_kappa(int p) {
   return n < HT ? C * t + 2 * n + e : N2 - 1 - (C * t + 2 * (n - HT) + e);
 }
 
-template <int N1, int N2>
+// SR: rows of the x stage (16: the packed row's non-zero half, every causal / bidirectional shape and circular at
+// N1 = 16; 32: circular at 32 x 32, N = L: all N1 rows of A are data; session 13, helper pkmode).
+template <int N1, int N2, int SR = 16>
 struct LpkLayout {
   using Lo = LbtLayout<N1, N2>;
-  static constexpr int M = N1 * N2, XS = 2 * N2 + 8, XST = 16 * XS, XB = N1 * Lo::SX, SQ = N2 + 1;
+  static constexpr int M = N1 * N2, XS = 2 * N2 + 8, XST = SR * XS, XB = N1 * Lo::SX, SQ = N2 + 1;
   static constexpr int PQ_BYTES = 16 * N1 * SQ, TWI_BYTES = 8 * 2 * 10 * 32;
   static constexpr int FIXED_BYTES = Lo::BLK_BYTES + PQ_BYTES + TWI_BYTES;
   static constexpr int TT_BYTES = 2 * 16 * 32 * 16;   // OPT & 2: the twiddle table, 16 float4 per lane and warp half
@@ -144,6 +149,40 @@ extern "C" __global__ void __launch_bounds__(256) lpk_pq(const float* __restrict
   }
 }
 
+#ifndef LPK_NO_INSTANCES
+// Session 13, helper pkmode: lpk_pq for BIDIRECTIONAL (the same P, Q and adjoint coefficients, the same layout and
+// launch): K = DFT_N of the two-sided placed taps as lib's SpectralConv.placeTaps places them, k0 (H, Lk) at [t] for
+// t < taps0, k1 (H, Lk) at [N - 1 - t] for t < taps1 (N >= L + Lk: the sides never overlap). lpk_pq itself (causal,
+// and CIRCULAR with N = L: its taps at [t] are lib's circular placement, Lk <= L) is unchanged.
+// Block 256, dynamic smem 8 N + 8 (M + 1) bytes.
+extern "C" __global__ void __launch_bounds__(256) lpk_pq_bi(const float* __restrict__ k0, const float* __restrict__ k1,
+                                                           float4* __restrict__ out, float4* __restrict__ adj, int Lk, int taps0,
+                                                           int taps1, int N1, int N2) {
+  extern __shared__ __align__(16) float2 sw[];
+  const int M = N1 * N2, N = 2 * M, h = blockIdx.x;
+  float2* K = sw + N;
+  for (int j = threadIdx.x; j < N; j += blockDim.x) { float s, c; sincospif(-2.0f * (float)j / (float)N, &s, &c); sw[j] = make_float2(c, s); }
+  __syncthreads();
+  const float *kh0 = k0 + (size_t)h * Lk, *kh1 = k1 + (size_t)h * Lk;
+  for (int j = threadIdx.x; j <= M; j += blockDim.x) {
+    float xr = 0.f, xi = 0.f;
+    for (int t = 0; t < taps0; ++t) { const float v = kh0[t]; const float2 e = sw[(j * t) & (N - 1)]; xr += v * e.x; xi += v * e.y; }
+    for (int t = 0; t < taps1; ++t) { const float v = kh1[t]; const float2 e = sw[(j * (N - 1 - t)) & (N - 1)]; xr += v * e.x; xi += v * e.y; }
+    K[j] = make_float2(xr, xi);
+  }
+  __syncthreads();
+  for (int p = threadIdx.x; p < M; p += blockDim.x) {
+    const int i = p / N2, c = p - i * N2, f = lpk_rho(i, N1) + N1 * c;
+    const float4 v = lpk_pq_at(sw, K, f, M);
+    out[(size_t)h * M + p] = v;
+    if (adj != nullptr) {
+      const float4 w = lpk_pq_at(sw, K, (M - f) & (M - 1), M);
+      adj[(size_t)h * M + p] = make_float4(v.x, -v.y, w.z, w.w);
+    }
+  }
+}
+#endif
+
 // OPT & 1: the pair map C' = P C + Q conj(partner) with step 2's columns in the order kappa (see lpk_kappa), rounded into
 // step 3's A fragments. W0: warp half 0 (its lane group g = 0 holds the rows k1 = 0 and N1 / 2); the other half (and
 // the other lane groups) take the general partner: the same lane's tile (n + NT / 2) mod NT, same element, other h.
@@ -216,11 +255,11 @@ __device__ __forceinline__ void lpk_pairmap_kappa(const float (&cc)[NB][N2 / 8][
 // channel's P / Q (rows of SQ float4); tws: the lane's twiddle start values (lpk_forward's table at half, lane);
 // X3 of row q into Xh + q XB (the tile's rows of row q's buffer). OPT & 2: tws is the lane's first float4 of the twiddle
 // table (chunk c at tws + 64 c).
-template <bool BF16, int N1, int N2, int NB, int OPT = 0>
+template <bool BF16, int N1, int N2, int NB, int OPT = 0, int SR = 16>
 __device__ __forceinline__ void lpk_steps(const uint16_t* xs, int half, const uint16_t* sb, const float4* pq, const float2* tws,
                                           uint16_t* Xh) {
   using Lo = LbtLayout<N1, N2>;
-  using Lp = LpkLayout<N1, N2>;
+  using Lp = LpkLayout<N1, N2, SR>;
   constexpr int JP = N2 / 16, NT = N2 / 8, XS = Lp::XS, XST = Lp::XST, XB = Lp::XB;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3, r0 = 16 * half;
   const uint16_t *a1r = sb, *a1i = a1r + Lo::A_EL, *b2r = a1i + Lo::A_EL, *b2i = b2r + Lo::B_EL, *b3r = b2i + Lo::B_EL,
@@ -229,7 +268,7 @@ __device__ __forceinline__ void lpk_steps(const uint16_t* xs, int half, const ui
   uint32_t ar[NB][JP][4], ai[NB][JP][4];
   {
     uint32_t fr[4], fi[4];
-    const int aoff = (r0 + (lm & 1) * 8 + lr) * Lo::SA + (lm >> 1) * 8;   // input rows 0..15 only (the stage's)
+    const int aoff = (r0 + (lm & 1) * 8 + lr) * Lo::SA + (lm >> 1) * 8;   // input rows 0..15 (the stage's; SR = 32: + 16..31)
     ldsm_x4(fr, a1r + aoff);
     ldsm_x4(fi, a1i + aoff);
     float2 cur[2], stp[2];
@@ -239,6 +278,11 @@ __device__ __forceinline__ void lpk_steps(const uint16_t* xs, int half, const ui
       uint32_t xb[NB][4];
 #pragma unroll
       for (int q = 0; q < NB; ++q) ldsm_x4_t(xb[q], xs + q * XST + ((lm & 1) * 8 + lr) * XS + 16 * jp + (lm >> 1) * 8);
+      uint32_t xc[NB][4];   // SR = 32: the stage's rows 16 .. 31 (A's second k16 block)
+      if constexpr (SR == 32) {
+#pragma unroll
+        for (int q = 0; q < NB; ++q) ldsm_x4_t(xc[q], xs + q * XST + (16 + (lm & 1) * 8 + lr) * XS + 16 * jp + (lm >> 1) * 8);
+      }
       float2 v[NB][2][2];
 #pragma unroll
       for (int j = 0; j < 2; ++j) {
@@ -249,6 +293,16 @@ __device__ __forceinline__ void lpk_steps(const uint16_t* xs, int half, const ui
           for (int e = 0; e < 4; ++e) { cr[q][e] = 0.f; ci[q][e] = 0.f; }
           mma16816<BF16>(cr[q], fr, xb[q][2 * j], xb[q][2 * j + 1]);
           mma16816<BF16>(ci[q], fi, xb[q][2 * j], xb[q][2 * j + 1]);
+        }
+        if constexpr (SR == 32) {   // + Fa's columns 16 .. 31 times rows 16 .. 31 (fragments reloaded: registers)
+          uint32_t gr[4], gi[4];
+          ldsm_x4(gr, a1r + aoff + 16);
+          ldsm_x4(gi, a1i + aoff + 16);
+#pragma unroll
+          for (int q = 0; q < NB; ++q) {
+            mma16816<BF16>(cr[q], gr, xc[q][2 * j], xc[q][2 * j + 1]);
+            mma16816<BF16>(ci[q], gi, xc[q][2 * j], xc[q][2 * j + 1]);
+          }
         }
         float4 tw4;
         if constexpr ((OPT & 2) != 0) tw4 = *reinterpret_cast<const float4*>(tws + 64 * (2 * jp + j));
@@ -414,11 +468,11 @@ __device__ __forceinline__ void lpk_steps(const uint16_t* xs, int half, const ui
 // Step 4 of NB rows: E = a4 @ X3 (Re and Im) for the own columns c0 + [0, COLS) of the output rows < 16 kt, out[2m ..] =
 // (Re, Im) + D x from the stage xs (row q at xs + q XST). X: row q's buffer at X + q XB (synced by the caller).
 // OPT & 4: -a4i from the negated planes (a4i must then be the block area's a4i: sb + 3 A_EL + 4 B_EL).
-template <typename IO, bool BF16, int N1, int N2, int NB, int COLS, int OPT = 0>
+template <typename IO, bool BF16, int N1, int N2, int NB, int COLS, int OPT = 0, int SR = 16>
 __device__ __forceinline__ void lpk_out(const IO* const (&xrow)[NB], IO* const (&orow)[NB], float d, int L, const uint16_t* X,
                                         const uint16_t* a4r, const uint16_t* a4i, int kt, int c0, const uint16_t* xs) {
   using Lo = LbtLayout<N1, N2>;
-  using Lp = LpkLayout<N1, N2>;
+  using Lp = LpkLayout<N1, N2, SR>;
   constexpr int JPW = COLS / 16, XS = Lp::XS, XST = Lp::XST, XB = Lp::XB;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
 #pragma unroll 1
@@ -504,11 +558,11 @@ __device__ __forceinline__ void lpk_stage_async(const IO* xrow, uint16_t* S, int
 // Channel h's rows (lbc2_rows' loop): WPR = 2 (N1 = 32: a pair of warps per row, pair barriers) or 1 (N1 = 16: one warp
 // per row); unit p (a pair or a warp) takes rows b .. b + NB - 1 from b = NB p, striding NB R. A row b + q >= B (odd B)
 // runs on row b's x and writes nothing. OPT & 2: twi is the twiddle table (lpk_forward), 16 float4 x 32 lanes per half.
-template <typename IO, bool BF16, int N1, int N2, int NB, int OPT = 0>
+template <typename IO, bool BF16, int N1, int N2, int NB, int OPT = 0, int SR = 16>
 __device__ void lpk_rows(const IO* __restrict__ x, IO* __restrict__ out, const float* __restrict__ D, int B, int H, int L,
                          uint16_t* bufs, const uint16_t* sb, const float4* pq, const float2* twi, int h) {
   using Lo = LbtLayout<N1, N2>;
-  using Lp = LpkLayout<N1, N2>;
+  using Lp = LpkLayout<N1, N2, SR>;
   constexpr int WPR = N1 / 16, XST = Lp::XST, XB = Lp::XB, XS = Lp::XS;
   const int R = blockDim.x / (32 * WPR), pair = threadIdx.x / (32 * WPR), half = WPR == 2 ? (threadIdx.x >> 5) & 1 : 0,
             lane = threadIdx.x & 31;
@@ -538,7 +592,7 @@ __device__ void lpk_rows(const IO* __restrict__ x, IO* __restrict__ out, const f
     if (vec && bn < B)
 #pragma unroll
       for (int q = 0; q < NB; ++q) lpk_stage_async<N2, WPR, IO>(x + ((size_t)(bn + q < B ? bn + q : bn) * H + h) * L, Sn + q * XST, L, kt, half);
-    lpk_steps<BF16, N1, N2, NB, OPT>(Sc, half, sb, pq, (OPT & 2) ? twi + half * 16 * 32 * 2 + 2 * lane : twi + half * 10 * 32 + lane,
+    lpk_steps<BF16, N1, N2, NB, OPT, SR>(Sc, half, sb, pq, (OPT & 2) ? twi + half * 16 * 32 * 2 + 2 * lane : twi + half * 10 * 32 + lane,
                                      X + 16 * half * Lo::SX);
     if constexpr (WPR == 2) asm volatile("bar.sync %0, 64;\n" :: "r"(1 + pair) : "memory");
     else __syncwarp();
@@ -550,7 +604,7 @@ __device__ void lpk_rows(const IO* __restrict__ x, IO* __restrict__ out, const f
       xr[q] = x + off;
       orr[q] = b + q < B ? out + off : nullptr;
     }
-    lpk_out<IO, BF16, N1, N2, NB, N2 / WPR, OPT>(xr, orr, D[h], L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / WPR), Sc);
+    lpk_out<IO, BF16, N1, N2, NB, N2 / WPR, OPT, SR>(xr, orr, D[h], L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / WPR), Sc);
   }
 }
 
@@ -624,11 +678,12 @@ __device__ void lpk_rows_grp(const IO* __restrict__ x, IO* __restrict__ out, con
 // NB * 2 (XB + 2 XST) bytes. The blocks and the twiddle start values once per block, then channel after channel (P / Q
 // staged per channel). OPT (lpk_kappa's comment): & 1 b2's rows, b3's columns and P / Q's columns permuted by kappa as
 // they are staged; & 2 the twiddle table (LpkLayout::TT_BYTES more, after the row buffers).
-template <typename IO, bool BF16, int N1, int N2, int NB, int OPT = 0>
+template <typename IO, bool BF16, int N1, int N2, int NB, int OPT = 0, int SR = 16>
 __device__ void lpk_forward(const IO* __restrict__ x, const float4* __restrict__ pq, const float* __restrict__ D,
                             const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L) {
   using Lo = LbtLayout<N1, N2>;
-  using Lp = LpkLayout<N1, N2>;
+  using Lp = LpkLayout<N1, N2, SR>;
+  static_assert(SR == 16 || (OPT & 8) == 0, "channel groups (lpk_rows_grp) stage 16 rows");
   constexpr int M = Lp::M;
   extern __shared__ __align__(16) unsigned char smraw[];
   uint16_t* sb = reinterpret_cast<uint16_t*>(smraw);
@@ -744,7 +799,7 @@ __device__ void lpk_forward(const IO* __restrict__ x, const float4* __restrict__
       spq[r * Lp::SQ + c] = src[(OPT & 1) != 0 ? r * N2 + lpk_kappa<N2>(c) : i];   // kappa: position c holds column kappa(c)
     }
     __syncthreads();
-    lpk_rows<IO, BF16, N1, N2, NB, OPT>(x, out, D, B, H, L, bufs, sb, spq, (OPT & 2) ? twt : twi, hh);
+    lpk_rows<IO, BF16, N1, N2, NB, OPT, SR>(x, out, D, B, H, L, bufs, sb, spq, (OPT & 2) ? twt : twi, hh);
   }
   }
 }
@@ -815,4 +870,16 @@ LPK_TYPEO8(f16, __half, false)
   LPK_CFGO(SUF, IO, BF, 16, 16, 2, 384, 16x16r2w12, 27)
 LPK_TYPEO16(bf16, __nv_bfloat16, true)
 LPK_TYPEO16(f16, __half, false)
+// Session 13, helper pkmode: circular at 32 x 32 (L = N = 2048): the x stage holds all 32 rows of A (SR = 32), step 1
+// multiplies both k16 blocks; one row per pair at 12 warps (r1w12s32: the 32-row stages of r2w12 would pass 227 KB, and
+// 384 threads leave ptxas 168 registers for the second block's fragments), variant 0; dynamic smem
+// PackedLearnedConv.smem(32, 32, 12, 1, 0, 32).
+#define LPK_TYPES32(SUF, IO, BF)                                                                                       \
+  extern "C" __global__ void __launch_bounds__(384, 1) lpk_forward_##SUF##_32x32r1w12s32(const IO* __restrict__ x,     \
+      const float4* __restrict__ pq, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
+      int B, int H, int L) {                                                                                           \
+    lpk_forward<IO, BF, 32, 32, 1, 0, 32>(x, pq, D, pb, out, B, H, L);                                                 \
+  }
+LPK_TYPES32(bf16, __nv_bfloat16, true)
+LPK_TYPES32(f16, __half, false)
 #endif

@@ -41,12 +41,12 @@ __device__ __forceinline__ int lpkb_rho_inv(int k1, int N1) {
 // shared memory: the partner rows i ^ 8 (i itself for tile rows 0 and 8: k1 = 0, N1 / 2) lie in the same 16-row tile) and
 // adds C conj(C_fwd) and C C_fwd[s] into ka (four planes of M floats: Re dP, Im dP, Re dQ, Im dQ) by shared-memory
 // atomics (the block's pairs share it: the sums' order varies from run to run). Slot 1 is then not dumped.
-template <bool BF16, int N1, int N2, bool OUT, bool ST, bool KF = false>
+template <bool BF16, int N1, int N2, bool OUT, bool ST, bool KF = false, int SR = 16>
 __device__ __forceinline__ void lpkb_steps(const uint16_t* xs, int half, const uint16_t* sb, const float4* pq, const float2* tws,
                                            uint16_t* Xh, uint16_t* __restrict__ d, const uint16_t* fc = nullptr, float* ka = nullptr) {
   static_assert(!KF || ST, "KF needs the staged dumps");
   using Lo = LbtLayout<N1, N2>;
-  using Lp = LpkLayout<N1, N2>;
+  using Lp = LpkLayout<N1, N2, SR>;
   constexpr int JP = N2 / 16, NT = N2 / 8, XS = Lp::XS, M = N1 * N2, RS = 2 * N2;
   constexpr unsigned FULL = 0xffffffffu;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3, r0 = 16 * half;
@@ -65,6 +65,8 @@ __device__ __forceinline__ void lpkb_steps(const uint16_t* xs, int half, const u
     for (int jp = 0; jp < 2 * N2 / 16; ++jp) {
       uint32_t xb[4];
       ldsm_x4_t(xb, xs + ((lm & 1) * 8 + lr) * XS + 16 * jp + (lm >> 1) * 8);
+      uint32_t xc[4];   // SR = 32 (pkmode, circular 32 x 32): the stage's rows 16 .. 31 (A's second k16 block)
+      if constexpr (SR == 32) ldsm_x4_t(xc, xs + (16 + (lm & 1) * 8 + lr) * XS + 16 * jp + (lm >> 1) * 8);
       float2 v[2][2];
 #pragma unroll
       for (int j = 0; j < 2; ++j) {
@@ -73,6 +75,13 @@ __device__ __forceinline__ void lpkb_steps(const uint16_t* xs, int half, const u
         for (int e = 0; e < 4; ++e) { cr[e] = 0.f; ci[e] = 0.f; }
         mma16816<BF16>(cr, fr, xb[2 * j], xb[2 * j + 1]);
         mma16816<BF16>(ci, fi, xb[2 * j], xb[2 * j + 1]);
+        if constexpr (SR == 32) {   // + Fa's columns 16 .. 31 times rows 16 .. 31 (lpk_steps' SR = 32)
+          uint32_t gr[4], gi[4];
+          ldsm_x4(gr, a1r + aoff + 16);
+          ldsm_x4(gi, a1i + aoff + 16);
+          mma16816<BF16>(cr, gr, xc[2 * j], xc[2 * j + 1]);
+          mma16816<BF16>(ci, gi, xc[2 * j], xc[2 * j + 1]);
+        }
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
           const float2 w = cur[h];
@@ -274,13 +283,13 @@ __device__ __forceinline__ void lpkb_fc_async(const uint16_t* src, uint16_t* dst
   asm volatile("cp.async.commit_group;\n" ::: "memory");
 }
 
-template <typename IO, bool BF16, int N1, int N2, bool OUT, bool ST, bool KF = false>
+template <typename IO, bool BF16, int N1, int N2, bool OUT, bool ST, bool KF = false, int SR = 16>
 __device__ void lpkb_rows(const IO* __restrict__ x, IO* __restrict__ out, const float* __restrict__ D, int B, int H, int L,
                           uint16_t* bufs, const uint16_t* sb, const float4* pq, const float2* twi, int h,
                           uint16_t* __restrict__ dump, uint16_t* __restrict__ ins, int inslot,
                           const uint16_t* __restrict__ fdump = nullptr, uint16_t* fcb = nullptr, float* ka = nullptr) {
   using Lo = LbtLayout<N1, N2>;
-  using Lp = LpkLayout<N1, N2>;
+  using Lp = LpkLayout<N1, N2, SR>;
   constexpr int WPR = N1 / 16, XST = Lp::XST, XB = Lp::XB, XS = Lp::XS, M = N1 * N2;
   const int R = blockDim.x / (32 * WPR), pair = threadIdx.x / (32 * WPR), half = WPR == 2 ? (threadIdx.x >> 5) & 1 : 0,
             lane = threadIdx.x & 31;
@@ -317,14 +326,14 @@ __device__ void lpkb_rows(const IO* __restrict__ x, IO* __restrict__ out, const 
         di[r * 2 * N2 + N2 + c] = (uint16_t)(v >> 16);
       }
     }
-    lpkb_steps<BF16, N1, N2, OUT, ST, KF>(Sc, half, sb, pq, twi + half * 10 * 32 + lane, X + 16 * half * Lo::SX, dump + row * 8 * M,
+    lpkb_steps<BF16, N1, N2, OUT, ST, KF, SR>(Sc, half, sb, pq, twi + half * 10 * 32 + lane, X + 16 * half * Lo::SX, dump + row * 8 * M,
                                           KF ? F0 + (it & 1) * FCE : nullptr, ka);
     if constexpr (WPR == 2) asm volatile("bar.sync %0, 64;\n" :: "r"(1 + pair) : "memory");
     else __syncwarp();
     if constexpr (OUT) {
       const IO* xr[1] = {xq};
       IO* orr[1] = {out + row * L};
-      lpk_out<IO, BF16, N1, N2, 1, N2 / WPR>(xr, orr, D[h], L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / WPR), Sc);
+      lpk_out<IO, BF16, N1, N2, 1, N2 / WPR, 0, SR>(xr, orr, D[h], L, X, a4r, a4r + Lo::A_EL, kt, half * (N2 / WPR), Sc);
     }
   }
 }
@@ -334,13 +343,13 @@ __device__ void lpkb_rows(const IO* __restrict__ x, IO* __restrict__ out, const 
 // KF: after the pairs' buffers, ka (4 M floats) and per pair two fc buffers (2 N1 2 N2 16-bit values): dynamic smem
 // + 16 M + W / WPR * 8 N1 N2 bytes (PackedLearnedBackward); dpq (H, M) float4 {Re dP, Im dP, Re dQ, Im dQ} in tile
 // order, unscaled, written per channel.
-template <typename IO, bool BF16, int N1, int N2, bool OUT, bool ST, bool KF = false>
+template <typename IO, bool BF16, int N1, int N2, bool OUT, bool ST, bool KF = false, int SR = 16>
 __device__ void lpkb_chain(const IO* __restrict__ x, const float4* __restrict__ pq, const float* __restrict__ D,
                            const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L, uint16_t* __restrict__ dump,
                            uint16_t* __restrict__ ins, int inslot, const uint16_t* __restrict__ fdump = nullptr,
                            float4* __restrict__ dpq = nullptr) {
   using Lo = LbtLayout<N1, N2>;
-  using Lp = LpkLayout<N1, N2>;
+  using Lp = LpkLayout<N1, N2, SR>;
   constexpr int M = Lp::M;
   extern __shared__ __align__(16) unsigned char smraw[];
   uint16_t* sb = reinterpret_cast<uint16_t*>(smraw);
@@ -384,7 +393,7 @@ __device__ void lpkb_chain(const IO* __restrict__ x, const float4* __restrict__ 
     if constexpr (KF)
       for (int i = threadIdx.x; i < 4 * M; i += blockDim.x) ka[i] = 0.f;
     __syncthreads();
-    lpkb_rows<IO, BF16, N1, N2, OUT, ST, KF>(x, out, D, B, H, L, bufs, sb, spq, twi, hh, dump, ins, inslot, fdump, fcb, ka);
+    lpkb_rows<IO, BF16, N1, N2, OUT, ST, KF, SR>(x, out, D, B, H, L, bufs, sb, spq, twi, hh, dump, ins, inslot, fdump, fcb, ka);
     if constexpr (KF) {
       __syncthreads();
       for (int i = threadIdx.x; i < M; i += blockDim.x) dpq[(size_t)hh * M + i] = make_float4(ka[i], ka[M + i], ka[2 * M + i], ka[3 * M + i]);
@@ -723,3 +732,15 @@ __device__ void lpkb_gram_b(const IO* __restrict__ x, const uint16_t* __restrict
   }
 LPKB_TYPE(bf16, __nv_bfloat16, true)
 LPKB_TYPE(f16, __half, false)
+// Session 13, helper pkmode: circular at 32 x 32 (L = N = 2048): the chains with the 32-row x stage (SR = 32; staged
+// dumps, no fused dP / dQ), 12 warps (one row per pair, 384 threads: registers for step 1's second k16 block), suffix
+// fs32 / as32; PackedLearnedBackward runs them on the ins route (lbt_gram on the ins dumps: lpkb_gram_b takes 16 rows).
+#define LPKB_CHAINS32(SUF, IO, BF, OUT, NAME)                                                                           \
+  extern "C" __global__ void __launch_bounds__(384, 1) lpkb_chain_##SUF##_32x32_##NAME(const IO* __restrict__ x,        \
+      const float4* __restrict__ pq, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
+      int B, int H, int L, uint16_t* __restrict__ dump, uint16_t* __restrict__ ins, int inslot,                   \
+      const uint16_t* __restrict__ fdump, float4* __restrict__ dpq) {                                               \
+    lpkb_chain<IO, BF, 32, 32, OUT, true, false, 32>(x, pq, D, pb, out, B, H, L, dump, ins, inslot, fdump, dpq);    \
+  }
+LPKB_CHAINS32(bf16, __nv_bfloat16, true, false, fs32) LPKB_CHAINS32(bf16, __nv_bfloat16, true, true, as32)
+LPKB_CHAINS32(f16, __half, false, false, fs32) LPKB_CHAINS32(f16, __half, false, true, as32)

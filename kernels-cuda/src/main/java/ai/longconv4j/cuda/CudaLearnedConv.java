@@ -23,9 +23,10 @@ import java.util.Arrays;
  * Routing ({@link #ioOf}): the plan's I/O type is u's dtype, so 16-bit tensors with N = 256 .. 2048 get the tensor-core
  * forward and du ({@link LearnedButterflyConv#tensorCoresSupport}), F32 tensors (and other sizes) the fp32 twin;
  * {@code -Dlongconv4j.learned.fp32=true} forces the twin everywhere. The packed engine: the tensor-core kernels where
- * {@link PackedLearnedConv#plan} takes the shapes (16-bit), else its fp32 path {@link PackedLearnedRef} (F32, BF16, F16 I/O;
- * every mode; M = N/2 up to 4096, through the host route above); beyond that {@link #applyPacked} returns null and the
- * caller says so.
+ * {@link PackedLearnedConv#plan} takes the shapes (16-bit; causal and bidirectional 128 &lt; L &lt;= 1K, circular L = 512,
+ * 1K, 2K; two-sided taps read from the device by the FFT route of P / Q), else its fp32 path {@link PackedLearnedRef} (F32,
+ * BF16, F16 I/O; every mode; M = N/2 up to 4096, through the host route above); beyond that {@link #applyPacked} returns
+ * null and the caller says so.
  */
 final class CudaLearnedConv {
   private CudaLearnedConv() {}
@@ -84,7 +85,8 @@ final class CudaLearnedConv {
             + Arrays.toString(blocks[i].shape()));
     }
     if (plan instanceof PackedLearnedConv pk) {
-      if (deviceInputs()) return runPacked(be, g, pk, u, k, d, blocks, tag);
+      // two-sided taps are read from the device by the FFT route of P / Q only (-Dlongconv4j.pk.pq=dft: the host route)
+      if (deviceInputs() && (!bi || pk.pqByFft())) return runPacked(be, g, pk, u, k, d, blocks, tag);
       pk.invalidate();   // the host route's uploads: an op's kept state is no longer the plan's
     }
     double[][] ba = new double[4][];
@@ -182,9 +184,11 @@ final class CudaLearnedConv {
   private static Tensor runPacked(CudaBackend be, CudaBackend.Gpu g, PackedLearnedConv plan, Tensor u, Tensor k, Tensor d,
       Tensor[] blocks, String tag) {
     int b = u.size(0), h = u.size(1), l = u.size(2), lk = k.size(-1);
+    int sides = plan.mode() == ConvMode.BIDIRECTIONAL ? 2 : 1;
     Tensor k32 = f32(k), d32 = d == null ? null : f32(d);
-    if (k32.numel() != h * lk)
-      throw new IllegalArgumentException("LongConv.learnedPacked: k must be (H=" + h + ", Lk) one-sided taps, got " + Arrays.toString(k.shape()));
+    if (k32.numel() != sides * h * lk)
+      throw new IllegalArgumentException("LongConv.learnedPacked: k must be (H=" + h + (sides == 2 ? ", 2" : "") + ", Lk) taps in "
+          + plan.mode() + ", got " + Arrays.toString(k.shape()));
     if (d32 != null && d32.numel() != h)
       throw new IllegalArgumentException("LongConv.learnedPacked: D must hold H=" + h + " values, got " + Arrays.toString(d.shape()));
     Tensor[] b32 = new Tensor[4];
@@ -193,7 +197,7 @@ final class CudaLearnedConv {
       DevicePointer[] bp = new DevicePointer[4];
       for (int i = 0; i < 4; i++) bp[i] = at(b32[i]);
       plan.setBlocksOnDevice(bp);
-      plan.setWeightsOnDevice(at(k32), 1, d32 == null ? null : at(d32));
+      plan.setWeightsOnDevice(at(k32), sides, d32 == null ? null : at(d32));
       Reference.reachabilityFence(b32);   // the copies are queued on the stream: any reuse of these buffers is ordered after
       Reference.reachabilityFence(k32);
       Reference.reachabilityFence(d32);
@@ -223,7 +227,7 @@ final class CudaLearnedConv {
       try (var ng = Tensor.noGrad()) {
         Tensor gc = CudaFlashLongConv.fresh(gy.detach().to(u.dtype()));
         CudaStorage gs = (CudaStorage) gc.storage();
-        CudaStorage du = be.allocateOut(g, u.dtype(), b * h * l), dk = be.allocateOut(g, DType.F32, h * lk),
+        CudaStorage du = be.allocateOut(g, u.dtype(), b * h * l), dk = be.allocateOut(g, DType.F32, sides * h * lk),
             dD = be.allocateOut(g, DType.F32, h);
         if (plan.generation() != token) upload.run();   // another op ran on the plan since this forward: its values again
         plan.backward(us.buffer(), gs.buffer(), b, du.buffer(), dk.buffer(), dD.buffer());
@@ -231,7 +235,8 @@ final class CudaLearnedConv {
         Reference.reachabilityFence(us);
         Tensor[] grads = new Tensor[nIn];
         grads[0] = Tensor.fromStorage(du, b, h, l);
-        grads[1] = Tensor.fromStorage(dk, h, lk).reshape(k.shape()).to(k.dtype());
+        Tensor dkt = Tensor.fromStorage(dk, sides, h, lk);                     // (sides, H, Lk) -> lib's (H, [2,] Lk)
+        grads[1] = (sides == 2 ? dkt.permute(1, 0, 2).contiguous() : dkt).reshape(k.shape()).to(k.dtype());
         if (d != null) grads[2] = Tensor.fromStorage(dD, h).reshape(d.shape()).to(d.dtype());
         CudaStorage gbs = be.allocateOut(g, DType.F32, plan.blockGradFloats());
         if (plan.blockGradsOnDevice(gbs.at(0))) {   // on the device: views of one fp32 buffer, converted there if need be

@@ -1,5 +1,6 @@
 // Shapes: B batch, H channels, L length, Lk taps; N the real FFT size, M = N / 2 = N1 x N2 (16 x 16, 16 x 32, 32 x 32;
-// causal 128 < L <= 1024). u, dy, du: (B, H, L) bf16 / fp16; dk: (H, Lk) fp32; dD: (H) fp32.
+// causal / bidirectional 128 < L <= 1024, circular L = N = 512, 1024). u, dy, du: (B, H, L) bf16 / fp16; dk: (sides, H, Lk)
+// fp32 (bidirectional: dk0 then dk1); dD: (H) fp32.
 //   Workspaces per row (R = B H rows): two dumps and the packed inputs, each (R, 4, N1, 2 N2) 16-bit (8 M values a row).
 //   Block gradients: {dFa (N1, N1), dFb (N2, N2), dGb (N2, N2), dGa (N1, N1)} complex, lib's layout.
 package ai.longconv4j.cuda;
@@ -25,6 +26,11 @@ import jcuda.driver.JCudaDriver;
  * kernels' persistent grids are the blocks resident per SM (lpkb_gram_b 3, lbt_gram 5; was 4 x SMs for both, a second
  * partial wave for lpkb_gram_b) and dGb's Gram runs on the second stream after the adjoint chain ({@code gramsm / gbsm /
  * sidegrams}; {@code gramsm=4 gbsm=4 sidegrams=none} is pkbwd2's route).
+ * Session 13, helper pkmode: BIDIRECTIONAL and CIRCULAR run the same kernels (the forward's P / Q carry the mode);
+ * dk's inverse DFT ({@code lbt_taps}) takes side 0 at [t] and, bidirectional, side 1 at [N - 1 - t] into dk's second
+ * (H, Lk) half (taps1 &gt; 0). Circular at 32 x 32 (L = N = 2048, sr = 32): the chains {@code lpkb_chain_*_32x32_fs32 /
+ * as32} (x stage of all 32 rows of A, 12 warps), on the ins route (direct off: lpkb_gram_b takes 16 packed rows; the
+ * Grams dGa / dFa by lbt_gram on the chains' ins dumps, every row written), staged dumps, fusedPq off.
  */
 final class PackedLearnedBackward implements AutoCloseable {
   private static final String MODULE = "learned_pk_bwd", MODULE_FWD = "learned_pk", MODULE_GRAM = "learned_tc_bwd";
@@ -32,7 +38,7 @@ final class PackedLearnedBackward implements AutoCloseable {
   private static final String[] GRAM_NAMES = {"gramGa", "gramFa", "gramGb", "gramFb"};
 
   private final CudaDevice device;
-  private final int h, l, lk, n1, n2, m, n, taps;
+  private final int h, l, lk, n1, n2, m, n, taps, taps1, sr;
   private final ElementType io;
   private double[][] grads;
   // sync = false: the workspaces kept between calls, and the raw block gradients not yet copied to the host
@@ -48,15 +54,23 @@ final class PackedLearnedBackward implements AutoCloseable {
   // helper pkbwd3's grids (per call, from gramsm / gbsm): resident blocks per SM of lbt_gram (form A / B) and lpkb_gram_b
   private int gramPerSm = 4, gbPerSm = 4;
 
-  PackedLearnedBackward(CudaDevice device, int h, int l, int lk, int n1, int n2, int taps, ElementType io) {
-    // the chains stage 16 rows of the packed row (learned_pk.cu's x stage) and lpkb_gram_b takes 16 non-zero rows
-    if ((l + 1) / 2 > 16 * n2)
+  /**
+   * taps: side 0's taps (lib's effectiveTaps); taps1: bidirectional side 1's (k1 at [N - 1 - t]), 0 for one-sided modes;
+   * sr: rows of the chains' x stage (16; 32 for circular at 32 x 32).
+   */
+  PackedLearnedBackward(CudaDevice device, int h, int l, int lk, int n1, int n2, int taps, int taps1, int sr, ElementType io) {
+    // the chains stage sr rows of the packed row (learned_pk.cu's x stage); lpkb_gram_b takes 16 non-zero rows (sr = 32:
+    // not used, the ins route instead)
+    if ((sr != 16 && (sr != 32 || n1 != 32)) || (l + 1) / 2 > sr * n2)
       throw new IllegalArgumentException("PackedLearnedConv.backward: L=" + l + " (Lk=" + lk + ") packs into ceil(L/2)=" + (l + 1) / 2
-          + " points, more than the 16 rows x N2=" + n2 + " = " + 16 * n2 + " the kernels stage at M = " + n1 + " x " + n2
-          + " (covered: ceil(L/2) <= 16 N2)");
-    this.device = device; this.h = h; this.l = l; this.lk = lk; this.n1 = n1; this.n2 = n2; this.taps = taps; this.io = io;
+          + " points, more than the " + sr + " rows x N2=" + n2 + " = " + sr * n2 + " the kernels stage at M = " + n1 + " x " + n2
+          + " (covered: ceil(L/2) <= 16 N2; 32 N2 at 32 x 32 circular)");
+    this.device = device; this.h = h; this.l = l; this.lk = lk; this.n1 = n1; this.n2 = n2; this.taps = taps; this.taps1 = taps1; this.sr = sr; this.io = io;
     this.m = n1 * n2; this.n = 2 * m;
   }
+
+  /** Warps per block of the chains: 12 at 16 x 32 and for the 32-row chains (sr = 32), else 16. */
+  private int chainWarps() { return sr == 32 || (n1 == 16 && n2 == 32) ? 12 : 16; }
 
   /** Complex entries of the four blocks. */
   private int blockElements() { return 2 * (n1 * n1 + n2 * n2); }
@@ -98,9 +112,10 @@ final class PackedLearnedBackward implements AutoCloseable {
     // fragments; sitting s3: 0.27 / 0.30 ms per chain against 0.87 / 0.93 at 1K); fusedPq (staged only): dP, dQ summed in
     // the adjoint chain (else lpkb_dk reads both chains' slot 1); s3's phases: the adjoint chain +0.22 ms, lpkb_dk -0.10 at
     // 1K (+0.16 / -0.08 at 512), +0.055 / -0.07 at 16 x 16: the default at 16 x 16 only
-    boolean direct = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.direct", "true")),
-        staged = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.staged", "true")),
-        fusedPq = staged && fusedPq(System.getProperty("longconv4j.pk.bwd.fusedpq", "false")),
+    // sr = 32 (circular 32 x 32): the ins route, staged dumps, no fused dP / dQ (the only 32-row chains)
+    boolean direct = sr == 16 && Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.direct", "true")),
+        staged = sr == 32 || Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.staged", "true")),
+        fusedPq = sr == 16 && staged && fusedPq(System.getProperty("longconv4j.pk.bwd.fusedpq", "false")),
         phases = Boolean.getBoolean("longconv4j.pk.bwd.phases");
     // helper pkbwd2's choices (first route: cachedadj false, sync true, dkg 1): cachedadj: the adjoint chain's blocks and
     // coefficients are the plan's own (PackedLearnedConv's prepAdj / pqAdj, lpk_prep adjoint / lpk_pq adj: the same
@@ -205,13 +220,13 @@ final class PackedLearnedBackward implements AutoCloseable {
    * chain's, here on the forward's blocks, coefficients and D), its dumps kept for the next {@link #run} on u and B.
    */
   void forwardSaving(DeviceBuffer u, DeviceBuffer y, int B, DeviceBuffer pq, DeviceBuffer d, DeviceBuffer prep) {
-    boolean direct = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.direct", "true")),
-        staged = Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.staged", "true"));
+    boolean direct = sr == 16 && Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.direct", "true")),
+        staged = sr == 32 || Boolean.parseBoolean(System.getProperty("longconv4j.pk.bwd.staged", "true"));
     savedU = null;
     ensureKept(B, direct);
-    int warps = n1 == 16 && n2 == 32 ? 12 : 16, gx = Math.min(device.smCount(), h), smem = PackedLearnedConv.smem(n1, n2, warps, 1);
+    int warps = chainWarps(), gx = Math.min(device.smCount(), h), smem = PackedLearnedConv.smem(n1, n2, warps, 1, 0, sr);
     DevicePointer none = new DevicePointer();
-    device.module(MODULE).kernel("lpkb_chain_" + io.tag() + "_" + n1 + "x" + n2 + "_a" + (staged ? "s" : "")).launch(device.stream(), gx, 1,
+    device.module(MODULE).kernel("lpkb_chain_" + io.tag() + "_" + n1 + "x" + n2 + "_a" + (staged ? "s" : "") + (sr == 32 ? "32" : "")).launch(device.stream(), gx, 1,
         32 * warps, smem, u, pq, d, prep, y, B, h, l, kFd, direct ? none : kIns, 0, none, none);
     savedU = u; savedB = B; savedDirect = direct;
   }
@@ -246,8 +261,8 @@ final class PackedLearnedBackward implements AutoCloseable {
       }
       mark.accept("adj");
       // the two dumping chains (one row per unit; 16 warps, 12 at 16 x 32; persistent blocks)
-      int warps = n1 == 16 && n2 == 32 ? 12 : 16, gx = Math.min(device.smCount(), h), smem = PackedLearnedConv.smem(n1, n2, warps, 1);
-      String chain = "lpkb_chain_" + io.tag() + "_" + n1 + "x" + n2, st = staged ? "s" : "";
+      int warps = chainWarps(), gx = Math.min(device.smCount(), h), smem = PackedLearnedConv.smem(n1, n2, warps, 1, 0, sr);
+      String chain = "lpkb_chain_" + io.tag() + "_" + n1 + "x" + n2, st = (staged ? "s" : "") + (sr == 32 ? "32" : "");
       if (!saved) mb.kernel(chain + "_f" + st).launch(s, gx, 1, 32 * warps, smem, u, pq, d, prep, none, B, h, l, fd, insArg, 0, none, none);
       // the side stream: dGa (pack(dy) and the forward chain's X3; without direct pack(dy) is the adjoint chain's ins dump,
       // so the fork comes after that chain) and dD (u, dy), then the join event
@@ -275,7 +290,12 @@ final class PackedLearnedBackward implements AutoCloseable {
       java.util.function.Consumer<CudaStream> dkTaps = q -> {
         mb.kernel("lpkb_dk_" + io.tag()).launch(q, h, 1, 256, 16 * gk * m + 4 * n1, fd, ad, g, B, h, n1, n2, invM, fusedPq ? dpq : none, gk);
         if (q == s) mark.accept("dk");   // phases are events on the device's stream
-        mg.kernel("lbt_taps").launch(q, h, 1, 256, 12 * n, g, dk, h, lk, taps, 0, 0, n, 1);
+        mg.kernel("lbt_taps").launch(q, h, 1, 256, 12 * n, g, dk, h, lk, taps, taps1, taps1 > 0 ? 1 : 0, n, 1);   // pkmode: dk1 at [N-1-t]
+        if (taps1 > 0 && taps1 < lk) {   // bidirectional Lk = L: k1's taps >= L - 1 reach no input, gradient 0 (lib's too)
+          device.makeCurrent();
+          Check.cu(JCudaDriver.cuMemsetD2D32Async(dk.ptr().at(4L * ((long) h * lk + taps1)), 4L * lk, 0, lk - taps1, h, q.cu()),
+              "cuMemsetD2D32Async", "dk1's unreachable taps (H=" + h + ", Lk=" + lk + ", taps1=" + taps1 + ")", "device " + device.index());
+        }
         if (q == s) mark.accept("taps");
       };
       if (s2 != null && (sideDk || anySideGram)) {   // the side stream, after its dGa and dD: wait for the adjoint chain, then dk

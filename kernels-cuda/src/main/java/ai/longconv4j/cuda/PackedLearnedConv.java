@@ -1,7 +1,9 @@
 // Shapes: B batch, H channels, L length, Lk kernel taps; N the real FFT size (MONARCH's sizing: causal N the power of
-// two >= L + Lk - 1, at least 32), M = N / 2 = N1 x N2 the learned complex transform (these kernels: M = 256 = 16 x 16,
-// 512 = 16 x 32, 1024 = 32 x 32; with Lk = L: 128 < L <= 1024).
-//   u, y, dy, du: (B, H, L) device arrays of the plan's ElementType (bf16 / fp16); k: (H, Lk) fp32; D: (H) fp32.
+// two >= L + Lk - 1, bidirectional >= L + Lk, at least 32; circular N = L), M = N / 2 = N1 x N2 the learned complex
+// transform (these kernels: M = 256 = 16 x 16, 512 = 16 x 32, 1024 = 32 x 32; with Lk = L: causal / bidirectional
+// 128 < L <= 1024, circular L = 512, 1024 and 2048).
+//   u, y, dy, du: (B, H, L) device arrays of the plan's ElementType (bf16 / fp16); k: (H, Lk) fp32 (bidirectional: k0,
+//   k1 (H, Lk) each); dk: (sides, H, Lk) fp32; D: (H) fp32.
 //   blocks {Fa (N1, N1), Fb (N2, N2), Gb (N2, N2), Ga (N1, N1)}, complex interleaved (n, n, 2) as lib's LearnedButterfly.
 //   pair coefficients: (H, M) complex pairs {P, Q} (lib's PackedLearnedButterfly.pairCoefficients per channel).
 package ai.longconv4j.cuda;
@@ -19,13 +21,22 @@ import ai.longconv4j.conv.PackedLearnedButterfly;
  * half the transform of {@link LearnedButterflyConv} (which transforms N points per real row). At init the output equals
  * an exact FFT convolution.
  * <p>
- * Covered (else {@link IllegalArgumentException} naming the shape): CAUSAL, bf16 / fp16 I/O, M = 1024 = 32 x 32
- * (with Lk = L: 512 &lt; L &lt;= 1024), 512 = 16 x 32 (256 &lt; L &lt;= 512) and 256 = 16 x 16 (128 &lt; L &lt;= 256), any B &gt;= 1,
+ * Covered (else {@link IllegalArgumentException} naming the shape): CAUSAL and BIDIRECTIONAL at M = 1024 = 32 x 32
+ * (with Lk = L: 512 &lt; L &lt;= 1024), 512 = 16 x 32 (256 &lt; L &lt;= 512) and 256 = 16 x 16 (128 &lt; L &lt;= 256); CIRCULAR
+ * (N = L) at L = 512 (16 x 16), 1024 (16 x 32) and 2048 (32 x 32); bf16 / fp16 I/O, any B &gt;= 1,
  * 1 &lt;= H &lt;= 65535, 1 &lt;= Lk &lt;= L. Kernels: learned_pk.cu ({@code lpk_forward_*}: pc2p's chained structure on
  * mma.sync, a pair of warps per row at N1 = 32, one warp per row at N1 = 16; fp32 accumulation, 16-bit blocks prepared per {@link #setBlocks}; P and Q
- * computed in fp32 on the GPU from the taps per {@link #setWeights}, {@code lpk_pq}). The input gradient alone:
+ * computed in fp32 on the GPU from the taps per {@link #setWeights}, {@code lpk_pq} / {@code lpk_pq_bi}). The input gradient alone:
  * {@link #backwardInput} (the same kernel on the adjoint blocks and the adjoint pair map); all gradients (du, dk, dD and
  * the four block gradients): {@link #backward} and {@link #blockGrads} ({@link PackedLearnedBackward}, learned_pk_bwd.cu).
+ * <p>
+ * Session 13, helper pkmode: BIDIRECTIONAL and CIRCULAR run the causal kernels unchanged where they can. Bidirectional
+ * has the causal row's layout (u zero-padded to N, the output cropped to L) and differs only in P / Q ({@code lpk_pq_bi}:
+ * k1 placed at [N - 1 - t] as lib places it) and dk's second side; circular (N = L) fills every row of A with data and
+ * every row of E is output, which the N1 = 16 kernels already stage and store (16 rows = N1); circular L = 2048
+ * (32 x 32) runs kernels whose x stage holds all 32 rows of A ({@code lpk_forward_*_32x32r1w12s32}, learned_pk.cu
+ * SR = 32: step 1 multiplies both k16 blocks; one row per pair at 12 warps, variant 0 only; its backward:
+ * PackedLearnedBackward's 32-row chains). BENCH-RESULTS round 26-pkmode.
  * <pre>{@code
  * jshell> var pk = PackedLearnedConv.plan(dev, 768, 1024, 1024, ConvMode.CAUSAL, ElementType.BF16)
  * pk ==> PackedLearnedConv[H=768, L=1024, Lk=1024, CAUSAL, N=2048, M=1024 = 32 x 32, io=BF16, 2 rows / unit, 12 warps, variant 27]
@@ -38,7 +49,9 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
   private static final int[][] COVERED = {{16, 16}, {16, 32}, {32, 32}};
 
   private final CudaDevice device;
-  private final int h, l, lk, n, m, n1, n2, taps;
+  private final int h, l, lk, n, m, n1, n2, taps, taps1;
+  /** Rows of the kernels' x stage: 16, or 32 for circular at 32 x 32 (N = L: all rows of A are data). */
+  private final int sr;
   private final ConvMode mode;
   private final ElementType io;
   private final DeviceBuffer pq, pqAdj, d, blocks, prep, prepAdj;
@@ -51,11 +64,14 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;
     this.n = p.fftSize(); this.m = n / 2; this.n1 = p.factors().get(0); this.n2 = p.factors().get(1);
     this.taps = LearnedButterflyConv.libMode(mode).effectiveTaps(l, lk, 0);
+    this.taps1 = mode == ConvMode.BIDIRECTIONAL ? LearnedButterflyConv.libMode(mode).effectiveTaps(l, lk, 1) : 0;   // k1's reach: L - 1
     this.batchRows = n1 == 16;   // sitting s2: r2w12 faster at 16 x 32 / 16 x 16 (0.109 vs 0.114, 0.060-0.061 vs 0.063-0.065 ms)
     // pkopt sitting s1 (BENCH-RESULTS round 22-pkopt): at 32 x 32 r2w12 variant 3 (kappa + twiddle table; 168 registers, no
     // spill) 0.189 / 0.188 ms against r1w16's 0.216 / 0.217 (both bench orders; outputs bit for bit r1w16's)
     if (n1 == 32) this.batchRows = true;
     this.variant = defaultVariant(n1);
+    this.sr = stageRows(mode, n1);
+    if (sr == 32) { batchRows = false; variant = 0; rowWarps = 12; }   // the one SR = 32 kernel: r1w12s32, variant 0
     this.pq = device.alloc(16L * h * m);
     this.pqAdj = device.alloc(16L * h * m);
     this.d = device.alloc(4L * h);
@@ -72,20 +88,26 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
   public static PackedLearnedConv plan(CudaDevice device, int H, int L, int Lk, ConvMode mode, ElementType io) {
     if (H < 1 || H > 65535) throw new IllegalArgumentException("PackedLearnedConv: H must be in [1, 65535], got " + H);
     if (L < 1 || Lk < 1 || Lk > L) throw new IllegalArgumentException("PackedLearnedConv: need 1 <= Lk <= L, got Lk=" + Lk + ", L=" + L);
-    if (mode != ConvMode.CAUSAL)
-      throw new IllegalArgumentException("PackedLearnedConv: the packed GPU forward covers CAUSAL only, got " + mode + " (L=" + L + ")");
+    if (mode == null) throw new IllegalArgumentException("PackedLearnedConv: mode is null (L=" + L + ")");
+    if (mode == ConvMode.CIRCULAR && Integer.bitCount(L) != 1)
+      throw new IllegalArgumentException("PackedLearnedConv CIRCULAR L=" + L + ": the circular FFT size is exactly L, a power of two;"
+          + " the GPU kernels cover circular L = 512, 1024 and 2048");
     ConvPlan p = libPlan(L, Lk, mode);
     int n = p.fftSize(), f1 = p.factors().get(0), f2 = p.factors().get(1);
     if (!tensorCoresSupport(f1, f2, io))
       throw new IllegalArgumentException("PackedLearnedConv " + mode + " L=" + L + " " + io + ": needs N=" + n + ", M=" + (n / 2) + " = "
           + f1 + " x " + f2 + "; the GPU forward covers bf16 / fp16 I/O at M = 256 = 16 x 16, 512 = 16 x 32 and 1024 = 32 x 32"
-          + " (causal, N the power of two >= L + Lk - 1)");
-    if ((L + 1) / 2 > 16 * f2)   // the kernels stage (and multiply) 16 rows of A: at 32 x 32 only the causal zero half is skipped
+          + " (causal: N the power of two >= L + Lk - 1; bidirectional: >= L + Lk; circular: N = L = 512, 1024 or 2048)");
+    int sr = stageRows(mode, f1);
+    if ((L + 1) / 2 > sr * f2)   // the kernels stage (and multiply) sr rows of A: at 32 x 32 causal / bidirectional skip the zero half
       throw new IllegalArgumentException("PackedLearnedConv " + mode + " L=" + L + " Lk=" + Lk + ": N=" + n + " packs u into ceil(L/2)="
-          + (L + 1) / 2 + " points, more than the 16 rows x N2=" + f2 + " = " + 16 * f2 + " the kernels stage at M = " + f1 + " x " + f2
-          + " (covered: ceil(L/2) <= 16 N2, e.g. Lk = L)");
+          + (L + 1) / 2 + " points, more than the " + sr + " rows x N2=" + f2 + " = " + sr * f2 + " the kernels stage at M = " + f1 + " x " + f2
+          + " (covered: ceil(L/2) <= 16 N2, e.g. Lk = L; circular N = L: all N1 rows)");
     return new PackedLearnedConv(device, H, L, Lk, mode, io, p);
   }
+
+  /** Rows of the x stage for a mode at N1: 32 for circular at N1 = 32 (N = L, no zero half), else 16. */
+  static int stageRows(ConvMode mode, int n1) { return mode == ConvMode.CIRCULAR && n1 == 32 ? 32 : 16; }
 
   /** lib's factorization (engine LEARNED_PACKED, float64): N as MONARCH sizes it, M = N / 2 = N1 x N2 (the LEARNED factors of M). */
   public static ConvPlan libPlan(int L, int Lk, ConvMode mode) {
@@ -178,6 +200,7 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
 
   /** Whether learned_pk.cu has the kernel {@link #kernelName()} names (the variants exist for some shapes only). */
   public boolean kernelExists() {
+    if (sr == 32) return !batchRows && variant == 0;   // r1w12s32 only
     if (batchRows) {
       if (rows2Warps == 10) return variant == 0 && n1 == 32;
       if (variant >= 8) return variant != 15 || n1 == 32;   // pkopt2: r2w12 o8, o11, o27 (every M), o15 (32 x 32)
@@ -189,10 +212,11 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
   }
 
   /** Warps per block of the forward kernel (its launch bound). */
-  public int warps() { return batchRows ? rows2Warps : rowWarps; }
+  public int warps() { return sr == 32 ? 12 : batchRows ? rows2Warps : rowWarps; }
 
   /** The forward kernel's name in learned_pk.cu. */
   public String kernelName() {
+    if (sr == 32) return "lpk_forward_" + io.tag() + "_32x32r1w12s32";
     return "lpk_forward_" + io.tag() + "_" + n1 + "x" + n2 + (batchRows ? "r2w" + rows2Warps : "r1w" + rowWarps) + (variant != 0 ? "o" + variant : "");
   }
 
@@ -208,15 +232,18 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
    * + the negated planes -b2i, -b3i, -a4i (16-bit, padded rows) when {@code opt & 4}, + GROUP - 1 more P / Q buffers
    * when {@code opt & 8}.
    */
-  static int smem(int n1, int n2, int warps, int rowsPerUnit, int opt) {
-    return smem0(n1, n2, warps, rowsPerUnit) + ((opt & 2) != 0 ? 2 * 16 * 32 * 16 : 0)
+  static int smem(int n1, int n2, int warps, int rowsPerUnit, int opt) { return smem(n1, n2, warps, rowsPerUnit, opt, 16); }
+
+  /** {@link #smem(int, int, int, int, int)} with x stages of {@code sr} rows (16, or 32: circular at 32 x 32). */
+  static int smem(int n1, int n2, int warps, int rowsPerUnit, int opt, int sr) {
+    return smem0(n1, n2, warps, rowsPerUnit, sr) + ((opt & 2) != 0 ? 2 * 16 * 32 * 16 : 0)
         + ((opt & 4) != 0 ? 2 * (2 * n2 * (n2 + 8) + n1 * (n1 + 8)) : 0)
         + ((opt & 8) != 0 ? (GROUP - 1) * 16 * n1 * (n2 + 1) : 0);   // pkopt2: the group's other P / Q buffers
   }
 
-  private static int smem0(int n1, int n2, int warps, int rowsPerUnit) {
+  private static int smem0(int n1, int n2, int warps, int rowsPerUnit, int sr) {
     int blk = 2 * (4 * n1 * (n1 + 8) + 4 * n2 * (n2 + 8)), pqB = 16 * n1 * (n2 + 1), twi = 8 * 2 * 10 * 32;
-    return blk + pqB + twi + warps / (n1 / 16) * rowsPerUnit * 2 * (n1 * (2 * n2 + 8) + 2 * 16 * (2 * n2 + 8));
+    return blk + pqB + twi + warps / (n1 / 16) * rowsPerUnit * 2 * (n1 * (2 * n2 + 8) + 2 * sr * (2 * n2 + 8));
   }
 
   /** The factors {N1, N2} of M. */
@@ -248,8 +275,14 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
     return this;
   }
 
-  /** Kernel k (H, Lk) and skip weights D (H); P and Q (and the adjoint's coefficients) are computed on the device from the fp32 taps. */
+  /**
+   * Kernel k (H, Lk) and skip weights D (H) (CAUSAL, CIRCULAR); P and Q (and the adjoint's coefficients) are computed on
+   * the device from the fp32 taps ({@code lpk_pq}).
+   */
   public PackedLearnedConv setWeights(float[] k, float[] D) {
+    if (mode == ConvMode.BIDIRECTIONAL)
+      throw new IllegalArgumentException("PackedLearnedConv BIDIRECTIONAL (H=" + h + ", L=" + l + ", Lk=" + lk
+          + "): takes two kernels, setWeights(k0, k1, D)");
     if (k == null || D == null || k.length != h * lk || D.length != h)
       throw new IllegalArgumentException("PackedLearnedConv.setWeights: k must be (H=" + h + ", Lk=" + lk + ") and D (H=" + h + "), got "
           + (k == null ? "null" : k.length) + " and " + (D == null ? "null" : D.length) + " values");
@@ -263,10 +296,30 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
     return this;
   }
 
-  /** Bidirectional kernels are not covered by this GPU forward (plan rejects BIDIRECTIONAL); always throws. */
+  /**
+   * BIDIRECTIONAL: kernels k0, k1 (H, Lk each; k0 placed at [t], k1 at [N - 1 - t] as lib's SpectralConv places them)
+   * and D (H); P and Q from the placed taps on the device ({@code lpk_pq_bi}).
+   */
   public PackedLearnedConv setWeights(float[] k0, float[] k1, float[] D) {
-    throw new IllegalArgumentException("PackedLearnedConv " + mode + ": takes one kernel (the packed GPU forward covers CAUSAL only)");
+    if (mode != ConvMode.BIDIRECTIONAL)
+      throw new IllegalArgumentException("PackedLearnedConv " + mode + " (H=" + h + ", L=" + l + ", Lk=" + lk
+          + "): takes one kernel, setWeights(k, D) (two kernels are for BIDIRECTIONAL)");
+    if (k0 == null || k1 == null || D == null || k0.length != h * lk || k1.length != h * lk || D.length != h)
+      throw new IllegalArgumentException("PackedLearnedConv.setWeights: k0 and k1 must be (H=" + h + ", Lk=" + lk + ") and D (H=" + h
+          + "), got " + (k0 == null ? "null" : k0.length) + ", " + (k1 == null ? "null" : k1.length) + " and " + (D == null ? "null" : D.length)
+          + " values");
+    d.copyFrom(D);
+    try (DeviceBuffer a = device.upload(k0); DeviceBuffer b = device.upload(k1)) {
+      device.module(MODULE).kernel("lpk_pq_bi").launch(device.stream(), h, 1, 256, 8 * n + 8 * (m + 1), a, b, pq, pqAdj, lk, taps, taps1, n1, n2);
+      device.stream().synchronize();
+    }
+    weightsSet = true;
+    if (bwd != null) bwd.dropSaved();   // a forwardForBackward's dumps are of the former weights
+    return this;
   }
+
+  /** The plan's mode. */
+  public ConvMode mode() { return mode; }
 
   /**
    * P and Q of every channel as computed on the device, in lib's layout per channel ({@code pairCoefficients}: P at 2p,
@@ -316,7 +369,7 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
       throw new IllegalArgumentException("PackedLearnedConv." + op + ": no kernel " + kernelName() + " (variants 1 .. 3 of r1w16 / r2w12 at every M,"
           + " 5 / 7 at 32 x 32, r1w20 variants 3 / 7 only, r2w10 variant 0 only)");
     int w = warps(), gx = Math.min(device.smCount(), h);
-    device.module(MODULE).kernel(kernelName()).launch(device.stream(), gx, 1, 32 * w, smem(n1, n2, w, batchRows ? 2 : 1, variant),
+    device.module(MODULE).kernel(kernelName()).launch(device.stream(), gx, 1, 32 * w, smem(n1, n2, w, batchRows ? 2 : 1, variant, sr),
         x, coef, d, pb, out, B, h, l);
   }
 
@@ -328,13 +381,14 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
   @Override public String toString() {
     return "PackedLearnedConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + n1 + " x " + n2
         + ", io=" + io + ", " + (batchRows ? 2 : 1) + " row" + (batchRows ? "s" : "") + " / unit, " + warps() + " warps"
-        + (variant != 0 ? ", variant " + variant : "") + "]";
+        + (variant != 0 ? ", variant " + variant : "") + (sr == 32 ? ", 32-row stage" : "") + "]";
   }
   // ---- backward (helper pkbwd): PackedLearnedBackward, learned_pk_bwd.cu
   private PackedLearnedBackward bwd;
 
   /**
-   * Gradients of {@code sum(y * dy)} for y = {@link #forward}(u): du (B, H, L) of the I/O type, dk (H, Lk) fp32, dD (H)
+   * Gradients of {@code sum(y * dy)} for y = {@link #forward}(u): du (B, H, L) of the I/O type, dk (H, Lk) fp32
+   * (BIDIRECTIONAL: (2, H, Lk), dk0 then dk1), dD (H)
    * fp32, and the four block gradients, then read with {@link #blockGrads()} ({@link PackedLearnedBackward}: two dumping
    * chains on tensor cores, Gram kernels, dK and dk on the device). Queued on the device's stream without a closing
    * synchronisation (the defaults; {@code -Dlongconv4j.pk.bwd.sync=true}: synchronises, workspaces per call); its
@@ -347,11 +401,13 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
       throw new IllegalArgumentException("PackedLearnedConv.backward: u, dy and du must hold (B=" + B + ", H=" + h + ", L=" + l + ") " + io
           + " = " + need + " bytes, got " + (u == null ? "null" : u.bytes()) + ", " + (dy == null ? "null" : dy.bytes()) + " and "
           + (du == null ? "null" : du.bytes()));
-    if (dk == null || dD == null || dk.bytes() < 4L * h * lk || dD.bytes() < 4L * h)
-      throw new IllegalArgumentException("PackedLearnedConv.backward: dk must hold (H=" + h + ", Lk=" + lk + ") fp32 = " + 4L * h * lk
+    int sides = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
+    if (dk == null || dD == null || dk.bytes() < 4L * sides * h * lk || dD.bytes() < 4L * h)
+      throw new IllegalArgumentException("PackedLearnedConv.backward: dk must hold (" + (sides == 2 ? "2, " : "") + "H=" + h + ", Lk=" + lk
+          + ") fp32 = " + 4L * sides * h * lk
           + " bytes and dD (H=" + h + ") fp32 = " + 4L * h + " bytes, got " + (dk == null ? "null" : dk.bytes()) + " and "
           + (dD == null ? "null" : dD.bytes()));
-    if (bwd == null) bwd = new PackedLearnedBackward(device, h, l, lk, n1, n2, taps, io);
+    if (bwd == null) bwd = new PackedLearnedBackward(device, h, l, lk, n1, n2, taps, taps1, sr, io);
     bwd.run(u, dy, B, du, dk, dD, pq, d, blocks, prep, prepAdj, pqAdj);
   }
 
@@ -369,7 +425,7 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
       throw new IllegalArgumentException("PackedLearnedConv.forwardForBackward: u and y must hold (B=" + B + ", H=" + h + ", L=" + l + ") "
           + io + " = " + need + " bytes, got " + (u == null ? "null" : u.bytes()) + " and " + (y == null ? "null" : y.bytes()));
     if (u == y) throw new IllegalArgumentException("PackedLearnedConv.forwardForBackward: y must not be u (the backward reads u)");
-    if (bwd == null) bwd = new PackedLearnedBackward(device, h, l, lk, n1, n2, taps, io);
+    if (bwd == null) bwd = new PackedLearnedBackward(device, h, l, lk, n1, n2, taps, taps1, sr, io);
     bwd.forwardSaving(u, y, B, pq, d, prep);
   }
 
@@ -402,22 +458,25 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
    * Taps and skip weights from device memory, queued on the device's stream (no host copy, no synchronisation): {@code k}
    * the address of (H, sides, Lk) fp32 taps, row-major (lib's layout: (H, Lk) one-sided, (H, 2, Lk) two-sided), {@code D}
    * of (H) fp32 skip weights or null (zeros). P and Q (and the adjoint's) come from the taps by {@code lpko_pq_fft} (an
-   * FFT per channel; {@code -Dlongconv4j.pk.pq=dft} or {@link #pqByFft(Boolean)}: {@code lpk_pq}, the direct DFT of
-   * {@link #setWeights(float[], float[])}, its slow twin); the buffers must stay untouched until the queued kernels have read them (the
-   * stream orders any later writer). Two-sided taps (sides = 2, BIDIRECTIONAL) are refused here: the plan covers CAUSAL.
+   * FFT per channel, the taps placed for the plan's mode; {@code -Dlongconv4j.pk.pq=dft} or {@link #pqByFft(Boolean)}:
+   * {@code lpk_pq}, the direct DFT of {@link #setWeights(float[], float[])}, its slow twin, one-sided taps only: two-sided
+   * taps then go through {@link #setWeights(float[], float[], float[])}, {@code lpk_pq_bi}); the buffers must stay untouched
+   * until the queued kernels have read them (the stream orders any later writer).
    */
   public PackedLearnedConv setWeightsOnDevice(DevicePointer k, int sides, DevicePointer D) {
     int want = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
     if (k == null || sides != want)
       throw new IllegalArgumentException("PackedLearnedConv.setWeightsOnDevice " + mode + ": needs k of (H=" + h + ", " + (want == 2 ? "2, " : "")
           + "Lk=" + lk + ") fp32 taps, got " + (k == null ? "null" : sides + " side(s)"));
-    if (want == 2)
-      throw new IllegalArgumentException("PackedLearnedConv.setWeightsOnDevice: two-sided taps (BIDIRECTIONAL) are not covered by this plan");
+    boolean fft = pqByFft();
+    if (want == 2 && !fft)
+      throw new IllegalArgumentException("PackedLearnedConv.setWeightsOnDevice: the direct-DFT route (-Dlongconv4j.pk.pq=dft) reads two-sided"
+          + " taps (BIDIRECTIONAL) through setWeights(k0, k1, D) only");
     device.makeCurrent();
     CudaStream s = device.stream();
     if (D == null) Check.cu(jcuda.driver.JCudaDriver.cuMemsetD32Async(d.ptr(), 0, h, s.cu()), "cuMemsetD32Async", "D of H=" + h, "device " + device.index());
     else Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(d.ptr(), D, 4L * h, s.cu()), "cuMemcpyDtoDAsync", "D of H=" + h, "device " + device.index());
-    if (pqByFft()) launchPqFft(s, k, 1, taps, 0);
+    if (fft) launchPqFft(s, k, want, taps, taps1);
     else device.module(MODULE).kernel("lpk_pq").launch(s, h, 1, 256, 8 * n + 8 * (m + 1), k, pq, pqAdj, lk, taps, n1, n2);
     weightsSet = true;
     return invalidate();
@@ -452,8 +511,8 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
   /**
    * Queues {@code lpko_pq_fft}: P / Q and the adjoint's coefficients of every channel from (H, sides, Lk) fp32 taps at
    * {@code k}, placed as lib's SpectralConv.placeTaps (side 0's first {@code taps0} taps at [t]; sides = 2: side 1's first
-   * {@code taps1} at [N-1-t]) into this plan's N = 2M points. Only the one-sided causal placement is used by this plan; the
-   * parameters are there for the bidirectional / circular plans (circular: N = L, taps0 = min(Lk, L)).
+   * {@code taps1} at [N-1-t]) into this plan's N = 2M points: causal and circular (N = L) one-sided, bidirectional two-sided
+   * ({@link #setWeightsOnDevice}).
    */
   void launchPqFft(CudaStream s, DevicePointer k, int sides, int taps0, int taps1) {
     if (sides < 1 || sides > 2 || taps0 < 0 || taps0 > Math.min(lk, n) || taps1 < 0 || taps1 > Math.min(lk, n) || (sides == 1 && taps1 != 0) || m > 2048)

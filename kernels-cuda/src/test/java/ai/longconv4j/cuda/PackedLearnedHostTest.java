@@ -116,6 +116,73 @@ class PackedLearnedHostTest {
         e.getMessage());
   }
 
+  /**
+   * pkmode: the modes' refusals, before any device is touched (device null), naming the numbers: circular L = 4096
+   * (N = L, M = 2048 = 32 x 64: no kernel), circular L not a power of two (N = L exactly),
+   * circular L = 256 (M = 128: no kernel), bidirectional L = 1024 with Lk = 1024 needing N = 2048 is covered but
+   * L = 1100, Lk = 100 (N = 2048, ceil(L/2) = 550 > 16 x 32) is not.
+   */
+  @Test
+  void planRefusesModesShapesItDoesNotCover() {
+    var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> PackedLearnedConv.plan(null, 2, 4096, 4096, ConvMode.CIRCULAR, ElementType.BF16));
+    assertTrue(e.getMessage().contains("M=2048 = 32 x 64"), e.getMessage());
+    e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> PackedLearnedConv.plan(null, 2, 1000, 1000, ConvMode.CIRCULAR, ElementType.BF16));
+    assertTrue(e.getMessage().contains("CIRCULAR L=1000") && e.getMessage().contains("power of two"), e.getMessage());
+    e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> PackedLearnedConv.plan(null, 2, 256, 256, ConvMode.CIRCULAR, ElementType.BF16));
+    assertTrue(e.getMessage().contains("M=128"), e.getMessage());
+    e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> PackedLearnedConv.plan(null, 2, 1100, 100, ConvMode.BIDIRECTIONAL, ElementType.BF16));
+    assertTrue(e.getMessage().contains("ceil(L/2)=550"), e.getMessage());
+    e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> PackedLearnedConv.plan(null, 2, 512, 512, ConvMode.BIDIRECTIONAL, ElementType.F32));
+    assertTrue(e.getMessage().contains("bf16 / fp16"), e.getMessage());
+  }
+
+  /** pkmode: the modes' sizes (lib's LEARNED_PACKED plan): bidirectional N >= L + Lk, circular N = L. */
+  @Test
+  void modeFactorizations() {
+    assertEquals(java.util.List.of(32, 32), PackedLearnedConv.libPlan(1024, 1024, ConvMode.BIDIRECTIONAL).factors());
+    assertEquals(java.util.List.of(16, 32), PackedLearnedConv.libPlan(512, 512, ConvMode.BIDIRECTIONAL).factors());
+    assertEquals(java.util.List.of(16, 16), PackedLearnedConv.libPlan(256, 256, ConvMode.BIDIRECTIONAL).factors());
+    assertEquals(1024, PackedLearnedConv.libPlan(300, 213, ConvMode.BIDIRECTIONAL).fftSize());   // L + Lk = 513 (causal: 512)
+    assertEquals(512, PackedLearnedConv.libPlan(300, 213, ConvMode.CAUSAL).fftSize());
+    assertEquals(java.util.List.of(16, 16), PackedLearnedConv.libPlan(512, 512, ConvMode.CIRCULAR).factors());
+    assertEquals(java.util.List.of(16, 32), PackedLearnedConv.libPlan(1024, 700, ConvMode.CIRCULAR).factors());
+    assertEquals(1024, PackedLearnedConv.libPlan(1024, 700, ConvMode.CIRCULAR).fftSize());
+    assertEquals(java.util.List.of(32, 32), PackedLearnedConv.libPlan(2048, 2048, ConvMode.CIRCULAR).factors());
+    assertEquals(32, PackedLearnedConv.stageRows(ConvMode.CIRCULAR, 32));
+    assertEquals(16, PackedLearnedConv.stageRows(ConvMode.CIRCULAR, 16));
+    assertEquals(16, PackedLearnedConv.stageRows(ConvMode.BIDIRECTIONAL, 32));
+    assertEquals(16, PackedLearnedConv.stageRows(ConvMode.CAUSAL, 32));
+  }
+
+  /**
+   * pkmode: circular at 32 x 32 (L = 2048): the forward r1w12s32 and the backward's chains fs32 / as32 (12 warps, one row
+   * per pair, x stages of 32 rows) fit in 227 KB (by hand: blocks 20480 + P / Q 16896 + twiddle starts 5120 + 6 pairs x
+   * (32 + 2 x 32) rows x 72 x 2 bytes) and do not spill on sm_90a (skipped without the ptxas reports).
+   */
+  @Test
+  void circular2kKernels() throws java.io.IOException {
+    int smem = PackedLearnedConv.smem(32, 32, 12, 1, 0, 32);
+    assertEquals(20480 + 16896 + 5120 + 6 * (32 + 64) * 72 * 2, smem);
+    assertTrue(smem <= 227 * 1024, smem + " bytes");
+    assertEquals(PackedLearnedConv.smem(32, 32, 12, 1, 0), PackedLearnedConv.smem(32, 32, 12, 1, 0, 16));
+    for (String f : new String[] {"learned_pk", "learned_pk_bwd"}) {
+      java.nio.file.Path report = java.nio.file.Path.of("target", "cuda", f + ".ptxas.txt");
+      org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.exists(report), "no ptxas report (built without nvcc)");
+      var spills = KernelResourceReportTest.parse(java.nio.file.Files.readString(report));
+      for (String t : new String[] {"bf16", "f16"})
+        for (String k : f.equals("learned_pk") ? new String[] {"lpk_forward_" + t + "_32x32r1w12s32", "lpk_pq_bi"}
+            : new String[] {"lpkb_chain_" + t + "_32x32_fs32", "lpkb_chain_" + t + "_32x32_as32"}) {
+          String key = k + "@sm_90a";
+          assertEquals("0,0", spills.get(key), key + " spills (or is missing)");
+        }
+    }
+  }
+
   @Test
   void coveredFactorizations() {
     assertTrue(PackedLearnedConv.tensorCoresSupport(32, 32, ElementType.BF16));

@@ -1,5 +1,5 @@
 // Shapes: B batch, H channels, L length. u, y, du: (B, H, L) bf16 (dy = u, as the other benches' backward rows);
-// k, dk: (H, L) fp32; D, dD: (H) fp32.
+// k (k0), k1: (H, L) fp32 (k1: bidirectional only); dk: (sides, H, L) fp32; D, dD: (H) fp32.
 package ai.longconv4j.examples.bench;
 
 import ai.longconv4j.cuda.ConvMode;
@@ -32,6 +32,10 @@ import java.util.SplittableRandom;
  * Helper pkbwd2: an engine {@code packed:key=value+key=value} runs the packed engine with those
  * {@code longconv4j.pk.bwd.*} properties set (cleared after it), e.g. {@code fb,packed,packed:cachedadj=true+sync=false};
  * the phases visit pkbwd2's routes (see phases).
+ * Session 13, helper pkmode: {@code -Dlongconv4j.bench.pk.mode=causal|bidirectional|circular} (default causal) runs every
+ * engine in that mode (FlashButterfly in the same mode; bidirectional k1 a second random (H, L) kernel; circular L must
+ * be a power of two, N = L); the validations then use the mode's float64 sums (forward, du, dk of both sides, dD) and
+ * the row names carry the mode.
  */
 public final class LearnedPackedBench {
   private LearnedPackedBench() {}
@@ -41,11 +45,25 @@ public final class LearnedPackedBench {
     FlashButterflyFwdBench.run("LearnedPackedBench", args, new int[] {256, 512, 1024}, LearnedPackedBench::length);
   }
 
+  /** The bench's mode ({@code -Dlongconv4j.bench.pk.mode}, default causal). */
+  static ConvMode mode() {
+    String m = System.getProperty("longconv4j.bench.pk.mode", "causal");
+    return switch (m) {
+      case "causal" -> ConvMode.CAUSAL;
+      case "bidirectional" -> ConvMode.BIDIRECTIONAL;
+      case "circular" -> ConvMode.CIRCULAR;
+      default -> throw new IllegalArgumentException("-Dlongconv4j.bench.pk.mode: causal, bidirectional or circular, got " + m);
+    };
+  }
+
   static void length(CudaDevice dev, int B, int H, int L, List<CudaConvBench.Row> rows) {
     float[][] w = CudaConvBench.weights(H, L);
-    float[] k = w[0], D = w[1];
+    ConvMode mode = mode();
+    boolean bi = mode == ConvMode.BIDIRECTIONAL;
+    float[] k = w[0], D = w[1], k1 = bi ? secondKernel(H, L) : null;
+    String mt = mode == ConvMode.CAUSAL ? "" : " " + mode.name().toLowerCase(java.util.Locale.ROOT);
     long n = (long) B * H * L;
-    try (var u = dev.alloc(2 * n); var y = dev.alloc(2 * n); var dk = dev.alloc(4L * H * L); var dD = dev.alloc(4L * H)) {
+    try (var u = dev.alloc(2 * n); var y = dev.alloc(2 * n); var dk = dev.alloc(4L * (bi ? 2 : 1) * H * L); var dD = dev.alloc(4L * H)) {
       DeviceFill.uniform(dev, u, n, ElementType.BF16, 7L * L, 1f);
       for (String e0 : System.getProperty("longconv4j.bench.pk.order", "fb,learned,packed").split(",")) {
         String e = e0, props = "";
@@ -60,19 +78,23 @@ public final class LearnedPackedBench {
         try {
         switch (e) {
           case "fb" -> {
-            try (var fb = FlashButterflyConv.plan(dev, H, L, ConvMode.CAUSAL, ElementType.BF16, Precision.BF16).setWeights(k, L, D)) {
-              time(dev, "flashbutterfly " + fb.kernelName(), B, H, L, u, y, k, D, () -> fb.forward(u, y, B), null,
+            try (var fb = FlashButterflyConv.plan(dev, H, L, mode, ElementType.BF16, Precision.BF16)) {
+              if (bi) fb.setWeights(k, k1, L, D); else fb.setWeights(k, L, D);
+              time(dev, "flashbutterfly" + mt + " " + fb.kernelName(), B, H, L, u, y, k, k1, D, mode, () -> fb.forward(u, y, B), null,
                   () -> fb.backward(u, u, y, B, dk, dD), Double.NaN, rows);
             }
           }
           case "learned" -> {
-            try (var lb = LearnedButterflyConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(k, D)) {
-              time(dev, "learned " + lb.factors()[0] + "x" + lb.factors()[1] + " default", B, H, L, u, y, k, D, () -> lb.forward(u, y, B), null,
+            try (var lb = LearnedButterflyConv.plan(dev, H, L, L, mode, ElementType.BF16)) {
+              if (bi) lb.setWeights(k, k1, D); else lb.setWeights(k, D);
+              time(dev, "learned" + mt + " " + lb.factors()[0] + "x" + lb.factors()[1] + " default", B, H, L, u, y, k, k1, D, mode,
+                  () -> lb.forward(u, y, B), null,
                   () -> lb.backward(u, u, B, y, dk, dD), Double.NaN, rows);
             }
           }
           case "packed" -> {
-            try (var pk = PackedLearnedConv.plan(dev, H, L, L, ConvMode.CAUSAL, ElementType.BF16).setWeights(k, D)) {
+            try (var pk = PackedLearnedConv.plan(dev, H, L, L, mode, ElementType.BF16)) {
+              if (bi) pk.setWeights(k, k1, D); else pk.setWeights(k, D);
               y.fill32(0x7fc07fc0);
               dk.fill32(0x7fc00000);
               dD.fill32(0x7fc00000);
@@ -81,14 +103,15 @@ public final class LearnedPackedBench {
               boolean save = Boolean.getBoolean("longconv4j.pk.bwd.savefwd");
               if (save) {
                 pk.forwardForBackward(u, y, B);
-                System.out.printf("packed forwardForBackward%s L=%d vs float64: worst rel err %.3e%n", tag, L,
-                    CudaConvBench.validate(u, y, ElementType.BF16, k, D, B, H, L));
+                System.out.printf("packed%s forwardForBackward%s L=%d vs float64: worst rel err %.3e%n", mt, tag, L,
+                    validate(u, y, k, k1, D, mode, B, H, L));
                 y.fill32(0x7fc07fc0);
               }
               pk.backward(u, u, B, y, dk, dD);
-              double err = validateBackward(u, y, dk, dD, k, D, B, H, L);
-              System.out.printf("packed backward%s L=%d vs float64: worst rel err %.3e%n", tag, L, err);
-              time(dev, "packed learned " + pk.factors()[0] + "x" + pk.factors()[1] + " " + pk.kernelName() + tag, B, H, L, u, y, k, D,
+              double err = validateBackward(u, y, dk, dD, k, k1, D, mode, B, H, L);
+              System.out.printf("packed%s backward%s L=%d vs float64: worst rel err %.3e%n", mt, tag, L, err);
+              time(dev, "packed learned" + mt + " " + pk.factors()[0] + "x" + pk.factors()[1] + " " + pk.kernelName() + tag, B, H, L, u, y,
+                  k, k1, D, mode,
                   () -> pk.forward(u, y, B), save ? () -> pk.forwardForBackward(u, y, B) : null, () -> pk.backward(u, u, B, y, dk, dD), err,
                   rows);
             }
@@ -106,12 +129,13 @@ public final class LearnedPackedBench {
    * Rows fwd (validated), fwd+bwd (its forward fwdTrain, null: fwd) and bwd (bwdErr: the backward's validation, NaN when
    * not validated here).
    */
-  private static void time(CudaDevice dev, String name, int B, int H, int L, DeviceBuffer u, DeviceBuffer y, float[] k, float[] D,
-      CudaConvBench.Work fwd, CudaConvBench.Work fwdTrain, CudaConvBench.Work bwd, double bwdErr, List<CudaConvBench.Row> rows) {
+  private static void time(CudaDevice dev, String name, int B, int H, int L, DeviceBuffer u, DeviceBuffer y, float[] k, float[] k1,
+      float[] D, ConvMode mode, CudaConvBench.Work fwd, CudaConvBench.Work fwdTrain, CudaConvBench.Work bwd, double bwdErr,
+      List<CudaConvBench.Row> rows) {
     long n = (long) B * H * L;
     y.fill32(0x7fc07fc0);
     fwd.run();
-    double err = CudaConvBench.validate(u, y, ElementType.BF16, k, D, B, H, L);
+    double err = validate(u, y, k, k1, D, mode, B, H, L);
     double ms = CudaConvBench.median(dev, fwd, 40);
     rows.add(new CudaConvBench.Row(name + " fwd", B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
     CudaConvBench.report(rows.getLast());
@@ -124,50 +148,113 @@ public final class LearnedPackedBench {
     CudaConvBench.report(rows.getLast());
   }
 
+  /** Bidirectional's k1: uniform in +-1/sqrt(L) as CudaConvBench.weights' k, its own seed. */
+  static float[] secondKernel(int H, int L) {
+    var rng = new SplittableRandom(4243L + L);
+    float[] k1 = new float[H * L];
+    for (int i = 0; i < k1.length; i++) k1[i] = (float) ((rng.nextDouble() * 2 - 1) / Math.sqrt(L));
+    return k1;
+  }
+
   /**
-   * The backward with dy = u against float64: du of 3 sampled rows (the last one among them) against the causal adjoint
-   * du[n] = D u[n] + sum_j k[j] u[n + j]; dk and dD of the last channel against sum_b sum_n u[n] u[n - j] and
-   * sum_b sum_n u[n]^2. Returns the worst relative (L2) error.
+   * The input index that tap t of side s carries to output i in the mode (ConvMode's definitions), or -1: causal
+   * i - t; bidirectional side 0 i - t, side 1 i + 1 + t; circular (i - t) mod L.
    */
-  static double validateBackward(DeviceBuffer u, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD, float[] k, float[] D, int B, int H,
-      int L) {
+  static int src(ConvMode mode, int side, int i, int t, int L) {
+    if (mode == ConvMode.CIRCULAR) return Math.floorMod(i - t, L);
+    int j = side == 0 ? i - t : i + 1 + t;
+    return j >= 0 && j < L ? j : -1;
+  }
+
+  /** Float64 forward of 3 sampled rows (the last one among them) in the mode; the worst relative (L2) error. */
+  static double validate(DeviceBuffer u, DeviceBuffer y, float[] k, float[] k1, float[] D, ConvMode mode, int B, int H, int L) {
+    var rng = new SplittableRandom(L);
+    ElementType io = ElementType.BF16;
+    int sides = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
+    double worst = 0;
+    for (int s = 0; s < 3; s++) {
+      int b = s == 0 ? B - 1 : rng.nextInt(B), h = s == 0 ? H - 1 : rng.nextInt(H);
+      long off = ((long) b * H + h) * L * io.bytes();
+      float[] ur = CudaConvBench.read(u, io, off, L), yr = CudaConvBench.read(y, io, off, L);
+      double num = 0, den = 0;
+      for (int i = 0; i < L; i++) {
+        double acc = (double) D[h] * ur[i];
+        for (int side = 0; side < sides; side++) {
+          float[] kk = side == 0 ? k : k1;
+          for (int t = 0; t < L; t++) {
+            int j = src(mode, side, i, t, L);
+            if (j >= 0) acc += (double) kk[h * L + t] * ur[j];
+          }
+        }
+        double d = yr[i] - acc;
+        num += Double.isFinite(yr[i]) ? d * d : Double.POSITIVE_INFINITY;
+        den += acc * acc;
+      }
+      worst = Math.max(worst, Math.sqrt(num / den));
+    }
+    return worst;
+  }
+
+  /**
+   * The backward with dy = u against float64 in the mode: du of 3 sampled rows (the last one among them), the adjoint
+   * du[j] = D u[j] + sum over (i, t) with src(i, t) = j of k[t] u[i]; dk of both sides and dD of the last channel,
+   * dk_s[t] = sum_b sum_i u[i] u[src_s(i, t)], dD = sum_b sum_i u[i]^2. Returns the worst relative (L2) error.
+   */
+  static double validateBackward(DeviceBuffer u, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD, float[] k, float[] k1, float[] D,
+      ConvMode mode, int B, int H, int L) {
     var rng = new SplittableRandom(L + 5);
     ElementType io = ElementType.BF16;
+    int sides = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
     double worst = 0;
     for (int s = 0; s < 3; s++) {
       int b = s == 0 ? B - 1 : rng.nextInt(B), h = s == 0 ? H - 1 : rng.nextInt(H);
       long off = ((long) b * H + h) * L * io.bytes();
       float[] ur = CudaConvBench.read(u, io, off, L), dr = CudaConvBench.read(du, io, off, L);
+      double[] ref = new double[L];
+      for (int i = 0; i < L; i++) ref[i] += (double) D[h] * ur[i];
+      for (int side = 0; side < sides; side++) {
+        float[] kk = side == 0 ? k : k1;
+        for (int i = 0; i < L; i++)
+          for (int t = 0; t < L; t++) {
+            int j = src(mode, side, i, t, L);
+            if (j >= 0) ref[j] += (double) kk[h * L + t] * ur[i];
+          }
+      }
       double num = 0, den = 0;
       for (int i = 0; i < L; i++) {
-        double acc = (double) D[h] * ur[i];
-        for (int j = 0; i + j < L; j++) acc += (double) k[h * L + j] * ur[i + j];
-        double d = dr[i] - acc;
+        double d = dr[i] - ref[i];
         num += Double.isFinite(dr[i]) ? d * d : Double.POSITIVE_INFINITY;
-        den += acc * acc;
+        den += ref[i] * ref[i];
       }
       worst = Math.max(worst, Math.sqrt(num / den));
     }
     int h = H - 1;
-    double[] ref = new double[L];
+    double[][] ref = new double[sides][L];
     double dref = 0;
     for (int b = 0; b < B; b++) {
       float[] ur = CudaConvBench.read(u, io, ((long) b * H + h) * L * io.bytes(), L);
-      for (int j = 0; j < L; j++) {
-        double acc = 0;
-        for (int i = j; i < L; i++) acc += (double) ur[i] * ur[i - j];
-        ref[j] += acc;
-      }
+      for (int side = 0; side < sides; side++)
+        for (int t = 0; t < L; t++) {
+          double acc = 0;
+          for (int i = 0; i < L; i++) {
+            int j = src(mode, side, i, t, L);
+            if (j >= 0) acc += (double) ur[i] * ur[j];
+          }
+          ref[side][t] += acc;
+        }
       for (int i = 0; i < L; i++) dref += (double) ur[i] * ur[i];
     }
-    float[] got = dk.copyTo(new float[L], 4L * h * L);
-    double num = 0, den = 0;
-    for (int j = 0; j < L; j++) {
-      double d = got[j] - ref[j];
-      num += Float.isFinite(got[j]) ? d * d : Double.POSITIVE_INFINITY;
-      den += ref[j] * ref[j];
+    for (int side = 0; side < sides; side++) {
+      float[] got = dk.copyTo(new float[L], 4L * ((long) side * H + h) * L);
+      double num = 0, den = 0;
+      for (int t = 0; t < L; t++) {
+        if (side == 1 && t == L - 1) continue;   // k1[L-1] reaches no input: gradient 0 on both sides (ConvMode)
+        double d = got[t] - ref[side][t];
+        num += Float.isFinite(got[t]) ? d * d : Double.POSITIVE_INFINITY;
+        den += ref[side][t] * ref[side][t];
+      }
+      worst = Math.max(worst, Math.sqrt(num / den));
     }
-    worst = Math.max(worst, Math.sqrt(num / den));
     float gd = dD.copyTo(new float[1], 4L * h)[0];
     worst = Math.max(worst, Float.isFinite(gd) ? Math.abs(gd - dref) / Math.abs(dref) : Double.POSITIVE_INFINITY);
     return worst;

@@ -101,39 +101,44 @@ class PackedLearnedOpGpuTest {
     // 32 x 32 (L = 2048: the 32-row stage kernels)
     Object[][] cases = {{ConvMode.BIDIRECTIONAL, 512, 512}, {ConvMode.BIDIRECTIONAL, 250, 200}, {ConvMode.CIRCULAR, 512, 300},
         {ConvMode.CIRCULAR, 1024, 1024}, {ConvMode.CIRCULAR, 2048, 2048}};
-    for (DType io : new DType[] {DType.BF16, DType.F16}) {
-      for (Object[] cs : cases) {
-        ConvMode mode = (ConvMode) cs[0];
-        int l = (Integer) cs[1], lk = (Integer) cs[2], sides = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
-        ConvPlan plan = ConvPlan.of(l, lk, mode, ConvEngine.LEARNED_PACKED, Precision.F64);
-        double[][] init = PackedLearnedButterfly.atInit(plan).blocks();
-        var rng = Rng.seeded(l + 7L * lk + io.ordinal());
-        List<Tensor> cpu = new ArrayList<>();
-        cpu.add(round16(Tensor.randn(rng, DType.F32, b, h, l), io, dev).to(DType.F64));
-        cpu.add((sides == 2 ? Tensor.randn(rng, DType.F32, h, 2, lk) : Tensor.randn(rng, DType.F32, h, lk)).mul(1 / Math.sqrt(lk)).to(DType.F64));
-        cpu.add(Tensor.randn(rng, DType.F32, 1, h).to(DType.F64));
-        for (int i = 0; i < 4; i++) {
-          int n = plan.factors().get(i == 0 || i == 3 ? 0 : 1);
-          cpu.add(Tensor.of(init[i], n, n, 2).to(DType.F32).add(Tensor.randn(rng, DType.F32, n, n, 2).mul(0.05)).to(DType.F64));
+    // P / Q by the FFT (the default; two-sided taps read from the device) and by the direct DFT (two-sided taps through the
+    // host route, setWeights(k0, k1, D) and lpk_pq_bi)
+    for (String pq : new String[] {"fft", "dft"}) with("longconv4j.pk.pq", pq, () -> {
+      for (DType io : new DType[] {DType.BF16, DType.F16}) {
+        for (Object[] cs : cases) {
+          ConvMode mode = (ConvMode) cs[0];
+          int l = (Integer) cs[1], lk = (Integer) cs[2], sides = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
+          ConvPlan plan = ConvPlan.of(l, lk, mode, ConvEngine.LEARNED_PACKED, Precision.F64);
+          double[][] init = PackedLearnedButterfly.atInit(plan).blocks();
+          var rng = Rng.seeded(l + 7L * lk + io.ordinal());
+          List<Tensor> cpu = new ArrayList<>();
+          cpu.add(round16(Tensor.randn(rng, DType.F32, b, h, l), io, dev).to(DType.F64));
+          cpu.add((sides == 2 ? Tensor.randn(rng, DType.F32, h, 2, lk) : Tensor.randn(rng, DType.F32, h, lk)).mul(1 / Math.sqrt(lk)).to(DType.F64));
+          cpu.add(Tensor.randn(rng, DType.F32, 1, h).to(DType.F64));
+          for (int i = 0; i < 4; i++) {
+            int n = plan.factors().get(i == 0 || i == 3 ? 0 : 1);
+            cpu.add(Tensor.of(init[i], n, n, 2).to(DType.F32).add(Tensor.randn(rng, DType.F32, n, n, 2).mul(0.05)).to(DType.F64));
+          }
+          cpu.replaceAll(t -> t.detach().requiresGrad(true));
+          List<Tensor> gpu = new ArrayList<>();
+          for (int i = 0; i < cpu.size(); i++) gpu.add(cpu.get(i).detach().to(DType.F32).to(dev).to(i == 0 ? io : DType.F32).detach().requiresGrad(true));
+          Tensor yc = ConvOps.learnedPackedConv(cpu.get(0), cpu.get(1), cpu.get(2), mode, cpu.subList(3, 7).toArray(Tensor[]::new));
+          Tensor yg = ConvOps.learnedPackedConv(gpu.get(0), gpu.get(1), gpu.get(2), mode, gpu.subList(3, 7).toArray(Tensor[]::new));
+          assertEquals(dev, yg.device());
+          assertEquals(io, yg.dtype());
+          String what = "packed " + mode + " " + io + " L=" + l + " Lk=" + lk + " P / Q by " + pq;
+          close(what + " y", yg.to(DType.F32), yc, 1e-2);
+          Tensor w = round16(Tensor.randn(Rng.seeded(9), DType.F32, yc.shape()), io, dev);
+          yc.mul(w.to(DType.F64)).sum().backward();
+          yg.to(DType.F32).mul(w.to(dev)).sum().backward();
+          String[] names = {"du", "dk", "dD", "dFa", "dFb", "dGb", "dGa"};
+          double tk = 1e-2 * Math.sqrt((double) plan.fftSize() / lk);
+          double[] tol = {1e-2, tk, 1e-5, 1e-2, 1e-2, 1e-2, 1e-2};
+          for (int i = 0; i < 7; i++) close(what + " " + names[i], gpu.get(i).grad().to(DType.F32), cpu.get(i).grad(), tol[i]);
         }
-        cpu.replaceAll(t -> t.detach().requiresGrad(true));
-        List<Tensor> gpu = new ArrayList<>();
-        for (int i = 0; i < cpu.size(); i++) gpu.add(cpu.get(i).detach().to(DType.F32).to(dev).to(i == 0 ? io : DType.F32).detach().requiresGrad(true));
-        Tensor yc = ConvOps.learnedPackedConv(cpu.get(0), cpu.get(1), cpu.get(2), mode, cpu.subList(3, 7).toArray(Tensor[]::new));
-        Tensor yg = ConvOps.learnedPackedConv(gpu.get(0), gpu.get(1), gpu.get(2), mode, gpu.subList(3, 7).toArray(Tensor[]::new));
-        assertEquals(dev, yg.device());
-        assertEquals(io, yg.dtype());
-        String what = "packed " + mode + " " + io + " L=" + l + " Lk=" + lk;
-        close(what + " y", yg.to(DType.F32), yc, 1e-2);
-        Tensor w = round16(Tensor.randn(Rng.seeded(9), DType.F32, yc.shape()), io, dev);
-        yc.mul(w.to(DType.F64)).sum().backward();
-        yg.to(DType.F32).mul(w.to(dev)).sum().backward();
-        String[] names = {"du", "dk", "dD", "dFa", "dFb", "dGb", "dGa"};
-        double tk = 1e-2 * Math.sqrt((double) plan.fftSize() / lk);
-        double[] tol = {1e-2, tk, 1e-5, 1e-2, 1e-2, 1e-2, 1e-2};
-        for (int i = 0; i < 7; i++) close(what + " " + names[i], gpu.get(i).grad().to(DType.F32), cpu.get(i).grad(), tol[i]);
       }
-    }
+      return null;
+    });
   }
 
   /** t's values rounded to the 16-bit type (on the GPU: the CPU does not compute BF16 / F16), as F32 on the CPU. */

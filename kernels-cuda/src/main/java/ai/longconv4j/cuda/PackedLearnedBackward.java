@@ -173,6 +173,16 @@ final class PackedLearnedBackward implements AutoCloseable {
       throw new IllegalArgumentException("longconv4j.pk.bwd.sidegrams: none or fa / gb / fb joined by '/', got " + sgv);
     boolean[] sideGram = new boolean[4];
     for (String x : sgv.split("/")) if (!x.equals("none")) sideGram[java.util.List.of("ga", "fa", "gb", "fb").indexOf(x)] = true;
+    // helper pkbwd4 (slow twin: ingram=none, the Grams by lpkb_gram_b after the chains): ingram (none, or ga / fa joined by
+    // '/'): dGa summed in the forward chain (lpkb_chain_*_fsg: pack(dy) staged per row, the Gram with X3 in the chain;
+    // not with a forwardForBackward's saved dumps, whose dGa takes lpkb_gram_b), dFa in the adjoint chain (_asg: pack(u)
+    // with dB); slot 3 of those chains not dumped; the chain's per-block partials reduced by lbt_gram_reduce2. N1 = 16 on
+    // the direct, staged route without fusedpq only (elsewhere ignored: the Grams as before)
+    String igv = System.getProperty("longconv4j.pk.bwd.ingram", "none");
+    if (!igv.matches("none|(ga|fa)(/(ga|fa))*"))
+      throw new IllegalArgumentException("longconv4j.pk.bwd.ingram: none or ga / fa joined by '/', got " + igv);
+    boolean igOk = n1 == 16 && sr == 16 && direct && staged && !fusedPq;
+    boolean[] inGram = {igOk && igv.contains("ga"), igOk && igv.contains("fa")};
     int rows = B * h, e = blockElements(), gg = gramGrid(rows);
     long dump = (long) rows * 8 * m * 2;
     CudaStream s = device.stream();
@@ -194,7 +204,7 @@ final class PackedLearnedBackward implements AutoCloseable {
          DeviceBuffer dpq = sync && fusedPq ? device.alloc(16L * h * m) : null;
          DeviceBuffer part2 = sync && streams == 2 ? device.alloc(partBytes) : null) {
       run(u, dy, B, du, dk, dD, pq, d, blocks, prep, convPrepAdj, convPqAdj, direct, staged, fusedPq, phases, cachedAdj, sync, dkg, grama,
-          streams == 2 && du != dy && du != u ? side : null, sideDk, sideGram, saved, sync ? part2 : kPart2,   // du in place of u / dy: one stream
+          streams == 2 && du != dy && du != u ? side : null, sideDk, sideGram, new boolean[] {inGram[0] && !saved, inGram[1]}, saved, sync ? part2 : kPart2,   // du in place of u / dy: one stream
           sync ? fd : kFd, sync ? ad : kAd, sync ? ins : kIns, sync ? part : kPart, sync ? g : kG,
           cachedAdj ? null : sync ? adjBlocks : kAdjBlocks, cachedAdj ? convPrepAdj : sync ? prepAdj : kPrepAdj,
           cachedAdj ? convPqAdj : sync ? pqAdj : kPqAdj, sync ? raw : kRaw, sync ? dpq : kDpq);
@@ -236,7 +246,7 @@ final class PackedLearnedBackward implements AutoCloseable {
 
   private void run(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD, DeviceBuffer pq, DeviceBuffer d,
       DeviceBuffer blocks, DeviceBuffer prep, DeviceBuffer convPrepAdj, DeviceBuffer convPqAdj, boolean direct, boolean staged, boolean fusedPq,
-      boolean phases, boolean cachedAdj, boolean sync, int dkg, String grama, CudaStream s2, boolean sideDk, boolean[] sideGram, boolean saved, DeviceBuffer part2, DeviceBuffer fd, DeviceBuffer ad, DeviceBuffer ins,
+      boolean phases, boolean cachedAdj, boolean sync, int dkg, String grama, CudaStream s2, boolean sideDk, boolean[] sideGram, boolean[] inGram, boolean saved, DeviceBuffer part2, DeviceBuffer fd, DeviceBuffer ad, DeviceBuffer ins,
       DeviceBuffer part, DeviceBuffer g, DeviceBuffer adjBlocks, DeviceBuffer prepAdj, DeviceBuffer pqAdj, DeviceBuffer raw, DeviceBuffer dpq) {
     int rows = B * h, e = blockElements(), gg = gramGrid(rows);
     boolean anySideGram = s2 != null && (sideGram[1] || sideGram[2] || sideGram[3]);
@@ -263,14 +273,19 @@ final class PackedLearnedBackward implements AutoCloseable {
       // the two dumping chains (one row per unit; 16 warps, 12 at 16 x 32; persistent blocks)
       int warps = chainWarps(), gx = Math.min(device.smCount(), h), smem = PackedLearnedConv.smem(n1, n2, warps, 1, 0, sr);
       String chain = "lpkb_chain_" + io.tag() + "_" + n1 + "x" + n2, st = (staged ? "s" : "") + (sr == 32 ? "32" : "");
-      if (!saved) mb.kernel(chain + "_f" + st).launch(s, gx, 1, 32 * warps, smem, u, pq, d, prep, none, B, h, l, fd, insArg, 0, none, none);
+      // inGram (pkbwd4): + per warp a raw stage and its [Re | Im] rows of the other operand (4 x 16 (2 N2 + 8) bytes)
+      int smemG = smem + warps * 4 * 16 * (2 * n2 + 8);
+      if (!saved && inGram[0]) {   // dGa in the forward chain (dy the other operand), its partials reduced at once
+        mb.kernel(chain + "_fsg").launch(s, gx, 1, 32 * warps, smemG, u, pq, d, prep, none, B, h, l, fd, dy, part);
+        mg.kernel("lbt_gram_reduce2").launch(s, (n1 * n1 + 31) / 32, 1, 256, 0, part, gx, n1 * n1, 1f, raw, n1 * n1 + 2 * n2 * n2);
+      } else if (!saved) mb.kernel(chain + "_f" + st).launch(s, gx, 1, 32 * warps, smem, u, pq, d, prep, none, B, h, l, fd, insArg, 0, none, none);
       // the side stream: dGa (pack(dy) and the forward chain's X3; without direct pack(dy) is the adjoint chain's ins dump,
       // so the fork comes after that chain) and dD (u, dy), then the join event
       Runnable fork = () -> {
         device.makeCurrent();
         Check.cu(JCudaDriver.cuEventRecord(evFork, s.cu()), "cuEventRecord", "device " + device.index());
         Check.cu(JCudaDriver.cuStreamWaitEvent(s2.cu(), evFork, 0), "cuStreamWaitEvent", "device " + device.index());
-        gram(0, s2, part2, mb, mg, u, dy, fd, ad, ins, raw, direct, grama, rows, gg, none, x -> { });
+        if (!inGram[0]) gram(0, s2, part2, mb, mg, u, dy, fd, ad, ins, raw, direct, grama, rows, gg, none, x -> { });
         mg.kernel("lbt_dkp3_" + io.tag()).launch(s2, h, 1, 256, 0, none, none, u, dy, none, dD, B, h, l, 0, n2, 1f);
         if (!sideDk && !anySideGram) {
           device.makeCurrent();
@@ -281,8 +296,12 @@ final class PackedLearnedBackward implements AutoCloseable {
       mark.accept("chainF");
       // fusedPq: + the dP / dQ planes (16 M bytes) and per unit two prefetch buffers of the forward slot 1 (8 M bytes)
       int smemA = smem + (fusedPq ? 16 * m + warps / (n1 / 16) * 8 * m : 0);
-      mb.kernel(chain + "_a" + st + (fusedPq ? "k" : "")).launch(s, gx, 1, 32 * warps, smemA, dy, pqAdj, d, prepAdj, du, B, h, l, ad, insArg, 1,
-          fd, fusedPq ? dpq : none);
+      if (inGram[1]) {   // dFa in the adjoint chain (u the other operand), its partials reduced at once
+        mb.kernel(chain + "_asg").launch(s, gx, 1, 32 * warps, smemG, dy, pqAdj, d, prepAdj, du, B, h, l, ad, u, part);
+        mg.kernel("lbt_gram_reduce2").launch(s, (n1 * n1 + 31) / 32, 1, 256, 0, part, gx, n1 * n1, 1f, raw, 0);
+      } else
+        mb.kernel(chain + "_a" + st + (fusedPq ? "k" : "")).launch(s, gx, 1, 32 * warps, smemA, dy, pqAdj, d, prepAdj, du, B, h, l, ad, insArg, 1,
+            fd, fusedPq ? dpq : none);
       if (s2 != null && !direct) fork.run();
       // dP, dQ -> dK (natural order, zeros above M) -> dk by lbt_taps' inverse FFT at N1 = N, N2 = 1 (position = frequency)
       float invM = 1f / m;
@@ -303,7 +322,7 @@ final class PackedLearnedBackward implements AutoCloseable {
         Check.cu(JCudaDriver.cuEventRecord(evFork, s.cu()), "cuEventRecord", "device " + device.index());
         Check.cu(JCudaDriver.cuStreamWaitEvent(s2.cu(), evFork, 0), "cuStreamWaitEvent", "device " + device.index());
         if (sideDk) dkTaps.accept(s2);
-        for (int i = 1; i < 4; i++) if (sideGram[i]) gram(i, s2, part2, mb, mg, u, dy, fd, ad, ins, raw, direct, grama, rows, gg, none, x -> { });
+        for (int i = 1; i < 4; i++) if (sideGram[i] && !(i == 1 && inGram[1])) gram(i, s2, part2, mb, mg, u, dy, fd, ad, ins, raw, direct, grama, rows, gg, none, x -> { });
         device.makeCurrent();
         Check.cu(JCudaDriver.cuEventRecord(evJoin, s2.cu()), "cuEventRecord", "device " + device.index());
       }
@@ -311,6 +330,7 @@ final class PackedLearnedBackward implements AutoCloseable {
       // block gradients (streams = 2: dGa on the side stream)
       for (int i = s2 != null ? 1 : 0; i < 4; i++) {
         if (s2 != null && sideGram[i]) continue;   // on the side stream
+        if (i < 2 && inGram[i]) continue;   // summed in its chain
         gram(i, s, part, mb, mg, u, dy, fd, ad, ins, raw, direct, grama, rows, gg, none, mark);
         mark.accept("red" + GRAM_NAMES[i].substring(4));   // the Gram kernel, then its lbt_gram_reduce2
       }
@@ -333,7 +353,7 @@ final class PackedLearnedBackward implements AutoCloseable {
       if (ev != null) {
         var sb = new StringBuilder("packed bwd phases (ms) B=" + B + " H=" + h + " L=" + l + " direct=" + direct + " staged=" + staged
             + " fusedPq=" + fusedPq + " grama=" + grama + " cachedAdj=" + cachedAdj + " sync=" + sync + " dkg=" + dkg + " streams=" + (s2 != null ? 2 : 1) + " sideDk=" + sideDk + " saved=" + saved
-            + " gramsm=" + gramPerSm + " gbsm=" + gbPerSm + " sideGrams=" + java.util.Arrays.toString(sideGram) + ":");
+            + " gramsm=" + gramPerSm + " gbsm=" + gbPerSm + " sideGrams=" + java.util.Arrays.toString(sideGram) + " inGram=" + java.util.Arrays.toString(inGram) + ":");
         for (int i = 1; i < ne[0]; i++) sb.append(String.format(" %s %.4f", names[i], ev[i].elapsedSince(ev[i - 1])));
         sb.append(String.format(" total %.4f", ev[ne[0] - 1].elapsedSince(ev[0])));
         System.out.println(sb);

@@ -15,19 +15,23 @@ DEV=${DEV:-.device/pkbwd4}
 LS=${LS:-512,256}
 PLS=${PLS:-$LS}
 ORDER=${ORDER:-fb,packed,packed:ingram=ga/fa,packed:ingram=fa,packed:savefwd=true,packed:savefwd=true+ingram=ga/fa}
-# s1: this ORDER; then the modes' quick subset with -Dlongconv4j.pk.bwd.ingram=ga/fa for every route (MODESIG=1)
+# s1: ORDER=fb,packed,packed:ingram=ga/fa,packed:ingram=fa,packed:savefwd=true,packed:savefwd=true+ingram=ga/fa (ingram's
+#     default none then); after the tests the modes' quick subset with -Dlongconv4j.pk.bwd.ingram=ga/fa on every route
+# s2 (ingram's default ga/fa): PHASES=0 MODESIG_V=none TOPTS=-Dlongconv4j.pk.test.modes=quick
+#     TESTCLS='.*(PackedLearnedBackwardGpuTest|PackedLearnedModesGpuTest|PackedLearnedOpGpuTest)'
+#     ORDER=fb,packed,packed:ingram=none,packed:savefwd=true,packed:savefwd=true+ingram=none
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw,power.limit,temperature.gpu --format=csv; date -u; } \
   > "$out/gpu.txt" 2>&1; cat "$out/gpu.txt"
 if [ "${TESTS:-1}" != 0 ]; then
   echo "== gpu tests"; date -u
-  timeout ${TEST_S:-150} $DEV/run-tests --include-tag gpu --include-classname "${TESTCLS:-.*PackedLearnedBackwardGpuTest}" --disable-ansi-colors \
+  JAVA_OPTS="${TOPTS:-}" timeout ${TEST_S:-150} $DEV/run-tests --include-tag gpu --include-classname "${TESTCLS:-.*PackedLearnedBackwardGpuTest}" --disable-ansi-colors \
     > "$out/tests.txt" 2>&1
   echo "tests exit $?"; grep -E "tests (successful|failed|aborted|skipped|found)|✘|FAILED route" "$out/tests.txt" | cut -c1-300 | head -40
   grep -E "rel err" "$out/tests.txt" | awk '{for(i=1;i<=NF;i++) if($i=="err") print $(i+1), $0}' | sort -g | tail -${SHOW:-12} | cut -c1-200
 fi
 if [ "${MODESIG:-1}" != 0 ]; then   # the modes' quick subset (bidirectional, circular) with the in-chain Grams on every route
-  echo "== modes quick with ingram=ga/fa"; date -u
-  JAVA_OPTS="-Dlongconv4j.pk.test.modes=quick -Dlongconv4j.pk.bwd.ingram=ga/fa" timeout ${MODES_S:-90} $DEV/run-tests --include-tag gpu \
+  echo "== modes quick with ingram=${MODESIG_V:-ga/fa}"; date -u
+  JAVA_OPTS="-Dlongconv4j.pk.test.modes=quick -Dlongconv4j.pk.bwd.ingram=${MODESIG_V:-ga/fa}" timeout ${MODES_S:-90} $DEV/run-tests --include-tag gpu \
     --include-classname ".*PackedLearnedModesGpuTest" --disable-ansi-colors > "$out/modes-ingram.txt" 2>&1
   echo "modes exit $?"; grep -E "tests (successful|failed|aborted|skipped|found)|✘" "$out/modes-ingram.txt" | cut -c1-300 | head -20
 fi

@@ -19,6 +19,9 @@
 //   and dk (lbt_taps)
 // The Grams, their reductions, dD (lbt_dkp3 with N1 = 0) and the inverse DFT of dK (lbt_taps at N1 = N, N2 = 1: natural
 // order) are learned_tc_bwd.cu's kernels, launched from Java.
+// Session 13, helper pkbwd4 (N1 = 16; PackedLearnedBackward's ingram, the default there): dGa summed in the forward chain
+// and dFa in the adjoint chain (lpkb_chain_*_fsg / _asg, GR below: the other operand's packed row staged per row, the
+// form-B Gram with the chain's slot 3 in shared memory, slot 3 not dumped; per-block partials for lbt_gram_reduce2).
 #include <type_traits>
 #define LPK_NO_INSTANCES
 #include "learned_pk.cu"

@@ -31,6 +31,11 @@ import jcuda.driver.JCudaDriver;
  * (H, Lk) half (taps1 &gt; 0). Circular at 32 x 32 (L = N = 2048, sr = 32): the chains {@code lpkb_chain_*_32x32_fs32 /
  * as32} (x stage of all 32 rows of A, 12 warps), on the ins route (direct off: lpkb_gram_b takes 16 packed rows; the
  * Grams dGa / dFa by lbt_gram on the chains' ins dumps, every row written), staged dumps, fusedPq off.
+ * Session 13, helper pkbwd4 ({@code ingram}, default {@code ga/fa} at N1 = 16; {@code none} is the former route): dGa
+ * summed in the forward chain ({@code lpkb_chain_*_fsg}: pack(dy) staged per row, its Gram with X3 in the chain) and dFa
+ * in the adjoint chain ({@code _asg}: pack(u) with dB), slot 3 (X3, dB) not dumped, the chains' per-block partials
+ * reduced by {@code lbt_gram_reduce2} right after each chain: two Gram passes, 2 x 16 B H M bytes of dump stores and their
+ * reads fewer. A forwardForBackward's saved dumps keep dGa on lpkb_gram_b.
  */
 final class PackedLearnedBackward implements AutoCloseable {
   private static final String MODULE = "learned_pk_bwd", MODULE_FWD = "learned_pk", MODULE_GRAM = "learned_tc_bwd";
@@ -177,8 +182,11 @@ final class PackedLearnedBackward implements AutoCloseable {
     // '/'): dGa summed in the forward chain (lpkb_chain_*_fsg: pack(dy) staged per row, the Gram with X3 in the chain;
     // not with a forwardForBackward's saved dumps, whose dGa takes lpkb_gram_b), dFa in the adjoint chain (_asg: pack(u)
     // with dB); slot 3 of those chains not dumped; the chain's per-block partials reduced by lbt_gram_reduce2. N1 = 16 on
-    // the direct, staged route without fusedpq only (elsewhere ignored: the Grams as before)
-    String igv = System.getProperty("longconv4j.pk.bwd.ingram", "none");
+    // the direct, staged route without fusedpq only (elsewhere ignored: the Grams as before). Default ga/fa since pkbwd4's
+    // sitting s1 (bench-runs/pkbwd4/s1, both orders; fwd+bwd 512 0.678 / 0.666 ms against none's 0.736 / 0.732, 256 0.412 /
+    // 0.410 against 0.438 / 0.431; bwd 0.585 / 0.580 against 0.645 / 0.630 and 0.365 / 0.360 against 0.389 / 0.378; ingram=fa
+    // alone in between: 0.684 / 0.686, 0.415 / 0.411)
+    String igv = System.getProperty("longconv4j.pk.bwd.ingram", "ga/fa");
     if (!igv.matches("none|(ga|fa)(/(ga|fa))*"))
       throw new IllegalArgumentException("longconv4j.pk.bwd.ingram: none or ga / fa joined by '/', got " + igv);
     boolean igOk = n1 == 16 && sr == 16 && direct && staged && !fusedPq;

@@ -64,7 +64,8 @@ class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
    * defaults set explicitly (at 32 x 32 too, where they are a candidate); helper pkbwd4's in-chain Grams (ingram: dGa in
    * the forward chain, dFa in the adjoint chain; N1 = 16, ignored at 32 x 32): both, each alone (fa on one stream), with the
    * closing synchronisation, with fa / gb / fb on the side stream (fa then in the chain), with forwardForBackward (dGa by
-   * lpkb_gram_b on the saved dumps), with fusedpq (ingram ignored); then all defaults. The raw block gradients are NaN-poisoned before every call (longconv4j.pk.bwd.poison).
+   * lpkb_gram_b on the saved dumps), with fusedpq (ingram ignored), and ingram=none (the slow twin since ga/fa became the
+   * default, rows above with "-" in that column run the default) alone and with forwardForBackward; then all defaults. The raw block gradients are NaN-poisoned before every call (longconv4j.pk.bwd.poison).
    */
   private static final String[][] ROUTES = {{"false", "false", "false", "-", "false", "true", "1", "1", "-", "-", "-", "-", "-", "-"},
       {"true", "true", "false", "-", "false", "true", "1", "1", "-", "-", "-", "-", "-", "-"},
@@ -91,6 +92,8 @@ class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
       {"-", "-", "-", "-", "-", "-", "-", "-", "true", "-", "-", "fa/gb/fb", "fa", "-"},
       {"-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "ga/fa", "save"},
       {"-", "-", "true", "-", "-", "-", "-", "-", "-", "-", "-", "-", "ga/fa", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "none", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "none", "save"},
       {"-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"}};
 
   static Stream<Arguments> cases() {

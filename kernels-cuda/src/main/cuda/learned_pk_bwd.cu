@@ -19,6 +19,9 @@
 //   and dk (lbt_taps)
 // The Grams, their reductions, dD (lbt_dkp3 with N1 = 0) and the inverse DFT of dK (lbt_taps at N1 = N, N2 = 1: natural
 // order) are learned_tc_bwd.cu's kernels, launched from Java.
+// Session 13, helper pkbwd4 (N1 = 16; PackedLearnedBackward's ingram, the default there): dGa summed in the forward chain
+// and dFa in the adjoint chain (lpkb_chain_*_fsg / _asg, GR below: the other operand's packed row staged per row, the
+// form-B Gram with the chain's slot 3 in shared memory, slot 3 not dumped; per-block partials for lbt_gram_reduce2).
 #include <type_traits>
 #define LPK_NO_INSTANCES
 #include "learned_pk.cu"
@@ -41,7 +44,8 @@ __device__ __forceinline__ int lpkb_rho_inv(int k1, int N1) {
 // shared memory: the partner rows i ^ 8 (i itself for tile rows 0 and 8: k1 = 0, N1 / 2) lie in the same 16-row tile) and
 // adds C conj(C_fwd) and C C_fwd[s] into ka (four planes of M floats: Re dP, Im dP, Re dQ, Im dQ) by shared-memory
 // atomics (the block's pairs share it: the sums' order varies from run to run). Slot 1 is then not dumped.
-template <bool BF16, int N1, int N2, bool OUT, bool ST, bool KF = false, int SR = 16>
+// D3 = false (helper pkbwd4's in-chain Grams): slot 3 (X3 / dB) not dumped (its Gram is summed in the chain).
+template <bool BF16, int N1, int N2, bool OUT, bool ST, bool KF = false, int SR = 16, bool D3 = true>
 __device__ __forceinline__ void lpkb_steps(const uint16_t* xs, int half, const uint16_t* sb, const float4* pq, const float2* tws,
                                            uint16_t* Xh, uint16_t* __restrict__ d, const uint16_t* fc = nullptr, float* ka = nullptr) {
   static_assert(!KF || ST, "KF needs the staged dumps");
@@ -268,7 +272,46 @@ __device__ __forceinline__ void lpkb_steps(const uint16_t* xs, int half, const u
       }
   }
   __syncwarp();
-  if constexpr (ST) dump_rows<16, N2>(Xh, d3 + r0 * RS);   // X3 (step 4 reads Xh after the pair barrier)
+  if constexpr (ST && D3) dump_rows<16, N2>(Xh, d3 + r0 * RS);   // X3 (step 4 reads Xh after the pair barrier)
+}
+
+// Helper pkbwd4: one row's form-B Gram in the warp (N1 = 16: one 16 x 16 complex unit; lpkb_gram_b's MMAs with i0 = j0 =
+// 0), added into acc (acc[0..1]: Re of the two n8 tiles, acc[2..3]: Im). Gr: the packed row staged raw (16 rows of 2 N2
+// interleaved values, stride 2 N2 + 8), deinterleaved into Ge's [Re | Im] rows; Xh: slot 3 of the row ([Re | Im] rows,
+// stride Lo::SX = 2 N2 + 8). LX: L = the packed row, R = Xh (dGa); else L = Xh, R = the packed row (dFa).
+template <bool BF16, int N2, bool LX>
+__device__ __forceinline__ void lpkb_row_gram(const uint16_t* Gr, uint16_t* Ge, const uint16_t* Xh, float (*acc)[4]) {
+  constexpr int SX = 2 * N2 + 8, CPR = 2 * N2 / 8, KT = N2 / 16;
+  const int lane = threadIdx.x & 31, lr = lane & 7, lm = lane >> 3;
+#pragma unroll
+  for (int i = lane; i < 16 * CPR; i += 32) {
+    const int r = i / CPR, c = 8 * (i - r * CPR);
+    const uint4 v = *reinterpret_cast<const uint4*>(Gr + r * SX + c);
+    uint16_t* d = Ge + r * SX + c / 2;
+    *reinterpret_cast<uint2*>(d) = make_uint2(__byte_perm(v.x, v.y, 0x5410), __byte_perm(v.z, v.w, 0x5410));
+    *reinterpret_cast<uint2*>(d + N2) = make_uint2(__byte_perm(v.x, v.y, 0x7632), __byte_perm(v.z, v.w, 0x7632));
+  }
+  __syncwarp();
+  const uint16_t *Lc = LX ? Ge : Xh, *Rc = LX ? Xh : Ge;
+#pragma unroll
+  for (int kk = 0; kk < KT; ++kk) {
+    uint32_t ar[4], ai[4], br[4], bi[4];
+    const uint16_t* pa = Lc + ((lm & 1) * 8 + lr) * SX + 16 * kk + (lm >> 1) * 8;
+    ldsm_x4(ar, pa);
+    ldsm_x4(ai, pa + N2);
+    const uint16_t* pb = Rc + ((lm >> 1) * 8 + lr) * SX + 16 * kk + (lm & 1) * 8;
+    ldsm_x4(br, pb);
+    ldsm_x4(bi, pb + N2);
+    const uint32_t nbi[4] = {bi[0] ^ SIGN2, bi[1] ^ SIGN2, bi[2] ^ SIGN2, bi[3] ^ SIGN2};
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      mma16816<BF16>(acc[j], ar, br[2 * j], br[2 * j + 1]);
+      mma16816<BF16>(acc[j], ai, bi[2 * j], bi[2 * j + 1]);
+      mma16816<BF16>(acc[2 + j], ai, br[2 * j], br[2 * j + 1]);
+      mma16816<BF16>(acc[2 + j], ar, nbi[2 * j], nbi[2 * j + 1]);
+    }
+  }
+  __syncwarp();   // Ge and Gr free for the next row
 }
 
 // Channel h's rows (lpk_rows with NB = 1): the dumps of row r into dump + r 8M, its packed input into ins + r 8M +
@@ -283,11 +326,17 @@ __device__ __forceinline__ void lpkb_fc_async(const uint16_t* src, uint16_t* dst
   asm volatile("cp.async.commit_group;\n" ::: "memory");
 }
 
-template <typename IO, bool BF16, int N1, int N2, bool OUT, bool ST, bool KF = false, int SR = 16>
+// GR (helper pkbwd4, N1 = 16 only: one warp per row, kt = 1): the form-B Gram of slot 3 with the packed row of xo summed
+// in the chain (lpkb_row_gram) into the warp's accumulators ga (re) / gi (im), slot 3 not dumped; gbuf: per warp a raw x
+// stage and its [Re | Im] rows (2 XST 16-bit values). GR 1: dGa = sum pack(xo) X3^H (the forward chain, xo = dy);
+// GR 2: dFa = sum dB pack(xo)^H (the adjoint chain, xo = u).
+template <typename IO, bool BF16, int N1, int N2, bool OUT, bool ST, bool KF = false, int SR = 16, int GR = 0>
 __device__ void lpkb_rows(const IO* __restrict__ x, IO* __restrict__ out, const float* __restrict__ D, int B, int H, int L,
                           uint16_t* bufs, const uint16_t* sb, const float4* pq, const float2* twi, int h,
                           uint16_t* __restrict__ dump, uint16_t* __restrict__ ins, int inslot,
-                          const uint16_t* __restrict__ fdump = nullptr, uint16_t* fcb = nullptr, float* ka = nullptr) {
+                          const uint16_t* __restrict__ fdump = nullptr, uint16_t* fcb = nullptr, float* ka = nullptr,
+                          const IO* __restrict__ xo = nullptr, uint16_t* gbuf = nullptr, float (*gacc)[4] = nullptr) {
+  static_assert(GR == 0 || (N1 == 16 && SR == 16 && ST && !KF), "in-chain Grams: N1 = 16, staged, no fused dP / dQ");
   using Lo = LbtLayout<N1, N2>;
   using Lp = LpkLayout<N1, N2, SR>;
   constexpr int WPR = N1 / 16, XST = Lp::XST, XB = Lp::XB, XS = Lp::XS, M = N1 * N2;
@@ -315,6 +364,8 @@ __device__ void lpkb_rows(const IO* __restrict__ x, IO* __restrict__ out, const 
     if constexpr (WPR == 2) asm volatile("bar.sync %0, 64;\n" :: "r"(1 + pair) : "memory");
     else __syncwarp();
     const int bn = b + R;
+    if constexpr (GR != 0)   // the other operand's row into the warp's raw stage (its own group, before the next x's)
+      if (vec) lpk_stage_async<N2, WPR, IO>(xo + row * L, gbuf + pair * 2 * XST, L, kt, half);
     if (KF && bn < B) lpkb_fc_async<N1, N2, WPR>(fdump + ((size_t)bn * H + h) * 8 * M + 2 * M, F0 + ((it & 1) ^ 1) * FCE, half);
     if (vec && bn < B) lpk_stage_async<N2, WPR, IO>(x + ((size_t)bn * H + h) * L, Sn, L, kt, half);
     if (ins != nullptr) {   // the packed input as [Re | Im] rows (the stage's 16 kt rows; the rest of the slot unwritten)
@@ -326,8 +377,23 @@ __device__ void lpkb_rows(const IO* __restrict__ x, IO* __restrict__ out, const 
         di[r * 2 * N2 + N2 + c] = (uint16_t)(v >> 16);
       }
     }
-    lpkb_steps<BF16, N1, N2, OUT, ST, KF, SR>(Sc, half, sb, pq, twi + half * 10 * 32 + lane, X + 16 * half * Lo::SX, dump + row * 8 * M,
+    lpkb_steps<BF16, N1, N2, OUT, ST, KF, SR, GR == 0>(Sc, half, sb, pq, twi + half * 10 * 32 + lane, X + 16 * half * Lo::SX, dump + row * 8 * M,
                                           KF ? F0 + (it & 1) * FCE : nullptr, ka);
+    if constexpr (GR != 0) {
+      uint16_t *Gr = gbuf + pair * 2 * XST, *Ge = Gr + XST;
+      if (vec) {
+        if (vec && bn < B) asm volatile("cp.async.wait_group 1;\n" ::: "memory");   // the next x's group may stay in flight
+        else asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+      } else {
+        const IO* xr = xo + row * L;
+        for (int i = lane; i < 16 * 2 * N2; i += 32) {
+          const int r = i / (2 * N2), c = i - r * 2 * N2;
+          st(reinterpret_cast<IO*>(Gr) + r * XS + c, i < L ? ld(xr + i) : 0.f);
+        }
+      }
+      __syncwarp();
+      lpkb_row_gram<BF16, N2, GR == 1>(Gr, Ge, X, gacc);
+    }
     if constexpr (WPR == 2) asm volatile("bar.sync %0, 64;\n" :: "r"(1 + pair) : "memory");
     else __syncwarp();
     if constexpr (OUT) {
@@ -343,11 +409,14 @@ __device__ void lpkb_rows(const IO* __restrict__ x, IO* __restrict__ out, const 
 // KF: after the pairs' buffers, ka (4 M floats) and per pair two fc buffers (2 N1 2 N2 16-bit values): dynamic smem
 // + 16 M + W / WPR * 8 N1 N2 bytes (PackedLearnedBackward); dpq (H, M) float4 {Re dP, Im dP, Re dQ, Im dQ} in tile
 // order, unscaled, written per channel.
-template <typename IO, bool BF16, int N1, int N2, bool OUT, bool ST, bool KF = false, int SR = 16>
+// GR (helper pkbwd4; lpkb_rows): after the pairs' buffers, per warp 2 XST 16-bit values (dynamic smem + W 4 16 (2 N2 + 8)
+// bytes); the warps' accumulators summed at the end into part[blockIdx.x] ((gridDim.x, N1, N1) float2, lbt_gram_reduce2's
+// partials; dGa's columns / dFa's rows in rho order, as lpkb_gram_b's).
+template <typename IO, bool BF16, int N1, int N2, bool OUT, bool ST, bool KF = false, int SR = 16, int GR = 0>
 __device__ void lpkb_chain(const IO* __restrict__ x, const float4* __restrict__ pq, const float* __restrict__ D,
                            const uint16_t* __restrict__ pb, IO* __restrict__ out, int B, int H, int L, uint16_t* __restrict__ dump,
                            uint16_t* __restrict__ ins, int inslot, const uint16_t* __restrict__ fdump = nullptr,
-                           float4* __restrict__ dpq = nullptr) {
+                           float4* __restrict__ dpq = nullptr, const IO* __restrict__ xo = nullptr, float2* __restrict__ part = nullptr) {
   using Lo = LbtLayout<N1, N2>;
   using Lp = LpkLayout<N1, N2, SR>;
   constexpr int M = Lp::M;
@@ -359,6 +428,12 @@ __device__ void lpkb_chain(const IO* __restrict__ x, const float4* __restrict__ 
   const int units = blockDim.x / (32 * (N1 / 16));
   float* ka = KF ? reinterpret_cast<float*>(smraw + Lp::FIXED_BYTES + 2 * units * (Lp::XB + 2 * Lp::XST)) : nullptr;
   uint16_t* fcb = KF ? reinterpret_cast<uint16_t*>(ka + 4 * M) : nullptr;
+  uint16_t* gbuf = GR != 0 ? bufs + units * (Lp::XB + 2 * Lp::XST) : nullptr;
+  float gacc[4][4];
+#pragma unroll
+  for (int j = 0; j < 4; ++j)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) gacc[j][e] = 0.f;
   {
     const int n[8] = {N1, N1, N2, N2, N2, N2, N1, N1};
     int src = 0, dst = 0;
@@ -393,10 +468,28 @@ __device__ void lpkb_chain(const IO* __restrict__ x, const float4* __restrict__ 
     if constexpr (KF)
       for (int i = threadIdx.x; i < 4 * M; i += blockDim.x) ka[i] = 0.f;
     __syncthreads();
-    lpkb_rows<IO, BF16, N1, N2, OUT, ST, KF, SR>(x, out, D, B, H, L, bufs, sb, spq, twi, hh, dump, ins, inslot, fdump, fcb, ka);
+    lpkb_rows<IO, BF16, N1, N2, OUT, ST, KF, SR, GR>(x, out, D, B, H, L, bufs, sb, spq, twi, hh, dump, ins, inslot, fdump, fcb, ka,
+                                                 xo, gbuf, gacc);
     if constexpr (KF) {
       __syncthreads();
       for (int i = threadIdx.x; i < M; i += blockDim.x) dpq[(size_t)hh * M + i] = make_float4(ka[i], ka[M + i], ka[2 * M + i], ka[3 * M + i]);
+    }
+  }
+  if constexpr (GR != 0) {   // the warps' accumulators summed in warp order (the row buffers reused: 2 KB per warp)
+    asm volatile("cp.async.wait_all;\n" ::: "memory");
+    __syncthreads();
+    float* red = reinterpret_cast<float*>(bufs);   // [warp][16 values][32 lanes]
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, W = blockDim.x >> 5;
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) red[(warp * 16 + 4 * j + e) * 32 + lane] = gacc[j][e];
+    __syncthreads();
+    for (int q = threadIdx.x; q < 8 * 32; q += blockDim.x) {   // q = (j e) 32 + lane: entry (i, c) of the 16 x 16 unit
+      const int v = q >> 5, ln = q & 31, j = v >> 2, e = v & 3, i = (ln >> 2) + 8 * (e >> 1), c = 8 * j + 2 * (ln & 3) + (e & 1);
+      float sr = 0.f, si = 0.f;
+      for (int w = 0; w < W; ++w) { sr += red[(w * 16 + v) * 32 + ln]; si += red[(w * 16 + 8 + v) * 32 + ln]; }
+      part[(size_t)blockIdx.x * N1 * N1 + i * N1 + c] = make_float2(sr, si);
     }
   }
 }
@@ -732,6 +825,20 @@ __device__ void lpkb_gram_b(const IO* __restrict__ x, const uint16_t* __restrict
   }
 LPKB_TYPE(bf16, __nv_bfloat16, true)
 LPKB_TYPE(f16, __half, false)
+// Session 13, helper pkbwd4: the N1 = 16 chains with their slot-3 Gram summed in the chain (GR; staged dumps, slot 3 not
+// dumped): fsg the forward chain with dGa (xo = dy), asg the adjoint chain with dFa (xo = u); part: lbt_gram_reduce2's
+// (gridDim.x, 16, 16) float2 partials. Warps as the other chains (16 at 16 x 16, 12 at 16 x 32).
+#define LPKB_CHAING(SUF, IO, BF, N2, OUT, GR, NAME, MAXT)                                                              \
+  extern "C" __global__ void __launch_bounds__(MAXT, 1) lpkb_chain_##SUF##_16x##N2##_##NAME(const IO* __restrict__ x,  \
+      const float4* __restrict__ pq, const float* __restrict__ D, const uint16_t* __restrict__ pb, IO* __restrict__ out, \
+      int B, int H, int L, uint16_t* __restrict__ dump, const IO* __restrict__ xo, float2* __restrict__ part) {         \
+    lpkb_chain<IO, BF, 16, N2, OUT, true, false, 16, GR>(x, pq, D, pb, out, B, H, L, dump, nullptr, 0, nullptr, nullptr, xo, part); \
+  }
+#define LPKB_CHAINGT(SUF, IO, BF)                                                                                     \
+  LPKB_CHAING(SUF, IO, BF, 16, false, 1, fsg, 512) LPKB_CHAING(SUF, IO, BF, 16, true, 2, asg, 512)                   \
+  LPKB_CHAING(SUF, IO, BF, 32, false, 1, fsg, 384) LPKB_CHAING(SUF, IO, BF, 32, true, 2, asg, 384)
+LPKB_CHAINGT(bf16, __nv_bfloat16, true)
+LPKB_CHAINGT(f16, __half, false)
 // Session 13, helper pkmode: circular at 32 x 32 (L = N = 2048): the chains with the 32-row x stage (SR = 32; staged
 // dumps, no fused dP / dQ), 12 warps (one row per pair, 384 threads: registers for step 1's second k16 block), suffix
 // fs32 / as32; PackedLearnedBackward runs them on the ins route (lbt_gram on the ins dumps: lpkb_gram_b takes 16 rows).

@@ -31,6 +31,11 @@ import jcuda.driver.JCudaDriver;
  * (H, Lk) half (taps1 &gt; 0). Circular at 32 x 32 (L = N = 2048, sr = 32): the chains {@code lpkb_chain_*_32x32_fs32 /
  * as32} (x stage of all 32 rows of A, 12 warps), on the ins route (direct off: lpkb_gram_b takes 16 packed rows; the
  * Grams dGa / dFa by lbt_gram on the chains' ins dumps, every row written), staged dumps, fusedPq off.
+ * Session 13, helper pkbwd4 ({@code ingram}, default {@code ga/fa} at N1 = 16; {@code none} is the former route): dGa
+ * summed in the forward chain ({@code lpkb_chain_*_fsg}: pack(dy) staged per row, its Gram with X3 in the chain) and dFa
+ * in the adjoint chain ({@code _asg}: pack(u) with dB), slot 3 (X3, dB) not dumped, the chains' per-block partials
+ * reduced by {@code lbt_gram_reduce2} right after each chain: two Gram passes, 2 x 16 B H M bytes of dump stores and their
+ * reads fewer. A forwardForBackward's saved dumps keep dGa on lpkb_gram_b.
  */
 final class PackedLearnedBackward implements AutoCloseable {
   private static final String MODULE = "learned_pk_bwd", MODULE_FWD = "learned_pk", MODULE_GRAM = "learned_tc_bwd";
@@ -173,6 +178,19 @@ final class PackedLearnedBackward implements AutoCloseable {
       throw new IllegalArgumentException("longconv4j.pk.bwd.sidegrams: none or fa / gb / fb joined by '/', got " + sgv);
     boolean[] sideGram = new boolean[4];
     for (String x : sgv.split("/")) if (!x.equals("none")) sideGram[java.util.List.of("ga", "fa", "gb", "fb").indexOf(x)] = true;
+    // helper pkbwd4 (slow twin: ingram=none, the Grams by lpkb_gram_b after the chains): ingram (none, or ga / fa joined by
+    // '/'): dGa summed in the forward chain (lpkb_chain_*_fsg: pack(dy) staged per row, the Gram with X3 in the chain;
+    // not with a forwardForBackward's saved dumps, whose dGa takes lpkb_gram_b), dFa in the adjoint chain (_asg: pack(u)
+    // with dB); slot 3 of those chains not dumped; the chain's per-block partials reduced by lbt_gram_reduce2. N1 = 16 on
+    // the direct, staged route without fusedpq only (elsewhere ignored: the Grams as before). Default ga/fa since pkbwd4's
+    // sitting s1 (bench-runs/pkbwd4/s1, both orders; fwd+bwd 512 0.678 / 0.666 ms against none's 0.736 / 0.732, 256 0.412 /
+    // 0.410 against 0.438 / 0.431; bwd 0.585 / 0.580 against 0.645 / 0.630 and 0.365 / 0.360 against 0.389 / 0.378; ingram=fa
+    // alone in between: 0.684 / 0.686, 0.415 / 0.411)
+    String igv = System.getProperty("longconv4j.pk.bwd.ingram", "ga/fa");
+    if (!igv.matches("none|(ga|fa)(/(ga|fa))*"))
+      throw new IllegalArgumentException("longconv4j.pk.bwd.ingram: none or ga / fa joined by '/', got " + igv);
+    boolean igOk = n1 == 16 && sr == 16 && direct && staged && !fusedPq;
+    boolean[] inGram = {igOk && igv.contains("ga"), igOk && igv.contains("fa")};
     int rows = B * h, e = blockElements(), gg = gramGrid(rows);
     long dump = (long) rows * 8 * m * 2;
     CudaStream s = device.stream();
@@ -194,7 +212,7 @@ final class PackedLearnedBackward implements AutoCloseable {
          DeviceBuffer dpq = sync && fusedPq ? device.alloc(16L * h * m) : null;
          DeviceBuffer part2 = sync && streams == 2 ? device.alloc(partBytes) : null) {
       run(u, dy, B, du, dk, dD, pq, d, blocks, prep, convPrepAdj, convPqAdj, direct, staged, fusedPq, phases, cachedAdj, sync, dkg, grama,
-          streams == 2 && du != dy && du != u ? side : null, sideDk, sideGram, saved, sync ? part2 : kPart2,   // du in place of u / dy: one stream
+          streams == 2 && du != dy && du != u ? side : null, sideDk, sideGram, new boolean[] {inGram[0] && !saved, inGram[1]}, saved, sync ? part2 : kPart2,   // du in place of u / dy: one stream
           sync ? fd : kFd, sync ? ad : kAd, sync ? ins : kIns, sync ? part : kPart, sync ? g : kG,
           cachedAdj ? null : sync ? adjBlocks : kAdjBlocks, cachedAdj ? convPrepAdj : sync ? prepAdj : kPrepAdj,
           cachedAdj ? convPqAdj : sync ? pqAdj : kPqAdj, sync ? raw : kRaw, sync ? dpq : kDpq);
@@ -236,7 +254,7 @@ final class PackedLearnedBackward implements AutoCloseable {
 
   private void run(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD, DeviceBuffer pq, DeviceBuffer d,
       DeviceBuffer blocks, DeviceBuffer prep, DeviceBuffer convPrepAdj, DeviceBuffer convPqAdj, boolean direct, boolean staged, boolean fusedPq,
-      boolean phases, boolean cachedAdj, boolean sync, int dkg, String grama, CudaStream s2, boolean sideDk, boolean[] sideGram, boolean saved, DeviceBuffer part2, DeviceBuffer fd, DeviceBuffer ad, DeviceBuffer ins,
+      boolean phases, boolean cachedAdj, boolean sync, int dkg, String grama, CudaStream s2, boolean sideDk, boolean[] sideGram, boolean[] inGram, boolean saved, DeviceBuffer part2, DeviceBuffer fd, DeviceBuffer ad, DeviceBuffer ins,
       DeviceBuffer part, DeviceBuffer g, DeviceBuffer adjBlocks, DeviceBuffer prepAdj, DeviceBuffer pqAdj, DeviceBuffer raw, DeviceBuffer dpq) {
     int rows = B * h, e = blockElements(), gg = gramGrid(rows);
     boolean anySideGram = s2 != null && (sideGram[1] || sideGram[2] || sideGram[3]);
@@ -263,14 +281,19 @@ final class PackedLearnedBackward implements AutoCloseable {
       // the two dumping chains (one row per unit; 16 warps, 12 at 16 x 32; persistent blocks)
       int warps = chainWarps(), gx = Math.min(device.smCount(), h), smem = PackedLearnedConv.smem(n1, n2, warps, 1, 0, sr);
       String chain = "lpkb_chain_" + io.tag() + "_" + n1 + "x" + n2, st = (staged ? "s" : "") + (sr == 32 ? "32" : "");
-      if (!saved) mb.kernel(chain + "_f" + st).launch(s, gx, 1, 32 * warps, smem, u, pq, d, prep, none, B, h, l, fd, insArg, 0, none, none);
+      // inGram (pkbwd4): + per warp a raw stage and its [Re | Im] rows of the other operand (4 x 16 (2 N2 + 8) bytes)
+      int smemG = smem + warps * 4 * 16 * (2 * n2 + 8);
+      if (!saved && inGram[0]) {   // dGa in the forward chain (dy the other operand), its partials reduced at once
+        mb.kernel(chain + "_fsg").launch(s, gx, 1, 32 * warps, smemG, u, pq, d, prep, none, B, h, l, fd, dy, part);
+        mg.kernel("lbt_gram_reduce2").launch(s, (n1 * n1 + 31) / 32, 1, 256, 0, part, gx, n1 * n1, 1f, raw, n1 * n1 + 2 * n2 * n2);
+      } else if (!saved) mb.kernel(chain + "_f" + st).launch(s, gx, 1, 32 * warps, smem, u, pq, d, prep, none, B, h, l, fd, insArg, 0, none, none);
       // the side stream: dGa (pack(dy) and the forward chain's X3; without direct pack(dy) is the adjoint chain's ins dump,
       // so the fork comes after that chain) and dD (u, dy), then the join event
       Runnable fork = () -> {
         device.makeCurrent();
         Check.cu(JCudaDriver.cuEventRecord(evFork, s.cu()), "cuEventRecord", "device " + device.index());
         Check.cu(JCudaDriver.cuStreamWaitEvent(s2.cu(), evFork, 0), "cuStreamWaitEvent", "device " + device.index());
-        gram(0, s2, part2, mb, mg, u, dy, fd, ad, ins, raw, direct, grama, rows, gg, none, x -> { });
+        if (!inGram[0]) gram(0, s2, part2, mb, mg, u, dy, fd, ad, ins, raw, direct, grama, rows, gg, none, x -> { });
         mg.kernel("lbt_dkp3_" + io.tag()).launch(s2, h, 1, 256, 0, none, none, u, dy, none, dD, B, h, l, 0, n2, 1f);
         if (!sideDk && !anySideGram) {
           device.makeCurrent();
@@ -281,8 +304,12 @@ final class PackedLearnedBackward implements AutoCloseable {
       mark.accept("chainF");
       // fusedPq: + the dP / dQ planes (16 M bytes) and per unit two prefetch buffers of the forward slot 1 (8 M bytes)
       int smemA = smem + (fusedPq ? 16 * m + warps / (n1 / 16) * 8 * m : 0);
-      mb.kernel(chain + "_a" + st + (fusedPq ? "k" : "")).launch(s, gx, 1, 32 * warps, smemA, dy, pqAdj, d, prepAdj, du, B, h, l, ad, insArg, 1,
-          fd, fusedPq ? dpq : none);
+      if (inGram[1]) {   // dFa in the adjoint chain (u the other operand), its partials reduced at once
+        mb.kernel(chain + "_asg").launch(s, gx, 1, 32 * warps, smemG, dy, pqAdj, d, prepAdj, du, B, h, l, ad, u, part);
+        mg.kernel("lbt_gram_reduce2").launch(s, (n1 * n1 + 31) / 32, 1, 256, 0, part, gx, n1 * n1, 1f, raw, 0);
+      } else
+        mb.kernel(chain + "_a" + st + (fusedPq ? "k" : "")).launch(s, gx, 1, 32 * warps, smemA, dy, pqAdj, d, prepAdj, du, B, h, l, ad, insArg, 1,
+            fd, fusedPq ? dpq : none);
       if (s2 != null && !direct) fork.run();
       // dP, dQ -> dK (natural order, zeros above M) -> dk by lbt_taps' inverse FFT at N1 = N, N2 = 1 (position = frequency)
       float invM = 1f / m;
@@ -303,7 +330,7 @@ final class PackedLearnedBackward implements AutoCloseable {
         Check.cu(JCudaDriver.cuEventRecord(evFork, s.cu()), "cuEventRecord", "device " + device.index());
         Check.cu(JCudaDriver.cuStreamWaitEvent(s2.cu(), evFork, 0), "cuStreamWaitEvent", "device " + device.index());
         if (sideDk) dkTaps.accept(s2);
-        for (int i = 1; i < 4; i++) if (sideGram[i]) gram(i, s2, part2, mb, mg, u, dy, fd, ad, ins, raw, direct, grama, rows, gg, none, x -> { });
+        for (int i = 1; i < 4; i++) if (sideGram[i] && !(i == 1 && inGram[1])) gram(i, s2, part2, mb, mg, u, dy, fd, ad, ins, raw, direct, grama, rows, gg, none, x -> { });
         device.makeCurrent();
         Check.cu(JCudaDriver.cuEventRecord(evJoin, s2.cu()), "cuEventRecord", "device " + device.index());
       }
@@ -311,6 +338,7 @@ final class PackedLearnedBackward implements AutoCloseable {
       // block gradients (streams = 2: dGa on the side stream)
       for (int i = s2 != null ? 1 : 0; i < 4; i++) {
         if (s2 != null && sideGram[i]) continue;   // on the side stream
+        if (i < 2 && inGram[i]) continue;   // summed in its chain
         gram(i, s, part, mb, mg, u, dy, fd, ad, ins, raw, direct, grama, rows, gg, none, mark);
         mark.accept("red" + GRAM_NAMES[i].substring(4));   // the Gram kernel, then its lbt_gram_reduce2
       }
@@ -333,7 +361,7 @@ final class PackedLearnedBackward implements AutoCloseable {
       if (ev != null) {
         var sb = new StringBuilder("packed bwd phases (ms) B=" + B + " H=" + h + " L=" + l + " direct=" + direct + " staged=" + staged
             + " fusedPq=" + fusedPq + " grama=" + grama + " cachedAdj=" + cachedAdj + " sync=" + sync + " dkg=" + dkg + " streams=" + (s2 != null ? 2 : 1) + " sideDk=" + sideDk + " saved=" + saved
-            + " gramsm=" + gramPerSm + " gbsm=" + gbPerSm + " sideGrams=" + java.util.Arrays.toString(sideGram) + ":");
+            + " gramsm=" + gramPerSm + " gbsm=" + gbPerSm + " sideGrams=" + java.util.Arrays.toString(sideGram) + " inGram=" + java.util.Arrays.toString(inGram) + ":");
         for (int i = 1; i < ne[0]; i++) sb.append(String.format(" %s %.4f", names[i], ev[i].elapsedSince(ev[i - 1])));
         sb.append(String.format(" total %.4f", ev[ne[0] - 1].elapsedSince(ev[0])));
         System.out.println(sb);

@@ -43,9 +43,9 @@ class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
   private static final String[] NAMES = {"dFa", "dFb", "dGb", "dGa"};
   /** The properties of ROUTES' columns (longconv4j.pk.bwd.*). */
   private static final String[] KEYS = {"direct", "staged", "fusedpq", "grama", "cachedadj", "sync", "dkg", "streams", "sidedk",
-      "gramsm", "gbsm", "sidegrams"};
+      "gramsm", "gbsm", "sidegrams", "ingram"};
   /** ROUTES' last column: "save" runs PackedLearnedConv.forwardForBackward on u first (its y checked against lib's forward). */
-  private static final int SAVE = 12;
+  private static final int SAVE = 13;
   /**
    * {direct, staged, fusedpq, grama, cachedadj, sync, dkg, streams, sidedk} ("-": the property cleared, its default): the
    * first route of sittings s1 / s2 (ins dumps, 4-byte dump stores, lpkb_dk on the dumps) with pkbwd's host side (the
@@ -61,27 +61,40 @@ class PackedLearnedBackwardGpuTest extends CudaDeviceTest {
    * adjoint chain) with one-block-per-SM grids, with the closing synchronisation (part2 per call), with forwardForBackward
    * (s1 found the kept workspaces reallocated there, dropping the saved dumps); pkbwd2's grids and one stream for the Grams
    * (gramsm 4, gbsm 4, sidegrams none: pkbwd3's slow twin at N1 = 16, where "-" is now 5 / 3 / gb) and pkbwd3's N1 = 16
-   * defaults set explicitly (at 32 x 32 too, where they are a candidate); then all defaults. The raw block gradients are NaN-poisoned before every call (longconv4j.pk.bwd.poison).
+   * defaults set explicitly (at 32 x 32 too, where they are a candidate); helper pkbwd4's in-chain Grams (ingram: dGa in
+   * the forward chain, dFa in the adjoint chain; N1 = 16, ignored at 32 x 32): both, each alone (fa on one stream), with the
+   * closing synchronisation, with fa / gb / fb on the side stream (fa then in the chain), with forwardForBackward (dGa by
+   * lpkb_gram_b on the saved dumps), with fusedpq (ingram ignored), and ingram=none (the slow twin since ga/fa became the
+   * default, rows above with "-" in that column run the default) alone and with forwardForBackward; then all defaults. The raw block gradients are NaN-poisoned before every call (longconv4j.pk.bwd.poison).
    */
-  private static final String[][] ROUTES = {{"false", "false", "false", "-", "false", "true", "1", "1", "-", "-", "-", "-", "-"},
-      {"true", "true", "false", "-", "false", "true", "1", "1", "-", "-", "-", "-", "-"},
-      {"true", "true", "true", "3", "false", "true", "1", "1", "-", "-", "-", "-", "-"},
-      {"true", "true", "16x16", "-", "false", "true", "1", "1", "-", "-", "-", "-", "-"},
-      {"-", "-", "true", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"},
-      {"-", "-", "-", "-", "-", "-", "-", "1", "-", "-", "-", "-", "-"},
-      {"false", "false", "false", "-", "-", "-", "-", "2", "true", "-", "-", "-", "-"},
-      {"-", "-", "-", "-", "-", "-", "-", "-", "true", "-", "-", "-", "-"},
-      {"-", "-", "-", "-", "-", "-", "-", "-", "false", "-", "-", "-", "-"},
-      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "save"},
-      {"false", "false", "false", "-", "-", "-", "-", "-", "-", "-", "-", "-", "save"},
-      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "4", "4", "none", "-"},
-      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "5", "3", "gb", "-"},
-      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "6", "3", "gb", "-"},
-      {"-", "-", "-", "-", "-", "-", "-", "-", "true", "5", "3", "fa/gb/fb", "-"},
-      {"false", "false", "-", "-", "-", "-", "-", "-", "-", "1", "1", "fa/fb", "-"},
-      {"-", "-", "-", "-", "-", "true", "-", "-", "false", "-", "3", "gb/fb", "-"},
-      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "6", "3", "gb", "save"},
-      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"}};
+  private static final String[][] ROUTES = {{"false", "false", "false", "-", "false", "true", "1", "1", "-", "-", "-", "-", "-", "-"},
+      {"true", "true", "false", "-", "false", "true", "1", "1", "-", "-", "-", "-", "-", "-"},
+      {"true", "true", "true", "3", "false", "true", "1", "1", "-", "-", "-", "-", "-", "-"},
+      {"true", "true", "16x16", "-", "false", "true", "1", "1", "-", "-", "-", "-", "-", "-"},
+      {"-", "-", "true", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "1", "-", "-", "-", "-", "-", "-"},
+      {"false", "false", "false", "-", "-", "-", "-", "2", "true", "-", "-", "-", "-", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "true", "-", "-", "-", "-", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "false", "-", "-", "-", "-", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "save"},
+      {"false", "false", "false", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "save"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "4", "4", "none", "-", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "5", "3", "gb", "-", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "6", "3", "gb", "-", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "true", "5", "3", "fa/gb/fb", "-", "-"},
+      {"false", "false", "-", "-", "-", "-", "-", "-", "-", "1", "1", "fa/fb", "-", "-"},
+      {"-", "-", "-", "-", "-", "true", "-", "-", "false", "-", "3", "gb/fb", "-", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "6", "3", "gb", "-", "save"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "ga/fa", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "ga", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "1", "-", "-", "-", "-", "fa", "-"},
+      {"-", "-", "-", "-", "-", "true", "-", "-", "-", "-", "-", "-", "ga/fa", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "true", "-", "-", "fa/gb/fb", "fa", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "ga/fa", "save"},
+      {"-", "-", "true", "-", "-", "-", "-", "-", "-", "-", "-", "-", "ga/fa", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "none", "-"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "none", "save"},
+      {"-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"}};
 
   static Stream<Arguments> cases() {
     // B, H, L, Lk, blocks (0: DFT, 1: DFT + 5 % noise, 2: fully random)

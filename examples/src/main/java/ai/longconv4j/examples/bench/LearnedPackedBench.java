@@ -277,10 +277,12 @@ public final class LearnedPackedBench {
           // stream (every phase on the device's stream) with pkbwd2's grids and with the resident ones (gbsm 3, gramsm 5),
           // the defaults again (s1 visited: one stream / two streams with gramsm 5, gbsm 3, + sidegrams gb, + gb/fb and
           // sidedk; bench-runs/pkbwd3/s1)
-          String[][] routes = {{"-", "-", "-", "-", "-", "-", "-", "-", "-", "-"}, {"-", "-", "-", "-", "-", "-", "-", "4", "4", "none"},
-              {"-", "-", "-", "-", "1", "-", "-", "4", "4", "none"}, {"-", "-", "-", "-", "1", "-", "-", "5", "3", "none"},
-              {"-", "-", "-", "-", "-", "-", "-", "-", "-", "-"}};
-          String[] keys = {"fusedpq", "cachedadj", "sync", "dkg", "streams", "grama", "sidedk", "gramsm", "gbsm", "sidegrams"};
+          // pkbwd4: + {ingram}: dGa / dFa in the chains (ingram=ga/fa) on one stream and on two, before the defaults again
+          String[][] routes = {{"-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"}, {"-", "-", "-", "-", "-", "-", "-", "4", "4", "none", "-"},
+              {"-", "-", "-", "-", "1", "-", "-", "4", "4", "none", "-"}, {"-", "-", "-", "-", "1", "-", "-", "5", "3", "none", "-"},
+              {"-", "-", "-", "-", "1", "-", "-", "5", "3", "none", "ga/fa"}, {"-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "ga/fa"},
+              {"-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"}};
+          String[] keys = {"fusedpq", "cachedadj", "sync", "dkg", "streams", "grama", "sidedk", "gramsm", "gbsm", "sidegrams", "ingram"};
           for (String[] r : routes) {
             for (int i = 0; i < keys.length; i++) {
               if (r[i].equals("-")) System.clearProperty("longconv4j.pk.bwd." + keys[i]);

@@ -443,10 +443,7 @@ public final class FlashButterflyConv implements AutoCloseable {
 
   /** The length L this plan was made for. */
   public int length() { return l; }
-  /**
-   * How many times the weights (spectrum and D) were set on this plan (any setWeights / setWeightsOnDevice): a caller that
-   * set them and sees the same count later knows nobody replaced them in between (the tensor op's backward, session 13).
-   */
+  /** Times the weights were set (any setWeights*): the same count later means nobody replaced them (the op's backward). */
   public int weightsVersion() { return kfVersion; }
   // ---- fused tensor-core backward (flashbutterfly_bwd.cu) ----------------------------------------------------------
   private static final String MODULE_BWD = "flashbutterfly_bwd";

@@ -441,8 +441,7 @@ public final class FlashButterflyConv implements AutoCloseable {
     return this;
   }
 
-  /** The length L this plan was made for. */
-  public int length() { return l; }
+  /** The length L this plan was made for. */ public int length() { return l; }
   /** Times the weights were set (any setWeights*): the same count later means nobody replaced them (the op's backward). */
   public int weightsVersion() { return kfVersion; }
   // ---- fused tensor-core backward (flashbutterfly_bwd.cu) ----------------------------------------------------------

@@ -1,8 +1,8 @@
 // Shapes: B batch, H channels, L length, Lk taps per side; N the real FFT size (ConvPlan's LEARNED_PACKED sizing: causal /
-// bidirectional the power of two >= L + min(Lk, L) (- 1 causal), at least 32; circular N = L), M = N / 2 = N1 x N2
-// (16 = 4 x 4 .. 4096 = 64 x 64). u, y, dy, du: (B, H, L) device arrays of the plan's ElementType (F32 / BF16 / F16);
-// k (H, Lk) fp32 (bidirectional: k0, k1, each (H, Lk)); D, dD: (H) fp32; dk (sides, H, Lk) fp32.
-//   blocks {Fa (N1, N1), Fb (N2, N2), Gb (N2, N2), Ga (N1, N1)}, complex interleaved (n, n, 2) as lib's LearnedButterfly.
+// bidirectional the power of two >= L + min(Lk, L) (- 1 causal), at least 32; circular N = L), M = N / 2 = lib's factors
+// (J = 2: N1 x N2, 16 = 4 x 4 .. 1024 = 32 x 32; J = 3 .. 5 from M = 2048 to 2^18). u, y, dy, du: (B, H, L) device arrays of the
+// plan's ElementType (F32 / BF16 / F16); k (H, Lk) fp32 (bidirectional: k0, k1, each (H, Lk)); D, dD: (H) fp32; dk (sides, H, Lk).
+//   blocks: J = 2 {Fa (N1, N1), Fb (N2, N2), Gb (N2, N2), Ga (N1, N1)}; J factors {F_1 .. F_J, G_J .. G_1}; complex interleaved.
 package ai.longconv4j.cuda;
 
 import ai.longconv4j.conv.ConvPlan;
@@ -11,8 +11,11 @@ import ai.longconv4j.conv.PackedLearnedButterfly;
 /**
  * The packed learned butterfly (engine LEARNED_PACKED; lib's float64 twin {@link PackedLearnedButterfly}) in fp32 on CUDA
  * cores: forward and the whole backward (du; dk, both sides when bidirectional; dD; the four block gradients) for every
- * mode (CAUSAL, BIDIRECTIONAL with two-sided taps, CIRCULAR with N = L), every M lib's ConvPlan gives from 16 = 4 x 4 up to
- * {@value #MAX_M} = 64 x 64 (causal L &lt;= 4K; larger M refused) and F32, BF16 and F16 I/O. It is to the tensor-core
+ * mode (CAUSAL, BIDIRECTIONAL with two-sided taps, CIRCULAR with N = L), every plan lib's ConvPlan gives (M = 16 = 4 x 4 up
+ * to 2^18: causal / bidirectional L &lt;= 256K, circular L &lt;= 2^19) and F32, BF16 and F16 I/O. Two-factor plans with
+ * M &lt;= {@value #MAX_M} run on the in-shared-memory kernels below; every other plan (J = 3 .. 5, session 14) on
+ * {@link PackedLearnedChain} (global memory, one kernel per stage over all rows, P / Q by cuFFT), to which this class
+ * delegates every call. It is to the tensor-core
  * {@link PackedLearnedConv} (causal, 16-bit, M = 256 .. 1024) what learned.cu is to the tensor-core LEARNED kernels: the
  * fallback where that one has no kernel, and a slow twin where both apply. Kernels (learned_pk_ref.cu): {@code lpr_pq}
  * (P, Q of each channel from its fp32 taps: a direct DFT with a table, per {@link #setWeights}), {@code lpr_forward_*}
@@ -29,7 +32,8 @@ import ai.longconv4j.conv.PackedLearnedButterfly;
  * }</pre>
  */
 public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
-  /** Largest M: the backward's seven M-point complex fp32 rows (56 M bytes) fit the 227 KB of an H100 / H200 block. */
+  /** Largest M of the in-shared-memory kernels: the backward's seven M-point complex fp32 rows (56 M bytes) fit the 227 KB of
+   * an H100 / H200 block (larger or J != 2: {@link PackedLearnedChain}). */
   public static final int MAX_M = 4096;
   private static final String MODULE = "learned_pk_ref";
 
@@ -38,6 +42,7 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
   private final ConvMode mode;
   private final ElementType io;
   private final DeviceBuffer pq, d, blocks, adj, dBlocks;
+  private final PackedLearnedChain chain;   // J != 2 or M > MAX_M: the global-memory J-factor path (the rest unused)
   private boolean weightsSet, blocked = DEFAULT_BLOCKED;
 
   /**
@@ -52,6 +57,12 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
     var lm = LearnedButterflyConv.libMode(mode);
     this.taps0 = lm.effectiveTaps(l, lk, 0);
     this.taps1 = lm.sides() == 2 ? lm.effectiveTaps(l, lk, 1) : 0;
+    if (!inSharedMemory(p)) {
+      chain = PackedLearnedChain.plan(device, h, l, lk, mode, io, p, factorsOf(p));
+      pq = d = blocks = adj = dBlocks = null;
+      return;
+    }
+    chain = null;
     this.pq = device.alloc(16L * h * m);
     this.d = device.alloc(4L * h);
     this.blocks = device.alloc(8L * blockElements());
@@ -63,7 +74,8 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
   /**
    * A plan for (H, L, Lk) in {@code mode} with I/O type {@code io}; blocks at the exact DFT (call {@link #setWeights}
    * before {@link #forward}). Refused (IllegalArgumentException naming the values): H outside [1, 65535], Lk outside
-   * [1, L], a null mode or I/O type, shapes lib's ConvPlan cannot size (e.g. circular L not a power of two >= 32), M > {@value #MAX_M}.
+   * [1, L], a null mode or I/O type, shapes lib's ConvPlan cannot size (e.g. circular L not a power of two >= 32), plans neither path takes (a factor above 32
+   * or M > 2^18 for {@link PackedLearnedChain}).
    */
   public static PackedLearnedRef plan(CudaDevice device, int H, int L, int Lk, ConvMode mode, ElementType io) {
     ConvPlan p = check(H, L, Lk, mode, io);
@@ -82,12 +94,22 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("PackedLearnedRef " + mode + " L=" + L + " Lk=" + Lk + ": " + e.getMessage(), e);
     }
-    if (p.fftSize() / 2 > MAX_M)
-      throw new IllegalArgumentException("PackedLearnedRef " + mode + " L=" + L + " Lk=" + Lk + ": needs N=" + p.fftSize() + ", M="
-          + p.fftSize() / 2 + " = " + p.factors().get(0) + " x " + p.factors().get(1) + "; the fp32 GPU kernels hold M <= " + MAX_M
-          + " (seven M-point complex fp32 rows in one block's shared memory)");
+    if (!inSharedMemory(p)) {
+      try {
+        PackedLearnedChain.check(H, p, factorsOf(p));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("PackedLearnedRef " + mode + " L=" + L + " Lk=" + Lk + ": needs N=" + p.fftSize() + ", M="
+            + p.fftSize() / 2 + " = " + p.factors() + "; the in-shared-memory kernels take J = 2 and M <= " + MAX_M
+            + ", the global-memory J-factor path: " + e.getMessage(), e);
+      }
+    }
     return p;
   }
+
+  /** Whether lib's plan runs on the in-shared-memory J = 2 kernels (else on {@link PackedLearnedChain}). */
+  static boolean inSharedMemory(ConvPlan p) { return p.factors().size() == 2 && p.fftSize() / 2 <= MAX_M; }
+
+  static int[] factorsOf(ConvPlan p) { return p.factors().stream().mapToInt(Integer::intValue).toArray(); }
 
   /** Whether {@link #plan} takes (L, Lk, mode, io) (for routing; any H in [1, 65535]). */
   public static boolean supports(int L, int Lk, ConvMode mode, ElementType io) {
@@ -100,7 +122,7 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
   }
 
   /** (N1, N2): Fa and Ga are N1 x N1, Fb and Gb N2 x N2. */
-  @Override public int[] factors() { return new int[] {n1, n2}; }
+  @Override public int[] factors() { return chain != null ? chain.factors() : new int[] {n1, n2}; }
 
   /** N, the real FFT size (M = N / 2). */
   public int fftSize() { return n; }
@@ -109,6 +131,7 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
 
   /** Uploads the four blocks {Fa, Fb, Gb, Ga} of the M-point transform (lib's layout), rounded to fp32. */
   @Override public PackedLearnedRef setBlocks(double[][] b) {
+    if (chain != null) { chain.setBlocks(b); return this; }
     int[] sizes = {n1, n2, n2, n1};
     if (b == null || b.length != 4)
       throw new IllegalArgumentException("PackedLearnedRef.setBlocks: need 4 blocks {Fa, Fb, Gb, Ga}, got " + (b == null ? "null" : b.length));
@@ -138,6 +161,11 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
   }
 
   private PackedLearnedRef upload(float[] k0, float[] k1, float[] D) {
+    if (chain != null) {
+      if (k1 == null) chain.setWeights(k0, D); else chain.setWeights(k0, k1, D);
+      weightsSet = true;
+      return this;
+    }
     if (k0 == null || D == null || k0.length != h * lk || (k1 != null && k1.length != h * lk) || D.length != h)
       throw new IllegalArgumentException("PackedLearnedRef.setWeights: k must be (H=" + h + ", Lk=" + lk + ")" + (k1 != null ? " per side" : "")
           + " and D (H=" + h + "), got " + (k0 == null ? "null" : k0.length) + (k1 != null ? ", " + k1.length : "") + " and "
@@ -155,6 +183,7 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
   /** P and Q of every channel as computed on the device, in lib's pairCoefficients layout per channel: (H, 4M) as float. */
   public float[] pairCoefficients() {
     if (!weightsSet) throw new IllegalStateException("PackedLearnedRef.pairCoefficients: call setWeights first");
+    if (chain != null) return chain.pairCoefficients(false);
     device.stream().synchronize();
     float[] raw = pq.copyTo(new float[4 * h * m], 0), out = new float[4 * h * m];
     for (int c = 0; c < h; c++)
@@ -180,6 +209,7 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
 
   /** y = conv(u, k) + D u through the packed learned transform, queued on the device's stream. */
   @Override public void forward(DeviceBuffer u, DeviceBuffer y, int B) {
+    if (chain != null) { chain.forward(u, y, B); return; }
     check("forward", u, y, B);
     device.module(MODULE).kernel("lpr_forward_" + io.tag() + (blocked ? "_r4" : "_r1")).launch(device.stream(), B, h, forwardThreads(), 32 * m, u, pq, d, blocks, y,
         h, l, n1, n2);
@@ -191,6 +221,7 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
    * the stream (workspaces of 4 S H (4 (N1^2 + N2^2) + 4 M + 1) bytes per call, S = {@link #slices}).
    */
   @Override public void backward(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD) {
+    if (chain != null) { chain.backward(u, dy, B, du, dk, dD); return; }
     check("backward", u, dy, B);
     check("backward", u, du, B);
     int sides = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
@@ -219,6 +250,7 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
 
   /** The block gradients of the last {@link #backward}, {dFa, dFb, dGb, dGa} in lib's layout (float64 copies). */
   @Override public double[][] blockGrads() {
+    if (chain != null) return chain.blockGrads();
     device.stream().synchronize();
     float[] g = dBlocks.copyTo(new float[2 * blockElements()], 0);
     int[] sizes = {n1, n2, n2, n1};
@@ -239,10 +271,12 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
   }
 
   @Override public void close() {
+    if (chain != null) { chain.close(); return; }
     pq.close(); d.close(); blocks.close(); adj.close(); dBlocks.close();
   }
 
   @Override public String toString() {
+    if (chain != null) return "PackedLearnedRef[" + chain + "]";
     return "PackedLearnedRef[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + n1 + " x " + n2
         + ", io=" + io + (blocked ? "" : ", r1") + "]";
   }

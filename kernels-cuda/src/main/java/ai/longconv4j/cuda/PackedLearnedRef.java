@@ -52,13 +52,17 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
   static final boolean DEFAULT_BLOCKED = Boolean.parseBoolean(System.getProperty("longconv4j.pkref.blocked", "true"));
 
   private PackedLearnedRef(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p) {
+    this(device, h, l, lk, mode, io, p, null);
+  }
+
+  private PackedLearnedRef(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p, int[] chainFactors) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;
     this.n = p.fftSize(); this.m = n / 2; this.n1 = p.factors().get(0); this.n2 = p.factors().get(1);
     var lm = LearnedButterflyConv.libMode(mode);
     this.taps0 = lm.effectiveTaps(l, lk, 0);
     this.taps1 = lm.sides() == 2 ? lm.effectiveTaps(l, lk, 1) : 0;
-    if (!inSharedMemory(p)) {
-      chain = PackedLearnedChain.plan(device, h, l, lk, mode, io, p, factorsOf(p));
+    if (chainFactors != null || !inSharedMemory(p)) {
+      chain = PackedLearnedChain.plan(device, h, l, lk, mode, io, p, chainFactors != null ? chainFactors : factorsOf(p));
       pq = d = blocks = adj = dBlocks = null;
       return;
     }
@@ -83,8 +87,42 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
     return new PackedLearnedRef(device, H, L, Lk, mode, io, p);
   }
 
+  /**
+   * A plan on the global-memory J-factor path ({@link PackedLearnedChain}) with an explicit factor list of M = N / 2 (for
+   * benches and twins: e.g. s14-jspec.md's table where lib's ConvPlan gives other factors, or J = 2 plans on the chain
+   * instead of the in-shared-memory kernels). Refused as {@link #plan}, and for a factor list the chain does not take.
+   */
+  public static PackedLearnedRef planChain(CudaDevice device, int H, int L, int Lk, ConvMode mode, ElementType io, int[] factors) {
+    ConvPlan p = check(H, L, Lk, mode, io, false);
+    PackedLearnedChain.check(H, p, factors);
+    if (device == null) throw new IllegalArgumentException("PackedLearnedRef: device is null");
+    return new PackedLearnedRef(device, H, L, Lk, mode, io, p, factors);
+  }
+
+  /**
+   * s14-jspec.md's LEARNED_PACKED factor table at M = N / 2 (16 .. 2^18): J = 2 to 1024, then R1 16^(J-1) to 32K, then
+   * {M / 8192, 2, 16, 16, 16}. lib's ConvPlan owns the table; this copy serves benches and twins ({@link #planChain}) and
+   * PackedLearnedRefChainGpuTest checks that lib's J-factor plans agree with it.
+   */
+  public static int[] specFactors(int m) {
+    if (m < 16 || m > PackedLearnedChain.MAX_M || Integer.bitCount(m) != 1)
+      throw new IllegalArgumentException("PackedLearnedRef.specFactors: M must be a power of two in [16, 2^18], got " + m);
+    int lg = Integer.numberOfTrailingZeros(m);
+    if (lg <= 10) return new int[] {1 << (lg / 2), 1 << (lg - lg / 2)};
+    if (lg <= 15) {
+      int j = (lg - 1) / 4 + 1, r1 = 1 << (lg - 4 * (j - 1));   // M = R1 16^(J-1), R1 in {2, 4, 8, 16}
+      int[] f = new int[j];
+      f[0] = r1;
+      for (int i = 1; i < j; i++) f[i] = 16;
+      return f;
+    }
+    return new int[] {m / 8192, 2, 16, 16, 16};
+  }
+
   /** The validation of {@link #plan} without a device: lib's plan for these operands, or IllegalArgumentException. */
-  static ConvPlan check(int H, int L, int Lk, ConvMode mode, ElementType io) {
+  static ConvPlan check(int H, int L, int Lk, ConvMode mode, ElementType io) { return check(H, L, Lk, mode, io, true); }
+
+  private static ConvPlan check(int H, int L, int Lk, ConvMode mode, ElementType io, boolean factors) {
     if (H < 1 || H > 65535) throw new IllegalArgumentException("PackedLearnedRef: H must be in [1, 65535], got " + H);
     if (L < 1 || Lk < 1 || Lk > L) throw new IllegalArgumentException("PackedLearnedRef: need 1 <= Lk <= L, got Lk=" + Lk + ", L=" + L);
     if (mode == null || io == null) throw new IllegalArgumentException("PackedLearnedRef: mode and I/O type must be non-null, got " + mode + ", " + io);
@@ -94,7 +132,7 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("PackedLearnedRef " + mode + " L=" + L + " Lk=" + Lk + ": " + e.getMessage(), e);
     }
-    if (!inSharedMemory(p)) {
+    if (factors && !inSharedMemory(p)) {
       try {
         PackedLearnedChain.check(H, p, factorsOf(p));
       } catch (IllegalArgumentException e) {

@@ -322,7 +322,7 @@ class PackedLearnedButterflyTest {
             msg = fails(() -> plan(l, l, ConvMode.CIRCULAR));
             assertTrue(msg.contains("LEARNED_PACKED") && msg.contains("L=" + l) && msg.contains("powers of two 32"), msg);
         }
-X
+        msg = fails(() -> plan((1 << 18) + 1, (1 << 18) + 1, ConvMode.CAUSAL));   // N = 2^20 > FlashButterfly's 2^19
         assertTrue(msg.contains("LEARNED_PACKED") && msg.contains("1048576") && msg.contains("524288"), msg);
         msg = fails(() -> PackedLearnedButterfly.pairCoefficients(p, new double[16]));
         assertTrue(msg.contains("N = 32") && msg.contains("got 16"), msg);

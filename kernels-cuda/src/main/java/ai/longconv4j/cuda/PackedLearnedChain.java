@@ -50,7 +50,9 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
     var lm = LearnedButterflyConv.libMode(mode);
     this.taps0 = lm.effectiveTaps(l, lk, 0);
     this.taps1 = lm.sides() == 2 ? lm.effectiveTaps(l, lk, 1) : 0;
-    this.freq = positionFrequencies(factors);
+    // lib's table where lib's plan has this factor list (uploaded once per plan), else the same formula for explicit factors
+    this.freq = Arrays.equals(factors, PackedLearnedRef.factorsOf(p))
+        ? ai.longconv4j.conv.PackedLearnedButterfly.positionFrequencies(p) : positionFrequencies(factors);
     int[] pos = new int[m];
     for (int q = 0; q < m; q++) pos[freq[q]] = q;
     blockOff = new int[2 * j + 1];
@@ -88,7 +90,10 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
           + Arrays.toString(factors) + ": need >= 2 powers of two in [2, " + MAX_R + "] whose product is M, M <= " + MAX_M);
   }
 
-  /** The frequency position p holds: p's row-major digits (k_1 .. k_J), k = k_1 + R_1 (k_2 + R_2 (k_3 + ..)). */
+  /**
+   * The frequency position p holds: p's row-major digits (k_1 .. k_J), k = k_1 + R_1 (k_2 + R_2 (k_3 + ..)) (lib's
+   * PackedLearnedButterfly.positionFrequencies for lib's factor lists; PackedLearnedRefHostTest checks they agree).
+   */
   static int[] positionFrequencies(int[] factors) {
     int mm = 1;
     for (int f : factors) mm *= f;

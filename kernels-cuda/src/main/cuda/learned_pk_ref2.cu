@@ -258,7 +258,7 @@ extern "C" __global__ void __launch_bounds__(256) lpj_pq_gather(const float2* __
 
 // dK of channel h from gpq (H, M) {dP, dQ} at positions (pos: the position of a frequency), j = 0 .. M:
 //   dK[j] = conj(alpha_j) dP_j + conj(gamma_j) dQ_j (j < M) + beta_f conj(dP_f) + delta_f conj(dQ_f) (j >= 1, f = M - j),
-// written as cuFFT C2R's input: spec[h, j] = dK[j] for j = 0, M and dK[j] / 2 otherwise, so that C2R gives
+// written as cuFFT C2R's input: spec[h, j] = Re dK[j] for j = 0, M and dK[j] / 2 otherwise, so that C2R gives
 // dk_pad[x] = Re sum_{j <= M} dK[j] w_N^(-j x) (the adjoint of K = DFT_N(k_pad) restricted to j <= M).
 extern "C" __global__ void __launch_bounds__(256) lpj_dk_spec(const float4* __restrict__ gpq, const int* __restrict__ pos,
     float2* __restrict__ spec, int H, int M) {
@@ -279,8 +279,9 @@ extern "C" __global__ void __launch_bounds__(256) lpj_dk_spec(const float4* __re
       const float2 x = lpj_mul(cf.beta, make_float2(v.x, -v.y)), z = lpj_mul(cf.delta, make_float2(v.z, -v.w));
       s = make_float2(s.x + x.x + z.x, s.y + x.y + z.y);
     }
-    const float hf = (j == 0 || j == M) ? 1.f : 0.5f;
-    spec[i] = make_float2(s.x * hf, s.y * hf);
+    // C2R's input must be Hermitian: the DC and Nyquist bins real (the adjoint takes Re(dK[0]) and Re(dK[M]) (-1)^x only).
+    // cuFFT does not ignore their imaginary parts at every size (sitting s1: wrong dk at N = 4096 .. 16384), so zero them.
+    spec[i] = (j == 0 || j == M) ? make_float2(s.x, 0.f) : make_float2(0.5f * s.x, 0.5f * s.y);
   }
 }
 

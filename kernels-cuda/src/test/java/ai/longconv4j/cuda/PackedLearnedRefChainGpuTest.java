@@ -215,7 +215,7 @@ class PackedLearnedRefChainGpuTest extends CudaDeviceTest {
     double[][][] gb = new double[2][][];
     try (var ub = io == ElementType.F32 ? dev.upload(u) : dev.upload(HalfFloats.encode(u, io));
          var dyb = io == ElementType.F32 ? dev.upload(dy) : dev.upload(HalfFloats.encode(dy, io));
-         var y = dev.alloc(io.bytes() * (n + 1)); var du = dev.alloc(io.bytes() * (n + 1)); var dk = dev.alloc(4L * sides * H * Lk);
+         var y = dev.alloc(4L * (n + 1)); var du = dev.alloc(4L * (n + 1)); var dk = dev.alloc(4L * sides * H * Lk);   // fill32: whole words
          var dD = dev.alloc(4L * H); var ch = PackedLearnedChain.plan(dev, H, L, Lk, mode, io, plan, f);
          var pr = PackedLearnedRef.plan(dev, H, L, Lk, mode, io)) {
       LearnedPlan[] plans = {ch, pr};

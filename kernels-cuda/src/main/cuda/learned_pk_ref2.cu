@@ -107,6 +107,60 @@ extern "C" __global__ void __launch_bounds__(256) lpj_block(const float2* __rest
   }
 }
 
+// The fused stage (PackedLearnedChain's default; lpj_block + lpj_twiddle are its slow twin): one thread per column
+// (row, a, c) of axis (R, S), its R inputs in registers, the block (conjugated when conj) staged in shared memory as
+// W(k, n) (trans as lpj_block); out[a, k, c] = scale * tw(l) * sum_n W(k, n) x[a, n, c], where tw(l) = w_Mt^(twSign k_t c_t)
+// is the twiddle of ANOTHER axis (Rt, St; Mt = Rt St) at the output's own index l (k_t = (l mod Mt) / St, c_t = l mod St), or
+// 1 for twSign 0: the next inverse stage's conj(T) or the forward stage's own T, so that no stage reads a twiddle per
+// input. cols = rows M / R. Block 128 threads.
+template <int R>
+__device__ __forceinline__ void lpj_col(const float2* __restrict__ x, float2* __restrict__ out, const float2* __restrict__ blk,
+    long long cols, int M, int S, int trans, int conj, int Rt, int St, float twSign, float scale) {
+  __shared__ float2 w[R * R];
+  for (int e = threadIdx.x; e < R * R; e += blockDim.x) {
+    const int k = e / R, n = e - k * R;
+    float2 v = blk[trans ? n * R + k : k * R + n];
+    if (conj) v.y = -v.y;
+    w[e] = v;
+  }
+  __syncthreads();
+  const int Ms = R * S, per = M / R, Mt = Rt * St;
+  LPJ_LOOP(col, cols) {
+    const long long r = col / per; const int lc = (int)(col - r * per), a = lc / S, c = lc - a * S;
+    const long long base = r * M + (long long)a * Ms + c;
+    float2 v[R];
+#pragma unroll
+    for (int n = 0; n < R; ++n) v[n] = x[base + (long long)n * S];
+#pragma unroll 1
+    for (int k = 0; k < R; ++k) {
+      float zr = 0.f, zi = 0.f;
+#pragma unroll
+      for (int n = 0; n < R; ++n) {
+        const float2 q = w[k * R + n];
+        zr = fmaf(q.x, v[n].x, fmaf(-q.y, v[n].y, zr));
+        zi = fmaf(q.x, v[n].y, fmaf(q.y, v[n].x, zi));
+      }
+      float2 z = make_float2(zr * scale, zi * scale);
+      const int l = a * Ms + k * S + c;
+      if (twSign != 0.f) {
+        const int rt = l & (Mt - 1), kt = rt / St, ct = rt - kt * St;
+        z = lpj_mul(z, lpj_w(kt * ct, Mt, twSign));
+      }
+      out[base + (long long)k * S] = z;
+    }
+  }
+}
+
+#define LPJ_COL(RR)                                                                                                      \
+  extern "C" __global__ void __launch_bounds__(128) lpj_col_r##RR(const float2* __restrict__ x, float2* __restrict__ out,  \
+      const float2* __restrict__ blk, long long cols, int M, int S, int trans, int conj, int Rt, int St, float twSign,    \
+      float scale) { lpj_col<RR>(x, out, blk, cols, M, S, trans, conj, Rt, St, twSign, scale); }
+LPJ_COL(2)
+LPJ_COL(4)
+LPJ_COL(8)
+LPJ_COL(16)
+LPJ_COL(32)
+
 // x[a, k, c] *= w_Ms^(sign k c) * scale (in place allowed: out may be x).
 extern "C" __global__ void __launch_bounds__(256) lpj_twiddle(const float2* x, float2* out, long long total, int M, int R, int S,
     float sign, float scale) {

@@ -15,8 +15,10 @@ import java.util.Arrays;
  * gradients summed over rows) in every mode and I/O type, for any factor list of M = N / 2 up to 2^18 with factors
  * R_s <= 32 (learned_pk_ref2.cu). The fp32 path of every LEARNED_PACKED plan that {@link PackedLearnedRef}'s
  * in-shared-memory J = 2 kernels do not take ({@link PackedLearnedRef} delegates to it), and their slow twin where both
- * apply. Per stage one kernel over all rows ({@code lpj_block}: one thread per output, R_s products, the twiddle fused
- * before or after), the pair map ({@code lpj_pair}), pack / unpack + D u; the backward recomputes the forward chain and
+ * apply. Per stage one kernel over all rows ({@code lpj_col_r<R>}: one thread per column of the axis, its R inputs in
+ * registers, the block in shared memory, the NEXT stage's twiddle applied to its outputs, so no separate twiddle pass; its
+ * slow twin {@link #fused(boolean) fused(false)}: {@code lpj_block}, one thread per output, the twiddle read per input, and
+ * {@code lpj_twiddle} passes), the pair map ({@code lpj_pair}), pack / unpack + D u; the backward recomputes the forward chain and
  * keeps its stage inputs X_1 .. X_J, C and the inverse chain's V_1 .. V_J ((2J + 2) rows x M complex fp32: 12.9 GB at B = 64,
  * H = 768, causal L = 4K, M = 4096, J = 3; the forward alone 2 of them, 3.2 GB), then the adjoint chains (the blocks
  * conjugated with the other access), {@code lpj_pair_grad} (gC and {dP, dQ} summed over the batch per channel),
@@ -42,7 +44,14 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
   private final ElementType io;
   private final DeviceBuffer pq, d, blocks, dBlocks, freqBuf, posBuf;
   private DeviceBuffer adjPq;
-  private boolean weightsSet;
+  private boolean weightsSet, fused = DEFAULT_FUSED;
+
+  /**
+   * Whether plans start on the fused stages ({@code lpj_col_r<R>}: a thread per column, R inputs in registers, the next
+   * twiddle applied to the outputs; the default) or on their slow twin ({@code lpj_block} with the twiddle read per input,
+   * {@code lpj_twiddle} passes): {@code -Dlongconv4j.pkj.fused}, default true; {@link #fused(boolean)} per plan.
+   */
+  static final boolean DEFAULT_FUSED = !"false".equals(System.getProperty("longconv4j.pkj.fused"));
 
   private PackedLearnedChain(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, ConvPlan p, int[] factors) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io;
@@ -216,6 +225,21 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
         trans ? 1 : 0, conj ? 1 : 0, pre, post, scale);
   }
 
+  /** Fused (true, the default) or the slow twin's stages (false): the same math, the same sums per output. */
+  PackedLearnedChain fused(boolean on) { fused = on; return this; }
+
+  /**
+   * The fused stage along axis s: out = scale * tw * (block along s of x), tw the twiddle of axis t (sign tSign; t < 0 or
+   * tSign 0: none) at each output's index.
+   */
+  private void col(DeviceBuffer x, DeviceBuffer out, long rows, int s, DevicePointer w, boolean trans, boolean conj, int t, float tSign,
+      float scale) {
+    long cols = rows * m / r[s];
+    boolean tw = t >= 0 && tSign != 0f;
+    device.module(MODULE).kernel("lpj_col_r" + r[s]).launch(device.stream(), (int) Math.max(1, Math.min((cols + 127) / 128, 1 << 22)), 1, 128, 0,
+        x, out, w, cols, m, stride(s), trans ? 1 : 0, conj ? 1 : 0, tw ? r[t] : 1, tw ? stride(t) : 1, tw ? tSign : 0f, scale);
+  }
+
   private void twiddle(DeviceBuffer x, long rows, int s, float sign, float scale) {
     long total = rows * m;
     device.module(MODULE).kernel("lpj_twiddle").launch(device.stream(), grid(total), 1, 256, 0, x, x, total, m, r[s], stride(s), sign, scale);
@@ -240,13 +264,15 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
       DeviceBuffer cur = a, oth = b;
       md.kernel("lpj_pack_" + io.tag()).launch(device.stream(), grid(rows * m), 1, 256, 0, u, cur, rows * m, l, m);
       for (int s = 0; s < j; s++) {
-        block(cur, oth, rows, s, blk(s), s > 0, false, 0f, s < j - 1 ? 1f : 0f, 1f);
+        if (fused) col(cur, oth, rows, s, blk(s), s > 0, false, s, s < j - 1 ? 1f : 0f, 1f);
+        else block(cur, oth, rows, s, blk(s), s > 0, false, 0f, s < j - 1 ? 1f : 0f, 1f);
         DeviceBuffer t = cur; cur = oth; oth = t;
       }
       md.kernel("lpj_pair").launch(device.stream(), grid(rows * m), 1, 256, 0, cur, pq, freqBuf, posBuf, oth, rows * m, h, m);
       DeviceBuffer t0 = cur; cur = oth; oth = t0;
-      for (int s = j - 1; s >= 0; s--) {
-        block(cur, oth, rows, s, blk(2 * j - 1 - s), s > 0, false, s < j - 1 ? -1f : 0f, 0f, s == 0 ? 1f / m : 1f);
+      for (int s = j - 1; s >= 0; s--) {   // fused: stage s's output gets the next stage's conj(T_(s-1)) (and 1 / M with T_1)
+        if (fused) col(cur, oth, rows, s, blk(2 * j - 1 - s), s > 0, false, s - 1, -1f, s == 1 ? 1f / m : 1f);
+        else block(cur, oth, rows, s, blk(2 * j - 1 - s), s > 0, false, s < j - 1 ? -1f : 0f, 0f, s == 0 ? 1f / m : 1f);
         DeviceBuffer t = cur; cur = oth; oth = t;
       }
       md.kernel("lpj_unpack_" + io.tag()).launch(device.stream(), grid(rows * l), 1, 256, 0, cur, u, d, y, rows * l, h, l, m);
@@ -275,28 +301,37 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
       c = rows(rows); ga = rows(rows); gpq = device.alloc(16L * h * m);
       // the forward chain, keeping X_1 .. X_J, C and V_1 .. V_J (V_J = C': T_J = 1)
       md.kernel("lpj_pack_" + io.tag()).launch(device.stream(), grid(total), 1, 256, 0, u, x[0], total, l, m);
-      for (int s = 0; s < j; s++) block(x[s], s < j - 1 ? x[s + 1] : c, rows, s, blk(s), s > 0, false, 0f, s < j - 1 ? 1f : 0f, 1f);
+      for (int s = 0; s < j; s++) {
+        if (fused) col(x[s], s < j - 1 ? x[s + 1] : c, rows, s, blk(s), s > 0, false, s, s < j - 1 ? 1f : 0f, 1f);
+        else block(x[s], s < j - 1 ? x[s + 1] : c, rows, s, blk(s), s > 0, false, 0f, s < j - 1 ? 1f : 0f, 1f);
+      }
       md.kernel("lpj_pair").launch(device.stream(), grid(total), 1, 256, 0, c, pq, freqBuf, posBuf, v[j - 1], total, h, m);
       for (int s = j - 2; s >= 0; s--) {   // W_(s+1) = G_(s+2) along axis s+1 of V_(s+2); V_(s+1) = W_(s+1) o conj(T_(s+1)) (/ M at s = 0)
-        block(v[s + 1], v[s], rows, s + 1, blk(2 * j - 2 - s), true, false, 0f, 0f, 1f);
-        twiddle(v[s], rows, s, -1f, s == 0 ? 1f / m : 1f);
+        if (fused) {
+          col(v[s + 1], v[s], rows, s + 1, blk(2 * j - 2 - s), true, false, s, -1f, s == 0 ? 1f / m : 1f);
+        } else {
+          block(v[s + 1], v[s], rows, s + 1, blk(2 * j - 2 - s), true, false, 0f, 0f, 1f);
+          twiddle(v[s], rows, s, -1f, s == 0 ? 1f / m : 1f);
+        }
       }
       // the inverse chain's adjoint: gW_0 = pack(dy); per s: dG_s = Gram(V_s, gW_(s-1)); gW_s = T_s o G_s^adj(gW_(s-1)) (/ M at s = 1)
       md.kernel("lpj_pack_" + io.tag()).launch(device.stream(), grid(total), 1, 256, 0, dy, ga, total, l, m);
       DeviceBuffer g = ga;
       for (int s = 0; s < j; s++) {
         gram(v[s], g, rows, s, 2 * j - 1 - s);
-        block(g, v[s], rows, s, blk(2 * j - 1 - s), s == 0, true, 0f, s < j - 1 ? 1f : 0f, s == 0 ? 1f / m : 1f);   // into V_s's buffer
+        if (fused) col(g, v[s], rows, s, blk(2 * j - 1 - s), s == 0, true, s, s < j - 1 ? 1f : 0f, s == 0 ? 1f / m : 1f);   // into V_s's buffer
+        else block(g, v[s], rows, s, blk(2 * j - 1 - s), s == 0, true, 0f, s < j - 1 ? 1f : 0f, s == 0 ? 1f / m : 1f);
         g = v[s];
       }
       // the pair map's adjoint (gC into ga) and {dP, dQ}
       md.kernel("lpj_pair_grad").launch(device.stream(), grid((long) h * m), 1, 256, 0, g, c, pq, freqBuf, posBuf, ga, gpq, B, h, m);
       // the forward chain's adjoint: gY_s = conj(T_s) o gX_(s+1); dF_s = Gram(X_s, gY_s); gX_s = F_s^adj(gY_s)
       DeviceBuffer cur = ga, oth = v[0];
-      for (int s = j - 1; s >= 0; s--) {
-        if (s < j - 1) twiddle(cur, rows, s, -1f, 1f);
+      for (int s = j - 1; s >= 0; s--) {   // fused: gX_(s+1) comes out of the stage after s already times conj(T_s)
+        if (!fused && s < j - 1) twiddle(cur, rows, s, -1f, 1f);
         gram(x[s], cur, rows, s, s);
-        block(cur, oth, rows, s, blk(s), s == 0, true, 0f, 0f, 1f);
+        if (fused) col(cur, oth, rows, s, blk(s), s == 0, true, s - 1, -1f, 1f);
+        else block(cur, oth, rows, s, blk(s), s == 0, true, 0f, 0f, 1f);
         DeviceBuffer t = cur; cur = oth; oth = t;
       }
       md.kernel("lpj_unpack_" + io.tag()).launch(device.stream(), grid(rows * l), 1, 256, 0, cur, dy, d, du, rows * l, h, l, m);
@@ -360,6 +395,6 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
 
   @Override public String toString() {
     return "PackedLearnedChain[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = "
-        + Arrays.toString(r) + ", io=" + io + "]";
+        + Arrays.toString(r) + ", io=" + io + (fused ? "" : ", unfused") + "]";
   }
 }

@@ -27,6 +27,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Random blocks (fully random entries: every entry matters, gradients of every block checked), random u, dy, k, D; all
  * three modes; J = 3 (M = 2048, 4096), J = 4 (8192, 32768), J = 5 (65536, 2^18 when lib sizes it); F32 / BF16 / F16; odd B,
  * H = 111 / 3 / 1, Lk &lt; L, L not a power of two; outputs NaN-poisoned first (with a tail that must stay poisoned).
+ * The fused stages (the default) against their unfused slow twin ({@link #fusedMatchesUnfused}).
  * Tolerances (relative Frobenius). fp32 outputs: 2e-5. u = 2^-24 = 6e-8; an output goes through K (cuFFT fp32: error
  * ~u log2 N rms, <= 19 u), the pair map, 2J block products (sums of R <= 32 terms of random sign: ~sqrt(R) u each) and 2J - 2
  * twiddles (sincospif, ~1 ulp): with random-sign roundings adding in quadrature a few 1e-7 .. 1e-6; the block gradients add
@@ -237,6 +238,57 @@ class PackedLearnedRefChainGpuTest extends CudaDeviceTest {
           i < 2 ? tolIo : i == 2 ? 2 * TOL32 * Math.sqrt((double) plan.fftSize() / Lk) : 2 * TOL32);
     }
     for (int i = 0; i < 4; i++) Reference.assertClose("dBlock " + i + " chain vs shared-memory kernels " + what, toF(gb[0][i]), gb[1][i], 2 * TOL32);
+  }
+
+  static Stream<Arguments> fusedCases() {
+    return Stream.of(Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.F32, 3, 5, 1500, 600),   // M = 2048 = 8 16 16
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 2, 30000, 30000),                   // M = 32768 = 8 16 16 16
+        Arguments.of(ConvMode.CIRCULAR, ElementType.F32, 1, 1, 131072, 131072),                // M = 65536 = 8 2 16 16 16
+        Arguments.of(ConvMode.CAUSAL, ElementType.F32, 2, 3, 1000, 1000));                     // M = 1024 = 32 x 32 (R = 32)
+  }
+
+  /**
+   * The fused stages (lpj_col_r<R>, the default) against their slow twin (lpj_block + lpj_twiddle) on the same data: the
+   * same products, but the twiddles move from one stage's inputs to the previous stage's outputs (each rounded once either
+   * way), so not bit for bit: each within its float64 bound, 2 TOL32 of each other (dk: times sqrt(N / Lk)); 16-bit y, du:
+   * one 16-bit rounding apart at most, 2 TOL16.
+   */
+  @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5}")
+  @MethodSource("fusedCases")
+  void fusedMatchesUnfused(ConvMode mode, ElementType io, int B, int H, int L, int Lk) {
+    var rng = new SplittableRandom(29L * L + B);
+    boolean bi = mode == ConvMode.BIDIRECTIONAL;
+    int n = B * H * L, sides = bi ? 2 : 1;
+    ConvPlan plan = PackedLearnedConv.libPlan(L, Lk, mode);
+    int[] f = PackedLearnedRef.factorsOf(plan);
+    double[][] blocks = PackedLearnedRefGpuTest.blocks(rng, plan, 2);
+    float[] u = Reference.randn(rng, n, 1.0), dy = Reference.randn(rng, n, 1.0), k0 = Reference.randn(rng, H * Lk, 1 / Math.sqrt(Lk)),
+        k1 = Reference.randn(rng, H * Lk, 1 / Math.sqrt(Lk)), D = Reference.randn(rng, H, 1.0);
+    String what = mode + " " + io + " B=" + B + " H=" + H + " L=" + L + " M=" + plan.fftSize() / 2 + " " + Arrays.toString(f);
+    float[][][] out = new float[2][][];
+    double[][][] gb = new double[2][][];
+    try (var ub = io == ElementType.F32 ? dev.upload(u) : dev.upload(HalfFloats.encode(u, io));
+         var dyb = io == ElementType.F32 ? dev.upload(dy) : dev.upload(HalfFloats.encode(dy, io));
+         var y = dev.alloc(4L * (n + 1)); var du = dev.alloc(4L * (n + 1)); var dk = dev.alloc(4L * sides * H * Lk); var dD = dev.alloc(4L * H);
+         var ch = PackedLearnedChain.plan(dev, H, L, Lk, mode, io, plan, f).setBlocks(blocks)) {
+      if (bi) ch.setWeights(k0, k1, D); else ch.setWeights(k0, D);
+      for (int v = 0; v < 2; v++) {
+        ch.fused(v == 0);
+        for (DeviceBuffer b : new DeviceBuffer[] {y, du, dk, dD}) b.fill32(0x7fc07fc0);
+        ch.forward(ub, y, B);
+        ch.backward(ub, dyb, B, du, dk, dD);
+        out[v] = new float[][] {ConvCase.read(dev, y, io, n), ConvCase.read(dev, du, io, n), dk.copyTo(new float[sides * H * Lk], 0), dD.copyTo(new float[H], 0)};
+        gb[v] = ch.blockGrads();
+      }
+    }
+    String[] names = {"y", "du", "dk", "dD"};
+    double tolIo = io == ElementType.F32 ? 2 * TOL32 : 2 * TOL16;
+    for (int i = 0; i < 4; i++) {
+      PackedLearnedRefGpuTest.finite(out[0][i], names[i] + " fused " + what);
+      Reference.assertClose(names[i] + " fused vs unfused " + what, out[0][i], ConvCase.toD(out[1][i]),
+          i < 2 ? tolIo : i == 2 ? 2 * TOL32 * Math.sqrt((double) plan.fftSize() / Lk) : 2 * TOL32);
+    }
+    for (int i = 0; i < gb[0].length; i++) Reference.assertClose("dBlock " + i + " fused vs unfused " + what, toF(gb[0][i]), gb[1][i], 2 * TOL32);
   }
 
   @Test

@@ -179,7 +179,7 @@ class PackedLearnedRefHostTest {
     for (String sm : new String[] {"sm_80", "sm_90a"}) {
       for (String io : new String[] {"f32", "bf16", "f16"})
         for (String k : new String[] {"lpj_pack_" + io, "lpj_unpack_" + io, "lpj_ddot_" + io}) assertTrue(spills.containsKey(k + "@" + sm), k + " " + sm);
-      for (String k : new String[] {"lpj_block", "lpj_twiddle", "lpj_pair", "lpj_pair_grad", "lpj_gram", "lpj_reduce", "lpj_kpad",
+      for (String k : new String[] {"lpj_col_r2", "lpj_col_r4", "lpj_col_r8", "lpj_col_r16", "lpj_col_r32", "lpj_block", "lpj_twiddle", "lpj_pair", "lpj_pair_grad", "lpj_gram", "lpj_reduce", "lpj_kpad",
           "lpj_pq_gather", "lpj_dk_spec", "lpj_taps"}) assertTrue(spills.containsKey(k + "@" + sm), k + " " + sm);
     }
   }

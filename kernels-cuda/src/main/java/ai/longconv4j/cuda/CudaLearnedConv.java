@@ -1,6 +1,6 @@
 // Shapes: B batch, H features, L length, Lk taps per side, N = N1 * N2 FFT size (<= 2048; packed: M = N/2 = N1 * N2), blocks
-//   {Fa, Fb, Gb, Ga} each (n, n, 2) with n = N1 (Fa, Ga) or N2 (Fb, Gb). u, y, dy, du (B, H, L) F32 / BF16 / F16; k (H, Lk) or
-//   (H, 2, Lk); d (H).
+//   {Fa, Fb, Gb, Ga} each (n, n, 2) with n = N1 (Fa, Ga) or N2 (Fb, Gb); packed J-factor plans (M = R_1 .. R_J from 2048 to 2^18):
+//   2J blocks {F_1 .. F_J, G_J .. G_1} (R_s, R_s, 2). u, y, dy, du (B, H, L) F32 / BF16 / F16; k (H, Lk) or (H, 2, Lk); d (H).
 package ai.longconv4j.cuda;
 
 import ai.longconv4j.tensor.DType;

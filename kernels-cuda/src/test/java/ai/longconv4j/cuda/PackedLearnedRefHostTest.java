@@ -73,11 +73,12 @@ class PackedLearnedRefHostTest {
     e = assertThrows(IllegalArgumentException.class, () -> PackedLearnedChain.plan(null, 3, 2000, 2000, ConvMode.CAUSAL, ElementType.F32, p, new int[] {8, 16, 16}));
     assertTrue(e.getMessage().contains("device is null"), e.getMessage());
     assertArrayEquals(new int[] {0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15}, PackedLearnedChain.positionFrequencies(new int[] {8, 2}));
-    for (int l = 16; l <= 1 << 18; l *= 2) {   // causal Lk = 1: N = 2L, M = L: every size lib plans
-      ConvPlan q = PackedLearnedConv.libPlan(l, 1, ConvMode.CAUSAL);
+    for (int l = 16; l <= 1 << 18; l *= 2) {   // causal L = Lk: N = 2L (at least 32), M = L: every size lib plans
+      ConvPlan q = PackedLearnedConv.libPlan(l, l, ConvMode.CAUSAL);
+      assertEquals(Math.max(16, l), q.fftSize() / 2, q.toString());
       assertArrayEquals(PackedLearnedButterfly.positionFrequencies(q), PackedLearnedChain.positionFrequencies(PackedLearnedRef.factorsOf(q)), q.toString());
-      assertArrayEquals(PackedLearnedRef.specFactors(l), PackedLearnedRef.factorsOf(q), q.toString());
-      assertTrue(PackedLearnedRef.supports(l, 1, ConvMode.CAUSAL, ElementType.F32), q.toString());
+      assertArrayEquals(PackedLearnedRef.specFactors(q.fftSize() / 2), PackedLearnedRef.factorsOf(q), q.toString());
+      assertTrue(PackedLearnedRef.supports(l, l, ConvMode.CAUSAL, ElementType.F32), q.toString());
     }
     int[] fr = PackedLearnedChain.positionFrequencies(new int[] {2, 4, 2});   // p = (k1, k2, k3) row-major, k = k1 + 2 (k2 + 4 k3)
     assertEquals(1 + 2 * (3 + 4 * 1), fr[1 * 8 + 3 * 2 + 1]);

@@ -200,6 +200,56 @@ public final class PackedMonarchConv implements AutoCloseable {
   }
 
   /**
+   * P / Q from taps on the host (float64, then fp32 on the device): {@code k} lib's (H, sides, Lk) layout (sides 2 for
+   * BIDIRECTIONAL: k0 at [t], k1 at [N - 1 - t] as lib's SpectralConv places them), D (H). packed-spec.md step 4 per channel
+   * (K = DFT_N(k_pad) by JTransforms), at this plan's positions; the slow host route until pkjref's device P / Q is wired.
+   */
+  public PackedMonarchConv setTaps(float[] k, float[] D) {
+    int sides = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
+    if (k == null || D == null || k.length != sides * h * lk || D.length != h)
+      throw new IllegalArgumentException("PackedMonarchConv.setTaps " + mode + ": k must be (H=" + h + ", " + (sides == 2 ? "2, " : "") + "Lk=" + lk
+          + ") and D (H=" + h + "), got " + (k == null ? "null" : k.length) + " and " + (D == null ? "null" : D.length) + " values");
+    var lm = LearnedButterflyConv.libMode(mode);
+    int t0 = lm.effectiveTaps(l, lk, 0), t1 = sides == 2 ? lm.effectiveTaps(l, lk, 1) : 0;
+    double[] all = new double[4 * h * m];
+    java.util.stream.IntStream.range(0, h).parallel().forEach(c -> {
+      double[] kp = new double[n];
+      for (int t = 0; t < t0; t++) kp[t] = k[c * sides * lk + t];
+      for (int t = 0; t < t1; t++) kp[n - 1 - t] = k[c * sides * lk + lk + t];
+      System.arraycopy(pairCoefficients(m, kp), 0, all, 4 * m * c, 4 * m);
+    });
+    return setWeights(all, D);
+  }
+
+  /** P / Q of one kernel row from its N = 2M placed taps, lib's pairCoefficients layout [4M] at the positions of M's factors. */
+  public static double[] pairCoefficients(int m, double[] kPad) {
+    int n = 2 * m;
+    int[] f = factors(m);
+    if (kPad == null || kPad.length != n)
+      throw new IllegalArgumentException("PackedMonarchConv.pairCoefficients: k_pad must hold N = " + n + " taps, got " + (kPad == null ? "null" : kPad.length));
+    double[] kf = new double[2 * n];
+    for (int t = 0; t < n; t++) kf[2 * t] = kPad[t];
+    new org.jtransforms.fft.DoubleFFT_1D(n).complexForward(kf);   // K[j] = sum_t k_pad[t] w_N^(j t)
+    double[] out = new double[4 * m];
+    for (int k = 0; k < m; k++) {
+      int j = m - k, p = position(k, f);
+      double ck = Math.cos(2 * Math.PI * k / n), sk = Math.sin(2 * Math.PI * k / n);   // w_N^k = (ck, -sk)
+      double cj = Math.cos(2 * Math.PI * j / n), sj = Math.sin(2 * Math.PI * j / n);
+      // a_k = (1 - i w^k)/2, b_k = (1 + i w^k)/2, c_k = (1 + i w^-k)/2, d_k = (1 - i w^-k)/2 (w^-k = (ck, sk))
+      double ar = (1 - sk) / 2, ai = -ck / 2, br = (1 + sk) / 2, bi = ck / 2, cr = (1 - sk) / 2, ci = ck / 2, dr = (1 + sk) / 2, di = -ck / 2;
+      double ajr = (1 - sj) / 2, aji = -cj / 2, bjr = (1 + sj) / 2, bji = cj / 2;
+      double kr = kf[2 * k], ki = kf[2 * k + 1], qr = kf[2 * j], qi = -kf[2 * j + 1];   // K[k], conj(K[M-k])
+      double xr = cr * kr - ci * ki, xi = cr * ki + ci * kr;   // c_k K[k]
+      double yr = dr * qr - di * qi, yi = dr * qi + di * qr;   // d_k conj(K[M-k])
+      out[2 * p] = xr * ar - xi * ai + yr * bjr + yi * bji;                 // + y conj(b_(M-k))
+      out[2 * p + 1] = xr * ai + xi * ar + yi * bjr - yr * bji;
+      out[2 * m + 2 * p] = xr * br - xi * bi + yr * ajr + yi * aji;         // + y conj(a_(M-k))
+      out[2 * m + 2 * p + 1] = xr * bi + xi * br + yi * ajr - yr * aji;
+    }
+    return out;
+  }
+
+  /**
    * P / Q from device memory in pkjref's layout: (H, M) float4 {Re P, Im P, Re Q, Im Q} at position p, and the adjoint's
    * {conj P_p, Q_s(p)}; D (H) fp32 or null (zeros). Copied device-to-device on the device's stream, no synchronisation.
    */

@@ -154,6 +154,17 @@ class PackedMonarchHostTest {
   }
 
   @Test
+  void hostPairCoefficientsMatchTheReference() {
+    var rng = new SplittableRandom(13);
+    for (int m : new int[] {2048, 8192}) {
+      double[] kp = new double[2 * m];
+      for (int t = 0; t < kp.length; t++) kp[t] = rng.nextGaussian();
+      double err = relErr(PackedMonarchConv.pairCoefficients(m, kp), new PackedMonarchReference(m).pairCoefficients(kp));
+      assertTrue(err < 1e-12, "M=" + m + ": " + err);
+    }
+  }
+
+  @Test
   void noSpillsAndEveryKernelBuilt() throws IOException {
     assumeTrue(Files.exists(REPORT), "no ptxas report (built without nvcc): " + REPORT.toAbsolutePath());
     Map<String, String> spills = new LinkedHashMap<>();

@@ -11,7 +11,7 @@
 set -u
 out=${1:-/tmp/pkjtc-sitting}; mkdir -p "$out"
 DEV=${DEV:-.device/pkjtc}
-ORDER=${ORDER:-fb,pm,pm-s16}
+ORDER=${ORDER:-fb,pm}
 CASES=${CASES:-causal:2048,causal:4096,causal:8192,causal:16384,bidirectional:4096,circular:8192}
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw,power.limit,temperature.gpu --format=csv; date -u; } \
   > "$out/gpu.txt" 2>&1; cat "$out/gpu.txt"

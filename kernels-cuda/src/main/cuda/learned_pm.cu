@@ -158,13 +158,158 @@ __device__ __forceinline__ int pm_freq(int p, int lR1, int J) {
   return k;
 }
 
-// Bytes of dynamic shared memory: two planes of M + M/32 ST, the twiddle table (16-byte aligned), the first stage's two
-// R1 x R1 matrices (R1 < 16).
-__host__ __device__ constexpr int pm_smem(int log2M, int stBytes) {
-  return ((2 * ((1 << log2M) + (1 << log2M) / 32) * stBytes + 15) & ~15) + 8 * tw_entries(1 << log2M) + 2 * 8 * 64;
+// ---- the fused middle (FUSE): stages J-1 (S = 16) and J (S = 1) forward, the pair map and the same two stages inverse,
+// per warp on a 256-point chunk (positions [256 c, 256 c + 256): the chunk is the 16 x 16 matrix of the last two digits).
+// The pair map's partner of chunk c is chunk c' (prefix frequency (P - a) mod P, P = M / 256 chunks, a = c's prefix
+// frequency), and within it the position (15 - k_(J-1), 15 - k_J), or (256 - b) mod 256 for a = 0: a warp takes c and c'
+// together (c <= c'), runs both forward through registers (monarch_pair.cuh's pair_stage16_fwd with the learned stage
+// J-1 fragment, then the stage-J product), stores C to the chunks, does the pair map on them (warp-local shared memory,
+// __syncwarp, no block barrier) and runs both inverse through registers (stage J, conj(w256) twiddles, the transposed
+// stage J-1 as pair_inv_stages does it, with the learned blocks as B operands). 2 x 2 block-wide passes fewer than the
+// unfused kernel.
+struct PmB { uint32_t re[2][2], im[2][2]; };   // a^T as a B operand (pm_frag_b without nim)
+
+template <bool BF16>
+__device__ __forceinline__ void pm_frag_b2(const float2* __restrict__ a, PmB& f) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+#pragma unroll
+  for (int j = 0; j < 2; ++j)
+#pragma unroll
+    for (int q = 0; q < 2; ++q) {
+      const float2 w0 = __ldg(a + (8 * j + g) * 16 + 2 * t + 8 * q), w1 = __ldg(a + (8 * j + g) * 16 + 2 * t + 8 * q + 1);
+      f.re[j][q] = pack2<BF16>(w0.x, w1.x);
+      f.im[j][q] = pack2<BF16>(w0.y, w1.y);
+    }
 }
 
-template <bool BF16, typename IO, typename ST>
+// Column tile j of X @ Bm (X = (xr, xi) an A operand, xn = -xi), accumulator layout.
+template <bool BF16>
+__device__ __forceinline__ void pm_mma_b(const PmB& F, int j, const uint32_t (&xr)[4], const uint32_t (&xi)[4],
+                                         const uint32_t (&xn)[4], float (&dr)[4], float (&di)[4]) {
+#pragma unroll
+  for (int q = 0; q < 4; ++q) { dr[q] = 0.f; di[q] = 0.f; }
+  mma16816<BF16>(dr, xr, F.re[j][0], F.re[j][1]);
+  mma16816<BF16>(dr, xn, F.im[j][0], F.im[j][1]);
+  mma16816<BF16>(di, xr, F.im[j][0], F.im[j][1]);
+  mma16816<BF16>(di, xi, F.re[j][0], F.re[j][1]);
+}
+
+// Forward stages J-1 and J of the chunk at base, C (scaled by scale^2) stored back in place.
+template <bool BF16, typename ST>
+__device__ __forceinline__ void pm_chunk_fwd(const FragA& Fa, const PmB& Fb, const float2* tl, ST* zr, ST* zi, int base, int g,
+                                             int t, float scale) {
+  constexpr uint32_t NEG2 = 0x80008000u;
+  uint32_t yr[4], yi[4], yn[4];
+  pair_stage16_fwd<BF16>(Fa, tl, zr, zi, base, g, t, scale, yr, yi);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) yn[i] = yi[i] ^ NEG2;
+  __syncwarp();   // every lane's loads of this chunk are done before any lane stores into it
+#pragma unroll
+  for (int j = 0; j < 2; ++j) {
+    float dr[4], di[4];
+    pm_mma_b<BF16>(Fb, j, yr, yi, yn, dr, di);
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      const int idx = SIDX(base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1));
+      st(zr + idx, dr[q] * scale); st(zi + idx, di[q] * scale);
+    }
+  }
+}
+
+// Inverse stages J and J-1 of the chunk at base (C' in place -> W_(J-2) in place): W = C' @ Bj (Bj = A'_J^T), then
+// conj(w256^(r c)), then V = A'_(J-1) @ W as V^T = W^T @ A'_(J-1)^T (movmatrix.trans of W's 8 x 8 blocks).
+template <bool BF16, typename ST>
+__device__ __forceinline__ void pm_chunk_inv(const PmB& Bj, const PmB& Bk, const float2* tl, ST* zr, ST* zi, int base, int g, int t) {
+  constexpr uint32_t NEG2 = 0x80008000u;
+  uint32_t xr[4], xi[4], xn[4];
+  load_tile_b<BF16>(zr, zi, base, g, t, xr, xi);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) xn[i] = xi[i] ^ NEG2;
+  uint32_t wr[4], wi[4], wn[4];
+#pragma unroll
+  for (int j = 0; j < 2; ++j) {
+    float dr[4], di[4];
+    pm_mma_b<BF16>(Bj, j, xr, xi, xn, dr, di);
+    float a[4], b[4];
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      const float2 w = tl[(4 * j + q) * 32];
+      a[q] = dr[q] * w.x + di[q] * w.y;
+      b[q] = di[q] * w.x - dr[q] * w.y;
+    }
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {   // W's block (h, j) -> W^T's block (j, h) = A register 2h + j
+      wr[2 * h + j] = trans8x8(pack2<BF16>(a[2 * h], a[2 * h + 1]));
+      wi[2 * h + j] = trans8x8(pack2<BF16>(b[2 * h], b[2 * h + 1]));
+    }
+  }
+#pragma unroll
+  for (int i = 0; i < 4; ++i) wn[i] = wi[i] ^ NEG2;
+  __syncwarp();   // every lane's loads of this chunk are done before any lane stores into it
+#pragma unroll
+  for (int j = 0; j < 2; ++j) {
+    float dr[4], di[4];
+    pm_mma_b<BF16>(Bk, j, wr, wi, wn, dr, di);
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {   // V^T[c = g + 8 (q >> 1)][k = 8j + 2t + (q & 1)] -> V[k][c]
+      const int idx = SIDX(base + (8 * j + 2 * t + (q & 1)) * 16 + g + 8 * (q >> 1));
+      st(zr + idx, dr[q]); st(zi + idx, di[q]);
+    }
+  }
+}
+
+// The pair map on the 256 positions of chunk c (each with its partner, in chunk c' >= c or in c itself), by one warp.
+template <typename ST>
+__device__ __forceinline__ void pm_pair_chunk(const float4* __restrict__ cf, ST* zr, ST* zi, int c, int lR1, int J, int M) {
+  for (int i = threadIdx.x & 31; i < 256; i += 32) {
+    const int p = (c << 8) + i;
+    const int q = pm_pos((M - pm_freq(p, lR1, J)) & (M - 1), lR1, J);
+    if (q < p) continue;
+    const float4 cp = cf[p], cq = cf[q];
+    const float ar = ld(zr + SIDX(p)), ai = ld(zi + SIDX(p)), br = ld(zr + SIDX(q)), bi = ld(zi + SIDX(q));
+    const float pr = cp.x * ar - cp.y * ai + cp.z * br + cp.w * bi, pi = cp.x * ai + cp.y * ar - cp.z * bi + cp.w * br;
+    const float qr = cq.x * br - cq.y * bi + cq.z * ar + cq.w * ai, qi = cq.x * bi + cq.y * br - cq.z * ai + cq.w * ar;
+    st(zr + SIDX(p), pr); st(zi + SIDX(p), pi);
+    if (q != p) { st(zr + SIDX(q), qr); st(zi + SIDX(q), qi); }
+  }
+}
+
+// The fused middle for the whole row (after a block barrier; ends without one). fa: forward stage J-1 (left form),
+// fb: forward stage J; ia, ib: inverse stages J-1, J; tw256 from tw256_init.
+template <bool BF16, typename ST>
+__device__ void pm_middle(const float2* __restrict__ fa, const float2* __restrict__ fb, const float2* __restrict__ ia,
+                          const float2* __restrict__ ib, const float2* tw256, const float4* __restrict__ cf, ST* zr, ST* zi,
+                          int lR1, int J, int M) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, P = M >> 8;
+  const float2* tl = tw256 + lane;
+  for (int c = warp; c < P; c += nw) {
+    // the partner chunk: prefix frequency (P - a) mod P over the J - 2 leading digits
+    const int a = pm_freq(c, lR1, J - 2), c2 = pm_pos((P - a) & (P - 1), lR1, J - 2);
+    if (c2 < c) continue;
+    {
+      FragA Fa; pm_frag_a<BF16>(fa, false, Fa);
+      PmB Fb; pm_frag_b2<BF16>(fb, Fb);
+      pm_chunk_fwd<BF16>(Fa, Fb, tl, zr, zi, c << 8, g, t, 1.0f / 16.0f);
+      if (c2 != c) pm_chunk_fwd<BF16>(Fa, Fb, tl, zr, zi, c2 << 8, g, t, 1.0f / 16.0f);
+    }
+    __syncwarp();
+    pm_pair_chunk(cf, zr, zi, c, lR1, J, M);
+    __syncwarp();
+    PmB Bj, Bk; pm_frag_b2<BF16>(ib, Bj); pm_frag_b2<BF16>(ia, Bk);
+    pm_chunk_inv<BF16>(Bj, Bk, tl, zr, zi, c << 8, g, t);
+    if (c2 != c) pm_chunk_inv<BF16>(Bj, Bk, tl, zr, zi, c2 << 8, g, t);
+    __syncwarp();
+  }
+}
+
+// Bytes of dynamic shared memory: two planes of M + M/32 ST, the twiddle table (16-byte aligned), the first stage's two
+// R1 x R1 matrices (R1 < 16), the fused middle's w256 table (512 float2; allocated by every kernel).
+__host__ __device__ constexpr int pm_smem(int log2M, int stBytes) {
+  return ((2 * ((1 << log2M) + (1 << log2M) / 32) * stBytes + 15) & ~15) + 8 * tw_entries(1 << log2M) + 2 * 8 * 64 + 8 * 512;
+}
+
+template <bool BF16, typename IO, typename ST, bool FUSE>
 __device__ void pm_conv(const IO* __restrict__ x, const float2* __restrict__ mats, const float4* __restrict__ pq,
                         const float* __restrict__ D, IO* __restrict__ out, int H, int L, int log2M) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -179,6 +324,8 @@ __device__ void pm_conv(const IO* __restrict__ x, const float2* __restrict__ mat
   const int q1 = R1 * R1, inv = q1 + 256 * (J - 1);
   if (R1 < 16)
     for (int i = threadIdx.x; i < 2 * q1; i += T) s1[i] = mats[i < q1 ? i : inv + i - q1];
+  float2* tw256 = s1 + 2 * 64;
+  if (FUSE) tw256_init(tw256);
   const size_t row = ((size_t)b * H + h) * L;
   const IO* xr = x + row;
   // pack: z[m] = x[2m] + i x[2m+1] (zero past L)
@@ -206,14 +353,20 @@ __device__ void pm_conv(const IO* __restrict__ x, const float2* __restrict__ mat
   // forward chain: stage 1, radix-16 stages 2 .. J-1 (strided), stage J (contiguous); each carries 1/R_s
   pm_first<BF16, true, ST>(tw, mats, s1, zr, zi, log2M, lR1, 1.0f / (float)R1);
   __syncthreads();
-  for (int s = 2; s < J; ++s) {
+  for (int s = 2; s < (FUSE ? J - 1 : J); ++s) {
     pm_stage_a<BF16, true, ST>(tw, mats + q1 + 256 * (s - 2), zr, zi, 4 * (J - s), 1 << (4 * (s - 1) - 4 + lR1), 1.0f / 16.0f);
     __syncthreads();
   }
+  const float4* c = pq + (size_t)h * M;
+  const float2* im = mats + inv;
+  if constexpr (FUSE) {   // stages J-1, J, the pair map, inverse J, J-1 per warp (pm_middle)
+    pm_middle<BF16, ST>(mats + q1 + 256 * (J - 3), mats + q1 + 256 * (J - 2), im + q1 + 256 * (J - 3), im + q1 + 256 * (J - 2),
+                        tw256, c, zr, zi, lR1, J, M);
+    __syncthreads();
+  } else {
   pm_stage_b<BF16, ST>(mats + q1 + 256 * (J - 2), zr, zi, M, 1.0f / 16.0f);
   __syncthreads();
   // the pair map, in place: the thread of position p does the pair {p, s(p)} when p <= s(p)
-  const float4* c = pq + (size_t)h * M;
   for (int p = threadIdx.x; p < M; p += T) {
     const int q = pm_pos((M - pm_freq(p, lR1, J)) & (M - 1), lR1, J);
     if (q < p) continue;
@@ -227,10 +380,10 @@ __device__ void pm_conv(const IO* __restrict__ x, const float2* __restrict__ mat
   }
   __syncthreads();
   // inverse chain: stage J (contiguous, T_J = 1), stages J-1 .. 2 (conj twiddle, then the matrix), stage 1
-  const float2* im = mats + inv;
   pm_stage_b<BF16, ST>(im + q1 + 256 * (J - 2), zr, zi, M, 1.0f);
   __syncthreads();
-  for (int s = J - 1; s >= 2; --s) {
+  }
+  for (int s = FUSE ? J - 2 : J - 1; s >= 2; --s) {
     pm_stage_a<BF16, false, ST>(tw, im + q1 + 256 * (s - 2), zr, zi, 4 * (J - s), 1 << (4 * (s - 1) - 4 + lR1), 1.0f);
     __syncthreads();
   }
@@ -286,13 +439,19 @@ extern "C" __global__ void __launch_bounds__(256) lpm_prep(const float2* __restr
 
 // Grid (B, H): blocks of one channel adjacent in launch order (its P / Q read from HBM once, then from L2); block
 // 256 .. 512 threads (a multiple of 32); dynamic shared memory pm_smem(log2M, sizeof(ST)).
-#define LPM(NAME, BF, IO, ST)                                                                                        \
+#define LPM(NAME, BF, IO, ST, FUSE)                                                                                  \
   extern "C" __global__ void __launch_bounds__(512, 1) NAME(const IO* __restrict__ x, const float2* __restrict__ mats, \
       const float4* __restrict__ pq, const float* __restrict__ D, IO* __restrict__ out, int H, int L, int log2M) {    \
-    pm_conv<BF, IO, ST>(x, mats, pq, D, out, H, L, log2M);                                                           \
+    pm_conv<BF, IO, ST, FUSE>(x, mats, pq, D, out, H, L, log2M);                                                     \
   }
 // name: lpm_forward_<io>_<shared-memory storage: s32 fp32 planes (M <= 16384), s16 16-bit planes (M <= 32768)>
-LPM(lpm_forward_bf16_s32, true, __nv_bfloat16, float)
-LPM(lpm_forward_f16_s32, false, __half, float)
-LPM(lpm_forward_bf16_s16, true, __nv_bfloat16, __nv_bfloat16)
-LPM(lpm_forward_f16_s16, false, __half, __half)
+// (the unfused kernels: every stage and the pair map a block-wide pass; the slow twin of the fused ones)
+LPM(lpm_forward_bf16_s32, true, __nv_bfloat16, float, false)
+LPM(lpm_forward_f16_s32, false, __half, float, false)
+LPM(lpm_forward_bf16_s16, true, __nv_bfloat16, __nv_bfloat16, false)
+LPM(lpm_forward_f16_s16, false, __half, __half, false)
+// name: lpm_fused_<io>_<s32|s16>: stages J-1 and J, the pair map and their inverses per warp (pm_middle)
+LPM(lpm_fused_bf16_s32, true, __nv_bfloat16, float, true)
+LPM(lpm_fused_f16_s32, false, __half, float, true)
+LPM(lpm_fused_bf16_s16, true, __nv_bfloat16, __nv_bfloat16, true)
+LPM(lpm_fused_f16_s16, false, __half, __half, true)

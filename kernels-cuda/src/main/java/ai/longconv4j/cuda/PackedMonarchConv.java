@@ -21,7 +21,8 @@ import ai.longconv4j.conv.Precision;
  * as 16 x 16 complex products on mma.sync, bf16 / fp16 operands, fp32 accumulation, FlashButterfly's monarch.cuh tiles;
  * the first stage at R1 &lt; 16 in fp32 on CUDA cores), the pair map C'[p] = P_p C[p] + Q_p conj(C[s(p)]), the inverse
  * chain, unpack, + D u. The row lives in shared memory: fp32 planes up to M = 16384, 16-bit planes (the I/O type) at
- * 32768 ({@link #storage16(boolean)}). The same kernel gives du ({@link #inputGrad}) on the adjoint blocks
+ * 32768 ({@link #storage16(boolean)}). By default the last two stages, the pair map and their inverses run per warp in
+ * registers on 256-point chunks and their partner chunks ({@link #fused(boolean)}). The same kernel gives du ({@link #inputGrad}) on the adjoint blocks
  * {G_1^H .. G_J^H, F_J^H .. F_1^H} and adjoint pair map {conj P_p, Q_s(p)}; blocks reach the kernel in "left form"
  * (stage 1 as is, stages s &gt;= 2 transposed: lib multiplies them on the right), prepared on the device by
  * {@code lpm_prep} from lib's layout ({@link #setBlocks} from the host, {@link #setBlocksOnDevice} from device memory).
@@ -29,7 +30,7 @@ import ai.longconv4j.conv.Precision;
  * throws {@link IllegalArgumentException} naming the shape.
  * <pre>{@code
  * jshell> var pm = PackedMonarchConv.plan(dev, 768, 4096, 4096, ConvMode.CAUSAL, ElementType.BF16)
- * pm ==> PackedMonarchConv[H=768, L=4096, Lk=4096, CAUSAL, N=8192, M=4096 = 16 x 16 x 16, io=BF16, fp32 smem, 256 threads]
+ * pm ==> PackedMonarchConv[H=768, L=4096, Lk=4096, CAUSAL, N=8192, M=4096 = 16 x 16 x 16, io=BF16, fused, fp32 smem, 256 threads]
  * jshell> pm.setBlocks(blocks); pm.setWeights(pq, D); pm.forward(u, y, 64); pm.inputGrad(dy, du, 64);
  * }</pre>
  */
@@ -43,7 +44,7 @@ public final class PackedMonarchConv implements AutoCloseable {
   private final ConvMode mode;
   private final ElementType io;
   private final DeviceBuffer pq, pqAdj, d, blocks, mats, matsAdj;
-  private boolean pqSet, s16;
+  private boolean pqSet, s16, fused = true;
   private int threads;
 
   private PackedMonarchConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n) {
@@ -290,14 +291,23 @@ public final class PackedMonarchConv implements AutoCloseable {
     return this;
   }
 
-  /** learned_pm.cu pm_smem: two planes of M + M/32, the twiddle table (128 + M/128 float2), two 8 x 8 complex matrices. */
+  /** learned_pm.cu pm_smem: two planes of M + M/32, the twiddle table (128 + M/128 float2), two 8 x 8 complex matrices, w256 (512 float2). */
   static int smem(int log2M, int stBytes) {
     int mm = 1 << log2M;
-    return ((2 * (mm + mm / 32) * stBytes + 15) & ~15) + 8 * (128 + mm / 128) + 2 * 8 * 64;
+    return ((2 * (mm + mm / 32) * stBytes + 15) & ~15) + 8 * (128 + mm / 128) + 2 * 8 * 64 + 8 * 512;
   }
 
   /** The forward kernel's name in learned_pm.cu. */
-  public String kernelName() { return "lpm_forward_" + io.tag() + (s16 ? "_s16" : "_s32"); }
+  public String kernelName() { return (fused ? "lpm_fused_" : "lpm_forward_") + io.tag() + (s16 ? "_s16" : "_s32"); }
+
+  /**
+   * The fused kernels ({@code lpm_fused_*}, the default): stages J-1 and J, the pair map and their inverses per warp on
+   * 256-point chunks with their partner chunks (learned_pm.cu pm_middle), 2J - 3 block-wide shared-memory passes instead
+   * of 2J + 1; false: {@code lpm_forward_*}, every stage and the pair map a block-wide pass (their slow twin).
+   */
+  public PackedMonarchConv fused(boolean on) { fused = on; return this; }
+
+  public boolean fused() { return fused; }
 
   /** y = conv(u, k) + D u through the packed learned transform with J factors, queued on the device's stream. */
   public void forward(DeviceBuffer u, DeviceBuffer y, int B) { run("forward", u, y, B, mats, pq); }
@@ -330,6 +340,6 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   @Override public String toString() {
     return "PackedMonarchConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + factorString() + ", io=" + io
-        + ", " + (s16 ? "16-bit" : "fp32") + " smem, " + threads + " threads]";
+        + (fused ? ", fused" : ", unfused") + ", " + (s16 ? "16-bit" : "fp32") + " smem, " + threads + " threads]";
   }
 }

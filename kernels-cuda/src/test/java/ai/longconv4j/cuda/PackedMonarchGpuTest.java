@@ -19,7 +19,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * PackedMonarchHostTest): y and du, all three modes, M = 2048, 4096, 8192, 16384, 32768, bf16 and fp16, blocks random
  * (kind 2: every entry uniform, so a transposed or conjugated block, a swapped stage or a wrong left / right convention
  * shows), the DFT plus 5 % noise (kind 1) or the DFT (kind 0); awkward shapes (H = 111, odd L on the scalar I/O path,
- * Lk &lt; L). Outputs NaN-poisoned with a tail past B H L that must stay poisoned; every output finite.
+ * Lk &lt; L), on the default (fused) kernels; {@link #fusedMatchesUnfused}: the slow twin. Outputs NaN-poisoned with a tail past B H L that must stay poisoned; every output finite.
  * Tolerance 1e-2 relative (Frobenius). The inputs are exact (the reference takes the decoded 16-bit values); each of the
  * 2J stages rounds its operands (data and block) to 16 bits: bf16 unit roundoff 2^-9, uniformly distributed rounding
  * ~2^-9 / sqrt(3) = 1.1e-3 rms per operand, ~1.6e-3 per product of two rounded operands; the fp32 sums of 16 terms of
@@ -84,6 +84,54 @@ class PackedMonarchGpuTest extends CudaDeviceTest {
         PackedLearnedRefGpuTest.finite(duG, "du " + what);
         Reference.assertClose("y vs float64 " + what, yG, yRef, TOL16);
         Reference.assertClose("du vs float64 " + what, duG, duRef, TOL16);
+      }
+    }
+  }
+
+  static Stream<Arguments> twins() {
+    // mode, io, B, H, L, Lk, 16-bit planes: M = 2048 .. 32768, J = 3 and 4, every R1
+    return Stream.of(
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 2, 3, 2048, 2048, false), Arguments.of(ConvMode.CIRCULAR, ElementType.F16, 2, 3, 8192, 8192, false),
+        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.BF16, 2, 3, 4096, 4096, false), Arguments.of(ConvMode.CAUSAL, ElementType.F16, 1, 3, 16384, 9000, false),
+        Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 1, 2, 65536, 65536, true));
+  }
+
+  /**
+   * The slow twin: the fused kernels (default) against the unfused ones on the same data and random blocks, y and du.
+   * Each is within 1e-2 of float64 (matchesFloat64); they round at different points (the fused middle keeps C, C' and
+   * the stage outputs as 16-bit operands in registers, the unfused one in the shared-memory planes): 2e-2, the sum.
+   */
+  @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5} s16={6}")
+  @MethodSource("twins")
+  void fusedMatchesUnfused(ConvMode mode, ElementType io, int B, int H, int L, int Lk, boolean s16) {
+    var rng = new SplittableRandom(31L * L + B + 7L * io.ordinal() + mode.ordinal());
+    var x = PackedMonarchHostTest.Data.draw(rng, B, H, L, Lk, mode);
+    int n = B * H * L;
+    short[] u16 = HalfFloats.encode(toF(x.u()), io);
+    try (var pm = PackedMonarchConv.plan(dev, H, L, Lk, mode, io).storage16(s16)) {
+      int m = pm.points();
+      var r = new PackedMonarchReference(m);
+      double[] pq = new double[4 * H * m];
+      for (int h = 0; h < H; h++)
+        System.arraycopy(r.pairCoefficients(PackedMonarchReference.placeTaps(x.shape(), x.k(), h, r.n)), 0, pq, 4 * m * h, 4 * m);
+      pm.setBlocks(PackedMonarchHostTest.randomBlocks(rng, m, 2)).setWeights(pq, toF(x.d()));
+      String what = mode + " " + io + " B=" + B + " H=" + H + " L=" + L + " M=" + m;
+      try (var u = dev.upload(u16); var y1 = dev.alloc(2L * n + 4); var y2 = dev.alloc(2L * n + 4); var d1 = dev.alloc(2L * n + 4);
+           var d2 = dev.alloc(2L * n + 4)) {
+        for (DeviceBuffer b : new DeviceBuffer[] {y1, y2, d1, d2}) b.fill32(0x7fc07fc0);
+        pm.fused(true).forward(u, y1, B);
+        pm.inputGrad(u, d1, B);
+        pm.fused(false).forward(u, y2, B);
+        pm.inputGrad(u, d2, B);
+        float[] a = HalfFloats.decode(LearnedCase.read(dev, y1, n), io), b = HalfFloats.decode(LearnedCase.read(dev, y2, n), io);
+        PackedLearnedRefGpuTest.finite(a, "fused y " + what);
+        PackedLearnedRefGpuTest.finite(b, "unfused y " + what);
+        Reference.assertClose("y fused vs unfused " + what, a, ConvCase.toD(b), 2e-2);
+        a = HalfFloats.decode(LearnedCase.read(dev, d1, n), io);
+        b = HalfFloats.decode(LearnedCase.read(dev, d2, n), io);
+        PackedLearnedRefGpuTest.finite(a, "fused du " + what);
+        PackedLearnedRefGpuTest.finite(b, "unfused du " + what);
+        Reference.assertClose("du fused vs unfused " + what, a, ConvCase.toD(b), 2e-2);
       }
     }
   }

@@ -176,7 +176,8 @@ class PackedMonarchHostTest {
     }
     spills.forEach((k, v) -> assertEquals("0/0", v, k + " spills (stores/loads bytes)"));
     for (String sm : new String[] {"sm_80", "sm_90a"}) {
-      for (String k : new String[] {"lpm_forward_bf16_s32", "lpm_forward_f16_s32", "lpm_forward_bf16_s16", "lpm_forward_f16_s16", "lpm_prep"})
+      for (String k : new String[] {"lpm_forward_bf16_s32", "lpm_forward_f16_s32", "lpm_forward_bf16_s16", "lpm_forward_f16_s16", "lpm_prep",
+          "lpm_fused_bf16_s32", "lpm_fused_f16_s32", "lpm_fused_bf16_s16", "lpm_fused_f16_s16"})
         assertTrue(spills.containsKey(k + "@" + sm), k + " " + sm);
     }
   }

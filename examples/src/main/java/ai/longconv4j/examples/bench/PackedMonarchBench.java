@@ -20,7 +20,7 @@ import java.util.SplittableRandom;
  * against FlashButterfly ({@link FlashButterflyConv}, its default plan) in one process, bf16 I/O and compute, Lk = L.
  * Cases {@code mode:L} ({@code -Dlongconv4j.bench.pm.cases}, default causal:2048,causal:4096,causal:8192,causal:16384,
  * bidirectional:4096,circular:8192); paths in the order of {@code -Dlongconv4j.bench.pm.order} (default fb,pm): {@code pm}
- * the plan's defaults, {@code pm-s16} its 16-bit shared-memory planes, {@code pm-tN} N threads per block.
+ * the plan's defaults (the fused kernels), {@code pm-unfused} their slow twin, {@code pm-s16} 16-bit shared-memory planes, {@code pm-tN} N threads per block.
  * Per path: blocks at the DFT (where the learned map is the exact convolution; the random-block accuracy is
  * PackedMonarchGpuTest's), outputs NaN-poisoned, the forward and the input gradient (dy = u) of 3 sampled rows validated
  * against a float64 direct convolution (and its adjoint) for the mode; then CUDA-event medians ({@code CudaConvBench.median},
@@ -58,6 +58,7 @@ public final class PackedMonarchBench {
             } else if (p.startsWith("pm")) {
               try (var pm = PackedMonarchConv.plan(dev, H, L, L, mode, io)) {
                 if (p.equals("pm-s16")) pm.storage16(true);
+                else if (p.equals("pm-unfused")) pm.fused(false);
                 else if (p.startsWith("pm-t")) pm.threads(Integer.parseInt(p.substring(4)));
                 else if (!p.equals("pm")) throw new IllegalArgumentException("PackedMonarchBench: path " + p);
                 float[] kl = k0;
@@ -73,7 +74,7 @@ public final class PackedMonarchBench {
                 run(dev, name, mode, B, H, L, u, y, k0, k1, D, (x, o) -> pm.forward(x, o, B), (x, o) -> pm.inputGrad(x, o, B), rows);
               }
             } else {
-              throw new IllegalArgumentException("PackedMonarchBench: paths fb, pm, pm-s16, pm-tN; got " + p);
+              throw new IllegalArgumentException("PackedMonarchBench: paths fb, pm, pm-unfused, pm-s16, pm-tN; got " + p);
             }
           }
         }

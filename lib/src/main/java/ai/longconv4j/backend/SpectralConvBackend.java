@@ -48,8 +48,9 @@ public interface SpectralConvBackend {
     /**
      * The packed learned-butterfly convolution on the device ({@code ConvOps.learnedPackedConv}, the math of
      * {@code ai.longconv4j.conv.PackedLearnedButterfly}): shapes as {@link #learnedConv} with the blocks of the packed
-     * M = N/2 = N1 x N2 transform {Fa (N1, N1, 2), Fb (N2, N2, 2), Gb (N2, N2, 2), Ga (N1, N1, 2)}; returns y wired into
-     * the graph with the gradients of u, k, d and the four blocks, or null when the backend has no such path (the
+     * M = N/2 = R_1 x .. x R_J transform, 2J of them in {@code PackedLearnedButterfly.blockNames} order (J = 2:
+     * {Fa (N1, N1, 2), Fb (N2, N2, 2), Gb (N2, N2, 2), Ga (N1, N1, 2)}); returns y wired into the graph with the
+     * gradients of u, k, d and the 2J blocks, or null when the backend has no such path (the
      * default: the caller then says so, naming the device and shapes).
      */
     default Tensor learnedPackedConv(Tensor u, Tensor k, Tensor d, ConvMode mode, Tensor[] blocks) { return null; }

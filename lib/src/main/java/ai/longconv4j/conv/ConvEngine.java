@@ -17,11 +17,12 @@ public enum ConvEngine {
     LEARNED,
     /**
      * The packed learned butterfly ({@link PackedLearnedButterfly}): FlashButterfly's real-input packing (one real row of
-     * N points as a complex row of M = N/2) with learnable DFT blocks of the M-point transform (2 factors), initialized to
+     * N points as a complex row of M = N/2) with learnable DFT blocks of the M-point transform (FlashButterfly's own J-factor factorization, 2 factors to
+     * M = 1024, up to 5 beyond, {@link ConvPlan}; M &lt;= 2^18), initialized to
      * the exact DFT; the packing's split/merge twiddles stay fixed and fuse with the kernel spectrum into one pair map.
      * Half of {@link #LEARNED}'s transform size per row. Causal only at init, as LEARNED: once the blocks train, outputs
      * read future inputs, so language models refuse it; for bidirectional and circular use. Layers and models register
-     * its four blocks as LEARNED's ({@link LongConv#dftBlocks}); {@link ConvOps#learnedPackedConv} is its tensor op.
+     * its 2J blocks as LEARNED's ({@link LongConv#dftBlocks}); {@link ConvOps#learnedPackedConv} is its tensor op.
      */
     LEARNED_PACKED,
     /**

@@ -143,8 +143,9 @@ public final class ConvOps {
 
     /**
      * The packed learned-butterfly convolution ({@link PackedLearnedButterfly}, {@link ConvEngine#LEARNED_PACKED}) with
-     * the four blocks {Fa (N1, N1, 2), Fb (N2, N2, 2), Gb (N2, N2, 2), Ga (N1, N1, 2)} of the plan's M = N/2 = N1 x N2
-     * packed transform as inputs, so they can be trainable parameters; gradients for u, k, D and the blocks; shapes
+     * the 2J blocks {F_1 .. F_J, G_J .. G_1} of the plan's M = N/2 = R_1 x .. x R_J packed transform as inputs (J = 2:
+     * {Fa (N1, N1, 2), Fb (N2, N2, 2), Gb (N2, N2, 2), Ga (N1, N1, 2)}; names and sizes
+     * {@link PackedLearnedButterfly#blockNames}, {@link PackedLearnedButterfly#blockSizes}), so they can be trainable parameters; gradients for u, k, D and the blocks; shapes
      * otherwise as {@link #conv}. CPU (F64 / F32); other devices through their backend's
      * {@link SpectralConvBackend#learnedPackedConv}, else an UnsupportedOperationException.
      */
@@ -160,12 +161,17 @@ public final class ConvOps {
     /** The shared body of {@link #learnedConv} and {@link #learnedPackedConv}: checks, device hook, CPU op. */
     private static Tensor learned(ConvEngine engine, String op, Tensor u, Tensor k, Tensor d, ConvMode mode, Tensor[] blocks) {
         ConvShape s = shapeOf(op, u, k, d, mode);
-        if (blocks == null || blocks.length != 4 || Arrays.asList(blocks).contains(null)) {
-            throw new IllegalArgumentException(op + ": needs 4 non-null blocks {Fa, Fb, Gb, Ga}, got "
+        boolean packed = engine == ConvEngine.LEARNED_PACKED;
+        // the plan (and with it the block count: LEARNED 4, LEARNED_PACKED 2J) is the same on every device
+        ConvPlan plan = ConvPlan.of(s.length(), s.kernelLength(), mode, engine, precisionOf(u));
+        java.util.List<String> names = packed ? PackedLearnedButterfly.blockNames(plan) : java.util.List.of(BLOCK_NAMES);
+        int[] sizes = packed ? PackedLearnedButterfly.blockSizes(plan)
+                : new int[] {plan.factors().get(0), plan.factors().get(1), plan.factors().get(1), plan.factors().get(0)};
+        if (blocks == null || blocks.length != names.size() || Arrays.asList(blocks).contains(null)) {
+            throw new IllegalArgumentException(op + ": needs " + names.size() + " non-null blocks " + names + " for " + plan + ", got "
                     + (blocks == null ? "null" : blocks.length + " " + Arrays.toString(Arrays.stream(blocks)
                         .map(b -> b == null ? "null" : Arrays.toString(b.shape())).toArray())));
         }
-        boolean packed = engine == ConvEngine.LEARNED_PACKED;
         if (!u.device().isCpu()) {
             for (Tensor b : blocks)
                 if (!b.device().equals(u.device()))
@@ -179,12 +185,11 @@ public final class ConvOps {
                         : " (the GPU kernels take F32, BF16 or F16, one kernel channel, FFT size <= 2048)"));
             return y;
         }
-        ConvPlan plan = ConvPlan.of(s.length(), s.kernelLength(), mode, engine, precisionOf(u));
-        double[][] ba = new double[4][];
-        for (int i = 0; i < 4; i++) {
-            int n = plan.factors().get(i == 0 || i == 3 ? 0 : 1);
+        double[][] ba = new double[blocks.length][];
+        for (int i = 0; i < blocks.length; i++) {
+            int n = sizes[i];
             if (!Arrays.equals(blocks[i].shape(), new int[] {n, n, 2}))
-                throw new IllegalArgumentException(op + ": block " + i + " (" + BLOCK_NAMES[i] + ") must be (" + n + ", " + n + ", 2) for "
+                throw new IllegalArgumentException(op + ": block " + i + " (" + names.get(i) + ") must be (" + n + ", " + n + ", 2) for "
                         + plan + ", got " + Arrays.toString(blocks[i].shape()));
             ba[i] = blocks[i].toDoubleArray();
         }
@@ -212,7 +217,7 @@ public final class ConvOps {
             out[0] = tensor(gr.conv().du(), u.dtype(), u.shape());
             out[1] = tensor(gr.conv().dk(), k.dtype(), k.shape());
             if (d != null) out[2] = tensor(gr.conv().dD(), d.dtype(), d.shape());
-            for (int i = 0; i < 4; i++) out[nIn - 4 + i] = tensor(gr.dBlocks()[i], blocks[i].dtype(), blocks[i].shape());
+            for (int i = 0; i < blocks.length; i++) out[nIn - blocks.length + i] = tensor(gr.dBlocks()[i], blocks[i].dtype(), blocks[i].shape());
             return out;
         });
     }
@@ -280,15 +285,16 @@ public final class ConvOps {
 
     /**
      * The graph inputs of a learned-butterfly convolution (plain or packed), in the order its backward returns gradients:
-     * {@code u, k, [D,] Fa, Fb, Gb, Ga} (D only when present). Shared by every device's implementation.
+     * {@code u, k, [D,] Fa, Fb, Gb, Ga} (D only when present; LEARNED_PACKED with J factors: its 2J blocks in
+     * {@link PackedLearnedButterfly#blockNames} order). Shared by every device's implementation.
      */
     public static Tensor[] learnedInputs(Tensor u, Tensor k, Tensor d, Tensor[] blocks) {
-        int nIn = d == null ? 6 : 7;
+        int nIn = (d == null ? 2 : 3) + blocks.length;
         Tensor[] inputs = new Tensor[nIn];
         inputs[0] = u;
         inputs[1] = k;
         if (d != null) inputs[2] = d;
-        System.arraycopy(blocks, 0, inputs, nIn - 4, 4);
+        System.arraycopy(blocks, 0, inputs, nIn - blocks.length, blocks.length);
         return inputs;
     }
 }

@@ -11,14 +11,16 @@ import java.util.Map;
  * re-decided per call.
  * <ul>
  *   <li>{@code fftSize}: real FFT points (FFT: smallest even 2^a 3^b 5^c >= the mode's minimum; MONARCH:
- *       power of two >= 32; LEARNED: power of two >= 16; LEARNED_PACKED: as MONARCH, up to 2^17; CIRCULAR: exactly L,
+ *       power of two >= 32; LEARNED: power of two >= 16; LEARNED_PACKED: as MONARCH, up to 2^19 (FlashButterfly's
+ *       largest: causal / bidirectional L &lt;= 256K, circular L &lt;= 2^19); CIRCULAR: exactly L,
  *       which must fit the engine).</li>
  *   <li>{@code factors}: block sizes of the complex Monarch FFT (MONARCH: of N/2 points, after the real-input
- *       packing; LEARNED: of N points, two factors; LEARNED_PACKED: of N/2 points, two factors, the LEARNED row of
- *       N/2); empty for FFT and DIRECT.</li>
+ *       packing; LEARNED: of N points, two factors; LEARNED_PACKED: of M = N/2 points, FlashButterfly's own
+ *       factorization ({@link #packedFactors}: two factors to M = 1024, R1 x 16 x .. x 16 to 32K, then an outer
+ *       N1 = M / 8192 times 8192's factors); empty for FFT and DIRECT.</li>
  *   <li>{@code passes}: 1 when the complex FFT fits on chip (<= 2^15 points), else 3 (outer butterfly, N1
  *       independent inner Monarch FFT convolutions, inverse outer butterfly: {@link MonarchConv}'s forward then
- *       runs {@link MonarchFft#convolve}).</li>
+ *       runs {@link MonarchFft#convolve}); LEARNED_PACKED: 3 when M > 32K (its outer factor is the first).</li>
  * </ul>
  * <pre>{@code
  * jshell> ConvPlan.of(16384, 16384, ConvMode.CAUSAL, ConvEngine.MONARCH, Precision.F32)
@@ -47,11 +49,23 @@ public record ConvPlan(int length, int kernelLength, ConvMode mode, ConvEngine e
         {128, 256}, {256, 256},                                                        // 2^4 .. 2^16
     };
 
+    /**
+     * Factorization of the packed learned butterfly's M-point complex transform, M = 2^i (row i): FlashButterfly's GPU
+     * factorization (s14-jspec): two factors to 2^10 (the LEARNED row), then one pass R1 x 16^(J-1) (R1 in {2, 4, 8,
+     * 16}) to 2^15, then an outer N1 = M / 8192 times 8192's factors (three passes) to 2^18.
+     */
+    private static final int[][] PACKED_FACTORS = {
+        null, null, null, null,
+        {4, 4}, {4, 8}, {8, 8}, {8, 16}, {16, 16}, {16, 32}, {32, 32},                  // 2^4 .. 2^10
+        {8, 16, 16}, {16, 16, 16}, {2, 16, 16, 16}, {4, 16, 16, 16}, {8, 16, 16, 16},  // 2^11 .. 2^15 (1 pass)
+        {8, 2, 16, 16, 16}, {16, 2, 16, 16, 16}, {32, 2, 16, 16, 16},                  // 2^16 .. 2^18 (3 passes)
+    };
+
     /** How each engine sizes its FFT: smallest admissible size and the largest it supports. */
     private enum Sizing {
         EXACT(1, Integer.MAX_VALUE), FAST_EVEN(1, 1 << 28), POW2_REAL(32, 1 << 23), POW2_COMPLEX(16, 1 << 16),
-        /** POW2_REAL's sizes, capped where the learned factor table ends (N/2 <= 2^16). */
-        POW2_PACKED(32, 1 << 17);
+        /** POW2_REAL's sizes, capped where the packed factor table ends (N/2 <= 2^18, FlashButterfly's MAX_N = 2^19). */
+        POW2_PACKED(32, 1 << 19);
         final int min, max;
         Sizing(int min, int max) { this.min = min; this.max = max; }
     }
@@ -107,11 +121,11 @@ public record ConvPlan(int length, int kernelLength, ConvMode mode, ConvEngine e
         int[] f = switch (e) {
             case MONARCH -> monarchFactors((int) n / 2);
             case LEARNED -> LEARNED_FACTORS[Integer.numberOfTrailingZeros((int) n)];
-            case LEARNED_PACKED -> LEARNED_FACTORS[Integer.numberOfTrailingZeros((int) n) - 1];
+            case LEARNED_PACKED -> packedFactors((int) n / 2);
             default -> new int[0];
         };
-        int complexPoints = e == ConvEngine.MONARCH ? (int) n / 2 : (int) n;
-        int passes = f.length == 0 || e == ConvEngine.LEARNED_PACKED || complexPoints <= ONE_PASS_MAX ? 1 : 3;
+        int complexPoints = e == ConvEngine.MONARCH || e == ConvEngine.LEARNED_PACKED ? (int) n / 2 : (int) n;
+        int passes = f.length == 0 || complexPoints <= ONE_PASS_MAX ? 1 : 3;
         return new ConvPlan(length, kernelLength, mode, e, (int) n, java.util.Arrays.stream(f).boxed().toList(), passes, precision);
     }
 
@@ -123,6 +137,19 @@ public record ConvPlan(int length, int kernelLength, ConvMode mode, ConvEngine e
                     + (MONARCH_FACTORS.length - 1) + ", got " + n);
         }
         return MONARCH_FACTORS[i].clone();
+    }
+
+    /**
+     * Factors R_1 .. R_J of the packed learned butterfly's complex transform of m = N/2 points, 16 &lt;= m &lt;= 2^18 a
+     * power of two (from the table: {16, 16, 16} at 4096, {8, 2, 16, 16, 16} at 65536).
+     */
+    public static int[] packedFactors(int m) {
+        int i = Integer.numberOfTrailingZeros(m);
+        if (m < 16 || Integer.bitCount(m) != 1 || i >= PACKED_FACTORS.length) {
+            throw new IllegalArgumentException("ConvPlan: the packed learned butterfly's M = N/2 must be a power of two in 16 .. 2^"
+                    + (PACKED_FACTORS.length - 1) + ", got " + m);
+        }
+        return PACKED_FACTORS[i].clone();
     }
 
     /** Smallest even 2^a 3^b 5^c >= m. */
@@ -158,7 +185,7 @@ public record ConvPlan(int length, int kernelLength, ConvMode mode, ConvEngine e
             case DIRECT -> "direct sum";
             case MONARCH -> "real via complex " + fftSize / 2 + " = " + join() + ", " + passes + (passes == 1 ? " pass" : " passes");
             case LEARNED -> "complex " + fftSize + " = " + join() + ", learned blocks";
-            case LEARNED_PACKED -> "real via complex " + fftSize / 2 + " = " + join() + ", learned blocks";
+            case LEARNED_PACKED -> "real via complex " + fftSize / 2 + " = " + join() + ", learned blocks" + (passes == 1 ? "" : ", " + passes + " passes");
             case AUTO, LEARNED_CAUSAL -> "?";
         };
         return "ConvPlan[L=" + length + " Lk=" + kernelLength + " " + mode + " engine=" + engine + " N=" + fftSize

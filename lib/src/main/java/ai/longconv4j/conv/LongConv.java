@@ -12,6 +12,7 @@ import ai.longconv4j.tensor.Rng;
 import ai.longconv4j.tensor.Tensor;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -23,7 +24,8 @@ import java.util.random.RandomGenerator;
  * channels flattened to C*H, GELU, dropout, {@code Linear(C*H -> 2H)} + GLU -> {@code (B, H, L)}.
  * Inputs shorter than the kernel crop it (never wrap). The engine comes from a {@link ConvPlan} made once
  * per input length and dtype; LEARNED and LEARNED_PACKED (the blocks of FlashButterfly's packed half-size transform,
- * {@link PackedLearnedButterfly}) register four butterfly blocks {@code Fa, Fb, Gb, Ga} ({@value Parameter#BUTTERFLY_GROUP}
+ * {@link PackedLearnedButterfly}) register butterfly blocks {@code Fa, Fb, Gb, Ga} (LEARNED_PACKED: 2J of them,
+ * {@link PackedLearnedButterfly#blockNames}) ({@value Parameter#BUTTERFLY_GROUP}
  * group, exact DFT at init: the layer then equals the FFT layer) sized for L = kernel length and then need inputs of
  * exactly that length (causal only at init: trained blocks read future inputs); LEARNED_CAUSAL registers the
  * four causal Monarch blocks of {@link CausalMonarch} (same group, identity init) and takes any L &lt;= Lk.
@@ -81,10 +83,12 @@ public final class LongConv extends Module {
     }
 
     /**
-     * The four learnable DFT blocks of a {@link ConvEngine#LEARNED} or {@link ConvEngine#LEARNED_PACKED} convolution of
-     * length L = Lk in {@code mode}, at the exact DFT of that engine's plan ({@link LearnedButterfly#atInit},
-     * {@link PackedLearnedButterfly#atInit}; each (n, n, 2)), named {@code <prefix>Fa, <prefix>Fb, <prefix>Gb, <prefix>Ga}
-     * (LEARNED_PACKED: {@code <prefix>pkFa} ..., so that a checkpoint of one engine never loads silently into the other,
+     * The learnable DFT blocks of a {@link ConvEngine#LEARNED} (four) or {@link ConvEngine#LEARNED_PACKED} (2J, J the
+     * plan's factor count: four to L = 1K causal, six, eight or ten beyond) convolution of length L = Lk in {@code mode},
+     * at the exact DFT of that engine's plan ({@link LearnedButterfly#atInit}, {@link PackedLearnedButterfly#atInit};
+     * each (n, n, 2)), named {@code <prefix>Fa, <prefix>Fb, <prefix>Gb, <prefix>Ga}
+     * (LEARNED_PACKED: {@code <prefix>pkFa} ... in {@link PackedLearnedButterfly#blockNames} order, e.g.
+     * {@code pkFa, pkFb, pkFc, pkGc, pkGb, pkGa} at J = 3, so that a checkpoint of one engine never loads silently into the other,
      * whose blocks mean something else even where the shapes agree), in the {@value Parameter#BUTTERFLY_GROUP} group
      * without weight decay; the caller registers them.
      */
@@ -93,13 +97,16 @@ public final class LongConv extends Module {
         Precision p = dtype == DType.F64 ? Precision.F64 : Precision.F32;
         ConvPlan plan = ConvPlan.of(length, length, mode, engine, p);
         double[][] init = engine == ConvEngine.LEARNED ? LearnedButterfly.atInit(plan).blocks() : PackedLearnedButterfly.atInit(plan).blocks();
-        String[] names = {"Fa", "Fb", "Gb", "Ga"};
-        String tag = engine == ConvEngine.LEARNED_PACKED ? "pk" : "";
-        Parameter[] ps = new Parameter[4];
-        for (int i = 0; i < 4; i++) {
-            int n = plan.factors().get(i == 0 || i == 3 ? 0 : 1);
+        boolean packed = engine == ConvEngine.LEARNED_PACKED;
+        List<String> names = packed ? PackedLearnedButterfly.blockNames(plan) : List.of("Fa", "Fb", "Gb", "Ga");
+        int[] sizes = packed ? PackedLearnedButterfly.blockSizes(plan)
+                : new int[] {plan.factors().get(0), plan.factors().get(1), plan.factors().get(1), plan.factors().get(0)};
+        String tag = packed ? "pk" : "";
+        Parameter[] ps = new Parameter[init.length];
+        for (int i = 0; i < init.length; i++) {
+            int n = sizes[i];
             Tensor t = Tensor.of(init[i], n, n, 2).to(dtype).detach();
-            ps[i] = new Parameter(prefix + tag + names[i], t, Parameter.BUTTERFLY_GROUP, false);
+            ps[i] = new Parameter(prefix + tag + names.get(i), t, Parameter.BUTTERFLY_GROUP, false);
         }
         return ps;
     }
@@ -201,8 +208,8 @@ public final class LongConv extends Module {
                 throw new IllegalArgumentException("LongConv.forward: a " + engine + " layer is built for L = " + kernel.length() + ", got u "
                         + Arrays.toString(u.shape()));
             }
-            Tensor[] bt = new Tensor[4];
-            for (int i = 0; i < 4; i++) bt[i] = blocks[i].value();
+            Tensor[] bt = new Tensor[blocks.length];                        // LEARNED 4, LEARNED_PACKED 2J
+            for (int i = 0; i < blocks.length; i++) bt[i] = blocks[i].value();
             y = engine == ConvEngine.LEARNED_PACKED ? ConvOps.learnedPackedConv(u, k, d.value(), mode, bt)
                     : ConvOps.learnedConv(u, k, d.value(), mode, bt);
         } else if (causalBlocks != null) {

@@ -1,99 +1,99 @@
 // Shape legend: B batch, C kernel channels, H features, L length, Lk kernel taps, N real FFT size,
-// M = N/2 = N1*N2 complex points of the packed transform, p = k1*N2 + k2 a position holding frequency k = k1 + N1*k2.
+// M = N/2 = R_1 * .. * R_J complex points of the packed transform (J >= 2 factors, ConvPlan.factors()), a row the
+// row-major tensor X[n_1]..[n_J]; position p = row-major index of (k_1, .., k_J) holds frequency
+// k = k_1 + R_1 (k_2 + R_2 (..)) (J = 2: p = k1*N2 + k2, k = k1 + N1*k2).
 package ai.longconv4j.conv;
 
 import org.jtransforms.fft.DoubleFFT_1D;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The packed learned butterfly ({@link ConvEngine#LEARNED_PACKED}): FlashButterfly's real-input packing, one real row
- * of N points as a complex row of M = N/2 points, with learnable DFT blocks of the 2-factor M-point transform; the
- * packing's split/merge twiddles stay fixed and fuse with the kernel spectrum into one per-frequency pair map. Half the
- * transform size per row of {@link LearnedButterfly}. For one row (u zero-padded to N as {@link SpectralConv} pads it):
+ * of N points as a complex row of M = N/2 points, with learnable DFT blocks of the J-factor M-point transform
+ * (FlashButterfly's own factorization, {@link ConvPlan}: two factors to M = 1024, then R1 x 16 x .. x 16, and beyond
+ * 32K an outer factor times 8192's factors); the packing's split/merge twiddles and the stage twiddles stay fixed, the
+ * split/merge fuse with the kernel spectrum into one per-frequency pair map. Half the transform size per row of
+ * {@link LearnedButterfly}. For one row (u zero-padded to N as {@link SpectralConv} pads it), s14-jspec's chain:
  * <pre>
- *   A = reshape(u[0::2] + i u[1::2], N1, N2)   B = Fa @ A    C = (B * T) @ Fb          (T[k1,n2] = w_M^(k1*n2))
- *   C'[k] = P_k C[k] + Q_k conj(C[(M - k) mod M])                                    (the pair map, per kernel row)
- *   E = Ga @ ((C' @ Gb) * conj(T) / M)          y[2m] = Re E[m], y[2m+1] = Im E[m]  (m read row-major; + D u, [:L])
+ *   X_1 = u[0::2] + i u[1::2] as (R_1, .., R_J)                                        (the packing: identity in memory)
+ *   s = 1 .. J:   Y_s = F_s along axis s;   X_(s+1) = Y_s o T_s,  T_s[.., k_s, c] = w_(M_s)^(k_s c)   C = X_(J+1)
+ *   C'[p] = P_p C[p] + Q_p conj(C[s(p)])                                              (the pair map, per kernel row)
+ *   s = J .. 1:   V_s = W_s o conj(T_s) (s = 1: / M);   W_(s-1) = G_s along axis s     (W_J = C', E = W_0)
+ *   y[2m] = Re E[m], y[2m+1] = Im E[m]   (+ D u, [:L])
  * </pre>
- * With K = DFT_N(k_pad) (exact, fp64), {@code a_j = (1 - i w_N^j)/2, b_j = (1 + i w_N^j)/2, c_k = (1 + i w_N^-k)/2,
- * d_k = (1 - i w_N^-k)/2}: {@code P_k = c_k K[k] a_k + d_k conj(K[M-k]) conj(b_(M-k))},
+ * "Along axis 1" multiplies on the left ({@code Y[k][..] = sum_n F[k][n] X[n][..]}), the other axes on the right
+ * ({@code Y[..][k][..] = sum_n X[..][n][..] F[n][k]}); J = 2 is {@code B = Fa @ A, C = (B o T) @ Fb,
+ * E = Ga @ ((C' @ Gb) o conj(T) / M)}. With K = DFT_N(k_pad) (exact, fp64), {@code a_j = (1 - i w_N^j)/2,
+ * b_j = (1 + i w_N^j)/2, c_k = (1 + i w_N^-k)/2, d_k = (1 - i w_N^-k)/2}:
+ * {@code P_k = c_k K[k] a_k + d_k conj(K[M-k]) conj(b_(M-k))},
  * {@code Q_k = c_k K[k] b_k + d_k conj(K[M-k]) conj(a_(M-k))} (the real FFT's split, the product with K and the merge
- * of the inverse in one linear map). At init {@code Fa = F_N1, Fb = F_N2, Gb = conj(F_N2), Ga = conj(F_N1)} and y
- * equals {@link FftConv}'s. Causal only at init (as LEARNED). Blocks, their order ({@link #FA} .. {@link #GA}), their
- * interleaved {@code (n, n, 2)} layout, the gradient convention {@code (dl/dRe, dl/dIm)} and holding by reference are
- * {@link LearnedButterfly}'s. F32 plans compute in fp64 and round y (and du) to float values, as LearnedButterfly.
+ * of the inverse in one linear map). 2J blocks in the order {F_1 .. F_J, G_J .. G_1}, named {@link #blockNames}
+ * ({Fa, Fb, Gb, Ga} at J = 2, {Fa, Fb, Fc, Gc, Gb, Ga} at J = 3), each {@code (R_s, R_s, 2)} complex interleaved; at
+ * init {@code F_s = F_(R_s), G_s = conj(F_(R_s))} ({@link LearnedButterfly#dft}) and y equals {@link FftConv}'s. Causal
+ * only at init (as LEARNED). The gradient convention {@code (dl/dRe, dl/dIm)} and holding by reference are
+ * {@link LearnedButterfly}'s. F32 plans compute in fp64 and round y (and du) to float values, as LearnedButterfly. The
+ * stage kernels live in the package-private PackedStages.
  * <pre>{@code
  * jshell> var pk = PackedLearnedButterfly.atInit(ConvPlan.of(512, 512, ConvMode.CAUSAL, ConvEngine.LEARNED_PACKED, Precision.F64))
  * jshell> pk.plan()
  * $2 ==> ConvPlan[L=512 Lk=512 CAUSAL engine=LEARNED_PACKED N=1024 (real via complex 512 = 16 x 32, learned blocks) F64]
  * jshell> PackedLearnedButterfly.pairCoefficients(pk.plan(), new double[1024]).length
  * $3 ==> 2048
+ * jshell> PackedLearnedButterfly.blockNames(ConvPlan.of(4096, 4096, ConvMode.CAUSAL, ConvEngine.LEARNED_PACKED, Precision.F64))
+ * $4 ==> [Fa, Fb, Fc, Gc, Gb, Ga]
  * }</pre>
  */
 public final class PackedLearnedButterfly implements Convolver {
-    /** Block order in {@link #blocks()}: forward Fa (N1), Fb (N2), inverse Gb (N2), Ga (N1). */
+    /** Block order in {@link #blocks()} for J = 2 plans (M &lt;= 1024): forward Fa (N1), Fb (N2), inverse Gb (N2), Ga (N1). */
     public static final int FA = 0, FB = 1, GB = 2, GA = 3;
-    private static final String[] NAMES = {"Fa", "Fb", "Gb", "Ga"};
 
     private final ConvPlan plan;
-    private final int n, m, n1, n2;
+    private final int n, m, j;
+    private final PackedStages st;
     private final double[][] blocks;
-    private final double[] tw, twInv;   // (N1, N2, 2): T and conj(T)/M
     private final int[] freq, part;     // per position: its frequency k, and the position of (M - k) mod M
     private final double[] coef;        // per position (8): alpha, beta, gamma, delta (see pairCoefficients)
     private final DoubleFFT_1D fft;     // complex N-point, for K and for dk
 
-    /** Gradients of the convolution and of the four blocks (same layouts as {@link #blocks()}). */
+    /** Gradients of the convolution and of the 2J blocks (same layouts as {@link #blocks()}). */
     public record Grads(ConvGrads conv, double[][] dBlocks) {}
 
     public PackedLearnedButterfly(ConvPlan plan, double[][] blocks) {
         String op = "PackedLearnedButterfly";
-        if (plan == null || plan.engine() != ConvEngine.LEARNED_PACKED || plan.factors().size() != 2
-                || plan.factors().get(0) * plan.factors().get(1) * 2 != plan.fftSize()) {
-            throw new IllegalArgumentException(op + ": needs a LEARNED_PACKED plan (2 factors of N/2), got " + plan);
-        }
+        int[] sizes = blockSizes(plan);
+        List<String> names = blockNames(plan);
         this.plan = plan;
         this.n = plan.fftSize();
         this.m = n / 2;
-        this.n1 = plan.factors().get(0);
-        this.n2 = plan.factors().get(1);
-        int[] sizes = {n1, n2, n2, n1};
-        if (blocks == null || blocks.length != 4) {
-            throw new IllegalArgumentException(op + ": needs 4 blocks {Fa (" + n1 + ", " + n1 + ", 2), Fb (" + n2 + ", " + n2
-                    + ", 2), Gb (" + n2 + ", " + n2 + ", 2), Ga (" + n1 + ", " + n1 + ", 2)}, got "
+        this.j = plan.factors().size();
+        if (blocks == null || blocks.length != 2 * j) {
+            StringBuilder want = new StringBuilder();
+            for (int i = 0; i < 2 * j; i++)
+                want.append(i == 0 ? "" : ", ").append(names.get(i)).append(" (").append(sizes[i]).append(", ").append(sizes[i]).append(", 2)");
+            throw new IllegalArgumentException(op + ": needs " + 2 * j + " blocks {" + want + "} for " + plan + ", got "
                     + (blocks == null ? "null" : blocks.length));
         }
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < 2 * j; i++) {
             int want = sizes[i] * sizes[i] * 2;
             if (blocks[i] == null || blocks[i].length != want) {
-                throw new IllegalArgumentException(op + ": block " + i + " (" + NAMES[i] + ") must be (" + sizes[i] + ", " + sizes[i]
+                throw new IllegalArgumentException(op + ": block " + i + " (" + names.get(i) + ") must be (" + sizes[i] + ", " + sizes[i]
                         + ", 2) = " + want + " values for " + plan + ", got " + (blocks[i] == null ? "null" : blocks[i].length));
             }
-            ConvShape.requireFinite(op, "block " + i + " (" + NAMES[i] + ")", blocks[i]);
+            ConvShape.requireFinite(op, "block " + i + " (" + names.get(i) + ")", blocks[i]);
         }
         this.blocks = blocks;
-        tw = new double[2 * m];
-        twInv = new double[2 * m];
-        freq = new int[m];
-        part = new int[m];
-        for (int k1 = 0; k1 < n1; k1++) {
-            for (int j = 0; j < n2; j++) {
-                int p = k1 * n2 + j;
-                tw[2 * p] = MonarchFft.cosTurn((long) k1 * j, m);
-                tw[2 * p + 1] = -MonarchFft.sinTurn((long) k1 * j, m);
-                twInv[2 * p] = tw[2 * p] / m;
-                twInv[2 * p + 1] = -tw[2 * p + 1] / m;
-                freq[p] = k1 + n1 * j;
-                part[p] = k1 == 0 ? (n2 - j) % n2 : (n1 - k1) * n2 + (n2 - 1 - j);
-            }
-        }
+        st = new PackedStages(plan.factorArray());
+        freq = st.freq;
+        part = st.part;
         coef = new double[8 * m];
         for (int p = 0; p < m; p++) {
-            int k = freq[p], j = m - k;
+            int k = freq[p], jj = m - k;
             // w_N^k = (wr, wi); a_k = ((1 + wi)/2, -wr/2), b_k = ((1 - wi)/2, wr/2), c_k = ((1 + wi)/2, wr/2), d_k = conj(a_k)
             double wr = MonarchFft.cosTurn(k, n), wi = -MonarchFft.sinTurn(k, n);
-            double vr = MonarchFft.cosTurn(j, n), vi = -MonarchFft.sinTurn(j, n);
+            double vr = MonarchFft.cosTurn(jj, n), vi = -MonarchFft.sinTurn(jj, n);
             double ar = (1 + wi) / 2, ai = -wr / 2, br = (1 - wi) / 2, bi = wr / 2, cr = ar, ci = -ai, dr = br, di = -bi;
             double ajr = (1 + vi) / 2, aji = -vr / 2, bjr = (1 - vi) / 2, bji = vr / 2;
             setMul(coef, 8 * p, cr, ci, ar, ai);          // alpha = c_k a_k
@@ -109,25 +109,67 @@ public final class PackedLearnedButterfly implements Convolver {
         z[o + 1] = ar * bi + ai * br;
     }
 
+    /** The plan's factors R_1 .. R_J after checking it is a LEARNED_PACKED plan (J >= 2 factors of N/2). */
+    private static int[] factorsOf(ConvPlan plan) {
+        if (plan == null || plan.engine() != ConvEngine.LEARNED_PACKED || plan.factors().size() < 2
+                || plan.factors().stream().mapToLong(Integer::longValue).reduce(1, (a, b) -> a * b) * 2 != plan.fftSize()) {
+            throw new IllegalArgumentException("PackedLearnedButterfly: needs a LEARNED_PACKED plan (J >= 2 factors of N/2), got " + plan);
+        }
+        return plan.factorArray();
+    }
+
+    /** The 2J block sizes R in block order {F_1 .. F_J, G_J .. G_1} (each block is (R, R, 2)): J = 3 {R1, R2, R3, R3, R2, R1}. */
+    public static int[] blockSizes(ConvPlan plan) {
+        int[] f = factorsOf(plan);
+        int jj = f.length;
+        int[] b = new int[2 * jj];
+        for (int s = 0; s < jj; s++) {
+            b[s] = f[s];
+            b[2 * jj - 1 - s] = f[s];
+        }
+        return b;
+    }
+
+    /** The 2J block names in block order: F + a letter per stage, then G in reverse ({Fa, Fb, Fc, Gc, Gb, Ga} at J = 3). */
+    public static List<String> blockNames(ConvPlan plan) {
+        int jj = factorsOf(plan).length;
+        List<String> out = new ArrayList<>();
+        for (int s = 0; s < jj; s++) out.add("F" + (char) ('a' + s));
+        for (int s = jj - 1; s >= 0; s--) out.add("G" + (char) ('a' + s));
+        return List.copyOf(out);
+    }
+
+    /**
+     * The frequency held by each position p of C (and of every pair-coefficient row, {@link #pairCoefficients}):
+     * p = the row-major index of (k_1, .., k_J), frequency k_1 + R_1 (k_2 + R_2 (..)); M entries, a permutation.
+     */
+    public static int[] positionFrequencies(ConvPlan plan) {
+        return new PackedStages(factorsOf(plan)).freq.clone();
+    }
+
+    /** s(p): the position holding frequency (M - k) mod M for the position p holding k (M entries, an involution). */
+    public static int[] partnerPositions(ConvPlan plan) {
+        return new PackedStages(factorsOf(plan)).part.clone();
+    }
+
     /** Blocks at the exact DFT ({@link LearnedButterfly#dft}): the output then equals the FFT convolution. */
     public static PackedLearnedButterfly atInit(ConvPlan plan) {
-        if (plan == null || plan.engine() != ConvEngine.LEARNED_PACKED || plan.factors().size() != 2) {
-            throw new IllegalArgumentException("PackedLearnedButterfly: needs a LEARNED_PACKED plan (2 factors of N/2), got " + plan);
-        }
-        int a = plan.factors().get(0), b = plan.factors().get(1);
-        return new PackedLearnedButterfly(plan, new double[][] {
-            LearnedButterfly.dft(a, false), LearnedButterfly.dft(b, false), LearnedButterfly.dft(b, true), LearnedButterfly.dft(a, true)});
+        int[] sizes = blockSizes(plan);
+        double[][] b = new double[sizes.length][];
+        for (int i = 0; i < sizes.length; i++) b[i] = LearnedButterfly.dft(sizes[i], i >= sizes.length / 2);
+        return new PackedLearnedButterfly(plan, b);
     }
 
     @Override public ConvPlan plan() { return plan; }
 
-    /** The live block arrays {Fa, Fb, Gb, Ga}. */
+    /** The live block arrays {F_1 .. F_J, G_J .. G_1} ({Fa, Fb, Gb, Ga} at J = 2). */
     public double[][] blocks() { return blocks; }
 
     /**
      * The pair-map coefficients (P, Q) of ONE kernel row from its N placed taps {@code kPad} (bidirectional: both
-     * kernels already placed, see {@link #placeTaps}); layout {@code [4M]}: position p = k1*N2 + k2 (frequency
-     * k = k1 + N1*k2) holds P_k at {@code [2p, 2p+1]} (re, im) and Q_k at {@code [2M + 2p, 2M + 2p + 1]}.
+     * kernels already placed, see {@link #placeTaps}); layout {@code [4M]}: position p (holding frequency
+     * {@link #positionFrequencies}{@code [p]}; J = 2: p = k1*N2 + k2, k = k1 + N1*k2) holds P_k at {@code [2p, 2p+1]}
+     * (re, im) and Q_k at {@code [2M + 2p, 2M + 2p + 1]}.
      */
     public static double[] pairCoefficients(ConvPlan plan, double[] kPad) {
         PackedLearnedButterfly pk = atInit(plan);
@@ -201,25 +243,30 @@ public final class PackedLearnedButterfly implements Convolver {
         }
     }
 
-    /** Scratch and intermediates of one row, each (N1, N2, 2). */
+    /** Scratch and intermediates of one row, each M complex: xs[s] the input of F_(s+1) (xs[J] = C), vs[s] the input of G_(s+1). */
     private final class Row {
-        final double[] a = new double[2 * m], b = new double[2 * m], b2 = new double[2 * m], c = new double[2 * m];
-        final double[] cp = new double[2 * m], d1 = new double[2 * m], d2 = new double[2 * m], e = new double[2 * m];
+        final double[][] xs = new double[j + 1][2 * m], vs = new double[j][2 * m];
+        final double[] y = new double[2 * m], cp = new double[2 * m], e = new double[2 * m];
 
-        /** A = pack(u_pad): on the flat interleaved layout the packing is the identity. */
+        /** X_1 = pack(u_pad) (on the flat interleaved layout the packing is the identity), then the forward chain to C. */
         void front(double[] u, int uo, int len) {
-            Arrays.fill(a, 0);
-            System.arraycopy(u, uo, a, 0, len);
-            LearnedButterfly.cmm(blocks[FA], false, a, false, b, n1, n1, n2, false);
-            LearnedButterfly.hmul(b, tw, b2, false, m);
-            LearnedButterfly.cmm(b2, false, blocks[FB], false, c, n1, n2, n2, false);
+            Arrays.fill(xs[0], 0);
+            System.arraycopy(u, uo, xs[0], 0, len);
+            for (int s = 0; s < j; s++) {
+                st.along(s, blocks[s], false, xs[s], y);
+                st.twiddle(s, y, false, 1, xs[s + 1]);
+            }
         }
 
+        /** The pair map, then the inverse chain to E. */
         void back(double[] pq, int po) {
-            pairMap(c, pq, po, cp);
-            LearnedButterfly.cmm(cp, false, blocks[GB], false, d1, n1, n2, n2, false);
-            LearnedButterfly.hmul(d1, twInv, d2, false, m);
-            LearnedButterfly.cmm(blocks[GA], false, d2, false, e, n1, n1, n2, false);
+            pairMap(xs[j], pq, po, cp);
+            double[] w = cp;
+            for (int s = j - 1; s >= 0; s--) {
+                st.twiddle(s, w, true, s == 0 ? 1.0 / m : 1, vs[s]);
+                w = s == 0 ? e : y;
+                st.along(s, blocks[2 * j - 1 - s], false, vs[s], w);
+            }
         }
     }
 
@@ -231,7 +278,7 @@ public final class PackedLearnedButterfly implements Convolver {
         double[] pq = allCoefficients(s, k);
         int hN = s.features(), cN = s.channels(), l = s.length();
         double[] y = new double[s.ySize()];
-        Par.forRange(s.batch() * hN, 8L * m * (n1 + n2) * (cN + 1), (from, to) -> {
+        Par.forRange(s.batch() * hN, 8L * m * factorSum() * (cN + 1), (from, to) -> {
             Row row = new Row();
             for (int r = from; r < to; r++) {
                 int b = r / hN, h = r % hN, uo = r * l;
@@ -247,6 +294,8 @@ public final class PackedLearnedButterfly implements Convolver {
         return y;
     }
 
+    private long factorSum() { return plan.factors().stream().mapToLong(Integer::longValue).sum(); }
+
     private double round(double v) { return plan.precision() == Precision.F32 ? (float) v : v; }
 
     @Override
@@ -254,23 +303,22 @@ public final class PackedLearnedButterfly implements Convolver {
         return backwardAll(s, u, k, d, dy).conv();
     }
 
-    /** Gradients of {@code sum(y * dy)} w.r.t. u, k, D and the four blocks. */
+    /** Gradients of {@code sum(y * dy)} w.r.t. u, k, D and the 2J blocks. */
     public Grads backwardAll(ConvShape s, double[] u, double[] k, double[] d, double[] dy) {
         String op = "PackedLearnedButterfly.backward";
         checkPlan(op, s);
         s.checkForward(op, u.length, k.length, k, d == null ? -1 : d.length);
         s.checkGrad(op, dy.length);
         double[] pq = allCoefficients(s, k);
-        int bN = s.batch(), hN = s.features(), cN = s.channels(), l = s.length();
+        int bN = s.batch(), hN = s.features(), cN = s.channels(), l = s.length(), nb = 2 * j;
         double[] du = new double[s.uSize()], dk = new double[s.kSize()], dD = new double[s.dSize()];
-        double[][] dBlocks = new double[4][];
-        for (int i = 0; i < 4; i++) dBlocks[i] = new double[blocks[i].length];
-        Par.forRange(hN, 16L * m * (n1 + n2) * bN * (cN + 1), (from, to) -> {
+        double[][] dBlocks = new double[nb][];
+        for (int i = 0; i < nb; i++) dBlocks[i] = new double[blocks[i].length];
+        Par.forRange(hN, 16L * m * factorSum() * bN * (cN + 1), (from, to) -> {
             Row row = new Row();
-            double[][] gb = new double[4][];
-            for (int i = 0; i < 4; i++) gb[i] = new double[blocks[i].length];
-            double[] gE = new double[2 * m], gD2 = new double[2 * m], gD1 = new double[2 * m], gCp = new double[2 * m];
-            double[] gC = new double[2 * m], gB2 = new double[2 * m], gB = new double[2 * m], gA = new double[2 * m];
+            double[][] gb = new double[nb][];
+            for (int i = 0; i < nb; i++) gb[i] = new double[blocks[i].length];
+            double[] g1 = new double[2 * m], g2 = new double[2 * m], gC = new double[2 * m];
             double[] gPQ = new double[cN * 4 * m], tmp = new double[2 * n], x = new double[n];
             for (int h = from; h < to; h++) {
                 Arrays.fill(gPQ, 0);
@@ -281,14 +329,14 @@ public final class PackedLearnedButterfly implements Convolver {
                     for (int c = 0; c < cN; c++) {
                         int po = (c * hN + h) * 4 * m, yo = ((b * cN + c) * hN + h) * l;
                         row.back(pq, po);
-                        Arrays.fill(gE, 0);
-                        System.arraycopy(dy, yo, gE, 0, l);                                        // gE = pack(dy)
-                        LearnedButterfly.cmm(gE, false, row.d2, true, gb[GA], n1, n2, n1, true);   // dGa += gE @ D2^H
-                        LearnedButterfly.cmm(blocks[GA], true, gE, false, gD2, n1, n1, n2, false);  // gD2 = Ga^H @ gE
-                        LearnedButterfly.hmul(gD2, twInv, gD1, true, m);                            // gD1 = gD2 * T / M
-                        LearnedButterfly.cmm(row.cp, true, gD1, false, gb[GB], n2, n1, n2, true);  // dGb += C'^H @ gD1
-                        LearnedButterfly.cmm(gD1, false, blocks[GB], true, gCp, n1, n2, n2, false); // gC' = gD1 @ Gb^H
-                        pairAdjoint(gCp, row.c, pq, po, gC, gPQ, c * 4 * m);
+                        Arrays.fill(g1, 0);
+                        System.arraycopy(dy, yo, g1, 0, l);                          // gW_0 = gE = pack(dy)
+                        for (int t = 0; t < j; t++) {                                // inverse chain, adjoint: stage 1 .. J
+                            st.gram(t, g1, row.vs[t], gb[nb - 1 - t]);               // dG += Gram(gW_(t), V_t)
+                            st.along(t, blocks[nb - 1 - t], true, g1, g2);           // gV = G^H along axis
+                            st.twiddle(t, g2, false, t == 0 ? 1.0 / m : 1, g1);      // gW_(t+1) = gV o T (/ M)
+                        }
+                        pairAdjoint(g1, row.xs[j], pq, po, gC, gPQ, c * 4 * m);     // g1 = gC'
                         double dot = 0, skip = d == null ? 0 : d[c * hN + h];
                         for (int i = 0; i < l; i++) {
                             dot += dy[yo + i] * u[uo + i];
@@ -296,12 +344,14 @@ public final class PackedLearnedButterfly implements Convolver {
                         }
                         if (d != null) dD[c * hN + h] += dot;
                     }
-                    LearnedButterfly.cmm(row.b2, true, gC, false, gb[FB], n2, n1, n2, true);       // dFb += B2^H @ gC
-                    LearnedButterfly.cmm(gC, false, blocks[FB], true, gB2, n1, n2, n2, false);      // gB2 = gC @ Fb^H
-                    LearnedButterfly.hmul(gB2, tw, gB, true, m);                                    // gB = gB2 * conj(T)
-                    LearnedButterfly.cmm(gB, false, row.a, true, gb[FA], n1, n2, n1, true);        // dFa += gB @ A^H
-                    LearnedButterfly.cmm(blocks[FA], true, gB, false, gA, n1, n1, n2, false);       // gA = Fa^H @ gB
-                    for (int i = 0; i < l; i++) du[uo + i] = round(du[uo + i] + gA[i]);            // unpack(gA)
+                    double[] g = gC;
+                    for (int t = j - 1; t >= 0; t--) {                               // forward chain, adjoint: stage J .. 1
+                        st.twiddle(t, g, true, 1, g2);                               // gY = gX_(t+1) o conj(T)
+                        st.gram(t, g2, row.xs[t], gb[t]);                            // dF += Gram(gY, X_t)
+                        st.along(t, blocks[t], true, g2, g1);                        // gX_t = F^H along axis
+                        g = g1;
+                    }
+                    for (int i = 0; i < l; i++) du[uo + i] = round(du[uo + i] + g1[i]);             // unpack(gX_1)
                 }
                 for (int c = 0; c < cN; c++) {
                     tapGradient(gPQ, c * 4 * m, tmp, x);
@@ -309,7 +359,7 @@ public final class PackedLearnedButterfly implements Convolver {
                 }
             }
             synchronized (dBlocks) {
-                for (int i = 0; i < 4; i++) for (int j = 0; j < gb[i].length; j++) dBlocks[i][j] += gb[i][j];
+                for (int i = 0; i < nb; i++) for (int q = 0; q < gb[i].length; q++) dBlocks[i][q] += gb[i][q];
             }
         });
         return new Grads(new ConvGrads(du, dk, dD), dBlocks);

@@ -26,7 +26,8 @@
  * real-FFT split/merge twiddles stay fixed and fuse with the kernel spectrum into a per-frequency pair map): half of
  * LearnedButterfly's transform size per row, the FFT convolution at init, causal only at init like LEARNED; a
  * first-class engine like LEARNED: {@code ConvOps.learnedPackedConv} (blocks as inputs), LongConv, H3Conv and the models
- * register its four blocks {@code Fa, Fb, Gb, Ga} (butterfly group); CPU today, device backends through
+ * register its 2J blocks ({@code Fa, Fb, Gb, Ga} for J = 2 factors, {@code Fa, Fb, Fc, Gc, Gb, Ga} for J = 3, ..: the
+ * factorization is FlashButterfly's, to M = 2^18) (butterfly group); CPU today, device backends through
  * {@code SpectralConvBackend.learnedPackedConv}.
  * Modes ({@link ai.longconv4j.conv.ConvMode}) are explicit: causal, bidirectional (k0, k1), circular.
  * <pre>{@code

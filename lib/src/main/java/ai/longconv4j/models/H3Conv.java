@@ -27,7 +27,7 @@ import java.util.Objects;
  * with no activation inside: each convolution is the raw long convolution with its skip term
  * ({@link ConvOps#conv}); K1, K2 are {@link LongConvKernel}s (Squash, Smooth, kernel dropout), one
  * channel per feature; D1, D2 are {@code (1, D)} initialized randn. The learned engines ({@link ConvEngine#LEARNED},
- * {@link ConvEngine#LEARNED_PACKED}) give each convolution its own four DFT blocks {@code shiftFa ... diagGa} (LEARNED_PACKED: {@code shiftpkFa ... diagpkGa})
+ * {@link ConvEngine#LEARNED_PACKED}) give each convolution its own DFT blocks {@code shiftFa ... diagGa} (LEARNED_PACKED: 2J each, {@code shiftpkFa ... diagpkGa})
  * ({@value Parameter#BUTTERFLY_GROUP} group, {@link LongConv#dftBlocks}) sized for length Lk;
  * shorter inputs are zero-padded to Lk and the output cropped (exact for causal and bidirectional modes). The
  * causal learned engine ({@link ConvEngine#LEARNED_CAUSAL}) gives each convolution the four causal Monarch blocks of
@@ -214,8 +214,8 @@ public final class H3Conv extends Module {
                 throw new IllegalArgumentException("H3Conv.forward: the learned circular engine is built for L = " + lk
                         + ", got L = " + l);
             }
-            Tensor[] bt = new Tensor[4];
-            for (int i = 0; i < 4; i++) {
+            Tensor[] bt = new Tensor[blocks.length];                        // LEARNED 4, LEARNED_PACKED 2J
+            for (int i = 0; i < blocks.length; i++) {
                 bt[i] = blocks[i].value();
             }
             // causal/bidirectional: zeros appended after the input add nothing to outputs [0, L), so pad to Lk and crop

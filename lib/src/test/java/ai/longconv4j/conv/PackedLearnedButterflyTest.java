@@ -17,7 +17,7 @@ class PackedLearnedButterflyTest {
 
     @Test
     void planSizesAsMonarchWithTheLearnedFactorsOfHalfN() {
-        int[][] cases = {{256, 512, 16, 16}, {512, 1024, 16, 32}, {1024, 2048, 32, 32}, {2048, 4096, 32, 64}, {5, 32, 4, 4}};
+        int[][] cases = {{256, 512, 16, 16}, {512, 1024, 16, 32}, {1024, 2048, 32, 32}, {5, 32, 4, 4}};   // M >= 2048: J factors, PackedJFactorTest
         for (int[] c : cases) {
             ConvPlan p = plan(c[0], c[0], ConvMode.CAUSAL);
             assertEquals(c[1], p.fftSize(), p.toString());
@@ -322,8 +322,8 @@ class PackedLearnedButterflyTest {
             msg = fails(() -> plan(l, l, ConvMode.CIRCULAR));
             assertTrue(msg.contains("LEARNED_PACKED") && msg.contains("L=" + l) && msg.contains("powers of two 32"), msg);
         }
-        msg = fails(() -> plan(1 << 17, 16, ConvMode.CAUSAL));
-        assertTrue(msg.contains("LEARNED_PACKED") && msg.contains("131072"), msg);
+        msg = fails(() -> plan((1 << 18) + 1, (1 << 18) + 1, ConvMode.CAUSAL));   // N = 2^20 > FlashButterfly's 2^19
+        assertTrue(msg.contains("LEARNED_PACKED") && msg.contains("1048576") && msg.contains("524288"), msg);
         msg = fails(() -> PackedLearnedButterfly.pairCoefficients(p, new double[16]));
         assertTrue(msg.contains("N = 32") && msg.contains("got 16"), msg);
         ConvShape s = new ConvShape(2, 1, 3, 7, 5, ConvMode.CAUSAL);

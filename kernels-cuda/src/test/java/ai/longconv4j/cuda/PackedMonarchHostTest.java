@@ -153,6 +153,37 @@ class PackedMonarchHostTest {
     return Math.sqrt(num / den);
   }
 
+  /**
+   * lib's J-factor PackedLearnedButterfly (engine LEARNED_PACKED, merged from pkjlib) against this test's float64 twin,
+   * which the GPU test compares the kernels with: the factor table, P / Q (and the host route's), y and du with random
+   * blocks, all three modes, M = 2048 .. 32768 (1e-12: two fp64 evaluations of the same chain).
+   */
+  @Test
+  void referenceMatchesLibJFactorTwin() {
+    var rng = new SplittableRandom(14);
+    for (Object[] c : new Object[][] {{ConvMode.CAUSAL, 2048, 2000}, {ConvMode.CAUSAL, 4096, 4096}, {ConvMode.BIDIRECTIONAL, 4096, 3000},
+        {ConvMode.CIRCULAR, 16384, 16384}, {ConvMode.CAUSAL, 8192, 8192}, {ConvMode.CIRCULAR, 65536, 500}}) {
+      ConvMode mode = (ConvMode) c[0];
+      int L = (int) c[1], Lk = (int) c[2], m = PackedMonarchConv.fftSize(L, Lk, mode) / 2;
+      var x = Data.draw(rng, 1, 2, L, Lk, mode);
+      var plan = ConvPlan.of(L, Lk, x.shape().mode(), ai.longconv4j.conv.ConvEngine.LEARNED_PACKED, ai.longconv4j.conv.Precision.F64);
+      assertArrayEquals(PackedMonarchConv.factors(m), plan.factors().stream().mapToInt(Integer::intValue).toArray(), "factors M=" + m);
+      var r = new PackedMonarchReference(m);
+      double[] kp = PackedMonarchReference.placeTaps(x.shape(), x.k(), 1, r.n);
+      double[] pqLib = ai.longconv4j.conv.PackedLearnedButterfly.pairCoefficients(plan, kp);
+      assertTrue(relErr(r.pairCoefficients(kp), pqLib) < 1e-12, "P / Q " + mode + " M=" + m);
+      assertTrue(relErr(PackedMonarchConv.pairCoefficients(m, kp), pqLib) < 1e-12, "host P / Q " + mode + " M=" + m);
+      double[][] blocks = randomBlocks(rng, m, 2);
+      var lib = new ai.longconv4j.conv.PackedLearnedButterfly(plan, blocks);
+      double[] dy = new double[x.u().length];
+      for (int i = 0; i < dy.length; i++) dy[i] = rng.nextGaussian();
+      double ey = relErr(refForward(r, x, blocks, false, x.u()), lib.forward(x.shape(), x.u(), x.k(), x.d()));
+      double eu = relErr(refForward(r, x, blocks, true, dy), lib.backward(x.shape(), x.u(), x.k(), x.d(), dy).du());
+      System.out.printf("reference vs lib %s L=%d Lk=%d M=%d: y %.3e, du %.3e%n", mode, L, Lk, m, ey, eu);
+      assertTrue(ey < 1e-12 && eu < 1e-12, mode + " M=" + m + ": y " + ey + ", du " + eu);
+    }
+  }
+
   @Test
   void hostPairCoefficientsMatchTheReference() {
     var rng = new SplittableRandom(13);

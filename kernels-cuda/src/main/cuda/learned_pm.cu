@@ -455,3 +455,80 @@ LPM(lpm_fused_bf16_s32, true, __nv_bfloat16, float, true)
 LPM(lpm_fused_f16_s32, false, __half, float, true)
 LPM(lpm_fused_bf16_s16, true, __nv_bfloat16, __nv_bfloat16, true)
 LPM(lpm_fused_f16_s16, false, __half, __half, true)
+
+// ---- the pair map's coefficient gradients (helper pkjtc; the first backward piece) ----------------------------------
+// dpq[h][p] = {dP_p, dQ_p} = sum over the batch rows b of {gC'[p] conj(C[p]), gC'[p] C[s(p)]} (lib's convention (dl/dRe,
+// dl/dIm)), C = the forward chain of u's row (blocks F_s), gC' = the gradient w.r.t. C' = the adjoint of the inverse chain
+// applied to dy's row (a forward-structured chain with blocks G_s^H and 1/M: mats_adj's first half). Both half chains are
+// the unfused kernel's stages; each forward stage carries 1/R_s, so the u chain gives C / M (multiplied back by M here) and
+// the dy chain gives gC' with its 1/M. Grid (H): one block per channel runs its B rows one after the other and accumulates
+// in place (each thread its own positions, no atomics); cs (H, M) float2: the current row's C (the partner s(p) is another
+// thread's). Block 256 .. 512 threads; dynamic shared memory pm_smem(log2M, sizeof(ST)) (its w256 slot holds the adjoint's
+// first-stage matrix).
+template <bool BF16, typename IO, typename ST>
+__device__ void pm_half_chain(const Tw& tw, const IO* __restrict__ xr, const float2* __restrict__ mats, const float2* s1, ST* zr,
+                              ST* zi, int L, int log2M, int lR1, int J) {
+  const int M = 1 << log2M, q1 = 1 << (2 * lR1);
+  for (int m = threadIdx.x; m < M; m += blockDim.x) {
+    st(zr + SIDX(m), 2 * m < L ? ld(xr + 2 * m) : 0.f);
+    st(zi + SIDX(m), 2 * m + 1 < L ? ld(xr + 2 * m + 1) : 0.f);
+  }
+  __syncthreads();
+  pm_first<BF16, true, ST>(tw, mats, s1, zr, zi, log2M, lR1, 1.0f / (float)(1 << lR1));
+  __syncthreads();
+  for (int s = 2; s < J; ++s) {
+    pm_stage_a<BF16, true, ST>(tw, mats + q1 + 256 * (s - 2), zr, zi, 4 * (J - s), 1 << (4 * (s - 1) - 4 + lR1), 1.0f / 16.0f);
+    __syncthreads();
+  }
+  pm_stage_b<BF16, ST>(mats + q1 + 256 * (J - 2), zr, zi, M, 1.0f / 16.0f);
+  __syncthreads();
+}
+
+template <bool BF16, typename IO, typename ST>
+__device__ void pm_dpq(const IO* __restrict__ u, const IO* __restrict__ dy, const float2* __restrict__ mats,
+                       const float2* __restrict__ madj, float4* __restrict__ dpq, float2* __restrict__ cs, int B, int H, int L,
+                       int log2M) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  const int M = 1 << log2M, P = M + (M >> 5), J = (log2M - 1) / 4 + 1, lR1 = log2M - 4 * (J - 1), R1 = 1 << lR1;
+  const int h = blockIdx.x, T = blockDim.x, q1 = R1 * R1;
+  ST* zr = reinterpret_cast<ST*>(smem_raw);
+  ST* zi = zr + P;
+  const int twOff = (2 * P * (int)sizeof(ST) + 15) & ~15;
+  const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + twOff), log2M);
+  float2* s1 = reinterpret_cast<float2*>(smem_raw + twOff + 8 * tw_entries(M));   // u chain's first-stage matrix
+  float2* s1a = s1 + 2 * 64;                                                        // dy chain's (the w256 slot)
+  if (R1 < 16)
+    for (int i = threadIdx.x; i < q1; i += T) { s1[i] = mats[i]; s1a[i] = madj[i]; }
+  float4* acc = dpq + (size_t)h * M;
+  float2* c = cs + (size_t)h * M;
+  const float fM = (float)M;
+  for (int b = 0; b < B; ++b) {
+    const size_t row = ((size_t)b * H + h) * L;
+    pm_half_chain<BF16, IO, ST>(tw, u + row, mats, s1, zr, zi, L, log2M, lR1, J);
+    for (int p = threadIdx.x; p < M; p += T) c[p] = make_float2(ld(zr + SIDX(p)) * fM, ld(zi + SIDX(p)) * fM);
+    __syncthreads();   // the planes are read before the dy chain overwrites them
+    pm_half_chain<BF16, IO, ST>(tw, dy + row, madj, s1a, zr, zi, L, log2M, lR1, J);   // ends with a barrier: c complete
+    for (int p = threadIdx.x; p < M; p += T) {
+      const int q = pm_pos((M - pm_freq(p, lR1, J)) & (M - 1), lR1, J);
+      const float2 a = c[p], s = c[q];
+      const float gr = ld(zr + SIDX(p)), gi = ld(zi + SIDX(p));
+      // dP += g conj(C[p]);  dQ += g C[s(p)]
+      const float4 d = make_float4(gr * a.x + gi * a.y, gi * a.x - gr * a.y, gr * s.x - gi * s.y, gr * s.y + gi * s.x);
+      if (b == 0) acc[p] = d;
+      else { const float4 o = acc[p]; acc[p] = make_float4(o.x + d.x, o.y + d.y, o.z + d.z, o.w + d.w); }
+    }
+    __syncthreads();   // c and the planes are read before the next row writes them
+  }
+}
+
+#define LPM_DPQ(NAME, BF, IO, ST)                                                                                     \
+  extern "C" __global__ void __launch_bounds__(512, 1) NAME(const IO* __restrict__ u, const IO* __restrict__ dy,      \
+      const float2* __restrict__ mats, const float2* __restrict__ madj, float4* __restrict__ dpq, float2* __restrict__ cs, \
+      int B, int H, int L, int log2M) {                                                                                \
+    pm_dpq<BF, IO, ST>(u, dy, mats, madj, dpq, cs, B, H, L, log2M);                                                  \
+  }
+// name: lpm_dpq_<io>_<s32|s16> (storage as the forward's)
+LPM_DPQ(lpm_dpq_bf16_s32, true, __nv_bfloat16, float)
+LPM_DPQ(lpm_dpq_f16_s32, false, __half, float)
+LPM_DPQ(lpm_dpq_bf16_s16, true, __nv_bfloat16, __nv_bfloat16)
+LPM_DPQ(lpm_dpq_f16_s16, false, __half, __half)

@@ -26,6 +26,7 @@ import ai.longconv4j.conv.Precision;
  * {G_1^H .. G_J^H, F_J^H .. F_1^H} and adjoint pair map {conj P_p, Q_s(p)}; blocks reach the kernel in "left form"
  * (stage 1 as is, stages s &gt;= 2 transposed: lib multiplies them on the right), prepared on the device by
  * {@code lpm_prep} from lib's layout ({@link #setBlocks} from the host, {@link #setBlocksOnDevice} from device memory).
+ * The first backward piece: {@link #pairGrads} (dP / dQ, {@code lpm_dpq_*}).
  * Everything else (M outside 2048 .. 32768, fp32 I/O, H outside [1, 65535], Lk &gt; L, circular L not a power of two)
  * throws {@link IllegalArgumentException} naming the shape.
  * <pre>{@code
@@ -325,6 +326,26 @@ public final class PackedMonarchConv implements AutoCloseable {
     device.module(MODULE).kernel(kernelName()).launch(device.stream(), B, h, threads, smem(log2m, s16 ? 2 : 4), x, mm, coef, d, out, h, l, log2m);
   }
 
+  private DeviceBuffer cs;   // lpm_dpq's scratch (H, M) float2, allocated by the first pairGrads
+
+  /**
+   * The pair map's coefficient gradients for y = {@link #forward}(u) and the output gradient dy: {@code dpq} (H, M) float4
+   * {Re dP_p, Im dP_p, Re dQ_p, Im dQ_p} at position p, dP_p = sum_b gC'[p] conj(C[p]), dQ_p = sum_b gC'[p] C[s(p)] (lib's
+   * (dl/dRe, dl/dIm)), C the forward chain of u's row, gC' the adjoint of the inverse chain applied to dy's row; one block
+   * per channel ({@code lpm_dpq_*}: both half chains per row, the unfused stages, accumulated over the B rows in place).
+   * Queued on the device's stream. The first backward piece: dK and dk from dP / dQ (lib's formulas) are not here.
+   */
+  public void pairGrads(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer dpq) {
+    long need = (long) B * h * l * io.bytes();
+    if (B < 1 || u == null || dy == null || dpq == null || u.bytes() < need || dy.bytes() < need || dpq.bytes() < 16L * h * m)
+      throw new IllegalArgumentException("PackedMonarchConv.pairGrads: u and dy must hold (B=" + B + ", H=" + h + ", L=" + l + ") " + io + " = "
+          + need + " bytes and dpq (H, M=" + m + ") float4 = " + 16L * h * m + " bytes, got " + (u == null ? "null" : u.bytes()) + ", "
+          + (dy == null ? "null" : dy.bytes()) + " and " + (dpq == null ? "null" : dpq.bytes()));
+    if (cs == null) cs = device.alloc(8L * h * m);
+    device.module(MODULE).kernel("lpm_dpq_" + io.tag() + (s16 ? "_s16" : "_s32")).launch(device.stream(), h, 1, threads, smem(log2m, s16 ? 2 : 4),
+        u, dy, mats, matsAdj, dpq, cs, B, h, l, log2m);
+  }
+
   public int fftSize() { return n; }
   public int points() { return m; }
   public int[] factors() { return factors(m); }
@@ -336,7 +357,10 @@ public final class PackedMonarchConv implements AutoCloseable {
     return sb.toString();
   }
 
-  @Override public void close() { pq.close(); pqAdj.close(); d.close(); blocks.close(); mats.close(); matsAdj.close(); }
+  @Override public void close() {
+    pq.close(); pqAdj.close(); d.close(); blocks.close(); mats.close(); matsAdj.close();
+    if (cs != null) cs.close();
+  }
 
   @Override public String toString() {
     return "PackedMonarchConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + factorString() + ", io=" + io

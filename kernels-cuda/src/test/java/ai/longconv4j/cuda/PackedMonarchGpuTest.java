@@ -4,6 +4,7 @@
 package ai.longconv4j.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
@@ -19,7 +20,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * PackedMonarchHostTest): y and du, all three modes, M = 2048, 4096, 8192, 16384, 32768, bf16 and fp16, blocks random
  * (kind 2: every entry uniform, so a transposed or conjugated block, a swapped stage or a wrong left / right convention
  * shows), the DFT plus 5 % noise (kind 1) or the DFT (kind 0); awkward shapes (H = 111, odd L on the scalar I/O path,
- * Lk &lt; L), on the default (fused) kernels; {@link #fusedMatchesUnfused}: the slow twin. Outputs NaN-poisoned with a tail past B H L that must stay poisoned; every output finite.
+ * Lk &lt; L), on the default (fused) kernels; {@link #fusedMatchesUnfused}: the slow twin; {@link #pairGradsMatchFloat64}: dP / dQ. Outputs NaN-poisoned with a tail past B H L that must stay poisoned; every output finite.
  * Tolerance 1e-2 relative (Frobenius). The inputs are exact (the reference takes the decoded 16-bit values); each of the
  * 2J stages rounds its operands (data and block) to 16 bits: bf16 unit roundoff 2^-9, uniformly distributed rounding
  * ~2^-9 / sqrt(3) = 1.1e-3 rms per operand, ~1.6e-3 per product of two rounded operands; the fp32 sums of 16 terms of
@@ -132,6 +133,66 @@ class PackedMonarchGpuTest extends CudaDeviceTest {
         PackedLearnedRefGpuTest.finite(a, "fused du " + what);
         PackedLearnedRefGpuTest.finite(b, "unfused du " + what);
         Reference.assertClose("du fused vs unfused " + what, a, ConvCase.toD(b), 2e-2);
+      }
+    }
+  }
+
+  static Stream<Arguments> dpqCases() {
+    // mode, io, B, H, L, Lk, 16-bit planes; M in the comment
+    return Stream.of(
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 3, 2, 2048, 2048, false),         // M = 2048
+        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.F16, 2, 3, 4096, 3000, false),   // N = 8192 (7096), M = 4096
+        Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 3, 2, 16384, 16384, false),     // M = 8192
+        Arguments.of(ConvMode.CAUSAL, ElementType.F16, 2, 2, 16384, 16384, false),        // M = 16384
+        Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 2, 1, 65536, 1000, true));      // M = 32768
+  }
+
+  /**
+   * dP / dQ ({@link PackedMonarchConv#pairGrads}, lpm_dpq_*) against the float64 twin's (PackedMonarchHostTest checks those
+   * are the gradient), random blocks, summed over B rows per channel; NaN-poisoned output with a guarded tail. Tolerance
+   * 1e-2 relative: each term is the product of two half chains of J stages (the y bound's per-stage 16-bit operand
+   * rounding, sqrt(J) x 1.6e-3 <= 3.2e-3 for bf16 at J = 4), ~4.5e-3 for the product, the fp32 sum over B rows of
+   * random-sign terms keeps that relative size; the 16-bit planes at M = 32768 add ~2e-3: <= 5e-3, margin 2.
+   */
+  @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5} s16={6}")
+  @MethodSource("dpqCases")
+  void pairGradsMatchFloat64(ConvMode mode, ElementType io, int B, int H, int L, int Lk, boolean s16) {
+    var rng = new SplittableRandom(977L * L + 13L * B + H + 3L * io.ordinal() + mode.ordinal());
+    var x = PackedMonarchHostTest.Data.draw(rng, B, H, L, Lk, mode);
+    int n = B * H * L;
+    short[] u16 = HalfFloats.encode(toF(x.u()), io), dy16 = HalfFloats.encode(toF(gauss(rng, n)), io);
+    double[] u = ConvCase.toD(HalfFloats.decode(u16, io)), dy = ConvCase.toD(HalfFloats.decode(dy16, io));
+    try (var pm = PackedMonarchConv.plan(dev, H, L, Lk, mode, io).storage16(s16)) {
+      int m = pm.points();
+      var r = new PackedMonarchReference(m);
+      double[][] blocks = PackedMonarchHostTest.randomBlocks(rng, m, 2);
+      double[] pq = new double[4 * H * m], want = new double[4 * H * m];
+      for (int h = 0; h < H; h++) {
+        System.arraycopy(r.pairCoefficients(PackedMonarchReference.placeTaps(x.shape(), x.k(), h, r.n)), 0, pq, 4 * m * h, 4 * m);
+        double[][] us = new double[B][], dys = new double[B][];
+        for (int b = 0; b < B; b++) {
+          int o = (b * H + h) * L;
+          us[b] = java.util.Arrays.copyOfRange(u, o, o + L);
+          dys[b] = java.util.Arrays.copyOfRange(dy, o, o + L);
+        }
+        double[] g = r.pairGrads(us, dys, L, blocks);   // lib layout [4M] -> (M) float4 {dP, dQ} at position p
+        for (int p = 0; p < m; p++) {
+          int w = 4 * (h * m + p);
+          want[w] = g[2 * p]; want[w + 1] = g[2 * p + 1]; want[w + 2] = g[2 * m + 2 * p]; want[w + 3] = g[2 * m + 2 * p + 1];
+        }
+      }
+      pm.setBlocks(blocks).setWeights(pq, toF(x.d()));
+      String what = mode + " " + io + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " M=" + m + (s16 ? " s16" : "");
+      int tail = 16;
+      try (var ub = dev.upload(u16); var db = dev.upload(dy16); var out = dev.alloc(16L * H * m + 4L * tail)) {
+        out.fill32(0x7fc00000);
+        pm.pairGrads(ub, db, B, out);
+        dev.synchronize();
+        float[] all = out.copyTo(new float[4 * H * m + tail], 0);
+        for (int i = 4 * H * m; i < all.length; i++) assertTrue(Float.isNaN(all[i]), "dP / dQ written past (H, M) at " + i + " " + what);
+        float[] got = java.util.Arrays.copyOf(all, 4 * H * m);
+        PackedLearnedRefGpuTest.finite(got, "dP / dQ " + what);
+        Reference.assertClose("dP / dQ vs float64 " + what, got, want, TOL16);
       }
     }
   }

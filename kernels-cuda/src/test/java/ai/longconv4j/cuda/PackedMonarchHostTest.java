@@ -184,6 +184,37 @@ class PackedMonarchHostTest {
     }
   }
 
+  /**
+   * The twin's dP / dQ are the gradient of l = sum_b &lt;y_b, dy_b&gt; w.r.t. (P, Q) in lib's (dl/dRe, dl/dIm) convention: y is
+   * real-linear in (P, Q), so l(pq + e) - l(pq) = &lt;dPQ, e&gt; exactly for any e (fp64: 1e-10 relative).
+   */
+  @Test
+  void referencePairGradsAreTheGradient() {
+    var rng = new SplittableRandom(15);
+    for (Object[] c : new Object[][] {{ConvMode.CAUSAL, 2048, 2000}, {ConvMode.CIRCULAR, 16384, 16384}}) {
+      ConvMode mode = (ConvMode) c[0];
+      int L = (int) c[1], Lk = (int) c[2], B = 2, m = PackedMonarchConv.fftSize(L, Lk, mode) / 2;
+      var x = Data.draw(rng, B, 1, L, Lk, mode);
+      var r = new PackedMonarchReference(m);
+      double[][] blocks = randomBlocks(rng, m, 2), us = new double[B][], dys = new double[B][];
+      double[] pq = r.pairCoefficients(PackedMonarchReference.placeTaps(x.shape(), x.k(), 0, r.n)), e = new double[4 * m], pe = new double[4 * m];
+      for (int i = 0; i < e.length; i++) { e[i] = rng.nextGaussian(); pe[i] = pq[i] + e[i]; }
+      double dl = 0, scale = 0;
+      for (int b = 0; b < B; b++) {
+        us[b] = java.util.Arrays.copyOfRange(x.u(), b * L, (b + 1) * L);
+        dys[b] = new double[L];
+        for (int i = 0; i < L; i++) dys[b][i] = rng.nextGaussian();
+        double[] y0 = r.row(us[b], L, blocks, pq, 0), y1 = r.row(us[b], L, blocks, pe, 0);
+        for (int i = 0; i < L; i++) { dl += (y1[i] - y0[i]) * dys[b][i]; scale += Math.abs((y1[i] - y0[i]) * dys[b][i]); }
+      }
+      double[] g = r.pairGrads(us, dys, L, blocks);
+      double pred = 0;
+      for (int i = 0; i < g.length; i++) pred += g[i] * e[i];
+      System.out.printf("reference dP / dQ %s M=%d: l(pq + e) - l(pq) = %.12g, <dPQ, e> = %.12g%n", mode, m, dl, pred);
+      assertTrue(Math.abs(dl - pred) <= 1e-10 * scale, mode + ": " + dl + " vs " + pred);
+    }
+  }
+
   @Test
   void hostPairCoefficientsMatchTheReference() {
     var rng = new SplittableRandom(13);
@@ -208,7 +239,8 @@ class PackedMonarchHostTest {
     spills.forEach((k, v) -> assertEquals("0/0", v, k + " spills (stores/loads bytes)"));
     for (String sm : new String[] {"sm_80", "sm_90a"}) {
       for (String k : new String[] {"lpm_forward_bf16_s32", "lpm_forward_f16_s32", "lpm_forward_bf16_s16", "lpm_forward_f16_s16", "lpm_prep",
-          "lpm_fused_bf16_s32", "lpm_fused_f16_s32", "lpm_fused_bf16_s16", "lpm_fused_f16_s16"})
+          "lpm_fused_bf16_s32", "lpm_fused_f16_s32", "lpm_fused_bf16_s16", "lpm_fused_f16_s16", "lpm_dpq_bf16_s32", "lpm_dpq_f16_s32",
+          "lpm_dpq_bf16_s16", "lpm_dpq_f16_s16"})
         assertTrue(spills.containsKey(k + "@" + sm), k + " " + sm);
     }
   }

@@ -86,6 +86,33 @@ final class PackedMonarchReference {
     return y;
   }
 
+  /** C = the forward chain (blocks[0 .. J-1], unscaled) of one packed row x (L, zero-padded to N). */
+  double[] chain(double[] x, int L, double[][] blocks) {
+    double[] z = new double[2 * m];
+    System.arraycopy(x, 0, z, 0, Math.min(L, n));
+    for (int s = 0; s < j; s++) stage(z, s, blocks[s], true, 1);
+    return z;
+  }
+
+  /**
+   * {dP, dQ} ([4M]: dP_p at [2p, 2p+1], dQ_p at [2M + 2p, ..]) summed over the rows of one channel: us, dys (rows of L),
+   * dP_p = sum gC'[p] conj(C[p]), dQ_p = sum gC'[p] C[s(p)], C = chain(u), gC' = chain(dy, adjoint blocks) / M.
+   */
+  double[] pairGrads(double[][] us, double[][] dys, int L, double[][] blocks) {
+    double[] out = new double[4 * m];
+    double[][] adj = adjointBlocks(blocks);
+    for (int b = 0; b < us.length; b++) {
+      double[] c = chain(us[b], L, blocks), g = chain(dys[b], L, adj);
+      for (int p = 0; p < m; p++) {
+        int q = part[p];
+        double gr = g[2 * p] / m, gi = g[2 * p + 1] / m, cr = c[2 * p], ci = c[2 * p + 1], sr = c[2 * q], si = c[2 * q + 1];
+        out[2 * p] += gr * cr + gi * ci; out[2 * p + 1] += gi * cr - gr * ci;
+        out[2 * m + 2 * p] += gr * sr - gi * si; out[2 * m + 2 * p + 1] += gr * si + gi * sr;
+      }
+    }
+    return out;
+  }
+
   /** The adjoint's blocks {G_1^H .. G_J^H, F_J^H .. F_1^H} (lib order of a forward-structured chain). */
   double[][] adjointBlocks(double[][] b) {
     double[][] a = new double[2 * j][];

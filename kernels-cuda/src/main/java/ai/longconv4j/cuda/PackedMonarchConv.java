@@ -83,6 +83,17 @@ public final class PackedMonarchConv implements AutoCloseable {
     return new PackedMonarchConv(device, H, L, Lk, mode, io, n);
   }
 
+  /**
+   * Whether {@link #plan} takes (L, Lk, mode, io) (for routing; the same checks, no device): bf16 / fp16, 1 &lt;= Lk &lt;= L,
+   * circular L a power of two, M = N / 2 in [2048, 32768].
+   */
+  public static boolean supports(int L, int Lk, ConvMode mode, ElementType io) {
+    if (mode == null || L < 1 || Lk < 1 || Lk > L || (io != ElementType.BF16 && io != ElementType.F16)) return false;
+    if (mode == ConvMode.CIRCULAR && Integer.bitCount(L) != 1) return false;
+    int m = fftSize(L, Lk, mode) / 2;
+    return m >= MIN_M && m <= MAX_M;
+  }
+
   /** N as lib's MONARCH / LEARNED_PACKED engines size it for the mode. */
   static int fftSize(int L, int Lk, ConvMode mode) {
     return ConvPlan.of(L, Lk, LearnedButterflyConv.libMode(mode), ConvEngine.MONARCH, Precision.F64).fftSize();

@@ -197,6 +197,44 @@ class PackedMonarchGpuTest extends CudaDeviceTest {
     }
   }
 
+  /** P / Q and D from device memory in pkjref's (H, M) float4 layouts (setPq) give the host route's y and du bit for bit. */
+  @Test
+  void pqOnDeviceEqualsHostRoute() {
+    var rng = new SplittableRandom(6);
+    int B = 2, H = 3, L = 4096, Lk = 4096, n = B * H * L;
+    var x = PackedMonarchHostTest.Data.draw(rng, B, H, L, Lk, ConvMode.CAUSAL);
+    short[] u16 = HalfFloats.encode(toF(x.u()), ElementType.F16);
+    try (var pm = PackedMonarchConv.plan(dev, H, L, Lk, ConvMode.CAUSAL, ElementType.F16)) {
+      int m = pm.points();
+      var r = new PackedMonarchReference(m);
+      double[] pq = new double[4 * H * m];
+      for (int h = 0; h < H; h++)
+        System.arraycopy(r.pairCoefficients(PackedMonarchReference.placeTaps(x.shape(), x.k(), h, r.n)), 0, pq, 4 * m * h, 4 * m);
+      pm.setBlocks(PackedMonarchHostTest.randomBlocks(rng, m, 2)).setWeights(pq, toF(x.d()));
+      int[] part = pm.partners();
+      float[] f = new float[4 * H * m], a = new float[4 * H * m];   // {P_p, Q_p} and {conj P_p, Q_s(p)} at position p
+      for (int h = 0; h < H; h++)
+        for (int p = 0; p < m; p++) {
+          int w = 4 * (h * m + p), o = 4 * m * h, q = part[p];
+          f[w] = (float) pq[o + 2 * p]; f[w + 1] = (float) pq[o + 2 * p + 1];
+          f[w + 2] = (float) pq[o + 2 * m + 2 * p]; f[w + 3] = (float) pq[o + 2 * m + 2 * p + 1];
+          a[w] = f[w]; a[w + 1] = -f[w + 1]; a[w + 2] = (float) pq[o + 2 * m + 2 * q]; a[w + 3] = (float) pq[o + 2 * m + 2 * q + 1];
+        }
+      try (var u = dev.upload(u16); var y1 = dev.alloc(2L * n); var y2 = dev.alloc(2L * n); var d1 = dev.alloc(2L * n); var d2 = dev.alloc(2L * n);
+           var fb = dev.upload(f); var ab = dev.upload(a); var db = dev.upload(toF(x.d()))) {
+        pm.forward(u, y1, B);
+        pm.inputGrad(u, d1, B);
+        pm.setWeights(new double[4 * H * m], new float[H]).setPq(fb.ptr(), ab.ptr(), db.ptr());
+        y2.fill32(0x7fc07fc0);
+        d2.fill32(0x7fc07fc0);
+        pm.forward(u, y2, B);
+        pm.inputGrad(u, d2, B);
+        short[] p1 = LearnedCase.read(dev, y1, n), p2 = LearnedCase.read(dev, y2, n), q1 = LearnedCase.read(dev, d1, n), q2 = LearnedCase.read(dev, d2, n);
+        for (int i = 0; i < n; i++) { assertEquals(p1[i], p2[i], "y at " + i); assertEquals(q1[i], q2[i], "du at " + i); }
+      }
+    }
+  }
+
   /** Blocks from device memory (setBlocksOnDevice) give the host route's outputs bit for bit. */
   @Test
   void blocksOnDeviceEqualHostRoute() {

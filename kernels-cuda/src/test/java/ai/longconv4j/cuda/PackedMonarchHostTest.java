@@ -4,6 +4,7 @@ package ai.longconv4j.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -50,6 +51,21 @@ class PackedMonarchHostTest {
     assertTrue(e.getMessage().contains("Lk=5000"), e.getMessage());
     e = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.plan(null, 3, 4096, 4096, null, ElementType.F16));
     assertTrue(e.getMessage().contains("mode is null"), e.getMessage());
+    for (ElementType io : new ElementType[] {ElementType.BF16, ElementType.F16}) {
+      assertTrue(PackedMonarchConv.supports(2048, 2048, ConvMode.CAUSAL, io));         // M = 2048
+      assertTrue(PackedMonarchConv.supports(16384, 16384, ConvMode.CAUSAL, io));       // M = 16384
+      assertTrue(PackedMonarchConv.supports(16384, 16384, ConvMode.BIDIRECTIONAL, io)); // N = 32768 (L + Lk), M = 16384
+      assertTrue(PackedMonarchConv.supports(65536, 100, ConvMode.CIRCULAR, io));       // M = 32768
+      assertTrue(PackedMonarchConv.supports(4096, 100, ConvMode.CIRCULAR, io));        // M = 2048
+      assertFalse(PackedMonarchConv.supports(1024, 1024, ConvMode.CAUSAL, io));        // M = 1024
+      assertTrue(PackedMonarchConv.supports(20000, 20000, ConvMode.BIDIRECTIONAL, io));  // N = 65536 (40000), M = 32768
+      assertFalse(PackedMonarchConv.supports(33000, 33000, ConvMode.BIDIRECTIONAL, io)); // N = 131072 (66000), M = 65536
+
+      assertFalse(PackedMonarchConv.supports(40000, 40000, ConvMode.CAUSAL, io));      // M = 65536
+      assertFalse(PackedMonarchConv.supports(5000, 100, ConvMode.CIRCULAR, io));
+      assertFalse(PackedMonarchConv.supports(4096, 5000, ConvMode.CAUSAL, io));
+    }
+    assertFalse(PackedMonarchConv.supports(4096, 4096, ConvMode.CAUSAL, ElementType.F32));
     assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.factors(1024));
     assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.factors(3 * 2048));
   }

@@ -45,6 +45,7 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
     private final Map<String, LearnedButterflyConv> learned = new ConcurrentHashMap<>();
     private final Map<String, PackedLearnedConv> packedLearned = new ConcurrentHashMap<>();
     private final Map<String, PackedLearnedRef> packedLearnedRef = new ConcurrentHashMap<>();
+    private final Map<String, PackedMonarchLearned> packedMonarch = new ConcurrentHashMap<>();
     private volatile boolean poison;
 
     Gpu(CudaDevice dev) { this.dev = dev; }
@@ -75,6 +76,14 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
     PackedLearnedRef packedLearnedRef(int h, int l, int lk, ConvMode mode, ElementType io) {
       return packedLearnedRef.computeIfAbsent(h + "/" + l + "/" + lk + "/" + mode + "/" + io, k -> PackedLearnedRef.plan(dev, h, l, lk, mode, io));
     }
+
+    /** One J-factor tensor-core packed plan (PackedMonarchLearned: 16-bit, M = 2048 .. 32768) per (H, L, Lk, mode, io). */
+    PackedMonarchLearned packedMonarch(int h, int l, int lk, ConvMode mode, ElementType io) {
+      return packedMonarch.computeIfAbsent(h + "/" + l + "/" + lk + "/" + mode + "/" + io, k -> PackedMonarchLearned.plan(dev, h, l, lk, mode, io));
+    }
+
+    /** Number of PackedMonarchLearned plans made so far (tests: the route was taken). */
+    int packedMonarchPlans() { return packedMonarch.size(); }
 
     synchronized CuBlas blas() {
       if (blas == null) blas = CuBlas.create(dev);

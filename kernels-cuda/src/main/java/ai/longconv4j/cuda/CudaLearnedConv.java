@@ -74,8 +74,12 @@ final class CudaLearnedConv {
     try {
       chosen = packed ? g.packedLearned(h, l, lk, mode, io) : g.learned(h, l, lk, mode, io);
     } catch (IllegalArgumentException e) {          // no tensor-core kernel for these shapes / this dtype
-      if (!packed || !PackedLearnedRef.supports(l, lk, mode, io)) return null;   // e.g. N > 2048: no GPU path
-      chosen = g.packedLearnedRef(h, l, lk, mode, io); // the packed engine's fp32 path (F32, every mode, M <= 4096)
+      if (!packed) return null;                        // e.g. N > 2048: no GPU path
+      if (PackedMonarchLearned.enabled() && PackedMonarchLearned.supports(l, lk, mode, io))
+        chosen = g.packedMonarch(h, l, lk, mode, io);  // J-factor one-pass sizes: tensor-core forward, fp32 backward
+      else if (PackedLearnedRef.supports(l, lk, mode, io))
+        chosen = g.packedLearnedRef(h, l, lk, mode, io); // the packed engine's fp32 path (F32, every mode, every lib plan)
+      else return null;
     }
     LearnedPlan plan = chosen;
     int[] sz = plan.blockSizes();   // {N1, N2, N2, N1}, or {R_1 .. R_J, R_J .. R_1} for J-factor plans

@@ -200,6 +200,9 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
   /** The adjoint layout (H, M) float4 {conj(P_p), Q_s(p)} (valid after setWeights). */
   DeviceBuffer adjointPq() { return adjPq; }
 
+  /** D (H) fp32 as the last setWeights uploaded it. */
+  DeviceBuffer skip() { return d; }
+
   /** P / Q downloaded in lib's pairCoefficients layout per channel, (H, 4M) floats; adjoint: the adjoint layout likewise. */
   float[] pairCoefficients(boolean adjoint) {
     if (!weightsSet) throw new IllegalStateException("PackedLearnedChain.pairCoefficients: call setWeights first");

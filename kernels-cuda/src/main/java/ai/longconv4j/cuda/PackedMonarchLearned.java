@@ -1,0 +1,98 @@
+// Shapes: B batch, H channels, L length, Lk taps per side; M = N / 2 = R_1 x .. x R_J (J >= 3, M = 2048 .. 32768, one pass).
+//   u, y, dy, du (B, H, L) BF16 / F16 device arrays; k (H, Lk) per side fp32; D, dD (H) fp32; blocks {F_1 .. F_J, G_J .. G_1}.
+package ai.longconv4j.cuda;
+
+import java.util.Arrays;
+
+/**
+ * The tensor op's plan for the J-factor packed learned butterfly at the one-pass sizes (engine LEARNED_PACKED, M = 2048 ..
+ * 32768, 16-bit I/O): the forward on tensor cores ({@link PackedMonarchConv}, one fused kernel per row), P / Q on the device by
+ * cuFFT and everything of the backward (du, dk, dD, the 2J block gradients) on the fp32 global-memory path
+ * ({@link PackedLearnedChain}), both fed the same blocks and taps. The chain computes P / Q and D once per
+ * {@code setWeights}; the tensor-core plan copies them device to device ({@link PackedMonarchConv#setPq}), so the two agree
+ * on the operands. The backward is the fp32 path's (its du, dk, dD and block Grams are tested against lib's float64 there):
+ * a tensor-core backward at these sizes is not written yet.
+ * {@code -Dlongconv4j.pk.monarch=false}: no tensor cores here, the chain's forward too (the slow twin).
+ * <pre>{@code
+ * jshell> var p = PackedMonarchLearned.plan(dev, 768, 4096, 4096, ConvMode.CAUSAL, ElementType.BF16)
+ * p ==> PackedMonarchLearned[forward PackedMonarchConv[...], backward PackedLearnedChain[...]]
+ * }</pre>
+ */
+final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
+  /** Whether the tensor op routes the one-pass J-factor sizes here ({@code -Dlongconv4j.pk.monarch}, default true). */
+  static boolean enabled() { return !"false".equals(System.getProperty("longconv4j.pk.monarch")); }
+
+  private final PackedLearnedChain chain;
+  private final PackedMonarchConv tc;
+
+  private PackedMonarchLearned(PackedLearnedChain chain, PackedMonarchConv tc) {
+    this.chain = chain;
+    this.tc = tc;
+  }
+
+  /** Whether {@link #plan} takes (L, Lk, mode, io): {@link PackedMonarchConv#supports}. */
+  static boolean supports(int L, int Lk, ConvMode mode, ElementType io) {
+    return PackedMonarchConv.supports(L, Lk, mode, io);
+  }
+
+  static PackedMonarchLearned plan(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io) {
+    if (!supports(l, lk, mode, io))
+      throw new IllegalArgumentException("PackedMonarchLearned: no tensor-core plan for " + mode + " L=" + l + " Lk=" + lk + " io=" + io
+          + " (bf16 / fp16, M = N/2 in 2048 .. 32768)");
+    var p = ai.longconv4j.conv.ConvPlan.of(l, lk, LearnedButterflyConv.libMode(mode), ai.longconv4j.conv.ConvEngine.LEARNED_PACKED,
+        ai.longconv4j.conv.Precision.F64);
+    int[] f = p.factors().stream().mapToInt(Integer::intValue).toArray();
+    PackedMonarchConv tc = PackedMonarchConv.plan(device, h, l, lk, mode, io);
+    if (!Arrays.equals(f, tc.factors())) {
+      tc.close();
+      throw new IllegalStateException("PackedMonarchLearned: lib plans " + p + " but the tensor-core kernels factor M as "
+          + Arrays.toString(tc.factors()));
+    }
+    PackedLearnedChain chain;
+    try {
+      chain = PackedLearnedChain.plan(device, h, l, lk, mode, io, p, f);
+    } catch (RuntimeException e) {
+      tc.close();
+      throw e;
+    }
+    return new PackedMonarchLearned(chain, tc);
+  }
+
+  @Override public int[] factors() { return chain.factors(); }
+
+  @Override public PackedMonarchLearned setBlocks(double[][] blocks) {
+    chain.setBlocks(blocks);
+    tc.setBlocks(blocks);
+    return this;
+  }
+
+  @Override public PackedMonarchLearned setWeights(float[] k, float[] D) {
+    chain.setWeights(k, D);
+    tc.setPq(chain.pq().ptr(), chain.adjointPq().ptr(), chain.skip().ptr());
+    return this;
+  }
+
+  @Override public PackedMonarchLearned setWeights(float[] k0, float[] k1, float[] D) {
+    chain.setWeights(k0, k1, D);
+    tc.setPq(chain.pq().ptr(), chain.adjointPq().ptr(), chain.skip().ptr());
+    return this;
+  }
+
+  /** y on tensor cores, or on the chain when {@code -Dlongconv4j.pk.monarch=false}. */
+  @Override public void forward(DeviceBuffer u, DeviceBuffer y, int B) {
+    if (enabled()) tc.forward(u, y, B); else chain.forward(u, y, B);
+  }
+
+  @Override public void backward(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD) {
+    chain.backward(u, dy, B, du, dk, dD);
+  }
+
+  @Override public double[][] blockGrads() { return chain.blockGrads(); }
+
+  @Override public void close() {
+    tc.close();
+    chain.close();
+  }
+
+  @Override public String toString() { return "PackedMonarchLearned[forward " + tc + ", backward " + chain + "]"; }
+}

@@ -61,7 +61,7 @@ public final class LearnedOpBench {
       Tensor k = Tensor.randn(rng, DType.F32, H, L).mul(1 / Math.sqrt(L)).to(dev).detach().requiresGrad(true);
       Tensor d = Tensor.randn(rng, DType.F32, 1, H).to(dev).detach().requiresGrad(true);
       Tensor[] pk = blocks(ConvPlan.of(L, L, ConvMode.CAUSAL, ConvEngine.LEARNED_PACKED, Precision.F64), true, dev);
-      Tensor[] lb = blocks(ConvPlan.of(L, L, ConvMode.CAUSAL, ConvEngine.LEARNED, Precision.F64), false, dev);
+      Tensor[] lb = order.contains("learned") ? blocks(ConvPlan.of(L, L, ConvMode.CAUSAL, ConvEngine.LEARNED, Precision.F64), false, dev) : null;
       Tensor ref;
       try (var ng = Tensor.noGrad()) { ref = ConvOps.conv(u, k, d, ConvMode.CAUSAL, ConvEngine.MONARCH).to(DType.F32); }
       for (String e : order.split(",")) {
@@ -107,7 +107,8 @@ public final class LearnedOpBench {
         }
       }
       if ("true".equals(System.getProperty("longconv4j.bench.op.pq"))) pqRows(cd, B, H, L, k, rows);
-      if (!"false".equals(System.getProperty("longconv4j.bench.op.plans"))) {
+      // plan-level rows: the J = 2 tensor-core plan (PackedLearnedConv) only, M <= 1024
+      if (L <= 1024 && !"false".equals(System.getProperty("longconv4j.bench.op.plans"))) {
         String old = System.getProperty("longconv4j.bench.pk.order");
         System.setProperty("longconv4j.bench.pk.order", "fb,packed");
         LearnedPackedBench.length(cd, B, H, L, rows);
@@ -205,9 +206,12 @@ public final class LearnedOpBench {
   /** The four blocks at the exact DFT as fp32 parameters on dev (packed: of the M-point transform; else the N-point one). */
   private static Tensor[] blocks(ConvPlan plan, boolean packed, Device dev) {
     double[][] init = packed ? PackedLearnedButterfly.atInit(plan).blocks() : LearnedButterfly.atInit(plan).blocks();
-    Tensor[] t = new Tensor[4];
-    for (int i = 0; i < 4; i++) {
-      int n = plan.factors().get(i == 0 || i == 3 ? 0 : 1);
+    // packed: 2J blocks {F_1 .. F_J, G_J .. G_1} (J = 3 .. 5 from M = 2048); LEARNED: {Fa, Fb, Gb, Ga}
+    int[] sizes = packed ? PackedLearnedButterfly.blockSizes(plan)
+        : new int[] {plan.factors().get(0), plan.factors().get(1), plan.factors().get(1), plan.factors().get(0)};
+    Tensor[] t = new Tensor[sizes.length];
+    for (int i = 0; i < sizes.length; i++) {
+      int n = sizes[i];
       t[i] = Tensor.of(init[i], n, n, 2).to(DType.F32).to(dev).detach().requiresGrad(true);
     }
     return t;

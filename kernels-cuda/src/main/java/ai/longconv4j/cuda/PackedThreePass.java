@@ -274,12 +274,18 @@ public final class PackedThreePass implements AutoCloseable {
   }
 
   /** y = conv(u, k) + D u through the packed learned transform (three passes), queued on the device's stream. */
-  public void forward(DeviceBuffer u, DeviceBuffer y, int B) { run("forward", u, y, B, mats, pq); }
+  public void forward(DeviceBuffer u, DeviceBuffer y, int B) { run("forward", u, y, B, mats, pq, 7); }
+
+  /**
+   * For timing only: the forward's launches restricted to the passes of {@code mask} (bit 0 the outer forward, bit 1 the
+   * middle, bit 2 the outer inverse); y is meaningful only at mask = 7 ({@link #forward}).
+   */
+  public void forwardPasses(DeviceBuffer u, DeviceBuffer y, int B, int mask) { run("forwardPasses", u, y, B, mats, pq, mask); }
 
   /** du = the adjoint of {@link #forward} w.r.t. u applied to dy: the same kernels on the adjoint blocks and pair map. */
-  public void inputGrad(DeviceBuffer dy, DeviceBuffer du, int B) { run("inputGrad", dy, du, B, matsAdj, pqAdj); }
+  public void inputGrad(DeviceBuffer dy, DeviceBuffer du, int B) { run("inputGrad", dy, du, B, matsAdj, pqAdj, 7); }
 
-  private void run(String op, DeviceBuffer x, DeviceBuffer out, int B, DeviceBuffer mm, DeviceBuffer coef) {
+  private void run(String op, DeviceBuffer x, DeviceBuffer out, int B, DeviceBuffer mm, DeviceBuffer coef, int mask) {
     if (!pqSet) throw new IllegalStateException("PackedThreePass." + op + ": call setWeights or setPq first");
     long need = (long) B * h * l * io.bytes();
     if (B < 1 || x == null || out == null || x.bytes() < need || out.bytes() < need)
@@ -301,9 +307,9 @@ public final class PackedThreePass implements AutoCloseable {
     long rows = (long) B * h;
     for (long r0 = 0; r0 < rows; r0 += chunk) {
       int c = (int) Math.min(chunk, rows - r0), row0 = (int) r0;
-      fwd.launch(s, INNER / OUTER_THREADS, c, OUTER_THREADS, 0, x, mm, scratch, l, row0);
-      mid.launch(s, n1 / 2, c, MIDDLE_THREADS, MIDDLE_SMEM, scratch, mm, coef, h, row0, lN1);
-      inv.launch(s, INNER / OUTER_THREADS, c, OUTER_THREADS, 0, scratch, mm, x, d, out, h, l, row0);
+      if ((mask & 1) != 0) fwd.launch(s, INNER / OUTER_THREADS, c, OUTER_THREADS, 0, x, mm, scratch, l, row0);
+      if ((mask & 2) != 0) mid.launch(s, n1 / 2, c, MIDDLE_THREADS, MIDDLE_SMEM, scratch, mm, coef, h, row0, lN1);
+      if ((mask & 4) != 0) inv.launch(s, INNER / OUTER_THREADS, c, OUTER_THREADS, 0, scratch, mm, x, d, out, h, l, row0);
     }
   }
 

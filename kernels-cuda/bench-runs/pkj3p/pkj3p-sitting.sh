@@ -11,7 +11,7 @@
 set -u
 out=${1:-/tmp/pkj3p-sitting}; mkdir -p "$out"
 DEV=${DEV:-.device/pkj3p}
-ORDER=${ORDER:-fb,p3}
+ORDER=${ORDER:-fb,p3,p3-s32}
 CASES=${CASES:-65536:16,262144:4}
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw,power.limit,temperature.gpu --format=csv; date -u; } \
   > "$out/gpu.txt" 2>&1; cat "$out/gpu.txt"
@@ -27,13 +27,13 @@ if [ "${BENCH:-1}" != 0 ]; then
   echo "== java bench ($ORDER; $CASES)"; date -u
   JAVA_OPTS="-Dlongconv4j.bench.p3.order=$ORDER -Dlongconv4j.bench.p3.cases=$CASES ${BOPTS:-}" timeout ${JAVA_S:-75} $DEV/run-java \
     ai.longconv4j.examples.bench.PackedThreePassBench "$out/bench.csv" 16 768 > "$out/bench.txt" 2>&1; echo "java bench exit $?"
-  grep -E "float64|Exception|ms" "$out/bench.txt" | grep -v '^[a-z].*,' | head -60 | cut -c1-260
+  grep -E "float64|Exception|ms|done at|validated at" "$out/bench.txt" | grep -v '^[a-z].*,' | head -60 | cut -c1-260
   if [ "${MIRROR:-1}" != 0 ]; then
     rev=$(echo "$ORDER" | tr ',' '\n' | tac | paste -sd,)
     echo "== java bench, mirrored ($rev)"; date -u
     JAVA_OPTS="-Dlongconv4j.bench.p3.order=$rev -Dlongconv4j.bench.p3.cases=$CASES ${BOPTS:-}" timeout ${JAVA_S:-75} $DEV/run-java \
       ai.longconv4j.examples.bench.PackedThreePassBench "$out/bench2.csv" 16 768 > "$out/bench2.txt" 2>&1; echo "java bench 2 exit $?"
-    grep -E "float64|Exception|ms" "$out/bench2.txt" | grep -v '^[a-z].*,' | head -60 | cut -c1-260
+    grep -E "float64|Exception|ms|done at|validated at" "$out/bench2.txt" | grep -v '^[a-z].*,' | head -60 | cut -c1-260
   fi
 fi
 tar -C "$out" -cf - $(cd "$out" && ls tests.txt bench.txt bench2.txt 2>/dev/null) | xz -T8 -6 > "$out/logs.tar.xz"

@@ -24,14 +24,17 @@ import java.util.Arrays;
  * <ol>
  *   <li>{@code lp3_outer_fwd<N1>_<io>} (CUDA cores, fp32): per column q, F_1 @ X[:, q] (the learned N1 x N1 block on the
  *   left), times w_M^(k1 q) / N1, into an fp32 scratch;</li>
- *   <li>{@code lp3_middle_<io>} (tensor cores: the learned radix-16 stages as 16 x 16 complex products on mma.sync with
- *   bf16 / fp16 operands and fp32 accumulation; the radix-2 stage in fp32): one block per row pair {k1, N1 - k1} (and
- *   {0, N1 / 2}), both 8192-point inner forward chains (F_2 .. F_5, right-multiplied, inner twiddles), the pair map
- *   C'[p] = P_p C[p] + Q_p conj(C[s(p)]) (s(p) lies in the partner row), both inner inverse chains (G_5 .. G_2);</li>
+ *   <li>{@code lp3_middle_<io>_<s16|s32>} (tensor cores: the learned radix-16 stages as 16 x 16 complex products on
+ *   mma.sync with bf16 / fp16 operands and fp32 accumulation; the radix-2 stage on CUDA cores): one block per row pair
+ *   {k1, N1 - k1} (and {0, N1 / 2}), both 8192-point inner forward chains (F_2 .. F_5, right-multiplied, inner twiddles),
+ *   the pair map C'[p] = P_p C[p] + Q_p conj(C[s(p)]) (s(p) lies in the partner row), both inner inverse chains
+ *   (G_5 .. G_2); the two rows in 16-bit shared planes (default, three blocks per SM) or fp32 planes
+ *   ({@link #storage16}{@code (false)}, one block per SM: the twin);</li>
  *   <li>{@code lp3_outer_inv<N1>_<io>} (CUDA cores, fp32): per column, conj twiddles, G_1 on the left, unpack, + D u,
  *   crop to L.</li>
  * </ol>
- * Rows go in chunks so that the scratch stays within {@link #scratchBudget} bytes. The same three kernels give du
+ * Rows go in chunks of whole channels (a channel's B rows adjacent in launch order: its P / Q read from HBM once, then
+ * from L2) so that the scratch stays within {@link #scratchBudget} bytes. The same three kernels give du
  * ({@link #inputGrad}) on the adjoint blocks (forward-structured chain of G_s^H, inverse-structured chain of F_s^H) and
  * the adjoint pair map {conj P_p, Q_s(p)}; blocks reach the kernels in "left form" (stage 1 as is, stages s &gt;= 2
  * transposed), prepared on the device by {@code lp3_prep}. Everything else (M outside 65536 .. 262144, fp32 I/O, H outside
@@ -51,8 +54,8 @@ public final class PackedThreePass implements AutoCloseable {
   /** Default scratch budget: 1 GiB of fp32 rows (2 MiB a row at M = 256K: 512 rows a chunk). */
   public static final long DEFAULT_SCRATCH_BUDGET = 1L << 30;
   private static final int OUTER_THREADS = 256, MIDDLE_THREADS = 512;
-  /** learned_p3.cu P3_SMEM: two fp32 planes of 2 x 8192 + pads, the twiddle table of 8192 (128 + 64 float2), 8 float2. */
-  static final int MIDDLE_SMEM = 2 * (2 * INNER + 2 * INNER / 32) * 4 + 8 * (128 + INNER / 128) + 64;
+  /** learned_p3.cu p3_smem: two planes of 2 x 8192 + pads (fp32 or 16-bit), the twiddle table of 8192 (128 + 64 float2), 8 float2. */
+  static int middleSmem(boolean s16) { return 2 * (2 * INNER + 2 * INNER / 32) * (s16 ? 2 : 4) + 8 * (128 + INNER / 128) + 64; }
 
   private final CudaDevice device;
   private final int h, l, lk, n, m, n1;
@@ -62,7 +65,7 @@ public final class PackedThreePass implements AutoCloseable {
   private final DeviceBuffer pq, pqAdj, d, blocks, mats, matsAdj;
   private DeviceBuffer scratch;
   private long budget = DEFAULT_SCRATCH_BUDGET;
-  private boolean pqSet;
+  private boolean pqSet, s16 = true;
   private int[] partners;   // lib's s(p), for the host route's adjoint table
 
   private PackedThreePass(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n) {
@@ -258,7 +261,10 @@ public final class PackedThreePass implements AutoCloseable {
     return this;
   }
 
-  /** Scratch budget in bytes (at least one row of 8 M bytes); the scratch is reallocated on the next call. */
+  /**
+   * Scratch budget in bytes (at least one row of 8 M bytes; a chunk takes whole channels, at least one, even where its B rows
+   * exceed the budget); the scratch is reallocated on the next call.
+   */
   public PackedThreePass scratchBudget(long bytes) {
     if (bytes < 8L * m)
       throw new IllegalArgumentException("PackedThreePass.scratchBudget: one row of M = " + m + " complex fp32 needs " + 8L * m + " bytes, got " + bytes);
@@ -267,10 +273,13 @@ public final class PackedThreePass implements AutoCloseable {
     return this;
   }
 
-  /** Rows per chunk for B rows of H channels: the budget's, at most 65535 (the grid's y). */
-  int chunkRows(int B) {
-    long rows = (long) B * h;
-    return (int) Math.min(Math.min(rows, budget / (8L * m)), 65535);
+  /**
+   * Channels per chunk: whole channels (all B rows of a channel in one chunk, adjacent in launch order, so that its P / Q
+   * is read from HBM once), as many as the budget holds, at least one, at most 65535 rows (the grid's y).
+   */
+  int chunkChannels(int B) {
+    long perChannel = 8L * m * B;
+    return (int) Math.max(1, Math.min(Math.min(h, budget / perChannel), 65535 / B));
   }
 
   /** y = conv(u, k) + D u through the packed learned transform (three passes), queued on the device's stream. */
@@ -288,11 +297,11 @@ public final class PackedThreePass implements AutoCloseable {
   private void run(String op, DeviceBuffer x, DeviceBuffer out, int B, DeviceBuffer mm, DeviceBuffer coef, int mask) {
     if (!pqSet) throw new IllegalStateException("PackedThreePass." + op + ": call setWeights or setPq first");
     long need = (long) B * h * l * io.bytes();
-    if (B < 1 || x == null || out == null || x.bytes() < need || out.bytes() < need)
-      throw new IllegalArgumentException("PackedThreePass." + op + ": arrays must hold (B=" + B + " >= 1, H=" + h + ", L=" + l + ") "
+    if (B < 1 || B > 65535 || x == null || out == null || x.bytes() < need || out.bytes() < need)
+      throw new IllegalArgumentException("PackedThreePass." + op + ": arrays must hold (B=" + B + " in [1, 65535], H=" + h + ", L=" + l + ") "
           + io + " = " + need + " bytes, got " + (x == null ? "null" : x.bytes()) + " and " + (out == null ? "null" : out.bytes()));
     if (x == out) throw new IllegalArgumentException("PackedThreePass." + op + ": the output must not alias the input");
-    int chunk = chunkRows(B);
+    int hc = chunkChannels(B), chunk = hc * B;
     if (scratch == null || scratch.bytes() < 8L * m * chunk) {
       if (scratch != null) scratch.close();
       scratch = device.alloc(8L * m * chunk);
@@ -301,17 +310,25 @@ public final class PackedThreePass implements AutoCloseable {
     CudaStream s = device.stream();
     String tag = io.tag();
     var fwd = mod.kernel("lp3_outer_fwd" + n1 + "_" + tag);
-    var mid = mod.kernel("lp3_middle_" + tag);
+    var mid = mod.kernel(middleKernel());
     var inv = mod.kernel("lp3_outer_inv" + n1 + "_" + tag);
     int lN1 = Integer.numberOfTrailingZeros(n1);
-    long rows = (long) B * h;
-    for (long r0 = 0; r0 < rows; r0 += chunk) {
-      int c = (int) Math.min(chunk, rows - r0), row0 = (int) r0;
-      if ((mask & 1) != 0) fwd.launch(s, INNER / OUTER_THREADS, c, OUTER_THREADS, 0, x, mm, scratch, l, row0);
-      if ((mask & 2) != 0) mid.launch(s, n1 / 2, c, MIDDLE_THREADS, MIDDLE_SMEM, scratch, mm, coef, h, row0, lN1);
-      if ((mask & 4) != 0) inv.launch(s, INNER / OUTER_THREADS, c, OUTER_THREADS, 0, scratch, mm, x, d, out, h, l, row0);
+    for (int h0 = 0; h0 < h; h0 += hc) {
+      int c = Math.min(hc, h - h0) * B;
+      if ((mask & 1) != 0) fwd.launch(s, INNER / OUTER_THREADS, c, OUTER_THREADS, 0, x, mm, scratch, l, h0, B, h);
+      if ((mask & 2) != 0) mid.launch(s, n1 / 2, c, s16 ? 256 : 512, middleSmem(s16), scratch, mm, coef, h0, B, h, lN1);
+      if ((mask & 4) != 0) inv.launch(s, INNER / OUTER_THREADS, c, OUTER_THREADS, 0, scratch, mm, x, d, out, l, h0, B, h);
     }
   }
+
+  /** The middle kernel's name in learned_p3.cu. */
+  public String middleKernel() { return "lp3_middle_" + io.tag() + (s16 ? "_s16" : "_s32"); }
+
+  /**
+   * 16-bit shared-memory planes in the middle pass (the default: 68 KB a block, three blocks of 256 threads per SM, each
+   * stage's output rounded to the I/O type), or fp32 planes (136 KB, one block of 512 threads per SM: the twin).
+   */
+  public PackedThreePass storage16(boolean on) { s16 = on; return this; }
 
   public int fftSize() { return n; }
   public int points() { return m; }
@@ -333,6 +350,6 @@ public final class PackedThreePass implements AutoCloseable {
 
   @Override public String toString() {
     return "PackedThreePass[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + factorString() + ", io=" + io
-        + ", scratch budget " + budget + " bytes]";
+        + ", " + (s16 ? "16-bit" : "fp32") + " middle planes, scratch budget " + budget + " bytes]";
   }
 }

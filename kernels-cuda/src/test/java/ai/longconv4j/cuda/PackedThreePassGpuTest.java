@@ -28,26 +28,30 @@ import org.junit.jupiter.params.provider.MethodSource;
  * the radix-2 stage are fp32 (~1e-6); the three radix-16 stages of each inner chain (6 in all) round their operands
  * (data and block) to 16 bits: bf16 unit roundoff 2^-9, ~1.1e-3 rms per rounded operand (uniform rounding / sqrt(3)),
  * ~1.6e-3 per product of two rounded operands, kept relative by the fp32 sums of 16 terms of random sign; 6 stages in
- * quadrature give sqrt(6) x 1.6e-3 = 3.9e-3, and y / du are rounded to 16 bits (1.1e-3): ~4.1e-3 for bf16, a quarter
- * of that for fp16 (2^-11). 1e-2 leaves a margin of ~2.4 on bf16's estimate. The scratch is fp32 (no rounding), the
- * twiddles (fp32 table products and running products over at most 32 steps, ~1e-6) and P / Q in fp32 are far below.
+ * quadrature give sqrt(6) x 1.6e-3 = 3.9e-3, and y / du are rounded to 16 bits (1.1e-3): ~4.1e-3 for bf16 with fp32
+ * middle planes. 16-bit planes round the middle's row on entry and after each of its 9 steps (8 stages, the pair map)
+ * once more: sqrt(10) x 1.1e-3 = 3.5e-3 more, ~5.4e-3 in all for bf16; fp16 (2^-11) a quarter of that. 1e-2 leaves a
+ * margin of ~1.8 on bf16's 16-bit-plane estimate. The scratch is fp32 (no rounding), the twiddles (fp32 table products
+ * and running products over at most 32 steps, ~1e-6) and P / Q in fp32 are far below.
  */
 @Tag("gpu")
 class PackedThreePassGpuTest extends CudaDeviceTest {
   private static final double TOL16 = 1e-2;
 
   static Stream<Arguments> cases() {
-    // mode, io, B, H, L, Lk, blocks kind; M in the comment
+    // mode, io, B, H, L, Lk, blocks kind, 16-bit middle planes; M in the comment
     return Stream.of(
-        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 2, 65536, 65536, 2),        // N = 131072, M = 65536 = 8 x 2 x 16^3
-        Arguments.of(ConvMode.CAUSAL, ElementType.F16, 2, 1, 40001, 30000, 2),         // N = 131072 (69999), odd L
-        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.BF16, 1, 2, 65536, 1000, 2),  // N = 131072 (66536), M = 65536
-        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.F16, 1, 1, 50000, 50000, 1),  // N = 131072 (100000)
-        Arguments.of(ConvMode.CIRCULAR, ElementType.F16, 1, 2, 131072, 131072, 2),     // N = L: M = 65536
-        Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 1, 1, 131072, 3000, 1),      // M = 65536, short kernel
-        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 2, 131072, 131072, 2),      // M = 131072 = 16 x 2 x 16^3
-        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 1, 262144, 262144, 2),      // M = 262144 = 32 x 2 x 16^3
-        Arguments.of(ConvMode.CAUSAL, ElementType.F16, 1, 1, 200001, 150000, 2));      // N = 524288, M = 262144, odd L
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 2, 65536, 65536, 2, true),        // N = 131072, M = 65536 = 8 x 2 x 16^3
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 2, 65536, 65536, 2, false),       // the fp32-plane twin
+        Arguments.of(ConvMode.CAUSAL, ElementType.F16, 2, 1, 40001, 30000, 2, true),         // N = 131072 (69999), odd L
+        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.BF16, 1, 2, 65536, 1000, 2, true),  // N = 131072 (66536), M = 65536
+        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.F16, 1, 1, 50000, 50000, 1, false), // N = 131072 (100000)
+        Arguments.of(ConvMode.CIRCULAR, ElementType.F16, 1, 2, 131072, 131072, 2, true),     // N = L: M = 65536
+        Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 1, 1, 131072, 3000, 1, false),     // M = 65536, short kernel
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 2, 131072, 131072, 2, true),      // M = 131072 = 16 x 2 x 16^3
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 1, 262144, 262144, 2, true),      // M = 262144 = 32 x 2 x 16^3
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 1, 262144, 262144, 2, false),     // the fp32-plane twin
+        Arguments.of(ConvMode.CAUSAL, ElementType.F16, 1, 1, 200001, 150000, 2, true));      // N = 524288, M = 262144, odd L
   }
 
   /** The 10 blocks in lib's order: the DFT (kind 0), plus 5 % noise (1), or every entry N(0, 1/2) per component (2). */
@@ -59,9 +63,9 @@ class PackedThreePassGpuTest extends CudaDeviceTest {
     return b;
   }
 
-  @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5} blocks={6}")
+  @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5} blocks={6} s16={7}")
   @MethodSource("cases")
-  void matchesLibFloat64(ConvMode mode, ElementType io, int B, int H, int L, int Lk, int kind) {
+  void matchesLibFloat64(ConvMode mode, ElementType io, int B, int H, int L, int Lk, int kind, boolean s16) {
     var rng = new SplittableRandom(7919L * L + 101L * B + 17L * H + 5L * kind + 3L * io.ordinal() + mode.ordinal());
     boolean bi = mode == ConvMode.BIDIRECTIONAL;
     int n = B * H * L, tail = 64 + (n & 1);
@@ -69,7 +73,7 @@ class PackedThreePassGpuTest extends CudaDeviceTest {
     double[] u = ConvCase.toD(HalfFloats.decode(u16, io)), dy = ConvCase.toD(HalfFloats.decode(dy16, io));
     double[] k = ConvCase.toD(Reference.randn(rng, (bi ? 2 : 1) * H * Lk, 1.0 / Math.sqrt(Lk)));
     float[] D = Reference.randn(rng, H, 1.0);
-    try (var p3 = PackedThreePass.plan(dev, H, L, Lk, mode, io)) {
+    try (var p3 = PackedThreePass.plan(dev, H, L, Lk, mode, io).storage16(s16)) {
       int m = p3.points();
       ConvPlan plan = p3.libPlan();
       var shape = new ConvShape(B, 1, H, L, Lk, LearnedButterflyConv.libMode(mode));
@@ -81,7 +85,7 @@ class PackedThreePassGpuTest extends CudaDeviceTest {
       var lib = new PackedLearnedButterfly(plan, blk);
       double[] dd = ConvCase.toD(D);
       double[] yRef = lib.forward(shape, u, k, dd), duRef = lib.backward(shape, u, k, dd, dy).du();
-      String what = mode + " " + io + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " M=" + m + " blocks=" + kind;
+      String what = mode + " " + io + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " M=" + m + " blocks=" + kind + " " + p3.middleKernel();
       try (var u0 = dev.upload(u16); var dy0 = dev.upload(dy16); var y = dev.alloc(2L * (n + tail)); var du = dev.alloc(2L * (n + tail))) {
         y.fill32(0x7fc07fc0);
         du.fill32(0x7fc07fc0);
@@ -97,7 +101,10 @@ class PackedThreePassGpuTest extends CudaDeviceTest {
     }
   }
 
-  /** A one-row scratch budget (B H chunks) gives the one-chunk outputs bit for bit; device blocks give the host route's. */
+  /**
+   * A one-row scratch budget (chunks of one channel: three chunks) gives the one-chunk outputs bit for bit; device blocks give
+   * the host route's; the 16-bit-plane middle (default) and the fp32-plane twin agree to the 16-bit planes' rounding.
+   */
   @Test
   void chunksAndDeviceBlocksEqualTheOneChunkHostRoute() {
     var rng = new SplittableRandom(11);
@@ -125,6 +132,11 @@ class PackedThreePassGpuTest extends CudaDeviceTest {
           assertEquals(a[i], b[i], "chunked y at " + i);
           assertEquals(a[i], c[i], "device-blocks y at " + i);
         }
+        y2.fill32(0x7fc07fc0);
+        p3.storage16(false).forward(u, y2, B);   // fp32 planes: the twin
+        // 16-bit planes round the middle's row 10 times more (bf16: 3.5e-3 rms relative, GpuTest's estimate); 1e-2 as above
+        Reference.assertClose("16-bit vs fp32 middle planes", HalfFloats.decode(a, io),
+            ConvCase.toD(HalfFloats.decode(LearnedCase.read(dev, y2, n), io)), TOL16);
       } finally {
         for (DeviceBuffer bb : bufs) if (bb != null) bb.close();
       }

@@ -98,7 +98,8 @@ class PackedThreePassHostTest {
     for (String sm : new String[] {"sm_80", "sm_90a"}) {
       assertTrue(spills.containsKey("lp3_prep@" + sm), "lp3_prep " + sm);
       for (String io : new String[] {"bf16", "f16"}) {
-        assertTrue(spills.containsKey("lp3_middle_" + io + "@" + sm), "lp3_middle_" + io + " " + sm);
+        for (String planes : new String[] {"s16", "s32"})
+          assertTrue(spills.containsKey("lp3_middle_" + io + "_" + planes + "@" + sm), "lp3_middle_" + io + "_" + planes + " " + sm);
         for (int n1 : new int[] {8, 16, 32})
           for (String pass : new String[] {"fwd", "inv"})
             assertTrue(spills.containsKey("lp3_outer_" + pass + n1 + "_" + io + "@" + sm), "lp3_outer_" + pass + n1 + "_" + io + " " + sm);

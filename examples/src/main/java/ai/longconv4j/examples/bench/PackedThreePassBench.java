@@ -22,7 +22,8 @@ import java.util.SplittableRandom;
  * Session 14, helper pkj3p: the three-pass J-factor packed learned butterfly ({@link PackedThreePass}, learned_p3.cu) against
  * FlashButterfly's three-pass plan ({@link FlashButterflyConv}, its default) in one process, bf16 I/O and compute, causal,
  * Lk = L. Cases {@code L:B} ({@code -Dlongconv4j.bench.p3.cases}, default 65536:16,262144:4, FB's bench scaling of B);
- * paths in the order of {@code -Dlongconv4j.bench.p3.order} (default fb,p3). The kernel taps repeat every KROWS = 4
+ * paths in the order of {@code -Dlongconv4j.bench.p3.order} (default fb,p3): {@code p3} the plan's default (16-bit
+ * middle planes), {@code p3-s32} its fp32-plane twin. The kernel taps repeat every KROWS = 4
  * channels (the packed plan's P / Q of 4 distinct rows computed in float64 on the host, then uploaded per channel; timing
  * does not depend on the values). Per path: blocks at the DFT (the learned map is then the exact convolution; random-block
  * accuracy is PackedThreePassGpuTest's), y NaN-poisoned, the forward of 2 sampled rows validated against lib's float64
@@ -43,6 +44,7 @@ public final class PackedThreePassBench {
     String order = System.getProperty("longconv4j.bench.p3.order", "fb,p3");
     ElementType io = ElementType.BF16;
     ConvMode mode = ConvMode.CAUSAL;
+    long t0 = System.nanoTime();
     try (CudaDevice dev = CudaDevice.open(0)) {
       System.out.println("device: " + dev);
       for (String c : cases.split(",")) {
@@ -70,8 +72,8 @@ public final class PackedThreePassBench {
                 rows.add(new CudaConvBench.Row(name + " fwd", B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
                 CudaConvBench.report(rows.getLast());
               }
-            } else if (p.equals("p3")) {
-              try (var p3 = PackedThreePass.plan(dev, H, L, L, mode, io)) {
+            } else if (p.equals("p3") || p.equals("p3-s32")) {
+              try (var p3 = PackedThreePass.plan(dev, H, L, L, mode, io).storage16(p.equals("p3"))) {
                 ConvPlan plan = p3.libPlan();
                 var shape = new ConvShape(1, 1, KROWS, L, L, ai.longconv4j.conv.ConvMode.CAUSAL);
                 double[] kd = new double[KROWS * L];
@@ -91,23 +93,26 @@ public final class PackedThreePassBench {
                 dev.synchronize();
                 double errB = validate(true, u, y, kb, D, B, H, L);
                 System.out.printf("%s L=%d B=%d: forward vs float64 %.3e, input gradient vs float64 %.3e%n", name, L, B, err, errB);
+                System.out.printf("[p3 set up and validated at %.1f s]%n", (System.nanoTime() - t0) / 1e9);
+                String tagp = "packed three-pass M=" + p3.points() + " " + p3.middleKernel();
                 double ms = CudaConvBench.median(dev, () -> p3.forward(u, y, B), 20);
-                rows.add(new CudaConvBench.Row("packed three-pass M=" + p3.points() + " fwd", B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
+                rows.add(new CudaConvBench.Row(tagp + " fwd", B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
                 CudaConvBench.report(rows.getLast());
                 double msG = CudaConvBench.median(dev, () -> p3.inputGrad(u, y, B), 20);
-                rows.add(new CudaConvBench.Row("packed three-pass M=" + p3.points() + " du", B, H, L, msG, 4.0 * n / msG / 1e6, errB, 0));
+                rows.add(new CudaConvBench.Row(tagp + " du", B, H, L, msG, 4.0 * n / msG / 1e6, errB, 0));
                 CudaConvBench.report(rows.getLast());
                 String[] passes = {"outer fwd", "middle", "outer inv"};
                 for (int i = 0; i < 3; i++) {
                   int mask = 1 << i;
                   double t = CudaConvBench.median(dev, () -> p3.forwardPasses(u, y, B, mask), 20);
-                  rows.add(new CudaConvBench.Row("packed three-pass M=" + p3.points() + " " + passes[i] + " only", B, H, L, t, 0, 0, 0));
+                  rows.add(new CudaConvBench.Row(tagp + " " + passes[i] + " only", B, H, L, t, 0, 0, 0));
                   CudaConvBench.report(rows.getLast());
                 }
               }
             } else {
-              throw new IllegalArgumentException("PackedThreePassBench: paths fb, p3; got " + p);
+              throw new IllegalArgumentException("PackedThreePassBench: paths fb, p3, p3-s32; got " + p);
             }
+            System.out.printf("[%s L=%d done at %.1f s]%n", p, L, (System.nanoTime() - t0) / 1e9);
           }
         }
       }

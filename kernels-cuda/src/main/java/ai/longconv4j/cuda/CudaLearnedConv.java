@@ -1,6 +1,6 @@
 // Shapes: B batch, H features, L length, Lk taps per side, N = N1 * N2 FFT size (<= 2048; packed: M = N/2 = N1 * N2), blocks
-//   {Fa, Fb, Gb, Ga} each (n, n, 2) with n = N1 (Fa, Ga) or N2 (Fb, Gb). u, y, dy, du (B, H, L) F32 / BF16 / F16; k (H, Lk) or
-//   (H, 2, Lk); d (H).
+//   {Fa, Fb, Gb, Ga} each (n, n, 2) with n = N1 (Fa, Ga) or N2 (Fb, Gb); packed J-factor plans (M = R_1 .. R_J from 2048 to 2^18):
+//   2J blocks {F_1 .. F_J, G_J .. G_1} (R_s, R_s, 2). u, y, dy, du (B, H, L) F32 / BF16 / F16; k (H, Lk) or (H, 2, Lk); d (H).
 package ai.longconv4j.cuda;
 
 import ai.longconv4j.tensor.DType;
@@ -25,8 +25,9 @@ import java.util.Arrays;
  * {@code -Dlongconv4j.learned.fp32=true} forces the twin everywhere. The packed engine: the tensor-core kernels where
  * {@link PackedLearnedConv#plan} takes the shapes (16-bit; causal and bidirectional 128 &lt; L &lt;= 1K, circular L = 512,
  * 1K, 2K; two-sided taps read from the device by the FFT route of P / Q), else its fp32 path {@link PackedLearnedRef} (F32,
- * BF16, F16 I/O; every mode; M = N/2 up to 4096, through the host route above); beyond that {@link #applyPacked} returns
- * null and the caller says so.
+ * BF16, F16 I/O; every mode; every lib plan: J = 2 to M = 4096 in shared memory, J = 3 .. 5 (M = 2048 .. 2^18, 2J blocks)
+ * on {@link PackedLearnedChain}; through the host route above); beyond that {@link #applyPacked} returns null and the
+ * caller says so.
  */
 final class CudaLearnedConv {
   private CudaLearnedConv() {}
@@ -77,9 +78,11 @@ final class CudaLearnedConv {
       chosen = g.packedLearnedRef(h, l, lk, mode, io); // the packed engine's fp32 path (F32, every mode, M <= 4096)
     }
     LearnedPlan plan = chosen;
-    int[] f = plan.factors();
-    for (int i = 0; i < 4; i++) {
-      int n = i == 0 || i == 3 ? f[0] : f[1];
+    int[] sz = plan.blockSizes();   // {N1, N2, N2, N1}, or {R_1 .. R_J, R_J .. R_1} for J-factor plans
+    if (blocks.length != sz.length)
+      throw new IllegalArgumentException(op + ": " + plan + " takes " + sz.length + " blocks, got " + blocks.length);
+    for (int i = 0; i < sz.length; i++) {
+      int n = sz[i];
       if (!Arrays.equals(blocks[i].shape(), new int[] {n, n, 2}))
         throw new IllegalArgumentException(op + ": block " + i + " must be (" + n + ", " + n + ", 2) for " + plan + ", got "
             + Arrays.toString(blocks[i].shape()));
@@ -89,8 +92,9 @@ final class CudaLearnedConv {
       if (deviceInputs() && (!bi || pk.pqByFft())) return runPacked(be, g, pk, u, k, d, blocks, tag);
       pk.invalidate();   // the host route's uploads: an op's kept state is no longer the plan's
     }
-    double[][] ba = new double[4][];
-    for (int i = 0; i < 4; i++) ba[i] = blocks[i].toDoubleArray();
+    int nb = blocks.length;
+    double[][] ba = new double[nb][];
+    for (int i = 0; i < nb; i++) ba[i] = blocks[i].toDoubleArray();
     float[] ka = k.toFloatArray(), k0 = new float[h * lk], k1 = bi ? new float[h * lk] : null;
     for (int r = 0; r < h; r++) {
       System.arraycopy(ka, r * (bi ? 2 : 1) * lk, k0, r * lk, lk);
@@ -137,7 +141,7 @@ final class CudaLearnedConv {
         Tensor dkt = Tensor.fromStorage(dk, parts, h, lk);                     // (sides, H, Lk) -> lib's (H, [2,] Lk)
         grads[1] = (bi ? dkt.permute(1, 0, 2).contiguous() : dkt.reshape(h, lk)).to(k.dtype());
         if (d != null) grads[2] = Tensor.fromStorage(dD, h).reshape(d.shape()).to(d.dtype());
-        for (int i = 0; i < 4; i++) grads[nIn - 4 + i] = hostGrad(gb[i], blocks[i], u);
+        for (int i = 0; i < nb; i++) grads[nIn - nb + i] = hostGrad(gb[i], blocks[i], u);
         return grads;
       } catch (CudaException e) {
         throw new CudaException(e.code(), tag + " backward u " + Arrays.toString(u.shape()) + ": " + e.getMessage());

@@ -1,5 +1,5 @@
 // Shapes: B batch, H channels, L length, Lk taps per side; u, y, dy, du (B, H, L) device arrays; dk (sides, H, Lk) fp32; dD (H)
-//   fp32; blocks {Fa, Fb, Gb, Ga} complex interleaved (n, n, 2).
+//   fp32; blocks {Fa, Fb, Gb, Ga} complex interleaved (n, n, 2); J factors (LEARNED_PACKED from M = 2048): {F_1 .. F_J, G_J .. G_1}.
 package ai.longconv4j.cuda;
 
 /**
@@ -8,8 +8,15 @@ package ai.longconv4j.cuda;
  * forward, the backward and the block gradients it leaves.
  */
 interface LearnedPlan {
-  /** (N1, N2): Fa and Ga are N1 x N1, Fb and Gb N2 x N2. */
+  /** The factors: (N1, N2) (Fa and Ga are N1 x N1, Fb and Gb N2 x N2), or (R_1 .. R_J) for J-factor plans. */
   int[] factors();
+
+  /** The sizes of the blocks in order ({F_1 .. F_J, G_J .. G_1}; J = 2: {N1, N2, N2, N1}). */
+  default int[] blockSizes() {
+    int[] f = factors(), s = new int[2 * f.length];
+    for (int i = 0; i < f.length; i++) { s[i] = f[i]; s[2 * f.length - 1 - i] = f[i]; }
+    return s;
+  }
 
   LearnedPlan setBlocks(double[][] blocks);
 
@@ -23,6 +30,6 @@ interface LearnedPlan {
 
   void backward(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD);
 
-  /** The four block gradients of the last {@link #backward}, as the blocks' layouts. */
+  /** The block gradients of the last {@link #backward} (four, or 2J), as the blocks' layouts. */
   double[][] blockGrads();
 }

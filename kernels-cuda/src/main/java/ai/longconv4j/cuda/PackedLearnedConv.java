@@ -93,6 +93,9 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
       throw new IllegalArgumentException("PackedLearnedConv CIRCULAR L=" + L + ": the circular FFT size is exactly L, a power of two;"
           + " the GPU kernels cover circular L = 512, 1024 and 2048");
     ConvPlan p = libPlan(L, Lk, mode);
+    if (p.factors().size() != 2)   // J factors (M >= 2048): PackedLearnedRef's J-factor path (or helper pkjtc's kernels)
+      throw new IllegalArgumentException("PackedLearnedConv " + mode + " L=" + L + ": M=" + p.fftSize() / 2 + " has J=" + p.factors().size()
+          + " factors " + p.factors() + "; these kernels take J = 2 (N1 x N2) only");
     int n = p.fftSize(), f1 = p.factors().get(0), f2 = p.factors().get(1);
     if (!tensorCoresSupport(f1, f2, io))
       throw new IllegalArgumentException("PackedLearnedConv " + mode + " L=" + L + " " + io + ": needs N=" + n + ", M=" + (n / 2) + " = "

@@ -154,9 +154,12 @@ class PackedLearnedOpGpuTest {
     Device dev = GpuCheck.device();
     int b = 3, h = 5;
     // {mode, L, Lk, dtype}: F32 causal (M = 256), bf16 causal L = 64 (M = 64: no tensor-core kernel), F32 bidirectional
-    // with Lk < L and L not a power of two, F32 circular (N = L = 256, M = 128), fp16 causal L = 2000 (M = 2048)
+    // with Lk < L and L not a power of two, F32 circular (N = L = 256, M = 128), fp16 causal L = 2000 (M = 2048 = 8 16 16:
+    // J = 3, six blocks, PackedLearnedChain; session 14), F32 bidirectional L = 1500, Lk = 600 (N = 4096: J = 3), F32 circular
+    // L = 4096 (M = 2048: J = 3)
     Object[][] cases = {{ConvMode.CAUSAL, 256, 256, DType.F32}, {ConvMode.CAUSAL, 64, 64, DType.BF16},
-        {ConvMode.BIDIRECTIONAL, 200, 100, DType.F32}, {ConvMode.CIRCULAR, 256, 256, DType.F32}, {ConvMode.CAUSAL, 2000, 1500, DType.F16}};
+        {ConvMode.BIDIRECTIONAL, 200, 100, DType.F32}, {ConvMode.CIRCULAR, 256, 256, DType.F32}, {ConvMode.CAUSAL, 2000, 1500, DType.F16},
+        {ConvMode.BIDIRECTIONAL, 1500, 600, DType.F32}, {ConvMode.CIRCULAR, 4096, 4096, DType.F32}};
     for (Object[] c : cases) {
       ConvMode mode = (ConvMode) c[0];
       int l = (Integer) c[1], lk = (Integer) c[2];
@@ -171,15 +174,17 @@ class PackedLearnedOpGpuTest {
       int[] kShape = mode == ConvMode.BIDIRECTIONAL ? new int[] {h, 2, lk} : new int[] {h, lk};
       cpu.add(Tensor.randn(rng, DType.F32, kShape).mul(1 / Math.sqrt(lk)).to(DType.F64));
       cpu.add(Tensor.randn(rng, DType.F32, 1, h).to(DType.F64));
-      for (int i = 0; i < 4; i++) {
-        int n = plan.factors().get(i == 0 || i == 3 ? 0 : 1);
+      int[] sizes = PackedLearnedButterfly.blockSizes(plan);   // 2J blocks (J = 2: {N1, N2, N2, N1})
+      for (int i = 0; i < sizes.length; i++) {
+        int n = sizes[i];
         cpu.add(Tensor.of(init[i], n, n, 2).to(DType.F32).add(Tensor.randn(rng, DType.F32, n, n, 2).mul(0.05)).to(DType.F64));
       }
       cpu.replaceAll(t -> t.detach().requiresGrad(true));
       List<Tensor> gpu = new ArrayList<>();
       for (int i = 0; i < cpu.size(); i++) gpu.add(cpu.get(i).detach().to(DType.F32).to(dev).to(i == 0 ? io : DType.F32).detach().requiresGrad(true));
-      Tensor yc = ConvOps.learnedPackedConv(cpu.get(0), cpu.get(1), cpu.get(2), mode, cpu.subList(3, 7).toArray(Tensor[]::new));
-      Tensor yg = ConvOps.learnedPackedConv(gpu.get(0), gpu.get(1), gpu.get(2), mode, gpu.subList(3, 7).toArray(Tensor[]::new));
+      int nIn = cpu.size();
+      Tensor yc = ConvOps.learnedPackedConv(cpu.get(0), cpu.get(1), cpu.get(2), mode, cpu.subList(3, nIn).toArray(Tensor[]::new));
+      Tensor yg = ConvOps.learnedPackedConv(gpu.get(0), gpu.get(1), gpu.get(2), mode, gpu.subList(3, nIn).toArray(Tensor[]::new));
       assertEquals(dev, yg.device());
       assertEquals(io, yg.dtype());
       String what = "fp32 path " + mode + " " + io + " L=" + l + " Lk=" + lk;
@@ -192,28 +197,46 @@ class PackedLearnedOpGpuTest {
       if (!f32) w = round16(w, io, dev);
       yc.mul(w.to(DType.F64)).sum().backward();
       yg.to(DType.F32).mul(w.to(dev)).sum().backward();
-      String[] names = {"du", "dk", "dD", "dFa", "dFb", "dGb", "dGa"};
+      List<String> names = new ArrayList<>(List.of("du", "dk", "dD"));
+      for (String nm : PackedLearnedButterfly.blockNames(plan)) names.add("d" + nm);
       // dk keeps Lk of the N taps' energy (the rest is discarded), so its relative error grows by sqrt(N / Lk)
       double tk = (f32 ? 1e-4 : 1e-2) * Math.sqrt((double) plan.fftSize() / lk);
-      double[] tol = f32 ? new double[] {1e-4, tk, 1e-4, 1e-4, 1e-4, 1e-4, 1e-4} : new double[] {1e-2, tk, 1e-5, 1e-2, 1e-2, 1e-2, 1e-2};
-      for (int i = 0; i < 7; i++) close(what + " " + names[i], gpu.get(i).grad().to(DType.F32), cpu.get(i).grad(), tol[i]);
+      for (int i = 0; i < nIn; i++) {
+        double tol = i == 1 ? tk : i == 2 ? (f32 ? 1e-4 : 1e-5) : f32 ? 1e-4 : 1e-2;
+        close(what + " " + names.get(i), gpu.get(i).grad().to(DType.F32), cpu.get(i).grad(), tol);
+      }
     }
   }
 
-  /** Beyond both GPU paths (M = N/2 > 4096) the op says so and names the shape. */
+  /**
+   * Session 14: every LEARNED_PACKED plan lib sizes has a GPU path (beyond M = 4096, which used to be refused, the J-factor
+   * PackedLearnedChain): the op at causal L = 8192 (M = 8192 = 2 16 16 16, eight blocks) runs and matches the CPU op; the
+   * routing check covers the largest sizes of every mode.
+   */
   @Test
-  void beyondBothPathsSaysSo() {
+  void everyLibPlanHasAPath() {
     Device dev = GpuCheck.device();
-    int l = 8192;
-    ConvPlan plan = ConvPlan.of(l, l, ConvMode.CAUSAL, ConvEngine.LEARNED_PACKED, Precision.F32);
-    Tensor[] blocks = new Tensor[4];
-    for (int i = 0; i < 4; i++) {
-      int n = plan.factors().get(i == 0 || i == 3 ? 0 : 1);
-      blocks[i] = Tensor.zeros(DType.F32, n, n, 2).to(dev);
+    for (var io : new ElementType[] {ElementType.F32, ElementType.BF16}) {
+      assertTrue(PackedLearnedRef.supports(262144, 262144, ai.longconv4j.cuda.ConvMode.CAUSAL, io));
+      assertTrue(PackedLearnedRef.supports(262144, 1000, ai.longconv4j.cuda.ConvMode.BIDIRECTIONAL, io));
+      assertTrue(PackedLearnedRef.supports(1 << 19, 1 << 19, ai.longconv4j.cuda.ConvMode.CIRCULAR, io));
+      assertTrue(PackedLearnedRef.supports(5000, 3000, ai.longconv4j.cuda.ConvMode.CAUSAL, io));
     }
-    var e = assertThrows(UnsupportedOperationException.class, () -> ConvOps.learnedPackedConv(Tensor.zeros(DType.F32, 1, 2, l).to(dev),
-        Tensor.zeros(DType.F32, 2, l).to(dev), null, ConvMode.CAUSAL, blocks));
-    assertTrue(e.getMessage().contains("8192"), e.getMessage());
+    int l = 8192, h = 2;
+    ConvPlan plan = ConvPlan.of(l, l, ConvMode.CAUSAL, ConvEngine.LEARNED_PACKED, Precision.F64);
+    int[] sizes = PackedLearnedButterfly.blockSizes(plan);
+    assertEquals(8, sizes.length, plan.toString());
+    double[][] init = PackedLearnedButterfly.atInit(plan).blocks();
+    var rng = Rng.seeded(3);
+    Tensor[] bc = new Tensor[sizes.length], bg = new Tensor[sizes.length];
+    for (int i = 0; i < sizes.length; i++) {
+      bc[i] = Tensor.of(init[i], sizes[i], sizes[i], 2).to(DType.F32).add(Tensor.randn(rng, DType.F32, sizes[i], sizes[i], 2).mul(0.05)).to(DType.F64);
+      bg[i] = bc[i].to(DType.F32).to(dev);
+    }
+    Tensor u = Tensor.randn(rng, DType.F32, 1, h, l), k = Tensor.randn(rng, DType.F32, h, l).mul(1 / Math.sqrt(l));
+    Tensor yc = ConvOps.learnedPackedConv(u.to(DType.F64), k.to(DType.F64), null, ConvMode.CAUSAL, bc);
+    Tensor yg = ConvOps.learnedPackedConv(u.to(dev), k.to(dev), null, ConvMode.CAUSAL, bg);
+    close("op at M = 8192 (J = 4) y", yg, yc, 1e-5);   // fp32 throughout, as fallbackMatchesTheCpu's y
   }
 
   /** Seven GPU inputs {u (io), k, D, Fa, Fb, Gb, Ga} (F32, blocks 5 % off the DFT) of a causal (L, Lk) op, requiring grad. */

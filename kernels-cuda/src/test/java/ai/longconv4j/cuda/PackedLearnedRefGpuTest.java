@@ -1,4 +1,5 @@
-// Shapes: B batch, H channels, L length, Lk taps per side; N the real FFT size, M = N / 2 = N1 x N2 (16 .. 4096).
+// Shapes: B batch, H channels, L length, Lk taps per side; N the real FFT size, M = N / 2 = N1 x N2 (16 .. 1024), or lib's J factors
+// (M = 2048, 4096: J = 3, on PackedLearnedChain since session 14).
 // u, y, dy, du: (B, H, L); k: lib's (H, [2,] Lk), the GPU's k0, k1 (H, Lk); dk: the GPU's (sides, H, Lk); D, dD: (H);
 // blocks and block gradients {Fa (N1, N1), Fb (N2, N2), Gb (N2, N2), Ga (N1, N1)}, complex interleaved.
 package ai.longconv4j.cuda;
@@ -22,7 +23,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The fp32 packed learned butterfly ({@link PackedLearnedRef}, learned_pk_ref.cu) against lib's float64
  * {@link PackedLearnedButterfly}: forward, du, dk (both sides when bidirectional), dD and the four block gradients, and the
- * device's P / Q against lib's pairCoefficients, in all three modes at M = 16 .. 4096, F32 / BF16 / F16 I/O, with blocks
+ * device's P / Q against lib's pairCoefficients, in all three modes at M = 16 .. 4096 (M >= 2048: lib's J = 3 plans, which
+ * PackedLearnedRef hands to PackedLearnedChain, 2J blocks), F32 / BF16 / F16 I/O, with blocks
  * at the DFT, the DFT plus 5 % noise or fully random (PackedLearnedGpuTest.blocks: every entry matters), fresh random u,
  * dy, k, D per case, awkward shapes (H = 3 / 111, odd B, Lk &lt; L, L not a power of two where the mode allows). Outputs are
  * NaN-poisoned first (y and du with a tail past B H L that must stay poisoned) and must come back finite. Then the slow-twin
@@ -95,7 +97,7 @@ class PackedLearnedRefGpuTest extends CudaDeviceTest {
           if (bi) kLib[h * 2 * Lk + Lk + t] = k1[h * Lk + t];
         }
       ConvPlan plan = PackedLearnedConv.libPlan(L, Lk, mode);
-      double[][] blocks = PackedLearnedGpuTest.blocks(rng, plan, kind);
+      double[][] blocks = PackedLearnedRefGpuTest.blocks(rng, plan, kind);
       var shape = new ConvShape(B, 1, H, L, Lk, LearnedButterflyConv.libMode(mode));
       var lib = new PackedLearnedButterfly(plan, blocks);
       double[] ud = ConvCase.toD(u), dd = ConvCase.toD(D);
@@ -106,6 +108,18 @@ class PackedLearnedRefGpuTest extends CudaDeviceTest {
     DeviceBuffer upload(CudaDevice dev, boolean grad) {
       return u16 == null ? dev.upload(grad ? dy : u) : dev.upload(grad ? dy16 : u16);
     }
+  }
+
+  /** The 2J blocks of lib's plan (J = 2: PackedLearnedGpuTest.blocks): 0 the DFT, 1 the DFT + 5 % noise, 2 fully random. */
+  static double[][] blocks(SplittableRandom rng, ConvPlan plan, int kind) {
+    double[][] b = PackedLearnedButterfly.atInit(plan).blocks();
+    for (int i = 0; i < b.length; i++) {
+      b[i] = b[i].clone();
+      if (kind == 0) continue;
+      for (int j = 0; j < b[i].length; j++)
+        b[i][j] = (float) (kind == 1 ? b[i][j] + 0.05 * Reference.randn(rng, 1, 1.0)[0] : Reference.randn(rng, 1, Math.sqrt(0.5))[0]);
+    }
+    return b;
   }
 
   static int poisonBits(ElementType io) { return io == ElementType.F32 ? 0x7fc00000 : 0x7fc07fc0; }
@@ -161,7 +175,9 @@ class PackedLearnedRefGpuTest extends CudaDeviceTest {
       Reference.assertClose("dk vs lib " + what, dkG, ConvCase.gpuKernelLayout(c.ref().conv().dk(), H, Lk, bi), tolK);
       Reference.assertClose("dD vs lib " + what, dDG, c.ref().conv().dD(), TOL32);
       double[][] gb = pr.blockGrads();
-      for (int i = 0; i < 4; i++) Reference.assertClose(NAMES[i] + " vs lib " + what, PackedLearnedBackwardGpuTest.toF(gb[i]), c.ref().dBlocks()[i], TOL32);
+      var names = PackedLearnedButterfly.blockNames(c.plan());
+      assertEquals(names.size(), gb.length, what);
+      for (int i = 0; i < gb.length; i++) Reference.assertClose("d" + names.get(i) + " vs lib " + what, PackedLearnedBackwardGpuTest.toF(gb[i]), c.ref().dBlocks()[i], TOL32);
     }
   }
 
@@ -208,7 +224,7 @@ class PackedLearnedRefGpuTest extends CudaDeviceTest {
 
   static Stream<Arguments> blockedCases() {
     return Stream.of(Arguments.of(ConvMode.CAUSAL, ElementType.F32, 3, 111, 1000, 1000), Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 2, 3, 16, 16),
-        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.F32, 5, 7, 300, 200), Arguments.of(ConvMode.CIRCULAR, ElementType.F16, 3, 5, 4096, 4096));
+        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.F32, 5, 7, 300, 200), Arguments.of(ConvMode.CIRCULAR, ElementType.F16, 3, 5, 2048, 2048));
   }
 
   /**

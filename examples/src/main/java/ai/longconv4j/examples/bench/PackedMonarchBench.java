@@ -1,0 +1,139 @@
+// Shapes: B batch, H channels, L length, Lk = L taps per side; u, y, dy = u, du: (B, H, L) bf16; k: (H, L) fp32 (bidirectional:
+// k0, k1 (H, L) each; lib's layout (H, 2, L) for PackedMonarchConv.setTaps); D: (H) fp32.
+package ai.longconv4j.examples.bench;
+
+import ai.longconv4j.cuda.ConvMode;
+import ai.longconv4j.cuda.CudaDevice;
+import ai.longconv4j.cuda.DeviceBuffer;
+import ai.longconv4j.cuda.DeviceFill;
+import ai.longconv4j.cuda.ElementType;
+import ai.longconv4j.cuda.FlashButterflyConv;
+import ai.longconv4j.cuda.PackedMonarchConv;
+import ai.longconv4j.cuda.Precision;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Session 14, helper pkjtc: the J-factor packed learned butterfly on tensor cores ({@link PackedMonarchConv}, learned_pm.cu)
+ * against FlashButterfly ({@link FlashButterflyConv}, its default plan) in one process, bf16 I/O and compute, Lk = L.
+ * Cases {@code mode:L} ({@code -Dlongconv4j.bench.pm.cases}, default causal:2048,causal:4096,causal:8192,causal:16384,
+ * bidirectional:4096,circular:8192); paths in the order of {@code -Dlongconv4j.bench.pm.order} (default fb,pm): {@code pm}
+ * the plan's defaults (the fused kernels), {@code pm-unfused} their slow twin, {@code pm-s16} 16-bit shared-memory planes, {@code pm-tN} N threads per block.
+ * Per path: blocks at the DFT (where the learned map is the exact convolution; the random-block accuracy is
+ * PackedMonarchGpuTest's), outputs NaN-poisoned, the forward and the input gradient (dy = u) of 3 sampled rows validated
+ * against a float64 direct convolution (and its adjoint) for the mode; then CUDA-event medians ({@code CudaConvBench.median},
+ * its warm-up) of fwd (20 runs) and the input gradient (20). Usage: PackedMonarchBench [csv-out] [B] [H].
+ */
+public final class PackedMonarchBench {
+  private PackedMonarchBench() {}
+
+  public static void main(String[] args) throws IOException {
+    var a = CudaConvBench.Args.of(args, 2048);
+    int B = a.B(), H = a.H();
+    List<CudaConvBench.Row> rows = new ArrayList<>();
+    String cases = System.getProperty("longconv4j.bench.pm.cases", "causal:2048,causal:4096,causal:8192,causal:16384,bidirectional:4096,circular:8192");
+    String order = System.getProperty("longconv4j.bench.pm.order", "fb,pm");
+    ElementType io = ElementType.BF16;
+    try (CudaDevice dev = CudaDevice.open(0)) {
+      System.out.println("device: " + dev);
+      for (String c : cases.split(",")) {
+        ConvMode mode = ConvMode.valueOf(c.split(":")[0].toUpperCase());
+        int L = Integer.parseInt(c.split(":")[1]);
+        boolean bi = mode == ConvMode.BIDIRECTIONAL;
+        float[][] w = CudaConvBench.weights(H, L);
+        float[] k0 = w[0], D = w[1], k1 = bi ? java.util.Arrays.copyOf(CudaConvBench.weights(H, L + 1)[0], H * L) : null;
+        long n = (long) B * H * L;
+        try (var u = dev.alloc(2 * n); var y = dev.alloc(2 * n)) {
+          DeviceFill.uniform(dev, u, n, io, 7L * L, 1f);
+          for (String p : order.split(",")) {
+            if (p.equals("fb")) {
+              var fb = FlashButterflyConv.plan(dev, H, L, mode, io, Precision.BF16);
+              if (bi) fb.setWeights(k0, k1, L, D); else fb.setWeights(k0, L, D);
+              try (fb) {
+                run(dev, "flashbutterfly " + mode + " " + fb.kernelName(), mode, B, H, L, u, y, k0, k1, D,
+                    (x, o) -> fb.forward(x, o, B), (x, o) -> fb.backwardInput(x, o, B), rows);
+              }
+            } else if (p.startsWith("pm")) {
+              try (var pm = PackedMonarchConv.plan(dev, H, L, L, mode, io)) {
+                if (p.equals("pm-s16")) pm.storage16(true);
+                else if (p.equals("pm-unfused")) pm.fused(false);
+                else if (p.startsWith("pm-t")) pm.threads(Integer.parseInt(p.substring(4)));
+                else if (!p.equals("pm")) throw new IllegalArgumentException("PackedMonarchBench: path " + p);
+                float[] kl = k0;
+                if (bi) {   // lib's (H, 2, L)
+                  kl = new float[2 * H * L];
+                  for (int h = 0; h < H; h++) {
+                    System.arraycopy(k0, h * L, kl, 2 * h * L, L);
+                    System.arraycopy(k1, h * L, kl, 2 * h * L + L, L);
+                  }
+                }
+                pm.setTaps(kl, D);
+                String name = "packed monarch " + mode + " " + pm.kernelName() + " M=" + pm.points() + (p.equals("pm") ? "" : " " + p);
+                run(dev, name, mode, B, H, L, u, y, k0, k1, D, (x, o) -> pm.forward(x, o, B), (x, o) -> pm.inputGrad(x, o, B), rows);
+              }
+            } else {
+              throw new IllegalArgumentException("PackedMonarchBench: paths fb, pm, pm-unfused, pm-s16, pm-tN; got " + p);
+            }
+          }
+        }
+      }
+    }
+    CudaConvBench.writeCsv(rows, a.csv());
+  }
+
+  interface Op { void run(DeviceBuffer x, DeviceBuffer out); }
+
+  private static void run(CudaDevice dev, String name, ConvMode mode, int B, int H, int L, DeviceBuffer u, DeviceBuffer y, float[] k0,
+      float[] k1, float[] D, Op fwd, Op grad, List<CudaConvBench.Row> rows) {
+    long n = (long) B * H * L;
+    y.fill32(0x7fc07fc0);
+    fwd.run(u, y);
+    dev.synchronize();
+    double errF = validate(mode, false, u, y, k0, k1, D, B, H, L);
+    y.fill32(0x7fc07fc0);
+    grad.run(u, y);
+    dev.synchronize();
+    double errB = validate(mode, true, u, y, k0, k1, D, B, H, L);
+    System.out.printf("%s L=%d: forward vs float64 %.3e, input gradient vs float64 %.3e%n", name, L, errF, errB);
+    double ms = CudaConvBench.median(dev, () -> fwd.run(u, y), 20);
+    rows.add(new CudaConvBench.Row(name + " fwd", B, H, L, ms, 4.0 * n / ms / 1e6, errF, 0));
+    CudaConvBench.report(rows.getLast());
+    double msG = CudaConvBench.median(dev, () -> grad.run(u, y), 20);
+    rows.add(new CudaConvBench.Row(name + " du", B, H, L, msG, 4.0 * n / msG / 1e6, errB, 0));
+    CudaConvBench.report(rows.getLast());
+  }
+
+  /**
+   * Float64 direct convolution of 3 sampled rows (L outputs each), or its adjoint (adj: the input gradient for dy = u):
+   * causal y[i] = sum_j k0[j] u[i - j]; bidirectional + sum_j k1[j] u[i + j + 1] (k1 at [N - 1 - j]: lag -(j + 1));
+   * circular the causal sum mod L; + D u. The worst relative (L2) error.
+   */
+  static double validate(ConvMode mode, boolean adj, DeviceBuffer u, DeviceBuffer y, float[] k0, float[] k1, float[] D, int B, int H, int L) {
+    var rng = new SplittableRandom(L + (adj ? 1 : 0));
+    double worst = 0;
+    for (int s = 0; s < 3; s++) {
+      int b = s == 0 ? B - 1 : rng.nextInt(B), h = s == 0 ? H - 1 : rng.nextInt(H);
+      long off = ((long) b * H + h) * L * 2;
+      float[] ur = CudaConvBench.read(u, ElementType.BF16, off, L), yr = CudaConvBench.read(y, ElementType.BF16, off, L);
+      double num = 0, den = 0;
+      for (int i = 0; i < L; i++) {
+        double acc = (double) D[h] * ur[i];
+        for (int j = 0; j < L; j++) {
+          int a = adj ? i + j : i - j, c = adj ? i - j - 1 : i + j + 1;   // the adjoint swaps the lag's sign
+          if (mode == ConvMode.CIRCULAR) acc += (double) k0[h * L + j] * ur[Math.floorMod(a, L)];
+          else {
+            if (a >= 0 && a < L) acc += (double) k0[h * L + j] * ur[a];
+            if (mode == ConvMode.BIDIRECTIONAL && c >= 0 && c < L) acc += (double) k1[h * L + j] * ur[c];
+          }
+        }
+        double d = yr[i] - acc;
+        num += Double.isFinite(yr[i]) ? d * d : Double.POSITIVE_INFINITY;
+        den += acc * acc;
+      }
+      worst = Math.max(worst, Math.sqrt(num / den));
+    }
+    return worst;
+  }
+}

@@ -1,0 +1,380 @@
+// Shapes: B batch, H channels, L length, Lk kernel taps; N the real FFT size (MONARCH's sizing: causal N the power of two
+// >= L + Lk - 1, bidirectional >= L + Lk; circular N = L), M = N / 2 = R1 * 16^(J-1) complex points with the J factors
+// {R1, 16, .., 16} of s14-jspec.md (this class: M = 2048 {8,16,16}, 4096 {16,16,16}, 8192 {2,16,16,16}, 16384 {4,16,16,16},
+// 32768 {8,16,16,16}; p a position = the row-major index of (k_1 .. k_J), holding frequency k = k_1 + R1 (k_2 + 16 (..))).
+//   u, y, dy, du: (B, H, L) device arrays of the plan's ElementType (bf16 / fp16); D: (H) fp32.
+//   blocks: 2J complex (R_s, R_s, 2) interleaved row-major, order {F_1 .. F_J, G_J .. G_1} (lib's names Fa, Fb, Fc, ..,
+//   .., Gc, Gb, Ga); pair coefficients: per channel lib's pairCoefficients layout [4M] at position order p (P_p at
+//   [2p, 2p+1], Q_p at [2M + 2p, ..]); on the device (H, M) float4 {Re P, Im P, Re Q, Im Q} at position p, and the
+//   adjoint's (H, M) float4 {conj P_p, Q_s(p)}.
+package ai.longconv4j.cuda;
+
+import ai.longconv4j.conv.ConvEngine;
+import ai.longconv4j.conv.ConvPlan;
+import ai.longconv4j.conv.Precision;
+
+/**
+ * The packed learned butterfly with J factors (engine LEARNED_PACKED from M = 2048 on, s14-jspec.md) on tensor cores,
+ * one pass: forward and input gradient, M = 2048 .. 32768 (causal / bidirectional L up to 16K, circular L = 4K .. 64K),
+ * all three modes (they differ only in N and in P / Q). One fused kernel per row (b, h) (learned_pm.cu,
+ * {@code lpm_forward_*}): pack z[m] = u_pad[2m] + i u_pad[2m+1], the forward chain with learned blocks (radix-16 stages
+ * as 16 x 16 complex products on mma.sync, bf16 / fp16 operands, fp32 accumulation, FlashButterfly's monarch.cuh tiles;
+ * the first stage at R1 &lt; 16 in fp32 on CUDA cores), the pair map C'[p] = P_p C[p] + Q_p conj(C[s(p)]), the inverse
+ * chain, unpack, + D u. The row lives in shared memory: fp32 planes up to M = 16384, 16-bit planes (the I/O type) at
+ * 32768 ({@link #storage16(boolean)}). By default the last two stages, the pair map and their inverses run per warp in
+ * registers on 256-point chunks and their partner chunks ({@link #fused(boolean)}). The same kernel gives du ({@link #inputGrad}) on the adjoint blocks
+ * {G_1^H .. G_J^H, F_J^H .. F_1^H} and adjoint pair map {conj P_p, Q_s(p)}; blocks reach the kernel in "left form"
+ * (stage 1 as is, stages s &gt;= 2 transposed: lib multiplies them on the right), prepared on the device by
+ * {@code lpm_prep} from lib's layout ({@link #setBlocks} from the host, {@link #setBlocksOnDevice} from device memory).
+ * The first backward piece: {@link #pairGrads} (dP / dQ, {@code lpm_dpq_*}).
+ * Everything else (M outside 2048 .. 32768, fp32 I/O, H outside [1, 65535], Lk &gt; L, circular L not a power of two)
+ * throws {@link IllegalArgumentException} naming the shape.
+ * <pre>{@code
+ * jshell> var pm = PackedMonarchConv.plan(dev, 768, 4096, 4096, ConvMode.CAUSAL, ElementType.BF16)
+ * pm ==> PackedMonarchConv[H=768, L=4096, Lk=4096, CAUSAL, N=8192, M=4096 = 16 x 16 x 16, io=BF16, fused, fp32 smem, 256 threads]
+ * jshell> pm.setBlocks(blocks); pm.setWeights(pq, D); pm.forward(u, y, 64); pm.inputGrad(dy, du, 64);
+ * }</pre>
+ */
+public final class PackedMonarchConv implements AutoCloseable {
+  static final String MODULE = "learned_pm";
+  /** The smallest and largest M this kernel covers (one pass: ConvPlan.ONE_PASS_MAX). */
+  public static final int MIN_M = 2048, MAX_M = 1 << 15;
+
+  private final CudaDevice device;
+  private final int h, l, lk, n, m, log2m, j, r1;
+  private final ConvMode mode;
+  private final ElementType io;
+  private final DeviceBuffer pq, pqAdj, d, blocks, mats, matsAdj;
+  private boolean pqSet, s16, fused = true;
+  private int threads;
+
+  private PackedMonarchConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n) {
+    this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io; this.n = n; this.m = n / 2;
+    this.log2m = Integer.numberOfTrailingZeros(m);
+    this.j = factors(m).length;
+    this.r1 = factors(m)[0];
+    this.s16 = m > 16384;   // fp32 planes of 32768 points (264 KB) exceed the 227 KB of shared memory
+    this.threads = m <= 4096 ? 256 : 512;
+    this.pq = device.alloc(16L * h * m);
+    this.pqAdj = device.alloc(16L * h * m);
+    this.d = device.alloc(4L * h);
+    this.blocks = device.alloc(8L * elements());
+    this.mats = device.alloc(8L * elements());
+    this.matsAdj = device.alloc(8L * elements());
+    d.copyFrom(new float[h]);
+    setBlocks(atInit(m));
+  }
+
+  /** A plan for (H, L, Lk) in {@code mode} with 16-bit I/O {@code io}; blocks at the exact DFT, D = 0, P / Q unset. */
+  public static PackedMonarchConv plan(CudaDevice device, int H, int L, int Lk, ConvMode mode, ElementType io) {
+    if (H < 1 || H > 65535) throw new IllegalArgumentException("PackedMonarchConv: H must be in [1, 65535], got " + H);
+    if (L < 1 || Lk < 1 || Lk > L) throw new IllegalArgumentException("PackedMonarchConv: need 1 <= Lk <= L, got Lk=" + Lk + ", L=" + L);
+    if (mode == null) throw new IllegalArgumentException("PackedMonarchConv: mode is null (L=" + L + ")");
+    if (io != ElementType.BF16 && io != ElementType.F16)
+      throw new IllegalArgumentException("PackedMonarchConv " + mode + " L=" + L + ": tensor-core kernels take bf16 / fp16 I/O, got " + io);
+    if (mode == ConvMode.CIRCULAR && Integer.bitCount(L) != 1)
+      throw new IllegalArgumentException("PackedMonarchConv CIRCULAR L=" + L + ": the circular FFT size is exactly L, a power of two"
+          + " (covered: L = 4096 .. 65536)");
+    int n = fftSize(L, Lk, mode), m = n / 2;
+    if (m < MIN_M || m > MAX_M)
+      throw new IllegalArgumentException("PackedMonarchConv " + mode + " L=" + L + " Lk=" + Lk + ": needs N=" + n + ", M=" + m
+          + "; this one-pass kernel covers M = 2048 .. 32768 (causal: N the power of two >= L + Lk - 1, bidirectional >= L + Lk,"
+          + " circular N = L)");
+    return new PackedMonarchConv(device, H, L, Lk, mode, io, n);
+  }
+
+  /**
+   * Whether {@link #plan} takes (L, Lk, mode, io) (for routing; the same checks, no device): bf16 / fp16, 1 &lt;= Lk &lt;= L,
+   * circular L a power of two, M = N / 2 in [2048, 32768].
+   */
+  public static boolean supports(int L, int Lk, ConvMode mode, ElementType io) {
+    if (mode == null || L < 1 || Lk < 1 || Lk > L || (io != ElementType.BF16 && io != ElementType.F16)) return false;
+    if (mode == ConvMode.CIRCULAR && Integer.bitCount(L) != 1) return false;
+    int m = fftSize(L, Lk, mode) / 2;
+    return m >= MIN_M && m <= MAX_M;
+  }
+
+  /** N as lib's MONARCH / LEARNED_PACKED engines size it for the mode. */
+  static int fftSize(int L, int Lk, ConvMode mode) {
+    return ConvPlan.of(L, Lk, LearnedButterflyConv.libMode(mode), ConvEngine.MONARCH, Precision.F64).fftSize();
+  }
+
+  /** The J factors of M (s14-jspec.md's table, one pass): R1 = M / 16^(J-1) in {2, 4, 8, 16}, then J - 1 sixteens. */
+  public static int[] factors(int m) {
+    if (m < MIN_M || m > MAX_M || Integer.bitCount(m) != 1)
+      throw new IllegalArgumentException("PackedMonarchConv.factors: M must be a power of two in [2048, 32768], got " + m);
+    int lg = Integer.numberOfTrailingZeros(m), jj = (lg - 1) / 4 + 1;
+    int[] f = new int[jj];
+    f[0] = 1 << (lg - 4 * (jj - 1));
+    for (int s = 1; s < jj; s++) f[s] = 16;
+    return f;
+  }
+
+  /** The position of frequency k (digits k_1 = k mod R1, then base 16; p = k_1 S_1 + .. + k_J). */
+  static int position(int k, int[] f) {
+    int p = 0, r = k;
+    for (int s = 0; s < f.length; s++) {
+      int stride = 1;
+      for (int t = s + 1; t < f.length; t++) stride *= f[t];
+      p += (r % f[s]) * stride;
+      r /= f[s];
+    }
+    return p;
+  }
+
+  /** Blocks at the exact DFT in lib's order {F_1 .. F_J, G_J .. G_1}: F = F_R, G = conj(F_R). */
+  public static double[][] atInit(int m) {
+    int[] f = factors(m);
+    int jj = f.length;
+    double[][] b = new double[2 * jj][];
+    for (int s = 0; s < jj; s++) {
+      b[s] = ai.longconv4j.conv.LearnedButterfly.dft(f[s], false);
+      b[2 * jj - 1 - s] = ai.longconv4j.conv.LearnedButterfly.dft(f[s], true);
+    }
+    return b;
+  }
+
+  private int elements() { return 2 * (r1 * r1 + 256 * (j - 1)); }
+
+  /** Uploads the 2J blocks {F_1 .. F_J, G_J .. G_1} (lib's layout) and prepares the forward's and the adjoint's left forms. */
+  public PackedMonarchConv setBlocks(double[][] b) {
+    if (b == null || b.length != 2 * j)
+      throw new IllegalArgumentException("PackedMonarchConv.setBlocks: need " + 2 * j + " blocks {F_1 .. F_" + j + ", G_" + j + " .. G_1} for M = "
+          + m + " = " + factorString() + ", got " + (b == null ? "null" : b.length));
+    float[] flat = new float[2 * elements()];
+    int off = 0;
+    for (int i = 0; i < 2 * j; i++) {
+      int r = i < j ? factors(m)[i] : factors(m)[2 * j - 1 - i];
+      if (b[i] == null || b[i].length != 2 * r * r)
+        throw new IllegalArgumentException("PackedMonarchConv.setBlocks: block " + i + " must be (" + r + ", " + r + ", 2) = " + 2 * r * r
+            + " values for M = " + m + " = " + factorString() + ", got " + (b[i] == null ? "null" : b[i].length));
+      for (double v : b[i]) {
+        if (!Double.isFinite(v)) throw new IllegalArgumentException("PackedMonarchConv.setBlocks: block " + i + " holds " + v);
+        flat[off++] = (float) v;
+      }
+    }
+    blocks.copyFrom(flat);
+    prep();
+    return this;
+  }
+
+  /**
+   * The 2J blocks from device memory: addresses of fp32 complex interleaved (R_s, R_s, 2) row-major blocks in lib's order
+   * {F_1 .. F_J, G_J .. G_1}, copied device-to-device and prepared on the device's stream; no host copy, no synchronisation.
+   */
+  public PackedMonarchConv setBlocksOnDevice(DevicePointer[] b) {
+    if (b == null || b.length != 2 * j || java.util.Arrays.asList(b).contains(null))
+      throw new IllegalArgumentException("PackedMonarchConv.setBlocksOnDevice: need " + 2 * j + " block addresses for M = " + m + " = "
+          + factorString() + ", got " + (b == null ? "null" : java.util.Arrays.toString(b)));
+    device.makeCurrent();
+    CudaStream s = device.stream();
+    int[] f = factors(m);
+    for (int i = 0, off = 0; i < 2 * j; i++) {
+      int r = i < j ? f[i] : f[2 * j - 1 - i];
+      Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(blocks.ptr().at(8L * off), b[i], 8L * r * r, s.cu()), "cuMemcpyDtoDAsync",
+          "block " + i + " (" + r + ", " + r + ", 2)", "device " + device.index());
+      off += r * r;
+    }
+    prep();
+    return this;
+  }
+
+  private void prep() {
+    int e = elements();
+    device.module(MODULE).kernel("lpm_prep").launch(device.stream(), (e + 255) / 256, 1, 256, 0, blocks, mats, matsAdj,
+        Integer.numberOfTrailingZeros(r1), j);
+  }
+
+  /**
+   * P / Q of every channel from the host, lib's pairCoefficients layout per channel at this plan's positions ((H, 4M)
+   * doubles), and D (H); the adjoint's {conj P_p, Q_s(p)} built here. For tests and for callers without pkjref's device P / Q.
+   */
+  public PackedMonarchConv setWeights(double[] pairCoef, float[] D) {
+    if (pairCoef == null || D == null || pairCoef.length != 4L * h * m || D.length != h)
+      throw new IllegalArgumentException("PackedMonarchConv.setWeights: pair coefficients must be (H=" + h + ", 4M=" + 4 * m + ") and D (H="
+          + h + "), got " + (pairCoef == null ? "null" : pairCoef.length) + " and " + (D == null ? "null" : D.length) + " values");
+    int[] part = partners();
+    float[] a = new float[4 * h * m], b = new float[4 * h * m];
+    for (int c = 0; c < h; c++) {
+      int o = 4 * m * c;
+      for (int p = 0; p < m; p++) {
+        int q = part[p], w = 4 * (c * m + p);
+        a[w] = (float) pairCoef[o + 2 * p]; a[w + 1] = (float) pairCoef[o + 2 * p + 1];
+        a[w + 2] = (float) pairCoef[o + 2 * m + 2 * p]; a[w + 3] = (float) pairCoef[o + 2 * m + 2 * p + 1];
+        b[w] = a[w]; b[w + 1] = -a[w + 1];
+        b[w + 2] = (float) pairCoef[o + 2 * m + 2 * q]; b[w + 3] = (float) pairCoef[o + 2 * m + 2 * q + 1];
+      }
+    }
+    pq.copyFrom(a);
+    pqAdj.copyFrom(b);
+    d.copyFrom(D);
+    pqSet = true;
+    return this;
+  }
+
+  /**
+   * P / Q from taps on the host (float64, then fp32 on the device): {@code k} lib's (H, sides, Lk) layout (sides 2 for
+   * BIDIRECTIONAL: k0 at [t], k1 at [N - 1 - t] as lib's SpectralConv places them), D (H). packed-spec.md step 4 per channel
+   * (K = DFT_N(k_pad) by JTransforms), at this plan's positions; the slow host route until pkjref's device P / Q is wired.
+   */
+  public PackedMonarchConv setTaps(float[] k, float[] D) {
+    int sides = mode == ConvMode.BIDIRECTIONAL ? 2 : 1;
+    if (k == null || D == null || k.length != sides * h * lk || D.length != h)
+      throw new IllegalArgumentException("PackedMonarchConv.setTaps " + mode + ": k must be (H=" + h + ", " + (sides == 2 ? "2, " : "") + "Lk=" + lk
+          + ") and D (H=" + h + "), got " + (k == null ? "null" : k.length) + " and " + (D == null ? "null" : D.length) + " values");
+    var lm = LearnedButterflyConv.libMode(mode);
+    int t0 = lm.effectiveTaps(l, lk, 0), t1 = sides == 2 ? lm.effectiveTaps(l, lk, 1) : 0;
+    double[] all = new double[4 * h * m];
+    java.util.stream.IntStream.range(0, h).parallel().forEach(c -> {
+      double[] kp = new double[n];
+      for (int t = 0; t < t0; t++) kp[t] = k[c * sides * lk + t];
+      for (int t = 0; t < t1; t++) kp[n - 1 - t] = k[c * sides * lk + lk + t];
+      System.arraycopy(pairCoefficients(m, kp), 0, all, 4 * m * c, 4 * m);
+    });
+    return setWeights(all, D);
+  }
+
+  /** P / Q of one kernel row from its N = 2M placed taps, lib's pairCoefficients layout [4M] at the positions of M's factors. */
+  public static double[] pairCoefficients(int m, double[] kPad) {
+    int n = 2 * m;
+    int[] f = factors(m);
+    if (kPad == null || kPad.length != n)
+      throw new IllegalArgumentException("PackedMonarchConv.pairCoefficients: k_pad must hold N = " + n + " taps, got " + (kPad == null ? "null" : kPad.length));
+    double[] kf = new double[2 * n];
+    for (int t = 0; t < n; t++) kf[2 * t] = kPad[t];
+    new org.jtransforms.fft.DoubleFFT_1D(n).complexForward(kf);   // K[j] = sum_t k_pad[t] w_N^(j t)
+    double[] out = new double[4 * m];
+    for (int k = 0; k < m; k++) {
+      int j = m - k, p = position(k, f);
+      double ck = Math.cos(2 * Math.PI * k / n), sk = Math.sin(2 * Math.PI * k / n);   // w_N^k = (ck, -sk)
+      double cj = Math.cos(2 * Math.PI * j / n), sj = Math.sin(2 * Math.PI * j / n);
+      // a_k = (1 - i w^k)/2, b_k = (1 + i w^k)/2, c_k = (1 + i w^-k)/2, d_k = (1 - i w^-k)/2 (w^-k = (ck, sk))
+      double ar = (1 - sk) / 2, ai = -ck / 2, br = (1 + sk) / 2, bi = ck / 2, cr = (1 - sk) / 2, ci = ck / 2, dr = (1 + sk) / 2, di = -ck / 2;
+      double ajr = (1 - sj) / 2, aji = -cj / 2, bjr = (1 + sj) / 2, bji = cj / 2;
+      double kr = kf[2 * k], ki = kf[2 * k + 1], qr = kf[2 * j], qi = -kf[2 * j + 1];   // K[k], conj(K[M-k])
+      double xr = cr * kr - ci * ki, xi = cr * ki + ci * kr;   // c_k K[k]
+      double yr = dr * qr - di * qi, yi = dr * qi + di * qr;   // d_k conj(K[M-k])
+      out[2 * p] = xr * ar - xi * ai + yr * bjr + yi * bji;                 // + y conj(b_(M-k))
+      out[2 * p + 1] = xr * ai + xi * ar + yi * bjr - yr * bji;
+      out[2 * m + 2 * p] = xr * br - xi * bi + yr * ajr + yi * aji;         // + y conj(a_(M-k))
+      out[2 * m + 2 * p + 1] = xr * bi + xi * br + yi * ajr - yr * aji;
+    }
+    return out;
+  }
+
+  /**
+   * P / Q from device memory in pkjref's layout: (H, M) float4 {Re P, Im P, Re Q, Im Q} at position p, and the adjoint's
+   * {conj P_p, Q_s(p)}; D (H) fp32 or null (zeros). Copied device-to-device on the device's stream, no synchronisation.
+   */
+  public PackedMonarchConv setPq(DevicePointer p, DevicePointer pAdj, DevicePointer D) {
+    if (p == null || pAdj == null)
+      throw new IllegalArgumentException("PackedMonarchConv.setPq: needs both (H=" + h + ", M=" + m + ") float4 buffers, got " + p + ", " + pAdj);
+    device.makeCurrent();
+    CudaStream s = device.stream();
+    Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(pq.ptr(), p, 16L * h * m, s.cu()), "cuMemcpyDtoDAsync", "P / Q (H=" + h + ", M=" + m + ")");
+    Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(pqAdj.ptr(), pAdj, 16L * h * m, s.cu()), "cuMemcpyDtoDAsync", "adjoint P / Q");
+    if (D == null) Check.cu(jcuda.driver.JCudaDriver.cuMemsetD32Async(d.ptr(), 0, h, s.cu()), "cuMemsetD32Async", "D of H=" + h);
+    else Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(d.ptr(), D, 4L * h, s.cu()), "cuMemcpyDtoDAsync", "D of H=" + h);
+    pqSet = true;
+    return this;
+  }
+
+  /** Position of the partner frequency (M - k) mod M, per position. */
+  int[] partners() {
+    int[] f = factors(m), freq = new int[m], part = new int[m];
+    for (int k = 0; k < m; k++) freq[position(k, f)] = k;
+    for (int p = 0; p < m; p++) part[p] = position((m - freq[p]) % m, f);
+    return part;
+  }
+
+  /** 16-bit shared-memory planes (the I/O type; required at M = 32768, optional below: two blocks per SM from M = 8192). */
+  public PackedMonarchConv storage16(boolean on) {
+    if (!on && m > 16384)
+      throw new IllegalArgumentException("PackedMonarchConv.storage16(false): fp32 planes of M = " + m + " points need "
+          + smem(log2m, 4) + " bytes of shared memory, more than the 227 KB of one block");
+    s16 = on;
+    return this;
+  }
+
+  /** Threads per block: 128, 256 or 512. */
+  public PackedMonarchConv threads(int t) {
+    if (t != 128 && t != 256 && t != 512) throw new IllegalArgumentException("PackedMonarchConv.threads: 128, 256 or 512, got " + t);
+    threads = t;
+    return this;
+  }
+
+  /** learned_pm.cu pm_smem: two planes of M + M/32, the twiddle table (128 + M/128 float2), two 8 x 8 complex matrices, w256 (512 float2). */
+  static int smem(int log2M, int stBytes) {
+    int mm = 1 << log2M;
+    return ((2 * (mm + mm / 32) * stBytes + 15) & ~15) + 8 * (128 + mm / 128) + 2 * 8 * 64 + 8 * 512;
+  }
+
+  /** The forward kernel's name in learned_pm.cu. */
+  public String kernelName() { return (fused ? "lpm_fused_" : "lpm_forward_") + io.tag() + (s16 ? "_s16" : "_s32"); }
+
+  /**
+   * The fused kernels ({@code lpm_fused_*}, the default): stages J-1 and J, the pair map and their inverses per warp on
+   * 256-point chunks with their partner chunks (learned_pm.cu pm_middle), 2J - 3 block-wide shared-memory passes instead
+   * of 2J + 1; false: {@code lpm_forward_*}, every stage and the pair map a block-wide pass (their slow twin).
+   */
+  public PackedMonarchConv fused(boolean on) { fused = on; return this; }
+
+  public boolean fused() { return fused; }
+
+  /** y = conv(u, k) + D u through the packed learned transform with J factors, queued on the device's stream. */
+  public void forward(DeviceBuffer u, DeviceBuffer y, int B) { run("forward", u, y, B, mats, pq); }
+
+  /** du = the adjoint of {@link #forward} w.r.t. u applied to dy: the same kernel on the adjoint blocks and pair map. */
+  public void inputGrad(DeviceBuffer dy, DeviceBuffer du, int B) { run("inputGrad", dy, du, B, matsAdj, pqAdj); }
+
+  private void run(String op, DeviceBuffer x, DeviceBuffer out, int B, DeviceBuffer mm, DeviceBuffer coef) {
+    if (!pqSet) throw new IllegalStateException("PackedMonarchConv." + op + ": call setWeights or setPq first");
+    long need = (long) B * h * l * io.bytes();
+    if (B < 1 || B > 65535 || x == null || out == null || x.bytes() < need || out.bytes() < need)
+      throw new IllegalArgumentException("PackedMonarchConv." + op + ": arrays must hold (B=" + B + " in [1, 65535], H=" + h + ", L=" + l + ") "
+          + io + " = " + need + " bytes, got " + (x == null ? "null" : x.bytes()) + " and " + (out == null ? "null" : out.bytes()));
+    if (x == out) throw new IllegalArgumentException("PackedMonarchConv." + op + ": the output must not alias the input");
+    device.module(MODULE).kernel(kernelName()).launch(device.stream(), B, h, threads, smem(log2m, s16 ? 2 : 4), x, mm, coef, d, out, h, l, log2m);
+  }
+
+  private DeviceBuffer cs;   // lpm_dpq's scratch (H, M) float2, allocated by the first pairGrads
+
+  /**
+   * The pair map's coefficient gradients for y = {@link #forward}(u) and the output gradient dy: {@code dpq} (H, M) float4
+   * {Re dP_p, Im dP_p, Re dQ_p, Im dQ_p} at position p, dP_p = sum_b gC'[p] conj(C[p]), dQ_p = sum_b gC'[p] C[s(p)] (lib's
+   * (dl/dRe, dl/dIm)), C the forward chain of u's row, gC' the adjoint of the inverse chain applied to dy's row; one block
+   * per channel ({@code lpm_dpq_*}: both half chains per row, the unfused stages, accumulated over the B rows in place).
+   * Queued on the device's stream. The first backward piece: dK and dk from dP / dQ (lib's formulas) are not here.
+   */
+  public void pairGrads(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer dpq) {
+    long need = (long) B * h * l * io.bytes();
+    if (B < 1 || u == null || dy == null || dpq == null || u.bytes() < need || dy.bytes() < need || dpq.bytes() < 16L * h * m)
+      throw new IllegalArgumentException("PackedMonarchConv.pairGrads: u and dy must hold (B=" + B + ", H=" + h + ", L=" + l + ") " + io + " = "
+          + need + " bytes and dpq (H, M=" + m + ") float4 = " + 16L * h * m + " bytes, got " + (u == null ? "null" : u.bytes()) + ", "
+          + (dy == null ? "null" : dy.bytes()) + " and " + (dpq == null ? "null" : dpq.bytes()));
+    if (cs == null) cs = device.alloc(8L * h * m);
+    device.module(MODULE).kernel("lpm_dpq_" + io.tag() + (s16 ? "_s16" : "_s32")).launch(device.stream(), h, 1, threads, smem(log2m, s16 ? 2 : 4),
+        u, dy, mats, matsAdj, dpq, cs, B, h, l, log2m);
+  }
+
+  public int fftSize() { return n; }
+  public int points() { return m; }
+  public int[] factors() { return factors(m); }
+  public ConvMode mode() { return mode; }
+
+  private String factorString() {
+    StringBuilder sb = new StringBuilder();
+    for (int f : factors(m)) sb.append(sb.length() == 0 ? "" : " x ").append(f);
+    return sb.toString();
+  }
+
+  @Override public void close() {
+    pq.close(); pqAdj.close(); d.close(); blocks.close(); mats.close(); matsAdj.close();
+    if (cs != null) cs.close();
+  }
+
+  @Override public String toString() {
+    return "PackedMonarchConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + factorString() + ", io=" + io
+        + (fused ? ", fused" : ", unfused") + ", " + (s16 ? "16-bit" : "fp32") + " smem, " + threads + " threads]";
+  }
+}

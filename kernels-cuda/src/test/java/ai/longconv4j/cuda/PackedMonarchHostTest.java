@@ -1,0 +1,263 @@
+// Shapes: B batch, H channels, L length, Lk taps per side, N the real FFT size, M = N / 2 = prod of the J factors;
+// u, y, dy, du (B, H, L); k lib's (H, sides, Lk); D (H); blocks lib's order {F_1 .. F_J, G_J .. G_1}.
+package ai.longconv4j.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import ai.longconv4j.conv.ConvPlan;
+import ai.longconv4j.conv.ConvShape;
+import ai.longconv4j.conv.FftConv;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Host checks of {@link PackedMonarchConv} (no GPU): the plan's refusals by name, the factor table and the position map
+ * of s14-jspec.md; the test's float64 twin {@link PackedMonarchReference} (what the GPU test compares against) at the DFT
+ * blocks against lib's FftConv in all three modes (1e-10: the J-stage fp64 chain and P / Q against an exact FFT
+ * convolution, both ~1e-15 per operation over O(log N) stages), its input gradient against the true adjoint by the
+ * dot-product identity &lt;y(u), dy&gt; = &lt;u, du(dy)&gt; with random blocks (y, du linear in u, dy without the skip D;
+ * fp64, 1e-10 relative); learned_pm.cu's ptxas report: every kernel built for sm_80 and sm_90a, none spilling.
+ */
+class PackedMonarchHostTest {
+  private static final Path REPORT = Path.of("target", "cuda", "learned_pm.ptxas.txt");
+  private static final Pattern ENTRY = Pattern.compile("Compiling entry function '(\\w+)' for '(sm_\\w+)'");
+  private static final Pattern SPILL = Pattern.compile("(\\d+) bytes spill stores, (\\d+) bytes spill loads");
+
+  @Test
+  void refusesWhatItDoesNotCover() {
+    var e = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.plan(null, 3, 1024, 1024, ConvMode.CAUSAL, ElementType.BF16));
+    assertTrue(e.getMessage().contains("M=1024") && e.getMessage().contains("2048 .. 32768"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.plan(null, 3, 40000, 40000, ConvMode.CAUSAL, ElementType.BF16));
+    assertTrue(e.getMessage().contains("M=65536"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.plan(null, 3, 4096, 4096, ConvMode.CAUSAL, ElementType.F32));
+    assertTrue(e.getMessage().contains("F32"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.plan(null, 3, 5000, 100, ConvMode.CIRCULAR, ElementType.F16));
+    assertTrue(e.getMessage().contains("L=5000"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.plan(null, 0, 4096, 4096, ConvMode.CAUSAL, ElementType.F16));
+    assertTrue(e.getMessage().contains("H must be"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.plan(null, 3, 4096, 5000, ConvMode.CAUSAL, ElementType.F16));
+    assertTrue(e.getMessage().contains("Lk=5000"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.plan(null, 3, 4096, 4096, null, ElementType.F16));
+    assertTrue(e.getMessage().contains("mode is null"), e.getMessage());
+    for (ElementType io : new ElementType[] {ElementType.BF16, ElementType.F16}) {
+      assertTrue(PackedMonarchConv.supports(2048, 2048, ConvMode.CAUSAL, io));         // M = 2048
+      assertTrue(PackedMonarchConv.supports(16384, 16384, ConvMode.CAUSAL, io));       // M = 16384
+      assertTrue(PackedMonarchConv.supports(16384, 16384, ConvMode.BIDIRECTIONAL, io)); // N = 32768 (L + Lk), M = 16384
+      assertTrue(PackedMonarchConv.supports(65536, 100, ConvMode.CIRCULAR, io));       // M = 32768
+      assertTrue(PackedMonarchConv.supports(4096, 100, ConvMode.CIRCULAR, io));        // M = 2048
+      assertFalse(PackedMonarchConv.supports(1024, 1024, ConvMode.CAUSAL, io));        // M = 1024
+      assertTrue(PackedMonarchConv.supports(20000, 20000, ConvMode.BIDIRECTIONAL, io));  // N = 65536 (40000), M = 32768
+      assertFalse(PackedMonarchConv.supports(33000, 33000, ConvMode.BIDIRECTIONAL, io)); // N = 131072 (66000), M = 65536
+
+      assertFalse(PackedMonarchConv.supports(40000, 40000, ConvMode.CAUSAL, io));      // M = 65536
+      assertFalse(PackedMonarchConv.supports(5000, 100, ConvMode.CIRCULAR, io));
+      assertFalse(PackedMonarchConv.supports(4096, 5000, ConvMode.CAUSAL, io));
+    }
+    assertFalse(PackedMonarchConv.supports(4096, 4096, ConvMode.CAUSAL, ElementType.F32));
+    assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.factors(1024));
+    assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.factors(3 * 2048));
+  }
+
+  @Test
+  void factorTableAndPositions() {
+    assertArrayEquals(new int[] {8, 16, 16}, PackedMonarchConv.factors(2048));
+    assertArrayEquals(new int[] {16, 16, 16}, PackedMonarchConv.factors(4096));
+    assertArrayEquals(new int[] {2, 16, 16, 16}, PackedMonarchConv.factors(8192));
+    assertArrayEquals(new int[] {4, 16, 16, 16}, PackedMonarchConv.factors(16384));
+    assertArrayEquals(new int[] {8, 16, 16, 16}, PackedMonarchConv.factors(32768));
+    int[] f = PackedMonarchConv.factors(2048);
+    // k = k1 + 8 (k2 + 16 k3) sits at p = 256 k1 + 16 k2 + k3
+    assertEquals(256 * 3 + 16 * 5 + 7, PackedMonarchConv.position(3 + 8 * (5 + 16 * 7), f));
+    assertEquals(16 * 5 + 7, PackedMonarchConv.position(8 * (5 + 16 * 7), f));
+    assertEquals(PackedMonarchConv.fftSize(4096, 4096, ConvMode.CAUSAL), 8192);
+    assertEquals(PackedMonarchConv.fftSize(4096, 4096, ConvMode.BIDIRECTIONAL), 8192);
+    assertEquals(PackedMonarchConv.fftSize(4096, 100, ConvMode.CIRCULAR), 4096);
+  }
+
+  /** Drawn inputs of one (B, H, L, Lk, mode) case as lib takes them. */
+  record Data(double[] u, double[] k, double[] d, ConvShape shape) {
+    static Data draw(SplittableRandom rng, int B, int H, int L, int Lk, ConvMode mode) {
+      var lm = LearnedButterflyConv.libMode(mode);
+      var shape = new ConvShape(B, 1, H, L, Lk, lm);
+      double[] u = new double[B * H * L], k = new double[H * lm.sides() * Lk], d = new double[H];
+      for (int i = 0; i < u.length; i++) u[i] = rng.nextGaussian();
+      for (int i = 0; i < k.length; i++) k[i] = rng.nextGaussian() / Math.sqrt(Lk);
+      for (int i = 0; i < d.length; i++) d[i] = rng.nextGaussian();
+      return new Data(u, k, d, shape);
+    }
+  }
+
+  /** y of the reference for all rows (B, H, L). */
+  static double[] refForward(PackedMonarchReference r, Data x, double[][] blocks, boolean adjoint, double[] in) {
+    var s = x.shape();
+    int B = s.batch(), H = s.features(), L = s.length();
+    double[] y = new double[B * H * L];
+    double[][] bl = adjoint ? r.adjointBlocks(blocks) : blocks;
+    for (int h = 0; h < H; h++) {
+      double[] pq = r.pairCoefficients(PackedMonarchReference.placeTaps(s, x.k(), h, r.n));
+      if (adjoint) pq = r.adjointPairCoefficients(pq);
+      for (int b = 0; b < B; b++) {
+        int o = (b * H + h) * L;
+        double[] row = r.row(java.util.Arrays.copyOfRange(in, o, o + L), L, bl, pq, x.d()[h]);
+        System.arraycopy(row, 0, y, o, L);
+      }
+    }
+    return y;
+  }
+
+  @Test
+  void referenceAtTheDftIsTheFftConvolution() {
+    var rng = new SplittableRandom(11);
+    for (Object[] c : new Object[][] {{ConvMode.CAUSAL, 2048, 2048}, {ConvMode.BIDIRECTIONAL, 2048, 1500}, {ConvMode.CIRCULAR, 4096, 4096},
+        {ConvMode.CAUSAL, 4096, 3000}, {ConvMode.CIRCULAR, 16384, 300}}) {
+      ConvMode mode = (ConvMode) c[0];
+      int L = (int) c[1], Lk = (int) c[2], m = PackedMonarchConv.fftSize(L, Lk, mode) / 2;
+      var x = Data.draw(rng, 2, 2, L, Lk, mode);
+      var r = new PackedMonarchReference(m);
+      double[] y = refForward(r, x, PackedMonarchConv.atInit(m), false, x.u());
+      double[] want = new FftConv(ConvPlan.of(L, Lk, x.shape().mode())).forward(x.shape(), x.u(), x.k(), x.d());
+      double err = relErr(y, want);
+      System.out.printf("reference at init vs FftConv %s L=%d Lk=%d M=%d rel err %.3e%n", mode, L, Lk, m, err);
+      assertTrue(err < 1e-10, mode + " L=" + L + ": " + err);
+    }
+  }
+
+  @Test
+  void referenceInputGradientIsTheAdjoint() {
+    var rng = new SplittableRandom(12);
+    for (Object[] c : new Object[][] {{ConvMode.CAUSAL, 2048, 2000}, {ConvMode.BIDIRECTIONAL, 2048, 2048}, {ConvMode.CIRCULAR, 16384, 16384}}) {
+      ConvMode mode = (ConvMode) c[0];
+      int L = (int) c[1], Lk = (int) c[2], m = PackedMonarchConv.fftSize(L, Lk, mode) / 2;
+      var x = Data.draw(rng, 1, 1, L, Lk, mode);
+      var r = new PackedMonarchReference(m);
+      double[][] blocks = randomBlocks(rng, m, 2);
+      double[] dy = new double[L];
+      for (int i = 0; i < L; i++) dy[i] = rng.nextGaussian();
+      var x0 = new Data(x.u(), x.k(), new double[1], x.shape());   // D = 0: the skip's adjoint is the same D
+      double[] y = refForward(r, x0, blocks, false, x.u()), du = refForward(r, x0, blocks, true, dy);
+      double a = 0, b = 0, na = 0;
+      for (int i = 0; i < L; i++) { a += y[i] * dy[i]; b += x.u()[i] * du[i]; na += Math.abs(y[i] * dy[i]); }
+      System.out.printf("reference adjoint %s M=%d <y, dy> = %.12g, <u, du> = %.12g%n", mode, m, a, b);
+      assertTrue(Math.abs(a - b) <= 1e-10 * na, mode + ": " + a + " vs " + b);
+    }
+  }
+
+  /** kind 0: the DFT; 1: the DFT plus 5 % complex noise; 2: every entry uniform in [-1, 1] + i [-1, 1]. */
+  static double[][] randomBlocks(SplittableRandom rng, int m, int kind) {
+    double[][] b = PackedMonarchConv.atInit(m);
+    for (double[] blk : b)
+      for (int i = 0; i < blk.length; i++)
+        blk[i] = kind == 0 ? blk[i] : kind == 1 ? blk[i] + 0.05 * (2 * rng.nextDouble() - 1) : 2 * rng.nextDouble() - 1;
+    return b;
+  }
+
+  static double relErr(double[] a, double[] b) {
+    double num = 0, den = 0;
+    for (int i = 0; i < a.length; i++) { num += (a[i] - b[i]) * (a[i] - b[i]); den += b[i] * b[i]; }
+    return Math.sqrt(num / den);
+  }
+
+  /**
+   * lib's J-factor PackedLearnedButterfly (engine LEARNED_PACKED, merged from pkjlib) against this test's float64 twin,
+   * which the GPU test compares the kernels with: the factor table, P / Q (and the host route's), y and du with random
+   * blocks, all three modes, M = 2048 .. 32768 (1e-12: two fp64 evaluations of the same chain).
+   */
+  @Test
+  void referenceMatchesLibJFactorTwin() {
+    var rng = new SplittableRandom(14);
+    for (Object[] c : new Object[][] {{ConvMode.CAUSAL, 2048, 2000}, {ConvMode.CAUSAL, 4096, 4096}, {ConvMode.BIDIRECTIONAL, 4096, 3000},
+        {ConvMode.CIRCULAR, 16384, 16384}, {ConvMode.CAUSAL, 8192, 8192}, {ConvMode.CIRCULAR, 65536, 500}}) {
+      ConvMode mode = (ConvMode) c[0];
+      int L = (int) c[1], Lk = (int) c[2], m = PackedMonarchConv.fftSize(L, Lk, mode) / 2;
+      var x = Data.draw(rng, 1, 2, L, Lk, mode);
+      var plan = ConvPlan.of(L, Lk, x.shape().mode(), ai.longconv4j.conv.ConvEngine.LEARNED_PACKED, ai.longconv4j.conv.Precision.F64);
+      assertArrayEquals(PackedMonarchConv.factors(m), plan.factors().stream().mapToInt(Integer::intValue).toArray(), "factors M=" + m);
+      var r = new PackedMonarchReference(m);
+      double[] kp = PackedMonarchReference.placeTaps(x.shape(), x.k(), 1, r.n);
+      double[] pqLib = ai.longconv4j.conv.PackedLearnedButterfly.pairCoefficients(plan, kp);
+      assertTrue(relErr(r.pairCoefficients(kp), pqLib) < 1e-12, "P / Q " + mode + " M=" + m);
+      assertTrue(relErr(PackedMonarchConv.pairCoefficients(m, kp), pqLib) < 1e-12, "host P / Q " + mode + " M=" + m);
+      double[][] blocks = randomBlocks(rng, m, 2);
+      var lib = new ai.longconv4j.conv.PackedLearnedButterfly(plan, blocks);
+      double[] dy = new double[x.u().length];
+      for (int i = 0; i < dy.length; i++) dy[i] = rng.nextGaussian();
+      double ey = relErr(refForward(r, x, blocks, false, x.u()), lib.forward(x.shape(), x.u(), x.k(), x.d()));
+      double eu = relErr(refForward(r, x, blocks, true, dy), lib.backward(x.shape(), x.u(), x.k(), x.d(), dy).du());
+      System.out.printf("reference vs lib %s L=%d Lk=%d M=%d: y %.3e, du %.3e%n", mode, L, Lk, m, ey, eu);
+      assertTrue(ey < 1e-12 && eu < 1e-12, mode + " M=" + m + ": y " + ey + ", du " + eu);
+    }
+  }
+
+  /**
+   * The twin's dP / dQ are the gradient of l = sum_b &lt;y_b, dy_b&gt; w.r.t. (P, Q) in lib's (dl/dRe, dl/dIm) convention: y is
+   * real-linear in (P, Q), so l(pq + e) - l(pq) = &lt;dPQ, e&gt; exactly for any e (fp64: 1e-10 relative).
+   */
+  @Test
+  void referencePairGradsAreTheGradient() {
+    var rng = new SplittableRandom(15);
+    for (Object[] c : new Object[][] {{ConvMode.CAUSAL, 2048, 2000}, {ConvMode.CIRCULAR, 16384, 16384}}) {
+      ConvMode mode = (ConvMode) c[0];
+      int L = (int) c[1], Lk = (int) c[2], B = 2, m = PackedMonarchConv.fftSize(L, Lk, mode) / 2;
+      var x = Data.draw(rng, B, 1, L, Lk, mode);
+      var r = new PackedMonarchReference(m);
+      double[][] blocks = randomBlocks(rng, m, 2), us = new double[B][], dys = new double[B][];
+      double[] pq = r.pairCoefficients(PackedMonarchReference.placeTaps(x.shape(), x.k(), 0, r.n)), e = new double[4 * m], pe = new double[4 * m];
+      for (int i = 0; i < e.length; i++) { e[i] = rng.nextGaussian(); pe[i] = pq[i] + e[i]; }
+      double dl = 0, scale = 0;
+      for (int b = 0; b < B; b++) {
+        us[b] = java.util.Arrays.copyOfRange(x.u(), b * L, (b + 1) * L);
+        dys[b] = new double[L];
+        for (int i = 0; i < L; i++) dys[b][i] = rng.nextGaussian();
+        double[] y0 = r.row(us[b], L, blocks, pq, 0), y1 = r.row(us[b], L, blocks, pe, 0);
+        for (int i = 0; i < L; i++) { dl += (y1[i] - y0[i]) * dys[b][i]; scale += Math.abs((y1[i] - y0[i]) * dys[b][i]); }
+      }
+      double[] g = r.pairGrads(us, dys, L, blocks);
+      double pred = 0;
+      for (int i = 0; i < g.length; i++) pred += g[i] * e[i];
+      System.out.printf("reference dP / dQ %s M=%d: l(pq + e) - l(pq) = %.12g, <dPQ, e> = %.12g%n", mode, m, dl, pred);
+      assertTrue(Math.abs(dl - pred) <= 1e-10 * scale, mode + ": " + dl + " vs " + pred);
+    }
+  }
+
+  @Test
+  void hostPairCoefficientsMatchTheReference() {
+    var rng = new SplittableRandom(13);
+    for (int m : new int[] {2048, 8192}) {
+      double[] kp = new double[2 * m];
+      for (int t = 0; t < kp.length; t++) kp[t] = rng.nextGaussian();
+      double err = relErr(PackedMonarchConv.pairCoefficients(m, kp), new PackedMonarchReference(m).pairCoefficients(kp));
+      assertTrue(err < 1e-12, "M=" + m + ": " + err);
+    }
+  }
+
+  @Test
+  void noSpillsAndEveryKernelBuilt() throws IOException {
+    assumeTrue(Files.exists(REPORT), "no ptxas report (built without nvcc): " + REPORT.toAbsolutePath());
+    Map<String, String> spills = new LinkedHashMap<>();
+    String entry = null;
+    for (String line : Files.readAllLines(REPORT)) {
+      Matcher e = ENTRY.matcher(line), s = SPILL.matcher(line);
+      if (e.find()) entry = e.group(1) + "@" + e.group(2);
+      else if (s.find() && entry != null) { spills.put(entry, s.group(1) + "/" + s.group(2)); entry = null; }
+    }
+    spills.forEach((k, v) -> assertEquals("0/0", v, k + " spills (stores/loads bytes)"));
+    for (String sm : new String[] {"sm_80", "sm_90a"}) {
+      for (String k : new String[] {"lpm_forward_bf16_s32", "lpm_forward_f16_s32", "lpm_forward_bf16_s16", "lpm_forward_f16_s16", "lpm_prep",
+          "lpm_fused_bf16_s32", "lpm_fused_f16_s32", "lpm_fused_bf16_s16", "lpm_fused_f16_s16", "lpm_dpq_bf16_s32", "lpm_dpq_f16_s32",
+          "lpm_dpq_bf16_s16", "lpm_dpq_f16_s16"})
+        assertTrue(spills.containsKey(k + "@" + sm), k + " " + sm);
+    }
+  }
+}

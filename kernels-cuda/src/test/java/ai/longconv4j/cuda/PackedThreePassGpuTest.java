@@ -23,7 +23,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * wrong partner row shows) or the DFT plus 5 % noise (kind 1); all three modes at M = 65536, causal at 131072 and
  * 262144; bf16 and fp16; odd L (scalar tails). Outputs NaN-poisoned with a tail past B H L that must stay poisoned;
  * every output finite. Rows in chunks (a one-row scratch budget) give the one-chunk outputs bit for bit; blocks from
- * device memory give the host route's.
+ * device memory give the host route's; the device P / Q entry (pkjref's layout, from {@link PackedLearnedChain}) gives the
+ * fp32 CUDA-core twin's y and du.
  * Tolerance 1e-2 relative (Frobenius). The inputs are exact (lib takes the decoded 16-bit values). Passes 1 and 3 and
  * the radix-2 stage are fp32 (~1e-6); the three radix-16 stages of each inner chain (6 in all) round their operands
  * (data and block) to 16 bits: bf16 unit roundoff 2^-9, ~1.1e-3 rms per rounded operand (uniform rounding / sqrt(3)),
@@ -141,6 +142,54 @@ class PackedThreePassGpuTest extends CudaDeviceTest {
         for (DeviceBuffer bb : bufs) if (bb != null) bb.close();
       }
     }
+  }
+
+  /**
+   * The device P / Q entry ({@link PackedThreePass#setPq}, pkjref's layout) fed by the fp32 CUDA-core twin's own tables
+   * ({@link PackedLearnedChain}: P / Q by cuFFT at lib's positions, the adjoint layout), and y / du against that twin's
+   * forward / backward on the same random blocks (the fast path and its slow twin; the twin itself is checked against lib
+   * by PackedLearnedRefChainGpuTest). Tolerance 1e-2 relative as above (the twin is fp32: ~1e-6).
+   */
+  @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5}")
+  @MethodSource("twinCases")
+  void devicePqMatchesTheFp32Twin(ConvMode mode, ElementType io, int B, int H, int L, int Lk) {
+    var rng = new SplittableRandom(31L * L + 7L * H + mode.ordinal());
+    boolean bi = mode == ConvMode.BIDIRECTIONAL;
+    int n = B * H * L, tail = 64 + (n & 1);
+    short[] u16 = HalfFloats.encode(Reference.randn(rng, n, 1.0), io), dy16 = HalfFloats.encode(Reference.randn(rng, n, 1.0), io);
+    float[] k0 = Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk)), k1 = bi ? Reference.randn(rng, H * Lk, 1.0 / Math.sqrt(Lk)) : null;
+    float[] D = Reference.randn(rng, H, 1.0);
+    try (var p3 = PackedThreePass.plan(dev, H, L, Lk, mode, io)) {
+      int m = p3.points();
+      double[][] blk = blocks(rng, m, 2);
+      String what = mode + " " + io + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " M=" + m + " device P / Q";
+      try (var ch = PackedLearnedChain.plan(dev, H, L, Lk, mode, io, p3.libPlan(), p3.factors()).setBlocks(blk);
+           var u = dev.upload(u16); var dy = dev.upload(dy16); var dBuf = dev.upload(D);
+           var yT = dev.alloc(2L * n); var duT = dev.alloc(2L * n); var dk = dev.alloc(4L * (bi ? 2 : 1) * H * Lk); var dD = dev.alloc(4L * H);
+           var y = dev.alloc(2L * (n + tail)); var du = dev.alloc(2L * (n + tail))) {
+        if (bi) ch.setWeights(k0, k1, D); else ch.setWeights(k0, D);
+        ch.forward(u, yT, B);
+        ch.backward(u, dy, B, duT, dk, dD);
+        p3.setBlocks(blk).setPq(ch.pq().ptr(), ch.adjointPq().ptr(), dBuf.ptr());
+        y.fill32(0x7fc07fc0);
+        du.fill32(0x7fc07fc0);
+        p3.forward(u, y, B);
+        p3.inputGrad(dy, du, B);
+        float[] yG = PackedLearnedRefGpuTest.readChecked(y, io, n, tail, "y " + what);
+        float[] duG = PackedLearnedRefGpuTest.readChecked(du, io, n, tail, "du " + what);
+        PackedLearnedRefGpuTest.finite(yG, "y " + what);
+        PackedLearnedRefGpuTest.finite(duG, "du " + what);
+        Reference.assertClose("y vs the fp32 twin " + what, yG, ConvCase.toD(HalfFloats.decode(LearnedCase.read(dev, yT, n), io)), TOL16);
+        Reference.assertClose("du vs the fp32 twin " + what, duG, ConvCase.toD(HalfFloats.decode(LearnedCase.read(dev, duT, n), io)), TOL16);
+      }
+    }
+  }
+
+  static Stream<Arguments> twinCases() {
+    return Stream.of(
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 2, 3, 65536, 65536),          // M = 65536, three channels
+        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.F16, 1, 2, 100000, 30000),   // N = 262144 (130000), M = 131072
+        Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 1, 1, 524288, 524288));     // N = L = 2^19: M = 262144
   }
 
   /** float copies of double arrays. */

@@ -1,0 +1,395 @@
+// Shapes: B batch, H channels, L length; N the real FFT size, M = N / 2 = N1 * 8192 complex points of the packed learned
+// transform with the five factors {N1, 2, 16, 16, 16} of s14-jspec.md (three passes: M = 65536 {8, ..}, 131072 {16, ..},
+// 262144 {32, ..}); rows r = b H + h; a row z[m] = u_pad[2m] + i u_pad[2m+1] read as X[n1][q] = z[8192 n1 + q].
+//   x, out : (B, H, L) bf16 / fp16 (x = u for the forward, dy for the input gradient; out = y / du), out must not alias x.
+//   mats   : 10 complex matrices (float2, row-major) in LEFT form A (a stage computes Y[k] = sum_n A[k][n] X[n] along its
+//            axis): forward stages 1 .. 5, then inverse stages 1 .. 5; sizes N1, 2, 16, 16, 16; back to back, Q = N1^2 + 4 +
+//            768 float2 per half (lp3_prep builds them from lib's {F_1 .. F_5, G_5 .. G_1}).
+//   pq     : (H, M) float4 {Re P, Im P, Re Q, Im Q} at position p = k1 8192 + p_in (p_in = k2 4096 + k3 256 + k4 16 + k5;
+//            frequency k = k1 + N1 k_in, k_in = k2 + 2 (k3 + 16 (k4 + 16 k5))): C'[p] = P_p C[p] + Q_p conj(C[s(p)]).
+//   D      : (H) fp32 skip weights.
+//   S      : scratch (rows of one chunk, N1, 8192) float2 (fp32). A chunk holds whole channels h0, h0 + 1, ..: its slot c is
+//            channel h0 + c / B, batch c % B, i.e. global row (c % B) H + h0 + c / B (p3_row).
+//
+// The packed learned butterfly beyond one pass (PackedThreePass.java; float64 twin: lib's PackedLearnedButterfly with a
+// five-factor plan), FlashButterfly's three-pass structure (flashbutterfly3.cu) with learned blocks:
+//   lp3_outer_fwd (pass 1, CUDA cores, fp32): per row and column q, Y[k1] = sum_n1 F_1[k1][n1] X[n1][q] (F_1 the learned
+//     N1 x N1 block, LEFT), times w_M^(k1 q) / N1 -> S[k1][q].
+//   lp3_middle (pass 2, tensor cores): one block per row and pair of inner rows {k1, N1 - k1} (block 0: {0, N1 / 2}, each
+//     paired with itself): both 8192-point rows in shared memory (16-bit planes, three blocks per SM, the default; or fp32
+//     planes, one block per SM, the twin), the inner forward chain (stage 2 (R = 2) on
+//     CUDA cores in fp32, stages 3 .. 5 as learned 16 x 16 complex products on mma.sync m16n8k16, bf16 / fp16 operands,
+//     fp32 accumulation, monarch.cuh's tiles; each stage * 1/R_s), THE PAIR MAP (the partner of (k1, k_in) is
+//     (0, (8192 - k_in) mod 8192) at k1 = 0, else (N1 - k1, 8191 - k_in): within the block), the inner inverse chain
+//     (G_5 .. G_2 with conj twiddles) -> back to S.
+//   lp3_outer_inv (pass 3, CUDA cores, fp32): per column q, V[k1] = S[k1][q] w_M^(-k1 q), E[n1] = sum_k1 G_1[n1][k1] V[k1]
+//     (LEFT), out[2m] = Re E + D x[2m], out[2m+1] = Im E + D x[2m+1] (m = 8192 n1 + q; indices < L).
+// The 1/M of the inverse goes with the forward stages (1/N1 in pass 1, 1/8192 over the inner stages): the chain is
+// real-linear, and 16-bit MMA operands stay in the input's range. The kernels do not know whether they run y or du: the
+// Java side passes the forward's mats and (P, Q), or the adjoint's (lp3_prep's adj, {conj P_p, Q_s(p)}).
+// Scratch in fp32 (8 bytes a point, not 16-bit): each pass's output is rounded once more at 16 bits otherwise (2^-9 in
+// bf16 on top of the MMA operand rounding) and the learned blocks are not unitary, so fp32 keeps the error budget to the
+// operand rounding; the cost is twice the scratch traffic (PackedThreePass chunks rows to a scratch budget).
+// The fragment builders and stage loops of pass 2 follow pkjtc's learned_pm.cu (session 14, written in parallel and not
+// on main when this file was written: written here rather than included; fold both into one header once merged).
+#include "monarch.cuh"
+
+constexpr int P3_IN = 8192, P3_LIN = 13;   // the inner (middle) transform size and its log2
+
+// A operand of the 16 x 16 left-form matrix a (global, row-major float2), or of conj(a) when cj: reg i holds row
+// g + 8 (i & 1), cols 2t + 8 (i >> 1) + {0, 1} (monarch.cuh's FragA layout).
+template <bool BF16>
+__device__ __forceinline__ void p3_frag_a(const float2* __restrict__ a, bool cj, FragA& f) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const float sg = cj ? -1.0f : 1.0f;
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const int row = g + 8 * (i & 1), col = 2 * t + 8 * (i >> 1);
+    const float2 w0 = __ldg(a + row * 16 + col), w1 = __ldg(a + row * 16 + col + 1);
+    f.re[i] = pack2<BF16>(w0.x, w1.x);
+    f.im[i] = pack2<BF16>(sg * w0.y, sg * w1.y);
+    f.nim[i] = pack2<BF16>(-sg * w0.y, -sg * w1.y);
+  }
+}
+
+// B operand Bm = a^T (X @ Bm = the left-form stage along the last axis): register q of column half j holds
+// a[8j + g][2t + 8q + {0, 1}] (monarch.cuh's FragB layout).
+template <bool BF16>
+__device__ __forceinline__ void p3_frag_b(const float2* __restrict__ a, FragB& f) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+#pragma unroll
+  for (int j = 0; j < 2; ++j)
+#pragma unroll
+    for (int q = 0; q < 2; ++q) {
+      const float2 w0 = __ldg(a + (8 * j + g) * 16 + 2 * t + 8 * q), w1 = __ldg(a + (8 * j + g) * 16 + 2 * t + 8 * q + 1);
+      f.re[j][q] = pack2<BF16>(w0.x, w1.x);
+      f.im[j][q] = pack2<BF16>(w0.y, w1.y);
+      f.nim[j][q] = pack2<BF16>(-w0.y, -w1.y);
+    }
+}
+
+// A radix-16 stage along the axis of stride S = 2^lS >= 16 (O outer blocks of 16 S points) with a learned matrix.
+// FWD: Y = A @ X, then o T * scale; inverse: X o conj(T), then A @ X (tiles_a with the fragment of conj(A)).
+template <bool BF16, bool FWD, typename ST>
+__device__ void p3_stage_a(const Tw& T, const float2* __restrict__ a, ST* zr, ST* zi, int lS, int O, float scale) {
+  FragA F; p3_frag_a<BF16>(a, !FWD, F);
+  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  const int ntiles = O * ((1 << lS) >> 3);
+  int tile = warp;
+  for (; tile + nw < ntiles; tile += 2 * nw) {
+    const int tl[2] = {tile, tile + nw};
+    tiles_a<BF16, FWD, 2, ST>(T, F, zr, zi, lS, tl, scale);
+  }
+  for (; tile < ntiles; tile += nw) tiles_a<BF16, FWD, 1, ST>(T, F, zr, zi, lS, &tile, scale);
+}
+
+// The stage along the last axis (stride 1, no twiddle): each 16 x 16 tile of 16 contiguous rows X -> X @ a^T, * scale.
+template <bool BF16, typename ST>
+__device__ void p3_stage_b(const float2* __restrict__ a, ST* zr, ST* zi, int n, float scale) {
+  FragB F; p3_frag_b<BF16>(a, F);
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  for (int tile = warp; tile < (n >> 8); tile += nw) {
+    const int base = tile << 8;
+    uint32_t xr[4], xi[4];
+    load_tile_b<BF16>(zr, zi, base, g, t, xr, xi);
+    __syncwarp();
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      float dr[4], di[4];
+      mma_b<BF16, true>(F, j, xr, xi, dr, di);
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        const int idx = SIDX(base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1));
+        st(zr + idx, dr[q] * scale); st(zi + idx, di[q] * scale);
+      }
+    }
+    __syncwarp();
+  }
+}
+
+// Inner stage 2 (R = 2, stride 4096, M_2 = 8192) of both rows in fp32 on CUDA cores; a the 2 x 2 left-form matrix
+// (shared). FWD: y[k] = sum_r a[k][r] x[r], then * w_8192^(k c) * scale; inverse: x[1] *= conj(w_8192^c) first.
+template <bool FWD, typename ST>
+__device__ void p3_stage2(const Tw& T, const float2* a, ST* zr, ST* zi, float scale) {
+  for (int i = threadIdx.x; i < 2 * (P3_IN / 2); i += blockDim.x) {
+    const int c = i & (P3_IN / 2 - 1), base = (i >> (P3_LIN - 1)) << P3_LIN;
+    const int i0 = SIDX(base + c), i1 = SIDX(base + c + P3_IN / 2);
+    float xr0 = ld(zr + i0), xi0 = ld(zi + i0), xr1 = ld(zr + i1), xi1 = ld(zi + i1);
+    float tc, ts; twiddle<true>(T, c, P3_LIN, FWD ? -1.0f : 1.0f, tc, ts);
+    if (!FWD) { const float p = xr1 * tc - xi1 * ts, q = xr1 * ts + xi1 * tc; xr1 = p; xi1 = q; }
+    float yr[2], yi[2];
+#pragma unroll
+    for (int k = 0; k < 2; ++k) {
+      const float2 w0 = a[2 * k], w1 = a[2 * k + 1];
+      yr[k] = fmaf(w0.x, xr0, fmaf(-w0.y, xi0, fmaf(w1.x, xr1, -w1.y * xi1)));
+      yi[k] = fmaf(w0.x, xi0, fmaf(w0.y, xr0, fmaf(w1.x, xi1, w1.y * xr1)));
+    }
+    if (FWD) {   // k = 0: twiddle 1; k = 1: w^c
+      const float p = yr[1] * tc - yi[1] * ts, q = yr[1] * ts + yi[1] * tc;
+      yr[1] = p; yi[1] = q;
+      yr[0] *= scale; yi[0] *= scale; yr[1] *= scale; yi[1] *= scale;
+    }
+    st(zr + i0, yr[0]); st(zi + i0, yi[0]); st(zr + i1, yr[1]); st(zi + i1, yi[1]);
+  }
+}
+
+// Inner position of inner frequency k (digits k2 = k mod 2, then base 16) and its inverse.
+__host__ __device__ __forceinline__ int p3_pos(int k) {
+  return ((k & 1) << 12) | (((k >> 1) & 15) << 8) | (((k >> 5) & 15) << 4) | ((k >> 9) & 15);
+}
+__host__ __device__ __forceinline__ int p3_freq(int p) {
+  return (p >> 12) | (((p >> 8) & 15) << 1) | (((p >> 4) & 15) << 5) | ((p & 15) << 9);
+}
+
+// Dynamic shared memory of lp3_middle: two planes of 2 x 8192 + pads of ST, the twiddle table of 8192, two 2 x 2 matrices.
+constexpr int P3_PLANE = 2 * P3_IN + (2 * P3_IN) / 32;
+__host__ __device__ constexpr int p3_smem(int stBytes) { return 2 * P3_PLANE * stBytes + 8 * tw_entries(P3_IN) + 8 * 8; }
+
+// out = P C[p] + Q conj(C[partner]) for one position (c = {Re P, Im P, Re Q, Im Q}).
+__device__ __forceinline__ float2 p3_pair(float4 c, float ar, float ai, float br, float bi) {
+  return make_float2(c.x * ar - c.y * ai + c.z * br + c.w * bi, c.x * ai + c.y * ar - c.z * bi + c.w * br);
+}
+
+// Chunk slot c (blockIdx.y) of a chunk of channels h0 .. : channel h0 + c / B, batch c % B (the B rows of one channel
+// adjacent in launch order: its P / Q come from HBM once, then from L2); global row b H + h.
+__device__ __forceinline__ long long p3_row(int c, int h0, int B, int H, int& h) {
+  h = h0 + c / B;
+  return (long long)(c % B) * H + h;
+}
+
+// Grid (N1 / 2, rows of the chunk), block T threads (a multiple of 32, <= 512), dynamic shared memory p3_smem(sizeof(ST)).
+// ST: float (fp32 planes, one block per SM) or the operand type (16-bit planes: each stage's output rounded to 16 bits
+// once more, three blocks per SM).
+template <bool BF16, typename ST>
+__device__ void p3_middle(float2* __restrict__ S, const float2* __restrict__ mats, const float4* __restrict__ pq, int h0,
+                          int B, int H, int lN1) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  const int N1 = 1 << lN1, j = blockIdx.x, T = blockDim.x;
+  const long long rowc = blockIdx.y;
+  int h; p3_row(blockIdx.y, h0, B, H, h);
+  const int ka = j == 0 ? 0 : j, kb = j == 0 ? N1 / 2 : N1 - j;
+  ST* zr = reinterpret_cast<ST*>(smem_raw);
+  ST* zi = zr + P3_PLANE;
+  constexpr int PB = 2 * P3_PLANE * (int)sizeof(ST);   // a multiple of 16
+  const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + PB), P3_LIN);
+  float2* s2 = reinterpret_cast<float2*>(smem_raw + PB + 8 * tw_entries(P3_IN));
+  const int q1 = N1 * N1, Q = q1 + 4 + 768;
+  if (threadIdx.x < 8) s2[threadIdx.x] = mats[(threadIdx.x < 4 ? q1 : Q + q1 - 4) + threadIdx.x];
+  float2* ra = S + (rowc * N1 + ka) * P3_IN;
+  float2* rb = S + (rowc * N1 + kb) * P3_IN;
+  // load: two points (16 bytes) per access, rows a (v < 4096) and b; U accesses in flight per thread
+  constexpr int U = 8;
+  for (int v0 = threadIdx.x; v0 < P3_IN; v0 += U * T) {
+    float4 w[U];
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int v = v0 + u * T;
+      if (v < P3_IN) w[u] = *reinterpret_cast<const float4*>(((v >> (P3_LIN - 1)) ? rb : ra) + 2 * (v & (P3_IN / 2 - 1)));
+    }
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int v = v0 + u * T;
+      if (v < P3_IN) {
+        const int o = (v >> (P3_LIN - 1)) * P3_IN + 2 * (v & (P3_IN / 2 - 1));
+        st(zr + SIDX(o), w[u].x); st(zi + SIDX(o), w[u].y); st(zr + SIDX(o + 1), w[u].z); st(zi + SIDX(o + 1), w[u].w);
+      }
+    }
+  }
+  __syncthreads();
+  // inner forward chain: stage 2 (R = 2, CUDA cores), stages 3, 4 (strided), stage 5 (contiguous); each * 1/R_s
+  p3_stage2<true, ST>(tw, s2, zr, zi, 0.5f);
+  __syncthreads();
+  p3_stage_a<BF16, true, ST>(tw, mats + q1 + 4, zr, zi, 8, 4, 1.0f / 16.0f);
+  __syncthreads();
+  p3_stage_a<BF16, true, ST>(tw, mats + q1 + 260, zr, zi, 4, 64, 1.0f / 16.0f);
+  __syncthreads();
+  p3_stage_b<BF16, ST>(mats + q1 + 516, zr, zi, 2 * P3_IN, 1.0f / 16.0f);
+  __syncthreads();
+  // the pair map, in place; V pairs per thread with their coefficients loaded first (in flight together)
+  const float4* c = pq + (size_t)h * ((size_t)N1 << P3_LIN);
+  constexpr int V = 4;
+  if (j != 0) {   // (ka, p) <-> (kb, 8191 - k_in): each position of row a once, its partner in row b
+    for (int p0 = threadIdx.x; p0 < P3_IN; p0 += V * T) {
+      float4 ca[V], cb[V];
+      int qq[V];
+#pragma unroll
+      for (int u = 0; u < V; ++u) {
+        const int p = p0 + u * T;
+        qq[u] = p3_pos(P3_IN - 1 - p3_freq(p & (P3_IN - 1)));
+        if (p < P3_IN) { ca[u] = c[(ka << P3_LIN) + p]; cb[u] = c[(kb << P3_LIN) + qq[u]]; }
+      }
+#pragma unroll
+      for (int u = 0; u < V; ++u) {
+        const int p = p0 + u * T;
+        if (p >= P3_IN) continue;
+        const int ia = SIDX(p), ib = SIDX(P3_IN + qq[u]);
+        const float ar = ld(zr + ia), ai = ld(zi + ia), br = ld(zr + ib), bi = ld(zi + ib);
+        const float2 na = p3_pair(ca[u], ar, ai, br, bi), nb = p3_pair(cb[u], br, bi, ar, ai);
+        st(zr + ia, na.x); st(zi + ia, na.y); st(zr + ib, nb.x); st(zi + ib, nb.y);
+      }
+    }
+  } else {        // rows 0 and N1 / 2 pair within themselves: the thread of the lower inner position does the pair
+    for (int i = threadIdx.x; i < 2 * P3_IN; i += T) {
+      const int r = i >> P3_LIN, p = i & (P3_IN - 1), f = p3_freq(p);
+      const int q = p3_pos(r == 0 ? (P3_IN - f) & (P3_IN - 1) : P3_IN - 1 - f);
+      if (q < p) continue;
+      const int k1 = r == 0 ? 0 : N1 / 2;
+      const float4 ca = c[(k1 << P3_LIN) + p], cb = c[(k1 << P3_LIN) + q];
+      const int ia = SIDX(r * P3_IN + p), ib = SIDX(r * P3_IN + q);
+      const float ar = ld(zr + ia), ai = ld(zi + ia), br = ld(zr + ib), bi = ld(zi + ib);
+      const float2 na = p3_pair(ca, ar, ai, br, bi), nb = p3_pair(cb, br, bi, ar, ai);
+      st(zr + ia, na.x); st(zi + ia, na.y);
+      if (q != p) { st(zr + ib, nb.x); st(zi + ib, nb.y); }
+    }
+  }
+  __syncthreads();
+  // inner inverse chain: stage 5 (contiguous, no twiddle), stages 4, 3 (conj twiddle, then the matrix), stage 2
+  const float2* im = mats + Q;
+  p3_stage_b<BF16, ST>(im + q1 + 516, zr, zi, 2 * P3_IN, 1.0f);
+  __syncthreads();
+  p3_stage_a<BF16, false, ST>(tw, im + q1 + 260, zr, zi, 4, 64, 1.0f);
+  __syncthreads();
+  p3_stage_a<BF16, false, ST>(tw, im + q1 + 4, zr, zi, 8, 4, 1.0f);
+  __syncthreads();
+  p3_stage2<false, ST>(tw, s2 + 4, zr, zi, 1.0f);
+  __syncthreads();
+  for (int v = threadIdx.x; v < P3_IN; v += T) {
+    const int half = v >> (P3_LIN - 1), m = 2 * (v & (P3_IN / 2 - 1)), o = half * P3_IN + m;
+    *reinterpret_cast<float4*>((half ? rb : ra) + m) =
+        make_float4(ld(zr + SIDX(o)), ld(zi + SIDX(o)), ld(zr + SIDX(o + 1)), ld(zi + SIDX(o + 1)));
+  }
+}
+
+// Pass 1: grid (8192 / 256, rows of the chunk), block 256; F_1 (N1 x N1, left form) at mats[0], staged in shared memory
+// and read two entries (16 bytes, a broadcast) at a time.
+template <int N1, typename IO>
+__device__ void p3_outer_fwd(const IO* __restrict__ x, const float2* __restrict__ mats, float2* __restrict__ S, int L,
+                             int h0, int B, int H) {
+  __shared__ float4 f4[N1 * N1 / 2];
+  const float2* f = reinterpret_cast<const float2*>(f4);
+  for (int i = threadIdx.x; i < N1 * N1; i += blockDim.x) reinterpret_cast<float2*>(f4)[i] = mats[i];
+  __syncthreads();
+  const int q = blockIdx.x * blockDim.x + threadIdx.x;
+  const long long rowc = blockIdx.y;
+  int h; const long long row = p3_row(blockIdx.y, h0, B, H, h);
+  const IO* xr = x + row * (long long)L;
+  float ar[N1], ai[N1];
+#pragma unroll
+  for (int n = 0; n < N1; ++n) {
+    const int i = 2 * (n * P3_IN + q);
+    ar[n] = i < L ? ld(xr + i) : 0.f;
+    ai[n] = i + 1 < L ? ld(xr + i + 1) : 0.f;
+  }
+  // w_M^q, M = N1 8192; the k1-th twiddle w_M^(k1 q) by a running product (fp32: ~k1 ulp)
+  float ws, wc; sincospif(-2.0f * (float)q / (float)(N1 * P3_IN), &ws, &wc);
+  float tr = 1.0f / (float)N1, ti = 0.f;
+  float2* o = S + rowc * (N1 * P3_IN) + q;
+#pragma unroll
+  for (int k = 0; k < N1; ++k) {
+    float yr = 0.f, yi = 0.f;
+#pragma unroll
+    for (int n = 0; n < N1; n += 2) {
+      const float4 w = f4[(k * N1 + n) >> 1];   // F[k][n], F[k][n + 1]
+      yr = fmaf(w.x, ar[n], fmaf(-w.y, ai[n], fmaf(w.z, ar[n + 1], fmaf(-w.w, ai[n + 1], yr))));
+      yi = fmaf(w.x, ai[n], fmaf(w.y, ar[n], fmaf(w.z, ai[n + 1], fmaf(w.w, ar[n + 1], yi))));
+    }
+    o[k * P3_IN] = make_float2(yr * tr - yi * ti, yr * ti + yi * tr);
+    const float nr = tr * wc - ti * ws, ni = tr * ws + ti * wc;
+    tr = nr; ti = ni;
+  }
+  (void)f;
+}
+
+// Pass 3: grid (8192 / 256, rows of the chunk), block 256; G_1 (N1 x N1, left form) at mats[Q], read as pass 1 reads F_1.
+template <int N1, typename IO>
+__device__ void p3_outer_inv(const float2* __restrict__ S, const float2* __restrict__ mats, const IO* __restrict__ x,
+                             const float* __restrict__ D, IO* __restrict__ out, int L, int h0, int B, int H) {
+  __shared__ float4 g4[N1 * N1 / 2];
+  const int Q = N1 * N1 + 4 + 768;
+  for (int i = threadIdx.x; i < N1 * N1; i += blockDim.x) reinterpret_cast<float2*>(g4)[i] = mats[Q + i];
+  __syncthreads();
+  const int q = blockIdx.x * blockDim.x + threadIdx.x;
+  const long long rowc = blockIdx.y;
+  int h; const long long row = p3_row(blockIdx.y, h0, B, H, h);
+  const float2* s = S + rowc * (N1 * P3_IN) + q;
+  float vr[N1], vi[N1];
+  float ws, wc; sincospif(2.0f * (float)q / (float)(N1 * P3_IN), &ws, &wc);   // conj(w_M^q)
+  float tr = 1.0f, ti = 0.f;
+#pragma unroll
+  for (int k = 0; k < N1; ++k) {
+    const float2 v = s[k * P3_IN];
+    vr[k] = v.x * tr - v.y * ti; vi[k] = v.x * ti + v.y * tr;
+    const float nr = tr * wc - ti * ws, ni = tr * ws + ti * wc;
+    tr = nr; ti = ni;
+  }
+  const float d = D[h];
+  const IO* xr = x + row * (long long)L;
+  IO* orow = out + row * (long long)L;
+#pragma unroll
+  for (int n = 0; n < N1; ++n) {
+    float er = 0.f, ei = 0.f;
+#pragma unroll
+    for (int k = 0; k < N1; k += 2) {
+      const float4 w = g4[(n * N1 + k) >> 1];   // G[n][k], G[n][k + 1]
+      er = fmaf(w.x, vr[k], fmaf(-w.y, vi[k], fmaf(w.z, vr[k + 1], fmaf(-w.w, vi[k + 1], er))));
+      ei = fmaf(w.x, vi[k], fmaf(w.y, vr[k], fmaf(w.z, vi[k + 1], fmaf(w.w, vr[k + 1], ei))));
+    }
+    const int i = 2 * (n * P3_IN + q);
+    if (i < L) st(orow + i, fmaf(d, ld(xr + i), er));
+    if (i + 1 < L) st(orow + i + 1, fmaf(d, ld(xr + i + 1), ei));
+  }
+}
+
+// The left forms of lib's 10 blocks (blk: {F_1 .. F_5, G_5 .. G_1}, fp32 complex (R_s, R_s) row-major back to back;
+// R = N1, 2, 16, 16, 16): mats = {F_1, F_2^T .. F_5^T, G_1, G_2^T .. G_5^T} (stage 1 multiplies on the left, stages s >= 2
+// on the right: X F = (F^T X^T)^T); adj = the adjoint's {G_1^H, conj(G_2) .. conj(G_5), F_1^H, conj(F_2) .. conj(F_5)}
+// (blocks G_s^H in the forward-structured chain, F_s^H in the inverse-structured one; (B^H)^T = conj(B)).
+// Grid ceil(2 Q / 256), block 256; Q = N1^2 + 4 + 768 elements per chain.
+extern "C" __global__ void __launch_bounds__(256) lp3_prep(const float2* __restrict__ blk, float2* __restrict__ mats,
+                                                           float2* __restrict__ adj, int lN1) {
+  const int q1 = 1 << (2 * lN1), Q = q1 + 4 + 768;
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= 2 * Q) return;
+  const int half = i >= Q, e0 = i - half * Q;
+  const int s = e0 < q1 ? 1 : e0 < q1 + 4 ? 2 : 3 + (e0 - q1 - 4) / 256;
+  const int lR = s == 1 ? lN1 : s == 2 ? 1 : 4;
+  const int off = s == 1 ? 0 : s == 2 ? q1 : q1 + 4 + 256 * (s - 3), e = e0 - off;
+  const int k = e >> lR, n = e & ((1 << lR) - 1);
+  const int offF = off, offG = Q + (Q - off - (1 << (2 * lR)));   // F_s, G_s in blk
+  const int kn = (k << lR) + n, nk = (n << lR) + k;
+  // forward: half 0 from F_s, half 1 from G_s; adjoint: half 0 from G_s, half 1 from F_s
+  const float2 a = blk[(half ? offG : offF) + (s == 1 ? kn : nk)];
+  const float2 b = blk[(half ? offF : offG) + (s == 1 ? nk : kn)];
+  mats[i] = a;
+  adj[i] = make_float2(b.x, -b.y);
+}
+
+#define LP3_OUTER(N1, TAG, IO)                                                                                          \
+  extern "C" __global__ void __launch_bounds__(256) lp3_outer_fwd##N1##_##TAG(const IO* __restrict__ x,                  \
+      const float2* __restrict__ mats, float2* __restrict__ S, int L, int h0, int B, int H) {                           \
+    p3_outer_fwd<N1, IO>(x, mats, S, L, h0, B, H);                                                                      \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256) lp3_outer_inv##N1##_##TAG(const float2* __restrict__ S,              \
+      const float2* __restrict__ mats, const IO* __restrict__ x, const float* __restrict__ D, IO* __restrict__ out,      \
+      int L, int h0, int B, int H) {                                                                                    \
+    p3_outer_inv<N1, IO>(S, mats, x, D, out, L, h0, B, H);                                                              \
+  }
+// names: lp3_outer_{fwd,inv}<N1>_<io>
+LP3_OUTER(8, bf16, __nv_bfloat16)
+LP3_OUTER(16, bf16, __nv_bfloat16)
+LP3_OUTER(32, bf16, __nv_bfloat16)
+LP3_OUTER(8, f16, __half)
+LP3_OUTER(16, f16, __half)
+LP3_OUTER(32, f16, __half)
+
+// names: lp3_middle_<operand type>_<shared planes: s32 fp32 (block 512, one per SM), s16 16-bit (block 256, three per SM)>
+#define LP3_MIDDLE(NAME, BF, ST, NT, MINB)                                                                              \
+  extern "C" __global__ void __launch_bounds__(NT, MINB) NAME(float2* __restrict__ S, const float2* __restrict__ mats,  \
+      const float4* __restrict__ pq, int h0, int B, int H, int lN1) {                                                   \
+    p3_middle<BF, ST>(S, mats, pq, h0, B, H, lN1);                                                                      \
+  }
+LP3_MIDDLE(lp3_middle_bf16_s32, true, float, 512, 1)
+LP3_MIDDLE(lp3_middle_f16_s32, false, float, 512, 1)
+LP3_MIDDLE(lp3_middle_bf16_s16, true, __nv_bfloat16, 256, 3)
+LP3_MIDDLE(lp3_middle_f16_s16, false, __half, 256, 3)

@@ -1,0 +1,355 @@
+// Shapes: B batch, H channels, L length, Lk kernel taps; N the real FFT size (MONARCH's sizing: causal N the power of two
+// >= L + Lk - 1, bidirectional >= L + Lk; circular N = L), M = N / 2 = N1 * 8192 complex points with the five factors
+// {N1, 2, 16, 16, 16} of s14-jspec.md (this class: M = 65536 (N1 = 8), 131072 (16), 262144 (32)); position p = the
+// row-major index of (k_1 .. k_5) = k1 * 8192 + p_in, holding frequency k = k_1 + N1 (k_2 + 2 (k_3 + 16 (k_4 + 16 k_5))).
+//   u, y, dy, du: (B, H, L) device arrays of the plan's ElementType (bf16 / fp16); D: (H) fp32.
+//   blocks: 10 complex (R_s, R_s, 2) interleaved row-major, order {F_1 .. F_5, G_5 .. G_1} (lib's names Fa .. Fe, Ge .. Ga);
+//   pair coefficients: per channel lib's pairCoefficients layout [4M] at position order p (P_p at [2p, 2p+1], Q_p at
+//   [2M + 2p, ..]); on the device (H, M) float4 {Re P, Im P, Re Q, Im Q} at position p, and the adjoint's (H, M) float4
+//   {conj P_p, Q_s(p)} (pkjref's layout).
+//   scratch: (rows of a chunk, N1, 8192) complex fp32, kept by the plan.
+package ai.longconv4j.cuda;
+
+import ai.longconv4j.conv.ConvEngine;
+import ai.longconv4j.conv.ConvPlan;
+import ai.longconv4j.conv.PackedLearnedButterfly;
+import ai.longconv4j.conv.Precision;
+import java.util.Arrays;
+
+/**
+ * The packed learned butterfly with J = 5 factors beyond one pass (engine LEARNED_PACKED at M = 64K .. 256K, i.e. causal
+ * and bidirectional L up to 256K, circular L = 2^17 .. 2^19): FlashButterfly's three-pass structure (flashbutterfly3.cu,
+ * {@link ThreePass}) with learned blocks (learned_p3.cu). Per row (b, h), z[m] = u_pad[2m] + i u_pad[2m+1] read as
+ * X[n1][q] = z[8192 n1 + q] (N1 x 8192):
+ * <ol>
+ *   <li>{@code lp3_outer_fwd<N1>_<io>} (CUDA cores, fp32): per column q, F_1 @ X[:, q] (the learned N1 x N1 block on the
+ *   left), times w_M^(k1 q) / N1, into an fp32 scratch;</li>
+ *   <li>{@code lp3_middle_<io>_<s16|s32>} (tensor cores: the learned radix-16 stages as 16 x 16 complex products on
+ *   mma.sync with bf16 / fp16 operands and fp32 accumulation; the radix-2 stage on CUDA cores): one block per row pair
+ *   {k1, N1 - k1} (and {0, N1 / 2}), both 8192-point inner forward chains (F_2 .. F_5, right-multiplied, inner twiddles),
+ *   the pair map C'[p] = P_p C[p] + Q_p conj(C[s(p)]) (s(p) lies in the partner row), both inner inverse chains
+ *   (G_5 .. G_2); the two rows in 16-bit shared planes (default, three blocks per SM) or fp32 planes
+ *   ({@link #storage16}{@code (false)}, one block per SM: the twin);</li>
+ *   <li>{@code lp3_outer_inv<N1>_<io>} (CUDA cores, fp32): per column, conj twiddles, G_1 on the left, unpack, + D u,
+ *   crop to L.</li>
+ * </ol>
+ * Rows go in chunks of whole channels (a channel's B rows adjacent in launch order: its P / Q read from HBM once, then
+ * from L2) so that the scratch stays within {@link #scratchBudget} bytes. The same three kernels give du
+ * ({@link #inputGrad}) on the adjoint blocks (forward-structured chain of G_s^H, inverse-structured chain of F_s^H) and
+ * the adjoint pair map {conj P_p, Q_s(p)}; blocks reach the kernels in "left form" (stage 1 as is, stages s &gt;= 2
+ * transposed), prepared on the device by {@code lp3_prep}. Everything else (M outside 65536 .. 262144, fp32 I/O, H outside
+ * [1, 65535], Lk &gt; L, circular L not a power of two) throws {@link IllegalArgumentException} naming the shape.
+ * <pre>{@code
+ * jshell> var p3 = PackedThreePass.plan(dev, 768, 65536, 65536, ConvMode.CAUSAL, ElementType.BF16)
+ * p3 ==> PackedThreePass[H=768, L=65536, Lk=65536, CAUSAL, N=131072, M=65536 = 8 x 2 x 16 x 16 x 16, io=BF16, ...]
+ * jshell> p3.setBlocks(blocks); p3.setWeights(pq, D); p3.forward(u, y, 16); p3.inputGrad(dy, du, 16);
+ * }</pre>
+ */
+public final class PackedThreePass implements AutoCloseable {
+  static final String MODULE = "learned_p3";
+  /** The smallest and largest M this class covers (three passes: beyond ConvPlan.ONE_PASS_MAX, to FB's 2^18). */
+  public static final int MIN_M = 1 << 16, MAX_M = 1 << 18;
+  /** The inner (middle-pass) transform size and its factors. */
+  static final int INNER = 8192;
+  /** Default scratch budget: 1 GiB of fp32 rows (2 MiB a row at M = 256K: 512 rows a chunk). */
+  public static final long DEFAULT_SCRATCH_BUDGET = 1L << 30;
+  private static final int OUTER_THREADS = 256, MIDDLE_THREADS = 512;
+  /** learned_p3.cu p3_smem: two planes of 2 x 8192 + pads (fp32 or 16-bit), the twiddle table of 8192 (128 + 64 float2), 8 float2. */
+  static int middleSmem(boolean s16) { return 2 * (2 * INNER + 2 * INNER / 32) * (s16 ? 2 : 4) + 8 * (128 + INNER / 128) + 64; }
+
+  private final CudaDevice device;
+  private final int h, l, lk, n, m, n1;
+  private final ConvMode mode;
+  private final ElementType io;
+  private final ConvPlan libPlan;
+  private final DeviceBuffer pq, pqAdj, d, blocks, mats, matsAdj;
+  private DeviceBuffer scratch;
+  private long budget = DEFAULT_SCRATCH_BUDGET;
+  private boolean pqSet, s16 = true;
+  private int[] partners;   // lib's s(p), for the host route's adjoint table
+
+  private PackedThreePass(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n) {
+    this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io; this.n = n; this.m = n / 2;
+    this.n1 = m / INNER;
+    this.libPlan = ConvPlan.of(l, lk, LearnedButterflyConv.libMode(mode), ConvEngine.LEARNED_PACKED, Precision.F64);
+    this.pq = device.alloc(16L * h * m);
+    this.pqAdj = device.alloc(16L * h * m);
+    this.d = device.alloc(4L * h);
+    this.blocks = device.alloc(8L * elements());
+    this.mats = device.alloc(8L * elements());
+    this.matsAdj = device.alloc(8L * elements());
+    d.copyFrom(new float[h]);
+    setBlocks(atInit(m));
+  }
+
+  /** A plan for (H, L, Lk) in {@code mode} with 16-bit I/O {@code io}; blocks at the exact DFT, D = 0, P / Q unset. */
+  public static PackedThreePass plan(CudaDevice device, int H, int L, int Lk, ConvMode mode, ElementType io) {
+    if (H < 1 || H > 65535) throw new IllegalArgumentException("PackedThreePass: H must be in [1, 65535], got " + H);
+    if (L < 1 || Lk < 1 || Lk > L) throw new IllegalArgumentException("PackedThreePass: need 1 <= Lk <= L, got Lk=" + Lk + ", L=" + L);
+    if (mode == null) throw new IllegalArgumentException("PackedThreePass: mode is null (L=" + L + ")");
+    if (io != ElementType.BF16 && io != ElementType.F16)
+      throw new IllegalArgumentException("PackedThreePass " + mode + " L=" + L + ": tensor-core kernels take bf16 / fp16 I/O, got " + io);
+    if (mode == ConvMode.CIRCULAR && Integer.bitCount(L) != 1)
+      throw new IllegalArgumentException("PackedThreePass CIRCULAR L=" + L + ": the circular FFT size is exactly L, a power of two"
+          + " (covered: L = 131072 .. 524288)");
+    long nl = fftSizeLong(L, Lk, mode);
+    if (nl / 2 < MIN_M || nl / 2 > MAX_M)
+      throw new IllegalArgumentException("PackedThreePass " + mode + " L=" + L + " Lk=" + Lk + ": needs N=" + nl + ", M=" + nl / 2
+          + "; the three-pass kernels cover M = 65536 .. 262144 (causal: N the power of two >= L + Lk - 1, bidirectional >= L + Lk,"
+          + " circular N = L)");
+    return new PackedThreePass(device, H, L, Lk, mode, io, (int) nl);
+  }
+
+  /** N as lib's MONARCH / LEARNED_PACKED engines size it (circular: L; else the power of two >= L + Lk (- 1 causal), >= 32). */
+  static long fftSizeLong(int L, int Lk, ConvMode mode) {
+    long need = mode == ConvMode.CIRCULAR ? L : mode == ConvMode.CAUSAL ? (long) L + Lk - 1 : (long) L + Lk;
+    long nn = 32;
+    while (nn < need) nn <<= 1;
+    return nn;
+  }
+
+  /** The five factors of M: {M / 8192, 2, 16, 16, 16}. */
+  public static int[] factors(int m) {
+    if (m < MIN_M || m > MAX_M || Integer.bitCount(m) != 1)
+      throw new IllegalArgumentException("PackedThreePass.factors: M must be a power of two in [65536, 262144], got " + m);
+    return new int[] {m / INNER, 2, 16, 16, 16};
+  }
+
+  /** learned_p3.cu p3_pos: the inner position of inner frequency k (digits k2 = k mod 2, then base 16). */
+  static int innerPosition(int k) { return ((k & 1) << 12) | (((k >> 1) & 15) << 8) | (((k >> 5) & 15) << 4) | ((k >> 9) & 15); }
+
+  /** learned_p3.cu p3_freq: the inner frequency held by inner position p (innerPosition's inverse). */
+  static int innerFrequency(int p) { return (p >> 12) | (((p >> 8) & 15) << 1) | (((p >> 4) & 15) << 5) | ((p & 15) << 9); }
+
+  /**
+   * The partner position s(p) as lp3_middle's pair map finds it (p = k1 * 8192 + p_in): (0, pos((8192 - k_in) mod 8192)) at
+   * k1 = 0, else (N1 - k1, pos(8191 - k_in)); the host test checks it against lib's partnerPositions.
+   */
+  static int kernelPartner(int p, int n1) {
+    int k1 = p / INNER, f = innerFrequency(p % INNER);
+    return k1 == 0 ? innerPosition((INNER - f) & (INNER - 1)) : (n1 - k1) * INNER + innerPosition(INNER - 1 - f);
+  }
+
+  /** Blocks at the exact DFT in lib's order {F_1 .. F_5, G_5 .. G_1}: F = F_R, G = conj(F_R). */
+  public static double[][] atInit(int m) {
+    int[] f = factors(m);
+    double[][] b = new double[10][];
+    for (int s = 0; s < 5; s++) {
+      b[s] = ai.longconv4j.conv.LearnedButterfly.dft(f[s], false);
+      b[9 - s] = ai.longconv4j.conv.LearnedButterfly.dft(f[s], true);
+    }
+    return b;
+  }
+
+  /** Complex entries of one chain's five blocks (Q in learned_p3.cu), times two chains. */
+  private int elements() { return 2 * (n1 * n1 + 4 + 768); }
+
+  private int blockSize(int i) { int[] f = factors(m); return i < 5 ? f[i] : f[9 - i]; }
+
+  /** Uploads the 10 blocks {F_1 .. F_5, G_5 .. G_1} (lib's layout) and prepares the forward's and the adjoint's left forms. */
+  public PackedThreePass setBlocks(double[][] b) {
+    if (b == null || b.length != 10)
+      throw new IllegalArgumentException("PackedThreePass.setBlocks: need 10 blocks {F_1 .. F_5, G_5 .. G_1} for M = " + m + " = "
+          + factorString() + ", got " + (b == null ? "null" : b.length));
+    float[] flat = new float[2 * elements()];
+    int off = 0;
+    for (int i = 0; i < 10; i++) {
+      int r = blockSize(i);
+      if (b[i] == null || b[i].length != 2 * r * r)
+        throw new IllegalArgumentException("PackedThreePass.setBlocks: block " + i + " must be (" + r + ", " + r + ", 2) = " + 2 * r * r
+            + " values for M = " + m + " = " + factorString() + ", got " + (b[i] == null ? "null" : b[i].length));
+      for (double v : b[i]) {
+        if (!Double.isFinite(v)) throw new IllegalArgumentException("PackedThreePass.setBlocks: block " + i + " holds " + v);
+        flat[off++] = (float) v;
+      }
+    }
+    blocks.copyFrom(flat);
+    prep();
+    return this;
+  }
+
+  /**
+   * The 10 blocks from device memory: addresses of fp32 complex interleaved (R_s, R_s, 2) row-major blocks in lib's order
+   * {F_1 .. F_5, G_5 .. G_1}, copied device-to-device and prepared on the device's stream; no host copy, no synchronisation.
+   */
+  public PackedThreePass setBlocksOnDevice(DevicePointer[] b) {
+    if (b == null || b.length != 10 || Arrays.asList(b).contains(null))
+      throw new IllegalArgumentException("PackedThreePass.setBlocksOnDevice: need 10 block addresses for M = " + m + " = "
+          + factorString() + ", got " + (b == null ? "null" : Arrays.toString(b)));
+    device.makeCurrent();
+    CudaStream s = device.stream();
+    for (int i = 0, off = 0; i < 10; i++) {
+      int r = blockSize(i);
+      Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(blocks.ptr().at(8L * off), b[i], 8L * r * r, s.cu()), "cuMemcpyDtoDAsync",
+          "block " + i + " (" + r + ", " + r + ", 2)", "device " + device.index());
+      off += r * r;
+    }
+    prep();
+    return this;
+  }
+
+  private void prep() {
+    int e = elements();
+    device.module(MODULE).kernel("lp3_prep").launch(device.stream(), (e + 255) / 256, 1, 256, 0, blocks, mats, matsAdj,
+        Integer.numberOfTrailingZeros(n1));
+  }
+
+  /**
+   * P / Q of every channel from the host, lib's pairCoefficients layout per channel at this plan's positions ((H, 4M)
+   * doubles, {@link PackedLearnedButterfly#pairCoefficients} with {@link #libPlan}), and D (H); the adjoint's
+   * {conj P_p, Q_s(p)} built here (s from lib's partnerPositions). For tests and callers without pkjref's device P / Q.
+   */
+  public PackedThreePass setWeights(double[] pairCoef, float[] D) {
+    if (pairCoef == null || D == null || pairCoef.length != 4L * h * m || D.length != h)
+      throw new IllegalArgumentException("PackedThreePass.setWeights: pair coefficients must be (H=" + h + ", 4M=" + 4 * m + ") and D (H="
+          + h + "), got " + (pairCoef == null ? "null" : pairCoef.length) + " and " + (D == null ? "null" : D.length) + " values");
+    for (int c = 0; c < h; c++) setChannel(c, Arrays.copyOfRange(pairCoef, 4 * m * c, 4 * m * (c + 1)));
+    d.copyFrom(D);
+    pqSet = true;
+    return this;
+  }
+
+  /**
+   * P / Q of channel {@code c} from the host (lib's pairCoefficients layout [4M] at this plan's positions), written to both
+   * device tables (the adjoint's {conj P_p, Q_s(p)} built here); synchronous. Callers that set channels one by one also
+   * call {@link #setD}; the tables are marked set by {@link #setD}.
+   */
+  public PackedThreePass setChannel(int c, double[] coef) {
+    if (c < 0 || c >= h || coef == null || coef.length != 4 * m)
+      throw new IllegalArgumentException("PackedThreePass.setChannel: channel in [0, H=" + h + ") and 4M=" + 4 * m + " coefficients, got "
+          + c + " and " + (coef == null ? "null" : coef.length));
+    if (partners == null) partners = PackedLearnedButterfly.partnerPositions(libPlan);
+    float[] a = new float[4 * m], b = new float[4 * m];
+    for (int p = 0; p < m; p++) {
+      int q = partners[p], w = 4 * p;
+      a[w] = (float) coef[2 * p]; a[w + 1] = (float) coef[2 * p + 1];
+      a[w + 2] = (float) coef[2 * m + 2 * p]; a[w + 3] = (float) coef[2 * m + 2 * p + 1];
+      b[w] = a[w]; b[w + 1] = -a[w + 1];
+      b[w + 2] = (float) coef[2 * m + 2 * q]; b[w + 3] = (float) coef[2 * m + 2 * q + 1];
+    }
+    device.makeCurrent();
+    Check.cu(jcuda.driver.JCudaDriver.cuMemcpyHtoD(pq.ptr().at(16L * m * c), jcuda.Pointer.to(a), 16L * m), "cuMemcpyHtoD",
+        "P / Q of channel " + c + " (M=" + m + ")");
+    Check.cu(jcuda.driver.JCudaDriver.cuMemcpyHtoD(pqAdj.ptr().at(16L * m * c), jcuda.Pointer.to(b), 16L * m), "cuMemcpyHtoD",
+        "adjoint P / Q of channel " + c + " (M=" + m + ")");
+    return this;
+  }
+
+  /** D (H) fp32 from the host; marks the pair tables set (after {@link #setChannel} for every channel). */
+  public PackedThreePass setD(float[] D) {
+    if (D == null || D.length != h)
+      throw new IllegalArgumentException("PackedThreePass.setD: D must be (H=" + h + "), got " + (D == null ? "null" : D.length));
+    d.copyFrom(D);
+    pqSet = true;
+    return this;
+  }
+
+  /**
+   * P / Q from device memory in pkjref's layout: (H, M) float4 {Re P, Im P, Re Q, Im Q} at position p, and the adjoint's
+   * {conj P_p, Q_s(p)}; D (H) fp32 or null (zeros). Copied device-to-device on the device's stream, no synchronisation.
+   */
+  public PackedThreePass setPq(DevicePointer p, DevicePointer pAdj, DevicePointer D) {
+    if (p == null || pAdj == null)
+      throw new IllegalArgumentException("PackedThreePass.setPq: needs both (H=" + h + ", M=" + m + ") float4 buffers, got " + p + ", " + pAdj);
+    device.makeCurrent();
+    CudaStream s = device.stream();
+    Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(pq.ptr(), p, 16L * h * m, s.cu()), "cuMemcpyDtoDAsync", "P / Q (H=" + h + ", M=" + m + ")");
+    Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(pqAdj.ptr(), pAdj, 16L * h * m, s.cu()), "cuMemcpyDtoDAsync", "adjoint P / Q");
+    if (D == null) Check.cu(jcuda.driver.JCudaDriver.cuMemsetD32Async(d.ptr(), 0, h, s.cu()), "cuMemsetD32Async", "D of H=" + h);
+    else Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(d.ptr(), D, 4L * h, s.cu()), "cuMemcpyDtoDAsync", "D of H=" + h);
+    pqSet = true;
+    return this;
+  }
+
+  /**
+   * Scratch budget in bytes (at least one row of 8 M bytes; a chunk takes whole channels, at least one, even where its B rows
+   * exceed the budget); the scratch is reallocated on the next call.
+   */
+  public PackedThreePass scratchBudget(long bytes) {
+    if (bytes < 8L * m)
+      throw new IllegalArgumentException("PackedThreePass.scratchBudget: one row of M = " + m + " complex fp32 needs " + 8L * m + " bytes, got " + bytes);
+    budget = bytes;
+    if (scratch != null) { scratch.close(); scratch = null; }
+    return this;
+  }
+
+  /**
+   * Channels per chunk: whole channels (all B rows of a channel in one chunk, adjacent in launch order, so that its P / Q
+   * is read from HBM once), as many as the budget holds, at least one, at most 65535 rows (the grid's y).
+   */
+  int chunkChannels(int B) {
+    long perChannel = 8L * m * B;
+    return (int) Math.max(1, Math.min(Math.min(h, budget / perChannel), 65535 / B));
+  }
+
+  /** y = conv(u, k) + D u through the packed learned transform (three passes), queued on the device's stream. */
+  public void forward(DeviceBuffer u, DeviceBuffer y, int B) { run("forward", u, y, B, mats, pq, 7); }
+
+  /**
+   * For timing only: the forward's launches restricted to the passes of {@code mask} (bit 0 the outer forward, bit 1 the
+   * middle, bit 2 the outer inverse); y is meaningful only at mask = 7 ({@link #forward}).
+   */
+  public void forwardPasses(DeviceBuffer u, DeviceBuffer y, int B, int mask) { run("forwardPasses", u, y, B, mats, pq, mask); }
+
+  /** du = the adjoint of {@link #forward} w.r.t. u applied to dy: the same kernels on the adjoint blocks and pair map. */
+  public void inputGrad(DeviceBuffer dy, DeviceBuffer du, int B) { run("inputGrad", dy, du, B, matsAdj, pqAdj, 7); }
+
+  private void run(String op, DeviceBuffer x, DeviceBuffer out, int B, DeviceBuffer mm, DeviceBuffer coef, int mask) {
+    if (!pqSet) throw new IllegalStateException("PackedThreePass." + op + ": call setWeights or setPq first");
+    long need = (long) B * h * l * io.bytes();
+    if (B < 1 || B > 65535 || x == null || out == null || x.bytes() < need || out.bytes() < need)
+      throw new IllegalArgumentException("PackedThreePass." + op + ": arrays must hold (B=" + B + " in [1, 65535], H=" + h + ", L=" + l + ") "
+          + io + " = " + need + " bytes, got " + (x == null ? "null" : x.bytes()) + " and " + (out == null ? "null" : out.bytes()));
+    if (x == out) throw new IllegalArgumentException("PackedThreePass." + op + ": the output must not alias the input");
+    int hc = chunkChannels(B), chunk = hc * B;
+    if (scratch == null || scratch.bytes() < 8L * m * chunk) {
+      if (scratch != null) scratch.close();
+      scratch = device.alloc(8L * m * chunk);
+    }
+    CudaModule mod = device.module(MODULE);
+    CudaStream s = device.stream();
+    String tag = io.tag();
+    var fwd = mod.kernel("lp3_outer_fwd" + n1 + "_" + tag);
+    var mid = mod.kernel(middleKernel());
+    var inv = mod.kernel("lp3_outer_inv" + n1 + "_" + tag);
+    int lN1 = Integer.numberOfTrailingZeros(n1);
+    for (int h0 = 0; h0 < h; h0 += hc) {
+      int c = Math.min(hc, h - h0) * B;
+      if ((mask & 1) != 0) fwd.launch(s, INNER / OUTER_THREADS, c, OUTER_THREADS, 0, x, mm, scratch, l, h0, B, h);
+      if ((mask & 2) != 0) mid.launch(s, n1 / 2, c, s16 ? 256 : 512, middleSmem(s16), scratch, mm, coef, h0, B, h, lN1);
+      if ((mask & 4) != 0) inv.launch(s, INNER / OUTER_THREADS, c, OUTER_THREADS, 0, scratch, mm, x, d, out, l, h0, B, h);
+    }
+  }
+
+  /** The middle kernel's name in learned_p3.cu. */
+  public String middleKernel() { return "lp3_middle_" + io.tag() + (s16 ? "_s16" : "_s32"); }
+
+  /**
+   * 16-bit shared-memory planes in the middle pass (the default: 68 KB a block, three blocks of 256 threads per SM, each
+   * stage's output rounded to the I/O type), or fp32 planes (136 KB, one block of 512 threads per SM: the twin).
+   */
+  public PackedThreePass storage16(boolean on) { s16 = on; return this; }
+
+  public int fftSize() { return n; }
+  public int points() { return m; }
+  public int[] factors() { return factors(m); }
+  public ConvMode mode() { return mode; }
+  /** lib's float64 plan of this shape (engine LEARNED_PACKED): its positions, partners and pair coefficients are this plan's. */
+  public ConvPlan libPlan() { return libPlan; }
+
+  private String factorString() {
+    StringBuilder sb = new StringBuilder();
+    for (int f : factors(m)) sb.append(sb.length() == 0 ? "" : " x ").append(f);
+    return sb.toString();
+  }
+
+  @Override public void close() {
+    pq.close(); pqAdj.close(); d.close(); blocks.close(); mats.close(); matsAdj.close();
+    if (scratch != null) scratch.close();
+  }
+
+  @Override public String toString() {
+    return "PackedThreePass[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + factorString() + ", io=" + io
+        + ", " + (s16 ? "16-bit" : "fp32") + " middle planes, scratch budget " + budget + " bytes]";
+  }
+}

@@ -1,0 +1,109 @@
+// Shapes: M = N / 2 = N1 * 8192 (65536 .. 262144) positions p = k1 * 8192 + p_in; L, Lk as PackedThreePass takes them.
+package ai.longconv4j.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import ai.longconv4j.conv.ConvEngine;
+import ai.longconv4j.conv.ConvPlan;
+import ai.longconv4j.conv.PackedLearnedButterfly;
+import ai.longconv4j.conv.Precision;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Runs without a GPU: {@link PackedThreePass}'s refusals (checked before any device use, so a null device), its factors,
+ * FFT sizes, positions and pair partners (the rule learned_p3.cu's lp3_middle uses) against lib's LEARNED_PACKED plans,
+ * and learned_p3.cu's ptxas report (every kernel built for sm_80 and sm_90a, none spilling).
+ */
+class PackedThreePassHostTest {
+  private static final Path REPORT = Path.of("target", "cuda", "learned_p3.ptxas.txt");
+  private static final Pattern ENTRY = Pattern.compile("Compiling entry function '(\\w+)' for '(sm_\\w+)'");
+  private static final Pattern SPILL = Pattern.compile("(\\d+) bytes spill stores, (\\d+) bytes spill loads");
+
+  @Test
+  void refusesWhatItDoesNotCoverByName() {
+    var e = assertThrows(IllegalArgumentException.class, () -> PackedThreePass.plan(null, 4, 16384, 16384, ConvMode.CAUSAL, ElementType.BF16));
+    assertTrue(e.getMessage().contains("M=16384") && e.getMessage().contains("65536 .. 262144"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> PackedThreePass.plan(null, 4, 300000, 300000, ConvMode.CAUSAL, ElementType.BF16));
+    assertTrue(e.getMessage().contains("M=524288"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> PackedThreePass.plan(null, 4, 1 << 20, 16, ConvMode.CIRCULAR, ElementType.F16));
+    assertTrue(e.getMessage().contains("M=524288"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> PackedThreePass.plan(null, 4, 100000, 100, ConvMode.CIRCULAR, ElementType.BF16));
+    assertTrue(e.getMessage().contains("CIRCULAR L=100000"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> PackedThreePass.plan(null, 4, 65536, 65536, ConvMode.CAUSAL, ElementType.F32));
+    assertTrue(e.getMessage().contains("F32"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> PackedThreePass.plan(null, 0, 65536, 65536, ConvMode.CAUSAL, ElementType.BF16));
+    assertTrue(e.getMessage().contains("H must be"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> PackedThreePass.plan(null, 4, 65536, 65537, ConvMode.CAUSAL, ElementType.BF16));
+    assertTrue(e.getMessage().contains("Lk=65537"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> PackedThreePass.factors(32768));
+    assertTrue(e.getMessage().contains("32768"), e.getMessage());
+  }
+
+  @Test
+  void sizesAndFactorsAreLibs() {
+    // mode, L, Lk: causal 64K / 128K / 256K, bidirectional, circular 2^17 .. 2^19, an odd L
+    Object[][] cases = {{ConvMode.CAUSAL, 65536, 65536}, {ConvMode.CAUSAL, 131072, 131072}, {ConvMode.CAUSAL, 262144, 262144},
+        {ConvMode.CAUSAL, 40001, 30000}, {ConvMode.BIDIRECTIONAL, 65536, 1000}, {ConvMode.BIDIRECTIONAL, 262144, 262144},
+        {ConvMode.CIRCULAR, 131072, 131072}, {ConvMode.CIRCULAR, 524288, 300}};
+    for (Object[] c : cases) {
+      ConvMode mode = (ConvMode) c[0];
+      int L = (int) c[1], Lk = (int) c[2];
+      ConvPlan lib = ConvPlan.of(L, Lk, LearnedButterflyConv.libMode(mode), ConvEngine.LEARNED_PACKED, Precision.F64);
+      long n = PackedThreePass.fftSizeLong(L, Lk, mode);
+      assertEquals(lib.fftSize(), n, mode + " L=" + L);
+      assertEquals(3, lib.passes(), mode + " L=" + L);
+      assertArrayEquals(lib.factors().stream().mapToInt(Integer::intValue).toArray(), PackedThreePass.factors((int) (n / 2)), mode + " L=" + L);
+      assertEquals(List.of("Fa", "Fb", "Fc", "Fd", "Fe", "Ge", "Gd", "Gc", "Gb", "Ga"), PackedLearnedButterfly.blockNames(lib));
+    }
+  }
+
+  @Test
+  void positionsAndPartnersAreLibs() {
+    for (int L : new int[] {131072, 262144, 524288}) {   // circular N = L: M = 64K, 128K, 256K
+      ConvPlan lib = ConvPlan.of(L, 16, ai.longconv4j.conv.ConvMode.CIRCULAR, ConvEngine.LEARNED_PACKED, Precision.F64);
+      int m = L / 2, n1 = m / PackedThreePass.INNER;
+      int[] freq = PackedLearnedButterfly.positionFrequencies(lib), part = PackedLearnedButterfly.partnerPositions(lib);
+      for (int p = 0; p < m; p++) {
+        int k1 = p / PackedThreePass.INNER, pin = p % PackedThreePass.INNER;
+        assertEquals(freq[p], k1 + n1 * PackedThreePass.innerFrequency(pin), "frequency at p=" + p + " M=" + m);
+        assertEquals(pin, PackedThreePass.innerPosition(PackedThreePass.innerFrequency(pin)), "inner round trip at " + pin);
+        assertEquals(part[p], PackedThreePass.kernelPartner(p, n1), "partner of p=" + p + " M=" + m);
+      }
+    }
+  }
+
+  @Test
+  void noSpillsAndEveryKernelBuilt() throws IOException {
+    assumeTrue(Files.exists(REPORT), "no ptxas report (built without nvcc): " + REPORT.toAbsolutePath());
+    Map<String, String> spills = new LinkedHashMap<>();
+    String entry = null;
+    for (String line : Files.readAllLines(REPORT)) {
+      Matcher e = ENTRY.matcher(line), s = SPILL.matcher(line);
+      if (e.find()) entry = e.group(1) + "@" + e.group(2);
+      else if (s.find() && entry != null) { spills.put(entry, s.group(1) + "/" + s.group(2)); entry = null; }
+    }
+    spills.forEach((k, v) -> assertEquals("0/0", v, k + " spills (stores/loads bytes)"));
+    for (String sm : new String[] {"sm_80", "sm_90a"}) {
+      assertTrue(spills.containsKey("lp3_prep@" + sm), "lp3_prep " + sm);
+      for (String io : new String[] {"bf16", "f16"}) {
+        for (String planes : new String[] {"s16", "s32"})
+          assertTrue(spills.containsKey("lp3_middle_" + io + "_" + planes + "@" + sm), "lp3_middle_" + io + "_" + planes + " " + sm);
+        for (int n1 : new int[] {8, 16, 32})
+          for (String pass : new String[] {"fwd", "inv"})
+            assertTrue(spills.containsKey("lp3_outer_" + pass + n1 + "_" + io + "@" + sm), "lp3_outer_" + pass + n1 + "_" + io + " " + sm);
+      }
+    }
+  }
+}

@@ -77,7 +77,7 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
       return packedLearnedRef.computeIfAbsent(h + "/" + l + "/" + lk + "/" + mode + "/" + io, k -> PackedLearnedRef.plan(dev, h, l, lk, mode, io));
     }
 
-    /** One J-factor tensor-core packed plan (PackedMonarchLearned: 16-bit, M = 2048 .. 32768) per (H, L, Lk, mode, io). */
+    /** One J-factor tensor-core packed plan (PackedMonarchLearned: 16-bit, M = 2048 .. 2^18) per (H, L, Lk, mode, io). */
     PackedMonarchLearned packedMonarch(int h, int l, int lk, ConvMode mode, ElementType io) {
       return packedMonarch.computeIfAbsent(h + "/" + l + "/" + lk + "/" + mode + "/" + io, k -> PackedMonarchLearned.plan(dev, h, l, lk, mode, io));
     }

@@ -24,8 +24,8 @@ import java.util.Arrays;
  * forward and du ({@link LearnedButterflyConv#tensorCoresSupport}), F32 tensors (and other sizes) the fp32 twin;
  * {@code -Dlongconv4j.learned.fp32=true} forces the twin everywhere. The packed engine: the tensor-core kernels where
  * {@link PackedLearnedConv#plan} takes the shapes (16-bit; causal and bidirectional 128 &lt; L &lt;= 1K, circular L = 512,
- * 1K, 2K; two-sided taps read from the device by the FFT route of P / Q); at the J-factor one-pass sizes (16-bit, M = 2048 ..
- * 32768) {@link PackedMonarchLearned} (the forward on tensor cores, the backward on the fp32 chain; session 14); else its fp32
+ * 1K, 2K; two-sided taps read from the device by the FFT route of P / Q); at the J-factor sizes (16-bit, M = 2048 .. 2^18)
+ * {@link PackedMonarchLearned} (the forward on tensor cores, the backward on the fp32 chain; session 14); else its fp32
  * path {@link PackedLearnedRef} (F32,
  * BF16, F16 I/O; every mode; every lib plan: J = 2 to M = 4096 in shared memory, J = 3 .. 5 (M = 2048 .. 2^18, 2J blocks)
  * on {@link PackedLearnedChain}; through the host route above); beyond that {@link #applyPacked} returns null and the
@@ -78,7 +78,7 @@ final class CudaLearnedConv {
     } catch (IllegalArgumentException e) {          // no tensor-core kernel for these shapes / this dtype
       if (!packed) return null;                        // e.g. N > 2048: no GPU path
       if (PackedMonarchLearned.enabled() && PackedMonarchLearned.supports(l, lk, mode, io))
-        chosen = g.packedMonarch(h, l, lk, mode, io);  // J-factor one-pass sizes: tensor-core forward, fp32 backward
+        chosen = g.packedMonarch(h, l, lk, mode, io);  // J-factor sizes: tensor-core forward, fp32 backward
       else if (PackedLearnedRef.supports(l, lk, mode, io))
         chosen = g.packedLearnedRef(h, l, lk, mode, io); // the packed engine's fp32 path (F32, every mode, every lib plan)
       else return null;

@@ -1,12 +1,14 @@
-// Shapes: B batch, H channels, L length, Lk taps per side; M = N / 2 = R_1 x .. x R_J (J >= 3, M = 2048 .. 32768, one pass).
+// Shapes: B batch, H channels, L length, Lk taps per side; M = N / 2 = R_1 x .. x R_J (J >= 3: M = 2048 .. 32768 one pass,
+//   M = 65536 .. 262144 three passes).
 //   u, y, dy, du (B, H, L) BF16 / F16 device arrays; k (H, Lk) per side fp32; D, dD (H) fp32; blocks {F_1 .. F_J, G_J .. G_1}.
 package ai.longconv4j.cuda;
 
 import java.util.Arrays;
 
 /**
- * The tensor op's plan for the J-factor packed learned butterfly at the one-pass sizes (engine LEARNED_PACKED, M = 2048 ..
- * 32768, 16-bit I/O): the forward on tensor cores ({@link PackedMonarchConv}, one fused kernel per row), P / Q on the device by
+ * The tensor op's plan for the J-factor packed learned butterfly (engine LEARNED_PACKED, 16-bit I/O, M = 2048 .. 2^18): the
+ * forward on tensor cores ({@link PackedMonarchConv}, one fused kernel per row, M = 2048 .. 32768; {@link PackedThreePass},
+ * three passes, M = 65536 .. 262144), P / Q on the device by
  * cuFFT and everything of the backward (du, dk, dD, the 2J block gradients) on the fp32 global-memory path
  * ({@link PackedLearnedChain}), both fed the same blocks and taps. The chain computes P / Q and D once per
  * {@code setWeights}; the tensor-core plan copies them device to device ({@link PackedMonarchConv#setPq}), so the two agree
@@ -23,16 +25,26 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
   static boolean enabled() { return !"false".equals(System.getProperty("longconv4j.pk.monarch")); }
 
   private final PackedLearnedChain chain;
-  private final PackedMonarchConv tc;
+  private final PackedMonarchConv tc;      // one pass, or null
+  private final PackedThreePass three;     // three passes, or null
 
-  private PackedMonarchLearned(PackedLearnedChain chain, PackedMonarchConv tc) {
+  private PackedMonarchLearned(PackedLearnedChain chain, PackedMonarchConv tc, PackedThreePass three) {
     this.chain = chain;
     this.tc = tc;
+    this.three = three;
   }
 
-  /** Whether {@link #plan} takes (L, Lk, mode, io): {@link PackedMonarchConv#supports}. */
+  /** Whether {@link #plan} takes (L, Lk, mode, io): {@link PackedMonarchConv#supports}, or the three-pass sizes. */
   static boolean supports(int L, int Lk, ConvMode mode, ElementType io) {
-    return PackedMonarchConv.supports(L, Lk, mode, io);
+    return PackedMonarchConv.supports(L, Lk, mode, io) || threePass(L, Lk, mode, io);
+  }
+
+  /** {@link PackedThreePass#plan}'s checks without a device: 16-bit, 1 <= Lk <= L, circular L a power of two, M = 64K .. 256K. */
+  static boolean threePass(int L, int Lk, ConvMode mode, ElementType io) {
+    if (mode == null || L < 1 || Lk < 1 || Lk > L || (io != ElementType.BF16 && io != ElementType.F16)) return false;
+    if (mode == ConvMode.CIRCULAR && Integer.bitCount(L) != 1) return false;
+    long m = PackedThreePass.fftSizeLong(L, Lk, mode) / 2;
+    return m >= PackedThreePass.MIN_M && m <= PackedThreePass.MAX_M;
   }
 
   static PackedMonarchLearned plan(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io) {
@@ -42,45 +54,51 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
     var p = ai.longconv4j.conv.ConvPlan.of(l, lk, LearnedButterflyConv.libMode(mode), ai.longconv4j.conv.ConvEngine.LEARNED_PACKED,
         ai.longconv4j.conv.Precision.F64);
     int[] f = p.factors().stream().mapToInt(Integer::intValue).toArray();
-    PackedMonarchConv tc = PackedMonarchConv.plan(device, h, l, lk, mode, io);
-    if (!Arrays.equals(f, tc.factors())) {
-      tc.close();
-      throw new IllegalStateException("PackedMonarchLearned: lib plans " + p + " but the tensor-core kernels factor M as "
-          + Arrays.toString(tc.factors()));
-    }
-    PackedLearnedChain chain;
+    boolean one = PackedMonarchConv.supports(l, lk, mode, io);
+    PackedMonarchConv tc = one ? PackedMonarchConv.plan(device, h, l, lk, mode, io) : null;
+    PackedThreePass three = one ? null : PackedThreePass.plan(device, h, l, lk, mode, io);
+    AutoCloseable fwd = one ? tc : three;
+    int[] tf = one ? tc.factors() : three.factors();
     try {
-      chain = PackedLearnedChain.plan(device, h, l, lk, mode, io, p, f);
+      if (!Arrays.equals(f, tf))
+        throw new IllegalStateException("PackedMonarchLearned: lib plans " + p + " but the tensor-core kernels factor M as " + Arrays.toString(tf));
+      return new PackedMonarchLearned(PackedLearnedChain.plan(device, h, l, lk, mode, io, p, f), tc, three);
     } catch (RuntimeException e) {
-      tc.close();
+      try { fwd.close(); } catch (Exception ignored) { }
       throw e;
     }
-    return new PackedMonarchLearned(chain, tc);
   }
 
   @Override public int[] factors() { return chain.factors(); }
 
   @Override public PackedMonarchLearned setBlocks(double[][] blocks) {
     chain.setBlocks(blocks);
-    tc.setBlocks(blocks);
+    if (tc != null) tc.setBlocks(blocks); else three.setBlocks(blocks);
     return this;
   }
 
   @Override public PackedMonarchLearned setWeights(float[] k, float[] D) {
     chain.setWeights(k, D);
-    tc.setPq(chain.pq().ptr(), chain.adjointPq().ptr(), chain.skip().ptr());
+    pq();
     return this;
   }
 
   @Override public PackedMonarchLearned setWeights(float[] k0, float[] k1, float[] D) {
     chain.setWeights(k0, k1, D);
-    tc.setPq(chain.pq().ptr(), chain.adjointPq().ptr(), chain.skip().ptr());
+    pq();
     return this;
+  }
+
+  private void pq() {
+    if (tc != null) tc.setPq(chain.pq().ptr(), chain.adjointPq().ptr(), chain.skip().ptr());
+    else three.setPq(chain.pq().ptr(), chain.adjointPq().ptr(), chain.skip().ptr());
   }
 
   /** y on tensor cores, or on the chain when {@code -Dlongconv4j.pk.monarch=false}. */
   @Override public void forward(DeviceBuffer u, DeviceBuffer y, int B) {
-    if (enabled()) tc.forward(u, y, B); else chain.forward(u, y, B);
+    if (!enabled()) chain.forward(u, y, B);
+    else if (tc != null) tc.forward(u, y, B);
+    else three.forward(u, y, B);
   }
 
   @Override public void backward(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD) {
@@ -90,9 +108,11 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
   @Override public double[][] blockGrads() { return chain.blockGrads(); }
 
   @Override public void close() {
-    tc.close();
+    if (tc != null) tc.close(); else three.close();
     chain.close();
   }
 
-  @Override public String toString() { return "PackedMonarchLearned[forward " + tc + ", backward " + chain + "]"; }
+  @Override public String toString() {
+    return "PackedMonarchLearned[forward " + (tc != null ? tc : three) + ", backward " + chain + "]";
+  }
 }

@@ -1,5 +1,6 @@
 // Shapes: B = 2 batch, H = 3 features; (L, Lk) per case with M = N/2 = 2048 (8 16 16) or 4096 (16 16 16): J = 3, six blocks
-// {Fa, Fb, Fc, Gc, Gb, Ga} (R_s, R_s, 2); u (B, H, L) bf16 / fp16; k (H, Lk) or (H, 2, Lk); D (1, H).
+// {Fa, Fb, Fc, Gc, Gb, Ga} (R_s, R_s, 2); M = 65536 (8 2 16 16 16): J = 5, ten blocks; u (B, H, L) bf16 / fp16; k (H, Lk) or
+// (H, 2, Lk); D (1, H).
 package ai.longconv4j.cuda;
 
 import static ai.longconv4j.cuda.GpuCheck.close;
@@ -22,8 +23,8 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code ConvOps.learnedPackedConv} on 16-bit GPU tensors at the J-factor one-pass sizes goes through
- * {@link PackedMonarchLearned}: y from the tensor-core kernel ({@link PackedMonarchConv}), P / Q and the whole backward from
+ * {@code ConvOps.learnedPackedConv} on 16-bit GPU tensors at the J-factor sizes goes through {@link PackedMonarchLearned}:
+ * y from the tensor-core kernels ({@link PackedMonarchConv} one pass, {@link PackedThreePass} beyond), P / Q and the whole backward from
  * the fp32 chain ({@link PackedLearnedChain}). Against lib's float64 op, forward and every gradient, in all three modes, blocks
  * 5 % off the DFT (a kernel that ignored them would fail); the route is checked to be taken, and its slow twin
  * ({@code -Dlongconv4j.pk.monarch=false}: the chain's forward) gives the same y within the 16-bit bound.
@@ -39,15 +40,16 @@ class LearnedJFactorOpGpuTest {
     CudaBackend be = (CudaBackend) GpuCheck.backend();
     int b = 2, h = 3;
     // {mode, L, Lk, dtype}: causal M = 4096 bf16, bidirectional L = 3000, Lk = 2000 (N = 8192: M = 4096) bf16, circular
-    // L = 8192 (M = 4096) fp16, causal L = 2000, Lk = 1500 (M = 2048 = 8 16 16) fp16
+    // L = 8192 (M = 4096) fp16, causal L = 2000, Lk = 1500 (M = 2048 = 8 16 16) fp16; the three-pass forward
+    // (PackedThreePass): causal L = 40000, Lk = 30000 (N = 131072: M = 65536 = 8 2 16 16 16, J = 5) bf16
     Object[][] cases = {{ConvMode.CAUSAL, 4096, 4096, DType.BF16}, {ConvMode.BIDIRECTIONAL, 3000, 2000, DType.BF16},
-        {ConvMode.CIRCULAR, 8192, 8192, DType.F16}, {ConvMode.CAUSAL, 2000, 1500, DType.F16}};
+        {ConvMode.CIRCULAR, 8192, 8192, DType.F16}, {ConvMode.CAUSAL, 2000, 1500, DType.F16}, {ConvMode.CAUSAL, 40000, 30000, DType.BF16}};
     for (Object[] c : cases) {
       ConvMode mode = (ConvMode) c[0];
       int l = (Integer) c[1], lk = (Integer) c[2];
       DType io = (DType) c[3];
       ConvPlan plan = ConvPlan.of(l, lk, mode, ConvEngine.LEARNED_PACKED, Precision.F64);
-      assertEquals(3, plan.factors().size(), plan.toString());
+      assertEquals(l == 40000 ? 5 : 3, plan.factors().size(), plan.toString());
       assertTrue(PackedMonarchLearned.supports(l, lk, CudaFlashLongConv.mode(mode), CudaLearnedConv.ioOf(io)), plan.toString());
       double[][] init = PackedLearnedButterfly.atInit(plan).blocks();
       var rng = Rng.seeded(l + 11L * mode.ordinal());

@@ -103,6 +103,16 @@ class KernelResourceReportTest {
     return out;
   }
 
+  /** {@link #parse} of a ptxas report file. */
+  static Map<String, String> spills(java.nio.file.Path report) throws java.io.IOException {
+    return parse(java.nio.file.Files.readString(report));
+  }
+
+  /** Every kernel@arch of a parsed report spills nothing ("stores,loads" = "0,0"). */
+  static void assertNoSpills(Map<String, String> spills) {
+    spills.forEach((k, v) -> assertEquals("0,0", v, k + " spills (stores,loads bytes)"));
+  }
+
   @Test
   void parserReadsSpillLines() {
     String sample = """

@@ -22,20 +22,13 @@ import org.junit.jupiter.api.Test;
 class PackedLearnedBackwardHostTest {
   private static final Path REPORT = Path.of("target", "cuda", "learned_pk_bwd.ptxas.txt");
   private static final Pattern ENTRY = Pattern.compile("Compiling entry function '(\\w+)' for '(sm_\\w+)'");
-  private static final Pattern SPILL = Pattern.compile("(\\d+) bytes spill stores, (\\d+) bytes spill loads");
 
   @Test
   void noSpillsAndEveryLaunchedKernelBuilt() throws IOException {
     assumeTrue(Files.exists(REPORT), "no ptxas report (built without nvcc): " + REPORT.toAbsolutePath());
-    Map<String, String> spills = new LinkedHashMap<>();
-    String entry = null;
-    for (String line : Files.readAllLines(REPORT)) {
-      Matcher e = ENTRY.matcher(line), s = SPILL.matcher(line);
-      if (e.find()) entry = e.group(1) + "@" + e.group(2);
-      else if (s.find() && entry != null) { spills.put(entry, s.group(1) + "/" + s.group(2)); entry = null; }
-    }
+    Map<String, String> spills = KernelResourceReportTest.spills(REPORT);
     assertTrue(spills.size() >= 90, "expected the chain, Gram and helper kernels in both images, got " + spills.size());
-    spills.forEach((k, v) -> assertEquals("0/0", v, k + " spills (stores/loads bytes)"));
+    KernelResourceReportTest.assertNoSpills(spills);
     for (String io : new String[] {"bf16", "f16"})
       for (String f : new String[] {"32x32", "16x32", "16x16"}) {
         for (String c : new String[] {"f", "a", "fs", "as", "ask"})

@@ -15,10 +15,7 @@ import ai.longconv4j.conv.PackedLearnedButterfly;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -28,8 +25,6 @@ import org.junit.jupiter.api.Test;
  */
 class PackedLearnedRefHostTest {
   private static final Path REPORT = Path.of("target", "cuda", "learned_pk_ref.ptxas.txt");
-  private static final Pattern ENTRY = Pattern.compile("Compiling entry function '(\\w+)' for '(sm_\\w+)'");
-  private static final Pattern SPILL = Pattern.compile("(\\d+) bytes spill stores, (\\d+) bytes spill loads");
 
   private static String refused(int H, int L, int Lk, ConvMode mode, ElementType io) {
     return assertThrows(IllegalArgumentException.class, () -> PackedLearnedRef.plan(null, H, L, Lk, mode, io)).getMessage();
@@ -148,14 +143,8 @@ class PackedLearnedRefHostTest {
   @Test
   void noSpillsAndEveryLaunchedKernelBuilt() throws IOException {
     assumeTrue(Files.exists(REPORT), "no ptxas report (built without nvcc): " + REPORT.toAbsolutePath());
-    Map<String, String> spills = new LinkedHashMap<>();
-    String entry = null;
-    for (String line : Files.readAllLines(REPORT)) {
-      Matcher e = ENTRY.matcher(line), s = SPILL.matcher(line);
-      if (e.find()) entry = e.group(1) + "@" + e.group(2);
-      else if (s.find() && entry != null) { spills.put(entry, s.group(1) + "/" + s.group(2)); entry = null; }
-    }
-    spills.forEach((k, v) -> assertEquals("0/0", v, k + " spills (stores/loads bytes)"));
+    Map<String, String> spills = KernelResourceReportTest.spills(REPORT);
+    KernelResourceReportTest.assertNoSpills(spills);
     for (String sm : new String[] {"sm_80", "sm_90a"}) {
       for (String io : new String[] {"f32", "bf16", "f16"})
         for (String k : new String[] {"lpr_forward_" + io + "_r1", "lpr_forward_" + io + "_r4", "lpr_backward_" + io + "_r1",
@@ -169,14 +158,8 @@ class PackedLearnedRefHostTest {
   void chainKernelsBuiltWithoutSpills() throws IOException {
     Path report = Path.of("target", "cuda", "learned_pk_ref2.ptxas.txt");
     assumeTrue(Files.exists(report), "no ptxas report (built without nvcc): " + report.toAbsolutePath());
-    Map<String, String> spills = new LinkedHashMap<>();
-    String entry = null;
-    for (String line : Files.readAllLines(report)) {
-      Matcher e = ENTRY.matcher(line), s = SPILL.matcher(line);
-      if (e.find()) entry = e.group(1) + "@" + e.group(2);
-      else if (s.find() && entry != null) { spills.put(entry, s.group(1) + "/" + s.group(2)); entry = null; }
-    }
-    spills.forEach((k, v) -> assertEquals("0/0", v, k + " spills (stores/loads bytes)"));
+    Map<String, String> spills = KernelResourceReportTest.spills(report);
+    KernelResourceReportTest.assertNoSpills(spills);
     for (String sm : new String[] {"sm_80", "sm_90a"}) {
       for (String io : new String[] {"f32", "bf16", "f16"})
         for (String k : new String[] {"lpj_pack_" + io, "lpj_unpack_" + io, "lpj_ddot_" + io}) assertTrue(spills.containsKey(k + "@" + sm), k + " " + sm);

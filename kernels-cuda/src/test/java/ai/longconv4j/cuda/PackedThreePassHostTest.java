@@ -14,11 +14,8 @@ import ai.longconv4j.conv.Precision;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -28,8 +25,6 @@ import org.junit.jupiter.api.Test;
  */
 class PackedThreePassHostTest {
   private static final Path REPORT = Path.of("target", "cuda", "learned_p3.ptxas.txt");
-  private static final Pattern ENTRY = Pattern.compile("Compiling entry function '(\\w+)' for '(sm_\\w+)'");
-  private static final Pattern SPILL = Pattern.compile("(\\d+) bytes spill stores, (\\d+) bytes spill loads");
 
   @Test
   void refusesWhatItDoesNotCoverByName() {
@@ -87,14 +82,8 @@ class PackedThreePassHostTest {
   @Test
   void noSpillsAndEveryKernelBuilt() throws IOException {
     assumeTrue(Files.exists(REPORT), "no ptxas report (built without nvcc): " + REPORT.toAbsolutePath());
-    Map<String, String> spills = new LinkedHashMap<>();
-    String entry = null;
-    for (String line : Files.readAllLines(REPORT)) {
-      Matcher e = ENTRY.matcher(line), s = SPILL.matcher(line);
-      if (e.find()) entry = e.group(1) + "@" + e.group(2);
-      else if (s.find() && entry != null) { spills.put(entry, s.group(1) + "/" + s.group(2)); entry = null; }
-    }
-    spills.forEach((k, v) -> assertEquals("0/0", v, k + " spills (stores/loads bytes)"));
+    Map<String, String> spills = KernelResourceReportTest.spills(REPORT);
+    KernelResourceReportTest.assertNoSpills(spills);
     for (String sm : new String[] {"sm_80", "sm_90a"}) {
       assertTrue(spills.containsKey("lp3_prep@" + sm), "lp3_prep " + sm);
       for (String io : new String[] {"bf16", "f16"}) {

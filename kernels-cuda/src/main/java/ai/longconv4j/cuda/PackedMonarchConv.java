@@ -36,7 +36,7 @@ import ai.longconv4j.conv.Precision;
  * }</pre>
  */
 public final class PackedMonarchConv implements AutoCloseable {
-  static final String MODULE = "learned_pm";
+  static final String MODULE = "learned_pm", MODULE2 = "learned_pm2";
   /** The smallest and largest M this kernel covers (one pass: ConvPlan.ONE_PASS_MAX). */
   public static final int MIN_M = 2048, MAX_M = 1 << 15;
 
@@ -45,8 +45,8 @@ public final class PackedMonarchConv implements AutoCloseable {
   private final ConvMode mode;
   private final ElementType io;
   private final DeviceBuffer pq, pqAdj, d, blocks, mats, matsAdj;
-  private boolean pqSet, s16, fused = true;
-  private int threads;
+  private boolean pqSet, s16, fused = true, balanced;
+  private int threads, regCap;
 
   private PackedMonarchConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io; this.n = n; this.m = n / 2;
@@ -55,6 +55,15 @@ public final class PackedMonarchConv implements AutoCloseable {
     this.r1 = factors(m)[0];
     this.s16 = m > 16384;   // fp32 planes of 32768 points (264 KB) exceed the 227 KB of shared memory
     this.threads = m <= 4096 ? 256 : 512;
+    // pkjopt's variants (learned_pm2.cu), chosen per plan by the setters; the properties set the plan's starting point
+    this.balanced = Boolean.getBoolean("longconv4j.pm.balanced");
+    this.regCap = Integer.getInteger("longconv4j.pm.regcap", 0);
+    if (regCap != 0 && regCap != 80)
+      throw new IllegalArgumentException("PackedMonarchConv: -Dlongconv4j.pm.regcap must be 0 or 80, got " + regCap);
+    String st = System.getProperty("longconv4j.pm.s16");
+    if (st != null) this.s16 = m > 16384 || Boolean.parseBoolean(st);
+    Integer th = Integer.getInteger("longconv4j.pm.threads");
+    if (th != null) threads(th);
     this.pq = device.alloc(16L * h * m);
     this.pqAdj = device.alloc(16L * h * m);
     this.d = device.alloc(4L * h);
@@ -309,8 +318,34 @@ public final class PackedMonarchConv implements AutoCloseable {
     return ((2 * (mm + mm / 32) * stBytes + 15) & ~15) + 8 * (128 + mm / 128) + 2 * 8 * 64 + 8 * 512;
   }
 
-  /** The forward kernel's name in learned_pm.cu. */
-  public String kernelName() { return (fused ? "lpm_fused_" : "lpm_forward_") + io.tag() + (s16 ? "_s16" : "_s32"); }
+  /** The forward kernel's name (learned_pm.cu's lpm_*, or learned_pm2.cu's lpm2_* for the pkjopt variants). */
+  public String kernelName() {
+    if (!variant()) return (fused ? "lpm_fused_" : "lpm_forward_") + io.tag() + (s16 ? "_s16" : "_s32");
+    return "lpm2_b_" + io.tag() + (s16 ? "_s16" : "_s32") + "_r" + regCap;
+  }
+
+  /** Whether the plan runs one of learned_pm2.cu's kernels (the balanced middle, with or without the register cap). */
+  private boolean variant() { return fused && balanced; }
+
+  /**
+   * The balanced middle (learned_pm2.cu {@code lpm2_b_*}, helper pkjopt; fused kernels only): the middle's chunk units
+   * dealt round-robin over the warps, the pair map's partner by the chunk rule, each fragment loaded right before its
+   * product (learned_pm.cu pm_middle2); false: the fused kernel's own middle (pm_middle, its slow twin). Starting value:
+   * {@code -Dlongconv4j.pm.balanced}.
+   */
+  public PackedMonarchConv balanced(boolean on) { balanced = on; return this; }
+
+  /**
+   * Register cap of the balanced kernels (helper pkjopt; learned_pm2.cu; only with {@link #balanced(boolean)}): 0 =
+   * __launch_bounds__(512, 1) as lpm_fused_* (112-117 registers: 2 blocks of 256 threads per SM), 80 = __maxnreg__(80)
+   * on sm_90a (3 blocks of 256 threads per SM where shared memory allows; 0 spills). Starting value:
+   * {@code -Dlongconv4j.pm.regcap}.
+   */
+  public PackedMonarchConv regCap(int cap) {
+    if (cap != 0 && cap != 80) throw new IllegalArgumentException("PackedMonarchConv.regCap: 0 or 80, got " + cap);
+    regCap = cap;
+    return this;
+  }
 
   /**
    * The fused kernels ({@code lpm_fused_*}, the default): stages J-1 and J, the pair map and their inverses per warp on
@@ -334,7 +369,10 @@ public final class PackedMonarchConv implements AutoCloseable {
       throw new IllegalArgumentException("PackedMonarchConv." + op + ": arrays must hold (B=" + B + " in [1, 65535], H=" + h + ", L=" + l + ") "
           + io + " = " + need + " bytes, got " + (x == null ? "null" : x.bytes()) + " and " + (out == null ? "null" : out.bytes()));
     if (x == out) throw new IllegalArgumentException("PackedMonarchConv." + op + ": the output must not alias the input");
-    device.module(MODULE).kernel(kernelName()).launch(device.stream(), B, h, threads, smem(log2m, s16 ? 2 : 4), x, mm, coef, d, out, h, l, log2m);
+    if (regCap != 0 && !variant())
+      throw new IllegalStateException("PackedMonarchConv." + op + ": register cap " + regCap + " exists only with the balanced fused kernels"
+          + " (learned_pm2.cu lpm2_b_*): set balanced(true) and fused(true), or regCap(0)");
+    device.module(variant() ? MODULE2 : MODULE).kernel(kernelName()).launch(device.stream(), B, h, threads, smem(log2m, s16 ? 2 : 4), x, mm, coef, d, out, h, l, log2m);
   }
 
   private DeviceBuffer cs;   // lpm_dpq's scratch (H, M) float2, allocated by the first pairGrads
@@ -359,6 +397,9 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   public int fftSize() { return n; }
   public int points() { return m; }
+  public int threads() { return threads; }
+  public boolean balanced() { return balanced; }
+  public int regCap() { return regCap; }
   public int[] factors() { return factors(m); }
   public ConvMode mode() { return mode; }
 
@@ -375,6 +416,6 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   @Override public String toString() {
     return "PackedMonarchConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + factorString() + ", io=" + io
-        + (fused ? ", fused" : ", unfused") + ", " + (s16 ? "16-bit" : "fp32") + " smem, " + threads + " threads]";
+        + (fused ? ", fused" : ", unfused") + (variant() ? ", balanced" + (regCap != 0 ? ", regcap " + regCap : "") : "") + ", " + (s16 ? "16-bit" : "fp32") + " smem, " + threads + " threads]";
   }
 }

@@ -260,4 +260,26 @@ class PackedMonarchHostTest {
         assertTrue(spills.containsKey(k + "@" + sm), k + " " + sm);
     }
   }
+
+  /** learned_pm2.cu's ptxas report (helper pkjopt's balanced kernels): every kernel built for sm_80 and sm_90a, none spilling. */
+  @Test
+  void ptxasReport2NoSpills() throws IOException {
+    Path rep = Path.of("target", "cuda", "learned_pm2.ptxas.txt");
+    assumeTrue(Files.exists(rep), "no ptxas report (built without nvcc): " + rep.toAbsolutePath());
+    Map<String, String> spills = new LinkedHashMap<>();
+    String entry = null;
+    for (String line : Files.readAllLines(rep)) {
+      Matcher e = ENTRY.matcher(line), s = SPILL.matcher(line);
+      if (e.find()) entry = e.group(1) + "@" + e.group(2);
+      else if (s.find() && entry != null) { spills.put(entry, s.group(1) + "/" + s.group(2)); entry = null; }
+    }
+    spills.forEach((k, v) -> assertEquals("0/0", v, k + " spills (stores/loads bytes)"));
+    for (String sm : new String[] {"sm_80", "sm_90a"})
+      for (String io : new String[] {"bf16", "f16"})
+        for (String st : new String[] {"s32", "s16"})
+          for (String cap : new String[] {"r0", "r80"}) {
+            String k = "lpm2_b_" + io + "_" + st + "_" + cap;
+            assertTrue(spills.containsKey(k + "@" + sm), k + " " + sm);
+          }
+  }
 }

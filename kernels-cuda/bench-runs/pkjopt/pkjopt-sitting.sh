@@ -13,7 +13,7 @@
 set -u
 out=${1:-/tmp/pkjopt-sitting}; mkdir -p "$out"
 DEV=${DEV:-.device/pkjopt}
-ORDER=${ORDER:-fb,pm,pm-b}
+ORDER=${ORDER:-fb,pm,pm-tuned}
 CASES=${CASES:-causal:2048,causal:4096,causal:8192,causal:16384}
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw,power.limit,temperature.gpu --format=csv; date -u; } \
   > "$out/gpu.txt" 2>&1; cat "$out/gpu.txt"
@@ -41,7 +41,7 @@ if [ "${NCU:-0}" != 0 ]; then
   for p in $(echo "${NCU_PATHS:-pm,pm-b-r80-t256}" | tr ',' ' '); do
     echo "== ncu $p ${NCU_CASE:-causal:8192}"; date -u
     JAVA_OPTS="-Dlongconv4j.bench.pm.order=$p -Dlongconv4j.bench.pm.cases=${NCU_CASE:-causal:8192}" timeout ${NCU_S:-60} \
-      ncu --clock-control none --section SpeedOfLight --section Occupancy --section LaunchStats -k regex:'lpm' -c 1 \
+      ncu --clock-control none --section SpeedOfLight --section Occupancy --section LaunchStats -k regex:'lpm_fused|lpm2_b' -c 1 \
       $DEV/run-java ai.longconv4j.examples.bench.PackedMonarchBench "$out/ncu-bench.csv" 64 768 > "$out/ncu-$p.txt" 2>&1
     echo "ncu exit $?"
     grep -E "lpm|Duration|Throughput|Occupancy|Registers|Block Limit|Waves|Shared Memory Config|Dynamic Shared|==PROF==|==ERR|rror" "$out/ncu-$p.txt" \

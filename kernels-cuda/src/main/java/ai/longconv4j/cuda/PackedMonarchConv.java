@@ -27,6 +27,10 @@ import ai.longconv4j.conv.Precision;
  * (stage 1 as is, stages s &gt;= 2 transposed: lib multiplies them on the right), prepared on the device by
  * {@code lpm_prep} from lib's layout ({@link #setBlocks} from the host, {@link #setBlocksOnDevice} from device memory).
  * The first backward piece: {@link #pairGrads} (dP / dQ, {@code lpm_dpq_*}).
+ * Helper pkjopt's faster variants of the fused kernel (learned_pm2.cu {@code lpm2_b_*}, same results bit for bit in the
+ * GPU test): {@link #balanced(boolean)} (the middle's work dealt evenly over the warps), {@link #regCap(int)} (80 registers:
+ * 3 blocks per SM) and {@link #tuned(boolean)} (the measured best per M: 1.26-1.52x faster than lpm_fused in one bench
+ * order; not the default until a sitting shows it in both orders).
  * Everything else (M outside 2048 .. 32768, fp32 I/O, H outside [1, 65535], Lk &gt; L, circular L not a power of two)
  * throws {@link IllegalArgumentException} naming the shape.
  * <pre>{@code
@@ -56,8 +60,9 @@ public final class PackedMonarchConv implements AutoCloseable {
     this.s16 = m > 16384;   // fp32 planes of 32768 points (264 KB) exceed the 227 KB of shared memory
     this.threads = m <= 4096 ? 256 : 512;
     // pkjopt's variants (learned_pm2.cu), chosen per plan by the setters; the properties set the plan's starting point
-    this.balanced = Boolean.getBoolean("longconv4j.pm.balanced");
-    this.regCap = Integer.getInteger("longconv4j.pm.regcap", 0);
+    if (Boolean.getBoolean("longconv4j.pm.tuned")) tuned(true);
+    this.balanced = balanced || Boolean.getBoolean("longconv4j.pm.balanced");
+    this.regCap = Integer.getInteger("longconv4j.pm.regcap", regCap);
     if (regCap != 0 && regCap != 80)
       throw new IllegalArgumentException("PackedMonarchConv: -Dlongconv4j.pm.regcap must be 0 or 80, got " + regCap);
     String st = System.getProperty("longconv4j.pm.s16");
@@ -322,6 +327,30 @@ public final class PackedMonarchConv implements AutoCloseable {
   public String kernelName() {
     if (!variant()) return (fused ? "lpm_fused_" : "lpm_forward_") + io.tag() + (s16 ? "_s16" : "_s32");
     return "lpm2_b_" + io.tag() + (s16 ? "_s16" : "_s32") + "_r" + regCap;
+  }
+
+  /**
+   * Helper pkjopt's fastest measured configuration per M (sitting s1, B = 64, H = 768, bf16, causal, one bench order;
+   * BENCH-RESULTS.md round 27-pkjopt): the balanced kernels under the 80-register cap, M = 2048 with 128 threads and fp32
+   * planes (1.59 ms vs lpm_fused's 2.15), M = 4096 .. 16384 with 256 threads and 16-bit planes (2.77 / 6.62 / 14.17 ms
+   * vs 3.50 / 10.05 / 18.82); M = 32768 (not measured) keeps the plan's defaults. on: balanced(true), regCap(80) and
+   * {@link #tunedConfig}'s threads and planes (M &lt;= 16384); off: balanced(false), regCap(0), the plan's threads and planes.
+   * Starting value: {@code -Dlongconv4j.pm.tuned}. Not the default yet: the sitting had one bench order.
+   */
+  public PackedMonarchConv tuned(boolean on) {
+    int[] c = tunedConfig(m);
+    balanced = on && c != null;
+    regCap = on && c != null ? 80 : 0;
+    threads = on && c != null ? c[0] : (m <= 4096 ? 256 : 512);
+    s16 = m > 16384 || (on && c != null && c[1] == 1);
+    return this;
+  }
+
+  /** {threads, 16-bit planes (1) or fp32 (0)} of {@link #tuned(boolean)} for M, or null where it keeps the defaults (M = 32768). */
+  static int[] tunedConfig(int m) {
+    if (m == 2048) return new int[] {128, 0};
+    if (m >= 4096 && m <= 16384) return new int[] {256, 1};
+    return null;
   }
 
   /** Whether the plan runs one of learned_pm2.cu's kernels (the balanced middle, with or without the register cap). */

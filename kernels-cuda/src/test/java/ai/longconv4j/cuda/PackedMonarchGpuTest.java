@@ -142,6 +142,8 @@ class PackedMonarchGpuTest extends CudaDeviceTest {
     return Stream.of(
         Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 2, 3, 2048, 2048, false),          // M = 2048 (8 chunks, 5 units)
         Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.F16, 2, 3, 4096, 4096, false),    // M = 4096
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 2, 2, 4096, 4096, true),           // M = 4096, 16-bit planes (tuned's)
+        Arguments.of(ConvMode.CAUSAL, ElementType.F16, 1, 2, 16384, 16384, true),          // M = 16384, 16-bit planes (tuned's)
         Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 2, 2, 8192, 8192, true),           // M = 8192 (R1 = 2)
         Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 1, 3, 32768, 32768, false),      // M = 16384 (R1 = 4)
         Arguments.of(ConvMode.CIRCULAR, ElementType.F16, 1, 2, 65536, 65536, true));       // M = 32768 (16-bit planes)

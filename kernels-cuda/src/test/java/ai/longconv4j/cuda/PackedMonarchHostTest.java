@@ -4,6 +4,7 @@ package ai.longconv4j.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -259,6 +260,14 @@ class PackedMonarchHostTest {
           "lpm_dpq_bf16_s16", "lpm_dpq_f16_s16"})
         assertTrue(spills.containsKey(k + "@" + sm), k + " " + sm);
     }
+  }
+
+  /** PackedMonarchConv.tuned's per-M configuration: the measured best (threads, planes) at 2048 .. 16384, none at 32768. */
+  @Test
+  void tunedConfigPerM() {
+    assertArrayEquals(new int[] {128, 0}, PackedMonarchConv.tunedConfig(2048));
+    for (int m : new int[] {4096, 8192, 16384}) assertArrayEquals(new int[] {256, 1}, PackedMonarchConv.tunedConfig(m), "M=" + m);
+    assertNull(PackedMonarchConv.tunedConfig(32768));
   }
 
   /** learned_pm2.cu's ptxas report (helper pkjopt's balanced kernels): every kernel built for sm_80 and sm_90a, none spilling. */

@@ -60,7 +60,7 @@ public final class PackedMonarchConv implements AutoCloseable {
     this.s16 = m > 16384;   // fp32 planes of 32768 points (264 KB) exceed the 227 KB of shared memory
     this.threads = m <= 4096 ? 256 : 512;
     // pkjopt's variants (learned_pm2.cu), chosen per plan by the setters; the properties set the plan's starting point
-    if (Boolean.getBoolean("longconv4j.pm.tuned")) tuned(true);
+    if (Boolean.parseBoolean(System.getProperty("longconv4j.pm.tuned", "false"))) tuned(true);   // the default: "false"
     this.balanced = balanced || Boolean.getBoolean("longconv4j.pm.balanced");
     this.regCap = Integer.getInteger("longconv4j.pm.regcap", regCap);
     if (regCap != 0 && regCap != 80)
@@ -398,9 +398,9 @@ public final class PackedMonarchConv implements AutoCloseable {
       throw new IllegalArgumentException("PackedMonarchConv." + op + ": arrays must hold (B=" + B + " in [1, 65535], H=" + h + ", L=" + l + ") "
           + io + " = " + need + " bytes, got " + (x == null ? "null" : x.bytes()) + " and " + (out == null ? "null" : out.bytes()));
     if (x == out) throw new IllegalArgumentException("PackedMonarchConv." + op + ": the output must not alias the input");
-    if (regCap != 0 && !variant())
+    if (regCap != 0 && fused && !balanced)   // (the unfused twin, fused(false), ignores balanced and regCap)
       throw new IllegalStateException("PackedMonarchConv." + op + ": register cap " + regCap + " exists only with the balanced fused kernels"
-          + " (learned_pm2.cu lpm2_b_*): set balanced(true) and fused(true), or regCap(0)");
+          + " (learned_pm2.cu lpm2_b_*): set balanced(true), or regCap(0)");
     device.module(variant() ? MODULE2 : MODULE).kernel(kernelName()).launch(device.stream(), B, h, threads, smem(log2m, s16 ? 2 : 4), x, mm, coef, d, out, h, l, log2m);
   }
 

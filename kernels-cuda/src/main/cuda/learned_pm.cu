@@ -303,13 +303,20 @@ __device__ void pm_middle(const float2* __restrict__ fa, const float2* __restric
   }
 }
 
+// pkjopt's balanced middle (MID = 1), pm_middle's faster twin: declared here, defined in learned_pm2.cu (its only user).
+template <bool BF16, typename ST>
+__device__ void pm_middle2(const float2* __restrict__ fa, const float2* __restrict__ fb, const float2* __restrict__ ia,
+                           const float2* __restrict__ ib, const float2* tw256, const float4* __restrict__ cf, ST* zr, ST* zi,
+                           int lR1, int J, int M);
+
 // Bytes of dynamic shared memory: two planes of M + M/32 ST, the twiddle table (16-byte aligned), the first stage's two
 // R1 x R1 matrices (R1 < 16), the fused middle's w256 table (512 float2; allocated by every kernel).
 __host__ __device__ constexpr int pm_smem(int log2M, int stBytes) {
   return ((2 * ((1 << log2M) + (1 << log2M) / 32) * stBytes + 15) & ~15) + 8 * tw_entries(1 << log2M) + 2 * 8 * 64 + 8 * 512;
 }
 
-template <bool BF16, typename IO, typename ST, bool FUSE>
+// MID (FUSE only): 0 pm_middle, 1 pm_middle2 (pkjopt's balanced middle).
+template <bool BF16, typename IO, typename ST, bool FUSE, int MID = 0>
 __device__ void pm_conv(const IO* __restrict__ x, const float2* __restrict__ mats, const float4* __restrict__ pq,
                         const float* __restrict__ D, IO* __restrict__ out, int H, int L, int log2M) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -360,8 +367,12 @@ __device__ void pm_conv(const IO* __restrict__ x, const float2* __restrict__ mat
   const float4* c = pq + (size_t)h * M;
   const float2* im = mats + inv;
   if constexpr (FUSE) {   // stages J-1, J, the pair map, inverse J, J-1 per warp (pm_middle)
-    pm_middle<BF16, ST>(mats + q1 + 256 * (J - 3), mats + q1 + 256 * (J - 2), im + q1 + 256 * (J - 3), im + q1 + 256 * (J - 2),
-                        tw256, c, zr, zi, lR1, J, M);
+    if constexpr (MID == 0)
+      pm_middle<BF16, ST>(mats + q1 + 256 * (J - 3), mats + q1 + 256 * (J - 2), im + q1 + 256 * (J - 3), im + q1 + 256 * (J - 2),
+                          tw256, c, zr, zi, lR1, J, M);
+    else
+      pm_middle2<BF16, ST>(mats + q1 + 256 * (J - 3), mats + q1 + 256 * (J - 2), im + q1 + 256 * (J - 3), im + q1 + 256 * (J - 2),
+                           tw256, c, zr, zi, lR1, J, M);
     __syncthreads();
   } else {
   pm_stage_b<BF16, ST>(mats + q1 + 256 * (J - 2), zr, zi, M, 1.0f / 16.0f);
@@ -414,6 +425,7 @@ __device__ void pm_conv(const IO* __restrict__ x, const float2* __restrict__ mat
   }
 }
 
+#ifndef LPM_TEMPLATES_ONLY   // learned_pm2.cu includes this file for its templates only
 // The left forms of lib's 2J blocks (blk: {F_1 .. F_J, G_J .. G_1}, fp32 complex (R_s, R_s) row-major, back to back;
 // R_1 = 2^lR1, R_s = 16): mats = {F_1, F_2^T .. F_J^T, G_1, G_2^T .. G_J^T} (stage 1 multiplies on the left, stages
 // s >= 2 on the right: X F = (F^T X^T)^T), adj = the adjoint's {G_1^H, conj(G_2) .. conj(G_J), F_1^H, conj(F_2) ..
@@ -455,6 +467,7 @@ LPM(lpm_fused_bf16_s32, true, __nv_bfloat16, float, true)
 LPM(lpm_fused_f16_s32, false, __half, float, true)
 LPM(lpm_fused_bf16_s16, true, __nv_bfloat16, __nv_bfloat16, true)
 LPM(lpm_fused_f16_s16, false, __half, __half, true)
+#endif
 
 // ---- the pair map's coefficient gradients (helper pkjtc; the first backward piece) ----------------------------------
 // dpq[h][p] = {dP_p, dQ_p} = sum over the batch rows b of {gC'[p] conj(C[p]), gC'[p] C[s(p)]} (lib's convention (dl/dRe,
@@ -521,6 +534,7 @@ __device__ void pm_dpq(const IO* __restrict__ u, const IO* __restrict__ dy, cons
   }
 }
 
+#ifndef LPM_TEMPLATES_ONLY
 #define LPM_DPQ(NAME, BF, IO, ST)                                                                                     \
   extern "C" __global__ void __launch_bounds__(512, 1) NAME(const IO* __restrict__ u, const IO* __restrict__ dy,      \
       const float2* __restrict__ mats, const float2* __restrict__ madj, float4* __restrict__ dpq, float2* __restrict__ cs, \
@@ -532,3 +546,4 @@ LPM_DPQ(lpm_dpq_bf16_s32, true, __nv_bfloat16, float)
 LPM_DPQ(lpm_dpq_f16_s32, false, __half, float)
 LPM_DPQ(lpm_dpq_bf16_s16, true, __nv_bfloat16, __nv_bfloat16)
 LPM_DPQ(lpm_dpq_f16_s16, false, __half, __half)
+#endif

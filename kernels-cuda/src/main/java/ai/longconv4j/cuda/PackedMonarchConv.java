@@ -27,6 +27,10 @@ import ai.longconv4j.conv.Precision;
  * (stage 1 as is, stages s &gt;= 2 transposed: lib multiplies them on the right), prepared on the device by
  * {@code lpm_prep} from lib's layout ({@link #setBlocks} from the host, {@link #setBlocksOnDevice} from device memory).
  * The first backward piece: {@link #pairGrads} (dP / dQ, {@code lpm_dpq_*}).
+ * Helper pkjopt's faster variants of the fused kernel (learned_pm2.cu {@code lpm2_b_*}, same results bit for bit in the
+ * GPU test): {@link #balanced(boolean)} (the middle's work dealt evenly over the warps), {@link #regCap(int)} (80 registers:
+ * 3 blocks per SM) and {@link #tuned(boolean)} (the measured best per M: 1.26-1.52x faster than lpm_fused in one bench
+ * order; not the default until a sitting shows it in both orders).
  * Everything else (M outside 2048 .. 32768, fp32 I/O, H outside [1, 65535], Lk &gt; L, circular L not a power of two)
  * throws {@link IllegalArgumentException} naming the shape.
  * <pre>{@code
@@ -36,7 +40,7 @@ import ai.longconv4j.conv.Precision;
  * }</pre>
  */
 public final class PackedMonarchConv implements AutoCloseable {
-  static final String MODULE = "learned_pm";
+  static final String MODULE = "learned_pm", MODULE2 = "learned_pm2";
   /** The smallest and largest M this kernel covers (one pass: ConvPlan.ONE_PASS_MAX). */
   public static final int MIN_M = 2048, MAX_M = 1 << 15;
 
@@ -45,8 +49,8 @@ public final class PackedMonarchConv implements AutoCloseable {
   private final ConvMode mode;
   private final ElementType io;
   private final DeviceBuffer pq, pqAdj, d, blocks, mats, matsAdj;
-  private boolean pqSet, s16, fused = true;
-  private int threads;
+  private boolean pqSet, s16, fused = true, balanced;
+  private int threads, regCap;
 
   private PackedMonarchConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io; this.n = n; this.m = n / 2;
@@ -55,6 +59,16 @@ public final class PackedMonarchConv implements AutoCloseable {
     this.r1 = factors(m)[0];
     this.s16 = m > 16384;   // fp32 planes of 32768 points (264 KB) exceed the 227 KB of shared memory
     this.threads = m <= 4096 ? 256 : 512;
+    // pkjopt's variants (learned_pm2.cu), chosen per plan by the setters; the properties set the plan's starting point
+    if (Boolean.parseBoolean(System.getProperty("longconv4j.pm.tuned", "false"))) tuned(true);   // the default: "false"
+    this.balanced = balanced || Boolean.getBoolean("longconv4j.pm.balanced");
+    this.regCap = Integer.getInteger("longconv4j.pm.regcap", regCap);
+    if (regCap != 0 && regCap != 80)
+      throw new IllegalArgumentException("PackedMonarchConv: -Dlongconv4j.pm.regcap must be 0 or 80, got " + regCap);
+    String st = System.getProperty("longconv4j.pm.s16");
+    if (st != null) this.s16 = m > 16384 || Boolean.parseBoolean(st);
+    Integer th = Integer.getInteger("longconv4j.pm.threads");
+    if (th != null) threads(th);
     this.pq = device.alloc(16L * h * m);
     this.pqAdj = device.alloc(16L * h * m);
     this.d = device.alloc(4L * h);
@@ -309,8 +323,58 @@ public final class PackedMonarchConv implements AutoCloseable {
     return ((2 * (mm + mm / 32) * stBytes + 15) & ~15) + 8 * (128 + mm / 128) + 2 * 8 * 64 + 8 * 512;
   }
 
-  /** The forward kernel's name in learned_pm.cu. */
-  public String kernelName() { return (fused ? "lpm_fused_" : "lpm_forward_") + io.tag() + (s16 ? "_s16" : "_s32"); }
+  /** The forward kernel's name (learned_pm.cu's lpm_*, or learned_pm2.cu's lpm2_* for the pkjopt variants). */
+  public String kernelName() {
+    if (!variant()) return (fused ? "lpm_fused_" : "lpm_forward_") + io.tag() + (s16 ? "_s16" : "_s32");
+    return "lpm2_b_" + io.tag() + (s16 ? "_s16" : "_s32") + "_r" + regCap;
+  }
+
+  /**
+   * Helper pkjopt's fastest measured configuration per M (sitting s1, B = 64, H = 768, bf16, causal, one bench order;
+   * BENCH-RESULTS.md round 27-pkjopt): the balanced kernels under the 80-register cap, M = 2048 with 128 threads and fp32
+   * planes (1.59 ms vs lpm_fused's 2.15), M = 4096 .. 16384 with 256 threads and 16-bit planes (2.77 / 6.62 / 14.17 ms
+   * vs 3.50 / 10.05 / 18.82); M = 32768 (not measured) keeps the plan's defaults. on: balanced(true), regCap(80) and
+   * {@link #tunedConfig}'s threads and planes (M &lt;= 16384); off: balanced(false), regCap(0), the plan's threads and planes.
+   * Starting value: {@code -Dlongconv4j.pm.tuned}. Not the default yet: the sitting had one bench order.
+   */
+  public PackedMonarchConv tuned(boolean on) {
+    int[] c = tunedConfig(m);
+    balanced = on && c != null;
+    regCap = on && c != null ? 80 : 0;
+    threads = on && c != null ? c[0] : (m <= 4096 ? 256 : 512);
+    s16 = m > 16384 || (on && c != null && c[1] == 1);
+    return this;
+  }
+
+  /** {threads, 16-bit planes (1) or fp32 (0)} of {@link #tuned(boolean)} for M, or null where it keeps the defaults (M = 32768). */
+  static int[] tunedConfig(int m) {
+    if (m == 2048) return new int[] {128, 0};
+    if (m >= 4096 && m <= 16384) return new int[] {256, 1};
+    return null;
+  }
+
+  /** Whether the plan runs one of learned_pm2.cu's kernels (the balanced middle, with or without the register cap). */
+  private boolean variant() { return fused && balanced; }
+
+  /**
+   * The balanced middle (learned_pm2.cu {@code lpm2_b_*}, helper pkjopt; fused kernels only): the middle's chunk units
+   * dealt round-robin over the warps, the pair map's partner by the chunk rule, each fragment loaded right before its
+   * product (learned_pm.cu pm_middle2); false: the fused kernel's own middle (pm_middle, its slow twin). Starting value:
+   * {@code -Dlongconv4j.pm.balanced}.
+   */
+  public PackedMonarchConv balanced(boolean on) { balanced = on; return this; }
+
+  /**
+   * Register cap of the balanced kernels (helper pkjopt; learned_pm2.cu; only with {@link #balanced(boolean)}): 0 =
+   * __launch_bounds__(512, 1) as lpm_fused_* (112-117 registers: 2 blocks of 256 threads per SM), 80 = __maxnreg__(80)
+   * on sm_90a (3 blocks of 256 threads per SM where shared memory allows; 0 spills). Starting value:
+   * {@code -Dlongconv4j.pm.regcap}.
+   */
+  public PackedMonarchConv regCap(int cap) {
+    if (cap != 0 && cap != 80) throw new IllegalArgumentException("PackedMonarchConv.regCap: 0 or 80, got " + cap);
+    regCap = cap;
+    return this;
+  }
 
   /**
    * The fused kernels ({@code lpm_fused_*}, the default): stages J-1 and J, the pair map and their inverses per warp on
@@ -334,7 +398,10 @@ public final class PackedMonarchConv implements AutoCloseable {
       throw new IllegalArgumentException("PackedMonarchConv." + op + ": arrays must hold (B=" + B + " in [1, 65535], H=" + h + ", L=" + l + ") "
           + io + " = " + need + " bytes, got " + (x == null ? "null" : x.bytes()) + " and " + (out == null ? "null" : out.bytes()));
     if (x == out) throw new IllegalArgumentException("PackedMonarchConv." + op + ": the output must not alias the input");
-    device.module(MODULE).kernel(kernelName()).launch(device.stream(), B, h, threads, smem(log2m, s16 ? 2 : 4), x, mm, coef, d, out, h, l, log2m);
+    if (regCap != 0 && fused && !balanced)   // (the unfused twin, fused(false), ignores balanced and regCap)
+      throw new IllegalStateException("PackedMonarchConv." + op + ": register cap " + regCap + " exists only with the balanced fused kernels"
+          + " (learned_pm2.cu lpm2_b_*): set balanced(true), or regCap(0)");
+    device.module(variant() ? MODULE2 : MODULE).kernel(kernelName()).launch(device.stream(), B, h, threads, smem(log2m, s16 ? 2 : 4), x, mm, coef, d, out, h, l, log2m);
   }
 
   private DeviceBuffer cs;   // lpm_dpq's scratch (H, M) float2, allocated by the first pairGrads
@@ -359,6 +426,9 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   public int fftSize() { return n; }
   public int points() { return m; }
+  public int threads() { return threads; }
+  public boolean balanced() { return balanced; }
+  public int regCap() { return regCap; }
   public int[] factors() { return factors(m); }
   public ConvMode mode() { return mode; }
 
@@ -375,6 +445,6 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   @Override public String toString() {
     return "PackedMonarchConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + factorString() + ", io=" + io
-        + (fused ? ", fused" : ", unfused") + ", " + (s16 ? "16-bit" : "fp32") + " smem, " + threads + " threads]";
+        + (fused ? ", fused" : ", unfused") + (variant() ? ", balanced" + (regCap != 0 ? ", regcap " + regCap : "") : "") + ", " + (s16 ? "16-bit" : "fp32") + " smem, " + threads + " threads]";
   }
 }

@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * PackedMonarchHostTest): y and du, all three modes, M = 2048, 4096, 8192, 16384, 32768, bf16 and fp16, blocks random
  * (kind 2: every entry uniform, so a transposed or conjugated block, a swapped stage or a wrong left / right convention
  * shows), the DFT plus 5 % noise (kind 1) or the DFT (kind 0); awkward shapes (H = 111, odd L on the scalar I/O path,
- * Lk &lt; L), on the default (fused) kernels; {@link #fusedMatchesUnfused}: the slow twin; {@link #pairGradsMatchFloat64}: dP / dQ. Outputs NaN-poisoned with a tail past B H L that must stay poisoned; every output finite.
+ * Lk &lt; L), on the default (fused) kernels; {@link #fusedMatchesUnfused}: the slow twin; {@link #pairGradsMatchFloat64}: dP / dQ; {@link #variantsMatchFused}: helper pkjopt's learned_pm2.cu variants against lpm_fused_*. Outputs NaN-poisoned with a tail past B H L that must stay poisoned; every output finite.
  * Tolerance 1e-2 relative (Frobenius). The inputs are exact (the reference takes the decoded 16-bit values); each of the
  * 2J stages rounds its operands (data and block) to 16 bits: bf16 unit roundoff 2^-9, uniformly distributed rounding
  * ~2^-9 / sqrt(3) = 1.1e-3 rms per operand, ~1.6e-3 per product of two rounded operands; the fp32 sums of 16 terms of
@@ -135,6 +135,77 @@ class PackedMonarchGpuTest extends CudaDeviceTest {
         Reference.assertClose("du fused vs unfused " + what, a, ConvCase.toD(b), 2e-2);
       }
     }
+  }
+
+  static Stream<Arguments> variantCases() {
+    // mode, io, B, H, L, Lk, 16-bit planes: M = 2048 .. 32768 (J = 3 and 4, every R1), both planes, both 16-bit types
+    return Stream.of(
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 2, 3, 2048, 2048, false),          // M = 2048 (8 chunks, 5 units)
+        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.F16, 2, 3, 4096, 4096, false),    // M = 4096
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 2, 2, 4096, 4096, true),           // M = 4096, 16-bit planes (tuned's)
+        Arguments.of(ConvMode.CAUSAL, ElementType.F16, 1, 2, 16384, 16384, true),          // M = 16384, 16-bit planes (tuned's)
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 2, 2, 8192, 8192, true),           // M = 8192 (R1 = 2)
+        Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 1, 3, 32768, 32768, false),      // M = 16384 (R1 = 4)
+        Arguments.of(ConvMode.CIRCULAR, ElementType.F16, 1, 2, 65536, 65536, true));       // M = 32768 (16-bit planes)
+  }
+
+  /**
+   * Helper pkjopt's variants (learned_pm2.cu) against their slow twin, the default fused kernel (lpm_fused_*, itself
+   * against float64 in matchesFloat64), same data, random blocks, y and du: the balanced middle, uncapped and under the
+   * 80-register cap, with 128 .. 512 threads. Every variant does each element's arithmetic in the same order as
+   * lpm_fused_* (the balanced middle changes which warp runs a chunk, how its pair partner index is computed and when a
+   * fragment is loaded, not the sums), so they agree to the bit unless ptxas contracts a multiply and an add differently
+   * in the other kernel: one fp32 rounding (1e-7) that can flip a 16-bit rounding of an operand by one ulp (bf16 2^-8) on
+   * a few elements. Tolerance 1e-3 relative (Frobenius), a tenth of the float64 bound;
+   * the number of bit-different outputs is printed.
+   */
+  @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5} s16={6}")
+  @MethodSource("variantCases")
+  void variantsMatchFused(ConvMode mode, ElementType io, int B, int H, int L, int Lk, boolean s16) {
+    var rng = new SplittableRandom(53L * L + B + 11L * io.ordinal() + mode.ordinal());
+    var x = PackedMonarchHostTest.Data.draw(rng, B, H, L, Lk, mode);
+    int n = B * H * L;
+    short[] u16 = HalfFloats.encode(toF(x.u()), io);
+    try (var pm = PackedMonarchConv.plan(dev, H, L, Lk, mode, io).storage16(s16)) {
+      int m = pm.points(), t0 = pm.threads();
+      var r = new PackedMonarchReference(m);
+      double[] pq = new double[4 * H * m];
+      for (int h = 0; h < H; h++)
+        System.arraycopy(r.pairCoefficients(PackedMonarchReference.placeTaps(x.shape(), x.k(), h, r.n)), 0, pq, 4 * m * h, 4 * m);
+      pm.setBlocks(PackedMonarchHostTest.randomBlocks(rng, m, 2)).setWeights(pq, toF(x.d()));
+      String what = mode + " " + io + " B=" + B + " H=" + H + " L=" + L + " M=" + m + (s16 ? " s16" : "");
+      try (var u = dev.upload(u16); var y0 = dev.alloc(2L * n + 4); var d0 = dev.alloc(2L * n + 4); var y1 = dev.alloc(2L * n + 4);
+           var d1 = dev.alloc(2L * n + 4)) {
+        y0.fill32(0x7fc07fc0); d0.fill32(0x7fc07fc0);
+        pm.fused(true).balanced(false).regCap(0).forward(u, y0, B);
+        pm.inputGrad(u, d0, B);
+        float[] ya = HalfFloats.decode(LearnedCase.read(dev, y0, n), io), da = HalfFloats.decode(LearnedCase.read(dev, d0, n), io);
+        PackedLearnedRefGpuTest.finite(ya, "fused y " + what);
+        PackedLearnedRefGpuTest.finite(da, "fused du " + what);
+        // {balanced, regCap, threads}: threads 0 = the plan's default
+        int[][] variants = {{1, 0, 0}, {1, 80, 0}, {1, 80, 128}, {1, 80, 256}, {1, 80, 512}, {1, 0, 512}};
+        for (int[] v : variants) {
+          pm.balanced(v[0] == 1).regCap(v[1]).threads(v[2] == 0 ? t0 : v[2]);
+          String vw = what + " " + pm.kernelName() + " t" + pm.threads();
+          y1.fill32(0x7fc07fc0); d1.fill32(0x7fc07fc0);
+          pm.forward(u, y1, B);
+          pm.inputGrad(u, d1, B);
+          float[] yb = HalfFloats.decode(LearnedCase.read(dev, y1, n), io), db = HalfFloats.decode(LearnedCase.read(dev, d1, n), io);
+          PackedLearnedRefGpuTest.finite(yb, "y " + vw);
+          PackedLearnedRefGpuTest.finite(db, "du " + vw);
+          System.out.printf("%s: %d / %d y and %d du outputs differ from lpm_fused's bits%n", vw, differ(ya, yb), n, differ(da, db));
+          Reference.assertClose("y variant vs fused " + vw, yb, ConvCase.toD(ya), 1e-3);
+          Reference.assertClose("du variant vs fused " + vw, db, ConvCase.toD(da), 1e-3);
+        }
+        pm.balanced(false).regCap(0).threads(t0);
+      }
+    }
+  }
+
+  private static int differ(float[] a, float[] b) {
+    int c = 0;
+    for (int i = 0; i < a.length; i++) if (Float.floatToRawIntBits(a[i]) != Float.floatToRawIntBits(b[i])) c++;
+    return c;
   }
 
   static Stream<Arguments> dpqCases() {

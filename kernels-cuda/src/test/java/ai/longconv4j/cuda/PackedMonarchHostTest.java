@@ -4,6 +4,7 @@ package ai.longconv4j.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -259,5 +260,35 @@ class PackedMonarchHostTest {
           "lpm_dpq_bf16_s16", "lpm_dpq_f16_s16"})
         assertTrue(spills.containsKey(k + "@" + sm), k + " " + sm);
     }
+  }
+
+  /** PackedMonarchConv.tuned's per-M configuration: the measured best (threads, planes) at 2048 .. 16384, none at 32768. */
+  @Test
+  void tunedConfigPerM() {
+    assertArrayEquals(new int[] {128, 0}, PackedMonarchConv.tunedConfig(2048));
+    for (int m : new int[] {4096, 8192, 16384}) assertArrayEquals(new int[] {256, 1}, PackedMonarchConv.tunedConfig(m), "M=" + m);
+    assertNull(PackedMonarchConv.tunedConfig(32768));
+  }
+
+  /** learned_pm2.cu's ptxas report (helper pkjopt's balanced kernels): every kernel built for sm_80 and sm_90a, none spilling. */
+  @Test
+  void ptxasReport2NoSpills() throws IOException {
+    Path rep = Path.of("target", "cuda", "learned_pm2.ptxas.txt");
+    assumeTrue(Files.exists(rep), "no ptxas report (built without nvcc): " + rep.toAbsolutePath());
+    Map<String, String> spills = new LinkedHashMap<>();
+    String entry = null;
+    for (String line : Files.readAllLines(rep)) {
+      Matcher e = ENTRY.matcher(line), s = SPILL.matcher(line);
+      if (e.find()) entry = e.group(1) + "@" + e.group(2);
+      else if (s.find() && entry != null) { spills.put(entry, s.group(1) + "/" + s.group(2)); entry = null; }
+    }
+    spills.forEach((k, v) -> assertEquals("0/0", v, k + " spills (stores/loads bytes)"));
+    for (String sm : new String[] {"sm_80", "sm_90a"})
+      for (String io : new String[] {"bf16", "f16"})
+        for (String st : new String[] {"s32", "s16"})
+          for (String cap : new String[] {"r0", "r80"}) {
+            String k = "lpm2_b_" + io + "_" + st + "_" + cap;
+            assertTrue(spills.containsKey(k + "@" + sm), k + " " + sm);
+          }
   }
 }

@@ -20,7 +20,9 @@ import java.util.SplittableRandom;
  * against FlashButterfly ({@link FlashButterflyConv}, its default plan) in one process, bf16 I/O and compute, Lk = L.
  * Cases {@code mode:L} ({@code -Dlongconv4j.bench.pm.cases}, default causal:2048,causal:4096,causal:8192,causal:16384,
  * bidirectional:4096,circular:8192); paths in the order of {@code -Dlongconv4j.bench.pm.order} (default fb,pm): {@code pm}
- * the plan's defaults (the fused kernels), {@code pm-unfused} their slow twin, {@code pm-s16} 16-bit shared-memory planes, {@code pm-tN} N threads per block.
+ * the plan's defaults (the fused kernels), then options joined by '-' (helper pkjopt): {@code unfused} their slow twin,
+ * {@code s16} / {@code s32} 16-bit / fp32 shared-memory planes, {@code tN} N threads per block, {@code b} / {@code nb} the
+ * balanced middle on / off, {@code rN} register cap N (0, 80), {@code tuned} PackedMonarchConv.tuned(true), e.g. {@code pm-b-r80-s16-t256}.
  * Per path: blocks at the DFT (where the learned map is the exact convolution; the random-block accuracy is
  * PackedMonarchGpuTest's), outputs NaN-poisoned, the forward and the input gradient (dy = u) of 3 sampled rows validated
  * against a float64 direct convolution (and its adjoint) for the mode; then CUDA-event medians ({@code CudaConvBench.median},
@@ -57,10 +59,21 @@ public final class PackedMonarchBench {
               }
             } else if (p.startsWith("pm")) {
               try (var pm = PackedMonarchConv.plan(dev, H, L, L, mode, io)) {
-                if (p.equals("pm-s16")) pm.storage16(true);
-                else if (p.equals("pm-unfused")) pm.fused(false);
-                else if (p.startsWith("pm-t")) pm.threads(Integer.parseInt(p.substring(4)));
-                else if (!p.equals("pm")) throw new IllegalArgumentException("PackedMonarchBench: path " + p);
+                String[] opts = p.split("-");
+                if (!opts[0].equals("pm")) throw new IllegalArgumentException("PackedMonarchBench: path " + p);
+                for (int i = 1; i < opts.length; i++) {   // options on top of the plan's defaults, in any order
+                  String o = opts[i];
+                  if (o.equals("s16")) pm.storage16(true);
+                  else if (o.equals("s32")) pm.storage16(false);
+                  else if (o.equals("unfused")) pm.fused(false);
+                  else if (o.equals("b")) pm.balanced(true);
+                  else if (o.equals("tuned")) pm.tuned(true);
+                  else if (o.equals("nb")) pm.balanced(false);
+                  else if (o.matches("t\\d+")) pm.threads(Integer.parseInt(o.substring(1)));
+                  else if (o.matches("r\\d+")) pm.regCap(Integer.parseInt(o.substring(1)));
+                  else throw new IllegalArgumentException("PackedMonarchBench: path " + p + ": option " + o
+                      + " (s16, s32, unfused, b, nb, tuned, tN, rN)");
+                }
                 float[] kl = k0;
                 if (bi) {   // lib's (H, 2, L)
                   kl = new float[2 * H * L];
@@ -70,11 +83,11 @@ public final class PackedMonarchBench {
                   }
                 }
                 pm.setTaps(kl, D);
-                String name = "packed monarch " + mode + " " + pm.kernelName() + " M=" + pm.points() + (p.equals("pm") ? "" : " " + p);
+                String name = "packed monarch " + mode + " " + pm.kernelName() + " M=" + pm.points() + " " + p + " t" + pm.threads();
                 run(dev, name, mode, B, H, L, u, y, k0, k1, D, (x, o) -> pm.forward(x, o, B), (x, o) -> pm.inputGrad(x, o, B), rows);
               }
             } else {
-              throw new IllegalArgumentException("PackedMonarchBench: paths fb, pm, pm-unfused, pm-s16, pm-tN; got " + p);
+              throw new IllegalArgumentException("PackedMonarchBench: paths fb, pm[-option..]; got " + p);
             }
           }
         }

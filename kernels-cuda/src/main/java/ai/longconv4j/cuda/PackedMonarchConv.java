@@ -30,7 +30,7 @@ import ai.longconv4j.conv.Precision;
  * Helper pkjopt's faster variants of the fused kernel (learned_pm2.cu {@code lpm2_b_*}, same results bit for bit in the
  * GPU test): {@link #balanced(boolean)} (the middle's work dealt evenly over the warps), {@link #regCap(int)} (80 registers:
  * 3 blocks per SM) and {@link #tuned(boolean)} (the measured best per M: 1.26-1.52x faster than lpm_fused in one bench
- * order; not the default until a sitting shows it in both orders).
+ * order; the default since session 14: tuned(false) is its slow twin).
  * Everything else (M outside 2048 .. 32768, fp32 I/O, H outside [1, 65535], Lk &gt; L, circular L not a power of two)
  * throws {@link IllegalArgumentException} naming the shape.
  * <pre>{@code
@@ -60,7 +60,7 @@ public final class PackedMonarchConv implements AutoCloseable {
     this.s16 = m > 16384;   // fp32 planes of 32768 points (264 KB) exceed the 227 KB of shared memory
     this.threads = m <= 4096 ? 256 : 512;
     // pkjopt's variants (learned_pm2.cu), chosen per plan by the setters; the properties set the plan's starting point
-    if (Boolean.parseBoolean(System.getProperty("longconv4j.pm.tuned", "false"))) tuned(true);   // the default: "false"
+    if (Boolean.parseBoolean(System.getProperty("longconv4j.pm.tuned", "true"))) tuned(true);   // the default since session 14's closing call
     this.balanced = balanced || Boolean.getBoolean("longconv4j.pm.balanced");
     this.regCap = Integer.getInteger("longconv4j.pm.regcap", regCap);
     if (regCap != 0 && regCap != 80)
@@ -335,7 +335,8 @@ public final class PackedMonarchConv implements AutoCloseable {
    * planes (1.59 ms vs lpm_fused's 2.15), M = 4096 .. 16384 with 256 threads and 16-bit planes (2.77 / 6.62 / 14.17 ms
    * vs 3.50 / 10.05 / 18.82); M = 32768 (not measured) keeps the plan's defaults. on: balanced(true), regCap(80) and
    * {@link #tunedConfig}'s threads and planes (M &lt;= 16384); off: balanced(false), regCap(0), the plan's threads and planes.
-   * Starting value: {@code -Dlongconv4j.pm.tuned}. Not the default yet: the sitting had one bench order.
+   * Starting value: {@code -Dlongconv4j.pm.tuned} (default true: pkjopt's sitting measured it 1.26-1.52x faster than
+   * lpm_fused in one order; the coordinator's closing call times both orders); tuned(false) is the slow twin.
    */
   public PackedMonarchConv tuned(boolean on) {
     int[] c = tunedConfig(m);

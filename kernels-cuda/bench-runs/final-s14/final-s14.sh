@@ -4,7 +4,7 @@
 #      dP / dQ and device P / Q tests never run before), PackedThreePassGpuTest (three passes, incl. its device P / Q twin test),
 #      PackedLearnedRefChainGpuTest / PackedLearnedRefGpuTest (the fp32 path), PackedLearnedOpGpuTest and
 #      LearnedJFactorOpGpuTest (the tensor op: routing, J = 3 / 5 with autograd against lib's float64);
-#   2. pm: PackedMonarchBench (the one-pass forward vs FlashButterfly, both orders);
+#   2. pm: PackedMonarchBench (the one-pass forward vs FlashButterfly: the untuned kernel and the tuned default, both orders);
 #   3. op: LearnedOpBench at L = 4096 (FlashButterfly's op vs the packed op as a user calls it: tensor-core forward, fp32 chain
 #      backward), one order.
 # Stage: tools/stage-device.sh --out .device/final --sm 90 --lean-jre --add kernels-cuda/bench-runs/final-s14/final-s14.sh

@@ -22,7 +22,7 @@ if has tests; then
     bash $DEV/pkjtc-sitting.sh "$out/tests"
 fi
 if has pm; then
-  DEV=$DEV TESTS=0 MIRROR=${PMMIRROR:-1} ORDER=fb,pm CASES=${CASES:-causal:2048,causal:4096,causal:8192,causal:16384,bidirectional:4096,circular:8192} \
+  DEV=$DEV TESTS=0 MIRROR=${PMMIRROR:-1} ORDER=${PMORDER:-fb,pm-untuned,pm} CASES=${CASES:-causal:2048,causal:4096,causal:8192,causal:16384,causal:32768,bidirectional:4096,circular:8192} \
     JAVA_S=${PM_S:-60} BOPTS="${PMOPTS:-}" bash $DEV/pkjtc-sitting.sh "$out/pm"
 fi
 if has op; then

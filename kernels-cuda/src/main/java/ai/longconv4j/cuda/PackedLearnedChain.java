@@ -44,11 +44,6 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
   private final ElementType io;
   private final DeviceBuffer pq, d, blocks, dBlocks, freqBuf, posBuf;
   private DeviceBuffer adjPq;
-  // setWeights' and the dk step's workspaces and cuFFT plans, made at first use and kept with the plan (closed by close()):
-  // taps (H, Lk) per side, placed taps / dk's padded taps (H, N) fp32, spectra (H, M + 1) complex. Per-call allocation and
-  // cuFFT planning cost the op milliseconds per call (session 14's closing call: packed op forward 12.9 ms at L = 4K).
-  private DeviceBuffer kBuf0, kBuf1, padBuf, specBuf;
-  private CuFft.Plan r2c, c2r;
   private boolean weightsSet, fused = DEFAULT_FUSED;
 
   /**
@@ -182,31 +177,21 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
       throw new IllegalArgumentException("PackedLearnedChain.setWeights: k must be (H=" + h + ", Lk=" + lk + ")" + (k1 != null ? " per side" : "")
           + " and D (H=" + h + "), got " + (k0 == null ? "null" : k0.length) + (k1 != null ? ", " + k1.length : "") + " and "
           + (D == null ? "null" : D.length) + " values");
-    device.stream().synchronize();   // the previous call's kernels may still read the kept workspaces
     d.copyFrom(D);
     CudaModule md = device.module(MODULE);
-    if (kBuf0 == null) kBuf0 = device.alloc(4L * h * lk);
-    kBuf0.copyFrom(k0);
-    if (k1 != null) {
-      if (kBuf1 == null) kBuf1 = device.alloc(4L * h * lk);
-      kBuf1.copyFrom(k1);
+    try (DeviceBuffer a = device.upload(k0); DeviceBuffer b = k1 == null ? null : device.upload(k1);
+         DeviceBuffer kpad = device.alloc(4L * h * n); DeviceBuffer kk = device.alloc(8L * h * (m + 1));
+         CuFft.Plan fft = CuFft.plan1d(device, n, CuFft.Type.R2C, h)) {
+      md.kernel("lpj_kpad").launch(device.stream(), grid((long) h * n), 1, 256, 0, a, b == null ? new DevicePointer() : b, kpad, h, lk, n,
+          taps0, taps1);
+      fft.execR2C(kpad.ptr(), kk.ptr());
+      md.kernel("lpj_pq_gather").launch(device.stream(), grid((long) h * m), 1, 256, 0, kk, freqBuf, pq, h, m, 0);
+      if (adjPq == null) adjPq = device.alloc(16L * h * m);
+      md.kernel("lpj_pq_gather").launch(device.stream(), grid((long) h * m), 1, 256, 0, kk, freqBuf, adjPq, h, m, 1);
+      device.stream().synchronize();
     }
-    spectrumWorkspace();
-    if (r2c == null) r2c = CuFft.plan1d(device, n, CuFft.Type.R2C, h);
-    md.kernel("lpj_kpad").launch(device.stream(), grid((long) h * n), 1, 256, 0, kBuf0, k1 == null ? new DevicePointer() : kBuf1, padBuf, h,
-        lk, n, taps0, taps1);
-    r2c.execR2C(padBuf.ptr(), specBuf.ptr());
-    md.kernel("lpj_pq_gather").launch(device.stream(), grid((long) h * m), 1, 256, 0, specBuf, freqBuf, pq, h, m, 0);
-    if (adjPq == null) adjPq = device.alloc(16L * h * m);
-    md.kernel("lpj_pq_gather").launch(device.stream(), grid((long) h * m), 1, 256, 0, specBuf, freqBuf, adjPq, h, m, 1);
     weightsSet = true;
     return this;
-  }
-
-  /** The kept (H, N) fp32 taps buffer and (H, M + 1) complex spectrum buffer, allocated at first use. */
-  private void spectrumWorkspace() {
-    if (padBuf == null) padBuf = device.alloc(4L * h * n);
-    if (specBuf == null) specBuf = device.alloc(8L * h * (m + 1));
   }
 
   /** The device's P / Q: (H, M) float4 {Re P_p, Im P_p, Re Q_p, Im Q_p} at lib position p (valid after setWeights). */
@@ -221,7 +206,6 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
   /** P / Q downloaded in lib's pairCoefficients layout per channel, (H, 4M) floats; adjoint: the adjoint layout likewise. */
   float[] pairCoefficients(boolean adjoint) {
     if (!weightsSet) throw new IllegalStateException("PackedLearnedChain.pairCoefficients: call setWeights first");
-    device.stream().synchronize();   // setWeights queues its kernels without waiting
     float[] raw = (adjoint ? adjPq : pq).copyTo(new float[4 * h * m], 0), out = new float[4 * h * m];
     for (int c = 0; c < h; c++)
       for (int p = 0; p < m; p++) {
@@ -379,12 +363,13 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
 
   private void taps(DeviceBuffer gpq, DeviceBuffer dk, int sides) {
     CudaModule md = device.module(MODULE);
-    spectrumWorkspace();
-    if (c2r == null) c2r = CuFft.plan1d(device, n, CuFft.Type.C2R, h);
-    md.kernel("lpj_dk_spec").launch(device.stream(), grid((long) h * (m + 1)), 1, 256, 0, gpq, posBuf, specBuf, h, m);
-    c2r.execC2R(specBuf.ptr(), padBuf.ptr());
-    md.kernel("lpj_taps").launch(device.stream(), grid((long) sides * h * lk), 1, 256, 0, padBuf, dk, h, lk, n, taps0, taps1, sides);
-    device.stream().synchronize();
+    try (DeviceBuffer spec = device.alloc(8L * h * (m + 1)); DeviceBuffer pad = device.alloc(4L * h * n);
+         CuFft.Plan inv = CuFft.plan1d(device, n, CuFft.Type.C2R, h)) {
+      md.kernel("lpj_dk_spec").launch(device.stream(), grid((long) h * (m + 1)), 1, 256, 0, gpq, posBuf, spec, h, m);
+      inv.execC2R(spec.ptr(), pad.ptr());
+      md.kernel("lpj_taps").launch(device.stream(), grid((long) sides * h * lk), 1, 256, 0, pad, dk, h, lk, n, taps0, taps1, sides);
+      device.stream().synchronize();
+    }
   }
 
   /** The 2J block gradients of the last {@link #backward}, {dF_1 .. dF_J, dG_J .. dG_1} in lib's layout (float64 copies). */
@@ -408,8 +393,7 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
   }
 
   @Override public void close() {
-    for (CuFft.Plan f : new CuFft.Plan[] {r2c, c2r}) if (f != null) f.close();
-    for (DeviceBuffer b : new DeviceBuffer[] {pq, d, blocks, dBlocks, freqBuf, posBuf, adjPq, kBuf0, kBuf1, padBuf, specBuf}) if (b != null) b.close();
+    for (DeviceBuffer b : new DeviceBuffer[] {pq, d, blocks, dBlocks, freqBuf, posBuf, adjPq}) if (b != null) b.close();
   }
 
   @Override public String toString() {

@@ -361,7 +361,8 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
     }
   }
 
-  private void taps(DeviceBuffer gpq, DeviceBuffer dk, int sides) {
+  /** dk (sides, H, Lk) from {dP, dQ} (H, M) float4 at positions (also PackedMonarchLearned's route from the tensor-core backward). */
+  void taps(DeviceBuffer gpq, DeviceBuffer dk, int sides) {
     CudaModule md = device.module(MODULE);
     try (DeviceBuffer spec = device.alloc(8L * h * (m + 1)); DeviceBuffer pad = device.alloc(4L * h * n);
          CuFft.Plan inv = CuFft.plan1d(device, n, CuFft.Type.C2R, h)) {

@@ -26,7 +26,8 @@ import ai.longconv4j.conv.Precision;
  * {G_1^H .. G_J^H, F_J^H .. F_1^H} and adjoint pair map {conj P_p, Q_s(p)}; blocks reach the kernel in "left form"
  * (stage 1 as is, stages s &gt;= 2 transposed: lib multiplies them on the right), prepared on the device by
  * {@code lpm_prep} from lib's layout ({@link #setBlocks} from the host, {@link #setBlocksOnDevice} from device memory).
- * The first backward piece: {@link #pairGrads} (dP / dQ, {@code lpm_dpq_*}).
+ * The first backward piece: {@link #pairGrads} (dP / dQ, {@code lpm_dpq_*}); helper pkjbwd's whole backward but dk
+ * ({@link #backwardTc}: du, dP / dQ, dD and the 2J block Grams on mma.sync, learned_pmb.cu; {@link #blockGrads}).
  * Helper pkjopt's faster variants of the fused kernel (learned_pm2.cu {@code lpm2_b_*}, same results bit for bit in the
  * GPU test): {@link #balanced(boolean)} (the middle's work dealt evenly over the warps), {@link #regCap(int)} (80 registers:
  * 3 blocks per SM) and {@link #tuned(boolean)} (the measured best per M: 1.26-1.52x faster than lpm_fused in one bench
@@ -425,6 +426,89 @@ public final class PackedMonarchConv implements AutoCloseable {
         u, dy, mats, matsAdj, dpq, cs, B, h, l, log2m);
   }
 
+  // ---- helper pkjbwd (session 14): the tensor-core backward, learned_pmb.cu ------------------------------------------
+  static final String MODULE_BWD = "learned_pmb";
+  /** learned_pmb.cu's workspaces, allocated by the first {@link #backwardTc} and kept with the plan (freed by close). */
+  private DeviceBuffer bScratch, bCs, bPart, bBlk;
+  private int bwdThreads = Integer.getInteger("longconv4j.pmb.threads", 0);
+
+  /** learned_pmb.cu pmb_smem: {@link #smem} plus the 2J Gram accumulators (16 x 16 float2 each). */
+  static int smemBwd(int log2M, int stBytes, int J) { return smem(log2M, stBytes) + 2 * J * 256 * 8; }
+
+  /** Threads per block of the backward kernel: 0 (default: 256 for M &lt;= 4096, 512 above), 128, 256 or 512. */
+  public PackedMonarchConv bwdThreads(int t) {
+    if (t != 0 && t != 128 && t != 256 && t != 512) throw new IllegalArgumentException("PackedMonarchConv.bwdThreads: 0, 128, 256 or 512, got " + t);
+    bwdThreads = t;
+    return this;
+  }
+
+  public int bwdThreads() { return bwdThreads != 0 ? bwdThreads : m <= 4096 ? 256 : 512; }
+
+  /** The backward kernel's name (learned_pmb.cu lpmb_bwd_<io>_<s32|s16>: the plan's shared-memory planes). */
+  public String bwdKernelName() { return "lpmb_bwd_" + io.tag() + (s16 ? "_s16" : "_s32"); }
+
+  /**
+   * The whole backward of {@link #forward} on tensor cores except dk (helper pkjbwd, learned_pmb.cu; its float64 model:
+   * the tests' PackedMonarchBwdModel): one block per channel recomputes each of its B rows in shared memory (u's forward
+   * chain with every stage input dumped to a per-channel 16-bit scratch, the pair map, the inverse chain with its stage
+   * inputs dumped; then dy through the adjoint chains), with each stage's Gram on mma.sync (fp32 partials per block,
+   * {@code lpmb_reduce} over the channels). Gives du (B, H, L), {@code dpq} (H, M) float4 {dP_p, dQ_p} as
+   * {@link #pairGrads}, the 2J block gradients ({@link #blockGrads}) and, when {@code dD} is not null, dD (H) fp32 (lib's
+   * sum of u dy per channel; learned_pk_ref2.cu lpj_ddot). dk follows from dpq by the chain's cuFFT route
+   * (PackedMonarchLearned.backward). Queued on the device's stream. Workspace (kept): H (2J 4M + 8M + 4J 1024) bytes.
+   */
+  public void backwardTc(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dpq, DeviceBuffer dD) {
+    if (!pqSet) throw new IllegalStateException("PackedMonarchConv.backwardTc: call setWeights or setPq first");
+    long need = (long) B * h * l * io.bytes();
+    if (B < 1 || B > 65535 || u == null || dy == null || du == null || u.bytes() < need || dy.bytes() < need || du.bytes() < need)
+      throw new IllegalArgumentException("PackedMonarchConv.backwardTc: u, dy and du must hold (B=" + B + " in [1, 65535], H=" + h + ", L=" + l
+          + ") " + io + " = " + need + " bytes, got " + (u == null ? "null" : u.bytes()) + ", " + (dy == null ? "null" : dy.bytes()) + " and "
+          + (du == null ? "null" : du.bytes()));
+    if (du == u || du == dy) throw new IllegalArgumentException("PackedMonarchConv.backwardTc: du must not alias u or dy");
+    if (dpq == null || dpq.bytes() < 16L * h * m)
+      throw new IllegalArgumentException("PackedMonarchConv.backwardTc: dpq must hold (H=" + h + ", M=" + m + ") float4 = " + 16L * h * m
+          + " bytes, got " + (dpq == null ? "null" : dpq.bytes()));
+    if (dD != null && dD.bytes() < 4L * h)
+      throw new IllegalArgumentException("PackedMonarchConv.backwardTc: dD must hold (H=" + h + ") fp32 = " + 4L * h + " bytes, got " + dD.bytes());
+    if (bScratch == null) {
+      bScratch = device.alloc((long) h * 2 * j * 2 * m * io.bytes());
+      bCs = device.alloc(8L * h * m);
+      bPart = device.alloc(8L * h * 2 * j * 256);
+      bBlk = device.alloc(8L * elements());
+    }
+    device.module(MODULE_BWD).kernel(bwdKernelName()).launch(device.stream(), h, 1, bwdThreads(), smemBwd(log2m, s16 ? 2 : 4, j),
+        u, dy, mats, matsAdj, pq, pqAdj, d, du, dpq, bScratch, bCs, bPart, B, h, l, log2m);
+    device.module(MODULE_BWD).kernel("lpmb_reduce").launch(device.stream(), (elements() + 255) / 256, 1, 256, 0,
+        bPart, bBlk, h, Integer.numberOfTrailingZeros(r1), j);
+    if (dD != null)
+      device.module("learned_pk_ref2").kernel("lpj_ddot_" + io.tag()).launch(device.stream(), h, 1, 256, 0, u, dy, dD, B, h, l);
+  }
+
+  private DeviceBuffer bDpq;
+
+  /** A (H, M) float4 buffer owned by the plan for {@link #backwardTc}'s dpq (allocated at the first call, freed by close). */
+  DeviceBuffer pairGradWorkspace() {
+    if (bDpq == null) bDpq = device.alloc(16L * h * m);
+    return bDpq;
+  }
+
+  public int channels() { return h; }
+  public int taps() { return lk; }
+
+  /** The 2J block gradients of the last {@link #backwardTc}, {dF_1 .. dF_J, dG_J .. dG_1} in lib's layout (float64 copies); synchronises. */
+  public double[][] blockGrads() {
+    if (bBlk == null) throw new IllegalStateException("PackedMonarchConv.blockGrads: no backwardTc has run on this plan");
+    device.stream().synchronize();
+    float[] g = bBlk.copyTo(new float[2 * elements()], 0);
+    double[][] out = new double[2 * j][];
+    for (int i = 0, off = 0; i < 2 * j; i++) {
+      int s = i < j ? (i == 0 ? r1 : 16) : (i == 2 * j - 1 ? r1 : 16);
+      out[i] = new double[2 * s * s];
+      for (int q = 0; q < out[i].length; q++) out[i][q] = g[off++];
+    }
+    return out;
+  }
+
   public int fftSize() { return n; }
   public int points() { return m; }
   public int threads() { return threads; }
@@ -442,6 +526,7 @@ public final class PackedMonarchConv implements AutoCloseable {
   @Override public void close() {
     pq.close(); pqAdj.close(); d.close(); blocks.close(); mats.close(); matsAdj.close();
     if (cs != null) cs.close();
+    for (DeviceBuffer b : new DeviceBuffer[] {bScratch, bCs, bPart, bBlk, bDpq}) if (b != null) b.close();
   }
 
   @Override public String toString() {

@@ -9,11 +9,13 @@ import java.util.Arrays;
  * The tensor op's plan for the J-factor packed learned butterfly (engine LEARNED_PACKED, 16-bit I/O, M = 2048 .. 2^18): the
  * forward on tensor cores ({@link PackedMonarchConv}, one fused kernel per row, M = 2048 .. 32768; {@link PackedThreePass},
  * three passes, M = 65536 .. 262144), P / Q on the device by
- * cuFFT and everything of the backward (du, dk, dD, the 2J block gradients) on the fp32 global-memory path
+ * cuFFT; the backward (du, dk, dD, the 2J block gradients) at the one-pass sizes on tensor cores by default (helper
+ * pkjbwd: {@link PackedMonarchConv#backwardTc}, dk from its dP / dQ by the chain's cuFFT route; slow twin
+ * {@code -Dlongconv4j.pk.monarch.bwd=false}), at the three-pass sizes on the fp32 global-memory path
  * ({@link PackedLearnedChain}), both fed the same blocks and taps. The chain computes P / Q and D once per
  * {@code setWeights}; the tensor-core plan copies them device to device ({@link PackedMonarchConv#setPq}), so the two agree
- * on the operands. The backward is the fp32 path's (its du, dk, dD and block Grams are tested against lib's float64 there):
- * a tensor-core backward at these sizes is not written yet.
+ * on the operands. The chain's backward (its du, dk, dD and block Grams are tested against lib's float64 there) is the
+ * tensor-core backward's slow twin.
  * {@code -Dlongconv4j.pk.monarch=false}: no tensor cores here, the chain's forward too (the slow twin).
  * <pre>{@code
  * jshell> var p = PackedMonarchLearned.plan(dev, 768, 4096, 4096, ConvMode.CAUSAL, ElementType.BF16)
@@ -101,11 +103,33 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
     else three.forward(u, y, B);
   }
 
+  /**
+   * Whether the one-pass sizes' backward runs on tensor cores ({@link PackedMonarchConv#backwardTc}, helper pkjbwd;
+   * {@code -Dlongconv4j.pk.monarch.bwd}, default true; false, or {@code -Dlongconv4j.pk.monarch=false}: the chain's fp32
+   * backward, its slow twin). Read per call.
+   */
+  static boolean tcBackward() { return enabled() && !"false".equals(System.getProperty("longconv4j.pk.monarch.bwd")); }
+
+  private boolean lastTc;            // whether the last backward ran on tensor cores (blockGrads reads that plan's)
+
+  /**
+   * du, dk, dD and the 2J block gradients: one pass on tensor cores by default (du, dP / dQ, dD, block Grams from
+   * {@link PackedMonarchConv#backwardTc}; dk from dP / dQ by the chain's cuFFT route), else (three passes, or the slow twin
+   * {@link #tcBackward} false) the fp32 chain. Synchronises (the chain's dk route does).
+   */
   @Override public void backward(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD) {
-    chain.backward(u, dy, B, du, dk, dD);
+    lastTc = tc != null && tcBackward();
+    if (!lastTc) { chain.backward(u, dy, B, du, dk, dD); return; }
+    int sides = tc.mode() == ConvMode.BIDIRECTIONAL ? 2 : 1, h = tc.channels(), lk = tc.taps();
+    if (dk == null || dD == null || dk.bytes() < 4L * sides * h * lk || dD.bytes() < 4L * h)
+      throw new IllegalArgumentException("PackedMonarchLearned.backward: dk must hold (" + (sides == 2 ? "2, " : "") + "H=" + h + ", Lk=" + lk
+          + ") fp32 = " + 4L * sides * h * lk + " bytes and dD (H=" + h + ") fp32 = " + 4L * h + " bytes, got "
+          + (dk == null ? "null" : dk.bytes()) + " and " + (dD == null ? "null" : dD.bytes()));
+    tc.backwardTc(u, dy, B, du, tc.pairGradWorkspace(), dD);
+    chain.taps(tc.pairGradWorkspace(), dk, sides);   // lpj_dk_spec, cuFFT C2R, lpj_taps; synchronises
   }
 
-  @Override public double[][] blockGrads() { return chain.blockGrads(); }
+  @Override public double[][] blockGrads() { return lastTc ? tc.blockGrads() : chain.blockGrads(); }
 
   @Override public void close() {
     if (tc != null) tc.close(); else three.close();

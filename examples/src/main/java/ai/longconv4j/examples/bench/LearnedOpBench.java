@@ -39,7 +39,8 @@ import java.util.List;
  * {@code -Dlongconv4j.bench.op.plans=false}. CUDA events around the calls on the device's stream, warm-up, medians
  * ({@link #time}: 40 forward, 20 fwd+bwd; the plan rows: {@code CudaConvBench.median}).
  * Helper pkpq: engine packed-dft ({@code -Dlongconv4j.pk.pq=dft}: P / Q by the direct DFT, the op's route before pkpq) and,
- * with {@code -Dlongconv4j.bench.op.pq=true}, the P / Q rows alone ({@link #pqRows}).
+ * with {@code -Dlongconv4j.bench.op.pq=true}, the P / Q rows alone ({@link #pqRows}). Helper pkjbwd: engine packed-chainbwd
+ * ({@code -Dlongconv4j.pk.monarch.bwd=false}: at M = 2048 .. 32768 the backward on the fp32 chain, the tensor-core backward's slow twin).
  * Usage: LearnedOpBench [csv-out] [B] [H] [L,L,...] (default 64 768 256,512,1024).
  */
 public final class LearnedOpBench {
@@ -69,8 +70,9 @@ public final class LearnedOpBench {
           case "packed-host" -> "longconv4j.pk.op.device";
           case "packed-nosave" -> "longconv4j.pk.op.save";
           case "packed-dft" -> "longconv4j.pk.pq";   // pkpq: P / Q by the direct DFT (lpk_pq), the op's route before pkpq
+          case "packed-chainbwd" -> "longconv4j.pk.monarch.bwd";   // pkjbwd: the J-factor sizes' backward on the fp32 chain (slow twin)
           case "monarch", "packed", "learned" -> null;
-          default -> throw new IllegalArgumentException("LearnedOpBench: engines monarch, packed, packed-host, packed-nosave, packed-dft, learned; got " + e);
+          default -> throw new IllegalArgumentException("LearnedOpBench: engines monarch, packed, packed-host, packed-nosave, packed-dft, packed-chainbwd, learned; got " + e);
         };
         if (prop != null) System.setProperty(prop, e.equals("packed-dft") ? "dft" : "false");
         try {

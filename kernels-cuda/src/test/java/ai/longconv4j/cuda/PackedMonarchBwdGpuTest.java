@@ -1,0 +1,211 @@
+// Shapes: B batch, H channels, L length, Lk taps per side, N the real FFT size, M = N / 2 = R1 16^(J-1) (2048 .. 32768);
+// u, dy, du (B, H, L) 16-bit on the device; k lib's (H, sides, Lk) (the plans: (H, Lk) per side); dk (sides, H, Lk) fp32;
+// D, dD (H); blocks lib's {F_1 .. F_J, G_J .. G_1} (R_s, R_s, 2); dpq (H, M) float4 {dP_p, dQ_p} at positions.
+package ai.longconv4j.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.longconv4j.conv.ConvEngine;
+import ai.longconv4j.conv.ConvPlan;
+import ai.longconv4j.conv.PackedLearnedButterfly;
+import ai.longconv4j.conv.Precision;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Helper pkjbwd's tensor-core backward (learned_pmb.cu; written in session 14 without a GPU, first run in the next session's
+ * sitting) against lib's float64 {@link PackedLearnedButterfly#backwardAll}: {@link PackedMonarchConv#backwardTc}'s du, dD
+ * and 2J block gradients, its dP / dQ against the float64 twin {@link PackedMonarchReference#pairGrads}
+ * ({@link #kernelMatchesLib}); the op's plan {@link PackedMonarchLearned} (dk by the chain's cuFFT route from the kernel's
+ * dP / dQ) against lib and against its slow twin, the fp32 chain ({@code -Dlongconv4j.pk.monarch.bwd=false})
+ * ({@link #planMatchesLibAndTheChain}). All three modes, M = 2048 .. 32768 (every R1, J = 3 and 4), bf16 and fp16, fp32 and
+ * 16-bit shared-memory planes, random blocks (every entry uniform: a transposed or swapped block, a wrong slot, scale or
+ * twiddle shows) or the DFT + 5 %; H = 111 and odd L once. Outputs NaN-poisoned with tails that must stay poisoned.
+ * Tolerances (relative Frobenius), 16-bit inputs exact (lib takes the decoded values):
+ * du 1e-2: PackedMonarchGpuTest's bound for the same stage sequence (the forward kernel on the adjoint blocks; its worst
+ * 3.7e-3). dP / dQ 1e-2: pairGradsMatchFloat64's bound (the same two half chains; <= 5e-3 estimated).
+ * Block gradients 2e-2: a Gram sums products of a stage input (X_s after s - 1 rounded stages, or V_s after J + 1 - s and
+ * the pair map) and an output gradient (up to 2J rounded stages and the pair map), each stage ~1.6e-3 rms relative for bf16
+ * (two 16-bit operands, PackedMonarchGpuTest's analysis), in quadrature over <= 2J + 1 = 9 stages: 4.8e-3; the 16-bit dump
+ * of the input, both Gram operands rounded to 16 bits again (with the twiddle applied in fp32 first) and the 16-bit planes
+ * at M = 32768 add four to five 1.1e-3 terms: ~6e-3; the fp32 sums (mma.sync over 16-column tiles, atomics over warps and
+ * rows, lpmb_reduce over H) of random-sign terms keep that relative size. 2e-2 leaves a margin of ~3; fp16 (2^-11) a
+ * quarter of the estimate. dD 1e-4: lpj_ddot's fp32 sums of B L products (sqrt(2^17) x 6e-8 = 2e-5 random-walk).
+ * dk 1e-2 sqrt(N / Lk): the kept Lk taps hold ~Lk / N of dK's energy (LearnedJFactorOpGpuTest's bound).
+ * Twin: the chain is within 2e-5 of float64 for the blocks and 1e-2 for du (PackedLearnedRefChainGpuTest), so the two
+ * paths agree within the sums of their bounds.
+ */
+@Tag("gpu")
+class PackedMonarchBwdGpuTest extends CudaDeviceTest {
+  private static final double TOL16 = 1e-2, TOLG = 2e-2, TOLD = 1e-4;
+
+  static Stream<Arguments> cases() {
+    // mode, io, B, H, L, Lk, 16-bit planes, blocks kind (1 DFT + 5 %, 2 uniform); M in the comment
+    return Stream.of(
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 2, 3, 2048, 2048, false, 2),          // M = 2048 = 8 x 16 x 16
+        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.F16, 2, 3, 2048, 2048, false, 2),    // N = 4096 (L + Lk), M = 2048
+        Arguments.of(ConvMode.CAUSAL, ElementType.F16, 3, 111, 4001, 3000, false, 1),         // N = 8192 (7000), odd L, M = 4096 = 16^3
+        Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 2, 3, 8192, 8192, false, 2),        // N = L: M = 4096
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 2, 2, 8192, 8000, true, 2),           // M = 8192 = 2 x 16^3, 16-bit planes
+        Arguments.of(ConvMode.CIRCULAR, ElementType.F16, 2, 2, 16384, 300, false, 2),         // M = 8192
+        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.BF16, 1, 2, 16384, 1000, false, 2),  // N = 32768 (17384), M = 16384 = 4 x 16^3
+        Arguments.of(ConvMode.CAUSAL, ElementType.F16, 1, 2, 16384, 16384, true, 2),          // M = 16384, 16-bit planes
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 2, 20000, 20000, true, 2),         // N = 65536, M = 32768 = 8 x 16^3
+        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.BF16, 1, 2, 30000, 10000, true, 1),  // N = 65536, M = 32768
+        Arguments.of(ConvMode.CIRCULAR, ElementType.F16, 1, 2, 65536, 65536, true, 2));       // M = 32768
+  }
+
+  @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5} s16={6} blocks={7}")
+  @MethodSource("cases")
+  void kernelMatchesLib(ConvMode mode, ElementType io, int B, int H, int L, int Lk, boolean s16, int kind) {
+    var rng = new SplittableRandom(4099L * L + 31L * B + 7L * H + 3L * io.ordinal() + mode.ordinal() + 11L * kind);
+    var x = PackedMonarchHostTest.Data.draw(rng, B, H, L, Lk, mode);
+    int n = B * H * L, tail = 64 + (n & 1);
+    short[] u16 = HalfFloats.encode(PackedMonarchGpuTest.toF(x.u()), io), dy16 = HalfFloats.encode(PackedMonarchGpuTest.toF(PackedMonarchGpuTest.gauss(rng, n)), io);
+    double[] u = ConvCase.toD(HalfFloats.decode(u16, io)), dy = ConvCase.toD(HalfFloats.decode(dy16, io));
+    var plan = ConvPlan.of(L, Lk, x.shape().mode(), ConvEngine.LEARNED_PACKED, Precision.F64);
+    try (var pm = PackedMonarchConv.plan(dev, H, L, Lk, mode, io)) {
+      if (s16) pm.storage16(true); else if (pm.points() <= 16384) pm.storage16(false);
+      int m = pm.points();
+      var r = new PackedMonarchReference(m);
+      double[][] blocks = PackedMonarchHostTest.randomBlocks(rng, m, kind);
+      var lib = new PackedLearnedButterfly(plan, blocks).backwardAll(x.shape(), u, x.k(), x.d(), dy);
+      double[] pq = new double[4 * H * m], want = new double[4 * H * m];
+      for (int h = 0; h < H; h++) {
+        System.arraycopy(r.pairCoefficients(PackedMonarchReference.placeTaps(x.shape(), x.k(), h, r.n)), 0, pq, 4 * m * h, 4 * m);
+        double[][] us = new double[B][], dys = new double[B][];
+        for (int b = 0; b < B; b++) {
+          int o = (b * H + h) * L;
+          us[b] = Arrays.copyOfRange(u, o, o + L);
+          dys[b] = Arrays.copyOfRange(dy, o, o + L);
+        }
+        double[] g = r.pairGrads(us, dys, L, blocks);   // [4M] -> (M) float4 {dP, dQ} at position p
+        for (int p = 0; p < m; p++) {
+          int w = 4 * (h * m + p);
+          want[w] = g[2 * p]; want[w + 1] = g[2 * p + 1]; want[w + 2] = g[2 * m + 2 * p]; want[w + 3] = g[2 * m + 2 * p + 1];
+        }
+      }
+      pm.setBlocks(blocks).setWeights(pq, PackedMonarchGpuTest.toF(x.d()));
+      String what = mode + " " + io + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " M=" + m + " blocks=" + kind + " " + pm.bwdKernelName()
+          + " t" + pm.bwdThreads();
+      int pt = 16;
+      try (var ub = dev.upload(u16); var db = dev.upload(dy16); var du = dev.alloc(2L * (n + tail)); var dpq = dev.alloc(16L * H * m + 4L * pt);
+           var dD = dev.alloc(4L * (H + pt))) {
+        du.fill32(0x7fc07fc0);
+        dpq.fill32(0x7fc00000);
+        dD.fill32(0x7fc00000);
+        pm.backwardTc(ub, db, B, du, dpq, dD);
+        dev.synchronize();
+        float[] duG = PackedLearnedRefGpuTest.readChecked(du, io, n, tail, "du " + what);
+        float[] all = dpq.copyTo(new float[4 * H * m + pt], 0), dd = dD.copyTo(new float[H + pt], 0);
+        for (int i = 4 * H * m; i < all.length; i++) assertTrue(Float.isNaN(all[i]), "dP / dQ written past (H, M) at " + i + " " + what);
+        for (int i = H; i < dd.length; i++) assertTrue(Float.isNaN(dd[i]), "dD written past H at " + i + " " + what);
+        float[] dpqG = Arrays.copyOf(all, 4 * H * m), dDG = Arrays.copyOf(dd, H);
+        for (float[] a : new float[][] {duG, dpqG, dDG}) PackedLearnedRefGpuTest.finite(a, "a gradient " + what);
+        Reference.assertClose("du vs float64 " + what, duG, lib.conv().du(), TOL16);
+        Reference.assertClose("dP / dQ vs float64 " + what, dpqG, want, TOL16);
+        Reference.assertClose("dD vs float64 " + what, dDG, lib.conv().dD(), TOLD);
+        double[][] gb = pm.blockGrads();
+        assertEquals(lib.dBlocks().length, gb.length, what);
+        double worst = 0;
+        for (int i = 0; i < gb.length; i++) {
+          float[] g = PackedMonarchGpuTest.toF(gb[i]);
+          PackedLearnedRefGpuTest.finite(g, "dBlock " + i + " " + what);
+          worst = Math.max(worst, PackedMonarchHostTest.relErr(gb[i], lib.dBlocks()[i]));
+          Reference.assertClose("dBlock " + i + " (" + PackedLearnedButterfly.blockNames(plan).get(i) + ") vs float64 " + what, g, lib.dBlocks()[i], TOLG);
+        }
+        System.out.printf("pkjbwd kernel %s: du %.3e, dP/dQ %.3e, dD %.3e, worst dBlock %.3e%n", what,
+            PackedMonarchHostTest.relErr(ConvCase.toD(duG), lib.conv().du()), PackedMonarchHostTest.relErr(ConvCase.toD(dpqG), want),
+            PackedMonarchHostTest.relErr(ConvCase.toD(dDG), lib.conv().dD()), worst);
+      }
+    }
+  }
+
+  static Stream<Arguments> planCases() {
+    // mode, io, B, H, L, Lk: the op's plan at M = 2048, 4096, 8192, 16384, 32768 over the three modes
+    return Stream.of(
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 2, 3, 2000, 1500),        // N = 4096, M = 2048
+        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.BF16, 2, 3, 3000, 2000), // N = 8192 (5000), M = 4096
+        Arguments.of(ConvMode.CIRCULAR, ElementType.F16, 2, 2, 16384, 16384),     // M = 8192
+        Arguments.of(ConvMode.CAUSAL, ElementType.F16, 1, 2, 16384, 9000),        // M = 16384
+        Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 1, 2, 65536, 1000));    // M = 32768
+  }
+
+  @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5}")
+  @MethodSource("planCases")
+  void planMatchesLibAndTheChain(ConvMode mode, ElementType io, int B, int H, int L, int Lk) {
+    var rng = new SplittableRandom(8191L * L + 37L * B + H + 5L * io.ordinal() + mode.ordinal());
+    var x = PackedMonarchHostTest.Data.draw(rng, B, H, L, Lk, mode);
+    boolean bi = mode == ConvMode.BIDIRECTIONAL;
+    int n = B * H * L, tail = 64 + (n & 1), sides = bi ? 2 : 1;
+    short[] u16 = HalfFloats.encode(PackedMonarchGpuTest.toF(x.u()), io), dy16 = HalfFloats.encode(PackedMonarchGpuTest.toF(PackedMonarchGpuTest.gauss(rng, n)), io);
+    double[] u = ConvCase.toD(HalfFloats.decode(u16, io)), dy = ConvCase.toD(HalfFloats.decode(dy16, io));
+    var plan = ConvPlan.of(L, Lk, x.shape().mode(), ConvEngine.LEARNED_PACKED, Precision.F64);
+    int N = plan.fftSize(), m = N / 2;
+    double[][] blocks = PackedMonarchHostTest.randomBlocks(rng, m, 2);
+    for (double[] b : blocks) for (int i = 0; i < b.length; i++) b[i] = (float) b[i];   // the plans hold fp32 blocks: lib gets the same values
+    var lib = new PackedLearnedButterfly(plan, blocks).backwardAll(x.shape(), u, x.k(), x.d(), dy);
+    float[] k0 = new float[H * Lk], k1 = bi ? new float[H * Lk] : null;
+    for (int h = 0; h < H; h++)
+      for (int t = 0; t < Lk; t++) {
+        k0[h * Lk + t] = (float) x.k()[h * sides * Lk + t];
+        if (bi) k1[h * Lk + t] = (float) x.k()[h * 2 * Lk + Lk + t];
+      }
+    float[] D = PackedMonarchGpuTest.toF(x.d());
+    String what = mode + " " + io + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " M=" + m;
+    double tk = TOL16 * Math.sqrt((double) N / Lk);
+    double[] libDk = ConvCase.gpuKernelLayout(lib.conv().dk(), H, Lk, bi);
+    float[][] tc = null;
+    String old = System.getProperty("longconv4j.pk.monarch.bwd");
+    try (var p = PackedMonarchLearned.plan(dev, H, L, Lk, mode, io); var ub = dev.upload(u16); var db = dev.upload(dy16);
+         var du = dev.alloc(2L * (n + tail)); var dk = dev.alloc(4L * sides * H * Lk); var dD = dev.alloc(4L * H)) {
+      p.setBlocks(blocks);
+      if (bi) p.setWeights(k0, k1, D); else p.setWeights(k0, D);
+      for (boolean tensorCores : new boolean[] {true, false}) {
+        if (tensorCores) System.clearProperty("longconv4j.pk.monarch.bwd"); else System.setProperty("longconv4j.pk.monarch.bwd", "false");
+        assertEquals(tensorCores, PackedMonarchLearned.tcBackward(), "the property selects the backward");
+        String w = what + (tensorCores ? " tensor cores" : " chain (slow twin)");
+        du.fill32(0x7fc07fc0);
+        dk.fill32(0x7fc00000);
+        dD.fill32(0x7fc00000);
+        p.backward(ub, db, B, du, dk, dD);
+        dev.synchronize();
+        float[] duG = PackedLearnedRefGpuTest.readChecked(du, io, n, tail, "du " + w), dkG = dk.copyTo(new float[sides * H * Lk], 0),
+            dDG = dD.copyTo(new float[H], 0);
+        for (float[] a : new float[][] {duG, dkG, dDG}) PackedLearnedRefGpuTest.finite(a, "a gradient " + w);
+        double[][] gb = p.blockGrads();
+        Reference.assertClose("du vs float64 " + w, duG, lib.conv().du(), TOL16);
+        Reference.assertClose("dk vs float64 " + w, dkG, libDk, tk);
+        Reference.assertClose("dD vs float64 " + w, dDG, lib.conv().dD(), TOLD);
+        float[] flat = new float[0];
+        for (int i = 0; i < gb.length; i++) {
+          float[] g = PackedMonarchGpuTest.toF(gb[i]);
+          Reference.assertClose("dBlock " + i + " vs float64 " + w, g, lib.dBlocks()[i], tensorCores ? TOLG : PackedLearnedRefChainGpuTest.TOL32);
+          flat = concat(flat, g);
+        }
+        if (tensorCores) tc = new float[][] {duG, dkG, flat};
+        else {   // the two paths against each other: within the sums of their bounds to float64
+          Reference.assertClose("du tensor cores vs chain " + what, tc[0], ConvCase.toD(duG), 2 * TOL16);
+          Reference.assertClose("dk tensor cores vs chain " + what, tc[1], ConvCase.toD(dkG), 2 * tk);
+          Reference.assertClose("dBlocks tensor cores vs chain " + what, tc[2], ConvCase.toD(flat), TOLG + 1e-4);
+        }
+        System.out.printf("pkjbwd plan %s: du %.3e, dk %.3e%n", w, PackedMonarchHostTest.relErr(ConvCase.toD(duG), lib.conv().du()),
+            PackedMonarchHostTest.relErr(ConvCase.toD(dkG), libDk));
+      }
+    } finally {
+      if (old == null) System.clearProperty("longconv4j.pk.monarch.bwd"); else System.setProperty("longconv4j.pk.monarch.bwd", old);
+    }
+  }
+
+  private static float[] concat(float[] a, float[] b) {
+    float[] c = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, c, a.length, b.length);
+    return c;
+  }
+}

@@ -1,0 +1,130 @@
+// Shapes: B batch, H channels, L length, Lk taps per side, N the real FFT size, M = N / 2 = R1 16^(J-1) (J = 3, 4);
+// u, dy, du (B, H, L); k lib's (H, sides, Lk); D (H); blocks lib's {F_1 .. F_J, G_J .. G_1} (R_s, R_s, 2); pair coefficients
+// [4M] per channel at positions; part (H, 2J, 16, 16) complex.
+package ai.longconv4j.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import ai.longconv4j.conv.ConvEngine;
+import ai.longconv4j.conv.ConvPlan;
+import ai.longconv4j.conv.PackedLearnedButterfly;
+import ai.longconv4j.conv.Precision;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Host checks of helper pkjbwd's tensor-core backward (learned_pmb.cu, no GPU): its decomposition, written out in float64
+ * by {@link PackedMonarchBwdModel} (the kernel's stage scales, dumps, Gram positions and twiddles, per-channel partial
+ * layout and lpmb_reduce's map), against lib's {@link PackedLearnedButterfly#backwardAll}: du and all 2J block gradients,
+ * random blocks (every entry uniform: a transposed block, a swapped slot, a wrong scale or twiddle shows), all three modes,
+ * J = 3 (M = 2048, 4096) and J = 4 (M = 8192, 16384); dP / dQ against the tests' float64 twin
+ * {@link PackedMonarchReference#pairGrads}. Tolerance 1e-10 relative (Frobenius): two fp64 evaluations of the same sums
+ * in different orders, ~1e-15 per operation over sums of at most B M terms. learned_pmb.cu's ptxas report: every kernel
+ * built for sm_80 and sm_90a, none spilling.
+ */
+class PackedMonarchBwdHostTest {
+  private static final Pattern ENTRY = Pattern.compile("Compiling entry function '(\\w+)' for '(sm_\\w+)'");
+  private static final Pattern SPILL = Pattern.compile("(\\d+) bytes spill stores, (\\d+) bytes spill loads");
+
+  @Test
+  void kernelDecompositionMatchesLib() {
+    var rng = new SplittableRandom(21);
+    // mode, B, H, L, Lk: M = 2048 (8 16 16), 4096 (16^3, bidirectional N = 8192 >= L + Lk), 8192 (2 16^3), 16384 (4 16^3)
+    for (Object[] c : new Object[][] {{ConvMode.CAUSAL, 2, 2, 2000, 1500}, {ConvMode.BIDIRECTIONAL, 2, 2, 3000, 2000},
+        {ConvMode.CIRCULAR, 2, 1, 16384, 300}, {ConvMode.CAUSAL, 1, 1, 16384, 16384}}) {
+      ConvMode mode = (ConvMode) c[0];
+      int B = (int) c[1], H = (int) c[2], L = (int) c[3], Lk = (int) c[4], m = PackedMonarchConv.fftSize(L, Lk, mode) / 2;
+      var x = PackedMonarchHostTest.Data.draw(rng, B, H, L, Lk, mode);
+      var plan = ConvPlan.of(L, Lk, x.shape().mode(), ConvEngine.LEARNED_PACKED, Precision.F64);
+      assertArrayEquals(PackedMonarchConv.factors(m), plan.factors().stream().mapToInt(Integer::intValue).toArray(), "factors M=" + m);
+      double[][] blocks = PackedMonarchHostTest.randomBlocks(rng, m, 2);
+      double[] dy = new double[x.u().length];
+      for (int i = 0; i < dy.length; i++) dy[i] = rng.nextGaussian();
+      var lib = new PackedLearnedButterfly(plan, blocks).backwardAll(x.shape(), x.u(), x.k(), x.d(), dy);
+      var model = new PackedMonarchBwdModel(m);
+      var ref = new PackedMonarchReference(m);
+      double[][] ma = model.prep(blocks);
+      double[] du = new double[x.u().length];
+      double[][] parts = new double[H][];
+      double dpqErr = 0;
+      for (int h = 0; h < H; h++) {
+        double[] pq = PackedMonarchConv.pairCoefficients(m, PackedMonarchReference.placeTaps(x.shape(), x.k(), h, 2 * m));
+        double[][] us = new double[B][], dys = new double[B][];
+        for (int b = 0; b < B; b++) {
+          int o = (b * H + h) * L;
+          us[b] = Arrays.copyOfRange(x.u(), o, o + L);
+          dys[b] = Arrays.copyOfRange(dy, o, o + L);
+        }
+        var ch = model.channel(us, dys, L, ma[0], ma[1], pq, ref.adjointPairCoefficients(pq), x.d()[h]);
+        for (int b = 0; b < B; b++) System.arraycopy(ch.du(), b * L, du, (b * H + h) * L, L);
+        parts[h] = ch.part();
+        dpqErr = Math.max(dpqErr, PackedMonarchHostTest.relErr(ch.dpq(), ref.pairGrads(us, dys, L, blocks)));
+      }
+      double[][] gb = model.reduce(parts);
+      String what = mode + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " M=" + m + " " + Arrays.toString(model.f);
+      double eu = PackedMonarchHostTest.relErr(du, lib.conv().du()), eb = 0;
+      assertEquals(lib.dBlocks().length, gb.length, what);
+      for (int i = 0; i < gb.length; i++) {
+        assertEquals(lib.dBlocks()[i].length, gb[i].length, "block " + i + " " + what);
+        eb = Math.max(eb, PackedMonarchHostTest.relErr(gb[i], lib.dBlocks()[i]));
+        assertTrue(PackedMonarchHostTest.relErr(gb[i], lib.dBlocks()[i]) < 1e-10, "dBlock " + i + " " + what + ": "
+            + PackedMonarchHostTest.relErr(gb[i], lib.dBlocks()[i]));
+      }
+      System.out.printf("pkjbwd model vs lib %s: du %.3e, worst dBlock %.3e, dP/dQ vs twin %.3e%n", what, eu, eb, dpqErr);
+      assertTrue(eu < 1e-10, "du " + what + ": " + eu);
+      assertTrue(dpqErr < 1e-10, "dP / dQ " + what + ": " + dpqErr);
+    }
+  }
+
+  /** The model's slot map is not symmetric by accident: swapping two forward stages' partials must break the match. */
+  @Test
+  void modelDetectsASwappedSlot() {
+    var rng = new SplittableRandom(22);
+    int L = 2000, Lk = 1500, m = 2048;
+    var x = PackedMonarchHostTest.Data.draw(rng, 1, 1, L, Lk, ConvMode.CAUSAL);
+    var plan = ConvPlan.of(L, Lk, x.shape().mode(), ConvEngine.LEARNED_PACKED, Precision.F64);
+    double[][] blocks = PackedMonarchHostTest.randomBlocks(rng, m, 2);
+    double[] dy = new double[L];
+    for (int i = 0; i < L; i++) dy[i] = rng.nextGaussian();
+    var lib = new PackedLearnedButterfly(plan, blocks).backwardAll(x.shape(), x.u(), x.k(), x.d(), dy);
+    var model = new PackedMonarchBwdModel(m);
+    double[][] ma = model.prep(blocks);
+    double[] pq = PackedMonarchConv.pairCoefficients(m, PackedMonarchReference.placeTaps(x.shape(), x.k(), 0, 2 * m));
+    var ch = model.channel(new double[][] {x.u()}, new double[][] {dy}, L, ma[0], ma[1], pq, new PackedMonarchReference(m).adjointPairCoefficients(pq), x.d()[0]);
+    double[] p = ch.part().clone();
+    for (int i = 0; i < 512; i++) { double t = p[512 + i]; p[512 + i] = p[1024 + i]; p[1024 + i] = t; }   // slots 1 and 2 (F_2, F_3)
+    double[][] gb = model.reduce(new double[][] {p});
+    assertTrue(PackedMonarchHostTest.relErr(gb[1], lib.dBlocks()[1]) > 0.1, "a swapped slot went unnoticed");
+  }
+
+  /** learned_pmb.cu's ptxas report: lpmb_bwd_{bf16,f16}_{s32,s16} and lpmb_reduce for sm_80 and sm_90a, none spilling. */
+  @Test
+  void ptxasReportNoSpills() throws IOException {
+    Path rep = Path.of("target", "cuda", "learned_pmb.ptxas.txt");
+    assumeTrue(Files.exists(rep), "no ptxas report (built without nvcc): " + rep.toAbsolutePath());
+    Map<String, String> spills = new LinkedHashMap<>();
+    String entry = null;
+    for (String line : Files.readAllLines(rep)) {
+      Matcher e = ENTRY.matcher(line), s = SPILL.matcher(line);
+      if (e.find()) entry = e.group(1) + "@" + e.group(2);
+      else if (s.find() && entry != null) { spills.put(entry, s.group(1) + "/" + s.group(2)); entry = null; }
+    }
+    spills.forEach((k, v) -> assertEquals("0/0", v, k + " spills (stores/loads bytes)"));
+    for (String sm : new String[] {"sm_80", "sm_90a"}) {
+      assertTrue(spills.containsKey("lpmb_reduce@" + sm), "lpmb_reduce " + sm);
+      for (String io : new String[] {"bf16", "f16"})
+        for (String st : new String[] {"s32", "s16"}) assertTrue(spills.containsKey("lpmb_bwd_" + io + "_" + st + "@" + sm), io + " " + st + " " + sm);
+    }
+  }
+}

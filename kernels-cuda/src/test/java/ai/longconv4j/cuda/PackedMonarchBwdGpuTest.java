@@ -34,7 +34,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * the pair map) and an output gradient (up to 2J rounded stages and the pair map), each stage ~1.6e-3 rms relative for bf16
  * (two 16-bit operands, PackedMonarchGpuTest's analysis), in quadrature over <= 2J + 1 = 9 stages: 4.8e-3; the 16-bit dump
  * of the input, both Gram operands rounded to 16 bits again (with the twiddle applied in fp32 first) and the 16-bit planes
- * at M = 32768 add four to five 1.1e-3 terms: ~6e-3; the fp32 sums (mma.sync over 16-column tiles, atomics over warps and
+ * (M = 32768; the tuned plans' default from M = 4096) add four to five 1.1e-3 terms: ~6e-3; the fp32 sums (mma.sync over 16-column tiles, atomics over warps and
  * rows, lpmb_reduce over H) of random-sign terms keep that relative size. 2e-2 leaves a margin of ~3; fp16 (2^-11) a
  * quarter of the estimate. dD 1e-4: lpj_ddot's fp32 sums of B L products (sqrt(2^17) x 6e-8 = 2e-5 random-walk).
  * dk 1e-2 sqrt(N / Lk): the kept Lk taps hold ~Lk / N of dK's energy (LearnedJFactorOpGpuTest's bound).

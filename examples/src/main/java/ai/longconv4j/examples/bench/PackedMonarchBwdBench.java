@@ -1,0 +1,109 @@
+// Shapes: B batch, H channels, L length, Lk = L taps per side; u = dy, y, du: (B, H, L) bf16; k: (H, L) fp32 (bidirectional:
+// k0, k1 (H, L) each; lib's layout (H, 2, L) for PackedMonarchConv.setTaps); D, dD: (H) fp32; dk (sides, H, L) fp32;
+// dpq (H, M) float4.
+package ai.longconv4j.examples.bench;
+
+import ai.longconv4j.cuda.ConvMode;
+import ai.longconv4j.cuda.CudaDevice;
+import ai.longconv4j.cuda.DeviceFill;
+import ai.longconv4j.cuda.ElementType;
+import ai.longconv4j.cuda.FlashButterflyConv;
+import ai.longconv4j.cuda.PackedMonarchConv;
+import ai.longconv4j.cuda.Precision;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Session 14, helper pkjbwd: the plan-level forward + backward of the J-factor packed learned butterfly on tensor cores
+ * ({@link PackedMonarchConv#forward} + {@link PackedMonarchConv#backwardTc}: du, dP / dQ, dD and the 2J block Grams,
+ * learned_pmb.cu) against FlashButterfly's ({@link FlashButterflyConv} forward + backwardInput + backwardWeights: du, dk,
+ * dD) in one process, bf16, Lk = L. The packed rows leave out dk from dP / dQ (the chain's cuFFT route, package-private:
+ * LearnedOpBench's op rows include it). Cases {@code mode:L} ({@code -Dlongconv4j.bench.pmb.cases}, default
+ * causal:2048,causal:4096,causal:8192,causal:16384), paths in the order of {@code -Dlongconv4j.bench.pmb.order} (default
+ * fb,pm). Per path: blocks at the DFT, dy = u, outputs NaN-poisoned, the forward and du of 3 sampled rows validated against a
+ * float64 direct convolution and its adjoint ({@link PackedMonarchBench#validate}); then CUDA-event medians
+ * ({@code CudaConvBench.median}, its warm-up; 20 runs) of fwd, bwd and fwd+bwd. Usage: PackedMonarchBwdBench [csv-out] [B] [H].
+ */
+public final class PackedMonarchBwdBench {
+  private PackedMonarchBwdBench() {}
+
+  public static void main(String[] args) throws IOException {
+    var a = CudaConvBench.Args.of(args, 2048);
+    int B = a.B(), H = a.H();
+    List<CudaConvBench.Row> rows = new ArrayList<>();
+    String cases = System.getProperty("longconv4j.bench.pmb.cases", "causal:2048,causal:4096,causal:8192,causal:16384");
+    String order = System.getProperty("longconv4j.bench.pmb.order", "fb,pm");
+    ElementType io = ElementType.BF16;
+    try (CudaDevice dev = CudaDevice.open(0)) {
+      System.out.println("device: " + dev);
+      for (String c : cases.split(",")) {
+        ConvMode mode = ConvMode.valueOf(c.split(":")[0].toUpperCase());
+        int L = Integer.parseInt(c.split(":")[1]);
+        boolean bi = mode == ConvMode.BIDIRECTIONAL;
+        int sides = bi ? 2 : 1;
+        float[][] w = CudaConvBench.weights(H, L);
+        float[] k0 = w[0], D = w[1], k1 = bi ? java.util.Arrays.copyOf(CudaConvBench.weights(H, L + 1)[0], H * L) : null;
+        long n = (long) B * H * L;
+        try (var u = dev.alloc(2 * n); var y = dev.alloc(2 * n); var du = dev.alloc(2 * n); var dk = dev.alloc(4L * sides * H * L);
+             var dD = dev.alloc(4L * H)) {
+          DeviceFill.uniform(dev, u, n, io, 7L * L, 1f);
+          for (String p : order.split(",")) {
+            String name;
+            CudaConvBench.Work fwd, bwd;
+            AutoCloseable plan;
+            if (p.equals("fb")) {
+              var fb = FlashButterflyConv.plan(dev, H, L, mode, io, Precision.BF16);
+              if (bi) fb.setWeights(k0, k1, L, D); else fb.setWeights(k0, L, D);
+              plan = fb;
+              name = "flashbutterfly " + mode + " " + fb.kernelName();
+              fwd = () -> fb.forward(u, y, B);
+              bwd = () -> { fb.backwardInput(u, du, B); fb.backwardWeights(u, u, B, dk, dD); };
+            } else if (p.equals("pm")) {
+              var pm = PackedMonarchConv.plan(dev, H, L, L, mode, io);
+              float[] kl = k0;
+              if (bi) {   // lib's (H, 2, L)
+                kl = new float[2 * H * L];
+                for (int h = 0; h < H; h++) {
+                  System.arraycopy(k0, h * L, kl, 2 * h * L, L);
+                  System.arraycopy(k1, h * L, kl, 2 * h * L + L, L);
+                }
+              }
+              pm.setTaps(kl, D);
+              var dpq = dev.alloc(16L * H * pm.points());
+              plan = () -> { dpq.close(); pm.close(); };
+              name = "packed monarch " + mode + " " + pm.kernelName() + " + " + pm.bwdKernelName() + " t" + pm.bwdThreads() + " M=" + pm.points()
+                  + " (no dk)";
+              fwd = () -> pm.forward(u, y, B);
+              bwd = () -> pm.backwardTc(u, u, B, du, dpq, dD);
+            } else {
+              throw new IllegalArgumentException("PackedMonarchBwdBench: paths fb, pm; got " + p);
+            }
+            try {
+              y.fill32(0x7fc07fc0);
+              du.fill32(0x7fc07fc0);
+              fwd.run();
+              bwd.run();
+              dev.synchronize();
+              double errF = PackedMonarchBench.validate(mode, false, u, y, k0, k1, D, B, H, L);
+              double errB = PackedMonarchBench.validate(mode, true, u, du, k0, k1, D, B, H, L);
+              System.out.printf("%s L=%d: forward vs float64 %.3e, du (dy = u) vs float64 %.3e%n", name, L, errF, errB);
+              double ms = CudaConvBench.median(dev, fwd, 20);
+              rows.add(new CudaConvBench.Row(name + " fwd", B, H, L, ms, 4.0 * n / ms / 1e6, errF, 0));
+              CudaConvBench.report(rows.getLast());
+              double msB = CudaConvBench.median(dev, bwd, 20);
+              rows.add(new CudaConvBench.Row(name + " bwd", B, H, L, msB, 6.0 * n / msB / 1e6, errB, 0));
+              CudaConvBench.report(rows.getLast());
+              double msFB = CudaConvBench.median(dev, () -> { fwd.run(); bwd.run(); }, 20);
+              rows.add(new CudaConvBench.Row(name + " fwd+bwd", B, H, L, msFB, 10.0 * n / msFB / 1e6, Math.max(errF, errB), 0));
+              CudaConvBench.report(rows.getLast());
+            } finally {
+              try { plan.close(); } catch (Exception e) { throw new IllegalStateException("PackedMonarchBwdBench: closing " + name, e); }
+            }
+          }
+        }
+      }
+    }
+    CudaConvBench.writeCsv(rows, a.csv());
+  }
+}

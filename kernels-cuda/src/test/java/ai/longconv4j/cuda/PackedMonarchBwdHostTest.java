@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
  * J = 3 (M = 2048, 4096) and J = 4 (M = 8192, 16384); dP / dQ against the tests' float64 twin
  * {@link PackedMonarchReference#pairGrads}. Tolerance 1e-10 relative (Frobenius): two fp64 evaluations of the same sums
  * in different orders, ~1e-15 per operation over sums of at most B M terms. learned_pmb.cu's ptxas report: every kernel
- * built for sm_80 and sm_90a, none spilling.
+ * built for sm_80 and sm_90a, none spilling, and its fatbin packaged.
  */
 class PackedMonarchBwdHostTest {
   private static final Pattern ENTRY = Pattern.compile("Compiling entry function '(\\w+)' for '(sm_\\w+)'");
@@ -126,5 +126,6 @@ class PackedMonarchBwdHostTest {
       for (String io : new String[] {"bf16", "f16"})
         for (String st : new String[] {"s32", "s16"}) assertTrue(spills.containsKey("lpmb_bwd_" + io + "_" + st + "@" + sm), io + " " + st + " " + sm);
     }
+    assertTrue(CudaModule.packaged(PackedMonarchConv.MODULE_BWD), PackedMonarchConv.MODULE_BWD + ".fatbin missing from the classpath");
   }
 }

@@ -19,7 +19,7 @@ out=${1:-/tmp/pkjbwd-sitting}; mkdir -p "$out"
 DEV=${DEV:-.device/pkjbwd}
 ORDER=${ORDER:-fb,pm}
 CASES=${CASES:-causal:2048,causal:4096,causal:8192,causal:16384}
-LS=${LS:-2048,4096,8192,16384}
+LS=${LS:-4096,16384}
 OP_ORDER=${OP_ORDER:-monarch,packed}
 CHAIN_LS=${CHAIN_LS:-4096}
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw,power.limit,temperature.gpu --format=csv; date -u; } \

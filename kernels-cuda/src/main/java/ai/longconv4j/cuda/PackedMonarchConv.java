@@ -460,8 +460,8 @@ public final class PackedMonarchConv implements AutoCloseable {
   public void backwardTc(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dpq, DeviceBuffer dD) {
     if (!pqSet) throw new IllegalStateException("PackedMonarchConv.backwardTc: call setWeights or setPq first");
     long need = (long) B * h * l * io.bytes();
-    if (B < 1 || B > 65535 || u == null || dy == null || du == null || u.bytes() < need || dy.bytes() < need || du.bytes() < need)
-      throw new IllegalArgumentException("PackedMonarchConv.backwardTc: u, dy and du must hold (B=" + B + " in [1, 65535], H=" + h + ", L=" + l
+    if (B < 1 || u == null || dy == null || du == null || u.bytes() < need || dy.bytes() < need || du.bytes() < need)   // B: rows loop in-kernel
+      throw new IllegalArgumentException("PackedMonarchConv.backwardTc: u, dy and du must hold (B=" + B + " >= 1, H=" + h + ", L=" + l
           + ") " + io + " = " + need + " bytes, got " + (u == null ? "null" : u.bytes()) + ", " + (dy == null ? "null" : dy.bytes()) + " and "
           + (du == null ? "null" : du.bytes()));
     if (du == u || du == dy) throw new IllegalArgumentException("PackedMonarchConv.backwardTc: du must not alias u or dy");

@@ -81,20 +81,29 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   /** A plan for (H, L, Lk) in {@code mode} with 16-bit I/O {@code io}; blocks at the exact DFT, D = 0, P / Q unset. */
   public static PackedMonarchConv plan(CudaDevice device, int H, int L, int Lk, ConvMode mode, ElementType io) {
-    if (H < 1 || H > 65535) throw new IllegalArgumentException("PackedMonarchConv: H must be in [1, 65535], got " + H);
-    if (L < 1 || Lk < 1 || Lk > L) throw new IllegalArgumentException("PackedMonarchConv: need 1 <= Lk <= L, got Lk=" + Lk + ", L=" + L);
-    if (mode == null) throw new IllegalArgumentException("PackedMonarchConv: mode is null (L=" + L + ")");
-    if (io != ElementType.BF16 && io != ElementType.F16)
-      throw new IllegalArgumentException("PackedMonarchConv " + mode + " L=" + L + ": tensor-core kernels take bf16 / fp16 I/O, got " + io);
-    if (mode == ConvMode.CIRCULAR && Integer.bitCount(L) != 1)
-      throw new IllegalArgumentException("PackedMonarchConv CIRCULAR L=" + L + ": the circular FFT size is exactly L, a power of two"
-          + " (covered: L = 4096 .. 65536)");
+    checkPlan("PackedMonarchConv", H, L, Lk, mode, io, "4096 .. 65536");
     int n = fftSize(L, Lk, mode), m = n / 2;
     if (m < MIN_M || m > MAX_M)
       throw new IllegalArgumentException("PackedMonarchConv " + mode + " L=" + L + " Lk=" + Lk + ": needs N=" + n + ", M=" + m
           + "; this one-pass kernel covers M = 2048 .. 32768 (causal: N the power of two >= L + Lk - 1, bidirectional >= L + Lk,"
           + " circular N = L)");
     return new PackedMonarchConv(device, H, L, Lk, mode, io, n);
+  }
+
+  /**
+   * The plan's argument checks, shared with {@link PackedThreePass#plan} ({@code cls} the class the messages name,
+   * {@code circular} its covered circular L): H in [1, 65535], 1 &lt;= Lk &lt;= L, a mode, bf16 / fp16 I/O, circular L a
+   * power of two; each refusal an {@link IllegalArgumentException} naming the value.
+   */
+  static void checkPlan(String cls, int H, int L, int Lk, ConvMode mode, ElementType io, String circular) {
+    if (H < 1 || H > 65535) throw new IllegalArgumentException(cls + ": H must be in [1, 65535], got " + H);
+    if (L < 1 || Lk < 1 || Lk > L) throw new IllegalArgumentException(cls + ": need 1 <= Lk <= L, got Lk=" + Lk + ", L=" + L);
+    if (mode == null) throw new IllegalArgumentException(cls + ": mode is null (L=" + L + ")");
+    if (io != ElementType.BF16 && io != ElementType.F16)
+      throw new IllegalArgumentException(cls + " " + mode + " L=" + L + ": tensor-core kernels take bf16 / fp16 I/O, got " + io);
+    if (mode == ConvMode.CIRCULAR && Integer.bitCount(L) != 1)
+      throw new IllegalArgumentException(cls + " CIRCULAR L=" + L + ": the circular FFT size is exactly L, a power of two"
+          + " (covered: L = " + circular + ")");
   }
 
   /**
@@ -137,8 +146,10 @@ public final class PackedMonarchConv implements AutoCloseable {
   }
 
   /** Blocks at the exact DFT in lib's order {F_1 .. F_J, G_J .. G_1}: F = F_R, G = conj(F_R). */
-  public static double[][] atInit(int m) {
-    int[] f = factors(m);
+  public static double[][] atInit(int m) { return atInit(factors(m)); }
+
+  /** Blocks at the exact DFT for the factors f (R_1 .. R_J) in lib's order {F_1 .. F_J, G_J .. G_1} (shared with PackedThreePass). */
+  static double[][] atInit(int[] f) {
     int jj = f.length;
     double[][] b = new double[2 * jj][];
     for (int s = 0; s < jj; s++) {
@@ -433,9 +444,12 @@ public final class PackedMonarchConv implements AutoCloseable {
   public int[] factors() { return factors(m); }
   public ConvMode mode() { return mode; }
 
-  private String factorString() {
+  private String factorString() { return factorString(factors(m)); }
+
+  /** "R_1 x R_2 x .. x R_J" (messages and toString; shared with PackedThreePass). */
+  static String factorString(int[] f) {
     StringBuilder sb = new StringBuilder();
-    for (int f : factors(m)) sb.append(sb.length() == 0 ? "" : " x ").append(f);
+    for (int r : f) sb.append(sb.length() == 0 ? "" : " x ").append(r);
     return sb.toString();
   }
 

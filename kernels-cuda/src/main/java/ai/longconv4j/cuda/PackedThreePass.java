@@ -84,14 +84,7 @@ public final class PackedThreePass implements AutoCloseable {
 
   /** A plan for (H, L, Lk) in {@code mode} with 16-bit I/O {@code io}; blocks at the exact DFT, D = 0, P / Q unset. */
   public static PackedThreePass plan(CudaDevice device, int H, int L, int Lk, ConvMode mode, ElementType io) {
-    if (H < 1 || H > 65535) throw new IllegalArgumentException("PackedThreePass: H must be in [1, 65535], got " + H);
-    if (L < 1 || Lk < 1 || Lk > L) throw new IllegalArgumentException("PackedThreePass: need 1 <= Lk <= L, got Lk=" + Lk + ", L=" + L);
-    if (mode == null) throw new IllegalArgumentException("PackedThreePass: mode is null (L=" + L + ")");
-    if (io != ElementType.BF16 && io != ElementType.F16)
-      throw new IllegalArgumentException("PackedThreePass " + mode + " L=" + L + ": tensor-core kernels take bf16 / fp16 I/O, got " + io);
-    if (mode == ConvMode.CIRCULAR && Integer.bitCount(L) != 1)
-      throw new IllegalArgumentException("PackedThreePass CIRCULAR L=" + L + ": the circular FFT size is exactly L, a power of two"
-          + " (covered: L = 131072 .. 524288)");
+    PackedMonarchConv.checkPlan("PackedThreePass", H, L, Lk, mode, io, "131072 .. 524288");
     long nl = fftSizeLong(L, Lk, mode);
     if (nl / 2 < MIN_M || nl / 2 > MAX_M)
       throw new IllegalArgumentException("PackedThreePass " + mode + " L=" + L + " Lk=" + Lk + ": needs N=" + nl + ", M=" + nl / 2
@@ -131,15 +124,7 @@ public final class PackedThreePass implements AutoCloseable {
   }
 
   /** Blocks at the exact DFT in lib's order {F_1 .. F_5, G_5 .. G_1}: F = F_R, G = conj(F_R). */
-  public static double[][] atInit(int m) {
-    int[] f = factors(m);
-    double[][] b = new double[10][];
-    for (int s = 0; s < 5; s++) {
-      b[s] = ai.longconv4j.conv.LearnedButterfly.dft(f[s], false);
-      b[9 - s] = ai.longconv4j.conv.LearnedButterfly.dft(f[s], true);
-    }
-    return b;
-  }
+  public static double[][] atInit(int m) { return PackedMonarchConv.atInit(factors(m)); }
 
   /** Complex entries of one chain's five blocks (Q in learned_p3.cu), times two chains. */
   private int elements() { return 2 * (n1 * n1 + 4 + 768); }
@@ -337,11 +322,7 @@ public final class PackedThreePass implements AutoCloseable {
   /** lib's float64 plan of this shape (engine LEARNED_PACKED): its positions, partners and pair coefficients are this plan's. */
   public ConvPlan libPlan() { return libPlan; }
 
-  private String factorString() {
-    StringBuilder sb = new StringBuilder();
-    for (int f : factors(m)) sb.append(sb.length() == 0 ? "" : " x ").append(f);
-    return sb.toString();
-  }
+  private String factorString() { return PackedMonarchConv.factorString(factors(m)); }
 
   @Override public void close() {
     pq.close(); pqAdj.close(); d.close(); blocks.close(); mats.close(); matsAdj.close();

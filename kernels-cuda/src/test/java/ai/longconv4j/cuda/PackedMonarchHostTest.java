@@ -87,6 +87,31 @@ class PackedMonarchHostTest {
     assertEquals(PackedMonarchConv.fftSize(4096, 100, ConvMode.CIRCULAR), 4096);
   }
 
+  /**
+   * The bookkeeping PackedThreePass shares from here (helper pkjdedup): checkPlan names the class it is given and the
+   * covered circular L, atInit(f) gives {F_1 .. F_J, G_J .. G_1} at the exact DFT of each factor, factorString "R1 x ..".
+   */
+  @Test
+  void sharedBookkeeping() {
+    var e = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.plan(null, 0, 4096, 4096, ConvMode.CAUSAL, ElementType.F16));
+    assertTrue(e.getMessage().startsWith("PackedMonarchConv: H must be in [1, 65535], got 0"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.plan(null, 3, 5000, 100, ConvMode.CIRCULAR, ElementType.F16));
+    assertTrue(e.getMessage().startsWith("PackedMonarchConv CIRCULAR L=5000") && e.getMessage().contains("(covered: L = 4096 .. 65536)"),
+        e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.checkPlan("X", 3, 10, 11, ConvMode.CAUSAL, ElementType.F16, ""));
+    assertEquals("X: need 1 <= Lk <= L, got Lk=11, L=10", e.getMessage());
+    for (int m : new int[] {2048, 8192, 32768}) {
+      int[] f = PackedMonarchConv.factors(m);
+      double[][] b = PackedMonarchConv.atInit(m);
+      assertEquals(2 * f.length, b.length, "M=" + m);
+      for (int s = 0; s < f.length; s++) {
+        assertArrayEquals(ai.longconv4j.conv.LearnedButterfly.dft(f[s], false), b[s], "F_" + (s + 1) + " M=" + m);
+        assertArrayEquals(ai.longconv4j.conv.LearnedButterfly.dft(f[s], true), b[2 * f.length - 1 - s], "G_" + (s + 1) + " M=" + m);
+      }
+    }
+    assertEquals("2 x 16 x 16 x 16", PackedMonarchConv.factorString(PackedMonarchConv.factors(8192)));
+  }
+
   /** Drawn inputs of one (B, H, L, Lk, mode) case as lib takes them. */
   record Data(double[] u, double[] k, double[] d, ConvShape shape) {
     static Data draw(SplittableRandom rng, int B, int H, int L, int Lk, ConvMode mode) {

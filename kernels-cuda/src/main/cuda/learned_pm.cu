@@ -109,9 +109,9 @@ __device__ __forceinline__ void pm_mma_b(const PmB& F, int j, const uint32_t (&x
 }
 
 // Fragment sources of the chunk helpers: a fragment built beforehand (pm_middle: built once per unit, live across both
-// chunks) is copied; a matrix pointer (pm_middle2) is built from (L1) right at the point of use, so that no two
-// fragments are live at once (the fused middle's register peak is the forward with both fragments and the w256
-// twiddles live).
+// chunks) is copied; from a matrix pointer (pm_middle2) the fragment is read (L1) and built right at its point of use, so
+// that no two are live at once (the fused middle's register peak is the forward with both fragments and the w256
+// twiddles live). Both give the same fragment values; the machine code of each caller is the one before the fold.
 template <bool BF16>
 __device__ __forceinline__ void pm_src(const FragA& s, FragA& f) { f = s; }
 template <bool BF16>

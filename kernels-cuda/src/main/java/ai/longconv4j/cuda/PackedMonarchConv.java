@@ -163,24 +163,36 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   /** Uploads the 2J blocks {F_1 .. F_J, G_J .. G_1} (lib's layout) and prepares the forward's and the adjoint's left forms. */
   public PackedMonarchConv setBlocks(double[][] b) {
+    blocks.copyFrom(flattenBlocks("PackedMonarchConv", b, factors(m), "M = " + m + " = " + factorString()));
+    prep();
+    return this;
+  }
+
+  /**
+   * The 2J blocks {F_1 .. F_J, G_J .. G_1} of factors f (lib's layout) as one fp32 array; IllegalArgumentException naming
+   * {@code who}, the block, its shape and {@code what} (the plan's size) for a wrong count, shape or a non-finite value.
+   * Shared with {@link PackedThreePass}.
+   */
+  static float[] flattenBlocks(String who, double[][] b, int[] f, String what) {
+    int j = f.length;
     if (b == null || b.length != 2 * j)
-      throw new IllegalArgumentException("PackedMonarchConv.setBlocks: need " + 2 * j + " blocks {F_1 .. F_" + j + ", G_" + j + " .. G_1} for M = "
-          + m + " = " + factorString() + ", got " + (b == null ? "null" : b.length));
-    float[] flat = new float[2 * elements()];
+      throw new IllegalArgumentException(who + ".setBlocks: need " + 2 * j + " blocks {F_1 .. F_" + j + ", G_" + j + " .. G_1} for " + what
+          + ", got " + (b == null ? "null" : b.length));
+    int total = 0;
+    for (int r : f) total += 2 * r * r;
+    float[] flat = new float[2 * total];
     int off = 0;
     for (int i = 0; i < 2 * j; i++) {
-      int r = i < j ? factors(m)[i] : factors(m)[2 * j - 1 - i];
+      int r = i < j ? f[i] : f[2 * j - 1 - i];
       if (b[i] == null || b[i].length != 2 * r * r)
-        throw new IllegalArgumentException("PackedMonarchConv.setBlocks: block " + i + " must be (" + r + ", " + r + ", 2) = " + 2 * r * r
-            + " values for M = " + m + " = " + factorString() + ", got " + (b[i] == null ? "null" : b[i].length));
+        throw new IllegalArgumentException(who + ".setBlocks: block " + i + " must be (" + r + ", " + r + ", 2) = " + 2 * r * r
+            + " values for " + what + ", got " + (b[i] == null ? "null" : b[i].length));
       for (double v : b[i]) {
-        if (!Double.isFinite(v)) throw new IllegalArgumentException("PackedMonarchConv.setBlocks: block " + i + " holds " + v);
+        if (!Double.isFinite(v)) throw new IllegalArgumentException(who + ".setBlocks: block " + i + " holds " + v);
         flat[off++] = (float) v;
       }
     }
-    blocks.copyFrom(flat);
-    prep();
-    return this;
+    return flat;
   }
 
   /**
@@ -188,20 +200,29 @@ public final class PackedMonarchConv implements AutoCloseable {
    * {F_1 .. F_J, G_J .. G_1}, copied device-to-device and prepared on the device's stream; no host copy, no synchronisation.
    */
   public PackedMonarchConv setBlocksOnDevice(DevicePointer[] b) {
+    copyBlocksOnDevice("PackedMonarchConv", device, blocks, b, factors(m), "M = " + m + " = " + factorString());
+    prep();
+    return this;
+  }
+
+  /**
+   * Copies the 2J blocks of factors f from device addresses b into {@code blocks} (lib's order, back to back) on the device's
+   * stream; IllegalArgumentException naming {@code who} and {@code what} for a wrong count or a null address. Shared with
+   * {@link PackedThreePass}.
+   */
+  static void copyBlocksOnDevice(String who, CudaDevice device, DeviceBuffer blocks, DevicePointer[] b, int[] f, String what) {
+    int j = f.length;
     if (b == null || b.length != 2 * j || java.util.Arrays.asList(b).contains(null))
-      throw new IllegalArgumentException("PackedMonarchConv.setBlocksOnDevice: need " + 2 * j + " block addresses for M = " + m + " = "
-          + factorString() + ", got " + (b == null ? "null" : java.util.Arrays.toString(b)));
+      throw new IllegalArgumentException(who + ".setBlocksOnDevice: need " + 2 * j + " block addresses for " + what + ", got "
+          + (b == null ? "null" : java.util.Arrays.toString(b)));
     device.makeCurrent();
     CudaStream s = device.stream();
-    int[] f = factors(m);
     for (int i = 0, off = 0; i < 2 * j; i++) {
       int r = i < j ? f[i] : f[2 * j - 1 - i];
       Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(blocks.ptr().at(8L * off), b[i], 8L * r * r, s.cu()), "cuMemcpyDtoDAsync",
           "block " + i + " (" + r + ", " + r + ", 2)", "device " + device.index());
       off += r * r;
     }
-    prep();
-    return this;
   }
 
   private void prep() {
@@ -292,16 +313,26 @@ public final class PackedMonarchConv implements AutoCloseable {
    * {conj P_p, Q_s(p)}; D (H) fp32 or null (zeros). Copied device-to-device on the device's stream, no synchronisation.
    */
   public PackedMonarchConv setPq(DevicePointer p, DevicePointer pAdj, DevicePointer D) {
+    copyPq("PackedMonarchConv", device, h, m, pq, pqAdj, d, p, pAdj, D);
+    pqSet = true;
+    return this;
+  }
+
+  /**
+   * P / Q (H, M) float4, its adjoint layout and D (H) fp32 (null: zeros) copied device to device into a plan's tables on the
+   * device's stream, no synchronisation; IllegalArgumentException naming {@code who} for a null table. Shared with
+   * {@link PackedThreePass}.
+   */
+  static void copyPq(String who, CudaDevice device, int h, int m, DeviceBuffer pq, DeviceBuffer pqAdj, DeviceBuffer d, DevicePointer p,
+      DevicePointer pAdj, DevicePointer D) {
     if (p == null || pAdj == null)
-      throw new IllegalArgumentException("PackedMonarchConv.setPq: needs both (H=" + h + ", M=" + m + ") float4 buffers, got " + p + ", " + pAdj);
+      throw new IllegalArgumentException(who + ".setPq: needs both (H=" + h + ", M=" + m + ") float4 buffers, got " + p + ", " + pAdj);
     device.makeCurrent();
     CudaStream s = device.stream();
     Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(pq.ptr(), p, 16L * h * m, s.cu()), "cuMemcpyDtoDAsync", "P / Q (H=" + h + ", M=" + m + ")");
     Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(pqAdj.ptr(), pAdj, 16L * h * m, s.cu()), "cuMemcpyDtoDAsync", "adjoint P / Q");
     if (D == null) Check.cu(jcuda.driver.JCudaDriver.cuMemsetD32Async(d.ptr(), 0, h, s.cu()), "cuMemsetD32Async", "D of H=" + h);
     else Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(d.ptr(), D, 4L * h, s.cu()), "cuMemcpyDtoDAsync", "D of H=" + h);
-    pqSet = true;
-    return this;
   }
 
   /** Position of the partner frequency (M - k) mod M, per position. */

@@ -30,83 +30,11 @@
 // Scratch in fp32 (8 bytes a point, not 16-bit): each pass's output is rounded once more at 16 bits otherwise (2^-9 in
 // bf16 on top of the MMA operand rounding) and the learned blocks are not unitary, so fp32 keeps the error budget to the
 // operand rounding; the cost is twice the scratch traffic (PackedThreePass chunks rows to a scratch budget).
-// The fragment builders and stage loops of pass 2 follow pkjtc's learned_pm.cu (session 14, written in parallel and not
-// on main when this file was written: written here rather than included; fold both into one header once merged).
-#include "monarch.cuh"
+// The fragment builders and the stage loops of pass 2 are learned_mon.cuh's, shared with pkjtc's
+// learned_pm.cu (helper pkjdedup folded the two copies into it, machine code unchanged).
+#include "learned_mon.cuh"
 
 constexpr int P3_IN = 8192, P3_LIN = 13;   // the inner (middle) transform size and its log2
-
-// A operand of the 16 x 16 left-form matrix a (global, row-major float2), or of conj(a) when cj: reg i holds row
-// g + 8 (i & 1), cols 2t + 8 (i >> 1) + {0, 1} (monarch.cuh's FragA layout).
-template <bool BF16>
-__device__ __forceinline__ void p3_frag_a(const float2* __restrict__ a, bool cj, FragA& f) {
-  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-  const float sg = cj ? -1.0f : 1.0f;
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    const int row = g + 8 * (i & 1), col = 2 * t + 8 * (i >> 1);
-    const float2 w0 = __ldg(a + row * 16 + col), w1 = __ldg(a + row * 16 + col + 1);
-    f.re[i] = pack2<BF16>(w0.x, w1.x);
-    f.im[i] = pack2<BF16>(sg * w0.y, sg * w1.y);
-    f.nim[i] = pack2<BF16>(-sg * w0.y, -sg * w1.y);
-  }
-}
-
-// B operand Bm = a^T (X @ Bm = the left-form stage along the last axis): register q of column half j holds
-// a[8j + g][2t + 8q + {0, 1}] (monarch.cuh's FragB layout).
-template <bool BF16>
-__device__ __forceinline__ void p3_frag_b(const float2* __restrict__ a, FragB& f) {
-  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-#pragma unroll
-  for (int j = 0; j < 2; ++j)
-#pragma unroll
-    for (int q = 0; q < 2; ++q) {
-      const float2 w0 = __ldg(a + (8 * j + g) * 16 + 2 * t + 8 * q), w1 = __ldg(a + (8 * j + g) * 16 + 2 * t + 8 * q + 1);
-      f.re[j][q] = pack2<BF16>(w0.x, w1.x);
-      f.im[j][q] = pack2<BF16>(w0.y, w1.y);
-      f.nim[j][q] = pack2<BF16>(-w0.y, -w1.y);
-    }
-}
-
-// A radix-16 stage along the axis of stride S = 2^lS >= 16 (O outer blocks of 16 S points) with a learned matrix.
-// FWD: Y = A @ X, then o T * scale; inverse: X o conj(T), then A @ X (tiles_a with the fragment of conj(A)).
-template <bool BF16, bool FWD, typename ST>
-__device__ void p3_stage_a(const Tw& T, const float2* __restrict__ a, ST* zr, ST* zi, int lS, int O, float scale) {
-  FragA F; p3_frag_a<BF16>(a, !FWD, F);
-  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-  const int ntiles = O * ((1 << lS) >> 3);
-  int tile = warp;
-  for (; tile + nw < ntiles; tile += 2 * nw) {
-    const int tl[2] = {tile, tile + nw};
-    tiles_a<BF16, FWD, 2, ST>(T, F, zr, zi, lS, tl, scale);
-  }
-  for (; tile < ntiles; tile += nw) tiles_a<BF16, FWD, 1, ST>(T, F, zr, zi, lS, &tile, scale);
-}
-
-// The stage along the last axis (stride 1, no twiddle): each 16 x 16 tile of 16 contiguous rows X -> X @ a^T, * scale.
-template <bool BF16, typename ST>
-__device__ void p3_stage_b(const float2* __restrict__ a, ST* zr, ST* zi, int n, float scale) {
-  FragB F; p3_frag_b<BF16>(a, F);
-  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-  for (int tile = warp; tile < (n >> 8); tile += nw) {
-    const int base = tile << 8;
-    uint32_t xr[4], xi[4];
-    load_tile_b<BF16>(zr, zi, base, g, t, xr, xi);
-    __syncwarp();
-#pragma unroll
-    for (int j = 0; j < 2; ++j) {
-      float dr[4], di[4];
-      mma_b<BF16, true>(F, j, xr, xi, dr, di);
-#pragma unroll
-      for (int q = 0; q < 4; ++q) {
-        const int idx = SIDX(base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1));
-        st(zr + idx, dr[q] * scale); st(zi + idx, di[q] * scale);
-      }
-    }
-    __syncwarp();
-  }
-}
 
 // Inner stage 2 (R = 2, stride 4096, M_2 = 8192) of both rows in fp32 on CUDA cores; a the 2 x 2 left-form matrix
 // (shared). FWD: y[k] = sum_r a[k][r] x[r], then * w_8192^(k c) * scale; inverse: x[1] *= conj(w_8192^c) first.
@@ -200,11 +128,11 @@ __device__ void p3_middle(float2* __restrict__ S, const float2* __restrict__ mat
   // inner forward chain: stage 2 (R = 2, CUDA cores), stages 3, 4 (strided), stage 5 (contiguous); each * 1/R_s
   p3_stage2<true, ST>(tw, s2, zr, zi, 0.5f);
   __syncthreads();
-  p3_stage_a<BF16, true, ST>(tw, mats + q1 + 4, zr, zi, 8, 4, 1.0f / 16.0f);
+  lm_stage_a<BF16, true, ST>(tw, mats + q1 + 4, zr, zi, 8, 4, 1.0f / 16.0f);
   __syncthreads();
-  p3_stage_a<BF16, true, ST>(tw, mats + q1 + 260, zr, zi, 4, 64, 1.0f / 16.0f);
+  lm_stage_a<BF16, true, ST>(tw, mats + q1 + 260, zr, zi, 4, 64, 1.0f / 16.0f);
   __syncthreads();
-  p3_stage_b<BF16, ST>(mats + q1 + 516, zr, zi, 2 * P3_IN, 1.0f / 16.0f);
+  lm_stage_b<BF16, ST>(mats + q1 + 516, zr, zi, 2 * P3_IN, 1.0f / 16.0f);
   __syncthreads();
   // the pair map, in place; V pairs per thread with their coefficients loaded first (in flight together)
   const float4* c = pq + (size_t)h * ((size_t)N1 << P3_LIN);
@@ -246,11 +174,11 @@ __device__ void p3_middle(float2* __restrict__ S, const float2* __restrict__ mat
   __syncthreads();
   // inner inverse chain: stage 5 (contiguous, no twiddle), stages 4, 3 (conj twiddle, then the matrix), stage 2
   const float2* im = mats + Q;
-  p3_stage_b<BF16, ST>(im + q1 + 516, zr, zi, 2 * P3_IN, 1.0f);
+  lm_stage_b<BF16, ST>(im + q1 + 516, zr, zi, 2 * P3_IN, 1.0f);
   __syncthreads();
-  p3_stage_a<BF16, false, ST>(tw, im + q1 + 260, zr, zi, 4, 64, 1.0f);
+  lm_stage_a<BF16, false, ST>(tw, im + q1 + 260, zr, zi, 4, 64, 1.0f);
   __syncthreads();
-  p3_stage_a<BF16, false, ST>(tw, im + q1 + 4, zr, zi, 8, 4, 1.0f);
+  lm_stage_a<BF16, false, ST>(tw, im + q1 + 4, zr, zi, 8, 4, 1.0f);
   __syncthreads();
   p3_stage2<false, ST>(tw, s2 + 4, zr, zi, 1.0f);
   __syncthreads();

@@ -20,80 +20,7 @@
 //   inverse chain s = J .. 1: o conj(T_s), then block A'_s along axis s  ->  out[i] = E_flat[i] + D x[i], i < L.
 // The kernel does not know whether it runs the forward or the adjoint: the Java side passes {F_1, F_2^T .. F_J^T,
 // G_1, G_2^T .. G_J^T} and (P, Q) for y, and {G_1^H, (G_s^H)^T .., F_1^H, (F_s^H)^T ..} and {conj P_p, Q_s(p)} for du.
-#include "monarch.cuh"
-
-// A operand of the 16 x 16 left-form matrix a (global, row-major float2), or of conj(a) when cj: reg i holds row
-// g + 8 (i & 1), cols 2t + 8 (i >> 1) + {0, 1} (monarch.cuh's FragA layout).
-template <bool BF16>
-__device__ __forceinline__ void pm_frag_a(const float2* __restrict__ a, bool cj, FragA& f) {
-  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-  const float sg = cj ? -1.0f : 1.0f;
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    const int row = g + 8 * (i & 1), col = 2 * t + 8 * (i >> 1);
-    const float2 w0 = __ldg(a + row * 16 + col), w1 = __ldg(a + row * 16 + col + 1);
-    f.re[i] = pack2<BF16>(w0.x, w1.x);
-    f.im[i] = pack2<BF16>(sg * w0.y, sg * w1.y);
-    f.nim[i] = pack2<BF16>(-sg * w0.y, -sg * w1.y);
-  }
-}
-
-// B operand Bm = a^T (so X @ Bm = the left-form stage along the last axis): register q of column half j holds rows
-// 2t + 8q + {0, 1}, col 8j + g, i.e. a[8j + g][2t + 8q + {0, 1}].
-template <bool BF16>
-__device__ __forceinline__ void pm_frag_b(const float2* __restrict__ a, FragB& f) {
-  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-#pragma unroll
-  for (int j = 0; j < 2; ++j)
-#pragma unroll
-    for (int q = 0; q < 2; ++q) {
-      const float2 w0 = __ldg(a + (8 * j + g) * 16 + 2 * t + 8 * q), w1 = __ldg(a + (8 * j + g) * 16 + 2 * t + 8 * q + 1);
-      f.re[j][q] = pack2<BF16>(w0.x, w1.x);
-      f.im[j][q] = pack2<BF16>(w0.y, w1.y);
-      f.nim[j][q] = pack2<BF16>(-w0.y, -w1.y);
-    }
-}
-
-// A radix-16 stage along the axis of stride S = 2^lS >= 16 (O outer blocks) with a learned matrix: monarch.cuh's tiles_a
-// with F from pm_frag_a. FWD: Y = A @ X, then o T_s * scale; inverse: X o conj(T_s), then conj(F) @ X with F the
-// fragment of conj(A), i.e. A @ (X o conj(T_s)).
-template <bool BF16, bool FWD, typename ST>
-__device__ void pm_stage_a(const Tw& T, const float2* __restrict__ a, ST* zr, ST* zi, int lS, int O, float scale) {
-  FragA F; pm_frag_a<BF16>(a, !FWD, F);
-  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-  const int ntiles = O * ((1 << lS) >> 3);
-  int tile = warp;
-  for (; tile + nw < ntiles; tile += 2 * nw) {
-    const int tl[2] = {tile, tile + nw};
-    tiles_a<BF16, FWD, 2, ST>(T, F, zr, zi, lS, tl, scale);
-  }
-  for (; tile < ntiles; tile += nw) tiles_a<BF16, FWD, 1, ST>(T, F, zr, zi, lS, &tile, scale);
-}
-
-// The stage along the last axis (S = 1; T_J = 1, no twiddle): each 16 x 16 tile of 16 contiguous rows X -> X @ a^T, * scale.
-template <bool BF16, typename ST>
-__device__ void pm_stage_b(const float2* __restrict__ a, ST* zr, ST* zi, int M, float scale) {
-  FragB F; pm_frag_b<BF16>(a, F);
-  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-  for (int tile = warp; tile < (M >> 8); tile += nw) {
-    const int base = tile << 8;
-    uint32_t xr[4], xi[4];
-    load_tile_b<BF16>(zr, zi, base, g, t, xr, xi);
-    __syncwarp();
-#pragma unroll
-    for (int j = 0; j < 2; ++j) {
-      float dr[4], di[4];
-      mma_b<BF16, true>(F, j, xr, xi, dr, di);
-#pragma unroll
-      for (int q = 0; q < 4; ++q) {
-        const int idx = SIDX(base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1));
-        st(zr + idx, dr[q] * scale); st(zi + idx, di[q] * scale);
-      }
-    }
-    __syncwarp();
-  }
-}
+#include "learned_mon.cuh"   // lm_frag_a / lm_frag_b, lm_stage_a / lm_stage_b (shared with learned_p3.cu)
 
 // The first stage at R = R1 < 16 on CUDA cores (fp32): one column c < S_1 = M / R per thread, a (R x R, shared) the
 // left-form matrix. FWD: y[k] = sum_r a[k][r] x[r], then * w_M^(k c) * scale; inverse: x[r] *= conj(w_M^(r c)) first.
@@ -140,7 +67,7 @@ __device__ __forceinline__ void pm_first(const Tw& T, const float2* __restrict__
     case 1: pm_stage_first<2, FWD, ST>(T, s1, zr, zi, log2M, scale); break;
     case 2: pm_stage_first<4, FWD, ST>(T, s1, zr, zi, log2M, scale); break;
     case 3: pm_stage_first<8, FWD, ST>(T, s1, zr, zi, log2M, scale); break;
-    default: pm_stage_a<BF16, FWD, ST>(T, g1, zr, zi, log2M - 4, 1, scale);
+    default: lm_stage_a<BF16, FWD, ST>(T, g1, zr, zi, log2M - 4, 1, scale);
   }
 }
 
@@ -167,20 +94,7 @@ __device__ __forceinline__ int pm_freq(int p, int lR1, int J) {
 // __syncwarp, no block barrier) and runs both inverse through registers (stage J, conj(w256) twiddles, the transposed
 // stage J-1 as pair_inv_stages does it, with the learned blocks as B operands). 2 x 2 block-wide passes fewer than the
 // unfused kernel.
-struct PmB { uint32_t re[2][2], im[2][2]; };   // a^T as a B operand (pm_frag_b without nim)
-
-template <bool BF16>
-__device__ __forceinline__ void pm_frag_b2(const float2* __restrict__ a, PmB& f) {
-  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-#pragma unroll
-  for (int j = 0; j < 2; ++j)
-#pragma unroll
-    for (int q = 0; q < 2; ++q) {
-      const float2 w0 = __ldg(a + (8 * j + g) * 16 + 2 * t + 8 * q), w1 = __ldg(a + (8 * j + g) * 16 + 2 * t + 8 * q + 1);
-      f.re[j][q] = pack2<BF16>(w0.x, w1.x);
-      f.im[j][q] = pack2<BF16>(w0.y, w1.y);
-    }
-}
+struct PmB { uint32_t re[2][2], im[2][2]; };   // a^T as a B operand without nim (lm_frag_b<BF16, false>)
 
 // Column tile j of X @ Bm (X = (xr, xi) an A operand, xn = -xi), accumulator layout.
 template <bool BF16>
@@ -194,15 +108,33 @@ __device__ __forceinline__ void pm_mma_b(const PmB& F, int j, const uint32_t (&x
   mma16816<BF16>(di, xi, F.re[j][0], F.re[j][1]);
 }
 
-// Forward stages J-1 and J of the chunk at base, C (scaled by scale^2) stored back in place.
-template <bool BF16, typename ST>
-__device__ __forceinline__ void pm_chunk_fwd(const FragA& Fa, const PmB& Fb, const float2* tl, ST* zr, ST* zi, int base, int g,
-                                             int t, float scale) {
+// Fragment sources of the chunk helpers: a fragment built beforehand (pm_middle: built once per unit, live across both
+// chunks) is copied; from a matrix pointer (pm_middle2) the fragment is read (L1) and built right at its point of use, so
+// that no two are live at once (the fused middle's register peak is the forward with both fragments and the w256
+// twiddles live). Both give the same fragment values; the machine code of each caller is the one before the fold.
+template <bool BF16>
+__device__ __forceinline__ void pm_src(const FragA& s, FragA& f) { f = s; }
+template <bool BF16>
+__device__ __forceinline__ void pm_src(const PmB& s, PmB& f) { f = s; }
+template <bool BF16>
+__device__ __forceinline__ void pm_src(const float2* __restrict__ a, FragA& f) { lm_frag_a<BF16>(a, false, f); }
+template <bool BF16>
+__device__ __forceinline__ void pm_src(const float2* __restrict__ a, PmB& f) { lm_frag_b<BF16, false>(a, f); }
+
+// Forward stages J-1 and J of the chunk at base, C (scaled by scale^2) stored back in place. SA / SB: the fragment
+// sources (pm_src) of the stage J-1 matrix (A operand) and the stage J matrix (B operand).
+template <bool BF16, typename SA, typename SB, typename ST>
+__device__ __forceinline__ void pm_chunk_fwd(const SA& fa, const SB& fb, const float2* tl, ST* zr, ST* zi, int base, int g, int t,
+                                             float scale) {
   constexpr uint32_t NEG2 = 0x80008000u;
   uint32_t yr[4], yi[4], yn[4];
-  pair_stage16_fwd<BF16>(Fa, tl, zr, zi, base, g, t, scale, yr, yi);
+  {
+    FragA Fa; pm_src<BF16>(fa, Fa);
+    pair_stage16_fwd<BF16>(Fa, tl, zr, zi, base, g, t, scale, yr, yi);
+  }
 #pragma unroll
   for (int i = 0; i < 4; ++i) yn[i] = yi[i] ^ NEG2;
+  PmB Fb; pm_src<BF16>(fb, Fb);
   __syncwarp();   // every lane's loads of this chunk are done before any lane stores into it
 #pragma unroll
   for (int j = 0; j < 2; ++j) {
@@ -217,34 +149,39 @@ __device__ __forceinline__ void pm_chunk_fwd(const FragA& Fa, const PmB& Fb, con
 }
 
 // Inverse stages J and J-1 of the chunk at base (C' in place -> W_(J-2) in place): W = C' @ Bj (Bj = A'_J^T), then
-// conj(w256^(r c)), then V = A'_(J-1) @ W as V^T = W^T @ A'_(J-1)^T (movmatrix.trans of W's 8 x 8 blocks).
-template <bool BF16, typename ST>
-__device__ __forceinline__ void pm_chunk_inv(const PmB& Bj, const PmB& Bk, const float2* tl, ST* zr, ST* zi, int base, int g, int t) {
+// conj(w256^(r c)), then V = A'_(J-1) @ W as V^T = W^T @ A'_(J-1)^T (movmatrix.trans of W's 8 x 8 blocks). SJ / SK: the
+// fragment sources (pm_src, B operands) of the inverse stage J and J-1 matrices.
+template <bool BF16, typename SJ, typename SK, typename ST>
+__device__ __forceinline__ void pm_chunk_inv(const SJ& ib, const SK& ia, const float2* tl, ST* zr, ST* zi, int base, int g, int t) {
   constexpr uint32_t NEG2 = 0x80008000u;
-  uint32_t xr[4], xi[4], xn[4];
-  load_tile_b<BF16>(zr, zi, base, g, t, xr, xi);
-#pragma unroll
-  for (int i = 0; i < 4; ++i) xn[i] = xi[i] ^ NEG2;
   uint32_t wr[4], wi[4], wn[4];
+  {
+    uint32_t xr[4], xi[4], xn[4];
+    load_tile_b<BF16>(zr, zi, base, g, t, xr, xi);
 #pragma unroll
-  for (int j = 0; j < 2; ++j) {
-    float dr[4], di[4];
-    pm_mma_b<BF16>(Bj, j, xr, xi, xn, dr, di);
-    float a[4], b[4];
+    for (int i = 0; i < 4; ++i) xn[i] = xi[i] ^ NEG2;
+    PmB Bj; pm_src<BF16>(ib, Bj);
 #pragma unroll
-    for (int q = 0; q < 4; ++q) {
-      const float2 w = tl[(4 * j + q) * 32];
-      a[q] = dr[q] * w.x + di[q] * w.y;
-      b[q] = di[q] * w.x - dr[q] * w.y;
-    }
+    for (int j = 0; j < 2; ++j) {
+      float dr[4], di[4];
+      pm_mma_b<BF16>(Bj, j, xr, xi, xn, dr, di);
+      float a[4], b[4];
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {   // W's block (h, j) -> W^T's block (j, h) = A register 2h + j
-      wr[2 * h + j] = trans8x8(pack2<BF16>(a[2 * h], a[2 * h + 1]));
-      wi[2 * h + j] = trans8x8(pack2<BF16>(b[2 * h], b[2 * h + 1]));
+      for (int q = 0; q < 4; ++q) {
+        const float2 w = tl[(4 * j + q) * 32];
+        a[q] = dr[q] * w.x + di[q] * w.y;
+        b[q] = di[q] * w.x - dr[q] * w.y;
+      }
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {   // W's block (h, j) -> W^T's block (j, h) = A register 2h + j
+        wr[2 * h + j] = trans8x8(pack2<BF16>(a[2 * h], a[2 * h + 1]));
+        wi[2 * h + j] = trans8x8(pack2<BF16>(b[2 * h], b[2 * h + 1]));
+      }
     }
   }
 #pragma unroll
   for (int i = 0; i < 4; ++i) wn[i] = wi[i] ^ NEG2;
+  PmB Bk; pm_src<BF16>(ia, Bk);
   __syncwarp();   // every lane's loads of this chunk are done before any lane stores into it
 #pragma unroll
   for (int j = 0; j < 2; ++j) {
@@ -258,6 +195,18 @@ __device__ __forceinline__ void pm_chunk_inv(const PmB& Bj, const PmB& Bk, const
   }
 }
 
+// The pair {p, q} (q >= p) in place with its coefficients cp, cq: C'[p] = P_p C[p] + Q_p conj(C[q]),
+// C'[q] = P_q C[q] + Q_q conj(C[p]) (C'[q] not stored when q = p). Used by the unfused pass, pm_pair_chunk and pm_pair_chunk2.
+template <typename ST>
+__device__ __forceinline__ void pm_pair_at(float4 cp, float4 cq, ST* zr, ST* zi, int p, int q) {
+  const float ar = ld(zr + SIDX(p)), ai = ld(zi + SIDX(p)), br = ld(zr + SIDX(q)), bi = ld(zi + SIDX(q));
+  // C'[p] = P_p C[p] + Q_p conj(C[q]);  C'[q] = P_q C[q] + Q_q conj(C[p])
+  const float pr = cp.x * ar - cp.y * ai + cp.z * br + cp.w * bi, pi = cp.x * ai + cp.y * ar - cp.z * bi + cp.w * br;
+  const float qr = cq.x * br - cq.y * bi + cq.z * ar + cq.w * ai, qi = cq.x * bi + cq.y * br - cq.z * ai + cq.w * ar;
+  st(zr + SIDX(p), pr); st(zi + SIDX(p), pi);
+  if (q != p) { st(zr + SIDX(q), qr); st(zi + SIDX(q), qi); }
+}
+
 // The pair map on the 256 positions of chunk c (each with its partner, in chunk c' >= c or in c itself), by one warp.
 template <typename ST>
 __device__ __forceinline__ void pm_pair_chunk(const float4* __restrict__ cf, ST* zr, ST* zi, int c, int lR1, int J, int M) {
@@ -266,11 +215,7 @@ __device__ __forceinline__ void pm_pair_chunk(const float4* __restrict__ cf, ST*
     const int q = pm_pos((M - pm_freq(p, lR1, J)) & (M - 1), lR1, J);
     if (q < p) continue;
     const float4 cp = cf[p], cq = cf[q];
-    const float ar = ld(zr + SIDX(p)), ai = ld(zi + SIDX(p)), br = ld(zr + SIDX(q)), bi = ld(zi + SIDX(q));
-    const float pr = cp.x * ar - cp.y * ai + cp.z * br + cp.w * bi, pi = cp.x * ai + cp.y * ar - cp.z * bi + cp.w * br;
-    const float qr = cq.x * br - cq.y * bi + cq.z * ar + cq.w * ai, qi = cq.x * bi + cq.y * br - cq.z * ai + cq.w * ar;
-    st(zr + SIDX(p), pr); st(zi + SIDX(p), pi);
-    if (q != p) { st(zr + SIDX(q), qr); st(zi + SIDX(q), qi); }
+    pm_pair_at(cp, cq, zr, zi, p, q);
   }
 }
 
@@ -288,15 +233,15 @@ __device__ void pm_middle(const float2* __restrict__ fa, const float2* __restric
     const int a = pm_freq(c, lR1, J - 2), c2 = pm_pos((P - a) & (P - 1), lR1, J - 2);
     if (c2 < c) continue;
     {
-      FragA Fa; pm_frag_a<BF16>(fa, false, Fa);
-      PmB Fb; pm_frag_b2<BF16>(fb, Fb);
+      FragA Fa; lm_frag_a<BF16>(fa, false, Fa);
+      PmB Fb; lm_frag_b<BF16, false>(fb, Fb);
       pm_chunk_fwd<BF16>(Fa, Fb, tl, zr, zi, c << 8, g, t, 1.0f / 16.0f);
       if (c2 != c) pm_chunk_fwd<BF16>(Fa, Fb, tl, zr, zi, c2 << 8, g, t, 1.0f / 16.0f);
     }
     __syncwarp();
     pm_pair_chunk(cf, zr, zi, c, lR1, J, M);
     __syncwarp();
-    PmB Bj, Bk; pm_frag_b2<BF16>(ib, Bj); pm_frag_b2<BF16>(ia, Bk);
+    PmB Bj, Bk; lm_frag_b<BF16, false>(ib, Bj); lm_frag_b<BF16, false>(ia, Bk);
     pm_chunk_inv<BF16>(Bj, Bk, tl, zr, zi, c << 8, g, t);
     if (c2 != c) pm_chunk_inv<BF16>(Bj, Bk, tl, zr, zi, c2 << 8, g, t);
     __syncwarp();
@@ -361,7 +306,7 @@ __device__ void pm_conv(const IO* __restrict__ x, const float2* __restrict__ mat
   pm_first<BF16, true, ST>(tw, mats, s1, zr, zi, log2M, lR1, 1.0f / (float)R1);
   __syncthreads();
   for (int s = 2; s < (FUSE ? J - 1 : J); ++s) {
-    pm_stage_a<BF16, true, ST>(tw, mats + q1 + 256 * (s - 2), zr, zi, 4 * (J - s), 1 << (4 * (s - 1) - 4 + lR1), 1.0f / 16.0f);
+    lm_stage_a<BF16, true, ST>(tw, mats + q1 + 256 * (s - 2), zr, zi, 4 * (J - s), 1 << (4 * (s - 1) - 4 + lR1), 1.0f / 16.0f);
     __syncthreads();
   }
   const float4* c = pq + (size_t)h * M;
@@ -375,27 +320,22 @@ __device__ void pm_conv(const IO* __restrict__ x, const float2* __restrict__ mat
                            tw256, c, zr, zi, lR1, J, M);
     __syncthreads();
   } else {
-  pm_stage_b<BF16, ST>(mats + q1 + 256 * (J - 2), zr, zi, M, 1.0f / 16.0f);
+  lm_stage_b<BF16, ST>(mats + q1 + 256 * (J - 2), zr, zi, M, 1.0f / 16.0f);
   __syncthreads();
   // the pair map, in place: the thread of position p does the pair {p, s(p)} when p <= s(p)
   for (int p = threadIdx.x; p < M; p += T) {
     const int q = pm_pos((M - pm_freq(p, lR1, J)) & (M - 1), lR1, J);
     if (q < p) continue;
     const float4 cp = c[p], cq = c[q];
-    const float ar = ld(zr + SIDX(p)), ai = ld(zi + SIDX(p)), br = ld(zr + SIDX(q)), bi = ld(zi + SIDX(q));
-    // C'[p] = P_p C[p] + Q_p conj(C[q]);  C'[q] = P_q C[q] + Q_q conj(C[p])
-    const float pr = cp.x * ar - cp.y * ai + cp.z * br + cp.w * bi, pi = cp.x * ai + cp.y * ar - cp.z * bi + cp.w * br;
-    const float qr = cq.x * br - cq.y * bi + cq.z * ar + cq.w * ai, qi = cq.x * bi + cq.y * br - cq.z * ai + cq.w * ar;
-    st(zr + SIDX(p), pr); st(zi + SIDX(p), pi);
-    if (q != p) { st(zr + SIDX(q), qr); st(zi + SIDX(q), qi); }
+    pm_pair_at(cp, cq, zr, zi, p, q);
   }
   __syncthreads();
   // inverse chain: stage J (contiguous, T_J = 1), stages J-1 .. 2 (conj twiddle, then the matrix), stage 1
-  pm_stage_b<BF16, ST>(im + q1 + 256 * (J - 2), zr, zi, M, 1.0f);
+  lm_stage_b<BF16, ST>(im + q1 + 256 * (J - 2), zr, zi, M, 1.0f);
   __syncthreads();
   }
   for (int s = FUSE ? J - 2 : J - 1; s >= 2; --s) {
-    pm_stage_a<BF16, false, ST>(tw, im + q1 + 256 * (s - 2), zr, zi, 4 * (J - s), 1 << (4 * (s - 1) - 4 + lR1), 1.0f);
+    lm_stage_a<BF16, false, ST>(tw, im + q1 + 256 * (s - 2), zr, zi, 4 * (J - s), 1 << (4 * (s - 1) - 4 + lR1), 1.0f);
     __syncthreads();
   }
   pm_first<BF16, false, ST>(tw, im, s1 + q1, zr, zi, log2M, lR1, 1.0f);
@@ -490,10 +430,10 @@ __device__ void pm_half_chain(const Tw& tw, const IO* __restrict__ xr, const flo
   pm_first<BF16, true, ST>(tw, mats, s1, zr, zi, log2M, lR1, 1.0f / (float)(1 << lR1));
   __syncthreads();
   for (int s = 2; s < J; ++s) {
-    pm_stage_a<BF16, true, ST>(tw, mats + q1 + 256 * (s - 2), zr, zi, 4 * (J - s), 1 << (4 * (s - 1) - 4 + lR1), 1.0f / 16.0f);
+    lm_stage_a<BF16, true, ST>(tw, mats + q1 + 256 * (s - 2), zr, zi, 4 * (J - s), 1 << (4 * (s - 1) - 4 + lR1), 1.0f / 16.0f);
     __syncthreads();
   }
-  pm_stage_b<BF16, ST>(mats + q1 + 256 * (J - 2), zr, zi, M, 1.0f / 16.0f);
+  lm_stage_b<BF16, ST>(mats + q1 + 256 * (J - 2), zr, zi, M, 1.0f / 16.0f);
   __syncthreads();
 }
 

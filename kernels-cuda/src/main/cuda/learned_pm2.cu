@@ -32,83 +32,7 @@ __device__ __forceinline__ void pm_pair_chunk2(const float4* __restrict__ cf, ST
     }
     if (q < p) continue;
     const float4 cp = cf[p], cq = cf[q];
-    const float ar = ld(zr + SIDX(p)), ai = ld(zi + SIDX(p)), br = ld(zr + SIDX(q)), bi = ld(zi + SIDX(q));
-    const float pr = cp.x * ar - cp.y * ai + cp.z * br + cp.w * bi, pi = cp.x * ai + cp.y * ar - cp.z * bi + cp.w * br;
-    const float qr = cq.x * br - cq.y * bi + cq.z * ar + cq.w * ai, qi = cq.x * bi + cq.y * br - cq.z * ai + cq.w * ar;
-    st(zr + SIDX(p), pr); st(zi + SIDX(p), pi);
-    if (q != p) { st(zr + SIDX(q), qr); st(zi + SIDX(q), qi); }
-  }
-}
-
-// pm_chunk_fwd / pm_chunk_inv with each fragment loaded (from L1) right before its product, so no two are live at once
-// (the fused middle's register peak is pm_chunk_fwd with both forward fragments and the w256 twiddles live).
-template <bool BF16, typename ST>
-__device__ __forceinline__ void pm_chunk_fwd2(const float2* __restrict__ fa, const float2* __restrict__ fb, const float2* tl, ST* zr,
-                                              ST* zi, int base, int g, int t, float scale) {
-  constexpr uint32_t NEG2 = 0x80008000u;
-  uint32_t yr[4], yi[4], yn[4];
-  {
-    FragA Fa; pm_frag_a<BF16>(fa, false, Fa);
-    pair_stage16_fwd<BF16>(Fa, tl, zr, zi, base, g, t, scale, yr, yi);
-  }
-#pragma unroll
-  for (int i = 0; i < 4; ++i) yn[i] = yi[i] ^ NEG2;
-  PmB Fb; pm_frag_b2<BF16>(fb, Fb);
-  __syncwarp();   // every lane's loads of this chunk are done before any lane stores into it
-#pragma unroll
-  for (int j = 0; j < 2; ++j) {
-    float dr[4], di[4];
-    pm_mma_b<BF16>(Fb, j, yr, yi, yn, dr, di);
-#pragma unroll
-    for (int q = 0; q < 4; ++q) {
-      const int idx = SIDX(base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1));
-      st(zr + idx, dr[q] * scale); st(zi + idx, di[q] * scale);
-    }
-  }
-}
-
-template <bool BF16, typename ST>
-__device__ __forceinline__ void pm_chunk_inv2(const float2* __restrict__ ib, const float2* __restrict__ ia, const float2* tl, ST* zr,
-                                              ST* zi, int base, int g, int t) {
-  constexpr uint32_t NEG2 = 0x80008000u;
-  uint32_t wr[4], wi[4], wn[4];
-  {
-    uint32_t xr[4], xi[4], xn[4];
-    load_tile_b<BF16>(zr, zi, base, g, t, xr, xi);
-#pragma unroll
-    for (int i = 0; i < 4; ++i) xn[i] = xi[i] ^ NEG2;
-    PmB Bj; pm_frag_b2<BF16>(ib, Bj);
-#pragma unroll
-    for (int j = 0; j < 2; ++j) {
-      float dr[4], di[4];
-      pm_mma_b<BF16>(Bj, j, xr, xi, xn, dr, di);
-      float a[4], b[4];
-#pragma unroll
-      for (int q = 0; q < 4; ++q) {
-        const float2 w = tl[(4 * j + q) * 32];
-        a[q] = dr[q] * w.x + di[q] * w.y;
-        b[q] = di[q] * w.x - dr[q] * w.y;
-      }
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {   // W's block (h, j) -> W^T's block (j, h) = A register 2h + j
-        wr[2 * h + j] = trans8x8(pack2<BF16>(a[2 * h], a[2 * h + 1]));
-        wi[2 * h + j] = trans8x8(pack2<BF16>(b[2 * h], b[2 * h + 1]));
-      }
-    }
-  }
-#pragma unroll
-  for (int i = 0; i < 4; ++i) wn[i] = wi[i] ^ NEG2;
-  PmB Bk; pm_frag_b2<BF16>(ia, Bk);
-  __syncwarp();   // every lane's loads of this chunk are done before any lane stores into it
-#pragma unroll
-  for (int j = 0; j < 2; ++j) {
-    float dr[4], di[4];
-    pm_mma_b<BF16>(Bk, j, wr, wi, wn, dr, di);
-#pragma unroll
-    for (int q = 0; q < 4; ++q) {   // V^T[c = g + 8 (q >> 1)][k = 8j + 2t + (q & 1)] -> V[k][c]
-      const int idx = SIDX(base + (8 * j + 2 * t + (q & 1)) * 16 + g + 8 * (q >> 1));
-      st(zr + idx, dr[q]); st(zi + idx, di[q]);
-    }
+    pm_pair_at(cp, cq, zr, zi, p, q);
   }
 }
 
@@ -124,13 +48,13 @@ __device__ void pm_middle2(const float2* __restrict__ fa, const float2* __restri
     const int a = pm_freq(c, lR1, J - 2), c2 = pm_pos((P - a) & (P - 1), lR1, J - 2);
     if (c2 < c) continue;
     if (u++ % nw != warp) continue;
-    pm_chunk_fwd2<BF16>(fa, fb, tl, zr, zi, c << 8, g, t, 1.0f / 16.0f);
-    if (c2 != c) pm_chunk_fwd2<BF16>(fa, fb, tl, zr, zi, c2 << 8, g, t, 1.0f / 16.0f);
+    pm_chunk_fwd<BF16>(fa, fb, tl, zr, zi, c << 8, g, t, 1.0f / 16.0f);
+    if (c2 != c) pm_chunk_fwd<BF16>(fa, fb, tl, zr, zi, c2 << 8, g, t, 1.0f / 16.0f);
     __syncwarp();
     pm_pair_chunk2(cf, zr, zi, c, c2, a);
     __syncwarp();
-    pm_chunk_inv2<BF16>(ib, ia, tl, zr, zi, c << 8, g, t);
-    if (c2 != c) pm_chunk_inv2<BF16>(ib, ia, tl, zr, zi, c2 << 8, g, t);
+    pm_chunk_inv<BF16>(ib, ia, tl, zr, zi, c << 8, g, t);
+    if (c2 != c) pm_chunk_inv<BF16>(ib, ia, tl, zr, zi, c2 << 8, g, t);
     __syncwarp();
   }
 }

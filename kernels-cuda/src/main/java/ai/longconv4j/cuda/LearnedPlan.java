@@ -32,4 +32,26 @@ interface LearnedPlan {
 
   /** The block gradients of the last {@link #backward} (four, or 2J), as the blocks' layouts. */
   double[][] blockGrads();
+
+  /** Concatenated complex blocks (fp32 pairs) split into float64 arrays of (n, n, 2) per size in {@code sizes}. */
+  static double[][] unflatten(float[] g, int[] sizes) {
+    double[][] out = new double[sizes.length][];
+    for (int i = 0, off = 0; i < sizes.length; i++) {
+      out[i] = new double[2 * sizes[i] * sizes[i]];
+      for (int q = 0; q < out[i].length; q++) out[i][q] = g[off++];
+    }
+    return out;
+  }
+
+  /**
+   * The input / output arrays of a forward or backward hold (B, H, L) values of {@code io} and the weights were set; else
+   * IllegalStateException / IllegalArgumentException naming {@code who.op}, the shape and the sizes.
+   */
+  static void checkArrays(String who, String op, boolean weightsSet, DeviceBuffer a, DeviceBuffer b, int B, int h, int l, ElementType io) {
+    if (!weightsSet) throw new IllegalStateException(who + "." + op + ": call setWeights first");
+    long need = (long) B * h * l * io.bytes();
+    if (B < 1 || a == null || b == null || a.bytes() < need || b.bytes() < need)
+      throw new IllegalArgumentException(who + "." + op + ": arrays must hold (B=" + B + ", H=" + h + ", L=" + l + ") " + io
+          + " = " + need + " bytes, got " + (a == null ? "null" : a.bytes()) + " and " + (b == null ? "null" : b.bytes()));
+  }
 }

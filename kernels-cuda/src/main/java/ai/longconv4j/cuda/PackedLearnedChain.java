@@ -376,21 +376,11 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
   /** The 2J block gradients of the last {@link #backward}, {dF_1 .. dF_J, dG_J .. dG_1} in lib's layout (float64 copies). */
   @Override public double[][] blockGrads() {
     device.stream().synchronize();
-    float[] g = dBlocks.copyTo(new float[2 * blockOff[2 * j]], 0);
-    double[][] out = new double[2 * j][];
-    for (int i = 0, off = 0; i < 2 * j; i++) {
-      out[i] = new double[2 * size(i) * size(i)];
-      for (int q = 0; q < out[i].length; q++) out[i][q] = g[off++];
-    }
-    return out;
+    return LearnedPlan.unflatten(dBlocks.copyTo(new float[2 * blockOff[2 * j]], 0), blockSizes());
   }
 
   private void check(String op, DeviceBuffer a, DeviceBuffer b, int B) {
-    if (!weightsSet) throw new IllegalStateException("PackedLearnedChain." + op + ": call setWeights first");
-    long need = (long) B * h * l * io.bytes();
-    if (B < 1 || a == null || b == null || a.bytes() < need || b.bytes() < need)
-      throw new IllegalArgumentException("PackedLearnedChain." + op + ": arrays must hold (B=" + B + ", H=" + h + ", L=" + l + ") " + io
-          + " = " + need + " bytes, got " + (a == null ? "null" : a.bytes()) + " and " + (b == null ? "null" : b.bytes()));
+    LearnedPlan.checkArrays("PackedLearnedChain", op, weightsSet, a, b, B, h, l, io);
   }
 
   @Override public void close() {

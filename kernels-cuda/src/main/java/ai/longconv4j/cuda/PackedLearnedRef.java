@@ -290,22 +290,11 @@ public final class PackedLearnedRef implements AutoCloseable, LearnedPlan {
   @Override public double[][] blockGrads() {
     if (chain != null) return chain.blockGrads();
     device.stream().synchronize();
-    float[] g = dBlocks.copyTo(new float[2 * blockElements()], 0);
-    int[] sizes = {n1, n2, n2, n1};
-    double[][] out = new double[4][];
-    for (int i = 0, off = 0; i < 4; i++) {
-      out[i] = new double[2 * sizes[i] * sizes[i]];
-      for (int j = 0; j < out[i].length; j++) out[i][j] = g[off++];
-    }
-    return out;
+    return LearnedPlan.unflatten(dBlocks.copyTo(new float[2 * blockElements()], 0), new int[] {n1, n2, n2, n1});
   }
 
   private void check(String op, DeviceBuffer a, DeviceBuffer b, int B) {
-    if (!weightsSet) throw new IllegalStateException("PackedLearnedRef." + op + ": call setWeights first");
-    long need = (long) B * h * l * io.bytes();
-    if (B < 1 || a == null || b == null || a.bytes() < need || b.bytes() < need)
-      throw new IllegalArgumentException("PackedLearnedRef." + op + ": arrays must hold (B=" + B + ", H=" + h + ", L=" + l + ") " + io
-          + " = " + need + " bytes, got " + (a == null ? "null" : a.bytes()) + " and " + (b == null ? "null" : b.bytes()));
+    LearnedPlan.checkArrays("PackedLearnedRef", op, weightsSet, a, b, B, h, l, io);
   }
 
   @Override public void close() {

@@ -82,20 +82,29 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   /** A plan for (H, L, Lk) in {@code mode} with 16-bit I/O {@code io}; blocks at the exact DFT, D = 0, P / Q unset. */
   public static PackedMonarchConv plan(CudaDevice device, int H, int L, int Lk, ConvMode mode, ElementType io) {
-    if (H < 1 || H > 65535) throw new IllegalArgumentException("PackedMonarchConv: H must be in [1, 65535], got " + H);
-    if (L < 1 || Lk < 1 || Lk > L) throw new IllegalArgumentException("PackedMonarchConv: need 1 <= Lk <= L, got Lk=" + Lk + ", L=" + L);
-    if (mode == null) throw new IllegalArgumentException("PackedMonarchConv: mode is null (L=" + L + ")");
-    if (io != ElementType.BF16 && io != ElementType.F16)
-      throw new IllegalArgumentException("PackedMonarchConv " + mode + " L=" + L + ": tensor-core kernels take bf16 / fp16 I/O, got " + io);
-    if (mode == ConvMode.CIRCULAR && Integer.bitCount(L) != 1)
-      throw new IllegalArgumentException("PackedMonarchConv CIRCULAR L=" + L + ": the circular FFT size is exactly L, a power of two"
-          + " (covered: L = 4096 .. 65536)");
+    checkPlan("PackedMonarchConv", H, L, Lk, mode, io, "4096 .. 65536");
     int n = fftSize(L, Lk, mode), m = n / 2;
     if (m < MIN_M || m > MAX_M)
       throw new IllegalArgumentException("PackedMonarchConv " + mode + " L=" + L + " Lk=" + Lk + ": needs N=" + n + ", M=" + m
           + "; this one-pass kernel covers M = 2048 .. 32768 (causal: N the power of two >= L + Lk - 1, bidirectional >= L + Lk,"
           + " circular N = L)");
     return new PackedMonarchConv(device, H, L, Lk, mode, io, n);
+  }
+
+  /**
+   * The plan's argument checks, shared with {@link PackedThreePass#plan} ({@code cls} the class the messages name,
+   * {@code circular} its covered circular L): H in [1, 65535], 1 &lt;= Lk &lt;= L, a mode, bf16 / fp16 I/O, circular L a
+   * power of two; each refusal an {@link IllegalArgumentException} naming the value.
+   */
+  static void checkPlan(String cls, int H, int L, int Lk, ConvMode mode, ElementType io, String circular) {
+    if (H < 1 || H > 65535) throw new IllegalArgumentException(cls + ": H must be in [1, 65535], got " + H);
+    if (L < 1 || Lk < 1 || Lk > L) throw new IllegalArgumentException(cls + ": need 1 <= Lk <= L, got Lk=" + Lk + ", L=" + L);
+    if (mode == null) throw new IllegalArgumentException(cls + ": mode is null (L=" + L + ")");
+    if (io != ElementType.BF16 && io != ElementType.F16)
+      throw new IllegalArgumentException(cls + " " + mode + " L=" + L + ": tensor-core kernels take bf16 / fp16 I/O, got " + io);
+    if (mode == ConvMode.CIRCULAR && Integer.bitCount(L) != 1)
+      throw new IllegalArgumentException(cls + " CIRCULAR L=" + L + ": the circular FFT size is exactly L, a power of two"
+          + " (covered: L = " + circular + ")");
   }
 
   /**
@@ -138,8 +147,10 @@ public final class PackedMonarchConv implements AutoCloseable {
   }
 
   /** Blocks at the exact DFT in lib's order {F_1 .. F_J, G_J .. G_1}: F = F_R, G = conj(F_R). */
-  public static double[][] atInit(int m) {
-    int[] f = factors(m);
+  public static double[][] atInit(int m) { return atInit(factors(m)); }
+
+  /** Blocks at the exact DFT for the factors f (R_1 .. R_J) in lib's order {F_1 .. F_J, G_J .. G_1} (shared with PackedThreePass). */
+  static double[][] atInit(int[] f) {
     int jj = f.length;
     double[][] b = new double[2 * jj][];
     for (int s = 0; s < jj; s++) {
@@ -153,24 +164,36 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   /** Uploads the 2J blocks {F_1 .. F_J, G_J .. G_1} (lib's layout) and prepares the forward's and the adjoint's left forms. */
   public PackedMonarchConv setBlocks(double[][] b) {
+    blocks.copyFrom(flattenBlocks("PackedMonarchConv", b, factors(m), "M = " + m + " = " + factorString()));
+    prep();
+    return this;
+  }
+
+  /**
+   * The 2J blocks {F_1 .. F_J, G_J .. G_1} of factors f (lib's layout) as one fp32 array; IllegalArgumentException naming
+   * {@code who}, the block, its shape and {@code what} (the plan's size) for a wrong count, shape or a non-finite value.
+   * Shared with {@link PackedThreePass}.
+   */
+  static float[] flattenBlocks(String who, double[][] b, int[] f, String what) {
+    int j = f.length;
     if (b == null || b.length != 2 * j)
-      throw new IllegalArgumentException("PackedMonarchConv.setBlocks: need " + 2 * j + " blocks {F_1 .. F_" + j + ", G_" + j + " .. G_1} for M = "
-          + m + " = " + factorString() + ", got " + (b == null ? "null" : b.length));
-    float[] flat = new float[2 * elements()];
+      throw new IllegalArgumentException(who + ".setBlocks: need " + 2 * j + " blocks {F_1 .. F_" + j + ", G_" + j + " .. G_1} for " + what
+          + ", got " + (b == null ? "null" : b.length));
+    int total = 0;
+    for (int r : f) total += 2 * r * r;
+    float[] flat = new float[2 * total];
     int off = 0;
     for (int i = 0; i < 2 * j; i++) {
-      int r = i < j ? factors(m)[i] : factors(m)[2 * j - 1 - i];
+      int r = i < j ? f[i] : f[2 * j - 1 - i];
       if (b[i] == null || b[i].length != 2 * r * r)
-        throw new IllegalArgumentException("PackedMonarchConv.setBlocks: block " + i + " must be (" + r + ", " + r + ", 2) = " + 2 * r * r
-            + " values for M = " + m + " = " + factorString() + ", got " + (b[i] == null ? "null" : b[i].length));
+        throw new IllegalArgumentException(who + ".setBlocks: block " + i + " must be (" + r + ", " + r + ", 2) = " + 2 * r * r
+            + " values for " + what + ", got " + (b[i] == null ? "null" : b[i].length));
       for (double v : b[i]) {
-        if (!Double.isFinite(v)) throw new IllegalArgumentException("PackedMonarchConv.setBlocks: block " + i + " holds " + v);
+        if (!Double.isFinite(v)) throw new IllegalArgumentException(who + ".setBlocks: block " + i + " holds " + v);
         flat[off++] = (float) v;
       }
     }
-    blocks.copyFrom(flat);
-    prep();
-    return this;
+    return flat;
   }
 
   /**
@@ -178,20 +201,29 @@ public final class PackedMonarchConv implements AutoCloseable {
    * {F_1 .. F_J, G_J .. G_1}, copied device-to-device and prepared on the device's stream; no host copy, no synchronisation.
    */
   public PackedMonarchConv setBlocksOnDevice(DevicePointer[] b) {
+    copyBlocksOnDevice("PackedMonarchConv", device, blocks, b, factors(m), "M = " + m + " = " + factorString());
+    prep();
+    return this;
+  }
+
+  /**
+   * Copies the 2J blocks of factors f from device addresses b into {@code blocks} (lib's order, back to back) on the device's
+   * stream; IllegalArgumentException naming {@code who} and {@code what} for a wrong count or a null address. Shared with
+   * {@link PackedThreePass}.
+   */
+  static void copyBlocksOnDevice(String who, CudaDevice device, DeviceBuffer blocks, DevicePointer[] b, int[] f, String what) {
+    int j = f.length;
     if (b == null || b.length != 2 * j || java.util.Arrays.asList(b).contains(null))
-      throw new IllegalArgumentException("PackedMonarchConv.setBlocksOnDevice: need " + 2 * j + " block addresses for M = " + m + " = "
-          + factorString() + ", got " + (b == null ? "null" : java.util.Arrays.toString(b)));
+      throw new IllegalArgumentException(who + ".setBlocksOnDevice: need " + 2 * j + " block addresses for " + what + ", got "
+          + (b == null ? "null" : java.util.Arrays.toString(b)));
     device.makeCurrent();
     CudaStream s = device.stream();
-    int[] f = factors(m);
     for (int i = 0, off = 0; i < 2 * j; i++) {
       int r = i < j ? f[i] : f[2 * j - 1 - i];
       Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(blocks.ptr().at(8L * off), b[i], 8L * r * r, s.cu()), "cuMemcpyDtoDAsync",
           "block " + i + " (" + r + ", " + r + ", 2)", "device " + device.index());
       off += r * r;
     }
-    prep();
-    return this;
   }
 
   private void prep() {
@@ -282,16 +314,26 @@ public final class PackedMonarchConv implements AutoCloseable {
    * {conj P_p, Q_s(p)}; D (H) fp32 or null (zeros). Copied device-to-device on the device's stream, no synchronisation.
    */
   public PackedMonarchConv setPq(DevicePointer p, DevicePointer pAdj, DevicePointer D) {
+    copyPq("PackedMonarchConv", device, h, m, pq, pqAdj, d, p, pAdj, D);
+    pqSet = true;
+    return this;
+  }
+
+  /**
+   * P / Q (H, M) float4, its adjoint layout and D (H) fp32 (null: zeros) copied device to device into a plan's tables on the
+   * device's stream, no synchronisation; IllegalArgumentException naming {@code who} for a null table. Shared with
+   * {@link PackedThreePass}.
+   */
+  static void copyPq(String who, CudaDevice device, int h, int m, DeviceBuffer pq, DeviceBuffer pqAdj, DeviceBuffer d, DevicePointer p,
+      DevicePointer pAdj, DevicePointer D) {
     if (p == null || pAdj == null)
-      throw new IllegalArgumentException("PackedMonarchConv.setPq: needs both (H=" + h + ", M=" + m + ") float4 buffers, got " + p + ", " + pAdj);
+      throw new IllegalArgumentException(who + ".setPq: needs both (H=" + h + ", M=" + m + ") float4 buffers, got " + p + ", " + pAdj);
     device.makeCurrent();
     CudaStream s = device.stream();
     Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(pq.ptr(), p, 16L * h * m, s.cu()), "cuMemcpyDtoDAsync", "P / Q (H=" + h + ", M=" + m + ")");
     Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(pqAdj.ptr(), pAdj, 16L * h * m, s.cu()), "cuMemcpyDtoDAsync", "adjoint P / Q");
     if (D == null) Check.cu(jcuda.driver.JCudaDriver.cuMemsetD32Async(d.ptr(), 0, h, s.cu()), "cuMemsetD32Async", "D of H=" + h);
     else Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(d.ptr(), D, 4L * h, s.cu()), "cuMemcpyDtoDAsync", "D of H=" + h);
-    pqSet = true;
-    return this;
   }
 
   /** Position of the partner frequency (M - k) mod M, per position. */
@@ -517,9 +559,12 @@ public final class PackedMonarchConv implements AutoCloseable {
   public int[] factors() { return factors(m); }
   public ConvMode mode() { return mode; }
 
-  private String factorString() {
+  private String factorString() { return factorString(factors(m)); }
+
+  /** "R_1 x R_2 x .. x R_J" (messages and toString; shared with PackedThreePass). */
+  static String factorString(int[] f) {
     StringBuilder sb = new StringBuilder();
-    for (int f : factors(m)) sb.append(sb.length() == 0 ? "" : " x ").append(f);
+    for (int r : f) sb.append(sb.length() == 0 ? "" : " x ").append(r);
     return sb.toString();
   }
 

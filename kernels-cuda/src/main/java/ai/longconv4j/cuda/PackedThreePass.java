@@ -84,14 +84,7 @@ public final class PackedThreePass implements AutoCloseable {
 
   /** A plan for (H, L, Lk) in {@code mode} with 16-bit I/O {@code io}; blocks at the exact DFT, D = 0, P / Q unset. */
   public static PackedThreePass plan(CudaDevice device, int H, int L, int Lk, ConvMode mode, ElementType io) {
-    if (H < 1 || H > 65535) throw new IllegalArgumentException("PackedThreePass: H must be in [1, 65535], got " + H);
-    if (L < 1 || Lk < 1 || Lk > L) throw new IllegalArgumentException("PackedThreePass: need 1 <= Lk <= L, got Lk=" + Lk + ", L=" + L);
-    if (mode == null) throw new IllegalArgumentException("PackedThreePass: mode is null (L=" + L + ")");
-    if (io != ElementType.BF16 && io != ElementType.F16)
-      throw new IllegalArgumentException("PackedThreePass " + mode + " L=" + L + ": tensor-core kernels take bf16 / fp16 I/O, got " + io);
-    if (mode == ConvMode.CIRCULAR && Integer.bitCount(L) != 1)
-      throw new IllegalArgumentException("PackedThreePass CIRCULAR L=" + L + ": the circular FFT size is exactly L, a power of two"
-          + " (covered: L = 131072 .. 524288)");
+    PackedMonarchConv.checkPlan("PackedThreePass", H, L, Lk, mode, io, "131072 .. 524288");
     long nl = fftSizeLong(L, Lk, mode);
     if (nl / 2 < MIN_M || nl / 2 > MAX_M)
       throw new IllegalArgumentException("PackedThreePass " + mode + " L=" + L + " Lk=" + Lk + ": needs N=" + nl + ", M=" + nl / 2
@@ -131,39 +124,15 @@ public final class PackedThreePass implements AutoCloseable {
   }
 
   /** Blocks at the exact DFT in lib's order {F_1 .. F_5, G_5 .. G_1}: F = F_R, G = conj(F_R). */
-  public static double[][] atInit(int m) {
-    int[] f = factors(m);
-    double[][] b = new double[10][];
-    for (int s = 0; s < 5; s++) {
-      b[s] = ai.longconv4j.conv.LearnedButterfly.dft(f[s], false);
-      b[9 - s] = ai.longconv4j.conv.LearnedButterfly.dft(f[s], true);
-    }
-    return b;
-  }
+  public static double[][] atInit(int m) { return PackedMonarchConv.atInit(factors(m)); }
 
   /** Complex entries of one chain's five blocks (Q in learned_p3.cu), times two chains. */
   private int elements() { return 2 * (n1 * n1 + 4 + 768); }
 
-  private int blockSize(int i) { int[] f = factors(m); return i < 5 ? f[i] : f[9 - i]; }
 
   /** Uploads the 10 blocks {F_1 .. F_5, G_5 .. G_1} (lib's layout) and prepares the forward's and the adjoint's left forms. */
   public PackedThreePass setBlocks(double[][] b) {
-    if (b == null || b.length != 10)
-      throw new IllegalArgumentException("PackedThreePass.setBlocks: need 10 blocks {F_1 .. F_5, G_5 .. G_1} for M = " + m + " = "
-          + factorString() + ", got " + (b == null ? "null" : b.length));
-    float[] flat = new float[2 * elements()];
-    int off = 0;
-    for (int i = 0; i < 10; i++) {
-      int r = blockSize(i);
-      if (b[i] == null || b[i].length != 2 * r * r)
-        throw new IllegalArgumentException("PackedThreePass.setBlocks: block " + i + " must be (" + r + ", " + r + ", 2) = " + 2 * r * r
-            + " values for M = " + m + " = " + factorString() + ", got " + (b[i] == null ? "null" : b[i].length));
-      for (double v : b[i]) {
-        if (!Double.isFinite(v)) throw new IllegalArgumentException("PackedThreePass.setBlocks: block " + i + " holds " + v);
-        flat[off++] = (float) v;
-      }
-    }
-    blocks.copyFrom(flat);
+    blocks.copyFrom(PackedMonarchConv.flattenBlocks("PackedThreePass", b, factors(m), "M = " + m + " = " + factorString()));
     prep();
     return this;
   }
@@ -173,17 +142,7 @@ public final class PackedThreePass implements AutoCloseable {
    * {F_1 .. F_5, G_5 .. G_1}, copied device-to-device and prepared on the device's stream; no host copy, no synchronisation.
    */
   public PackedThreePass setBlocksOnDevice(DevicePointer[] b) {
-    if (b == null || b.length != 10 || Arrays.asList(b).contains(null))
-      throw new IllegalArgumentException("PackedThreePass.setBlocksOnDevice: need 10 block addresses for M = " + m + " = "
-          + factorString() + ", got " + (b == null ? "null" : Arrays.toString(b)));
-    device.makeCurrent();
-    CudaStream s = device.stream();
-    for (int i = 0, off = 0; i < 10; i++) {
-      int r = blockSize(i);
-      Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(blocks.ptr().at(8L * off), b[i], 8L * r * r, s.cu()), "cuMemcpyDtoDAsync",
-          "block " + i + " (" + r + ", " + r + ", 2)", "device " + device.index());
-      off += r * r;
-    }
+    PackedMonarchConv.copyBlocksOnDevice("PackedThreePass", device, blocks, b, factors(m), "M = " + m + " = " + factorString());
     prep();
     return this;
   }
@@ -249,14 +208,7 @@ public final class PackedThreePass implements AutoCloseable {
    * {conj P_p, Q_s(p)}; D (H) fp32 or null (zeros). Copied device-to-device on the device's stream, no synchronisation.
    */
   public PackedThreePass setPq(DevicePointer p, DevicePointer pAdj, DevicePointer D) {
-    if (p == null || pAdj == null)
-      throw new IllegalArgumentException("PackedThreePass.setPq: needs both (H=" + h + ", M=" + m + ") float4 buffers, got " + p + ", " + pAdj);
-    device.makeCurrent();
-    CudaStream s = device.stream();
-    Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(pq.ptr(), p, 16L * h * m, s.cu()), "cuMemcpyDtoDAsync", "P / Q (H=" + h + ", M=" + m + ")");
-    Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(pqAdj.ptr(), pAdj, 16L * h * m, s.cu()), "cuMemcpyDtoDAsync", "adjoint P / Q");
-    if (D == null) Check.cu(jcuda.driver.JCudaDriver.cuMemsetD32Async(d.ptr(), 0, h, s.cu()), "cuMemsetD32Async", "D of H=" + h);
-    else Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(d.ptr(), D, 4L * h, s.cu()), "cuMemcpyDtoDAsync", "D of H=" + h);
+    PackedMonarchConv.copyPq("PackedThreePass", device, h, m, pq, pqAdj, d, p, pAdj, D);
     pqSet = true;
     return this;
   }
@@ -337,11 +289,7 @@ public final class PackedThreePass implements AutoCloseable {
   /** lib's float64 plan of this shape (engine LEARNED_PACKED): its positions, partners and pair coefficients are this plan's. */
   public ConvPlan libPlan() { return libPlan; }
 
-  private String factorString() {
-    StringBuilder sb = new StringBuilder();
-    for (int f : factors(m)) sb.append(sb.length() == 0 ? "" : " x ").append(f);
-    return sb.toString();
-  }
+  private String factorString() { return PackedMonarchConv.factorString(factors(m)); }
 
   @Override public void close() {
     pq.close(); pqAdj.close(); d.close(); blocks.close(); mats.close(); matsAdj.close();

@@ -167,4 +167,23 @@ class PackedLearnedRefHostTest {
           "lpj_pq_gather", "lpj_dk_spec", "lpj_taps"}) assertTrue(spills.containsKey(k + "@" + sm), k + " " + sm);
     }
   }
+
+  /** LearnedPlan's shared host helpers: the block-gradient split and the array checks' messages (no device needed). */
+  @Test
+  void learnedPlanHelpers() {
+    float[] g = new float[2 * (4 + 9)];
+    for (int q = 0; q < g.length; q++) g[q] = q;
+    double[][] b = LearnedPlan.unflatten(g, new int[] {2, 3});
+    assertEquals(8, b[0].length);
+    assertEquals(18, b[1].length);
+    assertEquals(7.0, b[0][7]);
+    assertEquals(8.0, b[1][0]);
+    assertEquals(25.0, b[1][17]);
+    var notSet = assertThrows(IllegalStateException.class,
+        () -> LearnedPlan.checkArrays("PackedLearnedChain", "forward", false, null, null, 2, 3, 5, ElementType.BF16));
+    assertEquals("PackedLearnedChain.forward: call setWeights first", notSet.getMessage());
+    var bad = assertThrows(IllegalArgumentException.class,
+        () -> LearnedPlan.checkArrays("PackedLearnedRef", "backward", true, null, null, 2, 3, 5, ElementType.BF16));
+    assertEquals("PackedLearnedRef.backward: arrays must hold (B=2, H=3, L=5) BF16 = 60 bytes, got null and null", bad.getMessage());
+  }
 }

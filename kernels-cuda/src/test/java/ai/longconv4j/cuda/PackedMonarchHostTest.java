@@ -16,11 +16,8 @@ import ai.longconv4j.conv.FftConv;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -33,8 +30,6 @@ import org.junit.jupiter.api.Test;
  */
 class PackedMonarchHostTest {
   private static final Path REPORT = Path.of("target", "cuda", "learned_pm.ptxas.txt");
-  private static final Pattern ENTRY = Pattern.compile("Compiling entry function '(\\w+)' for '(sm_\\w+)'");
-  private static final Pattern SPILL = Pattern.compile("(\\d+) bytes spill stores, (\\d+) bytes spill loads");
 
   @Test
   void refusesWhatItDoesNotCover() {
@@ -85,6 +80,31 @@ class PackedMonarchHostTest {
     assertEquals(PackedMonarchConv.fftSize(4096, 4096, ConvMode.CAUSAL), 8192);
     assertEquals(PackedMonarchConv.fftSize(4096, 4096, ConvMode.BIDIRECTIONAL), 8192);
     assertEquals(PackedMonarchConv.fftSize(4096, 100, ConvMode.CIRCULAR), 4096);
+  }
+
+  /**
+   * The bookkeeping PackedThreePass shares from here (helper pkjdedup): checkPlan names the class it is given and the
+   * covered circular L, atInit(f) gives {F_1 .. F_J, G_J .. G_1} at the exact DFT of each factor, factorString "R1 x ..".
+   */
+  @Test
+  void sharedBookkeeping() {
+    var e = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.plan(null, 0, 4096, 4096, ConvMode.CAUSAL, ElementType.F16));
+    assertTrue(e.getMessage().startsWith("PackedMonarchConv: H must be in [1, 65535], got 0"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.plan(null, 3, 5000, 100, ConvMode.CIRCULAR, ElementType.F16));
+    assertTrue(e.getMessage().startsWith("PackedMonarchConv CIRCULAR L=5000") && e.getMessage().contains("(covered: L = 4096 .. 65536)"),
+        e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.checkPlan("X", 3, 10, 11, ConvMode.CAUSAL, ElementType.F16, ""));
+    assertEquals("X: need 1 <= Lk <= L, got Lk=11, L=10", e.getMessage());
+    for (int m : new int[] {2048, 8192, 32768}) {
+      int[] f = PackedMonarchConv.factors(m);
+      double[][] b = PackedMonarchConv.atInit(m);
+      assertEquals(2 * f.length, b.length, "M=" + m);
+      for (int s = 0; s < f.length; s++) {
+        assertArrayEquals(ai.longconv4j.conv.LearnedButterfly.dft(f[s], false), b[s], "F_" + (s + 1) + " M=" + m);
+        assertArrayEquals(ai.longconv4j.conv.LearnedButterfly.dft(f[s], true), b[2 * f.length - 1 - s], "G_" + (s + 1) + " M=" + m);
+      }
+    }
+    assertEquals("2 x 16 x 16 x 16", PackedMonarchConv.factorString(PackedMonarchConv.factors(8192)));
   }
 
   /** Drawn inputs of one (B, H, L, Lk, mode) case as lib takes them. */
@@ -246,14 +266,8 @@ class PackedMonarchHostTest {
   @Test
   void noSpillsAndEveryKernelBuilt() throws IOException {
     assumeTrue(Files.exists(REPORT), "no ptxas report (built without nvcc): " + REPORT.toAbsolutePath());
-    Map<String, String> spills = new LinkedHashMap<>();
-    String entry = null;
-    for (String line : Files.readAllLines(REPORT)) {
-      Matcher e = ENTRY.matcher(line), s = SPILL.matcher(line);
-      if (e.find()) entry = e.group(1) + "@" + e.group(2);
-      else if (s.find() && entry != null) { spills.put(entry, s.group(1) + "/" + s.group(2)); entry = null; }
-    }
-    spills.forEach((k, v) -> assertEquals("0/0", v, k + " spills (stores/loads bytes)"));
+    Map<String, String> spills = KernelResourceReportTest.spills(REPORT);
+    KernelResourceReportTest.assertNoSpills(spills);
     for (String sm : new String[] {"sm_80", "sm_90a"}) {
       for (String k : new String[] {"lpm_forward_bf16_s32", "lpm_forward_f16_s32", "lpm_forward_bf16_s16", "lpm_forward_f16_s16", "lpm_prep",
           "lpm_fused_bf16_s32", "lpm_fused_f16_s32", "lpm_fused_bf16_s16", "lpm_fused_f16_s16", "lpm_dpq_bf16_s32", "lpm_dpq_f16_s32",
@@ -275,14 +289,8 @@ class PackedMonarchHostTest {
   void ptxasReport2NoSpills() throws IOException {
     Path rep = Path.of("target", "cuda", "learned_pm2.ptxas.txt");
     assumeTrue(Files.exists(rep), "no ptxas report (built without nvcc): " + rep.toAbsolutePath());
-    Map<String, String> spills = new LinkedHashMap<>();
-    String entry = null;
-    for (String line : Files.readAllLines(rep)) {
-      Matcher e = ENTRY.matcher(line), s = SPILL.matcher(line);
-      if (e.find()) entry = e.group(1) + "@" + e.group(2);
-      else if (s.find() && entry != null) { spills.put(entry, s.group(1) + "/" + s.group(2)); entry = null; }
-    }
-    spills.forEach((k, v) -> assertEquals("0/0", v, k + " spills (stores/loads bytes)"));
+    Map<String, String> spills = KernelResourceReportTest.spills(rep);
+    KernelResourceReportTest.assertNoSpills(spills);
     for (String sm : new String[] {"sm_80", "sm_90a"})
       for (String io : new String[] {"bf16", "f16"})
         for (String st : new String[] {"s32", "s16"})
@@ -290,5 +298,31 @@ class PackedMonarchHostTest {
             String k = "lpm2_b_" + io + "_" + st + "_" + cap;
             assertTrue(spills.containsKey(k + "@" + sm), k + " " + sm);
           }
+  }
+
+  /** The block and P / Q helpers PackedMonarchConv shares with PackedThreePass: layout and messages, no device needed. */
+  @Test
+  void sharedBlockHelpers() {
+    int[] f = {2, 4};
+    double[][] b = {new double[8], new double[32], new double[32], new double[8]};
+    for (int i = 0; i < 4; i++) for (int q = 0; q < b[i].length; q++) b[i][q] = 100 * i + q;
+    float[] flat = PackedMonarchConv.flattenBlocks("X", b, f, "M = 8 = 2 x 4");
+    assertEquals(2 * (4 + 16 + 16 + 4), flat.length);
+    assertEquals(7f, flat[7]);
+    assertEquals(100f, flat[8]);
+    assertEquals(307f, flat[79]);
+    var count = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.flattenBlocks("PackedThreePass", new double[3][], f, "M = 8 = 2 x 4"));
+    assertEquals("PackedThreePass.setBlocks: need 4 blocks {F_1 .. F_2, G_2 .. G_1} for M = 8 = 2 x 4, got 3", count.getMessage());
+    double[][] wrong = {new double[8], new double[30], new double[32], new double[8]};
+    var shape = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.flattenBlocks("X", wrong, f, "M = 8 = 2 x 4"));
+    assertEquals("X.setBlocks: block 1 must be (4, 4, 2) = 32 values for M = 8 = 2 x 4, got 30", shape.getMessage());
+    b[2][5] = Double.NaN;
+    var nan = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.flattenBlocks("X", b, f, "M = 8 = 2 x 4"));
+    assertEquals("X.setBlocks: block 2 holds NaN", nan.getMessage());
+    var addr = assertThrows(IllegalArgumentException.class,
+        () -> PackedMonarchConv.copyBlocksOnDevice("X", null, null, new DevicePointer[3], f, "M = 8 = 2 x 4"));
+    assertTrue(addr.getMessage().startsWith("X.setBlocksOnDevice: need 4 block addresses for M = 8 = 2 x 4, got "), addr.getMessage());
+    var pq = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.copyPq("Y", null, 3, 2048, null, null, null, null, null, null));
+    assertEquals("Y.setPq: needs both (H=3, M=2048) float4 buffers, got null, null", pq.getMessage());
   }
 }

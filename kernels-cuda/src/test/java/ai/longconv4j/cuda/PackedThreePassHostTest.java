@@ -46,6 +46,25 @@ class PackedThreePassHostTest {
     assertTrue(e.getMessage().contains("32768"), e.getMessage());
   }
 
+  /** The bookkeeping shared with PackedMonarchConv (helper pkjdedup): messages name this class, atInit's order and sizes. */
+  @Test
+  void sharedBookkeepingNamesThisClass() {
+    var e = assertThrows(IllegalArgumentException.class, () -> PackedThreePass.plan(null, 0, 65536, 65536, ConvMode.CAUSAL, ElementType.BF16));
+    assertTrue(e.getMessage().startsWith("PackedThreePass: H must be in [1, 65535], got 0"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> PackedThreePass.plan(null, 4, 100000, 100, ConvMode.CIRCULAR, ElementType.BF16));
+    assertTrue(e.getMessage().contains("(covered: L = 131072 .. 524288)"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> PackedThreePass.plan(null, 4, 65536, 65536, null, ElementType.BF16));
+    assertEquals("PackedThreePass: mode is null (L=65536)", e.getMessage());
+    double[][] b = PackedThreePass.atInit(131072);
+    int[] f = {16, 2, 16, 16, 16};
+    assertEquals(10, b.length);
+    for (int s = 0; s < 5; s++) {
+      assertArrayEquals(ai.longconv4j.conv.LearnedButterfly.dft(f[s], false), b[s], "F_" + (s + 1));
+      assertArrayEquals(ai.longconv4j.conv.LearnedButterfly.dft(f[s], true), b[9 - s], "G_" + (s + 1));
+    }
+    assertEquals("16 x 2 x 16 x 16 x 16", PackedMonarchConv.factorString(PackedThreePass.factors(131072)));
+  }
+
   @Test
   void sizesAndFactorsAreLibs() {
     // mode, L, Lk: causal 64K / 128K / 256K, bidirectional, circular 2^17 .. 2^19, an odd L

@@ -14,7 +14,7 @@
 // (PackedMonarchConv.backwardTc; float64 model of this very decomposition: the test's PackedMonarchBwdModel). Design (a)
 // of the brief: recompute per row in shared memory, the Grams on mma.sync with fp32 partials per CTA, then a reduction.
 // One block per channel h (grid H) runs its B rows one after the other, each row through learned_pm.cu's unfused
-// stages (pm_first / pm_stage_a / pm_stage_b: the forward kernel's math, so the same 16-bit operand rounding):
+// stages (pm_first / lm_stage_a / lm_stage_b: the forward kernel's math, so the same 16-bit operand rounding):
 //   A  pack u; forward chain s = 1 .. J with the stage input X_s dumped (16-bit) before stage s; C (x M, fp32) to cs;
 //      the pair map (P, Q); inverse chain s = J .. 1 with W_s dumped before stage s (V_s = W_s o conj(T_s)).
 //   B  pack dy = gW_0; s = 1 .. J: Gram(gW_(s-1), V_s) -> slot J+s-1, then the adjoint stage (G_s^H, T_s, 1/R_s).
@@ -133,8 +133,8 @@ __device__ __forceinline__ void pmb_fwd(const Tw& tw, const float2* __restrict__
   const int q1 = 1 << (2 * lR1);
   if (s == 1) pm_first<BF16, true, ST>(tw, m, m1, zr, zi, log2M, lR1, 1.0f / (float)(1 << lR1));
   else if (s < J)
-    pm_stage_a<BF16, true, ST>(tw, m + q1 + 256 * (s - 2), zr, zi, 4 * (J - s), 1 << (4 * (s - 1) - 4 + lR1), 1.0f / 16.0f);
-  else pm_stage_b<BF16, ST>(m + q1 + 256 * (J - 2), zr, zi, 1 << log2M, 1.0f / 16.0f);
+    lm_stage_a<BF16, true, ST>(tw, m + q1 + 256 * (s - 2), zr, zi, 4 * (J - s), 1 << (4 * (s - 1) - 4 + lR1), 1.0f / 16.0f);
+  else lm_stage_b<BF16, ST>(m + q1 + 256 * (J - 2), zr, zi, 1 << log2M, 1.0f / 16.0f);
 }
 
 // Inverse-structured stage s: o conj(T_s), then the matrix (im: the second half of a matrix set; im1 its first stage, shared).
@@ -144,8 +144,8 @@ __device__ __forceinline__ void pmb_inv(const Tw& tw, const float2* __restrict__
   const int q1 = 1 << (2 * lR1);
   if (s == 1) pm_first<BF16, false, ST>(tw, im, im1, zr, zi, log2M, lR1, 1.0f);
   else if (s < J)
-    pm_stage_a<BF16, false, ST>(tw, im + q1 + 256 * (s - 2), zr, zi, 4 * (J - s), 1 << (4 * (s - 1) - 4 + lR1), 1.0f);
-  else pm_stage_b<BF16, ST>(im + q1 + 256 * (J - 2), zr, zi, 1 << log2M, 1.0f);
+    lm_stage_a<BF16, false, ST>(tw, im + q1 + 256 * (s - 2), zr, zi, 4 * (J - s), 1 << (4 * (s - 1) - 4 + lR1), 1.0f);
+  else lm_stage_b<BF16, ST>(im + q1 + 256 * (J - 2), zr, zi, 1 << log2M, 1.0f);
 }
 
 // The pair map in place with coefficients c (the thread of position p does the pair {p, s(p)} when p <= s(p)). Ends with a barrier.

@@ -76,18 +76,55 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
   @Override public PackedMonarchLearned setBlocks(double[][] blocks) {
     chain.setBlocks(blocks);
     if (tc != null) tc.setBlocks(blocks); else three.setBlocks(blocks);
+    generation++;
     return this;
   }
 
   @Override public PackedMonarchLearned setWeights(float[] k, float[] D) {
     chain.setWeights(k, D);
     pq();
+    generation++;
     return this;
   }
 
   @Override public PackedMonarchLearned setWeights(float[] k0, float[] k1, float[] D) {
     chain.setWeights(k0, k1, D);
     pq();
+    generation++;
+    return this;
+  }
+
+  // ---- helper pkdev (session 15): the tensor op's device route (CudaLearnedConv.runMonarch)
+  private long generation;
+
+  /**
+   * The uploads so far (every setter, host or device, moves it on). The tensor op records it after its forward's uploads;
+   * its backward re-uploads the forward's taps, D and blocks only when it moved (another op of this shape, e.g. another
+   * layer, set the plan in between), as {@link PackedLearnedConv#generation}.
+   */
+  long generation() { return generation; }
+
+  /**
+   * The 2J blocks from device addresses (fp32 complex (R_s, R_s, 2), lib's order {F_1 .. F_J, G_J .. G_1}) into the chain
+   * and the tensor-core plan, device to device (the tensor-core plan prepares its forms on the device); no host copy, no
+   * synchronisation. The device twin of {@link #setBlocks}.
+   */
+  PackedMonarchLearned setBlocksOnDevice(DevicePointer[] b) {
+    chain.setBlocksOnDevice(b);
+    if (tc != null) tc.setBlocksOnDevice(b); else three.setBlocksOnDevice(b);
+    generation++;
+    return this;
+  }
+
+  /**
+   * Taps and D from device addresses ({@link PackedLearnedChain#setWeightsOnDevice}: k0, k1 (BIDIRECTIONAL, else null) of
+   * (H, Lk) fp32, D of (H) fp32 or null): P / Q by the chain's cuFFT route, copied device to device into the tensor-core
+   * plan; no host copy, no synchronisation. The device twin of {@link #setWeights}.
+   */
+  PackedMonarchLearned setWeightsOnDevice(DevicePointer k0, DevicePointer k1, DevicePointer D) {
+    chain.setWeightsOnDevice(k0, k1, D);
+    pq();
+    generation++;
     return this;
   }
 

@@ -12,6 +12,8 @@ set -u
 out=${1:-/tmp/pkdev-sitting}; mkdir -p "$out"
 DEV=${DEV:-.device/pkdev}
 ORDER=${ORDER:-monarch,packed,packed-host,packed-host,packed,monarch}
+# s1 (commit d39945d): the defaults. s2 (the kept P / Q): PLS=4096 ORDER=monarch,packed,packed-noreuse,packed-noreuse,packed,monarch
+#   SPECS as in COMMANDS.txt (IFS-split: pass one spec per word with commas, e.g. SPECS="64:4096:1,8 4:65536:1")
 REPS=${REPS:-8}
 PLS=${PLS:-4096,16384}
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw,power.limit,temperature.gpu --format=csv; date -u; } \
@@ -26,13 +28,13 @@ fi
 if [ "${PHASES:-1}" != 0 ]; then
   echo "== phases"; date -u
   { timeout ${PHASES_S:-30} $DEV/run-java ai.longconv4j.examples.bench.LearnedOpBench phases 64 768 "$PLS"
-    timeout ${PHASES_S:-30} $DEV/run-java ai.longconv4j.examples.bench.LearnedOpBench phases 4 768 65536; } > "$out/phases.txt" 2>&1
+    [ "${P64K:-1}" != 0 ] && timeout ${PHASES_S:-30} $DEV/run-java ai.longconv4j.examples.bench.LearnedOpBench phases 4 768 65536; } > "$out/phases.txt" 2>&1
   echo "phases exit $?"; grep -E "pk op phases|Exception" "$out/phases.txt" | cut -c1-400
 fi
 if [ "${BENCH:-1}" != 0 ]; then
   J="-Dlongconv4j.bench.op.order=$ORDER -Dlongconv4j.bench.op.reps=$REPS -Dlongconv4j.bench.warmup.ms=100"
-  for spec in "64 2048,4096 1,8" "64 16384 1" "4 65536 1"; do
-    set -- $spec
+  for spec in ${SPECS:-64:2048,4096:1,8 64:16384:1 4:65536:1}; do
+    set -- ${spec//:/ }
     echo "== LearnedOpBench B=$1 L=$2 groups $3 ($ORDER)"; date -u
     JAVA_OPTS="$J -Dlongconv4j.bench.op.groups=$3" timeout ${JAVA_S:-60} $DEV/run-java ai.longconv4j.examples.bench.LearnedOpBench \
       "$out/bench-$1-${2%%,*}.csv" "$1" 768 "$2" > "$out/bench-$1-${2%%,*}.txt" 2>&1; echo "exit $?"

@@ -293,18 +293,17 @@ final class CudaLearnedConv {
     int b = u.size(0), h = u.size(1), l = u.size(2), lk = k.size(-1), nb = blocks.length;
     Phases ph = phases() ? new Phases(g.dev, "device", b, h, l) : null;
     int sides = bi ? 2 : 1;
-    Tensor k32 = f32(k), d32 = d == null ? null : f32(d);
-    if (k32.numel() != sides * h * lk)
+    if (k.numel() != sides * h * lk)
       throw new IllegalArgumentException("LongConv.learnedPacked: k must be (H=" + h + (bi ? ", 2" : "") + ", Lk) taps, got " + Arrays.toString(k.shape()));
-    if (d32 != null && d32.numel() != h)
+    if (d != null && d.numel() != h)
       throw new IllegalArgumentException("LongConv.learnedPacked: D must hold H=" + h + " values, got " + Arrays.toString(d.shape()));
-    Tensor kt = bi ? k32.reshape(h, 2, lk).permute(1, 0, 2).contiguous() : k32;   // (sides, H, Lk): side 1 at H Lk floats
-    Tensor[] b32 = new Tensor[nb];
-    for (int i = 0; i < nb; i++) b32[i] = f32(blocks[i]);
-    if (ph != null) ph.mark("f32 views / conversions");
     Runnable upload = () -> {
+      Tensor kt = f32(k), d32 = d == null ? null : f32(d);
+      if (bi) kt = kt.reshape(h, 2, lk).permute(1, 0, 2).contiguous();   // (sides, H, Lk): side 1 at H Lk floats
+      Tensor[] b32 = new Tensor[nb];
       DevicePointer[] bp = new DevicePointer[nb];
-      for (int i = 0; i < nb; i++) bp[i] = at(b32[i]);
+      for (int i = 0; i < nb; i++) bp[i] = at(b32[i] = f32(blocks[i]));
+      if (ph != null) ph.mark("f32 views / conversions");
       plan.setBlocksOnDevice(bp);
       if (ph != null) ph.mark("setBlocksOnDevice");
       DevicePointer k0 = at(kt);
@@ -314,6 +313,8 @@ final class CudaLearnedConv {
       Reference.reachabilityFence(kt);
       Reference.reachabilityFence(d32);
     };
+    Src[] key = Src.of(k, d, blocks);
+    boolean kept = reuseInputs() && plan.keptInputs() instanceof Src[] was && Src.same(was, key);
     Tensor[] inputs = ai.longconv4j.conv.ConvOps.learnedInputs(u, k, d, blocks);
     int nIn = inputs.length;
     boolean any = false;
@@ -324,7 +325,12 @@ final class CudaLearnedConv {
     CudaStorage y = be.allocateOut(g, u.dtype(), b * h * l);
     long token;
     try {
-      upload.run();
+      if (kept) {
+        if (ph != null) ph.mark("kept P / Q and blocks (no upload)");
+      } else {
+        upload.run();
+        plan.keepInputs(key);
+      }
       plan.forward(us.buffer(), y.buffer(), b);
       if (ph != null) ph.mark("forward").print();
       token = plan.generation();
@@ -357,6 +363,50 @@ final class CudaLearnedConv {
         throw new CudaException(e.code(), tag + " backward u " + Arrays.toString(u.shape()) + ": " + e.getMessage());
       }
     });
+  }
+
+  /**
+   * Whether the J-factor op's device route keeps P / Q and the blocks between calls while their sources are unchanged
+   * ({@link Src}; {@code -Dlongconv4j.pk.op.reuse}, default true; false: every forward uploads, the slow twin). Read per call.
+   */
+  static boolean reuseInputs() { return !"false".equals(System.getProperty("longconv4j.pk.op.reuse")); }
+
+  /**
+   * A source tensor of the plan's uploaded values, as the op saw it: its storage (held weakly, compared by identity), the
+   * in-place writes {@link StorageWrites} counted to that storage, and the view (offset, dtype, shape, strides). Two keys are
+   * the same only when every source is the same live storage with no write since, through the same view: the values the
+   * plan derived from them are then still theirs (an optimizer's step assigns new storages; a {@code copyFrom} counts a
+   * write; another op on the plan moves its generation, which drops the kept key).
+   */
+  record Src(java.lang.ref.WeakReference<ai.longconv4j.tensor.Storage> storage, long writes, int offset, DType dtype, int[] shape, int[] strides) {
+    static Src of(Tensor t) {
+      if (t == null) return null;
+      var s = t.storage();
+      StorageWrites.watch(s);
+      return new Src(new java.lang.ref.WeakReference<>(s), StorageWrites.writes(s), t.offset(), t.dtype(), t.shape(), t.strides());
+    }
+
+    /** Keys of k, D (null allowed) and the blocks, in that order. */
+    static Src[] of(Tensor k, Tensor d, Tensor[] blocks) {
+      Src[] key = new Src[2 + blocks.length];
+      key[0] = of(k);
+      key[1] = of(d);
+      for (int i = 0; i < blocks.length; i++) key[2 + i] = of(blocks[i]);
+      return key;
+    }
+
+    boolean sameAs(Src o) {
+      var s = storage.get();
+      return o != null && s != null && s == o.storage.get() && writes == o.writes && offset == o.offset && dtype == o.dtype
+          && Arrays.equals(shape, o.shape) && Arrays.equals(strides, o.strides);
+    }
+
+    static boolean same(Src[] a, Src[] b) {
+      if (a.length != b.length) return false;
+      for (int i = 0; i < a.length; i++)
+        if (a[i] == null ? b[i] != null : !a[i].sameAs(b[i])) return false;
+      return true;
+    }
   }
 
   /**

@@ -128,6 +128,22 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
     return this;
   }
 
+  private Object inputs;              // the tensor op's key of the last device upload's sources (CudaLearnedConv.Src[])
+  private long inputsGeneration = -1, deviceUploads;
+
+  /** The op's key of the sources of the last device upload, or null when the plan was set since (any setter). */
+  Object keptInputs() { return inputsGeneration == generation ? inputs : null; }
+
+  /** Records the op's key of the sources just uploaded (after {@link #setBlocksOnDevice} and {@link #setWeightsOnDevice}). */
+  void keepInputs(Object key) {
+    inputs = key;
+    inputsGeneration = generation;
+    deviceUploads++;
+  }
+
+  /** Device uploads recorded by {@link #keepInputs} (for tests: whether a call reused the kept P / Q and blocks). */
+  long deviceUploads() { return deviceUploads; }
+
   private void pq() {
     if (tc != null) tc.setPq(chain.pq().ptr(), chain.adjointPq().ptr(), chain.skip().ptr());
     else three.setPq(chain.pq().ptr(), chain.adjointPq().ptr(), chain.skip().ptr());

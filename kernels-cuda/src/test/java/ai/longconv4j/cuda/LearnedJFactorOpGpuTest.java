@@ -38,7 +38,9 @@ import org.junit.jupiter.api.Test;
  * route on the device; the default, so the float64 comparison above is of it) against its slow twin, the host route
  * ({@code -Dlongconv4j.pk.op.device=false}): y and every gradient bit for bit (the tensor-core backward's block Grams
  * within fp32 reassociation, see below); two ops of one shape on the shared plan (the backward's re-upload) and an AdamW
- * step between two calls (seen by the next forward) against float64.
+ * step between two calls (seen by the next forward) against float64; the kept P / Q and blocks (no upload while the
+ * sources are unchanged: {@link CudaLearnedConv.Src}) against uploading at every call, bit for bit, and in-place writes
+ * to k, D and a block seen by the next call.
  */
 @Tag("gpu")
 class LearnedJFactorOpGpuTest {
@@ -256,5 +258,57 @@ class LearnedJFactorOpGpuTest {
     close("y after the step", y2.to(DType.F32), yc, 1e-2);
     double moved = GpuCheck.relErr(y1.to(DType.F32).toDoubleArray(), y2.to(DType.F32).toDoubleArray());
     assertTrue(moved > 5e-2, "the step moved y by " + moved + " only: the test would not see a stale plan");
+  }
+
+  @Test
+  void keptInputsFollowInPlaceWrites() {
+    Device dev = GpuCheck.device();
+    CudaBackend be = (CudaBackend) GpuCheck.backend();
+    int b = 2, h = 4, l = 4096;   // causal M = 4096 = 16 16 16
+    ConvMode mode = ConvMode.CAUSAL;
+    ConvPlan plan = ConvPlan.of(l, l, mode, ConvEngine.LEARNED_PACKED, Precision.F64);
+    List<Tensor> t = inputs(dev, plan, mode, DType.BF16, b, h, l, l, true, 21), other = inputs(dev, plan, mode, DType.BF16, b, h, l, l, true, 22);
+    PackedMonarchLearned pm = be.gpu(dev).packedMonarch(h, l, l, CudaFlashLongConv.mode(mode), ElementType.BF16);
+    Supplier<float[]> y = () -> {
+      try (var ng = Tensor.noGrad()) { return op(t, t.get(0), mode).to(DType.F32).toFloatArray(); }
+    };
+    Supplier<float[]> fresh = () -> with("longconv4j.pk.op.reuse", "false", y);   // the slow twin: every call uploads
+    float[] y0 = y.get();
+    long ups = pm.deviceUploads();
+    float[] y1 = y.get();
+    assertEquals(ups, pm.deviceUploads(), "a second call on unchanged inputs uploaded again (the kept P / Q and blocks unused)");
+    assertArrayEquals(fresh.get(), y1, "kept inputs vs uploaded again");
+    assertArrayEquals(y0, y1, "kept inputs vs the first call");
+    // another op of this shape on the plan in between: its values replace ours, the next call uploads ours again
+    try (var ng = Tensor.noGrad()) { op(other, other.get(0), mode); }
+    ups = pm.deviceUploads();
+    assertArrayEquals(y0, y.get(), "after another op on the plan");
+    assertEquals(ups + 1, pm.deviceUploads(), "the call after another op's did not upload");
+    // in-place writes (Tensor.copyFrom: the one in-place write) to k, D, and one block: each seen by the next call
+    String[] what = {"k", "D", "block F_2"};
+    int[] which = {1, 2, 4};
+    float[] before = y0;
+    for (int i = 0; i < 3; i++) {
+      Tensor p = t.get(which[i]);
+      try (var ng = Tensor.noGrad()) { p.copyFrom(i == 2 ? p.mul(0.9) : p.mul(-0.5).add(0.1)); }
+      ups = pm.deviceUploads();
+      float[] yi = y.get();
+      assertEquals(ups + 1, pm.deviceUploads(), what[i] + " written in place: the next call did not upload");
+      assertArrayEquals(fresh.get(), yi, what[i] + " written in place: kept route vs uploaded again");
+      // the write moves y by O(10 %) (k, D halved and negated, F_2 scaled by 0.9): far beyond the 16-bit bound 1e-2 below
+      double moved = GpuCheck.relErr(toDouble(before), toDouble(yi));
+      assertTrue(moved > 5e-2, what[i] + " written in place moved y by " + moved + " only: the test would not see a stale plan");
+      List<Tensor> c = cpu(t);
+      Tensor yc;
+      try (var ng = Tensor.noGrad()) { yc = op(c, c.get(0), mode); }
+      close(what[i] + " written in place: y", Tensor.of(toDouble(yi), b, h, l), yc, 1e-2);
+      before = yi;
+    }
+  }
+
+  private static double[] toDouble(float[] f) {
+    double[] o = new double[f.length];
+    for (int i = 0; i < f.length; i++) o[i] = f[i];
+    return o;
   }
 }

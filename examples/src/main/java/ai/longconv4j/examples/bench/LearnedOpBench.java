@@ -43,8 +43,10 @@ import java.util.List;
  * ({@code -Dlongconv4j.pk.monarch.bwd=false}: at M = 2048 .. 32768 the backward on the fp32 chain, the tensor-core backward's slow twin).
  * Helper pkdev (session 15): {@code -Dlongconv4j.bench.op.reps} (forward reps, default 40; fwd+bwd half of it) and
  * {@code -Dlongconv4j.bench.op.groups} (default 1,8); {@code LearnedOpBench phases B H L,..}: the J-factor op's forward
- * phase by phase ({@link #phases}). At the J-factor sizes engine packed is the device route (pkdev), packed-host its slow
- * twin (the route before pkdev).
+ * phase by phase ({@link #phases}). At the J-factor sizes engine packed is the device route (pkdev; the parameters are
+ * not changed between calls here, so it keeps P / Q and the blocks: an inference loop), packed-noreuse the device route
+ * uploading at every call (as in training, where every step assigns new parameter values), packed-host the host route
+ * (the route before pkdev, its slow twin).
  * Usage: LearnedOpBench [csv-out] [B] [H] [L,L,...] (default 64 768 256,512,1024), or LearnedOpBench phases B H L,L,...
  */
 public final class LearnedOpBench {
@@ -79,8 +81,9 @@ public final class LearnedOpBench {
           case "packed-nosave" -> "longconv4j.pk.op.save";
           case "packed-dft" -> "longconv4j.pk.pq";   // pkpq: P / Q by the direct DFT (lpk_pq), the op's route before pkpq
           case "packed-chainbwd" -> "longconv4j.pk.monarch.bwd";   // pkjbwd: the J-factor sizes' backward on the fp32 chain (slow twin)
+          case "packed-noreuse" -> "longconv4j.pk.op.reuse";   // pkdev: P / Q and blocks uploaded at every call (as when a step changed them)
           case "monarch", "packed", "learned" -> null;
-          default -> throw new IllegalArgumentException("LearnedOpBench: engines monarch, packed, packed-host, packed-nosave, packed-dft, packed-chainbwd, learned; got " + e);
+          default -> throw new IllegalArgumentException("LearnedOpBench: engines monarch, packed, packed-host, packed-nosave, packed-dft, packed-chainbwd, packed-noreuse, learned; got " + e);
         };
         if (prop != null) System.setProperty(prop, e.equals("packed-dft") ? "dft" : "false");
         try {
@@ -179,8 +182,9 @@ public final class LearnedOpBench {
 
   /**
    * Helper pkdev (session 15): {@code LearnedOpBench phases B H L,L,..}: where the J-factor op's forward spends its time. Per
-   * L (causal, Lk = L, the inputs of the timed rows, gradients off) and per route (device, then host:
-   * {@code longconv4j.pk.op.device=false}): 3 calls to warm up, then {@code -Dlongconv4j.bench.op.phasecalls} (default 5)
+   * L (causal, Lk = L, the inputs of the timed rows, gradients off) and per route (the device route uploading at every
+   * call ({@code longconv4j.pk.op.reuse=false}), the device route keeping P / Q and blocks (the inputs are unchanged), the
+   * host route ({@code longconv4j.pk.op.device=false})): 3 calls to warm up, then {@code -Dlongconv4j.bench.op.phasecalls} (default 5)
    * calls with {@code -Dlongconv4j.pk.op.phases=true}, each printing its line "pk op phases ROUTE ... | phase ms | .." (the
    * op synchronises after each phase: wall-clock per phase, a breakdown, not the op's time).
    */
@@ -194,8 +198,9 @@ public final class LearnedOpBench {
       Tensor k = Tensor.randn(rng, DType.F32, H, L).mul(1 / Math.sqrt(L)).to(dev).detach();
       Tensor d = Tensor.randn(rng, DType.F32, 1, H).to(dev).detach();
       Tensor[] pk = blocks(ConvPlan.of(L, L, ConvMode.CAUSAL, ConvEngine.LEARNED_PACKED, Precision.F64), true, dev);
-      for (String route : new String[] {"true", "false"}) {
-        System.setProperty("longconv4j.pk.op.device", route);
+      for (String route : new String[] {"upload", "kept", "host"}) {   // device route uploading at every call, keeping, host route
+        System.setProperty("longconv4j.pk.op.device", route.equals("host") ? "false" : "true");
+        System.setProperty("longconv4j.pk.op.reuse", route.equals("upload") ? "false" : "true");
         try (var ng = Tensor.noGrad()) {
           for (int i = 0; i < 3 + calls; i++) {
             if (i == 3) System.setProperty("longconv4j.pk.op.phases", "true");
@@ -208,6 +213,7 @@ public final class LearnedOpBench {
         } finally {
           System.clearProperty("longconv4j.pk.op.phases");
           System.clearProperty("longconv4j.pk.op.device");
+          System.clearProperty("longconv4j.pk.op.reuse");
         }
       }
     }

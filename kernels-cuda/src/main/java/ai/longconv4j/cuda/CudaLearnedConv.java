@@ -25,7 +25,11 @@ import java.util.Arrays;
  * {@code -Dlongconv4j.learned.fp32=true} forces the twin everywhere. The packed engine: the tensor-core kernels where
  * {@link PackedLearnedConv#plan} takes the shapes (16-bit; causal and bidirectional 128 &lt; L &lt;= 1K, circular L = 512,
  * 1K, 2K; two-sided taps read from the device by the FFT route of P / Q); at the J-factor sizes (16-bit, M = 2048 .. 2^18)
- * {@link PackedMonarchLearned} (the forward on tensor cores, the backward on the fp32 chain; session 14); else its fp32
+ * {@link PackedMonarchLearned} (the forward on tensor cores, the backward on tensor cores at one pass, on the fp32 chain at
+ * three; session 14) through {@link #runMonarch} (helper pkdev, session 15: taps, D and blocks device to device, P / Q by
+ * cuFFT on the device, no host copy or synchronisation in the forward; P / Q and the blocks kept between calls while their
+ * source tensors are unchanged ({@link Src}, {@link StorageWrites}; {@code -Dlongconv4j.pk.op.reuse=false}: uploaded at
+ * every call); {@code -Dlongconv4j.pk.op.device=false}: the host route, its slow twin); else its fp32
  * path {@link PackedLearnedRef} (F32,
  * BF16, F16 I/O; every mode; every lib plan: J = 2 to M = 4096 in shared memory, J = 3 .. 5 (M = 2048 .. 2^18, 2J blocks)
  * on {@link PackedLearnedChain}; through the host route above); beyond that {@link #applyPacked} returns null and the
@@ -282,9 +286,12 @@ final class CudaLearnedConv {
    * when they are not: {@link #f32}; two-sided taps split into (2, H, Lk) by a device permute), uploaded by
    * {@link PackedMonarchLearned#setBlocksOnDevice} / {@link PackedMonarchLearned#setWeightsOnDevice} (P / Q by the chain's
    * cuFFT route) and the forward, all queued on the device's stream: no synchronisation and no host copy in the forward.
-   * P / Q are recomputed at every forward: {@link Tensor} keeps no version of its storage (its in-place
-   * {@link Tensor#copyFrom}, an optimizer's step, leaves no trace an op could compare), so a cache keyed on the tensors
-   * could go stale; the recomputation is a few kernels and one batched FFT (the round 28-pkdev phases). The backward
+   * P / Q and the blocks are uploaded only when the sources changed since this plan's last device upload: the key
+   * {@link Src} (each source's storage by identity, the in-place writes {@link StorageWrites} counted to it, the view) and
+   * the plan's {@link PackedMonarchLearned#keptInputs} (dropped by any other upload to the plan, e.g. another op of this
+   * shape); Tensor keeps no version of its own, and its one in-place write, {@code copyFrom}, reaches the backend's copy,
+   * which counts it; an optimizer's step assigns new storages. {@code -Dlongconv4j.pk.op.reuse=false}: upload at every
+   * call (the kept inputs' slow twin). The backward
    * re-uploads the forward's values only when the plan's {@link PackedMonarchLearned#generation} moved since this forward
    * (another op of this shape ran on the plan), as {@link #runPacked}; it synchronises (the block gradients' host copy).
    */
@@ -434,7 +441,7 @@ final class CudaLearnedConv {
       dev.synchronize();
       long now = System.nanoTime();
       line.append(String.format(" | %s %.3f ms", phase, (now - t) / 1e6));
-      t = now;
+      t = System.nanoTime();   // the formatting is not the next phase's (sittings s1 / s2 charged the first call's ~11 ms to it)
       return this;
     }
 

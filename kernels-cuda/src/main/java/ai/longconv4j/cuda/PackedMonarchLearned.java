@@ -17,6 +17,10 @@ import java.util.Arrays;
  * on the operands. The chain's backward (its du, dk, dD and block Grams are tested against lib's float64 there) is the
  * tensor-core backward's slow twin.
  * {@code -Dlongconv4j.pk.monarch=false}: no tensor cores here, the chain's forward too (the slow twin).
+ * Helper pkdev (session 15): the device setters {@link #setBlocksOnDevice} / {@link #setWeightsOnDevice} (the tensor op's
+ * default route: blocks, taps and D device to device, P / Q by the chain's cuFFT route, no synchronisation), the
+ * {@link #generation} of the uploads and the op's key of its kept inputs ({@link #keptInputs}); the host setters stay
+ * as their slow twin.
  * <pre>{@code
  * jshell> var p = PackedMonarchLearned.plan(dev, 768, 4096, 4096, ConvMode.CAUSAL, ElementType.BF16)
  * p ==> PackedMonarchLearned[forward PackedMonarchConv[...], backward PackedLearnedChain[...]]

@@ -28,7 +28,7 @@ fi
 if [ "${PHASES:-1}" != 0 ]; then
   echo "== phases"; date -u
   { timeout ${PHASES_S:-30} $DEV/run-java ai.longconv4j.examples.bench.LearnedOpBench phases 64 768 "$PLS"
-    [ "${P64K:-1}" != 0 ] && timeout ${PHASES_S:-30} $DEV/run-java ai.longconv4j.examples.bench.LearnedOpBench phases 4 768 65536; } > "$out/phases.txt" 2>&1
+    if [ "${P64K:-1}" != 0 ]; then timeout ${PHASES_S:-30} $DEV/run-java ai.longconv4j.examples.bench.LearnedOpBench phases 4 768 65536; fi; } > "$out/phases.txt" 2>&1
   echo "phases exit $?"; grep -E "pk op phases|Exception" "$out/phases.txt" | cut -c1-400
 fi
 if [ "${BENCH:-1}" != 0 ]; then

@@ -291,6 +291,7 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
 
   @Override public void copy(int[] shape, View src, View dst) {
     CudaStorage s = cs("copy", src.storage()), d = cs("copy", dst.storage());
+    StorageWrites.wrote(d);   // pkdev: in-place writes seen by plans that keep values derived from d
     int[] m = StridedMeta.meta(shape, dst, src);
     launch(s.cudaDevice(), "elementwise", "ew_copy_" + tag(s.dtype()) + "_" + tag(d.dtype()), m[1], "copy", shape, m, s,
         d);
@@ -298,6 +299,7 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
 
   @Override public void fill(int[] shape, View dst, double value) {
     CudaStorage d = cs("fill", dst.storage());
+    StorageWrites.wrote(d);   // pkdev: as in copy
     int[] m = StridedMeta.meta(shape, dst);
     launch(d.cudaDevice(), "elementwise", "ew_fill_" + tag(d.dtype()), m[1], "fill", shape, m, d, value);
   }

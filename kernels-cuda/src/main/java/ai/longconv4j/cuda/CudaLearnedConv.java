@@ -25,7 +25,11 @@ import java.util.Arrays;
  * {@code -Dlongconv4j.learned.fp32=true} forces the twin everywhere. The packed engine: the tensor-core kernels where
  * {@link PackedLearnedConv#plan} takes the shapes (16-bit; causal and bidirectional 128 &lt; L &lt;= 1K, circular L = 512,
  * 1K, 2K; two-sided taps read from the device by the FFT route of P / Q); at the J-factor sizes (16-bit, M = 2048 .. 2^18)
- * {@link PackedMonarchLearned} (the forward on tensor cores, the backward on the fp32 chain; session 14); else its fp32
+ * {@link PackedMonarchLearned} (the forward on tensor cores, the backward on tensor cores at one pass, on the fp32 chain at
+ * three; session 14) through {@link #runMonarch} (helper pkdev, session 15: taps, D and blocks device to device, P / Q by
+ * cuFFT on the device, no host copy or synchronisation in the forward; P / Q and the blocks kept between calls while their
+ * source tensors are unchanged ({@link Src}, {@link StorageWrites}; {@code -Dlongconv4j.pk.op.reuse=false}: uploaded at
+ * every call); {@code -Dlongconv4j.pk.op.device=false}: the host route, its slow twin); else its fp32
  * path {@link PackedLearnedRef} (F32,
  * BF16, F16 I/O; every mode; every lib plan: J = 2 to M = 4096 in shared memory, J = 3 .. 5 (M = 2048 .. 2^18, 2J blocks)
  * on {@link PackedLearnedChain}; through the host route above); beyond that {@link #applyPacked} returns null and the
@@ -98,6 +102,8 @@ final class CudaLearnedConv {
       if (deviceInputs() && (!bi || pk.pqByFft())) return runPacked(be, g, pk, u, k, d, blocks, tag);
       pk.invalidate();   // the host route's uploads: an op's kept state is no longer the plan's
     }
+    if (plan instanceof PackedMonarchLearned pm && deviceInputs()) return runMonarch(be, g, pm, u, k, d, blocks, bi, tag);
+    Phases ph = plan instanceof PackedMonarchLearned && phases() ? new Phases(g.dev, "host", b, h, l) : null;
     int nb = blocks.length;
     double[][] ba = new double[nb][];
     for (int i = 0; i < nb; i++) ba[i] = blocks[i].toDoubleArray();
@@ -110,14 +116,18 @@ final class CudaLearnedConv {
     if (da.length != h) throw new IllegalArgumentException(op + ": D must hold H=" + h + " values, got " + da.length);
     Runnable upload = () -> {
       plan.setBlocks(ba);
+      if (ph != null) ph.mark("setBlocks");
       if (bi) plan.setWeights(k0, k1, da); else plan.setWeights(k0, da);
+      if (ph != null) ph.mark("setWeights (P / Q)");
     };
     Tensor uc = CudaFlashLongConv.fresh(u.detach());
     CudaStorage us = (CudaStorage) uc.storage();
     CudaStorage y = be.allocate(g, u.dtype(), b * h * l);
+    if (ph != null) ph.mark("host copies (+ u, y)");
     try {
       upload.run();
       plan.forward(us.buffer(), y.buffer(), b);
+      if (ph != null) ph.mark("forward").print();
     } catch (CudaException e) {
       throw new CudaException(e.code(), tag + " u " + Arrays.toString(u.shape()) + ", k " + Arrays.toString(k.shape()) + ": "
           + e.getMessage());
@@ -266,6 +276,176 @@ final class CudaLearnedConv {
         throw new CudaException(e.code(), tag + " backward u " + Arrays.toString(u.shape()) + ": " + e.getMessage());
       }
     });
+  }
+
+  // ---- helper pkdev (session 15): the J-factor plans (PackedMonarchLearned) without host round trips
+
+  /**
+   * The op at the J-factor sizes on the device route (default; {@code -Dlongconv4j.pk.op.device=false}: the host route in
+   * {@link #run}, its slow twin): the 2J blocks, the taps and D read from the tensors' device memory (converted to F32 there
+   * when they are not: {@link #f32}; two-sided taps split into (2, H, Lk) by a device permute), uploaded by
+   * {@link PackedMonarchLearned#setBlocksOnDevice} / {@link PackedMonarchLearned#setWeightsOnDevice} (P / Q by the chain's
+   * cuFFT route) and the forward, all queued on the device's stream: no synchronisation and no host copy in the forward.
+   * P / Q and the blocks are uploaded only when the sources changed since this plan's last device upload: the key
+   * {@link Src} (each source's storage by identity, the in-place writes {@link StorageWrites} counted to it, the view) and
+   * the plan's {@link PackedMonarchLearned#keptInputs} (dropped by any other upload to the plan, e.g. another op of this
+   * shape); Tensor keeps no version of its own, and its one in-place write, {@code copyFrom}, reaches the backend's copy,
+   * which counts it; an optimizer's step assigns new storages. {@code -Dlongconv4j.pk.op.reuse=false}: upload at every
+   * call (the kept inputs' slow twin). The backward
+   * re-uploads the forward's values only when the plan's {@link PackedMonarchLearned#generation} moved since this forward
+   * (another op of this shape ran on the plan), as {@link #runPacked}; it synchronises (the block gradients' host copy).
+   */
+  private static Tensor runMonarch(CudaBackend be, CudaBackend.Gpu g, PackedMonarchLearned plan, Tensor u, Tensor k, Tensor d,
+      Tensor[] blocks, boolean bi, String tag) {
+    int b = u.size(0), h = u.size(1), l = u.size(2), lk = k.size(-1), nb = blocks.length;
+    Phases ph = phases() ? new Phases(g.dev, "device", b, h, l) : null;
+    int sides = bi ? 2 : 1;
+    if (k.numel() != sides * h * lk)
+      throw new IllegalArgumentException("LongConv.learnedPacked: k must be (H=" + h + (bi ? ", 2" : "") + ", Lk) taps, got " + Arrays.toString(k.shape()));
+    if (d != null && d.numel() != h)
+      throw new IllegalArgumentException("LongConv.learnedPacked: D must hold H=" + h + " values, got " + Arrays.toString(d.shape()));
+    Runnable upload = () -> {
+      Tensor kt = f32(k), d32 = d == null ? null : f32(d);
+      if (bi) kt = kt.reshape(h, 2, lk).permute(1, 0, 2).contiguous();   // (sides, H, Lk): side 1 at H Lk floats
+      Tensor[] b32 = new Tensor[nb];
+      DevicePointer[] bp = new DevicePointer[nb];
+      for (int i = 0; i < nb; i++) bp[i] = at(b32[i] = f32(blocks[i]));
+      if (ph != null) ph.mark("f32 views / conversions");
+      plan.setBlocksOnDevice(bp);
+      if (ph != null) ph.mark("setBlocksOnDevice");
+      DevicePointer k0 = at(kt);
+      plan.setWeightsOnDevice(k0, bi ? k0.at(4L * h * lk) : null, d32 == null ? null : at(d32));
+      if (ph != null) ph.mark("setWeightsOnDevice (P / Q)");
+      Reference.reachabilityFence(b32);   // the copies are queued on the stream: any reuse of these buffers is ordered after
+      Reference.reachabilityFence(kt);
+      Reference.reachabilityFence(d32);
+    };
+    Src[] key = Src.of(k, d, blocks);
+    boolean kept = reuseInputs() && plan.keptInputs() instanceof Src[] was && Src.same(was, key);
+    Tensor[] inputs = ai.longconv4j.conv.ConvOps.learnedInputs(u, k, d, blocks);
+    int nIn = inputs.length;
+    boolean any = false;
+    for (Tensor t : inputs) any |= t != null && t.requiresGrad();
+    boolean grad = Tensor.isGradEnabled() && any;
+    Tensor uc = CudaFlashLongConv.fresh(u.detach());
+    CudaStorage us = (CudaStorage) uc.storage();
+    CudaStorage y = be.allocateOut(g, u.dtype(), b * h * l);
+    long token;
+    try {
+      if (kept) {
+        if (ph != null) ph.mark("kept P / Q and blocks (no upload)");
+      } else {
+        upload.run();
+        plan.keepInputs(key);
+      }
+      plan.forward(us.buffer(), y.buffer(), b);
+      if (ph != null) ph.mark("forward").print();
+      token = plan.generation();
+    } catch (CudaException e) {
+      throw new CudaException(e.code(), tag + " u " + Arrays.toString(u.shape()) + ", k " + Arrays.toString(k.shape()) + ": " + e.getMessage());
+    } finally {
+      Reference.reachabilityFence(us);
+    }
+    Tensor out = Tensor.fromStorage(y, b, h, l);
+    if (!grad) return out;
+    return Tensor.op(tag, out, inputs, gy -> {
+      try (var ng = Tensor.noGrad()) {
+        Tensor gc = CudaFlashLongConv.fresh(gy.detach().to(u.dtype()));
+        CudaStorage gs = (CudaStorage) gc.storage();
+        CudaStorage du = be.allocateOut(g, u.dtype(), b * h * l), dk = be.allocateOut(g, DType.F32, sides * h * lk),
+            dD = be.allocateOut(g, DType.F32, h);
+        if (plan.generation() != token) upload.run();   // another op ran on the plan since this forward: its values again
+        plan.backward(us.buffer(), gs.buffer(), b, du.buffer(), dk.buffer(), dD.buffer());
+        Reference.reachabilityFence(gs);
+        Reference.reachabilityFence(us);
+        double[][] gb = plan.blockGrads();
+        Tensor[] grads = new Tensor[nIn];
+        grads[0] = Tensor.fromStorage(du, b, h, l);
+        Tensor dkt = Tensor.fromStorage(dk, sides, h, lk);                     // (sides, H, Lk) -> lib's (H, [2,] Lk)
+        grads[1] = (bi ? dkt.permute(1, 0, 2).contiguous() : dkt).reshape(k.shape()).to(k.dtype());
+        if (d != null) grads[2] = Tensor.fromStorage(dD, h).reshape(d.shape()).to(d.dtype());
+        for (int i = 0; i < nb; i++) grads[nIn - nb + i] = hostGrad(gb[i], blocks[i], u);
+        return grads;
+      } catch (CudaException e) {
+        throw new CudaException(e.code(), tag + " backward u " + Arrays.toString(u.shape()) + ": " + e.getMessage());
+      }
+    });
+  }
+
+  /**
+   * Whether the J-factor op's device route keeps P / Q and the blocks between calls while their sources are unchanged
+   * ({@link Src}; {@code -Dlongconv4j.pk.op.reuse}, default true; false: every forward uploads, the slow twin). Read per call.
+   */
+  static boolean reuseInputs() { return !"false".equals(System.getProperty("longconv4j.pk.op.reuse")); }
+
+  /**
+   * A source tensor of the plan's uploaded values, as the op saw it: its storage (held weakly, compared by identity), the
+   * in-place writes {@link StorageWrites} counted to that storage, and the view (offset, dtype, shape, strides). Two keys are
+   * the same only when every source is the same live storage with no write since, through the same view: the values the
+   * plan derived from them are then still theirs (an optimizer's step assigns new storages; a {@code copyFrom} counts a
+   * write; another op on the plan moves its generation, which drops the kept key).
+   */
+  record Src(java.lang.ref.WeakReference<ai.longconv4j.tensor.Storage> storage, long writes, int offset, DType dtype, int[] shape, int[] strides) {
+    static Src of(Tensor t) {
+      if (t == null) return null;
+      var s = t.storage();
+      StorageWrites.watch(s);
+      return new Src(new java.lang.ref.WeakReference<>(s), StorageWrites.writes(s), t.offset(), t.dtype(), t.shape(), t.strides());
+    }
+
+    /** Keys of k, D (null allowed) and the blocks, in that order. */
+    static Src[] of(Tensor k, Tensor d, Tensor[] blocks) {
+      Src[] key = new Src[2 + blocks.length];
+      key[0] = of(k);
+      key[1] = of(d);
+      for (int i = 0; i < blocks.length; i++) key[2 + i] = of(blocks[i]);
+      return key;
+    }
+
+    boolean sameAs(Src o) {
+      var s = storage.get();
+      return o != null && s != null && s == o.storage.get() && writes == o.writes && offset == o.offset && dtype == o.dtype
+          && Arrays.equals(shape, o.shape) && Arrays.equals(strides, o.strides);
+    }
+
+    static boolean same(Src[] a, Src[] b) {
+      if (a.length != b.length) return false;
+      for (int i = 0; i < a.length; i++)
+        if (a[i] == null ? b[i] != null : !a[i].sameAs(b[i])) return false;
+      return true;
+    }
+  }
+
+  /**
+   * {@code -Dlongconv4j.pk.op.phases=true} (read per call; for LearnedOpBench's phases rows): the J-factor op's forward
+   * synchronises after each phase and prints one line of wall-clock milliseconds per phase (host route: host copies,
+   * setBlocks, setWeights with P / Q, the forward kernel; device route: the F32 views / conversions, the two device
+   * setters, the forward kernel). The synchronisations make it a breakdown, not a timing of the op.
+   */
+  static boolean phases() { return "true".equals(System.getProperty("longconv4j.pk.op.phases")); }
+
+  /** Wall-clock phases between device synchronisations (see {@link #phases}). */
+  private static final class Phases {
+    private final CudaDevice dev;
+    private final StringBuilder line;
+    private long t;
+
+    Phases(CudaDevice dev, String route, int b, int h, int l) {
+      this.dev = dev;
+      dev.synchronize();
+      line = new StringBuilder("pk op phases " + route + " B=" + b + " H=" + h + " L=" + l);
+      t = System.nanoTime();
+    }
+
+    Phases mark(String phase) {
+      dev.synchronize();
+      long now = System.nanoTime();
+      line.append(String.format(" | %s %.3f ms", phase, (now - t) / 1e6));
+      t = System.nanoTime();   // the formatting is not the next phase's (sittings s1 / s2 charged the first call's ~11 ms to it)
+      return this;
+    }
+
+    void print() { System.out.println(line); }
   }
 
   /**

@@ -194,6 +194,50 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
     return this;
   }
 
+  // ---- helper pkdev (session 15): device-side inputs (the tensor op's device route through PackedMonarchLearned)
+  private CuFft.Plan r2c;   // setWeightsOnDevice's R2C plan (N points, batch H), kept: cufftPlanMany / cufftDestroy allocate / free (they synchronise)
+
+  /**
+   * The 2J blocks {F_1 .. F_J, G_J .. G_1} from device addresses (fp32 complex interleaved (R_s, R_s, 2), row-major, lib's
+   * order), copied device to device on the device's stream ({@link PackedMonarchConv#copyBlocksOnDevice}: the same back-to-back
+   * layout as {@link #setBlocks}); no host copy, no synchronisation.
+   */
+  PackedLearnedChain setBlocksOnDevice(DevicePointer[] b) {
+    PackedMonarchConv.copyBlocksOnDevice("PackedLearnedChain", device, blocks, b, r, "factors " + Arrays.toString(r));
+    return this;
+  }
+
+  /**
+   * P / Q (and the adjoint layout) and D from device memory, queued on the device's stream (no host copy, no
+   * synchronisation): k0 (and k1 when BIDIRECTIONAL, else null) the addresses of (H, Lk) fp32 taps, D of (H) fp32 skip
+   * weights or null (zeros). The same kernels as {@link #setWeights} ({@code lpj_kpad}, cuFFT R2C, {@code lpj_pq_gather}
+   * twice) on the same fp32 values, so the same P / Q bit for bit; the R2C plan is kept, the (H, N) and (H, M + 1)
+   * workspaces go back to the caching allocator once queued (a later user of that memory is queued on the same stream,
+   * after these kernels). The taps must stay untouched until the queued kernels have read them (the stream orders any
+   * later writer on it).
+   */
+  PackedLearnedChain setWeightsOnDevice(DevicePointer k0, DevicePointer k1, DevicePointer D) {
+    boolean bi = mode == ConvMode.BIDIRECTIONAL;
+    if (k0 == null || bi != (k1 != null))
+      throw new IllegalArgumentException("PackedLearnedChain.setWeightsOnDevice " + mode + ": needs " + (bi ? "k0 and k1" : "k (and k1 null)")
+          + " of (H=" + h + ", Lk=" + lk + ") fp32 taps, got k0 " + k0 + ", k1 " + k1);
+    device.makeCurrent();
+    CudaStream s = device.stream();
+    if (D == null) Check.cu(jcuda.driver.JCudaDriver.cuMemsetD32Async(d.ptr(), 0, h, s.cu()), "cuMemsetD32Async", "D of H=" + h, "device " + device.index());
+    else Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(d.ptr(), D, 4L * h, s.cu()), "cuMemcpyDtoDAsync", "D of H=" + h, "device " + device.index());
+    if (r2c == null) r2c = CuFft.plan1d(device, n, CuFft.Type.R2C, h);
+    if (adjPq == null) adjPq = device.alloc(16L * h * m);
+    CudaModule md = device.module(MODULE);
+    try (DeviceBuffer kpad = device.alloc(4L * h * n); DeviceBuffer kk = device.alloc(8L * h * (m + 1))) {
+      md.kernel("lpj_kpad").launch(s, grid((long) h * n), 1, 256, 0, k0, k1 == null ? new DevicePointer() : k1, kpad, h, lk, n, taps0, taps1);
+      r2c.execR2C(kpad.ptr(), kk.ptr());
+      md.kernel("lpj_pq_gather").launch(s, grid((long) h * m), 1, 256, 0, kk, freqBuf, pq, h, m, 0);
+      md.kernel("lpj_pq_gather").launch(s, grid((long) h * m), 1, 256, 0, kk, freqBuf, adjPq, h, m, 1);
+    }
+    weightsSet = true;
+    return this;
+  }
+
   /** The device's P / Q: (H, M) float4 {Re P_p, Im P_p, Re Q_p, Im Q_p} at lib position p (valid after setWeights). */
   DeviceBuffer pq() { return pq; }
 
@@ -384,6 +428,7 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
   }
 
   @Override public void close() {
+    if (r2c != null) r2c.close();
     for (DeviceBuffer b : new DeviceBuffer[] {pq, d, blocks, dBlocks, freqBuf, posBuf, adjPq}) if (b != null) b.close();
   }
 

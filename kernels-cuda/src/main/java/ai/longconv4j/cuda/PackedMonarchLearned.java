@@ -17,6 +17,10 @@ import java.util.Arrays;
  * on the operands. The chain's backward (its du, dk, dD and block Grams are tested against lib's float64 there) is the
  * tensor-core backward's slow twin.
  * {@code -Dlongconv4j.pk.monarch=false}: no tensor cores here, the chain's forward too (the slow twin).
+ * Helper pkdev (session 15): the device setters {@link #setBlocksOnDevice} / {@link #setWeightsOnDevice} (the tensor op's
+ * default route: blocks, taps and D device to device, P / Q by the chain's cuFFT route, no synchronisation), the
+ * {@link #generation} of the uploads and the op's key of its kept inputs ({@link #keptInputs}); the host setters stay
+ * as their slow twin.
  * <pre>{@code
  * jshell> var p = PackedMonarchLearned.plan(dev, 768, 4096, 4096, ConvMode.CAUSAL, ElementType.BF16)
  * p ==> PackedMonarchLearned[forward PackedMonarchConv[...], backward PackedLearnedChain[...]]
@@ -76,20 +80,73 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
   @Override public PackedMonarchLearned setBlocks(double[][] blocks) {
     chain.setBlocks(blocks);
     if (tc != null) tc.setBlocks(blocks); else three.setBlocks(blocks);
+    generation++;
     return this;
   }
 
   @Override public PackedMonarchLearned setWeights(float[] k, float[] D) {
     chain.setWeights(k, D);
     pq();
+    generation++;
     return this;
   }
 
   @Override public PackedMonarchLearned setWeights(float[] k0, float[] k1, float[] D) {
     chain.setWeights(k0, k1, D);
     pq();
+    generation++;
     return this;
   }
+
+  // ---- helper pkdev (session 15): the tensor op's device route (CudaLearnedConv.runMonarch)
+  private long generation;
+
+  /**
+   * The uploads so far (every setter, host or device, moves it on). The tensor op records it after its forward's uploads;
+   * its backward re-uploads the forward's taps, D and blocks only when it moved (another op of this shape, e.g. another
+   * layer, set the plan in between), as {@link PackedLearnedConv#generation}.
+   */
+  long generation() { return generation; }
+
+  /**
+   * The 2J blocks from device addresses (fp32 complex (R_s, R_s, 2), lib's order {F_1 .. F_J, G_J .. G_1}) into the chain
+   * and the tensor-core plan, device to device (the tensor-core plan prepares its forms on the device); no host copy, no
+   * synchronisation. The device twin of {@link #setBlocks}.
+   */
+  PackedMonarchLearned setBlocksOnDevice(DevicePointer[] b) {
+    chain.setBlocksOnDevice(b);
+    if (tc != null) tc.setBlocksOnDevice(b); else three.setBlocksOnDevice(b);
+    generation++;
+    return this;
+  }
+
+  /**
+   * Taps and D from device addresses ({@link PackedLearnedChain#setWeightsOnDevice}: k0, k1 (BIDIRECTIONAL, else null) of
+   * (H, Lk) fp32, D of (H) fp32 or null): P / Q by the chain's cuFFT route, copied device to device into the tensor-core
+   * plan; no host copy, no synchronisation. The device twin of {@link #setWeights}.
+   */
+  PackedMonarchLearned setWeightsOnDevice(DevicePointer k0, DevicePointer k1, DevicePointer D) {
+    chain.setWeightsOnDevice(k0, k1, D);
+    pq();
+    generation++;
+    return this;
+  }
+
+  private Object inputs;              // the tensor op's key of the last device upload's sources (CudaLearnedConv.Src[])
+  private long inputsGeneration = -1, deviceUploads;
+
+  /** The op's key of the sources of the last device upload, or null when the plan was set since (any setter). */
+  Object keptInputs() { return inputsGeneration == generation ? inputs : null; }
+
+  /** Records the op's key of the sources just uploaded (after {@link #setBlocksOnDevice} and {@link #setWeightsOnDevice}). */
+  void keepInputs(Object key) {
+    inputs = key;
+    inputsGeneration = generation;
+    deviceUploads++;
+  }
+
+  /** Device uploads recorded by {@link #keepInputs} (for tests: whether a call reused the kept P / Q and blocks). */
+  long deviceUploads() { return deviceUploads; }
 
   private void pq() {
     if (tc != null) tc.setPq(chain.pq().ptr(), chain.adjointPq().ptr(), chain.skip().ptr());

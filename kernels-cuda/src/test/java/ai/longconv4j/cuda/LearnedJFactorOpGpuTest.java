@@ -4,6 +4,7 @@
 package ai.longconv4j.cuda;
 
 import static ai.longconv4j.cuda.GpuCheck.close;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -17,8 +18,12 @@ import ai.longconv4j.tensor.DType;
 import ai.longconv4j.tensor.Device;
 import ai.longconv4j.tensor.Rng;
 import ai.longconv4j.tensor.Tensor;
+import ai.longconv4j.nn.Parameter;
+import ai.longconv4j.optim.AdamW;
+import ai.longconv4j.optim.ParamGroup;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -29,6 +34,13 @@ import org.junit.jupiter.api.Test;
  * dk by the chain's cuFFT route) and on the chain at three passes. Against lib's float64 op, forward and every gradient, in all three modes, blocks
  * 5 % off the DFT (a kernel that ignored them would fail); the route is checked to be taken, and its slow twin
  * ({@code -Dlongconv4j.pk.monarch=false}: the chain's forward) gives the same y within the 16-bit bound.
+ * Helper pkdev (session 15): the op's device route (taps, D, blocks read from device memory, P / Q by the chain's cuFFT
+ * route on the device; the default, so the float64 comparison above is of it) against its slow twin, the host route
+ * ({@code -Dlongconv4j.pk.op.device=false}): y and every gradient bit for bit (the tensor-core backward's block Grams
+ * within fp32 reassociation, see below); two ops of one shape on the shared plan (the backward's re-upload) and an AdamW
+ * step between two calls (seen by the next forward) against float64; the kept P / Q and blocks (no upload while the
+ * sources are unchanged: {@link CudaLearnedConv.Src}) against uploading at every call, bit for bit, and in-place writes
+ * to k, D and a block seen by the next call.
  */
 @Tag("gpu")
 class LearnedJFactorOpGpuTest {
@@ -99,5 +111,204 @@ class LearnedJFactorOpGpuTest {
         close(what + " " + names.get(i), gpu.get(i).grad().to(DType.F32), cpu.get(i).grad(), tol);
       }
     }
+  }
+
+  /** Runs body with the system property key set to value, restoring it after. */
+  private static <T> T with(String key, String value, Supplier<T> body) {
+    String old = System.getProperty(key);
+    System.setProperty(key, value);
+    try {
+      return body.get();
+    } finally {
+      if (old == null) System.clearProperty(key); else System.setProperty(key, old);
+    }
+  }
+
+  /** GPU inputs {u (io), k, D (or null), the 2J blocks 5 % off the DFT} (F32 parameters), all requiring gradients. */
+  private static List<Tensor> inputs(Device dev, ConvPlan plan, ConvMode mode, DType io, int b, int h, int l, int lk, boolean skip, long seed) {
+    var rng = Rng.seeded(seed);
+    List<Tensor> t = new ArrayList<>();
+    t.add(Tensor.randn(rng, DType.F32, b, h, l).to(dev).to(io));
+    t.add(Tensor.randn(rng, DType.F32, mode == ConvMode.BIDIRECTIONAL ? new int[] {h, 2, lk} : new int[] {h, lk}).mul(1 / Math.sqrt(lk)).to(dev));
+    t.add(skip ? Tensor.randn(rng, DType.F32, 1, h).to(dev) : null);
+    double[][] init = PackedLearnedButterfly.atInit(plan).blocks();
+    int[] sizes = PackedLearnedButterfly.blockSizes(plan);
+    for (int i = 0; i < sizes.length; i++)
+      t.add(Tensor.of(init[i], sizes[i], sizes[i], 2).to(DType.F32).add(Tensor.randn(rng, DType.F32, sizes[i], sizes[i], 2).mul(0.05)).to(dev));
+    t.replaceAll(x -> x == null ? null : x.detach().requiresGrad(true));
+    return t;
+  }
+
+  private static Tensor op(List<Tensor> t, Tensor u, ConvMode mode) {
+    return ConvOps.learnedPackedConv(u, t.get(1), t.get(2), mode, t.subList(3, t.size()).toArray(Tensor[]::new));
+  }
+
+  /** {y, du, dk, dD (empty without D), the 2J block gradients} of sum(y * w), gradients cleared first, as F32 on the CPU. */
+  private static float[][] step(List<Tensor> t, Tensor w, ConvMode mode) {
+    for (Tensor x : t) if (x != null) x.zeroGrad();
+    Tensor y = op(t, t.get(0), mode);
+    y.to(DType.F32).mul(w).sum().backward();
+    float[][] out = new float[t.size() + 1][];
+    out[0] = y.to(DType.F32).toFloatArray();
+    for (int i = 0; i < t.size(); i++) out[i + 1] = t.get(i) == null ? new float[0] : t.get(i).grad().to(DType.F32).toFloatArray();
+    return out;
+  }
+
+  @Test
+  void deviceRouteMatchesTheHostRoute() {
+    Device dev = GpuCheck.device();
+    int b = 2, h = 5;
+    // {mode, L, Lk, dtype, D}: one pass causal M = 4096 bf16; bidirectional (the taps' device permute into (2, H, Lk)) M = 4096
+    // bf16; circular M = 2048 fp16 without D (its memset); three passes causal M = 65536 (J = 5) bf16
+    Object[][] cases = {{ConvMode.CAUSAL, 4096, 4096, DType.BF16, true}, {ConvMode.BIDIRECTIONAL, 3000, 2000, DType.BF16, true},
+        {ConvMode.CIRCULAR, 4096, 4096, DType.F16, false}, {ConvMode.CAUSAL, 40000, 30000, DType.BF16, true}};
+    for (Object[] c : cases) {
+      ConvMode mode = (ConvMode) c[0];
+      int l = (Integer) c[1], lk = (Integer) c[2];
+      DType io = (DType) c[3];
+      ConvPlan plan = ConvPlan.of(l, lk, mode, ConvEngine.LEARNED_PACKED, Precision.F64);
+      List<Tensor> t = inputs(dev, plan, mode, io, b, h, l, lk, (Boolean) c[4], 31L + l);
+      Tensor w = Tensor.randn(Rng.seeded(7), DType.F32, b, h, l).to(dev).to(io).to(DType.F32);
+      float[][] device = step(t, w, mode);
+      float[][] host = with("longconv4j.pk.op.device", "false", () -> step(t, w, mode));
+      float[][] again = step(t, w, mode);   // the device route after the host route's uploads
+      boolean onePass = PackedMonarchConv.supports(l, lk, CudaFlashLongConv.mode(mode), CudaLearnedConv.ioOf(io));
+      String what = mode + " " + io + " L=" + l + " Lk=" + lk;
+      List<String> names = new ArrayList<>(List.of("y", "du", "dk", "dD"));
+      for (String nm : PackedLearnedButterfly.blockNames(plan)) names.add("d" + nm);
+      for (int i = 0; i < 4; i++) {   // the same kernels on the same fp32 values (P / Q: lpj_kpad, R2C, lpj_pq_gather either way)
+        assertArrayEquals(host[i], device[i], what + " " + names.get(i) + ": device route vs host route");
+        assertArrayEquals(device[i], again[i], what + " " + names.get(i) + ": device route after the host route");
+      }
+      for (int i = 4; i < device.length; i++) {
+        if (onePass) {
+          // learned_pmb.cu sums each channel's stage Gram from its warps' fp32 partials by shared-memory atomicAdd (in no fixed
+          // order), so two runs of the same route may differ in the last bits: each entry adds <= 16 warp partials, a
+          // reassociation of ~sqrt(16) 2^-24 of the sum of their magnitudes per channel: 1e-4 norm-relative (cancellation margin)
+          close(what + " " + names.get(i) + ": device route vs host route", Tensor.of(device[i], device[i].length),
+              Tensor.of(host[i], host[i].length).to(DType.F64), 1e-4);
+          close(what + " " + names.get(i) + ": device route again", Tensor.of(again[i], again[i].length),
+              Tensor.of(device[i], device[i].length).to(DType.F64), 1e-4);
+        } else {   // the chain's Grams: fixed-order partials (lpj_gram, lpj_reduce)
+          assertArrayEquals(host[i], device[i], what + " " + names.get(i) + ": device route vs host route");
+          assertArrayEquals(device[i], again[i], what + " " + names.get(i) + ": device route after the host route");
+        }
+      }
+    }
+  }
+
+  /** The CPU float64 copy of GPU inputs (null stays null), requiring gradients. */
+  private static List<Tensor> cpu(List<Tensor> g) {
+    List<Tensor> c = new ArrayList<>();
+    for (Tensor x : g) c.add(x == null ? null : x.detach().to(DType.F32).to(Device.CPU).to(DType.F64).detach().requiresGrad(true));
+    return c;
+  }
+
+  @Test
+  void twoOpsOfOneShapeShareThePlan() {
+    Device dev = GpuCheck.device();
+    int b = 2, h = 6, l = 2048;   // causal M = 2048 = 8 16 16
+    ConvMode mode = ConvMode.CAUSAL;
+    ConvPlan plan = ConvPlan.of(l, l, mode, ConvEngine.LEARNED_PACKED, Precision.F64);
+    List<Tensor> p1 = inputs(dev, plan, mode, DType.BF16, b, h, l, l, true, 3), p2 = inputs(dev, plan, mode, DType.BF16, b, h, l, l, true, 4);
+    List<Tensor> c1 = cpu(p1), c2 = cpu(p2);
+    Tensor w1 = Tensor.randn(Rng.seeded(6), DType.F32, b, h, l).to(dev).to(DType.BF16).to(DType.F32);
+    Tensor w2 = Tensor.randn(Rng.seeded(7), DType.F32, b, h, l).to(dev).to(DType.BF16).to(DType.F32);
+    // side by side: both forwards, then both backwards (op 2's first): op 1's backward finds the plan holding op 2's values
+    // and re-uploads its own (PackedMonarchLearned.generation moved)
+    Tensor y1 = op(p1, p1.get(0), mode), y2 = op(p2, p2.get(0), mode);
+    y2.to(DType.F32).mul(w2).sum().add(y1.to(DType.F32).mul(w1).sum()).backward();
+    Tensor z1 = op(c1, c1.get(0), mode), z2 = op(c2, c2.get(0), mode);
+    z2.mul(w2.to(Device.CPU).to(DType.F64)).sum().add(z1.mul(w1.to(Device.CPU).to(DType.F64)).sum()).backward();
+    close("op 1 y", y1.to(DType.F32), z1, 1e-2);
+    close("op 2 y", y2.to(DType.F32), z2, 1e-2);
+    // tensorCoreRouteMatchesTheCpu's bounds (dk 1e-2 sqrt(N / Lk)); a backward with the other op's taps or blocks is off by O(1)
+    double tk = 1e-2 * Math.sqrt((double) plan.fftSize() / l);
+    for (int i = 0; i < p1.size(); i++) {
+      double tol = i == 1 ? tk : i == 2 ? 1e-5 : 1e-2;
+      close("op 1 grad " + i, p1.get(i).grad().to(DType.F32), c1.get(i).grad(), tol);
+      close("op 2 grad " + i, p2.get(i).grad().to(DType.F32), c2.get(i).grad(), tol);
+    }
+  }
+
+  @Test
+  void anAdamWStepIsSeenByTheNextForward() {
+    Device dev = GpuCheck.device();
+    int b = 2, h = 4, l = 4096;   // causal M = 4096 = 16 16 16
+    ConvMode mode = ConvMode.CAUSAL;
+    ConvPlan plan = ConvPlan.of(l, l, mode, ConvEngine.LEARNED_PACKED, Precision.F64);
+    List<Tensor> t = inputs(dev, plan, mode, DType.BF16, b, h, l, l, true, 8);
+    List<Parameter> ps = new ArrayList<>();
+    for (int i = 1; i < t.size(); i++) ps.add(new Parameter("p" + i, t.get(i), Parameter.BUTTERFLY_GROUP, false));
+    // lr 0.2: every parameter moves by ~0.2 in one Adam step (k's entries are ~1 / 64, the blocks' ~1): y moves by far more
+    // than the 1e-2 bound below, so a forward on the former P / Q or blocks would fail it
+    AdamW opt = new AdamW(new ParamGroup("all", ps, 0.2, 0));
+    Tensor w = Tensor.randn(Rng.seeded(9), DType.F32, b, h, l).to(dev).to(DType.BF16).to(DType.F32);
+    Supplier<Tensor> y = () -> ConvOps.learnedPackedConv(t.get(0), ps.get(0).value(), ps.get(1).value(), mode,
+        ps.subList(2, ps.size()).stream().map(Parameter::value).toArray(Tensor[]::new));
+    Tensor y1 = y.get();
+    y1.to(DType.F32).mul(w).sum().backward();
+    opt.step();
+    opt.zeroGrad();
+    Tensor y2 = y.get();
+    List<Tensor> c = new ArrayList<>();
+    c.add(t.get(0).detach().to(DType.F32).to(Device.CPU).to(DType.F64));
+    for (Parameter p : ps) c.add(p.value().detach().to(Device.CPU).to(DType.F64));
+    Tensor yc = op(c, c.get(0), mode);
+    close("y after the step", y2.to(DType.F32), yc, 1e-2);
+    double moved = GpuCheck.relErr(y1.to(DType.F32).toDoubleArray(), y2.to(DType.F32).toDoubleArray());
+    assertTrue(moved > 5e-2, "the step moved y by " + moved + " only: the test would not see a stale plan");
+  }
+
+  @Test
+  void keptInputsFollowInPlaceWrites() {
+    Device dev = GpuCheck.device();
+    CudaBackend be = (CudaBackend) GpuCheck.backend();
+    int b = 2, h = 4, l = 4096;   // causal M = 4096 = 16 16 16
+    ConvMode mode = ConvMode.CAUSAL;
+    ConvPlan plan = ConvPlan.of(l, l, mode, ConvEngine.LEARNED_PACKED, Precision.F64);
+    List<Tensor> t = inputs(dev, plan, mode, DType.BF16, b, h, l, l, true, 21), other = inputs(dev, plan, mode, DType.BF16, b, h, l, l, true, 22);
+    PackedMonarchLearned pm = be.gpu(dev).packedMonarch(h, l, l, CudaFlashLongConv.mode(mode), ElementType.BF16);
+    Supplier<float[]> y = () -> {
+      try (var ng = Tensor.noGrad()) { return op(t, t.get(0), mode).to(DType.F32).toFloatArray(); }
+    };
+    Supplier<float[]> fresh = () -> with("longconv4j.pk.op.reuse", "false", y);   // the slow twin: every call uploads
+    float[] y0 = y.get();
+    long ups = pm.deviceUploads();
+    float[] y1 = y.get();
+    assertEquals(ups, pm.deviceUploads(), "a second call on unchanged inputs uploaded again (the kept P / Q and blocks unused)");
+    assertArrayEquals(fresh.get(), y1, "kept inputs vs uploaded again");
+    assertArrayEquals(y0, y1, "kept inputs vs the first call");
+    // another op of this shape on the plan in between: its values replace ours, the next call uploads ours again
+    try (var ng = Tensor.noGrad()) { op(other, other.get(0), mode); }
+    ups = pm.deviceUploads();
+    assertArrayEquals(y0, y.get(), "after another op on the plan");
+    assertEquals(ups + 1, pm.deviceUploads(), "the call after another op's did not upload");
+    // in-place writes (Tensor.copyFrom: the one in-place write) to k, D, and one block: each seen by the next call
+    String[] what = {"k", "D", "block F_2"};
+    int[] which = {1, 2, 4};
+    float[] before = y0;
+    for (int i = 0; i < 3; i++) {
+      Tensor p = t.get(which[i]);
+      try (var ng = Tensor.noGrad()) { p.copyFrom(i == 2 ? p.mul(0.9) : p.mul(-0.5).add(0.1)); }
+      ups = pm.deviceUploads();
+      float[] yi = y.get();
+      assertEquals(ups + 1, pm.deviceUploads(), what[i] + " written in place: the next call did not upload");
+      assertArrayEquals(fresh.get(), yi, what[i] + " written in place: kept route vs uploaded again");
+      // the write moves y by O(10 %) (k, D halved and negated, F_2 scaled by 0.9): far beyond the 16-bit bound 1e-2 below
+      double moved = GpuCheck.relErr(toDouble(before), toDouble(yi));
+      assertTrue(moved > 5e-2, what[i] + " written in place moved y by " + moved + " only: the test would not see a stale plan");
+      List<Tensor> c = cpu(t);
+      Tensor yc;
+      try (var ng = Tensor.noGrad()) { yc = op(c, c.get(0), mode); }
+      close(what[i] + " written in place: y", Tensor.of(toDouble(yi), b, h, l), yc, 1e-2);
+      before = yi;
+    }
+  }
+
+  private static double[] toDouble(float[] f) {
+    double[] o = new double[f.length];
+    for (int i = 0; i < f.length; i++) o[i] = f[i];
+    return o;
   }
 }

@@ -41,14 +41,24 @@ import java.util.List;
  * Helper pkpq: engine packed-dft ({@code -Dlongconv4j.pk.pq=dft}: P / Q by the direct DFT, the op's route before pkpq) and,
  * with {@code -Dlongconv4j.bench.op.pq=true}, the P / Q rows alone ({@link #pqRows}). Helper pkjbwd: engine packed-chainbwd
  * ({@code -Dlongconv4j.pk.monarch.bwd=false}: at M = 2048 .. 32768 the backward on the fp32 chain, the tensor-core backward's slow twin).
- * Usage: LearnedOpBench [csv-out] [B] [H] [L,L,...] (default 64 768 256,512,1024).
+ * Helper pkdev (session 15): {@code -Dlongconv4j.bench.op.reps} (forward reps, default 40; fwd+bwd half of it) and
+ * {@code -Dlongconv4j.bench.op.groups} (default 1,8); {@code LearnedOpBench phases B H L,..}: the J-factor op's forward
+ * phase by phase ({@link #phases}). At the J-factor sizes engine packed is the device route (pkdev; the parameters are
+ * not changed between calls here, so it keeps P / Q and the blocks: an inference loop), packed-noreuse the device route
+ * uploading at every call (as in training, where every step assigns new parameter values), packed-host the host route
+ * (the route before pkdev, its slow twin).
+ * Usage: LearnedOpBench [csv-out] [B] [H] [L,L,...] (default 64 768 256,512,1024), or LearnedOpBench phases B H L,L,...
  */
 public final class LearnedOpBench {
   private LearnedOpBench() {}
 
   public static void main(String[] args) throws IOException {
     if (!Cuda.available()) { System.out.println("LearnedOpBench: " + Cuda.reason()); return; }
+    if (args.length > 0 && args[0].equals("phases")) { phases(args); return; }
     var a = CudaConvBench.Args.of(args, new int[] {256, 512, 1024});
+    int reps = Integer.getInteger("longconv4j.bench.op.reps", 40);
+    int[] groups = java.util.Arrays.stream(System.getProperty("longconv4j.bench.op.groups", "1," + GROUP).split(","))
+        .mapToInt(Integer::parseInt).toArray();
     Device dev = new Device(Device.Kind.CUDA, 0);
     CudaDevice cd = ((CudaBackend) Backends.forDevice(dev)).cudaDevice(dev);
     System.out.println(cd);
@@ -71,8 +81,9 @@ public final class LearnedOpBench {
           case "packed-nosave" -> "longconv4j.pk.op.save";
           case "packed-dft" -> "longconv4j.pk.pq";   // pkpq: P / Q by the direct DFT (lpk_pq), the op's route before pkpq
           case "packed-chainbwd" -> "longconv4j.pk.monarch.bwd";   // pkjbwd: the J-factor sizes' backward on the fp32 chain (slow twin)
+          case "packed-noreuse" -> "longconv4j.pk.op.reuse";   // pkdev: P / Q and blocks uploaded at every call (as when a step changed them)
           case "monarch", "packed", "learned" -> null;
-          default -> throw new IllegalArgumentException("LearnedOpBench: engines monarch, packed, packed-host, packed-nosave, packed-dft, packed-chainbwd, learned; got " + e);
+          default -> throw new IllegalArgumentException("LearnedOpBench: engines monarch, packed, packed-host, packed-nosave, packed-dft, packed-chainbwd, packed-noreuse, learned; got " + e);
         };
         if (prop != null) System.setProperty(prop, e.equals("packed-dft") ? "dft" : "false");
         try {
@@ -95,12 +106,12 @@ public final class LearnedOpBench {
             for (Tensor p : params) p.zeroGrad();
             op.get().backward(dy);
           };
-          for (int group : new int[] {1, GROUP}) {
+          for (int group : groups) {
             String g = group == 1 ? "" : " x" + group;
-            double ms = time(cd, fwd, group, 40);
+            double ms = time(cd, fwd, group, reps);
             rows.add(new CudaConvBench.Row(name + " fwd" + g, B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
             CudaConvBench.report(rows.getLast());
-            double msB = time(cd, step, group, 20);
+            double msB = time(cd, step, group, Math.max(1, reps / 2));
             rows.add(new CudaConvBench.Row(name + " fwd+bwd" + g, B, H, L, msB, 12.0 * n / msB / 1e6, Double.NaN, 0));
             CudaConvBench.report(rows.getLast());
           }
@@ -166,6 +177,45 @@ public final class LearnedOpBench {
       java.util.Arrays.sort(t);
       rows.add(new CudaConvBench.Row("pq fft x8 behind", B, H, L, t[reps / 2], Double.NaN, err, 0));
       CudaConvBench.report(rows.getLast());
+    }
+  }
+
+  /**
+   * Helper pkdev (session 15): {@code LearnedOpBench phases B H L,L,..}: where the J-factor op's forward spends its time. Per
+   * L (causal, Lk = L, the inputs of the timed rows, gradients off) and per route (the device route uploading at every
+   * call ({@code longconv4j.pk.op.reuse=false}), the device route keeping P / Q and blocks (the inputs are unchanged), the
+   * host route ({@code longconv4j.pk.op.device=false})): 3 calls to warm up, then {@code -Dlongconv4j.bench.op.phasecalls} (default 5)
+   * calls with {@code -Dlongconv4j.pk.op.phases=true}, each printing its line "pk op phases ROUTE ... | phase ms | .." (the
+   * op synchronises after each phase: wall-clock per phase, a breakdown, not the op's time).
+   */
+  static void phases(String[] args) {
+    int B = Integer.parseInt(args[1]), H = Integer.parseInt(args[2]), calls = Integer.getInteger("longconv4j.bench.op.phasecalls", 5);
+    Device dev = new Device(Device.Kind.CUDA, 0);
+    for (String ls : args[3].split(",")) {
+      int L = Integer.parseInt(ls);
+      var rng = Rng.seeded(42 + L);
+      Tensor u = Tensor.randn(rng, DType.F32, B, H, L).to(dev).to(DType.BF16).detach();
+      Tensor k = Tensor.randn(rng, DType.F32, H, L).mul(1 / Math.sqrt(L)).to(dev).detach();
+      Tensor d = Tensor.randn(rng, DType.F32, 1, H).to(dev).detach();
+      Tensor[] pk = blocks(ConvPlan.of(L, L, ConvMode.CAUSAL, ConvEngine.LEARNED_PACKED, Precision.F64), true, dev);
+      for (String route : new String[] {"upload", "kept", "host"}) {   // device route uploading at every call, keeping, host route
+        System.setProperty("longconv4j.pk.op.device", route.equals("host") ? "false" : "true");
+        System.setProperty("longconv4j.pk.op.reuse", route.equals("upload") ? "false" : "true");
+        try (var ng = Tensor.noGrad()) {
+          for (int i = 0; i < 3 + calls; i++) {
+            if (i == 3) System.setProperty("longconv4j.pk.op.phases", "true");
+            try (var scope = StorageScope.open()) {
+              ConvOps.learnedPackedConv(u, k, d, ConvMode.CAUSAL, pk);
+              Backends.forDevice(dev).synchronize(dev);
+              scope.releaseAllExcept(java.util.Set.of());
+            }
+          }
+        } finally {
+          System.clearProperty("longconv4j.pk.op.phases");
+          System.clearProperty("longconv4j.pk.op.device");
+          System.clearProperty("longconv4j.pk.op.reuse");
+        }
+      }
     }
   }
 

@@ -32,7 +32,7 @@ import ai.longconv4j.conv.Precision;
  * GPU test): {@link #balanced(boolean)} (the middle's work dealt evenly over the warps), {@link #regCap(int)} (80 registers:
  * 3 blocks per SM) and {@link #tuned(boolean)} (the measured best per M: 1.26-1.52x faster than lpm_fused in one bench
  * order; the default since session 14: tuned(false) is its slow twin).
- * Helper pkocc's {@link #outer(boolean)} (learned_pm3.cu {@code lpm3_*}, off by default): the same middle with fewer
+ * Helper pkocc's {@link #outer(boolean)} (learned_pm3.cu {@code lpm3_*}, the default for causal / bidirectional plans): the same middle with fewer
  * block-wide passes (J = 4: first and S = 256 stages per warp in registers, as FlashButterfly's outer pair; y straight to
  * global memory), M = 2048 .. 16384.
  * Everything else (M outside 2048 .. 32768, fp32 I/O, H outside [1, 65535], Lk &gt; L, circular L not a power of two)
@@ -53,7 +53,7 @@ public final class PackedMonarchConv implements AutoCloseable {
   private final ConvMode mode;
   private final ElementType io;
   private final DeviceBuffer pq, pqAdj, d, blocks, mats, matsAdj;
-  private boolean pqSet, s16, fused = true, balanced, outer = Boolean.getBoolean("longconv4j.pm.outer");
+  private boolean pqSet, s16, fused = true, balanced, outer;
   private int threads, regCap;
 
   private PackedMonarchConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n) {
@@ -71,6 +71,8 @@ public final class PackedMonarchConv implements AutoCloseable {
       throw new IllegalArgumentException("PackedMonarchConv: -Dlongconv4j.pm.regcap must be 0 or 80, got " + regCap);
     String st = System.getProperty("longconv4j.pm.s16");
     if (st != null) this.s16 = m > 16384 || Boolean.parseBoolean(st);
+    String ou = System.getProperty("longconv4j.pm.outer");   // helper pkocc: overrides tuned's choice
+    if (ou != null) this.outer = Boolean.parseBoolean(ou);
     Integer th = Integer.getInteger("longconv4j.pm.threads");
     if (th != null) threads(th);
     this.pq = device.alloc(16L * h * m);
@@ -383,7 +385,10 @@ public final class PackedMonarchConv implements AutoCloseable {
    * vs 3.50 / 10.05 / 18.82); M = 32768 (not measured) keeps the plan's defaults. on: balanced(true), regCap(80) and
    * {@link #tunedConfig}'s threads and planes (M &lt;= 16384); off: balanced(false), regCap(0), the plan's threads and planes.
    * Starting value: {@code -Dlongconv4j.pm.tuned} (default true: pkjopt's sitting measured it 1.26-1.52x faster than
-   * lpm_fused in one order; the coordinator's closing call times both orders); tuned(false) is the slow twin.
+   * lpm_fused in one order; the coordinator's closing call times both orders); tuned(false) is the slow twin. Since helper
+   * pkocc (session 15) tuned(true) also sets {@link #outer(boolean)} for causal and bidirectional plans (measured 1.05-1.47x
+   * faster than the kernels above in both bench orders, causal L = 2K .. 16K; bidirectional runs the same code path, its
+   * L &lt;= M zero half; circular not timed: left off), tuned(false) clears it.
    */
   public PackedMonarchConv tuned(boolean on) {
     int[] c = tunedConfig(m);
@@ -391,6 +396,7 @@ public final class PackedMonarchConv implements AutoCloseable {
     regCap = on && c != null ? 80 : 0;
     threads = on && c != null ? c[0] : (m <= 4096 ? 256 : 512);
     s16 = m > 16384 || (on && c != null && c[1] == 1);
+    outer = on && mode != ConvMode.CIRCULAR;   // helper pkocc's learned_pm3.cu where measured faster (M <= 16384; see outer)
     return this;
   }
 
@@ -409,8 +415,9 @@ public final class PackedMonarchConv implements AutoCloseable {
    * J = 4: the first stage and the strided S = 256 stage per warp in registers both ways (FlashButterfly's outer pair with
    * learned blocks), the inverse writing y = E + D u straight to global memory; J = 3: the inverse first stage straight to
    * global memory, M = 2048's forward first stage straight from it; causal / bidirectional padding's zero half of the row
-   * skipped. 0 spills. false (the default; starting value
-   * {@code -Dlongconv4j.pm.outer}): the kernels above, learned_pm2.cu's lpm2_b_* under {@link #tuned} (the slow twin).
+   * skipped. 0 spills. Default: on for causal / bidirectional plans through {@link #tuned(boolean)} (helper pkocc's sitting
+   * s2, both bench orders; BENCH-RESULTS.md round 28-pkocc), off for circular (not timed); {@code -Dlongconv4j.pm.outer}
+   * overrides. false: the kernels above, learned_pm2.cu's lpm2_b_* under {@link #tuned} (the slow twin).
    * M = 32768 keeps its kernel (its R1 = 8 outer units spilled).
    */
   public PackedMonarchConv outer(boolean on) { outer = on; return this; }

@@ -64,7 +64,7 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
       double[] yRef = PackedMonarchHostTest.refForward(r, xd, blocks, false, u);
       double[] duRef = PackedMonarchHostTest.refForward(r, xd, blocks, true, dy);
       try (var u0 = dev.upload(u16); var dy0 = dev.upload(dy16); var y = dev.alloc(2L * (n + tail)); var du = dev.alloc(2L * (n + tail));
-           var y2 = dev.alloc(2L * n + 4); var du2 = dev.alloc(2L * n + 4)) {
+           var y2 = dev.alloc(2L * (n + tail)); var du2 = dev.alloc(2L * (n + tail))) {   // n + tail even: fill32's whole words
         for (DeviceBuffer b : new DeviceBuffer[] {y, du, y2, du2}) b.fill32(0x7fc07fc0);
         pm.outer(false).forward(u0, y2, B);   // the slow twin: the plan's default kernel
         pm.inputGrad(dy0, du2, B);
@@ -94,12 +94,29 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
     }
   }
 
-  /** M = 32768 keeps its kernel under outer(true) (learned_pm3.cu does not build R1 = 8 at J = 4). */
+  /**
+   * Which kernel a plan runs: the default (tuned) plan runs learned_pm3.cu for causal / bidirectional M &lt;= 16384 (unless
+   * -Dlongconv4j.pm.outer says otherwise) and learned_pm2.cu for circular; tuned(false) runs neither; M = 32768 keeps its
+   * kernel under outer(true) (learned_pm3.cu does not build R1 = 8 at J = 4).
+   */
   @Test
-  void outerLeavesM32768Alone() {
+  void kernelChoice() {
+    boolean prop = System.getProperty("longconv4j.pm.outer") == null;
+    try (var c = PackedMonarchConv.plan(dev, 2, 4096, 4096, ConvMode.CAUSAL, ElementType.BF16);
+         var b = PackedMonarchConv.plan(dev, 2, 4096, 1000, ConvMode.BIDIRECTIONAL, ElementType.F16);
+         var r = PackedMonarchConv.plan(dev, 2, 8192, 8192, ConvMode.CIRCULAR, ElementType.BF16)) {
+      if (prop) {
+        assertEquals("lpm3_bf16_m4096_r80", c.kernelName());
+        assertEquals("lpm3_f16_m4096_r80", b.kernelName());
+        assertEquals("lpm2_b_bf16_s16_r80", r.kernelName());
+      }
+      assertEquals("lpm_fused_bf16_s32", c.tuned(false).kernelName());
+      assertEquals("lpm3_bf16_m4096_r0", c.outer(true).kernelName());
+      assertEquals("lpm3_bf16_m4096_r80", r.outer(true).kernelName());
+    }
     try (var pm = PackedMonarchConv.plan(dev, 2, 32768, 32768, ConvMode.CAUSAL, ElementType.BF16)) {
-      String before = pm.kernelName();
-      assertEquals(before, pm.outer(true).kernelName());
+      assertEquals("lpm_fused_bf16_s16", pm.outer(true).kernelName());   // tuned keeps lpm_fused at M = 32768
+      assertEquals("lpm_fused_bf16_s16", pm.tuned(false).outer(true).kernelName());
     }
   }
 }

@@ -24,7 +24,8 @@ import java.util.SplittableRandom;
  * {@code s16} / {@code s32} 16-bit / fp32 shared-memory planes, {@code tN} N threads per block, {@code b} / {@code nb} the
  * balanced middle on / off, {@code rN} register cap N (0, 80), {@code tuned} / {@code untuned} PackedMonarchConv.tuned(true / false)
  * (tuned is the plan's default since session 14), {@code o} / {@code no} PackedMonarchConv.outer(true / false) (helper pkocc,
- * learned_pm3.cu), e.g. {@code pm-b-r80-s16-t256}, {@code pm-o-t512}.
+ * learned_pm3.cu; on in the default plan for causal / bidirectional M &lt;= 16384 since session 15, so {@code pm-no} is the
+ * previous default lpm2_b), e.g. {@code pm-b-r80-s16-t256}, {@code pm-o-r0}.
  * Per path: blocks at the DFT (where the learned map is the exact convolution; the random-block accuracy is
  * PackedMonarchGpuTest's), outputs NaN-poisoned, the forward and the input gradient (dy = u) of 3 sampled rows validated
  * against a float64 direct convolution (and its adjoint) for the mode; then CUDA-event medians ({@code CudaConvBench.median},

@@ -32,6 +32,9 @@ import ai.longconv4j.conv.Precision;
  * GPU test): {@link #balanced(boolean)} (the middle's work dealt evenly over the warps), {@link #regCap(int)} (80 registers:
  * 3 blocks per SM) and {@link #tuned(boolean)} (the measured best per M: 1.26-1.52x faster than lpm_fused in one bench
  * order; the default since session 14: tuned(false) is its slow twin).
+ * Helper pkocc's {@link #outer(boolean)} (learned_pm3.cu {@code lpm3_*}, the default for causal / bidirectional plans): the same middle with fewer
+ * block-wide passes (J = 4: first and S = 256 stages per warp in registers, as FlashButterfly's outer pair; y straight to
+ * global memory), M = 2048 .. 16384.
  * Everything else (M outside 2048 .. 32768, fp32 I/O, H outside [1, 65535], Lk &gt; L, circular L not a power of two)
  * throws {@link IllegalArgumentException} naming the shape.
  * <pre>{@code
@@ -41,7 +44,7 @@ import ai.longconv4j.conv.Precision;
  * }</pre>
  */
 public final class PackedMonarchConv implements AutoCloseable {
-  static final String MODULE = "learned_pm", MODULE2 = "learned_pm2";
+  static final String MODULE = "learned_pm", MODULE2 = "learned_pm2", MODULE3 = "learned_pm3";
   /** The smallest and largest M this kernel covers (one pass: ConvPlan.ONE_PASS_MAX). */
   public static final int MIN_M = 2048, MAX_M = 1 << 15;
 
@@ -50,7 +53,7 @@ public final class PackedMonarchConv implements AutoCloseable {
   private final ConvMode mode;
   private final ElementType io;
   private final DeviceBuffer pq, pqAdj, d, blocks, mats, matsAdj;
-  private boolean pqSet, s16, fused = true, balanced;
+  private boolean pqSet, s16, fused = true, balanced, outer;
   private int threads, regCap;
 
   private PackedMonarchConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n) {
@@ -68,6 +71,8 @@ public final class PackedMonarchConv implements AutoCloseable {
       throw new IllegalArgumentException("PackedMonarchConv: -Dlongconv4j.pm.regcap must be 0 or 80, got " + regCap);
     String st = System.getProperty("longconv4j.pm.s16");
     if (st != null) this.s16 = m > 16384 || Boolean.parseBoolean(st);
+    String ou = System.getProperty("longconv4j.pm.outer");   // helper pkocc: overrides tuned's choice
+    if (ou != null) this.outer = Boolean.parseBoolean(ou);
     Integer th = Integer.getInteger("longconv4j.pm.threads");
     if (th != null) threads(th);
     this.pq = device.alloc(16L * h * m);
@@ -366,8 +371,9 @@ public final class PackedMonarchConv implements AutoCloseable {
     return ((2 * (mm + mm / 32) * stBytes + 15) & ~15) + 8 * (128 + mm / 128) + 2 * 8 * 64 + 8 * 512;
   }
 
-  /** The forward kernel's name (learned_pm.cu's lpm_*, or learned_pm2.cu's lpm2_* for the pkjopt variants). */
+  /** The forward kernel's name (learned_pm.cu's lpm_*, learned_pm2.cu's lpm2_* for the pkjopt variants, learned_pm3.cu's lpm3_* for {@link #outer}). */
   public String kernelName() {
+    if (outerActive()) return "lpm3_" + io.tag() + "_m" + m + "_r" + (m <= 8192 && regCap == 80 ? 80 : 0);
     if (!variant()) return (fused ? "lpm_fused_" : "lpm_forward_") + io.tag() + (s16 ? "_s16" : "_s32");
     return "lpm2_b_" + io.tag() + (s16 ? "_s16" : "_s32") + "_r" + regCap;
   }
@@ -379,7 +385,10 @@ public final class PackedMonarchConv implements AutoCloseable {
    * vs 3.50 / 10.05 / 18.82); M = 32768 (not measured) keeps the plan's defaults. on: balanced(true), regCap(80) and
    * {@link #tunedConfig}'s threads and planes (M &lt;= 16384); off: balanced(false), regCap(0), the plan's threads and planes.
    * Starting value: {@code -Dlongconv4j.pm.tuned} (default true: pkjopt's sitting measured it 1.26-1.52x faster than
-   * lpm_fused in one order; the coordinator's closing call times both orders); tuned(false) is the slow twin.
+   * lpm_fused in one order; the coordinator's closing call times both orders); tuned(false) is the slow twin. Since helper
+   * pkocc (session 15) tuned(true) also sets {@link #outer(boolean)} for causal and bidirectional plans (measured 1.05-1.47x
+   * faster than the kernels above in both bench orders, causal L = 2K .. 16K; bidirectional runs the same code path, its
+   * L &lt;= M zero half; circular not timed: left off), tuned(false) clears it.
    */
   public PackedMonarchConv tuned(boolean on) {
     int[] c = tunedConfig(m);
@@ -387,6 +396,7 @@ public final class PackedMonarchConv implements AutoCloseable {
     regCap = on && c != null ? 80 : 0;
     threads = on && c != null ? c[0] : (m <= 4096 ? 256 : 512);
     s16 = m > 16384 || (on && c != null && c[1] == 1);
+    outer = on && mode != ConvMode.CIRCULAR;   // helper pkocc's learned_pm3.cu where measured faster (M <= 16384; see outer)
     return this;
   }
 
@@ -396,6 +406,26 @@ public final class PackedMonarchConv implements AutoCloseable {
     if (m >= 4096 && m <= 16384) return new int[] {256, 1};
     return null;
   }
+
+  /**
+   * Helper pkocc's kernels (learned_pm3.cu {@code lpm3_<io>_m<M>_r<0|80>}, one per M; fused plans, M = 2048 .. 16384,
+   * 16-bit planes whatever {@link #storage16} says, the plan's threads; the 80-register cap when {@link #regCap} is 80 and
+   * M &lt;= 8192 (M = 16384 spilled under it), else at most 128 registers): the balanced middle with fewer block-wide
+   * passes over the row —
+   * J = 4: the first stage and the strided S = 256 stage per warp in registers both ways (FlashButterfly's outer pair with
+   * learned blocks), the inverse writing y = E + D u straight to global memory; J = 3: the inverse first stage straight to
+   * global memory, M = 2048's forward first stage straight from it; causal / bidirectional padding's zero half of the row
+   * skipped. 0 spills. Default: on for causal / bidirectional plans through {@link #tuned(boolean)} (helper pkocc's sitting
+   * s2, both bench orders; BENCH-RESULTS.md round 28-pkocc), off for circular (not timed); {@code -Dlongconv4j.pm.outer}
+   * overrides. false: the kernels above, learned_pm2.cu's lpm2_b_* under {@link #tuned} (the slow twin).
+   * M = 32768 keeps its kernel (its R1 = 8 outer units spilled).
+   */
+  public PackedMonarchConv outer(boolean on) { outer = on; return this; }
+
+  public boolean outer() { return outer; }
+
+  /** Whether {@link #outer} applies to this plan (fused, M &lt;= 16384). */
+  private boolean outerActive() { return outer && fused && m <= 16384; }
 
   /** Whether the plan runs one of learned_pm2.cu's kernels (the balanced middle, with or without the register cap). */
   private boolean variant() { return fused && balanced; }
@@ -442,6 +472,10 @@ public final class PackedMonarchConv implements AutoCloseable {
       throw new IllegalArgumentException("PackedMonarchConv." + op + ": arrays must hold (B=" + B + " in [1, 65535], H=" + h + ", L=" + l + ") "
           + io + " = " + need + " bytes, got " + (x == null ? "null" : x.bytes()) + " and " + (out == null ? "null" : out.bytes()));
     if (x == out) throw new IllegalArgumentException("PackedMonarchConv." + op + ": the output must not alias the input");
+    if (outerActive()) {   // learned_pm3.cu: 16-bit planes, no register cap
+      device.module(MODULE3).kernel(kernelName()).launch(device.stream(), B, h, threads, smem(log2m, 2), x, mm, coef, d, out, h, l, log2m);
+      return;
+    }
     if (regCap != 0 && fused && !balanced)   // (the unfused twin, fused(false), ignores balanced and regCap)
       throw new IllegalStateException("PackedMonarchConv." + op + ": register cap " + regCap + " exists only with the balanced fused kernels"
           + " (learned_pm2.cu lpm2_b_*): set balanced(true), or regCap(0)");
@@ -576,6 +610,6 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   @Override public String toString() {
     return "PackedMonarchConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + factorString() + ", io=" + io
-        + (fused ? ", fused" : ", unfused") + (variant() ? ", balanced" + (regCap != 0 ? ", regcap " + regCap : "") : "") + ", " + (s16 ? "16-bit" : "fp32") + " smem, " + threads + " threads]";
+        + (fused ? ", fused" : ", unfused") + (outerActive() ? ", outer (learned_pm3)" : "") + (variant() ? ", balanced" + (regCap != 0 ? ", regcap " + regCap : "") : "") + ", " + (s16 ? "16-bit" : "fp32") + " smem, " + threads + " threads]";
   }
 }

@@ -300,6 +300,19 @@ class PackedMonarchHostTest {
           }
   }
 
+  /** Helper pkocc's learned_pm3.cu: its kernels (bf16 / fp16; M = 2048 .. 8192 r80 and r0, 16384 r0) for sm_80 and sm_90a, 0 spills. */
+  @Test
+  void ptxasReport3NoSpills() throws IOException {
+    Path rep = Path.of("target", "cuda", "learned_pm3.ptxas.txt");
+    assumeTrue(Files.exists(rep), "no ptxas report (built without nvcc): " + rep.toAbsolutePath());
+    Map<String, String> spills = KernelResourceReportTest.spills(rep);
+    KernelResourceReportTest.assertNoSpills(spills);
+    for (String sm : new String[] {"sm_80", "sm_90a"})
+      for (String io : new String[] {"bf16", "f16"})
+        for (String k : new String[] {"m2048_r80", "m4096_r80", "m8192_r80", "m2048_r0", "m4096_r0", "m8192_r0", "m16384_r0"})
+          assertTrue(spills.containsKey("lpm3_" + io + "_" + k + "@" + sm), "lpm3_" + io + "_" + k + " " + sm);
+  }
+
   /** The block and P / Q helpers PackedMonarchConv shares with PackedThreePass: layout and messages, no device needed. */
   @Test
   void sharedBlockHelpers() {

@@ -23,7 +23,9 @@ import java.util.SplittableRandom;
  * the plan's defaults (the fused kernels), then options joined by '-' (helper pkjopt): {@code unfused} their slow twin,
  * {@code s16} / {@code s32} 16-bit / fp32 shared-memory planes, {@code tN} N threads per block, {@code b} / {@code nb} the
  * balanced middle on / off, {@code rN} register cap N (0, 80), {@code tuned} / {@code untuned} PackedMonarchConv.tuned(true / false)
- * (tuned is the plan's default since session 14), e.g. {@code pm-b-r80-s16-t256}.
+ * (tuned is the plan's default since session 14), {@code o} / {@code no} PackedMonarchConv.outer(true / false) (helper pkocc,
+ * learned_pm3.cu; on in the default plan for causal / bidirectional M &lt;= 16384 since session 15, so {@code pm-no} is the
+ * previous default lpm2_b), e.g. {@code pm-b-r80-s16-t256}, {@code pm-o-r0}.
  * Per path: blocks at the DFT (where the learned map is the exact convolution; the random-block accuracy is
  * PackedMonarchGpuTest's), outputs NaN-poisoned, the forward and the input gradient (dy = u) of 3 sampled rows validated
  * against a float64 direct convolution (and its adjoint) for the mode; then CUDA-event medians ({@code CudaConvBench.median},
@@ -71,10 +73,12 @@ public final class PackedMonarchBench {
                   else if (o.equals("tuned")) pm.tuned(true);
                   else if (o.equals("untuned")) pm.tuned(false);   // lpm_fused with the plan's threads and planes
                   else if (o.equals("nb")) pm.balanced(false);
+                  else if (o.equals("o")) pm.outer(true);   // helper pkocc: learned_pm3.cu
+                  else if (o.equals("no")) pm.outer(false);
                   else if (o.matches("t\\d+")) pm.threads(Integer.parseInt(o.substring(1)));
                   else if (o.matches("r\\d+")) pm.regCap(Integer.parseInt(o.substring(1)));
                   else throw new IllegalArgumentException("PackedMonarchBench: path " + p + ": option " + o
-                      + " (s16, s32, unfused, b, nb, tuned, untuned, tN, rN)");
+                      + " (s16, s32, unfused, b, nb, tuned, untuned, o, no, tN, rN)");
                 }
                 float[] kl = k0;
                 if (bi) {   // lib's (H, 2, L)

@@ -1,0 +1,122 @@
+// Shapes: B batch, H channels, L length, Lk taps per side, N the real FFT size, M = N / 2 = R1 * 16^(J-1) (2048 .. 16384);
+// u, y, du (B, H, L) 16-bit on the device; k lib's (H, sides, Lk); D (H); blocks lib's order {F_1 .. F_J, G_J .. G_1};
+// pair coefficients (H, 4M) at positions (PackedMonarchReference.pairCoefficients per channel).
+package ai.longconv4j.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Helper pkocc's kernels ({@link PackedMonarchConv#outer}, learned_pm3.cu lpm3_*) against the float64 twin
+ * {@link PackedMonarchReference} and against their slow twin, the plan's default kernel (learned_pm2.cu lpm2_b_* under
+ * tuned), on the same data: y and du, random blocks (every entry uniform: a transposed or conjugated block, a swapped
+ * stage, a wrong twiddle or a wrong left / right convention shows), all three modes (causal / bidirectional take the
+ * zero-half paths, circular the full ones), M = 2048 (J = 3, R1 = 8), 4096 (J = 3, R1 = 16), 8192 (J = 4, R1 = 2), 16384
+ * (J = 4, R1 = 4), bf16 and fp16, odd L (the scalar I/O path), H = 111, Lk &lt; L; outputs NaN-poisoned with a tail past
+ * B H L that must stay poisoned. Tolerances: 1e-2 against float64 (PackedMonarchGpuTest's bound and its derivation: 16-bit
+ * operands at each of the 2J stages and 16-bit planes, ~4e-3 for bf16); 2e-2 against the twin (each within 1e-2 of float64,
+ * they round at different points: the outer pair keeps stage 1's output as a 16-bit operand in registers where the twin
+ * stores it to the planes, and the first stage's twiddles come by a product recurrence).
+ */
+@Tag("gpu")
+class PackedMonarchOuterGpuTest extends CudaDeviceTest {
+  static Stream<Arguments> cases() {
+    // mode, io, B, H, L, Lk, threads; M in the comment
+    return Stream.of(
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 2, 3, 2048, 2048, 128),            // M = 2048 = 8 x 16 x 16
+        Arguments.of(ConvMode.CAUSAL, ElementType.F16, 3, 111, 2001, 1500, 256),           // N = 4096 (3500), odd L, M = 2048
+        Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 2, 3, 4096, 4096, 256),          // N = L: M = 2048, full row
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 2, 3, 4096, 4096, 256),            // M = 4096 = 16 x 16 x 16
+        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.F16, 2, 3, 4096, 3000, 512),      // N = 8192 (7096), M = 4096
+        Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 2, 3, 8192, 8192, 256),          // M = 4096, full row
+        Arguments.of(ConvMode.CAUSAL, ElementType.F16, 2, 3, 8192, 8192, 256),             // M = 8192 = 2 x 16^3
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 2, 2, 8190, 8000, 128),            // M = 8192, L not a multiple of 8
+        Arguments.of(ConvMode.CIRCULAR, ElementType.F16, 2, 3, 16384, 300, 512),           // M = 8192, full row
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 3, 16384, 16384, 256),          // M = 16384 = 4 x 16^3
+        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.BF16, 1, 2, 16384, 1000, 256),    // N = 32768 (17384), M = 16384
+        Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 1, 2, 32768, 32768, 512));       // M = 16384, full row
+  }
+
+  @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5} t{6}")
+  @MethodSource("cases")
+  void outerMatchesFloat64AndTwin(ConvMode mode, ElementType io, int B, int H, int L, int Lk, int threads) {
+    var rng = new SplittableRandom(6007L * L + 13L * B + 7L * H + 3L * io.ordinal() + mode.ordinal());
+    var x = PackedMonarchHostTest.Data.draw(rng, B, H, L, Lk, mode);
+    int n = B * H * L, tail = 64 + (n & 1);
+    short[] u16 = HalfFloats.encode(PackedMonarchGpuTest.toF(x.u()), io), dy16 = HalfFloats.encode(PackedMonarchGpuTest.toF(PackedMonarchGpuTest.gauss(rng, n)), io);
+    double[] u = ConvCase.toD(HalfFloats.decode(u16, io)), dy = ConvCase.toD(HalfFloats.decode(dy16, io));
+    var xd = new PackedMonarchHostTest.Data(u, x.k(), x.d(), x.shape());
+    try (var pm = PackedMonarchConv.plan(dev, H, L, Lk, mode, io)) {
+      int m = pm.points();
+      var r = new PackedMonarchReference(m);
+      double[][] blocks = PackedMonarchHostTest.randomBlocks(rng, m, 2);
+      double[] pq = new double[4 * H * m];
+      for (int h = 0; h < H; h++)
+        System.arraycopy(r.pairCoefficients(PackedMonarchReference.placeTaps(x.shape(), x.k(), h, r.n)), 0, pq, 4 * m * h, 4 * m);
+      pm.setBlocks(blocks).setWeights(pq, PackedMonarchGpuTest.toF(x.d()));
+      double[] yRef = PackedMonarchHostTest.refForward(r, xd, blocks, false, u);
+      double[] duRef = PackedMonarchHostTest.refForward(r, xd, blocks, true, dy);
+      try (var u0 = dev.upload(u16); var dy0 = dev.upload(dy16); var y = dev.alloc(2L * (n + tail)); var du = dev.alloc(2L * (n + tail));
+           var y2 = dev.alloc(2L * (n + tail)); var du2 = dev.alloc(2L * (n + tail))) {   // n + tail even: fill32's whole words
+        for (DeviceBuffer b : new DeviceBuffer[] {y, du, y2, du2}) b.fill32(0x7fc07fc0);
+        pm.outer(false).forward(u0, y2, B);   // the slow twin: the plan's default kernel
+        pm.inputGrad(dy0, du2, B);
+        String twin = pm.kernelName();
+        int t0 = pm.threads();
+        float[] yT = HalfFloats.decode(LearnedCase.read(dev, y2, n), io), duT = HalfFloats.decode(LearnedCase.read(dev, du2, n), io);
+        PackedLearnedRefGpuTest.finite(yT, "y twin " + twin);
+        PackedLearnedRefGpuTest.finite(duT, "du twin " + twin);
+        for (int cap : m <= 8192 ? new int[] {80, 0} : new int[] {0}) {   // learned_pm3.cu builds the cap up to M = 8192
+          pm.outer(true).regCap(cap).threads(threads);
+          String what = mode + " " + io + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " M=" + m + " " + pm.kernelName() + " t" + threads;
+          assertEquals("lpm3_" + io.tag() + "_m" + m + "_r" + cap, pm.kernelName(), "outer(true) runs learned_pm3.cu at M = " + m);
+          y.fill32(0x7fc07fc0); du.fill32(0x7fc07fc0);
+          pm.forward(u0, y, B);
+          pm.inputGrad(dy0, du, B);
+          float[] yG = PackedLearnedRefGpuTest.readChecked(y, io, n, tail, "y " + what);
+          float[] duG = PackedLearnedRefGpuTest.readChecked(du, io, n, tail, "du " + what);
+          PackedLearnedRefGpuTest.finite(yG, "y " + what);
+          PackedLearnedRefGpuTest.finite(duG, "du " + what);
+          Reference.assertClose("y vs float64 " + what, yG, yRef, 1e-2);
+          Reference.assertClose("du vs float64 " + what, duG, duRef, 1e-2);
+          Reference.assertClose("y vs twin " + twin + " t" + t0 + " " + what, yG, ConvCase.toD(yT), 2e-2);
+          Reference.assertClose("du vs twin " + twin + " t" + t0 + " " + what, duG, ConvCase.toD(duT), 2e-2);
+          System.out.printf("pkocc %s: y / du within the bounds (twin %s t%d)%n", what, twin, t0);
+        }
+      }
+    }
+  }
+
+  /**
+   * Which kernel a plan runs: the default (tuned) plan runs learned_pm3.cu for causal / bidirectional M &lt;= 16384 (unless
+   * -Dlongconv4j.pm.outer says otherwise) and learned_pm2.cu for circular; tuned(false) runs neither; M = 32768 keeps its
+   * kernel under outer(true) (learned_pm3.cu does not build R1 = 8 at J = 4).
+   */
+  @Test
+  void kernelChoice() {
+    boolean prop = System.getProperty("longconv4j.pm.outer") == null;
+    try (var c = PackedMonarchConv.plan(dev, 2, 4096, 4096, ConvMode.CAUSAL, ElementType.BF16);
+         var b = PackedMonarchConv.plan(dev, 2, 4096, 1000, ConvMode.BIDIRECTIONAL, ElementType.F16);
+         var r = PackedMonarchConv.plan(dev, 2, 8192, 8192, ConvMode.CIRCULAR, ElementType.BF16)) {
+      if (prop) {
+        assertEquals("lpm3_bf16_m4096_r80", c.kernelName());
+        assertEquals("lpm3_f16_m4096_r80", b.kernelName());
+        assertEquals("lpm2_b_bf16_s16_r80", r.kernelName());
+      }
+      assertEquals("lpm_fused_bf16_s32", c.tuned(false).kernelName());
+      assertEquals("lpm3_bf16_m4096_r0", c.outer(true).kernelName());
+      assertEquals("lpm3_bf16_m4096_r80", r.outer(true).kernelName());
+    }
+    try (var pm = PackedMonarchConv.plan(dev, 2, 32768, 32768, ConvMode.CAUSAL, ElementType.BF16)) {
+      assertEquals("lpm_fused_bf16_s16", pm.outer(true).kernelName());   // tuned keeps lpm_fused at M = 32768
+      assertEquals("lpm_fused_bf16_s16", pm.tuned(false).outer(true).kernelName());
+    }
+  }
+}

@@ -18,12 +18,77 @@
 //   - the Grams' operands as raw 16-bit pairs where no twiddle applies (pmb2_gram: the scratch operand by one 32-bit load
 //     per pair when the pair is adjacent, S >= 2; the shared-memory operand by monarch.cuh's ld_pack2) — the same bits as
 //     the twin's pack2(ld, ld), since the stored values are already 16-bit of the operand type;
-//   - flags (timing only; a set bit gives WRONG gradients): PMB2_NO_GRAM skips the 2J Grams, PMB2_NO_DUMP the 2J dumps,
+//   - flags PMB2_FUSE (a variant, correct): 5 of the 8J + 7 block-wide passes per row fewer: X_1's dump folded into u's
+//     pack, C's save and W_J's dump into the pair map, dP / dQ into the adjoint pair map (pmb2_pack_dump, pmb2_pair_c,
+//     pmb2_dpq_pair; the same values bit for bit), and the recompute's last inverse stage (s = 1: its output E = y is
+//     not used, only W_1, dumped before it) left out;
+//   - flags for timing only (a set bit gives WRONG gradients): PMB2_NO_GRAM skips the 2J Grams, PMB2_NO_DUMP the 2J dumps,
 //     PMB2_NO_DPQ the C save and the dP / dQ update: the time of each piece by difference (PackedMonarchBwdBench).
 #define LPMB_TEMPLATES_ONLY
 #include "learned_pmb.cu"
 
-constexpr int PMB2_NO_GRAM = 1, PMB2_NO_DUMP = 2, PMB2_NO_DPQ = 4;
+constexpr int PMB2_NO_GRAM = 1, PMB2_NO_DUMP = 2, PMB2_NO_DPQ = 4, PMB2_FUSE = 8;
+
+// ---- PMB2_FUSE: three block-wide passes per row folded into their neighbours (the same values, bit for bit) ----------
+// pack u with X_1's dump (x1r, x1i: scratch slot 0; the packed values are already 16-bit). Ends with a barrier.
+template <typename IO, typename ST>
+__device__ __forceinline__ void pmb2_pack_dump(const IO* __restrict__ x, ST* zr, ST* zi, IO* x1r, IO* x1i, int L, int M) {
+  for (int m = threadIdx.x; m < M; m += blockDim.x) {
+    const float vr = 2 * m < L ? ld(x + 2 * m) : 0.f, vi = 2 * m + 1 < L ? ld(x + 2 * m + 1) : 0.f;
+    st(zr + SIDX(m), vr); st(zi + SIDX(m), vi);
+    if (x1r != nullptr) { st(x1r + m, vr); st(x1i + m, vi); }
+  }
+  __syncthreads();
+}
+
+// The pair map with C's save (c: C x M, fp32, or nullptr) and W_J's dump (wr, wi: scratch slot 2J - 1, or nullptr): the
+// thread of position p does the pair {p, s(p)} when p <= s(p), as pmb_pair. Ends with a barrier.
+template <typename IO, typename ST>
+__device__ __forceinline__ void pmb2_pair_c(const float4* __restrict__ cf, ST* zr, ST* zi, float2* c, IO* wr, IO* wi, float fM, int M,
+                                            int lR1, int J) {
+  for (int p = threadIdx.x; p < M; p += blockDim.x) {
+    const int q = pm_pos((M - pm_freq(p, lR1, J)) & (M - 1), lR1, J);
+    if (q < p) continue;
+    const float4 cp = cf[p], cq = cf[q];
+    const float ar = ld(zr + SIDX(p)), ai = ld(zi + SIDX(p)), br = ld(zr + SIDX(q)), bi = ld(zi + SIDX(q));
+    if (c != nullptr) { c[p] = make_float2(ar * fM, ai * fM); c[q] = make_float2(br * fM, bi * fM); }
+    const float pr = cp.x * ar - cp.y * ai + cp.z * br + cp.w * bi, pi = cp.x * ai + cp.y * ar - cp.z * bi + cp.w * br;
+    const float qr = cq.x * br - cq.y * bi + cq.z * ar + cq.w * ai, qi = cq.x * bi + cq.y * br - cq.z * ai + cq.w * ar;
+    st(zr + SIDX(p), pr); st(zi + SIDX(p), pi);
+    if (q != p) { st(zr + SIDX(q), qr); st(zi + SIDX(q), qi); }
+    if (wr != nullptr) {   // W_J = C' as the plane holds it (a 16-bit plane rounded it already: the same bits either way)
+      st(wr + p, ld(zr + SIDX(p))); st(wi + p, ld(zi + SIDX(p)));
+      if (q != p) { st(wr + q, ld(zr + SIDX(q))); st(wi + q, ld(zi + SIDX(q))); }
+    }
+  }
+  __syncthreads();
+}
+
+// {dP, dQ} of the pair {p, s(p)} (gpq: += unless first; skipped when gpq is nullptr), then the adjoint pair map on it.
+// Ends with a barrier.
+template <typename ST>
+__device__ __forceinline__ void pmb2_dpq_pair(const float4* __restrict__ ca, ST* zr, ST* zi, const float2* c, float4* gpq, bool first,
+                                              int M, int lR1, int J) {
+  for (int p = threadIdx.x; p < M; p += blockDim.x) {
+    const int q = pm_pos((M - pm_freq(p, lR1, J)) & (M - 1), lR1, J);
+    if (q < p) continue;
+    if (gpq != nullptr) {
+      const float2 a = c[p], sq = c[q];
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        if (e == 1 && q == p) break;
+        const int x = e ? q : p;
+        const float2 cx = e ? sq : a, cy = e ? a : sq;   // C at x and at s(x)
+        const float gr = ld(zr + SIDX(x)), gi = ld(zi + SIDX(x));
+        const float4 d = make_float4(gr * cx.x + gi * cx.y, gi * cx.x - gr * cx.y, gr * cy.x - gi * cy.y, gr * cy.y + gi * cy.x);
+        if (first) gpq[x] = d;
+        else { const float4 o = gpq[x]; gpq[x] = make_float4(o.x + d.x, o.y + d.y, o.z + d.z, o.w + d.w); }
+      }
+    }
+    pm_pair_at(ca[p], ca[q], zr, zi, p, q);
+  }
+  __syncthreads();
+}
 
 // The shared planes to a scratch slot: 8 positions per thread, one 16-byte store per plane (XT 16-bit, M a multiple of 8,
 // the slot 16-byte aligned). The same values as pmb_dump (st rounds once from the fp32 or 16-bit plane value). No barrier.
@@ -142,7 +207,7 @@ __device__ void pmb2_bwd(const IO* __restrict__ u, const IO* __restrict__ dy, co
   const int M = 1 << log2M, P = M + (M >> 5), J = (log2M - 1) / 4 + 1, lR1 = log2M - 4 * (J - 1), R1 = 1 << lR1;
   const int h = blockIdx.x, g = blockIdx.y, G = gridDim.y, T = blockDim.x, q1 = R1 * R1, inv = q1 + 256 * (J - 1);
   const size_t cta = (size_t)g * H + h;
-  const bool gram = !(flags & PMB2_NO_GRAM), dump = !(flags & PMB2_NO_DUMP), dpqOn = !(flags & PMB2_NO_DPQ);
+  const bool gram = !(flags & PMB2_NO_GRAM), dump = !(flags & PMB2_NO_DUMP), dpqOn = !(flags & PMB2_NO_DPQ), fuse = flags & PMB2_FUSE;
   ST* zr = reinterpret_cast<ST*>(smem_raw);
   ST* zi = zr + P;
   const int twOff = (2 * P * (int)sizeof(ST) + 15) & ~15;
@@ -163,19 +228,26 @@ __device__ void pmb2_bwd(const IO* __restrict__ u, const IO* __restrict__ dy, co
   __syncthreads();
   for (int b = g; b < B; b += G) {
     const size_t row = ((size_t)b * H + h) * L;
-    pmb_pack(u + row, zr, zi, L, M);
+    if (fuse) pmb2_pack_dump(u + row, zr, zi, dump ? xs : nullptr, dump ? xs + M : nullptr, L, M);
+    else pmb_pack(u + row, zr, zi, L, M);
     for (int s = 1; s <= J; ++s) {
-      if (dump) { pmb2_dump(zr, zi, xs + 2 * (s - 1) * M, xs + 2 * (s - 1) * M + M, M); __syncthreads(); }
+      if (dump && !(fuse && s == 1)) { pmb2_dump(zr, zi, xs + 2 * (s - 1) * M, xs + 2 * (s - 1) * M + M, M); __syncthreads(); }
       pmb_fwd<BF16, ST>(tw, mats, s1, zr, zi, s, log2M, lR1, J);
       __syncthreads();
     }
-    if (dpqOn) {
-      for (int p = threadIdx.x; p < M; p += T) c[p] = make_float2(ld(zr + SIDX(p)) * fM, ld(zi + SIDX(p)) * fM);
-      __syncthreads();
+    if (fuse) {
+      IO* wJ = xs + 2 * (2 * J - 1) * M;
+      pmb2_pair_c<IO, ST>(cf, zr, zi, dpqOn ? c : nullptr, dump ? wJ : nullptr, dump ? wJ + M : nullptr, fM, M, lR1, J);
+    } else {
+      if (dpqOn) {
+        for (int p = threadIdx.x; p < M; p += T) c[p] = make_float2(ld(zr + SIDX(p)) * fM, ld(zi + SIDX(p)) * fM);
+        __syncthreads();
+      }
+      pmb_pair(cf, zr, zi, M, lR1, J);
     }
-    pmb_pair(cf, zr, zi, M, lR1, J);
     for (int s = J; s >= 1; --s) {
-      if (dump) { pmb2_dump(zr, zi, xs + 2 * (J + s - 1) * M, xs + 2 * (J + s - 1) * M + M, M); __syncthreads(); }
+      if (dump && !(fuse && s == J)) { pmb2_dump(zr, zi, xs + 2 * (J + s - 1) * M, xs + 2 * (J + s - 1) * M + M, M); __syncthreads(); }
+      if (fuse && s == 1) break;   // W_0 = E (the forward's output) is not needed: only the stage inputs are
       pmb_inv<BF16, ST>(tw, mats + inv, s1 + q1, zr, zi, s, log2M, lR1, J);
       __syncthreads();
     }
@@ -187,6 +259,8 @@ __device__ void pmb2_bwd(const IO* __restrict__ u, const IO* __restrict__ dy, co
       pmb_fwd<BF16, ST>(tw, madj, s1 + 2 * q1, zr, zi, s, log2M, lR1, J);
       __syncthreads();
     }
+    if (fuse) pmb2_dpq_pair(ca, zr, zi, c, dpqOn ? gpq : nullptr, b == g, M, lR1, J);
+    else {
     if (dpqOn) {
       for (int p = threadIdx.x; p < M; p += T) {
         const int q = pm_pos((M - pm_freq(p, lR1, J)) & (M - 1), lR1, J);
@@ -199,6 +273,7 @@ __device__ void pmb2_bwd(const IO* __restrict__ u, const IO* __restrict__ dy, co
       __syncthreads();
     }
     pmb_pair(ca, zr, zi, M, lR1, J);
+    }
     for (int s = J; s >= 1; --s) {
       const int lR = s == 1 ? lR1 : 4, lS = 4 * (J - s);
       const IO* x = xs + 2 * (s - 1) * M;

@@ -502,6 +502,7 @@ public final class PackedMonarchConv implements AutoCloseable {
   private boolean bwdFast = Boolean.getBoolean("longconv4j.pmb.fast");
   private int bwdRegCap = checkBwdCap(Integer.getInteger("longconv4j.pmb.regcap", 0));
   private int bwdGroups = checkBwdGroups(Integer.getInteger("longconv4j.pmb.groups", 1));
+  private boolean bwdFuse = Boolean.getBoolean("longconv4j.pmb.fuse");
   private int bwdSkip, bAllocGroups;
   private DeviceBuffer bDpqW;   // (G, H, M) float4 row-group partials of dP / dQ (G > 1)
 
@@ -533,6 +534,14 @@ public final class PackedMonarchConv implements AutoCloseable {
    * value: {@code -Dlongconv4j.pmb.groups} (default 1).
    */
   public PackedMonarchConv bwdGroups(int g) { bwdGroups = checkBwdGroups(g); return this; }
+
+  /**
+   * learned_pmb2.cu's PMB2_FUSE (with {@link #bwdFast}): X_1's dump in u's pack, C's save and W_J's dump in the pair map,
+   * dP / dQ in the adjoint pair map, the recompute's unused last inverse stage left out: 5 block-wide passes per row fewer
+   * (of 8J + 7), the same values. Starting value:
+   * {@code -Dlongconv4j.pmb.fuse} (default false).
+   */
+  public PackedMonarchConv bwdFuse(boolean on) { bwdFuse = on; return this; }
 
   /** Timing only ({@link #BWD_SKIP_GRAM} | {@link #BWD_SKIP_DUMP} | {@link #BWD_SKIP_DPQ}; learned_pmb2.cu only): skipped pieces give WRONG gradients. */
   public PackedMonarchConv bwdSkip(int flags) {
@@ -582,7 +591,7 @@ public final class PackedMonarchConv implements AutoCloseable {
           u, dy, mats, matsAdj, pq, pqAdj, d, du, dpq, bScratch, bCs, bPart, B, h, l, log2m);
     } else {
       device.module(MODULE_BWD2).kernel(bwdKernelName()).launch(device.stream(), h, groups, bwdThreads(), smemBwd(log2m, s16 ? 2 : 4, j),
-          u, dy, mats, matsAdj, pq, pqAdj, d, du, groups > 1 ? bDpqW : dpq, bScratch, bCs, bPart, B, h, l, log2m, bwdSkip);
+          u, dy, mats, matsAdj, pq, pqAdj, d, du, groups > 1 ? bDpqW : dpq, bScratch, bCs, bPart, B, h, l, log2m, bwdSkip | (bwdFuse ? 8 : 0));
       if (groups > 1)
         device.module(MODULE_BWD2).kernel("lpmb2_dpq_reduce").launch(device.stream(), (h * m + 255) / 256, 1, 256, 0, bDpqW, dpq, groups, h * m);
     }

@@ -88,7 +88,7 @@ class PackedMonarchBwdGpuTest extends CudaDeviceTest {
 
   /**
    * Helper pkbwdopt's learned_pmb2.cu variants ({@link PackedMonarchConv#bwdFast}: register cap 0 / 80, 128 / 256 / 512
-   * threads, row groups 1 .. 3) against lib's float64 (the bounds of {@link #kernelMatchesLib}) and against the twin
+   * threads, row groups 1 .. 3, the fused pair passes) against lib's float64 (the bounds of {@link #kernelMatchesLib}) and against the twin
    * (learned_pmb.cu) on the same plan and data: the variants run the same stage code, so du must equal the twin's bit for bit
    * (asserted); dP / dQ and the blocks differ only by the fp32 order of the sums over rows, warps and row groups: ~6e-8
    * per addition over <= 2^15 column tiles and rows, times the blocks' cancellation (their sums are ~3x smaller than their
@@ -105,12 +105,12 @@ class PackedMonarchBwdGpuTest extends CudaDeviceTest {
       pm.bwdFast(false);
       Out twin = run(pm, c);
       twin.assertMatchesLib(c);
-      int[][] variants = {{0, 0, 1}, {80, 128, 1}, {80, 256, 3}, {80, 512, 2}};   // cap, threads (0: the plan's), groups
+      int[][] variants = {{0, 0, 1, 0}, {80, 128, 1, 1}, {80, 256, 3, 0}, {80, 512, 2, 1}};   // cap, threads (0: the plan's), groups, fuse
       for (int[] v : variants) {
-        pm.bwdFast(true).bwdRegCap(v[0]).bwdThreads(v[1]).bwdGroups(v[2]);
+        pm.bwdFast(true).bwdRegCap(v[0]).bwdThreads(v[1]).bwdGroups(v[2]).bwdFuse(v[3] == 1);
         Out o = run(pm, c);
         o.assertMatchesLib(c);
-        String w = o.what + " g" + v[2];
+        String w = o.what + " g" + v[2] + (v[3] == 1 ? " fused" : "");
         int diff = 0;
         for (int i = 0; i < o.du.length; i++) if (Float.floatToRawIntBits(o.du[i]) != Float.floatToRawIntBits(twin.du[i])) diff++;
         assertEquals(0, diff, "du elements differing from the twin's (" + twin.what + ") " + w);

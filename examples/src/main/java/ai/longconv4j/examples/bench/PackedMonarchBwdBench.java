@@ -24,9 +24,9 @@ import java.util.List;
  * fb,pm). Per path: blocks at the DFT, dy = u, outputs NaN-poisoned, the forward and du of 3 sampled rows validated against a
  * float64 direct convolution and its adjoint ({@link PackedMonarchBench#validate}); then CUDA-event medians
  * ({@code CudaConvBench.median}, its warm-up; 20 runs) of fwd, bwd and fwd+bwd. Helper pkbwdopt (session 15): a pm path takes
- * backward options after slashes, {@code pm/fast=1/cap=80/t=128/g=2/skip=1/only=bwd} ({@link PackedMonarchConv#bwdFast},
- * bwdRegCap, bwdThreads, bwdGroups, bwdSkip (timing only: its du is still validated, so a skip that changes du shows; its
- * block Grams are wrong and not checked here), only=bwd: the bwd row alone). Usage: PackedMonarchBwdBench [csv-out] [B] [H].
+ * backward options after slashes, {@code pm/fast=1/cap=80/t=128/g=2/fuse=1/skip=1/only=bwd/L=4096} ({@link PackedMonarchConv#bwdFast},
+ * bwdRegCap, bwdThreads, bwdGroups, bwdFuse, bwdSkip (timing only: its du is still validated, so a skip that changes du shows; its
+ * block Grams are wrong and not checked here), only=bwd: the bwd row alone; L=4096+8192: those cases only; fb takes only and L). Usage: PackedMonarchBwdBench [csv-out] [B] [H].
  */
 public final class PackedMonarchBwdBench {
   private PackedMonarchBwdBench() {}
@@ -54,7 +54,15 @@ public final class PackedMonarchBwdBench {
           for (String spec : order.split(",")) {
             String[] opt = spec.split("/");
             String p = opt[0];
-            boolean bwdOnly = false;
+            java.util.Map<String, String> kv = new java.util.LinkedHashMap<>();
+            for (int i = 1; i < opt.length; i++) {
+              String[] e = opt[i].split("=", 2);
+              if (e.length != 2) throw new IllegalArgumentException("PackedMonarchBwdBench: option key=value, got " + opt[i] + " in " + spec);
+              kv.put(e[0], e[1]);
+            }
+            if (kv.containsKey("L") && java.util.Arrays.stream(kv.get("L").split("\\+")).noneMatch(x -> Integer.parseInt(x) == L))
+              continue;   // a path for these cases only (L=4096+8192)
+            boolean bwdOnly = "bwd".equals(kv.get("only"));
             String name;
             CudaConvBench.Work fwd, bwd;
             AutoCloseable plan;
@@ -67,17 +75,16 @@ public final class PackedMonarchBwdBench {
               bwd = () -> { fb.backwardInput(u, du, B); fb.backwardWeights(u, u, B, dk, dD); };
             } else if (p.equals("pm")) {
               var pm = PackedMonarchConv.plan(dev, H, L, L, mode, io);
-              for (int i = 1; i < opt.length; i++) {   // pkbwdopt's backward options: fast, cap, t, g, skip, only=bwd
-                String[] kv = opt[i].split("=", 2);
-                if (kv.length != 2) throw new IllegalArgumentException("PackedMonarchBwdBench: option key=value, got " + opt[i] + " in " + spec);
-                switch (kv[0]) {
-                  case "fast" -> pm.bwdFast(kv[1].equals("1"));
-                  case "cap" -> pm.bwdRegCap(Integer.parseInt(kv[1]));
-                  case "t" -> pm.bwdThreads(Integer.parseInt(kv[1]));
-                  case "g" -> pm.bwdGroups(Integer.parseInt(kv[1]));
-                  case "skip" -> pm.bwdSkip(Integer.parseInt(kv[1]));
-                  case "only" -> bwdOnly = kv[1].equals("bwd");
-                  default -> throw new IllegalArgumentException("PackedMonarchBwdBench: options fast, cap, t, g, skip, only; got " + opt[i]);
+              for (var e : kv.entrySet()) {   // pkbwdopt's backward options: fast, cap, t, g, fuse, skip (only, L: above)
+                switch (e.getKey()) {
+                  case "fast" -> pm.bwdFast(e.getValue().equals("1"));
+                  case "cap" -> pm.bwdRegCap(Integer.parseInt(e.getValue()));
+                  case "t" -> pm.bwdThreads(Integer.parseInt(e.getValue()));
+                  case "g" -> pm.bwdGroups(Integer.parseInt(e.getValue()));
+                  case "fuse" -> pm.bwdFuse(e.getValue().equals("1"));
+                  case "skip" -> pm.bwdSkip(Integer.parseInt(e.getValue()));
+                  case "only", "L" -> { }
+                  default -> throw new IllegalArgumentException("PackedMonarchBwdBench: options fast, cap, t, g, fuse, skip, only, L; got " + e.getKey());
                 }
               }
               float[] kl = k0;
@@ -92,7 +99,7 @@ public final class PackedMonarchBwdBench {
               var dpq = dev.alloc(16L * H * pm.points());
               plan = () -> { dpq.close(); pm.close(); };
               name = "packed monarch " + mode + " " + pm.kernelName() + " + " + pm.bwdKernelName() + " t" + pm.bwdThreads() + " M=" + pm.points()
-                  + (pm.bwdFast() ? " " + spec.substring(2) : "") + " (no dk)";
+                  + (opt.length > 1 ? " " + spec.substring(3) : "") + " (no dk)";
               fwd = () -> pm.forward(u, y, B);
               bwd = () -> pm.backwardTc(u, u, B, du, dpq, dD);
             } else {

@@ -27,6 +27,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * ({@link #planMatchesLibAndTheChain}). All three modes, M = 2048 .. 32768 (every R1, J = 3 and 4), bf16 and fp16, fp32 and
  * 16-bit shared-memory planes, random blocks (every entry uniform: a transposed or swapped block, a wrong slot, scale or
  * twiddle shows) or the DFT + 5 %; H = 111 and odd L once. Outputs NaN-poisoned with tails that must stay poisoned.
+ * kernelMatchesLib and planMatchesLibAndTheChain run the plan's default backward (since session 15 helper pkbwdopt's
+ * bwdTuned: learned_pmb2.cu at M &lt;= 8192, learned_pmb.cu above); {@link #fastMatchesLibAndTheTwin} holds each
+ * learned_pmb2.cu variant and the default to float64 and to the twin learned_pmb.cu.
  * Tolerances (relative Frobenius), 16-bit inputs exact (lib takes the decoded values):
  * du 1e-2: PackedMonarchGpuTest's bound for the same stage sequence (the forward kernel on the adjoint blocks; its worst
  * 3.7e-3). dP / dQ 1e-2: pairGradsMatchFloat64's bound (the same two half chains; <= 5e-3 estimated).
@@ -87,8 +90,8 @@ class PackedMonarchBwdGpuTest extends CudaDeviceTest {
   }
 
   /**
-   * Helper pkbwdopt's learned_pmb2.cu variants ({@link PackedMonarchConv#bwdFast}: register cap 0 / 80, 128 / 256 / 512
-   * threads, row groups 1 .. 3, the fused pair passes) against lib's float64 (the bounds of {@link #kernelMatchesLib}) and against the twin
+   * Helper pkbwdopt's learned_pmb2.cu variants ({@link PackedMonarchConv#bwdTuned}, the default, and
+   * {@link PackedMonarchConv#bwdFast}: register cap 0 / 80, 128 / 256 / 512 threads, row groups 1 .. 3, PMB2_FUSE) against lib's float64 (the bounds of {@link #kernelMatchesLib}) and against the twin
    * (learned_pmb.cu) on the same plan and data: the variants run the same stage code, so du must equal the twin's bit for bit
    * (asserted); dP / dQ and the blocks differ only by the fp32 order of the sums over rows, warps and row groups: ~6e-8
    * per addition over <= 2^15 column tiles and rows, times the blocks' cancellation (their sums are ~3x smaller than their
@@ -102,15 +105,18 @@ class PackedMonarchBwdGpuTest extends CudaDeviceTest {
     try (var pm = PackedMonarchConv.plan(dev, H, L, Lk, mode, io)) {
       if (s16) pm.storage16(true); else if (pm.points() <= 16384) pm.storage16(false);
       pm.setBlocks(c.blocks).setWeights(c.pq, PackedMonarchGpuTest.toF(c.x.d()));
-      pm.bwdFast(false);
+      pm.bwdTuned(false);
       Out twin = run(pm, c);
       twin.assertMatchesLib(c);
-      int[][] variants = {{0, 0, 1, 0}, {80, 128, 1, 1}, {80, 256, 3, 0}, {80, 512, 2, 1}};   // cap, threads (0: the plan's), groups, fuse
+      // cap, threads (0: the plan's), groups, fuse; {-1}: bwdTuned(true), the default (M <= 8192: cap 80, fused, 128 / 256 threads)
+      int[][] variants = {{-1}, {0, 0, 1, 0}, {80, 128, 1, 1}, {80, 256, 3, 0}, {80, 512, 2, 1}};
       for (int[] v : variants) {
-        pm.bwdFast(true).bwdRegCap(v[0]).bwdThreads(v[1]).bwdGroups(v[2]).bwdFuse(v[3] == 1);
+        if (v[0] < 0) pm.bwdTuned(true);
+        else pm.bwdFast(true).bwdRegCap(v[0]).bwdThreads(v[1]).bwdGroups(v[2]).bwdFuse(v[3] == 1);
+        if (v[0] < 0 && !pm.bwdFast()) continue;   // M > 8192: the default is the twin itself
         Out o = run(pm, c);
         o.assertMatchesLib(c);
-        String w = o.what + " g" + v[2] + (v[3] == 1 ? " fused" : "");
+        String w = o.what + (v[0] < 0 ? " tuned" : " g" + v[2] + (v[3] == 1 ? " fused" : ""));
         int diff = 0;
         for (int i = 0; i < o.du.length; i++) if (Float.floatToRawIntBits(o.du[i]) != Float.floatToRawIntBits(twin.du[i])) diff++;
         assertEquals(0, diff, "du elements differing from the twin's (" + twin.what + ") " + w);

@@ -161,4 +161,14 @@ class PackedMonarchBwdHostTest {
     }
     assertTrue(CudaModule.packaged(PackedMonarchConv.MODULE_BWD2), PackedMonarchConv.MODULE_BWD2 + ".fatbin missing from the classpath");
   }
+
+  /** bwdTuned's table (sitting pkbwdopt/s1): 128 threads at M = 2048 / 4096, 256 at 8192, the twin (0) from 16384 on. */
+  @Test
+  void bwdTunedTable() {
+    assertEquals(128, PackedMonarchConv.bwdTunedThreads(2048));
+    assertEquals(128, PackedMonarchConv.bwdTunedThreads(4096));
+    assertEquals(256, PackedMonarchConv.bwdTunedThreads(8192));
+    assertEquals(0, PackedMonarchConv.bwdTunedThreads(16384));
+    assertEquals(0, PackedMonarchConv.bwdTunedThreads(32768));
+  }
 }

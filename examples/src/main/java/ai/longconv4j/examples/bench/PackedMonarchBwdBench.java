@@ -24,7 +24,8 @@ import java.util.List;
  * fb,pm). Per path: blocks at the DFT, dy = u, outputs NaN-poisoned, the forward and du of 3 sampled rows validated against a
  * float64 direct convolution and its adjoint ({@link PackedMonarchBench#validate}); then CUDA-event medians
  * ({@code CudaConvBench.median}, its warm-up; 20 runs) of fwd, bwd and fwd+bwd. Helper pkbwdopt (session 15): a pm path takes
- * backward options after slashes, {@code pm/fast=1/cap=80/t=128/g=2/fuse=1/skip=1/only=bwd/L=4096} ({@link PackedMonarchConv#bwdFast},
+ * backward options after slashes, {@code pm/fast=1/cap=80/t=128/g=2/fuse=1/skip=1/only=bwd/L=4096} (tuned=0|1:
+ * {@link PackedMonarchConv#bwdTuned}, applied in the order given; the plain pm path: the plan's default; {@link PackedMonarchConv#bwdFast},
  * bwdRegCap, bwdThreads, bwdGroups, bwdFuse, bwdSkip (timing only: its du is still validated, so a skip that changes du shows; its
  * block Grams are wrong and not checked here), only=bwd: the bwd row alone; L=4096+8192: those cases only; fb takes only and L). Usage: PackedMonarchBwdBench [csv-out] [B] [H].
  */
@@ -75,8 +76,9 @@ public final class PackedMonarchBwdBench {
               bwd = () -> { fb.backwardInput(u, du, B); fb.backwardWeights(u, u, B, dk, dD); };
             } else if (p.equals("pm")) {
               var pm = PackedMonarchConv.plan(dev, H, L, L, mode, io);
-              for (var e : kv.entrySet()) {   // pkbwdopt's backward options: fast, cap, t, g, fuse, skip (only, L: above)
+              for (var e : kv.entrySet()) {   // pkbwdopt's backward options: tuned, fast, cap, t, g, fuse, skip (only, L: above)
                 switch (e.getKey()) {
+                  case "tuned" -> pm.bwdTuned(e.getValue().equals("1"));
                   case "fast" -> pm.bwdFast(e.getValue().equals("1"));
                   case "cap" -> pm.bwdRegCap(Integer.parseInt(e.getValue()));
                   case "t" -> pm.bwdThreads(Integer.parseInt(e.getValue()));
@@ -84,7 +86,7 @@ public final class PackedMonarchBwdBench {
                   case "fuse" -> pm.bwdFuse(e.getValue().equals("1"));
                   case "skip" -> pm.bwdSkip(Integer.parseInt(e.getValue()));
                   case "only", "L" -> { }
-                  default -> throw new IllegalArgumentException("PackedMonarchBwdBench: options fast, cap, t, g, fuse, skip, only, L; got " + e.getKey());
+                  default -> throw new IllegalArgumentException("PackedMonarchBwdBench: options tuned, fast, cap, t, g, fuse, skip, only, L; got " + e.getKey());
                 }
               }
               float[] kl = k0;

@@ -257,6 +257,7 @@ __device__ void pmb_bwd(const IO* __restrict__ u, const IO* __restrict__ dy, con
   for (int i = threadIdx.x; i < 2 * J * 256; i += T) pp[i] = make_float2(acc[2 * i], acc[2 * i + 1]);
 }
 
+#ifndef LPMB_TEMPLATES_ONLY   // learned_pmb2.cu includes this file for its device functions only
 // Grid (H), block 256 / 512 threads (a multiple of 32), dynamic shared memory pmb_smem(log2M, sizeof(ST), J).
 #define LPMB(NAME, BF, IO, ST)                                                                                       \
   extern "C" __global__ void __launch_bounds__(512, 1) NAME(const IO* __restrict__ u, const IO* __restrict__ dy,      \
@@ -297,3 +298,4 @@ extern "C" __global__ void __launch_bounds__(256) lpmb_reduce(const float2* __re
   const float sc = s == 1 ? 1.0f : (float)(1 << (lR1 + 4 * (s - 2)));
   dblk[e] = make_float2(re * sc, im * sc);
 }
+#endif

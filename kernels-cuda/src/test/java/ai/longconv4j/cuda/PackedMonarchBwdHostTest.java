@@ -128,4 +128,47 @@ class PackedMonarchBwdHostTest {
     }
     assertTrue(CudaModule.packaged(PackedMonarchConv.MODULE_BWD), PackedMonarchConv.MODULE_BWD + ".fatbin missing from the classpath");
   }
+
+  /**
+   * learned_pmb2.cu's ptxas report (helper pkbwdopt): lpmb2_bwd_{bf16,f16}_{s32,s16}_r{0,80} and lpmb2_dpq_reduce for sm_80
+   * and sm_90a, none spilling; the _r80 kernels within 80 registers on sm_90a (the cap that gives 3 CTAs of 256 threads per
+   * SM); the fatbin packaged.
+   */
+  @Test
+  void ptxasReportNoSpillsPmb2() throws IOException {
+    Path rep = Path.of("target", "cuda", "learned_pmb2.ptxas.txt");
+    assumeTrue(Files.exists(rep), "no ptxas report (built without nvcc): " + rep.toAbsolutePath());
+    Pattern used = Pattern.compile("Used (\\d+) registers");
+    Map<String, String> spills = new LinkedHashMap<>();
+    Map<String, Integer> regs = new LinkedHashMap<>();
+    String entry = null, last = null;
+    for (String line : Files.readAllLines(rep)) {
+      Matcher e = ENTRY.matcher(line), s = SPILL.matcher(line), r = used.matcher(line);
+      if (e.find()) entry = last = e.group(1) + "@" + e.group(2);
+      else if (s.find() && entry != null) { spills.put(entry, s.group(1) + "/" + s.group(2)); entry = null; }
+      else if (r.find() && last != null) { regs.put(last, Integer.parseInt(r.group(1))); last = null; }
+    }
+    spills.forEach((k, v) -> assertEquals("0/0", v, k + " spills (stores/loads bytes)"));
+    for (String sm : new String[] {"sm_80", "sm_90a"}) {
+      assertTrue(spills.containsKey("lpmb2_dpq_reduce@" + sm), "lpmb2_dpq_reduce " + sm);
+      for (String io : new String[] {"bf16", "f16"})
+        for (String st : new String[] {"s32", "s16"})
+          for (String cap : new String[] {"0", "80"}) {
+            String k = "lpmb2_bwd_" + io + "_" + st + "_r" + cap + "@" + sm;
+            assertTrue(spills.containsKey(k), k);
+            if (cap.equals("80") && sm.equals("sm_90a")) assertTrue(regs.get(k) <= 80, k + " uses " + regs.get(k) + " registers");
+          }
+    }
+    assertTrue(CudaModule.packaged(PackedMonarchConv.MODULE_BWD2), PackedMonarchConv.MODULE_BWD2 + ".fatbin missing from the classpath");
+  }
+
+  /** bwdTuned's table (sitting pkbwdopt/s1): 128 threads at M = 2048 / 4096, 256 at 8192, the twin (0) from 16384 on. */
+  @Test
+  void bwdTunedTable() {
+    assertEquals(128, PackedMonarchConv.bwdTunedThreads(2048));
+    assertEquals(128, PackedMonarchConv.bwdTunedThreads(4096));
+    assertEquals(256, PackedMonarchConv.bwdTunedThreads(8192));
+    assertEquals(0, PackedMonarchConv.bwdTunedThreads(16384));
+    assertEquals(0, PackedMonarchConv.bwdTunedThreads(32768));
+  }
 }

@@ -17,6 +17,8 @@ final class PackedMonarchBwdModel {
   final int m, j, lR1, r1;
   final int[] f;
   private final int[] part;
+  /** When not null ((2J) 256 entries, slot-major as part): every Gram term's |G|^2 |X|^2 added at its entry (the terms' energy). */
+  double[] energy;
 
   PackedMonarchBwdModel(int m) {
     this.m = m;
@@ -117,6 +119,7 @@ final class PackedMonarchBwdModel {
           if (twX) { double[] w = conjTw(n, c, ms); double t = xr * w[0] - xi * w[1]; xi = xr * w[1] + xi * w[0]; xr = t; }
           acc[ao + 2 * (k * 16 + n)] += gr * xr + gi * xi;
           acc[ao + 2 * (k * 16 + n) + 1] += gi * xr - gr * xi;
+          if (energy != null) energy[ao / 2 + k * 16 + n] += (gr * gr + gi * gi) * (xr * xr + xi * xi);
         }
       }
     }

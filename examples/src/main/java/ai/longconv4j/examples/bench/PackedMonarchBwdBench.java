@@ -23,7 +23,11 @@ import java.util.List;
  * causal:2048,causal:4096,causal:8192,causal:16384), paths in the order of {@code -Dlongconv4j.bench.pmb.order} (default
  * fb,pm). Per path: blocks at the DFT, dy = u, outputs NaN-poisoned, the forward and du of 3 sampled rows validated against a
  * float64 direct convolution and its adjoint ({@link PackedMonarchBench#validate}); then CUDA-event medians
- * ({@code CudaConvBench.median}, its warm-up; 20 runs) of fwd, bwd and fwd+bwd. Usage: PackedMonarchBwdBench [csv-out] [B] [H].
+ * ({@code CudaConvBench.median}, its warm-up; 20 runs) of fwd, bwd and fwd+bwd. Helper pkbwdopt (session 15): a pm path takes
+ * backward options after slashes, {@code pm/fast=1/cap=80/t=128/g=2/fuse=1/skip=1/only=bwd/L=4096} (tuned=0|1:
+ * {@link PackedMonarchConv#bwdTuned}, applied in the order given; the plain pm path: the plan's default; {@link PackedMonarchConv#bwdFast},
+ * bwdRegCap, bwdThreads, bwdGroups, bwdFuse, bwdSkip (timing only: its du is still validated, so a skip that changes du shows; its
+ * block Grams are wrong and not checked here), only=bwd: the bwd row alone; L=4096+8192: those cases only; fb takes only and L). Usage: PackedMonarchBwdBench [csv-out] [B] [H].
  */
 public final class PackedMonarchBwdBench {
   private PackedMonarchBwdBench() {}
@@ -48,7 +52,18 @@ public final class PackedMonarchBwdBench {
         try (var u = dev.alloc(2 * n); var y = dev.alloc(2 * n); var du = dev.alloc(2 * n); var dk = dev.alloc(4L * sides * H * L);
              var dD = dev.alloc(4L * H)) {
           DeviceFill.uniform(dev, u, n, io, 7L * L, 1f);
-          for (String p : order.split(",")) {
+          for (String spec : order.split(",")) {
+            String[] opt = spec.split("/");
+            String p = opt[0];
+            java.util.Map<String, String> kv = new java.util.LinkedHashMap<>();
+            for (int i = 1; i < opt.length; i++) {
+              String[] e = opt[i].split("=", 2);
+              if (e.length != 2) throw new IllegalArgumentException("PackedMonarchBwdBench: option key=value, got " + opt[i] + " in " + spec);
+              kv.put(e[0], e[1]);
+            }
+            if (kv.containsKey("L") && java.util.Arrays.stream(kv.get("L").split("\\+")).noneMatch(x -> Integer.parseInt(x) == L))
+              continue;   // a path for these cases only (L=4096+8192)
+            boolean bwdOnly = "bwd".equals(kv.get("only"));
             String name;
             CudaConvBench.Work fwd, bwd;
             AutoCloseable plan;
@@ -61,6 +76,19 @@ public final class PackedMonarchBwdBench {
               bwd = () -> { fb.backwardInput(u, du, B); fb.backwardWeights(u, u, B, dk, dD); };
             } else if (p.equals("pm")) {
               var pm = PackedMonarchConv.plan(dev, H, L, L, mode, io);
+              for (var e : kv.entrySet()) {   // pkbwdopt's backward options: tuned, fast, cap, t, g, fuse, skip (only, L: above)
+                switch (e.getKey()) {
+                  case "tuned" -> pm.bwdTuned(e.getValue().equals("1"));
+                  case "fast" -> pm.bwdFast(e.getValue().equals("1"));
+                  case "cap" -> pm.bwdRegCap(Integer.parseInt(e.getValue()));
+                  case "t" -> pm.bwdThreads(Integer.parseInt(e.getValue()));
+                  case "g" -> pm.bwdGroups(Integer.parseInt(e.getValue()));
+                  case "fuse" -> pm.bwdFuse(e.getValue().equals("1"));
+                  case "skip" -> pm.bwdSkip(Integer.parseInt(e.getValue()));
+                  case "only", "L" -> { }
+                  default -> throw new IllegalArgumentException("PackedMonarchBwdBench: options tuned, fast, cap, t, g, fuse, skip, only, L; got " + e.getKey());
+                }
+              }
               float[] kl = k0;
               if (bi) {   // lib's (H, 2, L)
                 kl = new float[2 * H * L];
@@ -73,7 +101,7 @@ public final class PackedMonarchBwdBench {
               var dpq = dev.alloc(16L * H * pm.points());
               plan = () -> { dpq.close(); pm.close(); };
               name = "packed monarch " + mode + " " + pm.kernelName() + " + " + pm.bwdKernelName() + " t" + pm.bwdThreads() + " M=" + pm.points()
-                  + " (no dk)";
+                  + (opt.length > 1 ? " " + spec.substring(3) : "") + " (no dk)";
               fwd = () -> pm.forward(u, y, B);
               bwd = () -> pm.backwardTc(u, u, B, du, dpq, dD);
             } else {
@@ -88,12 +116,15 @@ public final class PackedMonarchBwdBench {
               double errF = PackedMonarchBench.validate(mode, false, u, y, k0, k1, D, B, H, L);
               double errB = PackedMonarchBench.validate(mode, true, u, du, k0, k1, D, B, H, L);
               System.out.printf("%s L=%d: forward vs float64 %.3e, du (dy = u) vs float64 %.3e%n", name, L, errF, errB);
-              double ms = CudaConvBench.median(dev, fwd, 20);
-              rows.add(new CudaConvBench.Row(name + " fwd", B, H, L, ms, 4.0 * n / ms / 1e6, errF, 0));
-              CudaConvBench.report(rows.getLast());
+              if (!bwdOnly) {
+                double ms = CudaConvBench.median(dev, fwd, 20);
+                rows.add(new CudaConvBench.Row(name + " fwd", B, H, L, ms, 4.0 * n / ms / 1e6, errF, 0));
+                CudaConvBench.report(rows.getLast());
+              }
               double msB = CudaConvBench.median(dev, bwd, 20);
               rows.add(new CudaConvBench.Row(name + " bwd", B, H, L, msB, 6.0 * n / msB / 1e6, errB, 0));
               CudaConvBench.report(rows.getLast());
+              if (bwdOnly) continue;
               double msFB = CudaConvBench.median(dev, () -> { fwd.run(); bwd.run(); }, 20);
               rows.add(new CudaConvBench.Row(name + " fwd+bwd", B, H, L, msFB, 10.0 * n / msFB / 1e6, Math.max(errF, errB), 0));
               CudaConvBench.report(rows.getLast());

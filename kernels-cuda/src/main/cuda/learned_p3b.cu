@@ -21,6 +21,8 @@
 //                       rounded to 16 bits, as every radix-16 stage of the middle rounds its operands.
 #define LP3_HELPERS_ONLY
 #include "learned_p3.cu"
+#define LPM_TEMPLATES_ONLY
+#include "learned_pm.cu"   // pm_chunk_fwd / pm_chunk_inv / pm_pair_at (lp3_mid16w's per-warp chunk middle)
 #include "scratch_io.cuh"
 
 template <typename IO> struct P3Io;
@@ -157,6 +159,122 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
   lm_stage_a<BF16, false, ST>(tw, im + q1 + 4, zr, zi, 8, 4, 1.0f);
   __syncthreads();
   for (int v = threadIdx.x; v < NV; v += T) {   // inverse stage 2 + store
+    const int base = (v >> 10) << P3_LIN, c0 = 4 * (v & 1023);
+    SC* r = ((v >> 10) ? rb : ra) + c0;
+    union Pack { uint4 u; SC e[4]; } lo, hi;
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int c = c0 + e, i0 = SIDX(base + c), i1 = SIDX(base + c + P3_IN / 2);
+      float xr0 = ld(zr + i0), xi0 = ld(zi + i0), xr1 = ld(zr + i1), xi1 = ld(zi + i1);
+      float tc, ts; twiddle<true>(tw, c, P3_LIN, 1.0f, tc, ts);
+      p3_bfly2<false>(s2 + 4, tc, ts, xr0, xi0, xr1, xi1, 1.0f);
+      stc(&lo.e[e], xr0, xi0); stc(&hi.e[e], xr1, xi1);
+    }
+    *reinterpret_cast<uint4*>(r) = lo.u;
+    *reinterpret_cast<uint4*>(r + P3_IN / 2) = hi.u;
+  }
+}
+
+// The partner (plane index) of plane index p (row a = [0, 8192), row b = [8192, 16384)) in block j's pair map: j != 0:
+// (ka, p_in) <-> (kb, 8191 - p_in) (every digit complemented); j = 0: row 0 with pos((8192 - k_in) mod 8192), row N1 / 2
+// with its own 8191 - p_in.
+__device__ __forceinline__ int p3_partner_plane(int p, int j) {
+  if (j != 0) return 2 * P3_IN - 1 - p;   // both directions: 8192 + (8191 - p_in), or 8191 - (p - 8192)
+  return p < P3_IN ? p3_pos((P3_IN - p3_freq(p)) & (P3_IN - 1)) : 3 * P3_IN - 1 - p;   // row b: 8192 + (8191 - p_in)
+}
+
+// The partner chunk (256 points: the plane's chunk index c < 64, fixed (row, k2, k3)) of chunk c: the chunk holding the
+// partners of c's positions (p3_partner_plane maps chunks onto chunks).
+__device__ __forceinline__ int p3_partner_chunk(int c, int j) { return p3_partner_plane(c << 8, j) >> 8; }
+
+// Pass 2 with the last two inner stages per warp (lp3_mid16w): as p3_mid16 up to stage 3, then per unit {c, c2} of
+// partner chunks one warp does stages 4 and 5 of both chunks in registers (learned_pm.cu's pm_chunk_fwd: stage 4's
+// product as an A operand, w256 twiddles, stage 5 as X @ B), the pair map of the unit, the inverse stages 5 and 4
+// (pm_chunk_inv), with no block barrier in between (5 fewer than p3_mid16); then inverse stage 3, inverse stage 2 at the
+// store. Dynamic shared memory p3_smem(2) + 4096 (the w256 table, monarch_pair.cuh's tw256_init).
+template <bool BF16, typename ST, typename SC>
+__device__ void p3_mid16w(SC* __restrict__ S, const float2* __restrict__ mats, const float4* __restrict__ pq, int h0,
+                          int B, int H, int lN1) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  const int N1 = 1 << lN1, j = blockIdx.x, T = blockDim.x;
+  const long long rowc = blockIdx.y;
+  int h; p3_row(blockIdx.y, h0, B, H, h);
+  const int ka = j == 0 ? 0 : j, kb = j == 0 ? N1 / 2 : N1 - j;
+  ST* zr = reinterpret_cast<ST*>(smem_raw);
+  ST* zi = zr + P3_PLANE;
+  constexpr int PB = 2 * P3_PLANE * (int)sizeof(ST);
+  const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + PB), P3_LIN);
+  float2* s2 = reinterpret_cast<float2*>(smem_raw + PB + 8 * tw_entries(P3_IN));
+  float2* tw256 = reinterpret_cast<float2*>(smem_raw + p3_smem((int)sizeof(ST)));
+  tw256_init(tw256);
+  const int q1 = N1 * N1, Q = q1 + 4 + 768;
+  if (threadIdx.x < 8) s2[threadIdx.x] = mats[(threadIdx.x < 4 ? q1 : Q + q1 - 4) + threadIdx.x];
+  SC* ra = S + (rowc * N1 + ka) * P3_IN;
+  SC* rb = S + (rowc * N1 + kb) * P3_IN;
+  constexpr int NV = 2 * (P3_IN / 2) / 4, U = 4;
+  __syncthreads();
+  for (int v0 = threadIdx.x; v0 < NV; v0 += U * T) {   // load + forward stage 2 (* 1/2), as p3_mid16
+    uint4 lo[U], hi[U];
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int v = v0 + u * T;
+      if (v < NV) {
+        const SC* r = ((v >> 10) ? rb : ra) + 4 * (v & 1023);
+        lo[u] = *reinterpret_cast<const uint4*>(r);
+        hi[u] = *reinterpret_cast<const uint4*>(r + P3_IN / 2);
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int v = v0 + u * T;
+      if (v >= NV) continue;
+      const int base = (v >> 10) << P3_LIN, c0 = 4 * (v & 1023);
+      const SC* el = reinterpret_cast<const SC*>(&lo[u]);
+      const SC* eh = reinterpret_cast<const SC*>(&hi[u]);
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int c = c0 + e;
+        float2 x0 = ldc(el + e), x1 = ldc(eh + e);
+        float tc, ts; twiddle<true>(tw, c, P3_LIN, -1.0f, tc, ts);
+        p3_bfly2<true>(s2, tc, ts, x0.x, x0.y, x1.x, x1.y, 0.5f);
+        const int i0 = SIDX(base + c), i1 = SIDX(base + c + P3_IN / 2);
+        st(zr + i0, x0.x); st(zi + i0, x0.y); st(zr + i1, x1.x); st(zi + i1, x1.y);
+      }
+    }
+  }
+  __syncthreads();
+  lm_stage_a<BF16, true, ST>(tw, mats + q1 + 4, zr, zi, 8, 4, 1.0f / 16.0f);
+  __syncthreads();
+  {
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, warp = threadIdx.x >> 5, nw = T >> 5;
+    const float2* tl = tw256 + lane;
+    const float4* cf = pq + (size_t)h * ((size_t)N1 << P3_LIN);
+    const float2* im = mats + Q;
+    int u = 0;   // units so far: unit u goes to warp u mod nw
+    for (int c = 0; c < 2 * P3_IN / 256; ++c) {
+      const int c2 = p3_partner_chunk(c, j);
+      if (c2 < c) continue;
+      if (u++ % nw != warp) continue;
+      pm_chunk_fwd<BF16>(mats + q1 + 260, mats + q1 + 516, tl, zr, zi, c << 8, g, t, 1.0f / 16.0f);
+      if (c2 != c) pm_chunk_fwd<BF16>(mats + q1 + 260, mats + q1 + 516, tl, zr, zi, c2 << 8, g, t, 1.0f / 16.0f);
+      __syncwarp();
+      for (int i = lane; i < 256; i += 32) {
+        const int p = (c << 8) + i, q = p3_partner_plane(p, j);
+        if (q < p) continue;
+        const float4 cp = cf[((p >> P3_LIN ? kb : ka) << P3_LIN) + (p & (P3_IN - 1))];
+        const float4 cq = cf[((q >> P3_LIN ? kb : ka) << P3_LIN) + (q & (P3_IN - 1))];
+        pm_pair_at(cp, cq, zr, zi, p, q);
+      }
+      __syncwarp();
+      pm_chunk_inv<BF16>(im + q1 + 516, im + q1 + 260, tl, zr, zi, c << 8, g, t);
+      if (c2 != c) pm_chunk_inv<BF16>(im + q1 + 516, im + q1 + 260, tl, zr, zi, c2 << 8, g, t);
+      __syncwarp();
+    }
+  }
+  __syncthreads();
+  lm_stage_a<BF16, false, ST>(tw, mats + Q + q1 + 4, zr, zi, 8, 4, 1.0f);
+  __syncthreads();
+  for (int v = threadIdx.x; v < NV; v += T) {   // inverse stage 2 + store, as p3_mid16
     const int base = (v >> 10) << P3_LIN, c0 = 4 * (v & 1023);
     SC* r = ((v >> 10) ? rb : ra) + c0;
     union Pack { uint4 u; SC e[4]; } lo, hi;
@@ -472,3 +590,11 @@ LP3B_OUTER(32, f16, __half)
   }
 LP3B_MID(lp3_mid16_bf16, __nv_bfloat16)
 LP3B_MID(lp3_mid16_f16, __half)
+// lp3_mid16w_<io>: the last two inner stages per warp; dynamic shared memory p3_smem(2) + 4096
+#define LP3B_MIDW(NAME, IO)                                                                                             \
+  extern "C" __global__ void __launch_bounds__(256, 3) NAME(P3Io<IO>::SC* __restrict__ S, const float2* __restrict__ mats, \
+      const float4* __restrict__ pq, int h0, int B, int H, int lN1) {                                                   \
+    p3_mid16w<P3Io<IO>::BF16, IO, P3Io<IO>::SC>(S, mats, pq, h0, B, H, lN1);                                            \
+  }
+LP3B_MIDW(lp3_mid16w_bf16, __nv_bfloat16)
+LP3B_MIDW(lp3_mid16w_f16, __half)

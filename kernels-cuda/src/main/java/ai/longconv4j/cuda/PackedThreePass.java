@@ -40,7 +40,8 @@ import java.util.Arrays;
  * the adjoint pair map {conj P_p, Q_s(p)}. Faster variants (helper pk3fast, session 15; learned_p3b.cu; the kernels above
  * are their twins): {@link #scratch16} (a 16-bit scratch, half the bytes, and lp3_mid16 with the radix-2 stage done at the
  * row's load and store: with 16-bit planes the same values bit for bit) and {@link #outerTc} (passes 1 and 3 on tensor
- * cores: the learned N1 x N1 block as the mma A operand over tiles of 8 columns). Blocks reach the kernels in "left form" (stage 1 as is, stages s &gt;= 2
+ * cores: the learned N1 x N1 block as the mma A operand over tiles of 8 columns) and {@link #middleWarp} (the middle's last
+ * two inner stages, its pair map and their inverses per warp, lp3_mid16w). Blocks reach the kernels in "left form" (stage 1 as is, stages s &gt;= 2
  * transposed), prepared on the device by {@code lp3_prep}. Everything else (M outside 65536 .. 262144, fp32 I/O, H outside
  * [1, 65535], Lk &gt; L, circular L not a power of two) throws {@link IllegalArgumentException} naming the shape.
  * <pre>{@code
@@ -76,6 +77,7 @@ public final class PackedThreePass implements AutoCloseable {
   private boolean pqSet, s16 = true;
   private boolean sc16 = Boolean.parseBoolean(System.getProperty("longconv4j.p3.scratch16", "false"));
   private boolean otc = Boolean.parseBoolean(System.getProperty("longconv4j.p3.outerTc", "false"));
+  private boolean mw = Boolean.parseBoolean(System.getProperty("longconv4j.p3.middleWarp", "false"));
   private int[] partners;   // lib's s(p), for the host route's adjoint table
 
   private PackedThreePass(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n) {
@@ -285,7 +287,8 @@ public final class PackedThreePass implements AutoCloseable {
         if (tc) fwd.launch(s, INNER / 64, gy, OUTER_THREADS, 0, x, mm, scratch, l, h0, B, h, c);
         else fwd.launch(s, INNER / OUTER_THREADS, c, OUTER_THREADS, 0, x, mm, scratch, l, h0, B, h);
       }
-      if ((mask & 2) != 0) mid.launch(s, n1 / 2, c, s16 ? 256 : 512, middleSmem(s16), scratch, mm, coef, h0, B, h, lN1);
+      if ((mask & 2) != 0)
+        mid.launch(s, n1 / 2, c, s16 ? 256 : 512, middleSmem(s16) + (middleWarpApplies() ? 4096 : 0), scratch, mm, coef, h0, B, h, lN1);
       if ((mask & 4) != 0) {
         if (tc) inv.launch(s, INNER / 64, gy, OUTER_THREADS, 0, scratch, mm, x, d, out, l, h0, B, h, c);
         else inv.launch(s, INNER / OUTER_THREADS, c, OUTER_THREADS, 0, scratch, mm, x, d, out, l, h0, B, h);
@@ -295,6 +298,7 @@ public final class PackedThreePass implements AutoCloseable {
 
   /** The middle kernel's name (learned_p3.cu, or learned_p3b.cu's lp3_mid16 where {@link #scratch16} applies). */
   public String middleKernel() {
+    if (middleWarpApplies()) return "lp3_mid16w_" + io.tag();
     return scratch16Applies() ? "lp3_mid16_" + io.tag() : "lp3_middle_" + io.tag() + (s16 ? "_s16" : "_s32");
   }
 
@@ -310,6 +314,17 @@ public final class PackedThreePass implements AutoCloseable {
   boolean scratch16Applies() { return sc16 && s16; }
 
   boolean outerTcApplies() { return otc && scratch16Applies(); }
+
+  boolean middleWarpApplies() { return mw && scratch16Applies(); }
+
+  /**
+   * The middle's last two inner stages per warp (lp3_mid16w: per unit of partner 256-point chunks one warp runs stages 4
+   * and 5 in registers, the unit's pair map and the inverse stages 5 and 4, with learned_pm.cu's chunk helpers; 5 block
+   * barriers and 4 passes over shared memory fewer than lp3_mid16). Applies with {@link #scratch16} only; its outputs differ
+   * from lp3_mid16's by rounding only (stage 4's output is rounded to 16 bits as an operand instead of in the planes, the
+   * w256 twiddles come from their own table). Off: lp3_mid16 (the twin). Default {@code -Dlongconv4j.p3.middleWarp} (false).
+   */
+  public PackedThreePass middleWarp(boolean on) { mw = on; return this; }
 
   /**
    * A 16-bit scratch ((re, im) of the I/O type, half the bytes of fp32) with learned_p3b.cu's kernels: passes 1 / 3 write /
@@ -350,6 +365,6 @@ public final class PackedThreePass implements AutoCloseable {
   @Override public String toString() {
     return "PackedThreePass[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + factorString() + ", io=" + io
         + ", " + (s16 ? "16-bit" : "fp32") + " middle planes, " + (scratch16Applies() ? "16-bit" : "fp32") + " scratch, outer passes on "
-        + (outerTcApplies() ? "tensor" : "CUDA") + " cores, scratch budget " + budget + " bytes]";
+        + (outerTcApplies() ? "tensor" : "CUDA") + " cores, middle " + middleKernel() + ", scratch budget " + budget + " bytes]";
   }
 }

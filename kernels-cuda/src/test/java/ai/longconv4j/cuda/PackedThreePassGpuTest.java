@@ -68,12 +68,13 @@ class PackedThreePassGpuTest extends CudaDeviceTest {
   @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5} blocks={6} s16={7}")
   @MethodSource("cases")
   void matchesLibFloat64(ConvMode mode, ElementType io, int B, int H, int L, int Lk, int kind, boolean s16) {
-    checkAgainstLib(mode, io, B, H, L, Lk, kind, p -> p.storage16(s16).scratch16(false).outerTc(false));
+    checkAgainstLib(mode, io, B, H, L, Lk, kind, p -> p.storage16(s16).scratch16(false).outerTc(false).middleWarp(false));
   }
 
   /**
    * Helper pk3fast's variants (learned_p3b.cu) against lib's float64 as {@link #matchesLibFloat64}: "sc16" the 16-bit
-   * scratch with lp3_mid16 and the CUDA-core outer passes, "tc" also the tensor-core outer passes. Tolerance 1e-2 as
+   * scratch with lp3_mid16 and the CUDA-core outer passes, "tc" also the tensor-core outer passes, "w" also the per-warp
+   * middle (lp3_mid16w: the same roundings in other places, no more of them). Tolerance 1e-2 as
    * above: the 16-bit scratch rounds nothing the 16-bit planes did not (same values, {@link #scratch16IsBitForBitAndTcClose});
    * the tensor-core outer passes round F_1, G_1 and pass 3's operand V to 16 bits: three more rounded operands,
    * sqrt(5.4e-3^2 + 3 x 1.6e-3^2) = 6.1e-3 for bf16 (margin ~1.6).
@@ -81,25 +82,27 @@ class PackedThreePassGpuTest extends CudaDeviceTest {
   @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5} blocks={6} {7}")
   @MethodSource("fastCases")
   void fastVariantsMatchLibFloat64(ConvMode mode, ElementType io, int B, int H, int L, int Lk, int kind, String variant) {
-    checkAgainstLib(mode, io, B, H, L, Lk, kind, p -> p.storage16(true).scratch16(true).outerTc(variant.equals("tc")));
+    checkAgainstLib(mode, io, B, H, L, Lk, kind,
+        p -> p.storage16(true).scratch16(true).outerTc(!variant.equals("sc16")).middleWarp(variant.equals("w")));
   }
 
   static Stream<Arguments> fastCases() {
     // mode, io, B, H, L, Lk, blocks kind, variant; M in the comment
     return Stream.of(
-        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 2, 65536, 65536, 2, "tc"),          // M = 65536
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 2, 65536, 65536, 2, "w"),           // M = 65536
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 2, 65536, 65536, 2, "tc"),
         Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 2, 65536, 65536, 2, "sc16"),
         Arguments.of(ConvMode.CAUSAL, ElementType.F16, 2, 1, 40001, 30000, 2, "tc"),           // odd L: scalar pass 1 and 3
         Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 3, 1, 65534, 65534, 2, "tc"),          // L % 4 == 2: pass 3 scalar
-        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.BF16, 1, 2, 65536, 1000, 2, "tc"),
+        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.BF16, 1, 2, 65536, 1000, 2, "w"),
         Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.F16, 1, 1, 50000, 50000, 1, "sc16"),
-        Arguments.of(ConvMode.CIRCULAR, ElementType.F16, 1, 2, 131072, 131072, 2, "tc"),       // M = 65536
+        Arguments.of(ConvMode.CIRCULAR, ElementType.F16, 1, 2, 131072, 131072, 2, "w"),        // M = 65536
         Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 1, 1, 131072, 3000, 1, "sc16"),
-        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 2, 131072, 131072, 2, "tc"),        // M = 131072
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 2, 131072, 131072, 2, "w"),         // M = 131072
         Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 2, 131072, 131072, 2, "sc16"),
-        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 1, 262144, 262144, 2, "tc"),        // M = 262144
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 1, 262144, 262144, 2, "w"),         // M = 262144
         Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 1, 262144, 262144, 2, "sc16"),
-        Arguments.of(ConvMode.CAUSAL, ElementType.F16, 1, 1, 200001, 150000, 2, "tc"));        // M = 262144, odd L
+        Arguments.of(ConvMode.CAUSAL, ElementType.F16, 1, 1, 200001, 150000, 2, "w"));         // M = 262144, odd L
   }
 
   private void checkAgainstLib(ConvMode mode, ElementType io, int B, int H, int L, int Lk, int kind,
@@ -189,7 +192,7 @@ class PackedThreePassGpuTest extends CudaDeviceTest {
    * fp32 scratch, y and du — the same values bit for bit by construction (learned_p3b.cu's header); the test allows a
    * thousandth of the outputs to differ (a rounding tie the compiler might contract differently) and prints the count;
    * then the tensor-core outer passes against the CUDA-core ones, within 1e-2 (three more rounded operands, as
-   * {@link #fastVariantsMatchLibFloat64}).
+   * {@link #fastVariantsMatchLibFloat64}), and the per-warp middle against lp3_mid16 (roundings in other places), within 1e-2.
    */
   @ParameterizedTest(name = "{0} L={1}")
   @MethodSource("twinFastCases")
@@ -203,10 +206,10 @@ class PackedThreePassGpuTest extends CudaDeviceTest {
       for (int i = 0; i < pq.length; i++) pq[i] = rng.nextGaussian();
       p3.setWeights(pq, Reference.randn(rng, H, 1.0)).setBlocks(blocks(rng, m, 2)).scratchBudget(8L * m * B);
       try (var u = dev.upload(u16); var y = dev.alloc(2L * n)) {
-        short[][] out = new short[6][];
-        String[] names = new String[3];
-        for (int v = 0; v < 3; v++) {
-          p3.scratch16(v > 0).outerTc(v > 1);
+        short[][] out = new short[8][];
+        String[] names = new String[4];
+        for (int v = 0; v < 4; v++) {
+          p3.scratch16(v > 0).outerTc(v > 1).middleWarp(v > 2);
           names[v] = p3.middleKernel() + " + " + p3.outerKernel(true);
           y.fill32(0x7fc07fc0);
           p3.forward(u, y, B);
@@ -224,6 +227,8 @@ class PackedThreePassGpuTest extends CudaDeviceTest {
           Reference.assertClose(what, HalfFloats.decode(out[2 + w], io), ConvCase.toD(HalfFloats.decode(out[w], io)), 1e-3);
           Reference.assertClose((w == 0 ? "y " : "du ") + io + " L=" + L + ": " + names[2] + " vs " + names[1],
               HalfFloats.decode(out[4 + w], io), ConvCase.toD(HalfFloats.decode(out[2 + w], io)), TOL16);
+          Reference.assertClose((w == 0 ? "y " : "du ") + io + " L=" + L + ": " + names[3] + " vs " + names[2],
+              HalfFloats.decode(out[6 + w], io), ConvCase.toD(HalfFloats.decode(out[4 + w], io)), TOL16);
         }
       }
     }

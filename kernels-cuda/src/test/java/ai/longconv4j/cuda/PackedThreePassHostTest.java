@@ -115,7 +115,7 @@ class PackedThreePassHostTest {
     }
   }
 
-  /** learned_p3b.cu's ptxas report (helper pk3fast): lp3_mid16, lp3_outer16 and lp3_outertc for both I/O types and archs, none spilling. */
+  /** learned_p3b.cu's ptxas report (helper pk3fast): lp3_mid16, lp3_mid16w, lp3_outer16 and lp3_outertc for both I/O types and archs, none spilling. */
   @Test
   void fastKernelsBuiltWithoutSpills() throws IOException {
     Path rep = Path.of("target", "cuda", "learned_p3b.ptxas.txt");
@@ -125,6 +125,7 @@ class PackedThreePassHostTest {
     for (String sm : new String[] {"sm_80", "sm_90a"})
       for (String io : new String[] {"bf16", "f16"}) {
         assertTrue(spills.containsKey("lp3_mid16_" + io + "@" + sm), "lp3_mid16_" + io + " " + sm);
+        assertTrue(spills.containsKey("lp3_mid16w_" + io + "@" + sm), "lp3_mid16w_" + io + " " + sm);
         for (int n1 : new int[] {8, 16, 32})
           for (String k : new String[] {"lp3_outer16_fwd", "lp3_outer16_inv", "lp3_outertc_fwd", "lp3_outertc_inv"})
             assertTrue(spills.containsKey(k + n1 + "_" + io + "@" + sm), k + n1 + "_" + io + " " + sm);

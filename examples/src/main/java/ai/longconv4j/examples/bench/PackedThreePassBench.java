@@ -25,7 +25,7 @@ import java.util.SplittableRandom;
  * paths in the order of {@code -Dlongconv4j.bench.p3.order} (default fb,p3): {@code p3} the plan's default, {@code p3-s32}
  * the fp32-plane twin, and (helper pk3fast, session 15) {@code p3-twin} learned_p3.cu's kernels (16-bit planes, fp32
  * scratch), {@code p3-sc16} the 16-bit scratch with lp3_mid16 and CUDA-core outer passes, {@code p3-tc} also the
- * tensor-core outer passes (learned_p3b.cu). The kernel taps repeat every KROWS = 4
+ * tensor-core outer passes, {@code p3-w} also the per-warp middle lp3_mid16w (learned_p3b.cu). The kernel taps repeat every KROWS = 4
  * channels (the packed plan's P / Q of 4 distinct rows computed in float64 on the host, then uploaded per channel; timing
  * does not depend on the values). Per path: blocks at the DFT (the learned map is then the exact convolution; random-block
  * accuracy is PackedThreePassGpuTest's), y NaN-poisoned, the forward of 2 sampled rows validated against lib's float64
@@ -80,9 +80,10 @@ public final class PackedThreePassBench {
                   case "p3" -> { }
                   case "p3-s32" -> p3.storage16(false);
                   case "p3-twin" -> p3.storage16(true).scratch16(false).outerTc(false);
-                  case "p3-sc16" -> p3.storage16(true).scratch16(true).outerTc(false);
-                  case "p3-tc" -> p3.storage16(true).scratch16(true).outerTc(true);
-                  default -> throw new IllegalArgumentException("PackedThreePassBench: paths fb, p3, p3-s32, p3-twin, p3-sc16, p3-tc; got " + p);
+                  case "p3-sc16" -> p3.storage16(true).scratch16(true).outerTc(false).middleWarp(false);
+                  case "p3-tc" -> p3.storage16(true).scratch16(true).outerTc(true).middleWarp(false);
+                  case "p3-w" -> p3.storage16(true).scratch16(true).outerTc(true).middleWarp(true);
+                  default -> throw new IllegalArgumentException("PackedThreePassBench: paths fb, p3, p3-s32, p3-twin, p3-sc16, p3-tc, p3-w; got " + p);
                 }
                 ConvPlan plan = p3.libPlan();
                 var shape = new ConvShape(1, 1, KROWS, L, L, ai.longconv4j.conv.ConvMode.CAUSAL);
@@ -120,7 +121,7 @@ public final class PackedThreePassBench {
                 }
               }
             } else {
-              throw new IllegalArgumentException("PackedThreePassBench: paths fb, p3, p3-s32, p3-twin, p3-sc16, p3-tc; got " + p);
+              throw new IllegalArgumentException("PackedThreePassBench: paths fb, p3, p3-s32, p3-twin, p3-sc16, p3-tc, p3-w; got " + p);
             }
             System.out.printf("[%s L=%d done at %.1f s]%n", p, L, (System.nanoTime() - t0) / 1e9);
           }

@@ -405,26 +405,6 @@ __device__ __forceinline__ uint32_t p3_bits(const IO* p, int i, int L) {
   return i < L ? (uint32_t)*reinterpret_cast<const unsigned short*>(p + i) : 0u;
 }
 
-// Pass 1's B-operand words of chunk row rc: X[n1][q0 + g] as (re, im) 16-bit pairs, n1 = 16 j + 2 t + {0, 1, 8, 9}.
-template <int N1, int KT, typename IO>
-__device__ __forceinline__ void p3_tc_load_x(const IO* __restrict__ x, int rc, int h0, int B, int H, int L, int q0, int g,
-                                             int t, uint32_t (&wv)[KT][4]) {
-  int h; const long long row = p3_row(rc, h0, B, H, h);
-  const IO* xr = x + row * (long long)L;
-  const bool vec = (L & 1) == 0;   // every (re, im) word 4-byte aligned
-#pragma unroll
-  for (int j = 0; j < KT; ++j)
-#pragma unroll
-    for (int s = 0; s < 4; ++s) {
-      const int n1 = 16 * j + 2 * t + (s & 1) + 8 * (s >> 1), i2 = 2 * (n1 * P3_IN + q0 + g);
-      wv[j][s] = 0u;
-      if (n1 < N1) {
-        if (vec && i2 < L) wv[j][s] = *reinterpret_cast<const uint32_t*>(xr + i2);
-        else if (!vec) wv[j][s] = p3_bits(xr, i2, L) | (p3_bits(xr, i2 + 1, L) << 16);
-      }
-    }
-}
-
 // Pass 1 on tensor cores. Grid (8192 / (8 warps x 8), gy), block 256; block (bx, by) takes columns 64 bx .. + 63 of chunk
 // rows by, by + gy, ..; warp w columns q0 = 64 bx + 8 w .. + 7. Thread (g, t) loads X[n1][q0 + g], n1 = 16 j + 2 t +
 // {0, 1, 8, 9} (one 4-byte (re, im) word each; 32-byte runs per warp access), and writes Y[k1][q0 + 2 t + {0, 1}] w_M^(k1 q)
@@ -451,12 +431,22 @@ __device__ void p3_outertc_fwd(const IO* __restrict__ x, const float2* __restric
         float s, c; sincospif(-2.0f * (float)((k1 * q) & (M - 1)) / (float)M, &s, &c);
         w[i][hh][e] = make_float2(c / (float)N1, s / (float)N1);
       }
-  // the next row's loads are issued before this row's products (two rows' loads in flight per thread)
-  uint32_t wv[KT][4];
-  if (blockIdx.y < rows) p3_tc_load_x<N1, KT, IO>(x, blockIdx.y, h0, B, H, L, q0, g, t, wv);
+  const bool vec = (L & 1) == 0;   // every (re, im) word 4-byte aligned
   for (int rc = blockIdx.y; rc < rows; rc += gridDim.y) {
-    uint32_t nx[KT][4];
-    if (rc + (int)gridDim.y < rows) p3_tc_load_x<N1, KT, IO>(x, rc + gridDim.y, h0, B, H, L, q0, g, t, nx);
+    int h; const long long row = p3_row(rc, h0, B, H, h);
+    const IO* xr = x + row * (long long)L;
+    uint32_t wv[KT][4];
+#pragma unroll
+    for (int j = 0; j < KT; ++j)
+#pragma unroll
+      for (int s = 0; s < 4; ++s) {
+        const int n1 = 16 * j + 2 * t + (s & 1) + 8 * (s >> 1), i2 = 2 * (n1 * P3_IN + q0 + g);
+        wv[j][s] = 0u;
+        if (n1 < N1) {
+          if (vec && i2 < L) wv[j][s] = *reinterpret_cast<const uint32_t*>(xr + i2);
+          else if (!vec) wv[j][s] = p3_bits(xr, i2, L) | (p3_bits(xr, i2 + 1, L) << 16);
+        }
+      }
     uint32_t br[KT][2], bi[KT][2];
 #pragma unroll
     for (int j = 0; j < KT; ++j) {   // low half: the lower n1 (k index) of the pair; (re, im) words: re low, im high
@@ -477,37 +467,7 @@ __device__ void p3_outertc_fwd(const IO* __restrict__ x, const float2* __restric
         stc2(so + k1 * P3_IN, r0 * a.x - i0 * a.y, r0 * a.y + i0 * a.x, r1 * b.x - i1 * b.y, r1 * b.y + i1 * b.x);
       }
     }
-#pragma unroll
-    for (int j = 0; j < KT; ++j)
-#pragma unroll
-      for (int s = 0; s < 4; ++s) wv[j][s] = nx[j][s];
   }
-}
-
-// Pass 3's loads of chunk row rc: the scratch words S[k1][q0 + g], k1 = 16 j + 2 t + {0, 1, 8, 9}, and (L % 4 == 0) the
-// 8-byte words x[2m .. 2m + 3] of the thread's outputs, m = 8192 n1 + q0 + 2 t, n1 = 16 i + g + {0, 8}.
-template <int N1, int MT, int KT, typename IO, typename SC>
-__device__ __forceinline__ void p3_tc_load_s(const SC* __restrict__ S, const IO* __restrict__ x, int rc, int h0, int B,
-                                             int H, int L, int q0, int g, int t, uint32_t (&sv)[KT][4], uint2 (&xv)[MT][2]) {
-  int h; const long long row = p3_row(rc, h0, B, H, h);
-  const SC* sr = S + rc * (long long)(N1 * P3_IN) + q0 + g;
-#pragma unroll
-  for (int j = 0; j < KT; ++j)
-#pragma unroll
-    for (int s = 0; s < 4; ++s) {
-      const int k1 = 16 * j + 2 * t + (s & 1) + 8 * (s >> 1);
-      sv[j][s] = k1 < N1 ? *reinterpret_cast<const uint32_t*>(sr + k1 * P3_IN) : 0u;
-    }
-  const IO* xr = x + row * (long long)L;
-  const bool vec = (L & 3) == 0;
-#pragma unroll
-  for (int i = 0; i < MT; ++i)
-#pragma unroll
-    for (int hh = 0; hh < 2; ++hh) {
-      const int n1 = 16 * i + g + 8 * hh, e0 = 2 * (n1 * P3_IN + q0 + 2 * t);
-      xv[i][hh] = make_uint2(0u, 0u);
-      if (vec && n1 < N1 && e0 < L) xv[i][hh] = *reinterpret_cast<const uint2*>(xr + e0);
-    }
 }
 
 // Pass 3 on tensor cores (grid, block, columns as pass 1). Thread (g, t): V[k1][q0 + g] = S[k1][q0 + g] conj(w_M^(k1 q)),
@@ -535,17 +495,28 @@ __device__ void p3_outertc_inv(const SC* __restrict__ S, const float2* __restric
       w[j][s] = make_float2(cs, sn);
     }
   const bool vec = (L & 3) == 0;   // 8-byte x / out accesses
-  // the next row's loads are issued before this row's products (two rows' loads in flight per thread)
-  uint32_t sv[KT][4];
-  uint2 xv[MT][2];
-  if (blockIdx.y < rows) p3_tc_load_s<N1, MT, KT, IO, SC>(S, x, blockIdx.y, h0, B, H, L, q0, g, t, sv, xv);
   for (int rc = blockIdx.y; rc < rows; rc += gridDim.y) {
     int h; const long long row = p3_row(rc, h0, B, H, h);
-    uint32_t nsv[KT][4];
-    uint2 nxv[MT][2];
-    if (rc + (int)gridDim.y < rows) p3_tc_load_s<N1, MT, KT, IO, SC>(S, x, rc + gridDim.y, h0, B, H, L, q0, g, t, nsv, nxv);
+    const SC* sr = S + rc * (long long)(N1 * P3_IN) + q0 + g;
+    uint32_t sv[KT][4];
+#pragma unroll
+    for (int j = 0; j < KT; ++j)
+#pragma unroll
+      for (int s = 0; s < 4; ++s) {
+        const int k1 = 16 * j + 2 * t + (s & 1) + 8 * (s >> 1);
+        sv[j][s] = k1 < N1 ? *reinterpret_cast<const uint32_t*>(sr + k1 * P3_IN) : 0u;
+      }
     const IO* xr = x + row * (long long)L;
     IO* orow = out + row * (long long)L;
+    uint2 xv[MT][2];
+#pragma unroll
+    for (int i = 0; i < MT; ++i)
+#pragma unroll
+      for (int hh = 0; hh < 2; ++hh) {
+        const int n1 = 16 * i + g + 8 * hh, e0 = 2 * (n1 * P3_IN + q0 + 2 * t);
+        xv[i][hh] = make_uint2(0u, 0u);
+        if (vec && n1 < N1 && e0 < L) xv[i][hh] = *reinterpret_cast<const uint2*>(xr + e0);
+      }
     uint32_t br[KT][2], bi[KT][2];
 #pragma unroll
     for (int j = 0; j < KT; ++j) {
@@ -581,12 +552,6 @@ __device__ void p3_outertc_inv(const SC* __restrict__ S, const float2* __restric
         }
       }
     }
-#pragma unroll
-    for (int j = 0; j < KT; ++j)
-#pragma unroll
-      for (int s = 0; s < 4; ++s) sv[j][s] = nsv[j][s];
-#pragma unroll
-    for (int i = 0; i < MT; ++i) { xv[i][0] = nxv[i][0]; xv[i][1] = nxv[i][1]; }
   }
 }
 

@@ -33,7 +33,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * quadrature give sqrt(6) x 1.6e-3 = 3.9e-3, and y / du are rounded to 16 bits (1.1e-3): ~4.1e-3 for bf16 with fp32
  * middle planes. 16-bit planes round the middle's row on entry and after each of its 9 steps (8 stages, the pair map)
  * once more: sqrt(10) x 1.1e-3 = 3.5e-3 more, ~5.4e-3 in all for bf16; fp16 (2^-11) a quarter of that. 1e-2 leaves a
- * margin of ~1.8 on bf16's 16-bit-plane estimate. The scratch is fp32 (no rounding), the twiddles (fp32 table products
+ * margin of ~1.8 on bf16's 16-bit-plane estimate. The scratch is fp32 (no rounding; helper pk3fast's 16-bit scratch rounds
+ * only what the 16-bit planes round anyway, {@link #scratch16IsBitForBitAndTcClose}), the twiddles (fp32 table products
  * and running products over at most 32 steps, ~1e-6) and P / Q in fp32 are far below.
  */
 @Tag("gpu")

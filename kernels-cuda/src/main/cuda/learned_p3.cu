@@ -269,6 +269,7 @@ __device__ void p3_outer_inv(const float2* __restrict__ S, const float2* __restr
   }
 }
 
+#ifndef LP3_HELPERS_ONLY   // learned_p3b.cu includes this file for its device code only (no kernels twice)
 // The left forms of lib's 10 blocks (blk: {F_1 .. F_5, G_5 .. G_1}, fp32 complex (R_s, R_s) row-major back to back;
 // R = N1, 2, 16, 16, 16): mats = {F_1, F_2^T .. F_5^T, G_1, G_2^T .. G_5^T} (stage 1 multiplies on the left, stages s >= 2
 // on the right: X F = (F^T X^T)^T); adj = the adjoint's {G_1^H, conj(G_2) .. conj(G_5), F_1^H, conj(F_2) .. conj(F_5)}
@@ -321,3 +322,4 @@ LP3_MIDDLE(lp3_middle_bf16_s32, true, float, 512, 1)
 LP3_MIDDLE(lp3_middle_f16_s32, false, float, 512, 1)
 LP3_MIDDLE(lp3_middle_bf16_s16, true, __nv_bfloat16, 256, 3)
 LP3_MIDDLE(lp3_middle_f16_s16, false, __half, 256, 3)
+#endif   // LP3_HELPERS_ONLY

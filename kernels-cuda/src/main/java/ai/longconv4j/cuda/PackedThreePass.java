@@ -7,7 +7,8 @@
 //   pair coefficients: per channel lib's pairCoefficients layout [4M] at position order p (P_p at [2p, 2p+1], Q_p at
 //   [2M + 2p, ..]); on the device (H, M) float4 {Re P, Im P, Re Q, Im Q} at position p, and the adjoint's (H, M) float4
 //   {conj P_p, Q_s(p)} (pkjref's layout).
-//   scratch: (rows of a chunk, N1, 8192) complex fp32, kept by the plan.
+//   scratch: (rows of a chunk, N1, 8192) complex fp32, or (re, im) 16-bit pairs of the I/O type ({@link #scratch16}); kept by
+//   the plan.
 package ai.longconv4j.cuda;
 
 import ai.longconv4j.conv.ConvEngine;
@@ -36,7 +37,11 @@ import java.util.Arrays;
  * Rows go in chunks of whole channels (a channel's B rows adjacent in launch order: its P / Q read from HBM once, then
  * from L2) so that the scratch stays within {@link #scratchBudget} bytes. The same three kernels give du
  * ({@link #inputGrad}) on the adjoint blocks (forward-structured chain of G_s^H, inverse-structured chain of F_s^H) and
- * the adjoint pair map {conj P_p, Q_s(p)}; blocks reach the kernels in "left form" (stage 1 as is, stages s &gt;= 2
+ * the adjoint pair map {conj P_p, Q_s(p)}. Faster variants (helper pk3fast, session 15; learned_p3b.cu; the kernels above
+ * are their twins): {@link #scratch16} (a 16-bit scratch, half the bytes, and lp3_mid16 with the radix-2 stage done at the
+ * row's load and store: with 16-bit planes the same values bit for bit) and {@link #outerTc} (passes 1 and 3 on tensor
+ * cores: the learned N1 x N1 block as the mma A operand over tiles of 8 columns) and {@link #middleWarp} (the middle's last
+ * two inner stages, its pair map and their inverses per warp, lp3_mid16w). Blocks reach the kernels in "left form" (stage 1 as is, stages s &gt;= 2
  * transposed), prepared on the device by {@code lp3_prep}. Everything else (M outside 65536 .. 262144, fp32 I/O, H outside
  * [1, 65535], Lk &gt; L, circular L not a power of two) throws {@link IllegalArgumentException} naming the shape.
  * <pre>{@code
@@ -47,6 +52,10 @@ import java.util.Arrays;
  */
 public final class PackedThreePass implements AutoCloseable {
   static final String MODULE = "learned_p3";
+  /** The faster kernels' module (learned_p3b.cu: lp3_mid16, lp3_outer16, lp3_outertc). */
+  static final String MODULE_B = "learned_p3b";
+  /** Chunk rows per block of the tensor-core outer passes (their fragments and twiddles are made once per block). */
+  static final int TC_ROWS_PER_BLOCK = 8;
   /** The smallest and largest M this class covers (three passes: beyond ConvPlan.ONE_PASS_MAX, to FB's 2^18). */
   public static final int MIN_M = 1 << 16, MAX_M = 1 << 18;
   /** The inner (middle-pass) transform size and its factors. */
@@ -66,6 +75,9 @@ public final class PackedThreePass implements AutoCloseable {
   private DeviceBuffer scratch;
   private long budget = DEFAULT_SCRATCH_BUDGET;
   private boolean pqSet, s16 = true;
+  private boolean sc16 = Boolean.parseBoolean(System.getProperty("longconv4j.p3.scratch16", "false"));
+  private boolean otc = Boolean.parseBoolean(System.getProperty("longconv4j.p3.outerTc", "false"));
+  private boolean mw = Boolean.parseBoolean(System.getProperty("longconv4j.p3.middleWarp", "false"));
   private int[] partners;   // lib's s(p), for the host route's adjoint table
 
   private PackedThreePass(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n) {
@@ -219,7 +231,8 @@ public final class PackedThreePass implements AutoCloseable {
    */
   public PackedThreePass scratchBudget(long bytes) {
     if (bytes < 8L * m)
-      throw new IllegalArgumentException("PackedThreePass.scratchBudget: one row of M = " + m + " complex fp32 needs " + 8L * m + " bytes, got " + bytes);
+      throw new IllegalArgumentException("PackedThreePass.scratchBudget: one row of M = " + m + " complex fp32 needs " + 8L * m + " bytes"
+          + " (the budget is sized for fp32 rows whatever the scratch type), got " + bytes);
     budget = bytes;
     if (scratch != null) { scratch.close(); scratch = null; }
     return this;
@@ -230,7 +243,7 @@ public final class PackedThreePass implements AutoCloseable {
    * is read from HBM once), as many as the budget holds, at least one, at most 65535 rows (the grid's y).
    */
   int chunkChannels(int B) {
-    long perChannel = 8L * m * B;
+    long perChannel = (long) scratchPointBytes() * m * B;
     return (int) Math.max(1, Math.min(Math.min(h, budget / perChannel), 65535 / B));
   }
 
@@ -254,27 +267,80 @@ public final class PackedThreePass implements AutoCloseable {
           + io + " = " + need + " bytes, got " + (x == null ? "null" : x.bytes()) + " and " + (out == null ? "null" : out.bytes()));
     if (x == out) throw new IllegalArgumentException("PackedThreePass." + op + ": the output must not alias the input");
     int hc = chunkChannels(B), chunk = hc * B;
-    if (scratch == null || scratch.bytes() < 8L * m * chunk) {
+    long sbytes = (long) scratchPointBytes() * m * chunk;
+    if (scratch == null || scratch.bytes() < sbytes) {
       if (scratch != null) scratch.close();
-      scratch = device.alloc(8L * m * chunk);
+      scratch = device.alloc(sbytes);
     }
-    CudaModule mod = device.module(MODULE);
+    boolean fast = scratch16Applies(), tc = outerTcApplies();
+    CudaModule mod = device.module(fast ? MODULE_B : MODULE);
     CudaStream s = device.stream();
     String tag = io.tag();
-    var fwd = mod.kernel("lp3_outer_fwd" + n1 + "_" + tag);
+    var fwd = mod.kernel(outerKernel(true));
     var mid = mod.kernel(middleKernel());
-    var inv = mod.kernel("lp3_outer_inv" + n1 + "_" + tag);
+    var inv = mod.kernel(outerKernel(false));
     int lN1 = Integer.numberOfTrailingZeros(n1);
     for (int h0 = 0; h0 < h; h0 += hc) {
       int c = Math.min(hc, h - h0) * B;
-      if ((mask & 1) != 0) fwd.launch(s, INNER / OUTER_THREADS, c, OUTER_THREADS, 0, x, mm, scratch, l, h0, B, h);
-      if ((mask & 2) != 0) mid.launch(s, n1 / 2, c, s16 ? 256 : 512, middleSmem(s16), scratch, mm, coef, h0, B, h, lN1);
-      if ((mask & 4) != 0) inv.launch(s, INNER / OUTER_THREADS, c, OUTER_THREADS, 0, scratch, mm, x, d, out, l, h0, B, h);
+      int gy = Math.max(1, Math.min(65535, (c + TC_ROWS_PER_BLOCK - 1) / TC_ROWS_PER_BLOCK));
+      if ((mask & 1) != 0) {
+        if (tc) fwd.launch(s, INNER / 64, gy, OUTER_THREADS, 0, x, mm, scratch, l, h0, B, h, c);
+        else fwd.launch(s, INNER / OUTER_THREADS, c, OUTER_THREADS, 0, x, mm, scratch, l, h0, B, h);
+      }
+      if ((mask & 2) != 0)
+        mid.launch(s, n1 / 2, c, s16 ? 256 : 512, middleSmem(s16) + (middleWarpApplies() ? 4096 : 0), scratch, mm, coef, h0, B, h, lN1);
+      if ((mask & 4) != 0) {
+        if (tc) inv.launch(s, INNER / 64, gy, OUTER_THREADS, 0, scratch, mm, x, d, out, l, h0, B, h, c);
+        else inv.launch(s, INNER / OUTER_THREADS, c, OUTER_THREADS, 0, scratch, mm, x, d, out, l, h0, B, h);
+      }
     }
   }
 
-  /** The middle kernel's name in learned_p3.cu. */
-  public String middleKernel() { return "lp3_middle_" + io.tag() + (s16 ? "_s16" : "_s32"); }
+  /** The middle kernel's name (learned_p3.cu, or learned_p3b.cu's lp3_mid16 where {@link #scratch16} applies). */
+  public String middleKernel() {
+    if (middleWarpApplies()) return "lp3_mid16w_" + io.tag();
+    return scratch16Applies() ? "lp3_mid16_" + io.tag() : "lp3_middle_" + io.tag() + (s16 ? "_s16" : "_s32");
+  }
+
+  /** The outer forward ({@code fwd}) or inverse pass's kernel name for the current settings. */
+  public String outerKernel(boolean fwd) {
+    String kind = outerTcApplies() ? "lp3_outertc_" : scratch16Applies() ? "lp3_outer16_" : "lp3_outer_";
+    return kind + (fwd ? "fwd" : "inv") + n1 + "_" + io.tag();
+  }
+
+  /** Bytes of one scratch point: 8 (fp32 complex) or 4 ((re, im) of the 16-bit I/O type). */
+  int scratchPointBytes() { return scratch16Applies() ? 4 : 8; }
+
+  boolean scratch16Applies() { return sc16 && s16; }
+
+  boolean outerTcApplies() { return otc && scratch16Applies(); }
+
+  boolean middleWarpApplies() { return mw && scratch16Applies(); }
+
+  /**
+   * The middle's last two inner stages per warp (lp3_mid16w: per unit of partner 256-point chunks one warp runs stages 4
+   * and 5 in registers, the unit's pair map and the inverse stages 5 and 4, with learned_pm.cu's chunk helpers; 5 block
+   * barriers and 4 passes over shared memory fewer than lp3_mid16). Applies with {@link #scratch16} only; its outputs differ
+   * from lp3_mid16's by rounding only (stage 4's output is rounded to 16 bits as an operand instead of in the planes, the
+   * w256 twiddles come from their own table). Off: lp3_mid16 (the twin). Default {@code -Dlongconv4j.p3.middleWarp} (false).
+   */
+  public PackedThreePass middleWarp(boolean on) { mw = on; return this; }
+
+  /**
+   * A 16-bit scratch ((re, im) of the I/O type, half the bytes of fp32) with learned_p3b.cu's kernels: passes 1 / 3 write /
+   * read it, the middle (lp3_mid16) reads and writes it with the radix-2 stage fused into its load and store. Applies with
+   * 16-bit middle planes only ({@link #storage16}, the default), where it gives the fp32 scratch's outputs bit for bit: those
+   * planes round the middle's input to 16 bits on entry (the same rounding pass 1 now does) and its output is read out of
+   * 16-bit planes. Off: learned_p3.cu's kernels (the twin). Default {@code -Dlongconv4j.p3.scratch16} (false).
+   */
+  public PackedThreePass scratch16(boolean on) { sc16 = on; return this; }
+
+  /**
+   * Passes 1 and 3 on tensor cores (lp3_outertc: F_1 / G_1 as the mma.sync A operand, 16-bit operands, fp32 accumulation);
+   * applies with {@link #scratch16} only. Off: the CUDA-core outer passes in fp32 (the twin). Default
+   * {@code -Dlongconv4j.p3.outerTc} (false).
+   */
+  public PackedThreePass outerTc(boolean on) { otc = on; return this; }
 
   /**
    * 16-bit shared-memory planes in the middle pass (the default: 68 KB a block, three blocks of 256 threads per SM, each
@@ -298,6 +364,7 @@ public final class PackedThreePass implements AutoCloseable {
 
   @Override public String toString() {
     return "PackedThreePass[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + factorString() + ", io=" + io
-        + ", " + (s16 ? "16-bit" : "fp32") + " middle planes, scratch budget " + budget + " bytes]";
+        + ", " + (s16 ? "16-bit" : "fp32") + " middle planes, " + (scratch16Applies() ? "16-bit" : "fp32") + " scratch, outer passes on "
+        + (outerTcApplies() ? "tensor" : "CUDA") + " cores, middle " + middleKernel() + ", scratch budget " + budget + " bytes]";
   }
 }

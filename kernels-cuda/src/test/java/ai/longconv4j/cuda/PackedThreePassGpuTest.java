@@ -4,6 +4,7 @@
 package ai.longconv4j.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.longconv4j.conv.ConvPlan;
 import ai.longconv4j.conv.ConvShape;
@@ -32,7 +33,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * quadrature give sqrt(6) x 1.6e-3 = 3.9e-3, and y / du are rounded to 16 bits (1.1e-3): ~4.1e-3 for bf16 with fp32
  * middle planes. 16-bit planes round the middle's row on entry and after each of its 9 steps (8 stages, the pair map)
  * once more: sqrt(10) x 1.1e-3 = 3.5e-3 more, ~5.4e-3 in all for bf16; fp16 (2^-11) a quarter of that. 1e-2 leaves a
- * margin of ~1.8 on bf16's 16-bit-plane estimate. The scratch is fp32 (no rounding), the twiddles (fp32 table products
+ * margin of ~1.8 on bf16's 16-bit-plane estimate. The scratch is fp32 (no rounding; helper pk3fast's 16-bit scratch rounds
+ * only what the 16-bit planes round anyway, {@link #scratch16IsBitForBitAndTcClose}), the twiddles (fp32 table products
  * and running products over at most 32 steps, ~1e-6) and P / Q in fp32 are far below.
  */
 @Tag("gpu")
@@ -67,6 +69,45 @@ class PackedThreePassGpuTest extends CudaDeviceTest {
   @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5} blocks={6} s16={7}")
   @MethodSource("cases")
   void matchesLibFloat64(ConvMode mode, ElementType io, int B, int H, int L, int Lk, int kind, boolean s16) {
+    checkAgainstLib(mode, io, B, H, L, Lk, kind, p -> p.storage16(s16).scratch16(false).outerTc(false).middleWarp(false));
+  }
+
+  /**
+   * Helper pk3fast's variants (learned_p3b.cu) against lib's float64 as {@link #matchesLibFloat64}: "sc16" the 16-bit
+   * scratch with lp3_mid16 and the CUDA-core outer passes, "tc" also the tensor-core outer passes, "w" also the per-warp
+   * middle (lp3_mid16w: the same roundings in other places, no more of them). Tolerance 1e-2 as
+   * above: the 16-bit scratch rounds nothing the 16-bit planes did not (same values, {@link #scratch16IsBitForBitAndTcClose});
+   * the tensor-core outer passes round F_1, G_1 and pass 3's operand V to 16 bits: three more rounded operands,
+   * sqrt(5.4e-3^2 + 3 x 1.6e-3^2) = 6.1e-3 for bf16 (margin ~1.6).
+   */
+  @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5} blocks={6} {7}")
+  @MethodSource("fastCases")
+  void fastVariantsMatchLibFloat64(ConvMode mode, ElementType io, int B, int H, int L, int Lk, int kind, String variant) {
+    checkAgainstLib(mode, io, B, H, L, Lk, kind,
+        p -> p.storage16(true).scratch16(true).outerTc(!variant.equals("sc16")).middleWarp(variant.equals("w")));
+  }
+
+  static Stream<Arguments> fastCases() {
+    // mode, io, B, H, L, Lk, blocks kind, variant; M in the comment
+    return Stream.of(
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 2, 65536, 65536, 2, "w"),           // M = 65536
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 2, 65536, 65536, 2, "tc"),
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 2, 65536, 65536, 2, "sc16"),
+        Arguments.of(ConvMode.CAUSAL, ElementType.F16, 2, 1, 40001, 30000, 2, "tc"),           // odd L: scalar pass 1 and 3
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 3, 1, 65534, 65534, 2, "tc"),          // L % 4 == 2: pass 3 scalar
+        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.BF16, 1, 2, 65536, 1000, 2, "w"),
+        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.F16, 1, 1, 50000, 50000, 1, "sc16"),
+        Arguments.of(ConvMode.CIRCULAR, ElementType.F16, 1, 2, 131072, 131072, 2, "w"),        // M = 65536
+        Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 1, 1, 131072, 3000, 1, "sc16"),
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 2, 131072, 131072, 2, "w"),         // M = 131072
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 2, 131072, 131072, 2, "sc16"),
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 1, 262144, 262144, 2, "w"),         // M = 262144
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 1, 262144, 262144, 2, "sc16"),
+        Arguments.of(ConvMode.CAUSAL, ElementType.F16, 1, 1, 200001, 150000, 2, "w"));         // M = 262144, odd L
+  }
+
+  private void checkAgainstLib(ConvMode mode, ElementType io, int B, int H, int L, int Lk, int kind,
+                               java.util.function.Consumer<PackedThreePass> configure) {
     var rng = new SplittableRandom(7919L * L + 101L * B + 17L * H + 5L * kind + 3L * io.ordinal() + mode.ordinal());
     boolean bi = mode == ConvMode.BIDIRECTIONAL;
     int n = B * H * L, tail = 64 + (n & 1);
@@ -74,7 +115,8 @@ class PackedThreePassGpuTest extends CudaDeviceTest {
     double[] u = ConvCase.toD(HalfFloats.decode(u16, io)), dy = ConvCase.toD(HalfFloats.decode(dy16, io));
     double[] k = ConvCase.toD(Reference.randn(rng, (bi ? 2 : 1) * H * Lk, 1.0 / Math.sqrt(Lk)));
     float[] D = Reference.randn(rng, H, 1.0);
-    try (var p3 = PackedThreePass.plan(dev, H, L, Lk, mode, io).storage16(s16)) {
+    try (var p3 = PackedThreePass.plan(dev, H, L, Lk, mode, io)) {
+      configure.accept(p3);
       int m = p3.points();
       ConvPlan plan = p3.libPlan();
       var shape = new ConvShape(B, 1, H, L, Lk, LearnedButterflyConv.libMode(mode));
@@ -86,7 +128,8 @@ class PackedThreePassGpuTest extends CudaDeviceTest {
       var lib = new PackedLearnedButterfly(plan, blk);
       double[] dd = ConvCase.toD(D);
       double[] yRef = lib.forward(shape, u, k, dd), duRef = lib.backward(shape, u, k, dd, dy).du();
-      String what = mode + " " + io + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " M=" + m + " blocks=" + kind + " " + p3.middleKernel();
+      String what = mode + " " + io + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " M=" + m + " blocks=" + kind + " " + p3.middleKernel()
+          + " " + p3.outerKernel(true);
       try (var u0 = dev.upload(u16); var dy0 = dev.upload(dy16); var y = dev.alloc(2L * (n + tail)); var du = dev.alloc(2L * (n + tail))) {
         y.fill32(0x7fc07fc0);
         du.fill32(0x7fc07fc0);
@@ -142,6 +185,58 @@ class PackedThreePassGpuTest extends CudaDeviceTest {
         for (DeviceBuffer bb : bufs) if (bb != null) bb.close();
       }
     }
+  }
+
+  /**
+   * The fast paths against their twins on the same inputs (random blocks and P / Q, three channels in chunks of one channel,
+   * M = 65536 / 262144): the 16-bit scratch (lp3_mid16, lp3_outer16) against learned_p3.cu's 16-bit-plane kernels with the
+   * fp32 scratch, y and du — the same values bit for bit by construction (learned_p3b.cu's header); the test allows a
+   * thousandth of the outputs to differ (a rounding tie the compiler might contract differently) and prints the count;
+   * then the tensor-core outer passes against the CUDA-core ones, within 1e-2 (three more rounded operands, as
+   * {@link #fastVariantsMatchLibFloat64}), and the per-warp middle against lp3_mid16 (roundings in other places), within 1e-2.
+   */
+  @ParameterizedTest(name = "{0} L={1}")
+  @MethodSource("twinFastCases")
+  void scratch16IsBitForBitAndTcClose(ElementType io, int L) {
+    var rng = new SplittableRandom(13L + L + io.ordinal());
+    int B = 2, H = 3, n = B * H * L;
+    short[] u16 = HalfFloats.encode(Reference.randn(rng, n, 1.0), io);
+    try (var p3 = PackedThreePass.plan(dev, H, L, L, ConvMode.CAUSAL, io).storage16(true)) {
+      int m = p3.points();
+      double[] pq = new double[4 * H * m];
+      for (int i = 0; i < pq.length; i++) pq[i] = rng.nextGaussian();
+      p3.setWeights(pq, Reference.randn(rng, H, 1.0)).setBlocks(blocks(rng, m, 2)).scratchBudget(8L * m * B);
+      try (var u = dev.upload(u16); var y = dev.alloc(2L * n)) {
+        short[][] out = new short[8][];
+        String[] names = new String[4];
+        for (int v = 0; v < 4; v++) {
+          p3.scratch16(v > 0).outerTc(v > 1).middleWarp(v > 2);
+          names[v] = p3.middleKernel() + " + " + p3.outerKernel(true);
+          y.fill32(0x7fc07fc0);
+          p3.forward(u, y, B);
+          out[2 * v] = LearnedCase.read(dev, y, n);
+          y.fill32(0x7fc07fc0);
+          p3.inputGrad(u, y, B);
+          out[2 * v + 1] = LearnedCase.read(dev, y, n);
+        }
+        for (int w = 0; w < 2; w++) {
+          int diff = 0;
+          for (int i = 0; i < n; i++) if (out[w][i] != out[2 + w][i]) diff++;
+          String what = (w == 0 ? "y" : "du") + " " + io + " L=" + L + ": " + names[1] + " vs " + names[0];
+          System.out.printf("%s: %d of %d outputs differ%n", what, diff, n);
+          assertTrue(diff <= n / 1000, what + ": " + diff + " of " + n + " outputs differ");
+          Reference.assertClose(what, HalfFloats.decode(out[2 + w], io), ConvCase.toD(HalfFloats.decode(out[w], io)), 1e-3);
+          Reference.assertClose((w == 0 ? "y " : "du ") + io + " L=" + L + ": " + names[2] + " vs " + names[1],
+              HalfFloats.decode(out[4 + w], io), ConvCase.toD(HalfFloats.decode(out[2 + w], io)), TOL16);
+          Reference.assertClose((w == 0 ? "y " : "du ") + io + " L=" + L + ": " + names[3] + " vs " + names[2],
+              HalfFloats.decode(out[6 + w], io), ConvCase.toD(HalfFloats.decode(out[4 + w], io)), TOL16);
+        }
+      }
+    }
+  }
+
+  static Stream<Arguments> twinFastCases() {
+    return Stream.of(Arguments.of(ElementType.BF16, 65536), Arguments.of(ElementType.F16, 65536), Arguments.of(ElementType.BF16, 262144));
   }
 
   /**

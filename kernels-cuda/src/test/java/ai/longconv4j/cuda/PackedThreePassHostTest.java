@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Runs without a GPU: {@link PackedThreePass}'s refusals (checked before any device use, so a null device), its factors,
  * FFT sizes, positions and pair partners (the rule learned_p3.cu's lp3_middle uses) against lib's LEARNED_PACKED plans,
- * and learned_p3.cu's ptxas report (every kernel built for sm_80 and sm_90a, none spilling).
+ * and learned_p3.cu's and learned_p3b.cu's ptxas reports (every kernel built for sm_80 and sm_90a, none spilling).
  */
 class PackedThreePassHostTest {
   private static final Path REPORT = Path.of("target", "cuda", "learned_p3.ptxas.txt");
@@ -113,5 +113,22 @@ class PackedThreePassHostTest {
             assertTrue(spills.containsKey("lp3_outer_" + pass + n1 + "_" + io + "@" + sm), "lp3_outer_" + pass + n1 + "_" + io + " " + sm);
       }
     }
+  }
+
+  /** learned_p3b.cu's ptxas report (helper pk3fast): lp3_mid16, lp3_mid16w, lp3_outer16 and lp3_outertc for both I/O types and archs, none spilling. */
+  @Test
+  void fastKernelsBuiltWithoutSpills() throws IOException {
+    Path rep = Path.of("target", "cuda", "learned_p3b.ptxas.txt");
+    assumeTrue(Files.exists(rep), "no ptxas report (built without nvcc): " + rep.toAbsolutePath());
+    Map<String, String> spills = KernelResourceReportTest.spills(rep);
+    KernelResourceReportTest.assertNoSpills(spills);
+    for (String sm : new String[] {"sm_80", "sm_90a"})
+      for (String io : new String[] {"bf16", "f16"}) {
+        assertTrue(spills.containsKey("lp3_mid16_" + io + "@" + sm), "lp3_mid16_" + io + " " + sm);
+        assertTrue(spills.containsKey("lp3_mid16w_" + io + "@" + sm), "lp3_mid16w_" + io + " " + sm);
+        for (int n1 : new int[] {8, 16, 32})
+          for (String k : new String[] {"lp3_outer16_fwd", "lp3_outer16_inv", "lp3_outertc_fwd", "lp3_outertc_inv"})
+            assertTrue(spills.containsKey(k + n1 + "_" + io + "@" + sm), k + n1 + "_" + io + " " + sm);
+      }
   }
 }

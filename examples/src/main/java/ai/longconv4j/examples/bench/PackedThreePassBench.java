@@ -22,8 +22,10 @@ import java.util.SplittableRandom;
  * Session 14, helper pkj3p: the three-pass J-factor packed learned butterfly ({@link PackedThreePass}, learned_p3.cu) against
  * FlashButterfly's three-pass plan ({@link FlashButterflyConv}, its default) in one process, bf16 I/O and compute, causal,
  * Lk = L. Cases {@code L:B} ({@code -Dlongconv4j.bench.p3.cases}, default 65536:16,262144:4, FB's bench scaling of B);
- * paths in the order of {@code -Dlongconv4j.bench.p3.order} (default fb,p3): {@code p3} the plan's default (16-bit
- * middle planes), {@code p3-s32} its fp32-plane twin. The kernel taps repeat every KROWS = 4
+ * paths in the order of {@code -Dlongconv4j.bench.p3.order} (default fb,p3): {@code p3} the plan's default, {@code p3-s32}
+ * the fp32-plane twin, and (helper pk3fast, session 15) {@code p3-twin} learned_p3.cu's kernels (16-bit planes, fp32
+ * scratch), {@code p3-sc16} the 16-bit scratch with lp3_mid16 and CUDA-core outer passes, {@code p3-tc} also the
+ * tensor-core outer passes, {@code p3-w} also the per-warp middle lp3_mid16w (learned_p3b.cu). The kernel taps repeat every KROWS = 4
  * channels (the packed plan's P / Q of 4 distinct rows computed in float64 on the host, then uploaded per channel; timing
  * does not depend on the values). Per path: blocks at the DFT (the learned map is then the exact convolution; random-block
  * accuracy is PackedThreePassGpuTest's), y NaN-poisoned, the forward of 2 sampled rows validated against lib's float64
@@ -72,8 +74,17 @@ public final class PackedThreePassBench {
                 rows.add(new CudaConvBench.Row(name + " fwd", B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
                 CudaConvBench.report(rows.getLast());
               }
-            } else if (p.equals("p3") || p.equals("p3-s32")) {
-              try (var p3 = PackedThreePass.plan(dev, H, L, L, mode, io).storage16(p.equals("p3"))) {
+            } else if (p.startsWith("p3")) {
+              try (var p3 = PackedThreePass.plan(dev, H, L, L, mode, io)) {
+                switch (p) {
+                  case "p3" -> { }
+                  case "p3-s32" -> p3.storage16(false);
+                  case "p3-twin" -> p3.storage16(true).scratch16(false).outerTc(false);
+                  case "p3-sc16" -> p3.storage16(true).scratch16(true).outerTc(false).middleWarp(false);
+                  case "p3-tc" -> p3.storage16(true).scratch16(true).outerTc(true).middleWarp(false);
+                  case "p3-w" -> p3.storage16(true).scratch16(true).outerTc(true).middleWarp(true);
+                  default -> throw new IllegalArgumentException("PackedThreePassBench: paths fb, p3, p3-s32, p3-twin, p3-sc16, p3-tc, p3-w; got " + p);
+                }
                 ConvPlan plan = p3.libPlan();
                 var shape = new ConvShape(1, 1, KROWS, L, L, ai.longconv4j.conv.ConvMode.CAUSAL);
                 double[] kd = new double[KROWS * L];
@@ -94,7 +105,7 @@ public final class PackedThreePassBench {
                 double errB = validate(true, u, y, kb, D, B, H, L);
                 System.out.printf("%s L=%d B=%d: forward vs float64 %.3e, input gradient vs float64 %.3e%n", name, L, B, err, errB);
                 System.out.printf("[p3 set up and validated at %.1f s]%n", (System.nanoTime() - t0) / 1e9);
-                String tagp = "packed three-pass M=" + p3.points() + " " + p3.middleKernel();
+                String tagp = "packed three-pass M=" + p3.points() + " " + p3.middleKernel() + " " + p3.outerKernel(true);
                 double ms = CudaConvBench.median(dev, () -> p3.forward(u, y, B), 20);
                 rows.add(new CudaConvBench.Row(tagp + " fwd", B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
                 CudaConvBench.report(rows.getLast());
@@ -110,7 +121,7 @@ public final class PackedThreePassBench {
                 }
               }
             } else {
-              throw new IllegalArgumentException("PackedThreePassBench: paths fb, p3, p3-s32; got " + p);
+              throw new IllegalArgumentException("PackedThreePassBench: paths fb, p3, p3-s32, p3-twin, p3-sc16, p3-tc, p3-w; got " + p);
             }
             System.out.printf("[%s L=%d done at %.1f s]%n", p, L, (System.nanoTime() - t0) / 1e9);
           }

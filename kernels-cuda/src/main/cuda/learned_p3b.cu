@@ -1,0 +1,600 @@
+// Shapes: as learned_p3.cu (B batch, H channels, L length; M = N1 * 8192; rows r = b H + h; a chunk's slot c is channel
+// h0 + c / B, batch c % B; mats: the 10 left-form blocks, Q = N1^2 + 4 + 768 float2 per chain; pq (H, M) float4; D (H)),
+// except the scratch:
+//   S : (rows of one chunk, N1, 8192) complex as 16-bit pairs SC = (re, im) of the I/O type (bf16x2 / half2): 4 bytes a
+//       point, half of learned_p3.cu's fp32 scratch.
+//
+// The three-pass packed learned butterfly's faster kernels (helper pk3fast, session 15; PackedThreePass.scratch16 /
+// outerTc; learned_p3.cu's kernels are the twins and stay as they were):
+//   lp3_mid16_<io>      pass 2 with 16-bit shared planes AND a 16-bit scratch, the radix-2 stage (stage 2) done at the
+//                       row's load (forward) and at its store (inverse): two passes over shared memory and two barriers
+//                       fewer than lp3_middle_<io>_s16, half the scratch bytes. Bit for bit lp3_middle_<io>_s16 with the
+//                       fp32 scratch: that kernel rounds its input to 16 bits on entry (the same round-to-nearest of the
+//                       same fp32 value pass 1 rounds here) and its output is read from 16-bit planes (exact in SC); the
+//                       stage-2 arithmetic is its own (p3_bfly2 repeats p3_stage2's expressions, same twiddle table).
+//   lp3_outer16_{fwd,inv}<N1>_<io>  passes 1 / 3 on CUDA cores as learned_p3.cu's (fp32 arithmetic), scratch 16-bit.
+//   lp3_outertc_{fwd,inv}<N1>_<io>  passes 1 / 3 on tensor cores: the learned N1 x N1 block (F_1, or G_1) as the A operand
+//                       of mma.sync m16n8k16 (16-bit operands, fp32 accumulation; N1 = 8 zero-padded to one 16 x 16
+//                       tile), the columns as B operands, 8 columns per warp; the block's fragments and the twiddles
+//                       of the thread's points are made once per block and reused over its rows (grid.y strides the
+//                       chunk's rows). Pass 1's B operand is u itself (16-bit: exact); pass 3's is S o conj(w_M^(k1 q))
+//                       rounded to 16 bits, as every radix-16 stage of the middle rounds its operands.
+#define LP3_HELPERS_ONLY
+#include "learned_p3.cu"
+#define LPM_TEMPLATES_ONLY
+#include "learned_pm.cu"   // pm_chunk_fwd / pm_chunk_inv / pm_pair_at (lp3_mid16w's per-warp chunk middle)
+#include "scratch_io.cuh"
+
+template <typename IO> struct P3Io;
+template <> struct P3Io<__nv_bfloat16> { using SC = __nv_bfloat162; static constexpr bool BF16 = true; };
+template <> struct P3Io<__half> { using SC = __half2; static constexpr bool BF16 = false; };
+
+// One radix-2 pair (x0, x1) = points (c, c + 4096) of a row, in place, p3_stage2's arithmetic: FWD y = a x, y1 *= (tc, ts),
+// both * scale; inverse x1 *= (tc, ts) first (the caller passes conj(w^c)), then y = a x.
+template <bool FWD>
+__device__ __forceinline__ void p3_bfly2(const float2* a, float tc, float ts, float& xr0, float& xi0, float& xr1,
+                                         float& xi1, float scale) {
+  if (!FWD) { const float p = xr1 * tc - xi1 * ts, q = xr1 * ts + xi1 * tc; xr1 = p; xi1 = q; }
+  float yr[2], yi[2];
+#pragma unroll
+  for (int k = 0; k < 2; ++k) {
+    const float2 w0 = a[2 * k], w1 = a[2 * k + 1];
+    yr[k] = fmaf(w0.x, xr0, fmaf(-w0.y, xi0, fmaf(w1.x, xr1, -w1.y * xi1)));
+    yi[k] = fmaf(w0.x, xi0, fmaf(w0.y, xr0, fmaf(w1.x, xi1, w1.y * xr1)));
+  }
+  if (FWD) {
+    const float p = yr[1] * tc - yi[1] * ts, q = yr[1] * ts + yi[1] * tc;
+    yr[1] = p; yi[1] = q;
+    yr[0] *= scale; yi[0] *= scale; yr[1] *= scale; yi[1] *= scale;
+  }
+  xr0 = yr[0]; xi0 = yi[0]; xr1 = yr[1]; xi1 = yi[1];
+}
+
+// The pair map of lp3_middle (same code): row a = planes [0, 8192) (inner row ka), row b = [8192, 16384) (kb).
+template <typename ST>
+__device__ __forceinline__ void p3_pairmap(ST* zr, ST* zi, const float4* __restrict__ c, int j, int ka, int kb, int N1) {
+  const int T = blockDim.x;
+  constexpr int V = 4;
+  if (j != 0) {
+    for (int p0 = threadIdx.x; p0 < P3_IN; p0 += V * T) {
+      float4 ca[V], cb[V];
+      int qq[V];
+#pragma unroll
+      for (int u = 0; u < V; ++u) {
+        const int p = p0 + u * T;
+        qq[u] = p3_pos(P3_IN - 1 - p3_freq(p & (P3_IN - 1)));
+        if (p < P3_IN) { ca[u] = c[(ka << P3_LIN) + p]; cb[u] = c[(kb << P3_LIN) + qq[u]]; }
+      }
+#pragma unroll
+      for (int u = 0; u < V; ++u) {
+        const int p = p0 + u * T;
+        if (p >= P3_IN) continue;
+        const int ia = SIDX(p), ib = SIDX(P3_IN + qq[u]);
+        const float ar = ld(zr + ia), ai = ld(zi + ia), br = ld(zr + ib), bi = ld(zi + ib);
+        const float2 na = p3_pair(ca[u], ar, ai, br, bi), nb = p3_pair(cb[u], br, bi, ar, ai);
+        st(zr + ia, na.x); st(zi + ia, na.y); st(zr + ib, nb.x); st(zi + ib, nb.y);
+      }
+    }
+  } else {
+    for (int i = threadIdx.x; i < 2 * P3_IN; i += T) {
+      const int r = i >> P3_LIN, p = i & (P3_IN - 1), f = p3_freq(p);
+      const int q = p3_pos(r == 0 ? (P3_IN - f) & (P3_IN - 1) : P3_IN - 1 - f);
+      if (q < p) continue;
+      const int k1 = r == 0 ? 0 : N1 / 2;
+      const float4 ca = c[(k1 << P3_LIN) + p], cb = c[(k1 << P3_LIN) + q];
+      const int ia = SIDX(r * P3_IN + p), ib = SIDX(r * P3_IN + q);
+      const float ar = ld(zr + ia), ai = ld(zi + ia), br = ld(zr + ib), bi = ld(zi + ib);
+      const float2 na = p3_pair(ca, ar, ai, br, bi), nb = p3_pair(cb, br, bi, ar, ai);
+      st(zr + ia, na.x); st(zi + ia, na.y);
+      if (q != p) { st(zr + ib, nb.x); st(zi + ib, nb.y); }
+    }
+  }
+}
+
+// Pass 2, 16-bit planes (ST = the I/O type) and 16-bit scratch SC; grid (N1 / 2, rows of the chunk), block 256, dynamic
+// shared memory p3_smem(2) (lp3_middle's layout). Work items of the fused stage 2: v < 2 x 1024, row v >> 10, points
+// c0 = 4 (v & 1023) .. c0 + 3 and their partners + 4096 (two 16-byte accesses).
+template <bool BF16, typename ST, typename SC>
+__device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, const float4* __restrict__ pq, int h0, int B,
+                         int H, int lN1) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  const int N1 = 1 << lN1, j = blockIdx.x, T = blockDim.x;
+  const long long rowc = blockIdx.y;
+  int h; p3_row(blockIdx.y, h0, B, H, h);
+  const int ka = j == 0 ? 0 : j, kb = j == 0 ? N1 / 2 : N1 - j;
+  ST* zr = reinterpret_cast<ST*>(smem_raw);
+  ST* zi = zr + P3_PLANE;
+  constexpr int PB = 2 * P3_PLANE * (int)sizeof(ST);
+  const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + PB), P3_LIN);
+  float2* s2 = reinterpret_cast<float2*>(smem_raw + PB + 8 * tw_entries(P3_IN));
+  const int q1 = N1 * N1, Q = q1 + 4 + 768;
+  if (threadIdx.x < 8) s2[threadIdx.x] = mats[(threadIdx.x < 4 ? q1 : Q + q1 - 4) + threadIdx.x];
+  SC* ra = S + (rowc * N1 + ka) * P3_IN;
+  SC* rb = S + (rowc * N1 + kb) * P3_IN;
+  constexpr int NV = 2 * (P3_IN / 2) / 4, U = 4;
+  __syncthreads();   // twiddle table and stage-2 matrices
+  for (int v0 = threadIdx.x; v0 < NV; v0 += U * T) {   // load + forward stage 2 (* 1/2)
+    uint4 lo[U], hi[U];
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int v = v0 + u * T;
+      if (v < NV) {
+        const SC* r = ((v >> 10) ? rb : ra) + 4 * (v & 1023);
+        lo[u] = *reinterpret_cast<const uint4*>(r);
+        hi[u] = *reinterpret_cast<const uint4*>(r + P3_IN / 2);
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int v = v0 + u * T;
+      if (v >= NV) continue;
+      const int base = (v >> 10) << P3_LIN, c0 = 4 * (v & 1023);
+      const SC* el = reinterpret_cast<const SC*>(&lo[u]);
+      const SC* eh = reinterpret_cast<const SC*>(&hi[u]);
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int c = c0 + e;
+        float2 x0 = ldc(el + e), x1 = ldc(eh + e);
+        float tc, ts; twiddle<true>(tw, c, P3_LIN, -1.0f, tc, ts);
+        p3_bfly2<true>(s2, tc, ts, x0.x, x0.y, x1.x, x1.y, 0.5f);
+        const int i0 = SIDX(base + c), i1 = SIDX(base + c + P3_IN / 2);
+        st(zr + i0, x0.x); st(zi + i0, x0.y); st(zr + i1, x1.x); st(zi + i1, x1.y);
+      }
+    }
+  }
+  __syncthreads();
+  lm_stage_a<BF16, true, ST>(tw, mats + q1 + 4, zr, zi, 8, 4, 1.0f / 16.0f);
+  __syncthreads();
+  lm_stage_a<BF16, true, ST>(tw, mats + q1 + 260, zr, zi, 4, 64, 1.0f / 16.0f);
+  __syncthreads();
+  lm_stage_b<BF16, ST>(mats + q1 + 516, zr, zi, 2 * P3_IN, 1.0f / 16.0f);
+  __syncthreads();
+  p3_pairmap<ST>(zr, zi, pq + (size_t)h * ((size_t)N1 << P3_LIN), j, ka, kb, N1);
+  __syncthreads();
+  const float2* im = mats + Q;
+  lm_stage_b<BF16, ST>(im + q1 + 516, zr, zi, 2 * P3_IN, 1.0f);
+  __syncthreads();
+  lm_stage_a<BF16, false, ST>(tw, im + q1 + 260, zr, zi, 4, 64, 1.0f);
+  __syncthreads();
+  lm_stage_a<BF16, false, ST>(tw, im + q1 + 4, zr, zi, 8, 4, 1.0f);
+  __syncthreads();
+  for (int v = threadIdx.x; v < NV; v += T) {   // inverse stage 2 + store
+    const int base = (v >> 10) << P3_LIN, c0 = 4 * (v & 1023);
+    SC* r = ((v >> 10) ? rb : ra) + c0;
+    union Pack { uint4 u; SC e[4]; } lo, hi;
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int c = c0 + e, i0 = SIDX(base + c), i1 = SIDX(base + c + P3_IN / 2);
+      float xr0 = ld(zr + i0), xi0 = ld(zi + i0), xr1 = ld(zr + i1), xi1 = ld(zi + i1);
+      float tc, ts; twiddle<true>(tw, c, P3_LIN, 1.0f, tc, ts);
+      p3_bfly2<false>(s2 + 4, tc, ts, xr0, xi0, xr1, xi1, 1.0f);
+      stc(&lo.e[e], xr0, xi0); stc(&hi.e[e], xr1, xi1);
+    }
+    *reinterpret_cast<uint4*>(r) = lo.u;
+    *reinterpret_cast<uint4*>(r + P3_IN / 2) = hi.u;
+  }
+}
+
+// The partner (plane index) of plane index p (row a = [0, 8192), row b = [8192, 16384)) in block j's pair map: j != 0:
+// (ka, p_in) <-> (kb, 8191 - p_in) (every digit complemented); j = 0: row 0 with pos((8192 - k_in) mod 8192), row N1 / 2
+// with its own 8191 - p_in.
+__device__ __forceinline__ int p3_partner_plane(int p, int j) {
+  if (j != 0) return 2 * P3_IN - 1 - p;   // both directions: 8192 + (8191 - p_in), or 8191 - (p - 8192)
+  return p < P3_IN ? p3_pos((P3_IN - p3_freq(p)) & (P3_IN - 1)) : 3 * P3_IN - 1 - p;   // row b: 8192 + (8191 - p_in)
+}
+
+// The partner chunk (256 points: the plane's chunk index c < 64, fixed (row, k2, k3)) of chunk c: the chunk holding the
+// partners of c's positions (p3_partner_plane maps chunks onto chunks).
+__device__ __forceinline__ int p3_partner_chunk(int c, int j) { return p3_partner_plane(c << 8, j) >> 8; }
+
+// Pass 2 with the last two inner stages per warp (lp3_mid16w): as p3_mid16 up to stage 3, then per unit {c, c2} of
+// partner chunks one warp does stages 4 and 5 of both chunks in registers (learned_pm.cu's pm_chunk_fwd: stage 4's
+// product as an A operand, w256 twiddles, stage 5 as X @ B), the pair map of the unit, the inverse stages 5 and 4
+// (pm_chunk_inv), with no block barrier in between (5 fewer than p3_mid16); then inverse stage 3, inverse stage 2 at the
+// store. Dynamic shared memory p3_smem(2) + 4096 (the w256 table, monarch_pair.cuh's tw256_init).
+template <bool BF16, typename ST, typename SC>
+__device__ void p3_mid16w(SC* __restrict__ S, const float2* __restrict__ mats, const float4* __restrict__ pq, int h0,
+                          int B, int H, int lN1) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  const int N1 = 1 << lN1, j = blockIdx.x, T = blockDim.x;
+  const long long rowc = blockIdx.y;
+  int h; p3_row(blockIdx.y, h0, B, H, h);
+  const int ka = j == 0 ? 0 : j, kb = j == 0 ? N1 / 2 : N1 - j;
+  ST* zr = reinterpret_cast<ST*>(smem_raw);
+  ST* zi = zr + P3_PLANE;
+  constexpr int PB = 2 * P3_PLANE * (int)sizeof(ST);
+  const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + PB), P3_LIN);
+  float2* s2 = reinterpret_cast<float2*>(smem_raw + PB + 8 * tw_entries(P3_IN));
+  float2* tw256 = reinterpret_cast<float2*>(smem_raw + p3_smem((int)sizeof(ST)));
+  tw256_init(tw256);
+  const int q1 = N1 * N1, Q = q1 + 4 + 768;
+  if (threadIdx.x < 8) s2[threadIdx.x] = mats[(threadIdx.x < 4 ? q1 : Q + q1 - 4) + threadIdx.x];
+  SC* ra = S + (rowc * N1 + ka) * P3_IN;
+  SC* rb = S + (rowc * N1 + kb) * P3_IN;
+  constexpr int NV = 2 * (P3_IN / 2) / 4, U = 4;
+  __syncthreads();
+  for (int v0 = threadIdx.x; v0 < NV; v0 += U * T) {   // load + forward stage 2 (* 1/2), as p3_mid16
+    uint4 lo[U], hi[U];
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int v = v0 + u * T;
+      if (v < NV) {
+        const SC* r = ((v >> 10) ? rb : ra) + 4 * (v & 1023);
+        lo[u] = *reinterpret_cast<const uint4*>(r);
+        hi[u] = *reinterpret_cast<const uint4*>(r + P3_IN / 2);
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int v = v0 + u * T;
+      if (v >= NV) continue;
+      const int base = (v >> 10) << P3_LIN, c0 = 4 * (v & 1023);
+      const SC* el = reinterpret_cast<const SC*>(&lo[u]);
+      const SC* eh = reinterpret_cast<const SC*>(&hi[u]);
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int c = c0 + e;
+        float2 x0 = ldc(el + e), x1 = ldc(eh + e);
+        float tc, ts; twiddle<true>(tw, c, P3_LIN, -1.0f, tc, ts);
+        p3_bfly2<true>(s2, tc, ts, x0.x, x0.y, x1.x, x1.y, 0.5f);
+        const int i0 = SIDX(base + c), i1 = SIDX(base + c + P3_IN / 2);
+        st(zr + i0, x0.x); st(zi + i0, x0.y); st(zr + i1, x1.x); st(zi + i1, x1.y);
+      }
+    }
+  }
+  __syncthreads();
+  lm_stage_a<BF16, true, ST>(tw, mats + q1 + 4, zr, zi, 8, 4, 1.0f / 16.0f);
+  __syncthreads();
+  {
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, warp = threadIdx.x >> 5, nw = T >> 5;
+    const float2* tl = tw256 + lane;
+    const float4* cf = pq + (size_t)h * ((size_t)N1 << P3_LIN);
+    const float2* im = mats + Q;
+    int u = 0;   // units so far: unit u goes to warp u mod nw
+    for (int c = 0; c < 2 * P3_IN / 256; ++c) {
+      const int c2 = p3_partner_chunk(c, j);
+      if (c2 < c) continue;
+      if (u++ % nw != warp) continue;
+      pm_chunk_fwd<BF16>(mats + q1 + 260, mats + q1 + 516, tl, zr, zi, c << 8, g, t, 1.0f / 16.0f);
+      if (c2 != c) pm_chunk_fwd<BF16>(mats + q1 + 260, mats + q1 + 516, tl, zr, zi, c2 << 8, g, t, 1.0f / 16.0f);
+      __syncwarp();
+      for (int i = lane; i < 256; i += 32) {
+        const int p = (c << 8) + i, q = p3_partner_plane(p, j);
+        if (q < p) continue;
+        const float4 cp = cf[((p >> P3_LIN ? kb : ka) << P3_LIN) + (p & (P3_IN - 1))];
+        const float4 cq = cf[((q >> P3_LIN ? kb : ka) << P3_LIN) + (q & (P3_IN - 1))];
+        pm_pair_at(cp, cq, zr, zi, p, q);
+      }
+      __syncwarp();
+      pm_chunk_inv<BF16>(im + q1 + 516, im + q1 + 260, tl, zr, zi, c << 8, g, t);
+      if (c2 != c) pm_chunk_inv<BF16>(im + q1 + 516, im + q1 + 260, tl, zr, zi, c2 << 8, g, t);
+      __syncwarp();
+    }
+  }
+  __syncthreads();
+  lm_stage_a<BF16, false, ST>(tw, mats + Q + q1 + 4, zr, zi, 8, 4, 1.0f);
+  __syncthreads();
+  for (int v = threadIdx.x; v < NV; v += T) {   // inverse stage 2 + store, as p3_mid16
+    const int base = (v >> 10) << P3_LIN, c0 = 4 * (v & 1023);
+    SC* r = ((v >> 10) ? rb : ra) + c0;
+    union Pack { uint4 u; SC e[4]; } lo, hi;
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int c = c0 + e, i0 = SIDX(base + c), i1 = SIDX(base + c + P3_IN / 2);
+      float xr0 = ld(zr + i0), xi0 = ld(zi + i0), xr1 = ld(zr + i1), xi1 = ld(zi + i1);
+      float tc, ts; twiddle<true>(tw, c, P3_LIN, 1.0f, tc, ts);
+      p3_bfly2<false>(s2 + 4, tc, ts, xr0, xi0, xr1, xi1, 1.0f);
+      stc(&lo.e[e], xr0, xi0); stc(&hi.e[e], xr1, xi1);
+    }
+    *reinterpret_cast<uint4*>(r) = lo.u;
+    *reinterpret_cast<uint4*>(r + P3_IN / 2) = hi.u;
+  }
+}
+
+// Passes 1 and 3 on CUDA cores with the 16-bit scratch: learned_p3.cu's p3_outer_fwd / p3_outer_inv with SC elements.
+template <int N1, typename IO, typename SC>
+__device__ void p3_outer16_fwd(const IO* __restrict__ x, const float2* __restrict__ mats, SC* __restrict__ S, int L,
+                               int h0, int B, int H) {
+  __shared__ float4 f4[N1 * N1 / 2];
+  for (int i = threadIdx.x; i < N1 * N1; i += blockDim.x) reinterpret_cast<float2*>(f4)[i] = mats[i];
+  __syncthreads();
+  const int q = blockIdx.x * blockDim.x + threadIdx.x;
+  const long long rowc = blockIdx.y;
+  int h; const long long row = p3_row(blockIdx.y, h0, B, H, h);
+  const IO* xr = x + row * (long long)L;
+  float ar[N1], ai[N1];
+#pragma unroll
+  for (int n = 0; n < N1; ++n) {
+    const int i = 2 * (n * P3_IN + q);
+    ar[n] = i < L ? ld(xr + i) : 0.f;
+    ai[n] = i + 1 < L ? ld(xr + i + 1) : 0.f;
+  }
+  float ws, wc; sincospif(-2.0f * (float)q / (float)(N1 * P3_IN), &ws, &wc);
+  float tr = 1.0f / (float)N1, ti = 0.f;
+  SC* o = S + rowc * (N1 * P3_IN) + q;
+#pragma unroll
+  for (int k = 0; k < N1; ++k) {
+    float yr = 0.f, yi = 0.f;
+#pragma unroll
+    for (int n = 0; n < N1; n += 2) {
+      const float4 w = f4[(k * N1 + n) >> 1];
+      yr = fmaf(w.x, ar[n], fmaf(-w.y, ai[n], fmaf(w.z, ar[n + 1], fmaf(-w.w, ai[n + 1], yr))));
+      yi = fmaf(w.x, ai[n], fmaf(w.y, ar[n], fmaf(w.z, ai[n + 1], fmaf(w.w, ar[n + 1], yi))));
+    }
+    stc(o + k * P3_IN, yr * tr - yi * ti, yr * ti + yi * tr);
+    const float nr = tr * wc - ti * ws, ni = tr * ws + ti * wc;
+    tr = nr; ti = ni;
+  }
+}
+
+template <int N1, typename IO, typename SC>
+__device__ void p3_outer16_inv(const SC* __restrict__ S, const float2* __restrict__ mats, const IO* __restrict__ x,
+                               const float* __restrict__ D, IO* __restrict__ out, int L, int h0, int B, int H) {
+  __shared__ float4 g4[N1 * N1 / 2];
+  const int Q = N1 * N1 + 4 + 768;
+  for (int i = threadIdx.x; i < N1 * N1; i += blockDim.x) reinterpret_cast<float2*>(g4)[i] = mats[Q + i];
+  __syncthreads();
+  const int q = blockIdx.x * blockDim.x + threadIdx.x;
+  const long long rowc = blockIdx.y;
+  int h; const long long row = p3_row(blockIdx.y, h0, B, H, h);
+  const SC* s = S + rowc * (N1 * P3_IN) + q;
+  float vr[N1], vi[N1];
+  float ws, wc; sincospif(2.0f * (float)q / (float)(N1 * P3_IN), &ws, &wc);
+  float tr = 1.0f, ti = 0.f;
+#pragma unroll
+  for (int k = 0; k < N1; ++k) {
+    const float2 v = ldc(s + k * P3_IN);
+    vr[k] = v.x * tr - v.y * ti; vi[k] = v.x * ti + v.y * tr;
+    const float nr = tr * wc - ti * ws, ni = tr * ws + ti * wc;
+    tr = nr; ti = ni;
+  }
+  const float d = D[h];
+  const IO* xr = x + row * (long long)L;
+  IO* orow = out + row * (long long)L;
+#pragma unroll
+  for (int n = 0; n < N1; ++n) {
+    float er = 0.f, ei = 0.f;
+#pragma unroll
+    for (int k = 0; k < N1; k += 2) {
+      const float4 w = g4[(n * N1 + k) >> 1];
+      er = fmaf(w.x, vr[k], fmaf(-w.y, vi[k], fmaf(w.z, vr[k + 1], fmaf(-w.w, vi[k + 1], er))));
+      ei = fmaf(w.x, vi[k], fmaf(w.y, vr[k], fmaf(w.z, vi[k + 1], fmaf(w.w, vr[k + 1], ei))));
+    }
+    const int i = 2 * (n * P3_IN + q);
+    if (i < L) st(orow + i, fmaf(d, ld(xr + i), er));
+    if (i + 1 < L) st(orow + i + 1, fmaf(d, ld(xr + i + 1), ei));
+  }
+}
+
+// ---- the outer passes on tensor cores ----
+// A operand (monarch.cuh's FragA layout, re and im; -im is made by negating the B operand) of tile (i, j) of the N1 x N1
+// left-form block a: reg r holds row 16 i + g + 8 (r & 1), cols 16 j + 2 t + 8 (r >> 1) + {0, 1}; zero outside N1 x N1.
+template <bool BF16, int N1>
+__device__ __forceinline__ void p3_frag_outer(const float2* __restrict__ a, int i, int j, uint32_t (&re)[4],
+                                              uint32_t (&im)[4]) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+#pragma unroll
+  for (int r = 0; r < 4; ++r) {
+    const int row = 16 * i + g + 8 * (r & 1), col = 16 * j + 2 * t + 8 * (r >> 1);
+    float2 w0 = make_float2(0.f, 0.f), w1 = w0;
+    if (row < N1 && col < N1) { w0 = __ldg(a + row * N1 + col); w1 = __ldg(a + row * N1 + col + 1); }
+    re[r] = pack2<BF16>(w0.x, w1.x); im[r] = pack2<BF16>(w0.y, w1.y);
+  }
+}
+
+// Y (16 x 8 tile i, fp32 accumulators yr / yi) = sum_j A(i, j) X(j) for complex A = (fr, fi), X = (xr, xi) per k-tile j
+// as B-operand pairs {b0, b1}: yr = fr xr + fi (-xi), yi = fr xi + fi xr (four real products per k-tile).
+template <bool BF16, int MT, int KT>
+__device__ __forceinline__ void p3_cmma(const uint32_t (&fr)[MT][KT][4], const uint32_t (&fi)[MT][KT][4], int i,
+                                        const uint32_t (&xr)[KT][2], const uint32_t (&xi)[KT][2], float (&yr)[4],
+                                        float (&yi)[4]) {
+#pragma unroll
+  for (int q = 0; q < 4; ++q) { yr[q] = 0.f; yi[q] = 0.f; }
+#pragma unroll
+  for (int j = 0; j < KT; ++j) {
+    mma16816<BF16>(yr, fr[i][j], xr[j][0], xr[j][1]);
+    mma16816<BF16>(yr, fi[i][j], xi[j][0] ^ 0x80008000u, xi[j][1] ^ 0x80008000u);   // -xi: the sign bits of both halves
+    mma16816<BF16>(yi, fr[i][j], xi[j][0], xi[j][1]);
+    mma16816<BF16>(yi, fi[i][j], xr[j][0], xr[j][1]);
+  }
+}
+
+// Raw 16-bit bits of x[i] (0 past L).
+template <typename IO>
+__device__ __forceinline__ uint32_t p3_bits(const IO* p, int i, int L) {
+  return i < L ? (uint32_t)*reinterpret_cast<const unsigned short*>(p + i) : 0u;
+}
+
+// Pass 1 on tensor cores. Grid (8192 / (8 warps x 8), gy), block 256; block (bx, by) takes columns 64 bx .. + 63 of chunk
+// rows by, by + gy, ..; warp w columns q0 = 64 bx + 8 w .. + 7. Thread (g, t) loads X[n1][q0 + g], n1 = 16 j + 2 t +
+// {0, 1, 8, 9} (one 4-byte (re, im) word each; 32-byte runs per warp access), and writes Y[k1][q0 + 2 t + {0, 1}] w_M^(k1 q)
+// / N1, k1 = 16 i + g + {0, 8} (one 8-byte store each).
+template <int N1, bool BF16, typename IO, typename SC>
+__device__ void p3_outertc_fwd(const IO* __restrict__ x, const float2* __restrict__ mats, SC* __restrict__ S, int L,
+                               int h0, int B, int H, int rows) {
+  constexpr int MT = N1 >= 16 ? N1 / 16 : 1, KT = MT, M = N1 * P3_IN;
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int q0 = (blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5)) * 8;
+  uint32_t fr[MT][KT][4], fi[MT][KT][4];
+#pragma unroll
+  for (int i = 0; i < MT; ++i)
+#pragma unroll
+    for (int j = 0; j < KT; ++j) p3_frag_outer<BF16, N1>(mats, i, j, fr[i][j], fi[i][j]);
+  float2 w[MT][2][2];   // w_M^(k1 q) / N1 (k1 q < 2^18 exact in fp32, reduced mod M; sincospif: ~1 ulp)
+#pragma unroll
+  for (int i = 0; i < MT; ++i)
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh)
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        const int k1 = 16 * i + g + 8 * hh, q = q0 + 2 * t + e;
+        float s, c; sincospif(-2.0f * (float)((k1 * q) & (M - 1)) / (float)M, &s, &c);
+        w[i][hh][e] = make_float2(c / (float)N1, s / (float)N1);
+      }
+  const bool vec = (L & 1) == 0;   // every (re, im) word 4-byte aligned
+  for (int rc = blockIdx.y; rc < rows; rc += gridDim.y) {
+    int h; const long long row = p3_row(rc, h0, B, H, h);
+    const IO* xr = x + row * (long long)L;
+    uint32_t wv[KT][4];
+#pragma unroll
+    for (int j = 0; j < KT; ++j)
+#pragma unroll
+      for (int s = 0; s < 4; ++s) {
+        const int n1 = 16 * j + 2 * t + (s & 1) + 8 * (s >> 1), i2 = 2 * (n1 * P3_IN + q0 + g);
+        wv[j][s] = 0u;
+        if (n1 < N1) {
+          if (vec && i2 < L) wv[j][s] = *reinterpret_cast<const uint32_t*>(xr + i2);
+          else if (!vec) wv[j][s] = p3_bits(xr, i2, L) | (p3_bits(xr, i2 + 1, L) << 16);
+        }
+      }
+    uint32_t br[KT][2], bi[KT][2];
+#pragma unroll
+    for (int j = 0; j < KT; ++j) {   // low half: the lower n1 (k index) of the pair; (re, im) words: re low, im high
+      br[j][0] = __byte_perm(wv[j][0], wv[j][1], 0x5410); bi[j][0] = __byte_perm(wv[j][0], wv[j][1], 0x7632);
+      br[j][1] = __byte_perm(wv[j][2], wv[j][3], 0x5410); bi[j][1] = __byte_perm(wv[j][2], wv[j][3], 0x7632);
+    }
+    SC* so = S + rc * (long long)(N1 * P3_IN) + q0 + 2 * t;
+#pragma unroll
+    for (int i = 0; i < MT; ++i) {
+      float yr[4], yi[4];
+      p3_cmma<BF16, MT, KT>(fr, fi, i, br, bi, yr, yi);
+#pragma unroll
+      for (int hh = 0; hh < 2; ++hh) {
+        const int k1 = 16 * i + g + 8 * hh;
+        if (k1 >= N1) continue;
+        const float2 a = w[i][hh][0], b = w[i][hh][1];
+        const float r0 = yr[2 * hh], i0 = yi[2 * hh], r1 = yr[2 * hh + 1], i1 = yi[2 * hh + 1];
+        stc2(so + k1 * P3_IN, r0 * a.x - i0 * a.y, r0 * a.y + i0 * a.x, r1 * b.x - i1 * b.y, r1 * b.y + i1 * b.x);
+      }
+    }
+  }
+}
+
+// Pass 3 on tensor cores (grid, block, columns as pass 1). Thread (g, t): V[k1][q0 + g] = S[k1][q0 + g] conj(w_M^(k1 q)),
+// k1 = 16 j + 2 t + {0, 1, 8, 9}, rounded to the 16-bit operand; E[n1][q0 + 2 t + {0, 1}] = sum_k1 G_1[n1][k1] V[k1],
+// n1 = 16 i + g + {0, 8}; out[2m .. 2m + 3] = (Re E, Im E) of the two columns + D x (m = 8192 n1 + q0 + 2 t; indices < L).
+template <int N1, bool BF16, typename IO, typename SC>
+__device__ void p3_outertc_inv(const SC* __restrict__ S, const float2* __restrict__ mats, const IO* __restrict__ x,
+                               const float* __restrict__ D, IO* __restrict__ out, int L, int h0, int B, int H, int rows) {
+  constexpr int MT = N1 >= 16 ? N1 / 16 : 1, KT = MT, M = N1 * P3_IN;
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int q0 = (blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5)) * 8;
+  uint32_t fr[MT][KT][4], fi[MT][KT][4];
+  const float2* gm = mats + (N1 * N1 + 4 + 768);
+#pragma unroll
+  for (int i = 0; i < MT; ++i)
+#pragma unroll
+    for (int j = 0; j < KT; ++j) p3_frag_outer<BF16, N1>(gm, i, j, fr[i][j], fi[i][j]);
+  float2 w[KT][4];   // conj(w_M^(k1 q)), q = q0 + g
+#pragma unroll
+  for (int j = 0; j < KT; ++j)
+#pragma unroll
+    for (int s = 0; s < 4; ++s) {
+      const int k1 = 16 * j + 2 * t + (s & 1) + 8 * (s >> 1), q = q0 + g;
+      float sn, cs; sincospif(2.0f * (float)((k1 * q) & (M - 1)) / (float)M, &sn, &cs);
+      w[j][s] = make_float2(cs, sn);
+    }
+  const bool vec = (L & 3) == 0;   // 8-byte x / out accesses
+  for (int rc = blockIdx.y; rc < rows; rc += gridDim.y) {
+    int h; const long long row = p3_row(rc, h0, B, H, h);
+    const SC* sr = S + rc * (long long)(N1 * P3_IN) + q0 + g;
+    uint32_t sv[KT][4];
+#pragma unroll
+    for (int j = 0; j < KT; ++j)
+#pragma unroll
+      for (int s = 0; s < 4; ++s) {
+        const int k1 = 16 * j + 2 * t + (s & 1) + 8 * (s >> 1);
+        sv[j][s] = k1 < N1 ? *reinterpret_cast<const uint32_t*>(sr + k1 * P3_IN) : 0u;
+      }
+    const IO* xr = x + row * (long long)L;
+    IO* orow = out + row * (long long)L;
+    uint2 xv[MT][2];
+#pragma unroll
+    for (int i = 0; i < MT; ++i)
+#pragma unroll
+      for (int hh = 0; hh < 2; ++hh) {
+        const int n1 = 16 * i + g + 8 * hh, e0 = 2 * (n1 * P3_IN + q0 + 2 * t);
+        xv[i][hh] = make_uint2(0u, 0u);
+        if (vec && n1 < N1 && e0 < L) xv[i][hh] = *reinterpret_cast<const uint2*>(xr + e0);
+      }
+    uint32_t br[KT][2], bi[KT][2];
+#pragma unroll
+    for (int j = 0; j < KT; ++j) {
+      float vr[4], vi[4];
+#pragma unroll
+      for (int s = 0; s < 4; ++s) {
+        const float2 z = ldc(reinterpret_cast<const SC*>(&sv[j][s])), c = w[j][s];
+        vr[s] = z.x * c.x - z.y * c.y; vi[s] = z.x * c.y + z.y * c.x;
+      }
+      br[j][0] = pack2<BF16>(vr[0], vr[1]); br[j][1] = pack2<BF16>(vr[2], vr[3]);
+      bi[j][0] = pack2<BF16>(vi[0], vi[1]); bi[j][1] = pack2<BF16>(vi[2], vi[3]);
+    }
+    const float d = D[h];
+#pragma unroll
+    for (int i = 0; i < MT; ++i) {
+      float er[4], ei[4];
+      p3_cmma<BF16, MT, KT>(fr, fi, i, br, bi, er, ei);
+#pragma unroll
+      for (int hh = 0; hh < 2; ++hh) {
+        const int n1 = 16 * i + g + 8 * hh, e0 = 2 * (n1 * P3_IN + q0 + 2 * t);
+        if (n1 >= N1) continue;
+        const float v[4] = {er[2 * hh], ei[2 * hh], er[2 * hh + 1], ei[2 * hh + 1]};
+        if (vec && e0 < L) {   // L % 4 == 0 and e0 % 4 == 0: e0 + 3 < L
+          const IO* xe = reinterpret_cast<const IO*>(&xv[i][hh]);
+          union { uint2 u; IO e[4]; } o;
+#pragma unroll
+          for (int k = 0; k < 4; ++k) st(&o.e[k], fmaf(d, ld(xe + k), v[k]));
+          *reinterpret_cast<uint2*>(orow + e0) = o.u;
+        } else if (!vec) {
+#pragma unroll
+          for (int k = 0; k < 4; ++k)
+            if (e0 + k < L) st(orow + e0 + k, fmaf(d, ld(xr + e0 + k), v[k]));
+        }
+      }
+    }
+  }
+}
+
+#define LP3B_OUTER(N1, TAG, IO)                                                                                         \
+  extern "C" __global__ void __launch_bounds__(256) lp3_outer16_fwd##N1##_##TAG(const IO* __restrict__ x,                \
+      const float2* __restrict__ mats, P3Io<IO>::SC* __restrict__ S, int L, int h0, int B, int H) {                      \
+    p3_outer16_fwd<N1, IO, P3Io<IO>::SC>(x, mats, S, L, h0, B, H);                                                      \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256) lp3_outer16_inv##N1##_##TAG(const P3Io<IO>::SC* __restrict__ S,      \
+      const float2* __restrict__ mats, const IO* __restrict__ x, const float* __restrict__ D, IO* __restrict__ out,      \
+      int L, int h0, int B, int H) {                                                                                    \
+    p3_outer16_inv<N1, IO, P3Io<IO>::SC>(S, mats, x, D, out, L, h0, B, H);                                              \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256, 2) lp3_outertc_fwd##N1##_##TAG(const IO* __restrict__ x,             \
+      const float2* __restrict__ mats, P3Io<IO>::SC* __restrict__ S, int L, int h0, int B, int H, int rows) {            \
+    p3_outertc_fwd<N1, P3Io<IO>::BF16, IO, P3Io<IO>::SC>(x, mats, S, L, h0, B, H, rows);                                \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256, 2) lp3_outertc_inv##N1##_##TAG(const P3Io<IO>::SC* __restrict__ S,   \
+      const float2* __restrict__ mats, const IO* __restrict__ x, const float* __restrict__ D, IO* __restrict__ out,      \
+      int L, int h0, int B, int H, int rows) {                                                                          \
+    p3_outertc_inv<N1, P3Io<IO>::BF16, IO, P3Io<IO>::SC>(S, mats, x, D, out, L, h0, B, H, rows);                        \
+  }
+// names: lp3_outer16_{fwd,inv}<N1>_<io> (CUDA cores), lp3_outertc_{fwd,inv}<N1>_<io> (tensor cores); scratch 16-bit
+LP3B_OUTER(8, bf16, __nv_bfloat16)
+LP3B_OUTER(16, bf16, __nv_bfloat16)
+LP3B_OUTER(32, bf16, __nv_bfloat16)
+LP3B_OUTER(8, f16, __half)
+LP3B_OUTER(16, f16, __half)
+LP3B_OUTER(32, f16, __half)
+
+// names: lp3_mid16_<io>: 16-bit planes and scratch, block 256, three per SM
+#define LP3B_MID(NAME, IO)                                                                                              \
+  extern "C" __global__ void __launch_bounds__(256, 3) NAME(P3Io<IO>::SC* __restrict__ S, const float2* __restrict__ mats, \
+      const float4* __restrict__ pq, int h0, int B, int H, int lN1) {                                                   \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC>(S, mats, pq, h0, B, H, lN1);                                             \
+  }
+LP3B_MID(lp3_mid16_bf16, __nv_bfloat16)
+LP3B_MID(lp3_mid16_f16, __half)
+// lp3_mid16w_<io>: the last two inner stages per warp; dynamic shared memory p3_smem(2) + 4096
+#define LP3B_MIDW(NAME, IO)                                                                                             \
+  extern "C" __global__ void __launch_bounds__(256, 3) NAME(P3Io<IO>::SC* __restrict__ S, const float2* __restrict__ mats, \
+      const float4* __restrict__ pq, int h0, int B, int H, int lN1) {                                                   \
+    p3_mid16w<P3Io<IO>::BF16, IO, P3Io<IO>::SC>(S, mats, pq, h0, B, H, lN1);                                            \
+  }
+LP3B_MIDW(lp3_mid16w_bf16, __nv_bfloat16)
+LP3B_MIDW(lp3_mid16w_f16, __half)

@@ -15,7 +15,7 @@ final class LearnedSwitches {
    * per block instead of 8 or 12, y written from the accumulators) or both row tiles at once (block fragments reused
    * twice). Same math and rounding; a speed choice.
    */
-  boolean splitRows;
+  boolean splitRows = DEFAULT_SPLIT;
 
   /**
    * N1 = 32 only: two warps per row (learned_tc.cu's lbp_row: each takes half the columns of the left products and one
@@ -24,21 +24,21 @@ final class LearnedSwitches {
    * in the same order (the output equals the one-warp kernel's); a speed choice ({@link LearnedDefaults#DEFAULT_PAIR}) that takes
    * precedence over {@link LearnedButterflyConv#splitRows(boolean)}.
    */
-  boolean pairRows;
+  boolean pairRows = DEFAULT_PAIR;
 
   /**
    * With tensor cores on: the block gradients, dKp (so dk) and dD from the tensor-core backward ({@code true}, the
    * default: both chains dump their 16-bit intermediates, learned_tc_bwd.cu sums the products; 16 B * H * N * 2 bytes of
    * workspace) or from the fp32 kernel ({@code false}; du stays on tensor cores).
    */
-  boolean tensorCoreGrads;
+  boolean tensorCoreGrads = true;
 
   /**
    * The tensor-core backward's Gram kernels with the next row's operands copied by cp.async during the current row's
    * products (two buffers; real x operands need L % 8 == 0, else they load synchronously) or one row at a time
    * ({@code false}). Same products in the same order.
    */
-  boolean asyncGrams;
+  boolean asyncGrams = DEFAULT_ASYNC_GRAMS;
 
   /**
    * Pair kernels (N1 = 32) only: the lanes' start values of the epilogue-twiddle recurrences from a per-block table laid
@@ -46,7 +46,7 @@ final class LearnedSwitches {
    * twiddle table, and the next row's x staged by cp.async in a bank-conflict-free lane order. The same values in the same
    * places, so the same output as the pair kernels; a speed choice ({@link LearnedDefaults#DEFAULT_PAIR_TW}).
    */
-  boolean pairTwiddleTable;
+  boolean pairTwiddleTable = DEFAULT_PAIR_TW;
 
   /**
    * Pair kernels (N1 = 32) only: the {@code c} kernels (learned_tc_chain.cuh) — both warps split steps 1 to 3 by row
@@ -56,7 +56,7 @@ final class LearnedSwitches {
    * differently, which flips single 16-bit roundings: within 1.9e-5 of them in lbf4/s2); a speed choice
    * ({@link LearnedDefaults#DEFAULT_CHAIN}).
    */
-  boolean chainRows;
+  boolean chainRows = DEFAULT_CHAIN;
 
   /**
    * Chained pair kernels at 32 x 32 (L = 512 causal) without dumps (the forward, and du where the gradients are not
@@ -65,7 +65,7 @@ final class LearnedSwitches {
    * row as pc (its slow twin); a speed choice ({@link LearnedDefaults#DEFAULT_BATCH_ROWS}). Implies {@link LearnedButterflyConv#chainRows(boolean)}'s
    * conditions; other shapes ignore it.
    */
-  boolean batchRows;
+  boolean batchRows = DEFAULT_BATCH_ROWS;
 
   /**
    * Chained pair kernels (N1 = 32) without dumps: persistent blocks, one per SM (at most H), that build the blocks,
@@ -93,13 +93,13 @@ final class LearnedSwitches {
    * chain's dumped C; the adjoint's C is not dumped and lbt_dkp only sums dD) or, {@code false}, the dumped Cs summed by
    * lbt_dkp. Takes effect on the chained dumping kernels (pdc at N1 = 32, f2c at N1 = 16), not on pdcw / pdt / f2.
    */
-  boolean fusedDkp;
+  boolean fusedDkp = DEFAULT_FUSED_DKP;
 
   /**
    * The tensor-core backward's reductions: lbt_gram_reduce2 (the Gram kernels' parts summed by 8 warps per 32 elements)
    * and lbt_dkp2 (grid (H, N / 1024), batch loops unrolled by 8) instead of lbt_gram_reduce / lbt_dkp ({@code false}).
    */
-  boolean fastReductions;
+  boolean fastReductions = DEFAULT_FAST_REDUCTIONS;
 
   /**
    * The tensor-core backward's dGa and dFa inside the dumping chains (lbf8; learned_tc_gram.cu, kernels pdcg1 / pdcg2 at
@@ -108,13 +108,13 @@ final class LearnedSwitches {
    * with u: dFa) over its rows in shared memory and writes one partial per block (lbt_gram_reduce(2) sums them); X3 is
    * not dumped and the two lbt_gram_*_b kernels do not run. Takes effect where {@link LearnedButterflyConv#chainGrams()} says so.
    */
-  boolean chainGrams;
+  boolean chainGrams = DEFAULT_CHAIN_GRAMS;
 
   /**
    * The tensor-core backward's dD by lbt_dkp3 (lbf8: on its own grid row, 16-byte loads of dy and u; dKp as lbt_dkp2)
    * instead of lbt_dkp2 / lbt_dkp ({@code false}).
    */
-  boolean vectorDd;
+  boolean vectorDd = DEFAULT_VECTOR_DD;
 
   /**
    * The chain-Gram kernel at 32 x 64 with its dGa / dFa accumulators in registers (lbf9; kernel 32x64pdcg1r, 12 warps as
@@ -122,7 +122,7 @@ final class LearnedSwitches {
    * over all rows instead of a shared-memory read-modify-write per row; the same MMAs in the same order, so the partials
    * are bitwise pdcg1's. Takes effect where {@link LearnedButterflyConv#registerGrams()} says so.
    */
-  boolean registerGrams;
+  boolean registerGrams = DEFAULT_REGISTER_GRAMS;
 
   /**
    * The Gram kernels' cp.async row loads with compile-time chunk counts (lbf9; learned_tc_bwd.cu load_operand_async_fi,
@@ -130,7 +130,7 @@ final class LearnedSwitches {
    * 16-byte chunk (lbf9-2 ncu: the 1K _a Gram issued 3,113 instructions per row per block for 256 MMAs). Only with
    * {@link LearnedButterflyConv#asyncGrams(boolean)}; the partials are bitwise those without.
    */
-  boolean constGramLoads;
+  boolean constGramLoads = DEFAULT_CONST_GRAM_LOADS;
 
   /**
    * The dFb / dGb Grams at N2 = 32 (16 x 32, 32 x 32: 32 x 32 outputs, four 16 x 16 units for 8 warps) on two rows per
@@ -138,7 +138,7 @@ final class LearnedSwitches {
    * lbt_gram_*_a_asyncp; their row loads as {@link LearnedButterflyConv#constGramLoads(boolean)}'s). Takes effect where
    * {@link LearnedButterflyConv#gramRowPairs()} says so; {@link LearnedButterflyConv#gramStages(int)} does not apply to them.
    */
-  boolean gramRowPairs;
+  boolean gramRowPairs = DEFAULT_GRAM_ROW_PAIRS;
 
   /**
    * pw with its wgmma matrix descriptors built once per block ({@code pwd}, lbf10; learned_tc_wg.cuh lbw_product_d): a
@@ -147,7 +147,7 @@ final class LearnedSwitches {
    * 1K). The same wgmmas with the same operands, so bitwise pw's results. A speed choice; applies where
    * {@link LearnedButterflyConv#wgmmaDescriptors()} says so.
    */
-  boolean wgmmaDescriptors;
+  boolean wgmmaDescriptors = DEFAULT_WGMMA_DESCRIPTORS;
 
   /**
    * pwd with steps 2 and 3 in 16-column passes on two accumulator sets, each pass's wgmmas in flight while the previous
@@ -155,7 +155,7 @@ final class LearnedSwitches {
    * The same products per element in the same k order, Kp, twiddles and roundings as pw. A speed choice; takes
    * precedence over {@link LearnedButterflyConv#wgmmaDescriptors(boolean)} where {@link LearnedButterflyConv#wgmmaOverlap()} says so.
    */
-  boolean wgmmaOverlap;
+  boolean wgmmaOverlap = DEFAULT_WGMMA_OVERLAP;
 
   /**
    * pwd with step 3's twiddles read from a per-block table ({@code pwt}, lbf11; learned_tc_wg.cuh lbw_tw3_build): the
@@ -164,17 +164,17 @@ final class LearnedSwitches {
    * instructions per element). Bitwise pwd's results. 16 KB more shared memory; 32 x 64 only (L = 1K causal). A speed
    * choice; applies where {@link LearnedButterflyConv#wgmmaTwiddleTable()} says so, and yields to {@link LearnedButterflyConv#wgmmaOverlap(boolean)}.
    */
-  boolean wgmmaTwiddleTable;
+  boolean wgmmaTwiddleTable = DEFAULT_WGMMA_TWIDDLE_TABLE;
 
   /**
    * cp.async stages of the dFb / dGb Gram kernels (lbt_gram_*_a; lbf9): 2 (lbt_gram_*_a_async: one row in flight per
    * block, four blocks per SM), 3 (_async3: two rows in flight, four blocks per SM) or 4 (_async4: three rows, three
    * blocks per SM). Only with {@link LearnedButterflyConv#asyncGrams(boolean)} (L % 8 == 0 for real operands; the _a forms have none).
    */
-  int gramStages;
+  int gramStages = DEFAULT_GRAM_STAGES;
 
   /** Pair kernels' warps per block for forward and du (12 or 16; the default 16; the backward's dumps run 12 at 32 x 64). */
-  int pairWarps;
+  int pairWarps = 16;
 
   /**
    * N1 = 16 (N = 256, 512: L <= 256 causal): 0 the one-warp kernel (session 5, the default), 1 its {@code f} twin
@@ -184,19 +184,19 @@ final class LearnedSwitches {
    * lbc_row16; f2's products, roundings and twiddles). The same products in the same order; only the epilogue twiddles'
    * fp32 roundings differ. Forward, du and the backward's dumping chains.
    */
-  int n16Kernel;
+  int n16Kernel = DEFAULT_N16_KERNEL;
 
   /**
    * Chained pair kernels at 32 x 64 (L = 1K causal): warps per block of the backward's dumping chains, 12 (pdc, 144
    * registers; the measured default) or 16 (pdcw, the same code under a 512-thread launch bound: 127 registers).
    */
-  int pairDumpWarps;
+  int pairDumpWarps = 12;
 
   /**
    * Tensor-core forward / du: blocks per channel (the grid's x; its y is H); 0 (the default) lets the launch choose
    * (enough blocks for ~8 per SM, no more than the rows need). A bench knob; the result does not depend on it.
    */
-  int blocksPerChannel;
+  int blocksPerChannel = DEFAULT_BLOCKS_PER_CHANNEL;
 
   /**
    * Tensor-core chains (forward, du, the backward's dumping chains) without a fixed {@link LearnedButterflyConv#blocksPerChannel(int)}: blocks
@@ -204,33 +204,10 @@ final class LearnedSwitches {
    * at H = 768 one block per channel, so each block's setup — blocks, Kp, twiddle tables — serves all its rows) or 8
    * (lbf3's launch, the slow twin).
    */
-  int autoBlocksPerSm;
+  int autoBlocksPerSm = DEFAULT_AUTO_BLOCKS_PER_SM;
 
   LearnedSwitches(int n2) {
-    splitRows = DEFAULT_SPLIT;
-    pairRows = DEFAULT_PAIR;
-    tensorCoreGrads = true;
-    asyncGrams = DEFAULT_ASYNC_GRAMS;
-    pairTwiddleTable = DEFAULT_PAIR_TW;
-    chainRows = DEFAULT_CHAIN;
-    batchRows = DEFAULT_BATCH_ROWS;
     persistent = defaultPersistent(n2);
     wgmmaRows = defaultWgmma(n2);
-    fusedDkp = DEFAULT_FUSED_DKP;
-    fastReductions = DEFAULT_FAST_REDUCTIONS;
-    chainGrams = DEFAULT_CHAIN_GRAMS;
-    vectorDd = DEFAULT_VECTOR_DD;
-    registerGrams = DEFAULT_REGISTER_GRAMS;
-    constGramLoads = DEFAULT_CONST_GRAM_LOADS;
-    gramRowPairs = DEFAULT_GRAM_ROW_PAIRS;
-    wgmmaDescriptors = DEFAULT_WGMMA_DESCRIPTORS;
-    wgmmaOverlap = DEFAULT_WGMMA_OVERLAP;
-    wgmmaTwiddleTable = DEFAULT_WGMMA_TWIDDLE_TABLE;
-    gramStages = DEFAULT_GRAM_STAGES;
-    pairWarps = 16;
-    n16Kernel = DEFAULT_N16_KERNEL;
-    pairDumpWarps = 12;
-    blocksPerChannel = DEFAULT_BLOCKS_PER_CHANNEL;
-    autoBlocksPerSm = DEFAULT_AUTO_BLOCKS_PER_SM;
   }
 }

@@ -31,8 +31,9 @@ import java.util.function.Supplier;
 /**
  * Session 17 (helper opfix): the tensor ops against their bare plans, causal, bf16, per L (B = batchFor(B0, L)), per engine in
  * the order of {@code -Dlongconv4j.bench.ovp.order} (default {@code fb,pk}): "fb" FlashButterfly ({@code ConvOps.conv},
- * engine AUTO: the fused device op; its twin row with {@code -Dlongconv4j.conv.device.hostconvolver=true}, the CPU engine
- * built first as before session 17) against {@link FlashButterflyConv} forward / backward; "pk" the learned J-factor op
+ * engine AUTO: the fused device op, its spectrum kept while k is unchanged; rows with {@code cuda.fbop.keep=false}, the
+ * spectrum recomputed per call, and with {@code conv.device.hostconvolver=true} as well, the route before session 17: the
+ * CPU engine built first) against {@link FlashButterflyConv} forward / backward; "pk" the learned J-factor op
  * ({@code ConvOps.learnedPackedConv}, blocks at the DFT; P / Q kept between calls while k is unchanged, and a row with
  * {@code longconv4j.pk.op.reuse=false}: uploaded at every call) against its plan ({@link BarePlans#packedMonarch}).
  * Op rows: {@code LearnedOpBench.time} group 1 (one call from an idle stream: the host's time to queue it counts), CUDA
@@ -44,7 +45,8 @@ import java.util.function.Supplier;
 public final class OpVsPlan {
   private OpVsPlan() {}
 
-  private static final String HOST_CONVOLVER = "longconv4j.conv.device.hostconvolver", REUSE = "longconv4j.pk.op.reuse";
+  /** FB op variants: the defaults; the spectrum recomputed at every call; and the route before session 17 (both). */
+  private static final String[] FB_VARIANTS = {"", "cuda.fbop.keep=false", "conv.device.hostconvolver=true+cuda.fbop.keep=false"};
 
   public static void main(String[] args) throws IOException {
     if (!Cuda.available()) { System.out.println("OpVsPlan: " + Cuda.reason()); return; }
@@ -67,14 +69,14 @@ public final class OpVsPlan {
         switch (e) {
           case "fb" -> {
             Supplier<Tensor> op = () -> ConvOps.conv(u, k, d, ConvMode.CAUSAL, ConvEngine.AUTO);
-            if (!planFirst) opRows("fb", cd, rows, u, k, d, w, dy, op, new Tensor[0], HOST_CONVOLVER, "true");
+            if (!planFirst) opRows("fb", cd, rows, u, k, d, w, dy, op, new Tensor[0], FB_VARIANTS);
             try (var fb = FlashButterflyConv.plan(cd, H, L, ai.longconv4j.cuda.ConvMode.CAUSAL, ElementType.BF16,
                 ai.longconv4j.cuda.Precision.BF16)) {
               fb.setWeights(w[0], L, w[1]);
               planRows("fb", cd, rows, B, H, L, w, (x, y) -> fb.forward(x, y, B),
                   (x, du, dk, dD) -> fb.backward(x, x, du, B, dk, dD));
             }
-            if (planFirst) opRows("fb", cd, rows, u, k, d, w, dy, op, new Tensor[0], HOST_CONVOLVER, "true");
+            if (planFirst) opRows("fb", cd, rows, u, k, d, w, dy, op, new Tensor[0], FB_VARIANTS);
           }
           case "pk" -> {
             ConvPlan plan = ConvPlan.of(L, L, ConvMode.CAUSAL, ConvEngine.LEARNED_PACKED, Precision.F64);
@@ -84,12 +86,12 @@ public final class OpVsPlan {
             for (int i = 0; i < sizes.length; i++)
               bl[i] = Tensor.of(init[i], sizes[i], sizes[i], 2).to(DType.F32).to(dev).detach().requiresGrad(true);
             Supplier<Tensor> op = () -> ConvOps.learnedPackedConv(u, k, d, ConvMode.CAUSAL, bl);
-            if (!planFirst) opRows("pk", cd, rows, u, k, d, w, dy, op, bl, REUSE, "false");
+            if (!planFirst) opRows("pk", cd, rows, u, k, d, w, dy, op, bl, "", "pk.op.reuse=false");
             try (var pk = BarePlans.packedMonarch(cd, H, L, ai.longconv4j.cuda.ConvMode.CAUSAL, ElementType.BF16, init, w[0], w[1])) {
               if (pk == null) System.out.println("pk plan: no PackedMonarchLearned plan at L=" + L);
               else planRows("pk", cd, rows, B, H, L, w, (x, y) -> pk.forward(x, y, B), (x, du, dk, dD) -> pk.backward(x, x, B, du, dk, dD));
             }
-            if (planFirst) opRows("pk", cd, rows, u, k, d, w, dy, op, bl, REUSE, "false");
+            if (planFirst) opRows("pk", cd, rows, u, k, d, w, dy, op, bl, "", "pk.op.reuse=false");
           }
           default -> throw new IllegalArgumentException("OpVsPlan: engines fb, pk; got " + e);
         }
@@ -102,29 +104,32 @@ public final class OpVsPlan {
 
   interface Bwd { void run(DeviceBuffer u, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD); }
 
-  /** The op's rows: fwd (validated) and fwd+bwd, then the same with {@code prop=value} (the twin / the variant). */
+  /**
+   * The op's rows: fwd (validated against float64) and fwd+bwd, for each variant: "" (the defaults) or
+   * {@code key=value[+key=value]} system properties ({@code longconv4j.} prefixed) set for its rows; each variant's y is
+   * compared with the defaults' (all of it, on the device: the variants are the same device computation).
+   */
   private static void opRows(String e, CudaDevice cd, List<CudaConvBench.Row> rows, Tensor u, Tensor k, Tensor d, float[][] w,
-      Tensor dy, Supplier<Tensor> op, Tensor[] blocks, String prop, String value) {
+      Tensor dy, Supplier<Tensor> op, Tensor[] blocks, String... variants) {
     int B = u.size(0), H = u.size(1), L = u.size(2);
     long n = (long) B * H * L;
-    float[] yRef = null;
-    for (String v : new String[] {null, value}) {
-      String tag = v == null ? "" : " [" + prop.substring(prop.lastIndexOf('.') + 1) + "=" + v + "]";
-      if (v != null) System.setProperty(prop, v);
+    Tensor yRef = null;
+    for (String v : variants) {
+      String[] kv = v.isEmpty() ? new String[0] : v.split("\\+");
+      String tag = v.isEmpty() ? "" : " [" + v + "]";
+      for (String p : kv) System.setProperty("longconv4j." + p.split("=", 2)[0], p.split("=", 2)[1]);
       try {
-        double err;
+        double err = 0;
         try (var ng = Tensor.noGrad()) {
           Tensor y = op.get();
-          err = 0;
-          for (int[] bh : sampleRows(B, H)) {
-            float[] ur = row(u, bh), yr = row(y, bh);
-            err = Math.max(err, check(ur, yr, w, bh[1], L));
+          for (int[] bh : sampleRows(B, H)) err = Math.max(err, check(row(u, bh), row(y, bh), w, bh[1], L));
+          if (yRef == null) yRef = y.to(DType.F32);
+          else {
+            Tensor diff = y.to(DType.F32).sub(yRef);
+            double ss = diff.mul(diff).sum().item();
+            System.out.println(e + " op" + tag + " L=" + L + ": y " + (ss == 0 ? "bit-identical to" : "DIFFERS from (sum sq " + ss + ")")
+                + " the default route's");
           }
-          // the twin / variant does the same device computation: y's bits should not move
-          float[] ya = y.slice(0, B - 1, B).toFloatArray();
-          if (yRef == null) yRef = ya;
-          else System.out.println(e + " op" + tag + " L=" + L + ": y of the last batch row " + (java.util.Arrays.equals(yRef, ya)
-              ? "bit-identical to" : "DIFFERS from") + " the default route's");
         }
         Runnable fwd = () -> { try (var ng = Tensor.noGrad()) { op.get(); } };
         Runnable step = () -> {
@@ -135,7 +140,7 @@ public final class OpVsPlan {
         add(rows, e + " op fwd" + tag, B, H, L, LearnedOpBench.time(cd, fwd, 1, 20), 4.0 * n, err);
         add(rows, e + " op fwd+bwd" + tag, B, H, L, LearnedOpBench.time(cd, step, 1, 10), 12.0 * n, Double.NaN);
       } finally {
-        if (v != null) System.clearProperty(prop);
+        for (String p : kv) System.clearProperty("longconv4j." + p.split("=", 2)[0]);
       }
     }
   }

@@ -13,12 +13,18 @@ ARGS=${ARGS:-16 768 4096,16384,65536,262144}
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw,power.limit,temperature.gpu --format=csv; date -u; } \
   > "$out/gpu.txt" 2>&1; cat "$out/gpu.txt"
 if [ "${TESTS:-0}" != 0 ]; then
-  echo "== gpu tests"; date -u; t0=$(date +%s)
-  timeout ${TEST_S:-90} $DEV/run-tests --include-tag gpu \
-    --include-classname "${TESTCLS:-.*(OpRouteGpuTest|FlashOpGpuTest|LearnedJFactorOpGpuTest|PackedLearnedOpGpuTest|LearnedTensorCoreGpuTest|LearnedConvTensorCoreGpuTest|LearnedConvGpuTest)}" \
-    --disable-ansi-colors > "$out/tests.txt" 2>&1
-  echo "tests exit $? ($(( $(date +%s) - t0 )) s)"; grep -E "tests (successful|failed|aborted|skipped|found)|✘" "$out/tests.txt" | cut -c1-300 | head -40
-  grep -E "Exception|expected|relative error" "$out/tests.txt" | cut -c1-250 | head -20
+  # two groups (each with its own timeout, so one slow group cannot take the other's summary): the ops, then the
+  # LearnedButterflyConv classes (the LearnedSwitches refactor)
+  i=0
+  for cls in "${TESTCLS:-.*(OpRouteGpuTest|FlashOpGpuTest|LearnedJFactorOpGpuTest|PackedLearnedOpGpuTest)}" \
+             "${TESTCLS2:-.*(LearnedTensorCoreGpuTest|LearnedConvTensorCoreGpuTest|LearnedConvGpuTest|LearnedButterflyGpuTest)}"; do
+    i=$((i + 1))
+    echo "== gpu tests $i: $cls"; date -u; t0=$(date +%s)
+    timeout ${TEST_S:-70} $DEV/run-tests --include-tag gpu --include-classname "$cls" --disable-ansi-colors > "$out/tests$i.txt" 2>&1
+    echo "tests $i exit $? ($(( $(date +%s) - t0 )) s)"
+    grep -E "tests (successful|failed|aborted|skipped|found)|✘" "$out/tests$i.txt" | cut -c1-300 | head -40
+    grep -E "Exception|expected|relative error" "$out/tests$i.txt" | cut -c1-250 | head -20
+  done
 fi
 if [ "${BENCH:-0}" != 0 ]; then
   echo "== OpVsPlan fb,pk ($ARGS)"; date -u; t0=$(date +%s)
@@ -32,6 +38,6 @@ if [ "${BENCH:-0}" != 0 ]; then
     grep -E "ms|bit-identical|DIFFERS|Exception|no PackedMonarch" "$out/bench2.txt" | grep -v '^[a-z].*,[0-9]' | head -60 | cut -c1-200
   fi
 fi
-tar -C "$out" -cf - $(cd "$out" && ls tests.txt bench.txt bench2.txt 2>/dev/null) | xz -T8 -6 > "$out/logs.tar.xz"
-rm -f "$out/tests.txt" "$out/bench.txt" "$out/bench2.txt"
+tar -C "$out" -cf - $(cd "$out" && ls tests1.txt tests2.txt bench.txt bench2.txt 2>/dev/null) | xz -T8 -6 > "$out/logs.tar.xz"
+rm -f "$out/tests1.txt" "$out/tests2.txt" "$out/bench.txt" "$out/bench2.txt"
 ls -la "$out"; date -u

@@ -182,26 +182,28 @@ final class CudaFlashLongConv {
     ElementType io = u.dtype() == DType.BF16 ? ElementType.BF16 : ElementType.F16;
     FlashButterflyConv fb = g.flash(h, l, mode(lmode), io);
     int n = fb.fftSize();
-    Tensor uc, kN, dv;
-    try (var ng = Tensor.noGrad()) {
-      uc = fresh(u.detach());
-      Tensor kc = k.detach().to(DType.F32).reshape(h, sides, lk);
-      kN = kc.slice(1, 0, 1).reshape(h, lk).slice(1, 0, taps0).pad(1, 0, n - taps0);
-      if (sides == 2 && taps1 > 0) kN = kN.add(kc.slice(1, 1, 2).reshape(h, lk).slice(1, 0, taps1).flip(1).pad(1, n - taps1, 0));
-      kN = fresh(kN);
-      dv = d == null ? Tensor.fromStorage(be.allocate(g, DType.F32, h), h) : fresh(d.detach().to(DType.F32).reshape(h));
-    }
-    CudaStorage us = (CudaStorage) uc.storage(), ks = (CudaStorage) kN.storage(), ds = (CudaStorage) dv.storage();
+    // the plan still holds this op's spectrum and D when k and D are the same unwritten tensors as at its last set (keepSpectrum)
+    CudaLearnedConv.Src[] key = keepSpectrum() ? CudaLearnedConv.Src.of(k, d, new Tensor[0]) : null;
+    Kept kept = key == null ? null : KEPT.get(fb);
+    boolean reuse = kept != null && kept.version() == fb.weightsVersion() && kept.taps0() == taps0 && kept.taps1() == taps1
+        && CudaLearnedConv.Src.same(kept.key(), key);
+    Tensor uc;
+    try (var ng = Tensor.noGrad()) { uc = fresh(u.detach()); }
+    // kN (H, N) fp32 and D (H) fp32 as the plan reads them; not built when the plan's spectrum is reused (the backward
+    // builds them if another op set the plan's weights in between)
+    Tensor[] w = reuse ? new Tensor[2] : placed(be, g, k, d, h, sides, n, taps0, taps1);
+    CudaStorage us = (CudaStorage) uc.storage();
     CudaStorage y = be.allocateOut(g, u.dtype(), b * h * l);
     try {
-      fb.setWeightsOnDevice(ks.at(0), taps0, ds.at(0));
+      if (!reuse) {
+        setWeights(fb, w, taps0);
+        if (key != null) KEPT.put(fb, new Kept(key, fb.weightsVersion(), taps0, taps1));
+        else KEPT.remove(fb);
+      }
       fb.forward(us.buffer(), y.buffer(), b);
     } catch (CudaException e) {
       throw new CudaException(e.code(), "longconv[FlashButterfly+D] u " + Arrays.toString(u.shape()) + " " + u.dtype() + ", k "
           + Arrays.toString(k.shape()) + ": " + e.getMessage());
-    } finally {
-      Reference.reachabilityFence(ks);
-      Reference.reachabilityFence(ds);
     }
     int version = fb.weightsVersion();   // the backward skips the spectrum when no other op set this plan's weights since
     Tensor yt = noChannel ? Tensor.fromStorage(y, b, h, l) : Tensor.fromStorage(y, b, 1, h, l);
@@ -215,7 +217,10 @@ final class CudaFlashLongConv {
         CudaStorage gs = (CudaStorage) gc.storage();
         // the plan is shared by every op of its (H, L, mode, dtype): set this op's taps and D again unless they are still
         // the plan's (no setWeights since this op's forward: the same spectrum and D), or REUSE_SPECTRUM is off
-        if (!REUSE_SPECTRUM || fb.weightsVersion() != version) fb.setWeightsOnDevice(ks.at(0), taps0, ds.at(0));
+        if (!REUSE_SPECTRUM || fb.weightsVersion() != version) {
+          if (w[0] == null) System.arraycopy(placed(be, g, k, d, h, sides, n, taps0, taps1), 0, w, 0, 2);
+          setWeights(fb, w, taps0);
+        }
         fb.threePassBackward(THREE_PASS_BACKWARD);
         CudaStorage duc = u.requiresGrad() ? be.allocateOut(g, u.dtype(), b * h * l) : null;
         Tensor dk = null, dD = null;
@@ -239,8 +244,6 @@ final class CudaFlashLongConv {
         }
         Reference.reachabilityFence(gs);
         Reference.reachabilityFence(us);
-        Reference.reachabilityFence(ks);
-        Reference.reachabilityFence(ds);
         Tensor du = duc == null ? null : Tensor.fromStorage(duc, u.shape());
         return d == null ? new Tensor[] {du, dk} : new Tensor[] {du, dk, dD};
       } catch (CudaException e) {
@@ -249,6 +252,48 @@ final class CudaFlashLongConv {
       }
     });
   }
+
+  /**
+   * Whether {@link #applyD} keeps the spectrum it set on the shared plan for the next call with the same k and D (session
+   * 17, helper opfix): the key is {@link CudaLearnedConv.Src} of k and D (the same live storages, no in-place write counted
+   * by {@link StorageWrites} since, the same views) with the same taps, and the plan's {@link FlashButterflyConv#weightsVersion}
+   * still the one this op's set left (no other op set the plan's weights since); then the forward skips kN's tensor ops
+   * and the spectrum (a parameter changes storage at every optimizer step, so a training step recomputes it; evaluation and
+   * repeated calls do not). {@code -Dlongconv4j.cuda.fbop.keep=false}: recomputed at every call (the slow twin). Read per call.
+   */
+  static boolean keepSpectrum() { return !"false".equals(System.getProperty("longconv4j.cuda.fbop.keep")); }
+
+  /** What a plan's last {@link #applyD} set: its sources' key, the plan's weights version after the set, the taps, kN and D. */
+  private record Kept(CudaLearnedConv.Src[] key, int version, int taps0, int taps1) {}
+
+  /**
+   * The plan's weights from k (H, [2,] Lk) and d (null: zeros): {kN (H, N) fp32 (side 0's taps at [0, taps0), side 1's
+   * flipped to [N - taps1, N)), D (H) fp32}, each contiguous from element 0.
+   */
+  private static Tensor[] placed(CudaBackend be, CudaBackend.Gpu g, Tensor k, Tensor d, int h, int sides, int n, int taps0, int taps1) {
+    int lk = k.size(-1);
+    try (var ng = Tensor.noGrad()) {
+      Tensor kc = k.detach().to(DType.F32).reshape(h, sides, lk);
+      Tensor kN = kc.slice(1, 0, 1).reshape(h, lk).slice(1, 0, taps0).pad(1, 0, n - taps0);
+      if (sides == 2 && taps1 > 0) kN = kN.add(kc.slice(1, 1, 2).reshape(h, lk).slice(1, 0, taps1).flip(1).pad(1, n - taps1, 0));
+      Tensor dv = d == null ? Tensor.fromStorage(be.allocate(g, DType.F32, h), h) : fresh(d.detach().to(DType.F32).reshape(h));
+      return new Tensor[] {fresh(kN), dv};
+    }
+  }
+
+  /** fb.setWeightsOnDevice from {@link #placed}'s kN and D (queued; the tensors are held until the call returns). */
+  private static void setWeights(FlashButterflyConv fb, Tensor[] w, int taps0) {
+    CudaStorage ks = (CudaStorage) w[0].storage(), ds = (CudaStorage) w[1].storage();
+    try {
+      fb.setWeightsOnDevice(ks.at(0), taps0, ds.at(0));
+    } finally {
+      Reference.reachabilityFence(ks);
+      Reference.reachabilityFence(ds);
+    }
+  }
+
+  /** Per FlashButterfly plan (held weakly: the backend's plan cache holds the plans): the spectrum's sources of its last set. */
+  private static final java.util.Map<FlashButterflyConv, Kept> KEPT = java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
 
   /** x itself when it is contiguous from element 0 of its storage, else a fresh contiguous copy (FB takes whole buffers). */
   static Tensor fresh(Tensor x) {

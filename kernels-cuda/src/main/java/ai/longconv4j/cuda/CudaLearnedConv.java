@@ -102,7 +102,7 @@ final class CudaLearnedConv {
       if (deviceInputs() && (!bi || pk.pqByFft())) return runPacked(be, g, pk, u, k, d, blocks, tag);
       pk.invalidate();   // the host route's uploads: an op's kept state is no longer the plan's
     }
-    if (plan instanceof PackedMonarchLearned pm && deviceInputs()) return runMonarch(be, g, pm, u, k, d, blocks, bi, tag);
+    if (plan instanceof PackedMonarchLearned pm && deviceInputs()) return runMonarch(be, g, pm, u, k, d, blocks, mode, tag);
     Phases ph = plan instanceof PackedMonarchLearned && phases() ? new Phases(g.dev, "host", b, h, l) : null;
     int nb = blocks.length;
     double[][] ba = new double[nb][];
@@ -137,9 +137,7 @@ final class CudaLearnedConv {
     Tensor out = Tensor.fromStorage(y, b, h, l);
     Tensor[] inputs = ai.longconv4j.conv.ConvOps.learnedInputs(u, k, d, blocks);
     int nIn = inputs.length;
-    boolean any = false;
-    for (Tensor t : inputs) any |= t != null && t.requiresGrad();
-    if (!(Tensor.isGradEnabled() && any)) return out;
+    if (!gradWanted(inputs)) return out;
     return Tensor.op(tag, out, inputs, gy -> {
       try (var ng = Tensor.noGrad()) {
         Tensor gc = CudaFlashLongConv.fresh(gy.detach().to(u.dtype()));
@@ -157,7 +155,7 @@ final class CudaLearnedConv {
         Tensor dkt = Tensor.fromStorage(dk, parts, h, lk);                     // (sides, H, Lk) -> lib's (H, [2,] Lk)
         grads[1] = (bi ? dkt.permute(1, 0, 2).contiguous() : dkt.reshape(h, lk)).to(k.dtype());
         if (d != null) grads[2] = Tensor.fromStorage(dD, h).reshape(d.shape()).to(d.dtype());
-        for (int i = 0; i < nb; i++) grads[nIn - nb + i] = hostGrad(gb[i], blocks[i], u);
+        System.arraycopy(hostGrads(gb, blocks, u), 0, grads, nIn - nb, nb);
         return grads;
       } catch (CudaException e) {
         throw new CudaException(e.code(), tag + " backward u " + Arrays.toString(u.shape()) + ": " + e.getMessage());
@@ -203,14 +201,9 @@ final class CudaLearnedConv {
    */
   private static Tensor runPacked(CudaBackend be, CudaBackend.Gpu g, PackedLearnedConv plan, Tensor u, Tensor k, Tensor d,
       Tensor[] blocks, String tag) {
-    int b = u.size(0), h = u.size(1), l = u.size(2), lk = k.size(-1);
     int sides = plan.mode() == ConvMode.BIDIRECTIONAL ? 2 : 1;
+    checkTaps(u, k, d, sides, plan.mode());
     Tensor k32 = f32(k), d32 = d == null ? null : f32(d);
-    if (k32.numel() != sides * h * lk)
-      throw new IllegalArgumentException("LongConv.learnedPacked: k must be (H=" + h + (sides == 2 ? ", 2" : "") + ", Lk) taps in "
-          + plan.mode() + ", got " + Arrays.toString(k.shape()));
-    if (d32 != null && d32.numel() != h)
-      throw new IllegalArgumentException("LongConv.learnedPacked: D must hold H=" + h + " values, got " + Arrays.toString(d.shape()));
     Tensor[] b32 = new Tensor[4];
     for (int i = 0; i < 4; i++) b32[i] = f32(blocks[i]);
     Runnable upload = () -> {
@@ -222,20 +215,62 @@ final class CudaLearnedConv {
       Reference.reachabilityFence(k32);
       Reference.reachabilityFence(d32);
     };
+    int nb = blocks.length;
+    return deviceFrame(be, g, plan, plan::generation, u, k, d, blocks, sides, tag, upload, (us, y, b, grad) -> {
+      upload.run();
+      if (grad && saveDumps()) plan.forwardForBackward(us, y, b);
+      else plan.forward(us, y, b);
+    }, () -> {
+      Tensor[] out = new Tensor[nb];
+      CudaStorage gbs = be.allocateOut(g, DType.F32, plan.blockGradFloats());
+      if (plan.blockGradsOnDevice(gbs.at(0))) {   // on the device: views of one fp32 buffer, converted there if need be
+        Tensor all = Tensor.fromStorage(gbs, plan.blockGradFloats());
+        for (int i = 0, off = 0; i < nb; i++) {
+          int len = blocks[i].numel();
+          out[i] = all.slice(0, off, off + len).reshape(blocks[i].shape()).to(blocks[i].dtype());
+          off += len;
+        }
+        return out;
+      }
+      gbs.release();
+      return hostGrads(plan.blockGrads(), blocks, u);
+    });
+  }
+
+  /** Both device routes' checks: k holds (H, [2,] Lk) taps of u's H, D (if any) H values. */
+  private static void checkTaps(Tensor u, Tensor k, Tensor d, int sides, ConvMode mode) {
+    int h = u.size(1), lk = k.size(-1);
+    if (k.numel() != sides * h * lk)
+      throw new IllegalArgumentException("LongConv.learnedPacked: k must be (H=" + h + (sides == 2 ? ", 2" : "") + ", Lk) taps in "
+          + mode + ", got " + Arrays.toString(k.shape()));
+    if (d != null && d.numel() != h)
+      throw new IllegalArgumentException("LongConv.learnedPacked: D must hold H=" + h + " values, got " + Arrays.toString(d.shape()));
+  }
+
+  /** A device route's forward: its uploads (if any) and the plan's forward of u into y, queued; grad: a backward will follow. */
+  private interface DeviceForward { void run(DeviceBuffer u, DeviceBuffer y, int b, boolean grad); }
+
+  /**
+   * The frame both device routes share ({@link #runPacked}, {@link #runMonarch}): u as one contiguous buffer, y from the
+   * output allocator, the forward ({@code forward}) queued; without a gradient wanted, y alone. Else the op whose backward
+   * re-queues {@code upload} when the plan's {@code generation} moved since this forward (another op of this shape ran on
+   * the plan), runs the plan's backward into du, dk (sides, H, Lk) and dD, and takes the block gradients from
+   * {@code blockGrads} (after the backward, in block order, each as its block).
+   */
+  private static Tensor deviceFrame(CudaBackend be, CudaBackend.Gpu g, LearnedPlan plan, java.util.function.LongSupplier generation,
+      Tensor u, Tensor k, Tensor d, Tensor[] blocks, int sides, String tag, Runnable upload, DeviceForward forward,
+      java.util.function.Supplier<Tensor[]> blockGrads) {
+    int b = u.size(0), h = u.size(1), l = u.size(2), lk = k.size(-1), nb = blocks.length;
     Tensor[] inputs = ai.longconv4j.conv.ConvOps.learnedInputs(u, k, d, blocks);
     int nIn = inputs.length;
-    boolean any = false;
-    for (Tensor t : inputs) any |= t != null && t.requiresGrad();
-    boolean grad = Tensor.isGradEnabled() && any, save = grad && saveDumps();
+    boolean grad = gradWanted(inputs);
     Tensor uc = CudaFlashLongConv.fresh(u.detach());
     CudaStorage us = (CudaStorage) uc.storage();
     CudaStorage y = be.allocateOut(g, u.dtype(), b * h * l);
     long token;
     try {
-      upload.run();
-      if (save) plan.forwardForBackward(us.buffer(), y.buffer(), b);
-      else plan.forward(us.buffer(), y.buffer(), b);
-      token = plan.generation();
+      forward.run(us.buffer(), y.buffer(), b, grad);
+      token = generation.getAsLong();
     } catch (CudaException e) {
       throw new CudaException(e.code(), tag + " u " + Arrays.toString(u.shape()) + ", k " + Arrays.toString(k.shape()) + ": " + e.getMessage());
     } finally {
@@ -249,7 +284,7 @@ final class CudaLearnedConv {
         CudaStorage gs = (CudaStorage) gc.storage();
         CudaStorage du = be.allocateOut(g, u.dtype(), b * h * l), dk = be.allocateOut(g, DType.F32, sides * h * lk),
             dD = be.allocateOut(g, DType.F32, h);
-        if (plan.generation() != token) upload.run();   // another op ran on the plan since this forward: its values again
+        if (generation.getAsLong() != token) upload.run();   // another op ran on the plan since this forward: its values again
         plan.backward(us.buffer(), gs.buffer(), b, du.buffer(), dk.buffer(), dD.buffer());
         Reference.reachabilityFence(gs);
         Reference.reachabilityFence(us);
@@ -258,24 +293,26 @@ final class CudaLearnedConv {
         Tensor dkt = Tensor.fromStorage(dk, sides, h, lk);                     // (sides, H, Lk) -> lib's (H, [2,] Lk)
         grads[1] = (sides == 2 ? dkt.permute(1, 0, 2).contiguous() : dkt).reshape(k.shape()).to(k.dtype());
         if (d != null) grads[2] = Tensor.fromStorage(dD, h).reshape(d.shape()).to(d.dtype());
-        CudaStorage gbs = be.allocateOut(g, DType.F32, plan.blockGradFloats());
-        if (plan.blockGradsOnDevice(gbs.at(0))) {   // on the device: views of one fp32 buffer, converted there if need be
-          Tensor all = Tensor.fromStorage(gbs, plan.blockGradFloats());
-          for (int i = 0, off = 0; i < 4; i++) {
-            int len = blocks[i].numel();
-            grads[nIn - 4 + i] = all.slice(0, off, off + len).reshape(blocks[i].shape()).to(blocks[i].dtype());
-            off += len;
-          }
-        } else {
-          gbs.release();
-          double[][] gb = plan.blockGrads();
-          for (int i = 0; i < 4; i++) grads[nIn - 4 + i] = hostGrad(gb[i], blocks[i], u);
-        }
+        System.arraycopy(blockGrads.get(), 0, grads, nIn - nb, nb);
         return grads;
       } catch (CudaException e) {
         throw new CudaException(e.code(), tag + " backward u " + Arrays.toString(u.shape()) + ": " + e.getMessage());
       }
     });
+  }
+
+  /** Whether a graph is being recorded and one of the op's inputs needs a gradient. */
+  private static boolean gradWanted(Tensor[] inputs) {
+    boolean any = false;
+    for (Tensor t : inputs) any |= t != null && t.requiresGrad();
+    return Tensor.isGradEnabled() && any;
+  }
+
+  /** Block gradients computed on the host, each as its block on u's device ({@link #hostGrad}). */
+  private static Tensor[] hostGrads(double[][] gb, Tensor[] blocks, Tensor u) {
+    Tensor[] out = new Tensor[blocks.length];
+    for (int i = 0; i < blocks.length; i++) out[i] = hostGrad(gb[i], blocks[i], u);
+    return out;
   }
 
   // ---- helper pkdev (session 15): the J-factor plans (PackedMonarchLearned) without host round trips
@@ -296,14 +333,11 @@ final class CudaLearnedConv {
    * (another op of this shape ran on the plan), as {@link #runPacked}; it synchronises (the block gradients' host copy).
    */
   private static Tensor runMonarch(CudaBackend be, CudaBackend.Gpu g, PackedMonarchLearned plan, Tensor u, Tensor k, Tensor d,
-      Tensor[] blocks, boolean bi, String tag) {
+      Tensor[] blocks, ConvMode mode, String tag) {
+    boolean bi = mode == ConvMode.BIDIRECTIONAL;
     int b = u.size(0), h = u.size(1), l = u.size(2), lk = k.size(-1), nb = blocks.length;
     Phases ph = phases() ? new Phases(g.dev, "device", b, h, l) : null;
-    int sides = bi ? 2 : 1;
-    if (k.numel() != sides * h * lk)
-      throw new IllegalArgumentException("LongConv.learnedPacked: k must be (H=" + h + (bi ? ", 2" : "") + ", Lk) taps, got " + Arrays.toString(k.shape()));
-    if (d != null && d.numel() != h)
-      throw new IllegalArgumentException("LongConv.learnedPacked: D must hold H=" + h + " values, got " + Arrays.toString(d.shape()));
+    checkTaps(u, k, d, bi ? 2 : 1, mode);
     Runnable upload = () -> {
       Tensor kt = f32(k), d32 = d == null ? null : f32(d);
       if (bi) kt = kt.reshape(h, 2, lk).permute(1, 0, 2).contiguous();   // (sides, H, Lk): side 1 at H Lk floats
@@ -322,54 +356,16 @@ final class CudaLearnedConv {
     };
     Src[] key = Src.of(k, d, blocks);
     boolean kept = reuseInputs() && plan.keptInputs() instanceof Src[] was && Src.same(was, key);
-    Tensor[] inputs = ai.longconv4j.conv.ConvOps.learnedInputs(u, k, d, blocks);
-    int nIn = inputs.length;
-    boolean any = false;
-    for (Tensor t : inputs) any |= t != null && t.requiresGrad();
-    boolean grad = Tensor.isGradEnabled() && any;
-    Tensor uc = CudaFlashLongConv.fresh(u.detach());
-    CudaStorage us = (CudaStorage) uc.storage();
-    CudaStorage y = be.allocateOut(g, u.dtype(), b * h * l);
-    long token;
-    try {
+    return deviceFrame(be, g, plan, plan::generation, u, k, d, blocks, bi ? 2 : 1, tag, upload, (us, y, bb, grad) -> {
       if (kept) {
         if (ph != null) ph.mark("kept P / Q and blocks (no upload)");
       } else {
         upload.run();
         plan.keepInputs(key);
       }
-      plan.forward(us.buffer(), y.buffer(), b);
+      plan.forward(us, y, bb);
       if (ph != null) ph.mark("forward").print();
-      token = plan.generation();
-    } catch (CudaException e) {
-      throw new CudaException(e.code(), tag + " u " + Arrays.toString(u.shape()) + ", k " + Arrays.toString(k.shape()) + ": " + e.getMessage());
-    } finally {
-      Reference.reachabilityFence(us);
-    }
-    Tensor out = Tensor.fromStorage(y, b, h, l);
-    if (!grad) return out;
-    return Tensor.op(tag, out, inputs, gy -> {
-      try (var ng = Tensor.noGrad()) {
-        Tensor gc = CudaFlashLongConv.fresh(gy.detach().to(u.dtype()));
-        CudaStorage gs = (CudaStorage) gc.storage();
-        CudaStorage du = be.allocateOut(g, u.dtype(), b * h * l), dk = be.allocateOut(g, DType.F32, sides * h * lk),
-            dD = be.allocateOut(g, DType.F32, h);
-        if (plan.generation() != token) upload.run();   // another op ran on the plan since this forward: its values again
-        plan.backward(us.buffer(), gs.buffer(), b, du.buffer(), dk.buffer(), dD.buffer());
-        Reference.reachabilityFence(gs);
-        Reference.reachabilityFence(us);
-        double[][] gb = plan.blockGrads();
-        Tensor[] grads = new Tensor[nIn];
-        grads[0] = Tensor.fromStorage(du, b, h, l);
-        Tensor dkt = Tensor.fromStorage(dk, sides, h, lk);                     // (sides, H, Lk) -> lib's (H, [2,] Lk)
-        grads[1] = (bi ? dkt.permute(1, 0, 2).contiguous() : dkt).reshape(k.shape()).to(k.dtype());
-        if (d != null) grads[2] = Tensor.fromStorage(dD, h).reshape(d.shape()).to(d.dtype());
-        for (int i = 0; i < nb; i++) grads[nIn - nb + i] = hostGrad(gb[i], blocks[i], u);
-        return grads;
-      } catch (CudaException e) {
-        throw new CudaException(e.code(), tag + " backward u " + Arrays.toString(u.shape()) + ": " + e.getMessage());
-      }
-    });
+    }, () -> hostGrads(plan.blockGrads(), blocks, u));
   }
 
   /**

@@ -66,8 +66,25 @@ public final class ConvOps {
         ConvShape s = shapeOf("LongConv.apply", u, k, d, mode);
         // the DIRECT slow twin always sums in F64; the result still comes back in u's dtype
         Precision p = engine == ConvEngine.DIRECT ? Precision.F64 : precisionOf(u);
-        return conv(u, k, d, s, ConvPlan.of(s.length(), s.kernelLength(), mode, engine, p).newConvolver());
+        // the plan (a table look-up) checks the sizes on every device alike; its CPU engine (twiddle tables, JTransforms
+        // plans: ~60 ms at L = 256K) only where it computes
+        ConvPlan plan = ConvPlan.of(s.length(), s.kernelLength(), mode, engine, p);
+        if (!u.device().isCpu() && !deviceHostConvolver()) return convOnDevice(u, k, d, s);
+        HOST_CONVOLVERS.incrementAndGet();
+        return conv(u, k, d, s, plan.newConvolver());
     }
+
+    /**
+     * The switch of {@link #conv}'s device route: by default a device tensor goes straight to {@link #convOnDevice};
+     * {@code -D}{@value #DEVICE_HOST_CONVOLVER}{@code =true} builds the plan's CPU engine first, as before session 17 (the
+     * slow twin: the same device computation after a wasted host build). Read at each call.
+     */
+    static final String DEVICE_HOST_CONVOLVER = "longconv4j.conv.device.hostconvolver";
+
+    static boolean deviceHostConvolver() { return "true".equals(System.getProperty(DEVICE_HOST_CONVOLVER)); }
+
+    /** CPU engines {@link #conv} built (tests: the device route builds none). */
+    static final java.util.concurrent.atomic.AtomicLong HOST_CONVOLVERS = new java.util.concurrent.atomic.AtomicLong();
 
     /** The same with a prepared engine (a layer keeps one per length); u on a device: {@link #convOnDevice}. */
     static Tensor conv(Tensor u, Tensor k, Tensor d, ConvShape s, Convolver engine) {

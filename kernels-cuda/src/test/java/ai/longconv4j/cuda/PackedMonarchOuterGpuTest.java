@@ -3,6 +3,7 @@
 // pair coefficients (H, 4M) at positions (PackedMonarchReference.pairCoefficients per channel).
 package ai.longconv4j.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.SplittableRandom;
@@ -24,6 +25,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * operands at each of the 2J stages and 16-bit planes, ~4e-3 for bf16); 2e-2 against the twin (each within 1e-2 of float64,
  * they round at different points: the outer pair keeps stage 1's output as a 16-bit operand in registers where the twin
  * stores it to the planes, and the first stage's twiddles come by a product recurrence).
+ * Helper pm4's kernels ({@link PackedMonarchConv#fragTable}, learned_pm4.cu lpm4_*: lpm3 with per-block fragment tables)
+ * in the same loop, same caps and threads: within 1e-2 of float64 and bit for bit lpm3's y and du, in every mode.
  */
 @Tag("gpu")
 class PackedMonarchOuterGpuTest extends CudaDeviceTest {
@@ -66,7 +69,7 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
       try (var u0 = dev.upload(u16); var dy0 = dev.upload(dy16); var y = dev.alloc(2L * (n + tail)); var du = dev.alloc(2L * (n + tail));
            var y2 = dev.alloc(2L * (n + tail)); var du2 = dev.alloc(2L * (n + tail))) {   // n + tail even: fill32's whole words
         for (DeviceBuffer b : new DeviceBuffer[] {y, du, y2, du2}) b.fill32(0x7fc07fc0);
-        pm.outer(false).forward(u0, y2, B);   // the slow twin: the plan's default kernel
+        pm.outer(false).fragTable(false).forward(u0, y2, B);   // the slow twin: the plan's default kernel without lpm3 / lpm4
         pm.inputGrad(dy0, du2, B);
         String twin = pm.kernelName();
         int t0 = pm.threads();
@@ -89,6 +92,32 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
           Reference.assertClose("y vs twin " + twin + " t" + t0 + " " + what, yG, ConvCase.toD(yT), 2e-2);
           Reference.assertClose("du vs twin " + twin + " t" + t0 + " " + what, duG, ConvCase.toD(duT), 2e-2);
           System.out.printf("pkocc %s: y / du within the bounds (twin %s t%d)%n", what, twin, t0);
+          // helper pm4: learned_pm4.cu (the same kernel with fragment tables) gives lpm3's bits, poison and tail as above
+          pm.fragTable(true);
+          String w4 = what.replace("lpm3_", "lpm4_");
+          assertEquals("lpm4_" + io.tag() + "_m" + m + "_r" + cap, pm.kernelName(), "fragTable(true) runs learned_pm4.cu at M = " + m);
+          y.fill32(0x7fc07fc0); du.fill32(0x7fc07fc0);
+          pm.forward(u0, y, B);
+          pm.inputGrad(dy0, du, B);
+          float[] y4 = PackedLearnedRefGpuTest.readChecked(y, io, n, tail, "y " + w4);
+          float[] du4 = PackedLearnedRefGpuTest.readChecked(du, io, n, tail, "du " + w4);
+          Reference.assertClose("y vs float64 " + w4, y4, yRef, 1e-2);
+          Reference.assertClose("du vs float64 " + w4, du4, duRef, 1e-2);
+          assertArrayEquals(yG, y4, "y " + w4 + ": the bits of lpm3 (same fragments, same products in the same order)");
+          assertArrayEquals(duG, du4, "du " + w4 + ": the bits of lpm3");
+          System.out.printf("pm4 %s: y / du the bits of lpm3, within 1e-2 of float64%n", w4);
+          if (m == 4096) {   // the g kernels (first stage from global memory): the same bits again
+            pm.fragDirect(true);
+            assertEquals("lpm4g_" + io.tag() + "_m4096_r" + cap, pm.kernelName());
+            y.fill32(0x7fc07fc0); du.fill32(0x7fc07fc0);
+            pm.forward(u0, y, B);
+            pm.inputGrad(dy0, du, B);
+            assertArrayEquals(yG, PackedLearnedRefGpuTest.readChecked(y, io, n, tail, "y g " + w4), "y lpm4g " + w4 + ": the bits of lpm3");
+            assertArrayEquals(duG, PackedLearnedRefGpuTest.readChecked(du, io, n, tail, "du g " + w4), "du lpm4g " + w4 + ": the bits of lpm3");
+            System.out.printf("pm4 %s: lpm4g the bits of lpm3%n", w4);
+            pm.fragDirect(false);
+          }
+          pm.fragTable(false);
         }
       }
     }

@@ -465,6 +465,14 @@ __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, 
 
 }  // namespace pm3
 
+// The caps (also learned_pm4.cu's):
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+#define R80 __maxnreg__(96)
+#else
+#define R80 __maxnreg__(80)
+#endif
+#define LB __launch_bounds__(512, 1)
+#define BF __nv_bfloat16
 #ifndef LPM3_TEMPLATES_ONLY   // learned_pm4.cu includes this file for its templates only
 #define LPM3(NAME, QUAL, BF, IO, ST, LM)                                                                              \
   extern "C" __global__ void QUAL NAME(const IO* __restrict__ x, const float2* __restrict__ mats,                    \
@@ -476,13 +484,6 @@ __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, 
 // 0 spills everywhere built; not built (sm_90a ptxas, 16-bit planes): M = 16384 under the cap (100 bytes spilled) and
 // M = 32768 at all (R1 = 8's outer units: 600 bytes at 128 registers, 3.5 KB at 80). Only 16-bit planes are built (the
 // fp32-plane build of the first, one-kernel-for-all-M version spilled 156 bytes at 128 registers).
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
-#define R80 __maxnreg__(96)
-#else
-#define R80 __maxnreg__(80)
-#endif
-#define LB __launch_bounds__(512, 1)
-#define BF __nv_bfloat16
 // name: lpm3_<io>_m<M>_r<0|80> (16-bit planes)
 LPM3(lpm3_bf16_m2048_r80, R80, true, BF, BF, 11)
 LPM3(lpm3_f16_m2048_r80, R80, false, __half, __half, 11)

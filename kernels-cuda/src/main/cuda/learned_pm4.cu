@@ -117,9 +117,9 @@ __device__ __forceinline__ void first_fwd_tc(const Tw& T, const float2* __restri
 template <int LM, bool BF16, bool G4 = false>
 struct Tabs {
   static constexpr bool DIRECT16 = G4;
-  template <bool BF, typename G_, typename X_, typename ST>
+  template <bool B16, typename G_, typename X_, typename ST>
   __device__ static __forceinline__ void first16(const G_& G, const float2* __restrict__ mats, ST* zr, ST* zi, const X_& X, int L) {
-    if (X.half) first_fwd_tc<BF, true>(G.tw, mats, zr, zi, X.xr, L, X.vec); else first_fwd_tc<BF, false>(G.tw, mats, zr, zi, X.xr, L, X.vec);
+    if (X.half) first_fwd_tc<B16, true>(G.tw, mats, zr, zi, X.xr, L, X.vec); else first_fwd_tc<B16, false>(G.tw, mats, zr, zi, X.xr, L, X.vec);
   }
   __device__ static __forceinline__ uint4* tab(unsigned char* smem, int k) { return reinterpret_cast<uint4*>(smem + pm_smem(LM, 2)) + 64 * k; }
   template <typename G_>
@@ -161,14 +161,7 @@ struct Tabs {
       const float4* __restrict__ pq, const float* __restrict__ D, IO* __restrict__ out, int H, int L, int log2M) {  \
     pm3::conv<BF, IO, ST, LM, pm4::Tabs<LM, BF, G4>>(x, mats, pq, D, out, H, L, log2M);                             \
   }
-// The caps as learned_pm3.cu's (80 registers on sm_90a, 96 on sm_80; r0 = __launch_bounds__(512, 1)).
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
-#define R80 __maxnreg__(96)
-#else
-#define R80 __maxnreg__(80)
-#endif
-#define LB __launch_bounds__(512, 1)
-#define BF __nv_bfloat16
+// The caps R80 / LB and BF: learned_pm3.cu's (80 registers on sm_90a, 96 on sm_80; r0 = __launch_bounds__(512, 1)).
 // name: lpm4_<io>_m<M>_r<0|80> (16-bit planes)
 LPM4(lpm4_bf16_m2048_r80, R80, true, BF, BF, 11, false)
 LPM4(lpm4_f16_m2048_r80, R80, false, __half, __half, 11, false)

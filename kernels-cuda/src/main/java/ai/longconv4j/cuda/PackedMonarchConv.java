@@ -395,7 +395,9 @@ public final class PackedMonarchConv implements AutoCloseable {
    * lpm_fused in one order; the coordinator's closing call times both orders); tuned(false) is the slow twin. Since helper
    * pkocc (session 15) tuned(true) also sets {@link #outer(boolean)} for causal and bidirectional plans (measured 1.05-1.47x
    * faster than the kernels above in both bench orders, causal L = 2K .. 16K; bidirectional runs the same code path, its
-   * L &lt;= M zero half; circular not timed: left off), tuned(false) clears it.
+   * L &lt;= M zero half; circular not timed: left off), tuned(false) clears it. Since helper pm4 (session 17) tuned(true)
+   * also sets {@link #fragTable} for M &lt;= 16384 in every mode and {@link #fragDirect} (learned_pm4.cu; measured 1.05-1.19x
+   * faster than lpm3 / lpm2_b in both bench orders: BENCH-RESULTS.md round 30-pm4), tuned(false) clears them.
    */
   public PackedMonarchConv tuned(boolean on) {
     int[] c = tunedConfig(m);
@@ -404,6 +406,8 @@ public final class PackedMonarchConv implements AutoCloseable {
     threads = on && c != null ? c[0] : (m <= 4096 ? 256 : 512);
     s16 = m > 16384 || (on && c != null && c[1] == 1);
     outer = on && mode != ConvMode.CIRCULAR;   // helper pkocc's learned_pm3.cu where measured faster (M <= 16384; see outer)
+    fragTable = on && c != null;   // helper pm4's learned_pm4.cu (M <= 16384, every mode; see fragTable)
+    fragDirect = on;               // and its g kernels at M = 4096
     return this;
   }
 
@@ -437,7 +441,9 @@ public final class PackedMonarchConv implements AutoCloseable {
    * fragments read from per-block tables in shared memory (built once per block, two conflict-free 16-byte loads per
    * fragment, instead of 8 global loads and 12 conversions per lane at each use) and the first stage's R1 x R1
    * coefficients two per 16-byte load: the same bits as lpm3. Takes precedence over {@link #outer} and the
-   * learned_pm2.cu kernels (circular plans included); false: those (the slow twins). Starting value:
+   * learned_pm2.cu kernels (circular plans included); false: those (the slow twins). Default: on for M &lt;= 16384
+   * through {@link #tuned(boolean)} (helper pm4's sittings, both bench orders, B = 64, H = 768, bf16: causal 2K .. 16K
+   * 1.05-1.17x faster than lpm3, circular 8K 1.17x faster than lpm2_b; BENCH-RESULTS.md round 30-pm4). Starting value:
    * {@code -Dlongconv4j.pm.fragtable} (overrides {@link #tuned}'s choice).
    */
   public PackedMonarchConv fragTable(boolean on) { fragTable = on; return this; }
@@ -447,7 +453,9 @@ public final class PackedMonarchConv implements AutoCloseable {
   /**
    * With {@link #fragTable} at M = 4096 (J = 3, R1 = 16): learned_pm4.cu's g kernels ({@code lpm4g_*}), the forward
    * first stage's inputs straight from global memory into the mma operands (no pack pass, one block barrier fewer; the
-   * same bits); false: {@code lpm4_*} (its slow twin). Other M: no effect. Starting value: {@code -Dlongconv4j.pm.fragdirect}.
+   * same bits); false: {@code lpm4_*} (its slow twin). Other M: no effect. Default: on through {@link #tuned(boolean)}
+   * (2-3 % faster than lpm4 at M = 4096 in both bench orders, causal and circular). Starting value:
+   * {@code -Dlongconv4j.pm.fragdirect}.
    */
   public PackedMonarchConv fragDirect(boolean on) { fragDirect = on; return this; }
 

@@ -26,10 +26,9 @@ import ai.longconv4j.conv.Precision;
  * {G_1^H .. G_J^H, F_J^H .. F_1^H} and adjoint pair map {conj P_p, Q_s(p)}; blocks reach the kernel in "left form"
  * (stage 1 as is, stages s &gt;= 2 transposed: lib multiplies them on the right), prepared on the device by
  * {@code lpm_prep} from lib's layout ({@link #setBlocks} from the host, {@link #setBlocksOnDevice} from device memory).
- * The first backward piece: {@link #pairGrads} (dP / dQ, {@code lpm_dpq_*}); helper pkjbwd's whole backward but dk
- * ({@link #backwardTc}: du, dP / dQ, dD and the 2J block Grams on mma.sync, learned_pmb.cu; {@link #blockGrads}), and
- * helper pkbwdopt's variants of it ({@link #bwdFast(boolean)}, learned_pmb2.cu: row groups, a register cap, fewer passes;
- * {@link #bwdTuned(boolean)}, the default for M &lt;= 8192 since session 15: 1.58-1.60x faster than learned_pmb.cu).
+ * The first backward piece: {@link #pairGrads} (dP / dQ, {@code lpm_dpq_*}); helper pkjbwd's whole backward but dk and
+ * helper pkbwdopt's variants of it are the plan's {@link #backward()} ({@link PackedMonarchBackward}: du, dP / dQ, dD and
+ * the 2J block Grams on mma.sync, learned_pmb.cu / learned_pmb2.cu).
  * Helper pkjopt's faster variants of the fused kernel (learned_pm2.cu {@code lpm2_b_*}, same results bit for bit in the
  * GPU test): {@link #balanced(boolean)} (the middle's work dealt evenly over the warps), {@link #regCap(int)} (80 registers:
  * 3 blocks per SM) and {@link #tuned(boolean)} (the measured best per M: 1.26-1.52x faster than lpm_fused in one bench
@@ -547,200 +546,26 @@ public final class PackedMonarchConv implements AutoCloseable {
         u, dy, mats, matsAdj, dpq, cs, B, h, l, log2m);
   }
 
-  // ---- helper pkjbwd (session 14): the tensor-core backward, learned_pmb.cu ------------------------------------------
-  static final String MODULE_BWD = "learned_pmb";
-  /** learned_pmb.cu's workspaces, allocated by the first {@link #backwardTc} and kept with the plan (freed by close). */
-  private DeviceBuffer bScratch, bCs, bPart, bBlk;
-  private int bwdThreads = Integer.getInteger("longconv4j.pmb.threads", 0);
-
-  /** learned_pmb.cu pmb_smem: {@link #smem} plus the 2J Gram accumulators (16 x 16 float2 each). */
-  static int smemBwd(int log2M, int stBytes, int J) { return smem(log2M, stBytes) + 2 * J * 256 * 8; }
-
-  /** Threads per block of the backward kernel: 0 (default: 256 for M &lt;= 4096, 512 above), 128, 256 or 512. */
-  public PackedMonarchConv bwdThreads(int t) {
-    if (t != 0 && t != 128 && t != 256 && t != 512) throw new IllegalArgumentException("PackedMonarchConv.bwdThreads: 0, 128, 256 or 512, got " + t);
-    bwdStart();
-    bwdThreads = t;
-    return this;
-  }
-
-  public int bwdThreads() { bwdStart(); return bwdThreads != 0 ? bwdThreads : m <= 4096 ? 256 : 512; }
+  // ---- the one-pass tensor-core backward (helpers pkjbwd, pkbwdopt): PackedMonarchBackward ---------------------------
+  private PackedMonarchBackward bwd;
 
   /**
-   * The backward kernel's name: learned_pmb.cu {@code lpmb_bwd_<io>_<s32|s16>} (the plan's shared-memory planes), or with
-   * {@link #bwdFast(boolean)} learned_pmb2.cu {@code lpmb2_bwd_<io>_<s32|s16>_r<cap>} ({@link #bwdRegCap(int)}).
+   * This plan's tensor-core backward ({@link PackedMonarchBackward}: learned_pmb.cu / learned_pmb2.cu on this plan's blocks,
+   * P / Q, D and planes), made at the first call (its {@code -Dlongconv4j.pmb.*} properties read then), closed with the plan.
    */
-  public String bwdKernelName() {
-    bwdStart();
-    return bwdFast ? "lpmb2_bwd_" + io.tag() + (s16 ? "_s16" : "_s32") + "_r" + bwdRegCap : "lpmb_bwd_" + io.tag() + (s16 ? "_s16" : "_s32");
+  public PackedMonarchBackward backward() {
+    if (bwd == null) bwd = new PackedMonarchBackward(this, device, io, l, mats, matsAdj, pq, pqAdj, d, elements());
+    return bwd;
   }
 
-  // ---- helper pkbwdopt (session 15): learned_pmb2.cu's variants of backwardTc (its slow twin: learned_pmb.cu) --------
-  static final String MODULE_BWD2 = "learned_pmb2";
-  /** Timing-only flags of learned_pmb2.cu (a set bit gives WRONG gradients): no Grams, no dumps, no C save / dP dQ. */
-  public static final int BWD_SKIP_GRAM = 1, BWD_SKIP_DUMP = 2, BWD_SKIP_DPQ = 4;
-  private boolean bwdFast = Boolean.getBoolean("longconv4j.pmb.fast");
-  private int bwdRegCap = checkBwdCap(Integer.getInteger("longconv4j.pmb.regcap", 0));
-  private int bwdGroups = checkBwdGroups(Integer.getInteger("longconv4j.pmb.groups", 1));
-  private boolean bwdFuse = Boolean.getBoolean("longconv4j.pmb.fuse");
-  private int bwdSkip, bAllocGroups;
-  private DeviceBuffer bDpqW;   // (G, H, M) float4 row-group partials of dP / dQ (G > 1)
-  private boolean bwdTunedPending = Boolean.parseBoolean(System.getProperty("longconv4j.pmb.tuned", "true"));
+  /** Whether the plan keeps its rows in 16-bit shared-memory planes ({@link #storage16(boolean)}). */
+  public boolean storage16() { return s16; }
 
-  /**
-   * Helper pkbwdopt's measured best backward per M (sitting s1, B = 64, H = 768, bf16, causal, both bench orders in one
-   * process; BENCH-RESULTS.md round 28-pkbwdopt): learned_pmb2.cu with the 80-register cap and PMB2_FUSE, 128 threads at
-   * M = 2048 / 4096 (bwd 11.5 / 19.3 ms vs the twin's 18.4 / 30.7), 256 at 8192 (51.5 vs 80.8); M = 16384 / 32768 (not
-   * measured) keep the twin. on: those settings (row groups 1); off: the twin (learned_pmb.cu, the plan's threads).
-   * Starting value: {@code -Dlongconv4j.pmb.tuned} (default true), applied at the plan's first backward call or setter;
-   * the properties {@code longconv4j.pmb.fast / regcap / fuse / threads / groups}, when set, override it.
-   */
-  public PackedMonarchConv bwdTuned(boolean on) {
-    bwdTunedPending = false;
-    int t = bwdTunedThreads(m);
-    bwdFast = on && t != 0;
-    bwdRegCap = bwdFast ? 80 : 0;
-    bwdFuse = bwdFast;
-    bwdThreads = bwdFast ? t : 0;
-    bwdGroups = 1;
-    return this;
-  }
-
-  /** {@link #bwdTuned}'s threads for M, or 0 where it keeps the twin (M &gt; 8192). */
-  static int bwdTunedThreads(int m) { return m <= 4096 ? 128 : m <= 8192 ? 256 : 0; }
-
-  /** The starting values: {@link #bwdTuned}(true) unless -Dlongconv4j.pmb.tuned=false, then the explicit properties. */
-  private void bwdStart() {
-    if (!bwdTunedPending) return;
-    bwdTuned(true);
-    if (System.getProperty("longconv4j.pmb.fast") != null) bwdFast = Boolean.getBoolean("longconv4j.pmb.fast");
-    if (System.getProperty("longconv4j.pmb.regcap") != null) bwdRegCap = checkBwdCap(Integer.getInteger("longconv4j.pmb.regcap", 0));
-    if (System.getProperty("longconv4j.pmb.fuse") != null) bwdFuse = Boolean.getBoolean("longconv4j.pmb.fuse");
-    if (System.getProperty("longconv4j.pmb.threads") != null) bwdThreads(Integer.getInteger("longconv4j.pmb.threads", 0));
-    if (System.getProperty("longconv4j.pmb.groups") != null) bwdGroups = checkBwdGroups(Integer.getInteger("longconv4j.pmb.groups", 1));
-  }
-
-  private static int checkBwdCap(int cap) {
-    if (cap != 0 && cap != 80) throw new IllegalArgumentException("PackedMonarchConv.bwdRegCap (-Dlongconv4j.pmb.regcap): 0 or 80, got " + cap);
-    return cap;
-  }
-
-  private static int checkBwdGroups(int g) {
-    if (g < 1 || g > 64) throw new IllegalArgumentException("PackedMonarchConv.bwdGroups (-Dlongconv4j.pmb.groups): 1 .. 64, got " + g);
-    return g;
-  }
-
-  /**
-   * learned_pmb2.cu's backward (helper pkbwdopt; same decomposition and stage code as learned_pmb.cu's, its slow twin):
-   * row groups ({@link #bwdGroups}), a register cap ({@link #bwdRegCap}), 16-byte dump stores and raw 16-bit Gram operands.
-   * Starting value: {@link #bwdTuned} (on for M &lt;= 8192), or {@code -Dlongconv4j.pmb.fast}.
-   */
-  public PackedMonarchConv bwdFast(boolean on) { bwdStart(); bwdFast = on; return this; }
-
-  public boolean bwdFast() { bwdStart(); return bwdFast; }
-
-  /** Register cap of learned_pmb2.cu's kernel: 0 (__launch_bounds__(512, 1)) or 80 (__maxnreg__(80) on sm_90a). Starting value: {@code -Dlongconv4j.pmb.regcap}. */
-  public PackedMonarchConv bwdRegCap(int cap) { bwdStart(); bwdRegCap = checkBwdCap(cap); return this; }
-
-  /**
-   * Row groups G of learned_pmb2.cu's kernel (1 .. 64): grid (H, min(G, B)), CTA (h, g) takes the rows g, g + G, .. of
-   * channel h (per-CTA scratch, Gram partials and dP / dQ partials, summed by lpmb_reduce / lpmb2_dpq_reduce). Starting
-   * value: {@code -Dlongconv4j.pmb.groups} (default 1).
-   */
-  public PackedMonarchConv bwdGroups(int g) { bwdStart(); bwdGroups = checkBwdGroups(g); return this; }
-
-  /**
-   * learned_pmb2.cu's PMB2_FUSE (with {@link #bwdFast}): X_1's dump in u's pack, C's save and W_J's dump in the pair map,
-   * dP / dQ in the adjoint pair map, the recompute's unused last inverse stage left out: 5 block-wide passes per row fewer
-   * (of 8J + 7), the same values. Starting value:
-   * {@link #bwdTuned}, or {@code -Dlongconv4j.pmb.fuse}.
-   */
-  public PackedMonarchConv bwdFuse(boolean on) { bwdStart(); bwdFuse = on; return this; }
-
-  /** Timing only ({@link #BWD_SKIP_GRAM} | {@link #BWD_SKIP_DUMP} | {@link #BWD_SKIP_DPQ}; learned_pmb2.cu only): skipped pieces give WRONG gradients. */
-  public PackedMonarchConv bwdSkip(int flags) {
-    if (flags < 0 || flags > 7) throw new IllegalArgumentException("PackedMonarchConv.bwdSkip: flags 0 .. 7, got " + flags);
-    bwdStart();
-    bwdSkip = flags;
-    return this;
-  }
-
-  /**
-   * The whole backward of {@link #forward} on tensor cores except dk (helper pkjbwd, learned_pmb.cu; its float64 model:
-   * the tests' PackedMonarchBwdModel): one block per channel recomputes each of its B rows in shared memory (u's forward
-   * chain with every stage input dumped to a per-channel 16-bit scratch, the pair map, the inverse chain with its stage
-   * inputs dumped; then dy through the adjoint chains), with each stage's Gram on mma.sync (fp32 partials per block,
-   * {@code lpmb_reduce} over the channels). Gives du (B, H, L), {@code dpq} (H, M) float4 {dP_p, dQ_p} as
-   * {@link #pairGrads}, the 2J block gradients ({@link #blockGrads}) and, when {@code dD} is not null, dD (H) fp32 (lib's
-   * sum of u dy per channel; learned_pk_ref2.cu lpj_ddot). dk follows from dpq by the chain's cuFFT route
-   * (PackedMonarchLearned.backward). Queued on the device's stream. Workspace (kept): G H (2J 4M + 8M + 4J 1024) bytes
-   * (G = 1, or {@link #bwdGroups} with {@link #bwdFast}; G &gt; 1 adds 16 G H M for the dP / dQ partials).
-   */
-  public void backwardTc(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dpq, DeviceBuffer dD) {
-    if (!pqSet) throw new IllegalStateException("PackedMonarchConv.backwardTc: call setWeights or setPq first");
-    long need = (long) B * h * l * io.bytes();
-    if (B < 1 || u == null || dy == null || du == null || u.bytes() < need || dy.bytes() < need || du.bytes() < need)   // B: rows loop in-kernel
-      throw new IllegalArgumentException("PackedMonarchConv.backwardTc: u, dy and du must hold (B=" + B + " >= 1, H=" + h + ", L=" + l
-          + ") " + io + " = " + need + " bytes, got " + (u == null ? "null" : u.bytes()) + ", " + (dy == null ? "null" : dy.bytes()) + " and "
-          + (du == null ? "null" : du.bytes()));
-    if (du == u || du == dy) throw new IllegalArgumentException("PackedMonarchConv.backwardTc: du must not alias u or dy");
-    if (dpq == null || dpq.bytes() < 16L * h * m)
-      throw new IllegalArgumentException("PackedMonarchConv.backwardTc: dpq must hold (H=" + h + ", M=" + m + ") float4 = " + 16L * h * m
-          + " bytes, got " + (dpq == null ? "null" : dpq.bytes()));
-    if (dD != null && dD.bytes() < 4L * h)
-      throw new IllegalArgumentException("PackedMonarchConv.backwardTc: dD must hold (H=" + h + ") fp32 = " + 4L * h + " bytes, got " + dD.bytes());
-    bwdStart();
-    if (bwdSkip != 0 && !bwdFast)
-      throw new IllegalStateException("PackedMonarchConv.backwardTc: bwdSkip(" + bwdSkip + ") exists only in learned_pmb2.cu: set bwdFast(true)");
-    int groups = bwdFast ? Math.min(bwdGroups, B) : 1;   // CTAs per channel (learned_pmb2.cu; the twin: 1)
-    if (bScratch == null || bAllocGroups < groups) {
-      for (DeviceBuffer b : new DeviceBuffer[] {bScratch, bCs, bPart, bDpqW}) if (b != null) b.close();
-      bScratch = device.alloc((long) groups * h * 2 * j * 2 * m * io.bytes());
-      bCs = device.alloc(8L * groups * h * m);
-      bPart = device.alloc(8L * groups * h * 2 * j * 256);
-      bDpqW = groups > 1 ? device.alloc(16L * groups * h * m) : null;
-      if (bBlk == null) bBlk = device.alloc(8L * elements());
-      bAllocGroups = groups;
-    }
-    if (!bwdFast) {
-      device.module(MODULE_BWD).kernel(bwdKernelName()).launch(device.stream(), h, 1, bwdThreads(), smemBwd(log2m, s16 ? 2 : 4, j),
-          u, dy, mats, matsAdj, pq, pqAdj, d, du, dpq, bScratch, bCs, bPart, B, h, l, log2m);
-    } else {
-      device.module(MODULE_BWD2).kernel(bwdKernelName()).launch(device.stream(), h, groups, bwdThreads(), smemBwd(log2m, s16 ? 2 : 4, j),
-          u, dy, mats, matsAdj, pq, pqAdj, d, du, groups > 1 ? bDpqW : dpq, bScratch, bCs, bPart, B, h, l, log2m, bwdSkip | (bwdFuse ? 8 : 0));
-      if (groups > 1)
-        device.module(MODULE_BWD2).kernel("lpmb2_dpq_reduce").launch(device.stream(), (h * m + 255) / 256, 1, 256, 0, bDpqW, dpq, groups, h * m);
-    }
-    device.module(MODULE_BWD).kernel("lpmb_reduce").launch(device.stream(), (elements() + 255) / 256, 1, 256, 0,
-        bPart, bBlk, groups * h, Integer.numberOfTrailingZeros(r1), j);
-    if (dD != null)
-      device.module("learned_pk_ref2").kernel("lpj_ddot_" + io.tag()).launch(device.stream(), h, 1, 256, 0, u, dy, dD, B, h, l);
-  }
-
-  private DeviceBuffer bDpq;
-
-  /** A (H, M) float4 buffer owned by the plan for {@link #backwardTc}'s dpq (allocated at the first call, freed by close). */
-  DeviceBuffer pairGradWorkspace() {
-    if (bDpq == null) bDpq = device.alloc(16L * h * m);
-    return bDpq;
-  }
+  /** Whether P / Q are set ({@link #setWeights}, {@link #setTaps} or {@link #setPq}). */
+  boolean pqSet() { return pqSet; }
 
   public int channels() { return h; }
   public int taps() { return lk; }
-
-  /** The 2J block gradients of the last {@link #backwardTc}, {dF_1 .. dF_J, dG_J .. dG_1} in lib's layout (float64 copies); synchronises. */
-  public double[][] blockGrads() {
-    if (bBlk == null) throw new IllegalStateException("PackedMonarchConv.blockGrads: no backwardTc has run on this plan");
-    device.stream().synchronize();
-    float[] g = bBlk.copyTo(new float[2 * elements()], 0);
-    double[][] out = new double[2 * j][];
-    for (int i = 0, off = 0; i < 2 * j; i++) {
-      int s = i < j ? (i == 0 ? r1 : 16) : (i == 2 * j - 1 ? r1 : 16);
-      out[i] = new double[2 * s * s];
-      for (int q = 0; q < out[i].length; q++) out[i][q] = g[off++];
-    }
-    return out;
-  }
 
   public int fftSize() { return n; }
   public int points() { return m; }
@@ -762,7 +587,7 @@ public final class PackedMonarchConv implements AutoCloseable {
   @Override public void close() {
     pq.close(); pqAdj.close(); d.close(); blocks.close(); mats.close(); matsAdj.close();
     if (cs != null) cs.close();
-    for (DeviceBuffer b : new DeviceBuffer[] {bScratch, bCs, bPart, bBlk, bDpq, bDpqW}) if (b != null) b.close();
+    if (bwd != null) bwd.close();
   }
 
   @Override public String toString() {

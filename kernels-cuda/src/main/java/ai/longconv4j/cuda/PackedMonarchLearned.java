@@ -10,7 +10,7 @@ import java.util.Arrays;
  * forward on tensor cores ({@link PackedMonarchConv}, one fused kernel per row, M = 2048 .. 32768; {@link PackedThreePass},
  * three passes, M = 65536 .. 262144), P / Q on the device by
  * cuFFT; the backward (du, dk, dD, the 2J block gradients) at the one-pass sizes on tensor cores by default (helper
- * pkjbwd: {@link PackedMonarchConv#backwardTc}, dk from its dP / dQ by the chain's cuFFT route; slow twin
+ * pkjbwd: {@link PackedMonarchBackward#run}, dk from its dP / dQ by the chain's cuFFT route; slow twin
  * {@code -Dlongconv4j.pk.monarch.bwd=false}), at the three-pass sizes on the fp32 global-memory path
  * ({@link PackedLearnedChain}), both fed the same blocks and taps. The chain computes P / Q and D once per
  * {@code setWeights}; the tensor-core plan copies them device to device ({@link PackedMonarchConv#setPq}), so the two agree
@@ -161,7 +161,7 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
   }
 
   /**
-   * Whether the one-pass sizes' backward runs on tensor cores ({@link PackedMonarchConv#backwardTc}, helper pkjbwd;
+   * Whether the one-pass sizes' backward runs on tensor cores ({@link PackedMonarchBackward#run}, helper pkjbwd;
    * {@code -Dlongconv4j.pk.monarch.bwd}, default true; false, or {@code -Dlongconv4j.pk.monarch=false}: the chain's fp32
    * backward, its slow twin). Read per call.
    */
@@ -171,7 +171,7 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
 
   /**
    * du, dk, dD and the 2J block gradients: one pass on tensor cores by default (du, dP / dQ, dD, block Grams from
-   * {@link PackedMonarchConv#backwardTc}; dk from dP / dQ by the chain's cuFFT route), else (three passes, or the slow twin
+   * {@link PackedMonarchBackward#run}; dk from dP / dQ by the chain's cuFFT route), else (three passes, or the slow twin
    * {@link #tcBackward} false) the fp32 chain. Synchronises (the chain's dk route does).
    */
   @Override public void backward(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD) {
@@ -182,11 +182,12 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
       throw new IllegalArgumentException("PackedMonarchLearned.backward: dk must hold (" + (sides == 2 ? "2, " : "") + "H=" + h + ", Lk=" + lk
           + ") fp32 = " + 4L * sides * h * lk + " bytes and dD (H=" + h + ") fp32 = " + 4L * h + " bytes, got "
           + (dk == null ? "null" : dk.bytes()) + " and " + (dD == null ? "null" : dD.bytes()));
-    tc.backwardTc(u, dy, B, du, tc.pairGradWorkspace(), dD);
-    chain.taps(tc.pairGradWorkspace(), dk, sides);   // lpj_dk_spec, cuFFT C2R, lpj_taps; synchronises
+    var bwd = tc.backward();
+    bwd.run(u, dy, B, du, bwd.pairGradWorkspace(), dD);
+    chain.taps(bwd.pairGradWorkspace(), dk, sides);   // lpj_dk_spec, cuFFT C2R, lpj_taps; synchronises
   }
 
-  @Override public double[][] blockGrads() { return lastTc ? tc.blockGrads() : chain.blockGrads(); }
+  @Override public double[][] blockGrads() { return lastTc ? tc.backward().blockGrads() : chain.blockGrads(); }
 
   @Override public void close() {
     if (tc != null) tc.close(); else three.close();

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
 /**
  * {@code ConvOps.learnedPackedConv} on 16-bit GPU tensors at the J-factor sizes goes through {@link PackedMonarchLearned}:
  * y from the tensor-core kernels ({@link PackedMonarchConv} one pass, {@link PackedThreePass} beyond), P / Q from the fp32 chain
- * ({@link PackedLearnedChain}), the backward on tensor cores at the one-pass sizes (helper pkjbwd: PackedMonarchConv.backwardTc,
+ * ({@link PackedLearnedChain}), the backward on tensor cores at the one-pass sizes (helper pkjbwd: PackedMonarchBackward.run,
  * dk by the chain's cuFFT route) and on the chain at three passes. Against lib's float64 op, forward and every gradient, in all three modes, blocks
  * 5 % off the DFT (a kernel that ignored them would fail); the route is checked to be taken, and its slow twin
  * ({@code -Dlongconv4j.pk.monarch=false}: the chain's forward) gives the same y within the 16-bit bound.

@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Helper pkjbwd's tensor-core backward (learned_pmb.cu; written in session 14 without a GPU, first run in the next session's
- * sitting) against lib's float64 {@link PackedLearnedButterfly#backwardAll}: {@link PackedMonarchConv#backwardTc}'s du, dD
+ * sitting) against lib's float64 {@link PackedLearnedButterfly#backwardAll}: {@link PackedMonarchBackward#run}'s du, dD
  * and 2J block gradients, its dP / dQ against the float64 twin {@link PackedMonarchReference#pairGrads}
  * ({@link #kernelMatchesLib}); the op's plan {@link PackedMonarchLearned} (dk by the chain's cuFFT route from the kernel's
  * dP / dQ) against lib and against its slow twin, the fp32 chain ({@code -Dlongconv4j.pk.monarch.bwd=false})
@@ -28,7 +28,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * 16-bit shared-memory planes, random blocks (every entry uniform: a transposed or swapped block, a wrong slot, scale or
  * twiddle shows) or the DFT + 5 %; H = 111 and odd L once. Outputs NaN-poisoned with tails that must stay poisoned.
  * kernelMatchesLib and planMatchesLibAndTheChain run the plan's default backward (since session 15 helper pkbwdopt's
- * bwdTuned: learned_pmb2.cu at M &lt;= 8192, learned_pmb.cu above); {@link #fastMatchesLibAndTheTwin} holds each
+ * PackedMonarchBackward.tuned: learned_pmb2.cu at M &lt;= 8192, learned_pmb.cu above); {@link #fastMatchesLibAndTheTwin} holds each
  * learned_pmb2.cu variant and the default to float64 and to the twin learned_pmb.cu.
  * Tolerances (relative Frobenius), 16-bit inputs exact (lib takes the decoded values):
  * du 1e-2: PackedMonarchGpuTest's bound for the same stage sequence (the forward kernel on the adjoint blocks; its worst
@@ -96,8 +96,8 @@ class PackedMonarchBwdGpuTest extends CudaDeviceTest {
   }
 
   /**
-   * Helper pkbwdopt's learned_pmb2.cu variants ({@link PackedMonarchConv#bwdTuned}, the default, and
-   * {@link PackedMonarchConv#bwdFast}: register cap 0 / 80, 128 / 256 / 512 threads, row groups 1 .. 3, PMB2_FUSE) against lib's float64 (the bounds of {@link #kernelMatchesLib}) and against the twin
+   * Helper pkbwdopt's learned_pmb2.cu variants ({@link PackedMonarchBackward#tuned}, the default, and
+   * {@link PackedMonarchBackward#fast}: register cap 0 / 80, 128 / 256 / 512 threads, row groups 1 .. 3, PMB2_FUSE) against lib's float64 (the bounds of {@link #kernelMatchesLib}) and against the twin
    * (learned_pmb.cu) on the same plan and data: the variants run the same stage code, so du must equal the twin's bit for bit
    * (asserted); dP / dQ and the blocks differ only by the fp32 order of the sums over rows, warps and row groups: ~6e-8
    * per addition over <= 2^15 column tiles and rows, times the blocks' cancellation (their sums are ~3x smaller than their
@@ -111,15 +111,15 @@ class PackedMonarchBwdGpuTest extends CudaDeviceTest {
     try (var pm = PackedMonarchConv.plan(dev, H, L, Lk, mode, io)) {
       if (s16) pm.storage16(true); else if (pm.points() <= 16384) pm.storage16(false);
       pm.setBlocks(c.blocks).setWeights(c.pq, PackedMonarchGpuTest.toF(c.x.d()));
-      pm.bwdTuned(false);
+      pm.backward().tuned(false);
       Out twin = run(pm, c);
       twin.assertMatchesLib(c);
-      // cap, threads (0: the plan's), groups, fuse; {-1}: bwdTuned(true), the default (M <= 8192: cap 80, fused, 128 / 256 threads)
+      // cap, threads (0: the plan's), groups, fuse; {-1}: tuned(true), the default (M <= 8192: cap 80, fused, 128 / 256 threads)
       int[][] variants = {{-1}, {0, 0, 1, 0}, {80, 128, 1, 1}, {80, 256, 3, 0}, {80, 512, 2, 1}};
       for (int[] v : variants) {
-        if (v[0] < 0) pm.bwdTuned(true);
-        else pm.bwdFast(true).bwdRegCap(v[0]).bwdThreads(v[1]).bwdGroups(v[2]).bwdFuse(v[3] == 1);
-        if (v[0] < 0 && !pm.bwdFast()) continue;   // M > 8192: the default is the twin itself
+        if (v[0] < 0) pm.backward().tuned(true);
+        else pm.backward().fast(true).regCap(v[0]).threads(v[1]).groups(v[2]).fuse(v[3] == 1);
+        if (v[0] < 0 && !pm.backward().fast()) continue;   // M > 8192: the default is the twin itself
         Out o = run(pm, c);
         o.assertMatchesLib(c);
         String w = o.what + (v[0] < 0 ? " tuned" : " g" + v[2] + (v[3] == 1 ? " fused" : ""));
@@ -172,7 +172,7 @@ class PackedMonarchBwdGpuTest extends CudaDeviceTest {
     }
   }
 
-  /** One backwardTc's outputs (checked for poisoned tails and finite values). */
+  /** One backward run's outputs (checked for poisoned tails and finite values). */
   private record Out(String what, float[] du, float[] dpq, float[] dD, double[][] blocks) {
     void assertMatchesLib(Case c) {
       Reference.assertClose("du vs float64 " + what, du, c.lib.conv().du(), TOL16);
@@ -203,13 +203,13 @@ class PackedMonarchBwdGpuTest extends CudaDeviceTest {
 
   private Out run(PackedMonarchConv pm, Case c) {
     int n = c.B * c.H * c.L, tail = 64 + (n & 1), m = c.m, H = c.H, pt = 16;
-    String what = c.x.shape().mode() + " " + c.io + " B=" + c.B + " H=" + H + " L=" + c.L + " M=" + m + " " + pm.bwdKernelName() + " t" + pm.bwdThreads();
+    String what = c.x.shape().mode() + " " + c.io + " B=" + c.B + " H=" + H + " L=" + c.L + " M=" + m + " " + pm.backward().kernelName() + " t" + pm.backward().threads();
     try (var ub = dev.upload(c.u16); var db = dev.upload(c.dy16); var du = dev.alloc(2L * (n + tail)); var dpq = dev.alloc(16L * H * m + 4L * pt);
          var dD = dev.alloc(4L * (H + pt))) {
       du.fill32(0x7fc07fc0);
       dpq.fill32(0x7fc00000);
       dD.fill32(0x7fc00000);
-      pm.backwardTc(ub, db, c.B, du, dpq, dD);
+      pm.backward().run(ub, db, c.B, du, dpq, dD);
       dev.synchronize();
       float[] duG = PackedLearnedRefGpuTest.readChecked(du, c.io, n, tail, "du " + what);
       float[] all = dpq.copyTo(new float[4 * H * m + pt], 0), dd = dD.copyTo(new float[H + pt], 0);
@@ -217,7 +217,7 @@ class PackedMonarchBwdGpuTest extends CudaDeviceTest {
       for (int i = H; i < dd.length; i++) assertTrue(Float.isNaN(dd[i]), "dD written past H at " + i + " " + what);
       float[] dpqG = Arrays.copyOf(all, 4 * H * m), dDG = Arrays.copyOf(dd, H);
       for (float[] a : new float[][] {duG, dpqG, dDG}) PackedLearnedRefGpuTest.finite(a, "a gradient " + what);
-      return new Out(what, duG, dpqG, dDG, pm.blockGrads());
+      return new Out(what, duG, dpqG, dDG, pm.backward().blockGrads());
     }
   }
 

@@ -126,7 +126,7 @@ class PackedMonarchBwdHostTest {
       for (String io : new String[] {"bf16", "f16"})
         for (String st : new String[] {"s32", "s16"}) assertTrue(spills.containsKey("lpmb_bwd_" + io + "_" + st + "@" + sm), io + " " + st + " " + sm);
     }
-    assertTrue(CudaModule.packaged(PackedMonarchConv.MODULE_BWD), PackedMonarchConv.MODULE_BWD + ".fatbin missing from the classpath");
+    assertTrue(CudaModule.packaged(PackedMonarchBackward.MODULE), PackedMonarchBackward.MODULE + ".fatbin missing from the classpath");
   }
 
   /**
@@ -159,16 +159,16 @@ class PackedMonarchBwdHostTest {
             if (cap.equals("80") && sm.equals("sm_90a")) assertTrue(regs.get(k) <= 80, k + " uses " + regs.get(k) + " registers");
           }
     }
-    assertTrue(CudaModule.packaged(PackedMonarchConv.MODULE_BWD2), PackedMonarchConv.MODULE_BWD2 + ".fatbin missing from the classpath");
+    assertTrue(CudaModule.packaged(PackedMonarchBackward.MODULE2), PackedMonarchBackward.MODULE2 + ".fatbin missing from the classpath");
   }
 
-  /** bwdTuned's table (sitting pkbwdopt/s1): 128 threads at M = 2048 / 4096, 256 at 8192, the twin (0) from 16384 on. */
+  /** PackedMonarchBackward.tuned's table (sitting pkbwdopt/s1): 128 threads at M = 2048 / 4096, 256 at 8192, the twin (0) from 16384 on. */
   @Test
   void bwdTunedTable() {
-    assertEquals(128, PackedMonarchConv.bwdTunedThreads(2048));
-    assertEquals(128, PackedMonarchConv.bwdTunedThreads(4096));
-    assertEquals(256, PackedMonarchConv.bwdTunedThreads(8192));
-    assertEquals(0, PackedMonarchConv.bwdTunedThreads(16384));
-    assertEquals(0, PackedMonarchConv.bwdTunedThreads(32768));
+    assertEquals(128, PackedMonarchBackward.tunedThreads(2048));
+    assertEquals(128, PackedMonarchBackward.tunedThreads(4096));
+    assertEquals(256, PackedMonarchBackward.tunedThreads(8192));
+    assertEquals(0, PackedMonarchBackward.tunedThreads(16384));
+    assertEquals(0, PackedMonarchBackward.tunedThreads(32768));
   }
 }

@@ -8,6 +8,7 @@ import ai.longconv4j.cuda.CudaDevice;
 import ai.longconv4j.cuda.DeviceFill;
 import ai.longconv4j.cuda.ElementType;
 import ai.longconv4j.cuda.FlashButterflyConv;
+import ai.longconv4j.cuda.PackedMonarchBackward;
 import ai.longconv4j.cuda.PackedMonarchConv;
 import ai.longconv4j.cuda.Precision;
 import java.io.IOException;
@@ -16,7 +17,7 @@ import java.util.List;
 
 /**
  * Session 14, helper pkjbwd: the plan-level forward + backward of the J-factor packed learned butterfly on tensor cores
- * ({@link PackedMonarchConv#forward} + {@link PackedMonarchConv#backwardTc}: du, dP / dQ, dD and the 2J block Grams,
+ * ({@link PackedMonarchConv#forward} + {@link PackedMonarchBackward#run}: du, dP / dQ, dD and the 2J block Grams,
  * learned_pmb.cu) against FlashButterfly's ({@link FlashButterflyConv} forward + backwardInput + backwardWeights: du, dk,
  * dD) in one process, bf16, Lk = L. The packed rows leave out dk from dP / dQ (the chain's cuFFT route, package-private:
  * LearnedOpBench's op rows include it). Cases {@code mode:L} ({@code -Dlongconv4j.bench.pmb.cases}, default
@@ -25,8 +26,8 @@ import java.util.List;
  * float64 direct convolution and its adjoint ({@link PackedMonarchBench#validate}); then CUDA-event medians
  * ({@code CudaConvBench.median}, its warm-up; 20 runs) of fwd, bwd and fwd+bwd. Helper pkbwdopt (session 15): a pm path takes
  * backward options after slashes, {@code pm/fast=1/cap=80/t=128/g=2/fuse=1/skip=1/only=bwd/L=4096} (tuned=0|1:
- * {@link PackedMonarchConv#bwdTuned}, applied in the order given; the plain pm path: the plan's default; {@link PackedMonarchConv#bwdFast},
- * bwdRegCap, bwdThreads, bwdGroups, bwdFuse, bwdSkip (timing only: its du is still validated, so a skip that changes du shows; its
+ * {@link PackedMonarchBackward#tuned}, applied in the order given; the plain pm path: the plan's default; {@link PackedMonarchBackward#fast},
+ * regCap, threads, groups, fuse, skip (timing only: its du is still validated, so a skip that changes du shows; its
  * block Grams are wrong and not checked here), only=bwd: the bwd row alone; L=4096+8192: those cases only; fb takes only and L). Usage: PackedMonarchBwdBench [csv-out] [B] [H].
  */
 public final class PackedMonarchBwdBench {
@@ -76,15 +77,16 @@ public final class PackedMonarchBwdBench {
               bwd = () -> { fb.backwardInput(u, du, B); fb.backwardWeights(u, u, B, dk, dD); };
             } else if (p.equals("pm")) {
               var pm = PackedMonarchConv.plan(dev, H, L, L, mode, io);
+              PackedMonarchBackward pb = pm.backward();
               for (var e : kv.entrySet()) {   // pkbwdopt's backward options: tuned, fast, cap, t, g, fuse, skip (only, L: above)
                 switch (e.getKey()) {
-                  case "tuned" -> pm.bwdTuned(e.getValue().equals("1"));
-                  case "fast" -> pm.bwdFast(e.getValue().equals("1"));
-                  case "cap" -> pm.bwdRegCap(Integer.parseInt(e.getValue()));
-                  case "t" -> pm.bwdThreads(Integer.parseInt(e.getValue()));
-                  case "g" -> pm.bwdGroups(Integer.parseInt(e.getValue()));
-                  case "fuse" -> pm.bwdFuse(e.getValue().equals("1"));
-                  case "skip" -> pm.bwdSkip(Integer.parseInt(e.getValue()));
+                  case "tuned" -> pb.tuned(e.getValue().equals("1"));
+                  case "fast" -> pb.fast(e.getValue().equals("1"));
+                  case "cap" -> pb.regCap(Integer.parseInt(e.getValue()));
+                  case "t" -> pb.threads(Integer.parseInt(e.getValue()));
+                  case "g" -> pb.groups(Integer.parseInt(e.getValue()));
+                  case "fuse" -> pb.fuse(e.getValue().equals("1"));
+                  case "skip" -> pb.skip(Integer.parseInt(e.getValue()));
                   case "only", "L" -> { }
                   default -> throw new IllegalArgumentException("PackedMonarchBwdBench: options tuned, fast, cap, t, g, fuse, skip, only, L; got " + e.getKey());
                 }
@@ -100,10 +102,10 @@ public final class PackedMonarchBwdBench {
               pm.setTaps(kl, D);
               var dpq = dev.alloc(16L * H * pm.points());
               plan = () -> { dpq.close(); pm.close(); };
-              name = "packed monarch " + mode + " " + pm.kernelName() + " + " + pm.bwdKernelName() + " t" + pm.bwdThreads() + " M=" + pm.points()
+              name = "packed monarch " + mode + " " + pm.kernelName() + " + " + pb.kernelName() + " t" + pb.threads() + " M=" + pm.points()
                   + (opt.length > 1 ? " " + spec.substring(3) : "") + " (no dk)";
               fwd = () -> pm.forward(u, y, B);
-              bwd = () -> pm.backwardTc(u, u, B, du, dpq, dD);
+              bwd = () -> pb.run(u, u, B, du, dpq, dD);
             } else {
               throw new IllegalArgumentException("PackedMonarchBwdBench: paths fb, pm; got " + p);
             }

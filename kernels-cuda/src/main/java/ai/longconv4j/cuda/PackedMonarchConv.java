@@ -395,7 +395,7 @@ public final class PackedMonarchConv implements AutoCloseable {
    * pkocc (session 15) tuned(true) also sets {@link #outer(boolean)} for causal and bidirectional plans (measured 1.05-1.47x
    * faster than the kernels above in both bench orders, causal L = 2K .. 16K; bidirectional runs the same code path, its
    * L &lt;= M zero half; circular not timed: left off), tuned(false) clears it. Since helper pm4 (session 17) tuned(true)
-   * also sets {@link #fragTable} for M &lt;= 16384 in every mode and {@link #fragDirect} (learned_pm4.cu; measured 1.05-1.19x
+   * also sets {@link #fragTable} for causal / bidirectional M &lt;= 16384 and circular M = 4096 (the sizes timed) and {@link #fragDirect} (learned_pm4.cu; measured 1.05-1.19x
    * faster than lpm3 / lpm2_b in both bench orders: BENCH-RESULTS.md round 30-pm4), tuned(false) clears them.
    */
   public PackedMonarchConv tuned(boolean on) {
@@ -405,7 +405,7 @@ public final class PackedMonarchConv implements AutoCloseable {
     threads = on && c != null ? c[0] : (m <= 4096 ? 256 : 512);
     s16 = m > 16384 || (on && c != null && c[1] == 1);
     outer = on && mode != ConvMode.CIRCULAR;   // helper pkocc's learned_pm3.cu where measured faster (M <= 16384; see outer)
-    fragTable = on && c != null;   // helper pm4's learned_pm4.cu (M <= 16384, every mode; see fragTable)
+    fragTable = on && c != null && (mode != ConvMode.CIRCULAR || m == 4096);   // helper pm4's learned_pm4.cu where timed (see fragTable)
     fragDirect = on;               // and its g kernels at M = 4096
     return this;
   }

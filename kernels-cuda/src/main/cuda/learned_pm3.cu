@@ -78,8 +78,8 @@ __device__ __forceinline__ void matvec(const float2* a, float (&xr)[R], float (&
 // (h, p in {0, 1}), column 8u + g, of the R tiles (one per first-axis digit). Forward: per position m = 256 r2 + c the
 // learned first stage y = A_1 x over the R values x[r] = z[r 4096 + m], then o w_M^(k m) / R; per tile k the learned
 // stage 2 Y = A_2 X (mma.sync), o w_4096^(k2 c) / 16, stored at k 4096 + 256 k2 + c. HALF: x[r] = 0 for r >= R / 2.
-template <int R, bool BF16, bool HALF, typename ST>
-__device__ __forceinline__ void outer_fwd(const Tw& T, const float2* a1, const float2* __restrict__ a2, ST* zr, ST* zi, int log2M) {
+template <int R, bool BF16, bool HALF, typename ST, typename A1, typename A2>
+__device__ __forceinline__ void outer_fwd(const Tw& T, A1 a1, A2 a2, ST* zr, ST* zi, int log2M) {
   constexpr uint32_t NEG2 = 0x80008000u;
   constexpr int RI = HALF ? R / 2 : R;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -115,7 +115,7 @@ __device__ __forceinline__ void outer_fwd(const Tw& T, const float2* a1, const f
       const float2 w = tw_at(T, (((g + 8 * (q >> 1)) * (8 * u + 2 * t + (q & 1))) & 4095) << sh);
       wo[q] = make_float2(w.x * (1.0f / 16.0f), w.y * (1.0f / 16.0f));
     }
-    FragA F; lm_frag_a<BF16>(a2, false, F);   // loaded (L1) per unit: not live across the first stage's registers
+    FragA F; pm_src<BF16>(a2, F);   // loaded (L1, or lpm4's table) per unit: not live across the first stage's registers
     __syncwarp();   // every lane's loads of this unit are done before any lane stores into it
 #pragma unroll
     for (int k = 0; k < R; ++k) {
@@ -139,8 +139,8 @@ __device__ __forceinline__ void outer_fwd(const Tw& T, const float2* a1, const f
 // o conj(w_M^(k m)), then the learned A'_1 (a1, shared), and y[n] = E[n] + D x[n] at n = r 4096 + m straight to global
 // memory (2n, 2n + 1 < L). HALF: only r < R / 2 (n < M / 2) is computed. The MMAs run once per accumulator row half
 // (monarch_outer.cuh's outer_pair_inv_r): half of the R tiles' accumulators live at a time.
-template <int R, bool BF16, bool HALF, typename IO, typename ST>
-__device__ __forceinline__ void outer_inv(const Tw& T, const float2* a1, const float2* __restrict__ a2, const ST* zr, const ST* zi,
+template <int R, bool BF16, bool HALF, typename IO, typename ST, typename A1, typename A2>
+__device__ __forceinline__ void outer_inv(const Tw& T, A1 a1, A2 a2, const ST* zr, const ST* zi,
                                           int log2M, const IO* __restrict__ x, IO* __restrict__ o, int L, bool vec, float d) {
   constexpr uint32_t NEG2 = 0x80008000u;
   constexpr int RO = HALF ? R / 2 : R;
@@ -171,7 +171,7 @@ __device__ __forceinline__ void outer_inv(const Tw& T, const float2* a1, const f
         br[k][h] = pack2<BF16>(a[0], a[1]); bi[k][h] = pack2<BF16>(b[0], b[1]);
       }
     }
-    FragA F; lm_frag_a<BF16>(a2, false, F);
+    FragA F; pm_src<BF16>(a2, F);
 #pragma unroll
     for (int hq = 0; hq < 2; ++hq) {
       float yr[2][R], yi[2][R];
@@ -203,8 +203,8 @@ __device__ __forceinline__ void outer_inv(const Tw& T, const float2* a1, const f
 // ---- J = 3 ------------------------------------------------------------------------------------------------------
 // R1 < 16 (M = 256 R): column c < 256 per thread; forward from global memory: x_r = z[c + 256 r] = (x[2n], x[2n+1]),
 // y = A_1 x, o w_M^(k c) / R, stored at c + 256 k.
-template <int R, bool HALF, typename IO, typename ST>
-__device__ __forceinline__ void first_fwd_cc(const Tw& T, const float2* a1, ST* zr, ST* zi, const IO* __restrict__ x, int L, bool vec) {
+template <int R, bool HALF, typename IO, typename ST, typename A1>
+__device__ __forceinline__ void first_fwd_cc(const Tw& T, A1 a1, ST* zr, ST* zi, const IO* __restrict__ x, int L, bool vec) {
   constexpr int RI = HALF ? R / 2 : R;
 #pragma unroll 1
   for (int c = threadIdx.x; c < 256; c += blockDim.x) {
@@ -222,8 +222,8 @@ __device__ __forceinline__ void first_fwd_cc(const Tw& T, const float2* a1, ST* 
 }
 
 // Inverse: x_k = z[c + 256 k] o conj(w_M^(k c)), y = A'_1 x, out at n = c + 256 r (+ D x), r < RO.
-template <int R, bool HALF, typename IO, typename ST>
-__device__ __forceinline__ void first_inv_cc(const Tw& T, const float2* a1, const ST* zr, const ST* zi, const IO* __restrict__ x,
+template <int R, bool HALF, typename IO, typename ST, typename A1>
+__device__ __forceinline__ void first_inv_cc(const Tw& T, A1 a1, const ST* zr, const ST* zi, const IO* __restrict__ x,
                                              IO* __restrict__ o, int L, bool vec, float d) {
   constexpr int RO = HALF ? R / 2 : R;
 #pragma unroll 1
@@ -242,13 +242,13 @@ __device__ __forceinline__ void first_inv_cc(const Tw& T, const float2* a1, cons
 // its outputs y = E + D x straight to global memory: B operand rows r = 2t + (q & 1) + 8 (q >> 1), column c0 + g, o
 // conj(w_4096^(r c)); V = A'_1 X; accumulator rows k = g + 8 (q >> 1), columns c0 + 2t + (q & 1): n = 256 k + c.
 // HALF: rows k >= 8 (n >= M / 2) are not stored.
-template <bool BF16, bool HALF, typename IO, typename ST>
-__device__ __forceinline__ void first_inv_tc(const Tw& T, const float2* __restrict__ a1, const ST* zr, const ST* zi,
+template <bool BF16, bool HALF, typename IO, typename ST, typename A1>
+__device__ __forceinline__ void first_inv_tc(const Tw& T, A1 a1, const ST* zr, const ST* zi,
                                              const IO* __restrict__ x, IO* __restrict__ o, int L, bool vec, float d) {
   constexpr uint32_t NEG2 = 0x80008000u;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-  FragA F; lm_frag_a<BF16>(a1, false, F);
+  FragA F; pm_src<BF16>(a1, F);
 #pragma unroll 1
   for (int tile = warp; tile < 32; tile += nw) {
     const int c0 = tile * 8;
@@ -294,9 +294,8 @@ __device__ __forceinline__ void pair_chunk(const float4* __restrict__ cf, ST* zr
   }
 }
 
-template <bool BF16, typename ST>
-__device__ void middle(const float2* __restrict__ fa, const float2* __restrict__ fb, const float2* __restrict__ ia,
-                       const float2* __restrict__ ib, const float2* tw256, const float4* __restrict__ cf, ST* zr, ST* zi,
+template <bool BF16, typename ST, typename SA, typename SB, typename SK, typename SJ>
+__device__ void middle(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const float4* __restrict__ cf, ST* zr, ST* zi,
                        int lR1, int J, int M) {
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, P = M >> 8;
@@ -369,10 +368,30 @@ struct Io {
   }
 };
 
+// The matrix sources of conv (K, a policy of static functions): lpm3's are the left-form matrices themselves (global,
+// read through L1 where each fragment is built: lm_frag_a / lm_frag_b) and the first stage's R1 x R1 copies s1 in shared
+// memory; learned_pm4.cu's kit gives per-block fragment tables instead (same values). f1 / i1: the first stage forward /
+// inverse (R1 < 16); f2 / i2: the outer stage 2 (J = 4); i1tc: the inverse first stage at R1 = 16; fa, fb, ia, ib: the
+// middle's (stages J-1, J forward; J-1, J inverse). init: once per block before the first barrier. DIRECT16: R1 = 16's
+// forward first stage straight from global memory by K::first16 (learned_pm4.cu's g kernels) instead of pack + lm_stage_a.
+struct Plain {
+  static constexpr bool DIRECT16 = false;
+  template <typename G_> __device__ static __forceinline__ void init(unsigned char*, const G_&, const float2* __restrict__) {}
+  template <typename G_> __device__ static __forceinline__ float2* f1(unsigned char*, const G_& G) { return G.s1; }
+  template <typename G_> __device__ static __forceinline__ float2* i1(unsigned char*, const G_& G) { return G.s1 + G.q1; }
+  template <typename G_> __device__ static __forceinline__ const float2* f2(unsigned char*, const G_& G, const float2* m) { return m + G.q1; }
+  template <typename G_> __device__ static __forceinline__ const float2* i2(unsigned char*, const G_& G, const float2* im) { return im + G.q1; }
+  template <typename G_> __device__ static __forceinline__ const float2* i1tc(unsigned char*, const G_&, const float2* im) { return im; }
+  template <typename G_> __device__ static __forceinline__ const float2* fa(unsigned char*, const G_& G, const float2* m) { return m + G.q1 + 256 * (G.J - 3); }
+  template <typename G_> __device__ static __forceinline__ const float2* fb(unsigned char*, const G_& G, const float2* m) { return m + G.q1 + 256 * (G.J - 2); }
+  template <typename G_> __device__ static __forceinline__ const float2* ia(unsigned char*, const G_& G, const float2* im) { return im + G.q1 + 256 * (G.J - 3); }
+  template <typename G_> __device__ static __forceinline__ const float2* ib(unsigned char*, const G_& G, const float2* im) { return im + G.q1 + 256 * (G.J - 2); }
+};
+
 // One row (b, h): see the file comment. The inverse part rebuilds its pointers and flags from the arguments after an
 // opaque copy of the block indices (asm volatile), so that none of them is held in registers across the middle (under
-// the 80-register cap the middle's peak has no room for them).
-template <bool BF16, typename IO, typename ST, int LM>
+// the 80-register cap the middle's peak has no room for them). K: the matrix sources (Plain for lpm3).
+template <bool BF16, typename IO, typename ST, int LM, typename K = Plain>
 __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, const float4* __restrict__ pq,
                      const float* __restrict__ D, IO* __restrict__ out, int H, int L, int log2Marg) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -384,20 +403,26 @@ __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, 
     if (G.R1 < 16)
       for (int i = threadIdx.x; i < 2 * G.q1; i += blockDim.x) G.s1[i] = mats[i < G.q1 ? i : G.inv + i - G.q1];
     tw256_init(G.tw256);
+    K::init(smem_raw, G, mats);
     const Io<IO> X(x, out, H, L, G.M, blockIdx.x, blockIdx.y);
     ST* zr = G.zr; ST* zi = G.zi;
     if (G.J == 4) {   // pack, then the outer pair
       pack(X.xr, zr, zi, G.M, L, X.vec, !X.half);
       __syncthreads();
-      const float2* a2 = mats + G.q1;
+      const auto a1 = K::f1(smem_raw, G);
+      const auto a2 = K::f2(smem_raw, G, mats);
       switch (G.lR1) {
-        case 1: if (X.half) outer_fwd<2, BF16, true>(G.tw, G.s1, a2, zr, zi, log2M); else outer_fwd<2, BF16, false>(G.tw, G.s1, a2, zr, zi, log2M); break;
-        case 2: if (X.half) outer_fwd<4, BF16, true>(G.tw, G.s1, a2, zr, zi, log2M); else outer_fwd<4, BF16, false>(G.tw, G.s1, a2, zr, zi, log2M); break;
-        default: if (X.half) outer_fwd<8, BF16, true>(G.tw, G.s1, a2, zr, zi, log2M); else outer_fwd<8, BF16, false>(G.tw, G.s1, a2, zr, zi, log2M);
+        case 1: if (X.half) outer_fwd<2, BF16, true>(G.tw, a1, a2, zr, zi, log2M); else outer_fwd<2, BF16, false>(G.tw, a1, a2, zr, zi, log2M); break;
+        case 2: if (X.half) outer_fwd<4, BF16, true>(G.tw, a1, a2, zr, zi, log2M); else outer_fwd<4, BF16, false>(G.tw, a1, a2, zr, zi, log2M); break;
+        default: if (X.half) outer_fwd<8, BF16, true>(G.tw, a1, a2, zr, zi, log2M); else outer_fwd<8, BF16, false>(G.tw, a1, a2, zr, zi, log2M);
       }
     } else if (G.R1 == 8) {   // J = 3, M = 2048: the table and s1 are read by the first stage: barrier first
       __syncthreads();
-      if (X.half) first_fwd_cc<8, true>(G.tw, G.s1, zr, zi, X.xr, L, X.vec); else first_fwd_cc<8, false>(G.tw, G.s1, zr, zi, X.xr, L, X.vec);
+      const auto a1 = K::f1(smem_raw, G);
+      if (X.half) first_fwd_cc<8, true>(G.tw, a1, zr, zi, X.xr, L, X.vec); else first_fwd_cc<8, false>(G.tw, a1, zr, zi, X.xr, L, X.vec);
+    } else if constexpr (K::DIRECT16) {   // J = 3, M = 4096 (R1 = 16) from global memory: the table is read first
+      __syncthreads();
+      K::template first16<BF16>(G, mats, zr, zi, X, L);
     } else {                  // J = 3, M = 4096 (R1 = 16): pack, then lm_stage_a (learned_pm.cu's pm_first)
       pack(X.xr, zr, zi, G.M, L, X.vec, true);
       __syncthreads();
@@ -405,7 +430,7 @@ __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, 
     }
     __syncthreads();
     const float2* im = mats + G.inv;
-    middle<BF16, ST>(mats + G.q1 + 256 * (G.J - 3), mats + G.q1 + 256 * (G.J - 2), im + G.q1 + 256 * (G.J - 3), im + G.q1 + 256 * (G.J - 2),
+    middle<BF16, ST>(K::fa(smem_raw, G, mats), K::fb(smem_raw, G, mats), K::ia(smem_raw, G, im), K::ib(smem_raw, G, im),
                      G.tw256, pq + (size_t)blockIdx.y * G.M, zr, zi, G.lR1, G.J, G.M);
   }
   __syncthreads();
@@ -415,29 +440,40 @@ __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, 
   const Io<IO> X(x, out, H, L, G.M, b, h);
   const float d = D[h];
   const float2* im = mats + G.inv;
+  const auto a1 = K::i1(smem_raw, G);
   if (G.J == 4) {
-    const float2* a2 = im + G.q1;
+    const auto a2 = K::i2(smem_raw, G, im);
     switch (G.lR1) {
-      case 1: if (X.half) outer_inv<2, BF16, true>(G.tw, G.s1 + G.q1, a2, G.zr, G.zi, log2M, X.xr, X.o, L, X.vec, d);
-              else outer_inv<2, BF16, false>(G.tw, G.s1 + G.q1, a2, G.zr, G.zi, log2M, X.xr, X.o, L, X.vec, d);
+      case 1: if (X.half) outer_inv<2, BF16, true>(G.tw, a1, a2, G.zr, G.zi, log2M, X.xr, X.o, L, X.vec, d);
+              else outer_inv<2, BF16, false>(G.tw, a1, a2, G.zr, G.zi, log2M, X.xr, X.o, L, X.vec, d);
               break;
-      case 2: if (X.half) outer_inv<4, BF16, true>(G.tw, G.s1 + G.q1, a2, G.zr, G.zi, log2M, X.xr, X.o, L, X.vec, d);
-              else outer_inv<4, BF16, false>(G.tw, G.s1 + G.q1, a2, G.zr, G.zi, log2M, X.xr, X.o, L, X.vec, d);
+      case 2: if (X.half) outer_inv<4, BF16, true>(G.tw, a1, a2, G.zr, G.zi, log2M, X.xr, X.o, L, X.vec, d);
+              else outer_inv<4, BF16, false>(G.tw, a1, a2, G.zr, G.zi, log2M, X.xr, X.o, L, X.vec, d);
               break;
-      default: if (X.half) outer_inv<8, BF16, true>(G.tw, G.s1 + G.q1, a2, G.zr, G.zi, log2M, X.xr, X.o, L, X.vec, d);
-               else outer_inv<8, BF16, false>(G.tw, G.s1 + G.q1, a2, G.zr, G.zi, log2M, X.xr, X.o, L, X.vec, d);
+      default: if (X.half) outer_inv<8, BF16, true>(G.tw, a1, a2, G.zr, G.zi, log2M, X.xr, X.o, L, X.vec, d);
+               else outer_inv<8, BF16, false>(G.tw, a1, a2, G.zr, G.zi, log2M, X.xr, X.o, L, X.vec, d);
     }
   } else if (G.R1 == 8) {
-    if (X.half) first_inv_cc<8, true>(G.tw, G.s1 + G.q1, G.zr, G.zi, X.xr, X.o, L, X.vec, d);
-    else first_inv_cc<8, false>(G.tw, G.s1 + G.q1, G.zr, G.zi, X.xr, X.o, L, X.vec, d);
+    if (X.half) first_inv_cc<8, true>(G.tw, a1, G.zr, G.zi, X.xr, X.o, L, X.vec, d);
+    else first_inv_cc<8, false>(G.tw, a1, G.zr, G.zi, X.xr, X.o, L, X.vec, d);
   } else {
-    if (X.half) first_inv_tc<BF16, true>(G.tw, im, G.zr, G.zi, X.xr, X.o, L, X.vec, d);
-    else first_inv_tc<BF16, false>(G.tw, im, G.zr, G.zi, X.xr, X.o, L, X.vec, d);
+    const auto t1 = K::i1tc(smem_raw, G, im);
+    if (X.half) first_inv_tc<BF16, true>(G.tw, t1, G.zr, G.zi, X.xr, X.o, L, X.vec, d);
+    else first_inv_tc<BF16, false>(G.tw, t1, G.zr, G.zi, X.xr, X.o, L, X.vec, d);
   }
 }
 
 }  // namespace pm3
 
+// The caps (also learned_pm4.cu's):
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+#define R80 __maxnreg__(96)
+#else
+#define R80 __maxnreg__(80)
+#endif
+#define LB __launch_bounds__(512, 1)
+#define BF __nv_bfloat16
+#ifndef LPM3_TEMPLATES_ONLY   // learned_pm4.cu includes this file for its templates only
 #define LPM3(NAME, QUAL, BF, IO, ST, LM)                                                                              \
   extern "C" __global__ void QUAL NAME(const IO* __restrict__ x, const float2* __restrict__ mats,                    \
       const float4* __restrict__ pq, const float* __restrict__ D, IO* __restrict__ out, int H, int L, int log2M) {  \
@@ -448,13 +484,6 @@ __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, 
 // 0 spills everywhere built; not built (sm_90a ptxas, 16-bit planes): M = 16384 under the cap (100 bytes spilled) and
 // M = 32768 at all (R1 = 8's outer units: 600 bytes at 128 registers, 3.5 KB at 80). Only 16-bit planes are built (the
 // fp32-plane build of the first, one-kernel-for-all-M version spilled 156 bytes at 128 registers).
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
-#define R80 __maxnreg__(96)
-#else
-#define R80 __maxnreg__(80)
-#endif
-#define LB __launch_bounds__(512, 1)
-#define BF __nv_bfloat16
 // name: lpm3_<io>_m<M>_r<0|80> (16-bit planes)
 LPM3(lpm3_bf16_m2048_r80, R80, true, BF, BF, 11)
 LPM3(lpm3_f16_m2048_r80, R80, false, __half, __half, 11)
@@ -470,3 +499,4 @@ LPM3(lpm3_bf16_m8192_r0, LB, true, BF, BF, 13)
 LPM3(lpm3_f16_m8192_r0, LB, false, __half, __half, 13)
 LPM3(lpm3_bf16_m16384_r0, LB, true, BF, BF, 14)
 LPM3(lpm3_f16_m16384_r0, LB, false, __half, __half, 14)
+#endif

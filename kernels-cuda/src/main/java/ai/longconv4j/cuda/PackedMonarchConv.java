@@ -45,7 +45,7 @@ import ai.longconv4j.conv.Precision;
  * }</pre>
  */
 public final class PackedMonarchConv implements AutoCloseable {
-  static final String MODULE = "learned_pm", MODULE2 = "learned_pm2", MODULE3 = "learned_pm3";
+  static final String MODULE = "learned_pm", MODULE2 = "learned_pm2", MODULE3 = "learned_pm3", MODULE4 = "learned_pm4";
   /** The smallest and largest M this kernel covers (one pass: ConvPlan.ONE_PASS_MAX). */
   public static final int MIN_M = 2048, MAX_M = 1 << 15;
 
@@ -54,7 +54,7 @@ public final class PackedMonarchConv implements AutoCloseable {
   private final ConvMode mode;
   private final ElementType io;
   private final DeviceBuffer pq, pqAdj, d, blocks, mats, matsAdj;
-  private boolean pqSet, s16, fused = true, balanced, outer;
+  private boolean pqSet, s16, fused = true, balanced, outer, fragTable, fragDirect;
   private int threads, regCap;
 
   private PackedMonarchConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n) {
@@ -74,6 +74,10 @@ public final class PackedMonarchConv implements AutoCloseable {
     if (st != null) this.s16 = m > 16384 || Boolean.parseBoolean(st);
     String ou = System.getProperty("longconv4j.pm.outer");   // helper pkocc: overrides tuned's choice
     if (ou != null) this.outer = Boolean.parseBoolean(ou);
+    String ft = System.getProperty("longconv4j.pm.fragtable");   // helper pm4: overrides tuned's choice
+    if (ft != null) this.fragTable = Boolean.parseBoolean(ft);
+    String fd = System.getProperty("longconv4j.pm.fragdirect");
+    if (fd != null) this.fragDirect = Boolean.parseBoolean(fd);
     Integer th = Integer.getInteger("longconv4j.pm.threads");
     if (th != null) threads(th);
     this.pq = device.alloc(16L * h * m);
@@ -374,6 +378,7 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   /** The forward kernel's name (learned_pm.cu's lpm_*, learned_pm2.cu's lpm2_* for the pkjopt variants, learned_pm3.cu's lpm3_* for {@link #outer}). */
   public String kernelName() {
+    if (fragActive()) return (fragDirect && m == 4096 ? "lpm4g_" : "lpm4_") + io.tag() + "_m" + m + "_r" + (m <= 8192 && regCap == 80 ? 80 : 0);
     if (outerActive()) return "lpm3_" + io.tag() + "_m" + m + "_r" + (m <= 8192 && regCap == 80 ? 80 : 0);
     if (!variant()) return (fused ? "lpm_fused_" : "lpm_forward_") + io.tag() + (s16 ? "_s16" : "_s32");
     return "lpm2_b_" + io.tag() + (s16 ? "_s16" : "_s32") + "_r" + regCap;
@@ -389,7 +394,9 @@ public final class PackedMonarchConv implements AutoCloseable {
    * lpm_fused in one order; the coordinator's closing call times both orders); tuned(false) is the slow twin. Since helper
    * pkocc (session 15) tuned(true) also sets {@link #outer(boolean)} for causal and bidirectional plans (measured 1.05-1.47x
    * faster than the kernels above in both bench orders, causal L = 2K .. 16K; bidirectional runs the same code path, its
-   * L &lt;= M zero half; circular not timed: left off), tuned(false) clears it.
+   * L &lt;= M zero half; circular not timed: left off), tuned(false) clears it. Since helper pm4 (session 17) tuned(true)
+   * also sets {@link #fragTable} for causal / bidirectional M &lt;= 16384 and circular M = 4096 (the sizes timed) and {@link #fragDirect} (learned_pm4.cu; measured 1.05-1.19x
+   * faster than lpm3 / lpm2_b in both bench orders: BENCH-RESULTS.md round 30-pm4), tuned(false) clears them.
    */
   public PackedMonarchConv tuned(boolean on) {
     int[] c = tunedConfig(m);
@@ -398,6 +405,8 @@ public final class PackedMonarchConv implements AutoCloseable {
     threads = on && c != null ? c[0] : (m <= 4096 ? 256 : 512);
     s16 = m > 16384 || (on && c != null && c[1] == 1);
     outer = on && mode != ConvMode.CIRCULAR;   // helper pkocc's learned_pm3.cu where measured faster (M <= 16384; see outer)
+    fragTable = on && c != null && (mode != ConvMode.CIRCULAR || m == 4096);   // helper pm4's learned_pm4.cu where timed (see fragTable)
+    fragDirect = on;               // and its g kernels at M = 4096
     return this;
   }
 
@@ -424,6 +433,36 @@ public final class PackedMonarchConv implements AutoCloseable {
   public PackedMonarchConv outer(boolean on) { outer = on; return this; }
 
   public boolean outer() { return outer; }
+
+  /**
+   * Helper pm4's kernels (learned_pm4.cu {@code lpm4_<io>_m<M>_r<0|80>}, M = 2048 .. 16384, fused plans, every mode):
+   * learned_pm3.cu's kernel (its threads, cap and 16-bit planes as {@link #outer}) with the learned 16 x 16 blocks' mma
+   * fragments read from per-block tables in shared memory (built once per block, two conflict-free 16-byte loads per
+   * fragment, instead of 8 global loads and 12 conversions per lane at each use) and the first stage's R1 x R1
+   * coefficients two per 16-byte load: the same bits as lpm3. Takes precedence over {@link #outer} and the
+   * learned_pm2.cu kernels (circular plans included); false: those (the slow twins). Default: on for M &lt;= 16384
+   * through {@link #tuned(boolean)} (helper pm4's sittings, both bench orders, B = 64, H = 768, bf16: causal 2K .. 16K
+   * 1.05-1.17x faster than lpm3, circular 8K 1.17x faster than lpm2_b; BENCH-RESULTS.md round 30-pm4). Starting value:
+   * {@code -Dlongconv4j.pm.fragtable} (overrides {@link #tuned}'s choice).
+   */
+  public PackedMonarchConv fragTable(boolean on) { fragTable = on; return this; }
+
+  public boolean fragTable() { return fragTable; }
+
+  /**
+   * With {@link #fragTable} at M = 4096 (J = 3, R1 = 16): learned_pm4.cu's g kernels ({@code lpm4g_*}), the forward
+   * first stage's inputs straight from global memory into the mma operands (no pack pass, one block barrier fewer; the
+   * same bits); false: {@code lpm4_*} (its slow twin). Other M: no effect. Default: on through {@link #tuned(boolean)}
+   * (2-3 % faster than lpm4 at M = 4096 in both bench orders, causal and circular). Starting value:
+   * {@code -Dlongconv4j.pm.fragdirect}.
+   */
+  public PackedMonarchConv fragDirect(boolean on) { fragDirect = on; return this; }
+
+  /** Whether {@link #fragTable} applies to this plan (fused, M &lt;= 16384). */
+  private boolean fragActive() { return fragTable && fused && m <= 16384; }
+
+  /** learned_pm4.cu pm4_smem: {@link #smem} with 16-bit planes and six 1 KB fragment tables. */
+  static int smem4(int log2M) { return smem(log2M, 2) + 6 * 1024; }
 
   /** Whether {@link #outer} applies to this plan (fused, M &lt;= 16384). */
   private boolean outerActive() { return outer && fused && m <= 16384; }
@@ -473,6 +512,10 @@ public final class PackedMonarchConv implements AutoCloseable {
       throw new IllegalArgumentException("PackedMonarchConv." + op + ": arrays must hold (B=" + B + " in [1, 65535], H=" + h + ", L=" + l + ") "
           + io + " = " + need + " bytes, got " + (x == null ? "null" : x.bytes()) + " and " + (out == null ? "null" : out.bytes()));
     if (x == out) throw new IllegalArgumentException("PackedMonarchConv." + op + ": the output must not alias the input");
+    if (fragActive()) {   // learned_pm4.cu: learned_pm3.cu's kernel with fragment tables
+      device.module(MODULE4).kernel(kernelName()).launch(device.stream(), B, h, threads, smem4(log2m), x, mm, coef, d, out, h, l, log2m);
+      return;
+    }
     if (outerActive()) {   // learned_pm3.cu: 16-bit planes, no register cap
       device.module(MODULE3).kernel(kernelName()).launch(device.stream(), B, h, threads, smem(log2m, 2), x, mm, coef, d, out, h, l, log2m);
       return;
@@ -549,6 +592,6 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   @Override public String toString() {
     return "PackedMonarchConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + factorString() + ", io=" + io
-        + (fused ? ", fused" : ", unfused") + (outerActive() ? ", outer (learned_pm3)" : "") + (variant() ? ", balanced" + (regCap != 0 ? ", regcap " + regCap : "") : "") + ", " + (s16 ? "16-bit" : "fp32") + " smem, " + threads + " threads]";
+        + (fused ? ", fused" : ", unfused") + (fragActive() ? ", frag tables (learned_pm4)" : outerActive() ? ", outer (learned_pm3)" : "") + (variant() ? ", balanced" + (regCap != 0 ? ", regcap " + regCap : "") : "") + ", " + (s16 ? "16-bit" : "fp32") + " smem, " + threads + " threads]";
   }
 }

@@ -3,6 +3,7 @@
 // pair coefficients (H, 4M) at positions (PackedMonarchReference.pairCoefficients per channel).
 package ai.longconv4j.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.SplittableRandom;
@@ -24,6 +25,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * operands at each of the 2J stages and 16-bit planes, ~4e-3 for bf16); 2e-2 against the twin (each within 1e-2 of float64,
  * they round at different points: the outer pair keeps stage 1's output as a 16-bit operand in registers where the twin
  * stores it to the planes, and the first stage's twiddles come by a product recurrence).
+ * Helper pm4's kernels ({@link PackedMonarchConv#fragTable}, learned_pm4.cu lpm4_*: lpm3 with per-block fragment tables)
+ * in the same loop, same caps and threads: within 1e-2 of float64 and bit for bit lpm3's y and du, in every mode.
  */
 @Tag("gpu")
 class PackedMonarchOuterGpuTest extends CudaDeviceTest {
@@ -66,7 +69,7 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
       try (var u0 = dev.upload(u16); var dy0 = dev.upload(dy16); var y = dev.alloc(2L * (n + tail)); var du = dev.alloc(2L * (n + tail));
            var y2 = dev.alloc(2L * (n + tail)); var du2 = dev.alloc(2L * (n + tail))) {   // n + tail even: fill32's whole words
         for (DeviceBuffer b : new DeviceBuffer[] {y, du, y2, du2}) b.fill32(0x7fc07fc0);
-        pm.outer(false).forward(u0, y2, B);   // the slow twin: the plan's default kernel
+        pm.outer(false).fragTable(false).forward(u0, y2, B);   // the slow twin: the plan's default kernel without lpm3 / lpm4
         pm.inputGrad(dy0, du2, B);
         String twin = pm.kernelName();
         int t0 = pm.threads();
@@ -77,46 +80,82 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
           pm.outer(true).regCap(cap).threads(threads);
           String what = mode + " " + io + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " M=" + m + " " + pm.kernelName() + " t" + threads;
           assertEquals("lpm3_" + io.tag() + "_m" + m + "_r" + cap, pm.kernelName(), "outer(true) runs learned_pm3.cu at M = " + m);
-          y.fill32(0x7fc07fc0); du.fill32(0x7fc07fc0);
-          pm.forward(u0, y, B);
-          pm.inputGrad(dy0, du, B);
-          float[] yG = PackedLearnedRefGpuTest.readChecked(y, io, n, tail, "y " + what);
-          float[] duG = PackedLearnedRefGpuTest.readChecked(du, io, n, tail, "du " + what);
-          PackedLearnedRefGpuTest.finite(yG, "y " + what);
-          PackedLearnedRefGpuTest.finite(duG, "du " + what);
+          float[][] g = run(pm, u0, dy0, y, du, B, io, n, tail, what);
+          float[] yG = g[0], duG = g[1];
           Reference.assertClose("y vs float64 " + what, yG, yRef, 1e-2);
           Reference.assertClose("du vs float64 " + what, duG, duRef, 1e-2);
           Reference.assertClose("y vs twin " + twin + " t" + t0 + " " + what, yG, ConvCase.toD(yT), 2e-2);
           Reference.assertClose("du vs twin " + twin + " t" + t0 + " " + what, duG, ConvCase.toD(duT), 2e-2);
           System.out.printf("pkocc %s: y / du within the bounds (twin %s t%d)%n", what, twin, t0);
+          // helper pm4: learned_pm4.cu (the same kernel with fragment tables) gives lpm3's bits, poison and tail as above
+          pm.fragTable(true).fragDirect(false);
+          String w4 = what.replace("lpm3_", "lpm4_");
+          assertEquals("lpm4_" + io.tag() + "_m" + m + "_r" + cap, pm.kernelName(), "fragTable(true) runs learned_pm4.cu at M = " + m);
+          float[][] g4 = run(pm, u0, dy0, y, du, B, io, n, tail, w4);
+          float[] y4 = g4[0], du4 = g4[1];
+          Reference.assertClose("y vs float64 " + w4, y4, yRef, 1e-2);
+          Reference.assertClose("du vs float64 " + w4, du4, duRef, 1e-2);
+          assertArrayEquals(yG, y4, "y " + w4 + ": the bits of lpm3 (same fragments, same products in the same order)");
+          assertArrayEquals(duG, du4, "du " + w4 + ": the bits of lpm3");
+          System.out.printf("pm4 %s: y / du the bits of lpm3, within 1e-2 of float64%n", w4);
+          if (m == 4096) {   // the g kernels (first stage from global memory): the same bits again
+            pm.fragDirect(true);
+            assertEquals("lpm4g_" + io.tag() + "_m4096_r" + cap, pm.kernelName());
+            float[][] gg = run(pm, u0, dy0, y, du, B, io, n, tail, "g " + w4);
+            assertArrayEquals(yG, gg[0], "y lpm4g " + w4 + ": the bits of lpm3");
+            assertArrayEquals(duG, gg[1], "du lpm4g " + w4 + ": the bits of lpm3");
+            System.out.printf("pm4 %s: lpm4g the bits of lpm3%n", w4);
+            pm.fragDirect(false);
+          }
+          pm.fragTable(false);
         }
       }
     }
   }
 
+  /** y = forward(u0) and du = inputGrad(dy0) on the plan's kernel into NaN-poisoned y / du: {y, du}, tails poisoned, finite. */
+  private static float[][] run(PackedMonarchConv pm, DeviceBuffer u0, DeviceBuffer dy0, DeviceBuffer y, DeviceBuffer du, int B,
+      ElementType io, int n, int tail, String what) {
+    y.fill32(0x7fc07fc0); du.fill32(0x7fc07fc0);
+    pm.forward(u0, y, B);
+    pm.inputGrad(dy0, du, B);
+    float[] yG = PackedLearnedRefGpuTest.readChecked(y, io, n, tail, "y " + what);
+    float[] duG = PackedLearnedRefGpuTest.readChecked(du, io, n, tail, "du " + what);
+    PackedLearnedRefGpuTest.finite(yG, "y " + what);
+    PackedLearnedRefGpuTest.finite(duG, "du " + what);
+    return new float[][] {yG, duG};
+  }
+
   /**
-   * Which kernel a plan runs: the default (tuned) plan runs learned_pm3.cu for causal / bidirectional M &lt;= 16384 (unless
-   * -Dlongconv4j.pm.outer says otherwise) and learned_pm2.cu for circular; tuned(false) runs neither; M = 32768 keeps its
-   * kernel under outer(true) (learned_pm3.cu does not build R1 = 8 at J = 4).
+   * Which kernel a plan runs: the default (tuned) plan runs learned_pm4.cu for M &lt;= 16384 in every mode (its g kernels
+   * at M = 4096; unless -Dlongconv4j.pm.fragtable / fragdirect / outer say otherwise); without fragTable learned_pm3.cu
+   * for causal / bidirectional and learned_pm2.cu for circular; tuned(false) runs none of them; M = 32768 keeps its
+   * kernel under outer(true) and fragTable(true) (learned_pm3.cu / learned_pm4.cu do not build R1 = 8 at J = 4).
    */
   @Test
   void kernelChoice() {
-    boolean prop = System.getProperty("longconv4j.pm.outer") == null;
+    boolean prop = System.getProperty("longconv4j.pm.outer") == null && System.getProperty("longconv4j.pm.fragtable") == null
+        && System.getProperty("longconv4j.pm.fragdirect") == null;
     try (var c = PackedMonarchConv.plan(dev, 2, 4096, 4096, ConvMode.CAUSAL, ElementType.BF16);
          var b = PackedMonarchConv.plan(dev, 2, 4096, 1000, ConvMode.BIDIRECTIONAL, ElementType.F16);
          var r = PackedMonarchConv.plan(dev, 2, 8192, 8192, ConvMode.CIRCULAR, ElementType.BF16)) {
       if (prop) {
-        assertEquals("lpm3_bf16_m4096_r80", c.kernelName());
-        assertEquals("lpm3_f16_m4096_r80", b.kernelName());
-        assertEquals("lpm2_b_bf16_s16_r80", r.kernelName());
+        assertEquals("lpm4g_bf16_m4096_r80", c.kernelName());
+        assertEquals("lpm4g_f16_m4096_r80", b.kernelName());
+        assertEquals("lpm4g_bf16_m4096_r80", r.kernelName());
+        assertEquals("lpm4_bf16_m4096_r80", c.fragDirect(false).kernelName());
+        assertEquals("lpm3_bf16_m4096_r80", c.fragTable(false).kernelName());
+        assertEquals("lpm2_b_bf16_s16_r80", r.fragTable(false).kernelName());
       }
       assertEquals("lpm_fused_bf16_s32", c.tuned(false).kernelName());
       assertEquals("lpm3_bf16_m4096_r0", c.outer(true).kernelName());
-      assertEquals("lpm3_bf16_m4096_r80", r.outer(true).kernelName());
+      assertEquals("lpm4_bf16_m4096_r0", c.fragTable(true).kernelName());
+      assertEquals("lpm3_bf16_m4096_r80", r.fragTable(false).outer(true).kernelName());
     }
     try (var pm = PackedMonarchConv.plan(dev, 2, 32768, 32768, ConvMode.CAUSAL, ElementType.BF16)) {
       assertEquals("lpm_fused_bf16_s16", pm.outer(true).kernelName());   // tuned keeps lpm_fused at M = 32768
       assertEquals("lpm_fused_bf16_s16", pm.tuned(false).outer(true).kernelName());
+      assertEquals("lpm_fused_bf16_s16", pm.fragTable(true).kernelName());
     }
   }
 }

@@ -25,7 +25,8 @@ import java.util.SplittableRandom;
  * balanced middle on / off, {@code rN} register cap N (0, 80), {@code tuned} / {@code untuned} PackedMonarchConv.tuned(true / false)
  * (tuned is the plan's default since session 14), {@code o} / {@code no} PackedMonarchConv.outer(true / false) (helper pkocc,
  * learned_pm3.cu; on in the default plan for causal / bidirectional M &lt;= 16384 since session 15, so {@code pm-no} is the
- * previous default lpm2_b), e.g. {@code pm-b-r80-s16-t256}, {@code pm-o-r0}.
+ * previous default lpm2_b), {@code f} / {@code nf} PackedMonarchConv.fragTable(true / false) (helper pm4, learned_pm4.cu: lpm3 with
+ * fragment tables, any mode), {@code g} / {@code ng} PackedMonarchConv.fragDirect (lpm4g at M = 4096), e.g. {@code pm-b-r80-s16-t256}, {@code pm-o-r0}, {@code pm-f}.
  * Per path: blocks at the DFT (where the learned map is the exact convolution; the random-block accuracy is
  * PackedMonarchGpuTest's), outputs NaN-poisoned, the forward and the input gradient (dy = u) of 3 sampled rows validated
  * against a float64 direct convolution (and its adjoint) for the mode; then CUDA-event medians ({@code CudaConvBench.median},
@@ -75,10 +76,14 @@ public final class PackedMonarchBench {
                   else if (o.equals("nb")) pm.balanced(false);
                   else if (o.equals("o")) pm.outer(true);   // helper pkocc: learned_pm3.cu
                   else if (o.equals("no")) pm.outer(false);
+                  else if (o.equals("f")) pm.fragTable(true);   // helper pm4: learned_pm4.cu
+                  else if (o.equals("nf")) pm.fragTable(false);
+                  else if (o.equals("g")) pm.fragDirect(true);   // helper pm4: lpm4g at M = 4096
+                  else if (o.equals("ng")) pm.fragDirect(false);
                   else if (o.matches("t\\d+")) pm.threads(Integer.parseInt(o.substring(1)));
                   else if (o.matches("r\\d+")) pm.regCap(Integer.parseInt(o.substring(1)));
                   else throw new IllegalArgumentException("PackedMonarchBench: path " + p + ": option " + o
-                      + " (s16, s32, unfused, b, nb, tuned, untuned, o, no, tN, rN)");
+                      + " (s16, s32, unfused, b, nb, tuned, untuned, o, no, f, nf, g, ng, tN, rN)");
                 }
                 float[] kl = k0;
                 if (bi) {   // lib's (H, 2, L)

@@ -1,0 +1,184 @@
+// Shapes: as learned_pm3.cu (B batch, H channels, L length, M = N / 2 = R1 * 16^(J-1) complex points, J factors
+// {R1, 16, .., 16}: M = 2048 {8,16,16}, 4096 {16,16,16}, 8192 {2,16,16,16}, 16384 {4,16,16,16}):
+//   x, out (B, H, L) bf16 / fp16; mats 2J left-form complex matrices (forward 1 .. J, inverse 1 .. J); pq (H, M) float4
+//   {P_p, Q_p}; D (H) fp32. Grid (B, H), block 128 .. 512 threads, dynamic shared memory pm4_smem(log2M).
+//
+// Helper pm4 (session 17): learned_pm3.cu's one-pass kernel (lpm3_*, the slow twin; same arguments, same arithmetic,
+// the same bits) with the learned matrices read from per-block tables instead of being rebuilt per use:
+//  * fragment tables: every 16 x 16 learned block a row's warps multiply with on mma.sync (the outer stage 2 forward and
+//    inverse at J = 4, the inverse first stage at R1 = 16, the middle's stages J-1 and J forward and inverse) as the
+//    16-bit mma operand each lane holds (FragA re / im, or PmB re / im): 8 words a lane, stored as two uint4 planes
+//    tab[lane], tab[32 + lane] (a warp reads 512 contiguous bytes per load: no bank conflicts, 2 vector loads a fragment).
+//    Built once per block (lm_frag_a / lm_frag_b on the global matrices, the values lpm3 builds at each use); lpm3
+//    rebuilds a fragment per use from global memory: 8 scalar 8-byte loads and 12 conversions per lane, 4 to 8 fragments
+//    per middle unit, one per outer unit.
+//  * the first stage's R1 x R1 coefficients (R1 < 16, shared memory as lpm3's) read two complex entries per 16-byte load
+//    (Co), same products in the same order.
+// Forward and inverse run in the one kernel (the inverse half of the row's transform follows the middle), as lpm3's.
+#define LPM3_TEMPLATES_ONLY
+#include "learned_pm3.cu"
+
+namespace pm4 {
+
+constexpr int NTAB = 6;   // fragment tables per block: f2 | i1tc, i2, fa, fb, ia, ib (1 KB each)
+
+// Bytes of dynamic shared memory: lpm3's (pm_smem with 16-bit planes) and the fragment tables behind it.
+__host__ __device__ constexpr int pm4_smem(int log2M) { return pm_smem(log2M, 2) + NTAB * 64 * 16; }
+
+struct TabA { const uint4* p; };   // an A-operand table (FragA re, im)
+struct TabB { const uint4* p; };   // a B-operand table (PmB re, im)
+struct Co { const float2* p; };    // an R x R left-form matrix in shared memory, 16-byte aligned
+
+// The fragment sources (learned_pm.cu's pm_src, found by argument-dependent lookup from pm3's and learned_pm.cu's
+// templates): two conflict-free 16-byte loads. nim (FragA's -im, unused by the callers here) = im with the signs flipped.
+template <bool BF16>
+__device__ __forceinline__ void pm_src(const TabA& s, FragA& f) {
+  const int lane = threadIdx.x & 31;
+  const uint4 a = s.p[lane], b = s.p[32 + lane];
+  f.re[0] = a.x; f.re[1] = a.y; f.re[2] = a.z; f.re[3] = a.w;
+  f.im[0] = b.x; f.im[1] = b.y; f.im[2] = b.z; f.im[3] = b.w;
+#pragma unroll
+  for (int i = 0; i < 4; ++i) f.nim[i] = f.im[i] ^ 0x80008000u;
+}
+template <bool BF16>
+__device__ __forceinline__ void pm_src(const TabB& s, PmB& f) {
+  const int lane = threadIdx.x & 31;
+  const uint4 a = s.p[lane], b = s.p[32 + lane];
+  f.re[0][0] = a.x; f.re[0][1] = a.y; f.re[1][0] = a.z; f.re[1][1] = a.w;
+  f.im[0][0] = b.x; f.im[0][1] = b.y; f.im[1][0] = b.z; f.im[1][1] = b.w;
+}
+
+// pm3::matvec with the coefficients of a[k][r], a[k][r+1] in one 16-byte (broadcast) load; RI odd: pm3's.
+template <int R, int RI, int RO>
+__device__ __forceinline__ void matvec(const Co& c, float (&xr)[R], float (&xi)[R]) {
+  if constexpr (RI % 2 != 0) {
+    pm3::matvec<R, RI, RO>(c.p, xr, xi);
+  } else {
+    const float4* a = reinterpret_cast<const float4*>(c.p);
+    float yr[RO], yi[RO];
+#pragma unroll
+    for (int k = 0; k < RO; ++k) {
+      float ar = 0.f, ai = 0.f;
+#pragma unroll
+      for (int r = 0; r < RI; r += 2) {
+        const float4 w = a[(k * R + r) / 2];
+        ar = fmaf(w.x, xr[r], fmaf(-w.y, xi[r], ar));
+        ai = fmaf(w.x, xi[r], fmaf(w.y, xr[r], ai));
+        ar = fmaf(w.z, xr[r + 1], fmaf(-w.w, xi[r + 1], ar));
+        ai = fmaf(w.z, xi[r + 1], fmaf(w.w, xr[r + 1], ai));
+      }
+      yr[k] = ar; yi[k] = ai;
+    }
+#pragma unroll
+    for (int k = 0; k < RO; ++k) { xr[k] = yr[k]; xi[k] = yi[k]; }
+  }
+}
+
+// Variant g (M = 4096, R1 = 16): the forward first stage straight from global memory, without the pack pass and its
+// barrier: lm_stage_a's 32 tiles (16 x 8, stride 256; tiles_a's FWD) with the B operand x_r = z[256 r + c] = (x[2n],
+// x[2n+1]), n = 256 r + c, loaded from x (zero at or past L; HALF: rows r >= 8, n >= M / 2, not loaded), Y = A_1 X, o
+// w_4096^(k c) / 16 stored at 256 k + c. The operands are the values pack + lm_stage_a give (x is 16-bit: exact).
+template <bool BF16, bool HALF, typename IO, typename ST>
+__device__ __forceinline__ void first_fwd_tc(const Tw& T, const float2* __restrict__ a1, ST* zr, ST* zi, const IO* __restrict__ x,
+                                             int L, bool vec) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  FragA F; lm_frag_a<BF16>(a1, false, F);
+#pragma unroll 1
+  for (int tile = warp; tile < 32; tile += nw) {
+    const int c0 = tile * 8;
+    float br[4], bi[4];
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      const int r = 2 * t + (q & 1) + 8 * (q >> 1);
+      if (HALF && q >= 2) { br[q] = 0.f; bi[q] = 0.f; }
+      else { const float2 v = pm3::ld_pair(x, 2 * (r * 256 + c0 + g), L, vec); br[q] = v.x; bi[q] = v.y; }
+    }
+    const uint32_t xr0 = pack2<BF16>(br[0], br[1]), xr1 = pack2<BF16>(br[2], br[3]);
+    const uint32_t xi0 = pack2<BF16>(bi[0], bi[1]), xi1 = pack2<BF16>(bi[2], bi[3]);
+    float ar[4] = {0.f, 0.f, 0.f, 0.f}, ai[4] = {0.f, 0.f, 0.f, 0.f};
+    mma16816<BF16>(ar, F.re, xr0, xr1);
+    mma16816<BF16>(ar, F.nim, xi0, xi1);
+    mma16816<BF16>(ai, F.re, xi0, xi1);
+    mma16816<BF16>(ai, F.im, xr0, xr1);
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      const int k = g + 8 * (q >> 1), c = c0 + 2 * t + (q & 1), idx = SIDX(k * 256 + c);
+      float tc, ts; twiddle<true>(T, (k * c) & 4095, 12, -1.0f, tc, ts);
+      tc *= 1.0f / 16.0f; ts *= 1.0f / 16.0f;
+      const float a = ar[q] * tc - ai[q] * ts, b = ar[q] * ts + ai[q] * tc;
+      st(zr + idx, a); st(zi + idx, b);
+    }
+  }
+}
+
+// pm3::conv's matrix sources (see pm3::Plain) from the tables at smem + pm_smem(LM, 2): table 0 the forward outer stage
+// 2 (J = 4) or the inverse first stage (R1 = 16), 1 the inverse outer stage 2 (J = 4), 2 .. 5 the middle's fa, fb, ia, ib.
+template <int LM, bool BF16, bool G4 = false>
+struct Tabs {
+  static constexpr bool DIRECT16 = G4;
+  template <bool B16, typename G_, typename X_, typename ST>
+  __device__ static __forceinline__ void first16(const G_& G, const float2* __restrict__ mats, ST* zr, ST* zi, const X_& X, int L) {
+    if (X.half) first_fwd_tc<B16, true>(G.tw, mats, zr, zi, X.xr, L, X.vec); else first_fwd_tc<B16, false>(G.tw, mats, zr, zi, X.xr, L, X.vec);
+  }
+  __device__ static __forceinline__ uint4* tab(unsigned char* smem, int k) { return reinterpret_cast<uint4*>(smem + pm_smem(LM, 2)) + 64 * k; }
+  template <typename G_>
+  __device__ static __forceinline__ void init(unsigned char* smem, const G_& G, const float2* __restrict__ mats) {
+    const float2* im = mats + G.inv;
+    for (int e = threadIdx.x; e < NTAB * 32; e += blockDim.x) {   // one warp a table (lane = e & 31 = threadIdx.x & 31)
+      const int k = e >> 5, lane = e & 31;
+      if (k == 1 && G.J == 3) continue;
+      if (k == 0 && G.J == 3 && G.R1 < 16) continue;
+      uint4* t = tab(smem, k);
+      if (k < 3) {
+        const float2* a = k == 0 ? (G.J == 4 ? mats + G.q1 : im) : k == 1 ? im + G.q1 : mats + G.q1 + 256 * (G.J - 3);
+        FragA F; lm_frag_a<BF16>(a, false, F);
+        t[lane] = make_uint4(F.re[0], F.re[1], F.re[2], F.re[3]);
+        t[32 + lane] = make_uint4(F.im[0], F.im[1], F.im[2], F.im[3]);
+      } else {
+        const float2* a = k == 3 ? mats + G.q1 + 256 * (G.J - 2) : k == 4 ? im + G.q1 + 256 * (G.J - 3) : im + G.q1 + 256 * (G.J - 2);
+        PmB F; lm_frag_b<BF16, false>(a, F);
+        t[lane] = make_uint4(F.re[0][0], F.re[0][1], F.re[1][0], F.re[1][1]);
+        t[32 + lane] = make_uint4(F.im[0][0], F.im[0][1], F.im[1][0], F.im[1][1]);
+      }
+    }
+  }
+  template <typename G_> __device__ static __forceinline__ Co f1(unsigned char*, const G_& G) { return Co{G.s1}; }
+  template <typename G_> __device__ static __forceinline__ Co i1(unsigned char*, const G_& G) { return Co{G.s1 + G.q1}; }
+  template <typename G_> __device__ static __forceinline__ TabA f2(unsigned char* s, const G_&, const float2*) { return TabA{tab(s, 0)}; }
+  template <typename G_> __device__ static __forceinline__ TabA i1tc(unsigned char* s, const G_&, const float2*) { return TabA{tab(s, 0)}; }
+  template <typename G_> __device__ static __forceinline__ TabA i2(unsigned char* s, const G_&, const float2*) { return TabA{tab(s, 1)}; }
+  template <typename G_> __device__ static __forceinline__ TabA fa(unsigned char* s, const G_&, const float2*) { return TabA{tab(s, 2)}; }
+  template <typename G_> __device__ static __forceinline__ TabB fb(unsigned char* s, const G_&, const float2*) { return TabB{tab(s, 3)}; }
+  template <typename G_> __device__ static __forceinline__ TabB ia(unsigned char* s, const G_&, const float2*) { return TabB{tab(s, 4)}; }
+  template <typename G_> __device__ static __forceinline__ TabB ib(unsigned char* s, const G_&, const float2*) { return TabB{tab(s, 5)}; }
+};
+
+}  // namespace pm4
+
+#define LPM4(NAME, QUAL, BF, IO, ST, LM, G4)                                                                              \
+  extern "C" __global__ void QUAL NAME(const IO* __restrict__ x, const float2* __restrict__ mats,                    \
+      const float4* __restrict__ pq, const float* __restrict__ D, IO* __restrict__ out, int H, int L, int log2M) {  \
+    pm3::conv<BF, IO, ST, LM, pm4::Tabs<LM, BF, G4>>(x, mats, pq, D, out, H, L, log2M);                             \
+  }
+// The caps R80 / LB and BF: learned_pm3.cu's (80 registers on sm_90a, 96 on sm_80; r0 = __launch_bounds__(512, 1)).
+// name: lpm4_<io>_m<M>_r<0|80> (16-bit planes)
+LPM4(lpm4_bf16_m2048_r80, R80, true, BF, BF, 11, false)
+LPM4(lpm4_f16_m2048_r80, R80, false, __half, __half, 11, false)
+LPM4(lpm4_bf16_m4096_r80, R80, true, BF, BF, 12, false)
+LPM4(lpm4_f16_m4096_r80, R80, false, __half, __half, 12, false)
+LPM4(lpm4_bf16_m8192_r80, R80, true, BF, BF, 13, false)
+LPM4(lpm4_f16_m8192_r80, R80, false, __half, __half, 13, false)
+LPM4(lpm4_bf16_m2048_r0, LB, true, BF, BF, 11, false)
+LPM4(lpm4_f16_m2048_r0, LB, false, __half, __half, 11, false)
+LPM4(lpm4_bf16_m4096_r0, LB, true, BF, BF, 12, false)
+LPM4(lpm4_f16_m4096_r0, LB, false, __half, __half, 12, false)
+LPM4(lpm4_bf16_m8192_r0, LB, true, BF, BF, 13, false)
+LPM4(lpm4_f16_m8192_r0, LB, false, __half, __half, 13, false)
+LPM4(lpm4_bf16_m16384_r0, LB, true, BF, BF, 14, false)
+LPM4(lpm4_f16_m16384_r0, LB, false, __half, __half, 14, false)
+// name: lpm4g_<io>_m4096_r<0|80>: variant g (the forward first stage straight from global memory)
+LPM4(lpm4g_bf16_m4096_r80, R80, true, BF, BF, 12, true)
+LPM4(lpm4g_f16_m4096_r80, R80, false, __half, __half, 12, true)
+LPM4(lpm4g_bf16_m4096_r0, LB, true, BF, BF, 12, true)
+LPM4(lpm4g_f16_m4096_r0, LB, false, __half, __half, 12, true)

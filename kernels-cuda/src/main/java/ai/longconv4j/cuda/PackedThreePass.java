@@ -42,7 +42,7 @@ import java.util.Arrays;
  * row's load and store: with 16-bit planes the same values bit for bit) and {@link #outerTc} (passes 1 and 3 on tensor
  * cores: the learned N1 x N1 block as the mma A operand over tiles of 8 columns) and {@link #middleWarp} (the middle's last
  * two inner stages, its pair map and their inverses per warp, lp3_mid16w); since session 17 (helper p3) the defaults are
- * scratch16 and middleWarp on, outerTc at N1 = 32 only, each switch keeping its twin. Blocks reach the kernels in "left form" (stage 1 as is, stages s &gt;= 2
+ * scratch16 and middleWarp on, outerTc at N1 >= 16 (M >= 128K), each switch keeping its twin. Blocks reach the kernels in "left form" (stage 1 as is, stages s &gt;= 2
  * transposed), prepared on the device by {@code lp3_prep}. Everything else (M outside 65536 .. 262144, fp32 I/O, H outside
  * [1, 65535], Lk &gt; L, circular L not a power of two) throws {@link IllegalArgumentException} naming the shape.
  * <pre>{@code
@@ -55,8 +55,8 @@ public final class PackedThreePass implements AutoCloseable {
   static final String MODULE = "learned_p3";
   /** The faster kernels' module (learned_p3b.cu: lp3_mid16, lp3_outer16, lp3_outertc). */
   static final String MODULE_B = "learned_p3b";
-  /** The smallest N1 where the tensor-core outer passes are the default (N1 = 32, M = 256K; round 30-p3: slower at N1 = 8). */
-  static final int OUTER_TC_MIN_N1 = 32;
+  /** The smallest N1 where the tensor-core outer passes are the default (round 30-p3: faster at N1 = 16, 32; slower at 8). */
+  static final int OUTER_TC_MIN_N1 = 16;
   /** Chunk rows per block of the tensor-core outer passes (their fragments and twiddles are made once per block). */
   static final int TC_ROWS_PER_BLOCK = 8;
   /** The smallest and largest M this class covers (three passes: beyond ConvPlan.ONE_PASS_MAX, to FB's 2^18). */
@@ -79,7 +79,7 @@ public final class PackedThreePass implements AutoCloseable {
   private long budget = DEFAULT_SCRATCH_BUDGET;
   private boolean pqSet, s16 = true;
   // defaults (helper p3, session 17: BENCH-RESULTS round 30-p3): the 16-bit scratch and the per-warp middle on, the
-  // tensor-core outer passes at N1 = 32 only (M = 256K); each switch names its twin
+  // tensor-core outer passes at N1 >= 16 (M >= 128K); each switch names its twin
   private boolean sc16 = !"false".equals(System.getProperty("longconv4j.p3.scratch16"));
   private Boolean otc = outerTcProperty();
   private boolean mw = !"false".equals(System.getProperty("longconv4j.p3.middleWarp"));

@@ -22,7 +22,7 @@ package ai.longconv4j.cuda;
  *   passes.</li>
  * </ol>
  * dD = sum over b, l of dy u per channel (the chain's {@code lpj_ddot}). The outer passes run on tensor cores where the
- * plan's {@link PackedThreePass#outerTc} setting (or its default, N1 = 32) says. Not here (yet): the 2J block gradients
+ * plan's {@link PackedThreePass#outerTc} setting (or its default, N1 >= 16) says. Not here (yet): the 2J block gradients
  * (their Gram sums need every stage's intermediates; {@link PackedMonarchLearned} takes them from the chain).
  * <pre>{@code
  * jshell> var bw = new PackedThreePassBackward(p3)

@@ -93,8 +93,10 @@ __device__ __forceinline__ void p3_pairmap(ST* zr, ST* zi, const float4* __restr
 
 // Pass 2, 16-bit planes (ST = the I/O type) and 16-bit scratch SC; grid (N1 / 2, rows of the chunk), block 256, dynamic
 // shared memory p3_smem(2) (lp3_middle's layout). Work items of the fused stage 2: v < 2 x 1024, row v >> 10, points
-// c0 = 4 (v & 1023) .. c0 + 3 and their partners + 4096 (two 16-byte accesses).
-template <bool BF16, typename ST, typename SC>
+// c0 = 4 (v & 1023) .. c0 + 3 and their partners + 4096 (two 16-byte accesses). PART 0: the whole middle; 1 (learned_p3g.cu):
+// the forward chain only, its output (the pair map's input, 16-bit planes: exact in SC) stored to the rows; 2: the rest,
+// from rows holding such an output (loaded as is), through the pair map and the inverse chain (PART 1 then 2 = PART 0).
+template <bool BF16, typename ST, typename SC, int PART = 0>
 __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, const float4* __restrict__ pq, int h0, int B,
                          int H, int lN1) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -113,6 +115,10 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
   SC* rb = S + (rowc * N1 + kb) * P3_IN;
   constexpr int NV = 2 * (P3_IN / 2) / 4, U = 4;
   __syncthreads();   // twiddle table and stage-2 matrices
+  if constexpr (PART == 2) {
+    load_row16<SC, ST>(zr, zi, ra, P3_IN);
+    load_row16<SC, ST>(zr + SIDX(P3_IN), zi + SIDX(P3_IN), rb, P3_IN);
+  } else
   for (int v0 = threadIdx.x; v0 < NV; v0 += U * T) {   // load + forward stage 2 (* 1/2)
     uint4 lo[U], hi[U];
 #pragma unroll
@@ -143,12 +149,19 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
     }
   }
   __syncthreads();
-  lm_stage_a<BF16, true, ST>(tw, mats + q1 + 4, zr, zi, 8, 4, 1.0f / 16.0f);
-  __syncthreads();
-  lm_stage_a<BF16, true, ST>(tw, mats + q1 + 260, zr, zi, 4, 64, 1.0f / 16.0f);
-  __syncthreads();
-  lm_stage_b<BF16, ST>(mats + q1 + 516, zr, zi, 2 * P3_IN, 1.0f / 16.0f);
-  __syncthreads();
+  if constexpr (PART != 2) {
+    lm_stage_a<BF16, true, ST>(tw, mats + q1 + 4, zr, zi, 8, 4, 1.0f / 16.0f);
+    __syncthreads();
+    lm_stage_a<BF16, true, ST>(tw, mats + q1 + 260, zr, zi, 4, 64, 1.0f / 16.0f);
+    __syncthreads();
+    lm_stage_b<BF16, ST>(mats + q1 + 516, zr, zi, 2 * P3_IN, 1.0f / 16.0f);
+    __syncthreads();
+  }
+  if constexpr (PART == 1) {
+    store_row16<SC, ST>(ra, zr, zi, P3_IN);
+    store_row16<SC, ST>(rb, zr + SIDX(P3_IN), zi + SIDX(P3_IN), P3_IN);
+    return;
+  }
   p3_pairmap<ST>(zr, zi, pq + (size_t)h * ((size_t)N1 << P3_LIN), j, ka, kb, N1);
   __syncthreads();
   const float2* im = mats + Q;
@@ -555,6 +568,7 @@ __device__ void p3_outertc_inv(const SC* __restrict__ S, const float2* __restric
   }
 }
 
+#ifndef LP3B_HELPERS_ONLY   // learned_p3g.cu includes this file for its device code only
 #define LP3B_OUTER(N1, TAG, IO)                                                                                         \
   extern "C" __global__ void __launch_bounds__(256) lp3_outer16_fwd##N1##_##TAG(const IO* __restrict__ x,                \
       const float2* __restrict__ mats, P3Io<IO>::SC* __restrict__ S, int L, int h0, int B, int H) {                      \
@@ -598,3 +612,4 @@ LP3B_MID(lp3_mid16_f16, __half)
   }
 LP3B_MIDW(lp3_mid16w_bf16, __nv_bfloat16)
 LP3B_MIDW(lp3_mid16w_f16, __half)
+#endif   // LP3B_HELPERS_ONLY

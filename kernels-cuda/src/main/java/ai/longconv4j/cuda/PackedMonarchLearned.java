@@ -15,7 +15,9 @@ import java.util.Arrays;
  * ({@link PackedLearnedChain}), both fed the same blocks and taps. The chain computes P / Q and D once per
  * {@code setWeights}; the tensor-core plan copies them device to device ({@link PackedMonarchConv#setPq}), so the two agree
  * on the operands. The chain's backward (its du, dk, dD and block Grams are tested against lib's float64 there) is the
- * tensor-core backward's slow twin.
+ * tensor-core backward's slow twin. At the three-pass sizes (helper p3, session 17) {@code -Dlongconv4j.p3.bwd=tc} takes du,
+ * dk and dD from {@link PackedThreePassBackward} (tensor cores; the block gradients still from the chain); unset or "chain":
+ * the chain for everything (the default and the twin).
  * {@code -Dlongconv4j.pk.monarch=false}: no tensor cores here, the chain's forward too (the slow twin).
  * Helper pkdev (session 15): the device setters {@link #setBlocksOnDevice} / {@link #setWeightsOnDevice} (the tensor op's
  * default route: blocks, taps and D device to device, P / Q by the chain's cuFFT route, no synchronisation), the
@@ -176,6 +178,7 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
    */
   @Override public void backward(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD) {
     lastTc = tc != null && tcBackward();
+    if (three != null && enabled() && PackedThreePassBackward.enabled()) { backward3(u, dy, B, du, dk, dD); return; }
     if (!lastTc) { chain.backward(u, dy, B, du, dk, dD); return; }
     int sides = tc.mode() == ConvMode.BIDIRECTIONAL ? 2 : 1, h = tc.channels(), lk = tc.taps();
     if (dk == null || dD == null || dk.bytes() < 4L * sides * h * lk || dD.bytes() < 4L * h)
@@ -187,10 +190,36 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
     chain.taps(bwd.pairGradWorkspace(), dk, sides);   // lpj_dk_spec, cuFFT C2R, lpj_taps; synchronises
   }
 
+  // ---- helper p3 (session 17): the three-pass sizes' backward on tensor cores ({@code -Dlongconv4j.p3.bwd=tc})
+  private PackedThreePassBackward bw3;
+  private DeviceBuffer gpq3;
+
+  /**
+   * du, dk, dD by {@link PackedThreePassBackward} (dk from its dP / dQ by the chain's cuFFT route); the 2J block gradients
+   * still from the chain's backward (run first, its du, dk, dD into temporaries): the tensor-core Grams are not written yet.
+   */
+  private void backward3(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD) {
+    int sides = three.mode() == ConvMode.BIDIRECTIONAL ? 2 : 1, h = three.channels(), lk = three.taps(), m = three.points();
+    if (dk == null || dD == null || dk.bytes() < 4L * sides * h * lk || dD.bytes() < 4L * h)
+      throw new IllegalArgumentException("PackedMonarchLearned.backward: dk must hold (" + (sides == 2 ? "2, " : "") + "H=" + h + ", Lk=" + lk
+          + ") fp32 = " + 4L * sides * h * lk + " bytes and dD (H=" + h + ") fp32 = " + 4L * h + " bytes, got "
+          + (dk == null ? "null" : dk.bytes()) + " and " + (dD == null ? "null" : dD.bytes()));
+    CudaDevice dev = three.device();
+    try (DeviceBuffer du2 = dev.alloc(du.bytes()); DeviceBuffer dk2 = dev.alloc(dk.bytes()); DeviceBuffer dD2 = dev.alloc(dD.bytes())) {
+      chain.backward(u, dy, B, du2, dk2, dD2);   // synchronises: the temporaries are free to go
+    }
+    if (bw3 == null) bw3 = new PackedThreePassBackward(three);
+    if (gpq3 == null) gpq3 = dev.alloc(16L * h * m);
+    bw3.backward(u, dy, B, du, gpq3, dD);
+    chain.taps(gpq3, dk, sides);   // lpj_dk_spec, cuFFT C2R, lpj_taps; synchronises
+  }
+
   @Override public double[][] blockGrads() { return lastTc ? tc.backward().blockGrads() : chain.blockGrads(); }
 
   @Override public void close() {
     if (tc != null) tc.close(); else three.close();
+    if (bw3 != null) bw3.close();
+    if (gpq3 != null) gpq3.close();
     chain.close();
   }
 

@@ -41,7 +41,8 @@ import java.util.Arrays;
  * are their twins): {@link #scratch16} (a 16-bit scratch, half the bytes, and lp3_mid16 with the radix-2 stage done at the
  * row's load and store: with 16-bit planes the same values bit for bit) and {@link #outerTc} (passes 1 and 3 on tensor
  * cores: the learned N1 x N1 block as the mma A operand over tiles of 8 columns) and {@link #middleWarp} (the middle's last
- * two inner stages, its pair map and their inverses per warp, lp3_mid16w). Blocks reach the kernels in "left form" (stage 1 as is, stages s &gt;= 2
+ * two inner stages, its pair map and their inverses per warp, lp3_mid16w); since session 17 (helper p3) the defaults are
+ * scratch16 and middleWarp on, outerTc at N1 >= 16 (M >= 128K), each switch keeping its twin. Blocks reach the kernels in "left form" (stage 1 as is, stages s &gt;= 2
  * transposed), prepared on the device by {@code lp3_prep}. Everything else (M outside 65536 .. 262144, fp32 I/O, H outside
  * [1, 65535], Lk &gt; L, circular L not a power of two) throws {@link IllegalArgumentException} naming the shape.
  * <pre>{@code
@@ -54,6 +55,8 @@ public final class PackedThreePass implements AutoCloseable {
   static final String MODULE = "learned_p3";
   /** The faster kernels' module (learned_p3b.cu: lp3_mid16, lp3_outer16, lp3_outertc). */
   static final String MODULE_B = "learned_p3b";
+  /** The smallest N1 where the tensor-core outer passes are the default (round 30-p3: faster at N1 = 16, 32; slower at 8). */
+  static final int OUTER_TC_MIN_N1 = 16;
   /** Chunk rows per block of the tensor-core outer passes (their fragments and twiddles are made once per block). */
   static final int TC_ROWS_PER_BLOCK = 8;
   /** The smallest and largest M this class covers (three passes: beyond ConvPlan.ONE_PASS_MAX, to FB's 2^18). */
@@ -75,9 +78,11 @@ public final class PackedThreePass implements AutoCloseable {
   private DeviceBuffer scratch;
   private long budget = DEFAULT_SCRATCH_BUDGET;
   private boolean pqSet, s16 = true;
-  private boolean sc16 = Boolean.parseBoolean(System.getProperty("longconv4j.p3.scratch16", "false"));
-  private boolean otc = Boolean.parseBoolean(System.getProperty("longconv4j.p3.outerTc", "false"));
-  private boolean mw = Boolean.parseBoolean(System.getProperty("longconv4j.p3.middleWarp", "false"));
+  // defaults (helper p3, session 17: BENCH-RESULTS round 30-p3): the 16-bit scratch and the per-warp middle on, the
+  // tensor-core outer passes at N1 >= 16 (M >= 128K); each switch names its twin
+  private boolean sc16 = !"false".equals(System.getProperty("longconv4j.p3.scratch16"));
+  private Boolean otc = outerTcProperty();
+  private boolean mw = !"false".equals(System.getProperty("longconv4j.p3.middleWarp"));
   private int[] partners;   // lib's s(p), for the host route's adjoint table
 
   private PackedThreePass(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n) {
@@ -274,27 +279,47 @@ public final class PackedThreePass implements AutoCloseable {
     }
     boolean fast = scratch16Applies(), tc = outerTcApplies();
     CudaModule mod = device.module(fast ? MODULE_B : MODULE);
-    CudaStream s = device.stream();
-    String tag = io.tag();
-    var fwd = mod.kernel(outerKernel(true));
     var mid = mod.kernel(middleKernel());
-    var inv = mod.kernel(outerKernel(false));
     int lN1 = Integer.numberOfTrailingZeros(n1);
     for (int h0 = 0; h0 < h; h0 += hc) {
       int c = Math.min(hc, h - h0) * B;
-      int gy = Math.max(1, Math.min(65535, (c + TC_ROWS_PER_BLOCK - 1) / TC_ROWS_PER_BLOCK));
-      if ((mask & 1) != 0) {
-        if (tc) fwd.launch(s, INNER / 64, gy, OUTER_THREADS, 0, x, mm, scratch, l, h0, B, h, c);
-        else fwd.launch(s, INNER / OUTER_THREADS, c, OUTER_THREADS, 0, x, mm, scratch, l, h0, B, h);
-      }
+      if ((mask & 1) != 0) outer(true, mod.kernel(outerKernel(true)), tc, x, mm, scratch, null, h0, B, c);
       if ((mask & 2) != 0)
-        mid.launch(s, n1 / 2, c, s16 ? 256 : 512, middleSmem(s16) + (middleWarpApplies() ? 4096 : 0), scratch, mm, coef, h0, B, h, lN1);
-      if ((mask & 4) != 0) {
-        if (tc) inv.launch(s, INNER / 64, gy, OUTER_THREADS, 0, scratch, mm, x, d, out, l, h0, B, h, c);
-        else inv.launch(s, INNER / OUTER_THREADS, c, OUTER_THREADS, 0, scratch, mm, x, d, out, l, h0, B, h);
-      }
+        mid.launch(device.stream(), n1 / 2, c, s16 ? 256 : 512, middleSmem(s16) + (middleWarpApplies() ? 4096 : 0), scratch, mm, coef,
+            h0, B, h, lN1);
+      if ((mask & 4) != 0) outer(false, mod.kernel(outerKernel(false)), tc, x, mm, scratch, out, h0, B, c);
     }
   }
+
+  /**
+   * One outer pass over chunk rows [0, c) of channels h0 .. (pass 1 {@code fwd}: x -> sc; pass 3: sc, x (for D x) -> out)
+   * with kernel {@code k} of the tensor-core ({@code tc}) or CUDA-core form; also {@link PackedThreePassBackward}'s.
+   */
+  void outer(boolean fwd, CudaModule.Kernel k, boolean tc, DeviceBuffer x, DeviceBuffer mm, DeviceBuffer sc, DeviceBuffer out, int h0, int B, int c) {
+    CudaStream s = device.stream();
+    int gy = Math.max(1, Math.min(65535, (c + TC_ROWS_PER_BLOCK - 1) / TC_ROWS_PER_BLOCK));
+    if (fwd) {
+      if (tc) k.launch(s, INNER / 64, gy, OUTER_THREADS, 0, x, mm, sc, l, h0, B, h, c);
+      else k.launch(s, INNER / OUTER_THREADS, c, OUTER_THREADS, 0, x, mm, sc, l, h0, B, h);
+    } else {
+      if (tc) k.launch(s, INNER / 64, gy, OUTER_THREADS, 0, sc, mm, x, d, out, l, h0, B, h, c);
+      else k.launch(s, INNER / OUTER_THREADS, c, OUTER_THREADS, 0, sc, mm, x, d, out, l, h0, B, h);
+    }
+  }
+
+  // ---- for PackedThreePassBackward (helper p3, session 17): the device tables and settings its kernels share
+  CudaDevice device() { return device; }
+  DeviceBuffer mats(boolean adjoint) { return adjoint ? matsAdj : mats; }
+  DeviceBuffer pq(boolean adjoint) { return adjoint ? pqAdj : pq; }
+  boolean weightsSet() { return pqSet; }
+  long scratchBudgetBytes() { return budget; }
+  int channels() { return h; }
+  int length() { return l; }
+  int taps() { return lk; }
+  ElementType io() { return io; }
+
+  /** Whether the 16-bit-scratch outer passes run on tensor cores: {@link #outerTc}'s setting, or its default by N1. */
+  boolean outerTc16() { return otc == null ? n1 >= OUTER_TC_MIN_N1 : otc; }
 
   /** The middle kernel's name (learned_p3.cu, or learned_p3b.cu's lp3_mid16 where {@link #scratch16} applies). */
   public String middleKernel() {
@@ -313,7 +338,13 @@ public final class PackedThreePass implements AutoCloseable {
 
   boolean scratch16Applies() { return sc16 && s16; }
 
-  boolean outerTcApplies() { return otc && scratch16Applies(); }
+  boolean outerTcApplies() { return outerTc16() && scratch16Applies(); }
+
+  /** {@code -Dlongconv4j.p3.outerTc}: true / false, unset (or anything else): null, the default by N1 ({@link #OUTER_TC_MIN_N1}). */
+  private static Boolean outerTcProperty() {
+    String v = System.getProperty("longconv4j.p3.outerTc");
+    return "true".equals(v) ? Boolean.TRUE : "false".equals(v) ? Boolean.FALSE : null;
+  }
 
   boolean middleWarpApplies() { return mw && scratch16Applies(); }
 
@@ -322,7 +353,8 @@ public final class PackedThreePass implements AutoCloseable {
    * and 5 in registers, the unit's pair map and the inverse stages 5 and 4, with learned_pm.cu's chunk helpers; 5 block
    * barriers and 4 passes over shared memory fewer than lp3_mid16). Applies with {@link #scratch16} only; its outputs differ
    * from lp3_mid16's by rounding only (stage 4's output is rounded to 16 bits as an operand instead of in the planes, the
-   * w256 twiddles come from their own table). Off: lp3_mid16 (the twin). Default {@code -Dlongconv4j.p3.middleWarp} (false).
+   * w256 twiddles come from their own table). Off: lp3_mid16 (the twin). Default {@code -Dlongconv4j.p3.middleWarp} (true since
+   * session 17).
    */
   public PackedThreePass middleWarp(boolean on) { mw = on; return this; }
 
@@ -331,14 +363,14 @@ public final class PackedThreePass implements AutoCloseable {
    * read it, the middle (lp3_mid16) reads and writes it with the radix-2 stage fused into its load and store. Applies with
    * 16-bit middle planes only ({@link #storage16}, the default), where it gives the fp32 scratch's outputs bit for bit: those
    * planes round the middle's input to 16 bits on entry (the same rounding pass 1 now does) and its output is read out of
-   * 16-bit planes. Off: learned_p3.cu's kernels (the twin). Default {@code -Dlongconv4j.p3.scratch16} (false).
+   * 16-bit planes. Off: learned_p3.cu's kernels (the twin). Default {@code -Dlongconv4j.p3.scratch16} (true since session 17).
    */
   public PackedThreePass scratch16(boolean on) { sc16 = on; return this; }
 
   /**
    * Passes 1 and 3 on tensor cores (lp3_outertc: F_1 / G_1 as the mma.sync A operand, 16-bit operands, fp32 accumulation);
    * applies with {@link #scratch16} only. Off: the CUDA-core outer passes in fp32 (the twin). Default
-   * {@code -Dlongconv4j.p3.outerTc} (false).
+   * {@code -Dlongconv4j.p3.outerTc}: unset, on at N1 &gt;= {@link #OUTER_TC_MIN_N1} only (session 17); true / false force it.
    */
   public PackedThreePass outerTc(boolean on) { otc = on; return this; }
 

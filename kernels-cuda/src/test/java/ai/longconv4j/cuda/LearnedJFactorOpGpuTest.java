@@ -31,7 +31,8 @@ import org.junit.jupiter.api.Test;
  * {@code ConvOps.learnedPackedConv} on 16-bit GPU tensors at the J-factor sizes goes through {@link PackedMonarchLearned}:
  * y from the tensor-core kernels ({@link PackedMonarchConv} one pass, {@link PackedThreePass} beyond), P / Q from the fp32 chain
  * ({@link PackedLearnedChain}), the backward on tensor cores at the one-pass sizes (helper pkjbwd: PackedMonarchBackward.run,
- * dk by the chain's cuFFT route) and on the chain at three passes. Against lib's float64 op, forward and every gradient, in all three modes, blocks
+ * dk by the chain's cuFFT route) and on the chain at three passes (and, helper p3, with {@code -Dlongconv4j.p3.bwd=tc}: du, dk,
+ * dD by PackedThreePassBackward on tensor cores, the same bounds). Against lib's float64 op, forward and every gradient, in all three modes, blocks
  * 5 % off the DFT (a kernel that ignored them would fail); the route is checked to be taken, and its slow twin
  * ({@code -Dlongconv4j.pk.monarch=false}: the chain's forward) gives the same y within the 16-bit bound.
  * Helper pkdev (session 15): the op's device route (taps, D, blocks read from device memory, P / Q by the chain's cuFFT
@@ -109,6 +110,17 @@ class LearnedJFactorOpGpuTest {
       for (int i = 0; i < nIn; i++) {
         double tol = i == 1 ? tk : i == 2 ? 1e-5 : 1e-2;
         close(what + " " + names.get(i), gpu.get(i).grad().to(DType.F32), cpu.get(i).grad(), tol);
+      }
+      if (plan.factors().size() == 5) {   // helper p3: du, dk, dD by PackedThreePassBackward (tensor cores), same bounds
+        for (Tensor t : gpu) t.zeroGrad();
+        with("longconv4j.p3.bwd", "tc", () -> {
+          ConvOps.learnedPackedConv(gpu.get(0), gpu.get(1), gpu.get(2), mode, bg).to(DType.F32).mul(w.to(dev)).sum().backward();
+          return null;
+        });
+        for (int i = 0; i < nIn; i++) {
+          double tol = i == 1 ? tk : i == 2 ? 1e-5 : 1e-2;
+          close(what + " p3.bwd=tc " + names.get(i), gpu.get(i).grad().to(DType.F32), cpu.get(i).grad(), tol);
+        }
       }
     }
   }

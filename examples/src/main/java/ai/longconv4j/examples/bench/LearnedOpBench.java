@@ -46,7 +46,8 @@ import java.util.List;
  * phase by phase ({@link #phases}). At the J-factor sizes engine packed is the device route (pkdev; the parameters are
  * not changed between calls here, so it keeps P / Q and the blocks: an inference loop), packed-noreuse the device route
  * uploading at every call (as in training, where every step assigns new parameter values), packed-host the host route
- * (the route before pkdev, its slow twin).
+ * (the route before pkdev, its slow twin). Helper p3 (session 17): engine packed-p3tc ({@code -Dlongconv4j.p3.bwd=tc}: at
+ * M = 65536 .. 262144 du, dk, dD by PackedThreePassBackward on tensor cores, the block gradients still from the chain).
  * Usage: LearnedOpBench [csv-out] [B] [H] [L,L,...] (default 64 768 256,512,1024), or LearnedOpBench phases B H L,L,...
  */
 public final class LearnedOpBench {
@@ -81,11 +82,12 @@ public final class LearnedOpBench {
           case "packed-nosave" -> "longconv4j.pk.op.save";
           case "packed-dft" -> "longconv4j.pk.pq";   // pkpq: P / Q by the direct DFT (lpk_pq), the op's route before pkpq
           case "packed-chainbwd" -> "longconv4j.pk.monarch.bwd";   // pkjbwd: the J-factor sizes' backward on the fp32 chain (slow twin)
-          case "packed-noreuse" -> "longconv4j.pk.op.reuse";   // pkdev: P / Q and blocks uploaded at every call (as when a step changed them)
+          case "packed-noreuse" -> "longconv4j.pk.op.reuse";
+          case "packed-p3tc" -> "longconv4j.p3.bwd";   // p3 (session 17): the three-pass sizes' du, dk, dD on tensor cores   // pkdev: P / Q and blocks uploaded at every call (as when a step changed them)
           case "monarch", "packed", "learned" -> null;
-          default -> throw new IllegalArgumentException("LearnedOpBench: engines monarch, packed, packed-host, packed-nosave, packed-dft, packed-chainbwd, packed-noreuse, learned; got " + e);
+          default -> throw new IllegalArgumentException("LearnedOpBench: engines monarch, packed, packed-host, packed-nosave, packed-dft, packed-chainbwd, packed-noreuse, packed-p3tc, learned; got " + e);
         };
-        if (prop != null) System.setProperty(prop, e.equals("packed-dft") ? "dft" : "false");
+        if (prop != null) System.setProperty(prop, e.equals("packed-dft") ? "dft" : e.equals("packed-p3tc") ? "tc" : "false");
         try {
           List<Tensor> params = new ArrayList<>(List.of(u, k, d));
           java.util.function.Supplier<Tensor> op = switch (e) {

@@ -12,6 +12,7 @@ import ai.longconv4j.cuda.DeviceFill;
 import ai.longconv4j.cuda.ElementType;
 import ai.longconv4j.cuda.FlashButterflyConv;
 import ai.longconv4j.cuda.PackedThreePass;
+import ai.longconv4j.cuda.PackedThreePassBackward;
 import ai.longconv4j.cuda.Precision;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -25,7 +26,9 @@ import java.util.SplittableRandom;
  * paths in the order of {@code -Dlongconv4j.bench.p3.order} (default fb,p3): {@code p3} the plan's default, {@code p3-s32}
  * the fp32-plane twin, and (helper pk3fast, session 15) {@code p3-twin} learned_p3.cu's kernels (16-bit planes, fp32
  * scratch), {@code p3-sc16} the 16-bit scratch with lp3_mid16 and CUDA-core outer passes, {@code p3-tc} also the
- * tensor-core outer passes, {@code p3-w} also the per-warp middle lp3_mid16w (learned_p3b.cu). The kernel taps repeat every KROWS = 4
+ * tensor-core outer passes, {@code p3-w} also the per-warp middle lp3_mid16w (learned_p3b.cu), {@code p3-sw} (helper p3,
+ * session 17) the 16-bit scratch and lp3_mid16w with CUDA-core outer passes; with {@code -Dlongconv4j.bench.p3.bwd=true}
+ * also {@link PackedThreePassBackward}'s row (du, dP / dQ, dD on tensor cores, dy = u). The kernel taps repeat every KROWS = 4
  * channels (the packed plan's P / Q of 4 distinct rows computed in float64 on the host, then uploaded per channel; timing
  * does not depend on the values). Per path: blocks at the DFT (the learned map is then the exact convolution; random-block
  * accuracy is PackedThreePassGpuTest's), y NaN-poisoned, the forward of 2 sampled rows validated against lib's float64
@@ -83,7 +86,8 @@ public final class PackedThreePassBench {
                   case "p3-sc16" -> p3.storage16(true).scratch16(true).outerTc(false).middleWarp(false);
                   case "p3-tc" -> p3.storage16(true).scratch16(true).outerTc(true).middleWarp(false);
                   case "p3-w" -> p3.storage16(true).scratch16(true).outerTc(true).middleWarp(true);
-                  default -> throw new IllegalArgumentException("PackedThreePassBench: paths fb, p3, p3-s32, p3-twin, p3-sc16, p3-tc, p3-w; got " + p);
+                  case "p3-sw" -> p3.storage16(true).scratch16(true).outerTc(false).middleWarp(true);
+                  default -> throw new IllegalArgumentException("PackedThreePassBench: paths fb, p3, p3-s32, p3-twin, p3-sc16, p3-tc, p3-w, p3-sw; got " + p);
                 }
                 ConvPlan plan = p3.libPlan();
                 var shape = new ConvShape(1, 1, KROWS, L, L, ai.longconv4j.conv.ConvMode.CAUSAL);
@@ -112,6 +116,7 @@ public final class PackedThreePassBench {
                 double msG = CudaConvBench.median(dev, () -> p3.inputGrad(u, y, B), 20);
                 rows.add(new CudaConvBench.Row(tagp + " du", B, H, L, msG, 4.0 * n / msG / 1e6, errB, 0));
                 CudaConvBench.report(rows.getLast());
+                if (Boolean.getBoolean("longconv4j.bench.p3.bwd")) bwdRow(dev, p3, u, y, kb, D, B, H, L, tagp, rows);
                 String[] passes = {"outer fwd", "middle", "outer inv"};
                 for (int i = 0; i < 3; i++) {
                   int mask = 1 << i;
@@ -121,7 +126,7 @@ public final class PackedThreePassBench {
                 }
               }
             } else {
-              throw new IllegalArgumentException("PackedThreePassBench: paths fb, p3, p3-s32, p3-twin, p3-sc16, p3-tc, p3-w; got " + p);
+              throw new IllegalArgumentException("PackedThreePassBench: paths fb, p3, p3-s32, p3-twin, p3-sc16, p3-tc, p3-w, p3-sw; got " + p);
             }
             System.out.printf("[%s L=%d done at %.1f s]%n", p, L, (System.nanoTime() - t0) / 1e9);
           }
@@ -129,6 +134,25 @@ public final class PackedThreePassBench {
       }
     }
     CudaConvBench.writeCsv(rows, a.csv());
+  }
+
+  /**
+   * Helper p3 (session 17): {@link PackedThreePassBackward} (du, dP / dQ, dD on tensor cores) for dy = u, its du validated as
+   * the input gradient's, then its CUDA-event median (20 runs) next to the plan's inputGrad row.
+   */
+  static void bwdRow(CudaDevice dev, PackedThreePass p3, DeviceBuffer u, DeviceBuffer y, float[] kb, float[] D, int B, int H, int L,
+                     String tagp, List<CudaConvBench.Row> rows) {
+    long n = (long) B * H * L;
+    try (var bw = new PackedThreePassBackward(p3); var gpq = dev.alloc(16L * H * p3.points()); var dD = dev.alloc(4L * H)) {
+      y.fill32(0x7fc07fc0);
+      bw.backward(u, u, B, y, gpq, dD);
+      dev.synchronize();
+      double err = validate(true, u, y, kb, D, B, H, L);
+      System.out.printf("%s: backward du vs float64 %.3e%n", bw, err);
+      double ms = CudaConvBench.median(dev, () -> bw.backward(u, u, B, y, gpq, dD), 20);
+      rows.add(new CudaConvBench.Row(tagp + " bwd (du, dP/dQ, dD)", B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
+      CudaConvBench.report(rows.getLast());
+    }
   }
 
   /**

@@ -30,14 +30,27 @@ compile() {   # name cu out
     cat "$rep/$1.ptxas.txt"; rm -f "$3" "$rep/$1.ptxas.txt"; return 1
   fi
 }
+# deps FILE: the files of this folder that FILE includes with #include "...", transitively (each once)
+deps() {
+  local todo=("$1") seen=" " f inc
+  while [ ${#todo[@]} -gt 0 ]; do
+    f=${todo[0]}; todo=("${todo[@]:1}")
+    for inc in $(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f"); do
+      inc="$src/$inc"
+      case "$seen" in *" $inc "*) continue ;; esac
+      seen="$seen$inc "
+      [ -f "$inc" ] && { echo "$inc"; todo+=("$inc"); }
+    done
+  done
+}
 running=0
 for cu in "$src"/*.cu; do
   name=$(basename "$cu" .cu)
   out="$res/$name.fatbin"
-  # a .cu that includes another .cu (flashbutterfly_ogr.cu) is stale when that one is newer than its fatbin
-  inc=$(sed -n 's/^#include "\([^"]*\.cu\)".*/\1/p' "$cu"); newer_inc=
-  for f in $inc; do [ "$src/$f" -nt "$out" ] && newer_inc=1; done
-  if [ -z "$newer_inc" ] && [ "$out" -nt "$cu" ] && [ -s "$rep/$name.ptxas.txt" ] && [ -z "$(find "$src" -name '*.cuh' -newer "$out")" ]; then
+  # stale when the .cu or any file it includes (directly or through another, "..." includes of this folder) is newer
+  newer_dep=
+  for f in $(deps "$cu"); do [ "$f" -nt "$out" ] && newer_dep=1; done
+  if [ -z "$newer_dep" ] && [ "$out" -nt "$cu" ] && [ -s "$rep/$name.ptxas.txt" ]; then
     continue   # up to date
   fi
   echo "[kernels-cuda] nvcc $name.cu -> $name.fatbin (sm_80, sm_90a, compute_80)"

@@ -54,8 +54,8 @@ public final class PackedMonarchConv implements AutoCloseable {
   private final ConvMode mode;
   private final ElementType io;
   private final DeviceBuffer pq, pqAdj, d, blocks, mats, matsAdj;
-  private boolean pqSet, s16, fused = true, balanced, outer, fragTable, fragDirect;
-  private int threads, regCap;
+  private boolean pqSet, s16, fused = true, balanced, outer, fragTable, fragDirect, stage;
+  private int threads, regCap, pairU = 1;
 
   private PackedMonarchConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io; this.n = n; this.m = n / 2;
@@ -68,8 +68,8 @@ public final class PackedMonarchConv implements AutoCloseable {
     if (Boolean.parseBoolean(System.getProperty("longconv4j.pm.tuned", "true"))) tuned(true);   // the default since session 14's closing call
     this.balanced = balanced || Boolean.getBoolean("longconv4j.pm.balanced");
     this.regCap = Integer.getInteger("longconv4j.pm.regcap", regCap);
-    if (regCap != 0 && regCap != 80)
-      throw new IllegalArgumentException("PackedMonarchConv: -Dlongconv4j.pm.regcap must be 0 or 80, got " + regCap);
+    if (regCap != 0 && regCap != 64 && regCap != 80)
+      throw new IllegalArgumentException("PackedMonarchConv: -Dlongconv4j.pm.regcap must be 0, 64 or 80, got " + regCap);
     String st = System.getProperty("longconv4j.pm.s16");
     if (st != null) this.s16 = m > 16384 || Boolean.parseBoolean(st);
     String ou = System.getProperty("longconv4j.pm.outer");   // helper pkocc: overrides tuned's choice
@@ -78,6 +78,9 @@ public final class PackedMonarchConv implements AutoCloseable {
     if (ft != null) this.fragTable = Boolean.parseBoolean(ft);
     String fd = System.getProperty("longconv4j.pm.fragdirect");
     if (fd != null) this.fragDirect = Boolean.parseBoolean(fd);
+    String sg = System.getProperty("longconv4j.pm.stage");   // helper pm4 (session 18): overrides tuned's choice
+    if (sg != null) this.stage = Boolean.parseBoolean(sg);
+    pairU(Integer.getInteger("longconv4j.pm.pairu", pairU));
     Integer th = Integer.getInteger("longconv4j.pm.threads");
     if (th != null) threads(th);
     this.pq = device.alloc(16L * h * m);
@@ -378,7 +381,8 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   /** The forward kernel's name (learned_pm.cu's lpm_*, learned_pm2.cu's lpm2_* for the pkjopt variants, learned_pm3.cu's lpm3_* for {@link #outer}). */
   public String kernelName() {
-    if (fragActive()) return (fragDirect && m == 4096 ? "lpm4g_" : "lpm4_") + io.tag() + "_m" + m + "_r" + (m <= 8192 && regCap == 80 ? 80 : 0);
+    if (stageActive()) return (pairU == 2 ? "lpm4sp_" : "lpm4s_") + io.tag() + "_m" + m + "_r" + regCap;
+    if (fragActive()) return (fragDirect && m == 4096 ? "lpm4g_" : "lpm4_") + io.tag() + "_m" + m + "_r" + (m <= 8192 && regCap != 0 ? regCap : 0);
     if (outerActive()) return "lpm3_" + io.tag() + "_m" + m + "_r" + (m <= 8192 && regCap == 80 ? 80 : 0);
     if (!variant()) return (fused ? "lpm_fused_" : "lpm_forward_") + io.tag() + (s16 ? "_s16" : "_s32");
     return "lpm2_b_" + io.tag() + (s16 ? "_s16" : "_s32") + "_r" + regCap;
@@ -461,8 +465,36 @@ public final class PackedMonarchConv implements AutoCloseable {
   /** Whether {@link #fragTable} applies to this plan (fused, M &lt;= 16384). */
   private boolean fragActive() { return fragTable && fused && m <= 16384; }
 
+  /**
+   * Helper pm4's s kernels (session 18; learned_pm4.cu {@code lpm4s_<io>_m<M>_r<0|64|80>}, M = 2048 and 4096, with
+   * {@link #fragTable}): the g / lpm4 kernel with the row's x copied into shared memory by cp.async at the kernel's start
+   * (in flight while the block builds its tables), read there by the first stage and by the inverse's D x (no global
+   * re-read): the same bits as lpm4 / lpm4g. With {@link #pairU(int)} 2 at M = 4096 under the 80 cap: {@code lpm4sp_*}
+   * (the pair map's coefficients two positions a lane at a time). Other M: no effect. false: lpm4g / lpm4 (the slow
+   * twins). Starting value: {@code -Dlongconv4j.pm.stage}.
+   */
+  public PackedMonarchConv stage(boolean on) { stage = on; return this; }
+
+  public boolean stage() { return stage; }
+
+  /** Pair-map positions per lane at a time in the s kernels (1, or 2: lpm4sp at M = 4096); {@code -Dlongconv4j.pm.pairu}. */
+  public PackedMonarchConv pairU(int u) {
+    if (u != 1 && u != 2) throw new IllegalArgumentException("PackedMonarchConv.pairU: 1 or 2, got " + u);
+    pairU = u;
+    return this;
+  }
+
+  /** Whether the s kernels apply (fragment tables active, M &lt;= 4096). */
+  private boolean stageActive() { return stage && fragActive() && m <= 4096; }
+
+  /** Whether learned_pm4.cu builds the 64-register cap for this plan's kernel (g and s at M = 4096, pairU 1). */
+  private boolean cap64Built() { return fragActive() && m == 4096 && (stageActive() ? pairU == 1 : fragDirect); }
+
   /** learned_pm4.cu pm4_smem: {@link #smem} with 16-bit planes and six 1 KB fragment tables. */
   static int smem4(int log2M) { return smem(log2M, 2) + 6 * 1024; }
+
+  /** learned_pm4.cu stage_bytes: the s kernels' copy of the row, 2M 16-bit values and 16 bytes of padding per KB. */
+  static int stageBytes(int log2M) { return 4 * ((1 << log2M) + (1 << log2M) / 64); }
 
   /** Whether {@link #outer} applies to this plan (fused, M &lt;= 16384). */
   private boolean outerActive() { return outer && fused && m <= 16384; }
@@ -481,11 +513,12 @@ public final class PackedMonarchConv implements AutoCloseable {
   /**
    * Register cap of the balanced kernels (helper pkjopt; learned_pm2.cu; only with {@link #balanced(boolean)}): 0 =
    * __launch_bounds__(512, 1) as lpm_fused_* (112-117 registers: 2 blocks of 256 threads per SM), 80 = __maxnreg__(80)
-   * on sm_90a (3 blocks of 256 threads per SM where shared memory allows; 0 spills). Starting value:
-   * {@code -Dlongconv4j.pm.regcap}.
+   * on sm_90a (3 blocks of 256 threads per SM where shared memory allows; 0 spills); 64 = __maxnreg__(64) (4 blocks of 256
+   * threads per SM), built only for learned_pm4.cu's g and s kernels at M = 4096 (helper pm4, session 18; other kernels
+   * throw IllegalStateException at launch). Starting value: {@code -Dlongconv4j.pm.regcap}.
    */
   public PackedMonarchConv regCap(int cap) {
-    if (cap != 0 && cap != 80) throw new IllegalArgumentException("PackedMonarchConv.regCap: 0 or 80, got " + cap);
+    if (cap != 0 && cap != 64 && cap != 80) throw new IllegalArgumentException("PackedMonarchConv.regCap: 0, 64 or 80, got " + cap);
     regCap = cap;
     return this;
   }
@@ -512,8 +545,15 @@ public final class PackedMonarchConv implements AutoCloseable {
       throw new IllegalArgumentException("PackedMonarchConv." + op + ": arrays must hold (B=" + B + " in [1, 65535], H=" + h + ", L=" + l + ") "
           + io + " = " + need + " bytes, got " + (x == null ? "null" : x.bytes()) + " and " + (out == null ? "null" : out.bytes()));
     if (x == out) throw new IllegalArgumentException("PackedMonarchConv." + op + ": the output must not alias the input");
-    if (fragActive()) {   // learned_pm4.cu: learned_pm3.cu's kernel with fragment tables
-      device.module(MODULE4).kernel(kernelName()).launch(device.stream(), B, h, threads, smem4(log2m), x, mm, coef, d, out, h, l, log2m);
+    if (regCap == 64 && !cap64Built())
+      throw new IllegalStateException("PackedMonarchConv." + op + ": register cap 64 exists only for learned_pm4.cu's g and s kernels at M = 4096"
+          + " (fragTable(true) with fragDirect(true) or stage(true), pairU 1), not for " + kernelName() + " (M = " + m + ")");
+    if (stageActive() && pairU == 2 && (m != 4096 || regCap != 80))
+      throw new IllegalStateException("PackedMonarchConv." + op + ": pairU(2) (lpm4sp) exists only at M = 4096 under the 80-register cap, not "
+          + kernelName());
+    if (fragActive()) {   // learned_pm4.cu: learned_pm3.cu's kernel with fragment tables (s: and the staged row)
+      int sm = smem4(log2m) + (stageActive() ? stageBytes(log2m) : 0);
+      device.module(MODULE4).kernel(kernelName()).launch(device.stream(), B, h, threads, sm, x, mm, coef, d, out, h, l, log2m);
       return;
     }
     if (outerActive()) {   // learned_pm3.cu: 16-bit planes, no register cap
@@ -592,6 +632,6 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   @Override public String toString() {
     return "PackedMonarchConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + factorString() + ", io=" + io
-        + (fused ? ", fused" : ", unfused") + (fragActive() ? ", frag tables (learned_pm4)" : outerActive() ? ", outer (learned_pm3)" : "") + (variant() ? ", balanced" + (regCap != 0 ? ", regcap " + regCap : "") : "") + ", " + (s16 ? "16-bit" : "fp32") + " smem, " + threads + " threads]";
+        + (fused ? ", fused" : ", unfused") + (stageActive() ? ", frag tables + staged row (learned_pm4 s)" : fragActive() ? ", frag tables (learned_pm4)" : outerActive() ? ", outer (learned_pm3)" : "") + (variant() ? ", balanced" + (regCap != 0 ? ", regcap " + regCap : "") : "") + ", " + (s16 ? "16-bit" : "fp32") + " smem, " + threads + " threads]";
   }
 }

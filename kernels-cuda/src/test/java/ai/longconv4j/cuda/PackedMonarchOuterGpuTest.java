@@ -26,7 +26,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * they round at different points: the outer pair keeps stage 1's output as a 16-bit operand in registers where the twin
  * stores it to the planes, and the first stage's twiddles come by a product recurrence).
  * Helper pm4's kernels ({@link PackedMonarchConv#fragTable}, learned_pm4.cu lpm4_*: lpm3 with per-block fragment tables)
- * in the same loop, same caps and threads: within 1e-2 of float64 and bit for bit lpm3's y and du, in every mode.
+ * in the same loop, same caps and threads: within 1e-2 of float64 and bit for bit lpm3's y and du, in every mode; at
+ * M = 4096 the g kernels (under the 64 cap too), and at M = 2048 / 4096 the s kernels ({@link PackedMonarchConv#stage}:
+ * x staged in shared memory; sp and the 64 cap at 4096; session 18) bit for bit lpm3's as well (same products in the
+ * same order; the staged x holds the same 16-bit values, zero past L).
  */
 @Tag("gpu")
 class PackedMonarchOuterGpuTest extends CudaDeviceTest {
@@ -37,6 +40,7 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
         Arguments.of(ConvMode.CAUSAL, ElementType.F16, 3, 111, 2001, 1500, 256),           // N = 4096 (3500), odd L, M = 2048
         Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 2, 3, 4096, 4096, 256),          // N = L: M = 2048, full row
         Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 2, 3, 4096, 4096, 256),            // M = 4096 = 16 x 16 x 16
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 2, 3, 4090, 4000, 256),            // M = 4096, L not a multiple of 8
         Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.F16, 2, 3, 4096, 3000, 512),      // N = 8192 (7096), M = 4096
         Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 2, 3, 8192, 8192, 256),          // M = 4096, full row
         Arguments.of(ConvMode.CAUSAL, ElementType.F16, 2, 3, 8192, 8192, 256),             // M = 8192 = 2 x 16^3
@@ -100,17 +104,35 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
           System.out.printf("pm4 %s: y / du the bits of lpm3, within 1e-2 of float64%n", w4);
           if (m == 4096) {   // the g kernels (first stage from global memory): the same bits again
             pm.fragDirect(true);
-            assertEquals("lpm4g_" + io.tag() + "_m4096_r" + cap, pm.kernelName());
-            float[][] gg = run(pm, u0, dy0, y, du, B, io, n, tail, "g " + w4);
-            assertArrayEquals(yG, gg[0], "y lpm4g " + w4 + ": the bits of lpm3");
-            assertArrayEquals(duG, gg[1], "du lpm4g " + w4 + ": the bits of lpm3");
-            System.out.printf("pm4 %s: lpm4g the bits of lpm3%n", w4);
-            pm.fragDirect(false);
+            sameBits(pm, "lpm4g_" + io.tag() + "_m4096_r" + cap, u0, dy0, y, du, B, io, n, tail, yG, duG, w4);
+            if (cap == 80) sameBits(pm.regCap(64), "lpm4g_" + io.tag() + "_m4096_r64", u0, dy0, y, du, B, io, n, tail, yG, duG, w4);
+            pm.regCap(cap).fragDirect(false);
+          }
+          if (m <= 4096) {   // helper pm4 (session 18): the s kernels (x staged in shared memory), sp and s under the 64 cap
+            pm.stage(true);
+            sameBits(pm, "lpm4s_" + io.tag() + "_m" + m + "_r" + cap, u0, dy0, y, du, B, io, n, tail, yG, duG, w4);
+            if (m == 4096 && cap == 80) {
+              sameBits(pm.pairU(2), "lpm4sp_" + io.tag() + "_m4096_r80", u0, dy0, y, du, B, io, n, tail, yG, duG, w4);
+              sameBits(pm.pairU(1).regCap(64), "lpm4s_" + io.tag() + "_m4096_r64", u0, dy0, y, du, B, io, n, tail, yG, duG, w4);
+              pm.regCap(cap);
+            }
+            pm.stage(false);
           }
           pm.fragTable(false);
         }
       }
     }
+  }
+
+  /** The plan runs {@code kernel} and gives lpm3's y / du bits ({@code y3}, {@code du3}; poison, tail and finiteness as run). */
+  private static void sameBits(PackedMonarchConv pm, String kernel, DeviceBuffer u0, DeviceBuffer dy0, DeviceBuffer y, DeviceBuffer du, int B,
+      ElementType io, int n, int tail, float[] y3, float[] du3, String what) {
+    assertEquals(kernel, pm.kernelName(), what);
+    String w = kernel + " (" + what + ")";
+    float[][] g = run(pm, u0, dy0, y, du, B, io, n, tail, w);
+    assertArrayEquals(y3, g[0], "y " + w + ": the bits of lpm3");
+    assertArrayEquals(du3, g[1], "du " + w + ": the bits of lpm3");
+    System.out.printf("pm4 %s: the bits of lpm3%n", w);
   }
 
   /** y = forward(u0) and du = inputGrad(dy0) on the plan's kernel into NaN-poisoned y / du: {y, du}, tails poisoned, finite. */

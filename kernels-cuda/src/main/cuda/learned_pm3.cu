@@ -92,8 +92,10 @@ __device__ __forceinline__ void matvec(const float2* a, float (&xr)[R], float (&
 // (h, p in {0, 1}), column 8u + g, of the R tiles (one per first-axis digit). Forward: per position m = 256 r2 + c the
 // learned first stage y = A_1 x over the R values x[r] = z[r 4096 + m], then o w_M^(k m) / R; per tile k the learned
 // stage 2 Y = A_2 X (mma.sync), o w_4096^(k2 c) / 16, stored at k 4096 + 256 k2 + c. HALF: x[r] = 0 for r >= R / 2.
-template <int R, bool BF16, bool HALF, typename ST, typename A1, typename A2>
-__device__ __forceinline__ void outer_fwd(const Tw& T, A1 a1, A2 a2, ST* zr, ST* zi, int log2M) {
+// xs: where z comes from: a pointer (x in global memory) means the row was packed into the planes (zr, zi) and is read
+// there; learned_pm4.cu's Staged copy: z[n] = (x[2n], x[2n+1]) read from it (no pack pass; the same values).
+template <int R, bool BF16, bool HALF, typename ST, typename A1, typename A2, typename XS>
+__device__ __forceinline__ void outer_fwd(const Tw& T, A1 a1, A2 a2, ST* zr, ST* zi, int log2M, const XS& xs) {
   constexpr uint32_t NEG2 = 0x80008000u;
   constexpr int RI = HALF ? R / 2 : R;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -109,8 +111,9 @@ __device__ __forceinline__ void outer_fwd(const Tw& T, A1 a1, A2 a2, ST* zr, ST*
         float pr[R], pi[R];
 #pragma unroll
         for (int r = 0; r < R; ++r) {
-          if (r < RI) { pr[r] = ld(zr + SIDX(m) + r * SK); pi[r] = ld(zi + SIDX(m) + r * SK); }
-          else { pr[r] = 0.f; pi[r] = 0.f; }
+          if (r >= RI) { pr[r] = 0.f; pi[r] = 0.f; }
+          else if constexpr (std::is_pointer<XS>::value) { pr[r] = ld(zr + SIDX(m) + r * SK); pi[r] = ld(zi + SIDX(m) + r * SK); }
+          else { const float2 v = ld_pair(xs, 2 * (r * 4096 + m), 0, true); pr[r] = v.x; pi[r] = v.y; }
         }
         matvec<R, RI, R>(a1, pr, pi);
         twiddle_pow<R, false>(pr, pi, tw_at(T, m), 1.0f / R);
@@ -449,15 +452,15 @@ __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, 
     const Io<IO> X(x, out, H, L, G.M, blockIdx.x, blockIdx.y);
     const auto xs = K::src(smem_raw, X.xr);
     ST* zr = G.zr; ST* zi = G.zi;
-    if (G.J == 4) {   // pack, then the outer pair
-      pack(X.xr, zr, zi, G.M, L, X.vec, !X.half);
+    if (G.J == 4) {   // pack (not with a staged row), then the outer pair
+      if constexpr (!K::STAGE) pack(X.xr, zr, zi, G.M, L, X.vec, !X.half);
       __syncthreads();
       const auto a1 = K::f1(smem_raw, G);
       const auto a2 = K::f2(smem_raw, G, mats);
       switch (G.lR1) {
-        case 1: if (X.half) outer_fwd<2, BF16, true>(G.tw, a1, a2, zr, zi, log2M); else outer_fwd<2, BF16, false>(G.tw, a1, a2, zr, zi, log2M); break;
-        case 2: if (X.half) outer_fwd<4, BF16, true>(G.tw, a1, a2, zr, zi, log2M); else outer_fwd<4, BF16, false>(G.tw, a1, a2, zr, zi, log2M); break;
-        default: if (X.half) outer_fwd<8, BF16, true>(G.tw, a1, a2, zr, zi, log2M); else outer_fwd<8, BF16, false>(G.tw, a1, a2, zr, zi, log2M);
+        case 1: if (X.half) outer_fwd<2, BF16, true>(G.tw, a1, a2, zr, zi, log2M, xs); else outer_fwd<2, BF16, false>(G.tw, a1, a2, zr, zi, log2M, xs); break;
+        case 2: if (X.half) outer_fwd<4, BF16, true>(G.tw, a1, a2, zr, zi, log2M, xs); else outer_fwd<4, BF16, false>(G.tw, a1, a2, zr, zi, log2M, xs); break;
+        default: if (X.half) outer_fwd<8, BF16, true>(G.tw, a1, a2, zr, zi, log2M, xs); else outer_fwd<8, BF16, false>(G.tw, a1, a2, zr, zi, log2M, xs);
       }
     } else if (G.R1 == 8) {   // J = 3, M = 2048: the table and s1 are read by the first stage: barrier first
       __syncthreads();

@@ -111,15 +111,16 @@ __device__ __forceinline__ void first_fwd_tc(const Tw& T, const float2* __restri
   }
 }
 
-// Variant s (M = 2048, 4096): the row's x copied into shared memory at the kernel's start by cp.async (16 bytes a
-// thread at a time, all in flight while the block builds its tables), read by the first stage (first_fwd_cc, or
-// first_fwd_tc at M = 4096) and by the inverse's D x (instead of a global re-read); the pair map's coefficients U = 4
-// positions a lane at a time (pm3::pair_chunk). The copy: pair n = (x[2n], x[2n+1]) at word n + 4 (n >> 8), zero at or
-// past L; the 16 bytes of padding per KB put first_fwd_tc's 32 lanes (n = 256 r + c0 + g, r = 2t + ..) in 32 banks.
-// The elements copied: 2n < M where the padding's zero half is skipped (causal / bidirectional), all 2M else (circular).
+// Variant s (every M): the row's x copied into shared memory at the kernel's start by cp.async (16 bytes a thread at a
+// time, all in flight while the block builds its tables), read by the first stage (first_fwd_cc at M = 2048,
+// first_fwd_tc at 4096, outer_fwd at J = 4: no pack pass) and by the inverse's D x (instead of a global re-read). The
+// copy: pair n = (x[2n], x[2n+1]) at word n + 4 (n >> 8), zero at or past L; the 16 bytes of padding per KB put
+// first_fwd_tc's 32 lanes (n = 256 r + c0 + g, r = 2t + ..) and outer_fwd's (n = 4096 r + 256 (2t + ..) + 8u + g) in 32
+// banks. The elements copied: E = M (2n < M) where the padding's zero half is skipped (causal / bidirectional: L <= M),
+// all E = 2M else (circular); stage_bytes(log2M, half) behind pm4_smem.
 // Variant sp (M = 4096): s with the pair map's coefficients loaded U = 2 positions a lane at a time (pm3::pair_chunk;
 // 8 more registers: not under the 64 cap). Same values in the same order as lpm4g / lpm4: the same bits.
-__host__ __device__ constexpr int stage_bytes(int log2M) { return 4 * ((1 << log2M) + (1 << log2M) / 64); }
+__host__ __device__ constexpr int stage_bytes(int log2M, bool half) { return (half ? 2 : 4) * ((1 << log2M) + (1 << log2M) / 64); }
 
 template <typename IO>
 __device__ __forceinline__ void stage_row(uint32_t* w, const IO* __restrict__ x, int L, int M, bool vec, bool half) {
@@ -226,8 +227,8 @@ LPM4(lpm4g_bf16_m4096_r80, R80, true, BF, BF, 12, true, false)
 LPM4(lpm4g_f16_m4096_r80, R80, false, __half, __half, 12, true, false)
 LPM4(lpm4g_bf16_m4096_r0, LB, true, BF, BF, 12, true, false)
 LPM4(lpm4g_f16_m4096_r0, LB, false, __half, __half, 12, true, false)
-// name: lpm4s_<io>_m<M>_r<0|64|80>: variant s (the staged row; dynamic shared memory pm4_smem + stage_bytes), M = 2048 and
-// 4096 (r64 = __maxnreg__(64): 4 blocks of 256 threads per SM; 0 spills at M = 4096, not built at 2048: 64 bytes spilled);
+// name: lpm4s_<io>_m<M>_r<0|64|80>: variant s (the staged row; dynamic shared memory pm4_smem + stage_bytes), r80 / r0 as
+// lpm4's, r64 = __maxnreg__(64) (4 blocks of 256 threads per SM) at M = 4096 only (0 spills there; 20 bytes at 2048);
 // lpm4sp_<io>_m4096_r80: variant sp. lpm4g_<io>_m4096_r64: the g kernels under the 64 cap (0 spills).
 #define R64 __maxnreg__(64)
 LPM4(lpm4s_bf16_m2048_r80, R80, true, BF, BF, 11, false, true)
@@ -238,6 +239,12 @@ LPM4(lpm4s_bf16_m2048_r0, LB, true, BF, BF, 11, false, true)
 LPM4(lpm4s_f16_m2048_r0, LB, false, __half, __half, 11, false, true)
 LPM4(lpm4s_bf16_m4096_r0, LB, true, BF, BF, 12, false, true)
 LPM4(lpm4s_f16_m4096_r0, LB, false, __half, __half, 12, false, true)
+LPM4(lpm4s_bf16_m8192_r80, R80, true, BF, BF, 13, false, true)
+LPM4(lpm4s_f16_m8192_r80, R80, false, __half, __half, 13, false, true)
+LPM4(lpm4s_bf16_m8192_r0, LB, true, BF, BF, 13, false, true)
+LPM4(lpm4s_f16_m8192_r0, LB, false, __half, __half, 13, false, true)
+LPM4(lpm4s_bf16_m16384_r0, LB, true, BF, BF, 14, false, true)
+LPM4(lpm4s_f16_m16384_r0, LB, false, __half, __half, 14, false, true)
 LPM4(lpm4s_bf16_m4096_r64, R64, true, BF, BF, 12, false, true)
 LPM4(lpm4s_f16_m4096_r64, R64, false, __half, __half, 12, false, true)
 LPM4(lpm4sp_bf16_m4096_r80, R80, true, BF, BF, 12, false, true, 2)

@@ -381,7 +381,7 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   /** The forward kernel's name (learned_pm.cu's lpm_*, learned_pm2.cu's lpm2_* for the pkjopt variants, learned_pm3.cu's lpm3_* for {@link #outer}). */
   public String kernelName() {
-    if (stageActive()) return (pairU == 2 ? "lpm4sp_" : "lpm4s_") + io.tag() + "_m" + m + "_r" + regCap;
+    if (stageActive()) return (pairU == 2 ? "lpm4sp_" : "lpm4s_") + io.tag() + "_m" + m + "_r" + (m <= 8192 ? regCap : 0);
     if (fragActive()) return (fragDirect && m == 4096 ? "lpm4g_" : "lpm4_") + io.tag() + "_m" + m + "_r" + (m <= 8192 && regCap != 0 ? regCap : 0);
     if (outerActive()) return "lpm3_" + io.tag() + "_m" + m + "_r" + (m <= 8192 && regCap == 80 ? 80 : 0);
     if (!variant()) return (fused ? "lpm_fused_" : "lpm_forward_") + io.tag() + (s16 ? "_s16" : "_s32");
@@ -466,12 +466,13 @@ public final class PackedMonarchConv implements AutoCloseable {
   private boolean fragActive() { return fragTable && fused && m <= 16384; }
 
   /**
-   * Helper pm4's s kernels (session 18; learned_pm4.cu {@code lpm4s_<io>_m<M>_r<0|64|80>}, M = 2048 and 4096, with
-   * {@link #fragTable}): the g / lpm4 kernel with the row's x copied into shared memory by cp.async at the kernel's start
-   * (in flight while the block builds its tables), read there by the first stage and by the inverse's D x (no global
-   * re-read): the same bits as lpm4 / lpm4g. With {@link #pairU(int)} 2 at M = 4096 under the 80 cap: {@code lpm4sp_*}
-   * (the pair map's coefficients two positions a lane at a time). Other M: no effect. false: lpm4g / lpm4 (the slow
-   * twins). Starting value: {@code -Dlongconv4j.pm.stage}.
+   * Helper pm4's s kernels (session 18; learned_pm4.cu {@code lpm4s_<io>_m<M>_r<0|64|80>}, M = 2048 .. 16384, with
+   * {@link #fragTable}; its caps as lpm4's, and 64 at M = 4096): the lpm4g / lpm4 kernel with the row's x copied into
+   * shared memory by cp.async at the kernel's start (in flight while the block builds its tables), read there by the
+   * first stage (J = 4: no pack pass) and by the inverse's D x (no global re-read): the same bits as lpm4 / lpm4g; M
+   * (causal / bidirectional) or 2M (circular) more 16-bit values of shared memory. With {@link #pairU(int)} 2 at M = 4096
+   * under the 80 cap: {@code lpm4sp_*} (the pair map's coefficients two positions a lane at a time). false: lpm4g /
+   * lpm4 (the slow twins). Starting value: {@code -Dlongconv4j.pm.stage}.
    */
   public PackedMonarchConv stage(boolean on) { stage = on; return this; }
 
@@ -484,8 +485,8 @@ public final class PackedMonarchConv implements AutoCloseable {
     return this;
   }
 
-  /** Whether the s kernels apply (fragment tables active, M &lt;= 4096). */
-  private boolean stageActive() { return stage && fragActive() && m <= 4096; }
+  /** Whether the s kernels apply (fragment tables active: M &lt;= 16384). */
+  private boolean stageActive() { return stage && fragActive(); }
 
   /** Whether learned_pm4.cu builds the 64-register cap for this plan's kernel (g and s at M = 4096, pairU 1). */
   private boolean cap64Built() { return fragActive() && m == 4096 && (stageActive() ? pairU == 1 : fragDirect); }
@@ -493,8 +494,11 @@ public final class PackedMonarchConv implements AutoCloseable {
   /** learned_pm4.cu pm4_smem: {@link #smem} with 16-bit planes and six 1 KB fragment tables. */
   static int smem4(int log2M) { return smem(log2M, 2) + 6 * 1024; }
 
-  /** learned_pm4.cu stage_bytes: the s kernels' copy of the row, 2M 16-bit values and 16 bytes of padding per KB. */
-  static int stageBytes(int log2M) { return 4 * ((1 << log2M) + (1 << log2M) / 64); }
+  /**
+   * learned_pm4.cu stage_bytes: the s kernels' copy of the row, M 16-bit values where the padding's zero half is skipped
+   * ({@code half}: L &lt;= M, causal / bidirectional) or 2M (circular), and 16 bytes of padding per KB.
+   */
+  static int stageBytes(int log2M, boolean half) { return (half ? 2 : 4) * ((1 << log2M) + (1 << log2M) / 64); }
 
   /** Whether {@link #outer} applies to this plan (fused, M &lt;= 16384). */
   private boolean outerActive() { return outer && fused && m <= 16384; }
@@ -552,7 +556,7 @@ public final class PackedMonarchConv implements AutoCloseable {
       throw new IllegalStateException("PackedMonarchConv." + op + ": pairU(2) (lpm4sp) exists only at M = 4096 under the 80-register cap, not "
           + kernelName());
     if (fragActive()) {   // learned_pm4.cu: learned_pm3.cu's kernel with fragment tables (s: and the staged row)
-      int sm = smem4(log2m) + (stageActive() ? stageBytes(log2m) : 0);
+      int sm = smem4(log2m) + (stageActive() ? stageBytes(log2m, l <= m) : 0);
       device.module(MODULE4).kernel(kernelName()).launch(device.stream(), B, h, threads, sm, x, mm, coef, d, out, h, l, log2m);
       return;
     }

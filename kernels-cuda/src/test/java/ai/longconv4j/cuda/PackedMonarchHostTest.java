@@ -315,7 +315,7 @@ class PackedMonarchHostTest {
 
   /**
    * Helper pm4's learned_pm4.cu: every kernel PackedMonarchConv.kernelName can name (lpm4 M = 2048 .. 8192 r80 / r0 and
-   * 16384 r0; lpm4g M = 4096 r80 / r0 / r64; lpm4s M = 2048, 4096 r80 / r0 and 4096 r64; lpm4sp M = 4096 r80) for sm_80
+   * 16384 r0; lpm4g M = 4096 r80 / r0 / r64; lpm4s as lpm4 and M = 4096 r64; lpm4sp M = 4096 r80) for sm_80
    * and sm_90a, bf16 and fp16, 0 spills.
    */
   @Test
@@ -326,7 +326,8 @@ class PackedMonarchHostTest {
     KernelResourceReportTest.assertNoSpills(spills);
     String[] built = {"lpm4_%s_m2048_r80", "lpm4_%s_m4096_r80", "lpm4_%s_m8192_r80", "lpm4_%s_m2048_r0", "lpm4_%s_m4096_r0", "lpm4_%s_m8192_r0",
         "lpm4_%s_m16384_r0", "lpm4g_%s_m4096_r80", "lpm4g_%s_m4096_r0", "lpm4g_%s_m4096_r64", "lpm4s_%s_m2048_r80", "lpm4s_%s_m4096_r80",
-        "lpm4s_%s_m2048_r0", "lpm4s_%s_m4096_r0", "lpm4s_%s_m4096_r64", "lpm4sp_%s_m4096_r80"};
+        "lpm4s_%s_m2048_r0", "lpm4s_%s_m4096_r0", "lpm4s_%s_m4096_r64", "lpm4s_%s_m8192_r80", "lpm4s_%s_m8192_r0", "lpm4s_%s_m16384_r0",
+        "lpm4sp_%s_m4096_r80"};
     for (String sm : new String[] {"sm_80", "sm_90a"})
       for (String io : new String[] {"bf16", "f16"})
         for (String k : built) assertTrue(spills.containsKey(String.format(k, io) + "@" + sm), String.format(k, io) + " " + sm);

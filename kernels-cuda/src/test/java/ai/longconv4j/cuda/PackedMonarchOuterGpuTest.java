@@ -27,9 +27,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * stores it to the planes, and the first stage's twiddles come by a product recurrence).
  * Helper pm4's kernels ({@link PackedMonarchConv#fragTable}, learned_pm4.cu lpm4_*: lpm3 with per-block fragment tables)
  * in the same loop, same caps and threads: within 1e-2 of float64 and bit for bit lpm3's y and du, in every mode; at
- * M = 4096 the g kernels (under the 64 cap too), and at M = 2048 / 4096 the s kernels ({@link PackedMonarchConv#stage}:
- * x staged in shared memory; sp and the 64 cap at 4096; session 18) bit for bit lpm3's as well (same products in the
- * same order; the staged x holds the same 16-bit values, zero past L).
+ * M = 4096 the g kernels (under the 64 cap too), and at every M the s kernels ({@link PackedMonarchConv#stage}: x staged
+ * in shared memory; sp and the 64 cap at 4096; session 18) bit for bit lpm3's as well (same products in the same order;
+ * the staged x holds the same 16-bit values, zero past L).
  */
 @Tag("gpu")
 class PackedMonarchOuterGpuTest extends CudaDeviceTest {
@@ -108,7 +108,7 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
             if (cap == 80) sameBits(pm.regCap(64), "lpm4g_" + io.tag() + "_m4096_r64", u0, dy0, y, du, B, io, n, tail, yG, duG, w4);
             pm.regCap(cap).fragDirect(false);
           }
-          if (m <= 4096) {   // helper pm4 (session 18): the s kernels (x staged in shared memory), sp and s under the 64 cap
+          {   // helper pm4 (session 18): the s kernels (x staged in shared memory), and at M = 4096 sp and s under the 64 cap
             pm.stage(true);
             sameBits(pm, "lpm4s_" + io.tag() + "_m" + m + "_r" + cap, u0, dy0, y, du, B, io, n, tail, yG, duG, w4);
             if (m == 4096 && cap == 80) {

@@ -7,7 +7,7 @@
 #             SchedulerStats, ComputeWorkloadAnalysis, InstructionStats; clocks left alone) on ONE forward launch of each
 #             "path@mode:L" in NCU_RUNS (kernel filter: ^lpm4 for pm paths, FB's forward kernels for fb), NCU_S each;
 #   BENCH=1   PackedMonarchBench 64 768 once per group of BENCH_GROUPS ("cases|order" groups separated by ';'), each group
-#             in its order and then mirrored (the reversed order, a second process); JAVA_S seconds each; BOPTS more -D.
+#             in ONE process in its order and then mirrored (order + reversed order); JAVA_S seconds each; BOPTS more -D.
 # Stage (from the worktree): tools/stage-device.sh --out /work/main/.device/pm4 --sm 90 --lean-jre \
 #   --add kernels-cuda/bench-runs/pm4/pm4-s18.sh --drop '...'   (the commands: COMMANDS.txt)
 # Device (carry [".device/pm4"]): DEV=.device/pm4 TESTS=1 NCU=1 BENCH=1 bash .device/pm4/pm4-s18.sh "$OUT/s1"
@@ -46,14 +46,12 @@ if [ "${BENCH:-0}" != 0 ]; then
   IFS=';' read -ra groups <<< "${BENCH_GROUPS:-causal:4096|fb,pm}"
   for grp in "${groups[@]}"; do
     cases=${grp%|*}; order=${grp#*|}; i=$((i + 1))
-    for dir in 1 2; do
-      o=$order; [ $dir = 2 ] && o=$(echo "$order" | tr ',' '\n' | tac | paste -sd,)
-      echo "== bench g$i.$dir ($o; $cases)"; date -u
-      JAVA_OPTS="-Dlongconv4j.bench.pm.order=$o -Dlongconv4j.bench.pm.cases=$cases -Dlongconv4j.bench.pm.du=false ${BOPTS:-}" \
-        timeout ${JAVA_S:-60} $DEV/run-java ai.longconv4j.examples.bench.PackedMonarchBench "$out/bench-g$i.$dir.csv" 64 768 \
-        > "$out/bench-g$i.$dir.txt" 2>&1; echo "java exit $?"
-      grep -E " fwd |float64|Exception|rror" "$out/bench-g$i.$dir.txt" | sed -E 's/ +/ /g' | cut -c1-160 | head -40
-    done
+    o="$order,$(echo "$order" | tr ',' '\n' | tac | paste -sd,)"   # both orders in one process: the order, then mirrored
+    echo "== bench g$i ($o; $cases)"; date -u
+    JAVA_OPTS="-Dlongconv4j.bench.pm.order=$o -Dlongconv4j.bench.pm.cases=$cases -Dlongconv4j.bench.pm.du=false ${BOPTS:-}" \
+      timeout ${JAVA_S:-60} $DEV/run-java ai.longconv4j.examples.bench.PackedMonarchBench "$out/bench-g$i.csv" 64 768 \
+      > "$out/bench-g$i.txt" 2>&1; echo "java exit $?"
+    grep -E " fwd |float64|Exception|rror" "$out/bench-g$i.txt" | sed -E 's/ +/ /g; s/B=64 H=768 //; s/ GB.s.*//' | cut -c1-150 | head -80
   done
 fi
 date -u

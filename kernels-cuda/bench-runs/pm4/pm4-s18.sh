@@ -14,15 +14,20 @@
 set -u
 out=${1:-/tmp/pm4-s18}; mkdir -p "$out"
 DEV=${DEV:-.device/pm4}
+# the raw logs live 3 folders below $OUT (the device tool returns at most 8 files and none that deep); pack() puts them
+# into logs.tar.xz after every phase, so a sitting cut by its timeout still returns what finished
+raw="$out/r/x"; mkdir -p "$raw"
+pack() { tar -C "$raw" -cf - . | xz -T4 -6 > "$out/logs.tar.xz"; }
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw,power.limit,temperature.gpu --format=csv; date -u; } \
   > "$out/gpu.txt" 2>&1; cat "$out/gpu.txt"
 if [ "${TESTS:-0}" != 0 ]; then
   echo "== gpu tests"; date -u
   timeout ${TEST_S:-60} $DEV/run-tests --include-tag gpu --include-classname "${TESTCLS:-.*PackedMonarch(Gpu|OuterGpu)Test}" \
-    --disable-ansi-colors > "$out/tests.txt" 2>&1
-  echo "tests exit $?"; grep -E "tests (successful|failed|aborted|skipped|found)|✘" "$out/tests.txt" | cut -c1-300 | head -40
-  grep -E "Expected|expected:|AssertionFailed|Exception" "$out/tests.txt" | cut -c1-300 | head -20
-  date -u
+    --disable-ansi-colors > "$raw/tests.txt" 2>&1
+  echo "tests exit $?" | tee "$out/summary.txt"
+  { grep -E "tests (successful|failed|aborted|skipped|found)|✘" "$raw/tests.txt" | cut -c1-300 | head -40
+    grep -E "Expected|expected:|AssertionFailed|Exception" "$raw/tests.txt" | cut -c1-300 | head -20; date -u; } | tee -a "$out/summary.txt"
+  pack
 fi
 if [ "${NCU:-0}" != 0 ]; then
   for r in $(echo "${NCU_RUNS:-pm@causal:4096,fb@causal:4096}" | tr ',' ' '); do
@@ -34,12 +39,12 @@ if [ "${NCU:-0}" != 0 ]; then
       ncu --clock-control none --section SpeedOfLight --section Occupancy --section LaunchStats --section MemoryWorkloadAnalysis \
       --section MemoryWorkloadAnalysis_Tables --section WarpStateStats --section SchedulerStats --section ComputeWorkloadAnalysis \
       --section InstructionStats -k regex:"$kf" --launch-count 1 --kill yes \
-      $DEV/run-java ai.longconv4j.examples.bench.PackedMonarchBench "$out/ncu-bench.csv" 64 768 > "$out/ncu-$tag.txt" 2>&1
+      $DEV/run-java ai.longconv4j.examples.bench.PackedMonarchBench "$out/ncu-bench.csv" 64 768 > "$raw/ncu-$tag.txt" 2>&1
     echo "ncu exit $?"
     grep -E "^  [a-z].*\(|Duration|Throughput|Occupancy|Registers|Block Limit|Shared Memory|Bank|Stall|Issue|Eligible|Active Warps|No Eligible|Warp Cycles|Executed Ipc|==PROF==|==ERR|rror" \
-      "$out/ncu-$tag.txt" | grep -v "^packed\|^flash" | head -50 | cut -c1-150
+      "$raw/ncu-$tag.txt" | grep -v "^packed\|^flash" | head -50 | cut -c1-150
   done
-  rm -f "$out/ncu-bench.csv"
+  rm -f "$out/ncu-bench.csv"; pack
 fi
 if [ "${BENCH:-0}" != 0 ]; then
   i=0
@@ -50,11 +55,11 @@ if [ "${BENCH:-0}" != 0 ]; then
     echo "== bench g$i ($o; $cases)"; date -u
     JAVA_OPTS="-Dlongconv4j.bench.pm.order=$o -Dlongconv4j.bench.pm.cases=$cases -Dlongconv4j.bench.pm.du=false ${BOPTS:-}" \
       timeout ${JAVA_S:-60} $DEV/run-java ai.longconv4j.examples.bench.PackedMonarchBench "$out/bench-g$i.csv" 64 768 \
-      > "$out/bench-g$i.txt" 2>&1; echo "java exit $?"
-    grep -E " fwd |float64|Exception|rror" "$out/bench-g$i.txt" | sed -E 's/ +/ /g; s/B=64 H=768 //; s/ GB.s.*//' | cut -c1-150 | head -80
+      > "$raw/bench-g$i.txt" 2>&1; echo "java exit $?"
+    grep -E " fwd |float64|Exception|rror" "$raw/bench-g$i.txt" | sed -E 's/ +/ /g; s/B=64 H=768 //; s/ GB.s.*//' | cut -c1-150 | head -80
+    pack
   done
 fi
 date -u
-tar -C "$out" -cf - $(cd "$out" && ls tests.txt bench-*.txt ncu-*.txt 2>/dev/null) | xz -T8 -6 > "$out/logs.tar.xz"
-rm -f "$out/tests.txt" "$out"/bench-*.txt "$out"/ncu-*.txt
+pack; rm -rf "$out/r"
 ls -la "$out"

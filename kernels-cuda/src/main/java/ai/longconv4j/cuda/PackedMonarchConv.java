@@ -399,8 +399,11 @@ public final class PackedMonarchConv implements AutoCloseable {
    * pkocc (session 15) tuned(true) also sets {@link #outer(boolean)} for causal and bidirectional plans (measured 1.05-1.47x
    * faster than the kernels above in both bench orders, causal L = 2K .. 16K; bidirectional runs the same code path, its
    * L &lt;= M zero half; circular not timed: left off), tuned(false) clears it. Since helper pm4 (session 17) tuned(true)
-   * also sets {@link #fragTable} for causal / bidirectional M &lt;= 16384 and circular M = 4096 (the sizes timed) and {@link #fragDirect} (learned_pm4.cu; measured 1.05-1.19x
-   * faster than lpm3 / lpm2_b in both bench orders: BENCH-RESULTS.md round 30-pm4), tuned(false) clears them.
+   * also sets {@link #fragTable} (since session 18 in every mode M &lt;= 16384: circular M = 2048 / 8192 / 16384 1.21-1.38x
+   * faster than lpm2_b in both orders) and {@link #fragDirect} (learned_pm4.cu; measured 1.05-1.19x faster than lpm3 /
+   * lpm2_b in both bench orders: BENCH-RESULTS.md rounds 30-pm4, 31-pm4), and since session 18 {@link #stage} for
+   * causal / bidirectional M &lt;= 16384 and circular M &lt;= 8192 (round 31-pm4: 1.06-1.11x faster than lpm4 / lpm4g
+   * from M = 4096, a tie at 2048; circular M = 16384 slower: its 64 KB copy leaves one block per SM); tuned(false) clears them.
    */
   public PackedMonarchConv tuned(boolean on) {
     int[] c = tunedConfig(m);
@@ -409,8 +412,9 @@ public final class PackedMonarchConv implements AutoCloseable {
     threads = on && c != null ? c[0] : (m <= 4096 ? 256 : 512);
     s16 = m > 16384 || (on && c != null && c[1] == 1);
     outer = on && mode != ConvMode.CIRCULAR;   // helper pkocc's learned_pm3.cu where measured faster (M <= 16384; see outer)
-    fragTable = on && c != null && (mode != ConvMode.CIRCULAR || m == 4096);   // helper pm4's learned_pm4.cu where timed (see fragTable)
+    fragTable = on && c != null;   // helper pm4's learned_pm4.cu, every mode (see fragTable)
     fragDirect = on;               // and its g kernels at M = 4096
+    stage = on && c != null && (mode != ConvMode.CIRCULAR || m <= 8192);   // its s kernels where measured faster (see stage)
     return this;
   }
 
@@ -444,10 +448,11 @@ public final class PackedMonarchConv implements AutoCloseable {
    * fragments read from per-block tables in shared memory (built once per block, two conflict-free 16-byte loads per
    * fragment, instead of 8 global loads and 12 conversions per lane at each use) and the first stage's R1 x R1
    * coefficients two per 16-byte load: the same bits as lpm3. Takes precedence over {@link #outer} and the
-   * learned_pm2.cu kernels (circular plans included); false: those (the slow twins). Default: on for M &lt;= 16384
-   * through {@link #tuned(boolean)} (helper pm4's sittings, both bench orders, B = 64, H = 768, bf16: causal 2K .. 16K
-   * 1.05-1.17x faster than lpm3, circular 8K 1.17x faster than lpm2_b; BENCH-RESULTS.md round 30-pm4). Starting value:
-   * {@code -Dlongconv4j.pm.fragtable} (overrides {@link #tuned}'s choice).
+   * learned_pm2.cu kernels (circular plans included); false: those (the slow twins). Default: on for M &lt;= 16384 in
+   * every mode through {@link #tuned(boolean)} (helper pm4's sittings, both bench orders, B = 64, H = 768, bf16: causal
+   * 2K .. 16K 1.05-1.17x faster than lpm3, circular L = 4K / 8K / 16K / 32K 1.28 / 1.17 / 1.38 / 1.21x faster than
+   * lpm2_b; BENCH-RESULTS.md rounds 30-pm4, 31-pm4). Starting value: {@code -Dlongconv4j.pm.fragtable} (overrides
+   * {@link #tuned}'s choice).
    */
   public PackedMonarchConv fragTable(boolean on) { fragTable = on; return this; }
 
@@ -471,8 +476,12 @@ public final class PackedMonarchConv implements AutoCloseable {
    * shared memory by cp.async at the kernel's start (in flight while the block builds its tables), read there by the
    * first stage (J = 4: no pack pass) and by the inverse's D x (no global re-read): the same bits as lpm4 / lpm4g; M
    * (causal / bidirectional) or 2M (circular) more 16-bit values of shared memory. With {@link #pairU(int)} 2 at M = 4096
-   * under the 80 cap: {@code lpm4sp_*} (the pair map's coefficients two positions a lane at a time). false: lpm4g /
-   * lpm4 (the slow twins). Starting value: {@code -Dlongconv4j.pm.stage}.
+   * under the 80 cap: {@code lpm4sp_*} (the pair map's coefficients two positions a lane at a time; not faster than s:
+   * round 31-pm4). false: lpm4g / lpm4 (the slow twins). Default: on through {@link #tuned(boolean)} for causal /
+   * bidirectional M &lt;= 16384 and circular M &lt;= 8192 (B = 64, H = 768, bf16, both orders: causal 4K 2.06-2.09 ms vs
+   * lpm4g 2.24-2.29, 8K 3.96 vs 4.20, 16K 8.42 vs 9.28, circular 8K 2.28 vs 2.51-2.54; causal 2K a tie); off for circular
+   * M = 16384 (14.0 vs lpm4's 12.4 ms: the 2M-value copy leaves one block per SM). Starting value:
+   * {@code -Dlongconv4j.pm.stage} (overrides {@link #tuned}'s choice).
    */
   public PackedMonarchConv stage(boolean on) { stage = on; return this; }
 

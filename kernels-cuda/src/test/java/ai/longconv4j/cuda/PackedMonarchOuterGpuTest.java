@@ -149,35 +149,53 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
   }
 
   /**
-   * Which kernel a plan runs: the default (tuned) plan runs learned_pm4.cu for M &lt;= 16384 in every mode (its g kernels
-   * at M = 4096; unless -Dlongconv4j.pm.fragtable / fragdirect / outer say otherwise); without fragTable learned_pm3.cu
-   * for causal / bidirectional and learned_pm2.cu for circular; tuned(false) runs none of them; M = 32768 keeps its
-   * kernel under outer(true) and fragTable(true) (learned_pm3.cu / learned_pm4.cu do not build R1 = 8 at J = 4).
+   * Which kernel a plan runs: the default (tuned) plan runs learned_pm4.cu for M &lt;= 16384 in every mode, its s kernels
+   * (the staged row; since session 18) for causal / bidirectional and for circular M &lt;= 8192, its g kernels at M = 4096
+   * without stage (unless -Dlongconv4j.pm.fragtable / fragdirect / stage / outer say otherwise); without fragTable
+   * learned_pm3.cu for causal / bidirectional and learned_pm2.cu for circular; tuned(false) runs none of them; M = 32768
+   * keeps its kernel under outer(true) and fragTable(true) (learned_pm3.cu / learned_pm4.cu do not build R1 = 8 at J = 4).
    */
   @Test
   void kernelChoice() {
     boolean prop = System.getProperty("longconv4j.pm.outer") == null && System.getProperty("longconv4j.pm.fragtable") == null
-        && System.getProperty("longconv4j.pm.fragdirect") == null;
+        && System.getProperty("longconv4j.pm.fragdirect") == null && System.getProperty("longconv4j.pm.stage") == null;
     try (var c = PackedMonarchConv.plan(dev, 2, 4096, 4096, ConvMode.CAUSAL, ElementType.BF16);
          var b = PackedMonarchConv.plan(dev, 2, 4096, 1000, ConvMode.BIDIRECTIONAL, ElementType.F16);
-         var r = PackedMonarchConv.plan(dev, 2, 8192, 8192, ConvMode.CIRCULAR, ElementType.BF16)) {
+         var r = PackedMonarchConv.plan(dev, 2, 8192, 8192, ConvMode.CIRCULAR, ElementType.BF16);
+         var r2 = PackedMonarchConv.plan(dev, 2, 4096, 4096, ConvMode.CIRCULAR, ElementType.BF16);
+         var r16 = PackedMonarchConv.plan(dev, 2, 32768, 32768, ConvMode.CIRCULAR, ElementType.BF16);
+         var c16 = PackedMonarchConv.plan(dev, 2, 16384, 16384, ConvMode.CAUSAL, ElementType.BF16)) {
       if (prop) {
-        assertEquals("lpm4g_bf16_m4096_r80", c.kernelName());
-        assertEquals("lpm4g_f16_m4096_r80", b.kernelName());
-        assertEquals("lpm4g_bf16_m4096_r80", r.kernelName());
+        assertEquals("lpm4s_bf16_m4096_r80", c.kernelName());
+        assertEquals("lpm4s_f16_m4096_r80", b.kernelName());
+        assertEquals("lpm4s_bf16_m4096_r80", r.kernelName());
+        assertEquals("lpm4s_bf16_m2048_r80", r2.kernelName());
+        assertEquals("lpm4_bf16_m16384_r0", r16.kernelName());   // circular M = 16384: fragment tables, no staged row
+        assertEquals("lpm4s_bf16_m16384_r0", c16.kernelName());
+        assertEquals("lpm4g_bf16_m4096_r80", c.stage(false).kernelName());
         assertEquals("lpm4_bf16_m4096_r80", c.fragDirect(false).kernelName());
         assertEquals("lpm3_bf16_m4096_r80", c.fragTable(false).kernelName());
         assertEquals("lpm2_b_bf16_s16_r80", r.fragTable(false).kernelName());
+        assertEquals("lpm2_b_bf16_s32_r80", r2.fragTable(false).kernelName());
       }
       assertEquals("lpm_fused_bf16_s32", c.tuned(false).kernelName());
       assertEquals("lpm3_bf16_m4096_r0", c.outer(true).kernelName());
       assertEquals("lpm4_bf16_m4096_r0", c.fragTable(true).kernelName());
+      assertEquals("lpm4s_bf16_m4096_r0", c.stage(true).kernelName());
       assertEquals("lpm3_bf16_m4096_r80", r.fragTable(false).outer(true).kernelName());
+      // the caps learned_pm4.cu does not build: a clear IllegalStateException at launch, naming the kernel
+      c.regCap(64).pairU(2);
+      try (var u = dev.alloc(2L * 2 * 4096); var y = dev.alloc(2L * 2 * 4096)) {
+        c.setWeights(new double[4 * 2 * 4096], new float[2]);
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> c.forward(u, y, 1));
+        assertEquals("PackedMonarchConv.forward: register cap 64 exists only for learned_pm4.cu's g and s kernels at M = 4096 (fragTable(true)"
+            + " with fragDirect(true) or stage(true), pairU 1), not for lpm4sp_bf16_m4096_r64 (M = 4096)", e.getMessage());
+      }
     }
     try (var pm = PackedMonarchConv.plan(dev, 2, 32768, 32768, ConvMode.CAUSAL, ElementType.BF16)) {
       assertEquals("lpm_fused_bf16_s16", pm.outer(true).kernelName());   // tuned keeps lpm_fused at M = 32768
       assertEquals("lpm_fused_bf16_s16", pm.tuned(false).outer(true).kernelName());
-      assertEquals("lpm_fused_bf16_s16", pm.fragTable(true).kernelName());
+      assertEquals("lpm_fused_bf16_s16", pm.fragTable(true).stage(true).kernelName());
     }
   }
 }

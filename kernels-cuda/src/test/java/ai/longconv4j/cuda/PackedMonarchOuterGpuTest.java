@@ -92,7 +92,7 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
           Reference.assertClose("du vs twin " + twin + " t" + t0 + " " + what, duG, ConvCase.toD(duT), 2e-2);
           System.out.printf("pkocc %s: y / du within the bounds (twin %s t%d)%n", what, twin, t0);
           // helper pm4: learned_pm4.cu (the same kernel with fragment tables) gives lpm3's bits, poison and tail as above
-          pm.fragTable(true).fragDirect(false);
+          pm.fragTable(true).fragDirect(false).stage(false);   // (the default plan stages the row since session 18)
           String w4 = what.replace("lpm3_", "lpm4_");
           assertEquals("lpm4_" + io.tag() + "_m" + m + "_r" + cap, pm.kernelName(), "fragTable(true) runs learned_pm4.cu at M = " + m);
           float[][] g4 = run(pm, u0, dy0, y, du, B, io, n, tail, w4);

@@ -36,6 +36,9 @@ import ai.longconv4j.conv.Precision;
  * Helper pkocc's {@link #outer(boolean)} (learned_pm3.cu {@code lpm3_*}, the default for causal / bidirectional plans): the same middle with fewer
  * block-wide passes (J = 4: first and S = 256 stages per warp in registers, as FlashButterfly's outer pair; y straight to
  * global memory), M = 2048 .. 16384.
+ * Helper pm4's {@link #fragTable(boolean)} (learned_pm4.cu: lpm3 with per-block fragment tables, the same bits) and its
+ * {@link #stage(boolean)} (the row's x staged in shared memory by cp.async; session 18): the defaults for M &lt;= 16384
+ * in every mode (the staged row for causal / bidirectional and circular M &lt;= 8192; BENCH-RESULTS.md round 31-pm4).
  * Everything else (M outside 2048 .. 32768, fp32 I/O, H outside [1, 65535], Lk &gt; L, circular L not a power of two)
  * throws {@link IllegalArgumentException} naming the shape.
  * <pre>{@code

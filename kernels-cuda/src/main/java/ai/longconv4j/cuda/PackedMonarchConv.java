@@ -405,8 +405,9 @@ public final class PackedMonarchConv implements AutoCloseable {
    * also sets {@link #fragTable} (since session 18 in every mode M &lt;= 16384: circular M = 2048 / 8192 / 16384 1.21-1.38x
    * faster than lpm2_b in both orders) and {@link #fragDirect} (learned_pm4.cu; measured 1.05-1.19x faster than lpm3 /
    * lpm2_b in both bench orders: BENCH-RESULTS.md rounds 30-pm4, 31-pm4), and since session 18 {@link #stage} for
-   * causal / bidirectional M &lt;= 16384 and circular M &lt;= 8192 (round 31-pm4: 1.06-1.11x faster than lpm4 / lpm4g
-   * from M = 4096, a tie at 2048; circular M = 16384 slower: its 64 KB copy leaves one block per SM); tuned(false) clears them.
+   * causal / bidirectional M &lt;= 16384 and circular M &lt;= 8192 (round 31-pm4: 1.02-1.11x faster than lpm4 / lpm4g,
+   * causal M = 4096 .. 16384 1.06-1.11x, a tie at causal 2048; bidirectional not timed: the causal code path; circular
+   * M = 16384 slower: its 66 KB copy leaves one block per SM); tuned(false) clears them.
    */
   public PackedMonarchConv tuned(boolean on) {
     int[] c = tunedConfig(m);
@@ -482,8 +483,9 @@ public final class PackedMonarchConv implements AutoCloseable {
    * under the 80 cap: {@code lpm4sp_*} (the pair map's coefficients two positions a lane at a time; not faster than s:
    * round 31-pm4). false: lpm4g / lpm4 (the slow twins). Default: on through {@link #tuned(boolean)} for causal /
    * bidirectional M &lt;= 16384 and circular M &lt;= 8192 (B = 64, H = 768, bf16, both orders: causal 4K 2.06-2.09 ms vs
-   * lpm4g 2.24-2.29, 8K 3.96 vs 4.20, 16K 8.42 vs 9.28, circular 8K 2.28 vs 2.51-2.54; causal 2K a tie); off for circular
-   * M = 16384 (14.0 vs lpm4's 12.4 ms: the 2M-value copy leaves one block per SM). Starting value:
+   * lpm4g 2.24-2.29, 8K 3.96 vs 4.20, 16K 8.42 vs 9.28, circular 8K 2.28 vs 2.51-2.54, circular 4K / 16K 2-5 % faster;
+   * causal 2K a tie; bidirectional not timed: the causal code path); off for circular M = 16384 (14.0 vs lpm4's 12.4 ms:
+   * the 2M-value copy leaves one block per SM). Starting value:
    * {@code -Dlongconv4j.pm.stage} (overrides {@link #tuned}'s choice).
    */
   public PackedMonarchConv stage(boolean on) { stage = on; return this; }

@@ -26,7 +26,9 @@
 
 namespace pm3 {
 
-// Two adjacent IO values (x[i], x[i+1]) as floats (zero at or past L); VEC: 4-byte aligned pair access.
+// Two adjacent IO values (x[i], x[i+1]) as floats (zero at or past L); VEC: 4-byte aligned pair access. The x sources
+// of the functions below (template XS): the row in global memory (const IO*), or learned_pm4.cu's copy of it in shared
+// memory (Staged: the same values, zero at or past L).
 template <typename IO>
 __device__ __forceinline__ float2 ld_pair(const IO* __restrict__ x, int i, int L, bool vec) {
   if (vec) {
@@ -38,9 +40,21 @@ __device__ __forceinline__ float2 ld_pair(const IO* __restrict__ x, int i, int L
   return make_float2(i < L ? ld(x + i) : 0.f, i + 1 < L ? ld(x + i + 1) : 0.f);
 }
 
-// out[i] = a + d x[i], out[i+1] = b + d x[i+1], the indices below L.
+// learned_pm4.cu's copy of the row in shared memory (its s kernels): pair n = (x[2n], x[2n+1]) as one word at
+// n + 4 (n >> 8), zero at or past L (16 bytes of padding per KB: see pm4::stage_row).
 template <typename IO>
-__device__ __forceinline__ void st_pair(IO* __restrict__ o, const IO* __restrict__ x, int i, int L, bool vec, float d, float a, float b) {
+struct Staged { const uint32_t* w; };
+template <typename IO>
+__device__ __forceinline__ float2 ld_pair(const Staged<IO>& x, int i, int, bool) {
+  const int n = i >> 1;
+  const uint32_t v = x.w[n + 4 * (n >> 8)];
+  const IO* e = reinterpret_cast<const IO*>(&v);
+  return make_float2(ld(e), ld(e + 1));
+}
+
+// out[i] = a + d x[i], out[i+1] = b + d x[i+1], the indices below L.
+template <typename IO, typename XS>
+__device__ __forceinline__ void st_pair(IO* __restrict__ o, const XS& x, int i, int L, bool vec, float d, float a, float b) {
   if (i >= L) return;
   const float2 s = ld_pair(x, i, L, vec);
   if (vec) {
@@ -78,8 +92,10 @@ __device__ __forceinline__ void matvec(const float2* a, float (&xr)[R], float (&
 // (h, p in {0, 1}), column 8u + g, of the R tiles (one per first-axis digit). Forward: per position m = 256 r2 + c the
 // learned first stage y = A_1 x over the R values x[r] = z[r 4096 + m], then o w_M^(k m) / R; per tile k the learned
 // stage 2 Y = A_2 X (mma.sync), o w_4096^(k2 c) / 16, stored at k 4096 + 256 k2 + c. HALF: x[r] = 0 for r >= R / 2.
-template <int R, bool BF16, bool HALF, typename ST, typename A1, typename A2>
-__device__ __forceinline__ void outer_fwd(const Tw& T, A1 a1, A2 a2, ST* zr, ST* zi, int log2M) {
+// xs: where z comes from: a pointer (x in global memory) means the row was packed into the planes (zr, zi) and is read
+// there; learned_pm4.cu's Staged copy: z[n] = (x[2n], x[2n+1]) read from it (no pack pass; the same values).
+template <int R, bool BF16, bool HALF, typename ST, typename A1, typename A2, typename XS>
+__device__ __forceinline__ void outer_fwd(const Tw& T, A1 a1, A2 a2, ST* zr, ST* zi, int log2M, const XS& xs) {
   constexpr uint32_t NEG2 = 0x80008000u;
   constexpr int RI = HALF ? R / 2 : R;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -95,8 +111,9 @@ __device__ __forceinline__ void outer_fwd(const Tw& T, A1 a1, A2 a2, ST* zr, ST*
         float pr[R], pi[R];
 #pragma unroll
         for (int r = 0; r < R; ++r) {
-          if (r < RI) { pr[r] = ld(zr + SIDX(m) + r * SK); pi[r] = ld(zi + SIDX(m) + r * SK); }
-          else { pr[r] = 0.f; pi[r] = 0.f; }
+          if (r >= RI) { pr[r] = 0.f; pi[r] = 0.f; }
+          else if constexpr (std::is_pointer<XS>::value) { pr[r] = ld(zr + SIDX(m) + r * SK); pi[r] = ld(zi + SIDX(m) + r * SK); }
+          else { const float2 v = ld_pair(xs, 2 * (r * 4096 + m), 0, true); pr[r] = v.x; pi[r] = v.y; }
         }
         matvec<R, RI, R>(a1, pr, pi);
         twiddle_pow<R, false>(pr, pi, tw_at(T, m), 1.0f / R);
@@ -139,9 +156,9 @@ __device__ __forceinline__ void outer_fwd(const Tw& T, A1 a1, A2 a2, ST* zr, ST*
 // o conj(w_M^(k m)), then the learned A'_1 (a1, shared), and y[n] = E[n] + D x[n] at n = r 4096 + m straight to global
 // memory (2n, 2n + 1 < L). HALF: only r < R / 2 (n < M / 2) is computed. The MMAs run once per accumulator row half
 // (monarch_outer.cuh's outer_pair_inv_r): half of the R tiles' accumulators live at a time.
-template <int R, bool BF16, bool HALF, typename IO, typename ST, typename A1, typename A2>
+template <int R, bool BF16, bool HALF, typename IO, typename ST, typename A1, typename A2, typename XS>
 __device__ __forceinline__ void outer_inv(const Tw& T, A1 a1, A2 a2, const ST* zr, const ST* zi,
-                                          int log2M, const IO* __restrict__ x, IO* __restrict__ o, int L, bool vec, float d) {
+                                          int log2M, const XS& x, IO* __restrict__ o, int L, bool vec, float d) {
   constexpr uint32_t NEG2 = 0x80008000u;
   constexpr int RO = HALF ? R / 2 : R;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -203,8 +220,8 @@ __device__ __forceinline__ void outer_inv(const Tw& T, A1 a1, A2 a2, const ST* z
 // ---- J = 3 ------------------------------------------------------------------------------------------------------
 // R1 < 16 (M = 256 R): column c < 256 per thread; forward from global memory: x_r = z[c + 256 r] = (x[2n], x[2n+1]),
 // y = A_1 x, o w_M^(k c) / R, stored at c + 256 k.
-template <int R, bool HALF, typename IO, typename ST, typename A1>
-__device__ __forceinline__ void first_fwd_cc(const Tw& T, A1 a1, ST* zr, ST* zi, const IO* __restrict__ x, int L, bool vec) {
+template <int R, bool HALF, typename XS, typename ST, typename A1>
+__device__ __forceinline__ void first_fwd_cc(const Tw& T, A1 a1, ST* zr, ST* zi, const XS& x, int L, bool vec) {
   constexpr int RI = HALF ? R / 2 : R;
 #pragma unroll 1
   for (int c = threadIdx.x; c < 256; c += blockDim.x) {
@@ -222,8 +239,8 @@ __device__ __forceinline__ void first_fwd_cc(const Tw& T, A1 a1, ST* zr, ST* zi,
 }
 
 // Inverse: x_k = z[c + 256 k] o conj(w_M^(k c)), y = A'_1 x, out at n = c + 256 r (+ D x), r < RO.
-template <int R, bool HALF, typename IO, typename ST, typename A1>
-__device__ __forceinline__ void first_inv_cc(const Tw& T, A1 a1, const ST* zr, const ST* zi, const IO* __restrict__ x,
+template <int R, bool HALF, typename IO, typename ST, typename A1, typename XS>
+__device__ __forceinline__ void first_inv_cc(const Tw& T, A1 a1, const ST* zr, const ST* zi, const XS& x,
                                              IO* __restrict__ o, int L, bool vec, float d) {
   constexpr int RO = HALF ? R / 2 : R;
 #pragma unroll 1
@@ -242,9 +259,9 @@ __device__ __forceinline__ void first_inv_cc(const Tw& T, A1 a1, const ST* zr, c
 // its outputs y = E + D x straight to global memory: B operand rows r = 2t + (q & 1) + 8 (q >> 1), column c0 + g, o
 // conj(w_4096^(r c)); V = A'_1 X; accumulator rows k = g + 8 (q >> 1), columns c0 + 2t + (q & 1): n = 256 k + c.
 // HALF: rows k >= 8 (n >= M / 2) are not stored.
-template <bool BF16, bool HALF, typename IO, typename ST, typename A1>
+template <bool BF16, bool HALF, typename IO, typename ST, typename A1, typename XS>
 __device__ __forceinline__ void first_inv_tc(const Tw& T, A1 a1, const ST* zr, const ST* zi,
-                                             const IO* __restrict__ x, IO* __restrict__ o, int L, bool vec, float d) {
+                                             const XS& x, IO* __restrict__ o, int L, bool vec, float d) {
   constexpr uint32_t NEG2 = 0x80008000u;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
@@ -278,23 +295,43 @@ __device__ __forceinline__ void first_inv_tc(const Tw& T, A1 a1, const ST* zr, c
 
 // The balanced middle (learned_pm2.cu's pm_middle2 and pm_pair_chunk2, same arithmetic): chunk units {c, c2} dealt
 // round-robin over the warps, the pair partner by the chunk rule (see learned_pm2.cu), fragments loaded at their use.
-template <typename ST>
+__device__ __forceinline__ int pair_partner(int c, int c2, int a, int i) {   // the partner position of (c << 8) + i
+  if (a != 0) return (c2 << 8) | (255 - i);
+  const int b2 = (256 - ((i >> 4) | ((i & 15) << 4))) & 255;
+  return (c << 8) | ((b2 & 15) << 4) | (b2 >> 4);
+}
+
+// U > 1 (learned_pm4.cu's s kernels): a lane's U positions at a time, all their coefficient loads issued before the
+// first pair's arithmetic (one L2 round trip per U positions instead of per position); the pairs are disjoint, so the
+// order does not change any value.
+template <int U = 1, typename ST>
 __device__ __forceinline__ void pair_chunk(const float4* __restrict__ cf, ST* zr, ST* zi, int c, int c2, int a) {
-  for (int i = threadIdx.x & 31; i < 256; i += 32) {
-    const int p = (c << 8) + i;
-    int q;
-    if (a != 0) q = (c2 << 8) | (255 - i);
-    else {
-      const int b2 = (256 - ((i >> 4) | ((i & 15) << 4))) & 255;
-      q = (c << 8) | ((b2 & 15) << 4) | (b2 >> 4);
+  if constexpr (U == 1) {
+    for (int i = threadIdx.x & 31; i < 256; i += 32) {
+      const int p = (c << 8) + i, q = pair_partner(c, c2, a, i);
+      if (q < p) continue;
+      const float4 cp = cf[p], cq = cf[q];
+      pm_pair_at(cp, cq, zr, zi, p, q);
     }
-    if (q < p) continue;
-    const float4 cp = cf[p], cq = cf[q];
-    pm_pair_at(cp, cq, zr, zi, p, q);
+  } else {
+    static_assert(8 % U == 0, "pair_chunk: U divides a lane's 8 positions");
+#pragma unroll 1
+    for (int i0 = threadIdx.x & 31; i0 < 256; i0 += 32 * U) {
+      int p[U], q[U];
+      float4 cp[U], cq[U];
+#pragma unroll
+      for (int k = 0; k < U; ++k) {
+        p[k] = (c << 8) + i0 + 32 * k; q[k] = pair_partner(c, c2, a, i0 + 32 * k);
+        if (q[k] >= p[k]) { cp[k] = cf[p[k]]; cq[k] = cf[q[k]]; }
+      }
+#pragma unroll
+      for (int k = 0; k < U; ++k)
+        if (q[k] >= p[k]) pm_pair_at(cp[k], cq[k], zr, zi, p[k], q[k]);
+    }
   }
 }
 
-template <bool BF16, typename ST, typename SA, typename SB, typename SK, typename SJ>
+template <bool BF16, typename ST, int U, typename SA, typename SB, typename SK, typename SJ>
 __device__ void middle(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const float4* __restrict__ cf, ST* zr, ST* zi,
                        int lR1, int J, int M) {
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -308,7 +345,7 @@ __device__ void middle(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const fl
     pm_chunk_fwd<BF16>(fa, fb, tl, zr, zi, c << 8, g, t, 1.0f / 16.0f);
     if (c2 != c) pm_chunk_fwd<BF16>(fa, fb, tl, zr, zi, c2 << 8, g, t, 1.0f / 16.0f);
     __syncwarp();
-    pair_chunk(cf, zr, zi, c, c2, a);
+    pair_chunk<U>(cf, zr, zi, c, c2, a);
     __syncwarp();
     pm_chunk_inv<BF16>(ib, ia, tl, zr, zi, c << 8, g, t);
     if (c2 != c) pm_chunk_inv<BF16>(ib, ia, tl, zr, zi, c2 << 8, g, t);
@@ -374,8 +411,14 @@ struct Io {
 // inverse (R1 < 16); f2 / i2: the outer stage 2 (J = 4); i1tc: the inverse first stage at R1 = 16; fa, fb, ia, ib: the
 // middle's (stages J-1, J forward; J-1, J inverse). init: once per block before the first barrier. DIRECT16: R1 = 16's
 // forward first stage straight from global memory by K::first16 (learned_pm4.cu's g kernels) instead of pack + lm_stage_a.
+// The x source (learned_pm4.cu's s kernels): STAGE: K::stage starts copying the row into shared memory before the
+// tables (waited for before the first barrier) and K::src gives the copy (Staged) to J = 3's first stage and to the
+// inverse's D x; Plain's src is x itself. PAIR_U: pair_chunk's positions per lane at a time.
 struct Plain {
-  static constexpr bool DIRECT16 = false;
+  static constexpr bool DIRECT16 = false, STAGE = false;
+  static constexpr int PAIR_U = 1;
+  template <typename IO> __device__ static __forceinline__ void stage(unsigned char*, const Io<IO>&, int, int) {}
+  template <typename IO> __device__ static __forceinline__ const IO* src(unsigned char*, const IO* x) { return x; }
   template <typename G_> __device__ static __forceinline__ void init(unsigned char*, const G_&, const float2* __restrict__) {}
   template <typename G_> __device__ static __forceinline__ float2* f1(unsigned char*, const G_& G) { return G.s1; }
   template <typename G_> __device__ static __forceinline__ float2* i1(unsigned char*, const G_& G) { return G.s1 + G.q1; }
@@ -399,30 +442,33 @@ __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, 
   constexpr int log2M = LM;
   {
     const Geo<ST> G(smem_raw, log2M);
+    if constexpr (K::STAGE) K::stage(smem_raw, Io<IO>(x, out, H, L, G.M, blockIdx.x, blockIdx.y), L, G.M);
     tw_init(const_cast<float2*>(G.tw.lo), log2M);
     if (G.R1 < 16)
       for (int i = threadIdx.x; i < 2 * G.q1; i += blockDim.x) G.s1[i] = mats[i < G.q1 ? i : G.inv + i - G.q1];
     tw256_init(G.tw256);
     K::init(smem_raw, G, mats);
+    if constexpr (K::STAGE) asm volatile("cp.async.wait_all;\n" ::: "memory");   // this thread's copies; the barrier below publishes them
     const Io<IO> X(x, out, H, L, G.M, blockIdx.x, blockIdx.y);
+    const auto xs = K::src(smem_raw, X.xr);
     ST* zr = G.zr; ST* zi = G.zi;
-    if (G.J == 4) {   // pack, then the outer pair
-      pack(X.xr, zr, zi, G.M, L, X.vec, !X.half);
+    if (G.J == 4) {   // pack (not with a staged row), then the outer pair
+      if constexpr (!K::STAGE) pack(X.xr, zr, zi, G.M, L, X.vec, !X.half);
       __syncthreads();
       const auto a1 = K::f1(smem_raw, G);
       const auto a2 = K::f2(smem_raw, G, mats);
       switch (G.lR1) {
-        case 1: if (X.half) outer_fwd<2, BF16, true>(G.tw, a1, a2, zr, zi, log2M); else outer_fwd<2, BF16, false>(G.tw, a1, a2, zr, zi, log2M); break;
-        case 2: if (X.half) outer_fwd<4, BF16, true>(G.tw, a1, a2, zr, zi, log2M); else outer_fwd<4, BF16, false>(G.tw, a1, a2, zr, zi, log2M); break;
-        default: if (X.half) outer_fwd<8, BF16, true>(G.tw, a1, a2, zr, zi, log2M); else outer_fwd<8, BF16, false>(G.tw, a1, a2, zr, zi, log2M);
+        case 1: if (X.half) outer_fwd<2, BF16, true>(G.tw, a1, a2, zr, zi, log2M, xs); else outer_fwd<2, BF16, false>(G.tw, a1, a2, zr, zi, log2M, xs); break;
+        case 2: if (X.half) outer_fwd<4, BF16, true>(G.tw, a1, a2, zr, zi, log2M, xs); else outer_fwd<4, BF16, false>(G.tw, a1, a2, zr, zi, log2M, xs); break;
+        default: if (X.half) outer_fwd<8, BF16, true>(G.tw, a1, a2, zr, zi, log2M, xs); else outer_fwd<8, BF16, false>(G.tw, a1, a2, zr, zi, log2M, xs);
       }
     } else if (G.R1 == 8) {   // J = 3, M = 2048: the table and s1 are read by the first stage: barrier first
       __syncthreads();
       const auto a1 = K::f1(smem_raw, G);
-      if (X.half) first_fwd_cc<8, true>(G.tw, a1, zr, zi, X.xr, L, X.vec); else first_fwd_cc<8, false>(G.tw, a1, zr, zi, X.xr, L, X.vec);
+      if (X.half) first_fwd_cc<8, true>(G.tw, a1, zr, zi, xs, L, X.vec); else first_fwd_cc<8, false>(G.tw, a1, zr, zi, xs, L, X.vec);
     } else if constexpr (K::DIRECT16) {   // J = 3, M = 4096 (R1 = 16) from global memory: the table is read first
       __syncthreads();
-      K::template first16<BF16>(G, mats, zr, zi, X, L);
+      K::template first16<BF16>(G, mats, zr, zi, xs, X.half, X.vec, L);
     } else {                  // J = 3, M = 4096 (R1 = 16): pack, then lm_stage_a (learned_pm.cu's pm_first)
       pack(X.xr, zr, zi, G.M, L, X.vec, true);
       __syncthreads();
@@ -430,7 +476,7 @@ __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, 
     }
     __syncthreads();
     const float2* im = mats + G.inv;
-    middle<BF16, ST>(K::fa(smem_raw, G, mats), K::fb(smem_raw, G, mats), K::ia(smem_raw, G, im), K::ib(smem_raw, G, im),
+    middle<BF16, ST, K::PAIR_U>(K::fa(smem_raw, G, mats), K::fb(smem_raw, G, mats), K::ia(smem_raw, G, im), K::ib(smem_raw, G, im),
                      G.tw256, pq + (size_t)blockIdx.y * G.M, zr, zi, G.lR1, G.J, G.M);
   }
   __syncthreads();
@@ -438,28 +484,29 @@ __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, 
   asm volatile("" : "+r"(b), "+r"(h));
   const Geo<ST> G(smem_raw, log2M);
   const Io<IO> X(x, out, H, L, G.M, b, h);
+  const auto xs = K::src(smem_raw, X.xr);
   const float d = D[h];
   const float2* im = mats + G.inv;
   const auto a1 = K::i1(smem_raw, G);
   if (G.J == 4) {
     const auto a2 = K::i2(smem_raw, G, im);
     switch (G.lR1) {
-      case 1: if (X.half) outer_inv<2, BF16, true>(G.tw, a1, a2, G.zr, G.zi, log2M, X.xr, X.o, L, X.vec, d);
-              else outer_inv<2, BF16, false>(G.tw, a1, a2, G.zr, G.zi, log2M, X.xr, X.o, L, X.vec, d);
+      case 1: if (X.half) outer_inv<2, BF16, true>(G.tw, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
+              else outer_inv<2, BF16, false>(G.tw, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
               break;
-      case 2: if (X.half) outer_inv<4, BF16, true>(G.tw, a1, a2, G.zr, G.zi, log2M, X.xr, X.o, L, X.vec, d);
-              else outer_inv<4, BF16, false>(G.tw, a1, a2, G.zr, G.zi, log2M, X.xr, X.o, L, X.vec, d);
+      case 2: if (X.half) outer_inv<4, BF16, true>(G.tw, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
+              else outer_inv<4, BF16, false>(G.tw, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
               break;
-      default: if (X.half) outer_inv<8, BF16, true>(G.tw, a1, a2, G.zr, G.zi, log2M, X.xr, X.o, L, X.vec, d);
-               else outer_inv<8, BF16, false>(G.tw, a1, a2, G.zr, G.zi, log2M, X.xr, X.o, L, X.vec, d);
+      default: if (X.half) outer_inv<8, BF16, true>(G.tw, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
+               else outer_inv<8, BF16, false>(G.tw, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
     }
   } else if (G.R1 == 8) {
-    if (X.half) first_inv_cc<8, true>(G.tw, a1, G.zr, G.zi, X.xr, X.o, L, X.vec, d);
-    else first_inv_cc<8, false>(G.tw, a1, G.zr, G.zi, X.xr, X.o, L, X.vec, d);
+    if (X.half) first_inv_cc<8, true>(G.tw, a1, G.zr, G.zi, xs, X.o, L, X.vec, d);
+    else first_inv_cc<8, false>(G.tw, a1, G.zr, G.zi, xs, X.o, L, X.vec, d);
   } else {
     const auto t1 = K::i1tc(smem_raw, G, im);
-    if (X.half) first_inv_tc<BF16, true>(G.tw, t1, G.zr, G.zi, X.xr, X.o, L, X.vec, d);
-    else first_inv_tc<BF16, false>(G.tw, t1, G.zr, G.zi, X.xr, X.o, L, X.vec, d);
+    if (X.half) first_inv_tc<BF16, true>(G.tw, t1, G.zr, G.zi, xs, X.o, L, X.vec, d);
+    else first_inv_tc<BF16, false>(G.tw, t1, G.zr, G.zi, xs, X.o, L, X.vec, d);
   }
 }
 

@@ -78,9 +78,8 @@ __device__ __forceinline__ void matvec(const Co& c, float (&xr)[R], float (&xi)[
 // barrier: lm_stage_a's 32 tiles (16 x 8, stride 256; tiles_a's FWD) with the B operand x_r = z[256 r + c] = (x[2n],
 // x[2n+1]), n = 256 r + c, loaded from x (zero at or past L; HALF: rows r >= 8, n >= M / 2, not loaded), Y = A_1 X, o
 // w_4096^(k c) / 16 stored at 256 k + c. The operands are the values pack + lm_stage_a give (x is 16-bit: exact).
-template <bool BF16, bool HALF, typename IO, typename ST>
-__device__ __forceinline__ void first_fwd_tc(const Tw& T, const float2* __restrict__ a1, ST* zr, ST* zi, const IO* __restrict__ x,
-                                             int L, bool vec) {
+template <bool BF16, bool HALF, typename XS, typename ST>
+__device__ __forceinline__ void first_fwd_tc(const Tw& T, const float2* __restrict__ a1, ST* zr, ST* zi, const XS& x, int L, bool vec) {
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
   FragA F; lm_frag_a<BF16>(a1, false, F);
@@ -112,14 +111,60 @@ __device__ __forceinline__ void first_fwd_tc(const Tw& T, const float2* __restri
   }
 }
 
+// Variant s (every M): the row's x copied into shared memory at the kernel's start by cp.async (16 bytes a thread at a
+// time, all in flight while the block builds its tables), read by the first stage (first_fwd_cc at M = 2048,
+// first_fwd_tc at 4096, outer_fwd at J = 4: no pack pass) and by the inverse's D x (instead of a global re-read). The
+// copy: pair n = (x[2n], x[2n+1]) at word n + 4 (n >> 8), zero at or past L; the 16 bytes of padding per KB put
+// first_fwd_tc's 32 lanes (n = 256 r + c0 + g, r = 2t + ..) and outer_fwd's (n = 4096 r + 256 (2t + ..) + 8u + g) in 32
+// banks. The elements copied: E = M (2n < M) where the padding's zero half is skipped (causal / bidirectional: L <= M),
+// all E = 2M else (circular); stage_bytes(log2M, half) behind pm4_smem.
+// Variant sp (M = 4096): s with the pair map's coefficients loaded U = 2 positions a lane at a time (pm3::pair_chunk;
+// 8 more registers: not under the 64 cap). Same values in the same order as lpm4g / lpm4: the same bits.
+__host__ __device__ constexpr int stage_bytes(int log2M, bool half) { return (half ? 2 : 4) * ((1 << log2M) + (1 << log2M) / 64); }
+
+template <typename IO>
+__device__ __forceinline__ void stage_row(uint32_t* w, const IO* __restrict__ x, int L, int M, bool vec, bool half) {
+  const int E = half ? M : 2 * M;
+  if (vec) {   // x 16-byte aligned, L a multiple of 8: a 16-byte chunk j (pairs 4j .. 4j + 3) is all below L or all past it
+    for (int j = threadIdx.x; j < E / 8; j += blockDim.x) {
+      uint32_t* d = w + 4 * j + 4 * (j >> 6);
+      if (8 * j < L) {
+        const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(d));
+        asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" :: "r"(a), "l"(x + 8 * j) : "memory");
+      } else {
+        *reinterpret_cast<uint4*>(d) = make_uint4(0u, 0u, 0u, 0u);
+      }
+    }
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+  } else {     // odd rows: the 16-bit values one by one (raw bits; 0 = +0.0 past L, as ld_pair's 0.f)
+    const unsigned short* e = reinterpret_cast<const unsigned short*>(x);
+    for (int n = threadIdx.x; n < E / 2; n += blockDim.x) {
+      const uint32_t lo = 2 * n < L ? e[2 * n] : 0u, hi = 2 * n + 1 < L ? e[2 * n + 1] : 0u;
+      w[n + 4 * (n >> 8)] = lo | (hi << 16);
+    }
+  }
+}
+
 // pm3::conv's matrix sources (see pm3::Plain) from the tables at smem + pm_smem(LM, 2): table 0 the forward outer stage
 // 2 (J = 4) or the inverse first stage (R1 = 16), 1 the inverse outer stage 2 (J = 4), 2 .. 5 the middle's fa, fb, ia, ib.
-template <int LM, bool BF16, bool G4 = false>
+// G4: the g kernels (R1 = 16's first stage from global memory); S: the s kernels (the staged row, see stage_row).
+template <int LM, bool BF16, bool G4 = false, bool S = false, int U = 1>
 struct Tabs {
-  static constexpr bool DIRECT16 = G4;
-  template <bool B16, typename G_, typename X_, typename ST>
-  __device__ static __forceinline__ void first16(const G_& G, const float2* __restrict__ mats, ST* zr, ST* zi, const X_& X, int L) {
-    if (X.half) first_fwd_tc<B16, true>(G.tw, mats, zr, zi, X.xr, L, X.vec); else first_fwd_tc<B16, false>(G.tw, mats, zr, zi, X.xr, L, X.vec);
+  static constexpr bool DIRECT16 = G4 || S, STAGE = S;
+  static constexpr int PAIR_U = U;
+  __device__ static __forceinline__ uint32_t* stage_at(unsigned char* smem) { return reinterpret_cast<uint32_t*>(smem + pm4_smem(LM)); }
+  template <typename IO>
+  __device__ static __forceinline__ void stage(unsigned char* smem, const pm3::Io<IO>& X, int L, int M) {
+    stage_row(stage_at(smem), X.xr, L, M, X.vec, X.half);
+  }
+  template <typename IO>
+  __device__ static __forceinline__ auto src(unsigned char* smem, const IO* x) {
+    if constexpr (S) return pm3::Staged<IO>{stage_at(smem)}; else return x;
+  }
+  template <bool B16, typename G_, typename XS, typename ST>
+  __device__ static __forceinline__ void first16(const G_& G, const float2* __restrict__ mats, ST* zr, ST* zi, const XS& xs, bool half,
+                                                 bool vec, int L) {
+    if (half) first_fwd_tc<B16, true>(G.tw, mats, zr, zi, xs, L, vec); else first_fwd_tc<B16, false>(G.tw, mats, zr, zi, xs, L, vec);
   }
   __device__ static __forceinline__ uint4* tab(unsigned char* smem, int k) { return reinterpret_cast<uint4*>(smem + pm_smem(LM, 2)) + 64 * k; }
   template <typename G_>
@@ -156,29 +201,53 @@ struct Tabs {
 
 }  // namespace pm4
 
-#define LPM4(NAME, QUAL, BF, IO, ST, LM, G4)                                                                              \
+#define LPM4(NAME, QUAL, BF, IO, ST, LM, G4, S, ...)                                                                      \
   extern "C" __global__ void QUAL NAME(const IO* __restrict__ x, const float2* __restrict__ mats,                    \
       const float4* __restrict__ pq, const float* __restrict__ D, IO* __restrict__ out, int H, int L, int log2M) {  \
-    pm3::conv<BF, IO, ST, LM, pm4::Tabs<LM, BF, G4>>(x, mats, pq, D, out, H, L, log2M);                             \
+    pm3::conv<BF, IO, ST, LM, pm4::Tabs<LM, BF, G4, S __VA_OPT__(,) __VA_ARGS__>>(x, mats, pq, D, out, H, L, log2M);  \
   }
 // The caps R80 / LB and BF: learned_pm3.cu's (80 registers on sm_90a, 96 on sm_80; r0 = __launch_bounds__(512, 1)).
 // name: lpm4_<io>_m<M>_r<0|80> (16-bit planes)
-LPM4(lpm4_bf16_m2048_r80, R80, true, BF, BF, 11, false)
-LPM4(lpm4_f16_m2048_r80, R80, false, __half, __half, 11, false)
-LPM4(lpm4_bf16_m4096_r80, R80, true, BF, BF, 12, false)
-LPM4(lpm4_f16_m4096_r80, R80, false, __half, __half, 12, false)
-LPM4(lpm4_bf16_m8192_r80, R80, true, BF, BF, 13, false)
-LPM4(lpm4_f16_m8192_r80, R80, false, __half, __half, 13, false)
-LPM4(lpm4_bf16_m2048_r0, LB, true, BF, BF, 11, false)
-LPM4(lpm4_f16_m2048_r0, LB, false, __half, __half, 11, false)
-LPM4(lpm4_bf16_m4096_r0, LB, true, BF, BF, 12, false)
-LPM4(lpm4_f16_m4096_r0, LB, false, __half, __half, 12, false)
-LPM4(lpm4_bf16_m8192_r0, LB, true, BF, BF, 13, false)
-LPM4(lpm4_f16_m8192_r0, LB, false, __half, __half, 13, false)
-LPM4(lpm4_bf16_m16384_r0, LB, true, BF, BF, 14, false)
-LPM4(lpm4_f16_m16384_r0, LB, false, __half, __half, 14, false)
+LPM4(lpm4_bf16_m2048_r80, R80, true, BF, BF, 11, false, false)
+LPM4(lpm4_f16_m2048_r80, R80, false, __half, __half, 11, false, false)
+LPM4(lpm4_bf16_m4096_r80, R80, true, BF, BF, 12, false, false)
+LPM4(lpm4_f16_m4096_r80, R80, false, __half, __half, 12, false, false)
+LPM4(lpm4_bf16_m8192_r80, R80, true, BF, BF, 13, false, false)
+LPM4(lpm4_f16_m8192_r80, R80, false, __half, __half, 13, false, false)
+LPM4(lpm4_bf16_m2048_r0, LB, true, BF, BF, 11, false, false)
+LPM4(lpm4_f16_m2048_r0, LB, false, __half, __half, 11, false, false)
+LPM4(lpm4_bf16_m4096_r0, LB, true, BF, BF, 12, false, false)
+LPM4(lpm4_f16_m4096_r0, LB, false, __half, __half, 12, false, false)
+LPM4(lpm4_bf16_m8192_r0, LB, true, BF, BF, 13, false, false)
+LPM4(lpm4_f16_m8192_r0, LB, false, __half, __half, 13, false, false)
+LPM4(lpm4_bf16_m16384_r0, LB, true, BF, BF, 14, false, false)
+LPM4(lpm4_f16_m16384_r0, LB, false, __half, __half, 14, false, false)
 // name: lpm4g_<io>_m4096_r<0|80>: variant g (the forward first stage straight from global memory)
-LPM4(lpm4g_bf16_m4096_r80, R80, true, BF, BF, 12, true)
-LPM4(lpm4g_f16_m4096_r80, R80, false, __half, __half, 12, true)
-LPM4(lpm4g_bf16_m4096_r0, LB, true, BF, BF, 12, true)
-LPM4(lpm4g_f16_m4096_r0, LB, false, __half, __half, 12, true)
+LPM4(lpm4g_bf16_m4096_r80, R80, true, BF, BF, 12, true, false)
+LPM4(lpm4g_f16_m4096_r80, R80, false, __half, __half, 12, true, false)
+LPM4(lpm4g_bf16_m4096_r0, LB, true, BF, BF, 12, true, false)
+LPM4(lpm4g_f16_m4096_r0, LB, false, __half, __half, 12, true, false)
+// name: lpm4s_<io>_m<M>_r<0|64|80>: variant s (the staged row; dynamic shared memory pm4_smem + stage_bytes), r80 / r0 as
+// lpm4's, r64 = __maxnreg__(64) (4 blocks of 256 threads per SM) at M = 4096 only (0 spills there; 20 bytes at 2048);
+// lpm4sp_<io>_m4096_r80: variant sp. lpm4g_<io>_m4096_r64: the g kernels under the 64 cap (0 spills).
+#define R64 __maxnreg__(64)
+LPM4(lpm4s_bf16_m2048_r80, R80, true, BF, BF, 11, false, true)
+LPM4(lpm4s_f16_m2048_r80, R80, false, __half, __half, 11, false, true)
+LPM4(lpm4s_bf16_m4096_r80, R80, true, BF, BF, 12, false, true)
+LPM4(lpm4s_f16_m4096_r80, R80, false, __half, __half, 12, false, true)
+LPM4(lpm4s_bf16_m2048_r0, LB, true, BF, BF, 11, false, true)
+LPM4(lpm4s_f16_m2048_r0, LB, false, __half, __half, 11, false, true)
+LPM4(lpm4s_bf16_m4096_r0, LB, true, BF, BF, 12, false, true)
+LPM4(lpm4s_f16_m4096_r0, LB, false, __half, __half, 12, false, true)
+LPM4(lpm4s_bf16_m8192_r80, R80, true, BF, BF, 13, false, true)
+LPM4(lpm4s_f16_m8192_r80, R80, false, __half, __half, 13, false, true)
+LPM4(lpm4s_bf16_m8192_r0, LB, true, BF, BF, 13, false, true)
+LPM4(lpm4s_f16_m8192_r0, LB, false, __half, __half, 13, false, true)
+LPM4(lpm4s_bf16_m16384_r0, LB, true, BF, BF, 14, false, true)
+LPM4(lpm4s_f16_m16384_r0, LB, false, __half, __half, 14, false, true)
+LPM4(lpm4s_bf16_m4096_r64, R64, true, BF, BF, 12, false, true)
+LPM4(lpm4s_f16_m4096_r64, R64, false, __half, __half, 12, false, true)
+LPM4(lpm4sp_bf16_m4096_r80, R80, true, BF, BF, 12, false, true, 2)
+LPM4(lpm4sp_f16_m4096_r80, R80, false, __half, __half, 12, false, true, 2)
+LPM4(lpm4g_bf16_m4096_r64, R64, true, BF, BF, 12, true, false)
+LPM4(lpm4g_f16_m4096_r64, R64, false, __half, __half, 12, true, false)

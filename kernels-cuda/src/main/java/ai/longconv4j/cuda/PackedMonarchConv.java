@@ -36,6 +36,9 @@ import ai.longconv4j.conv.Precision;
  * Helper pkocc's {@link #outer(boolean)} (learned_pm3.cu {@code lpm3_*}, the default for causal / bidirectional plans): the same middle with fewer
  * block-wide passes (J = 4: first and S = 256 stages per warp in registers, as FlashButterfly's outer pair; y straight to
  * global memory), M = 2048 .. 16384.
+ * Helper pm4's {@link #fragTable(boolean)} (learned_pm4.cu: lpm3 with per-block fragment tables, the same bits) and its
+ * {@link #stage(boolean)} (the row's x staged in shared memory by cp.async; session 18): the defaults for M &lt;= 16384
+ * in every mode (the staged row for causal / bidirectional and circular M &lt;= 8192; BENCH-RESULTS.md round 31-pm4).
  * Everything else (M outside 2048 .. 32768, fp32 I/O, H outside [1, 65535], Lk &gt; L, circular L not a power of two)
  * throws {@link IllegalArgumentException} naming the shape.
  * <pre>{@code
@@ -54,8 +57,8 @@ public final class PackedMonarchConv implements AutoCloseable {
   private final ConvMode mode;
   private final ElementType io;
   private final DeviceBuffer pq, pqAdj, d, blocks, mats, matsAdj;
-  private boolean pqSet, s16, fused = true, balanced, outer, fragTable, fragDirect;
-  private int threads, regCap;
+  private boolean pqSet, s16, fused = true, balanced, outer, fragTable, fragDirect, stage;
+  private int threads, regCap, pairU = 1;
 
   private PackedMonarchConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io; this.n = n; this.m = n / 2;
@@ -68,8 +71,8 @@ public final class PackedMonarchConv implements AutoCloseable {
     if (Boolean.parseBoolean(System.getProperty("longconv4j.pm.tuned", "true"))) tuned(true);   // the default since session 14's closing call
     this.balanced = balanced || Boolean.getBoolean("longconv4j.pm.balanced");
     this.regCap = Integer.getInteger("longconv4j.pm.regcap", regCap);
-    if (regCap != 0 && regCap != 80)
-      throw new IllegalArgumentException("PackedMonarchConv: -Dlongconv4j.pm.regcap must be 0 or 80, got " + regCap);
+    if (regCap != 0 && regCap != 64 && regCap != 80)
+      throw new IllegalArgumentException("PackedMonarchConv: -Dlongconv4j.pm.regcap must be 0, 64 or 80, got " + regCap);
     String st = System.getProperty("longconv4j.pm.s16");
     if (st != null) this.s16 = m > 16384 || Boolean.parseBoolean(st);
     String ou = System.getProperty("longconv4j.pm.outer");   // helper pkocc: overrides tuned's choice
@@ -78,6 +81,9 @@ public final class PackedMonarchConv implements AutoCloseable {
     if (ft != null) this.fragTable = Boolean.parseBoolean(ft);
     String fd = System.getProperty("longconv4j.pm.fragdirect");
     if (fd != null) this.fragDirect = Boolean.parseBoolean(fd);
+    String sg = System.getProperty("longconv4j.pm.stage");   // helper pm4 (session 18): overrides tuned's choice
+    if (sg != null) this.stage = Boolean.parseBoolean(sg);
+    pairU(Integer.getInteger("longconv4j.pm.pairu", pairU));
     Integer th = Integer.getInteger("longconv4j.pm.threads");
     if (th != null) threads(th);
     this.pq = device.alloc(16L * h * m);
@@ -378,7 +384,8 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   /** The forward kernel's name (learned_pm.cu's lpm_*, learned_pm2.cu's lpm2_* for the pkjopt variants, learned_pm3.cu's lpm3_* for {@link #outer}). */
   public String kernelName() {
-    if (fragActive()) return (fragDirect && m == 4096 ? "lpm4g_" : "lpm4_") + io.tag() + "_m" + m + "_r" + (m <= 8192 && regCap == 80 ? 80 : 0);
+    if (stageActive()) return (pairU == 2 ? "lpm4sp_" : "lpm4s_") + io.tag() + "_m" + m + "_r" + (m <= 8192 ? regCap : 0);
+    if (fragActive()) return (fragDirect && m == 4096 ? "lpm4g_" : "lpm4_") + io.tag() + "_m" + m + "_r" + (m <= 8192 && regCap != 0 ? regCap : 0);
     if (outerActive()) return "lpm3_" + io.tag() + "_m" + m + "_r" + (m <= 8192 && regCap == 80 ? 80 : 0);
     if (!variant()) return (fused ? "lpm_fused_" : "lpm_forward_") + io.tag() + (s16 ? "_s16" : "_s32");
     return "lpm2_b_" + io.tag() + (s16 ? "_s16" : "_s32") + "_r" + regCap;
@@ -395,8 +402,12 @@ public final class PackedMonarchConv implements AutoCloseable {
    * pkocc (session 15) tuned(true) also sets {@link #outer(boolean)} for causal and bidirectional plans (measured 1.05-1.47x
    * faster than the kernels above in both bench orders, causal L = 2K .. 16K; bidirectional runs the same code path, its
    * L &lt;= M zero half; circular not timed: left off), tuned(false) clears it. Since helper pm4 (session 17) tuned(true)
-   * also sets {@link #fragTable} for causal / bidirectional M &lt;= 16384 and circular M = 4096 (the sizes timed) and {@link #fragDirect} (learned_pm4.cu; measured 1.05-1.19x
-   * faster than lpm3 / lpm2_b in both bench orders: BENCH-RESULTS.md round 30-pm4), tuned(false) clears them.
+   * also sets {@link #fragTable} (since session 18 in every mode M &lt;= 16384: circular M = 2048 / 8192 / 16384 1.21-1.38x
+   * faster than lpm2_b in both orders) and {@link #fragDirect} (learned_pm4.cu; measured 1.05-1.19x faster than lpm3 /
+   * lpm2_b in both bench orders: BENCH-RESULTS.md rounds 30-pm4, 31-pm4), and since session 18 {@link #stage} for
+   * causal / bidirectional M &lt;= 16384 and circular M &lt;= 8192 (round 31-pm4: 1.02-1.11x faster than lpm4 / lpm4g,
+   * causal M = 4096 .. 16384 1.06-1.11x, a tie at causal 2048; bidirectional not timed: the causal code path; circular
+   * M = 16384 slower: its 66 KB copy leaves one block per SM); tuned(false) clears them.
    */
   public PackedMonarchConv tuned(boolean on) {
     int[] c = tunedConfig(m);
@@ -405,8 +416,9 @@ public final class PackedMonarchConv implements AutoCloseable {
     threads = on && c != null ? c[0] : (m <= 4096 ? 256 : 512);
     s16 = m > 16384 || (on && c != null && c[1] == 1);
     outer = on && mode != ConvMode.CIRCULAR;   // helper pkocc's learned_pm3.cu where measured faster (M <= 16384; see outer)
-    fragTable = on && c != null && (mode != ConvMode.CIRCULAR || m == 4096);   // helper pm4's learned_pm4.cu where timed (see fragTable)
+    fragTable = on && c != null;   // helper pm4's learned_pm4.cu, every mode (see fragTable)
     fragDirect = on;               // and its g kernels at M = 4096
+    stage = on && c != null && (mode != ConvMode.CIRCULAR || m <= 8192);   // its s kernels where measured faster (see stage)
     return this;
   }
 
@@ -440,10 +452,11 @@ public final class PackedMonarchConv implements AutoCloseable {
    * fragments read from per-block tables in shared memory (built once per block, two conflict-free 16-byte loads per
    * fragment, instead of 8 global loads and 12 conversions per lane at each use) and the first stage's R1 x R1
    * coefficients two per 16-byte load: the same bits as lpm3. Takes precedence over {@link #outer} and the
-   * learned_pm2.cu kernels (circular plans included); false: those (the slow twins). Default: on for M &lt;= 16384
-   * through {@link #tuned(boolean)} (helper pm4's sittings, both bench orders, B = 64, H = 768, bf16: causal 2K .. 16K
-   * 1.05-1.17x faster than lpm3, circular 8K 1.17x faster than lpm2_b; BENCH-RESULTS.md round 30-pm4). Starting value:
-   * {@code -Dlongconv4j.pm.fragtable} (overrides {@link #tuned}'s choice).
+   * learned_pm2.cu kernels (circular plans included); false: those (the slow twins). Default: on for M &lt;= 16384 in
+   * every mode through {@link #tuned(boolean)} (helper pm4's sittings, both bench orders, B = 64, H = 768, bf16: causal
+   * 2K .. 16K 1.05-1.17x faster than lpm3, circular L = 4K / 8K / 16K / 32K 1.28 / 1.17 / 1.38 / 1.21x faster than
+   * lpm2_b; BENCH-RESULTS.md rounds 30-pm4, 31-pm4). Starting value: {@code -Dlongconv4j.pm.fragtable} (overrides
+   * {@link #tuned}'s choice).
    */
   public PackedMonarchConv fragTable(boolean on) { fragTable = on; return this; }
 
@@ -461,8 +474,45 @@ public final class PackedMonarchConv implements AutoCloseable {
   /** Whether {@link #fragTable} applies to this plan (fused, M &lt;= 16384). */
   private boolean fragActive() { return fragTable && fused && m <= 16384; }
 
+  /**
+   * Helper pm4's s kernels (session 18; learned_pm4.cu {@code lpm4s_<io>_m<M>_r<0|64|80>}, M = 2048 .. 16384, with
+   * {@link #fragTable}; its caps as lpm4's, and 64 at M = 4096): the lpm4g / lpm4 kernel with the row's x copied into
+   * shared memory by cp.async at the kernel's start (in flight while the block builds its tables), read there by the
+   * first stage (J = 4: no pack pass) and by the inverse's D x (no global re-read): the same bits as lpm4 / lpm4g; M
+   * (causal / bidirectional) or 2M (circular) more 16-bit values of shared memory. With {@link #pairU(int)} 2 at M = 4096
+   * under the 80 cap: {@code lpm4sp_*} (the pair map's coefficients two positions a lane at a time; not faster than s:
+   * round 31-pm4). false: lpm4g / lpm4 (the slow twins). Default: on through {@link #tuned(boolean)} for causal /
+   * bidirectional M &lt;= 16384 and circular M &lt;= 8192 (B = 64, H = 768, bf16, both orders: causal 4K 2.06-2.09 ms vs
+   * lpm4g 2.24-2.29, 8K 3.96 vs 4.20, 16K 8.42 vs 9.28, circular 8K 2.28 vs 2.51-2.54, circular 4K / 16K 2-5 % faster;
+   * causal 2K a tie; bidirectional not timed: the causal code path); off for circular M = 16384 (14.0 vs lpm4's 12.4 ms:
+   * the 2M-value copy leaves one block per SM). Starting value:
+   * {@code -Dlongconv4j.pm.stage} (overrides {@link #tuned}'s choice).
+   */
+  public PackedMonarchConv stage(boolean on) { stage = on; return this; }
+
+  public boolean stage() { return stage; }
+
+  /** Pair-map positions per lane at a time in the s kernels (1, or 2: lpm4sp at M = 4096); {@code -Dlongconv4j.pm.pairu}. */
+  public PackedMonarchConv pairU(int u) {
+    if (u != 1 && u != 2) throw new IllegalArgumentException("PackedMonarchConv.pairU: 1 or 2, got " + u);
+    pairU = u;
+    return this;
+  }
+
+  /** Whether the s kernels apply (fragment tables active: M &lt;= 16384). */
+  private boolean stageActive() { return stage && fragActive(); }
+
+  /** Whether learned_pm4.cu builds the 64-register cap for this plan's kernel (g and s at M = 4096, pairU 1). */
+  private boolean cap64Built() { return fragActive() && m == 4096 && (stageActive() ? pairU == 1 : fragDirect); }
+
   /** learned_pm4.cu pm4_smem: {@link #smem} with 16-bit planes and six 1 KB fragment tables. */
   static int smem4(int log2M) { return smem(log2M, 2) + 6 * 1024; }
+
+  /**
+   * learned_pm4.cu stage_bytes: the s kernels' copy of the row, M 16-bit values where the padding's zero half is skipped
+   * ({@code half}: L &lt;= M, causal / bidirectional) or 2M (circular), and 16 bytes of padding per KB.
+   */
+  static int stageBytes(int log2M, boolean half) { return (half ? 2 : 4) * ((1 << log2M) + (1 << log2M) / 64); }
 
   /** Whether {@link #outer} applies to this plan (fused, M &lt;= 16384). */
   private boolean outerActive() { return outer && fused && m <= 16384; }
@@ -481,11 +531,12 @@ public final class PackedMonarchConv implements AutoCloseable {
   /**
    * Register cap of the balanced kernels (helper pkjopt; learned_pm2.cu; only with {@link #balanced(boolean)}): 0 =
    * __launch_bounds__(512, 1) as lpm_fused_* (112-117 registers: 2 blocks of 256 threads per SM), 80 = __maxnreg__(80)
-   * on sm_90a (3 blocks of 256 threads per SM where shared memory allows; 0 spills). Starting value:
-   * {@code -Dlongconv4j.pm.regcap}.
+   * on sm_90a (3 blocks of 256 threads per SM where shared memory allows; 0 spills); 64 = __maxnreg__(64) (4 blocks of 256
+   * threads per SM), built only for learned_pm4.cu's g and s kernels at M = 4096 (helper pm4, session 18; other kernels
+   * throw IllegalStateException at launch). Starting value: {@code -Dlongconv4j.pm.regcap}.
    */
   public PackedMonarchConv regCap(int cap) {
-    if (cap != 0 && cap != 80) throw new IllegalArgumentException("PackedMonarchConv.regCap: 0 or 80, got " + cap);
+    if (cap != 0 && cap != 64 && cap != 80) throw new IllegalArgumentException("PackedMonarchConv.regCap: 0, 64 or 80, got " + cap);
     regCap = cap;
     return this;
   }
@@ -512,8 +563,15 @@ public final class PackedMonarchConv implements AutoCloseable {
       throw new IllegalArgumentException("PackedMonarchConv." + op + ": arrays must hold (B=" + B + " in [1, 65535], H=" + h + ", L=" + l + ") "
           + io + " = " + need + " bytes, got " + (x == null ? "null" : x.bytes()) + " and " + (out == null ? "null" : out.bytes()));
     if (x == out) throw new IllegalArgumentException("PackedMonarchConv." + op + ": the output must not alias the input");
-    if (fragActive()) {   // learned_pm4.cu: learned_pm3.cu's kernel with fragment tables
-      device.module(MODULE4).kernel(kernelName()).launch(device.stream(), B, h, threads, smem4(log2m), x, mm, coef, d, out, h, l, log2m);
+    if (regCap == 64 && !cap64Built())
+      throw new IllegalStateException("PackedMonarchConv." + op + ": register cap 64 exists only for learned_pm4.cu's g and s kernels at M = 4096"
+          + " (fragTable(true) with fragDirect(true) or stage(true), pairU 1), not for " + kernelName() + " (M = " + m + ")");
+    if (stageActive() && pairU == 2 && (m != 4096 || regCap != 80))
+      throw new IllegalStateException("PackedMonarchConv." + op + ": pairU(2) (lpm4sp) exists only at M = 4096 under the 80-register cap, not "
+          + kernelName());
+    if (fragActive()) {   // learned_pm4.cu: learned_pm3.cu's kernel with fragment tables (s: and the staged row)
+      int sm = smem4(log2m) + (stageActive() ? stageBytes(log2m, l <= m) : 0);
+      device.module(MODULE4).kernel(kernelName()).launch(device.stream(), B, h, threads, sm, x, mm, coef, d, out, h, l, log2m);
       return;
     }
     if (outerActive()) {   // learned_pm3.cu: 16-bit planes, no register cap
@@ -592,6 +650,6 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   @Override public String toString() {
     return "PackedMonarchConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + factorString() + ", io=" + io
-        + (fused ? ", fused" : ", unfused") + (fragActive() ? ", frag tables (learned_pm4)" : outerActive() ? ", outer (learned_pm3)" : "") + (variant() ? ", balanced" + (regCap != 0 ? ", regcap " + regCap : "") : "") + ", " + (s16 ? "16-bit" : "fp32") + " smem, " + threads + " threads]";
+        + (fused ? ", fused" : ", unfused") + (stageActive() ? ", frag tables + staged row (learned_pm4 s)" : fragActive() ? ", frag tables (learned_pm4)" : outerActive() ? ", outer (learned_pm3)" : "") + (variant() ? ", balanced" + (regCap != 0 ? ", regcap " + regCap : "") : "") + ", " + (s16 ? "16-bit" : "fp32") + " smem, " + threads + " threads]";
   }
 }

@@ -265,9 +265,7 @@ class PackedMonarchHostTest {
 
   @Test
   void noSpillsAndEveryKernelBuilt() throws IOException {
-    assumeTrue(Files.exists(REPORT), "no ptxas report (built without nvcc): " + REPORT.toAbsolutePath());
-    Map<String, String> spills = KernelResourceReportTest.spills(REPORT);
-    KernelResourceReportTest.assertNoSpills(spills);
+    Map<String, String> spills = spillFree(REPORT);
     for (String sm : new String[] {"sm_80", "sm_90a"}) {
       for (String k : new String[] {"lpm_forward_bf16_s32", "lpm_forward_f16_s32", "lpm_forward_bf16_s16", "lpm_forward_f16_s16", "lpm_prep",
           "lpm_fused_bf16_s32", "lpm_fused_f16_s32", "lpm_fused_bf16_s16", "lpm_fused_f16_s16", "lpm_dpq_bf16_s32", "lpm_dpq_f16_s32",
@@ -287,10 +285,7 @@ class PackedMonarchHostTest {
   /** learned_pm2.cu's ptxas report (helper pkjopt's balanced kernels): every kernel built for sm_80 and sm_90a, none spilling. */
   @Test
   void ptxasReport2NoSpills() throws IOException {
-    Path rep = Path.of("target", "cuda", "learned_pm2.ptxas.txt");
-    assumeTrue(Files.exists(rep), "no ptxas report (built without nvcc): " + rep.toAbsolutePath());
-    Map<String, String> spills = KernelResourceReportTest.spills(rep);
-    KernelResourceReportTest.assertNoSpills(spills);
+    Map<String, String> spills = spillFree(Path.of("target", "cuda", "learned_pm2.ptxas.txt"));
     for (String sm : new String[] {"sm_80", "sm_90a"})
       for (String io : new String[] {"bf16", "f16"})
         for (String st : new String[] {"s32", "s16"})
@@ -303,14 +298,36 @@ class PackedMonarchHostTest {
   /** Helper pkocc's learned_pm3.cu: its kernels (bf16 / fp16; M = 2048 .. 8192 r80 and r0, 16384 r0) for sm_80 and sm_90a, 0 spills. */
   @Test
   void ptxasReport3NoSpills() throws IOException {
-    Path rep = Path.of("target", "cuda", "learned_pm3.ptxas.txt");
-    assumeTrue(Files.exists(rep), "no ptxas report (built without nvcc): " + rep.toAbsolutePath());
-    Map<String, String> spills = KernelResourceReportTest.spills(rep);
-    KernelResourceReportTest.assertNoSpills(spills);
+    Map<String, String> spills = spillFree(Path.of("target", "cuda", "learned_pm3.ptxas.txt"));
     for (String sm : new String[] {"sm_80", "sm_90a"})
       for (String io : new String[] {"bf16", "f16"})
         for (String k : new String[] {"m2048_r80", "m4096_r80", "m8192_r80", "m2048_r0", "m4096_r0", "m8192_r0", "m16384_r0"})
           assertTrue(spills.containsKey("lpm3_" + io + "_" + k + "@" + sm), "lpm3_" + io + "_" + k + " " + sm);
+  }
+
+  /**
+   * Helper pm4's learned_pm4.cu: every kernel PackedMonarchConv.kernelName can name (lpm4 M = 2048 .. 8192 r80 / r0 and
+   * 16384 r0; lpm4g M = 4096 r80 / r0 / r64; lpm4s as lpm4 and M = 4096 r64; lpm4sp M = 4096 r80) for sm_80
+   * and sm_90a, bf16 and fp16, 0 spills.
+   */
+  @Test
+  void ptxasReport4NoSpills() throws IOException {
+    Map<String, String> spills = spillFree(Path.of("target", "cuda", "learned_pm4.ptxas.txt"));
+    String[] built = {"lpm4_%s_m2048_r80", "lpm4_%s_m4096_r80", "lpm4_%s_m8192_r80", "lpm4_%s_m2048_r0", "lpm4_%s_m4096_r0", "lpm4_%s_m8192_r0",
+        "lpm4_%s_m16384_r0", "lpm4g_%s_m4096_r80", "lpm4g_%s_m4096_r0", "lpm4g_%s_m4096_r64", "lpm4s_%s_m2048_r80", "lpm4s_%s_m4096_r80",
+        "lpm4s_%s_m2048_r0", "lpm4s_%s_m4096_r0", "lpm4s_%s_m4096_r64", "lpm4s_%s_m8192_r80", "lpm4s_%s_m8192_r0", "lpm4s_%s_m16384_r0",
+        "lpm4sp_%s_m4096_r80"};
+    for (String sm : new String[] {"sm_80", "sm_90a"})
+      for (String io : new String[] {"bf16", "f16"})
+        for (String k : built) assertTrue(spills.containsKey(String.format(k, io) + "@" + sm), String.format(k, io) + " " + sm);
+  }
+
+  /** A ptxas report's kernels (name@sm -> spill line), none spilling; the test is skipped without the report (no nvcc). */
+  private static Map<String, String> spillFree(Path rep) throws IOException {
+    assumeTrue(Files.exists(rep), "no ptxas report (built without nvcc): " + rep.toAbsolutePath());
+    Map<String, String> spills = KernelResourceReportTest.spills(rep);
+    KernelResourceReportTest.assertNoSpills(spills);
+    return spills;
   }
 
   /** The block and P / Q helpers PackedMonarchConv shares with PackedThreePass: layout and messages, no device needed. */

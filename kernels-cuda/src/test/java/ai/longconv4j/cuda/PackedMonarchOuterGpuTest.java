@@ -26,7 +26,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * they round at different points: the outer pair keeps stage 1's output as a 16-bit operand in registers where the twin
  * stores it to the planes, and the first stage's twiddles come by a product recurrence).
  * Helper pm4's kernels ({@link PackedMonarchConv#fragTable}, learned_pm4.cu lpm4_*: lpm3 with per-block fragment tables)
- * in the same loop, same caps and threads: within 1e-2 of float64 and bit for bit lpm3's y and du, in every mode.
+ * in the same loop, same caps and threads: within 1e-2 of float64 and bit for bit lpm3's y and du, in every mode; at
+ * M = 4096 the g kernels (under the 64 cap too), and at every M the s kernels ({@link PackedMonarchConv#stage}: x staged
+ * in shared memory; sp and the 64 cap at 4096; session 18) bit for bit lpm3's as well (same products in the same order;
+ * the staged x holds the same 16-bit values, zero past L).
  */
 @Tag("gpu")
 class PackedMonarchOuterGpuTest extends CudaDeviceTest {
@@ -37,6 +40,7 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
         Arguments.of(ConvMode.CAUSAL, ElementType.F16, 3, 111, 2001, 1500, 256),           // N = 4096 (3500), odd L, M = 2048
         Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 2, 3, 4096, 4096, 256),          // N = L: M = 2048, full row
         Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 2, 3, 4096, 4096, 256),            // M = 4096 = 16 x 16 x 16
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 2, 3, 4090, 4000, 256),            // M = 4096, L not a multiple of 8
         Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.F16, 2, 3, 4096, 3000, 512),      // N = 8192 (7096), M = 4096
         Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 2, 3, 8192, 8192, 256),          // M = 4096, full row
         Arguments.of(ConvMode.CAUSAL, ElementType.F16, 2, 3, 8192, 8192, 256),             // M = 8192 = 2 x 16^3
@@ -88,7 +92,7 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
           Reference.assertClose("du vs twin " + twin + " t" + t0 + " " + what, duG, ConvCase.toD(duT), 2e-2);
           System.out.printf("pkocc %s: y / du within the bounds (twin %s t%d)%n", what, twin, t0);
           // helper pm4: learned_pm4.cu (the same kernel with fragment tables) gives lpm3's bits, poison and tail as above
-          pm.fragTable(true).fragDirect(false);
+          pm.fragTable(true).fragDirect(false).stage(false);   // (the default plan stages the row since session 18)
           String w4 = what.replace("lpm3_", "lpm4_");
           assertEquals("lpm4_" + io.tag() + "_m" + m + "_r" + cap, pm.kernelName(), "fragTable(true) runs learned_pm4.cu at M = " + m);
           float[][] g4 = run(pm, u0, dy0, y, du, B, io, n, tail, w4);
@@ -100,17 +104,35 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
           System.out.printf("pm4 %s: y / du the bits of lpm3, within 1e-2 of float64%n", w4);
           if (m == 4096) {   // the g kernels (first stage from global memory): the same bits again
             pm.fragDirect(true);
-            assertEquals("lpm4g_" + io.tag() + "_m4096_r" + cap, pm.kernelName());
-            float[][] gg = run(pm, u0, dy0, y, du, B, io, n, tail, "g " + w4);
-            assertArrayEquals(yG, gg[0], "y lpm4g " + w4 + ": the bits of lpm3");
-            assertArrayEquals(duG, gg[1], "du lpm4g " + w4 + ": the bits of lpm3");
-            System.out.printf("pm4 %s: lpm4g the bits of lpm3%n", w4);
-            pm.fragDirect(false);
+            sameBits(pm, "lpm4g_" + io.tag() + "_m4096_r" + cap, u0, dy0, y, du, B, io, n, tail, yG, duG, w4);
+            if (cap == 80) sameBits(pm.regCap(64), "lpm4g_" + io.tag() + "_m4096_r64", u0, dy0, y, du, B, io, n, tail, yG, duG, w4);
+            pm.regCap(cap).fragDirect(false);
+          }
+          {   // helper pm4 (session 18): the s kernels (x staged in shared memory), and at M = 4096 sp and s under the 64 cap
+            pm.stage(true);
+            sameBits(pm, "lpm4s_" + io.tag() + "_m" + m + "_r" + cap, u0, dy0, y, du, B, io, n, tail, yG, duG, w4);
+            if (m == 4096 && cap == 80) {
+              sameBits(pm.pairU(2), "lpm4sp_" + io.tag() + "_m4096_r80", u0, dy0, y, du, B, io, n, tail, yG, duG, w4);
+              sameBits(pm.pairU(1).regCap(64), "lpm4s_" + io.tag() + "_m4096_r64", u0, dy0, y, du, B, io, n, tail, yG, duG, w4);
+              pm.regCap(cap);
+            }
+            pm.stage(false);
           }
           pm.fragTable(false);
         }
       }
     }
+  }
+
+  /** The plan runs {@code kernel} and gives lpm3's y / du bits ({@code y3}, {@code du3}; poison, tail and finiteness as run). */
+  private static void sameBits(PackedMonarchConv pm, String kernel, DeviceBuffer u0, DeviceBuffer dy0, DeviceBuffer y, DeviceBuffer du, int B,
+      ElementType io, int n, int tail, float[] y3, float[] du3, String what) {
+    assertEquals(kernel, pm.kernelName(), what);
+    String w = kernel + " (" + what + ")";
+    float[][] g = run(pm, u0, dy0, y, du, B, io, n, tail, w);
+    assertArrayEquals(y3, g[0], "y " + w + ": the bits of lpm3");
+    assertArrayEquals(du3, g[1], "du " + w + ": the bits of lpm3");
+    System.out.printf("pm4 %s: the bits of lpm3%n", w);
   }
 
   /** y = forward(u0) and du = inputGrad(dy0) on the plan's kernel into NaN-poisoned y / du: {y, du}, tails poisoned, finite. */
@@ -127,35 +149,53 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
   }
 
   /**
-   * Which kernel a plan runs: the default (tuned) plan runs learned_pm4.cu for M &lt;= 16384 in every mode (its g kernels
-   * at M = 4096; unless -Dlongconv4j.pm.fragtable / fragdirect / outer say otherwise); without fragTable learned_pm3.cu
-   * for causal / bidirectional and learned_pm2.cu for circular; tuned(false) runs none of them; M = 32768 keeps its
-   * kernel under outer(true) and fragTable(true) (learned_pm3.cu / learned_pm4.cu do not build R1 = 8 at J = 4).
+   * Which kernel a plan runs: the default (tuned) plan runs learned_pm4.cu for M &lt;= 16384 in every mode, its s kernels
+   * (the staged row; since session 18) for causal / bidirectional and for circular M &lt;= 8192, its g kernels at M = 4096
+   * without stage (unless -Dlongconv4j.pm.fragtable / fragdirect / stage / outer say otherwise); without fragTable
+   * learned_pm3.cu for causal / bidirectional and learned_pm2.cu for circular; tuned(false) runs none of them; M = 32768
+   * keeps its kernel under outer(true) and fragTable(true) (learned_pm3.cu / learned_pm4.cu do not build R1 = 8 at J = 4).
    */
   @Test
   void kernelChoice() {
     boolean prop = System.getProperty("longconv4j.pm.outer") == null && System.getProperty("longconv4j.pm.fragtable") == null
-        && System.getProperty("longconv4j.pm.fragdirect") == null;
+        && System.getProperty("longconv4j.pm.fragdirect") == null && System.getProperty("longconv4j.pm.stage") == null;
     try (var c = PackedMonarchConv.plan(dev, 2, 4096, 4096, ConvMode.CAUSAL, ElementType.BF16);
          var b = PackedMonarchConv.plan(dev, 2, 4096, 1000, ConvMode.BIDIRECTIONAL, ElementType.F16);
-         var r = PackedMonarchConv.plan(dev, 2, 8192, 8192, ConvMode.CIRCULAR, ElementType.BF16)) {
+         var r = PackedMonarchConv.plan(dev, 2, 8192, 8192, ConvMode.CIRCULAR, ElementType.BF16);
+         var r2 = PackedMonarchConv.plan(dev, 2, 4096, 4096, ConvMode.CIRCULAR, ElementType.BF16);
+         var r16 = PackedMonarchConv.plan(dev, 2, 32768, 32768, ConvMode.CIRCULAR, ElementType.BF16);
+         var c16 = PackedMonarchConv.plan(dev, 2, 16384, 16384, ConvMode.CAUSAL, ElementType.BF16)) {
       if (prop) {
-        assertEquals("lpm4g_bf16_m4096_r80", c.kernelName());
-        assertEquals("lpm4g_f16_m4096_r80", b.kernelName());
-        assertEquals("lpm4g_bf16_m4096_r80", r.kernelName());
+        assertEquals("lpm4s_bf16_m4096_r80", c.kernelName());
+        assertEquals("lpm4s_f16_m4096_r80", b.kernelName());
+        assertEquals("lpm4s_bf16_m4096_r80", r.kernelName());
+        assertEquals("lpm4s_bf16_m2048_r80", r2.kernelName());
+        assertEquals("lpm4_bf16_m16384_r0", r16.kernelName());   // circular M = 16384: fragment tables, no staged row
+        assertEquals("lpm4s_bf16_m16384_r0", c16.kernelName());
+        assertEquals("lpm4g_bf16_m4096_r80", c.stage(false).kernelName());
         assertEquals("lpm4_bf16_m4096_r80", c.fragDirect(false).kernelName());
         assertEquals("lpm3_bf16_m4096_r80", c.fragTable(false).kernelName());
         assertEquals("lpm2_b_bf16_s16_r80", r.fragTable(false).kernelName());
+        assertEquals("lpm2_b_bf16_s32_r80", r2.fragTable(false).kernelName());
       }
       assertEquals("lpm_fused_bf16_s32", c.tuned(false).kernelName());
       assertEquals("lpm3_bf16_m4096_r0", c.outer(true).kernelName());
       assertEquals("lpm4_bf16_m4096_r0", c.fragTable(true).kernelName());
+      assertEquals("lpm4s_bf16_m4096_r0", c.stage(true).kernelName());
       assertEquals("lpm3_bf16_m4096_r80", r.fragTable(false).outer(true).kernelName());
+      // the caps learned_pm4.cu does not build: a clear IllegalStateException at launch, naming the kernel
+      c.regCap(64).pairU(2);
+      try (var u = dev.alloc(2L * 2 * 4096); var y = dev.alloc(2L * 2 * 4096)) {
+        c.setWeights(new double[4 * 2 * 4096], new float[2]);
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> c.forward(u, y, 1));
+        assertEquals("PackedMonarchConv.forward: register cap 64 exists only for learned_pm4.cu's g and s kernels at M = 4096 (fragTable(true)"
+            + " with fragDirect(true) or stage(true), pairU 1), not for lpm4sp_bf16_m4096_r64 (M = 4096)", e.getMessage());
+      }
     }
     try (var pm = PackedMonarchConv.plan(dev, 2, 32768, 32768, ConvMode.CAUSAL, ElementType.BF16)) {
       assertEquals("lpm_fused_bf16_s16", pm.outer(true).kernelName());   // tuned keeps lpm_fused at M = 32768
       assertEquals("lpm_fused_bf16_s16", pm.tuned(false).outer(true).kernelName());
-      assertEquals("lpm_fused_bf16_s16", pm.fragTable(true).kernelName());
+      assertEquals("lpm_fused_bf16_s16", pm.fragTable(true).stage(true).kernelName());
     }
   }
 }

@@ -26,11 +26,14 @@ import java.util.SplittableRandom;
  * (tuned is the plan's default since session 14), {@code o} / {@code no} PackedMonarchConv.outer(true / false) (helper pkocc,
  * learned_pm3.cu; on in the default plan for causal / bidirectional M &lt;= 16384 since session 15, so {@code pm-no} is the
  * previous default lpm2_b), {@code f} / {@code nf} PackedMonarchConv.fragTable(true / false) (helper pm4, learned_pm4.cu: lpm3 with
- * fragment tables, any mode), {@code g} / {@code ng} PackedMonarchConv.fragDirect (lpm4g at M = 4096), e.g. {@code pm-b-r80-s16-t256}, {@code pm-o-r0}, {@code pm-f}.
+ * fragment tables, any mode), {@code g} / {@code ng} PackedMonarchConv.fragDirect (lpm4g at M = 4096), {@code s} / {@code ns}
+ * PackedMonarchConv.stage (helper pm4, session 18: lpm4s at M = 2048 / 4096, the row staged in shared memory), {@code uN}
+ * PackedMonarchConv.pairU (u2: lpm4sp), e.g. {@code pm-b-r80-s16-t256}, {@code pm-o-r0}, {@code pm-f}, {@code pm-s-r64}.
  * Per path: blocks at the DFT (where the learned map is the exact convolution; the random-block accuracy is
  * PackedMonarchGpuTest's), outputs NaN-poisoned, the forward and the input gradient (dy = u) of 3 sampled rows validated
  * against a float64 direct convolution (and its adjoint) for the mode; then CUDA-event medians ({@code CudaConvBench.median},
- * its warm-up) of fwd (20 runs) and the input gradient (20). Usage: PackedMonarchBench [csv-out] [B] [H].
+ * its warm-up) of fwd (20 runs) and the input gradient (20; {@code -Dlongconv4j.bench.pm.du=false}: fwd only, the input
+ * gradient still validated). Usage: PackedMonarchBench [csv-out] [B] [H].
  */
 public final class PackedMonarchBench {
   private PackedMonarchBench() {}
@@ -80,10 +83,13 @@ public final class PackedMonarchBench {
                   else if (o.equals("nf")) pm.fragTable(false);
                   else if (o.equals("g")) pm.fragDirect(true);   // helper pm4: lpm4g at M = 4096
                   else if (o.equals("ng")) pm.fragDirect(false);
+                  else if (o.equals("s")) pm.stage(true);   // helper pm4 (session 18): lpm4s, the staged row
+                  else if (o.equals("ns")) pm.stage(false);
+                  else if (o.matches("u\\d")) pm.pairU(Integer.parseInt(o.substring(1)));   // lpm4sp: u2
                   else if (o.matches("t\\d+")) pm.threads(Integer.parseInt(o.substring(1)));
                   else if (o.matches("r\\d+")) pm.regCap(Integer.parseInt(o.substring(1)));
                   else throw new IllegalArgumentException("PackedMonarchBench: path " + p + ": option " + o
-                      + " (s16, s32, unfused, b, nb, tuned, untuned, o, no, f, nf, g, ng, tN, rN)");
+                      + " (s16, s32, unfused, b, nb, tuned, untuned, o, no, f, nf, g, ng, s, ns, uN, tN, rN)");
                 }
                 float[] kl = k0;
                 if (bi) {   // lib's (H, 2, L)
@@ -109,6 +115,9 @@ public final class PackedMonarchBench {
 
   interface Op { void run(DeviceBuffer x, DeviceBuffer out); }
 
+  /** Whether the input gradient is timed too ({@code -Dlongconv4j.bench.pm.du}, default true; it is validated either way). */
+  private static final boolean TIME_DU = Boolean.parseBoolean(System.getProperty("longconv4j.bench.pm.du", "true"));
+
   private static void run(CudaDevice dev, String name, ConvMode mode, int B, int H, int L, DeviceBuffer u, DeviceBuffer y, float[] k0,
       float[] k1, float[] D, Op fwd, Op grad, List<CudaConvBench.Row> rows) {
     long n = (long) B * H * L;
@@ -124,6 +133,7 @@ public final class PackedMonarchBench {
     double ms = CudaConvBench.median(dev, () -> fwd.run(u, y), 20);
     rows.add(new CudaConvBench.Row(name + " fwd", B, H, L, ms, 4.0 * n / ms / 1e6, errF, 0));
     CudaConvBench.report(rows.getLast());
+    if (!TIME_DU) return;
     double msG = CudaConvBench.median(dev, () -> grad.run(u, y), 20);
     rows.add(new CudaConvBench.Row(name + " du", B, H, L, msG, 4.0 * n / msG / 1e6, errB, 0));
     CudaConvBench.report(rows.getLast());
@@ -141,18 +151,23 @@ public final class PackedMonarchBench {
       int b = s == 0 ? B - 1 : rng.nextInt(B), h = s == 0 ? H - 1 : rng.nextInt(H);
       long off = ((long) b * H + h) * L * 2;
       float[] ur = CudaConvBench.read(u, ElementType.BF16, off, L), yr = CudaConvBench.read(y, ElementType.BF16, off, L);
-      double num = 0, den = 0;
-      for (int i = 0; i < L; i++) {
-        double acc = (double) D[h] * ur[i];
+      double[] ref = new double[L];   // each output's float64 sum on its own thread (O(L^2) a row), summed in order below
+      final int hh = h;
+      java.util.stream.IntStream.range(0, L).parallel().forEach(i -> {
+        double acc = (double) D[hh] * ur[i];
         for (int j = 0; j < L; j++) {
           int a = adj ? i + j : i - j, c = adj ? i - j - 1 : i + j + 1;   // the adjoint swaps the lag's sign
-          if (mode == ConvMode.CIRCULAR) acc += (double) k0[h * L + j] * ur[Math.floorMod(a, L)];
+          if (mode == ConvMode.CIRCULAR) acc += (double) k0[hh * L + j] * ur[Math.floorMod(a, L)];
           else {
-            if (a >= 0 && a < L) acc += (double) k0[h * L + j] * ur[a];
-            if (mode == ConvMode.BIDIRECTIONAL && c >= 0 && c < L) acc += (double) k1[h * L + j] * ur[c];
+            if (a >= 0 && a < L) acc += (double) k0[hh * L + j] * ur[a];
+            if (mode == ConvMode.BIDIRECTIONAL && c >= 0 && c < L) acc += (double) k1[hh * L + j] * ur[c];
           }
         }
-        double d = yr[i] - acc;
+        ref[i] = acc;
+      });
+      double num = 0, den = 0;
+      for (int i = 0; i < L; i++) {
+        double acc = ref[i], d = yr[i] - acc;
         num += Double.isFinite(yr[i]) ? d * d : Double.POSITIVE_INFINITY;
         den += acc * acc;
       }

@@ -25,7 +25,7 @@ if [ "${TESTS:-0}" != 0 ]; then
 fi
 if [ "${BENCH:-0}" != 0 ]; then
   echo "== OpVsPlan $ORDER ($ARGS)"; date -u; t0=$(date +%s)
-  JAVA_OPTS="-Dlongconv4j.bench.ovp.order=$ORDER -Dlongconv4j.bench.ovp.fbvariants=${FBV:-default,cuda.fbop.bwdzero=true} ${BOPTS:-}" \
+  JAVA_OPTS="-Dlongconv4j.bench.ovp.order=$ORDER -Dlongconv4j.bench.ovp.fbvariants=${FBV:-default,cuda.fbop.bwdzero=true} -Dlongconv4j.bench.ovp.x8=${X8:-true} ${BOPTS:-}" \
     timeout ${JAVA_S:-75} $DEV/run-java ai.longconv4j.examples.bench.OpVsPlan "$out/bench.csv" $ARGS > "$out/bench.txt" 2>&1
   echo "bench exit $? ($(( $(date +%s) - t0 )) s)"
   grep -E "ms|bit-identical|DIFFERS|rel diff|computed|Exception|Error" "$out/bench.txt" | grep -v '^[a-z].*,[0-9]' | head -90 | cut -c1-220

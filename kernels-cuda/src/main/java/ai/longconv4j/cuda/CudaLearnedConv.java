@@ -33,7 +33,8 @@ import java.util.Arrays;
  * path {@link PackedLearnedRef} (F32,
  * BF16, F16 I/O; every mode; every lib plan: J = 2 to M = 4096 in shared memory, J = 3 .. 5 (M = 2048 .. 2^18, 2J blocks)
  * on {@link PackedLearnedChain}; through the host route above); beyond that {@link #applyPacked} returns null and the
- * caller says so.
+ * caller says so. The plan is chosen by checks of the plans' conditions ({@link #route}, session 18); {@code
+ * -Dlongconv4j.learned.route=exception} asks for the tensor-core plan and catches its IllegalArgumentException, as before.
  */
 final class CudaLearnedConv {
   private CudaLearnedConv() {}

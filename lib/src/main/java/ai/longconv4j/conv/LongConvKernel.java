@@ -19,7 +19,8 @@ import java.util.random.RandomGenerator;
 /**
  * The long-convolution kernel: parameter {@code K: (C, H, Lk)} (bidirectional: {@code (C, H, 2, Lk)}),
  * initialized {@code randn * 0.002}; each call computes {@code k = Dropout_p(Squash_lambda(Smooth_w(K)))}.
- * Smooth is off by default (w = 1), Squash lambda = 0.003, kernel dropout p = 0.2 (training only).
+ * Smooth is off by default (w = 1), Squash lambda = 0.003, kernel dropout p = 0.2 (training only). Without dropout and on a
+ * CUDA device, k is computed once per value of K and kept (session 18; {@link #kernel}, {@code -Dlongconv4j.conv.kernel.keep}).
  * K sits in the {@value Parameter#KERNEL_GROUP} optimizer group without weight decay; {@link #LR} is its
  * suggested learning rate.
  *

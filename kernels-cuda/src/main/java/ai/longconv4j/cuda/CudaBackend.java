@@ -11,6 +11,7 @@ import ai.longconv4j.backend.FusedLinearBackend;
 import ai.longconv4j.backend.SpectralConvBackend;
 import ai.longconv4j.backend.UnaryOp;
 import ai.longconv4j.backend.View;
+import ai.longconv4j.backend.WriteCountingBackend;
 import ai.longconv4j.backend.cpu.CpuStorage;
 import ai.longconv4j.backend.cpu.ElementwiseKernels.Arith;
 import ai.longconv4j.tensor.DType;
@@ -31,7 +32,7 @@ import jcuda.Pointer;
  * that fails after a garbage collection (device buffers are returned when their storages become unreachable)
  * is a {@link CudaOutOfMemoryException} with the bytes asked, and the context stays usable.
  */
-public final class CudaBackend implements Backend, SpectralConvBackend, DropoutMaskBackend, FusedLinearBackend {
+public final class CudaBackend implements Backend, SpectralConvBackend, DropoutMaskBackend, FusedLinearBackend, WriteCountingBackend {
   private static final int THREADS = 256;
   private final Map<Integer, Gpu> gpus = new ConcurrentHashMap<>();
 
@@ -295,6 +296,12 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
     int[] m = StridedMeta.meta(shape, dst, src);
     launch(s.cudaDevice(), "elementwise", "ew_copy_" + tag(s.dtype()) + "_" + tag(d.dtype()), m[1], "copy", shape, m, s,
         d);
+  }
+
+  /** {@link StorageWrites}' count of in-place writes (copy, fill) to s, counting from this call on (session 18, helper layer). */
+  @Override public long writes(Storage s) {
+    StorageWrites.watch(s);
+    return StorageWrites.writes(s);
   }
 
   @Override public void fill(int[] shape, View dst, double value) {

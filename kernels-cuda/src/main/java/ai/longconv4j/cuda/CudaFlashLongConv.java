@@ -225,7 +225,10 @@ final class CudaFlashLongConv {
         CudaStorage duc = u.requiresGrad() ? be.allocateOut(g, u.dtype(), b * h * l) : null;
         Tensor dk = null, dD = null;
         if (kg || dg) {   // du (if wanted), dk and dD in one launch where the fused backward applies
-          CudaStorage dks = be.allocate(g, DType.F32, parts * h * taps0), dDs = be.allocate(g, DType.F32, h);
+          // every backward route writes all of dk and dD (fb_bwd_dk_finish*, fb3_outer_inv_dk, fb_conv_dk: each tap j < taps0
+          // of each side; dD zeroed before the atomics or stored), so no zero fill (805 MB at 256K) unless bwdZeroFill()
+          CudaStorage dks = bwdZeroFill() ? be.allocate(g, DType.F32, parts * h * taps0) : be.allocateOut(g, DType.F32, parts * h * taps0),
+              dDs = bwdZeroFill() ? be.allocate(g, DType.F32, h) : be.allocateOut(g, DType.F32, h);
           fb.backward(us.buffer(), gs.buffer(), duc == null ? null : duc.buffer(), b, dks.buffer(), dDs.buffer());
           if (kg) {
             Tensor dkt = Tensor.fromStorage(dks, parts, h, taps0);
@@ -262,6 +265,13 @@ final class CudaFlashLongConv {
    * repeated calls do not). {@code -Dlongconv4j.cuda.fbop.keep=false}: recomputed at every call (the slow twin). Read per call.
    */
   static boolean keepSpectrum() { return !"false".equals(System.getProperty("longconv4j.cuda.fbop.keep")); }
+
+  /**
+   * {@link #applyD}'s backward allocates dk and dD without the zero fill (default, session 18 helper layer: the kernels
+   * write them whole; GPU tests run with poisoned outputs) or, with {@code -Dlongconv4j.cuda.fbop.bwdzero=true}, zero-filled
+   * as before (the slow twin). Read per call.
+   */
+  static boolean bwdZeroFill() { return "true".equals(System.getProperty("longconv4j.cuda.fbop.bwdzero")); }
 
   /** What a plan's last {@link #applyD} set: its sources' key, the plan's weights version after the set, the taps, kN and D. */
   private record Kept(CudaLearnedConv.Src[] key, int version, int taps0, int taps1) {}

@@ -33,7 +33,8 @@ import java.util.Arrays;
  * path {@link PackedLearnedRef} (F32,
  * BF16, F16 I/O; every mode; every lib plan: J = 2 to M = 4096 in shared memory, J = 3 .. 5 (M = 2048 .. 2^18, 2J blocks)
  * on {@link PackedLearnedChain}; through the host route above); beyond that {@link #applyPacked} returns null and the
- * caller says so.
+ * caller says so. The plan is chosen by checks of the plans' conditions ({@link #route}, session 18); {@code
+ * -Dlongconv4j.learned.route=exception} asks for the tensor-core plan and catches its IllegalArgumentException, as before.
  */
 final class CudaLearnedConv {
   private CudaLearnedConv() {}
@@ -76,18 +77,9 @@ final class CudaLearnedConv {
     ConvMode mode = CudaFlashLongConv.mode(lmode);
     CudaBackend.Gpu g = be.gpu(u.device());
     String op = packed ? "LongConv.learnedPacked" : "LongConv.learned", tag = packed ? "longconv[LEARNED_PACKED]" : "longconv[LEARNED]";
-    LearnedPlan chosen;
-    try {
-      chosen = packed ? g.packedLearned(h, l, lk, mode, io) : g.learned(h, l, lk, mode, io);
-    } catch (IllegalArgumentException e) {          // no tensor-core kernel for these shapes / this dtype
-      if (!packed) return null;                        // e.g. N > 2048: no GPU path
-      if (PackedMonarchLearned.enabled() && PackedMonarchLearned.supports(l, lk, mode, io))
-        chosen = g.packedMonarch(h, l, lk, mode, io);  // J-factor sizes: tensor-core forward, fp32 backward
-      else if (PackedLearnedRef.supports(l, lk, mode, io))
-        chosen = g.packedLearnedRef(h, l, lk, mode, io); // the packed engine's fp32 path (F32, every mode, every lib plan)
-      else return null;
-    }
-    LearnedPlan plan = chosen;
+    LearnedPlan plan = routeByChecks() ? planOf(g, route(packed, h, l, lk, mode, io), h, l, lk, mode, io)
+        : routeByException(g, packed, h, l, lk, mode, io);
+    if (plan == null) return null;
     int[] sz = plan.blockSizes();   // {N1, N2, N2, N1}, or {R_1 .. R_J, R_J .. R_1} for J-factor plans
     if (blocks.length != sz.length)
       throw new IllegalArgumentException(op + ": " + plan + " takes " + sz.length + " blocks, got " + blocks.length);
@@ -161,6 +153,84 @@ final class CudaLearnedConv {
         throw new CudaException(e.code(), tag + " backward u " + Arrays.toString(u.shape()) + ": " + e.getMessage());
       }
     });
+  }
+
+  // ---- helper layer (session 18): routing by checks, not by catching the plans' IllegalArgumentException
+
+  /** The learned plans {@link #run} chooses from (engine LEARNED: {@link #LEARNED} or none; LEARNED_PACKED: the rest). */
+  enum Route { LEARNED, PACKED_TENSOR_CORES, PACKED_MONARCH, PACKED_REF, NONE }
+
+  /**
+   * Which plan takes a learned op of (H, L, Lk, mode) with I/O type io (no GPU needed), in {@link #run}'s order: engine
+   * LEARNED the fp32 / tensor-core {@link LearnedButterflyConv} where {@link #learnedTakes}; engine LEARNED_PACKED the
+   * J = 2 tensor-core {@link PackedLearnedConv} where {@link #packedTensorCoresTake}, else the J-factor
+   * {@link PackedMonarchLearned} (16-bit, M = 2048 .. 2^18), else the fp32 {@link PackedLearnedRef}, else none.
+   */
+  static Route route(boolean packed, int h, int l, int lk, ConvMode mode, ElementType io) {
+    if (!packed) return learnedTakes(h, l, lk, mode) ? Route.LEARNED : Route.NONE;
+    if (packedTensorCoresTake(h, l, lk, mode, io)) return Route.PACKED_TENSOR_CORES;
+    if (PackedMonarchLearned.enabled() && PackedMonarchLearned.supports(l, lk, mode, io)) return Route.PACKED_MONARCH;
+    if (PackedLearnedRef.supports(l, lk, mode, io)) return Route.PACKED_REF;
+    return Route.NONE;
+  }
+
+  /** {@link LearnedButterflyConv#plan}'s conditions: H in [1, 65535], 1 &lt;= Lk &lt;= L, lib's LEARNED N &lt;= MAX_N. */
+  static boolean learnedTakes(int h, int l, int lk, ConvMode mode) {
+    if (h < 1 || h > 65535 || lk < 1 || lk > l || mode == null) return false;
+    var p = ai.longconv4j.conv.ConvPlan.of(l, lk, LearnedButterflyConv.libMode(mode), ai.longconv4j.conv.ConvEngine.LEARNED,
+        ai.longconv4j.conv.Precision.F64);
+    return p.fftSize() <= LearnedButterflyConv.MAX_N;
+  }
+
+  /**
+   * {@link PackedLearnedConv#plan}'s conditions: H in [1, 65535], 1 &lt;= Lk &lt;= L, circular L a power of two, lib's
+   * packed plan with J = 2 factors N1 x N2 that the tensor-core kernels cover for io, and ceil(L/2) within the rows they
+   * stage ({@link PackedLearnedConv#stageRows} x N2).
+   */
+  static boolean packedTensorCoresTake(int h, int l, int lk, ConvMode mode, ElementType io) {
+    if (h < 1 || h > 65535 || l < 1 || lk < 1 || lk > l || mode == null) return false;
+    if (mode == ConvMode.CIRCULAR && Integer.bitCount(l) != 1) return false;
+    var p = PackedLearnedConv.libPlan(l, lk, mode);
+    if (p.factors().size() != 2) return false;
+    int f1 = p.factors().get(0), f2 = p.factors().get(1);
+    return PackedLearnedConv.tensorCoresSupport(f1, f2, io) && (l + 1) / 2 <= PackedLearnedConv.stageRows(mode, f1) * f2;
+  }
+
+  /** The device's cached plan for a route (null for NONE). */
+  private static LearnedPlan planOf(CudaBackend.Gpu g, Route r, int h, int l, int lk, ConvMode mode, ElementType io) {
+    return switch (r) {
+      case LEARNED -> g.learned(h, l, lk, mode, io);
+      case PACKED_TENSOR_CORES -> g.packedLearned(h, l, lk, mode, io);
+      case PACKED_MONARCH -> g.packedMonarch(h, l, lk, mode, io);      // J-factor sizes: tensor-core forward
+      case PACKED_REF -> g.packedLearnedRef(h, l, lk, mode, io);       // the packed engine's fp32 path (every mode, every lib plan)
+      case NONE -> null;
+    };
+  }
+
+  /**
+   * The routing before session 18 (the slow twin of {@link #route}, {@code -Dlongconv4j.learned.route=exception}): ask the
+   * device for the LEARNED / J = 2 tensor-core plan and catch the IllegalArgumentException its checks throw (at every call
+   * of the J-factor sizes), then try the J-factor and fp32 packed plans.
+   */
+  private static LearnedPlan routeByException(CudaBackend.Gpu g, boolean packed, int h, int l, int lk, ConvMode mode, ElementType io) {
+    try {
+      return packed ? g.packedLearned(h, l, lk, mode, io) : g.learned(h, l, lk, mode, io);
+    } catch (IllegalArgumentException e) {          // no tensor-core kernel for these shapes / this dtype
+      if (!packed) return null;                        // e.g. N > 2048: no GPU path
+      if (PackedMonarchLearned.enabled() && PackedMonarchLearned.supports(l, lk, mode, io)) return g.packedMonarch(h, l, lk, mode, io);
+      if (PackedLearnedRef.supports(l, lk, mode, io)) return g.packedLearnedRef(h, l, lk, mode, io);
+      return null;
+    }
+  }
+
+  /** The switch of {@link #route}: checks (default) or, with {@code -Dlongconv4j.learned.route=exception}, the twin. Read per call. */
+  static boolean routeByChecks() {
+    String v = System.getProperty("longconv4j.learned.route", "checks");
+    return switch (v) {
+      case "checks" -> true;
+      case "exception" -> false;
+      default -> throw new IllegalArgumentException("-Dlongconv4j.learned.route must be checks or exception, got '" + v + "'");
+    };
   }
 
   // ---- helper pkop (session 13): the packed op without host round trips, the forward's dumps kept for the backward

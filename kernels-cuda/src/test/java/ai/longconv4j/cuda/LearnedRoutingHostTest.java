@@ -343,4 +343,75 @@ class LearnedRoutingHostTest {
         assertEquals("0,0", m.group(1) + "," + m.group(2), fn + "@" + arch + " spills");
       }
   }
+
+  /**
+   * Session 18 (helper layer): {@link CudaLearnedConv#route} (checks) makes the choices of the routing it replaced, which
+   * asked the device for the LEARNED / J = 2 tensor-core plan and caught its IllegalArgumentException. The oracle here is
+   * that old question without a device: the plan factories run their checks first and throw IllegalArgumentException when
+   * the shapes are not theirs; with a null device, shapes they take get as far as the first allocation (a
+   * NullPointerException). Over modes, lengths from 100 to 256K (J = 2 .. 5 factors), taps, H at and beyond the kernels'
+   * limit and F32 / BF16 / F16, every combination lib's ConvOps reaches (its own ConvPlan exists) routes the same way.
+   */
+  @Test
+  void routingByChecksMakesTheChoicesOfRoutingByException() {
+    assertTrue(CudaLearnedConv.routeByChecks(), "run without -Dlongconv4j.learned.route");
+    int cases = 0, tc = 0, monarch = 0, learned = 0;
+    for (ConvMode lmode : ConvMode.values())
+      for (int l : new int[] {100, 128, 129, 200, 256, 500, 512, 1000, 1024, 1025, 2048, 3000, 4096, 8192, 16384, 65536, 262144})
+        for (int lk : new int[] {l, Math.max(1, l / 3)})
+          for (int h : new int[] {1, 768, 65536})
+            for (ElementType io : new ElementType[] {ElementType.F32, ElementType.BF16, ElementType.F16}) {
+              var cm = CudaFlashLongConv.mode(lmode);
+              for (boolean packed : new boolean[] {false, true}) {
+                var engine = packed ? ai.longconv4j.conv.ConvEngine.LEARNED_PACKED : ai.longconv4j.conv.ConvEngine.LEARNED;
+                try {
+                  ai.longconv4j.conv.ConvPlan.of(l, lk, lmode, engine, ai.longconv4j.conv.Precision.F32);
+                } catch (IllegalArgumentException e) {
+                  continue;   // ConvOps.learned* stops here: the backend never sees these
+                }
+                CudaLearnedConv.Route want;
+                if (!packed) want = factoryTakes(() -> LearnedButterflyConv.plan(null, h, l, lk, cm, io)) ? CudaLearnedConv.Route.LEARNED
+                    : CudaLearnedConv.Route.NONE;
+                else if (factoryTakes(() -> PackedLearnedConv.plan(null, h, l, lk, cm, io))) want = CudaLearnedConv.Route.PACKED_TENSOR_CORES;
+                else if (PackedMonarchLearned.enabled() && PackedMonarchLearned.supports(l, lk, cm, io)) want = CudaLearnedConv.Route.PACKED_MONARCH;
+                else if (PackedLearnedRef.supports(l, lk, cm, io)) want = CudaLearnedConv.Route.PACKED_REF;
+                else want = CudaLearnedConv.Route.NONE;
+                String what = (packed ? "packed " : "learned ") + lmode + " L=" + l + " Lk=" + lk + " H=" + h + " " + io;
+                assertEquals(want, CudaLearnedConv.route(packed, h, l, lk, cm, io), what);
+                cases++;
+                tc += want == CudaLearnedConv.Route.PACKED_TENSOR_CORES ? 1 : 0;
+                monarch += want == CudaLearnedConv.Route.PACKED_MONARCH ? 1 : 0;
+                learned += want == CudaLearnedConv.Route.LEARNED ? 1 : 0;
+              }
+            }
+    // the grid reaches every route (else the comparison would prove little)
+    assertTrue(tc > 0 && monarch > 0 && learned > 0 && cases > 500, cases + " cases: " + tc + " tensor-core, " + monarch + " J-factor, "
+        + learned + " LEARNED");
+    // the same at the nearest boundary shapes: Lk > L, H = 0, a circular length not a power of two
+    assertEquals(CudaLearnedConv.Route.NONE, CudaLearnedConv.route(false, 8, 100, 101, ConvModeCuda.CAUSAL, ElementType.BF16));
+    assertEquals(CudaLearnedConv.Route.NONE, CudaLearnedConv.route(false, 0, 100, 100, ConvModeCuda.CAUSAL, ElementType.BF16));
+    assertTrue(!CudaLearnedConv.packedTensorCoresTake(8, 1000, 1000, ConvModeCuda.CIRCULAR, ElementType.BF16));
+    var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> {
+      System.setProperty("longconv4j.learned.route", "exceptions");
+      try { CudaLearnedConv.routeByChecks(); } finally { System.clearProperty("longconv4j.learned.route"); }
+    });
+    assertTrue(e.getMessage().contains("checks or exception") && e.getMessage().contains("exceptions"), e.getMessage());
+  }
+
+  /** Whether a plan factory's checks take the shapes: it throws IllegalArgumentException where they do not. */
+  private static boolean factoryTakes(Runnable factory) {
+    try {
+      factory.run();
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    } catch (NullPointerException e) {
+      return true;   // past the checks: the null device's first use
+    }
+  }
+
+  /** The cuda package's ConvMode (this file imports lib's). */
+  private static final class ConvModeCuda {
+    static final ai.longconv4j.cuda.ConvMode CAUSAL = ai.longconv4j.cuda.ConvMode.CAUSAL, CIRCULAR = ai.longconv4j.cuda.ConvMode.CIRCULAR;
+  }
 }

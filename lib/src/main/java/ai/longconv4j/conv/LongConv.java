@@ -189,6 +189,17 @@ public final class LongConv extends Module {
         });
     }
 
+    /**
+     * {@code conv(x, k) + D x} on x's device with this layer's engine. A device input goes straight to the device op: the
+     * plan's CPU engine (JTransforms plans, twiddle tables: ~60 ms and their memory at L = 256K) is built only where it
+     * computes, or with ConvOps' hostconvolver twin on ({@code -Dlongconv4j.conv.device.hostconvolver=true}).
+     */
+    private Tensor convolve(Tensor x, Tensor k, Tensor dv) {
+        ConvShape s = ConvOps.shapeOf("LongConv.forward", x, k, dv, mode);
+        if (!x.device().isCpu() && !ConvOps.deviceHostConvolver()) return ConvOps.convOnDevice(x, k, dv, s);
+        return ConvOps.conv(x, k, dv, s, engineFor(x.size(2), x.dtype()));
+    }
+
     /** u (B, H, L) -> (B, H, L). */
     @Override
     public Tensor forward(Tensor u) {
@@ -215,11 +226,9 @@ public final class LongConv extends Module {
         } else if (causalBlocks != null) {
             Tensor[] bt = new Tensor[4];
             for (int i = 0; i < 4; i++) bt[i] = causalBlocks[i].value();
-            y = CausalMonarch.convolve("LongConv.forward", u, k, d.value(), mode, bt,
-                    x -> ConvOps.conv(x, k, null, ConvOps.shapeOf("LongConv.forward", x, k, null, mode), engineFor(x.size(2), x.dtype())));
+            y = CausalMonarch.convolve("LongConv.forward", u, k, d.value(), mode, bt, x -> convolve(x, k, null));
         } else {
-            ConvShape s = ConvOps.shapeOf("LongConv.forward", u, k, d.value(), mode);
-            y = ConvOps.conv(u, k, d.value(), s, engineFor(l, u.dtype()));
+            y = convolve(u, k, d.value());
         }
         y = dropout.forward(act.forward(y.reshape(bN, cN * hN, l)));
         y = GLU.glu(out.forward(y.transpose(1, 2)), -1);     // (B, L, 2H) -> (B, L, H)

@@ -1,6 +1,9 @@
 // Shape legend: C kernel channels, H features, Lk kernel taps (sides = 2 for a bidirectional kernel).
 package ai.longconv4j.conv;
 
+import ai.longconv4j.backend.Backends;
+import ai.longconv4j.backend.StorageScope;
+import ai.longconv4j.backend.WriteCountingBackend;
 import ai.longconv4j.nn.Module;
 import ai.longconv4j.nn.Parameter;
 import ai.longconv4j.optim.ParamGroup;
@@ -16,7 +19,8 @@ import java.util.random.RandomGenerator;
 /**
  * The long-convolution kernel: parameter {@code K: (C, H, Lk)} (bidirectional: {@code (C, H, 2, Lk)}),
  * initialized {@code randn * 0.002}; each call computes {@code k = Dropout_p(Squash_lambda(Smooth_w(K)))}.
- * Smooth is off by default (w = 1), Squash lambda = 0.003, kernel dropout p = 0.2 (training only).
+ * Smooth is off by default (w = 1), Squash lambda = 0.003, kernel dropout p = 0.2 (training only). Without dropout and on a
+ * CUDA device, k is computed once per value of K and kept (session 18; {@link #kernel}, {@code -Dlongconv4j.conv.kernel.keep}).
  * K sits in the {@value Parameter#KERNEL_GROUP} optimizer group without weight decay; {@link #LR} is its
  * suggested learning rate.
  *
@@ -162,10 +166,72 @@ public final class LongConvKernel extends Module {
     /** The Squash threshold lambda. */
     public double lambda() { return lambda; }
 
-    /** {@code k = Dropout_p(Squash_lambda(Smooth_w(K)))}; dropout only in training mode. */
+    /**
+     * {@code k = Dropout_p(Squash_lambda(Smooth_w(K)))}; dropout only in training mode.
+     *
+     * <p><b>Kept k (session 18, helper layer).</b> Without dropout (evaluation, or p = 0) and with K on a device whose
+     * backend counts in-place writes ({@link WriteCountingBackend}: CUDA), k is computed once per value of K and kept:
+     * a later call returns the same k (the same storage, so the device convolution also keeps the spectrum it computed
+     * from it) until K changes: a new value object (every optimizer step, {@code Parameter.assign}, loading, moving) or
+     * an in-place write to its storage ({@code Tensor.copyFrom}, counted by the backend). Each call still records its own
+     * graph node on K, whose backward is Squash's and Smooth's: {@code dK = Smooth(dk * [|Smooth(K)| > lambda])} (the
+     * pool is its own adjoint; at w = 1 exactly the composed ops' gradient, value for value). Not kept: on the CPU
+     * (nothing to save there), with dropout, and when a {@link StorageScope} is open at the computation (the scope may
+     * release what it saw created). {@code -D}{@value #KEEP}{@code =false}: k computed at every call (the slow twin).
+     */
     public Tensor kernel() {
-        Tensor x = ConvOps.squash(ConvOps.smooth(k.value(), smooth), lambda);
-        return p > 0 && isTraining() ? x.dropout(p, rng, true) : x;
+        Tensor kv = k.value();
+        if (p > 0 && isTraining()) return computed(kv).dropout(p, rng, true);   // a new mask at every call: nothing to keep
+        Long writes = keep() ? writesOf(kv) : null;
+        if (writes == null) return computed(kv);                                // the CPU, or the twin: nothing kept or used
+        Kept c = kept;
+        boolean stale = c == null || c.source() != kv || c.writes() != writes;
+        if (stale && StorageScope.active()) {
+            kept = null;
+            return computed(kv);
+        }
+        if (stale) {
+            Tensor value;
+            try (var ng = Tensor.noGrad()) {
+                value = computed(kv);
+            }
+            kept = c = new Kept(kv, writes, value);
+        }
+        Tensor source = c.source();
+        return Tensor.op("kernel[kept]", c.value(), new Tensor[] {source}, g -> new Tensor[] {computedGrad(source, g, smooth, lambda)});
+    }
+
+    /** The switch of the kept k ({@link #kernel}; default on, {@code false}: recomputed per call). Read per call. */
+    public static final String KEEP = "longconv4j.conv.kernel.keep";
+
+    static boolean keep() { return !"false".equals(System.getProperty(KEEP)); }
+
+    /** What {@link #kernel} kept: K's value object, its storage's write count then, and k (no graph). */
+    private record Kept(Tensor source, long writes, Tensor value) {}
+
+    private Kept kept;
+    private long computations;
+
+    /** Times this kernel computed k from K (a kept k returned again does not count); for tests and benches. */
+    public long computations() { return computations; }
+
+    /** {@code Squash_lambda(Smooth_w(K))}, counted. */
+    private Tensor computed(Tensor kv) {
+        computations++;
+        return ConvOps.squash(ConvOps.smooth(kv, smooth), lambda);
+    }
+
+    /** The gradient of {@code Squash_lambda(Smooth_w(K))} at K for dk = g: {@code Smooth_w(g * [|Smooth_w(K)| > lambda])}. */
+    static Tensor computedGrad(Tensor kv, Tensor g, int smooth, double lambda) {
+        // max(|x| - lambda, 0) is what Squash's composed ops compute, so its sign (1 or 0) is their derivative, bit for bit
+        Tensor mask = ConvOps.smooth(kv, smooth).abs().sub(lambda).maximum(0).sign();
+        return ConvOps.smooth(g.mul(mask), smooth);
+    }
+
+    /** The in-place writes counted on t's storage by its backend, or null where none are counted (CPU). */
+    private static Long writesOf(Tensor t) {
+        if (t.device().isCpu()) return null;
+        return Backends.forDevice(t.device()) instanceof WriteCountingBackend w ? w.writes(t.storage()) : null;
     }
 
     /** The kernel module produces its kernel; {@code x} is ignored (may be null). Same as {@link #kernel()}. */

@@ -219,4 +219,52 @@ class LongConvTest {
             }
         }
     }
+
+    /**
+     * Session 18 (helper layer): the kept kernel's gradient rule {@link LongConvKernel#computedGrad} (the backward of the
+     * device's kept k) against autograd through the composed Squash and Smooth ops, in F64 on the CPU, for w = 1 and 3 and
+     * lambda = 0 / 0.003 / 0.3, with taps placed exactly at +-lambda (Squash's kink: both give 0 there). The rule is the same
+     * arithmetic on the same values (the mask is 0 or 1; the pool sums the same three terms, in the other order at
+     * w = 3), so 1e-15 relative to max |dK| bounds it.
+     */
+    @Test
+    void theKeptKernelsGradientRuleIsSquashAndSmoothsBackward() {
+        for (int w : new int[] {1, 3}) {
+            for (double lambda : new double[] {0, 0.003, 0.3}) {
+                double[] raw = randn(31, 0.3, 2, 3, 17).toDoubleArray();
+                raw[0] = lambda;
+                raw[1] = -lambda;
+                raw[2] = 0;
+                Tensor kv = Tensor.of(raw, 2, 3, 17).requiresGrad(true), g = randn(32, 1, 2, 3, 17);
+                ConvOps.squash(ConvOps.smooth(kv, w), lambda).mul(g).sum().backward();
+                double[] ref = kv.grad().toDoubleArray(), got = LongConvKernel.computedGrad(kv.detach(), g, w, lambda).toDoubleArray();
+                Check.assertClose(got, ref, 1e-15 * Math.max(1, maxAbs(ref)), 0, "w=" + w + " lambda=" + lambda);
+            }
+        }
+    }
+
+    private static double maxAbs(double[] a) {
+        double m = 0;
+        for (double v : a) m = Math.max(m, Math.abs(v));
+        return m;
+    }
+
+    /**
+     * On the CPU the kernel module keeps nothing (no backend counts in-place writes there, and recomputing Squash costs what
+     * keeping would save): every call computes k again ({@link LongConvKernel#computations}), the values and K's gradient
+     * are the composed ops', with the switch on or off.
+     */
+    @Test
+    void theCpuKernelIsComputedAtEveryCall() {
+        LongConvKernel kern = LongConvKernel.builder().features(3).length(9).dropout(0).dtype(DType.F64).seed(4).build();
+        double[] first = kern.kernel().toDoubleArray();
+        assertArrayEquals(first, kern.kernel().toDoubleArray());
+        assertEquals(2, kern.computations(), "CPU: computed at each call");
+        try (var ng = Tensor.noGrad()) { kern.parameter().value().detach().copyFrom(Tensor.full(0.5, DType.F64, 2, 3, 9)); }
+        assertArrayEquals(Tensor.full(0.5 - LongConvKernel.LAMBDA, DType.F64, 2, 3, 9).toDoubleArray(), kern.kernel().toDoubleArray(),
+                1e-15, "an in-place write shows at the next call");
+        kern.kernel().sum().backward();
+        assertArrayEquals(Tensor.full(1, DType.F64, 2, 3, 9).toDoubleArray(), kern.parameter().grad().toDoubleArray());
+        assertEquals(4, kern.computations());
+    }
 }

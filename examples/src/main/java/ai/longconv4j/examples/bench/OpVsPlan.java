@@ -1,4 +1,5 @@
-// Shapes: B batch (CudaConvBench.batchFor(B0, L)), H features, L length, Lk = L, causal. Op: u, dy (B, H, L) bf16 tensors on
+// Shapes: B batch (CudaConvBench.batchFor(B0, L)), H features, L length, Lk = L, causal; the layer: K (1, H, L), D (1, H),
+//   Linear (2H, H) + GLU, all bf16. Op: u, dy (B, H, L) bf16 tensors on
 //   the GPU, k (H, L) fp32, D (1, H) fp32, blocks (R_s, R_s, 2) fp32 at the exact DFT. Plan: u, y, du (B, H, L) bf16 device
 //   arrays (dy = u), k (H, L), D (H) fp32 from the host, dk (H, L), dD (H) fp32.
 package ai.longconv4j.examples.bench;
@@ -8,6 +9,7 @@ import ai.longconv4j.conv.ConvEngine;
 import ai.longconv4j.conv.ConvMode;
 import ai.longconv4j.conv.ConvOps;
 import ai.longconv4j.conv.ConvPlan;
+import ai.longconv4j.conv.LongConv;
 import ai.longconv4j.conv.PackedLearnedButterfly;
 import ai.longconv4j.conv.Precision;
 import ai.longconv4j.cuda.BarePlans;
@@ -39,8 +41,13 @@ import java.util.function.Supplier;
  * Op rows: {@code LearnedOpBench.time} group 1 (one call from an idle stream: the host's time to queue it counts), CUDA
  * events, warm-up, medians of 20 (fwd) / 10 (fwd+bwd); plan rows: {@code CudaConvBench.median} (the same). Each path's y
  * is validated first against float64 at 64 sampled outputs of 2 rows (the last row among them). {@code
- * -Dlongconv4j.bench.ovp.planfirst=true}: plan rows before op rows (the mirror). Usage: OpVsPlan [csv] [B0] [H] [L,..]
- * (default 16 768 4096,16384,65536,262144).
+ * -Dlongconv4j.bench.ovp.planfirst=true}: plan rows before op rows (the mirror). Session 18 (helper layer): engine "layer",
+ * the LongConv layer's forward and forward+backward on the same u and dy ({@link #layerRows}); an engine's second
+ * appearance in the order is its mirror (variants reversed, FB's plan rows on the other side), so {@code layer,fb,fb,layer}
+ * measures both orders in one process; {@code -Dlongconv4j.bench.ovp.fbvariants=default,cuda.fbop.bwdzero=true} picks the
+ * FB op's variants ({@code default} the defaults); {@code -Dlongconv4j.bench.ovp.x8=true} adds the default op's fwd+bwd timed
+ * in groups of eight calls (the host queueing ahead: the gap to the plan that is device work). Usage: OpVsPlan [csv] [B0] [H] [L,..] (default 16 768
+ * 4096,16384,65536,262144).
  */
 public final class OpVsPlan {
   private OpVsPlan() {}
@@ -55,10 +62,12 @@ public final class OpVsPlan {
     Device dev = new Device(Device.Kind.CUDA, 0);
     CudaDevice cd = ((CudaBackend) Backends.forDevice(dev)).cudaDevice(dev);
     System.out.println(cd);
-    boolean planFirst = Boolean.getBoolean("longconv4j.bench.ovp.planfirst");
+    boolean planFirst0 = Boolean.getBoolean("longconv4j.bench.ovp.planfirst");
     List<CudaConvBench.Row> rows = new ArrayList<>();
+    String[] fbVariants = variants("longconv4j.bench.ovp.fbvariants", FB_VARIANTS);
     for (int L : a.Ls()) {
       int B = CudaConvBench.batchFor(b0, L), H = a.H();
+      java.util.Map<String, Integer> seen = new java.util.HashMap<>();
       float[][] w = CudaConvBench.weights(H, L);
       var rng = Rng.seeded(42 + L);
       Tensor u = Tensor.randn(rng, DType.F32, B, H, L).to(dev).to(DType.BF16).detach().requiresGrad(true);
@@ -66,17 +75,21 @@ public final class OpVsPlan {
       Tensor k = Tensor.wrap(w[0], H, L).to(dev).detach().requiresGrad(true);
       Tensor d = Tensor.wrap(w[1], 1, H).to(dev).detach().requiresGrad(true);
       for (String e : System.getProperty("longconv4j.bench.ovp.order", "fb,pk").split(",")) {
+        // an engine's second appearance in the order is its mirror: variants reversed, plan rows on the other side
+        boolean mirror = seen.merge(e, 1, Integer::sum) > 1, planFirst = planFirst0 != mirror;
         switch (e) {
+          case "layer" -> layerRows(cd, rows, u, dy, mirror ? reversed(LAYER_VARIANTS) : LAYER_VARIANTS);
           case "fb" -> {
             Supplier<Tensor> op = () -> ConvOps.conv(u, k, d, ConvMode.CAUSAL, ConvEngine.AUTO);
-            if (!planFirst) opRows("fb", cd, rows, u, k, d, w, dy, op, new Tensor[0], FB_VARIANTS);
+            String[] fbv = mirror ? reversed(fbVariants) : fbVariants;
+            if (!planFirst) opRows("fb", cd, rows, u, k, d, w, dy, op, new Tensor[0], fbv);
             try (var fb = FlashButterflyConv.plan(cd, H, L, ai.longconv4j.cuda.ConvMode.CAUSAL, ElementType.BF16,
                 ai.longconv4j.cuda.Precision.BF16)) {
               fb.setWeights(w[0], L, w[1]);
               planRows("fb", cd, rows, B, H, L, w, (x, y) -> fb.forward(x, y, B),
                   (x, du, dk, dD) -> fb.backward(x, x, du, B, dk, dD));
             }
-            if (planFirst) opRows("fb", cd, rows, u, k, d, w, dy, op, new Tensor[0], FB_VARIANTS);
+            if (planFirst) opRows("fb", cd, rows, u, k, d, w, dy, op, new Tensor[0], fbv);
           }
           case "pk" -> {
             ConvPlan plan = ConvPlan.of(L, L, ConvMode.CAUSAL, ConvEngine.LEARNED_PACKED, Precision.F64);
@@ -98,6 +111,84 @@ public final class OpVsPlan {
       }
     }
     CudaConvBench.writeCsv(rows, a.csv());
+  }
+
+  /**
+   * Session 18 (helper layer): the LongConv layer's variants: "" the defaults (k kept while K is unchanged, so the op also
+   * keeps its spectrum; the backward without the zero fill of dk / dD); k recomputed at every call
+   * ({@code conv.kernel.keep=false}: the layer before session 18 in a training step, where K changes); and that with the op
+   * backward's zero fill as before ({@code cuda.fbop.bwdzero=true}: the layer route before session 18).
+   */
+  private static final String[] LAYER_VARIANTS = {"", "conv.kernel.keep=false", "conv.kernel.keep=false+cuda.fbop.bwdzero=true"};
+
+  /** The variants named by a property ({@code default} for ""), else the given ones. */
+  private static String[] variants(String property, String[] otherwise) {
+    String v = System.getProperty(property);
+    if (v == null) return otherwise;
+    return java.util.Arrays.stream(v.split(",")).map(x -> x.equals("default") ? "" : x).toArray(String[]::new);
+  }
+
+  private static String[] reversed(String[] a) {
+    String[] r = a.clone();
+    java.util.Collections.reverse(java.util.Arrays.asList(r));
+    return r;
+  }
+
+  /**
+   * The layer's rows (session 18, helper layer): {@code LongConv} causal, Lk = L, one kernel channel (C = 1: the fused FB
+   * op), no kernel dropout, bf16 on the GPU (engine AUTO: FlashButterfly), on u (requires grad) and dy of the op rows; per
+   * variant: y (no grad) compared with the first variant's y on the device (the variants are the same device computation,
+   * so bit-identical), the gradients of u and of every parameter of sum(y * dy) compared likewise (K and D: the fused
+   * backward's fp32 atomics add in a varying order, so their relative difference is printed), then "layer fwd" (no grad)
+   * and "layer fwd+bwd" (zeroGrad, forward, backward(dy)) timed as the op rows ({@code LearnedOpBench.time} group 1).
+   * The untimed first call runs outside any StorageScope, so the default variant's timed calls find k kept.
+   */
+  private static void layerRows(CudaDevice cd, List<CudaConvBench.Row> rows, Tensor u, Tensor dy, String[] variants) {
+    int B = u.size(0), H = u.size(1), L = u.size(2);
+    long n = (long) B * H * L;
+    LongConv layer = LongConv.builder().features(H).length(L).channels(1).kernelDropout(0).mode(ConvMode.CAUSAL).seed(7).build()
+        .to(u.device(), DType.BF16);
+    Tensor yRef = null;
+    java.util.Map<String, Tensor> gRef = null;
+    for (String v : variants) {
+      String[] kv = v.isEmpty() ? new String[0] : v.split("\\+");
+      String tag = v.isEmpty() ? "" : " [" + v + "]";
+      for (String p : kv) System.setProperty("longconv4j." + p.split("=", 2)[0], p.split("=", 2)[1]);
+      try {
+        Tensor y;
+        try (var ng = Tensor.noGrad()) { y = layer.forward(u).to(DType.F32); }
+        layer.zeroGrad();
+        u.zeroGrad();
+        layer.forward(u).backward(dy);
+        java.util.Map<String, Tensor> g = new java.util.LinkedHashMap<>();
+        g.put("du", u.grad().to(DType.F32));
+        for (var e : layer.namedParameters().entrySet()) g.put(e.getKey(), e.getValue().grad().to(DType.F32));
+        if (yRef == null) { yRef = y; gRef = g; }
+        else {
+          StringBuilder line = new StringBuilder("layer" + tag + " L=" + L + ": y " + sameOrDiff(y, yRef));
+          for (var e : g.entrySet()) line.append(", ").append(e.getKey()).append(' ').append(sameOrDiff(e.getValue(), gRef.get(e.getKey())));
+          System.out.println(line + " (vs the first variant's)");
+        }
+        Runnable fwd = () -> { try (var ng = Tensor.noGrad()) { layer.forward(u); } };
+        Runnable step = () -> {
+          layer.zeroGrad();
+          u.zeroGrad();
+          layer.forward(u).backward(dy);
+        };
+        add(rows, "layer fwd" + tag, B, H, L, LearnedOpBench.time(cd, fwd, 1, 20), 4.0 * n, Double.NaN);
+        add(rows, "layer fwd+bwd" + tag, B, H, L, LearnedOpBench.time(cd, step, 1, 10), 12.0 * n, Double.NaN);
+        System.out.println("layer" + tag + " L=" + L + ": k computed " + layer.kernel().computations() + " times so far");
+      } finally {
+        for (String p : kv) System.clearProperty("longconv4j." + p.split("=", 2)[0]);
+      }
+    }
+  }
+
+  /** "bit-identical" or the relative Frobenius difference of two F32 device tensors. */
+  private static String sameOrDiff(Tensor a, Tensor ref) {
+    Tensor diff = a.sub(ref);
+    double ss = diff.mul(diff).sum().item(), rr = ref.mul(ref).sum().item();
+    return ss == 0 ? "bit-identical" : String.format("rel diff %.2e", Math.sqrt(ss / rr));
   }
 
   interface Fwd { void run(DeviceBuffer u, DeviceBuffer y); }
@@ -139,6 +230,9 @@ public final class OpVsPlan {
         };
         add(rows, e + " op fwd" + tag, B, H, L, LearnedOpBench.time(cd, fwd, 1, 20), 4.0 * n, err);
         add(rows, e + " op fwd+bwd" + tag, B, H, L, LearnedOpBench.time(cd, step, 1, 10), 12.0 * n, Double.NaN);
+        // session 18: eight calls per timed group, the host queueing ahead of the GPU: what stays over the plan is device work
+        if (v.isEmpty() && Boolean.getBoolean("longconv4j.bench.ovp.x8"))
+          add(rows, e + " op fwd+bwd x8", B, H, L, LearnedOpBench.time(cd, step, LearnedOpBench.GROUP, 5), 12.0 * n, Double.NaN);
       } finally {
         for (String p : kv) System.clearProperty("longconv4j." + p.split("=", 2)[0]);
       }

@@ -102,8 +102,8 @@ public final class PackedMonarchBackward {
     return this;
   }
 
-  /** {@link #tuned}'s threads for M, or 0 where it keeps the twin (M &gt; 8192). */
-  static int tunedThreads(int m) { return m <= 4096 ? 128 : m <= 8192 ? 256 : 0; }
+  /** {@link #tuned}'s threads for M, or 0 where it keeps the twin (M &gt; 16384). */
+  static int tunedThreads(int m) { return m <= 4096 ? 128 : m <= 16384 ? 256 : 0; }
 
   /** The starting values: {@link #tuned}(true) unless -Dlongconv4j.pmb.tuned=false, then the explicit properties. */
   private void bwdStart() {

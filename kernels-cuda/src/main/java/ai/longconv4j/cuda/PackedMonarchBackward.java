@@ -17,7 +17,7 @@ package ai.longconv4j.cuda;
  * blocks (left forms), P / Q, D and shared-memory planes ({@link PackedMonarchConv#storage16}); its workspaces are
  * allocated at the first {@link #run} and freed by the plan's close.
  * Starting values: {@code -Dlongconv4j.pmb.tuned} (default true), then, when set, {@code -Dlongconv4j.pmb.fast / regcap /
- * fuse / threads / groups}, read when the plan's backward is first asked for and applied at its first setter or run.
+ * fuse / threads / groups / stagegram}, read when the plan's backward is first asked for and applied at its first setter or run.
  * <pre>{@code
  * jshell> var bwd = pm.backward()
  * bwd ==> PackedMonarchBackward[M=4096 = 16 x 16 x 16, lpmb2_bwd_bf16_s32_r80, 128 threads, groups 1, fused]
@@ -68,7 +68,8 @@ public final class PackedMonarchBackward {
   public String kernelName() {
     bwdStart();
     boolean s16 = plan.storage16();
-    return bwdFast ? "lpmb2_bwd_" + io.tag() + (s16 ? "_s16" : "_s32") + "_r" + bwdRegCap : "lpmb_bwd_" + io.tag() + (s16 ? "_s16" : "_s32");
+    return bwdFast ? "lpmb2_bwd_" + io.tag() + (s16 ? "_s16" : "_s32") + "_r" + bwdRegCap + (bwdStageGram ? "_sg" : "")
+        : "lpmb_bwd_" + io.tag() + (s16 ? "_s16" : "_s32");
   }
 
   // ---- helper pkbwdopt (session 15): learned_pmb2.cu's variants of run (its slow twin: learned_pmb.cu) ----------------
@@ -79,6 +80,7 @@ public final class PackedMonarchBackward {
   private int bwdRegCap = checkBwdCap(Integer.getInteger("longconv4j.pmb.regcap", 0));
   private int bwdGroups = checkBwdGroups(Integer.getInteger("longconv4j.pmb.groups", 1));
   private boolean bwdFuse = Boolean.getBoolean("longconv4j.pmb.fuse");
+  private boolean bwdStageGram = Boolean.getBoolean("longconv4j.pmb.stagegram");
   private int bwdSkip, bAllocGroups;
   private DeviceBuffer bDpqW;   // (G, H, M) float4 row-group partials of dP / dQ (G > 1)
   private boolean bwdTunedPending = Boolean.parseBoolean(System.getProperty("longconv4j.pmb.tuned", "true"));
@@ -99,6 +101,7 @@ public final class PackedMonarchBackward {
     bwdFuse = bwdFast;
     bwdThreads = bwdFast ? t : 0;
     bwdGroups = 1;
+    bwdStageGram = false;
     return this;
   }
 
@@ -114,6 +117,7 @@ public final class PackedMonarchBackward {
     if (System.getProperty("longconv4j.pmb.fuse") != null) bwdFuse = Boolean.getBoolean("longconv4j.pmb.fuse");
     if (System.getProperty("longconv4j.pmb.threads") != null) threads(Integer.getInteger("longconv4j.pmb.threads", 0));
     if (System.getProperty("longconv4j.pmb.groups") != null) bwdGroups = checkBwdGroups(Integer.getInteger("longconv4j.pmb.groups", 1));
+    if (System.getProperty("longconv4j.pmb.stagegram") != null) bwdStageGram = Boolean.getBoolean("longconv4j.pmb.stagegram");
   }
 
   private static int checkBwdCap(int cap) {
@@ -153,6 +157,18 @@ public final class PackedMonarchBackward {
    */
   public PackedMonarchBackward fuse(boolean on) { bwdStart(); bwdFuse = on; return this; }
 
+  // ---- helper pmb (session 18): the Grams inside the stages (learned_pmb2.cu PMB2_SG, kernels _sg) -------------------
+  /**
+   * With {@link #fast}: learned_pmb2.cu's {@code lpmb2_bwd_*_sg} kernels, where each stage on tensor cores (lm_stage_a /
+   * lm_stage_b: all but stage 1 at R1 &lt; 16) takes its Gram from the operand tile it has loaded (pmb3_stage_a /
+   * pmb3_stage_b) instead of a separate pass over the planes (pmb2_gram) and a block barrier: 2J - 2 (R1 &lt; 16) or 2J
+   * (M = 4096) of the 2J Gram passes per row fewer. The same du bit for bit, the Grams' fp32 sums in another order.
+   * Off: the same kernel family without (the slow twin of this switch). Starting value: {@code -Dlongconv4j.pmb.stagegram}.
+   */
+  public PackedMonarchBackward stageGram(boolean on) { bwdStart(); bwdStageGram = on; return this; }
+
+  public boolean stageGram() { bwdStart(); return bwdStageGram; }
+
   /** Timing only ({@link #SKIP_GRAM} | {@link #SKIP_DUMP} | {@link #SKIP_DPQ}; learned_pmb2.cu only): skipped pieces give WRONG gradients. */
   public PackedMonarchBackward skip(int flags) {
     if (flags < 0 || flags > 7) throw new IllegalArgumentException("PackedMonarchBackward.skip: flags 0 .. 7, got " + flags);
@@ -188,6 +204,8 @@ public final class PackedMonarchBackward {
     bwdStart();
     if (bwdSkip != 0 && !bwdFast)
       throw new IllegalStateException("PackedMonarchBackward.run: skip(" + bwdSkip + ") exists only in learned_pmb2.cu: set fast(true)");
+    if (bwdStageGram && !bwdFast)
+      throw new IllegalStateException("PackedMonarchBackward.run: stageGram(true) exists only in learned_pmb2.cu: set fast(true)");
     int groups = bwdFast ? Math.min(bwdGroups, B) : 1;   // CTAs per channel (learned_pmb2.cu; the twin: 1)
     if (bScratch == null || bAllocGroups < groups) {
       for (DeviceBuffer b : new DeviceBuffer[] {bScratch, bCs, bPart, bDpqW}) if (b != null) b.close();
@@ -244,6 +262,6 @@ public final class PackedMonarchBackward {
 
   @Override public String toString() {
     return "PackedMonarchBackward[M=" + m + " = " + PackedMonarchConv.factorString(PackedMonarchConv.factors(m)) + ", " + kernelName() + ", "
-        + threads() + " threads" + (bwdFast ? ", groups " + bwdGroups + (bwdFuse ? ", fused" : "") : "") + "]";
+        + threads() + " threads" + (bwdFast ? ", groups " + bwdGroups + (bwdFuse ? ", fused" : "") + (bwdStageGram ? ", stage Grams" : "") : "") + "]";
   }
 }

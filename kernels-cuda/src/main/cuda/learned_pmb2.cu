@@ -26,11 +26,12 @@
 //     PMB2_NO_DPQ the C save and the dP / dQ update: the time of each piece by difference (PackedMonarchBwdBench).
 // Helper pmb (session 18): PMB2_SG (template; kernels _sg, PackedMonarchBackward.stageGram): the Grams of the stages on
 // tensor cores taken inside those stages from the tile operands they load anyway (pmb3_stage_a / pmb3_stage_b, see there):
-// of the 2J Gram passes per row (each a block-wide pass over the planes plus a barrier) only stage 1's two stay at R1 < 16.
+// of the 2J Gram passes per row (each a block-wide pass over the planes plus a barrier) only stage 1's two stay at R1 < 16;
+// flag PMB2_PRETW (SG kernels only): V_s dumped with its twiddle (pmb3_dump_tw), section B's Grams on raw operands.
 #define LPMB_TEMPLATES_ONLY
 #include "learned_pmb.cu"
 
-constexpr int PMB2_NO_GRAM = 1, PMB2_NO_DUMP = 2, PMB2_NO_DPQ = 4, PMB2_FUSE = 8;
+constexpr int PMB2_NO_GRAM = 1, PMB2_NO_DUMP = 2, PMB2_NO_DPQ = 4, PMB2_FUSE = 8, PMB2_PRETW = 16;
 
 // ---- PMB2_FUSE: three block-wide passes per row folded into their neighbours (the same values, bit for bit) ----------
 // pack u with X_1's dump (x1r, x1i: scratch slot 0; the packed values are already 16-bit). Ends with a barrier.
@@ -384,16 +385,45 @@ __device__ __noinline__ void pmb3_stage_b(const float2* __restrict__ a, ST* zr, 
   if (warp < (n >> 8)) pmb3_gram_out(gr, gi, acc);
 }
 
+// PMB2_PRETW (SG kernels): W_s's dump (s < J: R = 2^lR along the axis of stride S = 2^lS >= 16) stored as V_s = W_s o
+// conj(T_s), the operand section B's Gram of stage s takes: the 16-bit dump value (pmb2_dump's rounding) times
+// conj(w_(M_s)^(k c)) in fp32 (pmb2_gram's twX expression), rounded once more — the values pmb2_gram builds at every
+// load, built once here, so section B's Grams load raw pairs (TWX off). 8 positions per thread (one k, c .. c + 7), 16-byte
+// stores. No barrier.
+template <typename ST, typename XT>
+__device__ __forceinline__ void pmb3_dump_tw(const Tw& T, const ST* zr, const ST* zi, XT* xr, XT* xi, int M, int lR, int lS) {
+  static_assert(sizeof(XT) == 2, "16-bit scratch");
+  const int lMs = lR + lS;
+  for (int v = threadIdx.x; v < (M >> 3); v += blockDim.x) {
+    const int p0 = v << 3, k = (p0 >> lS) & ((1 << lR) - 1), c0 = p0 & ((1 << lS) - 1);
+    uint4 wr, wi;
+    XT* er = reinterpret_cast<XT*>(&wr);
+    XT* ei = reinterpret_cast<XT*>(&wi);
+#pragma unroll
+    for (int e = 0; e < 8; ++e) {
+      XT r16, i16;
+      st(&r16, ld(zr + SIDX(p0 + e))); st(&i16, ld(zi + SIDX(p0 + e)));
+      float vr = ld(&r16), vi = ld(&i16);
+      float tc, ts; twiddle<true>(T, (k * (c0 + e)) & ((1 << lMs) - 1), lMs, 1.0f, tc, ts);
+      const float a = vr * tc - vi * ts; vi = vr * ts + vi * tc; vr = a;
+      st(er + e, vr); st(ei + e, vi);
+    }
+    *reinterpret_cast<uint4*>(xr + p0) = wr;
+    *reinterpret_cast<uint4*>(xi + p0) = wi;
+  }
+}
+
 // Section B's stage s (the dy chain, forward-structured, madj's blocks) with its Gram (slot J + s - 1; G = the stage input,
-// X = V_s: W_s times conj(T_s) below J) in the stage: pmb3_stage_b at s = J, else pmb3_stage_a (s = 1 only at R1 = 16).
-template <bool BF16, typename ST, typename IO>
+// X = V_s: W_s times conj(T_s) below J, at load when TWX, else dumped so by pmb3_dump_tw) in the stage: pmb3_stage_b at
+// s = J, else pmb3_stage_a (s = 1 only at R1 = 16).
+template <bool BF16, bool TWX, typename ST, typename IO>
 __device__ __forceinline__ void pmb3_fwd_gram(const Tw& tw, const float2* __restrict__ m, ST* zr, ST* zi, int s, int log2M, int lR1,
                                               int J, const IO* w, float* acc) {
   const int q1 = 1 << (2 * lR1), M = 1 << log2M;
   if (s == J) pmb3_stage_b<BF16, ST, IO>(m + q1 + 256 * (J - 2), zr, zi, M, 1.0f / 16.0f, w, w + M, acc);
-  else if (s == 1) pmb3_stage_a<BF16, true, true, ST, IO>(tw, m, zr, zi, log2M - 4, 1, 1.0f / 16.0f, w, w + M, acc);
-  else pmb3_stage_a<BF16, true, true, ST, IO>(tw, m + q1 + 256 * (s - 2), zr, zi, 4 * (J - s), 1 << (4 * (s - 1) - 4 + lR1), 1.0f / 16.0f,
-                                              w, w + M, acc);
+  else if (s == 1) pmb3_stage_a<BF16, true, TWX, ST, IO>(tw, m, zr, zi, log2M - 4, 1, 1.0f / 16.0f, w, w + M, acc);
+  else pmb3_stage_a<BF16, true, TWX, ST, IO>(tw, m + q1 + 256 * (s - 2), zr, zi, 4 * (J - s), 1 << (4 * (s - 1) - 4 + lR1), 1.0f / 16.0f,
+                                             w, w + M, acc);
 }
 
 // Section C's stage s (the adjoint inverse stage, im: madj's second half) with its Gram (slot s - 1; G = conj(T_s) o the
@@ -420,6 +450,7 @@ __device__ __forceinline__ void pmb2_bwd(const IO* __restrict__ u, const IO* __r
   const int h = blockIdx.x, g = blockIdx.y, G = gridDim.y, T = blockDim.x, q1 = R1 * R1, inv = q1 + 256 * (J - 1);
   const size_t cta = (size_t)g * H + h;
   const bool gram = !(flags & PMB2_NO_GRAM), dump = !(flags & PMB2_NO_DUMP), dpqOn = !(flags & PMB2_NO_DPQ), fuse = flags & PMB2_FUSE;
+  const bool pretw = SG && (flags & PMB2_PRETW);   // V_s (s < J) dumped with its twiddle (pmb3_dump_tw)
   ST* zr = reinterpret_cast<ST*>(smem_raw);
   ST* zi = zr + P;
   const int twOff = (2 * P * (int)sizeof(ST) + 15) & ~15;
@@ -458,7 +489,12 @@ __device__ __forceinline__ void pmb2_bwd(const IO* __restrict__ u, const IO* __r
       pmb_pair(cf, zr, zi, M, lR1, J);
     }
     for (int s = J; s >= 1; --s) {
-      if (dump && !(fuse && s == J)) { pmb2_dump(zr, zi, xs + 2 * (J + s - 1) * M, xs + 2 * (J + s - 1) * M + M, M); __syncthreads(); }
+      if (dump && !(fuse && s == J)) {
+        IO* v = xs + 2 * (J + s - 1) * M;
+        if (pretw && s < J) pmb3_dump_tw(tw, zr, zi, v, v + M, M, s == 1 ? lR1 : 4, 4 * (J - s));
+        else pmb2_dump(zr, zi, v, v + M, M);
+        __syncthreads();
+      }
       if (fuse && s == 1) break;   // W_0 = E (the forward's output) is not needed: only the stage inputs are
       pmb_inv<BF16, ST>(tw, mats + inv, s1 + q1, zr, zi, s, log2M, lR1, J);
       __syncthreads();
@@ -467,9 +503,11 @@ __device__ __forceinline__ void pmb2_bwd(const IO* __restrict__ u, const IO* __r
     for (int s = 1; s <= J; ++s) {
       const int lR = s == 1 ? lR1 : 4, lS = 4 * (J - s);
       const IO* w = xs + 2 * (J + s - 1) * M;
-      if (SG && gram && (s > 1 || lR1 == 4)) pmb3_fwd_gram<BF16, ST, IO>(tw, madj, zr, zi, s, log2M, lR1, J, w, acc + 512 * (J + s - 1));
-      else {
-        if (gram) { pmb2_gram<BF16, ST, IO>(tw, zr, zi, w, w + M, lR, lS, log2M, false, s < J, acc + 512 * (J + s - 1)); __syncthreads(); }
+      if (SG && gram && (s > 1 || lR1 == 4)) {
+        if (pretw) pmb3_fwd_gram<BF16, false, ST, IO>(tw, madj, zr, zi, s, log2M, lR1, J, w, acc + 512 * (J + s - 1));
+        else pmb3_fwd_gram<BF16, true, ST, IO>(tw, madj, zr, zi, s, log2M, lR1, J, w, acc + 512 * (J + s - 1));
+      } else {
+        if (gram) { pmb2_gram<BF16, ST, IO>(tw, zr, zi, w, w + M, lR, lS, log2M, false, s < J && !pretw, acc + 512 * (J + s - 1)); __syncthreads(); }
         pmb_fwd<BF16, ST>(tw, madj, s1 + 2 * q1, zr, zi, s, log2M, lR1, J);
       }
       __syncthreads();

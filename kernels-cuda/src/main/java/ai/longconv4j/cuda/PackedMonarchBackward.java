@@ -81,6 +81,7 @@ public final class PackedMonarchBackward {
   private int bwdGroups = checkBwdGroups(Integer.getInteger("longconv4j.pmb.groups", 1));
   private boolean bwdFuse = Boolean.getBoolean("longconv4j.pmb.fuse");
   private boolean bwdStageGram = Boolean.getBoolean("longconv4j.pmb.stagegram");
+  private boolean bwdPreTw = Boolean.getBoolean("longconv4j.pmb.pretw");
   private int bwdSkip, bAllocGroups;
   private DeviceBuffer bDpqW;   // (G, H, M) float4 row-group partials of dP / dQ (G > 1)
   private boolean bwdTunedPending = Boolean.parseBoolean(System.getProperty("longconv4j.pmb.tuned", "true"));
@@ -102,6 +103,7 @@ public final class PackedMonarchBackward {
     bwdThreads = bwdFast ? t : 0;
     bwdGroups = 1;
     bwdStageGram = false;
+    bwdPreTw = false;
     return this;
   }
 
@@ -118,6 +120,7 @@ public final class PackedMonarchBackward {
     if (System.getProperty("longconv4j.pmb.threads") != null) threads(Integer.getInteger("longconv4j.pmb.threads", 0));
     if (System.getProperty("longconv4j.pmb.groups") != null) bwdGroups = checkBwdGroups(Integer.getInteger("longconv4j.pmb.groups", 1));
     if (System.getProperty("longconv4j.pmb.stagegram") != null) bwdStageGram = Boolean.getBoolean("longconv4j.pmb.stagegram");
+    if (System.getProperty("longconv4j.pmb.pretw") != null) bwdPreTw = Boolean.getBoolean("longconv4j.pmb.pretw");
   }
 
   private static int checkBwdCap(int cap) {
@@ -168,6 +171,14 @@ public final class PackedMonarchBackward {
   public PackedMonarchBackward stageGram(boolean on) { bwdStart(); bwdStageGram = on; return this; }
 
   public boolean stageGram() { bwdStart(); return bwdStageGram; }
+
+  /**
+   * With {@link #stageGram}: learned_pmb2.cu's PMB2_PRETW: the dumps of W_s (s &lt; J) stored with the twiddle the dy
+   * chain's Grams apply (V_s = W_s o conj(T_s): the 16-bit values those Grams otherwise build at every load, rounded the
+   * same way), so those Grams load raw 16-bit pairs. The same du bit for bit. Off: the twiddle at the Grams' loads.
+   * Starting value: {@code -Dlongconv4j.pmb.pretw}.
+   */
+  public PackedMonarchBackward preTwiddle(boolean on) { bwdStart(); bwdPreTw = on; return this; }
 
   /** Timing only ({@link #SKIP_GRAM} | {@link #SKIP_DUMP} | {@link #SKIP_DPQ}; learned_pmb2.cu only): skipped pieces give WRONG gradients. */
   public PackedMonarchBackward skip(int flags) {
@@ -222,7 +233,8 @@ public final class PackedMonarchBackward {
           u, dy, mats, matsAdj, pq, pqAdj, d, du, dpq, bScratch, bCs, bPart, B, h, l, log2m);
     } else {
       device.module(MODULE2).kernel(kernelName()).launch(device.stream(), h, groups, threads(), smem(log2m, s16 ? 2 : 4, j),
-          u, dy, mats, matsAdj, pq, pqAdj, d, du, groups > 1 ? bDpqW : dpq, bScratch, bCs, bPart, B, h, l, log2m, bwdSkip | (bwdFuse ? 8 : 0));
+          u, dy, mats, matsAdj, pq, pqAdj, d, du, groups > 1 ? bDpqW : dpq, bScratch, bCs, bPart, B, h, l, log2m,
+          bwdSkip | (bwdFuse ? 8 : 0) | (bwdStageGram && bwdPreTw ? 16 : 0));
       if (groups > 1)
         device.module(MODULE2).kernel("lpmb2_dpq_reduce").launch(device.stream(), (h * m + 255) / 256, 1, 256, 0, bDpqW, dpq, groups, h * m);
     }
@@ -262,6 +274,6 @@ public final class PackedMonarchBackward {
 
   @Override public String toString() {
     return "PackedMonarchBackward[M=" + m + " = " + PackedMonarchConv.factorString(PackedMonarchConv.factors(m)) + ", " + kernelName() + ", "
-        + threads() + " threads" + (bwdFast ? ", groups " + bwdGroups + (bwdFuse ? ", fused" : "") + (bwdStageGram ? ", stage Grams" : "") : "") + "]";
+        + threads() + " threads" + (bwdFast ? ", groups " + bwdGroups + (bwdFuse ? ", fused" : "") + (bwdStageGram ? ", stage Grams" + (bwdPreTw ? " (pre-twiddled)" : "") : "") : "") + "]";
   }
 }

@@ -116,18 +116,20 @@ class PackedMonarchBwdGpuTest extends CudaDeviceTest {
       pm.backward().tuned(false);
       Out twin = run(pm, c);
       twin.assertMatchesLib(c);
-      // cap, threads (0: the plan's), groups, fuse, stage Grams; {-1}: tuned(true), the default (M <= 16384: cap 80, fused,
-      // 128 / 256 threads); {80, 256, 1, 1, 0}: the default's setting at M = 8192 / 16384, here at every M (32768's
-      // candidate); stage Grams (helper pmb, session 18) with both caps, 128 / 256 threads, row groups and unfused passes
+      // cap, threads (0: the plan's), groups, fuse, stage Grams (1; 2: pre-twiddled dumps too); {-1}: tuned(true), the
+      // default (M <= 16384: cap 80, fused, 128 / 256 threads); {80, 256, 1, 1, 0}: the default's setting at M = 8192 /
+      // 16384, here at every M (32768's candidate); stage Grams (helper pmb, session 18) with both caps, 128 / 256 threads,
+      // row groups and unfused passes
       int[][] variants = {{-1}, {0, 0, 1, 0, 0}, {80, 128, 1, 1, 0}, {80, 256, 1, 1, 0}, {80, 256, 3, 0, 0}, {80, 512, 2, 1, 0},
-          {80, 128, 1, 1, 1}, {80, 256, 1, 1, 1}, {0, 256, 1, 1, 1}, {80, 256, 3, 0, 1}};
+          {80, 128, 1, 1, 1}, {80, 256, 1, 1, 1}, {0, 256, 1, 1, 1}, {80, 256, 3, 0, 1}, {80, 128, 1, 1, 2}, {80, 256, 1, 1, 2},
+          {0, 256, 1, 1, 2}};
       for (int[] v : variants) {
         if (v[0] < 0) pm.backward().tuned(true);
-        else pm.backward().fast(true).regCap(v[0]).threads(v[1]).groups(v[2]).fuse(v[3] == 1).stageGram(v[4] == 1);
+        else pm.backward().fast(true).regCap(v[0]).threads(v[1]).groups(v[2]).fuse(v[3] == 1).stageGram(v[4] >= 1).preTwiddle(v[4] == 2);
         if (v[0] < 0 && !pm.backward().fast()) continue;   // M > 16384: the default is the twin itself
         Out o = run(pm, c);
         o.assertMatchesLib(c);
-        String w = o.what + (v[0] < 0 ? " tuned" : " g" + v[2] + (v[3] == 1 ? " fused" : ""));
+        String w = o.what + (v[0] < 0 ? " tuned" : " g" + v[2] + (v[3] == 1 ? " fused" : "") + (v[4] == 2 ? " pretw" : ""));
         int diff = 0;
         for (int i = 0; i < o.du.length; i++) if (Float.floatToRawIntBits(o.du[i]) != Float.floatToRawIntBits(twin.du[i])) diff++;
         assertEquals(0, diff, "du elements differing from the twin's (" + twin.what + ") " + w);

@@ -29,7 +29,7 @@ import java.util.List;
  * {@link PackedMonarchBackward#tuned}, applied in the order given; the plain pm path: the plan's default; {@link PackedMonarchBackward#fast},
  * regCap, threads, groups, fuse, skip (timing only: its du is still validated, so a skip that changes du shows; its
  * block Grams are wrong and not checked here), only=bwd: the bwd row alone; L=4096+8192: those cases only; fb takes only and L).
- * Helper pmb (session 18): sg=1 ({@link PackedMonarchBackward#stageGram}); val=1 (any path) runs the validated forward and backward once and times nothing (one launch of
+ * Helper pmb (session 18): sg=1 ({@link PackedMonarchBackward#stageGram}), pt=1 ({@link PackedMonarchBackward#preTwiddle}); val=1 (any path) runs the validated forward and backward once and times nothing (one launch of
  * each kernel for Nsight Compute). Usage: PackedMonarchBwdBench [csv-out] [B] [H].
  */
 public final class PackedMonarchBwdBench {
@@ -90,8 +90,9 @@ public final class PackedMonarchBwdBench {
                   case "fuse" -> pb.fuse(e.getValue().equals("1"));
                   case "skip" -> pb.skip(Integer.parseInt(e.getValue()));
                   case "sg" -> pb.stageGram(e.getValue().equals("1"));
+                  case "pt" -> pb.preTwiddle(e.getValue().equals("1"));
                   case "only", "L", "val" -> { }
-                  default -> throw new IllegalArgumentException("PackedMonarchBwdBench: options tuned, fast, cap, t, g, fuse, skip, sg, only, L, val; got " + e.getKey());
+                  default -> throw new IllegalArgumentException("PackedMonarchBwdBench: options tuned, fast, cap, t, g, fuse, skip, sg, pt, only, L, val; got " + e.getKey());
                 }
               }
               float[] kl = k0;

@@ -117,9 +117,10 @@ class PackedMonarchBwdGpuTest extends CudaDeviceTest {
       Out twin = run(pm, c);
       twin.assertMatchesLib(c);
       // cap, threads (0: the plan's), groups, fuse, stage Grams (1; 2: pre-twiddled dumps too); {-1}: tuned(true), the
-      // default (M <= 16384: cap 80, fused, 128 / 256 threads); {80, 256, 1, 1, 0}: the default's setting at M = 8192 /
-      // 16384, here at every M (32768's candidate); stage Grams (helper pmb, session 18) with both caps, 128 / 256 threads,
-      // row groups and unfused passes
+      // default (M <= 16384: fused; 128 threads cap 80 to 4096, 256 threads with stage Grams and pre-twiddled dumps at
+      // 8192 (cap 80) and 16384 (no cap): {80, 256, 1, 1, 2} and {0, 256, 1, 1, 2}, here at every M); {80, 256, 1, 1, 0}:
+      // session 17's 16384 setting (32768's candidate); stage Grams (helper pmb, session 18) with both caps, 128 / 256
+      // threads, row groups and unfused passes
       int[][] variants = {{-1}, {0, 0, 1, 0, 0}, {80, 128, 1, 1, 0}, {80, 256, 1, 1, 0}, {80, 256, 3, 0, 0}, {80, 512, 2, 1, 0},
           {80, 128, 1, 1, 1}, {80, 256, 1, 1, 1}, {0, 256, 1, 1, 1}, {80, 256, 3, 0, 1}, {80, 128, 1, 1, 2}, {80, 256, 1, 1, 2},
           {0, 256, 1, 1, 2}};

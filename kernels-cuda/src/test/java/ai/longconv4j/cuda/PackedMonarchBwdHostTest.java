@@ -5,6 +5,7 @@ package ai.longconv4j.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -169,8 +170,9 @@ class PackedMonarchBwdHostTest {
   }
 
   /**
-   * PackedMonarchBackward.tuned's table (sitting pkbwdopt/s1; 16384 from sitting pmb/s1 of session 17, 106.4 vs 127 ms): 128
-   * threads at M = 2048 / 4096, 256 at 8192 and 16384, the twin (0) at 32768.
+   * PackedMonarchBackward.tuned's table (sitting pkbwdopt/s1; 16384 from sitting pmb/s1 of session 17, 106.4 vs 127 ms;
+   * session 18's sitting pmb18/s1: the stage Grams with pre-twiddled dumps at 8192 / 16384, no register cap at 16384, the
+   * twin at 32768): 128 threads at M = 2048 / 4096, 256 at 8192 and 16384, the twin (0) at 32768.
    */
   @Test
   void bwdTunedTable() {
@@ -178,6 +180,11 @@ class PackedMonarchBwdHostTest {
     assertEquals(128, PackedMonarchBackward.tunedThreads(4096));
     assertEquals(256, PackedMonarchBackward.tunedThreads(8192));
     assertEquals(256, PackedMonarchBackward.tunedThreads(16384));
+    for (int m : new int[] {2048, 4096, 8192}) assertEquals(80, PackedMonarchBackward.tunedCap(m), "cap at " + m);
+    assertEquals(0, PackedMonarchBackward.tunedCap(16384));
+    for (int m : new int[] {2048, 4096, 32768}) assertFalse(PackedMonarchBackward.tunedStageGram(m), "stage Grams at " + m);
+    assertTrue(PackedMonarchBackward.tunedStageGram(8192));
+    assertTrue(PackedMonarchBackward.tunedStageGram(16384));
     assertEquals(0, PackedMonarchBackward.tunedThreads(32768));
   }
 }

@@ -224,6 +224,35 @@ __device__ __forceinline__ void mma1688(float (&d)[4], uint32_t a0, uint32_t a1,
   }
 }
 
+// (vr, vi) times conj(w_(2^lM)^num) (twiddle<true>, sign +1), in the expression of tiles_a's inverse load and pmb2_gram.
+__device__ __forceinline__ void pmb3_twc(const Tw& T, int num, int lM, float& vr, float& vi) {
+  float tc, ts; twiddle<true>(T, num, lM, 1.0f, tc, ts);
+  const float a = vr * tc - vi * ts; vi = vr * ts + vi * tc; vr = a;
+}
+
+// (vr, vi) times w_(2^lM)^num scale (twiddle<true>, sign -1, the factor scaled first): tiles_a's forward store.
+__device__ __forceinline__ void pmb3_tws(const Tw& T, int num, int lM, float scale, float& vr, float& vi) {
+  float tc, ts; twiddle<true>(T, num, lM, -1.0f, tc, ts);
+  tc *= scale; ts *= scale;
+  const float a = vr * tc - vi * ts; vi = vr * ts + vi * tc; vr = a;
+}
+
+// d += A conj(B) for one column half: Re += Ar Br + Ai Bi, Im += Ai Br - Ar Bi (bn = -Bi), pmb2_gram's four products.
+template <bool BF16>
+__device__ __forceinline__ void pmb3_cmma(float (&dr)[4], float (&di)[4], const uint32_t (&ar)[4], const uint32_t (&ai)[4], const uint32_t (&br)[2],
+                                          const uint32_t (&bi)[2], const uint32_t (&bn)[2]) {
+  mma16816<BF16>(dr, ar, br[0], br[1]);
+  mma16816<BF16>(dr, ai, bi[0], bi[1]);
+  mma16816<BF16>(di, ai, br[0], br[1]);
+  mma16816<BF16>(di, ar, bn[0], bn[1]);
+}
+
+// The Gram accumulators of one warp set to zero.
+__device__ __forceinline__ void pmb3_zero(float (&dr)[2][4], float (&di)[2][4]) {
+#pragma unroll
+  for (int j = 0; j < 8; ++j) { dr[j >> 2][j & 3] = 0.f; di[j >> 2][j & 3] = 0.f; }
+}
+
 // The 2 x 2 x 4 Gram accumulators of one warp (row k = g + 8 (q >> 1), column n = 8 j + 2 t + (q & 1)) added to acc
 // (shared 16 x 16 float2) by shared-memory atomics, as pmb_gram's end.
 __device__ __forceinline__ void pmb3_gram_out(const float (&dr)[2][4], const float (&di)[2][4], float* acc) {
@@ -250,8 +279,7 @@ __device__ __forceinline__ void pmb3_x_pair(const Tw& T, const XT* xr, const XT*
 #pragma unroll
     for (int e = 0; e < 2; ++e) {
       float vr = ld(xr + p + e), vi = ld(xi + p + e);
-      float tc, ts; twiddle<true>(T, (n * (c + e)) & ((1 << lMs) - 1), lMs, 1.0f, tc, ts);
-      const float a = vr * tc - vi * ts; vi = vr * ts + vi * tc; vr = a;
+      pmb3_twc(T, (n * (c + e)) & ((1 << lMs) - 1), lMs, vr, vi);
       re[e] = vr; im[e] = vi;
     }
     br = pack2<BF16>(re[0], re[1]);
@@ -271,10 +299,7 @@ __device__ __noinline__ void pmb3_stage_a(const Tw& T, const float2* __restrict_
   const int S = 1 << lS, Ms = 16 * S, cols = S >> 3, ntiles = O * cols;
   constexpr uint32_t NEG2 = 0x80008000u;
   float gr[2][4], gi[2][4];
-#pragma unroll
-  for (int j = 0; j < 2; ++j)
-#pragma unroll
-    for (int q = 0; q < 4; ++q) { gr[j][q] = 0.f; gi[j][q] = 0.f; }
+  pmb3_zero(gr, gi);
   for (int tile = warp; tile < ntiles; tile += nw) {
     const int o = tile >> (lS - 3), c0 = (tile & (cols - 1)) * 8, base = o * Ms;
     uint32_t x[2][2];   // scratch B operands {re, im} of column half j: X[8j + g][c0 + 2t + {0, 1}]
@@ -286,11 +311,7 @@ __device__ __noinline__ void pmb3_stage_a(const Tw& T, const float2* __restrict_
     for (int q = 0; q < 4; ++q) {
       const int r = 2 * t + (q & 1) + 8 * (q >> 1), idx = SIDX(base + r * S + c0 + g);
       br[q] = ld(zr + idx); bi[q] = ld(zi + idx);
-      if (!FWD) {
-        float tc, ts; twiddle<true>(T, (r * (c0 + g)) & (Ms - 1), lS + 4, 1.0f, tc, ts);
-        const float u = br[q] * tc - bi[q] * ts, v = br[q] * ts + bi[q] * tc;
-        br[q] = u; bi[q] = v;
-      }
+      if (!FWD) pmb3_twc(T, (r * (c0 + g)) & (Ms - 1), lS + 4, br[q], bi[q]);   // the inverse stage's conj(T_s) at load
     }
     const uint32_t xr0 = pack2<BF16>(br[0], br[1]), xr1 = pack2<BF16>(br[2], br[3]);
     const uint32_t xi0 = pack2<BF16>(bi[0], bi[1]), xi1 = pack2<BF16>(bi[2], bi[3]);
@@ -318,12 +339,7 @@ __device__ __noinline__ void pmb3_stage_a(const Tw& T, const float2* __restrict_
     for (int q = 0; q < 4; ++q) {
       const int k = g + 8 * (q >> 1), c = c0 + 2 * t + (q & 1), idx = SIDX(base + k * S + c);
       float vr = yr[q], vi = yi[q];
-      if (FWD) {
-        float tc, ts; twiddle<true>(T, (k * c) & (Ms - 1), lS + 4, -1.0f, tc, ts);
-        tc *= scale; ts *= scale;
-        const float u = vr * tc - vi * ts, v = vr * ts + vi * tc;
-        vr = u; vi = v;
-      }
+      if (FWD) pmb3_tws(T, (k * c) & (Ms - 1), lS + 4, scale, vr, vi);   // the forward stage's T_s and 1 / R_s at the store
       st(zr + idx, vr); st(zi + idx, vi);
     }
     __syncwarp();
@@ -341,10 +357,7 @@ __device__ __noinline__ void pmb3_stage_b(const float2* __restrict__ a, ST* zr, 
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
   constexpr uint32_t NEG2 = 0x80008000u;
   float gr[2][4], gi[2][4];
-#pragma unroll
-  for (int j = 0; j < 2; ++j)
-#pragma unroll
-    for (int q = 0; q < 4; ++q) { gr[j][q] = 0.f; gi[j][q] = 0.f; }
+  pmb3_zero(gr, gi);
   for (int tile = warp; tile < (n >> 8); tile += nw) {
     const int base = tile << 8;
     uint32_t tr[4], ti[4];
@@ -363,10 +376,7 @@ __device__ __noinline__ void pmb3_stage_b(const float2* __restrict__ a, ST* zr, 
           bi[q] = pack2<BF16>(ld(xi + p), ld(xi + p + 16));
           bn[q] = bi[q] ^ NEG2;
         }
-        mma16816<BF16>(gr[j], ar, br[0], br[1]);
-        mma16816<BF16>(gr[j], ai, bi[0], bi[1]);
-        mma16816<BF16>(gi[j], ai, br[0], br[1]);
-        mma16816<BF16>(gi[j], ar, bn[0], bn[1]);
+        pmb3_cmma<BF16>(gr[j], gi[j], ar, ai, br, bi, bn);
       }
     }
 #pragma unroll
@@ -404,8 +414,7 @@ __device__ __forceinline__ void pmb3_dump_tw(const Tw& T, const ST* zr, const ST
       XT r16, i16;
       st(&r16, ld(zr + SIDX(p0 + e))); st(&i16, ld(zi + SIDX(p0 + e)));
       float vr = ld(&r16), vi = ld(&i16);
-      float tc, ts; twiddle<true>(T, (k * (c0 + e)) & ((1 << lMs) - 1), lMs, 1.0f, tc, ts);
-      const float a = vr * tc - vi * ts; vi = vr * ts + vi * tc; vr = a;
+      pmb3_twc(T, (k * (c0 + e)) & ((1 << lMs) - 1), lMs, vr, vi);
       st(er + e, vr); st(ei + e, vi);
     }
     *reinterpret_cast<uint4*>(xr + p0) = wr;

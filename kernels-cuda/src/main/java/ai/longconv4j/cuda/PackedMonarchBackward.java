@@ -13,11 +13,12 @@ package ai.longconv4j.cuda;
  * {@link PackedMonarchConv#forward} but dk — du, dP / dQ, dD and the 2J block Grams on mma.sync ({@link #run}; helper
  * pkjbwd, learned_pmb.cu, session 14) — and helper pkbwdopt's variants of it (learned_pmb2.cu, session 15: row groups, a
  * register cap, fewer block-wide passes; {@link #fast(boolean)}), with {@link #tuned(boolean)} the measured best per M,
- * the default (learned_pmb2.cu at M &lt;= 8192: 1.58-1.60x faster than learned_pmb.cu, its slow twin). It runs on the plan's
+ * the default (learned_pmb2.cu at M &lt;= 16384: 1.29-1.60x faster than learned_pmb.cu, its slow twin; helper pmb's
+ * stage Grams, session 18, {@link #stageGram}, at 8192 and 16384). It runs on the plan's
  * blocks (left forms), P / Q, D and shared-memory planes ({@link PackedMonarchConv#storage16}); its workspaces are
  * allocated at the first {@link #run} and freed by the plan's close.
  * Starting values: {@code -Dlongconv4j.pmb.tuned} (default true), then, when set, {@code -Dlongconv4j.pmb.fast / regcap /
- * fuse / threads / groups}, read when the plan's backward is first asked for and applied at its first setter or run.
+ * fuse / threads / groups / stagegram / pretw}, read when the plan's backward is first asked for and applied at its first setter or run.
  * <pre>{@code
  * jshell> var bwd = pm.backward()
  * bwd ==> PackedMonarchBackward[M=4096 = 16 x 16 x 16, lpmb2_bwd_bf16_s32_r80, 128 threads, groups 1, fused]
@@ -68,7 +69,8 @@ public final class PackedMonarchBackward {
   public String kernelName() {
     bwdStart();
     boolean s16 = plan.storage16();
-    return bwdFast ? "lpmb2_bwd_" + io.tag() + (s16 ? "_s16" : "_s32") + "_r" + bwdRegCap : "lpmb_bwd_" + io.tag() + (s16 ? "_s16" : "_s32");
+    return bwdFast ? "lpmb2_bwd_" + io.tag() + (s16 ? "_s16" : "_s32") + "_r" + bwdRegCap + (bwdStageGram ? "_sg" : "")
+        : "lpmb_bwd_" + io.tag() + (s16 ? "_s16" : "_s32");
   }
 
   // ---- helper pkbwdopt (session 15): learned_pmb2.cu's variants of run (its slow twin: learned_pmb.cu) ----------------
@@ -79,31 +81,45 @@ public final class PackedMonarchBackward {
   private int bwdRegCap = checkBwdCap(Integer.getInteger("longconv4j.pmb.regcap", 0));
   private int bwdGroups = checkBwdGroups(Integer.getInteger("longconv4j.pmb.groups", 1));
   private boolean bwdFuse = Boolean.getBoolean("longconv4j.pmb.fuse");
+  private boolean bwdStageGram = Boolean.getBoolean("longconv4j.pmb.stagegram");
+  private boolean bwdPreTw = Boolean.getBoolean("longconv4j.pmb.pretw");
   private int bwdSkip, bAllocGroups;
   private DeviceBuffer bDpqW;   // (G, H, M) float4 row-group partials of dP / dQ (G > 1)
   private boolean bwdTunedPending = Boolean.parseBoolean(System.getProperty("longconv4j.pmb.tuned", "true"));
 
   /**
-   * Helper pkbwdopt's measured best backward per M (sitting s1, B = 64, H = 768, bf16, causal, both bench orders in one
-   * process; BENCH-RESULTS.md round 28-pkbwdopt): learned_pmb2.cu with the 80-register cap and PMB2_FUSE, 128 threads at
-   * M = 2048 / 4096 (bwd 11.5 / 19.3 ms vs the twin's 18.4 / 30.7), 256 at 8192 (51.5 vs 80.8); M = 16384 / 32768 (not
-   * measured) keep the twin. on: those settings (row groups 1); off: the twin (learned_pmb.cu, the plan's threads).
-   * Starting value: {@code -Dlongconv4j.pmb.tuned} (default true), applied at the first {@link #run} or setter;
-   * the properties {@code longconv4j.pmb.fast / regcap / fuse / threads / groups}, when set, override it.
+   * The measured best backward per M (B = 64, H = 768, bf16, causal, both bench orders in one process): helper pkbwdopt's
+   * (BENCH-RESULTS.md round 28-pkbwdopt) learned_pmb2.cu with the 80-register cap and PMB2_FUSE, 128 threads at M = 2048 /
+   * 4096 (bwd 11.5 / 19.3 ms vs the twin's 18.4 / 30.7); helper pmb's (rounds 30-pmb, 31-pmb) 256 threads at 8192 and
+   * 16384, with the Grams in the stages and pre-twiddled dumps ({@link #stageGram}, {@link #preTwiddle}) at both, and no
+   * register cap at 16384 (where shared memory holds 2 CTAs per SM anyway): 8192 50.7-50.8 ms (51.6 without the stage
+   * Grams; the twin 80.8), 16384 98.3-98.4 (107.0 at cap 80 without them; the twin 127); M = 32768 keeps the twin (114.8 ms
+   * at B = 32 vs 155.9 for cap 80 at 256 threads). on: those settings (row groups 1); off: the twin (learned_pmb.cu, the
+   * plan's threads). Starting value: {@code -Dlongconv4j.pmb.tuned} (default true), applied at the first {@link #run} or
+   * setter; the properties {@code longconv4j.pmb.fast / regcap / fuse / threads / groups / stagegram / pretw}, when set,
+   * override it.
    */
   public PackedMonarchBackward tuned(boolean on) {
     bwdTunedPending = false;
     int t = tunedThreads(m);
     bwdFast = on && t != 0;
-    bwdRegCap = bwdFast ? 80 : 0;
+    bwdRegCap = bwdFast ? tunedCap(m) : 0;
     bwdFuse = bwdFast;
     bwdThreads = bwdFast ? t : 0;
     bwdGroups = 1;
+    bwdStageGram = bwdFast && tunedStageGram(m);
+    bwdPreTw = bwdStageGram;
     return this;
   }
 
-  /** {@link #tuned}'s threads for M, or 0 where it keeps the twin (M &gt; 8192). */
-  static int tunedThreads(int m) { return m <= 4096 ? 128 : m <= 8192 ? 256 : 0; }
+  /** {@link #tuned}'s threads for M, or 0 where it keeps the twin (M &gt; 16384). */
+  static int tunedThreads(int m) { return m <= 4096 ? 128 : m <= 16384 ? 256 : 0; }
+
+  /** {@link #tuned}'s register cap for M (where it takes learned_pmb2.cu): 80, none (0) at M = 16384. */
+  static int tunedCap(int m) { return m == 16384 ? 0 : 80; }
+
+  /** Whether {@link #tuned} takes the stage Grams with pre-twiddled dumps at M: at 8192 and 16384 (measured slower at 4096, 2048 not measured). */
+  static boolean tunedStageGram(int m) { return m == 8192 || m == 16384; }
 
   /** The starting values: {@link #tuned}(true) unless -Dlongconv4j.pmb.tuned=false, then the explicit properties. */
   private void bwdStart() {
@@ -114,6 +130,8 @@ public final class PackedMonarchBackward {
     if (System.getProperty("longconv4j.pmb.fuse") != null) bwdFuse = Boolean.getBoolean("longconv4j.pmb.fuse");
     if (System.getProperty("longconv4j.pmb.threads") != null) threads(Integer.getInteger("longconv4j.pmb.threads", 0));
     if (System.getProperty("longconv4j.pmb.groups") != null) bwdGroups = checkBwdGroups(Integer.getInteger("longconv4j.pmb.groups", 1));
+    if (System.getProperty("longconv4j.pmb.stagegram") != null) bwdStageGram = Boolean.getBoolean("longconv4j.pmb.stagegram");
+    if (System.getProperty("longconv4j.pmb.pretw") != null) bwdPreTw = Boolean.getBoolean("longconv4j.pmb.pretw");
   }
 
   private static int checkBwdCap(int cap) {
@@ -129,7 +147,7 @@ public final class PackedMonarchBackward {
   /**
    * learned_pmb2.cu's backward (helper pkbwdopt; same decomposition and stage code as learned_pmb.cu's, its slow twin):
    * row groups ({@link #groups}), a register cap ({@link #regCap}), 16-byte dump stores and raw 16-bit Gram operands.
-   * Starting value: {@link #tuned} (on for M &lt;= 8192), or {@code -Dlongconv4j.pmb.fast}.
+   * Starting value: {@link #tuned} (on for M &lt;= 16384), or {@code -Dlongconv4j.pmb.fast}.
    */
   public PackedMonarchBackward fast(boolean on) { bwdStart(); bwdFast = on; return this; }
 
@@ -152,6 +170,27 @@ public final class PackedMonarchBackward {
    * {@link #tuned}, or {@code -Dlongconv4j.pmb.fuse}.
    */
   public PackedMonarchBackward fuse(boolean on) { bwdStart(); bwdFuse = on; return this; }
+
+  // ---- helper pmb (session 18): the Grams inside the stages (learned_pmb2.cu PMB2_SG, kernels _sg) -------------------
+  /**
+   * With {@link #fast}: learned_pmb2.cu's {@code lpmb2_bwd_*_sg} kernels, where each stage on tensor cores (lm_stage_a /
+   * lm_stage_b: all but stage 1 at R1 &lt; 16) takes its Gram from the operand tile it has loaded (pmb3_stage_a /
+   * pmb3_stage_b) instead of a separate pass over the planes (pmb2_gram) and a block barrier: 2J - 2 (R1 &lt; 16) or 2J
+   * (M = 4096) of the 2J Gram passes per row fewer. The same du bit for bit, the Grams' fp32 sums in another order.
+   * Off: the same kernel family without (the slow twin of this switch). Starting value: {@link #tuned} (on at M = 8192 and
+   * 16384), or {@code -Dlongconv4j.pmb.stagegram}.
+   */
+  public PackedMonarchBackward stageGram(boolean on) { bwdStart(); bwdStageGram = on; return this; }
+
+  public boolean stageGram() { bwdStart(); return bwdStageGram; }
+
+  /**
+   * With {@link #stageGram}: learned_pmb2.cu's PMB2_PRETW: the dumps of W_s (s &lt; J) stored with the twiddle the dy
+   * chain's Grams apply (V_s = W_s o conj(T_s): the 16-bit values those Grams otherwise build at every load, rounded the
+   * same way), so those Grams load raw 16-bit pairs. The same du bit for bit. Off: the twiddle at the Grams' loads.
+   * Starting value: {@link #tuned} (with the stage Grams), or {@code -Dlongconv4j.pmb.pretw}.
+   */
+  public PackedMonarchBackward preTwiddle(boolean on) { bwdStart(); bwdPreTw = on; return this; }
 
   /** Timing only ({@link #SKIP_GRAM} | {@link #SKIP_DUMP} | {@link #SKIP_DPQ}; learned_pmb2.cu only): skipped pieces give WRONG gradients. */
   public PackedMonarchBackward skip(int flags) {
@@ -188,6 +227,8 @@ public final class PackedMonarchBackward {
     bwdStart();
     if (bwdSkip != 0 && !bwdFast)
       throw new IllegalStateException("PackedMonarchBackward.run: skip(" + bwdSkip + ") exists only in learned_pmb2.cu: set fast(true)");
+    if (bwdStageGram && !bwdFast)
+      throw new IllegalStateException("PackedMonarchBackward.run: stageGram(true) exists only in learned_pmb2.cu: set fast(true)");
     int groups = bwdFast ? Math.min(bwdGroups, B) : 1;   // CTAs per channel (learned_pmb2.cu; the twin: 1)
     if (bScratch == null || bAllocGroups < groups) {
       for (DeviceBuffer b : new DeviceBuffer[] {bScratch, bCs, bPart, bDpqW}) if (b != null) b.close();
@@ -204,7 +245,8 @@ public final class PackedMonarchBackward {
           u, dy, mats, matsAdj, pq, pqAdj, d, du, dpq, bScratch, bCs, bPart, B, h, l, log2m);
     } else {
       device.module(MODULE2).kernel(kernelName()).launch(device.stream(), h, groups, threads(), smem(log2m, s16 ? 2 : 4, j),
-          u, dy, mats, matsAdj, pq, pqAdj, d, du, groups > 1 ? bDpqW : dpq, bScratch, bCs, bPart, B, h, l, log2m, bwdSkip | (bwdFuse ? 8 : 0));
+          u, dy, mats, matsAdj, pq, pqAdj, d, du, groups > 1 ? bDpqW : dpq, bScratch, bCs, bPart, B, h, l, log2m,
+          bwdSkip | (bwdFuse ? 8 : 0) | (bwdStageGram && bwdPreTw ? 16 : 0));
       if (groups > 1)
         device.module(MODULE2).kernel("lpmb2_dpq_reduce").launch(device.stream(), (h * m + 255) / 256, 1, 256, 0, bDpqW, dpq, groups, h * m);
     }
@@ -244,6 +286,6 @@ public final class PackedMonarchBackward {
 
   @Override public String toString() {
     return "PackedMonarchBackward[M=" + m + " = " + PackedMonarchConv.factorString(PackedMonarchConv.factors(m)) + ", " + kernelName() + ", "
-        + threads() + " threads" + (bwdFast ? ", groups " + bwdGroups + (bwdFuse ? ", fused" : "") : "") + "]";
+        + threads() + " threads" + (bwdFast ? ", groups " + bwdGroups + (bwdFuse ? ", fused" : "") + (bwdStageGram ? ", stage Grams" + (bwdPreTw ? " (pre-twiddled)" : "") : "") : "") + "]";
   }
 }

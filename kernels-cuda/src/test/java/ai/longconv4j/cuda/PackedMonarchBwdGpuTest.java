@@ -28,7 +28,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * 16-bit shared-memory planes, random blocks (every entry uniform: a transposed or swapped block, a wrong slot, scale or
  * twiddle shows) or the DFT + 5 %; H = 111 and odd L once. Outputs NaN-poisoned with tails that must stay poisoned.
  * kernelMatchesLib and planMatchesLibAndTheChain run the plan's default backward (since session 15 helper pkbwdopt's
- * PackedMonarchBackward.tuned: learned_pmb2.cu at M &lt;= 8192, learned_pmb.cu above); {@link #fastMatchesLibAndTheTwin} holds each
+ * PackedMonarchBackward.tuned: learned_pmb2.cu at M &lt;= 16384 (8192 until session 18), learned_pmb.cu above); {@link #fastMatchesLibAndTheTwin} holds each
  * learned_pmb2.cu variant and the default to float64 and to the twin learned_pmb.cu.
  * Tolerances (relative Frobenius), 16-bit inputs exact (lib takes the decoded values):
  * du 1e-2: PackedMonarchGpuTest's bound for the same stage sequence (the forward kernel on the adjoint blocks; its worst
@@ -92,6 +92,8 @@ class PackedMonarchBwdGpuTest extends CudaDeviceTest {
         Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.F16, 3, 111, 3001, 2000, true, 2),   // N = 8192, M = 4096, odd L, H = 111
         Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 2, 2, 8192, 8000, true, 2),           // M = 8192 = 2 x 16^3 (kernelMatchesLib's worst dBlock)
         Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 3, 2, 16384, 16384, false, 1),      // M = 8192, fp32 planes
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 3, 2, 16384, 16384, true, 2),         // M = 16384 = 4 x 16^3 (tuned: 256 threads)
+        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.F16, 2, 3, 16384, 1000, false, 2),   // N = 32768 (17384), M = 16384, fp32 planes
         Arguments.of(ConvMode.CIRCULAR, ElementType.F16, 1, 2, 65536, 65536, true, 2));       // M = 32768 = 8 x 16^3
   }
 
@@ -114,15 +116,21 @@ class PackedMonarchBwdGpuTest extends CudaDeviceTest {
       pm.backward().tuned(false);
       Out twin = run(pm, c);
       twin.assertMatchesLib(c);
-      // cap, threads (0: the plan's), groups, fuse; {-1}: tuned(true), the default (M <= 8192: cap 80, fused, 128 / 256 threads)
-      int[][] variants = {{-1}, {0, 0, 1, 0}, {80, 128, 1, 1}, {80, 256, 3, 0}, {80, 512, 2, 1}};
+      // cap, threads (0: the plan's), groups, fuse, stage Grams (1; 2: pre-twiddled dumps too); {-1}: tuned(true), the
+      // default (M <= 16384: fused; 128 threads cap 80 to 4096, 256 threads with stage Grams and pre-twiddled dumps at
+      // 8192 (cap 80) and 16384 (no cap): {80, 256, 1, 1, 2} and {0, 256, 1, 1, 2}, here at every M); {80, 256, 1, 1, 0}:
+      // session 17's 16384 setting (32768's candidate); stage Grams (helper pmb, session 18) with both caps, 128 / 256
+      // threads, row groups and unfused passes
+      int[][] variants = {{-1}, {0, 0, 1, 0, 0}, {80, 128, 1, 1, 0}, {80, 256, 1, 1, 0}, {80, 256, 3, 0, 0}, {80, 512, 2, 1, 0},
+          {80, 128, 1, 1, 1}, {80, 256, 1, 1, 1}, {0, 256, 1, 1, 1}, {80, 256, 3, 0, 1}, {80, 128, 1, 1, 2}, {80, 256, 1, 1, 2},
+          {0, 256, 1, 1, 2}};
       for (int[] v : variants) {
         if (v[0] < 0) pm.backward().tuned(true);
-        else pm.backward().fast(true).regCap(v[0]).threads(v[1]).groups(v[2]).fuse(v[3] == 1);
-        if (v[0] < 0 && !pm.backward().fast()) continue;   // M > 8192: the default is the twin itself
+        else pm.backward().fast(true).regCap(v[0]).threads(v[1]).groups(v[2]).fuse(v[3] == 1).stageGram(v[4] >= 1).preTwiddle(v[4] == 2);
+        if (v[0] < 0 && !pm.backward().fast()) continue;   // M > 16384: the default is the twin itself
         Out o = run(pm, c);
         o.assertMatchesLib(c);
-        String w = o.what + (v[0] < 0 ? " tuned" : " g" + v[2] + (v[3] == 1 ? " fused" : ""));
+        String w = o.what + (v[0] < 0 ? " tuned" : " g" + v[2] + (v[3] == 1 ? " fused" : "") + (v[4] == 2 ? " pretw" : ""));
         int diff = 0;
         for (int i = 0; i < o.du.length; i++) if (Float.floatToRawIntBits(o.du[i]) != Float.floatToRawIntBits(twin.du[i])) diff++;
         assertEquals(0, diff, "du elements differing from the twin's (" + twin.what + ") " + w);

@@ -5,6 +5,7 @@ package ai.longconv4j.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -130,8 +131,8 @@ class PackedMonarchBwdHostTest {
   }
 
   /**
-   * learned_pmb2.cu's ptxas report (helper pkbwdopt): lpmb2_bwd_{bf16,f16}_{s32,s16}_r{0,80} and lpmb2_dpq_reduce for sm_80
-   * and sm_90a, none spilling; the _r80 kernels within 80 registers on sm_90a (the cap that gives 3 CTAs of 256 threads per
+   * learned_pmb2.cu's ptxas report (helper pkbwdopt): lpmb2_bwd_{bf16,f16}_{s32,s16}_r{0,80} (and helper pmb's _sg
+   * variants) and lpmb2_dpq_reduce for sm_80 and sm_90a, none but the _sg kernels spilling; the _r80 kernels within 80 registers on sm_90a (the cap that gives 3 CTAs of 256 threads per
    * SM); the fatbin packaged.
    */
   @Test
@@ -148,27 +149,42 @@ class PackedMonarchBwdHostTest {
       else if (s.find() && entry != null) { spills.put(entry, s.group(1) + "/" + s.group(2)); entry = null; }
       else if (r.find() && last != null) { regs.put(last, Integer.parseInt(r.group(1))); last = null; }
     }
-    spills.forEach((k, v) -> assertEquals("0/0", v, k + " spills (stores/loads bytes)"));
+    // the _sg kernels call their fused stages (__noinline__, helper pmb): ptxas counts the caller's registers saved around
+    // each call (once per stage, not per tile) as spills; printed, not asserted (the stages' own counts follow them)
+    spills.forEach((k, v) -> {
+      if (k.contains("_sg@")) System.out.println("learned_pmb2 " + k + " stack (call saves) stores/loads bytes " + v);
+      else assertEquals("0/0", v, k + " spills (stores/loads bytes)");
+    });
     for (String sm : new String[] {"sm_80", "sm_90a"}) {
       assertTrue(spills.containsKey("lpmb2_dpq_reduce@" + sm), "lpmb2_dpq_reduce " + sm);
       for (String io : new String[] {"bf16", "f16"})
         for (String st : new String[] {"s32", "s16"})
-          for (String cap : new String[] {"0", "80"}) {
-            String k = "lpmb2_bwd_" + io + "_" + st + "_r" + cap + "@" + sm;
-            assertTrue(spills.containsKey(k), k);
-            if (cap.equals("80") && sm.equals("sm_90a")) assertTrue(regs.get(k) <= 80, k + " uses " + regs.get(k) + " registers");
-          }
+          for (String cap : new String[] {"0", "80"})
+            for (String sg : new String[] {"", "_sg"}) {
+              String k = "lpmb2_bwd_" + io + "_" + st + "_r" + cap + sg + "@" + sm;
+              assertTrue(spills.containsKey(k), k);
+              if (cap.equals("80") && sm.equals("sm_90a")) assertTrue(regs.get(k) <= 80, k + " uses " + regs.get(k) + " registers");
+            }
     }
     assertTrue(CudaModule.packaged(PackedMonarchBackward.MODULE2), PackedMonarchBackward.MODULE2 + ".fatbin missing from the classpath");
   }
 
-  /** PackedMonarchBackward.tuned's table (sitting pkbwdopt/s1): 128 threads at M = 2048 / 4096, 256 at 8192, the twin (0) from 16384 on. */
+  /**
+   * PackedMonarchBackward.tuned's table (sitting pkbwdopt/s1; 16384 from sitting pmb/s1 of session 17, 106.4 vs 127 ms;
+   * session 18's sitting pmb18/s1: the stage Grams with pre-twiddled dumps at 8192 / 16384, no register cap at 16384, the
+   * twin at 32768): 128 threads at M = 2048 / 4096, 256 at 8192 and 16384, the twin (0) at 32768.
+   */
   @Test
   void bwdTunedTable() {
     assertEquals(128, PackedMonarchBackward.tunedThreads(2048));
     assertEquals(128, PackedMonarchBackward.tunedThreads(4096));
     assertEquals(256, PackedMonarchBackward.tunedThreads(8192));
-    assertEquals(0, PackedMonarchBackward.tunedThreads(16384));
+    assertEquals(256, PackedMonarchBackward.tunedThreads(16384));
+    for (int m : new int[] {2048, 4096, 8192}) assertEquals(80, PackedMonarchBackward.tunedCap(m), "cap at " + m);
+    assertEquals(0, PackedMonarchBackward.tunedCap(16384));
+    for (int m : new int[] {2048, 4096, 32768}) assertFalse(PackedMonarchBackward.tunedStageGram(m), "stage Grams at " + m);
+    assertTrue(PackedMonarchBackward.tunedStageGram(8192));
+    assertTrue(PackedMonarchBackward.tunedStageGram(16384));
     assertEquals(0, PackedMonarchBackward.tunedThreads(32768));
   }
 }

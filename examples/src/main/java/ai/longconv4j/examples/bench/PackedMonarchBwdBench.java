@@ -28,7 +28,9 @@ import java.util.List;
  * backward options after slashes, {@code pm/fast=1/cap=80/t=128/g=2/fuse=1/skip=1/only=bwd/L=4096} (tuned=0|1:
  * {@link PackedMonarchBackward#tuned}, applied in the order given; the plain pm path: the plan's default; {@link PackedMonarchBackward#fast},
  * regCap, threads, groups, fuse, skip (timing only: its du is still validated, so a skip that changes du shows; its
- * block Grams are wrong and not checked here), only=bwd: the bwd row alone; L=4096+8192: those cases only; fb takes only and L). Usage: PackedMonarchBwdBench [csv-out] [B] [H].
+ * block Grams are wrong and not checked here), only=bwd: the bwd row alone; L=4096+8192: those cases only; fb takes only and L).
+ * Helper pmb (session 18): sg=1 ({@link PackedMonarchBackward#stageGram}), pt=1 ({@link PackedMonarchBackward#preTwiddle}); val=1 (any path) runs the validated forward and backward once and times nothing (one launch of
+ * each kernel for Nsight Compute). Usage: PackedMonarchBwdBench [csv-out] [B] [H].
  */
 public final class PackedMonarchBwdBench {
   private PackedMonarchBwdBench() {}
@@ -64,7 +66,7 @@ public final class PackedMonarchBwdBench {
             }
             if (kv.containsKey("L") && java.util.Arrays.stream(kv.get("L").split("\\+")).noneMatch(x -> Integer.parseInt(x) == L))
               continue;   // a path for these cases only (L=4096+8192)
-            boolean bwdOnly = "bwd".equals(kv.get("only"));
+            boolean bwdOnly = "bwd".equals(kv.get("only")), valOnly = "1".equals(kv.get("val"));
             String name;
             CudaConvBench.Work fwd, bwd;
             AutoCloseable plan;
@@ -87,8 +89,10 @@ public final class PackedMonarchBwdBench {
                   case "g" -> pb.groups(Integer.parseInt(e.getValue()));
                   case "fuse" -> pb.fuse(e.getValue().equals("1"));
                   case "skip" -> pb.skip(Integer.parseInt(e.getValue()));
-                  case "only", "L" -> { }
-                  default -> throw new IllegalArgumentException("PackedMonarchBwdBench: options tuned, fast, cap, t, g, fuse, skip, only, L; got " + e.getKey());
+                  case "sg" -> pb.stageGram(e.getValue().equals("1"));
+                  case "pt" -> pb.preTwiddle(e.getValue().equals("1"));
+                  case "only", "L", "val" -> { }
+                  default -> throw new IllegalArgumentException("PackedMonarchBwdBench: options tuned, fast, cap, t, g, fuse, skip, sg, pt, only, L, val; got " + e.getKey());
                 }
               }
               float[] kl = k0;
@@ -118,6 +122,7 @@ public final class PackedMonarchBwdBench {
               double errF = PackedMonarchBench.validate(mode, false, u, y, k0, k1, D, B, H, L);
               double errB = PackedMonarchBench.validate(mode, true, u, du, k0, k1, D, B, H, L);
               System.out.printf("%s L=%d: forward vs float64 %.3e, du (dy = u) vs float64 %.3e%n", name, L, errF, errB);
+              if (valOnly) continue;   // one forward and one backward launch (an Nsight Compute sitting profiles them)
               if (!bwdOnly) {
                 double ms = CudaConvBench.median(dev, fwd, 20);
                 rows.add(new CudaConvBench.Row(name + " fwd", B, H, L, ms, 4.0 * n / ms / 1e6, errF, 0));

@@ -1,22 +1,24 @@
 // Shapes: as learned_p3b.cu (B batch, H channels, L length; M = N1 * 8192; a chunk's slot c is channel h0 + c / B, batch
 // c % B; mats: the 10 left-form blocks; pq (H, M) float4), plus
-//   SC, SG : two 16-bit scratches (rows of one chunk, N1, 8192) SC = (re, im) of the I/O type; after lp3g_midA a row holds
-//            the pair map's input at position p = k1 8192 + p_in (lib's position order): C of u (forward mats), or g of dy
-//            (the adjoint's mats: the gradient at the forward pair map's OUTPUT, lpj_pair_grad's g).
+//   SC, SG : two 16-bit scratches (rows of one chunk, N1, 8192) SC = (re, im) of the I/O type: SC = X_2 (u after pass 1),
+//            SG = dy's rows through the backward (gW_1 after pass 1, gC' after lp3g_bmid1, pass 3's input after lp3g_bmid2);
+//            rows at position p = k1 8192 + p_in (lib's position order).
+//   DMP, O : 8 dump slots and the forward middle's output, chunk buffers as SC (helper p3tc, below).
 //   gpq    : (H, M) float4 {Re dP_p, Im dP_p, Re dQ_p, Im dQ_p} at position p (PackedLearnedChain.taps' input).
 //
-// The three-pass packed learned butterfly's backward on tensor cores (helper p3, session 17; PackedThreePassBackward.java;
-// slow twin: the fp32 chain, PackedLearnedChain.backward). Backward and forward side by side: the forward (learned_p3b.cu)
-// is pass 1, lp3_mid16 (chain, pair map, inverse chain), pass 3; the backward splits lp3_mid16 at its pair map so that both
-// operands of the pair map's gradient reach global memory:
-//   u : pass 1 (forward mats) -> SC; lp3g_midA (forward mats): SC = C = the forward chain's output / M (the three-pass
-//       scaling: 1/N1 in pass 1, 1/8192 over the inner stages).
-//   dy: pass 1 (adjoint mats) -> SG; lp3g_midA (adjoint mats): SG = g (the adjoint's forward-structured half carries the
-//       1/M: g = dL/dC' of lib's unscaled chain, as lpj_pair_grad's);
+// The three-pass packed learned butterfly's backward on tensor cores (helper p3, session 17; helper p3tc, session 18: the
+// block gradients; PackedThreePassBackward.java; slow twin: the fp32 chain, PackedLearnedChain.backward). Backward and
+// forward side by side: the forward (learned_p3b.cu) is pass 1, lp3_mid16 (chain, pair map, inverse chain), pass 3; the
+// backward runs lp3_mid16's function split at its pair map (PART 1 / 2) so that both operands of the pair map's gradient
+// reach global memory:
+//   u : pass 1 (forward mats) -> SC; lp3g_bmid0 (the whole forward middle, its stage inputs dumped): DMP slot 3 = C = the
+//       forward chain's output / M (the three-pass scaling: 1/N1 in pass 1, 1/8192 over the inner stages).
+//   dy: pass 1 (adjoint mats) -> SG; lp3g_bmid1 (PART 1, adjoint mats): SG = g (the adjoint's forward-structured half
+//       carries the 1/M: g = dL/dC' of lib's unscaled chain, as lpj_pair_grad's);
 //       lp3g_pq_grad: dP_p = M sum_b g_p conj(C_p), dQ_p = M sum_b g_p C_s(p) (M undoes C's 1/M);
-//       lp3g_midB (adjoint mats, adjoint pair map {conj P_p, Q_s(p)}): the pair map's adjoint and the adjoint inverse chain;
-//       pass 3 (adjoint mats) -> du (+ D dy). lp3g_midA then lp3g_midB is lp3_mid16 bit for bit: the row between them is
-//       the 16-bit planes' content, exact in SC.
+//       lp3g_bmid2 (PART 2, adjoint mats, adjoint pair map {conj P_p, Q_s(p)}): the pair map's adjoint and the adjoint
+//       inverse chain; pass 3 (adjoint mats) -> du (+ D dy). PART 1 then PART 2 is lp3_mid16 bit for bit: the row between
+//       them is the 16-bit planes' content, exact in SG.
 #define LP3B_HELPERS_ONLY
 #include "learned_p3b.cu"
 
@@ -56,14 +58,17 @@ __device__ void p3g_pq_grad(const SC* __restrict__ C, const SC* __restrict__ G, 
 // kernels' stages carry 1/R_s forward (the three-pass scaling): the X_s here are lib's / (R_1 .. R_(s-1)), the V_s (s >= 2)
 // lib's / M and the gW_(s-1) lib's times M / (R_1 .. R_(s-1)); gY_s, gW_0, X_1, V_1 are lib's: every Gram is lib's divided
 // by R_1 .. R_(s-1) (1 at s = 1), multiplied back in lp3g_reduce (as learned_pmb.cu's lpmb_reduce).
-//   lp3g_bmid_<io> MODE 0 (u, forward mats / pq): the forward middle of lp3_mid16 from X2, each stage input dumped, output to O.
-//                  MODE 1 (dy after the adjoint's pass 1, adjoint mats): lp3g_midA's chain with the Grams dG_2 .. dG_5
-//                  (gradient operand: the planes before each adjoint stage s, gW_(s-1); the other: W_s / V_5 from DMP);
-//                  S = gC' (as lp3g_midA).
-//                  MODE 2 (S = gC', adjoint mats and pair map): lp3g_midB's adjoint with the Grams dF_5 .. dF_2 (gradient
-//                  operand: the planes before each adjoint inverse stage s times conj(T_s), gY_s; the other X_s from DMP /
-//                  X2); S = pass 3's input (as lp3g_midB).
-// MODE 1 then MODE 2 on one row is lp3g_midA then lp3g_midB (the same stage code, loads and stores): du is unchanged.
+// The middles are learned_p3b.cu's p3_mid16 with hooks at its stage boundaries (machine code of its own kernels unchanged):
+//   lp3g_bmid0_<io> (PART 0 on u, forward mats / pq; P3gDump): the forward middle from X2, every inner stage input from
+//                  stage 3 on dumped, the output to O.
+//   lp3g_bmid1_<io> (PART 1 on dy after the adjoint's pass 1, adjoint mats; P3gGram): the forward-structured chain with the Grams
+//                  dG_2 .. dG_5 (gradient operand: the planes before each adjoint stage s, gW_(s-1); the other W_s / V_5
+//                  from DMP); S = gC'.
+//   lp3g_bmid2_<io> (PART 2 on S = gC', adjoint mats and pair map; P3gGram): the rest, with the Grams dF_5 .. dF_2
+//                  (gradient operand: the planes before each adjoint inverse stage s times conj(T_s), gY_s; the other X_s
+//                  from DMP / X2); S = pass 3's input.
+// The hooks only read the planes and the rows: bmid1 then bmid2 give lp3_mid16's du bit for bit (session 17's lp3g_midA /
+// lp3g_midB, the same PART 1 / PART 2 without hooks, are gone: their machine code is bmid1 / bmid2's minus the Grams).
 // Gram operands are rounded to the I/O type (the planes and dumps are 16-bit already; twiddled ones once more) as the
 // one-pass backward's (learned_pmb.cu pmb_gram); mma.sync m16n8k16 with fp32 accumulation; stage 2 (R = 2) in fp32 on
 // CUDA cores in the loads / stores that do that stage.
@@ -172,145 +177,71 @@ __device__ __forceinline__ void p3g_gram2(float (&acc2)[8], float2 a0, float2 a1
     }
 }
 
-// The three middle variants (see above). Grid (N1 / 2, rows of the chunk), block 256, dynamic shared memory p3_smem(2)
-// + 2048 (the Gram accumulator, 16 x 16 float2). S: the row buffer read (MODE 0: X2; 1: gW_1 -> gC'; 2: gC' -> pass 3's
-// input); X2: X_2 (MODE 2); D: the dumps (slot stride `slot` elements); O: MODE 0's output; part: MODE 1 / 2's partials.
-template <bool BF16, typename ST, typename SC, int MODE>
-__device__ void p3g_bmid(SC* __restrict__ S, const SC* __restrict__ X2, SC* __restrict__ D, SC* __restrict__ O,
-                         float2* __restrict__ part, const float2* __restrict__ mats, const float4* __restrict__ pq, int h0,
-                         int B, int H, int lN1, long long slot) {
-  extern __shared__ __align__(16) unsigned char smem_raw[];
-  const int N1 = 1 << lN1, j = blockIdx.x, T = blockDim.x;
-  const long long rowc = blockIdx.y;
-  int h; p3_row(blockIdx.y, h0, B, H, h);
-  const int ka = j == 0 ? 0 : j, kb = j == 0 ? N1 / 2 : N1 - j;
-  ST* zr = reinterpret_cast<ST*>(smem_raw);
-  ST* zi = zr + P3_PLANE;
-  constexpr int PB = 2 * P3_PLANE * (int)sizeof(ST);
-  const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + PB), P3_LIN);
-  float2* s2 = reinterpret_cast<float2*>(smem_raw + PB + 8 * tw_entries(P3_IN));
-  float* acc = reinterpret_cast<float*>(smem_raw + p3_smem((int)sizeof(ST)));
-  const int q1 = N1 * N1, Q = q1 + 4 + 768;
-  if (threadIdx.x < 8) s2[threadIdx.x] = mats[(threadIdx.x < 4 ? q1 : Q + q1 - 4) + threadIdx.x];
-  for (int i = threadIdx.x; i < 512; i += T) acc[i] = 0.f;
-  const long long oa = (rowc * N1 + ka) * P3_IN, ob = (rowc * N1 + kb) * P3_IN;
-  SC* ra = S + oa;
-  SC* rb = S + ob;
-  float2* pp = part + ((size_t)blockIdx.y * gridDim.x + blockIdx.x) * 4 * 256;
-  auto dump = [&](int q) {   // the planes to dump slot q, then a barrier (the next stage rewrites them)
-    store_row16<SC, ST>(D + q * slot + oa, zr, zi, P3_IN);
-    store_row16<SC, ST>(D + q * slot + ob, zr + SIDX(P3_IN), zi + SIDX(P3_IN), P3_IN);
-    __syncthreads();
-  };
-  auto gram = [&](int s, int q, bool twG, bool twX) {   // stage s's Gram against dump slot q, flushed to partial slot s - 2
-    p3g_gram16<BF16, ST, SC>(tw, zr, zi, D + q * slot + oa, D + q * slot + ob, s == 3 ? 8 : s == 4 ? 4 : 0, twG, twX, acc);
-    p3g_flush(acc, pp + (s - 2) * 256, 256);
-  };
-  constexpr int NV = 2 * (P3_IN / 2) / 4;
-  __syncthreads();   // twiddle table, stage-2 matrices, acc zeroed
-  if constexpr (MODE != 2) {
-    // load + forward stage 2 (* 1/2); MODE 1: + dG_2's terms gW_1[k] conj(V_2[n]) (V_2 = W_2 o conj(w_8192^(n c)), slot 7)
-    float acc2[8] = {};
-    for (int v = threadIdx.x; v < NV; v += T) {
-      const int base = (v >> 10) << P3_LIN, c0 = 4 * (v & 1023);
-      const SC* r = ((v >> 10) ? rb : ra) + c0;
-      const uint4 lo = *reinterpret_cast<const uint4*>(r), hi = *reinterpret_cast<const uint4*>(r + P3_IN / 2);
-      uint4 wlo, whi;
-      if constexpr (MODE == 1) {
-        const SC* w = D + 7 * slot + ((v >> 10) ? ob : oa) + c0;
-        wlo = *reinterpret_cast<const uint4*>(w); whi = *reinterpret_cast<const uint4*>(w + P3_IN / 2);
-      }
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int c = c0 + e;
-        float2 x0 = ldc(reinterpret_cast<const SC*>(&lo) + e), x1 = ldc(reinterpret_cast<const SC*>(&hi) + e);
-        float tc, ts; twiddle<true>(tw, c, P3_LIN, -1.0f, tc, ts);
-        if constexpr (MODE == 1)
-          p3g_gram2(acc2, x0, x1, ldc(reinterpret_cast<const SC*>(&wlo) + e),
-                    p3g_mul(ldc(reinterpret_cast<const SC*>(&whi) + e), make_float2(tc, -ts)));
-        p3_bfly2<true>(s2, tc, ts, x0.x, x0.y, x1.x, x1.y, 0.5f);
-        const int i0 = SIDX(base + c), i1 = SIDX(base + c + P3_IN / 2);
-        st(zr + i0, x0.x); st(zi + i0, x0.y); st(zr + i1, x1.x); st(zi + i1, x1.y);
-      }
-    }
-    if constexpr (MODE == 1) {
-#pragma unroll
-      for (int i = 0; i < 8; ++i) atomicAdd(acc + ((i >> 2) * 16 + ((i >> 1) & 1)) * 2 + (i & 1), acc2[i]);   // [k][n] at k 16 + n
-    }
-    if constexpr (MODE == 1) p3g_flush(acc, pp, 256);
-    else __syncthreads();
-    if constexpr (MODE == 0) dump(0);
-    if constexpr (MODE == 1) gram(3, 6, false, true);
-    lm_stage_a<BF16, true, ST>(tw, mats + q1 + 4, zr, zi, 8, 4, 1.0f / 16.0f);
-    __syncthreads();
-    if constexpr (MODE == 0) dump(1);
-    if constexpr (MODE == 1) gram(4, 5, false, true);
-    lm_stage_a<BF16, true, ST>(tw, mats + q1 + 260, zr, zi, 4, 64, 1.0f / 16.0f);
-    __syncthreads();
-    if constexpr (MODE == 0) dump(2);
-    if constexpr (MODE == 1) gram(5, 4, false, false);
-    lm_stage_b<BF16, ST>(mats + q1 + 516, zr, zi, 2 * P3_IN, 1.0f / 16.0f);
-    __syncthreads();
-    if constexpr (MODE == 1) {   // S = gC' (lp3g_midA's store)
-      store_row16<SC, ST>(ra, zr, zi, P3_IN);
-      store_row16<SC, ST>(rb, zr + SIDX(P3_IN), zi + SIDX(P3_IN), P3_IN);
-      return;
-    }
-    dump(3);
-  } else {
-    load_row16<SC, ST>(zr, zi, ra, P3_IN);
-    load_row16<SC, ST>(zr + SIDX(P3_IN), zi + SIDX(P3_IN), rb, P3_IN);
+// lp3g_bmid0's hook (p3_mid16 PART 0 on u with the forward mats and pq): the planes before every inner stage from 3 on
+// and before the pair map to the dumps (slot = the stage's order), the output to O.
+template <typename SC>
+struct P3gDump {
+  SC* D; SC* O; long long slot;
+  __device__ __forceinline__ void begin() {}
+  template <typename ST>
+  __device__ __forceinline__ void at(int id, const Tw&, ST* zr, ST* zi, long long oa, long long ob) {
+    SC* d = D + (id - P3H_F3) * slot;
+    store_row16<SC, ST>(d + oa, zr, zi, P3_IN);
+    store_row16<SC, ST>(d + ob, zr + SIDX(P3_IN), zi + SIDX(P3_IN), P3_IN);
     __syncthreads();
   }
-  p3_pairmap<ST>(zr, zi, pq + (size_t)h * ((size_t)N1 << P3_LIN), j, ka, kb, N1);
-  __syncthreads();
-  const float2* im = mats + Q;
-  if constexpr (MODE == 0) dump(4);
-  if constexpr (MODE == 2) gram(5, 2, false, false);
-  lm_stage_b<BF16, ST>(im + q1 + 516, zr, zi, 2 * P3_IN, 1.0f);
-  __syncthreads();
-  if constexpr (MODE == 0) dump(5);
-  if constexpr (MODE == 2) gram(4, 1, true, false);
-  lm_stage_a<BF16, false, ST>(tw, im + q1 + 260, zr, zi, 4, 64, 1.0f);
-  __syncthreads();
-  if constexpr (MODE == 0) dump(6);
-  if constexpr (MODE == 2) gram(3, 0, true, false);
-  lm_stage_a<BF16, false, ST>(tw, im + q1 + 4, zr, zi, 8, 4, 1.0f);
-  __syncthreads();
-  if constexpr (MODE == 0) dump(7);
-  // inverse stage 2 + store (MODE 0: to O; 2: in place); MODE 2: + dF_2's terms gY_2[k] conj(X_2[n]), gY_2 = the planes o
-  // (1, conj(w_8192^c))
+  __device__ __forceinline__ void load2(long long, float2, float2, float, float) {}
+  __device__ __forceinline__ void store2(long long, float2, float2, float, float) {}
+  __device__ __forceinline__ void end() {}
+  static constexpr bool OUT = true;
+  __device__ __forceinline__ SC* out(long long o) { return O + o; }
+};
+
+// lp3g_bmid1 / 2's hook (p3_mid16 PART 1 on gW_1 / PART 2 on gC', the adjoint mats): each inner stage's Gram against the
+// matching dump into the block's partial slots (s - 2); stage 2's terms summed per thread in fp32 (acc2, [k][n]) at the
+// load (PART 1: gW_1 with V_2 = W_2 o (1, conj(w_8192^c))) or the store (PART 2: gY_2 = the planes o (1, conj(w_8192^c))
+// with X_2 from X2), added at the next hook point.
+template <bool BF16, typename SC, int PART>
+struct P3gGram {
+  const SC* D; const SC* X2; long long slot; float* acc; float2* pp;
   float acc2[8] = {};
-  SC* oa_ = (MODE == 0 ? O : S) + oa;
-  SC* ob_ = (MODE == 0 ? O : S) + ob;
-  for (int v = threadIdx.x; v < NV; v += T) {
-    const int base = (v >> 10) << P3_LIN, c0 = 4 * (v & 1023);
-    SC* r = ((v >> 10) ? ob_ : oa_) + c0;
-    uint4 xlo, xhi;
-    if constexpr (MODE == 2) {
-      const SC* x = X2 + ((v >> 10) ? ob : oa) + c0;
-      xlo = *reinterpret_cast<const uint4*>(x); xhi = *reinterpret_cast<const uint4*>(x + P3_IN / 2);
-    }
-    union Pack { uint4 u; SC e[4]; } lo, hi;
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      const int c = c0 + e, i0 = SIDX(base + c), i1 = SIDX(base + c + P3_IN / 2);
-      float xr0 = ld(zr + i0), xi0 = ld(zi + i0), xr1 = ld(zr + i1), xi1 = ld(zi + i1);
-      float tc, ts; twiddle<true>(tw, c, P3_LIN, 1.0f, tc, ts);
-      if constexpr (MODE == 2)
-        p3g_gram2(acc2, make_float2(xr0, xi0), p3g_mul(make_float2(xr1, xi1), make_float2(tc, ts)),
-                  ldc(reinterpret_cast<const SC*>(&xlo) + e), ldc(reinterpret_cast<const SC*>(&xhi) + e));
-      p3_bfly2<false>(s2 + 4, tc, ts, xr0, xi0, xr1, xi1, 1.0f);
-      stc(&lo.e[e], xr0, xi0); stc(&hi.e[e], xr1, xi1);
-    }
-    *reinterpret_cast<uint4*>(r) = lo.u;
-    *reinterpret_cast<uint4*>(r + P3_IN / 2) = hi.u;
-  }
-  if constexpr (MODE == 2) {
+  __device__ __forceinline__ void begin() { for (int i = threadIdx.x; i < 512; i += blockDim.x) acc[i] = 0.f; }
+  __device__ __forceinline__ void add2() {   // acc2 into acc ([k][n] at k 16 + n), then slot 0 out
 #pragma unroll
     for (int i = 0; i < 8; ++i) atomicAdd(acc + ((i >> 2) * 16 + ((i >> 1) & 1)) * 2 + (i & 1), acc2[i]);
     p3g_flush(acc, pp, 256);
   }
+  template <typename ST>
+  __device__ __forceinline__ void at(int id, const Tw& tw, ST* zr, ST* zi, long long oa, long long ob) {
+    // PART 1: F3 (stage 2's flush first) / F4 / F5: dG_3 .. dG_5 against W_3 (slot 6), W_4 (5) with conj(T_s), V_5 (4);
+    // PART 2: I5 / I4 / I3: dF_5 .. dF_3 against X_5 (slot 2), X_4 (1), X_3 (0), the planes with conj(T_s) at s < 5
+    if (PART == 1 && id == P3H_F3) add2();
+    const bool g = PART == 1 ? id <= P3H_F5 : id >= P3H_I5 && id <= P3H_I3;
+    if (!g) return;
+    const int s = PART == 1 ? id : 2 * P3H_C - id, q = PART == 1 ? 9 - s : s - 3;   // F3 -> 3, I5 -> 5, I3 -> 3
+    const SC* d = D + q * slot;
+    p3g_gram16<BF16, ST, SC>(tw, zr, zi, d + oa, d + ob, s == 3 ? 8 : s == 4 ? 4 : 0, PART == 2 && s < 5, PART == 1 && s < 5, acc);
+    p3g_flush(acc, pp + (s - 2) * 256, 256);
+  }
+  __device__ __forceinline__ void load2(long long o, float2 x0, float2 x1, float tc, float ts) {
+    if (PART == 1) p3g_gram2(acc2, x0, x1, ldc(D + 7 * slot + o), p3g_mul(ldc(D + 7 * slot + o + P3_IN / 2), make_float2(tc, -ts)));
+  }
+  __device__ __forceinline__ void store2(long long o, float2 x0, float2 x1, float tc, float ts) {
+    if (PART == 2) p3g_gram2(acc2, x0, p3g_mul(x1, make_float2(tc, ts)), ldc(X2 + o), ldc(X2 + o + P3_IN / 2));
+  }
+  __device__ __forceinline__ void end() { if (PART == 2) add2(); }
+  static constexpr bool OUT = false;
+};
+
+// The Gram hook of a block: acc behind p3_mid16's planes (dynamic shared memory p3_smem(2) + 2048), its partials in part.
+template <bool BF16, int PART, typename SC>
+__device__ __forceinline__ P3gGram<BF16, SC, PART> p3g_hook(const SC* D, const SC* X2, long long slot, float2* part) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  P3gGram<BF16, SC, PART> k;
+  k.D = D; k.X2 = X2; k.slot = slot;
+  k.acc = reinterpret_cast<float*>(smem_raw + p3_smem(2));
+  k.pp = part + ((size_t)blockIdx.y * gridDim.x + blockIdx.x) * 4 * 256;
+  return k;
 }
 
 // The outer stage's Gram (R = N1): MODE 0 dF_1 = sum gY_1[k] conj(X_1[n]), gY_1[k][q] = S[k][q] conj(w_M^(k q)) (S: pass
@@ -381,38 +312,36 @@ extern "C" __global__ void __launch_bounds__(256) lp3g_reduce(const float2* __re
   else { const float2 o = blk[dst]; blk[dst] = make_float2(o.x + add.x, o.y + add.y); }
 }
 
-// names: lp3g_midA_<io> / lp3g_midB_<io> (lp3_mid16's halves: grid (N1 / 2, rows of the chunk), block 256, dynamic shared
-// memory p3_smem(2), as lp3_mid16), lp3g_pq_grad_<io> (grid-stride, block 256)
-#define LP3G_KERNELS(TAG, IO)                                                                                           \
-  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_midA_##TAG(P3Io<IO>::SC* __restrict__ S,                    \
-      const float2* __restrict__ mats, const float4* __restrict__ pq, int h0, int B, int H, int lN1) {                   \
-    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 1>(S, mats, pq, h0, B, H, lN1);                                          \
-  }                                                                                                                     \
-  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_midB_##TAG(P3Io<IO>::SC* __restrict__ S,                    \
-      const float2* __restrict__ mats, const float4* __restrict__ pq, int h0, int B, int H, int lN1) {                   \
-    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 2>(S, mats, pq, h0, B, H, lN1);                                          \
-  }                                                                                                                     \
+// names: lp3g_pq_grad_<io> (grid-stride, block 256)
+#define LP3G_PQ(TAG, IO)                                                                                                \
   extern "C" __global__ void __launch_bounds__(256) lp3g_pq_grad_##TAG(const P3Io<IO>::SC* __restrict__ C,               \
       const P3Io<IO>::SC* __restrict__ G, float4* __restrict__ gpq, int h0, int hc, int B, int lN1, float scale) {      \
     p3g_pq_grad<P3Io<IO>::SC>(C, G, gpq, h0, hc, B, lN1, scale);                                                        \
   }
-LP3G_KERNELS(bf16, __nv_bfloat16)
-LP3G_KERNELS(f16, __half)
+LP3G_PQ(bf16, __nv_bfloat16)
+LP3G_PQ(f16, __half)
 
-// names: lp3g_bmid<MODE>_<io> (grid (N1 / 2, rows of the chunk), block 256, dynamic shared memory p3_smem(2) + 2048)
-#define LP3G_BMID(MODE, TAG, IO)                                                                                        \
-  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_bmid##MODE##_##TAG(P3Io<IO>::SC* __restrict__ S,            \
-      const P3Io<IO>::SC* __restrict__ X2, P3Io<IO>::SC* __restrict__ D, P3Io<IO>::SC* __restrict__ O,                  \
-      float2* __restrict__ part, const float2* __restrict__ mats, const float4* __restrict__ pq, int h0, int B, int H,  \
-      int lN1, long long slot) {                                                                                        \
-    p3g_bmid<P3Io<IO>::BF16, IO, P3Io<IO>::SC, MODE>(S, X2, D, O, part, mats, pq, h0, B, H, lN1, slot);                 \
+// names: lp3g_bmid<MODE>_<io> (grid (N1 / 2, rows of the chunk), block 256, dynamic shared memory p3_smem(2) + 2048):
+// S the rows (MODE 0: X_2, read; 1: gW_1 -> gC'; 2: gC' -> pass 3's input), X2 (MODE 2) X_2, D the dumps (`slot` elements
+// apart), O (MODE 0) the output, part (MODE 1 / 2) the partials.
+#define LP3G_BMID(TAG, IO)                                                                                              \
+  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_bmid0_##TAG(P3Io<IO>::SC* __restrict__ S,                  \
+      P3Io<IO>::SC* __restrict__ D, P3Io<IO>::SC* __restrict__ O, const float2* __restrict__ mats,                      \
+      const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot) {                                   \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 0>(S, mats, pq, h0, B, H, lN1, P3gDump<P3Io<IO>::SC>{D, O, slot});       \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_bmid1_##TAG(P3Io<IO>::SC* __restrict__ S,                  \
+      const P3Io<IO>::SC* __restrict__ D, float2* __restrict__ part, const float2* __restrict__ mats,                   \
+      const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot) {                                   \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 1>(S, mats, pq, h0, B, H, lN1, p3g_hook<P3Io<IO>::BF16, 1>(D, D, slot, part)); \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_bmid2_##TAG(P3Io<IO>::SC* __restrict__ S,                  \
+      const P3Io<IO>::SC* __restrict__ X2, const P3Io<IO>::SC* __restrict__ D, float2* __restrict__ part,               \
+      const float2* __restrict__ mats, const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot) {  \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 2>(S, mats, pq, h0, B, H, lN1, p3g_hook<P3Io<IO>::BF16, 2>(D, X2, slot, part)); \
   }
-LP3G_BMID(0, bf16, __nv_bfloat16)
-LP3G_BMID(1, bf16, __nv_bfloat16)
-LP3G_BMID(2, bf16, __nv_bfloat16)
-LP3G_BMID(0, f16, __half)
-LP3G_BMID(1, f16, __half)
-LP3G_BMID(2, f16, __half)
+LP3G_BMID(bf16, __nv_bfloat16)
+LP3G_BMID(f16, __half)
 
 // names: lp3g_ogram<MODE>_<N1>_<io> (grid (64, gy), block 256)
 #define LP3G_OGRAM(MODE, N1, TAG, IO)                                                                                   \

@@ -13,24 +13,24 @@ package ai.longconv4j.cuda;
  * {@link PackedLearnedChain#taps}) and dD. The forward's middle pass is split at its pair map so that both of the pair map
  * gradient's operands reach global memory once per row, in the 16-bit scratch type; per chunk of whole channels:
  * <ol>
- *   <li>u: pass 1 (forward blocks) into scratch C, {@code lp3g_midA} (the inner forward chain): C = the pair map's input;</li>
- *   <li>dy: pass 1 (adjoint blocks) into scratch G, {@code lp3g_midA} (adjoint blocks): G = the gradient at the pair map's
- *   output (as lpj_pair_grad's g);</li>
+ *   <li>u: pass 1 (forward blocks) into scratch SC (X_2, kept), {@code lp3g_bmid0} (the whole forward middle, every inner
+ *   stage input dumped, C among them, the output into O);</li>
+ *   <li>dy: pass 1 (adjoint blocks) into scratch SG, {@code lp3g_bmid1} (the inner forward-structured chain, adjoint blocks):
+ *   SG = the gradient at the pair map's output (as lpj_pair_grad's g);</li>
  *   <li>{@code lp3g_pq_grad}: dP_p = M sum_b g_p conj(C_p), dQ_p = M sum_b g_p C_s(p) (the channel's B rows are adjacent in
  *   the chunk; fp32 sums);</li>
- *   <li>{@code lp3g_midB} (adjoint blocks and pair map): the rest of the adjoint middle; pass 3 (adjoint blocks): du + D dy.
- *   midA then midB on one row is {@code lp3_mid16} bit for bit (the row between them is the 16-bit planes' content), so du
- *   equals {@link PackedThreePass#inputGrad} with scratch16 on and middleWarp off, bit for bit, given the same outer
- *   passes.</li>
+ *   <li>{@code lp3g_bmid2} (adjoint blocks and pair map): the rest of the adjoint middle; pass 3 (adjoint blocks): du + D dy.
+ *   bmid1 then bmid2 on one row is {@code lp3_mid16} bit for bit (the same function split at its pair map; the row between
+ *   them is the 16-bit planes' content), so du equals {@link PackedThreePass#inputGrad} with scratch16 on and middleWarp
+ *   off, bit for bit, given the same outer passes.</li>
  * </ol>
  * dD = sum over b, l of dy u per channel (the chain's {@code lpj_ddot}). The outer passes run on tensor cores where the
  * plan's {@link PackedThreePass#outerTc} setting (or its default, N1 >= 16) says.
  * <p>Helper p3tc (session 18): the 2J block gradients ({@link #blockGrads}, lib's {dF_1 .. dF_5, dG_5 .. dG_1}, the chain's
  * {@link PackedLearnedChain#blockGrads} conventions) on the same route, per chunk: u's forward middle is recomputed from
  * X_2 (pass 1's output, kept) with every inner stage's input dumped ({@code lp3g_bmid0}: X_3 .. X_5, C, C', W_4 .. W_2, 16-bit)
- * and its output kept (O); the dy middles are {@code lp3g_bmid1} / {@code lp3g_bmid2} (lp3g_midA / lp3g_midB's stages with
- * each stage's Gram against the matching dump on mma.sync, 16-bit operands, fp32 accumulation, per-block partials; stage 2's
- * on CUDA cores in fp32); the outer blocks' Grams ({@code lp3g_ogram}: dF_1 from pass 3's input of du and pack(u), dG_1 from
+ * and its output kept (O); the dy middles {@code lp3g_bmid1} / {@code lp3g_bmid2} sum each stage's Gram against the
+ * matching dump on mma.sync (16-bit operands, fp32 accumulation, per-block partials; stage 2's on CUDA cores in fp32); the outer blocks' Grams ({@code lp3g_ogram}: dF_1 from pass 3's input of du and pack(u), dG_1 from
  * pack(dy) and O) after pass 3; {@code lp3g_reduce} sums the partials per launch in float64, undoes the stages' 1/R_s and adds
  * into the fp32 block gradients. du, dP / dQ and dD are unchanged (the same stage code, loads and stores). Memory: 11
  * chunk-sized 16-bit buffers ({@link #chunkChannels}: at most 3 x the plan's scratch budget in all) and the partials, kept.
@@ -130,19 +130,18 @@ public final class PackedThreePassBackward implements AutoCloseable {
     var red = mg.kernel("lp3g_reduce");
     int lN1 = Integer.numberOfTrailingZeros(n1), smem = PackedThreePass.middleSmem(true) + 2048;
     DeviceBuffer mf = p3.mats(false), ma = p3.mats(true), pf = p3.pq(false), pa = p3.pq(true);
-    DevicePointer none = new DevicePointer();
     for (int h0 = 0; h0 < h; h0 += hc) {
       int chans = Math.min(hc, h - h0), c = chans * B, gy = Math.min(c, OGRAM_GY), first = h0 == 0 ? 1 : 0;
       long slot = (long) c * m;   // a dump slot's elements
       p3.outer(true, fwd, tc, u, mf, sc, null, h0, B, c);                                         // X_2
-      bmid0.launch(s, n1 / 2, c, THREADS, smem, sc, none, dmp, so, none, mf, pf, h0, B, h, lN1, slot);   // dumps, O
+      bmid0.launch(s, n1 / 2, c, THREADS, smem, sc, dmp, so, mf, pf, h0, B, h, lN1, slot);              // dumps, O
       p3.outer(true, fwd, tc, dy, ma, sg, null, h0, B, c);                                        // gW_1
-      bmid1.launch(s, n1 / 2, c, THREADS, smem, sg, none, dmp, none, part, ma, pa, h0, B, h, lN1, slot); // dG_2 .. dG_5; gC'
+      bmid1.launch(s, n1 / 2, c, THREADS, smem, sg, dmp, part, ma, pa, h0, B, h, lN1, slot);            // dG_2 .. dG_5; gC'
       red.launch(s, 4, 1, 256, 0, part, blk, (n1 / 2) * c, lN1, 0, first);
       long points = (long) chans * m;
       int blocks = (int) Math.min((points + THREADS - 1) / THREADS, 65535L * 16);
       grad.launch(s, blocks, 1, THREADS, 0, dmp.ptr().at(4L * 3 * slot), sg, gpq, h0, chans, B, lN1, (float) m);   // C: dump 3
-      bmid2.launch(s, n1 / 2, c, THREADS, smem, sg, sc, dmp, none, part, ma, pa, h0, B, h, lN1, slot);   // dF_5 .. dF_2
+      bmid2.launch(s, n1 / 2, c, THREADS, smem, sg, sc, dmp, part, ma, pa, h0, B, h, lN1, slot);         // dF_5 .. dF_2
       red.launch(s, 4, 1, 256, 0, part, blk, (n1 / 2) * c, lN1, 1, first);
       p3.outer(false, inv, tc, dy, ma, sg, du, h0, B, c);                                         // du
       og0.launch(s, INNER_COLS, gy, THREADS, 0, sg, u, part2, l, h0, B, h, c);                     // dF_1

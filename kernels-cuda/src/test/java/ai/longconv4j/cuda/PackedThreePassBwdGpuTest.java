@@ -27,8 +27,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * {@link PackedLearnedButterfly#backwardAll} and against its twin, the fp32 chain ({@code -Dlongconv4j.p3.bwd=chain}); all
  * three modes, M = 65536, 131072, 262144, bf16 and fp16, random blocks (every entry Gaussian: a transposed block, a wrong
  * slot, scale or partner shows), odd L, H = 3; outputs NaN-poisoned (the block gradients of a first call too, before the
- * measured one). {@link #duIsTheInputGradBitForBit}: the split middle (lp3g_bmid1 then lp3g_bmid2, the stages of lp3g_midA
- * then lp3g_midB) gives {@link PackedThreePass#inputGrad}'s du (scratch16 on, middleWarp off: lp3_mid16) bit for bit,
+ * measured one). {@link #duIsTheInputGradBitForBit}: the split middle (lp3g_bmid1 then lp3g_bmid2: lp3_mid16's function
+ * split at its pair map, with the Gram hooks) gives {@link PackedThreePass#inputGrad}'s du (scratch16 on, middleWarp off: lp3_mid16) bit for bit,
  * writes nothing past gpq and dD, dD equals the chain kernel's sums, and the block gradients (one chunk, and chunks of one
  * channel: the sums over chunks) match lib's float64.
  * Tolerances (relative Frobenius), 16-bit inputs exact (lib takes the decoded values):
@@ -169,8 +169,9 @@ class PackedThreePassBwdGpuTest extends CudaDeviceTest {
 
   /**
    * The split middle's du against PackedThreePass.inputGrad on lp3_mid16 (same outer passes): bit for bit (the row between
-   * lp3g_midA and lp3g_midB holds the 16-bit planes' values exactly); dD against the chain kernel's own formula in float64
-   * (1e-5: fp32 sums of B L products); gpq and dD not written past their ends; gpq finite and not all zero.
+   * lp3g_bmid1 and lp3g_bmid2 holds the 16-bit planes' values exactly); dD against the chain kernel's own formula in float64
+   * (1e-5: fp32 sums of B L products); gpq and dD not written past their ends; gpq finite and not all zero; the block
+   * gradients (summed over the chunks: one, or one channel a chunk) against lib's float64 (TOLG).
    */
   @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5} budgetRows={6}")
   @MethodSource("splitCases")

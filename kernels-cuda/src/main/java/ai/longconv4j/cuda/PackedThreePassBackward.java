@@ -37,6 +37,7 @@ package ai.longconv4j.cuda;
  * <pre>{@code
  * jshell> var bw = new PackedThreePassBackward(p3)
  * jshell> bw.backward(u, dy, 16, du, gpq, dD)   // then chain.taps(gpq, dk, sides)
+ * jshell> double[][] g = bw.blockGrads()         // {dF_1 .. dF_5, dG_5 .. dG_1}
  * }</pre>
  */
 public final class PackedThreePassBackward implements AutoCloseable {
@@ -88,8 +89,8 @@ public final class PackedThreePassBackward implements AutoCloseable {
   private int blockElements() { return 2 * (n1 * n1 + 772); }
 
   /**
-   * du (B, H, L), gpq (H, M) float4 {dP, dQ} and dD (H) fp32 for the gradient dy of y = forward(u); queued on the device's
-   * stream (no synchronisation). du must not alias u or dy.
+   * du (B, H, L), gpq (H, M) float4 {dP, dQ}, dD (H) fp32 and the 2J block gradients (then {@link #blockGrads}) for the
+   * gradient dy of y = forward(u); queued on the device's stream (no synchronisation). du must not alias u or dy.
    */
   public void backward(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer gpq, DeviceBuffer dD) {
     if (!p3.weightsSet()) throw new IllegalStateException("PackedThreePassBackward.backward: call the plan's setWeights or setPq first");
@@ -130,27 +131,69 @@ public final class PackedThreePassBackward implements AutoCloseable {
     var red = mg.kernel("lp3g_reduce");
     int lN1 = Integer.numberOfTrailingZeros(n1), smem = PackedThreePass.middleSmem(true) + 2048;
     DeviceBuffer mf = p3.mats(false), ma = p3.mats(true), pf = p3.pq(false), pa = p3.pq(true);
+    Phases ph = Boolean.getBoolean("longconv4j.p3.bwd.phases") ? new Phases(dev) : null;
     for (int h0 = 0; h0 < h; h0 += hc) {
       int chans = Math.min(hc, h - h0), c = chans * B, gy = Math.min(c, OGRAM_GY), first = h0 == 0 ? 1 : 0;
       long slot = (long) c * m;   // a dump slot's elements
+      if (ph != null) ph.mark(null);
       p3.outer(true, fwd, tc, u, mf, sc, null, h0, B, c);                                         // X_2
+      if (ph != null) ph.mark("pass 1 u");
       bmid0.launch(s, n1 / 2, c, THREADS, smem, sc, dmp, so, mf, pf, h0, B, h, lN1, slot);              // dumps, O
+      if (ph != null) ph.mark("bmid0");
       p3.outer(true, fwd, tc, dy, ma, sg, null, h0, B, c);                                        // gW_1
+      if (ph != null) ph.mark("pass 1 dy");
       bmid1.launch(s, n1 / 2, c, THREADS, smem, sg, dmp, part, ma, pa, h0, B, h, lN1, slot);            // dG_2 .. dG_5; gC'
       red.launch(s, 4, 1, 256, 0, part, blk, (n1 / 2) * c, lN1, 0, first);
+      if (ph != null) ph.mark("bmid1");
       long points = (long) chans * m;
       int blocks = (int) Math.min((points + THREADS - 1) / THREADS, 65535L * 16);
       grad.launch(s, blocks, 1, THREADS, 0, dmp.ptr().at(4L * 3 * slot), sg, gpq, h0, chans, B, lN1, (float) m);   // C: dump 3
+      if (ph != null) ph.mark("pq grad");
       bmid2.launch(s, n1 / 2, c, THREADS, smem, sg, sc, dmp, part, ma, pa, h0, B, h, lN1, slot);         // dF_5 .. dF_2
       red.launch(s, 4, 1, 256, 0, part, blk, (n1 / 2) * c, lN1, 1, first);
+      if (ph != null) ph.mark("bmid2");
       p3.outer(false, inv, tc, dy, ma, sg, du, h0, B, c);                                         // du
+      if (ph != null) ph.mark("pass 3");
       og0.launch(s, INNER_COLS, gy, THREADS, 0, sg, u, part2, l, h0, B, h, c);                     // dF_1
       red.launch(s, 4, 1, 256, 0, part2, blk, INNER_COLS * gy, lN1, 2, first);
       og1.launch(s, INNER_COLS, gy, THREADS, 0, so, dy, part2, l, h0, B, h, c);                    // dG_1
       red.launch(s, 4, 1, 256, 0, part2, blk, INNER_COLS * gy, lN1, 3, first);
+      if (ph != null) ph.mark("outer Grams");
     }
     dev.module(DDOT_MODULE).kernel("lpj_ddot_" + tag).launch(s, h, 1, 256, 0, u, dy, dD, B, h, l);
     ran = true;
+    if (ph != null) ph.print("p3tc bwd phases (ms, summed over " + (h + hc - 1) / hc + " chunks of " + hc + " channels) B=" + B + " H=" + h
+        + " L=" + l + " M=" + m + ":");
+  }
+
+  /**
+   * {@code -Dlongconv4j.p3.bwd.phases=true} (for the bench; the default false): CUDA events between the steps of every chunk,
+   * their spans summed per step and printed after the call (which then synchronises).
+   */
+  private static final class Phases {
+    private final CudaDevice dev;
+    private final java.util.List<CudaEvent> ev = new java.util.ArrayList<>();
+    private final java.util.List<String> names = new java.util.ArrayList<>();
+
+    Phases(CudaDevice dev) { this.dev = dev; }
+
+    /** An event after the queued work; name: the step that ends here (null: a chunk's start). */
+    void mark(String name) { ev.add(new CudaEvent(dev).record(dev.stream())); names.add(name); }
+
+    void print(String head) {
+      var sum = new java.util.LinkedHashMap<String, Double>();
+      double total = 0;
+      for (int i = 1; i < ev.size(); i++)
+        if (names.get(i) != null) {
+          double t = ev.get(i).elapsedSince(ev.get(i - 1));
+          sum.merge(names.get(i), t, Double::sum);
+          total += t;
+        }
+      var sb = new StringBuilder(head);
+      sum.forEach((k, v) -> sb.append(String.format(" %s %.3f", k, v)));
+      System.out.println(sb.append(String.format(" total %.3f", total)));
+      for (CudaEvent e : ev) e.close();
+    }
   }
 
   /** Blocks of the outer Grams' grid x: 8192 columns, 128 a block (8 warps of 16). */
@@ -175,7 +218,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
   void poisonBlockGrads() { if (blk != null) blk.fill32(0x7fc00000); }
 
   /** Device bytes this object keeps (its chunk buffers, partials and block gradients). */
-  long keptBytes() {
+  public long keptBytes() {
     long b = 0;
     for (DeviceBuffer x : new DeviceBuffer[] {sc, sg, dmp, so, part, part2, blk}) if (x != null) b += x.bytes();
     return b;

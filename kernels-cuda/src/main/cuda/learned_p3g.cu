@@ -71,7 +71,8 @@ __device__ void p3g_pq_grad(const SC* __restrict__ C, const SC* __restrict__ G, 
 // lp3g_midB, the same PART 1 / PART 2 without hooks, are gone: their machine code is bmid1 / bmid2's minus the Grams).
 // Gram operands are rounded to the I/O type (the planes and dumps are 16-bit already; twiddled ones once more) as the
 // one-pass backward's (learned_pmb.cu pmb_gram); mma.sync m16n8k16 with fp32 accumulation; stage 2 (R = 2) in fp32 on
-// CUDA cores in the loads / stores that do that stage.
+// CUDA cores in the loads / stores that do that stage. Every sum is in a fixed order (warps in turn, blocks in order,
+// chunks in order; no atomics): two runs give the same bits.
 
 // One 16-column tile at col0 of a complex Gram on mma.sync: acc[kt][j] += A[k][col] conj(B[n][col]) over the tile, for
 // rows k = 16 kt + (g, g + 8) of KT row tiles and columns n = 8 j + g of NJ column halves: A from ga(k, col), B from
@@ -108,19 +109,26 @@ __device__ __forceinline__ void p3g_tile(const GA& ga, const GB& gb, int col0, f
   }
 }
 
-// The warp's accumulators into acc (shared, R x R float2 at [k R + n]) by shared-memory atomics, entries k, n < R.
+// The block's warps' accumulators into acc (shared, R x R float2 at [k R + n]), entries k, n < R: warp by warp in order
+// (a block barrier after each), every entry owned by one lane of a warp, so the sums are in a fixed order (two runs give
+// the same bits). All threads of the block call it.
 template <int KT, int NJ>
 __device__ __forceinline__ void p3g_acc(float* acc, int R, const float (&dr)[KT][NJ][4], const float (&di)[KT][NJ][4]) {
-  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  for (int w = 0; w < nw; ++w) {
+    if (warp == w) {
 #pragma unroll
-  for (int kt = 0; kt < KT; ++kt)
+      for (int kt = 0; kt < KT; ++kt)
 #pragma unroll
-    for (int j = 0; j < NJ; ++j)
+        for (int j = 0; j < NJ; ++j)
 #pragma unroll
-      for (int q = 0; q < 4; ++q) {
-        const int k = 16 * kt + g + 8 * (q >> 1), n = 8 * j + 2 * t + (q & 1);
-        if (k < R && n < R) { atomicAdd(acc + 2 * (k * R + n), dr[kt][j][q]); atomicAdd(acc + 2 * (k * R + n) + 1, di[kt][j][q]); }
-      }
+          for (int q = 0; q < 4; ++q) {
+            const int k = 16 * kt + g + 8 * (q >> 1), n = 8 * j + 2 * t + (q & 1);
+            if (k < R && n < R) { acc[2 * (k * R + n)] += dr[kt][j][q]; acc[2 * (k * R + n) + 1] += di[kt][j][q]; }
+          }
+    }
+    __syncthreads();
+  }
 }
 
 // (c, s) of conj(w_m^e) = exp(+2 pi i e / m) from the middle's table (m = 2^lm <= 8192, e < m).
@@ -133,7 +141,7 @@ __device__ __forceinline__ float2 p3g_mul(float2 a, float2 b) { return make_floa
 // One inner stage's Gram (R = 16, axis stride S = 2^lS: 3 -> 8, 4 -> 4, 5 -> 0) over the block's two rows (1024 columns):
 // acc[k][n] += sum G[k][col] conj(X[n][col]), element (k, col) at plane index p = ((col >> lS) << (lS + 4)) + k S + (col & (S - 1));
 // G from the planes (times conj(T_s) when twG), X from the dump rows xa (p < 8192) / xb (times conj(T_s) when twX); T_s
-// = w_(16 S)^(k c). Ends without a barrier (the atomics into acc).
+// = w_(16 S)^(k c). Ends with a barrier (p3g_acc's).
 template <bool BF16, typename ST, typename SC>
 __device__ void p3g_gram16(const Tw& T, const ST* zr, const ST* zi, const SC* xa, const SC* xb, int lS, bool twG, bool twX, float* acc) {
   const int S = 1 << lS, lMs = lS + 4, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
@@ -206,9 +214,17 @@ struct P3gGram {
   const SC* D; const SC* X2; long long slot; float* acc; float2* pp;
   float acc2[8] = {};
   __device__ __forceinline__ void begin() { for (int i = threadIdx.x; i < 512; i += blockDim.x) acc[i] = 0.f; }
-  __device__ __forceinline__ void add2() {   // acc2 into acc ([k][n] at k 16 + n), then slot 0 out
+  __device__ __forceinline__ void add2() {   // acc2 summed over the block in a fixed order into acc ([k][n] at k 16 + n), slot 0 out
 #pragma unroll
-    for (int i = 0; i < 8; ++i) atomicAdd(acc + ((i >> 2) * 16 + ((i >> 1) & 1)) * 2 + (i & 1), acc2[i]);
+    for (int i = 0; i < 8; ++i)
+#pragma unroll
+      for (int o = 16; o > 0; o >>= 1) acc2[i] += __shfl_xor_sync(0xffffffffu, acc2[i], o);
+    for (int w = 0; w < (int)(blockDim.x >> 5); ++w) {
+      if ((threadIdx.x >> 5) == w && (threadIdx.x & 31) == 0)
+#pragma unroll
+        for (int i = 0; i < 8; ++i) acc[((i >> 2) * 16 + ((i >> 1) & 1)) * 2 + (i & 1)] += acc2[i];
+      __syncthreads();
+    }
     p3g_flush(acc, pp, 256);
   }
   template <typename ST>

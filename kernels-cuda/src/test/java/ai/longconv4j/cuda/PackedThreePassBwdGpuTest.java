@@ -3,6 +3,7 @@
 // D, dD (H); blocks lib's {F_1 .. F_5, G_5 .. G_1} (R_s, R_s, 2); gpq (H, M) float4 {dP_p, dQ_p} at positions.
 package ai.longconv4j.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -171,7 +172,8 @@ class PackedThreePassBwdGpuTest extends CudaDeviceTest {
    * The split middle's du against PackedThreePass.inputGrad on lp3_mid16 (same outer passes): bit for bit (the row between
    * lp3g_bmid1 and lp3g_bmid2 holds the 16-bit planes' values exactly); dD against the chain kernel's own formula in float64
    * (1e-5: fp32 sums of B L products); gpq and dD not written past their ends; gpq finite and not all zero; the block
-   * gradients (summed over the chunks: one, or one channel a chunk) against lib's float64 (TOLG).
+   * gradients (summed over the chunks: one, or one channel a chunk) against lib's float64 (TOLG), and bit for bit those of
+   * a second call (fixed-order sums).
    */
   @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5} budgetRows={6}")
   @MethodSource("splitCases")
@@ -227,6 +229,10 @@ class PackedThreePassBwdGpuTest extends CudaDeviceTest {
         System.out.println("p3tc split dBlocks vs float64 " + what + ": " + blockErrors(gb, libB));
         for (int i = 0; i < gb.length; i++)
           Reference.assertClose("dBlock " + i + " vs float64 " + what, PackedMonarchGpuTest.toF(gb[i]), libB[i], TOLG);
+        // fixed-order sums (no atomics): a second call gives the same bits (the op's device and host routes compare so)
+        bw.backward(ub, db, B, du2, gpq, dD);
+        double[][] again = bw.blockGrads();
+        for (int i = 0; i < gb.length; i++) assertArrayEquals(gb[i], again[i], 0.0, "dBlock " + i + " of a second call " + what);
       }
     }
   }

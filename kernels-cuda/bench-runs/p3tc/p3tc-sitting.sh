@@ -5,7 +5,9 @@
 #             their summary, the per-block error lines and any failure;
 #   OPBENCH=1 LearnedOpBench (the tensor op, fwd and fwd+bwd, FB's op = engine monarch in the same process) per "B:L" of
 #             OPCASES, engines OPORDER (default monarch,packed,packed,monarch: both orders in one process), H = 768,
-#             OPREPS forward reps (fwd+bwd half of them), the allocator's peak per engine.
+#             OPREPS forward reps (fwd+bwd half of them), the allocator's peak per engine;
+#   BENCH=1   PackedThreePassBench 16 768, path p3 (CASES, default 65536:16,262144:4) with -Dlongconv4j.bench.p3.bwd=true:
+#             the plan's forward / du / the backward with the block gradients, and the backward's steps (phases).
 # Stage (from the worktree; the device tool carries /work/main's checkout):
 #   tools/stage-device.sh --out /work/main/.device/p3tc --sm 90 --lean-jre --add kernels-cuda/bench-runs/p3tc/p3tc-sitting.sh --drop '...'
 # Device (carry [".device/p3tc"]): DEV=.device/p3tc bash .device/p3tc/p3tc-sitting.sh "$OUT/s1"
@@ -33,6 +35,12 @@ if [ "${OPBENCH:-0}" != 0 ]; then
     echo "op bench exit $?"; grep -E " ms |peak|Exception|rror" "$out/op-$l.txt" | grep -v "^\s*at " | head -20 | cut -c1-200
   done
 fi
-logs=$(cd "$out" && ls tests.txt op-*.txt 2>/dev/null)
+if [ "${BENCH:-0}" != 0 ]; then
+  echo "== plan bench p3 (${CASES:-65536:16,262144:4})"; date -u
+  JAVA_OPTS="-Dlongconv4j.bench.p3.order=${ORDER:-p3} -Dlongconv4j.bench.p3.cases=${CASES:-65536:16,262144:4} -Dlongconv4j.bench.p3.bwd=true" \
+    timeout ${JAVA_S:-90} $DEV/run-java ai.longconv4j.examples.bench.PackedThreePassBench "$out/bench.csv" 16 768 > "$out/bench.txt" 2>&1
+  echo "plan bench exit $?"; grep -E " ms |float64|phases|kept|Exception|rror" "$out/bench.txt" | grep -v "^\s*at " | head -30 | cut -c1-330
+fi
+logs=$(cd "$out" && ls tests.txt op-*.txt bench.txt 2>/dev/null)
 [ -n "$logs" ] && tar -C "$out" -cf - $logs | xz -T8 -6 > "$out/logs.tar.xz" && (cd "$out" && rm -f $logs)
 ls -la "$out"; date -u

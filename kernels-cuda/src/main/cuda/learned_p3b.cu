@@ -93,16 +93,17 @@ __device__ __forceinline__ void p3_pairmap(ST* zr, ST* zi, const float4* __restr
 
 // p3_mid16's hook points (helper p3tc, session 18: learned_p3g.cu's backward hooks dump the stage inputs or sum their
 // Grams there): at(id, ..) between two block barriers before stage id (P3H_*; the hook ends with a barrier when it does
-// anything), load2 / store2 per radix-2 column (o: the element offset of its first point in the chunk buffer; x0, x1 the
-// column as stage 2 reads it, (tc, ts) the twiddle that stage uses), end() after the store loop; OUT: the inverse stage 2
+// anything), load2 / store2 per radix-2 column (o: the element offset of its first point in the chunk buffer, e = o mod 4 its
+// place in the thread's work item of 4 columns (a compile-time constant); x0, x1 the column as stage 2 reads it, (tc, ts)
+// the twiddle that stage uses), end() after the store loop; OUT: the inverse stage 2
 // stores to hk.out(o) (o: the element offset in a chunk buffer) instead of S + o. P3NoHook (every kernel of this file) does nothing: the same machine code as without hooks.
 enum { P3H_F3 = 3, P3H_F4, P3H_F5, P3H_C, P3H_I5, P3H_I4, P3H_I3, P3H_I2 };
 struct P3NoHook {
   __device__ __forceinline__ void begin() {}
   template <typename ST>
   __device__ __forceinline__ void at(int, const Tw&, ST*, ST*, long long, long long) {}
-  __device__ __forceinline__ void load2(long long, float2, float2, float, float) {}
-  __device__ __forceinline__ void store2(long long, float2, float2, float, float) {}
+  __device__ __forceinline__ void load2(long long, int, float2, float2, float, float) {}
+  __device__ __forceinline__ void store2(long long, int, float2, float2, float, float) {}
   __device__ __forceinline__ void end() {}
   static constexpr bool OUT = false;
 };
@@ -161,7 +162,7 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
         const int c = c0 + e;
         float2 x0 = ldc(el + e), x1 = ldc(eh + e);
         float tc, ts; twiddle<true>(tw, c, P3_LIN, -1.0f, tc, ts);
-        hk.load2(((v >> 10) ? ob : oa) + c, x0, x1, tc, ts);
+        hk.load2(((v >> 10) ? ob : oa) + c, e, x0, x1, tc, ts);
         p3_bfly2<true>(s2, tc, ts, x0.x, x0.y, x1.x, x1.y, 0.5f);
         const int i0 = SIDX(base + c), i1 = SIDX(base + c + P3_IN / 2);
         st(zr + i0, x0.x); st(zi + i0, x0.y); st(zr + i1, x1.x); st(zi + i1, x1.y);
@@ -209,7 +210,7 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
       const int c = c0 + e, i0 = SIDX(base + c), i1 = SIDX(base + c + P3_IN / 2);
       float xr0 = ld(zr + i0), xi0 = ld(zi + i0), xr1 = ld(zr + i1), xi1 = ld(zi + i1);
       float tc, ts; twiddle<true>(tw, c, P3_LIN, 1.0f, tc, ts);
-      hk.store2(((v >> 10) ? ob : oa) + c, make_float2(xr0, xi0), make_float2(xr1, xi1), tc, ts);
+      hk.store2(((v >> 10) ? ob : oa) + c, e, make_float2(xr0, xi0), make_float2(xr1, xi1), tc, ts);
       p3_bfly2<false>(s2 + 4, tc, ts, xr0, xi0, xr1, xi1, 1.0f);
       stc(&lo.e[e], xr0, xi0); stc(&hi.e[e], xr1, xi1);
     }

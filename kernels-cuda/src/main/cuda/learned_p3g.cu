@@ -109,11 +109,11 @@ __device__ __forceinline__ void p3g_tile(const GA& ga, const GB& gb, int col0, f
   }
 }
 
-// The block's warps' accumulators (rows k0 + the tiles' k) into acc (shared, R x R float2 at [k R + n]), entries k, n < R: warp by warp in order
+// The block's warps' accumulators into acc (shared, R x R float2 at [k R + n]), entries k, n < R: warp by warp in order
 // (a block barrier after each), every entry owned by one lane of a warp, so the sums are in a fixed order (two runs give
 // the same bits). All threads of the block call it.
 template <int KT, int NJ>
-__device__ __forceinline__ void p3g_acc(float* acc, int R, const float (&dr)[KT][NJ][4], const float (&di)[KT][NJ][4], int k0 = 0) {
+__device__ __forceinline__ void p3g_acc(float* acc, int R, const float (&dr)[KT][NJ][4], const float (&di)[KT][NJ][4]) {
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
   for (int w = 0; w < nw; ++w) {
     if (warp == w) {
@@ -123,7 +123,7 @@ __device__ __forceinline__ void p3g_acc(float* acc, int R, const float (&dr)[KT]
         for (int j = 0; j < NJ; ++j)
 #pragma unroll
           for (int q = 0; q < 4; ++q) {
-            const int k = k0 + 16 * kt + g + 8 * (q >> 1), n = 8 * j + 2 * t + (q & 1);
+            const int k = 16 * kt + g + 8 * (q >> 1), n = 8 * j + 2 * t + (q & 1);
             if (k < R && n < R) { acc[2 * (k * R + n)] += dr[kt][j][q]; acc[2 * (k * R + n) + 1] += di[kt][j][q]; }
           }
     }
@@ -273,44 +273,36 @@ __device__ __forceinline__ P3gGram<BF16, SC, PART> p3g_hook(const SC* D, const S
 
 // The outer stage's Gram (R = N1): MODE 0 dF_1 = sum gY_1[k] conj(X_1[n]), gY_1[k][q] = S[k][q] conj(w_M^(k q)) (S: pass
 // 3's input of the adjoint), X_1 = pack(x) (x = u); MODE 1 dG_1 = sum gW_0[k] conj(V_1[n]), gW_0 = pack(x) (x = dy),
-// V_1[n][q] = S[n][q] conj(w_M^(n q)) (S: the forward middle's output O). Grid (8192 / 128, gy KZ), block 256, KZ =
-// ceil(N1 / 16): block (bx, bz gy + by)'s warp w takes columns q = 128 bx + 16 w .. + 15 of chunk rows by, by + gy, .. and
-// the rows k = 16 bz .. + 15 of the Gram (one mma row tile: N1 = 32 in two blocks, fewer registers); the block's partial
-// (N1 x N1 float2, [k][n], zero outside its rows) to part[blockIdx.y gx + bx]. The twiddles from a table in shared memory
-// (monarch.cuh's Tw of M points, built once per block); pack(x)'s pairs as one 4-byte load where L is even.
+// V_1[n][q] = S[n][q] conj(w_M^(n q)) (S: the forward middle's output O). Grid (8192 / 128, gy), block 256: warp w of
+// block bx takes columns q = 128 bx + 16 w .. + 15 of chunk rows by, by + gy, ..; the block's partial (N1 x N1 float2,
+// [k][n]) to part[by gx + bx].
 template <int N1, bool BF16, typename IO, typename SC, int MODE>
 __device__ void p3g_ogram(const SC* __restrict__ S, const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B,
                           int H, int rows) {
-  constexpr int NJ = N1 / 8, M = N1 * P3_IN, LM = P3_LIN + (N1 == 8 ? 3 : N1 == 16 ? 4 : 5);
+  constexpr int KT = (N1 + 15) / 16, NJ = N1 / 8, M = N1 * P3_IN;
   __shared__ float acc[2 * N1 * N1];
-  __shared__ float2 twt[tw_entries(M)];
-  const Tw tw = tw_init(twt, LM);
   for (int i = threadIdx.x; i < 2 * N1 * N1; i += blockDim.x) acc[i] = 0.f;
   __syncthreads();
-  constexpr int KZ = (N1 + 15) / 16;
-  const int gy = gridDim.y / KZ, by = blockIdx.y % gy, k0 = 16 * (blockIdx.y / gy);
   const int col0 = (blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5)) * 16;
-  const bool even = (L & 1) == 0;
-  float dr[1][NJ][4] = {}, di[1][NJ][4] = {};
-  for (int rc = by; rc < rows; rc += gy) {
+  float dr[KT][NJ][4] = {}, di[KT][NJ][4] = {};
+  for (int rc = blockIdx.y; rc < rows; rc += gridDim.y) {
     int h; const long long row = p3_row(rc, h0, B, H, h);
     const IO* xr = x + row * (long long)L;
     const SC* sr = S + rc * (long long)M;
     auto packed = [&](int k, int q) {   // pack(x)[k 8192 + q], 0 past L and for k >= N1
       const int i = 2 * (k * P3_IN + q);
-      if (k >= N1) return make_float2(0.f, 0.f);
-      if (even) return i < L ? ldc(reinterpret_cast<const SC*>(xr + i)) : make_float2(0.f, 0.f);
-      return make_float2(i < L ? ld(xr + i) : 0.f, i + 1 < L ? ld(xr + i + 1) : 0.f);
+      return k < N1 ? make_float2(i < L ? ld(xr + i) : 0.f, i + 1 < L ? ld(xr + i + 1) : 0.f) : make_float2(0.f, 0.f);
     };
     auto scr = [&](int k, int q) {      // S[k][q] conj(w_M^(k q)), 0 for k >= N1
       if (k >= N1) return make_float2(0.f, 0.f);
-      float c, sn; twiddle<true>(tw, (k * q) & (M - 1), LM, 1.0f, c, sn);
-      return p3g_mul(ldc(sr + k * P3_IN + q), make_float2(c, sn));
+      float sn, cs; sincospif(2.0f * (float)((k * q) & (M - 1)) / (float)M, &sn, &cs);
+      return p3g_mul(ldc(sr + k * P3_IN + q), make_float2(cs, sn));
     };
-    if constexpr (MODE == 0) p3g_tile<BF16, 1, NJ>([&](int k, int q) { return scr(k0 + k, q); }, packed, col0, dr, di);
-    else p3g_tile<BF16, 1, NJ>([&](int k, int q) { return packed(k0 + k, q); }, scr, col0, dr, di);
+    if constexpr (MODE == 0) p3g_tile<BF16, KT, NJ>(scr, packed, col0, dr, di);
+    else p3g_tile<BF16, KT, NJ>(packed, scr, col0, dr, di);
   }
-  p3g_acc<1, NJ>(acc, N1, dr, di, k0);
+  p3g_acc<KT, NJ>(acc, N1, dr, di);
+  __syncthreads();
   float2* pp = part + ((size_t)blockIdx.y * gridDim.x + blockIdx.x) * N1 * N1;
   for (int i = threadIdx.x; i < N1 * N1; i += blockDim.x) pp[i] = make_float2(acc[2 * i], acc[2 * i + 1]);
 }
@@ -378,7 +370,7 @@ LP3G_PQ(f16, __half)
 LP3G_BMID(bf16, __nv_bfloat16)
 LP3G_BMID(f16, __half)
 
-// names: lp3g_ogram<MODE>_<N1>_<io> (grid (64, gy ceil(N1 / 16)), block 256)
+// names: lp3g_ogram<MODE>_<N1>_<io> (grid (64, gy), block 256)
 #define LP3G_OGRAM(MODE, N1, TAG, IO)                                                                                   \
   extern "C" __global__ void __launch_bounds__(256) lp3g_ogram##MODE##_##N1##_##TAG(const P3Io<IO>::SC* __restrict__ S,  \
       const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B, int H, int rows) {                      \

@@ -47,7 +47,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
 
   /** Scratch buffers of a chunk: SC (X_2), SG, 8 dumps, O. */
   static final int BUFFERS = 11;
-  /** Rows of a chunk the outer Grams' grid takes at once (its y, times the Gram's row tiles; partials: 64 x that blocks). */
+  /** Rows of a chunk the outer Grams' grid takes at once (its y; the partials: 64 x this blocks). */
   private static final int OGRAM_GY = 32;
 
   private final PackedThreePass p3;
@@ -113,7 +113,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
       dmp = dev.alloc(8 * sbytes);
       so = dev.alloc(sbytes);
       part = dev.alloc(8L * 1024 * (n1 / 2) * hc * B);
-      part2 = dev.alloc(8L * n1 * n1 * INNER_COLS * gyMax * ogramKz());
+      part2 = dev.alloc(8L * n1 * n1 * INNER_COLS * gyMax);
     }
     if (blk == null) blk = dev.alloc(8L * blockElements());
     CudaStream s = dev.stream();
@@ -154,11 +154,10 @@ public final class PackedThreePassBackward implements AutoCloseable {
       if (ph != null) ph.mark("bmid2");
       p3.outer(false, inv, tc, dy, ma, sg, du, h0, B, c);                                         // du
       if (ph != null) ph.mark("pass 3");
-      int gz = gy * ogramKz();   // the outer Grams' grid y: gy row groups x the Gram's 16-row tiles
-      og0.launch(s, INNER_COLS, gz, THREADS, 0, sg, u, part2, l, h0, B, h, c);                     // dF_1
-      red.launch(s, 4, 1, 256, 0, part2, blk, INNER_COLS * gz, lN1, 2, first);
-      og1.launch(s, INNER_COLS, gz, THREADS, 0, so, dy, part2, l, h0, B, h, c);                    // dG_1
-      red.launch(s, 4, 1, 256, 0, part2, blk, INNER_COLS * gz, lN1, 3, first);
+      og0.launch(s, INNER_COLS, gy, THREADS, 0, sg, u, part2, l, h0, B, h, c);                     // dF_1
+      red.launch(s, 4, 1, 256, 0, part2, blk, INNER_COLS * gy, lN1, 2, first);
+      og1.launch(s, INNER_COLS, gy, THREADS, 0, so, dy, part2, l, h0, B, h, c);                    // dG_1
+      red.launch(s, 4, 1, 256, 0, part2, blk, INNER_COLS * gy, lN1, 3, first);
       if (ph != null) ph.mark("outer Grams");
     }
     dev.module(DDOT_MODULE).kernel("lpj_ddot_" + tag).launch(s, h, 1, 256, 0, u, dy, dD, B, h, l);
@@ -199,9 +198,6 @@ public final class PackedThreePassBackward implements AutoCloseable {
 
   /** Blocks of the outer Grams' grid x: 8192 columns, 128 a block (8 warps of 16). */
   private static final int INNER_COLS = PackedThreePass.INNER / 128;
-
-  /** The outer Grams' 16-row tiles of the N1 x N1 Gram, one per block (learned_p3g.cu p3g_ogram's KZ). */
-  private int ogramKz() { return (n1 + 15) / 16; }
 
   /**
    * The 2J block gradients of the last {@link #backward}, {dF_1 .. dF_5, dG_5 .. dG_1} in lib's layout (float64 copies of

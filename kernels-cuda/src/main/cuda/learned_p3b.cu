@@ -91,14 +91,32 @@ __device__ __forceinline__ void p3_pairmap(ST* zr, ST* zi, const float4* __restr
   }
 }
 
+// p3_mid16's hook points (helper p3tc, session 18: learned_p3g.cu's backward hooks dump the stage inputs or sum their
+// Grams there): at(id, ..) between two block barriers before stage id (P3H_*; the hook ends with a barrier when it does
+// anything), load2 / store2 per radix-2 column (o: the element offset of its first point in the chunk buffer, e = o mod 4 its
+// place in the thread's work item of 4 columns (a compile-time constant); x0, x1 the column as stage 2 reads it, (tc, ts)
+// the twiddle that stage uses), end() after the store loop; OUT: the inverse stage 2
+// stores to hk.out(o) (o: the element offset in a chunk buffer) instead of S + o. P3NoHook (every kernel of this file) does nothing: the same machine code as without hooks.
+enum { P3H_F3 = 3, P3H_F4, P3H_F5, P3H_C, P3H_I5, P3H_I4, P3H_I3, P3H_I2 };
+struct P3NoHook {
+  __device__ __forceinline__ void begin() {}
+  template <typename ST>
+  __device__ __forceinline__ void at(int, const Tw&, ST*, ST*, long long, long long) {}
+  __device__ __forceinline__ void load2(long long, int, float2, float2, float, float) {}
+  __device__ __forceinline__ void store2(long long, int, float2, float2, float, float) {}
+  __device__ __forceinline__ void end() {}
+  static constexpr bool OUT = false;
+};
+
 // Pass 2, 16-bit planes (ST = the I/O type) and 16-bit scratch SC; grid (N1 / 2, rows of the chunk), block 256, dynamic
 // shared memory p3_smem(2) (lp3_middle's layout). Work items of the fused stage 2: v < 2 x 1024, row v >> 10, points
 // c0 = 4 (v & 1023) .. c0 + 3 and their partners + 4096 (two 16-byte accesses). PART 0: the whole middle; 1 (learned_p3g.cu):
 // the forward chain only, its output (the pair map's input, 16-bit planes: exact in SC) stored to the rows; 2: the rest,
 // from rows holding such an output (loaded as is), through the pair map and the inverse chain (PART 1 then 2 = PART 0).
-template <bool BF16, typename ST, typename SC, int PART = 0>
+// hk: the hook points above (P3NoHook: none).
+template <bool BF16, typename ST, typename SC, int PART = 0, typename HK = P3NoHook>
 __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, const float4* __restrict__ pq, int h0, int B,
-                         int H, int lN1) {
+                         int H, int lN1, HK hk = HK()) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   const int N1 = 1 << lN1, j = blockIdx.x, T = blockDim.x;
   const long long rowc = blockIdx.y;
@@ -111,9 +129,11 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
   float2* s2 = reinterpret_cast<float2*>(smem_raw + PB + 8 * tw_entries(P3_IN));
   const int q1 = N1 * N1, Q = q1 + 4 + 768;
   if (threadIdx.x < 8) s2[threadIdx.x] = mats[(threadIdx.x < 4 ? q1 : Q + q1 - 4) + threadIdx.x];
-  SC* ra = S + (rowc * N1 + ka) * P3_IN;
-  SC* rb = S + (rowc * N1 + kb) * P3_IN;
+  const long long oa = (rowc * N1 + ka) * P3_IN, ob = (rowc * N1 + kb) * P3_IN;
+  SC* ra = S + oa;
+  SC* rb = S + ob;
   constexpr int NV = 2 * (P3_IN / 2) / 4, U = 4;
+  hk.begin();
   __syncthreads();   // twiddle table and stage-2 matrices
   if constexpr (PART == 2) {
     load_row16<SC, ST>(zr, zi, ra, P3_IN);
@@ -142,6 +162,7 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
         const int c = c0 + e;
         float2 x0 = ldc(el + e), x1 = ldc(eh + e);
         float tc, ts; twiddle<true>(tw, c, P3_LIN, -1.0f, tc, ts);
+        hk.load2(((v >> 10) ? ob : oa) + c, e, x0, x1, tc, ts);
         p3_bfly2<true>(s2, tc, ts, x0.x, x0.y, x1.x, x1.y, 0.5f);
         const int i0 = SIDX(base + c), i1 = SIDX(base + c + P3_IN / 2);
         st(zr + i0, x0.x); st(zi + i0, x0.y); st(zr + i1, x1.x); st(zi + i1, x1.y);
@@ -150,10 +171,13 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
   }
   __syncthreads();
   if constexpr (PART != 2) {
+    hk.at(P3H_F3, tw, zr, zi, oa, ob);
     lm_stage_a<BF16, true, ST>(tw, mats + q1 + 4, zr, zi, 8, 4, 1.0f / 16.0f);
     __syncthreads();
+    hk.at(P3H_F4, tw, zr, zi, oa, ob);
     lm_stage_a<BF16, true, ST>(tw, mats + q1 + 260, zr, zi, 4, 64, 1.0f / 16.0f);
     __syncthreads();
+    hk.at(P3H_F5, tw, zr, zi, oa, ob);
     lm_stage_b<BF16, ST>(mats + q1 + 516, zr, zi, 2 * P3_IN, 1.0f / 16.0f);
     __syncthreads();
   }
@@ -162,30 +186,38 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
     store_row16<SC, ST>(rb, zr + SIDX(P3_IN), zi + SIDX(P3_IN), P3_IN);
     return;
   }
+  hk.at(P3H_C, tw, zr, zi, oa, ob);
   p3_pairmap<ST>(zr, zi, pq + (size_t)h * ((size_t)N1 << P3_LIN), j, ka, kb, N1);
   __syncthreads();
   const float2* im = mats + Q;
+  hk.at(P3H_I5, tw, zr, zi, oa, ob);
   lm_stage_b<BF16, ST>(im + q1 + 516, zr, zi, 2 * P3_IN, 1.0f);
   __syncthreads();
+  hk.at(P3H_I4, tw, zr, zi, oa, ob);
   lm_stage_a<BF16, false, ST>(tw, im + q1 + 260, zr, zi, 4, 64, 1.0f);
   __syncthreads();
+  hk.at(P3H_I3, tw, zr, zi, oa, ob);
   lm_stage_a<BF16, false, ST>(tw, im + q1 + 4, zr, zi, 8, 4, 1.0f);
   __syncthreads();
+  hk.at(P3H_I2, tw, zr, zi, oa, ob);
   for (int v = threadIdx.x; v < NV; v += T) {   // inverse stage 2 + store
     const int base = (v >> 10) << P3_LIN, c0 = 4 * (v & 1023);
     SC* r = ((v >> 10) ? rb : ra) + c0;
+    if constexpr (HK::OUT) r = hk.out(((v >> 10) ? ob : oa) + c0);
     union Pack { uint4 u; SC e[4]; } lo, hi;
 #pragma unroll
     for (int e = 0; e < 4; ++e) {
       const int c = c0 + e, i0 = SIDX(base + c), i1 = SIDX(base + c + P3_IN / 2);
       float xr0 = ld(zr + i0), xi0 = ld(zi + i0), xr1 = ld(zr + i1), xi1 = ld(zi + i1);
       float tc, ts; twiddle<true>(tw, c, P3_LIN, 1.0f, tc, ts);
+      hk.store2(((v >> 10) ? ob : oa) + c, e, make_float2(xr0, xi0), make_float2(xr1, xi1), tc, ts);
       p3_bfly2<false>(s2 + 4, tc, ts, xr0, xi0, xr1, xi1, 1.0f);
       stc(&lo.e[e], xr0, xi0); stc(&hi.e[e], xr1, xi1);
     }
     *reinterpret_cast<uint4*>(r) = lo.u;
     *reinterpret_cast<uint4*>(r + P3_IN / 2) = hi.u;
   }
+  hk.end();
 }
 
 // The partner (plane index) of plane index p (row a = [0, 8192), row b = [8192, 16384)) in block j's pair map: j != 0:

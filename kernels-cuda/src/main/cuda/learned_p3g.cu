@@ -1,22 +1,24 @@
 // Shapes: as learned_p3b.cu (B batch, H channels, L length; M = N1 * 8192; a chunk's slot c is channel h0 + c / B, batch
 // c % B; mats: the 10 left-form blocks; pq (H, M) float4), plus
-//   SC, SG : two 16-bit scratches (rows of one chunk, N1, 8192) SC = (re, im) of the I/O type; after lp3g_midA a row holds
-//            the pair map's input at position p = k1 8192 + p_in (lib's position order): C of u (forward mats), or g of dy
-//            (the adjoint's mats: the gradient at the forward pair map's OUTPUT, lpj_pair_grad's g).
+//   SC, SG : two 16-bit scratches (rows of one chunk, N1, 8192) SC = (re, im) of the I/O type: SC = X_2 (u after pass 1),
+//            SG = dy's rows through the backward (gW_1 after pass 1, gC' after lp3g_bmid1, pass 3's input after lp3g_bmid2);
+//            rows at position p = k1 8192 + p_in (lib's position order).
+//   DMP, O : 8 dump slots and the forward middle's output, chunk buffers as SC (helper p3tc, below).
 //   gpq    : (H, M) float4 {Re dP_p, Im dP_p, Re dQ_p, Im dQ_p} at position p (PackedLearnedChain.taps' input).
 //
-// The three-pass packed learned butterfly's backward on tensor cores (helper p3, session 17; PackedThreePassBackward.java;
-// slow twin: the fp32 chain, PackedLearnedChain.backward). Backward and forward side by side: the forward (learned_p3b.cu)
-// is pass 1, lp3_mid16 (chain, pair map, inverse chain), pass 3; the backward splits lp3_mid16 at its pair map so that both
-// operands of the pair map's gradient reach global memory:
-//   u : pass 1 (forward mats) -> SC; lp3g_midA (forward mats): SC = C = the forward chain's output / M (the three-pass
-//       scaling: 1/N1 in pass 1, 1/8192 over the inner stages).
-//   dy: pass 1 (adjoint mats) -> SG; lp3g_midA (adjoint mats): SG = g (the adjoint's forward-structured half carries the
-//       1/M: g = dL/dC' of lib's unscaled chain, as lpj_pair_grad's);
+// The three-pass packed learned butterfly's backward on tensor cores (helper p3, session 17; helper p3tc, session 18: the
+// block gradients; PackedThreePassBackward.java; slow twin: the fp32 chain, PackedLearnedChain.backward). Backward and
+// forward side by side: the forward (learned_p3b.cu) is pass 1, lp3_mid16 (chain, pair map, inverse chain), pass 3; the
+// backward runs lp3_mid16's function split at its pair map (PART 1 / 2) so that both operands of the pair map's gradient
+// reach global memory:
+//   u : pass 1 (forward mats) -> SC; lp3g_bmid0 (the whole forward middle, its stage inputs dumped): DMP slot 3 = C = the
+//       forward chain's output / M (the three-pass scaling: 1/N1 in pass 1, 1/8192 over the inner stages).
+//   dy: pass 1 (adjoint mats) -> SG; lp3g_bmid1 (PART 1, adjoint mats): SG = g (the adjoint's forward-structured half
+//       carries the 1/M: g = dL/dC' of lib's unscaled chain, as lpj_pair_grad's);
 //       lp3g_pq_grad: dP_p = M sum_b g_p conj(C_p), dQ_p = M sum_b g_p C_s(p) (M undoes C's 1/M);
-//       lp3g_midB (adjoint mats, adjoint pair map {conj P_p, Q_s(p)}): the pair map's adjoint and the adjoint inverse chain;
-//       pass 3 (adjoint mats) -> du (+ D dy). lp3g_midA then lp3g_midB is lp3_mid16 bit for bit: the row between them is
-//       the 16-bit planes' content, exact in SC.
+//       lp3g_bmid2 (PART 2, adjoint mats, adjoint pair map {conj P_p, Q_s(p)}): the pair map's adjoint and the adjoint
+//       inverse chain; pass 3 (adjoint mats) -> du (+ D dy). PART 1 then PART 2 is lp3_mid16 bit for bit: the row between
+//       them is the 16-bit planes' content, exact in SG.
 #define LP3B_HELPERS_ONLY
 #include "learned_p3b.cu"
 
@@ -43,20 +45,339 @@ __device__ void p3g_pq_grad(const SC* __restrict__ C, const SC* __restrict__ G, 
   }
 }
 
-// names: lp3g_midA_<io> / lp3g_midB_<io> (lp3_mid16's halves: grid (N1 / 2, rows of the chunk), block 256, dynamic shared
-// memory p3_smem(2), as lp3_mid16), lp3g_pq_grad_<io> (grid-stride, block 256)
-#define LP3G_KERNELS(TAG, IO)                                                                                           \
-  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_midA_##TAG(P3Io<IO>::SC* __restrict__ S,                    \
-      const float2* __restrict__ mats, const float4* __restrict__ pq, int h0, int B, int H, int lN1) {                   \
-    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 1>(S, mats, pq, h0, B, H, lN1);                                          \
-  }                                                                                                                     \
-  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_midB_##TAG(P3Io<IO>::SC* __restrict__ S,                    \
-      const float2* __restrict__ mats, const float4* __restrict__ pq, int h0, int B, int H, int lN1) {                   \
-    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 2>(S, mats, pq, h0, B, H, lN1);                                          \
-  }                                                                                                                     \
+// ---- helper p3tc (session 18): the 2J block gradients on the three-pass route ----------------------------------------
+// Per chunk (each buffer (rows of the chunk, N1, 8192) SC, a chunk's row slot c at c N1 8192, as SC / SG above):
+//   X2  : u after pass 1 = X_2, the middle's input (kept: stage 2's Gram reads it);
+//   DMP : 8 slots of `slot` elements: 0..2 X_3, X_4, X_5 (the forward stages' inputs), 3 C, 4 C' = V_5, 5..7 W_4, W_3, W_2
+//         (the inverse stages' inputs before their conj twiddle: V_s = W_s o conj(T_s));
+//   O   : the forward middle's output (pass 3's input: V_1 = O o conj(w_M^(k1 q)));
+//   part: (blocks of a launch, 4, 16, 16) float2 per-block Gram partials of the inner stages s = 2 .. 5 (slot s - 2,
+//         acc[k][n] = sum G[k][col] conj(X[n][col]), entries k, n < R_s); outer: (blocks, N1, N1) float2.
+// Lib's block gradients (PackedLearnedChain.blockGrads): dF_s = sum gY_s[k] conj(X_s[n]), dG_s = sum gW_(s-1)[k] conj(V_s[n])
+// over rows and the other indices, stored [k][n] for s = 1 (left products), [n][k] for s >= 2 (right products). The
+// kernels' stages carry 1/R_s forward (the three-pass scaling): the X_s here are lib's / (R_1 .. R_(s-1)), the V_s (s >= 2)
+// lib's / M and the gW_(s-1) lib's times M / (R_1 .. R_(s-1)); gY_s, gW_0, X_1, V_1 are lib's: every Gram is lib's divided
+// by R_1 .. R_(s-1) (1 at s = 1), multiplied back in lp3g_reduce (as learned_pmb.cu's lpmb_reduce).
+// The middles are learned_p3b.cu's p3_mid16 with hooks at its stage boundaries (machine code of its own kernels unchanged):
+//   lp3g_bmid0_<io> (PART 0 on u, forward mats / pq; P3gDump): the forward middle from X2, every inner stage input from
+//                  stage 3 on dumped, the output to O.
+//   lp3g_bmid1_<io> (PART 1 on dy after the adjoint's pass 1, adjoint mats; P3gGram): the forward-structured chain with the Grams
+//                  dG_2 .. dG_5 (gradient operand: the planes before each adjoint stage s, gW_(s-1); the other W_s / V_5
+//                  from DMP); S = gC'.
+//   lp3g_bmid2_<io> (PART 2 on S = gC', adjoint mats and pair map; P3gGram): the rest, with the Grams dF_5 .. dF_2
+//                  (gradient operand: the planes before each adjoint inverse stage s times conj(T_s), gY_s; the other X_s
+//                  from DMP / X2); S = pass 3's input.
+// The hooks only read the planes and the rows: bmid1 then bmid2 give lp3_mid16's du bit for bit (session 17's lp3g_midA /
+// lp3g_midB, the same PART 1 / PART 2 without hooks, are gone: their machine code is bmid1 / bmid2's minus the Grams).
+// Gram operands are rounded to the I/O type (the planes and dumps are 16-bit already; twiddled ones once more) as the
+// one-pass backward's (learned_pmb.cu pmb_gram); mma.sync m16n8k16 with fp32 accumulation; stage 2 (R = 2) in fp32 on
+// CUDA cores in the loads / stores that do that stage. Every sum is in a fixed order (warps in turn, blocks in order,
+// chunks in order; no atomics): two runs give the same bits.
+
+// One 16-column tile at col0 of a complex Gram on mma.sync: acc[kt][j] += A[k][col] conj(B[n][col]) over the tile, for
+// rows k = 16 kt + (g, g + 8) of KT row tiles and columns n = 8 j + g of NJ column halves: A from ga(k, col), B from
+// gb(n, col) (float2; the callers give 0 outside their R). Re += Ar Br^T + Ai Bi^T, Im += Ai Br^T - Ar Bi^T. Fragment
+// layouts as learned_pmb.cu's pmb_gram (monarch.cuh's FragA / FragB).
+template <bool BF16, int KT, int NJ, typename GA, typename GB>
+__device__ __forceinline__ void p3g_tile(const GA& ga, const GB& gb, int col0, float (&dr)[KT][NJ][4], float (&di)[KT][NJ][4]) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  uint32_t br[NJ][2], bi[NJ][2], bn[NJ][2];
+#pragma unroll
+  for (int j = 0; j < NJ; ++j)
+#pragma unroll
+    for (int q = 0; q < 2; ++q) {
+      const int col = col0 + 2 * t + 8 * q;
+      const float2 v0 = gb(8 * j + g, col), v1 = gb(8 * j + g, col + 1);
+      br[j][q] = pack2<BF16>(v0.x, v1.x); bi[j][q] = pack2<BF16>(v0.y, v1.y); bn[j][q] = pack2<BF16>(-v0.y, -v1.y);
+    }
+#pragma unroll
+  for (int kt = 0; kt < KT; ++kt) {
+    uint32_t ar[4], ai[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int k = 16 * kt + g + 8 * (i & 1), col = col0 + 2 * t + 8 * (i >> 1);
+      const float2 v0 = ga(k, col), v1 = ga(k, col + 1);
+      ar[i] = pack2<BF16>(v0.x, v1.x); ai[i] = pack2<BF16>(v0.y, v1.y);
+    }
+#pragma unroll
+    for (int j = 0; j < NJ; ++j) {
+      mma16816<BF16>(dr[kt][j], ar, br[j][0], br[j][1]);
+      mma16816<BF16>(dr[kt][j], ai, bi[j][0], bi[j][1]);
+      mma16816<BF16>(di[kt][j], ai, br[j][0], br[j][1]);
+      mma16816<BF16>(di[kt][j], ar, bn[j][0], bn[j][1]);
+    }
+  }
+}
+
+// The block's warps' accumulators into acc (shared, R x R float2 at [k R + n]), entries k, n < R: warp by warp in order
+// (a block barrier after each), every entry owned by one lane of a warp, so the sums are in a fixed order (two runs give
+// the same bits). All threads of the block call it.
+template <int KT, int NJ>
+__device__ __forceinline__ void p3g_acc(float* acc, int R, const float (&dr)[KT][NJ][4], const float (&di)[KT][NJ][4]) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  for (int w = 0; w < nw; ++w) {
+    if (warp == w) {
+#pragma unroll
+      for (int kt = 0; kt < KT; ++kt)
+#pragma unroll
+        for (int j = 0; j < NJ; ++j)
+#pragma unroll
+          for (int q = 0; q < 4; ++q) {
+            const int k = 16 * kt + g + 8 * (q >> 1), n = 8 * j + 2 * t + (q & 1);
+            if (k < R && n < R) { acc[2 * (k * R + n)] += dr[kt][j][q]; acc[2 * (k * R + n) + 1] += di[kt][j][q]; }
+          }
+    }
+    __syncthreads();
+  }
+}
+
+// (c, s) of conj(w_m^e) = exp(+2 pi i e / m) from the middle's table (m = 2^lm <= 8192, e < m).
+__device__ __forceinline__ float2 p3g_cw(const Tw& T, int e, int lm) {
+  float c, s; twiddle<true>(T, e, lm, 1.0f, c, s);
+  return make_float2(c, s);
+}
+__device__ __forceinline__ float2 p3g_mul(float2 a, float2 b) { return make_float2(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
+
+// One inner stage's Gram (R = 16, axis stride S = 2^lS: 3 -> 8, 4 -> 4, 5 -> 0) over the block's two rows (1024 columns):
+// acc[k][n] += sum G[k][col] conj(X[n][col]), element (k, col) at plane index p = ((col >> lS) << (lS + 4)) + k S + (col & (S - 1));
+// G from the planes (times conj(T_s) when twG), X from the dump rows xa (p < 8192) / xb (times conj(T_s) when twX); T_s
+// = w_(16 S)^(k c). Ends with a barrier (p3g_acc's).
+template <bool BF16, typename ST, typename SC>
+__device__ void p3g_gram16(const Tw& T, const ST* zr, const ST* zi, const SC* xa, const SC* xb, int lS, bool twG, bool twX, float* acc) {
+  const int S = 1 << lS, lMs = lS + 4, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  auto pos = [&](int k, int col) { return ((col >> lS) << lMs) + k * S + (col & (S - 1)); };
+  auto ga = [&](int k, int col) {
+    const int p = pos(k, col);
+    float2 v = make_float2(ld(zr + SIDX(p)), ld(zi + SIDX(p)));
+    if (twG) v = p3g_mul(v, p3g_cw(T, (k * (col & (S - 1))) & ((1 << lMs) - 1), lMs));
+    return v;
+  };
+  auto gb = [&](int n, int col) {
+    const int p = pos(n, col);
+    float2 v = ldc((p >> P3_LIN ? xb : xa) + (p & (P3_IN - 1)));
+    if (twX) v = p3g_mul(v, p3g_cw(T, (n * (col & (S - 1))) & ((1 << lMs) - 1), lMs));
+    return v;
+  };
+  float dr[1][2][4] = {}, di[1][2][4] = {};
+  for (int tile = warp; tile < 2 * P3_IN / 16 / 16; tile += nw) p3g_tile<BF16, 1, 2>(ga, gb, tile << 4, dr, di);
+  p3g_acc<1, 2>(acc, 16, dr, di);
+}
+
+// Block barrier, acc (float2 in shared memory, n entries) to out and zeroed for the next Gram, block barrier.
+__device__ __forceinline__ void p3g_flush(float* acc, float2* __restrict__ out, int n) {
+  __syncthreads();
+  for (int i = threadIdx.x; i < n; i += blockDim.x) {
+    out[i] = make_float2(acc[2 * i], acc[2 * i + 1]);
+    acc[2 * i] = 0.f; acc[2 * i + 1] = 0.f;
+  }
+  __syncthreads();
+}
+
+// Stage 2's Gram terms of one radix-2 column: acc2 (4 float2 = [k][n], k, n < 2) += a_k conj(b_n).
+__device__ __forceinline__ void p3g_gram2(float (&acc2)[8], float2 a0, float2 a1, float2 b0, float2 b1) {
+  const float2 a[2] = {a0, a1}, b[2] = {b0, b1};
+#pragma unroll
+  for (int k = 0; k < 2; ++k)
+#pragma unroll
+    for (int n = 0; n < 2; ++n) {
+      acc2[2 * (2 * k + n)] += a[k].x * b[n].x + a[k].y * b[n].y;
+      acc2[2 * (2 * k + n) + 1] += a[k].y * b[n].x - a[k].x * b[n].y;
+    }
+}
+
+// lp3g_bmid0's hook (p3_mid16 PART 0 on u with the forward mats and pq): the planes before every inner stage from 3 on
+// and before the pair map to the dumps (slot = the stage's order), the output to O.
+template <typename SC>
+struct P3gDump {
+  SC* D; SC* O; long long slot;
+  __device__ __forceinline__ void begin() {}
+  template <typename ST>
+  __device__ __forceinline__ void at(int id, const Tw&, ST* zr, ST* zi, long long oa, long long ob) {
+    SC* d = D + (id - P3H_F3) * slot;
+    store_row16<SC, ST>(d + oa, zr, zi, P3_IN);
+    store_row16<SC, ST>(d + ob, zr + SIDX(P3_IN), zi + SIDX(P3_IN), P3_IN);
+    __syncthreads();
+  }
+  __device__ __forceinline__ void load2(long long, int, float2, float2, float, float) {}
+  __device__ __forceinline__ void store2(long long, int, float2, float2, float, float) {}
+  __device__ __forceinline__ void end() {}
+  static constexpr bool OUT = true;
+  __device__ __forceinline__ SC* out(long long o) { return O + o; }
+};
+
+// lp3g_bmid1 / 2's hook (p3_mid16 PART 1 on gW_1 / PART 2 on gC', the adjoint mats): each inner stage's Gram against the
+// matching dump into the block's partial slots (s - 2); stage 2's terms summed per thread in fp32 (acc2, [k][n]) at the
+// load (PART 1: gW_1 with V_2 = W_2 o (1, conj(w_8192^c))) or the store (PART 2: gY_2 = the planes o (1, conj(w_8192^c))
+// with X_2 from X2), added at the next hook point.
+template <bool BF16, typename SC, int PART>
+struct P3gGram {
+  const SC* D; const SC* X2; long long slot; float* acc; float2* pp;
+  float acc2[8] = {};
+  __device__ __forceinline__ void begin() { for (int i = threadIdx.x; i < 512; i += blockDim.x) acc[i] = 0.f; }
+  __device__ __forceinline__ void add2() {   // acc2 summed over the block in a fixed order into acc ([k][n] at k 16 + n), slot 0 out
+#pragma unroll
+    for (int i = 0; i < 8; ++i)
+#pragma unroll
+      for (int o = 16; o > 0; o >>= 1) acc2[i] += __shfl_xor_sync(0xffffffffu, acc2[i], o);
+    for (int w = 0; w < (int)(blockDim.x >> 5); ++w) {
+      if ((threadIdx.x >> 5) == w && (threadIdx.x & 31) == 0)
+#pragma unroll
+        for (int i = 0; i < 8; ++i) acc[((i >> 2) * 16 + ((i >> 1) & 1)) * 2 + (i & 1)] += acc2[i];
+      __syncthreads();
+    }
+    p3g_flush(acc, pp, 256);
+  }
+  template <typename ST>
+  __device__ __forceinline__ void at(int id, const Tw& tw, ST* zr, ST* zi, long long oa, long long ob) {
+    // PART 1: F3 (stage 2's flush first) / F4 / F5: dG_3 .. dG_5 against W_3 (slot 6), W_4 (5) with conj(T_s), V_5 (4);
+    // PART 2: I5 / I4 / I3: dF_5 .. dF_3 against X_5 (slot 2), X_4 (1), X_3 (0), the planes with conj(T_s) at s < 5
+    if (PART == 1 && id == P3H_F3) add2();
+    const bool g = PART == 1 ? id <= P3H_F5 : id >= P3H_I5 && id <= P3H_I3;
+    if (!g) return;
+    const int s = PART == 1 ? id : 2 * P3H_C - id, q = PART == 1 ? 9 - s : s - 3;   // F3 -> 3, I5 -> 5, I3 -> 3
+    const SC* d = D + q * slot;
+    p3g_gram16<BF16, ST, SC>(tw, zr, zi, d + oa, d + ob, s == 3 ? 8 : s == 4 ? 4 : 0, PART == 2 && s < 5, PART == 1 && s < 5, acc);
+    p3g_flush(acc, pp + (s - 2) * 256, 256);
+  }
+  uint4 lo, hi;   // the other operand's 4 columns of the current work item (16-byte loads at its first column, e = 0)
+  __device__ __forceinline__ void other(const SC* r, int e) {
+    if (e == 0) { lo = *reinterpret_cast<const uint4*>(r); hi = *reinterpret_cast<const uint4*>(r + P3_IN / 2); }
+  }
+  __device__ __forceinline__ float2 at4(const uint4& v, int e) { return ldc(reinterpret_cast<const SC*>(&v) + e); }
+  __device__ __forceinline__ void load2(long long o, int e, float2 x0, float2 x1, float tc, float ts) {
+    if constexpr (PART == 1) {
+      other(D + 7 * slot + o, e);
+      p3g_gram2(acc2, x0, x1, at4(lo, e), p3g_mul(at4(hi, e), make_float2(tc, -ts)));
+    }
+  }
+  __device__ __forceinline__ void store2(long long o, int e, float2 x0, float2 x1, float tc, float ts) {
+    if constexpr (PART == 2) {
+      other(X2 + o, e);
+      p3g_gram2(acc2, x0, p3g_mul(x1, make_float2(tc, ts)), at4(lo, e), at4(hi, e));
+    }
+  }
+  __device__ __forceinline__ void end() { if (PART == 2) add2(); }
+  static constexpr bool OUT = false;
+};
+
+// The Gram hook of a block: acc behind p3_mid16's planes (dynamic shared memory p3_smem(2) + 2048), its partials in part.
+template <bool BF16, int PART, typename SC>
+__device__ __forceinline__ P3gGram<BF16, SC, PART> p3g_hook(const SC* D, const SC* X2, long long slot, float2* part) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  P3gGram<BF16, SC, PART> k;
+  k.D = D; k.X2 = X2; k.slot = slot;
+  k.acc = reinterpret_cast<float*>(smem_raw + p3_smem(2));
+  k.pp = part + ((size_t)blockIdx.y * gridDim.x + blockIdx.x) * 4 * 256;
+  return k;
+}
+
+// The outer stage's Gram (R = N1): MODE 0 dF_1 = sum gY_1[k] conj(X_1[n]), gY_1[k][q] = S[k][q] conj(w_M^(k q)) (S: pass
+// 3's input of the adjoint), X_1 = pack(x) (x = u); MODE 1 dG_1 = sum gW_0[k] conj(V_1[n]), gW_0 = pack(x) (x = dy),
+// V_1[n][q] = S[n][q] conj(w_M^(n q)) (S: the forward middle's output O). Grid (8192 / 128, gy), block 256: warp w of
+// block bx takes columns q = 128 bx + 16 w .. + 15 of chunk rows by, by + gy, ..; the block's partial (N1 x N1 float2,
+// [k][n]) to part[by gx + bx].
+template <int N1, bool BF16, typename IO, typename SC, int MODE>
+__device__ void p3g_ogram(const SC* __restrict__ S, const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B,
+                          int H, int rows) {
+  constexpr int KT = (N1 + 15) / 16, NJ = N1 / 8, M = N1 * P3_IN;
+  __shared__ float acc[2 * N1 * N1];
+  for (int i = threadIdx.x; i < 2 * N1 * N1; i += blockDim.x) acc[i] = 0.f;
+  __syncthreads();
+  const int col0 = (blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5)) * 16;
+  float dr[KT][NJ][4] = {}, di[KT][NJ][4] = {};
+  for (int rc = blockIdx.y; rc < rows; rc += gridDim.y) {
+    int h; const long long row = p3_row(rc, h0, B, H, h);
+    const IO* xr = x + row * (long long)L;
+    const SC* sr = S + rc * (long long)M;
+    auto packed = [&](int k, int q) {   // pack(x)[k 8192 + q], 0 past L and for k >= N1
+      const int i = 2 * (k * P3_IN + q);
+      return k < N1 ? make_float2(i < L ? ld(xr + i) : 0.f, i + 1 < L ? ld(xr + i + 1) : 0.f) : make_float2(0.f, 0.f);
+    };
+    auto scr = [&](int k, int q) {      // S[k][q] conj(w_M^(k q)), 0 for k >= N1
+      if (k >= N1) return make_float2(0.f, 0.f);
+      float sn, cs; sincospif(2.0f * (float)((k * q) & (M - 1)) / (float)M, &sn, &cs);
+      return p3g_mul(ldc(sr + k * P3_IN + q), make_float2(cs, sn));
+    };
+    if constexpr (MODE == 0) p3g_tile<BF16, KT, NJ>(scr, packed, col0, dr, di);
+    else p3g_tile<BF16, KT, NJ>(packed, scr, col0, dr, di);
+  }
+  p3g_acc<KT, NJ>(acc, N1, dr, di);
+  __syncthreads();
+  float2* pp = part + ((size_t)blockIdx.y * gridDim.x + blockIdx.x) * N1 * N1;
+  for (int i = threadIdx.x; i < N1 * N1; i += blockDim.x) pp[i] = make_float2(acc[2 * i], acc[2 * i + 1]);
+}
+
+// The partials of one launch into lib's block gradients blk ({dF_1 .. dF_5, dG_5 .. dG_1} back to back: sizes N1, 2, 16, 16,
+// 16, 16, 16, 16, 2, N1), summed over the nb blocks in order (double), times R_1 .. R_(s-1), then written (first) or added
+// (later chunks). kind 0: lp3g_bmid MODE 1 (dG_2 .. dG_5, partial slots s - 2 of 256), 1: MODE 2 (dF_2 .. dF_5), 2: outer
+// dF_1, 3: outer dG_1 (partials of N1 N1). Grid ceil(1024 / 256), block 256: thread e = slot 256 + k 16 + n (inner), or
+// k N1 + n (outer).
+extern "C" __global__ void __launch_bounds__(256) lp3g_reduce(const float2* __restrict__ part, float2* __restrict__ blk, int nb,
+                                                              int lN1, int kind, int first) {
+  const int N1 = 1 << lN1, q1 = N1 * N1, e = blockIdx.x * blockDim.x + threadIdx.x;
+  int s, R, k, n, stride, off;
+  if (kind < 2) {
+    const int sl = e >> 8;
+    s = sl + 2; R = s == 2 ? 2 : 16; k = (e >> 4) & 15; n = e & 15; stride = 1024;
+    if (sl >= 4 || k >= R || n >= R) return;
+    off = sl * 256 + k * 16 + n;   // the kernels' 16 x 16 layout (stage 2's four entries at k 16 + n too)
+  } else {
+    s = 1; R = N1; k = e / N1; n = e % N1; stride = q1; off = e;
+    if (e >= q1) return;
+  }
+  double re = 0.0, im = 0.0;
+  for (int b = 0; b < nb; ++b) { const float2 v = part[(size_t)b * stride + off]; re += v.x; im += v.y; }
+  const double sc = s == 1 ? 1.0 : s == 2 ? N1 : s == 3 ? 2.0 * N1 : s == 4 ? 32.0 * N1 : 512.0 * N1;
+  // lib's offsets of F_s / G_s: F_1 0, F_2 q1, F_3.. q1 + 4 + 256 (s - 3); G_5 .. G_3 q1 + 772 + 256 (5 - s), G_2 q1 + 1540,
+  // G_1 q1 + 1544
+  const bool gside = kind == 0 || kind == 3;
+  const int fo = s == 1 ? 0 : s == 2 ? q1 : q1 + 4 + 256 * (s - 3);
+  const int go = s == 1 ? q1 + 1544 : s == 2 ? q1 + 1540 : q1 + 772 + 256 * (5 - s);
+  const int dst = (gside ? go : fo) + (s == 1 ? k * R + n : n * R + k);
+  const float2 add = make_float2((float)(re * sc), (float)(im * sc));
+  if (first) blk[dst] = add;
+  else { const float2 o = blk[dst]; blk[dst] = make_float2(o.x + add.x, o.y + add.y); }
+}
+
+// names: lp3g_pq_grad_<io> (grid-stride, block 256)
+#define LP3G_PQ(TAG, IO)                                                                                                \
   extern "C" __global__ void __launch_bounds__(256) lp3g_pq_grad_##TAG(const P3Io<IO>::SC* __restrict__ C,               \
       const P3Io<IO>::SC* __restrict__ G, float4* __restrict__ gpq, int h0, int hc, int B, int lN1, float scale) {      \
     p3g_pq_grad<P3Io<IO>::SC>(C, G, gpq, h0, hc, B, lN1, scale);                                                        \
   }
-LP3G_KERNELS(bf16, __nv_bfloat16)
-LP3G_KERNELS(f16, __half)
+LP3G_PQ(bf16, __nv_bfloat16)
+LP3G_PQ(f16, __half)
+
+// names: lp3g_bmid<MODE>_<io> (grid (N1 / 2, rows of the chunk), block 256, dynamic shared memory p3_smem(2) + 2048):
+// S the rows (MODE 0: X_2, read; 1: gW_1 -> gC'; 2: gC' -> pass 3's input), X2 (MODE 2) X_2, D the dumps (`slot` elements
+// apart), O (MODE 0) the output, part (MODE 1 / 2) the partials.
+#define LP3G_BMID(TAG, IO)                                                                                              \
+  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_bmid0_##TAG(P3Io<IO>::SC* __restrict__ S,                  \
+      P3Io<IO>::SC* __restrict__ D, P3Io<IO>::SC* __restrict__ O, const float2* __restrict__ mats,                      \
+      const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot) {                                   \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 0>(S, mats, pq, h0, B, H, lN1, P3gDump<P3Io<IO>::SC>{D, O, slot});       \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_bmid1_##TAG(P3Io<IO>::SC* __restrict__ S,                  \
+      const P3Io<IO>::SC* __restrict__ D, float2* __restrict__ part, const float2* __restrict__ mats,                   \
+      const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot) {                                   \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 1>(S, mats, pq, h0, B, H, lN1, p3g_hook<P3Io<IO>::BF16, 1>(D, D, slot, part)); \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_bmid2_##TAG(P3Io<IO>::SC* __restrict__ S,                  \
+      const P3Io<IO>::SC* __restrict__ X2, const P3Io<IO>::SC* __restrict__ D, float2* __restrict__ part,               \
+      const float2* __restrict__ mats, const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot) {  \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 2>(S, mats, pq, h0, B, H, lN1, p3g_hook<P3Io<IO>::BF16, 2>(D, X2, slot, part)); \
+  }
+LP3G_BMID(bf16, __nv_bfloat16)
+LP3G_BMID(f16, __half)
+
+// names: lp3g_ogram<MODE>_<N1>_<io> (grid (64, gy), block 256)
+#define LP3G_OGRAM(MODE, N1, TAG, IO)                                                                                   \
+  extern "C" __global__ void __launch_bounds__(256) lp3g_ogram##MODE##_##N1##_##TAG(const P3Io<IO>::SC* __restrict__ S,  \
+      const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B, int H, int rows) {                      \
+    p3g_ogram<N1, P3Io<IO>::BF16, IO, P3Io<IO>::SC, MODE>(S, x, part, L, h0, B, H, rows);                               \
+  }
+#define LP3G_OGRAMS(TAG, IO) \
+  LP3G_OGRAM(0, 8, TAG, IO) LP3G_OGRAM(0, 16, TAG, IO) LP3G_OGRAM(0, 32, TAG, IO) \
+  LP3G_OGRAM(1, 8, TAG, IO) LP3G_OGRAM(1, 16, TAG, IO) LP3G_OGRAM(1, 32, TAG, IO)
+LP3G_OGRAMS(bf16, __nv_bfloat16)
+LP3G_OGRAMS(f16, __half)

@@ -11,13 +11,13 @@ import java.util.Arrays;
  * three passes, M = 65536 .. 262144), P / Q on the device by
  * cuFFT; the backward (du, dk, dD, the 2J block gradients) at the one-pass sizes on tensor cores by default (helper
  * pkjbwd: {@link PackedMonarchBackward#run}, dk from its dP / dQ by the chain's cuFFT route; slow twin
- * {@code -Dlongconv4j.pk.monarch.bwd=false}), at the three-pass sizes on the fp32 global-memory path
- * ({@link PackedLearnedChain}), both fed the same blocks and taps. The chain computes P / Q and D once per
+ * {@code -Dlongconv4j.pk.monarch.bwd=false}), at the three-pass sizes on tensor cores too ({@link PackedThreePassBackward},
+ * since session 18; slow twin: the fp32 global-memory path {@link PackedLearnedChain}), all fed the same blocks and taps. The chain computes P / Q and D once per
  * {@code setWeights}; the tensor-core plan copies them device to device ({@link PackedMonarchConv#setPq}), so the two agree
  * on the operands. The chain's backward (its du, dk, dD and block Grams are tested against lib's float64 there) is the
- * tensor-core backward's slow twin. At the three-pass sizes (helper p3, session 17) {@code -Dlongconv4j.p3.bwd=tc} takes du,
- * dk and dD from {@link PackedThreePassBackward} (tensor cores; the block gradients still from the chain); unset or "chain":
- * the chain for everything (the default and the twin).
+ * tensor-core backward's slow twin. At the three-pass sizes (helper p3, session 17; helper p3tc, session 18: the block
+ * gradients too, the default) {@link PackedThreePassBackward} gives du, dk, dD and the 2J block gradients on tensor cores;
+ * {@code -Dlongconv4j.p3.bwd=chain}: the fp32 chain for everything (the slow twin).
  * {@code -Dlongconv4j.pk.monarch=false}: no tensor cores here, the chain's forward too (the slow twin).
  * Helper pkdev (session 15): the device setters {@link #setBlocksOnDevice} / {@link #setWeightsOnDevice} (the tensor op's
  * default route: blocks, taps and D device to device, P / Q by the chain's cuFFT route, no synchronisation), the
@@ -170,15 +170,18 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
   static boolean tcBackward() { return enabled() && !"false".equals(System.getProperty("longconv4j.pk.monarch.bwd")); }
 
   private boolean lastTc;            // whether the last backward ran on tensor cores (blockGrads reads that plan's)
+  private boolean last3;             // whether it ran on the three-pass tensor-core route (PackedThreePassBackward)
 
   /**
    * du, dk, dD and the 2J block gradients: one pass on tensor cores by default (du, dP / dQ, dD, block Grams from
-   * {@link PackedMonarchBackward#run}; dk from dP / dQ by the chain's cuFFT route), else (three passes, or the slow twin
-   * {@link #tcBackward} false) the fp32 chain. Synchronises (the chain's dk route does).
+   * {@link PackedMonarchBackward#run}; dk from dP / dQ by the chain's cuFFT route), three passes on tensor cores by default
+   * ({@link PackedThreePassBackward}), else (the slow twins {@link #tcBackward} false, {@code -Dlongconv4j.p3.bwd=chain}) the
+   * fp32 chain. Synchronises (the chain's dk route does).
    */
   @Override public void backward(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD) {
     lastTc = tc != null && tcBackward();
-    if (three != null && enabled() && PackedThreePassBackward.enabled()) { backward3(u, dy, B, du, dk, dD); return; }
+    last3 = three != null && enabled() && PackedThreePassBackward.enabled();
+    if (last3) { backward3(u, dy, B, du, dk, dD); return; }
     if (!lastTc) { chain.backward(u, dy, B, du, dk, dD); return; }
     int sides = tc.mode() == ConvMode.BIDIRECTIONAL ? 2 : 1, h = tc.channels(), lk = tc.taps();
     if (dk == null || dD == null || dk.bytes() < 4L * sides * h * lk || dD.bytes() < 4L * h)
@@ -190,13 +193,14 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
     chain.taps(bwd.pairGradWorkspace(), dk, sides);   // lpj_dk_spec, cuFFT C2R, lpj_taps; synchronises
   }
 
-  // ---- helper p3 (session 17): the three-pass sizes' backward on tensor cores ({@code -Dlongconv4j.p3.bwd=tc})
+  // ---- helper p3 (session 17), p3tc (session 18): the three-pass sizes' backward on tensor cores (default;
+  // -Dlongconv4j.p3.bwd=chain: the chain, the twin)
   private PackedThreePassBackward bw3;
   private DeviceBuffer gpq3;
 
   /**
-   * du, dk, dD by {@link PackedThreePassBackward} (dk from its dP / dQ by the chain's cuFFT route); the 2J block gradients
-   * still from the chain's backward (run first, its du, dk, dD into temporaries): the tensor-core Grams are not written yet.
+   * du, dk, dD and the 2J block gradients by {@link PackedThreePassBackward} (dk from its dP / dQ by the chain's cuFFT
+   * route); no chain backward, no B H L-sized temporaries (the backward's chunk buffers are kept).
    */
   private void backward3(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD) {
     int sides = three.mode() == ConvMode.BIDIRECTIONAL ? 2 : 1, h = three.channels(), lk = three.taps(), m = three.points();
@@ -205,16 +209,18 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
           + ") fp32 = " + 4L * sides * h * lk + " bytes and dD (H=" + h + ") fp32 = " + 4L * h + " bytes, got "
           + (dk == null ? "null" : dk.bytes()) + " and " + (dD == null ? "null" : dD.bytes()));
     CudaDevice dev = three.device();
-    try (DeviceBuffer du2 = dev.alloc(du.bytes()); DeviceBuffer dk2 = dev.alloc(dk.bytes()); DeviceBuffer dD2 = dev.alloc(dD.bytes())) {
-      chain.backward(u, dy, B, du2, dk2, dD2);   // synchronises: the temporaries are free to go
-    }
     if (bw3 == null) bw3 = new PackedThreePassBackward(three);
     if (gpq3 == null) gpq3 = dev.alloc(16L * h * m);
     bw3.backward(u, dy, B, du, gpq3, dD);
     chain.taps(gpq3, dk, sides);   // lpj_dk_spec, cuFFT C2R, lpj_taps; synchronises
   }
 
-  @Override public double[][] blockGrads() { return lastTc ? tc.backward().blockGrads() : chain.blockGrads(); }
+  @Override public double[][] blockGrads() {
+    return last3 ? bw3.blockGrads() : lastTc ? tc.backward().blockGrads() : chain.blockGrads();
+  }
+
+  /** The three-pass backward of this plan, or null (one pass, or no three-pass backward has run): for tests and benches. */
+  PackedThreePassBackward threePassBackward() { return bw3; }
 
   @Override public void close() {
     if (tc != null) tc.close(); else three.close();
@@ -224,6 +230,7 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
   }
 
   @Override public String toString() {
-    return "PackedMonarchLearned[forward " + (tc != null ? tc : three) + ", backward " + chain + "]";
+    return "PackedMonarchLearned[forward " + (tc != null ? tc : three) + ", backward "
+        + (three != null && PackedThreePassBackward.enabled() ? "PackedThreePassBackward (twin " + chain + ")" : chain) + "]";
   }
 }

@@ -2,7 +2,9 @@
 // (lib's position order, PackedThreePass's).
 //   u, dy, du: (B, H, L) device arrays of the plan's 16-bit I/O type; dD: (H) fp32;
 //   gpq: (H, M) float4 {Re dP_p, Im dP_p, Re dQ_p, Im dQ_p} at position p (PackedLearnedChain.taps' input: dk from it);
-//   scratches: two of (rows of a chunk, N1, 8192) (re, im) 16-bit pairs of the I/O type, kept by this object.
+//   scratches (kept by this object, grown when a call needs more): SC (X_2), SG, the dumps (8 of them), O: each (rows of a
+//   chunk, N1, 8192) (re, im) 16-bit pairs of the I/O type; Gram partials (blocks of a launch, 4, 16, 16) / (blocks, N1, N1)
+//   float2; the block gradients {dF_1 .. dF_5, dG_5 .. dG_1} fp32 complex back to back (sizes N1, 2, 16, 16, 16, 16, 16, 16, 2, N1).
 package ai.longconv4j.cuda;
 
 /**
@@ -11,22 +13,31 @@ package ai.longconv4j.cuda;
  * {@link PackedLearnedChain#taps}) and dD. The forward's middle pass is split at its pair map so that both of the pair map
  * gradient's operands reach global memory once per row, in the 16-bit scratch type; per chunk of whole channels:
  * <ol>
- *   <li>u: pass 1 (forward blocks) into scratch C, {@code lp3g_midA} (the inner forward chain): C = the pair map's input;</li>
- *   <li>dy: pass 1 (adjoint blocks) into scratch G, {@code lp3g_midA} (adjoint blocks): G = the gradient at the pair map's
- *   output (as lpj_pair_grad's g);</li>
+ *   <li>u: pass 1 (forward blocks) into scratch SC (X_2, kept), {@code lp3g_bmid0} (the whole forward middle, every inner
+ *   stage input dumped, C among them, the output into O);</li>
+ *   <li>dy: pass 1 (adjoint blocks) into scratch SG, {@code lp3g_bmid1} (the inner forward-structured chain, adjoint blocks):
+ *   SG = the gradient at the pair map's output (as lpj_pair_grad's g);</li>
  *   <li>{@code lp3g_pq_grad}: dP_p = M sum_b g_p conj(C_p), dQ_p = M sum_b g_p C_s(p) (the channel's B rows are adjacent in
  *   the chunk; fp32 sums);</li>
- *   <li>{@code lp3g_midB} (adjoint blocks and pair map): the rest of the adjoint middle; pass 3 (adjoint blocks): du + D dy.
- *   midA then midB on one row is {@code lp3_mid16} bit for bit (the row between them is the 16-bit planes' content), so du
- *   equals {@link PackedThreePass#inputGrad} with scratch16 on and middleWarp off, bit for bit, given the same outer
- *   passes.</li>
+ *   <li>{@code lp3g_bmid2} (adjoint blocks and pair map): the rest of the adjoint middle; pass 3 (adjoint blocks): du + D dy.
+ *   bmid1 then bmid2 on one row is {@code lp3_mid16} bit for bit (the same function split at its pair map; the row between
+ *   them is the 16-bit planes' content), so du equals {@link PackedThreePass#inputGrad} with scratch16 on and middleWarp
+ *   off, bit for bit, given the same outer passes.</li>
  * </ol>
  * dD = sum over b, l of dy u per channel (the chain's {@code lpj_ddot}). The outer passes run on tensor cores where the
- * plan's {@link PackedThreePass#outerTc} setting (or its default, N1 >= 16) says. Not here (yet): the 2J block gradients
- * (their Gram sums need every stage's intermediates; {@link PackedMonarchLearned} takes them from the chain).
+ * plan's {@link PackedThreePass#outerTc} setting (or its default, N1 >= 16) says.
+ * <p>Helper p3tc (session 18): the 2J block gradients ({@link #blockGrads}, lib's {dF_1 .. dF_5, dG_5 .. dG_1}, the chain's
+ * {@link PackedLearnedChain#blockGrads} conventions) on the same route, per chunk: u's forward middle is recomputed from
+ * X_2 (pass 1's output, kept) with every inner stage's input dumped ({@code lp3g_bmid0}: X_3 .. X_5, C, C', W_4 .. W_2, 16-bit)
+ * and its output kept (O); the dy middles {@code lp3g_bmid1} / {@code lp3g_bmid2} sum each stage's Gram against the
+ * matching dump on mma.sync (16-bit operands, fp32 accumulation, per-block partials; stage 2's on CUDA cores in fp32); the outer blocks' Grams ({@code lp3g_ogram}: dF_1 from pass 3's input of du and pack(u), dG_1 from
+ * pack(dy) and O) after pass 3; {@code lp3g_reduce} sums the partials per launch in float64, undoes the stages' 1/R_s and adds
+ * into the fp32 block gradients. du, dP / dQ and dD are unchanged (the same stage code, loads and stores). Memory: 11
+ * chunk-sized 16-bit buffers ({@link #chunkChannels}: at most 3 x the plan's scratch budget in all) and the partials, kept.
  * <pre>{@code
  * jshell> var bw = new PackedThreePassBackward(p3)
  * jshell> bw.backward(u, dy, 16, du, gpq, dD)   // then chain.taps(gpq, dk, sides)
+ * jshell> double[][] g = bw.blockGrads()         // {dF_1 .. dF_5, dG_5 .. dG_1}
  * }</pre>
  */
 public final class PackedThreePassBackward implements AutoCloseable {
@@ -34,9 +45,15 @@ public final class PackedThreePassBackward implements AutoCloseable {
   private static final String DDOT_MODULE = "learned_pk_ref2";
   private static final int THREADS = 256;
 
+  /** Scratch buffers of a chunk: SC (X_2), SG, 8 dumps, O. */
+  static final int BUFFERS = 11;
+  /** Rows of a chunk the outer Grams' grid takes at once (its y; the partials: 64 x this blocks). */
+  private static final int OGRAM_GY = 32;
+
   private final PackedThreePass p3;
   private final int h, l, m, n1;
-  private DeviceBuffer sc, sg;
+  private DeviceBuffer sc, sg, dmp, so, part, part2, blk;
+  private boolean ran;
 
   /** A backward for {@code p3}'s plan (its blocks, P / Q, D and scratch budget, read at each call). */
   public PackedThreePassBackward(PackedThreePass p3) {
@@ -48,20 +65,32 @@ public final class PackedThreePassBackward implements AutoCloseable {
   }
 
   /**
-   * Whether the op's plan runs the three-pass backward here ({@code -Dlongconv4j.p3.bwd}: "tc" (du, dk, dD here, the blocks'
-   * Grams on the chain), anything else or unset: "chain", the fp32 chain for everything, the twin). Read per call.
+   * Whether the op's plan runs the three-pass backward here ({@code -Dlongconv4j.p3.bwd}: unset or "tc" (the default since
+   * helper p3tc, session 18): du, dk, dD and the 2J block gradients here; "chain": the fp32 chain for everything, the slow
+   * twin; anything else: IllegalArgumentException). Read per call.
    */
-  static boolean enabled() { return "tc".equals(System.getProperty("longconv4j.p3.bwd")); }
-
-  /** Channels per chunk: whole channels, as many as the plan's scratch budget holds in each of the two 16-bit scratches. */
-  int chunkChannels(int B) {
-    long perChannel = 4L * m * B;
-    return (int) Math.max(1, Math.min(Math.min(h, p3.scratchBudgetBytes() / perChannel), 65535 / B));
+  static boolean enabled() {
+    String v = System.getProperty("longconv4j.p3.bwd");
+    if (v == null || v.equals("tc")) return true;
+    if (v.equals("chain")) return false;
+    throw new IllegalArgumentException("-Dlongconv4j.p3.bwd: tc (the default) or chain, got " + v);
   }
 
   /**
-   * du (B, H, L), gpq (H, M) float4 {dP, dQ} and dD (H) fp32 for the gradient dy of y = forward(u); queued on the device's
-   * stream (no synchronisation). du must not alias u or dy.
+   * Channels per chunk: whole channels, as many as 3 x the plan's scratch budget holds in the {@value #BUFFERS} 16-bit
+   * chunk buffers (4 M bytes a row each), at least one, at most 65535 rows.
+   */
+  int chunkChannels(int B) {
+    long perChannel = 4L * BUFFERS * m * B;
+    return (int) Math.max(1, Math.min(Math.min(h, 3 * p3.scratchBudgetBytes() / perChannel), 65535 / B));
+  }
+
+  /** Complex entries of the 10 block gradients (2 (N1^2 + 772)). */
+  private int blockElements() { return 2 * (n1 * n1 + 772); }
+
+  /**
+   * du (B, H, L), gpq (H, M) float4 {dP, dQ}, dD (H) fp32 and the 2J block gradients (then {@link #blockGrads}) for the
+   * gradient dy of y = forward(u); queued on the device's stream (no synchronisation). du must not alias u or dy.
    */
   public void backward(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer gpq, DeviceBuffer dD) {
     if (!p3.weightsSet()) throw new IllegalStateException("PackedThreePassBackward.backward: call the plan's setWeights or setPq first");
@@ -74,50 +103,143 @@ public final class PackedThreePassBackward implements AutoCloseable {
       throw new IllegalArgumentException("PackedThreePassBackward.backward: gpq must hold (H=" + h + ", M=" + m + ") float4 = " + 16L * h * m
           + " bytes and dD (H=" + h + ") fp32, got " + bytes(gpq) + " and " + bytes(dD));
     if (du == u || du == dy) throw new IllegalArgumentException("PackedThreePassBackward.backward: du must not alias u or dy");
-    int hc = chunkChannels(B);
+    int hc = chunkChannels(B), gyMax = Math.min(hc * B, OGRAM_GY);
     long sbytes = 4L * m * hc * B;
+    CudaDevice dev = p3.device();
     if (sc == null || sc.bytes() < sbytes) {
-      close();
-      CudaDevice dev = p3.device();
+      closeChunks();
       sc = dev.alloc(sbytes);
       sg = dev.alloc(sbytes);
+      dmp = dev.alloc(8 * sbytes);
+      so = dev.alloc(sbytes);
+      part = dev.alloc(8L * 1024 * (n1 / 2) * hc * B);
+      part2 = dev.alloc(8L * n1 * n1 * INNER_COLS * gyMax);
     }
-    CudaDevice dev = p3.device();
+    if (blk == null) blk = dev.alloc(8L * blockElements());
     CudaStream s = dev.stream();
     String tag = io.tag();
     boolean tc = p3.outerTc16();
     CudaModule mb = dev.module(PackedThreePass.MODULE_B), mg = dev.module(MODULE);
     var fwd = mb.kernel((tc ? "lp3_outertc_fwd" : "lp3_outer16_fwd") + n1 + "_" + tag);
     var inv = mb.kernel((tc ? "lp3_outertc_inv" : "lp3_outer16_inv") + n1 + "_" + tag);
-    var midA = mg.kernel("lp3g_midA_" + tag);
-    var midB = mg.kernel("lp3g_midB_" + tag);
+    var bmid0 = mg.kernel("lp3g_bmid0_" + tag);
+    var bmid1 = mg.kernel("lp3g_bmid1_" + tag);
+    var bmid2 = mg.kernel("lp3g_bmid2_" + tag);
     var grad = mg.kernel("lp3g_pq_grad_" + tag);
-    int lN1 = Integer.numberOfTrailingZeros(n1), smem = PackedThreePass.middleSmem(true);
+    var og0 = mg.kernel("lp3g_ogram0_" + n1 + "_" + tag);
+    var og1 = mg.kernel("lp3g_ogram1_" + n1 + "_" + tag);
+    var red = mg.kernel("lp3g_reduce");
+    int lN1 = Integer.numberOfTrailingZeros(n1), smem = PackedThreePass.middleSmem(true) + 2048;
     DeviceBuffer mf = p3.mats(false), ma = p3.mats(true), pf = p3.pq(false), pa = p3.pq(true);
+    Phases ph = Boolean.getBoolean("longconv4j.p3.bwd.phases") ? new Phases(dev) : null;
     for (int h0 = 0; h0 < h; h0 += hc) {
-      int chans = Math.min(hc, h - h0), c = chans * B;
-      p3.outer(true, fwd, tc, u, mf, sc, null, h0, B, c);
-      midA.launch(s, n1 / 2, c, THREADS, smem, sc, mf, pf, h0, B, h, lN1);
-      p3.outer(true, fwd, tc, dy, ma, sg, null, h0, B, c);
-      midA.launch(s, n1 / 2, c, THREADS, smem, sg, ma, pa, h0, B, h, lN1);
+      int chans = Math.min(hc, h - h0), c = chans * B, gy = Math.min(c, OGRAM_GY), first = h0 == 0 ? 1 : 0;
+      long slot = (long) c * m;   // a dump slot's elements
+      if (ph != null) ph.mark(null);
+      p3.outer(true, fwd, tc, u, mf, sc, null, h0, B, c);                                         // X_2
+      if (ph != null) ph.mark("pass 1 u");
+      bmid0.launch(s, n1 / 2, c, THREADS, smem, sc, dmp, so, mf, pf, h0, B, h, lN1, slot);              // dumps, O
+      if (ph != null) ph.mark("bmid0");
+      p3.outer(true, fwd, tc, dy, ma, sg, null, h0, B, c);                                        // gW_1
+      if (ph != null) ph.mark("pass 1 dy");
+      bmid1.launch(s, n1 / 2, c, THREADS, smem, sg, dmp, part, ma, pa, h0, B, h, lN1, slot);            // dG_2 .. dG_5; gC'
+      red.launch(s, 4, 1, 256, 0, part, blk, (n1 / 2) * c, lN1, 0, first);
+      if (ph != null) ph.mark("bmid1");
       long points = (long) chans * m;
       int blocks = (int) Math.min((points + THREADS - 1) / THREADS, 65535L * 16);
-      grad.launch(s, blocks, 1, THREADS, 0, sc, sg, gpq, h0, chans, B, lN1, (float) m);
-      midB.launch(s, n1 / 2, c, THREADS, smem, sg, ma, pa, h0, B, h, lN1);
-      p3.outer(false, inv, tc, dy, ma, sg, du, h0, B, c);
+      grad.launch(s, blocks, 1, THREADS, 0, dmp.ptr().at(4L * 3 * slot), sg, gpq, h0, chans, B, lN1, (float) m);   // C: dump 3
+      if (ph != null) ph.mark("pq grad");
+      bmid2.launch(s, n1 / 2, c, THREADS, smem, sg, sc, dmp, part, ma, pa, h0, B, h, lN1, slot);         // dF_5 .. dF_2
+      red.launch(s, 4, 1, 256, 0, part, blk, (n1 / 2) * c, lN1, 1, first);
+      if (ph != null) ph.mark("bmid2");
+      p3.outer(false, inv, tc, dy, ma, sg, du, h0, B, c);                                         // du
+      if (ph != null) ph.mark("pass 3");
+      og0.launch(s, INNER_COLS, gy, THREADS, 0, sg, u, part2, l, h0, B, h, c);                     // dF_1
+      red.launch(s, 4, 1, 256, 0, part2, blk, INNER_COLS * gy, lN1, 2, first);
+      og1.launch(s, INNER_COLS, gy, THREADS, 0, so, dy, part2, l, h0, B, h, c);                    // dG_1
+      red.launch(s, 4, 1, 256, 0, part2, blk, INNER_COLS * gy, lN1, 3, first);
+      if (ph != null) ph.mark("outer Grams");
     }
     dev.module(DDOT_MODULE).kernel("lpj_ddot_" + tag).launch(s, h, 1, 256, 0, u, dy, dD, B, h, l);
+    ran = true;
+    if (ph != null) ph.print("p3tc bwd phases (ms, summed over " + (h + hc - 1) / hc + " chunks of " + hc + " channels) B=" + B + " H=" + h
+        + " L=" + l + " M=" + m + ":");
+  }
+
+  /**
+   * {@code -Dlongconv4j.p3.bwd.phases=true} (for the bench; the default false): CUDA events between the steps of every chunk,
+   * their spans summed per step and printed after the call (which then synchronises).
+   */
+  private static final class Phases {
+    private final CudaDevice dev;
+    private final java.util.List<CudaEvent> ev = new java.util.ArrayList<>();
+    private final java.util.List<String> names = new java.util.ArrayList<>();
+
+    Phases(CudaDevice dev) { this.dev = dev; }
+
+    /** An event after the queued work; name: the step that ends here (null: a chunk's start). */
+    void mark(String name) { ev.add(new CudaEvent(dev).record(dev.stream())); names.add(name); }
+
+    void print(String head) {
+      var sum = new java.util.LinkedHashMap<String, Double>();
+      double total = 0;
+      for (int i = 1; i < ev.size(); i++)
+        if (names.get(i) != null) {
+          double t = ev.get(i).elapsedSince(ev.get(i - 1));
+          sum.merge(names.get(i), t, Double::sum);
+          total += t;
+        }
+      var sb = new StringBuilder(head);
+      sum.forEach((k, v) -> sb.append(String.format(" %s %.3f", k, v)));
+      System.out.println(sb.append(String.format(" total %.3f", total)));
+      for (CudaEvent e : ev) e.close();
+    }
+  }
+
+  /** Blocks of the outer Grams' grid x: 8192 columns, 128 a block (8 warps of 16). */
+  private static final int INNER_COLS = PackedThreePass.INNER / 128;
+
+  /**
+   * The 2J block gradients of the last {@link #backward}, {dF_1 .. dF_5, dG_5 .. dG_1} in lib's layout (float64 copies of
+   * the fp32 sums); synchronises.
+   */
+  public double[][] blockGrads() {
+    if (!ran) throw new IllegalStateException("PackedThreePassBackward.blockGrads: call backward first");
+    p3.device().stream().synchronize();
+    int[] f = PackedThreePass.factors(m), sizes = new int[10];
+    for (int i = 0; i < 5; i++) { sizes[i] = f[i]; sizes[9 - i] = f[i]; }
+    return LearnedPlan.unflatten(blk.copyTo(new float[2 * blockElements()], 0), sizes);
+  }
+
+  /**
+   * Tests: the kept block gradients NaN-poisoned (cuMemsetD32; the caller synchronises first), so that an entry the next
+   * {@link #backward} does not write shows.
+   */
+  void poisonBlockGrads() { if (blk != null) blk.fill32(0x7fc00000); }
+
+  /** Device bytes this object keeps (its chunk buffers, partials and block gradients). */
+  public long keptBytes() {
+    long b = 0;
+    for (DeviceBuffer x : new DeviceBuffer[] {sc, sg, dmp, so, part, part2, blk}) if (x != null) b += x.bytes();
+    return b;
   }
 
   private static String bytes(DeviceBuffer b) { return b == null ? "null" : Long.toString(b.bytes()); }
 
+  /** Frees the chunk buffers and partials (after the queued work that uses them); the block gradients stay until the plan closes. */
+  private void closeChunks() {
+    for (DeviceBuffer x : new DeviceBuffer[] {sc, sg, dmp, so, part, part2}) if (x != null) x.close();
+    sc = sg = dmp = so = part = part2 = null;
+  }
+
   @Override public void close() {
-    if (sc != null) { sc.close(); sc = null; }
-    if (sg != null) { sg.close(); sg = null; }
+    closeChunks();
+    if (blk != null) { blk.close(); blk = null; }
+    ran = false;
   }
 
   @Override public String toString() {
     return "PackedThreePassBackward[H=" + h + ", L=" + l + ", M=" + m + " = " + n1 + " x 8192, outer passes on "
-        + (p3.outerTc16() ? "tensor" : "CUDA") + " cores, du / dP, dQ / dD on tensor cores, block gradients not here]";
+        + (p3.outerTc16() ? "tensor" : "CUDA") + " cores, du / dP, dQ / dD / the 2J block gradients on tensor cores]";
   }
 }

@@ -3,7 +3,9 @@
 // D, dD (H); blocks lib's {F_1 .. F_5, G_5 .. G_1} (R_s, R_s, 2); gpq (H, M) float4 {dP_p, dQ_p} at positions.
 package ai.longconv4j.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.longconv4j.conv.ConvEngine;
@@ -20,26 +22,34 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Helper p3's (session 17) three-pass tensor-core backward {@link PackedThreePassBackward} (learned_p3g.cu):
- * {@link #planMatchesLibAndTheChain}: the op's plan {@link PackedMonarchLearned} with {@code -Dlongconv4j.p3.bwd=tc} (du, dk,
- * dD on tensor cores; the block gradients from the chain) against lib's float64 {@link PackedLearnedButterfly#backwardAll}
- * and against its twin, the fp32 chain (the property unset); all three modes, M = 65536, 131072, 262144, bf16 and fp16,
- * random blocks (every entry Gaussian: a transposed block, a wrong slot, scale or partner shows), odd L, H = 3; outputs
- * NaN-poisoned. {@link #duIsTheInputGradBitForBit}: the split middle (lp3g_midA then lp3g_midB) gives
- * {@link PackedThreePass#inputGrad}'s du (scratch16 on, middleWarp off: lp3_mid16) bit for bit, writes nothing past gpq and
- * dD, and dD equals the chain kernel's sums.
+ * Helper p3's (session 17) and p3tc's (session 18) three-pass tensor-core backward {@link PackedThreePassBackward}
+ * (learned_p3g.cu): {@link #planMatchesLibAndTheChain}: the op's plan {@link PackedMonarchLearned} on its default route (the
+ * property {@code -Dlongconv4j.p3.bwd} unset: du, dk, dD and the 2J block gradients on tensor cores) against lib's float64
+ * {@link PackedLearnedButterfly#backwardAll} and against its twin, the fp32 chain ({@code -Dlongconv4j.p3.bwd=chain}); all
+ * three modes, M = 65536, 131072, 262144, bf16 and fp16, random blocks (every entry Gaussian: a transposed block, a wrong
+ * slot, scale or partner shows), odd L, H = 3; outputs NaN-poisoned (the block gradients of a first call too, before the
+ * measured one). {@link #duIsTheInputGradBitForBit}: the split middle (lp3g_bmid1 then lp3g_bmid2: lp3_mid16's function
+ * split at its pair map, with the Gram hooks) gives {@link PackedThreePass#inputGrad}'s du (scratch16 on, middleWarp off: lp3_mid16) bit for bit,
+ * writes nothing past gpq and dD, dD equals the chain kernel's sums, and the block gradients (one chunk, and chunks of one
+ * channel: the sums over chunks) match lib's float64.
  * Tolerances (relative Frobenius), 16-bit inputs exact (lib takes the decoded values):
  * du 1e-2: PackedThreePassGpuTest's bound for the same kernels (the adjoint of the forward, 16-bit operands in 12 stages).
  * dk 1e-2 sqrt(N / Lk): dP / dQ are sums over b of products of two 16-bit-plane values (C after pass 1 and the four inner
  * forward stages, g after the adjoint's; each ~1.6e-3 rms relative per stage for bf16, PackedMonarchGpuTest's analysis:
  * ~5e-3 in quadrature), the fp32 sums over B rows and the chain's fp32 route to dk add ~1e-6; the kept Lk taps hold ~Lk / N
  * of dK's energy, so its relative error grows by sqrt(N / Lk) (PackedMonarchBwdGpuTest's and LearnedJFactorOpGpuTest's
- * bound). dD 1e-4: lpj_ddot's fp32 sums of B L products (sqrt(2^19) x 6e-8 = 4e-5 random-walk). The block gradients come
- * from the chain: PackedLearnedRefChainGpuTest's fp32 bound 2e-5. Tensor cores vs the chain: the sums of their bounds.
+ * bound). dD 1e-4: lpj_ddot's fp32 sums of B L products (sqrt(2^19) x 6e-8 = 4e-5 random-walk). Block gradients: the
+ * chain's (the twin) PackedLearnedRefChainGpuTest's fp32 bound 2e-5; the tensor cores' 2e-2 (TOLG), PackedMonarchBwdGpuTest's
+ * bound for the one-pass tensor-core Grams and its analysis: a Gram term is the product of a stage input (after up to
+ * s - 1 forward stages, or the forward chain, the pair map and 5 - s inverse stages) and an output gradient, each stage
+ * ~1.6e-3 rms relative in bf16, in quadrature over <= 2J + 1 = 11 stages here (J = 5: 5.3e-3), plus the 16-bit scratch
+ * between the passes (exact: the planes are 16-bit), the dumps (exact, 16-bit planes) and the re-rounding of a twiddled
+ * operand (1.1e-3): ~6e-3 per term; the cancellation factor kappa of the outer blocks (PackedMonarchBwdErrorHostTest:
+ * ~2-3 for causal first-stage blocks) leaves a margin of ~1.1-1.6 there. Tensor cores vs the chain: the sums of their bounds.
  */
 @Tag("gpu")
 class PackedThreePassBwdGpuTest extends CudaDeviceTest {
-  private static final double TOL16 = 1e-2, TOLD = 1e-4;
+  private static final double TOL16 = 1e-2, TOLD = 1e-4, TOLG = 2e-2;
   private static final String KEY = "longconv4j.p3.bwd";
 
   static Stream<Arguments> planCases() {
@@ -76,10 +86,18 @@ class PackedThreePassBwdGpuTest extends CudaDeviceTest {
          var du = dev.alloc(2L * (n + tail)); var dk = dev.alloc(4L * (sides * H * Lk + 16)); var dD = dev.alloc(4L * (H + 16))) {
       p.setBlocks(blocks);
       if (bi) p.setWeights(k0, k1, D); else p.setWeights(k0, D);
+      System.setProperty(KEY, "fp32");
+      assertThrows(IllegalArgumentException.class, PackedThreePassBackward::enabled, "an unknown route is refused");
       for (boolean tensorCores : new boolean[] {true, false}) {
-        if (tensorCores) System.setProperty(KEY, "tc"); else System.setProperty(KEY, "chain");
-        assertEquals(tensorCores, PackedThreePassBackward.enabled(), "the property selects the backward");
+        if (tensorCores) System.clearProperty(KEY); else System.setProperty(KEY, "chain");
+        assertEquals(tensorCores, PackedThreePassBackward.enabled(), "the property selects the backward (unset: tensor cores)");
         String w = what + (tensorCores ? " tensor cores" : " chain (twin)");
+        if (tensorCores) {   // a first call, then its block gradients poisoned: the measured call must write every entry
+          p.backward(ub, db, B, du, dk, dD);
+          dev.synchronize();
+          assertTrue(p.threePassBackward() != null, "the default route ran PackedThreePassBackward " + w);
+          p.threePassBackward().poisonBlockGrads();
+        }
         du.fill32(0x7fc07fc0);
         dk.fill32(0x7fc00000);
         dD.fill32(0x7fc00000);
@@ -96,13 +114,18 @@ class PackedThreePassBwdGpuTest extends CudaDeviceTest {
         Reference.assertClose("dk vs float64 " + w, dkG, libDk, tk);
         Reference.assertClose("dD vs float64 " + w, dDG, lib.conv().dD(), TOLD);
         assertEquals(lib.dBlocks().length, gb.length, w);
-        for (int i = 0; i < gb.length; i++)
-          Reference.assertClose("dBlock " + i + " vs float64 " + w, PackedMonarchGpuTest.toF(gb[i]), lib.dBlocks()[i], PackedLearnedRefChainGpuTest.TOL32);
-        if (tensorCores) tc = new float[][] {duG, dkG, dDG};
+        System.out.println("p3tc dBlocks vs float64 " + w + ": " + blockErrors(gb, lib.dBlocks()));
+        for (int i = 0; i < gb.length; i++) {
+          PackedLearnedRefGpuTest.finite(PackedMonarchGpuTest.toF(gb[i]), "dBlock " + i + " " + w);
+          Reference.assertClose("dBlock " + i + " vs float64 " + w, PackedMonarchGpuTest.toF(gb[i]), lib.dBlocks()[i],
+              tensorCores ? TOLG : PackedLearnedRefChainGpuTest.TOL32);
+        }
+        if (tensorCores) tc = new float[][] {duG, dkG, dDG, PackedMonarchGpuTest.toF(flat(gb))};
         else {   // the two paths against each other: within the sums of their bounds to float64
           Reference.assertClose("du tensor cores vs chain " + what, tc[0], ConvCase.toD(duG), 2 * TOL16);
           Reference.assertClose("dk tensor cores vs chain " + what, tc[1], ConvCase.toD(dkG), 2 * tk);
           Reference.assertClose("dD tensor cores vs chain " + what, tc[2], ConvCase.toD(dDG), 2 * TOLD);
+          Reference.assertClose("dBlocks tensor cores vs chain " + what, tc[3], flat(gb), TOLG + PackedLearnedRefChainGpuTest.TOL32);
         }
         System.out.printf("p3 bwd plan %s: du %.3e, dk %.3e, dD %.3e%n", w, PackedMonarchHostTest.relErr(ConvCase.toD(duG), lib.conv().du()),
             PackedMonarchHostTest.relErr(ConvCase.toD(dkG), libDk), PackedMonarchHostTest.relErr(ConvCase.toD(dDG), lib.conv().dD()));
@@ -110,6 +133,23 @@ class PackedThreePassBwdGpuTest extends CudaDeviceTest {
     } finally {
       if (old == null) System.clearProperty(KEY); else System.setProperty(KEY, old);
     }
+  }
+
+  /** The blocks back to back. */
+  private static double[] flat(double[][] b) {
+    return Arrays.stream(b).flatMapToDouble(Arrays::stream).toArray();
+  }
+
+  /** Per block "i relErr" and the worst, for the log (printed before the assertions so that a failure shows them all). */
+  private static String blockErrors(double[][] got, double[][] want) {
+    var sb = new StringBuilder();
+    double worst = 0;
+    for (int i = 0; i < got.length; i++) {
+      double e = PackedMonarchHostTest.relErr(got[i], want[i]);
+      worst = Math.max(worst, e);
+      sb.append(String.format("%s%d %.3e", i == 0 ? "" : ", ", i, e));
+    }
+    return String.format("worst %.3e; %s", worst, sb);
   }
 
   /** Side {@code j}'s taps (H, Lk) fp32 of lib's k (H, sides, Lk). */
@@ -130,8 +170,10 @@ class PackedThreePassBwdGpuTest extends CudaDeviceTest {
 
   /**
    * The split middle's du against PackedThreePass.inputGrad on lp3_mid16 (same outer passes): bit for bit (the row between
-   * lp3g_midA and lp3g_midB holds the 16-bit planes' values exactly); dD against the chain kernel's own formula in float64
-   * (1e-5: fp32 sums of B L products); gpq and dD not written past their ends; gpq finite and not all zero.
+   * lp3g_bmid1 and lp3g_bmid2 holds the 16-bit planes' values exactly); dD against the chain kernel's own formula in float64
+   * (1e-5: fp32 sums of B L products); gpq and dD not written past their ends; gpq finite and not all zero; the block
+   * gradients (summed over the chunks: one, or one channel a chunk) against lib's float64 (TOLG), and bit for bit those of
+   * a second call (fixed-order sums).
    */
   @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5} budgetRows={6}")
   @MethodSource("splitCases")
@@ -150,7 +192,8 @@ class PackedThreePassBwdGpuTest extends CudaDeviceTest {
       double[] pq = new double[4 * H * m];
       for (int h = 0; h < H; h++)
         System.arraycopy(PackedLearnedButterfly.pairCoefficients(plan, PackedLearnedButterfly.placeTaps(plan, shape, k, h)), 0, pq, 4 * m * h, 4 * m);
-      p3.setBlocks(PackedThreePassGpuTest.blocks(rng, m, 2)).setWeights(pq, D);
+      double[][] blocks = PackedThreePassGpuTest.blocks(rng, m, 2);
+      p3.setBlocks(blocks).setWeights(pq, D);
       p3.storage16(true).scratch16(true).middleWarp(false);
       String what = mode + " " + io + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " M=" + m + " " + p3.outerKernel(true);
       try (var bw = new PackedThreePassBackward(p3); var ub = dev.upload(u16); var db = dev.upload(dy16); var du = dev.alloc(2L * (n + tail));
@@ -178,7 +221,18 @@ class PackedThreePassBwdGpuTest extends CudaDeviceTest {
         double[] u = ConvCase.toD(HalfFloats.decode(u16, io)), dy = ConvCase.toD(HalfFloats.decode(dy16, io)), want = new double[H];
         for (int i = 0; i < n; i++) want[(i / L) % H] += u[i] * dy[i];
         Reference.assertClose("dD vs float64 " + what, Arrays.copyOf(dd, H), want, 1e-5);
-        System.out.printf("p3 bwd split %s: du bit for bit, |gpq| %.3e%n", what, Math.sqrt(norm));
+        System.out.printf("p3 bwd split %s: du bit for bit, |gpq| %.3e, kept %d bytes, %d channels a chunk%n", what, Math.sqrt(norm),
+            bw.keptBytes(), bw.chunkChannels(B));
+        // the block gradients (summed over the chunks) against lib's float64 (TOLG, see the class comment)
+        double[][] gb = bw.blockGrads();
+        double[][] libB = new PackedLearnedButterfly(plan, blocks).backwardAll(shape, u, k, ConvCase.toD(D), dy).dBlocks();
+        System.out.println("p3tc split dBlocks vs float64 " + what + ": " + blockErrors(gb, libB));
+        for (int i = 0; i < gb.length; i++)
+          Reference.assertClose("dBlock " + i + " vs float64 " + what, PackedMonarchGpuTest.toF(gb[i]), libB[i], TOLG);
+        // fixed-order sums (no atomics): a second call gives the same bits (the op's device and host routes compare so)
+        bw.backward(ub, db, B, du2, gpq, dD);
+        double[][] again = bw.blockGrads();
+        for (int i = 0; i < gb.length; i++) assertArrayEquals(gb[i], again[i], 0.0, "dBlock " + i + " of a second call " + what);
       }
     }
   }

@@ -47,7 +47,9 @@ import java.util.List;
  * not changed between calls here, so it keeps P / Q and the blocks: an inference loop), packed-noreuse the device route
  * uploading at every call (as in training, where every step assigns new parameter values), packed-host the host route
  * (the route before pkdev, its slow twin). Helper p3 (session 17): engine packed-p3tc ({@code -Dlongconv4j.p3.bwd=tc}: at
- * M = 65536 .. 262144 du, dk, dD by PackedThreePassBackward on tensor cores, the block gradients still from the chain).
+ * M = 65536 .. 262144 du, dk, dD by PackedThreePassBackward on tensor cores). Helper p3tc (session 18): that route, with
+ * the block gradients, is the default (engine packed); engine packed-p3chain ({@code -Dlongconv4j.p3.bwd=chain}) its slow
+ * twin, the fp32 chain; after each engine the device allocator's peak of live bytes over its rows ("peak").
  * Usage: LearnedOpBench [csv-out] [B] [H] [L,L,...] (default 64 768 256,512,1024), or LearnedOpBench phases B H L,L,...
  */
 public final class LearnedOpBench {
@@ -83,11 +85,13 @@ public final class LearnedOpBench {
           case "packed-dft" -> "longconv4j.pk.pq";   // pkpq: P / Q by the direct DFT (lpk_pq), the op's route before pkpq
           case "packed-chainbwd" -> "longconv4j.pk.monarch.bwd";   // pkjbwd: the J-factor sizes' backward on the fp32 chain (slow twin)
           case "packed-noreuse" -> "longconv4j.pk.op.reuse";
-          case "packed-p3tc" -> "longconv4j.p3.bwd";   // p3 (session 17): the three-pass sizes' du, dk, dD on tensor cores   // pkdev: P / Q and blocks uploaded at every call (as when a step changed them)
+          case "packed-p3tc", "packed-p3chain" -> "longconv4j.p3.bwd";   // p3 / p3tc: the three-pass sizes' backward on tensor cores (the default) / the chain
           case "monarch", "packed", "learned" -> null;
-          default -> throw new IllegalArgumentException("LearnedOpBench: engines monarch, packed, packed-host, packed-nosave, packed-dft, packed-chainbwd, packed-noreuse, packed-p3tc, learned; got " + e);
+          default -> throw new IllegalArgumentException("LearnedOpBench: engines monarch, packed, packed-host, packed-nosave, packed-dft, packed-chainbwd, packed-noreuse, packed-p3tc, packed-p3chain, learned; got " + e);
         };
-        if (prop != null) System.setProperty(prop, e.equals("packed-dft") ? "dft" : e.equals("packed-p3tc") ? "tc" : "false");
+        if (prop != null)
+          System.setProperty(prop, e.equals("packed-dft") ? "dft" : e.equals("packed-p3tc") ? "tc" : e.equals("packed-p3chain") ? "chain" : "false");
+        cd.allocator().resetPeak();
         try {
           List<Tensor> params = new ArrayList<>(List.of(u, k, d));
           java.util.function.Supplier<Tensor> op = switch (e) {
@@ -117,6 +121,8 @@ public final class LearnedOpBench {
             rows.add(new CudaConvBench.Row(name + " fwd+bwd" + g, B, H, L, msB, 12.0 * n / msB / 1e6, Double.NaN, 0));
             CudaConvBench.report(rows.getLast());
           }
+          System.out.printf("%s B=%d H=%d L=%d: allocator peak %.3f GB live (now %.3f GB)%n", name, B, H, L, cd.allocator().peakBytes() / 1e9,
+              cd.allocator().liveBytes() / 1e9);
         } finally {
           if (prop != null) System.clearProperty(prop);
         }

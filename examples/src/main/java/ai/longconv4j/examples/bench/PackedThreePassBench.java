@@ -28,7 +28,8 @@ import java.util.SplittableRandom;
  * scratch), {@code p3-sc16} the 16-bit scratch with lp3_mid16 and CUDA-core outer passes, {@code p3-tc} also the
  * tensor-core outer passes, {@code p3-w} also the per-warp middle lp3_mid16w (learned_p3b.cu), {@code p3-sw} (helper p3,
  * session 17) the 16-bit scratch and lp3_mid16w with CUDA-core outer passes; with {@code -Dlongconv4j.bench.p3.bwd=true}
- * also {@link PackedThreePassBackward}'s row (du, dP / dQ, dD on tensor cores, dy = u). The kernel taps repeat every KROWS = 4
+ * also {@link PackedThreePassBackward}'s row (du, dP / dQ, dD and, since session 18, the block gradients on tensor cores,
+ * dy = u) and its steps' times. The kernel taps repeat every KROWS = 4
  * channels (the packed plan's P / Q of 4 distinct rows computed in float64 on the host, then uploaded per channel; timing
  * does not depend on the values). Per path: blocks at the DFT (the learned map is then the exact convolution; random-block
  * accuracy is PackedThreePassGpuTest's), y NaN-poisoned, the forward of 2 sampled rows validated against lib's float64
@@ -137,8 +138,9 @@ public final class PackedThreePassBench {
   }
 
   /**
-   * Helper p3 (session 17): {@link PackedThreePassBackward} (du, dP / dQ, dD on tensor cores) for dy = u, its du validated as
-   * the input gradient's, then its CUDA-event median (20 runs) next to the plan's inputGrad row.
+   * Helper p3 (session 17): {@link PackedThreePassBackward} (du, dP / dQ, dD on tensor cores; since helper p3tc, session 18,
+   * the 2J block gradients too) for dy = u, its du validated as the input gradient's, then its CUDA-event median (20 runs)
+   * next to the plan's inputGrad row, then one call with {@code -Dlongconv4j.p3.bwd.phases=true} (its steps' times).
    */
   static void bwdRow(CudaDevice dev, PackedThreePass p3, DeviceBuffer u, DeviceBuffer y, float[] kb, float[] D, int B, int H, int L,
                      String tagp, List<CudaConvBench.Row> rows) {
@@ -150,8 +152,15 @@ public final class PackedThreePassBench {
       double err = validate(true, u, y, kb, D, B, H, L);
       System.out.printf("%s: backward du vs float64 %.3e%n", bw, err);
       double ms = CudaConvBench.median(dev, () -> bw.backward(u, u, B, y, gpq, dD), 20);
-      rows.add(new CudaConvBench.Row(tagp + " bwd (du, dP/dQ, dD)", B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
+      rows.add(new CudaConvBench.Row(tagp + " bwd (du, dP/dQ, dD, block Grams)", B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
       CudaConvBench.report(rows.getLast());
+      System.setProperty("longconv4j.p3.bwd.phases", "true");
+      try {
+        bw.backward(u, u, B, y, gpq, dD);
+      } finally {
+        System.clearProperty("longconv4j.p3.bwd.phases");
+      }
+      System.out.printf("%s: kept %.3f GB%n", bw, bw.keptBytes() / 1e9);
     }
   }
 

@@ -61,6 +61,9 @@ __device__ __forceinline__ float2 ld_pair(const Staged<IO>& x, int i, int, bool)
 // banks16.py; under SIDX the chunk accesses are 2-way conflicted).
 struct Sidx { __device__ static __forceinline__ int at(int i) { return SIDX(i); } };
 struct Swz { __device__ static __forceinline__ int at(int i) { return (i ^ (((i >> 5) & 7) << 2)) + 8 * (i >> 8); } };
+// LY's address of position i: for Sidx the SIDX macro itself, inline at the call site (through Sidx::at, an inline
+// function, the fp16 lpm3 kernels' machine code changed: 7 .text sections), LY::at else.
+#define PM3_AT(LY, i) (std::is_same<LY, pm3::Sidx>::value ? SIDX(i) : LY::at(i))
 
 // out[i] = a + d x[i], out[i+1] = b + d x[i+1], the indices below L.
 template <typename IO, typename XS>
@@ -122,7 +125,7 @@ __device__ __forceinline__ void outer_fwd(const Tw& T, A1 a1, A2 a2, ST* zr, ST*
 #pragma unroll
         for (int r = 0; r < R; ++r) {
           if (r >= RI) { pr[r] = 0.f; pi[r] = 0.f; }
-          else if constexpr (std::is_pointer<XS>::value) { pr[r] = ld(zr + LY::at(m) + r * SK); pi[r] = ld(zi + LY::at(m) + r * SK); }
+          else if constexpr (std::is_pointer<XS>::value) { pr[r] = ld(zr + PM3_AT(LY, m) + r * SK); pi[r] = ld(zi + PM3_AT(LY, m) + r * SK); }
           else { const float2 v = ld_pair(xs, 2 * (r * 4096 + m), 0, true); pr[r] = v.x; pi[r] = v.y; }
         }
         matvec<R, RI, R>(a1, pr, pi);
@@ -153,7 +156,7 @@ __device__ __forceinline__ void outer_fwd(const Tw& T, A1 a1, A2 a2, ST* zr, ST*
       mma16816<BF16>(di, F.im, br[k][0], br[k][1]);
 #pragma unroll
       for (int q = 0; q < 4; ++q) {
-        const int idx = LY::at((g + 8 * (q >> 1)) * 256 + 8 * u + 2 * t + (q & 1)) + k * SK;
+        const int idx = PM3_AT(LY, (g + 8 * (q >> 1)) * 256 + 8 * u + 2 * t + (q & 1)) + k * SK;
         st(zr + idx, dr[q] * wo[q].x - di[q] * wo[q].y);
         st(zi + idx, dr[q] * wo[q].y + di[q] * wo[q].x);
       }
@@ -190,7 +193,7 @@ __device__ __forceinline__ void outer_inv(const Tw& T, A1 a1, A2 a2, const ST* z
         float a[2], b[2];
 #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          const int idx = LY::at((2 * t + 8 * h + p) * 256 + c) + k * SK;
+          const int idx = PM3_AT(LY, (2 * t + 8 * h + p) * 256 + c) + k * SK;
           const float xr = ld(zr + idx), xi = ld(zi + idx);
           a[p] = xr * w[p].x - xi * w[p].y;
           b[p] = xr * w[p].y + xi * w[p].x;
@@ -244,7 +247,7 @@ __device__ __forceinline__ void first_fwd_cc(const Tw& T, A1 a1, ST* zr, ST* zi,
     matvec<R, RI, R>(a1, xr, xi);
     twiddle_pow<R, false>(xr, xi, tw_at(T, c), 1.0f / R);
 #pragma unroll
-    for (int k = 0; k < R; ++k) { st(zr + LY::at(c + 256 * k), xr[k]); st(zi + LY::at(c + 256 * k), xi[k]); }
+    for (int k = 0; k < R; ++k) { st(zr + PM3_AT(LY, c + 256 * k), xr[k]); st(zi + PM3_AT(LY, c + 256 * k), xi[k]); }
   }
 }
 
@@ -257,7 +260,7 @@ __device__ __forceinline__ void first_inv_cc(const Tw& T, A1 a1, const ST* zr, c
   for (int c = threadIdx.x; c < 256; c += blockDim.x) {
     float xr[R], xi[R];
 #pragma unroll
-    for (int k = 0; k < R; ++k) { xr[k] = ld(zr + LY::at(c + 256 * k)); xi[k] = ld(zi + LY::at(c + 256 * k)); }
+    for (int k = 0; k < R; ++k) { xr[k] = ld(zr + PM3_AT(LY, c + 256 * k)); xi[k] = ld(zi + PM3_AT(LY, c + 256 * k)); }
     twiddle_pow<R, true>(xr, xi, tw_at(T, c), 1.0f);
     matvec<R, R, RO>(a1, xr, xi);
 #pragma unroll
@@ -282,7 +285,7 @@ __device__ __forceinline__ void first_inv_tc(const Tw& T, A1 a1, const ST* zr, c
     float br[4], bi[4];
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
-      const int r = 2 * t + (q & 1) + 8 * (q >> 1), idx = LY::at(r * 256 + c0 + g);
+      const int r = 2 * t + (q & 1) + 8 * (q >> 1), idx = PM3_AT(LY, r * 256 + c0 + g);
       const float xr = ld(zr + idx), xi = ld(zi + idx);
       float tc, ts; twiddle<true>(T, (r * (c0 + g)) & 4095, 12, 1.0f, tc, ts);
       br[q] = xr * tc - xi * ts; bi[q] = xr * ts + xi * tc;
@@ -430,7 +433,7 @@ __device__ __forceinline__ void pair_at(float4 cp, float4 cq, ST* zr, ST* zi, in
   if constexpr (std::is_same<LY, Sidx>::value) {
     pm_pair_at(cp, cq, zr, zi, p, q);
   } else {
-    const int ip = LY::at(p), iq = LY::at(q);
+    const int ip = PM3_AT(LY, p), iq = PM3_AT(LY, q);
     const float ar = ld(zr + ip), ai = ld(zi + ip), br = ld(zr + iq), bi = ld(zi + iq);
     const float pr = cp.x * ar - cp.y * ai + cp.z * br + cp.w * bi, pi = cp.x * ai + cp.y * ar - cp.z * bi + cp.w * br;
     const float qr = cq.x * br - cq.y * bi + cq.z * ar + cq.w * ai, qi = cq.x * bi + cq.y * br - cq.z * ai + cq.w * ar;
@@ -442,14 +445,28 @@ __device__ __forceinline__ void pair_at(float4 cp, float4 cq, ST* zr, ST* zi, in
 // U > 1 (learned_pm4.cu's s kernels): a lane's U positions at a time, all their coefficient loads issued before the
 // first pair's arithmetic (one L2 round trip per U positions instead of per position); the pairs are disjoint, so the
 // order does not change any value.
+// Position (c << 8) + i of pair_chunk with its partner (the lower of the two does the pair).
+template <typename LY, typename ST>
+__device__ __forceinline__ void pair_pos(const float4* __restrict__ cf, ST* zr, ST* zi, int c, int c2, int a, int i) {
+  const int p = (c << 8) + i, q = pair_partner(c, c2, a, i);
+  if (q < p) return;
+  const float4 cp = cf[p], cq = cf[q];
+  pair_at<LY>(cp, cq, zr, zi, p, q);
+}
+
+// Swz (U = 1): the loop kept rolled (unrolled, Swz's longer address arithmetic spilled 4 bytes under the 80 / 64 caps at
+// M = 4096); Sidx: the compiler's choice, as before.
 template <int U = 1, typename LY = Sidx, typename ST>
 __device__ __forceinline__ void pair_chunk(const float4* __restrict__ cf, ST* zr, ST* zi, int c, int c2, int a) {
-  if constexpr (U == 1) {
+  if constexpr (U == 1 && !std::is_same<LY, Sidx>::value) {
+#pragma unroll 1
+    for (int i = threadIdx.x & 31; i < 256; i += 32) pair_pos<LY>(cf, zr, zi, c, c2, a, i);
+  } else if constexpr (U == 1) {
     for (int i = threadIdx.x & 31; i < 256; i += 32) {
       const int p = (c << 8) + i, q = pair_partner(c, c2, a, i);
       if (q < p) continue;
       const float4 cp = cf[p], cq = cf[q];
-      pair_at<LY>(cp, cq, zr, zi, p, q);
+      pm_pair_at(cp, cq, zr, zi, p, q);
     }
   } else {
     static_assert(8 % U == 0, "pair_chunk: U divides a lane's 8 positions");
@@ -513,16 +530,16 @@ __device__ __forceinline__ void pack(const IO* __restrict__ xr, ST* zr, ST* zi, 
         const uint4 w = *reinterpret_cast<const uint4*>(xr + 2 * m);
         const IO* e = reinterpret_cast<const IO*>(&w);
 #pragma unroll
-        for (int i = 0; i < 4; ++i) { st(zr + LY::at(m + i), ld(e + 2 * i)); st(zi + LY::at(m + i), ld(e + 2 * i + 1)); }
+        for (int i = 0; i < 4; ++i) { st(zr + PM3_AT(LY, m + i), ld(e + 2 * i)); st(zi + PM3_AT(LY, m + i), ld(e + 2 * i + 1)); }
       } else {
 #pragma unroll
-        for (int i = 0; i < 4; ++i) { st(zr + LY::at(m + i), 0.f); st(zi + LY::at(m + i), 0.f); }
+        for (int i = 0; i < 4; ++i) { st(zr + PM3_AT(LY, m + i), 0.f); st(zi + PM3_AT(LY, m + i), 0.f); }
       }
     }
   } else {
     for (int m = threadIdx.x; m < Mz; m += T) {
-      st(zr + LY::at(m), 2 * m < L ? ld(xr + 2 * m) : 0.f);
-      st(zi + LY::at(m), 2 * m + 1 < L ? ld(xr + 2 * m + 1) : 0.f);
+      st(zr + PM3_AT(LY, m), 2 * m < L ? ld(xr + 2 * m) : 0.f);
+      st(zi + PM3_AT(LY, m), 2 * m + 1 < L ? ld(xr + 2 * m + 1) : 0.f);
     }
   }
 }

@@ -102,7 +102,7 @@ __device__ __forceinline__ void first_fwd_tc(const Tw& T, const float2* __restri
     mma16816<BF16>(ai, F.im, xr0, xr1);
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
-      const int k = g + 8 * (q >> 1), c = c0 + 2 * t + (q & 1), idx = LY::at(k * 256 + c);
+      const int k = g + 8 * (q >> 1), c = c0 + 2 * t + (q & 1), idx = PM3_AT(LY, k * 256 + c);
       float tc, ts; twiddle<true>(T, (k * c) & 4095, 12, -1.0f, tc, ts);
       tc *= 1.0f / 16.0f; ts *= 1.0f / 16.0f;
       const float a = ar[q] * tc - ai[q] * ts, b = ar[q] * ts + ai[q] * tc;
@@ -256,23 +256,20 @@ LPM4(lpm4g_f16_m4096_r64, R64, false, __half, __half, 12, true, false)
 // name: lpm4<s|g|>z_<io>_m<M>_r<..>: the s, g and plain kernels above with the 16-bit planes in the Swz layout (helper swz,
 // session 18; learned_pm3.cu's pm3::Swz: conflict-free 16-bit chunk accesses, the same plane size; the same arithmetic in
 // the same order: the same bits as their unswizzled twins; -Dlongconv4j.pm.swz). Built for the caps the tuned plans use
-// (80, and 0 at M = 16384; 64 for s / g at M = 4096); plain lpm4z not at M = 4096 (its pack + lm_stage_a first stage is
-// SIDX-only: learned_mon.cuh), no sp variant.
+// (80, and 0 at M = 16384; sm_90a ptxas: 0 spills, the registers of their twins +-1, 120 vs 116 / 118 at M = 16384); not
+// under the 64 cap (s / g at M = 4096 spilled 4-8 bytes there: the swizzled chunk offsets), plain lpm4z not at M = 4096
+// (its pack + lm_stage_a first stage is SIDX-only: learned_mon.cuh), no sp variant.
 #define LPM4Z(NAME, QUAL, BF, IO, LM, G4, S) LPM4(NAME, QUAL, BF, IO, IO, LM, G4, S, 1, pm3::Swz)
 LPM4Z(lpm4sz_bf16_m2048_r80, R80, true, BF, 11, false, true)
 LPM4Z(lpm4sz_f16_m2048_r80, R80, false, __half, 11, false, true)
 LPM4Z(lpm4sz_bf16_m4096_r80, R80, true, BF, 12, false, true)
 LPM4Z(lpm4sz_f16_m4096_r80, R80, false, __half, 12, false, true)
-LPM4Z(lpm4sz_bf16_m4096_r64, R64, true, BF, 12, false, true)
-LPM4Z(lpm4sz_f16_m4096_r64, R64, false, __half, 12, false, true)
 LPM4Z(lpm4sz_bf16_m8192_r80, R80, true, BF, 13, false, true)
 LPM4Z(lpm4sz_f16_m8192_r80, R80, false, __half, 13, false, true)
 LPM4Z(lpm4sz_bf16_m16384_r0, LB, true, BF, 14, false, true)
 LPM4Z(lpm4sz_f16_m16384_r0, LB, false, __half, 14, false, true)
 LPM4Z(lpm4gz_bf16_m4096_r80, R80, true, BF, 12, true, false)
 LPM4Z(lpm4gz_f16_m4096_r80, R80, false, __half, 12, true, false)
-LPM4Z(lpm4gz_bf16_m4096_r64, R64, true, BF, 12, true, false)
-LPM4Z(lpm4gz_f16_m4096_r64, R64, false, __half, 12, true, false)
 LPM4Z(lpm4z_bf16_m2048_r80, R80, true, BF, 11, false, false)
 LPM4Z(lpm4z_f16_m2048_r80, R80, false, __half, 11, false, false)
 LPM4Z(lpm4z_bf16_m8192_r80, R80, true, BF, 13, false, false)

@@ -512,12 +512,12 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   /**
    * Whether learned_pm4.cu builds the z (Swz layout) kernel {@link #lpm4Name} names: s with pairU 1 (no sp), g, and plain
-   * lpm4 except at M = 4096 (its first stage, pack + lm_stage_a, is SIDX-only); under the 80 cap at M &lt;= 8192 (and 64
-   * for s / g at M = 4096), r0 at M = 16384: the caps the tuned plans use.
+   * lpm4 except at M = 4096 (its first stage, pack + lm_stage_a, is SIDX-only); under the 80 cap at M &lt;= 8192, r0 at
+   * M = 16384: the caps the tuned plans use (not the 64 cap: s / g at M = 4096 spilled 4-8 bytes under it).
    */
   static boolean swzBuilt(int m, boolean stage, int pairU, boolean direct, int regCap) {
     if (stage ? pairU != 1 : !direct && m == 4096) return false;
-    return m > 8192 || regCap == 80 || (regCap == 64 && m == 4096);
+    return m > 8192 || regCap == 80;
   }
 
   /** {@code -Dlongconv4j.pm.swz}, the starting value of {@link #swz(boolean)} (default false). */
@@ -610,7 +610,7 @@ public final class PackedMonarchConv implements AutoCloseable {
     if (fragActive() && swz && !swzBuilt(m, stageActive(), pairU, fragDirect, regCap))
       throw new IllegalStateException("PackedMonarchConv." + op + ": swz(true) (-Dlongconv4j.pm.swz): learned_pm4.cu builds no " + kernelName()
           + " (M = " + m + ", regCap " + regCap + ", pairU " + pairU + "): the z kernels are s / g / plain lpm4 (not at M = 4096) under the 80 cap"
-          + " at M <= 8192 (64: s / g at M = 4096), r0 at M = 16384; use swz(false)");
+          + " at M <= 8192, r0 at M = 16384; use swz(false)");
     if (fragActive()) {   // learned_pm4.cu: learned_pm3.cu's kernel with fragment tables (s: and the staged row)
       int sm = smem4(log2m) + (stageActive() ? stageBytes(log2m, l <= m) : 0);
       device.module(MODULE4).kernel(kernelName()).launch(device.stream(), B, h, threads, sm, x, mm, coef, d, out, h, l, log2m);

@@ -333,12 +333,13 @@ class PackedMonarchHostTest {
     assertEquals("lpm4s_bf16_m4096_r80", PackedMonarchConv.lpm4Name("bf16", 4096, true, 1, true, false, 80));
     assertEquals("lpm4sz_bf16_m4096_r80", PackedMonarchConv.lpm4Name("bf16", 4096, true, 1, true, true, 80));
     assertEquals("lpm4sp_f16_m4096_r80", PackedMonarchConv.lpm4Name("f16", 4096, true, 2, false, false, 80));
-    assertEquals("lpm4gz_f16_m4096_r64", PackedMonarchConv.lpm4Name("f16", 4096, false, 1, true, true, 64));
+    assertEquals("lpm4gz_f16_m4096_r80", PackedMonarchConv.lpm4Name("f16", 4096, false, 1, true, true, 80));
     assertEquals("lpm4_bf16_m4096_r0", PackedMonarchConv.lpm4Name("bf16", 4096, false, 1, false, false, 0));
     assertEquals("lpm4z_bf16_m16384_r0", PackedMonarchConv.lpm4Name("bf16", 16384, false, 1, true, true, 80));
     assertEquals("lpm4sz_f16_m16384_r0", PackedMonarchConv.lpm4Name("f16", 16384, true, 1, true, true, 80));
     assertEquals("lpm4z_bf16_m2048_r80", PackedMonarchConv.lpm4Name("bf16", 2048, false, 1, true, true, 80));
-    assertTrue(PackedMonarchConv.swzBuilt(4096, true, 1, true, 80) && PackedMonarchConv.swzBuilt(4096, false, 1, true, 64));
+    assertTrue(PackedMonarchConv.swzBuilt(4096, true, 1, true, 80) && PackedMonarchConv.swzBuilt(4096, false, 1, true, 80));
+    assertFalse(PackedMonarchConv.swzBuilt(4096, true, 1, true, 64));     // not under the 64 cap (it spilled)
     assertFalse(PackedMonarchConv.swzBuilt(4096, false, 1, false, 80));   // plain lpm4 at M = 4096: SIDX-only first stage
     assertFalse(PackedMonarchConv.swzBuilt(4096, true, 2, true, 80));     // no sp
     assertFalse(PackedMonarchConv.swzBuilt(8192, true, 1, true, 0));      // r0 only at M = 16384

@@ -41,7 +41,8 @@ import org.junit.jupiter.api.Test;
  * within fp32 reassociation, see below); two ops of one shape on the shared plan (the backward's re-upload) and an AdamW
  * step between two calls (seen by the next forward) against float64; the kept P / Q and blocks (no upload while the
  * sources are unchanged: {@link CudaLearnedConv.Src}) against uploading at every call, bit for bit, and in-place writes
- * to k, D and a block seen by the next call.
+ * to k, D and a block seen by the next call. Helper taps (session 18): dk's kept C2R plan against a plan per backward, bit
+ * for bit ({@link #keptTapsPlanMatchesAPlanPerCall}).
  */
 @Tag("gpu")
 class LearnedJFactorOpGpuTest {
@@ -206,6 +207,49 @@ class LearnedJFactorOpGpuTest {
           assertArrayEquals(device[i], again[i], what + " " + names.get(i) + ": device route after the host route");
         }
       }
+    }
+  }
+
+  /**
+   * Helper taps (session 18): dk's C2R plan kept per chain on the work area it shares with the R2C plan (the default) against
+   * its slow twin, a plan made and destroyed per backward ({@code -Dlongconv4j.pkj.taps.keep=false}): y, du, dk, dD bit for
+   * bit (the same plan parameters: the same cuFFT algorithm; the block Grams are not touched by the switch, and the one-pass
+   * ones are summed by atomics, so they are left out), at one pass (causal, and bidirectional: dk's two sides) and at three
+   * passes; the count of C2R plans made shows each route taken (the kept route makes none on a second call, the twin one
+   * per call).
+   */
+  @Test
+  void keptTapsPlanMatchesAPlanPerCall() {
+    Device dev = GpuCheck.device();
+    int b = 2, h = 5;
+    // {mode, L, Lk, dtype}: one pass causal M = 4096 bf16, bidirectional M = 4096 bf16; three passes causal M = 65536 (J = 5) bf16
+    Object[][] cases = {{ConvMode.CAUSAL, 4096, 4096, DType.BF16}, {ConvMode.BIDIRECTIONAL, 3000, 2000, DType.BF16},
+        {ConvMode.CAUSAL, 40000, 30000, DType.BF16}};
+    for (Object[] c : cases) {
+      ConvMode mode = (ConvMode) c[0];
+      int l = (Integer) c[1], lk = (Integer) c[2];
+      DType io = (DType) c[3];
+      ConvPlan plan = ConvPlan.of(l, lk, mode, ConvEngine.LEARNED_PACKED, Precision.F64);
+      List<Tensor> t = inputs(dev, plan, mode, io, b, h, l, lk, true, 41L + l);
+      Tensor w = Tensor.randn(Rng.seeded(5), DType.F32, b, h, l).to(dev).to(io).to(DType.F32);
+      String what = "taps " + mode + " " + io + " L=" + l + " Lk=" + lk;
+      float[][] kept = with("longconv4j.pkj.taps.keep", "true", () -> step(t, w, mode));   // makes the chain's C2R plan if new
+      long plans = PackedLearnedChain.c2rPlansMade();
+      float[][] again = with("longconv4j.pkj.taps.keep", "true", () -> step(t, w, mode));
+      assertEquals(plans, PackedLearnedChain.c2rPlansMade(), what + ": the kept route made a C2R plan on its second call");
+      float[][] perCall = with("longconv4j.pkj.taps.keep", "false", () -> step(t, w, mode));
+      assertEquals(plans + 1, PackedLearnedChain.c2rPlansMade(), what + ": the slow twin made no C2R plan of its own");
+      System.out.println(what + ": C2R plans " + plans + ", last kept " + PackedLearnedChain.lastFftArea());
+      String[] names = {"y", "du", "dk", "dD"};
+      for (int i = 0; i < 4; i++) {
+        assertArrayEquals(perCall[i], kept[i], what + " " + names[i] + ": kept C2R plan vs a plan per call");
+        assertArrayEquals(kept[i], again[i], what + " " + names[i] + ": kept C2R plan, second call");
+      }
+      assertEquals((mode == ConvMode.BIDIRECTIONAL ? 2 : 1) * h * lk, kept[2].length, what + ": dk's size");
+      double sq = 0;
+      for (float v : kept[2]) sq += (double) v * v;
+      // dk of random u, dy, k: O(1) entries; a route that left dk at its zeroed gradient (or wrote NaN) fails here
+      assertTrue(sq > 0 && Double.isFinite(sq), what + ": dk's sum of squares " + sq);
     }
   }
 

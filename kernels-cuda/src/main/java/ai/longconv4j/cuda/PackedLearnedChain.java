@@ -29,6 +29,8 @@ import java.util.Arrays;
  * {@link #adjointPq()} the adjoint layout {conj(P_p), Q_s(p)} (s(p): the position of frequency (M - k) mod M) that turns the
  * pair map into its adjoint. dk: dP / dQ through the pair formulas' adjoint ({@code lpj_dk_spec}), the real DFT's adjoint
  * by cuFFT C2R, then {@code lpj_taps} (both sides when bidirectional). Synchronises in {@link #backward} (per-call workspaces).
+ * The R2C and C2R plans are kept per chain on one shared work area ({@link CuFft.SharedPlans}; C2R's slow twin, a plan per
+ * call: {@code -Dlongconv4j.pkj.taps.keep=false}).
  */
 final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
   /** Largest M: FB's MAX_N = 2^19 real points. */
@@ -195,7 +197,32 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
   }
 
   // ---- helper pkdev (session 15): device-side inputs (the tensor op's device route through PackedMonarchLearned)
-  private CuFft.Plan r2c;   // setWeightsOnDevice's R2C plan (N points, batch H), kept: cufftPlanMany / cufftDestroy allocate / free (they synchronise)
+  // setWeightsOnDevice's R2C plan and (helper taps, session 18) taps' C2R plan (N points, batch H each), kept: plan creation
+  // cudaMallocs its work area and destruction frees it (both synchronise). Both on ONE work area (they run on the device's
+  // stream, never at once): CuFft.SharedPlans, made lazily, closed in close().
+  private CuFft.SharedPlans ffts;
+  private CuFft.Plan r2c, c2r;
+  private static final java.util.concurrent.atomic.AtomicLong C2R_PLANS = new java.util.concurrent.atomic.AtomicLong();
+
+  /** C2R plans made by {@link #taps} in this JVM (all chains): one per chain on the kept route, one per call on its twin. */
+  static long c2rPlansMade() { return C2R_PLANS.get(); }
+
+  /**
+   * Whether {@link #taps} keeps its C2R plan on the chain's shared work area (the default) or makes and destroys one per
+   * call (the slow twin, the route before helper taps): {@code -Dlongconv4j.pkj.taps.keep}, read per call. The same plan
+   * parameters, so the same cuFFT algorithm and the same dk bits.
+   */
+  static boolean keepTapsPlan() { return !"false".equals(System.getProperty("longconv4j.pkj.taps.keep")); }
+
+  private CuFft.SharedPlans ffts() {
+    if (ffts == null) ffts = new CuFft.SharedPlans(device);
+    return ffts;
+  }
+
+  private static volatile String lastFftArea = "none";
+
+  /** The work area of the chain whose C2R plan was kept last: "N=.., H=..: shared X bytes (separate areas Y)". */
+  static String lastFftArea() { return lastFftArea; }
 
   /**
    * The 2J blocks {F_1 .. F_J, G_J .. G_1} from device addresses (fp32 complex interleaved (R_s, R_s, 2), row-major, lib's
@@ -225,7 +252,7 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
     CudaStream s = device.stream();
     if (D == null) Check.cu(jcuda.driver.JCudaDriver.cuMemsetD32Async(d.ptr(), 0, h, s.cu()), "cuMemsetD32Async", "D of H=" + h, "device " + device.index());
     else Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(d.ptr(), D, 4L * h, s.cu()), "cuMemcpyDtoDAsync", "D of H=" + h, "device " + device.index());
-    if (r2c == null) r2c = CuFft.plan1d(device, n, CuFft.Type.R2C, h);
+    if (r2c == null) r2c = ffts().plan1d(n, CuFft.Type.R2C, h);
     if (adjPq == null) adjPq = device.alloc(16L * h * m);
     CudaModule md = device.module(MODULE);
     try (DeviceBuffer kpad = device.alloc(4L * h * n); DeviceBuffer kk = device.alloc(8L * h * (m + 1))) {
@@ -408,10 +435,17 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
   /** dk (sides, H, Lk) from {dP, dQ} (H, M) float4 at positions (also PackedMonarchLearned's route from the tensor-core backward). */
   void taps(DeviceBuffer gpq, DeviceBuffer dk, int sides) {
     CudaModule md = device.module(MODULE);
+    boolean keep = keepTapsPlan();
+    if (keep && c2r == null) {
+      c2r = ffts().plan1d(n, CuFft.Type.C2R, h);
+      C2R_PLANS.incrementAndGet();
+      lastFftArea = "N=" + n + ", H=" + h + ": shared " + ffts.workAreaBytes() + " bytes (separate areas " + ffts.separateBytes() + ")";
+    }
     try (DeviceBuffer spec = device.alloc(8L * h * (m + 1)); DeviceBuffer pad = device.alloc(4L * h * n);
-         CuFft.Plan inv = CuFft.plan1d(device, n, CuFft.Type.C2R, h)) {
+         CuFft.Plan perCall = keep ? null : CuFft.plan1d(device, n, CuFft.Type.C2R, h)) {
+      if (!keep) C2R_PLANS.incrementAndGet();
       md.kernel("lpj_dk_spec").launch(device.stream(), grid((long) h * (m + 1)), 1, 256, 0, gpq, posBuf, spec, h, m);
-      inv.execC2R(spec.ptr(), pad.ptr());
+      (keep ? c2r : perCall).execC2R(spec.ptr(), pad.ptr());
       md.kernel("lpj_taps").launch(device.stream(), grid((long) sides * h * lk), 1, 256, 0, pad, dk, h, lk, n, taps0, taps1, sides);
       device.stream().synchronize();
     }
@@ -428,7 +462,7 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
   }
 
   @Override public void close() {
-    if (r2c != null) r2c.close();
+    if (ffts != null) ffts.close();   // the kept R2C / C2R plans and their work area
     for (DeviceBuffer b : new DeviceBuffer[] {pq, d, blocks, dBlocks, freqBuf, posBuf, adjPq}) if (b != null) b.close();
   }
 

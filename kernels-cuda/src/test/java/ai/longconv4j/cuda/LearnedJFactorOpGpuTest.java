@@ -41,7 +41,8 @@ import org.junit.jupiter.api.Test;
  * within fp32 reassociation, see below); two ops of one shape on the shared plan (the backward's re-upload) and an AdamW
  * step between two calls (seen by the next forward) against float64; the kept P / Q and blocks (no upload while the
  * sources are unchanged: {@link CudaLearnedConv.Src}) against uploading at every call, bit for bit, and in-place writes
- * to k, D and a block seen by the next call.
+ * to k, D and a block seen by the next call. Helper taps (session 18): dk's kept C2R plan against a plan per backward, bit
+ * for bit ({@link #keptTapsPlanMatchesAPlanPerCall}), and the shared work area itself ({@link #sharedWorkAreaPlansMatchPlansOfTheirOwn}).
  */
 @Tag("gpu")
 class LearnedJFactorOpGpuTest {
@@ -206,6 +207,98 @@ class LearnedJFactorOpGpuTest {
           assertArrayEquals(device[i], again[i], what + " " + names.get(i) + ": device route after the host route");
         }
       }
+    }
+  }
+
+  /**
+   * Helper taps (session 18): dk's C2R plan kept per chain on the work area it shares with the R2C plan (the default) against
+   * its slow twin, a plan made and destroyed per backward ({@code -Dlongconv4j.pkj.taps.keep=false}): y, du, dk, dD bit for
+   * bit (the same plan parameters: the same cuFFT algorithm; the block Grams are not touched by the switch, and the one-pass
+   * ones are summed by atomics, so they are left out), at one pass (causal, and bidirectional: dk's two sides) and at three
+   * passes; the count of C2R plans made shows each route taken (the kept route makes none on a second call, the twin one
+   * per call).
+   */
+  @Test
+  void keptTapsPlanMatchesAPlanPerCall() {
+    Device dev = GpuCheck.device();
+    int b = 2, h = 5;
+    // {mode, L, Lk, dtype}: one pass causal M = 4096 bf16, bidirectional M = 4096 bf16; three passes causal M = 65536 (J = 5) bf16
+    Object[][] cases = {{ConvMode.CAUSAL, 4096, 4096, DType.BF16}, {ConvMode.BIDIRECTIONAL, 3000, 2000, DType.BF16},
+        {ConvMode.CAUSAL, 40000, 30000, DType.BF16}};
+    for (Object[] c : cases) {
+      ConvMode mode = (ConvMode) c[0];
+      int l = (Integer) c[1], lk = (Integer) c[2];
+      DType io = (DType) c[3];
+      ConvPlan plan = ConvPlan.of(l, lk, mode, ConvEngine.LEARNED_PACKED, Precision.F64);
+      List<Tensor> t = inputs(dev, plan, mode, io, b, h, l, lk, true, 41L + l);
+      Tensor w = Tensor.randn(Rng.seeded(5), DType.F32, b, h, l).to(dev).to(io).to(DType.F32);
+      String what = "taps " + mode + " " + io + " L=" + l + " Lk=" + lk;
+      float[][] kept = with("longconv4j.pkj.taps.keep", "true", () -> step(t, w, mode));   // makes the chain's C2R plan if new
+      long plans = PackedLearnedChain.c2rPlansMade();
+      float[][] again = with("longconv4j.pkj.taps.keep", "true", () -> step(t, w, mode));
+      assertEquals(plans, PackedLearnedChain.c2rPlansMade(), what + ": the kept route made a C2R plan on its second call");
+      float[][] perCall = with("longconv4j.pkj.taps.keep", "false", () -> step(t, w, mode));
+      assertEquals(plans + 1, PackedLearnedChain.c2rPlansMade(), what + ": the slow twin made no C2R plan of its own");
+      System.out.println(what + ": C2R plans " + plans + ", last kept " + PackedLearnedChain.lastFftArea());
+      String[] names = {"y", "du", "dk", "dD"};
+      for (int i = 0; i < 4; i++) {
+        assertArrayEquals(perCall[i], kept[i], what + " " + names[i] + ": kept C2R plan vs a plan per call");
+        assertArrayEquals(kept[i], again[i], what + " " + names[i] + ": kept C2R plan, second call");
+      }
+      assertEquals((mode == ConvMode.BIDIRECTIONAL ? 2 : 1) * h * lk, kept[2].length, what + ": dk's size");
+      double sq = 0;
+      for (float v : kept[2]) sq += (double) v * v;
+      // dk of random u, dy, k: O(1) entries; a route that left dk at its zeroed gradient (or wrote NaN) fails here
+      assertTrue(sq > 0 && Double.isFinite(sq), what + ": dk's sum of squares " + sq);
+    }
+  }
+
+  /**
+   * Helper taps: {@link CuFft.SharedPlans} (plans made without a work area, one area for all of them). At the op bench's
+   * 64K size (N = 131072 points, batch H = 768): the area is the larger plan's {@code cufftGetSize}, in both orders (C2R
+   * joining second, and first: the area moved when R2C needs more). Executed at batch 64 (same N): R2C and C2R on the shared
+   * area against {@link CuFft#plan1d}'s own-area plans bit for bit (the same parameters: the same algorithm), outputs
+   * NaN-poisoned first, and the round trip C2R(R2C(x)) / N against x within 1e-5 relative (fp32 FFT error ~u log2 N =
+   * 17 x 6e-8 = 1e-6 rms each way; 1e-5 leaves a margin and is far below O(1) for a wrong or unwritten output).
+   */
+  @Test
+  void sharedWorkAreaPlansMatchPlansOfTheirOwn() {
+    Device dev = GpuCheck.device();
+    CudaDevice cd = ((CudaBackend) GpuCheck.backend()).cudaDevice(dev);
+    int n = 131072, wide = 768, batch = 64;
+    for (boolean c2rFirst : new boolean[] {false, true}) {
+      try (var plans = new CuFft.SharedPlans(cd)) {
+        CuFft.Plan a = plans.plan1d(n, c2rFirst ? CuFft.Type.C2R : CuFft.Type.R2C, wide);
+        CuFft.Plan b = plans.plan1d(n, c2rFirst ? CuFft.Type.R2C : CuFft.Type.C2R, wide);
+        long need = Math.max(a.workSize(), b.workSize());
+        System.out.println("taps: N=" + n + " batch " + wide + (c2rFirst ? " C2R, R2C" : " R2C, C2R") + ": work sizes " + a.workSize()
+            + ", " + b.workSize() + "; shared area " + plans.workAreaBytes() + " bytes (separate " + plans.separateBytes() + ")");
+        assertEquals(need, plans.workAreaBytes(), "the shared area is the larger need");
+        assertEquals(a.workSize() + b.workSize(), plans.separateBytes());
+      }
+    }
+    long real = (long) n * batch, cplx = 2L * (n / 2 + 1) * batch;
+    try (var plans = new CuFft.SharedPlans(cd); var own = CuFft.plan1d(cd, n, CuFft.Type.R2C, batch);
+         var ownInv = CuFft.plan1d(cd, n, CuFft.Type.C2R, batch); DeviceBuffer x = cd.alloc(4 * real);
+         DeviceBuffer s1 = cd.alloc(4 * cplx); DeviceBuffer s2 = cd.alloc(4 * cplx); DeviceBuffer y1 = cd.alloc(4 * real);
+         DeviceBuffer y2 = cd.alloc(4 * real)) {
+      CuFft.Plan fwd = plans.plan1d(n, CuFft.Type.R2C, batch), inv = plans.plan1d(n, CuFft.Type.C2R, batch);
+      System.out.println("taps: N=" + n + " batch " + batch + ": shared area " + plans.workAreaBytes() + " bytes");
+      DeviceFill.uniform(cd, x, real, ElementType.F32, 77, 1f);
+      for (DeviceBuffer o : new DeviceBuffer[] {s1, s2, y1, y2}) o.fill32(0x7fc00000);   // NaN
+      own.execR2C(x.ptr(), s1.ptr());
+      fwd.execR2C(x.ptr(), s2.ptr());
+      float[] sOwn = s1.copyTo(new float[(int) cplx], 0), sShared = s2.copyTo(new float[(int) cplx], 0);
+      assertArrayEquals(sOwn, sShared, "R2C on the shared area vs its own");
+      ownInv.execC2R(s1.ptr(), y1.ptr());   // C2R may overwrite its input: each plan reads its own copy
+      inv.execC2R(s2.ptr(), y2.ptr());
+      float[] yOwn = y1.copyTo(new float[(int) real], 0), yShared = y2.copyTo(new float[(int) real], 0);
+      assertArrayEquals(yOwn, yShared, "C2R on the shared area vs its own");
+      float[] x0 = x.copyTo(new float[(int) real], 0);
+      double[] got = new double[x0.length], want = new double[x0.length];
+      for (int i = 0; i < x0.length; i++) { got[i] = yShared[i] / (double) n; want[i] = x0[i]; }
+      double err = GpuCheck.relErr(got, want);
+      assertTrue(err < 1e-5, "C2R(R2C(x)) / N vs x: " + err);
     }
   }
 

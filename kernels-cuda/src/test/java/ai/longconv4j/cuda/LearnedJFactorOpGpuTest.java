@@ -31,8 +31,9 @@ import org.junit.jupiter.api.Test;
  * {@code ConvOps.learnedPackedConv} on 16-bit GPU tensors at the J-factor sizes goes through {@link PackedMonarchLearned}:
  * y from the tensor-core kernels ({@link PackedMonarchConv} one pass, {@link PackedThreePass} beyond), P / Q from the fp32 chain
  * ({@link PackedLearnedChain}), the backward on tensor cores at the one-pass sizes (helper pkjbwd: PackedMonarchBackward.run,
- * dk by the chain's cuFFT route) and on the chain at three passes (and, helper p3, with {@code -Dlongconv4j.p3.bwd=tc}: du, dk,
- * dD by PackedThreePassBackward on tensor cores, the same bounds). Against lib's float64 op, forward and every gradient, in all three modes, blocks
+ * dk by the chain's cuFFT route) and at three passes on tensor cores too (helpers p3 / p3tc: du, dk, dD and the block gradients
+ * by PackedThreePassBackward, the default since session 18; its slow twin {@code -Dlongconv4j.p3.bwd=chain}, the fp32 chain,
+ * against the same bounds). Against lib's float64 op, forward and every gradient, in all three modes, blocks
  * 5 % off the DFT (a kernel that ignored them would fail); the route is checked to be taken, and its slow twin
  * ({@code -Dlongconv4j.pk.monarch=false}: the chain's forward) gives the same y within the 16-bit bound.
  * Helper pkdev (session 15): the op's device route (taps, D, blocks read from device memory, P / Q by the chain's cuFFT
@@ -112,15 +113,15 @@ class LearnedJFactorOpGpuTest {
         double tol = i == 1 ? tk : i == 2 ? 1e-5 : 1e-2;
         close(what + " " + names.get(i), gpu.get(i).grad().to(DType.F32), cpu.get(i).grad(), tol);
       }
-      if (plan.factors().size() == 5) {   // helper p3: du, dk, dD by PackedThreePassBackward (tensor cores), same bounds
+      if (plan.factors().size() == 5) {   // three passes: the slow twin (the fp32 chain) against the same bounds
         for (Tensor t : gpu) t.zeroGrad();
-        with("longconv4j.p3.bwd", "tc", () -> {
+        with("longconv4j.p3.bwd", "chain", () -> {
           ConvOps.learnedPackedConv(gpu.get(0), gpu.get(1), gpu.get(2), mode, bg).to(DType.F32).mul(w.to(dev)).sum().backward();
           return null;
         });
         for (int i = 0; i < nIn; i++) {
           double tol = i == 1 ? tk : i == 2 ? 1e-5 : 1e-2;
-          close(what + " p3.bwd=tc " + names.get(i), gpu.get(i).grad().to(DType.F32), cpu.get(i).grad(), tol);
+          close(what + " p3.bwd=chain " + names.get(i), gpu.get(i).grad().to(DType.F32), cpu.get(i).grad(), tol);
         }
       }
     }
@@ -202,7 +203,7 @@ class LearnedJFactorOpGpuTest {
               Tensor.of(host[i], host[i].length).to(DType.F64), 1e-4);
           close(what + " " + names.get(i) + ": device route again", Tensor.of(again[i], again[i].length),
               Tensor.of(device[i], device[i].length).to(DType.F64), 1e-4);
-        } else {   // the chain's Grams: fixed-order partials (lpj_gram, lpj_reduce)
+        } else {   // three passes: fixed-order sums (PackedThreePassBackward's lp3g_reduce; the twin's lpj_gram / lpj_reduce)
           assertArrayEquals(host[i], device[i], what + " " + names.get(i) + ": device route vs host route");
           assertArrayEquals(device[i], again[i], what + " " + names.get(i) + ": device route after the host route");
         }

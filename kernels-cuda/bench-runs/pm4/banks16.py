@@ -4,9 +4,6 @@
 # (first_fwd_tc, first_inv_tc), under SIDX (monarch.cuh: one pad element per 32, made for fp32 planes) and other
 # layouts. Result (BENCH-RESULTS.md round 31-pm4): SIDX gives 2-way conflicts on every chunk access; the swizzle
 # (i ^ (((i >> 5) & 7) << 2)) + 8 (i >> 8) (the same size as SIDX's planes) makes all of them 1. Run: python3 banks16.py
-# Helper swz (session 18): the last part reads pm3::Swz::at from learned_pm3.cu (the z kernels' layout) and checks it:
-# a bijection onto the SIDX plane size, at(k 4096 + x) = at(x) + k SK, 16-bit pairs / 4-groups kept adjacent, and every
-# chunk / stride-256 access pattern (and outer_fwd / outer_inv's) at 1 wavefront; exits 1 if any check fails.
 # 16-bit plane accesses of lpm4's phases at M = 4096: wavefronts per warp instruction under a layout f(i) -> element slot
 def wf(slots):
     banks = {}
@@ -70,39 +67,3 @@ for P in (2, 4, 6, 8, 10, 12, 16, 18, 20, 24):
                 grp = " ".join(k.split(" ")[:2])
                 worst.setdefault(grp, []).append(wf([lay(i) for i in v]))
     print(P, {g: round(sum(x)/len(x), 2) for g, x in worst.items()})
-print("--- learned_pm3.cu pm3::Swz (the z kernels' layout)")
-import os, re, sys
-src = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../src/main/cuda/learned_pm3.cu")).read()
-expr = re.search(r"struct Swz \{[^}]*return ([^;]*);", src).group(1)
-swz = eval("lambda i: " + expr.replace("/", "//"))
-print("Swz::at(i) =", expr)
-ok = True
-def check(name, cond):
-    global ok
-    ok = ok and cond
-    print(("ok   " if cond else "FAIL ") + name)
-for M in (2048, 4096, 8192, 16384):
-    slots = [swz(i) for i in range(M)]
-    check(f"M = {M}: bijective into [0, M + M/32)", len(set(slots)) == M and max(slots) < M + M // 32)
-SK = 4096 + 4096 // 32
-check("at(k 4096 + x) = at(x) + k SK", all(swz(k * 4096 + x) == swz(x) + k * SK for k in range(4) for x in range(0, 4096, 7)))
-check("at(p + 1) = at(p) + 1 (p even), 4-groups contiguous", all(swz(p + 1) == swz(p) + 1 for p in range(0, 16384, 2))
-      and all(swz(m + i) == swz(m) + i for m in range(0, 16384, 4) for i in range(4)))
-worst = {}
-for base in range(0, 4096, 256):
-    for c0 in range(0, 256, 8):
-        for k, v in pats(base, c0).items():
-            grp = " ".join(k.split(" ")[:2])
-            worst[grp] = max(worst.get(grp, 0), wf([swz(i) for i in v]))
-# outer_fwd's loads / outer_inv's stores (J = 4, position m = 256 (2t + 8h + p) + 8u + g, + r SK) and outer_fwd's stores
-# (256 (g + 8 (q >> 1)) + 8u + 2t + (q & 1)): the first stage's patterns at c0 = 8u, shifted by r SK
-for r in range(4):
-    for u in range(32):
-        for q in range(4):
-            ld_ = [swz((2*t + (q & 1) + 8*(q >> 1))*256 + 8*u + g) + r*SK for g, t in lanes]
-            st_ = [swz((g + 8*(q >> 1))*256 + 8*u + 2*t + (q & 1)) + r*SK for g, t in lanes]
-            worst["outer ld"] = max(worst.get("outer ld", 0), wf(ld_))
-            worst["outer st"] = max(worst.get("outer st", 0), wf(st_))
-print("worst wavefronts over every chunk / column tile:", worst)
-check("every pattern conflict-free (1 wavefront)", all(v == 1 for v in worst.values()))
-sys.exit(0 if ok else 1)

@@ -52,19 +52,6 @@ __device__ __forceinline__ float2 ld_pair(const Staged<IO>& x, int i, int, bool)
   return make_float2(ld(e), ld(e + 1));
 }
 
-// The 16-bit planes' layouts (template LY of the functions below; conv's K::Lay): Sidx, monarch.cuh's SIDX (one pad element
-// per 32, made for fp32 planes: lpm3's and lpm4's), and Swz (helper swz, learned_pm4.cu's z kernels): position i of
-// 256-point chunk c = i >> 8 at 264 c + (i ^ (((i >> 5) & 7) << 2)), the same plane size (M + M / 32) and, as SIDX,
-// Swz::at(k 4096 + x) = Swz::at(x) + k SK. The xor moves only address bits 2..4 (by bits 5..7): an element's 32-bit
-// word partner (i ^ 1) and 16-byte group stay together, and every middle-chunk access (pair_stage16_fwd's, the chunk
-// stores, load_tile_b's) and the first stage's stride-256 ones are conflict-free for 16-bit elements (bench-runs/pm4/
-// banks16.py; under SIDX the chunk accesses are 2-way conflicted).
-struct Sidx { __device__ static __forceinline__ int at(int i) { return SIDX(i); } };
-struct Swz { __device__ static __forceinline__ int at(int i) { return (i ^ (((i >> 5) & 7) << 2)) + 8 * (i >> 8); } };
-// LY's address of position i: for Sidx the SIDX macro itself, inline at the call site (through Sidx::at, an inline
-// function, the fp16 lpm3 kernels' machine code changed: 7 .text sections), LY::at else.
-#define PM3_AT(LY, i) (std::is_same<LY, pm3::Sidx>::value ? SIDX(i) : LY::at(i))
-
 // out[i] = a + d x[i], out[i+1] = b + d x[i+1], the indices below L.
 template <typename IO, typename XS>
 __device__ __forceinline__ void st_pair(IO* __restrict__ o, const XS& x, int i, int L, bool vec, float d, float a, float b) {
@@ -107,7 +94,7 @@ __device__ __forceinline__ void matvec(const float2* a, float (&xr)[R], float (&
 // stage 2 Y = A_2 X (mma.sync), o w_4096^(k2 c) / 16, stored at k 4096 + 256 k2 + c. HALF: x[r] = 0 for r >= R / 2.
 // xs: where z comes from: a pointer (x in global memory) means the row was packed into the planes (zr, zi) and is read
 // there; learned_pm4.cu's Staged copy: z[n] = (x[2n], x[2n+1]) read from it (no pack pass; the same values).
-template <int R, bool BF16, bool HALF, typename LY = Sidx, typename ST, typename A1, typename A2, typename XS>
+template <int R, bool BF16, bool HALF, typename ST, typename A1, typename A2, typename XS>
 __device__ __forceinline__ void outer_fwd(const Tw& T, A1 a1, A2 a2, ST* zr, ST* zi, int log2M, const XS& xs) {
   constexpr uint32_t NEG2 = 0x80008000u;
   constexpr int RI = HALF ? R / 2 : R;
@@ -125,7 +112,7 @@ __device__ __forceinline__ void outer_fwd(const Tw& T, A1 a1, A2 a2, ST* zr, ST*
 #pragma unroll
         for (int r = 0; r < R; ++r) {
           if (r >= RI) { pr[r] = 0.f; pi[r] = 0.f; }
-          else if constexpr (std::is_pointer<XS>::value) { pr[r] = ld(zr + PM3_AT(LY, m) + r * SK); pi[r] = ld(zi + PM3_AT(LY, m) + r * SK); }
+          else if constexpr (std::is_pointer<XS>::value) { pr[r] = ld(zr + SIDX(m) + r * SK); pi[r] = ld(zi + SIDX(m) + r * SK); }
           else { const float2 v = ld_pair(xs, 2 * (r * 4096 + m), 0, true); pr[r] = v.x; pi[r] = v.y; }
         }
         matvec<R, RI, R>(a1, pr, pi);
@@ -156,7 +143,7 @@ __device__ __forceinline__ void outer_fwd(const Tw& T, A1 a1, A2 a2, ST* zr, ST*
       mma16816<BF16>(di, F.im, br[k][0], br[k][1]);
 #pragma unroll
       for (int q = 0; q < 4; ++q) {
-        const int idx = PM3_AT(LY, (g + 8 * (q >> 1)) * 256 + 8 * u + 2 * t + (q & 1)) + k * SK;
+        const int idx = SIDX((g + 8 * (q >> 1)) * 256 + 8 * u + 2 * t + (q & 1)) + k * SK;
         st(zr + idx, dr[q] * wo[q].x - di[q] * wo[q].y);
         st(zi + idx, dr[q] * wo[q].y + di[q] * wo[q].x);
       }
@@ -169,7 +156,7 @@ __device__ __forceinline__ void outer_fwd(const Tw& T, A1 a1, A2 a2, ST* zr, ST*
 // o conj(w_M^(k m)), then the learned A'_1 (a1, shared), and y[n] = E[n] + D x[n] at n = r 4096 + m straight to global
 // memory (2n, 2n + 1 < L). HALF: only r < R / 2 (n < M / 2) is computed. The MMAs run once per accumulator row half
 // (monarch_outer.cuh's outer_pair_inv_r): half of the R tiles' accumulators live at a time.
-template <int R, bool BF16, bool HALF, typename LY = Sidx, typename IO, typename ST, typename A1, typename A2, typename XS>
+template <int R, bool BF16, bool HALF, typename IO, typename ST, typename A1, typename A2, typename XS>
 __device__ __forceinline__ void outer_inv(const Tw& T, A1 a1, A2 a2, const ST* zr, const ST* zi,
                                           int log2M, const XS& x, IO* __restrict__ o, int L, bool vec, float d) {
   constexpr uint32_t NEG2 = 0x80008000u;
@@ -193,7 +180,7 @@ __device__ __forceinline__ void outer_inv(const Tw& T, A1 a1, A2 a2, const ST* z
         float a[2], b[2];
 #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          const int idx = PM3_AT(LY, (2 * t + 8 * h + p) * 256 + c) + k * SK;
+          const int idx = SIDX((2 * t + 8 * h + p) * 256 + c) + k * SK;
           const float xr = ld(zr + idx), xi = ld(zi + idx);
           a[p] = xr * w[p].x - xi * w[p].y;
           b[p] = xr * w[p].y + xi * w[p].x;
@@ -233,7 +220,7 @@ __device__ __forceinline__ void outer_inv(const Tw& T, A1 a1, A2 a2, const ST* z
 // ---- J = 3 ------------------------------------------------------------------------------------------------------
 // R1 < 16 (M = 256 R): column c < 256 per thread; forward from global memory: x_r = z[c + 256 r] = (x[2n], x[2n+1]),
 // y = A_1 x, o w_M^(k c) / R, stored at c + 256 k.
-template <int R, bool HALF, typename LY = Sidx, typename XS, typename ST, typename A1>
+template <int R, bool HALF, typename XS, typename ST, typename A1>
 __device__ __forceinline__ void first_fwd_cc(const Tw& T, A1 a1, ST* zr, ST* zi, const XS& x, int L, bool vec) {
   constexpr int RI = HALF ? R / 2 : R;
 #pragma unroll 1
@@ -247,12 +234,12 @@ __device__ __forceinline__ void first_fwd_cc(const Tw& T, A1 a1, ST* zr, ST* zi,
     matvec<R, RI, R>(a1, xr, xi);
     twiddle_pow<R, false>(xr, xi, tw_at(T, c), 1.0f / R);
 #pragma unroll
-    for (int k = 0; k < R; ++k) { st(zr + PM3_AT(LY, c + 256 * k), xr[k]); st(zi + PM3_AT(LY, c + 256 * k), xi[k]); }
+    for (int k = 0; k < R; ++k) { st(zr + SIDX(c + 256 * k), xr[k]); st(zi + SIDX(c + 256 * k), xi[k]); }
   }
 }
 
 // Inverse: x_k = z[c + 256 k] o conj(w_M^(k c)), y = A'_1 x, out at n = c + 256 r (+ D x), r < RO.
-template <int R, bool HALF, typename LY = Sidx, typename IO, typename ST, typename A1, typename XS>
+template <int R, bool HALF, typename IO, typename ST, typename A1, typename XS>
 __device__ __forceinline__ void first_inv_cc(const Tw& T, A1 a1, const ST* zr, const ST* zi, const XS& x,
                                              IO* __restrict__ o, int L, bool vec, float d) {
   constexpr int RO = HALF ? R / 2 : R;
@@ -260,7 +247,7 @@ __device__ __forceinline__ void first_inv_cc(const Tw& T, A1 a1, const ST* zr, c
   for (int c = threadIdx.x; c < 256; c += blockDim.x) {
     float xr[R], xi[R];
 #pragma unroll
-    for (int k = 0; k < R; ++k) { xr[k] = ld(zr + PM3_AT(LY, c + 256 * k)); xi[k] = ld(zi + PM3_AT(LY, c + 256 * k)); }
+    for (int k = 0; k < R; ++k) { xr[k] = ld(zr + SIDX(c + 256 * k)); xi[k] = ld(zi + SIDX(c + 256 * k)); }
     twiddle_pow<R, true>(xr, xi, tw_at(T, c), 1.0f);
     matvec<R, R, RO>(a1, xr, xi);
 #pragma unroll
@@ -272,7 +259,7 @@ __device__ __forceinline__ void first_inv_cc(const Tw& T, A1 a1, const ST* zr, c
 // its outputs y = E + D x straight to global memory: B operand rows r = 2t + (q & 1) + 8 (q >> 1), column c0 + g, o
 // conj(w_4096^(r c)); V = A'_1 X; accumulator rows k = g + 8 (q >> 1), columns c0 + 2t + (q & 1): n = 256 k + c.
 // HALF: rows k >= 8 (n >= M / 2) are not stored.
-template <bool BF16, bool HALF, typename LY = Sidx, typename IO, typename ST, typename A1, typename XS>
+template <bool BF16, bool HALF, typename IO, typename ST, typename A1, typename XS>
 __device__ __forceinline__ void first_inv_tc(const Tw& T, A1 a1, const ST* zr, const ST* zi,
                                              const XS& x, IO* __restrict__ o, int L, bool vec, float d) {
   constexpr uint32_t NEG2 = 0x80008000u;
@@ -285,7 +272,7 @@ __device__ __forceinline__ void first_inv_tc(const Tw& T, A1 a1, const ST* zr, c
     float br[4], bi[4];
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
-      const int r = 2 * t + (q & 1) + 8 * (q >> 1), idx = PM3_AT(LY, r * 256 + c0 + g);
+      const int r = 2 * t + (q & 1) + 8 * (q >> 1), idx = SIDX(r * 256 + c0 + g);
       const float xr = ld(zr + idx), xi = ld(zi + idx);
       float tc, ts; twiddle<true>(T, (r * (c0 + g)) & 4095, 12, 1.0f, tc, ts);
       br[q] = xr * tc - xi * ts; bi[q] = xr * ts + xi * tc;
@@ -314,154 +301,12 @@ __device__ __forceinline__ int pair_partner(int c, int c2, int a, int i) {   // 
   return (c << 8) | ((b2 & 15) << 4) | (b2 >> 4);
 }
 
-// ---- the middle's chunk accesses in the Swz layout (learned_pm4.cu's z kernels) -----------------------------------
-// learned_pm.cu's pm_chunk_fwd (with monarch_pair.cuh's pair_stage16_fwd), pm_chunk_inv (with monarch.cuh's load_tile_b)
-// and pm_pair_at with Swz addresses: the same loads, products, roundings and stores in the same order, so the same bits
-// (the Sidx kernels keep calling the originals: their machine code is unchanged). A chunk's base is a multiple of 256:
-// Swz::at(base + i) = Swz::at(base) + in(i), i < 256. Lane (g, t)'s 16-bit accesses: the forward's B-operand loads
-// (rows 2t + 8h + {0, 1}, col 8j + g) and both stores, load_tile_b's pairs (row g + 8 (i & 1), cols 2t + 8 (i >> 1) +
-// {0, 1}): 32 distinct words a warp instruction in 32 banks.
-namespace swz {
-__device__ __forceinline__ int in(int i) { return i ^ (((i >> 5) & 7) << 2); }
-
-template <bool BF16, typename SA, typename SB, typename ST>
-__device__ __forceinline__ void chunk_fwd(const SA& fa, const SB& fb, const float2* tl, ST* zr, ST* zi, int base, int g, int t,
-                                          float scale) {
-  constexpr uint32_t NEG2 = 0x80008000u;
-  const int cb = Swz::at(base);
-  uint32_t yr[4], yi[4], yn[4];
-  {   // stage J-1: Y = Fa @ X, o w256^(k c), * scale, as an A operand (reg 2j + h = rows g + 8h, cols 8j + 2t + {0, 1})
-    FragA F; pm_src<BF16>(fa, F);
-    uint32_t xr[2][2], xi[2][2];
-#pragma unroll
-    for (int j = 0; j < 2; ++j)
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const int i0 = cb + in((2 * t + 8 * h) * 16 + 8 * j + g), i1 = cb + in((2 * t + 8 * h + 1) * 16 + 8 * j + g);
-        xr[j][h] = ld_pack2<BF16>(zr + i0, zr + i1);
-        xi[j][h] = ld_pack2<BF16>(zi + i0, zi + i1);
-      }
-#pragma unroll
-    for (int j = 0; j < 2; ++j) {
-      float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
-      mma16816<BF16>(dr, F.re, xr[j][0], xr[j][1]);
-      mma16816<BF16>(dr, F.im, xi[j][0] ^ NEG2, xi[j][1] ^ NEG2);
-      mma16816<BF16>(di, F.re, xi[j][0], xi[j][1]);
-      mma16816<BF16>(di, F.im, xr[j][0], xr[j][1]);
-      float a[4], b[4];
-#pragma unroll
-      for (int q = 0; q < 4; ++q) {
-        const float2 w = tl[(4 * j + q) * 32];
-        a[q] = (dr[q] * w.x - di[q] * w.y) * scale;
-        b[q] = (dr[q] * w.y + di[q] * w.x) * scale;
-      }
-      yr[2 * j] = pack2<BF16>(a[0], a[1]); yr[2 * j + 1] = pack2<BF16>(a[2], a[3]);
-      yi[2 * j] = pack2<BF16>(b[0], b[1]); yi[2 * j + 1] = pack2<BF16>(b[2], b[3]);
-    }
-  }
-#pragma unroll
-  for (int i = 0; i < 4; ++i) yn[i] = yi[i] ^ NEG2;
-  PmB Fb; pm_src<BF16>(fb, Fb);
-  __syncwarp();   // every lane's loads of this chunk are done before any lane stores into it
-#pragma unroll
-  for (int j = 0; j < 2; ++j) {   // stage J: C = Y @ Fb, * scale
-    float dr[4], di[4];
-    pm_mma_b<BF16>(Fb, j, yr, yi, yn, dr, di);
-#pragma unroll
-    for (int q = 0; q < 4; ++q) {
-      const int idx = cb + in((g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1));
-      st(zr + idx, dr[q] * scale); st(zi + idx, di[q] * scale);
-    }
-  }
-}
-
-// pm_chunk_inv: W = C' @ Bj, o conj(w256^(r c)), V^T = W^T @ Bk (movmatrix.trans of W's 8 x 8 blocks), V stored.
-template <bool BF16, typename SJ, typename SK, typename ST>
-__device__ __forceinline__ void chunk_inv(const SJ& ib, const SK& ia, const float2* tl, ST* zr, ST* zi, int base, int g, int t) {
-  constexpr uint32_t NEG2 = 0x80008000u;
-  const int cb = Swz::at(base);
-  uint32_t wr[4], wi[4], wn[4];
-  {
-    uint32_t xr[4], xi[4], xn[4];
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {   // load_tile_b: reg i = row g + 8 (i & 1), cols 2t + 8 (i >> 1) + {0, 1}
-      const int p = cb + in((g + 8 * (i & 1)) * 16 + 2 * t + 8 * (i >> 1));   // in() keeps p, p + 1 adjacent (p even)
-      xr[i] = pack2<BF16>(ld(zr + p), ld(zr + p + 1));
-      xi[i] = pack2<BF16>(ld(zi + p), ld(zi + p + 1));
-    }
-#pragma unroll
-    for (int i = 0; i < 4; ++i) xn[i] = xi[i] ^ NEG2;
-    PmB Bj; pm_src<BF16>(ib, Bj);
-#pragma unroll
-    for (int j = 0; j < 2; ++j) {
-      float dr[4], di[4];
-      pm_mma_b<BF16>(Bj, j, xr, xi, xn, dr, di);
-      float a[4], b[4];
-#pragma unroll
-      for (int q = 0; q < 4; ++q) {
-        const float2 w = tl[(4 * j + q) * 32];
-        a[q] = dr[q] * w.x + di[q] * w.y;
-        b[q] = di[q] * w.x - dr[q] * w.y;
-      }
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        wr[2 * h + j] = trans8x8(pack2<BF16>(a[2 * h], a[2 * h + 1]));
-        wi[2 * h + j] = trans8x8(pack2<BF16>(b[2 * h], b[2 * h + 1]));
-      }
-    }
-  }
-#pragma unroll
-  for (int i = 0; i < 4; ++i) wn[i] = wi[i] ^ NEG2;
-  PmB Bk; pm_src<BF16>(ia, Bk);
-  __syncwarp();   // every lane's loads of this chunk are done before any lane stores into it
-#pragma unroll
-  for (int j = 0; j < 2; ++j) {
-    float dr[4], di[4];
-    pm_mma_b<BF16>(Bk, j, wr, wi, wn, dr, di);
-#pragma unroll
-    for (int q = 0; q < 4; ++q) {   // V^T[c = g + 8 (q >> 1)][k = 8j + 2t + (q & 1)] -> V[k][c]
-      const int idx = cb + in((8 * j + 2 * t + (q & 1)) * 16 + g + 8 * (q >> 1));
-      st(zr + idx, dr[q]); st(zi + idx, di[q]);
-    }
-  }
-}
-}  // namespace swz
-
-// The pair {p, q} in place (pm_pair_at's products) at LY's addresses: Sidx calls pm_pair_at itself.
-template <typename LY, typename ST>
-__device__ __forceinline__ void pair_at(float4 cp, float4 cq, ST* zr, ST* zi, int p, int q) {
-  if constexpr (std::is_same<LY, Sidx>::value) {
-    pm_pair_at(cp, cq, zr, zi, p, q);
-  } else {
-    const int ip = PM3_AT(LY, p), iq = PM3_AT(LY, q);
-    const float ar = ld(zr + ip), ai = ld(zi + ip), br = ld(zr + iq), bi = ld(zi + iq);
-    const float pr = cp.x * ar - cp.y * ai + cp.z * br + cp.w * bi, pi = cp.x * ai + cp.y * ar - cp.z * bi + cp.w * br;
-    const float qr = cq.x * br - cq.y * bi + cq.z * ar + cq.w * ai, qi = cq.x * bi + cq.y * br - cq.z * ai + cq.w * ar;
-    st(zr + ip, pr); st(zi + ip, pi);
-    if (q != p) { st(zr + iq, qr); st(zi + iq, qi); }
-  }
-}
-
 // U > 1 (learned_pm4.cu's s kernels): a lane's U positions at a time, all their coefficient loads issued before the
 // first pair's arithmetic (one L2 round trip per U positions instead of per position); the pairs are disjoint, so the
 // order does not change any value.
-// Position (c << 8) + i of pair_chunk with its partner (the lower of the two does the pair).
-template <typename LY, typename ST>
-__device__ __forceinline__ void pair_pos(const float4* __restrict__ cf, ST* zr, ST* zi, int c, int c2, int a, int i) {
-  const int p = (c << 8) + i, q = pair_partner(c, c2, a, i);
-  if (q < p) return;
-  const float4 cp = cf[p], cq = cf[q];
-  pair_at<LY>(cp, cq, zr, zi, p, q);
-}
-
-// Swz (U = 1): the loop kept rolled (unrolled, Swz's longer address arithmetic spilled 4 bytes under the 80 / 64 caps at
-// M = 4096); Sidx: the compiler's choice, as before.
-template <int U = 1, typename LY = Sidx, typename ST>
+template <int U = 1, typename ST>
 __device__ __forceinline__ void pair_chunk(const float4* __restrict__ cf, ST* zr, ST* zi, int c, int c2, int a) {
-  if constexpr (U == 1 && !std::is_same<LY, Sidx>::value) {
-#pragma unroll 1
-    for (int i = threadIdx.x & 31; i < 256; i += 32) pair_pos<LY>(cf, zr, zi, c, c2, a, i);
-  } else if constexpr (U == 1) {
+  if constexpr (U == 1) {
     for (int i = threadIdx.x & 31; i < 256; i += 32) {
       const int p = (c << 8) + i, q = pair_partner(c, c2, a, i);
       if (q < p) continue;
@@ -481,13 +326,12 @@ __device__ __forceinline__ void pair_chunk(const float4* __restrict__ cf, ST* zr
       }
 #pragma unroll
       for (int k = 0; k < U; ++k)
-        if (q[k] >= p[k]) pair_at<LY>(cp[k], cq[k], zr, zi, p[k], q[k]);
+        if (q[k] >= p[k]) pm_pair_at(cp[k], cq[k], zr, zi, p[k], q[k]);
     }
   }
 }
 
-// LY: the planes' layout (Swz: the swz:: chunk functions above; Sidx: learned_pm.cu's).
-template <bool BF16, typename ST, int U, typename LY, typename SA, typename SB, typename SK, typename SJ>
+template <bool BF16, typename ST, int U, typename SA, typename SB, typename SK, typename SJ>
 __device__ void middle(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const float4* __restrict__ cf, ST* zr, ST* zi,
                        int lR1, int J, int M) {
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -498,29 +342,19 @@ __device__ void middle(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const fl
     const int a = pm_freq(c, lR1, J - 2), c2 = pm_pos((P - a) & (P - 1), lR1, J - 2);
     if (c2 < c) continue;
     if (u++ % nw != warp) continue;
-    if constexpr (std::is_same<LY, Sidx>::value) {
-      pm_chunk_fwd<BF16>(fa, fb, tl, zr, zi, c << 8, g, t, 1.0f / 16.0f);
-      if (c2 != c) pm_chunk_fwd<BF16>(fa, fb, tl, zr, zi, c2 << 8, g, t, 1.0f / 16.0f);
-    } else {
-      swz::chunk_fwd<BF16>(fa, fb, tl, zr, zi, c << 8, g, t, 1.0f / 16.0f);
-      if (c2 != c) swz::chunk_fwd<BF16>(fa, fb, tl, zr, zi, c2 << 8, g, t, 1.0f / 16.0f);
-    }
+    pm_chunk_fwd<BF16>(fa, fb, tl, zr, zi, c << 8, g, t, 1.0f / 16.0f);
+    if (c2 != c) pm_chunk_fwd<BF16>(fa, fb, tl, zr, zi, c2 << 8, g, t, 1.0f / 16.0f);
     __syncwarp();
-    pair_chunk<U, LY>(cf, zr, zi, c, c2, a);
+    pair_chunk<U>(cf, zr, zi, c, c2, a);
     __syncwarp();
-    if constexpr (std::is_same<LY, Sidx>::value) {
-      pm_chunk_inv<BF16>(ib, ia, tl, zr, zi, c << 8, g, t);
-      if (c2 != c) pm_chunk_inv<BF16>(ib, ia, tl, zr, zi, c2 << 8, g, t);
-    } else {
-      swz::chunk_inv<BF16>(ib, ia, tl, zr, zi, c << 8, g, t);
-      if (c2 != c) swz::chunk_inv<BF16>(ib, ia, tl, zr, zi, c2 << 8, g, t);
-    }
+    pm_chunk_inv<BF16>(ib, ia, tl, zr, zi, c << 8, g, t);
+    if (c2 != c) pm_chunk_inv<BF16>(ib, ia, tl, zr, zi, c2 << 8, g, t);
     __syncwarp();
   }
 }
 
 // The pack of learned_pm.cu's pm_conv (z[m] = x[2m] + i x[2m+1]); zeros only where upper (m >= M / 2 is read later).
-template <typename LY = Sidx, typename IO, typename ST>
+template <typename IO, typename ST>
 __device__ __forceinline__ void pack(const IO* __restrict__ xr, ST* zr, ST* zi, int M, int L, bool vec, bool upper) {
   const int T = blockDim.x, Mz = upper ? M : M / 2;
   if (vec) {
@@ -530,16 +364,16 @@ __device__ __forceinline__ void pack(const IO* __restrict__ xr, ST* zr, ST* zi, 
         const uint4 w = *reinterpret_cast<const uint4*>(xr + 2 * m);
         const IO* e = reinterpret_cast<const IO*>(&w);
 #pragma unroll
-        for (int i = 0; i < 4; ++i) { st(zr + PM3_AT(LY, m + i), ld(e + 2 * i)); st(zi + PM3_AT(LY, m + i), ld(e + 2 * i + 1)); }
+        for (int i = 0; i < 4; ++i) { st(zr + SIDX(m + i), ld(e + 2 * i)); st(zi + SIDX(m + i), ld(e + 2 * i + 1)); }
       } else {
 #pragma unroll
-        for (int i = 0; i < 4; ++i) { st(zr + PM3_AT(LY, m + i), 0.f); st(zi + PM3_AT(LY, m + i), 0.f); }
+        for (int i = 0; i < 4; ++i) { st(zr + SIDX(m + i), 0.f); st(zi + SIDX(m + i), 0.f); }
       }
     }
   } else {
     for (int m = threadIdx.x; m < Mz; m += T) {
-      st(zr + PM3_AT(LY, m), 2 * m < L ? ld(xr + 2 * m) : 0.f);
-      st(zi + PM3_AT(LY, m), 2 * m + 1 < L ? ld(xr + 2 * m + 1) : 0.f);
+      st(zr + SIDX(m), 2 * m < L ? ld(xr + 2 * m) : 0.f);
+      st(zi + SIDX(m), 2 * m + 1 < L ? ld(xr + 2 * m + 1) : 0.f);
     }
   }
 }
@@ -579,11 +413,9 @@ struct Io {
 // forward first stage straight from global memory by K::first16 (learned_pm4.cu's g kernels) instead of pack + lm_stage_a.
 // The x source (learned_pm4.cu's s kernels): STAGE: K::stage starts copying the row into shared memory before the
 // tables (waited for before the first barrier) and K::src gives the copy (Staged) to J = 3's first stage and to the
-// inverse's D x; Plain's src is x itself. PAIR_U: pair_chunk's positions per lane at a time. Lay: the planes' layout
-// (Sidx; Swz: learned_pm4.cu's z kernels, which have DIRECT16 or STAGE at M = 4096: lm_stage_a is SIDX's only).
+// inverse's D x; Plain's src is x itself. PAIR_U: pair_chunk's positions per lane at a time.
 struct Plain {
   static constexpr bool DIRECT16 = false, STAGE = false;
-  using Lay = Sidx;
   static constexpr int PAIR_U = 1;
   template <typename IO> __device__ static __forceinline__ void stage(unsigned char*, const Io<IO>&, int, int) {}
   template <typename IO> __device__ static __forceinline__ const IO* src(unsigned char*, const IO* x) { return x; }
@@ -608,7 +440,6 @@ __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, 
   extern __shared__ __align__(16) unsigned char smem_raw[];
   if (log2Marg != LM) __trap();   // the host picks the kernel of its M (PackedMonarchConv.kernelName)
   constexpr int log2M = LM;
-  using LY = typename K::Lay;   // the planes' layout
   {
     const Geo<ST> G(smem_raw, log2M);
     if constexpr (K::STAGE) K::stage(smem_raw, Io<IO>(x, out, H, L, G.M, blockIdx.x, blockIdx.y), L, G.M);
@@ -622,24 +453,22 @@ __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, 
     const auto xs = K::src(smem_raw, X.xr);
     ST* zr = G.zr; ST* zi = G.zi;
     if (G.J == 4) {   // pack (not with a staged row), then the outer pair
-      if constexpr (!K::STAGE) pack<LY>(X.xr, zr, zi, G.M, L, X.vec, !X.half);
+      if constexpr (!K::STAGE) pack(X.xr, zr, zi, G.M, L, X.vec, !X.half);
       __syncthreads();
       const auto a1 = K::f1(smem_raw, G);
       const auto a2 = K::f2(smem_raw, G, mats);
       switch (G.lR1) {
-        case 1: if (X.half) outer_fwd<2, BF16, true, LY>(G.tw, a1, a2, zr, zi, log2M, xs); else outer_fwd<2, BF16, false, LY>(G.tw, a1, a2, zr, zi, log2M, xs); break;
-        case 2: if (X.half) outer_fwd<4, BF16, true, LY>(G.tw, a1, a2, zr, zi, log2M, xs); else outer_fwd<4, BF16, false, LY>(G.tw, a1, a2, zr, zi, log2M, xs); break;
-        default: if (X.half) outer_fwd<8, BF16, true, LY>(G.tw, a1, a2, zr, zi, log2M, xs); else outer_fwd<8, BF16, false, LY>(G.tw, a1, a2, zr, zi, log2M, xs);
+        case 1: if (X.half) outer_fwd<2, BF16, true>(G.tw, a1, a2, zr, zi, log2M, xs); else outer_fwd<2, BF16, false>(G.tw, a1, a2, zr, zi, log2M, xs); break;
+        case 2: if (X.half) outer_fwd<4, BF16, true>(G.tw, a1, a2, zr, zi, log2M, xs); else outer_fwd<4, BF16, false>(G.tw, a1, a2, zr, zi, log2M, xs); break;
+        default: if (X.half) outer_fwd<8, BF16, true>(G.tw, a1, a2, zr, zi, log2M, xs); else outer_fwd<8, BF16, false>(G.tw, a1, a2, zr, zi, log2M, xs);
       }
     } else if (G.R1 == 8) {   // J = 3, M = 2048: the table and s1 are read by the first stage: barrier first
       __syncthreads();
       const auto a1 = K::f1(smem_raw, G);
-      if (X.half) first_fwd_cc<8, true, LY>(G.tw, a1, zr, zi, xs, L, X.vec); else first_fwd_cc<8, false, LY>(G.tw, a1, zr, zi, xs, L, X.vec);
+      if (X.half) first_fwd_cc<8, true>(G.tw, a1, zr, zi, xs, L, X.vec); else first_fwd_cc<8, false>(G.tw, a1, zr, zi, xs, L, X.vec);
     } else if constexpr (K::DIRECT16) {   // J = 3, M = 4096 (R1 = 16) from global memory: the table is read first
       __syncthreads();
       K::template first16<BF16>(G, mats, zr, zi, xs, X.half, X.vec, L);
-    } else if constexpr (!std::is_same<LY, Sidx>::value) {   // lm_stage_a (learned_mon.cuh) has SIDX addresses: no Swz
-      __trap();                                              // kernel at M = 4096 without DIRECT16 (none is built)
     } else {                  // J = 3, M = 4096 (R1 = 16): pack, then lm_stage_a (learned_pm.cu's pm_first)
       pack(X.xr, zr, zi, G.M, L, X.vec, true);
       __syncthreads();
@@ -647,7 +476,7 @@ __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, 
     }
     __syncthreads();
     const float2* im = mats + G.inv;
-    middle<BF16, ST, K::PAIR_U, LY>(K::fa(smem_raw, G, mats), K::fb(smem_raw, G, mats), K::ia(smem_raw, G, im), K::ib(smem_raw, G, im),
+    middle<BF16, ST, K::PAIR_U>(K::fa(smem_raw, G, mats), K::fb(smem_raw, G, mats), K::ia(smem_raw, G, im), K::ib(smem_raw, G, im),
                      G.tw256, pq + (size_t)blockIdx.y * G.M, zr, zi, G.lR1, G.J, G.M);
   }
   __syncthreads();
@@ -662,22 +491,22 @@ __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, 
   if (G.J == 4) {
     const auto a2 = K::i2(smem_raw, G, im);
     switch (G.lR1) {
-      case 1: if (X.half) outer_inv<2, BF16, true, LY>(G.tw, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
-              else outer_inv<2, BF16, false, LY>(G.tw, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
+      case 1: if (X.half) outer_inv<2, BF16, true>(G.tw, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
+              else outer_inv<2, BF16, false>(G.tw, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
               break;
-      case 2: if (X.half) outer_inv<4, BF16, true, LY>(G.tw, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
-              else outer_inv<4, BF16, false, LY>(G.tw, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
+      case 2: if (X.half) outer_inv<4, BF16, true>(G.tw, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
+              else outer_inv<4, BF16, false>(G.tw, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
               break;
-      default: if (X.half) outer_inv<8, BF16, true, LY>(G.tw, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
-               else outer_inv<8, BF16, false, LY>(G.tw, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
+      default: if (X.half) outer_inv<8, BF16, true>(G.tw, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
+               else outer_inv<8, BF16, false>(G.tw, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
     }
   } else if (G.R1 == 8) {
-    if (X.half) first_inv_cc<8, true, LY>(G.tw, a1, G.zr, G.zi, xs, X.o, L, X.vec, d);
-    else first_inv_cc<8, false, LY>(G.tw, a1, G.zr, G.zi, xs, X.o, L, X.vec, d);
+    if (X.half) first_inv_cc<8, true>(G.tw, a1, G.zr, G.zi, xs, X.o, L, X.vec, d);
+    else first_inv_cc<8, false>(G.tw, a1, G.zr, G.zi, xs, X.o, L, X.vec, d);
   } else {
     const auto t1 = K::i1tc(smem_raw, G, im);
-    if (X.half) first_inv_tc<BF16, true, LY>(G.tw, t1, G.zr, G.zi, xs, X.o, L, X.vec, d);
-    else first_inv_tc<BF16, false, LY>(G.tw, t1, G.zr, G.zi, xs, X.o, L, X.vec, d);
+    if (X.half) first_inv_tc<BF16, true>(G.tw, t1, G.zr, G.zi, xs, X.o, L, X.vec, d);
+    else first_inv_tc<BF16, false>(G.tw, t1, G.zr, G.zi, xs, X.o, L, X.vec, d);
   }
 }
 

@@ -78,7 +78,7 @@ __device__ __forceinline__ void matvec(const Co& c, float (&xr)[R], float (&xi)[
 // barrier: lm_stage_a's 32 tiles (16 x 8, stride 256; tiles_a's FWD) with the B operand x_r = z[256 r + c] = (x[2n],
 // x[2n+1]), n = 256 r + c, loaded from x (zero at or past L; HALF: rows r >= 8, n >= M / 2, not loaded), Y = A_1 X, o
 // w_4096^(k c) / 16 stored at 256 k + c. The operands are the values pack + lm_stage_a give (x is 16-bit: exact).
-template <bool BF16, bool HALF, typename LY = pm3::Sidx, typename XS, typename ST>
+template <bool BF16, bool HALF, typename XS, typename ST>
 __device__ __forceinline__ void first_fwd_tc(const Tw& T, const float2* __restrict__ a1, ST* zr, ST* zi, const XS& x, int L, bool vec) {
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
@@ -102,7 +102,7 @@ __device__ __forceinline__ void first_fwd_tc(const Tw& T, const float2* __restri
     mma16816<BF16>(ai, F.im, xr0, xr1);
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
-      const int k = g + 8 * (q >> 1), c = c0 + 2 * t + (q & 1), idx = PM3_AT(LY, k * 256 + c);
+      const int k = g + 8 * (q >> 1), c = c0 + 2 * t + (q & 1), idx = SIDX(k * 256 + c);
       float tc, ts; twiddle<true>(T, (k * c) & 4095, 12, -1.0f, tc, ts);
       tc *= 1.0f / 16.0f; ts *= 1.0f / 16.0f;
       const float a = ar[q] * tc - ai[q] * ts, b = ar[q] * ts + ai[q] * tc;
@@ -147,12 +147,10 @@ __device__ __forceinline__ void stage_row(uint32_t* w, const IO* __restrict__ x,
 
 // pm3::conv's matrix sources (see pm3::Plain) from the tables at smem + pm_smem(LM, 2): table 0 the forward outer stage
 // 2 (J = 4) or the inverse first stage (R1 = 16), 1 the inverse outer stage 2 (J = 4), 2 .. 5 the middle's fa, fb, ia, ib.
-// G4: the g kernels (R1 = 16's first stage from global memory); S: the s kernels (the staged row, see stage_row); LY: the
-// planes' layout (pm3::Sidx, or pm3::Swz: the z kernels).
-template <int LM, bool BF16, bool G4 = false, bool S = false, int U = 1, typename LY = pm3::Sidx>
+// G4: the g kernels (R1 = 16's first stage from global memory); S: the s kernels (the staged row, see stage_row).
+template <int LM, bool BF16, bool G4 = false, bool S = false, int U = 1>
 struct Tabs {
   static constexpr bool DIRECT16 = G4 || S, STAGE = S;
-  using Lay = LY;
   static constexpr int PAIR_U = U;
   __device__ static __forceinline__ uint32_t* stage_at(unsigned char* smem) { return reinterpret_cast<uint32_t*>(smem + pm4_smem(LM)); }
   template <typename IO>
@@ -166,7 +164,7 @@ struct Tabs {
   template <bool B16, typename G_, typename XS, typename ST>
   __device__ static __forceinline__ void first16(const G_& G, const float2* __restrict__ mats, ST* zr, ST* zi, const XS& xs, bool half,
                                                  bool vec, int L) {
-    if (half) first_fwd_tc<B16, true, LY>(G.tw, mats, zr, zi, xs, L, vec); else first_fwd_tc<B16, false, LY>(G.tw, mats, zr, zi, xs, L, vec);
+    if (half) first_fwd_tc<B16, true>(G.tw, mats, zr, zi, xs, L, vec); else first_fwd_tc<B16, false>(G.tw, mats, zr, zi, xs, L, vec);
   }
   __device__ static __forceinline__ uint4* tab(unsigned char* smem, int k) { return reinterpret_cast<uint4*>(smem + pm_smem(LM, 2)) + 64 * k; }
   template <typename G_>
@@ -253,26 +251,3 @@ LPM4(lpm4sp_bf16_m4096_r80, R80, true, BF, BF, 12, false, true, 2)
 LPM4(lpm4sp_f16_m4096_r80, R80, false, __half, __half, 12, false, true, 2)
 LPM4(lpm4g_bf16_m4096_r64, R64, true, BF, BF, 12, true, false)
 LPM4(lpm4g_f16_m4096_r64, R64, false, __half, __half, 12, true, false)
-// name: lpm4<s|g|>z_<io>_m<M>_r<..>: the s, g and plain kernels above with the 16-bit planes in the Swz layout (helper swz,
-// session 18; learned_pm3.cu's pm3::Swz: conflict-free 16-bit chunk accesses, the same plane size; the same arithmetic in
-// the same order: the same bits as their unswizzled twins; -Dlongconv4j.pm.swz). Built for the caps the tuned plans use
-// (80, and 0 at M = 16384; sm_90a ptxas: 0 spills, the registers of their twins +-1, 120 vs 116 / 118 at M = 16384); not
-// under the 64 cap (s / g at M = 4096 spilled 4-8 bytes there: the swizzled chunk offsets), plain lpm4z not at M = 4096
-// (its pack + lm_stage_a first stage is SIDX-only: learned_mon.cuh), no sp variant.
-#define LPM4Z(NAME, QUAL, BF, IO, LM, G4, S) LPM4(NAME, QUAL, BF, IO, IO, LM, G4, S, 1, pm3::Swz)
-LPM4Z(lpm4sz_bf16_m2048_r80, R80, true, BF, 11, false, true)
-LPM4Z(lpm4sz_f16_m2048_r80, R80, false, __half, 11, false, true)
-LPM4Z(lpm4sz_bf16_m4096_r80, R80, true, BF, 12, false, true)
-LPM4Z(lpm4sz_f16_m4096_r80, R80, false, __half, 12, false, true)
-LPM4Z(lpm4sz_bf16_m8192_r80, R80, true, BF, 13, false, true)
-LPM4Z(lpm4sz_f16_m8192_r80, R80, false, __half, 13, false, true)
-LPM4Z(lpm4sz_bf16_m16384_r0, LB, true, BF, 14, false, true)
-LPM4Z(lpm4sz_f16_m16384_r0, LB, false, __half, 14, false, true)
-LPM4Z(lpm4gz_bf16_m4096_r80, R80, true, BF, 12, true, false)
-LPM4Z(lpm4gz_f16_m4096_r80, R80, false, __half, 12, true, false)
-LPM4Z(lpm4z_bf16_m2048_r80, R80, true, BF, 11, false, false)
-LPM4Z(lpm4z_f16_m2048_r80, R80, false, __half, 11, false, false)
-LPM4Z(lpm4z_bf16_m8192_r80, R80, true, BF, 13, false, false)
-LPM4Z(lpm4z_f16_m8192_r80, R80, false, __half, 13, false, false)
-LPM4Z(lpm4z_bf16_m16384_r0, LB, true, BF, 14, false, false)
-LPM4Z(lpm4z_f16_m16384_r0, LB, false, __half, 14, false, false)

@@ -57,7 +57,7 @@ public final class PackedMonarchConv implements AutoCloseable {
   private final ConvMode mode;
   private final ElementType io;
   private final DeviceBuffer pq, pqAdj, d, blocks, mats, matsAdj;
-  private boolean pqSet, s16, fused = true, balanced, outer, fragTable, fragDirect, stage, swz;
+  private boolean pqSet, s16, fused = true, balanced, outer, fragTable, fragDirect, stage;
   private int threads, regCap, pairU = 1;
 
   private PackedMonarchConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n) {
@@ -83,7 +83,6 @@ public final class PackedMonarchConv implements AutoCloseable {
     if (fd != null) this.fragDirect = Boolean.parseBoolean(fd);
     String sg = System.getProperty("longconv4j.pm.stage");   // helper pm4 (session 18): overrides tuned's choice
     if (sg != null) this.stage = Boolean.parseBoolean(sg);
-    this.swz = swzProperty();   // helper swz (session 18): default false, not set by tuned
     pairU(Integer.getInteger("longconv4j.pm.pairu", pairU));
     Integer th = Integer.getInteger("longconv4j.pm.threads");
     if (th != null) threads(th);
@@ -385,7 +384,8 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   /** The forward kernel's name (learned_pm.cu's lpm_*, learned_pm2.cu's lpm2_* for the pkjopt variants, learned_pm3.cu's lpm3_* for {@link #outer}). */
   public String kernelName() {
-    if (fragActive()) return lpm4Name(io.tag(), m, stageActive(), pairU, fragDirect, swz, regCap);
+    if (stageActive()) return (pairU == 2 ? "lpm4sp_" : "lpm4s_") + io.tag() + "_m" + m + "_r" + (m <= 8192 ? regCap : 0);
+    if (fragActive()) return (fragDirect && m == 4096 ? "lpm4g_" : "lpm4_") + io.tag() + "_m" + m + "_r" + (m <= 8192 && regCap != 0 ? regCap : 0);
     if (outerActive()) return "lpm3_" + io.tag() + "_m" + m + "_r" + (m <= 8192 && regCap == 80 ? 80 : 0);
     if (!variant()) return (fused ? "lpm_fused_" : "lpm_forward_") + io.tag() + (s16 ? "_s16" : "_s32");
     return "lpm2_b_" + io.tag() + (s16 ? "_s16" : "_s32") + "_r" + regCap;
@@ -499,44 +499,6 @@ public final class PackedMonarchConv implements AutoCloseable {
     return this;
   }
 
-  /**
-   * learned_pm4.cu's kernel name for I/O {@code tag} at M: s ({@code stage}; sp with pairU 2), g ({@code direct} at
-   * M = 4096) or plain, with the suffix z for {@code swz} (lpm4sz / lpm4gz / lpm4z), the cap r&lt;regCap&gt; at M &lt;= 8192
-   * and r0 above.
-   */
-  static String lpm4Name(String tag, int m, boolean stage, int pairU, boolean direct, boolean swz, int regCap) {
-    String z = swz ? "z" : "";
-    if (stage) return (pairU == 2 ? "lpm4sp" + z : "lpm4s" + z) + "_" + tag + "_m" + m + "_r" + (m <= 8192 ? regCap : 0);
-    return (direct && m == 4096 ? "lpm4g" : "lpm4") + z + "_" + tag + "_m" + m + "_r" + (m <= 8192 ? regCap : 0);
-  }
-
-  /**
-   * Whether learned_pm4.cu builds the z (Swz layout) kernel {@link #lpm4Name} names: s with pairU 1 (no sp), g, and plain
-   * lpm4 except at M = 4096 (its first stage, pack + lm_stage_a, is SIDX-only); under the 80 cap at M &lt;= 8192, r0 at
-   * M = 16384: the caps the tuned plans use (not the 64 cap: s / g at M = 4096 spilled 4-8 bytes under it).
-   */
-  static boolean swzBuilt(int m, boolean stage, int pairU, boolean direct, int regCap) {
-    if (stage ? pairU != 1 : !direct && m == 4096) return false;
-    return m > 8192 || regCap == 80;
-  }
-
-  /** {@code -Dlongconv4j.pm.swz}, the starting value of {@link #swz(boolean)} (default false). */
-  static boolean swzProperty() { return Boolean.parseBoolean(System.getProperty("longconv4j.pm.swz", "false")); }
-
-  /**
-   * Helper swz (session 18): with {@link #fragTable} (learned_pm4.cu), its kernels with the 16-bit planes in the swizzled
-   * layout (learned_pm3.cu pm3::Swz: position i of 256-point chunk c at 264 c + (i ^ (((i &gt;&gt; 5) &amp; 7) &lt;&lt; 2)),
-   * the same plane size as SIDX's) where the middle's chunk accesses and the first stage's stride-256 ones are free of
-   * shared-memory bank conflicts (SIDX: 2-way on every chunk access; bench-runs/pm4/banks16.py). The same arithmetic in
-   * the same order: the same bits as the unswizzled kernels (PackedMonarchOuterGpuTest). Built: {@link #swzBuilt} (the
-   * tuned plans' kernels: lpm4sz, lpm4gz, lpm4z); other configurations throw IllegalStateException at launch. No effect
-   * without fragTable (M = 32768, tuned(false)). false: the unswizzled kernels (the slow twins). Default false (starting
-   * value {@code -Dlongconv4j.pm.swz}); tuned leaves it alone.
-   */
-  public PackedMonarchConv swz(boolean on) { swz = on; return this; }
-
-  public boolean swz() { return swz; }
-
   /** Whether the s kernels apply (fragment tables active: M &lt;= 16384). */
   private boolean stageActive() { return stage && fragActive(); }
 
@@ -607,10 +569,6 @@ public final class PackedMonarchConv implements AutoCloseable {
     if (stageActive() && pairU == 2 && (m != 4096 || regCap != 80))
       throw new IllegalStateException("PackedMonarchConv." + op + ": pairU(2) (lpm4sp) exists only at M = 4096 under the 80-register cap, not "
           + kernelName());
-    if (fragActive() && swz && !swzBuilt(m, stageActive(), pairU, fragDirect, regCap))
-      throw new IllegalStateException("PackedMonarchConv." + op + ": swz(true) (-Dlongconv4j.pm.swz): learned_pm4.cu builds no " + kernelName()
-          + " (M = " + m + ", regCap " + regCap + ", pairU " + pairU + "): the z kernels are s / g / plain lpm4 (not at M = 4096) under the 80 cap"
-          + " at M <= 8192, r0 at M = 16384; use swz(false)");
     if (fragActive()) {   // learned_pm4.cu: learned_pm3.cu's kernel with fragment tables (s: and the staged row)
       int sm = smem4(log2m) + (stageActive() ? stageBytes(log2m, l <= m) : 0);
       device.module(MODULE4).kernel(kernelName()).launch(device.stream(), B, h, threads, sm, x, mm, coef, d, out, h, l, log2m);

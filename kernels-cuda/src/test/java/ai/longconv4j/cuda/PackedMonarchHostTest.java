@@ -322,47 +322,6 @@ class PackedMonarchHostTest {
         for (String k : built) assertTrue(spills.containsKey(String.format(k, io) + "@" + sm), String.format(k, io) + " " + sm);
   }
 
-  /**
-   * Helper swz: learned_pm4.cu's kernel names (the z suffix with swz: the pm3::Swz layout), the switch's default (off,
-   * unless -Dlongconv4j.pm.swz says otherwise), and PackedMonarchConv.swzBuilt against the ptxas report: every z kernel it
-   * calls built is there (sm_80 and sm_90a, bf16 and fp16, 0 spills) and every one it calls not built is absent, over all
-   * M, s / g / plain, pairU 1 / 2 and caps 0 / 64 / 80 (a launch of an absent one throws; a built one never does).
-   */
-  @Test
-  void swzKernelNamesAndBuilt() throws IOException {
-    assertEquals("lpm4s_bf16_m4096_r80", PackedMonarchConv.lpm4Name("bf16", 4096, true, 1, true, false, 80));
-    assertEquals("lpm4sz_bf16_m4096_r80", PackedMonarchConv.lpm4Name("bf16", 4096, true, 1, true, true, 80));
-    assertEquals("lpm4sp_f16_m4096_r80", PackedMonarchConv.lpm4Name("f16", 4096, true, 2, false, false, 80));
-    assertEquals("lpm4gz_f16_m4096_r80", PackedMonarchConv.lpm4Name("f16", 4096, false, 1, true, true, 80));
-    assertEquals("lpm4_bf16_m4096_r0", PackedMonarchConv.lpm4Name("bf16", 4096, false, 1, false, false, 0));
-    assertEquals("lpm4z_bf16_m16384_r0", PackedMonarchConv.lpm4Name("bf16", 16384, false, 1, true, true, 80));
-    assertEquals("lpm4sz_f16_m16384_r0", PackedMonarchConv.lpm4Name("f16", 16384, true, 1, true, true, 80));
-    assertEquals("lpm4z_bf16_m2048_r80", PackedMonarchConv.lpm4Name("bf16", 2048, false, 1, true, true, 80));
-    assertTrue(PackedMonarchConv.swzBuilt(4096, true, 1, true, 80) && PackedMonarchConv.swzBuilt(4096, false, 1, true, 80));
-    assertFalse(PackedMonarchConv.swzBuilt(4096, true, 1, true, 64));     // not under the 64 cap (it spilled)
-    assertFalse(PackedMonarchConv.swzBuilt(4096, false, 1, false, 80));   // plain lpm4 at M = 4096: SIDX-only first stage
-    assertFalse(PackedMonarchConv.swzBuilt(4096, true, 2, true, 80));     // no sp
-    assertFalse(PackedMonarchConv.swzBuilt(8192, true, 1, true, 0));      // r0 only at M = 16384
-    if (System.getProperty("longconv4j.pm.swz") == null) assertFalse(PackedMonarchConv.swzProperty(), "swz is off by default");
-    Map<String, String> spills = spillFree(Path.of("target", "cuda", "learned_pm4.ptxas.txt"));
-    int built = 0;
-    for (int m : new int[] {2048, 4096, 8192, 16384})
-      for (boolean stage : new boolean[] {false, true})
-        for (int pairU : new int[] {1, 2})
-          for (boolean direct : new boolean[] {false, true})
-            for (int cap : new int[] {0, 64, 80}) {
-              boolean b = PackedMonarchConv.swzBuilt(m, stage, pairU, direct, cap);
-              for (String io : new String[] {"bf16", "f16"}) {
-                String k = PackedMonarchConv.lpm4Name(io, m, stage, pairU, direct, true, cap);
-                for (String sm : new String[] {"sm_80", "sm_90a"}) {
-                  assertEquals(b, spills.containsKey(k + "@" + sm), k + " " + sm + (b ? " built" : " not built"));
-                  if (b) built++;
-                }
-              }
-            }
-    assertTrue(built > 0);
-  }
-
   /** A ptxas report's kernels (name@sm -> spill line), none spilling; the test is skipped without the report (no nvcc). */
   private static Map<String, String> spillFree(Path rep) throws IOException {
     assumeTrue(Files.exists(rep), "no ptxas report (built without nvcc): " + rep.toAbsolutePath());

@@ -29,9 +29,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * in the same loop, same caps and threads: within 1e-2 of float64 and bit for bit lpm3's y and du, in every mode; at
  * M = 4096 the g kernels (under the 64 cap too), and at every M the s kernels ({@link PackedMonarchConv#stage}: x staged
  * in shared memory; sp and the 64 cap at 4096; session 18) bit for bit lpm3's as well (same products in the same order;
- * the staged x holds the same 16-bit values, zero past L). Helper swz (session 18): the z kernels ({@link
- * PackedMonarchConv#swz}: the planes in learned_pm3.cu's pm3::Swz layout; s at every M, g at M = 4096, plain lpm4
- * at M != 4096; caps 80 / r0 at 16384) bit for bit lpm3's too (same arithmetic, only addresses move).
+ * the staged x holds the same 16-bit values, zero past L).
  */
 @Tag("gpu")
 class PackedMonarchOuterGpuTest extends CudaDeviceTest {
@@ -94,7 +92,7 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
           Reference.assertClose("du vs twin " + twin + " t" + t0 + " " + what, duG, ConvCase.toD(duT), 2e-2);
           System.out.printf("pkocc %s: y / du within the bounds (twin %s t%d)%n", what, twin, t0);
           // helper pm4: learned_pm4.cu (the same kernel with fragment tables) gives lpm3's bits, poison and tail as above
-          pm.fragTable(true).fragDirect(false).stage(false).swz(false);   // (the default plan stages the row since session 18)
+          pm.fragTable(true).fragDirect(false).stage(false);   // (the default plan stages the row since session 18)
           String w4 = what.replace("lpm3_", "lpm4_");
           assertEquals("lpm4_" + io.tag() + "_m" + m + "_r" + cap, pm.kernelName(), "fragTable(true) runs learned_pm4.cu at M = " + m);
           float[][] g4 = run(pm, u0, dy0, y, du, B, io, n, tail, w4);
@@ -119,18 +117,6 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
               pm.regCap(cap);
             }
             pm.stage(false);
-          }
-          if (cap == 80 || m == 16384) {   // helper swz: the z kernels (the planes in the pm3::Swz layout) give the same bits
-            pm.swz(true).stage(true);
-            sameBits(pm, "lpm4sz_" + io.tag() + "_m" + m + "_r" + cap, u0, dy0, y, du, B, io, n, tail, yG, duG, w4);
-            if (m == 4096) {
-              pm.stage(false).fragDirect(true);
-              sameBits(pm, "lpm4gz_" + io.tag() + "_m4096_r80", u0, dy0, y, du, B, io, n, tail, yG, duG, w4);
-              pm.fragDirect(false);
-            } else {
-              sameBits(pm.stage(false), "lpm4z_" + io.tag() + "_m" + m + "_r" + cap, u0, dy0, y, du, B, io, n, tail, yG, duG, w4);
-            }
-            pm.swz(false).stage(false);
           }
           pm.fragTable(false);
         }
@@ -172,8 +158,7 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
   @Test
   void kernelChoice() {
     boolean prop = System.getProperty("longconv4j.pm.outer") == null && System.getProperty("longconv4j.pm.fragtable") == null
-        && System.getProperty("longconv4j.pm.fragdirect") == null && System.getProperty("longconv4j.pm.stage") == null
-        && System.getProperty("longconv4j.pm.swz") == null;
+        && System.getProperty("longconv4j.pm.fragdirect") == null && System.getProperty("longconv4j.pm.stage") == null;
     try (var c = PackedMonarchConv.plan(dev, 2, 4096, 4096, ConvMode.CAUSAL, ElementType.BF16);
          var b = PackedMonarchConv.plan(dev, 2, 4096, 1000, ConvMode.BIDIRECTIONAL, ElementType.F16);
          var r = PackedMonarchConv.plan(dev, 2, 8192, 8192, ConvMode.CIRCULAR, ElementType.BF16);
@@ -205,17 +190,6 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
         var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> c.forward(u, y, 1));
         assertEquals("PackedMonarchConv.forward: register cap 64 exists only for learned_pm4.cu's g and s kernels at M = 4096 (fragTable(true)"
             + " with fragDirect(true) or stage(true), pairU 1), not for lpm4sp_bf16_m4096_r64 (M = 4096)", e.getMessage());
-        // helper swz: swz(true) names the z kernels; one learned_pm4.cu does not build throws at launch, naming it
-        c.regCap(80).pairU(1).swz(true);
-        assertEquals("lpm4sz_bf16_m4096_r80", c.kernelName());
-        assertEquals("lpm4gz_bf16_m4096_r80", c.stage(false).fragDirect(true).kernelName());
-        assertEquals("lpm4z_bf16_m4096_r80", c.fragDirect(false).kernelName());
-        var z = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> c.forward(u, y, 1));
-        assertEquals("PackedMonarchConv.forward: swz(true) (-Dlongconv4j.pm.swz): learned_pm4.cu builds no lpm4z_bf16_m4096_r80 (M = 4096,"
-            + " regCap 80, pairU 1): the z kernels are s / g / plain lpm4 (not at M = 4096) under the 80 cap at M <= 8192, r0 at M = 16384;"
-            + " use swz(false)", z.getMessage());
-        assertEquals("lpm3_bf16_m4096_r80", c.fragTable(false).kernelName());   // no effect without fragment tables
-        c.swz(false);
       }
     }
     try (var pm = PackedMonarchConv.plan(dev, 2, 32768, 32768, ConvMode.CAUSAL, ElementType.BF16)) {

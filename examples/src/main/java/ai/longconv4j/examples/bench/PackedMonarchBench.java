@@ -28,8 +28,7 @@ import java.util.SplittableRandom;
  * previous default lpm2_b), {@code f} / {@code nf} PackedMonarchConv.fragTable(true / false) (helper pm4, learned_pm4.cu: lpm3 with
  * fragment tables, any mode), {@code g} / {@code ng} PackedMonarchConv.fragDirect (lpm4g at M = 4096), {@code s} / {@code ns}
  * PackedMonarchConv.stage (helper pm4, session 18: lpm4s at M = 2048 / 4096, the row staged in shared memory), {@code uN}
- * PackedMonarchConv.pairU (u2: lpm4sp), {@code z} / {@code nz} PackedMonarchConv.swz (helper swz, session 18: lpm4sz / lpm4gz /
- * lpm4z, the 16-bit planes in the conflict-free swizzled layout; {@code pm-z} is the default plan with it), e.g. {@code pm-b-r80-s16-t256}, {@code pm-o-r0}, {@code pm-f}, {@code pm-s-r64}.
+ * PackedMonarchConv.pairU (u2: lpm4sp), e.g. {@code pm-b-r80-s16-t256}, {@code pm-o-r0}, {@code pm-f}, {@code pm-s-r64}.
  * Per path: blocks at the DFT (where the learned map is the exact convolution; the random-block accuracy is
  * PackedMonarchGpuTest's), outputs NaN-poisoned, the forward and the input gradient (dy = u) of 3 sampled rows validated
  * against a float64 direct convolution (and its adjoint) for the mode; then CUDA-event medians ({@code CudaConvBench.median},
@@ -86,13 +85,11 @@ public final class PackedMonarchBench {
                   else if (o.equals("ng")) pm.fragDirect(false);
                   else if (o.equals("s")) pm.stage(true);   // helper pm4 (session 18): lpm4s, the staged row
                   else if (o.equals("ns")) pm.stage(false);
-                  else if (o.equals("z")) pm.swz(true);   // helper swz (session 18): the z kernels (swizzled 16-bit planes)
-                  else if (o.equals("nz")) pm.swz(false);
                   else if (o.matches("u\\d")) pm.pairU(Integer.parseInt(o.substring(1)));   // lpm4sp: u2
                   else if (o.matches("t\\d+")) pm.threads(Integer.parseInt(o.substring(1)));
                   else if (o.matches("r\\d+")) pm.regCap(Integer.parseInt(o.substring(1)));
                   else throw new IllegalArgumentException("PackedMonarchBench: path " + p + ": option " + o
-                      + " (s16, s32, unfused, b, nb, tuned, untuned, o, no, f, nf, g, ng, s, ns, z, nz, uN, tN, rN)");
+                      + " (s16, s32, unfused, b, nb, tuned, untuned, o, no, f, nf, g, ng, s, ns, uN, tN, rN)");
                 }
                 float[] kl = k0;
                 if (bi) {   // lib's (H, 2, L)

@@ -224,14 +224,7 @@ final class CudaLearnedConv {
   }
 
   /** The switch of {@link #route}: checks (default) or, with {@code -Dlongconv4j.learned.route=exception}, the twin. Read per call. */
-  static boolean routeByChecks() {
-    String v = System.getProperty("longconv4j.learned.route", "checks");
-    return switch (v) {
-      case "checks" -> true;
-      case "exception" -> false;
-      default -> throw new IllegalArgumentException("-Dlongconv4j.learned.route must be checks or exception, got '" + v + "'");
-    };
-  }
+  static boolean routeByChecks() { return LearnedDefaults.twoWay("longconv4j.learned.route", "checks", "exception"); }
 
   // ---- helper pkop (session 13): the packed op without host round trips, the forward's dumps kept for the backward
 

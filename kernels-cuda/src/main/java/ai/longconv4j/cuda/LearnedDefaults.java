@@ -10,6 +10,18 @@ package ai.longconv4j.cuda;
 public final class LearnedDefaults {
   private LearnedDefaults() {}
 
+  /**
+   * A two-way route switch read per call: {@code -D<property>} unset or {@code on} gives true, {@code off} false, anything else
+   * an IllegalArgumentException naming the property, both values and what it got (e.g. {@code longconv4j.learned.route}:
+   * checks / exception, {@code longconv4j.pk.pq}: fft / dft, {@code longconv4j.p3.bwd}: tc / chain).
+   */
+  static boolean twoWay(String property, String on, String off) {
+    String v = System.getProperty(property, on);
+    if (v.equals(on)) return true;
+    if (v.equals(off)) return false;
+    throw new IllegalArgumentException("-D" + property + " must be " + on + " or " + off + ", got '" + v + "'");
+  }
+
   /** Default of {@link LearnedButterflyConv#splitRows(boolean)}: the N1 = 32 kernels one 16-row tile at a time (more warps per block). */
   public static final boolean DEFAULT_SPLIT = false;
   /**

@@ -499,14 +499,7 @@ public final class PackedLearnedConv implements AutoCloseable, LearnedPlan {
   }
 
   /** {@code -Dlongconv4j.pk.pq}: fft (the default) true, dft false; anything else throws. */
-  static boolean pqFftProperty() {
-    String v = System.getProperty("longconv4j.pk.pq", "fft");
-    return switch (v) {
-      case "fft" -> true;
-      case "dft" -> false;
-      default -> throw new IllegalArgumentException("-Dlongconv4j.pk.pq must be fft or dft, got '" + v + "'");
-    };
-  }
+  static boolean pqFftProperty() { return LearnedDefaults.twoWay("longconv4j.pk.pq", "fft", "dft"); }
 
   /** Sets this plan's P / Q route for {@link #setWeightsOnDevice} (true: FFT, false: direct DFT; null: the system property). */
   public PackedLearnedConv pqByFft(Boolean fft) { pqFft = fft; return this; }

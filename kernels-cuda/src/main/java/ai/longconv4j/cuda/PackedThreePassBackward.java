@@ -69,12 +69,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
    * helper p3tc, session 18): du, dk, dD and the 2J block gradients here; "chain": the fp32 chain for everything, the slow
    * twin; anything else: IllegalArgumentException). Read per call.
    */
-  static boolean enabled() {
-    String v = System.getProperty("longconv4j.p3.bwd");
-    if (v == null || v.equals("tc")) return true;
-    if (v.equals("chain")) return false;
-    throw new IllegalArgumentException("-Dlongconv4j.p3.bwd: tc (the default) or chain, got " + v);
-  }
+  static boolean enabled() { return LearnedDefaults.twoWay("longconv4j.p3.bwd", "tc", "chain"); }
 
   /**
    * Channels per chunk: whole channels, as many as 3 x the plan's scratch budget holds in the {@value #BUFFERS} 16-bit

@@ -255,18 +255,11 @@ extern "C" __global__ void __launch_bounds__(256) lbt_gram_reduce2(const float2*
   }
 }
 
-// dkp[h, p] = scale * sum_b adjC[b, h](p) * conj(fwdC[b, h](p)) (p = k1 * N2 + k2 at row k1, column k2 of slot 1);
-// dD[h] = sum_b sum_n dy[b, h, n] u[b, h, n]. Grid (H), block 256.
-// FAST (lbt_dkp2_*, LearnedButterflyConv.fastReductions, lbf7): grid (H, ceil(N / 1024)), y-slice s taking positions
-// [1024 s, 1024 (s + 1)), dD in slice 0 only; the batch loops unrolled by 8 (8 rows' loads in flight per thread: the
-// plain kernel ran at 45 % of DRAM bandwidth, 421 us at 1K in lbf7-1). The same sums in the same order per position.
-template <typename IO, bool FAST = false>
-__device__ void lbt_dkp(const uint16_t* __restrict__ fwd, const uint16_t* __restrict__ adj, const IO* __restrict__ u,
-                        const IO* __restrict__ dy, float2* __restrict__ dkp, float* __restrict__ dD, int B, int H, int L,
-                        int N1, int N2, float scale) {
-  __shared__ float red[8];
-  const int h = blockIdx.x, N = N1 * N2;
-  const int p0 = FAST ? 1024 * blockIdx.y : 0, pEnd = FAST ? min(N, p0 + 1024) : N;
+// lbt_dkp's dKp positions [p0, pEnd) of channel h (FAST: the batch loop unrolled by 8), 4 per thread and step.
+template <typename IO, bool FAST>
+__device__ __forceinline__ void lbt_dkp_span(const uint16_t* __restrict__ fwd, const uint16_t* __restrict__ adj,
+                                             float2* __restrict__ dkp, int B, int H, int h, int N, int N2, int p0,
+                                             int pEnd, float scale) {
   for (int p = p0 + 4 * threadIdx.x; p < pEnd; p += 4 * blockDim.x) {   // 4 consecutive k2 (N2 % 4 == 0): 8-byte loads
     const int k1 = p / N2, k2 = p - k1 * N2, re = k1 * 2 * N2 + k2, im = re + N2;
     float sx[4] = {0.f, 0.f, 0.f, 0.f}, sy[4] = {0.f, 0.f, 0.f, 0.f};
@@ -286,13 +279,10 @@ __device__ void lbt_dkp(const uint16_t* __restrict__ fwd, const uint16_t* __rest
 #pragma unroll
     for (int q = 0; q < 4; ++q) dkp[(size_t)h * N + p + q] = make_float2(sx[q] * scale, sy[q] * scale);
   }
-  if (FAST && blockIdx.y != 0) return;
-  float s = 0.f;
-#pragma unroll (FAST ? 8 : 1)
-  for (int b = 0; b < B; ++b) {
-    const size_t off = ((size_t)b * H + h) * L;
-    for (int n = threadIdx.x; n < L; n += blockDim.x) s += ld(dy + off + n) * ld(u + off + n);
-  }
+}
+
+// dD[h] = the block's sum of the threads' partial sums s (a warp shuffle tree, then warp 0's thread 0 over red[]).
+__device__ __forceinline__ void lbt_dd_store(float s, float* red, float* __restrict__ dD, int h) {
   for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
   if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = s;
   __syncthreads();
@@ -301,6 +291,29 @@ __device__ void lbt_dkp(const uint16_t* __restrict__ fwd, const uint16_t* __rest
     for (int w = 0; w < (int)(blockDim.x >> 5); ++w) t += red[w];
     dD[h] = t;
   }
+}
+
+// dkp[h, p] = scale * sum_b adjC[b, h](p) * conj(fwdC[b, h](p)) (p = k1 * N2 + k2 at row k1, column k2 of slot 1);
+// dD[h] = sum_b sum_n dy[b, h, n] u[b, h, n]. Grid (H), block 256.
+// FAST (lbt_dkp2_*, LearnedButterflyConv.fastReductions, lbf7): grid (H, ceil(N / 1024)), y-slice s taking positions
+// [1024 s, 1024 (s + 1)), dD in slice 0 only; the batch loops unrolled by 8 (8 rows' loads in flight per thread: the
+// plain kernel ran at 45 % of DRAM bandwidth, 421 us at 1K in lbf7-1). The same sums in the same order per position.
+template <typename IO, bool FAST = false>
+__device__ void lbt_dkp(const uint16_t* __restrict__ fwd, const uint16_t* __restrict__ adj, const IO* __restrict__ u,
+                        const IO* __restrict__ dy, float2* __restrict__ dkp, float* __restrict__ dD, int B, int H, int L,
+                        int N1, int N2, float scale) {
+  __shared__ float red[8];
+  const int h = blockIdx.x, N = N1 * N2;
+  const int p0 = FAST ? 1024 * blockIdx.y : 0, pEnd = FAST ? min(N, p0 + 1024) : N;
+  lbt_dkp_span<IO, FAST>(fwd, adj, dkp, B, H, h, N, N2, p0, pEnd, scale);
+  if (FAST && blockIdx.y != 0) return;
+  float s = 0.f;
+#pragma unroll (FAST ? 8 : 1)
+  for (int b = 0; b < B; ++b) {
+    const size_t off = ((size_t)b * H + h) * L;
+    for (int n = threadIdx.x; n < L; n += blockDim.x) s += ld(dy + off + n) * ld(u + off + n);
+  }
+  lbt_dd_store(s, red, dD, h);
 }
 
 // lbt_dkp3_* (LearnedButterflyConv.vectorDd, lbf8): lbt_dkp2's dKp slices (the same loop: the same sums in the same order)
@@ -314,27 +327,9 @@ __device__ void lbt_dkp3(const uint16_t* __restrict__ fwd, const uint16_t* __res
                          int N1, int N2, float scale) {
   __shared__ float red[8];
   const int h = blockIdx.x, N = N1 * N2;
-  if (blockIdx.y + 1 < gridDim.y) {   // dKp: lbt_dkp<IO, true>'s loop
-    const int p0 = 1024 * blockIdx.y, pEnd = min(N, p0 + 1024);
-    for (int p = p0 + 4 * threadIdx.x; p < pEnd; p += 4 * blockDim.x) {
-      const int k1 = p / N2, k2 = p - k1 * N2, re = k1 * 2 * N2 + k2, im = re + N2;
-      float sx[4] = {0.f, 0.f, 0.f, 0.f}, sy[4] = {0.f, 0.f, 0.f, 0.f};
-#pragma unroll 8
-      for (int b = 0; b < B; ++b) {
-        const size_t base = ((size_t)b * H + h) * 8 * N + 2 * N;   // slot 1
-        const uint2 fr4 = *reinterpret_cast<const uint2*>(fwd + base + re), fi4 = *reinterpret_cast<const uint2*>(fwd + base + im);
-        const uint2 ar4 = *reinterpret_cast<const uint2*>(adj + base + re), ai4 = *reinterpret_cast<const uint2*>(adj + base + im);
-        const IO *fr = reinterpret_cast<const IO*>(&fr4), *fi = reinterpret_cast<const IO*>(&fi4);
-        const IO *ar = reinterpret_cast<const IO*>(&ar4), *ai = reinterpret_cast<const IO*>(&ai4);
-#pragma unroll
-        for (int q = 0; q < 4; ++q) {
-          sx[q] += ld(ar + q) * ld(fr + q) + ld(ai + q) * ld(fi + q);
-          sy[q] += ld(ai + q) * ld(fr + q) - ld(ar + q) * ld(fi + q);
-        }
-      }
-#pragma unroll
-      for (int q = 0; q < 4; ++q) dkp[(size_t)h * N + p + q] = make_float2(sx[q] * scale, sy[q] * scale);
-    }
+  if (blockIdx.y + 1 < gridDim.y) {   // dKp: lbt_dkp<IO, true>'s slice
+    const int p0 = 1024 * blockIdx.y;
+    lbt_dkp_span<IO, true>(fwd, adj, dkp, B, H, h, N, N2, p0, min(N, p0 + 1024), scale);
     return;
   }
   float s = 0.f;
@@ -355,14 +350,7 @@ __device__ void lbt_dkp3(const uint16_t* __restrict__ fwd, const uint16_t* __res
       for (int n = threadIdx.x; n < L; n += blockDim.x) s += ld(dy + off + n) * ld(u + off + n);
     }
   }
-  for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-  if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = s;
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    float t = 0.f;
-    for (int w = 0; w < (int)(blockDim.x >> 5); ++w) t += red[w];
-    dD[h] = t;
-  }
+  lbt_dd_store(s, red, dD, h);
 }
 
 // dk[h, t] = Re(sum_f g[f] w_N^(-f t)) for the kept taps t (t < taps0; two-sided also t = N-1-j, j < taps1, into the

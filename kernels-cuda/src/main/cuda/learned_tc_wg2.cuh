@@ -4,6 +4,29 @@
 // Shapes: N1 = 32, N2 = 32; sm_90a only (LBW_WGMMA), as learned_tc_wg.cuh.
 #pragma once
 
+// Pass jp (16 columns) of a wgmma right product for the NB row slots, issued and waited for: acc[q] = sum_kk
+// ar[q][kk] @ [Mr | Mi]_jp,kk + ai[q][kk] @ [-Mi | Mr]_jp,kk, the B layouts (lbw_build_b<N2, 16>) at descriptor d.
+// Steps 2 (X1, b2's layouts) and 3 (P, b3's) of lbw2_steps.
+template <bool BF16, int N2, int NB>
+__device__ __forceinline__ void lbw2_pass(float (&acc)[NB][16], const uint32_t (&ar)[NB][N2 / 16][4],
+                                          const uint32_t (&ai)[NB][N2 / 16][4], uint64_t d, int jp) {
+  constexpr int JP = N2 / 16, MAT = 64 * N2;   // MAT: bytes of one matrix
+#if LBW_WGMMA
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#endif
+#pragma unroll
+  for (int q = 0; q < NB; ++q)
+#pragma unroll
+    for (int kk = 0; kk < JP; ++kk) {
+      lbw_mma32<BF16>(acc[q], ar[q][kk], d + (uint64_t)((2 * jp * MAT + 256 * kk) >> 4), kk > 0);
+      lbw_mma32<BF16>(acc[q], ai[q][kk], d + (uint64_t)(((2 * jp + 1) * MAT + 256 * kk) >> 4), 1);
+    }
+#if LBW_WGMMA
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+  asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+#endif
+}
+
 // ---- pw2p (32 x 32): lbc2's two rows per pair (learned_tc_chain2.cuh) with steps 2 and 3 on wgmma, persistent blocks,
 // 12 warps (150 registers; at 16 warps, 128 registers, ptxas spilled 12-36 bytes: not built).
 // A warpgroup = two pairs = four rows: pair 2w holds rows b, b + 1, pair 2w + 1 rows b + 2, b + 3 (as pc2's pairs); the
@@ -17,77 +40,17 @@ __device__ __forceinline__ void lbw2_steps(const uint16_t* xs, int kt, int r0, b
                                            const float2* tw0, const float2* tw1, const float2* tw3, uint16_t* Xh, uint64_t d2,
                                            uint64_t d3) {
   using Lo = LbtLayout<32, N2>;
-  constexpr int N = 32 * N2, JP = N2 / 16, KT1 = 2, XS = N2 + 8, XST = 32 * XS, XB = 32 * Lo::SX, MAT = 64 * N2;   // MAT: bytes of one matrix
-  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
-  const uint16_t *a1r = sb, *a1i = a1r + Lo::A_EL;
+  constexpr int N = 32 * N2, JP = N2 / 16, XB = 32 * Lo::SX;
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   // ---- step 1: lbc2_steps's (a1 fragments and twiddles shared by the NB rows)
   uint32_t ar[NB][JP][4], ai[NB][JP][4];
-  {
-    uint32_t fr[KT1][4], fi[KT1][4];
-#pragma unroll
-    for (int kk = 0; kk < KT1; ++kk)
-      if (kk < kt) {
-        const int aoff = (r0 + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
-        ldsm_x4(fr[kk], a1r + aoff);
-        ldsm_x4(fi[kk], a1i + aoff);
-      }
-    float2 cur[4], stp[2];
-#pragma unroll
-    for (int jp = 0; jp < JP; ++jp) {
-      if (jp == 0 || jp == RESTART) lbp_tw_load(jp == 0 ? tw0 : tw1, cur, stp);
-      uint32_t xb[NB][KT1][4];
-#pragma unroll
-      for (int q = 0; q < NB; ++q)
-#pragma unroll
-        for (int kk = 0; kk < KT1; ++kk)
-          if (kk < kt) ldsm_x4_t(xb[q][kk], xs + q * XST + (16 * kk + (lm & 1) * 8 + lr) * XS + 16 * jp + (lm >> 1) * 8);
-#pragma unroll
-      for (int j = 0; j < 2; ++j) {
-        float cr[NB][4], ci[NB][4];
-#pragma unroll
-        for (int q = 0; q < NB; ++q) {
-#pragma unroll
-          for (int e = 0; e < 4; ++e) { cr[q][e] = 0.f; ci[q][e] = 0.f; }
-#pragma unroll
-          for (int kk = 0; kk < KT1; ++kk)
-            if (kk < kt) {
-              mma16816<BF16>(cr[q], fr[kk], xb[q][kk][2 * j], xb[q][kk][2 * j + 1]);
-              mma16816<BF16>(ci[q], fi[kk], xb[q][kk][2 * j], xb[q][kk][2 * j + 1]);
-            }
-        }
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          const float2 w0 = cur[2 * h], w1 = cur[2 * h + 1];
-          cur[2 * h] = cmul(w0, stp[h]); cur[2 * h + 1] = cmul(w1, stp[h]);
-#pragma unroll
-          for (int q = 0; q < NB; ++q) {
-            const float2 v0 = cmul(make_float2(cr[q][2 * h], ci[q][2 * h]), w0), v1 = cmul(make_float2(cr[q][2 * h + 1], ci[q][2 * h + 1]), w1);
-            ar[q][jp][2 * j + h] = pack2<BF16>(v0.x, v1.x);
-            ai[q][jp][2 * j + h] = pack2<BF16>(v0.y, v1.y);
-          }
-        }
-      }
-    }
-  }
+  lbc2_step1<BF16, N2, NB, RESTART>(xs, kt, r0, sb, tw0, tw1, ar, ai);
   // ---- step 2 (wgmma, 16-column passes jp): P = (X1 @ b2) * Kp; Cr of n8 tile j at acc[q][4 j..], Ci at acc[q][8 + 4 j..]
   uint32_t pr[NB][JP][4], pi[NB][JP][4];
 #pragma unroll
   for (int jp = 0; jp < JP; ++jp) {
     float acc[NB][16];
-#if LBW_WGMMA
-    asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
-#endif
-#pragma unroll
-    for (int q = 0; q < NB; ++q)
-#pragma unroll
-      for (int kk = 0; kk < JP; ++kk) {
-        lbw_mma32<BF16>(acc[q], ar[q][kk], d2 + (uint64_t)((2 * jp * MAT + 256 * kk) >> 4), kk > 0);
-        lbw_mma32<BF16>(acc[q], ai[q][kk], d2 + (uint64_t)(((2 * jp + 1) * MAT + 256 * kk) >> 4), 1);
-      }
-#if LBW_WGMMA
-    asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
-    asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
-#endif
+    lbw2_pass<BF16, N2, NB>(acc, ar, ai, d2, jp);
 #pragma unroll
     for (int j = 0; j < 2; ++j)
 #pragma unroll
@@ -114,20 +77,7 @@ __device__ __forceinline__ void lbw2_steps(const uint16_t* xs, int kt, int r0, b
 #pragma unroll
   for (int jp = 0; jp < JP; ++jp) {
     float acc[NB][16];
-#if LBW_WGMMA
-    asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
-#endif
-#pragma unroll
-    for (int q = 0; q < NB; ++q)
-#pragma unroll
-      for (int kk = 0; kk < JP; ++kk) {
-        lbw_mma32<BF16>(acc[q], pr[q][kk], d3 + (uint64_t)((2 * jp * MAT + 256 * kk) >> 4), kk > 0);
-        lbw_mma32<BF16>(acc[q], pi[q][kk], d3 + (uint64_t)(((2 * jp + 1) * MAT + 256 * kk) >> 4), 1);
-      }
-#if LBW_WGMMA
-    asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
-    asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
-#endif
+    lbw2_pass<BF16, N2, NB>(acc, pr, pi, d3, jp);
 #pragma unroll
     for (int j = 0; j < 2; ++j)
 #pragma unroll

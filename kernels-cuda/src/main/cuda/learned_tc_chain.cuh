@@ -57,53 +57,6 @@ __device__ __forceinline__ void lbc_mma_tile(const uint32_t (&ar)[JP][4], const 
   }
 }
 
-// Step 1 for the warp's own 16-row tile r0 of one row (all columns): X1 = (a1 @ X) * T as step 2's A fragments ar / ai
-// (k-tile jp). xs, kt, tw0, tw1, RESTART as lbc_steps; a1r: a1's Re plane (Im A_EL on, LbtLayout<N1, N2>). Shared by
-// lbc_steps and the WG kernels' lbw_steps / lbw_steps_ov (learned_tc_wg.cuh).
-template <bool BF16, int N1, int N2, int XS, int RESTART>
-__device__ __forceinline__ void lbc_step1(const uint16_t* xs, int kt, int r0, const uint16_t* a1r, const float2* tw0,
-                                          const float2* tw1, uint32_t (&ar)[N2 / 16][4], uint32_t (&ai)[N2 / 16][4]) {
-  using Lo = LbtLayout<N1, N2>;
-  constexpr int JP = N2 / 16, KT1 = N1 / 16;
-  const int lane = threadIdx.x & 31, lr = lane & 7, lm = lane >> 3;
-  const uint16_t* a1i = a1r + Lo::A_EL;
-  uint32_t fr[KT1][4], fi[KT1][4];
-#pragma unroll
-  for (int kk = 0; kk < KT1; ++kk)
-    if (kk < kt) {
-      const int aoff = (r0 + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
-      ldsm_x4(fr[kk], a1r + aoff);
-      ldsm_x4(fi[kk], a1i + aoff);
-    }
-  float2 cur[4], stp[2];
-#pragma unroll
-  for (int jp = 0; jp < JP; ++jp) {
-    if (jp == 0 || jp == RESTART) lbp_tw_load(jp == 0 ? tw0 : tw1, cur, stp);
-    uint32_t xb[KT1][4];
-#pragma unroll
-    for (int kk = 0; kk < KT1; ++kk)
-      if (kk < kt) ldsm_x4_t(xb[kk], xs + (16 * kk + (lm & 1) * 8 + lr) * XS + 16 * jp + (lm >> 1) * 8);
-#pragma unroll
-    for (int j = 0; j < 2; ++j) {
-      float cr[4] = {0.f, 0.f, 0.f, 0.f}, ci[4] = {0.f, 0.f, 0.f, 0.f};
-#pragma unroll
-      for (int kk = 0; kk < KT1; ++kk)
-        if (kk < kt) {
-          mma16816<BF16>(cr, fr[kk], xb[kk][2 * j], xb[kk][2 * j + 1]);
-          mma16816<BF16>(ci, fi[kk], xb[kk][2 * j], xb[kk][2 * j + 1]);
-        }
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const float2 w0 = cur[2 * h], w1 = cur[2 * h + 1];
-        cur[2 * h] = cmul(w0, stp[h]); cur[2 * h + 1] = cmul(w1, stp[h]);
-        const float2 v0 = cmul(make_float2(cr[2 * h], ci[2 * h]), w0), v1 = cmul(make_float2(cr[2 * h + 1], ci[2 * h + 1]), w1);
-        ar[jp][2 * j + h] = pack2<BF16>(v0.x, v1.x);
-        ai[jp][2 * j + h] = pack2<BF16>(v0.y, v1.y);
-      }
-    }
-  }
-}
-
 // The own 16-row tile (rows r0 + [0, 16) of the N1 x N2 row) through steps 1 to 3, X1 and P in registers. xs: x as the
 // real matrix (rows of XS 16-bit values, rows < 16 kt); a1r / a1i, b2*, b3*: the blocks (LbtLayout<N1, N2>); tw0 / tw1:
 // the lane's start values of step 1's twiddle recurrence (lbp_tw_load layout) for columns < RESTART * 16 / from there
@@ -134,13 +87,49 @@ __device__ __forceinline__ void lbc_steps(const uint16_t* xs, int kt, int r0, bo
                                           const float2* tw0, const float2* tw1, const float2* tw3, uint16_t* Xh, uint16_t* dh,
                                           const uint16_t* __restrict__ fc = nullptr, float* ka = nullptr) {
   using Lo = LbtLayout<N1, N2>;
-  constexpr int N = N1 * N2, JP = N2 / 16, SLOT = 2 * N;
-  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  constexpr int N = N1 * N2, JP = N2 / 16, KT1 = N1 / 16, SLOT = 2 * N;
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
   const uint16_t *a1r = sb, *a1i = a1r + Lo::A_EL, *b2r = a1i + Lo::A_EL, *b2i = b2r + Lo::B_EL, *b3r = b2i + Lo::B_EL,
                  *b3i = b3r + Lo::B_EL;
   // ---- step 1 (own rows, all columns): X1 = (a1 @ X) * T, kept as step 2's A fragments (k-tile jp)
   uint32_t ar[JP][4], ai[JP][4];
-  lbc_step1<BF16, N1, N2, XS, RESTART>(xs, kt, r0, a1r, tw0, tw1, ar, ai);
+  {
+    uint32_t fr[KT1][4], fi[KT1][4];
+#pragma unroll
+    for (int kk = 0; kk < KT1; ++kk)
+      if (kk < kt) {
+        const int aoff = (r0 + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
+        ldsm_x4(fr[kk], a1r + aoff);
+        ldsm_x4(fi[kk], a1i + aoff);
+      }
+    float2 cur[4], stp[2];
+#pragma unroll
+    for (int jp = 0; jp < JP; ++jp) {
+      if (jp == 0 || jp == RESTART) lbp_tw_load(jp == 0 ? tw0 : tw1, cur, stp);
+      uint32_t xb[KT1][4];
+#pragma unroll
+      for (int kk = 0; kk < KT1; ++kk)
+        if (kk < kt) ldsm_x4_t(xb[kk], xs + (16 * kk + (lm & 1) * 8 + lr) * XS + 16 * jp + (lm >> 1) * 8);
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        float cr[4] = {0.f, 0.f, 0.f, 0.f}, ci[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+        for (int kk = 0; kk < KT1; ++kk)
+          if (kk < kt) {
+            mma16816<BF16>(cr, fr[kk], xb[kk][2 * j], xb[kk][2 * j + 1]);
+            mma16816<BF16>(ci, fi[kk], xb[kk][2 * j], xb[kk][2 * j + 1]);
+          }
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const float2 w0 = cur[2 * h], w1 = cur[2 * h + 1];
+          cur[2 * h] = cmul(w0, stp[h]); cur[2 * h + 1] = cmul(w1, stp[h]);
+          const float2 v0 = cmul(make_float2(cr[2 * h], ci[2 * h]), w0), v1 = cmul(make_float2(cr[2 * h + 1], ci[2 * h + 1]), w1);
+          ar[jp][2 * j + h] = pack2<BF16>(v0.x, v1.x);
+          ai[jp][2 * j + h] = pack2<BF16>(v0.y, v1.y);
+        }
+      }
+    }
+  }
   __syncwarp();   // x read before Xh is written (one-warp rows keep x in the row buffer)
   if (dh != nullptr) {   // slot 0: X1
 #pragma unroll

@@ -51,75 +51,65 @@ __device__ __forceinline__ void lbc2_mma_j(const uint32_t (&ar)[NB][JP][4], cons
   }
 }
 
-// lbc_step1 for NB rows (row q's x stage at xs + q * 32 (N2 + 8)): the a1 fragments and the twiddle steps shared by
-// the rows; X1 of row q into ar[q] / ai[q]. Shared by lbc2_steps and the WG2 kernels' lbw2_steps (learned_tc_wg2.cuh).
-template <bool BF16, int N2, int NB, int RESTART>
-__device__ __forceinline__ void lbc2_step1(const uint16_t* xs, int kt, int r0, const uint16_t* a1r, const float2* tw0,
-                                           const float2* tw1, uint32_t (&ar)[NB][N2 / 16][4], uint32_t (&ai)[NB][N2 / 16][4]) {
-  using Lo = LbtLayout<32, N2>;
-  constexpr int JP = N2 / 16, KT1 = 2, XS = N2 + 8, XST = 32 * XS;
-  const int lane = threadIdx.x & 31, lr = lane & 7, lm = lane >> 3;
-  const uint16_t* a1i = a1r + Lo::A_EL;
-  uint32_t fr[KT1][4], fi[KT1][4];
-#pragma unroll
-  for (int kk = 0; kk < KT1; ++kk)
-    if (kk < kt) {
-      const int aoff = (r0 + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
-      ldsm_x4(fr[kk], a1r + aoff);
-      ldsm_x4(fi[kk], a1i + aoff);
-    }
-  float2 cur[4], stp[2];
-#pragma unroll
-  for (int jp = 0; jp < JP; ++jp) {
-    if (jp == 0 || jp == RESTART) lbp_tw_load(jp == 0 ? tw0 : tw1, cur, stp);
-    uint32_t xb[NB][KT1][4];
-#pragma unroll
-    for (int q = 0; q < NB; ++q)
-#pragma unroll
-      for (int kk = 0; kk < KT1; ++kk)
-        if (kk < kt) ldsm_x4_t(xb[q][kk], xs + q * XST + (16 * kk + (lm & 1) * 8 + lr) * XS + 16 * jp + (lm >> 1) * 8);
-#pragma unroll
-    for (int j = 0; j < 2; ++j) {
-      float cr[NB][4], ci[NB][4];
-#pragma unroll
-      for (int q = 0; q < NB; ++q) {
-#pragma unroll
-        for (int e = 0; e < 4; ++e) { cr[q][e] = 0.f; ci[q][e] = 0.f; }
-#pragma unroll
-        for (int kk = 0; kk < KT1; ++kk)
-          if (kk < kt) {
-            mma16816<BF16>(cr[q], fr[kk], xb[q][kk][2 * j], xb[q][kk][2 * j + 1]);
-            mma16816<BF16>(ci[q], fi[kk], xb[q][kk][2 * j], xb[q][kk][2 * j + 1]);
-          }
-      }
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const float2 w0 = cur[2 * h], w1 = cur[2 * h + 1];
-        cur[2 * h] = cmul(w0, stp[h]); cur[2 * h + 1] = cmul(w1, stp[h]);
-#pragma unroll
-        for (int q = 0; q < NB; ++q) {
-          const float2 v0 = cmul(make_float2(cr[q][2 * h], ci[q][2 * h]), w0), v1 = cmul(make_float2(cr[q][2 * h + 1], ci[q][2 * h + 1]), w1);
-          ar[q][jp][2 * j + h] = pack2<BF16>(v0.x, v1.x);
-          ai[q][jp][2 * j + h] = pack2<BF16>(v0.y, v1.y);
-        }
-      }
-    }
-  }
-}
-
 // lbc_steps (no dumps) for NB rows: the own 16-row tile r0 of each row through steps 1 to 3. xs: row q's x stage at
 // xs + q * 32 (N2 + 8); X3 of row q into Xh + q * 32 SX (the tile's rows of row q's buffer). Other arguments as lbc_steps.
 template <bool BF16, int N2, int NB, int RESTART>
 __device__ __forceinline__ void lbc2_steps(const uint16_t* xs, int kt, int r0, bool conjK, const uint16_t* sb, const float2* kp,
                                            const float2* tw0, const float2* tw1, const float2* tw3, uint16_t* Xh) {
   using Lo = LbtLayout<32, N2>;
-  constexpr int N = 32 * N2, JP = N2 / 16, XB = 32 * Lo::SX;
-  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  constexpr int N = 32 * N2, JP = N2 / 16, KT1 = 2, XS = N2 + 8, XST = 32 * XS, XB = 32 * Lo::SX;
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lr = lane & 7, lm = lane >> 3;
   const uint16_t *a1r = sb, *a1i = a1r + Lo::A_EL, *b2r = a1i + Lo::A_EL, *b2i = b2r + Lo::B_EL, *b3r = b2i + Lo::B_EL,
                  *b3i = b3r + Lo::B_EL;
   // ---- step 1 (own rows, all columns): X1 = (a1 @ X) * T as step 2's A fragments; a1 fragments and twiddles shared
   uint32_t ar[NB][JP][4], ai[NB][JP][4];
-  lbc2_step1<BF16, N2, NB, RESTART>(xs, kt, r0, a1r, tw0, tw1, ar, ai);
+  {
+    uint32_t fr[KT1][4], fi[KT1][4];
+#pragma unroll
+    for (int kk = 0; kk < KT1; ++kk)
+      if (kk < kt) {
+        const int aoff = (r0 + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
+        ldsm_x4(fr[kk], a1r + aoff);
+        ldsm_x4(fi[kk], a1i + aoff);
+      }
+    float2 cur[4], stp[2];
+#pragma unroll
+    for (int jp = 0; jp < JP; ++jp) {
+      if (jp == 0 || jp == RESTART) lbp_tw_load(jp == 0 ? tw0 : tw1, cur, stp);
+      uint32_t xb[NB][KT1][4];
+#pragma unroll
+      for (int q = 0; q < NB; ++q)
+#pragma unroll
+        for (int kk = 0; kk < KT1; ++kk)
+          if (kk < kt) ldsm_x4_t(xb[q][kk], xs + q * XST + (16 * kk + (lm & 1) * 8 + lr) * XS + 16 * jp + (lm >> 1) * 8);
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        float cr[NB][4], ci[NB][4];
+#pragma unroll
+        for (int q = 0; q < NB; ++q) {
+#pragma unroll
+          for (int e = 0; e < 4; ++e) { cr[q][e] = 0.f; ci[q][e] = 0.f; }
+#pragma unroll
+          for (int kk = 0; kk < KT1; ++kk)
+            if (kk < kt) {
+              mma16816<BF16>(cr[q], fr[kk], xb[q][kk][2 * j], xb[q][kk][2 * j + 1]);
+              mma16816<BF16>(ci[q], fi[kk], xb[q][kk][2 * j], xb[q][kk][2 * j + 1]);
+            }
+        }
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const float2 w0 = cur[2 * h], w1 = cur[2 * h + 1];
+          cur[2 * h] = cmul(w0, stp[h]); cur[2 * h + 1] = cmul(w1, stp[h]);
+#pragma unroll
+          for (int q = 0; q < NB; ++q) {
+            const float2 v0 = cmul(make_float2(cr[q][2 * h], ci[q][2 * h]), w0), v1 = cmul(make_float2(cr[q][2 * h + 1], ci[q][2 * h + 1]), w1);
+            ar[q][jp][2 * j + h] = pack2<BF16>(v0.x, v1.x);
+            ai[q][jp][2 * j + h] = pack2<BF16>(v0.y, v1.y);
+          }
+        }
+      }
+    }
+  }
   // ---- step 2 (own rows): P = (X1 @ b2) * Kp as step 3's A fragments; b2 fragments and Kp shared
   uint32_t pr[NB][JP][4], pi[NB][JP][4];
 #pragma unroll

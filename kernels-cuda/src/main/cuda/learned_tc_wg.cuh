@@ -161,6 +161,54 @@ __device__ __forceinline__ void lbw_product_d(float (&acc)[32], const uint32_t (
 #endif
 }
 
+// Step 1 of lbw_steps and lbw_steps_ov for the warp's own 16-row tile r0 (all columns): X1 = (a1 @ X) * T as step 2's
+// A fragments ar / ai (k-tile jp); xs, kt, tw0, tw1, RESTART as lbc_steps; a1r: a1's Re plane (Im A_EL on). The code of
+// lbc_steps's step 1 at N1 = 32, which keeps its own copy: calling this from lbc_steps changed the machine code of the
+// N1 = 16 kernels (f2c, f2ck, f2cg: other loop-invariant hoisting in lbc_row16's staging; dd2's machine-code check).
+template <bool BF16, int N2, int XS, int RESTART>
+__device__ __forceinline__ void lbw_step1(const uint16_t* xs, int kt, int r0, const uint16_t* a1r, const float2* tw0,
+                                          const float2* tw1, uint32_t (&ar)[N2 / 16][4], uint32_t (&ai)[N2 / 16][4]) {
+  using Lo = LbtLayout<32, N2>;
+  constexpr int JP = N2 / 16, KT1 = 2;
+  const int lane = threadIdx.x & 31, lr = lane & 7, lm = lane >> 3;
+  const uint16_t* a1i = a1r + Lo::A_EL;
+  uint32_t fr[KT1][4], fi[KT1][4];
+#pragma unroll
+  for (int kk = 0; kk < KT1; ++kk)
+    if (kk < kt) {
+      const int aoff = (r0 + (lm & 1) * 8 + lr) * Lo::SA + 16 * kk + (lm >> 1) * 8;
+      ldsm_x4(fr[kk], a1r + aoff);
+      ldsm_x4(fi[kk], a1i + aoff);
+    }
+  float2 cur[4], stp[2];
+#pragma unroll
+  for (int jp = 0; jp < JP; ++jp) {
+    if (jp == 0 || jp == RESTART) lbp_tw_load(jp == 0 ? tw0 : tw1, cur, stp);
+    uint32_t xb[KT1][4];
+#pragma unroll
+    for (int kk = 0; kk < KT1; ++kk)
+      if (kk < kt) ldsm_x4_t(xb[kk], xs + (16 * kk + (lm & 1) * 8 + lr) * XS + 16 * jp + (lm >> 1) * 8);
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      float cr[4] = {0.f, 0.f, 0.f, 0.f}, ci[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+      for (int kk = 0; kk < KT1; ++kk)
+        if (kk < kt) {
+          mma16816<BF16>(cr, fr[kk], xb[kk][2 * j], xb[kk][2 * j + 1]);
+          mma16816<BF16>(ci, fi[kk], xb[kk][2 * j], xb[kk][2 * j + 1]);
+        }
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const float2 w0 = cur[2 * h], w1 = cur[2 * h + 1];
+        cur[2 * h] = cmul(w0, stp[h]); cur[2 * h + 1] = cmul(w1, stp[h]);
+        const float2 v0 = cmul(make_float2(cr[2 * h], ci[2 * h]), w0), v1 = cmul(make_float2(cr[2 * h + 1], ci[2 * h + 1]), w1);
+        ar[jp][2 * j + h] = pack2<BF16>(v0.x, v1.x);
+        ai[jp][2 * j + h] = pack2<BF16>(v0.y, v1.y);
+      }
+    }
+  }
+}
+
 // lbc_steps without dumps, steps 2 and 3 on wgmma (the whole warpgroup must call it together). Arguments as lbc_steps;
 // wg2 / wg3: the shared addresses of b2's / b3's layouts. Step 1 is lbc_steps's (mma.sync on the own 16 rows).
 // PD (pwd): wg2 / wg3 are the low words of the descriptors (lbw_product_d), dhi their common high word; else (pw) the
@@ -174,9 +222,9 @@ __device__ __forceinline__ void lbw_steps(const uint16_t* xs, int kt, int r0, bo
   using Lo = LbtLayout<32, N2>;
   constexpr int N = 32 * N2, JP = N2 / 16, P = N2 / 32;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-  // ---- step 1 (own rows, all columns): X1 = (a1 @ X) * T as step 2's A fragments (lbc_steps's step 1)
+  // ---- step 1 (own rows, all columns): X1 = (a1 @ X) * T as step 2's A fragments (lbc_steps's step 1: lbw_step1)
   uint32_t ar[JP][4], ai[JP][4];
-  lbc_step1<BF16, 32, N2, XS, RESTART>(xs, kt, r0, sb, tw0, tw1, ar, ai);
+  lbw_step1<BF16, N2, XS, RESTART>(xs, kt, r0, sb, tw0, tw1, ar, ai);
   // ---- step 2 (wgmma): P = (X1 @ b2) * Kp as step 3's A fragments; n8 tile c of the pass: Cr acc[4c..], Ci acc[16 + 4c..]
   uint32_t pr[JP][4], pi[JP][4];
 #pragma unroll
@@ -304,7 +352,7 @@ __device__ __forceinline__ void lbw_steps_ov(const uint16_t* xs, int kt, int r0,
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   // ---- step 1 (own rows, all columns): lbw_steps's
   uint32_t ar[JP][4], ai[JP][4];
-  lbc_step1<BF16, 32, N2, XS, RESTART>(xs, kt, r0, sb, tw0, tw1, ar, ai);
+  lbw_step1<BF16, N2, XS, RESTART>(xs, kt, r0, sb, tw0, tw1, ar, ai);
   // ---- step 2: P = (X1 @ b2) * Kp, pass jp + 1 in flight during pass jp's epilogue; Cr of n8 tile j at acc[4 j..], Ci at acc[8 + 4 j..]
   uint32_t pr[JP][4], pi[JP][4];
   float acc[2][16];

@@ -31,10 +31,35 @@
 // bf16 on top of the MMA operand rounding) and the learned blocks are not unitary, so fp32 keeps the error budget to the
 // operand rounding; the cost is twice the scratch traffic (PackedThreePass chunks rows to a scratch budget).
 // The fragment builders and the stage loops of pass 2 are learned_mon.cuh's, shared with pkjtc's
-// learned_pm.cu (helper pkjdedup folded the two copies into it, machine code unchanged).
+// learned_pm.cu (helper pkjdedup folded the two copies into it, machine code unchanged). Helper dd1 (session 18) made
+// this file's pass-2 prologue (P3Mid), pair map (p3_pairmap) and outer passes (p3_outer_fwd / p3_outer_inv, scratch
+// element SC) the ones learned_p3b.cu's kernels use too (machine code of every kernel unchanged).
 #include "learned_mon.cuh"
+#include "scratch_io.cuh"   // ldc / stc: the outer passes' scratch elements (float2 here, 16-bit pairs in learned_p3b.cu)
 
 constexpr int P3_IN = 8192, P3_LIN = 13;   // the inner (middle) transform size and its log2
+
+// One radix-2 pair (x0, x1) = points (c, c + 4096) of a row, in place (p3_stage2, learned_p3b.cu's fused stage 2; a the
+// 2 x 2 left-form matrix): FWD y = a x, y1 *= (tc, ts) (k = 0: twiddle 1; k = 1: w^c), both * scale; inverse x1 *= (tc, ts)
+// first (the caller passes conj(w^c)), then y = a x.
+template <bool FWD>
+__device__ __forceinline__ void p3_bfly2(const float2* a, float tc, float ts, float& xr0, float& xi0, float& xr1,
+                                         float& xi1, float scale) {
+  if (!FWD) { const float p = xr1 * tc - xi1 * ts, q = xr1 * ts + xi1 * tc; xr1 = p; xi1 = q; }
+  float yr[2], yi[2];
+#pragma unroll
+  for (int k = 0; k < 2; ++k) {
+    const float2 w0 = a[2 * k], w1 = a[2 * k + 1];
+    yr[k] = fmaf(w0.x, xr0, fmaf(-w0.y, xi0, fmaf(w1.x, xr1, -w1.y * xi1)));
+    yi[k] = fmaf(w0.x, xi0, fmaf(w0.y, xr0, fmaf(w1.x, xi1, w1.y * xr1)));
+  }
+  if (FWD) {
+    const float p = yr[1] * tc - yi[1] * ts, q = yr[1] * ts + yi[1] * tc;
+    yr[1] = p; yi[1] = q;
+    yr[0] *= scale; yi[0] *= scale; yr[1] *= scale; yi[1] *= scale;
+  }
+  xr0 = yr[0]; xi0 = yi[0]; xr1 = yr[1]; xi1 = yi[1];
+}
 
 // Inner stage 2 (R = 2, stride 4096, M_2 = 8192) of both rows in fp32 on CUDA cores; a the 2 x 2 left-form matrix
 // (shared). FWD: y[k] = sum_r a[k][r] x[r], then * w_8192^(k c) * scale; inverse: x[1] *= conj(w_8192^c) first.
@@ -45,20 +70,8 @@ __device__ void p3_stage2(const Tw& T, const float2* a, ST* zr, ST* zi, float sc
     const int i0 = SIDX(base + c), i1 = SIDX(base + c + P3_IN / 2);
     float xr0 = ld(zr + i0), xi0 = ld(zi + i0), xr1 = ld(zr + i1), xi1 = ld(zi + i1);
     float tc, ts; twiddle<true>(T, c, P3_LIN, FWD ? -1.0f : 1.0f, tc, ts);
-    if (!FWD) { const float p = xr1 * tc - xi1 * ts, q = xr1 * ts + xi1 * tc; xr1 = p; xi1 = q; }
-    float yr[2], yi[2];
-#pragma unroll
-    for (int k = 0; k < 2; ++k) {
-      const float2 w0 = a[2 * k], w1 = a[2 * k + 1];
-      yr[k] = fmaf(w0.x, xr0, fmaf(-w0.y, xi0, fmaf(w1.x, xr1, -w1.y * xi1)));
-      yi[k] = fmaf(w0.x, xi0, fmaf(w0.y, xr0, fmaf(w1.x, xi1, w1.y * xr1)));
-    }
-    if (FWD) {   // k = 0: twiddle 1; k = 1: w^c
-      const float p = yr[1] * tc - yi[1] * ts, q = yr[1] * ts + yi[1] * tc;
-      yr[1] = p; yi[1] = q;
-      yr[0] *= scale; yi[0] *= scale; yr[1] *= scale; yi[1] *= scale;
-    }
-    st(zr + i0, yr[0]); st(zi + i0, yi[0]); st(zr + i1, yr[1]); st(zi + i1, yi[1]);
+    p3_bfly2<FWD>(a, tc, ts, xr0, xi0, xr1, xi1, scale);
+    st(zr + i0, xr0); st(zi + i0, xi0); st(zr + i1, xr1); st(zi + i1, xi1);
   }
 }
 
@@ -86,56 +99,43 @@ __device__ __forceinline__ long long p3_row(int c, int h0, int B, int H, int& h)
   return (long long)(c % B) * H + h;
 }
 
-// Grid (N1 / 2, rows of the chunk), block T threads (a multiple of 32, <= 512), dynamic shared memory p3_smem(sizeof(ST)).
-// ST: float (fp32 planes, one block per SM) or the operand type (16-bit planes: each stage's output rounded to 16 bits
-// once more, three blocks per SM).
-template <bool BF16, typename ST>
-__device__ void p3_middle(float2* __restrict__ S, const float2* __restrict__ mats, const float4* __restrict__ pq, int h0,
-                          int B, int H, int lN1) {
-  extern __shared__ __align__(16) unsigned char smem_raw[];
-  const int N1 = 1 << lN1, j = blockIdx.x, T = blockDim.x;
-  const long long rowc = blockIdx.y;
-  int h; p3_row(blockIdx.y, h0, B, H, h);
-  const int ka = j == 0 ? 0 : j, kb = j == 0 ? N1 / 2 : N1 - j;
-  ST* zr = reinterpret_cast<ST*>(smem_raw);
-  ST* zi = zr + P3_PLANE;
-  constexpr int PB = 2 * P3_PLANE * (int)sizeof(ST);   // a multiple of 16
-  const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + PB), P3_LIN);
-  float2* s2 = reinterpret_cast<float2*>(smem_raw + PB + 8 * tw_entries(P3_IN));
-  const int q1 = N1 * N1, Q = q1 + 4 + 768;
-  if (threadIdx.x < 8) s2[threadIdx.x] = mats[(threadIdx.x < 4 ? q1 : Q + q1 - 4) + threadIdx.x];
-  float2* ra = S + (rowc * N1 + ka) * P3_IN;
-  float2* rb = S + (rowc * N1 + kb) * P3_IN;
-  // load: two points (16 bytes) per access, rows a (v < 4096) and b; U accesses in flight per thread
-  constexpr int U = 8;
-  for (int v0 = threadIdx.x; v0 < P3_IN; v0 += U * T) {
-    float4 w[U];
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
-      const int v = v0 + u * T;
-      if (v < P3_IN) w[u] = *reinterpret_cast<const float4*>(((v >> (P3_LIN - 1)) ? rb : ra) + 2 * (v & (P3_IN / 2 - 1)));
-    }
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
-      const int v = v0 + u * T;
-      if (v < P3_IN) {
-        const int o = (v >> (P3_LIN - 1)) * P3_IN + 2 * (v & (P3_IN / 2 - 1));
-        st(zr + SIDX(o), w[u].x); st(zi + SIDX(o), w[u].y); st(zr + SIDX(o + 1), w[u].z); st(zi + SIDX(o + 1), w[u].w);
-      }
-    }
+// Pass 2's block setup (lp3_middle, learned_p3b.cu's lp3_mid16 / lp3_mid16w): block (j, chunk slot rowc) of grid (N1 / 2,
+// rows of the chunk) takes inner rows ka = j, kb = N1 - j (j = 0: 0 and N1 / 2) of channel h; their scratch offsets oa, ob
+// (elements, set by start); the planes zr, zi (ST) at the start of dynamic shared memory smem, then the twiddle table tw
+// of 8192, then s2: the forward and inverse stage-2 matrices (2 x 2 each), which start copies from mats (Q = N1^2 + 4 +
+// 768 float2 a chain).
+template <typename ST>
+struct P3Mid {
+  int N1, j, T, h, ka, kb, q1, Q;
+  long long rowc, oa, ob;
+  ST* zr;
+  ST* zi;
+  Tw tw;
+  float2* s2;
+  __device__ __forceinline__ P3Mid(unsigned char* smem, int h0, int B, int H, int lN1) {
+    N1 = 1 << lN1; j = blockIdx.x; T = blockDim.x;
+    rowc = blockIdx.y;
+    p3_row(blockIdx.y, h0, B, H, h);
+    ka = j == 0 ? 0 : j; kb = j == 0 ? N1 / 2 : N1 - j;
+    zr = reinterpret_cast<ST*>(smem);
+    zi = zr + P3_PLANE;
+    constexpr int PB = 2 * P3_PLANE * (int)sizeof(ST);   // a multiple of 16
+    tw = tw_init(reinterpret_cast<float2*>(smem + PB), P3_LIN);
+    s2 = reinterpret_cast<float2*>(smem + PB + 8 * tw_entries(P3_IN));
+    q1 = N1 * N1; Q = q1 + 4 + 768;
   }
-  __syncthreads();
-  // inner forward chain: stage 2 (R = 2, CUDA cores), stages 3, 4 (strided), stage 5 (contiguous); each * 1/R_s
-  p3_stage2<true, ST>(tw, s2, zr, zi, 0.5f);
-  __syncthreads();
-  lm_stage_a<BF16, true, ST>(tw, mats + q1 + 4, zr, zi, 8, 4, 1.0f / 16.0f);
-  __syncthreads();
-  lm_stage_a<BF16, true, ST>(tw, mats + q1 + 260, zr, zi, 4, 64, 1.0f / 16.0f);
-  __syncthreads();
-  lm_stage_b<BF16, ST>(mats + q1 + 516, zr, zi, 2 * P3_IN, 1.0f / 16.0f);
-  __syncthreads();
-  // the pair map, in place; V pairs per thread with their coefficients loaded first (in flight together)
-  const float4* c = pq + (size_t)h * ((size_t)N1 << P3_LIN);
+  // the stage-2 matrices from mats to s2, then the rows' offsets oa, ob (in this order: the kernels' machine code)
+  __device__ __forceinline__ void start(const float2* __restrict__ mats) {
+    if (threadIdx.x < 8) s2[threadIdx.x] = mats[(threadIdx.x < 4 ? q1 : Q + q1 - 4) + threadIdx.x];
+    oa = (rowc * N1 + ka) * P3_IN; ob = (rowc * N1 + kb) * P3_IN;
+  }
+};
+
+// The pair map in place (lp3_middle, lp3_mid16): row a = planes [0, 8192) (inner row ka), row b = [8192, 16384) (kb);
+// c: the channel's (P, Q). V pairs per thread with their coefficients loaded first (in flight together).
+template <typename ST>
+__device__ __forceinline__ void p3_pairmap(ST* zr, ST* zi, const float4* __restrict__ c, int j, int ka, int kb, int N1) {
+  const int T = blockDim.x;
   constexpr int V = 4;
   if (j != 0) {   // (ka, p) <-> (kb, 8191 - k_in): each position of row a once, its partner in row b
     for (int p0 = threadIdx.x; p0 < P3_IN; p0 += V * T) {
@@ -171,16 +171,62 @@ __device__ void p3_middle(float2* __restrict__ S, const float2* __restrict__ mat
       if (q != p) { st(zr + ib, nb.x); st(zi + ib, nb.y); }
     }
   }
+}
+
+// Grid (N1 / 2, rows of the chunk), block T threads (a multiple of 32, <= 512), dynamic shared memory p3_smem(sizeof(ST)).
+// ST: float (fp32 planes, one block per SM) or the operand type (16-bit planes: each stage's output rounded to 16 bits
+// once more, three blocks per SM).
+template <bool BF16, typename ST>
+__device__ void p3_middle(float2* __restrict__ S, const float2* __restrict__ mats, const float4* __restrict__ pq, int h0,
+                          int B, int H, int lN1) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  P3Mid<ST> b(smem_raw, h0, B, H, lN1);
+  const int T = b.T, q1 = b.q1;
+  ST* zr = b.zr;
+  ST* zi = b.zi;
+  const Tw& tw = b.tw;
+  b.start(mats);
+  float2* ra = S + b.oa;
+  float2* rb = S + b.ob;
+  // load: two points (16 bytes) per access, rows a (v < 4096) and b; U accesses in flight per thread
+  constexpr int U = 8;
+  for (int v0 = threadIdx.x; v0 < P3_IN; v0 += U * T) {
+    float4 w[U];
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int v = v0 + u * T;
+      if (v < P3_IN) w[u] = *reinterpret_cast<const float4*>(((v >> (P3_LIN - 1)) ? rb : ra) + 2 * (v & (P3_IN / 2 - 1)));
+    }
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int v = v0 + u * T;
+      if (v < P3_IN) {
+        const int o = (v >> (P3_LIN - 1)) * P3_IN + 2 * (v & (P3_IN / 2 - 1));
+        st(zr + SIDX(o), w[u].x); st(zi + SIDX(o), w[u].y); st(zr + SIDX(o + 1), w[u].z); st(zi + SIDX(o + 1), w[u].w);
+      }
+    }
+  }
+  __syncthreads();
+  // inner forward chain: stage 2 (R = 2, CUDA cores), stages 3, 4 (strided), stage 5 (contiguous); each * 1/R_s
+  p3_stage2<true, ST>(tw, b.s2, zr, zi, 0.5f);
+  __syncthreads();
+  lm_stage_a<BF16, true, ST>(tw, mats + q1 + 4, zr, zi, 8, 4, 1.0f / 16.0f);
+  __syncthreads();
+  lm_stage_a<BF16, true, ST>(tw, mats + q1 + 260, zr, zi, 4, 64, 1.0f / 16.0f);
+  __syncthreads();
+  lm_stage_b<BF16, ST>(mats + q1 + 516, zr, zi, 2 * P3_IN, 1.0f / 16.0f);
+  __syncthreads();
+  p3_pairmap<ST>(zr, zi, pq + (size_t)b.h * ((size_t)b.N1 << P3_LIN), b.j, b.ka, b.kb, b.N1);
   __syncthreads();
   // inner inverse chain: stage 5 (contiguous, no twiddle), stages 4, 3 (conj twiddle, then the matrix), stage 2
-  const float2* im = mats + Q;
+  const float2* im = mats + b.Q;
   lm_stage_b<BF16, ST>(im + q1 + 516, zr, zi, 2 * P3_IN, 1.0f);
   __syncthreads();
   lm_stage_a<BF16, false, ST>(tw, im + q1 + 260, zr, zi, 4, 64, 1.0f);
   __syncthreads();
   lm_stage_a<BF16, false, ST>(tw, im + q1 + 4, zr, zi, 8, 4, 1.0f);
   __syncthreads();
-  p3_stage2<false, ST>(tw, s2 + 4, zr, zi, 1.0f);
+  p3_stage2<false, ST>(tw, b.s2 + 4, zr, zi, 1.0f);
   __syncthreads();
   for (int v = threadIdx.x; v < P3_IN; v += T) {
     const int half = v >> (P3_LIN - 1), m = 2 * (v & (P3_IN / 2 - 1)), o = half * P3_IN + m;
@@ -189,15 +235,36 @@ __device__ void p3_middle(float2* __restrict__ S, const float2* __restrict__ mat
   }
 }
 
+// The N1 x N1 left-form block at m (F_1 or G_1) to shared memory (g4: two entries, 16 bytes, per float4). Ends with a
+// barrier.
+template <int N1>
+__device__ __forceinline__ void p3_stage_block(float4 (&g4)[N1 * N1 / 2], const float2* __restrict__ m) {
+  for (int i = threadIdx.x; i < N1 * N1; i += blockDim.x) reinterpret_cast<float2*>(g4)[i] = m[i];
+  __syncthreads();
+}
+
+// Row k of the block times the vector (vr, vi): (yr, yi) = sum_n A[k][n] (vr[n], vi[n]), two entries (one broadcast
+// float4) a step.
+template <int N1>
+__device__ __forceinline__ void p3_block_row(const float4 (&g4)[N1 * N1 / 2], int k, const float (&vr)[N1],
+                                             const float (&vi)[N1], float& yr, float& yi) {
+  yr = 0.f; yi = 0.f;
+#pragma unroll
+  for (int n = 0; n < N1; n += 2) {
+    const float4 w = g4[(k * N1 + n) >> 1];   // A[k][n], A[k][n + 1]
+    yr = fmaf(w.x, vr[n], fmaf(-w.y, vi[n], fmaf(w.z, vr[n + 1], fmaf(-w.w, vi[n + 1], yr))));
+    yi = fmaf(w.x, vi[n], fmaf(w.y, vr[n], fmaf(w.z, vi[n + 1], fmaf(w.w, vr[n + 1], yi))));
+  }
+}
+
 // Pass 1: grid (8192 / 256, rows of the chunk), block 256; F_1 (N1 x N1, left form) at mats[0], staged in shared memory
-// and read two entries (16 bytes, a broadcast) at a time.
-template <int N1, typename IO>
-__device__ void p3_outer_fwd(const IO* __restrict__ x, const float2* __restrict__ mats, float2* __restrict__ S, int L,
+// and read two entries (16 bytes, a broadcast) at a time. SC: the scratch element (float2 here; learned_p3b.cu's
+// lp3_outer16_*: 16-bit pairs, each value rounded once at the store).
+template <int N1, typename IO, typename SC>
+__device__ void p3_outer_fwd(const IO* __restrict__ x, const float2* __restrict__ mats, SC* __restrict__ S, int L,
                              int h0, int B, int H) {
   __shared__ float4 f4[N1 * N1 / 2];
-  const float2* f = reinterpret_cast<const float2*>(f4);
-  for (int i = threadIdx.x; i < N1 * N1; i += blockDim.x) reinterpret_cast<float2*>(f4)[i] = mats[i];
-  __syncthreads();
+  p3_stage_block<N1>(f4, mats);
   const int q = blockIdx.x * blockDim.x + threadIdx.x;
   const long long rowc = blockIdx.y;
   int h; const long long row = p3_row(blockIdx.y, h0, B, H, h);
@@ -212,41 +279,34 @@ __device__ void p3_outer_fwd(const IO* __restrict__ x, const float2* __restrict_
   // w_M^q, M = N1 8192; the k1-th twiddle w_M^(k1 q) by a running product (fp32: ~k1 ulp)
   float ws, wc; sincospif(-2.0f * (float)q / (float)(N1 * P3_IN), &ws, &wc);
   float tr = 1.0f / (float)N1, ti = 0.f;
-  float2* o = S + rowc * (N1 * P3_IN) + q;
+  SC* o = S + rowc * (N1 * P3_IN) + q;
 #pragma unroll
   for (int k = 0; k < N1; ++k) {
-    float yr = 0.f, yi = 0.f;
-#pragma unroll
-    for (int n = 0; n < N1; n += 2) {
-      const float4 w = f4[(k * N1 + n) >> 1];   // F[k][n], F[k][n + 1]
-      yr = fmaf(w.x, ar[n], fmaf(-w.y, ai[n], fmaf(w.z, ar[n + 1], fmaf(-w.w, ai[n + 1], yr))));
-      yi = fmaf(w.x, ai[n], fmaf(w.y, ar[n], fmaf(w.z, ai[n + 1], fmaf(w.w, ar[n + 1], yi))));
-    }
-    o[k * P3_IN] = make_float2(yr * tr - yi * ti, yr * ti + yi * tr);
+    float yr, yi;
+    p3_block_row<N1>(f4, k, ar, ai, yr, yi);
+    stc(o + k * P3_IN, yr * tr - yi * ti, yr * ti + yi * tr);
     const float nr = tr * wc - ti * ws, ni = tr * ws + ti * wc;
     tr = nr; ti = ni;
   }
-  (void)f;
 }
 
 // Pass 3: grid (8192 / 256, rows of the chunk), block 256; G_1 (N1 x N1, left form) at mats[Q], read as pass 1 reads F_1.
-template <int N1, typename IO>
-__device__ void p3_outer_inv(const float2* __restrict__ S, const float2* __restrict__ mats, const IO* __restrict__ x,
+template <int N1, typename IO, typename SC>
+__device__ void p3_outer_inv(const SC* __restrict__ S, const float2* __restrict__ mats, const IO* __restrict__ x,
                              const float* __restrict__ D, IO* __restrict__ out, int L, int h0, int B, int H) {
   __shared__ float4 g4[N1 * N1 / 2];
   const int Q = N1 * N1 + 4 + 768;
-  for (int i = threadIdx.x; i < N1 * N1; i += blockDim.x) reinterpret_cast<float2*>(g4)[i] = mats[Q + i];
-  __syncthreads();
+  p3_stage_block<N1>(g4, mats + Q);
   const int q = blockIdx.x * blockDim.x + threadIdx.x;
   const long long rowc = blockIdx.y;
   int h; const long long row = p3_row(blockIdx.y, h0, B, H, h);
-  const float2* s = S + rowc * (N1 * P3_IN) + q;
+  const SC* s = S + rowc * (N1 * P3_IN) + q;
   float vr[N1], vi[N1];
   float ws, wc; sincospif(2.0f * (float)q / (float)(N1 * P3_IN), &ws, &wc);   // conj(w_M^q)
   float tr = 1.0f, ti = 0.f;
 #pragma unroll
   for (int k = 0; k < N1; ++k) {
-    const float2 v = s[k * P3_IN];
+    const float2 v = ldc(s + k * P3_IN);
     vr[k] = v.x * tr - v.y * ti; vi[k] = v.x * ti + v.y * tr;
     const float nr = tr * wc - ti * ws, ni = tr * ws + ti * wc;
     tr = nr; ti = ni;
@@ -256,13 +316,8 @@ __device__ void p3_outer_inv(const float2* __restrict__ S, const float2* __restr
   IO* orow = out + row * (long long)L;
 #pragma unroll
   for (int n = 0; n < N1; ++n) {
-    float er = 0.f, ei = 0.f;
-#pragma unroll
-    for (int k = 0; k < N1; k += 2) {
-      const float4 w = g4[(n * N1 + k) >> 1];   // G[n][k], G[n][k + 1]
-      er = fmaf(w.x, vr[k], fmaf(-w.y, vi[k], fmaf(w.z, vr[k + 1], fmaf(-w.w, vi[k + 1], er))));
-      ei = fmaf(w.x, vi[k], fmaf(w.y, vr[k], fmaf(w.z, vi[k + 1], fmaf(w.w, vr[k + 1], ei))));
-    }
+    float er, ei;
+    p3_block_row<N1>(g4, n, vr, vi, er, ei);
     const int i = 2 * (n * P3_IN + q);
     if (i < L) st(orow + i, fmaf(d, ld(xr + i), er));
     if (i + 1 < L) st(orow + i + 1, fmaf(d, ld(xr + i + 1), ei));
@@ -297,12 +352,12 @@ extern "C" __global__ void __launch_bounds__(256) lp3_prep(const float2* __restr
 #define LP3_OUTER(N1, TAG, IO)                                                                                          \
   extern "C" __global__ void __launch_bounds__(256) lp3_outer_fwd##N1##_##TAG(const IO* __restrict__ x,                  \
       const float2* __restrict__ mats, float2* __restrict__ S, int L, int h0, int B, int H) {                           \
-    p3_outer_fwd<N1, IO>(x, mats, S, L, h0, B, H);                                                                      \
+    p3_outer_fwd<N1, IO, float2>(x, mats, S, L, h0, B, H);                                                                      \
   }                                                                                                                     \
   extern "C" __global__ void __launch_bounds__(256) lp3_outer_inv##N1##_##TAG(const float2* __restrict__ S,              \
       const float2* __restrict__ mats, const IO* __restrict__ x, const float* __restrict__ D, IO* __restrict__ out,      \
       int L, int h0, int B, int H) {                                                                                    \
-    p3_outer_inv<N1, IO>(S, mats, x, D, out, L, h0, B, H);                                                              \
+    p3_outer_inv<N1, IO, float2>(S, mats, x, D, out, L, h0, B, H);                                                              \
   }
 // names: lp3_outer_{fwd,inv}<N1>_<io>
 LP3_OUTER(8, bf16, __nv_bfloat16)

@@ -11,8 +11,9 @@
 //                       fewer than lp3_middle_<io>_s16, half the scratch bytes. Bit for bit lp3_middle_<io>_s16 with the
 //                       fp32 scratch: that kernel rounds its input to 16 bits on entry (the same round-to-nearest of the
 //                       same fp32 value pass 1 rounds here) and its output is read from 16-bit planes (exact in SC); the
-//                       stage-2 arithmetic is its own (p3_bfly2 repeats p3_stage2's expressions, same twiddle table).
-//   lp3_outer16_{fwd,inv}<N1>_<io>  passes 1 / 3 on CUDA cores as learned_p3.cu's (fp32 arithmetic), scratch 16-bit.
+//                       stage-2 arithmetic is that kernel's (learned_p3.cu's p3_bfly2, same twiddle table).
+//   lp3_outer16_{fwd,inv}<N1>_<io>  passes 1 / 3 on CUDA cores: learned_p3.cu's p3_outer_fwd / p3_outer_inv (fp32
+//                       arithmetic) with the 16-bit scratch element SC.
 //   lp3_outertc_{fwd,inv}<N1>_<io>  passes 1 / 3 on tensor cores: the learned N1 x N1 block (F_1, or G_1) as the A operand
 //                       of mma.sync m16n8k16 (16-bit operands, fp32 accumulation; N1 = 8 zero-padded to one 16 x 16
 //                       tile), the columns as B operands, 8 columns per warp; the block's fragments and the twiddles
@@ -28,68 +29,6 @@
 template <typename IO> struct P3Io;
 template <> struct P3Io<__nv_bfloat16> { using SC = __nv_bfloat162; static constexpr bool BF16 = true; };
 template <> struct P3Io<__half> { using SC = __half2; static constexpr bool BF16 = false; };
-
-// One radix-2 pair (x0, x1) = points (c, c + 4096) of a row, in place, p3_stage2's arithmetic: FWD y = a x, y1 *= (tc, ts),
-// both * scale; inverse x1 *= (tc, ts) first (the caller passes conj(w^c)), then y = a x.
-template <bool FWD>
-__device__ __forceinline__ void p3_bfly2(const float2* a, float tc, float ts, float& xr0, float& xi0, float& xr1,
-                                         float& xi1, float scale) {
-  if (!FWD) { const float p = xr1 * tc - xi1 * ts, q = xr1 * ts + xi1 * tc; xr1 = p; xi1 = q; }
-  float yr[2], yi[2];
-#pragma unroll
-  for (int k = 0; k < 2; ++k) {
-    const float2 w0 = a[2 * k], w1 = a[2 * k + 1];
-    yr[k] = fmaf(w0.x, xr0, fmaf(-w0.y, xi0, fmaf(w1.x, xr1, -w1.y * xi1)));
-    yi[k] = fmaf(w0.x, xi0, fmaf(w0.y, xr0, fmaf(w1.x, xi1, w1.y * xr1)));
-  }
-  if (FWD) {
-    const float p = yr[1] * tc - yi[1] * ts, q = yr[1] * ts + yi[1] * tc;
-    yr[1] = p; yi[1] = q;
-    yr[0] *= scale; yi[0] *= scale; yr[1] *= scale; yi[1] *= scale;
-  }
-  xr0 = yr[0]; xi0 = yi[0]; xr1 = yr[1]; xi1 = yi[1];
-}
-
-// The pair map of lp3_middle (same code): row a = planes [0, 8192) (inner row ka), row b = [8192, 16384) (kb).
-template <typename ST>
-__device__ __forceinline__ void p3_pairmap(ST* zr, ST* zi, const float4* __restrict__ c, int j, int ka, int kb, int N1) {
-  const int T = blockDim.x;
-  constexpr int V = 4;
-  if (j != 0) {
-    for (int p0 = threadIdx.x; p0 < P3_IN; p0 += V * T) {
-      float4 ca[V], cb[V];
-      int qq[V];
-#pragma unroll
-      for (int u = 0; u < V; ++u) {
-        const int p = p0 + u * T;
-        qq[u] = p3_pos(P3_IN - 1 - p3_freq(p & (P3_IN - 1)));
-        if (p < P3_IN) { ca[u] = c[(ka << P3_LIN) + p]; cb[u] = c[(kb << P3_LIN) + qq[u]]; }
-      }
-#pragma unroll
-      for (int u = 0; u < V; ++u) {
-        const int p = p0 + u * T;
-        if (p >= P3_IN) continue;
-        const int ia = SIDX(p), ib = SIDX(P3_IN + qq[u]);
-        const float ar = ld(zr + ia), ai = ld(zi + ia), br = ld(zr + ib), bi = ld(zi + ib);
-        const float2 na = p3_pair(ca[u], ar, ai, br, bi), nb = p3_pair(cb[u], br, bi, ar, ai);
-        st(zr + ia, na.x); st(zi + ia, na.y); st(zr + ib, nb.x); st(zi + ib, nb.y);
-      }
-    }
-  } else {
-    for (int i = threadIdx.x; i < 2 * P3_IN; i += T) {
-      const int r = i >> P3_LIN, p = i & (P3_IN - 1), f = p3_freq(p);
-      const int q = p3_pos(r == 0 ? (P3_IN - f) & (P3_IN - 1) : P3_IN - 1 - f);
-      if (q < p) continue;
-      const int k1 = r == 0 ? 0 : N1 / 2;
-      const float4 ca = c[(k1 << P3_LIN) + p], cb = c[(k1 << P3_LIN) + q];
-      const int ia = SIDX(r * P3_IN + p), ib = SIDX(r * P3_IN + q);
-      const float ar = ld(zr + ia), ai = ld(zi + ia), br = ld(zr + ib), bi = ld(zi + ib);
-      const float2 na = p3_pair(ca, ar, ai, br, bi), nb = p3_pair(cb, br, bi, ar, ai);
-      st(zr + ia, na.x); st(zi + ia, na.y);
-      if (q != p) { st(zr + ib, nb.x); st(zi + ib, nb.y); }
-    }
-  }
-}
 
 // p3_mid16's hook points (helper p3tc, session 18: learned_p3g.cu's backward hooks dump the stage inputs or sum their
 // Grams there): at(id, ..) between two block barriers before stage id (P3H_*; the hook ends with a barrier when it does
@@ -108,38 +47,16 @@ struct P3NoHook {
   static constexpr bool OUT = false;
 };
 
-// Pass 2, 16-bit planes (ST = the I/O type) and 16-bit scratch SC; grid (N1 / 2, rows of the chunk), block 256, dynamic
-// shared memory p3_smem(2) (lp3_middle's layout). Work items of the fused stage 2: v < 2 x 1024, row v >> 10, points
-// c0 = 4 (v & 1023) .. c0 + 3 and their partners + 4096 (two 16-byte accesses). PART 0: the whole middle; 1 (learned_p3g.cu):
-// the forward chain only, its output (the pair map's input, 16-bit planes: exact in SC) stored to the rows; 2: the rest,
-// from rows holding such an output (loaded as is), through the pair map and the inverse chain (PART 1 then 2 = PART 0).
-// hk: the hook points above (P3NoHook: none).
-template <bool BF16, typename ST, typename SC, int PART = 0, typename HK = P3NoHook>
-__device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, const float4* __restrict__ pq, int h0, int B,
-                         int H, int lN1, HK hk = HK()) {
-  extern __shared__ __align__(16) unsigned char smem_raw[];
-  const int N1 = 1 << lN1, j = blockIdx.x, T = blockDim.x;
-  const long long rowc = blockIdx.y;
-  int h; p3_row(blockIdx.y, h0, B, H, h);
-  const int ka = j == 0 ? 0 : j, kb = j == 0 ? N1 / 2 : N1 - j;
-  ST* zr = reinterpret_cast<ST*>(smem_raw);
-  ST* zi = zr + P3_PLANE;
-  constexpr int PB = 2 * P3_PLANE * (int)sizeof(ST);
-  const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + PB), P3_LIN);
-  float2* s2 = reinterpret_cast<float2*>(smem_raw + PB + 8 * tw_entries(P3_IN));
-  const int q1 = N1 * N1, Q = q1 + 4 + 768;
-  if (threadIdx.x < 8) s2[threadIdx.x] = mats[(threadIdx.x < 4 ? q1 : Q + q1 - 4) + threadIdx.x];
-  const long long oa = (rowc * N1 + ka) * P3_IN, ob = (rowc * N1 + kb) * P3_IN;
-  SC* ra = S + oa;
-  SC* rb = S + ob;
+// Pass 2's load of rows a, b (SC scratch at ra, rb: element offsets oa, ob) with the forward stage 2 (* 1/2) into the
+// planes (lp3_mid16, lp3_mid16w): work items v < 2 x 1024, row v >> 10, points c0 = 4 (v & 1023) .. c0 + 3 and their
+// partners + 4096 (two 16-byte accesses), U items' loads in flight per thread; hk.load2 sees each column (P3NoHook: none).
+template <typename ST, typename SC, typename HK>
+__device__ __forceinline__ void p3_load_fwd2(const P3Mid<ST>& b, const SC* ra, const SC* rb, HK& hk) {
   constexpr int NV = 2 * (P3_IN / 2) / 4, U = 4;
-  hk.begin();
-  __syncthreads();   // twiddle table and stage-2 matrices
-  if constexpr (PART == 2) {
-    load_row16<SC, ST>(zr, zi, ra, P3_IN);
-    load_row16<SC, ST>(zr + SIDX(P3_IN), zi + SIDX(P3_IN), rb, P3_IN);
-  } else
-  for (int v0 = threadIdx.x; v0 < NV; v0 += U * T) {   // load + forward stage 2 (* 1/2)
+  const int T = b.T;
+  ST* zr = b.zr;
+  ST* zi = b.zi;
+  for (int v0 = threadIdx.x; v0 < NV; v0 += U * T) {
     uint4 lo[U], hi[U];
 #pragma unroll
     for (int u = 0; u < U; ++u) {
@@ -161,13 +78,69 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
       for (int e = 0; e < 4; ++e) {
         const int c = c0 + e;
         float2 x0 = ldc(el + e), x1 = ldc(eh + e);
-        float tc, ts; twiddle<true>(tw, c, P3_LIN, -1.0f, tc, ts);
-        hk.load2(((v >> 10) ? ob : oa) + c, e, x0, x1, tc, ts);
-        p3_bfly2<true>(s2, tc, ts, x0.x, x0.y, x1.x, x1.y, 0.5f);
+        float tc, ts; twiddle<true>(b.tw, c, P3_LIN, -1.0f, tc, ts);
+        hk.load2(((v >> 10) ? b.ob : b.oa) + c, e, x0, x1, tc, ts);
+        p3_bfly2<true>(b.s2, tc, ts, x0.x, x0.y, x1.x, x1.y, 0.5f);
         const int i0 = SIDX(base + c), i1 = SIDX(base + c + P3_IN / 2);
         st(zr + i0, x0.x); st(zi + i0, x0.y); st(zr + i1, x1.x); st(zi + i1, x1.y);
       }
     }
+  }
+}
+
+// Pass 2's inverse stage 2 + store of rows a, b (the work items of p3_load_fwd2, one in flight per thread); hk.store2 sees
+// each column, and HK::OUT sends the row to hk.out(offset) instead of ra / rb.
+template <typename ST, typename SC, typename HK>
+__device__ __forceinline__ void p3_store_inv2(const P3Mid<ST>& b, SC* ra, SC* rb, HK& hk) {
+  constexpr int NV = 2 * (P3_IN / 2) / 4;
+  const int T = b.T;
+  ST* zr = b.zr;
+  ST* zi = b.zi;
+  for (int v = threadIdx.x; v < NV; v += T) {
+    const int base = (v >> 10) << P3_LIN, c0 = 4 * (v & 1023);
+    SC* r = ((v >> 10) ? rb : ra) + c0;
+    if constexpr (HK::OUT) r = hk.out(((v >> 10) ? b.ob : b.oa) + c0);
+    union Pack { uint4 u; SC e[4]; } lo, hi;
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int c = c0 + e, i0 = SIDX(base + c), i1 = SIDX(base + c + P3_IN / 2);
+      float xr0 = ld(zr + i0), xi0 = ld(zi + i0), xr1 = ld(zr + i1), xi1 = ld(zi + i1);
+      float tc, ts; twiddle<true>(b.tw, c, P3_LIN, 1.0f, tc, ts);
+      hk.store2(((v >> 10) ? b.ob : b.oa) + c, e, make_float2(xr0, xi0), make_float2(xr1, xi1), tc, ts);
+      p3_bfly2<false>(b.s2 + 4, tc, ts, xr0, xi0, xr1, xi1, 1.0f);
+      stc(&lo.e[e], xr0, xi0); stc(&hi.e[e], xr1, xi1);
+    }
+    *reinterpret_cast<uint4*>(r) = lo.u;
+    *reinterpret_cast<uint4*>(r + P3_IN / 2) = hi.u;
+  }
+}
+
+// Pass 2, 16-bit planes (ST = the I/O type) and 16-bit scratch SC; grid (N1 / 2, rows of the chunk), block 256, dynamic
+// shared memory p3_smem(2) (lp3_middle's layout). Work items of the fused stage 2: v < 2 x 1024, row v >> 10, points
+// c0 = 4 (v & 1023) .. c0 + 3 and their partners + 4096 (two 16-byte accesses). PART 0: the whole middle; 1 (learned_p3g.cu):
+// the forward chain only, its output (the pair map's input, 16-bit planes: exact in SC) stored to the rows; 2: the rest,
+// from rows holding such an output (loaded as is), through the pair map and the inverse chain (PART 1 then 2 = PART 0).
+// hk: the hook points above (P3NoHook: none).
+template <bool BF16, typename ST, typename SC, int PART = 0, typename HK = P3NoHook>
+__device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, const float4* __restrict__ pq, int h0, int B,
+                         int H, int lN1, HK hk = HK()) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  P3Mid<ST> b(smem_raw, h0, B, H, lN1);
+  const int q1 = b.q1, Q = b.Q;
+  ST* zr = b.zr;
+  ST* zi = b.zi;
+  const Tw& tw = b.tw;
+  b.start(mats);
+  const long long oa = b.oa, ob = b.ob;
+  SC* ra = S + oa;
+  SC* rb = S + ob;
+  hk.begin();
+  __syncthreads();   // twiddle table and stage-2 matrices
+  if constexpr (PART == 2) {
+    load_row16<SC, ST>(zr, zi, ra, P3_IN);
+    load_row16<SC, ST>(zr + SIDX(P3_IN), zi + SIDX(P3_IN), rb, P3_IN);
+  } else {
+    p3_load_fwd2<ST, SC, HK>(b, ra, rb, hk);   // load + forward stage 2 (* 1/2)
   }
   __syncthreads();
   if constexpr (PART != 2) {
@@ -187,7 +160,7 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
     return;
   }
   hk.at(P3H_C, tw, zr, zi, oa, ob);
-  p3_pairmap<ST>(zr, zi, pq + (size_t)h * ((size_t)N1 << P3_LIN), j, ka, kb, N1);
+  p3_pairmap<ST>(zr, zi, pq + (size_t)b.h * ((size_t)b.N1 << P3_LIN), b.j, b.ka, b.kb, b.N1);
   __syncthreads();
   const float2* im = mats + Q;
   hk.at(P3H_I5, tw, zr, zi, oa, ob);
@@ -200,23 +173,7 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
   lm_stage_a<BF16, false, ST>(tw, im + q1 + 4, zr, zi, 8, 4, 1.0f);
   __syncthreads();
   hk.at(P3H_I2, tw, zr, zi, oa, ob);
-  for (int v = threadIdx.x; v < NV; v += T) {   // inverse stage 2 + store
-    const int base = (v >> 10) << P3_LIN, c0 = 4 * (v & 1023);
-    SC* r = ((v >> 10) ? rb : ra) + c0;
-    if constexpr (HK::OUT) r = hk.out(((v >> 10) ? ob : oa) + c0);
-    union Pack { uint4 u; SC e[4]; } lo, hi;
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      const int c = c0 + e, i0 = SIDX(base + c), i1 = SIDX(base + c + P3_IN / 2);
-      float xr0 = ld(zr + i0), xi0 = ld(zi + i0), xr1 = ld(zr + i1), xi1 = ld(zi + i1);
-      float tc, ts; twiddle<true>(tw, c, P3_LIN, 1.0f, tc, ts);
-      hk.store2(((v >> 10) ? ob : oa) + c, e, make_float2(xr0, xi0), make_float2(xr1, xi1), tc, ts);
-      p3_bfly2<false>(s2 + 4, tc, ts, xr0, xi0, xr1, xi1, 1.0f);
-      stc(&lo.e[e], xr0, xi0); stc(&hi.e[e], xr1, xi1);
-    }
-    *reinterpret_cast<uint4*>(r) = lo.u;
-    *reinterpret_cast<uint4*>(r + P3_IN / 2) = hi.u;
-  }
+  p3_store_inv2<ST, SC, HK>(b, ra, rb, hk);   // inverse stage 2 + store
   hk.end();
 }
 
@@ -241,52 +198,19 @@ template <bool BF16, typename ST, typename SC>
 __device__ void p3_mid16w(SC* __restrict__ S, const float2* __restrict__ mats, const float4* __restrict__ pq, int h0,
                           int B, int H, int lN1) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  const int N1 = 1 << lN1, j = blockIdx.x, T = blockDim.x;
-  const long long rowc = blockIdx.y;
-  int h; p3_row(blockIdx.y, h0, B, H, h);
-  const int ka = j == 0 ? 0 : j, kb = j == 0 ? N1 / 2 : N1 - j;
-  ST* zr = reinterpret_cast<ST*>(smem_raw);
-  ST* zi = zr + P3_PLANE;
-  constexpr int PB = 2 * P3_PLANE * (int)sizeof(ST);
-  const Tw tw = tw_init(reinterpret_cast<float2*>(smem_raw + PB), P3_LIN);
-  float2* s2 = reinterpret_cast<float2*>(smem_raw + PB + 8 * tw_entries(P3_IN));
+  P3Mid<ST> b(smem_raw, h0, B, H, lN1);
+  const int N1 = b.N1, j = b.j, T = b.T, h = b.h, ka = b.ka, kb = b.kb, q1 = b.q1, Q = b.Q;
+  ST* zr = b.zr;
+  ST* zi = b.zi;
+  const Tw& tw = b.tw;
   float2* tw256 = reinterpret_cast<float2*>(smem_raw + p3_smem((int)sizeof(ST)));
   tw256_init(tw256);
-  const int q1 = N1 * N1, Q = q1 + 4 + 768;
-  if (threadIdx.x < 8) s2[threadIdx.x] = mats[(threadIdx.x < 4 ? q1 : Q + q1 - 4) + threadIdx.x];
-  SC* ra = S + (rowc * N1 + ka) * P3_IN;
-  SC* rb = S + (rowc * N1 + kb) * P3_IN;
-  constexpr int NV = 2 * (P3_IN / 2) / 4, U = 4;
+  b.start(mats);
+  SC* ra = S + b.oa;
+  SC* rb = S + b.ob;
+  P3NoHook hk;
   __syncthreads();
-  for (int v0 = threadIdx.x; v0 < NV; v0 += U * T) {   // load + forward stage 2 (* 1/2), as p3_mid16
-    uint4 lo[U], hi[U];
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
-      const int v = v0 + u * T;
-      if (v < NV) {
-        const SC* r = ((v >> 10) ? rb : ra) + 4 * (v & 1023);
-        lo[u] = *reinterpret_cast<const uint4*>(r);
-        hi[u] = *reinterpret_cast<const uint4*>(r + P3_IN / 2);
-      }
-    }
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
-      const int v = v0 + u * T;
-      if (v >= NV) continue;
-      const int base = (v >> 10) << P3_LIN, c0 = 4 * (v & 1023);
-      const SC* el = reinterpret_cast<const SC*>(&lo[u]);
-      const SC* eh = reinterpret_cast<const SC*>(&hi[u]);
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int c = c0 + e;
-        float2 x0 = ldc(el + e), x1 = ldc(eh + e);
-        float tc, ts; twiddle<true>(tw, c, P3_LIN, -1.0f, tc, ts);
-        p3_bfly2<true>(s2, tc, ts, x0.x, x0.y, x1.x, x1.y, 0.5f);
-        const int i0 = SIDX(base + c), i1 = SIDX(base + c + P3_IN / 2);
-        st(zr + i0, x0.x); st(zi + i0, x0.y); st(zr + i1, x1.x); st(zi + i1, x1.y);
-      }
-    }
-  }
+  p3_load_fwd2<ST, SC, P3NoHook>(b, ra, rb, hk);   // load + forward stage 2 (* 1/2), as p3_mid16
   __syncthreads();
   lm_stage_a<BF16, true, ST>(tw, mats + q1 + 4, zr, zi, 8, 4, 1.0f / 16.0f);
   __syncthreads();
@@ -319,96 +243,7 @@ __device__ void p3_mid16w(SC* __restrict__ S, const float2* __restrict__ mats, c
   __syncthreads();
   lm_stage_a<BF16, false, ST>(tw, mats + Q + q1 + 4, zr, zi, 8, 4, 1.0f);
   __syncthreads();
-  for (int v = threadIdx.x; v < NV; v += T) {   // inverse stage 2 + store, as p3_mid16
-    const int base = (v >> 10) << P3_LIN, c0 = 4 * (v & 1023);
-    SC* r = ((v >> 10) ? rb : ra) + c0;
-    union Pack { uint4 u; SC e[4]; } lo, hi;
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      const int c = c0 + e, i0 = SIDX(base + c), i1 = SIDX(base + c + P3_IN / 2);
-      float xr0 = ld(zr + i0), xi0 = ld(zi + i0), xr1 = ld(zr + i1), xi1 = ld(zi + i1);
-      float tc, ts; twiddle<true>(tw, c, P3_LIN, 1.0f, tc, ts);
-      p3_bfly2<false>(s2 + 4, tc, ts, xr0, xi0, xr1, xi1, 1.0f);
-      stc(&lo.e[e], xr0, xi0); stc(&hi.e[e], xr1, xi1);
-    }
-    *reinterpret_cast<uint4*>(r) = lo.u;
-    *reinterpret_cast<uint4*>(r + P3_IN / 2) = hi.u;
-  }
-}
-
-// Passes 1 and 3 on CUDA cores with the 16-bit scratch: learned_p3.cu's p3_outer_fwd / p3_outer_inv with SC elements.
-template <int N1, typename IO, typename SC>
-__device__ void p3_outer16_fwd(const IO* __restrict__ x, const float2* __restrict__ mats, SC* __restrict__ S, int L,
-                               int h0, int B, int H) {
-  __shared__ float4 f4[N1 * N1 / 2];
-  for (int i = threadIdx.x; i < N1 * N1; i += blockDim.x) reinterpret_cast<float2*>(f4)[i] = mats[i];
-  __syncthreads();
-  const int q = blockIdx.x * blockDim.x + threadIdx.x;
-  const long long rowc = blockIdx.y;
-  int h; const long long row = p3_row(blockIdx.y, h0, B, H, h);
-  const IO* xr = x + row * (long long)L;
-  float ar[N1], ai[N1];
-#pragma unroll
-  for (int n = 0; n < N1; ++n) {
-    const int i = 2 * (n * P3_IN + q);
-    ar[n] = i < L ? ld(xr + i) : 0.f;
-    ai[n] = i + 1 < L ? ld(xr + i + 1) : 0.f;
-  }
-  float ws, wc; sincospif(-2.0f * (float)q / (float)(N1 * P3_IN), &ws, &wc);
-  float tr = 1.0f / (float)N1, ti = 0.f;
-  SC* o = S + rowc * (N1 * P3_IN) + q;
-#pragma unroll
-  for (int k = 0; k < N1; ++k) {
-    float yr = 0.f, yi = 0.f;
-#pragma unroll
-    for (int n = 0; n < N1; n += 2) {
-      const float4 w = f4[(k * N1 + n) >> 1];
-      yr = fmaf(w.x, ar[n], fmaf(-w.y, ai[n], fmaf(w.z, ar[n + 1], fmaf(-w.w, ai[n + 1], yr))));
-      yi = fmaf(w.x, ai[n], fmaf(w.y, ar[n], fmaf(w.z, ai[n + 1], fmaf(w.w, ar[n + 1], yi))));
-    }
-    stc(o + k * P3_IN, yr * tr - yi * ti, yr * ti + yi * tr);
-    const float nr = tr * wc - ti * ws, ni = tr * ws + ti * wc;
-    tr = nr; ti = ni;
-  }
-}
-
-template <int N1, typename IO, typename SC>
-__device__ void p3_outer16_inv(const SC* __restrict__ S, const float2* __restrict__ mats, const IO* __restrict__ x,
-                               const float* __restrict__ D, IO* __restrict__ out, int L, int h0, int B, int H) {
-  __shared__ float4 g4[N1 * N1 / 2];
-  const int Q = N1 * N1 + 4 + 768;
-  for (int i = threadIdx.x; i < N1 * N1; i += blockDim.x) reinterpret_cast<float2*>(g4)[i] = mats[Q + i];
-  __syncthreads();
-  const int q = blockIdx.x * blockDim.x + threadIdx.x;
-  const long long rowc = blockIdx.y;
-  int h; const long long row = p3_row(blockIdx.y, h0, B, H, h);
-  const SC* s = S + rowc * (N1 * P3_IN) + q;
-  float vr[N1], vi[N1];
-  float ws, wc; sincospif(2.0f * (float)q / (float)(N1 * P3_IN), &ws, &wc);
-  float tr = 1.0f, ti = 0.f;
-#pragma unroll
-  for (int k = 0; k < N1; ++k) {
-    const float2 v = ldc(s + k * P3_IN);
-    vr[k] = v.x * tr - v.y * ti; vi[k] = v.x * ti + v.y * tr;
-    const float nr = tr * wc - ti * ws, ni = tr * ws + ti * wc;
-    tr = nr; ti = ni;
-  }
-  const float d = D[h];
-  const IO* xr = x + row * (long long)L;
-  IO* orow = out + row * (long long)L;
-#pragma unroll
-  for (int n = 0; n < N1; ++n) {
-    float er = 0.f, ei = 0.f;
-#pragma unroll
-    for (int k = 0; k < N1; k += 2) {
-      const float4 w = g4[(n * N1 + k) >> 1];
-      er = fmaf(w.x, vr[k], fmaf(-w.y, vi[k], fmaf(w.z, vr[k + 1], fmaf(-w.w, vi[k + 1], er))));
-      ei = fmaf(w.x, vi[k], fmaf(w.y, vr[k], fmaf(w.z, vi[k + 1], fmaf(w.w, vr[k + 1], ei))));
-    }
-    const int i = 2 * (n * P3_IN + q);
-    if (i < L) st(orow + i, fmaf(d, ld(xr + i), er));
-    if (i + 1 < L) st(orow + i + 1, fmaf(d, ld(xr + i + 1), ei));
-  }
+  p3_store_inv2<ST, SC, P3NoHook>(b, ra, rb, hk);   // inverse stage 2 + store, as p3_mid16
 }
 
 // ---- the outer passes on tensor cores ----
@@ -604,12 +439,12 @@ __device__ void p3_outertc_inv(const SC* __restrict__ S, const float2* __restric
 #define LP3B_OUTER(N1, TAG, IO)                                                                                         \
   extern "C" __global__ void __launch_bounds__(256) lp3_outer16_fwd##N1##_##TAG(const IO* __restrict__ x,                \
       const float2* __restrict__ mats, P3Io<IO>::SC* __restrict__ S, int L, int h0, int B, int H) {                      \
-    p3_outer16_fwd<N1, IO, P3Io<IO>::SC>(x, mats, S, L, h0, B, H);                                                      \
+    p3_outer_fwd<N1, IO, P3Io<IO>::SC>(x, mats, S, L, h0, B, H);                                                        \
   }                                                                                                                     \
   extern "C" __global__ void __launch_bounds__(256) lp3_outer16_inv##N1##_##TAG(const P3Io<IO>::SC* __restrict__ S,      \
       const float2* __restrict__ mats, const IO* __restrict__ x, const float* __restrict__ D, IO* __restrict__ out,      \
       int L, int h0, int B, int H) {                                                                                    \
-    p3_outer16_inv<N1, IO, P3Io<IO>::SC>(S, mats, x, D, out, L, h0, B, H);                                              \
+    p3_outer_inv<N1, IO, P3Io<IO>::SC>(S, mats, x, D, out, L, h0, B, H);                                                \
   }                                                                                                                     \
   extern "C" __global__ void __launch_bounds__(256, 2) lp3_outertc_fwd##N1##_##TAG(const IO* __restrict__ x,             \
       const float2* __restrict__ mats, P3Io<IO>::SC* __restrict__ S, int L, int h0, int B, int H, int rows) {            \
@@ -629,19 +464,14 @@ LP3B_OUTER(16, f16, __half)
 LP3B_OUTER(32, f16, __half)
 
 // names: lp3_mid16_<io>: 16-bit planes and scratch, block 256, three per SM
-#define LP3B_MID(NAME, IO)                                                                                              \
-  extern "C" __global__ void __launch_bounds__(256, 3) NAME(P3Io<IO>::SC* __restrict__ S, const float2* __restrict__ mats, \
-      const float4* __restrict__ pq, int h0, int B, int H, int lN1) {                                                   \
-    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC>(S, mats, pq, h0, B, H, lN1);                                             \
-  }
-LP3B_MID(lp3_mid16_bf16, __nv_bfloat16)
-LP3B_MID(lp3_mid16_f16, __half)
 // lp3_mid16w_<io>: the last two inner stages per warp; dynamic shared memory p3_smem(2) + 4096
-#define LP3B_MIDW(NAME, IO)                                                                                             \
+#define LP3B_MID(NAME, FN, IO)                                                                                          \
   extern "C" __global__ void __launch_bounds__(256, 3) NAME(P3Io<IO>::SC* __restrict__ S, const float2* __restrict__ mats, \
       const float4* __restrict__ pq, int h0, int B, int H, int lN1) {                                                   \
-    p3_mid16w<P3Io<IO>::BF16, IO, P3Io<IO>::SC>(S, mats, pq, h0, B, H, lN1);                                            \
+    FN<P3Io<IO>::BF16, IO, P3Io<IO>::SC>(S, mats, pq, h0, B, H, lN1);                                                   \
   }
-LP3B_MIDW(lp3_mid16w_bf16, __nv_bfloat16)
-LP3B_MIDW(lp3_mid16w_f16, __half)
+LP3B_MID(lp3_mid16_bf16, p3_mid16, __nv_bfloat16)
+LP3B_MID(lp3_mid16_f16, p3_mid16, __half)
+LP3B_MID(lp3_mid16w_bf16, p3_mid16w, __nv_bfloat16)
+LP3B_MID(lp3_mid16w_f16, p3_mid16w, __half)
 #endif   // LP3B_HELPERS_ONLY

@@ -27,8 +27,39 @@
 // The scratch of a channel is rewritten every row: 2J M 4 bytes + 8 M (128 KB at M = 4096, J = 3), L2-resident while the
 // resident blocks' scratch fits the 50 MB L2 (M <= 4096 at ~2-4 blocks per SM), HBM traffic beyond (BENCH-RESULTS.md
 // round 27-pkjbwd gives the byte counts).
+// Helper dd1 (session 18): dP / dQ (pmb_dpq), du's unpack (pmb_unpack_du) and the Grams'
+// twiddle, zeroing and atomics (pmb_twc, pmb_gram_zero, pmb_gram_out) are shared with learned_pmb2.cu's kernels (machine
+// code of every kernel of both files unchanged: bench-runs/dd1/machine-code-check.txt).
 #define LPM_TEMPLATES_ONLY
 #include "learned_pm.cu"
+
+// (vr, vi) times conj(w_(2^lM)^num) (twiddle<true>, sign +1): the Grams' twiddle at load (pmb_gram, pmb2_gram), and
+// learned_pmb2.cu's in-stage Grams (tiles_a's inverse load expression).
+__device__ __forceinline__ void pmb_twc(const Tw& T, int num, int lM, float& vr, float& vi) {
+  float tc, ts; twiddle<true>(T, num, lM, 1.0f, tc, ts);
+  const float a = vr * tc - vi * ts; vi = vr * ts + vi * tc; vr = a;
+}
+
+// A warp's Gram accumulators (2 column halves x 4 mma.sync registers, re and im) set to zero (pmb_gram, pmb2_gram).
+__device__ __forceinline__ void pmb_gram_zero(float (&dr)[2][4], float (&di)[2][4]) {
+#pragma unroll
+  for (int j = 0; j < 2; ++j)
+#pragma unroll
+    for (int q = 0; q < 4; ++q) { dr[j][q] = 0.f; di[j][q] = 0.f; }
+}
+
+// A warp's Gram accumulators added to acc (shared 16 x 16 float2) by shared-memory atomics, entries k, n < R only:
+// register q of column half j is row k = g + 8 (q >> 1), column n = 8 j + 2 t + (q & 1) (pmb_gram, pmb2_gram).
+__device__ __forceinline__ void pmb_gram_out(const float (&dr)[2][4], const float (&di)[2][4], int g, int t, int R,
+                                             float* acc) {
+#pragma unroll
+  for (int j = 0; j < 2; ++j)
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      const int k = g + 8 * (q >> 1), n = 8 * j + 2 * t + (q & 1);
+      if (k < R && n < R) { atomicAdd(acc + 2 * (k * 16 + n), dr[j][q]); atomicAdd(acc + 2 * (k * 16 + n) + 1, di[j][q]); }
+    }
+}
 
 // One stage's Gram: acc[k][n] += sum over the M / R columns col of G[k][col] conj(X[n][col]), R = 2^lR <= 16, the axis of
 // stride S = 2^lS; element (k, col) at position (col >> lS) R S + k S + (col & (S - 1)). G from the shared planes (zr, zi),
@@ -44,10 +75,7 @@ __device__ void pmb_gram(const Tw& T, const ST* zr, const ST* zi, const XT* xr, 
   const int R = 1 << lR, S = 1 << lS, lMs = lR + lS, tiles = 1 << (log2M - lR - 4), nj = R > 8 ? 2 : 1;
   if (warp >= tiles) return;
   float dr[2][4], di[2][4];
-#pragma unroll
-  for (int j = 0; j < 2; ++j)
-#pragma unroll
-    for (int q = 0; q < 4; ++q) { dr[j][q] = 0.f; di[j][q] = 0.f; }
+  pmb_gram_zero(dr, di);
   for (int tile = warp; tile < tiles; tile += nw) {
     const int col0 = tile << 4;
     uint32_t ar[4], ai[4];
@@ -60,10 +88,7 @@ __device__ void pmb_gram(const Tw& T, const ST* zr, const ST* zi, const XT* xr, 
         for (int e = 0; e < 2; ++e) {
           const int col = col0 + 2 * t + 8 * (i >> 1) + e, c = col & (S - 1), p = ((col >> lS) << lMs) + k * S + c;
           float vr = ld(zr + SIDX(p)), vi = ld(zi + SIDX(p));
-          if (twG) {
-            float tc, ts; twiddle<true>(T, (k * c) & ((1 << lMs) - 1), lMs, 1.0f, tc, ts);
-            const float a = vr * tc - vi * ts; vi = vr * ts + vi * tc; vr = a;
-          }
+          if (twG) pmb_twc(T, (k * c) & ((1 << lMs) - 1), lMs, vr, vi);
           re[e] = vr; im[e] = vi;
         }
       }
@@ -83,10 +108,7 @@ __device__ void pmb_gram(const Tw& T, const ST* zr, const ST* zi, const XT* xr, 
           for (int e = 0; e < 2; ++e) {
             const int col = col0 + 2 * t + 8 * q + e, c = col & (S - 1), p = ((col >> lS) << lMs) + n * S + c;
             float vr = ld(xr + p), vi = ld(xi + p);
-            if (twX) {
-              float tc, ts; twiddle<true>(T, (n * c) & ((1 << lMs) - 1), lMs, 1.0f, tc, ts);
-              const float a = vr * tc - vi * ts; vi = vr * ts + vi * tc; vr = a;
-            }
+            if (twX) pmb_twc(T, (n * c) & ((1 << lMs) - 1), lMs, vr, vi);
             re[e] = vr; im[e] = vi;
           }
         }
@@ -100,14 +122,7 @@ __device__ void pmb_gram(const Tw& T, const ST* zr, const ST* zi, const XT* xr, 
       mma16816<BF16>(di[j], ar, bn[0], bn[1]);
     }
   }
-  // accumulator register q of column half j: row k = g + 8 (q >> 1), column n = 8 j + 2 t + (q & 1)
-#pragma unroll
-  for (int j = 0; j < 2; ++j)
-#pragma unroll
-    for (int q = 0; q < 4; ++q) {
-      const int k = g + 8 * (q >> 1), n = 8 * j + 2 * t + (q & 1);
-      if (k < R && n < R) { atomicAdd(acc + 2 * (k * 16 + n), dr[j][q]); atomicAdd(acc + 2 * (k * 16 + n) + 1, di[j][q]); }
-    }
+  pmb_gram_out(dr, di, g, t, R, acc);
 }
 
 // The shared planes to a scratch slot (position order, the I/O type). Ends without a barrier.
@@ -168,6 +183,30 @@ __device__ __forceinline__ void pmb_pair(const float4* __restrict__ c, ST* zr, S
 // plus the 2J Gram accumulators (16 x 16 float2 each).
 __host__ __device__ constexpr int pmb_smem(int log2M, int stBytes, int J) { return pm_smem(log2M, stBytes) + 2 * J * 256 * 8; }
 
+// {dP, dQ} of one row from z = gC' (the planes) and C (c, x M): gpq[p] = (or += unless first) {gC' conj(C[p]),
+// gC' C[s(p)]}. No barrier.
+template <typename ST>
+__device__ __forceinline__ void pmb_dpq(const ST* zr, const ST* zi, const float2* c, float4* gpq, bool first, int M, int lR1,
+                                        int J) {
+  for (int p = threadIdx.x; p < M; p += blockDim.x) {
+    const int q = pm_pos((M - pm_freq(p, lR1, J)) & (M - 1), lR1, J);
+    const float2 a = c[p], sq = c[q];
+    const float gr = ld(zr + SIDX(p)), gi = ld(zi + SIDX(p));
+    const float4 e = make_float4(gr * a.x + gi * a.y, gi * a.x - gr * a.y, gr * sq.x - gi * sq.y, gr * sq.y + gi * sq.x);
+    if (first) gpq[p] = e;
+    else { const float4 o = gpq[p]; gpq[p] = make_float4(o.x + e.x, o.y + e.y, o.z + e.z, o.w + e.w); }
+  }
+}
+
+// du = unpack(z) + D dy for one row (gy: dy's row, o: du's). No barrier.
+template <typename IO, typename ST>
+__device__ __forceinline__ void pmb_unpack_du(const IO* gy, IO* o, const ST* zr, const ST* zi, float d, int L) {
+  for (int i = threadIdx.x; i < L; i += blockDim.x) {
+    const int m = i >> 1;
+    st(o + i, fmaf(d, ld(gy + i), (i & 1) ? ld(zi + SIDX(m)) : ld(zr + SIDX(m))));
+  }
+}
+
 template <bool BF16, typename IO, typename ST>
 __device__ void pmb_bwd(const IO* __restrict__ u, const IO* __restrict__ dy, const float2* __restrict__ mats,
                         const float2* __restrict__ madj, const float4* __restrict__ pq, const float4* __restrict__ pqAdj,
@@ -225,14 +264,7 @@ __device__ void pmb_bwd(const IO* __restrict__ u, const IO* __restrict__ dy, con
       __syncthreads();
     }
     // z = gC': {dP, dQ} (C from cs), then the adjoint pair map
-    for (int p = threadIdx.x; p < M; p += T) {
-      const int q = pm_pos((M - pm_freq(p, lR1, J)) & (M - 1), lR1, J);
-      const float2 a = c[p], sq = c[q];
-      const float gr = ld(zr + SIDX(p)), gi = ld(zi + SIDX(p));
-      const float4 e = make_float4(gr * a.x + gi * a.y, gi * a.x - gr * a.y, gr * sq.x - gi * sq.y, gr * sq.y + gi * sq.x);
-      if (b == 0) gpq[p] = e;
-      else { const float4 o = gpq[p]; gpq[p] = make_float4(o.x + e.x, o.y + e.y, o.z + e.z, o.w + e.w); }
-    }
+    pmb_dpq(zr, zi, c, gpq, b == 0, M, lR1, J);
     __syncthreads();
     pmb_pair(ca, zr, zi, M, lR1, J);
     // C: the forward chain's adjoint with the forward blocks' Grams
@@ -245,12 +277,7 @@ __device__ void pmb_bwd(const IO* __restrict__ u, const IO* __restrict__ dy, con
       __syncthreads();
     }
     // du = unpack(z) + D dy
-    const IO* g = dy + row;
-    IO* o = du + row;
-    for (int i = threadIdx.x; i < L; i += T) {
-      const int m = i >> 1;
-      st(o + i, fmaf(d, ld(g + i), (i & 1) ? ld(zi + SIDX(m)) : ld(zr + SIDX(m))));
-    }
+    pmb_unpack_du(dy + row, du + row, zr, zi, d, L);
     __syncthreads();
   }
   float2* pp = part + (size_t)h * 2 * J * 256;

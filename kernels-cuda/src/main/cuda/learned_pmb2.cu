@@ -123,10 +123,7 @@ __device__ void pmb2_gram(const Tw& T, const ST* zr, const ST* zi, const XT* xr,
   constexpr uint32_t NEG2 = 0x80008000u;
   if (warp >= tiles) return;
   float dr[2][4], di[2][4];
-#pragma unroll
-  for (int j = 0; j < 2; ++j)
-#pragma unroll
-    for (int q = 0; q < 4; ++q) { dr[j][q] = 0.f; di[j][q] = 0.f; }
+  pmb_gram_zero(dr, di);
   for (int tile = warp; tile < tiles; tile += nw) {
     const int col0 = tile << 4;
     uint32_t ar[4], ai[4];
@@ -146,8 +143,7 @@ __device__ void pmb2_gram(const Tw& T, const ST* zr, const ST* zi, const XT* xr,
           for (int e = 0; e < 2; ++e) {
             const int p = e ? p1 : p0, ce = (col + e) & (S - 1);
             float vr = ld(zr + SIDX(p)), vi = ld(zi + SIDX(p));
-            float tc, ts; twiddle<true>(T, (k * ce) & ((1 << lMs) - 1), lMs, 1.0f, tc, ts);
-            const float a = vr * tc - vi * ts; vi = vr * ts + vi * tc; vr = a;
+            pmb_twc(T, (k * ce) & ((1 << lMs) - 1), lMs, vr, vi);
             re[e] = vr; im[e] = vi;
           }
           ar[i] = pack2<BF16>(re[0], re[1]);
@@ -174,10 +170,7 @@ __device__ void pmb2_gram(const Tw& T, const ST* zr, const ST* zi, const XT* xr,
             for (int e = 0; e < 2; ++e) {
               const int ce = (col + e) & (S - 1), pe = (((col + e) >> lS) << lMs) + n * S + ce;
               float vr = ld(xr + pe), vi = ld(xi + pe);
-              if (twX) {
-                float tc, ts; twiddle<true>(T, (n * ce) & ((1 << lMs) - 1), lMs, 1.0f, tc, ts);
-                const float a = vr * tc - vi * ts; vi = vr * ts + vi * tc; vr = a;
-              }
+              if (twX) pmb_twc(T, (n * ce) & ((1 << lMs) - 1), lMs, vr, vi);
               re[e] = vr; im[e] = vi;
             }
             br[q] = pack2<BF16>(re[0], re[1]);
@@ -192,13 +185,7 @@ __device__ void pmb2_gram(const Tw& T, const ST* zr, const ST* zi, const XT* xr,
       mma16816<BF16>(di[j], ar, bn[0], bn[1]);
     }
   }
-#pragma unroll
-  for (int j = 0; j < 2; ++j)
-#pragma unroll
-    for (int q = 0; q < 4; ++q) {
-      const int k = g + 8 * (q >> 1), n = 8 * j + 2 * t + (q & 1);
-      if (k < R && n < R) { atomicAdd(acc + 2 * (k * 16 + n), dr[j][q]); atomicAdd(acc + 2 * (k * 16 + n) + 1, di[j][q]); }
-    }
+  pmb_gram_out(dr, di, g, t, R, acc);
 }
 
 // ---- helper pmb (session 18): the Grams inside the stages (PMB2_SG, kernels lpmb2_bwd_*_r80_sg) ----------------------
@@ -222,12 +209,6 @@ __device__ __forceinline__ void mma1688(float (&d)[4], uint32_t a0, uint32_t a1,
     asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};\n"
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]) : "r"(a0), "r"(a1), "r"(b));
   }
-}
-
-// (vr, vi) times conj(w_(2^lM)^num) (twiddle<true>, sign +1), in the expression of tiles_a's inverse load and pmb2_gram.
-__device__ __forceinline__ void pmb3_twc(const Tw& T, int num, int lM, float& vr, float& vi) {
-  float tc, ts; twiddle<true>(T, num, lM, 1.0f, tc, ts);
-  const float a = vr * tc - vi * ts; vi = vr * ts + vi * tc; vr = a;
 }
 
 // (vr, vi) times w_(2^lM)^num scale (twiddle<true>, sign -1, the factor scaled first): tiles_a's forward store.
@@ -279,7 +260,7 @@ __device__ __forceinline__ void pmb3_x_pair(const Tw& T, const XT* xr, const XT*
 #pragma unroll
     for (int e = 0; e < 2; ++e) {
       float vr = ld(xr + p + e), vi = ld(xi + p + e);
-      pmb3_twc(T, (n * (c + e)) & ((1 << lMs) - 1), lMs, vr, vi);
+      pmb_twc(T, (n * (c + e)) & ((1 << lMs) - 1), lMs, vr, vi);
       re[e] = vr; im[e] = vi;
     }
     br = pack2<BF16>(re[0], re[1]);
@@ -311,7 +292,7 @@ __device__ __noinline__ void pmb3_stage_a(const Tw& T, const float2* __restrict_
     for (int q = 0; q < 4; ++q) {
       const int r = 2 * t + (q & 1) + 8 * (q >> 1), idx = SIDX(base + r * S + c0 + g);
       br[q] = ld(zr + idx); bi[q] = ld(zi + idx);
-      if (!FWD) pmb3_twc(T, (r * (c0 + g)) & (Ms - 1), lS + 4, br[q], bi[q]);   // the inverse stage's conj(T_s) at load
+      if (!FWD) pmb_twc(T, (r * (c0 + g)) & (Ms - 1), lS + 4, br[q], bi[q]);   // the inverse stage's conj(T_s) at load
     }
     const uint32_t xr0 = pack2<BF16>(br[0], br[1]), xr1 = pack2<BF16>(br[2], br[3]);
     const uint32_t xi0 = pack2<BF16>(bi[0], bi[1]), xi1 = pack2<BF16>(bi[2], bi[3]);
@@ -414,7 +395,7 @@ __device__ __forceinline__ void pmb3_dump_tw(const Tw& T, const ST* zr, const ST
       XT r16, i16;
       st(&r16, ld(zr + SIDX(p0 + e))); st(&i16, ld(zi + SIDX(p0 + e)));
       float vr = ld(&r16), vi = ld(&i16);
-      pmb3_twc(T, (k * (c0 + e)) & ((1 << lMs) - 1), lMs, vr, vi);
+      pmb_twc(T, (k * (c0 + e)) & ((1 << lMs) - 1), lMs, vr, vi);
       st(er + e, vr); st(ei + e, vi);
     }
     *reinterpret_cast<uint4*>(xr + p0) = wr;
@@ -524,14 +505,7 @@ __device__ __forceinline__ void pmb2_bwd(const IO* __restrict__ u, const IO* __r
     if (fuse) pmb2_dpq_pair(ca, zr, zi, c, dpqOn ? gpq : nullptr, b == g, M, lR1, J);
     else {
     if (dpqOn) {
-      for (int p = threadIdx.x; p < M; p += T) {
-        const int q = pm_pos((M - pm_freq(p, lR1, J)) & (M - 1), lR1, J);
-        const float2 a = c[p], sq = c[q];
-        const float gr = ld(zr + SIDX(p)), gi = ld(zi + SIDX(p));
-        const float4 e = make_float4(gr * a.x + gi * a.y, gi * a.x - gr * a.y, gr * sq.x - gi * sq.y, gr * sq.y + gi * sq.x);
-        if (b == g) gpq[p] = e;
-        else { const float4 o = gpq[p]; gpq[p] = make_float4(o.x + e.x, o.y + e.y, o.z + e.z, o.w + e.w); }
-      }
+      pmb_dpq(zr, zi, c, gpq, b == g, M, lR1, J);
       __syncthreads();
     }
     pmb_pair(ca, zr, zi, M, lR1, J);
@@ -546,12 +520,7 @@ __device__ __forceinline__ void pmb2_bwd(const IO* __restrict__ u, const IO* __r
       }
       __syncthreads();
     }
-    const IO* gy = dy + row;
-    IO* o = du + row;
-    for (int i = threadIdx.x; i < L; i += T) {
-      const int m = i >> 1;
-      st(o + i, fmaf(d, ld(gy + i), (i & 1) ? ld(zi + SIDX(m)) : ld(zr + SIDX(m))));
-    }
+    pmb_unpack_du(dy + row, du + row, zr, zi, d, L);
     __syncthreads();
   }
   float2* pp = part + cta * 2 * J * 256;

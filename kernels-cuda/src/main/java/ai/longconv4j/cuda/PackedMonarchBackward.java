@@ -44,7 +44,7 @@ public final class PackedMonarchBackward {
     this.mats = mats; this.matsAdj = matsAdj; this.pq = pq; this.pqAdj = pqAdj; this.d = d;
     this.h = plan.channels(); this.m = plan.points();
     this.log2m = Integer.numberOfTrailingZeros(m);
-    int[] f = PackedMonarchConv.factors(m);
+    int[] f = PackedMonarchFactors.factors(m);
     this.j = f.length;
     this.r1 = f[0];
   }
@@ -285,7 +285,7 @@ public final class PackedMonarchBackward {
   }
 
   @Override public String toString() {
-    return "PackedMonarchBackward[M=" + m + " = " + PackedMonarchConv.factorString(PackedMonarchConv.factors(m)) + ", " + kernelName() + ", "
+    return "PackedMonarchBackward[M=" + m + " = " + PackedMonarchFactors.factorString(PackedMonarchFactors.factors(m)) + ", " + kernelName() + ", "
         + threads() + " threads" + (bwdFast ? ", groups " + bwdGroups + (bwdFuse ? ", fused" : "") + (bwdStageGram ? ", stage Grams" + (bwdPreTw ? " (pre-twiddled)" : "") : "") : "") + "]";
   }
 }

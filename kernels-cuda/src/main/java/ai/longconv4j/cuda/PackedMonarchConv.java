@@ -63,8 +63,8 @@ public final class PackedMonarchConv implements AutoCloseable {
   private PackedMonarchConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io; this.n = n; this.m = n / 2;
     this.log2m = Integer.numberOfTrailingZeros(m);
-    this.j = factors(m).length;
-    this.r1 = factors(m)[0];
+    this.j = PackedMonarchFactors.factors(m).length;
+    this.r1 = PackedMonarchFactors.factors(m)[0];
     this.s16 = m > 16384;   // fp32 planes of 32768 points (264 KB) exceed the 227 KB of shared memory
     this.threads = m <= 4096 ? 256 : 512;
     // pkjopt's variants (learned_pm2.cu), chosen per plan by the setters; the properties set the plan's starting point
@@ -93,7 +93,7 @@ public final class PackedMonarchConv implements AutoCloseable {
     this.mats = device.alloc(8L * elements());
     this.matsAdj = device.alloc(8L * elements());
     d.copyFrom(new float[h]);
-    setBlocks(atInit(m));
+    setBlocks(PackedMonarchFactors.atInit(m));
   }
 
   /** A plan for (H, L, Lk) in {@code mode} with 16-bit I/O {@code io}; blocks at the exact DFT, D = 0, P / Q unset. */
@@ -139,48 +139,11 @@ public final class PackedMonarchConv implements AutoCloseable {
     return ConvPlan.of(L, Lk, LearnedButterflyConv.libMode(mode), ConvEngine.MONARCH, Precision.F64).fftSize();
   }
 
-  /** The J factors of M (s14-jspec.md's table, one pass): R1 = M / 16^(J-1) in {2, 4, 8, 16}, then J - 1 sixteens. */
-  public static int[] factors(int m) {
-    if (m < MIN_M || m > MAX_M || Integer.bitCount(m) != 1)
-      throw new IllegalArgumentException("PackedMonarchConv.factors: M must be a power of two in [2048, 32768], got " + m);
-    int lg = Integer.numberOfTrailingZeros(m), jj = (lg - 1) / 4 + 1;
-    int[] f = new int[jj];
-    f[0] = 1 << (lg - 4 * (jj - 1));
-    for (int s = 1; s < jj; s++) f[s] = 16;
-    return f;
-  }
-
-  /** The position of frequency k (digits k_1 = k mod R1, then base 16; p = k_1 S_1 + .. + k_J). */
-  static int position(int k, int[] f) {
-    int p = 0, r = k;
-    for (int s = 0; s < f.length; s++) {
-      int stride = 1;
-      for (int t = s + 1; t < f.length; t++) stride *= f[t];
-      p += (r % f[s]) * stride;
-      r /= f[s];
-    }
-    return p;
-  }
-
-  /** Blocks at the exact DFT in lib's order {F_1 .. F_J, G_J .. G_1}: F = F_R, G = conj(F_R). */
-  public static double[][] atInit(int m) { return atInit(factors(m)); }
-
-  /** Blocks at the exact DFT for the factors f (R_1 .. R_J) in lib's order {F_1 .. F_J, G_J .. G_1} (shared with PackedThreePass). */
-  static double[][] atInit(int[] f) {
-    int jj = f.length;
-    double[][] b = new double[2 * jj][];
-    for (int s = 0; s < jj; s++) {
-      b[s] = ai.longconv4j.conv.LearnedButterfly.dft(f[s], false);
-      b[2 * jj - 1 - s] = ai.longconv4j.conv.LearnedButterfly.dft(f[s], true);
-    }
-    return b;
-  }
-
   private int elements() { return 2 * (r1 * r1 + 256 * (j - 1)); }
 
   /** Uploads the 2J blocks {F_1 .. F_J, G_J .. G_1} (lib's layout) and prepares the forward's and the adjoint's left forms. */
   public PackedMonarchConv setBlocks(double[][] b) {
-    blocks.copyFrom(flattenBlocks("PackedMonarchConv", b, factors(m), "M = " + m + " = " + factorString()));
+    blocks.copyFrom(flattenBlocks("PackedMonarchConv", b, PackedMonarchFactors.factors(m), "M = " + m + " = " + factorString()));
     prep();
     return this;
   }
@@ -217,7 +180,7 @@ public final class PackedMonarchConv implements AutoCloseable {
    * {F_1 .. F_J, G_J .. G_1}, copied device-to-device and prepared on the device's stream; no host copy, no synchronisation.
    */
   public PackedMonarchConv setBlocksOnDevice(DevicePointer[] b) {
-    copyBlocksOnDevice("PackedMonarchConv", device, blocks, b, factors(m), "M = " + m + " = " + factorString());
+    copyBlocksOnDevice("PackedMonarchConv", device, blocks, b, PackedMonarchFactors.factors(m), "M = " + m + " = " + factorString());
     prep();
     return this;
   }
@@ -292,37 +255,9 @@ public final class PackedMonarchConv implements AutoCloseable {
       double[] kp = new double[n];
       for (int t = 0; t < t0; t++) kp[t] = k[c * sides * lk + t];
       for (int t = 0; t < t1; t++) kp[n - 1 - t] = k[c * sides * lk + lk + t];
-      System.arraycopy(pairCoefficients(m, kp), 0, all, 4 * m * c, 4 * m);
+      System.arraycopy(PackedMonarchFactors.pairCoefficients(m, kp), 0, all, 4 * m * c, 4 * m);
     });
     return setWeights(all, D);
-  }
-
-  /** P / Q of one kernel row from its N = 2M placed taps, lib's pairCoefficients layout [4M] at the positions of M's factors. */
-  public static double[] pairCoefficients(int m, double[] kPad) {
-    int n = 2 * m;
-    int[] f = factors(m);
-    if (kPad == null || kPad.length != n)
-      throw new IllegalArgumentException("PackedMonarchConv.pairCoefficients: k_pad must hold N = " + n + " taps, got " + (kPad == null ? "null" : kPad.length));
-    double[] kf = new double[2 * n];
-    for (int t = 0; t < n; t++) kf[2 * t] = kPad[t];
-    new org.jtransforms.fft.DoubleFFT_1D(n).complexForward(kf);   // K[j] = sum_t k_pad[t] w_N^(j t)
-    double[] out = new double[4 * m];
-    for (int k = 0; k < m; k++) {
-      int j = m - k, p = position(k, f);
-      double ck = Math.cos(2 * Math.PI * k / n), sk = Math.sin(2 * Math.PI * k / n);   // w_N^k = (ck, -sk)
-      double cj = Math.cos(2 * Math.PI * j / n), sj = Math.sin(2 * Math.PI * j / n);
-      // a_k = (1 - i w^k)/2, b_k = (1 + i w^k)/2, c_k = (1 + i w^-k)/2, d_k = (1 - i w^-k)/2 (w^-k = (ck, sk))
-      double ar = (1 - sk) / 2, ai = -ck / 2, br = (1 + sk) / 2, bi = ck / 2, cr = (1 - sk) / 2, ci = ck / 2, dr = (1 + sk) / 2, di = -ck / 2;
-      double ajr = (1 - sj) / 2, aji = -cj / 2, bjr = (1 + sj) / 2, bji = cj / 2;
-      double kr = kf[2 * k], ki = kf[2 * k + 1], qr = kf[2 * j], qi = -kf[2 * j + 1];   // K[k], conj(K[M-k])
-      double xr = cr * kr - ci * ki, xi = cr * ki + ci * kr;   // c_k K[k]
-      double yr = dr * qr - di * qi, yi = dr * qi + di * qr;   // d_k conj(K[M-k])
-      out[2 * p] = xr * ar - xi * ai + yr * bjr + yi * bji;                 // + y conj(b_(M-k))
-      out[2 * p + 1] = xr * ai + xi * ar + yi * bjr - yr * bji;
-      out[2 * m + 2 * p] = xr * br - xi * bi + yr * ajr + yi * aji;         // + y conj(a_(M-k))
-      out[2 * m + 2 * p + 1] = xr * bi + xi * br + yi * ajr - yr * aji;
-    }
-    return out;
   }
 
   /**
@@ -354,9 +289,9 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   /** Position of the partner frequency (M - k) mod M, per position. */
   int[] partners() {
-    int[] f = factors(m), freq = new int[m], part = new int[m];
-    for (int k = 0; k < m; k++) freq[position(k, f)] = k;
-    for (int p = 0; p < m; p++) part[p] = position((m - freq[p]) % m, f);
+    int[] f = PackedMonarchFactors.factors(m), freq = new int[m], part = new int[m];
+    for (int k = 0; k < m; k++) freq[PackedMonarchFactors.position(k, f)] = k;
+    for (int p = 0; p < m; p++) part[p] = PackedMonarchFactors.position((m - freq[p]) % m, f);
     return part;
   }
 
@@ -630,17 +565,10 @@ public final class PackedMonarchConv implements AutoCloseable {
   public int threads() { return threads; }
   public boolean balanced() { return balanced; }
   public int regCap() { return regCap; }
-  public int[] factors() { return factors(m); }
+  public int[] factors() { return PackedMonarchFactors.factors(m); }
   public ConvMode mode() { return mode; }
 
-  private String factorString() { return factorString(factors(m)); }
-
-  /** "R_1 x R_2 x .. x R_J" (messages and toString; shared with PackedThreePass). */
-  static String factorString(int[] f) {
-    StringBuilder sb = new StringBuilder();
-    for (int r : f) sb.append(sb.length() == 0 ? "" : " x ").append(r);
-    return sb.toString();
-  }
+  private String factorString() { return PackedMonarchFactors.factorString(PackedMonarchFactors.factors(m)); }
 
   @Override public void close() {
     pq.close(); pqAdj.close(); d.close(); blocks.close(); mats.close(); matsAdj.close();

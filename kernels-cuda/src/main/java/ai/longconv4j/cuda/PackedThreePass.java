@@ -141,7 +141,7 @@ public final class PackedThreePass implements AutoCloseable {
   }
 
   /** Blocks at the exact DFT in lib's order {F_1 .. F_5, G_5 .. G_1}: F = F_R, G = conj(F_R). */
-  public static double[][] atInit(int m) { return PackedMonarchConv.atInit(factors(m)); }
+  public static double[][] atInit(int m) { return PackedMonarchFactors.atInit(factors(m)); }
 
   /** Complex entries of one chain's five blocks (Q in learned_p3.cu), times two chains. */
   private int elements() { return 2 * (n1 * n1 + 4 + 768); }
@@ -387,7 +387,7 @@ public final class PackedThreePass implements AutoCloseable {
   /** lib's float64 plan of this shape (engine LEARNED_PACKED): its positions, partners and pair coefficients are this plan's. */
   public ConvPlan libPlan() { return libPlan; }
 
-  private String factorString() { return PackedMonarchConv.factorString(factors(m)); }
+  private String factorString() { return PackedMonarchFactors.factorString(factors(m)); }
 
   @Override public void close() {
     pq.close(); pqAdj.close(); d.close(); blocks.close(); mats.close(); matsAdj.close();

@@ -51,7 +51,7 @@ class PackedMonarchBwdErrorHostTest {
     double[][] ma = model.prep(blocks);
     double[][] parts = new double[H][];
     for (int h = 0; h < H; h++) {
-      double[] pq = PackedMonarchConv.pairCoefficients(m, PackedMonarchReference.placeTaps(x.shape(), x.k(), h, 2 * m));
+      double[] pq = PackedMonarchFactors.pairCoefficients(m, PackedMonarchReference.placeTaps(x.shape(), x.k(), h, 2 * m));
       double[][] us = new double[B][], dys = new double[B][];
       for (int b = 0; b < B; b++) {
         int o = (b * H + h) * L;

@@ -48,7 +48,7 @@ class PackedMonarchBwdHostTest {
       int B = (int) c[1], H = (int) c[2], L = (int) c[3], Lk = (int) c[4], m = PackedMonarchConv.fftSize(L, Lk, mode) / 2;
       var x = PackedMonarchHostTest.Data.draw(rng, B, H, L, Lk, mode);
       var plan = ConvPlan.of(L, Lk, x.shape().mode(), ConvEngine.LEARNED_PACKED, Precision.F64);
-      assertArrayEquals(PackedMonarchConv.factors(m), plan.factors().stream().mapToInt(Integer::intValue).toArray(), "factors M=" + m);
+      assertArrayEquals(PackedMonarchFactors.factors(m), plan.factors().stream().mapToInt(Integer::intValue).toArray(), "factors M=" + m);
       double[][] blocks = PackedMonarchHostTest.randomBlocks(rng, m, 2);
       double[] dy = new double[x.u().length];
       for (int i = 0; i < dy.length; i++) dy[i] = rng.nextGaussian();
@@ -60,7 +60,7 @@ class PackedMonarchBwdHostTest {
       double[][] parts = new double[H][];
       double dpqErr = 0;
       for (int h = 0; h < H; h++) {
-        double[] pq = PackedMonarchConv.pairCoefficients(m, PackedMonarchReference.placeTaps(x.shape(), x.k(), h, 2 * m));
+        double[] pq = PackedMonarchFactors.pairCoefficients(m, PackedMonarchReference.placeTaps(x.shape(), x.k(), h, 2 * m));
         double[][] us = new double[B][], dys = new double[B][];
         for (int b = 0; b < B; b++) {
           int o = (b * H + h) * L;
@@ -101,7 +101,7 @@ class PackedMonarchBwdHostTest {
     var lib = new PackedLearnedButterfly(plan, blocks).backwardAll(x.shape(), x.u(), x.k(), x.d(), dy);
     var model = new PackedMonarchBwdModel(m);
     double[][] ma = model.prep(blocks);
-    double[] pq = PackedMonarchConv.pairCoefficients(m, PackedMonarchReference.placeTaps(x.shape(), x.k(), 0, 2 * m));
+    double[] pq = PackedMonarchFactors.pairCoefficients(m, PackedMonarchReference.placeTaps(x.shape(), x.k(), 0, 2 * m));
     var ch = model.channel(new double[][] {x.u()}, new double[][] {dy}, L, ma[0], ma[1], pq, new PackedMonarchReference(m).adjointPairCoefficients(pq), x.d()[0]);
     double[] p = ch.part().clone();
     for (int i = 0; i < 512; i++) { double t = p[512 + i]; p[512 + i] = p[1024 + i]; p[1024 + i] = t; }   // slots 1 and 2 (F_2, F_3)

@@ -22,14 +22,14 @@ final class PackedMonarchBwdModel {
 
   PackedMonarchBwdModel(int m) {
     this.m = m;
-    this.f = PackedMonarchConv.factors(m);
+    this.f = PackedMonarchFactors.factors(m);
     this.j = f.length;
     this.r1 = f[0];
     this.lR1 = Integer.numberOfTrailingZeros(r1);
     int[] freq = new int[m];
-    for (int k = 0; k < m; k++) freq[PackedMonarchConv.position(k, f)] = k;
+    for (int k = 0; k < m; k++) freq[PackedMonarchFactors.position(k, f)] = k;
     part = new int[m];
-    for (int p = 0; p < m; p++) part[p] = PackedMonarchConv.position((m - freq[p]) % m, f);
+    for (int p = 0; p < m; p++) part[p] = PackedMonarchFactors.position((m - freq[p]) % m, f);
   }
 
   private int q1() { return r1 * r1; }

@@ -327,7 +327,7 @@ class PackedMonarchGpuTest extends CudaDeviceTest {
       try (var u = dev.upload(u16); var y1 = dev.alloc(2L * n); var y2 = dev.alloc(2L * n)) {
         pm.forward(u, y1, B);
         for (int i = 0; i < blocks.length; i++) { bufs[i] = dev.upload(toF(blocks[i])); ptrs[i] = bufs[i].ptr(); }
-        pm.setBlocks(PackedMonarchConv.atInit(m)).setBlocksOnDevice(ptrs);
+        pm.setBlocks(PackedMonarchFactors.atInit(m)).setBlocksOnDevice(ptrs);
         y2.fill32(0x7fc07fc0);
         pm.forward(u, y2, B);
         short[] a = LearnedCase.read(dev, y1, n), b = LearnedCase.read(dev, y2, n);

@@ -62,21 +62,21 @@ class PackedMonarchHostTest {
       assertFalse(PackedMonarchConv.supports(4096, 5000, ConvMode.CAUSAL, io));
     }
     assertFalse(PackedMonarchConv.supports(4096, 4096, ConvMode.CAUSAL, ElementType.F32));
-    assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.factors(1024));
-    assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.factors(3 * 2048));
+    assertThrows(IllegalArgumentException.class, () -> PackedMonarchFactors.factors(1024));
+    assertThrows(IllegalArgumentException.class, () -> PackedMonarchFactors.factors(3 * 2048));
   }
 
   @Test
   void factorTableAndPositions() {
-    assertArrayEquals(new int[] {8, 16, 16}, PackedMonarchConv.factors(2048));
-    assertArrayEquals(new int[] {16, 16, 16}, PackedMonarchConv.factors(4096));
-    assertArrayEquals(new int[] {2, 16, 16, 16}, PackedMonarchConv.factors(8192));
-    assertArrayEquals(new int[] {4, 16, 16, 16}, PackedMonarchConv.factors(16384));
-    assertArrayEquals(new int[] {8, 16, 16, 16}, PackedMonarchConv.factors(32768));
-    int[] f = PackedMonarchConv.factors(2048);
+    assertArrayEquals(new int[] {8, 16, 16}, PackedMonarchFactors.factors(2048));
+    assertArrayEquals(new int[] {16, 16, 16}, PackedMonarchFactors.factors(4096));
+    assertArrayEquals(new int[] {2, 16, 16, 16}, PackedMonarchFactors.factors(8192));
+    assertArrayEquals(new int[] {4, 16, 16, 16}, PackedMonarchFactors.factors(16384));
+    assertArrayEquals(new int[] {8, 16, 16, 16}, PackedMonarchFactors.factors(32768));
+    int[] f = PackedMonarchFactors.factors(2048);
     // k = k1 + 8 (k2 + 16 k3) sits at p = 256 k1 + 16 k2 + k3
-    assertEquals(256 * 3 + 16 * 5 + 7, PackedMonarchConv.position(3 + 8 * (5 + 16 * 7), f));
-    assertEquals(16 * 5 + 7, PackedMonarchConv.position(8 * (5 + 16 * 7), f));
+    assertEquals(256 * 3 + 16 * 5 + 7, PackedMonarchFactors.position(3 + 8 * (5 + 16 * 7), f));
+    assertEquals(16 * 5 + 7, PackedMonarchFactors.position(8 * (5 + 16 * 7), f));
     assertEquals(PackedMonarchConv.fftSize(4096, 4096, ConvMode.CAUSAL), 8192);
     assertEquals(PackedMonarchConv.fftSize(4096, 4096, ConvMode.BIDIRECTIONAL), 8192);
     assertEquals(PackedMonarchConv.fftSize(4096, 100, ConvMode.CIRCULAR), 4096);
@@ -96,15 +96,15 @@ class PackedMonarchHostTest {
     e = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.checkPlan("X", 3, 10, 11, ConvMode.CAUSAL, ElementType.F16, ""));
     assertEquals("X: need 1 <= Lk <= L, got Lk=11, L=10", e.getMessage());
     for (int m : new int[] {2048, 8192, 32768}) {
-      int[] f = PackedMonarchConv.factors(m);
-      double[][] b = PackedMonarchConv.atInit(m);
+      int[] f = PackedMonarchFactors.factors(m);
+      double[][] b = PackedMonarchFactors.atInit(m);
       assertEquals(2 * f.length, b.length, "M=" + m);
       for (int s = 0; s < f.length; s++) {
         assertArrayEquals(ai.longconv4j.conv.LearnedButterfly.dft(f[s], false), b[s], "F_" + (s + 1) + " M=" + m);
         assertArrayEquals(ai.longconv4j.conv.LearnedButterfly.dft(f[s], true), b[2 * f.length - 1 - s], "G_" + (s + 1) + " M=" + m);
       }
     }
-    assertEquals("2 x 16 x 16 x 16", PackedMonarchConv.factorString(PackedMonarchConv.factors(8192)));
+    assertEquals("2 x 16 x 16 x 16", PackedMonarchFactors.factorString(PackedMonarchFactors.factors(8192)));
   }
 
   /** Drawn inputs of one (B, H, L, Lk, mode) case as lib takes them. */
@@ -147,7 +147,7 @@ class PackedMonarchHostTest {
       int L = (int) c[1], Lk = (int) c[2], m = PackedMonarchConv.fftSize(L, Lk, mode) / 2;
       var x = Data.draw(rng, 2, 2, L, Lk, mode);
       var r = new PackedMonarchReference(m);
-      double[] y = refForward(r, x, PackedMonarchConv.atInit(m), false, x.u());
+      double[] y = refForward(r, x, PackedMonarchFactors.atInit(m), false, x.u());
       double[] want = new FftConv(ConvPlan.of(L, Lk, x.shape().mode())).forward(x.shape(), x.u(), x.k(), x.d());
       double err = relErr(y, want);
       System.out.printf("reference at init vs FftConv %s L=%d Lk=%d M=%d rel err %.3e%n", mode, L, Lk, m, err);
@@ -177,7 +177,7 @@ class PackedMonarchHostTest {
 
   /** kind 0: the DFT; 1: the DFT plus 5 % complex noise; 2: every entry uniform in [-1, 1] + i [-1, 1]. */
   static double[][] randomBlocks(SplittableRandom rng, int m, int kind) {
-    double[][] b = PackedMonarchConv.atInit(m);
+    double[][] b = PackedMonarchFactors.atInit(m);
     for (double[] blk : b)
       for (int i = 0; i < blk.length; i++)
         blk[i] = kind == 0 ? blk[i] : kind == 1 ? blk[i] + 0.05 * (2 * rng.nextDouble() - 1) : 2 * rng.nextDouble() - 1;
@@ -204,12 +204,12 @@ class PackedMonarchHostTest {
       int L = (int) c[1], Lk = (int) c[2], m = PackedMonarchConv.fftSize(L, Lk, mode) / 2;
       var x = Data.draw(rng, 1, 2, L, Lk, mode);
       var plan = ConvPlan.of(L, Lk, x.shape().mode(), ai.longconv4j.conv.ConvEngine.LEARNED_PACKED, ai.longconv4j.conv.Precision.F64);
-      assertArrayEquals(PackedMonarchConv.factors(m), plan.factors().stream().mapToInt(Integer::intValue).toArray(), "factors M=" + m);
+      assertArrayEquals(PackedMonarchFactors.factors(m), plan.factors().stream().mapToInt(Integer::intValue).toArray(), "factors M=" + m);
       var r = new PackedMonarchReference(m);
       double[] kp = PackedMonarchReference.placeTaps(x.shape(), x.k(), 1, r.n);
       double[] pqLib = ai.longconv4j.conv.PackedLearnedButterfly.pairCoefficients(plan, kp);
       assertTrue(relErr(r.pairCoefficients(kp), pqLib) < 1e-12, "P / Q " + mode + " M=" + m);
-      assertTrue(relErr(PackedMonarchConv.pairCoefficients(m, kp), pqLib) < 1e-12, "host P / Q " + mode + " M=" + m);
+      assertTrue(relErr(PackedMonarchFactors.pairCoefficients(m, kp), pqLib) < 1e-12, "host P / Q " + mode + " M=" + m);
       double[][] blocks = randomBlocks(rng, m, 2);
       var lib = new ai.longconv4j.conv.PackedLearnedButterfly(plan, blocks);
       double[] dy = new double[x.u().length];
@@ -258,7 +258,7 @@ class PackedMonarchHostTest {
     for (int m : new int[] {2048, 8192}) {
       double[] kp = new double[2 * m];
       for (int t = 0; t < kp.length; t++) kp[t] = rng.nextGaussian();
-      double err = relErr(PackedMonarchConv.pairCoefficients(m, kp), new PackedMonarchReference(m).pairCoefficients(kp));
+      double err = relErr(PackedMonarchFactors.pairCoefficients(m, kp), new PackedMonarchReference(m).pairCoefficients(kp));
       assertTrue(err < 1e-12, "M=" + m + ": " + err);
     }
   }

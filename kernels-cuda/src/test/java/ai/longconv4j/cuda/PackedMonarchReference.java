@@ -22,12 +22,12 @@ final class PackedMonarchReference {
   private final int[] part;
 
   PackedMonarchReference(int m) {
-    this.f = PackedMonarchConv.factors(m);
+    this.f = PackedMonarchFactors.factors(m);
     this.m = m; this.n = 2 * m; this.j = f.length;
     int[] freq = new int[m];
-    for (int k = 0; k < m; k++) freq[PackedMonarchConv.position(k, f)] = k;
+    for (int k = 0; k < m; k++) freq[PackedMonarchFactors.position(k, f)] = k;
     part = new int[m];
-    for (int p = 0; p < m; p++) part[p] = PackedMonarchConv.position((m - freq[p]) % m, f);
+    for (int p = 0; p < m; p++) part[p] = PackedMonarchFactors.position((m - freq[p]) % m, f);
     this.freq = freq;
   }
 

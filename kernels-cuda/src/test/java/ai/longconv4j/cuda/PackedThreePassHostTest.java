@@ -62,7 +62,7 @@ class PackedThreePassHostTest {
       assertArrayEquals(ai.longconv4j.conv.LearnedButterfly.dft(f[s], false), b[s], "F_" + (s + 1));
       assertArrayEquals(ai.longconv4j.conv.LearnedButterfly.dft(f[s], true), b[9 - s], "G_" + (s + 1));
     }
-    assertEquals("16 x 2 x 16 x 16 x 16", PackedMonarchConv.factorString(PackedThreePass.factors(131072)));
+    assertEquals("16 x 2 x 16 x 16 x 16", PackedMonarchFactors.factorString(PackedThreePass.factors(131072)));
   }
 
   @Test

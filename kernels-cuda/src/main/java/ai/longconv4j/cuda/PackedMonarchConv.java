@@ -59,12 +59,14 @@ public final class PackedMonarchConv implements AutoCloseable {
   private final DeviceBuffer pq, pqAdj, d, blocks, mats, matsAdj;
   private boolean pqSet, s16, fused = true, balanced, outer, fragTable, fragDirect, stage;
   private int threads, regCap, pairU = 1;
+  private final int[] f;   // M's factors R_1 .. R_J (PackedMonarchFactors.factors), computed once
 
   private PackedMonarchConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io; this.n = n; this.m = n / 2;
     this.log2m = Integer.numberOfTrailingZeros(m);
-    this.j = PackedMonarchFactors.factors(m).length;
-    this.r1 = PackedMonarchFactors.factors(m)[0];
+    this.f = PackedMonarchFactors.factors(m);
+    this.j = f.length;
+    this.r1 = f[0];
     this.s16 = m > 16384;   // fp32 planes of 32768 points (264 KB) exceed the 227 KB of shared memory
     this.threads = m <= 4096 ? 256 : 512;
     // pkjopt's variants (learned_pm2.cu), chosen per plan by the setters; the properties set the plan's starting point
@@ -143,7 +145,7 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   /** Uploads the 2J blocks {F_1 .. F_J, G_J .. G_1} (lib's layout) and prepares the forward's and the adjoint's left forms. */
   public PackedMonarchConv setBlocks(double[][] b) {
-    blocks.copyFrom(flattenBlocks("PackedMonarchConv", b, PackedMonarchFactors.factors(m), "M = " + m + " = " + factorString()));
+    blocks.copyFrom(flattenBlocks("PackedMonarchConv", b, f, "M = " + m + " = " + factorString()));
     prep();
     return this;
   }
@@ -180,7 +182,7 @@ public final class PackedMonarchConv implements AutoCloseable {
    * {F_1 .. F_J, G_J .. G_1}, copied device-to-device and prepared on the device's stream; no host copy, no synchronisation.
    */
   public PackedMonarchConv setBlocksOnDevice(DevicePointer[] b) {
-    copyBlocksOnDevice("PackedMonarchConv", device, blocks, b, PackedMonarchFactors.factors(m), "M = " + m + " = " + factorString());
+    copyBlocksOnDevice("PackedMonarchConv", device, blocks, b, f, "M = " + m + " = " + factorString());
     prep();
     return this;
   }
@@ -289,7 +291,7 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   /** Position of the partner frequency (M - k) mod M, per position. */
   int[] partners() {
-    int[] f = PackedMonarchFactors.factors(m), freq = new int[m], part = new int[m];
+    int[] freq = new int[m], part = new int[m];
     for (int k = 0; k < m; k++) freq[PackedMonarchFactors.position(k, f)] = k;
     for (int p = 0; p < m; p++) part[p] = PackedMonarchFactors.position((m - freq[p]) % m, f);
     return part;
@@ -565,10 +567,10 @@ public final class PackedMonarchConv implements AutoCloseable {
   public int threads() { return threads; }
   public boolean balanced() { return balanced; }
   public int regCap() { return regCap; }
-  public int[] factors() { return PackedMonarchFactors.factors(m); }
+  public int[] factors() { return f.clone(); }
   public ConvMode mode() { return mode; }
 
-  private String factorString() { return PackedMonarchFactors.factorString(PackedMonarchFactors.factors(m)); }
+  private String factorString() { return PackedMonarchFactors.factorString(f); }
 
   @Override public void close() {
     pq.close(); pqAdj.close(); d.close(); blocks.close(); mats.close(); matsAdj.close();

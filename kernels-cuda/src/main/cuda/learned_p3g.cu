@@ -276,12 +276,23 @@ __device__ __forceinline__ P3gGram<BF16, SC, PART> p3g_hook(const SC* D, const S
 // V_1[n][q] = S[n][q] conj(w_M^(n q)) (S: the forward middle's output O). Grid (8192 / 128, gy), block 256: warp w of
 // block bx takes columns q = 128 bx + 16 w .. + 15 of chunk rows by, by + gy, ..; the block's partial (N1 x N1 float2,
 // [k][n]) to part[by gx + bx].
-template <int N1, bool BF16, typename IO, typename SC, int MODE>
+// TAB (session 20; -Dlongconv4j.p3.ogram=table, lp3g_ogramt*): the twiddles conj(w_M^(k q)) of the block's 128 columns,
+// which do not depend on the row, computed once per block into shared memory (rows of OTW_S float2: 2-way bank conflicts at
+// most) instead of per row and element (sincospif on every operand load): the same sincospif values, so the same bits.
+constexpr int OTW_S = 132;
+template <int N1, bool BF16, typename IO, typename SC, int MODE, bool TAB = false>
 __device__ void p3g_ogram(const SC* __restrict__ S, const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B,
                           int H, int rows) {
   constexpr int KT = (N1 + 15) / 16, NJ = N1 / 8, M = N1 * P3_IN;
   __shared__ float acc[2 * N1 * N1];
+  __shared__ float2 tws[TAB ? N1 * OTW_S : 1];
   for (int i = threadIdx.x; i < 2 * N1 * N1; i += blockDim.x) acc[i] = 0.f;
+  if constexpr (TAB)
+    for (int i = threadIdx.x; i < N1 * 128; i += blockDim.x) {
+      const int k = i >> 7, q = 128 * blockIdx.x + (i & 127);
+      float sn, cs; sincospif(2.0f * (float)((k * q) & (M - 1)) / (float)M, &sn, &cs);
+      tws[k * OTW_S + (i & 127)] = make_float2(cs, sn);
+    }
   __syncthreads();
   const int col0 = (blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5)) * 16;
   float dr[KT][NJ][4] = {}, di[KT][NJ][4] = {};
@@ -295,6 +306,7 @@ __device__ void p3g_ogram(const SC* __restrict__ S, const IO* __restrict__ x, fl
     };
     auto scr = [&](int k, int q) {      // S[k][q] conj(w_M^(k q)), 0 for k >= N1
       if (k >= N1) return make_float2(0.f, 0.f);
+      if constexpr (TAB) return p3g_mul(ldc(sr + k * P3_IN + q), tws[k * OTW_S + q - 128 * (int)blockIdx.x]);
       float sn, cs; sincospif(2.0f * (float)((k * q) & (M - 1)) / (float)M, &sn, &cs);
       return p3g_mul(ldc(sr + k * P3_IN + q), make_float2(cs, sn));
     };
@@ -307,36 +319,72 @@ __device__ void p3g_ogram(const SC* __restrict__ S, const IO* __restrict__ x, fl
   for (int i = threadIdx.x; i < N1 * N1; i += blockDim.x) pp[i] = make_float2(acc[2 * i], acc[2 * i + 1]);
 }
 
-// The partials of one launch into lib's block gradients blk ({dF_1 .. dF_5, dG_5 .. dG_1} back to back: sizes N1, 2, 16, 16,
-// 16, 16, 16, 16, 2, N1), summed over the nb blocks in order (double), times R_1 .. R_(s-1), then written (first) or added
-// (later chunks). kind 0: lp3g_bmid MODE 1 (dG_2 .. dG_5, partial slots s - 2 of 256), 1: MODE 2 (dF_2 .. dF_5), 2: outer
-// dF_1, 3: outer dG_1 (partials of N1 N1). Grid ceil(1024 / 256), block 256: thread e = slot 256 + k 16 + n (inner), or
-// k N1 + n (outer).
-extern "C" __global__ void __launch_bounds__(256) lp3g_reduce(const float2* __restrict__ part, float2* __restrict__ blk, int nb,
-                                                              int lN1, int kind, int first) {
-  const int N1 = 1 << lN1, q1 = N1 * N1, e = blockIdx.x * blockDim.x + threadIdx.x;
-  int s, R, k, n, stride, off;
+// Where entry e of a launch's partials goes in lib's block gradients blk ({dF_1 .. dF_5, dG_5 .. dG_1} back to back: sizes
+// N1, 2, 16, 16, 16, 16, 16, 16, 2, N1) and the factor R_1 .. R_(s-1) that undoes the stages' 1/R_s; false for an entry
+// that is no gradient's (k or n >= R). kind 0: lp3g_bmid MODE 1 (dG_2 .. dG_5, partial slots s - 2 of 256: e = slot 256 +
+// k 16 + n), 1: MODE 2 (dF_2 .. dF_5), 2: outer dF_1, 3: outer dG_1 (partials of N1 N1: e = k N1 + n).
+__device__ __forceinline__ bool p3g_dest(int e, int lN1, int kind, int& dst, double& sc) {
+  const int N1 = 1 << lN1, q1 = N1 * N1;
+  int s, R, k, n;
   if (kind < 2) {
     const int sl = e >> 8;
-    s = sl + 2; R = s == 2 ? 2 : 16; k = (e >> 4) & 15; n = e & 15; stride = 1024;
-    if (sl >= 4 || k >= R || n >= R) return;
-    off = sl * 256 + k * 16 + n;   // the kernels' 16 x 16 layout (stage 2's four entries at k 16 + n too)
+    s = sl + 2; R = s == 2 ? 2 : 16; k = (e >> 4) & 15; n = e & 15;
+    if (sl >= 4 || k >= R || n >= R) return false;   // the kernels' 16 x 16 layout (stage 2's four entries at k 16 + n too)
   } else {
-    s = 1; R = N1; k = e / N1; n = e % N1; stride = q1; off = e;
-    if (e >= q1) return;
+    s = 1; R = N1; k = e / N1; n = e % N1;
+    if (e >= q1) return false;
   }
-  double re = 0.0, im = 0.0;
-  for (int b = 0; b < nb; ++b) { const float2 v = part[(size_t)b * stride + off]; re += v.x; im += v.y; }
-  const double sc = s == 1 ? 1.0 : s == 2 ? N1 : s == 3 ? 2.0 * N1 : s == 4 ? 32.0 * N1 : 512.0 * N1;
+  sc = s == 1 ? 1.0 : s == 2 ? N1 : s == 3 ? 2.0 * N1 : s == 4 ? 32.0 * N1 : 512.0 * N1;
   // lib's offsets of F_s / G_s: F_1 0, F_2 q1, F_3.. q1 + 4 + 256 (s - 3); G_5 .. G_3 q1 + 772 + 256 (5 - s), G_2 q1 + 1540,
   // G_1 q1 + 1544
   const bool gside = kind == 0 || kind == 3;
   const int fo = s == 1 ? 0 : s == 2 ? q1 : q1 + 4 + 256 * (s - 3);
   const int go = s == 1 ? q1 + 1544 : s == 2 ? q1 + 1540 : q1 + 772 + 256 * (5 - s);
-  const int dst = (gside ? go : fo) + (s == 1 ? k * R + n : n * R + k);
+  dst = (gside ? go : fo) + (s == 1 ? k * R + n : n * R + k);
+  return true;
+}
+
+// The sum (re, im) of an entry, times sc, written to blk[dst] (first chunk) or added to it (later chunks).
+__device__ __forceinline__ void p3g_put(float2* __restrict__ blk, int dst, double re, double im, double sc, int first) {
   const float2 add = make_float2((float)(re * sc), (float)(im * sc));
   if (first) blk[dst] = add;
   else { const float2 o = blk[dst]; blk[dst] = make_float2(o.x + add.x, o.y + add.y); }
+}
+
+// The slow twin of lp3g_rseg + lp3g_rfin (-Dlongconv4j.p3.reduce=serial): the partials of one launch summed over the nb
+// blocks in order (double) by one thread per entry, then p3g_put. Grid ceil(1024 / 256), block 256: thread e (p3g_dest).
+extern "C" __global__ void __launch_bounds__(256) lp3g_reduce(const float2* __restrict__ part, float2* __restrict__ blk, int nb,
+                                                              int lN1, int kind, int first) {
+  const int e = blockIdx.x * blockDim.x + threadIdx.x, stride = kind < 2 ? 1024 : 1 << (2 * lN1);
+  int dst; double sc;
+  if (!p3g_dest(e, lN1, kind, dst, sc)) return;
+  double re = 0.0, im = 0.0;
+  for (int b = 0; b < nb; ++b) { const float2 v = part[(size_t)b * stride + e]; re += v.x; im += v.y; }
+  p3g_put(blk, dst, re, im, sc, first);
+}
+
+// The partials' sum in two fixed-order steps (session 20; lp3g_reduce's 1024 threads, each reading nb partials 8 KB apart,
+// took ~29 ms of the 64K backward's ~88): lp3g_rseg sums segment y (blocks y seg .. min(nb, (y + 1) seg) - 1, in order) of
+// every entry into a double2 (grid (ceil(stride / 256), ceil(nb / seg)), block 256: consecutive threads read consecutive
+// entries); lp3g_rfin sums a launch's nsg segments in order (double) and puts the entry (grid ceil(stride / 256)). The
+// segmentation depends only on nb and seg, so two runs give the same bits (no atomics).
+extern "C" __global__ void __launch_bounds__(256) lp3g_rseg(const float2* __restrict__ part, double2* __restrict__ sg, int nb,
+                                                            int stride, int seg) {
+  const int e = blockIdx.x * blockDim.x + threadIdx.x;
+  if (e >= stride) return;
+  const int b0 = blockIdx.y * seg, b1 = min(nb, b0 + seg);
+  double re = 0.0, im = 0.0;
+  for (int b = b0; b < b1; ++b) { const float2 v = part[(size_t)b * stride + e]; re += v.x; im += v.y; }
+  sg[(size_t)blockIdx.y * stride + e] = make_double2(re, im);
+}
+extern "C" __global__ void __launch_bounds__(256) lp3g_rfin(const double2* __restrict__ sg, float2* __restrict__ blk, int nsg,
+                                                            int lN1, int kind, int first) {
+  const int e = blockIdx.x * blockDim.x + threadIdx.x, stride = kind < 2 ? 1024 : 1 << (2 * lN1);
+  int dst; double sc;
+  if (!p3g_dest(e, lN1, kind, dst, sc)) return;
+  double re = 0.0, im = 0.0;
+  for (int y = 0; y < nsg; ++y) { const double2 v = sg[(size_t)y * stride + e]; re += v.x; im += v.y; }
+  p3g_put(blk, dst, re, im, sc, first);
 }
 
 // names: lp3g_pq_grad_<io> (grid-stride, block 256)
@@ -370,11 +418,15 @@ LP3G_PQ(f16, __half)
 LP3G_BMID(bf16, __nv_bfloat16)
 LP3G_BMID(f16, __half)
 
-// names: lp3g_ogram<MODE>_<N1>_<io> (grid (64, gy), block 256)
+// names: lp3g_ogram<MODE>_<N1>_<io>, lp3g_ogramt<MODE>_<N1>_<io> (the twiddle table) (grid (64, gy), block 256)
 #define LP3G_OGRAM(MODE, N1, TAG, IO)                                                                                   \
   extern "C" __global__ void __launch_bounds__(256) lp3g_ogram##MODE##_##N1##_##TAG(const P3Io<IO>::SC* __restrict__ S,  \
       const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B, int H, int rows) {                      \
     p3g_ogram<N1, P3Io<IO>::BF16, IO, P3Io<IO>::SC, MODE>(S, x, part, L, h0, B, H, rows);                               \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256) lp3g_ogramt##MODE##_##N1##_##TAG(const P3Io<IO>::SC* __restrict__ S, \
+      const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B, int H, int rows) {                      \
+    p3g_ogram<N1, P3Io<IO>::BF16, IO, P3Io<IO>::SC, MODE, true>(S, x, part, L, h0, B, H, rows);                         \
   }
 #define LP3G_OGRAMS(TAG, IO) \
   LP3G_OGRAM(0, 8, TAG, IO) LP3G_OGRAM(0, 16, TAG, IO) LP3G_OGRAM(0, 32, TAG, IO) \

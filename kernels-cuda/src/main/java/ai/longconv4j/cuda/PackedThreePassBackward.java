@@ -31,8 +31,9 @@ package ai.longconv4j.cuda;
  * X_2 (pass 1's output, kept) with every inner stage's input dumped ({@code lp3g_bmid0}: X_3 .. X_5, C, C', W_4 .. W_2, 16-bit)
  * and its output kept (O); the dy middles {@code lp3g_bmid1} / {@code lp3g_bmid2} sum each stage's Gram against the
  * matching dump on mma.sync (16-bit operands, fp32 accumulation, per-block partials; stage 2's on CUDA cores in fp32); the outer blocks' Grams ({@code lp3g_ogram}: dF_1 from pass 3's input of du and pack(u), dG_1 from
- * pack(dy) and O) after pass 3; {@code lp3g_reduce} sums the partials per launch in float64, undoes the stages' 1/R_s and adds
- * into the fp32 block gradients. du, dP / dQ and dD are unchanged (the same stage code, loads and stores). Memory: 11
+ * pack(dy) and O) after pass 3; {@code lp3g_rseg} / {@code lp3g_rfin} sum the partials per launch in float64 (fixed
+ * segments, then the segments in order; session 20, {@link #segmented}), undo the stages' 1/R_s and add into the fp32 block
+ * gradients. du, dP / dQ and dD are unchanged (the same stage code, loads and stores). Memory: 11
  * chunk-sized 16-bit buffers ({@link #chunkChannels}: at most 3 x the plan's scratch budget in all) and the partials, kept.
  * <pre>{@code
  * jshell> var bw = new PackedThreePassBackward(p3)
@@ -52,7 +53,10 @@ public final class PackedThreePassBackward implements AutoCloseable {
 
   private final PackedThreePass p3;
   private final int h, l, m, n1;
-  private DeviceBuffer sc, sg, dmp, so, part, part2, blk;
+  /** Segments of a launch's partials the first reduce step makes at most (lp3g_rseg's grid y). */
+  static final int SEGMENTS = 128;
+
+  private DeviceBuffer sc, sg, dmp, so, part, part2, blk, segs;
   private boolean ran;
 
   /** A backward for {@code p3}'s plan (its blocks, P / Q, D and scratch budget, read at each call). */
@@ -70,6 +74,21 @@ public final class PackedThreePassBackward implements AutoCloseable {
    * twin; anything else: IllegalArgumentException). Read per call.
    */
   static boolean enabled() { return LearnedDefaults.twoWay("longconv4j.p3.bwd", "tc", "chain"); }
+
+  /**
+   * How the Gram partials are summed ({@code -Dlongconv4j.p3.reduce}, read per call): unset or "seg" (the default since session
+   * 20): {@code lp3g_rseg} (fixed segments of the blocks, every entry by its own thread, coalesced) then {@code lp3g_rfin};
+   * "serial": the slow twin {@code lp3g_reduce} (one thread per entry over all blocks, session 18's). Both in float64, both
+   * in a fixed order; they differ only in the order of the double additions.
+   */
+  static boolean segmented() { return LearnedDefaults.twoWay("longconv4j.p3.reduce", "seg", "serial"); }
+
+  /**
+   * The outer Grams' twiddles ({@code -Dlongconv4j.p3.ogram}, read per call): unset or "table" (the default since session 20):
+   * {@code lp3g_ogramt*}, each block's N1 x 128 twiddles computed once into shared memory; "sincos": the twin {@code
+   * lp3g_ogram*}, a sincospif per operand load and row (session 18's). The same sincospif values either way.
+   */
+  static boolean ogramTable() { return LearnedDefaults.twoWay("longconv4j.p3.ogram", "table", "sincos"); }
 
   /**
    * Channels per chunk: whole channels, as many as 3 x the plan's scratch budget holds in the {@value #BUFFERS} 16-bit
@@ -111,6 +130,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
       part2 = dev.alloc(8L * n1 * n1 * INNER_COLS * gyMax);
     }
     if (blk == null) blk = dev.alloc(8L * blockElements());
+    if (segs == null) segs = dev.alloc(16L * 1024 * SEGMENTS);
     CudaStream s = dev.stream();
     String tag = io.tag();
     boolean tc = p3.outerTc16();
@@ -121,9 +141,13 @@ public final class PackedThreePassBackward implements AutoCloseable {
     var bmid1 = mg.kernel("lp3g_bmid1_" + tag);
     var bmid2 = mg.kernel("lp3g_bmid2_" + tag);
     var grad = mg.kernel("lp3g_pq_grad_" + tag);
-    var og0 = mg.kernel("lp3g_ogram0_" + n1 + "_" + tag);
-    var og1 = mg.kernel("lp3g_ogram1_" + n1 + "_" + tag);
-    var red = mg.kernel("lp3g_reduce");
+    String og = ogramTable() ? "lp3g_ogramt" : "lp3g_ogram";
+    var og0 = mg.kernel(og + "0_" + n1 + "_" + tag);
+    var og1 = mg.kernel(og + "1_" + n1 + "_" + tag);
+    boolean seg = segmented();
+    var red = seg ? null : mg.kernel("lp3g_reduce");
+    var rseg = seg ? mg.kernel("lp3g_rseg") : null;
+    var rfin = seg ? mg.kernel("lp3g_rfin") : null;
     int lN1 = Integer.numberOfTrailingZeros(n1), smem = PackedThreePass.middleSmem(true) + 2048;
     DeviceBuffer mf = p3.mats(false), ma = p3.mats(true), pf = p3.pq(false), pa = p3.pq(true);
     Phases ph = Boolean.getBoolean("longconv4j.p3.bwd.phases") ? new Phases(dev) : null;
@@ -138,27 +162,45 @@ public final class PackedThreePassBackward implements AutoCloseable {
       p3.outer(true, fwd, tc, dy, ma, sg, null, h0, B, c);                                        // gW_1
       if (ph != null) ph.mark("pass 1 dy");
       bmid1.launch(s, n1 / 2, c, THREADS, smem, sg, dmp, part, ma, pa, h0, B, h, lN1, slot);            // dG_2 .. dG_5; gC'
-      red.launch(s, 4, 1, 256, 0, part, blk, (n1 / 2) * c, lN1, 0, first);
       if (ph != null) ph.mark("bmid1");
+      reduce(s, red, rseg, rfin, part, (n1 / 2) * c, 1024, lN1, 0, first);
+      if (ph != null) ph.mark("reduce");
       long points = (long) chans * m;
       int blocks = (int) Math.min((points + THREADS - 1) / THREADS, 65535L * 16);
       grad.launch(s, blocks, 1, THREADS, 0, dmp.ptr().at(4L * 3 * slot), sg, gpq, h0, chans, B, lN1, (float) m);   // C: dump 3
       if (ph != null) ph.mark("pq grad");
       bmid2.launch(s, n1 / 2, c, THREADS, smem, sg, sc, dmp, part, ma, pa, h0, B, h, lN1, slot);         // dF_5 .. dF_2
-      red.launch(s, 4, 1, 256, 0, part, blk, (n1 / 2) * c, lN1, 1, first);
       if (ph != null) ph.mark("bmid2");
+      reduce(s, red, rseg, rfin, part, (n1 / 2) * c, 1024, lN1, 1, first);
+      if (ph != null) ph.mark("reduce");
       p3.outer(false, inv, tc, dy, ma, sg, du, h0, B, c);                                         // du
       if (ph != null) ph.mark("pass 3");
       og0.launch(s, INNER_COLS, gy, THREADS, 0, sg, u, part2, l, h0, B, h, c);                     // dF_1
-      red.launch(s, 4, 1, 256, 0, part2, blk, INNER_COLS * gy, lN1, 2, first);
-      og1.launch(s, INNER_COLS, gy, THREADS, 0, so, dy, part2, l, h0, B, h, c);                    // dG_1
-      red.launch(s, 4, 1, 256, 0, part2, blk, INNER_COLS * gy, lN1, 3, first);
       if (ph != null) ph.mark("outer Grams");
+      reduce(s, red, rseg, rfin, part2, INNER_COLS * gy, n1 * n1, lN1, 2, first);
+      if (ph != null) ph.mark("reduce");
+      og1.launch(s, INNER_COLS, gy, THREADS, 0, so, dy, part2, l, h0, B, h, c);                    // dG_1
+      if (ph != null) ph.mark("outer Grams");
+      reduce(s, red, rseg, rfin, part2, INNER_COLS * gy, n1 * n1, lN1, 3, first);
+      if (ph != null) ph.mark("reduce");
     }
     dev.module(DDOT_MODULE).kernel("lpj_ddot_" + tag).launch(s, h, 1, 256, 0, u, dy, dD, B, h, l);
     ran = true;
     if (ph != null) ph.print("p3tc bwd phases (ms, summed over " + (h + hc - 1) / hc + " chunks of " + hc + " channels) B=" + B + " H=" + h
         + " L=" + l + " M=" + m + ":");
+  }
+
+  /**
+   * The nb partials of {@code stride} float2 entries of one launch into the block gradients (kind: p3g_dest's in
+   * learned_p3g.cu; first: write rather than add): the serial twin {@code red} when {@link #segmented} is off, else
+   * {@code lp3g_rseg} over ceil(nb / seg) segments of seg = ceil(nb / {@value #SEGMENTS}) blocks, then {@code lp3g_rfin}.
+   */
+  private void reduce(CudaStream s, CudaModule.Kernel red, CudaModule.Kernel rseg, CudaModule.Kernel rfin, DeviceBuffer p, int nb, int stride, int lN1,
+                      int kind, int first) {
+    if (red != null) { red.launch(s, 4, 1, 256, 0, p, blk, nb, lN1, kind, first); return; }
+    int seg = (nb + SEGMENTS - 1) / SEGMENTS, nsg = (nb + seg - 1) / seg, gx = (stride + 255) / 256;
+    rseg.launch(s, gx, nsg, 256, 0, p, segs, nb, stride, seg);
+    rfin.launch(s, gx, 1, 256, 0, segs, blk, nsg, lN1, kind, first);
   }
 
   /**
@@ -215,7 +257,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
   /** Device bytes this object keeps (its chunk buffers, partials and block gradients). */
   public long keptBytes() {
     long b = 0;
-    for (DeviceBuffer x : new DeviceBuffer[] {sc, sg, dmp, so, part, part2, blk}) if (x != null) b += x.bytes();
+    for (DeviceBuffer x : new DeviceBuffer[] {sc, sg, dmp, so, part, part2, blk, segs}) if (x != null) b += x.bytes();
     return b;
   }
 
@@ -230,6 +272,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
   @Override public void close() {
     closeChunks();
     if (blk != null) { blk.close(); blk = null; }
+    if (segs != null) { segs.close(); segs = null; }
     ran = false;
   }
 

@@ -50,7 +50,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 @Tag("gpu")
 class PackedThreePassBwdGpuTest extends CudaDeviceTest {
   private static final double TOL16 = 1e-2, TOLD = 1e-4, TOLG = 2e-2;
-  private static final String KEY = "longconv4j.p3.bwd";
+  private static final String KEY = "longconv4j.p3.bwd", RED = "longconv4j.p3.reduce", OG = "longconv4j.p3.ogram";
 
   static Stream<Arguments> planCases() {
     // mode, io, B, H, L, Lk, blocks kind (1 DFT + 5 %, 2 Gaussian); M in the comment
@@ -173,7 +173,8 @@ class PackedThreePassBwdGpuTest extends CudaDeviceTest {
    * lp3g_bmid1 and lp3g_bmid2 holds the 16-bit planes' values exactly); dD against the chain kernel's own formula in float64
    * (1e-5: fp32 sums of B L products); gpq and dD not written past their ends; gpq finite and not all zero; the block
    * gradients (summed over the chunks: one, or one channel a chunk) against lib's float64 (TOLG), and bit for bit those of
-   * a second call (fixed-order sums).
+   * a second call (fixed-order sums), within 1e-6 of their maxima those of the serial reduce (the twin of the default
+   * segmented one), and those of the sincos outer Grams (the twin of the twiddle table): inner blocks bit for bit, outer 1e-4.
    */
   @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5} budgetRows={6}")
   @MethodSource("splitCases")
@@ -233,6 +234,47 @@ class PackedThreePassBwdGpuTest extends CudaDeviceTest {
         bw.backward(ub, db, B, du2, gpq, dD);
         double[][] again = bw.blockGrads();
         for (int i = 0; i < gb.length; i++) assertArrayEquals(gb[i], again[i], 0.0, "dBlock " + i + " of a second call " + what);
+        // the segmented reduce (default) against its twin, the serial lp3g_reduce: the same fp32 partials summed in float64 in
+        // another order (the double sums differ by ~1e-16 of the partials' magnitudes), so each chunk's fp32 entry is the same
+        // or 1 ulp apart, and the sums over <= 3 chunks here at most a few ulps: |seg - serial| <= 1e-6 max|dBlock| (8 ulps)
+        String oldRed = System.getProperty(RED), oldOg = System.getProperty(OG);
+        try {
+          System.setProperty(RED, "sum");
+          assertThrows(IllegalArgumentException.class, PackedThreePassBackward::segmented, "an unknown reduce is refused");
+          System.setProperty(RED, "serial");
+          bw.poisonBlockGrads();
+          bw.backward(ub, db, B, du2, gpq, dD);
+          double[][] serial = bw.blockGrads();
+          double worst = 0;
+          for (int i = 0; i < gb.length; i++) {
+            double max = Arrays.stream(gb[i]).map(Math::abs).max().orElse(0), d = 0;
+            for (int j = 0; j < gb[i].length; j++) d = Math.max(d, Math.abs(gb[i][j] - serial[i][j]));
+            assertTrue(d <= 1e-6 * max, "dBlock " + i + " segmented vs serial reduce: max |diff| " + d + " > 1e-6 x " + max + " " + what);
+            worst = Math.max(worst, d / max);
+          }
+          System.out.printf("p3 bwd reduce seg vs serial %s: worst max|diff| / max|dBlock| %.3e%n", what, worst);
+          // the outer Grams' twiddle table (default) against its twin, a sincospif per load: the same sincospif values, so
+          // the inner blocks are the same bits and the outer ones (dF_1, dG_1) too unless the compiler contracts the complex
+          // product differently (an fp32 ulp can flip a 16-bit rounding of an operand: a few 2^-8 flips among ~10^7 terms
+          // move a Gram by << 1e-4 relative); the bit count is printed
+          System.clearProperty(RED);
+          System.setProperty(OG, "twiddle");
+          assertThrows(IllegalArgumentException.class, PackedThreePassBackward::ogramTable, "an unknown outer Gram route is refused");
+          System.setProperty(OG, "sincos");
+          bw.poisonBlockGrads();
+          bw.backward(ub, db, B, du2, gpq, dD);
+          double[][] sincos = bw.blockGrads();
+          int same = 0, total = 0;
+          for (int i = 0; i < gb.length; i++) {
+            if (i != 0 && i != gb.length - 1) assertArrayEquals(gb[i], sincos[i], 0.0, "inner dBlock " + i + " with the sincos outer Grams " + what);
+            else Reference.assertClose("outer dBlock " + i + " table vs sincos " + what, PackedMonarchGpuTest.toF(gb[i]), sincos[i], 1e-4);
+            for (int j = 0; j < gb[i].length; j++, total++) if (Double.doubleToRawLongBits(gb[i][j]) == Double.doubleToRawLongBits(sincos[i][j])) same++;
+          }
+          System.out.printf("p3 bwd outer Grams table vs sincos %s: %d of %d block-gradient entries the same bits%n", what, same, total);
+        } finally {
+          if (oldRed == null) System.clearProperty(RED); else System.setProperty(RED, oldRed);
+          if (oldOg == null) System.clearProperty(OG); else System.setProperty(OG, oldOg);
+        }
       }
     }
   }

@@ -29,7 +29,9 @@ import java.util.SplittableRandom;
  * tensor-core outer passes, {@code p3-w} also the per-warp middle lp3_mid16w (learned_p3b.cu), {@code p3-sw} (helper p3,
  * session 17) the 16-bit scratch and lp3_mid16w with CUDA-core outer passes; with {@code -Dlongconv4j.bench.p3.bwd=true}
  * also {@link PackedThreePassBackward}'s row (du, dP / dQ, dD and, since session 18, the block gradients on tensor cores,
- * dy = u) and its steps' times. The kernel taps repeat every KROWS = 4
+ * dy = u) and its steps' times; {@code -Dlongconv4j.bench.p3.bwd.variants} (session 20, e.g. {@code
+ * default;reduce=serial;ogram=sincos}) times the backward under each setting of {@code -Dlongconv4j.p3.*}, in order and
+ * reversed, and prints each one's phases. The kernel taps repeat every KROWS = 4
  * channels (the packed plan's P / Q of 4 distinct rows computed in float64 on the host, then uploaded per channel; timing
  * does not depend on the values). Per path: blocks at the DFT (the learned map is then the exact convolution; random-block
  * accuracy is PackedThreePassGpuTest's), y NaN-poisoned, the forward of 2 sampled rows validated against lib's float64
@@ -151,16 +153,41 @@ public final class PackedThreePassBench {
       dev.synchronize();
       double err = validate(true, u, y, kb, D, B, H, L);
       System.out.printf("%s: backward du vs float64 %.3e%n", bw, err);
-      double ms = CudaConvBench.median(dev, () -> bw.backward(u, u, B, y, gpq, dD), 20);
-      rows.add(new CudaConvBench.Row(tagp + " bwd (du, dP/dQ, dD, block Grams)", B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
-      CudaConvBench.report(rows.getLast());
-      System.setProperty("longconv4j.p3.bwd.phases", "true");
-      try {
-        bw.backward(u, u, B, y, gpq, dD);
-      } finally {
-        System.clearProperty("longconv4j.p3.bwd.phases");
+      // variants: "default" or comma-separated "key=value" settings of -Dlongconv4j.p3.<key> (e.g. reduce=serial,
+      // ogram=sincos), separated by ';', timed in order then in reverse (both orders in one process)
+      List<String> vs = List.of(System.getProperty("longconv4j.bench.p3.bwd.variants", "default").split(";"));
+      List<String> both = new ArrayList<>(vs);
+      if (vs.size() > 1) both.addAll(vs.reversed());
+      for (String v : both) {
+        withVariant(v, () -> {
+          double ms = CudaConvBench.median(dev, () -> bw.backward(u, u, B, y, gpq, dD), 20);
+          rows.add(new CudaConvBench.Row(tagp + " bwd (du, dP/dQ, dD, block Grams) [" + v + "]", B, H, L, ms, 4.0 * n / ms / 1e6, err, 0));
+          CudaConvBench.report(rows.getLast());
+        });
       }
+      for (String v : vs)
+        withVariant(v + (v.equals("default") ? "" : ",") + "bwd.phases=true", () -> {
+          System.out.print("[" + v + "] ");
+          bw.backward(u, u, B, y, gpq, dD);
+        });
       System.out.printf("%s: kept %.3f GB%n", bw, bw.keptBytes() / 1e9);
+    }
+  }
+
+  /** Runs r with the settings of v ("default": none; else "key=value,..." as -Dlongconv4j.p3.key=value), then clears them. */
+  private static void withVariant(String v, Runnable r) {
+    List<String> keys = new ArrayList<>();
+    try {
+      for (String kv : v.split(","))
+        if (!kv.equals("default")) {
+          String[] p = kv.split("=", 2);
+          if (p.length != 2) throw new IllegalArgumentException("PackedThreePassBench: a variant is default or key=value,..., got " + v);
+          keys.add("longconv4j.p3." + p[0]);
+          System.setProperty(keys.getLast(), p[1]);
+        }
+      r.run();
+    } finally {
+      keys.forEach(System::clearProperty);
     }
   }
 

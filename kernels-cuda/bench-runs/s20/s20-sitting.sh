@@ -36,9 +36,9 @@ if [ "${OPBENCH:-1}" != 0 ]; then
   for c in ${OPCASES:-16:65536 4:262144}; do
     b=${c%%:*}; l=${c#*:}
     echo "== op bench B=$b L=$l"; date -u
-    JAVA_OPTS="-Dlongconv4j.bench.op.order=monarch,packed,packed,monarch -Dlongconv4j.bench.op.groups=1 -Dlongconv4j.bench.op.reps=${OPREPS:-10} ${OPOPTS:-}" \
+    JAVA_OPTS="-Dlongconv4j.bench.op.order=${OPORDER:-monarch,packed,packed,monarch} -Dlongconv4j.bench.op.groups=1 -Dlongconv4j.bench.op.reps=${OPREPS:-10} ${OPOPTS:-}" \
       timeout ${OP_S:-80} $DEV/run-java ai.longconv4j.examples.bench.LearnedOpBench "$raw/op-$l.csv" "$b" 768 "$l" > "$raw/op-$l.txt" 2>&1
-    echo "op bench exit $?"; grep -E " ms |peak|Exception|rror" "$raw/op-$l.txt" | grep -v "^\s*at " | head -20 | cut -c1-220
+    echo "op bench exit $?"; grep -E " ms |peak|Exception|rror|p3 op backward3|p3tc bwd phases" "$raw/op-$l.txt" | grep -v "^\s*at " | head -20 | cut -c1-220
     pack
   done
 fi

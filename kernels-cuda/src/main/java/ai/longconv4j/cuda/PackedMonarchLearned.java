@@ -211,8 +211,15 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
     CudaDevice dev = three.device();
     if (bw3 == null) bw3 = new PackedThreePassBackward(three);
     if (gpq3 == null) gpq3 = dev.alloc(16L * h * m);
+    var ph = PackedThreePassBackward.Phases.ifWanted(dev);
+    if (ph != null) ph.mark(null);
     bw3.backward(u, dy, B, du, gpq3, dD);
+    if (ph != null) ph.mark("PackedThreePassBackward");
     chain.taps(gpq3, dk, sides);   // lpj_dk_spec, cuFFT C2R, lpj_taps; synchronises
+    if (ph != null) {
+      ph.mark("dk (taps)");
+      ph.print("p3 op backward3 (ms) H=" + h + " M=" + m + ":");
+    }
   }
 
   @Override public double[][] blockGrads() {

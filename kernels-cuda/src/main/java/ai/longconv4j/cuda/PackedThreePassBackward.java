@@ -150,7 +150,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
     var rfin = seg ? mg.kernel("lp3g_rfin") : null;
     int lN1 = Integer.numberOfTrailingZeros(n1), smem = PackedThreePass.middleSmem(true) + 2048;
     DeviceBuffer mf = p3.mats(false), ma = p3.mats(true), pf = p3.pq(false), pa = p3.pq(true);
-    Phases ph = Boolean.getBoolean("longconv4j.p3.bwd.phases") ? new Phases(dev) : null;
+    Phases ph = Phases.ifWanted(dev);
     for (int h0 = 0; h0 < h; h0 += hc) {
       int chans = Math.min(hc, h - h0), c = chans * B, gy = Math.min(c, OGRAM_GY), first = h0 == 0 ? 1 : 0;
       long slot = (long) c * m;   // a dump slot's elements
@@ -207,12 +207,15 @@ public final class PackedThreePassBackward implements AutoCloseable {
    * {@code -Dlongconv4j.p3.bwd.phases=true} (for the bench; the default false): CUDA events between the steps of every chunk,
    * their spans summed per step and printed after the call (which then synchronises).
    */
-  private static final class Phases {
+  static final class Phases {
     private final CudaDevice dev;
     private final java.util.List<CudaEvent> ev = new java.util.ArrayList<>();
     private final java.util.List<String> names = new java.util.ArrayList<>();
 
     Phases(CudaDevice dev) { this.dev = dev; }
+
+    /** A new one when {@code -Dlongconv4j.p3.bwd.phases=true} (also PackedMonarchLearned's three-pass backward and dk), else null. */
+    static Phases ifWanted(CudaDevice dev) { return Boolean.getBoolean("longconv4j.p3.bwd.phases") ? new Phases(dev) : null; }
 
     /** An event after the queued work; name: the step that ends here (null: a chunk's start). */
     void mark(String name) { ev.add(new CudaEvent(dev).record(dev.stream())); names.add(name); }

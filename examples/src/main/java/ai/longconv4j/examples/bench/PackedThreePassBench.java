@@ -166,7 +166,7 @@ public final class PackedThreePassBench {
         });
       }
       for (String v : vs)
-        withVariant(v + (v.equals("default") ? "" : ",") + "bwd.phases=true", () -> {
+        withVariant((v.equals("default") ? "" : v + ",") + "bwd.phases=true", () -> {
           System.out.print("[" + v + "] ");
           bw.backward(u, u, B, y, gpq, dD);
         });

@@ -279,8 +279,10 @@ __device__ __forceinline__ P3gGram<BF16, SC, PART> p3g_hook(const SC* D, const S
 // TAB (session 20; -Dlongconv4j.p3.ogram=table, lp3g_ogramt*): the twiddles conj(w_M^(k q)) of the block's 128 columns,
 // which do not depend on the row, computed once per block into shared memory (rows of OTW_S float2: 2-way bank conflicts at
 // most) instead of per row and element (sincospif on every operand load): the same sincospif values, so the same bits.
+// UNR = 2 (lp3g_ogramu*, -Dlongconv4j.p3.ogram=table2): the table and the row loop unrolled by 2 (more loads in flight per
+// warp, more registers: fewer blocks per SM at N1 = 32); the same sums in the same order, so the same bits.
 constexpr int OTW_S = 132;
-template <int N1, bool BF16, typename IO, typename SC, int MODE, bool TAB = false>
+template <int N1, bool BF16, typename IO, typename SC, int MODE, bool TAB = false, int UNR = 1>
 __device__ void p3g_ogram(const SC* __restrict__ S, const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B,
                           int H, int rows) {
   constexpr int KT = (N1 + 15) / 16, NJ = N1 / 8, M = N1 * P3_IN;
@@ -296,7 +298,7 @@ __device__ void p3g_ogram(const SC* __restrict__ S, const IO* __restrict__ x, fl
   __syncthreads();
   const int col0 = (blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5)) * 16;
   float dr[KT][NJ][4] = {}, di[KT][NJ][4] = {};
-  for (int rc = blockIdx.y; rc < rows; rc += gridDim.y) {
+  auto one = [&](int rc) {
     int h; const long long row = p3_row(rc, h0, B, H, h);
     const IO* xr = x + row * (long long)L;
     const SC* sr = S + rc * (long long)M;
@@ -312,6 +314,12 @@ __device__ void p3g_ogram(const SC* __restrict__ S, const IO* __restrict__ x, fl
     };
     if constexpr (MODE == 0) p3g_tile<BF16, KT, NJ>(scr, packed, col0, dr, di);
     else p3g_tile<BF16, KT, NJ>(packed, scr, col0, dr, di);
+  };
+  if constexpr (UNR == 2) {
+#pragma unroll 2
+    for (int rc = blockIdx.y; rc < rows; rc += gridDim.y) one(rc);
+  } else {
+    for (int rc = blockIdx.y; rc < rows; rc += gridDim.y) one(rc);
   }
   p3g_acc<KT, NJ>(acc, N1, dr, di);
   __syncthreads();
@@ -418,7 +426,8 @@ LP3G_PQ(f16, __half)
 LP3G_BMID(bf16, __nv_bfloat16)
 LP3G_BMID(f16, __half)
 
-// names: lp3g_ogram<MODE>_<N1>_<io>, lp3g_ogramt<MODE>_<N1>_<io> (the twiddle table) (grid (64, gy), block 256)
+// names: lp3g_ogram<MODE>_<N1>_<io>, lp3g_ogramt<MODE>_<N1>_<io> (the twiddle table), lp3g_ogramu<MODE>_<N1>_<io> (the
+// table, rows unrolled by 2) (grid (64, gy), block 256)
 #define LP3G_OGRAM(MODE, N1, TAG, IO)                                                                                   \
   extern "C" __global__ void __launch_bounds__(256) lp3g_ogram##MODE##_##N1##_##TAG(const P3Io<IO>::SC* __restrict__ S,  \
       const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B, int H, int rows) {                      \
@@ -427,6 +436,10 @@ LP3G_BMID(f16, __half)
   extern "C" __global__ void __launch_bounds__(256) lp3g_ogramt##MODE##_##N1##_##TAG(const P3Io<IO>::SC* __restrict__ S, \
       const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B, int H, int rows) {                      \
     p3g_ogram<N1, P3Io<IO>::BF16, IO, P3Io<IO>::SC, MODE, true>(S, x, part, L, h0, B, H, rows);                         \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256) lp3g_ogramu##MODE##_##N1##_##TAG(const P3Io<IO>::SC* __restrict__ S, \
+      const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B, int H, int rows) {                      \
+    p3g_ogram<N1, P3Io<IO>::BF16, IO, P3Io<IO>::SC, MODE, true, 2>(S, x, part, L, h0, B, H, rows);                      \
   }
 #define LP3G_OGRAMS(TAG, IO) \
   LP3G_OGRAM(0, 8, TAG, IO) LP3G_OGRAM(0, 16, TAG, IO) LP3G_OGRAM(0, 32, TAG, IO) \

@@ -48,8 +48,15 @@ public final class PackedThreePassBackward implements AutoCloseable {
 
   /** Scratch buffers of a chunk: SC (X_2), SG, 8 dumps, O. */
   static final int BUFFERS = 11;
-  /** Rows of a chunk the outer Grams' grid takes at once (its y; the partials: 64 x this blocks). */
-  private static final int OGRAM_GY = 32;
+  /**
+   * Rows of a chunk the outer Grams' grid takes at once (its y; the partials: 64 x this blocks): {@code
+   * -Dlongconv4j.p3.ogram.gy} (bench; read per call), default 32, 1 .. 1024.
+   */
+  static int ogramRows() {
+    int gy = Integer.getInteger("longconv4j.p3.ogram.gy", 32);
+    if (gy < 1 || gy > 1024) throw new IllegalArgumentException("-Dlongconv4j.p3.ogram.gy must be in [1, 1024], got " + gy);
+    return gy;
+  }
 
   private final PackedThreePass p3;
   private final int h, l, m, n1;
@@ -88,7 +95,20 @@ public final class PackedThreePassBackward implements AutoCloseable {
    * {@code lp3g_ogramt*}, each block's N1 x 128 twiddles computed once into shared memory; "sincos": the twin {@code
    * lp3g_ogram*}, a sincospif per operand load and row (session 18's). The same sincospif values either way.
    */
-  static boolean ogramTable() { return LearnedDefaults.twoWay("longconv4j.p3.ogram", "table", "sincos"); }
+
+  /**
+   * The outer Grams' kernel family by {@code -Dlongconv4j.p3.ogram}: "table" (default) lp3g_ogramt, "table2" lp3g_ogramu
+   * (the table, rows unrolled by 2), "sincos" lp3g_ogram (the twin); all give the same bits.
+   */
+  static String ogramKernel() {
+    String v = System.getProperty("longconv4j.p3.ogram", "table");
+    return switch (v) {
+      case "table" -> "lp3g_ogramt";
+      case "table2" -> "lp3g_ogramu";
+      case "sincos" -> "lp3g_ogram";
+      default -> throw new IllegalArgumentException("-Dlongconv4j.p3.ogram must be table, table2 or sincos, got '" + v + "'");
+    };
+  }
 
   /**
    * Channels per chunk: whole channels, as many as 3 x the plan's scratch budget holds in the {@value #BUFFERS} 16-bit
@@ -117,7 +137,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
       throw new IllegalArgumentException("PackedThreePassBackward.backward: gpq must hold (H=" + h + ", M=" + m + ") float4 = " + 16L * h * m
           + " bytes and dD (H=" + h + ") fp32, got " + bytes(gpq) + " and " + bytes(dD));
     if (du == u || du == dy) throw new IllegalArgumentException("PackedThreePassBackward.backward: du must not alias u or dy");
-    int hc = chunkChannels(B), gyMax = Math.min(hc * B, OGRAM_GY);
+    int hc = chunkChannels(B), ogy = ogramRows(), gyMax = Math.min(hc * B, ogy);
     long sbytes = 4L * m * hc * B;
     CudaDevice dev = p3.device();
     if (sc == null || sc.bytes() < sbytes) {
@@ -127,6 +147,9 @@ public final class PackedThreePassBackward implements AutoCloseable {
       dmp = dev.alloc(8 * sbytes);
       so = dev.alloc(sbytes);
       part = dev.alloc(8L * 1024 * (n1 / 2) * hc * B);
+    }
+    if (part2 == null || part2.bytes() < 8L * n1 * n1 * INNER_COLS * gyMax) {
+      if (part2 != null) part2.close();
       part2 = dev.alloc(8L * n1 * n1 * INNER_COLS * gyMax);
     }
     if (blk == null) blk = dev.alloc(8L * blockElements());
@@ -141,7 +164,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
     var bmid1 = mg.kernel("lp3g_bmid1_" + tag);
     var bmid2 = mg.kernel("lp3g_bmid2_" + tag);
     var grad = mg.kernel("lp3g_pq_grad_" + tag);
-    String og = ogramTable() ? "lp3g_ogramt" : "lp3g_ogram";
+    String og = ogramKernel();
     var og0 = mg.kernel(og + "0_" + n1 + "_" + tag);
     var og1 = mg.kernel(og + "1_" + n1 + "_" + tag);
     boolean seg = segmented();
@@ -152,7 +175,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
     DeviceBuffer mf = p3.mats(false), ma = p3.mats(true), pf = p3.pq(false), pa = p3.pq(true);
     Phases ph = Phases.ifWanted(dev);
     for (int h0 = 0; h0 < h; h0 += hc) {
-      int chans = Math.min(hc, h - h0), c = chans * B, gy = Math.min(c, OGRAM_GY), first = h0 == 0 ? 1 : 0;
+      int chans = Math.min(hc, h - h0), c = chans * B, gy = Math.min(c, ogy), first = h0 == 0 ? 1 : 0;
       long slot = (long) c * m;   // a dump slot's elements
       if (ph != null) ph.mark(null);
       p3.outer(true, fwd, tc, u, mf, sc, null, h0, B, c);                                         // X_2

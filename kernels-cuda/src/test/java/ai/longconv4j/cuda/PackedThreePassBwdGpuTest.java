@@ -174,7 +174,8 @@ class PackedThreePassBwdGpuTest extends CudaDeviceTest {
    * (1e-5: fp32 sums of B L products); gpq and dD not written past their ends; gpq finite and not all zero; the block
    * gradients (summed over the chunks: one, or one channel a chunk) against lib's float64 (TOLG), and bit for bit those of
    * a second call (fixed-order sums), within 1e-6 of their maxima those of the serial reduce (the twin of the default
-   * segmented one), and those of the sincos outer Grams (the twin of the twiddle table): inner blocks bit for bit, outer 1e-4.
+   * segmented one), and those of the sincos outer Grams (the twin of the twiddle table) and of the table with rows unrolled:
+   * inner blocks bit for bit, outer 1e-4 (the same bits seen: the count is printed).
    */
   @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5} budgetRows={6}")
   @MethodSource("splitCases")
@@ -259,18 +260,20 @@ class PackedThreePassBwdGpuTest extends CudaDeviceTest {
           // move a Gram by << 1e-4 relative); the bit count is printed
           System.clearProperty(RED);
           System.setProperty(OG, "twiddle");
-          assertThrows(IllegalArgumentException.class, PackedThreePassBackward::ogramTable, "an unknown outer Gram route is refused");
-          System.setProperty(OG, "sincos");
-          bw.poisonBlockGrads();
-          bw.backward(ub, db, B, du2, gpq, dD);
-          double[][] sincos = bw.blockGrads();
-          int same = 0, total = 0;
-          for (int i = 0; i < gb.length; i++) {
-            if (i != 0 && i != gb.length - 1) assertArrayEquals(gb[i], sincos[i], 0.0, "inner dBlock " + i + " with the sincos outer Grams " + what);
-            else Reference.assertClose("outer dBlock " + i + " table vs sincos " + what, PackedMonarchGpuTest.toF(gb[i]), sincos[i], 1e-4);
-            for (int j = 0; j < gb[i].length; j++, total++) if (Double.doubleToRawLongBits(gb[i][j]) == Double.doubleToRawLongBits(sincos[i][j])) same++;
+          assertThrows(IllegalArgumentException.class, PackedThreePassBackward::ogramKernel, "an unknown outer Gram route is refused");
+          for (String twin : new String[] {"sincos", "table2"}) {   // table2: the table with rows unrolled by 2, the same sums
+            System.setProperty(OG, twin);
+            bw.poisonBlockGrads();
+            bw.backward(ub, db, B, du2, gpq, dD);
+            double[][] other = bw.blockGrads();
+            int same = 0, total = 0;
+            for (int i = 0; i < gb.length; i++) {
+              if (i != 0 && i != gb.length - 1) assertArrayEquals(gb[i], other[i], 0.0, "inner dBlock " + i + " with the " + twin + " outer Grams " + what);
+              else Reference.assertClose("outer dBlock " + i + " table vs " + twin + " " + what, PackedMonarchGpuTest.toF(gb[i]), other[i], 1e-4);
+              for (int j = 0; j < gb[i].length; j++, total++) if (Double.doubleToRawLongBits(gb[i][j]) == Double.doubleToRawLongBits(other[i][j])) same++;
+            }
+            System.out.printf("p3 bwd outer Grams table vs %s %s: %d of %d block-gradient entries the same bits%n", twin, what, same, total);
           }
-          System.out.printf("p3 bwd outer Grams table vs sincos %s: %d of %d block-gradient entries the same bits%n", what, same, total);
         } finally {
           if (oldRed == null) System.clearProperty(RED); else System.setProperty(RED, oldRed);
           if (oldOg == null) System.clearProperty(OG); else System.setProperty(OG, oldOg);

@@ -21,7 +21,7 @@ group() {   # name seconds classregex [JAVA_OPTS]
   grep -E "tests (successful|failed|aborted|skipped|found)" "$raw/$1.txt" | tr -s ' ' | paste -sd' '
   grep -E "✘" "$raw/$1.txt" | cut -c1-220 | head -12
   grep -E "AssertionFailed|Exception:" "$raw/$1.txt" | grep -v ProviderNotFound | cut -c1-300 | head -8
-  grep -E "reduce seg vs serial|table vs sincos|p3tc split dBlocks" "$raw/$1.txt" | cut -c1-260 | head -16
+  grep -E "reduce seg vs serial|default vs (sincos|table)|p3tc split dBlocks" "$raw/$1.txt" | cut -c1-260 | head -16
   pack
 }
 [ "${TESTS:-1}" != 0 ] && group p3 ${TEST_S:-100} '.*(PackedThreePassBwdGpuTest|LearnedJFactorOpGpuTest)'

@@ -50,10 +50,12 @@ public final class PackedThreePassBackward implements AutoCloseable {
   static final int BUFFERS = 11;
   /**
    * Rows of a chunk the outer Grams' grid takes at once (its y; the partials: 64 x this blocks): {@code
-   * -Dlongconv4j.p3.ogram.gy} (bench; read per call), default 32, 1 .. 1024.
+   * -Dlongconv4j.p3.ogram.gy} (read per call), 1 .. 1024; unset: 64 at N1 = 8, 32 at N1 = 16, 16 at N1 = 32 (session 20,
+   * bench-runs/s20 s3: outer Grams 4.48 ms at 64K with 64 and the unrolled kernel (5.06 with 32, 5.48 with 16), 7.98 ms at
+   * 256K with 16 (9.69 with 32, 12.8 with 64); N1 = 16 not measured: session 18's 32).
    */
-  static int ogramRows() {
-    int gy = Integer.getInteger("longconv4j.p3.ogram.gy", 32);
+  static int ogramRows(int n1) {
+    int gy = Integer.getInteger("longconv4j.p3.ogram.gy", n1 == 8 ? 64 : n1 == 16 ? 32 : 16);
     if (gy < 1 || gy > 1024) throw new IllegalArgumentException("-Dlongconv4j.p3.ogram.gy must be in [1, 1024], got " + gy);
     return gy;
   }
@@ -97,11 +99,13 @@ public final class PackedThreePassBackward implements AutoCloseable {
    */
 
   /**
-   * The outer Grams' kernel family by {@code -Dlongconv4j.p3.ogram}: "table" (default) lp3g_ogramt, "table2" lp3g_ogramu
-   * (the table, rows unrolled by 2), "sincos" lp3g_ogram (the twin); all give the same bits.
+   * The outer Grams' kernel family by {@code -Dlongconv4j.p3.ogram}: "table" lp3g_ogramt, "table2" lp3g_ogramu (the table,
+   * rows unrolled by 2), "sincos" lp3g_ogram (the twin, session 18's); all give the same bits. Unset: table2 at N1 = 8
+   * (4.62 vs 5.06 ms at 64K, s3), table at N1 = 16 and 32 (9.69 vs 11.28 at 256K: the unrolled one needs 185-193
+   * registers there, one block per SM).
    */
-  static String ogramKernel() {
-    String v = System.getProperty("longconv4j.p3.ogram", "table");
+  static String ogramKernel(int n1) {
+    String v = System.getProperty("longconv4j.p3.ogram", n1 == 8 ? "table2" : "table");
     return switch (v) {
       case "table" -> "lp3g_ogramt";
       case "table2" -> "lp3g_ogramu";
@@ -137,7 +141,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
       throw new IllegalArgumentException("PackedThreePassBackward.backward: gpq must hold (H=" + h + ", M=" + m + ") float4 = " + 16L * h * m
           + " bytes and dD (H=" + h + ") fp32, got " + bytes(gpq) + " and " + bytes(dD));
     if (du == u || du == dy) throw new IllegalArgumentException("PackedThreePassBackward.backward: du must not alias u or dy");
-    int hc = chunkChannels(B), ogy = ogramRows(), gyMax = Math.min(hc * B, ogy);
+    int hc = chunkChannels(B), ogy = ogramRows(n1), gyMax = Math.min(hc * B, ogy);
     long sbytes = 4L * m * hc * B;
     CudaDevice dev = p3.device();
     if (sc == null || sc.bytes() < sbytes) {
@@ -164,7 +168,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
     var bmid1 = mg.kernel("lp3g_bmid1_" + tag);
     var bmid2 = mg.kernel("lp3g_bmid2_" + tag);
     var grad = mg.kernel("lp3g_pq_grad_" + tag);
-    String og = ogramKernel();
+    String og = ogramKernel(n1);
     var og0 = mg.kernel(og + "0_" + n1 + "_" + tag);
     var og1 = mg.kernel(og + "1_" + n1 + "_" + tag);
     boolean seg = segmented();

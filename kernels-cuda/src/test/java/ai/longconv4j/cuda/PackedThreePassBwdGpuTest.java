@@ -254,14 +254,14 @@ class PackedThreePassBwdGpuTest extends CudaDeviceTest {
             worst = Math.max(worst, d / max);
           }
           System.out.printf("p3 bwd reduce seg vs serial %s: worst max|diff| / max|dBlock| %.3e%n", what, worst);
-          // the outer Grams' twiddle table (default) against its twin, a sincospif per load: the same sincospif values, so
+          // the outer Grams' default kernel (a twiddle table) against its twin, a sincospif per load, and the other table kernel: the same sincospif values, so
           // the inner blocks are the same bits and the outer ones (dF_1, dG_1) too unless the compiler contracts the complex
           // product differently (an fp32 ulp can flip a 16-bit rounding of an operand: a few 2^-8 flips among ~10^7 terms
           // move a Gram by << 1e-4 relative); the bit count is printed
           System.clearProperty(RED);
           System.setProperty(OG, "twiddle");
-          assertThrows(IllegalArgumentException.class, PackedThreePassBackward::ogramKernel, "an unknown outer Gram route is refused");
-          for (String twin : new String[] {"sincos", "table2"}) {   // table2: the table with rows unrolled by 2, the same sums
+          assertThrows(IllegalArgumentException.class, () -> PackedThreePassBackward.ogramKernel(8), "an unknown outer Gram route is refused");
+          for (String twin : new String[] {"sincos", "table", "table2"}) {   // table2: rows unrolled by 2 (the default at N1 = 8)
             System.setProperty(OG, twin);
             bw.poisonBlockGrads();
             bw.backward(ub, db, B, du2, gpq, dD);
@@ -269,10 +269,10 @@ class PackedThreePassBwdGpuTest extends CudaDeviceTest {
             int same = 0, total = 0;
             for (int i = 0; i < gb.length; i++) {
               if (i != 0 && i != gb.length - 1) assertArrayEquals(gb[i], other[i], 0.0, "inner dBlock " + i + " with the " + twin + " outer Grams " + what);
-              else Reference.assertClose("outer dBlock " + i + " table vs " + twin + " " + what, PackedMonarchGpuTest.toF(gb[i]), other[i], 1e-4);
+              else Reference.assertClose("outer dBlock " + i + " default vs " + twin + " " + what, PackedMonarchGpuTest.toF(gb[i]), other[i], 1e-4);
               for (int j = 0; j < gb[i].length; j++, total++) if (Double.doubleToRawLongBits(gb[i][j]) == Double.doubleToRawLongBits(other[i][j])) same++;
             }
-            System.out.printf("p3 bwd outer Grams table vs %s %s: %d of %d block-gradient entries the same bits%n", twin, what, same, total);
+            System.out.printf("p3 bwd outer Grams default vs %s %s: %d of %d block-gradient entries the same bits%n", twin, what, same, total);
           }
         } finally {
           if (oldRed == null) System.clearProperty(RED); else System.setProperty(RED, oldRed);

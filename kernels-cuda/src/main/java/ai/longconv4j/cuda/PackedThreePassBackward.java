@@ -50,12 +50,13 @@ public final class PackedThreePassBackward implements AutoCloseable {
   static final int BUFFERS = 11;
   /**
    * Rows of a chunk the outer Grams' grid takes at once (its y; the partials: 64 x this blocks): {@code
-   * -Dlongconv4j.p3.ogram.gy} (read per call), 1 .. 1024; unset: 64 at N1 = 8, 32 at N1 = 16, 16 at N1 = 32 (session 20,
-   * bench-runs/s20 s3: outer Grams 4.48 ms at 64K with 64 and the unrolled kernel (5.06 with 32, 5.48 with 16), 7.98 ms at
-   * 256K with 16 (9.69 with 32, 12.8 with 64); N1 = 16 not measured: session 18's 32).
+   * -Dlongconv4j.p3.ogram.gy} (read per call), 1 .. 1024; unset: 8 at N1 = 8, 32 at N1 = 16, 4 at N1 = 32 (session 20,
+   * bench-runs/s20 s3 / s4, outer Grams' phase per backward: 64K (the unrolled kernel) 4.31 ms with 8, 4.46 with 64, 4.62
+   * with 32, 5.93 with 4; 256K 6.64 with 4, 7.06 with 8, 7.94 with 16, 9.65 with 32, 12.8 with 64; N1 = 16 not measured:
+   * session 18's 32).
    */
   static int ogramRows(int n1) {
-    int gy = Integer.getInteger("longconv4j.p3.ogram.gy", n1 == 8 ? 64 : n1 == 16 ? 32 : 16);
+    int gy = Integer.getInteger("longconv4j.p3.ogram.gy", n1 == 8 ? 8 : n1 == 16 ? 32 : 4);
     if (gy < 1 || gy > 1024) throw new IllegalArgumentException("-Dlongconv4j.p3.ogram.gy must be in [1, 1024], got " + gy);
     return gy;
   }

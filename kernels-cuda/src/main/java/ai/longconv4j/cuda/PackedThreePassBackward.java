@@ -30,7 +30,8 @@ package ai.longconv4j.cuda;
  * {@link PackedLearnedChain#blockGrads} conventions) on the same route, per chunk: u's forward middle is recomputed from
  * X_2 (pass 1's output, kept) with every inner stage's input dumped ({@code lp3g_bmid0}: X_3 .. X_5, C, C', W_4 .. W_2, 16-bit)
  * and its output kept (O); the dy middles {@code lp3g_bmid1} / {@code lp3g_bmid2} sum each stage's Gram against the
- * matching dump on mma.sync (16-bit operands, fp32 accumulation, per-block partials; stage 2's on CUDA cores in fp32); the outer blocks' Grams ({@code lp3g_ogram}: dF_1 from pass 3's input of du and pack(u), dG_1 from
+ * matching dump on mma.sync (16-bit operands, fp32 accumulation, per-block partials; stage 2's on CUDA cores in fp32); the outer blocks' Grams ({@code lp3g_ogram}; since session 20 {@code lp3g_ogramt} / {@code lp3g_ogramu}, twiddles from a
+ * per-block table, {@link #ogramKernel}: dF_1 from pass 3's input of du and pack(u), dG_1 from
  * pack(dy) and O) after pass 3; {@code lp3g_rseg} / {@code lp3g_rfin} sum the partials per launch in float64 (fixed
  * segments, then the segments in order; session 20, {@link #segmented}), undo the stages' 1/R_s and add into the fp32 block
  * gradients. du, dP / dQ and dD are unchanged (the same stage code, loads and stores). Memory: 11

@@ -359,16 +359,23 @@ __device__ __forceinline__ void p3g_put(float2* __restrict__ blk, int dst, doubl
   else { const float2 o = blk[dst]; blk[dst] = make_float2(o.x + add.x, o.y + add.y); }
 }
 
-// The slow twin of lp3g_rseg + lp3g_rfin (-Dlongconv4j.p3.reduce=serial): the partials of one launch summed over the nb
-// blocks in order (double) by one thread per entry, then p3g_put. Grid ceil(1024 / 256), block 256: thread e (p3g_dest).
-extern "C" __global__ void __launch_bounds__(256) lp3g_reduce(const float2* __restrict__ part, float2* __restrict__ blk, int nb,
-                                                              int lN1, int kind, int first) {
+// Entry e of a launch (thread e of the grid): the n values v[y stride + e] (float2 partials or double2 segment sums) summed
+// in order in double, then p3g_put where p3g_dest places it.
+template <typename V>
+__device__ __forceinline__ void p3g_sum_put(const V* __restrict__ v, int n, float2* __restrict__ blk, int lN1, int kind, int first) {
   const int e = blockIdx.x * blockDim.x + threadIdx.x, stride = kind < 2 ? 1024 : 1 << (2 * lN1);
   int dst; double sc;
   if (!p3g_dest(e, lN1, kind, dst, sc)) return;
   double re = 0.0, im = 0.0;
-  for (int b = 0; b < nb; ++b) { const float2 v = part[(size_t)b * stride + e]; re += v.x; im += v.y; }
+  for (int y = 0; y < n; ++y) { const V x = v[(size_t)y * stride + e]; re += x.x; im += x.y; }
   p3g_put(blk, dst, re, im, sc, first);
+}
+
+// The slow twin of lp3g_rseg + lp3g_rfin (-Dlongconv4j.p3.reduce=serial): the partials of one launch summed over the nb
+// blocks in order (double) by one thread per entry, then p3g_put. Grid ceil(1024 / 256), block 256: thread e (p3g_dest).
+extern "C" __global__ void __launch_bounds__(256) lp3g_reduce(const float2* __restrict__ part, float2* __restrict__ blk, int nb,
+                                                              int lN1, int kind, int first) {
+  p3g_sum_put(part, nb, blk, lN1, kind, first);
 }
 
 // The partials' sum in two fixed-order steps (session 20; lp3g_reduce's 1024 threads, each reading nb partials 8 KB apart,
@@ -387,12 +394,7 @@ extern "C" __global__ void __launch_bounds__(256) lp3g_rseg(const float2* __rest
 }
 extern "C" __global__ void __launch_bounds__(256) lp3g_rfin(const double2* __restrict__ sg, float2* __restrict__ blk, int nsg,
                                                             int lN1, int kind, int first) {
-  const int e = blockIdx.x * blockDim.x + threadIdx.x, stride = kind < 2 ? 1024 : 1 << (2 * lN1);
-  int dst; double sc;
-  if (!p3g_dest(e, lN1, kind, dst, sc)) return;
-  double re = 0.0, im = 0.0;
-  for (int y = 0; y < nsg; ++y) { const double2 v = sg[(size_t)y * stride + e]; re += v.x; im += v.y; }
-  p3g_put(blk, dst, re, im, sc, first);
+  p3g_sum_put(sg, nsg, blk, lN1, kind, first);
 }
 
 // names: lp3g_pq_grad_<io> (grid-stride, block 256)

@@ -25,6 +25,7 @@ group() {   # name seconds classregex [JAVA_OPTS]
   pack
 }
 [ "${TESTS:-1}" != 0 ] && group p3 ${TEST_S:-100} '.*(PackedThreePassBwdGpuTest|LearnedJFactorOpGpuTest)'
+[ -n "${EXTRA:-}" ] && group extra ${EXTRA_S:-120} "$EXTRA"   # EXTRA: a class-name regex of further GPU test classes
 if [ "${PLAN:-1}" != 0 ]; then
   echo "== plan bench (${CASES:-65536:16,262144:4}; ${VARIANTS:-default;reduce=serial;ogram=sincos})"; date -u
   JAVA_OPTS="-Dlongconv4j.bench.p3.order=p3 -Dlongconv4j.bench.p3.cases=${CASES:-65536:16,262144:4} -Dlongconv4j.bench.p3.bwd=true -Dlongconv4j.bench.p3.bwd.variants=${VARIANTS:-default;reduce=serial;ogram=sincos}" \

@@ -151,6 +151,49 @@ class TensorBackendGpuTest {
     assertEquals(3.0, dst.get(3, 3), 0);
   }
 
+  /**
+   * Session 20: dense same-type copies go through cuMemcpyDtoDAsync (counted), bit for bit what the ew_copy kernel (the
+   * twin, -Dlongconv4j.cuda.copy.memcpy=false) writes, also between slices at offsets (the rest of the destination kept);
+   * strided, broadcast and converting copies still take the kernel, exact against the CPU (a copy does no arithmetic: tolerance 0).
+   */
+  @ParameterizedTest
+  @EnumSource(value = DType.class, names = {"F32", "F64", "BF16", "F16"})
+  void denseCopiesTakeTheCopyEngineBitForBit(DType t) {
+    Device dev = GpuCheck.device();
+    Tensor x = randn(30, DType.F32, 3, 111, 37).to(dev).to(t);
+    java.util.function.Function<int[], Tensor> zeros = sh -> Tensor.zeros(DType.F32, sh).to(dev).to(t);
+    double[] want = x.toDoubleArray();
+    String old = System.getProperty("longconv4j.cuda.copy.memcpy");
+    try (var g = Tensor.noGrad()) {
+      long before = CudaBackend.MEMCPY_COPIES.get();
+      Tensor a = zeros.apply(new int[] {3, 111, 37}).copyFrom(x);                      // dense: the copy engine
+      Tensor part = zeros.apply(new int[] {3, 111, 37});
+      part.slice(0, 1, 3).copyFrom(x.slice(0, 0, 2));                                   // dense slices at offsets
+      assertEquals(before + 2, CudaBackend.MEMCPY_COPIES.get(), "dense copies counted " + t);
+      System.setProperty("longconv4j.cuda.copy.memcpy", "false");
+      Tensor b = zeros.apply(new int[] {3, 111, 37}).copyFrom(x);                      // the twin: ew_copy
+      assertEquals(before + 2, CudaBackend.MEMCPY_COPIES.get(), "the twin takes the kernel " + t);
+      System.clearProperty("longconv4j.cuda.copy.memcpy");
+      assertTrue(java.util.Arrays.equals(want, a.toDoubleArray()), "memcpy copy " + t);
+      assertTrue(java.util.Arrays.equals(want, b.toDoubleArray()), "ew_copy copy " + t);
+      double[] p = part.toDoubleArray();
+      int plane = 111 * 37;
+      for (int i = 0; i < p.length; i++)
+        assertEquals(i < plane ? 0.0 : want[i - plane], p[i], 0.0, "sliced copy at " + i + " " + t);
+      long mid = CudaBackend.MEMCPY_COPIES.get();
+      Tensor tr = zeros.apply(new int[] {37, 3, 111}).copyFrom(x.permute(2, 0, 1));     // strided source: the kernel
+      Tensor bc = zeros.apply(new int[] {3, 111, 37}).copyFrom(x.slice(0, 0, 1));       // broadcast source: the kernel
+      Tensor cv = Tensor.zeros(DType.F64, 3, 111, 37).to(dev).copyFrom(x);              // converting: the kernel
+      assertEquals(mid, CudaBackend.MEMCPY_COPIES.get(), "strided, broadcast and converting copies take the kernel " + t);
+      Tensor xc = Tensor.of(want, 3, 111, 37);   // the values as float64 on the CPU
+      close("strided copy " + t, tr.to(DType.F64), xc.permute(2, 0, 1).contiguous(), 0);
+      close("broadcast copy " + t, bc.to(DType.F64), Tensor.zeros(DType.F64, 3, 111, 37).copyFrom(xc.slice(0, 0, 1)), 0);
+      assertTrue(java.util.Arrays.equals(want, cv.toDoubleArray()), "converting copy " + t);
+    } finally {
+      if (old == null) System.clearProperty("longconv4j.cuda.copy.memcpy"); else System.setProperty("longconv4j.cuda.copy.memcpy", old);
+    }
+  }
+
   /** 16-bit storage: values round like the host's conversion; ops compute in fp32 and round once on store. */
   @ParameterizedTest
   @EnumSource(value = DType.class, names = {"BF16", "F16"})

@@ -293,47 +293,10 @@ public final class CudaBackend implements Backend, SpectralConvBackend, DropoutM
   @Override public void copy(int[] shape, View src, View dst) {
     CudaStorage s = cs("copy", src.storage()), d = cs("copy", dst.storage());
     StorageWrites.wrote(d);   // pkdev: in-place writes seen by plans that keep values derived from d
-    if (s.dtype() == d.dtype() && s != d && s.cudaDevice() == d.cudaDevice() && denseMemcpy() && dense(shape, src.strides())
-        && dense(shape, dst.strides())) {
-      // session 20: a dense same-type copy is one cuMemcpyDtoDAsync on the stream (the copy engine's bandwidth: ew_copy ran
-      // the 1.6 GB bf16 leaf-gradient copy of the 256K op at ~1.4 TB/s, 2.3 ms); bit-identical to ew_copy
-      long n = 1;
-      for (int x : shape) n *= x;
-      if (n == 0) return;
-      CudaDevice dev = s.cudaDevice();
-      MEMCPY_COPIES.incrementAndGet();
-      try {
-        Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(d.at(dst.offset()), s.at(src.offset()), n * s.dtype().bytes(), dev.stream().cu()),
-            "cuMemcpyDtoDAsync", "copy " + shapeText(shape) + " " + s.dtype(), "device " + dev.index());
-      } finally {
-        java.lang.ref.Reference.reachabilityFence(s);
-        java.lang.ref.Reference.reachabilityFence(d);
-      }
-      return;
-    }
+    if (CopyEngine.tryCopy(shape, src, dst, s, d)) return;   // dense and same-typed: cuMemcpyDtoDAsync
     int[] m = StridedMeta.meta(shape, dst, src);
     launch(s.cudaDevice(), "elementwise", "ew_copy_" + tag(s.dtype()) + "_" + tag(d.dtype()), m[1], "copy", shape, m, s,
         d);
-  }
-
-  /**
-   * Dense same-type copies between two storages by cuMemcpyDtoDAsync ({@code -Dlongconv4j.cuda.copy.memcpy=false}, read per
-   * call: always ew_copy, the twin; a copy within one storage always takes ew_copy).
-   */
-  /** Copies that took cuMemcpyDtoDAsync (tests). */
-  static final java.util.concurrent.atomic.AtomicLong MEMCPY_COPIES = new java.util.concurrent.atomic.AtomicLong();
-
-  static boolean denseMemcpy() { return !"false".equals(System.getProperty("longconv4j.cuda.copy.memcpy")); }
-
-  /** Whether strides lay shape out densely in row-major order (dimensions of size 1 take any stride). */
-  static boolean dense(int[] shape, int[] strides) {
-    long expect = 1;
-    for (int i = shape.length - 1; i >= 0; i--) {
-      if (shape[i] == 1) continue;
-      if (strides[i] != expect) return false;
-      expect *= shape[i];
-    }
-    return true;
   }
 
   /** {@link StorageWrites}' count of in-place writes (copy, fill) to s, counting from this call on (session 18, helper layer). */

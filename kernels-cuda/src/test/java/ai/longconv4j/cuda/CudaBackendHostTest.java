@@ -45,12 +45,12 @@ class CudaBackendHostTest {
   /** The copy engine's test (session 20): row-major dense layouts only; size-1 dimensions take any stride. */
   @Test
   void denseMeansRowMajorWithoutGaps() {
-    assertTrue(CudaBackend.dense(new int[] {3, 111, 37}, new int[] {4107, 37, 1}));
-    assertTrue(CudaBackend.dense(new int[] {2, 1, 5}, new int[] {5, 99, 1}), "a size-1 dimension's stride does not matter");
-    assertTrue(CudaBackend.dense(new int[] {}, new int[] {}), "a scalar");
-    assertTrue(!CudaBackend.dense(new int[] {3, 111, 37}, new int[] {1, 3, 333}), "a permutation");
-    assertTrue(!CudaBackend.dense(new int[] {3, 111, 37}, new int[] {0, 37, 1}), "a broadcast");
-    assertTrue(!CudaBackend.dense(new int[] {3, 4}, new int[] {8, 1}), "a slice of the last dimension (gaps)");
+    assertTrue(CopyEngine.dense(new int[] {3, 111, 37}, new int[] {4107, 37, 1}));
+    assertTrue(CopyEngine.dense(new int[] {2, 1, 5}, new int[] {5, 99, 1}), "a size-1 dimension's stride does not matter");
+    assertTrue(CopyEngine.dense(new int[] {}, new int[] {}), "a scalar");
+    assertTrue(!CopyEngine.dense(new int[] {3, 111, 37}, new int[] {1, 3, 333}), "a permutation");
+    assertTrue(!CopyEngine.dense(new int[] {3, 111, 37}, new int[] {0, 37, 1}), "a broadcast");
+    assertTrue(!CopyEngine.dense(new int[] {3, 4}, new int[] {8, 1}), "a slice of the last dimension (gaps)");
   }
 
   @Test

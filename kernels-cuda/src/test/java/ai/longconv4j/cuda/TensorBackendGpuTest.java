@@ -165,14 +165,14 @@ class TensorBackendGpuTest {
     double[] want = x.toDoubleArray();
     String old = System.getProperty("longconv4j.cuda.copy.memcpy");
     try (var g = Tensor.noGrad()) {
-      long before = CudaBackend.MEMCPY_COPIES.get();
+      long before = CopyEngine.COPIES.get();
       Tensor a = zeros.apply(new int[] {3, 111, 37}).copyFrom(x);                      // dense: the copy engine
       Tensor part = zeros.apply(new int[] {3, 111, 37});
       part.slice(0, 1, 3).copyFrom(x.slice(0, 0, 2));                                   // dense slices at offsets
-      assertEquals(before + 2, CudaBackend.MEMCPY_COPIES.get(), "dense copies counted " + t);
+      assertEquals(before + 2, CopyEngine.COPIES.get(), "dense copies counted " + t);
       System.setProperty("longconv4j.cuda.copy.memcpy", "false");
       Tensor b = zeros.apply(new int[] {3, 111, 37}).copyFrom(x);                      // the twin: ew_copy
-      assertEquals(before + 2, CudaBackend.MEMCPY_COPIES.get(), "the twin takes the kernel " + t);
+      assertEquals(before + 2, CopyEngine.COPIES.get(), "the twin takes the kernel " + t);
       System.clearProperty("longconv4j.cuda.copy.memcpy");
       assertTrue(java.util.Arrays.equals(want, a.toDoubleArray()), "memcpy copy " + t);
       assertTrue(java.util.Arrays.equals(want, b.toDoubleArray()), "ew_copy copy " + t);
@@ -180,12 +180,12 @@ class TensorBackendGpuTest {
       int plane = 111 * 37;
       for (int i = 0; i < p.length; i++)
         assertEquals(i < plane ? 0.0 : want[i - plane], p[i], 0.0, "sliced copy at " + i + " " + t);
-      long mid = CudaBackend.MEMCPY_COPIES.get();
+      long mid = CopyEngine.COPIES.get();
       Tensor tr = zeros.apply(new int[] {37, 3, 111}).copyFrom(x.permute(2, 0, 1));     // strided source: the kernel
       Tensor bc = zeros.apply(new int[] {3, 111, 37}).copyFrom(x.slice(0, 0, 1));       // broadcast source: the kernel
       DType other = t == DType.F64 ? DType.F32 : DType.F64;
       Tensor cv = Tensor.zeros(other, 3, 111, 37).to(dev).copyFrom(x);                  // converting: the kernel
-      assertEquals(mid, CudaBackend.MEMCPY_COPIES.get(), "strided, broadcast and converting copies take the kernel " + t);
+      assertEquals(mid, CopyEngine.COPIES.get(), "strided, broadcast and converting copies take the kernel " + t);
       Tensor xc = Tensor.of(want, 3, 111, 37);   // the values as float64 on the CPU
       close("strided copy " + t, tr.to(DType.F64), xc.permute(2, 0, 1).contiguous(), 0);
       close("broadcast copy " + t, bc.to(DType.F64), Tensor.zeros(DType.F64, 3, 111, 37).copyFrom(xc.slice(0, 0, 1)), 0);

@@ -95,14 +95,9 @@ public final class PackedThreePassBackward implements AutoCloseable {
   static boolean segmented() { return LearnedDefaults.twoWay("longconv4j.p3.reduce", "seg", "serial"); }
 
   /**
-   * The outer Grams' twiddles ({@code -Dlongconv4j.p3.ogram}, read per call): unset or "table" (the default since session 20):
-   * {@code lp3g_ogramt*}, each block's N1 x 128 twiddles computed once into shared memory; "sincos": the twin {@code
-   * lp3g_ogram*}, a sincospif per operand load and row (session 18's). The same sincospif values either way.
-   */
-
-  /**
-   * The outer Grams' kernel family by {@code -Dlongconv4j.p3.ogram}: "table" lp3g_ogramt, "table2" lp3g_ogramu (the table,
-   * rows unrolled by 2), "sincos" lp3g_ogram (the twin, session 18's); all give the same bits. Unset: table2 at N1 = 8
+   * The outer Grams' kernel family by {@code -Dlongconv4j.p3.ogram} (read per call): "table" lp3g_ogramt (each block's
+   * N1 x 128 twiddles computed once into shared memory), "table2" lp3g_ogramu (the table, rows unrolled by 2), "sincos"
+   * lp3g_ogram (the twin, session 18's: a sincospif per operand load and row); the same sincospif values, so the same bits. Unset: table2 at N1 = 8
    * (4.62 vs 5.06 ms at 64K, s3), table at N1 = 16 and 32 (9.69 vs 11.28 at 256K: the unrolled one needs 185-193
    * registers there, one block per SM).
    */

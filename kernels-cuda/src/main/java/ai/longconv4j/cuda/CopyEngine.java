@@ -22,15 +22,7 @@ final class CopyEngine {
   static boolean enabled() { return !"false".equals(System.getProperty("longconv4j.cuda.copy.memcpy")); }
 
   /** Whether strides lay shape out densely in row-major order (dimensions of size 1 take any stride). */
-  static boolean dense(int[] shape, int[] strides) {
-    long expect = 1;
-    for (int i = shape.length - 1; i >= 0; i--) {
-      if (shape[i] == 1) continue;
-      if (strides[i] != expect) return false;
-      expect *= shape[i];
-    }
-    return true;
-  }
+  static boolean dense(int[] shape, int[] strides) { return ai.longconv4j.tensor.Shapes.isContiguous(shape, strides); }
 
   /**
    * Queues src -> dst as one cuMemcpyDtoDAsync when the copy qualifies (see the class comment) and returns true; false:

@@ -26,6 +26,17 @@ public final class Shapes {
         return st;
     }
 
+    /** Whether strides lay shape out row-major with no gaps (dimensions of size 1 take any stride). */
+    public static boolean isContiguous(int[] shape, int[] strides) {
+        long expect = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            if (shape[i] == 1) continue;
+            if (strides[i] != expect) return false;
+            expect *= shape[i];
+        }
+        return true;
+    }
+
     /** Checks a user-given shape (no negative sizes) and returns a copy. */
     public static int[] check(String op, int[] shape) {
         for (int s : shape)

@@ -77,15 +77,7 @@ public final class Tensor {
     public Storage storage() { return storage; }
 
     /** Row-major with no gaps: the elements are storage[offset .. offset + numel). */
-    public boolean isContiguous() {
-        int expect = 1;
-        for (int i = shape.length - 1; i >= 0; i--) {
-            if (shape[i] == 1) continue;
-            if (strides[i] != expect) return false;
-            expect *= shape[i];
-        }
-        return true;
-    }
+    public boolean isContiguous() { return Shapes.isContiguous(shape, strides); }
 
     // ---- factories ---------------------------------------------------------------------------
 

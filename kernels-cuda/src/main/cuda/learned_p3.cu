@@ -173,6 +173,24 @@ __device__ __forceinline__ void p3_pairmap(ST* zr, ST* zi, const float4* __restr
   }
 }
 
+// The pair map of two one-pass rows of M = 8192 (learned_p3b.cu's ONE hooks; session 21): row a = planes [0, 8192) with
+// channel coefficients ca, row b = [8192, 16384) with cb, each paired within itself as inner row 0 (partner pos((8192 -
+// k) mod 8192)); the thread of the lower position does the pair, as p3_pairmap's j = 0 branch.
+template <typename ST>
+__device__ __forceinline__ void p3_pairmap1(ST* zr, ST* zi, const float4* __restrict__ ca, const float4* __restrict__ cb) {
+  for (int i = threadIdx.x; i < 2 * P3_IN; i += blockDim.x) {
+    const int r = i >> P3_LIN, p = i & (P3_IN - 1), q = p3_pos((P3_IN - p3_freq(p)) & (P3_IN - 1));
+    if (q < p) continue;
+    const float4* c = r == 0 ? ca : cb;
+    const float4 cp = c[p], cq = c[q];
+    const int ia = SIDX(r * P3_IN + p), ib = SIDX(r * P3_IN + q);
+    const float ar = ld(zr + ia), ai = ld(zi + ia), br = ld(zr + ib), bi = ld(zi + ib);
+    const float2 na = p3_pair(cp, ar, ai, br, bi), nb = p3_pair(cq, br, bi, ar, ai);
+    st(zr + ia, na.x); st(zi + ia, na.y);
+    if (q != p) { st(zr + ib, nb.x); st(zi + ib, nb.y); }
+  }
+}
+
 // Grid (N1 / 2, rows of the chunk), block T threads (a multiple of 32, <= 512), dynamic shared memory p3_smem(sizeof(ST)).
 // ST: float (fp32 planes, one block per SM) or the operand type (16-bit planes: each stage's output rounded to 16 bits
 // once more, three blocks per SM).

@@ -36,6 +36,9 @@ template <> struct P3Io<__half> { using SC = __half2; static constexpr bool BF16
 // place in the thread's work item of 4 columns (a compile-time constant); x0, x1 the column as stage 2 reads it, (tc, ts)
 // the twiddle that stage uses), end() after the store loop; OUT: the inverse stage 2
 // stores to hk.out(o) (o: the element offset in a chunk buffer) instead of S + o. P3NoHook (every kernel of this file) does nothing: the same machine code as without hooks.
+// ONE (session 21, learned_p3g.cu's lp3g_obmid*: the one-pass M = 8192 backward on these middles, N1 = 1): the block's two
+// halves are chunk rows 2 y and 2 y + 1 (y = blockIdx.y; each a whole one-pass row, X_1 = pack(u) with lib's factors
+// {2, 16, 16, 16} = the middle's), each paired within itself as inner row 0 is (p3_pairmap1), with its own channel's P / Q.
 enum { P3H_F3 = 3, P3H_F4, P3H_F5, P3H_C, P3H_I5, P3H_I4, P3H_I3, P3H_I2 };
 struct P3NoHook {
   __device__ __forceinline__ void begin() {}
@@ -45,6 +48,7 @@ struct P3NoHook {
   __device__ __forceinline__ void store2(long long, int, float2, float2, float, float) {}
   __device__ __forceinline__ void end() {}
   static constexpr bool OUT = false;
+  static constexpr bool ONE = false;
 };
 
 // Pass 2's load of rows a, b (SC scratch at ra, rb: element offsets oa, ob) with the forward stage 2 (* 1/2) into the
@@ -131,6 +135,7 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
   ST* zi = b.zi;
   const Tw& tw = b.tw;
   b.start(mats);
+  if constexpr (HK::ONE) { b.oa = 2 * b.rowc * P3_IN; b.ob = b.oa + P3_IN; }   // two one-pass rows (p3_pairmap1)
   const long long oa = b.oa, ob = b.ob;
   SC* ra = S + oa;
   SC* rb = S + ob;
@@ -160,7 +165,12 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
     return;
   }
   hk.at(P3H_C, tw, zr, zi, oa, ob);
-  p3_pairmap<ST>(zr, zi, pq + (size_t)b.h * ((size_t)b.N1 << P3_LIN), b.j, b.ka, b.kb, b.N1);
+  if constexpr (HK::ONE) {
+    const int ha = min(h0 + (int)(2 * b.rowc) / B, H - 1), hb = min(h0 + (int)(2 * b.rowc + 1) / B, H - 1);
+    p3_pairmap1<ST>(zr, zi, pq + ((size_t)ha << P3_LIN), pq + ((size_t)hb << P3_LIN));
+  } else {
+    p3_pairmap<ST>(zr, zi, pq + (size_t)b.h * ((size_t)b.N1 << P3_LIN), b.j, b.ka, b.kb, b.N1);
+  }
   __syncthreads();
   const float2* im = mats + Q;
   hk.at(P3H_I5, tw, zr, zi, oa, ob);

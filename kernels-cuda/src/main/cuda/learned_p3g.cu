@@ -187,7 +187,7 @@ __device__ __forceinline__ void p3g_gram2(float (&acc2)[8], float2 a0, float2 a1
 
 // lp3g_bmid0's hook (p3_mid16 PART 0 on u with the forward mats and pq): the planes before every inner stage from 3 on
 // and before the pair map to the dumps (slot = the stage's order), the output to O.
-template <typename SC>
+template <typename SC, bool ONE_ = false>
 struct P3gDump {
   SC* D; SC* O; long long slot;
   __device__ __forceinline__ void begin() {}
@@ -202,6 +202,7 @@ struct P3gDump {
   __device__ __forceinline__ void store2(long long, int, float2, float2, float, float) {}
   __device__ __forceinline__ void end() {}
   static constexpr bool OUT = true;
+  static constexpr bool ONE = ONE_;
   __device__ __forceinline__ SC* out(long long o) { return O + o; }
 };
 
@@ -209,7 +210,7 @@ struct P3gDump {
 // matching dump into the block's partial slots (s - 2); stage 2's terms summed per thread in fp32 (acc2, [k][n]) at the
 // load (PART 1: gW_1 with V_2 = W_2 o (1, conj(w_8192^c))) or the store (PART 2: gY_2 = the planes o (1, conj(w_8192^c))
 // with X_2 from X2), added at the next hook point.
-template <bool BF16, typename SC, int PART>
+template <bool BF16, typename SC, int PART, bool ONE_ = false>
 struct P3gGram {
   const SC* D; const SC* X2; long long slot; float* acc; float2* pp;
   float acc2[8] = {};
@@ -258,13 +259,14 @@ struct P3gGram {
   }
   __device__ __forceinline__ void end() { if (PART == 2) add2(); }
   static constexpr bool OUT = false;
+  static constexpr bool ONE = ONE_;
 };
 
 // The Gram hook of a block: acc behind p3_mid16's planes (dynamic shared memory p3_smem(2) + 2048), its partials in part.
-template <bool BF16, int PART, typename SC>
-__device__ __forceinline__ P3gGram<BF16, SC, PART> p3g_hook(const SC* D, const SC* X2, long long slot, float2* part) {
+template <bool BF16, int PART, typename SC, bool ONE = false>
+__device__ __forceinline__ P3gGram<BF16, SC, PART, ONE> p3g_hook(const SC* D, const SC* X2, long long slot, float2* part) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  P3gGram<BF16, SC, PART> k;
+  P3gGram<BF16, SC, PART, ONE> k;
   k.D = D; k.X2 = X2; k.slot = slot;
   k.acc = reinterpret_cast<float*>(smem_raw + p3_smem(2));
   k.pp = part + ((size_t)blockIdx.y * gridDim.x + blockIdx.x) * 4 * 256;
@@ -427,6 +429,74 @@ LP3G_PQ(f16, __half)
   }
 LP3G_BMID(bf16, __nv_bfloat16)
 LP3G_BMID(f16, __half)
+
+// ---- session 21: the one-pass M = 8192 backward on these middles (PackedThreePassBackward with N1 = 1) ----------------
+// Lib's one-pass factors at M = 8192 are {2, 16, 16, 16}: the middle's stages 2 .. 5 with the same positions, twiddles
+// (w_8192) and pair map (inner row 0's), so one such row is a middle of a plan with N1 = 1 (F_1 = G_1 = [1]: pass 1 is the
+// packing X_1 = u[0::2] + i u[1::2] zero-padded to 8192 points, pass 3 the unpacking + D dy). A chunk's rows are taken two
+// at a time (lp3g_obmid<MODE>: grid (1, rows / 2), the ONE hooks of learned_p3b.cu; the chunk buffers hold an even number
+// of rows, a missing last row packed as zeros, so it adds nothing to the Grams and is never unpacked).
+// lp3g_pack1_<io>: chunk rows c < rowsPad of S (rowsPad x 8192 pairs) from x (channels h0 .., rows c < rows; zeros beyond
+// L / 2 points and for c >= rows). Grid-stride, block 256.
+template <typename IO, typename SC>
+__device__ void p3g_pack1(const IO* __restrict__ x, SC* __restrict__ S, int L, int h0, int B, int H, int rows, int rowsPad) {
+  const long long total = (long long)rowsPad * P3_IN;
+  for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x) {
+    const int c = (int)(i >> P3_LIN), q = (int)(i & (P3_IN - 1));
+    float re = 0.f, im = 0.f;
+    if (c < rows) {
+      int h;
+      const IO* r = x + p3_row(c, h0, B, H, h) * (long long)L;
+      if (2 * q < L) re = ld(r + 2 * q);
+      if (2 * q + 1 < L) im = ld(r + 2 * q + 1);
+    }
+    stc(S + i, re, im);
+  }
+}
+// lp3g_unpack1_<io>: out[2m] = Re S[m] + D x[2m], out[2m + 1] = Im S[m] + D x[2m + 1] (indices < L) for chunk rows c < rows
+// (p3_outer_inv at N1 = 1: G_1 = [1], twiddle 1). Grid-stride over rows x L, block 256.
+template <typename IO, typename SC>
+__device__ void p3g_unpack1(const SC* __restrict__ S, const IO* __restrict__ x, const float* __restrict__ D, IO* __restrict__ out,
+                            int L, int h0, int B, int H, int rows) {
+  const long long total = (long long)rows * L;
+  for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x) {
+    const int c = (int)(i / L), m = (int)(i % L);
+    int h;
+    const long long g = p3_row(c, h0, B, H, h) * (long long)L + m;
+    const float2 v = ldc(S + ((long long)c << P3_LIN) + (m >> 1));
+    st(out + g, fmaf(D[h], ld(x + g), m & 1 ? v.y : v.x));
+  }
+}
+// names: lp3g_obmid<MODE>_<io> (grid (1, rows / 2), block 256, dynamic shared memory p3_smem(2) + 2048; arguments as
+// lp3g_bmid<MODE>_<io>, lN1 = 0), lp3g_pack1_<io>, lp3g_unpack1_<io>
+#define LP3G_ONE(TAG, IO)                                                                                               \
+  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_obmid0_##TAG(P3Io<IO>::SC* __restrict__ S,                 \
+      P3Io<IO>::SC* __restrict__ D, P3Io<IO>::SC* __restrict__ O, const float2* __restrict__ mats,                      \
+      const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot) {                                   \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 0>(S, mats, pq, h0, B, H, lN1, P3gDump<P3Io<IO>::SC, true>{D, O, slot}); \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_obmid1_##TAG(P3Io<IO>::SC* __restrict__ S,                 \
+      const P3Io<IO>::SC* __restrict__ D, float2* __restrict__ part, const float2* __restrict__ mats,                   \
+      const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot) {                                   \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 1>(S, mats, pq, h0, B, H, lN1,                                           \
+                                                   p3g_hook<P3Io<IO>::BF16, 1, P3Io<IO>::SC, true>(D, D, slot, part));    \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_obmid2_##TAG(P3Io<IO>::SC* __restrict__ S,                 \
+      const P3Io<IO>::SC* __restrict__ X2, const P3Io<IO>::SC* __restrict__ D, float2* __restrict__ part,               \
+      const float2* __restrict__ mats, const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot) {  \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 2>(S, mats, pq, h0, B, H, lN1,                                           \
+                                                   p3g_hook<P3Io<IO>::BF16, 2, P3Io<IO>::SC, true>(D, X2, slot, part));   \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256) lp3g_pack1_##TAG(const IO* __restrict__ x, P3Io<IO>::SC* __restrict__ S, \
+      int L, int h0, int B, int H, int rows, int rowsPad) {                                                             \
+    p3g_pack1<IO, P3Io<IO>::SC>(x, S, L, h0, B, H, rows, rowsPad);                                                      \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256) lp3g_unpack1_##TAG(const P3Io<IO>::SC* __restrict__ S,               \
+      const IO* __restrict__ x, const float* __restrict__ D, IO* __restrict__ out, int L, int h0, int B, int H, int rows) { \
+    p3g_unpack1<IO, P3Io<IO>::SC>(S, x, D, out, L, h0, B, H, rows);                                                     \
+  }
+LP3G_ONE(bf16, __nv_bfloat16)
+LP3G_ONE(f16, __half)
 
 // names: lp3g_ogram<MODE>_<N1>_<io>, lp3g_ogramt<MODE>_<N1>_<io> (the twiddle table), lp3g_ogramu<MODE>_<N1>_<io> (the
 // table, rows unrolled by 2) (grid (64, gy), block 256)

@@ -35,11 +35,13 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
   private final PackedLearnedChain chain;
   private final PackedMonarchConv tc;      // one pass, or null
   private final PackedThreePass three;     // three passes, or null
+  private final PackedThreePass inner;     // one pass at M = 8192: the inner-only plan of the middle route's backward, or null
 
-  private PackedMonarchLearned(PackedLearnedChain chain, PackedMonarchConv tc, PackedThreePass three) {
+  private PackedMonarchLearned(PackedLearnedChain chain, PackedMonarchConv tc, PackedThreePass three, PackedThreePass inner) {
     this.chain = chain;
     this.tc = tc;
     this.three = three;
+    this.inner = inner;
   }
 
   /** Whether {@link #plan} takes (L, Lk, mode, io): {@link PackedMonarchConv#supports}, or the three-pass sizes. */
@@ -70,7 +72,15 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
     try {
       if (!Arrays.equals(f, tf))
         throw new IllegalStateException("PackedMonarchLearned: lib plans " + p + " but the tensor-core kernels factor M as " + Arrays.toString(tf));
-      return new PackedMonarchLearned(PackedLearnedChain.plan(device, h, l, lk, mode, io, p, f), tc, three);
+      var chain = PackedLearnedChain.plan(device, h, l, lk, mode, io, p, f);
+      try {
+        PackedThreePass inner = one && tc.points() == PackedThreePass.INNER
+            ? PackedThreePass.innerOnly(device, h, l, lk, mode, io, chain.pq(), chain.adjointPq(), chain.skip()) : null;
+        return new PackedMonarchLearned(chain, tc, three, inner);
+      } catch (RuntimeException e) {
+        chain.close();
+        throw e;
+      }
     } catch (RuntimeException e) {
       try { fwd.close(); } catch (Exception ignored) { }
       throw e;
@@ -82,6 +92,7 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
   @Override public PackedMonarchLearned setBlocks(double[][] blocks) {
     chain.setBlocks(blocks);
     if (tc != null) tc.setBlocks(blocks); else three.setBlocks(blocks);
+    if (inner != null) inner.setBlocks(blocks);
     generation++;
     return this;
   }
@@ -118,6 +129,7 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
   PackedMonarchLearned setBlocksOnDevice(DevicePointer[] b) {
     chain.setBlocksOnDevice(b);
     if (tc != null) tc.setBlocksOnDevice(b); else three.setBlocksOnDevice(b);
+    if (inner != null) inner.setBlocksOnDevice(b);
     generation++;
     return this;
   }
@@ -153,6 +165,7 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
   private void pq() {
     if (tc != null) tc.setPq(chain.pq().ptr(), chain.adjointPq().ptr(), chain.skip().ptr());
     else three.setPq(chain.pq().ptr(), chain.adjointPq().ptr(), chain.skip().ptr());
+    if (inner != null) inner.markWeightsSet();   // it reads the chain's P / Q and D themselves
   }
 
   /** y on tensor cores, or on the chain when {@code -Dlongconv4j.pk.monarch=false}. */
@@ -180,7 +193,7 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
    */
   @Override public void backward(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD) {
     lastTc = tc != null && tcBackward();
-    last3 = three != null && enabled() && PackedThreePassBackward.enabled();
+    last3 = (three != null && enabled() && PackedThreePassBackward.enabled()) || (lastTc && inner != null && innerRoute());
     if (last3) { backward3(u, dy, B, du, dk, dD); return; }
     if (!lastTc) { chain.backward(u, dy, B, du, dk, dD); return; }
     int sides = tc.mode() == ConvMode.BIDIRECTIONAL ? 2 : 1, h = tc.channels(), lk = tc.taps();
@@ -193,6 +206,13 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
     chain.taps(bwd.pairGradWorkspace(), dk, sides);   // lpj_dk_spec, cuFFT C2R, lpj_taps; synchronises
   }
 
+  /**
+   * Whether the one-pass M = 8192 backward runs on the three-pass middles ({@link PackedThreePass#innerOnly} with
+   * {@link PackedThreePassBackward}: lib's factors {2, 16, 16, 16} there are the middle's; session 21) rather than
+   * {@link PackedMonarchBackward#run} (the twin): {@code -Dlongconv4j.pk.inner8k}, "middle" or "pmb"; read per call.
+   */
+  static boolean innerRoute() { return LearnedDefaults.twoWay("longconv4j.pk.inner8k", "middle", "pmb"); }
+
   // ---- helper p3 (session 17), p3tc (session 18): the three-pass sizes' backward on tensor cores (default;
   // -Dlongconv4j.p3.bwd=chain: the chain, the twin)
   private PackedThreePassBackward bw3;
@@ -203,6 +223,7 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
    * route); no chain backward, no B H L-sized temporaries (the backward's chunk buffers are kept).
    */
   private void backward3(DeviceBuffer u, DeviceBuffer dy, int B, DeviceBuffer du, DeviceBuffer dk, DeviceBuffer dD) {
+    PackedThreePass three = this.three != null ? this.three : inner;
     int sides = three.mode() == ConvMode.BIDIRECTIONAL ? 2 : 1, h = three.channels(), lk = three.taps(), m = three.points();
     if (dk == null || dD == null || dk.bytes() < 4L * sides * h * lk || dD.bytes() < 4L * h)
       throw new IllegalArgumentException("PackedMonarchLearned.backward: dk must hold (" + (sides == 2 ? "2, " : "") + "H=" + h + ", Lk=" + lk
@@ -226,11 +247,15 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
     return last3 ? bw3.blockGrads() : lastTc ? tc.backward().blockGrads() : chain.blockGrads();
   }
 
-  /** The three-pass backward of this plan, or null (one pass, or no three-pass backward has run): for tests and benches. */
+  /** The three-pass backward of this plan (also the M = 8192 middle route's), or null (none has run): for tests and benches. */
   PackedThreePassBackward threePassBackward() { return bw3; }
+
+  /** The inner-only plan of the M = 8192 middle route, or null (other sizes): for tests (its scratch budget). */
+  PackedThreePass innerPlan() { return inner; }
 
   @Override public void close() {
     if (tc != null) tc.close(); else three.close();
+    if (inner != null) inner.close();
     if (bw3 != null) bw3.close();
     if (gpq3 != null) gpq3.close();
     chain.close();

@@ -75,6 +75,9 @@ public final class PackedThreePass implements AutoCloseable {
   private final ElementType io;
   private final ConvPlan libPlan;
   private final DeviceBuffer pq, pqAdj, d, blocks, mats, matsAdj;
+  /** The inner-only plan at M = 8192 ({@link #innerOnly}): N1 = 1, P / Q / D borrowed, no forward. */
+  private final boolean inner;
+  private DeviceBuffer one;   // the inner-only plan's 1 x 1 outer block [1 + 0i] (setBlocksOnDevice)
   private DeviceBuffer scratch;
   private long budget = DEFAULT_SCRATCH_BUDGET;
   private boolean pqSet, s16 = true;
@@ -85,19 +88,65 @@ public final class PackedThreePass implements AutoCloseable {
   private boolean mw = !"false".equals(System.getProperty("longconv4j.p3.middleWarp"));
   private int[] partners;   // lib's s(p), for the host route's adjoint table
 
-  private PackedThreePass(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n) {
+  private PackedThreePass(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n, DeviceBuffer[] borrowed) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io; this.n = n; this.m = n / 2;
     this.n1 = m / INNER;
+    this.inner = borrowed != null;
     this.libPlan = ConvPlan.of(l, lk, LearnedButterflyConv.libMode(mode), ConvEngine.LEARNED_PACKED, Precision.F64);
-    this.pq = device.alloc(16L * h * m);
-    this.pqAdj = device.alloc(16L * h * m);
-    this.d = device.alloc(4L * h);
+    this.pq = inner ? borrowed[0] : device.alloc(16L * h * m);
+    this.pqAdj = inner ? borrowed[1] : device.alloc(16L * h * m);
+    this.d = inner ? borrowed[2] : device.alloc(4L * h);
     this.blocks = device.alloc(8L * elements());
     this.mats = device.alloc(8L * elements());
     this.matsAdj = device.alloc(8L * elements());
-    d.copyFrom(new float[h]);
-    setBlocks(atInit(m));
+    if (!inner) d.copyFrom(new float[h]);
+    if (inner) {
+      one = device.alloc(8);
+      one.copyFrom(new float[] {1f, 0f});
+    }
+    blocks.copyFrom(PackedMonarchConv.flattenBlocks("PackedThreePass", PackedMonarchFactors.atInit(kernelFactors()), kernelFactors(), "init"));
+    prep();
   }
+
+  /**
+   * The inner-only plan (session 21): M = 8192, whose one-pass factors {2, 16, 16, 16} (lib's, {@link PackedMonarchConv}'s)
+   * are the middle pass's, taken as a three-pass plan with N1 = 1 (F_1 = G_1 = [1]) for {@link PackedThreePassBackward}'s
+   * N1 = 1 route (pack, the middles two rows a block, unpack). P / Q, their adjoint and D are the caller's buffers ((H, M)
+   * float4 twice, (H) fp32: pkjref's layout, as {@link #setPq} takes them), read at each backward and not freed by
+   * {@link #close}; call {@link #markWeightsSet} once they hold values. Blocks in lib's one-pass order {F_1 .. F_4, G_4 ..
+   * G_1}. No forward: {@link #forward} and {@link #inputGrad} throw.
+   */
+  static PackedThreePass innerOnly(CudaDevice device, int H, int L, int Lk, ConvMode mode, ElementType io, DeviceBuffer pq, DeviceBuffer pqAdj,
+                                   DeviceBuffer D) {
+    PackedMonarchConv.checkPlan("PackedThreePass.innerOnly", H, L, Lk, mode, io, "16384");
+    long nl = fftSizeLong(L, Lk, mode);
+    if (nl / 2 != INNER)
+      throw new IllegalArgumentException("PackedThreePass.innerOnly " + mode + " L=" + L + " Lk=" + Lk + ": needs N=" + nl + ", M=" + nl / 2
+          + "; the inner-only plan is M = " + INNER + " only");
+    if (pq == null || pqAdj == null || D == null || pq.bytes() < 16L * H * INNER || pqAdj.bytes() < 16L * H * INNER || D.bytes() < 4L * H)
+      throw new IllegalArgumentException("PackedThreePass.innerOnly: P / Q and their adjoint must hold (H=" + H + ", M=" + INNER + ") float4 = "
+          + 16L * H * INNER + " bytes each and D (H) fp32, got " + (pq == null ? "null" : pq.bytes()) + ", "
+          + (pqAdj == null ? "null" : pqAdj.bytes()) + " and " + (D == null ? "null" : D.bytes()));
+    return new PackedThreePass(device, H, L, Lk, mode, io, (int) nl, new DeviceBuffer[] {pq, pqAdj, D});
+  }
+
+  /** Whether this is the {@link #innerOnly} plan (N1 = 1). */
+  boolean isInnerOnly() { return inner; }
+
+  /** The inner-only plan: its borrowed P / Q and D hold values (the caller has set them). */
+  void markWeightsSet() {
+    if (!inner) throw new IllegalStateException("PackedThreePass.markWeightsSet: only the inner-only plan borrows its P / Q");
+    pqSet = true;
+  }
+
+  /** The inner-only plan's P / Q and D are its caller's: its setters would write into them. */
+  private void owned(String op) {
+    if (inner)
+      throw new IllegalStateException("PackedThreePass." + op + ": the inner-only plan (M = " + m + ") reads its caller's P / Q and D; set them there");
+  }
+
+  /** The kernels' five factors {N1, 2, 16, 16, 16} (N1 = 1 for the inner-only plan). */
+  private int[] kernelFactors() { return new int[] {n1, 2, 16, 16, 16}; }
 
   /** A plan for (H, L, Lk) in {@code mode} with 16-bit I/O {@code io}; blocks at the exact DFT, D = 0, P / Q unset. */
   public static PackedThreePass plan(CudaDevice device, int H, int L, int Lk, ConvMode mode, ElementType io) {
@@ -107,7 +156,7 @@ public final class PackedThreePass implements AutoCloseable {
       throw new IllegalArgumentException("PackedThreePass " + mode + " L=" + L + " Lk=" + Lk + ": needs N=" + nl + ", M=" + nl / 2
           + "; the three-pass kernels cover M = 65536 .. 262144 (causal: N the power of two >= L + Lk - 1, bidirectional >= L + Lk,"
           + " circular N = L)");
-    return new PackedThreePass(device, H, L, Lk, mode, io, (int) nl);
+    return new PackedThreePass(device, H, L, Lk, mode, io, (int) nl, null);
   }
 
   /** N as lib's MONARCH / LEARNED_PACKED engines size it (circular: L; else the power of two >= L + Lk (- 1 causal), >= 32). */
@@ -149,7 +198,15 @@ public final class PackedThreePass implements AutoCloseable {
 
   /** Uploads the 10 blocks {F_1 .. F_5, G_5 .. G_1} (lib's layout) and prepares the forward's and the adjoint's left forms. */
   public PackedThreePass setBlocks(double[][] b) {
-    blocks.copyFrom(PackedMonarchConv.flattenBlocks("PackedThreePass", b, factors(m), "M = " + m + " = " + factorString()));
+    if (inner) {   // lib's 8 one-pass blocks, checked against its factors, then the 1 x 1 outer blocks around them
+      PackedMonarchConv.flattenBlocks("PackedThreePass", b, factors(), "M = " + m + " = " + factorString());
+      double[][] b10 = new double[10][];
+      b10[0] = new double[] {1, 0};
+      b10[9] = new double[] {1, 0};
+      System.arraycopy(b, 0, b10, 1, 8);
+      b = b10;
+    }
+    blocks.copyFrom(PackedMonarchConv.flattenBlocks("PackedThreePass", b, kernelFactors(), "M = " + m + " = " + factorString()));
     prep();
     return this;
   }
@@ -159,7 +216,17 @@ public final class PackedThreePass implements AutoCloseable {
    * {F_1 .. F_5, G_5 .. G_1}, copied device-to-device and prepared on the device's stream; no host copy, no synchronisation.
    */
   public PackedThreePass setBlocksOnDevice(DevicePointer[] b) {
-    PackedMonarchConv.copyBlocksOnDevice("PackedThreePass", device, blocks, b, factors(m), "M = " + m + " = " + factorString());
+    if (inner) {   // lib's 8 one-pass block addresses (checked), then the 1 x 1 outer blocks around them
+      if (b == null || b.length != 8 || Arrays.asList(b).contains(null))
+        throw new IllegalArgumentException("PackedThreePass.setBlocksOnDevice: need 8 block addresses for M = " + m + " = " + factorString()
+            + ", got " + (b == null ? "null" : Arrays.toString(b)));
+      DevicePointer[] b10 = new DevicePointer[10];
+      b10[0] = one.ptr();
+      b10[9] = one.ptr();
+      System.arraycopy(b, 0, b10, 1, 8);
+      b = b10;
+    }
+    PackedMonarchConv.copyBlocksOnDevice("PackedThreePass", device, blocks, b, kernelFactors(), "M = " + m + " = " + factorString());
     prep();
     return this;
   }
@@ -176,6 +243,7 @@ public final class PackedThreePass implements AutoCloseable {
    * {conj P_p, Q_s(p)} built here (s from lib's partnerPositions). For tests and callers without pkjref's device P / Q.
    */
   public PackedThreePass setWeights(double[] pairCoef, float[] D) {
+    owned("setWeights");
     if (pairCoef == null || D == null || pairCoef.length != 4L * h * m || D.length != h)
       throw new IllegalArgumentException("PackedThreePass.setWeights: pair coefficients must be (H=" + h + ", 4M=" + 4 * m + ") and D (H="
           + h + "), got " + (pairCoef == null ? "null" : pairCoef.length) + " and " + (D == null ? "null" : D.length) + " values");
@@ -191,6 +259,7 @@ public final class PackedThreePass implements AutoCloseable {
    * call {@link #setD}; the tables are marked set by {@link #setD}.
    */
   public PackedThreePass setChannel(int c, double[] coef) {
+    owned("setChannel");
     if (c < 0 || c >= h || coef == null || coef.length != 4 * m)
       throw new IllegalArgumentException("PackedThreePass.setChannel: channel in [0, H=" + h + ") and 4M=" + 4 * m + " coefficients, got "
           + c + " and " + (coef == null ? "null" : coef.length));
@@ -213,6 +282,7 @@ public final class PackedThreePass implements AutoCloseable {
 
   /** D (H) fp32 from the host; marks the pair tables set (after {@link #setChannel} for every channel). */
   public PackedThreePass setD(float[] D) {
+    owned("setD");
     if (D == null || D.length != h)
       throw new IllegalArgumentException("PackedThreePass.setD: D must be (H=" + h + "), got " + (D == null ? "null" : D.length));
     d.copyFrom(D);
@@ -225,6 +295,7 @@ public final class PackedThreePass implements AutoCloseable {
    * {conj P_p, Q_s(p)}; D (H) fp32 or null (zeros). Copied device-to-device on the device's stream, no synchronisation.
    */
   public PackedThreePass setPq(DevicePointer p, DevicePointer pAdj, DevicePointer D) {
+    owned("setPq");
     PackedMonarchConv.copyPq("PackedThreePass", device, h, m, pq, pqAdj, d, p, pAdj, D);
     pqSet = true;
     return this;
@@ -265,6 +336,9 @@ public final class PackedThreePass implements AutoCloseable {
   public void inputGrad(DeviceBuffer dy, DeviceBuffer du, int B) { run("inputGrad", dy, du, B, matsAdj, pqAdj, 7); }
 
   private void run(String op, DeviceBuffer x, DeviceBuffer out, int B, DeviceBuffer mm, DeviceBuffer coef, int mask) {
+    if (inner)
+      throw new IllegalStateException("PackedThreePass." + op + ": the inner-only plan (M = " + m + ") has no forward passes;"
+          + " PackedMonarchConv runs this size's forward");
     if (!pqSet) throw new IllegalStateException("PackedThreePass." + op + ": call setWeights or setPq first");
     long need = (long) B * h * l * io.bytes();
     if (B < 1 || B > 65535 || x == null || out == null || x.bytes() < need || out.bytes() < need)
@@ -312,6 +386,8 @@ public final class PackedThreePass implements AutoCloseable {
   DeviceBuffer mats(boolean adjoint) { return adjoint ? matsAdj : mats; }
   DeviceBuffer pq(boolean adjoint) { return adjoint ? pqAdj : pq; }
   boolean weightsSet() { return pqSet; }
+  /** D (H) fp32 (the inner-only plan's: its caller's). */
+  DeviceBuffer skipWeights() { return d; }
   long scratchBudgetBytes() { return budget; }
   int channels() { return h; }
   int length() { return l; }
@@ -382,15 +458,18 @@ public final class PackedThreePass implements AutoCloseable {
 
   public int fftSize() { return n; }
   public int points() { return m; }
-  public int[] factors() { return factors(m); }
+  /** Lib's factors: {N1, 2, 16, 16, 16}; the inner-only plan's {2, 16, 16, 16} (its N1 = 1 is not one of lib's). */
+  public int[] factors() { return inner ? new int[] {2, 16, 16, 16} : factors(m); }
   public ConvMode mode() { return mode; }
   /** lib's float64 plan of this shape (engine LEARNED_PACKED): its positions, partners and pair coefficients are this plan's. */
   public ConvPlan libPlan() { return libPlan; }
 
-  private String factorString() { return PackedMonarchFactors.factorString(factors(m)); }
+  private String factorString() { return PackedMonarchFactors.factorString(factors()); }
 
   @Override public void close() {
-    pq.close(); pqAdj.close(); d.close(); blocks.close(); mats.close(); matsAdj.close();
+    if (!inner) { pq.close(); pqAdj.close(); d.close(); }
+    blocks.close(); mats.close(); matsAdj.close();
+    if (one != null) one.close();
     if (scratch != null) scratch.close();
   }
 

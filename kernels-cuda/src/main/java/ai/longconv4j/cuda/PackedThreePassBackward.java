@@ -64,6 +64,8 @@ public final class PackedThreePassBackward implements AutoCloseable {
 
   private final PackedThreePass p3;
   private final int h, l, m, n1;
+  /** N1 = 1: the one-pass M = 8192 backward on the middles ({@link PackedThreePass#innerOnly}; session 21). */
+  private final boolean inner;
   /** Segments of a launch's partials the first reduce step makes at most (lp3g_rseg's grid y). */
   static final int SEGMENTS = 128;
 
@@ -77,6 +79,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
     this.l = p3.length();
     this.m = p3.points();
     this.n1 = m / PackedThreePass.INNER;
+    this.inner = p3.isInnerOnly();
   }
 
   /**
@@ -120,6 +123,12 @@ public final class PackedThreePassBackward implements AutoCloseable {
     return (int) Math.max(1, Math.min(Math.min(h, 3 * p3.scratchBudgetBytes() / perChannel), 65535 / B));
   }
 
+  /** Rows of the chunk buffers for c rows: c, or for the inner-only plan c rounded up to even (its blocks take two rows). */
+  private int paddedRows(int c) { return inner ? (c + 1) & ~1 : c; }
+
+  /** Blocks of one middle launch over c chunk rows: (N1 / 2) c, or c / 2 (rounded up) for the inner-only plan. */
+  private int middleBlocks(int c) { return inner ? (c + 1) / 2 : (n1 / 2) * c; }
+
   /** Complex entries of the 10 block gradients (2 (N1^2 + 772)). */
   private int blockElements() { return 2 * (n1 * n1 + 772); }
 
@@ -138,8 +147,8 @@ public final class PackedThreePassBackward implements AutoCloseable {
       throw new IllegalArgumentException("PackedThreePassBackward.backward: gpq must hold (H=" + h + ", M=" + m + ") float4 = " + 16L * h * m
           + " bytes and dD (H=" + h + ") fp32, got " + bytes(gpq) + " and " + bytes(dD));
     if (du == u || du == dy) throw new IllegalArgumentException("PackedThreePassBackward.backward: du must not alias u or dy");
-    int hc = chunkChannels(B), ogy = ogramRows(n1), gyMax = Math.min(hc * B, ogy);
-    long sbytes = 4L * m * hc * B;
+    int hc = chunkChannels(B), ogy = ogramRows(Math.max(n1, 8)), gyMax = Math.min(hc * B, ogy);
+    long sbytes = 4L * m * paddedRows(hc * B);
     CudaDevice dev = p3.device();
     if (sc == null || sc.bytes() < sbytes) {
       closeChunks();
@@ -147,9 +156,9 @@ public final class PackedThreePassBackward implements AutoCloseable {
       sg = dev.alloc(sbytes);
       dmp = dev.alloc(8 * sbytes);
       so = dev.alloc(sbytes);
-      part = dev.alloc(8L * 1024 * (n1 / 2) * hc * B);
+      part = dev.alloc(8L * 1024 * middleBlocks(hc * B));
     }
-    if (part2 == null || part2.bytes() < 8L * n1 * n1 * INNER_COLS * gyMax) {
+    if (!inner && (part2 == null || part2.bytes() < 8L * n1 * n1 * INNER_COLS * gyMax)) {
       if (part2 != null) part2.close();
       part2 = dev.alloc(8L * n1 * n1 * INNER_COLS * gyMax);
     }
@@ -159,15 +168,16 @@ public final class PackedThreePassBackward implements AutoCloseable {
     String tag = io.tag();
     boolean tc = p3.outerTc16();
     CudaModule mb = dev.module(PackedThreePass.MODULE_B), mg = dev.module(MODULE);
-    var fwd = mb.kernel((tc ? "lp3_outertc_fwd" : "lp3_outer16_fwd") + n1 + "_" + tag);
-    var inv = mb.kernel((tc ? "lp3_outertc_inv" : "lp3_outer16_inv") + n1 + "_" + tag);
-    var bmid0 = mg.kernel("lp3g_bmid0_" + tag);
-    var bmid1 = mg.kernel("lp3g_bmid1_" + tag);
-    var bmid2 = mg.kernel("lp3g_bmid2_" + tag);
+    var fwd = inner ? mg.kernel("lp3g_pack1_" + tag) : mb.kernel((tc ? "lp3_outertc_fwd" : "lp3_outer16_fwd") + n1 + "_" + tag);
+    var inv = inner ? mg.kernel("lp3g_unpack1_" + tag) : mb.kernel((tc ? "lp3_outertc_inv" : "lp3_outer16_inv") + n1 + "_" + tag);
+    String b = inner ? "lp3g_obmid" : "lp3g_bmid";
+    var bmid0 = mg.kernel(b + "0_" + tag);
+    var bmid1 = mg.kernel(b + "1_" + tag);
+    var bmid2 = mg.kernel(b + "2_" + tag);
     var grad = mg.kernel("lp3g_pq_grad_" + tag);
     String og = ogramKernel(n1);
-    var og0 = mg.kernel(og + "0_" + n1 + "_" + tag);
-    var og1 = mg.kernel(og + "1_" + n1 + "_" + tag);
+    var og0 = inner ? null : mg.kernel(og + "0_" + n1 + "_" + tag);
+    var og1 = inner ? null : mg.kernel(og + "1_" + n1 + "_" + tag);
     boolean seg = segmented();
     var red = seg ? null : mg.kernel("lp3g_reduce");
     var rseg = seg ? mg.kernel("lp3g_rseg") : null;
@@ -176,27 +186,33 @@ public final class PackedThreePassBackward implements AutoCloseable {
     DeviceBuffer mf = p3.mats(false), ma = p3.mats(true), pf = p3.pq(false), pa = p3.pq(true);
     Phases ph = Phases.ifWanted(dev);
     for (int h0 = 0; h0 < h; h0 += hc) {
-      int chans = Math.min(hc, h - h0), c = chans * B, gy = Math.min(c, ogy), first = h0 == 0 ? 1 : 0;
-      long slot = (long) c * m;   // a dump slot's elements
+      int chans = Math.min(hc, h - h0), c = chans * B, gy = Math.min(c, ogy), first = h0 == 0 ? 1 : 0, cp = paddedRows(c);
+      int gx = inner ? 1 : n1 / 2, gmid = inner ? cp / 2 : c, nb = middleBlocks(c);
+      long slot = (long) cp * m;   // a dump slot's elements
       if (ph != null) ph.mark(null);
-      p3.outer(true, fwd, tc, u, mf, sc, null, h0, B, c);                                         // X_2
+      pass1(fwd, tc, u, mf, sc, h0, B, c, cp);                                                   // X_2 (inner: X_1 = pack(u))
       if (ph != null) ph.mark("pass 1 u");
-      bmid0.launch(s, n1 / 2, c, THREADS, smem, sc, dmp, so, mf, pf, h0, B, h, lN1, slot);              // dumps, O
+      bmid0.launch(s, gx, gmid, THREADS, smem, sc, dmp, so, mf, pf, h0, B, h, lN1, slot);              // dumps, O
       if (ph != null) ph.mark("bmid0");
-      p3.outer(true, fwd, tc, dy, ma, sg, null, h0, B, c);                                        // gW_1
+      pass1(fwd, tc, dy, ma, sg, h0, B, c, cp);                                                  // gW_1
       if (ph != null) ph.mark("pass 1 dy");
-      bmid1.launch(s, n1 / 2, c, THREADS, smem, sg, dmp, part, ma, pa, h0, B, h, lN1, slot);            // dG_2 .. dG_5; gC'
+      bmid1.launch(s, gx, gmid, THREADS, smem, sg, dmp, part, ma, pa, h0, B, h, lN1, slot);            // dG_2 .. dG_5; gC'
       if (ph != null) ph.mark("bmid1");
-      reduce(s, red, rseg, rfin, part, (n1 / 2) * c, 1024, lN1, 0, first);
+      reduce(s, red, rseg, rfin, part, nb, 1024, lN1, 0, first);
       if (ph != null) ph.mark("reduce");
       long points = (long) chans * m;
       int blocks = (int) Math.min((points + THREADS - 1) / THREADS, 65535L * 16);
       grad.launch(s, blocks, 1, THREADS, 0, dmp.ptr().at(4L * 3 * slot), sg, gpq, h0, chans, B, lN1, (float) m);   // C: dump 3
       if (ph != null) ph.mark("pq grad");
-      bmid2.launch(s, n1 / 2, c, THREADS, smem, sg, sc, dmp, part, ma, pa, h0, B, h, lN1, slot);         // dF_5 .. dF_2
+      bmid2.launch(s, gx, gmid, THREADS, smem, sg, sc, dmp, part, ma, pa, h0, B, h, lN1, slot);         // dF_5 .. dF_2
       if (ph != null) ph.mark("bmid2");
-      reduce(s, red, rseg, rfin, part, (n1 / 2) * c, 1024, lN1, 1, first);
+      reduce(s, red, rseg, rfin, part, nb, 1024, lN1, 1, first);
       if (ph != null) ph.mark("reduce");
+      if (inner) {                                                                                // du = unpack + D dy
+        inv.launch(s, gridStride((long) c * l), 1, THREADS, 0, sg, dy, p3.skipWeights(), du, l, h0, B, h, c);
+        if (ph != null) ph.mark("pass 3");
+        continue;                                                                                 // no outer blocks
+      }
       p3.outer(false, inv, tc, dy, ma, sg, du, h0, B, c);                                         // du
       if (ph != null) ph.mark("pass 3");
       og0.launch(s, INNER_COLS, gy, THREADS, 0, sg, u, part2, l, h0, B, h, c);                     // dF_1
@@ -213,6 +229,15 @@ public final class PackedThreePassBackward implements AutoCloseable {
     if (ph != null) ph.print("p3tc bwd phases (ms, summed over " + (h + hc - 1) / hc + " chunks of " + hc + " channels) B=" + B + " H=" + h
         + " L=" + l + " M=" + m + ":");
   }
+
+  /** Pass 1 over c chunk rows: the plan's outer pass, or for the inner-only plan the packing into cp (even) rows. */
+  private void pass1(CudaModule.Kernel k, boolean tc, DeviceBuffer x, DeviceBuffer mm, DeviceBuffer out, int h0, int B, int c, int cp) {
+    if (inner) k.launch(p3.device().stream(), gridStride((long) cp * m), 1, THREADS, 0, x, out, l, h0, B, h, c, cp);
+    else p3.outer(true, k, tc, x, mm, out, null, h0, B, c);
+  }
+
+  /** Blocks of a grid-stride launch over n items: one item a thread, at most 132 x 16 blocks. */
+  private static int gridStride(long n) { return (int) Math.max(1, Math.min((n + THREADS - 1) / THREADS, 132L * 16)); }
 
   /**
    * The nb partials of {@code stride} float2 entries of one launch into the block gradients (kind: p3g_dest's in
@@ -270,9 +295,10 @@ public final class PackedThreePassBackward implements AutoCloseable {
   public double[][] blockGrads() {
     if (!ran) throw new IllegalStateException("PackedThreePassBackward.blockGrads: call backward first");
     p3.device().stream().synchronize();
-    int[] f = PackedThreePass.factors(m), sizes = new int[10];
+    int[] f = {n1, 2, 16, 16, 16}, sizes = new int[10];
     for (int i = 0; i < 5; i++) { sizes[i] = f[i]; sizes[9 - i] = f[i]; }
-    return LearnedPlan.unflatten(blk.copyTo(new float[2 * blockElements()], 0), sizes);
+    double[][] g = LearnedPlan.unflatten(blk.copyTo(new float[2 * blockElements()], 0), sizes);
+    return inner ? java.util.Arrays.copyOfRange(g, 1, 9) : g;   // inner-only: lib's 8 one-pass blocks (the 1 x 1 ones are not computed)
   }
 
   /**
@@ -304,6 +330,9 @@ public final class PackedThreePassBackward implements AutoCloseable {
   }
 
   @Override public String toString() {
+    if (inner)
+      return "PackedThreePassBackward[H=" + h + ", L=" + l + ", M=" + m + " = 2 x 16 x 16 x 16 one pass on the middles (two rows a block),"
+          + " du / dP, dQ / dD / the 2J block gradients on tensor cores]";
     return "PackedThreePassBackward[H=" + h + ", L=" + l + ", M=" + m + " = " + n1 + " x 8192, outer passes on "
         + (p3.outerTc16() ? "tensor" : "CUDA") + " cores, du / dP, dQ / dD / the 2J block gradients on tensor cores]";
   }

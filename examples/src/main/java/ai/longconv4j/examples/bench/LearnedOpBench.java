@@ -49,7 +49,9 @@ import java.util.List;
  * (the route before pkdev, its slow twin). Helper p3 (session 17): engine packed-p3tc ({@code -Dlongconv4j.p3.bwd=tc}: at
  * M = 65536 .. 262144 du, dk, dD by PackedThreePassBackward on tensor cores). Helper p3tc (session 18): that route, with
  * the block gradients, is the default (engine packed); engine packed-p3chain ({@code -Dlongconv4j.p3.bwd=chain}) its slow
- * twin, the fp32 chain; after each engine the device allocator's peak of live bytes over its rows ("peak").
+ * twin, the fp32 chain; after each engine the device allocator's peak of live bytes over its rows ("peak"). Session 21: at
+ * M = 8192 the backward runs on the three-pass middles by default (engine packed); engine packed-pmb
+ * ({@code -Dlongconv4j.pk.inner8k=pmb}) the one-pass backward kernel, its twin.
  * Usage: LearnedOpBench [csv-out] [B] [H] [L,L,...] (default 64 768 256,512,1024), or LearnedOpBench phases B H L,L,...
  */
 public final class LearnedOpBench {
@@ -86,11 +88,13 @@ public final class LearnedOpBench {
           case "packed-chainbwd" -> "longconv4j.pk.monarch.bwd";   // pkjbwd: the J-factor sizes' backward on the fp32 chain (slow twin)
           case "packed-noreuse" -> "longconv4j.pk.op.reuse";
           case "packed-p3tc", "packed-p3chain" -> "longconv4j.p3.bwd";   // p3 / p3tc: the three-pass sizes' backward on tensor cores (the default) / the chain
+          case "packed-pmb" -> "longconv4j.pk.inner8k";   // session 21: at M = 8192 the one-pass backward kernel (the middles' twin)
           case "monarch", "packed", "learned" -> null;
-          default -> throw new IllegalArgumentException("LearnedOpBench: engines monarch, packed, packed-host, packed-nosave, packed-dft, packed-chainbwd, packed-noreuse, packed-p3tc, packed-p3chain, learned; got " + e);
+          default -> throw new IllegalArgumentException("LearnedOpBench: engines monarch, packed, packed-host, packed-nosave, packed-dft, packed-chainbwd, packed-noreuse, packed-p3tc, packed-p3chain, packed-pmb, learned; got " + e);
         };
         if (prop != null)
-          System.setProperty(prop, e.equals("packed-dft") ? "dft" : e.equals("packed-p3tc") ? "tc" : e.equals("packed-p3chain") ? "chain" : "false");
+          System.setProperty(prop, e.equals("packed-dft") ? "dft" : e.equals("packed-p3tc") ? "tc" : e.equals("packed-p3chain") ? "chain"
+              : e.equals("packed-pmb") ? "pmb" : "false");
         cd.allocator().resetPeak();
         try {
           List<Tensor> params = new ArrayList<>(List.of(u, k, d));

@@ -1,0 +1,172 @@
+// Shapes: B batch, H channels, L length, Lk taps per side, N = 16384 the real FFT size, M = N / 2 = 8192 = 2 x 16 x 16 x 16
+// (lib's one-pass factors, the three-pass middle's); u, dy, du (B, H, L) 16-bit on the device; k lib's (H, sides, Lk) (the
+// plans: (H, Lk) per side); dk (sides, H, Lk) fp32; D, dD (H); blocks lib's {F_1 .. F_4, G_4 .. G_1} (R_s, R_s, 2).
+package ai.longconv4j.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.longconv4j.conv.ConvEngine;
+import ai.longconv4j.conv.ConvPlan;
+import ai.longconv4j.conv.PackedLearnedButterfly;
+import ai.longconv4j.conv.Precision;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The one-pass M = 8192 learned backward on the three-pass middles (session 21: {@link PackedThreePass#innerOnly} with
+ * {@link PackedThreePassBackward}'s N1 = 1 route, the default of {@link PackedMonarchLearned#innerRoute}) against lib's
+ * float64 {@link PackedLearnedButterfly#backwardAll} and against its twin, {@link PackedMonarchBackward#run}
+ * ({@code -Dlongconv4j.pk.inner8k=pmb}): du, dk, dD and the 8 block gradients; all three modes, bf16 and fp16, odd L, an
+ * odd number of rows (the middles take two rows a block: the missing row is packed as zeros), chunks of one channel of one
+ * row; random Gaussian blocks (a transposed block, a wrong slot, scale or partner shows); outputs NaN-poisoned, the kept
+ * block gradients poisoned before the measured call. Tolerances as PackedThreePassBwdGpuTest's (the same kernels, the
+ * same analysis; here J = 4 plus the packing, fewer stages than there): du 1e-2, dk 1e-2 sqrt(N / Lk), dD 1e-4, blocks
+ * 2e-2; the two routes against each other the sums of their bounds.
+ */
+@Tag("gpu")
+class PackedInnerBwdGpuTest extends CudaDeviceTest {
+  private static final double TOL16 = 1e-2, TOLD = 1e-4, TOLG = 2e-2;
+  private static final String KEY = "longconv4j.pk.inner8k";
+
+  static Stream<Arguments> cases() {
+    // mode, io, B, H, L, Lk, scratch budget rows (0: the plan's default)
+    return Stream.of(
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 3, 3, 8192, 8192, 0),           // 9 rows: the last block has one
+        Arguments.of(ConvMode.CAUSAL, ElementType.F16, 1, 3, 8191, 4000, 0),            // odd L, N = 16384 (12190)
+        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.BF16, 2, 2, 9001, 5000, 0),    // N = 16384 (14001), odd L
+        Arguments.of(ConvMode.CIRCULAR, ElementType.F16, 2, 2, 16384, 16384, 0),        // N = L
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 5, 8192, 6000, 1));          // chunks of one row, each padded
+  }
+
+  @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5} budgetRows={6}")
+  @MethodSource("cases")
+  void middleRouteMatchesLibAndTheTwin(ConvMode mode, ElementType io, int B, int H, int L, int Lk, int budgetRows) {
+    var rng = new SplittableRandom(8209L * L + 31L * B + H + 5L * io.ordinal() + mode.ordinal() + 17L * budgetRows);
+    var x = PackedMonarchHostTest.Data.draw(rng, B, H, L, Lk, mode);
+    boolean bi = mode == ConvMode.BIDIRECTIONAL;
+    int n = B * H * L, tail = 64 + (n & 1), sides = bi ? 2 : 1;
+    short[] u16 = HalfFloats.encode(PackedMonarchGpuTest.toF(x.u()), io), dy16 = HalfFloats.encode(PackedMonarchGpuTest.toF(PackedMonarchGpuTest.gauss(rng, n)), io);
+    double[] u = ConvCase.toD(HalfFloats.decode(u16, io)), dy = ConvCase.toD(HalfFloats.decode(dy16, io));
+    var plan = ConvPlan.of(L, Lk, x.shape().mode(), ConvEngine.LEARNED_PACKED, Precision.F64);
+    int N = plan.fftSize(), m = N / 2;
+    assertEquals(8192, m, "the case's M");
+    double[][] blocks = PackedMonarchHostTest.randomBlocks(rng, m, 2);
+    for (double[] b : blocks) for (int i = 0; i < b.length; i++) b[i] = (float) b[i];   // the plans hold fp32 blocks: lib gets the same values
+    var lib = new PackedLearnedButterfly(plan, blocks).backwardAll(x.shape(), u, x.k(), x.d(), dy);
+    float[] k0 = new float[H * Lk], k1 = bi ? new float[H * Lk] : null;
+    for (int h = 0; h < H; h++)
+      for (int t = 0; t < Lk; t++) {
+        k0[h * Lk + t] = (float) x.k()[h * sides * Lk + t];
+        if (bi) k1[h * Lk + t] = (float) x.k()[h * 2 * Lk + Lk + t];
+      }
+    float[] D = PackedMonarchGpuTest.toF(x.d());
+    String what = mode + " " + io + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " M=" + m + " budgetRows=" + budgetRows;
+    double tk = TOL16 * Math.sqrt((double) N / Lk);
+    double[] libDk = ConvCase.gpuKernelLayout(lib.conv().dk(), H, Lk, bi);
+    float[][] mid = null;
+    String old = System.getProperty(KEY);
+    try (var p = PackedMonarchLearned.plan(dev, H, L, Lk, mode, io); var ub = dev.upload(u16); var db = dev.upload(dy16);
+         var du = dev.alloc(2L * (n + tail)); var dk = dev.alloc(4L * (sides * H * Lk + 16)); var dD = dev.alloc(4L * (H + 16))) {
+      assertTrue(p.innerPlan() != null, "M = 8192 keeps an inner-only plan " + what);
+      if (budgetRows > 0) p.innerPlan().scratchBudget(8L * m * budgetRows);
+      p.setBlocks(blocks);
+      if (bi) p.setWeights(k0, k1, D); else p.setWeights(k0, D);
+      System.setProperty(KEY, "fast");
+      assertThrows(IllegalArgumentException.class, PackedMonarchLearned::innerRoute, "an unknown route is refused");
+      for (boolean middle : new boolean[] {true, false}) {
+        if (middle) System.clearProperty(KEY); else System.setProperty(KEY, "pmb");
+        assertEquals(middle, PackedMonarchLearned.innerRoute(), "the property selects the route (unset: the middles)");
+        String w = what + (middle ? " middles" : " pmb (twin)");
+        if (middle) {   // a first call, then its block gradients poisoned: the measured call must write every entry
+          p.backward(ub, db, B, du, dk, dD);
+          dev.synchronize();
+          var bw = p.threePassBackward();
+          assertTrue(bw != null && bw.toString().contains("one pass on the middles"), "the default route ran the middles: " + bw + " " + w);
+          if (budgetRows > 0) assertEquals(1, bw.chunkChannels(B), "one channel a chunk " + w);
+          bw.poisonBlockGrads();
+        }
+        du.fill32(0x7fc07fc0);
+        dk.fill32(0x7fc00000);
+        dD.fill32(0x7fc00000);
+        p.backward(ub, db, B, du, dk, dD);
+        dev.synchronize();
+        float[] duG = PackedLearnedRefGpuTest.readChecked(du, io, n, tail, "du " + w);
+        float[] dkAll = dk.copyTo(new float[sides * H * Lk + 16], 0), dDAll = dD.copyTo(new float[H + 16], 0);
+        for (int i = sides * H * Lk; i < dkAll.length; i++) assertTrue(Float.isNaN(dkAll[i]), "dk written past its end at " + i + " " + w);
+        for (int i = H; i < dDAll.length; i++) assertTrue(Float.isNaN(dDAll[i]), "dD written past H at " + i + " " + w);
+        float[] dkG = Arrays.copyOf(dkAll, sides * H * Lk), dDG = Arrays.copyOf(dDAll, H);
+        for (float[] a : new float[][] {duG, dkG, dDG}) PackedLearnedRefGpuTest.finite(a, "a gradient " + w);
+        double[][] gb = p.blockGrads();
+        assertEquals(lib.dBlocks().length, gb.length, "block gradients " + w);
+        var sb = new StringBuilder();
+        for (int i = 0; i < gb.length; i++) sb.append(String.format(" %d %.3e", i, PackedMonarchHostTest.relErr(gb[i], lib.dBlocks()[i])));
+        System.out.printf("inner8k %s: du %.3e, dk %.3e, dD %.3e; dBlocks vs float64%s%n", w,
+            PackedMonarchHostTest.relErr(ConvCase.toD(duG), lib.conv().du()), PackedMonarchHostTest.relErr(ConvCase.toD(dkG), libDk),
+            PackedMonarchHostTest.relErr(ConvCase.toD(dDG), lib.conv().dD()), sb);
+        Reference.assertClose("du vs float64 " + w, duG, lib.conv().du(), TOL16);
+        Reference.assertClose("dk vs float64 " + w, dkG, libDk, tk);
+        Reference.assertClose("dD vs float64 " + w, dDG, lib.conv().dD(), TOLD);
+        float[] flat = new float[0];
+        for (int i = 0; i < gb.length; i++) {
+          float[] g = PackedMonarchGpuTest.toF(gb[i]);
+          PackedLearnedRefGpuTest.finite(g, "dBlock " + i + " " + w);
+          Reference.assertClose("dBlock " + i + " vs float64 " + w, g, lib.dBlocks()[i], TOLG);
+          flat = concat(flat, g);
+        }
+        if (middle) {
+          mid = new float[][] {duG, dkG, flat};
+          // fixed-order sums (no atomics): a second call gives the same bits
+          p.backward(ub, db, B, du, dk, dD);
+          double[][] again = p.blockGrads();
+          for (int i = 0; i < gb.length; i++) assertArrayEquals(gb[i], again[i], 0.0, "dBlock " + i + " of a second call " + w);
+        } else {   // the two routes against each other: within the sums of their bounds to float64
+          Reference.assertClose("du middles vs pmb " + what, mid[0], ConvCase.toD(duG), 2 * TOL16);
+          Reference.assertClose("dk middles vs pmb " + what, mid[1], ConvCase.toD(dkG), 2 * tk);
+          Reference.assertClose("dBlocks middles vs pmb " + what, mid[2], ConvCase.toD(flat), 2 * TOLG);
+        }
+      }
+    } finally {
+      if (old == null) System.clearProperty(KEY); else System.setProperty(KEY, old);
+    }
+  }
+
+  /** The inner-only plan: M = 8192 only, no forward, its caller's P / Q (its setters refuse), blocks in lib's one-pass layout. */
+  @Test
+  void innerOnlyPlanRefusesWhatItCannotDo() {
+    try (var pq = dev.alloc(16L * 2 * 8192); var pa = dev.alloc(16L * 2 * 8192); var d = dev.alloc(8);
+         var u = dev.alloc(2L * 2 * 8192); var y = dev.alloc(2L * 2 * 8192)) {
+      var e = assertThrows(IllegalArgumentException.class,
+          () -> PackedThreePass.innerOnly(dev, 2, 4096, 4096, ConvMode.CAUSAL, ElementType.BF16, pq, pa, d));
+      assertTrue(e.getMessage().contains("M=4096"), e.getMessage());
+      e = assertThrows(IllegalArgumentException.class,
+          () -> PackedThreePass.innerOnly(dev, 3, 8192, 8192, ConvMode.CAUSAL, ElementType.BF16, pq, pa, d));
+      assertTrue(e.getMessage().contains("H=3"), e.getMessage());
+      try (var p = PackedThreePass.innerOnly(dev, 2, 8192, 8192, ConvMode.CAUSAL, ElementType.BF16, pq, pa, d)) {
+        assertArrayEquals(new int[] {2, 16, 16, 16}, p.factors());
+        assertThrows(IllegalStateException.class, () -> p.forward(u, y, 1));
+        assertThrows(IllegalStateException.class, () -> p.inputGrad(u, y, 1));
+        assertThrows(IllegalStateException.class, () -> p.setD(new float[2]));
+        var b = assertThrows(IllegalArgumentException.class, () -> p.setBlocks(PackedMonarchFactors.atInit(new int[] {1, 2, 16, 16, 16})));
+        assertTrue(b.getMessage().contains("need 8 blocks"), b.getMessage());
+        p.setBlocks(PackedMonarchFactors.atInit(p.factors()));
+      }
+      float[] still = pq.copyTo(new float[4], 0);   // closing the inner-only plan leaves the caller's buffers alone
+      assertEquals(4, still.length);
+    }
+  }
+
+  private static float[] concat(float[] a, float[] b) {
+    float[] c = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, c, a.length, b.length);
+    return c;
+  }
+}

@@ -75,7 +75,7 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
       var chain = PackedLearnedChain.plan(device, h, l, lk, mode, io, p, f);
       try {
         PackedThreePass inner = one && tc.points() == PackedThreePass.INNER
-            ? PackedThreePass.innerOnly(device, h, l, lk, mode, io, chain.pq(), chain.adjointPq(), chain.skip()) : null;
+            ? PackedThreePass.innerOnly(device, h, l, lk, mode, io) : null;
         return new PackedMonarchLearned(chain, tc, three, inner);
       } catch (RuntimeException e) {
         chain.close();
@@ -165,7 +165,7 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
   private void pq() {
     if (tc != null) tc.setPq(chain.pq().ptr(), chain.adjointPq().ptr(), chain.skip().ptr());
     else three.setPq(chain.pq().ptr(), chain.adjointPq().ptr(), chain.skip().ptr());
-    if (inner != null) inner.markWeightsSet();   // it reads the chain's P / Q and D themselves
+    if (inner != null) inner.borrow(chain.pq(), chain.adjointPq(), chain.skip());   // it reads the chain's P / Q and D themselves
   }
 
   /** y on tensor cores, or on the chain when {@code -Dlongconv4j.pk.monarch=false}. */

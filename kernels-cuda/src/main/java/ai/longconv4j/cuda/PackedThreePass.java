@@ -74,7 +74,8 @@ public final class PackedThreePass implements AutoCloseable {
   private final ConvMode mode;
   private final ElementType io;
   private final ConvPlan libPlan;
-  private final DeviceBuffer pq, pqAdj, d, blocks, mats, matsAdj;
+  private final DeviceBuffer blocks, mats, matsAdj;
+  private DeviceBuffer pq, pqAdj, d;   // the inner-only plan's are its caller's ({@link #borrow})
   /** The inner-only plan at M = 8192 ({@link #innerOnly}): N1 = 1, P / Q / D borrowed, no forward. */
   private final boolean inner;
   private DeviceBuffer one;   // the inner-only plan's 1 x 1 outer block [1 + 0i] (setBlocksOnDevice)
@@ -88,14 +89,16 @@ public final class PackedThreePass implements AutoCloseable {
   private boolean mw = !"false".equals(System.getProperty("longconv4j.p3.middleWarp"));
   private int[] partners;   // lib's s(p), for the host route's adjoint table
 
-  private PackedThreePass(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n, DeviceBuffer[] borrowed) {
+  private PackedThreePass(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n, boolean inner) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io; this.n = n; this.m = n / 2;
     this.n1 = m / INNER;
-    this.inner = borrowed != null;
+    this.inner = inner;
     this.libPlan = ConvPlan.of(l, lk, LearnedButterflyConv.libMode(mode), ConvEngine.LEARNED_PACKED, Precision.F64);
-    this.pq = inner ? borrowed[0] : device.alloc(16L * h * m);
-    this.pqAdj = inner ? borrowed[1] : device.alloc(16L * h * m);
-    this.d = inner ? borrowed[2] : device.alloc(4L * h);
+    if (!inner) {
+      this.pq = device.alloc(16L * h * m);
+      this.pqAdj = device.alloc(16L * h * m);
+      this.d = device.alloc(4L * h);
+    }
     this.blocks = device.alloc(8L * elements());
     this.mats = device.alloc(8L * elements());
     this.matsAdj = device.alloc(8L * elements());
@@ -112,30 +115,33 @@ public final class PackedThreePass implements AutoCloseable {
    * The inner-only plan (session 21): M = 8192, whose one-pass factors {2, 16, 16, 16} (lib's, {@link PackedMonarchConv}'s)
    * are the middle pass's, taken as a three-pass plan with N1 = 1 (F_1 = G_1 = [1]) for {@link PackedThreePassBackward}'s
    * N1 = 1 route (pack, the middles two rows a block, unpack). P / Q, their adjoint and D are the caller's buffers ((H, M)
-   * float4 twice, (H) fp32: pkjref's layout, as {@link #setPq} takes them), read at each backward and not freed by
-   * {@link #close}; call {@link #markWeightsSet} once they hold values. Blocks in lib's one-pass order {F_1 .. F_4, G_4 ..
-   * G_1}. No forward: {@link #forward} and {@link #inputGrad} throw.
+   * float4 twice, (H) fp32: pkjref's layout, as {@link #setPq} takes them), given by {@link #borrow} once they hold values,
+   * read at each backward and not freed by {@link #close}. Blocks in lib's one-pass order {F_1 .. F_4, G_4 .. G_1}. No
+   * forward: {@link #forward} and {@link #inputGrad} throw.
    */
-  static PackedThreePass innerOnly(CudaDevice device, int H, int L, int Lk, ConvMode mode, ElementType io, DeviceBuffer pq, DeviceBuffer pqAdj,
-                                   DeviceBuffer D) {
+  static PackedThreePass innerOnly(CudaDevice device, int H, int L, int Lk, ConvMode mode, ElementType io) {
     PackedMonarchConv.checkPlan("PackedThreePass.innerOnly", H, L, Lk, mode, io, "16384");
     long nl = fftSizeLong(L, Lk, mode);
     if (nl / 2 != INNER)
       throw new IllegalArgumentException("PackedThreePass.innerOnly " + mode + " L=" + L + " Lk=" + Lk + ": needs N=" + nl + ", M=" + nl / 2
           + "; the inner-only plan is M = " + INNER + " only");
-    if (pq == null || pqAdj == null || D == null || pq.bytes() < 16L * H * INNER || pqAdj.bytes() < 16L * H * INNER || D.bytes() < 4L * H)
-      throw new IllegalArgumentException("PackedThreePass.innerOnly: P / Q and their adjoint must hold (H=" + H + ", M=" + INNER + ") float4 = "
-          + 16L * H * INNER + " bytes each and D (H) fp32, got " + (pq == null ? "null" : pq.bytes()) + ", "
-          + (pqAdj == null ? "null" : pqAdj.bytes()) + " and " + (D == null ? "null" : D.bytes()));
-    return new PackedThreePass(device, H, L, Lk, mode, io, (int) nl, new DeviceBuffer[] {pq, pqAdj, D});
+    return new PackedThreePass(device, H, L, Lk, mode, io, (int) nl, true);
   }
 
   /** Whether this is the {@link #innerOnly} plan (N1 = 1). */
   boolean isInnerOnly() { return inner; }
 
-  /** The inner-only plan: its borrowed P / Q and D hold values (the caller has set them). */
-  void markWeightsSet() {
-    if (!inner) throw new IllegalStateException("PackedThreePass.markWeightsSet: only the inner-only plan borrows its P / Q");
+  /**
+   * The inner-only plan reads the caller's P / Q ((H, M) float4), their adjoint (the same) and D ((H) fp32) from now on;
+   * they hold values (the caller has set them).
+   */
+  void borrow(DeviceBuffer pq, DeviceBuffer pqAdj, DeviceBuffer D) {
+    if (!inner) throw new IllegalStateException("PackedThreePass.borrow: only the inner-only plan borrows its P / Q");
+    if (pq == null || pqAdj == null || D == null || pq.bytes() < 16L * h * m || pqAdj.bytes() < 16L * h * m || D.bytes() < 4L * h)
+      throw new IllegalArgumentException("PackedThreePass.borrow: P / Q and their adjoint must hold (H=" + h + ", M=" + m + ") float4 = "
+          + 16L * h * m + " bytes each and D (H=" + h + ") fp32, got " + (pq == null ? "null" : pq.bytes()) + ", "
+          + (pqAdj == null ? "null" : pqAdj.bytes()) + " and " + (D == null ? "null" : D.bytes()));
+    this.pq = pq; this.pqAdj = pqAdj; this.d = D;
     pqSet = true;
   }
 

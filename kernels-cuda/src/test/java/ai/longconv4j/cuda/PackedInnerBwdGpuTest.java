@@ -144,13 +144,15 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
   void innerOnlyPlanRefusesWhatItCannotDo() {
     try (var pq = dev.alloc(16L * 2 * 8192); var pa = dev.alloc(16L * 2 * 8192); var d = dev.alloc(8);
          var u = dev.alloc(2L * 2 * 8192); var y = dev.alloc(2L * 2 * 8192)) {
-      var e = assertThrows(IllegalArgumentException.class,
-          () -> PackedThreePass.innerOnly(dev, 2, 4096, 4096, ConvMode.CAUSAL, ElementType.BF16, pq, pa, d));
+      var e = assertThrows(IllegalArgumentException.class, () -> PackedThreePass.innerOnly(dev, 2, 4096, 4096, ConvMode.CAUSAL, ElementType.BF16));
       assertTrue(e.getMessage().contains("M=4096"), e.getMessage());
-      e = assertThrows(IllegalArgumentException.class,
-          () -> PackedThreePass.innerOnly(dev, 3, 8192, 8192, ConvMode.CAUSAL, ElementType.BF16, pq, pa, d));
-      assertTrue(e.getMessage().contains("H=3"), e.getMessage());
-      try (var p = PackedThreePass.innerOnly(dev, 2, 8192, 8192, ConvMode.CAUSAL, ElementType.BF16, pq, pa, d)) {
+      try (var p3 = PackedThreePass.innerOnly(dev, 3, 8192, 8192, ConvMode.CAUSAL, ElementType.BF16)) {
+        e = assertThrows(IllegalArgumentException.class, () -> p3.borrow(pq, pa, d));
+        assertTrue(e.getMessage().contains("H=3"), e.getMessage());
+      }
+      try (var p = PackedThreePass.innerOnly(dev, 2, 8192, 8192, ConvMode.CAUSAL, ElementType.BF16)) {
+        assertThrows(IllegalStateException.class, () -> new PackedThreePassBackward(p).backward(u, y, 1, y, pq, d), "no P / Q borrowed yet");
+        p.borrow(pq, pa, d);
         assertArrayEquals(new int[] {2, 16, 16, 16}, p.factors());
         assertThrows(IllegalStateException.class, () -> p.forward(u, y, 1));
         assertThrows(IllegalStateException.class, () -> p.inputGrad(u, y, 1));

@@ -162,7 +162,7 @@ public final class PackedThreePass implements AutoCloseable {
       throw new IllegalArgumentException("PackedThreePass " + mode + " L=" + L + " Lk=" + Lk + ": needs N=" + nl + ", M=" + nl / 2
           + "; the three-pass kernels cover M = 65536 .. 262144 (causal: N the power of two >= L + Lk - 1, bidirectional >= L + Lk,"
           + " circular N = L)");
-    return new PackedThreePass(device, H, L, Lk, mode, io, (int) nl, null);
+    return new PackedThreePass(device, H, L, Lk, mode, io, (int) nl, false);
   }
 
   /** N as lib's MONARCH / LEARNED_PACKED engines size it (circular: L; else the power of two >= L + Lk (- 1 causal), >= 32). */

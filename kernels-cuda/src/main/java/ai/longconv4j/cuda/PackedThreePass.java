@@ -210,6 +210,8 @@ public final class PackedThreePass implements AutoCloseable {
       b10[0] = new double[] {1, 0};
       b10[9] = new double[] {1, 0};
       System.arraycopy(b, 0, b10, 1, 8);
+      b10[1] = transpose2(b[0]);   // lib's axis 1 multiplies on the left, the middle's radix-2 stage on the right
+      b10[8] = transpose2(b[7]);
       b = b10;
     }
     blocks.copyFrom(PackedMonarchConv.flattenBlocks("PackedThreePass", b, kernelFactors(), "M = " + m + " = " + factorString()));
@@ -222,19 +224,38 @@ public final class PackedThreePass implements AutoCloseable {
    * {F_1 .. F_5, G_5 .. G_1}, copied device-to-device and prepared on the device's stream; no host copy, no synchronisation.
    */
   public PackedThreePass setBlocksOnDevice(DevicePointer[] b) {
-    if (inner) {   // lib's 8 one-pass block addresses (checked), then the 1 x 1 outer blocks around them
+    if (inner) {   // lib's 8 one-pass block addresses (checked): [1], F_1 transposed, F_2 .. G_2 as they are, G_1 transposed, [1]
       if (b == null || b.length != 8 || Arrays.asList(b).contains(null))
         throw new IllegalArgumentException("PackedThreePass.setBlocksOnDevice: need 8 block addresses for M = " + m + " = " + factorString()
             + ", got " + (b == null ? "null" : Arrays.toString(b)));
-      DevicePointer[] b10 = new DevicePointer[10];
-      b10[0] = one.ptr();
-      b10[9] = one.ptr();
-      System.arraycopy(b, 0, b10, 1, 8);
-      b = b10;
+      device.makeCurrent();
+      CudaStream s = device.stream();
+      long q = 1 + 4 + 768;   // complex entries of one chain
+      copy(s, 0, one.ptr(), 1, "the 1 x 1 block");
+      copy(s, 2 * q - 1, one.ptr(), 1, "the 1 x 1 block");
+      for (int k = 0; k < 2; k++)
+        for (int n = 0; n < 2; n++) {   // entry [k][n] of the transposed 2 x 2 blocks = lib's [n][k]
+          copy(s, 1 + 2 * k + n, b[0].at(8L * (2 * n + k)), 1, "F_1");
+          copy(s, 2 * q - 5 + 2 * k + n, b[7].at(8L * (2 * n + k)), 1, "G_1");
+        }
+      for (int i = 1; i < 7; i++) copy(s, 5 + 256L * (i - 1), b[i], 256, "block " + i);
+      prep();
+      return this;
     }
     PackedMonarchConv.copyBlocksOnDevice("PackedThreePass", device, blocks, b, kernelFactors(), "M = " + m + " = " + factorString());
     prep();
     return this;
+  }
+
+  /** n complex fp32 entries from src into the flattened blocks at entry offset dst, on stream s. */
+  private void copy(CudaStream s, long dst, DevicePointer src, long n, String what) {
+    Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(blocks.ptr().at(8L * dst), src, 8L * n, s.cu()), "cuMemcpyDtoDAsync",
+        "inner-only plan: " + what, "device " + device.index());
+  }
+
+  /** A 2 x 2 complex block (R, R, 2) transposed (entries [k][n] and [n][k] swapped). */
+  static double[] transpose2(double[] a) {
+    return new double[] {a[0], a[1], a[4], a[5], a[2], a[3], a[6], a[7]};
   }
 
   private void prep() {

@@ -298,7 +298,12 @@ public final class PackedThreePassBackward implements AutoCloseable {
     int[] f = {n1, 2, 16, 16, 16}, sizes = new int[10];
     for (int i = 0; i < 5; i++) { sizes[i] = f[i]; sizes[9 - i] = f[i]; }
     double[][] g = LearnedPlan.unflatten(blk.copyTo(new float[2 * blockElements()], 0), sizes);
-    return inner ? java.util.Arrays.copyOfRange(g, 1, 9) : g;   // inner-only: lib's 8 one-pass blocks (the 1 x 1 ones are not computed)
+    if (!inner) return g;
+    // inner-only: lib's 8 one-pass blocks (the 1 x 1 ones are not computed); the 2 x 2 ones back to lib's left form
+    double[][] g8 = java.util.Arrays.copyOfRange(g, 1, 9);
+    g8[0] = PackedThreePass.transpose2(g8[0]);
+    g8[7] = PackedThreePass.transpose2(g8[7]);
+    return g8;
   }
 
   /**

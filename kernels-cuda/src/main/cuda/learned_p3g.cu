@@ -437,34 +437,66 @@ LP3G_BMID(f16, __half)
 // at a time (lp3g_obmid<MODE>: grid (1, rows / 2), the ONE hooks of learned_p3b.cu; the chunk buffers hold an even number
 // of rows, a missing last row packed as zeros, so it adds nothing to the Grams and is never unpacked).
 // lp3g_pack1_<io>: chunk rows c < rowsPad of S (rowsPad x 8192 pairs) from x (channels h0 .., rows c < rows; zeros beyond
-// L / 2 points and for c >= rows). Grid-stride, block 256.
+// L / 2 points and for c >= rows). The packing is the identity on x's bytes (a row's (x[2q], x[2q + 1]) is the pair q), so
+// a thread moves 4 points (16 bytes) at once where the rows are 16-byte aligned (vec: L a multiple of 8 and x 16-byte
+// aligned, the caller's check) and the 8 values lie inside the row, else point by point with the bounds. Grid-stride over
+// rowsPad x 2048 groups, block 256.
 template <typename IO, typename SC>
-__device__ void p3g_pack1(const IO* __restrict__ x, SC* __restrict__ S, int L, int h0, int B, int H, int rows, int rowsPad) {
-  const long long total = (long long)rowsPad * P3_IN;
+__device__ void p3g_pack1(const IO* __restrict__ x, SC* __restrict__ S, int L, int h0, int B, int H, int rows, int rowsPad, int vec) {
+  const long long total = (long long)rowsPad * (P3_IN / 4);
   for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x) {
-    const int c = (int)(i >> P3_LIN), q = (int)(i & (P3_IN - 1));
-    float re = 0.f, im = 0.f;
+    const int c = (int)(i >> (P3_LIN - 2)), q0 = 4 * (int)(i & (P3_IN / 4 - 1));
+    union { uint4 u; SC e[4]; } v;
+    v.u = make_uint4(0u, 0u, 0u, 0u);
     if (c < rows) {
       int h;
       const IO* r = x + p3_row(c, h0, B, H, h) * (long long)L;
-      if (2 * q < L) re = ld(r + 2 * q);
-      if (2 * q + 1 < L) im = ld(r + 2 * q + 1);
+      if (vec && 2 * q0 + 8 <= L) {
+        v.u = *reinterpret_cast<const uint4*>(r + 2 * q0);
+      } else {
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          const int q = q0 + j;
+          stc(&v.e[j], 2 * q < L ? ld(r + 2 * q) : 0.f, 2 * q + 1 < L ? ld(r + 2 * q + 1) : 0.f);
+        }
+      }
     }
-    stc(S + i, re, im);
+    *reinterpret_cast<uint4*>(S + ((long long)c << P3_LIN) + q0) = v.u;
   }
 }
 // lp3g_unpack1_<io>: out[2m] = Re S[m] + D x[2m], out[2m + 1] = Im S[m] + D x[2m + 1] (indices < L) for chunk rows c < rows
-// (p3_outer_inv at N1 = 1: G_1 = [1], twiddle 1). Grid-stride over rows x L, block 256.
+// (p3_outer_inv at N1 = 1: G_1 = [1], twiddle 1, the same fmaf). A thread writes 8 outputs (16 bytes) where the rows are
+// 16-byte aligned (vec: L a multiple of 8, x and out 16-byte aligned, the caller's check), else element by element.
+// Grid-stride over rows x ceil(L / 8) groups, block 256.
 template <typename IO, typename SC>
 __device__ void p3g_unpack1(const SC* __restrict__ S, const IO* __restrict__ x, const float* __restrict__ D, IO* __restrict__ out,
-                            int L, int h0, int B, int H, int rows) {
-  const long long total = (long long)rows * L;
+                            int L, int h0, int B, int H, int rows, int vec) {
+  const int G = (L + 7) / 8;
+  const long long total = (long long)rows * G;
   for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x) {
-    const int c = (int)(i / L), m = (int)(i % L);
+    const int c = (int)(i / G), m0 = 8 * (int)(i % G);
     int h;
-    const long long g = p3_row(c, h0, B, H, h) * (long long)L + m;
-    const float2 v = ldc(S + ((long long)c << P3_LIN) + (m >> 1));
-    st(out + g, fmaf(D[h], ld(x + g), m & 1 ? v.y : v.x));
+    const long long g = p3_row(c, h0, B, H, h) * (long long)L + m0;
+    const float d = D[h];
+    const SC* sr = S + ((long long)c << P3_LIN) + m0 / 2;
+    if (vec) {   // m0 + 8 <= L
+      union { uint4 u; SC e[4]; } sv;
+      union { uint4 u; IO e[8]; } xv, ov;
+      sv.u = *reinterpret_cast<const uint4*>(sr);
+      xv.u = *reinterpret_cast<const uint4*>(x + g);
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const float2 v = ldc(&sv.e[j]);
+        st(&ov.e[2 * j], fmaf(d, ld(&xv.e[2 * j]), v.x));
+        st(&ov.e[2 * j + 1], fmaf(d, ld(&xv.e[2 * j + 1]), v.y));
+      }
+      *reinterpret_cast<uint4*>(out + g) = ov.u;
+    } else {
+      for (int j = 0; j < 8 && m0 + j < L; ++j) {
+        const float2 v = ldc(sr + j / 2);
+        st(out + g + j, fmaf(d, ld(x + g + j), j & 1 ? v.y : v.x));
+      }
+    }
   }
 }
 // names: lp3g_obmid<MODE>_<io> (grid (1, rows / 2), block 256, dynamic shared memory p3_smem(2) + 2048; arguments as
@@ -488,12 +520,13 @@ __device__ void p3g_unpack1(const SC* __restrict__ S, const IO* __restrict__ x, 
                                                    p3g_hook<P3Io<IO>::BF16, 2, P3Io<IO>::SC, true>(D, X2, slot, part));   \
   }                                                                                                                     \
   extern "C" __global__ void __launch_bounds__(256) lp3g_pack1_##TAG(const IO* __restrict__ x, P3Io<IO>::SC* __restrict__ S, \
-      int L, int h0, int B, int H, int rows, int rowsPad) {                                                             \
-    p3g_pack1<IO, P3Io<IO>::SC>(x, S, L, h0, B, H, rows, rowsPad);                                                      \
+      int L, int h0, int B, int H, int rows, int rowsPad, int vec) {                                                    \
+    p3g_pack1<IO, P3Io<IO>::SC>(x, S, L, h0, B, H, rows, rowsPad, vec);                                                 \
   }                                                                                                                     \
   extern "C" __global__ void __launch_bounds__(256) lp3g_unpack1_##TAG(const P3Io<IO>::SC* __restrict__ S,               \
-      const IO* __restrict__ x, const float* __restrict__ D, IO* __restrict__ out, int L, int h0, int B, int H, int rows) { \
-    p3g_unpack1<IO, P3Io<IO>::SC>(S, x, D, out, L, h0, B, H, rows);                                                     \
+      const IO* __restrict__ x, const float* __restrict__ D, IO* __restrict__ out, int L, int h0, int B, int H, int rows, \
+      int vec) {                                                                                                        \
+    p3g_unpack1<IO, P3Io<IO>::SC>(S, x, D, out, L, h0, B, H, rows, vec);                                                \
   }
 LP3G_ONE(bf16, __nv_bfloat16)
 LP3G_ONE(f16, __half)

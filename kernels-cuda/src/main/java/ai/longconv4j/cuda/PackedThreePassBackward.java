@@ -209,7 +209,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
       reduce(s, red, rseg, rfin, part, nb, 1024, lN1, 1, first);
       if (ph != null) ph.mark("reduce");
       if (inner) {                                                                                // du = unpack + D dy
-        inv.launch(s, gridStride((long) c * l), 1, THREADS, 0, sg, dy, p3.skipWeights(), du, l, h0, B, h, c);
+        inv.launch(s, gridStride((long) c * ((l + 7) / 8)), 1, THREADS, 0, sg, dy, p3.skipWeights(), du, l, h0, B, h, c, vec16(dy, du));
         if (ph != null) ph.mark("pass 3");
         continue;                                                                                 // no outer blocks
       }
@@ -232,8 +232,17 @@ public final class PackedThreePassBackward implements AutoCloseable {
 
   /** Pass 1 over c chunk rows: the plan's outer pass, or for the inner-only plan the packing into cp (even) rows. */
   private void pass1(CudaModule.Kernel k, boolean tc, DeviceBuffer x, DeviceBuffer mm, DeviceBuffer out, int h0, int B, int c, int cp) {
-    if (inner) k.launch(p3.device().stream(), gridStride((long) cp * m), 1, THREADS, 0, x, out, l, h0, B, h, c, cp);
+    if (inner) k.launch(p3.device().stream(), gridStride((long) cp * (m / 4)), 1, THREADS, 0, x, out, l, h0, B, h, c, cp, vec16(x, x));
     else p3.outer(true, k, tc, x, mm, out, null, h0, B, c);
+  }
+
+  /**
+   * 1 where lp3g_pack1 / lp3g_unpack1 may use 16-byte accesses on rows of a and b: L a multiple of 8, both 16-byte aligned,
+   * and {@code -Dlongconv4j.p3.pack16} not "false" (read per call; false: point by point everywhere, the twin: the same bits).
+   */
+  private int vec16(DeviceBuffer a, DeviceBuffer b) {
+    return l % 8 == 0 && a.ptr().address() % 16 == 0 && b.ptr().address() % 16 == 0
+        && !"false".equals(System.getProperty("longconv4j.p3.pack16")) ? 1 : 0;
   }
 
   /** Blocks of a grid-stride launch over n items: one item a thread, at most 132 x 16 blocks. */

@@ -28,7 +28,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * ({@code -Dlongconv4j.pk.inner8k=pmb}): du, dk, dD and the 8 block gradients; all three modes, bf16 and fp16, odd L, an
  * odd number of rows (the middles take two rows a block: the missing row is packed as zeros), chunks of one channel of one
  * row; random Gaussian blocks (a transposed block, a wrong slot, scale or partner shows); outputs NaN-poisoned, the kept
- * block gradients poisoned before the measured call. Tolerances as PackedThreePassBwdGpuTest's (the same kernels, the
+ * block gradients poisoned before the measured call; the 16-byte packing against its point-by-point twin
+ * ({@code -Dlongconv4j.p3.pack16=false}): the same bits. Tolerances as PackedThreePassBwdGpuTest's (the same kernels, the
  * same analysis; here J = 4 plus the packing, fewer stages than there): du 1e-2, dk 1e-2 sqrt(N / Lk), dD 1e-4, blocks
  * 2e-2; the two routes against each other the sums of their bounds.
  */
@@ -128,6 +129,21 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
           p.backward(ub, db, B, du, dk, dD);
           double[][] again = p.blockGrads();
           for (int i = 0; i < gb.length; i++) assertArrayEquals(gb[i], again[i], 0.0, "dBlock " + i + " of a second call " + w);
+          // the packing / unpacking point by point (-Dlongconv4j.p3.pack16=false, the twin of the 16-byte path taken where L is
+          // a multiple of 8): the same values moved, the same fmaf, so du, dk and the block gradients are the same bits
+          System.setProperty("longconv4j.p3.pack16", "false");
+          try {
+            du.fill32(0x7fc07fc0);
+            p.backward(ub, db, B, du, dk, dD);
+            dev.synchronize();
+            float[] du1 = PackedLearnedRefGpuTest.readChecked(du, io, n, tail, "du pack16=false " + w);
+            assertArrayEquals(duG, du1, 0f, "du with the point-by-point packing " + w);
+            assertArrayEquals(dkG, dk.copyTo(new float[sides * H * Lk], 0), 0f, "dk with the point-by-point packing " + w);
+            double[][] g1 = p.blockGrads();
+            for (int i = 0; i < gb.length; i++) assertArrayEquals(gb[i], g1[i], 0.0, "dBlock " + i + " with the point-by-point packing " + w);
+          } finally {
+            System.clearProperty("longconv4j.p3.pack16");
+          }
         } else {   // the two routes against each other: within the sums of their bounds to float64
           Reference.assertClose("du middles vs pmb " + what, mid[0], ConvCase.toD(duG), 2 * TOL16);
           Reference.assertClose("dk middles vs pmb " + what, mid[1], ConvCase.toD(dkG), 2 * tk);

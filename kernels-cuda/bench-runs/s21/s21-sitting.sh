@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Session 21, coordinator: the one-pass M = 8192 learned backward on the three-pass middles (PackedThreePass.innerOnly +
 # PackedThreePassBackward's N1 = 1 route, learned_p3g.cu lp3g_obmid* / lp3g_pack1 / lp3g_unpack1; twin
-# -Dlongconv4j.pk.inner8k=pmb, PackedMonarchBackward). BENCH-RESULTS.md round 34-s21.
+# -Dlongconv4j.pk.inner=pmb, PackedMonarchBackward). BENCH-RESULTS.md round 34-s21.
 # ONE command per sitting; groups with their own timeouts, summaries streamed to stdout, logs packed as they finish:
 #   inner  PackedInnerBwdGpuTest, PackedMonarchBwdGpuTest, TensorBackendGpuTest (+ EXTRA classes)
 #   p3     PackedThreePassBwdGpuTest + LearnedJFactorOpGpuTest (PackedThreePassBackward's three-pass route)
 #   op     LearnedOpBench per "B:L" of OPCASES, engines $OPORDER (FB's op = monarch, in the same process)
-#   ph     the default route's phases at M = 8192 (-Dlongconv4j.p3.bwd.phases=true, 2 reps)
+#   ph     the default route's phases at B = 64 and L in PHLS (default 8192; -Dlongconv4j.p3.bwd.phases=true, 2 reps)
 # Stage: tools/stage-device.sh --out .device/s21 --sm 90 --lean-jre --add kernels-cuda/bench-runs/s21/s21-sitting.sh --drop '<COMMANDS.txt>'
 # Device (carry [".device/s21"]): DEV=.device/s21 bash .device/s21/s21-sitting.sh "$OUT/s1"
 set -u
@@ -37,11 +37,13 @@ if [ "${OPBENCH:-1}" != 0 ]; then
   done
 fi
 if [ "${PHASES:-1}" != 0 ]; then
-  echo "== phases B=64 L=8192"; date -u
-  JAVA_OPTS="-Dlongconv4j.bench.op.order=packed -Dlongconv4j.bench.op.groups=1 -Dlongconv4j.bench.op.reps=2 -Dlongconv4j.bench.op.plans=false -Dlongconv4j.p3.bwd.phases=true" \
-    timeout ${PH_S:-60} $DEV/run-java ai.longconv4j.examples.bench.LearnedOpBench "$raw/ph.csv" 64 768 8192 > "$raw/ph.txt" 2>&1
-  echo "phases exit $?"; grep -E "p3 op backward3|p3tc bwd phases|Exception" "$raw/ph.txt" | tail -4 | cut -c1-400
-  pack
+  for l in ${PHLS:-8192}; do
+    echo "== phases B=64 L=$l"; date -u
+    JAVA_OPTS="-Dlongconv4j.bench.op.order=packed -Dlongconv4j.bench.op.groups=1 -Dlongconv4j.bench.op.reps=2 -Dlongconv4j.bench.op.plans=false -Dlongconv4j.p3.bwd.phases=true" \
+      timeout ${PH_S:-60} $DEV/run-java ai.longconv4j.examples.bench.LearnedOpBench "$raw/ph-$l.csv" 64 768 $l > "$raw/ph-$l.txt" 2>&1
+    echo "phases exit $?"; grep -E "p3 op backward3|p3tc bwd phases|Exception" "$raw/ph-$l.txt" | tail -4 | cut -c1-400
+    pack
+  done
 fi
 [ "${P3:-1}" != 0 ] && group p3 ${P3_S:-100} '.*(PackedThreePassBwdGpuTest|LearnedJFactorOpGpuTest)'
 date -u; rm -rf "$out/r"; ls -la "$out"

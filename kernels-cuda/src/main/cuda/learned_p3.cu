@@ -191,6 +191,28 @@ __device__ __forceinline__ void p3_pairmap1(ST* zr, ST* zi, const float4* __rest
   }
 }
 
+// Lib's position / frequency maps of M = 4096 = 16 x 16 x 16 (p = k1 256 + k2 16 + k3, k = k1 + 16 (k2 + 16 k3)).
+__host__ __device__ __forceinline__ int p3_pos4(int k) { return ((k & 15) << 8) | (((k >> 4) & 15) << 4) | (k >> 8); }
+__host__ __device__ __forceinline__ int p3_freq4(int p) { return (p >> 8) | (((p >> 4) & 15) << 4) | ((p & 15) << 8); }
+
+// The pair map of four one-pass rows of M = 4096 (learned_p3b.cu's ONE = 4 hooks; session 21): plane row r = [4096 r,
+// 4096 (r + 1)) is chunk row c0 + r of channel min(h0 + (c0 + r) / B, H - 1) (a padding row past the chunk holds zeros),
+// each paired within itself (partner pos4((4096 - k) mod 4096)); the thread of the lower position does the pair.
+template <typename ST>
+__device__ __forceinline__ void p3_pairmap4(ST* zr, ST* zi, const float4* __restrict__ pq, int h0, int B, int H, int c0) {
+  for (int i = threadIdx.x; i < 4 * 4096; i += blockDim.x) {
+    const int r = i >> 12, p = i & 4095, q = p3_pos4((4096 - p3_freq4(p)) & 4095);
+    if (q < p) continue;
+    const float4* c = pq + ((size_t)min(h0 + (c0 + r) / B, H - 1) << 12);
+    const float4 cp = c[p], cq = c[q];
+    const int ia = SIDX(r * 4096 + p), ib = SIDX(r * 4096 + q);
+    const float ar = ld(zr + ia), ai = ld(zi + ia), br = ld(zr + ib), bi = ld(zi + ib);
+    const float2 na = p3_pair(cp, ar, ai, br, bi), nb = p3_pair(cq, br, bi, ar, ai);
+    st(zr + ia, na.x); st(zi + ia, na.y);
+    if (q != p) { st(zr + ib, nb.x); st(zi + ib, nb.y); }
+  }
+}
+
 // Grid (N1 / 2, rows of the chunk), block T threads (a multiple of 32, <= 512), dynamic shared memory p3_smem(sizeof(ST)).
 // ST: float (fp32 planes, one block per SM) or the operand type (16-bit planes: each stage's output rounded to 16 bits
 // once more, three blocks per SM).
@@ -347,9 +369,10 @@ __device__ void p3_outer_inv(const SC* __restrict__ S, const float2* __restrict_
 // R = N1, 2, 16, 16, 16): mats = {F_1, F_2^T .. F_5^T, G_1, G_2^T .. G_5^T} (stage 1 multiplies on the left, stages s >= 2
 // on the right: X F = (F^T X^T)^T); adj = the adjoint's {G_1^H, conj(G_2) .. conj(G_5), F_1^H, conj(F_2) .. conj(F_5)}
 // (blocks G_s^H in the forward-structured chain, F_s^H in the inverse-structured one; (B^H)^T = conj(B)).
-// Grid ceil(2 Q / 256), block 256; Q = N1^2 + 4 + 768 elements per chain.
-extern "C" __global__ void __launch_bounds__(256) lp3_prep(const float2* __restrict__ blk, float2* __restrict__ mats,
-                                                           float2* __restrict__ adj, int lN1) {
+// Grid ceil(2 Q / 256), block 256; Q = N1^2 + 4 + 768 elements per chain. LEFT: the stage that multiplies on the left
+// (1; 3 for lp3_prep3, the inner-only plan at M = 4096, session 21: lib's first of {16, 16, 16} sits in the middle's stage 3).
+template <int LEFT>
+__device__ __forceinline__ void p3_prep(const float2* __restrict__ blk, float2* __restrict__ mats, float2* __restrict__ adj, int lN1) {
   const int q1 = 1 << (2 * lN1), Q = q1 + 4 + 768;
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= 2 * Q) return;
@@ -361,10 +384,18 @@ extern "C" __global__ void __launch_bounds__(256) lp3_prep(const float2* __restr
   const int offF = off, offG = Q + (Q - off - (1 << (2 * lR)));   // F_s, G_s in blk
   const int kn = (k << lR) + n, nk = (n << lR) + k;
   // forward: half 0 from F_s, half 1 from G_s; adjoint: half 0 from G_s, half 1 from F_s
-  const float2 a = blk[(half ? offG : offF) + (s == 1 ? kn : nk)];
-  const float2 b = blk[(half ? offF : offG) + (s == 1 ? nk : kn)];
+  const float2 a = blk[(half ? offG : offF) + (s == LEFT ? kn : nk)];
+  const float2 b = blk[(half ? offF : offG) + (s == LEFT ? nk : kn)];
   mats[i] = a;
   adj[i] = make_float2(b.x, -b.y);
+}
+extern "C" __global__ void __launch_bounds__(256) lp3_prep(const float2* __restrict__ blk, float2* __restrict__ mats,
+                                                           float2* __restrict__ adj, int lN1) {
+  p3_prep<1>(blk, mats, adj, lN1);
+}
+extern "C" __global__ void __launch_bounds__(256) lp3_prep3(const float2* __restrict__ blk, float2* __restrict__ mats,
+                                                            float2* __restrict__ adj, int lN1) {
+  p3_prep<3>(blk, mats, adj, lN1);
 }
 
 #define LP3_OUTER(N1, TAG, IO)                                                                                          \

@@ -36,9 +36,12 @@ template <> struct P3Io<__half> { using SC = __half2; static constexpr bool BF16
 // place in the thread's work item of 4 columns (a compile-time constant); x0, x1 the column as stage 2 reads it, (tc, ts)
 // the twiddle that stage uses), end() after the store loop; OUT: the inverse stage 2
 // stores to hk.out(o) (o: the element offset in a chunk buffer) instead of S + o. P3NoHook (every kernel of this file) does nothing: the same machine code as without hooks.
-// ONE (session 21, learned_p3g.cu's lp3g_obmid*: the one-pass M = 8192 backward on these middles, N1 = 1): the block's two
-// halves are chunk rows 2 y and 2 y + 1 (y = blockIdx.y; each a whole one-pass row, X_1 = pack(u) with lib's factors
-// {2, 16, 16, 16} = the middle's), each paired within itself as inner row 0 is (p3_pairmap1), with its own channel's P / Q.
+// ONE (session 21, learned_p3g.cu's lp3g_obmid* / lp3g_qbmid*: one-pass backwards on these middles, N1 = 1): the rows of a
+// block. 2: M = 8192, the block's two halves are chunk rows 2 y and 2 y + 1 (y = blockIdx.y; each a whole one-pass row,
+// X_1 = pack(u) with lib's factors {2, 16, 16, 16} = the middle's), each paired within itself as inner row 0 is
+// (p3_pairmap1), with its own channel's P / Q. 4: M = 4096 = 16 x 16 x 16, chunk rows 4 y .. 4 y + 3 (the plane's
+// [4][4096] as the radix-2 stage leaves it at M = 8192: the radix-16 stages treat the 4 as a batch), no radix-2 stage (the
+// rows loaded and stored as they are), each row paired within itself (p3_pairmap4). 0: the three-pass middles.
 enum { P3H_F3 = 3, P3H_F4, P3H_F5, P3H_C, P3H_I5, P3H_I4, P3H_I3, P3H_I2 };
 struct P3NoHook {
   __device__ __forceinline__ void begin() {}
@@ -48,7 +51,7 @@ struct P3NoHook {
   __device__ __forceinline__ void store2(long long, int, float2, float2, float, float) {}
   __device__ __forceinline__ void end() {}
   static constexpr bool OUT = false;
-  static constexpr bool ONE = false;
+  static constexpr int ONE = 0;
 };
 
 // Pass 2's load of rows a, b (SC scratch at ra, rb: element offsets oa, ob) with the forward stage 2 (* 1/2) into the
@@ -135,13 +138,13 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
   ST* zi = b.zi;
   const Tw& tw = b.tw;
   b.start(mats);
-  if constexpr (HK::ONE) { b.oa = 2 * b.rowc * P3_IN; b.ob = b.oa + P3_IN; }   // two one-pass rows (p3_pairmap1)
+  if constexpr (HK::ONE != 0) { b.oa = 2 * b.rowc * P3_IN; b.ob = b.oa + P3_IN; }   // two (four) one-pass rows, contiguous
   const long long oa = b.oa, ob = b.ob;
   SC* ra = S + oa;
   SC* rb = S + ob;
   hk.begin();
   __syncthreads();   // twiddle table and stage-2 matrices
-  if constexpr (PART == 2) {
+  if constexpr (PART == 2 || HK::ONE == 4) {
     load_row16<SC, ST>(zr, zi, ra, P3_IN);
     load_row16<SC, ST>(zr + SIDX(P3_IN), zi + SIDX(P3_IN), rb, P3_IN);
   } else {
@@ -165,7 +168,9 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
     return;
   }
   hk.at(P3H_C, tw, zr, zi, oa, ob);
-  if constexpr (HK::ONE) {
+  if constexpr (HK::ONE == 4) {
+    p3_pairmap4<ST>(zr, zi, pq, h0, B, H, 4 * (int)b.rowc);
+  } else if constexpr (HK::ONE == 2) {
     const int ha = min(h0 + (int)(2 * b.rowc) / B, H - 1), hb = min(h0 + (int)(2 * b.rowc + 1) / B, H - 1);
     p3_pairmap1<ST>(zr, zi, pq + ((size_t)ha << P3_LIN), pq + ((size_t)hb << P3_LIN));
   } else {
@@ -183,7 +188,16 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
   lm_stage_a<BF16, false, ST>(tw, im + q1 + 4, zr, zi, 8, 4, 1.0f);
   __syncthreads();
   hk.at(P3H_I2, tw, zr, zi, oa, ob);
-  p3_store_inv2<ST, SC, HK>(b, ra, rb, hk);   // inverse stage 2 + store
+  if constexpr (HK::ONE == 4) {   // no radix-2 stage: the rows as they are
+    __syncthreads();
+    SC* wa = ra;
+    SC* wb = rb;
+    if constexpr (HK::OUT) { wa = hk.out(oa); wb = hk.out(ob); }
+    store_row16<SC, ST>(wa, zr, zi, P3_IN);
+    store_row16<SC, ST>(wb, zr + SIDX(P3_IN), zi + SIDX(P3_IN), P3_IN);
+  } else {
+    p3_store_inv2<ST, SC, HK>(b, ra, rb, hk);   // inverse stage 2 + store
+  }
   hk.end();
 }
 

@@ -45,6 +45,27 @@ __device__ void p3g_pq_grad(const SC* __restrict__ C, const SC* __restrict__ G, 
   }
 }
 
+// dP / dQ of a chunk at M = 4096 (the inner-only plan's four-row route, session 21): as p3g_pq_grad with lib's 16 x 16 x 16
+// positions (partner pos4((4096 - k) mod 4096), learned_p3.cu's p3_pos4 / p3_freq4).
+template <typename SC>
+__device__ void p3g_pq_grad4(const SC* __restrict__ C, const SC* __restrict__ G, float4* __restrict__ gpq, int h0, int hc, int B,
+                             float scale) {
+  const long long total = (long long)hc * 4096;
+  for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x) {
+    const int cc = (int)(i >> 12), p = (int)(i & 4095), s = p3_pos4((4096 - p3_freq4(p)) & 4095);
+    float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+    for (int b = 0; b < B; ++b) {
+      const size_t row = ((size_t)cc * B + b) * 4096;
+      const float2 g = ldc(G + row + p), c = ldc(C + row + p), cs = ldc(C + row + s);
+      acc.x += g.x * c.x + g.y * c.y;
+      acc.y += g.y * c.x - g.x * c.y;
+      acc.z += g.x * cs.x - g.y * cs.y;
+      acc.w += g.x * cs.y + g.y * cs.x;
+    }
+    gpq[(size_t)h0 * 4096 + i] = make_float4(scale * acc.x, scale * acc.y, scale * acc.z, scale * acc.w);
+  }
+}
+
 // ---- helper p3tc (session 18): the 2J block gradients on the three-pass route ----------------------------------------
 // Per chunk (each buffer (rows of the chunk, N1, 8192) SC, a chunk's row slot c at c N1 8192, as SC / SG above):
 //   X2  : u after pass 1 = X_2, the middle's input (kept: stage 2's Gram reads it);
@@ -187,7 +208,7 @@ __device__ __forceinline__ void p3g_gram2(float (&acc2)[8], float2 a0, float2 a1
 
 // lp3g_bmid0's hook (p3_mid16 PART 0 on u with the forward mats and pq): the planes before every inner stage from 3 on
 // and before the pair map to the dumps (slot = the stage's order), the output to O.
-template <typename SC, bool ONE_ = false>
+template <typename SC, int ONE_ = 0>
 struct P3gDump {
   SC* D; SC* O; long long slot;
   __device__ __forceinline__ void begin() {}
@@ -202,7 +223,7 @@ struct P3gDump {
   __device__ __forceinline__ void store2(long long, int, float2, float2, float, float) {}
   __device__ __forceinline__ void end() {}
   static constexpr bool OUT = true;
-  static constexpr bool ONE = ONE_;
+  static constexpr int ONE = ONE_;
   __device__ __forceinline__ SC* out(long long o) { return O + o; }
 };
 
@@ -210,7 +231,7 @@ struct P3gDump {
 // matching dump into the block's partial slots (s - 2); stage 2's terms summed per thread in fp32 (acc2, [k][n]) at the
 // load (PART 1: gW_1 with V_2 = W_2 o (1, conj(w_8192^c))) or the store (PART 2: gY_2 = the planes o (1, conj(w_8192^c))
 // with X_2 from X2), added at the next hook point.
-template <bool BF16, typename SC, int PART, bool ONE_ = false>
+template <bool BF16, typename SC, int PART, int ONE_ = 0>
 struct P3gGram {
   const SC* D; const SC* X2; long long slot; float* acc; float2* pp;
   float acc2[8] = {};
@@ -259,11 +280,11 @@ struct P3gGram {
   }
   __device__ __forceinline__ void end() { if (PART == 2) add2(); }
   static constexpr bool OUT = false;
-  static constexpr bool ONE = ONE_;
+  static constexpr int ONE = ONE_;
 };
 
 // The Gram hook of a block: acc behind p3_mid16's planes (dynamic shared memory p3_smem(2) + 2048), its partials in part.
-template <bool BF16, int PART, typename SC, bool ONE = false>
+template <bool BF16, int PART, typename SC, int ONE = 0>
 __device__ __forceinline__ P3gGram<BF16, SC, PART, ONE> p3g_hook(const SC* D, const SC* X2, long long slot, float2* part) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   P3gGram<BF16, SC, PART, ONE> k;
@@ -436,16 +457,17 @@ LP3G_BMID(f16, __half)
 // packing X_1 = u[0::2] + i u[1::2] zero-padded to 8192 points, pass 3 the unpacking + D dy). A chunk's rows are taken two
 // at a time (lp3g_obmid<MODE>: grid (1, rows / 2), the ONE hooks of learned_p3b.cu; the chunk buffers hold an even number
 // of rows, a missing last row packed as zeros, so it adds nothing to the Grams and is never unpacked).
-// lp3g_pack1_<io>: chunk rows c < rowsPad of S (rowsPad x 8192 pairs) from x (channels h0 .., rows c < rows; zeros beyond
+// lp3g_pack1_<io>: chunk rows c < rowsPad of S (rowsPad x 2^lM pairs; lM 13, or 12 for the four-row route) from x (channels h0 .., rows c < rows; zeros beyond
 // L / 2 points and for c >= rows). The packing is the identity on x's bytes (a row's (x[2q], x[2q + 1]) is the pair q), so
 // a thread moves 4 points (16 bytes) at once where the rows are 16-byte aligned (vec: L a multiple of 8 and x 16-byte
 // aligned, the caller's check) and the 8 values lie inside the row, else point by point with the bounds. Grid-stride over
 // rowsPad x 2048 groups, block 256.
 template <typename IO, typename SC>
-__device__ void p3g_pack1(const IO* __restrict__ x, SC* __restrict__ S, int L, int h0, int B, int H, int rows, int rowsPad, int vec) {
-  const long long total = (long long)rowsPad * (P3_IN / 4);
+__device__ void p3g_pack1(const IO* __restrict__ x, SC* __restrict__ S, int L, int h0, int B, int H, int rows, int rowsPad, int vec,
+                          int lM) {
+  const long long total = (long long)rowsPad << (lM - 2);
   for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x) {
-    const int c = (int)(i >> (P3_LIN - 2)), q0 = 4 * (int)(i & (P3_IN / 4 - 1));
+    const int c = (int)(i >> (lM - 2)), q0 = 4 * (int)(i & ((1 << (lM - 2)) - 1));
     union { uint4 u; SC e[4]; } v;
     v.u = make_uint4(0u, 0u, 0u, 0u);
     if (c < rows) {
@@ -461,7 +483,7 @@ __device__ void p3g_pack1(const IO* __restrict__ x, SC* __restrict__ S, int L, i
         }
       }
     }
-    *reinterpret_cast<uint4*>(S + ((long long)c << P3_LIN) + q0) = v.u;
+    *reinterpret_cast<uint4*>(S + ((long long)c << lM) + q0) = v.u;
   }
 }
 // lp3g_unpack1_<io>: out[2m] = Re S[m] + D x[2m], out[2m + 1] = Im S[m] + D x[2m + 1] (indices < L) for chunk rows c < rows
@@ -470,7 +492,7 @@ __device__ void p3g_pack1(const IO* __restrict__ x, SC* __restrict__ S, int L, i
 // Grid-stride over rows x ceil(L / 8) groups, block 256.
 template <typename IO, typename SC>
 __device__ void p3g_unpack1(const SC* __restrict__ S, const IO* __restrict__ x, const float* __restrict__ D, IO* __restrict__ out,
-                            int L, int h0, int B, int H, int rows, int vec) {
+                            int L, int h0, int B, int H, int rows, int vec, int lM) {
   const int G = (L + 7) / 8;
   const long long total = (long long)rows * G;
   for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x) {
@@ -478,7 +500,7 @@ __device__ void p3g_unpack1(const SC* __restrict__ S, const IO* __restrict__ x, 
     int h;
     const long long g = p3_row(c, h0, B, H, h) * (long long)L + m0;
     const float d = D[h];
-    const SC* sr = S + ((long long)c << P3_LIN) + m0 / 2;
+    const SC* sr = S + ((long long)c << lM) + m0 / 2;
     if (vec) {   // m0 + 8 <= L
       union { uint4 u; SC e[4]; } sv;
       union { uint4 u; IO e[8]; } xv, ov;
@@ -499,37 +521,49 @@ __device__ void p3g_unpack1(const SC* __restrict__ S, const IO* __restrict__ x, 
     }
   }
 }
-// names: lp3g_obmid<MODE>_<io> (grid (1, rows / 2), block 256, dynamic shared memory p3_smem(2) + 2048; arguments as
-// lp3g_bmid<MODE>_<io>, lN1 = 0), lp3g_pack1_<io>, lp3g_unpack1_<io>
-#define LP3G_ONE(TAG, IO)                                                                                               \
-  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_obmid0_##TAG(P3Io<IO>::SC* __restrict__ S,                 \
+// names: lp3g_obmid<MODE>_<io> (M = 8192: grid (1, rows / 2)) and lp3g_qbmid<MODE>_<io> (M = 4096 = 16 x 16 x 16, four rows a
+// block, no radix-2 stage: grid (1, rows / 4)), block 256, dynamic shared memory p3_smem(2) + 2048, arguments as
+// lp3g_bmid<MODE>_<io> with lN1 = 0; lp3g_pack1_<io>, lp3g_unpack1_<io> (lM: log2 of the row's points, 13 or 12)
+#define LP3G_ONEMID(NAME, ROWS, TAG, IO)                                                                               \
+  extern "C" __global__ void __launch_bounds__(256, 3) NAME##0_##TAG(P3Io<IO>::SC* __restrict__ S,                      \
       P3Io<IO>::SC* __restrict__ D, P3Io<IO>::SC* __restrict__ O, const float2* __restrict__ mats,                      \
       const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot) {                                   \
-    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 0>(S, mats, pq, h0, B, H, lN1, P3gDump<P3Io<IO>::SC, true>{D, O, slot}); \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 0>(S, mats, pq, h0, B, H, lN1, P3gDump<P3Io<IO>::SC, ROWS>{D, O, slot}); \
   }                                                                                                                     \
-  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_obmid1_##TAG(P3Io<IO>::SC* __restrict__ S,                 \
+  extern "C" __global__ void __launch_bounds__(256, 3) NAME##1_##TAG(P3Io<IO>::SC* __restrict__ S,                      \
       const P3Io<IO>::SC* __restrict__ D, float2* __restrict__ part, const float2* __restrict__ mats,                   \
       const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot) {                                   \
     p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 1>(S, mats, pq, h0, B, H, lN1,                                           \
-                                                   p3g_hook<P3Io<IO>::BF16, 1, P3Io<IO>::SC, true>(D, D, slot, part));    \
+                                                   p3g_hook<P3Io<IO>::BF16, 1, P3Io<IO>::SC, ROWS>(D, D, slot, part));    \
   }                                                                                                                     \
-  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_obmid2_##TAG(P3Io<IO>::SC* __restrict__ S,                 \
+  extern "C" __global__ void __launch_bounds__(256, 3) NAME##2_##TAG(P3Io<IO>::SC* __restrict__ S,                      \
       const P3Io<IO>::SC* __restrict__ X2, const P3Io<IO>::SC* __restrict__ D, float2* __restrict__ part,               \
       const float2* __restrict__ mats, const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot) {  \
     p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 2>(S, mats, pq, h0, B, H, lN1,                                           \
-                                                   p3g_hook<P3Io<IO>::BF16, 2, P3Io<IO>::SC, true>(D, X2, slot, part));   \
-  }                                                                                                                     \
+                                                   p3g_hook<P3Io<IO>::BF16, 2, P3Io<IO>::SC, ROWS>(D, X2, slot, part));   \
+  }
+#define LP3G_ONE(TAG, IO)                                                                                               \
+  LP3G_ONEMID(lp3g_obmid, 2, TAG, IO)                                                                                   \
+  LP3G_ONEMID(lp3g_qbmid, 4, TAG, IO)                                                                                   \
   extern "C" __global__ void __launch_bounds__(256) lp3g_pack1_##TAG(const IO* __restrict__ x, P3Io<IO>::SC* __restrict__ S, \
-      int L, int h0, int B, int H, int rows, int rowsPad, int vec) {                                                    \
-    p3g_pack1<IO, P3Io<IO>::SC>(x, S, L, h0, B, H, rows, rowsPad, vec);                                                 \
+      int L, int h0, int B, int H, int rows, int rowsPad, int vec, int lM) {                                            \
+    p3g_pack1<IO, P3Io<IO>::SC>(x, S, L, h0, B, H, rows, rowsPad, vec, lM);                                             \
   }                                                                                                                     \
   extern "C" __global__ void __launch_bounds__(256) lp3g_unpack1_##TAG(const P3Io<IO>::SC* __restrict__ S,               \
       const IO* __restrict__ x, const float* __restrict__ D, IO* __restrict__ out, int L, int h0, int B, int H, int rows, \
-      int vec) {                                                                                                        \
-    p3g_unpack1<IO, P3Io<IO>::SC>(S, x, D, out, L, h0, B, H, rows, vec);                                                \
+      int vec, int lM) {                                                                                                \
+    p3g_unpack1<IO, P3Io<IO>::SC>(S, x, D, out, L, h0, B, H, rows, vec, lM);                                            \
   }
 LP3G_ONE(bf16, __nv_bfloat16)
 LP3G_ONE(f16, __half)
+// names: lp3g_pq_grad4_<io> (grid-stride, block 256; the four-row route's dP / dQ)
+#define LP3G_PQ4(TAG, IO)                                                                                               \
+  extern "C" __global__ void __launch_bounds__(256) lp3g_pq_grad4_##TAG(const P3Io<IO>::SC* __restrict__ C,              \
+      const P3Io<IO>::SC* __restrict__ G, float4* __restrict__ gpq, int h0, int hc, int B, float scale) {                \
+    p3g_pq_grad4<P3Io<IO>::SC>(C, G, gpq, h0, hc, B, scale);                                                            \
+  }
+LP3G_PQ4(bf16, __nv_bfloat16)
+LP3G_PQ4(f16, __half)
 
 // names: lp3g_ogram<MODE>_<N1>_<io>, lp3g_ogramt<MODE>_<N1>_<io> (the twiddle table), lp3g_ogramu<MODE>_<N1>_<io> (the
 // table, rows unrolled by 2) (grid (64, gy), block 256)

@@ -74,7 +74,7 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
         throw new IllegalStateException("PackedMonarchLearned: lib plans " + p + " but the tensor-core kernels factor M as " + Arrays.toString(tf));
       var chain = PackedLearnedChain.plan(device, h, l, lk, mode, io, p, f);
       try {
-        PackedThreePass inner = one && tc.points() == PackedThreePass.INNER
+        PackedThreePass inner = one && (tc.points() == PackedThreePass.INNER || tc.points() == PackedThreePass.INNER / 2)
             ? PackedThreePass.innerOnly(device, h, l, lk, mode, io) : null;
         return new PackedMonarchLearned(chain, tc, three, inner);
       } catch (RuntimeException e) {
@@ -207,11 +207,12 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
   }
 
   /**
-   * Whether the one-pass M = 8192 backward runs on the three-pass middles ({@link PackedThreePass#innerOnly} with
-   * {@link PackedThreePassBackward}: lib's factors {2, 16, 16, 16} there are the middle's; session 21) rather than
-   * {@link PackedMonarchBackward#run} (the twin): {@code -Dlongconv4j.pk.inner8k}, "middle" or "pmb"; read per call.
+   * Whether the one-pass M = 8192 and 4096 backwards run on the three-pass middles ({@link PackedThreePass#innerOnly} with
+   * {@link PackedThreePassBackward}: lib's factors {2, 16, 16, 16} are the middle's, {16, 16, 16} its radix-16 stages;
+   * session 21) rather than {@link PackedMonarchBackward#run} (the twin): {@code -Dlongconv4j.pk.inner}, "middle" or "pmb";
+   * read per call.
    */
-  static boolean innerRoute() { return LearnedDefaults.twoWay("longconv4j.pk.inner8k", "middle", "pmb"); }
+  static boolean innerRoute() { return LearnedDefaults.twoWay("longconv4j.pk.inner", "middle", "pmb"); }
 
   // ---- helper p3 (session 17), p3tc (session 18): the three-pass sizes' backward on tensor cores (default;
   // -Dlongconv4j.p3.bwd=chain: the chain, the twin)

@@ -76,9 +76,9 @@ public final class PackedThreePass implements AutoCloseable {
   private final ConvPlan libPlan;
   private final DeviceBuffer blocks, mats, matsAdj;
   private DeviceBuffer pq, pqAdj, d;   // the inner-only plan's are its caller's ({@link #borrow})
-  /** The inner-only plan at M = 8192 ({@link #innerOnly}): N1 = 1, P / Q / D borrowed, no forward. */
+  /** The inner-only plan at M = 8192 or 4096 ({@link #innerOnly}): N1 = 1, P / Q / D borrowed, no forward. */
   private final boolean inner;
-  private DeviceBuffer one;   // the inner-only plan's 1 x 1 outer block [1 + 0i] (setBlocksOnDevice)
+  private DeviceBuffer one;   // the inner-only plan's 1 x 1 outer block [1 + 0i] then the 2 x 2 identity (setBlocksOnDevice)
   private DeviceBuffer scratch;
   private long budget = DEFAULT_SCRATCH_BUDGET;
   private boolean pqSet, s16 = true;
@@ -91,7 +91,7 @@ public final class PackedThreePass implements AutoCloseable {
 
   private PackedThreePass(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n, boolean inner) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io; this.n = n; this.m = n / 2;
-    this.n1 = m / INNER;
+    this.n1 = inner ? 1 : m / INNER;
     this.inner = inner;
     this.libPlan = ConvPlan.of(l, lk, LearnedButterflyConv.libMode(mode), ConvEngine.LEARNED_PACKED, Precision.F64);
     if (!inner) {
@@ -104,8 +104,8 @@ public final class PackedThreePass implements AutoCloseable {
     this.matsAdj = device.alloc(8L * elements());
     if (!inner) d.copyFrom(new float[h]);
     if (inner) {
-      one = device.alloc(8);
-      one.copyFrom(new float[] {1f, 0f});
+      one = device.alloc(40);
+      one.copyFrom(new float[] {1f, 0f, 1f, 0f, 0f, 0f, 0f, 0f, 1f, 0f});
     }
     blocks.copyFrom(PackedMonarchConv.flattenBlocks("PackedThreePass", PackedMonarchFactors.atInit(kernelFactors()), kernelFactors(), "init"));
     prep();
@@ -114,7 +114,8 @@ public final class PackedThreePass implements AutoCloseable {
   /**
    * The inner-only plan (session 21): M = 8192, whose one-pass factors {2, 16, 16, 16} (lib's, {@link PackedMonarchConv}'s)
    * are the middle pass's, taken as a three-pass plan with N1 = 1 (F_1 = G_1 = [1]) for {@link PackedThreePassBackward}'s
-   * N1 = 1 route (pack, the middles two rows a block, unpack). P / Q, their adjoint and D are the caller's buffers ((H, M)
+   * N1 = 1 route (pack, the middles two rows a block, unpack); or M = 4096 = 16 x 16 x 16, the middle's radix-16 stages
+   * without its radix-2 one, four rows a block (the 2 x 2 blocks unused: the identity). P / Q, their adjoint and D are the caller's buffers ((H, M)
    * float4 twice, (H) fp32: pkjref's layout, as {@link #setPq} takes them), given by {@link #borrow} once they hold values,
    * read at each backward and not freed by {@link #close}. Blocks in lib's one-pass order {F_1 .. F_4, G_4 .. G_1}. No
    * forward: {@link #forward} and {@link #inputGrad} throw.
@@ -122,14 +123,17 @@ public final class PackedThreePass implements AutoCloseable {
   static PackedThreePass innerOnly(CudaDevice device, int H, int L, int Lk, ConvMode mode, ElementType io) {
     PackedMonarchConv.checkPlan("PackedThreePass.innerOnly", H, L, Lk, mode, io, "16384");
     long nl = fftSizeLong(L, Lk, mode);
-    if (nl / 2 != INNER)
+    if (nl / 2 != INNER && nl / 2 != INNER / 2)
       throw new IllegalArgumentException("PackedThreePass.innerOnly " + mode + " L=" + L + " Lk=" + Lk + ": needs N=" + nl + ", M=" + nl / 2
-          + "; the inner-only plan is M = " + INNER + " only");
+          + "; the inner-only plan is M = " + INNER / 2 + " or " + INNER + " only");
     return new PackedThreePass(device, H, L, Lk, mode, io, (int) nl, true);
   }
 
   /** Whether this is the {@link #innerOnly} plan (N1 = 1). */
   boolean isInnerOnly() { return inner; }
+
+  /** Rows a middle block takes in the inner-only plan: 2 at M = 8192, 4 at M = 4096 (0: a three-pass plan). */
+  int innerRows() { return !inner ? 0 : m == INNER ? 2 : 4; }
 
   /**
    * The inner-only plan reads the caller's P / Q ((H, M) float4), their adjoint (the same) and D ((H) fp32) from now on;
@@ -204,7 +208,16 @@ public final class PackedThreePass implements AutoCloseable {
 
   /** Uploads the 10 blocks {F_1 .. F_5, G_5 .. G_1} (lib's layout) and prepares the forward's and the adjoint's left forms. */
   public PackedThreePass setBlocks(double[][] b) {
-    if (inner) {   // lib's 8 one-pass blocks, checked against its factors, then the 1 x 1 outer blocks around them
+    if (inner && m < INNER) {   // M = 4096: lib's 6 blocks in the radix-16 slots (lp3_prep3: the first multiplies on the left)
+      PackedMonarchConv.flattenBlocks("PackedThreePass", b, factors(), "M = " + m + " = " + factorString());
+      double[][] b10 = new double[10][];
+      b10[0] = new double[] {1, 0};
+      b10[9] = new double[] {1, 0};
+      b10[1] = new double[] {1, 0, 0, 0, 0, 0, 1, 0};
+      b10[8] = b10[1].clone();
+      System.arraycopy(b, 0, b10, 2, 6);
+      b = b10;
+    } else if (inner) {   // lib's 8 one-pass blocks, checked against its factors, then the 1 x 1 outer blocks around them
       PackedMonarchConv.flattenBlocks("PackedThreePass", b, factors(), "M = " + m + " = " + factorString());
       double[][] b10 = new double[10][];
       b10[0] = new double[] {1, 0};
@@ -225,12 +238,22 @@ public final class PackedThreePass implements AutoCloseable {
    */
   public PackedThreePass setBlocksOnDevice(DevicePointer[] b) {
     if (inner) {   // lib's 8 one-pass block addresses (checked): [1], F_1 transposed, F_2 .. G_2 as they are, G_1 transposed, [1]
-      if (b == null || b.length != 8 || Arrays.asList(b).contains(null))
-        throw new IllegalArgumentException("PackedThreePass.setBlocksOnDevice: need 8 block addresses for M = " + m + " = " + factorString()
+      int nb = 2 * factors().length;
+      if (b == null || b.length != nb || Arrays.asList(b).contains(null))
+        throw new IllegalArgumentException("PackedThreePass.setBlocksOnDevice: need " + nb + " block addresses for M = " + m + " = " + factorString()
             + ", got " + (b == null ? "null" : Arrays.toString(b)));
       device.makeCurrent();
       CudaStream s = device.stream();
       long q = 1 + 4 + 768;   // complex entries of one chain
+      if (m < INNER) {   // M = 4096: [1], I_2, lib's 6 blocks as they are (lp3_prep3), I_2, [1]
+        copy(s, 0, one.ptr(), 1, "the 1 x 1 block");
+        copy(s, 2 * q - 1, one.ptr(), 1, "the 1 x 1 block");
+        copy(s, 1, one.ptr().at(8), 4, "the unused 2 x 2 identity");
+        copy(s, 2 * q - 5, one.ptr().at(8), 4, "the unused 2 x 2 identity");
+        for (int i = 0; i < 6; i++) copy(s, 5 + 256L * i, b[i], 256, "block " + i);
+        prep();
+        return this;
+      }
       copy(s, 0, one.ptr(), 1, "the 1 x 1 block");
       copy(s, 2 * q - 1, one.ptr(), 1, "the 1 x 1 block");
       for (int k = 0; k < 2; k++)
@@ -254,13 +277,22 @@ public final class PackedThreePass implements AutoCloseable {
   }
 
   /** A 2 x 2 complex block (R, R, 2) transposed (entries [k][n] and [n][k] swapped). */
-  static double[] transpose2(double[] a) {
-    return new double[] {a[0], a[1], a[4], a[5], a[2], a[3], a[6], a[7]};
+  static double[] transpose2(double[] a) { return transpose(a, 2); }
+
+  /** An R x R complex block (R, R, 2) transposed. */
+  static double[] transpose(double[] a, int r) {
+    double[] t = new double[a.length];
+    for (int k = 0; k < r; k++)
+      for (int n = 0; n < r; n++) {
+        t[2 * (k * r + n)] = a[2 * (n * r + k)];
+        t[2 * (k * r + n) + 1] = a[2 * (n * r + k) + 1];
+      }
+    return t;
   }
 
   private void prep() {
     int e = elements();
-    device.module(MODULE).kernel("lp3_prep").launch(device.stream(), (e + 255) / 256, 1, 256, 0, blocks, mats, matsAdj,
+    device.module(MODULE).kernel(inner && m < INNER ? "lp3_prep3" : "lp3_prep").launch(device.stream(), (e + 255) / 256, 1, 256, 0, blocks, mats, matsAdj,
         Integer.numberOfTrailingZeros(n1));
   }
 
@@ -486,7 +518,7 @@ public final class PackedThreePass implements AutoCloseable {
   public int fftSize() { return n; }
   public int points() { return m; }
   /** Lib's factors: {N1, 2, 16, 16, 16}; the inner-only plan's {2, 16, 16, 16} (its N1 = 1 is not one of lib's). */
-  public int[] factors() { return inner ? new int[] {2, 16, 16, 16} : factors(m); }
+  public int[] factors() { return !inner ? factors(m) : m == INNER ? new int[] {2, 16, 16, 16} : new int[] {16, 16, 16}; }
   public ConvMode mode() { return mode; }
   /** lib's float64 plan of this shape (engine LEARNED_PACKED): its positions, partners and pair coefficients are this plan's. */
   public ConvPlan libPlan() { return libPlan; }

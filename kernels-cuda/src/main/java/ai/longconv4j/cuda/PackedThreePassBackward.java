@@ -64,8 +64,10 @@ public final class PackedThreePassBackward implements AutoCloseable {
 
   private final PackedThreePass p3;
   private final int h, l, m, n1;
-  /** N1 = 1: the one-pass M = 8192 backward on the middles ({@link PackedThreePass#innerOnly}; session 21). */
+  /** N1 = 1: the one-pass M = 8192 / 4096 backward on the middles ({@link PackedThreePass#innerOnly}; session 21). */
   private final boolean inner;
+  /** Rows a middle block takes (the inner-only plan: 2 at M = 8192, 4 at M = 4096; else 0). */
+  private final int rpb;
   /** Segments of a launch's partials the first reduce step makes at most (lp3g_rseg's grid y). */
   static final int SEGMENTS = 128;
 
@@ -80,6 +82,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
     this.m = p3.points();
     this.n1 = m / PackedThreePass.INNER;
     this.inner = p3.isInnerOnly();
+    this.rpb = p3.innerRows();
   }
 
   /**
@@ -123,11 +126,11 @@ public final class PackedThreePassBackward implements AutoCloseable {
     return (int) Math.max(1, Math.min(Math.min(h, 3 * p3.scratchBudgetBytes() / perChannel), 65535 / B));
   }
 
-  /** Rows of the chunk buffers for c rows: c, or for the inner-only plan c rounded up to even (its blocks take two rows). */
-  private int paddedRows(int c) { return inner ? (c + 1) & ~1 : c; }
+  /** Rows of the chunk buffers for c rows: c, or for the inner-only plan c rounded up to its rows a block (2 or 4). */
+  private int paddedRows(int c) { return inner ? (c + rpb - 1) / rpb * rpb : c; }
 
-  /** Blocks of one middle launch over c chunk rows: (N1 / 2) c, or c / 2 (rounded up) for the inner-only plan. */
-  private int middleBlocks(int c) { return inner ? (c + 1) / 2 : (n1 / 2) * c; }
+  /** Blocks of one middle launch over c chunk rows: (N1 / 2) c, or c / (rows a block) rounded up for the inner-only plan. */
+  private int middleBlocks(int c) { return inner ? (c + rpb - 1) / rpb : (n1 / 2) * c; }
 
   /** Complex entries of the 10 block gradients (2 (N1^2 + 772)). */
   private int blockElements() { return 2 * (n1 * n1 + 772); }
@@ -170,11 +173,11 @@ public final class PackedThreePassBackward implements AutoCloseable {
     CudaModule mb = dev.module(PackedThreePass.MODULE_B), mg = dev.module(MODULE);
     var fwd = inner ? mg.kernel("lp3g_pack1_" + tag) : mb.kernel((tc ? "lp3_outertc_fwd" : "lp3_outer16_fwd") + n1 + "_" + tag);
     var inv = inner ? mg.kernel("lp3g_unpack1_" + tag) : mb.kernel((tc ? "lp3_outertc_inv" : "lp3_outer16_inv") + n1 + "_" + tag);
-    String b = inner ? "lp3g_obmid" : "lp3g_bmid";
+    String b = !inner ? "lp3g_bmid" : rpb == 4 ? "lp3g_qbmid" : "lp3g_obmid";
     var bmid0 = mg.kernel(b + "0_" + tag);
     var bmid1 = mg.kernel(b + "1_" + tag);
     var bmid2 = mg.kernel(b + "2_" + tag);
-    var grad = mg.kernel("lp3g_pq_grad_" + tag);
+    var grad = mg.kernel((rpb == 4 ? "lp3g_pq_grad4_" : "lp3g_pq_grad_") + tag);
     String og = ogramKernel(n1);
     var og0 = inner ? null : mg.kernel(og + "0_" + n1 + "_" + tag);
     var og1 = inner ? null : mg.kernel(og + "1_" + n1 + "_" + tag);
@@ -187,7 +190,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
     Phases ph = Phases.ifWanted(dev);
     for (int h0 = 0; h0 < h; h0 += hc) {
       int chans = Math.min(hc, h - h0), c = chans * B, gy = Math.min(c, ogy), first = h0 == 0 ? 1 : 0, cp = paddedRows(c);
-      int gx = inner ? 1 : n1 / 2, gmid = inner ? cp / 2 : c, nb = middleBlocks(c);
+      int gx = inner ? 1 : n1 / 2, gmid = inner ? cp / rpb : c, nb = middleBlocks(c);
       long slot = (long) cp * m;   // a dump slot's elements
       if (ph != null) ph.mark(null);
       pass1(fwd, tc, u, mf, sc, h0, B, c, cp);                                                   // X_2 (inner: X_1 = pack(u))
@@ -202,14 +205,15 @@ public final class PackedThreePassBackward implements AutoCloseable {
       if (ph != null) ph.mark("reduce");
       long points = (long) chans * m;
       int blocks = (int) Math.min((points + THREADS - 1) / THREADS, 65535L * 16);
-      grad.launch(s, blocks, 1, THREADS, 0, dmp.ptr().at(4L * 3 * slot), sg, gpq, h0, chans, B, lN1, (float) m);   // C: dump 3
+      if (rpb == 4) grad.launch(s, blocks, 1, THREADS, 0, dmp.ptr().at(4L * 3 * slot), sg, gpq, h0, chans, B, (float) m);
+      else grad.launch(s, blocks, 1, THREADS, 0, dmp.ptr().at(4L * 3 * slot), sg, gpq, h0, chans, B, lN1, (float) m);   // C: dump 3
       if (ph != null) ph.mark("pq grad");
       bmid2.launch(s, gx, gmid, THREADS, smem, sg, sc, dmp, part, ma, pa, h0, B, h, lN1, slot);         // dF_5 .. dF_2
       if (ph != null) ph.mark("bmid2");
       reduce(s, red, rseg, rfin, part, nb, 1024, lN1, 1, first);
       if (ph != null) ph.mark("reduce");
       if (inner) {                                                                                // du = unpack + D dy
-        inv.launch(s, gridStride((long) c * ((l + 7) / 8)), 1, THREADS, 0, sg, dy, p3.skipWeights(), du, l, h0, B, h, c, vec16(dy, du));
+        inv.launch(s, gridStride((long) c * ((l + 7) / 8)), 1, THREADS, 0, sg, dy, p3.skipWeights(), du, l, h0, B, h, c, vec16(dy, du), lM());
         if (ph != null) ph.mark("pass 3");
         continue;                                                                                 // no outer blocks
       }
@@ -232,7 +236,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
 
   /** Pass 1 over c chunk rows: the plan's outer pass, or for the inner-only plan the packing into cp (even) rows. */
   private void pass1(CudaModule.Kernel k, boolean tc, DeviceBuffer x, DeviceBuffer mm, DeviceBuffer out, int h0, int B, int c, int cp) {
-    if (inner) k.launch(p3.device().stream(), gridStride((long) cp * (m / 4)), 1, THREADS, 0, x, out, l, h0, B, h, c, cp, vec16(x, x));
+    if (inner) k.launch(p3.device().stream(), gridStride((long) cp * (m / 4)), 1, THREADS, 0, x, out, l, h0, B, h, c, cp, vec16(x, x), lM());
     else p3.outer(true, k, tc, x, mm, out, null, h0, B, c);
   }
 
@@ -244,6 +248,9 @@ public final class PackedThreePassBackward implements AutoCloseable {
     return l % 8 == 0 && a.ptr().address() % 16 == 0 && b.ptr().address() % 16 == 0
         && !"false".equals(System.getProperty("longconv4j.p3.pack16")) ? 1 : 0;
   }
+
+  /** log2 of M (the pack / unpack kernels' row length). */
+  private int lM() { return Integer.numberOfTrailingZeros(m); }
 
   /** Blocks of a grid-stride launch over n items: one item a thread, at most 132 x 16 blocks. */
   private static int gridStride(long n) { return (int) Math.max(1, Math.min((n + THREADS - 1) / THREADS, 132L * 16)); }
@@ -308,6 +315,15 @@ public final class PackedThreePassBackward implements AutoCloseable {
     for (int i = 0; i < 5; i++) { sizes[i] = f[i]; sizes[9 - i] = f[i]; }
     double[][] g = LearnedPlan.unflatten(blk.copyTo(new float[2 * blockElements()], 0), sizes);
     if (!inner) return g;
+    if (rpb == 4) {
+      // M = 4096: lib's 6 blocks in the radix-16 slots; the first and last back to lib's left form ([n][k] -> [k][n]), and
+      // halved: the Grams' scale assumes the middle's radix-2 stage (its 1/2 on every later stage input), absent here
+      double[][] g6 = java.util.Arrays.copyOfRange(g, 2, 8);
+      g6[0] = PackedThreePass.transpose(g6[0], 16);
+      g6[5] = PackedThreePass.transpose(g6[5], 16);
+      for (double[] a : g6) for (int i = 0; i < a.length; i++) a[i] *= 0.5;
+      return g6;
+    }
     // inner-only: lib's 8 one-pass blocks (the 1 x 1 ones are not computed); the 2 x 2 ones back to lib's left form
     double[][] g8 = java.util.Arrays.copyOfRange(g, 1, 9);
     g8[0] = PackedThreePass.transpose2(g8[0]);
@@ -345,7 +361,8 @@ public final class PackedThreePassBackward implements AutoCloseable {
 
   @Override public String toString() {
     if (inner)
-      return "PackedThreePassBackward[H=" + h + ", L=" + l + ", M=" + m + " = 2 x 16 x 16 x 16 one pass on the middles (two rows a block),"
+      return "PackedThreePassBackward[H=" + h + ", L=" + l + ", M=" + m + " = " + (rpb == 4 ? "16 x 16 x 16" : "2 x 16 x 16 x 16")
+          + " one pass on the middles (" + (rpb == 4 ? "four" : "two") + " rows a block),"
           + " du / dP, dQ / dD / the 2J block gradients on tensor cores]";
     return "PackedThreePassBackward[H=" + h + ", L=" + l + ", M=" + m + " = " + n1 + " x 8192, outer passes on "
         + (p3.outerTc16() ? "tensor" : "CUDA") + " cores, du / dP, dQ / dD / the 2J block gradients on tensor cores]";

@@ -1,5 +1,5 @@
-// Shapes: B batch, H channels, L length, Lk taps per side, N = 16384 the real FFT size, M = N / 2 = 8192 = 2 x 16 x 16 x 16
-// (lib's one-pass factors, the three-pass middle's); u, dy, du (B, H, L) 16-bit on the device; k lib's (H, sides, Lk) (the
+// Shapes: B batch, H channels, L length, Lk taps per side, N = 16384 / 8192 the real FFT size, M = N / 2 = 8192 = 2 x 16 x 16
+// x 16 (lib's one-pass factors, the three-pass middle's) or 4096 = 16 x 16 x 16 (the middle's radix-16 stages); u, dy, du (B, H, L) 16-bit on the device; k lib's (H, sides, Lk) (the
 // plans: (H, Lk) per side); dk (sides, H, Lk) fp32; D, dD (H); blocks lib's {F_1 .. F_4, G_4 .. G_1} (R_s, R_s, 2).
 package ai.longconv4j.cuda;
 
@@ -22,12 +22,12 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The one-pass M = 8192 learned backward on the three-pass middles (session 21: {@link PackedThreePass#innerOnly} with
+ * The one-pass M = 8192 and 4096 learned backwards on the three-pass middles (session 21: {@link PackedThreePass#innerOnly} with
  * {@link PackedThreePassBackward}'s N1 = 1 route, the default of {@link PackedMonarchLearned#innerRoute}) against lib's
  * float64 {@link PackedLearnedButterfly#backwardAll} and against its twin, {@link PackedMonarchBackward#run}
- * ({@code -Dlongconv4j.pk.inner8k=pmb}): du, dk, dD and the 8 block gradients; all three modes, bf16 and fp16, odd L, an
- * odd number of rows (the middles take two rows a block: the missing row is packed as zeros), chunks of one channel of one
- * row; random Gaussian blocks (a transposed block, a wrong slot, scale or partner shows); outputs NaN-poisoned, the kept
+ * ({@code -Dlongconv4j.pk.inner=pmb}): du, dk, dD and the 8 / 6 block gradients; all three modes, bf16 and fp16, odd L,
+ * row counts that leave a block short (the middles take two rows a block at M = 8192, four at 4096: the missing rows are
+ * packed as zeros), chunks of one channel of one row; random Gaussian blocks (a transposed block, a wrong slot, scale or partner shows); outputs NaN-poisoned, the kept
  * block gradients poisoned before the measured call; the 16-byte packing against its point-by-point twin
  * ({@code -Dlongconv4j.p3.pack16=false}): the same bits. Tolerances as PackedThreePassBwdGpuTest's (the same kernels, the
  * same analysis; here J = 4 plus the packing, fewer stages than there): du 1e-2, dk 1e-2 sqrt(N / Lk), dD 1e-4, blocks
@@ -36,7 +36,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 @Tag("gpu")
 class PackedInnerBwdGpuTest extends CudaDeviceTest {
   private static final double TOL16 = 1e-2, TOLD = 1e-4, TOLG = 2e-2;
-  private static final String KEY = "longconv4j.pk.inner8k";
+  private static final String KEY = "longconv4j.pk.inner";
 
   static Stream<Arguments> cases() {
     // mode, io, B, H, L, Lk, scratch budget rows (0: the plan's default)
@@ -45,7 +45,12 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
         Arguments.of(ConvMode.CAUSAL, ElementType.F16, 1, 3, 8191, 4000, 0),            // odd L, N = 16384 (12190)
         Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.BF16, 2, 2, 9001, 5000, 0),    // N = 16384 (14001), odd L
         Arguments.of(ConvMode.CIRCULAR, ElementType.F16, 2, 2, 16384, 16384, 0),        // N = L
-        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 5, 8192, 6000, 1));          // chunks of one row, each padded
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 5, 8192, 6000, 1),           // chunks of one row, each padded
+        // M = 4096 = 16 x 16 x 16: four rows a block
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 3, 3, 4096, 4096, 0),           // 9 rows: the last block has one
+        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.F16, 2, 3, 3001, 2000, 0),     // N = 8192 (5001), odd L, 6 rows
+        Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 2, 2, 8192, 8192, 0),         // N = L
+        Arguments.of(ConvMode.CAUSAL, ElementType.F16, 1, 5, 4096, 3000, 1));           // chunks of one row, each padded to four
   }
 
   @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5} budgetRows={6}")
@@ -59,7 +64,7 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
     double[] u = ConvCase.toD(HalfFloats.decode(u16, io)), dy = ConvCase.toD(HalfFloats.decode(dy16, io));
     var plan = ConvPlan.of(L, Lk, x.shape().mode(), ConvEngine.LEARNED_PACKED, Precision.F64);
     int N = plan.fftSize(), m = N / 2;
-    assertEquals(8192, m, "the case's M");
+    assertTrue(m == 8192 || m == 4096, "the case's M: " + m);
     double[][] blocks = PackedMonarchHostTest.randomBlocks(rng, m, 2);
     for (double[] b : blocks) for (int i = 0; i < b.length; i++) b[i] = (float) b[i];   // the plans hold fp32 blocks: lib gets the same values
     var lib = new PackedLearnedButterfly(plan, blocks).backwardAll(x.shape(), u, x.k(), x.d(), dy);
@@ -77,7 +82,7 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
     String old = System.getProperty(KEY);
     try (var p = PackedMonarchLearned.plan(dev, H, L, Lk, mode, io); var ub = dev.upload(u16); var db = dev.upload(dy16);
          var du = dev.alloc(2L * (n + tail)); var dk = dev.alloc(4L * (sides * H * Lk + 16)); var dD = dev.alloc(4L * (H + 16))) {
-      assertTrue(p.innerPlan() != null, "M = 8192 keeps an inner-only plan " + what);
+      assertTrue(p.innerPlan() != null, "M = 8192 / 4096 keeps an inner-only plan " + what);
       if (budgetRows > 0) p.innerPlan().scratchBudget(8L * m * budgetRows);
       p.setBlocks(blocks);
       if (bi) p.setWeights(k0, k1, D); else p.setWeights(k0, D);
@@ -91,7 +96,8 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
           p.backward(ub, db, B, du, dk, dD);
           dev.synchronize();
           var bw = p.threePassBackward();
-          assertTrue(bw != null && bw.toString().contains("one pass on the middles"), "the default route ran the middles: " + bw + " " + w);
+          assertTrue(bw != null && bw.toString().contains("one pass on the middles (" + (m == 8192 ? "two" : "four") + " rows a block)"),
+              "the default route ran the middles: " + bw + " " + w);
           if (budgetRows > 0) assertEquals(1, bw.chunkChannels(B), "one channel a chunk " + w);
           bw.poisonBlockGrads();
         }
@@ -155,13 +161,17 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
     }
   }
 
-  /** The inner-only plan: M = 8192 only, no forward, its caller's P / Q (its setters refuse), blocks in lib's one-pass layout. */
+  /** The inner-only plan: M = 8192 / 4096 only, no forward, its caller's P / Q (its setters refuse), blocks in lib's one-pass layout. */
   @Test
   void innerOnlyPlanRefusesWhatItCannotDo() {
     try (var pq = dev.alloc(16L * 2 * 8192); var pa = dev.alloc(16L * 2 * 8192); var d = dev.alloc(8);
          var u = dev.alloc(2L * 2 * 8192); var y = dev.alloc(2L * 2 * 8192)) {
-      var e = assertThrows(IllegalArgumentException.class, () -> PackedThreePass.innerOnly(dev, 2, 4096, 4096, ConvMode.CAUSAL, ElementType.BF16));
-      assertTrue(e.getMessage().contains("M=4096"), e.getMessage());
+      var e = assertThrows(IllegalArgumentException.class, () -> PackedThreePass.innerOnly(dev, 2, 2048, 2048, ConvMode.CAUSAL, ElementType.BF16));
+      assertTrue(e.getMessage().contains("M=2048"), e.getMessage());
+      try (var p4 = PackedThreePass.innerOnly(dev, 2, 4096, 4096, ConvMode.CAUSAL, ElementType.BF16)) {
+        assertArrayEquals(new int[] {16, 16, 16}, p4.factors());
+        p4.setBlocks(PackedMonarchFactors.atInit(p4.factors()));
+      }
       try (var p3 = PackedThreePass.innerOnly(dev, 3, 8192, 8192, ConvMode.CAUSAL, ElementType.BF16)) {
         e = assertThrows(IllegalArgumentException.class, () -> p3.borrow(pq, pa, d));
         assertTrue(e.getMessage().contains("H=3"), e.getMessage());

@@ -51,7 +51,7 @@ import java.util.List;
  * the block gradients, is the default (engine packed); engine packed-p3chain ({@code -Dlongconv4j.p3.bwd=chain}) its slow
  * twin, the fp32 chain; after each engine the device allocator's peak of live bytes over its rows ("peak"). Session 21: at
  * M = 8192 the backward runs on the three-pass middles by default (engine packed); engine packed-pmb
- * ({@code -Dlongconv4j.pk.inner8k=pmb}) the one-pass backward kernel, its twin.
+ * ({@code -Dlongconv4j.pk.inner=pmb}) the one-pass backward kernel, its twin.
  * Usage: LearnedOpBench [csv-out] [B] [H] [L,L,...] (default 64 768 256,512,1024), or LearnedOpBench phases B H L,L,...
  */
 public final class LearnedOpBench {
@@ -88,7 +88,7 @@ public final class LearnedOpBench {
           case "packed-chainbwd" -> "longconv4j.pk.monarch.bwd";   // pkjbwd: the J-factor sizes' backward on the fp32 chain (slow twin)
           case "packed-noreuse" -> "longconv4j.pk.op.reuse";
           case "packed-p3tc", "packed-p3chain" -> "longconv4j.p3.bwd";   // p3 / p3tc: the three-pass sizes' backward on tensor cores (the default) / the chain
-          case "packed-pmb" -> "longconv4j.pk.inner8k";   // session 21: at M = 8192 the one-pass backward kernel (the middles' twin)
+          case "packed-pmb" -> "longconv4j.pk.inner";   // session 21: at M = 8192 the one-pass backward kernel (the middles' twin)
           case "monarch", "packed", "learned" -> null;
           default -> throw new IllegalArgumentException("LearnedOpBench: engines monarch, packed, packed-host, packed-nosave, packed-dft, packed-chainbwd, packed-noreuse, packed-p3tc, packed-p3chain, packed-pmb, learned; got " + e);
         };

@@ -36,6 +36,12 @@ package ai.longconv4j.cuda;
  * segments, then the segments in order; session 20, {@link #segmented}), undo the stages' 1/R_s and add into the fp32 block
  * gradients. du, dP / dQ and dD are unchanged (the same stage code, loads and stores). Memory: 11
  * chunk-sized 16-bit buffers ({@link #chunkChannels}: at most 3 x the plan's scratch budget in all) and the partials, kept.
+ * <p>Session 21: the same route for the one-pass M = 8192 and 4096 plans ({@link PackedThreePass#innerOnly}, N1 = 1):
+ * pass 1 is the packing ({@code lp3g_pack1}: X_1 = u[0::2] + i u[1::2], zero-padded), the middles take two rows a block
+ * at 8192 (lib's {2, 16, 16, 16} = the middle's factors; {@code lp3g_obmid*}) and four at 4096 (16 x 16 x 16: the radix-16
+ * stages only; {@code lp3g_qbmid*}), the chunks padded with zero rows to whole blocks; pass 3 the unpacking + D dy
+ * ({@code lp3g_unpack1}); no outer blocks, no outer Grams. {@link PackedMonarchLearned#innerRoute} selects it (twin:
+ * {@link PackedMonarchBackward#run}).
  * <pre>{@code
  * jshell> var bw = new PackedThreePassBackward(p3)
  * jshell> bw.backward(u, dy, 16, du, gpq, dD)   // then chain.taps(gpq, dk, sides)

@@ -86,8 +86,8 @@ public final class PackedThreePassBackward implements AutoCloseable {
     this.h = p3.channels();
     this.l = p3.length();
     this.m = p3.points();
-    this.n1 = m / PackedThreePass.INNER;
     this.inner = p3.isInnerOnly();
+    this.n1 = inner ? 1 : m / PackedThreePass.INNER;   // the inner-only plan's N1 = 1 (M = 4096: not M / 8192)
     this.rpb = p3.innerRows();
   }
 

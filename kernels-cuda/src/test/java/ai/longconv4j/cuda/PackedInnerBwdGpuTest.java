@@ -8,10 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.longconv4j.conv.ConvEngine;
-import ai.longconv4j.conv.ConvPlan;
 import ai.longconv4j.conv.PackedLearnedButterfly;
-import ai.longconv4j.conv.Precision;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
@@ -57,35 +54,20 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
   @MethodSource("cases")
   void middleRouteMatchesLibAndTheTwin(ConvMode mode, ElementType io, int B, int H, int L, int Lk, int budgetRows) {
     var rng = new SplittableRandom(8209L * L + 31L * B + H + 5L * io.ordinal() + mode.ordinal() + 17L * budgetRows);
-    var x = PackedMonarchHostTest.Data.draw(rng, B, H, L, Lk, mode);
-    boolean bi = mode == ConvMode.BIDIRECTIONAL;
-    int n = B * H * L, tail = 64 + (n & 1), sides = bi ? 2 : 1;
-    short[] u16 = HalfFloats.encode(PackedMonarchGpuTest.toF(x.u()), io), dy16 = HalfFloats.encode(PackedMonarchGpuTest.toF(PackedMonarchGpuTest.gauss(rng, n)), io);
-    double[] u = ConvCase.toD(HalfFloats.decode(u16, io)), dy = ConvCase.toD(HalfFloats.decode(dy16, io));
-    var plan = ConvPlan.of(L, Lk, x.shape().mode(), ConvEngine.LEARNED_PACKED, Precision.F64);
-    int N = plan.fftSize(), m = N / 2;
+    var c = PackedMonarchBwdGpuTest.PlanCase.draw(rng, mode, io, B, H, L, Lk);
+    int n = c.n(), tail = c.tail(), sides = c.sides(), N = c.N(), m = c.m();
     assertTrue(m == 8192 || m == 4096, "the case's M: " + m);
-    double[][] blocks = PackedMonarchHostTest.randomBlocks(rng, m, 2);
-    for (double[] b : blocks) for (int i = 0; i < b.length; i++) b[i] = (float) b[i];   // the plans hold fp32 blocks: lib gets the same values
-    var lib = new PackedLearnedButterfly(plan, blocks).backwardAll(x.shape(), u, x.k(), x.d(), dy);
-    float[] k0 = new float[H * Lk], k1 = bi ? new float[H * Lk] : null;
-    for (int h = 0; h < H; h++)
-      for (int t = 0; t < Lk; t++) {
-        k0[h * Lk + t] = (float) x.k()[h * sides * Lk + t];
-        if (bi) k1[h * Lk + t] = (float) x.k()[h * 2 * Lk + Lk + t];
-      }
-    float[] D = PackedMonarchGpuTest.toF(x.d());
+    var lib = c.lib();
     String what = mode + " " + io + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " M=" + m + " budgetRows=" + budgetRows;
-    double tk = TOL16 * Math.sqrt((double) N / Lk);
-    double[] libDk = ConvCase.gpuKernelLayout(lib.conv().dk(), H, Lk, bi);
+    double tk = c.tk();
+    double[] libDk = c.libDk();
     float[][] mid = null;
     String old = System.getProperty(KEY);
-    try (var p = PackedMonarchLearned.plan(dev, H, L, Lk, mode, io); var ub = dev.upload(u16); var db = dev.upload(dy16);
+    try (var p = PackedMonarchLearned.plan(dev, H, L, Lk, mode, io); var ub = dev.upload(c.u16()); var db = dev.upload(c.dy16());
          var du = dev.alloc(2L * (n + tail)); var dk = dev.alloc(4L * (sides * H * Lk + 16)); var dD = dev.alloc(4L * (H + 16))) {
       assertTrue(p.innerPlan() != null, "M = 8192 / 4096 keeps an inner-only plan " + what);
       if (budgetRows > 0) p.innerPlan().scratchBudget(8L * m * budgetRows);
-      p.setBlocks(blocks);
-      if (bi) p.setWeights(k0, k1, D); else p.setWeights(k0, D);
+      c.set(p);
       System.setProperty(KEY, "fast");
       assertThrows(IllegalArgumentException.class, PackedMonarchLearned::innerRoute, "an unknown route is refused");
       for (boolean middle : new boolean[] {true, false}) {
@@ -101,17 +83,8 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
           if (budgetRows > 0) assertEquals(1, bw.chunkChannels(B), "one channel a chunk " + w);
           bw.poisonBlockGrads();
         }
-        du.fill32(0x7fc07fc0);
-        dk.fill32(0x7fc00000);
-        dD.fill32(0x7fc00000);
-        p.backward(ub, db, B, du, dk, dD);
-        dev.synchronize();
-        float[] duG = PackedLearnedRefGpuTest.readChecked(du, io, n, tail, "du " + w);
-        float[] dkAll = dk.copyTo(new float[sides * H * Lk + 16], 0), dDAll = dD.copyTo(new float[H + 16], 0);
-        for (int i = sides * H * Lk; i < dkAll.length; i++) assertTrue(Float.isNaN(dkAll[i]), "dk written past its end at " + i + " " + w);
-        for (int i = H; i < dDAll.length; i++) assertTrue(Float.isNaN(dDAll[i]), "dD written past H at " + i + " " + w);
-        float[] dkG = Arrays.copyOf(dkAll, sides * H * Lk), dDG = Arrays.copyOf(dDAll, H);
-        for (float[] a : new float[][] {duG, dkG, dDG}) PackedLearnedRefGpuTest.finite(a, "a gradient " + w);
+        var got = PackedThreePassBwdGpuTest.backwardChecked(p, ub, db, B, du, dk, dD, io, n, tail, sides * H * Lk, H, w);
+        float[] duG = got.du(), dkG = got.dk(), dDG = got.dD();
         double[][] gb = p.blockGrads();
         assertEquals(lib.dBlocks().length, gb.length, "block gradients " + w);
         var sb = new StringBuilder();

@@ -239,36 +239,55 @@ class PackedMonarchBwdGpuTest extends CudaDeviceTest {
         Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 1, 2, 65536, 1000));    // M = 32768
   }
 
+  /**
+   * One op-plan case (also PackedInnerBwdGpuTest's): u, dy (16-bit, decoded for lib), random Gaussian blocks held at fp32
+   * values, taps and D from PackedMonarchHostTest.Data, and lib's float64 gradients; n = B H L values, tail the poisoned
+   * margin, k0 / k1 the plans' per-side taps, libDk lib's dk in the plans' (sides, H, Lk) layout, tk dk's bound.
+   */
+  record PlanCase(int n, int tail, int sides, short[] u16, short[] dy16, int N, int m, double[][] blocks, PackedLearnedButterfly.Grads lib,
+                  float[] k0, float[] k1, float[] D, double[] libDk, double tk) {
+    static PlanCase draw(SplittableRandom rng, ConvMode mode, ElementType io, int B, int H, int L, int Lk) {
+      var x = PackedMonarchHostTest.Data.draw(rng, B, H, L, Lk, mode);
+      boolean bi = mode == ConvMode.BIDIRECTIONAL;
+      int n = B * H * L, sides = bi ? 2 : 1;
+      short[] u16 = HalfFloats.encode(PackedMonarchGpuTest.toF(x.u()), io), dy16 = HalfFloats.encode(PackedMonarchGpuTest.toF(PackedMonarchGpuTest.gauss(rng, n)), io);
+      double[] u = ConvCase.toD(HalfFloats.decode(u16, io)), dy = ConvCase.toD(HalfFloats.decode(dy16, io));
+      var plan = ConvPlan.of(L, Lk, x.shape().mode(), ConvEngine.LEARNED_PACKED, Precision.F64);
+      int N = plan.fftSize(), m = N / 2;
+      double[][] blocks = PackedMonarchHostTest.randomBlocks(rng, m, 2);
+      for (double[] b : blocks) for (int i = 0; i < b.length; i++) b[i] = (float) b[i];   // the plans hold fp32 blocks: lib gets the same values
+      var lib = new PackedLearnedButterfly(plan, blocks).backwardAll(x.shape(), u, x.k(), x.d(), dy);
+      float[] k0 = new float[H * Lk], k1 = bi ? new float[H * Lk] : null;
+      for (int h = 0; h < H; h++)
+        for (int t = 0; t < Lk; t++) {
+          k0[h * Lk + t] = (float) x.k()[h * sides * Lk + t];
+          if (bi) k1[h * Lk + t] = (float) x.k()[h * 2 * Lk + Lk + t];
+        }
+      return new PlanCase(n, 64 + (n & 1), sides, u16, dy16, N, m, blocks, lib, k0, k1, PackedMonarchGpuTest.toF(x.d()),
+          ConvCase.gpuKernelLayout(lib.conv().dk(), H, Lk, bi), TOL16 * Math.sqrt((double) N / Lk));
+    }
+
+    /** The case's blocks, taps and D into the plan. */
+    void set(PackedMonarchLearned p) {
+      p.setBlocks(blocks);
+      if (k1 != null) p.setWeights(k0, k1, D); else p.setWeights(k0, D);
+    }
+  }
+
   @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5}")
   @MethodSource("planCases")
   void planMatchesLibAndTheChain(ConvMode mode, ElementType io, int B, int H, int L, int Lk) {
-    var rng = new SplittableRandom(8191L * L + 37L * B + H + 5L * io.ordinal() + mode.ordinal());
-    var x = PackedMonarchHostTest.Data.draw(rng, B, H, L, Lk, mode);
-    boolean bi = mode == ConvMode.BIDIRECTIONAL;
-    int n = B * H * L, tail = 64 + (n & 1), sides = bi ? 2 : 1;
-    short[] u16 = HalfFloats.encode(PackedMonarchGpuTest.toF(x.u()), io), dy16 = HalfFloats.encode(PackedMonarchGpuTest.toF(PackedMonarchGpuTest.gauss(rng, n)), io);
-    double[] u = ConvCase.toD(HalfFloats.decode(u16, io)), dy = ConvCase.toD(HalfFloats.decode(dy16, io));
-    var plan = ConvPlan.of(L, Lk, x.shape().mode(), ConvEngine.LEARNED_PACKED, Precision.F64);
-    int N = plan.fftSize(), m = N / 2;
-    double[][] blocks = PackedMonarchHostTest.randomBlocks(rng, m, 2);
-    for (double[] b : blocks) for (int i = 0; i < b.length; i++) b[i] = (float) b[i];   // the plans hold fp32 blocks: lib gets the same values
-    var lib = new PackedLearnedButterfly(plan, blocks).backwardAll(x.shape(), u, x.k(), x.d(), dy);
-    float[] k0 = new float[H * Lk], k1 = bi ? new float[H * Lk] : null;
-    for (int h = 0; h < H; h++)
-      for (int t = 0; t < Lk; t++) {
-        k0[h * Lk + t] = (float) x.k()[h * sides * Lk + t];
-        if (bi) k1[h * Lk + t] = (float) x.k()[h * 2 * Lk + Lk + t];
-      }
-    float[] D = PackedMonarchGpuTest.toF(x.d());
+    var c = PlanCase.draw(new SplittableRandom(8191L * L + 37L * B + H + 5L * io.ordinal() + mode.ordinal()), mode, io, B, H, L, Lk);
+    int n = c.n(), tail = c.tail(), sides = c.sides(), m = c.m();
+    var lib = c.lib();
     String what = mode + " " + io + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " M=" + m;
-    double tk = TOL16 * Math.sqrt((double) N / Lk);
-    double[] libDk = ConvCase.gpuKernelLayout(lib.conv().dk(), H, Lk, bi);
+    double tk = c.tk();
+    double[] libDk = c.libDk();
     float[][] tc = null;
     String old = System.getProperty("longconv4j.pk.monarch.bwd");
-    try (var p = PackedMonarchLearned.plan(dev, H, L, Lk, mode, io); var ub = dev.upload(u16); var db = dev.upload(dy16);
+    try (var p = PackedMonarchLearned.plan(dev, H, L, Lk, mode, io); var ub = dev.upload(c.u16()); var db = dev.upload(c.dy16());
          var du = dev.alloc(2L * (n + tail)); var dk = dev.alloc(4L * sides * H * Lk); var dD = dev.alloc(4L * H)) {
-      p.setBlocks(blocks);
-      if (bi) p.setWeights(k0, k1, D); else p.setWeights(k0, D);
+      c.set(p);
       for (boolean tensorCores : new boolean[] {true, false}) {
         if (tensorCores) System.clearProperty("longconv4j.pk.monarch.bwd"); else System.setProperty("longconv4j.pk.monarch.bwd", "false");
         assertEquals(tensorCores, PackedMonarchLearned.tcBackward(), "the property selects the backward");

@@ -98,17 +98,8 @@ class PackedThreePassBwdGpuTest extends CudaDeviceTest {
           assertTrue(p.threePassBackward() != null, "the default route ran PackedThreePassBackward " + w);
           p.threePassBackward().poisonBlockGrads();
         }
-        du.fill32(0x7fc07fc0);
-        dk.fill32(0x7fc00000);
-        dD.fill32(0x7fc00000);
-        p.backward(ub, db, B, du, dk, dD);
-        dev.synchronize();
-        float[] duG = PackedLearnedRefGpuTest.readChecked(du, io, n, tail, "du " + w);
-        float[] dkAll = dk.copyTo(new float[sides * H * Lk + 16], 0), dDAll = dD.copyTo(new float[H + 16], 0);
-        for (int i = sides * H * Lk; i < dkAll.length; i++) assertTrue(Float.isNaN(dkAll[i]), "dk written past its end at " + i + " " + w);
-        for (int i = H; i < dDAll.length; i++) assertTrue(Float.isNaN(dDAll[i]), "dD written past H at " + i + " " + w);
-        float[] dkG = Arrays.copyOf(dkAll, sides * H * Lk), dDG = Arrays.copyOf(dDAll, H);
-        for (float[] a : new float[][] {duG, dkG, dDG}) PackedLearnedRefGpuTest.finite(a, "a gradient " + w);
+        var got = backwardChecked(p, ub, db, B, du, dk, dD, io, n, tail, sides * H * Lk, H, w);
+        float[] duG = got.du(), dkG = got.dk(), dDG = got.dD();
         double[][] gb = p.blockGrads();
         Reference.assertClose("du vs float64 " + w, duG, lib.conv().du(), TOL16);
         Reference.assertClose("dk vs float64 " + w, dkG, libDk, tk);
@@ -133,6 +124,30 @@ class PackedThreePassBwdGpuTest extends CudaDeviceTest {
     } finally {
       if (old == null) System.clearProperty(KEY); else System.setProperty(KEY, old);
     }
+  }
+
+  /** du, dk, dD of one backward. */
+  record Got(float[] du, float[] dk, float[] dD) {}
+
+  /**
+   * One backward of the op's plan with du, dk and dD NaN-poisoned first (dk and dD allocated 16 entries longer): du read
+   * checked (PackedLearnedRefGpuTest.readChecked: n values, the tail still poisoned), nothing written past dk's nk or dD's H
+   * entries, every gradient finite; also PackedInnerBwdGpuTest's.
+   */
+  static Got backwardChecked(PackedMonarchLearned p, DeviceBuffer ub, DeviceBuffer db, int B, DeviceBuffer du, DeviceBuffer dk,
+                             DeviceBuffer dD, ElementType io, int n, int tail, int nk, int H, String w) {
+    du.fill32(0x7fc07fc0);
+    dk.fill32(0x7fc00000);
+    dD.fill32(0x7fc00000);
+    p.backward(ub, db, B, du, dk, dD);
+    dev.synchronize();
+    float[] duG = PackedLearnedRefGpuTest.readChecked(du, io, n, tail, "du " + w);
+    float[] dkAll = dk.copyTo(new float[nk + 16], 0), dDAll = dD.copyTo(new float[H + 16], 0);
+    for (int i = nk; i < dkAll.length; i++) assertTrue(Float.isNaN(dkAll[i]), "dk written past its end at " + i + " " + w);
+    for (int i = H; i < dDAll.length; i++) assertTrue(Float.isNaN(dDAll[i]), "dD written past H at " + i + " " + w);
+    float[] dkG = Arrays.copyOf(dkAll, nk), dDG = Arrays.copyOf(dDAll, H);
+    for (float[] a : new float[][] {duG, dkG, dDG}) PackedLearnedRefGpuTest.finite(a, "a gradient " + w);
+    return new Got(duG, dkG, dDG);
   }
 
   /** The blocks back to back. */

@@ -370,8 +370,7 @@ __device__ void p3_outer_inv(const SC* __restrict__ S, const float2* __restrict_
 // on the right: X F = (F^T X^T)^T); adj = the adjoint's {G_1^H, conj(G_2) .. conj(G_5), F_1^H, conj(F_2) .. conj(F_5)}
 // (blocks G_s^H in the forward-structured chain, F_s^H in the inverse-structured one; (B^H)^T = conj(B)).
 // Grid ceil(2 Q / 256), block 256; Q = N1^2 + 4 + 768 elements per chain. LEFT: the stage that multiplies on the left
-// (1; the inner-only plans, session 21: 2 for lp3_prep2 at M = 8192, lib's first of {2, 16, 16, 16} in the middle's radix-2
-// stage, 3 for lp3_prep3 at M = 4096, lib's first of {16, 16, 16} in the middle's stage 3).
+// (1; 3 for lp3_prep3, the inner-only plan at M = 4096, session 21: lib's first of {16, 16, 16} sits in the middle's stage 3).
 template <int LEFT>
 __device__ __forceinline__ void p3_prep(const float2* __restrict__ blk, float2* __restrict__ mats, float2* __restrict__ adj, int lN1) {
   const int q1 = 1 << (2 * lN1), Q = q1 + 4 + 768;
@@ -393,10 +392,6 @@ __device__ __forceinline__ void p3_prep(const float2* __restrict__ blk, float2* 
 extern "C" __global__ void __launch_bounds__(256) lp3_prep(const float2* __restrict__ blk, float2* __restrict__ mats,
                                                            float2* __restrict__ adj, int lN1) {
   p3_prep<1>(blk, mats, adj, lN1);
-}
-extern "C" __global__ void __launch_bounds__(256) lp3_prep2(const float2* __restrict__ blk, float2* __restrict__ mats,
-                                                            float2* __restrict__ adj, int lN1) {
-  p3_prep<2>(blk, mats, adj, lN1);
 }
 extern "C" __global__ void __launch_bounds__(256) lp3_prep3(const float2* __restrict__ blk, float2* __restrict__ mats,
                                                             float2* __restrict__ adj, int lN1) {

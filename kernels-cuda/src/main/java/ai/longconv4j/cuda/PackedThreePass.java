@@ -208,10 +208,24 @@ public final class PackedThreePass implements AutoCloseable {
 
   /** Uploads the 10 blocks {F_1 .. F_5, G_5 .. G_1} (lib's layout) and prepares the forward's and the adjoint's left forms. */
   public PackedThreePass setBlocks(double[][] b) {
-    if (inner) {   // lib's one-pass blocks, checked against its factors, in their kernel slots (innerBlocks)
+    if (inner && m < INNER) {   // M = 4096: lib's 6 blocks in the radix-16 slots (lp3_prep3: the first multiplies on the left)
       PackedMonarchConv.flattenBlocks("PackedThreePass", b, factors(), "M = " + m + " = " + factorString());
-      double[] one = {1, 0}, id2 = {1, 0, 0, 0, 0, 0, 1, 0};
-      b = innerBlocks(b, one, id2, new double[10][]);
+      double[][] b10 = new double[10][];
+      b10[0] = new double[] {1, 0};
+      b10[9] = new double[] {1, 0};
+      b10[1] = new double[] {1, 0, 0, 0, 0, 0, 1, 0};
+      b10[8] = b10[1].clone();
+      System.arraycopy(b, 0, b10, 2, 6);
+      b = b10;
+    } else if (inner) {   // lib's 8 one-pass blocks, checked against its factors, then the 1 x 1 outer blocks around them
+      PackedMonarchConv.flattenBlocks("PackedThreePass", b, factors(), "M = " + m + " = " + factorString());
+      double[][] b10 = new double[10][];
+      b10[0] = new double[] {1, 0};
+      b10[9] = new double[] {1, 0};
+      System.arraycopy(b, 0, b10, 1, 8);
+      b10[1] = transpose2(b[0]);   // lib's axis 1 multiplies on the left, the middle's radix-2 stage on the right
+      b10[8] = transpose2(b[7]);
+      b = b10;
     }
     blocks.copyFrom(PackedMonarchConv.flattenBlocks("PackedThreePass", b, kernelFactors(), "M = " + m + " = " + factorString()));
     prep();
@@ -220,35 +234,50 @@ public final class PackedThreePass implements AutoCloseable {
 
   /**
    * The 10 blocks from device memory: addresses of fp32 complex interleaved (R_s, R_s, 2) row-major blocks in lib's order
-   * {F_1 .. F_5, G_5 .. G_1} (the inner-only plan: lib's one-pass blocks), copied device-to-device and prepared on the
-   * device's stream; no host copy, no synchronisation.
+   * {F_1 .. F_5, G_5 .. G_1}, copied device-to-device and prepared on the device's stream; no host copy, no synchronisation.
    */
   public PackedThreePass setBlocksOnDevice(DevicePointer[] b) {
-    if (inner) {
+    if (inner) {   // lib's 8 one-pass block addresses (checked): [1], F_1 transposed, F_2 .. G_2 as they are, G_1 transposed, [1]
       int nb = 2 * factors().length;
       if (b == null || b.length != nb || Arrays.asList(b).contains(null))
         throw new IllegalArgumentException("PackedThreePass.setBlocksOnDevice: need " + nb + " block addresses for M = " + m + " = " + factorString()
             + ", got " + (b == null ? "null" : Arrays.toString(b)));
-      b = innerBlocks(b, one.ptr(), one.ptr().at(8), new DevicePointer[10]);
+      device.makeCurrent();
+      CudaStream s = device.stream();
+      long q = 1 + 4 + 768;   // complex entries of one chain
+      if (m < INNER) {   // M = 4096: [1], I_2, lib's 6 blocks as they are (lp3_prep3), I_2, [1]
+        copy(s, 0, one.ptr(), 1, "the 1 x 1 block");
+        copy(s, 2 * q - 1, one.ptr(), 1, "the 1 x 1 block");
+        copy(s, 1, one.ptr().at(8), 4, "the unused 2 x 2 identity");
+        copy(s, 2 * q - 5, one.ptr().at(8), 4, "the unused 2 x 2 identity");
+        for (int i = 0; i < 6; i++) copy(s, 5 + 256L * i, b[i], 256, "block " + i);
+        prep();
+        return this;
+      }
+      copy(s, 0, one.ptr(), 1, "the 1 x 1 block");
+      copy(s, 2 * q - 1, one.ptr(), 1, "the 1 x 1 block");
+      for (int k = 0; k < 2; k++)
+        for (int n = 0; n < 2; n++) {   // entry [k][n] of the transposed 2 x 2 blocks = lib's [n][k]
+          copy(s, 1 + 2 * k + n, b[0].at(8L * (2 * n + k)), 1, "F_1");
+          copy(s, 2 * q - 5 + 2 * k + n, b[7].at(8L * (2 * n + k)), 1, "G_1");
+        }
+      for (int i = 1; i < 7; i++) copy(s, 5 + 256L * (i - 1), b[i], 256, "block " + i);
+      prep();
+      return this;
     }
     PackedMonarchConv.copyBlocksOnDevice("PackedThreePass", device, blocks, b, kernelFactors(), "M = " + m + " = " + factorString());
     prep();
     return this;
   }
 
-  /**
-   * The inner-only plan's kernel slots {F_1 .. F_5, G_5 .. G_1} (factors {1, 2, 16, 16, 16}) from lib's one-pass blocks b: at
-   * M = 8192 ({2, 16, 16, 16}) [1], b, [1]; at 4096 ({16, 16, 16}) [1], I_2, b, I_2, [1] (the 2 x 2 slots unused there). Lib's
-   * first block multiplies on the left: its slot is prepared without the transposition the middle's other stages get
-   * ({@link #prep}: lp3_prep2 / lp3_prep3).
-   */
-  private static <T> T[] innerBlocks(T[] b, T one, T id2, T[] out) {
-    out[0] = one;
-    out[9] = one;
-    if (b.length == 6) { out[1] = id2; out[8] = id2; }
-    System.arraycopy(b, 0, out, (10 - b.length) / 2, b.length);
-    return out;
+  /** n complex fp32 entries from src into the flattened blocks at entry offset dst, on stream s. */
+  private void copy(CudaStream s, long dst, DevicePointer src, long n, String what) {
+    Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(blocks.ptr().at(8L * dst), src, 8L * n, s.cu()), "cuMemcpyDtoDAsync",
+        "inner-only plan: " + what, "device " + device.index());
   }
+
+  /** A 2 x 2 complex block (R, R, 2) transposed (entries [k][n] and [n][k] swapped). */
+  static double[] transpose2(double[] a) { return transpose(a, 2); }
 
   /** An R x R complex block (R, R, 2) transposed. */
   static double[] transpose(double[] a, int r) {
@@ -263,7 +292,7 @@ public final class PackedThreePass implements AutoCloseable {
 
   private void prep() {
     int e = elements();
-    device.module(MODULE).kernel(!inner ? "lp3_prep" : m == INNER ? "lp3_prep2" : "lp3_prep3").launch(device.stream(), (e + 255) / 256, 1, 256, 0, blocks, mats, matsAdj,
+    device.module(MODULE).kernel(inner && m < INNER ? "lp3_prep3" : "lp3_prep").launch(device.stream(), (e + 255) / 256, 1, 256, 0, blocks, mats, matsAdj,
         Integer.numberOfTrailingZeros(n1));
   }
 

@@ -332,8 +332,8 @@ public final class PackedThreePassBackward implements AutoCloseable {
     }
     // inner-only: lib's 8 one-pass blocks (the 1 x 1 ones are not computed); the 2 x 2 ones back to lib's left form
     double[][] g8 = java.util.Arrays.copyOfRange(g, 1, 9);
-    g8[0] = PackedThreePass.transpose(g8[0], 2);
-    g8[7] = PackedThreePass.transpose(g8[7], 2);
+    g8[0] = PackedThreePass.transpose2(g8[0]);
+    g8[7] = PackedThreePass.transpose2(g8[7]);
     return g8;
   }
 

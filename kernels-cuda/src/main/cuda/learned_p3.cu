@@ -213,6 +213,42 @@ __device__ __forceinline__ void p3_pairmap4(ST* zr, ST* zi, const float4* __rest
   }
 }
 
+// ---- session 22: the one-pass M = 16384 / 32768 backwards as three passes with N1 = 4 / 8 and an inner 4096 ----------
+// Lib's one-pass factors there are {N1, 16, 16, 16}: the outer N1 x N1 block, then the 4096-point inner transform of the
+// middle's radix-16 stages (M = 4096's, p3_pos4). A row's N1 inner rows of 4096 sit in the scratch in PAIR ORDER: slot
+// 2 j holds inner row j and slot 2 j + 1 row N1 - j (j = 0: rows 0 and N1 / 2), so that a middle block's four slots
+// 4 x .. 4 x + 3 (x = blockIdx.x) are two whole row pairs, contiguous (learned_p3b.cu's ONE = 5 hooks).
+// p3_qslot: the slot of inner row k1; p3_qrow: the inner row of slot t (its inverse).
+__host__ __device__ __forceinline__ int p3_qslot(int k1, int N1) {
+  if (k1 == 0) return 0;
+  if (2 * k1 == N1) return 1;
+  return 2 * min(k1, N1 - k1) + (2 * k1 > N1 ? 1 : 0);
+}
+__host__ __device__ __forceinline__ int p3_qrow(int t, int N1) {
+  const int j = t >> 1;
+  return j == 0 ? ((t & 1) ? N1 / 2 : 0) : ((t & 1) ? N1 - j : j);
+}
+
+// The pair map of one such block (planes [4][4096]: slot 4 x + s at [4096 s, 4096 (s + 1))) in place; c: the channel's
+// (P, Q) at positions k1 4096 + p. The partner of (k1, p) is (0, pos4((4096 - k) mod 4096)) at k1 = 0, else (N1 - k1,
+// 4095 - p) (every digit complemented): slot 0 and slot 1 (row N1 / 2) of block 0 pair within themselves, every other
+// slot with its neighbour t ^ 1. The thread of the lower plane index does the pair, as p3_pairmap4.
+template <typename ST>
+__device__ __forceinline__ void p3_pairmapq(ST* zr, ST* zi, const float4* __restrict__ c, int N1, int x) {
+  for (int i = threadIdx.x; i < 4 * 4096; i += blockDim.x) {
+    const int s = i >> 12, p = i & 4095, t = 4 * x + s, self = (t >> 1) == 0;
+    const int ps = self ? s : s ^ 1, q = self && s == 0 ? p3_pos4((4096 - p3_freq4(p)) & 4095) : 4095 - p;
+    const int ib0 = (ps << 12) + q;
+    if (ib0 < i) continue;
+    const float4 cp = c[(p3_qrow(t, N1) << 12) + p], cq = c[(p3_qrow(4 * x + ps, N1) << 12) + q];
+    const int ia = SIDX(i), ib = SIDX(ib0);
+    const float ar = ld(zr + ia), ai = ld(zi + ia), br = ld(zr + ib), bi = ld(zi + ib);
+    const float2 na = p3_pair(cp, ar, ai, br, bi), nb = p3_pair(cq, br, bi, ar, ai);
+    st(zr + ia, na.x); st(zi + ia, na.y);
+    if (ib0 != i) { st(zr + ib, nb.x); st(zi + ib, nb.y); }
+  }
+}
+
 // Grid (N1 / 2, rows of the chunk), block T threads (a multiple of 32, <= 512), dynamic shared memory p3_smem(sizeof(ST)).
 // ST: float (fp32 planes, one block per SM) or the operand type (16-bit planes: each stage's output rounded to 16 bits
 // once more, three blocks per SM).
@@ -299,10 +335,14 @@ __device__ __forceinline__ void p3_block_row(const float4 (&g4)[N1 * N1 / 2], in
 
 // Pass 1: grid (8192 / 256, rows of the chunk), block 256; F_1 (N1 x N1, left form) at mats[0], staged in shared memory
 // and read two entries (16 bytes, a broadcast) at a time. SC: the scratch element (float2 here; learned_p3b.cu's
-// lp3_outer16_*: 16-bit pairs, each value rounded once at the store).
-template <int N1, typename IO, typename SC>
+// lp3_outer16_*: 16-bit pairs, each value rounded once at the store). LIN (session 22): log2 of the inner size; 12: the
+// one-pass M = 16384 / 32768 backward's (grid (4096 / 256, rows), inner row k1 stored at slot p3_qslot(k1), pair order).
+template <int LIN>
+__device__ __forceinline__ int p3_oslot(int k1, int N1) { return LIN == P3_LIN ? k1 : p3_qslot(k1, N1); }
+template <int N1, typename IO, typename SC, int LIN = P3_LIN>
 __device__ void p3_outer_fwd(const IO* __restrict__ x, const float2* __restrict__ mats, SC* __restrict__ S, int L,
                              int h0, int B, int H) {
+  constexpr int IN = 1 << LIN;
   __shared__ float4 f4[N1 * N1 / 2];
   p3_stage_block<N1>(f4, mats);
   const int q = blockIdx.x * blockDim.x + threadIdx.x;
@@ -312,41 +352,43 @@ __device__ void p3_outer_fwd(const IO* __restrict__ x, const float2* __restrict_
   float ar[N1], ai[N1];
 #pragma unroll
   for (int n = 0; n < N1; ++n) {
-    const int i = 2 * (n * P3_IN + q);
+    const int i = 2 * (n * IN + q);
     ar[n] = i < L ? ld(xr + i) : 0.f;
     ai[n] = i + 1 < L ? ld(xr + i + 1) : 0.f;
   }
   // w_M^q, M = N1 8192; the k1-th twiddle w_M^(k1 q) by a running product (fp32: ~k1 ulp)
-  float ws, wc; sincospif(-2.0f * (float)q / (float)(N1 * P3_IN), &ws, &wc);
+  float ws, wc; sincospif(-2.0f * (float)q / (float)(N1 * IN), &ws, &wc);
   float tr = 1.0f / (float)N1, ti = 0.f;
-  SC* o = S + rowc * (N1 * P3_IN) + q;
+  SC* o = S + rowc * (N1 * IN) + q;
 #pragma unroll
   for (int k = 0; k < N1; ++k) {
     float yr, yi;
     p3_block_row<N1>(f4, k, ar, ai, yr, yi);
-    stc(o + k * P3_IN, yr * tr - yi * ti, yr * ti + yi * tr);
+    stc(o + p3_oslot<LIN>(k, N1) * IN, yr * tr - yi * ti, yr * ti + yi * tr);
     const float nr = tr * wc - ti * ws, ni = tr * ws + ti * wc;
     tr = nr; ti = ni;
   }
 }
 
-// Pass 3: grid (8192 / 256, rows of the chunk), block 256; G_1 (N1 x N1, left form) at mats[Q], read as pass 1 reads F_1.
-template <int N1, typename IO, typename SC>
+// Pass 3: grid (8192 / 256, rows of the chunk), block 256; G_1 (N1 x N1, left form) at mats[Q], read as pass 1 reads F_1;
+// LIN as pass 1's (inner row k1 read from slot p3_qslot(k1) at 12).
+template <int N1, typename IO, typename SC, int LIN = P3_LIN>
 __device__ void p3_outer_inv(const SC* __restrict__ S, const float2* __restrict__ mats, const IO* __restrict__ x,
                              const float* __restrict__ D, IO* __restrict__ out, int L, int h0, int B, int H) {
+  constexpr int IN = 1 << LIN;
   __shared__ float4 g4[N1 * N1 / 2];
   const int Q = N1 * N1 + 4 + 768;
   p3_stage_block<N1>(g4, mats + Q);
   const int q = blockIdx.x * blockDim.x + threadIdx.x;
   const long long rowc = blockIdx.y;
   int h; const long long row = p3_row(blockIdx.y, h0, B, H, h);
-  const SC* s = S + rowc * (N1 * P3_IN) + q;
+  const SC* s = S + rowc * (N1 * IN) + q;
   float vr[N1], vi[N1];
-  float ws, wc; sincospif(2.0f * (float)q / (float)(N1 * P3_IN), &ws, &wc);   // conj(w_M^q)
+  float ws, wc; sincospif(2.0f * (float)q / (float)(N1 * IN), &ws, &wc);   // conj(w_M^q)
   float tr = 1.0f, ti = 0.f;
 #pragma unroll
   for (int k = 0; k < N1; ++k) {
-    const float2 v = ldc(s + k * P3_IN);
+    const float2 v = ldc(s + p3_oslot<LIN>(k, N1) * IN);
     vr[k] = v.x * tr - v.y * ti; vi[k] = v.x * ti + v.y * tr;
     const float nr = tr * wc - ti * ws, ni = tr * ws + ti * wc;
     tr = nr; ti = ni;
@@ -358,7 +400,7 @@ __device__ void p3_outer_inv(const SC* __restrict__ S, const float2* __restrict_
   for (int n = 0; n < N1; ++n) {
     float er, ei;
     p3_block_row<N1>(g4, n, vr, vi, er, ei);
-    const int i = 2 * (n * P3_IN + q);
+    const int i = 2 * (n * IN + q);
     if (i < L) st(orow + i, fmaf(d, ld(xr + i), er));
     if (i + 1 < L) st(orow + i + 1, fmaf(d, ld(xr + i + 1), ei));
   }

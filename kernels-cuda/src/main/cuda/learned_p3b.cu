@@ -41,7 +41,10 @@ template <> struct P3Io<__half> { using SC = __half2; static constexpr bool BF16
 // X_1 = pack(u) with lib's factors {2, 16, 16, 16} = the middle's), each paired within itself as inner row 0 is
 // (p3_pairmap1), with its own channel's P / Q. 4: M = 4096 = 16 x 16 x 16, chunk rows 4 y .. 4 y + 3 (the plane's
 // [4][4096] as the radix-2 stage leaves it at M = 8192: the radix-16 stages treat the 4 as a batch), no radix-2 stage (the
-// rows loaded and stored as they are), each row paired within itself (p3_pairmap4). 0: the three-pass middles.
+// rows loaded and stored as they are), each row paired within itself (p3_pairmap4). 5 (session 22): M = 16384 / 32768 =
+// N1 x 4096 after an outer pass (N1 = 4 / 8, grid (N1 / 4, rows)): block (x, y) takes slots 4 x .. 4 x + 3 of chunk row y
+// (two row pairs in learned_p3.cu's pair order), loaded and stored as at 4, paired by p3_pairmapq with the channel's P / Q.
+// 0: the three-pass middles.
 enum { P3H_F3 = 3, P3H_F4, P3H_F5, P3H_C, P3H_I5, P3H_I4, P3H_I3, P3H_I2 };
 struct P3NoHook {
   __device__ __forceinline__ void begin() {}
@@ -138,13 +141,15 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
   ST* zi = b.zi;
   const Tw& tw = b.tw;
   b.start(mats);
-  if constexpr (HK::ONE != 0) { b.oa = 2 * b.rowc * P3_IN; b.ob = b.oa + P3_IN; }   // two (four) one-pass rows, contiguous
+  if constexpr (HK::ONE == 5) {   // slots 4 x .. 4 x + 3 of chunk row rowc (pair order), contiguous
+    b.oa = (b.rowc << (lN1 + 12)) + ((long long)blockIdx.x << 14); b.ob = b.oa + P3_IN;
+  } else if constexpr (HK::ONE != 0) { b.oa = 2 * b.rowc * P3_IN; b.ob = b.oa + P3_IN; }   // two (four) one-pass rows, contiguous
   const long long oa = b.oa, ob = b.ob;
   SC* ra = S + oa;
   SC* rb = S + ob;
   hk.begin();
   __syncthreads();   // twiddle table and stage-2 matrices
-  if constexpr (PART == 2 || HK::ONE == 4) {
+  if constexpr (PART == 2 || HK::ONE >= 4) {
     load_row16<SC, ST>(zr, zi, ra, P3_IN);
     load_row16<SC, ST>(zr + SIDX(P3_IN), zi + SIDX(P3_IN), rb, P3_IN);
   } else {
@@ -168,7 +173,9 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
     return;
   }
   hk.at(P3H_C, tw, zr, zi, oa, ob);
-  if constexpr (HK::ONE == 4) {
+  if constexpr (HK::ONE == 5) {
+    p3_pairmapq<ST>(zr, zi, pq + ((size_t)b.h << (lN1 + 12)), b.N1, (int)blockIdx.x);
+  } else if constexpr (HK::ONE == 4) {
     p3_pairmap4<ST>(zr, zi, pq, h0, B, H, 4 * (int)b.rowc);
   } else if constexpr (HK::ONE == 2) {
     const int ha = min(h0 + (int)(2 * b.rowc) / B, H - 1), hb = min(h0 + (int)(2 * b.rowc + 1) / B, H - 1);
@@ -188,7 +195,7 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
   lm_stage_a<BF16, false, ST>(tw, im + q1 + 4, zr, zi, 8, 4, 1.0f);
   __syncthreads();
   hk.at(P3H_I2, tw, zr, zi, oa, ob);
-  if constexpr (HK::ONE == 4) {   // no radix-2 stage: the rows as they are
+  if constexpr (HK::ONE >= 4) {   // no radix-2 stage: the rows as they are
     __syncthreads();
     SC* wa = ra;
     SC* wb = rb;

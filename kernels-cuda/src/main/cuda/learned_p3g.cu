@@ -45,24 +45,29 @@ __device__ void p3g_pq_grad(const SC* __restrict__ C, const SC* __restrict__ G, 
   }
 }
 
-// dP / dQ of a chunk at M = 4096 (the inner-only plan's four-row route, session 21): as p3g_pq_grad with lib's 16 x 16 x 16
-// positions (partner pos4((4096 - k) mod 4096), learned_p3.cu's p3_pos4 / p3_freq4).
+// dP / dQ of a chunk at M = 4096 << lN1 (lN1 = 0: the inner-only plan's four-row route, session 21; 2 / 3: M = 16384 /
+// 32768 = N1 x 4096 with the inner rows in pair order, session 22): as p3g_pq_grad with lib's N1 x 16 x 16 x 16 positions
+// p = k1 4096 + p_in (partner (0, pos4((4096 - k_in) mod 4096)) at k1 = 0, else (N1 - k1, 4095 - p_in)), read from slot
+// p3_qslot(k1) of the rows.
 template <typename SC>
 __device__ void p3g_pq_grad4(const SC* __restrict__ C, const SC* __restrict__ G, float4* __restrict__ gpq, int h0, int hc, int B,
-                             float scale) {
-  const long long total = (long long)hc * 4096;
+                             int lN1, float scale) {
+  const int N1 = 1 << lN1;
+  const long long M = 4096LL << lN1, total = (long long)hc * M;
   for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x) {
-    const int cc = (int)(i >> 12), p = (int)(i & 4095), s = p3_pos4((4096 - p3_freq4(p)) & 4095);
+    const int cc = (int)(i >> (12 + lN1)), p = (int)(i & (M - 1)), k1 = p >> 12, pi = p & 4095;
+    const int kp = k1 == 0 ? 0 : N1 - k1, qi = k1 == 0 ? p3_pos4((4096 - p3_freq4(pi)) & 4095) : 4095 - pi;
+    const int a = (p3_qslot(k1, N1) << 12) + pi, s = (p3_qslot(kp, N1) << 12) + qi;
     float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
     for (int b = 0; b < B; ++b) {
-      const size_t row = ((size_t)cc * B + b) * 4096;
-      const float2 g = ldc(G + row + p), c = ldc(C + row + p), cs = ldc(C + row + s);
+      const size_t row = ((size_t)cc * B + b) * (size_t)M;
+      const float2 g = ldc(G + row + a), c = ldc(C + row + a), cs = ldc(C + row + s);
       acc.x += g.x * c.x + g.y * c.y;
       acc.y += g.y * c.x - g.x * c.y;
       acc.z += g.x * cs.x - g.y * cs.y;
       acc.w += g.x * cs.y + g.y * cs.x;
     }
-    gpq[(size_t)h0 * 4096 + i] = make_float4(scale * acc.x, scale * acc.y, scale * acc.z, scale * acc.w);
+    gpq[(size_t)h0 * M + i] = make_float4(scale * acc.x, scale * acc.y, scale * acc.z, scale * acc.w);
   }
 }
 
@@ -302,13 +307,15 @@ __device__ __forceinline__ P3gGram<BF16, SC, PART, ONE> p3g_hook(const SC* D, co
 // TAB (session 20; -Dlongconv4j.p3.ogram=table, lp3g_ogramt*): the twiddles conj(w_M^(k q)) of the block's 128 columns,
 // which do not depend on the row, computed once per block into shared memory (rows of OTW_S float2: 2-way bank conflicts at
 // most) instead of per row and element (sincospif on every operand load): the same sincospif values, so the same bits.
+// LIN (session 22): log2 of the inner size; 12: M = N1 x 4096 (N1 = 4 / 8, grid (4096 / 128, gy); S's inner rows in pair
+// order, learned_p3.cu's p3_qslot).
 // UNR = 2 (lp3g_ogramu*, -Dlongconv4j.p3.ogram=table2): the table and the row loop unrolled by 2 (more loads in flight per
 // warp, more registers: fewer blocks per SM at N1 = 32); the same sums in the same order, so the same bits.
 constexpr int OTW_S = 132;
-template <int N1, bool BF16, typename IO, typename SC, int MODE, bool TAB = false, int UNR = 1>
+template <int N1, bool BF16, typename IO, typename SC, int MODE, bool TAB = false, int UNR = 1, int LIN = P3_LIN>
 __device__ void p3g_ogram(const SC* __restrict__ S, const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B,
                           int H, int rows) {
-  constexpr int KT = (N1 + 15) / 16, NJ = N1 / 8, M = N1 * P3_IN;
+  constexpr int KT = (N1 + 15) / 16, NJ = N1 >= 8 ? N1 / 8 : 1, IN = 1 << LIN, M = N1 * IN;
   __shared__ float acc[2 * N1 * N1];
   __shared__ float2 tws[TAB ? N1 * OTW_S : 1];
   for (int i = threadIdx.x; i < 2 * N1 * N1; i += blockDim.x) acc[i] = 0.f;
@@ -325,15 +332,15 @@ __device__ void p3g_ogram(const SC* __restrict__ S, const IO* __restrict__ x, fl
     int h; const long long row = p3_row(rc, h0, B, H, h);
     const IO* xr = x + row * (long long)L;
     const SC* sr = S + rc * (long long)M;
-    auto packed = [&](int k, int q) {   // pack(x)[k 8192 + q], 0 past L and for k >= N1
-      const int i = 2 * (k * P3_IN + q);
+    auto packed = [&](int k, int q) {   // pack(x)[k IN + q], 0 past L and for k >= N1
+      const int i = 2 * (k * IN + q);
       return k < N1 ? make_float2(i < L ? ld(xr + i) : 0.f, i + 1 < L ? ld(xr + i + 1) : 0.f) : make_float2(0.f, 0.f);
     };
     auto scr = [&](int k, int q) {      // S[k][q] conj(w_M^(k q)), 0 for k >= N1
       if (k >= N1) return make_float2(0.f, 0.f);
-      if constexpr (TAB) return p3g_mul(ldc(sr + k * P3_IN + q), tws[k * OTW_S + q - 128 * (int)blockIdx.x]);
+      if constexpr (TAB) return p3g_mul(ldc(sr + p3_oslot<LIN>(k, N1) * IN + q), tws[k * OTW_S + q - 128 * (int)blockIdx.x]);
       float sn, cs; sincospif(2.0f * (float)((k * q) & (M - 1)) / (float)M, &sn, &cs);
-      return p3g_mul(ldc(sr + k * P3_IN + q), make_float2(cs, sn));
+      return p3g_mul(ldc(sr + p3_oslot<LIN>(k, N1) * IN + q), make_float2(cs, sn));
     };
     if constexpr (MODE == 0) p3g_tile<BF16, KT, NJ>(scr, packed, col0, dr, di);
     else p3g_tile<BF16, KT, NJ>(packed, scr, col0, dr, di);
@@ -523,7 +530,9 @@ __device__ void p3g_unpack1(const SC* __restrict__ S, const IO* __restrict__ x, 
 }
 // names: lp3g_obmid<MODE>_<io> (M = 8192: grid (1, rows / 2)) and lp3g_qbmid<MODE>_<io> (M = 4096 = 16 x 16 x 16, four rows a
 // block, no radix-2 stage: grid (1, rows / 4)), block 256, dynamic shared memory p3_smem(2) + 2048, arguments as
-// lp3g_bmid<MODE>_<io> with lN1 = 0; lp3g_pack1_<io>, lp3g_unpack1_<io> (lM: log2 of the row's points, 13 or 12)
+// lp3g_bmid<MODE>_<io> with lN1 = 0; lp3g_q3bmid<MODE>_<io> (session 22: M = N1 x 4096, N1 = 4 / 8, after an outer pass,
+// grid (N1 / 4, rows), lN1 = log2 N1: learned_p3b.cu's ONE = 5); lp3g_pack1_<io>, lp3g_unpack1_<io> (lM: log2 of the row's
+// points, 13 or 12)
 #define LP3G_ONEMID(NAME, ROWS, TAG, IO)                                                                               \
   extern "C" __global__ void __launch_bounds__(256, 3) NAME##0_##TAG(P3Io<IO>::SC* __restrict__ S,                      \
       P3Io<IO>::SC* __restrict__ D, P3Io<IO>::SC* __restrict__ O, const float2* __restrict__ mats,                      \
@@ -545,6 +554,7 @@ __device__ void p3g_unpack1(const SC* __restrict__ S, const IO* __restrict__ x, 
 #define LP3G_ONE(TAG, IO)                                                                                               \
   LP3G_ONEMID(lp3g_obmid, 2, TAG, IO)                                                                                   \
   LP3G_ONEMID(lp3g_qbmid, 4, TAG, IO)                                                                                   \
+  LP3G_ONEMID(lp3g_q3bmid, 5, TAG, IO)                                                                                  \
   extern "C" __global__ void __launch_bounds__(256) lp3g_pack1_##TAG(const IO* __restrict__ x, P3Io<IO>::SC* __restrict__ S, \
       int L, int h0, int B, int H, int rows, int rowsPad, int vec, int lM) {                                            \
     p3g_pack1<IO, P3Io<IO>::SC>(x, S, L, h0, B, H, rows, rowsPad, vec, lM);                                             \
@@ -556,11 +566,11 @@ __device__ void p3g_unpack1(const SC* __restrict__ S, const IO* __restrict__ x, 
   }
 LP3G_ONE(bf16, __nv_bfloat16)
 LP3G_ONE(f16, __half)
-// names: lp3g_pq_grad4_<io> (grid-stride, block 256; the four-row route's dP / dQ)
+// names: lp3g_pq_grad4_<io> (grid-stride, block 256; the four-row routes' dP / dQ, M = 4096 << lN1)
 #define LP3G_PQ4(TAG, IO)                                                                                               \
   extern "C" __global__ void __launch_bounds__(256) lp3g_pq_grad4_##TAG(const P3Io<IO>::SC* __restrict__ C,              \
-      const P3Io<IO>::SC* __restrict__ G, float4* __restrict__ gpq, int h0, int hc, int B, float scale) {                \
-    p3g_pq_grad4<P3Io<IO>::SC>(C, G, gpq, h0, hc, B, scale);                                                            \
+      const P3Io<IO>::SC* __restrict__ G, float4* __restrict__ gpq, int h0, int hc, int B, int lN1, float scale) {       \
+    p3g_pq_grad4<P3Io<IO>::SC>(C, G, gpq, h0, hc, B, lN1, scale);                                                       \
   }
 LP3G_PQ4(bf16, __nv_bfloat16)
 LP3G_PQ4(f16, __half)
@@ -585,3 +595,31 @@ LP3G_PQ4(f16, __half)
   LP3G_OGRAM(1, 8, TAG, IO) LP3G_OGRAM(1, 16, TAG, IO) LP3G_OGRAM(1, 32, TAG, IO)
 LP3G_OGRAMS(bf16, __nv_bfloat16)
 LP3G_OGRAMS(f16, __half)
+
+// ---- session 22: the one-pass M = 16384 / 32768 backwards (lib's {N1, 16, 16, 16}, N1 = 4 / 8) as three passes ----------
+// Pass 1 / 3 are learned_p3.cu's CUDA-core outer passes at an inner 4096 (LIN = 12: the inner rows in pair order), the
+// middles lp3g_q3bmid*, dP / dQ lp3g_pq_grad4 with lN1, the outer Grams p3g_ogram at LIN = 12 (the twiddle table).
+// names: lp3g_outerq_{fwd,inv}<N1>_<io> (grid (4096 / 256, rows of the chunk), block 256; arguments as lp3_outer16_*),
+// lp3g_ogramq<MODE>_<N1>_<io> (grid (4096 / 128, gy), block 256; arguments as lp3g_ogramt*)
+#define LP3G_QUAD(N1, TAG, IO)                                                                                          \
+  extern "C" __global__ void __launch_bounds__(256) lp3g_outerq_fwd##N1##_##TAG(const IO* __restrict__ x,                \
+      const float2* __restrict__ mats, P3Io<IO>::SC* __restrict__ S, int L, int h0, int B, int H) {                     \
+    p3_outer_fwd<N1, IO, P3Io<IO>::SC, 12>(x, mats, S, L, h0, B, H);                                                    \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256) lp3g_outerq_inv##N1##_##TAG(const P3Io<IO>::SC* __restrict__ S,      \
+      const float2* __restrict__ mats, const IO* __restrict__ x, const float* __restrict__ D, IO* __restrict__ out,      \
+      int L, int h0, int B, int H) {                                                                                    \
+    p3_outer_inv<N1, IO, P3Io<IO>::SC, 12>(S, mats, x, D, out, L, h0, B, H);                                            \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256) lp3g_ogramq0_##N1##_##TAG(const P3Io<IO>::SC* __restrict__ S,        \
+      const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B, int H, int rows) {                      \
+    p3g_ogram<N1, P3Io<IO>::BF16, IO, P3Io<IO>::SC, 0, true, 1, 12>(S, x, part, L, h0, B, H, rows);                     \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256) lp3g_ogramq1_##N1##_##TAG(const P3Io<IO>::SC* __restrict__ S,        \
+      const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B, int H, int rows) {                      \
+    p3g_ogram<N1, P3Io<IO>::BF16, IO, P3Io<IO>::SC, 1, true, 1, 12>(S, x, part, L, h0, B, H, rows);                     \
+  }
+LP3G_QUAD(4, bf16, __nv_bfloat16)
+LP3G_QUAD(8, bf16, __nv_bfloat16)
+LP3G_QUAD(4, f16, __half)
+LP3G_QUAD(8, f16, __half)

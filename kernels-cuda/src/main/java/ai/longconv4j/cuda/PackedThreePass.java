@@ -76,7 +76,10 @@ public final class PackedThreePass implements AutoCloseable {
   private final ConvPlan libPlan;
   private final DeviceBuffer blocks, mats, matsAdj;
   private DeviceBuffer pq, pqAdj, d;   // the inner-only plan's are its caller's ({@link #borrow})
-  /** The inner-only plan at M = 8192 or 4096 ({@link #innerOnly}): N1 = 1, P / Q / D borrowed, no forward. */
+  /**
+   * The inner-only plan at M = 8192 or 4096 ({@link #innerOnly}): N1 = 1, P / Q / D borrowed, no forward; at M = 16384 /
+   * 32768 (session 22) the same with N1 = 4 / 8 and an inner 4096 ({@link #quad}).
+   */
   private final boolean inner;
   private DeviceBuffer one;   // the inner-only plan's 1 x 1 outer block [1 + 0i] then the 2 x 2 identity (setBlocksOnDevice)
   private DeviceBuffer scratch;
@@ -91,7 +94,7 @@ public final class PackedThreePass implements AutoCloseable {
 
   private PackedThreePass(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n, boolean inner) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io; this.n = n; this.m = n / 2;
-    this.n1 = inner ? 1 : m / INNER;
+    this.n1 = !inner || m <= INNER ? (inner ? 1 : m / INNER) : m / (INNER / 2);   // quad: M = N1 x 4096
     this.inner = inner;
     this.libPlan = ConvPlan.of(l, lk, LearnedButterflyConv.libMode(mode), ConvEngine.LEARNED_PACKED, Precision.F64);
     if (!inner) {
@@ -115,7 +118,9 @@ public final class PackedThreePass implements AutoCloseable {
    * The inner-only plan (session 21): M = 8192, whose one-pass factors {2, 16, 16, 16} (lib's, {@link PackedMonarchConv}'s)
    * are the middle pass's, taken as a three-pass plan with N1 = 1 (F_1 = G_1 = [1]) for {@link PackedThreePassBackward}'s
    * N1 = 1 route (pack, the middles two rows a block, unpack); or M = 4096 = 16 x 16 x 16, the middle's radix-16 stages
-   * without its radix-2 one, four rows a block (the 2 x 2 blocks unused: the identity). P / Q, their adjoint and D are the caller's buffers ((H, M)
+   * without its radix-2 one, four rows a block (the 2 x 2 blocks unused: the identity); or (session 22) M = 16384 / 32768,
+   * lib's {N1, 16, 16, 16} with N1 = 4 / 8: a three-pass plan with that outer block and an inner 4096 (the radix-16 stages
+   * as at 4096; {@link #quad}: the inner rows in pair order, four a middle block). P / Q, their adjoint and D are the caller's buffers ((H, M)
    * float4 twice, (H) fp32: pkjref's layout, as {@link #setPq} takes them), given by {@link #borrow} once they hold values,
    * read at each backward and not freed by {@link #close}. Blocks in lib's one-pass order {F_1 .. F_4, G_4 .. G_1}. No
    * forward: {@link #forward} and {@link #inputGrad} throw.
@@ -123,16 +128,22 @@ public final class PackedThreePass implements AutoCloseable {
   static PackedThreePass innerOnly(CudaDevice device, int H, int L, int Lk, ConvMode mode, ElementType io) {
     PackedMonarchConv.checkPlan("PackedThreePass.innerOnly", H, L, Lk, mode, io, "16384");
     long nl = fftSizeLong(L, Lk, mode);
-    if (nl / 2 != INNER && nl / 2 != INNER / 2)
+    if (nl / 2 != INNER && nl / 2 != INNER / 2 && nl / 2 != 2 * INNER && nl / 2 != 4 * INNER)
       throw new IllegalArgumentException("PackedThreePass.innerOnly " + mode + " L=" + L + " Lk=" + Lk + ": needs N=" + nl + ", M=" + nl / 2
-          + "; the inner-only plan is M = " + INNER / 2 + " or " + INNER + " only");
+          + "; the inner-only plan is M = " + INNER / 2 + ", " + INNER + ", " + 2 * INNER + " or " + 4 * INNER + " only");
     return new PackedThreePass(device, H, L, Lk, mode, io, (int) nl, true);
   }
 
   /** Whether this is the {@link #innerOnly} plan (N1 = 1). */
   boolean isInnerOnly() { return inner; }
 
-  /** Rows a middle block takes in the inner-only plan: 2 at M = 8192, 4 at M = 4096 (0: a three-pass plan). */
+  /** Whether this is the inner-only plan at M = 16384 / 32768: N1 = 4 / 8 outer rows of 4096 (session 22). */
+  boolean quad() { return inner && n1 > 1; }
+
+  /** The kernels' outer factor N1 (1 for the inner-only plan at M = 4096 / 8192). */
+  int outerFactor() { return n1; }
+
+  /** Rows a middle block takes in the inner-only plan: 2 at M = 8192, 4 at M = 4096 and (inner rows) 16384 / 32768 (0: a three-pass plan). */
   int innerRows() { return !inner ? 0 : m == INNER ? 2 : 4; }
 
   /**
@@ -199,6 +210,38 @@ public final class PackedThreePass implements AutoCloseable {
     return k1 == 0 ? innerPosition((INNER - f) & (INNER - 1)) : (n1 - k1) * INNER + innerPosition(INNER - 1 - f);
   }
 
+  /** learned_p3.cu p3_pos4 / p3_freq4: lib's position of frequency k in 4096 = 16 x 16 x 16 (digits reversed), and its inverse. */
+  static int position4(int k) { return ((k & 15) << 8) | (((k >> 4) & 15) << 4) | (k >> 8); }
+  static int frequency4(int p) { return (p >> 8) | (((p >> 4) & 15) << 4) | ((p & 15) << 8); }
+
+  /**
+   * learned_p3.cu p3_qslot (session 22, M = 16384 / 32768 = N1 x 4096): the scratch slot of inner row k1 in pair order
+   * (slot 2 j: row j, 2 j + 1: row N1 - j; j = 0: rows 0 and N1 / 2).
+   */
+  static int quadSlot(int k1, int n1) {
+    if (k1 == 0) return 0;
+    if (2 * k1 == n1) return 1;
+    return 2 * Math.min(k1, n1 - k1) + (2 * k1 > n1 ? 1 : 0);
+  }
+
+  /** learned_p3.cu p3_qrow: the inner row held by slot t ({@link #quadSlot}'s inverse). */
+  static int quadRow(int t, int n1) {
+    int j = t >> 1;
+    return j == 0 ? ((t & 1) != 0 ? n1 / 2 : 0) : ((t & 1) != 0 ? n1 - j : j);
+  }
+
+  /**
+   * The partner position as p3_pairmapq / lp3g_pq_grad4 find it at M = N1 x 4096 (p = k1 4096 + p_in): (0, pos4((4096 -
+   * k_in) mod 4096)) at k1 = 0, else (N1 - k1, 4095 - p_in); the host test checks it against lib's partnerPositions.
+   */
+  static int quadPartner(int p, int n1) {
+    int k1 = p >> 12, pin = p & 4095;
+    return k1 == 0 ? position4((4096 - frequency4(pin)) & 4095) : ((n1 - k1) << 12) + 4095 - pin;
+  }
+
+  /** The slot p3_pairmapq pairs slot t with: itself in the first row pair (rows 0 and N1 / 2), else its neighbour t ^ 1. */
+  static int quadPartnerSlot(int t) { return (t >> 1) == 0 ? t : t ^ 1; }
+
   /** Blocks at the exact DFT in lib's order {F_1 .. F_5, G_5 .. G_1}: F = F_R, G = conj(F_R). */
   public static double[][] atInit(int m) { return PackedMonarchFactors.atInit(factors(m)); }
 
@@ -208,7 +251,16 @@ public final class PackedThreePass implements AutoCloseable {
 
   /** Uploads the 10 blocks {F_1 .. F_5, G_5 .. G_1} (lib's layout) and prepares the forward's and the adjoint's left forms. */
   public PackedThreePass setBlocks(double[][] b) {
-    if (inner && m < INNER) {   // M = 4096: lib's 6 blocks in the radix-16 slots (lp3_prep3: the first multiplies on the left)
+    if (quad()) {   // M = 16384 / 32768: lib's {F_1 (N1), F_2 .. G_2 (16), G_1}, the unused radix-2 slots the identity
+      PackedMonarchConv.flattenBlocks("PackedThreePass", b, factors(), "M = " + m + " = " + factorString());
+      double[][] b10 = new double[10][];
+      b10[0] = b[0];
+      b10[9] = b[7];
+      b10[1] = new double[] {1, 0, 0, 0, 0, 0, 1, 0};
+      b10[8] = b10[1].clone();
+      System.arraycopy(b, 1, b10, 2, 6);
+      b = b10;
+    } else if (inner && m < INNER) {   // M = 4096: lib's 6 blocks in the radix-16 slots (lp3_prep3: the first multiplies on the left)
       PackedMonarchConv.flattenBlocks("PackedThreePass", b, factors(), "M = " + m + " = " + factorString());
       double[][] b10 = new double[10][];
       b10[0] = new double[] {1, 0};
@@ -244,7 +296,17 @@ public final class PackedThreePass implements AutoCloseable {
             + ", got " + (b == null ? "null" : Arrays.toString(b)));
       device.makeCurrent();
       CudaStream s = device.stream();
-      long q = 1 + 4 + 768;   // complex entries of one chain
+      long q = (long) n1 * n1 + 4 + 768;   // complex entries of one chain
+      if (quad()) {   // M = 16384 / 32768: F_1, I_2, lib's 6 blocks as they are (lp3_prep), I_2, G_1
+        long q1 = (long) n1 * n1;
+        copy(s, 0, b[0], q1, "F_1");
+        copy(s, q1, one.ptr().at(8), 4, "the unused 2 x 2 identity");
+        for (int i = 0; i < 6; i++) copy(s, q1 + 4 + 256L * i, b[i + 1], 256, "block " + (i + 1));
+        copy(s, 2 * q - q1 - 4, one.ptr().at(8), 4, "the unused 2 x 2 identity");
+        copy(s, 2 * q - q1, b[7], q1, "G_1");
+        prep();
+        return this;
+      }
       if (m < INNER) {   // M = 4096: [1], I_2, lib's 6 blocks as they are (lp3_prep3), I_2, [1]
         copy(s, 0, one.ptr(), 1, "the 1 x 1 block");
         copy(s, 2 * q - 1, one.ptr(), 1, "the 1 x 1 block");
@@ -517,8 +579,11 @@ public final class PackedThreePass implements AutoCloseable {
 
   public int fftSize() { return n; }
   public int points() { return m; }
-  /** Lib's factors: {N1, 2, 16, 16, 16}; the inner-only plan's {2, 16, 16, 16} (its N1 = 1 is not one of lib's). */
-  public int[] factors() { return !inner ? factors(m) : m == INNER ? new int[] {2, 16, 16, 16} : new int[] {16, 16, 16}; }
+  /** Lib's factors: {N1, 2, 16, 16, 16}; the inner-only plan's {2, 16, 16, 16}, {16, 16, 16} or {N1, 16, 16, 16} (lib's one-pass ones). */
+  public int[] factors() {
+    if (!inner) return factors(m);
+    return quad() ? new int[] {n1, 16, 16, 16} : m == INNER ? new int[] {2, 16, 16, 16} : new int[] {16, 16, 16};
+  }
   public ConvMode mode() { return mode; }
   /** lib's float64 plan of this shape (engine LEARNED_PACKED): its positions, partners and pair coefficients are this plan's. */
   public ConvPlan libPlan() { return libPlan; }

@@ -1,5 +1,6 @@
 // Shapes: B batch, H channels, L length, Lk taps; M = N / 2 = N1 * 8192 (65536 .. 262144), positions p = k1 * 8192 + p_in
-// (lib's position order, PackedThreePass's).
+// (lib's position order, PackedThreePass's); the inner-only plans M = 8192 / 4096 (N1 = 1) and 16384 / 32768 (N1 = 4 / 8
+// rows of 4096, p = k1 * 4096 + p_in, stored in pair order).
 //   u, dy, du: (B, H, L) device arrays of the plan's 16-bit I/O type; dD: (H) fp32;
 //   gpq: (H, M) float4 {Re dP_p, Im dP_p, Re dQ_p, Im dQ_p} at position p (PackedLearnedChain.taps' input: dk from it);
 //   scratches (kept by this object, grown when a call needs more): SC (X_2), SG, the dumps (8 of them), O: each (rows of a
@@ -42,6 +43,11 @@ package ai.longconv4j.cuda;
  * stages only; {@code lp3g_qbmid*}), the chunks padded with zero rows to whole blocks; pass 3 the unpacking + D dy
  * ({@code lp3g_unpack1}); no outer blocks, no outer Grams. {@link PackedMonarchLearned#innerRoute} selects it (twin:
  * {@link PackedMonarchBackward#run}).
+ * <p>Session 22: the one-pass M = 16384 / 32768 plans (lib's {N1, 16, 16, 16}, N1 = 4 / 8; {@link PackedThreePass#quad}) as
+ * three passes: pass 1 / 3 the CUDA-core outer passes at an inner 4096 ({@code lp3g_outerq_fwd / inv}, the inner rows stored
+ * in pair order, learned_p3.cu's p3_qslot), the middles four inner rows (two whole row pairs) a block ({@code lp3g_q3bmid*},
+ * grid (N1 / 4, rows)), dP / dQ by {@code lp3g_pq_grad4} with lN1, the outer Grams at 4096 columns ({@code lp3g_ogramq*});
+ * the 16 x 16 block gradients halved as at 4096 (no radix-2 stage).
  * <pre>{@code
  * jshell> var bw = new PackedThreePassBackward(p3)
  * jshell> bw.backward(u, dy, 16, du, gpq, dD)   // then chain.taps(gpq, dk, sides)
@@ -72,6 +78,8 @@ public final class PackedThreePassBackward implements AutoCloseable {
   private final int h, l, m, n1;
   /** N1 = 1: the one-pass M = 8192 / 4096 backward on the middles ({@link PackedThreePass#innerOnly}; session 21). */
   private final boolean inner;
+  /** The inner-only plan at M = 16384 / 32768 (N1 = 4 / 8 rows of 4096 in pair order; session 22); pack: N1 = 1. */
+  private final boolean quad, pack;
   /** Rows a middle block takes (the inner-only plan: 2 at M = 8192, 4 at M = 4096; else 0). */
   private final int rpb;
   /** Segments of a launch's partials the first reduce step makes at most (lp3g_rseg's grid y). */
@@ -87,8 +95,10 @@ public final class PackedThreePassBackward implements AutoCloseable {
     this.l = p3.length();
     this.m = p3.points();
     this.inner = p3.isInnerOnly();
-    this.n1 = inner ? 1 : m / PackedThreePass.INNER;   // the inner-only plan's N1 = 1 (M = 4096: not M / 8192)
+    this.n1 = p3.outerFactor();   // the inner-only plan's N1 = 1 at M = 4096 / 8192 (not M / 8192), 4 / 8 at 16384 / 32768
     this.rpb = p3.innerRows();
+    this.quad = p3.quad();
+    this.pack = inner && !quad;
   }
 
   /**
@@ -132,11 +142,11 @@ public final class PackedThreePassBackward implements AutoCloseable {
     return (int) Math.max(1, Math.min(Math.min(h, 3 * p3.scratchBudgetBytes() / perChannel), 65535 / B));
   }
 
-  /** Rows of the chunk buffers for c rows: c, or for the inner-only plan c rounded up to its rows a block (2 or 4). */
-  private int paddedRows(int c) { return inner ? (c + rpb - 1) / rpb * rpb : c; }
+  /** Rows of the chunk buffers for c rows: c, or for the inner-only plan with N1 = 1 c rounded up to its rows a block (2 or 4). */
+  private int paddedRows(int c) { return pack ? (c + rpb - 1) / rpb * rpb : c; }
 
-  /** Blocks of one middle launch over c chunk rows: (N1 / 2) c, or c / (rows a block) rounded up for the inner-only plan. */
-  private int middleBlocks(int c) { return inner ? (c + rpb - 1) / rpb : (n1 / 2) * c; }
+  /** Blocks of one middle launch over c chunk rows: (N1 / 2) c, (N1 / 4) c at M = 16384 / 32768, or c / (rows a block) rounded up (N1 = 1). */
+  private int middleBlocks(int c) { return quad ? (n1 / 4) * c : inner ? (c + rpb - 1) / rpb : (n1 / 2) * c; }
 
   /** Complex entries of the 10 block gradients (2 (N1^2 + 772)). */
   private int blockElements() { return 2 * (n1 * n1 + 772); }
@@ -167,7 +177,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
       so = dev.alloc(sbytes);
       part = dev.alloc(8L * 1024 * middleBlocks(hc * B));
     }
-    if (!inner && (part2 == null || part2.bytes() < 8L * n1 * n1 * INNER_COLS * gyMax)) {
+    if (!pack && (part2 == null || part2.bytes() < 8L * n1 * n1 * INNER_COLS * gyMax)) {
       if (part2 != null) part2.close();
       part2 = dev.alloc(8L * n1 * n1 * INNER_COLS * gyMax);
     }
@@ -177,16 +187,19 @@ public final class PackedThreePassBackward implements AutoCloseable {
     String tag = io.tag();
     boolean tc = p3.outerTc16();
     CudaModule mb = dev.module(PackedThreePass.MODULE_B), mg = dev.module(MODULE);
-    var fwd = inner ? mg.kernel("lp3g_pack1_" + tag) : mb.kernel((tc ? "lp3_outertc_fwd" : "lp3_outer16_fwd") + n1 + "_" + tag);
-    var inv = inner ? mg.kernel("lp3g_unpack1_" + tag) : mb.kernel((tc ? "lp3_outertc_inv" : "lp3_outer16_inv") + n1 + "_" + tag);
-    String b = !inner ? "lp3g_bmid" : rpb == 4 ? "lp3g_qbmid" : "lp3g_obmid";
+    var fwd = pack ? mg.kernel("lp3g_pack1_" + tag) : quad ? mg.kernel("lp3g_outerq_fwd" + n1 + "_" + tag)
+        : mb.kernel((tc ? "lp3_outertc_fwd" : "lp3_outer16_fwd") + n1 + "_" + tag);
+    var inv = pack ? mg.kernel("lp3g_unpack1_" + tag) : quad ? mg.kernel("lp3g_outerq_inv" + n1 + "_" + tag)
+        : mb.kernel((tc ? "lp3_outertc_inv" : "lp3_outer16_inv") + n1 + "_" + tag);
+    String b = !inner ? "lp3g_bmid" : quad ? "lp3g_q3bmid" : rpb == 4 ? "lp3g_qbmid" : "lp3g_obmid";
     var bmid0 = mg.kernel(b + "0_" + tag);
     var bmid1 = mg.kernel(b + "1_" + tag);
     var bmid2 = mg.kernel(b + "2_" + tag);
     var grad = mg.kernel((rpb == 4 ? "lp3g_pq_grad4_" : "lp3g_pq_grad_") + tag);
-    String og = ogramKernel(n1);
-    var og0 = inner ? null : mg.kernel(og + "0_" + n1 + "_" + tag);
-    var og1 = inner ? null : mg.kernel(og + "1_" + n1 + "_" + tag);
+    String og = quad ? "lp3g_ogramq" : ogramKernel(n1);
+    int ocols = quad ? INNER_COLS / 2 : INNER_COLS;   // the outer Grams' grid x: 128 columns a block
+    var og0 = pack ? null : mg.kernel(og + "0_" + n1 + "_" + tag);
+    var og1 = pack ? null : mg.kernel(og + "1_" + n1 + "_" + tag);
     boolean seg = segmented();
     var red = seg ? null : mg.kernel("lp3g_reduce");
     var rseg = seg ? mg.kernel("lp3g_rseg") : null;
@@ -196,7 +209,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
     Phases ph = Phases.ifWanted(dev);
     for (int h0 = 0; h0 < h; h0 += hc) {
       int chans = Math.min(hc, h - h0), c = chans * B, gy = Math.min(c, ogy), first = h0 == 0 ? 1 : 0, cp = paddedRows(c);
-      int gx = inner ? 1 : n1 / 2, gmid = inner ? cp / rpb : c, nb = middleBlocks(c);
+      int gx = quad ? n1 / 4 : inner ? 1 : n1 / 2, gmid = pack ? cp / rpb : c, nb = middleBlocks(c);
       long slot = (long) cp * m;   // a dump slot's elements
       if (ph != null) ph.mark(null);
       pass1(fwd, tc, u, mf, sc, h0, B, c, cp);                                                   // X_2 (inner: X_1 = pack(u))
@@ -211,27 +224,28 @@ public final class PackedThreePassBackward implements AutoCloseable {
       if (ph != null) ph.mark("reduce");
       long points = (long) chans * m;
       int blocks = (int) Math.min((points + THREADS - 1) / THREADS, 65535L * 16);
-      if (rpb == 4) grad.launch(s, blocks, 1, THREADS, 0, dmp.ptr().at(4L * 3 * slot), sg, gpq, h0, chans, B, (float) m);
+      if (rpb == 4) grad.launch(s, blocks, 1, THREADS, 0, dmp.ptr().at(4L * 3 * slot), sg, gpq, h0, chans, B, lN1, (float) m);
       else grad.launch(s, blocks, 1, THREADS, 0, dmp.ptr().at(4L * 3 * slot), sg, gpq, h0, chans, B, lN1, (float) m);   // C: dump 3
       if (ph != null) ph.mark("pq grad");
       bmid2.launch(s, gx, gmid, THREADS, smem, sg, sc, dmp, part, ma, pa, h0, B, h, lN1, slot);         // dF_5 .. dF_2
       if (ph != null) ph.mark("bmid2");
       reduce(s, red, rseg, rfin, part, nb, 1024, lN1, 1, first);
       if (ph != null) ph.mark("reduce");
-      if (inner) {                                                                                // du = unpack + D dy
+      if (pack) {                                                                                 // du = unpack + D dy
         inv.launch(s, gridStride((long) c * ((l + 7) / 8)), 1, THREADS, 0, sg, dy, p3.skipWeights(), du, l, h0, B, h, c, vec16(dy, du), lM());
         if (ph != null) ph.mark("pass 3");
         continue;                                                                                 // no outer blocks
       }
-      p3.outer(false, inv, tc, dy, ma, sg, du, h0, B, c);                                         // du
+      if (quad) inv.launch(s, QUAD_INNER / THREADS, c, THREADS, 0, sg, ma, dy, p3.skipWeights(), du, l, h0, B, h);
+      else p3.outer(false, inv, tc, dy, ma, sg, du, h0, B, c);                                    // du
       if (ph != null) ph.mark("pass 3");
-      og0.launch(s, INNER_COLS, gy, THREADS, 0, sg, u, part2, l, h0, B, h, c);                     // dF_1
+      og0.launch(s, ocols, gy, THREADS, 0, sg, u, part2, l, h0, B, h, c);                          // dF_1
       if (ph != null) ph.mark("outer Grams");
-      reduce(s, red, rseg, rfin, part2, INNER_COLS * gy, n1 * n1, lN1, 2, first);
+      reduce(s, red, rseg, rfin, part2, ocols * gy, n1 * n1, lN1, 2, first);
       if (ph != null) ph.mark("reduce");
-      og1.launch(s, INNER_COLS, gy, THREADS, 0, so, dy, part2, l, h0, B, h, c);                    // dG_1
+      og1.launch(s, ocols, gy, THREADS, 0, so, dy, part2, l, h0, B, h, c);                         // dG_1
       if (ph != null) ph.mark("outer Grams");
-      reduce(s, red, rseg, rfin, part2, INNER_COLS * gy, n1 * n1, lN1, 3, first);
+      reduce(s, red, rseg, rfin, part2, ocols * gy, n1 * n1, lN1, 3, first);
       if (ph != null) ph.mark("reduce");
     }
     dev.module(DDOT_MODULE).kernel("lpj_ddot_" + tag).launch(s, h, 1, 256, 0, u, dy, dD, B, h, l);
@@ -240,9 +254,13 @@ public final class PackedThreePassBackward implements AutoCloseable {
         + " L=" + l + " M=" + m + ":");
   }
 
-  /** Pass 1 over c chunk rows: the plan's outer pass, or for the inner-only plan the packing into cp (even) rows. */
+  /**
+   * Pass 1 over c chunk rows: the plan's outer pass, the inner-only plan's packing into cp (whole blocks) rows at N1 = 1,
+   * or its outer pass at an inner 4096 (lp3g_outerq_fwd) at M = 16384 / 32768.
+   */
   private void pass1(CudaModule.Kernel k, boolean tc, DeviceBuffer x, DeviceBuffer mm, DeviceBuffer out, int h0, int B, int c, int cp) {
-    if (inner) k.launch(p3.device().stream(), gridStride((long) cp * (m / 4)), 1, THREADS, 0, x, out, l, h0, B, h, c, cp, vec16(x, x), lM());
+    if (quad) k.launch(p3.device().stream(), QUAD_INNER / THREADS, c, THREADS, 0, x, mm, out, l, h0, B, h);
+    else if (pack) k.launch(p3.device().stream(), gridStride((long) cp * (m / 4)), 1, THREADS, 0, x, out, l, h0, B, h, c, cp, vec16(x, x), lM());
     else p3.outer(true, k, tc, x, mm, out, null, h0, B, c);
   }
 
@@ -309,6 +327,8 @@ public final class PackedThreePassBackward implements AutoCloseable {
 
   /** Blocks of the outer Grams' grid x: 8192 columns, 128 a block (8 warps of 16). */
   private static final int INNER_COLS = PackedThreePass.INNER / 128;
+  /** The inner size of the M = 16384 / 32768 plans (lib's 16 x 16 x 16 after the outer N1). */
+  private static final int QUAD_INNER = PackedThreePass.INNER / 2;
 
   /**
    * The 2J block gradients of the last {@link #backward}, {dF_1 .. dF_5, dG_5 .. dG_1} in lib's layout (float64 copies of
@@ -321,6 +341,18 @@ public final class PackedThreePassBackward implements AutoCloseable {
     for (int i = 0; i < 5; i++) { sizes[i] = f[i]; sizes[9 - i] = f[i]; }
     double[][] g = LearnedPlan.unflatten(blk.copyTo(new float[2 * blockElements()], 0), sizes);
     if (!inner) return g;
+    if (quad) {
+      // M = 16384 / 32768: lib's {F_1, F_2 .. F_4, G_4 .. G_2, G_1} from the outer and radix-16 slots (the radix-2 ones
+      // unused); the 16 x 16 ones halved as at 4096 (the Grams' scale assumes the radix-2 stage's 1/2), the outer ones as they are
+      double[][] g8 = new double[8][];
+      g8[0] = g[0];
+      g8[7] = g[9];
+      for (int i = 0; i < 6; i++) {
+        g8[i + 1] = g[i + 2];
+        for (int j = 0; j < g8[i + 1].length; j++) g8[i + 1][j] *= 0.5;
+      }
+      return g8;
+    }
     if (rpb == 4) {
       // M = 4096: lib's 6 blocks in the radix-16 slots; the first and last back to lib's left form ([n][k] -> [k][n]), and
       // halved: the Grams' scale assumes the middle's radix-2 stage (its 1/2 on every later stage input), absent here
@@ -366,6 +398,9 @@ public final class PackedThreePassBackward implements AutoCloseable {
   }
 
   @Override public String toString() {
+    if (quad)
+      return "PackedThreePassBackward[H=" + h + ", L=" + l + ", M=" + m + " = " + n1 + " x 16 x 16 x 16 one pass as three (an outer pass, "
+          + "the middles four inner rows a block), du / dP, dQ / dD / the 2J block gradients on tensor cores]";
     if (inner)
       return "PackedThreePassBackward[H=" + h + ", L=" + l + ", M=" + m + " = " + (rpb == 4 ? "16 x 16 x 16" : "2 x 16 x 16 x 16")
           + " one pass on the middles (" + (rpb == 4 ? "four" : "two") + " rows a block),"

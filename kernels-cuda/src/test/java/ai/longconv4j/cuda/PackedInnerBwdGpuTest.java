@@ -1,5 +1,6 @@
-// Shapes: B batch, H channels, L length, Lk taps per side, N = 16384 / 8192 the real FFT size, M = N / 2 = 8192 = 2 x 16 x 16
-// x 16 (lib's one-pass factors, the three-pass middle's) or 4096 = 16 x 16 x 16 (the middle's radix-16 stages); u, dy, du (B, H, L) 16-bit on the device; k lib's (H, sides, Lk) (the
+// Shapes: B batch, H channels, L length, Lk taps per side, N = 8192 .. 65536 the real FFT size, M = N / 2 = 8192 = 2 x 16 x 16
+// x 16 (lib's one-pass factors, the three-pass middle's), 4096 = 16 x 16 x 16 (the middle's radix-16 stages) or 16384 / 32768
+// = N1 x 16 x 16 x 16 (N1 = 4 / 8); u, dy, du (B, H, L) 16-bit on the device; k lib's (H, sides, Lk) (the
 // plans: (H, Lk) per side); dk (sides, H, Lk) fp32; D, dD (H); blocks lib's {F_1 .. F_4, G_4 .. G_1} (R_s, R_s, 2).
 package ai.longconv4j.cuda;
 
@@ -19,7 +20,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The one-pass M = 8192 and 4096 learned backwards on the three-pass middles (session 21: {@link PackedThreePass#innerOnly} with
+ * The one-pass M = 8192 and 4096 learned backwards on the three-pass middles (session 21; M = 16384 / 32768 = N1 x 4096
+ * with an outer pass since session 22: {@link PackedThreePass#innerOnly} with
  * {@link PackedThreePassBackward}'s N1 = 1 route, the default of {@link PackedMonarchLearned#innerRoute}) against lib's
  * float64 {@link PackedLearnedButterfly#backwardAll} and against its twin, {@link PackedMonarchBackward#run}
  * ({@code -Dlongconv4j.pk.inner=pmb}): du, dk, dD and the 8 / 6 block gradients; all three modes, bf16 and fp16, odd L,
@@ -47,7 +49,15 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
         Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 3, 3, 4096, 4096, 0),           // 9 rows: the last block has one
         Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.F16, 2, 3, 3001, 2000, 0),     // N = 8192 (5001), odd L, 6 rows
         Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 2, 2, 8192, 8192, 0),         // N = L
-        Arguments.of(ConvMode.CAUSAL, ElementType.F16, 1, 5, 4096, 3000, 1));           // chunks of one row, each padded to four
+        Arguments.of(ConvMode.CAUSAL, ElementType.F16, 1, 5, 4096, 3000, 1),            // chunks of one row, each padded to four
+        // M = 16384 = 4 x 16^3 / 32768 = 8 x 16^3 (session 22): an outer pass, the inner rows of 4096 in pair order
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 2, 3, 16384, 16384, 0),         // N1 = 4: one middle block a row
+        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.F16, 1, 3, 9001, 9000, 0),     // N = 32768 (18001), odd L
+        Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 2, 2, 32768, 32768, 0),       // N = L
+        Arguments.of(ConvMode.CAUSAL, ElementType.F16, 1, 3, 16384, 10000, 1),          // chunks of one row
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 2, 2, 32768, 32768, 0),         // N1 = 8: two middle blocks a row
+        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.F16, 1, 2, 20001, 15000, 0),   // N = 65536 (35001), odd L
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 3, 20000, 20000, 1));        // N = 65536 (39999), chunks of one row
   }
 
   @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5} budgetRows={6}")
@@ -56,7 +66,7 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
     var rng = new SplittableRandom(8209L * L + 31L * B + H + 5L * io.ordinal() + mode.ordinal() + 17L * budgetRows);
     var c = PackedMonarchBwdGpuTest.PlanCase.draw(rng, mode, io, B, H, L, Lk);
     int n = c.n(), tail = c.tail(), sides = c.sides(), N = c.N(), m = c.m();
-    assertTrue(m == 8192 || m == 4096, "the case's M: " + m);
+    assertTrue(m == 8192 || m == 4096 || m == 16384 || m == 32768, "the case's M: " + m);
     var lib = c.lib();
     String what = mode + " " + io + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " M=" + m + " budgetRows=" + budgetRows;
     double tk = c.tk();
@@ -65,7 +75,7 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
     String old = System.getProperty(KEY);
     try (var p = PackedMonarchLearned.plan(dev, H, L, Lk, mode, io); var ub = dev.upload(c.u16()); var db = dev.upload(c.dy16());
          var du = dev.alloc(2L * (n + tail)); var dk = dev.alloc(4L * (sides * H * Lk + 16)); var dD = dev.alloc(4L * (H + 16))) {
-      assertTrue(p.innerPlan() != null, "M = 8192 / 4096 keeps an inner-only plan " + what);
+      assertTrue(p.innerPlan() != null, "M = 4096 .. 32768 keeps an inner-only plan " + what);
       if (budgetRows > 0) p.innerPlan().scratchBudget(8L * m * budgetRows);
       c.set(p);
       System.setProperty(KEY, "fast");
@@ -78,7 +88,9 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
           p.backward(ub, db, B, du, dk, dD);
           dev.synchronize();
           var bw = p.threePassBackward();
-          assertTrue(bw != null && bw.toString().contains("one pass on the middles (" + (m == 8192 ? "two" : "four") + " rows a block)"),
+          String route = m == 8192 ? "one pass on the middles (two rows a block)" : m == 4096 ? "one pass on the middles (four rows a block)"
+              : m / 4096 + " x 16 x 16 x 16 one pass as three";
+          assertTrue(bw != null && bw.toString().contains(route),
               "the default route ran the middles: " + bw + " " + w);
           if (budgetRows > 0) assertEquals(1, bw.chunkChannels(B), "one channel a chunk " + w);
           bw.poisonBlockGrads();
@@ -134,7 +146,7 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
     }
   }
 
-  /** The inner-only plan: M = 8192 / 4096 only, no forward, its caller's P / Q (its setters refuse), blocks in lib's one-pass layout. */
+  /** The inner-only plan: M = 4096 .. 32768 only, no forward, its caller's P / Q (its setters refuse), blocks in lib's one-pass layout. */
   @Test
   void innerOnlyPlanRefusesWhatItCannotDo() {
     try (var pq = dev.alloc(16L * 2 * 8192); var pa = dev.alloc(16L * 2 * 8192); var d = dev.alloc(8);
@@ -145,6 +157,17 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
         assertArrayEquals(new int[] {16, 16, 16}, p4.factors());
         p4.setBlocks(PackedMonarchFactors.atInit(p4.factors()));
       }
+      try (var p16 = PackedThreePass.innerOnly(dev, 2, 16384, 16384, ConvMode.CAUSAL, ElementType.BF16);
+           var p32 = PackedThreePass.innerOnly(dev, 2, 32768, 32768, ConvMode.CAUSAL, ElementType.BF16)) {
+        assertArrayEquals(new int[] {4, 16, 16, 16}, p16.factors());
+        assertArrayEquals(new int[] {8, 16, 16, 16}, p32.factors());
+        assertTrue(p16.quad() && p32.quad() && p16.innerRows() == 4, p16 + " " + p32);
+        var b = assertThrows(IllegalArgumentException.class, () -> p16.setBlocks(PackedMonarchFactors.atInit(p32.factors())));
+        assertTrue(b.getMessage().contains("M = 16384"), b.getMessage());
+        p16.setBlocks(PackedMonarchFactors.atInit(p16.factors()));
+      }
+      e = assertThrows(IllegalArgumentException.class, () -> PackedThreePass.innerOnly(dev, 2, 65536, 65536, ConvMode.CAUSAL, ElementType.BF16));
+      assertTrue(e.getMessage().contains("M=65536"), e.getMessage());
       try (var p3 = PackedThreePass.innerOnly(dev, 3, 8192, 8192, ConvMode.CAUSAL, ElementType.BF16)) {
         e = assertThrows(IllegalArgumentException.class, () -> p3.borrow(pq, pa, d));
         assertTrue(e.getMessage().contains("H=3"), e.getMessage());

@@ -98,6 +98,37 @@ class PackedThreePassHostTest {
     }
   }
 
+  /**
+   * Session 22's M = 16384 / 32768 route (lib's {N1, 16, 16, 16}, N1 = 4 / 8, inner rows of 4096 in pair order): lib's
+   * positions are k1 4096 + pos4(k_in), its partners the kernels' rule, the slots a permutation whose blocks of four are
+   * closed under partners (each middle block holds whole row pairs).
+   */
+  @Test
+  void quadPositionsSlotsAndPartnersAreLibs() {
+    for (int L : new int[] {32768, 65536}) {   // circular N = L: M = 16384 (N1 = 4), 32768 (N1 = 8)
+      ConvPlan lib = ConvPlan.of(L, 16, ai.longconv4j.conv.ConvMode.CIRCULAR, ConvEngine.LEARNED_PACKED, Precision.F64);
+      int m = L / 2, n1 = m / 4096;
+      assertEquals(List.of(n1, 16, 16, 16), lib.factors(), "lib's one-pass factors at M=" + m);
+      int[] freq = PackedLearnedButterfly.positionFrequencies(lib), part = PackedLearnedButterfly.partnerPositions(lib);
+      for (int p = 0; p < m; p++) {
+        int k1 = p >> 12, pin = p & 4095;
+        assertEquals(freq[p], k1 + n1 * PackedThreePass.frequency4(pin), "frequency at p=" + p + " M=" + m);
+        assertEquals(pin, PackedThreePass.position4(PackedThreePass.frequency4(pin)), "pos4 round trip at " + pin);
+        assertEquals(part[p], PackedThreePass.quadPartner(p, n1), "partner of p=" + p + " M=" + m);
+      }
+      boolean[] seen = new boolean[n1];
+      for (int k1 = 0; k1 < n1; k1++) {
+        int t = PackedThreePass.quadSlot(k1, n1);
+        assertTrue(t >= 0 && t < n1 && !seen[t], "slot of row " + k1 + " N1=" + n1 + ": " + t);
+        seen[t] = true;
+        assertEquals(k1, PackedThreePass.quadRow(t, n1), "row of slot " + t + " N1=" + n1);
+        int pt = PackedThreePass.quadPartnerSlot(t);
+        assertEquals(t >> 2, pt >> 2, "slot " + t + "'s partner slot " + pt + " in the same block of four, N1=" + n1);
+        assertEquals((n1 - k1) % n1, PackedThreePass.quadRow(pt, n1), "the partner slot holds row N1 - k1, k1=" + k1 + " N1=" + n1);
+      }
+    }
+  }
+
   @Test
   void noSpillsAndEveryKernelBuilt() throws IOException {
     assumeTrue(Files.exists(REPORT), "no ptxas report (built without nvcc): " + REPORT.toAbsolutePath());
@@ -113,6 +144,33 @@ class PackedThreePassHostTest {
             assertTrue(spills.containsKey("lp3_outer_" + pass + n1 + "_" + io + "@" + sm), "lp3_outer_" + pass + n1 + "_" + io + " " + sm);
       }
     }
+  }
+
+  /**
+   * learned_p3g.cu's ptxas report (the three-pass and middle-route backwards): no kernel spills (but the one known below), and session 22's M = 16384 /
+   * 32768 kernels (outer passes and outer Grams at N1 = 4 / 8, the middles, dP / dQ) are built for both I/O types and archs.
+   */
+  @Test
+  void backwardKernelsBuiltWithoutSpills() throws IOException {
+    Path rep = Path.of("target", "cuda", "learned_p3g.ptxas.txt");
+    assumeTrue(Files.exists(rep), "no ptxas report (built without nvcc): " + rep.toAbsolutePath());
+    Map<String, String> spills = new java.util.TreeMap<>(KernelResourceReportTest.spills(rep));
+    // known: session 18's three-pass lp3g_bmid1 spills 40-44 bytes on sm_80 (the A100 build; 80 registers under
+    // __launch_bounds__(256, 3)), none on sm_90a (the H200's); every other kernel of the file spills nothing on either arch
+    for (String io : new String[] {"bf16", "f16"}) {
+      String k = "lp3g_bmid1_" + io + "@sm_80";
+      assertTrue(spills.containsKey(k), k);
+      spills.remove(k);
+    }
+    KernelResourceReportTest.assertNoSpills(spills);
+    for (String sm : new String[] {"sm_80", "sm_90a"})
+      for (String io : new String[] {"bf16", "f16"}) {
+        for (String k : new String[] {"lp3g_q3bmid0_", "lp3g_q3bmid1_", "lp3g_q3bmid2_", "lp3g_pq_grad4_", "lp3g_bmid0_", "lp3g_obmid1_", "lp3g_qbmid2_"})
+          assertTrue(spills.containsKey(k + io + "@" + sm), k + io + " " + sm);
+        for (int n1 : new int[] {4, 8})
+          for (String k : new String[] {"lp3g_outerq_fwd" + n1, "lp3g_outerq_inv" + n1, "lp3g_ogramq0_" + n1, "lp3g_ogramq1_" + n1})
+            assertTrue(spills.containsKey(k + "_" + io + "@" + sm), k + "_" + io + " " + sm);
+      }
   }
 
   /** learned_p3b.cu's ptxas report (helper pk3fast): lp3_mid16, lp3_mid16w, lp3_outer16 and lp3_outertc for both I/O types and archs, none spilling. */

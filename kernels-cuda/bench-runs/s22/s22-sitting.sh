@@ -37,13 +37,14 @@ if [ "${OPBENCH:-1}" != 0 ]; then
   done
 fi
 if [ "${PHASES:-1}" != 0 ]; then
-  for l in ${PHLS:-16384}; do
-    echo "== phases B=64 L=$l"; date -u
-    JAVA_OPTS="-Dlongconv4j.bench.op.order=packed -Dlongconv4j.bench.op.groups=1 -Dlongconv4j.bench.op.reps=2 -Dlongconv4j.bench.op.plans=false -Dlongconv4j.p3.bwd.phases=true" \
-      timeout ${PH_S:-60} $DEV/run-java ai.longconv4j.examples.bench.LearnedOpBench "$raw/ph-$l.csv" 64 768 $l > "$raw/ph-$l.txt" 2>&1
-    echo "phases exit $?"; grep -E "p3 op backward3|p3tc bwd phases|Exception" "$raw/ph-$l.txt" | tail -4 | cut -c1-400
+  # PHGY: outer Grams' grid rows to try (-Dlongconv4j.p3.ogram.gy; "-" the default)
+  for l in ${PHLS:-16384}; do for gy in ${PHGY:--}; do
+    echo "== phases B=64 L=$l ogram.gy=$gy"; date -u
+    JAVA_OPTS="-Dlongconv4j.bench.op.order=packed -Dlongconv4j.bench.op.groups=1 -Dlongconv4j.bench.op.reps=2 -Dlongconv4j.bench.op.plans=false -Dlongconv4j.p3.bwd.phases=true $([ "$gy" != - ] && echo -Dlongconv4j.p3.ogram.gy=$gy)" \
+      timeout ${PH_S:-60} $DEV/run-java ai.longconv4j.examples.bench.LearnedOpBench "$raw/ph-$l-$gy.csv" 64 768 $l > "$raw/ph-$l-$gy.txt" 2>&1
+    echo "phases exit $?"; grep -E "p3 op backward3|p3tc bwd phases|Exception" "$raw/ph-$l-$gy.txt" | tail -2 | cut -c1-400
     pack
-  done
+  done; done
 fi
 [ "${P3:-1}" != 0 ] && group p3 ${P3_S:-100} '.*(PackedThreePassBwdGpuTest|LearnedJFactorOpGpuTest)'
 date -u; rm -rf "$out/r"; ls -la "$out"

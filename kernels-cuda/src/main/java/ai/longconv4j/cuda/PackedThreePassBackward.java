@@ -66,10 +66,12 @@ public final class PackedThreePassBackward implements AutoCloseable {
    * -Dlongconv4j.p3.ogram.gy} (read per call), 1 .. 1024; unset: 8 at N1 = 8, 32 at N1 = 16, 4 at N1 = 32 (session 20,
    * bench-runs/s20 s3 / s4, outer Grams' phase per backward: 64K (the unrolled kernel) 4.31 ms with 8, 4.46 with 64, 4.62
    * with 32, 5.93 with 4; 256K 6.64 with 4, 7.06 with 8, 7.94 with 16, 9.65 with 32, 12.8 with 64; N1 = 16 not measured:
-   * session 18's 32).
+   * session 18's 32). The inner-only plans at M = 16384 / 32768 ({@code quad}: 32 column blocks, not 64) default to 256
+   * (session 22, bench-runs/s22 s2, outer Grams' phase per backward at B = 64: 16K 25.5 ms with 8, 13.9 with 16, 12.3 with
+   * 64, 11.2 with 256, 12.4 with 1024; 32K 18.1 / 11.1 / 11.2 / 10.8 / 14.1).
    */
-  static int ogramRows(int n1) {
-    int gy = Integer.getInteger("longconv4j.p3.ogram.gy", n1 == 8 ? 8 : n1 == 16 ? 32 : 4);
+  static int ogramRows(int n1, boolean quad) {
+    int gy = Integer.getInteger("longconv4j.p3.ogram.gy", quad ? 256 : n1 == 8 ? 8 : n1 == 16 ? 32 : 4);
     if (gy < 1 || gy > 1024) throw new IllegalArgumentException("-Dlongconv4j.p3.ogram.gy must be in [1, 1024], got " + gy);
     return gy;
   }
@@ -166,7 +168,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
       throw new IllegalArgumentException("PackedThreePassBackward.backward: gpq must hold (H=" + h + ", M=" + m + ") float4 = " + 16L * h * m
           + " bytes and dD (H=" + h + ") fp32, got " + bytes(gpq) + " and " + bytes(dD));
     if (du == u || du == dy) throw new IllegalArgumentException("PackedThreePassBackward.backward: du must not alias u or dy");
-    int hc = chunkChannels(B), ogy = ogramRows(Math.max(n1, 8)), gyMax = Math.min(hc * B, ogy);
+    int hc = chunkChannels(B), ogy = ogramRows(Math.max(n1, 8), quad), gyMax = Math.min(hc * B, ogy);
     long sbytes = 4L * m * paddedRows(hc * B);
     CudaDevice dev = p3.device();
     if (sc == null || sc.bytes() < sbytes) {

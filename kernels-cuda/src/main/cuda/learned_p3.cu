@@ -249,6 +249,33 @@ __device__ __forceinline__ void p3_pairmapq(ST* zr, ST* zi, const float4* __rest
   }
 }
 
+// ---- session 22: the one-pass M = 2048 backward (lib's {8, 16, 16}) as three passes with N1 = 8 and an inner 256 -------
+// The inner 256 = 16 x 16 is the middle's stages 4 and 5 (stage 3 skipped: each 256-point piece of the plane transforms on
+// its own, twiddles w_256); a middle block takes 8 chunk rows (8 x 2048 points), each row's 8 inner rows of 256 in pair
+// order (p3_qslot with N1 = 8). p3_pos2 / p3_freq2: lib's position / frequency maps of 256 = 16 x 16 (an involution).
+__host__ __device__ __forceinline__ int p3_pos2(int k) { return ((k & 15) << 4) | (k >> 4); }
+
+// The pair map of such a block in place: plane index i = r 2048 + t 256 + p is chunk row c0 + r (channel min(h0 + (c0 + r)
+// / B, H - 1); a padding row past the chunk holds zeros), slot t (inner row p3_qrow(t, 8)), position p. The partner of
+// (k1, p) is (0, pos2((256 - k) mod 256)) at k1 = 0, else (8 - k1, 255 - p): slots 0 and 1 (rows 0 and 4) pair within
+// themselves, the others with t ^ 1, all within the row. The thread of the lower plane index does the pair.
+template <typename ST>
+__device__ __forceinline__ void p3_pairmap2k(ST* zr, ST* zi, const float4* __restrict__ pq, int h0, int B, int H, int c0) {
+  for (int i = threadIdx.x; i < 8 * 2048; i += blockDim.x) {
+    const int r = i >> 11, t = (i >> 8) & 7, p = i & 255, self = (t >> 1) == 0;
+    const int ps = self ? t : t ^ 1, q = self && t == 0 ? p3_pos2((256 - p3_pos2(p)) & 255) : 255 - p;
+    const int ib0 = (r << 11) + (ps << 8) + q;
+    if (ib0 < i) continue;
+    const float4* c = pq + ((size_t)min(h0 + (c0 + r) / B, H - 1) << 11);
+    const float4 cp = c[(p3_qrow(t, 8) << 8) + p], cq = c[(p3_qrow(ps, 8) << 8) + q];
+    const int ia = SIDX(i), ib = SIDX(ib0);
+    const float ar = ld(zr + ia), ai = ld(zi + ia), br = ld(zr + ib), bi = ld(zi + ib);
+    const float2 na = p3_pair(cp, ar, ai, br, bi), nb = p3_pair(cq, br, bi, ar, ai);
+    st(zr + ia, na.x); st(zi + ia, na.y);
+    if (ib0 != i) { st(zr + ib, nb.x); st(zi + ib, nb.y); }
+  }
+}
+
 // Grid (N1 / 2, rows of the chunk), block T threads (a multiple of 32, <= 512), dynamic shared memory p3_smem(sizeof(ST)).
 // ST: float (fp32 planes, one block per SM) or the operand type (16-bit planes: each stage's output rounded to 16 bits
 // once more, three blocks per SM).

@@ -44,7 +44,9 @@ template <> struct P3Io<__half> { using SC = __half2; static constexpr bool BF16
 // rows loaded and stored as they are), each row paired within itself (p3_pairmap4). 5 (session 22): M = 16384 / 32768 =
 // N1 x 4096 after an outer pass (N1 = 4 / 8, grid (N1 / 4, rows)): block (x, y) takes slots 4 x .. 4 x + 3 of chunk row y
 // (two row pairs in learned_p3.cu's pair order), loaded and stored as at 4, paired by p3_pairmapq with the channel's P / Q.
-// 0: the three-pass middles.
+// 6 (session 22): M = 2048 = 8 x 256 after an outer pass: block y takes chunk rows 8 y .. 8 y + 7 (contiguous, each
+// row's 8 inner rows of 256 in pair order), loaded and stored as at 4, stage 3 and its inverse skipped (the inner 256 is
+// stages 4 and 5), paired by p3_pairmap2k. 0: the three-pass middles.
 enum { P3H_F3 = 3, P3H_F4, P3H_F5, P3H_C, P3H_I5, P3H_I4, P3H_I3, P3H_I2 };
 struct P3NoHook {
   __device__ __forceinline__ void begin() {}
@@ -157,9 +159,11 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
   }
   __syncthreads();
   if constexpr (PART != 2) {
-    hk.at(P3H_F3, tw, zr, zi, oa, ob);
-    lm_stage_a<BF16, true, ST>(tw, mats + q1 + 4, zr, zi, 8, 4, 1.0f / 16.0f);
-    __syncthreads();
+    if constexpr (HK::ONE != 6) {   // ONE = 6: the inner 256 starts at stage 4
+      hk.at(P3H_F3, tw, zr, zi, oa, ob);
+      lm_stage_a<BF16, true, ST>(tw, mats + q1 + 4, zr, zi, 8, 4, 1.0f / 16.0f);
+      __syncthreads();
+    }
     hk.at(P3H_F4, tw, zr, zi, oa, ob);
     lm_stage_a<BF16, true, ST>(tw, mats + q1 + 260, zr, zi, 4, 64, 1.0f / 16.0f);
     __syncthreads();
@@ -173,7 +177,9 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
     return;
   }
   hk.at(P3H_C, tw, zr, zi, oa, ob);
-  if constexpr (HK::ONE == 5) {
+  if constexpr (HK::ONE == 6) {
+    p3_pairmap2k<ST>(zr, zi, pq, h0, B, H, 8 * (int)b.rowc);
+  } else if constexpr (HK::ONE == 5) {
     p3_pairmapq<ST>(zr, zi, pq + ((size_t)b.h << (lN1 + 12)), b.N1, (int)blockIdx.x);
   } else if constexpr (HK::ONE == 4) {
     p3_pairmap4<ST>(zr, zi, pq, h0, B, H, 4 * (int)b.rowc);
@@ -191,9 +197,11 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
   hk.at(P3H_I4, tw, zr, zi, oa, ob);
   lm_stage_a<BF16, false, ST>(tw, im + q1 + 260, zr, zi, 4, 64, 1.0f);
   __syncthreads();
-  hk.at(P3H_I3, tw, zr, zi, oa, ob);
-  lm_stage_a<BF16, false, ST>(tw, im + q1 + 4, zr, zi, 8, 4, 1.0f);
-  __syncthreads();
+  if constexpr (HK::ONE != 6) {
+    hk.at(P3H_I3, tw, zr, zi, oa, ob);
+    lm_stage_a<BF16, false, ST>(tw, im + q1 + 4, zr, zi, 8, 4, 1.0f);
+    __syncthreads();
+  }
   hk.at(P3H_I2, tw, zr, zi, oa, ob);
   if constexpr (HK::ONE >= 4) {   // no radix-2 stage: the rows as they are
     __syncthreads();

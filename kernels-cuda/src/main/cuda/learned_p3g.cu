@@ -45,19 +45,20 @@ __device__ void p3g_pq_grad(const SC* __restrict__ C, const SC* __restrict__ G, 
   }
 }
 
-// dP / dQ of a chunk at M = 4096 << lN1 (lN1 = 0: the inner-only plan's four-row route, session 21; 2 / 3: M = 16384 /
-// 32768 = N1 x 4096 with the inner rows in pair order, session 22): as p3g_pq_grad with lib's N1 x 16 x 16 x 16 positions
-// p = k1 4096 + p_in (partner (0, pos4((4096 - k_in) mod 4096)) at k1 = 0, else (N1 - k1, 4095 - p_in)), read from slot
-// p3_qslot(k1) of the rows.
+// dP / dQ of a chunk at M = 2^lI << lN1 with the inner rows of 2^lI in pair order, read from slot p3_qslot(k1) of the
+// rows: lI = 12 (lN1 = 0: the inner-only plan's four-row route at M = 4096, session 21; 2 / 3: M = 16384 / 32768 = N1 x
+// 4096, session 22) or lI = 8 (lN1 = 3: M = 2048 = 8 x 256, session 22). As p3g_pq_grad with lib's N1 x 16 x .. x 16
+// positions p = k1 2^lI + p_in (partner (0, pos((2^lI - k_in) mod 2^lI)) at k1 = 0, else (N1 - k1, 2^lI - 1 - p_in)).
 template <typename SC>
 __device__ void p3g_pq_grad4(const SC* __restrict__ C, const SC* __restrict__ G, float4* __restrict__ gpq, int h0, int hc, int B,
-                             int lN1, float scale) {
-  const int N1 = 1 << lN1;
-  const long long M = 4096LL << lN1, total = (long long)hc * M;
+                             int lN1, int lI, float scale) {
+  const int N1 = 1 << lN1, IN = 1 << lI;
+  const long long M = (long long)IN << lN1, total = (long long)hc * M;
   for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x) {
-    const int cc = (int)(i >> (12 + lN1)), p = (int)(i & (M - 1)), k1 = p >> 12, pi = p & 4095;
-    const int kp = k1 == 0 ? 0 : N1 - k1, qi = k1 == 0 ? p3_pos4((4096 - p3_freq4(pi)) & 4095) : 4095 - pi;
-    const int a = (p3_qslot(k1, N1) << 12) + pi, s = (p3_qslot(kp, N1) << 12) + qi;
+    const int cc = (int)(i >> (lI + lN1)), p = (int)(i & (M - 1)), k1 = p >> lI, pi = p & (IN - 1);
+    const int self = lI == 12 ? p3_pos4((4096 - p3_freq4(pi)) & 4095) : p3_pos2((256 - p3_pos2(pi)) & 255);
+    const int kp = k1 == 0 ? 0 : N1 - k1, qi = k1 == 0 ? self : IN - 1 - pi;
+    const int a = (p3_qslot(k1, N1) << lI) + pi, s = (p3_qslot(kp, N1) << lI) + qi;
     float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
     for (int b = 0; b < B; ++b) {
       const size_t row = ((size_t)cc * B + b) * (size_t)M;
@@ -258,7 +259,7 @@ struct P3gGram {
   __device__ __forceinline__ void at(int id, const Tw& tw, ST* zr, ST* zi, long long oa, long long ob) {
     // PART 1: F3 (stage 2's flush first) / F4 / F5: dG_3 .. dG_5 against W_3 (slot 6), W_4 (5) with conj(T_s), V_5 (4);
     // PART 2: I5 / I4 / I3: dF_5 .. dF_3 against X_5 (slot 2), X_4 (1), X_3 (0), the planes with conj(T_s) at s < 5
-    if (PART == 1 && id == P3H_F3) add2();
+    if (PART == 1 && id == (ONE_ == 6 ? P3H_F4 : P3H_F3)) add2();   // ONE = 6 has no stage 3 (no F3 hook point)
     const bool g = PART == 1 ? id <= P3H_F5 : id >= P3H_I5 && id <= P3H_I3;
     if (!g) return;
     const int s = PART == 1 ? id : 2 * P3H_C - id, q = PART == 1 ? 9 - s : s - 3;   // F3 -> 3, I5 -> 5, I3 -> 3
@@ -531,7 +532,8 @@ __device__ void p3g_unpack1(const SC* __restrict__ S, const IO* __restrict__ x, 
 // names: lp3g_obmid<MODE>_<io> (M = 8192: grid (1, rows / 2)) and lp3g_qbmid<MODE>_<io> (M = 4096 = 16 x 16 x 16, four rows a
 // block, no radix-2 stage: grid (1, rows / 4)), block 256, dynamic shared memory p3_smem(2) + 2048, arguments as
 // lp3g_bmid<MODE>_<io> with lN1 = 0; lp3g_q3bmid<MODE>_<io> (session 22: M = N1 x 4096, N1 = 4 / 8, after an outer pass,
-// grid (N1 / 4, rows), lN1 = log2 N1: learned_p3b.cu's ONE = 5); lp3g_pack1_<io>, lp3g_unpack1_<io> (lM: log2 of the row's
+// grid (N1 / 4, rows), lN1 = log2 N1: learned_p3b.cu's ONE = 5); lp3g_2kbmid<MODE>_<io> (M = 2048 = 8 x 256: grid (1,
+// rows / 8), ONE = 6); lp3g_pack1_<io>, lp3g_unpack1_<io> (lM: log2 of the row's
 // points, 13 or 12)
 #define LP3G_ONEMID(NAME, ROWS, TAG, IO)                                                                               \
   extern "C" __global__ void __launch_bounds__(256, 3) NAME##0_##TAG(P3Io<IO>::SC* __restrict__ S,                      \
@@ -555,6 +557,7 @@ __device__ void p3g_unpack1(const SC* __restrict__ S, const IO* __restrict__ x, 
   LP3G_ONEMID(lp3g_obmid, 2, TAG, IO)                                                                                   \
   LP3G_ONEMID(lp3g_qbmid, 4, TAG, IO)                                                                                   \
   LP3G_ONEMID(lp3g_q3bmid, 5, TAG, IO)                                                                                  \
+  LP3G_ONEMID(lp3g_2kbmid, 6, TAG, IO)                                                                                  \
   extern "C" __global__ void __launch_bounds__(256) lp3g_pack1_##TAG(const IO* __restrict__ x, P3Io<IO>::SC* __restrict__ S, \
       int L, int h0, int B, int H, int rows, int rowsPad, int vec, int lM) {                                            \
     p3g_pack1<IO, P3Io<IO>::SC>(x, S, L, h0, B, H, rows, rowsPad, vec, lM);                                             \
@@ -566,11 +569,11 @@ __device__ void p3g_unpack1(const SC* __restrict__ S, const IO* __restrict__ x, 
   }
 LP3G_ONE(bf16, __nv_bfloat16)
 LP3G_ONE(f16, __half)
-// names: lp3g_pq_grad4_<io> (grid-stride, block 256; the four-row routes' dP / dQ, M = 4096 << lN1)
+// names: lp3g_pq_grad4_<io> (grid-stride, block 256; the inner-only routes' dP / dQ but M = 8192's, M = 2^lI << lN1)
 #define LP3G_PQ4(TAG, IO)                                                                                               \
   extern "C" __global__ void __launch_bounds__(256) lp3g_pq_grad4_##TAG(const P3Io<IO>::SC* __restrict__ C,              \
-      const P3Io<IO>::SC* __restrict__ G, float4* __restrict__ gpq, int h0, int hc, int B, int lN1, float scale) {       \
-    p3g_pq_grad4<P3Io<IO>::SC>(C, G, gpq, h0, hc, B, lN1, scale);                                                       \
+      const P3Io<IO>::SC* __restrict__ G, float4* __restrict__ gpq, int h0, int hc, int B, int lN1, int lI, float scale) { \
+    p3g_pq_grad4<P3Io<IO>::SC>(C, G, gpq, h0, hc, B, lN1, lI, scale);                                                   \
   }
 LP3G_PQ4(bf16, __nv_bfloat16)
 LP3G_PQ4(f16, __half)
@@ -623,3 +626,27 @@ LP3G_QUAD(4, bf16, __nv_bfloat16)
 LP3G_QUAD(8, bf16, __nv_bfloat16)
 LP3G_QUAD(4, f16, __half)
 LP3G_QUAD(8, f16, __half)
+
+// ---- session 22: the one-pass M = 2048 backward (lib's {8, 16, 16}) as three passes: outer passes and outer Grams at an
+// inner 256 (LIN = 8, inner rows in pair order), the middles lp3g_2kbmid* (8 chunk rows a block, stage 3 skipped).
+// names: lp3g_outer2k_{fwd,inv}_<io> (grid (1, rows of the chunk), block 256), lp3g_ogram2k<MODE>_<io> (grid (2, gy), block 256)
+#define LP3G_2K(TAG, IO)                                                                                                \
+  extern "C" __global__ void __launch_bounds__(256) lp3g_outer2k_fwd_##TAG(const IO* __restrict__ x,                     \
+      const float2* __restrict__ mats, P3Io<IO>::SC* __restrict__ S, int L, int h0, int B, int H) {                     \
+    p3_outer_fwd<8, IO, P3Io<IO>::SC, 8>(x, mats, S, L, h0, B, H);                                                      \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256) lp3g_outer2k_inv_##TAG(const P3Io<IO>::SC* __restrict__ S,           \
+      const float2* __restrict__ mats, const IO* __restrict__ x, const float* __restrict__ D, IO* __restrict__ out,      \
+      int L, int h0, int B, int H) {                                                                                    \
+    p3_outer_inv<8, IO, P3Io<IO>::SC, 8>(S, mats, x, D, out, L, h0, B, H);                                              \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256) lp3g_ogram2k0_##TAG(const P3Io<IO>::SC* __restrict__ S,              \
+      const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B, int H, int rows) {                      \
+    p3g_ogram<8, P3Io<IO>::BF16, IO, P3Io<IO>::SC, 0, true, 1, 8>(S, x, part, L, h0, B, H, rows);                       \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256) lp3g_ogram2k1_##TAG(const P3Io<IO>::SC* __restrict__ S,              \
+      const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B, int H, int rows) {                      \
+    p3g_ogram<8, P3Io<IO>::BF16, IO, P3Io<IO>::SC, 1, true, 1, 8>(S, x, part, L, h0, B, H, rows);                       \
+  }
+LP3G_2K(bf16, __nv_bfloat16)
+LP3G_2K(f16, __half)

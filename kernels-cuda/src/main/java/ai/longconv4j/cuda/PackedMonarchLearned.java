@@ -35,7 +35,7 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
   private final PackedLearnedChain chain;
   private final PackedMonarchConv tc;      // one pass, or null
   private final PackedThreePass three;     // three passes, or null
-  private final PackedThreePass inner;     // one pass at M = 4096 .. 32768: the inner-only plan of the middle route's backward, or null
+  private final PackedThreePass inner;     // one pass at M = 2048 .. 32768: the inner-only plan of the middle route's backward, or null
 
   private PackedMonarchLearned(PackedLearnedChain chain, PackedMonarchConv tc, PackedThreePass three, PackedThreePass inner) {
     this.chain = chain;
@@ -74,7 +74,7 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
         throw new IllegalStateException("PackedMonarchLearned: lib plans " + p + " but the tensor-core kernels factor M as " + Arrays.toString(tf));
       var chain = PackedLearnedChain.plan(device, h, l, lk, mode, io, p, f);
       try {
-        PackedThreePass inner = one && tc.points() >= PackedThreePass.INNER / 2 ? PackedThreePass.innerOnly(device, h, l, lk, mode, io) : null;
+        PackedThreePass inner = one && tc.points() >= PackedThreePass.INNER / 4 ? PackedThreePass.innerOnly(device, h, l, lk, mode, io) : null;
         return new PackedMonarchLearned(chain, tc, three, inner);
       } catch (RuntimeException e) {
         chain.close();
@@ -206,9 +206,10 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
   }
 
   /**
-   * Whether the one-pass M = 4096 .. 32768 backwards run on the three-pass middles ({@link PackedThreePass#innerOnly} with
+   * Whether the one-pass M = 2048 .. 32768 backwards run on the three-pass middles ({@link PackedThreePass#innerOnly} with
    * {@link PackedThreePassBackward}: lib's factors {2, 16, 16, 16} are the middle's, {16, 16, 16} its radix-16 stages;
-   * session 21; {N1, 16, 16, 16} at 16384 / 32768 an outer pass and those stages, session 22) rather than
+   * session 21; {N1, 16, 16, 16} at 16384 / 32768 an outer pass and those stages, {8, 16, 16} at 2048 an outer pass and the
+   * last two, session 22) rather than
    * {@link PackedMonarchBackward#run} (the twin): {@code -Dlongconv4j.pk.inner}, "middle" or "pmb";
    * read per call.
    */
@@ -248,10 +249,10 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
     return last3 ? bw3.blockGrads() : lastTc ? tc.backward().blockGrads() : chain.blockGrads();
   }
 
-  /** The three-pass backward of this plan (also the M = 4096 .. 32768 middle route's), or null (none has run): for tests and benches. */
+  /** The three-pass backward of this plan (also the M = 2048 .. 32768 middle route's), or null (none has run): for tests and benches. */
   PackedThreePassBackward threePassBackward() { return bw3; }
 
-  /** The inner-only plan of the M = 4096 .. 32768 middle route, or null (other sizes): for tests (its scratch budget). */
+  /** The inner-only plan of the M = 2048 .. 32768 middle route, or null (other sizes): for tests (its scratch budget). */
   PackedThreePass innerPlan() { return inner; }
 
   @Override public void close() {

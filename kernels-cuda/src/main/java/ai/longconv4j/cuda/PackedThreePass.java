@@ -71,6 +71,8 @@ public final class PackedThreePass implements AutoCloseable {
 
   private final CudaDevice device;
   private final int h, l, lk, n, m, n1;
+  /** log2 of the inner (middle) size: 13 (8192), 12 (4096: M = 4096, 16384, 32768) or 8 (256: M = 2048). */
+  private final int lI;
   private final ConvMode mode;
   private final ElementType io;
   private final ConvPlan libPlan;
@@ -94,7 +96,8 @@ public final class PackedThreePass implements AutoCloseable {
 
   private PackedThreePass(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n, boolean inner) {
     this.device = device; this.h = h; this.l = l; this.lk = lk; this.mode = mode; this.io = io; this.n = n; this.m = n / 2;
-    this.n1 = !inner || m <= INNER ? (inner ? 1 : m / INNER) : m / (INNER / 2);   // quad: M = N1 x 4096
+    this.lI = !inner || m == INNER ? 13 : m == 2048 ? 8 : 12;
+    this.n1 = m >> lI;   // the inner-only plan: 1 at M = 4096 / 8192, 4 / 8 at 16384 / 32768, 8 at 2048
     this.inner = inner;
     this.libPlan = ConvPlan.of(l, lk, LearnedButterflyConv.libMode(mode), ConvEngine.LEARNED_PACKED, Precision.F64);
     if (!inner) {
@@ -107,8 +110,11 @@ public final class PackedThreePass implements AutoCloseable {
     this.matsAdj = device.alloc(8L * elements());
     if (!inner) d.copyFrom(new float[h]);
     if (inner) {
-      one = device.alloc(40);
-      one.copyFrom(new float[] {1f, 0f, 1f, 0f, 0f, 0f, 0f, 0f, 1f, 0f});
+      float[] ids = new float[10 + 512];   // [1], the 2 x 2 identity, the 16 x 16 identity (M = 2048's unused stage)
+      ids[0] = 1; ids[2] = 1; ids[8] = 1;
+      for (int k = 0; k < 16; k++) ids[10 + 2 * (17 * k)] = 1;
+      one = device.alloc(4L * ids.length);
+      one.copyFrom(ids);
     }
     blocks.copyFrom(PackedMonarchConv.flattenBlocks("PackedThreePass", PackedMonarchFactors.atInit(kernelFactors()), kernelFactors(), "init"));
     prep();
@@ -128,9 +134,9 @@ public final class PackedThreePass implements AutoCloseable {
   static PackedThreePass innerOnly(CudaDevice device, int H, int L, int Lk, ConvMode mode, ElementType io) {
     PackedMonarchConv.checkPlan("PackedThreePass.innerOnly", H, L, Lk, mode, io, "16384");
     long nl = fftSizeLong(L, Lk, mode);
-    if (nl / 2 != INNER && nl / 2 != INNER / 2 && nl / 2 != 2 * INNER && nl / 2 != 4 * INNER)
+    if (nl / 2 != INNER && nl / 2 != INNER / 2 && nl / 2 != 2 * INNER && nl / 2 != 4 * INNER && nl / 2 != INNER / 4)
       throw new IllegalArgumentException("PackedThreePass.innerOnly " + mode + " L=" + L + " Lk=" + Lk + ": needs N=" + nl + ", M=" + nl / 2
-          + "; the inner-only plan is M = " + INNER / 2 + ", " + INNER + ", " + 2 * INNER + " or " + 4 * INNER + " only");
+          + "; the inner-only plan is M = " + INNER / 4 + ", " + INNER / 2 + ", " + INNER + ", " + 2 * INNER + " or " + 4 * INNER + " only");
     return new PackedThreePass(device, H, L, Lk, mode, io, (int) nl, true);
   }
 
@@ -138,13 +144,19 @@ public final class PackedThreePass implements AutoCloseable {
   boolean isInnerOnly() { return inner; }
 
   /** Whether this is the inner-only plan at M = 16384 / 32768: N1 = 4 / 8 outer rows of 4096 (session 22). */
-  boolean quad() { return inner && n1 > 1; }
+  boolean quad() { return inner && n1 > 1 && lI == 12; }
+
+  /** Whether this is the inner-only plan at M = 2048 = 8 x 256 (lib's {8, 16, 16}; session 22). */
+  boolean twoK() { return inner && lI == 8; }
+
+  /** log2 of the inner size (13, 12 or 8). */
+  int innerLog() { return lI; }
 
   /** The kernels' outer factor N1 (1 for the inner-only plan at M = 4096 / 8192). */
   int outerFactor() { return n1; }
 
   /** Rows a middle block takes in the inner-only plan: 2 at M = 8192, 4 at M = 4096 and (inner rows) 16384 / 32768 (0: a three-pass plan). */
-  int innerRows() { return !inner ? 0 : m == INNER ? 2 : 4; }
+  int innerRows() { return !inner ? 0 : m == INNER ? 2 : lI == 8 ? 8 : 4; }
 
   /**
    * The inner-only plan reads the caller's P / Q ((H, M) float4), their adjoint (the same) and D ((H) fp32) from now on;
@@ -234,9 +246,16 @@ public final class PackedThreePass implements AutoCloseable {
    * The partner position as p3_pairmapq / lp3g_pq_grad4 find it at M = N1 x 4096 (p = k1 4096 + p_in): (0, pos4((4096 -
    * k_in) mod 4096)) at k1 = 0, else (N1 - k1, 4095 - p_in); the host test checks it against lib's partnerPositions.
    */
-  static int quadPartner(int p, int n1) {
-    int k1 = p >> 12, pin = p & 4095;
-    return k1 == 0 ? position4((4096 - frequency4(pin)) & 4095) : ((n1 - k1) << 12) + 4095 - pin;
+  static int quadPartner(int p, int n1) { return quadPartner(p, n1, 12); }
+
+  /** learned_p3.cu p3_pos2: lib's position of frequency k in 256 = 16 x 16 (the digits swapped: its own inverse). */
+  static int position2(int k) { return ((k & 15) << 4) | (k >> 4); }
+
+  /** {@link #quadPartner} for an inner size 2^lI: 12 (pos4) or 8 (M = 2048: pos2, p3_pairmap2k's rule). */
+  static int quadPartner(int p, int n1, int lI) {
+    int in = 1 << lI, k1 = p >> lI, pin = p & (in - 1);
+    if (k1 != 0) return ((n1 - k1) << lI) + in - 1 - pin;
+    return lI == 12 ? position4((4096 - frequency4(pin)) & 4095) : position2((256 - position2(pin)) & 255);
   }
 
   /** The slot p3_pairmapq pairs slot t with: itself in the first row pair (rows 0 and N1 / 2), else its neighbour t ^ 1. */
@@ -251,7 +270,12 @@ public final class PackedThreePass implements AutoCloseable {
 
   /** Uploads the 10 blocks {F_1 .. F_5, G_5 .. G_1} (lib's layout) and prepares the forward's and the adjoint's left forms. */
   public PackedThreePass setBlocks(double[][] b) {
-    if (quad()) {   // M = 16384 / 32768: lib's {F_1 (N1), F_2 .. G_2 (16), G_1}, the unused radix-2 slots the identity
+    if (twoK()) {   // M = 2048: lib's {F_1 (8), F_2, F_3, G_3, G_2, G_1} in the outer and last two radix-16 slots
+      PackedMonarchConv.flattenBlocks("PackedThreePass", b, factors(), "M = " + m + " = " + factorString());
+      double[] i16 = new double[512];
+      for (int k = 0; k < 16; k++) i16[2 * (17 * k)] = 1;
+      b = new double[][] {b[0], {1, 0, 0, 0, 0, 0, 1, 0}, i16, b[1], b[2], b[3], b[4], i16.clone(), {1, 0, 0, 0, 0, 0, 1, 0}, b[5]};
+    } else if (quad()) {   // M = 16384 / 32768: lib's {F_1 (N1), F_2 .. G_2 (16), G_1}, the unused radix-2 slots the identity
       PackedMonarchConv.flattenBlocks("PackedThreePass", b, factors(), "M = " + m + " = " + factorString());
       double[][] b10 = new double[10][];
       b10[0] = b[0];
@@ -297,6 +321,18 @@ public final class PackedThreePass implements AutoCloseable {
       device.makeCurrent();
       CudaStream s = device.stream();
       long q = (long) n1 * n1 + 4 + 768;   // complex entries of one chain
+      if (twoK()) {   // M = 2048: F_1, I_2, I_16, F_2, F_3 | G_3, G_2, I_16, I_2, G_1 (lp3_prep)
+        long q1 = 64;
+        copy(s, 0, b[0], q1, "F_1");
+        copy(s, q1, one.ptr().at(8), 4, "the unused 2 x 2 identity");
+        copy(s, q1 + 4, one.ptr().at(40), 256, "the unused 16 x 16 identity");
+        for (int i = 0; i < 4; i++) copy(s, q1 + 4 + 256L * (i + 1), b[i + 1], 256, "block " + (i + 1));
+        copy(s, q + 512, one.ptr().at(40), 256, "the unused 16 x 16 identity");
+        copy(s, q + 768, one.ptr().at(8), 4, "the unused 2 x 2 identity");
+        copy(s, 2 * q - q1, b[5], q1, "G_1");
+        prep();
+        return this;
+      }
       if (quad()) {   // M = 16384 / 32768: F_1, I_2, lib's 6 blocks as they are (lp3_prep), I_2, G_1
         long q1 = (long) n1 * n1;
         copy(s, 0, b[0], q1, "F_1");
@@ -582,6 +618,7 @@ public final class PackedThreePass implements AutoCloseable {
   /** Lib's factors: {N1, 2, 16, 16, 16}; the inner-only plan's {2, 16, 16, 16}, {16, 16, 16} or {N1, 16, 16, 16} (lib's one-pass ones). */
   public int[] factors() {
     if (!inner) return factors(m);
+    if (twoK()) return new int[] {8, 16, 16};
     return quad() ? new int[] {n1, 16, 16, 16} : m == INNER ? new int[] {2, 16, 16, 16} : new int[] {16, 16, 16};
   }
   public ConvMode mode() { return mode; }

@@ -71,7 +71,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
    * 64, 11.2 with 256, 12.4 with 1024; 32K 18.1 / 11.1 / 11.2 / 10.8 / 14.1).
    */
   static int ogramRows(int n1, boolean quad) {
-    int gy = Integer.getInteger("longconv4j.p3.ogram.gy", quad ? 256 : n1 == 8 ? 8 : n1 == 16 ? 32 : 4);
+    int gy = Integer.getInteger("longconv4j.p3.ogram.gy", quad ? 256 : n1 == 8 ? 8 : n1 == 16 ? 32 : 4);   // M = 2048: as quad (not measured apart)
     if (gy < 1 || gy > 1024) throw new IllegalArgumentException("-Dlongconv4j.p3.ogram.gy must be in [1, 1024], got " + gy);
     return gy;
   }
@@ -82,6 +82,8 @@ public final class PackedThreePassBackward implements AutoCloseable {
   private final boolean inner;
   /** The inner-only plan at M = 16384 / 32768 (N1 = 4 / 8 rows of 4096 in pair order; session 22); pack: N1 = 1. */
   private final boolean quad, pack;
+  /** The inner-only plan at M = 2048 = 8 x 256 (session 22): eight chunk rows a middle block, stage 3 skipped. */
+  private final boolean two;
   /** Rows a middle block takes (the inner-only plan: 2 at M = 8192, 4 at M = 4096; else 0). */
   private final int rpb;
   /** Segments of a launch's partials the first reduce step makes at most (lp3g_rseg's grid y). */
@@ -100,7 +102,8 @@ public final class PackedThreePassBackward implements AutoCloseable {
     this.n1 = p3.outerFactor();   // the inner-only plan's N1 = 1 at M = 4096 / 8192 (not M / 8192), 4 / 8 at 16384 / 32768
     this.rpb = p3.innerRows();
     this.quad = p3.quad();
-    this.pack = inner && !quad;
+    this.two = p3.twoK();
+    this.pack = inner && !quad && !two;
   }
 
   /**
@@ -145,10 +148,10 @@ public final class PackedThreePassBackward implements AutoCloseable {
   }
 
   /** Rows of the chunk buffers for c rows: c, or for the inner-only plan with N1 = 1 c rounded up to its rows a block (2 or 4). */
-  private int paddedRows(int c) { return pack ? (c + rpb - 1) / rpb * rpb : c; }
+  private int paddedRows(int c) { return pack || two ? (c + rpb - 1) / rpb * rpb : c; }
 
   /** Blocks of one middle launch over c chunk rows: (N1 / 2) c, (N1 / 4) c at M = 16384 / 32768, or c / (rows a block) rounded up (N1 = 1). */
-  private int middleBlocks(int c) { return quad ? (n1 / 4) * c : inner ? (c + rpb - 1) / rpb : (n1 / 2) * c; }
+  private int middleBlocks(int c) { return quad ? (n1 / 4) * c : inner ? (c + rpb - 1) / rpb : (n1 / 2) * c; }   // 2048: 8 rows a block
 
   /** Complex entries of the 10 block gradients (2 (N1^2 + 772)). */
   private int blockElements() { return 2 * (n1 * n1 + 772); }
@@ -168,7 +171,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
       throw new IllegalArgumentException("PackedThreePassBackward.backward: gpq must hold (H=" + h + ", M=" + m + ") float4 = " + 16L * h * m
           + " bytes and dD (H=" + h + ") fp32, got " + bytes(gpq) + " and " + bytes(dD));
     if (du == u || du == dy) throw new IllegalArgumentException("PackedThreePassBackward.backward: du must not alias u or dy");
-    int hc = chunkChannels(B), ogy = ogramRows(Math.max(n1, 8), quad), gyMax = Math.min(hc * B, ogy);
+    int hc = chunkChannels(B), ogy = ogramRows(Math.max(n1, 8), quad || two), gyMax = Math.min(hc * B, ogy);
     long sbytes = 4L * m * paddedRows(hc * B);
     CudaDevice dev = p3.device();
     if (sc == null || sc.bytes() < sbytes) {
@@ -189,19 +192,19 @@ public final class PackedThreePassBackward implements AutoCloseable {
     String tag = io.tag();
     boolean tc = p3.outerTc16();
     CudaModule mb = dev.module(PackedThreePass.MODULE_B), mg = dev.module(MODULE);
-    var fwd = pack ? mg.kernel("lp3g_pack1_" + tag) : quad ? mg.kernel("lp3g_outerq_fwd" + n1 + "_" + tag)
+    var fwd = pack ? mg.kernel("lp3g_pack1_" + tag) : two ? mg.kernel("lp3g_outer2k_fwd_" + tag) : quad ? mg.kernel("lp3g_outerq_fwd" + n1 + "_" + tag)
         : mb.kernel((tc ? "lp3_outertc_fwd" : "lp3_outer16_fwd") + n1 + "_" + tag);
-    var inv = pack ? mg.kernel("lp3g_unpack1_" + tag) : quad ? mg.kernel("lp3g_outerq_inv" + n1 + "_" + tag)
+    var inv = pack ? mg.kernel("lp3g_unpack1_" + tag) : two ? mg.kernel("lp3g_outer2k_inv_" + tag) : quad ? mg.kernel("lp3g_outerq_inv" + n1 + "_" + tag)
         : mb.kernel((tc ? "lp3_outertc_inv" : "lp3_outer16_inv") + n1 + "_" + tag);
-    String b = !inner ? "lp3g_bmid" : quad ? "lp3g_q3bmid" : rpb == 4 ? "lp3g_qbmid" : "lp3g_obmid";
+    String b = !inner ? "lp3g_bmid" : two ? "lp3g_2kbmid" : quad ? "lp3g_q3bmid" : rpb == 4 ? "lp3g_qbmid" : "lp3g_obmid";
     var bmid0 = mg.kernel(b + "0_" + tag);
     var bmid1 = mg.kernel(b + "1_" + tag);
     var bmid2 = mg.kernel(b + "2_" + tag);
-    var grad = mg.kernel((rpb == 4 ? "lp3g_pq_grad4_" : "lp3g_pq_grad_") + tag);
+    var grad = mg.kernel((inner && m != PackedThreePass.INNER ? "lp3g_pq_grad4_" : "lp3g_pq_grad_") + tag);
     String og = quad ? "lp3g_ogramq" : ogramKernel(n1);
-    int ocols = quad ? INNER_COLS / 2 : INNER_COLS;   // the outer Grams' grid x: 128 columns a block
-    var og0 = pack ? null : mg.kernel(og + "0_" + n1 + "_" + tag);
-    var og1 = pack ? null : mg.kernel(og + "1_" + n1 + "_" + tag);
+    int ocols = two ? 2 : quad ? INNER_COLS / 2 : INNER_COLS;   // the outer Grams' grid x: 128 columns a block
+    var og0 = pack ? null : mg.kernel(two ? "lp3g_ogram2k0_" + tag : og + "0_" + n1 + "_" + tag);
+    var og1 = pack ? null : mg.kernel(two ? "lp3g_ogram2k1_" + tag : og + "1_" + n1 + "_" + tag);
     boolean seg = segmented();
     var red = seg ? null : mg.kernel("lp3g_reduce");
     var rseg = seg ? mg.kernel("lp3g_rseg") : null;
@@ -211,7 +214,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
     Phases ph = Phases.ifWanted(dev);
     for (int h0 = 0; h0 < h; h0 += hc) {
       int chans = Math.min(hc, h - h0), c = chans * B, gy = Math.min(c, ogy), first = h0 == 0 ? 1 : 0, cp = paddedRows(c);
-      int gx = quad ? n1 / 4 : inner ? 1 : n1 / 2, gmid = pack ? cp / rpb : c, nb = middleBlocks(c);
+      int gx = quad ? n1 / 4 : inner ? 1 : n1 / 2, gmid = pack || two ? cp / rpb : c, nb = middleBlocks(c);
       long slot = (long) cp * m;   // a dump slot's elements
       if (ph != null) ph.mark(null);
       pass1(fwd, tc, u, mf, sc, h0, B, c, cp);                                                   // X_2 (inner: X_1 = pack(u))
@@ -226,7 +229,8 @@ public final class PackedThreePassBackward implements AutoCloseable {
       if (ph != null) ph.mark("reduce");
       long points = (long) chans * m;
       int blocks = (int) Math.min((points + THREADS - 1) / THREADS, 65535L * 16);
-      if (rpb == 4) grad.launch(s, blocks, 1, THREADS, 0, dmp.ptr().at(4L * 3 * slot), sg, gpq, h0, chans, B, lN1, (float) m);
+      if (inner && m != PackedThreePass.INNER)
+        grad.launch(s, blocks, 1, THREADS, 0, dmp.ptr().at(4L * 3 * slot), sg, gpq, h0, chans, B, lN1, p3.innerLog(), (float) m);
       else grad.launch(s, blocks, 1, THREADS, 0, dmp.ptr().at(4L * 3 * slot), sg, gpq, h0, chans, B, lN1, (float) m);   // C: dump 3
       if (ph != null) ph.mark("pq grad");
       bmid2.launch(s, gx, gmid, THREADS, smem, sg, sc, dmp, part, ma, pa, h0, B, h, lN1, slot);         // dF_5 .. dF_2
@@ -238,7 +242,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
         if (ph != null) ph.mark("pass 3");
         continue;                                                                                 // no outer blocks
       }
-      if (quad) inv.launch(s, QUAD_INNER / THREADS, c, THREADS, 0, sg, ma, dy, p3.skipWeights(), du, l, h0, B, h);
+      if (quad || two) inv.launch(s, quad ? QUAD_INNER / THREADS : 1, c, THREADS, 0, sg, ma, dy, p3.skipWeights(), du, l, h0, B, h);
       else p3.outer(false, inv, tc, dy, ma, sg, du, h0, B, c);                                    // du
       if (ph != null) ph.mark("pass 3");
       og0.launch(s, ocols, gy, THREADS, 0, sg, u, part2, l, h0, B, h, c);                          // dF_1
@@ -262,6 +266,12 @@ public final class PackedThreePassBackward implements AutoCloseable {
    */
   private void pass1(CudaModule.Kernel k, boolean tc, DeviceBuffer x, DeviceBuffer mm, DeviceBuffer out, int h0, int B, int c, int cp) {
     if (quad) k.launch(p3.device().stream(), QUAD_INNER / THREADS, c, THREADS, 0, x, mm, out, l, h0, B, h);
+    else if (two) {   // inner 256: one block a row; the padding rows of the last middle block zeroed (they add nothing)
+      k.launch(p3.device().stream(), 1, c, THREADS, 0, x, mm, out, l, h0, B, h);
+      if (cp > c)
+        Check.cu(jcuda.driver.JCudaDriver.cuMemsetD32Async(out.ptr().at(4L * m * c), 0, (long) m * (cp - c), p3.device().stream().cu()),
+            "cuMemsetD32Async", "M = 2048 padding rows " + c + " .. " + cp, "device " + p3.device().index());
+    }
     else if (pack) k.launch(p3.device().stream(), gridStride((long) cp * (m / 4)), 1, THREADS, 0, x, out, l, h0, B, h, c, cp, vec16(x, x), lM());
     else p3.outer(true, k, tc, x, mm, out, null, h0, B, c);
   }
@@ -343,6 +353,13 @@ public final class PackedThreePassBackward implements AutoCloseable {
     for (int i = 0; i < 5; i++) { sizes[i] = f[i]; sizes[9 - i] = f[i]; }
     double[][] g = LearnedPlan.unflatten(blk.copyTo(new float[2 * blockElements()], 0), sizes);
     if (!inner) return g;
+    if (two) {
+      // M = 2048: lib's {F_1, F_2, F_3, G_3, G_2, G_1} from slots 0, 3, 4, 5, 6, 9; the 16 x 16 ones times 1 / 32 (the Grams'
+      // scale assumes the radix-2 stage's 1/2 and stage 3's 1/16 before them, both absent here), the outer ones as they are
+      double[][] g6 = {g[0], g[3], g[4], g[5], g[6], g[9]};
+      for (int i = 1; i < 5; i++) for (int j = 0; j < g6[i].length; j++) g6[i][j] /= 32;
+      return g6;
+    }
     if (quad) {
       // M = 16384 / 32768: lib's {F_1, F_2 .. F_4, G_4 .. G_2, G_1} from the outer and radix-16 slots (the radix-2 ones
       // unused); the 16 x 16 ones halved as at 4096 (the Grams' scale assumes the radix-2 stage's 1/2), the outer ones as they are
@@ -400,9 +417,9 @@ public final class PackedThreePassBackward implements AutoCloseable {
   }
 
   @Override public String toString() {
-    if (quad)
-      return "PackedThreePassBackward[H=" + h + ", L=" + l + ", M=" + m + " = " + n1 + " x 16 x 16 x 16 one pass as three (an outer pass, "
-          + "the middles four inner rows a block), du / dP, dQ / dD / the 2J block gradients on tensor cores]";
+    if (quad || two)
+      return "PackedThreePassBackward[H=" + h + ", L=" + l + ", M=" + m + " = " + n1 + (two ? " x 16 x 16" : " x 16 x 16 x 16") + " one pass as three (an outer pass, "
+          + (two ? "the middles eight chunk rows a block" : "the middles four inner rows a block") + "), du / dP, dQ / dD / the 2J block gradients on tensor cores]";
     if (inner)
       return "PackedThreePassBackward[H=" + h + ", L=" + l + ", M=" + m + " = " + (rpb == 4 ? "16 x 16 x 16" : "2 x 16 x 16 x 16")
           + " one pass on the middles (" + (rpb == 4 ? "four" : "two") + " rows a block),"

@@ -57,7 +57,12 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
         Arguments.of(ConvMode.CAUSAL, ElementType.F16, 1, 3, 16384, 10000, 1),          // chunks of one row
         Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 2, 2, 32768, 32768, 0),         // N1 = 8: two middle blocks a row
         Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.F16, 1, 2, 20001, 15000, 0),   // N = 65536 (35001), odd L
-        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 3, 20000, 20000, 1));        // N = 65536 (39999), chunks of one row
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 3, 20000, 20000, 1),         // N = 65536 (39999), chunks of one row
+        // M = 2048 = 8 x 16 x 16 (session 22): an outer pass, eight chunk rows a middle block (stage 3 skipped)
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 3, 3, 2048, 2048, 0),           // 9 rows: the last block has one
+        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.F16, 2, 3, 1501, 1500, 0),     // N = 4096 (3001), odd L, 6 rows
+        Arguments.of(ConvMode.CIRCULAR, ElementType.BF16, 2, 2, 4096, 4096, 0),         // N = L
+        Arguments.of(ConvMode.CAUSAL, ElementType.F16, 1, 5, 2048, 1500, 1));           // chunks of one row, each padded to eight
   }
 
   @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5} budgetRows={6}")
@@ -66,7 +71,7 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
     var rng = new SplittableRandom(8209L * L + 31L * B + H + 5L * io.ordinal() + mode.ordinal() + 17L * budgetRows);
     var c = PackedMonarchBwdGpuTest.PlanCase.draw(rng, mode, io, B, H, L, Lk);
     int n = c.n(), tail = c.tail(), sides = c.sides(), N = c.N(), m = c.m();
-    assertTrue(m == 8192 || m == 4096 || m == 16384 || m == 32768, "the case's M: " + m);
+    assertTrue(m == 2048 || m == 8192 || m == 4096 || m == 16384 || m == 32768, "the case's M: " + m);
     var lib = c.lib();
     String what = mode + " " + io + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " M=" + m + " budgetRows=" + budgetRows;
     double tk = c.tk();
@@ -75,7 +80,7 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
     String old = System.getProperty(KEY);
     try (var p = PackedMonarchLearned.plan(dev, H, L, Lk, mode, io); var ub = dev.upload(c.u16()); var db = dev.upload(c.dy16());
          var du = dev.alloc(2L * (n + tail)); var dk = dev.alloc(4L * (sides * H * Lk + 16)); var dD = dev.alloc(4L * (H + 16))) {
-      assertTrue(p.innerPlan() != null, "M = 4096 .. 32768 keeps an inner-only plan " + what);
+      assertTrue(p.innerPlan() != null, "M = 2048 .. 32768 keeps an inner-only plan " + what);
       if (budgetRows > 0) p.innerPlan().scratchBudget(8L * m * budgetRows);
       c.set(p);
       System.setProperty(KEY, "fast");
@@ -89,7 +94,7 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
           dev.synchronize();
           var bw = p.threePassBackward();
           String route = m == 8192 ? "one pass on the middles (two rows a block)" : m == 4096 ? "one pass on the middles (four rows a block)"
-              : m / 4096 + " x 16 x 16 x 16 one pass as three";
+              : m == 2048 ? "8 x 16 x 16 one pass as three" : m / 4096 + " x 16 x 16 x 16 one pass as three";
           assertTrue(bw != null && bw.toString().contains(route),
               "the default route ran the middles: " + bw + " " + w);
           if (budgetRows > 0) assertEquals(1, bw.chunkChannels(B), "one channel a chunk " + w);
@@ -146,13 +151,18 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
     }
   }
 
-  /** The inner-only plan: M = 4096 .. 32768 only, no forward, its caller's P / Q (its setters refuse), blocks in lib's one-pass layout. */
+  /** The inner-only plan: M = 2048 .. 32768 only, no forward, its caller's P / Q (its setters refuse), blocks in lib's one-pass layout. */
   @Test
   void innerOnlyPlanRefusesWhatItCannotDo() {
     try (var pq = dev.alloc(16L * 2 * 8192); var pa = dev.alloc(16L * 2 * 8192); var d = dev.alloc(8);
          var u = dev.alloc(2L * 2 * 8192); var y = dev.alloc(2L * 2 * 8192)) {
-      var e = assertThrows(IllegalArgumentException.class, () -> PackedThreePass.innerOnly(dev, 2, 2048, 2048, ConvMode.CAUSAL, ElementType.BF16));
-      assertTrue(e.getMessage().contains("M=2048"), e.getMessage());
+      var e = assertThrows(IllegalArgumentException.class, () -> PackedThreePass.innerOnly(dev, 2, 1024, 1024, ConvMode.CAUSAL, ElementType.BF16));
+      assertTrue(e.getMessage().contains("M=1024"), e.getMessage());
+      try (var p2 = PackedThreePass.innerOnly(dev, 2, 2048, 2048, ConvMode.CAUSAL, ElementType.BF16)) {
+        assertArrayEquals(new int[] {8, 16, 16}, p2.factors());
+        assertTrue(p2.twoK() && !p2.quad() && p2.innerRows() == 8, p2.toString());
+        p2.setBlocks(PackedMonarchFactors.atInit(p2.factors()));
+      }
       try (var p4 = PackedThreePass.innerOnly(dev, 2, 4096, 4096, ConvMode.CAUSAL, ElementType.BF16)) {
         assertArrayEquals(new int[] {16, 16, 16}, p4.factors());
         p4.setBlocks(PackedMonarchFactors.atInit(p4.factors()));

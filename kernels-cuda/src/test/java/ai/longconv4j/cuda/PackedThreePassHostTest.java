@@ -116,16 +116,30 @@ class PackedThreePassHostTest {
         assertEquals(pin, PackedThreePass.position4(PackedThreePass.frequency4(pin)), "pos4 round trip at " + pin);
         assertEquals(part[p], PackedThreePass.quadPartner(p, n1), "partner of p=" + p + " M=" + m);
       }
-      boolean[] seen = new boolean[n1];
-      for (int k1 = 0; k1 < n1; k1++) {
-        int t = PackedThreePass.quadSlot(k1, n1);
-        assertTrue(t >= 0 && t < n1 && !seen[t], "slot of row " + k1 + " N1=" + n1 + ": " + t);
-        seen[t] = true;
-        assertEquals(k1, PackedThreePass.quadRow(t, n1), "row of slot " + t + " N1=" + n1);
-        int pt = PackedThreePass.quadPartnerSlot(t);
-        assertEquals(t >> 2, pt >> 2, "slot " + t + "'s partner slot " + pt + " in the same block of four, N1=" + n1);
-        assertEquals((n1 - k1) % n1, PackedThreePass.quadRow(pt, n1), "the partner slot holds row N1 - k1, k1=" + k1 + " N1=" + n1);
-      }
+      slotsArePairOrder(n1);
+    }
+    // M = 2048 = 8 x 16 x 16 (inner 256: pos2, p3_pairmap2k's rule; slots as N1 = 8's)
+    ConvPlan lib = ConvPlan.of(4096, 16, ai.longconv4j.conv.ConvMode.CIRCULAR, ConvEngine.LEARNED_PACKED, Precision.F64);
+    assertEquals(List.of(8, 16, 16), lib.factors(), "lib's one-pass factors at M=2048");
+    int[] freq = PackedLearnedButterfly.positionFrequencies(lib), part = PackedLearnedButterfly.partnerPositions(lib);
+    for (int p = 0; p < 2048; p++) {
+      int k1 = p >> 8, pin = p & 255;
+      assertEquals(freq[p], k1 + 8 * PackedThreePass.position2(pin), "frequency at p=" + p + " M=2048");
+      assertEquals(part[p], PackedThreePass.quadPartner(p, 8, 8), "partner of p=" + p + " M=2048");
+    }
+  }
+
+  /** The pair-order slots of N1 inner rows: a permutation, each slot's partner slot in its block of four holding row N1 - k1. */
+  private static void slotsArePairOrder(int n1) {
+    boolean[] seen = new boolean[n1];
+    for (int k1 = 0; k1 < n1; k1++) {
+      int t = PackedThreePass.quadSlot(k1, n1);
+      assertTrue(t >= 0 && t < n1 && !seen[t], "slot of row " + k1 + " N1=" + n1 + ": " + t);
+      seen[t] = true;
+      assertEquals(k1, PackedThreePass.quadRow(t, n1), "row of slot " + t + " N1=" + n1);
+      int pt = PackedThreePass.quadPartnerSlot(t);
+      assertEquals(t >> 2, pt >> 2, "slot " + t + "'s partner slot " + pt + " in the same block of four, N1=" + n1);
+      assertEquals((n1 - k1) % n1, PackedThreePass.quadRow(pt, n1), "the partner slot holds row N1 - k1, k1=" + k1 + " N1=" + n1);
     }
   }
 
@@ -165,7 +179,8 @@ class PackedThreePassHostTest {
     KernelResourceReportTest.assertNoSpills(spills);
     for (String sm : new String[] {"sm_80", "sm_90a"})
       for (String io : new String[] {"bf16", "f16"}) {
-        for (String k : new String[] {"lp3g_q3bmid0_", "lp3g_q3bmid1_", "lp3g_q3bmid2_", "lp3g_pq_grad4_", "lp3g_bmid0_", "lp3g_obmid1_", "lp3g_qbmid2_"})
+        for (String k : new String[] {"lp3g_q3bmid0_", "lp3g_q3bmid1_", "lp3g_q3bmid2_", "lp3g_2kbmid0_", "lp3g_2kbmid1_", "lp3g_2kbmid2_",
+            "lp3g_outer2k_fwd_", "lp3g_outer2k_inv_", "lp3g_ogram2k0_", "lp3g_ogram2k1_", "lp3g_pq_grad4_", "lp3g_bmid0_", "lp3g_obmid1_", "lp3g_qbmid2_"})
           assertTrue(spills.containsKey(k + io + "@" + sm), k + io + " " + sm);
         for (int n1 : new int[] {4, 8})
           for (String k : new String[] {"lp3g_outerq_fwd" + n1, "lp3g_outerq_inv" + n1, "lp3g_ogramq0_" + n1, "lp3g_ogramq1_" + n1})

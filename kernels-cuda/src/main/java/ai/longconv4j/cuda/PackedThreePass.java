@@ -390,7 +390,7 @@ public final class PackedThreePass implements AutoCloseable {
 
   private void prep() {
     int e = elements();
-    device.module(MODULE).kernel(inner && m < INNER ? "lp3_prep3" : "lp3_prep").launch(device.stream(), (e + 255) / 256, 1, 256, 0, blocks, mats, matsAdj,
+    device.module(MODULE).kernel(inner && m == INNER / 2 ? "lp3_prep3" : "lp3_prep").launch(device.stream(), (e + 255) / 256, 1, 256, 0, blocks, mats, matsAdj,
         Integer.numberOfTrailingZeros(n1));
   }
 

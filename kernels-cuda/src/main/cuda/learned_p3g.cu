@@ -358,6 +358,79 @@ __device__ void p3g_ogram(const SC* __restrict__ S, const IO* __restrict__ x, fl
   for (int i = threadIdx.x; i < N1 * N1; i += blockDim.x) pp[i] = make_float2(acc[2 * i], acc[2 * i + 1]);
 }
 
+// The outer Grams on CUDA cores in fp32 (session 22; lp3g_ogramc<MODE>_<N1>_<io>_<lin>) for the small outer blocks of the
+// inner-only plans (N1 = 4 / 8 at an inner 4096, N1 = 8 at 256): p3g_ogram's tiles use 1/8 (N1 = 4) or 1/2 (N1 = 8) of
+// each 16 x 8 tile and build their operands lane by lane (s2 s22: 11 ms a backward at 16K, B = 64). Here KS = N1 / 4
+// threads share a column q (thread kp of them takes rows k = kp N1 / KS .. of the Gram), each with its own fp32 sums
+// acc[k][n] += A[k][q] conj(B[n][q]) over the chunk rows rc = by, by + gy, .. (MODE 0: A = S o conj(w_M^(k q)), B =
+// pack(x); MODE 1: A = pack(x), B = S o conj(w_M^(n q)); the twiddles once per thread, sincospif as p3g_ogram's); then
+// in a fixed order (xor shuffles within a warp, then the warps in turn) into the block's partial (N1 x N1 float2, [k][n])
+// at part[by gx + bx]. Grid (IN KS / 256, gy), block 256. Operands are not rounded to 16 bits (p3g_ogram's are): the
+// same sums up to fp32 rounding. Twin: p3g_ogram (-Dlongconv4j.p3.ogramc=false).
+template <int N1, typename IO, typename SC, int MODE, int LIN>
+__device__ void p3g_ogramc(const SC* __restrict__ S, const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B,
+                           int H, int rows) {
+  constexpr int KS = N1 / 4, KR = N1 / KS, IN = 1 << LIN, M = N1 * IN;
+  __shared__ float red[8][2 * N1 * N1];
+  const int q = (blockIdx.x * blockDim.x + threadIdx.x) / KS, kp = threadIdx.x % KS, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  constexpr int NT = MODE == 0 ? KR : N1;   // the twiddled operand's rows this thread reads: its own k (MODE 0) or every n
+  float2 tw[NT];   // conj(w_M^(k q)) of those rows (a fixed-index array: no local memory)
+#pragma unroll
+  for (int i = 0; i < NT; ++i) {
+    const int k = MODE == 0 ? kp * KR + i : i;
+    float sn, cs; sincospif(2.0f * (float)((k * q) & (M - 1)) / (float)M, &sn, &cs);
+    tw[i] = make_float2(cs, sn);
+  }
+  float ar[KR][N1], ai[KR][N1];
+#pragma unroll
+  for (int k = 0; k < KR; ++k)
+#pragma unroll
+    for (int n = 0; n < N1; ++n) { ar[k][n] = 0.f; ai[k][n] = 0.f; }
+  for (int rc = blockIdx.y; rc < rows; rc += gridDim.y) {
+    int h; const long long row = p3_row(rc, h0, B, H, h);
+    const IO* xr = x + row * (long long)L;
+    const SC* sr = S + rc * (long long)M + q;
+    auto scr = [&](int k, int i) { return p3g_mul(ldc(sr + p3_oslot<LIN>(k, N1) * IN), tw[i]); };
+    auto packed = [&](int k) {
+      const int i = 2 * (k * IN + q);
+      return make_float2(i < L ? ld(xr + i) : 0.f, i + 1 < L ? ld(xr + i + 1) : 0.f);
+    };
+    float2 a[KR], b[N1];
+#pragma unroll
+    for (int k = 0; k < KR; ++k) a[k] = MODE == 0 ? scr(kp * KR + k, k) : packed(kp * KR + k);
+#pragma unroll
+    for (int n = 0; n < N1; ++n) b[n] = MODE == 0 ? packed(n) : scr(n, MODE == 0 ? 0 : n);
+#pragma unroll
+    for (int k = 0; k < KR; ++k)
+#pragma unroll
+      for (int n = 0; n < N1; ++n) {
+        ar[k][n] = fmaf(a[k].x, b[n].x, fmaf(a[k].y, b[n].y, ar[k][n]));
+        ai[k][n] = fmaf(a[k].y, b[n].x, fmaf(-a[k].x, b[n].y, ai[k][n]));
+      }
+  }
+#pragma unroll
+  for (int k = 0; k < KR; ++k)
+#pragma unroll
+    for (int n = 0; n < N1; ++n) {
+#pragma unroll
+      for (int o = 16; o >= KS; o >>= 1) {
+        ar[k][n] += __shfl_xor_sync(0xffffffffu, ar[k][n], o);
+        ai[k][n] += __shfl_xor_sync(0xffffffffu, ai[k][n], o);
+      }
+      if (lane < KS) {   // lane == kp here
+        const int e = (kp * KR + k) * N1 + n;
+        red[warp][2 * e] = ar[k][n]; red[warp][2 * e + 1] = ai[k][n];
+      }
+    }
+  __syncthreads();
+  float2* pp = part + ((size_t)blockIdx.y * gridDim.x + blockIdx.x) * N1 * N1;
+  for (int e = threadIdx.x; e < N1 * N1; e += blockDim.x) {
+    float re = 0.f, im = 0.f;
+    for (int w = 0; w < (int)(blockDim.x >> 5); ++w) { re += red[w][2 * e]; im += red[w][2 * e + 1]; }
+    pp[e] = make_float2(re, im);
+  }
+}
+
 // Where entry e of a launch's partials goes in lib's block gradients blk ({dF_1 .. dF_5, dG_5 .. dG_1} back to back: sizes
 // N1, 2, 16, 16, 16, 16, 16, 16, 2, N1) and the factor R_1 .. R_(s-1) that undoes the stages' 1/R_s; false for an entry
 // that is no gradient's (k or n >= R). kind 0: lp3g_bmid MODE 1 (dG_2 .. dG_5, partial slots s - 2 of 256: e = slot 256 +
@@ -626,6 +699,20 @@ LP3G_QUAD(4, bf16, __nv_bfloat16)
 LP3G_QUAD(8, bf16, __nv_bfloat16)
 LP3G_QUAD(4, f16, __half)
 LP3G_QUAD(8, f16, __half)
+// names: lp3g_ogramc<MODE>_<N1>_<io>_<LIN> (p3g_ogramc: grid (2^LIN N1 / 4 / 256, gy), block 256; arguments as lp3g_ogramt*;
+// __launch_bounds__(256, 2): without the minimum ptxas held N1 = 4's MODE 1 (bf16) to 64 registers with a 4-byte spill)
+#define LP3G_OGRAMC(N1, LIN, TAG, IO)                                                                                   \
+  extern "C" __global__ void __launch_bounds__(256, 2) lp3g_ogramc0_##N1##_##TAG##_##LIN(const P3Io<IO>::SC* __restrict__ S, \
+      const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B, int H, int rows) {                      \
+    p3g_ogramc<N1, IO, P3Io<IO>::SC, 0, LIN>(S, x, part, L, h0, B, H, rows);                                            \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256, 2) lp3g_ogramc1_##N1##_##TAG##_##LIN(const P3Io<IO>::SC* __restrict__ S, \
+      const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B, int H, int rows) {                      \
+    p3g_ogramc<N1, IO, P3Io<IO>::SC, 1, LIN>(S, x, part, L, h0, B, H, rows);                                            \
+  }
+#define LP3G_OGRAMCS(TAG, IO) LP3G_OGRAMC(4, 12, TAG, IO) LP3G_OGRAMC(8, 12, TAG, IO) LP3G_OGRAMC(8, 8, TAG, IO)
+LP3G_OGRAMCS(bf16, __nv_bfloat16)
+LP3G_OGRAMCS(f16, __half)
 
 // ---- session 22: the one-pass M = 2048 backward (lib's {8, 16, 16}) as three passes: outer passes and outer Grams at an
 // inner 256 (LIN = 8, inner rows in pair order), the middles lp3g_2kbmid* (8 chunk rows a block, stage 3 skipped).

@@ -139,6 +139,13 @@ public final class PackedThreePassBackward implements AutoCloseable {
   }
 
   /**
+   * The inner-only plans' outer Grams (M = 2048, 16384, 32768) on CUDA cores in fp32 ({@code lp3g_ogramc}, session 22; the
+   * default) or on tensor cores ({@code lp3g_ogramq} / {@code lp3g_ogram2k}, the twin: mostly empty 16 x 8 tiles at N1 = 4 /
+   * 8): {@code -Dlongconv4j.p3.ogramc}, "true" or "false"; read per call.
+   */
+  static boolean ogramCuda() { return LearnedDefaults.twoWay("longconv4j.p3.ogramc", "true", "false"); }
+
+  /**
    * Channels per chunk: whole channels, as many as 3 x the plan's scratch budget holds in the {@value #BUFFERS} 16-bit
    * chunk buffers (4 M bytes a row each), at least one, at most 65535 rows.
    */
@@ -202,9 +209,12 @@ public final class PackedThreePassBackward implements AutoCloseable {
     var bmid2 = mg.kernel(b + "2_" + tag);
     var grad = mg.kernel((inner && m != PackedThreePass.INNER ? "lp3g_pq_grad4_" : "lp3g_pq_grad_") + tag);
     String og = quad ? "lp3g_ogramq" : ogramKernel(n1);
-    int ocols = two ? 2 : quad ? INNER_COLS / 2 : INNER_COLS;   // the outer Grams' grid x: 128 columns a block
-    var og0 = pack ? null : mg.kernel(two ? "lp3g_ogram2k0_" + tag : og + "0_" + n1 + "_" + tag);
-    var og1 = pack ? null : mg.kernel(two ? "lp3g_ogram2k1_" + tag : og + "1_" + n1 + "_" + tag);
+    boolean oc = (quad || two) && ogramCuda();
+    // the outer Grams' grid x: 128 columns a block (tiles), or 256 / (N1 / 4) columns (lp3g_ogramc)
+    int ocols = oc ? (m / n1) * (n1 / 4) / 256 : two ? 2 : quad ? INNER_COLS / 2 : INNER_COLS;
+    String ocName = "_" + n1 + "_" + tag + "_" + p3.innerLog();
+    var og0 = pack ? null : mg.kernel(oc ? "lp3g_ogramc0" + ocName : two ? "lp3g_ogram2k0_" + tag : og + "0_" + n1 + "_" + tag);
+    var og1 = pack ? null : mg.kernel(oc ? "lp3g_ogramc1" + ocName : two ? "lp3g_ogram2k1_" + tag : og + "1_" + n1 + "_" + tag);
     boolean seg = segmented();
     var red = seg ? null : mg.kernel("lp3g_reduce");
     var rseg = seg ? mg.kernel("lp3g_rseg") : null;

@@ -185,6 +185,9 @@ class PackedThreePassHostTest {
         for (int n1 : new int[] {4, 8})
           for (String k : new String[] {"lp3g_outerq_fwd" + n1, "lp3g_outerq_inv" + n1, "lp3g_ogramq0_" + n1, "lp3g_ogramq1_" + n1})
             assertTrue(spills.containsKey(k + "_" + io + "@" + sm), k + "_" + io + " " + sm);
+        for (String k : new String[] {"lp3g_ogramc0_4_" + io + "_12", "lp3g_ogramc1_4_" + io + "_12", "lp3g_ogramc0_8_" + io + "_12",
+            "lp3g_ogramc1_8_" + io + "_12", "lp3g_ogramc0_8_" + io + "_8", "lp3g_ogramc1_8_" + io + "_8"})
+          assertTrue(spills.containsKey(k + "@" + sm), k + " " + sm);
       }
   }
 

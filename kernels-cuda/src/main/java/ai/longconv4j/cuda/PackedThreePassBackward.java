@@ -139,11 +139,17 @@ public final class PackedThreePassBackward implements AutoCloseable {
   }
 
   /**
-   * The inner-only plans' outer Grams (M = 2048, 16384, 32768) on CUDA cores in fp32 ({@code lp3g_ogramc}, session 22; the
-   * default) or on tensor cores ({@code lp3g_ogramq} / {@code lp3g_ogram2k}, the twin: mostly empty 16 x 8 tiles at N1 = 4 /
-   * 8): {@code -Dlongconv4j.p3.ogramc}, "true" or "false"; read per call.
+   * The inner-only plans' outer Grams (M = 2048, 16384, 32768) on CUDA cores in fp32 ({@code lp3g_ogramc}, session 22) or on
+   * tensor cores ({@code lp3g_ogramq} / {@code lp3g_ogram2k}: mostly empty 16 x 8 tiles): {@code -Dlongconv4j.p3.ogramc},
+   * "true" or "false" (read per call); unset: CUDA cores at N1 = 4 only (bench-runs/s22 s5, their phase per backward at B =
+   * 64: 16K 4.76 ms vs the tiles' 11.24; but 32K 20.0 vs 10.84 and 2K 1.10 vs 0.71 at N1 = 8, where each thread's 8 x 4 sums
+   * take 113-118 registers).
    */
-  static boolean ogramCuda() { return LearnedDefaults.twoWay("longconv4j.p3.ogramc", "true", "false"); }
+  static boolean ogramCuda(int n1) {
+    String v = System.getProperty("longconv4j.p3.ogramc");
+    if (v == null) return n1 == 4;
+    return LearnedDefaults.twoWay("longconv4j.p3.ogramc", "true", "false");
+  }
 
   /**
    * Channels per chunk: whole channels, as many as 3 x the plan's scratch budget holds in the {@value #BUFFERS} 16-bit
@@ -209,7 +215,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
     var bmid2 = mg.kernel(b + "2_" + tag);
     var grad = mg.kernel((inner && m != PackedThreePass.INNER ? "lp3g_pq_grad4_" : "lp3g_pq_grad_") + tag);
     String og = quad ? "lp3g_ogramq" : ogramKernel(n1);
-    boolean oc = (quad || two) && ogramCuda();
+    boolean oc = (quad || two) && ogramCuda(n1);
     // the outer Grams' grid x: 128 columns a block (tiles), or 256 / (N1 / 4) columns (lp3g_ogramc)
     int ocols = oc ? (m / n1) * (n1 / 4) / 256 : two ? 2 : quad ? INNER_COLS / 2 : INNER_COLS;
     String ocName = "_" + n1 + "_" + tag + "_" + p3.innerLog();

@@ -140,17 +140,18 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
           } finally {
             System.clearProperty("longconv4j.p3.pack16");
           }
-          if (m == 2048 || m > 8192) {   // the outer Grams on tensor cores (lp3g_ogramq / lp3g_ogram2k, the twin of lp3g_ogramc)
-            System.setProperty("longconv4j.p3.ogramc", "false");
+          if (m == 2048 || m > 8192) {   // the outer Grams on the other kind of core (the default: CUDA cores at N1 = 4 only)
+            boolean cudaCores = PackedThreePassBackward.ogramCuda(m == 16384 ? 4 : 8);
+            System.setProperty("longconv4j.p3.ogramc", cudaCores ? "false" : "true");
             try {
               p.backward(ub, db, B, du, dk, dD);
               double[][] g1 = p.blockGrads();
               int last = g1.length - 1;
-              System.out.printf("inner8k %s: outer Grams on tensor cores (twin): dBlock 0 %.3e, dBlock %d %.3e vs float64%n", w,
+              System.out.printf("inner8k %s: outer Grams on %s cores (twin): dBlock 0 %.3e, dBlock %d %.3e vs float64%n", w, cudaCores ? "tensor" : "CUDA",
                   PackedMonarchHostTest.relErr(g1[0], lib.dBlocks()[0]), last, PackedMonarchHostTest.relErr(g1[last], lib.dBlocks()[last]));
               for (int i : new int[] {0, last}) {
-                Reference.assertClose("dBlock " + i + " (tensor-core outer Grams) vs float64 " + w, PackedMonarchGpuTest.toF(g1[i]), lib.dBlocks()[i], TOLG);
-                Reference.assertClose("dBlock " + i + " outer Grams CUDA vs tensor cores " + w, PackedMonarchGpuTest.toF(g1[i]), gb[i], 2 * TOLG);
+                Reference.assertClose("dBlock " + i + " (the twin's outer Grams) vs float64 " + w, PackedMonarchGpuTest.toF(g1[i]), lib.dBlocks()[i], TOLG);
+                Reference.assertClose("dBlock " + i + " outer Grams CUDA vs tensor cores (either way) " + w, PackedMonarchGpuTest.toF(g1[i]), gb[i], 2 * TOLG);
               }
               for (int i = 1; i < last; i++) assertArrayEquals(gb[i], g1[i], 0.0, "dBlock " + i + " (not an outer one) the same bits " + w);
             } finally {

@@ -737,3 +737,15 @@ LP3G_OGRAMCS(f16, __half)
   }
 LP3G_2K(bf16, __nv_bfloat16)
 LP3G_2K(f16, __half)
+
+// ---- session 22: the M = 16384 / 32768 forward (and du) on the same three passes: lp3g_outerq_fwd, this middle (the whole
+// of p3_mid16 with the ONE = 5 layout and pair map, no hooks), lp3g_outerq_inv; the forward's mats and P / Q, or the
+// adjoint's. names: lp3g_q3mid_<io> (grid (N1 / 4, rows of the chunk), block 256, dynamic shared memory p3_smem(2)).
+struct P3gQuadNoHook : P3NoHook { static constexpr int ONE = 5; };
+#define LP3G_Q3MID(TAG, IO)                                                                                             \
+  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_q3mid_##TAG(P3Io<IO>::SC* __restrict__ S,                  \
+      const float2* __restrict__ mats, const float4* __restrict__ pq, int h0, int B, int H, int lN1) {                   \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 0, P3gQuadNoHook>(S, mats, pq, h0, B, H, lN1);                           \
+  }
+LP3G_Q3MID(bf16, __nv_bfloat16)
+LP3G_Q3MID(f16, __half)

@@ -167,9 +167,22 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
     if (inner != null) inner.borrow(chain.pq(), chain.adjointPq(), chain.skip());   // it reads the chain's P / Q and D themselves
   }
 
+  /**
+   * Whether the one-pass M = 16384 / 32768 forward runs as three passes on the backward's kernels (an outer pass, the
+   * middles four inner rows a block, the outer inverse; session 22) rather than {@link PackedMonarchConv#forward} (the
+   * one-pass kernel): {@code -Dlongconv4j.pk.quadfwd}, "true" / "false"; unset: at M = 32768 only (bench-runs/s22 s7).
+   * Read per call.
+   */
+  static boolean quadForward(int m) {
+    String v = System.getProperty("longconv4j.pk.quadfwd");
+    if (v == null) return m == 32768;
+    return LearnedDefaults.twoWay("longconv4j.pk.quadfwd", "true", "false");
+  }
+
   /** y on tensor cores, or on the chain when {@code -Dlongconv4j.pk.monarch=false}. */
   @Override public void forward(DeviceBuffer u, DeviceBuffer y, int B) {
     if (!enabled()) chain.forward(u, y, B);
+    else if (tc != null && inner != null && inner.quad() && quadForward(inner.points())) inner.forward(u, y, B);
     else if (tc != null) tc.forward(u, y, B);
     else three.forward(u, y, B);
   }

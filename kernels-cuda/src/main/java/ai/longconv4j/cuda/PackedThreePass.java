@@ -476,7 +476,7 @@ public final class PackedThreePass implements AutoCloseable {
    * is read from HBM once), as many as the budget holds, at least one, at most 65535 rows (the grid's y).
    */
   int chunkChannels(int B) {
-    long perChannel = (long) scratchPointBytes() * m * B;
+    long perChannel = (long) (quad() ? 4 : scratchPointBytes()) * m * B;
     return (int) Math.max(1, Math.min(Math.min(h, budget / perChannel), 65535 / B));
   }
 
@@ -493,7 +493,7 @@ public final class PackedThreePass implements AutoCloseable {
   public void inputGrad(DeviceBuffer dy, DeviceBuffer du, int B) { run("inputGrad", dy, du, B, matsAdj, pqAdj, 7); }
 
   private void run(String op, DeviceBuffer x, DeviceBuffer out, int B, DeviceBuffer mm, DeviceBuffer coef, int mask) {
-    if (inner)
+    if (inner && !quad())
       throw new IllegalStateException("PackedThreePass." + op + ": the inner-only plan (M = " + m + ") has no forward passes;"
           + " PackedMonarchConv runs this size's forward");
     if (!pqSet) throw new IllegalStateException("PackedThreePass." + op + ": call setWeights or setPq first");
@@ -503,10 +503,24 @@ public final class PackedThreePass implements AutoCloseable {
           + io + " = " + need + " bytes, got " + (x == null ? "null" : x.bytes()) + " and " + (out == null ? "null" : out.bytes()));
     if (x == out) throw new IllegalArgumentException("PackedThreePass." + op + ": the output must not alias the input");
     int hc = chunkChannels(B), chunk = hc * B;
-    long sbytes = (long) scratchPointBytes() * m * chunk;
+    long sbytes = (long) (quad() ? 4 : scratchPointBytes()) * m * chunk;
     if (scratch == null || scratch.bytes() < sbytes) {
       if (scratch != null) scratch.close();
       scratch = device.alloc(sbytes);
+    }
+    if (quad()) {   // M = 16384 / 32768 (session 22): lp3g_outerq_fwd, lp3g_q3mid, lp3g_outerq_inv (learned_p3g.cu; 16-bit scratch)
+      CudaModule g = device.module(PackedThreePassBackward.MODULE);
+      var f = g.kernel("lp3g_outerq_fwd" + n1 + "_" + io.tag());
+      var mid = g.kernel("lp3g_q3mid_" + io.tag());
+      var inv = g.kernel("lp3g_outerq_inv" + n1 + "_" + io.tag());
+      CudaStream s = device.stream();
+      for (int h0 = 0; h0 < h; h0 += hc) {
+        int c = Math.min(hc, h - h0) * B;
+        if ((mask & 1) != 0) f.launch(s, (1 << lI) / OUTER_THREADS, c, OUTER_THREADS, 0, x, mm, scratch, l, h0, B, h);
+        if ((mask & 2) != 0) mid.launch(s, n1 / 4, c, 256, middleSmem(true), scratch, mm, coef, h0, B, h, Integer.numberOfTrailingZeros(n1));
+        if ((mask & 4) != 0) inv.launch(s, (1 << lI) / OUTER_THREADS, c, OUTER_THREADS, 0, scratch, mm, x, d, out, l, h0, B, h);
+      }
+      return;
     }
     boolean fast = scratch16Applies(), tc = outerTcApplies();
     CudaModule mod = device.module(fast ? MODULE_B : MODULE);

@@ -158,6 +158,24 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
               System.clearProperty("longconv4j.p3.ogramc");
             }
           }
+          if (m > 8192) {   // the forward as three passes (-Dlongconv4j.pk.quadfwd=true) vs float64 and vs the one-pass kernel
+            float[][] ys = new float[2][];
+            for (int r = 0; r < 2; r++) {
+              System.setProperty("longconv4j.pk.quadfwd", r == 0 ? "true" : "false");
+              try (var y = dev.alloc(2L * (n + tail))) {
+                y.fill32(0x7fc07fc0);
+                p.forward(ub, y, B);
+                dev.synchronize();
+                ys[r] = PackedLearnedRefGpuTest.readChecked(y, io, n, tail, "y quadfwd=" + (r == 0) + " " + w);
+              } finally {
+                System.clearProperty("longconv4j.pk.quadfwd");
+              }
+            }
+            System.out.printf("inner8k %s: y three passes %.3e, one pass %.3e vs float64%n", w,
+                PackedMonarchHostTest.relErr(ConvCase.toD(ys[0]), c.libY()), PackedMonarchHostTest.relErr(ConvCase.toD(ys[1]), c.libY()));
+            Reference.assertClose("y three passes vs float64 " + w, ys[0], c.libY(), TOL16);
+            Reference.assertClose("y three passes vs the one-pass kernel " + w, ys[0], ConvCase.toD(ys[1]), 2 * TOL16);
+          }
         } else {   // the two routes against each other: within the sums of their bounds to float64
           Reference.assertClose("du middles vs pmb " + what, mid[0], ConvCase.toD(duG), 2 * TOL16);
           Reference.assertClose("dk middles vs pmb " + what, mid[1], ConvCase.toD(dkG), 2 * tk);

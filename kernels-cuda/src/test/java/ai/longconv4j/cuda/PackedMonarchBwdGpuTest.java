@@ -242,10 +242,10 @@ class PackedMonarchBwdGpuTest extends CudaDeviceTest {
   /**
    * One op-plan case (also PackedInnerBwdGpuTest's): u, dy (16-bit, decoded for lib), random Gaussian blocks held at fp32
    * values, taps and D from PackedMonarchHostTest.Data, and lib's float64 gradients; n = B H L values, tail the poisoned
-   * margin, k0 / k1 the plans' per-side taps, libDk lib's dk in the plans' (sides, H, Lk) layout, tk dk's bound.
+   * margin, k0 / k1 the plans' per-side taps, libDk lib's dk in the plans' (sides, H, Lk) layout, tk dk's bound, libY lib's y.
    */
   record PlanCase(int n, int tail, int sides, short[] u16, short[] dy16, int N, int m, double[][] blocks, PackedLearnedButterfly.Grads lib,
-                  float[] k0, float[] k1, float[] D, double[] libDk, double tk) {
+                  float[] k0, float[] k1, float[] D, double[] libDk, double tk, double[] libY) {
     static PlanCase draw(SplittableRandom rng, ConvMode mode, ElementType io, int B, int H, int L, int Lk) {
       var x = PackedMonarchHostTest.Data.draw(rng, B, H, L, Lk, mode);
       boolean bi = mode == ConvMode.BIDIRECTIONAL;
@@ -256,7 +256,8 @@ class PackedMonarchBwdGpuTest extends CudaDeviceTest {
       int N = plan.fftSize(), m = N / 2;
       double[][] blocks = PackedMonarchHostTest.randomBlocks(rng, m, 2);
       for (double[] b : blocks) for (int i = 0; i < b.length; i++) b[i] = (float) b[i];   // the plans hold fp32 blocks: lib gets the same values
-      var lib = new PackedLearnedButterfly(plan, blocks).backwardAll(x.shape(), u, x.k(), x.d(), dy);
+      var plb = new PackedLearnedButterfly(plan, blocks);
+      var lib = plb.backwardAll(x.shape(), u, x.k(), x.d(), dy);
       float[] k0 = new float[H * Lk], k1 = bi ? new float[H * Lk] : null;
       for (int h = 0; h < H; h++)
         for (int t = 0; t < Lk; t++) {
@@ -264,7 +265,7 @@ class PackedMonarchBwdGpuTest extends CudaDeviceTest {
           if (bi) k1[h * Lk + t] = (float) x.k()[h * 2 * Lk + Lk + t];
         }
       return new PlanCase(n, 64 + (n & 1), sides, u16, dy16, N, m, blocks, lib, k0, k1, PackedMonarchGpuTest.toF(x.d()),
-          ConvCase.gpuKernelLayout(lib.conv().dk(), H, Lk, bi), TOL16 * Math.sqrt((double) N / Lk));
+          ConvCase.gpuKernelLayout(lib.conv().dk(), H, Lk, bi), TOL16 * Math.sqrt((double) N / Lk), plb.forward(x.shape(), u, x.k(), x.d()));
     }
 
     /** The case's blocks, taps and D into the plan. */

@@ -89,8 +89,9 @@ public final class LearnedOpBench {
           case "packed-noreuse" -> "longconv4j.pk.op.reuse";
           case "packed-p3tc", "packed-p3chain" -> "longconv4j.p3.bwd";   // p3 / p3tc: the three-pass sizes' backward on tensor cores (the default) / the chain
           case "packed-pmb" -> "longconv4j.pk.inner";   // session 21: at M = 8192 the one-pass backward kernel (the middles' twin)
+          case "packed-fwd1" -> "longconv4j.pk.quadfwd";   // session 22: at M = 32768 the one-pass forward kernel (the three passes' twin)
           case "monarch", "packed", "learned" -> null;
-          default -> throw new IllegalArgumentException("LearnedOpBench: engines monarch, packed, packed-host, packed-nosave, packed-dft, packed-chainbwd, packed-noreuse, packed-p3tc, packed-p3chain, packed-pmb, learned; got " + e);
+          default -> throw new IllegalArgumentException("LearnedOpBench: engines monarch, packed, packed-host, packed-nosave, packed-dft, packed-chainbwd, packed-noreuse, packed-p3tc, packed-p3chain, packed-pmb, packed-fwd1, learned; got " + e);
         };
         if (prop != null)
           System.setProperty(prop, e.equals("packed-dft") ? "dft" : e.equals("packed-p3tc") ? "tc" : e.equals("packed-p3chain") ? "chain"

@@ -126,10 +126,12 @@ public final class PackedThreePass implements AutoCloseable {
    * N1 = 1 route (pack, the middles two rows a block, unpack); or M = 4096 = 16 x 16 x 16, the middle's radix-16 stages
    * without its radix-2 one, four rows a block (the 2 x 2 blocks unused: the identity); or (session 22) M = 16384 / 32768,
    * lib's {N1, 16, 16, 16} with N1 = 4 / 8: a three-pass plan with that outer block and an inner 4096 (the radix-16 stages
-   * as at 4096; {@link #quad}: the inner rows in pair order, four a middle block). P / Q, their adjoint and D are the caller's buffers ((H, M)
+   * as at 4096; {@link #quad}: the inner rows in pair order, four a middle block; these two also run {@link #forward} and
+   * {@link #inputGrad} as three passes); or M = 2048, lib's {8, 16, 16}: an outer 8 and an inner 256 (the middle's last two
+   * stages, eight chunk rows a block; {@link #twoK}). P / Q, their adjoint and D are the caller's buffers ((H, M)
    * float4 twice, (H) fp32: pkjref's layout, as {@link #setPq} takes them), given by {@link #borrow} once they hold values,
-   * read at each backward and not freed by {@link #close}. Blocks in lib's one-pass order {F_1 .. F_4, G_4 .. G_1}. No
-   * forward: {@link #forward} and {@link #inputGrad} throw.
+   * read at each backward and not freed by {@link #close}. Blocks in lib's one-pass order {F_1 .. F_J, G_J .. G_1}. No
+   * forward but at M = 16384 / 32768: elsewhere {@link #forward} and {@link #inputGrad} throw.
    */
   static PackedThreePass innerOnly(CudaDevice device, int H, int L, int Lk, ConvMode mode, ElementType io) {
     PackedMonarchConv.checkPlan("PackedThreePass.innerOnly", H, L, Lk, mode, io, "16384");

@@ -38,13 +38,14 @@ if [ "${OPBENCH:-1}" != 0 ]; then
 fi
 if [ "${PHASES:-1}" != 0 ]; then
   # PHGY: outer Grams' grid rows to try (-Dlongconv4j.p3.ogram.gy; "-" the default)
-  for l in ${PHLS:-16384}; do for gy in ${PHGY:--}; do
-    echo "== phases B=64 L=$l ogram.gy=$gy"; date -u
-    JAVA_OPTS="-Dlongconv4j.bench.op.order=packed -Dlongconv4j.bench.op.groups=1 -Dlongconv4j.bench.op.reps=2 -Dlongconv4j.bench.op.plans=false -Dlongconv4j.p3.bwd.phases=true $([ "$gy" != - ] && echo -Dlongconv4j.p3.ogram.gy=$gy)" \
-      timeout ${PH_S:-60} $DEV/run-java ai.longconv4j.examples.bench.LearnedOpBench "$raw/ph-$l-$gy.csv" 64 768 $l > "$raw/ph-$l-$gy.txt" 2>&1
-    echo "phases exit $?"; grep -E "p3 op backward3|p3tc bwd phases|Exception" "$raw/ph-$l-$gy.txt" | tail -2 | cut -c1-400
+  # PHOPT: extra -D options to try, one word each ("-" none)
+  for l in ${PHLS:-16384}; do for gy in ${PHGY:--}; do for po in ${PHOPT:--}; do
+    echo "== phases B=64 L=$l ogram.gy=$gy $po"; date -u
+    JAVA_OPTS="-Dlongconv4j.bench.op.order=packed -Dlongconv4j.bench.op.groups=1 -Dlongconv4j.bench.op.reps=2 -Dlongconv4j.bench.op.plans=false -Dlongconv4j.p3.bwd.phases=true $([ "$gy" != - ] && echo -Dlongconv4j.p3.ogram.gy=$gy) $([ "$po" != - ] && echo $po)" \
+      timeout ${PH_S:-60} $DEV/run-java ai.longconv4j.examples.bench.LearnedOpBench "$raw/ph-$l-$gy.csv" 64 768 $l > "$raw/ph-$l-$gy-${po##*.}.txt" 2>&1
+    echo "phases exit $?"; grep -E "p3 op backward3|p3tc bwd phases|Exception" "$raw/ph-$l-$gy-${po##*.}.txt" | tail -2 | cut -c1-400
     pack
-  done; done
+  done; done; done
 fi
 [ "${P3:-1}" != 0 ] && group p3 ${P3_S:-100} '.*(PackedThreePassBwdGpuTest|LearnedJFactorOpGpuTest)'
 date -u; rm -rf "$out/r"; ls -la "$out"

@@ -360,8 +360,9 @@ __device__ void p3g_ogram(const SC* __restrict__ S, const IO* __restrict__ x, fl
 
 // The outer Grams on CUDA cores in fp32 (session 22; lp3g_ogramc<MODE>_<N1>_<io>_<lin>) for the small outer blocks of the
 // inner-only plans (N1 = 4 / 8 at an inner 4096, N1 = 8 at 256): p3g_ogram's tiles use 1/8 (N1 = 4) or 1/2 (N1 = 8) of
-// each 16 x 8 tile and build their operands lane by lane (s2 s22: 11 ms a backward at 16K, B = 64). Here KS = N1 / 4
-// threads share a column q (thread kp of them takes rows k = kp N1 / KS .. of the Gram), each with its own fp32 sums
+// each 16 x 8 tile and build their operands lane by lane (s2 s22: 11 ms a backward at 16K, B = 64). Here KS threads share
+// a column q (1 at N1 = 4, 4 at N1 = 8 (s5's 2 took 113-118 registers); thread kp of them takes rows k = kp N1 / KS .. of the
+// Gram, 16 complex sums either way), each with its own fp32 sums
 // acc[k][n] += A[k][q] conj(B[n][q]) over the chunk rows rc = by, by + gy, .. (MODE 0: A = S o conj(w_M^(k q)), B =
 // pack(x); MODE 1: A = pack(x), B = S o conj(w_M^(n q)); the twiddles once per thread, sincospif as p3g_ogram's); then
 // in a fixed order (xor shuffles within a warp, then the warps in turn) into the block's partial (N1 x N1 float2, [k][n])
@@ -370,7 +371,7 @@ __device__ void p3g_ogram(const SC* __restrict__ S, const IO* __restrict__ x, fl
 template <int N1, typename IO, typename SC, int MODE, int LIN>
 __device__ void p3g_ogramc(const SC* __restrict__ S, const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B,
                            int H, int rows) {
-  constexpr int KS = N1 / 4, KR = N1 / KS, IN = 1 << LIN, M = N1 * IN;
+  constexpr int KS = N1 == 4 ? 1 : N1 / 2, KR = N1 / KS, IN = 1 << LIN, M = N1 * IN;
   __shared__ float red[8][2 * N1 * N1];
   const int q = (blockIdx.x * blockDim.x + threadIdx.x) / KS, kp = threadIdx.x % KS, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   constexpr int NT = MODE == 0 ? KR : N1;   // the twiddled operand's rows this thread reads: its own k (MODE 0) or every n
@@ -699,7 +700,7 @@ LP3G_QUAD(4, bf16, __nv_bfloat16)
 LP3G_QUAD(8, bf16, __nv_bfloat16)
 LP3G_QUAD(4, f16, __half)
 LP3G_QUAD(8, f16, __half)
-// names: lp3g_ogramc<MODE>_<N1>_<io>_<LIN> (p3g_ogramc: grid (2^LIN N1 / 4 / 256, gy), block 256; arguments as lp3g_ogramt*;
+// names: lp3g_ogramc<MODE>_<N1>_<io>_<LIN> (p3g_ogramc: grid (2^LIN KS / 256, gy), block 256; arguments as lp3g_ogramt*;
 // __launch_bounds__(256, 2): without the minimum ptxas held N1 = 4's MODE 1 (bf16) to 64 registers with a 4-byte spill)
 #define LP3G_OGRAMC(N1, LIN, TAG, IO)                                                                                   \
   extern "C" __global__ void __launch_bounds__(256, 2) lp3g_ogramc0_##N1##_##TAG##_##LIN(const P3Io<IO>::SC* __restrict__ S, \

@@ -216,8 +216,8 @@ public final class PackedThreePassBackward implements AutoCloseable {
     var grad = mg.kernel((inner && m != PackedThreePass.INNER ? "lp3g_pq_grad4_" : "lp3g_pq_grad_") + tag);
     String og = quad ? "lp3g_ogramq" : ogramKernel(n1);
     boolean oc = (quad || two) && ogramCuda(n1);
-    // the outer Grams' grid x: 128 columns a block (tiles), or 256 / (N1 / 4) columns (lp3g_ogramc)
-    int ocols = oc ? (m / n1) * (n1 / 4) / 256 : two ? 2 : quad ? INNER_COLS / 2 : INNER_COLS;
+    // the outer Grams' grid x: 128 columns a block (tiles), or 256 / KS columns (lp3g_ogramc: KS = 1 at N1 = 4, 4 at 8)
+    int ocols = oc ? (m / n1) * (n1 == 4 ? 1 : n1 / 2) / 256 : two ? 2 : quad ? INNER_COLS / 2 : INNER_COLS;
     String ocName = "_" + n1 + "_" + tag + "_" + p3.innerLog();
     var og0 = pack ? null : mg.kernel(oc ? "lp3g_ogramc0" + ocName : two ? "lp3g_ogram2k0_" + tag : og + "0_" + n1 + "_" + tag);
     var og1 = pack ? null : mg.kernel(oc ? "lp3g_ogramc1" + ocName : two ? "lp3g_ogram2k1_" + tag : og + "1_" + n1 + "_" + tag);

@@ -2,6 +2,9 @@
 // >= L + Lk - 1, bidirectional >= L + Lk; circular N = L), M = N / 2 = N1 * 8192 complex points with the five factors
 // {N1, 2, 16, 16, 16} of s14-jspec.md (this class: M = 65536 (N1 = 8), 131072 (16), 262144 (32)); position p = the
 // row-major index of (k_1 .. k_5) = k1 * 8192 + p_in, holding frequency k = k_1 + N1 (k_2 + 2 (k_3 + 16 (k_4 + 16 k_5))).
+// The inner-only plans (innerOnly, sessions 21-22) take lib's one-pass factors instead: M = 8192 {2, 16, 16, 16} and 4096
+// {16, 16, 16} (N1 = 1), 16384 / 32768 {4 / 8, 16, 16, 16} (N1 x 4096, inner rows stored in pair order: p3_qslot) and 2048
+// {8, 16, 16} (8 x 256); positions p = k1 * inner + p_in as lib's.
 //   u, y, dy, du: (B, H, L) device arrays of the plan's ElementType (bf16 / fp16); D: (H) fp32.
 //   blocks: 10 complex (R_s, R_s, 2) interleaved row-major, order {F_1 .. F_5, G_5 .. G_1} (lib's names Fa .. Fe, Ge .. Ga);
 //   pair coefficients: per channel lib's pairCoefficients layout [4M] at position order p (P_p at [2p, 2p+1], Q_p at

@@ -1,6 +1,6 @@
 // Shapes: B batch, H channels, L length, Lk taps; M = N / 2 = N1 * 8192 (65536 .. 262144), positions p = k1 * 8192 + p_in
-// (lib's position order, PackedThreePass's); the inner-only plans M = 8192 / 4096 (N1 = 1) and 16384 / 32768 (N1 = 4 / 8
-// rows of 4096, p = k1 * 4096 + p_in, stored in pair order).
+// (lib's position order, PackedThreePass's); the inner-only plans M = 8192 / 4096 (N1 = 1), 16384 / 32768 (N1 = 4 / 8
+// rows of 4096, p = k1 * 4096 + p_in) and 2048 (8 rows of 256), the last two stored in pair order.
 //   u, dy, du: (B, H, L) device arrays of the plan's 16-bit I/O type; dD: (H) fp32;
 //   gpq: (H, M) float4 {Re dP_p, Im dP_p, Re dQ_p, Im dQ_p} at position p (PackedLearnedChain.taps' input: dk from it);
 //   scratches (kept by this object, grown when a call needs more): SC (X_2), SG, the dumps (8 of them), O: each (rows of a
@@ -47,7 +47,9 @@ package ai.longconv4j.cuda;
  * three passes: pass 1 / 3 the CUDA-core outer passes at an inner 4096 ({@code lp3g_outerq_fwd / inv}, the inner rows stored
  * in pair order, learned_p3.cu's p3_qslot), the middles four inner rows (two whole row pairs) a block ({@code lp3g_q3bmid*},
  * grid (N1 / 4, rows)), dP / dQ by {@code lp3g_pq_grad4} with lN1, the outer Grams at 4096 columns ({@code lp3g_ogramq*});
- * the 16 x 16 block gradients halved as at 4096 (no radix-2 stage).
+ * the 16 x 16 block gradients halved as at 4096 (no radix-2 stage). M = 2048 (lib's {8, 16, 16}; {@link PackedThreePass#twoK})
+ * the same way at an inner 256 ({@code lp3g_outer2k_*}, {@code lp3g_2kbmid*}: eight chunk rows a block, the middle's stage 3
+ * skipped, {@code lp3g_ogram2k*}), the 16 x 16 gradients times 1/32.
  * <pre>{@code
  * jshell> var bw = new PackedThreePassBackward(p3)
  * jshell> bw.backward(u, dy, 16, du, gpq, dD)   // then chain.taps(gpq, dk, sides)
@@ -71,7 +73,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
    * 64, 11.2 with 256, 12.4 with 1024; 32K 18.1 / 11.1 / 11.2 / 10.8 / 14.1).
    */
   static int ogramRows(int n1, boolean quad) {
-    int gy = Integer.getInteger("longconv4j.p3.ogram.gy", quad ? 256 : n1 == 8 ? 8 : n1 == 16 ? 32 : 4);   // M = 2048: as quad (not measured apart)
+    int gy = Integer.getInteger("longconv4j.p3.ogram.gy", quad ? 256 : n1 == 8 ? 8 : n1 == 16 ? 32 : 4);   // M = 2048 too (s3: 0.71 ms with 256, 2.09 with 64, 0.71 with 1024)
     if (gy < 1 || gy > 1024) throw new IllegalArgumentException("-Dlongconv4j.p3.ogram.gy must be in [1, 1024], got " + gy);
     return gy;
   }
@@ -84,7 +86,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
   private final boolean quad, pack;
   /** The inner-only plan at M = 2048 = 8 x 256 (session 22): eight chunk rows a middle block, stage 3 skipped. */
   private final boolean two;
-  /** Rows a middle block takes (the inner-only plan: 2 at M = 8192, 4 at M = 4096; else 0). */
+  /** Rows a middle block takes (the inner-only plan: 2 at M = 8192, 4 at M = 4096 and (inner rows) 16384 / 32768, 8 at 2048; else 0). */
   private final int rpb;
   /** Segments of a launch's partials the first reduce step makes at most (lp3g_rseg's grid y). */
   static final int SEGMENTS = 128;
@@ -142,8 +144,8 @@ public final class PackedThreePassBackward implements AutoCloseable {
    * The inner-only plans' outer Grams (M = 2048, 16384, 32768) on CUDA cores in fp32 ({@code lp3g_ogramc}, session 22) or on
    * tensor cores ({@code lp3g_ogramq} / {@code lp3g_ogram2k}: mostly empty 16 x 8 tiles): {@code -Dlongconv4j.p3.ogramc},
    * "true" or "false" (read per call); unset: CUDA cores at N1 = 4 only (bench-runs/s22 s5, their phase per backward at B =
-   * 64: 16K 4.76 ms vs the tiles' 11.24; but 32K 20.0 vs 10.84 and 2K 1.10 vs 0.71 at N1 = 8, where each thread's 8 x 4 sums
-   * take 113-118 registers).
+   * 64: 16K 4.76 ms vs the tiles' 11.24; but 32K 20.0 vs 10.84 and 2K 1.10 vs 0.71 at N1 = 8; s8 with four threads a column
+   * and 80 registers still 21.7 vs 10.9 and 1.25 vs 0.70: not the register count, the cause not profiled).
    */
   static boolean ogramCuda(int n1) {
     String v = System.getProperty("longconv4j.p3.ogramc");

@@ -52,8 +52,8 @@ __device__ __forceinline__ void lm_frag_b(const float2* __restrict__ a, FB& f) {
 // A radix-16 stage along the axis of stride S = 2^lS >= 16 (O outer blocks of 16 S points) with a learned matrix:
 // monarch.cuh's tiles_a with F from lm_frag_a. FWD: Y = a @ X, then o T_s * scale; inverse: X o conj(T_s), then
 // conj(F) @ X with F the fragment of conj(a), i.e. a @ (X o conj(T_s)).
-template <bool BF16, bool FWD, typename ST>
-__device__ void lm_stage_a(const Tw& T, const float2* __restrict__ a, ST* zr, ST* zi, int lS, int O, float scale) {
+template <bool BF16, bool FWD, typename ST, typename TT>
+__device__ void lm_stage_a(const TT& T, const float2* __restrict__ a, ST* zr, ST* zi, int lS, int O, float scale) {
   FragA F; lm_frag_a<BF16>(a, !FWD, F);
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
   const int ntiles = O * ((1 << lS) >> 3);

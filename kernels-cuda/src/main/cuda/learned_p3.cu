@@ -64,7 +64,7 @@ __device__ __forceinline__ void p3_bfly2(const float2* a, float tc, float ts, fl
 // Inner stage 2 (R = 2, stride 4096, M_2 = 8192) of both rows in fp32 on CUDA cores; a the 2 x 2 left-form matrix
 // (shared). FWD: y[k] = sum_r a[k][r] x[r], then * w_8192^(k c) * scale; inverse: x[1] *= conj(w_8192^c) first.
 template <bool FWD, typename ST>
-__device__ void p3_stage2(const Tw& T, const float2* a, ST* zr, ST* zi, float scale) {
+__device__ void p3_stage2(const TwP& T, const float2* a, ST* zr, ST* zi, float scale) {
   for (int i = threadIdx.x; i < 2 * (P3_IN / 2); i += blockDim.x) {
     const int c = i & (P3_IN / 2 - 1), base = (i >> (P3_LIN - 1)) << P3_LIN;
     const int i0 = SIDX(base + c), i1 = SIDX(base + c + P3_IN / 2);
@@ -85,7 +85,7 @@ __host__ __device__ __forceinline__ int p3_freq(int p) {
 
 // Dynamic shared memory of lp3_middle: two planes of 2 x 8192 + pads of ST, the twiddle table of 8192, two 2 x 2 matrices.
 constexpr int P3_PLANE = 2 * P3_IN + (2 * P3_IN) / 32;
-__host__ __device__ constexpr int p3_smem(int stBytes) { return 2 * P3_PLANE * stBytes + 8 * tw_entries(P3_IN) + 8 * 8; }
+__host__ __device__ constexpr int p3_smem(int stBytes) { return 2 * P3_PLANE * stBytes + 8 * twp_entries(P3_IN) + 8 * 8; }
 
 // out = P C[p] + Q conj(C[partner]) for one position (c = {Re P, Im P, Re Q, Im Q}).
 __device__ __forceinline__ float2 p3_pair(float4 c, float ar, float ai, float br, float bi) {
@@ -110,7 +110,7 @@ struct P3Mid {
   long long rowc, oa, ob;
   ST* zr;
   ST* zi;
-  Tw tw;
+  TwP tw;   // monarch.cuh's padded table (session 23)
   float2* s2;
   __device__ __forceinline__ P3Mid(unsigned char* smem, int h0, int B, int H, int lN1) {
     N1 = 1 << lN1; j = blockIdx.x; T = blockDim.x;
@@ -120,8 +120,8 @@ struct P3Mid {
     zr = reinterpret_cast<ST*>(smem);
     zi = zr + P3_PLANE;
     constexpr int PB = 2 * P3_PLANE * (int)sizeof(ST);   // a multiple of 16
-    tw = tw_init(reinterpret_cast<float2*>(smem + PB), P3_LIN);
-    s2 = reinterpret_cast<float2*>(smem + PB + 8 * tw_entries(P3_IN));
+    tw = twp_init(reinterpret_cast<float2*>(smem + PB), P3_LIN);
+    s2 = reinterpret_cast<float2*>(smem + PB + 8 * twp_entries(P3_IN));
     q1 = N1 * N1; Q = q1 + 4 + 768;
   }
   // the stage-2 matrices from mats to s2, then the rows' offsets oa, ob (in this order: the kernels' machine code)
@@ -287,7 +287,7 @@ __device__ void p3_middle(float2* __restrict__ S, const float2* __restrict__ mat
   const int T = b.T, q1 = b.q1;
   ST* zr = b.zr;
   ST* zi = b.zi;
-  const Tw& tw = b.tw;
+  const TwP& tw = b.tw;
   b.start(mats);
   float2* ra = S + b.oa;
   float2* rb = S + b.ob;

@@ -35,7 +35,7 @@ template <> struct P3Io<__half> { using SC = __half2; static constexpr bool BF16
 // anything), load2 / store2 per radix-2 column (o: the element offset of its first point in the chunk buffer, e = o mod 4 its
 // place in the thread's work item of 4 columns (a compile-time constant); x0, x1 the column as stage 2 reads it, (tc, ts)
 // the twiddle that stage uses), end() after the store loop; OUT: the inverse stage 2
-// stores to hk.out(o) (o: the element offset in a chunk buffer) instead of S + o. P3NoHook (every kernel of this file) does nothing: the same machine code as without hooks.
+// stores to hk.out(o) (o: the element offset in a chunk buffer) instead of S + o; STORE false (session 23): no store at all. P3NoHook (every kernel of this file) does nothing: the same machine code as without hooks.
 // ONE (session 21, learned_p3g.cu's lp3g_obmid* / lp3g_qbmid*: one-pass backwards on these middles, N1 = 1): the rows of a
 // block. 2: M = 8192, the block's two halves are chunk rows 2 y and 2 y + 1 (y = blockIdx.y; each a whole one-pass row,
 // X_1 = pack(u) with lib's factors {2, 16, 16, 16} = the middle's), each paired within itself as inner row 0 is
@@ -51,11 +51,12 @@ enum { P3H_F3 = 3, P3H_F4, P3H_F5, P3H_C, P3H_I5, P3H_I4, P3H_I3, P3H_I2 };
 struct P3NoHook {
   __device__ __forceinline__ void begin() {}
   template <typename ST>
-  __device__ __forceinline__ void at(int, const Tw&, ST*, ST*, long long, long long) {}
+  __device__ __forceinline__ void at(int, const TwP&, ST*, ST*, long long, long long) {}
   __device__ __forceinline__ void load2(long long, int, float2, float2, float, float) {}
   __device__ __forceinline__ void store2(long long, int, float2, float2, float, float) {}
   __device__ __forceinline__ void end() {}
   static constexpr bool OUT = false;
+  static constexpr bool STORE = true;
   static constexpr int ONE = 0;
 };
 
@@ -141,7 +142,7 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
   const int q1 = b.q1, Q = b.Q;
   ST* zr = b.zr;
   ST* zi = b.zi;
-  const Tw& tw = b.tw;
+  const TwP& tw = b.tw;
   b.start(mats);
   if constexpr (HK::ONE == 5) {   // slots 4 x .. 4 x + 3 of chunk row rowc (pair order), contiguous
     b.oa = (b.rowc << (lN1 + 12)) + ((long long)blockIdx.x << 14); b.ob = b.oa + P3_IN;
@@ -203,7 +204,8 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
     __syncthreads();
   }
   hk.at(P3H_I2, tw, zr, zi, oa, ob);
-  if constexpr (HK::ONE >= 4) {   // no radix-2 stage: the rows as they are
+  if constexpr (!HK::STORE) {     // the output is nobody's (learned_p3g.cu's P3gDump at N1 = 1)
+  } else if constexpr (HK::ONE >= 4) {   // no radix-2 stage: the rows as they are
     __syncthreads();
     SC* wa = ra;
     SC* wb = rb;
@@ -241,7 +243,7 @@ __device__ void p3_mid16w(SC* __restrict__ S, const float2* __restrict__ mats, c
   const int N1 = b.N1, j = b.j, T = b.T, h = b.h, ka = b.ka, kb = b.kb, q1 = b.q1, Q = b.Q;
   ST* zr = b.zr;
   ST* zi = b.zi;
-  const Tw& tw = b.tw;
+  const TwP& tw = b.tw;
   float2* tw256 = reinterpret_cast<float2*>(smem_raw + p3_smem((int)sizeof(ST)));
   tw256_init(tw256);
   b.start(mats);

@@ -159,7 +159,7 @@ __device__ __forceinline__ void p3g_acc(float* acc, int R, const float (&dr)[KT]
 }
 
 // (c, s) of conj(w_m^e) = exp(+2 pi i e / m) from the middle's table (m = 2^lm <= 8192, e < m).
-__device__ __forceinline__ float2 p3g_cw(const Tw& T, int e, int lm) {
+__device__ __forceinline__ float2 p3g_cw(const TwP& T, int e, int lm) {
   float c, s; twiddle<true>(T, e, lm, 1.0f, c, s);
   return make_float2(c, s);
 }
@@ -170,7 +170,7 @@ __device__ __forceinline__ float2 p3g_mul(float2 a, float2 b) { return make_floa
 // G from the planes (times conj(T_s) when twG), X from the dump rows xa (p < 8192) / xb (times conj(T_s) when twX); T_s
 // = w_(16 S)^(k c). Ends with a barrier (p3g_acc's).
 template <bool BF16, typename ST, typename SC>
-__device__ void p3g_gram16(const Tw& T, const ST* zr, const ST* zi, const SC* xa, const SC* xb, int lS, bool twG, bool twX, float* acc) {
+__device__ void p3g_gram16(const TwP& T, const ST* zr, const ST* zi, const SC* xa, const SC* xb, int lS, bool twG, bool twX, float* acc) {
   const int S = 1 << lS, lMs = lS + 4, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
   auto pos = [&](int k, int col) { return ((col >> lS) << lMs) + k * S + (col & (S - 1)); };
   auto ga = [&](int k, int col) {
@@ -214,12 +214,18 @@ __device__ __forceinline__ void p3g_gram2(float (&acc2)[8], float2 a0, float2 a1
 
 // lp3g_bmid0's hook (p3_mid16 PART 0 on u with the forward mats and pq): the planes before every inner stage from 3 on
 // and before the pair map to the dumps (slot = the stage's order), the output to O.
+// Session 23, the inner-only middles (ONE >= 4, no radix-2 stage): the first stage's input is the rows as loaded, i.e. X2
+// itself bit for bit (16-bit rows into 16-bit planes and back), so it is not dumped (slot 0, or slot 1 at ONE = 6 where
+// stage 3 is skipped; P3gGram reads X2 there), and slot 7 (W_2, read only by stage 2's Gram, which these plans lack) is not
+// written; at N1 = 1 (ONE = 2 / 4: no outer pass, so no outer Gram reads O) the output is not stored (STORE).
 template <typename SC, int ONE_ = 0>
 struct P3gDump {
   SC* D; SC* O; long long slot;
   __device__ __forceinline__ void begin() {}
   template <typename ST>
-  __device__ __forceinline__ void at(int id, const Tw&, ST* zr, ST* zi, long long oa, long long ob) {
+  __device__ __forceinline__ void at(int id, const TwP&, ST* zr, ST* zi, long long oa, long long ob) {
+    if constexpr (ONE_ >= 4)
+      if (id == (ONE_ == 6 ? P3H_F4 : P3H_F3) || id == P3H_I2) return;
     SC* d = D + (id - P3H_F3) * slot;
     store_row16<SC, ST>(d + oa, zr, zi, P3_IN);
     store_row16<SC, ST>(d + ob, zr + SIDX(P3_IN), zi + SIDX(P3_IN), P3_IN);
@@ -229,6 +235,7 @@ struct P3gDump {
   __device__ __forceinline__ void store2(long long, int, float2, float2, float, float) {}
   __device__ __forceinline__ void end() {}
   static constexpr bool OUT = true;
+  static constexpr bool STORE = ONE_ != 2 && ONE_ != 4;
   static constexpr int ONE = ONE_;
   __device__ __forceinline__ SC* out(long long o) { return O + o; }
 };
@@ -256,14 +263,14 @@ struct P3gGram {
     p3g_flush(acc, pp, 256);
   }
   template <typename ST>
-  __device__ __forceinline__ void at(int id, const Tw& tw, ST* zr, ST* zi, long long oa, long long ob) {
+  __device__ __forceinline__ void at(int id, const TwP& tw, ST* zr, ST* zi, long long oa, long long ob) {
     // PART 1: F3 (stage 2's flush first) / F4 / F5: dG_3 .. dG_5 against W_3 (slot 6), W_4 (5) with conj(T_s), V_5 (4);
     // PART 2: I5 / I4 / I3: dF_5 .. dF_3 against X_5 (slot 2), X_4 (1), X_3 (0), the planes with conj(T_s) at s < 5
     if (PART == 1 && id == (ONE_ == 6 ? P3H_F4 : P3H_F3)) add2();   // ONE = 6 has no stage 3 (no F3 hook point)
     const bool g = PART == 1 ? id <= P3H_F5 : id >= P3H_I5 && id <= P3H_I3;
     if (!g) return;
     const int s = PART == 1 ? id : 2 * P3H_C - id, q = PART == 1 ? 9 - s : s - 3;   // F3 -> 3, I5 -> 5, I3 -> 3
-    const SC* d = D + q * slot;
+    const SC* d = ONE_ >= 4 && q == (ONE_ == 6 ? 1 : 0) ? X2 : D + q * slot;   // the undumped first stage input: X2 (P3gDump)
     p3g_gram16<BF16, ST, SC>(tw, zr, zi, d + oa, d + ob, s == 3 ? 8 : s == 4 ? 4 : 0, PART == 2 && s < 5, PART == 1 && s < 5, acc);
     p3g_flush(acc, pp + (s - 2) * 256, 256);
   }
@@ -286,6 +293,7 @@ struct P3gGram {
   }
   __device__ __forceinline__ void end() { if (PART == 2) add2(); }
   static constexpr bool OUT = false;
+  static constexpr bool STORE = true;
   static constexpr int ONE = ONE_;
 };
 

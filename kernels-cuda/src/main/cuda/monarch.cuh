@@ -65,9 +65,34 @@ __device__ __forceinline__ float2 tw_at(const Tw& T, int j) {
   return make_float2(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
 }
 
-// (c, s) = exp(sign * 2*pi*i * num / M), M = 2^lM <= N, 0 <= num < M. FAST: from the table; else sincospif (fp32 twin).
-template <bool FAST>
-__device__ __forceinline__ void twiddle(const Tw& T, int num, int lM, float sign, float& c, float& s) {
+// The same table with each part padded (session 23; the learned three-pass middles, learned_p3.cu's P3Mid): entry i of lo
+// and of hi at i + (i >> 4). A warp's lookups in tiles_a and the Gram hooks hit entries 16 (128 bytes: one bank) apart;
+// unpadded they cost ~5.4 wavefronts a request in those stages against 2 ideal (ncu: 35-50 % of the middles' shared
+// wavefronts, the pipe that bounds them), padded ~3.3 (kernels-cuda/bench-runs/s23/banks.py). The same values: the same results.
+struct TwP { const float2* lo; const float2* hi; int log2N; };
+__host__ __device__ constexpr int twp_entries(int N) {
+  return TW_LO + TW_LO / 16 + (N >= TW_LO ? N / TW_LO + N / TW_LO / 16 : 1);   // the last entries: 127 + 7, n - 1 + (n - 1) / 16
+}
+__device__ __forceinline__ TwP twp_init(float2* t, int log2N) {
+  const int N = 1 << log2N, nh = N >= TW_LO ? N / TW_LO : 1;
+  const float inv = 2.0f / (float)N;   // exact (N a power of two)
+  for (int i = threadIdx.x; i < TW_LO + nh; i += blockDim.x) {
+    const int j = i < TW_LO ? i : (i - TW_LO) * TW_LO, a = i - TW_LO;
+    float s, c; sincospif(-(float)j * inv, &s, &c);
+    t[i < TW_LO ? i + (i >> 4) : TW_LO + TW_LO / 16 + a + (a >> 4)] = make_float2(c, s);
+  }
+  return TwP{t, t + TW_LO + TW_LO / 16, log2N};
+}
+__device__ __forceinline__ float2 tw_at(const TwP& T, int j) {
+  const int h = j >> 7, l = j & (TW_LO - 1);
+  const float2 a = T.hi[h + (h >> 4)], b = T.lo[l + (l >> 4)];
+  return make_float2(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
+}
+
+// (c, s) = exp(sign * 2*pi*i * num / M), M = 2^lM <= N, 0 <= num < M. FAST: from the table T (Tw or TwP); else sincospif
+// (fp32 twin).
+template <bool FAST, typename TT>
+__device__ __forceinline__ void twiddle(const TT& T, int num, int lM, float sign, float& c, float& s) {
   if (FAST) {
     const float2 w = tw_at(T, num << (T.log2N - lM));
     c = w.x; s = -sign * w.y;   // the table holds exp(-...): sign +1 conjugates it
@@ -266,8 +291,8 @@ __device__ void make_frag_b(const Tw& T, FragB& f) {
 // Type A: radix-16 along an axis with stride S (S >= 8, multiple of 8), O outer blocks. Each warp takes
 // 16 x 8 tiles, NT at a time (independent loads and MMAs in flight: ILP); it loads its tiles into registers
 // (B operands) before any lane stores, so in place is safe.
-template <bool BF16, bool FWD, int NT, typename ST>
-__device__ __forceinline__ void tiles_a(const Tw& T, const FragA& F, ST* zr, ST* zi, int lS, const int* tile,
+template <bool BF16, bool FWD, int NT, typename ST, typename TT>
+__device__ __forceinline__ void tiles_a(const TT& T, const FragA& F, ST* zr, ST* zi, int lS, const int* tile,
                                         float scale) {
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int S = 1 << lS, M = 16 * S, cols = S >> 3;

@@ -69,8 +69,11 @@ public final class PackedThreePass implements AutoCloseable {
   /** Default scratch budget: 1 GiB of fp32 rows (2 MiB a row at M = 256K: 512 rows a chunk). */
   public static final long DEFAULT_SCRATCH_BUDGET = 1L << 30;
   private static final int OUTER_THREADS = 256, MIDDLE_THREADS = 512;
-  /** learned_p3.cu p3_smem: two planes of 2 x 8192 + pads (fp32 or 16-bit), the twiddle table of 8192 (128 + 64 float2), 8 float2. */
-  static int middleSmem(boolean s16) { return 2 * (2 * INNER + 2 * INNER / 32) * (s16 ? 2 : 4) + 8 * (128 + INNER / 128) + 64; }
+  /** learned_p3.cu p3_smem: two planes of 2 x 8192 + pads (fp32 or 16-bit), the padded twiddle table of 8192, 8 float2. */
+  static int middleSmem(boolean s16) { return 2 * (2 * INNER + 2 * INNER / 32) * (s16 ? 2 : 4) + 8 * TWIDDLE_ENTRIES + 64; }
+
+  /** monarch.cuh's twp_entries(8192): the middles' padded twiddle table (session 23), lo 128 + 8 pads, hi 64 + 4 pads float2. */
+  static final int TWIDDLE_ENTRIES = 128 + 128 / 16 + INNER / 128 + INNER / 128 / 16;
 
   private final CudaDevice device;
   private final int h, l, lk, n, m, n1;

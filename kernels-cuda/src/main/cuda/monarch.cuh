@@ -83,10 +83,23 @@ __device__ __forceinline__ TwP twp_init(float2* t, int log2N) {
   }
   return TwP{t, t + TW_LO + TW_LO / 16, log2N};
 }
+// TWP_SFU (session 24, the default): w(j) from the special-function unit instead of the table: __sincosf of the angle
+// -2 pi j' / N with j' = j or j - N in [-N/2, N/2) (|x| <= pi, where its absolute error is below 2^-21.4: ~4e-7 against the
+// 16-bit operands' 2^-9 / 2^-12 rounding). The middles are bound by the shared-memory pipe (ncu, bench-runs/s23/s2: Mem Busy
+// 87-92 %, the table's LDS.64 24-37 % of the shared wavefronts); the SFU pipe is idle there. TWP_SFU=0: the padded table.
+#ifndef TWP_SFU
+#define TWP_SFU 1
+#endif
 __device__ __forceinline__ float2 tw_at(const TwP& T, int j) {
+#if TWP_SFU
+  const int sh = 32 - T.log2N, js = (j << sh) >> sh;   // j - N when j >= N / 2 (arithmetic shift)
+  float s, c; __sincosf((float)js * (-6.28318530717958648f / (float)(1 << T.log2N)), &s, &c);
+  return make_float2(c, s);
+#else
   const int h = j >> 7, l = j & (TW_LO - 1);
   const float2 a = T.hi[h + (h >> 4)], b = T.lo[l + (l >> 4)];
   return make_float2(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
+#endif
 }
 
 // (c, s) = exp(sign * 2*pi*i * num / M), M = 2^lM <= N, 0 <= num < M. FAST: from the table T (Tw or TwP); else sincospif

@@ -394,15 +394,15 @@ public final class PackedThreePassBackward implements AutoCloseable {
       // M = 4096: lib's 6 blocks in the radix-16 slots; the first and last back to lib's left form ([n][k] -> [k][n]), and
       // halved: the Grams' scale assumes the middle's radix-2 stage (its 1/2 on every later stage input), absent here
       double[][] g6 = java.util.Arrays.copyOfRange(g, 2, 8);
-      g6[0] = PackedThreePass.transpose(g6[0], 16);
-      g6[5] = PackedThreePass.transpose(g6[5], 16);
+      g6[0] = PackedThreePassLayout.transpose(g6[0], 16);
+      g6[5] = PackedThreePassLayout.transpose(g6[5], 16);
       for (double[] a : g6) for (int i = 0; i < a.length; i++) a[i] *= 0.5;
       return g6;
     }
     // inner-only: lib's 8 one-pass blocks (the 1 x 1 ones are not computed); the 2 x 2 ones back to lib's left form
     double[][] g8 = java.util.Arrays.copyOfRange(g, 1, 9);
-    g8[0] = PackedThreePass.transpose2(g8[0]);
-    g8[7] = PackedThreePass.transpose2(g8[7]);
+    g8[0] = PackedThreePassLayout.transpose2(g8[0]);
+    g8[7] = PackedThreePassLayout.transpose2(g8[7]);
     return g8;
   }
 

@@ -91,9 +91,9 @@ class PackedThreePassHostTest {
       int[] freq = PackedLearnedButterfly.positionFrequencies(lib), part = PackedLearnedButterfly.partnerPositions(lib);
       for (int p = 0; p < m; p++) {
         int k1 = p / PackedThreePass.INNER, pin = p % PackedThreePass.INNER;
-        assertEquals(freq[p], k1 + n1 * PackedThreePass.innerFrequency(pin), "frequency at p=" + p + " M=" + m);
-        assertEquals(pin, PackedThreePass.innerPosition(PackedThreePass.innerFrequency(pin)), "inner round trip at " + pin);
-        assertEquals(part[p], PackedThreePass.kernelPartner(p, n1), "partner of p=" + p + " M=" + m);
+        assertEquals(freq[p], k1 + n1 * PackedThreePassLayout.innerFrequency(pin), "frequency at p=" + p + " M=" + m);
+        assertEquals(pin, PackedThreePassLayout.innerPosition(PackedThreePassLayout.innerFrequency(pin)), "inner round trip at " + pin);
+        assertEquals(part[p], PackedThreePassLayout.kernelPartner(p, n1), "partner of p=" + p + " M=" + m);
       }
     }
   }
@@ -112,9 +112,9 @@ class PackedThreePassHostTest {
       int[] freq = PackedLearnedButterfly.positionFrequencies(lib), part = PackedLearnedButterfly.partnerPositions(lib);
       for (int p = 0; p < m; p++) {
         int k1 = p >> 12, pin = p & 4095;
-        assertEquals(freq[p], k1 + n1 * PackedThreePass.frequency4(pin), "frequency at p=" + p + " M=" + m);
-        assertEquals(pin, PackedThreePass.position4(PackedThreePass.frequency4(pin)), "pos4 round trip at " + pin);
-        assertEquals(part[p], PackedThreePass.quadPartner(p, n1), "partner of p=" + p + " M=" + m);
+        assertEquals(freq[p], k1 + n1 * PackedThreePassLayout.frequency4(pin), "frequency at p=" + p + " M=" + m);
+        assertEquals(pin, PackedThreePassLayout.position4(PackedThreePassLayout.frequency4(pin)), "pos4 round trip at " + pin);
+        assertEquals(part[p], PackedThreePassLayout.quadPartner(p, n1), "partner of p=" + p + " M=" + m);
       }
       slotsArePairOrder(n1);
     }
@@ -124,8 +124,8 @@ class PackedThreePassHostTest {
     int[] freq = PackedLearnedButterfly.positionFrequencies(lib), part = PackedLearnedButterfly.partnerPositions(lib);
     for (int p = 0; p < 2048; p++) {
       int k1 = p >> 8, pin = p & 255;
-      assertEquals(freq[p], k1 + 8 * PackedThreePass.position2(pin), "frequency at p=" + p + " M=2048");
-      assertEquals(part[p], PackedThreePass.quadPartner(p, 8, 8), "partner of p=" + p + " M=2048");
+      assertEquals(freq[p], k1 + 8 * PackedThreePassLayout.position2(pin), "frequency at p=" + p + " M=2048");
+      assertEquals(part[p], PackedThreePassLayout.quadPartner(p, 8, 8), "partner of p=" + p + " M=2048");
     }
   }
 
@@ -133,13 +133,13 @@ class PackedThreePassHostTest {
   private static void slotsArePairOrder(int n1) {
     boolean[] seen = new boolean[n1];
     for (int k1 = 0; k1 < n1; k1++) {
-      int t = PackedThreePass.quadSlot(k1, n1);
+      int t = PackedThreePassLayout.quadSlot(k1, n1);
       assertTrue(t >= 0 && t < n1 && !seen[t], "slot of row " + k1 + " N1=" + n1 + ": " + t);
       seen[t] = true;
-      assertEquals(k1, PackedThreePass.quadRow(t, n1), "row of slot " + t + " N1=" + n1);
-      int pt = PackedThreePass.quadPartnerSlot(t);
+      assertEquals(k1, PackedThreePassLayout.quadRow(t, n1), "row of slot " + t + " N1=" + n1);
+      int pt = PackedThreePassLayout.quadPartnerSlot(t);
       assertEquals(t >> 2, pt >> 2, "slot " + t + "'s partner slot " + pt + " in the same block of four, N1=" + n1);
-      assertEquals((n1 - k1) % n1, PackedThreePass.quadRow(pt, n1), "the partner slot holds row N1 - k1, k1=" + k1 + " N1=" + n1);
+      assertEquals((n1 - k1) % n1, PackedThreePassLayout.quadRow(pt, n1), "the partner slot holds row N1 - k1, k1=" + k1 + " N1=" + n1);
     }
   }
 

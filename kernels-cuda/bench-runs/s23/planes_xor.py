@@ -1,6 +1,6 @@
 # Zero-overhead XOR swizzles (and one pad word per 32 on top) of the 16-bit planes, scored by planes.py's bank model (mean wavefronts a
 # warp request at each access site; 1.00 = conflict-free). Output of 2026-12-03: planes_xor.txt. Usage: python3 planes_xor.py
-exec(open(__import__('os').path.join(__import__('os').path.dirname(__file__), 'planes.py')).read().split("print('--- search')")[0].replace("for n, f in pads.items(): report(n, f)", ""))
+import os, sys; sys.path.insert(0, os.path.dirname(os.path.abspath(__file__))); from planes import *
 cache = {s: list(g()) for s, g in sites().items()}
 def score(f): return {s: sum(wf(ix, f) for ix in w) / len(w) for s, w in cache.items()}
 res = []

@@ -64,12 +64,7 @@ pads = {
 # 16-byte item), which needs pairs word-aligned: a pad of 2 elements per 64 (i + 2 (i >> 6), the same 3 % as SIDX). The type-A
 # loads stay 16-bit (a lane's four elements are in four rows). Wavefronts per element per plane, summed over the six stages'
 # loads and stores and ~6 row passes (load, store, dumps).
-def wf_pairs(idxs, f):   # each lane reads the word holding elements i, i + 1 (i even, f(i) even)
-    banks = {}
-    for i in idxs:
-        w = f(i) >> 1
-        banks.setdefault(w & 31, set()).add(w)
-    return max(len(s) for s in banks.values())
+# A pair access is scored by wf on the even member: the word holding elements i, i + 1 (f(i) even keeps them in one word).
 def mean(gen, fn, f):
     ws = [fn(ix, f) for ix in gen]
     return sum(ws) / len(ws)
@@ -81,11 +76,11 @@ def per_element(f, pairs):
         bl, bs, rows = mean(warps_b(16384, True), wf, f), mean(warps_b(16384, False), wf, f), mean(warps_rows(8192), wf, f)
     else:   # the even member of each pair stands for the pair; half as many requests per element
         ev = lambda gen: [ix for ix in gen if ix[0] % 2 == 0]
-        a8s = mean(ev(warps_tiles_a(8, 4, False)), wf_pairs, f) / 2
-        a4s = mean(ev(warps_tiles_a(4, 64, False)), wf_pairs, f) / 2
-        bl = mean(ev(warps_b(16384, True)), wf_pairs, f) / 2
-        bs = mean(ev(warps_b(16384, False)), wf_pairs, f) / 2
-        rows = mean(ev(warps_rows(8192)), wf_pairs, f) / 2
+        a8s = mean(ev(warps_tiles_a(8, 4, False)), wf, f) / 2
+        a4s = mean(ev(warps_tiles_a(4, 64, False)), wf, f) / 2
+        bl = mean(ev(warps_b(16384, True)), wf, f) / 2
+        bs = mean(ev(warps_b(16384, False)), wf, f) / 2
+        rows = mean(ev(warps_rows(8192)), wf, f) / 2
     return 2 * (a8l + a8s + a4l + a4s + bl + bs) + 6 * rows
 
 if __name__ == '__main__':

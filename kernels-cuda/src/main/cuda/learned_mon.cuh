@@ -84,7 +84,11 @@ __device__ void lm_stage_b(const float2* __restrict__ a, ST* zr, ST* zi, int n, 
 #pragma unroll
       for (int q = 0; q < 4; ++q) {
         const int idx = SIDX(base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1));
-        st(zr + idx, dr[q] * scale); st(zi + idx, di[q] * scale);
+        if constexpr (pairs16<ST>()) {   // columns 2 t, 2 t + 1 (q even, q + 1): one word a plane
+          if ((q & 1) == 0) { st_pair(zr + idx, dr[q] * scale, dr[q + 1] * scale); st_pair(zi + idx, di[q] * scale, di[q + 1] * scale); }
+        } else {
+          st(zr + idx, dr[q] * scale); st(zi + idx, di[q] * scale);
+        }
       }
     }
     __syncwarp();

@@ -105,7 +105,8 @@ __device__ void p3g_pq_grad4(const SC* __restrict__ C, const SC* __restrict__ G,
 // rows k = 16 kt + (g, g + 8) of KT row tiles and columns n = 8 j + g of NJ column halves: A from ga(k, col), B from
 // gb(n, col) (float2; the callers give 0 outside their R). Re += Ar Br^T + Ai Bi^T, Im += Ai Br^T - Ar Bi^T. Fragment
 // layouts as learned_pmb.cu's pmb_gram (monarch.cuh's FragA / FragB).
-template <bool BF16, int KT, int NJ, typename GA, typename GB>
+// GA_PAIR: ga.pair(k, col, v0, v1) gives columns col, col + 1 at once (p3g_gram16's planes under SIDX_PAIRS: one word a plane).
+template <bool BF16, int KT, int NJ, typename GA, typename GB, bool GA_PAIR = false>
 __device__ __forceinline__ void p3g_tile(const GA& ga, const GB& gb, int col0, float (&dr)[KT][NJ][4], float (&di)[KT][NJ][4]) {
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   uint32_t br[NJ][2], bi[NJ][2], bn[NJ][2];
@@ -123,7 +124,9 @@ __device__ __forceinline__ void p3g_tile(const GA& ga, const GB& gb, int col0, f
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
       const int k = 16 * kt + g + 8 * (i & 1), col = col0 + 2 * t + 8 * (i >> 1);
-      const float2 v0 = ga(k, col), v1 = ga(k, col + 1);
+      float2 v0, v1;
+      if constexpr (GA_PAIR) ga.pair(k, col, v0, v1);
+      else { v0 = ga(k, col); v1 = ga(k, col + 1); }
       ar[i] = pack2<BF16>(v0.x, v1.x); ai[i] = pack2<BF16>(v0.y, v1.y);
     }
 #pragma unroll
@@ -173,12 +176,25 @@ template <bool BF16, typename ST, typename SC>
 __device__ void p3g_gram16(const TwP& T, const ST* zr, const ST* zi, const SC* xa, const SC* xb, int lS, bool twG, bool twX, float* acc) {
   const int S = 1 << lS, lMs = lS + 4, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
   auto pos = [&](int k, int col) { return ((col >> lS) << lMs) + k * S + (col & (S - 1)); };
-  auto ga = [&](int k, int col) {
-    const int p = pos(k, col);
-    float2 v = make_float2(ld(zr + SIDX(p)), ld(zi + SIDX(p)));
-    if (twG) v = p3g_mul(v, p3g_cw(T, (k * (col & (S - 1))) & ((1 << lMs) - 1), lMs));
-    return v;
-  };
+  // G from the planes: col even, so at S > 1 col, col + 1 sit at p, p + 1 (p even): under pairs16 one word a plane; at S = 1
+  // (lS = 0: the last axis) they are 16 apart, two scalar reads
+  struct Ga {
+    const TwP& T; const ST* zr; const ST* zi; int lS, S, lMs; bool twG;
+    __device__ __forceinline__ int pos(int k, int col) const { return ((col >> lS) << lMs) + k * S + (col & (S - 1)); }
+    __device__ __forceinline__ float2 tw(float2 v, int k, int col) const {
+      return twG ? p3g_mul(v, p3g_cw(T, (k * (col & (S - 1))) & ((1 << lMs) - 1), lMs)) : v;
+    }
+    __device__ __forceinline__ float2 operator()(int k, int col) const {
+      const int p = pos(k, col);
+      return tw(make_float2(ld(zr + SIDX(p)), ld(zi + SIDX(p))), k, col);
+    }
+    __device__ __forceinline__ void pair(int k, int col, float2& v0, float2& v1) const {
+      if (S == 1) { v0 = (*this)(k, col); v1 = (*this)(k, col + 1); return; }
+      const int p = pos(k, col);
+      const float2 r = ld_pair(zr + SIDX(p)), m = ld_pair(zi + SIDX(p));
+      v0 = tw(make_float2(r.x, m.x), k, col); v1 = tw(make_float2(r.y, m.y), k, col + 1);
+    }
+  } ga{T, zr, zi, lS, S, lMs, twG};
   auto gb = [&](int n, int col) {
     const int p = pos(n, col);
     float2 v = ldc((p >> P3_LIN ? xb : xa) + (p & (P3_IN - 1)));
@@ -186,7 +202,7 @@ __device__ void p3g_gram16(const TwP& T, const ST* zr, const ST* zi, const SC* x
     return v;
   };
   float dr[1][2][4] = {}, di[1][2][4] = {};
-  for (int tile = warp; tile < 2 * P3_IN / 16 / 16; tile += nw) p3g_tile<BF16, 1, 2>(ga, gb, tile << 4, dr, di);
+  for (int tile = warp; tile < 2 * P3_IN / 16 / 16; tile += nw) p3g_tile<BF16, 1, 2, Ga, decltype(gb), pairs16<ST>()>(ga, gb, tile << 4, dr, di);
   p3g_acc<1, 2>(acc, 16, dr, di);
 }
 

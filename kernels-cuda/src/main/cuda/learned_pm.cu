@@ -157,7 +157,7 @@ __device__ __forceinline__ void pm_chunk_inv(const SJ& ib, const SK& ia, const f
   uint32_t wr[4], wi[4], wn[4];
   {
     uint32_t xr[4], xi[4], xn[4];
-    load_tile_b<BF16>(zr, zi, base, g, t, xr, xi);
+    load_tile_b<BF16, ST, false>(zr, zi, base, g, t, xr, xi);   // not in pairs: lp3_mid16w spilled with them (monarch.cuh)
 #pragma unroll
     for (int i = 0; i < 4; ++i) xn[i] = xi[i] ^ NEG2;
     PmB Bj; pm_src<BF16>(ib, Bj);

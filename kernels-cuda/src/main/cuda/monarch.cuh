@@ -22,7 +22,14 @@
 #include <stdint.h>
 #include <type_traits>
 
+#ifndef SIDX   // a file may lay its planes out otherwise (learned_p3.cu, LP3_PAIRS); FlashButterfly's files use this one
 #define SIDX(i) ((i) + ((i) >> 5))
+#endif
+// SIDX_PAIRS: the layout keeps elements 2 m, 2 m + 1 in one 32-bit word (a pad of 2 elements per 64), so the 16-bit planes'
+// helpers below move two adjacent elements of a lane with one access (st_pair / ld_pair; session 24, learned_p3.cu).
+#ifndef SIDX_PAIRS
+#define SIDX_PAIRS 0
+#endif
 
 // Element access for fp32 / bf16 / fp16 arrays (shared or global); arithmetic is always fp32.
 __device__ __forceinline__ float ld(const float* p) { return *p; }
@@ -31,6 +38,15 @@ __device__ __forceinline__ float ld(const __half* p) { return __half2float(*p); 
 __device__ __forceinline__ void st(float* p, float v) { *p = v; }
 __device__ __forceinline__ void st(__nv_bfloat16* p, float v) { *p = __float2bfloat16_rn(v); }
 __device__ __forceinline__ void st(__half* p, float v) { *p = __float2half_rn(v); }   // one pad word every 32: rows with stride 32k land in different banks
+// Two adjacent elements p[0], p[1] (16-bit: one 32-bit word, p 4-byte aligned under SIDX_PAIRS), rounded as st / ld round.
+__device__ __forceinline__ void st_pair(float* p, float a, float b) { p[0] = a; p[1] = b; }
+__device__ __forceinline__ void st_pair(__nv_bfloat16* p, float a, float b) { *reinterpret_cast<__nv_bfloat162*>(p) = __floats2bfloat162_rn(a, b); }
+__device__ __forceinline__ void st_pair(__half* p, float a, float b) { *reinterpret_cast<__half2*>(p) = __floats2half2_rn(a, b); }
+__device__ __forceinline__ float2 ld_pair(const float* p) { return make_float2(p[0], p[1]); }
+__device__ __forceinline__ float2 ld_pair(const __nv_bfloat16* p) { return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p)); }
+__device__ __forceinline__ float2 ld_pair(const __half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }
+// Whether planes of ST move in pairs: SIDX_PAIRS and 16-bit storage.
+template <typename ST> __host__ __device__ constexpr bool pairs16() { return SIDX_PAIRS && sizeof(ST) == 2; }
 
 // W16[m] = exp(-2*pi*i*m/16)
 __constant__ float W16R[16] = {1.000000000f, 0.923879533f, 0.707106781f, 0.382683432f, 0.000000000f,
@@ -73,16 +89,6 @@ struct TwP { const float2* lo; const float2* hi; int log2N; };
 __host__ __device__ constexpr int twp_entries(int N) {
   return TW_LO + TW_LO / 16 + (N >= TW_LO ? N / TW_LO + N / TW_LO / 16 : 1);   // the last entries: 127 + 7, n - 1 + (n - 1) / 16
 }
-__device__ __forceinline__ TwP twp_init(float2* t, int log2N) {
-  const int N = 1 << log2N, nh = N >= TW_LO ? N / TW_LO : 1;
-  const float inv = 2.0f / (float)N;   // exact (N a power of two)
-  for (int i = threadIdx.x; i < TW_LO + nh; i += blockDim.x) {
-    const int j = i < TW_LO ? i : (i - TW_LO) * TW_LO, a = i - TW_LO;
-    float s, c; sincospif(-(float)j * inv, &s, &c);
-    t[i < TW_LO ? i + (i >> 4) : TW_LO + TW_LO / 16 + a + (a >> 4)] = make_float2(c, s);
-  }
-  return TwP{t, t + TW_LO + TW_LO / 16, log2N};
-}
 // TWP_SFU (session 24, the default): w(j) from the special-function unit instead of the table: __sincosf of the angle
 // -2 pi j' / N with j' = j or j - N in [-N/2, N/2) (|x| <= pi, where its absolute error is below 2^-21.4: ~4e-7 against the
 // 16-bit operands' 2^-9 / 2^-12 rounding). The middles are bound by the shared-memory pipe (ncu, bench-runs/s23/s2: Mem Busy
@@ -90,6 +96,20 @@ __device__ __forceinline__ TwP twp_init(float2* t, int log2N) {
 #ifndef TWP_SFU
 #define TWP_SFU 1
 #endif
+__device__ __forceinline__ TwP twp_init(float2* t, int log2N) {
+  const int N = 1 << log2N, nh = N >= TW_LO ? N / TW_LO : 1;
+  const float inv = 2.0f / (float)N;   // exact (N a power of two)
+#if !TWP_SFU   // under TWP_SFU tw_at never reads the table (its space stays reserved: the same layout, s2 where it was)
+  for (int i = threadIdx.x; i < TW_LO + nh; i += blockDim.x) {
+    const int j = i < TW_LO ? i : (i - TW_LO) * TW_LO, a = i - TW_LO;
+    float s, c; sincospif(-(float)j * inv, &s, &c);
+    t[i < TW_LO ? i + (i >> 4) : TW_LO + TW_LO / 16 + a + (a >> 4)] = make_float2(c, s);
+  }
+#else
+  (void)t; (void)nh; (void)inv;
+#endif
+  return TwP{t, t + TW_LO + TW_LO / 16, log2N};
+}
 __device__ __forceinline__ float2 tw_at(const TwP& T, int j) {
 #if TWP_SFU
   const int sh = 32 - T.log2N, js = (j << sh) >> sh;   // j - N when j >= N / 2 (arithmetic shift)
@@ -248,6 +268,14 @@ __device__ __forceinline__ uint32_t ld_pack2(const ST* p0, const ST* p1) {
   }
 }
 
+// ld_pack2(p, p + 1) with p, p + 1 in one 32-bit word (16-bit ST, SIDX_PAIRS): one load.
+template <bool BF16, typename ST>
+__device__ __forceinline__ uint32_t ld_pack2w(const ST* p) {
+  constexpr bool RAW = (BF16 && !std::is_same<ST, __half>::value) || (!BF16 && std::is_same<ST, __half>::value);
+  if constexpr (RAW) return *reinterpret_cast<const uint32_t*>(p);
+  else { const float2 v = ld_pair(p); return pack2<BF16>(v.x, v.y); }
+}
+
 // d += a (16x16, row) * b (16x8, col), fp32 accumulation
 template <bool BF16>
 __device__ __forceinline__ void mma16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
@@ -336,20 +364,43 @@ __device__ __forceinline__ void tiles_a(const TT& T, const FragA& F, ST* zr, ST*
     else     mma16816<BF16>(ai[v], F.nim, xr0, xr1);
   }
   __syncwarp();
+  if constexpr (pairs16<ST>()) {   // columns c, c + 1 of row k (q = 2 h, 2 h + 1): one word a plane
 #pragma unroll
-  for (int v = 0; v < NT; ++v) {
-    const int o = tile[v] >> (lS - 3), c0 = (tile[v] & (cols - 1)) * 8, base = o * M;
+    for (int v = 0; v < NT; ++v) {
+      const int o = tile[v] >> (lS - 3), c0 = (tile[v] & (cols - 1)) * 8, base = o * M;
 #pragma unroll
-    for (int q = 0; q < 4; ++q) {
-      const int k = g + 8 * (q >> 1), c = c0 + 2 * t + (q & 1), idx = SIDX(base + k * S + c);
-      float vr = ar[v][q], vi = ai[v][q];
-      if (FWD) {
-        float tc, ts; twiddle<true>(T, (k * c) & (M - 1), lS + 4, -1.0f, tc, ts);
-        tc *= scale; ts *= scale;
-        const float a = vr * tc - vi * ts, b = vr * ts + vi * tc;
-        vr = a; vi = b;
+      for (int h = 0; h < 2; ++h) {
+        const int k = g + 8 * h, c = c0 + 2 * t, idx = SIDX(base + k * S + c);
+        float vr[2], vi[2];
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          vr[e] = ar[v][2 * h + e]; vi[e] = ai[v][2 * h + e];
+          if (FWD) {
+            float tc, ts; twiddle<true>(T, (k * (c + e)) & (M - 1), lS + 4, -1.0f, tc, ts);
+            tc *= scale; ts *= scale;
+            const float a = vr[e] * tc - vi[e] * ts, b = vr[e] * ts + vi[e] * tc;
+            vr[e] = a; vi[e] = b;
+          }
+        }
+        st_pair(zr + idx, vr[0], vr[1]); st_pair(zi + idx, vi[0], vi[1]);
       }
-      st(zr + idx, vr); st(zi + idx, vi);
+    }
+  } else {
+#pragma unroll
+    for (int v = 0; v < NT; ++v) {
+      const int o = tile[v] >> (lS - 3), c0 = (tile[v] & (cols - 1)) * 8, base = o * M;
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        const int k = g + 8 * (q >> 1), c = c0 + 2 * t + (q & 1), idx = SIDX(base + k * S + c);
+        float vr = ar[v][q], vi = ai[v][q];
+        if (FWD) {
+          float tc, ts; twiddle<true>(T, (k * c) & (M - 1), lS + 4, -1.0f, tc, ts);
+          tc *= scale; ts *= scale;
+          const float a = vr * tc - vi * ts, b = vr * ts + vi * tc;
+          vr = a; vi = b;
+        }
+        st(zr + idx, vr); st(zi + idx, vi);
+      }
     }
   }
   __syncwarp();
@@ -375,14 +426,20 @@ __device__ void stage_mma_a(const Tw& T, ST* zr, ST* zi, int lS, int O, float sc
 
 // One 16 x 16 tile at base of (zr, zi) (SIDX layout) as type-B A operands (bf16/fp16 pairs): reg i holds row
 // g + 8 (i & 1), columns 2t + 8 (i >> 1) + {0, 1}.
-template <bool BF16, typename ST>
+// PAIRS (SIDX_PAIRS, 16-bit planes): p, p + 1 with one load each plane; a caller may turn it off (learned_pm.cu's pm_chunk_inv:
+// in learned_p3b.cu's lp3_mid16w the pair loads there made ptxas spill 8-12 bytes).
+template <bool BF16, typename ST, bool PAIRS = pairs16<ST>()>
 __device__ __forceinline__ void load_tile_b(const ST* zr, const ST* zi, int base, int g, int t, uint32_t (&xr)[4],
                                             uint32_t (&xi)[4]) {
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
     const int row = g + 8 * (i & 1), col = 2 * t + 8 * (i >> 1), p = base + row * 16 + col;
-    xr[i] = pack2<BF16>(ld(zr + SIDX(p)), ld(zr + SIDX(p + 1)));
-    xi[i] = pack2<BF16>(ld(zi + SIDX(p)), ld(zi + SIDX(p + 1)));
+    if constexpr (PAIRS) {   // p even: p, p + 1 in one word
+      xr[i] = ld_pack2w<BF16>(zr + SIDX(p)); xi[i] = ld_pack2w<BF16>(zi + SIDX(p));
+    } else {
+      xr[i] = pack2<BF16>(ld(zr + SIDX(p)), ld(zr + SIDX(p + 1)));
+      xi[i] = pack2<BF16>(ld(zi + SIDX(p)), ld(zi + SIDX(p + 1)));
+    }
   }
 }
 

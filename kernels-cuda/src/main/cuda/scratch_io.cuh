@@ -51,8 +51,16 @@ template <typename SC, typename ST>
 __device__ __forceinline__ void unpack16(ST* zr, ST* zi, const uint4 a, int n) {   // a by value: in registers
   constexpr int V = 16 / sizeof(SC);
   const SC* e = reinterpret_cast<const SC*>(&a);
+  if constexpr (pairs16<ST>() && V % 2 == 0) {   // n + j even: elements n + j, n + j + 1 in one word
 #pragma unroll
-  for (int j = 0; j < V; ++j) { const float2 x = ldc(e + j); st(zr + SIDX(n + j), x.x); st(zi + SIDX(n + j), x.y); }
+    for (int j = 0; j < V; j += 2) {
+      const float2 x = ldc(e + j), y = ldc(e + j + 1);
+      st_pair(zr + SIDX(n + j), x.x, y.x); st_pair(zi + SIDX(n + j), x.y, y.y);
+    }
+  } else {
+#pragma unroll
+    for (int j = 0; j < V; ++j) { const float2 x = ldc(e + j); st(zr + SIDX(n + j), x.x); st(zi + SIDX(n + j), x.y); }
+  }
 }
 
 // (zr, zi)[n] = row[n], n < M: per thread up to U = 4 loads (predicated at the row's end) issued before their
@@ -80,8 +88,16 @@ __device__ __forceinline__ void store_row16(SC* __restrict__ row, const ST* zr, 
   uint4* dst = reinterpret_cast<uint4*>(row);
   for (int i = threadIdx.x; i < M / V; i += blockDim.x) {
     Pack pk;
+    if constexpr (pairs16<ST>() && V % 2 == 0) {   // V i + j even: one word a plane for j, j + 1
 #pragma unroll
-    for (int j = 0; j < V; ++j) stc(&pk.e[j], ld(zr + SIDX(V * i + j)), ld(zi + SIDX(V * i + j)));
+      for (int j = 0; j < V; j += 2) {
+        const float2 r = ld_pair(zr + SIDX(V * i + j)), m = ld_pair(zi + SIDX(V * i + j));
+        stc(&pk.e[j], r.x, m.x); stc(&pk.e[j + 1], r.y, m.y);
+      }
+    } else {
+#pragma unroll
+      for (int j = 0; j < V; ++j) stc(&pk.e[j], ld(zr + SIDX(V * i + j)), ld(zi + SIDX(V * i + j)));
+    }
     dst[i] = pk.u;
   }
 }

@@ -47,11 +47,26 @@ __device__ __forceinline__ void store_row(SC* __restrict__ row, const ST* zr, co
 // 16-byte row accesses (the forward's middle, round 8d; the backward's fb3b_mid has its own, load_two_v /
 // store_row_v): V = 16 / sizeof(SC) complex elements per access (4 of bf16x2 / half2, 2 of float2). The row must be
 // 16-byte aligned and M a multiple of V (M >= 32 is); the caller checks the alignment and else uses load_row.
+// Whether scratch pairs SC hold the planes' 16-bit type ST ((re, im) as bf16x2 with bf16 planes, half2 with half): then rows
+// and planes trade bits by byte permutes, (re0 im0)(re1 im1) <-> (re0 re1)(im0 im1), with no fp32 round trip (session 25; the
+// same bits, since fp32 -> 16-bit rounding of a 16-bit value is exact).
+template <typename SC, typename ST> __host__ __device__ constexpr bool same16() {
+  return (std::is_same<SC, __nv_bfloat162>::value && std::is_same<ST, __nv_bfloat16>::value)
+         || (std::is_same<SC, __half2>::value && std::is_same<ST, __half>::value);
+}
+
 template <typename SC, typename ST>
 __device__ __forceinline__ void unpack16(ST* zr, ST* zi, const uint4 a, int n) {   // a by value: in registers
   constexpr int V = 16 / sizeof(SC);
   const SC* e = reinterpret_cast<const SC*>(&a);
-  if constexpr (pairs16<ST>() && V % 2 == 0) {   // n + j even: elements n + j, n + j + 1 in one word
+  if constexpr (pairs16<ST>() && same16<SC, ST>()) {   // n + j even: elements n + j, n + j + 1 in one word
+    const uint32_t w[4] = {a.x, a.y, a.z, a.w};
+#pragma unroll
+    for (int j = 0; j < V; j += 2) {
+      *reinterpret_cast<uint32_t*>(zr + SIDX(n + j)) = __byte_perm(w[j], w[j + 1], 0x5410);
+      *reinterpret_cast<uint32_t*>(zi + SIDX(n + j)) = __byte_perm(w[j], w[j + 1], 0x7632);
+    }
+  } else if constexpr (pairs16<ST>() && V % 2 == 0) {
 #pragma unroll
     for (int j = 0; j < V; j += 2) {
       const float2 x = ldc(e + j), y = ldc(e + j + 1);
@@ -88,7 +103,15 @@ __device__ __forceinline__ void store_row16(SC* __restrict__ row, const ST* zr, 
   uint4* dst = reinterpret_cast<uint4*>(row);
   for (int i = threadIdx.x; i < M / V; i += blockDim.x) {
     Pack pk;
-    if constexpr (pairs16<ST>() && V % 2 == 0) {   // V i + j even: one word a plane for j, j + 1
+    if constexpr (pairs16<ST>() && same16<SC, ST>()) {   // V i + j even: one word a plane for j, j + 1
+      uint32_t w[4];
+#pragma unroll
+      for (int j = 0; j < V; j += 2) {
+        const uint32_t r = *reinterpret_cast<const uint32_t*>(zr + SIDX(V * i + j)), m = *reinterpret_cast<const uint32_t*>(zi + SIDX(V * i + j));
+        w[j] = __byte_perm(r, m, 0x5410); w[j + 1] = __byte_perm(r, m, 0x7632);
+      }
+      pk.u = make_uint4(w[0], w[1], w[2], w[3]);
+    } else if constexpr (pairs16<ST>() && V % 2 == 0) {
 #pragma unroll
       for (int j = 0; j < V; j += 2) {
         const float2 r = ld_pair(zr + SIDX(V * i + j)), m = ld_pair(zi + SIDX(V * i + j));

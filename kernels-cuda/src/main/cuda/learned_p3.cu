@@ -34,11 +34,11 @@
 // learned_pm.cu (helper pkjdedup folded the two copies into it, machine code unchanged). Helper dd1 (session 18) made
 // this file's pass-2 prologue (P3Mid), pair map (p3_pairmap) and outer passes (p3_outer_fwd / p3_outer_inv, scratch
 // element SC) the ones learned_p3b.cu's kernels use too (machine code of every kernel unchanged).
-// LP3_PAIRS (session 24, NOT YET RUN ON A GPU): this file's planes (and those of the files that include it: learned_p3b.cu,
-// learned_p3g.cu) padded 2 elements per 64 instead of 1 per 32 (the same size: 2 (n / 64) = n / 32), so elements 2 m, 2 m + 1
+// LP3_PAIRS (written in session 24, run and made the default in session 25, BENCH-RESULTS round 37-s25): this file's planes
+// (and those of the files that include it: learned_p3b.cu, learned_p3g.cu) padded 2 elements per 64 instead of 1 per 32 (the same size: 2 (n / 64) = n / 32), so elements 2 m, 2 m + 1
 // share a 32-bit word and the 16-bit middles move them in pairs (monarch.cuh st_pair / ld_pair: tiles_a's stores, the type-B
-// loads and stores, the row loads and stores); the bank model bench-runs/s23/planes.py predicts -45 % of the middles' 16-bit
-// shared wavefronts. LP3_PAIRS=0: SIDX as FlashButterfly's.
+// loads and stores, the row loads and stores, the Grams' plane reads); the bank model bench-runs/s23/planes.py predicted -45 % of
+// the middles' 16-bit shared wavefronts, ncu measured -44 % (lp3g_q3bmid0, 16K: 310 -> 173 M). LP3_PAIRS=0: SIDX as FlashButterfly's.
 #ifndef LP3_PAIRS
 #define LP3_PAIRS 1
 #endif

@@ -1,0 +1,165 @@
+// learned_p3g.cu's Gram building blocks (split out in session 25; included at its point of use, so the same translation unit
+// and the same machine code): one 16-column tile of a complex Gram on mma.sync (p3g_tile), the warps' fixed-order accumulation
+// (p3g_acc, p3g_s16), the inner Grams' operands from the planes and the dump rows (P3gGa, P3gGb), one inner stage's Gram
+// (p3g_gram16) and the flush of its accumulator (p3g_flush).
+// Shapes: R = 16 (inner) or N1 (outer) rows / columns of a Gram; the planes' 2 x 8192 columns in tiles of 16; T = blockDim.x.
+#pragma once
+
+// One 16-column tile at col0 of a complex Gram on mma.sync: acc[kt][j] += A[k][col] conj(B[n][col]) over the tile, for
+// rows k = 16 kt + (g, g + 8) of KT row tiles and columns n = 8 j + g of NJ column halves: A from ga(k, col), B from
+// gb(n, col) (float2; the callers give 0 outside their R). Re += Ar Br^T + Ai Bi^T, Im += Ai Br^T - Ar Bi^T. Fragment
+// layouts as learned_pmb.cu's pmb_gram (monarch.cuh's FragA / FragB).
+// Session 25: an operand type with a member frag(k, col, re, im) gives the packed fragment words of columns col, col + 1
+// itself (p3g_gram16's P3gGa / P3gGb: the 16-bit bits as they are where no twiddle applies; pack2 of the fp32 values
+// rounds them to the same bits), and -Im as Im's words with the sign bits flipped (pack2(-x) = -pack2(x) bit for bit).
+template <typename T, typename = void> struct p3g_frag : std::false_type {};
+template <typename T> struct p3g_frag<T, std::void_t<decltype(&T::frag)>> : std::true_type {};
+template <bool BF16, int KT, int NJ, typename GA, typename GB>
+__device__ __forceinline__ void p3g_tile(const GA& ga, const GB& gb, int col0, float (&dr)[KT][NJ][4], float (&di)[KT][NJ][4]) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  uint32_t br[NJ][2], bi[NJ][2], bn[NJ][2];
+#pragma unroll
+  for (int j = 0; j < NJ; ++j)
+#pragma unroll
+    for (int q = 0; q < 2; ++q) {
+      const int col = col0 + 2 * t + 8 * q;
+      if constexpr (p3g_frag<GB>::value) {
+        gb.frag(8 * j + g, col, br[j][q], bi[j][q]); bn[j][q] = bi[j][q] ^ 0x80008000u;
+      } else {
+        const float2 v0 = gb(8 * j + g, col), v1 = gb(8 * j + g, col + 1);
+        br[j][q] = pack2<BF16>(v0.x, v1.x); bi[j][q] = pack2<BF16>(v0.y, v1.y); bn[j][q] = pack2<BF16>(-v0.y, -v1.y);
+      }
+    }
+#pragma unroll
+  for (int kt = 0; kt < KT; ++kt) {
+    uint32_t ar[4], ai[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int k = 16 * kt + g + 8 * (i & 1), col = col0 + 2 * t + 8 * (i >> 1);
+      if constexpr (p3g_frag<GA>::value) ga.frag(k, col, ar[i], ai[i]);
+      else {
+        const float2 v0 = ga(k, col), v1 = ga(k, col + 1);
+        ar[i] = pack2<BF16>(v0.x, v1.x); ai[i] = pack2<BF16>(v0.y, v1.y);
+      }
+    }
+#pragma unroll
+    for (int j = 0; j < NJ; ++j) {
+      mma16816<BF16>(dr[kt][j], ar, br[j][0], br[j][1]);
+      mma16816<BF16>(dr[kt][j], ai, bi[j][0], bi[j][1]);
+      mma16816<BF16>(di[kt][j], ai, br[j][0], br[j][1]);
+      mma16816<BF16>(di[kt][j], ar, bn[j][0], bn[j][1]);
+    }
+  }
+}
+
+// The block's warps' accumulators into acc (shared, R x R float2 at [k R + n]), entries k, n < R: warp by warp in order
+// (a block barrier after each), every entry owned by one lane of a warp, so the sums are in a fixed order (two runs give
+// the same bits). All threads of the block call it.
+// SW16 (session 25; R = 16, the inner Grams' acc of P3gGram): entry (k, n) at float2 slot p3g_s16(k, n), its column XOR
+// (k & 1) | (k & 2) << 2: a warp's 64-bit adds (rows g, columns 2 t + c + 8 j) then reach 16 distinct bank pairs a half-warp
+// instead of 4 (ncu, bench-runs/s25/s2: these LDS.64 / STS.64 took 3.6x their ideal wavefronts). The same sums in the same
+// order: the same bits.
+__device__ __forceinline__ int p3g_s16(int k, int n) { return k * 16 + (n ^ ((k & 1) | ((k & 2) << 2))); }
+template <int KT, int NJ, bool SW16 = false>
+__device__ __forceinline__ void p3g_acc(float* acc, int R, const float (&dr)[KT][NJ][4], const float (&di)[KT][NJ][4]) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  for (int w = 0; w < nw; ++w) {
+    if (warp == w) {
+#pragma unroll
+      for (int kt = 0; kt < KT; ++kt)
+#pragma unroll
+        for (int j = 0; j < NJ; ++j)
+#pragma unroll
+          for (int q = 0; q < 4; ++q) {
+            const int k = 16 * kt + g + 8 * (q >> 1), n = 8 * j + 2 * t + (q & 1);
+            const int e = SW16 ? p3g_s16(k, n) : k * R + n;
+            if (k < R && n < R) { acc[2 * e] += dr[kt][j][q]; acc[2 * e + 1] += di[kt][j][q]; }
+          }
+    }
+    __syncthreads();
+  }
+}
+
+// (c, s) of conj(w_m^e) = exp(+2 pi i e / m) from the middle's table (m = 2^lm <= 8192, e < m).
+__device__ __forceinline__ float2 p3g_cw(const TwP& T, int e, int lm) {
+  float c, s; twiddle<true>(T, e, lm, 1.0f, c, s);
+  return make_float2(c, s);
+}
+__device__ __forceinline__ float2 p3g_mul(float2 a, float2 b) { return make_float2(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
+
+// Whether the 16-bit type T (element or pair) is the mma operand type (BF16: bf16, else fp16): its bits are the fragment's.
+template <bool BF16, typename T> __host__ __device__ constexpr bool p3g_raw() {
+  return BF16 ? std::is_same<T, __nv_bfloat16>::value || std::is_same<T, __nv_bfloat162>::value
+              : std::is_same<T, __half>::value || std::is_same<T, __half2>::value;
+}
+// G from the planes, times conj(T_s) when TWG. Columns col (even), col + 1 sit at p and q = p + 1 for S > 1 (one word a plane
+// under pairs16), p + 16 at S = 1 (lS = 0: the last axis).
+template <bool BF16, typename ST, bool TWG>
+struct P3gGa {
+  const TwP& T; const ST* zr; const ST* zi; int lS, S, lMs;
+  __device__ __forceinline__ void frag(int k, int col, uint32_t& re, uint32_t& im) const {
+    const int p = ((col >> lS) << lMs) + k * S + (col & (S - 1)), q = S == 1 ? p + 16 : p + 1;
+    if constexpr (!TWG && p3g_raw<BF16, ST>()) {
+      if (pairs16<ST>() && S > 1) { re = *reinterpret_cast<const uint32_t*>(zr + SIDX(p)); im = *reinterpret_cast<const uint32_t*>(zi + SIDX(p)); }
+      else { re = ld_pack2<BF16>(zr + SIDX(p), zr + SIDX(q)); im = ld_pack2<BF16>(zi + SIDX(p), zi + SIDX(q)); }
+    } else {
+      float2 v0, v1;
+      if (pairs16<ST>() && S > 1) {
+        const float2 r = ld_pair(zr + SIDX(p)), m = ld_pair(zi + SIDX(p));
+        v0 = make_float2(r.x, m.x); v1 = make_float2(r.y, m.y);
+      } else {
+        v0 = make_float2(ld(zr + SIDX(p)), ld(zi + SIDX(p))); v1 = make_float2(ld(zr + SIDX(q)), ld(zi + SIDX(q)));
+      }
+      if constexpr (TWG) {
+        v0 = p3g_mul(v0, p3g_cw(T, (k * (col & (S - 1))) & ((1 << lMs) - 1), lMs));
+        v1 = p3g_mul(v1, p3g_cw(T, (k * ((col + 1) & (S - 1))) & ((1 << lMs) - 1), lMs));
+      }
+      re = pack2<BF16>(v0.x, v1.x); im = pack2<BF16>(v0.y, v1.y);
+    }
+  }
+};
+// X from the dump rows xa (p < 8192) / xb, times conj(T_s) when TWX; raw: (re, im) words of columns col, col + 1 regrouped
+// into (re0, re1), (im0, im1) by byte permutes.
+template <bool BF16, typename SC, bool TWX>
+struct P3gGb {
+  const TwP& T; const SC* xa; const SC* xb; int lS, S, lMs;
+  __device__ __forceinline__ const SC* at(int p) const { return (p >> P3_LIN ? xb : xa) + (p & (P3_IN - 1)); }
+  __device__ __forceinline__ void frag(int n, int col, uint32_t& re, uint32_t& im) const {
+    const int p = ((col >> lS) << lMs) + n * S + (col & (S - 1)), q = S == 1 ? p + 16 : p + 1;
+    if constexpr (!TWX && p3g_raw<BF16, SC>()) {
+      const uint32_t e0 = *reinterpret_cast<const uint32_t*>(at(p)), e1 = *reinterpret_cast<const uint32_t*>(at(q));
+      re = __byte_perm(e0, e1, 0x5410); im = __byte_perm(e0, e1, 0x7632);
+    } else {
+      float2 v0 = ldc(at(p)), v1 = ldc(at(q));
+      if constexpr (TWX) {
+        v0 = p3g_mul(v0, p3g_cw(T, (n * (col & (S - 1))) & ((1 << lMs) - 1), lMs));
+        v1 = p3g_mul(v1, p3g_cw(T, (n * ((col + 1) & (S - 1))) & ((1 << lMs) - 1), lMs));
+      }
+      re = pack2<BF16>(v0.x, v1.x); im = pack2<BF16>(v0.y, v1.y);
+    }
+  }
+};
+// One inner stage's Gram (R = 16, axis stride S = 2^lS: 3 -> 8, 4 -> 4, 5 -> 0) over the block's two rows (1024 columns):
+// acc[k][n] += sum G[k][col] conj(X[n][col]), element (k, col) at plane index p = ((col >> lS) << (lS + 4)) + k S + (col & (S - 1));
+// G from the planes (times conj(T_s) when TWG), X from the dump rows xa (p < 8192) / xb (times conj(T_s) when TWX); T_s
+// = w_(16 S)^(k c). Ends with a barrier (p3g_acc's).
+template <bool BF16, typename ST, typename SC, bool TWG, bool TWX>
+__device__ void p3g_gram16(const TwP& T, const ST* zr, const ST* zi, const SC* xa, const SC* xb, int lS, float* acc) {
+  const int S = 1 << lS, lMs = lS + 4, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  const P3gGa<BF16, ST, TWG> ga{T, zr, zi, lS, S, lMs};
+  const P3gGb<BF16, SC, TWX> gb{T, xa, xb, lS, S, lMs};
+  float dr[1][2][4] = {}, di[1][2][4] = {};
+  for (int tile = warp; tile < 2 * P3_IN / 16 / 16; tile += nw) p3g_tile<BF16, 1, 2>(ga, gb, tile << 4, dr, di);
+  p3g_acc<1, 2, true>(acc, 16, dr, di);
+}
+
+// Block barrier, acc (16 x 16 float2 in shared memory, slots p3g_s16) to out ([k][n]) and zeroed for the next Gram, block barrier.
+__device__ __forceinline__ void p3g_flush(float* acc, float2* __restrict__ out) {
+  __syncthreads();
+  for (int i = threadIdx.x; i < 256; i += blockDim.x) {
+    const int e = p3g_s16(i >> 4, i & 15);
+    out[i] = make_float2(acc[2 * e], acc[2 * e + 1]);
+    acc[2 * e] = 0.f; acc[2 * e + 1] = 0.f;
+  }
+  __syncthreads();
+}

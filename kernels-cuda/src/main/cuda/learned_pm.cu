@@ -122,10 +122,12 @@ template <bool BF16>
 __device__ __forceinline__ void pm_src(const float2* __restrict__ a, PmB& f) { lm_frag_b<BF16, false>(a, f); }
 
 // Forward stages J-1 and J of the chunk at base, C (scaled by scale^2) stored back in place. SA / SB: the fragment
-// sources (pm_src) of the stage J-1 matrix (A operand) and the stage J matrix (B operand).
-template <bool BF16, typename SA, typename SB, typename ST>
-__device__ __forceinline__ void pm_chunk_fwd(const SA& fa, const SB& fb, const float2* tl, ST* zr, ST* zi, int base, int g, int t,
-                                             float scale) {
+// sources (pm_src) of the stage J-1 matrix (A operand) and the stage J matrix (B operand). STORE = false
+// (learned_pm3.cu's middle_rp): C is not stored but returned in (cr, ci), rounded to the 16-bit compute type as the
+// store rounds it, in load_tile_b's A-operand layout (reg 2j + h = row g + 8h, columns 8j + 2t + {0, 1}).
+template <bool BF16, bool STORE, typename SA, typename SB, typename ST>
+__device__ __forceinline__ void pm_chunk_fwd_t(const SA& fa, const SB& fb, const float2* tl, ST* zr, ST* zi, int base, int g,
+                                               int t, float scale, uint32_t (&cr)[4], uint32_t (&ci)[4]) {
   constexpr uint32_t NEG2 = 0x80008000u;
   uint32_t yr[4], yi[4], yn[4];
   {
@@ -135,29 +137,44 @@ __device__ __forceinline__ void pm_chunk_fwd(const SA& fa, const SB& fb, const f
 #pragma unroll
   for (int i = 0; i < 4; ++i) yn[i] = yi[i] ^ NEG2;
   PmB Fb; pm_src<BF16>(fb, Fb);
-  __syncwarp();   // every lane's loads of this chunk are done before any lane stores into it
+  if constexpr (STORE) __syncwarp();   // every lane's loads of this chunk are done before any lane stores into it
 #pragma unroll
   for (int j = 0; j < 2; ++j) {
     float dr[4], di[4];
     pm_mma_b<BF16>(Fb, j, yr, yi, yn, dr, di);
+    if constexpr (STORE) {
 #pragma unroll
-    for (int q = 0; q < 4; ++q) {
-      const int idx = SIDX(base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1));
-      st(zr + idx, dr[q] * scale); st(zi + idx, di[q] * scale);
+      for (int q = 0; q < 4; ++q) {
+        const int idx = SIDX(base + (g + 8 * (q >> 1)) * 16 + 8 * j + 2 * t + (q & 1));
+        st(zr + idx, dr[q] * scale); st(zi + idx, di[q] * scale);
+      }
+    } else {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        cr[2 * j + h] = pack2<BF16>(dr[2 * h] * scale, dr[2 * h + 1] * scale);
+        ci[2 * j + h] = pack2<BF16>(di[2 * h] * scale, di[2 * h + 1] * scale);
+      }
     }
   }
+}
+template <bool BF16, typename SA, typename SB, typename ST>
+__device__ __forceinline__ void pm_chunk_fwd(const SA& fa, const SB& fb, const float2* tl, ST* zr, ST* zi, int base, int g, int t,
+                                             float scale) {
+  uint32_t unused_r[4], unused_i[4];
+  pm_chunk_fwd_t<BF16, true>(fa, fb, tl, zr, zi, base, g, t, scale, unused_r, unused_i);
 }
 
 // Inverse stages J and J-1 of the chunk at base (C' in place -> W_(J-2) in place): W = C' @ Bj (Bj = A'_J^T), then
 // conj(w256^(r c)), then V = A'_(J-1) @ W as V^T = W^T @ A'_(J-1)^T (movmatrix.trans of W's 8 x 8 blocks). SJ / SK: the
 // fragment sources (pm_src, B operands) of the inverse stage J and J-1 matrices.
+// pm_chunk_inv_x: the same from C' already in registers (xr, xi: load_tile_b's layout; learned_pm3.cu's middle_rp).
 template <bool BF16, typename SJ, typename SK, typename ST>
-__device__ __forceinline__ void pm_chunk_inv(const SJ& ib, const SK& ia, const float2* tl, ST* zr, ST* zi, int base, int g, int t) {
+__device__ __forceinline__ void pm_chunk_inv_x(const SJ& ib, const SK& ia, const float2* tl, const uint32_t (&xr)[4],
+                                               const uint32_t (&xi)[4], ST* zr, ST* zi, int base, int g, int t) {
   constexpr uint32_t NEG2 = 0x80008000u;
   uint32_t wr[4], wi[4], wn[4];
   {
-    uint32_t xr[4], xi[4], xn[4];
-    load_tile_b<BF16, ST, false>(zr, zi, base, g, t, xr, xi);   // not in pairs: lp3_mid16w spilled with them (monarch.cuh)
+    uint32_t xn[4];
 #pragma unroll
     for (int i = 0; i < 4; ++i) xn[i] = xi[i] ^ NEG2;
     PmB Bj; pm_src<BF16>(ib, Bj);
@@ -195,14 +212,25 @@ __device__ __forceinline__ void pm_chunk_inv(const SJ& ib, const SK& ia, const f
   }
 }
 
+template <bool BF16, typename SJ, typename SK, typename ST>
+__device__ __forceinline__ void pm_chunk_inv(const SJ& ib, const SK& ia, const float2* tl, ST* zr, ST* zi, int base, int g, int t) {
+  uint32_t xr[4], xi[4];
+  load_tile_b<BF16, ST, false>(zr, zi, base, g, t, xr, xi);   // not in pairs: lp3_mid16w spilled with them (monarch.cuh)
+  pm_chunk_inv_x<BF16>(ib, ia, tl, xr, xi, zr, zi, base, g, t);
+}
+
+// One side of the pair: P C[own] + Q conj(C[partner]) with {P, Q} = c (the real and imaginary parts apart).
+__device__ __forceinline__ float pm_pair_re(float4 c, float ar, float ai, float br, float bi) { return c.x * ar - c.y * ai + c.z * br + c.w * bi; }
+__device__ __forceinline__ float pm_pair_im(float4 c, float ar, float ai, float br, float bi) { return c.x * ai + c.y * ar - c.z * bi + c.w * br; }
+
 // The pair {p, q} (q >= p) in place with its coefficients cp, cq: C'[p] = P_p C[p] + Q_p conj(C[q]),
 // C'[q] = P_q C[q] + Q_q conj(C[p]) (C'[q] not stored when q = p). Used by the unfused pass, pm_pair_chunk and pm_pair_chunk2.
 template <typename ST>
 __device__ __forceinline__ void pm_pair_at(float4 cp, float4 cq, ST* zr, ST* zi, int p, int q) {
   const float ar = ld(zr + SIDX(p)), ai = ld(zi + SIDX(p)), br = ld(zr + SIDX(q)), bi = ld(zi + SIDX(q));
   // C'[p] = P_p C[p] + Q_p conj(C[q]);  C'[q] = P_q C[q] + Q_q conj(C[p])
-  const float pr = cp.x * ar - cp.y * ai + cp.z * br + cp.w * bi, pi = cp.x * ai + cp.y * ar - cp.z * bi + cp.w * br;
-  const float qr = cq.x * br - cq.y * bi + cq.z * ar + cq.w * ai, qi = cq.x * bi + cq.y * br - cq.z * ai + cq.w * ar;
+  const float pr = pm_pair_re(cp, ar, ai, br, bi), pi = pm_pair_im(cp, ar, ai, br, bi);
+  const float qr = pm_pair_re(cq, br, bi, ar, ai), qi = pm_pair_im(cq, br, bi, ar, ai);
   st(zr + SIDX(p), pr); st(zi + SIDX(p), pi);
   if (q != p) { st(zr + SIDX(q), qr); st(zi + SIDX(q), qi); }
 }

@@ -353,6 +353,85 @@ __device__ void middle(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const fl
   }
 }
 
+// The register pair map (learned_pm4.cu's x kernels, the policy's REG_PAIR): for a != 0 the partner of position i of
+// chunk c is 255 - i of chunk c2 (pair_partner), and in the A-operand layout of a lane's C (load_tile_b's: register
+// 2j + h = row g + 8h, columns 8j + 2t + e, e = 0, 1) position (g + 8h) 16 + 8j + 2t + e of lane l = 4g + t has its
+// partner at lane 31 - l, register 3 - (2j + h), half 1 - e. So both chunks go forward into registers (pm_chunk_fwd_t
+// without the store: C rounded to the 16-bit compute type as the store rounds it), each lane fetches its partners with
+// one __shfl_xor_sync(.., 31) a word, computes C' = P C + Q conj(partner) for its own positions (pm_pair_re / pm_pair_im:
+// pm_pair_at's arithmetic on the same values), rounds it as the store would, and runs the inverse from registers
+// (pm_chunk_inv_x). The stores of C, the pair map's loads and stores and the inverse's loads go: per chunk 32 of the 56
+// 16-bit accesses a lane makes to each plane. The same values in the same order as middle: the same bits. a = 0 (chunk 0,
+// its own partner by the transposed rule) takes middle's path, ahead of the loop (inside it, the second path cost registers:
+// ptxas spilled 16-28 bytes at M = 2048 / 8192 under the 80 cap, 0-16 with it apart).
+template <bool BF16>
+__device__ __forceinline__ float2 unpack2(uint32_t w) {
+  if constexpr (BF16) return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&w));
+  else return __half22float2(*reinterpret_cast<const __half2*>(&w));
+}
+
+// C' of a lane's two positions in word i of the chunk at base (own: C; br / bi: the partners' word as fetched: element
+// 0's partner is its half 1, element 1's its half 0), in place.
+template <bool BF16>
+__device__ __forceinline__ void pair_word(const float4* __restrict__ cf, int base, int g, int t, int i, uint32_t& cr, uint32_t& ci,
+                                          uint32_t pr, uint32_t pi) {
+  const int p = base + (g + 8 * (i & 1)) * 16 + 8 * (i >> 1) + 2 * t;
+  const float4 c0 = cf[p], c1 = cf[p + 1];
+  const float2 ar = unpack2<BF16>(cr), ai = unpack2<BF16>(ci), br = unpack2<BF16>(pr), bi = unpack2<BF16>(pi);
+  const float r0 = pm_pair_re(c0, ar.x, ai.x, br.y, bi.y), i0 = pm_pair_im(c0, ar.x, ai.x, br.y, bi.y);
+  const float r1 = pm_pair_re(c1, ar.y, ai.y, br.x, bi.x), i1 = pm_pair_im(c1, ar.y, ai.y, br.x, bi.x);
+  cr = pack2<BF16>(r0, r1); ci = pack2<BF16>(i0, i1);
+}
+
+template <bool BF16, typename ST, typename SA, typename SB, typename SK, typename SJ>
+__device__ void middle_rp(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const float4* __restrict__ cf, ST* zr, ST* zi,
+                          int lR1, int J, int M) {
+  static_assert(sizeof(ST) == 2 && std::is_same<ST, __half>::value != BF16, "middle_rp: 16-bit planes of the compute type");
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, P = M >> 8;
+  const float2* tl = tw256 + lane;
+  if (warp == 0) {   // chunk 0 (a = 0, its own partner by the transposed rule; unit 0 as in middle): middle's path
+    pm_chunk_fwd<BF16>(fa, fb, tl, zr, zi, 0, g, t, 1.0f / 16.0f);
+    __syncwarp();
+    pair_chunk<1>(cf, zr, zi, 0, 0, 0);
+    __syncwarp();
+    pm_chunk_inv<BF16>(ib, ia, tl, zr, zi, 0, g, t);
+    __syncwarp();
+  }
+  int u = 1;
+  for (int c = 1; c < P; ++c) {   // a != 0 from here on (pm_freq(c) = 0 only at c = 0)
+    const int a = pm_freq(c, lR1, J - 2), c2 = pm_pos((P - a) & (P - 1), lR1, J - 2);
+    if (c2 < c) continue;
+    if (u++ % nw != warp) continue;
+    uint32_t ar[4], ai[4], br[4], bi[4];
+    pm_chunk_fwd_t<BF16, false>(fa, fb, tl, zr, zi, c << 8, g, t, 1.0f / 16.0f, ar, ai);
+    if (c2 != c) pm_chunk_fwd_t<BF16, false>(fa, fb, tl, zr, zi, c2 << 8, g, t, 1.0f / 16.0f, br, bi);
+    __syncwarp();   // every lane's loads of both chunks are done before any lane's inverse stores into them
+    constexpr unsigned ALL = 0xffffffffu;
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {   // words i and 3 - i (each the other's partner word), both chunks, all fetched first
+      if (c2 != c) {
+        const uint32_t pr0 = __shfl_xor_sync(ALL, br[3 - i], 31), pi0 = __shfl_xor_sync(ALL, bi[3 - i], 31);
+        const uint32_t pr1 = __shfl_xor_sync(ALL, br[i], 31), pi1 = __shfl_xor_sync(ALL, bi[i], 31);
+        const uint32_t qr0 = __shfl_xor_sync(ALL, ar[3 - i], 31), qi0 = __shfl_xor_sync(ALL, ai[3 - i], 31);
+        const uint32_t qr1 = __shfl_xor_sync(ALL, ar[i], 31), qi1 = __shfl_xor_sync(ALL, ai[i], 31);
+        pair_word<BF16>(cf, c << 8, g, t, i, ar[i], ai[i], pr0, pi0);
+        pair_word<BF16>(cf, c << 8, g, t, 3 - i, ar[3 - i], ai[3 - i], pr1, pi1);
+        pair_word<BF16>(cf, c2 << 8, g, t, i, br[i], bi[i], qr0, qi0);
+        pair_word<BF16>(cf, c2 << 8, g, t, 3 - i, br[3 - i], bi[3 - i], qr1, qi1);
+      } else {
+        const uint32_t pr0 = __shfl_xor_sync(ALL, ar[3 - i], 31), pi0 = __shfl_xor_sync(ALL, ai[3 - i], 31);
+        const uint32_t pr1 = __shfl_xor_sync(ALL, ar[i], 31), pi1 = __shfl_xor_sync(ALL, ai[i], 31);
+        pair_word<BF16>(cf, c << 8, g, t, i, ar[i], ai[i], pr0, pi0);
+        pair_word<BF16>(cf, c << 8, g, t, 3 - i, ar[3 - i], ai[3 - i], pr1, pi1);
+      }
+    }
+    pm_chunk_inv_x<BF16>(ib, ia, tl, ar, ai, zr, zi, c << 8, g, t);
+    if (c2 != c) pm_chunk_inv_x<BF16>(ib, ia, tl, br, bi, zr, zi, c2 << 8, g, t);
+    __syncwarp();
+  }
+}
+
 // The pack of learned_pm.cu's pm_conv (z[m] = x[2m] + i x[2m+1]); zeros only where upper (m >= M / 2 is read later).
 template <typename IO, typename ST>
 __device__ __forceinline__ void pack(const IO* __restrict__ xr, ST* zr, ST* zi, int M, int L, bool vec, bool upper) {
@@ -413,9 +492,9 @@ struct Io {
 // forward first stage straight from global memory by K::first16 (learned_pm4.cu's g kernels) instead of pack + lm_stage_a.
 // The x source (learned_pm4.cu's s kernels): STAGE: K::stage starts copying the row into shared memory before the
 // tables (waited for before the first barrier) and K::src gives the copy (Staged) to J = 3's first stage and to the
-// inverse's D x; Plain's src is x itself. PAIR_U: pair_chunk's positions per lane at a time.
+// inverse's D x; Plain's src is x itself. PAIR_U: pair_chunk's positions per lane at a time. REG_PAIR: middle_rp for middle.
 struct Plain {
-  static constexpr bool DIRECT16 = false, STAGE = false;
+  static constexpr bool DIRECT16 = false, STAGE = false, REG_PAIR = false;
   static constexpr int PAIR_U = 1;
   template <typename IO> __device__ static __forceinline__ void stage(unsigned char*, const Io<IO>&, int, int) {}
   template <typename IO> __device__ static __forceinline__ const IO* src(unsigned char*, const IO* x) { return x; }
@@ -476,8 +555,12 @@ __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, 
     }
     __syncthreads();
     const float2* im = mats + G.inv;
-    middle<BF16, ST, K::PAIR_U>(K::fa(smem_raw, G, mats), K::fb(smem_raw, G, mats), K::ia(smem_raw, G, im), K::ib(smem_raw, G, im),
-                     G.tw256, pq + (size_t)blockIdx.y * G.M, zr, zi, G.lR1, G.J, G.M);
+    if constexpr (K::REG_PAIR)
+      middle_rp<BF16, ST>(K::fa(smem_raw, G, mats), K::fb(smem_raw, G, mats), K::ia(smem_raw, G, im), K::ib(smem_raw, G, im),
+                          G.tw256, pq + (size_t)blockIdx.y * G.M, zr, zi, G.lR1, G.J, G.M);
+    else
+      middle<BF16, ST, K::PAIR_U>(K::fa(smem_raw, G, mats), K::fb(smem_raw, G, mats), K::ia(smem_raw, G, im), K::ib(smem_raw, G, im),
+                       G.tw256, pq + (size_t)blockIdx.y * G.M, zr, zi, G.lR1, G.J, G.M);
   }
   __syncthreads();
   int b = blockIdx.x, h = blockIdx.y;

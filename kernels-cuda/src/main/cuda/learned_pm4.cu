@@ -147,10 +147,11 @@ __device__ __forceinline__ void stage_row(uint32_t* w, const IO* __restrict__ x,
 
 // pm3::conv's matrix sources (see pm3::Plain) from the tables at smem + pm_smem(LM, 2): table 0 the forward outer stage
 // 2 (J = 4) or the inverse first stage (R1 = 16), 1 the inverse outer stage 2 (J = 4), 2 .. 5 the middle's fa, fb, ia, ib.
-// G4: the g kernels (R1 = 16's first stage from global memory); S: the s kernels (the staged row, see stage_row).
-template <int LM, bool BF16, bool G4 = false, bool S = false, int U = 1>
+// G4: the g kernels (R1 = 16's first stage from global memory); S: the s kernels (the staged row, see stage_row); RP: the
+// x kernels (pm3::middle_rp, the pair map in registers).
+template <int LM, bool BF16, bool G4 = false, bool S = false, int U = 1, bool RP = false>
 struct Tabs {
-  static constexpr bool DIRECT16 = G4 || S, STAGE = S;
+  static constexpr bool DIRECT16 = G4 || S, STAGE = S, REG_PAIR = RP;
   static constexpr int PAIR_U = U;
   __device__ static __forceinline__ uint32_t* stage_at(unsigned char* smem) { return reinterpret_cast<uint32_t*>(smem + pm4_smem(LM)); }
   template <typename IO>
@@ -251,3 +252,19 @@ LPM4(lpm4sp_bf16_m4096_r80, R80, true, BF, BF, 12, false, true, 2)
 LPM4(lpm4sp_f16_m4096_r80, R80, false, __half, __half, 12, false, true, 2)
 LPM4(lpm4g_bf16_m4096_r64, R64, true, BF, BF, 12, true, false)
 LPM4(lpm4g_f16_m4096_r64, R64, false, __half, __half, 12, true, false)
+// name: lpm4x_<io>_m<M>_r<0|80>: variant x (session 26): the s kernels with the middle's pair map in registers
+// (pm3::middle_rp; the same bits as lpm4s), r80 to M = 8192 and r0 (at most 128 registers) as the s kernels'.
+LPM4(lpm4x_bf16_m2048_r80, R80, true, BF, BF, 11, false, true, 1, true)
+LPM4(lpm4x_f16_m2048_r80, R80, false, __half, __half, 11, false, true, 1, true)
+LPM4(lpm4x_bf16_m4096_r80, R80, true, BF, BF, 12, false, true, 1, true)
+LPM4(lpm4x_f16_m4096_r80, R80, false, __half, __half, 12, false, true, 1, true)
+LPM4(lpm4x_bf16_m8192_r80, R80, true, BF, BF, 13, false, true, 1, true)
+LPM4(lpm4x_f16_m8192_r80, R80, false, __half, __half, 13, false, true, 1, true)
+LPM4(lpm4x_bf16_m2048_r0, LB, true, BF, BF, 11, false, true, 1, true)
+LPM4(lpm4x_f16_m2048_r0, LB, false, __half, __half, 11, false, true, 1, true)
+LPM4(lpm4x_bf16_m4096_r0, LB, true, BF, BF, 12, false, true, 1, true)
+LPM4(lpm4x_f16_m4096_r0, LB, false, __half, __half, 12, false, true, 1, true)
+LPM4(lpm4x_bf16_m8192_r0, LB, true, BF, BF, 13, false, true, 1, true)
+LPM4(lpm4x_f16_m8192_r0, LB, false, __half, __half, 13, false, true, 1, true)
+LPM4(lpm4x_bf16_m16384_r0, LB, true, BF, BF, 14, false, true, 1, true)
+LPM4(lpm4x_f16_m16384_r0, LB, false, __half, __half, 14, false, true, 1, true)

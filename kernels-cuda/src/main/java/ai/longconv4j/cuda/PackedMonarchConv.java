@@ -57,7 +57,7 @@ public final class PackedMonarchConv implements AutoCloseable {
   private final ConvMode mode;
   private final ElementType io;
   private final DeviceBuffer pq, pqAdj, d, blocks, mats, matsAdj;
-  private boolean pqSet, s16, fused = true, balanced, outer, fragTable, fragDirect, stage;
+  private boolean pqSet, s16, fused = true, balanced, outer, fragTable, fragDirect, stage, regPair;
   private int threads, regCap, pairU = 1;
   private final int[] f;   // M's factors R_1 .. R_J (PackedMonarchFactors.factors), computed once
 
@@ -85,6 +85,8 @@ public final class PackedMonarchConv implements AutoCloseable {
     if (fd != null) this.fragDirect = Boolean.parseBoolean(fd);
     String sg = System.getProperty("longconv4j.pm.stage");   // helper pm4 (session 18): overrides tuned's choice
     if (sg != null) this.stage = Boolean.parseBoolean(sg);
+    String rp = System.getProperty("longconv4j.pm.regpair");   // session 26: overrides tuned's choice
+    if (rp != null) this.regPair = Boolean.parseBoolean(rp);
     pairU(Integer.getInteger("longconv4j.pm.pairu", pairU));
     Integer th = Integer.getInteger("longconv4j.pm.threads");
     if (th != null) threads(th);
@@ -321,6 +323,7 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   /** The forward kernel's name (learned_pm.cu's lpm_*, learned_pm2.cu's lpm2_* for the pkjopt variants, learned_pm3.cu's lpm3_* for {@link #outer}). */
   public String kernelName() {
+    if (regPairActive()) return "lpm4x_" + io.tag() + "_m" + m + "_r" + (m <= 8192 ? regCap : 0);
     if (stageActive()) return (pairU == 2 ? "lpm4sp_" : "lpm4s_") + io.tag() + "_m" + m + "_r" + (m <= 8192 ? regCap : 0);
     if (fragActive()) return (fragDirect && m == 4096 ? "lpm4g_" : "lpm4_") + io.tag() + "_m" + m + "_r" + (m <= 8192 && regCap != 0 ? regCap : 0);
     if (outerActive()) return "lpm3_" + io.tag() + "_m" + m + "_r" + (m <= 8192 && regCap == 80 ? 80 : 0);
@@ -356,6 +359,7 @@ public final class PackedMonarchConv implements AutoCloseable {
     fragTable = on && c != null;   // helper pm4's learned_pm4.cu, every mode (see fragTable)
     fragDirect = on;               // and its g kernels at M = 4096
     stage = on && c != null && (mode != ConvMode.CIRCULAR || m <= 8192);   // its s kernels where measured faster (see stage)
+    regPair = on;                  // and their x form (session 26; see regPair)
     return this;
   }
 
@@ -428,6 +432,23 @@ public final class PackedMonarchConv implements AutoCloseable {
   public PackedMonarchConv stage(boolean on) { stage = on; return this; }
 
   public boolean stage() { return stage; }
+
+  /**
+   * Session 26's x kernels (learned_pm4.cu {@code lpm4x_<io>_m<M>_r<0|80>}, M = 2048 .. 16384, with {@link #stage}, pairU 1
+   * and the cap 0 or 80): the s kernels with the middle's pair map in registers (pm3::middle_rp: both chunks of a pair
+   * forward into registers, the partners fetched by warp shuffles, the inverse from registers; no shared-memory round
+   * trip between the middle's forward and inverse), the same bits as the s kernels. Default: on through
+   * {@link #tuned(boolean)} (BENCH-RESULTS.md round 38-s26: causal B = 64, H = 768, bf16, forward 2K / 4K / 8K / 16K
+   * 0.904-0.911 / 1.953-1.980 / 3.60-3.61 / 7.41-7.44 ms vs the s kernels' 1.002-1.010 / 2.052-2.059 / 3.96-3.98 / 8.41-8.42
+   * in one process, both orders; the r80 kernels at M = 2048 (fp16) and 8192 spill 12-16 bytes on sm_90a and still ran
+   * faster than their r0 builds); starting value {@code -Dlongconv4j.pm.regpair}; false: the s kernels (the twin).
+   */
+  public PackedMonarchConv regPair(boolean on) { regPair = on; return this; }
+
+  public boolean regPair() { return regPair; }
+
+  /** Whether the x kernels apply: {@link #regPair} on the s kernels with pairU 1 and the cap 0 or 80. */
+  private boolean regPairActive() { return regPair && stageActive() && pairU == 1 && regCap != 64; }
 
   /** Pair-map positions per lane at a time in the s kernels (1, or 2: lpm4sp at M = 4096); {@code -Dlongconv4j.pm.pairu}. */
   public PackedMonarchConv pairU(int u) {
@@ -580,6 +601,6 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   @Override public String toString() {
     return "PackedMonarchConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + factorString() + ", io=" + io
-        + (fused ? ", fused" : ", unfused") + (stageActive() ? ", frag tables + staged row (learned_pm4 s)" : fragActive() ? ", frag tables (learned_pm4)" : outerActive() ? ", outer (learned_pm3)" : "") + (variant() ? ", balanced" + (regCap != 0 ? ", regcap " + regCap : "") : "") + ", " + (s16 ? "16-bit" : "fp32") + " smem, " + threads + " threads]";
+        + (fused ? ", fused" : ", unfused") + (regPairActive() ? ", frag tables + staged row + register pair map (learned_pm4 x)" : stageActive() ? ", frag tables + staged row (learned_pm4 s)" : fragActive() ? ", frag tables (learned_pm4)" : outerActive() ? ", outer (learned_pm3)" : "") + (variant() ? ", balanced" + (regCap != 0 ? ", regcap " + regCap : "") : "") + ", " + (s16 ? "16-bit" : "fp32") + " smem, " + threads + " threads]";
   }
 }

@@ -307,19 +307,32 @@ class PackedMonarchHostTest {
 
   /**
    * Helper pm4's learned_pm4.cu: every kernel PackedMonarchConv.kernelName can name (lpm4 M = 2048 .. 8192 r80 / r0 and
-   * 16384 r0; lpm4g M = 4096 r80 / r0 / r64; lpm4s as lpm4 and M = 4096 r64; lpm4sp M = 4096 r80) for sm_80
-   * and sm_90a, bf16 and fp16, 0 spills.
+   * 16384 r0; lpm4g M = 4096 r80 / r0 / r64; lpm4s as lpm4 and M = 4096 r64; lpm4sp M = 4096 r80; lpm4x as lpm4) for
+   * sm_80 and sm_90a, bf16 and fp16, 0 spills but the four known below.
    */
   @Test
   void ptxasReport4NoSpills() throws IOException {
-    Map<String, String> spills = spillFree(Path.of("target", "cuda", "learned_pm4.ptxas.txt"));
+    Path rep = Path.of("target", "cuda", "learned_pm4.ptxas.txt");
+    assumeTrue(Files.exists(rep), "no ptxas report (built without nvcc): " + rep.toAbsolutePath());
+    Map<String, String> all = KernelResourceReportTest.spills(rep), spills = new java.util.TreeMap<>(all);
+    // known (session 26): the x kernels under the 80 cap at M = 2048 and 8192 spill 12-16 bytes on sm_90a (middle_rp holds a
+    // chunk pair's C in registers); measured faster than both the spill-free s kernels and their own r0 builds (BENCH-RESULTS
+    // round 38-s26), so kept, bounded here at 32 bytes so growth is caught; sm_80 (96 registers) and every other kernel: 0.
+    for (String k : new String[] {"lpm4x_bf16_m2048_r80", "lpm4x_f16_m2048_r80", "lpm4x_bf16_m8192_r80", "lpm4x_f16_m8192_r80"}) {
+      String h = k + "@sm_90a";
+      assertTrue(spills.containsKey(h), h);
+      String[] sl = spills.remove(h).split(",");
+      assertTrue(Integer.parseInt(sl[0]) <= 32 && Integer.parseInt(sl[1]) <= 32, h + " spills " + String.join(",", sl) + " bytes (bound 32)");
+    }
+    KernelResourceReportTest.assertNoSpills(spills);
     String[] built = {"lpm4_%s_m2048_r80", "lpm4_%s_m4096_r80", "lpm4_%s_m8192_r80", "lpm4_%s_m2048_r0", "lpm4_%s_m4096_r0", "lpm4_%s_m8192_r0",
         "lpm4_%s_m16384_r0", "lpm4g_%s_m4096_r80", "lpm4g_%s_m4096_r0", "lpm4g_%s_m4096_r64", "lpm4s_%s_m2048_r80", "lpm4s_%s_m4096_r80",
         "lpm4s_%s_m2048_r0", "lpm4s_%s_m4096_r0", "lpm4s_%s_m4096_r64", "lpm4s_%s_m8192_r80", "lpm4s_%s_m8192_r0", "lpm4s_%s_m16384_r0",
-        "lpm4sp_%s_m4096_r80"};
+        "lpm4sp_%s_m4096_r80", "lpm4x_%s_m2048_r80", "lpm4x_%s_m4096_r80", "lpm4x_%s_m8192_r80", "lpm4x_%s_m2048_r0", "lpm4x_%s_m4096_r0",
+        "lpm4x_%s_m8192_r0", "lpm4x_%s_m16384_r0"};
     for (String sm : new String[] {"sm_80", "sm_90a"})
       for (String io : new String[] {"bf16", "f16"})
-        for (String k : built) assertTrue(spills.containsKey(String.format(k, io) + "@" + sm), String.format(k, io) + " " + sm);
+        for (String k : built) assertTrue(all.containsKey(String.format(k, io) + "@" + sm), String.format(k, io) + " " + sm);
   }
 
   /** A ptxas report's kernels (name@sm -> spill line), none spilling; the test is skipped without the report (no nvcc). */

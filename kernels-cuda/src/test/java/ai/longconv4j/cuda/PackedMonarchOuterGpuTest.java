@@ -29,7 +29,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * in the same loop, same caps and threads: within 1e-2 of float64 and bit for bit lpm3's y and du, in every mode; at
  * M = 4096 the g kernels (under the 64 cap too), and at every M the s kernels ({@link PackedMonarchConv#stage}: x staged
  * in shared memory; sp and the 64 cap at 4096; session 18) bit for bit lpm3's as well (same products in the same order;
- * the staged x holds the same 16-bit values, zero past L).
+ * the staged x holds the same 16-bit values, zero past L), and the x kernels ({@link PackedMonarchConv#regPair}: the
+ * middle's pair map in registers; session 26) at every M and cap bit for bit lpm3's (the values the s kernels store and
+ * reload are the 16-bit roundings they keep in registers; the pair map's products are the same expressions).
  */
 @Tag("gpu")
 class PackedMonarchOuterGpuTest extends CudaDeviceTest {
@@ -111,6 +113,9 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
           {   // helper pm4 (session 18): the s kernels (x staged in shared memory), and at M = 4096 sp and s under the 64 cap
             pm.stage(true);
             sameBits(pm, "lpm4s_" + io.tag() + "_m" + m + "_r" + cap, u0, dy0, y, du, B, io, n, tail, yG, duG, w4);
+            // session 26: the x kernels (the middle's pair map in registers) give the same bits
+            sameBits(pm.regPair(true), "lpm4x_" + io.tag() + "_m" + m + "_r" + cap, u0, dy0, y, du, B, io, n, tail, yG, duG, w4);
+            pm.regPair(false);
             if (m == 4096 && cap == 80) {
               sameBits(pm.pairU(2), "lpm4sp_" + io.tag() + "_m4096_r80", u0, dy0, y, du, B, io, n, tail, yG, duG, w4);
               sameBits(pm.pairU(1).regCap(64), "lpm4s_" + io.tag() + "_m4096_r64", u0, dy0, y, du, B, io, n, tail, yG, duG, w4);
@@ -150,7 +155,8 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
 
   /**
    * Which kernel a plan runs: the default (tuned) plan runs learned_pm4.cu for M &lt;= 16384 in every mode, its s kernels
-   * (the staged row; since session 18) for causal / bidirectional and for circular M &lt;= 8192, its g kernels at M = 4096
+   * (the staged row; since session 18) in their x form (the pair map in registers; since session 26) for causal /
+   * bidirectional and for circular M &lt;= 8192, its g kernels at M = 4096
    * without stage (unless -Dlongconv4j.pm.fragtable / fragdirect / stage / outer say otherwise); without fragTable
    * learned_pm3.cu for causal / bidirectional and learned_pm2.cu for circular; tuned(false) runs none of them; M = 32768
    * keeps its kernel under outer(true) and fragTable(true) (learned_pm3.cu / learned_pm4.cu do not build R1 = 8 at J = 4).
@@ -158,7 +164,8 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
   @Test
   void kernelChoice() {
     boolean prop = System.getProperty("longconv4j.pm.outer") == null && System.getProperty("longconv4j.pm.fragtable") == null
-        && System.getProperty("longconv4j.pm.fragdirect") == null && System.getProperty("longconv4j.pm.stage") == null;
+        && System.getProperty("longconv4j.pm.fragdirect") == null && System.getProperty("longconv4j.pm.stage") == null
+        && System.getProperty("longconv4j.pm.regpair") == null;
     try (var c = PackedMonarchConv.plan(dev, 2, 4096, 4096, ConvMode.CAUSAL, ElementType.BF16);
          var b = PackedMonarchConv.plan(dev, 2, 4096, 1000, ConvMode.BIDIRECTIONAL, ElementType.F16);
          var r = PackedMonarchConv.plan(dev, 2, 8192, 8192, ConvMode.CIRCULAR, ElementType.BF16);
@@ -166,12 +173,14 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
          var r16 = PackedMonarchConv.plan(dev, 2, 32768, 32768, ConvMode.CIRCULAR, ElementType.BF16);
          var c16 = PackedMonarchConv.plan(dev, 2, 16384, 16384, ConvMode.CAUSAL, ElementType.BF16)) {
       if (prop) {
-        assertEquals("lpm4s_bf16_m4096_r80", c.kernelName());
-        assertEquals("lpm4s_f16_m4096_r80", b.kernelName());
-        assertEquals("lpm4s_bf16_m4096_r80", r.kernelName());
-        assertEquals("lpm4s_bf16_m2048_r80", r2.kernelName());
+        assertEquals("lpm4x_bf16_m4096_r80", c.kernelName());   // session 26: the x kernels (the pair map in registers)
+        assertEquals("lpm4x_f16_m4096_r80", b.kernelName());
+        assertEquals("lpm4x_bf16_m4096_r80", r.kernelName());
+        assertEquals("lpm4x_bf16_m2048_r80", r2.kernelName());
         assertEquals("lpm4_bf16_m16384_r0", r16.kernelName());   // circular M = 16384: fragment tables, no staged row
-        assertEquals("lpm4s_bf16_m16384_r0", c16.kernelName());
+        assertEquals("lpm4x_bf16_m16384_r0", c16.kernelName());
+        assertEquals("lpm4s_bf16_m16384_r0", c16.regPair(false).kernelName());
+        assertEquals("lpm4s_bf16_m4096_r80", c.regPair(false).kernelName());
         assertEquals("lpm4g_bf16_m4096_r80", c.stage(false).kernelName());
         assertEquals("lpm4_bf16_m4096_r80", c.fragDirect(false).kernelName());
         assertEquals("lpm3_bf16_m4096_r80", c.fragTable(false).kernelName());
@@ -181,7 +190,10 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
       assertEquals("lpm_fused_bf16_s32", c.tuned(false).kernelName());
       assertEquals("lpm3_bf16_m4096_r0", c.outer(true).kernelName());
       assertEquals("lpm4_bf16_m4096_r0", c.fragTable(true).kernelName());
-      assertEquals("lpm4s_bf16_m4096_r0", c.stage(true).kernelName());
+      assertEquals("lpm4s_bf16_m4096_r0", c.stage(true).kernelName());   // tuned(false) clears regPair too
+      assertEquals("lpm4x_bf16_m4096_r0", c.regPair(true).kernelName());
+      assertEquals("lpm4_bf16_m4096_r0", c.stage(false).kernelName());   // x only on the s kernels
+      c.stage(true).regPair(false);
       assertEquals("lpm3_bf16_m4096_r80", r.fragTable(false).outer(true).kernelName());
       // the caps learned_pm4.cu does not build: a clear IllegalStateException at launch, naming the kernel
       c.regCap(64).pairU(2);

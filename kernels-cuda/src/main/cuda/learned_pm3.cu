@@ -94,8 +94,8 @@ __device__ __forceinline__ void matvec(const float2* a, float (&xr)[R], float (&
 // stage 2 Y = A_2 X (mma.sync), o w_4096^(k2 c) / 16, stored at k 4096 + 256 k2 + c. HALF: x[r] = 0 for r >= R / 2.
 // xs: where z comes from: a pointer (x in global memory) means the row was packed into the planes (zr, zi) and is read
 // there; learned_pm4.cu's Staged copy: z[n] = (x[2n], x[2n+1]) read from it (no pack pass; the same values).
-template <int R, bool BF16, bool HALF, typename ST, typename A1, typename A2, typename XS>
-__device__ __forceinline__ void outer_fwd(const Tw& T, A1 a1, A2 a2, ST* zr, ST* zi, int log2M, const XS& xs) {
+template <int R, bool BF16, bool HALF, typename ST, typename A1, typename A2, typename XS, typename TT>
+__device__ __forceinline__ void outer_fwd(const TT& T, A1 a1, A2 a2, ST* zr, ST* zi, int log2M, const XS& xs) {
   constexpr uint32_t NEG2 = 0x80008000u;
   constexpr int RI = HALF ? R / 2 : R;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -156,8 +156,8 @@ __device__ __forceinline__ void outer_fwd(const Tw& T, A1 a1, A2 a2, ST* zr, ST*
 // o conj(w_M^(k m)), then the learned A'_1 (a1, shared), and y[n] = E[n] + D x[n] at n = r 4096 + m straight to global
 // memory (2n, 2n + 1 < L). HALF: only r < R / 2 (n < M / 2) is computed. The MMAs run once per accumulator row half
 // (monarch_outer.cuh's outer_pair_inv_r): half of the R tiles' accumulators live at a time.
-template <int R, bool BF16, bool HALF, typename IO, typename ST, typename A1, typename A2, typename XS>
-__device__ __forceinline__ void outer_inv(const Tw& T, A1 a1, A2 a2, const ST* zr, const ST* zi,
+template <int R, bool BF16, bool HALF, typename IO, typename ST, typename A1, typename A2, typename XS, typename TT>
+__device__ __forceinline__ void outer_inv(const TT& T, A1 a1, A2 a2, const ST* zr, const ST* zi,
                                           int log2M, const XS& x, IO* __restrict__ o, int L, bool vec, float d) {
   constexpr uint32_t NEG2 = 0x80008000u;
   constexpr int RO = HALF ? R / 2 : R;
@@ -220,8 +220,8 @@ __device__ __forceinline__ void outer_inv(const Tw& T, A1 a1, A2 a2, const ST* z
 // ---- J = 3 ------------------------------------------------------------------------------------------------------
 // R1 < 16 (M = 256 R): column c < 256 per thread; forward from global memory: x_r = z[c + 256 r] = (x[2n], x[2n+1]),
 // y = A_1 x, o w_M^(k c) / R, stored at c + 256 k.
-template <int R, bool HALF, typename XS, typename ST, typename A1>
-__device__ __forceinline__ void first_fwd_cc(const Tw& T, A1 a1, ST* zr, ST* zi, const XS& x, int L, bool vec) {
+template <int R, bool HALF, typename XS, typename ST, typename A1, typename TT>
+__device__ __forceinline__ void first_fwd_cc(const TT& T, A1 a1, ST* zr, ST* zi, const XS& x, int L, bool vec) {
   constexpr int RI = HALF ? R / 2 : R;
 #pragma unroll 1
   for (int c = threadIdx.x; c < 256; c += blockDim.x) {
@@ -239,8 +239,8 @@ __device__ __forceinline__ void first_fwd_cc(const Tw& T, A1 a1, ST* zr, ST* zi,
 }
 
 // Inverse: x_k = z[c + 256 k] o conj(w_M^(k c)), y = A'_1 x, out at n = c + 256 r (+ D x), r < RO.
-template <int R, bool HALF, typename IO, typename ST, typename A1, typename XS>
-__device__ __forceinline__ void first_inv_cc(const Tw& T, A1 a1, const ST* zr, const ST* zi, const XS& x,
+template <int R, bool HALF, typename IO, typename ST, typename A1, typename XS, typename TT>
+__device__ __forceinline__ void first_inv_cc(const TT& T, A1 a1, const ST* zr, const ST* zi, const XS& x,
                                              IO* __restrict__ o, int L, bool vec, float d) {
   constexpr int RO = HALF ? R / 2 : R;
 #pragma unroll 1
@@ -259,8 +259,8 @@ __device__ __forceinline__ void first_inv_cc(const Tw& T, A1 a1, const ST* zr, c
 // its outputs y = E + D x straight to global memory: B operand rows r = 2t + (q & 1) + 8 (q >> 1), column c0 + g, o
 // conj(w_4096^(r c)); V = A'_1 X; accumulator rows k = g + 8 (q >> 1), columns c0 + 2t + (q & 1): n = 256 k + c.
 // HALF: rows k >= 8 (n >= M / 2) are not stored.
-template <bool BF16, bool HALF, typename IO, typename ST, typename A1, typename XS>
-__device__ __forceinline__ void first_inv_tc(const Tw& T, A1 a1, const ST* zr, const ST* zi,
+template <bool BF16, bool HALF, typename IO, typename ST, typename A1, typename XS, typename TT>
+__device__ __forceinline__ void first_inv_tc(const TT& T, A1 a1, const ST* zr, const ST* zi,
                                              const XS& x, IO* __restrict__ o, int L, bool vec, float d) {
   constexpr uint32_t NEG2 = 0x80008000u;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -493,8 +493,9 @@ struct Io {
 // The x source (learned_pm4.cu's s kernels): STAGE: K::stage starts copying the row into shared memory before the
 // tables (waited for before the first barrier) and K::src gives the copy (Staged) to J = 3's first stage and to the
 // inverse's D x; Plain's src is x itself. PAIR_U: pair_chunk's positions per lane at a time. REG_PAIR: middle_rp for middle.
+// SFU_TW: the first / outer stages' twiddles from the special-function unit (tw_of).
 struct Plain {
-  static constexpr bool DIRECT16 = false, STAGE = false, REG_PAIR = false;
+  static constexpr bool DIRECT16 = false, STAGE = false, REG_PAIR = false, SFU_TW = false;
   static constexpr int PAIR_U = 1;
   template <typename IO> __device__ static __forceinline__ void stage(unsigned char*, const Io<IO>&, int, int) {}
   template <typename IO> __device__ static __forceinline__ const IO* src(unsigned char*, const IO* x) { return x; }
@@ -513,6 +514,15 @@ struct Plain {
 // One row (b, h): see the file comment. The inverse part rebuilds its pointers and flags from the arguments after an
 // opaque copy of the block indices (asm volatile), so that none of them is held in registers across the middle (under
 // the 80-register cap the middle's peak has no room for them). K: the matrix sources (Plain for lpm3).
+// The twiddle source of conv's first / outer stages: Geo's table (Tw), or under the policy's SFU_TW (learned_pm4.cu's y
+// kernels) monarch.cuh's TwP with TWP_SFU: w(j) by __sincosf of the angle reduced to [-pi, pi) (absolute error below
+// 2^-21.4, against the 16-bit operands' 2^-9 / 2^-12), no table built or read. Only the DIRECT16 / R1 = 8 / J = 4 paths take
+// T (lm_stage_a's pack path keeps the table).
+template <bool SFU, typename G_>
+__device__ __forceinline__ auto tw_of(const G_& G, int log2M) {
+  if constexpr (SFU) return TwP{nullptr, nullptr, log2M}; else return G.tw;
+}
+
 template <bool BF16, typename IO, typename ST, int LM, typename K = Plain>
 __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, const float4* __restrict__ pq,
                      const float* __restrict__ D, IO* __restrict__ out, int H, int L, int log2Marg) {
@@ -522,7 +532,8 @@ __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, 
   {
     const Geo<ST> G(smem_raw, log2M);
     if constexpr (K::STAGE) K::stage(smem_raw, Io<IO>(x, out, H, L, G.M, blockIdx.x, blockIdx.y), L, G.M);
-    tw_init(const_cast<float2*>(G.tw.lo), log2M);
+    const auto T = tw_of<K::SFU_TW>(G, log2M);
+    if constexpr (!K::SFU_TW) tw_init(const_cast<float2*>(G.tw.lo), log2M);
     if (G.R1 < 16)
       for (int i = threadIdx.x; i < 2 * G.q1; i += blockDim.x) G.s1[i] = mats[i < G.q1 ? i : G.inv + i - G.q1];
     tw256_init(G.tw256);
@@ -537,17 +548,17 @@ __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, 
       const auto a1 = K::f1(smem_raw, G);
       const auto a2 = K::f2(smem_raw, G, mats);
       switch (G.lR1) {
-        case 1: if (X.half) outer_fwd<2, BF16, true>(G.tw, a1, a2, zr, zi, log2M, xs); else outer_fwd<2, BF16, false>(G.tw, a1, a2, zr, zi, log2M, xs); break;
-        case 2: if (X.half) outer_fwd<4, BF16, true>(G.tw, a1, a2, zr, zi, log2M, xs); else outer_fwd<4, BF16, false>(G.tw, a1, a2, zr, zi, log2M, xs); break;
-        default: if (X.half) outer_fwd<8, BF16, true>(G.tw, a1, a2, zr, zi, log2M, xs); else outer_fwd<8, BF16, false>(G.tw, a1, a2, zr, zi, log2M, xs);
+        case 1: if (X.half) outer_fwd<2, BF16, true>(T, a1, a2, zr, zi, log2M, xs); else outer_fwd<2, BF16, false>(T, a1, a2, zr, zi, log2M, xs); break;
+        case 2: if (X.half) outer_fwd<4, BF16, true>(T, a1, a2, zr, zi, log2M, xs); else outer_fwd<4, BF16, false>(T, a1, a2, zr, zi, log2M, xs); break;
+        default: if (X.half) outer_fwd<8, BF16, true>(T, a1, a2, zr, zi, log2M, xs); else outer_fwd<8, BF16, false>(T, a1, a2, zr, zi, log2M, xs);
       }
     } else if (G.R1 == 8) {   // J = 3, M = 2048: the table and s1 are read by the first stage: barrier first
       __syncthreads();
       const auto a1 = K::f1(smem_raw, G);
-      if (X.half) first_fwd_cc<8, true>(G.tw, a1, zr, zi, xs, L, X.vec); else first_fwd_cc<8, false>(G.tw, a1, zr, zi, xs, L, X.vec);
+      if (X.half) first_fwd_cc<8, true>(T, a1, zr, zi, xs, L, X.vec); else first_fwd_cc<8, false>(T, a1, zr, zi, xs, L, X.vec);
     } else if constexpr (K::DIRECT16) {   // J = 3, M = 4096 (R1 = 16) from global memory: the table is read first
       __syncthreads();
-      K::template first16<BF16>(G, mats, zr, zi, xs, X.half, X.vec, L);
+      K::template first16<BF16>(G, T, mats, zr, zi, xs, X.half, X.vec, L);
     } else {                  // J = 3, M = 4096 (R1 = 16): pack, then lm_stage_a (learned_pm.cu's pm_first)
       pack(X.xr, zr, zi, G.M, L, X.vec, true);
       __syncthreads();
@@ -566,6 +577,7 @@ __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, 
   int b = blockIdx.x, h = blockIdx.y;
   asm volatile("" : "+r"(b), "+r"(h));
   const Geo<ST> G(smem_raw, log2M);
+  const auto T = tw_of<K::SFU_TW>(G, log2M);
   const Io<IO> X(x, out, H, L, G.M, b, h);
   const auto xs = K::src(smem_raw, X.xr);
   const float d = D[h];
@@ -574,22 +586,22 @@ __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, 
   if (G.J == 4) {
     const auto a2 = K::i2(smem_raw, G, im);
     switch (G.lR1) {
-      case 1: if (X.half) outer_inv<2, BF16, true>(G.tw, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
-              else outer_inv<2, BF16, false>(G.tw, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
+      case 1: if (X.half) outer_inv<2, BF16, true>(T, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
+              else outer_inv<2, BF16, false>(T, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
               break;
-      case 2: if (X.half) outer_inv<4, BF16, true>(G.tw, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
-              else outer_inv<4, BF16, false>(G.tw, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
+      case 2: if (X.half) outer_inv<4, BF16, true>(T, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
+              else outer_inv<4, BF16, false>(T, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
               break;
-      default: if (X.half) outer_inv<8, BF16, true>(G.tw, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
-               else outer_inv<8, BF16, false>(G.tw, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
+      default: if (X.half) outer_inv<8, BF16, true>(T, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
+               else outer_inv<8, BF16, false>(T, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
     }
   } else if (G.R1 == 8) {
-    if (X.half) first_inv_cc<8, true>(G.tw, a1, G.zr, G.zi, xs, X.o, L, X.vec, d);
-    else first_inv_cc<8, false>(G.tw, a1, G.zr, G.zi, xs, X.o, L, X.vec, d);
+    if (X.half) first_inv_cc<8, true>(T, a1, G.zr, G.zi, xs, X.o, L, X.vec, d);
+    else first_inv_cc<8, false>(T, a1, G.zr, G.zi, xs, X.o, L, X.vec, d);
   } else {
     const auto t1 = K::i1tc(smem_raw, G, im);
-    if (X.half) first_inv_tc<BF16, true>(G.tw, t1, G.zr, G.zi, xs, X.o, L, X.vec, d);
-    else first_inv_tc<BF16, false>(G.tw, t1, G.zr, G.zi, xs, X.o, L, X.vec, d);
+    if (X.half) first_inv_tc<BF16, true>(T, t1, G.zr, G.zi, xs, X.o, L, X.vec, d);
+    else first_inv_tc<BF16, false>(T, t1, G.zr, G.zi, xs, X.o, L, X.vec, d);
   }
 }
 

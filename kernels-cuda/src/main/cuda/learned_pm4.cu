@@ -78,8 +78,8 @@ __device__ __forceinline__ void matvec(const Co& c, float (&xr)[R], float (&xi)[
 // barrier: lm_stage_a's 32 tiles (16 x 8, stride 256; tiles_a's FWD) with the B operand x_r = z[256 r + c] = (x[2n],
 // x[2n+1]), n = 256 r + c, loaded from x (zero at or past L; HALF: rows r >= 8, n >= M / 2, not loaded), Y = A_1 X, o
 // w_4096^(k c) / 16 stored at 256 k + c. The operands are the values pack + lm_stage_a give (x is 16-bit: exact).
-template <bool BF16, bool HALF, typename XS, typename ST>
-__device__ __forceinline__ void first_fwd_tc(const Tw& T, const float2* __restrict__ a1, ST* zr, ST* zi, const XS& x, int L, bool vec) {
+template <bool BF16, bool HALF, typename XS, typename ST, typename TT>
+__device__ __forceinline__ void first_fwd_tc(const TT& T, const float2* __restrict__ a1, ST* zr, ST* zi, const XS& x, int L, bool vec) {
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
   FragA F; lm_frag_a<BF16>(a1, false, F);
@@ -148,10 +148,11 @@ __device__ __forceinline__ void stage_row(uint32_t* w, const IO* __restrict__ x,
 // pm3::conv's matrix sources (see pm3::Plain) from the tables at smem + pm_smem(LM, 2): table 0 the forward outer stage
 // 2 (J = 4) or the inverse first stage (R1 = 16), 1 the inverse outer stage 2 (J = 4), 2 .. 5 the middle's fa, fb, ia, ib.
 // G4: the g kernels (R1 = 16's first stage from global memory); S: the s kernels (the staged row, see stage_row); RP: the
-// x kernels (pm3::middle_rp, the pair map in registers).
-template <int LM, bool BF16, bool G4 = false, bool S = false, int U = 1, bool RP = false>
+// x kernels (pm3::middle_rp, the pair map in registers); SFU: the y kernels (pm3::tw_of, twiddles from the SFU).
+template <int LM, bool BF16, bool G4 = false, bool S = false, int U = 1, bool RP = false, bool SFU = false>
 struct Tabs {
-  static constexpr bool DIRECT16 = G4 || S, STAGE = S, REG_PAIR = RP;
+  static_assert(!SFU || G4 || S, "Tabs: SFU twiddles on the DIRECT16 kernels only (lm_stage_a's pack path reads the table)");
+  static constexpr bool DIRECT16 = G4 || S, STAGE = S, REG_PAIR = RP, SFU_TW = SFU;
   static constexpr int PAIR_U = U;
   __device__ static __forceinline__ uint32_t* stage_at(unsigned char* smem) { return reinterpret_cast<uint32_t*>(smem + pm4_smem(LM)); }
   template <typename IO>
@@ -162,10 +163,10 @@ struct Tabs {
   __device__ static __forceinline__ auto src(unsigned char* smem, const IO* x) {
     if constexpr (S) return pm3::Staged<IO>{stage_at(smem)}; else return x;
   }
-  template <bool B16, typename G_, typename XS, typename ST>
-  __device__ static __forceinline__ void first16(const G_& G, const float2* __restrict__ mats, ST* zr, ST* zi, const XS& xs, bool half,
-                                                 bool vec, int L) {
-    if (half) first_fwd_tc<B16, true>(G.tw, mats, zr, zi, xs, L, vec); else first_fwd_tc<B16, false>(G.tw, mats, zr, zi, xs, L, vec);
+  template <bool B16, typename G_, typename TT, typename XS, typename ST>
+  __device__ static __forceinline__ void first16(const G_&, const TT& T, const float2* __restrict__ mats, ST* zr, ST* zi, const XS& xs,
+                                                 bool half, bool vec, int L) {
+    if (half) first_fwd_tc<B16, true>(T, mats, zr, zi, xs, L, vec); else first_fwd_tc<B16, false>(T, mats, zr, zi, xs, L, vec);
   }
   __device__ static __forceinline__ uint4* tab(unsigned char* smem, int k) { return reinterpret_cast<uint4*>(smem + pm_smem(LM, 2)) + 64 * k; }
   template <typename G_>
@@ -268,3 +269,14 @@ LPM4(lpm4x_bf16_m8192_r0, LB, true, BF, BF, 13, false, true, 1, true)
 LPM4(lpm4x_f16_m8192_r0, LB, false, __half, __half, 13, false, true, 1, true)
 LPM4(lpm4x_bf16_m16384_r0, LB, true, BF, BF, 14, false, true, 1, true)
 LPM4(lpm4x_f16_m16384_r0, LB, false, __half, __half, 14, false, true, 1, true)
+// name: lpm4y_<io>_m<M>_r<0|80>: variant y (session 26): x with the first / outer stages' twiddles from the special-function
+// unit (pm3::tw_of; no table built or read: its lane-dependent LDS.64 lookups were 56 M of x's 91 M excessive shared
+// wavefronts at M = 4096, bench-runs/s26/s1); not the bits of x (the twiddles differ by < 2^-21.4), at x's default caps.
+LPM4(lpm4y_bf16_m2048_r80, R80, true, BF, BF, 11, false, true, 1, true, true)
+LPM4(lpm4y_f16_m2048_r80, R80, false, __half, __half, 11, false, true, 1, true, true)
+LPM4(lpm4y_bf16_m4096_r80, R80, true, BF, BF, 12, false, true, 1, true, true)
+LPM4(lpm4y_f16_m4096_r80, R80, false, __half, __half, 12, false, true, 1, true, true)
+LPM4(lpm4y_bf16_m8192_r80, R80, true, BF, BF, 13, false, true, 1, true, true)
+LPM4(lpm4y_f16_m8192_r80, R80, false, __half, __half, 13, false, true, 1, true, true)
+LPM4(lpm4y_bf16_m16384_r0, LB, true, BF, BF, 14, false, true, 1, true, true)
+LPM4(lpm4y_f16_m16384_r0, LB, false, __half, __half, 14, false, true, 1, true, true)

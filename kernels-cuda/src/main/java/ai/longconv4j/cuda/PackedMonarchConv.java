@@ -57,7 +57,7 @@ public final class PackedMonarchConv implements AutoCloseable {
   private final ConvMode mode;
   private final ElementType io;
   private final DeviceBuffer pq, pqAdj, d, blocks, mats, matsAdj;
-  private boolean pqSet, s16, fused = true, balanced, outer, fragTable, fragDirect, stage, regPair;
+  private boolean pqSet, s16, fused = true, balanced, outer, fragTable, fragDirect, stage, regPair, sfuTwiddles;
   private int threads, regCap, pairU = 1;
   private final int[] f;   // M's factors R_1 .. R_J (PackedMonarchFactors.factors), computed once
 
@@ -87,6 +87,8 @@ public final class PackedMonarchConv implements AutoCloseable {
     if (sg != null) this.stage = Boolean.parseBoolean(sg);
     String rp = System.getProperty("longconv4j.pm.regpair");   // session 26: overrides tuned's choice
     if (rp != null) this.regPair = Boolean.parseBoolean(rp);
+    String sf = System.getProperty("longconv4j.pm.sfutw");   // session 26: overrides tuned's choice
+    if (sf != null) this.sfuTwiddles = Boolean.parseBoolean(sf);
     pairU(Integer.getInteger("longconv4j.pm.pairu", pairU));
     Integer th = Integer.getInteger("longconv4j.pm.threads");
     if (th != null) threads(th);
@@ -323,6 +325,7 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   /** The forward kernel's name (learned_pm.cu's lpm_*, learned_pm2.cu's lpm2_* for the pkjopt variants, learned_pm3.cu's lpm3_* for {@link #outer}). */
   public String kernelName() {
+    if (sfuActive()) return "lpm4y_" + io.tag() + "_m" + m + "_r" + (m <= 8192 ? regCap : 0);
     if (regPairActive()) return "lpm4x_" + io.tag() + "_m" + m + "_r" + (m <= 8192 ? regCap : 0);
     if (stageActive()) return (pairU == 2 ? "lpm4sp_" : "lpm4s_") + io.tag() + "_m" + m + "_r" + (m <= 8192 ? regCap : 0);
     if (fragActive()) return (fragDirect && m == 4096 ? "lpm4g_" : "lpm4_") + io.tag() + "_m" + m + "_r" + (m <= 8192 && regCap != 0 ? regCap : 0);
@@ -360,6 +363,7 @@ public final class PackedMonarchConv implements AutoCloseable {
     fragDirect = on;               // and its g kernels at M = 4096
     stage = on && c != null && (mode != ConvMode.CIRCULAR || m <= 8192);   // its s kernels where measured faster (see stage)
     regPair = on;                  // and their x form (session 26; see regPair)
+    sfuTwiddles = on;              // and its y form (session 26; see sfuTwiddles)
     return this;
   }
 
@@ -449,6 +453,22 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   /** Whether the x kernels apply: {@link #regPair} on the s kernels with pairU 1 and the cap 0 or 80. */
   private boolean regPairActive() { return regPair && stageActive() && pairU == 1 && regCap != 64; }
+
+  /**
+   * Session 26's y kernels (learned_pm4.cu {@code lpm4y_<io>_m<M>_r<0|80>}: r80 to M = 8192, r0 at 16384): the x kernels
+   * with the first / outer stages' twiddles from the special-function unit (__sincosf of the angle reduced to [-pi, pi);
+   * no table built or read). Not the bits of x: the twiddles differ by less than 2^-21.4. Applies where the x kernels do,
+   * under the cap 80 (M &lt;= 8192) or 0 (M = 16384). Default: on through {@link #tuned(boolean)} (BENCH-RESULTS.md round
+   * 38-s26, B = 64, H = 768, bf16, one process, both orders: forward causal 2K / 4K / 8K / 16K 0.898-0.901 / 1.725-1.732 /
+   * 3.311-3.319 / 7.194-7.197 ms vs x's 0.914-0.922 / 1.974-1.983 / 3.599-3.623 / 7.509-7.512, circular 8K 1.910-1.913 vs
+   * 2.170-2.178, bidirectional 4K 1.728-1.731 vs 1.970); starting value {@code -Dlongconv4j.pm.sfutw}; false: the x kernels.
+   */
+  public PackedMonarchConv sfuTwiddles(boolean on) { sfuTwiddles = on; return this; }
+
+  public boolean sfuTwiddles() { return sfuTwiddles; }
+
+  /** Whether the y kernels apply: {@link #sfuTwiddles} where the x kernels apply, at the caps learned_pm4.cu builds them. */
+  private boolean sfuActive() { return sfuTwiddles && regPairActive() && (m > 8192 || regCap == 80); }
 
   /** Pair-map positions per lane at a time in the s kernels (1, or 2: lpm4sp at M = 4096); {@code -Dlongconv4j.pm.pairu}. */
   public PackedMonarchConv pairU(int u) {
@@ -601,6 +621,6 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   @Override public String toString() {
     return "PackedMonarchConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + factorString() + ", io=" + io
-        + (fused ? ", fused" : ", unfused") + (regPairActive() ? ", frag tables + staged row + register pair map (learned_pm4 x)" : stageActive() ? ", frag tables + staged row (learned_pm4 s)" : fragActive() ? ", frag tables (learned_pm4)" : outerActive() ? ", outer (learned_pm3)" : "") + (variant() ? ", balanced" + (regCap != 0 ? ", regcap " + regCap : "") : "") + ", " + (s16 ? "16-bit" : "fp32") + " smem, " + threads + " threads]";
+        + (fused ? ", fused" : ", unfused") + (sfuActive() ? ", frag tables + staged row + register pair map + SFU twiddles (learned_pm4 y)" : regPairActive() ? ", frag tables + staged row + register pair map (learned_pm4 x)" : stageActive() ? ", frag tables + staged row (learned_pm4 s)" : fragActive() ? ", frag tables (learned_pm4)" : outerActive() ? ", outer (learned_pm3)" : "") + (variant() ? ", balanced" + (regCap != 0 ? ", regcap " + regCap : "") : "") + ", " + (s16 ? "16-bit" : "fp32") + " smem, " + threads + " threads]";
   }
 }

@@ -31,7 +31,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * in shared memory; sp and the 64 cap at 4096; session 18) bit for bit lpm3's as well (same products in the same order;
  * the staged x holds the same 16-bit values, zero past L), and the x kernels ({@link PackedMonarchConv#regPair}: the
  * middle's pair map in registers; session 26) at every M and cap bit for bit lpm3's (the values the s kernels store and
- * reload are the 16-bit roundings they keep in registers; the pair map's products are the same expressions).
+ * reload are the 16-bit roundings they keep in registers; the pair map's products are the same expressions); the y kernels
+ * ({@link PackedMonarchConv#sfuTwiddles}: x with the SFU's twiddles) within 1e-2 of float64 and 2e-3 of lpm3's y / du.
  */
 @Tag("gpu")
 class PackedMonarchOuterGpuTest extends CudaDeviceTest {
@@ -111,11 +112,25 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
             pm.regCap(cap).fragDirect(false);
           }
           {   // helper pm4 (session 18): the s kernels (x staged in shared memory), and at M = 4096 sp and s under the 64 cap
-            pm.stage(true);
+            pm.stage(true).regPair(false).sfuTwiddles(false);   // (the default plan runs their y form since session 26)
             sameBits(pm, "lpm4s_" + io.tag() + "_m" + m + "_r" + cap, u0, dy0, y, du, B, io, n, tail, yG, duG, w4);
             // session 26: the x kernels (the middle's pair map in registers) give the same bits
             sameBits(pm.regPair(true), "lpm4x_" + io.tag() + "_m" + m + "_r" + cap, u0, dy0, y, du, B, io, n, tail, yG, duG, w4);
-            pm.regPair(false);
+            if (cap == (m <= 8192 ? 80 : 0)) {   // the y kernels (x with the SFU's twiddles; learned_pm4.cu builds x's default caps)
+              pm.sfuTwiddles(true);
+              String wy = "lpm4y_" + io.tag() + "_m" + m + "_r" + cap;
+              assertEquals(wy, pm.kernelName(), w4);
+              float[][] gy = run(pm, u0, dy0, y, du, B, io, n, tail, wy + " (" + w4 + ")");
+              Reference.assertClose("y vs float64 " + wy, gy[0], yRef, 1e-2);
+              Reference.assertClose("du vs float64 " + wy, gy[1], duRef, 1e-2);
+              // vs lpm3's bits: the twiddles differ by < 2^-21.4 (__sincosf on [-pi, pi) vs the sincospif table), far below the
+              // 16-bit operands' rounding (2^-9 bf16, 2^-12 fp16), so only operands next to a rounding boundary move, by one unit:
+              // a normwise difference well under one bf16 unit (4e-3); bound 2e-3
+              Reference.assertClose("y vs lpm3 " + wy, gy[0], ConvCase.toD(yG), 2e-3);
+              Reference.assertClose("du vs lpm3 " + wy, gy[1], ConvCase.toD(duG), 2e-3);
+              pm.sfuTwiddles(false);
+            }
+            pm.regPair(false);   // (pairU 2 and the 64 cap below: the s kernels)
             if (m == 4096 && cap == 80) {
               sameBits(pm.pairU(2), "lpm4sp_" + io.tag() + "_m4096_r80", u0, dy0, y, du, B, io, n, tail, yG, duG, w4);
               sameBits(pm.pairU(1).regCap(64), "lpm4s_" + io.tag() + "_m4096_r64", u0, dy0, y, du, B, io, n, tail, yG, duG, w4);
@@ -155,7 +170,7 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
 
   /**
    * Which kernel a plan runs: the default (tuned) plan runs learned_pm4.cu for M &lt;= 16384 in every mode, its s kernels
-   * (the staged row; since session 18) in their x form (the pair map in registers; since session 26) for causal /
+   * (the staged row; since session 18) in their y form (the pair map in registers, the SFU's twiddles; since session 26) for causal /
    * bidirectional and for circular M &lt;= 8192, its g kernels at M = 4096
    * without stage (unless -Dlongconv4j.pm.fragtable / fragdirect / stage / outer say otherwise); without fragTable
    * learned_pm3.cu for causal / bidirectional and learned_pm2.cu for circular; tuned(false) runs none of them; M = 32768
@@ -165,7 +180,7 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
   void kernelChoice() {
     boolean prop = System.getProperty("longconv4j.pm.outer") == null && System.getProperty("longconv4j.pm.fragtable") == null
         && System.getProperty("longconv4j.pm.fragdirect") == null && System.getProperty("longconv4j.pm.stage") == null
-        && System.getProperty("longconv4j.pm.regpair") == null;
+        && System.getProperty("longconv4j.pm.regpair") == null && System.getProperty("longconv4j.pm.sfutw") == null;
     try (var c = PackedMonarchConv.plan(dev, 2, 4096, 4096, ConvMode.CAUSAL, ElementType.BF16);
          var b = PackedMonarchConv.plan(dev, 2, 4096, 1000, ConvMode.BIDIRECTIONAL, ElementType.F16);
          var r = PackedMonarchConv.plan(dev, 2, 8192, 8192, ConvMode.CIRCULAR, ElementType.BF16);
@@ -173,13 +188,15 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
          var r16 = PackedMonarchConv.plan(dev, 2, 32768, 32768, ConvMode.CIRCULAR, ElementType.BF16);
          var c16 = PackedMonarchConv.plan(dev, 2, 16384, 16384, ConvMode.CAUSAL, ElementType.BF16)) {
       if (prop) {
-        assertEquals("lpm4x_bf16_m4096_r80", c.kernelName());   // session 26: the x kernels (the pair map in registers)
-        assertEquals("lpm4x_f16_m4096_r80", b.kernelName());
-        assertEquals("lpm4x_bf16_m4096_r80", r.kernelName());
-        assertEquals("lpm4x_bf16_m2048_r80", r2.kernelName());
+        assertEquals("lpm4y_bf16_m4096_r80", c.kernelName());   // session 26: the y kernels (x with the SFU's twiddles)
+        assertEquals("lpm4y_f16_m4096_r80", b.kernelName());
+        assertEquals("lpm4y_bf16_m4096_r80", r.kernelName());
+        assertEquals("lpm4y_bf16_m2048_r80", r2.kernelName());
         assertEquals("lpm4_bf16_m16384_r0", r16.kernelName());   // circular M = 16384: fragment tables, no staged row
-        assertEquals("lpm4x_bf16_m16384_r0", c16.kernelName());
+        assertEquals("lpm4y_bf16_m16384_r0", c16.kernelName());
+        assertEquals("lpm4x_bf16_m16384_r0", c16.sfuTwiddles(false).kernelName());   // x: the pair map in registers
         assertEquals("lpm4s_bf16_m16384_r0", c16.regPair(false).kernelName());
+        assertEquals("lpm4x_bf16_m4096_r80", c.sfuTwiddles(false).kernelName());
         assertEquals("lpm4s_bf16_m4096_r80", c.regPair(false).kernelName());
         assertEquals("lpm4g_bf16_m4096_r80", c.stage(false).kernelName());
         assertEquals("lpm4_bf16_m4096_r80", c.fragDirect(false).kernelName());
@@ -192,8 +209,10 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
       assertEquals("lpm4_bf16_m4096_r0", c.fragTable(true).kernelName());
       assertEquals("lpm4s_bf16_m4096_r0", c.stage(true).kernelName());   // tuned(false) clears regPair too
       assertEquals("lpm4x_bf16_m4096_r0", c.regPair(true).kernelName());
-      assertEquals("lpm4_bf16_m4096_r0", c.stage(false).kernelName());   // x only on the s kernels
-      c.stage(true).regPair(false);
+      assertEquals("lpm4x_bf16_m4096_r0", c.sfuTwiddles(true).kernelName());   // y is built at the 80 cap only below M = 16384
+      assertEquals("lpm4y_bf16_m4096_r80", c.regCap(80).kernelName());
+      assertEquals("lpm4_bf16_m4096_r80", c.stage(false).kernelName());   // x / y only on the s kernels
+      c.stage(true).regPair(false).sfuTwiddles(false).regCap(0);
       assertEquals("lpm3_bf16_m4096_r80", r.fragTable(false).outer(true).kernelName());
       // the caps learned_pm4.cu does not build: a clear IllegalStateException at launch, naming the kernel
       c.regCap(64).pairU(2);

@@ -362,8 +362,9 @@ __device__ void middle(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const fl
 // pm_pair_at's arithmetic on the same values), rounds it as the store would, and runs the inverse from registers
 // (pm_chunk_inv_x). The stores of C, the pair map's loads and stores and the inverse's loads go: per chunk 32 of the 56
 // 16-bit accesses a lane makes to each plane. The same values in the same order as middle: the same bits. a = 0 (chunk 0,
-// its own partner by the transposed rule) takes middle's path, ahead of the loop (inside it, the second path cost registers:
-// ptxas spilled 16-28 bytes at M = 2048 / 8192 under the 80 cap, 0-16 with it apart).
+// its own partner by the transposed rule) goes forward into registers too, leaves C in its shared memory for the partner
+// loads and runs the inverse from registers, ahead of the loop (inside it, a second path cost registers: ptxas spilled
+// 16-28 bytes at M = 2048 / 8192 under the 80 cap, 0-16 with it apart).
 template <bool BF16>
 __device__ __forceinline__ float2 unpack2(uint32_t w) {
   if constexpr (BF16) return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&w));
@@ -383,14 +384,17 @@ __device__ __forceinline__ void pair_word(const float4* __restrict__ cf, int bas
   cr = pack2<BF16>(r0, r1); ci = pack2<BF16>(i0, i1);
 }
 
-template <bool BF16, typename ST, typename SA, typename SB, typename SK, typename SJ>
+// MV (session 26 experiment): bit 0 the balanced deal (else middle's round-robin of units from warp 0), bit 1 chunk 0 through
+// registers (else middle's path for it).
+template <bool BF16, int MV, typename ST, typename SA, typename SB, typename SK, typename SJ>
 __device__ void middle_rp(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const float4* __restrict__ cf, ST* zr, ST* zi,
                           int lR1, int J, int M) {
   static_assert(sizeof(ST) == 2 && std::is_same<ST, __half>::value != BF16, "middle_rp: 16-bit planes of the compute type");
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, P = M >> 8;
   const float2* tl = tw256 + lane;
-  if (warp == 0) {   // chunk 0 (a = 0, its own partner by the transposed rule; unit 0 as in middle): middle's path
+  constexpr unsigned ALL = 0xffffffffu;
+  if (!(MV & 2) && warp == 0) {   // chunk 0 by middle's path
     pm_chunk_fwd<BF16>(fa, fb, tl, zr, zi, 0, g, t, 1.0f / 16.0f);
     __syncwarp();
     pair_chunk<1>(cf, zr, zi, 0, 0, 0);
@@ -398,16 +402,41 @@ __device__ void middle_rp(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const
     pm_chunk_inv<BF16>(ib, ia, tl, zr, zi, 0, g, t);
     __syncwarp();
   }
-  int u = 1;
+  if ((MV & 2) && warp == 0) {   // chunk 0 (a = 0: its own partner by pair_partner's transposed rule): C through the chunk's shared memory
+    uint32_t ar[4], ai[4];
+    pm_chunk_fwd_t<BF16, false>(fa, fb, tl, zr, zi, 0, g, t, 1.0f / 16.0f, ar, ai);
+    __syncwarp();   // every lane's loads of the chunk are done before any lane stores into it
+    unsigned short* hr = reinterpret_cast<unsigned short*>(zr);
+    unsigned short* hi = reinterpret_cast<unsigned short*>(zi);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {   // C as the store of middle's path leaves it (the same 16-bit values)
+      const int p = (g + 8 * (i & 1)) * 16 + 8 * (i >> 1) + 2 * t;
+      hr[SIDX(p)] = (unsigned short)(ar[i] & 0xffffu); hr[SIDX(p + 1)] = (unsigned short)(ar[i] >> 16);
+      hi[SIDX(p)] = (unsigned short)(ai[i] & 0xffffu); hi[SIDX(p + 1)] = (unsigned short)(ai[i] >> 16);
+    }
+    __syncwarp();
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {   // the partners' words as pair_word takes them (element 0's partner in half 1)
+      const int p = (g + 8 * (i & 1)) * 16 + 8 * (i >> 1) + 2 * t;
+      const int q0 = pair_partner(0, 0, 0, p), q1 = pair_partner(0, 0, 0, p + 1);
+      const uint32_t pr = (uint32_t)hr[SIDX(q1)] | ((uint32_t)hr[SIDX(q0)] << 16);
+      const uint32_t pi = (uint32_t)hi[SIDX(q1)] | ((uint32_t)hi[SIDX(q0)] << 16);
+      pair_word<BF16>(cf, 0, g, t, i, ar[i], ai[i], pr, pi);
+    }
+    pm_chunk_inv_x<BF16>(ib, ia, tl, ar, ai, zr, zi, 0, g, t);   // (its __syncwarp orders the partner loads before the stores)
+    __syncwarp();
+  }
+  int u = 0;
   for (int c = 1; c < P; ++c) {   // a != 0 from here on (pm_freq(c) = 0 only at c = 0)
     const int a = pm_freq(c, lR1, J - 2), c2 = pm_pos((P - a) & (P - 1), lR1, J - 2);
     if (c2 < c) continue;
-    if (u++ % nw != warp) continue;
+    // the warps' shares balanced in chunks: warp 0 takes chunk 0 and the single chunk c2 = c (a = P / 2), the pairs go
+    // round-robin from warp 1 (middle deals units round-robin from warp 0: at M = 8192 warp 0 got 5 chunks, the others 4)
+    if (((MV & 1) ? (c2 == c ? 0 : (1 + u++) % nw) : ++u % nw) != warp) continue;
     uint32_t ar[4], ai[4], br[4], bi[4];
     pm_chunk_fwd_t<BF16, false>(fa, fb, tl, zr, zi, c << 8, g, t, 1.0f / 16.0f, ar, ai);
     if (c2 != c) pm_chunk_fwd_t<BF16, false>(fa, fb, tl, zr, zi, c2 << 8, g, t, 1.0f / 16.0f, br, bi);
     __syncwarp();   // every lane's loads of both chunks are done before any lane's inverse stores into them
-    constexpr unsigned ALL = 0xffffffffu;
 #pragma unroll
     for (int i = 0; i < 2; ++i) {   // words i and 3 - i (each the other's partner word), both chunks, all fetched first
       if (c2 != c) {
@@ -496,7 +525,7 @@ struct Io {
 // SFU_TW: the first / outer stages' twiddles from the special-function unit (tw_of).
 struct Plain {
   static constexpr bool DIRECT16 = false, STAGE = false, REG_PAIR = false, SFU_TW = false;
-  static constexpr int PAIR_U = 1;
+  static constexpr int PAIR_U = 1, MID_V = 0;
   template <typename IO> __device__ static __forceinline__ void stage(unsigned char*, const Io<IO>&, int, int) {}
   template <typename IO> __device__ static __forceinline__ const IO* src(unsigned char*, const IO* x) { return x; }
   template <typename G_> __device__ static __forceinline__ void init(unsigned char*, const G_&, const float2* __restrict__) {}
@@ -567,7 +596,7 @@ __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, 
     __syncthreads();
     const float2* im = mats + G.inv;
     if constexpr (K::REG_PAIR)
-      middle_rp<BF16, ST>(K::fa(smem_raw, G, mats), K::fb(smem_raw, G, mats), K::ia(smem_raw, G, im), K::ib(smem_raw, G, im),
+      middle_rp<BF16, K::MID_V, ST>(K::fa(smem_raw, G, mats), K::fb(smem_raw, G, mats), K::ia(smem_raw, G, im), K::ib(smem_raw, G, im),
                           G.tw256, pq + (size_t)blockIdx.y * G.M, zr, zi, G.lR1, G.J, G.M);
     else
       middle<BF16, ST, K::PAIR_U>(K::fa(smem_raw, G, mats), K::fb(smem_raw, G, mats), K::ia(smem_raw, G, im), K::ib(smem_raw, G, im),

@@ -4,6 +4,7 @@
 # ONE command per sitting; groups with their own timeouts, summaries streamed to stdout, logs packed as they finish:
 #   tests  GPU test classes matching TESTS_RE (default PackedMonarchOuterGpuTest|PackedMonarchGpuTest)
 #   pm     PackedMonarchBench, cases PMCASES (mode:L,..), paths PMORDER (fb, pm[-opts]), B = 64, H = 768, fwd + du timed
+#   p3     (P3BENCH=1) PackedThreePassBench, cases P3CASES (L:B,..), paths P3ORDER
 #   op     LearnedOpBench per "B:L" of OPCASES, engines OPORDER, extra -D options OPOPTS
 #   ncu    (NCU=1) Nsight Compute of the first NCU_N launches of each kernel regex in NCU_K, PackedMonarchBench (NCU_CASE, NCU_ORDER)
 # Stage: tools/stage-device.sh --out .device/s26 --sm 90 --lean-jre --add kernels-cuda/bench-runs/s26/s26-sitting.sh --drop '..'
@@ -29,6 +30,13 @@ if [ "${PMBENCH:-1}" != 0 ]; then
   JAVA_OPTS="-Dlongconv4j.bench.pm.cases=${PMCASES:-causal:4096} -Dlongconv4j.bench.pm.order=${PMORDER:-fb,pm,pm-x,pm-x,pm,fb} ${PMOPTS:-}" \
     timeout ${PM_S:-200} $DEV/run-java ai.longconv4j.examples.bench.PackedMonarchBench "$raw/pm.csv" 64 768 > "$raw/pm.txt" 2>&1
   echo "pm bench exit $?"; grep -E "vs float64|ms|Exception|rror" "$raw/pm.txt" | grep -v "^\s*at " | cut -c1-200 | head -80
+  pack
+fi
+if [ "${P3BENCH:-0}" != 0 ]; then
+  echo "== p3 bench ${P3CASES:-32768:32,65536:16,262144:4} ${P3ORDER:-fb,p3-nx,p3-x,p3-x,p3-nx,fb}"; date -u
+  JAVA_OPTS="-Dlongconv4j.bench.p3.cases=${P3CASES:-32768:32,65536:16,262144:4} -Dlongconv4j.bench.p3.order=${P3ORDER:-fb,p3-nx,p3-x,p3-x,p3-nx,fb} ${P3OPTS:-}" \
+    timeout ${P3B_S:-150} $DEV/run-java ai.longconv4j.examples.bench.PackedThreePassBench "$raw/p3.csv" 64 768 > "$raw/p3.txt" 2>&1
+  echo "p3 bench exit $?"; grep -E " ms |Exception|rror" "$raw/p3.txt" | grep -v "^\s*at " | cut -c1-200 | head -60
   pack
 fi
 if [ "${OPBENCH:-0}" != 0 ]; then

@@ -235,7 +235,10 @@ __device__ __forceinline__ int p3_partner_chunk(int c, int j) { return p3_partne
 // product as an A operand, w256 twiddles, stage 5 as X @ B), the pair map of the unit, the inverse stages 5 and 4
 // (pm_chunk_inv), with no block barrier in between (5 fewer than p3_mid16); then inverse stage 3, inverse stage 2 at the
 // store. Dynamic shared memory p3_smem(2) + 4096 (the w256 table, monarch_pair.cuh's tw256_init).
-template <bool BF16, typename ST, typename SC>
+// RP (lp3_mid16x, session 26): the pair map in registers where a unit's partner of position i is 255 - i of the other
+// chunk (j != 0, and row b of j = 0), as learned_pm3.cu's middle_rp does it (the same values in the same order: the same
+// bits); row a of j = 0 (the frequency rule) keeps the shared-memory pair map.
+template <bool BF16, typename ST, typename SC, bool RP = false>
 __device__ void p3_mid16w(SC* __restrict__ S, const float2* __restrict__ mats, const float4* __restrict__ pq, int h0,
                           int B, int H, int lN1) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -260,11 +263,23 @@ __device__ void p3_mid16w(SC* __restrict__ S, const float2* __restrict__ mats, c
     const float2* tl = tw256 + lane;
     const float4* cf = pq + (size_t)h * ((size_t)N1 << P3_LIN);
     const float2* im = mats + Q;
+    if constexpr (RP) {   // the units with partners (c2, 255 - i), in a loop of their own (one loop with both paths spilled)
+      int u = 0;   // units so far: unit u goes to warp u mod nw (the numbering of the loop below)
+      for (int c = 0; c < 2 * P3_IN / 256; ++c) {
+        const int c2 = p3_partner_chunk(c, j);
+        if (c2 < c) continue;
+        if (u++ % nw != warp || !(j != 0 || c >= P3_IN / 256)) continue;
+        const float4* cfa = cf + ((c >= P3_IN / 256 ? kb : ka) << P3_LIN) + ((c & (P3_IN / 256 - 1)) << 8);
+        const float4* cfb = cf + ((c2 >= P3_IN / 256 ? kb : ka) << P3_LIN) + ((c2 & (P3_IN / 256 - 1)) << 8);
+        pm_pair_units<BF16>(mats + q1 + 260, mats + q1 + 516, im + q1 + 516, im + q1 + 260, tl, cfa, cfb, zr, zi, c, c2, g, t);
+      }
+    }
     int u = 0;   // units so far: unit u goes to warp u mod nw
     for (int c = 0; c < 2 * P3_IN / 256; ++c) {
       const int c2 = p3_partner_chunk(c, j);
       if (c2 < c) continue;
       if (u++ % nw != warp) continue;
+      if (RP && (j != 0 || c >= P3_IN / 256)) continue;   // done above
       pm_chunk_fwd<BF16>(mats + q1 + 260, mats + q1 + 516, tl, zr, zi, c << 8, g, t, 1.0f / 16.0f);
       if (c2 != c) pm_chunk_fwd<BF16>(mats + q1 + 260, mats + q1 + 516, tl, zr, zi, c2 << 8, g, t, 1.0f / 16.0f);
       __syncwarp();
@@ -515,4 +530,12 @@ LP3B_MID(lp3_mid16_bf16, p3_mid16, __nv_bfloat16)
 LP3B_MID(lp3_mid16_f16, p3_mid16, __half)
 LP3B_MID(lp3_mid16w_bf16, p3_mid16w, __nv_bfloat16)
 LP3B_MID(lp3_mid16w_f16, p3_mid16w, __half)
+// lp3_mid16x_<io> (session 26): lp3_mid16w with the pair map in registers (RP)
+#define LP3B_MIDX(NAME, IO)                                                                                             \
+  extern "C" __global__ void __launch_bounds__(256, 3) NAME(P3Io<IO>::SC* __restrict__ S, const float2* __restrict__ mats, \
+      const float4* __restrict__ pq, int h0, int B, int H, int lN1) {                                                   \
+    p3_mid16w<P3Io<IO>::BF16, IO, P3Io<IO>::SC, true>(S, mats, pq, h0, B, H, lN1);                                      \
+  }
+LP3B_MIDX(lp3_mid16x_bf16, __nv_bfloat16)
+LP3B_MIDX(lp3_mid16x_f16, __half)
 #endif   // LP3B_HELPERS_ONLY

@@ -235,6 +235,70 @@ __device__ __forceinline__ void pm_pair_at(float4 cp, float4 cq, ST* zr, ST* zi,
   if (q != p) { st(zr + SIDX(q), qr); st(zi + SIDX(q), qi); }
 }
 
+// ---- the pair map in registers (session 26: learned_pm3.cu's middle_rp, learned_p3b.cu's lp3_mid16x) ----
+// Where the partner of position i of chunk c is 255 - i of chunk c2 (learned_pm3.cu's middle for a != 0, learned_p3b.cu's
+// lp3_mid16w for j != 0), in the A-operand layout of a lane's C (load_tile_b's: register 2j + h = row g + 8h, columns
+// 8j + 2t + e, e = 0, 1) position (g + 8h) 16 + 8j + 2t + e of lane l = 4g + t has its partner at lane 31 - l, register
+// 3 - (2j + h), half 1 - e. So both chunks go forward into registers (pm_chunk_fwd_t without the store: C rounded to the
+// 16-bit compute type as the store rounds it), each lane fetches its partners with one __shfl_xor_sync(.., 31) a word,
+// computes C' = P C + Q conj(partner) for its own positions (pm_pair_re / pm_pair_im: pm_pair_at's arithmetic on the same
+// values), rounds it as the store would, and runs the inverse from registers (pm_chunk_inv_x). The stores of C, the pair
+// map's loads and stores and the inverse's loads go: per chunk 32 of the 56 16-bit accesses a lane makes to each plane.
+// The same values in the same order as the shared-memory pair map: the same bits.
+template <bool BF16>
+__device__ __forceinline__ float2 unpack2(uint32_t w) {
+  if constexpr (BF16) return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&w));
+  else return __half22float2(*reinterpret_cast<const __half2*>(&w));
+}
+
+// C' of a lane's two positions in word i of a chunk whose coefficients start at cf (own: C; pr / pi: the partners' word as
+// fetched: element 0's partner is its half 1, element 1's its half 0), in place.
+template <bool BF16>
+__device__ __forceinline__ void pm_pair_word(const float4* __restrict__ cf, int g, int t, int i, uint32_t& cr, uint32_t& ci,
+                                             uint32_t pr, uint32_t pi) {
+  const int p = (g + 8 * (i & 1)) * 16 + 8 * (i >> 1) + 2 * t;
+  const float4 c0 = cf[p], c1 = cf[p + 1];
+  const float2 ar = unpack2<BF16>(cr), ai = unpack2<BF16>(ci), br = unpack2<BF16>(pr), bi = unpack2<BF16>(pi);
+  const float r0 = pm_pair_re(c0, ar.x, ai.x, br.y, bi.y), i0 = pm_pair_im(c0, ar.x, ai.x, br.y, bi.y);
+  const float r1 = pm_pair_re(c1, ar.y, ai.y, br.x, bi.x), i1 = pm_pair_im(c1, ar.y, ai.y, br.x, bi.x);
+  cr = pack2<BF16>(r0, r1); ci = pack2<BF16>(i0, i1);
+}
+
+// The unit {c, c2} (c2 = c: the chunk alone, its partners within it) by one warp: forward stages J-1, J (fragment sources
+// fa, fb; C scaled by 1/16^2), the pair map with the chunks' coefficients at cfa / cfb, inverse stages J, J-1 (ib, ia).
+template <bool BF16, typename SA, typename SB, typename SJ, typename SK, typename ST>
+__device__ __forceinline__ void pm_pair_units(const SA& fa, const SB& fb, const SJ& ib, const SK& ia, const float2* tl,
+                                              const float4* __restrict__ cfa, const float4* __restrict__ cfb, ST* zr, ST* zi,
+                                              int c, int c2, int g, int t) {
+  static_assert(sizeof(ST) == 2 && std::is_same<ST, __half>::value != BF16, "pm_pair_units: 16-bit planes of the compute type");
+  constexpr unsigned ALL = 0xffffffffu;
+  uint32_t ar[4], ai[4], br[4], bi[4];
+  pm_chunk_fwd_t<BF16, false>(fa, fb, tl, zr, zi, c << 8, g, t, 1.0f / 16.0f, ar, ai);
+  if (c2 != c) pm_chunk_fwd_t<BF16, false>(fa, fb, tl, zr, zi, c2 << 8, g, t, 1.0f / 16.0f, br, bi);
+  __syncwarp();   // every lane's loads of both chunks are done before any lane's inverse stores into them
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {   // words i and 3 - i (each the other's partner word), both chunks, all fetched first
+    if (c2 != c) {
+      const uint32_t pr0 = __shfl_xor_sync(ALL, br[3 - i], 31), pi0 = __shfl_xor_sync(ALL, bi[3 - i], 31);
+      const uint32_t pr1 = __shfl_xor_sync(ALL, br[i], 31), pi1 = __shfl_xor_sync(ALL, bi[i], 31);
+      const uint32_t qr0 = __shfl_xor_sync(ALL, ar[3 - i], 31), qi0 = __shfl_xor_sync(ALL, ai[3 - i], 31);
+      const uint32_t qr1 = __shfl_xor_sync(ALL, ar[i], 31), qi1 = __shfl_xor_sync(ALL, ai[i], 31);
+      pm_pair_word<BF16>(cfa, g, t, i, ar[i], ai[i], pr0, pi0);
+      pm_pair_word<BF16>(cfa, g, t, 3 - i, ar[3 - i], ai[3 - i], pr1, pi1);
+      pm_pair_word<BF16>(cfb, g, t, i, br[i], bi[i], qr0, qi0);
+      pm_pair_word<BF16>(cfb, g, t, 3 - i, br[3 - i], bi[3 - i], qr1, qi1);
+    } else {
+      const uint32_t pr0 = __shfl_xor_sync(ALL, ar[3 - i], 31), pi0 = __shfl_xor_sync(ALL, ai[3 - i], 31);
+      const uint32_t pr1 = __shfl_xor_sync(ALL, ar[i], 31), pi1 = __shfl_xor_sync(ALL, ai[i], 31);
+      pm_pair_word<BF16>(cfa, g, t, i, ar[i], ai[i], pr0, pi0);
+      pm_pair_word<BF16>(cfa, g, t, 3 - i, ar[3 - i], ai[3 - i], pr1, pi1);
+    }
+  }
+  pm_chunk_inv_x<BF16>(ib, ia, tl, ar, ai, zr, zi, c << 8, g, t);
+  if (c2 != c) pm_chunk_inv_x<BF16>(ib, ia, tl, br, bi, zr, zi, c2 << 8, g, t);
+  __syncwarp();
+}
+
 // The pair map on the 256 positions of chunk c (each with its partner, in chunk c' >= c or in c itself), by one warp.
 template <typename ST>
 __device__ __forceinline__ void pm_pair_chunk(const float4* __restrict__ cf, ST* zr, ST* zi, int c, int lR1, int J, int M) {

@@ -353,37 +353,11 @@ __device__ void middle(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const fl
   }
 }
 
-// The register pair map (learned_pm4.cu's x kernels, the policy's REG_PAIR): for a != 0 the partner of position i of
-// chunk c is 255 - i of chunk c2 (pair_partner), and in the A-operand layout of a lane's C (load_tile_b's: register
-// 2j + h = row g + 8h, columns 8j + 2t + e, e = 0, 1) position (g + 8h) 16 + 8j + 2t + e of lane l = 4g + t has its
-// partner at lane 31 - l, register 3 - (2j + h), half 1 - e. So both chunks go forward into registers (pm_chunk_fwd_t
-// without the store: C rounded to the 16-bit compute type as the store rounds it), each lane fetches its partners with
-// one __shfl_xor_sync(.., 31) a word, computes C' = P C + Q conj(partner) for its own positions (pm_pair_re / pm_pair_im:
-// pm_pair_at's arithmetic on the same values), rounds it as the store would, and runs the inverse from registers
-// (pm_chunk_inv_x). The stores of C, the pair map's loads and stores and the inverse's loads go: per chunk 32 of the 56
-// 16-bit accesses a lane makes to each plane. The same values in the same order as middle: the same bits. a = 0 (chunk 0,
-// its own partner by the transposed rule) goes forward into registers too, leaves C in its shared memory for the partner
-// loads and runs the inverse from registers, ahead of the loop (inside it, a second path cost registers: ptxas spilled
-// 16-28 bytes at M = 2048 / 8192 under the 80 cap, 0-16 with it apart).
-template <bool BF16>
-__device__ __forceinline__ float2 unpack2(uint32_t w) {
-  if constexpr (BF16) return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&w));
-  else return __half22float2(*reinterpret_cast<const __half2*>(&w));
-}
-
-// C' of a lane's two positions in word i of the chunk at base (own: C; br / bi: the partners' word as fetched: element
-// 0's partner is its half 1, element 1's its half 0), in place.
-template <bool BF16>
-__device__ __forceinline__ void pair_word(const float4* __restrict__ cf, int base, int g, int t, int i, uint32_t& cr, uint32_t& ci,
-                                          uint32_t pr, uint32_t pi) {
-  const int p = base + (g + 8 * (i & 1)) * 16 + 8 * (i >> 1) + 2 * t;
-  const float4 c0 = cf[p], c1 = cf[p + 1];
-  const float2 ar = unpack2<BF16>(cr), ai = unpack2<BF16>(ci), br = unpack2<BF16>(pr), bi = unpack2<BF16>(pi);
-  const float r0 = pm_pair_re(c0, ar.x, ai.x, br.y, bi.y), i0 = pm_pair_im(c0, ar.x, ai.x, br.y, bi.y);
-  const float r1 = pm_pair_re(c1, ar.y, ai.y, br.x, bi.x), i1 = pm_pair_im(c1, ar.y, ai.y, br.x, bi.x);
-  cr = pack2<BF16>(r0, r1); ci = pack2<BF16>(i0, i1);
-}
-
+// The register pair map (learned_pm4.cu's x kernels, the policy's REG_PAIR): middle with every unit {c, c2} of a != 0 by
+// learned_pm.cu's pm_pair_units (the partner of (c, i) is (c2, 255 - i); C in registers, partners by warp shuffles).
+// a = 0 (chunk 0, its own partner by the transposed rule) goes forward into registers too, leaves C in its shared memory
+// for the partner loads and runs the inverse from registers, ahead of the loop (inside it, a second path cost registers:
+// ptxas spilled 16-28 bytes at M = 2048 / 8192 under the 80 cap, 0-16 with it apart). The same bits as middle.
 // MV (session 26 experiment): bit 0 the balanced deal (else middle's round-robin of units from warp 0), bit 1 chunk 0 through
 // registers (else middle's path for it).
 template <bool BF16, int MV, typename ST, typename SA, typename SB, typename SK, typename SJ>
@@ -393,7 +367,6 @@ __device__ void middle_rp(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, P = M >> 8;
   const float2* tl = tw256 + lane;
-  constexpr unsigned ALL = 0xffffffffu;
   if (!(MV & 2) && warp == 0) {   // chunk 0 by middle's path
     pm_chunk_fwd<BF16>(fa, fb, tl, zr, zi, 0, g, t, 1.0f / 16.0f);
     __syncwarp();
@@ -421,7 +394,7 @@ __device__ void middle_rp(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const
       const int q0 = pair_partner(0, 0, 0, p), q1 = pair_partner(0, 0, 0, p + 1);
       const uint32_t pr = (uint32_t)hr[SIDX(q1)] | ((uint32_t)hr[SIDX(q0)] << 16);
       const uint32_t pi = (uint32_t)hi[SIDX(q1)] | ((uint32_t)hi[SIDX(q0)] << 16);
-      pair_word<BF16>(cf, 0, g, t, i, ar[i], ai[i], pr, pi);
+      pm_pair_word<BF16>(cf, g, t, i, ar[i], ai[i], pr, pi);
     }
     pm_chunk_inv_x<BF16>(ib, ia, tl, ar, ai, zr, zi, 0, g, t);   // (its __syncwarp orders the partner loads before the stores)
     __syncwarp();
@@ -433,31 +406,7 @@ __device__ void middle_rp(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const
     // the warps' shares balanced in chunks: warp 0 takes chunk 0 and the single chunk c2 = c (a = P / 2), the pairs go
     // round-robin from warp 1 (middle deals units round-robin from warp 0: at M = 8192 warp 0 got 5 chunks, the others 4)
     if (((MV & 1) ? (c2 == c ? 0 : (1 + u++) % nw) : ++u % nw) != warp) continue;
-    uint32_t ar[4], ai[4], br[4], bi[4];
-    pm_chunk_fwd_t<BF16, false>(fa, fb, tl, zr, zi, c << 8, g, t, 1.0f / 16.0f, ar, ai);
-    if (c2 != c) pm_chunk_fwd_t<BF16, false>(fa, fb, tl, zr, zi, c2 << 8, g, t, 1.0f / 16.0f, br, bi);
-    __syncwarp();   // every lane's loads of both chunks are done before any lane's inverse stores into them
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {   // words i and 3 - i (each the other's partner word), both chunks, all fetched first
-      if (c2 != c) {
-        const uint32_t pr0 = __shfl_xor_sync(ALL, br[3 - i], 31), pi0 = __shfl_xor_sync(ALL, bi[3 - i], 31);
-        const uint32_t pr1 = __shfl_xor_sync(ALL, br[i], 31), pi1 = __shfl_xor_sync(ALL, bi[i], 31);
-        const uint32_t qr0 = __shfl_xor_sync(ALL, ar[3 - i], 31), qi0 = __shfl_xor_sync(ALL, ai[3 - i], 31);
-        const uint32_t qr1 = __shfl_xor_sync(ALL, ar[i], 31), qi1 = __shfl_xor_sync(ALL, ai[i], 31);
-        pair_word<BF16>(cf, c << 8, g, t, i, ar[i], ai[i], pr0, pi0);
-        pair_word<BF16>(cf, c << 8, g, t, 3 - i, ar[3 - i], ai[3 - i], pr1, pi1);
-        pair_word<BF16>(cf, c2 << 8, g, t, i, br[i], bi[i], qr0, qi0);
-        pair_word<BF16>(cf, c2 << 8, g, t, 3 - i, br[3 - i], bi[3 - i], qr1, qi1);
-      } else {
-        const uint32_t pr0 = __shfl_xor_sync(ALL, ar[3 - i], 31), pi0 = __shfl_xor_sync(ALL, ai[3 - i], 31);
-        const uint32_t pr1 = __shfl_xor_sync(ALL, ar[i], 31), pi1 = __shfl_xor_sync(ALL, ai[i], 31);
-        pair_word<BF16>(cf, c << 8, g, t, i, ar[i], ai[i], pr0, pi0);
-        pair_word<BF16>(cf, c << 8, g, t, 3 - i, ar[3 - i], ai[3 - i], pr1, pi1);
-      }
-    }
-    pm_chunk_inv_x<BF16>(ib, ia, tl, ar, ai, zr, zi, c << 8, g, t);
-    if (c2 != c) pm_chunk_inv_x<BF16>(ib, ia, tl, br, bi, zr, zi, c2 << 8, g, t);
-    __syncwarp();
+    pm_pair_units<BF16>(fa, fb, ib, ia, tl, cf + (c << 8), cf + (c2 << 8), zr, zi, c, c2, g, t);
   }
 }
 

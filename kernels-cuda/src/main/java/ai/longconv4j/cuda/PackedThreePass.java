@@ -98,6 +98,7 @@ public final class PackedThreePass implements AutoCloseable {
   private boolean sc16 = !"false".equals(System.getProperty("longconv4j.p3.scratch16"));
   private Boolean otc = outerTcProperty();
   private boolean mw = !"false".equals(System.getProperty("longconv4j.p3.middleWarp"));
+  private boolean mrp = "true".equals(System.getProperty("longconv4j.p3.regpair"));
   private int[] partners;   // lib's s(p), for the host route's adjoint table
 
   private PackedThreePass(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n, boolean inner) {
@@ -510,7 +511,7 @@ public final class PackedThreePass implements AutoCloseable {
 
   /** The middle kernel's name (learned_p3.cu, or learned_p3b.cu's lp3_mid16 where {@link #scratch16} applies). */
   public String middleKernel() {
-    if (middleWarpApplies()) return "lp3_mid16w_" + io.tag();
+    if (middleWarpApplies()) return (mrp ? "lp3_mid16x_" : "lp3_mid16w_") + io.tag();
     return scratch16Applies() ? "lp3_mid16_" + io.tag() : "lp3_middle_" + io.tag() + (s16 ? "_s16" : "_s32");
   }
 
@@ -544,6 +545,13 @@ public final class PackedThreePass implements AutoCloseable {
    * session 17).
    */
   public PackedThreePass middleWarp(boolean on) { mw = on; return this; }
+
+  /**
+   * The per-warp middle's pair map in registers (lp3_mid16x, session 26: learned_pm.cu's pm_pair_units where a unit's
+   * partners are (c2, 255 - i): j != 0, and row b at j = 0), the same bits as lp3_mid16w; applies where {@link #middleWarp}
+   * does. Off: lp3_mid16w (the twin). Default {@code -Dlongconv4j.p3.regpair}.
+   */
+  public PackedThreePass middleRegPair(boolean on) { mrp = on; return this; }
 
   /**
    * A 16-bit scratch ((re, im) of the I/O type, half the bytes of fp32) with learned_p3b.cu's kernels: passes 1 / 3 write /

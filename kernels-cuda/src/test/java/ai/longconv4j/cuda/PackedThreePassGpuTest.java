@@ -3,6 +3,7 @@
 // pair coefficients (H, 4M) at lib's positions.
 package ai.longconv4j.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -193,7 +194,8 @@ class PackedThreePassGpuTest extends CudaDeviceTest {
    * fp32 scratch, y and du — the same values bit for bit by construction (learned_p3b.cu's header); the test allows a
    * thousandth of the outputs to differ (a rounding tie the compiler might contract differently) and prints the count;
    * then the tensor-core outer passes against the CUDA-core ones, within 1e-2 (three more rounded operands, as
-   * {@link #fastVariantsMatchLibFloat64}), and the per-warp middle against lp3_mid16 (roundings in other places), within 1e-2.
+   * {@link #fastVariantsMatchLibFloat64}), and the per-warp middle against lp3_mid16 (roundings in other places), within 1e-2;
+   * and (session 26) its register pair map (lp3_mid16x) bit for bit the per-warp middle's.
    */
   @ParameterizedTest(name = "{0} L={1}")
   @MethodSource("twinFastCases")
@@ -207,10 +209,10 @@ class PackedThreePassGpuTest extends CudaDeviceTest {
       for (int i = 0; i < pq.length; i++) pq[i] = rng.nextGaussian();
       p3.setWeights(pq, Reference.randn(rng, H, 1.0)).setBlocks(blocks(rng, m, 2)).scratchBudget(8L * m * B);
       try (var u = dev.upload(u16); var y = dev.alloc(2L * n)) {
-        short[][] out = new short[8][];
-        String[] names = new String[4];
-        for (int v = 0; v < 4; v++) {
-          p3.scratch16(v > 0).outerTc(v > 1).middleWarp(v > 2);
+        short[][] out = new short[10][];
+        String[] names = new String[5];
+        for (int v = 0; v < 5; v++) {
+          p3.scratch16(v > 0).outerTc(v > 1).middleWarp(v > 2).middleRegPair(v > 3);
           names[v] = p3.middleKernel() + " + " + p3.outerKernel(true);
           y.fill32(0x7fc07fc0);
           p3.forward(u, y, B);
@@ -230,6 +232,9 @@ class PackedThreePassGpuTest extends CudaDeviceTest {
               HalfFloats.decode(out[4 + w], io), ConvCase.toD(HalfFloats.decode(out[2 + w], io)), TOL16);
           Reference.assertClose((w == 0 ? "y " : "du ") + io + " L=" + L + ": " + names[3] + " vs " + names[2],
               HalfFloats.decode(out[6 + w], io), ConvCase.toD(HalfFloats.decode(out[4 + w], io)), TOL16);
+          // session 26: the pair map in registers (lp3_mid16x) gives lp3_mid16w's bits (the same values in the same order)
+          assertArrayEquals(out[6 + w], out[8 + w], (w == 0 ? "y " : "du ") + io + " L=" + L + ": " + names[4] + " vs " + names[3]);
+          System.out.printf("%s %s L=%d: %s gives the bits of %s%n", w == 0 ? "y" : "du", io, L, names[4], names[3]);
         }
       }
     }

@@ -27,7 +27,8 @@ import java.util.SplittableRandom;
  * the fp32-plane twin, and (helper pk3fast, session 15) {@code p3-twin} learned_p3.cu's kernels (16-bit planes, fp32
  * scratch), {@code p3-sc16} the 16-bit scratch with lp3_mid16 and CUDA-core outer passes, {@code p3-tc} also the
  * tensor-core outer passes, {@code p3-w} also the per-warp middle lp3_mid16w (learned_p3b.cu), {@code p3-sw} (helper p3,
- * session 17) the 16-bit scratch and lp3_mid16w with CUDA-core outer passes; with {@code -Dlongconv4j.bench.p3.bwd=true}
+ * session 17) the 16-bit scratch and lp3_mid16w with CUDA-core outer passes, {@code p3-x} / {@code p3-nx} (session 26) the
+ * plan with its middle's pair map in registers (lp3_mid16x) or not; with {@code -Dlongconv4j.bench.p3.bwd=true}
  * also {@link PackedThreePassBackward}'s row (du, dP / dQ, dD and, since session 18, the block gradients on tensor cores,
  * dy = u) and its steps' times; {@code -Dlongconv4j.bench.p3.bwd.variants} (session 20, e.g. {@code
  * default;reduce=serial;ogram=sincos}) times the backward under each setting of {@code -Dlongconv4j.p3.*}, in order and
@@ -90,7 +91,9 @@ public final class PackedThreePassBench {
                   case "p3-tc" -> p3.storage16(true).scratch16(true).outerTc(true).middleWarp(false);
                   case "p3-w" -> p3.storage16(true).scratch16(true).outerTc(true).middleWarp(true);
                   case "p3-sw" -> p3.storage16(true).scratch16(true).outerTc(false).middleWarp(true);
-                  default -> throw new IllegalArgumentException("PackedThreePassBench: paths fb, p3, p3-s32, p3-twin, p3-sc16, p3-tc, p3-w, p3-sw; got " + p);
+                  case "p3-x" -> p3.middleRegPair(true);    // session 26: lp3_mid16x
+                  case "p3-nx" -> p3.middleRegPair(false);
+                  default -> throw new IllegalArgumentException("PackedThreePassBench: paths fb, p3, p3-s32, p3-twin, p3-sc16, p3-tc, p3-w, p3-sw, p3-x, p3-nx; got " + p);
                 }
                 ConvPlan plan = p3.libPlan();
                 var shape = new ConvShape(1, 1, KROWS, L, L, ai.longconv4j.conv.ConvMode.CAUSAL);

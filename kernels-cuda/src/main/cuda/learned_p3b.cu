@@ -264,11 +264,13 @@ __device__ void p3_mid16w(SC* __restrict__ S, const float2* __restrict__ mats, c
     const float4* cf = pq + (size_t)h * ((size_t)N1 << P3_LIN);
     const float2* im = mats + Q;
     if constexpr (RP) {   // the units with partners (c2, 255 - i), in a loop of their own (one loop with both paths spilled)
-      int u = 0;   // units so far: unit u goes to warp u mod nw (the numbering of the loop below)
+      int r = 0;   // unit u goes to warp u mod nw (the numbering of the loop below), r = u mod nw kept without a division
       for (int c = 0; c < 2 * P3_IN / 256; ++c) {
         const int c2 = p3_partner_chunk(c, j);
         if (c2 < c) continue;
-        if (u++ % nw != warp || !(j != 0 || c >= P3_IN / 256)) continue;
+        const int owner = r;
+        r = r + 1 == nw ? 0 : r + 1;
+        if (owner != warp || !(j != 0 || c >= P3_IN / 256)) continue;
         const float4* cfa = cf + ((c >= P3_IN / 256 ? kb : ka) << P3_LIN) + ((c & (P3_IN / 256 - 1)) << 8);
         const float4* cfb = cf + ((c2 >= P3_IN / 256 ? kb : ka) << P3_LIN) + ((c2 & (P3_IN / 256 - 1)) << 8);
         pm_pair_units<BF16>(mats + q1 + 260, mats + q1 + 516, im + q1 + 516, im + q1 + 260, tl, cfa, cfb, zr, zi, c, c2, g, t);

@@ -399,13 +399,20 @@ __device__ void middle_rp(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const
     pm_chunk_inv_x<BF16>(ib, ia, tl, ar, ai, zr, zi, 0, g, t);   // (its __syncwarp orders the partner loads before the stores)
     __syncwarp();
   }
-  int u = 0;
+  int r = 1 == nw ? 0 : 1;   // the next pair's warp, (1 + pairs so far) mod nw, kept without a division
   for (int c = 1; c < P; ++c) {   // a != 0 from here on (pm_freq(c) = 0 only at c = 0)
     const int a = pm_freq(c, lR1, J - 2), c2 = pm_pos((P - a) & (P - 1), lR1, J - 2);
     if (c2 < c) continue;
-    // the warps' shares balanced in chunks: warp 0 takes chunk 0 and the single chunk c2 = c (a = P / 2), the pairs go
-    // round-robin from warp 1 (middle deals units round-robin from warp 0: at M = 8192 warp 0 got 5 chunks, the others 4)
-    if (((MV & 1) ? (c2 == c ? 0 : (1 + u++) % nw) : ++u % nw) != warp) continue;
+    // MV & 1: the warps' shares balanced in chunks: warp 0 takes chunk 0 and the single chunk c2 = c (a = P / 2), the pairs
+    // go round-robin from warp 1 (middle deals units round-robin from warp 0: at M = 8192 warp 0 got 5 chunks, the others 4)
+    int owner;
+    if ((MV & 1) && c2 == c) {
+      owner = 0;
+    } else {
+      owner = r;
+      r = r + 1 == nw ? 0 : r + 1;
+    }
+    if (owner != warp) continue;
     pm_pair_units<BF16>(fa, fb, ib, ia, tl, cf + (c << 8), cf + (c2 << 8), zr, zi, c, c2, g, t);
   }
 }

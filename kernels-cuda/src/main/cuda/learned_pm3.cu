@@ -353,21 +353,22 @@ __device__ void middle(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const fl
   }
 }
 
-// The register pair map (learned_pm4.cu's x kernels, the policy's REG_PAIR): middle with every unit {c, c2} of a != 0 by
-// learned_pm.cu's pm_pair_units (the partner of (c, i) is (c2, 255 - i); C in registers, partners by warp shuffles).
-// a = 0 (chunk 0, its own partner by the transposed rule) goes forward into registers too, leaves C in its shared memory
-// for the partner loads and runs the inverse from registers, ahead of the loop (inside it, a second path cost registers:
-// ptxas spilled 16-28 bytes at M = 2048 / 8192 under the 80 cap, 0-16 with it apart). The same bits as middle.
-// MV (session 26 experiment): bit 0 the balanced deal (else middle's round-robin of units from warp 0), bit 1 chunk 0 through
-// registers (else middle's path for it).
-template <bool BF16, int MV, typename ST, typename SA, typename SB, typename SK, typename SJ>
+// The register pair map (learned_pm4.cu's x / y kernels, the policy's REG_PAIR): middle with every unit {c, c2} of a != 0
+// by learned_pm.cu's pm_pair_units (the partner of (c, i) is (c2, 255 - i); C in registers, partners by warp shuffles),
+// the units dealt round-robin as middle deals them (the warp index kept without a division: the modulo's ~20 instructions
+// per unit and warp were a tenth of lpm4y's at M = 4096, ncu bench-runs/s26/s2). Chunk 0 (a = 0, its own partner by
+// pair_partner's transposed rule) ahead of the loop by warp 0 (inside it, a second path cost registers): C0R (the policy's
+// MID_C0R) forward into registers too, C left in the chunk's shared memory for the partner loads, the inverse from
+// registers (measured faster at M = 4096 and 16384, slower at 8192: BENCH-RESULTS round 38-s26); else middle's path.
+// The same bits as middle either way. (A deal balanced in chunks, warp 0 taking both single chunks, was measured slower.)
+template <bool BF16, bool C0R, typename ST, typename SA, typename SB, typename SK, typename SJ>
 __device__ void middle_rp(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const float4* __restrict__ cf, ST* zr, ST* zi,
                           int lR1, int J, int M) {
   static_assert(sizeof(ST) == 2 && std::is_same<ST, __half>::value != BF16, "middle_rp: 16-bit planes of the compute type");
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, P = M >> 8;
   const float2* tl = tw256 + lane;
-  if (!(MV & 2) && warp == 0) {   // chunk 0 by middle's path
+  if (!C0R && warp == 0) {   // chunk 0 by middle's path
     pm_chunk_fwd<BF16>(fa, fb, tl, zr, zi, 0, g, t, 1.0f / 16.0f);
     __syncwarp();
     pair_chunk<1>(cf, zr, zi, 0, 0, 0);
@@ -375,7 +376,7 @@ __device__ void middle_rp(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const
     pm_chunk_inv<BF16>(ib, ia, tl, zr, zi, 0, g, t);
     __syncwarp();
   }
-  if ((MV & 2) && warp == 0) {   // chunk 0 (a = 0: its own partner by pair_partner's transposed rule): C through the chunk's shared memory
+  if (C0R && warp == 0) {   // chunk 0 (a = 0: its own partner by pair_partner's transposed rule): C through the chunk's shared memory
     uint32_t ar[4], ai[4];
     pm_chunk_fwd_t<BF16, false>(fa, fb, tl, zr, zi, 0, g, t, 1.0f / 16.0f, ar, ai);
     __syncwarp();   // every lane's loads of the chunk are done before any lane stores into it
@@ -389,7 +390,7 @@ __device__ void middle_rp(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const
     }
     __syncwarp();
 #pragma unroll
-    for (int i = 0; i < 4; ++i) {   // the partners' words as pair_word takes them (element 0's partner in half 1)
+    for (int i = 0; i < 4; ++i) {   // the partners' words as pm_pair_word takes them (element 0's partner in half 1)
       const int p = (g + 8 * (i & 1)) * 16 + 8 * (i >> 1) + 2 * t;
       const int q0 = pair_partner(0, 0, 0, p), q1 = pair_partner(0, 0, 0, p + 1);
       const uint32_t pr = (uint32_t)hr[SIDX(q1)] | ((uint32_t)hr[SIDX(q0)] << 16);
@@ -399,19 +400,12 @@ __device__ void middle_rp(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const
     pm_chunk_inv_x<BF16>(ib, ia, tl, ar, ai, zr, zi, 0, g, t);   // (its __syncwarp orders the partner loads before the stores)
     __syncwarp();
   }
-  int r = 1 == nw ? 0 : 1;   // the next pair's warp, (1 + pairs so far) mod nw, kept without a division
+  int r = 1 == nw ? 0 : 1;   // unit u (chunk 0 is unit 0) goes to warp u mod nw: r = that for the next unit, no division
   for (int c = 1; c < P; ++c) {   // a != 0 from here on (pm_freq(c) = 0 only at c = 0)
     const int a = pm_freq(c, lR1, J - 2), c2 = pm_pos((P - a) & (P - 1), lR1, J - 2);
     if (c2 < c) continue;
-    // MV & 1: the warps' shares balanced in chunks: warp 0 takes chunk 0 and the single chunk c2 = c (a = P / 2), the pairs
-    // go round-robin from warp 1 (middle deals units round-robin from warp 0: at M = 8192 warp 0 got 5 chunks, the others 4)
-    int owner;
-    if ((MV & 1) && c2 == c) {
-      owner = 0;
-    } else {
-      owner = r;
-      r = r + 1 == nw ? 0 : r + 1;
-    }
+    const int owner = r;
+    r = r + 1 == nw ? 0 : r + 1;
     if (owner != warp) continue;
     pm_pair_units<BF16>(fa, fb, ib, ia, tl, cf + (c << 8), cf + (c2 << 8), zr, zi, c, c2, g, t);
   }
@@ -477,11 +471,13 @@ struct Io {
 // forward first stage straight from global memory by K::first16 (learned_pm4.cu's g kernels) instead of pack + lm_stage_a.
 // The x source (learned_pm4.cu's s kernels): STAGE: K::stage starts copying the row into shared memory before the
 // tables (waited for before the first barrier) and K::src gives the copy (Staged) to J = 3's first stage and to the
-// inverse's D x; Plain's src is x itself. PAIR_U: pair_chunk's positions per lane at a time. REG_PAIR: middle_rp for middle.
+// inverse's D x; Plain's src is x itself. PAIR_U: pair_chunk's positions per lane at a time. REG_PAIR: middle_rp for middle
+// (MID_C0R: its chunk 0 through registers).
 // SFU_TW: the first / outer stages' twiddles from the special-function unit (tw_of).
 struct Plain {
   static constexpr bool DIRECT16 = false, STAGE = false, REG_PAIR = false, SFU_TW = false;
-  static constexpr int PAIR_U = 1, MID_V = 0;
+  static constexpr int PAIR_U = 1;
+  static constexpr bool MID_C0R = false;
   template <typename IO> __device__ static __forceinline__ void stage(unsigned char*, const Io<IO>&, int, int) {}
   template <typename IO> __device__ static __forceinline__ const IO* src(unsigned char*, const IO* x) { return x; }
   template <typename G_> __device__ static __forceinline__ void init(unsigned char*, const G_&, const float2* __restrict__) {}
@@ -552,7 +548,7 @@ __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, 
     __syncthreads();
     const float2* im = mats + G.inv;
     if constexpr (K::REG_PAIR)
-      middle_rp<BF16, K::MID_V, ST>(K::fa(smem_raw, G, mats), K::fb(smem_raw, G, mats), K::ia(smem_raw, G, im), K::ib(smem_raw, G, im),
+      middle_rp<BF16, K::MID_C0R, ST>(K::fa(smem_raw, G, mats), K::fb(smem_raw, G, mats), K::ia(smem_raw, G, im), K::ib(smem_raw, G, im),
                           G.tw256, pq + (size_t)blockIdx.y * G.M, zr, zi, G.lR1, G.J, G.M);
     else
       middle<BF16, ST, K::PAIR_U>(K::fa(smem_raw, G, mats), K::fb(smem_raw, G, mats), K::ia(smem_raw, G, im), K::ib(smem_raw, G, im),

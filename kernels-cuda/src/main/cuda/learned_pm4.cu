@@ -148,10 +148,11 @@ __device__ __forceinline__ void stage_row(uint32_t* w, const IO* __restrict__ x,
 // pm3::conv's matrix sources (see pm3::Plain) from the tables at smem + pm_smem(LM, 2): table 0 the forward outer stage
 // 2 (J = 4) or the inverse first stage (R1 = 16), 1 the inverse outer stage 2 (J = 4), 2 .. 5 the middle's fa, fb, ia, ib.
 // G4: the g kernels (R1 = 16's first stage from global memory); S: the s kernels (the staged row, see stage_row); RP: the
-// x kernels (pm3::middle_rp, the pair map in registers); SFU: the y kernels (pm3::tw_of, twiddles from the SFU).
-template <int LM, bool BF16, bool G4 = false, bool S = false, int U = 1, bool RP = false, bool SFU = false, int MV = 0>
+// x kernels (pm3::middle_rp, the pair map in registers); SFU: the y kernels (pm3::tw_of, twiddles from the SFU); C0R:
+// middle_rp's chunk 0 through registers.
+template <int LM, bool BF16, bool G4 = false, bool S = false, int U = 1, bool RP = false, bool SFU = false, bool C0R = false>
 struct Tabs {
-  static constexpr int MID_V = MV;
+  static constexpr bool MID_C0R = C0R;
   static_assert(!SFU || G4 || S, "Tabs: SFU twiddles on the DIRECT16 kernels only (lm_stage_a's pack path reads the table)");
   static constexpr bool DIRECT16 = G4 || S, STAGE = S, REG_PAIR = RP, SFU_TW = SFU;
   static constexpr int PAIR_U = U;
@@ -272,22 +273,13 @@ LPM4(lpm4x_bf16_m16384_r0, LB, true, BF, BF, 14, false, true, 1, true)
 LPM4(lpm4x_f16_m16384_r0, LB, false, __half, __half, 14, false, true, 1, true)
 // name: lpm4y_<io>_m<M>_r<0|80>: variant y (session 26): x with the first / outer stages' twiddles from the special-function
 // unit (pm3::tw_of; no table built or read: its lane-dependent LDS.64 lookups were 56 M of x's 91 M excessive shared
-// wavefronts at M = 4096, bench-runs/s26/s1); not the bits of x (the twiddles differ by < 2^-21.4), at x's default caps.
-LPM4(lpm4y_bf16_m2048_r80, R80, true, BF, BF, 11, false, true, 1, true, true)
-LPM4(lpm4y_f16_m2048_r80, R80, false, __half, __half, 11, false, true, 1, true, true)
-LPM4(lpm4y_bf16_m4096_r80, R80, true, BF, BF, 12, false, true, 1, true, true)
-LPM4(lpm4y_f16_m4096_r80, R80, false, __half, __half, 12, false, true, 1, true, true)
-LPM4(lpm4y_bf16_m8192_r80, R80, true, BF, BF, 13, false, true, 1, true, true)
-LPM4(lpm4y_f16_m8192_r80, R80, false, __half, __half, 13, false, true, 1, true, true)
-LPM4(lpm4y_bf16_m16384_r0, LB, true, BF, BF, 14, false, true, 1, true, true)
-LPM4(lpm4y_f16_m16384_r0, LB, false, __half, __half, 14, false, true, 1, true, true)
-// EXPERIMENT (session 26): middle_rp's forms MV 1 / 2 / 3 (lpm4yv<MV>_*)
-LPM4(lpm4yv1_bf16_m4096_r80, R80, true, BF, BF, 12, false, true, 1, true, true, 1)
-LPM4(lpm4yv2_bf16_m4096_r80, R80, true, BF, BF, 12, false, true, 1, true, true, 2)
-LPM4(lpm4yv3_bf16_m4096_r80, R80, true, BF, BF, 12, false, true, 1, true, true, 3)
-LPM4(lpm4yv1_bf16_m8192_r80, R80, true, BF, BF, 13, false, true, 1, true, true, 1)
-LPM4(lpm4yv2_bf16_m8192_r80, R80, true, BF, BF, 13, false, true, 1, true, true, 2)
-LPM4(lpm4yv3_bf16_m8192_r80, R80, true, BF, BF, 13, false, true, 1, true, true, 3)
-LPM4(lpm4yv1_bf16_m16384_r0, LB, true, BF, BF, 14, false, true, 1, true, true, 1)
-LPM4(lpm4yv2_bf16_m16384_r0, LB, true, BF, BF, 14, false, true, 1, true, true, 2)
-LPM4(lpm4yv3_bf16_m16384_r0, LB, true, BF, BF, 14, false, true, 1, true, true, 3)
+// wavefronts at M = 4096, bench-runs/s26/s1); not the bits of x (the twiddles differ by < 2^-21.4), at x's default caps;
+// middle_rp's chunk 0 through registers (C0R) at M = 4096 and 16384, where it measured faster (round 38-s26, s3).
+LPM4(lpm4y_bf16_m2048_r80, R80, true, BF, BF, 11, false, true, 1, true, true, false)
+LPM4(lpm4y_f16_m2048_r80, R80, false, __half, __half, 11, false, true, 1, true, true, false)
+LPM4(lpm4y_bf16_m4096_r80, R80, true, BF, BF, 12, false, true, 1, true, true, true)
+LPM4(lpm4y_f16_m4096_r80, R80, false, __half, __half, 12, false, true, 1, true, true, true)
+LPM4(lpm4y_bf16_m8192_r80, R80, true, BF, BF, 13, false, true, 1, true, true, false)
+LPM4(lpm4y_f16_m8192_r80, R80, false, __half, __half, 13, false, true, 1, true, true, false)
+LPM4(lpm4y_bf16_m16384_r0, LB, true, BF, BF, 14, false, true, 1, true, true, true)
+LPM4(lpm4y_f16_m16384_r0, LB, false, __half, __half, 14, false, true, 1, true, true, true)

@@ -58,7 +58,7 @@ public final class PackedMonarchConv implements AutoCloseable {
   private final ElementType io;
   private final DeviceBuffer pq, pqAdj, d, blocks, mats, matsAdj;
   private boolean pqSet, s16, fused = true, balanced, outer, fragTable, fragDirect, stage, regPair, sfuTwiddles;
-  private int threads, regCap, pairU = 1, midV = Integer.getInteger("longconv4j.pm.ymid", 0);
+  private int threads, regCap, pairU = 1;
   private final int[] f;   // M's factors R_1 .. R_J (PackedMonarchFactors.factors), computed once
 
   private PackedMonarchConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n) {
@@ -325,7 +325,6 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   /** The forward kernel's name (learned_pm.cu's lpm_*, learned_pm2.cu's lpm2_* for the pkjopt variants, learned_pm3.cu's lpm3_* for {@link #outer}). */
   public String kernelName() {
-    if (sfuActive() && midV != 0) return "lpm4yv" + midV + "_" + io.tag() + "_m" + m + "_r" + (m <= 8192 ? regCap : 0);
     if (sfuActive()) return "lpm4y_" + io.tag() + "_m" + m + "_r" + (m <= 8192 ? regCap : 0);
     if (regPairActive()) return "lpm4x_" + io.tag() + "_m" + m + "_r" + (m <= 8192 ? regCap : 0);
     if (stageActive()) return (pairU == 2 ? "lpm4sp_" : "lpm4s_") + io.tag() + "_m" + m + "_r" + (m <= 8192 ? regCap : 0);
@@ -467,9 +466,6 @@ public final class PackedMonarchConv implements AutoCloseable {
   public PackedMonarchConv sfuTwiddles(boolean on) { sfuTwiddles = on; return this; }
 
   public boolean sfuTwiddles() { return sfuTwiddles; }
-
-  /** EXPERIMENT (session 26): the y kernels' middle form 1 .. 3 (lpm4yv&lt;n&gt;, bf16, M = 4096 .. 16384), 0 the default. */
-  public PackedMonarchConv midVariant(int v) { midV = v; return this; }
 
   /** Whether the y kernels apply: {@link #sfuTwiddles} where the x kernels apply, at the caps learned_pm4.cu builds them. */
   private boolean sfuActive() { return sfuTwiddles && regPairActive() && (m > 8192 || regCap == 80); }

@@ -98,7 +98,7 @@ public final class PackedThreePass implements AutoCloseable {
   private boolean sc16 = !"false".equals(System.getProperty("longconv4j.p3.scratch16"));
   private Boolean otc = outerTcProperty();
   private boolean mw = !"false".equals(System.getProperty("longconv4j.p3.middleWarp"));
-  private boolean mrp = "true".equals(System.getProperty("longconv4j.p3.regpair"));
+  private boolean mrp = !"false".equals(System.getProperty("longconv4j.p3.regpair"));
   private int[] partners;   // lib's s(p), for the host route's adjoint table
 
   private PackedThreePass(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n, boolean inner) {
@@ -549,7 +549,10 @@ public final class PackedThreePass implements AutoCloseable {
   /**
    * The per-warp middle's pair map in registers (lp3_mid16x, session 26: learned_pm.cu's pm_pair_units where a unit's
    * partners are (c2, 255 - i): j != 0, and row b at j = 0), the same bits as lp3_mid16w; applies where {@link #middleWarp}
-   * does. Off: lp3_mid16w (the twin). Default {@code -Dlongconv4j.p3.regpair}.
+   * does. Off: lp3_mid16w (the twin). Default {@code -Dlongconv4j.p3.regpair} (true since session 26: B = 16 / 4, H = 768,
+   * bf16, one process, both orders, forward 64K 14.43-14.52 ms vs 14.74-14.89, 256K 14.86-14.87 vs 15.47-15.49; the middle
+   * alone 9.51-9.52 vs 9.83-9.87 and 9.23 vs 9.83-9.84; BENCH-RESULTS.md round 38-s26). lp3_mid16x spills 16-20 bytes on
+   * sm_90a under the 80-register cap (faster anyway, as measured).
    */
   public PackedThreePass middleRegPair(boolean on) { mrp = on; return this; }
 

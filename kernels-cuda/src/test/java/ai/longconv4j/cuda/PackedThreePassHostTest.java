@@ -199,7 +199,7 @@ class PackedThreePassHostTest {
       }
   }
 
-  /** learned_p3b.cu's ptxas report (helper pk3fast): lp3_mid16, lp3_mid16w, lp3_outer16 and lp3_outertc for both I/O types and archs, none spilling but the one known below. */
+  /** learned_p3b.cu's ptxas report (helper pk3fast): lp3_mid16, lp3_mid16w, lp3_mid16x, lp3_outer16 and lp3_outertc for both I/O types and archs, none spilling but the ones known below. */
   @Test
   void fastKernelsBuiltWithoutSpills() throws IOException {
     Path rep = Path.of("target", "cuda", "learned_p3b.ptxas.txt");
@@ -213,11 +213,22 @@ class PackedThreePassHostTest {
     assertTrue(Integer.parseInt(wl[0]) <= 8 && Integer.parseInt(wl[1]) <= 8, w + " spills " + String.join(",", wl) + " bytes (bound 8)");
     Map<String, String> rest = new java.util.TreeMap<>(spills);
     rest.remove(w);
+    // known since session 26: lp3_mid16x (the pair map in registers) spills 16-20 bytes on sm_90a and 36-40 on sm_80 under
+    // __launch_bounds__(256, 3) (80 registers) and ran faster than lp3_mid16w on the H200 anyway (BENCH-RESULTS round 38-s26);
+    // bounded at 48 so growth is caught
+    for (String sm : new String[] {"sm_80", "sm_90a"})
+      for (String io : new String[] {"bf16", "f16"}) {
+        String x = "lp3_mid16x_" + io + "@" + sm;
+        assertTrue(spills.containsKey(x), x);
+        String[] xl = rest.remove(x).split(",");
+        assertTrue(Integer.parseInt(xl[0]) <= 48 && Integer.parseInt(xl[1]) <= 48, x + " spills " + String.join(",", xl) + " bytes (bound 48)");
+      }
     KernelResourceReportTest.assertNoSpills(rest);
     for (String sm : new String[] {"sm_80", "sm_90a"})
       for (String io : new String[] {"bf16", "f16"}) {
         assertTrue(spills.containsKey("lp3_mid16_" + io + "@" + sm), "lp3_mid16_" + io + " " + sm);
         assertTrue(spills.containsKey("lp3_mid16w_" + io + "@" + sm), "lp3_mid16w_" + io + " " + sm);
+        assertTrue(spills.containsKey("lp3_mid16x_" + io + "@" + sm), "lp3_mid16x_" + io + " " + sm);
         for (int n1 : new int[] {8, 16, 32})
           for (String k : new String[] {"lp3_outer16_fwd", "lp3_outer16_inv", "lp3_outertc_fwd", "lp3_outertc_inv"})
             assertTrue(spills.containsKey(k + n1 + "_" + io + "@" + sm), k + n1 + "_" + io + " " + sm);

@@ -90,7 +90,6 @@ public final class PackedMonarchBench {
                   else if (o.equals("nx")) pm.regPair(false);
                   else if (o.equals("y")) pm.sfuTwiddles(true);   // session 26: lpm4y, x with SFU twiddles
                   else if (o.equals("ny")) pm.sfuTwiddles(false);
-                  else if (o.matches("v\\d")) pm.midVariant(Integer.parseInt(o.substring(1)));   // EXPERIMENT: lpm4yv<n>
                   else if (o.matches("u\\d")) pm.pairU(Integer.parseInt(o.substring(1)));   // lpm4sp: u2
                   else if (o.matches("t\\d+")) pm.threads(Integer.parseInt(o.substring(1)));
                   else if (o.matches("r\\d+")) pm.regCap(Integer.parseInt(o.substring(1)));

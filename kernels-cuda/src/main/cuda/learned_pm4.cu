@@ -15,8 +15,72 @@
 //  * the first stage's R1 x R1 coefficients (R1 < 16, shared memory as lpm3's) read two complex entries per 16-byte load
 //    (Co), same products in the same order.
 // Forward and inverse run in the one kernel (the inverse half of the row's transform follows the middle), as lpm3's.
+// Session 26: the x kernels (lpm4x_*: the s kernels with the middle's pair map in registers, pm3::middle_rp; the same bits) and
+// the y kernels (lpm4y_*: x with the first / outer stages' twiddles from the SFU, pm3::tw_of), the default.
 #define LPM3_TEMPLATES_ONLY
 #include "learned_pm3.cu"
+
+namespace pm3 {
+
+// The register pair map (learned_pm4.cu's x / y kernels, the policy's REG_PAIR): middle with every unit {c, c2} of a != 0
+// by learned_pm.cu's pm_pair_units (the partner of (c, i) is (c2, 255 - i); C in registers, partners by warp shuffles),
+// the units dealt round-robin as middle deals them (the warp index kept without a division: the modulo's ~20 instructions
+// per unit and warp were a tenth of lpm4y's at M = 4096, ncu bench-runs/s26/s2). Chunk 0 (a = 0, its own partner by
+// pair_partner's transposed rule) ahead of the loop by warp 0 (inside it, a second path cost registers): C0R (the policy's
+// MID_C0R) forward into registers too, C left in the chunk's shared memory for the partner loads, the inverse from
+// registers (measured faster at M = 4096 and 16384, slower at 8192: BENCH-RESULTS round 38-s26); else middle's path.
+// The same bits as middle either way. (A deal balanced in chunks, warp 0 taking both single chunks, was measured slower.)
+template <bool BF16, bool C0R, typename ST, typename SA, typename SB, typename SK, typename SJ>
+__device__ void middle_rp(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const float4* __restrict__ cf, ST* zr, ST* zi,
+                          int lR1, int J, int M) {
+  static_assert(sizeof(ST) == 2 && std::is_same<ST, __half>::value != BF16, "middle_rp: 16-bit planes of the compute type");
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, P = M >> 8;
+  const float2* tl = tw256 + lane;
+  if (!C0R && warp == 0) {   // chunk 0 by middle's path
+    pm_chunk_fwd<BF16>(fa, fb, tl, zr, zi, 0, g, t, 1.0f / 16.0f);
+    __syncwarp();
+    pair_chunk<1>(cf, zr, zi, 0, 0, 0);
+    __syncwarp();
+    pm_chunk_inv<BF16>(ib, ia, tl, zr, zi, 0, g, t);
+    __syncwarp();
+  }
+  if (C0R && warp == 0) {   // chunk 0 (a = 0: its own partner by pair_partner's transposed rule): C through the chunk's shared memory
+    uint32_t ar[4], ai[4];
+    pm_chunk_fwd_t<BF16, false>(fa, fb, tl, zr, zi, 0, g, t, 1.0f / 16.0f, ar, ai);
+    __syncwarp();   // every lane's loads of the chunk are done before any lane stores into it
+    unsigned short* hr = reinterpret_cast<unsigned short*>(zr);
+    unsigned short* hi = reinterpret_cast<unsigned short*>(zi);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {   // C as the store of middle's path leaves it (the same 16-bit values)
+      const int p = (g + 8 * (i & 1)) * 16 + 8 * (i >> 1) + 2 * t;
+      hr[SIDX(p)] = (unsigned short)(ar[i] & 0xffffu); hr[SIDX(p + 1)] = (unsigned short)(ar[i] >> 16);
+      hi[SIDX(p)] = (unsigned short)(ai[i] & 0xffffu); hi[SIDX(p + 1)] = (unsigned short)(ai[i] >> 16);
+    }
+    __syncwarp();
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {   // the partners' words as pm_pair_word takes them (element 0's partner in half 1)
+      const int p = (g + 8 * (i & 1)) * 16 + 8 * (i >> 1) + 2 * t;
+      const int q0 = pair_partner(0, 0, 0, p), q1 = pair_partner(0, 0, 0, p + 1);
+      const uint32_t pr = (uint32_t)hr[SIDX(q1)] | ((uint32_t)hr[SIDX(q0)] << 16);
+      const uint32_t pi = (uint32_t)hi[SIDX(q1)] | ((uint32_t)hi[SIDX(q0)] << 16);
+      pm_pair_word<BF16>(cf, g, t, i, ar[i], ai[i], pr, pi);
+    }
+    pm_chunk_inv_x<BF16>(ib, ia, tl, ar, ai, zr, zi, 0, g, t);   // (its __syncwarp orders the partner loads before the stores)
+    __syncwarp();
+  }
+  int r = 1 == nw ? 0 : 1;   // unit u (chunk 0 is unit 0) goes to warp u mod nw: r = that for the next unit, no division
+  for (int c = 1; c < P; ++c) {   // a != 0 from here on (pm_freq(c) = 0 only at c = 0)
+    const int a = pm_freq(c, lR1, J - 2), c2 = pm_pos((P - a) & (P - 1), lR1, J - 2);
+    if (c2 < c) continue;
+    const int owner = r;
+    r = r + 1 == nw ? 0 : r + 1;
+    if (owner != warp) continue;
+    pm_pair_units<BF16>(fa, fb, ib, ia, tl, cf + (c << 8), cf + (c2 << 8), zr, zi, c, c2, g, t);
+  }
+}
+
+}  // namespace pm3
 
 namespace pm4 {
 

@@ -75,20 +75,15 @@ public final class PackedMonarchConv implements AutoCloseable {
     this.regCap = Integer.getInteger("longconv4j.pm.regcap", regCap);
     if (regCap != 0 && regCap != 64 && regCap != 80)
       throw new IllegalArgumentException("PackedMonarchConv: -Dlongconv4j.pm.regcap must be 0, 64 or 80, got " + regCap);
-    String st = System.getProperty("longconv4j.pm.s16");
-    if (st != null) this.s16 = m > 16384 || Boolean.parseBoolean(st);
-    String ou = System.getProperty("longconv4j.pm.outer");   // helper pkocc: overrides tuned's choice
-    if (ou != null) this.outer = Boolean.parseBoolean(ou);
-    String ft = System.getProperty("longconv4j.pm.fragtable");   // helper pm4: overrides tuned's choice
-    if (ft != null) this.fragTable = Boolean.parseBoolean(ft);
-    String fd = System.getProperty("longconv4j.pm.fragdirect");
-    if (fd != null) this.fragDirect = Boolean.parseBoolean(fd);
-    String sg = System.getProperty("longconv4j.pm.stage");   // helper pm4 (session 18): overrides tuned's choice
-    if (sg != null) this.stage = Boolean.parseBoolean(sg);
-    String rp = System.getProperty("longconv4j.pm.regpair");   // session 26: overrides tuned's choice
-    if (rp != null) this.regPair = Boolean.parseBoolean(rp);
-    String sf = System.getProperty("longconv4j.pm.sfutw");   // session 26: overrides tuned's choice
-    if (sf != null) this.sfuTwiddles = Boolean.parseBoolean(sf);
+    // -Dlongconv4j.pm.<name> overrides tuned's choice (pkocc's outer, pm4's fragtable / fragdirect / stage, session 26's regpair
+    // / sfutw)
+    this.s16 = m > 16384 || prop("s16", s16);
+    this.outer = prop("outer", outer);
+    this.fragTable = prop("fragtable", fragTable);
+    this.fragDirect = prop("fragdirect", fragDirect);
+    this.stage = prop("stage", stage);
+    this.regPair = prop("regpair", regPair);
+    this.sfuTwiddles = prop("sfutw", sfuTwiddles);
     pairU(Integer.getInteger("longconv4j.pm.pairu", pairU));
     Integer th = Integer.getInteger("longconv4j.pm.threads");
     if (th != null) threads(th);
@@ -100,6 +95,12 @@ public final class PackedMonarchConv implements AutoCloseable {
     this.matsAdj = device.alloc(8L * elements());
     d.copyFrom(new float[h]);
     setBlocks(PackedMonarchFactors.atInit(m));
+  }
+
+  /** {@code -Dlongconv4j.pm.<name>} as a boolean, or {@code dflt} where it is unset. */
+  private static boolean prop(String name, boolean dflt) {
+    String v = System.getProperty("longconv4j.pm." + name);
+    return v == null ? dflt : Boolean.parseBoolean(v);
   }
 
   /** A plan for (H, L, Lk) in {@code mode} with 16-bit I/O {@code io}; blocks at the exact DFT, D = 0, P / Q unset. */
@@ -421,53 +422,33 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   /**
    * Helper pm4's s kernels (session 18; learned_pm4.cu {@code lpm4s_<io>_m<M>_r<0|64|80>}, M = 2048 .. 16384, with
-   * {@link #fragTable}; its caps as lpm4's, and 64 at M = 4096): the lpm4g / lpm4 kernel with the row's x copied into
-   * shared memory by cp.async at the kernel's start (in flight while the block builds its tables), read there by the
-   * first stage (J = 4: no pack pass) and by the inverse's D x (no global re-read): the same bits as lpm4 / lpm4g; M
-   * (causal / bidirectional) or 2M (circular) more 16-bit values of shared memory. With {@link #pairU(int)} 2 at M = 4096
-   * under the 80 cap: {@code lpm4sp_*} (the pair map's coefficients two positions a lane at a time; not faster than s:
-   * round 31-pm4). false: lpm4g / lpm4 (the slow twins). Default: on through {@link #tuned(boolean)} for causal /
-   * bidirectional M &lt;= 16384 and circular M &lt;= 8192 (B = 64, H = 768, bf16, both orders: causal 4K 2.06-2.09 ms vs
-   * lpm4g 2.24-2.29, 8K 3.96 vs 4.20, 16K 8.42 vs 9.28, circular 8K 2.28 vs 2.51-2.54, circular 4K / 16K 2-5 % faster;
-   * causal 2K a tie; bidirectional not timed: the causal code path); off for circular M = 16384 (14.0 vs lpm4's 12.4 ms:
-   * the 2M-value copy leaves one block per SM). Starting value:
-   * {@code -Dlongconv4j.pm.stage} (overrides {@link #tuned}'s choice).
+   * {@link #fragTable}; caps as lpm4's, and 64 at M = 4096): lpm4g / lpm4 with the row's x copied into shared memory by
+   * cp.async at the kernel's start, read there by the first stage and by the inverse's D x: the same bits; M (causal /
+   * bidirectional) or 2M (circular) more 16-bit values of shared memory. {@link #pairU(int)} 2 at M = 4096 under the 80 cap:
+   * {@code lpm4sp_*}. false: lpm4g / lpm4 (the slow twins). Default: on through {@link #tuned(boolean)} for causal /
+   * bidirectional M &lt;= 16384 and circular M &lt;= 8192 (measured faster in both orders; circular M = 16384 slower: its
+   * 2M-value copy leaves one block per SM; BENCH-RESULTS.md round 31-pm4); {@code -Dlongconv4j.pm.stage} overrides it.
    */
   public PackedMonarchConv stage(boolean on) { stage = on; return this; }
 
   public boolean stage() { return stage; }
 
   /**
-   * Session 26's x kernels (learned_pm4.cu {@code lpm4x_<io>_m<M>_r<0|80>}, M = 2048 .. 16384, with {@link #stage}, pairU 1
-   * and the cap 0 or 80): the s kernels with the middle's pair map in registers (pm3::middle_rp: both chunks of a pair
-   * forward into registers, the partners fetched by warp shuffles, the inverse from registers; no shared-memory round
-   * trip between the middle's forward and inverse), the same bits as the s kernels. Default: on through
-   * {@link #tuned(boolean)} (BENCH-RESULTS.md round 38-s26: causal B = 64, H = 768, bf16, forward 2K / 4K / 8K / 16K
-   * 0.904-0.911 / 1.953-1.980 / 3.60-3.61 / 7.41-7.44 ms vs the s kernels' 1.002-1.010 / 2.052-2.059 / 3.96-3.98 / 8.41-8.42
-   * in one process, both orders; the r80 kernels at M = 2048 (fp16) and 8192 spill 12-16 bytes on sm_90a and still ran
-   * faster than their r0 builds); starting value {@code -Dlongconv4j.pm.regpair}; false: the s kernels (the twin).
+   * Session 26's x kernels (learned_pm4.cu {@code lpm4x_<io>_m<M>_r<0|80>}; with {@link #stage}, pairU 1, the cap 0 or 80): the s
+   * kernels with the middle's pair map in registers (pm3::middle_rp), the same bits; on through {@link #tuned(boolean)}
+   * (faster at every M: BENCH-RESULTS.md round 38-s26), {@code -Dlongconv4j.pm.regpair}; false: s.
    */
   public PackedMonarchConv regPair(boolean on) { regPair = on; return this; }
 
-  public boolean regPair() { return regPair; }
-
-  /** Whether the x kernels apply: {@link #regPair} on the s kernels with pairU 1 and the cap 0 or 80. */
   private boolean regPairActive() { return regPair && stageActive() && pairU == 1 && regCap != 64; }
 
   /**
-   * Session 26's y kernels (learned_pm4.cu {@code lpm4y_<io>_m<M>_r<0|80>}: r80 to M = 8192, r0 at 16384): the x kernels
-   * with the first / outer stages' twiddles from the special-function unit (__sincosf of the angle reduced to [-pi, pi);
-   * no table built or read). Not the bits of x: the twiddles differ by less than 2^-21.4. Applies where the x kernels do,
-   * under the cap 80 (M &lt;= 8192) or 0 (M = 16384). Default: on through {@link #tuned(boolean)} (BENCH-RESULTS.md round
-   * 38-s26, B = 64, H = 768, bf16, one process, both orders: forward causal 2K / 4K / 8K / 16K 0.898-0.901 / 1.725-1.732 /
-   * 3.311-3.319 / 7.194-7.197 ms vs x's 0.914-0.922 / 1.974-1.983 / 3.599-3.623 / 7.509-7.512, circular 8K 1.910-1.913 vs
-   * 2.170-2.178, bidirectional 4K 1.728-1.731 vs 1.970); starting value {@code -Dlongconv4j.pm.sfutw}; false: the x kernels.
+   * Session 26's y kernels ({@code lpm4y_<io>_m<M>_r<0|80>}: r80 to M = 8192, r0 at 16384): x with the first / outer stages'
+   * twiddles from the special-function unit (within 2^-21.4 of x's, so not its bits); on through {@link #tuned(boolean)} (4K
+   * forward 1.73 ms vs x's 1.98, one process: round 38-s26), {@code -Dlongconv4j.pm.sfutw}; false: x.
    */
   public PackedMonarchConv sfuTwiddles(boolean on) { sfuTwiddles = on; return this; }
 
-  public boolean sfuTwiddles() { return sfuTwiddles; }
-
-  /** Whether the y kernels apply: {@link #sfuTwiddles} where the x kernels apply, at the caps learned_pm4.cu builds them. */
   private boolean sfuActive() { return sfuTwiddles && regPairActive() && (m > 8192 || regCap == 80); }
 
   /** Pair-map positions per lane at a time in the s kernels (1, or 2: lpm4sp at M = 4096); {@code -Dlongconv4j.pm.pairu}. */

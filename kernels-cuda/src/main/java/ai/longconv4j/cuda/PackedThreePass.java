@@ -546,14 +546,7 @@ public final class PackedThreePass implements AutoCloseable {
    */
   public PackedThreePass middleWarp(boolean on) { mw = on; return this; }
 
-  /**
-   * The per-warp middle's pair map in registers (lp3_mid16x, session 26: learned_pm.cu's pm_pair_units where a unit's
-   * partners are (c2, 255 - i): j != 0, and row b at j = 0), the same bits as lp3_mid16w; applies where {@link #middleWarp}
-   * does. Off: lp3_mid16w (the twin). Default {@code -Dlongconv4j.p3.regpair} (true since session 26: B = 16 / 4, H = 768,
-   * bf16, one process, both orders, forward 64K 14.43-14.52 ms vs 14.74-14.89, 256K 14.86-14.87 vs 15.47-15.49; the middle
-   * alone 9.51-9.52 vs 9.83-9.87 and 9.23 vs 9.83-9.84; BENCH-RESULTS.md round 38-s26). lp3_mid16x spills 16-20 bytes on
-   * sm_90a under the 80-register cap (faster anyway, as measured).
-   */
+  /** The middle's pair map in registers (lp3_mid16x, session 26; same bits as lp3_mid16w); {@code -Dlongconv4j.p3.regpair}, default true. */
   public PackedThreePass middleRegPair(boolean on) { mrp = on; return this; }
 
   /**

@@ -371,4 +371,30 @@ class PackedMonarchHostTest {
     var pq = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.copyPq("Y", null, 3, 2048, null, null, null, null, null, null));
     assertEquals("Y.setPq: needs both (H=3, M=2048) float4 buffers, got null, null", pq.getMessage());
   }
+  /**
+   * Session 26's register pair map (learned_pm.cu pm_pair_units, learned_pm4.cu middle_rp, learned_p3b.cu lp3_mid16x) rests on
+   * one index fact, checked here on the host for every lane, register and half: in the mma A-operand layout (register
+   * r = 2j + h of lane l = 4g + t holds positions (g + 8h) 16 + 8j + 2t + e, e = 0, 1 of a 256-point chunk) position i's
+   * partner 255 - i (learned_pm3.cu pair_partner for a != 0, p3_partner_plane for j != 0) is held by lane 31 - l, register
+   * 3 - r, half 1 - e: what one __shfl_xor_sync(.., 31) of register 3 - r fetches. And the layout covers each of the 256
+   * positions once. (The GPU tests show the kernels' bits equal the shared-memory pair map's.)
+   */
+  @Test
+  void registerPairMapIndexFact() {
+    int[] seen = new int[256];
+    for (int lane = 0; lane < 32; lane++)
+      for (int r = 0; r < 4; r++)
+        for (int e = 0; e < 2; e++) {
+          int i = heldAt(lane, r, e);
+          seen[i]++;
+          assertEquals(255 - i, heldAt(lane ^ 31, 3 - r, 1 - e), "lane " + lane + " register " + r + " half " + e);
+        }
+    for (int i = 0; i < 256; i++) assertEquals(1, seen[i], "position " + i + " held once");
+  }
+
+  /** The chunk position a lane holds in register r, half e, of the A-operand layout (load_tile_b's). */
+  private static int heldAt(int lane, int r, int e) {
+    int g = lane >> 2, t = lane & 3, j = r >> 1, h = r & 1;
+    return (g + 8 * h) * 16 + 8 * j + 2 * t + e;
+  }
 }

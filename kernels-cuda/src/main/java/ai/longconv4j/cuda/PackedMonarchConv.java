@@ -336,22 +336,13 @@ public final class PackedMonarchConv implements AutoCloseable {
   }
 
   /**
-   * Helper pkjopt's fastest measured configuration per M (sitting s1, B = 64, H = 768, bf16, causal, one bench order;
-   * BENCH-RESULTS.md round 27-pkjopt): the balanced kernels under the 80-register cap, M = 2048 with 128 threads and fp32
-   * planes (1.59 ms vs lpm_fused's 2.15), M = 4096 .. 16384 with 256 threads and 16-bit planes (2.77 / 6.62 / 14.17 ms
-   * vs 3.50 / 10.05 / 18.82); M = 32768 (not measured) keeps the plan's defaults. on: balanced(true), regCap(80) and
-   * {@link #tunedConfig}'s threads and planes (M &lt;= 16384); off: balanced(false), regCap(0), the plan's threads and planes.
-   * Starting value: {@code -Dlongconv4j.pm.tuned} (default true: pkjopt's sitting measured it 1.26-1.52x faster than
-   * lpm_fused in one order; the coordinator's closing call times both orders); tuned(false) is the slow twin. Since helper
-   * pkocc (session 15) tuned(true) also sets {@link #outer(boolean)} for causal and bidirectional plans (measured 1.05-1.47x
-   * faster than the kernels above in both bench orders, causal L = 2K .. 16K; bidirectional runs the same code path, its
-   * L &lt;= M zero half; circular not timed: left off), tuned(false) clears it. Since helper pm4 (session 17) tuned(true)
-   * also sets {@link #fragTable} (since session 18 in every mode M &lt;= 16384: circular M = 2048 / 8192 / 16384 1.21-1.38x
-   * faster than lpm2_b in both orders) and {@link #fragDirect} (learned_pm4.cu; measured 1.05-1.19x faster than lpm3 /
-   * lpm2_b in both bench orders: BENCH-RESULTS.md rounds 30-pm4, 31-pm4), and since session 18 {@link #stage} for
-   * causal / bidirectional M &lt;= 16384 and circular M &lt;= 8192 (round 31-pm4: 1.02-1.11x faster than lpm4 / lpm4g,
-   * causal M = 4096 .. 16384 1.06-1.11x, a tie at causal 2048; bidirectional not timed: the causal code path; circular
-   * M = 16384 slower: its 66 KB copy leaves one block per SM); tuned(false) clears them.
+   * The fastest measured configuration per M (B = 64, H = 768, bf16; BENCH-RESULTS.md rounds 27-pkjopt .. 38-s26). on: the
+   * balanced kernels under the 80-register cap with {@link #tunedConfig}'s threads and planes (M &lt;= 16384; M = 32768 keeps
+   * the plan's defaults), and on top {@link #outer} (causal / bidirectional; pkocc, session 15), {@link #fragTable} and
+   * {@link #fragDirect} (pm4, sessions 17-18), {@link #stage} (causal / bidirectional M &lt;= 16384, circular M &lt;= 8192;
+   * session 18), {@link #regPair} and {@link #sfuTwiddles} (session 26): each set where its round measured it faster than
+   * the one before it (stage at causal 2048: a tie; orders and figures in those rounds). off: balanced(false), regCap(0), the plan's threads and planes, none of the above (the slow
+   * twin, lpm_fused). Starting value {@code -Dlongconv4j.pm.tuned} (default true); the per-option properties override it.
    */
   public PackedMonarchConv tuned(boolean on) {
     int[] c = tunedConfig(m);

@@ -265,16 +265,16 @@ __device__ __forceinline__ void pm_pair_word(const float4* __restrict__ cf, int 
 }
 
 // The unit {c, c2} (c2 = c: the chunk alone, its partners within it) by one warp: forward stages J-1, J (fragment sources
-// fa, fb; C scaled by 1/16^2), the pair map with the chunks' coefficients at cfa / cfb, inverse stages J, J-1 (ib, ia).
+// fa, fb; C scaled by scale^2: 1/16^2, or 1 where the tables carry it), the pair map with the chunks' coefficients at cfa / cfb, inverse stages J, J-1 (ib, ia).
 template <bool BF16, typename SA, typename SB, typename SJ, typename SK, typename ST>
 __device__ __forceinline__ void pm_pair_units(const SA& fa, const SB& fb, const SJ& ib, const SK& ia, const float2* tl,
                                               const float4* __restrict__ cfa, const float4* __restrict__ cfb, ST* zr, ST* zi,
-                                              int c, int c2, int g, int t) {
+                                              int c, int c2, int g, int t, float scale = 1.0f / 16.0f) {
   static_assert(sizeof(ST) == 2 && std::is_same<ST, __half>::value != BF16, "pm_pair_units: 16-bit planes of the compute type");
   constexpr unsigned ALL = 0xffffffffu;
   uint32_t ar[4], ai[4], br[4], bi[4];
-  pm_chunk_fwd_t<BF16, false>(fa, fb, tl, zr, zi, c << 8, g, t, 1.0f / 16.0f, ar, ai);
-  if (c2 != c) pm_chunk_fwd_t<BF16, false>(fa, fb, tl, zr, zi, c2 << 8, g, t, 1.0f / 16.0f, br, bi);
+  pm_chunk_fwd_t<BF16, false>(fa, fb, tl, zr, zi, c << 8, g, t, scale, ar, ai);
+  if (c2 != c) pm_chunk_fwd_t<BF16, false>(fa, fb, tl, zr, zi, c2 << 8, g, t, scale, br, bi);
   __syncwarp();   // every lane's loads of both chunks are done before any lane's inverse stores into them
 #pragma unroll
   for (int i = 0; i < 2; ++i) {   // words i and 3 - i (each the other's partner word), both chunks, all fetched first

@@ -355,7 +355,7 @@ __device__ void middle(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const fl
 
 // middle_rp (learned_pm4.cu, the x / y kernels' middle: the pair map in registers; declared here for conv, instantiated
 // only through learned_pm4.cu's policies).
-template <bool BF16, bool C0R, typename ST, typename SA, typename SB, typename SK, typename SJ>
+template <bool BF16, bool C0R, bool FOLD, typename ST, typename SA, typename SB, typename SK, typename SJ>
 __device__ void middle_rp(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const float4* __restrict__ cf, ST* zr, ST* zi,
                           int lR1, int J, int M);
 
@@ -383,6 +383,8 @@ __device__ __forceinline__ void pack(const IO* __restrict__ xr, ST* zr, ST* zi, 
     }
   }
 }
+
+#include "learned_pm_rec.cuh"   // session 27: the v kernels' recurrence twiddles (first_fwd_rec .. outer_inv_rec, outer_fwd_k ..)
 
 // The row's shared-memory layout (learned_pm.cu's pm_conv): planes, twiddle table, first-stage matrices, w256.
 template <typename ST>
@@ -423,7 +425,8 @@ struct Io {
 // (MID_C0R: its chunk 0 through registers).
 // SFU_TW: the first / outer stages' twiddles from the special-function unit (tw_of).
 struct Plain {
-  static constexpr bool DIRECT16 = false, STAGE = false, REG_PAIR = false, SFU_TW = false;
+  static constexpr bool DIRECT16 = false, STAGE = false, REG_PAIR = false, SFU_TW = false, MID_FOLD = false;
+  static constexpr int TW_REC = 0;
   static constexpr int PAIR_U = 1;
   static constexpr bool MID_C0R = false;
   template <typename IO> __device__ static __forceinline__ void stage(unsigned char*, const Io<IO>&, int, int) {}
@@ -477,9 +480,9 @@ __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, 
       const auto a1 = K::f1(smem_raw, G);
       const auto a2 = K::f2(smem_raw, G, mats);
       switch (G.lR1) {
-        case 1: if (X.half) outer_fwd<2, BF16, true>(T, a1, a2, zr, zi, log2M, xs); else outer_fwd<2, BF16, false>(T, a1, a2, zr, zi, log2M, xs); break;
-        case 2: if (X.half) outer_fwd<4, BF16, true>(T, a1, a2, zr, zi, log2M, xs); else outer_fwd<4, BF16, false>(T, a1, a2, zr, zi, log2M, xs); break;
-        default: if (X.half) outer_fwd<8, BF16, true>(T, a1, a2, zr, zi, log2M, xs); else outer_fwd<8, BF16, false>(T, a1, a2, zr, zi, log2M, xs);
+        case 1: if (X.half) outer_fwd_k<K::TW_REC, 2, BF16, true>(T, a1, a2, zr, zi, log2M, xs); else outer_fwd_k<K::TW_REC, 2, BF16, false>(T, a1, a2, zr, zi, log2M, xs); break;
+        case 2: if (X.half) outer_fwd_k<K::TW_REC, 4, BF16, true>(T, a1, a2, zr, zi, log2M, xs); else outer_fwd_k<K::TW_REC, 4, BF16, false>(T, a1, a2, zr, zi, log2M, xs); break;
+        default: if (X.half) outer_fwd_k<K::TW_REC, 8, BF16, true>(T, a1, a2, zr, zi, log2M, xs); else outer_fwd_k<K::TW_REC, 8, BF16, false>(T, a1, a2, zr, zi, log2M, xs);
       }
     } else if (G.R1 == 8) {   // J = 3, M = 2048: the table and s1 are read by the first stage: barrier first
       __syncthreads();
@@ -496,7 +499,7 @@ __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, 
     __syncthreads();
     const float2* im = mats + G.inv;
     if constexpr (K::REG_PAIR)
-      middle_rp<BF16, K::MID_C0R, ST>(K::fa(smem_raw, G, mats), K::fb(smem_raw, G, mats), K::ia(smem_raw, G, im), K::ib(smem_raw, G, im),
+      middle_rp<BF16, K::MID_C0R, K::MID_FOLD, ST>(K::fa(smem_raw, G, mats), K::fb(smem_raw, G, mats), K::ia(smem_raw, G, im), K::ib(smem_raw, G, im),
                           G.tw256, pq + (size_t)blockIdx.y * G.M, zr, zi, G.lR1, G.J, G.M);
     else
       middle<BF16, ST, K::PAIR_U>(K::fa(smem_raw, G, mats), K::fb(smem_raw, G, mats), K::ia(smem_raw, G, im), K::ib(smem_raw, G, im),
@@ -515,22 +518,22 @@ __device__ void conv(const IO* __restrict__ x, const float2* __restrict__ mats, 
   if (G.J == 4) {
     const auto a2 = K::i2(smem_raw, G, im);
     switch (G.lR1) {
-      case 1: if (X.half) outer_inv<2, BF16, true>(T, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
-              else outer_inv<2, BF16, false>(T, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
+      case 1: if (X.half) outer_inv_k<K::TW_REC, 2, BF16, true>(T, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
+              else outer_inv_k<K::TW_REC, 2, BF16, false>(T, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
               break;
-      case 2: if (X.half) outer_inv<4, BF16, true>(T, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
-              else outer_inv<4, BF16, false>(T, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
+      case 2: if (X.half) outer_inv_k<K::TW_REC, 4, BF16, true>(T, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
+              else outer_inv_k<K::TW_REC, 4, BF16, false>(T, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
               break;
-      default: if (X.half) outer_inv<8, BF16, true>(T, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
-               else outer_inv<8, BF16, false>(T, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
+      default: if (X.half) outer_inv_k<K::TW_REC, 8, BF16, true>(T, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
+               else outer_inv_k<K::TW_REC, 8, BF16, false>(T, a1, a2, G.zr, G.zi, log2M, xs, X.o, L, X.vec, d);
     }
   } else if (G.R1 == 8) {
     if (X.half) first_inv_cc<8, true>(T, a1, G.zr, G.zi, xs, X.o, L, X.vec, d);
     else first_inv_cc<8, false>(T, a1, G.zr, G.zi, xs, X.o, L, X.vec, d);
   } else {
     const auto t1 = K::i1tc(smem_raw, G, im);
-    if (X.half) first_inv_tc<BF16, true>(T, t1, G.zr, G.zi, xs, X.o, L, X.vec, d);
-    else first_inv_tc<BF16, false>(T, t1, G.zr, G.zi, xs, X.o, L, X.vec, d);
+    if (X.half) first_inv_k<K::TW_REC, BF16, true>(T, t1, G.zr, G.zi, xs, X.o, L, X.vec, d);
+    else first_inv_k<K::TW_REC, BF16, false>(T, t1, G.zr, G.zi, xs, X.o, L, X.vec, d);
   }
 }
 

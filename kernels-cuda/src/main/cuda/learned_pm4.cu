@@ -30,15 +30,16 @@ namespace pm3 {
 // MID_C0R) forward into registers too, C left in the chunk's shared memory for the partner loads, the inverse from
 // registers (measured faster at M = 4096 and 16384, slower at 8192: BENCH-RESULTS round 38-s26); else middle's path.
 // The same bits as middle either way. (A deal balanced in chunks, warp 0 taking both single chunks, was measured slower.)
-template <bool BF16, bool C0R, typename ST, typename SA, typename SB, typename SK, typename SJ>
+template <bool BF16, bool C0R, bool FOLD, typename ST, typename SA, typename SB, typename SK, typename SJ>
 __device__ void middle_rp(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const float4* __restrict__ cf, ST* zr, ST* zi,
                           int lR1, int J, int M) {
   static_assert(sizeof(ST) == 2 && std::is_same<ST, __half>::value != BF16, "middle_rp: 16-bit planes of the compute type");
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, P = M >> 8;
   const float2* tl = tw256 + lane;
+  constexpr float ms = FOLD ? 1.0f : 1.0f / 16.0f;   // FOLD: the 1/16 of stages J-1, J in the fragment tables (pm4::Tabs, v kernels)
   if (!C0R && warp == 0) {   // chunk 0 by middle's path
-    pm_chunk_fwd<BF16>(fa, fb, tl, zr, zi, 0, g, t, 1.0f / 16.0f);
+    pm_chunk_fwd<BF16>(fa, fb, tl, zr, zi, 0, g, t, ms);
     __syncwarp();
     pair_chunk<1>(cf, zr, zi, 0, 0, 0);
     __syncwarp();
@@ -47,7 +48,7 @@ __device__ void middle_rp(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const
   }
   if (C0R && warp == 0) {   // chunk 0 (a = 0: its own partner by pair_partner's transposed rule): C through the chunk's shared memory
     uint32_t ar[4], ai[4];
-    pm_chunk_fwd_t<BF16, false>(fa, fb, tl, zr, zi, 0, g, t, 1.0f / 16.0f, ar, ai);
+    pm_chunk_fwd_t<BF16, false>(fa, fb, tl, zr, zi, 0, g, t, ms, ar, ai);
     __syncwarp();   // every lane's loads of the chunk are done before any lane stores into it
     unsigned short* hr = reinterpret_cast<unsigned short*>(zr);
     unsigned short* hi = reinterpret_cast<unsigned short*>(zi);
@@ -76,7 +77,7 @@ __device__ void middle_rp(SA fa, SB fb, SK ia, SJ ib, const float2* tw256, const
     const int owner = r;
     r = r + 1 == nw ? 0 : r + 1;
     if (owner != warp) continue;
-    pm_pair_units<BF16>(fa, fb, ib, ia, tl, cf + (c << 8), cf + (c2 << 8), zr, zi, c, c2, g, t);
+    pm_pair_units<BF16>(fa, fb, ib, ia, tl, cf + (c << 8), cf + (c2 << 8), zr, zi, c, c2, g, t, ms);
   }
 }
 
@@ -214,9 +215,13 @@ __device__ __forceinline__ void stage_row(uint32_t* w, const IO* __restrict__ x,
 // G4: the g kernels (R1 = 16's first stage from global memory); S: the s kernels (the staged row, see stage_row); RP: the
 // x kernels (pm3::middle_rp, the pair map in registers); SFU: the y kernels (pm3::tw_of, twiddles from the SFU); C0R:
 // middle_rp's chunk 0 through registers.
-template <int LM, bool BF16, bool G4 = false, bool S = false, int U = 1, bool RP = false, bool SFU = false, bool C0R = false>
+template <int LM, bool BF16, bool G4 = false, bool S = false, int U = 1, bool RP = false, bool SFU = false, bool C0R = false,
+          int REC = 0>
 struct Tabs {
   static constexpr bool MID_C0R = C0R;
+  static constexpr int TW_REC = REC;   // v (2) / w (1) kernels (session 27): learned_pm_rec.cuh
+  static constexpr bool MID_FOLD = REC > 0 && BF16;
+  static_assert(REC == 0 || (SFU && RP), "Tabs: the v / w kernels are the y kernels with recurrence twiddles");
   static_assert(!SFU || G4 || S, "Tabs: SFU twiddles on the DIRECT16 kernels only (lm_stage_a's pack path reads the table)");
   static constexpr bool DIRECT16 = G4 || S, STAGE = S, REG_PAIR = RP, SFU_TW = SFU;
   static constexpr int PAIR_U = U;
@@ -232,7 +237,11 @@ struct Tabs {
   template <bool B16, typename G_, typename TT, typename XS, typename ST>
   __device__ static __forceinline__ void first16(const G_&, const TT& T, const float2* __restrict__ mats, ST* zr, ST* zi, const XS& xs,
                                                  bool half, bool vec, int L) {
-    if (half) first_fwd_tc<B16, true>(T, mats, zr, zi, xs, L, vec); else first_fwd_tc<B16, false>(T, mats, zr, zi, xs, L, vec);
+    if constexpr (REC > 0) {
+      if (half) pm3::first_fwd_rec<B16, true>(mats, zr, zi, xs, L, vec); else pm3::first_fwd_rec<B16, false>(mats, zr, zi, xs, L, vec);
+    } else {
+      if (half) first_fwd_tc<B16, true>(T, mats, zr, zi, xs, L, vec); else first_fwd_tc<B16, false>(T, mats, zr, zi, xs, L, vec);
+    }
   }
   __device__ static __forceinline__ uint4* tab(unsigned char* smem, int k) { return reinterpret_cast<uint4*>(smem + pm_smem(LM, 2)) + 64 * k; }
   template <typename G_>
@@ -243,7 +252,10 @@ struct Tabs {
       if (k == 1 && G.J == 3) continue;
       if (k == 0 && G.J == 3 && G.R1 < 16) continue;
       uint4* t = tab(smem, k);
-      if (k < 3) {
+      if (MID_FOLD && (k == 2 || k == 3)) {   // the middle's forward stages J-1 / J with their 1/16 (learned_pm_rec.cuh)
+        if (k == 2) pm3::rec_frag_a<BF16>(mats + G.q1 + 256 * (G.J - 3), 1.0f / 16.0f, t[lane], t[32 + lane]);
+        else pm3::rec_frag_b<BF16>(mats + G.q1 + 256 * (G.J - 2), 1.0f / 16.0f, t[lane], t[32 + lane]);
+      } else if (k < 3) {
         const float2* a = k == 0 ? (G.J == 4 ? mats + G.q1 : im) : k == 1 ? im + G.q1 : mats + G.q1 + 256 * (G.J - 3);
         FragA F; lm_frag_a<BF16>(a, false, F);
         t[lane] = make_uint4(F.re[0], F.re[1], F.re[2], F.re[3]);
@@ -347,3 +359,19 @@ LPM4(lpm4y_bf16_m8192_r80, R80, true, BF, BF, 13, false, true, 1, true, true, fa
 LPM4(lpm4y_f16_m8192_r80, R80, false, __half, __half, 13, false, true, 1, true, true, false)
 LPM4(lpm4y_bf16_m16384_r0, LB, true, BF, BF, 14, false, true, 1, true, true, true)
 LPM4(lpm4y_f16_m16384_r0, LB, false, __half, __half, 14, false, true, 1, true, true, true)
+// name: lpm4v_<io>_m<M>_r<0|80>: variant v (session 27): y with the first / outer stages' twiddles by a product recurrence
+// (learned_pm_rec.cuh) and, at bf16, the middle's 1/16 in its fragment tables; y's caps and C0R choices. Not the bits of y.
+LPM4(lpm4v_bf16_m2048_r80, R80, true, BF, BF, 11, false, true, 1, true, true, false, 2)
+LPM4(lpm4v_f16_m2048_r80, R80, false, __half, __half, 11, false, true, 1, true, true, false, 2)
+LPM4(lpm4v_bf16_m4096_r80, R80, true, BF, BF, 12, false, true, 1, true, true, true, 2)
+LPM4(lpm4v_f16_m4096_r80, R80, false, __half, __half, 12, false, true, 1, true, true, true, 2)
+LPM4(lpm4v_bf16_m8192_r80, R80, true, BF, BF, 13, false, true, 1, true, true, false, 2)
+LPM4(lpm4v_f16_m8192_r80, R80, false, __half, __half, 13, false, true, 1, true, true, false, 2)
+LPM4(lpm4v_bf16_m16384_r0, LB, true, BF, BF, 14, false, true, 1, true, true, true, 2)
+LPM4(lpm4v_f16_m16384_r0, LB, false, __half, __half, 14, false, true, 1, true, true, true, 2)
+// name: lpm4w_<io>_m<8192|16384>_r<80|0>: variant w (session 27): v with the J = 4 first stage's twiddles from rec_w per
+// unit (as y; fewer live registers).
+LPM4(lpm4w_bf16_m8192_r80, R80, true, BF, BF, 13, false, true, 1, true, true, false, 1)
+LPM4(lpm4w_f16_m8192_r80, R80, false, __half, __half, 13, false, true, 1, true, true, false, 1)
+LPM4(lpm4w_bf16_m16384_r0, LB, true, BF, BF, 14, false, true, 1, true, true, true, 1)
+LPM4(lpm4w_f16_m16384_r0, LB, false, __half, __half, 14, false, true, 1, true, true, true, 1)

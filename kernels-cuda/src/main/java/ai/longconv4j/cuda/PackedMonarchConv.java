@@ -58,6 +58,7 @@ public final class PackedMonarchConv implements AutoCloseable {
   private final ElementType io;
   private final DeviceBuffer pq, pqAdj, d, blocks, mats, matsAdj;
   private boolean pqSet, s16, fused = true, balanced, outer, fragTable, fragDirect, stage, regPair, sfuTwiddles;
+  private int recTwiddles;
   private int threads, regCap, pairU = 1;
   private final int[] f;   // M's factors R_1 .. R_J (PackedMonarchFactors.factors), computed once
 
@@ -84,6 +85,7 @@ public final class PackedMonarchConv implements AutoCloseable {
     this.stage = prop("stage", stage);
     this.regPair = prop("regpair", regPair);
     this.sfuTwiddles = prop("sfutw", sfuTwiddles);
+    recTwiddles(Integer.getInteger("longconv4j.pm.rectw", recTwiddles));
     pairU(Integer.getInteger("longconv4j.pm.pairu", pairU));
     Integer th = Integer.getInteger("longconv4j.pm.threads");
     if (th != null) threads(th);
@@ -326,6 +328,7 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   /** The forward kernel's name (learned_pm.cu's lpm_*, learned_pm2.cu's lpm2_* for the pkjopt variants, learned_pm3.cu's lpm3_* for {@link #outer}). */
   public String kernelName() {
+    if (sfuActive() && recTwiddles > 0) return (recTwiddles == 1 && m >= 8192 ? "lpm4w_" : "lpm4v_") + io.tag() + "_m" + m + "_r" + (m <= 8192 ? regCap : 0);
     if (sfuActive()) return "lpm4y_" + io.tag() + "_m" + m + "_r" + (m <= 8192 ? regCap : 0);
     if (regPairActive()) return "lpm4x_" + io.tag() + "_m" + m + "_r" + (m <= 8192 ? regCap : 0);
     if (stageActive()) return (pairU == 2 ? "lpm4sp_" : "lpm4s_") + io.tag() + "_m" + m + "_r" + (m <= 8192 ? regCap : 0);
@@ -441,6 +444,18 @@ public final class PackedMonarchConv implements AutoCloseable {
   public PackedMonarchConv sfuTwiddles(boolean on) { sfuTwiddles = on; return this; }
 
   private boolean sfuActive() { return sfuTwiddles && regPairActive() && (m > 8192 || regCap == 80); }
+
+  /**
+   * Session 27's v / w kernels (learned_pm4.cu {@code lpm4v_*}, {@code lpm4w_*} at M = 8192 / 16384; with {@link #sfuTwiddles}):
+   * y with the first / outer stages' twiddles by a product recurrence (learned_pm_rec.cuh; not y's bits) and at bf16 the
+   * middle's 1/16 in its tables. 0: y; 2: v; 1: w (v with the J = 4 first stage's twiddles per unit from the SFU; v below
+   * M = 8192). {@code -Dlongconv4j.pm.rectw}.
+   */
+  public PackedMonarchConv recTwiddles(int level) {
+    if (level < 0 || level > 2) throw new IllegalArgumentException("PackedMonarchConv.recTwiddles: 0, 1 or 2, got " + level);
+    recTwiddles = level;
+    return this;
+  }
 
   /** Pair-map positions per lane at a time in the s kernels (1, or 2: lpm4sp at M = 4096); {@code -Dlongconv4j.pm.pairu}. */
   public PackedMonarchConv pairU(int u) {

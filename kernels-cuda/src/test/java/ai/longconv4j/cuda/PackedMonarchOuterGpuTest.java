@@ -118,17 +118,21 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
             sameBits(pm.regPair(true), "lpm4x_" + io.tag() + "_m" + m + "_r" + cap, u0, dy0, y, du, B, io, n, tail, yG, duG, w4);
             if (cap == (m <= 8192 ? 80 : 0)) {   // the y kernels (x with the SFU's twiddles; learned_pm4.cu builds x's default caps)
               pm.sfuTwiddles(true);
-              String wy = "lpm4y_" + io.tag() + "_m" + m + "_r" + cap;
-              assertEquals(wy, pm.kernelName(), w4);
-              float[][] gy = run(pm, u0, dy0, y, du, B, io, n, tail, wy + " (" + w4 + ")");
-              Reference.assertClose("y vs float64 " + wy, gy[0], yRef, 1e-2);
-              Reference.assertClose("du vs float64 " + wy, gy[1], duRef, 1e-2);
-              // vs lpm3's bits: the twiddles differ by < 2^-21.4 (__sincosf on [-pi, pi) vs the sincospif table), far below the
-              // 16-bit operands' rounding (2^-9 bf16, 2^-12 fp16), so only operands next to a rounding boundary move, by one unit:
-              // a normwise difference well under one bf16 unit (4e-3); bound 2e-3
-              Reference.assertClose("y vs lpm3 " + wy, gy[0], ConvCase.toD(yG), 2e-3);
-              Reference.assertClose("du vs lpm3 " + wy, gy[1], ConvCase.toD(duG), 2e-3);
-              pm.sfuTwiddles(false);
+              // session 27: and their v / w forms (recurrence twiddles; w at M = 8192 / 16384 only)
+              for (int rec : m >= 8192 ? new int[] {0, 2, 1} : new int[] {0, 2}) {
+                String wy = (rec == 0 ? "lpm4y_" : rec == 2 ? "lpm4v_" : "lpm4w_") + io.tag() + "_m" + m + "_r" + cap;
+                assertEquals(wy, pm.recTwiddles(rec).kernelName(), w4);
+                float[][] gy = run(pm, u0, dy0, y, du, B, io, n, tail, wy + " (" + w4 + ")");
+                Reference.assertClose("y vs float64 " + wy, gy[0], yRef, 1e-2);
+                Reference.assertClose("du vs float64 " + wy, gy[1], duRef, 1e-2);
+                // vs lpm3's bits: y's twiddles differ by < 2^-21.4 (__sincosf on [-pi, pi) vs the sincospif table), v's / w's
+                // (a product recurrence from those, a few fp32 ulps a step, 3 steps at 256 threads) by ~2^-21: far below the
+                // 16-bit operands' rounding (2^-9 bf16, 2^-12 fp16), so only operands next to a rounding boundary move, by one
+                // unit: a normwise difference well under one bf16 unit (4e-3); bound 2e-3
+                Reference.assertClose("y vs lpm3 " + wy, gy[0], ConvCase.toD(yG), 2e-3);
+                Reference.assertClose("du vs lpm3 " + wy, gy[1], ConvCase.toD(duG), 2e-3);
+              }
+              pm.recTwiddles(0).sfuTwiddles(false);
             }
             pm.regPair(false);   // (pairU 2 and the 64 cap below: the s kernels)
             if (m == 4096 && cap == 80) {

@@ -29,7 +29,8 @@ import java.util.SplittableRandom;
  * fragment tables, any mode), {@code g} / {@code ng} PackedMonarchConv.fragDirect (lpm4g at M = 4096), {@code s} / {@code ns}
  * PackedMonarchConv.stage (helper pm4, session 18: lpm4s at M = 2048 / 4096, the row staged in shared memory), {@code uN}
  * PackedMonarchConv.pairU (u2: lpm4sp), {@code x} / {@code nx} PackedMonarchConv.regPair (session 26: lpm4x, the pair map in
- * registers), {@code y} / {@code ny} PackedMonarchConv.sfuTwiddles (lpm4y: x with the SFU's twiddles), e.g. {@code pm-b-r80-s16-t256}, {@code pm-o-r0}, {@code pm-f}, {@code pm-s-r64}.
+ * registers), {@code y} / {@code ny} PackedMonarchConv.sfuTwiddles (lpm4y: x with the SFU's twiddles), {@code v} / {@code w} / {@code nv}
+ * PackedMonarchConv.recTwiddles (session 27: lpm4v / lpm4w, y with recurrence twiddles), e.g. {@code pm-b-r80-s16-t256}, {@code pm-o-r0}, {@code pm-f}, {@code pm-s-r64}.
  * Per path: blocks at the DFT (where the learned map is the exact convolution; the random-block accuracy is
  * PackedMonarchGpuTest's), outputs NaN-poisoned, the forward and the input gradient (dy = u) of 3 sampled rows validated
  * against a float64 direct convolution (and its adjoint) for the mode; then CUDA-event medians ({@code CudaConvBench.median},
@@ -90,6 +91,9 @@ public final class PackedMonarchBench {
                   else if (o.equals("nx")) pm.regPair(false);
                   else if (o.equals("y")) pm.sfuTwiddles(true);   // session 26: lpm4y, x with SFU twiddles
                   else if (o.equals("ny")) pm.sfuTwiddles(false);
+                  else if (o.equals("v")) pm.recTwiddles(2);   // session 27: lpm4v, y with recurrence twiddles
+                  else if (o.equals("w")) pm.recTwiddles(1);   // lpm4w: v with the J = 4 first stage's twiddles from the SFU
+                  else if (o.equals("nv")) pm.recTwiddles(0);
                   else if (o.matches("u\\d")) pm.pairU(Integer.parseInt(o.substring(1)));   // lpm4sp: u2
                   else if (o.matches("t\\d+")) pm.threads(Integer.parseInt(o.substring(1)));
                   else if (o.matches("r\\d+")) pm.regCap(Integer.parseInt(o.substring(1)));

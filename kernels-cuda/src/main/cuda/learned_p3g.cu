@@ -151,18 +151,27 @@ template <bool BF16, typename SC, int PART, int ONE_ = 0>
 struct P3gGram {
   const SC* D; const SC* X2; long long slot; float* acc; float2* pp;
   float acc2[8] = {};
-  __device__ __forceinline__ void begin() { for (int i = threadIdx.x; i < 512; i += blockDim.x) acc[i] = 0.f; }
+  __device__ __forceinline__ void begin() { for (int i = threadIdx.x; i < 512 * P3G_NB; i += blockDim.x) acc[i] = 0.f; }
   __device__ __forceinline__ void add2() {   // acc2 summed over the block in a fixed order into acc ([k][n] at p3g_s16), slot 0 out
 #pragma unroll
     for (int i = 0; i < 8; ++i)
 #pragma unroll
       for (int o = 16; o > 0; o >>= 1) acc2[i] += __shfl_xor_sync(0xffffffffu, acc2[i], o);
-    for (int w = 0; w < (int)(blockDim.x >> 5); ++w) {
-      if ((threadIdx.x >> 5) == w && (threadIdx.x & 31) == 0)
+    // session 27: the warps' sums through buffer 1 (zero here, as every buffer between Grams) in one round, then added in
+    // warp order by eight threads (the order of the former warp-by-warp rounds: the same bits), 2 barriers instead of nw
+    const int nw = blockDim.x >> 5;
+    float* ws = acc + 512;
+    if ((threadIdx.x & 31) == 0)
 #pragma unroll
-        for (int i = 0; i < 8; ++i) acc[p3g_s16(i >> 2, (i >> 1) & 1) * 2 + (i & 1)] += acc2[i];
-      __syncthreads();
+      for (int i = 0; i < 8; ++i) ws[(threadIdx.x >> 5) * 8 + i] = acc2[i];
+    __syncthreads();
+    if (threadIdx.x < 8) {
+      const int i = threadIdx.x, e = p3g_s16(i >> 2, (i >> 1) & 1) * 2 + (i & 1);
+      float v = acc[e];
+      for (int w = 0; w < nw; ++w) { v += ws[w * 8 + i]; ws[w * 8 + i] = 0.f; }
+      acc[e] = v;
     }
+    __syncthreads();
     p3g_flush(acc, pp);
   }
   template <typename ST>
@@ -202,7 +211,8 @@ struct P3gGram {
   static constexpr int ONE = ONE_;
 };
 
-// The Gram hook of a block: acc behind p3_mid16's planes (dynamic shared memory p3_smem(2) + 2048), its partials in part.
+// The Gram hook of a block: acc (P3G_NB buffers) behind p3_mid16's planes (dynamic shared memory p3_smem(2) + 2048 P3G_NB),
+// its partials in part.
 template <bool BF16, int PART, typename SC, int ONE = 0>
 __device__ __forceinline__ P3gGram<BF16, SC, PART, ONE> p3g_hook(const SC* D, const SC* X2, long long slot, float2* part) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -424,7 +434,7 @@ extern "C" __global__ void __launch_bounds__(256) lp3g_rfin(const double2* __res
 LP3G_PQ(bf16, __nv_bfloat16)
 LP3G_PQ(f16, __half)
 
-// names: lp3g_bmid<MODE>_<io> (grid (N1 / 2, rows of the chunk), block 256, dynamic shared memory p3_smem(2) + 2048):
+// names: lp3g_bmid<MODE>_<io> (grid (N1 / 2, rows of the chunk), block 256, dynamic shared memory p3_smem(2) + 6144):
 // S the rows (MODE 0: X_2, read; 1: gW_1 -> gC'; 2: gC' -> pass 3's input), X2 (MODE 2) X_2, D the dumps (`slot` elements
 // apart), O (MODE 0) the output, part (MODE 1 / 2) the partials.
 #define LP3G_BMID(TAG, IO)                                                                                              \
@@ -517,7 +527,7 @@ __device__ void p3g_unpack1(const SC* __restrict__ S, const IO* __restrict__ x, 
   }
 }
 // names: lp3g_obmid<MODE>_<io> (M = 8192: grid (1, rows / 2)) and lp3g_qbmid<MODE>_<io> (M = 4096 = 16 x 16 x 16, four rows a
-// block, no radix-2 stage: grid (1, rows / 4)), block 256, dynamic shared memory p3_smem(2) + 2048, arguments as
+// block, no radix-2 stage: grid (1, rows / 4)), block 256, dynamic shared memory p3_smem(2) + 6144, arguments as
 // lp3g_bmid<MODE>_<io> with lN1 = 0; lp3g_q3bmid<MODE>_<io> (session 22: M = N1 x 4096, N1 = 4 / 8, after an outer pass,
 // grid (N1 / 4, rows), lN1 = log2 N1: learned_p3b.cu's ONE = 5); lp3g_2kbmid<MODE>_<io> (M = 2048 = 8 x 256: grid (1,
 // rows / 8), ONE = 6); lp3g_pack1_<io>, lp3g_unpack1_<io> (lM: log2 of the row's

@@ -1,6 +1,6 @@
 // learned_p3g.cu's Gram building blocks (split out in session 25; included at its point of use, so the same translation unit
 // and the same machine code): one 16-column tile of a complex Gram on mma.sync (p3g_tile), the warps' fixed-order accumulation
-// (p3g_acc, p3g_s16), the inner Grams' operands from the planes and the dump rows (P3gGa, P3gGb), one inner stage's Gram
+// (p3g_acc, p3g_s16, p3g_acc3), the inner Grams' operands from the planes and the dump rows (P3gGa, P3gGb), one inner stage's Gram
 // (p3g_gram16) and the flush of its accumulator (p3g_flush).
 // Shapes: R = 16 (inner) or N1 (outer) rows / columns of a Gram; the planes' 2 x 8192 columns in tiles of 16; T = blockDim.x.
 #pragma once
@@ -80,6 +80,29 @@ __device__ __forceinline__ void p3g_acc(float* acc, int R, const float (&dr)[KT]
   }
 }
 
+// Session 27: the inner Grams' (R = 16, SW16 slots) accumulation into P3G_NB = 3 buffers of 512 floats (acc, acc + 512,
+// acc + 1024; dynamic shared memory p3_smem(2) + 6144, still 3 blocks an SM): warp w adds into buffer w % 3 in round w / 3,
+// a block barrier after each round (3 rounds for 8 warps, p3g_acc's 8), and p3g_flush sums the buffers in the order 0, 1, 2.
+// A fixed order still (buffer b takes warps b, b + 3, b + 6 in turn): two runs give the same bits; not p3g_acc's bits.
+constexpr int P3G_NB = 3;
+__device__ __forceinline__ void p3g_acc3(float* acc, const float (&dr)[1][2][4], const float (&di)[1][2][4]) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  float* buf = acc + 512 * (warp % P3G_NB);
+  const int round = warp / P3G_NB;
+  for (int r = 0; r < (nw + P3G_NB - 1) / P3G_NB; ++r) {
+    if (round == r) {
+#pragma unroll
+      for (int j = 0; j < 2; ++j)
+#pragma unroll
+        for (int q = 0; q < 4; ++q) {
+          const int e = p3g_s16(g + 8 * (q >> 1), 8 * j + 2 * t + (q & 1));
+          buf[2 * e] += dr[0][j][q]; buf[2 * e + 1] += di[0][j][q];
+        }
+    }
+    __syncthreads();
+  }
+}
+
 // (c, s) of conj(w_m^e) = exp(+2 pi i e / m) from the middle's table (m = 2^lm <= 8192, e < m).
 __device__ __forceinline__ float2 p3g_cw(const TwP& T, int e, int lm) {
   float c, s; twiddle<true>(T, e, lm, 1.0f, c, s);
@@ -142,7 +165,7 @@ struct P3gGb {
 // One inner stage's Gram (R = 16, axis stride S = 2^lS: 3 -> 8, 4 -> 4, 5 -> 0) over the block's two rows (1024 columns):
 // acc[k][n] += sum G[k][col] conj(X[n][col]), element (k, col) at plane index p = ((col >> lS) << (lS + 4)) + k S + (col & (S - 1));
 // G from the planes (times conj(T_s) when TWG), X from the dump rows xa (p < 8192) / xb (times conj(T_s) when TWX); T_s
-// = w_(16 S)^(k c). Ends with a barrier (p3g_acc's).
+// = w_(16 S)^(k c). Ends with a barrier (p3g_acc3's).
 template <bool BF16, typename ST, typename SC, bool TWG, bool TWX>
 __device__ void p3g_gram16(const TwP& T, const ST* zr, const ST* zi, const SC* xa, const SC* xb, int lS, float* acc) {
   const int S = 1 << lS, lMs = lS + 4, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
@@ -150,16 +173,21 @@ __device__ void p3g_gram16(const TwP& T, const ST* zr, const ST* zi, const SC* x
   const P3gGb<BF16, SC, TWX> gb{T, xa, xb, lS, S, lMs};
   float dr[1][2][4] = {}, di[1][2][4] = {};
   for (int tile = warp; tile < 2 * P3_IN / 16 / 16; tile += nw) p3g_tile<BF16, 1, 2>(ga, gb, tile << 4, dr, di);
-  p3g_acc<1, 2, true>(acc, 16, dr, di);
+  p3g_acc3(acc, dr, di);
 }
 
-// Block barrier, acc (16 x 16 float2 in shared memory, slots p3g_s16) to out ([k][n]) and zeroed for the next Gram, block barrier.
+// The P3G_NB buffers at acc (16 x 16 float2 each, slots p3g_s16) summed in order to out ([k][n]) and zeroed for the next
+// Gram, then a block barrier. The callers' accumulation ends with a block barrier (p3g_acc3's, P3gGram::add2's), so none
+// is needed before the reads.
 __device__ __forceinline__ void p3g_flush(float* acc, float2* __restrict__ out) {
-  __syncthreads();
   for (int i = threadIdx.x; i < 256; i += blockDim.x) {
     const int e = p3g_s16(i >> 4, i & 15);
-    out[i] = make_float2(acc[2 * e], acc[2 * e + 1]);
-    acc[2 * e] = 0.f; acc[2 * e + 1] = 0.f;
+    float re = acc[2 * e], im = acc[2 * e + 1];
+#pragma unroll
+    for (int b = 1; b < P3G_NB; ++b) { re += acc[512 * b + 2 * e]; im += acc[512 * b + 2 * e + 1]; }
+    out[i] = make_float2(re, im);
+#pragma unroll
+    for (int b = 0; b < P3G_NB; ++b) { acc[512 * b + 2 * e] = 0.f; acc[512 * b + 2 * e + 1] = 0.f; }
   }
   __syncthreads();
 }

@@ -343,9 +343,9 @@ public final class PackedMonarchConv implements AutoCloseable {
    * balanced kernels under the 80-register cap with {@link #tunedConfig}'s threads and planes (M &lt;= 16384; M = 32768 keeps
    * the plan's defaults), and on top {@link #outer} (causal / bidirectional; pkocc, session 15), {@link #fragTable} and
    * {@link #fragDirect} (pm4, sessions 17-18), {@link #stage} (causal / bidirectional M &lt;= 16384, circular M &lt;= 8192;
-   * session 18), {@link #regPair} and {@link #sfuTwiddles} (session 26): each set where its round measured it faster than
-   * the one before it (stage at causal 2048: a tie; orders and figures in those rounds). off: balanced(false), regCap(0), the plan's threads and planes, none of the above (the slow
-   * twin, lpm_fused). Starting value {@code -Dlongconv4j.pm.tuned} (default true); the per-option properties override it.
+   * session 18), {@link #regPair} and {@link #sfuTwiddles} (session 26), {@link #recTwiddles} 2 at M = 4096 / 16384 (session
+   * 27): each set where its round measured it faster than the one before it (stage at causal 2048: a tie; orders and figures
+   * in those rounds). off: balanced(false), regCap(0), the plan's threads and planes, none of the above (the slow twin, lpm_fused). Starting value {@code -Dlongconv4j.pm.tuned} (default true); the per-option properties override it.
    */
   public PackedMonarchConv tuned(boolean on) {
     int[] c = tunedConfig(m);
@@ -359,6 +359,7 @@ public final class PackedMonarchConv implements AutoCloseable {
     stage = on && c != null && (mode != ConvMode.CIRCULAR || m <= 8192);   // its s kernels where measured faster (see stage)
     regPair = on;                  // and their x form (session 26; see regPair)
     sfuTwiddles = on;              // and its y form (session 26; see sfuTwiddles)
+    recTwiddles = on && (m == 4096 || m == 16384) ? 2 : 0;   // its v form where measured faster (session 27; see recTwiddles)
     return this;
   }
 
@@ -449,7 +450,8 @@ public final class PackedMonarchConv implements AutoCloseable {
    * Session 27's v / w kernels (learned_pm4.cu {@code lpm4v_*}, {@code lpm4w_*} at M = 8192 / 16384; with {@link #sfuTwiddles}):
    * y with the first / outer stages' twiddles by a product recurrence (learned_pm_rec.cuh; not y's bits) and at bf16 the
    * middle's 1/16 in its tables. 0: y; 2: v; 1: w (v with the J = 4 first stage's twiddles per unit from the SFU; v below
-   * M = 8192). {@code -Dlongconv4j.pm.rectw}.
+   * M = 8192). {@link #tuned(boolean)}: 2 at M = 4096 / 16384 (causal 4K 1.538-1.540 ms vs y's 1.543-1.558, 16K 6.391 vs
+   * 6.468-6.475; 8K v 3.33 / w 3.18 vs y 3.09: round 39-s27), else 0. {@code -Dlongconv4j.pm.rectw}.
    */
   public PackedMonarchConv recTwiddles(int level) {
     if (level < 0 || level > 2) throw new IllegalArgumentException("PackedMonarchConv.recTwiddles: 0, 1 or 2, got " + level);

@@ -88,6 +88,11 @@ public final class PackedThreePassBackward implements AutoCloseable {
   private final boolean two;
   /** Rows a middle block takes (the inner-only plan: 2 at M = 8192, 4 at M = 4096 and (inner rows) 16384 / 32768, 8 at 2048; else 0). */
   private final int rpb;
+  /**
+   * The middles' Gram accumulators behind their planes: learned_p3g_gram.cuh's P3G_NB = 3 buffers of 16 x 16 float2 (session
+   * 27; 2048 before: one buffer, the warps in 8 rounds). 3 blocks of 256 threads still fit an SM: 3 x (69280 + 6144 + 1024 reserved) = 229344 of its 233472 bytes.
+   */
+  static final int GRAM_SMEM = 3 * 2048;
   /** Segments of a launch's partials the first reduce step makes at most (lp3g_rseg's grid y). */
   static final int SEGMENTS = 128;
 
@@ -227,7 +232,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
     var red = seg ? null : mg.kernel("lp3g_reduce");
     var rseg = seg ? mg.kernel("lp3g_rseg") : null;
     var rfin = seg ? mg.kernel("lp3g_rfin") : null;
-    int lN1 = Integer.numberOfTrailingZeros(n1), smem = PackedThreePass.middleSmem(true) + 2048;
+    int lN1 = Integer.numberOfTrailingZeros(n1), smem = PackedThreePass.middleSmem(true) + GRAM_SMEM;
     DeviceBuffer mf = p3.mats(false), ma = p3.mats(true), pf = p3.pq(false), pa = p3.pq(true);
     Phases ph = Phases.ifWanted(dev);
     for (int h0 = 0; h0 < h; h0 += hc) {

@@ -184,7 +184,8 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
   void kernelChoice() {
     boolean prop = System.getProperty("longconv4j.pm.outer") == null && System.getProperty("longconv4j.pm.fragtable") == null
         && System.getProperty("longconv4j.pm.fragdirect") == null && System.getProperty("longconv4j.pm.stage") == null
-        && System.getProperty("longconv4j.pm.regpair") == null && System.getProperty("longconv4j.pm.sfutw") == null;
+        && System.getProperty("longconv4j.pm.regpair") == null && System.getProperty("longconv4j.pm.sfutw") == null
+        && System.getProperty("longconv4j.pm.rectw") == null;
     try (var c = PackedMonarchConv.plan(dev, 2, 4096, 4096, ConvMode.CAUSAL, ElementType.BF16);
          var b = PackedMonarchConv.plan(dev, 2, 4096, 1000, ConvMode.BIDIRECTIONAL, ElementType.F16);
          var r = PackedMonarchConv.plan(dev, 2, 8192, 8192, ConvMode.CIRCULAR, ElementType.BF16);
@@ -192,12 +193,15 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
          var r16 = PackedMonarchConv.plan(dev, 2, 32768, 32768, ConvMode.CIRCULAR, ElementType.BF16);
          var c16 = PackedMonarchConv.plan(dev, 2, 16384, 16384, ConvMode.CAUSAL, ElementType.BF16)) {
       if (prop) {
-        assertEquals("lpm4y_bf16_m4096_r80", c.kernelName());   // session 26: the y kernels (x with the SFU's twiddles)
-        assertEquals("lpm4y_f16_m4096_r80", b.kernelName());
-        assertEquals("lpm4y_bf16_m4096_r80", r.kernelName());
-        assertEquals("lpm4y_bf16_m2048_r80", r2.kernelName());
+        assertEquals("lpm4v_bf16_m4096_r80", c.kernelName());   // session 27: the v kernels (y with recurrence twiddles) at 4096
+        assertEquals("lpm4v_f16_m4096_r80", b.kernelName());
+        assertEquals("lpm4v_bf16_m4096_r80", r.kernelName());
+        assertEquals("lpm4y_bf16_m2048_r80", r2.kernelName());   // session 26: the y kernels (x with the SFU's twiddles)
         assertEquals("lpm4_bf16_m16384_r0", r16.kernelName());   // circular M = 16384: fragment tables, no staged row
-        assertEquals("lpm4y_bf16_m16384_r0", c16.kernelName());
+        assertEquals("lpm4v_bf16_m16384_r0", c16.kernelName());
+        assertEquals("lpm4y_bf16_m16384_r0", c16.recTwiddles(0).kernelName());
+        assertEquals("lpm4w_bf16_m16384_r0", c16.recTwiddles(1).kernelName());
+        c16.recTwiddles(2);
         assertEquals("lpm4x_bf16_m16384_r0", c16.sfuTwiddles(false).kernelName());   // x: the pair map in registers
         assertEquals("lpm4s_bf16_m16384_r0", c16.regPair(false).kernelName());
         assertEquals("lpm4x_bf16_m4096_r80", c.sfuTwiddles(false).kernelName());

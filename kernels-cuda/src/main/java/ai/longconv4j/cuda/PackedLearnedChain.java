@@ -432,7 +432,15 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
     }
   }
 
-  /** dk (sides, H, Lk) from {dP, dQ} (H, M) float4 at positions (also PackedMonarchLearned's route from the tensor-core backward). */
+  /** taps' spectrum (H, M + 1) float2 and padded taps (H, N) fp32, kept with the kept C2R plan (session 27). */
+  private DeviceBuffer tapsSpec, tapsPad;
+
+  /**
+   * dk (sides, H, Lk) from {dP, dQ} (H, M) float4 at positions (also PackedMonarchLearned's route from the tensor-core backward).
+   * With the kept C2R plan ({@link #keepTapsPlan}, the default) its two work buffers are kept too and nothing synchronises
+   * (session 27: the synchronisation that freed them per call left the GPU idle while the host queued the op's remaining
+   * work: ~1 ms of a 4K step); with a plan per call, the buffers and the plan are freed after a synchronisation.
+   */
   void taps(DeviceBuffer gpq, DeviceBuffer dk, int sides) {
     CudaModule md = device.module(MODULE);
     boolean keep = keepTapsPlan();
@@ -441,14 +449,23 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
       C2R_PLANS.incrementAndGet();
       lastFftArea = "N=" + n + ", H=" + h + ": shared " + ffts.workAreaBytes() + " bytes (separate areas " + ffts.separateBytes() + ")";
     }
+    if (keep) {
+      if (tapsSpec == null) { tapsSpec = device.alloc(8L * h * (m + 1)); tapsPad = device.alloc(4L * h * n); }
+      tapsOn(md, c2r, tapsSpec, tapsPad, gpq, dk, sides);
+      return;
+    }
     try (DeviceBuffer spec = device.alloc(8L * h * (m + 1)); DeviceBuffer pad = device.alloc(4L * h * n);
-         CuFft.Plan perCall = keep ? null : CuFft.plan1d(device, n, CuFft.Type.C2R, h)) {
-      if (!keep) C2R_PLANS.incrementAndGet();
-      md.kernel("lpj_dk_spec").launch(device.stream(), grid((long) h * (m + 1)), 1, 256, 0, gpq, posBuf, spec, h, m);
-      (keep ? c2r : perCall).execC2R(spec.ptr(), pad.ptr());
-      md.kernel("lpj_taps").launch(device.stream(), grid((long) sides * h * lk), 1, 256, 0, pad, dk, h, lk, n, taps0, taps1, sides);
+         CuFft.Plan perCall = CuFft.plan1d(device, n, CuFft.Type.C2R, h)) {
+      C2R_PLANS.incrementAndGet();
+      tapsOn(md, perCall, spec, pad, gpq, dk, sides);
       device.stream().synchronize();
     }
+  }
+
+  private void tapsOn(CudaModule md, CuFft.Plan plan, DeviceBuffer spec, DeviceBuffer pad, DeviceBuffer gpq, DeviceBuffer dk, int sides) {
+    md.kernel("lpj_dk_spec").launch(device.stream(), grid((long) h * (m + 1)), 1, 256, 0, gpq, posBuf, spec, h, m);
+    plan.execC2R(spec.ptr(), pad.ptr());
+    md.kernel("lpj_taps").launch(device.stream(), grid((long) sides * h * lk), 1, 256, 0, pad, dk, h, lk, n, taps0, taps1, sides);
   }
 
   /** The 2J block gradients of the last {@link #backward}, {dF_1 .. dF_J, dG_J .. dG_1} in lib's layout (float64 copies). */
@@ -463,7 +480,7 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
 
   @Override public void close() {
     if (ffts != null) ffts.close();   // the kept R2C / C2R plans and their work area
-    for (DeviceBuffer b : new DeviceBuffer[] {pq, d, blocks, dBlocks, freqBuf, posBuf, adjPq}) if (b != null) b.close();
+    for (DeviceBuffer b : new DeviceBuffer[] {pq, d, blocks, dBlocks, freqBuf, posBuf, adjPq, tapsSpec, tapsPad}) if (b != null) b.close();
   }
 
   @Override public String toString() {

@@ -215,7 +215,7 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
           + (dk == null ? "null" : dk.bytes()) + " and " + (dD == null ? "null" : dD.bytes()));
     var bwd = tc.backward();
     bwd.run(u, dy, B, du, bwd.pairGradWorkspace(), dD);
-    chain.taps(bwd.pairGradWorkspace(), dk, sides);   // lpj_dk_spec, cuFFT C2R, lpj_taps; synchronises
+    chain.taps(bwd.pairGradWorkspace(), dk, sides);   // lpj_dk_spec, cuFFT C2R, lpj_taps
   }
 
   /**
@@ -251,7 +251,7 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
     if (ph != null) ph.mark(null);
     bw3.backward(u, dy, B, du, gpq3, dD);
     if (ph != null) ph.mark("PackedThreePassBackward");
-    chain.taps(gpq3, dk, sides);   // lpj_dk_spec, cuFFT C2R, lpj_taps; synchronises
+    chain.taps(gpq3, dk, sides);   // lpj_dk_spec, cuFFT C2R, lpj_taps (queued)
     if (ph != null) {
       ph.mark("dk (taps)");
       ph.print("p3 op backward3 (ms) H=" + h + " M=" + m + ":");

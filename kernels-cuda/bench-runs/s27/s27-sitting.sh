@@ -7,6 +7,7 @@
 #   p3     (P3BENCH=1) PackedThreePassBench, cases P3CASES (L:B,..), paths P3ORDER
 #   op     LearnedOpBench per "B:L" of OPCASES, engines OPORDER, extra -D options OPOPTS
 #   ncu    (NCU=1) Nsight Compute of the first NCU_N launches of each kernel regex in NCU_K, PackedMonarchBench (NCU_CASE, NCU_ORDER)
+#   ncuop  (NCUOP=1) every kernel's gpu__time_duration in LearnedOpBench (engines NCUOP_ORDER) per "B:L" of NCUOP_CASES
 # Stage: tools/stage-device.sh --out .device/s27 --sm 90 --lean-jre --add kernels-cuda/bench-runs/s27/s27-sitting.sh --drop '..'
 # Device (carry [".device/s27"]): DEV=.device/s27 bash .device/s27/s27-sitting.sh "$OUT/s1"
 set -u
@@ -67,6 +68,18 @@ if [ "${NCU:-0}" != 0 ]; then
     done
     grep -E "^  lpm4|Duration|Warp Cycles Per Issued|Mem Busy|Compute \(SM\)|Achieved Occupancy|Registers Per|Executed Instructions  " "$out/ncu-details.txt" | head -60
   fi
+  pack
+fi
+if [ "${NCUOP:-0}" != 0 ]; then   # every kernel's duration in LearnedOpBench's steps (ncu, one metric; no nsys report here)
+  ncu=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
+  for c in ${NCUOP_CASES:-64:4096}; do
+    b=${c%%:*}; l=${c#*:}
+    echo "== ncu op B=$b L=$l ${NCUOP_ORDER:-packed}"; date -u
+    [ -n "$ncu" ] && . $DEV/unpack && JAVA_OPTS="-Dlongconv4j.bench.op.order=${NCUOP_ORDER:-packed} -Dlongconv4j.bench.op.groups=1 -Dlongconv4j.bench.op.reps=${NCUOP_REPS:-2} -Dlongconv4j.bench.op.plans=false -Dlongconv4j.bench.warmup.ms=0 ${OPOPTS:-}" \
+      timeout ${NCUOP_S:-150} "$ncu" --target-processes all --metrics gpu__time_duration.sum --cache-control none --clock-control none --csv \
+        --log-file "$out/ncu-op-$b-$l.csv" $DEV/run-java ai.longconv4j.examples.bench.LearnedOpBench "$raw/ncuop-$b-$l.csv" "$b" 768 "$l" > "$raw/ncuop-$b-$l.txt" 2>&1
+    echo "ncu op exit $?"; grep -E " ms " "$raw/ncuop-$b-$l.txt" | head -4; xz -T8 -6 "$out/ncu-op-$b-$l.csv"
+  done
   pack
 fi
 date -u; rm -rf "$out/r"; ls -la "$out"

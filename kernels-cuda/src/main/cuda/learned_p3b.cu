@@ -58,6 +58,7 @@ struct P3NoHook {
   static constexpr bool OUT = false;
   static constexpr bool STORE = true;
   static constexpr int ONE = 0;
+  static constexpr bool XLOAD = false;   // session 27: the hook loads the rows itself (learned_p3g.cu's P3gGramX)
 };
 
 // Pass 2's load of rows a, b (SC scratch at ra, rb: element offsets oa, ob) with the forward stage 2 (* 1/2) into the
@@ -152,7 +153,9 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
   SC* rb = S + ob;
   hk.begin();
   __syncthreads();   // twiddle table and stage-2 matrices
-  if constexpr (PART == 2 || HK::ONE >= 4) {
+  if constexpr (HK::XLOAD) {
+    hk.template xload<ST>(zr, zi, b.rowc);
+  } else if constexpr (PART == 2 || HK::ONE >= 4) {
     load_row16<SC, ST>(zr, zi, ra, P3_IN);
     load_row16<SC, ST>(zr + SIDX(P3_IN), zi + SIDX(P3_IN), rb, P3_IN);
   } else {

@@ -138,6 +138,7 @@ struct P3gDump {
   __device__ __forceinline__ void store2(long long, int, float2, float2, float, float) {}
   __device__ __forceinline__ void end() {}
   static constexpr bool OUT = true;
+  static constexpr bool XLOAD = false;
   static constexpr bool STORE = ONE_ != 2 && ONE_ != 4;
   static constexpr int ONE = ONE_;
   __device__ __forceinline__ SC* out(long long o) { return O + o; }
@@ -207,6 +208,7 @@ struct P3gGram {
   }
   __device__ __forceinline__ void end() { if (PART == 2) add2(); }
   static constexpr bool OUT = false;
+  static constexpr bool XLOAD = false;
   static constexpr bool STORE = true;
   static constexpr int ONE = ONE_;
 };
@@ -526,6 +528,8 @@ __device__ void p3g_unpack1(const SC* __restrict__ S, const IO* __restrict__ x, 
     }
   }
 }
+#include "learned_p3g_x.cuh"   // session 27: lp3g_qbmid1x (qbmid1 reading dy itself)
+
 // names: lp3g_obmid<MODE>_<io> (M = 8192: grid (1, rows / 2)) and lp3g_qbmid<MODE>_<io> (M = 4096 = 16 x 16 x 16, four rows a
 // block, no radix-2 stage: grid (1, rows / 4)), block 256, dynamic shared memory p3_smem(2) + 6144, arguments as
 // lp3g_bmid<MODE>_<io> with lN1 = 0; lp3g_q3bmid<MODE>_<io> (session 22: M = N1 x 4096, N1 = 4 / 8, after an outer pass,

@@ -129,6 +129,13 @@ public final class PackedThreePassBackward implements AutoCloseable {
   static boolean segmented() { return LearnedDefaults.twoWay("longconv4j.p3.reduce", "seg", "serial"); }
 
   /**
+   * Whether the M = 4096 plan's dy middle reads dy itself ({@code lp3g_qbmid1x}, session 27: no pass 1 for dy, i.e. no packed
+   * copy of dy written and read back; the same plane values, so the same bits) or pass 1's packed copy (the twin):
+   * {@code -Dlongconv4j.p3.bwd.directdy}, unset or true: itself; false: the copy. Read per call.
+   */
+  static boolean directDy() { return !"false".equals(System.getProperty("longconv4j.p3.bwd.directdy")); }
+
+  /**
    * The outer Grams' kernel family by {@code -Dlongconv4j.p3.ogram} (read per call): "table" lp3g_ogramt (each block's
    * N1 x 128 twiddles computed once into shared memory), "table2" lp3g_ogramu (the table, rows unrolled by 2), "sincos"
    * lp3g_ogram (the twin, session 18's: a sincospif per operand load and row); the same sincospif values, so the same bits. Unset: table2 at N1 = 8
@@ -220,6 +227,8 @@ public final class PackedThreePassBackward implements AutoCloseable {
     var bmid0 = mg.kernel(b + "0_" + tag);
     var bmid1 = mg.kernel(b + "1_" + tag);
     var bmid2 = mg.kernel(b + "2_" + tag);
+    boolean dx = pack && rpb == 4 && directDy();   // M = 4096: the dy middle reads dy itself
+    var bmid1x = dx ? mg.kernel("lp3g_qbmid1x_" + tag) : null;
     var grad = mg.kernel((inner && m != PackedThreePass.INNER ? "lp3g_pq_grad4_" : "lp3g_pq_grad_") + tag);
     String og = quad ? "lp3g_ogramq" : ogramKernel(n1);
     boolean oc = (quad || two) && ogramCuda(n1);
@@ -244,9 +253,10 @@ public final class PackedThreePassBackward implements AutoCloseable {
       if (ph != null) ph.mark("pass 1 u");
       bmid0.launch(s, gx, gmid, THREADS, smem, sc, dmp, so, mf, pf, h0, B, h, lN1, slot);              // dumps, O
       if (ph != null) ph.mark("bmid0");
-      pass1(fwd, tc, dy, ma, sg, h0, B, c, cp);                                                  // gW_1
+      if (!dx) pass1(fwd, tc, dy, ma, sg, h0, B, c, cp);                                         // gW_1
       if (ph != null) ph.mark("pass 1 dy");
-      bmid1.launch(s, gx, gmid, THREADS, smem, sg, dmp, part, ma, pa, h0, B, h, lN1, slot);            // dG_2 .. dG_5; gC'
+      if (dx) bmid1x.launch(s, gx, gmid, THREADS, smem, sg, dy, l, c, vec16(dy, dy), dmp, part, ma, pa, h0, B, h, lN1, slot);
+      else bmid1.launch(s, gx, gmid, THREADS, smem, sg, dmp, part, ma, pa, h0, B, h, lN1, slot);       // dG_2 .. dG_5; gC'
       if (ph != null) ph.mark("bmid1");
       reduce(s, red, rseg, rfin, part, nb, 1024, lN1, 0, first);
       if (ph != null) ph.mark("reduce");

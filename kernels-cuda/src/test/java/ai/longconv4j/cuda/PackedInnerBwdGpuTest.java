@@ -28,7 +28,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * row counts that leave a block short (the middles take two rows a block at M = 8192, four at 4096: the missing rows are
  * packed as zeros), chunks of one channel of one row; random Gaussian blocks (a transposed block, a wrong slot, scale or partner shows); outputs NaN-poisoned, the kept
  * block gradients poisoned before the measured call; the 16-byte packing against its point-by-point twin
- * ({@code -Dlongconv4j.p3.pack16=false}): the same bits. Tolerances as PackedThreePassBwdGpuTest's (the same kernels, the
+ * ({@code -Dlongconv4j.p3.pack16=false}): the same bits; at M = 4096 the dy middle reading dy itself (session 27) against pass
+ * 1's packed copy ({@code -Dlongconv4j.p3.bwd.directdy=false}): the same bits. Tolerances as PackedThreePassBwdGpuTest's (the same kernels, the
  * same analysis; here J = 4 plus the packing, fewer stages than there): du 1e-2, dk 1e-2 sqrt(N / Lk), dD 1e-4, blocks
  * 2e-2; the two routes against each other the sums of their bounds.
  */
@@ -139,6 +140,22 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
             for (int i = 0; i < gb.length; i++) assertArrayEquals(gb[i], g1[i], 0.0, "dBlock " + i + " with the point-by-point packing " + w);
           } finally {
             System.clearProperty("longconv4j.p3.pack16");
+          }
+          if (m == 4096) {   // session 27: the dy middle reading dy itself (the default) vs pass 1's packed copy (the twin)
+            System.setProperty("longconv4j.p3.bwd.directdy", "false");
+            try {
+              du.fill32(0x7fc07fc0);
+              p.backward(ub, db, B, du, dk, dD);
+              dev.synchronize();
+              float[] du1 = PackedLearnedRefGpuTest.readChecked(du, io, n, tail, "du directdy=false " + w);
+              assertArrayEquals(duG, du1, 0f, "du with dy packed by pass 1 " + w);
+              assertArrayEquals(dkG, dk.copyTo(new float[sides * H * Lk], 0), 0f, "dk with dy packed by pass 1 " + w);
+              double[][] g1 = p.blockGrads();
+              for (int i = 0; i < gb.length; i++) assertArrayEquals(gb[i], g1[i], 0.0, "dBlock " + i + " with dy packed by pass 1 " + w);
+              System.out.printf("inner8k %s: dy read by the middle = dy packed by pass 1, bit for bit%n", w);
+            } finally {
+              System.clearProperty("longconv4j.p3.bwd.directdy");
+            }
           }
           if (m == 2048 || m > 8192) {   // the outer Grams on the other kind of core (the default: CUDA cores at N1 = 4 only)
             boolean cudaCores = PackedThreePassBackward.ogramCuda(m == 16384 ? 4 : 8);

@@ -49,8 +49,8 @@ __device__ __forceinline__ void lpj_unpack(const float2* __restrict__ e, const I
 
 // dD[h] = sum_b sum_i u[b, h, i] dy[b, h, i]. Grid (H), block 256 (per-thread strided sums in a fixed order, then a shuffle /
 // shared tree: two runs give the same bits). Session 27: 16-bit rows with L a multiple of 8 and 16-byte aligned bases are
-// read 8 values (16 bytes) a load, the (b, i) items of a channel as one strided sequence (no loop per row), 4 items loaded a
-// thread before their products (ncu, bench-runs/s27/s2: the scalar form took 0.48 ms of a 4K backward at B = 64, H = 768, ~10x its bytes' time).
+// read 8 values (16 bytes) a load, the (b, i) items of a channel as one strided sequence (no loop per row), 4 in flight a
+// thread (ncu, bench-runs/s27/s2: the scalar form took 0.48 ms of a 4K backward at B = 64, H = 768, ~10x its bytes' time).
 template <typename IO>
 __device__ __forceinline__ void lpj_ddot(const IO* __restrict__ u, const IO* __restrict__ dy, float* __restrict__ dD, int B, int H, int L) {
   __shared__ float red[32];
@@ -59,29 +59,19 @@ __device__ __forceinline__ void lpj_ddot(const IO* __restrict__ u, const IO* __r
   const bool vec = sizeof(IO) == 2 && (L & 7) == 0
       && ((reinterpret_cast<uintptr_t>(u) | reinterpret_cast<uintptr_t>(dy)) & 15) == 0;
   if (vec) {
-    constexpr int U = 4;   // items a thread loads before their products (8 loads of 16 bytes in flight)
     const int L8 = L >> 3, T = blockDim.x;
     int b = 0, i = threadIdx.x;   // item (b, i): the 8 values at row b, 8 i .. 8 i + 7
     while (i >= L8 && b < B) { i -= L8; ++b; }
-    while (b < B) {
-      uint4 a[U], c[U];
+#pragma unroll 4
+    for (; b < B;) {
+      const size_t off = ((size_t)b * H + h) * (size_t)L8;
+      const uint4 a = __ldg(reinterpret_cast<const uint4*>(u) + off + i), c = __ldg(reinterpret_cast<const uint4*>(dy) + off + i);
+      const IO* ea = reinterpret_cast<const IO*>(&a);
+      const IO* ec = reinterpret_cast<const IO*>(&c);
 #pragma unroll
-      for (int k = 0; k < U; ++k) {
-        a[k] = make_uint4(0u, 0u, 0u, 0u); c[k] = a[k];   // past the last row: +0 * +0 adds +0, the order stays the items'
-        if (b < B) {
-          const size_t off = ((size_t)b * H + h) * (size_t)L8 + i;
-          a[k] = __ldg(reinterpret_cast<const uint4*>(u) + off); c[k] = __ldg(reinterpret_cast<const uint4*>(dy) + off);
-        }
-        i += T;
-        while (i >= L8 && b < B) { i -= L8; ++b; }
-      }
-#pragma unroll
-      for (int k = 0; k < U; ++k) {
-        const IO* ea = reinterpret_cast<const IO*>(&a[k]);
-        const IO* ec = reinterpret_cast<const IO*>(&c[k]);
-#pragma unroll
-        for (int j = 0; j < 8; ++j) s = fmaf(ld(ea + j), ld(ec + j), s);
-      }
+      for (int k = 0; k < 8; ++k) s = fmaf(ld(ea + k), ld(ec + k), s);
+      i += T;
+      while (i >= L8 && b < B) { i -= L8; ++b; }
     }
   } else {
     for (int b = 0; b < B; ++b) {

@@ -59,6 +59,7 @@ struct P3NoHook {
   static constexpr bool STORE = true;
   static constexpr int ONE = 0;
   static constexpr bool XLOAD = false;   // session 27: the hook loads the rows itself (learned_p3g.cu's P3gGramX)
+  static constexpr bool XSTORE = false;  // and stores the output itself (P3gGramY)
 };
 
 // Pass 2's load of rows a, b (SC scratch at ra, rb: element offsets oa, ob) with the forward stage 2 (* 1/2) into the
@@ -213,8 +214,12 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
     SC* wa = ra;
     SC* wb = rb;
     if constexpr (HK::OUT) { wa = hk.out(oa); wb = hk.out(ob); }
-    store_row16<SC, ST>(wa, zr, zi, P3_IN);
-    store_row16<SC, ST>(wb, zr + SIDX(P3_IN), zi + SIDX(P3_IN), P3_IN);
+    if constexpr (HK::XSTORE) {   // session 27: the hook writes the output itself (learned_p3g.cu's P3gGramY: du + D dy)
+      hk.template xstore<ST>(zr, zi, b.rowc);
+    } else {
+      store_row16<SC, ST>(wa, zr, zi, P3_IN);
+      store_row16<SC, ST>(wb, zr + SIDX(P3_IN), zi + SIDX(P3_IN), P3_IN);
+    }
   } else {
     p3_store_inv2<ST, SC, HK>(b, ra, rb, hk);   // inverse stage 2 + store
   }

@@ -138,7 +138,7 @@ struct P3gDump {
   __device__ __forceinline__ void store2(long long, int, float2, float2, float, float) {}
   __device__ __forceinline__ void end() {}
   static constexpr bool OUT = true;
-  static constexpr bool XLOAD = false;
+  static constexpr bool XLOAD = false, XSTORE = false;
   static constexpr bool STORE = ONE_ != 2 && ONE_ != 4;
   static constexpr int ONE = ONE_;
   __device__ __forceinline__ SC* out(long long o) { return O + o; }
@@ -208,7 +208,7 @@ struct P3gGram {
   }
   __device__ __forceinline__ void end() { if (PART == 2) add2(); }
   static constexpr bool OUT = false;
-  static constexpr bool XLOAD = false;
+  static constexpr bool XLOAD = false, XSTORE = false;
   static constexpr bool STORE = true;
   static constexpr int ONE = ONE_;
 };

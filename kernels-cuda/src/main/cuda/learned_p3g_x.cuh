@@ -1,5 +1,6 @@
 // Shapes: as learned_p3g.cu (B batch, H channels, L length; the one-pass M = 4096 plan's chunk rows c of 4096 (re, im) pairs,
-// channel h0 + c / B, batch c % B). Included by learned_p3g.cu after p3g_pack1 and the hooks (the same translation unit).
+// channel h0 + c / B, batch c % B). Included by learned_p3g.cu after p3g_pack1 / p3g_unpack1 and the hooks (the same translation
+// unit).
 #pragma once
 
 // Session 27: lp3g_qbmid1x_<io> (M = 4096): qbmid1 with its four chunk rows read straight from dy instead of pass 1's packed
@@ -58,3 +59,54 @@ struct P3gGramX : P3gGram<BF16, SC, 1, 4> {
   }
 LP3G_QX(bf16, __nv_bfloat16)
 LP3G_QX(f16, __half)
+
+// Session 27: lp3g_qbmid2x_<io> (M = 4096): qbmid2 writing du = its rows + D dy itself (no pass 3, i.e. no rows stored to S and
+// read back by lp3g_unpack1): each output as p3g_unpack1 computes it, fmaf(d, dy, v) with v the 16-bit value the store would
+// have put in S (the plane's own bits), 8 outputs (16 bytes) at a time where vec and inside the row, else one by one: the same bits.
+template <typename IO, typename ST>
+__device__ __forceinline__ void p3g_store_y4(const ST* zr, const ST* zi, const IO* __restrict__ x, const float* __restrict__ D,
+                                             IO* __restrict__ out, int L, int h0, int B, int H, int rows, int vec, long long rowc) {
+  const int G = (L + 7) / 8;
+  for (int gi = threadIdx.x; gi < 4 * G; gi += blockDim.x) {
+    const int k = gi / G, m0 = 8 * (gi % G), c = (int)(4 * rowc) + k;
+    if (c >= rows) continue;
+    int h;
+    const long long g = p3_row(c, h0, B, H, h) * (long long)L + m0;
+    const float d = D[h];
+    const int p = k * (P3_IN / 2) + m0 / 2;   // the plane index of pair m0 / 2 of row k
+    if (vec && m0 + 8 <= L) {
+      union { uint4 u; IO e[8]; } xv, ov;
+      xv.u = *reinterpret_cast<const uint4*>(x + g);
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        st(&ov.e[2 * j], fmaf(d, ld(&xv.e[2 * j]), ld(zr + SIDX(p + j))));
+        st(&ov.e[2 * j + 1], fmaf(d, ld(&xv.e[2 * j + 1]), ld(zi + SIDX(p + j))));
+      }
+      *reinterpret_cast<uint4*>(out + g) = ov.u;
+    } else {
+      for (int j = 0; j < 8 && m0 + j < L; ++j)
+        st(out + g + j, fmaf(d, ld(x + g + j), ld((j & 1 ? zi : zr) + SIDX(p + j / 2))));
+    }
+  }
+}
+template <bool BF16, typename SC, typename IO>
+struct P3gGramY : P3gGram<BF16, SC, 2, 4> {
+  const IO* x; const float* Dw; IO* out; int L, rows, vec, h0, B, H;
+  static constexpr bool XSTORE = true;
+  template <typename ST>
+  __device__ __forceinline__ void xstore(const ST* zr, const ST* zi, long long rowc) const {
+    p3g_store_y4<IO, ST>(zr, zi, x, Dw, out, L, h0, B, H, rows, vec, rowc);
+  }
+};
+#define LP3G_QY(TAG, IO)                                                                                               \
+  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_qbmid2x_##TAG(P3Io<IO>::SC* __restrict__ S,                 \
+      const P3Io<IO>::SC* __restrict__ X2, const P3Io<IO>::SC* __restrict__ D, float2* __restrict__ part,                 \
+      const float2* __restrict__ mats, const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot,      \
+      const IO* __restrict__ x, const float* __restrict__ Dw, IO* __restrict__ out, int L, int rows, int vec) {            \
+    P3gGramY<P3Io<IO>::BF16, P3Io<IO>::SC, IO> hk;                                                                      \
+    static_cast<P3gGram<P3Io<IO>::BF16, P3Io<IO>::SC, 2, 4>&>(hk) = p3g_hook<P3Io<IO>::BF16, 2, P3Io<IO>::SC, 4>(D, X2, slot, part); \
+    hk.x = x; hk.Dw = Dw; hk.out = out; hk.L = L; hk.rows = rows; hk.vec = vec; hk.h0 = h0; hk.B = B; hk.H = H;         \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 2>(S, mats, pq, h0, B, H, lN1, hk);                                      \
+  }
+LP3G_QY(bf16, __nv_bfloat16)
+LP3G_QY(f16, __half)

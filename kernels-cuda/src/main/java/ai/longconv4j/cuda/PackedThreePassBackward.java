@@ -136,6 +136,13 @@ public final class PackedThreePassBackward implements AutoCloseable {
   static boolean directDy() { return !"false".equals(System.getProperty("longconv4j.p3.bwd.directdy")); }
 
   /**
+   * Whether the M = 4096 plan's last middle writes du + D dy itself ({@code lp3g_qbmid2x}, session 27: no pass 3, i.e. no rows
+   * stored and unpacked again; each output fmaf(D, dy, v) of the same 16-bit v: the same bits) or through pass 3's
+   * {@code lp3g_unpack1} (the twin): {@code -Dlongconv4j.p3.bwd.directdu}, unset or true: itself; false: pass 3. Read per call.
+   */
+  static boolean directDu() { return !"false".equals(System.getProperty("longconv4j.p3.bwd.directdu")); }
+
+  /**
    * The outer Grams' kernel family by {@code -Dlongconv4j.p3.ogram} (read per call): "table" lp3g_ogramt (each block's
    * N1 x 128 twiddles computed once into shared memory), "table2" lp3g_ogramu (the table, rows unrolled by 2), "sincos"
    * lp3g_ogram (the twin, session 18's: a sincospif per operand load and row); the same sincospif values, so the same bits. Unset: table2 at N1 = 8
@@ -229,6 +236,8 @@ public final class PackedThreePassBackward implements AutoCloseable {
     var bmid2 = mg.kernel(b + "2_" + tag);
     boolean dx = pack && rpb == 4 && directDy();   // M = 4096: the dy middle reads dy itself
     var bmid1x = dx ? mg.kernel("lp3g_qbmid1x_" + tag) : null;
+    boolean du4 = pack && rpb == 4 && directDu();   // M = 4096: the last middle writes du + D dy itself
+    var bmid2x = du4 ? mg.kernel("lp3g_qbmid2x_" + tag) : null;
     var grad = mg.kernel((inner && m != PackedThreePass.INNER ? "lp3g_pq_grad4_" : "lp3g_pq_grad_") + tag);
     String og = quad ? "lp3g_ogramq" : ogramKernel(n1);
     boolean oc = (quad || two) && ogramCuda(n1);
@@ -266,11 +275,14 @@ public final class PackedThreePassBackward implements AutoCloseable {
         grad.launch(s, blocks, 1, THREADS, 0, dmp.ptr().at(4L * 3 * slot), sg, gpq, h0, chans, B, lN1, p3.innerLog(), (float) m);
       else grad.launch(s, blocks, 1, THREADS, 0, dmp.ptr().at(4L * 3 * slot), sg, gpq, h0, chans, B, lN1, (float) m);   // C: dump 3
       if (ph != null) ph.mark("pq grad");
-      bmid2.launch(s, gx, gmid, THREADS, smem, sg, sc, dmp, part, ma, pa, h0, B, h, lN1, slot);         // dF_5 .. dF_2
+      if (du4) bmid2x.launch(s, gx, gmid, THREADS, smem, sg, sc, dmp, part, ma, pa, h0, B, h, lN1, slot,
+          dy, p3.skipWeights(), du, l, c, vec16(dy, du));                                         // dF_5 .. dF_3; du + D dy
+      else bmid2.launch(s, gx, gmid, THREADS, smem, sg, sc, dmp, part, ma, pa, h0, B, h, lN1, slot);    // dF_5 .. dF_2
       if (ph != null) ph.mark("bmid2");
       reduce(s, red, rseg, rfin, part, nb, 1024, lN1, 1, first);
       if (ph != null) ph.mark("reduce");
       if (pack) {                                                                                 // du = unpack + D dy
+        if (du4) continue;                                                                        // (written by the middle)
         inv.launch(s, gridStride((long) c * ((l + 7) / 8)), 1, THREADS, 0, sg, dy, p3.skipWeights(), du, l, h0, B, h, c, vec16(dy, du), lM());
         if (ph != null) ph.mark("pass 3");
         continue;                                                                                 // no outer blocks

@@ -28,8 +28,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * row counts that leave a block short (the middles take two rows a block at M = 8192, four at 4096: the missing rows are
  * packed as zeros), chunks of one channel of one row; random Gaussian blocks (a transposed block, a wrong slot, scale or partner shows); outputs NaN-poisoned, the kept
  * block gradients poisoned before the measured call; the 16-byte packing against its point-by-point twin
- * ({@code -Dlongconv4j.p3.pack16=false}): the same bits; at M = 4096 the dy middle reading dy itself (session 27) against pass
- * 1's packed copy ({@code -Dlongconv4j.p3.bwd.directdy=false}): the same bits. Tolerances as PackedThreePassBwdGpuTest's (the same kernels, the
+ * ({@code -Dlongconv4j.p3.pack16=false}): the same bits; at M = 4096 the middles reading dy and writing du + D dy themselves
+ * (session 27) against passes 1 / 3 ({@code -Dlongconv4j.p3.bwd.directdy=false}, {@code directdu=false}): the same bits. Tolerances as PackedThreePassBwdGpuTest's (the same kernels, the
  * same analysis; here J = 4 plus the packing, fewer stages than there): du 1e-2, dk 1e-2 sqrt(N / Lk), dD 1e-4, blocks
  * 2e-2; the two routes against each other the sums of their bounds.
  */
@@ -141,8 +141,9 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
           } finally {
             System.clearProperty("longconv4j.p3.pack16");
           }
-          if (m == 4096) {   // session 27: the dy middle reading dy itself (the default) vs pass 1's packed copy (the twin)
+          if (m == 4096) {   // session 27: the middles reading dy / writing du themselves (the default) vs passes 1 / 3 (the twin)
             System.setProperty("longconv4j.p3.bwd.directdy", "false");
+            System.setProperty("longconv4j.p3.bwd.directdu", "false");
             try {
               du.fill32(0x7fc07fc0);
               p.backward(ub, db, B, du, dk, dD);
@@ -152,9 +153,10 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
               assertArrayEquals(dkG, dk.copyTo(new float[sides * H * Lk], 0), 0f, "dk with dy packed by pass 1 " + w);
               double[][] g1 = p.blockGrads();
               for (int i = 0; i < gb.length; i++) assertArrayEquals(gb[i], g1[i], 0.0, "dBlock " + i + " with dy packed by pass 1 " + w);
-              System.out.printf("inner8k %s: dy read by the middle = dy packed by pass 1, bit for bit%n", w);
+              System.out.printf("inner8k %s: dy read and du written by the middles = pass 1 / pass 3, bit for bit%n", w);
             } finally {
               System.clearProperty("longconv4j.p3.bwd.directdy");
+              System.clearProperty("longconv4j.p3.bwd.directdu");
             }
           }
           if (m == 2048 || m > 8192) {   // the outer Grams on the other kind of core (the default: CUDA cores at N1 = 4 only)

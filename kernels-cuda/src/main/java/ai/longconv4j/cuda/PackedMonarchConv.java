@@ -404,11 +404,9 @@ public final class PackedMonarchConv implements AutoCloseable {
   public boolean fragTable() { return fragTable; }
 
   /**
-   * With {@link #fragTable} at M = 4096 (J = 3, R1 = 16): learned_pm4.cu's g kernels ({@code lpm4g_*}), the forward
-   * first stage's inputs straight from global memory into the mma operands (no pack pass, one block barrier fewer; the
-   * same bits); false: {@code lpm4_*} (its slow twin). Other M: no effect. Default: on through {@link #tuned(boolean)}
-   * (2-3 % faster than lpm4 at M = 4096 in both bench orders, causal and circular). Starting value:
-   * {@code -Dlongconv4j.pm.fragdirect}.
+   * With {@link #fragTable} at M = 4096: learned_pm4.cu's g kernels ({@code lpm4g_*}), the first stage's inputs straight from
+   * global memory into the mma operands (the same bits); false: {@code lpm4_*}. On through {@link #tuned} (2-3 % faster, both
+   * orders, causal and circular); {@code -Dlongconv4j.pm.fragdirect}.
    */
   public PackedMonarchConv fragDirect(boolean on) { fragDirect = on; return this; }
 
@@ -429,29 +427,26 @@ public final class PackedMonarchConv implements AutoCloseable {
   public boolean stage() { return stage; }
 
   /**
-   * Session 26's x kernels (learned_pm4.cu {@code lpm4x_<io>_m<M>_r<0|80>}; with {@link #stage}, pairU 1, the cap 0 or 80): the s
-   * kernels with the middle's pair map in registers (pm3::middle_rp), the same bits; on through {@link #tuned(boolean)}
-   * (faster at every M: BENCH-RESULTS.md round 38-s26), {@code -Dlongconv4j.pm.regpair}; false: s.
+   * Session 26's x kernels ({@code lpm4x_<io>_m<M>_r<0|80>}; with {@link #stage}, pairU 1, the cap 0 or 80): the s kernels with the
+   * middle's pair map in registers, the same bits; on through {@link #tuned} (round 38-s26), {@code -Dlongconv4j.pm.regpair}.
    */
   public PackedMonarchConv regPair(boolean on) { regPair = on; return this; }
 
   private boolean regPairActive() { return regPair && stageActive() && pairU == 1 && regCap != 64; }
 
   /**
-   * Session 26's y kernels ({@code lpm4y_<io>_m<M>_r<0|80>}: r80 to M = 8192, r0 at 16384): x with the first / outer stages'
-   * twiddles from the special-function unit (within 2^-21.4 of x's, so not its bits); on through {@link #tuned(boolean)} (4K
-   * forward 1.73 ms vs x's 1.98, one process: round 38-s26), {@code -Dlongconv4j.pm.sfutw}; false: x.
+   * Session 26's y kernels ({@code lpm4y_<io>_m<M>_r<0|80>}: r80 to M = 8192, r0 at 16384): x with the outer twiddles from the SFU
+   * (within 2^-21.4 of x's); on through {@link #tuned} (4K 1.73 ms vs x's 1.98: round 38-s26), {@code -Dlongconv4j.pm.sfutw}.
    */
   public PackedMonarchConv sfuTwiddles(boolean on) { sfuTwiddles = on; return this; }
 
   private boolean sfuActive() { return sfuTwiddles && regPairActive() && (m > 8192 || regCap == 80); }
 
   /**
-   * Session 27's v / w kernels (learned_pm4.cu {@code lpm4v_*}, {@code lpm4w_*} at M = 8192 / 16384; with {@link #sfuTwiddles}):
-   * y with the first / outer stages' twiddles by a product recurrence (learned_pm_rec.cuh; not y's bits) and at bf16 the
-   * middle's 1/16 in its tables. 0: y; 2: v; 1: w (v with the J = 4 first stage's twiddles per unit from the SFU; v below
-   * M = 8192). {@link #tuned(boolean)}: 2 at M = 4096 / 16384 (causal 4K 1.538-1.540 ms vs y's 1.543-1.558, 16K 6.391 vs
-   * 6.468-6.475; 8K v 3.33 / w 3.18 vs y 3.09: round 39-s27), else 0. {@code -Dlongconv4j.pm.rectw}.
+   * Session 27's v / w kernels ({@code lpm4v_*}, {@code lpm4w_*} at M = 8192 / 16384; with {@link #sfuTwiddles}): y with the outer
+   * twiddles by a product recurrence (learned_pm_rec.cuh; not y's bits), at bf16 the middle's 1/16 in its tables. 0: y, 2: v, 1: w
+   * (v with the J = 4 first stage's twiddles from the SFU; v below M = 8192). {@link #tuned}: 2 at M = 4096 / 16384 (4K 1.54 ms vs
+   * y's 1.54-1.56, 16K 6.39 vs 6.47; 8K v 3.33 / w 3.18 vs y 3.09: round 39-s27), else 0. {@code -Dlongconv4j.pm.rectw}.
    */
   public PackedMonarchConv recTwiddles(int level) {
     if (level < 0 || level > 2) throw new IllegalArgumentException("PackedMonarchConv.recTwiddles: 0, 1 or 2, got " + level);

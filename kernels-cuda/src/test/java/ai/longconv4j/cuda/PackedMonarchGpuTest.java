@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * PackedMonarchHostTest): y and du, all three modes, M = 2048, 4096, 8192, 16384, 32768, bf16 and fp16, blocks random
  * (kind 2: every entry uniform, so a transposed or conjugated block, a swapped stage or a wrong left / right convention
  * shows), the DFT plus 5 % noise (kind 1) or the DFT (kind 0); awkward shapes (H = 111, odd L on the scalar I/O path,
- * Lk &lt; L), on the default kernels (since session 26 learned_pm4.cu's y kernels lpm4y_* for M &lt;= 16384, lpm4_* at
+ * Lk &lt; L), on the default kernels (since session 27 learned_pm4.cu's v kernels lpm4v_* at M = 4096 / 16384, y lpm4y_* at 2048 / 8192, lpm4_* at
  * circular M = 16384, all of which ignore storage16: 16-bit planes; lpm2_b / lpm_fused otherwise); {@link #fusedMatchesUnfused}: the slow twin; {@link #pairGradsMatchFloat64}: dP / dQ; {@link #variantsMatchFused}: helper pkjopt's learned_pm2.cu variants against lpm_fused_*. Outputs NaN-poisoned with a tail past B H L that must stay poisoned; every output finite.
  * Tolerance 1e-2 relative (Frobenius). The inputs are exact (the reference takes the decoded 16-bit values); each of the
  * 2J stages rounds its operands (data and block) to 16 bits: bf16 unit roundoff 2^-9, uniformly distributed rounding

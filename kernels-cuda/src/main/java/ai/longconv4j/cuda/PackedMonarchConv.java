@@ -371,33 +371,23 @@ public final class PackedMonarchConv implements AutoCloseable {
   }
 
   /**
-   * Helper pkocc's kernels (learned_pm3.cu {@code lpm3_<io>_m<M>_r<0|80>}, one per M; fused plans, M = 2048 .. 16384,
-   * 16-bit planes whatever {@link #storage16} says, the plan's threads; the 80-register cap when {@link #regCap} is 80 and
-   * M &lt;= 8192 (M = 16384 spilled under it), else at most 128 registers): the balanced middle with fewer block-wide
-   * passes over the row —
-   * J = 4: the first stage and the strided S = 256 stage per warp in registers both ways (FlashButterfly's outer pair with
-   * learned blocks), the inverse writing y = E + D u straight to global memory; J = 3: the inverse first stage straight to
-   * global memory, M = 2048's forward first stage straight from it; causal / bidirectional padding's zero half of the row
-   * skipped. 0 spills. Default: on for causal / bidirectional plans through {@link #tuned(boolean)} (helper pkocc's sitting
-   * s2, both bench orders; BENCH-RESULTS.md round 28-pkocc), off for circular (not timed); {@code -Dlongconv4j.pm.outer}
-   * overrides. false: the kernels above, learned_pm2.cu's lpm2_b_* under {@link #tuned} (the slow twin).
-   * M = 32768 keeps its kernel (its R1 = 8 outer units spilled).
+   * Helper pkocc's kernels ({@code lpm3_<io>_m<M>_r<0|80>}, fused plans, M = 2048 .. 16384, 16-bit planes, the plan's threads;
+   * the 80-register cap where {@link #regCap} is 80 and M &lt;= 8192): the balanced middle with fewer block-wide passes (J = 4:
+   * the first and S = 256 stages per warp in registers both ways, y = E + D u straight to global memory; J = 3: the first
+   * stages straight from / to global memory; causal padding's zero half skipped); 0 spills. On through {@link #tuned} for
+   * causal / bidirectional (round 28-pkocc), off for circular; {@code -Dlongconv4j.pm.outer}. false: learned_pm2.cu's lpm2_b_*
+   * (the twin). M = 32768 keeps its kernel (its R1 = 8 outer units spilled).
    */
   public PackedMonarchConv outer(boolean on) { outer = on; return this; }
 
   public boolean outer() { return outer; }
 
   /**
-   * Helper pm4's kernels (learned_pm4.cu {@code lpm4_<io>_m<M>_r<0|80>}, M = 2048 .. 16384, fused plans, every mode):
-   * learned_pm3.cu's kernel (its threads, cap and 16-bit planes as {@link #outer}) with the learned 16 x 16 blocks' mma
-   * fragments read from per-block tables in shared memory (built once per block, two conflict-free 16-byte loads per
-   * fragment, instead of 8 global loads and 12 conversions per lane at each use) and the first stage's R1 x R1
-   * coefficients two per 16-byte load: the same bits as lpm3. Takes precedence over {@link #outer} and the
-   * learned_pm2.cu kernels (circular plans included); false: those (the slow twins). Default: on for M &lt;= 16384 in
-   * every mode through {@link #tuned(boolean)} (helper pm4's sittings, both bench orders, B = 64, H = 768, bf16: causal
-   * 2K .. 16K 1.05-1.17x faster than lpm3, circular L = 4K / 8K / 16K / 32K 1.28 / 1.17 / 1.38 / 1.21x faster than
-   * lpm2_b; BENCH-RESULTS.md rounds 30-pm4, 31-pm4). Starting value: {@code -Dlongconv4j.pm.fragtable} (overrides
-   * {@link #tuned}'s choice).
+   * Helper pm4's kernels ({@code lpm4_<io>_m<M>_r<0|80>}, M = 2048 .. 16384, fused plans, every mode): lpm3 with the 16 x 16
+   * blocks' mma fragments from per-block shared tables (two conflict-free 16-byte loads a fragment) and the first stage's
+   * coefficients two per 16-byte load: the same bits as lpm3; over {@link #outer} and learned_pm2.cu (false: those, the
+   * twins). On through {@link #tuned} for M &lt;= 16384 (causal 2K .. 16K 1.05-1.17x lpm3's speed, circular 4K .. 32K
+   * 1.17-1.38x lpm2_b's: rounds 30-pm4, 31-pm4); {@code -Dlongconv4j.pm.fragtable}.
    */
   public PackedMonarchConv fragTable(boolean on) { fragTable = on; return this; }
 

@@ -26,6 +26,8 @@
 
 namespace pm3 {
 
+#include "learned_pm_rec.cuh"   // session 27: the first / outer stages' twiddle sources (TwTab, the v / w kernels' Rec*)
+
 // Two adjacent IO values (x[i], x[i+1]) as floats (zero at or past L); VEC: 4-byte aligned pair access. The x sources
 // of the functions below (template XS): the row in global memory (const IO*), or learned_pm4.cu's copy of it in shared
 // memory (Staged: the same values, zero at or past L).
@@ -94,12 +96,12 @@ __device__ __forceinline__ void matvec(const float2* a, float (&xr)[R], float (&
 // stage 2 Y = A_2 X (mma.sync), o w_4096^(k2 c) / 16, stored at k 4096 + 256 k2 + c. HALF: x[r] = 0 for r >= R / 2.
 // xs: where z comes from: a pointer (x in global memory) means the row was packed into the planes (zr, zi) and is read
 // there; learned_pm4.cu's Staged copy: z[n] = (x[2n], x[2n+1]) read from it (no pack pass; the same values).
-template <int R, bool BF16, bool HALF, typename ST, typename A1, typename A2, typename XS, typename TT>
-__device__ __forceinline__ void outer_fwd(const TT& T, A1 a1, A2 a2, ST* zr, ST* zi, int log2M, const XS& xs) {
+template <int R, bool BF16, bool HALF, typename ST, typename A1, typename A2, typename XS, typename TS>
+__device__ __forceinline__ void outer_fwd(TS& tws, A1 a1, A2 a2, ST* zr, ST* zi, int log2M, const XS& xs) {
   constexpr uint32_t NEG2 = 0x80008000u;
   constexpr int RI = HALF ? R / 2 : R;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, sh = log2M - 12;
+  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
 #pragma unroll 1
   for (int u = warp; u < 32; u += nw) {
     uint32_t br[R][2], bi[R][2];
@@ -116,7 +118,7 @@ __device__ __forceinline__ void outer_fwd(const TT& T, A1 a1, A2 a2, ST* zr, ST*
           else { const float2 v = ld_pair(xs, 2 * (r * 4096 + m), 0, true); pr[r] = v.x; pi[r] = v.y; }
         }
         matvec<R, RI, R>(a1, pr, pi);
-        twiddle_pow<R, false>(pr, pi, tw_at(T, m), 1.0f / R);
+        twiddle_pow<R, false>(pr, pi, tws.m(2 * h + p, m), 1.0f / R);
 #pragma unroll
         for (int k = 0; k < R; ++k) {   // pack2(lo, hi) = the two halves rounded independently: the same bits as one pack2
           if (p == 0) { br[k][h] = pack2<BF16>(pr[k], 0.f); bi[k][h] = pack2<BF16>(pi[k], 0.f); }
@@ -128,10 +130,8 @@ __device__ __forceinline__ void outer_fwd(const TT& T, A1 a1, A2 a2, ST* zr, ST*
       }
     float2 wo[4];   // stage 2's output twiddles (k2 = g + 8 (q >> 1), c = 8u + 2t + (q & 1)) with its 1/16
 #pragma unroll
-    for (int q = 0; q < 4; ++q) {
-      const float2 w = tw_at(T, (((g + 8 * (q >> 1)) * (8 * u + 2 * t + (q & 1))) & 4095) << sh);
-      wo[q] = make_float2(w.x * (1.0f / 16.0f), w.y * (1.0f / 16.0f));
-    }
+    for (int q = 0; q < 4; ++q) wo[q] = tws.s2(q, g + 8 * (q >> 1), 8 * u + 2 * t + (q & 1));
+    tws.next();
     FragA F; pm_src<BF16>(a2, F);   // loaded (L1, or lpm4's table) per unit: not live across the first stage's registers
     __syncwarp();   // every lane's loads of this unit are done before any lane stores into it
 #pragma unroll
@@ -156,13 +156,13 @@ __device__ __forceinline__ void outer_fwd(const TT& T, A1 a1, A2 a2, ST* zr, ST*
 // o conj(w_M^(k m)), then the learned A'_1 (a1, shared), and y[n] = E[n] + D x[n] at n = r 4096 + m straight to global
 // memory (2n, 2n + 1 < L). HALF: only r < R / 2 (n < M / 2) is computed. The MMAs run once per accumulator row half
 // (monarch_outer.cuh's outer_pair_inv_r): half of the R tiles' accumulators live at a time.
-template <int R, bool BF16, bool HALF, typename IO, typename ST, typename A1, typename A2, typename XS, typename TT>
-__device__ __forceinline__ void outer_inv(const TT& T, A1 a1, A2 a2, const ST* zr, const ST* zi,
+template <int R, bool BF16, bool HALF, typename IO, typename ST, typename A1, typename A2, typename XS, typename TS>
+__device__ __forceinline__ void outer_inv(TS& tws, A1 a1, A2 a2, const ST* zr, const ST* zi,
                                           int log2M, const XS& x, IO* __restrict__ o, int L, bool vec, float d) {
   constexpr uint32_t NEG2 = 0x80008000u;
   constexpr int RO = HALF ? R / 2 : R;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5, sh = log2M - 12;
+  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
 #pragma unroll 1
   for (int u = warp; u < 32; u += nw) {
     const int c = 8 * u + g;
@@ -171,10 +171,7 @@ __device__ __forceinline__ void outer_inv(const TT& T, A1 a1, A2 a2, const ST* z
     for (int h = 0; h < 2; ++h) {
       float2 w[2];
 #pragma unroll
-      for (int p = 0; p < 2; ++p) {
-        const float2 v = tw_at(T, (((2 * t + 8 * h + p) * c) & 4095) << sh);
-        w[p] = make_float2(v.x, -v.y);
-      }
+      for (int p = 0; p < 2; ++p) w[p] = tws.s2i(2 * h + p, 2 * t + 8 * h + p, c);
 #pragma unroll
       for (int k = 0; k < R; ++k) {
         float a[2], b[2];
@@ -205,7 +202,7 @@ __device__ __forceinline__ void outer_inv(const TT& T, A1 a1, A2 a2, const ST* z
 #pragma unroll
       for (int p = 0; p < 2; ++p) {
         const int m = (g + 8 * hq) * 256 + 8 * u + 2 * t + p;
-        twiddle_pow<R, true>(yr[p], yi[p], tw_at(T, m), 1.0f);
+        twiddle_pow<R, true>(yr[p], yi[p], tws.m(2 * hq + p, m), 1.0f);
         matvec<R, R, RO>(a1, yr[p], yi[p]);
 #pragma unroll
         for (int r = 0; r < RO; ++r) {
@@ -214,6 +211,7 @@ __device__ __forceinline__ void outer_inv(const TT& T, A1 a1, A2 a2, const ST* z
         }
       }
     }
+    tws.next();
   }
 }
 
@@ -259,8 +257,8 @@ __device__ __forceinline__ void first_inv_cc(const TT& T, A1 a1, const ST* zr, c
 // its outputs y = E + D x straight to global memory: B operand rows r = 2t + (q & 1) + 8 (q >> 1), column c0 + g, o
 // conj(w_4096^(r c)); V = A'_1 X; accumulator rows k = g + 8 (q >> 1), columns c0 + 2t + (q & 1): n = 256 k + c.
 // HALF: rows k >= 8 (n >= M / 2) are not stored.
-template <bool BF16, bool HALF, typename IO, typename ST, typename A1, typename XS, typename TT>
-__device__ __forceinline__ void first_inv_tc(const TT& T, A1 a1, const ST* zr, const ST* zi,
+template <bool BF16, bool HALF, typename IO, typename ST, typename A1, typename XS, typename TS>
+__device__ __forceinline__ void first_inv_tc(TS& tws, A1 a1, const ST* zr, const ST* zi,
                                              const XS& x, IO* __restrict__ o, int L, bool vec, float d) {
   constexpr uint32_t NEG2 = 0x80008000u;
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -274,9 +272,10 @@ __device__ __forceinline__ void first_inv_tc(const TT& T, A1 a1, const ST* zr, c
     for (int q = 0; q < 4; ++q) {
       const int r = 2 * t + (q & 1) + 8 * (q >> 1), idx = SIDX(r * 256 + c0 + g);
       const float xr = ld(zr + idx), xi = ld(zi + idx);
-      float tc, ts; twiddle<true>(T, (r * (c0 + g)) & 4095, 12, 1.0f, tc, ts);
-      br[q] = xr * tc - xi * ts; bi[q] = xr * ts + xi * tc;
+      const float2 w = tws.inv1(q, r, c0 + g);
+      br[q] = xr * w.x - xi * w.y; bi[q] = xr * w.y + xi * w.x;
     }
+    tws.next();
     const uint32_t xr0 = pack2<BF16>(br[0], br[1]), xr1 = pack2<BF16>(br[2], br[3]);
     const uint32_t xi0 = pack2<BF16>(bi[0], bi[1]), xi1 = pack2<BF16>(bi[2], bi[3]);
     float dr[4] = {0.f, 0.f, 0.f, 0.f}, di[4] = {0.f, 0.f, 0.f, 0.f};
@@ -384,7 +383,26 @@ __device__ __forceinline__ void pack(const IO* __restrict__ xr, ST* zr, ST* zi, 
   }
 }
 
-#include "learned_pm_rec.cuh"   // session 27: the v kernels' recurrence twiddles (first_fwd_rec .. outer_inv_rec, outer_fwd_k ..)
+// conv's first / outer stages with the policy's twiddle source (K::TW_REC: 0 TwTab on T; 2 the v kernels' recurrences; 1 the
+// w kernels', the J = 4 first stage's per unit from rec_w).
+template <int REC, int R, bool BF16, bool HALF, typename ST, typename A1, typename A2, typename XS, typename TT>
+__device__ __forceinline__ void outer_fwd_k(const TT& T, A1 a1, A2 a2, ST* zr, ST* zi, int log2M, const XS& xs) {
+  if constexpr (REC > 0) { RecOuterFwd<REC >= 2> src(log2M); outer_fwd<R, BF16, HALF>(src, a1, a2, zr, zi, log2M, xs); }
+  else { TwTab<TT> src{T, log2M - 12}; outer_fwd<R, BF16, HALF>(src, a1, a2, zr, zi, log2M, xs); }
+}
+template <int REC, int R, bool BF16, bool HALF, typename IO, typename ST, typename A1, typename A2, typename XS, typename TT>
+__device__ __forceinline__ void outer_inv_k(const TT& T, A1 a1, A2 a2, const ST* zr, const ST* zi, int log2M, const XS& x,
+                                            IO* __restrict__ o, int L, bool vec, float d) {
+  if constexpr (REC > 0) { RecOuterInv<REC >= 2> src(log2M); outer_inv<R, BF16, HALF>(src, a1, a2, zr, zi, log2M, x, o, L, vec, d); }
+  else { TwTab<TT> src{T, log2M - 12}; outer_inv<R, BF16, HALF>(src, a1, a2, zr, zi, log2M, x, o, L, vec, d); }
+}
+template <int REC, bool BF16, bool HALF, typename IO, typename ST, typename A1, typename XS, typename TT>
+__device__ __forceinline__ void first_inv_k(const TT& T, A1 a1, const ST* zr, const ST* zi, const XS& x, IO* __restrict__ o, int L,
+                                            bool vec, float d) {
+  if constexpr (REC > 0) { RecFirstInv src; first_inv_tc<BF16, HALF>(src, a1, zr, zi, x, o, L, vec, d); }
+  else { TwTab<TT> src{T, 0}; first_inv_tc<BF16, HALF>(src, a1, zr, zi, x, o, L, vec, d); }
+}
+
 
 // The row's shared-memory layout (learned_pm.cu's pm_conv): planes, twiddle table, first-stage matrices, w256.
 template <typename ST>

@@ -143,8 +143,8 @@ __device__ __forceinline__ void matvec(const Co& c, float (&xr)[R], float (&xi)[
 // barrier: lm_stage_a's 32 tiles (16 x 8, stride 256; tiles_a's FWD) with the B operand x_r = z[256 r + c] = (x[2n],
 // x[2n+1]), n = 256 r + c, loaded from x (zero at or past L; HALF: rows r >= 8, n >= M / 2, not loaded), Y = A_1 X, o
 // w_4096^(k c) / 16 stored at 256 k + c. The operands are the values pack + lm_stage_a give (x is 16-bit: exact).
-template <bool BF16, bool HALF, typename XS, typename ST, typename TT>
-__device__ __forceinline__ void first_fwd_tc(const TT& T, const float2* __restrict__ a1, ST* zr, ST* zi, const XS& x, int L, bool vec) {
+template <bool BF16, bool HALF, typename XS, typename ST, typename TS>
+__device__ __forceinline__ void first_fwd_tc(TS& tws, const float2* __restrict__ a1, ST* zr, ST* zi, const XS& x, int L, bool vec) {
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
   FragA F; lm_frag_a<BF16>(a1, false, F);
@@ -168,11 +168,11 @@ __device__ __forceinline__ void first_fwd_tc(const TT& T, const float2* __restri
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
       const int k = g + 8 * (q >> 1), c = c0 + 2 * t + (q & 1), idx = SIDX(k * 256 + c);
-      float tc, ts; twiddle<true>(T, (k * c) & 4095, 12, -1.0f, tc, ts);
-      tc *= 1.0f / 16.0f; ts *= 1.0f / 16.0f;
-      const float a = ar[q] * tc - ai[q] * ts, b = ar[q] * ts + ai[q] * tc;
+      const float2 w = tws.fwd16(q, k, c);   // w_4096^(k c) / 16
+      const float a = ar[q] * w.x - ai[q] * w.y, b = ar[q] * w.y + ai[q] * w.x;
       st(zr + idx, a); st(zi + idx, b);
     }
+    tws.next();
   }
 }
 
@@ -238,9 +238,11 @@ struct Tabs {
   __device__ static __forceinline__ void first16(const G_&, const TT& T, const float2* __restrict__ mats, ST* zr, ST* zi, const XS& xs,
                                                  bool half, bool vec, int L) {
     if constexpr (REC > 0) {
-      if (half) pm3::first_fwd_rec<B16, true>(mats, zr, zi, xs, L, vec); else pm3::first_fwd_rec<B16, false>(mats, zr, zi, xs, L, vec);
+      pm3::RecFirstFwd src;
+      if (half) first_fwd_tc<B16, true>(src, mats, zr, zi, xs, L, vec); else first_fwd_tc<B16, false>(src, mats, zr, zi, xs, L, vec);
     } else {
-      if (half) first_fwd_tc<B16, true>(T, mats, zr, zi, xs, L, vec); else first_fwd_tc<B16, false>(T, mats, zr, zi, xs, L, vec);
+      pm3::TwTab<TT> src{T, 0};
+      if (half) first_fwd_tc<B16, true>(src, mats, zr, zi, xs, L, vec); else first_fwd_tc<B16, false>(src, mats, zr, zi, xs, L, vec);
     }
   }
   __device__ static __forceinline__ uint4* tab(unsigned char* smem, int k) { return reinterpret_cast<uint4*>(smem + pm_smem(LM, 2)) + 64 * k; }

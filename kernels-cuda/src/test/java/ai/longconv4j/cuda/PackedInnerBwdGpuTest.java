@@ -126,37 +126,26 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
           p.backward(ub, db, B, du, dk, dD);
           double[][] again = p.blockGrads();
           for (int i = 0; i < gb.length; i++) assertArrayEquals(gb[i], again[i], 0.0, "dBlock " + i + " of a second call " + w);
-          // the packing / unpacking point by point (-Dlongconv4j.p3.pack16=false, the twin of the 16-byte path taken where L is
-          // a multiple of 8): the same values moved, the same fmaf, so du, dk and the block gradients are the same bits
-          System.setProperty("longconv4j.p3.pack16", "false");
-          try {
-            du.fill32(0x7fc07fc0);
-            p.backward(ub, db, B, du, dk, dD);
-            dev.synchronize();
-            float[] du1 = PackedLearnedRefGpuTest.readChecked(du, io, n, tail, "du pack16=false " + w);
-            assertArrayEquals(duG, du1, 0f, "du with the point-by-point packing " + w);
-            assertArrayEquals(dkG, dk.copyTo(new float[sides * H * Lk], 0), 0f, "dk with the point-by-point packing " + w);
-            double[][] g1 = p.blockGrads();
-            for (int i = 0; i < gb.length; i++) assertArrayEquals(gb[i], g1[i], 0.0, "dBlock " + i + " with the point-by-point packing " + w);
-          } finally {
-            System.clearProperty("longconv4j.p3.pack16");
-          }
-          if (m == 4096) {   // session 27: the middles reading dy / writing du themselves (the default) vs passes 1 / 3 (the twin)
-            System.setProperty("longconv4j.p3.bwd.directdy", "false");
-            System.setProperty("longconv4j.p3.bwd.directdu", "false");
+          // twins that give the same bits: the packing / unpacking point by point (-Dlongconv4j.p3.pack16=false, the twin of the
+          // 16-byte path taken where L is a multiple of 8: the same values moved, the same fmaf), and at M = 4096 (session 27)
+          // passes 1 / 3 instead of the middles reading dy and writing du + D dy themselves (the same plane values, the same fmaf)
+          String[][] twins = m == 4096 ? new String[][] {{"longconv4j.p3.pack16"}, {"longconv4j.p3.bwd.directdy", "longconv4j.p3.bwd.directdu"}}
+              : new String[][] {{"longconv4j.p3.pack16"}};
+          for (String[] keys : twins) {
+            String tw = String.join(", ", keys) + " = false";
+            for (String k : keys) System.setProperty(k, "false");
             try {
               du.fill32(0x7fc07fc0);
               p.backward(ub, db, B, du, dk, dD);
               dev.synchronize();
-              float[] du1 = PackedLearnedRefGpuTest.readChecked(du, io, n, tail, "du directdy=false " + w);
-              assertArrayEquals(duG, du1, 0f, "du with dy packed by pass 1 " + w);
-              assertArrayEquals(dkG, dk.copyTo(new float[sides * H * Lk], 0), 0f, "dk with dy packed by pass 1 " + w);
+              float[] du1 = PackedLearnedRefGpuTest.readChecked(du, io, n, tail, "du " + tw + " " + w);
+              assertArrayEquals(duG, du1, 0f, "du with " + tw + " " + w);
+              assertArrayEquals(dkG, dk.copyTo(new float[sides * H * Lk], 0), 0f, "dk with " + tw + " " + w);
               double[][] g1 = p.blockGrads();
-              for (int i = 0; i < gb.length; i++) assertArrayEquals(gb[i], g1[i], 0.0, "dBlock " + i + " with dy packed by pass 1 " + w);
-              System.out.printf("inner8k %s: dy read and du written by the middles = pass 1 / pass 3, bit for bit%n", w);
+              for (int i = 0; i < gb.length; i++) assertArrayEquals(gb[i], g1[i], 0.0, "dBlock " + i + " with " + tw + " " + w);
+              System.out.printf("inner8k %s: %s: the same bits%n", w, tw);
             } finally {
-              System.clearProperty("longconv4j.p3.bwd.directdy");
-              System.clearProperty("longconv4j.p3.bwd.directdu");
+              for (String k : keys) System.clearProperty(k);
             }
           }
           if (m == 2048 || m > 8192) {   // the outer Grams on the other kind of core (the default: CUDA cores at N1 = 4 only)

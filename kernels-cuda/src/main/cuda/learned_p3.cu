@@ -372,6 +372,31 @@ __device__ __forceinline__ void p3_block_row(const float4 (&g4)[N1 * N1 / 2], in
   }
 }
 
+// Pass 1's column q (of IN) of row xr (L values): y[k] = w_M^(k q) / N1 sum_n F_1[k][n] pack(x)[n IN + q], M = N1 IN (session
+// 28: split out of p3_outer_fwd for learned_p3g_x.cuh's M = 16384 middles loading through pass 1; the same expressions).
+template <int N1, int IN, typename IO>
+__device__ __forceinline__ void p3_outer_fwd_col(const float4 (&f4)[N1 * N1 / 2], const IO* __restrict__ xr, int L, int q,
+                                                 float (&yr)[N1], float (&yi)[N1]) {
+  float ar[N1], ai[N1];
+#pragma unroll
+  for (int n = 0; n < N1; ++n) {
+    const int i = 2 * (n * IN + q);
+    ar[n] = i < L ? ld(xr + i) : 0.f;
+    ai[n] = i + 1 < L ? ld(xr + i + 1) : 0.f;
+  }
+  // w_M^q, M = N1 8192; the k1-th twiddle w_M^(k1 q) by a running product (fp32: ~k1 ulp)
+  float ws, wc; sincospif(-2.0f * (float)q / (float)(N1 * IN), &ws, &wc);
+  float tr = 1.0f / (float)N1, ti = 0.f;
+#pragma unroll
+  for (int k = 0; k < N1; ++k) {
+    float a, b;
+    p3_block_row<N1>(f4, k, ar, ai, a, b);
+    yr[k] = a * tr - b * ti; yi[k] = a * ti + b * tr;
+    const float nr = tr * wc - ti * ws, ni = tr * ws + ti * wc;
+    tr = nr; ti = ni;
+  }
+}
+
 // Pass 1: grid (8192 / 256, rows of the chunk), block 256; F_1 (N1 x N1, left form) at mats[0], staged in shared memory
 // and read two entries (16 bytes, a broadcast) at a time. SC: the scratch element (float2 here; learned_p3b.cu's
 // lp3_outer16_*: 16-bit pairs, each value rounded once at the store). LIN (session 22): log2 of the inner size; 12: the
@@ -387,26 +412,11 @@ __device__ void p3_outer_fwd(const IO* __restrict__ x, const float2* __restrict_
   const int q = blockIdx.x * blockDim.x + threadIdx.x;
   const long long rowc = blockIdx.y;
   int h; const long long row = p3_row(blockIdx.y, h0, B, H, h);
-  const IO* xr = x + row * (long long)L;
-  float ar[N1], ai[N1];
-#pragma unroll
-  for (int n = 0; n < N1; ++n) {
-    const int i = 2 * (n * IN + q);
-    ar[n] = i < L ? ld(xr + i) : 0.f;
-    ai[n] = i + 1 < L ? ld(xr + i + 1) : 0.f;
-  }
-  // w_M^q, M = N1 8192; the k1-th twiddle w_M^(k1 q) by a running product (fp32: ~k1 ulp)
-  float ws, wc; sincospif(-2.0f * (float)q / (float)(N1 * IN), &ws, &wc);
-  float tr = 1.0f / (float)N1, ti = 0.f;
+  float yr[N1], yi[N1];
+  p3_outer_fwd_col<N1, IN, IO>(f4, x + row * (long long)L, L, q, yr, yi);
   SC* o = S + rowc * (N1 * IN) + q;
 #pragma unroll
-  for (int k = 0; k < N1; ++k) {
-    float yr, yi;
-    p3_block_row<N1>(f4, k, ar, ai, yr, yi);
-    stc(o + p3_oslot<LIN>(k, N1) * IN, yr * tr - yi * ti, yr * ti + yi * tr);
-    const float nr = tr * wc - ti * ws, ni = tr * ws + ti * wc;
-    tr = nr; ti = ni;
-  }
+  for (int k = 0; k < N1; ++k) stc(o + p3_oslot<LIN>(k, N1) * IN, yr[k], yi[k]);
 }
 
 // Pass 3: grid (8192 / 256, rows of the chunk), block 256; G_1 (N1 x N1, left form) at mats[Q], read as pass 1 reads F_1;

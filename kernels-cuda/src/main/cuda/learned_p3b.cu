@@ -67,7 +67,7 @@ struct P3NoHook {
 // partners + 4096 (two 16-byte accesses), U items' loads in flight per thread; hk.load2 sees each column (P3NoHook: none).
 template <typename ST, typename SC, typename HK>
 __device__ __forceinline__ void p3_load_fwd2(const P3Mid<ST>& b, const SC* ra, const SC* rb, HK& hk) {
-  constexpr int NV = 2 * (P3_IN / 2) / 4, U = 4;
+  constexpr int NV = 2 * (P3_IN / 2) / 4, U = HK::XLOAD ? 2 : 4;   // (XLOAD: 2 in flight, registers)
   const int T = b.T;
   ST* zr = b.zr;
   ST* zi = b.zi;
@@ -77,9 +77,14 @@ __device__ __forceinline__ void p3_load_fwd2(const P3Mid<ST>& b, const SC* ra, c
     for (int u = 0; u < U; ++u) {
       const int v = v0 + u * T;
       if (v < NV) {
-        const SC* r = ((v >> 10) ? rb : ra) + 4 * (v & 1023);
-        lo[u] = *reinterpret_cast<const uint4*>(r);
-        hi[u] = *reinterpret_cast<const uint4*>(r + P3_IN / 2);
+        if constexpr (HK::XLOAD) {   // session 28: the hook's rows (learned_p3g_x.cuh's P3gXIn2: x's pairs as pass 1 packs them)
+          lo[u] = hk.xq4(v >> 10, 4 * (v & 1023));
+          hi[u] = hk.xq4(v >> 10, 4 * (v & 1023) + P3_IN / 2);
+        } else {
+          const SC* r = ((v >> 10) ? rb : ra) + 4 * (v & 1023);
+          lo[u] = *reinterpret_cast<const uint4*>(r);
+          hi[u] = *reinterpret_cast<const uint4*>(r + P3_IN / 2);
+        }
       }
     }
 #pragma unroll
@@ -125,8 +130,13 @@ __device__ __forceinline__ void p3_store_inv2(const P3Mid<ST>& b, SC* ra, SC* rb
       p3_bfly2<false>(b.s2 + 4, tc, ts, xr0, xi0, xr1, xi1, 1.0f);
       stc(&lo.e[e], xr0, xi0); stc(&hi.e[e], xr1, xi1);
     }
-    *reinterpret_cast<uint4*>(r) = lo.u;
-    *reinterpret_cast<uint4*>(r + P3_IN / 2) = hi.u;
+    if constexpr (HK::XSTORE) {   // session 28: the hook writes the rows' output itself (P3gXOut2: du + D dy)
+      hk.xstore4(v >> 10, c0, lo.u);
+      hk.xstore4(v >> 10, c0 + P3_IN / 2, hi.u);
+    } else {
+      *reinterpret_cast<uint4*>(r) = lo.u;
+      *reinterpret_cast<uint4*>(r + P3_IN / 2) = hi.u;
+    }
   }
 }
 
@@ -154,7 +164,7 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
   SC* rb = S + ob;
   hk.begin();
   __syncthreads();   // twiddle table and stage-2 matrices
-  if constexpr (HK::XLOAD) {
+  if constexpr (HK::XLOAD && HK::ONE >= 4) {   // (ONE = 2: through p3_load_fwd2's hk.xq4)
     hk.template xload<ST>(zr, zi, b.rowc);
   } else if constexpr (PART == 2 || HK::ONE >= 4) {
     load_row16<SC, ST>(zr, zi, ra, P3_IN);

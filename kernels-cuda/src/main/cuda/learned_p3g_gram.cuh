@@ -166,14 +166,19 @@ struct P3gGb {
 // acc[k][n] += sum G[k][col] conj(X[n][col]), element (k, col) at plane index p = ((col >> lS) << (lS + 4)) + k S + (col & (S - 1));
 // G from the planes (times conj(T_s) when TWG), X from the dump rows xa (p < 8192) / xb (times conj(T_s) when TWX); T_s
 // = w_(16 S)^(k c). Ends with a barrier (p3g_acc3's).
-template <bool BF16, typename ST, typename SC, bool TWG, bool TWX>
-__device__ void p3g_gram16(const TwP& T, const ST* zr, const ST* zi, const SC* xa, const SC* xb, int lS, float* acc) {
+// Session 28: p3g_gram16b, the same with the X operand gb given (any type with frag(n, col, re, im); learned_p3g_x.cuh's P3gGu).
+template <bool BF16, typename ST, bool TWG, typename GB>
+__device__ __forceinline__ void p3g_gram16b(const TwP& T, const ST* zr, const ST* zi, const GB& gb, int lS, float* acc) {
   const int S = 1 << lS, lMs = lS + 4, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
   const P3gGa<BF16, ST, TWG> ga{T, zr, zi, lS, S, lMs};
-  const P3gGb<BF16, SC, TWX> gb{T, xa, xb, lS, S, lMs};
   float dr[1][2][4] = {}, di[1][2][4] = {};
   for (int tile = warp; tile < 2 * P3_IN / 16 / 16; tile += nw) p3g_tile<BF16, 1, 2>(ga, gb, tile << 4, dr, di);
   p3g_acc3(acc, dr, di);
+}
+template <bool BF16, typename ST, typename SC, bool TWG, bool TWX>
+__device__ void p3g_gram16(const TwP& T, const ST* zr, const ST* zi, const SC* xa, const SC* xb, int lS, float* acc) {
+  const int S = 1 << lS, lMs = lS + 4;
+  p3g_gram16b<BF16, ST, TWG>(T, zr, zi, P3gGb<BF16, SC, TWX>{T, xa, xb, lS, S, lMs}, lS, acc);
 }
 
 // The P3G_NB buffers at acc (16 x 16 float2 each, slots p3g_s16) summed in order to out ([k][n]) and zeroed for the next

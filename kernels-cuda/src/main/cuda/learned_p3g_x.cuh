@@ -106,12 +106,17 @@ __device__ __forceinline__ void p3g_load_x4(ST* zr, ST* zi, const IO* __restrict
     }
   }
 }
-template <bool BF16, typename SC, typename IO>
-struct P3gGramX : P3gGram<BF16, SC, 1, 4> {
+// The rows' source of a hook that loads them itself (XLOAD): x's rows of the block's four chunk rows by p3g_load_x4.
+template <typename SC, typename IO>
+struct P3gXIn {
   const IO* x; int L, rows, vec, h0, B, H;
   static constexpr bool XLOAD = true;
   template <typename ST>
   __device__ __forceinline__ void xload(ST* zr, ST* zi, long long rowc) const { p3g_load_x4<IO, SC>(zr, zi, x, L, h0, B, H, rows, vec, rowc); }
+};
+template <bool BF16, typename SC, typename IO>
+struct P3gGramX : P3gGram<BF16, SC, 1, 4>, P3gXIn<SC, IO> {
+  using P3gXIn<SC, IO>::XLOAD;
 };
 #define LP3G_QX(TAG, IO)                                                                                               \
   extern "C" __global__ void __launch_bounds__(256, 3) lp3g_qbmid1x_##TAG(P3Io<IO>::SC* __restrict__ S,                 \
@@ -119,11 +124,31 @@ struct P3gGramX : P3gGram<BF16, SC, 1, 4> {
       const float2* __restrict__ mats, const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot) {     \
     P3gGramX<P3Io<IO>::BF16, P3Io<IO>::SC, IO> hk;                                                                      \
     static_cast<P3gGram<P3Io<IO>::BF16, P3Io<IO>::SC, 1, 4>&>(hk) = p3g_hook<P3Io<IO>::BF16, 1, P3Io<IO>::SC, 4>(D, D, slot, part); \
-    hk.x = x; hk.L = L; hk.rows = rows; hk.vec = vec; hk.h0 = h0; hk.B = B; hk.H = H;                                  \
+    static_cast<P3gXIn<P3Io<IO>::SC, IO>&>(hk) = P3gXIn<P3Io<IO>::SC, IO>{x, L, rows, vec, h0, B, H};                    \
     p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 1>(S, mats, pq, h0, B, H, lN1, hk);                                      \
   }
 LP3G_QX(bf16, __nv_bfloat16)
 LP3G_QX(f16, __half)
+
+// Session 28: lp3g_qbmid0x_<io> (M = 4096): qbmid0 with its four chunk rows read straight from u (as lp3g_qbmid1x reads dy):
+// no pass 1 for u. The same plane values, so the same dumps bit for bit. (X_3 = pack(u) itself is not dumped at M = 4096
+// (P3gDump); the stage-3 Gram of lp3g_qbmid2u reads u in its place, P3gGu.)
+template <typename SC, typename IO>
+struct P3gDumpX : P3gDump<SC, 4>, P3gXIn<SC, IO> {
+  using P3gXIn<SC, IO>::XLOAD;
+};
+#define LP3G_Q0X(TAG, IO)                                                                                              \
+  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_qbmid0x_##TAG(P3Io<IO>::SC* __restrict__ S,                 \
+      P3Io<IO>::SC* __restrict__ D, P3Io<IO>::SC* __restrict__ O, const float2* __restrict__ mats,                      \
+      const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot, const IO* __restrict__ x, int L,      \
+      int rows, int vec) {                                                                                              \
+    P3gDumpX<P3Io<IO>::SC, IO> hk;                                                                                      \
+    static_cast<P3gDump<P3Io<IO>::SC, 4>&>(hk) = P3gDump<P3Io<IO>::SC, 4>{D, O, slot};                                  \
+    static_cast<P3gXIn<P3Io<IO>::SC, IO>&>(hk) = P3gXIn<P3Io<IO>::SC, IO>{x, L, rows, vec, h0, B, H};                    \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 0>(S, mats, pq, h0, B, H, lN1, hk);                                      \
+  }
+LP3G_Q0X(bf16, __nv_bfloat16)
+LP3G_Q0X(f16, __half)
 
 // Session 27: lp3g_qbmid2x_<io> (M = 4096): qbmid2 writing du = its rows + D dy itself (no pass 3, i.e. no rows stored to S and
 // read back by lp3g_unpack1): each output as p3g_unpack1 computes it, fmaf(d, dy, v) with v the 16-bit value the store would
@@ -175,3 +200,271 @@ struct P3gGramY : P3gGram<BF16, SC, 2, 4> {
   }
 LP3G_QY(bf16, __nv_bfloat16)
 LP3G_QY(f16, __half)
+
+// Session 28: lp3g_qbmid2u_<io> (M = 4096): qbmid2x with the stage-3 Gram's X operand (X_3 = pack(u), read from pass 1's
+// copy X2 by P3gGb) read straight from u, so that with lp3g_qbmid0x no packed copy of u exists. P3gGu gives the words P3gGb
+// would have read from X2: pair a of a row is (u[2a], u[2a + 1]) (+0 past L, and for rows c >= rows), regrouped into the same
+// fragment words (the raw path: no twiddle on X at stage 3 of PART 2): the same bits. Stage 3's axis (lS = 8) keeps a
+// column's 16 entries in one row: column col of the block's 4 x 4096 points is in row col >> 8, pair n 256 + (col & 255).
+template <typename IO>
+struct P3gGu {
+  const IO* r0; const IO* r1; const IO* r2; const IO* r3;   // the block's rows of u (nullptr: c >= rows)
+  int L, vec;
+  __device__ __forceinline__ static uint32_t bits(const IO* r, int i, int L) {
+    return i < L ? (uint32_t)*reinterpret_cast<const unsigned short*>(r + i) : 0u;
+  }
+  __device__ __forceinline__ void frag(int n, int col, uint32_t& re, uint32_t& im) const {
+    const int k = col >> 8, a = n * 256 + (col & 255);   // a even (col even): pairs a, a + 1 of row k
+    const IO* r = k == 0 ? r0 : k == 1 ? r1 : k == 2 ? r2 : r3;
+    uint32_t e0 = 0u, e1 = 0u;
+    if (r != nullptr) {
+      if (vec) {   // L a multiple of 8: pair a + 1 is inside iff pair a is
+        if (2 * a + 4 <= L) { const uint2 v = *reinterpret_cast<const uint2*>(r + 2 * a); e0 = v.x; e1 = v.y; }
+      } else {
+        e0 = bits(r, 2 * a, L) | bits(r, 2 * a + 1, L) << 16;
+        e1 = bits(r, 2 * a + 2, L) | bits(r, 2 * a + 3, L) << 16;
+      }
+    }
+    re = __byte_perm(e0, e1, 0x5410); im = __byte_perm(e0, e1, 0x7632);
+  }
+};
+template <bool BF16, typename SC, typename IO>
+struct P3gGramYU : P3gGramY<BF16, SC, IO> {
+  const IO* u; int vu;
+  template <typename ST>
+  __device__ __forceinline__ void at(int id, const TwP& tw, ST* zr, ST* zi, long long oa, long long ob) {
+    if (id != P3H_I3) { P3gGramY<BF16, SC, IO>::at(id, tw, zr, zi, oa, ob); return; }
+    const int c0 = (int)(oa >> 12);   // oa = rowc 16384: the rows 4 rowc .. 4 rowc + 3
+    const IO* r[4];
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      int h;
+      r[k] = c0 + k < this->rows ? u + p3_row(c0 + k, this->h0, this->B, this->H, h) * (long long)this->L : nullptr;
+    }
+    p3g_gram16b<BF16, ST, true>(tw, zr, zi, P3gGu<IO>{r[0], r[1], r[2], r[3], this->L, vu}, 8, this->acc);
+    p3g_flush(this->acc, this->pp + 256);   // slot s - 2 = 1 (P3gGram::at's)
+  }
+};
+// (X2 unused: the arguments of lp3g_qbmid2x, then u and its vec)
+#define LP3G_QU(TAG, IO)                                                                                               \
+  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_qbmid2u_##TAG(P3Io<IO>::SC* __restrict__ S,                 \
+      const P3Io<IO>::SC* __restrict__ X2, const P3Io<IO>::SC* __restrict__ D, float2* __restrict__ part, const float2* __restrict__ mats,                   \
+      const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot, const IO* __restrict__ x,           \
+      const float* __restrict__ Dw, IO* __restrict__ out, int L, int rows, int vec, const IO* __restrict__ u, int vu) {  \
+    P3gGramYU<P3Io<IO>::BF16, P3Io<IO>::SC, IO> hk;                                                                     \
+    static_cast<P3gGram<P3Io<IO>::BF16, P3Io<IO>::SC, 2, 4>&>(hk) = p3g_hook<P3Io<IO>::BF16, 2, P3Io<IO>::SC, 4>(D, D, slot, part); \
+    hk.x = x; hk.Dw = Dw; hk.out = out; hk.L = L; hk.rows = rows; hk.vec = vec; hk.h0 = h0; hk.B = B; hk.H = H;         \
+    hk.u = u; hk.vu = vu;                                                                                               \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 2>(S, mats, pq, h0, B, H, lN1, hk);                                      \
+  }
+LP3G_QU(bf16, __nv_bfloat16)
+LP3G_QU(f16, __half)
+
+// ---- session 28: the M = 8192 middles (two rows a block, ONE = 2) reading u / dy and writing du + D dy themselves ----------
+// There the rows pass through learned_p3b.cu's p3_load_fwd2 / p3_store_inv2 (the radix-2 stage fused with the row I/O) in
+// 4-pair groups (uint4 of SC); these hooks give / take those groups: pair q of a row is (x[2 q], x[2 q + 1]) (+0 past L, and
+// for rows c >= rows), as lp3g_pack1 stores it, and an output group is unpacked + D dy as lp3g_unpack1 does it: the same bits.
+// The block's two chunk rows are 2 blockIdx.y and 2 blockIdx.y + 1 (their x rows found once, at begin()).
+template <typename IO>
+__device__ __forceinline__ const IO* p3g_xrow(const IO* x, int c, int L, int h0, int B, int H, int rows) {
+  int h;
+  return c < rows ? x + p3_row(c, h0, B, H, h) * (long long)L : nullptr;
+}
+// 4 pairs q0 .. q0 + 3 of row r (nullptr: zeros) as the uint4 lp3g_pack1 would store (vec: L a multiple of 8, 16-byte aligned).
+template <typename SC, typename IO>
+__device__ __forceinline__ uint4 p3g_pairs4(const IO* r, int q0, int L, int vec) {
+  union { uint4 u4; SC e[4]; } v;
+  v.u4 = make_uint4(0u, 0u, 0u, 0u);
+  if (r == nullptr) return v.u4;
+  if (vec && 2 * q0 + 8 <= L) return *reinterpret_cast<const uint4*>(r + 2 * q0);
+#pragma unroll
+  for (int j = 0; j < 4; ++j) {
+    const int q = q0 + j;
+    stc(&v.e[j], 2 * q < L ? ld(r + 2 * q) : 0.f, 2 * q + 1 < L ? ld(r + 2 * q + 1) : 0.f);
+  }
+  return v.u4;
+}
+template <typename SC, typename IO>
+struct P3gXIn2 {   // XLOAD at ONE = 2: p3_load_fwd2 takes its groups from x
+  const IO* x; int L, rows, vec, h0, B, H;
+  const IO* xr0 = nullptr; const IO* xr1 = nullptr;
+  static constexpr bool XLOAD = true;
+  __device__ __forceinline__ void xrows() {
+    xr0 = p3g_xrow(x, 2 * (int)blockIdx.y, L, h0, B, H, rows); xr1 = p3g_xrow(x, 2 * (int)blockIdx.y + 1, L, h0, B, H, rows);
+  }
+  __device__ __forceinline__ uint4 xq4(int k, int q0) const { return p3g_pairs4<SC, IO>(k ? xr1 : xr0, q0, L, vec); }
+};
+template <typename SC, typename IO>
+struct P3gXOut2 {   // XSTORE at ONE = 2: p3_store_inv2 gives its groups to du = unpack + D dy
+  const IO* dy; const float* Dw; IO* out; int L, rows, vec, h0, B, H;
+  long long g0 = -1, g1 = -1; float d0 = 0.f, d1 = 0.f;   // the rows' offsets in dy / out (-1: c >= rows) and D
+  static constexpr bool XSTORE = true;
+  __device__ __forceinline__ void orows() {
+    int h;
+    const int c = 2 * (int)blockIdx.y;
+    if (c < rows) { g0 = p3_row(c, h0, B, H, h) * (long long)L; d0 = Dw[h]; }
+    if (c + 1 < rows) { g1 = p3_row(c + 1, h0, B, H, h) * (long long)L; d1 = Dw[h]; }
+  }
+  __device__ __forceinline__ void xstore4(int k, int q0, uint4 v4) const {
+    const long long g = k ? g1 : g0;
+    const float d = k ? d1 : d0;
+    const int m0 = 2 * q0;
+    if (g < 0 || m0 >= L) return;
+    union { uint4 u; SC e[4]; } sv;
+    sv.u = v4;
+    if (vec && m0 + 8 <= L) {
+      union { uint4 u; IO e[8]; } xv, ov;
+      xv.u = *reinterpret_cast<const uint4*>(dy + g + m0);
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const float2 v = ldc(&sv.e[j]);
+        st(&ov.e[2 * j], fmaf(d, ld(&xv.e[2 * j]), v.x));
+        st(&ov.e[2 * j + 1], fmaf(d, ld(&xv.e[2 * j + 1]), v.y));
+      }
+      *reinterpret_cast<uint4*>(out + g + m0) = ov.u;
+    } else {
+      for (int j = 0; j < 8 && m0 + j < L; ++j) {
+        const float2 v = ldc(&sv.e[j / 2]);
+        st(out + g + m0 + j, fmaf(d, ld(dy + g + m0 + j), j & 1 ? v.y : v.x));
+      }
+    }
+  }
+};
+// lp3g_obmid0x: u's forward middle reading u (P3gDump<SC, 2> + P3gXIn2).
+template <typename SC, typename IO>
+struct P3gDumpX2 : P3gDump<SC, 2>, P3gXIn2<SC, IO> {
+  using P3gXIn2<SC, IO>::XLOAD;
+  __device__ __forceinline__ void begin() { P3gDump<SC, 2>::begin(); this->xrows(); }
+};
+// lp3g_obmid1x: the dy middle reading dy (P3gGram<PART 1> + P3gXIn2; its stage-2 Gram sees the loaded values in load2 as before).
+template <bool BF16, typename SC, typename IO>
+struct P3gGramX2 : P3gGram<BF16, SC, 1, 2>, P3gXIn2<SC, IO> {
+  using P3gXIn2<SC, IO>::XLOAD;
+  __device__ __forceinline__ void begin() { P3gGram<BF16, SC, 1, 2>::begin(); this->xrows(); }
+};
+// lp3g_obmid2x / lp3g_obmid2u: the last middle writing du + D dy (P3gXOut2); XU (2u): its stage-2 Gram's X_2 = pack(u) read
+// from u (P3gXIn2 on u, in store2: the groups P3gGram::other would have read from pass 1's copy X2, the same words).
+template <bool BF16, typename SC, typename IO, bool XU>
+struct P3gGramY2 : P3gGram<BF16, SC, 2, 2>, P3gXOut2<SC, IO> {
+  P3gXIn2<SC, IO> uin;
+  using P3gXOut2<SC, IO>::XSTORE;
+  __device__ __forceinline__ void begin() {
+    P3gGram<BF16, SC, 2, 2>::begin(); this->orows();
+    if (XU) uin.xrows();
+  }
+  __device__ __forceinline__ void store2(long long o, int e, float2 x0, float2 x1, float tc, float ts) {
+    if constexpr (!XU) {
+      P3gGram<BF16, SC, 2, 2>::store2(o, e, x0, x1, tc, ts);
+    } else {
+      if (e == 0) {   // o = the row's offset (2 blockIdx.y + k) 8192 + c, c = c0 + e < 4096
+        const int k = (int)(o >> P3_LIN) & 1, c0 = (int)(o & (P3_IN - 1));
+        this->lo = uin.xq4(k, c0); this->hi = uin.xq4(k, c0 + P3_IN / 2);
+      }
+      p3g_gram2(this->acc2, x0, p3g_mul(x1, make_float2(tc, ts)), this->at4(this->lo, e), this->at4(this->hi, e));
+    }
+  }
+};
+#define LP3G_OX(TAG, IO)                                                                                               \
+  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_obmid0x_##TAG(P3Io<IO>::SC* __restrict__ S,                 \
+      P3Io<IO>::SC* __restrict__ D, P3Io<IO>::SC* __restrict__ O, const float2* __restrict__ mats,                      \
+      const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot, const IO* __restrict__ x, int L,      \
+      int rows, int vec) {                                                                                              \
+    P3gDumpX2<P3Io<IO>::SC, IO> hk;                                                                                     \
+    static_cast<P3gDump<P3Io<IO>::SC, 2>&>(hk) = P3gDump<P3Io<IO>::SC, 2>{D, O, slot};                                  \
+    hk.x = x; hk.L = L; hk.rows = rows; hk.vec = vec; hk.h0 = h0; hk.B = B; hk.H = H;                                  \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 0>(S, mats, pq, h0, B, H, lN1, hk);                                      \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_obmid1x_##TAG(P3Io<IO>::SC* __restrict__ S,                 \
+      const IO* __restrict__ x, int L, int rows, int vec, const P3Io<IO>::SC* __restrict__ D, float2* __restrict__ part,  \
+      const float2* __restrict__ mats, const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot) {     \
+    P3gGramX2<P3Io<IO>::BF16, P3Io<IO>::SC, IO> hk;                                                                     \
+    static_cast<P3gGram<P3Io<IO>::BF16, P3Io<IO>::SC, 1, 2>&>(hk) = p3g_hook<P3Io<IO>::BF16, 1, P3Io<IO>::SC, 2>(D, D, slot, part); \
+    hk.x = x; hk.L = L; hk.rows = rows; hk.vec = vec; hk.h0 = h0; hk.B = B; hk.H = H;                                  \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 1>(S, mats, pq, h0, B, H, lN1, hk);                                      \
+  }                                                                                                                     \
+  LP3G_OY(lp3g_obmid2x, false, TAG, IO)                                                                               \
+  LP3G_OY(lp3g_obmid2u, true, TAG, IO)
+// names: lp3g_obmid2x_<io> (X_2 from X2, as lp3g_qbmid2x's arguments), lp3g_obmid2u_<io> (X2 unused: X_2 from u, vu its vec)
+#define LP3G_OY(NAME, XU, TAG, IO)                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256, 3) NAME##_##TAG(P3Io<IO>::SC* __restrict__ S,                       \
+      const P3Io<IO>::SC* __restrict__ X2, const P3Io<IO>::SC* __restrict__ D, float2* __restrict__ part,               \
+      const float2* __restrict__ mats, const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot,    \
+      const IO* __restrict__ x, const float* __restrict__ Dw, IO* __restrict__ out, int L, int rows, int vec,           \
+      const IO* __restrict__ u, int vu) {                                                                               \
+    P3gGramY2<P3Io<IO>::BF16, P3Io<IO>::SC, IO, XU> hk;                                                                 \
+    static_cast<P3gGram<P3Io<IO>::BF16, P3Io<IO>::SC, 2, 2>&>(hk) = p3g_hook<P3Io<IO>::BF16, 2, P3Io<IO>::SC, 2>(D, X2, slot, part); \
+    hk.dy = x; hk.Dw = Dw; hk.out = out; hk.L = L; hk.rows = rows; hk.vec = vec; hk.h0 = h0; hk.B = B; hk.H = H;        \
+    hk.uin.x = u; hk.uin.L = L; hk.uin.rows = rows; hk.uin.vec = vu; hk.uin.h0 = h0; hk.uin.B = B; hk.uin.H = H;       \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 2>(S, mats, pq, h0, B, H, lN1, hk);                                      \
+  }
+LP3G_OX(bf16, __nv_bfloat16)
+LP3G_OX(f16, __half)
+
+// ---- session 28: the M = 16384 middles (N1 = 4: a block's four slots are its row's four inner rows) loading through pass 1 ---
+// lp3g_q3bmid0x / lp3g_q3bmid1x: q3bmid0 / q3bmid1 with pass 1 (lp3g_outerq_fwd4: F_1 over the row's four inner rows, the
+// twiddles, 1 / N1) done in their load: learned_p3.cu's p3_outer_fwd_col per column q, each value rounded into the 16-bit
+// planes as pass 1 rounds it into SC (and load_row16 copies those bits): the same planes, so the same bits downstream.
+// F_1 (the forward's at mats for u, the adjoint's for dy) staged at begin() behind the Gram buffers (F1_SMEM bytes more).
+// DUMP (q3bmid0x): X2 (pass 1's output, read by q3bmid2's stage-3 Gram and nothing else) stored from registers as pass 1
+// stores it; q3bmid1x stores nothing there (pass 1's dy copy was read by q3bmid1 only).
+constexpr int F1_SMEM = 128;   // 16 float2
+template <typename SC, typename IO, bool DUMP>
+struct P3gXOuter4 {
+  const IO* x; const float2* F; SC* xo; int L, h0, B, H;   // xo: X2 (DUMP)
+  static constexpr bool XLOAD = true;
+  __device__ __forceinline__ static float4* fsm() {
+    extern __shared__ __align__(16) unsigned char smem_raw[];
+    return reinterpret_cast<float4*>(smem_raw + p3_smem(2) + 512 * 4 * P3G_NB);
+  }
+  __device__ __forceinline__ void stage() const {
+    for (int i = threadIdx.x; i < 16; i += blockDim.x) reinterpret_cast<float2*>(fsm())[i] = F[i];
+  }
+  template <typename ST>
+  __device__ __forceinline__ void xload(ST* zr, ST* zi, long long rowc) const {
+    const float4 (&f4)[8] = *reinterpret_cast<const float4 (*)[8]>(fsm());
+    int h;
+    const IO* xr = x + p3_row((int)rowc, h0, B, H, h) * (long long)L;
+    SC* o = xo + rowc * 16384;
+    for (int q = threadIdx.x; q < 4096; q += blockDim.x) {
+      float yr[4], yi[4];
+      p3_outer_fwd_col<4, 4096, IO>(f4, xr, L, q, yr, yi);
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        const int i = (p3_qslot(k, 4) << 12) + q;
+        st(zr + SIDX(i), yr[k]); st(zi + SIDX(i), yi[k]);
+        if constexpr (DUMP) stc(o + i, yr[k], yi[k]);
+      }
+    }
+  }
+};
+template <typename SC, typename IO>
+struct P3gDumpQ : P3gDump<SC, 5>, P3gXOuter4<SC, IO, true> {
+  using P3gXOuter4<SC, IO, true>::XLOAD;
+  __device__ __forceinline__ void begin() { P3gDump<SC, 5>::begin(); this->stage(); }
+};
+template <bool BF16, typename SC, typename IO>
+struct P3gGramQ : P3gGram<BF16, SC, 1, 5>, P3gXOuter4<SC, IO, false> {
+  using P3gXOuter4<SC, IO, false>::XLOAD;
+  __device__ __forceinline__ void begin() { P3gGram<BF16, SC, 1, 5>::begin(); this->stage(); }
+};
+// names: lp3g_q3bmid0x_<io> (lp3g_q3bmid0's arguments, S = X2 written here, then x = u, L), lp3g_q3bmid1x_<io> (lp3g_q3bmid1's,
+// S = SG its output gC' as before, then x = dy, L); grid (1, rows), block 256, dynamic shared memory p3_smem(2) + 6144 + F1_SMEM.
+#define LP3G_Q3X(TAG, IO)                                                                                              \
+  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_q3bmid0x_##TAG(P3Io<IO>::SC* __restrict__ S,                \
+      P3Io<IO>::SC* __restrict__ D, P3Io<IO>::SC* __restrict__ O, const float2* __restrict__ mats,                      \
+      const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot, const IO* __restrict__ x, int L) {   \
+    P3gDumpQ<P3Io<IO>::SC, IO> hk;                                                                                      \
+    static_cast<P3gDump<P3Io<IO>::SC, 5>&>(hk) = P3gDump<P3Io<IO>::SC, 5>{D, O, slot};                                  \
+    hk.x = x; hk.F = mats; hk.xo = S; hk.L = L; hk.h0 = h0; hk.B = B; hk.H = H;                                        \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 0>(S, mats, pq, h0, B, H, lN1, hk);                                      \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_q3bmid1x_##TAG(P3Io<IO>::SC* __restrict__ S,                \
+      const P3Io<IO>::SC* __restrict__ D, float2* __restrict__ part, const float2* __restrict__ mats,                   \
+      const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot, const IO* __restrict__ x, int L) {   \
+    P3gGramQ<P3Io<IO>::BF16, P3Io<IO>::SC, IO> hk;                                                                      \
+    static_cast<P3gGram<P3Io<IO>::BF16, P3Io<IO>::SC, 1, 5>&>(hk) = p3g_hook<P3Io<IO>::BF16, 1, P3Io<IO>::SC, 5>(D, D, slot, part); \
+    hk.x = x; hk.F = mats; hk.xo = nullptr; hk.L = L; hk.h0 = h0; hk.B = B; hk.H = H;                                  \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 1>(S, mats, pq, h0, B, H, lN1, hk);                                      \
+  }
+LP3G_Q3X(bf16, __nv_bfloat16)
+LP3G_Q3X(f16, __half)

@@ -93,6 +93,8 @@ public final class PackedThreePassBackward implements AutoCloseable {
    * 27; 2048 before: one buffer, the warps in 8 rounds). 3 blocks of 256 threads still fit an SM: 3 x (69280 + 6144 + 1024 reserved) = 229344 of its 233472 bytes.
    */
   static final int GRAM_SMEM = 3 * 2048;
+  /** The M = 16384 middles loading through pass 1 ({@code lp3g_q3bmid0x / 1x}): F_1 behind the Gram buffers (learned_p3g_x.cuh). */
+  static final int F1_SMEM = 128;
   /** Segments of a launch's partials the first reduce step makes at most (lp3g_rseg's grid y). */
   static final int SEGMENTS = 128;
 
@@ -129,18 +131,28 @@ public final class PackedThreePassBackward implements AutoCloseable {
   static boolean segmented() { return LearnedDefaults.twoWay("longconv4j.p3.reduce", "seg", "serial"); }
 
   /**
-   * Whether the M = 4096 plan's dy middle reads dy itself ({@code lp3g_qbmid1x}, session 27: no pass 1 for dy, i.e. no packed
-   * copy of dy written and read back; the same plane values, so the same bits) or pass 1's packed copy (the twin):
-   * {@code -Dlongconv4j.p3.bwd.directdy}, unset or true: itself; false: the copy. Read per call.
+   * Whether the M = 4096 / 8192 plans' dy middle reads dy itself ({@code lp3g_qbmid1x}, session 27; {@code lp3g_obmid1x},
+   * session 28: no pass 1 for dy, i.e. no packed copy of dy written and read back; the same plane values, so the same bits) or pass 1's packed copy (the twin):
+   * {@code -Dlongconv4j.p3.bwd.directdy}, unset or true: itself; false: the copy. Also (session 28) M = 16384's dy middle
+   * loading through pass 1 ({@code lp3g_q3bmid1x}: F_1 of its four inner rows in its load; the same planes). Read per call.
    */
   static boolean directDy() { return !"false".equals(System.getProperty("longconv4j.p3.bwd.directdy")); }
 
   /**
-   * Whether the M = 4096 plan's last middle writes du + D dy itself ({@code lp3g_qbmid2x}, session 27: no pass 3, i.e. no rows
-   * stored and unpacked again; each output fmaf(D, dy, v) of the same 16-bit v: the same bits) or through pass 3's
+   * Whether the M = 4096 / 8192 plans' last middle writes du + D dy itself ({@code lp3g_qbmid2x}, session 27; {@code
+   * lp3g_obmid2x}, session 28: no pass 3, i.e. no rows stored and unpacked again; each output fmaf(D, dy, v) of the same 16-bit v: the same bits) or through pass 3's
    * {@code lp3g_unpack1} (the twin): {@code -Dlongconv4j.p3.bwd.directdu}, unset or true: itself; false: pass 3. Read per call.
    */
   static boolean directDu() { return !"false".equals(System.getProperty("longconv4j.p3.bwd.directdu")); }
+
+  /**
+   * Whether the M = 4096 / 8192 plans' middles read u themselves ({@code lp3g_qbmid0x} / {@code lp3g_obmid0x}, and the stage-3 /
+   * stage-2 Gram of {@code lp3g_qbmid2u} / {@code lp3g_obmid2u}; session 28: no pass 1 for u, i.e. no packed copy of u written and read back twice; the same plane values and Gram words,
+   * so the same bits) or pass 1's packed copy (the twin): {@code -Dlongconv4j.p3.bwd.directu}, unset or true: themselves
+   * (where {@link #directDu} holds too); false: the copy. Also (session 28) M = 16384's u middle loading through pass 1
+   * ({@code lp3g_q3bmid0x}, writing pass 1's X_2 from its registers for the last middle's stage-3 Gram). Read per call.
+   */
+  static boolean directU() { return !"false".equals(System.getProperty("longconv4j.p3.bwd.directu")); }
 
   /**
    * The outer Grams' kernel family by {@code -Dlongconv4j.p3.ogram} (read per call): "table" lp3g_ogramt (each block's
@@ -234,10 +246,17 @@ public final class PackedThreePassBackward implements AutoCloseable {
     var bmid0 = mg.kernel(b + "0_" + tag);
     var bmid1 = mg.kernel(b + "1_" + tag);
     var bmid2 = mg.kernel(b + "2_" + tag);
-    boolean dx = pack && rpb == 4 && directDy();   // M = 4096: the dy middle reads dy itself
-    var bmid1x = dx ? mg.kernel("lp3g_qbmid1x_" + tag) : null;
-    boolean du4 = pack && rpb == 4 && directDu();   // M = 4096: the last middle writes du + D dy itself
-    var bmid2x = du4 ? mg.kernel("lp3g_qbmid2x_" + tag) : null;
+    String bx = rpb == 4 ? "lp3g_qbmid" : "lp3g_obmid";   // M = 4096 / 8192 (pack: rpb 4 / 2)
+    boolean dx = pack && directDy();   // the dy middle reads dy itself
+    var bmid1x = dx ? mg.kernel(bx + "1x_" + tag) : null;
+    boolean du4 = pack && directDu();   // the last middle writes du + D dy itself
+    boolean xu = du4 && directU();   // the middles read u themselves (needs the direct du middle)
+    var bmid2x = du4 ? mg.kernel(bx + (xu ? "2u_" : "2x_") + tag) : null;
+    var bmid0x = xu ? mg.kernel(bx + "0x_" + tag) : null;
+    boolean q4 = quad && n1 == 4;   // M = 16384: a middle block holds its row's four inner rows, so pass 1 fits in its load
+    boolean qu = q4 && directU(), qdy = q4 && directDy();
+    var bmid0q = qu ? mg.kernel("lp3g_q3bmid0x_" + tag) : null;
+    var bmid1q = qdy ? mg.kernel("lp3g_q3bmid1x_" + tag) : null;
     var grad = mg.kernel((inner && m != PackedThreePass.INNER ? "lp3g_pq_grad4_" : "lp3g_pq_grad_") + tag);
     String og = quad ? "lp3g_ogramq" : ogramKernel(n1);
     boolean oc = (quad || two) && ogramCuda(n1);
@@ -258,13 +277,16 @@ public final class PackedThreePassBackward implements AutoCloseable {
       int gx = quad ? n1 / 4 : inner ? 1 : n1 / 2, gmid = pack || two ? cp / rpb : c, nb = middleBlocks(c);
       long slot = (long) cp * m;   // a dump slot's elements
       if (ph != null) ph.mark(null);
-      pass1(fwd, tc, u, mf, sc, h0, B, c, cp);                                                   // X_2 (inner: X_1 = pack(u))
+      if (!xu && !qu) pass1(fwd, tc, u, mf, sc, h0, B, c, cp);                                   // X_2 (inner: X_1 = pack(u))
       if (ph != null) ph.mark("pass 1 u");
-      bmid0.launch(s, gx, gmid, THREADS, smem, sc, dmp, so, mf, pf, h0, B, h, lN1, slot);              // dumps, O
+      if (xu) bmid0x.launch(s, gx, gmid, THREADS, smem, sc, dmp, so, mf, pf, h0, B, h, lN1, slot, u, l, c, vec16(u, u));
+      else if (qu) bmid0q.launch(s, gx, gmid, THREADS, smem + F1_SMEM, sc, dmp, so, mf, pf, h0, B, h, lN1, slot, u, l);   // + X_2
+      else bmid0.launch(s, gx, gmid, THREADS, smem, sc, dmp, so, mf, pf, h0, B, h, lN1, slot);         // dumps, O
       if (ph != null) ph.mark("bmid0");
-      if (!dx) pass1(fwd, tc, dy, ma, sg, h0, B, c, cp);                                         // gW_1
+      if (!dx && !qdy) pass1(fwd, tc, dy, ma, sg, h0, B, c, cp);                                 // gW_1
       if (ph != null) ph.mark("pass 1 dy");
       if (dx) bmid1x.launch(s, gx, gmid, THREADS, smem, sg, dy, l, c, vec16(dy, dy), dmp, part, ma, pa, h0, B, h, lN1, slot);
+      else if (qdy) bmid1q.launch(s, gx, gmid, THREADS, smem + F1_SMEM, sg, dmp, part, ma, pa, h0, B, h, lN1, slot, dy, l);
       else bmid1.launch(s, gx, gmid, THREADS, smem, sg, dmp, part, ma, pa, h0, B, h, lN1, slot);       // dG_2 .. dG_5; gC'
       if (ph != null) ph.mark("bmid1");
       reduce(s, red, rseg, rfin, part, nb, 1024, lN1, 0, first);
@@ -275,7 +297,11 @@ public final class PackedThreePassBackward implements AutoCloseable {
         grad.launch(s, blocks, 1, THREADS, 0, dmp.ptr().at(4L * 3 * slot), sg, gpq, h0, chans, B, lN1, p3.innerLog(), (float) m);
       else grad.launch(s, blocks, 1, THREADS, 0, dmp.ptr().at(4L * 3 * slot), sg, gpq, h0, chans, B, lN1, (float) m);   // C: dump 3
       if (ph != null) ph.mark("pq grad");
-      if (du4) bmid2x.launch(s, gx, gmid, THREADS, smem, sg, sc, dmp, part, ma, pa, h0, B, h, lN1, slot,
+      if (xu) bmid2x.launch(s, gx, gmid, THREADS, smem, sg, sc, dmp, part, ma, pa, h0, B, h, lN1, slot,
+          dy, p3.skipWeights(), du, l, c, vec16(dy, du), u, vec16(u, u));                         // the same, X_3 from u
+      else if (du4 && rpb == 2) bmid2x.launch(s, gx, gmid, THREADS, smem, sg, sc, dmp, part, ma, pa, h0, B, h, lN1, slot,
+          dy, p3.skipWeights(), du, l, c, vec16(dy, du), u, 0);                                   // dF_5 .. dF_2; du + D dy
+      else if (du4) bmid2x.launch(s, gx, gmid, THREADS, smem, sg, sc, dmp, part, ma, pa, h0, B, h, lN1, slot,
           dy, p3.skipWeights(), du, l, c, vec16(dy, du));                                         // dF_5 .. dF_3; du + D dy
       else bmid2.launch(s, gx, gmid, THREADS, smem, sg, sc, dmp, part, ma, pa, h0, B, h, lN1, slot);    // dF_5 .. dF_2
       if (ph != null) ph.mark("bmid2");

@@ -29,7 +29,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * packed as zeros), chunks of one channel of one row; random Gaussian blocks (a transposed block, a wrong slot, scale or partner shows); outputs NaN-poisoned, the kept
  * block gradients poisoned before the measured call; the 16-byte packing against its point-by-point twin
  * ({@code -Dlongconv4j.p3.pack16=false}): the same bits; at M = 4096 the middles reading dy and writing du + D dy themselves
- * (session 27) against passes 1 / 3 ({@code -Dlongconv4j.p3.bwd.directdy=false}, {@code directdu=false}): the same bits. Tolerances as PackedThreePassBwdGpuTest's (the same kernels, the
+ * (session 27; M = 8192 too since session 28) against passes 1 / 3 ({@code -Dlongconv4j.p3.bwd.directdy=false}, {@code
+ * directdu=false}) and reading u (session 28) against pass 1 for u ({@code directu=false}): the same bits; at M = 16384
+ * (session 28) the middles loading u / dy through pass 1 against pass 1 ({@code directu=false}, {@code directdy=false}). Tolerances as PackedThreePassBwdGpuTest's (the same kernels, the
  * same analysis; here J = 4 plus the packing, fewer stages than there): du 1e-2, dk 1e-2 sqrt(N / Lk), dD 1e-4, blocks
  * 2e-2; the two routes against each other the sums of their bounds.
  */
@@ -128,8 +130,11 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
           for (int i = 0; i < gb.length; i++) assertArrayEquals(gb[i], again[i], 0.0, "dBlock " + i + " of a second call " + w);
           // twins that give the same bits: the packing / unpacking point by point (-Dlongconv4j.p3.pack16=false, the twin of the
           // 16-byte path taken where L is a multiple of 8: the same values moved, the same fmaf), and at M = 4096 (session 27)
-          // passes 1 / 3 instead of the middles reading dy and writing du + D dy themselves (the same plane values, the same fmaf)
-          String[][] twins = m == 4096 ? new String[][] {{"longconv4j.p3.pack16"}, {"longconv4j.p3.bwd.directdy", "longconv4j.p3.bwd.directdu"}}
+          // passes 1 / 3 instead of the middles reading dy and writing du + D dy themselves (the same plane values, the same fmaf),
+          // and (session 28; at M = 8192 all three) pass 1 for u instead of the middles reading u themselves (the same plane values and Gram words)
+          String[][] twins = m == 4096 || m == 8192 ? new String[][] {{"longconv4j.p3.pack16"}, {"longconv4j.p3.bwd.directu"},
+              {"longconv4j.p3.bwd.directdy", "longconv4j.p3.bwd.directdu"}}
+              : m == 16384 ? new String[][] {{"longconv4j.p3.bwd.directu"}, {"longconv4j.p3.bwd.directdy"}}   // pass 1 in the loads
               : new String[][] {{"longconv4j.p3.pack16"}};
           for (String[] keys : twins) {
             String tw = String.join(", ", keys) + " = false";

@@ -9,6 +9,7 @@
 #          time with OPALT's options added (OPALT_<L> instead where set; logs op-B-L-alt.*: the twin in its own process)
 #   ncu    (NCU=1) Nsight Compute of the first NCU_N launches of each kernel regex in NCU_K, PackedMonarchBench (NCU_CASE, NCU_ORDER)
 #   ncuop  (NCUOP=1) every kernel's gpu__time_duration in LearnedOpBench (engines NCUOP_ORDER) per "B:L" of NCUOP_CASES
+#          (and again with NCUOP_ALT's options added where set)
 # Stage: tools/stage-device.sh --out .device/s28 --sm 90 --lean-jre --add kernels-cuda/bench-runs/s28/s28-sitting.sh --drop '..'
 # Device (carry [".device/s28"]): DEV=.device/s28 bash .device/s28/s28-sitting.sh "$OUT/s1"
 set -u
@@ -87,6 +88,13 @@ if [ "${NCUOP:-0}" != 0 ]; then   # every kernel's duration in LearnedOpBench's 
       timeout ${NCUOP_S:-150} "$ncu" --target-processes all --metrics gpu__time_duration.sum --cache-control none --clock-control none --csv \
         --log-file "$out/ncu-op-$b-$l.csv" $DEV/run-java ai.longconv4j.examples.bench.LearnedOpBench "$raw/ncuop-$b-$l.csv" "$b" 768 "$l" > "$raw/ncuop-$b-$l.txt" 2>&1
     echo "ncu op exit $?"; grep -E " ms " "$raw/ncuop-$b-$l.txt" | head -4; xz -T8 -6 "$out/ncu-op-$b-$l.csv"
+    if [ -n "${NCUOP_ALT:-}" ] && [ -n "$ncu" ]; then   # the same with NCUOP_ALT's options added (ncu-op-B-L-alt.csv)
+      echo "== ncu op B=$b L=$l alt: $NCUOP_ALT"
+      JAVA_OPTS="-Dlongconv4j.bench.op.order=${NCUOP_ORDER:-packed} -Dlongconv4j.bench.op.groups=1 -Dlongconv4j.bench.op.reps=${NCUOP_REPS:-2} -Dlongconv4j.bench.op.plans=false -Dlongconv4j.bench.warmup.ms=0 ${OPOPTS:-} $NCUOP_ALT" \
+        timeout ${NCUOP_S:-150} "$ncu" --target-processes all --metrics gpu__time_duration.sum --cache-control none --clock-control none --csv \
+          --log-file "$out/ncu-op-$b-$l-alt.csv" $DEV/run-java ai.longconv4j.examples.bench.LearnedOpBench "$raw/ncuop-$b-$l-alt.csv" "$b" 768 "$l" > "$raw/ncuop-$b-$l-alt.txt" 2>&1
+      echo "ncu op alt exit $?"; xz -T8 -6 "$out/ncu-op-$b-$l-alt.csv"
+    fi
   done
   pack
 fi

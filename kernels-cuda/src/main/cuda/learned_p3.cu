@@ -374,16 +374,19 @@ __device__ __forceinline__ void p3_block_row(const float4 (&g4)[N1 * N1 / 2], in
 
 // Pass 1's column q (of IN) of row xr (L values): y[k] = w_M^(k q) / N1 sum_n F_1[k][n] pack(x)[n IN + q], M = N1 IN (session
 // 28: split out of p3_outer_fwd for learned_p3g_x.cuh's M = 16384 middles loading through pass 1; the same expressions).
+// p3_outer_fwd_load: the column's N1 packed values pack(x)[n IN + q] (zeros past L); p3_outer_fwd_col: the outputs from them.
 template <int N1, int IN, typename IO>
-__device__ __forceinline__ void p3_outer_fwd_col(const float4 (&f4)[N1 * N1 / 2], const IO* __restrict__ xr, int L, int q,
-                                                 float (&yr)[N1], float (&yi)[N1]) {
-  float ar[N1], ai[N1];
+__device__ __forceinline__ void p3_outer_fwd_load(const IO* __restrict__ xr, int L, int q, float (&ar)[N1], float (&ai)[N1]) {
 #pragma unroll
   for (int n = 0; n < N1; ++n) {
     const int i = 2 * (n * IN + q);
     ar[n] = i < L ? ld(xr + i) : 0.f;
     ai[n] = i + 1 < L ? ld(xr + i + 1) : 0.f;
   }
+}
+template <int N1, int IN>
+__device__ __forceinline__ void p3_outer_fwd_col(const float4 (&f4)[N1 * N1 / 2], const float (&ar)[N1], const float (&ai)[N1], int q,
+                                                 float (&yr)[N1], float (&yi)[N1]) {
   // w_M^q, M = N1 8192; the k1-th twiddle w_M^(k1 q) by a running product (fp32: ~k1 ulp)
   float ws, wc; sincospif(-2.0f * (float)q / (float)(N1 * IN), &ws, &wc);
   float tr = 1.0f / (float)N1, ti = 0.f;
@@ -412,11 +415,40 @@ __device__ void p3_outer_fwd(const IO* __restrict__ x, const float2* __restrict_
   const int q = blockIdx.x * blockDim.x + threadIdx.x;
   const long long rowc = blockIdx.y;
   int h; const long long row = p3_row(blockIdx.y, h0, B, H, h);
-  float yr[N1], yi[N1];
-  p3_outer_fwd_col<N1, IN, IO>(f4, x + row * (long long)L, L, q, yr, yi);
+  float ar[N1], ai[N1], yr[N1], yi[N1];
+  p3_outer_fwd_load<N1, IN, IO>(x + row * (long long)L, L, q, ar, ai);
+  p3_outer_fwd_col<N1, IN>(f4, ar, ai, q, yr, yi);
   SC* o = S + rowc * (N1 * IN) + q;
 #pragma unroll
   for (int k = 0; k < N1; ++k) stc(o + p3_oslot<LIN>(k, N1) * IN, yr[k], yi[k]);
+}
+
+// Pass 3's column q (session 28: split out for learned_p3g_x.cuh's M = 16384 last middle writing du itself; the same
+// expressions): p3_outer_inv_tw, the slots' values v[k] times conj(w_M^(k q)) in place (a running product); p3_outer_inv_out,
+// out[2 (n IN + q) (+1)] = D x + (G_1 v)[n] (re, im; indices < L).
+template <int N1, int IN>
+__device__ __forceinline__ void p3_outer_inv_tw(int q, float (&vr)[N1], float (&vi)[N1]) {
+  float ws, wc; sincospif(2.0f * (float)q / (float)(N1 * IN), &ws, &wc);   // conj(w_M^q)
+  float tr = 1.0f, ti = 0.f;
+#pragma unroll
+  for (int k = 0; k < N1; ++k) {
+    const float xr = vr[k], xi = vi[k];
+    vr[k] = xr * tr - xi * ti; vi[k] = xr * ti + xi * tr;
+    const float nr = tr * wc - ti * ws, ni = tr * ws + ti * wc;
+    tr = nr; ti = ni;
+  }
+}
+template <int N1, int IN, typename IO>
+__device__ __forceinline__ void p3_outer_inv_out(const float4 (&g4)[N1 * N1 / 2], const float (&vr)[N1], const float (&vi)[N1],
+                                                 const IO* __restrict__ xr, IO* __restrict__ orow, float d, int L, int q) {
+#pragma unroll
+  for (int n = 0; n < N1; ++n) {
+    float er, ei;
+    p3_block_row<N1>(g4, n, vr, vi, er, ei);
+    const int i = 2 * (n * IN + q);
+    if (i < L) st(orow + i, fmaf(d, ld(xr + i), er));
+    if (i + 1 < L) st(orow + i + 1, fmaf(d, ld(xr + i + 1), ei));
+  }
 }
 
 // Pass 3: grid (8192 / 256, rows of the chunk), block 256; G_1 (N1 x N1, left form) at mats[Q], read as pass 1 reads F_1;
@@ -433,26 +465,13 @@ __device__ void p3_outer_inv(const SC* __restrict__ S, const float2* __restrict_
   int h; const long long row = p3_row(blockIdx.y, h0, B, H, h);
   const SC* s = S + rowc * (N1 * IN) + q;
   float vr[N1], vi[N1];
-  float ws, wc; sincospif(2.0f * (float)q / (float)(N1 * IN), &ws, &wc);   // conj(w_M^q)
-  float tr = 1.0f, ti = 0.f;
 #pragma unroll
   for (int k = 0; k < N1; ++k) {
     const float2 v = ldc(s + p3_oslot<LIN>(k, N1) * IN);
-    vr[k] = v.x * tr - v.y * ti; vi[k] = v.x * ti + v.y * tr;
-    const float nr = tr * wc - ti * ws, ni = tr * ws + ti * wc;
-    tr = nr; ti = ni;
+    vr[k] = v.x; vi[k] = v.y;
   }
-  const float d = D[h];
-  const IO* xr = x + row * (long long)L;
-  IO* orow = out + row * (long long)L;
-#pragma unroll
-  for (int n = 0; n < N1; ++n) {
-    float er, ei;
-    p3_block_row<N1>(g4, n, vr, vi, er, ei);
-    const int i = 2 * (n * IN + q);
-    if (i < L) st(orow + i, fmaf(d, ld(xr + i), er));
-    if (i + 1 < L) st(orow + i + 1, fmaf(d, ld(xr + i + 1), ei));
-  }
+  p3_outer_inv_tw<N1, IN>(q, vr, vi);
+  p3_outer_inv_out<N1, IN, IO>(g4, vr, vi, x + row * (long long)L, out + row * (long long)L, D[h], L, q);
 }
 
 #ifndef LP3_HELPERS_ONLY   // learned_p3b.cu includes this file for its device code only (no kernels twice)

@@ -408,33 +408,92 @@ LP3G_OX(f16, __half)
 // DUMP (q3bmid0x): X2 (pass 1's output, read by q3bmid2's stage-3 Gram and nothing else) stored from registers as pass 1
 // stores it; q3bmid1x stores nothing there (pass 1's dy copy was read by q3bmid1 only).
 constexpr int F1_SMEM = 128;   // 16 float2
-template <typename SC, typename IO, bool DUMP>
+// Session 28, the outer Grams in the middles (M = 16384, -Dlongconv4j.p3.bwd.outerfuse): a thread's 4 x 4 complex sums over its
+// columns (fp32, ogramc's products: acc[k][n] += a[k] conj(b[n])), then the block's in a fixed order (xor shuffles in a warp,
+// the warps in turn through red: 8 x 32 floats behind F_1 / G_1) into its partial (N1 x N1 float2, [k][n]) at part[blockIdx.y]
+// (one block a row: lp3g_rseg / lp3g_reduce sum the rows' partials in order, kinds 2 / 3 as lp3g_ogramc's).
+constexpr int OG_SMEM = F1_SMEM + 8 * 32 * 4;
+struct P3gOg4 {
+  float ar[16], ai[16];
+  __device__ __forceinline__ void zero() {
+#pragma unroll
+    for (int e = 0; e < 16; ++e) { ar[e] = 0.f; ai[e] = 0.f; }
+  }
+  __device__ __forceinline__ void add(const float2 (&a)[4], const float2 (&b)[4]) {
+#pragma unroll
+    for (int k = 0; k < 4; ++k)
+#pragma unroll
+      for (int n = 0; n < 4; ++n) {
+        ar[4 * k + n] = fmaf(a[k].x, b[n].x, fmaf(a[k].y, b[n].y, ar[4 * k + n]));
+        ai[4 * k + n] = fmaf(a[k].y, b[n].x, fmaf(-a[k].x, b[n].y, ai[4 * k + n]));
+      }
+  }
+  __device__ __forceinline__ void flush(float* red, float2* __restrict__ part) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+#pragma unroll
+    for (int e = 0; e < 16; ++e) {
+#pragma unroll
+      for (int o = 16; o > 0; o >>= 1) {
+        ar[e] += __shfl_xor_sync(0xffffffffu, ar[e], o);
+        ai[e] += __shfl_xor_sync(0xffffffffu, ai[e], o);
+      }
+      if (lane == 0) { red[warp * 32 + 2 * e] = ar[e]; red[warp * 32 + 2 * e + 1] = ai[e]; }
+    }
+    __syncthreads();
+    if (threadIdx.x < 16) {
+      float re = 0.f, im = 0.f;
+      for (int w = 0; w < nw; ++w) { re += red[w * 32 + 2 * threadIdx.x]; im += red[w * 32 + 2 * threadIdx.x + 1]; }
+      part[(size_t)blockIdx.y * 16 + threadIdx.x] = make_float2(re, im);
+    }
+  }
+};
+__device__ __forceinline__ float* p3g_xsm() {   // F_1 / G_1 (F1_SMEM bytes), then red (OG_SMEM)
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  return reinterpret_cast<float*>(smem_raw + p3_smem(2) + 512 * 4 * P3G_NB);
+}
+// OG (q3bmid1g): with dG_1's Gram (MODE 1 of lp3g_ogramc: a = pack(dy) = the loaded values, b = O o conj(w_M^(n q)), O the
+// forward middle's output (bmid0's), its twiddles by pass 3's recurrence) in the same loop, no lp3g_ogramc1.
+template <typename SC, typename IO, bool DUMP, bool OG = false>
 struct P3gXOuter4 {
   const IO* x; const float2* F; SC* xo; int L, h0, B, H;   // xo: X2 (DUMP)
+  const SC* O; float2* part2;                              // OG: the forward middle's output; dG_1's partials
   static constexpr bool XLOAD = true;
-  __device__ __forceinline__ static float4* fsm() {
-    extern __shared__ __align__(16) unsigned char smem_raw[];
-    return reinterpret_cast<float4*>(smem_raw + p3_smem(2) + 512 * 4 * P3G_NB);
-  }
   __device__ __forceinline__ void stage() const {
-    for (int i = threadIdx.x; i < 16; i += blockDim.x) reinterpret_cast<float2*>(fsm())[i] = F[i];
+    for (int i = threadIdx.x; i < 16; i += blockDim.x) reinterpret_cast<float2*>(p3g_xsm())[i] = F[i];
   }
   template <typename ST>
   __device__ __forceinline__ void xload(ST* zr, ST* zi, long long rowc) const {
-    const float4 (&f4)[8] = *reinterpret_cast<const float4 (*)[8]>(fsm());
+    const float4 (&f4)[8] = *reinterpret_cast<const float4 (*)[8]>(p3g_xsm());
     int h;
     const IO* xr = x + p3_row((int)rowc, h0, B, H, h) * (long long)L;
     SC* o = xo + rowc * 16384;
+    P3gOg4 og;
+    if constexpr (OG) og.zero();
     for (int q = threadIdx.x; q < 4096; q += blockDim.x) {
-      float yr[4], yi[4];
-      p3_outer_fwd_col<4, 4096, IO>(f4, xr, L, q, yr, yi);
+      float ar[4], ai[4], yr[4], yi[4];
+      p3_outer_fwd_load<4, 4096, IO>(xr, L, q, ar, ai);
+      p3_outer_fwd_col<4, 4096>(f4, ar, ai, q, yr, yi);
 #pragma unroll
       for (int k = 0; k < 4; ++k) {
         const int i = (p3_qslot(k, 4) << 12) + q;
         st(zr + SIDX(i), yr[k]); st(zi + SIDX(i), yi[k]);
         if constexpr (DUMP) stc(o + i, yr[k], yi[k]);
       }
+      if constexpr (OG) {
+        float vr[4], vi[4];
+#pragma unroll
+        for (int n = 0; n < 4; ++n) {
+          const float2 v = ldc(O + rowc * 16384 + (p3_qslot(n, 4) << 12) + q);
+          vr[n] = v.x; vi[n] = v.y;
+        }
+        p3_outer_inv_tw<4, 4096>(q, vr, vi);
+        float2 a[4], b[4];
+#pragma unroll
+        for (int k = 0; k < 4; ++k) { a[k] = make_float2(ar[k], ai[k]); b[k] = make_float2(vr[k], vi[k]); }
+        og.add(a, b);
+      }
     }
+    if constexpr (OG) og.flush(p3g_xsm() + F1_SMEM / 4, part2);
   }
 };
 template <typename SC, typename IO>
@@ -442,13 +501,52 @@ struct P3gDumpQ : P3gDump<SC, 5>, P3gXOuter4<SC, IO, true> {
   using P3gXOuter4<SC, IO, true>::XLOAD;
   __device__ __forceinline__ void begin() { P3gDump<SC, 5>::begin(); this->stage(); }
 };
-template <bool BF16, typename SC, typename IO>
-struct P3gGramQ : P3gGram<BF16, SC, 1, 5>, P3gXOuter4<SC, IO, false> {
-  using P3gXOuter4<SC, IO, false>::XLOAD;
+template <bool BF16, typename SC, typename IO, bool OG>
+struct P3gGramQ : P3gGram<BF16, SC, 1, 5>, P3gXOuter4<SC, IO, false, OG> {
+  using P3gXOuter4<SC, IO, false, OG>::XLOAD;
   __device__ __forceinline__ void begin() { P3gGram<BF16, SC, 1, 5>::begin(); this->stage(); }
+};
+// q3bmid2y: the last middle with pass 3 in its store (XSTORE: p3_outer_inv's column from the planes' 16-bit values, the
+// values pass 3 would have read back: the same du bits) and dF_1's Gram (MODE 0 of lp3g_ogramc: a = those values o
+// conj(w_M^(k q)) (pass 3's twiddled values), b = pack(u)) in the same loop: no pass 3, no lp3g_ogramc0, and S keeps gC'.
+template <bool BF16, typename SC, typename IO>
+struct P3gGramQY : P3gGram<BF16, SC, 2, 5> {
+  const float2* G; const IO* u; const IO* dy; const float* Dw; IO* out; float2* part2; int L, h0, B, H;
+  static constexpr bool XSTORE = true;
+  __device__ __forceinline__ void begin() {
+    P3gGram<BF16, SC, 2, 5>::begin();
+    for (int i = threadIdx.x; i < 16; i += blockDim.x) reinterpret_cast<float2*>(p3g_xsm())[i] = G[i];
+  }
+  template <typename ST>
+  __device__ __forceinline__ void xstore(const ST* zr, const ST* zi, long long rowc) const {
+    const float4 (&g4)[8] = *reinterpret_cast<const float4 (*)[8]>(p3g_xsm());
+    int h;
+    const long long row = p3_row((int)rowc, h0, B, H, h) * (long long)L;
+    const float d = Dw[h];
+    P3gOg4 og;
+    og.zero();
+    for (int q = threadIdx.x; q < 4096; q += blockDim.x) {
+      float vr[4], vi[4], xr[4], xi[4];
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        const int i = (p3_qslot(k, 4) << 12) + q;
+        vr[k] = ld(zr + SIDX(i)); vi[k] = ld(zi + SIDX(i));
+      }
+      p3_outer_inv_tw<4, 4096>(q, vr, vi);
+      p3_outer_fwd_load<4, 4096, IO>(u + row, L, q, xr, xi);
+      float2 a[4], b[4];
+#pragma unroll
+      for (int k = 0; k < 4; ++k) { a[k] = make_float2(vr[k], vi[k]); b[k] = make_float2(xr[k], xi[k]); }
+      og.add(a, b);
+      p3_outer_inv_out<4, 4096, IO>(g4, vr, vi, dy + row, out + row, d, L, q);
+    }
+    og.flush(p3g_xsm() + F1_SMEM / 4, part2);
+  }
 };
 // names: lp3g_q3bmid0x_<io> (lp3g_q3bmid0's arguments, S = X2 written here, then x = u, L), lp3g_q3bmid1x_<io> (lp3g_q3bmid1's,
 // S = SG its output gC' as before, then x = dy, L); grid (1, rows), block 256, dynamic shared memory p3_smem(2) + 6144 + F1_SMEM.
+// lp3g_q3bmid1g_<io> (q3bmid1x's, then O and part2: dG_1's row partials) and lp3g_q3bmid2y_<io> (lp3g_q3bmid2's, S = gC' read
+// and kept, then u, dy, D, du, L, part2: dF_1's row partials), dynamic shared memory p3_smem(2) + 6144 + OG_SMEM.
 #define LP3G_Q3X(TAG, IO)                                                                                              \
   extern "C" __global__ void __launch_bounds__(256, 3) lp3g_q3bmid0x_##TAG(P3Io<IO>::SC* __restrict__ S,                \
       P3Io<IO>::SC* __restrict__ D, P3Io<IO>::SC* __restrict__ O, const float2* __restrict__ mats,                      \
@@ -461,10 +559,30 @@ struct P3gGramQ : P3gGram<BF16, SC, 1, 5>, P3gXOuter4<SC, IO, false> {
   extern "C" __global__ void __launch_bounds__(256, 3) lp3g_q3bmid1x_##TAG(P3Io<IO>::SC* __restrict__ S,                \
       const P3Io<IO>::SC* __restrict__ D, float2* __restrict__ part, const float2* __restrict__ mats,                   \
       const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot, const IO* __restrict__ x, int L) {   \
-    P3gGramQ<P3Io<IO>::BF16, P3Io<IO>::SC, IO> hk;                                                                      \
+    P3gGramQ<P3Io<IO>::BF16, P3Io<IO>::SC, IO, false> hk;                                                               \
     static_cast<P3gGram<P3Io<IO>::BF16, P3Io<IO>::SC, 1, 5>&>(hk) = p3g_hook<P3Io<IO>::BF16, 1, P3Io<IO>::SC, 5>(D, D, slot, part); \
     hk.x = x; hk.F = mats; hk.xo = nullptr; hk.L = L; hk.h0 = h0; hk.B = B; hk.H = H;                                  \
     p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 1>(S, mats, pq, h0, B, H, lN1, hk);                                      \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_q3bmid1g_##TAG(P3Io<IO>::SC* __restrict__ S,                \
+      const P3Io<IO>::SC* __restrict__ D, float2* __restrict__ part, const float2* __restrict__ mats,                   \
+      const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot, const IO* __restrict__ x, int L,     \
+      const P3Io<IO>::SC* __restrict__ O, float2* __restrict__ part2) {                                                 \
+    P3gGramQ<P3Io<IO>::BF16, P3Io<IO>::SC, IO, true> hk;                                                                \
+    static_cast<P3gGram<P3Io<IO>::BF16, P3Io<IO>::SC, 1, 5>&>(hk) = p3g_hook<P3Io<IO>::BF16, 1, P3Io<IO>::SC, 5>(D, D, slot, part); \
+    hk.x = x; hk.F = mats; hk.xo = nullptr; hk.L = L; hk.h0 = h0; hk.B = B; hk.H = H; hk.O = O; hk.part2 = part2;      \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 1>(S, mats, pq, h0, B, H, lN1, hk);                                      \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_q3bmid2y_##TAG(P3Io<IO>::SC* __restrict__ S,                \
+      const P3Io<IO>::SC* __restrict__ X2, const P3Io<IO>::SC* __restrict__ D, float2* __restrict__ part,               \
+      const float2* __restrict__ mats, const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot,    \
+      const IO* __restrict__ u, const IO* __restrict__ dy, const float* __restrict__ Dw, IO* __restrict__ out, int L,    \
+      float2* __restrict__ part2) {                                                                                     \
+    P3gGramQY<P3Io<IO>::BF16, P3Io<IO>::SC, IO> hk;                                                                     \
+    static_cast<P3gGram<P3Io<IO>::BF16, P3Io<IO>::SC, 2, 5>&>(hk) = p3g_hook<P3Io<IO>::BF16, 2, P3Io<IO>::SC, 5>(D, X2, slot, part); \
+    hk.G = mats + 4 * 4 + 4 + 768; hk.u = u; hk.dy = dy; hk.Dw = Dw; hk.out = out; hk.part2 = part2;                  \
+    hk.L = L; hk.h0 = h0; hk.B = B; hk.H = H;                                                                           \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 2>(S, mats, pq, h0, B, H, lN1, hk);                                      \
   }
 LP3G_Q3X(bf16, __nv_bfloat16)
 LP3G_Q3X(f16, __half)

@@ -95,6 +95,8 @@ public final class PackedThreePassBackward implements AutoCloseable {
   static final int GRAM_SMEM = 3 * 2048;
   /** The M = 16384 middles loading through pass 1 ({@code lp3g_q3bmid0x / 1x}): F_1 behind the Gram buffers (learned_p3g_x.cuh). */
   static final int F1_SMEM = 128;
+  /** ... and with the outer Grams too ({@code lp3g_q3bmid1g / 2y}): F_1 / G_1 and the warps' 4 x 4 sums (learned_p3g_x.cuh). */
+  static final int OG_SMEM = F1_SMEM + 8 * 32 * 4;
   /** Segments of a launch's partials the first reduce step makes at most (lp3g_rseg's grid y). */
   static final int SEGMENTS = 128;
 
@@ -153,6 +155,16 @@ public final class PackedThreePassBackward implements AutoCloseable {
    * ({@code lp3g_q3bmid0x}, writing pass 1's X_2 from its registers for the last middle's stage-3 Gram). Read per call.
    */
   static boolean directU() { return !"false".equals(System.getProperty("longconv4j.p3.bwd.directu")); }
+
+  /**
+   * Whether the M = 16384 plan's middles also do the outer blocks' Grams and pass 3 ({@code lp3g_q3bmid1g}: dG_1 in its load
+   * loop, from dy and the forward middle's output; {@code lp3g_q3bmid2y}: du (pass 3's column from its planes: the same bits)
+   * and dF_1 in its store loop; session 28: no pass 3, no lp3g_ogramc0 / 1, one partial a row) or pass 3 and lp3g_ogramc
+   * (the twin; dF_1 / dG_1 the same sums in another order and with pass 3's twiddles, so not the same bits):
+   * {@code -Dlongconv4j.p3.bwd.outerfuse}, unset or true: in the middles (where {@link #directDy} holds too); false: the
+   * passes. Read per call.
+   */
+  static boolean outerFuse() { return !"false".equals(System.getProperty("longconv4j.p3.bwd.outerfuse")); }
 
   /**
    * The outer Grams' kernel family by {@code -Dlongconv4j.p3.ogram} (read per call): "table" lp3g_ogramt (each block's
@@ -228,9 +240,10 @@ public final class PackedThreePassBackward implements AutoCloseable {
       so = dev.alloc(sbytes);
       part = dev.alloc(8L * 1024 * middleBlocks(hc * B));
     }
-    if (!pack && (part2 == null || part2.bytes() < 8L * n1 * n1 * INNER_COLS * gyMax)) {
+    long p2 = 8L * n1 * n1 * Math.max(INNER_COLS * gyMax, hc * B);   // the outer Grams' partials (outerfuse: one a row)
+    if (!pack && (part2 == null || part2.bytes() < p2)) {
       if (part2 != null) part2.close();
-      part2 = dev.alloc(8L * n1 * n1 * INNER_COLS * gyMax);
+      part2 = dev.alloc(p2);
     }
     if (blk == null) blk = dev.alloc(8L * blockElements());
     if (segs == null) segs = dev.alloc(16L * 1024 * SEGMENTS);
@@ -256,7 +269,9 @@ public final class PackedThreePassBackward implements AutoCloseable {
     boolean q4 = quad && n1 == 4;   // M = 16384: a middle block holds its row's four inner rows, so pass 1 fits in its load
     boolean qu = q4 && directU(), qdy = q4 && directDy();
     var bmid0q = qu ? mg.kernel("lp3g_q3bmid0x_" + tag) : null;
-    var bmid1q = qdy ? mg.kernel("lp3g_q3bmid1x_" + tag) : null;
+    boolean qf = qdy && outerFuse();   // and the outer Grams + pass 3 in the middles
+    var bmid1q = qdy ? mg.kernel((qf ? "lp3g_q3bmid1g_" : "lp3g_q3bmid1x_") + tag) : null;
+    var bmid2q = qf ? mg.kernel("lp3g_q3bmid2y_" + tag) : null;
     var grad = mg.kernel((inner && m != PackedThreePass.INNER ? "lp3g_pq_grad4_" : "lp3g_pq_grad_") + tag);
     String og = quad ? "lp3g_ogramq" : ogramKernel(n1);
     boolean oc = (quad || two) && ogramCuda(n1);
@@ -286,10 +301,12 @@ public final class PackedThreePassBackward implements AutoCloseable {
       if (!dx && !qdy) pass1(fwd, tc, dy, ma, sg, h0, B, c, cp);                                 // gW_1
       if (ph != null) ph.mark("pass 1 dy");
       if (dx) bmid1x.launch(s, gx, gmid, THREADS, smem, sg, dy, l, c, vec16(dy, dy), dmp, part, ma, pa, h0, B, h, lN1, slot);
+      else if (qf) bmid1q.launch(s, gx, gmid, THREADS, smem + OG_SMEM, sg, dmp, part, ma, pa, h0, B, h, lN1, slot, dy, l, so, part2);
       else if (qdy) bmid1q.launch(s, gx, gmid, THREADS, smem + F1_SMEM, sg, dmp, part, ma, pa, h0, B, h, lN1, slot, dy, l);
       else bmid1.launch(s, gx, gmid, THREADS, smem, sg, dmp, part, ma, pa, h0, B, h, lN1, slot);       // dG_2 .. dG_5; gC'
       if (ph != null) ph.mark("bmid1");
       reduce(s, red, rseg, rfin, part, nb, 1024, lN1, 0, first);
+      if (qf) reduce(s, red, rseg, rfin, part2, c, n1 * n1, lN1, 3, first);                      // dG_1 (a partial a row)
       if (ph != null) ph.mark("reduce");
       long points = (long) chans * m;
       int blocks = (int) Math.min((points + THREADS - 1) / THREADS, 65535L * 16);
@@ -303,10 +320,14 @@ public final class PackedThreePassBackward implements AutoCloseable {
           dy, p3.skipWeights(), du, l, c, vec16(dy, du), u, 0);                                   // dF_5 .. dF_2; du + D dy
       else if (du4) bmid2x.launch(s, gx, gmid, THREADS, smem, sg, sc, dmp, part, ma, pa, h0, B, h, lN1, slot,
           dy, p3.skipWeights(), du, l, c, vec16(dy, du));                                         // dF_5 .. dF_3; du + D dy
+      else if (qf) bmid2q.launch(s, gx, gmid, THREADS, smem + OG_SMEM, sg, sc, dmp, part, ma, pa, h0, B, h, lN1, slot,
+          u, dy, p3.skipWeights(), du, l, part2);                                                 // dF_5 .. dF_3; du; dF_1
       else bmid2.launch(s, gx, gmid, THREADS, smem, sg, sc, dmp, part, ma, pa, h0, B, h, lN1, slot);    // dF_5 .. dF_2
       if (ph != null) ph.mark("bmid2");
       reduce(s, red, rseg, rfin, part, nb, 1024, lN1, 1, first);
+      if (qf) reduce(s, red, rseg, rfin, part2, c, n1 * n1, lN1, 2, first);                      // dF_1
       if (ph != null) ph.mark("reduce");
+      if (qf) continue;                                                                           // (pass 3, outer Grams: done)
       if (pack) {                                                                                 // du = unpack + D dy
         if (du4) continue;                                                                        // (written by the middle)
         inv.launch(s, gridStride((long) c * ((l + 7) / 8)), 1, THREADS, 0, sg, dy, p3.skipWeights(), du, l, h0, B, h, c, vec16(dy, du), lM());

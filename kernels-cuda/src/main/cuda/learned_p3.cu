@@ -374,7 +374,8 @@ __device__ __forceinline__ void p3_block_row(const float4 (&g4)[N1 * N1 / 2], in
 
 // Pass 1's column q (of IN) of row xr (L values): y[k] = w_M^(k q) / N1 sum_n F_1[k][n] pack(x)[n IN + q], M = N1 IN (session
 // 28: split out of p3_outer_fwd for learned_p3g_x.cuh's M = 16384 middles loading through pass 1; the same expressions).
-// p3_outer_fwd_load: the column's N1 packed values pack(x)[n IN + q] (zeros past L); p3_outer_fwd_col: the outputs from them.
+// p3_outer_fwd_load: the column's N1 packed values pack(x)[n IN + q] (zeros past L); p3_outer_fwd_col: the outputs from them,
+// each given to put(k, re, im) as it is computed.
 template <int N1, int IN, typename IO>
 __device__ __forceinline__ void p3_outer_fwd_load(const IO* __restrict__ xr, int L, int q, float (&ar)[N1], float (&ai)[N1]) {
 #pragma unroll
@@ -384,9 +385,9 @@ __device__ __forceinline__ void p3_outer_fwd_load(const IO* __restrict__ xr, int
     ai[n] = i + 1 < L ? ld(xr + i + 1) : 0.f;
   }
 }
-template <int N1, int IN>
+template <int N1, int IN, typename Put>
 __device__ __forceinline__ void p3_outer_fwd_col(const float4 (&f4)[N1 * N1 / 2], const float (&ar)[N1], const float (&ai)[N1], int q,
-                                                 float (&yr)[N1], float (&yi)[N1]) {
+                                                 Put put) {
   // w_M^q, M = N1 8192; the k1-th twiddle w_M^(k1 q) by a running product (fp32: ~k1 ulp)
   float ws, wc; sincospif(-2.0f * (float)q / (float)(N1 * IN), &ws, &wc);
   float tr = 1.0f / (float)N1, ti = 0.f;
@@ -394,7 +395,7 @@ __device__ __forceinline__ void p3_outer_fwd_col(const float4 (&f4)[N1 * N1 / 2]
   for (int k = 0; k < N1; ++k) {
     float a, b;
     p3_block_row<N1>(f4, k, ar, ai, a, b);
-    yr[k] = a * tr - b * ti; yi[k] = a * ti + b * tr;
+    put(k, a * tr - b * ti, a * ti + b * tr);   // output k (re, im)
     const float nr = tr * wc - ti * ws, ni = tr * ws + ti * wc;
     tr = nr; ti = ni;
   }
@@ -415,12 +416,10 @@ __device__ void p3_outer_fwd(const IO* __restrict__ x, const float2* __restrict_
   const int q = blockIdx.x * blockDim.x + threadIdx.x;
   const long long rowc = blockIdx.y;
   int h; const long long row = p3_row(blockIdx.y, h0, B, H, h);
-  float ar[N1], ai[N1], yr[N1], yi[N1];
+  float ar[N1], ai[N1];
   p3_outer_fwd_load<N1, IN, IO>(x + row * (long long)L, L, q, ar, ai);
-  p3_outer_fwd_col<N1, IN>(f4, ar, ai, q, yr, yi);
   SC* o = S + rowc * (N1 * IN) + q;
-#pragma unroll
-  for (int k = 0; k < N1; ++k) stc(o + p3_oslot<LIN>(k, N1) * IN, yr[k], yi[k]);
+  p3_outer_fwd_col<N1, IN>(f4, ar, ai, q, [&](int k, float yr, float yi) { stc(o + p3_oslot<LIN>(k, N1) * IN, yr, yi); });
 }
 
 // Pass 3's column q (session 28: split out for learned_p3g_x.cuh's M = 16384 last middle writing du itself; the same

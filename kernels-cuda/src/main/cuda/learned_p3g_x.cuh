@@ -470,15 +470,13 @@ struct P3gXOuter4 {
     P3gOg4 og;
     if constexpr (OG) og.zero();
     for (int q = threadIdx.x; q < 4096; q += blockDim.x) {
-      float ar[4], ai[4], yr[4], yi[4];
+      float ar[4], ai[4];
       p3_outer_fwd_load<4, 4096, IO>(xr, L, q, ar, ai);
-      p3_outer_fwd_col<4, 4096>(f4, ar, ai, q, yr, yi);
-#pragma unroll
-      for (int k = 0; k < 4; ++k) {
+      p3_outer_fwd_col<4, 4096>(f4, ar, ai, q, [&](int k, float yr, float yi) {
         const int i = (p3_qslot(k, 4) << 12) + q;
-        st(zr + SIDX(i), yr[k]); st(zi + SIDX(i), yi[k]);
-        if constexpr (DUMP) stc(o + i, yr[k], yi[k]);
-      }
+        st(zr + SIDX(i), yr); st(zi + SIDX(i), yi);
+        if constexpr (DUMP) stc(o + i, yr, yi);
+      });
       if constexpr (OG) {
         float vr[4], vi[4];
 #pragma unroll
@@ -586,3 +584,74 @@ struct P3gGramQY : P3gGram<BF16, SC, 2, 5> {
   }
 LP3G_Q3X(bf16, __nv_bfloat16)
 LP3G_Q3X(f16, __half)
+
+// ---- session 28: the M = 2048 middles (eight chunk rows a block, each row's N1 = 8 inner rows of 256 in pair order) loading
+// through pass 1 ----------------------------------------------------------------------------------------------------------------
+// lp3g_2kbmid0x / lp3g_2kbmid1x: 2kbmid0 / 2kbmid1 with lp3g_outer2k_fwd (learned_p3.cu's p3_outer_fwd<8, .., 8>) done in
+// their load, column by column as P3gXOuter4 does at M = 16384 (the same values rounded the same way: the same bits); rows c >=
+// rows (the chunk's padding to whole blocks) zeros, as pass 1's memset leaves them. F_1 (64 float2) behind the Gram buffers
+// (F8_SMEM bytes). DUMP (2kbmid0x): X2 written from registers (2kbmid2's stage-4 Gram reads it), its padding rows zeros too.
+constexpr int F8_SMEM = 512;
+template <typename SC, typename IO, bool DUMP>
+struct P3gXOuter8 {
+  const IO* x; const float2* F; SC* xo; int L, rows, h0, B, H;   // xo: X2 (DUMP)
+  static constexpr bool XLOAD = true;
+  __device__ __forceinline__ void stage() const {
+    for (int i = threadIdx.x; i < 64; i += blockDim.x) reinterpret_cast<float2*>(p3g_xsm())[i] = F[i];
+  }
+  template <typename ST>
+  __device__ __forceinline__ void xload(ST* zr, ST* zi, long long rowc) const {
+    const float4 (&f4)[32] = *reinterpret_cast<const float4 (*)[32]>(p3g_xsm());
+    for (int i = threadIdx.x; i < 8 * 256; i += blockDim.x) {
+      const int r = i >> 8, q = i & 255, c = 8 * (int)rowc + r;
+      auto put = [&](int k, float yr, float yi) {
+        const int p = (r << 11) + (p3_qslot(k, 8) << 8) + q;
+        st(zr + SIDX(p), yr); st(zi + SIDX(p), yi);
+        if constexpr (DUMP) stc(xo + (rowc << 14) + p, yr, yi);
+      };
+      if (c < rows) {
+        int h;
+        float ar[8], ai[8];
+        p3_outer_fwd_load<8, 256, IO>(x + p3_row(c, h0, B, H, h) * (long long)L, L, q, ar, ai);
+        p3_outer_fwd_col<8, 256>(f4, ar, ai, q, put);
+      } else {
+#pragma unroll
+        for (int k = 0; k < 8; ++k) put(k, 0.f, 0.f);
+      }
+    }
+  }
+};
+template <typename SC, typename IO>
+struct P3gDump2k : P3gDump<SC, 6>, P3gXOuter8<SC, IO, true> {
+  using P3gXOuter8<SC, IO, true>::XLOAD;
+  __device__ __forceinline__ void begin() { P3gDump<SC, 6>::begin(); this->stage(); }
+};
+template <bool BF16, typename SC, typename IO>
+struct P3gGram2k : P3gGram<BF16, SC, 1, 6>, P3gXOuter8<SC, IO, false> {
+  using P3gXOuter8<SC, IO, false>::XLOAD;
+  __device__ __forceinline__ void begin() { P3gGram<BF16, SC, 1, 6>::begin(); this->stage(); }
+};
+// names: lp3g_2kbmid0x_<io> (lp3g_2kbmid0's arguments, S = X2 written here, then x = u, L, rows), lp3g_2kbmid1x_<io>
+// (lp3g_2kbmid1's, S = SG its output, then x = dy, L, rows); grid (1, rows / 8), block 256, dynamic shared memory p3_smem(2)
+// + 6144 + F8_SMEM.
+#define LP3G_2KX(TAG, IO)                                                                                              \
+  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_2kbmid0x_##TAG(P3Io<IO>::SC* __restrict__ S,                \
+      P3Io<IO>::SC* __restrict__ D, P3Io<IO>::SC* __restrict__ O, const float2* __restrict__ mats,                      \
+      const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot, const IO* __restrict__ x, int L,     \
+      int rows) {                                                                                                       \
+    P3gDump2k<P3Io<IO>::SC, IO> hk;                                                                                     \
+    static_cast<P3gDump<P3Io<IO>::SC, 6>&>(hk) = P3gDump<P3Io<IO>::SC, 6>{D, O, slot};                                  \
+    hk.x = x; hk.F = mats; hk.xo = S; hk.L = L; hk.rows = rows; hk.h0 = h0; hk.B = B; hk.H = H;                        \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 0>(S, mats, pq, h0, B, H, lN1, hk);                                      \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_2kbmid1x_##TAG(P3Io<IO>::SC* __restrict__ S,                \
+      const P3Io<IO>::SC* __restrict__ D, float2* __restrict__ part, const float2* __restrict__ mats,                   \
+      const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot, const IO* __restrict__ x, int L,     \
+      int rows) {                                                                                                       \
+    P3gGram2k<P3Io<IO>::BF16, P3Io<IO>::SC, IO> hk;                                                                     \
+    static_cast<P3gGram<P3Io<IO>::BF16, P3Io<IO>::SC, 1, 6>&>(hk) = p3g_hook<P3Io<IO>::BF16, 1, P3Io<IO>::SC, 6>(D, D, slot, part); \
+    hk.x = x; hk.F = mats; hk.xo = nullptr; hk.L = L; hk.rows = rows; hk.h0 = h0; hk.B = B; hk.H = H;                  \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 1>(S, mats, pq, h0, B, H, lN1, hk);                                      \
+  }
+LP3G_2KX(bf16, __nv_bfloat16)
+LP3G_2KX(f16, __half)

@@ -97,6 +97,8 @@ public final class PackedThreePassBackward implements AutoCloseable {
   static final int F1_SMEM = 128;
   /** ... and with the outer Grams too ({@code lp3g_q3bmid1g / 2y}): F_1 / G_1 and the warps' 4 x 4 sums (learned_p3g_x.cuh). */
   static final int OG_SMEM = F1_SMEM + 8 * 32 * 4;
+  /** The M = 2048 middles loading through pass 1 ({@code lp3g_2kbmid0x / 1x}): F_1 (8 x 8) behind the Gram buffers. */
+  static final int F8_SMEM = 512;
   /** Segments of a launch's partials the first reduce step makes at most (lp3g_rseg's grid y). */
   static final int SEGMENTS = 128;
 
@@ -136,7 +138,8 @@ public final class PackedThreePassBackward implements AutoCloseable {
    * Whether the M = 4096 / 8192 plans' dy middle reads dy itself ({@code lp3g_qbmid1x}, session 27; {@code lp3g_obmid1x},
    * session 28: no pass 1 for dy, i.e. no packed copy of dy written and read back; the same plane values, so the same bits) or pass 1's packed copy (the twin):
    * {@code -Dlongconv4j.p3.bwd.directdy}, unset or true: itself; false: the copy. Also (session 28) M = 16384's dy middle
-   * loading through pass 1 ({@code lp3g_q3bmid1x}: F_1 of its four inner rows in its load; the same planes). Read per call.
+   * loading through pass 1 ({@code lp3g_q3bmid1x}: F_1 of its four inner rows in its load; the same planes), and M = 2048's
+   * ({@code lp3g_2kbmid1x}: its eight rows' pass 1). Read per call.
    */
   static boolean directDy() { return !"false".equals(System.getProperty("longconv4j.p3.bwd.directdy")); }
 
@@ -152,7 +155,8 @@ public final class PackedThreePassBackward implements AutoCloseable {
    * stage-2 Gram of {@code lp3g_qbmid2u} / {@code lp3g_obmid2u}; session 28: no pass 1 for u, i.e. no packed copy of u written and read back twice; the same plane values and Gram words,
    * so the same bits) or pass 1's packed copy (the twin): {@code -Dlongconv4j.p3.bwd.directu}, unset or true: themselves
    * (where {@link #directDu} holds too); false: the copy. Also (session 28) M = 16384's u middle loading through pass 1
-   * ({@code lp3g_q3bmid0x}, writing pass 1's X_2 from its registers for the last middle's stage-3 Gram). Read per call.
+   * ({@code lp3g_q3bmid0x}, writing pass 1's X_2 from its registers for the last middle's stage-3 Gram), and M = 2048's
+   * ({@code lp3g_2kbmid0x}: eight rows' pass 1 in its load, X_2 written for the stage-4 Gram). Read per call.
    */
   static boolean directU() { return !"false".equals(System.getProperty("longconv4j.p3.bwd.directu")); }
 
@@ -272,6 +276,9 @@ public final class PackedThreePassBackward implements AutoCloseable {
     boolean qf = qdy && outerFuse();   // and the outer Grams + pass 3 in the middles
     var bmid1q = qdy ? mg.kernel((qf ? "lp3g_q3bmid1g_" : "lp3g_q3bmid1x_") + tag) : null;
     var bmid2q = qf ? mg.kernel("lp3g_q3bmid2y_" + tag) : null;
+    boolean tu = two && directU(), tdy = two && directDy();   // M = 2048: a middle block holds its 8 rows' 8 inner rows each
+    var bmid0t = tu ? mg.kernel("lp3g_2kbmid0x_" + tag) : null;
+    var bmid1t = tdy ? mg.kernel("lp3g_2kbmid1x_" + tag) : null;
     var grad = mg.kernel((inner && m != PackedThreePass.INNER ? "lp3g_pq_grad4_" : "lp3g_pq_grad_") + tag);
     String og = quad ? "lp3g_ogramq" : ogramKernel(n1);
     boolean oc = (quad || two) && ogramCuda(n1);
@@ -292,17 +299,19 @@ public final class PackedThreePassBackward implements AutoCloseable {
       int gx = quad ? n1 / 4 : inner ? 1 : n1 / 2, gmid = pack || two ? cp / rpb : c, nb = middleBlocks(c);
       long slot = (long) cp * m;   // a dump slot's elements
       if (ph != null) ph.mark(null);
-      if (!xu && !qu) pass1(fwd, tc, u, mf, sc, h0, B, c, cp);                                   // X_2 (inner: X_1 = pack(u))
+      if (!xu && !qu && !tu) pass1(fwd, tc, u, mf, sc, h0, B, c, cp);                            // X_2 (inner: X_1 = pack(u))
       if (ph != null) ph.mark("pass 1 u");
       if (xu) bmid0x.launch(s, gx, gmid, THREADS, smem, sc, dmp, so, mf, pf, h0, B, h, lN1, slot, u, l, c, vec16(u, u));
       else if (qu) bmid0q.launch(s, gx, gmid, THREADS, smem + F1_SMEM, sc, dmp, so, mf, pf, h0, B, h, lN1, slot, u, l);   // + X_2
+      else if (tu) bmid0t.launch(s, gx, gmid, THREADS, smem + F8_SMEM, sc, dmp, so, mf, pf, h0, B, h, lN1, slot, u, l, c);
       else bmid0.launch(s, gx, gmid, THREADS, smem, sc, dmp, so, mf, pf, h0, B, h, lN1, slot);         // dumps, O
       if (ph != null) ph.mark("bmid0");
-      if (!dx && !qdy) pass1(fwd, tc, dy, ma, sg, h0, B, c, cp);                                 // gW_1
+      if (!dx && !qdy && !tdy) pass1(fwd, tc, dy, ma, sg, h0, B, c, cp);                         // gW_1
       if (ph != null) ph.mark("pass 1 dy");
       if (dx) bmid1x.launch(s, gx, gmid, THREADS, smem, sg, dy, l, c, vec16(dy, dy), dmp, part, ma, pa, h0, B, h, lN1, slot);
       else if (qf) bmid1q.launch(s, gx, gmid, THREADS, smem + OG_SMEM, sg, dmp, part, ma, pa, h0, B, h, lN1, slot, dy, l, so, part2);
       else if (qdy) bmid1q.launch(s, gx, gmid, THREADS, smem + F1_SMEM, sg, dmp, part, ma, pa, h0, B, h, lN1, slot, dy, l);
+      else if (tdy) bmid1t.launch(s, gx, gmid, THREADS, smem + F8_SMEM, sg, dmp, part, ma, pa, h0, B, h, lN1, slot, dy, l, c);
       else bmid1.launch(s, gx, gmid, THREADS, smem, sg, dmp, part, ma, pa, h0, B, h, lN1, slot);       // dG_2 .. dG_5; gC'
       if (ph != null) ph.mark("bmid1");
       reduce(s, red, rseg, rfin, part, nb, 1024, lN1, 0, first);

@@ -655,3 +655,164 @@ struct P3gGram2k : P3gGram<BF16, SC, 1, 6>, P3gXOuter8<SC, IO, false> {
   }
 LP3G_2KX(bf16, __nv_bfloat16)
 LP3G_2KX(f16, __half)
+
+// ---- session 28: M = 2048's outer Grams and pass 3 in the middles (-Dlongconv4j.p3.bwd.outerfuse, as M = 16384's) ------------
+// N1 = 8: a thread keeps 2 x 8 of the 8 x 8 complex sums (lp3g_ogramc's split at N1 = 8: KS = 4 threads a column, thread t
+// the rows k = 2 (t & 3), + 1 and columns q = (t >> 2) + 64 j of each of the block's 8 chunk rows c < rows), fp32
+// (a[k] conj(b[n])), then the block's in a fixed order (xor shuffles over the lanes of one k pair, the warps in turn through
+// red, 8 x 4 x 16 float2 of shared memory the caller has free) into its partial (8 x 8 float2, [k][n]) at part[blockIdx.y].
+struct P3gOg8 {
+  float ar[16], ai[16];   // [j][n], k = 2 kp + j
+  __device__ __forceinline__ void zero() {
+#pragma unroll
+    for (int e = 0; e < 16; ++e) { ar[e] = 0.f; ai[e] = 0.f; }
+  }
+  __device__ __forceinline__ void add(const float2 (&a)[2], const float2 (&b)[8]) {
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int n = 0; n < 8; ++n) {
+        ar[8 * j + n] = fmaf(a[j].x, b[n].x, fmaf(a[j].y, b[n].y, ar[8 * j + n]));
+        ai[8 * j + n] = fmaf(a[j].y, b[n].x, fmaf(-a[j].x, b[n].y, ai[8 * j + n]));
+      }
+  }
+  __device__ __forceinline__ void flush(float* red, float2* __restrict__ part) {   // red: 8 x 128 floats; ends with a barrier
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5, kp = lane & 3;
+#pragma unroll
+    for (int e = 0; e < 16; ++e) {
+#pragma unroll
+      for (int o = 16; o >= 4; o >>= 1) {
+        ar[e] += __shfl_xor_sync(0xffffffffu, ar[e], o);
+        ai[e] += __shfl_xor_sync(0xffffffffu, ai[e], o);
+      }
+      if (lane < 4) { const int k = 2 * kp + (e >> 3), n = e & 7; red[warp * 128 + 2 * (8 * k + n)] = ar[e]; red[warp * 128 + 2 * (8 * k + n) + 1] = ai[e]; }
+    }
+    __syncthreads();
+    if (threadIdx.x < 64) {
+      float re = 0.f, im = 0.f;
+      for (int w = 0; w < nw; ++w) { re += red[w * 128 + 2 * threadIdx.x]; im += red[w * 128 + 2 * threadIdx.x + 1]; }
+      part[(size_t)blockIdx.y * 64 + threadIdx.x] = make_float2(re, im);
+    }
+    __syncthreads();
+  }
+};
+// lp3g_2kbmid1g: 2kbmid1x with dG_1 (MODE 1: a = pack(dy), b = O o conj(w_2048^(n q)), O the forward middle's output) after
+// its load loop (red: the Gram buffers, zero until the first inner Gram: zeroed again after).
+template <bool BF16, typename SC, typename IO>
+struct P3gGram2kG : P3gGram2k<BF16, SC, IO> {
+  const SC* O; float2* part2;
+  template <typename ST>
+  __device__ __forceinline__ void xload(ST* zr, ST* zi, long long rowc) const {
+    P3gGram2k<BF16, SC, IO>::xload(zr, zi, rowc);
+    P3gOg8 og;
+    og.zero();
+    const int kp = threadIdx.x & 3;
+    for (int r = 0; r < 8; ++r) {
+      const int c = 8 * (int)rowc + r;
+      if (c >= this->rows) break;
+      int h;
+      const IO* xr = this->x + p3_row(c, this->h0, this->B, this->H, h) * (long long)this->L;
+      for (int q = threadIdx.x >> 2; q < 256; q += blockDim.x >> 2) {
+        float2 a[2], b[8];
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+          const int i = 2 * ((2 * kp + j) * 256 + q);
+          a[j] = make_float2(i < this->L ? ld(xr + i) : 0.f, i + 1 < this->L ? ld(xr + i + 1) : 0.f);
+        }
+        float ws, wc; sincospif(2.0f * (float)q / 2048.0f, &ws, &wc);   // conj(w_2048^q), its powers by a running product
+        float tr = 1.0f, ti = 0.f;
+#pragma unroll
+        for (int n = 0; n < 8; ++n) {
+          const float2 v = ldc(O + ((long long)c << 11) + (p3_qslot(n, 8) << 8) + q);
+          b[n] = make_float2(v.x * tr - v.y * ti, v.x * ti + v.y * tr);
+          const float nr = tr * wc - ti * ws, ni = tr * ws + ti * wc;
+          tr = nr; ti = ni;
+        }
+        og.add(a, b);
+      }
+    }
+    og.flush(this->acc, this->part2);
+    for (int i = threadIdx.x; i < 8 * 128; i += blockDim.x) this->acc[i] = 0.f;   // (the caller's barrier follows)
+  }
+};
+// lp3g_2kbmid2y: 2kbmid2 with pass 3 in its store (p3_outer_inv's column from the planes' 16-bit values: the same du bits)
+// and dF_1 (MODE 0: a = those values o conj(w_2048^(k q)), b = pack(u)); red: the planes, free by then.
+template <bool BF16, typename SC, typename IO>
+struct P3gGram2kY : P3gGram<BF16, SC, 2, 6> {
+  const float2* G; const IO* u; const IO* dy; const float* Dw; IO* out; float2* part2; int L, rows, h0, B, H;
+  static constexpr bool XSTORE = true;
+  __device__ __forceinline__ void begin() {
+    P3gGram<BF16, SC, 2, 6>::begin();
+    for (int i = threadIdx.x; i < 64; i += blockDim.x) reinterpret_cast<float2*>(p3g_xsm())[i] = G[i];
+  }
+  template <typename ST>
+  __device__ __forceinline__ void xstore(const ST* zr, const ST* zi, long long rowc) const {
+    const float4 (&g4)[32] = *reinterpret_cast<const float4 (*)[32]>(p3g_xsm());
+    for (int i = threadIdx.x; i < 8 * 256; i += blockDim.x) {   // du (pass 3's columns)
+      const int r = i >> 8, q = i & 255, c = 8 * (int)rowc + r;
+      if (c >= rows) break;   // (rows r only grow with i)
+      int h;
+      const long long row = p3_row(c, h0, B, H, h) * (long long)L;
+      float vr[8], vi[8];
+#pragma unroll
+      for (int k = 0; k < 8; ++k) {
+        const int p = (r << 11) + (p3_qslot(k, 8) << 8) + q;
+        vr[k] = ld(zr + SIDX(p)); vi[k] = ld(zi + SIDX(p));
+      }
+      p3_outer_inv_tw<8, 256>(q, vr, vi);
+      p3_outer_inv_out<8, 256, IO>(g4, vr, vi, dy + row, out + row, Dw[h], L, q);
+    }
+    P3gOg8 og;
+    og.zero();
+    const int kp = threadIdx.x & 3;
+    for (int r = 0; r < 8; ++r) {   // dF_1
+      const int c = 8 * (int)rowc + r;
+      if (c >= rows) break;
+      int h;
+      const IO* xr = u + p3_row(c, h0, B, H, h) * (long long)L;
+      for (int q = threadIdx.x >> 2; q < 256; q += blockDim.x >> 2) {
+        float2 a[2], b[8];
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+          const int k = 2 * kp + j, p = (r << 11) + (p3_qslot(k, 8) << 8) + q;
+          float sn, cs; sincospif(2.0f * (float)((k * q) & 2047) / 2048.0f, &sn, &cs);   // conj(w_2048^(k q)), as lp3g_ogramc's
+          a[j] = p3g_mul(make_float2(ld(zr + SIDX(p)), ld(zi + SIDX(p))), make_float2(cs, sn));
+        }
+#pragma unroll
+        for (int n = 0; n < 8; ++n) {
+          const int i = 2 * (n * 256 + q);
+          b[n] = make_float2(i < L ? ld(xr + i) : 0.f, i + 1 < L ? ld(xr + i + 1) : 0.f);
+        }
+        og.add(a, b);
+      }
+    }
+    __syncthreads();   // every thread's plane reads done: the planes become red
+    og.flush(reinterpret_cast<float*>(const_cast<ST*>(zr)), part2);
+  }
+};
+// names: lp3g_2kbmid1g_<io> (2kbmid1x's arguments, then O, part2), lp3g_2kbmid2y_<io> (lp3g_2kbmid2's, S = gC' kept, then u, dy,
+// D, du, L, rows, part2); grid (1, rows / 8), block 256, dynamic shared memory p3_smem(2) + 6144 + F8_SMEM.
+#define LP3G_2KG(TAG, IO)                                                                                              \
+  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_2kbmid1g_##TAG(P3Io<IO>::SC* __restrict__ S,                \
+      const P3Io<IO>::SC* __restrict__ D, float2* __restrict__ part, const float2* __restrict__ mats,                   \
+      const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot, const IO* __restrict__ x, int L,     \
+      int rows, const P3Io<IO>::SC* __restrict__ O, float2* __restrict__ part2) {                                       \
+    P3gGram2kG<P3Io<IO>::BF16, P3Io<IO>::SC, IO> hk;                                                                    \
+    static_cast<P3gGram<P3Io<IO>::BF16, P3Io<IO>::SC, 1, 6>&>(hk) = p3g_hook<P3Io<IO>::BF16, 1, P3Io<IO>::SC, 6>(D, D, slot, part); \
+    hk.x = x; hk.F = mats; hk.xo = nullptr; hk.L = L; hk.rows = rows; hk.h0 = h0; hk.B = B; hk.H = H;                  \
+    hk.O = O; hk.part2 = part2;                                                                                         \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 1>(S, mats, pq, h0, B, H, lN1, hk);                                      \
+  }                                                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_2kbmid2y_##TAG(P3Io<IO>::SC* __restrict__ S,                \
+      const P3Io<IO>::SC* __restrict__ X2, const P3Io<IO>::SC* __restrict__ D, float2* __restrict__ part,               \
+      const float2* __restrict__ mats, const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot,    \
+      const IO* __restrict__ u, const IO* __restrict__ dy, const float* __restrict__ Dw, IO* __restrict__ out, int L,    \
+      int rows, float2* __restrict__ part2) {                                                                           \
+    P3gGram2kY<P3Io<IO>::BF16, P3Io<IO>::SC, IO> hk;                                                                    \
+    static_cast<P3gGram<P3Io<IO>::BF16, P3Io<IO>::SC, 2, 6>&>(hk) = p3g_hook<P3Io<IO>::BF16, 2, P3Io<IO>::SC, 6>(D, X2, slot, part); \
+    hk.G = mats + 8 * 8 + 4 + 768; hk.u = u; hk.dy = dy; hk.Dw = Dw; hk.out = out; hk.part2 = part2;                  \
+    hk.L = L; hk.rows = rows; hk.h0 = h0; hk.B = B; hk.H = H;                                                           \
+    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 2>(S, mats, pq, h0, B, H, lN1, hk);                                      \
+  }
+LP3G_2KG(bf16, __nv_bfloat16)
+LP3G_2KG(f16, __half)

@@ -161,10 +161,12 @@ public final class PackedThreePassBackward implements AutoCloseable {
   static boolean directU() { return !"false".equals(System.getProperty("longconv4j.p3.bwd.directu")); }
 
   /**
-   * Whether the M = 16384 plan's middles also do the outer blocks' Grams and pass 3 ({@code lp3g_q3bmid1g}: dG_1 in its load
-   * loop, from dy and the forward middle's output; {@code lp3g_q3bmid2y}: du (pass 3's column from its planes: the same bits)
-   * and dF_1 in its store loop; session 28: no pass 3, no lp3g_ogramc0 / 1, one partial a row) or pass 3 and lp3g_ogramc
-   * (the twin; dF_1 / dG_1 the same sums in another order and with pass 3's twiddles, so not the same bits):
+   * Whether the M = 16384 / 2048 plans' middles also do the outer blocks' Grams and pass 3 ({@code lp3g_q3bmid1g} /
+   * {@code lp3g_2kbmid1g}: dG_1 in / after its load loop, from dy and the forward middle's output; {@code lp3g_q3bmid2y} /
+   * {@code lp3g_2kbmid2y}: du (pass 3's column from its planes: the same bits) and dF_1 in its store; session 28: no pass 3,
+   * no outer Gram kernels, one partial a block) or pass 3 and lp3g_ogramc / lp3g_ogram2k (the twin; dF_1 / dG_1 the same
+   * sums in another order and, at 16384, with pass 3's twiddles; at 2048 fp32 products instead of 16-bit tensor-core ones:
+   * not the same bits):
    * {@code -Dlongconv4j.p3.bwd.outerfuse}, unset or true: in the middles (where {@link #directDy} holds too); false: the
    * passes. Read per call.
    */
@@ -278,7 +280,9 @@ public final class PackedThreePassBackward implements AutoCloseable {
     var bmid2q = qf ? mg.kernel("lp3g_q3bmid2y_" + tag) : null;
     boolean tu = two && directU(), tdy = two && directDy();   // M = 2048: a middle block holds its 8 rows' 8 inner rows each
     var bmid0t = tu ? mg.kernel("lp3g_2kbmid0x_" + tag) : null;
-    var bmid1t = tdy ? mg.kernel("lp3g_2kbmid1x_" + tag) : null;
+    boolean tf = tdy && outerFuse();   // and the outer Grams + pass 3 in the middles
+    var bmid1t = tdy ? mg.kernel((tf ? "lp3g_2kbmid1g_" : "lp3g_2kbmid1x_") + tag) : null;
+    var bmid2t = tf ? mg.kernel("lp3g_2kbmid2y_" + tag) : null;
     var grad = mg.kernel((inner && m != PackedThreePass.INNER ? "lp3g_pq_grad4_" : "lp3g_pq_grad_") + tag);
     String og = quad ? "lp3g_ogramq" : ogramKernel(n1);
     boolean oc = (quad || two) && ogramCuda(n1);
@@ -311,11 +315,13 @@ public final class PackedThreePassBackward implements AutoCloseable {
       if (dx) bmid1x.launch(s, gx, gmid, THREADS, smem, sg, dy, l, c, vec16(dy, dy), dmp, part, ma, pa, h0, B, h, lN1, slot);
       else if (qf) bmid1q.launch(s, gx, gmid, THREADS, smem + OG_SMEM, sg, dmp, part, ma, pa, h0, B, h, lN1, slot, dy, l, so, part2);
       else if (qdy) bmid1q.launch(s, gx, gmid, THREADS, smem + F1_SMEM, sg, dmp, part, ma, pa, h0, B, h, lN1, slot, dy, l);
+      else if (tf) bmid1t.launch(s, gx, gmid, THREADS, smem + F8_SMEM, sg, dmp, part, ma, pa, h0, B, h, lN1, slot, dy, l, c, so, part2);
       else if (tdy) bmid1t.launch(s, gx, gmid, THREADS, smem + F8_SMEM, sg, dmp, part, ma, pa, h0, B, h, lN1, slot, dy, l, c);
       else bmid1.launch(s, gx, gmid, THREADS, smem, sg, dmp, part, ma, pa, h0, B, h, lN1, slot);       // dG_2 .. dG_5; gC'
       if (ph != null) ph.mark("bmid1");
       reduce(s, red, rseg, rfin, part, nb, 1024, lN1, 0, first);
       if (qf) reduce(s, red, rseg, rfin, part2, c, n1 * n1, lN1, 3, first);                      // dG_1 (a partial a row)
+      if (tf) reduce(s, red, rseg, rfin, part2, gmid, n1 * n1, lN1, 3, first);                   // (a partial a block)
       if (ph != null) ph.mark("reduce");
       long points = (long) chans * m;
       int blocks = (int) Math.min((points + THREADS - 1) / THREADS, 65535L * 16);
@@ -331,12 +337,15 @@ public final class PackedThreePassBackward implements AutoCloseable {
           dy, p3.skipWeights(), du, l, c, vec16(dy, du));                                         // dF_5 .. dF_3; du + D dy
       else if (qf) bmid2q.launch(s, gx, gmid, THREADS, smem + OG_SMEM, sg, sc, dmp, part, ma, pa, h0, B, h, lN1, slot,
           u, dy, p3.skipWeights(), du, l, part2);                                                 // dF_5 .. dF_3; du; dF_1
+      else if (tf) bmid2t.launch(s, gx, gmid, THREADS, smem + F8_SMEM, sg, sc, dmp, part, ma, pa, h0, B, h, lN1, slot,
+          u, dy, p3.skipWeights(), du, l, c, part2);                                              // dF_5, dF_4; du; dF_1
       else bmid2.launch(s, gx, gmid, THREADS, smem, sg, sc, dmp, part, ma, pa, h0, B, h, lN1, slot);    // dF_5 .. dF_2
       if (ph != null) ph.mark("bmid2");
       reduce(s, red, rseg, rfin, part, nb, 1024, lN1, 1, first);
       if (qf) reduce(s, red, rseg, rfin, part2, c, n1 * n1, lN1, 2, first);                      // dF_1
+      if (tf) reduce(s, red, rseg, rfin, part2, gmid, n1 * n1, lN1, 2, first);
       if (ph != null) ph.mark("reduce");
-      if (qf) continue;                                                                           // (pass 3, outer Grams: done)
+      if (qf || tf) continue;                                                                     // (pass 3, outer Grams: done)
       if (pack) {                                                                                 // du = unpack + D dy
         if (du4) continue;                                                                        // (written by the middle)
         inv.launch(s, gridStride((long) c * ((l + 7) / 8)), 1, THREADS, 0, sg, dy, p3.skipWeights(), du, l, h0, B, h, c, vec16(dy, du), lM());

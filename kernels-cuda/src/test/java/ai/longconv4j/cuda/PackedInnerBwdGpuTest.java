@@ -32,7 +32,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * (session 27; M = 8192 too since session 28) against passes 1 / 3 ({@code -Dlongconv4j.p3.bwd.directdy=false}, {@code
  * directdu=false}) and reading u (session 28) against pass 1 for u ({@code directu=false}): the same bits; at M = 16384
  * and 2048 (session 28) the middles loading u / dy through pass 1 against pass 1 ({@code directu=false}, {@code
- * directdy=false}), and at 16384 the outer Grams + pass 3 in the middles against pass 3 + lp3g_ogramc ({@code
+ * directdy=false}), and the outer Grams + pass 3 in the middles against pass 3 + lp3g_ogramc / lp3g_ogram2k ({@code
  * outerfuse=false}: du, dk and the inner blocks the same bits, the outer blocks within 2 x 2e-2 of each other, each checked
  * against float64 too). Tolerances as PackedThreePassBwdGpuTest's (the same kernels, the
  * same analysis; here J = 4 plus the packing, fewer stages than there): du 1e-2, dk 1e-2 sqrt(N / Lk), dD 1e-4, blocks
@@ -152,7 +152,7 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
               double[][] g1 = p.blockGrads();
               // at M = 16384 without the dy middle's pass-1 load the outer Grams are lp3g_ogramc's (outerfuse needs that load):
               // the outer blocks then as the outerfuse twin below (within 2 TOLG), every other value the same bits
-              boolean outer = m == 16384 && java.util.Arrays.asList(keys).contains("longconv4j.p3.bwd.directdy");
+              boolean outer = (m == 16384 || m == 2048) && java.util.Arrays.asList(keys).contains("longconv4j.p3.bwd.directdy");
               for (int i = 0; i < gb.length; i++)
                 if (outer && (i == 0 || i == gb.length - 1))
                   Reference.assertClose("dBlock " + i + " with " + tw + " " + w, PackedMonarchGpuTest.toF(g1[i]), gb[i], 2 * TOLG);
@@ -165,7 +165,7 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
           if (m == 2048 || m > 8192) {   // the outer Grams on the other kind of core (the default: CUDA cores at N1 = 4 only)
             boolean cudaCores = PackedThreePassBackward.ogramCuda(m == 16384 ? 4 : 8);
             System.setProperty("longconv4j.p3.ogramc", cudaCores ? "false" : "true");
-            if (m == 16384) System.setProperty("longconv4j.p3.bwd.outerfuse", "false");   // (the fused route has no lp3g_ogram*)
+            if (m == 16384 || m == 2048) System.setProperty("longconv4j.p3.bwd.outerfuse", "false");   // (the fused route has no lp3g_ogram*)
             try {
               p.backward(ub, db, B, du, dk, dD);
               double[][] g1 = p.blockGrads();
@@ -182,7 +182,7 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
               System.clearProperty("longconv4j.p3.bwd.outerfuse");
             }
           }
-          if (m == 16384) {   // session 28: the outer Grams and pass 3 in the middles (the default) against pass 3 + lp3g_ogramc
+          if (m == 16384 || m == 2048) {   // session 28: the outer Grams and pass 3 in the middles (the default) against pass 3 + lp3g_ogram*
             System.setProperty("longconv4j.p3.bwd.outerfuse", "false");
             try {
               du.fill32(0x7fc07fc0);
@@ -193,10 +193,11 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
               assertArrayEquals(dkG, dk.copyTo(new float[sides * H * Lk], 0), 0f, "dk with outerfuse=false " + w);
               double[][] g1 = p.blockGrads();
               int last = g1.length - 1;
-              System.out.printf("inner8k %s: outer Grams by pass 3 + lp3g_ogramc (twin): dBlock 0 %.3e, dBlock %d %.3e vs float64%n", w,
+              System.out.printf("inner8k %s: outer Grams by pass 3 + lp3g_ogram* (twin): dBlock 0 %.3e, dBlock %d %.3e vs float64%n", w,
                   PackedMonarchHostTest.relErr(g1[0], lib.dBlocks()[0]), last, PackedMonarchHostTest.relErr(g1[last], lib.dBlocks()[last]));
-              // the same products summed in another order (a row's partial, not a column block's) and with pass 3's recurrence
-              // twiddles instead of sincospif's (both fp32, ~1e-6 apart): each within TOLG of float64, so within 2 TOLG of each other
+              // the same products summed in another order (a block's partial, not a column block's), at 16384 with pass 3's
+              // recurrence twiddles instead of sincospif's (both fp32, ~1e-6 apart), at 2048 in fp32 instead of the twin's 16-bit
+              // tensor-core operands: each within TOLG of float64, so within 2 TOLG of each other
               for (int i : new int[] {0, last})
                 Reference.assertClose("dBlock " + i + " outerfuse vs the twin " + w, PackedMonarchGpuTest.toF(g1[i]), gb[i], 2 * TOLG);
               for (int i = 1; i < last; i++) assertArrayEquals(gb[i], g1[i], 0.0, "dBlock " + i + " (not an outer one) the same bits " + w);

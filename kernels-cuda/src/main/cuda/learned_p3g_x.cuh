@@ -413,38 +413,48 @@ constexpr int F1_SMEM = 128;   // 16 float2
 // the warps in turn through red: 8 x 32 floats behind F_1 / G_1) into its partial (N1 x N1 float2, [k][n]) at part[blockIdx.y]
 // (one block a row: lp3g_rseg / lp3g_reduce sum the rows' partials in order, kinds 2 / 3 as lp3g_ogramc's).
 constexpr int OG_SMEM = F1_SMEM + 8 * 32 * 4;
-struct P3gOg4 {
-  float ar[16], ai[16];
+// P3gOg<N1, KS>: KS threads a column, each with the rows k = kp KR .. + KR - 1 (KR = N1 / KS, kp = lane % KS) of the N1 x N1
+// sums; flush: the lanes of one kp summed by xor shuffles, the warps in turn through red (warps x 2 N1 N1 floats), then the
+// block's partial; ends with a barrier. N1 = 4, KS = 1 (M = 16384); N1 = 8, KS = 4 (M = 2048, lp3g_ogramc's split).
+template <int N1, int KS>
+struct P3gOg {
+  static constexpr int KR = N1 / KS;
+  float ar[KR * N1], ai[KR * N1];   // [j][n], k = kp KR + j
   __device__ __forceinline__ void zero() {
 #pragma unroll
-    for (int e = 0; e < 16; ++e) { ar[e] = 0.f; ai[e] = 0.f; }
+    for (int e = 0; e < KR * N1; ++e) { ar[e] = 0.f; ai[e] = 0.f; }
   }
-  __device__ __forceinline__ void add(const float2 (&a)[4], const float2 (&b)[4]) {
+  __device__ __forceinline__ void add(const float2 (&a)[KR], const float2 (&b)[N1]) {
 #pragma unroll
-    for (int k = 0; k < 4; ++k)
+    for (int j = 0; j < KR; ++j)
 #pragma unroll
-      for (int n = 0; n < 4; ++n) {
-        ar[4 * k + n] = fmaf(a[k].x, b[n].x, fmaf(a[k].y, b[n].y, ar[4 * k + n]));
-        ai[4 * k + n] = fmaf(a[k].y, b[n].x, fmaf(-a[k].x, b[n].y, ai[4 * k + n]));
+      for (int n = 0; n < N1; ++n) {
+        ar[N1 * j + n] = fmaf(a[j].x, b[n].x, fmaf(a[j].y, b[n].y, ar[N1 * j + n]));
+        ai[N1 * j + n] = fmaf(a[j].y, b[n].x, fmaf(-a[j].x, b[n].y, ai[N1 * j + n]));
       }
   }
   __device__ __forceinline__ void flush(float* red, float2* __restrict__ part) {
+    constexpr int E = N1 * N1;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
 #pragma unroll
-    for (int e = 0; e < 16; ++e) {
+    for (int e = 0; e < KR * N1; ++e) {
 #pragma unroll
-      for (int o = 16; o > 0; o >>= 1) {
+      for (int o = 16; o >= KS; o >>= 1) {
         ar[e] += __shfl_xor_sync(0xffffffffu, ar[e], o);
         ai[e] += __shfl_xor_sync(0xffffffffu, ai[e], o);
       }
-      if (lane == 0) { red[warp * 32 + 2 * e] = ar[e]; red[warp * 32 + 2 * e + 1] = ai[e]; }
+      if (lane < KS) {   // lane == kp
+        const int idx = (lane * KR + e / N1) * N1 + e % N1;
+        red[warp * 2 * E + 2 * idx] = ar[e]; red[warp * 2 * E + 2 * idx + 1] = ai[e];
+      }
     }
     __syncthreads();
-    if (threadIdx.x < 16) {
+    if (threadIdx.x < E) {
       float re = 0.f, im = 0.f;
-      for (int w = 0; w < nw; ++w) { re += red[w * 32 + 2 * threadIdx.x]; im += red[w * 32 + 2 * threadIdx.x + 1]; }
-      part[(size_t)blockIdx.y * 16 + threadIdx.x] = make_float2(re, im);
+      for (int w = 0; w < nw; ++w) { re += red[w * 2 * E + 2 * threadIdx.x]; im += red[w * 2 * E + 2 * threadIdx.x + 1]; }
+      part[(size_t)blockIdx.y * E + threadIdx.x] = make_float2(re, im);
     }
+    __syncthreads();
   }
 };
 __device__ __forceinline__ float* p3g_xsm() {   // F_1 / G_1 (F1_SMEM bytes), then red (OG_SMEM)
@@ -467,7 +477,7 @@ struct P3gXOuter4 {
     int h;
     const IO* xr = x + p3_row((int)rowc, h0, B, H, h) * (long long)L;
     SC* o = xo + rowc * 16384;
-    P3gOg4 og;
+    P3gOg<4, 1> og;
     if constexpr (OG) og.zero();
     for (int q = threadIdx.x; q < 4096; q += blockDim.x) {
       float ar[4], ai[4];
@@ -521,7 +531,7 @@ struct P3gGramQY : P3gGram<BF16, SC, 2, 5> {
     int h;
     const long long row = p3_row((int)rowc, h0, B, H, h) * (long long)L;
     const float d = Dw[h];
-    P3gOg4 og;
+    P3gOg<4, 1> og;
     og.zero();
     for (int q = threadIdx.x; q < 4096; q += blockDim.x) {
       float vr[4], vi[4], xr[4], xi[4];
@@ -657,45 +667,8 @@ LP3G_2KX(bf16, __nv_bfloat16)
 LP3G_2KX(f16, __half)
 
 // ---- session 28: M = 2048's outer Grams and pass 3 in the middles (-Dlongconv4j.p3.bwd.outerfuse, as M = 16384's) ------------
-// N1 = 8: a thread keeps 2 x 8 of the 8 x 8 complex sums (lp3g_ogramc's split at N1 = 8: KS = 4 threads a column, thread t
-// the rows k = 2 (t & 3), + 1 and columns q = (t >> 2) + 64 j of each of the block's 8 chunk rows c < rows), fp32
-// (a[k] conj(b[n])), then the block's in a fixed order (xor shuffles over the lanes of one k pair, the warps in turn through
-// red, 8 x 4 x 16 float2 of shared memory the caller has free) into its partial (8 x 8 float2, [k][n]) at part[blockIdx.y].
-struct P3gOg8 {
-  float ar[16], ai[16];   // [j][n], k = 2 kp + j
-  __device__ __forceinline__ void zero() {
-#pragma unroll
-    for (int e = 0; e < 16; ++e) { ar[e] = 0.f; ai[e] = 0.f; }
-  }
-  __device__ __forceinline__ void add(const float2 (&a)[2], const float2 (&b)[8]) {
-#pragma unroll
-    for (int j = 0; j < 2; ++j)
-#pragma unroll
-      for (int n = 0; n < 8; ++n) {
-        ar[8 * j + n] = fmaf(a[j].x, b[n].x, fmaf(a[j].y, b[n].y, ar[8 * j + n]));
-        ai[8 * j + n] = fmaf(a[j].y, b[n].x, fmaf(-a[j].x, b[n].y, ai[8 * j + n]));
-      }
-  }
-  __device__ __forceinline__ void flush(float* red, float2* __restrict__ part) {   // red: 8 x 128 floats; ends with a barrier
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5, kp = lane & 3;
-#pragma unroll
-    for (int e = 0; e < 16; ++e) {
-#pragma unroll
-      for (int o = 16; o >= 4; o >>= 1) {
-        ar[e] += __shfl_xor_sync(0xffffffffu, ar[e], o);
-        ai[e] += __shfl_xor_sync(0xffffffffu, ai[e], o);
-      }
-      if (lane < 4) { const int k = 2 * kp + (e >> 3), n = e & 7; red[warp * 128 + 2 * (8 * k + n)] = ar[e]; red[warp * 128 + 2 * (8 * k + n) + 1] = ai[e]; }
-    }
-    __syncthreads();
-    if (threadIdx.x < 64) {
-      float re = 0.f, im = 0.f;
-      for (int w = 0; w < nw; ++w) { re += red[w * 128 + 2 * threadIdx.x]; im += red[w * 128 + 2 * threadIdx.x + 1]; }
-      part[(size_t)blockIdx.y * 64 + threadIdx.x] = make_float2(re, im);
-    }
-    __syncthreads();
-  }
-};
+// N1 = 8: P3gOg<8, 4> (lp3g_ogramc's split: thread t the rows k = 2 (t & 3), + 1 and the columns q = (t >> 2) + 64 j of each of
+// the block's 8 chunk rows c < rows; red: 8 x 128 floats of shared memory the caller has free), a partial a block.
 // lp3g_2kbmid1g: 2kbmid1x with dG_1 (MODE 1: a = pack(dy), b = O o conj(w_2048^(n q)), O the forward middle's output) after
 // its load loop (red: the Gram buffers, zero until the first inner Gram: zeroed again after).
 template <bool BF16, typename SC, typename IO>
@@ -704,7 +677,7 @@ struct P3gGram2kG : P3gGram2k<BF16, SC, IO> {
   template <typename ST>
   __device__ __forceinline__ void xload(ST* zr, ST* zi, long long rowc) const {
     P3gGram2k<BF16, SC, IO>::xload(zr, zi, rowc);
-    P3gOg8 og;
+    P3gOg<8, 4> og;
     og.zero();
     const int kp = threadIdx.x & 3;
     for (int r = 0; r < 8; ++r) {
@@ -762,7 +735,7 @@ struct P3gGram2kY : P3gGram<BF16, SC, 2, 6> {
       p3_outer_inv_tw<8, 256>(q, vr, vi);
       p3_outer_inv_out<8, 256, IO>(g4, vr, vi, dy + row, out + row, Dw[h], L, q);
     }
-    P3gOg8 og;
+    P3gOg<8, 4> og;
     og.zero();
     const int kp = threadIdx.x & 3;
     for (int r = 0; r < 8; ++r) {   // dF_1

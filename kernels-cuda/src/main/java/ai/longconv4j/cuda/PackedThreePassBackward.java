@@ -167,10 +167,16 @@ public final class PackedThreePassBackward implements AutoCloseable {
    * no outer Gram kernels, one partial a block) or pass 3 and lp3g_ogramc / lp3g_ogram2k (the twin; dF_1 / dG_1 the same
    * sums in another order and, at 16384, with pass 3's twiddles; at 2048 fp32 products instead of 16-bit tensor-core ones:
    * not the same bits):
-   * {@code -Dlongconv4j.p3.bwd.outerfuse}, unset or true: in the middles (where {@link #directDy} holds too); false: the
-   * passes. Read per call.
+   * {@code -Dlongconv4j.p3.bwd.outerfuse}: true, in the middles (where {@link #directDy} holds too); false: the passes;
+   * unset: in the middles at 16384 only (session 28, bench-runs/s28 s2 / s4: at 16K the op's forward + backward 48.9-49.6 ms
+   * fused vs 51.5-52.4 with the passes; at 2K the fused middles were slower, 6.07 vs 5.67 ms of kernels a step under ncu
+   * (2kbmid1g 1.42 vs 2kbmid1x 0.90 + ogram2k1 0.34; 2kbmid2y 1.90 vs 2kbmid2 0.97 + pass 3 0.36 + ogram2k0 0.36): their
+   * 8 x 8 Gram loops read u / O four times over and a sincospif per operand). Read per call.
    */
-  static boolean outerFuse() { return !"false".equals(System.getProperty("longconv4j.p3.bwd.outerfuse")); }
+  static boolean outerFuse(boolean twoK) {
+    String v = System.getProperty("longconv4j.p3.bwd.outerfuse");
+    return v == null ? !twoK : !"false".equals(v);
+  }
 
   /**
    * The outer Grams' kernel family by {@code -Dlongconv4j.p3.ogram} (read per call): "table" lp3g_ogramt (each block's
@@ -275,12 +281,12 @@ public final class PackedThreePassBackward implements AutoCloseable {
     boolean q4 = quad && n1 == 4;   // M = 16384: a middle block holds its row's four inner rows, so pass 1 fits in its load
     boolean qu = q4 && directU(), qdy = q4 && directDy();
     var bmid0q = qu ? mg.kernel("lp3g_q3bmid0x_" + tag) : null;
-    boolean qf = qdy && outerFuse();   // and the outer Grams + pass 3 in the middles
+    boolean qf = qdy && outerFuse(false);   // and the outer Grams + pass 3 in the middles
     var bmid1q = qdy ? mg.kernel((qf ? "lp3g_q3bmid1g_" : "lp3g_q3bmid1x_") + tag) : null;
     var bmid2q = qf ? mg.kernel("lp3g_q3bmid2y_" + tag) : null;
     boolean tu = two && directU(), tdy = two && directDy();   // M = 2048: a middle block holds its 8 rows' 8 inner rows each
     var bmid0t = tu ? mg.kernel("lp3g_2kbmid0x_" + tag) : null;
-    boolean tf = tdy && outerFuse();   // and the outer Grams + pass 3 in the middles
+    boolean tf = tdy && outerFuse(true);   // and the outer Grams + pass 3 in the middles
     var bmid1t = tdy ? mg.kernel((tf ? "lp3g_2kbmid1g_" : "lp3g_2kbmid1x_") + tag) : null;
     var bmid2t = tf ? mg.kernel("lp3g_2kbmid2y_" + tag) : null;
     var grad = mg.kernel((inner && m != PackedThreePass.INNER ? "lp3g_pq_grad4_" : "lp3g_pq_grad_") + tag);

@@ -32,6 +32,29 @@ __device__ void p3g_pack1(const IO* __restrict__ x, SC* __restrict__ S, int L, i
     *reinterpret_cast<uint4*>(S + ((long long)c << lM) + q0) = v.u;
   }
 }
+// Row outputs m0 .. m0 + 7 (those < L) = D x + the four pairs of s4 (Re, Im of pair j at outputs m0 + 2 j, + 1), 16 bytes at
+// a time where vec (L a multiple of 8, x / out 16-byte aligned) and inside the row, else one by one: x, out at the row's start.
+template <typename IO, typename SC>
+__device__ __forceinline__ void p3g_out8(uint4 s4, const IO* __restrict__ x, IO* __restrict__ out, float d, int L, int m0, int vec) {
+  union { uint4 u; SC e[4]; } sv;
+  sv.u = s4;
+  if (vec && m0 + 8 <= L) {
+    union { uint4 u; IO e[8]; } xv, ov;
+    xv.u = *reinterpret_cast<const uint4*>(x + m0);
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const float2 v = ldc(&sv.e[j]);
+      st(&ov.e[2 * j], fmaf(d, ld(&xv.e[2 * j]), v.x));
+      st(&ov.e[2 * j + 1], fmaf(d, ld(&xv.e[2 * j + 1]), v.y));
+    }
+    *reinterpret_cast<uint4*>(out + m0) = ov.u;
+  } else {
+    for (int j = 0; j < 8 && m0 + j < L; ++j) {
+      const float2 v = ldc(&sv.e[j / 2]);
+      st(out + m0 + j, fmaf(d, ld(x + m0 + j), j & 1 ? v.y : v.x));
+    }
+  }
+}
 // lp3g_unpack1_<io>: out[2m] = Re S[m] + D x[2m], out[2m + 1] = Im S[m] + D x[2m + 1] (indices < L) for chunk rows c < rows
 // (p3_outer_inv at N1 = 1: G_1 = [1], twiddle 1, the same fmaf). A thread writes 8 outputs (16 bytes) where the rows are
 // 16-byte aligned (vec: L a multiple of 8, x and out 16-byte aligned, the caller's check), else element by element.
@@ -44,27 +67,9 @@ __device__ void p3g_unpack1(const SC* __restrict__ S, const IO* __restrict__ x, 
   for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x) {
     const int c = (int)(i / G), m0 = 8 * (int)(i % G);
     int h;
-    const long long g = p3_row(c, h0, B, H, h) * (long long)L + m0;
-    const float d = D[h];
-    const SC* sr = S + ((long long)c << lM) + m0 / 2;
-    if (vec) {   // m0 + 8 <= L
-      union { uint4 u; SC e[4]; } sv;
-      union { uint4 u; IO e[8]; } xv, ov;
-      sv.u = *reinterpret_cast<const uint4*>(sr);
-      xv.u = *reinterpret_cast<const uint4*>(x + g);
-#pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        const float2 v = ldc(&sv.e[j]);
-        st(&ov.e[2 * j], fmaf(d, ld(&xv.e[2 * j]), v.x));
-        st(&ov.e[2 * j + 1], fmaf(d, ld(&xv.e[2 * j + 1]), v.y));
-      }
-      *reinterpret_cast<uint4*>(out + g) = ov.u;
-    } else {
-      for (int j = 0; j < 8 && m0 + j < L; ++j) {
-        const float2 v = ldc(sr + j / 2);
-        st(out + g + j, fmaf(d, ld(x + g + j), j & 1 ? v.y : v.x));
-      }
-    }
+    const long long g = p3_row(c, h0, B, H, h) * (long long)L;
+    // the row's pairs m0 / 2 .. + 3 (16-byte aligned: m0 a multiple of 8; inside the row's 2^lM pairs)
+    p3g_out8<IO, SC>(*reinterpret_cast<const uint4*>(S + ((long long)c << lM) + m0 / 2), x + g, out + g, D[h], L, m0, vec);
   }
 }
 
@@ -307,27 +312,8 @@ struct P3gXOut2 {   // XSTORE at ONE = 2: p3_store_inv2 gives its groups to du =
   }
   __device__ __forceinline__ void xstore4(int k, int q0, uint4 v4) const {
     const long long g = k ? g1 : g0;
-    const float d = k ? d1 : d0;
-    const int m0 = 2 * q0;
-    if (g < 0 || m0 >= L) return;
-    union { uint4 u; SC e[4]; } sv;
-    sv.u = v4;
-    if (vec && m0 + 8 <= L) {
-      union { uint4 u; IO e[8]; } xv, ov;
-      xv.u = *reinterpret_cast<const uint4*>(dy + g + m0);
-#pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        const float2 v = ldc(&sv.e[j]);
-        st(&ov.e[2 * j], fmaf(d, ld(&xv.e[2 * j]), v.x));
-        st(&ov.e[2 * j + 1], fmaf(d, ld(&xv.e[2 * j + 1]), v.y));
-      }
-      *reinterpret_cast<uint4*>(out + g + m0) = ov.u;
-    } else {
-      for (int j = 0; j < 8 && m0 + j < L; ++j) {
-        const float2 v = ldc(&sv.e[j / 2]);
-        st(out + g + m0 + j, fmaf(d, ld(dy + g + m0 + j), j & 1 ? v.y : v.x));
-      }
-    }
+    if (g < 0 || 2 * q0 >= L) return;
+    p3g_out8<IO, SC>(v4, dy + g, out + g, k ? d1 : d0, L, 2 * q0, vec);
   }
 };
 // lp3g_obmid0x: u's forward middle reading u (P3gDump<SC, 2> + P3gXIn2).

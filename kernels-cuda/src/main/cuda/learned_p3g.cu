@@ -344,8 +344,9 @@ LP3G_BMID(f16, __half)
 // packing X_1 = u[0::2] + i u[1::2] zero-padded to 8192 points, pass 3 the unpacking + D dy). A chunk's rows are taken two
 // at a time (lp3g_obmid<MODE>: grid (1, rows / 2), the ONE hooks of learned_p3b.cu; the chunk buffers hold an even number
 // of rows, a missing last row packed as zeros, so it adds nothing to the Grams and is never unpacked).
-#include "learned_p3g_x.cuh"   // the one-pass plans' row I/O: p3g_pack1 / p3g_unpack1 (passes 1 / 3) and, session 27, the
-                               // M = 4096 middles reading dy / writing du themselves (lp3g_qbmid1x, lp3g_qbmid2x)
+#include "learned_p3g_x.cuh"   // the one-pass plans' row I/O: p3g_pack1 / p3g_unpack1 (passes 1 / 3) and, sessions 27-28, the
+                               // M = 4096 / 8192 middles reading u / dy and writing du themselves (lp3g_qbmid*x, lp3g_obmid*x)
+#include "learned_p3g_xo.cuh"  // session 28: the M = 16384 / 2048 middles doing the outer passes (and Grams) themselves
 
 // names: lp3g_obmid<MODE>_<io> (M = 8192: grid (1, rows / 2)) and lp3g_qbmid<MODE>_<io> (M = 4096 = 16 x 16 x 16, four rows a
 // block, no radix-2 stage: grid (1, rows / 4)), block 256, dynamic shared memory p3_smem(2) + 6144, arguments as

@@ -4,6 +4,27 @@
 // translation unit); learned_p3g_xo.cuh (the middles doing the outer passes at M = 16384 / 2048) follows it.
 #pragma once
 
+// The x row of chunk row c (nullptr for c >= rows) and the 4-pair groups lp3g_pack1 stores (session 28: one helper for the
+// packing, the middles' direct loads at M = 4096 and 8192).
+template <typename IO>
+__device__ __forceinline__ const IO* p3g_xrow(const IO* x, int c, int L, int h0, int B, int H, int rows) {
+  int h;
+  return c < rows ? x + p3_row(c, h0, B, H, h) * (long long)L : nullptr;
+}
+// 4 pairs q0 .. q0 + 3 of row r (nullptr: zeros) as the uint4 lp3g_pack1 would store (vec: L a multiple of 8, 16-byte aligned).
+template <typename SC, typename IO>
+__device__ __forceinline__ uint4 p3g_pairs4(const IO* r, int q0, int L, int vec) {
+  union { uint4 u4; SC e[4]; } v;
+  v.u4 = make_uint4(0u, 0u, 0u, 0u);
+  if (r == nullptr) return v.u4;
+  if (vec && 2 * q0 + 8 <= L) return *reinterpret_cast<const uint4*>(r + 2 * q0);
+#pragma unroll
+  for (int j = 0; j < 4; ++j) {
+    const int q = q0 + j;
+    stc(&v.e[j], 2 * q < L ? ld(r + 2 * q) : 0.f, 2 * q + 1 < L ? ld(r + 2 * q + 1) : 0.f);
+  }
+  return v.u4;
+}
 // lp3g_pack1_<io>: chunk rows c < rowsPad of S (rowsPad x 2^lM pairs; lM 13, or 12 for the four-row route) from x (channels h0 .., rows c < rows; zeros beyond
 // L / 2 points and for c >= rows). The packing is the identity on x's bytes (a row's (x[2q], x[2q + 1]) is the pair q), so
 // a thread moves 4 points (16 bytes) at once where the rows are 16-byte aligned (vec: L a multiple of 8 and x 16-byte
@@ -15,22 +36,7 @@ __device__ void p3g_pack1(const IO* __restrict__ x, SC* __restrict__ S, int L, i
   const long long total = (long long)rowsPad << (lM - 2);
   for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x) {
     const int c = (int)(i >> (lM - 2)), q0 = 4 * (int)(i & ((1 << (lM - 2)) - 1));
-    union { uint4 u; SC e[4]; } v;
-    v.u = make_uint4(0u, 0u, 0u, 0u);
-    if (c < rows) {
-      int h;
-      const IO* r = x + p3_row(c, h0, B, H, h) * (long long)L;
-      if (vec && 2 * q0 + 8 <= L) {
-        v.u = *reinterpret_cast<const uint4*>(r + 2 * q0);
-      } else {
-#pragma unroll
-        for (int j = 0; j < 4; ++j) {
-          const int q = q0 + j;
-          stc(&v.e[j], 2 * q < L ? ld(r + 2 * q) : 0.f, 2 * q + 1 < L ? ld(r + 2 * q + 1) : 0.f);
-        }
-      }
-    }
-    *reinterpret_cast<uint4*>(S + ((long long)c << lM) + q0) = v.u;
+    *reinterpret_cast<uint4*>(S + ((long long)c << lM) + q0) = p3g_pairs4<SC, IO>(p3g_xrow(x, c, L, h0, B, H, rows), q0, L, vec);
   }
 }
 // Row outputs m0 .. m0 + 7 (those < L) = D x + the four pairs of s4 (Re, Im of pair j at outputs m0 + 2 j, + 1), 16 bytes at
@@ -88,22 +94,7 @@ __device__ __forceinline__ void p3g_load_x4(ST* zr, ST* zi, const IO* __restrict
 #pragma unroll
     for (int u = 0; u < U; ++u) {
       const int gi = i + u * T, k = gi / G, q0 = 4 * (gi % G), c = (int)(4 * rowc) + k;
-      union { uint4 u4; SC e[4]; } v;
-      v.u4 = make_uint4(0u, 0u, 0u, 0u);
-      if (gi < 4 * G && c < rows) {
-        int h;
-        const IO* r = x + p3_row(c, h0, B, H, h) * (long long)L;
-        if (vec && 2 * q0 + 8 <= L) {
-          v.u4 = *reinterpret_cast<const uint4*>(r + 2 * q0);
-        } else {
-#pragma unroll
-          for (int j = 0; j < 4; ++j) {
-            const int q = q0 + j;
-            stc(&v.e[j], 2 * q < L ? ld(r + 2 * q) : 0.f, 2 * q + 1 < L ? ld(r + 2 * q + 1) : 0.f);
-          }
-        }
-      }
-      a[u] = v.u4;
+      a[u] = p3g_pairs4<SC, IO>(gi < 4 * G ? p3g_xrow(x, c, L, h0, B, H, rows) : nullptr, q0, L, vec);
     }
 #pragma unroll
     for (int u = 0; u < U; ++u) {
@@ -271,25 +262,6 @@ LP3G_QU(f16, __half)
 // 4-pair groups (uint4 of SC); these hooks give / take those groups: pair q of a row is (x[2 q], x[2 q + 1]) (+0 past L, and
 // for rows c >= rows), as lp3g_pack1 stores it, and an output group is unpacked + D dy as lp3g_unpack1 does it: the same bits.
 // The block's two chunk rows are 2 blockIdx.y and 2 blockIdx.y + 1 (their x rows found once, at begin()).
-template <typename IO>
-__device__ __forceinline__ const IO* p3g_xrow(const IO* x, int c, int L, int h0, int B, int H, int rows) {
-  int h;
-  return c < rows ? x + p3_row(c, h0, B, H, h) * (long long)L : nullptr;
-}
-// 4 pairs q0 .. q0 + 3 of row r (nullptr: zeros) as the uint4 lp3g_pack1 would store (vec: L a multiple of 8, 16-byte aligned).
-template <typename SC, typename IO>
-__device__ __forceinline__ uint4 p3g_pairs4(const IO* r, int q0, int L, int vec) {
-  union { uint4 u4; SC e[4]; } v;
-  v.u4 = make_uint4(0u, 0u, 0u, 0u);
-  if (r == nullptr) return v.u4;
-  if (vec && 2 * q0 + 8 <= L) return *reinterpret_cast<const uint4*>(r + 2 * q0);
-#pragma unroll
-  for (int j = 0; j < 4; ++j) {
-    const int q = q0 + j;
-    stc(&v.e[j], 2 * q < L ? ld(r + 2 * q) : 0.f, 2 * q + 1 < L ? ld(r + 2 * q + 1) : 0.f);
-  }
-  return v.u4;
-}
 template <typename SC, typename IO>
 struct P3gXIn2 {   // XLOAD at ONE = 2: p3_load_fwd2 takes its groups from x
   const IO* x; int L, rows, vec, h0, B, H;

@@ -1,5 +1,6 @@
 // Shapes: as learned_pm3.cu (B batch, H channels, L length, M = N / 2 = R1 * 16^(J-1) complex points, J factors
-// {R1, 16, .., 16}: M = 2048 {8,16,16}, 4096 {16,16,16}, 8192 {2,16,16,16}, 16384 {4,16,16,16}):
+// {R1, 16, .., 16}: M = 2048 {8,16,16}, 4096 {16,16,16}, 8192 {2,16,16,16}, 16384 {4,16,16,16}, 32768 {8,16,16,16}
+// (the y kernel only, see its line at the end)):
 //   x, out (B, H, L) bf16 / fp16; mats 2J left-form complex matrices (forward 1 .. J, inverse 1 .. J); pq (H, M) float4
 //   {P_p, Q_p}; D (H) fp32. Grid (B, H), block 128 .. 512 threads, dynamic shared memory pm4_smem(log2M).
 //
@@ -377,3 +378,11 @@ LPM4(lpm4w_bf16_m8192_r80, R80, true, BF, BF, 13, false, true, 1, true, true, fa
 LPM4(lpm4w_f16_m8192_r80, R80, false, __half, __half, 13, false, true, 1, true, true, false, 1)
 LPM4(lpm4w_bf16_m16384_r0, LB, true, BF, BF, 14, false, true, 1, true, true, true, 1)
 LPM4(lpm4w_f16_m16384_r0, LB, false, __half, __half, 14, false, true, 1, true, true, true, 1)
+// name: lpm4y_<io>_m32768_t256 (session 29): the y kernel at M = 32768 ({8, 16, 16, 16}: R1 = 8's outer stage and its inverse in
+// registers) for causal / bidirectional rows (L <= M: the staged row's M values), 256 threads under __launch_bounds__(256, 1):
+// 255 registers and no spill on sm_80 / sm_90a (at 512 threads, 128 registers, it spilled 1.6 KB; at 384, 1 KB). Its shared
+// memory, pm4_smem(15) + stage_bytes(15, true) = 215 KB, leaves one block an SM and needs Hopper's 227 KB (PackedMonarchConv
+// runs it only where the device allows that much).
+#define L256 __launch_bounds__(256, 1)
+LPM4(lpm4y_bf16_m32768_t256, L256, true, BF, BF, 15, false, true, 1, true, true, false)
+LPM4(lpm4y_f16_m32768_t256, L256, false, __half, __half, 15, false, true, 1, true, true, false)

@@ -226,11 +226,11 @@ final class PackedLearnedChain implements AutoCloseable, LearnedPlan {
 
   /**
    * The 2J blocks {F_1 .. F_J, G_J .. G_1} from device addresses (fp32 complex interleaved (R_s, R_s, 2), row-major, lib's
-   * order), copied device to device on the device's stream ({@link PackedMonarchConv#copyBlocksOnDevice}: the same back-to-back
+   * order), copied device to device on the device's stream ({@link PackedPlanArgs#copyBlocksOnDevice}: the same back-to-back
    * layout as {@link #setBlocks}); no host copy, no synchronisation.
    */
   PackedLearnedChain setBlocksOnDevice(DevicePointer[] b) {
-    PackedMonarchConv.copyBlocksOnDevice("PackedLearnedChain", device, blocks, b, r, "factors " + Arrays.toString(r));
+    PackedPlanArgs.copyBlocksOnDevice("PackedLearnedChain", device, blocks, b, r, "factors " + Arrays.toString(r));
     return this;
   }
 

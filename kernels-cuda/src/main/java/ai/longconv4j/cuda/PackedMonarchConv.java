@@ -39,6 +39,7 @@ import ai.longconv4j.conv.Precision;
  * Helper pm4's {@link #fragTable(boolean)} (learned_pm4.cu: lpm3 with per-block fragment tables, the same bits) and its
  * {@link #stage(boolean)} (the row's x staged in shared memory by cp.async; session 18): the defaults for M &lt;= 16384
  * in every mode (the staged row for causal / bidirectional and circular M &lt;= 8192; BENCH-RESULTS.md round 31-pm4).
+ * Session 29's {@link #wide32(boolean)}: at M = 32768 (causal / bidirectional) learned_pm4.cu's y kernel, 256 threads, on Hopper.
  * Everything else (M outside 2048 .. 32768, fp32 I/O, H outside [1, 65535], Lk &gt; L, circular L not a power of two)
  * throws {@link IllegalArgumentException} naming the shape.
  * <pre>{@code
@@ -57,7 +58,7 @@ public final class PackedMonarchConv implements AutoCloseable {
   private final ConvMode mode;
   private final ElementType io;
   private final DeviceBuffer pq, pqAdj, d, blocks, mats, matsAdj;
-  private boolean pqSet, s16, fused = true, balanced, outer, fragTable, fragDirect, stage, regPair, sfuTwiddles;
+  private boolean pqSet, s16, fused = true, balanced, outer, fragTable, fragDirect, stage, regPair, sfuTwiddles, wide32;
   private int recTwiddles;
   private int threads, regCap, pairU = 1;
   private final int[] f;   // M's factors R_1 .. R_J (PackedMonarchFactors.factors), computed once
@@ -85,6 +86,7 @@ public final class PackedMonarchConv implements AutoCloseable {
     this.stage = prop("stage", stage);
     this.regPair = prop("regpair", regPair);
     this.sfuTwiddles = prop("sfutw", sfuTwiddles);
+    this.wide32 = prop("wide32", wide32);
     recTwiddles(Integer.getInteger("longconv4j.pm.rectw", recTwiddles));
     pairU(Integer.getInteger("longconv4j.pm.pairu", pairU));
     Integer th = Integer.getInteger("longconv4j.pm.threads");
@@ -107,29 +109,13 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   /** A plan for (H, L, Lk) in {@code mode} with 16-bit I/O {@code io}; blocks at the exact DFT, D = 0, P / Q unset. */
   public static PackedMonarchConv plan(CudaDevice device, int H, int L, int Lk, ConvMode mode, ElementType io) {
-    checkPlan("PackedMonarchConv", H, L, Lk, mode, io, "4096 .. 65536");
+    PackedPlanArgs.checkPlan("PackedMonarchConv", H, L, Lk, mode, io, "4096 .. 65536");
     int n = fftSize(L, Lk, mode), m = n / 2;
     if (m < MIN_M || m > MAX_M)
       throw new IllegalArgumentException("PackedMonarchConv " + mode + " L=" + L + " Lk=" + Lk + ": needs N=" + n + ", M=" + m
           + "; this one-pass kernel covers M = 2048 .. 32768 (causal: N the power of two >= L + Lk - 1, bidirectional >= L + Lk,"
           + " circular N = L)");
     return new PackedMonarchConv(device, H, L, Lk, mode, io, n);
-  }
-
-  /**
-   * The plan's argument checks, shared with {@link PackedThreePass#plan} ({@code cls} the class the messages name,
-   * {@code circular} its covered circular L): H in [1, 65535], 1 &lt;= Lk &lt;= L, a mode, bf16 / fp16 I/O, circular L a
-   * power of two; each refusal an {@link IllegalArgumentException} naming the value.
-   */
-  static void checkPlan(String cls, int H, int L, int Lk, ConvMode mode, ElementType io, String circular) {
-    if (H < 1 || H > 65535) throw new IllegalArgumentException(cls + ": H must be in [1, 65535], got " + H);
-    if (L < 1 || Lk < 1 || Lk > L) throw new IllegalArgumentException(cls + ": need 1 <= Lk <= L, got Lk=" + Lk + ", L=" + L);
-    if (mode == null) throw new IllegalArgumentException(cls + ": mode is null (L=" + L + ")");
-    if (io != ElementType.BF16 && io != ElementType.F16)
-      throw new IllegalArgumentException(cls + " " + mode + " L=" + L + ": tensor-core kernels take bf16 / fp16 I/O, got " + io);
-    if (mode == ConvMode.CIRCULAR && Integer.bitCount(L) != 1)
-      throw new IllegalArgumentException(cls + " CIRCULAR L=" + L + ": the circular FFT size is exactly L, a power of two"
-          + " (covered: L = " + circular + ")");
   }
 
   /**
@@ -152,36 +138,9 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   /** Uploads the 2J blocks {F_1 .. F_J, G_J .. G_1} (lib's layout) and prepares the forward's and the adjoint's left forms. */
   public PackedMonarchConv setBlocks(double[][] b) {
-    blocks.copyFrom(flattenBlocks("PackedMonarchConv", b, f, "M = " + m + " = " + factorString()));
+    blocks.copyFrom(PackedPlanArgs.flattenBlocks("PackedMonarchConv", b, f, "M = " + m + " = " + factorString()));
     prep();
     return this;
-  }
-
-  /**
-   * The 2J blocks {F_1 .. F_J, G_J .. G_1} of factors f (lib's layout) as one fp32 array; IllegalArgumentException naming
-   * {@code who}, the block, its shape and {@code what} (the plan's size) for a wrong count, shape or a non-finite value.
-   * Shared with {@link PackedThreePass}.
-   */
-  static float[] flattenBlocks(String who, double[][] b, int[] f, String what) {
-    int j = f.length;
-    if (b == null || b.length != 2 * j)
-      throw new IllegalArgumentException(who + ".setBlocks: need " + 2 * j + " blocks {F_1 .. F_" + j + ", G_" + j + " .. G_1} for " + what
-          + ", got " + (b == null ? "null" : b.length));
-    int total = 0;
-    for (int r : f) total += 2 * r * r;
-    float[] flat = new float[2 * total];
-    int off = 0;
-    for (int i = 0; i < 2 * j; i++) {
-      int r = i < j ? f[i] : f[2 * j - 1 - i];
-      if (b[i] == null || b[i].length != 2 * r * r)
-        throw new IllegalArgumentException(who + ".setBlocks: block " + i + " must be (" + r + ", " + r + ", 2) = " + 2 * r * r
-            + " values for " + what + ", got " + (b[i] == null ? "null" : b[i].length));
-      for (double v : b[i]) {
-        if (!Double.isFinite(v)) throw new IllegalArgumentException(who + ".setBlocks: block " + i + " holds " + v);
-        flat[off++] = (float) v;
-      }
-    }
-    return flat;
   }
 
   /**
@@ -189,29 +148,9 @@ public final class PackedMonarchConv implements AutoCloseable {
    * {F_1 .. F_J, G_J .. G_1}, copied device-to-device and prepared on the device's stream; no host copy, no synchronisation.
    */
   public PackedMonarchConv setBlocksOnDevice(DevicePointer[] b) {
-    copyBlocksOnDevice("PackedMonarchConv", device, blocks, b, f, "M = " + m + " = " + factorString());
+    PackedPlanArgs.copyBlocksOnDevice("PackedMonarchConv", device, blocks, b, f, "M = " + m + " = " + factorString());
     prep();
     return this;
-  }
-
-  /**
-   * Copies the 2J blocks of factors f from device addresses b into {@code blocks} (lib's order, back to back) on the device's
-   * stream; IllegalArgumentException naming {@code who} and {@code what} for a wrong count or a null address. Shared with
-   * {@link PackedThreePass}.
-   */
-  static void copyBlocksOnDevice(String who, CudaDevice device, DeviceBuffer blocks, DevicePointer[] b, int[] f, String what) {
-    int j = f.length;
-    if (b == null || b.length != 2 * j || java.util.Arrays.asList(b).contains(null))
-      throw new IllegalArgumentException(who + ".setBlocksOnDevice: need " + 2 * j + " block addresses for " + what + ", got "
-          + (b == null ? "null" : java.util.Arrays.toString(b)));
-    device.makeCurrent();
-    CudaStream s = device.stream();
-    for (int i = 0, off = 0; i < 2 * j; i++) {
-      int r = i < j ? f[i] : f[2 * j - 1 - i];
-      Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(blocks.ptr().at(8L * off), b[i], 8L * r * r, s.cu()), "cuMemcpyDtoDAsync",
-          "block " + i + " (" + r + ", " + r + ", 2)", "device " + device.index());
-      off += r * r;
-    }
   }
 
   private void prep() {
@@ -274,26 +213,9 @@ public final class PackedMonarchConv implements AutoCloseable {
    * {conj P_p, Q_s(p)}; D (H) fp32 or null (zeros). Copied device-to-device on the device's stream, no synchronisation.
    */
   public PackedMonarchConv setPq(DevicePointer p, DevicePointer pAdj, DevicePointer D) {
-    copyPq("PackedMonarchConv", device, h, m, pq, pqAdj, d, p, pAdj, D);
+    PackedPlanArgs.copyPq("PackedMonarchConv", device, h, m, pq, pqAdj, d, p, pAdj, D);
     pqSet = true;
     return this;
-  }
-
-  /**
-   * P / Q (H, M) float4, its adjoint layout and D (H) fp32 (null: zeros) copied device to device into a plan's tables on the
-   * device's stream, no synchronisation; IllegalArgumentException naming {@code who} for a null table. Shared with
-   * {@link PackedThreePass}.
-   */
-  static void copyPq(String who, CudaDevice device, int h, int m, DeviceBuffer pq, DeviceBuffer pqAdj, DeviceBuffer d, DevicePointer p,
-      DevicePointer pAdj, DevicePointer D) {
-    if (p == null || pAdj == null)
-      throw new IllegalArgumentException(who + ".setPq: needs both (H=" + h + ", M=" + m + ") float4 buffers, got " + p + ", " + pAdj);
-    device.makeCurrent();
-    CudaStream s = device.stream();
-    Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(pq.ptr(), p, 16L * h * m, s.cu()), "cuMemcpyDtoDAsync", "P / Q (H=" + h + ", M=" + m + ")");
-    Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(pqAdj.ptr(), pAdj, 16L * h * m, s.cu()), "cuMemcpyDtoDAsync", "adjoint P / Q");
-    if (D == null) Check.cu(jcuda.driver.JCudaDriver.cuMemsetD32Async(d.ptr(), 0, h, s.cu()), "cuMemsetD32Async", "D of H=" + h);
-    else Check.cu(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(d.ptr(), D, 4L * h, s.cu()), "cuMemcpyDtoDAsync", "D of H=" + h);
   }
 
   /** Position of the partner frequency (M - k) mod M, per position. */
@@ -328,6 +250,7 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   /** The forward kernel's name (learned_pm.cu's lpm_*, learned_pm2.cu's lpm2_* for the pkjopt variants, learned_pm3.cu's lpm3_* for {@link #outer}). */
   public String kernelName() {
+    if (wide32Active()) return "lpm4y_" + io.tag() + "_m32768_t256";
     if (sfuActive() && recTwiddles > 0) return (recTwiddles == 1 && m >= 8192 ? "lpm4w_" : "lpm4v_") + io.tag() + "_m" + m + "_r" + (m <= 8192 ? regCap : 0);
     if (sfuActive()) return "lpm4y_" + io.tag() + "_m" + m + "_r" + (m <= 8192 ? regCap : 0);
     if (regPairActive()) return "lpm4x_" + io.tag() + "_m" + m + "_r" + (m <= 8192 ? regCap : 0);
@@ -360,6 +283,7 @@ public final class PackedMonarchConv implements AutoCloseable {
     regPair = on;                  // and their x form (session 26; see regPair)
     sfuTwiddles = on;              // and its y form (session 26; see sfuTwiddles)
     recTwiddles = on && (m == 4096 || m == 16384) ? 2 : 0;   // its v form where measured faster (session 27; see recTwiddles)
+    wide32 = on;                   // and its y kernel at M = 32768 (session 29; see wide32)
     return this;
   }
 
@@ -444,6 +368,23 @@ public final class PackedMonarchConv implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Session 29's one-pass kernel at M = 32768 ({@code lpm4y_<io>_m32768_t256}: the y kernel, R1 = 8's outer stage in registers,
+   * 256 threads of up to 255 registers, 215 KB of shared memory) for fused causal / bidirectional plans with L &lt;= M, on devices
+   * that allow that much shared memory a block (Hopper; not sm_80's 163 KB). false, or where it does not apply: M = 32768 keeps
+   * lpm_fused (its twin). On through {@link #tuned}; {@code -Dlongconv4j.pm.wide32}.
+   */
+  public PackedMonarchConv wide32(boolean on) { wide32 = on; return this; }
+
+  /** Whether this plan runs the M = 32768 y kernel ({@link #wide32(boolean)} and its conditions). */
+  boolean wide32Active() {
+    return wide32 && fused && m == 32768 && l <= m && mode != ConvMode.CIRCULAR
+        && device.maxSharedMemoryOptin() >= wide32Smem();
+  }
+
+  /** The M = 32768 y kernel's dynamic shared memory: pm4_smem(15) and the staged row's M 16-bit values. */
+  static int wide32Smem() { return smem4(15) + stageBytes(15, true); }
+
   /** Pair-map positions per lane at a time in the s kernels (1, or 2: lpm4sp at M = 4096); {@code -Dlongconv4j.pm.pairu}. */
   public PackedMonarchConv pairU(int u) {
     if (u != 1 && u != 2) throw new IllegalArgumentException("PackedMonarchConv.pairU: 1 or 2, got " + u);
@@ -521,6 +462,10 @@ public final class PackedMonarchConv implements AutoCloseable {
     if (stageActive() && pairU == 2 && (m != 4096 || regCap != 80))
       throw new IllegalStateException("PackedMonarchConv." + op + ": pairU(2) (lpm4sp) exists only at M = 4096 under the 80-register cap, not "
           + kernelName());
+    if (wide32Active()) {   // learned_pm4.cu's M = 32768 y kernel: 256 threads, the staged row
+      device.module(MODULE4).kernel(kernelName()).launch(device.stream(), B, h, 256, wide32Smem(), x, mm, coef, d, out, h, l, log2m);
+      return;
+    }
     if (fragActive()) {   // learned_pm4.cu: learned_pm3.cu's kernel with fragment tables (s: and the staged row)
       int sm = smem4(log2m) + (stageActive() ? stageBytes(log2m, l <= m) : 0);
       device.module(MODULE4).kernel(kernelName()).launch(device.stream(), B, h, threads, sm, x, mm, coef, d, out, h, l, log2m);
@@ -579,7 +524,8 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   public int fftSize() { return n; }
   public int points() { return m; }
-  public int threads() { return threads; }
+  /** Threads per block of the kernel this plan runs (256 for the M = 32768 y kernel, else {@link #threads(int)}'s). */
+  public int threads() { return wide32Active() ? 256 : threads; }
   public boolean balanced() { return balanced; }
   public int regCap() { return regCap; }
   public int[] factors() { return f.clone(); }
@@ -595,6 +541,6 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   @Override public String toString() {
     return "PackedMonarchConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + factorString() + ", io=" + io
-        + (fused ? ", fused" : ", unfused") + (sfuActive() ? ", frag tables + staged row + register pair map + SFU twiddles (learned_pm4 y)" : regPairActive() ? ", frag tables + staged row + register pair map (learned_pm4 x)" : stageActive() ? ", frag tables + staged row (learned_pm4 s)" : fragActive() ? ", frag tables (learned_pm4)" : outerActive() ? ", outer (learned_pm3)" : "") + (variant() ? ", balanced" + (regCap != 0 ? ", regcap " + regCap : "") : "") + ", " + (s16 ? "16-bit" : "fp32") + " smem, " + threads + " threads]";
+        + (fused ? ", fused" : ", unfused") + (wide32Active() ? ", M = 32768 y kernel (learned_pm4, 256 threads)" : sfuActive() ? ", frag tables + staged row + register pair map + SFU twiddles (learned_pm4 y)" : regPairActive() ? ", frag tables + staged row + register pair map (learned_pm4 x)" : stageActive() ? ", frag tables + staged row (learned_pm4 s)" : fragActive() ? ", frag tables (learned_pm4)" : outerActive() ? ", outer (learned_pm3)" : "") + (variant() ? ", balanced" + (regCap != 0 ? ", regcap " + regCap : "") : "") + ", " + (s16 ? "16-bit" : "fp32") + " smem, " + threads + " threads]";
   }
 }

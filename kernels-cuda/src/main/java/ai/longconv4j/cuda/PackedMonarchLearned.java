@@ -170,19 +170,20 @@ final class PackedMonarchLearned implements LearnedPlan, AutoCloseable {
   /**
    * Whether the one-pass M = 16384 / 32768 forward runs as three passes on the backward's kernels (an outer pass, the
    * middles four inner rows a block, the outer inverse; session 22) rather than {@link PackedMonarchConv#forward} (the
-   * one-pass kernel): {@code -Dlongconv4j.pk.quadfwd}, "true" / "false"; unset: at M = 32768 only (bench-runs/s22 s7).
+   * one-pass kernel): {@code -Dlongconv4j.pk.quadfwd}, "true" / "false"; unset: at M = 32768 only (bench-runs/s22 s7), and there
+   * only where the one-pass plan has no M = 32768 y kernel ({@code wide32}: {@link PackedMonarchConv#wide32(boolean)}, session 29).
    * Read per call.
    */
-  static boolean quadForward(int m) {
+  static boolean quadForward(int m, boolean wide32) {
     String v = System.getProperty("longconv4j.pk.quadfwd");
-    if (v == null) return m == 32768;
+    if (v == null) return m == 32768 && !wide32;
     return LearnedDefaults.twoWay("longconv4j.pk.quadfwd", "true", "false");
   }
 
   /** y on tensor cores, or on the chain when {@code -Dlongconv4j.pk.monarch=false}. */
   @Override public void forward(DeviceBuffer u, DeviceBuffer y, int B) {
     if (!enabled()) chain.forward(u, y, B);
-    else if (tc != null && inner != null && inner.quad() && quadForward(inner.points())) inner.forward(u, y, B);
+    else if (tc != null && inner != null && inner.quad() && quadForward(inner.points(), tc.wide32Active())) inner.forward(u, y, B);
     else if (tc != null) tc.forward(u, y, B);
     else three.forward(u, y, B);
   }

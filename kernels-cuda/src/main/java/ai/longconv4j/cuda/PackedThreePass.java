@@ -123,7 +123,7 @@ public final class PackedThreePass implements AutoCloseable {
       one = device.alloc(4L * ids.length);
       one.copyFrom(ids);
     }
-    blocks.copyFrom(PackedMonarchConv.flattenBlocks("PackedThreePass", PackedMonarchFactors.atInit(kernelFactors()), kernelFactors(), "init"));
+    blocks.copyFrom(PackedPlanArgs.flattenBlocks("PackedThreePass", PackedMonarchFactors.atInit(kernelFactors()), kernelFactors(), "init"));
     prep();
   }
 
@@ -141,7 +141,7 @@ public final class PackedThreePass implements AutoCloseable {
    * forward but at M = 16384 / 32768: elsewhere {@link #forward} and {@link #inputGrad} throw.
    */
   static PackedThreePass innerOnly(CudaDevice device, int H, int L, int Lk, ConvMode mode, ElementType io) {
-    PackedMonarchConv.checkPlan("PackedThreePass.innerOnly", H, L, Lk, mode, io, "16384");
+    PackedPlanArgs.checkPlan("PackedThreePass.innerOnly", H, L, Lk, mode, io, "16384");
     long nl = fftSizeLong(L, Lk, mode);
     if (nl / 2 != INNER && nl / 2 != INNER / 2 && nl / 2 != 2 * INNER && nl / 2 != 4 * INNER && nl / 2 != INNER / 4)
       throw new IllegalArgumentException("PackedThreePass.innerOnly " + mode + " L=" + L + " Lk=" + Lk + ": needs N=" + nl + ", M=" + nl / 2
@@ -192,7 +192,7 @@ public final class PackedThreePass implements AutoCloseable {
 
   /** A plan for (H, L, Lk) in {@code mode} with 16-bit I/O {@code io}; blocks at the exact DFT, D = 0, P / Q unset. */
   public static PackedThreePass plan(CudaDevice device, int H, int L, int Lk, ConvMode mode, ElementType io) {
-    PackedMonarchConv.checkPlan("PackedThreePass", H, L, Lk, mode, io, "131072 .. 524288");
+    PackedPlanArgs.checkPlan("PackedThreePass", H, L, Lk, mode, io, "131072 .. 524288");
     long nl = fftSizeLong(L, Lk, mode);
     if (nl / 2 < MIN_M || nl / 2 > MAX_M)
       throw new IllegalArgumentException("PackedThreePass " + mode + " L=" + L + " Lk=" + Lk + ": needs N=" + nl + ", M=" + nl / 2
@@ -226,12 +226,12 @@ public final class PackedThreePass implements AutoCloseable {
   /** Uploads the 10 blocks {F_1 .. F_5, G_5 .. G_1} (lib's layout) and prepares the forward's and the adjoint's left forms. */
   public PackedThreePass setBlocks(double[][] b) {
     if (twoK()) {   // M = 2048: lib's {F_1 (8), F_2, F_3, G_3, G_2, G_1} in the outer and last two radix-16 slots
-      PackedMonarchConv.flattenBlocks("PackedThreePass", b, factors(), "M = " + m + " = " + factorString());
+      PackedPlanArgs.flattenBlocks("PackedThreePass", b, factors(), "M = " + m + " = " + factorString());
       double[] i16 = new double[512];
       for (int k = 0; k < 16; k++) i16[2 * (17 * k)] = 1;
       b = new double[][] {b[0], {1, 0, 0, 0, 0, 0, 1, 0}, i16, b[1], b[2], b[3], b[4], i16.clone(), {1, 0, 0, 0, 0, 0, 1, 0}, b[5]};
     } else if (quad()) {   // M = 16384 / 32768: lib's {F_1 (N1), F_2 .. G_2 (16), G_1}, the unused radix-2 slots the identity
-      PackedMonarchConv.flattenBlocks("PackedThreePass", b, factors(), "M = " + m + " = " + factorString());
+      PackedPlanArgs.flattenBlocks("PackedThreePass", b, factors(), "M = " + m + " = " + factorString());
       double[][] b10 = new double[10][];
       b10[0] = b[0];
       b10[9] = b[7];
@@ -240,7 +240,7 @@ public final class PackedThreePass implements AutoCloseable {
       System.arraycopy(b, 1, b10, 2, 6);
       b = b10;
     } else if (inner && m < INNER) {   // M = 4096: lib's 6 blocks in the radix-16 slots (lp3_prep3: the first multiplies on the left)
-      PackedMonarchConv.flattenBlocks("PackedThreePass", b, factors(), "M = " + m + " = " + factorString());
+      PackedPlanArgs.flattenBlocks("PackedThreePass", b, factors(), "M = " + m + " = " + factorString());
       double[][] b10 = new double[10][];
       b10[0] = new double[] {1, 0};
       b10[9] = new double[] {1, 0};
@@ -249,7 +249,7 @@ public final class PackedThreePass implements AutoCloseable {
       System.arraycopy(b, 0, b10, 2, 6);
       b = b10;
     } else if (inner) {   // lib's 8 one-pass blocks, checked against its factors, then the 1 x 1 outer blocks around them
-      PackedMonarchConv.flattenBlocks("PackedThreePass", b, factors(), "M = " + m + " = " + factorString());
+      PackedPlanArgs.flattenBlocks("PackedThreePass", b, factors(), "M = " + m + " = " + factorString());
       double[][] b10 = new double[10][];
       b10[0] = new double[] {1, 0};
       b10[9] = new double[] {1, 0};
@@ -258,7 +258,7 @@ public final class PackedThreePass implements AutoCloseable {
       b10[8] = PackedThreePassLayout.transpose2(b[7]);
       b = b10;
     }
-    blocks.copyFrom(PackedMonarchConv.flattenBlocks("PackedThreePass", b, kernelFactors(), "M = " + m + " = " + factorString()));
+    blocks.copyFrom(PackedPlanArgs.flattenBlocks("PackedThreePass", b, kernelFactors(), "M = " + m + " = " + factorString()));
     prep();
     return this;
   }
@@ -318,7 +318,7 @@ public final class PackedThreePass implements AutoCloseable {
       prep();
       return this;
     }
-    PackedMonarchConv.copyBlocksOnDevice("PackedThreePass", device, blocks, b, kernelFactors(), "M = " + m + " = " + factorString());
+    PackedPlanArgs.copyBlocksOnDevice("PackedThreePass", device, blocks, b, kernelFactors(), "M = " + m + " = " + factorString());
     prep();
     return this;
   }
@@ -394,7 +394,7 @@ public final class PackedThreePass implements AutoCloseable {
    */
   public PackedThreePass setPq(DevicePointer p, DevicePointer pAdj, DevicePointer D) {
     owned("setPq");
-    PackedMonarchConv.copyPq("PackedThreePass", device, h, m, pq, pqAdj, d, p, pAdj, D);
+    PackedPlanArgs.copyPq("PackedThreePass", device, h, m, pq, pqAdj, d, p, pAdj, D);
     pqSet = true;
     return this;
   }

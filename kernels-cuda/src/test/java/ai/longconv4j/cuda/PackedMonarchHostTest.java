@@ -93,7 +93,7 @@ class PackedMonarchHostTest {
     e = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.plan(null, 3, 5000, 100, ConvMode.CIRCULAR, ElementType.F16));
     assertTrue(e.getMessage().startsWith("PackedMonarchConv CIRCULAR L=5000") && e.getMessage().contains("(covered: L = 4096 .. 65536)"),
         e.getMessage());
-    e = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.checkPlan("X", 3, 10, 11, ConvMode.CAUSAL, ElementType.F16, ""));
+    e = assertThrows(IllegalArgumentException.class, () -> PackedPlanArgs.checkPlan("X", 3, 10, 11, ConvMode.CAUSAL, ElementType.F16, ""));
     assertEquals("X: need 1 <= Lk <= L, got Lk=11, L=10", e.getMessage());
     for (int m : new int[] {2048, 8192, 32768}) {
       int[] f = PackedMonarchFactors.factors(m);
@@ -364,23 +364,23 @@ class PackedMonarchHostTest {
     int[] f = {2, 4};
     double[][] b = {new double[8], new double[32], new double[32], new double[8]};
     for (int i = 0; i < 4; i++) for (int q = 0; q < b[i].length; q++) b[i][q] = 100 * i + q;
-    float[] flat = PackedMonarchConv.flattenBlocks("X", b, f, "M = 8 = 2 x 4");
+    float[] flat = PackedPlanArgs.flattenBlocks("X", b, f, "M = 8 = 2 x 4");
     assertEquals(2 * (4 + 16 + 16 + 4), flat.length);
     assertEquals(7f, flat[7]);
     assertEquals(100f, flat[8]);
     assertEquals(307f, flat[79]);
-    var count = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.flattenBlocks("PackedThreePass", new double[3][], f, "M = 8 = 2 x 4"));
+    var count = assertThrows(IllegalArgumentException.class, () -> PackedPlanArgs.flattenBlocks("PackedThreePass", new double[3][], f, "M = 8 = 2 x 4"));
     assertEquals("PackedThreePass.setBlocks: need 4 blocks {F_1 .. F_2, G_2 .. G_1} for M = 8 = 2 x 4, got 3", count.getMessage());
     double[][] wrong = {new double[8], new double[30], new double[32], new double[8]};
-    var shape = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.flattenBlocks("X", wrong, f, "M = 8 = 2 x 4"));
+    var shape = assertThrows(IllegalArgumentException.class, () -> PackedPlanArgs.flattenBlocks("X", wrong, f, "M = 8 = 2 x 4"));
     assertEquals("X.setBlocks: block 1 must be (4, 4, 2) = 32 values for M = 8 = 2 x 4, got 30", shape.getMessage());
     b[2][5] = Double.NaN;
-    var nan = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.flattenBlocks("X", b, f, "M = 8 = 2 x 4"));
+    var nan = assertThrows(IllegalArgumentException.class, () -> PackedPlanArgs.flattenBlocks("X", b, f, "M = 8 = 2 x 4"));
     assertEquals("X.setBlocks: block 2 holds NaN", nan.getMessage());
     var addr = assertThrows(IllegalArgumentException.class,
-        () -> PackedMonarchConv.copyBlocksOnDevice("X", null, null, new DevicePointer[3], f, "M = 8 = 2 x 4"));
+        () -> PackedPlanArgs.copyBlocksOnDevice("X", null, null, new DevicePointer[3], f, "M = 8 = 2 x 4"));
     assertTrue(addr.getMessage().startsWith("X.setBlocksOnDevice: need 4 block addresses for M = 8 = 2 x 4, got "), addr.getMessage());
-    var pq = assertThrows(IllegalArgumentException.class, () -> PackedMonarchConv.copyPq("Y", null, 3, 2048, null, null, null, null, null, null));
+    var pq = assertThrows(IllegalArgumentException.class, () -> PackedPlanArgs.copyPq("Y", null, 3, 2048, null, null, null, null, null, null));
     assertEquals("Y.setPq: needs both (H=3, M=2048) float4 buffers, got null, null", pq.getMessage());
   }
   /**

@@ -148,6 +148,60 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
     }
   }
 
+  static Stream<Arguments> wideCases() {
+    // mode, io, B, H, L, Lk: M = 32768 = 8 x 16^3, L <= M
+    return Stream.of(
+        Arguments.of(ConvMode.CAUSAL, ElementType.BF16, 1, 3, 32768, 32768),          // N = 65536
+        Arguments.of(ConvMode.CAUSAL, ElementType.F16, 2, 2, 30001, 20000),           // odd L (the scalar I/O path), Lk < L
+        Arguments.of(ConvMode.BIDIRECTIONAL, ElementType.BF16, 1, 2, 20000, 15000));  // N = 65536 (35000)
+  }
+
+  /**
+   * Session 29's M = 32768 y kernel ({@link PackedMonarchConv#wide32}, 256 threads) against float64 (1e-2, as above) and
+   * against its twin, lpm_fused (2e-2: each within 1e-2 of float64; they round at different points, the y kernel keeping
+   * stage 1's output as a 16-bit operand in registers and taking its twiddles from the SFU), y and du, poisoned outputs.
+   * Skipped with the reason on a device without its 215 KB of shared memory a block.
+   */
+  @ParameterizedTest(name = "{0} {1} B={2} H={3} L={4} Lk={5}")
+  @MethodSource("wideCases")
+  void wide32MatchesFloat64AndTwin(ConvMode mode, ElementType io, int B, int H, int L, int Lk) {
+    org.junit.jupiter.api.Assumptions.assumeTrue(dev.maxSharedMemoryOptin() >= PackedMonarchConv.wide32Smem(),
+        "the M = 32768 y kernel needs " + PackedMonarchConv.wide32Smem() + " bytes of shared memory a block; " + dev.name()
+            + " allows " + dev.maxSharedMemoryOptin());
+    var rng = new SplittableRandom(7019L * L + 13L * B + 7L * H + 3L * io.ordinal() + mode.ordinal());
+    var x = PackedMonarchHostTest.Data.draw(rng, B, H, L, Lk, mode);
+    int n = B * H * L, tail = 64 + (n & 1);
+    short[] u16 = HalfFloats.encode(PackedMonarchGpuTest.toF(x.u()), io), dy16 = HalfFloats.encode(PackedMonarchGpuTest.toF(PackedMonarchGpuTest.gauss(rng, n)), io);
+    double[] u = ConvCase.toD(HalfFloats.decode(u16, io)), dy = ConvCase.toD(HalfFloats.decode(dy16, io));
+    var xd = new PackedMonarchHostTest.Data(u, x.k(), x.d(), x.shape());
+    try (var pm = PackedMonarchConv.plan(dev, H, L, Lk, mode, io)) {
+      int m = pm.points();
+      assertEquals(32768, m, "M of " + mode + " L=" + L + " Lk=" + Lk);
+      var r = new PackedMonarchReference(m);
+      double[][] blocks = PackedMonarchHostTest.randomBlocks(rng, m, 2);
+      double[] pq = new double[4 * H * m];
+      for (int h = 0; h < H; h++)
+        System.arraycopy(r.pairCoefficients(PackedMonarchReference.placeTaps(x.shape(), x.k(), h, r.n)), 0, pq, 4 * m * h, 4 * m);
+      pm.setBlocks(blocks).setWeights(pq, PackedMonarchGpuTest.toF(x.d()));
+      double[] yRef = PackedMonarchHostTest.refForward(r, xd, blocks, false, u);
+      double[] duRef = PackedMonarchHostTest.refForward(r, xd, blocks, true, dy);
+      try (var u0 = dev.upload(u16); var dy0 = dev.upload(dy16); var y = dev.alloc(2L * (n + tail)); var du = dev.alloc(2L * (n + tail))) {
+        String what = mode + " " + io + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " M=" + m;
+        assertEquals("lpm_fused_" + io.tag() + "_s16", pm.wide32(false).kernelName(), what);
+        float[][] t = run(pm, u0, dy0, y, du, B, io, n, tail, "twin " + what);
+        assertEquals("lpm4y_" + io.tag() + "_m32768_t256", pm.wide32(true).kernelName(), what);
+        assertEquals(256, pm.threads(), what);
+        float[][] g = run(pm, u0, dy0, y, du, B, io, n, tail, "wide32 " + what);
+        Reference.assertClose("y vs float64 lpm4y m32768 " + what, g[0], yRef, 1e-2);
+        Reference.assertClose("du vs float64 lpm4y m32768 " + what, g[1], duRef, 1e-2);
+        Reference.assertClose("y vs float64 twin " + what, t[0], yRef, 1e-2);
+        Reference.assertClose("y vs twin lpm_fused " + what, g[0], ConvCase.toD(t[0]), 2e-2);
+        Reference.assertClose("du vs twin lpm_fused " + what, g[1], ConvCase.toD(t[1]), 2e-2);
+        System.out.printf("wide32 %s: y / du within 1e-2 of float64 and 2e-2 of lpm_fused%n", what);
+      }
+    }
+  }
+
   /** The plan runs {@code kernel} and gives lpm3's y / du bits ({@code y3}, {@code du3}; poison, tail and finiteness as run). */
   private static void sameBits(PackedMonarchConv pm, String kernel, DeviceBuffer u0, DeviceBuffer dy0, DeviceBuffer y, DeviceBuffer du, int B,
       ElementType io, int n, int tail, float[] y3, float[] du3, String what) {
@@ -178,7 +232,8 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
    * bidirectional and for circular M &lt;= 8192, its g kernels at M = 4096
    * without stage (unless -Dlongconv4j.pm.fragtable / fragdirect / stage / outer say otherwise); without fragTable
    * learned_pm3.cu for causal / bidirectional and learned_pm2.cu for circular; tuned(false) runs none of them; M = 32768
-   * keeps its kernel under outer(true) and fragTable(true) (learned_pm3.cu / learned_pm4.cu do not build R1 = 8 at J = 4).
+   * runs session 29's y kernel (wide32) where the device allows its shared memory, else, and under wide32(false), lpm_fused
+   * (outer(true) and fragTable(true) do not apply: learned_pm3.cu / learned_pm4.cu build R1 = 8 at J = 4 for that kernel only).
    */
   @Test
   void kernelChoice() {
@@ -232,7 +287,10 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
       }
     }
     try (var pm = PackedMonarchConv.plan(dev, 2, 32768, 32768, ConvMode.CAUSAL, ElementType.BF16)) {
-      assertEquals("lpm_fused_bf16_s16", pm.outer(true).kernelName());   // tuned keeps lpm_fused at M = 32768
+      boolean wide = dev.maxSharedMemoryOptin() >= PackedMonarchConv.wide32Smem() && System.getProperty("longconv4j.pm.wide32") == null;
+      // tuned: session 29's y kernel at M = 32768 where the device has its shared memory, else lpm_fused
+      assertEquals(wide ? "lpm4y_bf16_m32768_t256" : "lpm_fused_bf16_s16", pm.kernelName());
+      assertEquals("lpm_fused_bf16_s16", pm.wide32(false).outer(true).kernelName());   // outer / fragTable do not build M = 32768
       assertEquals("lpm_fused_bf16_s16", pm.tuned(false).outer(true).kernelName());
       assertEquals("lpm_fused_bf16_s16", pm.fragTable(true).stage(true).kernelName());
     }

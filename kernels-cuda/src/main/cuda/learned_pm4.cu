@@ -94,8 +94,6 @@ __host__ __device__ constexpr int pm4_smem(int log2M) { return pm_smem(log2M, 2)
 struct TabA { const uint4* p; };   // an A-operand table (FragA re, im)
 struct TabB { const uint4* p; };   // a B-operand table (PmB re, im)
 struct Co { const float2* p; };    // an R x R left-form matrix in shared memory, 16-byte aligned
-struct CoO { const float2* p; };   // Co re-read at every use (OPQ kernels): its address opaque per call, so the compiler cannot
-                                   // hoist R = 8's 128 coefficient floats into registers across the stages' unit loops
 
 // The fragment sources (learned_pm.cu's pm_src, found by argument-dependent lookup from pm3's and learned_pm.cu's
 // templates): two conflict-free 16-byte loads. nim (FragA's -im, unused by the callers here) = im with the signs flipped.
@@ -140,13 +138,6 @@ __device__ __forceinline__ void matvec(const Co& c, float (&xr)[R], float (&xi)[
 #pragma unroll
     for (int k = 0; k < RO; ++k) { xr[k] = yr[k]; xi[k] = yi[k]; }
   }
-}
-
-template <int R, int RI, int RO>
-__device__ __forceinline__ void matvec(const CoO& c, float (&xr)[R], float (&xi)[R]) {
-  const float2* p = c.p;
-  asm volatile("" : "+l"(p));
-  matvec<R, RI, RO>(Co{p}, xr, xi);
 }
 
 // Variant g (M = 4096, R1 = 16): the forward first stage straight from global memory, without the pack pass and its
@@ -226,9 +217,8 @@ __device__ __forceinline__ void stage_row(uint32_t* w, const IO* __restrict__ x,
 // x kernels (pm3::middle_rp, the pair map in registers); SFU: the y kernels (pm3::tw_of, twiddles from the SFU); C0R:
 // middle_rp's chunk 0 through registers.
 template <int LM, bool BF16, bool G4 = false, bool S = false, int U = 1, bool RP = false, bool SFU = false, bool C0R = false,
-          int REC = 0, bool OPQ = false>
+          int REC = 0>
 struct Tabs {
-  using CoT = std::conditional_t<OPQ, CoO, Co>;   // OPQ: the first stage's coefficients re-read at every use (CoO)
   static constexpr bool MID_C0R = C0R;
   static constexpr int TW_REC = REC;   // v (2) / w (1) kernels (session 27): learned_pm_rec.cuh
   static constexpr bool MID_FOLD = REC > 0 && BF16;
@@ -281,8 +271,8 @@ struct Tabs {
       }
     }
   }
-  template <typename G_> __device__ static __forceinline__ CoT f1(unsigned char*, const G_& G) { return CoT{G.s1}; }
-  template <typename G_> __device__ static __forceinline__ CoT i1(unsigned char*, const G_& G) { return CoT{G.s1 + G.q1}; }
+  template <typename G_> __device__ static __forceinline__ Co f1(unsigned char*, const G_& G) { return Co{G.s1}; }
+  template <typename G_> __device__ static __forceinline__ Co i1(unsigned char*, const G_& G) { return Co{G.s1 + G.q1}; }
   template <typename G_> __device__ static __forceinline__ TabA f2(unsigned char* s, const G_&, const float2*) { return TabA{tab(s, 0)}; }
   template <typename G_> __device__ static __forceinline__ TabA i1tc(unsigned char* s, const G_&, const float2*) { return TabA{tab(s, 0)}; }
   template <typename G_> __device__ static __forceinline__ TabA i2(unsigned char* s, const G_&, const float2*) { return TabA{tab(s, 1)}; }
@@ -396,12 +386,3 @@ LPM4(lpm4w_f16_m16384_r0, LB, false, __half, __half, 14, false, true, 1, true, t
 #define L256 __launch_bounds__(256, 1)
 LPM4(lpm4y_bf16_m32768_t256, L256, true, BF, BF, 15, false, true, 1, true, true, false)
 LPM4(lpm4y_f16_m32768_t256, L256, false, __half, __half, 15, false, true, 1, true, true, false)
-// lpm4y_<io>_m32768_t<384|512>o: the same at 384 / 512 threads (12 / 16 warps an SM against t256's 8, which ncu found latency
-// bound: 0.81 eligible warps a scheduler, bench-runs/s29/s2) with the first stage's 8 x 8 coefficients re-read at every use
-// (CoO; hoisted, they held 128 registers): they spill under 168 / 128 registers (a few hundred bytes: ptxas report), so they
-// are selectable (PackedMonarchConv.wide32Threads), not the default, until measured.
-#define L384 __launch_bounds__(384, 1)
-LPM4(lpm4y_bf16_m32768_t384o, L384, true, BF, BF, 15, false, true, 1, true, true, false, 0, true)
-LPM4(lpm4y_f16_m32768_t384o, L384, false, __half, __half, 15, false, true, 1, true, true, false, 0, true)
-LPM4(lpm4y_bf16_m32768_t512o, LB, true, BF, BF, 15, false, true, 1, true, true, false, 0, true)
-LPM4(lpm4y_f16_m32768_t512o, LB, false, __half, __half, 15, false, true, 1, true, true, false, 0, true)

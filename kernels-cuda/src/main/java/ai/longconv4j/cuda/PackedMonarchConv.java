@@ -60,7 +60,7 @@ public final class PackedMonarchConv implements AutoCloseable {
   private final DeviceBuffer pq, pqAdj, d, blocks, mats, matsAdj;
   private boolean pqSet, s16, fused = true, balanced, outer, fragTable, fragDirect, stage, regPair, sfuTwiddles, wide32;
   private int recTwiddles;
-  private int threads, regCap, pairU = 1, wide32Threads = 256;
+  private int threads, regCap, pairU = 1;
   private final int[] f;   // M's factors R_1 .. R_J (PackedMonarchFactors.factors), computed once
 
   private PackedMonarchConv(CudaDevice device, int h, int l, int lk, ConvMode mode, ElementType io, int n) {
@@ -87,7 +87,6 @@ public final class PackedMonarchConv implements AutoCloseable {
     this.regPair = prop("regpair", regPair);
     this.sfuTwiddles = prop("sfutw", sfuTwiddles);
     this.wide32 = prop("wide32", wide32);
-    wide32Threads(Integer.getInteger("longconv4j.pm.wide32threads", wide32Threads));
     recTwiddles(Integer.getInteger("longconv4j.pm.rectw", recTwiddles));
     pairU(Integer.getInteger("longconv4j.pm.pairu", pairU));
     Integer th = Integer.getInteger("longconv4j.pm.threads");
@@ -251,7 +250,7 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   /** The forward kernel's name (learned_pm.cu's lpm_*, learned_pm2.cu's lpm2_* for the pkjopt variants, learned_pm3.cu's lpm3_* for {@link #outer}). */
   public String kernelName() {
-    if (wide32Active()) return "lpm4y_" + io.tag() + "_m32768_t" + wide32Threads + (wide32Threads == 256 ? "" : "o");
+    if (wide32Active()) return "lpm4y_" + io.tag() + "_m32768_t256";
     if (sfuActive() && recTwiddles > 0) return (recTwiddles == 1 && m >= 8192 ? "lpm4w_" : "lpm4v_") + io.tag() + "_m" + m + "_r" + (m <= 8192 ? regCap : 0);
     if (sfuActive()) return "lpm4y_" + io.tag() + "_m" + m + "_r" + (m <= 8192 ? regCap : 0);
     if (regPairActive()) return "lpm4x_" + io.tag() + "_m" + m + "_r" + (m <= 8192 ? regCap : 0);
@@ -377,17 +376,6 @@ public final class PackedMonarchConv implements AutoCloseable {
    */
   public PackedMonarchConv wide32(boolean on) { wide32 = on; return this; }
 
-  /**
-   * Threads of the M = 32768 y kernel: 256 (the default, 255 registers, no spill), or 384 / 512 ({@code _t384o / _t512o}: the
-   * first stage's coefficients re-read at each use, under 168 / 128 registers, with a few hundred bytes spilled);
-   * {@code -Dlongconv4j.pm.wide32threads}.
-   */
-  public PackedMonarchConv wide32Threads(int t) {
-    if (t != 256 && t != 384 && t != 512) throw new IllegalArgumentException("PackedMonarchConv.wide32Threads: 256, 384 or 512, got " + t);
-    wide32Threads = t;
-    return this;
-  }
-
   /** Whether this plan runs the M = 32768 y kernel ({@link #wide32(boolean)} and its conditions). */
   boolean wide32Active() {
     return wide32 && fused && m == 32768 && l <= m && mode != ConvMode.CIRCULAR
@@ -475,7 +463,7 @@ public final class PackedMonarchConv implements AutoCloseable {
       throw new IllegalStateException("PackedMonarchConv." + op + ": pairU(2) (lpm4sp) exists only at M = 4096 under the 80-register cap, not "
           + kernelName());
     if (wide32Active()) {   // learned_pm4.cu's M = 32768 y kernel: 256 threads, the staged row
-      device.module(MODULE4).kernel(kernelName()).launch(device.stream(), B, h, wide32Threads, wide32Smem(), x, mm, coef, d, out, h, l, log2m);
+      device.module(MODULE4).kernel(kernelName()).launch(device.stream(), B, h, 256, wide32Smem(), x, mm, coef, d, out, h, l, log2m);
       return;
     }
     if (fragActive()) {   // learned_pm4.cu: learned_pm3.cu's kernel with fragment tables (s: and the staged row)
@@ -536,8 +524,8 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   public int fftSize() { return n; }
   public int points() { return m; }
-  /** Threads per block of the kernel this plan runs ({@link #wide32Threads} for the M = 32768 y kernel, else {@link #threads(int)}'s). */
-  public int threads() { return wide32Active() ? wide32Threads : threads; }
+  /** Threads per block of the kernel this plan runs (256 for the M = 32768 y kernel, else {@link #threads(int)}'s). */
+  public int threads() { return wide32Active() ? 256 : threads; }
   public boolean balanced() { return balanced; }
   public int regCap() { return regCap; }
   public int[] factors() { return f.clone(); }
@@ -553,6 +541,6 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   @Override public String toString() {
     return "PackedMonarchConv[H=" + h + ", L=" + l + ", Lk=" + lk + ", " + mode + ", N=" + n + ", M=" + m + " = " + factorString() + ", io=" + io
-        + (fused ? ", fused" : ", unfused") + (wide32Active() ? ", M = 32768 y kernel (learned_pm4)" : sfuActive() ? ", frag tables + staged row + register pair map + SFU twiddles (learned_pm4 y)" : regPairActive() ? ", frag tables + staged row + register pair map (learned_pm4 x)" : stageActive() ? ", frag tables + staged row (learned_pm4 s)" : fragActive() ? ", frag tables (learned_pm4)" : outerActive() ? ", outer (learned_pm3)" : "") + (variant() ? ", balanced" + (regCap != 0 ? ", regcap " + regCap : "") : "") + ", " + (s16 ? "16-bit" : "fp32") + " smem, " + threads + " threads]";
+        + (fused ? ", fused" : ", unfused") + (wide32Active() ? ", M = 32768 y kernel (learned_pm4, 256 threads)" : sfuActive() ? ", frag tables + staged row + register pair map + SFU twiddles (learned_pm4 y)" : regPairActive() ? ", frag tables + staged row + register pair map (learned_pm4 x)" : stageActive() ? ", frag tables + staged row (learned_pm4 s)" : fragActive() ? ", frag tables (learned_pm4)" : outerActive() ? ", outer (learned_pm3)" : "") + (variant() ? ", balanced" + (regCap != 0 ? ", regcap " + regCap : "") : "") + ", " + (s16 ? "16-bit" : "fp32") + " smem, " + threads + " threads]";
   }
 }

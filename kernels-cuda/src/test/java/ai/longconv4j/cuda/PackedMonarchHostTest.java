@@ -307,7 +307,8 @@ class PackedMonarchHostTest {
 
   /**
    * Helper pm4's learned_pm4.cu: every kernel PackedMonarchConv.kernelName can name (lpm4 M = 2048 .. 8192 r80 / r0 and
-   * 16384 r0; lpm4g M = 4096 r80 / r0 / r64; lpm4s as lpm4 and M = 4096 r64; lpm4sp M = 4096 r80; lpm4x as lpm4) for
+   * 16384 r0; lpm4g M = 4096 r80 / r0 / r64; lpm4s as lpm4 and M = 4096 r64; lpm4sp M = 4096 r80; lpm4x as lpm4; the y kernel
+   * at M = 32768, 256 threads) for
    * sm_80 and sm_90a, bf16 and fp16, 0 spills but the four known below.
    */
   @Test
@@ -344,7 +345,8 @@ class PackedMonarchHostTest {
         "lpm4s_%s_m2048_r0", "lpm4s_%s_m4096_r0", "lpm4s_%s_m4096_r64", "lpm4s_%s_m8192_r80", "lpm4s_%s_m8192_r0", "lpm4s_%s_m16384_r0",
         "lpm4sp_%s_m4096_r80", "lpm4x_%s_m2048_r80", "lpm4x_%s_m4096_r80", "lpm4x_%s_m8192_r80", "lpm4x_%s_m2048_r0", "lpm4x_%s_m4096_r0",
         "lpm4x_%s_m8192_r0", "lpm4x_%s_m16384_r0", "lpm4y_%s_m2048_r80", "lpm4y_%s_m4096_r80", "lpm4y_%s_m8192_r80", "lpm4y_%s_m16384_r0",
-        "lpm4v_%s_m2048_r80", "lpm4v_%s_m4096_r80", "lpm4v_%s_m8192_r80", "lpm4v_%s_m16384_r0", "lpm4w_%s_m8192_r80", "lpm4w_%s_m16384_r0"};
+        "lpm4v_%s_m2048_r80", "lpm4v_%s_m4096_r80", "lpm4v_%s_m8192_r80", "lpm4v_%s_m16384_r0", "lpm4w_%s_m8192_r80", "lpm4w_%s_m16384_r0",
+        "lpm4y_%s_m32768_t256"};   // session 29: M = 32768's y kernel (256 threads), 0 spills
     for (String sm : new String[] {"sm_80", "sm_90a"})
       for (String io : new String[] {"bf16", "f16"})
         for (String k : built) assertTrue(all.containsKey(String.format(k, io) + "@" + sm), String.format(k, io) + " " + sm);

@@ -96,12 +96,11 @@ public final class PackedMonarchBench {
                   else if (o.equals("nv")) pm.recTwiddles(0);
                   else if (o.equals("w32")) pm.wide32(true);   // session 29: lpm4y at M = 32768 (256 threads)
                   else if (o.equals("nw32")) pm.wide32(false);
-                  else if (o.matches("wt\\d+")) pm.wide32Threads(Integer.parseInt(o.substring(2)));   // its 384 / 512-thread forms
                   else if (o.matches("u\\d")) pm.pairU(Integer.parseInt(o.substring(1)));   // lpm4sp: u2
                   else if (o.matches("t\\d+")) pm.threads(Integer.parseInt(o.substring(1)));
                   else if (o.matches("r\\d+")) pm.regCap(Integer.parseInt(o.substring(1)));
                   else throw new IllegalArgumentException("PackedMonarchBench: path " + p + ": option " + o
-                      + " (s16, s32, unfused, b, nb, tuned, untuned, o, no, f, nf, g, ng, s, ns, x, nx, y, ny, v, w, nv, w32, nw32, wtN, uN, tN, rN)");
+                      + " (s16, s32, unfused, b, nb, tuned, untuned, o, no, f, nf, g, ng, s, ns, x, nx, y, ny, v, w, nv, w32, nw32, uN, tN, rN)");
                 }
                 float[] kl = k0;
                 if (bi) {   // lib's (H, 2, L)

@@ -385,21 +385,17 @@ __device__ __forceinline__ void p3_outer_fwd_load(const IO* __restrict__ xr, int
     ai[n] = i + 1 < L ? ld(xr + i + 1) : 0.f;
   }
 }
-// sel(k): whether output k is wanted (session 29: a M = 32768 middle block takes four of the eight; P3All: every one).
-struct P3All { __device__ __forceinline__ bool operator()(int) const { return true; } };
-template <int N1, int IN, typename Put, typename Sel = P3All>
+template <int N1, int IN, typename Put>
 __device__ __forceinline__ void p3_outer_fwd_col(const float4 (&f4)[N1 * N1 / 2], const float (&ar)[N1], const float (&ai)[N1], int q,
-                                                 Put put, Sel sel = Sel()) {
+                                                 Put put) {
   // w_M^q, M = N1 8192; the k1-th twiddle w_M^(k1 q) by a running product (fp32: ~k1 ulp)
   float ws, wc; sincospif(-2.0f * (float)q / (float)(N1 * IN), &ws, &wc);
   float tr = 1.0f / (float)N1, ti = 0.f;
 #pragma unroll
   for (int k = 0; k < N1; ++k) {
-    if (sel(k)) {
-      float a, b;
-      p3_block_row<N1>(f4, k, ar, ai, a, b);
-      put(k, a * tr - b * ti, a * ti + b * tr);   // output k (re, im)
-    }
+    float a, b;
+    p3_block_row<N1>(f4, k, ar, ai, a, b);
+    put(k, a * tr - b * ti, a * ti + b * tr);   // output k (re, im)
     const float nr = tr * wc - ti * ws, ni = tr * ws + ti * wc;
     tr = nr; ti = ni;
   }

@@ -69,42 +69,30 @@ __device__ __forceinline__ float* p3g_xsm() {   // F_1 / G_1 (F1_SMEM bytes), th
 }
 // OG (q3bmid1g): with dG_1's Gram (MODE 1 of lp3g_ogramc: a = pack(dy) = the loaded values, b = O o conj(w_M^(n q)), O the
 // forward middle's output (bmid0's), its twiddles by pass 3's recurrence) in the same loop, no lp3g_ogramc1.
-// N1 = 8 (session 29, M = 32768: two middle blocks a row, block x holding slots 4 x .. 4 x + 3): each block loads the column's
-// eight values and computes the four outputs of its slots (p3_outer_fwd_col's sel), the values pass 1 computes: the same bits.
-template <int N1, typename SC, typename IO, bool DUMP, bool OG = false>
-struct P3gXOuterQ {
-  static_assert(N1 == 4 || (N1 == 8 && !OG), "P3gXOuterQ: N1 = 4, or 8 without the outer Gram");
+template <typename SC, typename IO, bool DUMP, bool OG = false>
+struct P3gXOuter4 {
   const IO* x; const float2* F; SC* xo; int L, h0, B, H;   // xo: X2 (DUMP)
   const SC* O; float2* part2;                              // OG: the forward middle's output; dG_1's partials
   static constexpr bool XLOAD = true;
   __device__ __forceinline__ void stage() const {
-    for (int i = threadIdx.x; i < N1 * N1; i += blockDim.x) reinterpret_cast<float2*>(p3g_xsm())[i] = F[i];
+    for (int i = threadIdx.x; i < 16; i += blockDim.x) reinterpret_cast<float2*>(p3g_xsm())[i] = F[i];
   }
   template <typename ST>
   __device__ __forceinline__ void xload(ST* zr, ST* zi, long long rowc) const {
-    const float4 (&f4)[N1 * N1 / 2] = *reinterpret_cast<const float4 (*)[N1 * N1 / 2]>(p3g_xsm());
+    const float4 (&f4)[8] = *reinterpret_cast<const float4 (*)[8]>(p3g_xsm());
     int h;
     const IO* xr = x + p3_row((int)rowc, h0, B, H, h) * (long long)L;
-    SC* o = xo + rowc * (N1 * 4096);
+    SC* o = xo + rowc * 16384;
     P3gOg<4, 1> og;
     if constexpr (OG) og.zero();
     for (int q = threadIdx.x; q < 4096; q += blockDim.x) {
-      float ar[N1], ai[N1];
-      p3_outer_fwd_load<N1, 4096, IO>(xr, L, q, ar, ai);
-      if constexpr (N1 == 4) {
-        p3_outer_fwd_col<4, 4096>(f4, ar, ai, q, [&](int k, float yr, float yi) {
-          const int i = (p3_qslot(k, 4) << 12) + q;
-          st(zr + SIDX(i), yr); st(zi + SIDX(i), yi);
-          if constexpr (DUMP) stc(o + i, yr, yi);
-        });
-      } else {
-        const int hf = blockIdx.x;
-        p3_outer_fwd_col<8, 4096>(f4, ar, ai, q, [&](int k, float yr, float yi) {
-          const int t = p3_qslot(k, 8), i = ((t & 3) << 12) + q;
-          st(zr + SIDX(i), yr); st(zi + SIDX(i), yi);
-          if constexpr (DUMP) stc(o + (t << 12) + q, yr, yi);
-        }, [hf](int k) { return (p3_qslot(k, 8) >> 2) == hf; });
-      }
+      float ar[4], ai[4];
+      p3_outer_fwd_load<4, 4096, IO>(xr, L, q, ar, ai);
+      p3_outer_fwd_col<4, 4096>(f4, ar, ai, q, [&](int k, float yr, float yi) {
+        const int i = (p3_qslot(k, 4) << 12) + q;
+        st(zr + SIDX(i), yr); st(zi + SIDX(i), yi);
+        if constexpr (DUMP) stc(o + i, yr, yi);
+      });
       if constexpr (OG) {
         float vr[4], vi[4];
 #pragma unroll
@@ -122,14 +110,14 @@ struct P3gXOuterQ {
     if constexpr (OG) og.flush(p3g_xsm() + F1_SMEM / 4, part2);
   }
 };
-template <typename SC, typename IO, int N1 = 4>
-struct P3gDumpQ : P3gDump<SC, 5>, P3gXOuterQ<N1, SC, IO, true> {
-  using P3gXOuterQ<N1, SC, IO, true>::XLOAD;
+template <typename SC, typename IO>
+struct P3gDumpQ : P3gDump<SC, 5>, P3gXOuter4<SC, IO, true> {
+  using P3gXOuter4<SC, IO, true>::XLOAD;
   __device__ __forceinline__ void begin() { P3gDump<SC, 5>::begin(); this->stage(); }
 };
-template <bool BF16, typename SC, typename IO, bool OG, int N1 = 4>
-struct P3gGramQ : P3gGram<BF16, SC, 1, 5>, P3gXOuterQ<N1, SC, IO, false, OG> {
-  using P3gXOuterQ<N1, SC, IO, false, OG>::XLOAD;
+template <bool BF16, typename SC, typename IO, bool OG>
+struct P3gGramQ : P3gGram<BF16, SC, 1, 5>, P3gXOuter4<SC, IO, false, OG> {
+  using P3gXOuter4<SC, IO, false, OG>::XLOAD;
   __device__ __forceinline__ void begin() { P3gGram<BF16, SC, 1, 5>::begin(); this->stage(); }
 };
 // q3bmid2y: the last middle with pass 3 in its store (XSTORE: p3_outer_inv's column from the planes' 16-bit values, the
@@ -212,33 +200,11 @@ struct P3gGramQY : P3gGram<BF16, SC, 2, 5> {
   }
 LP3G_Q3X(bf16, __nv_bfloat16)
 LP3G_Q3X(f16, __half)
-// lp3g_q3bmid0x8_<io> / lp3g_q3bmid1x8_<io> (session 29): q3bmid0x / q3bmid1x at M = 32768 (N1 = 8, grid (2, rows): block x
-// computes pass 1's outputs for its slots 4 x .. 4 x + 3 from the column's eight loaded values); the same arguments; dynamic
-// shared memory p3_smem(2) + 6144 + F8_SMEM (F_1: 64 float2).
-#define LP3G_Q3X8(TAG, IO)                                                                                             \
-  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_q3bmid0x8_##TAG(P3Io<IO>::SC* __restrict__ S,               \
-      P3Io<IO>::SC* __restrict__ D, P3Io<IO>::SC* __restrict__ O, const float2* __restrict__ mats,                      \
-      const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot, const IO* __restrict__ x, int L) {   \
-    P3gDumpQ<P3Io<IO>::SC, IO, 8> hk;                                                                                   \
-    static_cast<P3gDump<P3Io<IO>::SC, 5>&>(hk) = P3gDump<P3Io<IO>::SC, 5>{D, O, slot};                                  \
-    hk.x = x; hk.F = mats; hk.xo = S; hk.L = L; hk.h0 = h0; hk.B = B; hk.H = H;                                        \
-    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 0>(S, mats, pq, h0, B, H, lN1, hk);                                      \
-  }                                                                                                                     \
-  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_q3bmid1x8_##TAG(P3Io<IO>::SC* __restrict__ S,               \
-      const P3Io<IO>::SC* __restrict__ D, float2* __restrict__ part, const float2* __restrict__ mats,                   \
-      const float4* __restrict__ pq, int h0, int B, int H, int lN1, long long slot, const IO* __restrict__ x, int L) {   \
-    P3gGramQ<P3Io<IO>::BF16, P3Io<IO>::SC, IO, false, 8> hk;                                                            \
-    static_cast<P3gGram<P3Io<IO>::BF16, P3Io<IO>::SC, 1, 5>&>(hk) = p3g_hook<P3Io<IO>::BF16, 1, P3Io<IO>::SC, 5>(D, D, slot, part); \
-    hk.x = x; hk.F = mats; hk.xo = nullptr; hk.L = L; hk.h0 = h0; hk.B = B; hk.H = H;                                  \
-    p3_mid16<P3Io<IO>::BF16, IO, P3Io<IO>::SC, 1>(S, mats, pq, h0, B, H, lN1, hk);                                      \
-  }
-LP3G_Q3X8(bf16, __nv_bfloat16)
-LP3G_Q3X8(f16, __half)
 
 // ---- session 28: the M = 2048 middles (eight chunk rows a block, each row's N1 = 8 inner rows of 256 in pair order) loading
 // through pass 1 ----------------------------------------------------------------------------------------------------------------
 // lp3g_2kbmid0x / lp3g_2kbmid1x: 2kbmid0 / 2kbmid1 with lp3g_outer2k_fwd (learned_p3.cu's p3_outer_fwd<8, .., 8>) done in
-// their load, column by column as P3gXOuterQ does at M = 16384 (the same values rounded the same way: the same bits); rows c >=
+// their load, column by column as P3gXOuter4 does at M = 16384 (the same values rounded the same way: the same bits); rows c >=
 // rows (the chunk's padding to whole blocks) zeros, as pass 1's memset leaves them. F_1 (64 float2) behind the Gram buffers
 // (F8_SMEM bytes). DUMP (2kbmid0x): X2 written from registers (2kbmid2's stage-4 Gram reads it), its padding rows zeros too.
 constexpr int F8_SMEM = 512;

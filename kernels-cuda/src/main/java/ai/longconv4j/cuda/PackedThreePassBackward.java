@@ -138,8 +138,8 @@ public final class PackedThreePassBackward implements AutoCloseable {
    * Whether the M = 4096 / 8192 plans' dy middle reads dy itself ({@code lp3g_qbmid1x}, session 27; {@code lp3g_obmid1x},
    * session 28: no pass 1 for dy, i.e. no packed copy of dy written and read back; the same plane values, so the same bits) or pass 1's packed copy (the twin):
    * {@code -Dlongconv4j.p3.bwd.directdy}, unset or true: itself; false: the copy. Also (session 28) M = 16384's dy middle
-   * loading through pass 1 ({@code lp3g_q3bmid1x}: F_1 of its four inner rows in its load; the same planes), M = 2048's
-   * ({@code lp3g_2kbmid1x}: its eight rows' pass 1) and (session 29) M = 32768's ({@code lp3g_q3bmid1x8}). Read per call.
+   * loading through pass 1 ({@code lp3g_q3bmid1x}: F_1 of its four inner rows in its load; the same planes), and M = 2048's
+   * ({@code lp3g_2kbmid1x}: its eight rows' pass 1). Read per call.
    */
   static boolean directDy() { return !"false".equals(System.getProperty("longconv4j.p3.bwd.directdy")); }
 
@@ -156,8 +156,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
    * so the same bits) or pass 1's packed copy (the twin): {@code -Dlongconv4j.p3.bwd.directu}, unset or true: themselves
    * (where {@link #directDu} holds too); false: the copy. Also (session 28) M = 16384's u middle loading through pass 1
    * ({@code lp3g_q3bmid0x}, writing pass 1's X_2 from its registers for the last middle's stage-3 Gram), and M = 2048's
-   * ({@code lp3g_2kbmid0x}: eight rows' pass 1 in its load, X_2 written for the stage-4 Gram), and (session 29) M = 32768's
-   * ({@code lp3g_q3bmid0x8}: a block's four of a row's eight inner rows from the eight loaded). Read per call.
+   * ({@code lp3g_2kbmid0x}: eight rows' pass 1 in its load, X_2 written for the stage-4 Gram). Read per call.
    */
   static boolean directU() { return !"false".equals(System.getProperty("longconv4j.p3.bwd.directu")); }
 
@@ -280,13 +279,10 @@ public final class PackedThreePassBackward implements AutoCloseable {
     var bmid2x = du4 ? mg.kernel(bx + (xu ? "2u_" : "2x_") + tag) : null;
     var bmid0x = xu ? mg.kernel(bx + "0x_" + tag) : null;
     boolean q4 = quad && n1 == 4;   // M = 16384: a middle block holds its row's four inner rows, so pass 1 fits in its load
-    // (M = 32768, session 29: pass 1 in the loads too, each of a row's two blocks reading its eight inner rows' columns)
-    boolean qu = quad && directU(), qdy = quad && directDy();
-    String q8 = q4 ? "_" : "8_";
-    int fq = q4 ? F1_SMEM : F8_SMEM;   // F_1 behind the Gram buffers
-    var bmid0q = qu ? mg.kernel("lp3g_q3bmid0x" + q8 + tag) : null;
-    boolean qf = q4 && qdy && outerFuse(false);   // and the outer Grams + pass 3 in the middles (M = 16384)
-    var bmid1q = qdy ? mg.kernel((qf ? "lp3g_q3bmid1g_" : "lp3g_q3bmid1x" + q8) + tag) : null;
+    boolean qu = q4 && directU(), qdy = q4 && directDy();
+    var bmid0q = qu ? mg.kernel("lp3g_q3bmid0x_" + tag) : null;
+    boolean qf = qdy && outerFuse(false);   // and the outer Grams + pass 3 in the middles
+    var bmid1q = qdy ? mg.kernel((qf ? "lp3g_q3bmid1g_" : "lp3g_q3bmid1x_") + tag) : null;
     var bmid2q = qf ? mg.kernel("lp3g_q3bmid2y_" + tag) : null;
     boolean tu = two && directU(), tdy = two && directDy();   // M = 2048: a middle block holds its 8 rows' 8 inner rows each
     var bmid0t = tu ? mg.kernel("lp3g_2kbmid0x_" + tag) : null;
@@ -316,7 +312,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
       if (!xu && !qu && !tu) pass1(fwd, tc, u, mf, sc, h0, B, c, cp);                            // X_2 (inner: X_1 = pack(u))
       if (ph != null) ph.mark("pass 1 u");
       if (xu) bmid0x.launch(s, gx, gmid, THREADS, smem, sc, dmp, so, mf, pf, h0, B, h, lN1, slot, u, l, c, vec16(u, u));
-      else if (qu) bmid0q.launch(s, gx, gmid, THREADS, smem + fq, sc, dmp, so, mf, pf, h0, B, h, lN1, slot, u, l);   // + X_2
+      else if (qu) bmid0q.launch(s, gx, gmid, THREADS, smem + F1_SMEM, sc, dmp, so, mf, pf, h0, B, h, lN1, slot, u, l);   // + X_2
       else if (tu) bmid0t.launch(s, gx, gmid, THREADS, smem + F8_SMEM, sc, dmp, so, mf, pf, h0, B, h, lN1, slot, u, l, c);
       else bmid0.launch(s, gx, gmid, THREADS, smem, sc, dmp, so, mf, pf, h0, B, h, lN1, slot);         // dumps, O
       if (ph != null) ph.mark("bmid0");
@@ -324,7 +320,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
       if (ph != null) ph.mark("pass 1 dy");
       if (dx) bmid1x.launch(s, gx, gmid, THREADS, smem, sg, dy, l, c, vec16(dy, dy), dmp, part, ma, pa, h0, B, h, lN1, slot);
       else if (qf) bmid1q.launch(s, gx, gmid, THREADS, smem + OG_SMEM, sg, dmp, part, ma, pa, h0, B, h, lN1, slot, dy, l, so, part2);
-      else if (qdy) bmid1q.launch(s, gx, gmid, THREADS, smem + fq, sg, dmp, part, ma, pa, h0, B, h, lN1, slot, dy, l);
+      else if (qdy) bmid1q.launch(s, gx, gmid, THREADS, smem + F1_SMEM, sg, dmp, part, ma, pa, h0, B, h, lN1, slot, dy, l);
       else if (tf) bmid1t.launch(s, gx, gmid, THREADS, smem + F8_SMEM, sg, dmp, part, ma, pa, h0, B, h, lN1, slot, dy, l, c, so, part2);
       else if (tdy) bmid1t.launch(s, gx, gmid, THREADS, smem + F8_SMEM, sg, dmp, part, ma, pa, h0, B, h, lN1, slot, dy, l, c);
       else bmid1.launch(s, gx, gmid, THREADS, smem, sg, dmp, part, ma, pa, h0, B, h, lN1, slot);       // dG_2 .. dG_5; gC'

@@ -15,7 +15,7 @@ import ai.longconv4j.conv.Precision;
 
 /**
  * The packed learned butterfly with J factors (engine LEARNED_PACKED from M = 2048 on, s14-jspec.md) on tensor cores,
- * one pass: forward and input gradient, M = 2048 .. 32768 (causal / bidirectional L up to 16K, circular L = 4K .. 64K),
+ * one pass: forward and input gradient, M = 2048 .. 32768 (causal / bidirectional L up to 32K, circular L = 4K .. 64K),
  * all three modes (they differ only in N and in P / Q). One fused kernel per row (b, h) (learned_pm.cu,
  * {@code lpm_forward_*}): pack z[m] = u_pad[2m] + i u_pad[2m+1], the forward chain with learned blocks (radix-16 stages
  * as 16 x 16 complex products on mma.sync, bf16 / fp16 operands, fp32 accumulation, FlashButterfly's monarch.cuh tiles;
@@ -262,13 +262,13 @@ public final class PackedMonarchConv implements AutoCloseable {
   }
 
   /**
-   * The fastest measured configuration per M (B = 64, H = 768, bf16; BENCH-RESULTS.md rounds 27-pkjopt .. 38-s26). on: the
+   * The fastest measured configuration per M (B = 64, H = 768, bf16; BENCH-RESULTS.md rounds 27-pkjopt .. 41-s29). on: the
    * balanced kernels under the 80-register cap with {@link #tunedConfig}'s threads and planes (M &lt;= 16384; M = 32768 keeps
    * the plan's defaults), and on top {@link #outer} (causal / bidirectional; pkocc, session 15), {@link #fragTable} and
    * {@link #fragDirect} (pm4, sessions 17-18), {@link #stage} (causal / bidirectional M &lt;= 16384, circular M &lt;= 8192;
    * session 18), {@link #regPair} and {@link #sfuTwiddles} (session 26), {@link #recTwiddles} 2 at M = 4096 / 16384 (session
-   * 27): each set where its round measured it faster than the one before it (stage at causal 2048: a tie; orders and figures
-   * in those rounds). off: balanced(false), regCap(0), the plan's threads and planes, none of the above (the slow twin, lpm_fused). Starting value {@code -Dlongconv4j.pm.tuned} (default true); the per-option properties override it.
+   * 27), {@link #wide32} (session 29: M = 32768's one-pass y kernel, round 41-s29): each set where its round measured it faster
+   * than the one before it (stage at causal 2048: a tie; orders and figures in those rounds). off: balanced(false), regCap(0), the plan's threads and planes, none of the above (the slow twin, lpm_fused). Starting value {@code -Dlongconv4j.pm.tuned} (default true); the per-option properties override it.
    */
   public PackedMonarchConv tuned(boolean on) {
     int[] c = tunedConfig(m);
@@ -287,7 +287,7 @@ public final class PackedMonarchConv implements AutoCloseable {
     return this;
   }
 
-  /** {threads, 16-bit planes (1) or fp32 (0)} of {@link #tuned(boolean)} for M, or null where it keeps the defaults (M = 32768). */
+  /** {threads, 16-bit planes (1) or fp32 (0)} of {@link #tuned(boolean)} for M, or null where it keeps the defaults (M = 32768: wide32's kernel sets its own). */
   static int[] tunedConfig(int m) {
     if (m == 2048) return new int[] {128, 0};
     if (m >= 4096 && m <= 16384) return new int[] {256, 1};
@@ -300,7 +300,7 @@ public final class PackedMonarchConv implements AutoCloseable {
    * the first and S = 256 stages per warp in registers both ways, y = E + D u straight to global memory; J = 3: the first
    * stages straight from / to global memory; causal padding's zero half skipped); 0 spills. On through {@link #tuned} for
    * causal / bidirectional (round 28-pkocc), off for circular; {@code -Dlongconv4j.pm.outer}. false: learned_pm2.cu's lpm2_b_*
-   * (the twin). M = 32768 keeps its kernel (its R1 = 8 outer units spilled).
+   * (the twin). M = 32768 keeps its kernel here (lpm3's R1 = 8 outer units spilled; see {@link #wide32(boolean)}).
    */
   public PackedMonarchConv outer(boolean on) { outer = on; return this; }
 

@@ -66,8 +66,7 @@ public final class PackedThreePass implements AutoCloseable {
   public static final int MIN_M = 1 << 16, MAX_M = 1 << 18;
   /** The inner (middle-pass) transform size and its factors. */
   static final int INNER = 8192;
-  /** Default scratch budget: 1 GiB of fp32 rows (2 MiB a row at M = 256K: 512 rows a chunk). */
-  public static final long DEFAULT_SCRATCH_BUDGET = 1L << 30;
+  public static final long DEFAULT_SCRATCH_BUDGET = 1L << 30;   // 1 GiB of fp32 rows (2 MiB a row at M = 256K: 512 rows a chunk)
   private static final int OUTER_THREADS = 256, MIDDLE_THREADS = 512;
   /** learned_p3.cu p3_smem: two planes of 2 x 8192 + pads (fp32 or 16-bit), the padded twiddle table of 8192, 8 float2. */
   static int middleSmem(boolean s16) { return 2 * (2 * INNER + 2 * INNER / 32) * (s16 ? 2 : 4) + 8 * TWIDDLE_ENTRIES + 64; }
@@ -91,7 +90,7 @@ public final class PackedThreePass implements AutoCloseable {
   private final boolean inner;
   private DeviceBuffer one;   // the inner-only plan's 1 x 1 outer block [1 + 0i] then the 2 x 2 identity (setBlocksOnDevice)
   private DeviceBuffer scratch;
-  private long budget = DEFAULT_SCRATCH_BUDGET;
+  private long budget = Long.getLong("longconv4j.p3.budget", DEFAULT_SCRATCH_BUDGET);   // bytes; -Dlongconv4j.p3.budget (benches)
   private boolean pqSet, s16 = true;
   // defaults (helper p3, session 17: BENCH-RESULTS round 30-p3): the 16-bit scratch and the per-warp middle on, the
   // tensor-core outer passes at N1 >= 16 (M >= 128K); each switch names its twin
@@ -106,6 +105,8 @@ public final class PackedThreePass implements AutoCloseable {
     this.lI = !inner || m == INNER ? 13 : m == 2048 ? 8 : 12;
     this.n1 = m >> lI;   // the inner-only plan: 1 at M = 4096 / 8192, 4 / 8 at 16384 / 32768, 8 at 2048
     this.inner = inner;
+    if (budget < 8L * m) throw new IllegalArgumentException("PackedThreePass: -Dlongconv4j.p3.budget=" + budget
+        + " is below one row of M = " + m + " complex fp32 (" + 8L * m + " bytes)");
     this.libPlan = ConvPlan.of(l, lk, LearnedButterflyConv.libMode(mode), ConvEngine.LEARNED_PACKED, Precision.F64);
     if (!inner) {
       this.pq = device.alloc(16L * h * m);
@@ -221,7 +222,6 @@ public final class PackedThreePass implements AutoCloseable {
 
   /** Complex entries of one chain's five blocks (Q in learned_p3.cu), times two chains. */
   private int elements() { return 2 * (n1 * n1 + 4 + 768); }
-
 
   /** Uploads the 10 blocks {F_1 .. F_5, G_5 .. G_1} (lib's layout) and prepares the forward's and the adjoint's left forms. */
   public PackedThreePass setBlocks(double[][] b) {

@@ -67,6 +67,7 @@ public final class PackedThreePass implements AutoCloseable {
   /** The inner (middle-pass) transform size and its factors. */
   static final int INNER = 8192;
   public static final long DEFAULT_SCRATCH_BUDGET = 1L << 30;   // 1 GiB of fp32 rows (2 MiB a row at M = 256K: 512 rows a chunk)
+  static final long QUAD_SCRATCH_BUDGET = 2L << 30;   // M = 16384 / 32768 (quad): half the chunks, the op 3 % faster (round 41-s29)
   private static final int OUTER_THREADS = 256, MIDDLE_THREADS = 512;
   /** learned_p3.cu p3_smem: two planes of 2 x 8192 + pads (fp32 or 16-bit), the padded twiddle table of 8192, 8 float2. */
   static int middleSmem(boolean s16) { return 2 * (2 * INNER + 2 * INNER / 32) * (s16 ? 2 : 4) + 8 * TWIDDLE_ENTRIES + 64; }
@@ -88,9 +89,8 @@ public final class PackedThreePass implements AutoCloseable {
    * 32768 (session 22) the same with N1 = 4 / 8 and an inner 4096 ({@link #quad}).
    */
   private final boolean inner;
-  private DeviceBuffer one;   // the inner-only plan's 1 x 1 outer block [1 + 0i] then the 2 x 2 identity (setBlocksOnDevice)
-  private DeviceBuffer scratch;
-  private long budget = Long.getLong("longconv4j.p3.budget", DEFAULT_SCRATCH_BUDGET);   // bytes; -Dlongconv4j.p3.budget (benches)
+  private DeviceBuffer one, scratch;   // one: the inner-only plan's 1 x 1 outer block [1 + 0i], then the 2 x 2 identity
+  private long budget;   // bytes: -Dlongconv4j.p3.budget, else QUAD_SCRATCH_BUDGET (quad) or DEFAULT_SCRATCH_BUDGET
   private boolean pqSet, s16 = true;
   // defaults (helper p3, session 17: BENCH-RESULTS round 30-p3): the 16-bit scratch and the per-warp middle on, the
   // tensor-core outer passes at N1 >= 16 (M >= 128K); each switch names its twin
@@ -105,6 +105,7 @@ public final class PackedThreePass implements AutoCloseable {
     this.lI = !inner || m == INNER ? 13 : m == 2048 ? 8 : 12;
     this.n1 = m >> lI;   // the inner-only plan: 1 at M = 4096 / 8192, 4 / 8 at 16384 / 32768, 8 at 2048
     this.inner = inner;
+    budget = Long.getLong("longconv4j.p3.budget", quad() ? QUAD_SCRATCH_BUDGET : DEFAULT_SCRATCH_BUDGET);
     if (budget < 8L * m) throw new IllegalArgumentException("PackedThreePass: -Dlongconv4j.p3.budget=" + budget
         + " is below one row of M = " + m + " complex fp32 (" + 8L * m + " bytes)");
     this.libPlan = ConvPlan.of(l, lk, LearnedButterflyConv.libMode(mode), ConvEngine.LEARNED_PACKED, Precision.F64);
@@ -401,12 +402,11 @@ public final class PackedThreePass implements AutoCloseable {
 
   /**
    * Scratch budget in bytes (at least one row of 8 M bytes; a chunk takes whole channels, at least one, even where its B rows
-   * exceed the budget); the scratch is reallocated on the next call.
+   * exceed the budget; default 1 GiB, 2 GiB for the quad plans, or -Dlongconv4j.p3.budget); reallocated on the next call.
    */
   public PackedThreePass scratchBudget(long bytes) {
-    if (bytes < 8L * m)
-      throw new IllegalArgumentException("PackedThreePass.scratchBudget: one row of M = " + m + " complex fp32 needs " + 8L * m + " bytes"
-          + " (the budget is sized for fp32 rows whatever the scratch type), got " + bytes);
+    if (bytes < 8L * m) throw new IllegalArgumentException("PackedThreePass.scratchBudget: one row of M = " + m + " complex fp32 needs "
+        + 8L * m + " bytes (the budget is sized for fp32 rows whatever the scratch type), got " + bytes);
     budget = bytes;
     if (scratch != null) { scratch.close(); scratch = null; }
     return this;

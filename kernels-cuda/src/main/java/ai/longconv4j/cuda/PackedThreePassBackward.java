@@ -214,38 +214,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
    */
   int chunkChannels(int B) {
     long perChannel = 4L * BUFFERS * m * B;
-    int most = (int) Math.max(1, Math.min(Math.min(h, 3 * p3.scratchBudgetBytes() / perChannel), 65535 / B));
-    // M = 16384 / 32768 (session 29): the middles' (N1 / 4) B blocks a channel run 3 to an SM; -Dlongconv4j.p3.bwd.wavechunks=false:
-    // the budget's count (the twin)
-    boolean wave = quad && !"false".equals(System.getProperty("longconv4j.p3.bwd.wavechunks"));
-    return wave ? waveChannels(h, most, (n1 / 4) * B, 3 * p3.device().smCount()) : most;
-  }
-
-  /**
-   * Channels per chunk in [most / 2, most] whose chunks of h channels leave the fewest idle block slots in the middles' last
-   * waves (blocksPerChannel blocks a channel, wave blocks at once; the largest such count on a tie). With the default budget at
-   * 16K / 32K (B = 64 / 32, H = 768, 132 SMs) the 69 channels the budget allows left 9.9 of 124 waves idle (12 chunks of 11.15
-   * waves, then 1.45): 68 leave 0.9 (BENCH-RESULTS round 41-s29).
-   */
-  static int waveChannels(int h, int most, int blocksPerChannel, int wave) {
-    if (most >= h) return most;
-    int best = most;
-    double bestIdle = idleSlots(h, most, blocksPerChannel, wave);
-    for (int hc = most - 1; hc >= Math.max(1, most / 2); hc--) {
-      double idle = idleSlots(h, hc, blocksPerChannel, wave);
-      if (idle < bestIdle - 1e-9) { best = hc; bestIdle = idle; }
-    }
-    return best;
-  }
-
-  /** Idle waves (fractions of a wave) summed over the chunks of h channels, hc a chunk. */
-  static double idleSlots(int h, int hc, int blocksPerChannel, int wave) {
-    double idle = 0;
-    for (int r = h; r > 0; r -= hc) {
-      long b = (long) Math.min(hc, r) * blocksPerChannel;
-      idle += (double) ((b + wave - 1) / wave) - (double) b / wave;
-    }
-    return idle;
+    return (int) Math.max(1, Math.min(Math.min(h, 3 * p3.scratchBudgetBytes() / perChannel), 65535 / B));
   }
 
   /** Rows of the chunk buffers for c rows: c, or for the inner-only plan with N1 = 1 c rounded up to its rows a block (2 or 4). */

@@ -234,24 +234,4 @@ class PackedThreePassHostTest {
             assertTrue(spills.containsKey(k + n1 + "_" + io + "@" + sm), k + n1 + "_" + io + " " + sm);
       }
   }
-
-  /**
-   * Session 29: the M = 16384 / 32768 backward's chunks sized to the middles' waves. The bench case (H = 768, 64 blocks a
-   * channel, 396 a wave, the budget's 69 channels): 68 channels leave 0.88 of a wave idle in all against 69's 9.88 (hand count:
-   * 69 x 64 = 4416 blocks = 11.15 waves, 11 such chunks and one of 9 channels); one chunk holding every channel is kept; the
-   * idle count of a whole number of waves is 0; the choice never goes below half the budget's count.
-   */
-  @Test
-  void chunksFitTheMiddlesWaves() {
-    assertEquals(9.88, PackedThreePassBackward.idleSlots(768, 69, 64, 396), 0.01);
-    assertEquals(0.88, PackedThreePassBackward.idleSlots(768, 68, 64, 396), 0.01);
-    assertEquals(68, PackedThreePassBackward.waveChannels(768, 69, 64, 396));
-    assertEquals(768, PackedThreePassBackward.waveChannels(768, 768, 64, 396));
-    assertEquals(0.0, PackedThreePassBackward.idleSlots(99, 99, 4, 396), 1e-12);   // 396 blocks: one full wave
-    for (int most = 1; most <= 300; most += 7) {
-      int hc = PackedThreePassBackward.waveChannels(768, most, 64, 396);
-      assertTrue(hc <= most && hc >= Math.max(1, most / 2), "most " + most + " -> " + hc);
-      assertTrue(PackedThreePassBackward.idleSlots(768, hc, 64, 396) <= PackedThreePassBackward.idleSlots(768, most, 64, 396) + 1e-9);
-    }
-  }
 }

@@ -58,22 +58,12 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
   @MethodSource("cases")
   void outerMatchesFloat64AndTwin(ConvMode mode, ElementType io, int B, int H, int L, int Lk, int threads) {
     var rng = new SplittableRandom(6007L * L + 13L * B + 7L * H + 3L * io.ordinal() + mode.ordinal());
-    var x = PackedMonarchHostTest.Data.draw(rng, B, H, L, Lk, mode);
-    int n = B * H * L, tail = 64 + (n & 1);
-    short[] u16 = HalfFloats.encode(PackedMonarchGpuTest.toF(x.u()), io), dy16 = HalfFloats.encode(PackedMonarchGpuTest.toF(PackedMonarchGpuTest.gauss(rng, n)), io);
-    double[] u = ConvCase.toD(HalfFloats.decode(u16, io)), dy = ConvCase.toD(HalfFloats.decode(dy16, io));
-    var xd = new PackedMonarchHostTest.Data(u, x.k(), x.d(), x.shape());
     try (var pm = PackedMonarchConv.plan(dev, H, L, Lk, mode, io)) {
       int m = pm.points();
-      var r = new PackedMonarchReference(m);
-      double[][] blocks = PackedMonarchHostTest.randomBlocks(rng, m, 2);
-      double[] pq = new double[4 * H * m];
-      for (int h = 0; h < H; h++)
-        System.arraycopy(r.pairCoefficients(PackedMonarchReference.placeTaps(x.shape(), x.k(), h, r.n)), 0, pq, 4 * m * h, 4 * m);
-      pm.setBlocks(blocks).setWeights(pq, PackedMonarchGpuTest.toF(x.d()));
-      double[] yRef = PackedMonarchHostTest.refForward(r, xd, blocks, false, u);
-      double[] duRef = PackedMonarchHostTest.refForward(r, xd, blocks, true, dy);
-      try (var u0 = dev.upload(u16); var dy0 = dev.upload(dy16); var y = dev.alloc(2L * (n + tail)); var du = dev.alloc(2L * (n + tail));
+      var c = Drawn.on(pm, rng, mode, io, B, H, L, Lk);
+      int n = c.n(), tail = c.tail();
+      double[] yRef = c.yRef(), duRef = c.duRef();
+      try (var u0 = dev.upload(c.u16()); var dy0 = dev.upload(c.dy16()); var y = dev.alloc(2L * (n + tail)); var du = dev.alloc(2L * (n + tail));
            var y2 = dev.alloc(2L * (n + tail)); var du2 = dev.alloc(2L * (n + tail))) {   // n + tail even: fill32's whole words
         for (DeviceBuffer b : new DeviceBuffer[] {y, du, y2, du2}) b.fill32(0x7fc07fc0);
         pm.outer(false).fragTable(false).forward(u0, y2, B);   // the slow twin: the plan's default kernel without lpm3 / lpm4
@@ -169,23 +159,13 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
         "the M = 32768 y kernel needs " + PackedMonarchConv.wide32Smem() + " bytes of shared memory a block; " + dev.name()
             + " allows " + dev.maxSharedMemoryOptin());
     var rng = new SplittableRandom(7019L * L + 13L * B + 7L * H + 3L * io.ordinal() + mode.ordinal());
-    var x = PackedMonarchHostTest.Data.draw(rng, B, H, L, Lk, mode);
-    int n = B * H * L, tail = 64 + (n & 1);
-    short[] u16 = HalfFloats.encode(PackedMonarchGpuTest.toF(x.u()), io), dy16 = HalfFloats.encode(PackedMonarchGpuTest.toF(PackedMonarchGpuTest.gauss(rng, n)), io);
-    double[] u = ConvCase.toD(HalfFloats.decode(u16, io)), dy = ConvCase.toD(HalfFloats.decode(dy16, io));
-    var xd = new PackedMonarchHostTest.Data(u, x.k(), x.d(), x.shape());
     try (var pm = PackedMonarchConv.plan(dev, H, L, Lk, mode, io)) {
       int m = pm.points();
       assertEquals(32768, m, "M of " + mode + " L=" + L + " Lk=" + Lk);
-      var r = new PackedMonarchReference(m);
-      double[][] blocks = PackedMonarchHostTest.randomBlocks(rng, m, 2);
-      double[] pq = new double[4 * H * m];
-      for (int h = 0; h < H; h++)
-        System.arraycopy(r.pairCoefficients(PackedMonarchReference.placeTaps(x.shape(), x.k(), h, r.n)), 0, pq, 4 * m * h, 4 * m);
-      pm.setBlocks(blocks).setWeights(pq, PackedMonarchGpuTest.toF(x.d()));
-      double[] yRef = PackedMonarchHostTest.refForward(r, xd, blocks, false, u);
-      double[] duRef = PackedMonarchHostTest.refForward(r, xd, blocks, true, dy);
-      try (var u0 = dev.upload(u16); var dy0 = dev.upload(dy16); var y = dev.alloc(2L * (n + tail)); var du = dev.alloc(2L * (n + tail))) {
+      var c = Drawn.on(pm, rng, mode, io, B, H, L, Lk);
+      int n = c.n(), tail = c.tail();
+      double[] yRef = c.yRef(), duRef = c.duRef();
+      try (var u0 = dev.upload(c.u16()); var dy0 = dev.upload(c.dy16()); var y = dev.alloc(2L * (n + tail)); var du = dev.alloc(2L * (n + tail))) {
         String what = mode + " " + io + " B=" + B + " H=" + H + " L=" + L + " Lk=" + Lk + " M=" + m;
         assertEquals("lpm_fused_" + io.tag() + "_s16", pm.wide32(false).kernelName(), what);
         float[][] t = run(pm, u0, dy0, y, du, B, io, n, tail, "twin " + what);
@@ -199,6 +179,29 @@ class PackedMonarchOuterGpuTest extends CudaDeviceTest {
         Reference.assertClose("du vs twin lpm_fused " + what, g[1], ConvCase.toD(t[1]), 2e-2);
         System.out.printf("wide32 %s: y / du within 1e-2 of float64 and 2e-2 of lpm_fused%n", what);
       }
+    }
+  }
+
+  /**
+   * A case's data on the host: u and dy (16-bit, as uploaded; n = B H L values, tail poisoned values behind them), and the float64
+   * twin's y and du for random blocks and the taps' P / Q, both set on the plan.
+   */
+  record Drawn(short[] u16, short[] dy16, double[] yRef, double[] duRef, int n, int tail) {
+    static Drawn on(PackedMonarchConv pm, SplittableRandom rng, ConvMode mode, ElementType io, int B, int H, int L, int Lk) {
+      var x = PackedMonarchHostTest.Data.draw(rng, B, H, L, Lk, mode);
+      int n = B * H * L, m = pm.points();
+      short[] u16 = HalfFloats.encode(PackedMonarchGpuTest.toF(x.u()), io);
+      short[] dy16 = HalfFloats.encode(PackedMonarchGpuTest.toF(PackedMonarchGpuTest.gauss(rng, n)), io);
+      double[] u = ConvCase.toD(HalfFloats.decode(u16, io)), dy = ConvCase.toD(HalfFloats.decode(dy16, io));
+      var xd = new PackedMonarchHostTest.Data(u, x.k(), x.d(), x.shape());
+      var r = new PackedMonarchReference(m);
+      double[][] blocks = PackedMonarchHostTest.randomBlocks(rng, m, 2);
+      double[] pq = new double[4 * H * m];
+      for (int h = 0; h < H; h++)
+        System.arraycopy(r.pairCoefficients(PackedMonarchReference.placeTaps(x.shape(), x.k(), h, r.n)), 0, pq, 4 * m * h, 4 * m);
+      pm.setBlocks(blocks).setWeights(pq, PackedMonarchGpuTest.toF(x.d()));
+      return new Drawn(u16, dy16, PackedMonarchHostTest.refForward(r, xd, blocks, false, u),
+          PackedMonarchHostTest.refForward(r, xd, blocks, true, dy), n, 64 + (n & 1));
     }
   }
 

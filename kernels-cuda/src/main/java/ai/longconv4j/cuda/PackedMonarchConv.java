@@ -378,7 +378,7 @@ public final class PackedMonarchConv implements AutoCloseable {
 
   /** Whether this plan runs the M = 32768 y kernel ({@link #wide32(boolean)} and its conditions). */
   boolean wide32Active() {
-    return wide32 && fused && m == 32768 && l <= m && mode != ConvMode.CIRCULAR
+    return wide32 && fused && m == 32768 && l <= m   // L <= M: causal / bidirectional (circular N = L: M = L / 2)
         && device.maxSharedMemoryOptin() >= wide32Smem();
   }
 
@@ -462,13 +462,10 @@ public final class PackedMonarchConv implements AutoCloseable {
     if (stageActive() && pairU == 2 && (m != 4096 || regCap != 80))
       throw new IllegalStateException("PackedMonarchConv." + op + ": pairU(2) (lpm4sp) exists only at M = 4096 under the 80-register cap, not "
           + kernelName());
-    if (wide32Active()) {   // learned_pm4.cu's M = 32768 y kernel: 256 threads, the staged row
-      device.module(MODULE4).kernel(kernelName()).launch(device.stream(), B, h, 256, wide32Smem(), x, mm, coef, d, out, h, l, log2m);
-      return;
-    }
-    if (fragActive()) {   // learned_pm4.cu: learned_pm3.cu's kernel with fragment tables (s: and the staged row)
-      int sm = smem4(log2m) + (stageActive() ? stageBytes(log2m, l <= m) : 0);
-      device.module(MODULE4).kernel(kernelName()).launch(device.stream(), B, h, threads, sm, x, mm, coef, d, out, h, l, log2m);
+    boolean wide = wide32Active();   // learned_pm4.cu's M = 32768 y kernel: a staged kernel at its own 256 threads
+    if (wide || fragActive()) {   // learned_pm4.cu: learned_pm3.cu's kernel with fragment tables (s: and the staged row)
+      int sm = smem4(log2m) + (wide || stageActive() ? stageBytes(log2m, l <= m) : 0);
+      device.module(MODULE4).kernel(kernelName()).launch(device.stream(), B, h, threads(), sm, x, mm, coef, d, out, h, l, log2m);
       return;
     }
     if (outerActive()) {   // learned_pm3.cu: 16-bit planes, no register cap

@@ -9,7 +9,8 @@
 #          time with OPALT's options added (OPALT_<L> instead where set; logs op-B-L-alt.*: the twin in its own process)
 #   ncu    (NCU=1) Nsight Compute of the first NCU_N launches of each kernel regex in NCU_K, PackedMonarchBench (NCU_CASE, NCU_ORDER)
 #   ncuk   (NCUK=1) Nsight Compute sections of the first NCUK_N (3) launches matching a kernel regex in LearnedOpBench, one
-#          run per "B:L:regex" of NCUK_RUNS (engines NCUK_ORDER, default packed)
+#          run per "B:L:regex" of NCUK_RUNS (engines NCUK_ORDER, default packed); NCUK_SRC=1: with source counters (the
+#          SASS page as CSV); NCUK_DIS="module ..": the modules' sm_90a SASS with line info (cuobjdump, nvdisasm -g)
 #   ncuop  (NCUOP=1) every kernel's gpu__time_duration in LearnedOpBench (engines NCUOP_ORDER) per "B:L" of NCUOP_CASES
 #          (and again with NCUOP_ALT's options added where set)
 # Stage: tools/stage-device.sh --out .device/s30 --sm 90 --lean-jre --add kernels-cuda/bench-runs/s30/s30-sitting.sh --drop '..'
@@ -91,13 +92,24 @@ if [ "${NCUK:-0}" != 0 ]; then   # full sections of kernels of the learned op's 
       JAVA_OPTS="-Dlongconv4j.bench.op.order=${NCUK_ORDER:-packed} -Dlongconv4j.bench.op.groups=1 -Dlongconv4j.bench.op.reps=1 -Dlongconv4j.bench.op.plans=false -Dlongconv4j.bench.warmup.ms=0 ${OPOPTS:-}" \
         timeout ${NCUK_S:-100} "$ncu" --target-processes all --kernel-name "regex:$k" --launch-count ${NCUK_N:-3} \
           --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats --section MemoryWorkloadAnalysis \
-          --section ComputeWorkloadAnalysis --section SchedulerStats --section InstructionStats \
+          --section ComputeWorkloadAnalysis --section SchedulerStats --section InstructionStats ${NCUK_SRC:+--section SourceCounters} \
           -o "$out/ncuk-$l" $DEV/run-java ai.longconv4j.examples.bench.LearnedOpBench "$raw/ncuk-op.csv" "$b" 768 "$l" > "$raw/ncuk-run-$l.txt" 2>&1
       echo "ncuk $b:$l:$k exit $?"; tail -2 "$raw/ncuk-run-$l.txt" | cut -c1-200
       "$ncu" -i "$out/ncuk-$l.ncu-rep" --page details > "$out/ncuk-details-$l.txt" 2>&1
+      if [ -n "${NCUK_SRC:-}" ]; then   # per-instruction counts and stall samples (SASS), for the line map below
+        "$ncu" -i "$out/ncuk-$l.ncu-rep" --page source --csv --print-source sass > "$out/ncuk-source-$l.csv" 2>&1; xz -T8 -6 "$out/ncuk-source-$l.csv"
+      fi
       rm -f "$out/ncuk-$l.ncu-rep"
       grep -E "^  lp|Duration|Warp Cycles Per Issued|Mem Busy|Max Bandwidth|DRAM Throughput|Compute \(SM\)|Achieved Occupancy|Registers Per|Executed Instructions  |Memory Throughput" "$out/ncuk-details-$l.txt" | head -60
     done
+    if [ -n "${NCUK_DIS:-}" ]; then   # SASS with line info of NCUK_DIS's modules (fatbins from the kernels jar), sm_90a
+      bin=$(dirname "$ncu"); d="$raw/dis"; mkdir -p "$d"; jar=$(ls $DEV/cp/longconv4j-kernels-cuda-*.jar | grep -v tests | head -1)
+      for mod in $NCUK_DIS; do
+        (cd "$d" && { python3 -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1]).extract(sys.argv[2])" "$jar" "ai/longconv4j/cuda/$mod.fatbin" || unzip -o -q "$jar" "ai/longconv4j/cuda/$mod.fatbin"; } && "$bin/cuobjdump" -xelf all "ai/longconv4j/cuda/$mod.fatbin" > /dev/null 2>&1)
+        for cb in "$d"/*sm_90a*.cubin; do "$bin/nvdisasm" -g -c "$cb" > "$out/sass-$mod.txt" 2>&1; done
+        ls "$d"; rm -f "$d"/*.cubin; xz -T8 -6 "$out/sass-$mod.txt"
+      done
+    fi
   fi
   pack
 fi

@@ -103,7 +103,7 @@ if [ "${NCUK:-0}" != 0 ]; then   # full sections of kernels of the learned op's 
       grep -E "^  lp|Duration|Warp Cycles Per Issued|Mem Busy|Max Bandwidth|DRAM Throughput|Compute \(SM\)|Achieved Occupancy|Registers Per|Executed Instructions  |Memory Throughput" "$out/ncuk-details-$l.txt" | head -60
     done
     if [ -n "${NCUK_DIS:-}" ]; then   # SASS with line info of NCUK_DIS's modules (fatbins from the kernels jar), sm_90a
-      bin=$(dirname "$ncu"); d="$raw/dis"; mkdir -p "$d"; jar=$(ls $DEV/cp/longconv4j-kernels-cuda-*.jar | grep -v tests | head -1)
+      bin=$(dirname "$ncu"); d="$raw/dis"; mkdir -p "$d"; jar=$(readlink -f $(ls $DEV/cp/longconv4j-kernels-cuda-*.jar | grep -v tests | head -1))
       for mod in $NCUK_DIS; do
         (cd "$d" && { python3 -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1]).extract(sys.argv[2])" "$jar" "ai/longconv4j/cuda/$mod.fatbin" || unzip -o -q "$jar" "ai/longconv4j/cuda/$mod.fatbin"; } && "$bin/cuobjdump" -xelf all "ai/longconv4j/cuda/$mod.fatbin" > /dev/null 2>&1)
         for cb in "$d"/*sm_90a*.cubin; do "$bin/nvdisasm" -g -c "$cb" > "$out/sass-$mod.txt" 2>&1; done

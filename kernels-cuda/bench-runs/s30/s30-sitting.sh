@@ -6,7 +6,8 @@
 #   pm     PackedMonarchBench, cases PMCASES (mode:L,..), paths PMORDER (fb, pm[-opts]), B = 64, H = 768, fwd + du timed
 #   p3     (P3BENCH=1) PackedThreePassBench, cases P3CASES (L:B,..), paths P3ORDER
 #   op     LearnedOpBench per "B:L" of OPCASES, engines OPORDER, extra -D options OPOPTS; with OPALT set, each case a second
-#          time with OPALT's options added (OPALT_<L> instead where set; logs op-B-L-alt.*: the twin in its own process)
+#          time with OPALT's options added (OPALT_<L> instead where set; logs op-B-L-alt.*: the twin in its own process);
+#          OPALT_CP=jar: the second run with that jar first on the classpath (a previous build's fatbins: an A / B of kernels)
 #   ncu    (NCU=1) Nsight Compute of the first NCU_N launches of each kernel regex in NCU_K, PackedMonarchBench (NCU_CASE, NCU_ORDER)
 #   ncuk   (NCUK=1) Nsight Compute sections of the first NCUK_N (3) launches matching a kernel regex in LearnedOpBench, one
 #          run per "B:L:regex" of NCUK_RUNS (engines NCUK_ORDER, default packed); NCUK_SRC=1: with source counters (the
@@ -53,10 +54,16 @@ if [ "${OPBENCH:-0}" != 0 ]; then
       timeout ${OP_S:-90} $DEV/run-java ai.longconv4j.examples.bench.LearnedOpBench "$raw/op-$b-$l.csv" "$b" 768 "$l" > "$raw/op-$b-$l.txt" 2>&1
     echo "op bench exit $?"; grep -E " ms |peak|Exception|rror" "$raw/op-$b-$l.txt" | grep -v "^\s*at " | head -24 | cut -c1-220
     av="OPALT_$l"; alt="${!av:-${OPALT:-}}"   # OPALT_<L> (e.g. OPALT_4096) overrides OPALT for that length
-    if [ -n "$alt" ]; then
-      echo "== op bench B=$b L=$l alt: $alt"
+    if [ -n "$alt" ] || [ -n "${OPALT_CP:-}" ]; then
+      echo "== op bench B=$b L=$l alt: $alt ${OPALT_CP:+classpath first: $OPALT_CP}"
+      runj="$DEV/run-java"
+      if [ -n "${OPALT_CP:-}" ]; then   # the alt run with OPALT_CP's jar ahead of the staged ones (e.g. a previous build's fatbins)
+        . $DEV/unpack; acp="$(readlink -f $OPALT_CP):$(ls $DEV/cp/*.jar | tr '\n' ':')"
+        runj="$out/r/alt-java.sh"; jv=$(readlink -f $DEV/jre/bin/java)
+        printf '#!/usr/bin/env bash\nexec %s --enable-native-access=ALL-UNNAMED ${JAVA_OPTS:-} -cp %s "$@"\n' "$jv" "$acp" > "$runj"; chmod +x "$runj"
+      fi
       JAVA_OPTS="-Dlongconv4j.bench.op.order=${OPORDER:-monarch,packed,packed,monarch} -Dlongconv4j.bench.op.groups=1 -Dlongconv4j.bench.op.reps=${OPREPS:-20} -Dlongconv4j.bench.op.plans=false ${OPOPTS:-} $alt" \
-        timeout ${OP_S:-90} $DEV/run-java ai.longconv4j.examples.bench.LearnedOpBench "$raw/op-$b-$l-alt.csv" "$b" 768 "$l" > "$raw/op-$b-$l-alt.txt" 2>&1
+        timeout ${OP_S:-90} $runj ai.longconv4j.examples.bench.LearnedOpBench "$raw/op-$b-$l-alt.csv" "$b" 768 "$l" > "$raw/op-$b-$l-alt.txt" 2>&1
       echo "op bench alt exit $?"; grep -E " ms |peak|Exception|rror" "$raw/op-$b-$l-alt.txt" | grep -v "^\s*at " | head -24 | cut -c1-220
     fi
     pack

@@ -22,6 +22,7 @@
 //                       rounded to 16 bits, as every radix-16 stage of the middle rounds its operands.
 #define LP3_HELPERS_ONLY
 #include "learned_p3.cu"
+#include "learned_p3_pairs.cuh"   // session 30: the inner-only middles' pair maps, enumerated (twins: learned_p3.cu's)
 #define LPM_TEMPLATES_ONLY
 #include "learned_pm.cu"   // pm_chunk_fwd / pm_chunk_inv / pm_pair_at (lp3_mid16w's per-warp chunk middle)
 #include "scratch_io.cuh"
@@ -39,14 +40,14 @@ template <> struct P3Io<__half> { using SC = __half2; static constexpr bool BF16
 // ONE (session 21, learned_p3g.cu's lp3g_obmid* / lp3g_qbmid*: one-pass backwards on these middles, N1 = 1): the rows of a
 // block. 2: M = 8192, the block's two halves are chunk rows 2 y and 2 y + 1 (y = blockIdx.y; each a whole one-pass row,
 // X_1 = pack(u) with lib's factors {2, 16, 16, 16} = the middle's), each paired within itself as inner row 0 is
-// (p3_pairmap1), with its own channel's P / Q. 4: M = 4096 = 16 x 16 x 16, chunk rows 4 y .. 4 y + 3 (the plane's
+// (p3_pairs1), with its own channel's P / Q. 4: M = 4096 = 16 x 16 x 16, chunk rows 4 y .. 4 y + 3 (the plane's
 // [4][4096] as the radix-2 stage leaves it at M = 8192: the radix-16 stages treat the 4 as a batch), no radix-2 stage (the
-// rows loaded and stored as they are), each row paired within itself (p3_pairmap4). 5 (session 22): M = 16384 / 32768 =
+// rows loaded and stored as they are), each row paired within itself (p3_pairs4). 5 (session 22): M = 16384 / 32768 =
 // N1 x 4096 after an outer pass (N1 = 4 / 8, grid (N1 / 4, rows)): block (x, y) takes slots 4 x .. 4 x + 3 of chunk row y
-// (two row pairs in learned_p3.cu's pair order), loaded and stored as at 4, paired by p3_pairmapq with the channel's P / Q.
+// (two row pairs in learned_p3.cu's pair order), loaded and stored as at 4, paired by p3_pairsq with the channel's P / Q.
 // 6 (session 22): M = 2048 = 8 x 256 after an outer pass: block y takes chunk rows 8 y .. 8 y + 7 (contiguous, each
 // row's 8 inner rows of 256 in pair order), loaded and stored as at 4, stage 3 and its inverse skipped (the inner 256 is
-// stages 4 and 5), paired by p3_pairmap2k. 0: the three-pass middles.
+// stages 4 and 5), paired by p3_pairs2k. 0: the three-pass middles.
 enum { P3H_F3 = 3, P3H_F4, P3H_F5, P3H_C, P3H_I5, P3H_I4, P3H_I3, P3H_I2 };
 struct P3NoHook {
   __device__ __forceinline__ void begin() {}
@@ -193,14 +194,14 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
   }
   hk.at(P3H_C, tw, zr, zi, oa, ob);
   if constexpr (HK::ONE == 6) {
-    p3_pairmap2k<ST>(zr, zi, pq, h0, B, H, 8 * (int)b.rowc);
+    p3_pairs2k<ST>(zr, zi, pq, h0, B, H, 8 * (int)b.rowc);
   } else if constexpr (HK::ONE == 5) {
-    p3_pairmapq<ST>(zr, zi, pq + ((size_t)b.h << (lN1 + 12)), b.N1, (int)blockIdx.x);
+    p3_pairsq<ST>(zr, zi, pq + ((size_t)b.h << (lN1 + 12)), b.N1, (int)blockIdx.x);
   } else if constexpr (HK::ONE == 4) {
-    p3_pairmap4<ST>(zr, zi, pq, h0, B, H, 4 * (int)b.rowc);
+    p3_pairs4<ST>(zr, zi, pq, h0, B, H, 4 * (int)b.rowc);
   } else if constexpr (HK::ONE == 2) {
     const int ha = min(h0 + (int)(2 * b.rowc) / B, H - 1), hb = min(h0 + (int)(2 * b.rowc + 1) / B, H - 1);
-    p3_pairmap1<ST>(zr, zi, pq + ((size_t)ha << P3_LIN), pq + ((size_t)hb << P3_LIN));
+    p3_pairs1<ST>(zr, zi, pq + ((size_t)ha << P3_LIN), pq + ((size_t)hb << P3_LIN));
   } else {
     p3_pairmap<ST>(zr, zi, pq + (size_t)b.h * ((size_t)b.N1 << P3_LIN), b.j, b.ka, b.kb, b.N1);
   }

@@ -114,7 +114,7 @@ if [ "${NCUK:-0}" != 0 ]; then   # full sections of kernels of the learned op's 
       for mod in $NCUK_DIS; do
         (cd "$d" && { python3 -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1]).extract(sys.argv[2])" "$jar" "ai/longconv4j/cuda/$mod.fatbin" || unzip -o -q "$jar" "ai/longconv4j/cuda/$mod.fatbin"; } && "$bin/cuobjdump" -xelf all "ai/longconv4j/cuda/$mod.fatbin" > /dev/null 2>&1)
         for cb in "$d"/*sm_90a*.cubin; do "$bin/nvdisasm" -g -c "$cb" > "$out/sass-$mod.txt" 2>&1; done
-        ls "$d"; rm -f "$d"/*.cubin; xz -T8 -6 "$out/sass-$mod.txt"
+        ls "$d"; rm -f "$d"/*.cubin; xz -T8 -6 "$out/sass-$mod.txt"; rm -rf "$d"/ai
       done
     fi
   fi

@@ -6,10 +6,12 @@
 // and drop the upper element of each pair: half of their iterations do only index arithmetic, and at ONE = 4 / 6 every
 // pair divides by B for its row's channel and loads the two coefficients again for each of the block's rows (ncu source
 // counters, bench-runs/s30 s2: p3_pairmap2k was ~24 % of lp3g_2kbmid0x's instructions and ~32 % of lp3g_2kbmid2's).
-// Here each work item is one pair: a self-paired row's pairs {pos(k), pos(-k)} by frequency k (k = 0 and the Nyquist
-// k = M / 2 are fixed points, both taken by item 0), a slot pair's {(t, p), (t + 1, R - 1 - p)} by p. Where the block's
-// rows share the pair's positions (ONE = 2, 4, 6) one item runs over all of them, with the coefficients loaded once and
-// again only where a row's channel differs from the row before it (channels never decrease with the row).
+// Here a slot pair's pairs {(t, p), (t + 1, R - 1 - p)} are work items by p (none skipped); a self-paired row's items
+// are its positions p, the upper ones skipped as in the twins (enumerating them by frequency k, {pos(k), pos(-k)}, was
+// measured slower at M = 4096 / 8192, bench-runs/s30 s3: both accesses of a warp then scatter over the banks and the
+// coefficients' cache lines, where the twins' first one is contiguous). Where the block's rows share the pair's
+// positions (ONE = 2, 4, 6) one item runs over all of them, with the coefficients loaded once and again only where a
+// row's channel differs from the row before it (channels never decrease with the row).
 // Each pair gets p3_pair's products of the same 16-bit values with the same coefficients as in the twin (which of the
 // two elements is named first does not matter: each element's new value is p3_pair(its own coefficients, itself, its
 // partner)), so the planes end bit for bit as the twins leave them: PackedPairMapGpuTest, through learned_p3pm.cu.
@@ -43,72 +45,59 @@ __device__ __forceinline__ void p3_pair_rows(ST* zr, ST* zi, const float4* __res
 }
 
 // M = 2048 (ONE = 6; twin p3_pairmap2k): 8 chunk rows c0 .. c0 + 7 of 8 slots of 256 (slot t: inner row p3_qrow(t, 8)).
-// Items j < 768: slots t = 2, 4, 6 with t + 1, p = j mod 256 with 255 - p; 768 .. 895: slot 0, frequency k = j - 768
-// (pos2(k) with pos2(-k), and at k = 0 also the Nyquist 128, fixed); 896 .. 1023: slot 1 (row 4), p < 128 with 255 - p.
+// Items j < 768: slots t = 2, 4, 6 with t + 1, p = j mod 256 with 255 - p; 768 .. 1023: slot 0 (row 0), p = j - 768 with
+// pos2(-pos2(p)) where that is not lower; 1024 .. 1151: slot 1 (row 4), p < 128 with 255 - p.
 template <typename ST>
 __device__ __forceinline__ void p3_pairs2k(ST* zr, ST* zi, const float4* __restrict__ pq, int h0, int B, int H, int c0) {
   const int hf = min(h0 + c0 / B, H - 1), hl = min(h0 + (c0 + 7) / B, H - 1);
-  for (int j = threadIdx.x; j < 1024; j += blockDim.x) {
+  for (int j = threadIdx.x; j < 1152; j += blockDim.x) {
     int t, u, p, q;
     if (j < 768) { t = 2 + 2 * (j >> 8); u = t + 1; p = j & 255; q = 255 - p; }
-    else if (j < 896) { t = u = 0; p = p3_pos2(j - 768); q = p3_pos2((256 - (j - 768)) & 255); }
-    else { t = u = 1; p = j - 896; q = 255 - p; }
+    else if (j < 1024) { t = u = 0; p = j - 768; q = p3_pos2((256 - p3_pos2(p)) & 255); if (q < p) continue; }
+    else { t = u = 1; p = j - 1024; q = 255 - p; }
     const int ea = (p3_qrow(t, 8) << 8) + p, eb = (p3_qrow(u, 8) << 8) + q;
     p3_pair_rows<8, 2048, 11>(zr, zi, pq, (t << 8) + p, (u << 8) + q, ea, eb, hf, hl, h0, B, H, c0);
-    if (j == 768) {   // the Nyquist frequency's fixed point
-      const int n = p3_pos2(128);
-      p3_pair_rows<8, 2048, 11>(zr, zi, pq, n, n, n, n, hf, hl, h0, B, H, c0);
-    }
   }
 }
 
-// M = 4096 (ONE = 4; twin p3_pairmap4): 4 chunk rows c0 .. c0 + 3 of 4096, each self-paired: item k < 2048 is
-// {pos4(k), pos4(-k)} in every row (k = 0 also the Nyquist 2048, fixed).
+// M = 4096 (ONE = 4; twin p3_pairmap4): 4 chunk rows c0 .. c0 + 3 of 4096, each self-paired: item p < 4096 is p with
+// pos4(-freq4(p)) in every row where that is not lower.
 template <typename ST>
 __device__ __forceinline__ void p3_pairs4(ST* zr, ST* zi, const float4* __restrict__ pq, int h0, int B, int H, int c0) {
   const int hf = min(h0 + c0 / B, H - 1), hl = min(h0 + (c0 + 3) / B, H - 1);
-  for (int k = threadIdx.x; k < 2048; k += blockDim.x) {
-    const int p = p3_pos4(k), q = p3_pos4((4096 - k) & 4095);
+  for (int p = threadIdx.x; p < 4096; p += blockDim.x) {
+    const int q = p3_pos4((4096 - p3_freq4(p)) & 4095);
+    if (q < p) continue;
     p3_pair_rows<4, 4096, 12>(zr, zi, pq, p, q, p, q, hf, hl, h0, B, H, c0);
-    if (k == 0) {
-      const int n = p3_pos4(2048);
-      p3_pair_rows<4, 4096, 12>(zr, zi, pq, n, n, n, n, hf, hl, h0, B, H, c0);
-    }
   }
 }
 
 // M = N1 x 4096 (ONE = 5; twin p3_pairmapq): block x's slots 4 x .. 4 x + 3 of one row, c its channel's coefficients
 // (inner row k1 at k1 4096). Items j < 4096: slot 2 with 3, p = j with 4095 - p; 4096 .. 8191 at x != 0: slot 0 with 1
-// likewise; at x = 0 (slots 0 and 1 are inner rows 0 and N1 / 2, each self-paired): 4096 .. 6143 slot 0 by frequency k
-// = j - 4096 (k = 0 also the Nyquist 2048), 6144 .. 8191 slot 1, p < 2048 with 4095 - p.
+// likewise; at x = 0 (slots 0 and 1 are inner rows 0 and N1 / 2, each self-paired): 4096 .. 8191 slot 0, p = j - 4096
+// with pos4(-freq4(p)) where that is not lower, 8192 .. 10239 slot 1, p < 2048 with 4095 - p.
 template <typename ST>
 __device__ __forceinline__ void p3_pairsq(ST* zr, ST* zi, const float4* __restrict__ c, int N1, int x) {
-  for (int j = threadIdx.x; j < 8192; j += blockDim.x) {
+  const int n = x == 0 ? 10240 : 8192;
+  for (int j = threadIdx.x; j < n; j += blockDim.x) {
     int s, u, p, q;
     if (j < 4096) { s = 2; u = 3; p = j; q = 4095 - p; }
     else if (x != 0) { s = 0; u = 1; p = j - 4096; q = 4095 - p; }
-    else if (j < 6144) { s = u = 0; p = p3_pos4(j - 4096); q = p3_pos4((4096 - (j - 4096)) & 4095); }
-    else { s = u = 1; p = j - 6144; q = 4095 - p; }
+    else if (j < 8192) { s = u = 0; p = j - 4096; q = p3_pos4((4096 - p3_freq4(p)) & 4095); if (q < p) continue; }
+    else { s = u = 1; p = j - 8192; q = 4095 - p; }
     const float4 cp = c[(p3_qrow(4 * x + s, N1) << 12) + p], cq = c[(p3_qrow(4 * x + u, N1) << 12) + q];
     p3_pair_ab(zr, zi, (s << 12) + p, (u << 12) + q, cp, cq);
-    if (j == 4096 && x == 0) {
-      const int n = p3_pos4(2048);
-      const float4 cn = c[(p3_qrow(0, N1) << 12) + n];
-      p3_pair_ab(zr, zi, n, n, cn, cn);
-    }
   }
 }
 
 // M = 8192 (ONE = 2; twin p3_pairmap1): rows a = [0, 8192) (coefficients ca) and b = [8192, 16384) (cb), each
-// self-paired: item k < 4096 is {pos(k), pos(-k)} in both rows (k = 0 also the Nyquist 4096).
+// self-paired: item p < 8192 is p with pos(-freq(p)) in both rows where that is not lower.
 template <typename ST>
 __device__ __forceinline__ void p3_pairs1(ST* zr, ST* zi, const float4* __restrict__ ca, const float4* __restrict__ cb) {
-  auto both = [&](int p, int q) {
+  for (int p = threadIdx.x; p < P3_IN; p += blockDim.x) {
+    const int q = p3_pos((P3_IN - p3_freq(p)) & (P3_IN - 1));
+    if (q < p) continue;
     p3_pair_ab(zr, zi, p, q, ca[p], ca[q]);
     p3_pair_ab(zr, zi, P3_IN + p, P3_IN + q, cb[p], cb[q]);
-  };
-  for (int k = threadIdx.x; k < P3_IN / 2; k += blockDim.x) {
-    both(p3_pos(k), p3_pos((P3_IN - k) & (P3_IN - 1)));
-    if (k == 0) both(p3_pos(P3_IN / 2), p3_pos(P3_IN / 2));
   }
 }

@@ -89,12 +89,15 @@ __device__ __forceinline__ void p3g_load_x4(ST* zr, ST* zi, const IO* __restrict
                                             long long rowc) {
   constexpr int U = 4, G = P3_IN / 2 / 4;   // 4-pair groups a row (4096 pairs)
   const int T = blockDim.x;
+  int cr = -1;   // session 30: the row pointer of the last chunk row met, its division by B done once (the same pointer)
+  const IO* xr = nullptr;
   for (int i = threadIdx.x; i < 4 * G; i += U * T) {
     uint4 a[U];
 #pragma unroll
     for (int u = 0; u < U; ++u) {
       const int gi = i + u * T, k = gi / G, q0 = 4 * (gi % G), c = (int)(4 * rowc) + k;
-      a[u] = p3g_pairs4<SC, IO>(gi < 4 * G ? p3g_xrow(x, c, L, h0, B, H, rows) : nullptr, q0, L, vec);
+      if (gi < 4 * G && c != cr) { cr = c; xr = p3g_xrow(x, c, L, h0, B, H, rows); }
+      a[u] = p3g_pairs4<SC, IO>(gi < 4 * G ? xr : nullptr, q0, L, vec);
     }
 #pragma unroll
     for (int u = 0; u < U; ++u) {
@@ -154,11 +157,13 @@ template <typename IO, typename ST>
 __device__ __forceinline__ void p3g_store_y4(const ST* zr, const ST* zi, const IO* __restrict__ x, const float* __restrict__ D,
                                              IO* __restrict__ out, int L, int h0, int B, int H, int rows, int vec, long long rowc) {
   const int G = (L + 7) / 8;
+  int cr = -1, h = 0;   // session 30: the last chunk row met, its row offset and channel (one division by B a row)
+  long long g0 = 0;
   for (int gi = threadIdx.x; gi < 4 * G; gi += blockDim.x) {
     const int k = gi / G, m0 = 8 * (gi % G), c = (int)(4 * rowc) + k;
     if (c >= rows) continue;
-    int h;
-    const long long g = p3_row(c, h0, B, H, h) * (long long)L + m0;
+    if (c != cr) { cr = c; g0 = p3_row(c, h0, B, H, h) * (long long)L; }
+    const long long g = g0 + m0;
     const float d = D[h];
     const int p = k * (P3_IN / 2) + m0 / 2;   // the plane index of pair m0 / 2 of row k
     if (vec && m0 + 8 <= L) {

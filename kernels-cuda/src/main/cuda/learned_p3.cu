@@ -185,6 +185,8 @@ __device__ __forceinline__ void p3_pairmap(ST* zr, ST* zi, const float4* __restr
   }
 }
 
+// Session 30: the middles call learned_p3_pairs.cuh's enumerated forms of p3_pairmap1 / 4 / q / 2k (below); these stay as
+// their twins (learned_p3pm.cu's check kernel, PackedPairMapGpuTest: the same planes bit for bit).
 // The pair map of two one-pass rows of M = 8192 (learned_p3b.cu's ONE hooks; session 21): row a = planes [0, 8192) with
 // channel coefficients ca, row b = [8192, 16384) with cb, each paired within itself as inner row 0 (partner pos((8192 -
 // k) mod 8192)); the thread of the lower position does the pair, as p3_pairmap's j = 0 branch.

@@ -72,53 +72,6 @@ __device__ void p3g_pq_grad4(const SC* __restrict__ C, const SC* __restrict__ G,
   }
 }
 
-// Session 30: p3g_pq_grad4 at lN1 >= 2 (M = 2048, 16384, 32768) with each pair of partner positions taken by one thread: inner
-// rows k1 and N1 - k1 (0 < k1 < N1 / 2: every p_in; k1 = N1 / 2: p_in < IN / 2, partner IN - 1 - p_in) give both positions'
-// outputs from G and C at the two positions, 4 loads a row for 2 outputs (the twin p3g_pq_grad4: 6), each output the twin's
-// sums in the twin's order (the same bits); inner row 0 (partners by the frequency rule) one position a thread as in the
-// twin. Grid (x, channels of the chunk: blockIdx.y strides them); x strides a channel's IN (N1 + 1) / 2 items: IN of row
-// 0, then IN / 2 of row N1 / 2, then (N1 / 2 - 1) IN.
-template <typename SC>
-__device__ void p3g_pq_grad4p(const SC* __restrict__ C, const SC* __restrict__ G, float4* __restrict__ gpq, int h0, int hc, int B,
-                              int lN1, int lI, float scale) {
-  const int N1 = 1 << lN1, IN = 1 << lI, per = (IN * (N1 + 1)) >> 1;
-  const long long M = (long long)IN << lN1;
-  auto add = [](float4& acc, float2 g, float2 c, float2 cs) {   // the twin's terms: g conj(c), g c_s
-    acc.x += g.x * c.x + g.y * c.y;
-    acc.y += g.y * c.x - g.x * c.y;
-    acc.z += g.x * cs.x - g.y * cs.y;
-    acc.w += g.x * cs.y + g.y * cs.x;
-  };
-  for (int cc = blockIdx.y; cc < hc; cc += gridDim.y) {
-    float4* out = gpq + ((size_t)h0 + cc) * M;
-    for (int j = blockIdx.x * blockDim.x + threadIdx.x; j < per; j += gridDim.x * blockDim.x) {
-      if (j < IN) {   // row 0: position (0, j), its partner by the frequency rule
-        const int self = lI == 12 ? p3_pos4((4096 - p3_freq4(j)) & 4095) : p3_pos2((256 - p3_pos2(j)) & 255);
-        const int a = (p3_qslot(0, N1) << lI) + j, s = (p3_qslot(0, N1) << lI) + self;
-        float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
-        for (int b = 0; b < B; ++b) {
-          const size_t row = ((size_t)cc * B + b) * (size_t)M;
-          add(acc, ldc(G + row + a), ldc(C + row + a), ldc(C + row + s));
-        }
-        out[j] = make_float4(scale * acc.x, scale * acc.y, scale * acc.z, scale * acc.w);
-        continue;
-      }
-      const int r = j - IN, k1 = r < IN / 2 ? N1 / 2 : 1 + ((r - IN / 2) >> lI), pi = r < IN / 2 ? r : (r - IN / 2) & (IN - 1);
-      const int kp = N1 - k1, qi = IN - 1 - pi;
-      const int a = (p3_qslot(k1, N1) << lI) + pi, s = (p3_qslot(kp, N1) << lI) + qi;
-      float4 x = make_float4(0.f, 0.f, 0.f, 0.f), y = x;
-      for (int b = 0; b < B; ++b) {
-        const size_t row = ((size_t)cc * B + b) * (size_t)M;
-        const float2 ga = ldc(G + row + a), ca = ldc(C + row + a), gs = ldc(G + row + s), cs = ldc(C + row + s);
-        add(x, ga, ca, cs);
-        add(y, gs, cs, ca);
-      }
-      out[(k1 << lI) + pi] = make_float4(scale * x.x, scale * x.y, scale * x.z, scale * x.w);
-      out[(kp << lI) + qi] = make_float4(scale * y.x, scale * y.y, scale * y.z, scale * y.w);
-    }
-  }
-}
-
 // ---- helper p3tc (session 18): the 2J block gradients on the three-pass route ----------------------------------------
 // Per chunk (each buffer (rows of the chunk, N1, 8192) SC, a chunk's row slot c at c N1 8192, as SC / SG above):
 //   X2  : u after pass 1 = X_2, the middle's input (kept: stage 2's Gram reads it);
@@ -443,14 +396,6 @@ LP3G_ONE(f16, __half)
   }
 LP3G_PQ4(bf16, __nv_bfloat16)
 LP3G_PQ4(f16, __half)
-// names: lp3g_pq_grad4p_<io> (session 30: a thread a pair of partner positions, lN1 >= 2; grid (x, channels), block 256)
-#define LP3G_PQ4P(TAG, IO)                                                                                              \
-  extern "C" __global__ void __launch_bounds__(256) lp3g_pq_grad4p_##TAG(const P3Io<IO>::SC* __restrict__ C,             \
-      const P3Io<IO>::SC* __restrict__ G, float4* __restrict__ gpq, int h0, int hc, int B, int lN1, int lI, float scale) { \
-    p3g_pq_grad4p<P3Io<IO>::SC>(C, G, gpq, h0, hc, B, lN1, lI, scale);                                                  \
-  }
-LP3G_PQ4P(bf16, __nv_bfloat16)
-LP3G_PQ4P(f16, __half)
 
 // names: lp3g_ogram<MODE>_<N1>_<io>, lp3g_ogramt<MODE>_<N1>_<io> (the twiddle table), lp3g_ogramu<MODE>_<N1>_<io> (the
 // table, rows unrolled by 2) (grid (64, gy), block 256)

@@ -151,14 +151,6 @@ public final class PackedThreePassBackward implements AutoCloseable {
   static boolean directDu() { return !"false".equals(System.getProperty("longconv4j.p3.bwd.directdu")); }
 
   /**
-   * Whether dP / dQ at N1 >= 4 (M = 2048, 16384, 32768) take a pair of partner positions a thread ({@code lp3g_pq_grad4p},
-   * session 30: 4 loads a row for 2 outputs, 6 in the twin; the same sums in the same order, so the same bits) or a position
-   * a thread ({@code lp3g_pq_grad4}, the twin): {@code -Dlongconv4j.p3.bwd.pqpairs}, unset or true: pairs; false: the twin.
-   * Read per call.
-   */
-  static boolean pqPairs() { return !"false".equals(System.getProperty("longconv4j.p3.bwd.pqpairs")); }
-
-  /**
    * Whether the M = 4096 / 8192 plans' middles read u themselves ({@code lp3g_qbmid0x} / {@code lp3g_obmid0x}, and the stage-3 /
    * stage-2 Gram of {@code lp3g_qbmid2u} / {@code lp3g_obmid2u}; session 28: no pass 1 for u, i.e. no packed copy of u written and read back twice; the same plane values and Gram words,
    * so the same bits) or pass 1's packed copy (the twin): {@code -Dlongconv4j.p3.bwd.directu}, unset or true: themselves
@@ -297,8 +289,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
     boolean tf = tdy && outerFuse(true);   // and the outer Grams + pass 3 in the middles
     var bmid1t = tdy ? mg.kernel((tf ? "lp3g_2kbmid1g_" : "lp3g_2kbmid1x_") + tag) : null;
     var bmid2t = tf ? mg.kernel("lp3g_2kbmid2y_" + tag) : null;
-    boolean pq4 = inner && m != PackedThreePass.INNER, pqp = pq4 && n1 >= 4 && pqPairs();
-    var grad = mg.kernel((pqp ? "lp3g_pq_grad4p_" : pq4 ? "lp3g_pq_grad4_" : "lp3g_pq_grad_") + tag);
+    var grad = mg.kernel((inner && m != PackedThreePass.INNER ? "lp3g_pq_grad4_" : "lp3g_pq_grad_") + tag);
     String og = quad ? "lp3g_ogramq" : ogramKernel(n1);
     boolean oc = (quad || two) && ogramCuda(n1);
     // the outer Grams' grid x: 128 columns a block (tiles), or 256 / KS columns (lp3g_ogramc: KS = 1 at N1 = 4, 4 at 8)
@@ -340,10 +331,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
       if (ph != null) ph.mark("reduce");
       long points = (long) chans * m;
       int blocks = (int) Math.min((points + THREADS - 1) / THREADS, 65535L * 16);
-      if (pqp)   // grid (a channel's (N1 + 1) / 2 inner rows of items, the chunk's channels)
-        grad.launch(s, ((m / n1) * (n1 + 1) / 2 + THREADS - 1) / THREADS, chans, THREADS, 0, dmp.ptr().at(4L * 3 * slot), sg, gpq, h0,
-            chans, B, lN1, p3.innerLog(), (float) m);
-      else if (pq4)
+      if (inner && m != PackedThreePass.INNER)
         grad.launch(s, blocks, 1, THREADS, 0, dmp.ptr().at(4L * 3 * slot), sg, gpq, h0, chans, B, lN1, p3.innerLog(), (float) m);
       else grad.launch(s, blocks, 1, THREADS, 0, dmp.ptr().at(4L * 3 * slot), sg, gpq, h0, chans, B, lN1, (float) m);   // C: dump 3
       if (ph != null) ph.mark("pq grad");

@@ -32,9 +32,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * (session 27; M = 8192 too since session 28) against passes 1 / 3 ({@code -Dlongconv4j.p3.bwd.directdy=false}, {@code
  * directdu=false}) and reading u (session 28) against pass 1 for u ({@code directu=false}): the same bits; at M = 16384
  * and 2048 (session 28) the middles loading u / dy through pass 1 against pass 1 ({@code directu=false}, {@code
- * directdy=false}), dP / dQ a pair of partner positions a thread (session 30, M = 2048 / 16384 / 32768) against a
- * position a thread ({@code pqpairs=false}): the same bits; and the outer Grams + pass 3 in the middles against pass 3 +
- * lp3g_ogramc / lp3g_ogram2k ({@code
+ * directdy=false}), and the outer Grams + pass 3 in the middles against pass 3 + lp3g_ogramc / lp3g_ogram2k ({@code
  * outerfuse}, the other route than the default: du, dk and the inner blocks the same bits, the outer blocks within 2 x 2e-2 of
  * each other, each checked against float64 too). Tolerances as PackedThreePassBwdGpuTest's (the same kernels, the
  * same analysis; here J = 4 plus the packing, fewer stages than there): du 1e-2, dk 1e-2 sqrt(N / Lk), dD 1e-4, blocks
@@ -139,9 +137,8 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
           // and (session 28; at M = 8192 all three) pass 1 for u instead of the middles reading u themselves (the same plane values and Gram words)
           String[][] twins = m == 4096 || m == 8192 ? new String[][] {{"longconv4j.p3.pack16"}, {"longconv4j.p3.bwd.directu"},
               {"longconv4j.p3.bwd.directdy", "longconv4j.p3.bwd.directdu"}}
-              : m == 16384 || m == 2048 ? new String[][] {{"longconv4j.p3.bwd.directu"}, {"longconv4j.p3.bwd.directdy"},   // pass 1 in the loads
-                  {"longconv4j.p3.bwd.pqpairs"}}   // (session 30) dP / dQ a position a thread instead of a pair of partners
-              : new String[][] {{"longconv4j.p3.pack16"}, {"longconv4j.p3.bwd.pqpairs"}};
+              : m == 16384 || m == 2048 ? new String[][] {{"longconv4j.p3.bwd.directu"}, {"longconv4j.p3.bwd.directdy"}}   // pass 1 in the loads
+              : new String[][] {{"longconv4j.p3.pack16"}};
           for (String[] keys : twins) {
             String tw = String.join(", ", keys) + " = false";
             for (String k : keys) System.setProperty(k, "false");

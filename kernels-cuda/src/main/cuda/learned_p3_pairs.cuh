@@ -10,8 +10,9 @@
 // are its positions p, the upper ones skipped as in the twins (enumerating them by frequency k, {pos(k), pos(-k)}, was
 // measured slower at M = 4096 / 8192, bench-runs/s30 s3: both accesses of a warp then scatter over the banks and the
 // coefficients' cache lines, where the twins' first one is contiguous). Where the block's rows share the pair's
-// positions (ONE = 2, 4, 6) one item runs over all of them, with the coefficients loaded once and again only where a
-// row's channel differs from the row before it (channels never decrease with the row).
+// positions one item runs over all of them: at ONE = 4 / 6 with the coefficients loaded once and again only where a row's
+// channel differs from the row before it (channels never decrease with the row); at ONE = 2 each of the two rows with its
+// own channel's coefficients, as given.
 // Each pair gets p3_pair's products of the same 16-bit values with the same coefficients as in the twin (which of the
 // two elements is named first does not matter: each element's new value is p3_pair(its own coefficients, itself, its
 // partner)), so the planes end bit for bit as the twins leave them: PackedPairMapGpuTest, through learned_p3pm.cu.

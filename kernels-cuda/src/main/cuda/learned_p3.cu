@@ -104,6 +104,17 @@ __device__ __forceinline__ float2 p3_pair(float4 c, float ar, float ai, float br
   return make_float2(c.x * ar - c.y * ai + c.z * br + c.w * bi, c.x * ai + c.y * ar - c.z * bi + c.w * br);
 }
 
+// One pair of plane indices a, b in place (a == b: a fixed point, stored once): each gets p3_pair of its own coefficients
+// (ca of a, cb of b), itself and its partner.
+template <typename ST>
+__device__ __forceinline__ void p3_pair_ab(ST* zr, ST* zi, int a, int b, float4 ca, float4 cb) {
+  const int ia = SIDX(a), ib = SIDX(b);
+  const float ar = ld(zr + ia), ai = ld(zi + ia), br = ld(zr + ib), bi = ld(zi + ib);
+  const float2 na = p3_pair(ca, ar, ai, br, bi), nb = p3_pair(cb, br, bi, ar, ai);
+  st(zr + ia, na.x); st(zi + ia, na.y);
+  if (b != a) { st(zr + ib, nb.x); st(zi + ib, nb.y); }
+}
+
 // Chunk slot c (blockIdx.y) of a chunk of channels h0 .. : channel h0 + c / B, batch c % B (the B rows of one channel
 // adjacent in launch order: its P / Q come from HBM once, then from L2); global row b H + h.
 __device__ __forceinline__ long long p3_row(int c, int h0, int B, int H, int& h) {
@@ -176,11 +187,7 @@ __device__ __forceinline__ void p3_pairmap(ST* zr, ST* zi, const float4* __restr
       if (q < p) continue;
       const int k1 = r == 0 ? 0 : N1 / 2;
       const float4 ca = c[(k1 << P3_LIN) + p], cb = c[(k1 << P3_LIN) + q];
-      const int ia = SIDX(r * P3_IN + p), ib = SIDX(r * P3_IN + q);
-      const float ar = ld(zr + ia), ai = ld(zi + ia), br = ld(zr + ib), bi = ld(zi + ib);
-      const float2 na = p3_pair(ca, ar, ai, br, bi), nb = p3_pair(cb, br, bi, ar, ai);
-      st(zr + ia, na.x); st(zi + ia, na.y);
-      if (q != p) { st(zr + ib, nb.x); st(zi + ib, nb.y); }
+      p3_pair_ab(zr, zi, r * P3_IN + p, r * P3_IN + q, ca, cb);
     }
   }
 }
@@ -197,11 +204,7 @@ __device__ __forceinline__ void p3_pairmap1(ST* zr, ST* zi, const float4* __rest
     if (q < p) continue;
     const float4* c = r == 0 ? ca : cb;
     const float4 cp = c[p], cq = c[q];
-    const int ia = SIDX(r * P3_IN + p), ib = SIDX(r * P3_IN + q);
-    const float ar = ld(zr + ia), ai = ld(zi + ia), br = ld(zr + ib), bi = ld(zi + ib);
-    const float2 na = p3_pair(cp, ar, ai, br, bi), nb = p3_pair(cq, br, bi, ar, ai);
-    st(zr + ia, na.x); st(zi + ia, na.y);
-    if (q != p) { st(zr + ib, nb.x); st(zi + ib, nb.y); }
+    p3_pair_ab(zr, zi, r * P3_IN + p, r * P3_IN + q, cp, cq);
   }
 }
 
@@ -219,11 +222,7 @@ __device__ __forceinline__ void p3_pairmap4(ST* zr, ST* zi, const float4* __rest
     if (q < p) continue;
     const float4* c = pq + ((size_t)min(h0 + (c0 + r) / B, H - 1) << 12);
     const float4 cp = c[p], cq = c[q];
-    const int ia = SIDX(r * 4096 + p), ib = SIDX(r * 4096 + q);
-    const float ar = ld(zr + ia), ai = ld(zi + ia), br = ld(zr + ib), bi = ld(zi + ib);
-    const float2 na = p3_pair(cp, ar, ai, br, bi), nb = p3_pair(cq, br, bi, ar, ai);
-    st(zr + ia, na.x); st(zi + ia, na.y);
-    if (q != p) { st(zr + ib, nb.x); st(zi + ib, nb.y); }
+    p3_pair_ab(zr, zi, r * 4096 + p, r * 4096 + q, cp, cq);
   }
 }
 
@@ -255,11 +254,7 @@ __device__ __forceinline__ void p3_pairmapq(ST* zr, ST* zi, const float4* __rest
     const int ib0 = (ps << 12) + q;
     if (ib0 < i) continue;
     const float4 cp = c[(p3_qrow(t, N1) << 12) + p], cq = c[(p3_qrow(4 * x + ps, N1) << 12) + q];
-    const int ia = SIDX(i), ib = SIDX(ib0);
-    const float ar = ld(zr + ia), ai = ld(zi + ia), br = ld(zr + ib), bi = ld(zi + ib);
-    const float2 na = p3_pair(cp, ar, ai, br, bi), nb = p3_pair(cq, br, bi, ar, ai);
-    st(zr + ia, na.x); st(zi + ia, na.y);
-    if (ib0 != i) { st(zr + ib, nb.x); st(zi + ib, nb.y); }
+    p3_pair_ab(zr, zi, i, ib0, cp, cq);
   }
 }
 
@@ -282,11 +277,7 @@ __device__ __forceinline__ void p3_pairmap2k(ST* zr, ST* zi, const float4* __res
     if (ib0 < i) continue;
     const float4* c = pq + ((size_t)min(h0 + (c0 + r) / B, H - 1) << 11);
     const float4 cp = c[(p3_qrow(t, 8) << 8) + p], cq = c[(p3_qrow(ps, 8) << 8) + q];
-    const int ia = SIDX(i), ib = SIDX(ib0);
-    const float ar = ld(zr + ia), ai = ld(zi + ia), br = ld(zr + ib), bi = ld(zi + ib);
-    const float2 na = p3_pair(cp, ar, ai, br, bi), nb = p3_pair(cq, br, bi, ar, ai);
-    st(zr + ia, na.x); st(zi + ia, na.y);
-    if (ib0 != i) { st(zr + ib, nb.x); st(zi + ib, nb.y); }
+    p3_pair_ab(zr, zi, i, ib0, cp, cq);
   }
 }
 

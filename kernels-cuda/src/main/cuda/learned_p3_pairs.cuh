@@ -15,18 +15,9 @@
 // own channel's coefficients, as given.
 // Each pair gets p3_pair's products of the same 16-bit values with the same coefficients as in the twin (which of the
 // two elements is named first does not matter: each element's new value is p3_pair(its own coefficients, itself, its
-// partner)), so the planes end bit for bit as the twins leave them: PackedPairMapGpuTest, through learned_p3pm.cu.
+// partner): learned_p3.cu's p3_pair_ab, which the twins call too), so the planes end bit for bit as the twins leave them:
+// PackedPairMapGpuTest, through learned_p3pm.cu.
 #pragma once
-
-// One pair in place: plane indices a, b (a == b: a fixed point, stored once), coefficients ca of a, cb of b.
-template <typename ST>
-__device__ __forceinline__ void p3_pair_ab(ST* zr, ST* zi, int a, int b, float4 ca, float4 cb) {
-  const int ia = SIDX(a), ib = SIDX(b);
-  const float ar = ld(zr + ia), ai = ld(zi + ia), br = ld(zr + ib), bi = ld(zi + ib);
-  const float2 na = p3_pair(ca, ar, ai, br, bi), nb = p3_pair(cb, br, bi, ar, ai);
-  st(zr + ia, na.x); st(zi + ia, na.y);
-  if (b != a) { st(zr + ib, nb.x); st(zi + ib, nb.y); }
-}
 
 // The pair (a, b) in each of the NR rows of RL plane indices (row r: + r RL), the coefficients at offsets ea / eb of
 // channel row r's (pq + (channel << LM)), the channel of row r min(h0 + (c0 + r) / B, H - 1).

@@ -269,6 +269,22 @@ __device__ __forceinline__ void p3g_put(float2* __restrict__ blk, int dst, doubl
   else { const float2 o = blk[dst]; blk[dst] = make_float2(o.x + add.x, o.y + add.y); }
 }
 
+// re, im += v[y stride + e] for y = y0 .. y1 - 1 in that order (double). Session 31: eight loads issued before their adds (a
+// thread's loads were one round trip each: lp3g_rfin took ~11 us for 128 values, 48 launches a 32K backward); the same adds
+// in the same order, so the same bits.
+template <typename V>
+__device__ __forceinline__ void p3g_sum_in_order(const V* __restrict__ v, int y0, int y1, int stride, int e, double& re, double& im) {
+  int y = y0;
+  for (; y + 8 <= y1; y += 8) {
+    V x[8];
+#pragma unroll
+    for (int j = 0; j < 8; ++j) x[j] = v[(size_t)(y + j) * stride + e];
+#pragma unroll
+    for (int j = 0; j < 8; ++j) { re += x[j].x; im += x[j].y; }
+  }
+  for (; y < y1; ++y) { const V x = v[(size_t)y * stride + e]; re += x.x; im += x.y; }
+}
+
 // Entry e of a launch (thread e of the grid): the n values v[y stride + e] (float2 partials or double2 segment sums) summed
 // in order in double, then p3g_put where p3g_dest places it.
 template <typename V>
@@ -277,7 +293,7 @@ __device__ __forceinline__ void p3g_sum_put(const V* __restrict__ v, int n, floa
   int dst; double sc;
   if (!p3g_dest(e, lN1, kind, dst, sc)) return;
   double re = 0.0, im = 0.0;
-  for (int y = 0; y < n; ++y) { const V x = v[(size_t)y * stride + e]; re += x.x; im += x.y; }
+  p3g_sum_in_order(v, 0, n, stride, e, re, im);
   p3g_put(blk, dst, re, im, sc, first);
 }
 
@@ -299,7 +315,7 @@ extern "C" __global__ void __launch_bounds__(256) lp3g_rseg(const float2* __rest
   if (e >= stride) return;
   const int b0 = blockIdx.y * seg, b1 = min(nb, b0 + seg);
   double re = 0.0, im = 0.0;
-  for (int b = b0; b < b1; ++b) { const float2 v = part[(size_t)b * stride + e]; re += v.x; im += v.y; }
+  p3g_sum_in_order(part, b0, b1, stride, e, re, im);
   sg[(size_t)blockIdx.y * stride + e] = make_double2(re, im);
 }
 extern "C" __global__ void __launch_bounds__(256) lp3g_rfin(const double2* __restrict__ sg, float2* __restrict__ blk, int nsg,
@@ -347,6 +363,7 @@ LP3G_BMID(f16, __half)
 #include "learned_p3g_x.cuh"   // the one-pass plans' row I/O: p3g_pack1 / p3g_unpack1 (passes 1 / 3) and, sessions 27-28, the
                                // M = 4096 / 8192 middles reading u / dy and writing du themselves (lp3g_qbmid*x, lp3g_obmid*x)
 #include "learned_p3g_xo.cuh"  // session 28: the M = 16384 / 2048 middles doing the outer passes (and Grams) themselves
+#include "learned_p3g_pg.cuh"  // session 31: the outer Grams in the outer passes of M = 2048 / 32768 (pass 3 + dF_1, pass 1 + dG_1)
 
 // names: lp3g_obmid<MODE>_<io> (M = 8192: grid (1, rows / 2)) and lp3g_qbmid<MODE>_<io> (M = 4096 = 16 x 16 x 16, four rows a
 // block, no radix-2 stage: grid (1, rows / 4)), block 256, dynamic shared memory p3_smem(2) + 6144, arguments as

@@ -363,7 +363,6 @@ LP3G_BMID(f16, __half)
 #include "learned_p3g_x.cuh"   // the one-pass plans' row I/O: p3g_pack1 / p3g_unpack1 (passes 1 / 3) and, sessions 27-28, the
                                // M = 4096 / 8192 middles reading u / dy and writing du themselves (lp3g_qbmid*x, lp3g_obmid*x)
 #include "learned_p3g_xo.cuh"  // session 28: the M = 16384 / 2048 middles doing the outer passes (and Grams) themselves
-#include "learned_p3g_pg.cuh"  // session 31: the outer Grams in the outer passes of M = 2048 / 32768 (pass 3 + dF_1, pass 1 + dG_1)
 
 // names: lp3g_obmid<MODE>_<io> (M = 8192: grid (1, rows / 2)) and lp3g_qbmid<MODE>_<io> (M = 4096 = 16 x 16 x 16, four rows a
 // block, no radix-2 stage: grid (1, rows / 4)), block 256, dynamic shared memory p3_smem(2) + 6144, arguments as

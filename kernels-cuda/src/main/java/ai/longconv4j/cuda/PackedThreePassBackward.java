@@ -179,28 +179,6 @@ public final class PackedThreePassBackward implements AutoCloseable {
   }
 
   /**
-   * Whether the N1 = 8 inner-only plans (M = 2048, 32768) sum their outer blocks' Grams in the outer passes that hold one
-   * operand already (session 31, learned_p3g_pg.cuh): pass 3 with dF_1 ({@code lp3g_outer2k_invg} / {@code lp3g_outerq_invg8})
-   * and, at 32768, pass 1 of dy with dG_1 ({@code lp3g_outerq_fwdg8}), instead of the passes plus {@code lp3g_ogram2k} /
-   * {@code lp3g_ogramq}, which read both operands again (the twin; fp32 products instead of 16-bit tensor-core operands,
-   * so not the same bits). {@code -Dlongconv4j.p3.bwd.passgram}: "true" or "false" (read per call); unset: false.
-   */
-  static boolean passGram() {
-    String v = System.getProperty("longconv4j.p3.bwd.passgram");
-    return v != null && LearnedDefaults.twoWay("longconv4j.p3.bwd.passgram", "true", "false");
-  }
-
-  /**
-   * Blocks of a pass-Gram launch (its grid x times y; each block sums the rows rc = by, by + gy, ..):
-   * {@code -Dlongconv4j.p3.passgram.blocks} (read per call), 1 .. 65535; unset: 264 (two blocks on each of 132 SMs).
-   */
-  static int passGramBlocks() {
-    int b = Integer.getInteger("longconv4j.p3.passgram.blocks", 264);
-    if (b < 1 || b > 65535) throw new IllegalArgumentException("-Dlongconv4j.p3.passgram.blocks must be in [1, 65535], got " + b);
-    return b;
-  }
-
-  /**
    * The outer Grams' kernel family by {@code -Dlongconv4j.p3.ogram} (read per call): "table" lp3g_ogramt (each block's
    * N1 x 128 twiddles computed once into shared memory), "table2" lp3g_ogramu (the table, rows unrolled by 2), "sincos"
    * lp3g_ogram (the twin, session 18's: a sincospif per operand load and row); the same sincospif values, so the same bits. Unset: table2 at N1 = 8
@@ -274,8 +252,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
       so = dev.alloc(sbytes);
       part = dev.alloc(8L * 1024 * middleBlocks(hc * B));
     }
-    long p2 = 8L * n1 * n1 * Math.max(Math.max(INNER_COLS * gyMax, hc * B), passGramBlocks() + QUAD_INNER / THREADS);   // the outer
-    // Grams' partials (outerfuse: one a row; the pass Grams: one a block)
+    long p2 = 8L * n1 * n1 * Math.max(INNER_COLS * gyMax, hc * B);   // the outer Grams' partials (outerfuse: one a row)
     if (!pack && (part2 == null || part2.bytes() < p2)) {
       if (part2 != null) part2.close();
       part2 = dev.alloc(p2);
@@ -320,11 +297,6 @@ public final class PackedThreePassBackward implements AutoCloseable {
     String ocName = "_" + n1 + "_" + tag + "_" + p3.innerLog();
     var og0 = pack ? null : mg.kernel(oc ? "lp3g_ogramc0" + ocName : two ? "lp3g_ogram2k0_" + tag : og + "0_" + n1 + "_" + tag);
     var og1 = pack ? null : mg.kernel(oc ? "lp3g_ogramc1" + ocName : two ? "lp3g_ogram2k1_" + tag : og + "1_" + n1 + "_" + tag);
-    // session 31: dF_1 in pass 3 (M = 2048 without the fused middles, M = 32768), dG_1 in pass 1 of dy (M = 32768)
-    boolean pg = n1 == 8 && (two ? !tf : quad) && passGram(), pgDy = pg && quad && !qdy;
-    var invg = pg ? mg.kernel(two ? "lp3g_outer2k_invg_" + tag : "lp3g_outerq_invg8_" + tag) : null;
-    var fwdg = pgDy ? mg.kernel("lp3g_outerq_fwdg8_" + tag) : null;
-    int pgx = quad ? QUAD_INNER / THREADS : 1;
     boolean seg = segmented();
     var red = seg ? null : mg.kernel("lp3g_reduce");
     var rseg = seg ? mg.kernel("lp3g_rseg") : null;
@@ -335,7 +307,6 @@ public final class PackedThreePassBackward implements AutoCloseable {
     for (int h0 = 0; h0 < h; h0 += hc) {
       int chans = Math.min(hc, h - h0), c = chans * B, gy = Math.min(c, ogy), first = h0 == 0 ? 1 : 0, cp = paddedRows(c);
       int gx = quad ? n1 / 4 : inner ? 1 : n1 / 2, gmid = pack || two ? cp / rpb : c, nb = middleBlocks(c);
-      int pgy = Math.max(1, Math.min(c, passGramBlocks() / pgx));   // the pass Grams' grid y
       long slot = (long) cp * m;   // a dump slot's elements
       if (ph != null) ph.mark(null);
       if (!xu && !qu && !tu) pass1(fwd, tc, u, mf, sc, h0, B, c, cp);                            // X_2 (inner: X_1 = pack(u))
@@ -345,10 +316,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
       else if (tu) bmid0t.launch(s, gx, gmid, THREADS, smem + F8_SMEM, sc, dmp, so, mf, pf, h0, B, h, lN1, slot, u, l, c);
       else bmid0.launch(s, gx, gmid, THREADS, smem, sc, dmp, so, mf, pf, h0, B, h, lN1, slot);         // dumps, O
       if (ph != null) ph.mark("bmid0");
-      if (pgDy) {                                                                                 // gW_1 and dG_1
-        fwdg.launch(s, pgx, pgy, THREADS, 0, dy, ma, sg, l, h0, B, h, so, part2, c);
-        reduce(s, red, rseg, rfin, part2, pgx * pgy, n1 * n1, lN1, 3, first);
-      } else if (!dx && !qdy && !tdy) pass1(fwd, tc, dy, ma, sg, h0, B, c, cp);                  // gW_1
+      if (!dx && !qdy && !tdy) pass1(fwd, tc, dy, ma, sg, h0, B, c, cp);                         // gW_1
       if (ph != null) ph.mark("pass 1 dy");
       if (dx) bmid1x.launch(s, gx, gmid, THREADS, smem, sg, dy, l, c, vec16(dy, dy), dmp, part, ma, pa, h0, B, h, lN1, slot);
       else if (qf) bmid1q.launch(s, gx, gmid, THREADS, smem + OG_SMEM, sg, dmp, part, ma, pa, h0, B, h, lN1, slot, dy, l, so, part2);
@@ -390,21 +358,13 @@ public final class PackedThreePassBackward implements AutoCloseable {
         if (ph != null) ph.mark("pass 3");
         continue;                                                                                 // no outer blocks
       }
-      if (pg) {                                                                                   // du and dF_1
-        invg.launch(s, pgx, pgy, THREADS, 0, sg, ma, dy, p3.skipWeights(), du, l, h0, B, h, u, part2, c);
-        if (ph != null) ph.mark("pass 3");
-        reduce(s, red, rseg, rfin, part2, pgx * pgy, n1 * n1, lN1, 2, first);
-        if (ph != null) ph.mark("reduce");
-        if (pgDy) continue;                                                                       // (dG_1: with pass 1)
-      } else {
-        if (quad || two) inv.launch(s, quad ? QUAD_INNER / THREADS : 1, c, THREADS, 0, sg, ma, dy, p3.skipWeights(), du, l, h0, B, h);
-        else p3.outer(false, inv, tc, dy, ma, sg, du, h0, B, c);                                  // du
-        if (ph != null) ph.mark("pass 3");
-        og0.launch(s, ocols, gy, THREADS, 0, sg, u, part2, l, h0, B, h, c);                        // dF_1
-        if (ph != null) ph.mark("outer Grams");
-        reduce(s, red, rseg, rfin, part2, ocols * gy, n1 * n1, lN1, 2, first);
-        if (ph != null) ph.mark("reduce");
-      }
+      if (quad || two) inv.launch(s, quad ? QUAD_INNER / THREADS : 1, c, THREADS, 0, sg, ma, dy, p3.skipWeights(), du, l, h0, B, h);
+      else p3.outer(false, inv, tc, dy, ma, sg, du, h0, B, c);                                    // du
+      if (ph != null) ph.mark("pass 3");
+      og0.launch(s, ocols, gy, THREADS, 0, sg, u, part2, l, h0, B, h, c);                          // dF_1
+      if (ph != null) ph.mark("outer Grams");
+      reduce(s, red, rseg, rfin, part2, ocols * gy, n1 * n1, lN1, 2, first);
+      if (ph != null) ph.mark("reduce");
       og1.launch(s, ocols, gy, THREADS, 0, so, dy, part2, l, h0, B, h, c);                         // dG_1
       if (ph != null) ph.mark("outer Grams");
       reduce(s, red, rseg, rfin, part2, ocols * gy, n1 * n1, lN1, 3, first);

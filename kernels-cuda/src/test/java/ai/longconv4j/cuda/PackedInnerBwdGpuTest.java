@@ -34,9 +34,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * and 2048 (session 28) the middles loading u / dy through pass 1 against pass 1 ({@code directu=false}, {@code
  * directdy=false}), and the outer Grams + pass 3 in the middles against pass 3 + lp3g_ogramc / lp3g_ogram2k ({@code
  * outerfuse}, the other route than the default: du, dk and the inner blocks the same bits, the outer blocks within 2 x 2e-2 of
- * each other, each checked against float64 too), and (session 31) at M = 2048 / 32768 the outer Grams in the outer passes
- * against the passes + lp3g_ogram2k / lp3g_ogramq ({@code -Dlongconv4j.p3.bwd.passgram}, the other route than the default:
- * du, dk and the inner blocks the same bits, the outer blocks as outerfuse's). Tolerances as PackedThreePassBwdGpuTest's (the same kernels, the
+ * each other, each checked against float64 too). Tolerances as PackedThreePassBwdGpuTest's (the same kernels, the
  * same analysis; here J = 4 plus the packing, fewer stages than there): du 1e-2, dk 1e-2 sqrt(N / Lk), dD 1e-4, blocks
  * 2e-2; the two routes against each other the sums of their bounds.
  */
@@ -209,36 +207,6 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
               for (int i = 1; i < last; i++) assertArrayEquals(gb[i], g1[i], 0.0, "dBlock " + i + " (not an outer one) the same bits " + w);
             } finally {
               System.clearProperty("longconv4j.p3.bwd.outerfuse");
-            }
-          }
-          if (m == 2048 || m == 32768) {   // session 31: the outer Grams in the outer passes (dF_1 with pass 3, at 32768 dG_1 with
-            // pass 1 of dy) against the passes + lp3g_ogram2k / lp3g_ogramq: the other route than the default here
-            String other = PackedThreePassBackward.passGram() ? "false" : "true";
-            System.setProperty("longconv4j.p3.bwd.passgram", other);
-            try {
-              du.fill32(0x7fc07fc0);
-              p.backward(ub, db, B, du, dk, dD);
-              dev.synchronize();
-              float[] du1 = PackedLearnedRefGpuTest.readChecked(du, io, n, tail, "du passgram=" + other + " " + w);
-              assertArrayEquals(duG, du1, 0f, "du with passgram=" + other + " (the passes' own expressions) " + w);
-              assertArrayEquals(dkG, dk.copyTo(new float[sides * H * Lk], 0), 0f, "dk with passgram=" + other + " " + w);
-              double[][] g1 = p.blockGrads();
-              int last = g1.length - 1;
-              System.out.printf("inner8k %s: passgram=%s: dBlock 0 %.3e, dBlock %d %.3e vs float64%n", w, other,
-                  PackedMonarchHostTest.relErr(g1[0], lib.dBlocks()[0]), last, PackedMonarchHostTest.relErr(g1[last], lib.dBlocks()[last]));
-              // the same products in fp32 from unrounded operands (the twin's tensor-core tiles round them to 16 bits), other
-              // twiddles (a running product vs sincospif) and another order: each within TOLG of float64, so within 2 TOLG of
-              // each other
-              for (int i : new int[] {0, last}) {
-                Reference.assertClose("dBlock " + i + " (passgram=" + other + ") vs float64 " + w, PackedMonarchGpuTest.toF(g1[i]), lib.dBlocks()[i], TOLG);
-                Reference.assertClose("dBlock " + i + " passgram vs the twin " + w, PackedMonarchGpuTest.toF(g1[i]), gb[i], 2 * TOLG);
-              }
-              for (int i = 1; i < last; i++) assertArrayEquals(gb[i], g1[i], 0.0, "dBlock " + i + " (not an outer one) the same bits " + w);
-              p.backward(ub, db, B, du, dk, dD);   // fixed-order sums: a second call gives the same bits
-              double[][] g2 = p.blockGrads();
-              for (int i = 0; i < g1.length; i++) assertArrayEquals(g1[i], g2[i], 0.0, "dBlock " + i + " of a second passgram call " + w);
-            } finally {
-              System.clearProperty("longconv4j.p3.bwd.passgram");
             }
           }
           if (m > 8192) {   // the forward as three passes (-Dlongconv4j.pk.quadfwd=true) vs float64 and vs the one-pass kernel

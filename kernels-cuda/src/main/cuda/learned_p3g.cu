@@ -270,8 +270,8 @@ __device__ __forceinline__ void p3g_put(float2* __restrict__ blk, int dst, doubl
 }
 
 // re, im += v[y stride + e] for y = y0 .. y1 - 1 in that order (double). Session 31: eight loads issued before their adds (a
-// thread's loads were one round trip each: lp3g_rfin took ~11 us for 128 values, 48 launches a 32K backward); the same adds
-// in the same order, so the same bits.
+// thread's loads had been one round trip each; lp3g_rfin 11.5 -> 8.9 us a launch at 2K, BENCH-RESULTS round 43-s31); the same
+// adds in the same order, so the same bits.
 template <typename V>
 __device__ __forceinline__ void p3g_sum_in_order(const V* __restrict__ v, int y0, int y1, int stride, int e, double& re, double& im) {
   int y = y0;

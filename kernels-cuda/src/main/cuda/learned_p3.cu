@@ -352,13 +352,15 @@ __device__ __forceinline__ void p3_stage_block(float4 (&g4)[N1 * N1 / 2], const 
 }
 
 // Row k of the block times the vector (vr, vi): (yr, yi) = sum_n A[k][n] (vr[n], vi[n]), two entries (one broadcast
-// float4) a step.
-template <int N1>
+// float4) a step. NZ (session 32, even): only n < NZ, for a vector whose entries n >= NZ are zero (the causal padding): the
+// same fmaf chain cut where only zero products would follow, so the same value (x + (+-0) = x; at most the sign of an exact 0).
+template <int N1, int NZ = N1>
 __device__ __forceinline__ void p3_block_row(const float4 (&g4)[N1 * N1 / 2], int k, const float (&vr)[N1],
                                              const float (&vi)[N1], float& yr, float& yi) {
+  static_assert(NZ % 2 == 0 && NZ <= N1, "NZ: an even count of leading entries");
   yr = 0.f; yi = 0.f;
 #pragma unroll
-  for (int n = 0; n < N1; n += 2) {
+  for (int n = 0; n < NZ; n += 2) {
     const float4 w = g4[(k * N1 + n) >> 1];   // A[k][n], A[k][n + 1]
     yr = fmaf(w.x, vr[n], fmaf(-w.y, vi[n], fmaf(w.z, vr[n + 1], fmaf(-w.w, vi[n + 1], yr))));
     yi = fmaf(w.x, vi[n], fmaf(w.y, vr[n], fmaf(w.z, vi[n + 1], fmaf(w.w, vr[n + 1], yi))));
@@ -369,16 +371,18 @@ __device__ __forceinline__ void p3_block_row(const float4 (&g4)[N1 * N1 / 2], in
 // 28: split out of p3_outer_fwd for learned_p3g_x.cuh's M = 16384 middles loading through pass 1; the same expressions).
 // p3_outer_fwd_load: the column's N1 packed values pack(x)[n IN + q] (zeros past L); p3_outer_fwd_col: the outputs from them,
 // each given to put(k, re, im) as it is computed.
-template <int N1, int IN, typename IO>
+// NZ (session 32): where L <= NZ IN 2 (causal / bidirectional rows at M = N1 IN with NZ = N1 / 2) the entries n >= NZ are
+// the zero padding: not loaded (zeros) and left out of the products (p3_block_row's NZ): the same values as NZ = N1.
+template <int N1, int IN, typename IO, int NZ = N1>
 __device__ __forceinline__ void p3_outer_fwd_load(const IO* __restrict__ xr, int L, int q, float (&ar)[N1], float (&ai)[N1]) {
 #pragma unroll
   for (int n = 0; n < N1; ++n) {
     const int i = 2 * (n * IN + q);
-    ar[n] = i < L ? ld(xr + i) : 0.f;
-    ai[n] = i + 1 < L ? ld(xr + i + 1) : 0.f;
+    ar[n] = n < NZ && i < L ? ld(xr + i) : 0.f;
+    ai[n] = n < NZ && i + 1 < L ? ld(xr + i + 1) : 0.f;
   }
 }
-template <int N1, int IN, typename Put>
+template <int N1, int IN, int NZ = N1, typename Put>
 __device__ __forceinline__ void p3_outer_fwd_col(const float4 (&f4)[N1 * N1 / 2], const float (&ar)[N1], const float (&ai)[N1], int q,
                                                  Put put) {
   // w_M^q, M = N1 8192; the k1-th twiddle w_M^(k1 q) by a running product (fp32: ~k1 ulp)
@@ -387,7 +391,7 @@ __device__ __forceinline__ void p3_outer_fwd_col(const float4 (&f4)[N1 * N1 / 2]
 #pragma unroll
   for (int k = 0; k < N1; ++k) {
     float a, b;
-    p3_block_row<N1>(f4, k, ar, ai, a, b);
+    p3_block_row<N1, NZ>(f4, k, ar, ai, a, b);
     put(k, a * tr - b * ti, a * ti + b * tr);   // output k (re, im)
     const float nr = tr * wc - ti * ws, ni = tr * ws + ti * wc;
     tr = nr; ti = ni;
@@ -435,6 +439,7 @@ __device__ __forceinline__ void p3_outer_inv_out(const float4 (&g4)[N1 * N1 / 2]
                                                  const IO* __restrict__ xr, IO* __restrict__ orow, float d, int L, int q) {
 #pragma unroll
   for (int n = 0; n < N1; ++n) {
+    if (2 * n * IN >= L) break;   // session 32: rows wholly past L (the causal crop) not computed: nothing of theirs is stored
     float er, ei;
     p3_block_row<N1>(g4, n, vr, vi, er, ei);
     const int i = 2 * (n * IN + q);

@@ -77,8 +77,14 @@ struct P3gXOuter4 {
   __device__ __forceinline__ void stage() const {
     for (int i = threadIdx.x; i < 16; i += blockDim.x) reinterpret_cast<float2*>(p3g_xsm())[i] = F[i];
   }
+  // Session 32: NZ = 2 where L <= M = 16384 (the packed entries n >= 2 are the zero padding), as P3gXOuter8's.
   template <typename ST>
   __device__ __forceinline__ void xload(ST* zr, ST* zi, long long rowc) const {
+    if (L <= 4 * 4096) xload_nz<2>(zr, zi, rowc);
+    else xload_nz<4>(zr, zi, rowc);
+  }
+  template <int NZ, typename ST>
+  __device__ __forceinline__ void xload_nz(ST* zr, ST* zi, long long rowc) const {
     const float4 (&f4)[8] = *reinterpret_cast<const float4 (*)[8]>(p3g_xsm());
     int h;
     const IO* xr = x + p3_row((int)rowc, h0, B, H, h) * (long long)L;
@@ -87,8 +93,8 @@ struct P3gXOuter4 {
     if constexpr (OG) og.zero();
     for (int q = threadIdx.x; q < 4096; q += blockDim.x) {
       float ar[4], ai[4];
-      p3_outer_fwd_load<4, 4096, IO>(xr, L, q, ar, ai);
-      p3_outer_fwd_col<4, 4096>(f4, ar, ai, q, [&](int k, float yr, float yi) {
+      p3_outer_fwd_load<4, 4096, IO, NZ>(xr, L, q, ar, ai);
+      p3_outer_fwd_col<4, 4096, NZ>(f4, ar, ai, q, [&](int k, float yr, float yi) {
         const int i = (p3_qslot(k, 4) << 12) + q;
         st(zr + SIDX(i), yr); st(zi + SIDX(i), yi);
         if constexpr (DUMP) stc(o + i, yr, yi);
@@ -215,8 +221,15 @@ struct P3gXOuter8 {
   __device__ __forceinline__ void stage() const {
     for (int i = threadIdx.x; i < 64; i += blockDim.x) reinterpret_cast<float2*>(p3g_xsm())[i] = F[i];
   }
+  // Session 32: where L <= M = 2048 (causal / bidirectional) a column's packed entries n >= 4 are the zero padding: pass 1
+  // with NZ = 4 (p3_outer_fwd_col's: those loads and products left out, the same values); NZ = 8 otherwise (circular).
   template <typename ST>
   __device__ __forceinline__ void xload(ST* zr, ST* zi, long long rowc) const {
+    if (L <= 8 * 256) xload_nz<4>(zr, zi, rowc);
+    else xload_nz<8>(zr, zi, rowc);
+  }
+  template <int NZ, typename ST>
+  __device__ __forceinline__ void xload_nz(ST* zr, ST* zi, long long rowc) const {
     const float4 (&f4)[32] = *reinterpret_cast<const float4 (*)[32]>(p3g_xsm());
     for (int i = threadIdx.x; i < 8 * 256; i += blockDim.x) {
       const int r = i >> 8, q = i & 255, c = 8 * (int)rowc + r;
@@ -228,8 +241,8 @@ struct P3gXOuter8 {
       if (c < rows) {
         int h;
         float ar[8], ai[8];
-        p3_outer_fwd_load<8, 256, IO>(x + p3_row(c, h0, B, H, h) * (long long)L, L, q, ar, ai);
-        p3_outer_fwd_col<8, 256>(f4, ar, ai, q, put);
+        p3_outer_fwd_load<8, 256, IO, NZ>(x + p3_row(c, h0, B, H, h) * (long long)L, L, q, ar, ai);
+        p3_outer_fwd_col<8, 256, NZ>(f4, ar, ai, q, put);
       } else {
 #pragma unroll
         for (int k = 0; k < 8; ++k) put(k, 0.f, 0.f);

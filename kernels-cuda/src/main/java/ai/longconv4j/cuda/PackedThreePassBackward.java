@@ -196,6 +196,13 @@ public final class PackedThreePassBackward implements AutoCloseable {
   }
 
   /**
+   * Whether M = 2048's outer Grams run with their row loop unrolled by 2 ({@code lp3g_ogram2ku*}, session 32: two rows' loads
+   * in flight a warp; the same sums in the same order, so the same bits) or not ({@code lp3g_ogram2k*}, the twin):
+   * {@code -Dlongconv4j.p3.ogram2k.unroll}, "false" for the twin (read per call).
+   */
+  static boolean ogram2kUnrolled() { return !"false".equals(System.getProperty("longconv4j.p3.ogram2k.unroll")); }
+
+  /**
    * The inner-only plans' outer Grams (M = 2048, 16384, 32768) on CUDA cores in fp32 ({@code lp3g_ogramc}, session 22) or on
    * tensor cores ({@code lp3g_ogramq} / {@code lp3g_ogram2k}: mostly empty 16 x 8 tiles): {@code -Dlongconv4j.p3.ogramc},
    * "true" or "false" (read per call); unset: CUDA cores at N1 = 4 only (bench-runs/s22 s5, their phase per backward at B =
@@ -295,8 +302,9 @@ public final class PackedThreePassBackward implements AutoCloseable {
     // the outer Grams' grid x: 128 columns a block (tiles), or 256 / KS columns (lp3g_ogramc: KS = 1 at N1 = 4, 4 at 8)
     int ocols = oc ? (m / n1) * (n1 == 4 ? 1 : n1 / 2) / 256 : two ? 2 : quad ? INNER_COLS / 2 : INNER_COLS;
     String ocName = "_" + n1 + "_" + tag + "_" + p3.innerLog();
-    var og0 = pack ? null : mg.kernel(oc ? "lp3g_ogramc0" + ocName : two ? "lp3g_ogram2k0_" + tag : og + "0_" + n1 + "_" + tag);
-    var og1 = pack ? null : mg.kernel(oc ? "lp3g_ogramc1" + ocName : two ? "lp3g_ogram2k1_" + tag : og + "1_" + n1 + "_" + tag);
+    String og2k = ogram2kUnrolled() ? "lp3g_ogram2ku" : "lp3g_ogram2k";
+    var og0 = pack ? null : mg.kernel(oc ? "lp3g_ogramc0" + ocName : two ? og2k + "0_" + tag : og + "0_" + n1 + "_" + tag);
+    var og1 = pack ? null : mg.kernel(oc ? "lp3g_ogramc1" + ocName : two ? og2k + "1_" + tag : og + "1_" + n1 + "_" + tag);
     boolean seg = segmented();
     var red = seg ? null : mg.kernel("lp3g_reduce");
     var rseg = seg ? mg.kernel("lp3g_rseg") : null;

@@ -404,7 +404,10 @@ __device__ __forceinline__ void p3_outer_fwd_col(const float4 (&f4)[N1 * N1 / 2]
 // one-pass M = 16384 / 32768 backward's (grid (4096 / 256, rows), inner row k1 stored at slot p3_qslot(k1), pair order).
 template <int LIN>
 __device__ __forceinline__ int p3_oslot(int k1, int N1) { return LIN == P3_LIN ? k1 : p3_qslot(k1, N1); }
-template <int N1, typename IO, typename SC, int LIN = P3_LIN>
+// CZ (session 32; learned_p3g.cu's lp3g_outerq_fwd8, M = 32768): where L <= M the column's entries n >= N1 / 2 are the zero
+// padding, so NZ = N1 / 2 (p3_outer_fwd_col's; the same values). The others keep NZ = N1: they are the twins of the M = 2048 /
+// 16384 middles that load through pass 1 with NZ = N1 / 2 (PackedInnerBwdGpuTest: the same bits).
+template <int N1, typename IO, typename SC, int LIN = P3_LIN, bool CZ = false>
 __device__ void p3_outer_fwd(const IO* __restrict__ x, const float2* __restrict__ mats, SC* __restrict__ S, int L,
                              int h0, int B, int H) {
   constexpr int IN = 1 << LIN;
@@ -414,9 +417,15 @@ __device__ void p3_outer_fwd(const IO* __restrict__ x, const float2* __restrict_
   const long long rowc = blockIdx.y;
   int h; const long long row = p3_row(blockIdx.y, h0, B, H, h);
   float ar[N1], ai[N1];
-  p3_outer_fwd_load<N1, IN, IO>(x + row * (long long)L, L, q, ar, ai);
   SC* o = S + rowc * (N1 * IN) + q;
-  p3_outer_fwd_col<N1, IN>(f4, ar, ai, q, [&](int k, float yr, float yi) { stc(o + p3_oslot<LIN>(k, N1) * IN, yr, yi); });
+  auto put = [&](int k, float yr, float yi) { stc(o + p3_oslot<LIN>(k, N1) * IN, yr, yi); };
+  if (CZ && L <= N1 * IN) {
+    p3_outer_fwd_load<N1, IN, IO, N1 / 2>(x + row * (long long)L, L, q, ar, ai);
+    p3_outer_fwd_col<N1, IN, N1 / 2>(f4, ar, ai, q, put);
+  } else {
+    p3_outer_fwd_load<N1, IN, IO>(x + row * (long long)L, L, q, ar, ai);
+    p3_outer_fwd_col<N1, IN>(f4, ar, ai, q, put);
+  }
 }
 
 // Pass 3's column q (session 28: split out for learned_p3g_x.cuh's M = 16384 last middle writing du itself; the same

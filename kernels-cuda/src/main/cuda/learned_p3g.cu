@@ -438,11 +438,12 @@ LP3G_OGRAMS(f16, __half)
 // Pass 1 / 3 are learned_p3.cu's CUDA-core outer passes at an inner 4096 (LIN = 12: the inner rows in pair order), the
 // middles lp3g_q3bmid*, dP / dQ lp3g_pq_grad4 with lN1, the outer Grams p3g_ogram at LIN = 12 (the twiddle table).
 // names: lp3g_outerq_{fwd,inv}<N1>_<io> (grid (4096 / 256, rows of the chunk), block 256; arguments as lp3_outer16_*),
-// lp3g_ogramq<MODE>_<N1>_<io> (grid (4096 / 128, gy), block 256; arguments as lp3g_ogramt*)
+// lp3g_ogramq<MODE>_<N1>_<io> (grid (4096 / 128, gy), block 256; arguments as lp3g_ogramt*). Session 32: outerq_fwd8 leaves
+// the zero padding's entries out where L <= M (p3_outer_fwd's CZ); outerq_fwd4 keeps them (the 16K middles' pass-1 twin).
 #define LP3G_QUAD(N1, TAG, IO)                                                                                          \
   extern "C" __global__ void __launch_bounds__(256) lp3g_outerq_fwd##N1##_##TAG(const IO* __restrict__ x,                \
       const float2* __restrict__ mats, P3Io<IO>::SC* __restrict__ S, int L, int h0, int B, int H) {                     \
-    p3_outer_fwd<N1, IO, P3Io<IO>::SC, 12>(x, mats, S, L, h0, B, H);                                                    \
+    p3_outer_fwd<N1, IO, P3Io<IO>::SC, 12, N1 == 8>(x, mats, S, L, h0, B, H);                                           \
   }                                                                                                                     \
   extern "C" __global__ void __launch_bounds__(256) lp3g_outerq_inv##N1##_##TAG(const P3Io<IO>::SC* __restrict__ S,      \
       const float2* __restrict__ mats, const IO* __restrict__ x, const float* __restrict__ D, IO* __restrict__ out,      \

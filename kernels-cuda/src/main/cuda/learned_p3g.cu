@@ -439,8 +439,7 @@ LP3G_OGRAMS(f16, __half)
 // middles lp3g_q3bmid*, dP / dQ lp3g_pq_grad4 with lN1, the outer Grams p3g_ogram at LIN = 12 (the twiddle table).
 // names: lp3g_outerq_{fwd,inv}<N1>_<io> (grid (4096 / 256, rows of the chunk), block 256; arguments as lp3_outer16_*),
 // lp3g_ogramq<MODE>_<N1>_<io> (grid (4096 / 128, gy), block 256; arguments as lp3g_ogramt*). Session 32: outerq_fwd8 leaves
-// the zero padding's entries out where L <= M (p3_outer_fwd's CZ); outerq_fwd4 keeps them (the 16K middles' pass-1 twin);
-// lp3g_ogramqu<MODE>_<N1>_<io>: ogramq with the row loop unrolled by 2 (as lp3g_ogram2ku: the same bits).
+// the zero padding's entries out where L <= M (p3_outer_fwd's CZ); outerq_fwd4 keeps them (the 16K middles' pass-1 twin).
 #define LP3G_QUAD(N1, TAG, IO)                                                                                          \
   extern "C" __global__ void __launch_bounds__(256) lp3g_outerq_fwd##N1##_##TAG(const IO* __restrict__ x,                \
       const float2* __restrict__ mats, P3Io<IO>::SC* __restrict__ S, int L, int h0, int B, int H) {                     \
@@ -458,14 +457,6 @@ LP3G_OGRAMS(f16, __half)
   extern "C" __global__ void __launch_bounds__(256) lp3g_ogramq1_##N1##_##TAG(const P3Io<IO>::SC* __restrict__ S,        \
       const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B, int H, int rows) {                      \
     p3g_ogram<N1, P3Io<IO>::BF16, IO, P3Io<IO>::SC, 1, true, 1, 12>(S, x, part, L, h0, B, H, rows);                     \
-  }                                                                                                                     \
-  extern "C" __global__ void __launch_bounds__(256) lp3g_ogramqu0_##N1##_##TAG(const P3Io<IO>::SC* __restrict__ S,       \
-      const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B, int H, int rows) {                      \
-    p3g_ogram<N1, P3Io<IO>::BF16, IO, P3Io<IO>::SC, 0, true, 2, 12>(S, x, part, L, h0, B, H, rows);                     \
-  }                                                                                                                     \
-  extern "C" __global__ void __launch_bounds__(256) lp3g_ogramqu1_##N1##_##TAG(const P3Io<IO>::SC* __restrict__ S,       \
-      const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B, int H, int rows) {                      \
-    p3g_ogram<N1, P3Io<IO>::BF16, IO, P3Io<IO>::SC, 1, true, 2, 12>(S, x, part, L, h0, B, H, rows);                     \
   }
 LP3G_QUAD(4, bf16, __nv_bfloat16)
 LP3G_QUAD(8, bf16, __nv_bfloat16)
@@ -490,7 +481,7 @@ LP3G_OGRAMCS(f16, __half)
 // inner 256 (LIN = 8, inner rows in pair order), the middles lp3g_2kbmid* (8 chunk rows a block, stage 3 skipped).
 // names: lp3g_outer2k_{fwd,inv}_<io> (grid (1, rows of the chunk), block 256), lp3g_ogram2k<MODE>_<io> (grid (2, gy), block 256);
 // session 32: lp3g_ogram2ku<MODE>_<io> the same with the row loop unrolled by 2 (p3g_ogram's UNR: more loads in flight, the
-// same sums in the same order, so the same bits; -Dlongconv4j.p3.ogram.unroll, PackedThreePassBackward.ogramUnrolled)
+// same sums in the same order, so the same bits; -Dlongconv4j.p3.ogram2k.unroll, PackedThreePassBackward.ogram2kUnrolled)
 #define LP3G_2K(TAG, IO)                                                                                                \
   extern "C" __global__ void __launch_bounds__(256) lp3g_outer2k_fwd_##TAG(const IO* __restrict__ x,                     \
       const float2* __restrict__ mats, P3Io<IO>::SC* __restrict__ S, int L, int h0, int B, int H) {                     \

@@ -196,12 +196,11 @@ public final class PackedThreePassBackward implements AutoCloseable {
   }
 
   /**
-   * Whether the inner-only plans' tensor-core outer Grams (M = 2048, 16384, 32768) run with their row loop unrolled by 2
-   * ({@code lp3g_ogram2ku*} / {@code lp3g_ogramqu*}, session 32: two rows' loads in flight a warp; the same sums in the same
-   * order, so the same bits) or not ({@code lp3g_ogram2k*} / {@code lp3g_ogramq*}, the twins): {@code
-   * -Dlongconv4j.p3.ogram.unroll}, "false" for the twins (read per call).
+   * Whether M = 2048's outer Grams run with their row loop unrolled by 2 ({@code lp3g_ogram2ku*}, session 32: two rows' loads
+   * in flight a warp; the same sums in the same order, so the same bits) or not ({@code lp3g_ogram2k*}, the twin):
+   * {@code -Dlongconv4j.p3.ogram2k.unroll}, "false" for the twin (read per call).
    */
-  static boolean ogramUnrolled() { return !"false".equals(System.getProperty("longconv4j.p3.ogram.unroll")); }
+  static boolean ogram2kUnrolled() { return !"false".equals(System.getProperty("longconv4j.p3.ogram2k.unroll")); }
 
   /**
    * The inner-only plans' outer Grams (M = 2048, 16384, 32768) on CUDA cores in fp32 ({@code lp3g_ogramc}, session 22) or on
@@ -298,12 +297,12 @@ public final class PackedThreePassBackward implements AutoCloseable {
     var bmid1t = tdy ? mg.kernel((tf ? "lp3g_2kbmid1g_" : "lp3g_2kbmid1x_") + tag) : null;
     var bmid2t = tf ? mg.kernel("lp3g_2kbmid2y_" + tag) : null;
     var grad = mg.kernel((inner && m != PackedThreePass.INNER ? "lp3g_pq_grad4_" : "lp3g_pq_grad_") + tag);
-    String og = quad ? (ogramUnrolled() ? "lp3g_ogramqu" : "lp3g_ogramq") : ogramKernel(n1);
+    String og = quad ? "lp3g_ogramq" : ogramKernel(n1);
     boolean oc = (quad || two) && ogramCuda(n1);
     // the outer Grams' grid x: 128 columns a block (tiles), or 256 / KS columns (lp3g_ogramc: KS = 1 at N1 = 4, 4 at 8)
     int ocols = oc ? (m / n1) * (n1 == 4 ? 1 : n1 / 2) / 256 : two ? 2 : quad ? INNER_COLS / 2 : INNER_COLS;
     String ocName = "_" + n1 + "_" + tag + "_" + p3.innerLog();
-    String og2k = ogramUnrolled() ? "lp3g_ogram2ku" : "lp3g_ogram2k";
+    String og2k = ogram2kUnrolled() ? "lp3g_ogram2ku" : "lp3g_ogram2k";
     var og0 = pack ? null : mg.kernel(oc ? "lp3g_ogramc0" + ocName : two ? og2k + "0_" + tag : og + "0_" + n1 + "_" + tag);
     var og1 = pack ? null : mg.kernel(oc ? "lp3g_ogramc1" + ocName : two ? og2k + "1_" + tag : og + "1_" + n1 + "_" + tag);
     boolean seg = segmented();

@@ -36,8 +36,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * outerfuse}, the other route than the default: du, dk and the inner blocks the same bits, the outer blocks within 2 x 2e-2 of
  * each other, each checked against float64 too). Session 32: at M = 2048 / 16384 with L <= M the middles' pass 1 leaves
  * the zero padding's entries out of its products and the standalone pass 1 keeps them, so the directu / directdy twins
- * compare the two (the same bits); at M = 2048 and 32768 the outer Grams unrolled by two rows against the loop a row ({@code
- * ogram.unroll=false}): the same bits. Tolerances as PackedThreePassBwdGpuTest's (the same kernels, the
+ * compare the two (the same bits); at M = 2048 the outer Grams unrolled by two rows against the loop a row ({@code
+ * ogram2k.unroll=false}): the same bits. Tolerances as PackedThreePassBwdGpuTest's (the same kernels, the
  * same analysis; here J = 4 plus the packing, fewer stages than there): du 1e-2, dk 1e-2 sqrt(N / Lk), dD 1e-4, blocks
  * 2e-2; the two routes against each other the sums of their bounds.
  */
@@ -141,9 +141,8 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
           String[][] twins = m == 4096 || m == 8192 ? new String[][] {{"longconv4j.p3.pack16"}, {"longconv4j.p3.bwd.directu"},
               {"longconv4j.p3.bwd.directdy", "longconv4j.p3.bwd.directdu"}}
               : m == 2048 ? new String[][] {{"longconv4j.p3.bwd.directu"}, {"longconv4j.p3.bwd.directdy"},   // pass 1 in the loads
-                  {"longconv4j.p3.ogram.unroll"}}   // session 32: the outer Grams' rows two at a time
+                  {"longconv4j.p3.ogram2k.unroll"}}   // session 32: the outer Grams' rows two at a time
               : m == 16384 ? new String[][] {{"longconv4j.p3.bwd.directu"}, {"longconv4j.p3.bwd.directdy"}}   // pass 1 in the loads
-              : m == 32768 ? new String[][] {{"longconv4j.p3.pack16"}, {"longconv4j.p3.ogram.unroll"}}
               : new String[][] {{"longconv4j.p3.pack16"}};
           for (String[] keys : twins) {
             String tw = String.join(", ", keys) + " = false";

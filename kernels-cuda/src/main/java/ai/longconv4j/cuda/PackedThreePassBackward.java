@@ -203,6 +203,15 @@ public final class PackedThreePassBackward implements AutoCloseable {
   static boolean ogram2kUnrolled() { return !"false".equals(System.getProperty("longconv4j.p3.ogram2k.unroll")); }
 
   /**
+   * Whether the N1 = 8 inner-only plans' outer Grams (M = 2048, 32768) take a column a thread on CUDA cores ({@code
+   * lp3g_ogramv}, session 32: every load of a warp 128 contiguous bytes, fp32 products of unrounded operands, the causal
+   * zero half of the packed side not computed) rather than {@code lp3g_ogram2k(u)} / {@code lp3g_ogramq}'s tensor-core
+   * tiles (the twins: the same sums up to rounding): {@code -Dlongconv4j.p3.ogramv}, "false" for the twins (read per
+   * call); {@code -Dlongconv4j.p3.ogramc=true} (lp3g_ogramc) takes precedence.
+   */
+  static boolean ogramColumns() { return !"false".equals(System.getProperty("longconv4j.p3.ogramv")); }
+
+  /**
    * The inner-only plans' outer Grams (M = 2048, 16384, 32768) on CUDA cores in fp32 ({@code lp3g_ogramc}, session 22) or on
    * tensor cores ({@code lp3g_ogramq} / {@code lp3g_ogram2k}: mostly empty 16 x 8 tiles): {@code -Dlongconv4j.p3.ogramc},
    * "true" or "false" (read per call); unset: CUDA cores at N1 = 4 only (bench-runs/s22 s5, their phase per backward at B =
@@ -299,12 +308,17 @@ public final class PackedThreePassBackward implements AutoCloseable {
     var grad = mg.kernel((inner && m != PackedThreePass.INNER ? "lp3g_pq_grad4_" : "lp3g_pq_grad_") + tag);
     String og = quad ? "lp3g_ogramq" : ogramKernel(n1);
     boolean oc = (quad || two) && ogramCuda(n1);
+    boolean ov = (quad || two) && n1 == 8 && !oc && ogramColumns();   // a column a thread (lp3g_ogramv)
     // the outer Grams' grid x: 128 columns a block (tiles), or 256 / KS columns (lp3g_ogramc: KS = 1 at N1 = 4, 4 at 8)
-    int ocols = oc ? (m / n1) * (n1 == 4 ? 1 : n1 / 2) / 256 : two ? 2 : quad ? INNER_COLS / 2 : INNER_COLS;
+    // (lp3g_ogramv: 256 columns a block, times 2 where the packed side's upper half is not all zero padding, L > M)
+    int ocols = oc ? (m / n1) * (n1 == 4 ? 1 : n1 / 2) / 256 : ov ? (m / n1) / 256 * (l <= m ? 1 : 2)
+        : two ? 2 : quad ? INNER_COLS / 2 : INNER_COLS;
     String ocName = "_" + n1 + "_" + tag + "_" + p3.innerLog();
     String og2k = ogram2kUnrolled() ? "lp3g_ogram2ku" : "lp3g_ogram2k";
-    var og0 = pack ? null : mg.kernel(oc ? "lp3g_ogramc0" + ocName : two ? og2k + "0_" + tag : og + "0_" + n1 + "_" + tag);
-    var og1 = pack ? null : mg.kernel(oc ? "lp3g_ogramc1" + ocName : two ? og2k + "1_" + tag : og + "1_" + n1 + "_" + tag);
+    var og0 = pack ? null : mg.kernel(oc ? "lp3g_ogramc0" + ocName : ov ? "lp3g_ogramv0" + ocName : two ? og2k + "0_" + tag
+        : og + "0_" + n1 + "_" + tag);
+    var og1 = pack ? null : mg.kernel(oc ? "lp3g_ogramc1" + ocName : ov ? "lp3g_ogramv1" + ocName : two ? og2k + "1_" + tag
+        : og + "1_" + n1 + "_" + tag);
     boolean seg = segmented();
     var red = seg ? null : mg.kernel("lp3g_reduce");
     var rseg = seg ? mg.kernel("lp3g_rseg") : null;

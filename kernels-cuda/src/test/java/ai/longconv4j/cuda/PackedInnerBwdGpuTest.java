@@ -37,7 +37,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * each other, each checked against float64 too). Session 32: at M = 2048 / 16384 with L <= M the middles' pass 1 leaves
  * the zero padding's entries out of its products and the standalone pass 1 keeps them, so the directu / directdy twins
  * compare the two (the same bits); at M = 2048 the outer Grams unrolled by two rows against the loop a row ({@code
- * ogram2k.unroll=false}): the same bits. Tolerances as PackedThreePassBwdGpuTest's (the same kernels, the
+ * ogram2k.unroll=false}): the same bits; at M = 2048 / 32768 the outer Grams a column a thread on CUDA cores (lp3g_ogramv,
+ * the default) against the tensor-core tiles ({@code ogramv=false}): the outer blocks within 2 x 2e-2 of each other and each
+ * within 2e-2 of float64, everything else the same bits. Tolerances as PackedThreePassBwdGpuTest's (the same kernels, the
  * same analysis; here J = 4 plus the packing, fewer stages than there): du 1e-2, dk 1e-2 sqrt(N / Lk), dD 1e-4, blocks
  * 2e-2; the two routes against each other the sums of their bounds.
  */
@@ -185,6 +187,27 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
             } finally {
               System.clearProperty("longconv4j.p3.ogramc");
               System.clearProperty("longconv4j.p3.bwd.outerfuse");
+            }
+            if (m == 2048 || m == 32768) {   // session 32: a column a thread (lp3g_ogramv, the default) against the tiles
+              System.setProperty("longconv4j.p3.ogramv", "false");
+              if (m == 2048) System.setProperty("longconv4j.p3.bwd.outerfuse", "false");
+              try {
+                p.backward(ub, db, B, du, dk, dD);
+                double[][] g1 = p.blockGrads();
+                int last = g1.length - 1;
+                System.out.printf("inner8k %s: outer Grams on tensor-core tiles (ogramv=false): dBlock 0 %.3e vs the default %.3e,"
+                    + " dBlock %d %.3e vs %.3e (float64)%n", w, PackedMonarchHostTest.relErr(g1[0], lib.dBlocks()[0]),
+                    PackedMonarchHostTest.relErr(gb[0], lib.dBlocks()[0]), last, PackedMonarchHostTest.relErr(g1[last], lib.dBlocks()[last]),
+                    PackedMonarchHostTest.relErr(gb[last], lib.dBlocks()[last]));
+                for (int i : new int[] {0, last}) {
+                  Reference.assertClose("dBlock " + i + " (ogramv=false) vs float64 " + w, PackedMonarchGpuTest.toF(g1[i]), lib.dBlocks()[i], TOLG);
+                  Reference.assertClose("dBlock " + i + " a column a thread vs the tiles " + w, PackedMonarchGpuTest.toF(g1[i]), gb[i], 2 * TOLG);
+                }
+                for (int i = 1; i < last; i++) assertArrayEquals(gb[i], g1[i], 0.0, "dBlock " + i + " (not an outer one) the same bits " + w);
+              } finally {
+                System.clearProperty("longconv4j.p3.ogramv");
+                System.clearProperty("longconv4j.p3.bwd.outerfuse");
+              }
             }
           }
           if (m == 16384 || m == 2048) {   // session 28: the outer Grams and pass 3 in the middles against pass 3 + lp3g_ogram* (the

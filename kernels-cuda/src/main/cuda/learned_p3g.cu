@@ -574,9 +574,8 @@ LP3G_OGRAMCS(f16, __half)
 
 // ---- session 22: the one-pass M = 2048 backward (lib's {8, 16, 16}) as three passes: outer passes and outer Grams at an
 // inner 256 (LIN = 8, inner rows in pair order), the middles lp3g_2kbmid* (8 chunk rows a block, stage 3 skipped).
-// names: lp3g_outer2k_{fwd,inv}_<io> (grid (1, rows of the chunk), block 256), lp3g_ogram2k<MODE>_<io> (grid (2, gy), block 256);
-// session 32: lp3g_ogram2ku<MODE>_<io> the same with the row loop unrolled by 2 (p3g_ogram's UNR: more loads in flight, the
-// same sums in the same order, so the same bits; -Dlongconv4j.p3.ogram2k.unroll, PackedThreePassBackward.ogram2kUnrolled)
+// names: lp3g_outer2k_{fwd,inv}_<io> (grid (1, rows of the chunk), block 256), lp3g_ogram2k<MODE>_<io> (grid (2, gy), block 256;
+// since session 32 the twin of lp3g_ogramv*_8_<io>_8)
 #define LP3G_2K(TAG, IO)                                                                                                \
   extern "C" __global__ void __launch_bounds__(256) lp3g_outer2k_fwd_##TAG(const IO* __restrict__ x,                     \
       const float2* __restrict__ mats, P3Io<IO>::SC* __restrict__ S, int L, int h0, int B, int H) {                     \
@@ -594,14 +593,6 @@ LP3G_OGRAMCS(f16, __half)
   extern "C" __global__ void __launch_bounds__(256) lp3g_ogram2k1_##TAG(const P3Io<IO>::SC* __restrict__ S,              \
       const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B, int H, int rows) {                      \
     p3g_ogram<8, P3Io<IO>::BF16, IO, P3Io<IO>::SC, 1, true, 1, 8>(S, x, part, L, h0, B, H, rows);                       \
-  }                                                                                                                     \
-  extern "C" __global__ void __launch_bounds__(256) lp3g_ogram2ku0_##TAG(const P3Io<IO>::SC* __restrict__ S,             \
-      const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B, int H, int rows) {                      \
-    p3g_ogram<8, P3Io<IO>::BF16, IO, P3Io<IO>::SC, 0, true, 2, 8>(S, x, part, L, h0, B, H, rows);                       \
-  }                                                                                                                     \
-  extern "C" __global__ void __launch_bounds__(256) lp3g_ogram2ku1_##TAG(const P3Io<IO>::SC* __restrict__ S,             \
-      const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B, int H, int rows) {                      \
-    p3g_ogram<8, P3Io<IO>::BF16, IO, P3Io<IO>::SC, 1, true, 2, 8>(S, x, part, L, h0, B, H, rows);                       \
   }
 LP3G_2K(bf16, __nv_bfloat16)
 LP3G_2K(f16, __half)

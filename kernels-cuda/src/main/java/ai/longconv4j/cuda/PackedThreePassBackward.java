@@ -70,10 +70,13 @@ public final class PackedThreePassBackward implements AutoCloseable {
    * with 32, 5.93 with 4; 256K 6.64 with 4, 7.06 with 8, 7.94 with 16, 9.65 with 32, 12.8 with 64; N1 = 16 not measured:
    * session 18's 32). The inner-only plans at M = 16384 / 32768 ({@code quad}: 32 column blocks, not 64) default to 256
    * (session 22, bench-runs/s22 s2, outer Grams' phase per backward at B = 64: 16K 25.5 ms with 8, 13.9 with 16, 12.3 with
-   * 64, 11.2 with 256, 12.4 with 1024; 32K 18.1 / 11.1 / 11.2 / 10.8 / 14.1).
+   * 64, 11.2 with 256, 12.4 with 1024; 32K 18.1 / 11.1 / 11.2 / 10.8 / 14.1). Session 32: 64 for {@code lp3g_ogramv} at
+   * M = 32768 ({@code columns}; bench-runs/s32 s4 / s5, ncu, its two kernels over 4 steps: 18.4 ms with 64, 19.8 with 256,
+   * 25.8 with 1024: a block's shuffled sums are fewer with more rows each); 256 at M = 2048 (2.13 ms with 256, 6.54 with
+   * 64, 2.25 with 1024: 256 column blocks there, not 16 x 256).
    */
-  static int ogramRows(int n1, boolean quad) {
-    int gy = Integer.getInteger("longconv4j.p3.ogram.gy", quad ? 256 : n1 == 8 ? 8 : n1 == 16 ? 32 : 4);   // M = 2048 too (s3: 0.71 ms with 256, 2.09 with 64, 0.71 with 1024)
+  static int ogramRows(int n1, boolean quad, boolean columns) {
+    int gy = Integer.getInteger("longconv4j.p3.ogram.gy", columns ? 64 : quad ? 256 : n1 == 8 ? 8 : n1 == 16 ? 32 : 4);   // M = 2048 too (s3: 0.71 ms with 256, 2.09 with 64, 0.71 with 1024)
     if (gy < 1 || gy > 1024) throw new IllegalArgumentException("-Dlongconv4j.p3.ogram.gy must be in [1, 1024], got " + gy);
     return gy;
   }
@@ -196,16 +199,9 @@ public final class PackedThreePassBackward implements AutoCloseable {
   }
 
   /**
-   * Whether M = 2048's outer Grams run with their row loop unrolled by 2 ({@code lp3g_ogram2ku*}, session 32: two rows' loads
-   * in flight a warp; the same sums in the same order, so the same bits) or not ({@code lp3g_ogram2k*}, the twin):
-   * {@code -Dlongconv4j.p3.ogram2k.unroll}, "false" for the twin (read per call).
-   */
-  static boolean ogram2kUnrolled() { return !"false".equals(System.getProperty("longconv4j.p3.ogram2k.unroll")); }
-
-  /**
    * Whether the N1 = 8 inner-only plans' outer Grams (M = 2048, 32768) take a column a thread on CUDA cores ({@code
    * lp3g_ogramv}, session 32: every load of a warp 128 contiguous bytes, fp32 products of unrounded operands, the causal
-   * zero half of the packed side not computed) rather than {@code lp3g_ogram2k(u)} / {@code lp3g_ogramq}'s tensor-core
+   * zero half of the packed side not computed) rather than {@code lp3g_ogram2k} / {@code lp3g_ogramq}'s tensor-core
    * tiles (the twins: the same sums up to rounding): {@code -Dlongconv4j.p3.ogramv}, "false" for the twins (read per
    * call); {@code -Dlongconv4j.p3.ogramc=true} (lp3g_ogramc) takes precedence.
    */
@@ -257,7 +253,7 @@ public final class PackedThreePassBackward implements AutoCloseable {
       throw new IllegalArgumentException("PackedThreePassBackward.backward: gpq must hold (H=" + h + ", M=" + m + ") float4 = " + 16L * h * m
           + " bytes and dD (H=" + h + ") fp32, got " + bytes(gpq) + " and " + bytes(dD));
     if (du == u || du == dy) throw new IllegalArgumentException("PackedThreePassBackward.backward: du must not alias u or dy");
-    int hc = chunkChannels(B), ogy = ogramRows(Math.max(n1, 8), quad || two), gyMax = Math.min(hc * B, ogy);
+    int hc = chunkChannels(B), ogy = ogramRows(Math.max(n1, 8), quad || two, quad && n1 == 8 && !ogramCuda(n1) && ogramColumns()), gyMax = Math.min(hc * B, ogy);
     long sbytes = 4L * m * paddedRows(hc * B);
     CudaDevice dev = p3.device();
     if (sc == null || sc.bytes() < sbytes) {
@@ -314,10 +310,9 @@ public final class PackedThreePassBackward implements AutoCloseable {
     int ocols = oc ? (m / n1) * (n1 == 4 ? 1 : n1 / 2) / 256 : ov ? (m / n1) / 256 * (l <= m ? 1 : 2)
         : two ? 2 : quad ? INNER_COLS / 2 : INNER_COLS;
     String ocName = "_" + n1 + "_" + tag + "_" + p3.innerLog();
-    String og2k = ogram2kUnrolled() ? "lp3g_ogram2ku" : "lp3g_ogram2k";
-    var og0 = pack ? null : mg.kernel(oc ? "lp3g_ogramc0" + ocName : ov ? "lp3g_ogramv0" + ocName : two ? og2k + "0_" + tag
+    var og0 = pack ? null : mg.kernel(oc ? "lp3g_ogramc0" + ocName : ov ? "lp3g_ogramv0" + ocName : two ? "lp3g_ogram2k0_" + tag
         : og + "0_" + n1 + "_" + tag);
-    var og1 = pack ? null : mg.kernel(oc ? "lp3g_ogramc1" + ocName : ov ? "lp3g_ogramv1" + ocName : two ? og2k + "1_" + tag
+    var og1 = pack ? null : mg.kernel(oc ? "lp3g_ogramc1" + ocName : ov ? "lp3g_ogramv1" + ocName : two ? "lp3g_ogram2k1_" + tag
         : og + "1_" + n1 + "_" + tag);
     boolean seg = segmented();
     var red = seg ? null : mg.kernel("lp3g_reduce");

@@ -36,8 +36,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * outerfuse}, the other route than the default: du, dk and the inner blocks the same bits, the outer blocks within 2 x 2e-2 of
  * each other, each checked against float64 too). Session 32: at M = 2048 / 16384 with L <= M the middles' pass 1 leaves
  * the zero padding's entries out of its products and the standalone pass 1 keeps them, so the directu / directdy twins
- * compare the two (the same bits); at M = 2048 the outer Grams unrolled by two rows against the loop a row ({@code
- * ogram2k.unroll=false}): the same bits; at M = 2048 / 32768 the outer Grams a column a thread on CUDA cores (lp3g_ogramv,
+ * compare the two (the same bits); at M = 2048 / 32768 the outer Grams a column a thread on CUDA cores (lp3g_ogramv,
  * the default) against the tensor-core tiles ({@code ogramv=false}): the outer blocks within 2 x 2e-2 of each other and each
  * within 2e-2 of float64, everything else the same bits. Tolerances as PackedThreePassBwdGpuTest's (the same kernels, the
  * same analysis; here J = 4 plus the packing, fewer stages than there): du 1e-2, dk 1e-2 sqrt(N / Lk), dD 1e-4, blocks
@@ -142,9 +141,7 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
           // and (session 28; at M = 8192 all three) pass 1 for u instead of the middles reading u themselves (the same plane values and Gram words)
           String[][] twins = m == 4096 || m == 8192 ? new String[][] {{"longconv4j.p3.pack16"}, {"longconv4j.p3.bwd.directu"},
               {"longconv4j.p3.bwd.directdy", "longconv4j.p3.bwd.directdu"}}
-              : m == 2048 ? new String[][] {{"longconv4j.p3.bwd.directu"}, {"longconv4j.p3.bwd.directdy"},   // pass 1 in the loads
-                  {"longconv4j.p3.ogram2k.unroll"}}   // session 32: the outer Grams' rows two at a time
-              : m == 16384 ? new String[][] {{"longconv4j.p3.bwd.directu"}, {"longconv4j.p3.bwd.directdy"}}   // pass 1 in the loads
+              : m == 16384 || m == 2048 ? new String[][] {{"longconv4j.p3.bwd.directu"}, {"longconv4j.p3.bwd.directdy"}}   // pass 1 in the loads
               : new String[][] {{"longconv4j.p3.pack16"}};
           for (String[] keys : twins) {
             String tw = String.join(", ", keys) + " = false";

@@ -165,81 +165,69 @@ __device__ void p3g_ogram(const SC* __restrict__ S, const IO* __restrict__ x, fl
 
 // The N1 = 8 outer Grams a column a thread (session 32; lp3g_ogramv<MODE>_8_<io>_<lin>, M = 2048 and 32768): p3g_ogram's sums
 // (MODE 0 dF_1[k][n] = sum S[k][q] conj(w_M^(k q)) conj(pack(u)[n][q]); MODE 1 dG_1[k][n] = sum pack(dy)[k][q]
-// conj(S[n][q] conj(w_M^(n q)))) in fp32 on CUDA cores, operands not rounded to 16 bits (p3g_ogramc's products). A block
-// is 128 columns q x 2 halves of the twiddled side: thread t takes column 128 (bx % CB) + t % 128, twiddled entries
-// 4 (t / 128) .. + 3 (their twiddles, sincospif as p3g_ogram's table, once) and packed entries p0 .. p0 + 3, p0 = 4 (bx /
-// CB): where L <= M the packed side's entries >= N1 / 2 are the zero padding and the host launches only p0 = 0 (grid x
-// CB = IN / 128), else both (2 CB). Each load of a warp is 128 contiguous bytes (p3g_ogram builds its 16 x 8 tiles lane
-// by lane; p3g_ogramc splits a column over 4 threads), and the next row's operands are loaded before this row's products
-// (rows rc = by, by + gy, ..). Then in a fixed order (xor shuffles in a warp, the half's four warps in turn) into the
-// block's partial (N1 x N1 float2 [k][n], zeros outside its packed entries) at part[by gx + bx]. Grid (CB x halves, gy),
-// block 256. Twin: p3g_ogram (-Dlongconv4j.p3.ogramv=false): the same sums up to fp32 rounding and the twin's 16-bit
-// operands.
+// conj(S[k'=n][q] conj(w_M^(n q)))) in fp32 on CUDA cores, operands not rounded to 16 bits (p3g_ogramc's products). Thread
+// q of a 256-column block takes every twiddled entry (its N1 twiddles, sincospif as p3g_ogram's table, once) and G = 4 of the
+// packed side (entries p0 .. p0 + 3, p0 = 4 (blockIdx.x / (IN / 256))): where L <= M the packed side's entries >= N1 / 2
+// are the zero padding and the host launches only p0 = 0 (grid x IN / 256), else both halves (2 IN / 256). Each load of a
+// warp is 128 contiguous bytes (p3g_ogram builds its 16 x 8 tiles lane by lane; p3g_ogramc splits a column over 4
+// threads). Rows rc = by, by + gy, .. (two at a time); then in a fixed order (xor shuffles in a warp, the warps in turn)
+// into the block's partial (N1 x N1 float2 [k][n], zeros outside its packed entries) at part[by gx + bx]. Grid
+// (IN / 256 x halves, gy), block 256. Twin: p3g_ogram (-Dlongconv4j.p3.ogramv=false): the same sums up to fp32 rounding
+// and the twin's 16-bit operands.
 template <typename IO, typename SC, int MODE, int LIN>
 __device__ void p3g_ogramv(const SC* __restrict__ S, const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B,
                            int H, int rows) {
-  constexpr int N1 = 8, G = 4, T = 4, IN = 1 << LIN, M = N1 * IN, CB = IN / 128;
-  __shared__ float red[8][2 * T * G];
-  const int q = (blockIdx.x % CB) * 128 + (threadIdx.x & 127), t0 = T * (threadIdx.x >> 7), p0 = G * (blockIdx.x / CB);
+  constexpr int N1 = 8, G = 4, IN = 1 << LIN, M = N1 * IN, CB = IN / 256;
+  __shared__ float red[8][2 * N1 * G];
+  const int q = (blockIdx.x % CB) * 256 + threadIdx.x, p0 = G * (blockIdx.x / CB);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  float2 tw[T];
+  float2 tw[N1];
 #pragma unroll
-  for (int j = 0; j < T; ++j) {
-    const int k = t0 + j;
+  for (int k = 0; k < N1; ++k) {
     float sn, cs; sincospif(2.0f * (float)((k * q) & (M - 1)) / (float)M, &sn, &cs);
-    tw[j] = make_float2(cs, sn);
+    tw[k] = make_float2(cs, sn);
   }
-  float ar[T][G], ai[T][G];   // [twiddled entry t0 + j][packed entry p0 + g]
+  float ar[N1][G], ai[N1][G];   // [twiddled entry][packed entry p0 + g]
 #pragma unroll
-  for (int j = 0; j < T; ++j)
+  for (int k = 0; k < N1; ++k)
 #pragma unroll
-    for (int g = 0; g < G; ++g) { ar[j][g] = 0.f; ai[j][g] = 0.f; }
-  float2 cs_[T], cp[G], ns[T], np[G];   // this row's operands, the next row's
-  auto load = [&](int rc, float2 (&sv)[T], float2 (&pv)[G]) {
+    for (int g = 0; g < G; ++g) { ar[k][g] = 0.f; ai[k][g] = 0.f; }
+#pragma unroll 2
+  for (int rc = blockIdx.y; rc < rows; rc += gridDim.y) {
     int h; const long long row = p3_row(rc, h0, B, H, h);
     const IO* xr = x + row * (long long)L;
     const SC* sr = S + rc * (long long)M + q;
+    float2 t[N1], pk[G];
 #pragma unroll
-    for (int j = 0; j < T; ++j) sv[j] = ldc(sr + p3_oslot<LIN>(t0 + j, N1) * IN);
+    for (int k = 0; k < N1; ++k) t[k] = p3g_mul(ldc(sr + p3_oslot<LIN>(k, N1) * IN), tw[k]);
 #pragma unroll
     for (int g = 0; g < G; ++g) {
       const int i = 2 * ((p0 + g) * IN + q);
-      pv[g] = make_float2(i < L ? ld(xr + i) : 0.f, i + 1 < L ? ld(xr + i + 1) : 0.f);
+      pk[g] = make_float2(i < L ? ld(xr + i) : 0.f, i + 1 < L ? ld(xr + i + 1) : 0.f);
     }
-  };
-  int rc = blockIdx.y;
-  if (rc < rows) load(rc, cs_, cp);
-  for (; rc < rows; rc += gridDim.y) {
-    if (rc + (int)gridDim.y < rows) load(rc + gridDim.y, ns, np);
 #pragma unroll
-    for (int j = 0; j < T; ++j) {
-      const float2 tv = p3g_mul(cs_[j], tw[j]);
+    for (int k = 0; k < N1; ++k)
 #pragma unroll
       for (int g = 0; g < G; ++g) {
-        if constexpr (MODE == 0) {   // tv conj(cp[g])
-          ar[j][g] = fmaf(tv.x, cp[g].x, fmaf(tv.y, cp[g].y, ar[j][g]));
-          ai[j][g] = fmaf(tv.y, cp[g].x, fmaf(-tv.x, cp[g].y, ai[j][g]));
-        } else {                     // cp[g] conj(tv)
-          ar[j][g] = fmaf(cp[g].x, tv.x, fmaf(cp[g].y, tv.y, ar[j][g]));
-          ai[j][g] = fmaf(cp[g].y, tv.x, fmaf(-cp[g].x, tv.y, ai[j][g]));
+        if constexpr (MODE == 0) {   // t[k] conj(pk[g])
+          ar[k][g] = fmaf(t[k].x, pk[g].x, fmaf(t[k].y, pk[g].y, ar[k][g]));
+          ai[k][g] = fmaf(t[k].y, pk[g].x, fmaf(-t[k].x, pk[g].y, ai[k][g]));
+        } else {                     // pk[g] conj(t[k])
+          ar[k][g] = fmaf(pk[g].x, t[k].x, fmaf(pk[g].y, t[k].y, ar[k][g]));
+          ai[k][g] = fmaf(pk[g].y, t[k].x, fmaf(-pk[g].x, t[k].y, ai[k][g]));
         }
       }
-    }
-#pragma unroll
-    for (int j = 0; j < T; ++j) cs_[j] = ns[j];
-#pragma unroll
-    for (int g = 0; g < G; ++g) cp[g] = np[g];
   }
 #pragma unroll
-  for (int j = 0; j < T; ++j)
+  for (int k = 0; k < N1; ++k)
 #pragma unroll
     for (int g = 0; g < G; ++g) {
 #pragma unroll
       for (int o = 16; o > 0; o >>= 1) {
-        ar[j][g] += __shfl_xor_sync(0xffffffffu, ar[j][g], o);
-        ai[j][g] += __shfl_xor_sync(0xffffffffu, ai[j][g], o);
+        ar[k][g] += __shfl_xor_sync(0xffffffffu, ar[k][g], o);
+        ai[k][g] += __shfl_xor_sync(0xffffffffu, ai[k][g], o);
       }
-      if (lane == 0) { red[warp][2 * (j * G + g)] = ar[j][g]; red[warp][2 * (j * G + g) + 1] = ai[j][g]; }
+      if (lane == 0) { red[warp][2 * (k * G + g)] = ar[k][g]; red[warp][2 * (k * G + g) + 1] = ai[k][g]; }
     }
   __syncthreads();
   float2* pp = part + ((size_t)blockIdx.y * gridDim.x + blockIdx.x) * N1 * N1;
@@ -248,8 +236,8 @@ __device__ void p3g_ogramv(const SC* __restrict__ S, const IO* __restrict__ x, f
     const int tk = MODE == 0 ? k : n, pe = MODE == 0 ? n : k;
     float re = 0.f, im = 0.f;
     if (pe >= p0 && pe < p0 + G) {
-      const int idx = 2 * ((tk % T) * G + pe - p0), w0 = 4 * (tk / T);   // the half's four warps
-      for (int w = w0; w < w0 + 4; ++w) { re += red[w][idx]; im += red[w][idx + 1]; }
+      const int idx = 2 * (tk * G + pe - p0);
+      for (int w = 0; w < (int)(blockDim.x >> 5); ++w) { re += red[w][idx]; im += red[w][idx + 1]; }
     }
     pp[e] = make_float2(re, im);
   }
@@ -554,14 +542,14 @@ LP3G_QUAD(4, bf16, __nv_bfloat16)
 LP3G_QUAD(8, bf16, __nv_bfloat16)
 LP3G_QUAD(4, f16, __half)
 LP3G_QUAD(8, f16, __half)
-// names: lp3g_ogramv<MODE>_8_<io>_<LIN> (p3g_ogramv: LIN 8 (M = 2048) or 12 (M = 32768); grid (2^LIN / 128 x halves, gy), block
-// 256; arguments as lp3g_ogramt*; 79-80 registers under __launch_bounds__(256, 3), no spills)
+// names: lp3g_ogramv<MODE>_8_<io>_<LIN> (p3g_ogramv: LIN 8 (M = 2048) or 12 (M = 32768); grid (2^LIN / 256 x halves, gy), block
+// 256; arguments as lp3g_ogramt*)
 #define LP3G_OGRAMV(LIN, TAG, IO)                                                                                       \
-  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_ogramv0_8_##TAG##_##LIN(const P3Io<IO>::SC* __restrict__ S, \
+  extern "C" __global__ void __launch_bounds__(256, 2) lp3g_ogramv0_8_##TAG##_##LIN(const P3Io<IO>::SC* __restrict__ S, \
       const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B, int H, int rows) {                      \
     p3g_ogramv<IO, P3Io<IO>::SC, 0, LIN>(S, x, part, L, h0, B, H, rows);                                                 \
   }                                                                                                                     \
-  extern "C" __global__ void __launch_bounds__(256, 3) lp3g_ogramv1_8_##TAG##_##LIN(const P3Io<IO>::SC* __restrict__ S, \
+  extern "C" __global__ void __launch_bounds__(256, 2) lp3g_ogramv1_8_##TAG##_##LIN(const P3Io<IO>::SC* __restrict__ S, \
       const IO* __restrict__ x, float2* __restrict__ part, int L, int h0, int B, int H, int rows) {                      \
     p3g_ogramv<IO, P3Io<IO>::SC, 1, LIN>(S, x, part, L, h0, B, H, rows);                                                 \
   }

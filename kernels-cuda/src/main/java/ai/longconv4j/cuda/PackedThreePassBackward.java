@@ -306,8 +306,8 @@ public final class PackedThreePassBackward implements AutoCloseable {
     boolean oc = (quad || two) && ogramCuda(n1);
     boolean ov = (quad || two) && n1 == 8 && !oc && ogramColumns();   // a column a thread (lp3g_ogramv)
     // the outer Grams' grid x: 128 columns a block (tiles), or 256 / KS columns (lp3g_ogramc: KS = 1 at N1 = 4, 4 at 8)
-    // (lp3g_ogramv: 128 columns a block, times 2 where the packed side's upper half is not all zero padding, L > M)
-    int ocols = oc ? (m / n1) * (n1 == 4 ? 1 : n1 / 2) / 256 : ov ? (m / n1) / 128 * (l <= m ? 1 : 2)
+    // (lp3g_ogramv: 256 columns a block, times 2 where the packed side's upper half is not all zero padding, L > M)
+    int ocols = oc ? (m / n1) * (n1 == 4 ? 1 : n1 / 2) / 256 : ov ? (m / n1) / 256 * (l <= m ? 1 : 2)
         : two ? 2 : quad ? INNER_COLS / 2 : INNER_COLS;
     String ocName = "_" + n1 + "_" + tag + "_" + p3.innerLog();
     var og0 = pack ? null : mg.kernel(oc ? "lp3g_ogramc0" + ocName : ov ? "lp3g_ogramv0" + ocName : two ? "lp3g_ogram2k0_" + tag

@@ -176,11 +176,7 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
               int last = g1.length - 1;
               System.out.printf("inner8k %s: outer Grams on %s cores (twin): dBlock 0 %.3e, dBlock %d %.3e vs float64%n", w, cudaCores ? "tensor" : "CUDA",
                   PackedMonarchHostTest.relErr(g1[0], lib.dBlocks()[0]), last, PackedMonarchHostTest.relErr(g1[last], lib.dBlocks()[last]));
-              for (int i : new int[] {0, last}) {
-                Reference.assertClose("dBlock " + i + " (the twin's outer Grams) vs float64 " + w, PackedMonarchGpuTest.toF(g1[i]), lib.dBlocks()[i], TOLG);
-                Reference.assertClose("dBlock " + i + " outer Grams CUDA vs tensor cores (either way) " + w, PackedMonarchGpuTest.toF(g1[i]), gb[i], 2 * TOLG);
-              }
-              for (int i = 1; i < last; i++) assertArrayEquals(gb[i], g1[i], 0.0, "dBlock " + i + " (not an outer one) the same bits " + w);
+              assertOuterRoute(g1, gb, lib.dBlocks(), "outer Grams CUDA vs tensor cores (either way)", w);
             } finally {
               System.clearProperty("longconv4j.p3.ogramc");
               System.clearProperty("longconv4j.p3.bwd.outerfuse");
@@ -196,11 +192,7 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
                     + " dBlock %d %.3e vs %.3e (float64)%n", w, PackedMonarchHostTest.relErr(g1[0], lib.dBlocks()[0]),
                     PackedMonarchHostTest.relErr(gb[0], lib.dBlocks()[0]), last, PackedMonarchHostTest.relErr(g1[last], lib.dBlocks()[last]),
                     PackedMonarchHostTest.relErr(gb[last], lib.dBlocks()[last]));
-                for (int i : new int[] {0, last}) {
-                  Reference.assertClose("dBlock " + i + " (ogramv=false) vs float64 " + w, PackedMonarchGpuTest.toF(g1[i]), lib.dBlocks()[i], TOLG);
-                  Reference.assertClose("dBlock " + i + " a column a thread vs the tiles " + w, PackedMonarchGpuTest.toF(g1[i]), gb[i], 2 * TOLG);
-                }
-                for (int i = 1; i < last; i++) assertArrayEquals(gb[i], g1[i], 0.0, "dBlock " + i + " (not an outer one) the same bits " + w);
+                assertOuterRoute(g1, gb, lib.dBlocks(), "outer Grams a column a thread vs the tiles (ogramv=false)", w);
               } finally {
                 System.clearProperty("longconv4j.p3.ogramv");
                 System.clearProperty("longconv4j.p3.bwd.outerfuse");
@@ -314,5 +306,18 @@ class PackedInnerBwdGpuTest extends CudaDeviceTest {
     float[] c = Arrays.copyOf(a, a.length + b.length);
     System.arraycopy(b, 0, c, a.length, b.length);
     return c;
+  }
+
+  /**
+   * Another route's block gradients g1 against the default's gb: the outer blocks (first and last) within TOLG of float64
+   * (f64) and within 2 TOLG of the default's (each route's bound), every inner block the same bits.
+   */
+  private static void assertOuterRoute(double[][] g1, double[][] gb, double[][] f64, String what, String w) {
+    int last = g1.length - 1;
+    for (int i : new int[] {0, last}) {
+      Reference.assertClose("dBlock " + i + " (" + what + ") vs float64 " + w, PackedMonarchGpuTest.toF(g1[i]), f64[i], TOLG);
+      Reference.assertClose("dBlock " + i + " " + what + " " + w, PackedMonarchGpuTest.toF(g1[i]), gb[i], 2 * TOLG);
+    }
+    for (int i = 1; i < last; i++) assertArrayEquals(gb[i], g1[i], 0.0, "dBlock " + i + " (not an outer one) the same bits " + w);
   }
 }

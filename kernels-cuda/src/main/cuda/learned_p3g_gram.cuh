@@ -109,6 +109,21 @@ __device__ __forceinline__ float2 p3g_cw(const TwP& T, int e, int lm) {
   return make_float2(c, s);
 }
 __device__ __forceinline__ float2 p3g_mul(float2 a, float2 b) { return make_float2(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
+// (re, im) += a conj(b) as the outer Grams' fp32 sums take it (the same two fmaf chains everywhere: P3gOg, p3g_ogramc, p3g_ogramv).
+__device__ __forceinline__ void p3g_macc(float& re, float& im, float2 a, float2 b) {
+  re = fmaf(a.x, b.x, fmaf(a.y, b.y, re));
+  im = fmaf(a.y, b.x, fmaf(-a.x, b.y, im));
+}
+// (re, im) summed over the lanes of a warp whose indices differ in bits >= KS (xor shuffles 16, 8, .. KS: a fixed order; KS = 1:
+// the whole warp, every lane holding the sum).
+template <int KS>
+__device__ __forceinline__ void p3g_lane_sum(float& re, float& im) {
+#pragma unroll
+  for (int o = 16; o >= KS; o >>= 1) {
+    re += __shfl_xor_sync(0xffffffffu, re, o);
+    im += __shfl_xor_sync(0xffffffffu, im, o);
+  }
+}
 
 // Whether the 16-bit type T (element or pair) is the mma operand type (BF16: bf16, else fp16): its bits are the fragment's.
 template <bool BF16, typename T> __host__ __device__ constexpr bool p3g_raw() {

@@ -51,24 +51,15 @@ __device__ void p3g_ogramv(const SC* __restrict__ S, const IO* __restrict__ x, f
     for (int k = 0; k < N1; ++k)
 #pragma unroll
       for (int g = 0; g < G; ++g) {
-        if constexpr (MODE == 0) {   // t[k] conj(pk[g])
-          ar[k][g] = fmaf(t[k].x, pk[g].x, fmaf(t[k].y, pk[g].y, ar[k][g]));
-          ai[k][g] = fmaf(t[k].y, pk[g].x, fmaf(-t[k].x, pk[g].y, ai[k][g]));
-        } else {                     // pk[g] conj(t[k])
-          ar[k][g] = fmaf(pk[g].x, t[k].x, fmaf(pk[g].y, t[k].y, ar[k][g]));
-          ai[k][g] = fmaf(pk[g].y, t[k].x, fmaf(-pk[g].x, t[k].y, ai[k][g]));
-        }
+        if constexpr (MODE == 0) p3g_macc(ar[k][g], ai[k][g], t[k], pk[g]);   // t[k] conj(pk[g])
+        else p3g_macc(ar[k][g], ai[k][g], pk[g], t[k]);                        // pk[g] conj(t[k])
       }
   }
 #pragma unroll
   for (int k = 0; k < N1; ++k)
 #pragma unroll
     for (int g = 0; g < G; ++g) {
-#pragma unroll
-      for (int o = 16; o > 0; o >>= 1) {
-        ar[k][g] += __shfl_xor_sync(0xffffffffu, ar[k][g], o);
-        ai[k][g] += __shfl_xor_sync(0xffffffffu, ai[k][g], o);
-      }
+      p3g_lane_sum<1>(ar[k][g], ai[k][g]);
       if (lane == 0) { red[warp][2 * (k * G + g)] = ar[k][g]; red[warp][2 * (k * G + g) + 1] = ai[k][g]; }
     }
   __syncthreads();
@@ -131,20 +122,13 @@ __device__ void p3g_ogramc(const SC* __restrict__ S, const IO* __restrict__ x, f
 #pragma unroll
     for (int k = 0; k < KR; ++k)
 #pragma unroll
-      for (int n = 0; n < N1; ++n) {
-        ar[k][n] = fmaf(a[k].x, b[n].x, fmaf(a[k].y, b[n].y, ar[k][n]));
-        ai[k][n] = fmaf(a[k].y, b[n].x, fmaf(-a[k].x, b[n].y, ai[k][n]));
-      }
+      for (int n = 0; n < N1; ++n) p3g_macc(ar[k][n], ai[k][n], a[k], b[n]);
   }
 #pragma unroll
   for (int k = 0; k < KR; ++k)
 #pragma unroll
     for (int n = 0; n < N1; ++n) {
-#pragma unroll
-      for (int o = 16; o >= KS; o >>= 1) {
-        ar[k][n] += __shfl_xor_sync(0xffffffffu, ar[k][n], o);
-        ai[k][n] += __shfl_xor_sync(0xffffffffu, ai[k][n], o);
-      }
+      p3g_lane_sum<KS>(ar[k][n], ai[k][n]);
       if (lane < KS) {   // lane == kp here
         const int e = (kp * KR + k) * N1 + n;
         red[warp][2 * e] = ar[k][n]; red[warp][2 * e + 1] = ai[k][n];

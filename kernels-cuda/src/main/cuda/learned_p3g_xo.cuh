@@ -34,21 +34,14 @@ struct P3gOg {
 #pragma unroll
     for (int j = 0; j < KR; ++j)
 #pragma unroll
-      for (int n = 0; n < N1; ++n) {
-        ar[N1 * j + n] = fmaf(a[j].x, b[n].x, fmaf(a[j].y, b[n].y, ar[N1 * j + n]));
-        ai[N1 * j + n] = fmaf(a[j].y, b[n].x, fmaf(-a[j].x, b[n].y, ai[N1 * j + n]));
-      }
+      for (int n = 0; n < N1; ++n) p3g_macc(ar[N1 * j + n], ai[N1 * j + n], a[j], b[n]);
   }
   __device__ __forceinline__ void flush(float* red, float2* __restrict__ part) {
     constexpr int E = N1 * N1;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
 #pragma unroll
     for (int e = 0; e < KR * N1; ++e) {
-#pragma unroll
-      for (int o = 16; o >= KS; o >>= 1) {
-        ar[e] += __shfl_xor_sync(0xffffffffu, ar[e], o);
-        ai[e] += __shfl_xor_sync(0xffffffffu, ai[e], o);
-      }
+      p3g_lane_sum<KS>(ar[e], ai[e]);
       if (lane < KS) {   // lane == kp
         const int idx = (lane * KR + e / N1) * N1 + e % N1;
         red[warp * 2 * E + 2 * idx] = ar[e]; red[warp * 2 * E + 2 * idx + 1] = ai[e];

@@ -253,7 +253,9 @@ public final class PackedThreePassBackward implements AutoCloseable {
       throw new IllegalArgumentException("PackedThreePassBackward.backward: gpq must hold (H=" + h + ", M=" + m + ") float4 = " + 16L * h * m
           + " bytes and dD (H=" + h + ") fp32, got " + bytes(gpq) + " and " + bytes(dD));
     if (du == u || du == dy) throw new IllegalArgumentException("PackedThreePassBackward.backward: du must not alias u or dy");
-    int hc = chunkChannels(B), ogy = ogramRows(Math.max(n1, 8), quad || two, quad && n1 == 8 && !ogramCuda(n1) && ogramColumns()), gyMax = Math.min(hc * B, ogy);
+    boolean oc = (quad || two) && ogramCuda(n1);                      // the outer Grams: lp3g_ogramc,
+    boolean ov = (quad || two) && n1 == 8 && !oc && ogramColumns();   // or a column a thread (lp3g_ogramv), else the tiles
+    int hc = chunkChannels(B), ogy = ogramRows(Math.max(n1, 8), quad || two, quad && ov), gyMax = Math.min(hc * B, ogy);
     long sbytes = 4L * m * paddedRows(hc * B);
     CudaDevice dev = p3.device();
     if (sc == null || sc.bytes() < sbytes) {
@@ -303,8 +305,6 @@ public final class PackedThreePassBackward implements AutoCloseable {
     var bmid2t = tf ? mg.kernel("lp3g_2kbmid2y_" + tag) : null;
     var grad = mg.kernel((inner && m != PackedThreePass.INNER ? "lp3g_pq_grad4_" : "lp3g_pq_grad_") + tag);
     String og = quad ? "lp3g_ogramq" : ogramKernel(n1);
-    boolean oc = (quad || two) && ogramCuda(n1);
-    boolean ov = (quad || two) && n1 == 8 && !oc && ogramColumns();   // a column a thread (lp3g_ogramv)
     // the outer Grams' grid x: 128 columns a block (tiles), or 256 / KS columns (lp3g_ogramc: KS = 1 at N1 = 4, 4 at 8)
     // (lp3g_ogramv: 256 columns a block, times 2 where the packed side's upper half is not all zero padding, L > M)
     int ocols = oc ? (m / n1) * (n1 == 4 ? 1 : n1 / 2) / 256 : ov ? (m / n1) / 256 * (l <= m ? 1 : 2)

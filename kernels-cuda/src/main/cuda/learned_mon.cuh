@@ -52,11 +52,125 @@ __device__ __forceinline__ void lm_frag_b(const float2* __restrict__ a, FB& f) {
 // A radix-16 stage along the axis of stride S = 2^lS >= 16 (O outer blocks of 16 S points) with a learned matrix:
 // monarch.cuh's tiles_a with F from lm_frag_a. FWD: Y = a @ X, then o T_s * scale; inverse: X o conj(T_s), then
 // conj(F) @ X with F the fragment of conj(a), i.e. a @ (X o conj(T_s)).
-template <bool BF16, bool FWD, typename ST, typename TT>
+// Session 33: a warp takes its tiles column block by column block (tile = o cols + col, c0 = 8 col), so a lane's twiddles
+// (four a tile, tiles_a's values; forward with the stage's scale) are computed once per column block (TwCol) instead of
+// per element use; at the middles' S = 16 (O = 64, 2 column blocks, 8 warps) once per stage, at S = 256 (O = 4) once per
+// 4 tiles. lm_tiles_a is tiles_a (monarch.cuh, FlashButterfly's, unchanged) with those twiddles, forward the 16-bit planes
+// of the compute type read as raw word pairs (ld then pack2 gives the same bits), and the twiddle products as explicit
+// fmaf (tiles_a leaves their contraction to the compiler; built first with the products left to it, y at L = 65536 differed
+// from the previous build's in 26 (bf16) / 1275 (fp16) of 393216 outputs, bench-runs/s33/s1). The same twiddle values and
+// operand roundings, so within rounding of tiles_a; two kernels through lm_tiles_a give the same bits (0 outputs differ, s2 / s5).
+// Where a column block would leave a warp single tiles (O = 1, or nw not a multiple of the column blocks): tiles_a.
+struct TwCol {
+  float c[4], s[4];
+  template <bool FWD, typename TT>
+  __device__ __forceinline__ void init(const TT& T, int lS, int c0, float scale) {
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, M = 16 << lS;
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      if (FWD) {   // tiles_a's store: row k = g + 8 (q >> 1), column c0 + 2t + (q & 1), then * scale
+        twiddle<true>(T, ((g + 8 * (q >> 1)) * (c0 + 2 * t + (q & 1))) & (M - 1), lS + 4, -1.0f, c[q], s[q]);
+        c[q] *= scale; s[q] *= scale;
+      } else {     // tiles_a's load: row r = 2t + (q & 1) + 8 (q >> 1), column c0 + g
+        twiddle<true>(T, ((2 * t + (q & 1) + 8 * (q >> 1)) * (c0 + g)) & (M - 1), lS + 4, 1.0f, c[q], s[q]);
+      }
+    }
+  }
+};
+template <bool BF16, bool FWD, int NT, typename ST>
+__device__ __forceinline__ void lm_tiles_a(const FragA& F, const TwCol& th, ST* zr, ST* zi, int lS, const int* tile) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int S = 1 << lS, cols = S >> 3;
+  constexpr bool RAW = FWD && sizeof(ST) == 2 && (std::is_same<ST, __half>::value != BF16);
+  float ar[NT][4], ai[NT][4];
+#pragma unroll
+  for (int v = 0; v < NT; ++v) {
+    const int at = (tile[v] >> (lS - 3)) * 16 * S + (tile[v] & (cols - 1)) * 8;   // the tile's row 0, column c0
+    uint32_t xr[2], xi[2];   // rows 2t + 8h, 2t + 8h + 1 (tiles_a's q = 2h, 2h + 1) as one operand word a plane
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int p0 = SIDX(at + (2 * t + 8 * h) * S + g), p1 = SIDX(at + (2 * t + 8 * h + 1) * S + g);
+      if constexpr (RAW) {
+        xr[h] = ld_pack2<BF16>(zr + p0, zr + p1); xi[h] = ld_pack2<BF16>(zi + p0, zi + p1);
+      } else {
+        float br[2] = {ld(zr + p0), ld(zr + p1)}, bi[2] = {ld(zi + p0), ld(zi + p1)};
+        if (!FWD) {
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            const float tc = th.c[2 * h + e], ts = th.s[2 * h + e];
+            const float a = fmaf(br[e], tc, -(bi[e] * ts)), b = fmaf(br[e], ts, bi[e] * tc);
+            br[e] = a; bi[e] = b;
+          }
+        }
+        xr[h] = pack2<BF16>(br[0], br[1]); xi[h] = pack2<BF16>(bi[0], bi[1]);
+      }
+    }
+#pragma unroll
+    for (int q = 0; q < 4; ++q) { ar[v][q] = 0.f; ai[v][q] = 0.f; }
+    mma16816<BF16>(ar[v], F.re, xr[0], xr[1]);
+    mma16816<BF16>(ar[v], FWD ? F.nim : F.im, xi[0], xi[1]);
+    mma16816<BF16>(ai[v], F.re, xi[0], xi[1]);
+    mma16816<BF16>(ai[v], FWD ? F.im : F.nim, xr[0], xr[1]);
+  }
+  __syncwarp();
+#pragma unroll
+  for (int v = 0; v < NT; ++v) {
+    const int at = (tile[v] >> (lS - 3)) * 16 * S + (tile[v] & (cols - 1)) * 8 + 2 * t;
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {   // row g + 8h, columns c0 + 2t + e (tiles_a's q = 2h + e)
+      const int idx = SIDX(at + (g + 8 * h) * S);
+      float vr[2], vi[2];
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        vr[e] = ar[v][2 * h + e]; vi[e] = ai[v][2 * h + e];
+        if (FWD) {
+          const float tc = th.c[2 * h + e], ts = th.s[2 * h + e];
+          const float a = fmaf(vr[e], tc, -(vi[e] * ts)), b = fmaf(vr[e], ts, vi[e] * tc);
+          vr[e] = a; vi[e] = b;
+        }
+      }
+      if constexpr (pairs16<ST>()) {
+        st_pair(zr + idx, vr[0], vr[1]); st_pair(zi + idx, vi[0], vi[1]);
+      } else {
+        const int idx1 = SIDX(at + (g + 8 * h) * S + 1);
+        st(zr + idx, vr[0]); st(zi + idx, vi[0]); st(zr + idx1, vr[1]); st(zi + idx1, vi[1]);
+      }
+    }
+  }
+  __syncwarp();
+}
+// HOIST (the three-pass middles' callers, learned_p3.cu / learned_p3b.cu): the column-block order with TwCol; else (the
+// one-pass kernels, whose register budgets the held twiddles overran: lpmb2_bwd_*_r80 spilled 80-180 bytes) tiles_a's.
+template <bool BF16, bool FWD, typename ST, typename TT, bool HOIST = false>
 __device__ void lm_stage_a(const TT& T, const float2* __restrict__ a, ST* zr, ST* zi, int lS, int O, float scale) {
   FragA F; lm_frag_a<BF16>(a, !FWD, F);
   const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-  const int ntiles = O * ((1 << lS) >> 3);
+  const int cols = (1 << lS) >> 3, ntiles = O * cols;
+  if constexpr (HOIST) {
+    if (cols <= nw && nw % cols == 0 && O >= 2 * (nw / cols)) {   // one column block a warp, its outer blocks o = o0, o0 + os, ..
+      const int col = warp % cols, os = nw / cols;
+      TwCol th; th.init<FWD>(T, lS, 8 * col, scale);
+      int o = warp / cols;
+      for (; o + os < O; o += 2 * os) {
+        const int tl[2] = {o * cols + col, (o + os) * cols + col};
+        lm_tiles_a<BF16, FWD, 2, ST>(F, th, zr, zi, lS, tl);
+      }
+      for (; o < O; o += os) { const int tl = o * cols + col; lm_tiles_a<BF16, FWD, 1, ST>(F, th, zr, zi, lS, &tl); }
+      return;
+    }
+    if (cols > nw && O >= 2) {   // column blocks col = warp, warp + nw, ..; each with all O outer blocks
+      for (int col = warp; col < cols; col += nw) {
+        TwCol th; th.init<FWD>(T, lS, 8 * col, scale);
+        int o = 0;
+        for (; o + 1 < O; o += 2) {
+          const int tl[2] = {o * cols + col, (o + 1) * cols + col};
+          lm_tiles_a<BF16, FWD, 2, ST>(F, th, zr, zi, lS, tl);
+        }
+        if (o < O) { const int tl = o * cols + col; lm_tiles_a<BF16, FWD, 1, ST>(F, th, zr, zi, lS, &tl); }
+      }
+      return;
+    }
+  }
   int tile = warp;
   for (; tile + nw < ntiles; tile += 2 * nw) {
     const int tl[2] = {tile, tile + nw};

@@ -318,9 +318,9 @@ __device__ void p3_middle(float2* __restrict__ S, const float2* __restrict__ mat
   // inner forward chain: stage 2 (R = 2, CUDA cores), stages 3, 4 (strided), stage 5 (contiguous); each * 1/R_s
   p3_stage2<true, ST>(tw, b.s2, zr, zi, 0.5f);
   __syncthreads();
-  lm_stage_a<BF16, true, ST>(tw, mats + q1 + 4, zr, zi, 8, 4, 1.0f / 16.0f);
+  lm_stage_a<BF16, true, ST, TwP, true>(tw, mats + q1 + 4, zr, zi, 8, 4, 1.0f / 16.0f);
   __syncthreads();
-  lm_stage_a<BF16, true, ST>(tw, mats + q1 + 260, zr, zi, 4, 64, 1.0f / 16.0f);
+  lm_stage_a<BF16, true, ST, TwP, true>(tw, mats + q1 + 260, zr, zi, 4, 64, 1.0f / 16.0f);
   __syncthreads();
   lm_stage_b<BF16, ST>(mats + q1 + 516, zr, zi, 2 * P3_IN, 1.0f / 16.0f);
   __syncthreads();
@@ -330,9 +330,9 @@ __device__ void p3_middle(float2* __restrict__ S, const float2* __restrict__ mat
   const float2* im = mats + b.Q;
   lm_stage_b<BF16, ST>(im + q1 + 516, zr, zi, 2 * P3_IN, 1.0f);
   __syncthreads();
-  lm_stage_a<BF16, false, ST>(tw, im + q1 + 260, zr, zi, 4, 64, 1.0f);
+  lm_stage_a<BF16, false, ST, TwP, true>(tw, im + q1 + 260, zr, zi, 4, 64, 1.0f);
   __syncthreads();
-  lm_stage_a<BF16, false, ST>(tw, im + q1 + 4, zr, zi, 8, 4, 1.0f);
+  lm_stage_a<BF16, false, ST, TwP, true>(tw, im + q1 + 4, zr, zi, 8, 4, 1.0f);
   __syncthreads();
   p3_stage2<false, ST>(tw, b.s2 + 4, zr, zi, 1.0f);
   __syncthreads();

@@ -177,11 +177,11 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
   if constexpr (PART != 2) {
     if constexpr (HK::ONE != 6) {   // ONE = 6: the inner 256 starts at stage 4
       hk.at(P3H_F3, tw, zr, zi, oa, ob);
-      lm_stage_a<BF16, true, ST>(tw, mats + q1 + 4, zr, zi, 8, 4, 1.0f / 16.0f);
+      lm_stage_a<BF16, true, ST, TwP, true>(tw, mats + q1 + 4, zr, zi, 8, 4, 1.0f / 16.0f);
       __syncthreads();
     }
     hk.at(P3H_F4, tw, zr, zi, oa, ob);
-    lm_stage_a<BF16, true, ST>(tw, mats + q1 + 260, zr, zi, 4, 64, 1.0f / 16.0f);
+    lm_stage_a<BF16, true, ST, TwP, true>(tw, mats + q1 + 260, zr, zi, 4, 64, 1.0f / 16.0f);
     __syncthreads();
     hk.at(P3H_F5, tw, zr, zi, oa, ob);
     lm_stage_b<BF16, ST>(mats + q1 + 516, zr, zi, 2 * P3_IN, 1.0f / 16.0f);
@@ -211,11 +211,11 @@ __device__ void p3_mid16(SC* __restrict__ S, const float2* __restrict__ mats, co
   lm_stage_b<BF16, ST>(im + q1 + 516, zr, zi, 2 * P3_IN, 1.0f);
   __syncthreads();
   hk.at(P3H_I4, tw, zr, zi, oa, ob);
-  lm_stage_a<BF16, false, ST>(tw, im + q1 + 260, zr, zi, 4, 64, 1.0f);
+  lm_stage_a<BF16, false, ST, TwP, true>(tw, im + q1 + 260, zr, zi, 4, 64, 1.0f);
   __syncthreads();
   if constexpr (HK::ONE != 6) {
     hk.at(P3H_I3, tw, zr, zi, oa, ob);
-    lm_stage_a<BF16, false, ST>(tw, im + q1 + 4, zr, zi, 8, 4, 1.0f);
+    lm_stage_a<BF16, false, ST, TwP, true>(tw, im + q1 + 4, zr, zi, 8, 4, 1.0f);
     __syncthreads();
   }
   hk.at(P3H_I2, tw, zr, zi, oa, ob);
@@ -275,7 +275,7 @@ __device__ void p3_mid16w(SC* __restrict__ S, const float2* __restrict__ mats, c
   __syncthreads();
   p3_load_fwd2<ST, SC, P3NoHook>(b, ra, rb, hk);   // load + forward stage 2 (* 1/2), as p3_mid16
   __syncthreads();
-  lm_stage_a<BF16, true, ST>(tw, mats + q1 + 4, zr, zi, 8, 4, 1.0f / 16.0f);
+  lm_stage_a<BF16, true, ST, TwP, true>(tw, mats + q1 + 4, zr, zi, 8, 4, 1.0f / 16.0f);
   __syncthreads();
   {
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, warp = threadIdx.x >> 5, nw = T >> 5;
@@ -318,7 +318,7 @@ __device__ void p3_mid16w(SC* __restrict__ S, const float2* __restrict__ mats, c
     }
   }
   __syncthreads();
-  lm_stage_a<BF16, false, ST>(tw, mats + Q + q1 + 4, zr, zi, 8, 4, 1.0f);
+  lm_stage_a<BF16, false, ST, TwP, true>(tw, mats + Q + q1 + 4, zr, zi, 8, 4, 1.0f);
   __syncthreads();
   p3_store_inv2<ST, SC, P3NoHook>(b, ra, rb, hk);   // inverse stage 2 + store, as p3_mid16
 }

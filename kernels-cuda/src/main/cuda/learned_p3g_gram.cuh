@@ -14,6 +14,10 @@
 // rounds them to the same bits), and -Im as Im's words with the sign bits flipped (pack2(-x) = -pack2(x) bit for bit).
 template <typename T, typename = void> struct p3g_frag : std::false_type {};
 template <typename T> struct p3g_frag<T, std::void_t<decltype(&T::frag)>> : std::true_type {};
+// Session 33: an operand with frag_s(slot, k, col, re, im) instead (P3gGaW / P3gGbW: the twiddled side with its lane's eight
+// twiddles held; slot = i (A fragment i) or 2 j + q (B column half j, word q), the twiddles 2 slot + e for col + e).
+template <typename T, typename = void> struct p3g_fs : std::false_type {};
+template <typename T> struct p3g_fs<T, std::void_t<decltype(&T::frag_s)>> : std::true_type {};
 template <bool BF16, int KT, int NJ, typename GA, typename GB>
 __device__ __forceinline__ void p3g_tile(const GA& ga, const GB& gb, int col0, float (&dr)[KT][NJ][4], float (&di)[KT][NJ][4]) {
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -23,7 +27,9 @@ __device__ __forceinline__ void p3g_tile(const GA& ga, const GB& gb, int col0, f
 #pragma unroll
     for (int q = 0; q < 2; ++q) {
       const int col = col0 + 2 * t + 8 * q;
-      if constexpr (p3g_frag<GB>::value) {
+      if constexpr (p3g_fs<GB>::value) {
+        gb.frag_s(2 * j + q, 8 * j + g, col, br[j][q], bi[j][q]); bn[j][q] = bi[j][q] ^ 0x80008000u;
+      } else if constexpr (p3g_frag<GB>::value) {
         gb.frag(8 * j + g, col, br[j][q], bi[j][q]); bn[j][q] = bi[j][q] ^ 0x80008000u;
       } else {
         const float2 v0 = gb(8 * j + g, col), v1 = gb(8 * j + g, col + 1);
@@ -36,7 +42,8 @@ __device__ __forceinline__ void p3g_tile(const GA& ga, const GB& gb, int col0, f
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
       const int k = 16 * kt + g + 8 * (i & 1), col = col0 + 2 * t + 8 * (i >> 1);
-      if constexpr (p3g_frag<GA>::value) ga.frag(k, col, ar[i], ai[i]);
+      if constexpr (p3g_fs<GA>::value) ga.frag_s(i, k, col, ar[i], ai[i]);
+      else if constexpr (p3g_frag<GA>::value) ga.frag(k, col, ar[i], ai[i]);
       else {
         const float2 v0 = ga(k, col), v1 = ga(k, col + 1);
         ar[i] = pack2<BF16>(v0.x, v1.x); ai[i] = pack2<BF16>(v0.y, v1.y);
@@ -135,6 +142,14 @@ template <bool BF16, typename T> __host__ __device__ constexpr bool p3g_raw() {
 template <bool BF16, typename ST, bool TWG>
 struct P3gGa {
   const TwP& T; const ST* zr; const ST* zi; int lS, S, lMs;
+  __device__ __forceinline__ void vals(int p, int q, float2& v0, float2& v1) const {   // (re, im) at p and q as fp32
+    if (pairs16<ST>() && S > 1) {
+      const float2 r = ld_pair(zr + SIDX(p)), m = ld_pair(zi + SIDX(p));
+      v0 = make_float2(r.x, m.x); v1 = make_float2(r.y, m.y);
+    } else {
+      v0 = make_float2(ld(zr + SIDX(p)), ld(zi + SIDX(p))); v1 = make_float2(ld(zr + SIDX(q)), ld(zi + SIDX(q)));
+    }
+  }
   __device__ __forceinline__ void frag(int k, int col, uint32_t& re, uint32_t& im) const {
     const int p = ((col >> lS) << lMs) + k * S + (col & (S - 1)), q = S == 1 ? p + 16 : p + 1;
     if constexpr (!TWG && p3g_raw<BF16, ST>()) {
@@ -142,12 +157,7 @@ struct P3gGa {
       else { re = ld_pack2<BF16>(zr + SIDX(p), zr + SIDX(q)); im = ld_pack2<BF16>(zi + SIDX(p), zi + SIDX(q)); }
     } else {
       float2 v0, v1;
-      if (pairs16<ST>() && S > 1) {
-        const float2 r = ld_pair(zr + SIDX(p)), m = ld_pair(zi + SIDX(p));
-        v0 = make_float2(r.x, m.x); v1 = make_float2(r.y, m.y);
-      } else {
-        v0 = make_float2(ld(zr + SIDX(p)), ld(zi + SIDX(p))); v1 = make_float2(ld(zr + SIDX(q)), ld(zi + SIDX(q)));
-      }
+      vals(p, q, v0, v1);
       if constexpr (TWG) {
         v0 = p3g_mul(v0, p3g_cw(T, (k * (col & (S - 1))) & ((1 << lMs) - 1), lMs));
         v1 = p3g_mul(v1, p3g_cw(T, (k * ((col + 1) & (S - 1))) & ((1 << lMs) - 1), lMs));
@@ -164,11 +174,16 @@ struct P3gGb {
   __device__ __forceinline__ const SC* at(int p) const { return (p >> P3_LIN ? xb : xa) + (p & (P3_IN - 1)); }
   __device__ __forceinline__ void frag(int n, int col, uint32_t& re, uint32_t& im) const {
     const int p = ((col >> lS) << lMs) + n * S + (col & (S - 1)), q = S == 1 ? p + 16 : p + 1;
+    // session 33: p and q in the same dump row (p even; at S = 1 q = p + 16 with col even <= 510): one row select (at), and
+    // at S > 1 both words in one 8-byte load (p even, the rows' offsets even: 8-byte aligned); the same values
+    const SC* r = at(p);
     if constexpr (!TWX && p3g_raw<BF16, SC>()) {
-      const uint32_t e0 = *reinterpret_cast<const uint32_t*>(at(p)), e1 = *reinterpret_cast<const uint32_t*>(at(q));
+      uint32_t e0, e1;
+      if (S > 1) { const uint2 e = *reinterpret_cast<const uint2*>(r); e0 = e.x; e1 = e.y; }
+      else { e0 = *reinterpret_cast<const uint32_t*>(r); e1 = *reinterpret_cast<const uint32_t*>(r + 16); }
       re = __byte_perm(e0, e1, 0x5410); im = __byte_perm(e0, e1, 0x7632);
     } else {
-      float2 v0 = ldc(at(p)), v1 = ldc(at(q));
+      float2 v0 = ldc(r), v1 = ldc(r + (q - p));
       if constexpr (TWX) {
         v0 = p3g_mul(v0, p3g_cw(T, (n * (col & (S - 1))) & ((1 << lMs) - 1), lMs));
         v1 = p3g_mul(v1, p3g_cw(T, (n * ((col + 1) & (S - 1))) & ((1 << lMs) - 1), lMs));
@@ -177,6 +192,74 @@ struct P3gGb {
     }
   }
 };
+// Session 33: the twiddled side of a Gram with its lane's eight twiddles conj(T_s) computed once (p3g_cw of the same
+// exponents as P3gGa / P3gGb at use): at S = 16 they do not depend on the tile (col & 15 = 2t + 8 (i >> 1) + e, columns
+// col0 a multiple of 16), at S = 256 only on the tile's class cls = tile & 15 (col & 255 = 16 cls + ..). init(cls) for
+// P3gGaW's rows k = g + 8 (i & 1), P3gGbW's n = 8 j + g. The same twiddle values and products as the per-use path.
+template <bool BF16, typename ST>
+struct P3gGaW {
+  P3gGa<BF16, ST, true> a; float2 w[8];
+  __device__ __forceinline__ void init(int cls) {
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, c0 = a.lS == 8 ? 16 * cls : 0;
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+      for (int e = 0; e < 2; ++e)
+        w[2 * i + e] = p3g_cw(a.T, ((g + 8 * (i & 1)) * (c0 + 2 * t + 8 * (i >> 1) + e)) & ((1 << a.lMs) - 1), a.lMs);
+  }
+  __device__ __forceinline__ void frag_s(int i, int k, int col, uint32_t& re, uint32_t& im) const {
+    const int p = ((col >> a.lS) << a.lMs) + k * a.S + (col & (a.S - 1));
+    float2 v0, v1;
+    a.vals(p, p + 1, v0, v1);
+    v0 = p3g_mul(v0, w[2 * i]); v1 = p3g_mul(v1, w[2 * i + 1]);
+    re = pack2<BF16>(v0.x, v1.x); im = pack2<BF16>(v0.y, v1.y);
+  }
+};
+template <bool BF16, typename SC>
+struct P3gGbW {
+  P3gGb<BF16, SC, true> b; float2 w[8];
+  __device__ __forceinline__ void init(int cls) {
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, c0 = b.lS == 8 ? 16 * cls : 0;
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int q = 0; q < 2; ++q)
+#pragma unroll
+        for (int e = 0; e < 2; ++e)
+          w[4 * j + 2 * q + e] = p3g_cw(b.T, ((8 * j + g) * (c0 + 2 * t + 8 * q + e)) & ((1 << b.lMs) - 1), b.lMs);
+  }
+  __device__ __forceinline__ void frag_s(int s, int n, int col, uint32_t& re, uint32_t& im) const {
+    const int p = ((col >> b.lS) << b.lMs) + n * b.S + (col & (b.S - 1));   // S >= 16: p, p + 1 in one 8-byte load (P3gGb)
+    union { uint2 u; SC e[2]; } x;
+    x.u = *reinterpret_cast<const uint2*>(b.at(p));
+    const float2 v0 = p3g_mul(ldc(&x.e[0]), w[2 * s]), v1 = p3g_mul(ldc(&x.e[1]), w[2 * s + 1]);
+    re = pack2<BF16>(v0.x, v1.x); im = pack2<BF16>(v0.y, v1.y);
+  }
+};
+// The tiles of a Gram (64 of 16 columns) into dr / di: tile = warp, warp + nw, .. in order (per-use twiddles, or the
+// hoisted side's twiddles computed once at S = 16: the same order, so the same sums), or at S = 256 with the hoisted side
+// class by class (cls = warp, warp + nw, ..; tiles cls, cls + 16, ..: another summation order than tile order; needs nw
+// dividing 16). HW: the hoisted operand is A (P3gGaW) or B (P3gGbW).
+template <bool BF16, bool HA, typename GA, typename GB, typename HS>
+__device__ __forceinline__ void p3g_tiles_h(HS& hs, const GA& ga, const GB& gb, int lS, float (&dr)[1][2][4], float (&di)[1][2][4]) {
+  const int warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  constexpr int NT = 2 * P3_IN / 16 / 16;
+  auto tile16 = [&](int tile) {
+    if constexpr (HA) p3g_tile<BF16, 1, 2>(hs, gb, tile << 4, dr, di); else p3g_tile<BF16, 1, 2>(ga, hs, tile << 4, dr, di);
+  };
+  if (lS == 8) {
+    for (int cls = warp; cls < 16; cls += nw) {
+      hs.init(cls);
+      for (int tile = cls; tile < NT; tile += 16) tile16(tile);
+    }
+  } else {
+    hs.init(0);
+    for (int tile = warp; tile < NT; tile += nw) tile16(tile);
+  }
+}
+// Whether p3g_tiles_h applies: a twiddled side at S = 16 or 256 and (S = 256) nw dividing 16.
+__device__ __forceinline__ bool p3g_hoist(int lS) { return lS == 4 || (lS == 8 && 16 % (blockDim.x >> 5) == 0); }
+
 // One inner stage's Gram (R = 16, axis stride S = 2^lS: 3 -> 8, 4 -> 4, 5 -> 0) over the block's two rows (1024 columns):
 // acc[k][n] += sum G[k][col] conj(X[n][col]), element (k, col) at plane index p = ((col >> lS) << (lS + 4)) + k S + (col & (S - 1));
 // G from the planes (times conj(T_s) when TWG), X from the dump rows xa (p < 8192) / xb (times conj(T_s) when TWX); T_s
@@ -187,12 +270,30 @@ __device__ __forceinline__ void p3g_gram16b(const TwP& T, const ST* zr, const ST
   const int S = 1 << lS, lMs = lS + 4, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
   const P3gGa<BF16, ST, TWG> ga{T, zr, zi, lS, S, lMs};
   float dr[1][2][4] = {}, di[1][2][4] = {};
+  if constexpr (TWG) {
+    if (p3g_hoist(lS)) {
+      P3gGaW<BF16, ST> hs{P3gGa<BF16, ST, true>{T, zr, zi, lS, S, lMs}};
+      p3g_tiles_h<BF16, true>(hs, ga, gb, lS, dr, di);
+      p3g_acc3(acc, dr, di);
+      return;
+    }
+  }
   for (int tile = warp; tile < 2 * P3_IN / 16 / 16; tile += nw) p3g_tile<BF16, 1, 2>(ga, gb, tile << 4, dr, di);
   p3g_acc3(acc, dr, di);
 }
 template <bool BF16, typename ST, typename SC, bool TWG, bool TWX>
 __device__ void p3g_gram16(const TwP& T, const ST* zr, const ST* zi, const SC* xa, const SC* xb, int lS, float* acc) {
   const int S = 1 << lS, lMs = lS + 4;
+  if constexpr (TWX && !TWG) {
+    if (p3g_hoist(lS)) {
+      const P3gGa<BF16, ST, false> ga{T, zr, zi, lS, S, lMs};
+      P3gGbW<BF16, SC> hs{P3gGb<BF16, SC, true>{T, xa, xb, lS, S, lMs}};
+      float dr[1][2][4] = {}, di[1][2][4] = {};
+      p3g_tiles_h<BF16, false>(hs, ga, hs, lS, dr, di);
+      p3g_acc3(acc, dr, di);
+      return;
+    }
+  }
   p3g_gram16b<BF16, ST, TWG>(T, zr, zi, P3gGb<BF16, SC, TWX>{T, xa, xb, lS, S, lMs}, lS, acc);
 }
 
